@@ -1,0 +1,7 @@
+"""`scintiseg export`: not yet registered (being built)."""
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add this module's subcommands (none yet)."""

@@ -1,0 +1,1 @@
+"""scintiseg.prepare"""

@@ -1,0 +1,252 @@
+"""The objects every stage passes on: a :class:`Scan` and its lesion :class:`Annotation`.
+
+A planar whole-body bone scan is one or two 2-D count images of the same patient: the anterior (ANT)
+and posterior (POST) views, or a single view whose side is unknown (``VIEW``). The posterior view is
+kept *as acquired*: on a real camera it is mirrored left-right relative to the anterior view, and only
+:mod:`scintiseg.prepare.views` mirrors it back.
+
+Coordinates follow NumPy and LabelMe: an image is indexed ``[row, col]``; LabelMe points are
+``(x, y) = (col, row)`` with the pixel centre at integer coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from scintiseg.errors import ScintisegError
+
+#: View names in the order they are stored (anterior first, as Detector 1 of a dual-head camera).
+VIEW_NAMES: tuple[str, ...] = ("ANT", "POST", "VIEW")
+#: LabelMe shape types that enclose an area and so can be rasterised to a lesion mask.
+AREA_SHAPE_TYPES: tuple[str, ...] = ("polygon", "rectangle", "circle")
+
+
+@dataclass
+class Scan:
+    """One patient's planar bone scan: its views as 2-D count arrays and the facts needed to use them.
+
+    Args:
+        views: view name (``"ANT"``, ``"POST"`` or ``"VIEW"``) -> 2-D array of counts. All views have
+            the same shape. Counts are finite and non-negative; integer dtypes are kept as read
+            (uint16 / int16 / int32), derived images may be float32.
+        pixel_spacing: (row, column) pixel size in mm.
+        patient_id: DICOM PatientID (or the data set's case id).
+        patient_name: DICOM PatientName as text; may be empty. Never trusted: escape before display.
+        study_uid: StudyInstanceUID, empty when unknown.
+        series_uid: SeriesInstanceUID, empty when unknown.
+        source: the file the scan was read from, if any.
+        metadata: anything else worth carrying (manufacturer, acquisition date, crop box, ...);
+            plain JSON-able values only.
+
+    Example::
+
+        scan = Scan({"ANT": ant, "POST": post}, pixel_spacing=(2.26, 2.26), patient_id="P001")
+        scan.view("ANT").sum()
+    """
+
+    views: dict[str, np.ndarray]
+    pixel_spacing: tuple[float, float] = (2.26, 2.26)
+    patient_id: str = ""
+    patient_name: str = ""
+    study_uid: str = ""
+    series_uid: str = ""
+    source: Path | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = self.source
+        if not self.views:
+            raise ScintisegError("a scan needs at least one view", path=where)
+        shapes = set()
+        for name, image in self.views.items():
+            if name not in VIEW_NAMES:
+                raise ScintisegError(f"unknown view name {name!r} (expected one of {VIEW_NAMES})", path=where)
+            if not isinstance(image, np.ndarray) or image.ndim != 2:
+                raise ScintisegError(f"view {name} is not a 2-D array", path=where)
+            if image.size == 0:
+                raise ScintisegError(f"view {name} is empty", path=where)
+            if image.dtype.kind == "f" and not np.isfinite(image).all():
+                raise ScintisegError(f"view {name} holds NaN or infinite counts", path=where)
+            if image.dtype.kind in "fi" and image.min() < 0:
+                raise ScintisegError(f"view {name} holds negative counts (min {image.min()})", path=where)
+            shapes.add(image.shape)
+        if len(shapes) != 1:
+            raise ScintisegError(f"views differ in shape: {sorted(shapes)}", path=where)
+        if "VIEW" in self.views and len(self.views) > 1:
+            raise ScintisegError("an unnamed view cannot be mixed with ANT/POST", path=where)
+        row, col = (float(s) for s in self.pixel_spacing)
+        if not (row > 0 and col > 0 and math.isfinite(row) and math.isfinite(col)):
+            raise ScintisegError(f"pixel spacing must be positive, got {self.pixel_spacing}", path=where)
+        self.pixel_spacing = (row, col)
+        # Keep a canonical order so iteration is ANT, POST regardless of how the views were given.
+        self.views = {name: self.views[name] for name in VIEW_NAMES if name in self.views}
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns) of every view."""
+        return next(iter(self.views.values())).shape
+
+    @property
+    def view_names(self) -> list[str]:
+        return list(self.views)
+
+    @property
+    def is_dual_view(self) -> bool:
+        return "ANT" in self.views and "POST" in self.views
+
+    def view(self, name: str) -> np.ndarray:
+        """The count array of view ``name``; a clear error when the scan does not have it."""
+        try:
+            return self.views[name]
+        except KeyError:
+            raise ScintisegError(f"scan has no {name} view (it has {', '.join(self.views)})", path=self.source) from None
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        return iter(self.views.items())
+
+    def with_views(self, views: Mapping[str, np.ndarray], **changes) -> "Scan":
+        """A copy with other view arrays (e.g. a crop), keeping ids, spacing and provenance."""
+        return replace(self, views=dict(views), metadata=dict(self.metadata), **changes)
+
+    def summary(self) -> dict:
+        """JSON-able facts: views, shape, dtype, spacing, total and max counts per view, ids."""
+        return {
+            "source": None if self.source is None else str(self.source),
+            "patient_id": self.patient_id,
+            "patient_name": self.patient_name,
+            "study_uid": self.study_uid,
+            "series_uid": self.series_uid,
+            "views": self.view_names,
+            "shape": list(self.shape),
+            "dtype": str(next(iter(self.views.values())).dtype),
+            "pixel_spacing": list(self.pixel_spacing),
+            "counts": {
+                name: {"total": int(np.asarray(img, dtype=np.float64).sum().round()), "max": float(img.max())}
+                for name, img in self.views.items()
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One LabelMe shape: a labelled closed curve (or rectangle, or circle) on one view.
+
+    Args:
+        label: the class name, ``"lesion"`` for metastases.
+        points: (N, 2) float array of ``(x, y) = (col, row)`` points, as in LabelMe. A rectangle has two
+            opposite corners (in any order), a circle its centre then a point on the circumference.
+        shape_type: ``"polygon"``, ``"rectangle"`` or ``"circle"``.
+        group_id: LabelMe's optional grouping id.
+        description: free text (LabelMe 5).
+    """
+
+    label: str
+    points: np.ndarray
+    shape_type: str = "polygon"
+    group_id: int | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        pts = np.asarray(self.points, dtype=np.float64).reshape(-1, 2)
+        object.__setattr__(self, "points", pts)
+        if self.shape_type not in AREA_SHAPE_TYPES:
+            raise ScintisegError(f"shape type {self.shape_type!r} does not enclose an area")
+        need = {"polygon": 3, "rectangle": 2, "circle": 2}[self.shape_type]
+        if (len(pts) < need) or (self.shape_type != "polygon" and len(pts) != need):
+            raise ScintisegError(f"a {self.shape_type} needs {'at least ' if need == 3 else ''}{need} points, got {len(pts)}")
+        if not np.isfinite(pts).all():
+            raise ScintisegError(f"{self.shape_type} '{self.label}' has non-finite points")
+
+    def to_mask(self, image_shape: tuple[int, int]) -> np.ndarray:
+        """Rasterise exactly as LabelMe's ``shape_to_mask`` does (PIL, ``outline=1, fill=1``: edges included)."""
+        height, width = image_shape
+        canvas = Image.new("L", (width, height), 0)
+        draw = ImageDraw.Draw(canvas)
+        xy = [tuple(p) for p in self.points.tolist()]
+        if self.shape_type == "circle":
+            (cx, cy), (px, py) = xy
+            r = math.hypot(cx - px, cy - py)
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=1, fill=1)
+        elif self.shape_type == "rectangle":
+            (x0, y0), (x1, y1) = xy
+            # LabelMe accepts the two corners in any order; PIL requires x0 <= x1 and y0 <= y1.
+            draw.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], outline=1, fill=1)
+        else:
+            draw.polygon(xy, outline=1, fill=1)
+        return np.asarray(canvas, dtype=bool)
+
+    def outside(self, image_shape: tuple[int, int], tolerance: float = 1.0) -> bool:
+        """True when a defining point lies more than ``tolerance`` pixels outside the pixel centres' range."""
+        height, width = image_shape
+        x, y = self.points[:, 0], self.points[:, 1]
+        return bool(
+            (x < -tolerance).any() or (y < -tolerance).any()
+            or (x > width - 1 + tolerance).any() or (y > height - 1 + tolerance).any()
+        )
+
+
+@dataclass
+class Annotation:
+    """The lesion annotation of one view: shapes plus the size of the image they belong to.
+
+    Args:
+        shapes: the labelled shapes.
+        image_shape: (rows, columns) of the annotated image.
+        view: which view of the scan it annotates (``"ANT"``, ``"POST"`` or ``"VIEW"``).
+        image_path: LabelMe's ``imagePath`` as written in the file (relative to the JSON), if any.
+        flags: LabelMe image-level flags.
+
+    Example::
+
+        ann = Annotation.from_mask(mask, label="lesion", view="ANT")
+        assert (ann.to_mask() == mask).mean() > 0.99
+    """
+
+    shapes: list[Shape]
+    image_shape: tuple[int, int]
+    view: str = "VIEW"
+    image_path: str | None = None
+    flags: dict = field(default_factory=dict)
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted({s.label for s in self.shapes})
+
+    def filter(self, labels: Iterable[str] | None) -> "Annotation":
+        """Only the shapes whose label is in ``labels`` (all shapes when ``labels`` is None)."""
+        if labels is None:
+            return self
+        keep = set(labels)
+        return replace(self, shapes=[s for s in self.shapes if s.label in keep])
+
+    def to_mask(self, labels: Iterable[str] | None = None) -> np.ndarray:
+        """Boolean union of the rasterised shapes (LabelMe's rasterisation), optionally of some labels only."""
+        mask = np.zeros(self.image_shape, dtype=bool)
+        for shape in self.filter(labels).shapes:
+            mask |= shape.to_mask(self.image_shape)
+        return mask
+
+    @classmethod
+    def from_mask(
+        cls,
+        mask: np.ndarray,
+        label: str = "lesion",
+        view: str = "VIEW",
+        tolerance: float = 0.5,
+        min_area: int = 1,
+    ) -> "Annotation":
+        """Closed polygons around each connected component of ``mask`` (scikit-image contours, simplified).
+
+        Implemented in :func:`scintiseg.io.labelme.mask_to_shapes`; see there for the contour convention.
+        """
+        from scintiseg.io.labelme import mask_to_shapes
+
+        mask = np.asarray(mask).astype(bool)
+        shapes = mask_to_shapes(mask, label=label, tolerance=tolerance, min_area=min_area)
+        return cls(shapes=shapes, image_shape=mask.shape, view=view)
