@@ -1,7 +1,60 @@
-"""`scintiseg experiment`: not yet registered (being built)."""
+"""``scintiseg experiment``: reproduce a paper table/figure (train + evaluate every cell, resumable).
+
+Example::
+
+    scintiseg experiment paper-a-table2 --data data/crops --runs 2 --epochs 20 --out runs/a2
+    scintiseg experiment paper-b-labels --data data/crops --runs 1 --epochs 10 -m width=8 --set batch_size=8
+"""
+
+from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+import yaml
+
+from scintiseg.errors import ScintisegError
+from scintiseg.experiments.specs import EXPERIMENTS
+from scintiseg.train.config import parse_model_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands (none yet)."""
+    """Add ``scintiseg experiment``."""
+    listing = "; ".join(f"{name}: {spec.title}" for name, spec in EXPERIMENTS.items())
+    parser = subparsers.add_parser(
+        "experiment",
+        help="run one of the papers' experiments (table + CSV + plot beside the paper's numbers)",
+        description=f"Experiments: {listing}. Finished cells are skipped, so rerunning resumes.",
+    )
+    parser.add_argument("name", choices=list(EXPERIMENTS), metavar="NAME", help=", ".join(EXPERIMENTS))
+    parser.add_argument("--data", type=Path, required=True, help="data-set folder with splits.json")
+    parser.add_argument("--runs", type=int, default=None, help="training runs per row (default: the paper's)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the paper's 200)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default runs/experiments/NAME)")
+    parser.add_argument("--model-arg", "-m", action="append", metavar="KEY=VALUE",
+                        help="model argument for every row (e.g. width=8)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", dest="settings",
+                        help="any TrainConfig field for every cell (e.g. batch_size=8, normalisation=zscore)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from scintiseg.experiments.runner import run_experiment
+
+    settings = {}
+    for item in args.settings or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ScintisegError(f"--set expects KEY=VALUE, got {item!r}")
+        settings[key.strip()] = yaml.safe_load(value)
+    if args.epochs is not None:
+        settings["epochs"] = args.epochs
+    if args.model_arg:
+        settings["model_args"] = parse_model_args(args.model_arg)
+    if args.runs is not None and args.runs < 1:
+        raise ScintisegError(f"--runs must be at least 1, got {args.runs}")
+    table = run_experiment(args.name, args.data, args.out, runs=args.runs, settings=settings,
+                           progress=not args.no_progress)
+    print(f"table written to {table}")
+    return 0

@@ -1,0 +1,188 @@
+"""Segmentation metrics of both papers: DSC, Recall, CPA (precision), IoU; lesion-level detection.
+
+Pixel metrics (paper A §3.2, paper B Eqs. 10-12)::
+
+    DSC = 2 TP / (2 TP + FP + FN)    Recall = TP / (TP + FN)    CPA = TP / (TP + FP)    IoU = TP / (TP + FP + FN)
+
+Two ways of summarising a test set, which differ when lesion sizes vary (neither paper says which it
+used; we report both):
+
+- **pooled**: TP, FP, FN summed over every pixel of every test image, then one score;
+- **per image**: one score per image, then the mean.
+
+How an image counts when a denominator is zero (per image only):
+
+- an image with **no lesion and no prediction** scores ``empty_score`` (default 1.0: a correct
+  "nothing here") on all four metrics;
+- otherwise a metric whose denominator is zero is *undefined* (NaN) and left out of the mean: Recall
+  of an image without lesions (it has predictions, so its DSC, IoU and CPA are 0), CPA of an image
+  with lesions but no prediction (its Recall, DSC and IoU are 0).
+
+Lesion-level detection: lesions are the 8-connected components of the masks (scikit-image
+``label``). A true lesion is *detected* when a predicted component overlaps it by at least
+``min_overlap`` of the true lesion's pixels (default: any overlap, one pixel); a predicted component
+that overlaps no true lesion is a false positive.
+
+Example::
+
+    counts = confusion_counts(predictions, targets)          # (N, 4) TP FP FN TN
+    summary = summarise(counts)                              # {"pooled": {...}, "per_image": {...}}
+    det = lesion_detection(predictions, targets)             # sensitivity, fp_per_image, ...
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import numpy as np
+from skimage.measure import label as label_components
+
+#: The four pixel metrics, in the order tables print them.
+METRIC_NAMES: tuple[str, ...] = ("dsc", "recall", "cpa", "iou")
+
+
+def _as_bool_stack(masks) -> np.ndarray:
+    """``(N, H, W)`` bool from an array/tensor of shape (H, W), (N, H, W) or (N, 1, H, W)."""
+    if hasattr(masks, "detach"):
+        masks = masks.detach().cpu().numpy()
+    array = np.asarray(masks)
+    if array.ndim == 2:
+        array = array[None]
+    if array.ndim == 4:
+        array = array[:, 0]
+    if array.ndim != 3:
+        raise ValueError(f"expected masks of shape (H, W), (N, H, W) or (N, 1, H, W), got {array.shape}")
+    return array.astype(bool)
+
+
+def confusion_counts(prediction, target) -> np.ndarray:
+    """Per-image pixel counts ``(N, 4)`` int64: columns TP, FP, FN, TN."""
+    pred = _as_bool_stack(prediction)
+    truth = _as_bool_stack(target)
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction {pred.shape} and target {truth.shape} differ in shape")
+    tp = (pred & truth).sum(axis=(1, 2))
+    fp = (pred & ~truth).sum(axis=(1, 2))
+    fn = (~pred & truth).sum(axis=(1, 2))
+    tn = (~pred & ~truth).sum(axis=(1, 2))
+    return np.stack([tp, fp, fn, tn], axis=1).astype(np.int64)
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator) / float(denominator) if denominator > 0 else math.nan
+
+
+def scores_from_counts(tp: float, fp: float, fn: float) -> dict[str, float]:
+    """DSC, Recall, CPA, IoU from counts; NaN where a denominator is zero (no empty-image rule)."""
+    return {
+        "dsc": _ratio(2 * tp, 2 * tp + fp + fn),
+        "recall": _ratio(tp, tp + fn),
+        "cpa": _ratio(tp, tp + fp),
+        "iou": _ratio(tp, tp + fp + fn),
+    }
+
+
+def per_image_scores(counts: np.ndarray, empty_score: float = 1.0) -> dict[str, np.ndarray]:
+    """Scores per image from ``(N, 4)`` counts, with the empty-image rule of the module docstring."""
+    counts = np.asarray(counts, dtype=np.int64).reshape(-1, 4)
+    out = {name: np.empty(len(counts)) for name in METRIC_NAMES}
+    for i, (tp, fp, fn, _tn) in enumerate(counts):
+        empty = tp + fp + fn == 0
+        scores = {n: empty_score for n in METRIC_NAMES} if empty else scores_from_counts(tp, fp, fn)
+        for name in METRIC_NAMES:
+            out[name][i] = scores[name]
+    return out
+
+
+def pooled_scores(counts: np.ndarray) -> dict[str, float]:
+    """Scores of the counts summed over all images (NaN only if a denominator is zero over the whole set)."""
+    tp, fp, fn, _tn = np.asarray(counts, dtype=np.int64).reshape(-1, 4).sum(axis=0)
+    return scores_from_counts(tp, fp, fn)
+
+
+def summarise(counts: np.ndarray, empty_score: float = 1.0) -> dict[str, dict[str, float]]:
+    """``{"pooled": {metric: value}, "per_image": {metric: nan-mean}}`` of ``(N, 4)`` counts."""
+    per_image = per_image_scores(counts, empty_score=empty_score)
+    means = {}
+    for name, values in per_image.items():
+        finite = values[~np.isnan(values)]
+        means[name] = float(finite.mean()) if finite.size else math.nan
+    return {"pooled": pooled_scores(counts), "per_image": means}
+
+
+def dsc(prediction, target) -> float:
+    """Pooled Dice similarity coefficient of binary masks (all images together)."""
+    return pooled_scores(confusion_counts(prediction, target))["dsc"]
+
+
+def recall(prediction, target) -> float:
+    """Pooled Recall = TP / (TP + FN)."""
+    return pooled_scores(confusion_counts(prediction, target))["recall"]
+
+
+def cpa(prediction, target) -> float:
+    """Pooled class pixel accuracy (precision) = TP / (TP + FP), paper B Eq. 11."""
+    return pooled_scores(confusion_counts(prediction, target))["cpa"]
+
+
+def iou(prediction, target) -> float:
+    """Pooled intersection over union = TP / (TP + FP + FN)."""
+    return pooled_scores(confusion_counts(prediction, target))["iou"]
+
+
+def lesion_detection(prediction, target, min_overlap: float = 0.0) -> dict[str, float]:
+    """Lesion-level detection from connected components (8-connectivity).
+
+    Args:
+        prediction: binary masks, (H, W), (N, H, W) or (N, 1, H, W).
+        target: binary masks of the same shape.
+        min_overlap: a true lesion counts as detected when the predicted pixels inside it exceed this
+            fraction of its area (0: any overlapping pixel).
+
+    Returns:
+        ``lesions`` (true lesions), ``detected``, ``sensitivity`` (detected / lesions, NaN if none),
+        ``predicted`` (predicted components), ``false_positives`` (predicted components touching no
+        true lesion), ``fp_per_image`` and ``images``.
+    """
+    preds = _as_bool_stack(prediction)
+    truths = _as_bool_stack(target)
+    if preds.shape != truths.shape:
+        raise ValueError(f"prediction {preds.shape} and target {truths.shape} differ in shape")
+    lesions = detected = predicted = false_positives = 0
+    for pred, truth in zip(preds, truths):
+        truth_labels, n_truth = label_components(truth, connectivity=2, return_num=True)
+        pred_labels, n_pred = label_components(pred, connectivity=2, return_num=True)
+        lesions += n_truth
+        predicted += n_pred
+        if n_truth:
+            area = np.bincount(truth_labels.ravel(), minlength=n_truth + 1)[1:]
+            hit = np.bincount(truth_labels[pred].ravel(), minlength=n_truth + 1)[1:]
+            detected += int(((hit > 0) & (hit > min_overlap * area)).sum())
+        if n_pred:
+            touching = np.unique(pred_labels[truth & pred])
+            false_positives += n_pred - int((touching > 0).sum())
+    images = len(preds)
+    return {
+        "lesions": lesions,
+        "detected": detected,
+        "sensitivity": _ratio(detected, lesions),
+        "predicted": predicted,
+        "false_positives": false_positives,
+        "fp_per_image": _ratio(false_positives, images),
+        "images": images,
+    }
+
+
+def mean_std(values: Iterable[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof = 1; 0 for one value) of the finite values, e.g. over runs."""
+    array = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if array.size == 0:
+        return math.nan, math.nan
+    return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
+
+
+def aggregate_runs(results: Sequence[dict[str, float]]) -> dict[str, tuple[float, float]]:
+    """``{key: (mean, std)}`` over a list of flat metric dicts (one per run or seed)."""
+    keys = sorted({k for r in results for k, v in r.items() if isinstance(v, (int, float))})
+    return {k: mean_std(float(r[k]) for r in results if k in r) for k in keys}

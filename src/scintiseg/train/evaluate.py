@@ -1,0 +1,222 @@
+"""Evaluate a trained run on held-out patients: pixel metrics, lesion detection, overlays of best/worst cases.
+
+Outputs (all written atomically) in ``RUN/eval-<split>/`` unless another folder is given::
+
+    metrics.json      pooled and per-image DSC / Recall / CPA / IoU, lesion detection, timing, settings
+    per_case.csv      one row per image
+    overlays/best_1_<case>.png ... worst_1_<case>.png   input with true (green) and predicted (red) outlines
+
+Which cases: ``test`` comes from the data set's ``splits.json`` (patients never seen in training);
+``val``, ``train`` from the run's own ``split.json``; ``all`` is every case of the data set.
+
+Example::
+
+    metrics = evaluate_run("runs/dpunet", data="data/crops", split="test")
+    print(metrics["pooled"]["dsc"], metrics["detection"]["sensitivity"])
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import atomic_path, write_text_atomic
+from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
+from scintiseg.train.checkpoint import checkpoint_path, load_model_from_checkpoint
+from scintiseg.train.config import TrainConfig
+from scintiseg.train.data import Sample, load_samples, load_splits_file
+from scintiseg.train.loop import predict_probabilities
+
+SPLIT_NAMES: tuple[str, ...] = ("test", "val", "train", "all")
+
+
+def cases_of_split(run_dir: str | Path, data: str | Path, split: str) -> list[str]:
+    """Case ids of ``split`` (see the module docstring for where each comes from)."""
+    if split == "test":
+        return list(load_splits_file(data).get("test", []))
+    if split == "all":
+        from scintiseg.io.dataset import load_manifest
+
+        return [case.case_id for case in load_manifest(data).cases]
+    if split in ("val", "train"):
+        path = Path(run_dir) / "split.json"
+        if not path.is_file():
+            raise ScintisegError("the run has no split.json (trained on preloaded data?)", path=path)
+        return list(json.loads(path.read_text(encoding="utf-8"))[split])
+    raise ScintisegError(f"unknown split {split!r} (choose from {', '.join(SPLIT_NAMES)})")
+
+
+def evaluate_samples(
+    model: torch.nn.Module,
+    samples: list[Sample],
+    *,
+    threshold: float = 0.5,
+    batch_size: int = 8,
+    device: torch.device | str = "cpu",
+    config: TrainConfig | None = None,
+) -> tuple[dict, list[dict], np.ndarray]:
+    """Metrics of ``model`` on ``samples``.
+
+    Returns:
+        ``(metrics, rows, predictions)``: the metrics dict (``pooled``, ``per_image``, ``detection``,
+        ``images``, ``seconds_per_image``), one dict per image, and the ``(N, H, W)`` boolean predictions.
+    """
+    if not samples:
+        raise ScintisegError("no images to evaluate")
+    device = torch.device(device)
+    model = model.to(device)
+    images = torch.from_numpy(np.stack([s.image for s in samples]).astype(np.float32))
+    targets = np.stack([s.target[0] > 0.5 for s in samples])
+    started = time.perf_counter()
+    probabilities = predict_probabilities(model, images, batch_size, device, config)
+    seconds = time.perf_counter() - started
+    predictions = (probabilities[:, 0] > threshold).numpy()
+    counts = confusion_counts(predictions, targets)
+    summary = summarise(counts)
+    per_image = per_image_scores(counts)
+    rows = []
+    for i, sample in enumerate(samples):
+        detection = lesion_detection(predictions[i], targets[i])
+        rows.append({
+            "case_id": sample.case_id,
+            "patient_id": sample.patient_id,
+            **{name: float(per_image[name][i]) for name in METRIC_NAMES},
+            "lesion_pixels": int(targets[i].sum()),
+            "predicted_pixels": int(predictions[i].sum()),
+            "lesions": detection["lesions"],
+            "detected": detection["detected"],
+            "false_positives": detection["false_positives"],
+        })
+    metrics = {
+        "pooled": summary["pooled"],
+        "per_image": summary["per_image"],
+        "detection": lesion_detection(predictions, targets),
+        "images": len(samples),
+        "seconds_per_image": seconds / len(samples),
+        "threshold": threshold,
+        "empty_image_rule": "an image with no lesion and no prediction scores 1 on every per-image metric; "
+        "an undefined per-image Recall or CPA (zero denominator) is left out of the mean",
+    }
+    return metrics, rows, predictions
+
+
+def json_safe(value):
+    """``value`` with NaN and infinities replaced by None, so the file is strict JSON."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _csv_text(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def save_overlay(image: np.ndarray, target: np.ndarray, prediction: np.ndarray, title: str, path: Path) -> None:
+    """PNG of ``image`` with the true lesion outline in green and the predicted one in red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(4, 4), dpi=100)
+    axis.imshow(image, cmap="gray_r", interpolation="nearest")
+    if target.any():
+        axis.contour(target.astype(float), levels=[0.5], colors="lime", linewidths=1.0)
+    if prediction.any():
+        axis.contour(prediction.astype(float), levels=[0.5], colors="red", linewidths=1.0)
+    axis.set_title(title, fontsize=8)
+    axis.set_axis_off()
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+    plt.close(figure)
+
+
+def write_overlays(samples: list[Sample], rows: list[dict], predictions: np.ndarray, folder: Path, count: int) -> list[Path]:
+    """Overlays of the ``count`` best and ``count`` worst images by per-image DSC (lesion images first)."""
+    order = sorted(
+        range(len(rows)),
+        key=lambda i: (rows[i]["lesion_pixels"] == 0, -(rows[i]["dsc"] if not math.isnan(rows[i]["dsc"]) else -1)),
+    )
+    with_lesions = [i for i in order if rows[i]["lesion_pixels"] > 0] or order
+    best = with_lesions[:count]
+    worst = list(reversed(with_lesions))[:count]
+    written = []
+    for label, chosen in (("best", best), ("worst", worst)):
+        for rank, i in enumerate(chosen, start=1):
+            path = folder / f"{label}_{rank}_{rows[i]['case_id']}.png"
+            title = f"{rows[i]['case_id']}  DSC {rows[i]['dsc']:.3f}  (green: truth, red: prediction)"
+            save_overlay(samples[i].image[0], samples[i].target[0] > 0.5, predictions[i], title, path)
+            written.append(path)
+    return written
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    data: str | Path | None = None,
+    *,
+    split: str = "test",
+    checkpoint: str = "best",
+    out: str | Path | None = None,
+    overlays: int = 3,
+    threshold: float | None = None,
+    device: str = "auto",
+) -> dict:
+    """Evaluate the run's best (or last) checkpoint on a split and write the outputs.
+
+    Args:
+        run_dir: the run folder written by ``scintiseg train``.
+        data: data-set folder (default: the one the run was trained on).
+        split: ``test``, ``val``, ``train`` or ``all``.
+        checkpoint: ``best`` or ``last``.
+        out: output folder (default ``RUN/eval-<split>``).
+        overlays: how many best and worst cases to draw (0: none).
+        threshold: probability threshold (default: the run's).
+        device: ``auto``, ``cpu`` or ``cuda``.
+
+    Returns:
+        the metrics dict also written to ``metrics.json``.
+    """
+    from scintiseg.models.device import select_device
+
+    run_dir = Path(run_dir)
+    torch_device = select_device(None if device == "auto" else device)
+    model, state = load_model_from_checkpoint(checkpoint_path(run_dir, checkpoint), map_location=torch_device)
+    config = TrainConfig.from_dict(state["config"])
+    data = Path(data or config.data)
+    case_ids = cases_of_split(run_dir, data, split)
+    if not case_ids:
+        raise ScintisegError(f"the {split} split is empty", path=data)
+    samples = load_samples(data, case_ids, config.input_mode, config.normalisation)
+    metrics, rows, predictions = evaluate_samples(
+        model, samples, threshold=threshold or config.threshold, batch_size=config.batch_size,
+        device=torch_device, config=config,
+    )
+    metrics.update(run=str(run_dir), data=str(data), split=split, checkpoint=checkpoint,
+                   epoch=int(state["epoch"]), model=state["model_config"])
+    folder = Path(out) if out else run_dir / f"eval-{split}"
+    write_text_atomic(folder / "metrics.json", json.dumps(json_safe(metrics), indent=1) + "\n")
+    write_text_atomic(folder / "per_case.csv", _csv_text(rows))
+    if overlays:
+        write_overlays(samples, rows, predictions, folder / "overlays", overlays)
+    return metrics

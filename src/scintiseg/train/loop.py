@@ -1,0 +1,435 @@
+"""The training loop: one epoch of optimisation, validation on held-out patients, checkpoints, resume.
+
+What a run folder holds (only rank 0 writes; every file is written atomically)::
+
+    RUN/config.yaml              the resolved TrainConfig
+    RUN/split.json               the case ids used for train / val / test and the labelled ones
+    RUN/log.csv                  one row per epoch: losses, validation DSC/Recall/CPA/IoU, lr, seconds
+    RUN/checkpoints/last.pt      after every epoch (model, optimiser, history, RNG state)
+    RUN/checkpoints/best.pt      whenever the monitored validation score improves
+    RUN/summary.json             written when the run ends: best epoch and score, epochs run, finished
+
+Repeatability: the weights are initialised from ``seed``; the data order of epoch ``e`` comes from a
+generator seeded with ``(seed, e)`` (or DistributedSampler's ``set_epoch``), and the global torch RNG
+state is stored in every checkpoint, so a CPU run resumed from ``last.pt`` continues exactly as the
+uninterrupted run would have. Interrupting mid-epoch loses only that epoch.
+
+Example::
+
+    result = train(TrainConfig(data="data/crops", out="runs/unet", model="unet", epochs=5))
+    print(result.best_epoch, result.best_value)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data.distributed import DistributedSampler
+from tqdm import tqdm
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import write_text_atomic
+from scintiseg.losses import SegmentationLoss
+from scintiseg.metrics import confusion_counts, summarise
+from scintiseg.train.checkpoint import BEST, CHECKPOINT_DIR, LAST, load_checkpoint, save_checkpoint
+from scintiseg.train.config import TrainConfig
+from scintiseg.train.data import (
+    SegmentationDataset,
+    SplitCases,
+    case_patients,
+    load_samples,
+    load_splits_file,
+    split_cases,
+)
+from scintiseg.train.distributed import DistributedContext
+
+log = logging.getLogger(__name__)
+
+#: Columns of ``RUN/log.csv``, in order.
+LOG_COLUMNS: tuple[str, ...] = (
+    "epoch", "train_loss", "train_supervised", "train_unsupervised", "alpha",
+    "val_loss", "val_dsc", "val_recall", "val_cpa", "val_iou", "val_dsc_image", "lr", "seconds",
+)
+
+
+@dataclass
+class TrainData:
+    """The datasets of one run and the split they came from."""
+
+    train: SegmentationDataset
+    val: SegmentationDataset
+    split: SplitCases | None = None
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the run folder, best epoch and score, the metric history."""
+
+    run_dir: Path
+    best_epoch: int
+    best_value: float
+    epochs_run: int
+    stopped_early: bool
+    history: list[dict] = field(default_factory=list)
+
+
+def prepare_data(config: TrainConfig) -> TrainData:
+    """Split the data set by patient and preload the train and validation images."""
+    if not config.data:
+        raise ScintisegError("no data set given (--data DIR)")
+    patients_of = case_patients(config.data)
+    split = split_cases(
+        patients_of,
+        load_splits_file(config.data),
+        fold=config.fold,
+        val_fraction=config.val_fraction,
+        labelled=config.labelled,
+        seed=config.seed,
+    )
+    train_ids = split.train
+    if config.loss != "chan_vese":  # a supervised loss has no use for an image without labels
+        train_ids = [c for c in train_ids if c in split.labelled]
+    if config.max_train_images:
+        train_ids = train_ids[: config.max_train_images]
+    if not train_ids:
+        raise ScintisegError("no training images left after the split and the labelled share", path=config.data)
+    train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation)
+    val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation)
+    flags = [s.case_id in split.labelled for s in train_samples]
+    return TrainData(SegmentationDataset(train_samples, flags), SegmentationDataset(val_samples), split)
+
+
+def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
+    """The network of ``config`` with ``in_channels`` input channels (the data decide)."""
+    from scintiseg.models import create_model
+
+    kwargs = dict(config.model_args)
+    kwargs["in_channels"] = in_channels
+    return create_model(config.model, **kwargs)
+
+
+def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(parameters, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+
+
+def build_loss_from_config(config: TrainConfig) -> SegmentationLoss:
+    return SegmentationLoss(
+        config.loss,
+        supervised=config.supervised_loss,
+        alpha=config.alpha,
+        nu=config.nu,
+        mu=config.mu,
+        alpha_rampup=config.alpha_rampup,
+    )
+
+
+def _autocast(config: TrainConfig, device: torch.device):
+    from scintiseg.models.device import autocast_dtype
+
+    dtype = autocast_dtype(device) if config.amp else None
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+@torch.no_grad()
+def predict_probabilities(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    batch_size: int,
+    device: torch.device,
+    config: TrainConfig | None = None,
+) -> torch.Tensor:
+    """Sigmoid probabilities ``(N, 1, H, W)`` float32 on the CPU for ``images`` ``(N, C, H, W)``."""
+    model.eval()
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size].to(device)
+        if config is not None and config.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with _autocast(config, device) if config is not None else nullcontext():
+            logits = model(batch)
+        outputs.append(torch.sigmoid(logits.float()).cpu())
+    return torch.cat(outputs)
+
+
+def validate(
+    model: torch.nn.Module,
+    data: SegmentationDataset,
+    loss_fn: SegmentationLoss,
+    config: TrainConfig,
+    device: torch.device,
+) -> dict[str, float]:
+    """Validation loss and DSC / Recall / CPA / IoU (pooled) and DSC (per image) at ``config.threshold``."""
+    model.eval()
+    losses, counts = [], []
+    with torch.no_grad():
+        for start in range(0, len(data), config.batch_size):
+            images = data.images[start : start + config.batch_size].to(device)
+            targets = data.targets[start : start + config.batch_size].to(device)
+            if config.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            with _autocast(config, device):
+                logits = model(images)
+            loss, _ = loss_fn(logits.float(), targets, image=images)
+            losses.append(float(loss) * len(images))
+            predictions = (torch.sigmoid(logits.float()) > config.threshold).cpu().numpy()
+            counts.append(confusion_counts(predictions, targets.cpu().numpy() > 0.5))
+    summary = summarise(np.concatenate(counts))
+    pooled = summary["pooled"]
+    return {
+        "val_loss": sum(losses) / len(data),
+        "val_dsc": _finite(pooled["dsc"]),
+        "val_recall": _finite(pooled["recall"]),
+        "val_cpa": _finite(pooled["cpa"]),
+        "val_iou": _finite(pooled["iou"]),
+        "val_dsc_image": _finite(summary["per_image"]["dsc"]),
+    }
+
+
+def _finite(value: float) -> float:
+    """NaN (no lesion and no prediction in the whole validation set) counts as 0 for model selection."""
+    return 0.0 if math.isnan(value) else float(value)
+
+
+def _improved(value: float, best: float | None, monitor: str) -> bool:
+    if best is None:
+        return True
+    return value < best if monitor == "val_loss" else value > best
+
+
+def _write_log(run_dir: Path, history: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=LOG_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    write_text_atomic(run_dir / "log.csv", buffer.getvalue())
+
+
+def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    generator = torch.Generator()
+    generator.manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
+    return generator
+
+
+def _loader(data: SegmentationDataset, config: TrainConfig, context: DistributedContext, epoch: int) -> DataLoader:
+    per_process = max(1, config.batch_size // context.world_size)
+    if context.is_distributed:
+        sampler = DistributedSampler(
+            data, num_replicas=context.world_size, rank=context.rank, shuffle=True, seed=config.seed
+        )
+        sampler.set_epoch(epoch)
+    else:
+        sampler = RandomSampler(data, generator=_epoch_generator(config.seed, epoch))
+    return DataLoader(data, batch_size=per_process, sampler=sampler, num_workers=0, drop_last=False)
+
+
+def _augmenter(config: TrainConfig, epoch: int):
+    """Paper B §3.2.1 flips / rotations / translations on the fly, seeded by ``(seed, epoch)`` for resumability."""
+    from scintiseg.prepare.augment import RandomGeometric
+
+    seed = int(np.random.SeedSequence([config.seed, epoch, 7919]).generate_state(1)[0])
+    return RandomGeometric(seed=seed)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    data: TrainData | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Train ``config.model`` on ``config.data`` and write the run folder ``config.out``.
+
+    Args:
+        config: the resolved configuration.
+        resume: continue from ``RUN/checkpoints/last.pt`` when it exists (a fresh start otherwise).
+            Without it an existing checkpoint in ``RUN`` is an error (nothing is overwritten).
+        data: preloaded datasets (tests, experiments); default: :func:`prepare_data`.
+        on_batch: called as ``on_batch(epoch, batch_index)`` after every optimiser step (tests use it
+            to interrupt a run mid-epoch).
+
+    Returns:
+        a :class:`TrainResult`.
+    """
+    if not config.out:
+        raise ScintisegError("no run folder given (--out RUN)")
+    run_dir = Path(config.out)
+    last_path, best_path = run_dir / CHECKPOINT_DIR / LAST, run_dir / CHECKPOINT_DIR / BEST
+    if last_path.exists() and not resume:
+        raise ScintisegError("run folder already holds a checkpoint: use --resume or another --out", path=run_dir)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    context = DistributedContext.from_environment(config.device)
+    try:
+        return _train(config, run_dir, last_path, best_path, context, resume, data, on_batch)
+    finally:
+        context.close()
+
+
+def _train(config, run_dir, last_path, best_path, context, resume, data, on_batch) -> TrainResult:
+    device = context.device
+    data = data or prepare_data(config)
+    torch.manual_seed(config.seed)
+    model = build_model(config, data.train.in_channels).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(config, model.parameters())
+    loss_fn = build_loss_from_config(config)
+
+    history: list[dict] = []
+    best_epoch, best_value, wait, start_epoch = 0, None, 0, 0
+    if resume and last_path.exists():
+        state = load_checkpoint(last_path, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        history = list(state["history"])
+        start_epoch = int(state["epoch"])
+        best_epoch, best_value = int(state["best"]["epoch"]), state["best"]["value"]
+        wait = int(state.get("early_stopping_wait", 0))
+        torch.set_rng_state(state["rng"]["torch"].cpu())
+        log.info("resuming %s after epoch %d", run_dir, start_epoch)
+
+    if context.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save_yaml(run_dir / "config.yaml")
+        if data.split is not None:
+            split = {"train": data.split.train, "val": data.split.val, "test": data.split.test,
+                     "labelled": sorted(data.split.labelled)}
+            write_text_atomic(run_dir / "split.json", json.dumps(split, indent=1) + "\n")
+    context.barrier()
+
+    writer = None
+    if config.tensorboard and context.is_main:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ScintisegError("--tensorboard needs the 'tensorboard' package (pip install tensorboard)") from None
+        writer = SummaryWriter(str(run_dir / "tensorboard"))
+
+    network = context.wrap(model)
+    bar = tqdm(
+        total=config.epochs, initial=start_epoch, desc=f"train {config.model}", unit="epoch",
+        disable=not (config.progress and context.is_main), dynamic_ncols=True,
+    )
+    stopped_early = start_epoch > 0 and config.early_stopping > 0 and wait >= config.early_stopping
+    last_val = history[-1]["val_dsc"] if history else float("nan")
+    epoch = start_epoch
+    for epoch in range(start_epoch, config.epochs if not stopped_early else start_epoch):
+        started = time.perf_counter()
+        network.train()
+        loader = _loader(data.train, config, context, epoch)
+        augment = _augmenter(config, epoch) if config.augment else None
+        totals = {"loss": 0.0, "supervised": 0.0, "unsupervised": 0.0, "alpha": 0.0}
+        seen = 0
+        for batch_index, batch in enumerate(loader):
+            images = batch["image"].to(device)
+            targets = batch["target"].to(device)
+            if augment is not None:
+                images, targets = augment(images, targets)
+            if config.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            progress = (epoch + batch_index / max(len(loader), 1)) / config.epochs
+            optimizer.zero_grad(set_to_none=True)
+            with _autocast(config, device):
+                logits = network(images)
+            loss, parts = loss_fn(logits.float(), targets, image=images, labelled=batch["labelled"], progress=progress)
+            loss.backward()
+            optimizer.step()
+            count = len(images)
+            seen += count
+            totals["loss"] += float(loss.detach()) * count
+            for key in ("supervised", "unsupervised", "alpha"):
+                totals[key] += parts.get(key, 0.0) * count
+            bar.set_postfix(loss=f"{float(loss.detach()):.4f}", val_dsc=f"{last_val:.3f}")
+            if on_batch is not None:
+                on_batch(epoch, batch_index)
+        train_stats = {k: context.mean(v / max(seen, 1)) for k, v in totals.items()}
+        scores = validate(model, data.val, loss_fn, config, device)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": train_stats["loss"],
+            "train_supervised": train_stats["supervised"],
+            "train_unsupervised": train_stats["unsupervised"],
+            "alpha": train_stats["alpha"],
+            **scores,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - started,
+        }
+        history.append(row)
+        last_val = scores["val_dsc"]
+        value = scores[config.monitor]
+        improved = _improved(value, best_value, config.monitor)
+        if improved:
+            best_epoch, best_value, wait = epoch + 1, value, 0
+        else:
+            wait += 1
+        state = {
+            "epoch": epoch + 1,
+            "model": model.state_dict(),
+            "model_config": dict(getattr(model, "config", {}) or {"name": config.model}),
+            "optimizer": optimizer.state_dict(),
+            "config": config.to_dict(),
+            "history": history,
+            "best": {"epoch": best_epoch, "value": best_value, "monitor": config.monitor},
+            "early_stopping_wait": wait,
+            "rng": {"torch": torch.get_rng_state()},
+        }
+        if context.is_main:
+            if improved:
+                save_checkpoint(state, best_path)
+            save_checkpoint(state, last_path)
+            _write_log(run_dir, history)
+            if writer is not None:
+                for key, val in row.items():
+                    if key != "epoch":
+                        writer.add_scalar(key, val, epoch + 1)
+        context.barrier()
+        bar.update(1)
+        bar.set_postfix(loss=f"{train_stats['loss']:.4f}", val_dsc=f"{last_val:.3f}")
+        if config.early_stopping and wait >= config.early_stopping:
+            stopped_early = True
+            break
+    bar.close()
+    if writer is not None:
+        writer.close()
+    result = TrainResult(
+        run_dir=run_dir,
+        best_epoch=best_epoch,
+        best_value=float("nan") if best_value is None else float(best_value),
+        epochs_run=len(history),
+        stopped_early=stopped_early,
+        history=history,
+    )
+    if context.is_main:
+        summary = {
+            "finished": True,
+            "best_epoch": result.best_epoch,
+            "best_value": result.best_value,
+            "monitor": config.monitor,
+            "epochs_run": result.epochs_run,
+            "stopped_early": stopped_early,
+            "world_size": context.world_size,
+            "train_images": len(data.train),
+            "val_images": len(data.val),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "seconds": sum(r["seconds"] for r in history),
+        }
+        write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+    context.barrier()
+    return result

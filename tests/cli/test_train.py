@@ -1,0 +1,79 @@
+"""``scintiseg train`` / ``evaluate`` on the command line: config precedence, errors, kill -9 and --resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+
+from scintiseg.cli import main
+from scintiseg.train.checkpoint import checkpoint_path
+from scintiseg.train.config import TrainConfig
+
+
+def _load_train_conftest():
+    """The on-disk tiny data set builder lives in tests/train/conftest.py (tests are not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "train" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("train_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny_split_dataset(tmp_path_factory):
+    return _load_train_conftest().write_tiny_dataset(tmp_path_factory.mktemp("cli_dataset"))
+
+
+def _args(data, out, *extra):
+    return ["train", "--data", str(data), "--out", str(out), "--model", "unet", "-m", "width=4", "-m", "depth=2",
+            "--batch-size", "4", "--normalisation", "zscore", "--no-progress", "--threads", "1", *extra]
+
+
+def test_yaml_then_flags_override_and_resolved_config_saved(tiny_split_dataset, tmp_path):
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text(yaml.safe_dump({"epochs": 5, "lr": 0.003, "model_args": {"pooling": "avg"}}))
+    out = tmp_path / "run"
+    assert main(_args(tiny_split_dataset, out, "--config", str(config_file), "--epochs", "1")) == 0
+    saved = TrainConfig.from_yaml(out / "config.yaml")
+    assert saved.epochs == 1 and saved.lr == 0.003  # flag beats YAML, YAML beats default
+    assert saved.model_args == {"pooling": "avg", "width": 4, "depth": 2}
+    assert main(["evaluate", "--run", str(out), "--overlays", "0"]) == 0
+    assert (out / "eval-test" / "metrics.json").is_file()
+
+
+def test_bad_input_is_one_line_and_exit_2(tiny_split_dataset, tmp_path, capsys):
+    assert main(_args(tiny_split_dataset, tmp_path / "r", "--labelled", "1.5")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "labelled" in err[0]
+    assert main(_args(tmp_path / "nowhere", tmp_path / "r2")) == 2
+    assert main(["train", "--config", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_kill_mid_run_then_resume_finishes(tiny_split_dataset, tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "scintiseg", *_args(tiny_split_dataset, out, "--epochs", "40")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = checkpoint_path(out, "last")
+    deadline = time.monotonic() + 60
+    while not last.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert last.exists(), "the run never wrote a checkpoint"
+    epoch_at_kill = torch.load(last, weights_only=True)["epoch"]
+    assert epoch_at_kill < 40
+    assert main(_args(tiny_split_dataset, out, "--epochs", "40")) == 2  # refuses to overwrite without --resume
+    assert main(["train", "--out", str(out), "--resume", "--no-progress"]) == 0
+    state = torch.load(last, weights_only=True)
+    assert state["epoch"] == 40 and len(state["history"]) == 40
+    assert [row["epoch"] for row in state["history"]] == list(range(1, 41))
+    assert not list(out.rglob("*.part"))

@@ -1,0 +1,63 @@
+"""Tests for scintiseg.experiments: the paper numbers in the specs, a tiny resumable run, the table."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from scintiseg.cli import main
+from scintiseg.experiments.runner import cell_config, run_experiment
+from scintiseg.experiments.specs import EXPERIMENTS, PAPER_A_TABLE2, PAPER_B_COMPARE, ExperimentSpec, Row
+
+
+def _tiny_dataset(root):
+    path = Path(__file__).parents[1] / "train" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("train_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_tiny_dataset(root)
+
+
+def test_specs_hold_the_papers_numbers_and_variants():
+    assert set(EXPERIMENTS) == {"paper-a-table2", "paper-b-labels", "paper-b-recurrence",
+                                "paper-b-aggregation", "paper-b-compare"}
+    rows = PAPER_A_TABLE2.rows
+    assert len(rows) == 6 and PAPER_A_TABLE2.runs == 5
+    assert rows[-1].paper == {"dsc": 0.6414, "recall": 0.5812, "cpa": 0.7169}
+    assert rows[-1].overrides["model_args"] == {"pooling": "fusion", "dac": "dac2", "rmp": True}
+    labels = EXPERIMENTS["paper-b-labels"]
+    assert [r.overrides["labelled"] for r in labels.rows if r.paper] == [0.37]
+
+
+def test_cell_config_merges_base_row_and_user_settings(tmp_path):
+    unet_row = PAPER_B_COMPARE.rows[1]
+    config = cell_config(PAPER_B_COMPARE, unet_row, "d", tmp_path, 2, {"epochs": 3, "model_args": {"width": 8}})
+    assert config.model == "unet" and config.model_args == {"pooling": "max", "width": 8}  # no rdinet 't'
+    assert config.loss == "dice_bce" and config.labelled == 0.7 and config.input_mode == "aggregate"
+    assert config.seed == 2 and config.epochs == 3 and config.out.endswith("run2")
+
+
+def test_tiny_experiment_runs_resumes_and_writes_table(tmp_path):
+    data = _tiny_dataset(tmp_path / "data")
+    spec = ExperimentSpec(
+        name="tiny", title="tiny", source="test", runs=2,
+        base={"model": "unet", "model_args": {"width": 4, "depth": 2}, "batch_size": 4, "lr": 3e-3,
+              "normalisation": "zscore", "threads": 1},
+        rows=(Row("max", {"model_args": {"pooling": "max"}}, {"dsc": 0.6086}),
+              Row("avg", {"model_args": {"pooling": "avg"}}, {})),
+    )
+    out = tmp_path / "exp"
+    table = run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)
+    text = table.read_text()
+    assert "| max | 2 |" in text and "0.6086" in text and "n/a" in text
+    assert len((out / "results.csv").read_text().splitlines()) == 5  # header + 2 rows x 2 runs
+    assert (out / "tiny.png").stat().st_size > 0
+    metrics = out / "max" / "run0" / "eval-test" / "metrics.json"
+    stamp = metrics.stat().st_mtime_ns
+    run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)  # finished cells are skipped
+    assert metrics.stat().st_mtime_ns == stamp
+
+
+def test_cli_rejects_unknown_experiment(capsys):
+    with pytest.raises(SystemExit):
+        main(["experiment", "paper-z", "--data", "x"])

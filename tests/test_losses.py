@@ -1,0 +1,137 @@
+"""Tests for scintiseg.losses: known values, MONAI cross-checks, Chan-Vese properties, masking of unlabelled items."""
+
+import math
+
+import pytest
+import torch
+from monai.losses import DiceLoss
+
+from scintiseg.errors import ScintisegError
+from scintiseg.losses import (
+    SegmentationLoss,
+    bce_loss,
+    build_loss,
+    chan_vese_loss,
+    dice_bce_loss,
+    dice_loss,
+    sigmoid_rampup,
+)
+
+
+def _square_batch(size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """A (2,1,H,W) image with one bright square per item, and its mask."""
+    mask = torch.zeros(2, 1, size, size)
+    mask[0, :, 4:9, 4:9] = 1
+    mask[1, :, 8:14, 2:6] = 1
+    image = 10.0 + 90.0 * mask
+    return image, mask
+
+
+def test_dice_loss_matches_monai_batch_and_per_image():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 1, 8, 8)
+    target = (torch.rand(3, 1, 8, 8) > 0.7).float()
+    for batch in (True, False):
+        ours = dice_loss(logits, target, smooth=1.0, batch=batch)
+        theirs = DiceLoss(sigmoid=True, batch=batch, smooth_nr=1.0, smooth_dr=1.0)(logits, target)
+        assert torch.allclose(ours, theirs, atol=1e-6)
+
+
+def test_dice_loss_near_zero_for_perfect_and_near_one_for_disjoint():
+    _, mask = _square_batch()
+    perfect = (mask * 2 - 1) * 50
+    assert dice_loss(perfect, mask).item() < 1e-3
+    assert dice_loss(-perfect, mask).item() > 0.99
+
+
+def test_bce_known_value_and_dice_bce_is_sum():
+    logits = torch.zeros(1, 1, 2, 2)
+    target = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]]])
+    assert bce_loss(logits, target).item() == pytest.approx(math.log(2))
+    assert dice_bce_loss(logits, target).item() == pytest.approx(
+        dice_loss(logits, target).item() + math.log(2), rel=1e-6
+    )
+
+
+def test_chan_vese_lower_for_the_true_partition_than_for_a_wrong_one():
+    image, mask = _square_batch()
+    right = chan_vese_loss((mask * 2 - 1) * 20, image, nu=0.0)
+    shifted = torch.roll(mask, shifts=5, dims=3)
+    wrong = chan_vese_loss((shifted * 2 - 1) * 20, image, nu=0.0)
+    assert right.item() < 1e-6  # piecewise-constant image, exact partition: zero data term
+    assert wrong.item() > 0.05
+
+
+def test_chan_vese_hand_computed_value_and_length_term():
+    # 1 x 4 image [0, 0, 1, 1]; soft mask y = [0.5]*4 -> c1 = c2 = 0.5, data = mean 0.25 = 0.25; TV = 0.
+    image = torch.tensor([[[[0.0, 0.0, 1.0, 1.0]]]])
+    logits = torch.zeros(1, 1, 1, 4)
+    assert chan_vese_loss(logits, image, nu=0.0).item() == pytest.approx(0.25, abs=1e-5)
+    # A hard step mask [0, 0, 1, 1] on two rows: data 0, row TV 0, column TV = mean(|diff|) = 1/3.
+    step = torch.tensor([[[[-30.0, -30.0, 30.0, 30.0]]]])
+    image2 = image.repeat(1, 1, 2, 1)
+    step2 = step.repeat(1, 1, 2, 1)
+    value = chan_vese_loss(step2, image2, nu=1.0).item()
+    assert value == pytest.approx(1.0 / 3.0, abs=1e-4)
+    area = chan_vese_loss(step2, image2, nu=0.0, mu=1.0).item()
+    assert area == pytest.approx(0.5, abs=1e-4)
+
+
+def test_chan_vese_invariant_to_count_level():
+    image, mask = _square_batch()
+    logits = torch.randn_like(mask)
+    assert torch.allclose(chan_vese_loss(logits, image), chan_vese_loss(logits, image * 37.0 + 5.0), atol=1e-6)
+
+
+def test_chan_vese_gradient_moves_mask_towards_bright_region():
+    image, mask = _square_batch()
+    torch.manual_seed(0)  # y = 0.5 everywhere is a stationary point (c1 = c2): break the symmetry
+    logits = (0.1 * torch.randn_like(mask)).requires_grad_(True)
+    optimiser = torch.optim.Adam([logits], lr=0.2)
+    for _ in range(150):
+        optimiser.zero_grad()
+        chan_vese_loss(logits, image, nu=0.0).backward()
+        optimiser.step()
+    predicted = logits.detach() > 0
+    for item in range(2):  # Chan-Vese finds the partition (its two phases are symmetric, per item)
+        agreement = (predicted[item] == mask[item].bool()).float().mean().item()
+        assert max(agreement, 1.0 - agreement) > 0.95
+
+
+def test_sigmoid_rampup_schedule():
+    assert sigmoid_rampup(0.0, 0.0) == 1.0
+    assert sigmoid_rampup(0.0, 0.5) == pytest.approx(math.exp(-5))
+    assert sigmoid_rampup(0.25, 0.5) == pytest.approx(math.exp(-5 * 0.25))
+    assert sigmoid_rampup(0.9, 0.5) == 1.0
+
+
+def test_semi_supervised_loss_ignores_targets_of_unlabelled_items():
+    image, mask = _square_batch()
+    torch.manual_seed(1)
+    logits = torch.randn_like(mask)
+    loss = SegmentationLoss("chan_vese", supervised="bce", alpha=0.4, nu=0.004)
+    labelled = torch.tensor([True, False])
+    total_a, parts = loss(logits, mask, image=image, labelled=labelled)
+    garbage = mask.clone()
+    garbage[1] = 1 - garbage[1]
+    total_b, _ = loss(logits, garbage, image=image, labelled=labelled)
+    assert total_a.item() == pytest.approx(total_b.item())
+    expected = bce_loss(logits[:1], mask[:1]) + 0.4 * chan_vese_loss(logits, image)
+    assert total_a.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert parts["alpha"] == pytest.approx(0.4)
+
+
+def test_semi_supervised_loss_without_labels_is_pure_chan_vese_and_keeps_gradient():
+    image, mask = _square_batch()
+    logits = torch.randn_like(mask, requires_grad=True)
+    loss = build_loss("chan_vese", alpha=0.4, alpha_rampup=0.5)
+    total, parts = loss(logits, mask, image=image, labelled=torch.tensor([False, False]), progress=0.25)
+    assert parts["supervised"] == 0.0
+    assert parts["alpha"] == pytest.approx(0.4 * math.exp(-5 * 0.25))
+    total.backward()
+    assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_unknown_loss_is_a_user_error():
+    with pytest.raises(ScintisegError):
+        build_loss("focal")

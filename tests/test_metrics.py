@@ -1,0 +1,90 @@
+"""Tests for scintiseg.metrics: hand-computed values, MONAI cross-check, empty-image rule, detection."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from monai.metrics import DiceMetric
+
+from scintiseg.metrics import (
+    aggregate_runs,
+    confusion_counts,
+    cpa,
+    dsc,
+    iou,
+    lesion_detection,
+    mean_std,
+    recall,
+    summarise,
+)
+
+
+def _pair():
+    target = np.zeros((10, 10), bool)
+    target[2:6, 2:6] = True  # 16 px
+    pred = np.zeros((10, 10), bool)
+    pred[4:8, 2:6] = True  # 16 px, 8 overlap
+    return pred, target
+
+
+def test_hand_computed_pixel_metrics():
+    pred, target = _pair()
+    assert confusion_counts(pred, target).tolist() == [[8, 8, 8, 76]]
+    assert dsc(pred, target) == pytest.approx(16 / 32)
+    assert recall(pred, target) == pytest.approx(8 / 16)
+    assert cpa(pred, target) == pytest.approx(8 / 16)
+    assert iou(pred, target) == pytest.approx(8 / 24)
+
+
+def test_dsc_matches_monai_per_image():
+    rng = np.random.default_rng(0)
+    pred = rng.random((4, 1, 12, 12)) > 0.6
+    target = rng.random((4, 1, 12, 12)) > 0.7
+    ours = summarise(confusion_counts(pred, target))["per_image"]["dsc"]
+    metric = DiceMetric(include_background=True, reduction="mean")
+    metric(torch.from_numpy(pred).float(), torch.from_numpy(target).float())
+    assert ours == pytest.approx(metric.aggregate().item(), abs=1e-6)
+
+
+def test_pooled_differs_from_per_image_and_empty_rule():
+    pred, target = _pair()
+    empty = np.zeros_like(pred)
+    fp_only = np.zeros_like(pred)
+    fp_only[0, 0] = True
+    preds = np.stack([pred, empty, fp_only])
+    targets = np.stack([target, empty, empty])
+    summary = summarise(confusion_counts(preds, targets))
+    # pooled: TP 8, FP 9, FN 8
+    assert summary["pooled"]["dsc"] == pytest.approx(16 / 33)
+    # per image DSC: 0.5, 1 (empty-empty), 0 (false positive on an empty image)
+    assert summary["per_image"]["dsc"] == pytest.approx(0.5)
+    # recall is undefined for the lesion-free image with a prediction -> excluded: (0.5 + 1) / 2
+    assert summary["per_image"]["recall"] == pytest.approx(0.75)
+    assert summarise(confusion_counts(preds, targets), empty_score=0.0)["per_image"]["dsc"] == pytest.approx(0.5 / 3)
+
+
+def test_lesion_detection_counts_components():
+    target = np.zeros((20, 20), bool)
+    target[1:4, 1:4] = True  # lesion 1: detected
+    target[10:14, 10:14] = True  # lesion 2: missed
+    pred = np.zeros_like(target)
+    pred[2:3, 2:6] = True  # touches lesion 1
+    pred[17:19, 1:3] = True  # false positive
+    result = lesion_detection(pred, target)
+    assert result["lesions"] == 2 and result["detected"] == 1 and result["sensitivity"] == 0.5
+    assert result["false_positives"] == 1 and result["fp_per_image"] == 1.0
+    strict = lesion_detection(pred, target, min_overlap=0.5)  # only 2 of 9 pixels covered
+    assert strict["detected"] == 0
+    # diagonal neighbours are one component (8-connectivity)
+    diag = np.zeros((5, 5), bool)
+    diag[1, 1] = diag[2, 2] = True
+    assert lesion_detection(diag, diag)["lesions"] == 1
+
+
+def test_mean_std_over_runs():
+    assert mean_std([1.0, 2.0, 3.0]) == pytest.approx((2.0, 1.0))
+    assert mean_std([0.5]) == (0.5, 0.0)
+    assert all(math.isnan(v) for v in mean_std([]))
+    agg = aggregate_runs([{"dsc": 0.5, "cpa": 0.1}, {"dsc": 0.7, "cpa": 0.3}])
+    assert agg["dsc"] == pytest.approx((0.6, math.sqrt(0.02)))

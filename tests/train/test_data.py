@@ -1,0 +1,72 @@
+"""Tests for scintiseg.train.data: patient-level splits, labelled share, view modes."""
+
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.prepare.views import mirror
+from scintiseg.scan import Scan
+from scintiseg.train.data import model_input, split_cases
+
+
+def _patients():
+    # 10 patients with two cases each (e.g. a crop and its augmentation)
+    return {f"P{p}_{k}": f"P{p}" for p in range(10) for k in range(2)}
+
+
+def test_split_keeps_patients_together_and_labelled_share_is_by_patient():
+    patients_of = _patients()
+    test = [c for c in patients_of if patients_of[c] in ("P0", "P1")]
+    splits = {"seed": 0, "test": test, "train": [c for c in patients_of if c not in test]}
+    split = split_cases(patients_of, splits, val_fraction=0.25, labelled=0.5, seed=3)
+    groups = {name: {patients_of[c] for c in getattr(split, name)} for name in ("train", "val", "test")}
+    assert groups["test"] == {"P0", "P1"}
+    assert not (groups["train"] & groups["val"]) and not (groups["train"] & groups["test"])
+    assert len(groups["val"]) == 2 and len(groups["train"]) == 6
+    labelled_patients = {patients_of[c] for c in split.labelled}
+    assert len(labelled_patients) == 3 and labelled_patients <= groups["train"]
+    # both cases of a labelled patient are labelled
+    assert all(c in split.labelled for c in split.train if patients_of[c] in labelled_patients)
+    again = split_cases(patients_of, splits, val_fraction=0.25, labelled=0.5, seed=3)
+    assert again == split
+
+
+def test_split_uses_folds_and_refuses_leaks():
+    patients_of = _patients()
+    folds = [{"train": ["P2_0", "P2_1"], "val": ["P3_0"]}]
+    split = split_cases(patients_of, {"test": ["P0_0"], "train": [], "folds": folds}, fold=0)
+    assert split.val == ["P3_0"] and split.train == ["P2_0", "P2_1"]
+    with pytest.raises(ScintisegError, match="both"):
+        split_cases(patients_of, {"test": ["P2_0"], "train": [], "folds": folds}, fold=0)
+    with pytest.raises(ScintisegError, match="fold 1"):
+        split_cases(patients_of, {"test": [], "train": [], "folds": folds}, fold=1)
+
+
+def _scan():
+    rng = np.random.default_rng(0)
+    ant = rng.poisson(20, (32, 32)).astype(np.uint16)
+    ant[8:12, 5:9] += 200  # lesion seen from the front, left side of the image
+    post = mirror(ant).copy()  # POST as acquired is mirrored relative to ANT
+    ant_mask = np.zeros((32, 32), bool)
+    ant_mask[8:12, 5:9] = True
+    post_mask = np.zeros((32, 32), bool)
+    post_mask[20:22, 3:5] = True  # a different lesion only marked on POST (as acquired: right side)
+    return Scan({"ANT": ant, "POST": post}), {"ANT": ant_mask, "POST": post_mask}
+
+
+def test_view_modes_build_inputs_and_targets():
+    scan, masks = _scan()
+    image, target = model_input(scan, masks, "ant")
+    assert image.shape == (1, 32, 32) and target.shape == (1, 32, 32)
+    assert np.array_equal(target[0] > 0, masks["ANT"])
+    image, target = model_input(scan, masks, "post")
+    assert np.allclose(image[0], scan.view("ANT"))  # mirrored POST lands on ANT
+    assert np.array_equal(target[0] > 0, mirror(masks["POST"]))
+    image, target = model_input(scan, masks, "aggregate")
+    assert np.allclose(image[0], 2.0 * scan.view("ANT"))
+    assert target[0].sum() == masks["ANT"].sum() + masks["POST"].sum()  # union of two disjoint lesions
+    image, target = model_input(scan, masks, "two_channel", "zscore")
+    assert image.shape == (2, 32, 32) and image.dtype == np.float32
+    single = Scan({"VIEW": scan.view("ANT")})
+    with pytest.raises(ScintisegError, match="needs ANT and POST"):
+        model_input(single, {}, "aggregate")

@@ -1,0 +1,57 @@
+"""Tests for scintiseg.train.evaluate and the file-based path of training (data set on disk)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from scintiseg.train.config import TrainConfig
+from scintiseg.train.evaluate import evaluate_run, evaluate_samples
+from scintiseg.train.loop import prepare_data, train
+
+
+def test_prepare_data_splits_by_patient(tiny_split_dataset):
+    config = TrainConfig(data=str(tiny_split_dataset), input_mode="aggregate", normalisation="zscore", labelled=0.5)
+    data = prepare_data(config)
+    test = set(json.loads((tiny_split_dataset / "splits.json").read_text())["test"])
+    seen = {s.patient_id for s in data.train.samples} | {s.patient_id for s in data.val.samples}
+    assert not seen & test and len(test) == 2
+    assert data.train.images.shape[1:] == (1, 32, 32)
+    assert len(data.train) == 3 and bool(data.train.labelled.all())  # 6 train patients -> 5 train, 1 val; half labelled
+
+
+def test_evaluate_run_writes_metrics_csv_and_overlays(tiny_split_dataset, tmp_path):
+    config = TrainConfig(data=str(tiny_split_dataset), out=str(tmp_path / "run"), model="unet",
+                         model_args={"width": 4, "depth": 2}, epochs=2, batch_size=4, lr=3e-3,
+                         normalisation="zscore", progress=False)
+    train(config)
+    metrics = evaluate_run(tmp_path / "run", split="test", overlays=1)
+    folder = tmp_path / "run" / "eval-test"
+    saved = json.loads((folder / "metrics.json").read_text())
+    assert saved["images"] == 2 and saved["split"] == "test"
+    assert saved["detection"]["images"] == 2 and saved["checkpoint"] == "best"
+    assert set(saved["pooled"]) == {"dsc", "recall", "cpa", "iou"}
+    assert metrics["per_image"]["dsc"] == pytest.approx(saved["per_image"]["dsc"])  # per image is never undefined
+    lines = (folder / "per_case.csv").read_text().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("case_id,patient_id,dsc")
+    overlays = sorted(p.name for p in (folder / "overlays").glob("*.png"))
+    assert len(overlays) == 2 and overlays[0].startswith("best_1_") and overlays[1].startswith("worst_1_")
+
+
+def test_evaluate_samples_perfect_model_scores_one():
+    import torch
+
+    from scintiseg.train.data import Sample
+
+    class Oracle(torch.nn.Module):  # returns the image itself as logits: image = +-10 where lesion / not
+        def forward(self, x):
+            return x
+
+    mask = np.zeros((1, 16, 16), np.float32)
+    mask[0, 4:8, 4:8] = 1
+    sample = Sample("C1", "P1", (mask * 20 - 10).astype(np.float32), mask)
+    empty = Sample("C2", "P2", np.full((1, 16, 16), -10, np.float32), np.zeros((1, 16, 16), np.float32))
+    metrics, rows, _ = evaluate_samples(Oracle(), [sample, empty])
+    assert metrics["pooled"]["dsc"] == 1.0 and metrics["per_image"]["dsc"] == 1.0
+    assert metrics["detection"]["sensitivity"] == 1.0 and metrics["detection"]["fp_per_image"] == 0.0
+    assert [r["lesions"] for r in rows] == [1, 0]

@@ -1,0 +1,93 @@
+"""Tests for scintiseg.train.loop: run folder, repeatability, interrupt + resume, early stopping, semi-supervision."""
+
+import csv
+import json
+
+import pytest
+import torch
+
+from scintiseg.errors import ScintisegError
+from scintiseg.train.checkpoint import checkpoint_path, load_checkpoint, load_model_from_checkpoint
+from scintiseg.train.config import TrainConfig
+from scintiseg.train.loop import train
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _weights(run_dir):
+    return load_checkpoint(checkpoint_path(run_dir, "last"))["model"]
+
+
+def test_run_folder_contents_and_weights_only_checkpoints(make_data, tiny_config):
+    config = tiny_config()
+    result = train(config, data=make_data())
+    run = result.run_dir
+    assert result.epochs_run == 3 and 1 <= result.best_epoch <= 3
+    state = torch.load(checkpoint_path(run, "best"), weights_only=True)
+    assert state["epoch"] == result.best_epoch and state["config"]["model"] == "unet"
+    assert state["model_config"]["name"] == "unet"
+    with open(run / "log.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert 0.0 <= float(rows[-1]["val_dsc"]) <= 1.0
+    assert TrainConfig.from_yaml(run / "config.yaml") == config
+    assert json.loads((run / "summary.json").read_text())["finished"] is True
+    model, _ = load_model_from_checkpoint(checkpoint_path(run, "best"))
+    assert model(torch.zeros(1, 1, 32, 32)).shape == (1, 1, 32, 32)
+    assert not list(run.rglob("*.part"))
+    with pytest.raises(ScintisegError, match="--resume"):
+        train(config, data=make_data())
+
+
+def test_training_reduces_loss_and_finds_lesions(make_data, tiny_config):
+    result = train(tiny_config(epochs=12, lr=1e-2), data=make_data(train=16))
+    history = result.history
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
+    assert max(r["val_dsc"] for r in history) > 0.3  # bright discs are easy: a broken loop stays near 0
+
+
+def test_interrupt_mid_epoch_then_resume_matches_uninterrupted_run(make_data, tiny_config, tmp_path):
+    reference = train(tiny_config(out=str(tmp_path / "ref")), data=make_data())
+
+    def crash(epoch, batch_index):
+        if epoch == 1 and batch_index == 1:
+            raise Interrupted
+
+    config = tiny_config(out=str(tmp_path / "crash"))
+    with pytest.raises(Interrupted):
+        train(config, data=make_data(), on_batch=crash)
+    assert load_checkpoint(checkpoint_path(config.out, "last"))["epoch"] == 1  # epoch 2 was lost mid-way
+    resumed = train(config, resume=True, data=make_data())
+    assert resumed.epochs_run == 3
+    expected, got = _weights(reference.run_dir), _weights(config.out)
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
+    assert [r["val_dsc"] for r in resumed.history] == [r["val_dsc"] for r in reference.history]
+
+
+def test_seeds_make_runs_repeatable_and_different_seeds_differ(make_data, tiny_config, tmp_path):
+    a = train(tiny_config(out=str(tmp_path / "a"), epochs=1), data=make_data())
+    b = train(tiny_config(out=str(tmp_path / "b"), epochs=1), data=make_data())
+    c = train(tiny_config(out=str(tmp_path / "c"), epochs=1, seed=5), data=make_data())
+    wa, wb, wc = _weights(a.run_dir), _weights(b.run_dir), _weights(c.run_dir)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_early_stopping_stops_after_patience(make_data, tiny_config):
+    # a learning rate too small to change float32 weights, no BatchNorm statistics: the validation loss
+    # never improves after epoch 1
+    config = tiny_config(epochs=10, lr=1e-12, early_stopping=2, monitor="val_loss",
+                         model_args={"width": 4, "depth": 2, "batch_norm": False})
+    result = train(config, data=make_data())
+    assert result.stopped_early and result.epochs_run == 3 and result.best_epoch == 1
+
+
+def test_semi_supervised_training_uses_chan_vese_on_unlabelled_items(make_data, tiny_config):
+    flags = [True] * 4 + [False] * 8
+    config = tiny_config(loss="chan_vese", alpha=0.4, alpha_rampup=0.5, labelled=0.37, epochs=2, augment=True)
+    result = train(config, data=make_data(labelled=flags))
+    first, last = result.history
+    assert first["train_unsupervised"] > 0
+    assert 0 < first["alpha"] < last["alpha"] <= 0.4 + 1e-9  # ramped up
