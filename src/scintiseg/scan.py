@@ -238,12 +238,14 @@ class Annotation:
         mask: np.ndarray,
         label: str = "lesion",
         view: str = "VIEW",
-        tolerance: float = 0.5,
+        tolerance: float = 0.25,
         min_area: int = 1,
     ) -> "Annotation":
         """Closed polygons around each connected component of ``mask`` (scikit-image contours, simplified).
 
         Implemented in :func:`scintiseg.io.labelme.mask_to_shapes`; see there for the contour convention.
+        With the default ``tolerance`` (0.25 px, which only drops vertices on straight runs of the
+        pixel-centre contour) ``from_mask(m).to_mask() == m`` for every 8-connected blob without holes.
         """
         from scintiseg.io.labelme import mask_to_shapes
 

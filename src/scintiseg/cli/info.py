@@ -1,7 +1,58 @@
-"""`scintiseg info`: not yet registered (being built)."""
+"""``scintiseg info PATH [--json]``: what a scan file holds (views, shape, dtype, spacing, counts, patient)."""
+
+from __future__ import annotations
 
 import argparse
+import json
+
+from scintiseg.io import read_scan
+from scintiseg.scan import Scan
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands (none yet)."""
+    """Add ``info``."""
+    parser = subparsers.add_parser(
+        "info",
+        help="show the views, shape, pixel spacing and counts of a scan file",
+        description="Show what a scan file holds: views, shape, dtype, pixel spacing, total and maximum "
+        "counts per view, patient id. Reads DICOM (any transfer syntax pydicom decodes), .npy, 16-bit PNG, "
+        "TIFF, and raw matrices (with --shape and --dtype).",
+    )
+    parser.add_argument("path", help="scan file")
+    parser.add_argument("--json", action="store_true", help="print the facts as one JSON object")
+    parser.add_argument("--shape", help="ROWSxCOLS of a raw headerless matrix, e.g. 1024x256")
+    parser.add_argument("--dtype", default=None, help="element type of a raw matrix (default uint16)")
+    parser.add_argument(
+        "--byteorder", choices=("little", "big"), default="little", help="byte order of a raw matrix"
+    )
+    parser.set_defaults(func=run)
+
+
+def format_table(scan: Scan) -> str:
+    """The human-readable summary: a header block and one aligned row per view."""
+    facts = scan.summary()
+    spacing = " x ".join(f"{v:g}" for v in facts["pixel_spacing"])
+    lines = [
+        f"file           {facts['source']}",
+        f"patient id     {facts['patient_id'] or '-'}",
+        f"shape          {facts['shape'][0]} x {facts['shape'][1]} ({facts['dtype']})",
+        f"pixel spacing  {spacing} mm",
+        "",
+    ]
+    rows = [("view", "total counts", "max counts")]
+    rows += [(name, f"{c['total']:,}", f"{c['max']:g}") for name, c in facts["counts"].items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        lines.append(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    scan = read_scan(
+        args.path, shape=args.shape, dtype=args.dtype, byteorder="<" if args.byteorder == "little" else ">"
+    )
+    if args.json:
+        print(json.dumps(scan.summary(), indent=1))
+    else:
+        print(format_table(scan))
+    return 0

@@ -28,8 +28,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.scan import Scan
 
 MANIFEST_NAME = "dataset.json"
 SPLITS_NAME = "splits.json"
@@ -140,3 +143,386 @@ def save_manifest(manifest: DatasetManifest, root: str | Path) -> Path:
     path = Path(root) / MANIFEST_NAME
     write_text_atomic(path, json.dumps(manifest.to_json(), indent=1) + "\n")
     return path
+
+
+# --------------------------------------------------------------------------------------------- cases
+
+#: Case origins that are generated from training data: never test data (see :func:`split_dataset`).
+TRAINING_DERIVED_ORIGINS: tuple[str, ...] = ("gan", "augment")
+#: ``meta`` keys that may name the case an image was derived from.
+PARENT_KEYS: tuple[str, ...] = ("parent_case", "parent", "source_case")
+
+
+def _as_case(root: str | Path, case: "Case | str") -> Case:
+    return case if isinstance(case, Case) else load_manifest(root).case(str(case))
+
+
+def lesion_label_names(manifest: DatasetManifest) -> list[str]:
+    """LabelMe labels that count as lesion: every manifest label with a non-zero value."""
+    return sorted(name for name, value in manifest.labels.items() if int(value) != 0) or ["lesion"]
+
+
+def load_case(
+    root: str | Path, case: "Case | str", *, labels: list[str] | None = None
+) -> tuple[Scan, dict[str, np.ndarray]]:
+    """Read one case: its scan and a boolean lesion mask per annotated view.
+
+    The mask of a view comes from its LabelMe file (the source of truth) when the case has one, else
+    from its PNG mask; views with neither are absent from the dict (callers treat them as unannotated).
+
+    Args:
+        root: the data set folder.
+        case: a :class:`Case` or a case id.
+        labels: LabelMe labels rasterised into the mask (default: the manifest's non-zero labels).
+
+    Returns:
+        ``(scan, {view: mask})``; the scan's ``patient_id`` is the case's when the file has none.
+
+    Raises:
+        ScintisegError: a missing or unreadable file, a path outside ``root``, a mask whose size differs
+            from the image, an annotated view the scan does not have.
+    """
+    from scintiseg.io import read_scan
+    from scintiseg.io.images import read_mask_png
+    from scintiseg.io.labelme import read_labelme
+
+    root = Path(root)
+    case = _as_case(root, case)
+    if labels is None:
+        labels = lesion_label_names(load_manifest(root)) if (root / MANIFEST_NAME).is_file() else ["lesion"]
+    scan = read_scan(resolve(root, case.image))
+    if not scan.patient_id:
+        scan = scan.with_views(scan.views, patient_id=case.patient_id)
+    masks = {}
+    for view in sorted(set(case.labels) | set(case.masks)):
+        if view not in scan.views:
+            raise ScintisegError(
+                f"case {case.case_id} annotates view {view}, the image has {', '.join(scan.view_names)}",
+                path=root / case.image,
+            )
+        if view in case.labels:
+            source = resolve(root, case.labels[view])
+            mask = read_labelme(source, root=root).to_mask(labels)
+        else:
+            source = resolve(root, case.masks[view])
+            mask = read_mask_png(source)
+        if mask.shape != scan.shape:
+            raise ScintisegError(
+                f"size mismatch: annotation is {mask.shape[0]}x{mask.shape[1]}, "
+                f"image {case.image} is {scan.shape[0]}x{scan.shape[1]}",
+                path=source,
+            )
+        masks[view] = mask
+    return scan, masks
+
+
+# --------------------------------------------------------------------------------------------- checking
+
+
+@dataclass
+class Problem:
+    """One finding of :func:`check_dataset`: ``severity`` is ``"error"`` or ``"warning"``."""
+
+    severity: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.path}: {self.message}"
+
+
+@dataclass
+class DatasetReport:
+    """What :func:`check_dataset` found: problems and a summary (counts per category)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: DatasetReport, tally: dict) -> None:
+    import warnings as warnings_module
+
+    from scintiseg.io import read_scan
+    from scintiseg.io.images import read_label_png, read_mask_png
+    from scintiseg.io.labelme import read_labelme
+
+    def add(severity: str, where, message: str) -> None:
+        report.problems.append(Problem(severity, str(where), f"case {case.case_id}: {message}"))
+
+    def guarded(where, action):
+        """Run ``action`` and return its result; project errors and warnings become problems."""
+        with warnings_module.catch_warnings(record=True) as caught:
+            warnings_module.simplefilter("always")
+            try:
+                result = action()
+            except ScintisegError as exc:
+                add("error", where, exc.problem)
+                result = None
+        for warning in caught:
+            text = str(warning.message)
+            add("warning", where, text.split(": ", 1)[1] if text.startswith(str(where)) else text)
+        return result
+
+    def locate(relative: str):
+        try:
+            path = resolve(root, relative)
+        except ScintisegError as exc:
+            add("error", root / MANIFEST_NAME, exc.problem)
+            return None
+        if not path.is_file():
+            add("error", root / relative, "missing file")
+            return None
+        return path
+
+    if not case.patient_id:
+        add("error", root / MANIFEST_NAME, "no patient_id")
+    image_path = locate(case.image)
+    scan = guarded(image_path, lambda: read_scan(image_path)) if image_path else None
+    if scan is not None:
+        missing_views = [v for v in manifest.views if v not in scan.views]
+        if missing_views and not (manifest.views == ["VIEW"] or scan.view_names == ["VIEW"]):
+            add("error", image_path, f"image lacks view(s) {', '.join(missing_views)} listed in the manifest")
+    shape = None if scan is None else scan.shape
+    lesion_labels = set(lesion_label_names(manifest))
+    for view, relative in sorted(case.labels.items()):
+        path = locate(relative)
+        if path is None:
+            continue
+        annotation = guarded(path, lambda: read_labelme(path, root=root))
+        if annotation is None:
+            continue
+        tally["labelled_views"] += 1
+        if shape is not None and annotation.image_shape != shape:
+            add("error", path, f"size mismatch: labels are for a {annotation.image_shape[0]}x"
+                f"{annotation.image_shape[1]} image, {case.image} is {shape[0]}x{shape[1]}")
+        if scan is not None and view not in scan.views:
+            add("error", path, f"labels view {view}, the image has {', '.join(scan.view_names)}")
+        unknown = sorted(set(annotation.labels) - set(manifest.labels))
+        if unknown:
+            add("warning", path, f"labels not in the manifest: {', '.join(unknown)}")
+        if not [s for s in annotation.shapes if s.label in lesion_labels]:
+            add("warning", path, "empty annotation (no lesion shapes)")
+        else:
+            tally["lesion_views"] += 1
+    for view, relative in sorted(case.masks.items()):
+        path = locate(relative)
+        if path is None:
+            continue
+        mask = guarded(path, lambda: read_mask_png(path))
+        if mask is not None and shape is not None and mask.shape != shape:
+            add("error", path, f"size mismatch: mask is {mask.shape[0]}x{mask.shape[1]}, "
+                f"{case.image} is {shape[0]}x{shape[1]}")
+        if mask is not None and view not in case.labels:
+            tally["labelled_views"] += 1
+            tally["lesion_views"] += int(bool(mask.any()))
+            if not mask.any():
+                add("warning", path, "empty mask (no lesion pixels)")
+    for view, relative in sorted(case.regions.items()):
+        path = locate(relative)
+        if path is None:
+            continue
+        regions = guarded(path, lambda: read_label_png(path))
+        if regions is None:
+            continue
+        if shape is not None and regions.shape != shape:
+            add("error", path, f"size mismatch: region map is {regions.shape[0]}x{regions.shape[1]}, "
+                f"{case.image} is {shape[0]}x{shape[1]}")
+        if manifest.region_names:
+            unknown_ids = sorted(set(np.unique(regions).tolist()) - {0} - {int(k) for k in manifest.region_names})
+            if unknown_ids:
+                add("error", path, f"region ids {unknown_ids[:5]} not in the manifest's region_names")
+    if not case.labels and not case.masks:
+        add("warning", root / MANIFEST_NAME, "no annotation")
+
+
+def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
+    """Validate a data set folder: every file, every size, every id.
+
+    Errors: an unreadable manifest, duplicate case ids, missing files, paths outside the folder,
+    unreadable images or labels, size mismatches between an image and its labels/masks/regions,
+    mask values other than 0/1 (and 0/255), LabelMe points outside the image, views the image lacks.
+    Warnings: masks stored as 0/255 (read as 0/1), empty annotations, labels unknown to the manifest,
+    cases without any annotation.
+
+    Args:
+        root: the data set folder.
+        progress: show a tqdm progress bar (stderr).
+
+    Returns:
+        The report; ``report.valid`` is True when there are no errors (warnings allowed).
+    """
+    root = Path(root)
+    report = DatasetReport()
+    try:
+        manifest = load_manifest(root)
+    except ScintisegError as exc:
+        report.problems.append(Problem("error", exc.path or str(root), exc.problem))
+        return report
+    seen: dict[str, int] = {}
+    for case in manifest.cases:
+        seen[case.case_id] = seen.get(case.case_id, 0) + 1
+    for case_id, count in seen.items():
+        if count > 1:
+            report.problems.append(Problem("error", str(root / MANIFEST_NAME), f"duplicate case id {case_id!r} ({count} cases)"))
+    tally = {"labelled_views": 0, "lesion_views": 0}
+    cases = manifest.cases
+    if progress:
+        from tqdm import tqdm
+
+        cases = tqdm(cases, desc="checking", unit="case", leave=False)
+    for case in cases:
+        _check_case(root, manifest, case, report, tally)
+    origins: dict[str, int] = {}
+    for case in manifest.cases:
+        origins[case.origin] = origins.get(case.origin, 0) + 1
+    report.summary = {
+        "name": manifest.name,
+        "cases": len(manifest.cases),
+        "patients": len(manifest.patients()),
+        "views": ",".join(manifest.views),
+        "labelled views": tally["labelled_views"],
+        "views with lesions": tally["lesion_views"],
+        "origins": ", ".join(f"{k} {v}" for k, v in sorted(origins.items())) or "-",
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+    }
+    return report
+
+
+# --------------------------------------------------------------------------------------------- splits
+
+
+def _is_training_derived(case: Case) -> bool:
+    origin = str(case.meta.get("origin", case.origin) if isinstance(case.meta, dict) else case.origin)
+    return case.origin in TRAINING_DERIVED_ORIGINS or origin in TRAINING_DERIVED_ORIGINS
+
+
+def _patient_groups(manifest: DatasetManifest) -> list[list[str]]:
+    """Patients that must stay on one side: one patient, joined with the patients of parent cases."""
+    parent_of = {c.case_id: c.patient_id for c in manifest.cases}
+    link = {p: p for p in parent_of.values()}
+
+    def find(p: str) -> str:
+        while link[p] != p:
+            link[p] = link[link[p]]
+            p = link[p]
+        return p
+
+    for case in manifest.cases:
+        for key in PARENT_KEYS:
+            parent = case.meta.get(key) if isinstance(case.meta, dict) else None
+            if isinstance(parent, str) and parent in parent_of:
+                link[find(case.patient_id)] = find(parent_of[parent])
+    groups: dict[str, list[str]] = {}
+    for patient in sorted(link):
+        groups.setdefault(find(patient), []).append(patient)
+    return sorted(groups.values())
+
+
+def split_dataset(
+    root: str | Path, test: float = 0.2, seed: int = 0, folds: int | None = None, *, write: bool = True
+) -> dict:
+    """Patient-level train/test split (and K folds of the training part); writes ``root/splits.json``.
+
+    * A patient's cases never fall on both sides, in the test split or in any fold. Cases linked by a
+      parent key in ``meta`` (``parent_case``, ``parent``, ``source_case``) join their parent's patient.
+    * Cases generated from training data (origin ``gan`` or ``augment``, on the case or in ``meta``)
+      never land in test: their patient group goes to train, and in folds it stays in every fold's
+      train part (validation is on real images only).
+    * ``round(test * n)`` of the ``n`` eligible patient groups go to test (at least one when ``test > 0``
+      and at least two groups are eligible), chosen with ``numpy.random.default_rng(seed)``.
+
+    Args:
+        root: the data set folder.
+        test: share of eligible patient groups held out for test.
+        seed: seeds the permutation (same seed, same split).
+        folds: K for K-fold cross-validation of the training part (None: no folds).
+        write: write ``splits.json`` (atomically).
+
+    Returns:
+        ``{"format_version", "seed", "test_fraction", "train": [case ids], "test": [case ids],
+        "folds": [{"train": [...], "val": [...]}], "test_patients": [...]}``; case ids in manifest order.
+    """
+    root = Path(root)
+    if not 0 <= float(test) < 1:
+        raise ScintisegError(f"test share must be in [0, 1), got {test}")
+    manifest = load_manifest(root)
+    if not manifest.cases:
+        raise ScintisegError("the data set has no cases to split", path=root / MANIFEST_NAME)
+    groups = _patient_groups(manifest)
+    derived_patients = {c.patient_id for c in manifest.cases if _is_training_derived(c)}
+    eligible = [g for g in groups if not derived_patients & set(g)]
+    forced = [g for g in groups if derived_patients & set(g)]
+    rng = np.random.default_rng(seed)
+    order = [eligible[i] for i in rng.permutation(len(eligible))]
+    n_test = int(np.floor(test * len(eligible) + 0.5))
+    if test > 0 and n_test == 0 and len(eligible) >= 2:
+        n_test = 1
+    n_test = min(n_test, max(len(eligible) - 1, 0)) if len(eligible) > 1 else n_test
+    test_patients = {p for g in order[:n_test] for p in g}
+    train_groups = order[n_test:]
+    in_order = lambda patients: [c.case_id for c in manifest.cases if c.patient_id in patients]  # noqa: E731
+    all_train = {p for g in train_groups + forced for p in g}
+    splits: dict = {
+        "format_version": FORMAT_VERSION,
+        "seed": int(seed),
+        "test_fraction": float(test),
+        "train": in_order(all_train),
+        "test": in_order(test_patients),
+        "test_patients": sorted(test_patients),
+        "folds": [],
+    }
+    if folds is not None:
+        folds = int(folds)
+        if folds < 2 or folds > len(train_groups):
+            raise ScintisegError(
+                f"{folds} folds need at least {max(folds, 2)} real training patient groups, have {len(train_groups)}"
+            )
+        for k in range(folds):
+            val_patients = {p for i, g in enumerate(train_groups) if i % folds == k for p in g}
+            splits["folds"].append(
+                {"train": in_order(all_train - val_patients), "val": in_order(val_patients)}
+            )
+    if write:
+        write_text_atomic(root / SPLITS_NAME, json.dumps(splits, indent=1) + "\n")
+    return splits
+
+
+def load_splits(root: str | Path) -> dict:
+    """Read and verify ``root/splits.json``: known case ids, no patient on both sides of any split."""
+    root = Path(root)
+    path = root / SPLITS_NAME
+    if not path.is_file():
+        raise ScintisegError("no splits.json: run `scintiseg dataset split` first", path=root)
+    try:
+        splits = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScintisegError(f"malformed JSON ({exc})", path=path) from None
+    if not isinstance(splits, dict) or not isinstance(splits.get("train"), list) or not isinstance(splits.get("test"), list):
+        raise ScintisegError("malformed splits file: needs 'train' and 'test' lists", path=path)
+    patient_of = {c.case_id: c.patient_id for c in load_manifest(root).cases}
+    pairs = [("train", "test", splits["train"], splits["test"])]
+    for k, fold in enumerate(splits.get("folds") or []):
+        if not isinstance(fold, dict) or not isinstance(fold.get("train"), list) or not isinstance(fold.get("val"), list):
+            raise ScintisegError(f"malformed fold {k}: needs 'train' and 'val' lists", path=path)
+        pairs.append((f"fold {k} train", f"fold {k} val", fold["train"], fold["val"]))
+    for name_a, name_b, side_a, side_b in pairs:
+        unknown = [c for c in side_a + side_b if c not in patient_of]
+        if unknown:
+            raise ScintisegError(f"cases not in the data set: {', '.join(map(str, unknown[:5]))}", path=path)
+        leaked = sorted({patient_of[c] for c in side_a} & {patient_of[c] for c in side_b})
+        if leaked:
+            raise ScintisegError(f"patients {', '.join(leaked[:5])} are in both {name_a} and {name_b}", path=path)
+    return splits

@@ -1,0 +1,44 @@
+"""`scintiseg dataset check|split`: exit codes, one problem per line, splits.json."""
+
+from __future__ import annotations
+
+import json
+
+from scintiseg.cli import main
+from scintiseg.io.dataset import load_manifest, save_manifest
+
+
+def test_check_valid_dataset(tiny_dataset, capsys):
+    assert main(["dataset", "check", str(tiny_dataset)]) == 0
+    out = capsys.readouterr().out
+    assert "valid: 0 errors, 0 warnings" in out and "labelled views" in out
+
+
+def test_check_invalid_dataset_lists_every_problem(tiny_dataset, capsys):
+    manifest = load_manifest(tiny_dataset)
+    manifest.cases[0].image = "images/missing.dcm"
+    manifest.cases[1].labels["ANT"] = "labels/missing.json"
+    save_manifest(manifest, tiny_dataset)
+    assert main(["dataset", "check", str(tiny_dataset)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 2 and all("missing file" in line for line in errors)
+    assert "INVALID: 2 errors, 1 warnings" in lines[-1] or "INVALID: 2 errors" in lines[-1]
+
+
+def test_check_not_a_dataset(tmp_path, capsys):
+    assert main(["dataset", "check", str(tmp_path)]) == 2
+    assert "no dataset.json" in capsys.readouterr().out
+
+
+def test_split_writes_splits_json(tiny_dataset, capsys):
+    assert main(["dataset", "split", str(tiny_dataset), "--test", "0.25", "--seed", "3", "--folds", "3"]) == 0
+    splits = json.loads((tiny_dataset / "splits.json").read_text())
+    assert len(splits["test"]) == 1 and len(splits["train"]) == 3 and len(splits["folds"]) == 3
+    assert "train 3 cases, test 1 cases" in capsys.readouterr().out
+
+
+def test_split_bad_folds_is_one_line_error(tiny_dataset, capsys):
+    assert main(["dataset", "split", str(tiny_dataset), "--folds", "9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("scintiseg dataset: error:")

@@ -1,0 +1,45 @@
+"""`scintiseg info`: the figures of the real NM1 file, the table, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from scintiseg.cli import main
+
+
+def test_info_json_on_real_file(real_nm1, capsys):
+    assert main(["info", str(real_nm1), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["views"] == ["ANT"]
+    assert facts["shape"] == [1024, 256]
+    assert facts["counts"]["ANT"]["total"] == 3596452
+    assert facts["pixel_spacing"] == [2.26, 2.26]
+    assert facts["patient_id"] == "8NM1"
+
+
+def test_info_table_is_aligned(real_nm1_rle, capsys):
+    assert main(["info", str(real_nm1_rle)]) == 0
+    out = capsys.readouterr().out
+    assert "3,596,452" in out and "2.26 x 2.26 mm" in out and "8NM1" in out
+    table = out.strip().splitlines()[-2:]
+    assert table[0].startswith("view") and table[1].startswith("ANT") and len(table[0]) == len(table[1])
+
+
+def test_info_raw_file(tmp_path, capsys):
+    data = np.arange(12, dtype=">u2").reshape(3, 4)
+    (tmp_path / "m.bin").write_bytes(data.tobytes())
+    assert main(["info", str(tmp_path / "m.bin"), "--shape", "3x4", "--dtype", "uint16", "--byteorder", "big", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["views"] == ["VIEW"] and facts["counts"]["VIEW"]["total"] == 66
+
+
+def test_info_on_non_dicom_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "report.txt"
+    path.write_text("not a scan")
+    assert main(["info", str(path)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and lines[0].startswith("scintiseg info: error:")
+    assert "Traceback" not in captured.err and captured.out == ""

@@ -1,0 +1,141 @@
+"""The data-set layout: load_case, check_dataset, split_dataset, load_splits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.dataset import (
+    Case,
+    check_dataset,
+    load_case,
+    load_manifest,
+    load_splits,
+    resolve,
+    save_manifest,
+    split_dataset,
+)
+from scintiseg.io.images import write_mask_png
+
+
+def test_load_case_reads_scan_and_labelme_masks(tiny_dataset):
+    manifest = load_manifest(tiny_dataset)
+    scan, masks = load_case(tiny_dataset, manifest.cases[1])
+    assert scan.view_names == ["ANT", "POST"] and scan.patient_id == "P001"
+    assert set(masks) == {"ANT", "POST"}
+    expected = np.zeros((32, 16), dtype=bool)
+    expected[5:10, 3:8] = True
+    np.testing.assert_array_equal(masks["ANT"], expected)
+    scan_by_id, _ = load_case(tiny_dataset, "P001_0")
+    np.testing.assert_array_equal(scan_by_id.view("POST"), scan.view("POST"))
+
+
+def test_load_case_falls_back_to_png_masks(tiny_dataset):
+    manifest = load_manifest(tiny_dataset)
+    mask = np.zeros((32, 16), dtype=bool)
+    mask[1:3, 1:3] = True
+    write_mask_png(mask, tiny_dataset / "masks" / "m.png")
+    case = replace(manifest.cases[0], labels={"ANT": manifest.cases[0].labels["ANT"]}, masks={"POST": "masks/m.png"})
+    _, masks = load_case(tiny_dataset, case)
+    np.testing.assert_array_equal(masks["POST"], mask)
+    assert masks["ANT"].sum() == 25
+
+
+def test_resolve_refuses_escaping_paths(tiny_dataset):
+    with pytest.raises(ScintisegError, match="outside"):
+        resolve(tiny_dataset, "../elsewhere.dcm")
+
+
+def test_valid_dataset_checks_clean(tiny_dataset):
+    report = check_dataset(tiny_dataset)
+    assert report.valid and not report.problems
+    assert report.summary["cases"] == 4 and report.summary["labelled views"] == 8
+    assert report.summary["views with lesions"] == 8
+
+
+def test_check_finds_every_problem(tiny_dataset):
+    manifest = load_manifest(tiny_dataset)
+    root = tiny_dataset
+    # 1. a missing image; 2. a duplicate id; 3. 0/255 mask (warning) and a mask with value 2 (error);
+    # 4. a size mismatch; 5. an empty annotation (warning); 6. points outside the image (error).
+    manifest.cases[0].image = "images/none.dcm"
+    manifest.cases.append(replace(manifest.cases[1]))
+    Image.fromarray((np.eye(32, 16) * 255).astype(np.uint8)).save(root / "m255.png")
+    Image.fromarray((np.eye(32, 16) * 2).astype(np.uint8)).save(root / "m2.png")
+    write_mask_png(np.zeros((10, 10), bool), root / "small.png")
+    manifest.cases[2].masks = {"ANT": "m255.png", "POST": "m2.png"}
+    manifest.cases[3].masks = {"ANT": "small.png"}
+    empty = json.loads((root / manifest.cases[2].labels["ANT"]).read_text())
+    empty["shapes"] = []
+    (root / manifest.cases[2].labels["ANT"]).write_text(json.dumps(empty))
+    outside = json.loads((root / manifest.cases[3].labels["POST"]).read_text())
+    outside["shapes"][0]["points"][0] = [500.0, 3.0]
+    (root / manifest.cases[3].labels["POST"]).write_text(json.dumps(outside))
+    save_manifest(manifest, root)
+
+    report = check_dataset(root)
+    text = "\n".join(map(str, report.problems))
+    assert not report.valid
+    assert "images/none.dcm: case P000_0: missing file" in text
+    assert "duplicate case id 'P001_0'" in text
+    assert any("0/255" in str(p) for p in report.warnings)
+    assert any("label values [2]" in str(p) for p in report.errors)
+    assert any("size mismatch" in str(p) and "small.png" in str(p) for p in report.errors)
+    assert any("empty annotation" in str(p) for p in report.warnings)
+    assert any("outside the 32x16 image" in str(p) for p in report.errors)
+    assert all("\n" not in str(p) for p in report.problems)
+
+
+def test_check_reports_a_broken_manifest(tmp_path):
+    (tmp_path / "dataset.json").write_text("{oops")
+    report = check_dataset(tmp_path)
+    assert not report.valid and "malformed JSON" in str(report.problems[0])
+
+
+def _add_synthetic(root, origin, patient, parent=None):
+    manifest = load_manifest(root)
+    meta = {"parent_case": parent} if parent else {}
+    manifest.cases.append(Case(f"{origin}_{patient}", patient, manifest.cases[0].image, synthetic=True, origin=origin, meta=meta))
+    save_manifest(manifest, root)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_split_separates_patients_and_keeps_synthetic_in_train(dataset_factory, seed):
+    root = dataset_factory(patients=6, cases_per_patient=2, shape=(8, 8))
+    _add_synthetic(root, "gan", "GAN001")
+    _add_synthetic(root, "augment", "P003", parent="P003_0")
+    _add_synthetic(root, "augment", "AUG9", parent="P005_1")  # other patient id, linked by its parent
+    splits = split_dataset(root, test=0.34, seed=seed, folds=2)
+    patient_of = {c.case_id: c.patient_id for c in load_manifest(root).cases}
+    train_p = {patient_of[c] for c in splits["train"]}
+    test_p = {patient_of[c] for c in splits["test"]}
+    assert not train_p & test_p
+    assert {"GAN001", "P003", "P005", "AUG9"} <= train_p
+    assert len(test_p) == 1  # round(0.34 * 3 eligible patients)
+    assert sorted(splits["train"] + splits["test"]) == sorted(patient_of)
+    for fold in splits["folds"]:
+        assert not {patient_of[c] for c in fold["train"]} & {patient_of[c] for c in fold["val"]}
+        assert not {patient_of[c] for c in fold["val"]} & {"GAN001", "P003", "P005", "AUG9"}
+        assert sorted(fold["train"] + fold["val"]) == sorted(splits["train"])
+    assert load_splits(root) == splits
+    assert split_dataset(root, test=0.34, seed=seed, folds=2, write=False) == splits
+
+
+def test_split_seed_changes_the_split(dataset_factory):
+    root = dataset_factory(patients=10, shape=(8, 8))
+    tests = {tuple(split_dataset(root, test=0.3, seed=s, write=False)["test"]) for s in range(6)}
+    assert len(tests) > 1
+
+
+def test_load_splits_catches_leaks(tiny_dataset):
+    split_dataset(tiny_dataset, test=0.25, seed=0)
+    splits = json.loads((tiny_dataset / "splits.json").read_text())
+    splits["test"].append(splits["train"][0])
+    (tiny_dataset / "splits.json").write_text(json.dumps(splits))
+    with pytest.raises(ScintisegError, match="in both train and test"):
+        load_splits(tiny_dataset)

@@ -1,0 +1,256 @@
+"""DICOM reader and writer: the shipped NEMA NM1 files, round trips, view assignment, bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.io.dicom import VIEW_CODES, read_dicom, scan_to_dataset, write_dicom
+from scintiseg.scan import Scan
+
+
+# ------------------------------------------------------------------------------------------ real files
+
+
+def test_real_nm1_figures(real_nm1):
+    scan = read_dicom(real_nm1)
+    facts = scan.summary()
+    assert facts["views"] == ["ANT"]  # GE dataset name WHOLE BODY_E = anterior
+    assert facts["shape"] == [1024, 256]
+    assert facts["counts"]["ANT"] == {"total": 3596452, "max": 278.0}
+    assert facts["pixel_spacing"] == [2.26, 2.26]
+    assert scan.patient_id == "8NM1"
+    assert scan.patient_name == "CompressedSamples^NM1"
+    assert scan.view("ANT").dtype == np.int16
+    assert scan.metadata["modality"] == "NM"
+
+
+def test_real_rle_gives_identical_array(real_nm1, real_nm1_rle):
+    plain, rle = read_dicom(real_nm1), read_dicom(real_nm1_rle)
+    assert rle.metadata["transfer_syntax"] == pydicom.uid.RLELossless
+    assert plain.metadata["transfer_syntax"] == pydicom.uid.ExplicitVRLittleEndian
+    assert rle.view_names == plain.view_names
+    np.testing.assert_array_equal(rle.view("ANT"), plain.view("ANT"))
+
+
+def test_dual_personality_preamble_is_read_as_dicom(real_nm1):
+    # The preamble holds a TIFF header; the sniffer must look for DICM at offset 128 first.
+    head = real_nm1.read_bytes()[:132]
+    assert head[:4] == b"II*\x00" and head[128:] == b"DICM"
+    assert read_scan(real_nm1).view_names == ["ANT"]
+
+
+def test_real_file_round_trips_through_writer(real_nm1, tmp_path):
+    scan = read_dicom(real_nm1)
+    write_dicom(scan, tmp_path / "nm1.dcm")
+    back = read_dicom(tmp_path / "nm1.dcm")
+    assert back.view_names == ["ANT"]
+    np.testing.assert_array_equal(back.view("ANT"), scan.view("ANT"))
+    assert back.view("ANT").dtype == np.int16
+    assert (back.study_uid, back.series_uid, back.patient_id) == (scan.study_uid, scan.series_uid, scan.patient_id)
+
+
+# ------------------------------------------------------------------------------------------ writer
+
+
+def test_write_read_round_trip_two_views(small_scan, tmp_path):
+    write_dicom(small_scan, tmp_path / "scan.dcm")
+    back = read_dicom(tmp_path / "scan.dcm")
+    assert back.view_names == ["ANT", "POST"]
+    for name in ("ANT", "POST"):
+        np.testing.assert_array_equal(back.view(name), small_scan.view(name))
+        assert back.view(name).dtype == np.uint16
+    assert back.pixel_spacing == pytest.approx(small_scan.pixel_spacing)
+    assert back.patient_id == "P0001" and back.patient_name == "Phantom^One"
+    assert back.study_uid == small_scan.study_uid and back.series_uid == small_scan.series_uid
+
+
+def test_written_tags_are_nm_whole_body(small_scan, tmp_path):
+    write_dicom(small_scan, tmp_path / "scan.dcm")
+    ds = pydicom.dcmread(tmp_path / "scan.dcm")
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.20"  # NM Image Storage
+    assert ds.Modality == "NM"
+    assert list(ds.ImageType) == ["ORIGINAL", "PRIMARY", "WHOLE BODY", "EMISSION"]
+    assert int(ds.NumberOfFrames) == 2
+    assert list(ds.DetectorVector) == [1, 2]
+    assert list(ds.EnergyWindowVector) == [1, 1]
+    codes = [item.ViewCodeSequence[0].CodeValue for item in ds.DetectorInformationSequence]
+    assert codes == [VIEW_CODES["ANT"][0], VIEW_CODES["POST"][0]]
+    assert [float(v) for v in ds.PixelSpacing] == [2.4, 2.4]
+    assert ds.preamble == b"\x00" * 128
+    assert ds.StudyDate == "" and "AcquisitionDate" not in ds  # no clock-time stamps
+
+
+def test_writer_is_deterministic(small_scan, tmp_path):
+    write_dicom(small_scan, tmp_path / "a.dcm")
+    write_dicom(small_scan, tmp_path / "b.dcm")
+    assert (tmp_path / "a.dcm").read_bytes() == (tmp_path / "b.dcm").read_bytes()
+
+
+def test_missing_uids_are_generated_deterministically_and_differ_by_content(small_scan, tmp_path):
+    bare = small_scan.with_views(small_scan.views, study_uid="", series_uid="")
+    other = bare.with_views({"ANT": small_scan.view("ANT") + 1, "POST": small_scan.view("POST")})
+    uids = []
+    for name, scan in (("a", bare), ("b", bare), ("c", other)):
+        write_dicom(scan, tmp_path / f"{name}.dcm")
+        back = read_dicom(tmp_path / f"{name}.dcm")
+        assert pydicom.uid.UID(back.study_uid).is_valid and back.series_uid != back.study_uid
+        uids.append((back.study_uid, back.series_uid))
+    assert uids[0] == uids[1] and uids[0] != uids[2]
+
+
+def test_metadata_dates_are_written_when_given(small_scan, tmp_path):
+    scan = small_scan.with_views(small_scan.views)
+    scan.metadata.update(study_date="20240102", acquisition_time="101500")
+    write_dicom(scan, tmp_path / "d.dcm")
+    ds = pydicom.dcmread(tmp_path / "d.dcm")
+    assert ds.StudyDate == "20240102" and ds.AcquisitionTime == "101500"
+
+
+def test_single_unnamed_view_round_trips(tmp_path):
+    scan = Scan({"VIEW": np.arange(12, dtype=np.uint16).reshape(4, 3)}, patient_id="X")
+    write_dicom(scan, tmp_path / "v.dcm")
+    back = read_dicom(tmp_path / "v.dcm")
+    assert back.view_names == ["VIEW"]
+    np.testing.assert_array_equal(back.view("VIEW"), scan.view("VIEW"))
+
+
+def test_writer_rejects_counts_over_16_bits(tmp_path):
+    scan = Scan({"ANT": np.full((4, 4), 70000, dtype=np.int32)})
+    with pytest.raises(ScintisegError, match="16-bit"):
+        write_dicom(scan, tmp_path / "big.dcm")
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+# ------------------------------------------------------------------------------------------ views
+
+
+def _two_frame_dataset(small_scan) -> Dataset:
+    return scan_to_dataset(small_scan)
+
+
+def _save(ds: Dataset, path):
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_frames_follow_detector_vector(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    # POST stored first: detector 2 (posterior) then detector 1 (anterior).
+    ant, post = small_scan.view("ANT"), small_scan.view("POST")
+    ds.PixelData = np.stack([post, ant]).astype("<u2").tobytes()
+    ds.DetectorVector = [2, 1]
+    back = read_dicom(_save(ds, tmp_path / "swapped.dcm"))
+    np.testing.assert_array_equal(back.view("ANT"), ant)
+    np.testing.assert_array_equal(back.view("POST"), post)
+
+
+def test_ge_private_names_give_the_side(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    items = []
+    for name in ("WB_F", "WB_E"):  # detector 1 is the posterior here
+        item = Dataset()
+        block = item.private_block(0x0011, "GEMS_GENIE_1", create=True)
+        block.add_new(0x12, "LO", name)
+        items.append(item)
+    ds.DetectorInformationSequence = Sequence(items)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # named by GE: no guessing, no warning
+        back = read_dicom(_save(ds, tmp_path / "ge.dcm"))
+    np.testing.assert_array_equal(back.view("POST"), small_scan.view("ANT"))
+    np.testing.assert_array_equal(back.view("ANT"), small_scan.view("POST"))
+
+
+def test_detector_one_is_anterior_with_a_warning(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    ds.DetectorInformationSequence = Sequence([Dataset(), Dataset()])
+    with pytest.warns(UserWarning, match="detector 1 = ANT"):
+        back = read_dicom(_save(ds, tmp_path / "nocodes.dcm"))
+    np.testing.assert_array_equal(back.view("ANT"), small_scan.view("ANT"))
+
+
+def test_old_srt_view_codes_are_understood(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    for item, (value, meaning) in zip(
+        ds.DetectorInformationSequence, (("R-10214", "postero-anterior"), ("R-10206", "antero-posterior"))
+    ):
+        item.ViewCodeSequence[0].CodeValue = value
+        item.ViewCodeSequence[0].CodingSchemeDesignator = "SRT"
+        item.ViewCodeSequence[0].CodeMeaning = meaning
+    back = read_dicom(_save(ds, tmp_path / "srt.dcm"))
+    np.testing.assert_array_equal(back.view("POST"), small_scan.view("ANT"))
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+
+def _expect_one_line_error(path, match):
+    with pytest.raises(ScintisegError, match=match) as info:
+        read_scan(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_not_a_dicom_file(tmp_path):
+    path = tmp_path / "notes.dcm"
+    path.write_text("hello, I am not an image\n" * 10)
+    _expect_one_line_error(path, "unrecognised file format")
+    with pytest.raises(ScintisegError, match="not a DICOM file"):
+        read_dicom(path)
+
+
+def test_truncated_file(real_nm1, tmp_path):
+    data = real_nm1.read_bytes()
+    for cut in (140, 2000, len(data) // 2, len(data) - 1000):
+        path = tmp_path / f"cut{cut}.dcm"
+        path.write_bytes(data[:cut])
+        with pytest.raises(ScintisegError):
+            read_dicom(path)
+
+
+def test_no_pixel_data(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    del ds.PixelData
+    _expect_one_line_error(_save(ds, tmp_path / "nopix.dcm"), "no pixel data")
+
+
+def test_rows_halved_is_caught(real_nm1, tmp_path):
+    ds = pydicom.dcmread(real_nm1)
+    ds.Rows = 512  # same pixel data: pydicom would happily decode half of it
+    _expect_one_line_error(_save(ds, tmp_path / "halved.dcm"), "pixel data longer than the header")
+
+
+def test_more_frames_than_views_without_view_information(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    ds.PixelData = np.stack([small_scan.view("ANT")] * 3).astype("<u2").tobytes()
+    ds.NumberOfFrames = 3
+    del ds.DetectorVector
+    _expect_one_line_error(_save(ds, tmp_path / "three.dcm"), "3 frames")
+    ds.PixelData = np.stack([small_scan.view("ANT")] * 2).astype("<u2").tobytes()
+    ds.NumberOfFrames = 2
+    _expect_one_line_error(_save(ds, tmp_path / "two.dcm"), "without view information")
+
+
+def test_negative_counts(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    pixels = np.stack([small_scan.view("ANT"), small_scan.view("POST")]).astype(np.int16)
+    pixels[0, 3, 3] = -5
+    ds.PixelRepresentation = 1
+    ds.PixelData = pixels.astype("<i2").tobytes()
+    _expect_one_line_error(_save(ds, tmp_path / "neg.dcm"), "negative counts")
+
+
+def test_nan_counts(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    pixels = np.stack([small_scan.view("ANT"), small_scan.view("POST")]).astype(np.float32)
+    pixels[1, 0, 0] = np.nan
+    del ds.PixelData, ds.BitsStored, ds.HighBit, ds.PixelRepresentation
+    ds.BitsAllocated = 32
+    ds.FloatPixelData = pixels.astype("<f4").tobytes()
+    _expect_one_line_error(_save(ds, tmp_path / "nan.dcm"), "NaN")

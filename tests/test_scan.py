@@ -1,0 +1,76 @@
+"""The core types: Scan validation and summary, Shape rasterisation as LabelMe does it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.scan import Annotation, Scan, Shape
+
+
+def test_views_are_ordered_and_summarised():
+    post = np.full((4, 3), 2, dtype=np.uint16)
+    ant = np.ones((4, 3), dtype=np.uint16)
+    scan = Scan({"POST": post, "ANT": ant}, pixel_spacing=(2, 3), patient_id="P1")
+    assert scan.view_names == ["ANT", "POST"] and scan.is_dual_view and scan.shape == (4, 3)
+    facts = scan.summary()
+    assert facts["counts"] == {"ANT": {"total": 12, "max": 1.0}, "POST": {"total": 24, "max": 2.0}}
+    assert facts["pixel_spacing"] == [2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    "views, match",
+    [
+        ({}, "at least one view"),
+        ({"LAT": np.ones((2, 2))}, "unknown view"),
+        ({"ANT": np.ones(4)}, "2-D"),
+        ({"ANT": np.ones((2, 2)), "POST": np.ones((3, 2))}, "differ in shape"),
+        ({"ANT": np.array([[1.0, np.nan]])}, "NaN"),
+        ({"ANT": np.array([[1, -1]])}, "negative"),
+        ({"ANT": np.ones((2, 2)), "VIEW": np.ones((2, 2))}, "unnamed view"),
+    ],
+)
+def test_invalid_scans(views, match):
+    with pytest.raises(ScintisegError, match=match):
+        Scan(views)
+
+
+def test_bad_spacing_and_missing_view():
+    with pytest.raises(ScintisegError, match="spacing"):
+        Scan({"ANT": np.ones((2, 2))}, pixel_spacing=(0, 1))
+    with pytest.raises(ScintisegError, match="no POST view"):
+        Scan({"ANT": np.ones((2, 2))}).view("POST")
+
+
+def test_polygon_edges_are_included():
+    # A square through pixel centres (1,1)-(3,3): LabelMe fills it and its outline -> 3x3 pixels.
+    square = Shape("lesion", [[1, 1], [3, 1], [3, 3], [1, 3]])
+    mask = square.to_mask((5, 5))
+    assert mask.sum() == 9 and mask[1:4, 1:4].all()
+
+
+def test_rectangle_corners_in_any_order_and_circle():
+    a = Shape("l", [[3, 4], [1, 1]], shape_type="rectangle").to_mask((6, 6))
+    b = Shape("l", [[1, 1], [3, 4]], shape_type="rectangle").to_mask((6, 6))
+    np.testing.assert_array_equal(a, b)
+    assert a.sum() == 3 * 4
+    circle = Shape("l", [[10, 10], [10, 14]], shape_type="circle").to_mask((21, 21))
+    assert abs(circle.sum() - np.pi * 4**2) < 0.35 * np.pi * 4**2 and circle[10, 10] and not circle[0, 0]
+
+
+def test_shape_validation():
+    with pytest.raises(ScintisegError, match="at least 3"):
+        Shape("l", [[0, 0], [1, 1]])
+    with pytest.raises(ScintisegError, match="does not enclose"):
+        Shape("l", [[0, 0]], shape_type="point")
+    assert Shape("l", [[-3, 0], [1, 0], [1, 1]]).outside((5, 5))
+    assert not Shape("l", [[-0.5, 0], [4.9, 0], [1, 4.5]]).outside((5, 5))
+
+
+def test_annotation_filter_and_union():
+    shapes = [Shape("lesion", [[0, 0], [1, 0], [1, 1]]), Shape("bladder", [[3, 3], [4, 3], [4, 4]])]
+    ann = Annotation(shapes, image_shape=(5, 5))
+    assert ann.labels == ["bladder", "lesion"]
+    assert ann.to_mask(["lesion"])[:2, :2].any() and not ann.to_mask(["lesion"])[3:, 3:].any()
+    assert ann.to_mask().sum() == ann.to_mask(["lesion"]).sum() + ann.to_mask(["bladder"]).sum()
