@@ -1,0 +1,42 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scintiseg.cli import main
+from scintiseg.io import read_scan
+
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+
+
+@pytest.mark.skipif(not REAL.is_file(), reason="real NEMA NM1 scan not available")
+def test_crop_real_scan_writes_crop_and_boxes(tmp_path, capsys):
+    assert main(["crop", str(REAL), "--out", str(tmp_path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    stored = json.loads((tmp_path / f"{REAL.stem}_crop.json").read_text())
+    assert printed == stored
+    (box,) = stored["boxes"]
+    assert set(box) == {"view", "top", "left", "height", "width"}
+    assert (box["view"], box["height"], box["width"]) == ("ANT", 256, 256)
+    crop = read_scan(tmp_path / f"{REAL.stem}_thorax.dcm")
+    whole = read_scan(REAL)
+    top, left = box["top"], box["left"]
+    assert np.array_equal(crop.view("ANT"), whole.view("ANT")[top : top + 256, left : left + 256])
+    assert (tmp_path / f"{REAL.stem}_thorax_ANT.png").is_file()
+
+
+@pytest.mark.skipif(not REAL.is_file(), reason="real NEMA NM1 scan not available")
+def test_crop_size_option(tmp_path, capsys):
+    assert main(["crop", str(REAL), "--out", str(tmp_path), "--size", "128"]) == 0
+    assert "128 x 128" in capsys.readouterr().out
+
+
+def test_blank_image_is_one_line_error_and_no_output(tmp_path, capsys):
+    blank = tmp_path / "blank.npy"
+    np.save(blank, np.zeros((1024, 256), dtype=np.uint16))
+    out = tmp_path / "out"
+    assert main(["crop", str(blank), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("scintiseg crop: error:") and "no body" in err and "\n" not in err
+    assert not out.exists() or not any(out.iterdir())

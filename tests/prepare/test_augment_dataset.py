@@ -1,0 +1,87 @@
+import argparse
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from scintiseg.cli.dataset_prepare import register
+from scintiseg.io import read_scan
+from scintiseg.io.dataset import load_manifest
+from scintiseg.io.images import read_label_png, read_mask_png
+from scintiseg.io.labelme import read_labelme
+from scintiseg.prepare.augment import GeometricParams, apply_geometric
+from scintiseg.prepare.augment_dataset import augment_dataset
+from scintiseg.prepare.views import mirror
+from scintiseg.prepare.crop_dataset import crop_dataset
+
+
+@pytest.fixture(scope="module")
+def augmented(tmp_path_factory, make_toy_dataset):
+    whole = make_toy_dataset(tmp_path_factory.mktemp("w"), n=1)
+    crop = tmp_path_factory.mktemp("c") / "crop"
+    crop_dataset(whole, crop, size=128, progress=False)
+    out = tmp_path_factory.mktemp("a") / "aug"
+    augment_dataset(crop, out, factor=4, seed=3, progress=False, max_angle=15)
+    return crop, out
+
+
+def test_factor_cases_with_patient_ids_and_marks(augmented):
+    src, out = augmented
+    manifest = load_manifest(out)
+    assert len(manifest.cases) == 4
+    original, *copies = manifest.cases
+    assert original.origin == "crop" and "crop" in original.meta
+    for copy in copies:
+        assert copy.patient_id == original.patient_id
+        assert copy.origin == "augment" and copy.synthetic
+        assert copy.meta["parent_case"] == original.case_id and "crop" not in copy.meta
+        assert set(copy.meta["augment"]) == {"hflip", "vflip", "angle_deg", "shift"}
+
+
+def test_same_seed_same_data_set(augmented, tmp_path):
+    src, out = augmented
+    again = augment_dataset(src, tmp_path / "again", factor=4, seed=3, progress=False, max_angle=15)
+    assert [c.meta["augment"] for c in again.cases[1:]] == [c.meta["augment"] for c in load_manifest(out).cases[1:]]
+
+
+def test_copies_move_image_mask_regions_and_labels_together(augmented):
+    src, out = augmented
+    manifest = load_manifest(out)
+    original = manifest.cases[0]
+    parent_scan = read_scan(out / original.image)
+    for copy in manifest.cases[1:]:
+        params = GeometricParams(**{**copy.meta["augment"], "shift": tuple(copy.meta["augment"]["shift"])})
+        scan = read_scan(out / copy.image)
+        assert scan.view("ANT").dtype == parent_scan.view("ANT").dtype
+        for view in ("ANT", "POST"):
+            p = params.mirrored() if view == "POST" else params
+            mask = read_mask_png(out / copy.masks[view])
+            parent_mask = read_mask_png(out / original.masks[view])
+            assert np.array_equal(mask, apply_geometric(parent_mask, p, order=0))
+            assert np.array_equal(read_label_png(out / copy.regions[view]),
+                                  apply_geometric(read_label_png(out / original.regions[view]), p, order=0))
+            annotation = read_labelme(out / copy.labels[view], root=out)
+            assert (annotation.to_mask() == mask).mean() > 0.99
+            assert {s.group_id for s in annotation.shapes} <= {1}  # lesion ids survive re-tracing
+            instances = read_label_png(out / copy.meta["instances"][view])
+            assert np.array_equal(instances > 0, mask)
+            rows = np.flatnonzero(instances.any(axis=1))
+            bbox = copy.meta["lesions"][0]["bbox"][view]
+            assert bbox is None if rows.size == 0 else bbox[0] == rows[0]
+            expected = np.rint(np.clip(apply_geometric(parent_scan.view(view), p), 0, None))
+            assert np.array_equal(scan.view(view), expected.astype(scan.view(view).dtype))
+        # POST stays mirrored relative to ANT: the mirrored POST lesion sits on the ANT lesion.
+        ant = read_mask_png(out / copy.masks["ANT"])
+        post = mirror(read_mask_png(out / copy.masks["POST"]))
+        if ant.any():
+            assert np.allclose(ndi.center_of_mass(ant), ndi.center_of_mass(post), atol=1.0)
+
+
+def test_cli_dataset_augment(augmented, tmp_path, capsys):
+    src, _ = augmented
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["augment", str(src), "--out", str(tmp_path / "x"), "--factor", "2", "--seed", "1"])
+    assert args.func(args) == 0
+    assert len(load_manifest(tmp_path / "x").cases) == 2
+    assert "2 cases" in capsys.readouterr().out

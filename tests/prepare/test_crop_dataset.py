@@ -1,0 +1,86 @@
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from scintiseg.cli.dataset_prepare import register
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.io.dataset import load_manifest
+from scintiseg.io.images import read_label_png, read_mask_png
+from scintiseg.io.labelme import read_labelme
+from scintiseg.prepare.crop import CropBox
+from scintiseg.prepare.crop_dataset import crop_annotation, crop_dataset
+from scintiseg.scan import Annotation, Shape
+
+
+@pytest.fixture(scope="module")
+def whole_body_dataset(tmp_path_factory, make_toy_dataset):
+    return make_toy_dataset(tmp_path_factory.mktemp("whole"))
+
+
+@pytest.fixture(scope="module")
+def cropped_dataset(whole_body_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("crop") / "thorax"
+    crop_dataset(whole_body_dataset, out, size=128, progress=False)
+    return out
+
+
+def test_crop_dataset_cuts_everything_with_the_same_boxes(whole_body_dataset, cropped_dataset):
+    manifest = load_manifest(cropped_dataset)
+    assert manifest.name == "toy-thorax" and len(manifest.cases) == 2
+    for case in manifest.cases:
+        parent = load_manifest(whole_body_dataset).case(case.case_id)
+        assert case.origin == "crop" and case.meta["parent_case"] == case.case_id
+        assert case.patient_id == parent.patient_id
+        rib, shin = case.meta["lesions"]
+        assert rib["in_crop"] and not shin["in_crop"] and shin["bbox"] == {"ANT": None, "POST": None}
+        assert rib["bone"] == "rib_left_5"
+        top, left = case.meta["crop"]["ANT"]["top"], case.meta["crop"]["ANT"]["left"]
+        assert rib["bbox"]["ANT"] == [240 - top, 80 - left, 246 - top, 87 - left]
+        whole = read_scan(whole_body_dataset / parent.image)
+        crop = read_scan(cropped_dataset / case.image)
+        assert crop.shape == (128, 128) and crop.view_names == ["ANT", "POST"]
+        for view in ("ANT", "POST"):
+            box = CropBox.from_json(case.meta["crop"][view], view=view)
+            assert np.array_equal(crop.view(view), box.crop(whole.view(view)))
+            whole_mask = read_mask_png(whole_body_dataset / parent.masks[view])
+            mask = read_mask_png(cropped_dataset / case.masks[view])
+            assert np.array_equal(mask, box.crop(whole_mask))
+            assert mask.sum() == 42  # the rib lesion is in, the shin lesion is out
+            assert np.array_equal(read_label_png(cropped_dataset / case.regions[view]),
+                                  box.crop(read_label_png(whole_body_dataset / parent.regions[view])))
+            annotation = read_labelme(cropped_dataset / case.labels[view], root=cropped_dataset)
+            assert annotation.image_shape == (128, 128)
+            assert np.array_equal(annotation.to_mask(), mask)
+            assert {s.group_id for s in annotation.shapes} == {1}
+            instances = read_label_png(cropped_dataset / case.meta["instances"][view])
+            assert np.array_equal(instances > 0, mask)
+        # POST's box is ANT's, mirrored.
+        assert case.meta["crop"]["POST"]["left"] == 256 - case.meta["crop"]["ANT"]["left"] - 128
+
+
+def test_crop_annotation_moves_inside_shapes_exactly_and_cuts_crossing_ones():
+    square = Shape("lesion", np.array([[10, 10], [14, 10], [14, 14], [10, 14]], dtype=float))
+    crossing = Shape("lesion", np.array([[0, 40], [8, 40], [8, 44], [0, 44]], dtype=float))
+    annotation = Annotation([square, crossing], image_shape=(100, 100), view="ANT")
+    box = CropBox("ANT", top=5, left=4, height=50, width=50)
+    out = crop_annotation(annotation, box)
+    assert np.array_equal(out.shapes[0].points, square.points - [4, 5])
+    assert np.array_equal(out.to_mask(), box.crop(annotation.to_mask()))
+
+
+def test_existing_output_is_refused(whole_body_dataset, cropped_dataset):
+    with pytest.raises(ScintisegError, match="already holds a data set"):
+        crop_dataset(whole_body_dataset, cropped_dataset, size=128, progress=False)
+
+
+def test_cli_dataset_crop(whole_body_dataset, tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["crop", str(whole_body_dataset), "--out", str(tmp_path / "c"), "--size", "96"])
+    assert args.func(args) == 0
+    manifest = json.loads((tmp_path / "c" / "dataset.json").read_text())
+    assert {c["meta"]["crop"]["ANT"]["height"] for c in manifest["cases"]} == {96}
+    assert "2 cases" in capsys.readouterr().out
