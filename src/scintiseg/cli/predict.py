@@ -1,7 +1,52 @@
-"""`scintiseg predict`: not yet registered (being built)."""
+"""``scintiseg predict INPUT... --out DIR``: lesions, regions, BSI and reports for whole-body scans."""
+
+from __future__ import annotations
 
 import argparse
+import sys
+
+from scintiseg.errors import ScintisegError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands (none yet)."""
+    """Add ``predict``."""
+    parser = subparsers.add_parser(
+        "predict",
+        help="find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS)",
+        description=(
+            "Predict bone-metastasis lesions on whole-body planar bone scans (DICOM single/multi-frame, 16-bit "
+            "PNG/TIFF, .npy, raw) or folders of them. Per scan, OUT/<name>/ receives report.json, report.html, "
+            "LabelMe JSON, mask and overlay PNGs per view and, for DICOM input, a TID 1500 SR and a GSPS; "
+            "OUT/summary.csv lists every input. Exit code 0: all scans done; 1: some failed; 2: bad arguments."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="scan files or folders of scans")
+    parser.add_argument("--out", required=True, help="output folder (nothing is written outside it)")
+    parser.add_argument("--model", default=None, help="run folder, checkpoint (.pt) or .onnx file; default: the shipped phantom-trained model")
+    parser.add_argument("--engine", choices=("torch", "onnx"), default="torch", help="inference engine (default torch)")
+    parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
+    parser.add_argument("--min-area", type=int, default=4, help="smallest lesion kept, pixels (default 4)")
+    parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS")
+    parser.add_argument("--shape", default=None, help="ROWSxCOLS of raw inputs")
+    parser.add_argument("--dtype", default=None, help="element type of raw inputs (default uint16)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from scintiseg.predict.batch import run_batch
+    from scintiseg.predict.loader import load_model
+    from scintiseg.predict.pipeline import PredictSettings
+
+    if not 0.0 < args.threshold <= 1.0:
+        raise ScintisegError(f"--threshold must lie in (0, 1], got {args.threshold}")
+    if args.min_area < 1:
+        raise ScintisegError(f"--min-area must be at least 1, got {args.min_area}")
+    model = load_model(args.model, engine=args.engine)
+    read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype}.items() if v is not None}
+    settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area)
+    results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom, progress=not args.quiet)
+    failed = [r for r in results if r.status != "ok"]
+    done = len(results) - len(failed)
+    print(f"{done} scan(s) predicted, {len(failed)} failed; summary: {args.out}/summary.csv", file=sys.stderr)
+    return 1 if failed else 0

@@ -311,7 +311,8 @@ def encode_image_data(image: np.ndarray) -> str:
         raise ScintisegError(f"imageData needs a 2-D image, got shape {array.shape}")
     rendered = array if array.dtype == np.uint8 else render_for_display(array)
     buffer = io.BytesIO()
-    Image.fromarray(rendered).save(buffer, format="PNG")
+    # Fast compression: the embedded picture is for display, and zlib's default level dominates the cost.
+    Image.fromarray(rendered).save(buffer, format="PNG", compress_level=1)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

@@ -1,0 +1,78 @@
+"""Inference engines: the same network run by PyTorch or by ONNX Runtime.
+
+An engine maps a float32 batch ``(B, C, H, W)`` to float32 logits ``(B, 1, H, W)``. Both run on the CPU
+by default (a clinic's workstation); the torch engine honours ``device``. ONNX Runtime is usually faster
+on a CPU and needs no PyTorch at inference; ``tests/predict/test_export.py`` checks that both give the
+same logits (max absolute difference below 1e-4).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import numpy as np
+
+from scintiseg.errors import ScintisegError
+
+ENGINES: tuple[str, ...] = ("torch", "onnx")
+
+
+class Engine(Protocol):
+    name: str
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class TorchEngine:
+    """Run a ``torch.nn.Module`` in eval mode under ``torch.inference_mode``.
+
+    Args:
+        model: the network (moved to ``device`` and set to eval).
+        device: ``"cpu"`` (default) or any torch device string.
+    """
+
+    name = "torch"
+
+    def __init__(self, model, device: str = "cpu") -> None:
+        import torch
+
+        self._torch = torch
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
+            return self.model(x).float().cpu().numpy()
+
+
+class OnnxEngine:
+    """Run an ONNX model with ONNX Runtime's CPU provider.
+
+    Args:
+        model: path of a ``.onnx`` file or the serialised model bytes.
+        threads: intra-op threads (default: ``OMP_NUM_THREADS`` if set, else ONNX Runtime's default).
+    """
+
+    name = "onnx"
+
+    def __init__(self, model: str | os.PathLike[str] | bytes, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads is None and os.environ.get("OMP_NUM_THREADS", "").isdigit():
+            threads = int(os.environ["OMP_NUM_THREADS"])
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        options.log_severity_level = 3
+        source = model if isinstance(model, bytes) else os.fspath(model)
+        try:
+            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
+            raise ScintisegError(f"ONNX Runtime cannot load the model: {exc}", path=None if isinstance(model, bytes) else model) from None
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]

@@ -1,0 +1,175 @@
+"""Find and load the model ``scintiseg predict`` runs: a training run, a checkpoint, an ONNX file, or
+the model shipped inside the package.
+
+``--model`` accepts:
+
+- nothing: the shipped phantom-trained DPU-Net (``scintiseg/weights/``; see :mod:`.shipped`);
+- a run folder: its ``checkpoints/best.pt`` (else ``last.pt``), or its exported ``model.onnx`` with
+  ``--engine onnx`` when present;
+- a ``.pt`` checkpoint (:mod:`scintiseg.train.checkpoint` format, ``torch.load(weights_only=True)``);
+- a ``.onnx`` file with its JSON sidecar (:mod:`.export`).
+
+With ``--engine onnx`` and a checkpoint, the network is exported to ONNX in memory (nothing is written).
+The data configuration (input mode, normalisation, window size) comes from the checkpoint's training
+config; the window size defaults to 256 (paper B §2.1) when the config does not name one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scintiseg.errors import ScintisegError
+from scintiseg.predict.engines import ENGINES, Engine, OnnxEngine, TorchEngine
+
+#: The shipped model inside the package.
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "phantom_dpunet.pt"
+#: Default window (thoracic crop) size.
+DEFAULT_WINDOW = 256
+#: What every report says about a model trained on the phantom.
+SYNTHETIC_DISCLAIMER = (
+    "This model was trained on synthetic phantom scans only. It is a research tool, not a clinical "
+    "device; its findings must not be used for diagnosis."
+)
+
+
+@dataclass
+class LoadedModel:
+    """A runnable model and the data configuration it was trained with.
+
+    Attributes:
+        engine: the inference engine (torch or onnx).
+        input_mode: ``ant``, ``post``, ``aggregate`` or ``two_channel``.
+        normalisation: intensity normalisation of the input.
+        window_size: side of the square window (thoracic crop) in pixels.
+        in_channels: channels of the input.
+        info: provenance for the report (name, source, training data, disclaimer).
+        network: the torch network when available (for export), else None.
+    """
+
+    engine: Engine
+    input_mode: str = "ant"
+    normalisation: str = "percentile"
+    window_size: int = DEFAULT_WINDOW
+    in_channels: int = 1
+    info: dict = field(default_factory=dict)
+    network: object | None = None
+
+
+def model_from_network(
+    network,
+    *,
+    input_mode: str = "ant",
+    normalisation: str = "percentile",
+    window_size: int = DEFAULT_WINDOW,
+    engine: str = "torch",
+    info: dict | None = None,
+) -> LoadedModel:
+    """Wrap an in-memory network (tests, notebooks) as a :class:`LoadedModel`."""
+    in_channels = int(getattr(network, "in_channels", 2 if input_mode == "two_channel" else 1))
+    runner = _engine_for(network, engine, in_channels, window_size)
+    details = {"name": type(network).__name__, "source": "in-memory", "synthetic": True} | (info or {})
+    return LoadedModel(runner, input_mode, normalisation, window_size, in_channels, details, network)
+
+
+def _engine_for(network, engine: str, in_channels: int, window_size: int) -> Engine:
+    if engine not in ENGINES:
+        raise ScintisegError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if engine == "torch":
+        return TorchEngine(network)
+    from scintiseg.predict.export import onnx_bytes
+
+    return OnnxEngine(onnx_bytes(network, in_channels, window_size))
+
+
+def _data_config(state: dict) -> dict:
+    config = state.get("config") or {}
+    data = state.get("data") or {}
+    return {
+        "input_mode": str(data.get("input_mode", config.get("input_mode", "ant"))),
+        "normalisation": str(data.get("normalisation", config.get("normalisation", "percentile"))),
+        "window_size": int(data.get("window_size", config.get("crop_size", DEFAULT_WINDOW)) or DEFAULT_WINDOW),
+    }
+
+
+def _info(state: dict, source: Path) -> dict:
+    shipped = state.get("shipped") or {}
+    config = state.get("config") or {}
+    model_config = state.get("model_config") or {}
+    info = {
+        "name": str(model_config.get("name", "unknown")),
+        "model_config": dict(model_config),
+        "source": str(source),
+        "epoch": state.get("epoch"),
+        "trained_on": str(shipped.get("trained_on", config.get("data", "unknown"))),
+        "synthetic": bool(shipped.get("synthetic", True)),
+    }
+    info.update({k: v for k, v in shipped.items() if k not in info})
+    if info["synthetic"]:
+        info["disclaimer"] = SYNTHETIC_DISCLAIMER
+    return info
+
+
+def load_checkpoint_model(path: Path, engine: str = "torch", device: str = "cpu") -> LoadedModel:
+    """Load a :mod:`scintiseg.train.checkpoint` file as a :class:`LoadedModel`."""
+    from scintiseg.train.checkpoint import load_model_from_checkpoint
+
+    network, state = load_model_from_checkpoint(path)
+    data = _data_config(state)
+    in_channels = int(getattr(network, "in_channels", 2 if data["input_mode"] == "two_channel" else 1))
+    runner = TorchEngine(network, device) if engine == "torch" else _engine_for(network, engine, in_channels, data["window_size"])
+    return LoadedModel(runner, data["input_mode"], data["normalisation"], data["window_size"], in_channels, _info(state, path), network)
+
+
+def load_onnx_model(path: Path) -> LoadedModel:
+    """Load an exported ``.onnx`` file and its JSON sidecar (:mod:`.export`)."""
+    import json
+
+    from scintiseg.predict.export import sidecar_path
+
+    side = sidecar_path(path)
+    if not side.is_file():
+        raise ScintisegError(f"no sidecar {side.name} next to the ONNX file (written by `scintiseg export`)", path=path)
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ScintisegError(f"unreadable sidecar ({exc})", path=side) from None
+    data = _data_config(meta)
+    info = _info(meta, path)
+    return LoadedModel(OnnxEngine(path), data["input_mode"], data["normalisation"], data["window_size"], int(meta.get("in_channels", 1)), info)
+
+
+def load_model(spec: str | Path | None = None, engine: str = "torch", device: str = "cpu") -> LoadedModel:
+    """Resolve ``--model`` (see the module docstring) and load it with ``engine``.
+
+    Raises:
+        ScintisegError: nothing loadable at ``spec``, or no shipped model in this install.
+    """
+    if engine not in ENGINES:
+        raise ScintisegError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if spec is None:
+        if not SHIPPED_WEIGHTS.is_file():
+            raise ScintisegError(
+                "this install has no shipped model; pass --model RUN_OR_WEIGHTS "
+                "(build one with `python -m scintiseg.predict.shipped`)",
+                path=SHIPPED_WEIGHTS,
+            )
+        return load_checkpoint_model(SHIPPED_WEIGHTS, engine, device)
+    path = Path(spec)
+    if path.is_dir():
+        from scintiseg.train.checkpoint import checkpoint_path
+
+        if engine == "onnx" and (path / "model.onnx").is_file():
+            return load_onnx_model(path / "model.onnx")
+        for which in ("best", "last"):
+            candidate = checkpoint_path(path, which)
+            if candidate.is_file():
+                return load_checkpoint_model(candidate, engine, device)
+        raise ScintisegError("no checkpoints/best.pt or last.pt in this run folder", path=path)
+    if not path.is_file():
+        raise ScintisegError("no such model file or run folder", path=path)
+    if path.suffix.lower() == ".onnx":
+        if engine != "onnx":
+            raise ScintisegError("an ONNX file runs with --engine onnx", path=path)
+        return load_onnx_model(path)
+    return load_checkpoint_model(path, engine, device)

@@ -1,0 +1,145 @@
+"""Per-lesion measurements: what EANM asks a report to give (location, size, shape, intensity, number).
+
+For each lesion (a label of the rasterised-contour map, :mod:`.contours`) on one view:
+
+- **area** in pixels and in mm^2 (pixels x row spacing x column spacing);
+- **counts**: total, maximum and mean of the *raw counts* of the view under the lesion (the scan as read,
+  not the model's normalised input);
+- **lesion-to-normal-bone ratio**: mean lesion counts / reference counts. Reference region (a choice, as
+  the papers give none): the median counts of the view's bone-mask pixels (:mod:`.regions`) that the
+  model saw, excluding every lesion dilated by 2 px; if that is empty, the bone-mask median over the
+  whole view. The median makes it robust to hot spots the model missed;
+- **probability**: mean and maximum of the model's probability over the lesion;
+- **shape**: centroid (row, col), bounding box, equivalent diameter (mm) and eccentricity;
+- **location**: atlas region and laterality (:mod:`.regions`) and the BSI contribution of the lesion
+  (its pixels' share of its bone group x the group's Spiers weight, :mod:`.bsi`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.measure import regionprops
+
+from scintiseg.predict.bsi import BONE_GROUPS, REGION_TO_BONE
+from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
+
+#: Dilation (px) around lesions excluded from the normal-bone reference.
+REFERENCE_MARGIN_PX: int = 2
+
+
+@dataclass
+class LesionMeasurement:
+    """The record of one lesion; ``to_dict`` gives the JSON form used in report.json."""
+
+    id: int
+    view: str
+    region: str
+    laterality: str
+    area_px: int
+    area_mm2: float
+    counts_total: float
+    counts_max: float
+    counts_mean: float
+    lesion_to_normal_bone: float | None
+    probability_mean: float
+    probability_max: float
+    centroid_row: float
+    centroid_col: float
+    bbox: tuple[int, int, int, int]
+    equivalent_diameter_mm: float
+    eccentricity: float
+    bsi_contribution_percent: float
+
+    def to_dict(self) -> dict:
+        record = asdict(self)
+        record["bbox"] = list(self.bbox)
+        return record
+
+
+def normal_bone_reference(
+    counts: np.ndarray, regions: SkeletonRegions, lesion_mask: np.ndarray, coverage: np.ndarray | None = None
+) -> float | None:
+    """Median counts of normal bone (see the module docstring); None when no bone was found."""
+    near_lesion = ndi.binary_dilation(lesion_mask, iterations=REFERENCE_MARGIN_PX) if lesion_mask.any() else lesion_mask
+    normal = regions.bone & ~near_lesion
+    if coverage is not None and (normal & coverage).any():
+        normal = normal & coverage
+    if not normal.any():
+        return None
+    return float(np.median(np.asarray(counts)[normal]))
+
+
+def measure_lesions(
+    labels: np.ndarray,
+    counts: np.ndarray,
+    probability: np.ndarray,
+    regions: SkeletonRegions,
+    pixel_spacing: tuple[float, float],
+    view: str,
+    coverage: np.ndarray | None = None,
+    first_id: int = 1,
+) -> tuple[list[LesionMeasurement], float | None]:
+    """Measure every lesion of a label map.
+
+    Args:
+        labels: int map, lesion k > 0 (from :func:`~scintiseg.predict.contours.rasterise_contours`).
+        counts: the view's raw counts (whole-body coordinates).
+        probability: the model's probability map (NaN outside what the model saw).
+        regions: the view's region estimate.
+        pixel_spacing: (row, col) mm.
+        view: view name recorded in each lesion.
+        coverage: pixels the model saw (for the reference region).
+        first_id: id given to label 1 (ids are unique across views of a scan).
+
+    Returns:
+        The lesion records in label order and the normal-bone reference counts used.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    prob = np.nan_to_num(np.asarray(probability, dtype=np.float64), nan=0.0)
+    reference = normal_bone_reference(counts, regions, labels > 0, coverage)
+    pixel_mm2 = float(pixel_spacing[0]) * float(pixel_spacing[1])
+    bone_or_lesion = regions.bone | (labels > 0)
+    group_pixels: dict[str, int] = {}
+    records = []
+    for region in regionprops(labels, intensity_image=counts):
+        inside = labels == region.label
+        values = counts[inside]
+        region_name = regions.region_of(inside)
+        bone = REGION_TO_BONE.get(region_name)
+        contribution = 0.0
+        if bone is not None:
+            if bone not in group_pixels:
+                ids = [REGION_IDS[n] for n in BONE_GROUPS[bone][1]]
+                group_pixels[bone] = int((bone_or_lesion & np.isin(regions.labels, ids)).sum())
+            ids = [REGION_IDS[n] for n in BONE_GROUPS[bone][1]]
+            in_group = int((inside & np.isin(regions.labels, ids)).sum())
+            contribution = BONE_GROUPS[bone][0] * in_group / max(group_pixels[bone], 1)
+        mean = float(values.mean())
+        r, c = region.centroid
+        records.append(
+            LesionMeasurement(
+                id=first_id + region.label - 1,
+                view=view,
+                region=region_name,
+                laterality=regions.laterality(c),
+                area_px=int(region.area),
+                area_mm2=round(float(region.area) * pixel_mm2, 2),
+                counts_total=float(values.sum()),
+                counts_max=float(values.max()),
+                counts_mean=round(mean, 3),
+                lesion_to_normal_bone=None if not reference else round(mean / reference, 3),
+                probability_mean=round(float(prob[inside].mean()), 4),
+                probability_max=round(float(prob[inside].max()), 4),
+                centroid_row=round(float(r), 2),
+                centroid_col=round(float(c), 2),
+                bbox=tuple(int(b) for b in region.bbox),
+                equivalent_diameter_mm=round(2.0 * math.sqrt(region.area * pixel_mm2 / math.pi), 2),
+                eccentricity=round(float(region.eccentricity), 3),
+                bsi_contribution_percent=round(contribution, 5),
+            )
+        )
+    return records, reference

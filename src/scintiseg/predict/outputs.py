@@ -1,0 +1,79 @@
+"""Write every output of one predicted scan into a folder.
+
+Per predicted view ``V``: ``V.labelme.json`` (LabelMe, scan embedded, one polygon per lesion,
+``group_id`` = lesion id), ``V_mask.png`` (0 = background, 1 = lesion; the LabelMe polygons rasterised),
+``V_overlay.png``. Per scan: ``report.json``, ``report.html`` and, for DICOM input, ``sr.dcm`` (TID 1500)
+and ``gsps.dcm`` (:mod:`.dicom_out`). Each file is written atomically (:mod:`scintiseg.io.atomic`); the
+batch runner also writes the whole folder atomically (:mod:`.batch`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import atomic_path, write_text_atomic
+from scintiseg.io.images import write_mask_png
+from scintiseg.io.labelme import write_labelme
+from scintiseg.predict.html import report_html
+from scintiseg.predict.overlay import overlay_image, png_bytes
+from scintiseg.predict.prediction import Prediction
+from scintiseg.predict.report import report_dict
+
+REPORT_JSON = "report.json"
+REPORT_HTML = "report.html"
+
+
+def _is_dicom_source(prediction: Prediction) -> bool:
+    source = prediction.scan.source
+    if source is None or not Path(source).is_file():
+        return False
+    with open(source, "rb") as handle:
+        handle.seek(128)
+        return handle.read(4) == b"DICM"
+
+
+def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = True) -> dict:
+    """Write all outputs of ``prediction`` into ``folder``; returns the report dict (with file names)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, dict[str, str]] = {}
+    images: dict[str, bytes] = {}
+    for view, result in prediction.views.items():
+        counts = prediction.scan.view(view)
+        names = {"labelme": f"{view}.labelme.json", "mask": f"{view}_mask.png", "overlay": f"{view}_overlay.png"}
+        write_labelme(result.annotation(), folder / names["labelme"], image=counts, image_path=f"{view}.png")
+        write_mask_png(result.mask, folder / names["mask"])
+        images[view] = png_bytes(overlay_image(counts, result))
+        with atomic_path(folder / names["overlay"]) as tmp:
+            tmp.write_bytes(images[view])
+        files[view] = names
+    report = report_dict(prediction, files)
+    report["dicom"] = {}
+    if dicom and _is_dicom_source(prediction):
+        from scintiseg.predict.dicom_out import read_source_dataset, write_gsps, write_sr
+
+        report["dicom"] = {}
+        try:
+            source_ds = read_source_dataset(prediction.scan.source)
+        except ScintisegError as exc:
+            source_ds = None
+            report["dicom"]["error"] = str(exc)
+        if source_ds is not None:
+            # highdicom validates the source strictly (its GSPS wants enhanced multi-frame functional groups,
+            # which a classic multi-frame NM image lacks); a refusal costs only that one DICOM output.
+            for key, writer, name in (("sr", write_sr, "sr.dcm"), ("gsps", write_gsps, "gsps.dcm")):
+                try:
+                    writer(prediction, source_ds, folder / name)
+                    report["dicom"][key] = name
+                except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                    warnings.warn(f"{prediction.scan.source}: no DICOM {key.upper()} written ({exc})", stacklevel=2)
+                    report["dicom"][f"{key}_error"] = f"{type(exc).__name__}: {exc}"
+    else:
+        report["dicom"] = {"note": "no DICOM output: the input is not DICOM" if dicom else "disabled"}
+    import json
+
+    write_text_atomic(folder / REPORT_JSON, json.dumps(report, indent=1, allow_nan=False) + "\n")
+    write_text_atomic(folder / REPORT_HTML, report_html(report, images))
+    return report

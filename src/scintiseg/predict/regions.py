@@ -1,0 +1,211 @@
+"""A skeleton-region estimate on a whole-body planar scan: a proportional atlas fitted to the body outline.
+
+Clinical products (EXINI aBSI, BONENAVI; landscape.md) segment the skeleton into regions before they
+score hotspots. Learning that needs labelled skeletons we do not have, so scintiseg uses a documented
+*proportional atlas*: human bones sit at nearly fixed fractions of body height (the classical "eight
+heads" canon), and planar bone scans are acquired supine, arms at the sides, head up.
+
+Steps (all on one view):
+
+1. **Body mask**: the counts smoothed with a Gaussian (sigma 3 px) above ``BODY_FRACTION`` (10 %) of
+   their 95th percentile. On NEMA NM1 this finds the body from row 86 to 856 (1.74 m at 2.26 mm).
+2. **Body height** ``H`` = rows from the top of the head to the soles; ``u = (row - top) / H`` runs from 0
+   (vertex) to 1 (soles). **Midline** = median over the torso rows (u in 0.2-0.45) of the middle of the
+   body mask's left and right edges. ``v = (col - midline) / H`` is the signed lateral distance.
+3. **Atlas**: each region is a box in ``(u, |v|)`` (see :data:`ATLAS`); laterality comes from the sign of
+   ``v`` and the view (ANT shows the patient's right on the image left; POST, stored as acquired, the
+   other way round). The sternum exists only on ANT and the scapulae only on POST (where they lie on the
+   detector side); on the other view those boxes fall back to spine and ribs.
+4. **Bone mask**: counts smoothed with sigma 1 px above the Otsu threshold of the smoothed body pixels.
+
+Limits (stated in the report): an atlas, not a segmentation; it assumes an adult, supine, arms at the
+sides, the whole body in the field of view. A body that touches the top or bottom edge of the image is
+flagged (``body_truncated``) because ``u`` is then wrong. Its accuracy against the phantom's ground-truth
+region maps is measured in ``tests/predict/test_regions.py`` and recorded in docs/predict.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.filters import threshold_otsu
+
+#: Region ids (index) and names of the label map; 0 is "other" (soft tissue or outside the atlas). Ids and
+#: names are those of the phantom's ground-truth region maps (:mod:`scintiseg.phantom.regions`).
+REGION_NAMES: tuple[str, ...] = (
+    "other",
+    "skull",
+    "mandible",
+    "cervical_spine",
+    "thoracic_spine",
+    "lumbar_spine",
+    "sacrum",
+    "ribs_left",
+    "ribs_right",
+    "sternum",
+    "clavicle_left",
+    "clavicle_right",
+    "scapula_left",
+    "scapula_right",
+    "humerus_left",
+    "humerus_right",
+    "forearm_left",
+    "forearm_right",
+    "hand_left",
+    "hand_right",
+    "pelvis",
+    "femur_left",
+    "femur_right",
+    "tibia_fibula_left",
+    "tibia_fibula_right",
+    "foot_left",
+    "foot_right",
+)
+REGION_IDS: dict[str, int] = {name: index for index, name in enumerate(REGION_NAMES)}
+
+#: Atlas boxes ``(region, u_min, u_max, |v|_min, |v|_max, views)`` in priority order (first match wins).
+#: ``region`` without a side suffix is midline; ``*`` is replaced by ``right``/``left``.
+#: Fractions start from the eight-heads canon (head 1/8 of height; shoulders ~0.19; elbows ~0.38; knees
+#: ~0.72; ankles ~0.95) and were tuned on the extents of the phantom's ground-truth regions (seed 0,
+#: default profile: 5th-95th percentiles of u and |v| per region); docs/predict.md gives the agreement.
+ATLAS: tuple[tuple[str, float, float, float, float, tuple[str, ...]], ...] = (
+    ("mandible", 0.105, 0.14, 0.0, 0.04, ("ANT", "POST", "VIEW")),
+    ("skull", 0.0, 0.125, 0.0, 0.09, ("ANT", "POST", "VIEW")),
+    ("cervical_spine", 0.125, 0.187, 0.0, 0.03, ("ANT", "POST", "VIEW")),
+    ("clavicle_*", 0.185, 0.215, 0.02, 0.095, ("ANT", "POST", "VIEW")),
+    ("humerus_*", 0.185, 0.385, 0.085, 0.20, ("ANT", "POST", "VIEW")),
+    ("sternum", 0.20, 0.31, 0.0, 0.018, ("ANT",)),
+    ("thoracic_spine", 0.187, 0.35, 0.0, 0.025, ("ANT", "POST", "VIEW")),
+    ("scapula_*", 0.215, 0.29, 0.03, 0.085, ("POST",)),
+    ("lumbar_spine", 0.35, 0.45, 0.0, 0.035, ("ANT", "POST", "VIEW")),
+    ("ribs_*", 0.187, 0.375, 0.0, 0.085, ("ANT", "POST", "VIEW")),
+    ("forearm_*", 0.385, 0.52, 0.085, 0.25, ("ANT", "POST", "VIEW")),
+    ("hand_*", 0.52, 0.62, 0.085, 0.25, ("ANT", "POST", "VIEW")),
+    ("sacrum", 0.45, 0.525, 0.0, 0.023, ("ANT", "POST", "VIEW")),
+    ("pelvis", 0.40, 0.50, 0.0, 0.085, ("ANT", "POST", "VIEW")),
+    ("femur_*", 0.50, 0.715, 0.0, 0.085, ("ANT", "POST", "VIEW")),
+    ("tibia_fibula_*", 0.715, 0.945, 0.0, 0.095, ("ANT", "POST", "VIEW")),
+    ("foot_*", 0.945, 1.02, 0.0, 0.12, ("ANT", "POST", "VIEW")),
+)
+
+#: Body mask threshold as a fraction of the 95th percentile of the smoothed counts.
+BODY_FRACTION: float = 0.10
+#: Gaussian sigmas (px) for the body and bone masks.
+BODY_SIGMA: float = 3.0
+BONE_SIGMA: float = 1.0
+
+
+@dataclass
+class SkeletonRegions:
+    """The region estimate of one view.
+
+    Attributes:
+        view: the view it belongs to.
+        labels: int16 map of region ids (:data:`REGION_NAMES`), 0 = other.
+        bone: boolean bone mask (counts above the Otsu threshold of the body).
+        body: boolean body mask.
+        top, bottom: first and last body rows (vertex and soles).
+        midline: column of the body midline (float).
+        flags: QC flags raised while fitting (``body_truncated``, ``no_body``).
+    """
+
+    view: str
+    labels: np.ndarray
+    bone: np.ndarray
+    body: np.ndarray
+    top: int
+    bottom: int
+    midline: float
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top + 1
+
+    def region_of(self, mask: np.ndarray) -> str:
+        """The region holding most of ``mask``'s pixels (``other`` only when no atlas region is hit)."""
+        ids = self.labels[np.asarray(mask, dtype=bool)]
+        ids = ids[ids > 0]
+        if ids.size == 0:
+            return REGION_NAMES[0]
+        return REGION_NAMES[int(np.bincount(ids).argmax())]
+
+    def laterality(self, col: float) -> str:
+        """``right``, ``left`` or ``midline`` (within 1 % of body height of the midline) of a column."""
+        offset = (col - self.midline) / max(self.height, 1)
+        if abs(offset) < 0.01:
+            return "midline"
+        image_left = offset < 0
+        # ANT (and an unnamed view, assumed anterior): the patient's right is on the image left.
+        patient_right = image_left if self.view != "POST" else not image_left
+        return "right" if patient_right else "left"
+
+
+
+
+def estimate_regions(image: np.ndarray, view: str = "ANT") -> SkeletonRegions:
+    """Fit the proportional atlas to one whole-body view.
+
+    Args:
+        image: 2-D counts of a whole-body view (head at the top).
+        view: ``"ANT"``, ``"POST"`` or ``"VIEW"`` (treated as ANT for laterality).
+
+    Returns:
+        The :class:`SkeletonRegions` of that view.
+
+    Example::
+
+        regions = estimate_regions(scan.view("ANT"), "ANT")
+        regions.region_of(lesion_mask)   # e.g. "ribs_left"
+    """
+    counts = np.asarray(image, dtype=np.float32)
+    rows, cols = counts.shape
+    flags: list[str] = []
+    smooth = ndi.gaussian_filter(counts, BODY_SIGMA)
+    level = BODY_FRACTION * float(np.percentile(smooth, 95))
+    body = smooth > level if level > 0 else np.zeros_like(smooth, dtype=bool)
+    body_rows = np.flatnonzero(body.any(axis=1))
+    if body_rows.size == 0:
+        empty = np.zeros(counts.shape, dtype=np.int16)
+        return SkeletonRegions(view, empty, np.zeros_like(body), body, 0, rows - 1, cols / 2.0, ["no_body"])
+    top, bottom = int(body_rows[0]), int(body_rows[-1])
+    if top <= 1 or bottom >= rows - 2:
+        flags.append("body_truncated")
+    height = bottom - top + 1
+
+    # Midline: median centre of the body's left/right edges over the torso.
+    torso = np.arange(top + int(0.2 * height), top + int(0.45 * height) + 1)
+    centres = []
+    for r in torso:
+        c = np.flatnonzero(body[r])
+        if c.size:
+            centres.append((c[0] + c[-1]) / 2.0)
+    midline = float(np.median(centres)) if centres else cols / 2.0
+
+    u = (np.arange(rows, dtype=np.float32)[:, None] - top) / height
+    v = (np.arange(cols, dtype=np.float32)[None, :] - midline) / height
+    abs_v = np.abs(v)
+    image_left = v < 0
+    patient_right = image_left if view != "POST" else ~image_left
+
+    labels = np.zeros(counts.shape, dtype=np.int16)
+    assigned = np.zeros(counts.shape, dtype=bool)
+    for name, u0, u1, v0, v1, views in ATLAS:
+        if view not in views:
+            continue
+        box = (u >= u0) & (u < u1) & (abs_v >= v0) & (abs_v < v1) & ~assigned
+        if name.endswith("*"):
+            base = name[:-1]
+            labels[box & patient_right] = REGION_IDS[base + "right"]
+            labels[box & ~patient_right] = REGION_IDS[base + "left"]
+        else:
+            labels[box] = REGION_IDS[name]
+        assigned |= box
+
+    bone_smooth = ndi.gaussian_filter(counts, BONE_SIGMA)
+    body_values = bone_smooth[body]
+    bone_level = threshold_otsu(body_values) if np.ptp(body_values) > 0 else np.inf
+    bone = (bone_smooth > bone_level) & body
+    return SkeletonRegions(view, labels, bone, body, top, bottom, midline, flags)

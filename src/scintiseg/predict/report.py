@@ -1,0 +1,115 @@
+"""``report.json``: the machine-readable report of one scan.
+
+Layout (``format: scintiseg-report``, ``version: 1``)::
+
+    {"format", "version", "scintiseg_version", "created",
+     "input": {"source", "views", "shape", "pixel_spacing_mm", "counts"},
+     "patient": {"id", "name"}, "study_uid", "series_uid",
+     "model": {"name", "source", "trained_on", "synthetic", "disclaimer", "engine", "input_mode", ...},
+     "settings": {"threshold", "min_area_px", "window"},
+     "summary": {"lesion_count", "soloway_grade", "soloway_definition", "bsi_percent",
+                 "bsi_covered_mass_percent", "bsi_scope", "qc_flags"},
+     "views": {VIEW: {"lesion_count", "reference_counts", "bsi": {...}, "region_estimate": {...},
+                      "files": {...}}},
+     "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
+                  counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
+                  centroid_col, bbox, equivalent_diameter_mm, eccentricity, bsi_contribution_percent,
+                  contour: [[x, y], ...]}],
+     "definitions": {...}, "timings_s": {...}}
+
+Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+
+from scintiseg import __version__
+from scintiseg.predict.bsi import soloway_grade
+from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
+from scintiseg.predict.prediction import Prediction
+
+DEFINITIONS = {
+    "coordinates": "pixel (row, col) of the view as acquired (POST not mirrored); contour points are (x=col, y=row).",
+    "area_mm2": "lesion pixels x row spacing x column spacing.",
+    "counts": "raw counts of the view under the lesion (total, max, mean).",
+    "lesion_to_normal_bone": (
+        "mean lesion counts / median counts of normal bone: the view's bone-mask pixels inside the model's window, "
+        f"excluding every lesion dilated by {REFERENCE_MARGIN_PX} px."
+    ),
+    "region": (
+        "proportional skeleton atlas fitted to the body outline (scintiseg.predict.regions); an estimate, "
+        "not a bone segmentation."
+    ),
+    "laterality": "the patient's side (ANT view: patient right on the image left; POST as acquired: the reverse).",
+    "bsi_percent": (
+        "Bone Scan Index over the bones inside the model's window only: sum over bones of (involved fraction of "
+        "the bone's pixels) x (Spiers skeletal-mass share); unseen parts count as uninvolved, so it is a lower "
+        "bound; mean over predicted views."
+    ),
+    "bsi_covered_mass_percent": "share of skeletal mass (Spiers) the model saw.",
+    "soloway_grade": "extent of disease: 0 none, 1 fewer than 6 lesions, 2 6-20, 3 more than 20, 4 superscan (not detected automatically).",
+}
+
+
+def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None = None) -> dict:
+    """The report of ``prediction`` as a JSON-able dict (layout in the module docstring)."""
+    scan = prediction.scan
+    files = files or {}
+    count = prediction.lesion_count
+    views = {}
+    for name, result in prediction.views.items():
+        regions = result.regions
+        views[name] = {
+            "lesion_count": len(result.lesions),
+            "reference_counts": result.reference_counts,
+            "bsi": result.bsi,
+            "window_pixels": int(result.coverage.sum()),
+            "region_estimate": {
+                "method": "proportional atlas",
+                "body_top_row": regions.top,
+                "body_bottom_row": regions.bottom,
+                "midline_col": round(regions.midline, 2),
+                "flags": list(regions.flags),
+            },
+            "files": files.get(name, {}),
+        }
+    lesions = []
+    for name, result in prediction.views.items():
+        for contour, lesion in zip(result.contours, result.lesions):
+            record = lesion.to_dict()
+            record["contour"] = [[round(float(x), 2), round(float(y), 2)] for x, y in contour.points]
+            lesions.append(record)
+    return {
+        "format": "scintiseg-report",
+        "version": 1,
+        "scintiseg_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "input": scan.summary() | {"pixel_spacing_mm": list(scan.pixel_spacing)},
+        "patient": {"id": scan.patient_id, "name": scan.patient_name},
+        "study_uid": scan.study_uid,
+        "series_uid": scan.series_uid,
+        "model": prediction.model_info,
+        "settings": prediction.settings,
+        "summary": {
+            "lesion_count": count,
+            "lesion_count_by_view": {name: len(r.lesions) for name, r in prediction.views.items()},
+            "soloway_grade": soloway_grade(count),
+            "bsi_percent": round(prediction.bsi_percent, 4),
+            "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2),
+            "bsi_scope": (
+                f"BSI over the {prediction.covered_mass_percent:.1f} % of skeletal mass inside the model's "
+                f"{prediction.settings.get('window', 'thoracic')} window; not a whole-skeleton BSI."
+            ),
+            "qc_flags": list(prediction.qc_flags),
+        },
+        "views": views,
+        "lesions": lesions,
+        "definitions": DEFINITIONS,
+        "timings_s": {k: round(v, 4) for k, v in prediction.timings.items()},
+    }
+
+
+def report_json(prediction: Prediction, files: dict[str, dict[str, str]] | None = None) -> str:
+    return json.dumps(report_dict(prediction, files), indent=1, allow_nan=False) + "\n"

@@ -1,0 +1,61 @@
+"""Package a trained run as the model shipped inside scintiseg (``scintiseg/weights/phantom_dpunet.pt``).
+
+The shipped model makes ``scintiseg predict`` work on a fresh install. It is a small DPU-Net (paper A)
+trained on synthetic phantom scans only; every report it produces says so (``SYNTHETIC_DISCLAIMER`` in
+:mod:`.loader`). Recipe (the lead runs the training; this module does the last step)::
+
+    scintiseg phantom ...  ->  scintiseg dataset prepare / crop ...  ->  scintiseg train ... --out runs/shipped
+    python -m scintiseg.predict.shipped --run runs/shipped --trained-on "N phantom patients, profile P, seed S"
+
+Packaging keeps only what prediction needs (weights, ``model_config``, the training config, the epoch and
+best validation score), drops the optimizer and RNG state (the file shrinks about threefold), and adds a
+``shipped`` record: what the model was trained on, that it is synthetic, the command that made it.
+The file still loads with :func:`scintiseg.train.checkpoint.load_checkpoint` (``weights_only=True``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scintiseg.predict.loader import SHIPPED_WEIGHTS
+
+
+def package_run(run: str | Path, trained_on: str, out: str | Path = SHIPPED_WEIGHTS, command: str = "") -> Path:
+    """Write the shipped checkpoint built from ``run`` (a run folder or a checkpoint file) to ``out``."""
+    from scintiseg.train.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+
+    run = Path(run)
+    source = checkpoint_path(run, "best") if run.is_dir() else run
+    state = load_checkpoint(source)
+    slim = {
+        "epoch": state.get("epoch"),
+        "model": state["model"],
+        "model_config": state["model_config"],
+        "config": state.get("config", {}),
+        "best": state.get("best", {}),
+        "shipped": {
+            "trained_on": trained_on,
+            "synthetic": True,
+            "command": command,
+            "source_run": str(run),
+        },
+    }
+    return save_checkpoint(slim, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scintiseg.predict.shipped", description=__doc__.splitlines()[0])
+    parser.add_argument("--run", required=True, help="training run folder (uses checkpoints/best.pt) or checkpoint")
+    parser.add_argument("--trained-on", required=True, help="one line: the phantom cohort the model was trained on")
+    parser.add_argument("--out", default=str(SHIPPED_WEIGHTS), help=f"output (default {SHIPPED_WEIGHTS})")
+    parser.add_argument("--command", default="", help="the full command line that trained the run, recorded in the file")
+    args = parser.parse_args(argv)
+    path = package_run(args.run, args.trained_on, args.out, args.command)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""`scintiseg predict` and `scintiseg export` from the command line: outputs, exit codes 0 / 1 / 2."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scintiseg.cli import main
+
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A run folder holding an untrained tiny DPU-Net checkpoint."""
+    import torch
+
+    from scintiseg.models import create_model
+    from scintiseg.train.checkpoint import checkpoint_path, save_checkpoint
+
+    torch.manual_seed(0)
+    network = create_model("dpunet", width=4, depth=4)
+    run = tmp_path_factory.mktemp("run")
+    save_checkpoint(
+        {"epoch": 0, "model": network.state_dict(), "model_config": dict(network.config),
+         "config": {"input_mode": "ant", "normalisation": "percentile"}},
+        checkpoint_path(run, "best"),
+    )
+    return run
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory) -> Path:
+    if not REAL.is_file():
+        pytest.skip(f"real scan not found at {REAL}")
+    folder = tmp_path_factory.mktemp("scans")
+    shutil.copy(REAL, folder / "nm1.dcm")
+    return folder
+
+
+def test_predict_folder_writes_reports(run_dir, scans, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["predict", str(scans), "--out", str(out), "--model", str(run_dir), "--threshold", "0.99", "--quiet"])
+    assert code == 0
+    report = json.loads((out / "nm1" / "report.json").read_text())
+    assert report["model"]["engine"] == "torch" and report["model"]["input_mode"] == "ant"
+    assert report["summary"]["soloway_grade"] in (0, 1, 2, 3)
+    assert (out / "summary.csv").read_text().count("\n") == 2
+    assert "1 scan(s) predicted, 0 failed" in capsys.readouterr().err
+
+
+def test_corrupt_input_gives_exit_1(run_dir, scans, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    out = tmp_path / "out"
+    assert main(["predict", str(scans / "nm1.dcm"), str(broken), "--out", str(out), "--model", str(run_dir), "--quiet"]) == 1
+    assert (out / "nm1" / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--threshold", "1.5"], ["--model", "/nonexistent/model.pt"], ["--min-area", "0"]],
+)
+def test_bad_arguments_give_exit_2(run_dir, scans, tmp_path, extra, capsys):
+    args = ["predict", str(scans), "--out", str(tmp_path / "o"), "--model", str(run_dir), *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("scintiseg predict: error:") and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_input_gives_exit_2(run_dir, tmp_path):
+    assert main(["predict", str(tmp_path / "nope.dcm"), "--out", str(tmp_path / "o"), "--model", str(run_dir)]) == 2
+
+
+def test_export_then_predict_with_onnx(run_dir, scans, tmp_path):
+    assert main(["export", "--run", str(run_dir), "--format", "onnx"]) == 0
+    assert (run_dir / "model.onnx").is_file() and (run_dir / "model.onnx.json").is_file()
+    out = tmp_path / "out"
+    assert main(["predict", str(scans), "--out", str(out), "--model", str(run_dir), "--engine", "onnx", "--quiet", "--no-dicom"]) == 0
+    report = json.loads((out / "nm1" / "report.json").read_text())
+    assert report["model"]["engine"] == "onnx"
+    assert not (out / "nm1" / "sr.dcm").exists()

@@ -1,0 +1,96 @@
+"""End to end from an injected probability map and from a tiny untrained model: every output present and
+consistent (LabelMe polygons rasterise to the PNG mask, report.json agrees, DICOM reads back)."""
+
+import json
+
+import numpy as np
+import pydicom
+import pytest
+
+from scintiseg.io.images import read_mask_png
+from scintiseg.io.labelme import read_labelme
+from scintiseg.predict.outputs import write_outputs
+from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities, predict_scan
+
+
+
+@pytest.fixture(scope="module")
+def nm1_prediction(nm1_scan, make_blobs):
+    prob = make_blobs(nm1_scan.shape, [(300, 100, 5), (330, 160, 3), (600, 110, 2), (250, 128, 0)])
+    coverage = np.zeros(nm1_scan.shape, dtype=bool)
+    coverage[200:456, :] = True  # a thoracic window: the knee blob at row 600 lies outside it
+    return predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage}, PredictSettings(0.5, 4))
+
+
+def test_lesions_from_injected_map(nm1_prediction, make_blobs):
+    lesions = nm1_prediction.lesions
+    assert [lesion.id for lesion in lesions] == [1, 2]  # the 1-px blob is too small, the knee is outside
+    first, second = lesions
+    assert first.area_px == np.count_nonzero(make_blobs((40, 40), [(20, 20, 5)]) > 0.5)
+    assert first.area_mm2 == pytest.approx(first.area_px * 2.26 * 2.26, rel=1e-3)
+    assert first.probability_mean == pytest.approx(0.9)
+    assert (first.laterality, second.laterality) == ("right", "left")  # ANT: image left = patient right
+    assert first.region in ("ribs_right", "humerus_right") and second.region in ("ribs_left", "humerus_left")
+    assert first.lesion_to_normal_bone is not None and first.lesion_to_normal_bone > 0
+
+
+def test_every_output_present_and_consistent(nm1_prediction, tmp_path):
+    report = write_outputs(nm1_prediction, tmp_path)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"report.json", "report.html", "ANT.labelme.json", "ANT_mask.png", "ANT_overlay.png", "sr.dcm", "gsps.dcm"} <= names
+    assert not [n for n in names if n.endswith(".part")]
+    mask = read_mask_png(tmp_path / "ANT_mask.png")
+    annotation = read_labelme(tmp_path / "ANT.labelme.json")
+    assert annotation.view == "ANT" and len(annotation.shapes) == 2
+    assert np.array_equal(annotation.to_mask(), mask)  # LabelMe's rasterisation gives the PNG mask back
+    document = json.loads((tmp_path / "ANT.labelme.json").read_text())
+    assert document["imageData"] and document["imageHeight"] == 1024 and document["imageWidth"] == 256
+    on_disk = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk["summary"]["lesion_count"] == 2 and on_disk["summary"]["soloway_grade"] == 1
+    assert sum(lesion["area_px"] for lesion in on_disk["lesions"]) == int(mask.sum())
+    assert 0 < on_disk["summary"]["bsi_covered_mass_percent"] < 60  # a thoracic window, not the skeleton
+    assert on_disk["patient"]["name"] == "CompressedSamples^NM1"
+    assert report["dicom"] == {"sr": "sr.dcm", "gsps": "gsps.dcm"}
+
+
+def test_dicom_outputs_read_back(nm1_prediction, nm1_scan, tmp_path):
+    write_outputs(nm1_prediction, tmp_path)
+    source = pydicom.dcmread(nm1_scan.source, stop_before_pixels=True)
+    sr = pydicom.dcmread(tmp_path / "sr.dcm")
+    assert sr.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
+    assert sr.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+
+    def find(items, meaning):
+        for item in items:
+            if "ConceptNameCodeSequence" in item and item.ConceptNameCodeSequence[0].CodeMeaning == meaning:
+                yield item
+            yield from find(item.get("ContentSequence", []), meaning)
+
+    groups = list(find(sr.ContentSequence, "Measurement Group"))
+    assert len(groups) == 3  # the scan summary and one group per lesion
+    counts = [float(m.MeasuredValueSequence[0].NumericValue) for m in find(sr.ContentSequence, "Number of lesions")]
+    assert counts == [2.0]
+    areas = sorted(float(m.MeasuredValueSequence[0].NumericValue) for m in find(sr.ContentSequence, "Area"))
+    assert areas == pytest.approx(sorted(l.area_mm2 for l in nm1_prediction.lesions), rel=1e-3)
+    gsps = pydicom.dcmread(tmp_path / "gsps.dcm")
+    objects = gsps.GraphicAnnotationSequence[0].GraphicObjectSequence
+    assert len(objects) == 2 and all(o.GraphicType == "POLYLINE" for o in objects)
+    assert gsps.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
+
+
+def test_tiny_model_end_to_end_on_nm1(nm1_scan, make_tiny_network, tmp_path):
+    from scintiseg.predict.loader import model_from_network
+
+    model = model_from_network(make_tiny_network())
+    # An untrained network: pick the threshold so some pixels pass, which exercises every stage.
+    probe = predict_scan(nm1_scan, model, PredictSettings(threshold=1.0, min_area_px=1))
+    probability = probe.views["ANT"].probability[probe.views["ANT"].coverage]
+    threshold = float(np.quantile(probability, 0.995))
+    prediction = predict_scan(nm1_scan, model, PredictSettings(threshold=threshold, min_area_px=2))
+    result = prediction.views["ANT"]
+    assert result.coverage.sum() == 256 * 256
+    assert prediction.lesion_count >= 1
+    assert not (result.mask & ~result.coverage).any()
+    assert "engine" in prediction.model_info and prediction.timings["model_s"] > 0
+    write_outputs(prediction, tmp_path, dicom=False)
+    assert np.array_equal(read_labelme(tmp_path / "ANT.labelme.json").to_mask(), read_mask_png(tmp_path / "ANT_mask.png"))

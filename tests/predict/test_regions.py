@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from scintiseg.predict.regions import REGION_IDS, REGION_NAMES, estimate_regions
+
+
+def test_nm1_body_extent_and_midline(nm1_scan):
+    regions = estimate_regions(nm1_scan.view("ANT"), "ANT")
+    # Head top and soles of NM1 found by eye at rows ~86 and ~856 (1.74 m at 2.26 mm).
+    assert abs(regions.top - 87) <= 6 and abs(regions.bottom - 855) <= 6
+    assert abs(regions.midline - 128) <= 8
+    assert regions.flags == []
+    # Bone is a minority of the body and every atlas region of the trunk exists.
+    assert 0.05 < regions.bone.sum() / regions.body.sum() < 0.5
+    for name in ("skull", "thoracic_spine", "ribs_left", "ribs_right", "pelvis", "femur_left", "sternum"):
+        assert (regions.labels == REGION_IDS[name]).any(), name
+
+
+def test_laterality_follows_view_convention():
+    image = np.zeros((400, 120), dtype=np.float32)
+    image[20:380, 40:80] = 50.0
+    ant = estimate_regions(image, "ANT")
+    post = estimate_regions(image, "POST")
+    assert ant.laterality(10) == "right" and post.laterality(10) == "left"
+    assert ant.laterality(ant.midline) == "midline"
+    row = 20 + int(0.25 * 360)
+    left_col = int(ant.midline - 0.06 * 360)
+    assert REGION_NAMES[ant.labels[row, left_col]] == "ribs_right"
+    assert REGION_NAMES[post.labels[row, left_col]] in ("ribs_left", "scapula_left")
+
+
+def test_truncated_body_is_flagged():
+    image = np.full((200, 60), 30.0, dtype=np.float32)
+    assert "body_truncated" in estimate_regions(image, "ANT").flags
+
+
+def test_empty_image_gives_no_body():
+    assert estimate_regions(np.zeros((64, 32)), "ANT").flags == ["no_body"]
