@@ -1,0 +1,570 @@
+"""The procedural 3-D patient: body outline, a labelled parametric skeleton, and organs with activity.
+
+The patient lies supine on the table (the back at depth ``table_y``), head at the top of the image.
+Every landmark is a fraction of stature measured from the vertex (anthropometric proportions after
+Drillis & Contini: shoulder 0.18, elbow 0.37, wrist 0.515, hip 0.47, knee 0.715, ankle 0.96), so tall and
+short patients keep their proportions; the soft tissue is widened and deepened by the patient's ``build``.
+
+Bones are unions of :mod:`~scintiseg.phantom.primitives` (capsules, cylinders, ellipsoids), each with a
+relative activity concentration: normal bone concentration x a per-bone multiplier (spine and pelvis
+highest, ribs and long-bone shafts lowest: Nautiyal, Rohani 2020 in physics.md) x a per-patient log-normal
+variation. Joint ends of long bones are brighter than their shafts, as on real scans. Concentrations are
+relative to soft tissue (= 1); the camera turns them into counts.
+
+Choices the sources leave open (all [E]): bone sizes scale with stature / 1750 mm; vertebral bodies are
+flat cylinders with a 22 % disc gap; ribs follow half-ellipses around the chest that descend 2.5-4
+vertebral levels from head to anterior end, ending where the costal cartilage (no uptake) begins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scintiseg.phantom.config import AnatomyConfig
+from scintiseg.phantom.primitives import Block, Capsule, Ellipsoid, Grid, Primitive, Section, rasterise, union_chord
+from scintiseg.phantom.regions import BONE_IDS, BONE_REGION
+
+#: Default uptake multiplier per bone group (relative to normal axial bone = 1) [E], after the SUV ordering
+#: in physics.md: spine and pelvis highest, ribs and humerus lowest.
+UPTAKE = {
+    "skull": 0.55, "face": 1.0, "skull_base": 0.8, "mandible": 0.75,
+    "vertebral_body": 1.0, "vertebral_arch": 0.9, "sacrum": 1.0, "sacroiliac": 1.35,
+    "rib": 0.55, "sternum": 1.25, "clavicle": 0.75, "scapula": 0.55, "scapula_edge": 0.75,
+    "humeral_head": 0.9, "shaft": 0.45, "joint": 0.8, "forearm": 0.5, "hand": 0.6,
+    "ilium": 0.7, "iliac_crest": 0.95, "acetabulum": 1.0, "pubis": 0.85,
+    "femoral_head": 0.95, "trochanter": 0.9, "patella": 0.8, "foot": 0.75,
+}
+
+
+@dataclass
+class PatientBody:
+    """Sampled patient parameters (all JSON-able)."""
+
+    height_mm: float
+    build: float
+    age: float
+    arm_position: str
+    head_top_mm: float
+    midline_mm: float
+    leg_spread_mm: float
+    bone_to_soft: float
+    sex: str
+
+
+@dataclass
+class Bone:
+    """One labelled bone.
+
+    Args:
+        name: bone name (:data:`~scintiseg.phantom.regions.BONE_NAMES`).
+        block: its rasterised occupancy and activity.
+        path: for ribs and long bones, points (z, x, y) mm along its axis (for lesions that follow it).
+        body: for vertebrae, the vertebral body cylinder (``centre``, ``radius``, ``half_height``).
+    """
+
+    name: str
+    block: Block
+    path: np.ndarray | None = None
+    body: dict | None = None
+
+    @property
+    def bone_id(self) -> int:
+        return BONE_IDS[self.name]
+
+    @property
+    def region(self) -> str:
+        return BONE_REGION[self.name]
+
+
+@dataclass
+class Organ:
+    """A soft-tissue source: kidney, bladder, thyroid, injection site, ... (activity above soft tissue)."""
+
+    name: str
+    block: Block
+
+
+@dataclass
+class Anatomy:
+    """The 3-D patient.
+
+    Args:
+        grid: the voxel grid.
+        body: sampled parameters.
+        body_front, body_back: (rows, cols) depth (mm) of the body's anterior / posterior surface; NaN outside.
+        table_y: depth of the table top (mm).
+        bones, organs: labelled bones and soft-tissue sources.
+        landmarks: named points (z, x, y) mm used by lesions and look-alikes.
+    """
+
+    grid: Grid
+    body: PatientBody
+    body_front: np.ndarray
+    body_back: np.ndarray
+    table_y: float
+    bones: list[Bone]
+    organs: list[Organ] = field(default_factory=list)
+    landmarks: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+
+    def bone(self, name: str) -> Bone:
+        for bone in self.bones:
+            if bone.name == name:
+                return bone
+        raise KeyError(name)
+
+
+def grid_depth_for(camera_depth_mm: float, build_max: float) -> int:
+    """Depth slabs needed for the thickest patient the configuration allows (abdomen of the largest build)."""
+    thickest = 240.0 * 1.12 + (build_max - 1.0) * 160.0 + 60.0
+    return int(math.ceil(thickest / camera_depth_mm)) + 1
+
+
+def sample_body(rng: np.random.Generator, cfg: AnatomyConfig, grid: Grid) -> PatientBody:
+    """Draw one patient's size, build, age, arm position and bone avidity."""
+    height = float(rng.uniform(*cfg.height_mm))
+    room = grid.rows * grid.row_mm - height - 20.0
+    margin = float(np.clip(rng.uniform(*cfg.head_margin_mm), 10.0, max(10.0, room)))
+    names = list(cfg.arm_positions)
+    probs = np.asarray([cfg.arm_positions[n] for n in names], dtype=float)
+    arm = str(names[int(rng.choice(len(names), p=probs / probs.sum()))])
+    lo, hi = cfg.bone_to_soft
+    return PatientBody(
+        height_mm=height,
+        build=float(rng.uniform(*cfg.build)),
+        age=float(rng.uniform(*cfg.age)),
+        arm_position=arm,
+        head_top_mm=margin,
+        midline_mm=grid.cols * grid.col_mm / 2.0 + float(rng.normal(0.0, 8.0)),
+        leg_spread_mm=float(rng.uniform(-15.0, 35.0)),
+        bone_to_soft=float(math.exp(rng.uniform(math.log(lo), math.log(hi)))),
+        sex=str(rng.choice(["female", "male"])),
+    )
+
+
+class _Builder:
+    """Builds the skeleton and soft tissue of one patient (kept as a class to share the landmarks)."""
+
+    def __init__(self, body: PatientBody, grid: Grid, rng: np.random.Generator, cfg: AnatomyConfig) -> None:
+        self.p, self.grid, self.rng, self.cfg = body, grid, rng, cfg
+        self.s = body.height_mm / 1750.0
+        self.table_y = grid.depth * grid.depth_mm - 8.0
+        self.mx = body.midline_mm
+        self.bones: list[Bone] = []
+        self.landmarks: dict[str, tuple[float, float, float]] = {}
+        self.soft: list[Primitive] = []
+        self.bone_scale = body.bone_to_soft
+        # per-bone random multiplier (age-like and individual variation of uptake)
+        self._variation = cfg.bone_variation
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def z(self, fraction: float) -> float:
+        """Depth-independent row position (mm) of a stature fraction measured from the vertex."""
+        return self.p.head_top_mm + fraction * self.p.height_mm
+
+    def conc(self, kind: str) -> float:
+        return self.bone_scale * UPTAKE[kind]
+
+    def add_bone(self, name: str, parts: list[tuple[Primitive, str]], holes=(), path=None, body=None) -> None:
+        factor = float(math.exp(self.rng.normal(0.0, self._variation)))
+        block = rasterise([(prim, self.conc(kind) * factor) for prim, kind in parts], self.grid, holes=list(holes))
+        if block is not None and block.occupancy.max() > 0:
+            self.bones.append(Bone(name, block, None if path is None else np.asarray(path, float), body))
+
+    # -- body geometry -----------------------------------------------------------------------------------
+    def trunk(self) -> Section:
+        s, b = self.s, self.p.build
+        female = self.p.sex == "female"
+        knots = np.array([0.150, 0.165, 0.180, 0.200, 0.240, 0.300, 0.360, 0.420, 0.470, 0.505, 0.525])
+        width = np.array([60, 110, 160, 178, 168, 160, 148, 160, 172, 165, 120], float)
+        depth = np.array([58, 75, 95, 105, 112, 115, 108, 106, 108, 100, 80], float)
+        if female:
+            width = width * np.array([1, 1, 0.92, 0.92, 0.94, 0.95, 0.96, 1.03, 1.06, 1.05, 1.0])
+        belly = np.exp(-(((knots - 0.37) / 0.07) ** 2)) * (b - 1.0) * 110.0
+        width = width * s * b**0.75
+        depth = depth * s * (0.6 + 0.4 * b) + belly * s
+        dz = 10.0
+        zs = np.arange(self.z(knots[0]), self.z(knots[-1]) + dz, dz)
+        fr = (zs - self.p.head_top_mm) / self.p.height_mm
+        w = np.interp(fr, knots, width)
+        d = np.interp(fr, knots, depth)
+        self.trunk_width = lambda f: float(np.interp(f, knots, width))  # noqa: E731
+        self.trunk_depth = lambda f: float(np.interp(f, knots, depth))  # noqa: E731
+        return Section(float(zs[0]), dz, w, d, np.full_like(w, self.mx), self.table_y - d)
+
+    def front_of_trunk(self, fraction: float) -> float:
+        """Depth (mm) of the anterior skin at the midline at a stature fraction."""
+        return self.table_y - 2.0 * self.trunk_depth(fraction)
+
+    # -- skeleton ----------------------------------------------------------------------------------------
+    def build(self) -> None:
+        s = self.s
+        self.soft.append(self.trunk())
+        self.head()
+        self.spine()
+        self.ribs_and_sternum()
+        for side in (-1, 1):
+            self.shoulder_girdle(side)
+            self.arm(side)
+            self.hip(side)
+            self.leg(side)
+        self.sacrum()
+        self.landmarks["pubis"] = (self.z(0.495), self.mx, self.front_of_trunk(0.495) + 25.0 * s)
+
+    def head(self) -> None:
+        s, mx, ty = self.s, self.mx, self.table_y
+        top = self.p.head_top_mm
+        y_head = ty - 22.0 - 95.0 * s
+        cz = top + 8.0 + 98.0 * s
+        outer = Ellipsoid((cz, mx, y_head), (98.0 * s, 72.0 * s, 94.0 * s))
+        inner = Ellipsoid((cz, mx, y_head), (90.0 * s, 64.0 * s, 86.0 * s))
+        face = Ellipsoid((top + 8.0 + 165.0 * s, mx, y_head - 50.0 * s), (36.0 * s, 40.0 * s, 30.0 * s))
+        base = Ellipsoid((cz + 55.0 * s, mx, y_head + 8.0 * s), (14.0 * s, 52.0 * s, 24.0 * s))
+        self.add_bone("skull", [(outer, "skull"), (face, "face"), (base, "skull_base")], holes=[inner])
+        self.landmarks["skull_inner"] = (inner.centre, tuple(v - 3.0 for v in inner.semi))
+        chin = (top + 0.128 * self.p.height_mm, mx, y_head - 82.0 * s)
+        pts = []
+        for side in (-1, 1):
+            pts.append([(cz + 72.0 * s, mx + side * 50.0 * s, y_head + 6.0 * s), (top + 205.0 * s, mx + side * 46.0 * s, y_head - 18.0 * s)])
+        chain = [pts[0][0], pts[0][1], chin, pts[1][1], pts[1][0]]
+        self.add_bone("mandible", [(Capsule(a, b, 6.5 * s), "mandible") for a, b in zip(chain[:-1], chain[1:])], path=chain)
+        self.landmarks["chin"] = chin
+        self.landmarks["face"] = face.centre
+        self.soft.append(Ellipsoid((top + 116.0 * s, mx, y_head - 4.0), (118.0 * s, 80.0 * s, 104.0 * s)))
+        neck_r = 56.0 * s * self.p.build**0.6
+        self.soft.append(Capsule((top + 185.0 * s, mx, ty - neck_r - 8.0), (self.z(0.175), mx, ty - neck_r), neck_r))
+
+    def spine(self) -> None:
+        s, mx, ty, b = self.s, self.mx, self.table_y, self.p.build
+        levels = [(f"C{i}", 0.110 + (i - 1) * 0.0100, 0.0100) for i in range(1, 8)]
+        levels += [(f"T{i}", 0.180 + (i - 1) * 0.01375, 0.01375) for i in range(1, 13)]
+        levels += [(f"L{i}", 0.345 + (i - 1) * 0.0200, 0.0200) for i in range(1, 6)]
+        back = 18.0 * (b - 1.0)
+        self.vertebra_z: dict[str, float] = {}
+        for index, (name, top_fraction, height_fraction) in enumerate(levels):
+            cz = self.z(top_fraction + height_fraction / 2)
+            level_h = height_fraction * self.p.height_mm
+            region = name[0]
+            if region == "C":
+                radius, from_back, process = 9.5 * s, 62.0 * s, 14.0 * s
+            elif region == "T":
+                k = int(name[1:])
+                radius = (12.0 + 5.0 * (k - 1) / 11.0) * s
+                from_back = (66.0 - 10.0 * math.sin(math.pi * (k - 1) / 11.0)) * s + back
+                process = 24.0 * s
+            else:
+                k = int(name[1:])
+                radius = (19.0 + 1.0 * k) * s
+                from_back = (78.0 + 8.0 * math.sin(math.pi * (k - 0.5) / 5.0)) * s + 1.5 * back
+                process = 32.0 * s
+            y = ty - from_back
+            half_h = 0.39 * level_h
+            body = Capsule((cz - half_h, mx, y), (cz + half_h, mx, y), radius, flat=True)
+            arch_y = y + radius + 6.0 * s
+            spinous_tip = (cz + 0.4 * level_h, mx, min(arch_y + 30.0 * s, ty - 10.0))
+            parts: list[tuple[Primitive, str]] = [(body, "vertebral_body")]
+            parts.append((Capsule((cz, mx, arch_y), spinous_tip, 4.5 * s), "vertebral_arch"))
+            for side in (-1, 1):
+                pedicle = (cz, mx + side * 0.7 * radius, y + 0.7 * radius)
+                parts.append((Capsule(pedicle, (cz, mx, arch_y), 4.0 * s), "vertebral_arch"))
+                parts.append((Capsule(pedicle, (cz, mx + side * (radius + process), arch_y - 2.0), 4.0 * s), "vertebral_arch"))
+            self.add_bone(name, parts, body={"centre": [cz, mx, y], "radius": radius, "half_height": half_h})
+            self.vertebra_z[name] = cz
+            self.landmarks[name] = (cz, mx, y)
+            self.landmarks[name + "_radius"] = (radius, half_h, 0.0)
+
+    def ribs_and_sternum(self) -> None:
+        s, mx, ty, b = self.s, self.mx, self.table_y, self.p.build
+        widths = np.array([62, 92, 110, 120, 127, 131, 133, 133, 131, 126, 116, 104], float) * s * (0.93 + 0.07 * b)
+        depths = np.array([42, 58, 68, 76, 81, 85, 87, 87, 85, 81, 74, 64], float) * s * (0.9 + 0.1 * b)
+        ends = np.radians([150, 152, 150, 148, 146, 144, 140, 132, 126, 118, 100, 80])
+        drops = np.array([30, 55, 70, 80, 88, 92, 95, 95, 90, 80, 55, 40], float) * s
+        back_tissue = 28.0 * s + 25.0 * (b - 1.0)
+        level = self.p.height_mm * 0.01375
+        for side, side_name in ((1, "left"), (-1, "right")):
+            for i in range(12):
+                vz, _, vy = self.landmarks[f"T{i + 1}"]
+                vr = self.landmarks[f"T{i + 1}_radius"][0]
+                centre_y = ty - back_tissue - depths[i]
+                start_theta = math.radians(32.0)
+                thetas = np.linspace(start_theta, ends[i], 10)
+                progress = (thetas - start_theta) / (ends[i] - start_theta)
+                zs = vz + 0.25 * level + drops[i] * progress**1.35
+                xs = mx + side * widths[i] * np.sin(thetas)
+                ys = centre_y + depths[i] * np.cos(thetas)
+                head = (vz, mx + side * (vr + 5.0 * s), vy + 0.6 * vr)
+                points = [head] + list(zip(zs, xs, ys))
+                radius = (6.0 if i == 0 else 5.0) * s
+                parts = [(Capsule(a, c, radius), "rib") for a, c in zip(points[:-1], points[1:])]
+                self.add_bone(f"rib_{side_name}_{i + 1}", parts, path=points)
+        front = ty - back_tissue - depths[3] + 8.0 * s
+        notch = self.vertebra_z["T2"]
+        xiphoid = self.vertebra_z["T9"]
+        manubrium = Capsule((notch + 6.0 * s, mx, front + 6.0), (notch + 38.0 * s, mx, front + 2.0), 15.0 * s)
+        corpus = Capsule((notch + 50.0 * s, mx, front), (xiphoid, mx, front - 10.0 * s), 12.0 * s)
+        self.add_bone("sternum", [(manubrium, "sternum"), (corpus, "sternum")],
+                      path=[manubrium.a, manubrium.b, corpus.a, corpus.b])
+        self.landmarks["manubriosternal"] = (notch + 44.0 * s, mx, front)
+        self.sternum_front = front
+        self.shoulder_half = 200.0 * s * (0.9 if self.p.sex == "female" else 1.0) * (0.95 + 0.05 * b)
+        self.chest_centre_y = ty - back_tissue - depths[4]
+
+    def shoulder_girdle(self, side: int) -> None:
+        s, mx, ty = self.s, self.mx, self.table_y
+        name = "left" if side > 0 else "right"
+        notch = self.vertebra_z["T2"]
+        half = self.shoulder_half
+        shoulder = (notch - 8.0 * s, mx + side * (half - 28.0 * s), self.chest_centre_y + 25.0 * s)
+        self.landmarks[f"shoulder_{name}"] = shoulder
+        sternal_end = (notch, mx + side * 22.0 * s, self.sternum_front + 4.0)
+        middle = (notch - 10.0 * s, mx + side * 0.55 * half, self.sternum_front + 14.0 * s)
+        acromial = (notch - 22.0 * s, mx + side * (half - 14.0 * s), self.chest_centre_y + 30.0 * s)
+        self.add_bone(f"clavicle_{name}", [(Capsule(sternal_end, middle, 6.5 * s), "clavicle"),
+                                           (Capsule(middle, acromial, 6.0 * s), "clavicle")],
+                      path=[sternal_end, middle, acromial])
+        y_plate = ty - 30.0 * s - 20.0 * (self.p.build - 1.0)
+        t2, t8 = self.vertebra_z["T2"], self.vertebra_z["T8"]
+        plate = Ellipsoid(((t2 + t8) / 2, mx + side * 100.0 * s, y_plate), ((t8 - t2) / 2 + 5.0, 42.0 * s, 7.0 * s))
+        spine_of_scapula = Capsule((self.vertebra_z["T3"], mx + side * 68.0 * s, y_plate + 2.0), acromial, 6.0 * s)
+        glenoid = Capsule(((t2 + t8) / 2 - 20.0 * s, mx + side * (half - 60.0 * s), y_plate - 15.0 * s), shoulder, 11.0 * s)
+        lateral = Capsule(shoulder, (t8, mx + side * 88.0 * s, y_plate), 6.0 * s)
+        self.add_bone(f"scapula_{name}", [(plate, "scapula"), (spine_of_scapula, "scapula_edge"),
+                                         (glenoid, "scapula_edge"), (lateral, "scapula_edge")])
+
+    def arm(self, side: int) -> None:
+        s, mx, ty, b, p = self.s, self.mx, self.table_y, self.p.build, self.p
+        name = "left" if side > 0 else "right"
+        shoulder = self.landmarks[f"shoulder_{name}"]
+        arm_r = 44.0 * s * b**0.8
+        fore_r = 36.0 * s * b**0.7
+        z_elbow, z_wrist = self.z(0.37), self.z(0.515)
+        waist = self.trunk_width(0.37)
+        gap = {"sides": 8.0, "sides_wide": 55.0, "abdomen": 8.0}.get(p.arm_position, 8.0) + self.rng.uniform(0, 15)
+        x_elbow = mx + side * (waist + arm_r + gap)
+        elbow = (z_elbow, x_elbow, ty - arm_r)
+        if p.arm_position == "abdomen":
+            f_wrist = 0.43
+            wrist = (self.z(f_wrist), mx + side * 75.0 * s, self.front_of_trunk(f_wrist) - fore_r * 0.6)
+            finger_dir = np.array([0.35, -side * 0.94, 0.0])
+            spread_dir = np.array([0.94, side * 0.35, 0.0])
+        else:
+            hip_width = self.trunk_width(0.47)
+            x_wrist = mx + side * max(hip_width + fore_r + gap, abs(x_elbow - mx) - 5.0)
+            wrist = (z_wrist, x_wrist, ty - fore_r)
+            finger_dir = np.array([1.0, side * 0.05, 0.0])
+            spread_dir = np.array([0.0, 0.3, 0.95])
+        # The elbow and wrist are both on the limb axis; bones lie a little above the table (inside the arm).
+        head = Capsule(shoulder, shoulder, 24.0 * s)
+        shaft = Capsule(shoulder, elbow, 11.0 * s)
+        ax = np.subtract(elbow, shoulder)
+        perp = np.cross(ax, [0.0, 0.0, 1.0])
+        perp = perp / (np.linalg.norm(perp) + 1e-9) * 18.0 * s
+        condyles = Capsule(tuple(np.add(elbow, perp)), tuple(np.subtract(elbow, perp)), 10.0 * s)
+        self.add_bone(f"humerus_{name}", [(head, "humeral_head"), (shaft, "shaft"), (condyles, "joint")],
+                      path=[shoulder, elbow])
+        fx = np.subtract(wrist, elbow)
+        fperp = np.cross(fx, [0.0, 0.0, 1.0])
+        fperp = fperp / (np.linalg.norm(fperp) + 1e-9)
+        offset_r = tuple(side * 5.0 * s * fperp + np.array([0.0, 0.0, -7.0 * s]))
+        offset_u = tuple(-side * 5.0 * s * fperp + np.array([0.0, 0.0, 7.0 * s]))
+        self.add_bone(f"radius_{name}", [(Capsule(tuple(np.add(elbow, offset_r)), tuple(np.add(wrist, offset_r)), 6.5 * s), "forearm")],
+                      path=[elbow, wrist])
+        self.add_bone(f"ulna_{name}", [(Capsule(tuple(np.add(elbow, offset_u)), tuple(np.add(wrist, offset_u)), 6.0 * s), "forearm")],
+                      path=[elbow, wrist])
+        wrist_v = np.asarray(wrist, float)
+        carpus_c = wrist_v + finger_dir * 22.0 * s
+        parts: list[tuple[Primitive, str]] = [(Capsule(tuple(carpus_c - spread_dir * 12 * s), tuple(carpus_c + spread_dir * 12 * s), 11.0 * s), "hand")]
+        for k in (-1.5, -0.5, 0.5, 1.5):
+            base = carpus_c + finger_dir * 14.0 * s + spread_dir * k * 10.0 * s
+            tip = base + finger_dir * 100.0 * s + spread_dir * k * 5.0 * s
+            parts.append((Capsule(tuple(base), tuple(tip), 4.5 * s), "hand"))
+        thumb_base = carpus_c - spread_dir * 18.0 * s
+        parts.append((Capsule(tuple(thumb_base), tuple(thumb_base + finger_dir * 55.0 * s - spread_dir * 20.0 * s), 5.0 * s), "hand"))
+        self.add_bone(f"hand_{name}", parts, path=[tuple(wrist_v), tuple(carpus_c + finger_dir * 110 * s)])
+        self.landmarks[f"elbow_{name}"] = elbow
+        self.landmarks[f"wrist_{name}"] = wrist
+        self.landmarks[f"thumb_{name}"] = tuple(thumb_base)
+        hand_c = carpus_c + finger_dir * 55.0 * s
+        self.landmarks[f"hand_{name}"] = tuple(hand_c)
+        self.soft += [Capsule(shoulder, elbow, arm_r), Capsule(elbow, wrist, fore_r),
+                      Capsule(tuple(wrist_v), tuple(hand_c + finger_dir * 40 * s), 24.0 * s)]
+        self.landmarks[f"arm_radius_{name}"] = (arm_r, fore_r, 0.0)
+
+    def hip(self, side: int) -> None:
+        s, mx, ty, b = self.s, self.mx, self.table_y, self.p.build
+        name = "left" if side > 0 else "right"
+        female = self.p.sex == "female"
+        wide = 1.08 if female else 1.0
+        y_sacrum = ty - 45.0 * s - 25.0 * (b - 1.0)
+        y_hip = y_sacrum - 62.0 * s
+        y_pubis = y_sacrum - 112.0 * s
+        z_crest = self.vertebra_z["L4"]
+        z_hip = self.z(0.475)
+        hip_c = (z_hip, mx + side * 88.0 * s * wide, y_hip)
+        self.landmarks[f"hip_{name}"] = hip_c
+        wing = Ellipsoid((z_crest + 55.0 * s, mx + side * 95.0 * s * wide, y_sacrum - 30.0 * s), (50.0 * s, 48.0 * s, 11.0 * s))
+        crest = [(z_crest + 12.0 * s, mx + side * 48.0 * s, y_sacrum - 8.0 * s),
+                 (z_crest - 2.0 * s, mx + side * 105.0 * s * wide, y_sacrum - 35.0 * s),
+                 (z_crest + 35.0 * s, mx + side * 130.0 * s * wide, y_sacrum - 85.0 * s)]
+        parts: list[tuple[Primitive, str]] = [(wing, "ilium")]
+        parts += [(Capsule(a, c, 7.5 * s), "iliac_crest") for a, c in zip(crest[:-1], crest[1:])]
+        z_s1 = self.z(0.455)
+        parts.append((Capsule((z_s1, mx + side * 38.0 * s, y_sacrum - 5.0 * s), (z_s1 + 55.0 * s, mx + side * 30.0 * s, y_sacrum + 2.0), 8.0 * s), "sacroiliac"))
+        parts.append((Capsule((z_crest + 70.0 * s, mx + side * 90.0 * s * wide, y_sacrum - 30.0 * s), hip_c, 17.0 * s), "ilium"))
+        parts.append((Capsule(hip_c, hip_c, 27.0 * s), "acetabulum"))
+        symphysis = (z_hip + 22.0 * s, mx + side * 12.0 * s, y_pubis)
+        tuber = (z_hip + 55.0 * s, mx + side * 55.0 * s, y_hip + 10.0 * s)
+        parts.append((Capsule(hip_c, symphysis, 9.0 * s), "pubis"))
+        parts.append((Capsule(symphysis, (z_hip + 52.0 * s, mx + side * 22.0 * s, y_pubis + 10.0 * s), 8.0 * s), "pubis"))
+        parts.append((Capsule((z_hip + 52.0 * s, mx + side * 22.0 * s, y_pubis + 10.0 * s), tuber, 8.0 * s), "pubis"))
+        parts.append((Capsule(hip_c, tuber, 12.0 * s), "ilium"))
+        self.add_bone(f"hip_{name}", parts, path=crest + [hip_c, symphysis])
+        self.landmarks[f"sacroiliac_{name}"] = (z_s1 + 25.0 * s, mx + side * 34.0 * s, y_sacrum)
+        self.y_sacrum = y_sacrum
+        self.landmarks["symphysis"] = (z_hip + 22.0 * s, mx, y_pubis)
+
+    def sacrum(self) -> None:
+        s, mx = self.s, self.mx
+        z_s1 = self.z(0.455)
+        y = self.y_sacrum
+        top = Ellipsoid((z_s1 + 30.0 * s, mx, y), (38.0 * s, 40.0 * s, 16.0 * s))
+        lower = Capsule((z_s1 + 50.0 * s, mx, y + 4.0), (z_s1 + 105.0 * s, mx, y - 8.0 * s), 12.0 * s)
+        self.add_bone("sacrum", [(top, "sacrum"), (lower, "sacrum")], path=[top.centre, lower.b])
+        self.landmarks["sacrum"] = top.centre
+
+    def leg(self, side: int) -> None:
+        s, mx, ty, b, p = self.s, self.mx, self.table_y, self.p.build, self.p
+        name = "left" if side > 0 else "right"
+        hip_c = self.landmarks[f"hip_{name}"]
+        thigh_r = 76.0 * s * b**0.8
+        calf_r = 52.0 * s * b**0.6
+        z_knee, z_ankle = self.z(0.715), self.z(0.958)
+        x_knee = mx + side * (78.0 * s * b**0.5 + p.leg_spread_mm * 0.5)
+        x_ankle = mx + side * (70.0 * s + p.leg_spread_mm)
+        y_knee = ty - 52.0 * s * b**0.5
+        y_ankle = ty - 45.0 * s
+        knee = (z_knee, x_knee, y_knee)
+        ankle = (z_ankle, x_ankle, y_ankle)
+        troch = (hip_c[0] + 18.0 * s, hip_c[1] + side * 58.0 * s, hip_c[2] + 8.0 * s)
+        shaft_top = (troch[0] + 25.0 * s, troch[1] - side * 15.0 * s, troch[2])
+        distal = (z_knee - 18.0 * s, x_knee, y_knee)
+        parts: list[tuple[Primitive, str]] = [
+            (Capsule(hip_c, hip_c, 23.0 * s), "femoral_head"),
+            (Capsule(hip_c, troch, 14.0 * s), "femoral_head"),
+            (Capsule(troch, troch, 17.0 * s), "trochanter"),
+            (Capsule(shaft_top, distal, 13.0 * s), "shaft"),
+            (Capsule((distal[0], x_knee - 24.0 * s, y_knee), (distal[0], x_knee + 24.0 * s, y_knee), 18.0 * s), "joint"),
+            (Ellipsoid((z_knee - 22.0 * s, x_knee, y_knee - 42.0 * s), (20.0 * s, 20.0 * s, 10.0 * s)), "patella"),
+        ]
+        self.add_bone(f"femur_{name}", parts, path=[hip_c, troch, shaft_top, distal])
+        plateau_z = z_knee + 16.0 * s
+        tibia_top = (plateau_z + 15.0 * s, x_knee, y_knee)
+        tibia_bottom = (z_ankle - 22.0 * s, x_ankle, y_ankle)
+        medial = -side
+        self.add_bone(f"tibia_{name}", [
+            (Capsule((plateau_z, x_knee - 22.0 * s, y_knee), (plateau_z, x_knee + 22.0 * s, y_knee), 14.0 * s), "joint"),
+            (Capsule(tibia_top, tibia_bottom, 12.0 * s), "shaft"),
+            (Capsule((z_ankle - 10.0 * s, x_ankle + medial * 12.0 * s, y_ankle), (z_ankle, x_ankle + medial * 14.0 * s, y_ankle), 11.0 * s), "joint"),
+        ], path=[(plateau_z, x_knee, y_knee), tibia_top, tibia_bottom])
+        fib_top = (z_knee + 28.0 * s, x_knee + side * 30.0 * s, y_knee + 10.0 * s)
+        fib_bottom = (z_ankle + 5.0 * s, x_ankle + side * 24.0 * s, y_ankle + 8.0 * s)
+        self.add_bone(f"fibula_{name}", [(Capsule(fib_top, fib_bottom, 6.0 * s), "shaft"),
+                                         (Capsule(fib_bottom, fib_bottom, 9.0 * s), "joint")], path=[fib_top, fib_bottom])
+        rot = math.radians(self.rng.uniform(5.0, 25.0)) * side  # feet fall outward
+        toe_dir = np.array([0.25, math.sin(rot), -math.cos(rot)])
+        toe_dir /= np.linalg.norm(toe_dir)
+        ankle_v = np.asarray(ankle, float)
+        heel = ankle_v + np.array([28.0 * s, 0.0, 20.0 * s])
+        foot = [(Capsule(tuple(heel), tuple(ankle_v + np.array([8.0 * s, 0.0, -10.0 * s])), 19.0 * s), "foot"),
+                (Capsule(tuple(ankle_v), tuple(ankle_v), 19.0 * s), "foot")]
+        mid = ankle_v + toe_dir * 60.0 * s
+        across = np.array([0.0, math.cos(rot), math.sin(rot)])
+        for k in (-2, -1, 0, 1, 2):
+            base = mid + across * k * 9.0 * s
+            tip = mid + toe_dir * 100.0 * s + across * k * 13.0 * s
+            foot.append((Capsule(tuple(base), tuple(tip), 5.5 * s), "foot"))
+        foot.append((Capsule(tuple(ankle_v + toe_dir * 20 * s), tuple(mid), 15.0 * s), "foot"))
+        self.add_bone(f"foot_{name}", foot, path=[tuple(heel), tuple(mid), tuple(mid + toe_dir * 100 * s)])
+        self.landmarks[f"knee_{name}"] = knee
+        self.landmarks[f"ankle_{name}"] = ankle
+        self.landmarks[f"thigh_{name}"] = (hip_c[0] + 120.0 * s, (hip_c[1] + x_knee) / 2, ty - thigh_r)
+        thigh_top = (hip_c[0] - 30.0 * s, mx + side * 85.0 * s * b**0.6, ty - thigh_r)
+        self.soft += [
+            Capsule(thigh_top, (z_knee - 40.0 * s, x_knee, ty - thigh_r * 0.85), thigh_r),
+            Capsule((z_knee - 40.0 * s, x_knee, ty - calf_r * 1.2), (z_knee + 120.0 * s, (x_knee + x_ankle) / 2, ty - calf_r), calf_r * 1.2),
+            Capsule((z_knee + 120.0 * s, (x_knee + x_ankle) / 2, ty - calf_r), (z_ankle, x_ankle, ty - 35.0 * s), calf_r),
+            Capsule(tuple(heel), tuple(ankle_v + toe_dir * 170.0 * s), 34.0 * s),
+        ]
+
+
+def _organs(builder: _Builder, rng: np.random.Generator, cfg: AnatomyConfig, renal_scale: float) -> tuple[list[Organ], dict]:
+    """Kidneys, bladder and optional free-pertechnetate organs; returns them and the facts for the metadata."""
+    s, mx, ty, b = builder.s, builder.mx, builder.table_y, builder.p.build
+    grid = builder.grid
+    organs: list[Organ] = []
+    facts: dict = {}
+
+    def log_uniform(lo_hi):
+        lo, hi = lo_hi
+        return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+    def add(name: str, prims: list[Primitive], concentration: float) -> None:
+        block = rasterise([(p, concentration) for p in prims], grid)
+        if block is not None:
+            organs.append(Organ(name, block))
+
+    kidney = log_uniform(cfg.kidney_ratio) * renal_scale
+    facts["kidney_ratio"] = round(kidney, 3)
+    if kidney > 0:
+        for side, z_name in ((-1, "L1"), (1, "T12")):
+            cz = builder.vertebra_z[z_name] + 10.0 * s
+            centre = (cz, mx + side * 62.0 * s, ty - 70.0 * s - 20.0 * (b - 1.0))
+            add(f"kidney_{'left' if side > 0 else 'right'}", [Ellipsoid(centre, (52.0 * s, 27.0 * s, 24.0 * s))], kidney)
+    volume = log_uniform(cfg.bladder_ml)
+    urine = log_uniform(cfg.bladder_ratio) * (0.4 + 0.6 * renal_scale)
+    radius = (3.0 * volume / (4.0 * math.pi)) ** (1.0 / 3.0) * 10.0
+    zs, _, ys = builder.landmarks["symphysis"]
+    centre = (zs - 0.75 * radius, mx + rng.normal(0, 5.0), ys + 0.95 * radius)
+    add("bladder", [Ellipsoid(centre, (0.85 * radius, 1.15 * radius, 0.95 * radius))], urine)
+    facts.update(bladder_ml=round(volume, 1), bladder_ratio=round(urine, 2))
+    builder.landmarks["bladder"] = centre
+    if rng.random() < cfg.p_thyroid:
+        z = builder.vertebra_z["C7"]
+        yf = ty - 2.0 * 56.0 * s * b**0.6 - 8.0 + 18.0
+        thyroid = log_uniform((4.0, 15.0))
+        add("thyroid", [Ellipsoid((z, mx + k * 16.0 * s, yf), (20.0 * s, 9.0 * s, 9.0 * s)) for k in (-1, 1)], thyroid)
+        chin = builder.landmarks["chin"]
+        add("salivary", [Ellipsoid((chin[0] - 40.0 * s, mx + k * 45.0 * s, chin[2] + 50.0 * s), (18.0 * s, 10.0 * s, 14.0 * s)) for k in (-1, 1)], thyroid * 0.4)
+        add("stomach", [Ellipsoid((builder.vertebra_z["T11"], mx + 70.0 * s, builder.front_of_trunk(0.33) + 45.0 * s), (45.0 * s, 38.0 * s, 30.0 * s))], thyroid * 0.25)
+        facts["free_pertechnetate"] = True
+    # Brain and aerated lung hold little tracer: lower the soft-tissue concentration there [E].
+    skull = builder.landmarks["skull_inner"]
+    add("brain", [Ellipsoid(skull[0], skull[1])], -0.75)
+    for side in (-1, 1):
+        t3, t10 = builder.vertebra_z["T3"], builder.vertebra_z["T10"]
+        centre = ((t3 + t10) / 2, mx + side * 75.0 * s, builder.chest_centre_y)
+        add(f"lung_{'left' if side > 0 else 'right'}", [Ellipsoid(centre, ((t10 - t3) / 2, 55.0 * s, 70.0 * s))], -0.6)
+    return organs, facts
+
+
+def build_anatomy(body: PatientBody, grid: Grid, rng: np.random.Generator, cfg: AnatomyConfig, renal_scale: float = 1.0) -> tuple[Anatomy, dict]:
+    """Build the 3-D patient for sampled parameters ``body``.
+
+    Args:
+        body: from :func:`sample_body`.
+        grid: the voxel grid.
+        rng: random generator (per-bone uptake variation, organ sizes).
+        cfg: anatomy configuration.
+        renal_scale: 1 normally; near 0 for a superscan (absent kidneys).
+
+    Returns:
+        The anatomy and a dict of facts for the metadata (bladder filling, kidney ratio, ...).
+    """
+    builder = _Builder(body, grid, rng, cfg)
+    builder.build()
+    organs, facts = _organs(builder, rng, cfg, renal_scale)
+    front, back = union_chord(builder.soft, grid)
+    anatomy = Anatomy(grid, body, front, back, builder.table_y, builder.bones, organs, builder.landmarks)
+    return anatomy, facts

@@ -1,0 +1,266 @@
+"""Metastases: how many (Soloway grade), where (site frequencies by primary), and their 3-D shape.
+
+Facts from ``../shared/reference/physics.md`` ("Lesions"):
+
+* sites: spine > ribs > pelvis overall; breast: spine then ribs and sternum, skull 7.7 %; prostate: spine
+  and pelvis equal; lung: ribs then spine; > 90 % in vertebrae, pelvis, proximal femur, ribs, proximal
+  humerus and skull. The per-primary site weights below are [E] shares consistent with that ordering.
+* extent: Soloway grade 1 < 6 lesions, 2 = 6-20, 3 > 20, 4 = superscan; solitary lesions ~15 % of scans.
+* contrast (lesion / normal bone of the same place) log-uniform ~1.2-8x; size log-uniform ~5-60 mm.
+
+Shapes follow the bone: a whole vertebral body, a focal or irregular blob in a vertebral body or pedicle,
+a segment of a rib along its path, a blob (smooth, randomly lobulated radius) elsewhere. Every lesion is
+the *intersection* of its shape with its bone's voxels, so no lesion activity lies outside bone. In a
+voxel the lesion's share of the bone is ``min(w, occupancy) / occupancy`` where ``w`` is the fraction of the
+voxel inside the lesion shape (exact partial volume along depth for spheres); its excess activity is
+``(contrast - 1) x normal bone activity x share``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scintiseg.phantom.anatomy import Anatomy, Bone
+from scintiseg.phantom.config import LesionConfig
+from scintiseg.phantom.primitives import Block, Grid
+
+#: Site group -> share of lesions, per primary cancer [E] (ordering from physics.md).
+SITE_WEIGHTS: dict[str, dict[str, float]] = {
+    "prostate": {"thoracic_spine": 0.17, "lumbar_spine": 0.15, "cervical_spine": 0.02, "sacrum": 0.04, "ribs": 0.16,
+                 "pelvis": 0.27, "femur": 0.09, "humerus": 0.03, "skull": 0.03, "sternum": 0.02, "scapula": 0.02},
+    "breast": {"thoracic_spine": 0.19, "lumbar_spine": 0.12, "cervical_spine": 0.03, "sacrum": 0.02, "ribs": 0.22,
+               "pelvis": 0.12, "femur": 0.06, "humerus": 0.04, "skull": 0.077, "sternum": 0.06, "scapula": 0.03,
+               "clavicle": 0.013},
+    "lung": {"thoracic_spine": 0.17, "lumbar_spine": 0.11, "cervical_spine": 0.02, "sacrum": 0.02, "ribs": 0.32,
+             "pelvis": 0.13, "femur": 0.07, "humerus": 0.05, "skull": 0.04, "sternum": 0.03, "scapula": 0.04},
+    "other": {"thoracic_spine": 0.2, "lumbar_spine": 0.14, "cervical_spine": 0.03, "sacrum": 0.03, "ribs": 0.22,
+              "pelvis": 0.17, "femur": 0.07, "humerus": 0.04, "skull": 0.04, "sternum": 0.03, "scapula": 0.02,
+              "clavicle": 0.01},
+}
+#: Bones of the axial skeleton whose uptake a superscan raises.
+AXIAL_PREFIXES = ("skull", "C", "T", "L", "sacrum", "rib", "sternum", "hip", "clavicle", "scapula", "femur", "humerus")
+EDGE_MM = 2.0
+
+
+@dataclass
+class Lesion:
+    """One metastasis: where it is, how it looks, and its excess activity in 3-D."""
+
+    lesion_id: int
+    bone: str
+    region: str
+    site: str
+    shape: str
+    contrast: float
+    size_mm: float
+    centre_mm: tuple[float, float, float]
+    block: Block
+    extra: dict = field(default_factory=dict)
+
+    def metadata(self) -> dict:
+        return {
+            "id": self.lesion_id, "bone": self.bone, "region": self.region, "site": self.site, "shape": self.shape,
+            "contrast": round(self.contrast, 4), "size_mm": round(self.size_mm, 2),
+            "centre_mm": [round(float(v), 2) for v in self.centre_mm], **self.extra,
+        }
+
+
+@dataclass
+class Disease:
+    """Patient-level extent of disease."""
+
+    soloway: int
+    n_lesions: int
+    primary: str
+    superscan: bool
+
+
+def log_uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
+    lo, hi = lo_hi
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+def sample_disease(rng: np.random.Generator, cfg: LesionConfig) -> Disease:
+    """Soloway grade (0 = no metastasis), number of lesions, primary cancer."""
+    primaries = list(cfg.primaries)
+    weights = np.asarray([cfg.primaries[p] for p in primaries], float)
+    primary = str(primaries[int(rng.choice(len(primaries), p=weights / weights.sum()))])
+    if rng.random() < cfg.p_normal:
+        return Disease(0, 0, primary, False)
+    grades = sorted(cfg.soloway)
+    gw = np.asarray([cfg.soloway[g] for g in grades], float)
+    grade = int(grades[int(rng.choice(len(grades), p=gw / gw.sum()))])
+    if grade == 1:
+        n = 1 if rng.random() < cfg.p_solitary else int(rng.integers(2, 6))
+    elif grade == 2:
+        n = int(rng.integers(6, 21))
+    else:
+        n = int(rng.integers(21, max(22, cfg.max_lesions + 1)))
+    return Disease(grade, min(n, cfg.max_lesions), primary, grade == 4)
+
+
+def _choose_bone(anatomy: Anatomy, group: str, rng: np.random.Generator) -> Bone | None:
+    names = [b.name for b in anatomy.bones]
+    side = "left" if rng.random() < 0.5 else "right"
+    if group.endswith("_spine"):
+        prefix = {"cervical_spine": "C", "thoracic_spine": "T", "lumbar_spine": "L"}[group]
+        options = [n for n in names if n[0] == prefix and n[1:].isdigit()]
+    elif group == "ribs":
+        k = int(np.clip(rng.normal(6.5, 2.8), 1, 12))
+        options = [f"rib_{side}_{k}"]
+    elif group == "pelvis":
+        options = [f"hip_{side}"]
+    elif group in ("femur", "humerus", "scapula", "clavicle"):
+        options = [f"{group}_{side}"]
+    else:
+        options = [group]
+    options = [n for n in options if n in names]
+    if not options:
+        return None
+    return anatomy.bone(str(options[int(rng.integers(len(options)))]))
+
+
+def _random_voxel_centre(bone: Bone, grid: Grid, rng: np.random.Generator, proximal: bool = False) -> np.ndarray:
+    occ = bone.block.occupancy
+    candidates = np.argwhere(occ > 0.5 * occ.max())
+    if proximal:  # proximal third of a long bone: the top rows of its box
+        rows = candidates[:, 1]
+        candidates = candidates[rows <= rows.min() + 0.35 * (rows.max() - rows.min())]
+    d, z, x = candidates[int(rng.integers(len(candidates)))]
+    y_c, z_c, x_c = bone.block.centres(grid)
+    return np.array([float(z_c[0, z, 0]), float(x_c[0, 0, x]), float(y_c[d, 0, 0])])
+
+
+def _point_on_path(path: np.ndarray, t: float) -> np.ndarray:
+    seg = np.linalg.norm(np.diff(path, axis=0), axis=1)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    target = t * cum[-1]
+    i = int(np.clip(np.searchsorted(cum, target) - 1, 0, len(seg) - 1))
+    frac = (target - cum[i]) / max(seg[i], 1e-9)
+    return path[i] + frac * (path[i + 1] - path[i])
+
+
+def sphere_weight(bone: Bone, grid: Grid, centre, radius: float, rng: np.random.Generator | None = None, lobes: float = 0.0) -> np.ndarray:
+    """Fraction of each voxel of ``bone``'s block inside a (lobulated) sphere; exact along depth for a sphere.
+
+    ``lobes`` (0-0.4) modulates the radius with three random smooth lobes (irregular lesions).
+    """
+    y, z, x = bone.block.centres(grid)
+    dz, dx = z - centre[0], x - centre[1]
+    rho2 = dz * dz + dx * dx
+    r = np.full(rho2.shape, radius, dtype=np.float32)
+    if lobes > 0 and rng is not None:
+        angle = np.arctan2(dz, dx)
+        for k in (2, 3, 5):
+            r = r * (1.0 + lobes * rng.uniform(0.3, 1.0) / k * np.cos(k * angle + rng.uniform(0, 2 * np.pi)))
+    half = np.sqrt(np.clip(r * r - rho2, 0.0, None))
+    top = np.minimum(centre[2] + half, y + grid.depth_mm / 2)
+    bottom = np.maximum(centre[2] - half, y - grid.depth_mm / 2)
+    return np.clip((top - bottom) / grid.depth_mm, 0.0, 1.0) * (rho2 <= r * r)
+
+
+def excess_block(bone: Bone, weight: np.ndarray, contrast: float) -> Block | None:
+    """Excess activity of a lesion (or look-alike) covering ``weight`` of each voxel of ``bone``, cropped."""
+    occ, act = bone.block.occupancy, bone.block.activity
+    share = np.divide(np.minimum(weight, occ), occ, out=np.zeros_like(occ), where=occ > 0)
+    excess = (np.float32(contrast - 1.0) * act * share).astype(np.float32)
+    nz = np.nonzero(excess > excess.max() * 1e-3) if excess.max() > 0 else None
+    if nz is None or len(nz[0]) == 0:
+        return None
+    lo = [int(a.min()) for a in nz]
+    hi = [int(a.max()) + 1 for a in nz]
+    crop = tuple(slice(a, b) for a, b in zip(lo, hi))
+    d0, z0, x0 = bone.block.start
+    return Block((d0 + lo[0], z0 + lo[1], x0 + lo[2]), (share[crop] > 0).astype(np.float32) * occ[crop], excess[crop])
+
+
+def vertebral_body_weight(bone: Bone, grid: Grid, band: tuple[float, float] | None = None) -> np.ndarray:
+    """Fraction of each voxel inside the vertebral body cylinder (optionally only rows ``band`` mm from its centre)."""
+    body = bone.body
+    cz, cx, cy = body["centre"]
+    r, hh = body["radius"], body["half_height"]
+    y, z, x = bone.block.centres(grid)
+    dx = x - cx
+    half = np.sqrt(np.clip(r * r - dx * dx, 0.0, None))
+    top = np.minimum(cy + half, y + grid.depth_mm / 2)
+    bottom = np.maximum(cy - half, y - grid.depth_mm / 2)
+    w = np.clip((top - bottom) / grid.depth_mm, 0.0, 1.0)
+    dz = z - cz
+    lo, hi = (-hh, hh) if band is None else band
+    return w * ((dz >= lo - grid.row_mm / 2) & (dz <= hi + grid.row_mm / 2))
+
+
+def path_segment_weight(bone: Bone, grid: Grid, centre, half_length: float) -> np.ndarray:
+    """Voxels of a thin bone (rib) within ``half_length`` mm of ``centre``: a segment along the bone."""
+    y, z, x = bone.block.centres(grid)
+    dy = np.maximum(np.abs(y - centre[2]) - grid.depth_mm / 2, 0.0)
+    d = np.sqrt((z - centre[0]) ** 2 + (x - centre[1]) ** 2 + dy**2)
+    return np.clip((half_length - d) / EDGE_MM + 0.5, 0.0, 1.0)
+
+
+def make_lesion(lesion_id: int, bone: Bone, anatomy: Anatomy, rng: np.random.Generator, cfg: LesionConfig, site: str) -> Lesion | None:
+    """Place one lesion of a random contrast, size and bone-following shape in ``bone``."""
+    grid = anatomy.grid
+    contrast = log_uniform(rng, cfg.contrast)
+    size = log_uniform(rng, cfg.size_mm)
+    if bone.body is not None:  # vertebra
+        r, hh = bone.body["radius"], bone.body["half_height"]
+        cz, cx, cy = bone.body["centre"]
+        u = rng.random()
+        if u < 0.3:
+            shape, weight = "vertebral_body", vertebral_body_weight(bone, grid)
+            size, centre = 2.0 * max(r, hh), np.array([cz, cx, cy])
+        elif u < 0.8:
+            size = min(size, 2.0 * r)
+            centre = np.array([cz + rng.uniform(-hh, hh) * 0.6, cx + rng.uniform(-r, r) * 0.6, cy])
+            shape, weight = "focal", sphere_weight(bone, grid, centre, size / 2, rng, lobes=0.2)
+        else:
+            side = 1 if rng.random() < 0.5 else -1
+            size = min(size, 18.0)
+            centre = np.array([cz, cx + side * 0.75 * r, cy + 0.8 * r])
+            shape, weight = "pedicle", sphere_weight(bone, grid, centre, max(size / 2, 4.0))
+    elif bone.name.startswith("rib") and bone.path is not None:
+        centre = _point_on_path(bone.path, float(rng.uniform(0.08, 0.95)))
+        shape, weight = "rib_segment", path_segment_weight(bone, grid, centre, size / 2)
+    else:
+        proximal = bone.name.startswith(("femur", "humerus"))
+        centre = _random_voxel_centre(bone, grid, rng, proximal=proximal)
+        irregular = rng.random() < 0.5
+        shape = "irregular" if irregular else "focal"
+        weight = sphere_weight(bone, grid, centre, size / 2, rng, lobes=0.35 if irregular else 0.1)
+    block = excess_block(bone, weight, contrast)
+    if block is None:
+        return None
+    return Lesion(lesion_id, bone.name, bone.region, site, shape, contrast, size, tuple(float(v) for v in centre), block)
+
+
+def place_lesions(anatomy: Anatomy, disease: Disease, rng: np.random.Generator, cfg: LesionConfig) -> list[Lesion]:
+    """Draw ``disease.n_lesions`` lesions at sites weighted by the primary cancer."""
+    weights = SITE_WEIGHTS.get(disease.primary, SITE_WEIGHTS["other"])
+    groups = list(weights)
+    probs = np.asarray([weights[g] for g in groups], float)
+    probs /= probs.sum()
+    lesions: list[Lesion] = []
+    attempts = 0
+    while len(lesions) < disease.n_lesions and attempts < 4 * disease.n_lesions + 10:
+        attempts += 1
+        group = str(groups[int(rng.choice(len(groups), p=probs))])
+        bone = _choose_bone(anatomy, group, rng)
+        if bone is None:
+            continue
+        lesion = make_lesion(len(lesions) + 1, bone, anatomy, rng, cfg, group)
+        if lesion is not None:
+            lesions.append(lesion)
+    return lesions
+
+
+def apply_superscan(anatomy: Anatomy, rng: np.random.Generator, cfg: LesionConfig) -> float:
+    """Raise axial-skeleton uptake diffusely (a superscan); returns the factor. The diffuse part is not labelled."""
+    boost = log_uniform(rng, cfg.superscan_boost)
+    for bone in anatomy.bones:
+        if bone.name.startswith(AXIAL_PREFIXES) and bone.block.activity is not None:
+            bone.block.activity *= np.float32(boost)
+    return boost

@@ -1,0 +1,252 @@
+"""One phantom patient: 3-D model -> ANT/POST scan, lesion masks, instance maps, region maps, metadata.
+
+Ground truth, per view (all stored in the view's own orientation, POST as acquired):
+
+* **lesion mask**: a pixel belongs to a lesion when that lesion's noise-free excess counts in this view
+  reach at least half of its peak excess in this view (a half-maximum contour of the lesion's own
+  projected excess). Every lesion with any excess has a non-empty mask, however faint.
+* **instance map**: lesion id (1..n) per pixel of the union of the masks; where masks overlap, the lesion
+  with the larger excess there wins.
+* **visible**: the Rose criterion on the noise-free image, ``sum(excess) / sqrt(sum(background)) >= 5``
+  over the lesion's mask (background = expected counts without that lesion). Invisible lesions stay in
+  the masks (they are true disease); the flag lets an evaluation leave them out.
+* **region map**: region id (:data:`~scintiseg.phantom.regions.REGION_NAMES`) of the bone that contributes
+  the most attenuated, unblurred normal-bone counts to the pixel, grown by 2 pixels into the
+  background to cover the PSF; 0 elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from scintiseg.phantom.anatomy import Anatomy, build_anatomy, sample_body
+from scintiseg.phantom.camera import VIEWS, Projector, count_scale, mirror, poisson_counts, scatter_image
+from scintiseg.phantom.config import PhantomConfig
+from scintiseg.phantom.lesions import Lesion, apply_superscan, log_uniform, place_lesions, sample_disease
+from scintiseg.phantom.lookalikes import Lookalike, sample_lookalikes
+from scintiseg.phantom.primitives import Grid, depth_fractions
+from scintiseg.phantom.regions import REGION_IDS
+from scintiseg.scan import Scan
+
+#: Rose criterion threshold for "visible".
+ROSE_K = 5.0
+#: Pixels by which region maps grow into the background.
+REGION_GROWTH_PX = 2
+
+
+@dataclass
+class PhantomPatient:
+    """A generated patient: the scan and its ground truth (views in stored orientation: POST as acquired).
+
+    Args:
+        scan: ANT and POST uint16 counts.
+        masks: view -> bool lesion mask.
+        instances: view -> uint16 lesion-id map (0 = no lesion).
+        regions: view -> uint8 region-id map.
+        lesions: per-lesion metadata (see :meth:`Lesion.metadata`, plus ``visible``/``bbox``/``peak``/``snr`` per view).
+        meta: per-patient facts (height, build, arm position, count level, Soloway grade, look-alikes, ...).
+        expected: view -> float32 noise-free expected counts.
+    """
+
+    scan: Scan
+    masks: dict[str, np.ndarray]
+    instances: dict[str, np.ndarray]
+    regions: dict[str, np.ndarray]
+    lesions: list[dict]
+    meta: dict
+    expected: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def patient_grid(config: PhantomConfig, height_mm: float, build: float) -> Grid:
+    """The voxel grid for one patient: image size from the camera, depth enough for this patient's thickness."""
+    cam = config.camera
+    s = height_mm / 1750.0
+    trunk = 2.0 * (115.0 * s * (0.6 + 0.4 * build) + 110.0 * max(build - 1.0, 0.0) * s)
+    thickness = max(trunk, 260.0 * s) + 40.0
+    depth = int(math.ceil(thickness / cam.depth_mm)) + 1
+    return Grid(cam.rows, cam.cols, depth, cam.pixel_mm, cam.pixel_mm, cam.depth_mm)
+
+
+def _uid(seed_text: str, what: str) -> str:
+    digest = int(hashlib.sha256(f"scintiseg-phantom:{seed_text}:{what}".encode()).hexdigest()[:30], 16)
+    return f"2.25.{digest}"
+
+
+def _volumes(anatomy: Anatomy, lookalikes: list[Lookalike], config: PhantomConfig, rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    grid, cam = anatomy.grid, config.camera
+    r0, r1 = rows
+    activity = np.zeros(grid.shape, dtype=np.float32)
+    mu = np.zeros(grid.shape, dtype=np.float32)
+    soft = depth_fractions(anatomy.body_front[r0:r1], anatomy.body_back[r0:r1], grid, 0, grid.depth)
+    activity[:, r0:r1] = soft
+    mu[:, r0:r1] = soft * np.float32(cam.mu_water_per_cm / 10.0)
+    extra_mu = np.float32((cam.mu_bone_per_cm - cam.mu_water_per_cm) / 10.0)
+    for bone in anatomy.bones:
+        where = bone.block.slices
+        activity[where] += bone.block.activity
+        mu[where] += bone.block.occupancy * extra_mu
+    for source in list(anatomy.organs) + list(lookalikes):
+        activity[source.block.slices] += source.block.activity
+    return activity, mu
+
+
+def _paste(canvas: np.ndarray, image: np.ndarray, corner: tuple[int, int], scale: float = 1.0) -> None:
+    r, c = corner
+    canvas[r:r + image.shape[0], c:c + image.shape[1]] += image * np.float32(scale)
+
+
+def _bbox(mask: np.ndarray) -> list[int] | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return [int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1]
+
+
+def _region_maps(anatomy: Anatomy, projector: Projector) -> dict[str, np.ndarray]:
+    grid = anatomy.grid
+    best = {v: np.zeros((grid.rows, grid.cols), dtype=np.float32) for v in VIEWS}
+    label = {v: np.zeros((grid.rows, grid.cols), dtype=np.uint8) for v in VIEWS}
+    floor = np.float32(0.15)  # 1.5 mm of bone-equivalent path: ignore grazing partial voxels
+    for bone in anatomy.bones:
+        region = REGION_IDS[bone.region]
+        images = projector.project_local(bone.block.start, bone.block.activity, blur=False)
+        thickness = bone.block.occupancy.sum(axis=0) * np.float32(grid.depth_mm / 10.0)
+        for view, (image, (r, c)) in images.items():
+            window = (slice(r, r + image.shape[0]), slice(c, c + image.shape[1]))
+            better = (image > best[view][window]) & (thickness >= floor)
+            best[view][window] = np.where(better, image, best[view][window])
+            label[view][window] = np.where(better, np.uint8(region), label[view][window])
+    for view in VIEWS:
+        grown = ndimage.grey_dilation(label[view], size=(2 * REGION_GROWTH_PX + 1,) * 2)
+        label[view] = np.where(label[view] > 0, label[view], grown)
+    return label
+
+
+def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id: str | None = None) -> PhantomPatient:
+    """Generate one phantom patient, deterministically from ``seed``.
+
+    Args:
+        seed: any non-negative integer; the same seed and config give the same arrays.
+        config: the phantom configuration (the ``default`` profile when None).
+        patient_id: id stored in the scan (``PH<seed>`` when None).
+
+    Returns:
+        A :class:`PhantomPatient`.
+
+    Example::
+
+        patient = generate_patient(7, profile("small"))
+        patient.scan.view("POST").sum(), patient.masks["ANT"].any()
+    """
+    config = config if config is not None else PhantomConfig()
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5C1]))
+    cam = config.camera
+    disease = sample_disease(rng, config.lesions)
+    probe = Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm)
+    body = sample_body(rng, config.anatomy, probe)
+    grid = patient_grid(config, body.height_mm, body.build)
+    anatomy, facts = build_anatomy(body, grid, rng, config.anatomy, renal_scale=0.05 if disease.superscan else 1.0)
+    boost = apply_superscan(anatomy, rng, config.lesions) if disease.superscan else 1.0
+    lesions: list[Lesion] = place_lesions(anatomy, disease, rng, config.lesions)
+    lookalikes = sample_lookalikes(anatomy, rng, config.lookalikes, config.anatomy)
+
+    body_rows = np.flatnonzero(np.isfinite(anatomy.body_front).any(axis=1))
+    rows = (int(body_rows[0]), int(body_rows[-1]) + 1)
+    activity, mu = _volumes(anatomy, lookalikes, config, rows)
+    anterior_gap = float(rng.uniform(*cam.anterior_gap_mm))
+    posterior_gap = float(rng.uniform(*cam.posterior_gap_mm))
+    projector = Projector(grid, cam, float(np.nanmin(anatomy.body_front)) - anterior_gap, anatomy.table_y + posterior_gap)
+    projector.row_range = rows
+    primary = projector.project(activity, mu)
+    del activity
+
+    lesion_images = [projector.project_local(lesion.block.start, lesion.block.activity) for lesion in lesions]
+    for images in lesion_images:
+        for view, (image, corner) in images.items():
+            _paste(primary[view], image, corner)
+
+    scatter_fraction = float(rng.uniform(*cam.scatter_fraction))
+    background = float(rng.uniform(*cam.background_cpp))
+    target = log_uniform(rng, cam.counts)
+    k = count_scale({v: float(primary[v].sum()) for v in VIEWS}, target, cam.counts, background * grid.rows * grid.cols, scatter_fraction)
+    expected = {}
+    for view in VIEWS:
+        scatter = scatter_image(primary[view], scatter_fraction, cam.scatter_sigma_mm, grid)
+        expected[view] = (primary[view] + scatter) * np.float32(k) + np.float32(background)
+    counts = {view: poisson_counts(expected[view], rng) for view in VIEWS}
+
+    # Ground truth in ANT orientation first; POST is mirrored at the end.
+    instances = {v: np.zeros((grid.rows, grid.cols), dtype=np.uint16) for v in VIEWS}
+    strongest = {v: np.zeros((grid.rows, grid.cols), dtype=np.float32) for v in VIEWS}
+    lesion_meta: list[dict] = []
+    for lesion, images in zip(lesions, lesion_images):
+        info = lesion.metadata()
+        info.update(visible={}, bbox={}, peak_counts={}, snr={}, pixels={})
+        for view, (image, (r, c)) in images.items():
+            excess = image * np.float32(k)
+            peak = float(excess.max())
+            own = (excess >= 0.5 * peak) & (excess > 0)
+            window = (slice(r, r + image.shape[0]), slice(c, c + image.shape[1]))
+            wins = own & (excess > strongest[view][window])
+            strongest[view][window] = np.where(wins, excess, strongest[view][window])
+            instances[view][window] = np.where(wins, np.uint16(lesion.lesion_id), instances[view][window])
+            background_sum = float((expected[view][window] - excess)[own].sum())
+            snr = float(excess[own].sum()) / math.sqrt(max(background_sum, 1e-6))
+            full = np.zeros((grid.rows, grid.cols), dtype=bool)
+            full[window] = own
+            stored = mirror(full) if view == "POST" else full
+            info["visible"][view] = bool(snr >= ROSE_K)
+            info["bbox"][view] = _bbox(stored)
+            info["peak_counts"][view] = round(peak, 3)
+            info["snr"][view] = round(snr, 3)
+            info["pixels"][view] = int(own.sum())
+        lesion_meta.append(info)
+
+    regions = _region_maps(anatomy, projector)
+    stored = lambda view, image: mirror(image) if view == "POST" else image  # noqa: E731
+    instances = {v: stored(v, instances[v]) for v in VIEWS}
+    regions = {v: stored(v, regions[v]) for v in VIEWS}
+    masks = {v: instances[v] > 0 for v in VIEWS}
+    expected = {v: stored(v, expected[v]) for v in VIEWS}
+    views = {v: stored(v, counts[v]) for v in VIEWS}
+
+    seed_text = f"{config.name}:{int(seed)}"
+    pid = patient_id if patient_id is not None else f"PH{int(seed)}"
+    meta = {
+        "seed": int(seed),
+        "profile": config.name,
+        "height_mm": round(body.height_mm, 1),
+        "build": round(body.build, 3),
+        "age": round(body.age, 1),
+        "sex": body.sex,
+        "arm_position": body.arm_position,
+        "bone_to_soft": round(body.bone_to_soft, 3),
+        "count_level": round(target, 1),
+        "counts": {v: int(views[v].sum(dtype=np.int64)) for v in VIEWS},
+        "scatter_fraction": round(scatter_fraction, 3),
+        "background_cpp": round(background, 3),
+        "detector_gap_mm": {"ANT": round(anterior_gap, 1), "POST": round(posterior_gap, 1)},
+        "soloway": disease.soloway,
+        "primary": disease.primary if disease.soloway else None,
+        "superscan": disease.superscan,
+        "superscan_boost": round(boost, 3),
+        "n_lesions": len(lesions),
+        "lookalikes": [item.metadata() for item in lookalikes],
+        **facts,
+    }
+    scan = Scan(
+        views=views,
+        pixel_spacing=(grid.row_mm, grid.col_mm),
+        patient_id=pid,
+        patient_name=f"Phantom^{pid}",
+        study_uid=_uid(seed_text, "study"),
+        series_uid=_uid(seed_text, "series"),
+        metadata={"source": "scintiseg phantom", "profile": config.name, "seed": int(seed)},
+    )
+    return PhantomPatient(scan, masks, instances, regions, lesion_meta, meta, expected)

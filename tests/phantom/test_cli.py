@@ -1,0 +1,23 @@
+from scintiseg.cli import main
+
+
+def test_phantom_command_writes_a_dataset(tmp_path, capsys):
+    assert main(["phantom", "--patients", "1", "--out", str(tmp_path), "--seed", "2", "--profile", "small", "--workers", "1"]) == 0
+    assert (tmp_path / "dataset.json").is_file()
+    assert "wrote 1 patients" in capsys.readouterr().out
+
+
+def test_unknown_profile_is_one_line_error(tmp_path, capsys):
+    assert main(["phantom", "--patients", "1", "--out", str(tmp_path), "--profile", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown phantom profile" in err and "Traceback" not in err
+
+
+def test_help_lists_profiles(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["phantom", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "low-count" in out and "--patients" in out and "calibrate" in out

@@ -1,0 +1,102 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from scintiseg.phantom import generate_patient, profile
+from scintiseg.phantom.anatomy import build_anatomy, sample_body
+from scintiseg.phantom.lesions import Disease, place_lesions
+from scintiseg.phantom.patient import patient_grid
+from scintiseg.phantom.primitives import Grid
+from scintiseg.phantom.regions import REGION_IDS
+
+
+def test_same_seed_same_patient(small_config):
+    a = generate_patient(5, small_config)
+    b = generate_patient(5, small_config)
+    c = generate_patient(6, small_config)
+    for view in ("ANT", "POST"):
+        assert np.array_equal(a.scan.view(view), b.scan.view(view))
+        assert np.array_equal(a.instances[view], b.instances[view])
+    assert a.lesions == b.lesions and a.meta == b.meta
+    assert not np.array_equal(a.scan.view("ANT"), c.scan.view("ANT"))
+
+
+def test_counts_per_view_within_configured_range(small_config):
+    lo, hi = small_config.camera.counts
+    for seed in (1, 2):
+        patient = generate_patient(seed, small_config)
+        for view in ("ANT", "POST"):
+            total = patient.scan.view(view).sum(dtype=np.int64)
+            expected = patient.expected[view].sum(dtype=np.float64)
+            assert lo <= expected <= hi * (1 + 1e-4)
+            assert abs(total - expected) < 5 * np.sqrt(expected)  # Poisson
+
+
+def test_scan_layout(default_patient):
+    scan = default_patient.scan
+    assert scan.view_names == ["ANT", "POST"] and scan.shape == (1024, 256)
+    assert scan.pixel_spacing == (2.26, 2.26) and scan.view("ANT").dtype == np.uint16
+    # the POST view is stored as acquired: the patient's right femur is on the image left in ANT, right in POST
+    femur = REGION_IDS["femur_right"]
+    cols_ant = np.nonzero(default_patient.regions["ANT"] == femur)[1].mean()
+    cols_post = np.nonzero(default_patient.regions["POST"] == femur)[1].mean()
+    assert cols_ant < 128 < cols_post
+
+
+def test_masks_agree_with_metadata(default_patient):
+    p = default_patient
+    assert len(p.lesions) == p.meta["n_lesions"] > 0
+    ids = {lesion["id"] for lesion in p.lesions}
+    for view in ("ANT", "POST"):
+        assert np.array_equal(p.masks[view], p.instances[view] > 0)
+        assert set(np.unique(p.instances[view])) - {0} <= ids
+        for lesion in p.lesions:
+            pixels = np.argwhere(p.instances[view] == lesion["id"])
+            box = lesion["bbox"][view]
+            assert box is not None and lesion["pixels"][view] > 0
+            if len(pixels):
+                r0, c0, r1, c1 = box
+                assert pixels[:, 0].min() >= r0 and pixels[:, 0].max() < r1
+                assert pixels[:, 1].min() >= c0 and pixels[:, 1].max() < c1
+            assert isinstance(lesion["visible"][view], bool)
+        assert p.lesions[0]["region"] in REGION_IDS
+
+
+def test_thoracic_spine_brighter_on_post_than_on_ant():
+    patient = generate_patient(21, profile("normal"))
+    spine = patient.regions["POST"] == REGION_IDS["thoracic_spine"]
+    spine_in_ant = spine[:, ::-1]  # POST as acquired -> ANT orientation
+    post = patient.expected["POST"][spine].mean()
+    ant = patient.expected["ANT"][spine_in_ant].mean()
+    assert post > 1.3 * ant
+    # the sternum is the bone that dominates those columns on ANT, the spine on POST
+    assert (patient.regions["ANT"] == REGION_IDS["sternum"]).sum() > (patient.regions["POST"] == REGION_IDS["sternum"]).sum()
+
+
+def test_faint_lesion_still_has_a_mask():
+    config = profile("metastatic")
+    config = replace(config, lesions=replace(config.lesions, contrast=(1.3, 1.3)))
+    patient = generate_patient(4, config)
+    assert patient.lesions
+    for lesion in patient.lesions:
+        assert lesion["contrast"] == pytest.approx(1.3)
+        assert lesion["pixels"]["ANT"] > 0 and lesion["pixels"]["POST"] > 0
+
+
+def test_every_lesion_voxel_lies_inside_its_bone():
+    config = profile("small")
+    rng = np.random.default_rng(0)
+    cam = config.camera
+    body = sample_body(rng, config.anatomy, Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm))
+    anatomy, _ = build_anatomy(body, patient_grid(config, body.height_mm, body.build), rng, config.anatomy)
+    lesions = place_lesions(anatomy, Disease(3, 30, "breast", False), rng, config.lesions)
+    assert len(lesions) == 30
+    for lesion in lesions:
+        bone = anatomy.bone(lesion.bone)
+        offset = np.subtract(lesion.block.start, bone.block.start)
+        assert (offset >= 0).all()
+        window = tuple(slice(o, o + n) for o, n in zip(offset, lesion.block.activity.shape))
+        hot = lesion.block.activity > 0
+        assert hot.any()
+        assert (bone.block.occupancy[window][hot] > 0).all()
