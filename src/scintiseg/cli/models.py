@@ -1,7 +1,98 @@
-"""`scintiseg models`: not yet registered (being built)."""
+"""``scintiseg models``: list the registered networks, or tabulate their size and speed."""
+
+from __future__ import annotations
 
 import argparse
+import json
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import write_text_atomic
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this module's subcommands (none yet)."""
+    """Add ``models list`` and ``models table``."""
+    parser = subparsers.add_parser(
+        "models",
+        help="list the segmentation networks and their size and speed",
+        description="The networks of paper A (dpunet), paper B (rdinet), the U-Net baseline and MONAI baselines.",
+    )
+    commands = parser.add_subparsers(dest="models_command", metavar="SUBCOMMAND")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+    list_parser = commands.add_parser("list", help="registered networks, their presets and arguments")
+    list_parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    list_parser.set_defaults(func=run_list)
+
+    table = commands.add_parser(
+        "table",
+        help="parameters, GFLOPs and CPU ms per image for every network and preset",
+        description="For every registered network and preset: parameter count, GFLOPs per image "
+        "(torch FlopCounterMode, forward pass) and measured CPU milliseconds per image for inference "
+        "and for a training step (median of --repeats runs after a warm-up).",
+    )
+    table.add_argument("--json", action="store_true", help="print JSON instead of a text table")
+    table.add_argument("--size", type=int, default=256, help="square image size in pixels (default 256)")
+    table.add_argument("--batch", type=int, default=1, help="images per timed batch (default 1)")
+    table.add_argument("--repeats", type=int, default=3, help="timed repeats, median reported (default 3)")
+    table.add_argument("--no-timing", action="store_true", help="only count parameters and FLOPs (fast)")
+    table.add_argument("--models", nargs="+", metavar="NAME", help="only these networks")
+    table.add_argument("--presets", nargs="+", metavar="PRESET", help="only these presets (default: all)")
+    table.add_argument("--output", metavar="FILE", help="also write the table (JSON) to FILE")
+    table.set_defaults(func=run_table)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from scintiseg.models.registry import get_entry, list_models
+
+    entries = [get_entry(name) for name in list_models()]
+    if args.json:
+        payload = [
+            {"name": e.name, "description": e.description, "presets": e.presets, "arguments": {k: _jsonable(v) for k, v in e.parameters().items()}}
+            for e in entries
+        ]
+        print(json.dumps(payload, indent=2))
+        return 0
+    for entry in entries:
+        print(f"{entry.name:<16} {entry.description}")
+        print(f"{'':<16} presets: {', '.join(f'{k} {v}' for k, v in entry.presets.items())}")
+        arguments = ", ".join(f"{k}={_jsonable(v)!r}" for k, v in entry.parameters().items())
+        print(f"{'':<16} arguments: {arguments}")
+    return 0
+
+
+def _jsonable(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def run_table(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from scintiseg.models.profiling import profile_model
+    from scintiseg.models.registry import list_models, list_presets
+
+    if args.size < 1 or args.batch < 1 or args.repeats < 1:
+        raise ScintisegError("--size, --batch and --repeats must be positive")
+    names = args.models or list_models()
+    jobs = []
+    for name in names:
+        presets = list_presets(name)  # raises for an unknown name
+        chosen = args.presets or list(presets)
+        for preset in chosen:
+            if preset not in presets:
+                raise ScintisegError(f"model {name!r} has no preset {preset!r}; choose one of {', '.join(presets)}")
+            jobs.append((name, preset))
+    rows = []
+    for name, preset in tqdm(jobs, desc="profiling", unit="model", disable=None):
+        rows.append(profile_model(name, preset, args.size, args.batch, args.repeats, timing=not args.no_timing).as_dict())
+    text = json.dumps({"size": args.size, "batch": args.batch, "rows": rows}, indent=2)
+    if args.output:
+        write_text_atomic(args.output, text + "\n")
+    if args.json:
+        print(text)
+        return 0
+    print(f"{'model':<16} {'preset':<8} {'params':>12} {'GFLOPs/img':>11} {'infer ms/img':>13} {'train ms/img':>13}   ({args.size}x{args.size}, CPU)")
+    for row in rows:
+        infer = "-" if row["infer_ms_per_image"] is None else f"{row['infer_ms_per_image']:.1f}"
+        train = "-" if row["train_ms_per_image"] is None else f"{row['train_ms_per_image']:.1f}"
+        print(f"{row['name']:<16} {row['preset']:<8} {row['parameters']:>12,} {row['gflops_per_image']:>11.2f} {infer:>13} {train:>13}")
+    return 0

@@ -1,0 +1,71 @@
+"""What every scintiseg network shares: input checks, ``in_channels`` and a rebuildable ``config``.
+
+A network takes counts-normalised images ``(B, in_channels, H, W)`` and returns lesion logits
+``(B, 1, H, W)``. ``H`` and ``W`` must be multiples of ``2**depth`` (every encoder step halves the grid
+and the decoder must land back on the input grid exactly); anything else raises
+:class:`~scintiseg.errors.ScintisegError` rather than silently cropping or padding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from scintiseg.errors import ScintisegError
+
+
+class SegmentationNetwork(nn.Module):
+    """Base class: stores ``in_channels``, ``depth`` and the ``config`` the registry created it with.
+
+    Args:
+        in_channels: image channels the network expects (1 = one view or the aggregated view,
+            2 = ANT + aligned mirrored POST).
+        depth: number of resolution halvings; inputs must be multiples of ``2**depth``.
+        min_bottleneck: smallest grid (pixels) the deepest level accepts (e.g. the largest RMP pool).
+    """
+
+    def __init__(self, in_channels: int, depth: int, min_bottleneck: int = 1) -> None:
+        super().__init__()
+        if in_channels < 1:
+            raise ScintisegError(f"in_channels must be >= 1, got {in_channels}")
+        if depth < 1:
+            raise ScintisegError(f"depth must be >= 1, got {depth}")
+        self.in_channels = int(in_channels)
+        self.depth = int(depth)
+        self.min_bottleneck = int(min_bottleneck)
+        #: ``{"name": registry name, **kwargs}``; ``create_model(**model.config)`` rebuilds the network.
+        self.config: dict[str, Any] = {}
+
+    @property
+    def size_multiple(self) -> int:
+        """Input height and width must be multiples of this number."""
+        return 2**self.depth
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise :class:`ScintisegError` when ``x`` is not ``(B, in_channels, H, W)`` with a valid size."""
+        if torch.jit.is_tracing() or torch.compiler.is_compiling():
+            return
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ScintisegError(
+                f"{type(self).__name__} expects input (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
+            )
+        height, width = x.shape[-2:]
+        multiple = self.size_multiple
+        if height % multiple or width % multiple:
+            raise ScintisegError(
+                f"{type(self).__name__} with depth {self.depth} needs H and W that are multiples of "
+                f"{multiple}, got {height} x {width} (crop or pad the image)"
+            )
+        smallest = min(height, width) // multiple
+        if smallest < self.min_bottleneck:
+            raise ScintisegError(
+                f"{type(self).__name__}: the bottleneck would be {smallest} px but needs at least "
+                f"{self.min_bottleneck} px (largest RMP pool); use an input of at least "
+                f"{self.min_bottleneck * multiple} px or a smaller depth"
+            )
+
+    def count_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -1,0 +1,39 @@
+"""``scintiseg models list`` and ``scintiseg models table``."""
+
+import json
+
+from scintiseg.cli import main
+
+
+def test_list_json_names_every_model_with_presets(capsys):
+    assert main(["models", "list", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    names = {entry["name"] for entry in payload}
+    assert {"unet", "dpunet", "rdinet", "monai_basicunet", "monai_dynunet"} <= names
+    dpunet = next(entry for entry in payload if entry["name"] == "dpunet")
+    assert dpunet["presets"]["paper"]["width"] == 64 and dpunet["arguments"]["rmp_pool_sizes"] == [2, 3, 4, 5]
+
+
+def test_table_counts_parameters_and_flops(capsys, tmp_path):
+    out = tmp_path / "table.json"
+    code = main(["models", "table", "--json", "--no-timing", "--models", "unet", "--size", "64", "--output", str(out)])
+    assert code == 0
+    table = json.loads(capsys.readouterr().out)
+    assert json.loads(out.read_text()) == table
+    rows = {row["preset"]: row for row in table["rows"]}
+    assert rows["default"]["parameters"] == 1_942_289
+    # FLOPs scale with the image area and roughly with width squared (paper preset = 4x the width)
+    assert 10 < rows["paper"]["gflops_per_image"] / rows["default"]["gflops_per_image"] < 17
+    assert rows["default"]["infer_ms_per_image"] is None
+
+
+def test_table_times_one_small_model(capsys):
+    assert main(["models", "table", "--json", "--models", "monai_dynunet", "--presets", "default", "--size", "32", "--repeats", "1"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert row["infer_ms_per_image"] > 0 and row["train_ms_per_image"] > 0
+
+
+def test_unknown_model_is_one_line_and_exit_2(capsys):
+    assert main(["models", "table", "--models", "nope", "--no-timing"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model" in err and "Traceback" not in err

@@ -1,0 +1,141 @@
+"""Every registered network through one generic tester (like smp's ``BaseModelTester``).
+
+Each ``Test*`` class below sets a model name and tiny arguments; the tests of :class:`BaseModelTester`
+then run for it (32 x 32 and 32 x 64 inputs).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+import pytest
+import torch
+
+from scintiseg.errors import ScintisegError
+from scintiseg.models import create_model
+
+
+def blob_batch(batch: int, channels: int, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images with two bright discs on noise, and their masks."""
+    generator = torch.Generator().manual_seed(seed)
+    rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    masks = torch.zeros(batch, 1, size, size)
+    for item in range(batch):
+        for _ in range(2):
+            r, c = torch.randint(4, size - 4, (2,), generator=generator)
+            masks[item, 0] = torch.maximum(masks[item, 0], (((rows - r) ** 2 + (cols - c) ** 2) <= 9).float())
+    images = masks.repeat(1, channels, 1, 1) * 2.0 + 0.3 * torch.randn(batch, channels, size, size, generator=generator)
+    return images, masks
+
+
+class BaseModelTester:
+    """Subclass and set ``name`` and ``kwargs`` (tiny widths); every test below then runs for that model."""
+
+    name: ClassVar[str]
+    kwargs: ClassVar[dict[str, Any]]
+    sizes: ClassVar[list[tuple[int, int]]] = [(32, 32), (32, 64)]
+    bad_size: ClassVar[tuple[int, int]] = (34, 34)
+
+    def build(self, **overrides: Any) -> torch.nn.Module:
+        torch.manual_seed(0)
+        return create_model(self.name, **{**self.kwargs, **overrides})
+
+    def test_output_shape_is_one_logit_per_pixel(self):
+        model = self.build().eval()
+        for height, width in self.sizes:
+            x = torch.randn(2, model.in_channels, height, width)
+            with torch.no_grad():
+                assert model(x).shape == (2, 1, height, width)
+
+    def test_size_not_multiple_of_2_power_depth_is_a_clear_error(self):
+        model = self.build().eval()
+        with pytest.raises(ScintisegError, match="multiples of"):
+            model(torch.randn(1, model.in_channels, *self.bad_size))
+
+    def test_wrong_channel_count_is_a_clear_error(self):
+        model = self.build().eval()
+        with pytest.raises(ScintisegError, match="expects input"):
+            model(torch.randn(1, model.in_channels + 1, *self.sizes[0]))
+
+    def test_config_rebuilds_the_same_architecture(self):
+        model = self.build()
+        config = json.loads(json.dumps(model.config))  # survives a JSON round trip
+        assert config["name"] == self.name
+        rebuilt = create_model(**config)
+        rebuilt.load_state_dict(model.state_dict())  # strict: same parameter names and shapes
+        model.eval(), rebuilt.eval()
+        x = torch.randn(1, model.in_channels, *self.sizes[0])
+        with torch.no_grad():
+            torch.testing.assert_close(rebuilt(x), model(x))
+
+    def test_overfits_a_tiny_batch(self):
+        model = self.build()
+        images, masks = blob_batch(2, model.in_channels, self.sizes[0][0])
+        optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+        losses = []
+        for _ in range(30):
+            optimiser.zero_grad()
+            loss = loss_fn(model(images), masks)
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        assert losses[-1] < 0.5 * losses[0], losses
+
+
+
+
+class TestUNetMax(BaseModelTester):
+    name = "unet"
+    kwargs = {"width": 4, "depth": 2, "pooling": "max"}
+
+
+class TestUNetAvgBilinear(BaseModelTester):
+    name = "unet"
+    kwargs = {"width": 4, "depth": 3, "pooling": "avg", "upsample": "bilinear"}
+
+
+class TestDPUNetFusionDac2Rmp(BaseModelTester):
+    name = "dpunet"
+    kwargs = {"width": 4, "depth": 2, "pooling": "fusion", "dac": "dac2", "rmp": True}
+
+
+class TestDPUNetRawDacUnshared(BaseModelTester):
+    name = "dpunet"
+    kwargs = {"width": 4, "depth": 2, "pooling": "fusion", "dac": "raw", "dac_shared": False, "rmp": True}
+
+
+class TestDPUNetDac1NoRmp(BaseModelTester):
+    name = "dpunet"
+    kwargs = {"width": 4, "depth": 3, "pooling": "avg", "dac": "dac1", "rmp": False}
+
+
+class TestRDINetAggregated(BaseModelTester):
+    name = "rdinet"
+    kwargs = {"width": 4, "depth": 2, "t": 2, "in_channels": 1}
+
+
+class TestRDINetTwoViews(BaseModelTester):
+    name = "rdinet"
+    kwargs = {"width": 4, "depth": 2, "t": 1, "in_channels": 2, "recurrent": "all", "recurrent_kernels": "shared"}
+
+
+class TestMonaiBasicUNet(BaseModelTester):
+    name = "monai_basicunet"
+    kwargs = {"width": 4, "depth": 4}
+    bad_size = (40, 40)
+
+
+class TestMonaiDynUNet(BaseModelTester):
+    name = "monai_dynunet"
+    kwargs = {"width": 4, "depth": 2}
+
+
+def test_rdinet_feature_sum_treats_views_symmetrically():
+    """With feature_sum the two views go through one stem and are added: swapping them changes nothing."""
+    torch.manual_seed(0)
+    model = create_model("rdinet", width=4, depth=2, t=1, in_channels=2).eval()
+    x = torch.randn(1, 2, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model(x.flip(1)))
