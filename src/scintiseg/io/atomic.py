@@ -53,6 +53,19 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs) -> Iter
         yield handle
 
 
+def remove_stale_partials(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary ``.NAME.*.part`` files a killed writer left in ``folder``; returns them.
+
+    A process killed between :func:`atomic_path`'s temporary write and its rename (SIGKILL, power
+    loss) cannot clean up; whoever resumes work in that folder calls this first.
+    """
+    removed = []
+    for stale in Path(folder).glob(".*.part"):
+        stale.unlink(missing_ok=True)
+        removed.append(stale)
+    return removed
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.write(text)

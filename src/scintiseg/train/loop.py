@@ -40,7 +40,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
 from scintiseg.losses import SegmentationLoss
 from scintiseg.metrics import confusion_counts, summarise
 from scintiseg.train.checkpoint import BEST, CHECKPOINT_DIR, LAST, load_checkpoint, save_checkpoint
@@ -295,6 +295,8 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     history: list[dict] = []
     best_epoch, best_value, wait, start_epoch = 0, None, 0, 0
     if resume and last_path.exists():
+        if context.is_main:
+            remove_stale_partials(last_path.parent)  # left by a writer killed mid-checkpoint
         state = load_checkpoint(last_path, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
