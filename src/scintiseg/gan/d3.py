@@ -1,0 +1,85 @@
+"""Data set D3 of paper B (§3.2.2): the original crops (D1) plus GAN samples, with D1's split kept.
+
+Paper B compares D1 (originals), D2 (+ geometric augmentation) and D3 (+ DCGAN samples) on test
+patients. For the comparison to mean anything the three must share the same *real* test patients, and
+no augmented or generated image may be derived from a test patient. So D3 is built *from D1 and its
+``splits.json``*:
+
+- every D1 case and every GAN case is copied into one new folder (data-set paths must stay inside their
+  folder, so files are copied, not linked); GAN case ids are unique by construction
+  (:mod:`scintiseg.gan.sample`);
+- ``splits.json``: D1's ``test`` unchanged; GAN cases appended to ``train`` and to every fold's ``train``,
+  never to ``test`` or a fold's ``val`` (validation stays on real patients);
+- the GAN must have been trained on D1's training patients only (``scintiseg gan train`` does that
+  when D1 has a ``splits.json``); :func:`build_d3` checks the run's training cases against D1's test set.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io import dataset as ds
+from scintiseg.io.atomic import write_text_atomic
+
+
+def _copy_case(src_root: Path, dst_root: Path, case: ds.Case) -> None:
+    paths = [case.image, *case.labels.values(), *case.masks.values(), *case.regions.values()]
+    for relative in paths:
+        target = ds.resolve(dst_root, relative)
+        if target.exists():
+            raise ScintisegError(f"two cases write the same file {relative}", path=dst_root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ds.resolve(src_root, relative), target)
+
+
+def build_d3(d1: str | Path, generated: str | Path, out: str | Path, gan_run: str | Path | None = None) -> ds.DatasetManifest:
+    """Write D3 = D1 + the GAN data set ``generated`` into ``out`` (see the module docstring).
+
+    Args:
+        d1: the original crops, with a ``splits.json``.
+        generated: a ``scintiseg gan sample`` data set.
+        out: new folder.
+        gan_run: the GAN's run folder; when given, its training cases must not include D1 test cases.
+
+    Returns:
+        D3's manifest (saved, with ``splits.json``).
+    """
+    d1, generated, out = Path(d1), Path(generated), Path(out)
+    if (out / ds.MANIFEST_NAME).exists():
+        raise ScintisegError("output folder already holds a data set", path=out)
+    real, fake = ds.load_manifest(d1), ds.load_manifest(generated)
+    splits = ds.load_splits(d1)
+    if sorted(real.views) != sorted(fake.views):
+        raise ScintisegError(f"GAN views {fake.views} differ from D1's {real.views}", path=generated)
+    if any(c.origin != "gan" for c in fake.cases):
+        raise ScintisegError("the generated data set holds cases whose origin is not 'gan'", path=generated)
+    if gan_run is not None:
+        trained_on = set(json.loads((Path(gan_run) / "normalisation.json").read_text(encoding="utf-8")).get("training_cases", []))
+        leaked = sorted(trained_on & set(splits["test"]))
+        if leaked:
+            raise ScintisegError(f"the GAN was trained on D1 test cases ({', '.join(leaked[:3])}): D3 would leak them", path=gan_run)
+    clash = {c.case_id for c in real.cases} & {c.case_id for c in fake.cases}
+    if clash:
+        raise ScintisegError(f"case ids in both data sets: {', '.join(sorted(clash)[:3])}", path=generated)
+    for case in real.cases:
+        _copy_case(d1, out, case)
+    for case in fake.cases:
+        _copy_case(generated, out, case)
+    gan_ids = [c.case_id for c in fake.cases]
+    d3_splits = dict(splits)
+    d3_splits["train"] = list(splits["train"]) + gan_ids
+    d3_splits["folds"] = [{"train": list(f["train"]) + gan_ids, "val": list(f["val"])} for f in splits.get("folds") or []]
+    d3_splits["gan_cases"] = len(gan_ids)
+    manifest = replace(
+        real,
+        name=f"{real.name}-d3",
+        cases=list(real.cases) + list(fake.cases),
+        description=f"D3 (paper B §3.2.2): {real.name} plus {len(gan_ids)} DCGAN samples from {fake.name}.",
+    )
+    write_text_atomic(out / ds.SPLITS_NAME, json.dumps(d3_splits, indent=1) + "\n")
+    ds.save_manifest(manifest, out)
+    return manifest

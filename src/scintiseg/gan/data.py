@@ -1,0 +1,114 @@
+"""The real training images of a DCGAN: thoracic crops read from a data set, at G's native resolution.
+
+Only the *training* patients are used: when the data set has a ``splits.json`` (``scintiseg dataset
+split``), patients of its test subset are left out, so that GAN samples added to a training set can
+never carry a test patient's image into it. Cases with ``origin == "gan"`` are never used (a GAN is not
+trained on another GAN's output).
+
+Counts are area-averaged down to ``native_size`` (mean counts per original pixel, so the count scale
+is unchanged) and mapped to [-1, 1] by :mod:`scintiseg.gan.counts`; masks are area-averaged too, so a
+real mask at native resolution has fractional edges just as G's sigmoid output has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from scintiseg.errors import ScintisegError
+from scintiseg.gan.counts import case_scale, counts_to_model
+
+
+@dataclass
+class TrainingImages:
+    """Real images ready for D.
+
+    Args:
+        tensor: (N, 2V, S, S) float32: V images in [-1, 1], then V masks in [0, 1].
+        scales: (N,) count scale of each case (:func:`scintiseg.gan.counts.case_scale`).
+        case_ids: the data set's case ids, in order.
+        patient_ids: their patient ids.
+        pixel_spacing: (row, column) mm of the source crops.
+        source_size: side of the source crops (256 for thoracic crops).
+    """
+
+    tensor: torch.Tensor
+    scales: np.ndarray
+    case_ids: list[str]
+    patient_ids: list[str]
+    pixel_spacing: tuple[float, float]
+    source_size: int
+
+
+def to_native(views: list[np.ndarray], masks: list[np.ndarray], native_size: int, sqrt_ceiling: float) -> tuple[np.ndarray, float]:
+    """One case's views (counts) and masks -> (2V, S, S) generator-unit array, and the case's count scale."""
+    scale = case_scale(views)
+    counts = torch.as_tensor(np.stack([np.asarray(v, dtype=np.float32) for v in views]))[None]
+    mask = torch.as_tensor(np.stack([np.asarray(m, dtype=np.float32) for m in masks]))[None]
+    if counts.shape[-1] != native_size or counts.shape[-2] != native_size:
+        counts = F.interpolate(counts, size=(native_size, native_size), mode="area")
+        mask = F.interpolate(mask, size=(native_size, native_size), mode="area")
+    images = counts_to_model(counts[0].numpy(), scale, sqrt_ceiling)
+    return np.concatenate([images, mask[0].numpy().clip(0, 1)], axis=0), scale
+
+
+def held_out_patients(root: Path) -> set[str]:
+    """Patient ids of the data set's test subset (empty without ``splits.json``).
+
+    ``splits.json`` lists case ids under ``"test"``; every patient with a case there is held out.
+    """
+    from scintiseg.io import dataset as ds
+
+    if not (Path(root) / ds.SPLITS_NAME).is_file():
+        return set()
+    if hasattr(ds, "load_splits"):
+        splits = ds.load_splits(root)
+    else:  # the io stage's reader has not landed in older trees
+        import json
+
+        splits = json.loads((Path(root) / ds.SPLITS_NAME).read_text(encoding="utf-8"))
+    listed = splits.get("test", []) if isinstance(splits, dict) else getattr(splits, "test", [])
+    patient_of = {c.case_id: c.patient_id for c in ds.load_manifest(root).cases}
+    return {patient_of.get(str(name), str(name)) for name in listed}
+
+
+def load_training_images(root: str | Path, views: list[str], native_size: int, sqrt_ceiling: float, progress: bool = False) -> TrainingImages:
+    """Read every real training case of the data set at ``root`` (see the module docstring)."""
+    from scintiseg.io import dataset as ds
+
+    root = Path(root)
+    manifest = ds.load_manifest(root)
+    missing = [v for v in views if v not in manifest.views]
+    if missing:
+        raise ScintisegError(f"data set has views {manifest.views}, the GAN needs {views}", path=root / ds.MANIFEST_NAME)
+    excluded = held_out_patients(root)
+    cases = [c for c in manifest.cases if c.origin != "gan" and c.patient_id not in excluded]
+    if len(cases) < 2:
+        raise ScintisegError(f"need at least 2 real training cases, found {len(cases)}", path=root / ds.MANIFEST_NAME)
+    arrays, scales, size = [], [], None
+    iterator = cases
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(cases, desc="reading crops", unit="case", leave=False)
+    for case in iterator:
+        scan, masks = ds.load_case(root, case)
+        if scan.shape[0] != scan.shape[1]:
+            raise ScintisegError(f"case {case.case_id} is {scan.shape}, not a square thoracic crop", path=root)
+        size = scan.shape[0]
+        view_masks = [masks.get(v, np.zeros(scan.shape, dtype=bool)) for v in views]
+        array, scale = to_native([scan.view(v) for v in views], view_masks, native_size, sqrt_ceiling)
+        arrays.append(array)
+        scales.append(scale)
+    return TrainingImages(
+        tensor=torch.as_tensor(np.stack(arrays)),
+        scales=np.asarray(scales),
+        case_ids=[c.case_id for c in cases],
+        patient_ids=[c.patient_id for c in cases],
+        pixel_spacing=tuple(manifest.pixel_spacing),
+        source_size=int(size),
+    )

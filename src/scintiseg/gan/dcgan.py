@@ -1,0 +1,106 @@
+"""The DCGAN generator G and discriminator D (Radford et al. 2015), producing image *and* lesion mask.
+
+Paper B §3.2.2 builds data set D3 from DCGAN samples but does not say how those samples got labels.
+Ours carry them: G outputs ``2 * V`` channels for ``V`` views, the first ``V`` are images (tanh, in
+[-1, 1], see :mod:`scintiseg.gan.counts`) and the last ``V`` are lesion masks (sigmoid, in [0, 1],
+thresholded when saved). D sees the same ``2 * V`` channels, so it judges image and mask *together*
+and G must learn masks that sit on hot spots.
+
+Architecture guidelines of Radford et al. (2015) §3, followed here:
+
+- no pooling: strided transposed convolutions (kernel 4, stride 2) up-sample in G, strided convolutions
+  (kernel 4, stride 2) down-sample in D;
+- batch norm in both, except G's output layer and D's input layer;
+- ReLU in G (tanh / sigmoid at the output), LeakyReLU(0.2) in D;
+- no fully connected hidden layers: z is projected to a 4 x 4 map by a transposed convolution, and D's
+  last layer is a 4 x 4 convolution to a single logit;
+- weights N(0, 0.02), batch-norm scales N(1, 0.02).
+
+D returns a *logit* (no sigmoid) so that the loss can use the numerically stable
+``binary_cross_entropy_with_logits``; ``sigmoid(D(x))`` is the paper's probability D(x).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def _widths(native_size: int, base_width: int, max_width: int) -> list[int]:
+    """Channel widths from the 4 x 4 map to the finest hidden map (coarse to fine)."""
+    steps = int(math.log2(native_size)) - 2  # 4 -> native_size in stride-2 steps
+    return [min(base_width * 2 ** (steps - 1 - i), max_width) for i in range(steps)]
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """Radford et al. (2015) §4: conv weights N(0, 0.02); batch-norm scale N(1, 0.02), shift 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Generator(nn.Module):
+    """G: noise ``z`` (B, latent_dim) -> (B, 2V, S, S): V images in [-1, 1] then V masks in [0, 1].
+
+    Args:
+        views: number of views V (image channels; as many mask channels).
+        native_size: output side S, a power of two >= 8.
+        latent_dim: size of z.
+        base_width: channels of the finest hidden map, doubled per coarser scale.
+        max_width: cap on any layer's channels.
+
+    Example::
+
+        g = Generator(views=2, native_size=64)
+        x = g(torch.randn(4, 100))          # (4, 4, 64, 64)
+    """
+
+    def __init__(self, views: int = 2, native_size: int = 64, latent_dim: int = 100, base_width: int = 32, max_width: int = 256) -> None:
+        super().__init__()
+        self.views = views
+        self.latent_dim = latent_dim
+        widths = _widths(native_size, base_width, max_width)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(inplace=True),
+        ]
+        for w_in, w_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(inplace=True)]
+        layers.append(nn.ConvTranspose2d(widths[-1], 2 * views, 4, 2, 1, bias=True))
+        self.net = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        raw = self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+        images = torch.tanh(raw[:, : self.views])
+        masks = torch.sigmoid(raw[:, self.views :])
+        return torch.cat([images, masks], dim=1)
+
+
+class Discriminator(nn.Module):
+    """D: (B, 2V, S, S) images + masks -> (B,) logits of "real".
+
+    Args:
+        views: number of views V (the input has 2V channels).
+        native_size: input side S, a power of two >= 8.
+        base_width: channels of the first layer, doubled per coarser scale.
+        max_width: cap on any layer's channels.
+    """
+
+    def __init__(self, views: int = 2, native_size: int = 64, base_width: int = 32, max_width: int = 256) -> None:
+        super().__init__()
+        widths = _widths(native_size, base_width, max_width)[::-1]  # fine to coarse
+        layers: list[nn.Module] = [nn.Conv2d(2 * views, widths[0], 4, 2, 1, bias=True), nn.LeakyReLU(0.2, inplace=True)]
+        for w_in, w_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, inplace=True)]
+        layers.append(nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=True))
+        self.net = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).view(x.shape[0])

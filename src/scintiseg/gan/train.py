@@ -1,0 +1,326 @@
+"""Training the DCGAN: Goodfellow et al. (2014) Algorithm 1 with k discriminator steps per generator step.
+
+Paper B §3.2.2 trains a DCGAN "where the iteration parameter is set as k = 3". We read k as in
+Goodfellow et al. (2014), Algorithm 1: for each generator update, the discriminator is updated ``k``
+times, each time on a fresh mini-batch of real images and a fresh batch of noise. The losses are the
+usual ones for the minimax game ``min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]``:
+
+- D maximises ``log D(x) + log(1 - D(G(z)))`` (binary cross-entropy, real = 1, fake = 0);
+- optional, for small data sets: one-sided label smoothing (``real_label``) and DiffAugment of every D
+  input (``diff_augment``, :mod:`scintiseg.gan.diffaugment`); both off by default;
+- G uses the non-saturating form, maximising ``log D(G(z))`` (Goodfellow et al. §3, used by Radford
+  et al.), because ``log(1 - D(G(z)))`` gives G no gradient early in training.
+
+One epoch is one pass of D over the real images (mini-batches of a fresh permutation, continued into
+the next permutation when an epoch's batches do not divide by k), i.e. ``ceil(batches / k)`` G steps.
+Optimisers: Adam(lr 2e-4, betas (0.5, 0.999)) for both (Radford et al. 2015 §4).
+
+A run folder holds::
+
+    RUN/config.yaml            the resolved :class:`~scintiseg.gan.config.GanConfig`
+    RUN/normalisation.json     count scales of the training cases, views, spacing, source size, data set
+    RUN/checkpoints/last.pt    G, D, optimisers, counters, RNG state (resume continues from here)
+    RUN/checkpoints/generator.pt  G's weights only (what ``scintiseg gan sample`` needs)
+    RUN/samples/epoch_NNNN.png sample grids from a fixed noise batch
+    RUN/history.csv            per-epoch mean losses and D's mean outputs on real and fake
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from scintiseg.errors import ScintisegError
+from scintiseg.gan.config import GanConfig
+from scintiseg.gan.dcgan import Discriminator, Generator
+from scintiseg.gan.diffaugment import diff_augment
+from scintiseg.io.atomic import atomic_path, write_text_atomic
+
+CONFIG_NAME = "config.yaml"
+NORMALISATION_NAME = "normalisation.json"
+CHECKPOINT_NAME = "checkpoints/last.pt"
+GENERATOR_NAME = "checkpoints/generator.pt"
+HISTORY_NAME = "history.csv"
+#: Size of the fixed noise batch whose samples are drawn into the grids during training.
+GRID_SAMPLES = 16
+
+
+def build_generator(config: GanConfig) -> Generator:
+    return Generator(len(config.views), config.native_size, config.latent_dim, config.base_width, config.max_width)
+
+
+def build_discriminator(config: GanConfig) -> Discriminator:
+    return Discriminator(len(config.views), config.native_size, config.base_width, config.max_width)
+
+
+@dataclass
+class StepLosses:
+    """Losses of one generator iteration (k D steps, one G step)."""
+
+    d_loss: float
+    g_loss: float
+    d_real: float  # mean sigmoid(D(x)) over the last D step's real batch
+    d_fake: float  # mean sigmoid(D(G(z))) over the last D step's fake batch
+
+
+@dataclass
+class GanTrainer:
+    """G, D, their optimisers and the step counters; one object so a run can be checkpointed whole.
+
+    Args:
+        config: the run's configuration (``k``, learning rates, sizes).
+
+    Example::
+
+        trainer = GanTrainer(GanConfig(k=3, native_size=32))
+        batches = iter([real_batch] * 3)
+        trainer.iteration(batches)          # 3 D steps, then 1 G step
+        assert (trainer.d_steps, trainer.g_steps) == (3, 1)
+    """
+
+    config: GanConfig
+    epoch: int = 0
+    d_steps: int = 0
+    g_steps: int = 0
+    history: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        self.generator = build_generator(cfg)
+        self.discriminator = build_discriminator(cfg)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        self.rng = torch.Generator().manual_seed(cfg.seed)
+        self.fixed_z = torch.randn(GRID_SAMPLES, cfg.latent_dim, generator=self.rng)
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.latent_dim, generator=self.rng)
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """DiffAugment of D's input (identity with ``diff_augment: none``)."""
+        if self.config.diff_augment == "none":
+            return x
+        return diff_augment(x, self.config.diff_augment, len(self.config.views), self.rng)
+
+    def d_step(self, real: torch.Tensor) -> tuple[float, float, float]:
+        """One discriminator update on a real batch and as many fakes; returns (loss, D(x), D(G(z)))."""
+        self.generator.train()
+        self.discriminator.train()
+        with torch.no_grad():
+            fake = self.generator(self.noise(real.shape[0]))
+        logits_real = self.discriminator(self.augment(real))
+        logits_fake = self.discriminator(self.augment(fake))
+        target_real = torch.full_like(logits_real, self.config.real_label)
+        loss = F.binary_cross_entropy_with_logits(logits_real, target_real) + F.binary_cross_entropy_with_logits(
+            logits_fake, torch.zeros_like(logits_fake)
+        )
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        self.d_steps += 1
+        with torch.no_grad():
+            return float(loss), float(torch.sigmoid(logits_real).mean()), float(torch.sigmoid(logits_fake).mean())
+
+    def g_step(self, batch_size: int) -> float:
+        """One generator update (non-saturating loss -log D(G(z))); D's weights are not changed."""
+        self.generator.train()
+        self.discriminator.train()
+        logits = self.discriminator(self.augment(self.generator(self.noise(batch_size))))
+        loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        self.g_steps += 1
+        return float(loss.detach())
+
+    def iteration(self, real_batches) -> StepLosses:
+        """Goodfellow et al. (2014) Algorithm 1, one outer iteration: ``k`` D steps, then one G step."""
+        d_losses = []
+        d_real = d_fake = float("nan")
+        batch_size = self.config.batch_size
+        for _ in range(self.config.k):
+            real = next(real_batches)
+            batch_size = real.shape[0]
+            loss, d_real, d_fake = self.d_step(real)
+            d_losses.append(loss)
+        g_loss = self.g_step(batch_size)
+        return StepLosses(float(np.mean(d_losses)), g_loss, d_real, d_fake)
+
+    def state_dict(self) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": self.rng.get_state(),
+            "fixed_z": self.fixed_z,
+            "epoch": self.epoch,
+            "d_steps": self.d_steps,
+            "g_steps": self.g_steps,
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        state = copy.deepcopy(state)  # Adam's load_state_dict would otherwise share tensors with the source
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.rng.set_state(state["rng"])
+        self.fixed_z = state["fixed_z"]
+        self.epoch = int(state["epoch"])
+        self.d_steps = int(state["d_steps"])
+        self.g_steps = int(state["g_steps"])
+        self.history = list(state["history"])
+
+
+def epoch_batches(n_images: int, batch_size: int, rng: torch.Generator):
+    """Endless mini-batch index lists: shuffled passes over the images, a trailing batch of one dropped.
+
+    Batch norm cannot normalise a batch of one image, so a last batch of size 1 is folded away.
+    """
+    while True:
+        order = torch.randperm(n_images, generator=rng)
+        batches = list(torch.split(order, batch_size))
+        if len(batches) > 1 and len(batches[-1]) < 2:
+            batches.pop()
+        yield from batches
+
+
+def batches_per_epoch(n_images: int, batch_size: int) -> int:
+    full, rest = divmod(n_images, min(batch_size, n_images))
+    return full + (1 if rest >= 2 else 0)
+
+
+def g_steps_per_epoch(n_images: int, config: GanConfig) -> int:
+    """Generator steps in one epoch (one pass of D over the real images)."""
+    return math.ceil(batches_per_epoch(n_images, config.batch_size) / config.k)
+
+
+def run_epoch(trainer: GanTrainer, images: torch.Tensor, batch_indices, progress=None) -> dict:
+    """Train one epoch; returns the epoch's mean losses and D outputs."""
+    real_batches = (images[idx] for idx in batch_indices)
+    rows = []
+    for _ in range(g_steps_per_epoch(images.shape[0], trainer.config)):
+        rows.append(trainer.iteration(real_batches))
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(d=f"{rows[-1].d_loss:.3f}", g=f"{rows[-1].g_loss:.3f}", refresh=False)
+    trainer.epoch += 1
+    summary = {
+        "epoch": trainer.epoch,
+        "g_steps": trainer.g_steps,
+        "d_steps": trainer.d_steps,
+        "d_loss": float(np.mean([r.d_loss for r in rows])),
+        "g_loss": float(np.mean([r.g_loss for r in rows])),
+        "d_real": float(np.mean([r.d_real for r in rows])),
+        "d_fake": float(np.mean([r.d_fake for r in rows])),
+    }
+    trainer.history.append(summary)
+    return summary
+
+
+def save_checkpoint(trainer: GanTrainer, run_dir: Path) -> None:
+    with atomic_path(run_dir / CHECKPOINT_NAME) as tmp:
+        torch.save(trainer.state_dict(), tmp)
+    with atomic_path(run_dir / GENERATOR_NAME) as tmp:
+        torch.save({"config": trainer.config.to_dict(), "generator": trainer.generator.state_dict(), "epoch": trainer.epoch}, tmp)
+    text = io.StringIO()
+    if trainer.history:
+        writer = csv.DictWriter(text, fieldnames=list(trainer.history[0]))
+        writer.writeheader()
+        writer.writerows(trainer.history)
+    write_text_atomic(run_dir / HISTORY_NAME, text.getvalue())
+
+
+def load_checkpoint(run_dir: Path) -> dict:
+    path = run_dir / CHECKPOINT_NAME
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise ScintisegError(f"cannot read GAN checkpoint ({type(exc).__name__}: {exc})", path=path) from None
+
+
+def train_gan(data_dir: str | Path, run_dir: str | Path, config: GanConfig, *, resume: bool = False, progress: bool = True) -> GanTrainer:
+    """Train (or, with ``resume``, continue training) a DCGAN on the thoracic crops in ``data_dir``.
+
+    Args:
+        data_dir: a data set of thoracic crops (``scintiseg dataset crop``); only its training patients
+            are used (see :mod:`scintiseg.gan.data`).
+        run_dir: the run folder (layout in the module docstring). Must be new or empty unless ``resume``.
+        config: the run's configuration; with ``resume`` the saved config is used, except ``epochs``.
+        resume: continue from ``RUN/checkpoints/last.pt`` up to ``config.epochs``.
+        progress: show a tqdm bar on stderr.
+
+    Returns:
+        The trainer after the last epoch.
+    """
+    from scintiseg.gan.data import load_training_images
+    from scintiseg.gan.grid import save_sample_grid
+
+    run_dir = Path(run_dir)
+    checkpoint = run_dir / CHECKPOINT_NAME
+    if resume:
+        if not checkpoint.is_file():
+            raise ScintisegError("nothing to resume: no checkpoints/last.pt", path=run_dir)
+        saved = GanConfig.load(run_dir / CONFIG_NAME)
+        saved.epochs = config.epochs
+        saved.threads = config.threads
+        config = saved
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise ScintisegError("run folder is not empty (use --resume to continue it)", path=run_dir)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    images = load_training_images(data_dir, config.views, config.native_size, config.sqrt_ceiling, progress=progress)
+    trainer = GanTrainer(config)
+    if resume:
+        trainer.load_state_dict(load_checkpoint(run_dir))
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / CONFIG_NAME)
+        normalisation = {
+            "views": config.views,
+            "scales": images.scales.tolist(),
+            "pixel_spacing": list(images.pixel_spacing),
+            "source_size": images.source_size,
+            "training_cases": images.case_ids,
+            "training_patients": sorted(set(images.patient_ids)),
+            "data": str(Path(data_dir).resolve()),
+        }
+        write_text_atomic(run_dir / NORMALISATION_NAME, json.dumps(normalisation, indent=1) + "\n")
+    remaining = config.epochs - trainer.epoch
+    if remaining <= 0:
+        return trainer
+    steps = g_steps_per_epoch(images.tensor.shape[0], config)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=remaining * steps, desc="gan train", unit="G step")
+    batch_indices = epoch_batches(images.tensor.shape[0], config.batch_size, trainer.rng)
+    try:
+        while trainer.epoch < config.epochs:
+            run_epoch(trainer, images.tensor, batch_indices, bar)
+            last = trainer.epoch == config.epochs
+            if last or trainer.epoch % config.sample_every == 0:
+                trainer.generator.eval()
+                with torch.no_grad():
+                    grid = trainer.generator(trainer.fixed_z).numpy()
+                save_sample_grid(grid, len(config.views), run_dir / "samples" / f"epoch_{trainer.epoch:04d}.png")
+            if last or trainer.epoch % config.checkpoint_every == 0:
+                save_checkpoint(trainer, run_dir)
+    finally:
+        if bar is not None:
+            bar.close()
+    return trainer

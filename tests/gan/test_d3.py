@@ -1,0 +1,48 @@
+"""D3 = D1 + GAN samples: the real test split is kept and no synthetic case ever lands in a test split."""
+
+import json
+
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.gan.d3 import build_d3
+from scintiseg.gan.sample import sample_dataset
+from scintiseg.io import dataset as ds
+
+
+def test_d3_keeps_d1_test_patients_and_puts_gan_cases_in_train_only(real_crops, run_factory, tmp_path):
+    ds.split_dataset(real_crops, test=0.25, seed=0, folds=2)
+    d1_splits = ds.load_splits(real_crops)
+    run = run_factory("run", output_size=64)
+    generated = sample_dataset(run, 3, tmp_path / "gan", seed=0, progress=False)
+    manifest = build_d3(real_crops, generated, tmp_path / "d3", gan_run=run)
+    splits = ds.load_splits(tmp_path / "d3")
+    gan_ids = {c.case_id for c in manifest.cases if c.origin == "gan"}
+    assert len(gan_ids) == 3 and len(manifest.cases) == 7
+    assert splits["test"] == d1_splits["test"]
+    assert gan_ids <= set(splits["train"])
+    assert all(gan_ids <= set(f["train"]) and not gan_ids & set(f["val"]) for f in splits["folds"])
+    assert ds.check_dataset(tmp_path / "d3").valid
+
+
+def test_split_dataset_never_puts_gan_cases_in_test(real_crops, run_factory, tmp_path):
+    run = run_factory("run", output_size=64)
+    generated = sample_dataset(run, 4, tmp_path / "gan", seed=1, progress=False)
+    ds.split_dataset(real_crops, test=0.25, seed=0)
+    merged = build_d3(real_crops, generated, tmp_path / "d3")
+    for seed in range(5):
+        splits = ds.split_dataset(tmp_path / "d3", test=0.5, seed=seed, folds=2, write=False)
+        gan = {c.case_id for c in merged.cases if c.origin == "gan"}
+        assert not gan & set(splits["test"])
+        assert all(not gan & set(f["val"]) for f in splits["folds"])
+
+
+def test_d3_refuses_a_gan_trained_on_test_cases(real_crops, run_factory, tmp_path):
+    ds.split_dataset(real_crops, test=0.25, seed=0)
+    run = run_factory("run", output_size=64)
+    norm = json.loads((run / "normalisation.json").read_text())
+    norm["training_cases"] = ds.load_splits(real_crops)["test"]
+    (run / "normalisation.json").write_text(json.dumps(norm))
+    generated = sample_dataset(run, 2, tmp_path / "gan", seed=0, progress=False)
+    with pytest.raises(ScintisegError, match="leak"):
+        build_d3(real_crops, generated, tmp_path / "d3", gan_run=run)

@@ -1,0 +1,26 @@
+"""Reading real crops for the GAN: native size, value ranges, held-out test patients stay out."""
+
+import json
+
+import numpy as np
+import torch
+
+from scintiseg.gan.data import load_training_images
+
+
+def test_training_images_are_native_size_and_in_generator_ranges(real_crops):
+    images = load_training_images(real_crops, ["ANT", "POST"], 32, 2.0)
+    assert images.tensor.shape == (4, 4, 32, 32)
+    assert images.tensor[:, :2].min() >= -1 and images.tensor[:, :2].max() <= 1
+    masks = images.tensor[:, 2:]
+    assert masks.min() >= 0 and masks.max() <= 1 and masks.max() > 0.9
+    # area-averaged mask keeps the lesion area: 29 px of 64x64 -> 29/4 at 32x32
+    assert torch.allclose(masks[0, 0].sum(), torch.tensor(29 / 4), atol=1e-4)
+    assert np.all(images.scales > 40)
+
+
+def test_test_split_patients_are_never_used(real_crops):
+    (real_crops / "splits.json").write_text(json.dumps({"train": ["P000", "P001", "P002"], "test": ["P003"], "folds": []}))
+    images = load_training_images(real_crops, ["ANT"], 32, 2.0)
+    assert images.case_ids == ["P000", "P001", "P002"]
+    assert images.tensor.shape[1] == 2  # one view: one image and one mask channel

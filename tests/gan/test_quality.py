@@ -1,0 +1,58 @@
+"""Quality statistics on synthetic count images with known answers."""
+
+import numpy as np
+
+from scintiseg.gan.quality import CountCase, compare, lesion_statistics, memorisation, memorisation_vectors, noise_statistics
+
+
+def body_image(rng, size=64, level=60.0, hot=None, poisson=True):
+    yy, xx = np.mgrid[:size, :size]
+    expected = np.where(((yy - size / 2) / (0.45 * size)) ** 2 + ((xx - size / 2) / (0.4 * size)) ** 2 < 1, level, 0.5)
+    mask = np.zeros((size, size), bool)
+    if hot is not None:
+        cy, cx, r, factor = hot
+        mask = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+        expected = np.where(mask, expected * factor, expected)
+    image = rng.poisson(expected) if poisson else np.rint(expected)
+    return image.astype(np.uint16), mask
+
+
+def cases(seed, n=4, **kwargs):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        img, mask = body_image(rng, **kwargs)
+        out.append(CountCase([img], [mask]))
+    return out
+
+
+def test_noise_tells_poisson_from_smooth_images():
+    poisson = noise_statistics(cases(0))["fano"]
+    smooth = noise_statistics(cases(0, poisson=False))["fano"]
+    assert 0.7 < poisson < 1.05
+    assert smooth < 0.1
+
+
+def test_lesion_statistics_find_one_hot_disc_and_its_contrast():
+    stats = lesion_statistics(cases(1, hot=(30, 30, 4, 3.0)))
+    assert stats["lesions_per_view"]["mean"] == 1
+    assert stats["size_px"]["median"] == np.count_nonzero(body_image(np.random.default_rng(0), hot=(30, 30, 4, 3.0))[1])
+    assert 2.5 < stats["contrast"]["median"] < 3.5
+    assert stats["views_without_lesion"] == 0
+
+
+def test_memorisation_flags_copies_and_not_fresh_samples():
+    training = cases(2, n=6, hot=(30, 30, 4, 3.0))
+    copies = memorisation(memorisation_vectors(training[:3], 2.0), memorisation_vectors(training, 2.0))
+    assert copies["possible_copies"] == 1.0 and copies["nn_generated_to_train_median"] == 0
+    fresh = memorisation(memorisation_vectors(cases(3, n=3, hot=(40, 20, 5, 2.0)), 2.0), memorisation_vectors(training, 2.0))
+    assert fresh["possible_copies"] < 1.0 and fresh["ratio"] > copies["ratio"]
+
+
+def test_compare_same_distribution_gives_flat_spectrum_ratio_and_small_distance():
+    real, same, smooth = cases(4, n=6), cases(5, n=6), cases(6, n=6, poisson=False)
+    stats_same = compare(real, same, real, 2.0)
+    stats_smooth = compare(real, smooth, real, 2.0)
+    assert abs(stats_same["spectrum"]["log10_ratio_by_band"]["high"]) < 0.1
+    assert stats_smooth["spectrum"]["log10_ratio_by_band"]["high"] < -0.5  # no counting noise
+    assert stats_same["counts"]["wasserstein_relative"] < 0.05
