@@ -31,6 +31,20 @@ def test_split_keeps_patients_together_and_labelled_share_is_by_patient():
     assert again == split
 
 
+def test_generated_cases_never_validate_and_copies_of_val_patients_are_dropped():
+    patients_of = _patients()  # case P<p>_1 plays the augmented copy of P<p>_0
+    patients_of.update({f"G{g}": f"GAN{g}" for g in range(30)})  # GAN patients, more than the real ones
+    generated = frozenset({f"P{p}_1" for p in range(10)} | {f"G{g}" for g in range(30)})
+    splits = {"seed": 0, "test": ["P0_0", "P0_1"], "train": [c for c in patients_of if not c.startswith("P0_")]}
+    for seed in range(5):
+        split = split_cases(patients_of, splits, val_fraction=0.25, seed=seed, generated=generated)
+        assert split.val and not set(split.val) & generated
+        val_patients = {patients_of[c] for c in split.val}
+        assert all(p.startswith("P") for p in val_patients)
+        assert not any(patients_of[c] in val_patients for c in split.train)  # their copies are dropped
+        assert {f"G{g}" for g in range(30)} <= set(split.train)
+
+
 def test_split_uses_folds_and_refuses_leaks():
     patients_of = _patients()
     folds = [{"train": ["P2_0", "P2_1"], "val": ["P3_0"]}]

@@ -17,16 +17,23 @@ from scintiseg.errors import ScintisegError
 from scintiseg.experiments.specs import EXPERIMENTS
 from scintiseg.train.config import parse_model_args
 
+#: Paper B's augmentation comparison builds its own D1/D2/D3 data sets (scintiseg.gan.experiment).
+AUGMENTATION_EXPERIMENT = "paper-b-augmentation"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``scintiseg experiment``."""
-    listing = "; ".join(f"{name}: {spec.title}" for name, spec in EXPERIMENTS.items())
+    names = [*EXPERIMENTS, AUGMENTATION_EXPERIMENT]
+    listing = "; ".join(
+        [f"{name}: {spec.title}" for name, spec in EXPERIMENTS.items()]
+        + [f"{AUGMENTATION_EXPERIMENT}: Paper B Table 3: D1 (originals) vs D2 (geometric) vs D3 (GAN samples)"]
+    )
     parser = subparsers.add_parser(
         "experiment",
         help="run one of the papers' experiments (table + CSV + plot beside the paper's numbers)",
         description=f"Experiments: {listing}. Finished cells are skipped, so rerunning resumes.",
     )
-    parser.add_argument("name", choices=list(EXPERIMENTS), metavar="NAME", help=", ".join(EXPERIMENTS))
+    parser.add_argument("name", choices=names, metavar="NAME", help=", ".join(names))
     parser.add_argument("--data", type=Path, required=True, help="data-set folder with splits.json")
     parser.add_argument("--runs", type=int, default=None, help="training runs per row (default: the paper's)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the paper's 200)")
@@ -54,7 +61,13 @@ def run(args: argparse.Namespace) -> int:
         settings["model_args"] = parse_model_args(args.model_arg)
     if args.runs is not None and args.runs < 1:
         raise ScintisegError(f"--runs must be at least 1, got {args.runs}")
-    table = run_experiment(args.name, args.data, args.out, runs=args.runs, settings=settings,
-                           progress=not args.no_progress)
+    if args.name == AUGMENTATION_EXPERIMENT:
+        from scintiseg.gan.experiment import run_paper_b_augmentation
+
+        table = run_paper_b_augmentation(args.data, args.out, runs=args.runs, settings=settings,
+                                         progress=not args.no_progress)
+    else:
+        table = run_experiment(args.name, args.data, args.out, runs=args.runs, settings=settings,
+                               progress=not args.no_progress)
     print(f"table written to {table}")
     return 0

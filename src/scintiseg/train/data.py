@@ -108,6 +108,7 @@ def split_cases(
     val_fraction: float = 0.2,
     labelled: float = 1.0,
     seed: int = 0,
+    generated: frozenset[str] | set[str] = frozenset(),
 ) -> SplitCases:
     """Train / val / test case ids from ``splits.json`` content, always separating patients.
 
@@ -118,6 +119,9 @@ def split_cases(
         val_fraction: share of training patients for validation (at least one patient).
         labelled: share of training patients whose labels are kept.
         seed: seeds the validation hold-out and the labelled share.
+        generated: ids of cases made from training data (origin ``augment`` or ``gan``). Without a
+            fold they never validate: only patients with an original case are held out, only their
+            original cases validate, and their generated copies are dropped (they would leak).
     """
     unknown = [c for key in ("train", "test") for c in splits.get(key, []) if c not in patients_of]
     if unknown:
@@ -130,13 +134,13 @@ def split_cases(
         train, val = list(folds[fold]["train"]), list(folds[fold]["val"])
     else:
         pool = list(splits.get("train", []))
-        patients = sorted({patients_of[c] for c in pool})
+        patients = sorted({patients_of[c] for c in pool if c not in generated})
         if len(patients) < 2:
             raise ScintisegError("need at least two training patients to hold one out for validation")
         n_val = min(max(1, int(math.floor(val_fraction * len(patients) + 0.5))), len(patients) - 1)
         val_patients = set(_seeded_share(patients, n_val / len(patients), seed))
         train = [c for c in pool if patients_of[c] not in val_patients]
-        val = [c for c in pool if patients_of[c] in val_patients]
+        val = [c for c in pool if patients_of[c] in val_patients and c not in generated]
     test_patients = {patients_of[c] for c in test}
     for name, subset in (("train", train), ("val", val)):
         leaked = sorted({patients_of[c] for c in subset} & test_patients)
@@ -210,8 +214,19 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
     return samples
 
 
+#: Case origins made from training data; such a case must never validate or test.
+GENERATED_ORIGINS: frozenset[str] = frozenset({"augment", "gan"})
+
+
 def case_patients(root: str | Path) -> dict[str, str]:
     """case id -> patient id of every case in the data set at ``root``."""
     from scintiseg.io.dataset import load_manifest
 
     return {case.case_id: case.patient_id for case in load_manifest(root).cases}
+
+
+def generated_cases(root: str | Path) -> frozenset[str]:
+    """Ids of the cases of the data set at ``root`` whose origin is in :data:`GENERATED_ORIGINS`."""
+    from scintiseg.io.dataset import load_manifest
+
+    return frozenset(case.case_id for case in load_manifest(root).cases if case.origin in GENERATED_ORIGINS)

@@ -49,6 +49,7 @@ from scintiseg.train.data import (
     SegmentationDataset,
     SplitCases,
     case_patients,
+    generated_cases,
     load_samples,
     load_splits_file,
     split_cases,
@@ -97,6 +98,7 @@ def prepare_data(config: TrainConfig) -> TrainData:
         val_fraction=config.val_fraction,
         labelled=config.labelled,
         seed=config.seed,
+        generated=generated_cases(config.data),
     )
     train_ids = split.train
     if config.loss != "chan_vese":  # a supervised loss has no use for an image without labels
