@@ -11,7 +11,9 @@ Implemented window sources:
 - :func:`thoracic_windows`: the 256 x 256 thoracic crop of paper B §2.1
   (:func:`scintiseg.prepare.crop.thoracic_crop`), one window per scan, built for the model's input mode:
 
-  - ``ant``: the ANT crop (or the single ``VIEW``); a POST-only scan is mirrored into ANT's frame;
+  - ``ant``: a single-view model: one window per view, the ANT crop (or the single ``VIEW``) as is and
+    the POST crop mirrored into ANT's orientation (its output mirrored back), so a dual-view scan gets a
+    prediction on each view;
   - ``post``: the POST crop mirrored and aligned to ANT (:func:`scintiseg.prepare.views.align_post_to_ant`),
     predicted on POST (the output is moved back by the inverse shift and mirrored);
   - ``aggregate``: ``I_Ant + Mirr(I_Post)`` (paper B Eq. 4), predicted on ANT;
@@ -92,10 +94,15 @@ def thoracic_windows(scan: Scan, input_mode: str, normalisation: str, size: int 
             path=scan.source,
         )
     if input_mode == "ant":
-        if "POST" in views and "ANT" not in views:
-            return [Window(norm(mirror(views["POST"]))[None], {"POST": (crop.boxes["POST"], mirror)}, flags)]
-        view = "ANT" if "ANT" in views else "VIEW"
-        return [Window(norm(views[view])[None], {view: (crop.boxes[view], _identity)}, flags)]
+        # A single-view model reads every view it is given: ANT (or VIEW) as is, and POST mirrored into
+        # ANT's orientation (the output mirrored back), so lesions seen best from behind are reported too.
+        windows = []
+        for view in ("ANT", "VIEW"):
+            if view in views:
+                windows.append(Window(norm(views[view])[None], {view: (crop.boxes[view], _identity)}, flags))
+        if "POST" in views:
+            windows.append(Window(norm(mirror(views["POST"]))[None], {"POST": (crop.boxes["POST"], mirror)}, flags))
+        return windows
     ant = np.asarray(views["ANT"], dtype=np.float32)
     shift, post_aligned = align_post_to_ant(ant, views["POST"])
     post_aligned = np.asarray(post_aligned, dtype=np.float32)
