@@ -44,7 +44,8 @@ def markdown_table(spec: ExperimentSpec, results: list[dict], settings: dict, ru
         cells = [entry["row"].name, str(entry["runs"])]
         for metric in TABLE_METRICS:
             mean, std = entry[metric]
-            cells += [f"{_fmt(mean)} ± {_fmt(std)}", _fmt(entry["row"].paper.get(metric))]
+            ours = f"{_fmt(mean)} ± {_fmt(std)}" if entry["runs"] > 1 else _fmt(mean)  # one run has no spread
+            cells += [ours, _fmt(entry["row"].paper.get(metric))]
         for key in ("iou", "dsc_image", "sensitivity", "fp_per_image"):
             cells.append(_fmt(entry[key][0], 3))
         for key in spec.extra_columns:

@@ -119,7 +119,26 @@ def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
 
     kwargs = dict(config.model_args)
     kwargs["in_channels"] = in_channels
-    return create_model(config.model, **kwargs)
+    model = create_model(config.model, **kwargs)
+    if config.head_prior > 0:
+        initialise_head_prior(model, config.head_prior)
+    return model
+
+
+def initialise_head_prior(model: torch.nn.Module, prior: float) -> None:
+    """Set the bias of the 1-channel output convolution so every pixel starts at probability ``prior``.
+
+    The output layer is ``model.head`` when the network has one, else its last ``Conv2d`` with one output
+    channel and a bias (Lin et al. 2017, RetinaNet §4.1; see ``TrainConfig.head_prior``).
+    """
+    head = getattr(model, "head", None)
+    if not (isinstance(head, torch.nn.Conv2d) and head.out_channels == 1 and head.bias is not None):
+        convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.out_channels == 1 and m.bias is not None]
+        if not convs:
+            raise ScintisegError(f"head_prior: {type(model).__name__} has no 1-channel output convolution with a bias")
+        head = convs[-1]
+    with torch.no_grad():
+        head.bias.fill_(-math.log((1.0 - prior) / prior))
 
 
 def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:

@@ -1,0 +1,78 @@
+"""``scintiseg demo`` at a tiny scale: every step runs, the report links only files that exist, reruns resume."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from scintiseg.cli import main
+
+REAL_SCAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+TINY = ["--patients", "6", "--epochs", "1", "--width", "4", "--size", "128", "--batch-size", "2",
+        "--workers", "1", "--threads", "1", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    real = str(REAL_SCAN) if REAL_SCAN.is_file() else ""
+    code = main(["demo", "--out", str(out), "--real", real, *TINY])
+    return out, code
+
+
+def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, capsys):
+    out, code = demo_run
+    assert code == 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "not a clinical device" in report and "synthetic" in report.lower()
+    rows = [line for line in report.splitlines() if line.startswith("| DPU-Net") or line.startswith("| U-Net")]
+    assert len(rows) == 2  # both networks side by side
+    assert "0.6414" in report and "0.6086" in report  # paper A's DSC of both rows, for context
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert any("learning_curves" in link for link in links)
+    assert any("/overlays/best_1_" in link for link in links)
+    assert any(link.startswith("figures/phantom_") for link in links)
+    for link in links:
+        assert (out / link).is_file(), link
+    state = json.loads((out / "demo.json").read_text(encoding="utf-8"))
+    for key in ("dpunet", "unet"):
+        dsc = state["metrics"][key]["pooled"]["dsc"]
+        assert dsc is None or 0.0 <= dsc <= 1.0
+        assert state["runs"][key]["epochs_run"] == 1
+    data = state["runs"]["data"]
+    assert data["train"] + data["val"] + data["test"] == 6 and data["test"] >= 1
+    assert (out / "dpunet" / "config.yaml").is_file() and (out / "unet" / "checkpoints" / "best.pt").is_file()
+    phantom = state["predictions"]["phantom"]
+    assert (Path(phantom["folder"]) / "report.json").is_file()
+    if REAL_SCAN.is_file():
+        real = state["predictions"]["real scan"]
+        assert "skipped" not in real and real["overlays"] and Path(real["overlays"][0]).is_file()
+
+
+def test_rerun_skips_finished_steps_and_reports_missing_real_scan(demo_run, capsys):
+    out, code = demo_run
+    assert code == 0
+    capsys.readouterr()
+    checkpoint = out / "dpunet" / "checkpoints" / "last.pt"
+    before = checkpoint.stat().st_mtime_ns
+    assert main(["demo", "--out", str(out), "--real", str(out / "no-such-scan.dcm"), *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("(skipped)") == 4  # phantom, crop, both trainings
+    assert "real scan: skipped" in printed and "report:" in printed
+    assert checkpoint.stat().st_mtime_ns == before  # not retrained
+    assert "**real scan:** skipped" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_other_settings_in_the_same_folder_is_a_one_line_error(demo_run, capsys):
+    out, _ = demo_run
+    capsys.readouterr()
+    assert main(["demo", "--out", str(out), "--patients", "7", *TINY[2:]]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "other settings (patients)" in error and len(error.splitlines()) == 1
+
+
+def test_impossible_size_is_rejected_before_any_work(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "d"), "--size", "100"]) == 2
+    assert "--size" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
