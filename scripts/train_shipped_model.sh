@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 work=${1:-runs/shipped}
 bin=.venv/bin/scintiseg
 patients=${PATIENTS:-120}
-epochs=${EPOCHS:-30}
+epochs=${EPOCHS:-40}
 seed=${SEED:-2024}
 
 [ -f "$work/phantom/dataset.json" ] || $bin phantom --patients "$patients" --seed "$seed" --out "$work/phantom"

@@ -49,7 +49,8 @@ def test_masks_agree_with_metadata(default_patient):
     assert len(p.lesions) == p.meta["n_lesions"] > 0
     ids = {lesion["id"] for lesion in p.lesions}
     for view in ("ANT", "POST"):
-        assert np.array_equal(p.masks[view], p.instances[view] > 0)
+        visible = [lesion["id"] for lesion in p.lesions if lesion["visible"][view]]
+        assert np.array_equal(p.masks[view], np.isin(p.instances[view], visible))  # labels: visible lesions only
         assert set(np.unique(p.instances[view])) - {0} <= ids
         for lesion in p.lesions:
             pixels = np.argwhere(p.instances[view] == lesion["id"])

@@ -45,8 +45,8 @@ def patient_seed(cohort_seed: int, index: int) -> int:
 
 
 def lesion_annotation(patient: PhantomPatient, view: str) -> Annotation:
-    """LabelMe shapes for one view: polygons of each lesion's instance pixels, ``group_id`` = lesion id."""
-    instances = patient.instances[view]
+    """LabelMe shapes for one view: polygons of each *visible* lesion's pixels, ``group_id`` = lesion id."""
+    instances = np.where(patient.masks[view], patient.instances[view], 0)
     shapes = []
     for lesion_id in np.unique(instances[instances > 0]):
         for shape in mask_to_shapes(instances == lesion_id, label="lesion"):

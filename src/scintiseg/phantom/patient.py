@@ -2,14 +2,18 @@
 
 Ground truth, per view (all stored in the view's own orientation, POST as acquired):
 
-* **lesion mask**: a pixel belongs to a lesion when that lesion's noise-free excess counts in this view
+* **lesion extent**: a pixel belongs to a lesion when that lesion's noise-free excess counts in this view
   reach at least half of its peak excess in this view (a half-maximum contour of the lesion's own
-  projected excess). Every lesion with any excess has a non-empty mask, however faint.
-* **instance map**: lesion id (1..n) per pixel of the union of the masks; where masks overlap, the lesion
-  with the larger excess there wins.
+  projected excess). Every lesion with any excess has a non-empty extent, however faint.
+* **instance map**: lesion id (1..n) per pixel of the union of the extents, for *every* lesion (the true
+  disease); where extents overlap, the lesion with the larger excess there wins.
 * **visible**: the Rose criterion on the noise-free image, ``sum(excess) / sqrt(sum(background)) >= 5``
-  over the lesion's mask (background = expected counts without that lesion). Invisible lesions stay in
-  the masks (they are true disease); the flag lets an evaluation leave them out.
+  over the lesion's extent (background = expected counts without that lesion).
+* **lesion mask** (the label, what a reader would draw): the instance pixels of the lesions *visible in
+  that view*. A lesion hidden by attenuation on ANT (a posterior rib, say) is labelled on POST only; a
+  lesion visible in neither view stays in the instance map and the metadata but in no label. Labelling
+  invisible lesions would ask a network to find what the counts do not show (a third of all lesions on
+  ANT with the default profile), which is neither learnable nor what the papers' readers annotated.
 * **region map**: region id (:data:`~scintiseg.phantom.regions.REGION_NAMES`) of the bone that contributes
   the most attenuated, unblurred normal-bone counts to the pixel, grown by 2 pixels into the
   background to cover the PSF; 0 elsewhere.
@@ -45,8 +49,8 @@ class PhantomPatient:
 
     Args:
         scan: ANT and POST uint16 counts.
-        masks: view -> bool lesion mask.
-        instances: view -> uint16 lesion-id map (0 = no lesion).
+        masks: view -> bool label mask: the pixels of the lesions visible in that view.
+        instances: view -> uint16 lesion-id map of every lesion, visible or not (0 = no lesion).
         regions: view -> uint8 region-id map.
         lesions: per-lesion metadata (see :meth:`Lesion.metadata`, plus ``visible``/``bbox``/``peak``/``snr`` per view).
         meta: per-patient facts (height, build, arm position, count level, Soloway grade, look-alikes, ...).
@@ -212,7 +216,8 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
     stored = lambda view, image: mirror(image) if view == "POST" else image  # noqa: E731
     instances = {v: stored(v, instances[v]) for v in VIEWS}
     regions = {v: stored(v, regions[v]) for v in VIEWS}
-    masks = {v: instances[v] > 0 for v in VIEWS}
+    visible_ids = {v: [info["id"] for info in lesion_meta if info["visible"].get(v)] for v in VIEWS}
+    masks = {v: np.isin(instances[v], visible_ids[v]) for v in VIEWS}
     expected = {v: stored(v, expected[v]) for v in VIEWS}
     views = {v: stored(v, counts[v]) for v in VIEWS}
 
