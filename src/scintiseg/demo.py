@@ -278,12 +278,11 @@ def showcase_case(crops: Path, test_ids: list[str]) -> str:
     return max(test_ids, key=lambda case_id: (visible(cases[case_id]) if case_id in cases else -1, -test_ids.index(case_id)))
 
 
-def predict_one(scan, run_dir: Path, size: int, folder: Path) -> tuple:
+def predict_one(scan, run_dir: Path, folder: Path) -> tuple:
     """Step 5 for one scan: :func:`scintiseg.predict.predict_scan` with the run's best checkpoint."""
     from scintiseg.predict import load_model, predict_scan, write_outputs
 
-    model = load_model(run_dir, engine="torch", device="cpu")
-    model.window_size = size  # the demo's crop size (the checkpoint's training config does not record it)
+    model = load_model(run_dir, engine="torch", device="cpu")  # the checkpoint records the crop size
     prediction = predict_scan(scan, model)
     report = write_outputs(prediction, folder)
     return prediction, report
@@ -558,7 +557,7 @@ def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict
         case = _whole_body_case(phantom, showcase_case(out / "crops", test_ids))
         scan = read_scan(resolve(phantom, case.image))
         folder = out / "predict" / f"phantom-{case.case_id}"
-        prediction, _ = predict_one(scan, run_dir, settings.size, folder)
+        prediction, _ = predict_one(scan, run_dir, folder)
         view = "ANT" if "ANT" in prediction.views else next(iter(prediction.views))
         result = prediction.views[view]
         truth = read_mask_png(resolve(phantom, case.masks[view])) if view in case.masks else np.zeros(scan.shape, bool)
@@ -585,7 +584,7 @@ def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict
         return
     scan = read_scan(real)
     folder = out / "predict" / f"real-{real.stem}"
-    prediction, report = predict_one(scan, run_dir, settings.size, folder)
+    prediction, report = predict_one(scan, run_dir, folder)
     overlays = sorted(folder / view["files"]["overlay"] for view in report.get("views", {}).values()
                       if "overlay" in view.get("files", {}))
     state.predictions["real scan"] = {

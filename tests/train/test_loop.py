@@ -91,3 +91,17 @@ def test_semi_supervised_training_uses_chan_vese_on_unlabelled_items(make_data, 
     first, last = result.history
     assert first["train_unsupervised"] > 0
     assert 0 < first["alpha"] < last["alpha"] <= 0.4 + 1e-9  # ramped up
+
+
+def test_checkpoint_records_what_prediction_needs(tiny_split_dataset, tmp_path):
+    """The input mode, normalisation and crop size travel with the weights (scintiseg.predict.loader reads them)."""
+    from scintiseg.predict.loader import load_model
+
+    config = TrainConfig(data=str(tiny_split_dataset), out=str(tmp_path / "run"), model="unet",
+                         model_args={"width": 4, "depth": 2}, input_mode="ant", normalisation="log",
+                         epochs=1, batch_size=4, progress=False)
+    train(config)
+    state = torch.load(checkpoint_path(tmp_path / "run", "last"), weights_only=True)
+    assert state["data"] == {"input_mode": "ant", "normalisation": "log", "window_size": 32}  # the tiny crops' size
+    model = load_model(tmp_path / "run", engine="torch", device="cpu")
+    assert (model.input_mode, model.normalisation, model.window_size) == ("ant", "log", 32)

@@ -408,6 +408,9 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
             "model_config": dict(getattr(model, "config", {}) or {"name": config.model}),
             "optimizer": optimizer.state_dict(),
             "config": config.to_dict(),
+            # What prediction needs to build the same input (scintiseg.predict.loader reads it).
+            "data": {"input_mode": config.input_mode, "normalisation": config.normalisation,
+                     "window_size": int(data.train.images.shape[-1])},
             "history": history,
             "best": {"epoch": best_epoch, "value": best_value, "monitor": config.monitor},
             "early_stopping_wait": wait,
