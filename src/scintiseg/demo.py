@@ -588,7 +588,7 @@ def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict
     overlays = sorted(folder / view["files"]["overlay"] for view in report.get("views", {}).values()
                       if "overlay" in view.get("files", {}))
     state.predictions["real scan"] = {
-        "title": f"Real scan: {real.name} (NEMA NM1 test phantom scan, see ../shared/data/real/PROVENANCE.md)",
+        "title": f"Real scan: {real.name} (a real GE 99mTc-MDP whole-body bone scan, NEMA WG04 test image NM1, anterior view)",
         "run": str(run_dir), "folder": str(folder), "lesions": prediction.lesion_count,
         "bsi": prediction.bsi_percent, "covered": prediction.covered_mass_percent,
         "qc_flags": prediction.qc_flags, "overlays": [str(p) for p in overlays],
