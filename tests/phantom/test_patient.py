@@ -80,9 +80,15 @@ def test_faint_lesion_still_has_a_mask():
     config = replace(config, lesions=replace(config.lesions, contrast=(1.3, 1.3)))
     patient = generate_patient(4, config)
     assert patient.lesions
+    labelled = 0
     for lesion in patient.lesions:
         assert lesion["contrast"] == pytest.approx(1.3)
-        assert lesion["pixels"]["ANT"] > 0 and lesion["pixels"]["POST"] > 0
+        assert lesion["pixels"]["ANT"] > 0 and lesion["pixels"]["POST"] > 0  # every lesion has an extent
+        for view in ("ANT", "POST"):
+            in_label = bool(patient.masks[view][patient.instances[view] == lesion["id"]].any())
+            assert in_label == (lesion["visible"][view] and (patient.instances[view] == lesion["id"]).any())
+            labelled += in_label
+    assert labelled > 0  # the large faint lesions clear the Rose criterion and are labelled
 
 
 def test_every_lesion_voxel_lies_inside_its_bone():
