@@ -37,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr:g})")
     parser.add_argument("--head-prior", type=float, default=defaults.head_prior,
                         help=f"initial lesion probability of the output layer (default {defaults.head_prior:g}; 0: PyTorch's init)")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=defaults.augment,
+                        help="on-the-fly flips, rotations and translations while training (default on)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="cohort, split and training seed (default 0)")
     parser.add_argument("--real", default=DEFAULT_REAL_SCAN,
                         help=f"real whole-body scan to predict on (default {DEFAULT_REAL_SCAN}, relative to the "
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = DemoSettings(
         out=str(args.out), patients=args.patients, epochs=args.epochs, size=args.size, width=args.width,
-        depth=args.depth, batch_size=args.batch_size, lr=args.lr, head_prior=args.head_prior, seed=args.seed, real_scan=args.real,
+        depth=args.depth, batch_size=args.batch_size, lr=args.lr, head_prior=args.head_prior, augment=args.augment, seed=args.seed, real_scan=args.real,
         workers=args.workers, threads=args.threads, progress=not args.no_progress,
     )
     report = run_demo(settings)
