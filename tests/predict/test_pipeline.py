@@ -94,3 +94,27 @@ def test_tiny_model_end_to_end_on_nm1(nm1_scan, make_tiny_network, tmp_path):
     assert "engine" in prediction.model_info and prediction.timings["model_s"] > 0
     write_outputs(prediction, tmp_path, dicom=False)
     assert np.array_equal(read_labelme(tmp_path / "ANT.labelme.json").to_mask(), read_mask_png(tmp_path / "ANT_mask.png"))
+
+
+def test_gsps_on_a_multiframe_nm_source_draws_each_view_on_its_frame(nm1_scan, make_blobs, tmp_path):
+    """A classic multi-frame NM file (ANT frame 1, POST frame 2) gets a GSPS whose annotations name their frame."""
+    from scintiseg.io import read_scan
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.prepare.views import mirror
+    from scintiseg.scan import Scan
+
+    ant = nm1_scan.view("ANT")
+    write_dicom(Scan({"ANT": ant, "POST": mirror(ant)}, pixel_spacing=nm1_scan.pixel_spacing, patient_id="MF"),
+                tmp_path / "mf.dcm")
+    scan = read_scan(tmp_path / "mf.dcm")
+    ant_prob = make_blobs(scan.shape, [(300, 100, 5)])
+    post_prob = make_blobs(scan.shape, [(310, 60, 4), (350, 150, 4)])
+    full = np.ones(scan.shape, dtype=bool)
+    prediction = predict_from_probabilities(scan, {"ANT": ant_prob, "POST": post_prob}, {"ANT": full, "POST": full},
+                                            PredictSettings(0.5, 4))
+    report = write_outputs(prediction, tmp_path / "out")
+    assert report["dicom"] == {"sr": "sr.dcm", "gsps": "gsps.dcm"}
+    gsps = pydicom.dcmread(tmp_path / "out" / "gsps.dcm")
+    drawn = {int(a.ReferencedImageSequence[0].ReferencedFrameNumber): len(a.GraphicObjectSequence)
+             for a in gsps.GraphicAnnotationSequence}
+    assert drawn == {1: 1, 2: 2}  # one contour on ANT (frame 1), two on POST (frame 2)

@@ -187,6 +187,9 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
         # An explicit VOI window: highdicom otherwise looks for one in the source's functional groups,
         # which a (non-enhanced) multi-frame NM image does not have. Window = 0..99.5th count percentile.
         voi_lut_transformations=[hd.pr.SoftcopyVOILUTTransformation(window_center=window / 2.0, window_width=window)],
+        # Likewise the modality LUT: NM pixel values are counts, stored without rescaling, so the
+        # transformation is the identity (highdicom would read it from the functional groups).
+        modality_lut_transformation=hd.ModalityLUTTransformation(rescale_intercept=0.0, rescale_slope=1.0, rescale_type="US"),
     )
     with atomic_path(path) as tmp:
         gsps.save_as(tmp)
