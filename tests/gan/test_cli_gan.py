@@ -42,3 +42,15 @@ def test_bad_run_folder_is_one_line_error(tmp_path, capsys):
     assert main(["gan", "sample", "--run", str(tmp_path), "--n", "2", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "not a GAN run folder" in err
+
+
+def test_train_upsample_resize_is_saved_and_sampled(real_crops, tmp_path):
+    config = tmp_path / "gan.yaml"
+    config.write_text(yaml.safe_dump({"native_size": 32, "output_size": 64, "latent_dim": 16, "base_width": 8, "batch_size": 2}))
+    run = tmp_path / "run"
+    args = ["gan", "train", "--data", str(real_crops), "--out", str(run), "--config", str(config), "--quiet", "--epochs", "1", "--k", "1"]
+    assert main(args + ["--upsample", "resize"]) == 0
+    assert yaml.safe_load((run / "config.yaml").read_text())["upsample"] == "resize"
+    out = tmp_path / "gan_data"
+    assert main(["gan", "sample", "--run", str(run), "--n", "2", "--out", str(out), "--seed", "1", "--quiet"]) == 0
+    assert ds.check_dataset(out).valid

@@ -79,3 +79,15 @@ def test_state_dict_round_trip_continues_identically():
     la, lb = a.iteration(batches), b.iteration(batches)
     assert la.d_loss == pytest.approx(lb.d_loss, rel=1e-6) and la.g_loss == pytest.approx(lb.g_loss, rel=1e-6)
     assert b.d_steps == 2 * config.k
+
+
+def test_config_upsample_field_validates_and_reaches_the_generator():
+    from scintiseg.errors import ScintisegError
+    from scintiseg.gan.config import GanConfig
+    from scintiseg.gan.train import build_generator
+
+    assert GanConfig().upsample == "transpose"
+    g = build_generator(GanConfig(upsample="resize", native_size=32, base_width=8, latent_dim=8))
+    assert g.upsample == "resize"
+    with pytest.raises(ScintisegError, match="upsample"):
+        GanConfig(upsample="bicubic")

@@ -106,6 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--config", help="GanConfig YAML (flags override it)")
     train.add_argument("--resume", action="store_true", help="continue RUN from its last checkpoint up to --epochs, with the run's saved config (only --epochs and --threads apply)")
     train.add_argument("--views", help="comma-separated views G generates (default: ANT,POST)")
+    train.add_argument("--upsample", choices=["transpose", "resize"], help="G's up-sampling: transpose (Radford et al., default) or resize (nearest x2 + 3x3 conv, Odena et al. 2016)")
     train.add_argument("--count-noise", choices=["poisson", "round"], help="expected counts -> integers (default poisson)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     for name, (kind, text) in _FLAGS.items():

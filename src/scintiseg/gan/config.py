@@ -41,6 +41,9 @@ class GanConfig:
         latent_dim: size of the noise vector z ~ N(0, I).
         base_width: channels of G's last hidden layer and D's first layer; doubled at each coarser scale.
         max_width: cap on the channels of any layer.
+        upsample: how G up-samples: ``"transpose"`` (Radford et al. 2015, kernel-4 stride-2 transposed
+            convolutions; paper B's DCGAN) or ``"resize"`` (Odena et al. 2016: nearest x2 then a 3 x 3
+            convolution, no checkerboard artefacts); see :mod:`scintiseg.gan.dcgan`.
         k: discriminator steps per generator step (Goodfellow et al. 2014, Algorithm 1).
         epochs: passes of D over the real training images.
         batch_size: images per mini-batch (Radford et al. use 128; small data sets need less).
@@ -65,6 +68,7 @@ class GanConfig:
     latent_dim: int = 100
     base_width: int = 32
     max_width: int = 256
+    upsample: str = "transpose"
     k: int = 3
     epochs: int = 200
     batch_size: int = 16
@@ -97,6 +101,8 @@ class GanConfig:
         for name in ("latent_dim", "base_width", "max_width", "k", "epochs", "batch_size", "sample_every", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ScintisegError(f"gan config: {name} must be >= 1, got {getattr(self, name)}")
+        if self.upsample not in ("transpose", "resize"):
+            raise ScintisegError(f"gan config: upsample must be 'transpose' or 'resize', got {self.upsample!r}")
         if self.count_noise not in ("poisson", "round"):
             raise ScintisegError(f"gan config: count_noise must be 'poisson' or 'round', got {self.count_noise!r}")
         if not 0.0 < self.mask_threshold < 1.0:

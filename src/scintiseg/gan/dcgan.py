@@ -10,6 +10,16 @@ Architecture guidelines of Radford et al. (2015) §3, followed here:
 
 - no pooling: strided transposed convolutions (kernel 4, stride 2) up-sample in G, strided convolutions
   (kernel 4, stride 2) down-sample in D;
+- optional ``upsample="resize"`` (not in Radford et al.): each of G's stride-2 transposed convolutions
+  is replaced by nearest-neighbour up-sampling x2 followed by a 3 x 3 convolution (padding 1), the
+  "resize-convolution" of Odena et al. (2016, "Deconvolution and checkerboard artifacts", Distill).
+  A kernel-4 / stride-2 transposed convolution covers output pixels unevenly, which paints a
+  period-2 checkerboard; resize-convolution treats every output pixel alike. The channel plan, batch
+  norm and ReLU are unchanged. The projection of z to the 4 x 4 map, a stride-1 transposed
+  convolution of a 1 x 1 input in "transpose" mode, is exactly a linear map; "resize" mode writes it
+  as ``nn.Linear`` (same weights count, same N(0, 0.02) initialisation, Radford et al. §3 call this
+  layer "fully connected … just a matrix multiplication"), so resize mode has no transposed
+  convolution at all. Nearest (not bilinear) up-sampling: Odena et al. report it worked best.
 - batch norm in both, except G's output layer and D's input layer;
 - ReLU in G (tanh / sigmoid at the output), LeakyReLU(0.2) in D;
 - no fully connected hidden layers: z is projected to a 4 x 4 map by a transposed convolution, and D's
@@ -36,11 +46,22 @@ def _widths(native_size: int, base_width: int, max_width: int) -> list[int]:
 
 def init_dcgan_weights(module: nn.Module) -> None:
     """Radford et al. (2015) §4: conv weights N(0, 0.02); batch-norm scale N(1, 0.02), shift 0."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(module.weight, 0.0, 0.02)
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+#: G's up-sampling modes: Radford et al.'s transposed convolution, Odena et al.'s resize-convolution.
+UPSAMPLE_MODES = ("transpose", "resize")
+
+
+def _up(w_in: int, w_out: int, mode: str, bias: bool) -> list[nn.Module]:
+    """One x2 up-sampling step of G: transposed conv (kernel 4, stride 2) or nearest x2 + 3 x 3 conv."""
+    if mode == "transpose":
+        return [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=bias)]
+    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(w_in, w_out, 3, 1, 1, bias=bias)]
 
 
 class Generator(nn.Module):
@@ -52,6 +73,8 @@ class Generator(nn.Module):
         latent_dim: size of z.
         base_width: channels of the finest hidden map, doubled per coarser scale.
         max_width: cap on any layer's channels.
+        upsample: ``"transpose"`` (Radford et al.: kernel-4 stride-2 transposed convolutions) or
+            ``"resize"`` (Odena et al. 2016: nearest up-sampling x2 then a 3 x 3 convolution).
 
     Example::
 
@@ -59,19 +82,30 @@ class Generator(nn.Module):
         x = g(torch.randn(4, 100))          # (4, 4, 64, 64)
     """
 
-    def __init__(self, views: int = 2, native_size: int = 64, latent_dim: int = 100, base_width: int = 32, max_width: int = 256) -> None:
+    def __init__(
+        self,
+        views: int = 2,
+        native_size: int = 64,
+        latent_dim: int = 100,
+        base_width: int = 32,
+        max_width: int = 256,
+        upsample: str = "transpose",
+    ) -> None:
         super().__init__()
+        if upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
         self.views = views
         self.latent_dim = latent_dim
+        self.upsample = upsample
         widths = _widths(native_size, base_width, max_width)
-        layers: list[nn.Module] = [
-            nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),
-            nn.BatchNorm2d(widths[0]),
-            nn.ReLU(inplace=True),
-        ]
+        if upsample == "transpose":
+            projection: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False)]
+        else:
+            projection = [nn.Flatten(), nn.Linear(latent_dim, widths[0] * 16, bias=False), nn.Unflatten(1, (widths[0], 4, 4))]
+        layers: list[nn.Module] = [*projection, nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for w_in, w_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(inplace=True)]
-        layers.append(nn.ConvTranspose2d(widths[-1], 2 * views, 4, 2, 1, bias=True))
+            layers += [*_up(w_in, w_out, upsample, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(inplace=True)]
+        layers += _up(widths[-1], 2 * views, upsample, bias=True)
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 

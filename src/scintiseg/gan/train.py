@@ -55,7 +55,7 @@ GRID_SAMPLES = 16
 
 
 def build_generator(config: GanConfig) -> Generator:
-    return Generator(len(config.views), config.native_size, config.latent_dim, config.base_width, config.max_width)
+    return Generator(len(config.views), config.native_size, config.latent_dim, config.base_width, config.max_width, config.upsample)
 
 
 def build_discriminator(config: GanConfig) -> Discriminator:

@@ -25,7 +25,7 @@ Every path in the manifest is relative to ``DIR`` and must stay inside it. ``dat
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +91,14 @@ class DatasetManifest:
         for case in self.cases:
             groups.setdefault(case.patient_id, []).append(case)
         return groups
+
+    def derived(self, suffix: str, note: str, cases: list[Case]) -> "DatasetManifest":
+        """A new manifest made from this one: ``name-suffix``, ``note`` appended to the description, other cases.
+
+        Views, spacing, label and region names carry over (crop, augment and GAN sets keep them).
+        """
+        description = f"{self.description} {note}" if self.description else note
+        return replace(self, name=f"{self.name}-{suffix}", description=description, cases=list(cases))
 
     def to_json(self) -> dict:
         data = asdict(self)

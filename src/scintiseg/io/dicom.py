@@ -69,6 +69,9 @@ _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _HEADER_VALUE_ERRORS = (
     ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, UnicodeError, struct.error,
     NotImplementedError, EOFError,
+    # A sequence is parsed from the bytes already read when it is first used; a corrupt one raises
+    # OSError ("No tag to read at file position ...") there, long after dcmread returned.
+    OSError,
 )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import html
 
-from scintiseg.predict.prediction import Prediction
 
 _STYLE = """
 body{font-family:sans-serif;margin:1.5em;color:#111;background:#fff}

@@ -18,7 +18,6 @@ instance maps when the case has them.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -113,12 +112,6 @@ def augment_dataset(
             if lesions is not None:
                 meta["lesions"] = lesions
             cases.append(case_entry_with(case, paths, case_id=case_id, origin="augment", synthetic=True, meta=meta))
-    new = replace(
-        manifest,
-        name=f"{manifest.name}-aug{factor}",
-        description=(manifest.description + " " if manifest.description else "")
-        + f"Geometric augmentation x{factor} (scintiseg dataset augment, seed {seed}).",
-        cases=cases,
-    )
+    new = manifest.derived(f"aug{factor}", f"Geometric augmentation x{factor} (scintiseg dataset augment, seed {seed}).", cases)
     save_manifest(new, out)
     return new

@@ -33,7 +33,7 @@ from scintiseg.prepare.case_arrays import (
     write_case_arrays,
 )
 from scintiseg.prepare.crop import CropBox, thoracic_crop
-from scintiseg.scan import Annotation, Shape
+from scintiseg.scan import Annotation
 
 
 def crop_annotation(annotation: Annotation, box: CropBox) -> Annotation:
@@ -145,12 +145,6 @@ def crop_dataset(
             bar.update()
     bar.close()
     height, width = (size, size) if isinstance(size, int) else size
-    new = replace(
-        manifest,
-        name=f"{manifest.name}-thorax",
-        description=(manifest.description + " " if manifest.description else "")
-        + f"Thoracic {height} x {width} crops (scintiseg dataset crop).",
-        cases=cases,
-    )
+    new = manifest.derived("thorax", f"Thoracic {height} x {width} crops (scintiseg dataset crop).", cases)
     save_manifest(new, out)
     return new
