@@ -45,6 +45,8 @@ def _train(args: argparse.Namespace) -> int:
         values["views"] = [v.strip().upper() for v in args.views.split(",") if v.strip()]
     if args.count_noise:
         values["count_noise"] = args.count_noise
+    if args.upsample:
+        values["upsample"] = args.upsample
     config = GanConfig.from_dict(values, path=args.config)
     trainer = train_gan(args.data, args.out, config, resume=args.resume, progress=not args.quiet)
     last = trainer.history[-1] if trainer.history else {}

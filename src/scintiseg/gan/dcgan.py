@@ -13,8 +13,9 @@ Architecture guidelines of Radford et al. (2015) §3, followed here:
 - optional ``upsample="resize"`` (not in Radford et al.): each of G's stride-2 transposed convolutions
   is replaced by nearest-neighbour up-sampling x2 followed by a 3 x 3 convolution (padding 1), the
   "resize-convolution" of Odena et al. (2016, "Deconvolution and checkerboard artifacts", Distill).
-  A kernel-4 / stride-2 transposed convolution covers output pixels unevenly, which paints a
-  period-2 checkerboard; resize-convolution treats every output pixel alike. The channel plan, batch
+  In a kernel-4 / stride-2 transposed convolution each output-pixel parity is made by its own 2 x 2
+  sub-kernel, so unless training makes them agree it paints a period-2 checkerboard (worse when
+  stacked); resize-convolution makes every output pixel with the same kernel. The channel plan, batch
   norm and ReLU are unchanged. The projection of z to the 4 x 4 map, a stride-1 transposed
   convolution of a 1 x 1 input in "transpose" mode, is exactly a linear map; "resize" mode writes it
   as ``nn.Linear`` (same weights count, same N(0, 0.02) initialisation, Radford et al. §3 call this
@@ -22,8 +23,8 @@ Architecture guidelines of Radford et al. (2015) §3, followed here:
   convolution at all. Nearest (not bilinear) up-sampling: Odena et al. report it worked best.
 - batch norm in both, except G's output layer and D's input layer;
 - ReLU in G (tanh / sigmoid at the output), LeakyReLU(0.2) in D;
-- no fully connected hidden layers: z is projected to a 4 x 4 map by a transposed convolution, and D's
-  last layer is a 4 x 4 convolution to a single logit;
+- no fully connected hidden layers: z is projected to a 4 x 4 map by a transposed convolution (resize
+  mode: the equivalent ``nn.Linear``), and D's last layer is a 4 x 4 convolution to a single logit;
 - weights N(0, 0.02), batch-norm scales N(1, 0.02).
 
 D returns a *logit* (no sigmoid) so that the loss can use the numerically stable
