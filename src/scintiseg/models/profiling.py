@@ -67,6 +67,13 @@ def _median_ms(function, repeats: int, device: torch.device, warmup: int = 1) ->
     return statistics.median(times)
 
 
+def _placed(model: nn.Module, images: torch.Tensor, channels_last: bool, train: bool) -> tuple[nn.Module, torch.Tensor]:
+    """``model`` and ``images`` on the images' device in the chosen memory format, in train or eval mode."""
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(images.device, memory_format=memory_format).train(train)
+    return model, images.contiguous(memory_format=memory_format)
+
+
 def time_inference(
     model: nn.Module,
     images: torch.Tensor,
@@ -77,9 +84,7 @@ def time_inference(
 ) -> float:
     """Median milliseconds per image of ``model(images)`` in eval and inference mode."""
     device = images.device
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(device, memory_format=memory_format).eval()
-    images = images.contiguous(memory_format=memory_format)
+    model, images = _placed(model, images, channels_last, train=False)
 
     def run() -> None:
         with torch.inference_mode(), torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
@@ -99,9 +104,7 @@ def time_training_step(
 ) -> float:
     """Median milliseconds per image of one optimisation step (forward, BCE loss, backward, Adam)."""
     device = images.device
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(device, memory_format=memory_format).train()
-    images = images.contiguous(memory_format=memory_format)
+    model, images = _placed(model, images, channels_last, train=True)
     if masks is None:
         masks = (images[:, :1] > images[:, :1].mean()).float()
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)

@@ -88,7 +88,8 @@ def _data_config(state: dict) -> dict:
     return {
         "input_mode": str(data.get("input_mode", config.get("input_mode", "ant"))),
         "normalisation": str(data.get("normalisation", config.get("normalisation", "percentile"))),
-        "window_size": int(data.get("window_size", config.get("crop_size", DEFAULT_WINDOW)) or DEFAULT_WINDOW),
+        # Training records the crop size in ``data`` (scintiseg.train.loop); older checkpoints used 256.
+        "window_size": int(data.get("window_size") or DEFAULT_WINDOW),
     }
 
 
