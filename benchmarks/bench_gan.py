@@ -4,9 +4,12 @@ Measures, in ONE run, on the CPU threads given (on 2 free cores:
 ``OMP_NUM_THREADS=2 taskset -c 0,1 python benchmarks/bench_gan.py``; on a machine shared with other
 jobs use ``OMP_NUM_THREADS=1``: two spinning OpenMP threads on busy cores run several times slower):
 
-1. a demo-sized phantom crop data set (``--patients`` phantom patients, thoracic crops, D1 split);
-2. throughput of one G iteration (k D steps + 1 G step) at each ``--sizes`` native resolution;
-3. a GAN training run for ``--minutes`` (native ``--native``), then ``gan evaluate`` statistics;
+1. a demo-sized phantom crop data set (``--patients`` phantom patients, thoracic crops, D1 split), or
+   an existing crop data set with a ``splits.json`` (``--data``);
+2. throughput of one G iteration (k D steps + 1 G step) at each ``--sizes`` native resolution
+   (``--sizes ""`` skips it);
+3. a GAN training run of ``--minutes`` wall-clock (native ``--native``; ``--lesion-aware`` and
+   ``--set KEY=VALUE`` choose the GanConfig), then ``gan evaluate`` statistics;
 4. the time to sample ``--n-sample`` cases in memory and to write them as a data set.
 
 Prints a JSON summary and writes it to ``--out/bench_gan.json``.
@@ -72,22 +75,25 @@ def main() -> int:
     parser.add_argument("--native", type=int, default=64)
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--k", type=int, default=3)
+    parser.add_argument("--k", type=int, default=None, help="D steps per G step (default 3, or the preset's)")
     parser.add_argument("--n-sample", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=None, help="existing crop data set (with splits.json)")
+    parser.add_argument("--lesion-aware", action="store_true", help="GanConfig LESION_AWARE settings")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any GanConfig field")
     args = parser.parse_args()
 
     from scintiseg.gan.config import GanConfig
     from scintiseg.gan.evaluate import evaluate_run
     from scintiseg.gan.sample import generate, load_run, sample_dataset
-    from scintiseg.gan.train import g_steps_per_epoch, train_gan
+    from scintiseg.gan.train import train_gan
 
     args.out.mkdir(parents=True, exist_ok=True)
     import os
 
     result: dict = {"threads": torch.get_num_threads(), "torch": torch.__version__, "patients": args.patients,
                     "cpu_count": os.cpu_count(), "loadavg_start": os.getloadavg()}
-    data = args.out / "crops"
+    data = args.data or args.out / "crops"
     start = time.perf_counter()
     if not (data / "dataset.json").is_file():
         build_phantom_crops(data, args.patients, args.seed)
@@ -98,17 +104,29 @@ def main() -> int:
     result["training_cases"] = n_train
 
     result["iteration_s"] = {}
-    for size in (int(s) for s in args.sizes.split(",")):
-        result["iteration_s"][size] = round(iteration_seconds(size, args.batch, args.k, repeats=3 if size <= 128 else 1), 4)
-        print(f"native {size}: {result['iteration_s'][size]} s per G iteration (k={args.k}, batch {args.batch})", file=sys.stderr)
+    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
+        result["iteration_s"][size] = round(iteration_seconds(size, args.batch, args.k or 3, repeats=3 if size <= 128 else 1), 4)
+        print(f"native {size}: {result['iteration_s'][size]} s per G iteration (k={args.k or 3}, batch {args.batch})", file=sys.stderr)
 
-    # Train for about --minutes: the number of epochs follows from the measured iteration time.
-    config = GanConfig(native_size=args.native, batch_size=args.batch, k=args.k, seed=args.seed, sample_every=10, checkpoint_every=10)
-    per_epoch = g_steps_per_epoch(n_train, config) * result["iteration_s"][args.native]
-    config.epochs = max(1, int(args.minutes * 60 / per_epoch))
+    # Train for --minutes of wall-clock time (the epoch cap is only a bound).
+    import yaml
+
+    from scintiseg.gan.config import LESION_AWARE
+
+    values = {"native_size": args.native, "batch_size": args.batch, "k": 3, "seed": args.seed,
+              "sample_every": 50, "checkpoint_every": 50, "epochs": 100000}
+    if args.lesion_aware:
+        values.update(LESION_AWARE)
+    if args.k is not None:
+        values["k"] = args.k
+    for item in args.set:
+        key, _, value = item.partition("=")
+        values[key.strip()] = yaml.safe_load(value)
+    config = GanConfig.from_dict(values)
+    result["config"] = config.to_dict()
     run = args.out / f"run{args.native}"
     start = time.perf_counter()
-    trainer = train_gan(data, run, config, progress=False)
+    trainer = train_gan(data, run, config, progress=False, max_minutes=args.minutes)
     result["train"] = {
         "native": args.native,
         "epochs": trainer.epoch,

@@ -46,3 +46,23 @@ def test_d3_refuses_a_gan_trained_on_test_cases(real_crops, run_factory, tmp_pat
     generated = sample_dataset(run, 2, tmp_path / "gan", seed=0, progress=False)
     with pytest.raises(ScintisegError, match="leak"):
         build_d3(real_crops, generated, tmp_path / "d3", gan_run=run)
+
+
+def test_d3_copies_every_file_a_case_names_including_phantom_instance_maps(real_crops, run_factory, tmp_path):
+    import numpy as np
+
+    from scintiseg.io.images import read_label_png, write_label_png
+
+    manifest = ds.load_manifest(real_crops)
+    first = manifest.cases[0]
+    labels = np.zeros((64, 64), dtype=np.uint16)
+    labels[10:14, 20:25] = 7
+    write_label_png(labels, real_crops / "instances" / f"{first.case_id}_ANT.png")
+    first.meta["instances"] = {"ANT": f"instances/{first.case_id}_ANT.png"}  # where the phantom keeps them
+    ds.save_manifest(manifest, real_crops)
+    ds.split_dataset(real_crops, test=0.25, seed=0)
+    generated = sample_dataset(run_factory("run", output_size=64), 2, tmp_path / "gan", seed=0, progress=False)
+    build_d3(real_crops, generated, tmp_path / "d3")
+    copied = read_label_png(tmp_path / "d3" / "instances" / f"{first.case_id}_ANT.png")
+    assert np.array_equal(copied, labels)
+    assert ds.check_dataset(tmp_path / "d3").valid

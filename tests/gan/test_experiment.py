@@ -21,3 +21,39 @@ def test_prepared_datasets_share_test_patients_and_sizes(real_crops, tmp_path):
     # re-running skips finished steps (nothing is rebuilt or overwritten)
     again = prepare_datasets(real_crops, tmp_path / "exp", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
     assert again == paths
+
+
+def test_a_gan_trained_beforehand_is_used_and_not_retrained(real_crops, tmp_path):
+    from scintiseg.gan.config import GanConfig
+    from scintiseg.gan.train import load_checkpoint, train_gan
+
+    gan = {"native_size": 32, "output_size": 64, "latent_dim": 16, "base_width": 8, "batch_size": 2, "epochs": 1}
+    first = prepare_datasets(real_crops, tmp_path / "a", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
+    run = tmp_path / "own_gan"
+    train_gan(first["D1"], run, GanConfig(**{**gan, "epochs": 2}), progress=False)
+    paths = prepare_datasets(first["D1"], tmp_path / "b", factor=2, gan_run=run, progress=False)
+    assert paths["gan"] == run and load_checkpoint(run)["epoch"] == 2
+    assert not (tmp_path / "b" / "datasets" / "gan_run").exists()
+    gan_cases = [c for c in ds.load_manifest(paths["D3"]).cases if c.origin == "gan"]
+    assert gan_cases and all(c.patient_id.startswith("GAN-") for c in gan_cases)
+
+
+def test_augmentation_only_flags_are_refused_for_other_experiments(real_crops, capsys):
+    from scintiseg.cli import main
+
+    assert main(["experiment", "paper-a-table2", "--data", str(real_crops), "--factor", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--factor applies only to paper-b-augmentation" in err
+
+
+def test_augmentation_experiment_is_fully_supervised_and_refuses_fewer_labels(real_crops, tmp_path):
+    import pytest
+
+    from scintiseg.errors import ScintisegError
+    from scintiseg.gan.experiment import run_paper_b_augmentation
+
+    paths = {"D1": tmp_path / "d1", "D2": tmp_path / "d2", "D3": tmp_path / "d3"}
+    assert augmentation_spec(paths).base["labelled"] == 1.0
+    with pytest.raises(ScintisegError, match="100 % labelled"):
+        run_paper_b_augmentation(real_crops, tmp_path / "exp", settings={"labelled": 0.37}, progress=False)
+    assert not (tmp_path / "exp").exists()

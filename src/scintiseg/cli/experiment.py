@@ -42,30 +42,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="model argument for every row (e.g. width=8)")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", dest="settings",
                         help="any TrainConfig field for every cell (e.g. batch_size=8, normalisation=zscore)")
+    group = parser.add_argument_group(f"{AUGMENTATION_EXPERIMENT} only")
+    group.add_argument("--factor", type=int, default=None, help="D2 / D1 size ratio; D3 gets as many GAN samples (paper B: 20)")
+    group.add_argument("--gan-run", type=Path, default=None, help="a trained `scintiseg gan train` run to sample D3 from "
+                       "(trained on DATA's training patients); default: train one")
+    group.add_argument("--gan-set", action="append", metavar="KEY=VALUE", help="GanConfig field of the GAN trained here")
+    group.add_argument("--gan-lesion-aware", action="store_true", help="train the GAN with the lesion-aware settings (docs/gan.md)")
+    group.add_argument("--gan-minutes", type=float, default=None, help="wall-clock bound of the GAN training")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
+
+
+def _key_values(items: list[str] | None, flag: str) -> dict:
+    values = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ScintisegError(f"{flag} expects KEY=VALUE, got {item!r}")
+        values[key.strip()] = yaml.safe_load(value)
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
     from scintiseg.experiments.runner import run_experiment
 
-    settings = {}
-    for item in args.settings or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ScintisegError(f"--set expects KEY=VALUE, got {item!r}")
-        settings[key.strip()] = yaml.safe_load(value)
+    settings = _key_values(args.settings, "--set")
     if args.epochs is not None:
         settings["epochs"] = args.epochs
     if args.model_arg:
         settings["model_args"] = parse_model_args(args.model_arg)
     if args.runs is not None and args.runs < 1:
         raise ScintisegError(f"--runs must be at least 1, got {args.runs}")
+    gan_only = {"--factor": args.factor, "--gan-run": args.gan_run, "--gan-set": args.gan_set,
+                "--gan-lesion-aware": args.gan_lesion_aware or None, "--gan-minutes": args.gan_minutes}
     if args.name == AUGMENTATION_EXPERIMENT:
-        from scintiseg.gan.experiment import run_paper_b_augmentation
+        from scintiseg.gan.config import LESION_AWARE
+        from scintiseg.gan.experiment import PAPER_B_FACTOR, run_paper_b_augmentation
 
+        gan_settings = {**(LESION_AWARE if args.gan_lesion_aware else {}), **_key_values(args.gan_set, "--gan-set")}
+        if args.gan_minutes is not None:
+            gan_settings.setdefault("epochs", 100000)  # the time bound ends training
         table = run_paper_b_augmentation(args.data, args.out, runs=args.runs, settings=settings,
-                                         progress=not args.no_progress)
+                                         progress=not args.no_progress, factor=args.factor or PAPER_B_FACTOR,
+                                         gan_settings=gan_settings, gan_run=args.gan_run, gan_minutes=args.gan_minutes)
+    elif any(value is not None for value in gan_only.values()):
+        used = next(flag for flag, value in gan_only.items() if value is not None)
+        raise ScintisegError(f"{used} applies only to {AUGMENTATION_EXPERIMENT}")
     else:
         table = run_experiment(args.name, args.data, args.out, runs=args.runs, settings=settings,
                                progress=not args.no_progress)

@@ -3,6 +3,7 @@
 Example::
 
     scintiseg gan train --data data/crops --out runs/gan --epochs 200 --k 3
+    scintiseg gan train --data data/crops --out runs/gan --epochs 3000 --lesion-aware --minutes 30
     scintiseg gan train --data data/crops --out runs/gan --epochs 300 --resume
     scintiseg gan sample --run runs/gan --n 1000 --out data/gan --seed 0
     scintiseg gan evaluate --run runs/gan --data data/crops
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from scintiseg.errors import ScintisegError
 
 
 #: GanConfig fields offered as flags (the rest come from --config YAML).
@@ -27,16 +30,23 @@ _FLAGS = {
     "checkpoint_every": (int, "save a checkpoint every N epochs"),
     "real_label": (float, "D's target for real images (0.9: one-sided label smoothing; default 1)"),
     "diff_augment": (str, "DiffAugment of D's inputs: none (default), translation, cutout, translation,cutout"),
+    "lesion_oversample": (float, "draw real crops with a lesion this many times as often (default 1)"),
+    "mask_match": (float, "weight of the mask-area term in G's loss (default 0: off)"),
     "seed": (int, "seed of weights, noise and batch order"),
     "threads": (int, "torch threads (0: torch's default)"),
 }
 
 
 def _train(args: argparse.Namespace) -> int:
-    from scintiseg.gan.config import GanConfig
+    from scintiseg.gan.config import LESION_AWARE, GanConfig
     from scintiseg.gan.train import train_gan
 
     values = GanConfig.load(args.config).to_dict() if args.config else {}
+    if args.lesion_aware:
+        values.update(LESION_AWARE)
+    for name in ("real_flip", "minibatch_std"):
+        if getattr(args, name):
+            values[name] = True
     for name in _FLAGS:
         value = getattr(args, name, None)
         if value is not None:
@@ -48,7 +58,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.upsample:
         values["upsample"] = args.upsample
     config = GanConfig.from_dict(values, path=args.config)
-    trainer = train_gan(args.data, args.out, config, resume=args.resume, progress=not args.quiet)
+    if args.minutes is not None and not args.minutes > 0:
+        raise ScintisegError(f"--minutes must be positive, got {args.minutes}")
+    trainer = train_gan(args.data, args.out, config, resume=args.resume, progress=not args.quiet, max_minutes=args.minutes)
     last = trainer.history[-1] if trainer.history else {}
     print(
         f"{args.out}: epoch {trainer.epoch}, {trainer.g_steps} G steps / {trainer.d_steps} D steps"
@@ -110,6 +122,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--views", help="comma-separated views G generates (default: ANT,POST)")
     train.add_argument("--upsample", choices=["transpose", "resize"], help="G's up-sampling: transpose (Radford et al., default) or resize (nearest x2 + 3x3 conv, Odena et al. 2016)")
     train.add_argument("--count-noise", choices=["poisson", "round"], help="expected counts -> integers (default poisson)")
+    train.add_argument("--lesion-aware", action="store_true", help="the lesion-aware settings of docs/gan.md "
+                       "(k = 1, resize G, flips, minibatch std, lesion oversampling, mask-area term); flags override them")
+    train.add_argument("--real-flip", action="store_true", help="flip real images left-right at random for D")
+    train.add_argument("--minibatch-std", action="store_true", help="minibatch standard deviation channel in D (Karras et al. 2018)")
+    train.add_argument("--minutes", type=float, default=None, help="stop after the epoch that ends past this wall-clock budget")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     for name, (kind, text) in _FLAGS.items():
         train.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text)

@@ -15,6 +15,12 @@ Choices paper B leaves open, and ours:
   are mapped back to counts, where Poisson sampling restores pixel-level counting noise.
 - Hyper-parameters follow Radford et al. (2015) §4: Adam, learning rate 2e-4, beta1 0.5, batch norm in
   G and D, LeakyReLU slope 0.2 in D, weights initialised N(0, 0.02), latent size 100.
+- Lesion-aware options (not in paper B, all off by default so the defaults stay paper B's plain DCGAN;
+  measured in docs/gan.md): ``real_flip`` (left-right flips of the real images D sees),
+  ``minibatch_std`` (Karras et al. 2018 minibatch standard deviation in D, against mode collapse),
+  ``lesion_oversample`` (real crops with a lesion drawn this many times as often as lesion-free ones)
+  and ``mask_match`` (weight of a term in G's loss that matches the mean lesion-mask area of generated
+  and real images, per view). :data:`LESION_AWARE` holds the combination we measured best.
 """
 
 from __future__ import annotations
@@ -26,6 +32,19 @@ from pathlib import Path
 import yaml
 
 from scintiseg.errors import ScintisegError
+
+
+#: The lesion-aware settings measured in docs/gan.md ("Lesion-aware training"): paper B's DCGAN with
+#: k = 1 (Radford et al.'s schedule; with k = 3 and 70 crops D wins and G collapsed), resize-convolution,
+#: flips, minibatch standard deviation, lesion oversampling and mask-area matching.
+LESION_AWARE: dict = {
+    "k": 1,
+    "upsample": "resize",
+    "real_flip": True,
+    "minibatch_std": True,
+    "lesion_oversample": 2.0,
+    "mask_match": 1.0,
+}
 
 
 @dataclass
@@ -58,6 +77,19 @@ class GanConfig:
             (paper B's plain DCGAN), ``translation`` or ``translation,cutout`` (for small data sets).
         real_label: target of real images in D's loss; 0.9 is one-sided label smoothing (Salimans et
             al. 2016), 1.0 the plain minimax game.
+        real_flip: flip each real image D sees left-right with probability 0.5 (all channels of a case
+            together, so ANT, mirrored POST and masks stay registered). Bone scans are nearly
+            left-right symmetric, so G may learn mirrored anatomy; the data D sees doubles.
+        minibatch_std: append the minibatch standard deviation channel to D's last hidden map
+            (Karras et al. 2018, "Progressive growing of GANs", §3): D can see a batch of identical
+            samples, which penalises mode collapse.
+        lesion_oversample: sampling weight of real crops with a lesion (any mask pixel, any view) over
+            lesion-free crops; 1.0 is a uniform pass over the images. Batches are then drawn with
+            replacement, an epoch still has as many images as the training set.
+        mask_match: weight of ``sum_v (log(m_fake_v + 1e-4) - log(m_real_v + 1e-4))^2`` in G's loss,
+            ``m_v`` the mean mask value of view ``v`` (the real one over the training images weighted as
+            they are drawn, the generated one over G's batch): G is told directly when it paints less
+            (or more) lesion area than the real images hold. 0 switches it off.
         seed: seeds weights, noise and mini-batch order.
         threads: torch intra-op threads (0: leave torch's default).
     """
@@ -83,6 +115,10 @@ class GanConfig:
     checkpoint_every: int = 5
     diff_augment: str = "none"
     real_label: float = 1.0
+    real_flip: bool = False
+    minibatch_std: bool = False
+    lesion_oversample: float = 1.0
+    mask_match: float = 0.0
     seed: int = 0
     threads: int = 0
 
@@ -111,6 +147,10 @@ class GanConfig:
             raise ScintisegError(f"gan config: diff_augment must be none, translation, cutout or translation,cutout, got {self.diff_augment!r}")
         if not 0.5 < self.real_label <= 1.0:
             raise ScintisegError(f"gan config: real_label must lie in (0.5, 1], got {self.real_label}")
+        if not self.lesion_oversample >= 1.0:
+            raise ScintisegError(f"gan config: lesion_oversample must be >= 1, got {self.lesion_oversample}")
+        if not self.mask_match >= 0.0:
+            raise ScintisegError(f"gan config: mask_match must be >= 0, got {self.mask_match}")
         if not self.sqrt_ceiling > 0:
             raise ScintisegError(f"gan config: sqrt_ceiling must be positive, got {self.sqrt_ceiling}")
 

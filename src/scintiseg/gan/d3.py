@@ -27,7 +27,11 @@ from scintiseg.io.atomic import write_text_atomic
 
 
 def _copy_case(src_root: Path, dst_root: Path, case: ds.Case) -> None:
-    paths = [case.image, *case.labels.values(), *case.masks.values(), *case.regions.values()]
+    """Copy every file ``case`` names: image, LabelMe, masks, region and lesion-instance maps."""
+    from scintiseg.prepare.case_arrays import case_label_map_paths
+
+    label_maps = [rel for paths in case_label_map_paths(case).values() for rel in paths.values()]
+    paths = [case.image, *case.labels.values(), *case.masks.values(), *label_maps]
     for relative in paths:
         target = ds.resolve(dst_root, relative)
         if target.exists():

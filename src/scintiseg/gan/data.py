@@ -112,3 +112,22 @@ def load_training_images(root: str | Path, views: list[str], native_size: int, s
         pixel_spacing=tuple(manifest.pixel_spacing),
         source_size=int(size),
     )
+
+
+def lesion_weights(tensor: torch.Tensor, views: int, oversample: float) -> torch.Tensor | None:
+    """Sampling weight of each real image: ``oversample`` with a lesion (any mask value > 0), else 1.
+
+    Returns ``None`` for ``oversample == 1`` (a uniform pass over the images).
+    """
+    if oversample == 1.0:
+        return None
+    has_lesion = tensor[:, views:].flatten(1).amax(dim=1) > 0
+    return torch.where(has_lesion, float(oversample), 1.0).double()
+
+
+def mask_means(tensor: torch.Tensor, views: int, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """(V,) mean mask value per view over the real images, weighted as they are drawn for D."""
+    per_image = tensor[:, views:].double().mean(dim=(2, 3))  # (N, V)
+    if weights is None:
+        return per_image.mean(dim=0).float()
+    return ((per_image * weights[:, None]).sum(dim=0) / weights.sum()).float()

@@ -27,6 +27,12 @@ Architecture guidelines of Radford et al. (2015) §3, followed here:
   mode: the equivalent ``nn.Linear``), and D's last layer is a 4 x 4 convolution to a single logit;
 - weights N(0, 0.02), batch-norm scales N(1, 0.02).
 
+Optional ``minibatch_std=True`` in D (not in Radford et al.): Karras et al. (2018, "Progressive growing
+of GANs", §3) append to D's last hidden map one channel holding the average over features and
+positions of the per-feature standard deviation across the batch, so D can tell a batch of near-
+identical samples from a varied real batch and G is pushed away from mode collapse. The whole batch is
+one group (Karras et al.'s description; their code uses groups of 4).
+
 D returns a *logit* (no sigmoid) so that the loss can use the numerically stable
 ``binary_cross_entropy_with_logits``; ``sigmoid(D(x))`` is the paper's probability D(x).
 """
@@ -117,6 +123,14 @@ class Generator(nn.Module):
         return torch.cat([images, masks], dim=1)
 
 
+class MinibatchStd(nn.Module):
+    """Append the batch's mean feature standard deviation as one constant channel (Karras et al. 2018 §3)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        std = torch.sqrt(x.var(dim=0, unbiased=False) + 1e-8).mean()
+        return torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+
+
 class Discriminator(nn.Module):
     """D: (B, 2V, S, S) images + masks -> (B,) logits of "real".
 
@@ -125,15 +139,19 @@ class Discriminator(nn.Module):
         native_size: input side S, a power of two >= 8.
         base_width: channels of the first layer, doubled per coarser scale.
         max_width: cap on any layer's channels.
+        minibatch_std: append :class:`MinibatchStd` before the last (4 x 4 -> logit) convolution.
     """
 
-    def __init__(self, views: int = 2, native_size: int = 64, base_width: int = 32, max_width: int = 256) -> None:
+    def __init__(self, views: int = 2, native_size: int = 64, base_width: int = 32, max_width: int = 256,
+                 minibatch_std: bool = False) -> None:
         super().__init__()
         widths = _widths(native_size, base_width, max_width)[::-1]  # fine to coarse
         layers: list[nn.Module] = [nn.Conv2d(2 * views, widths[0], 4, 2, 1, bias=True), nn.LeakyReLU(0.2, inplace=True)]
         for w_in, w_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, inplace=True)]
-        layers.append(nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=True))
+        if minibatch_std:
+            layers.append(MinibatchStd())
+        layers.append(nn.Conv2d(widths[-1] + int(minibatch_std), 1, 4, 1, 0, bias=True))
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 

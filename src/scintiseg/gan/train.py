@@ -8,6 +8,9 @@ usual ones for the minimax game ``min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]`
 - D maximises ``log D(x) + log(1 - D(G(z)))`` (binary cross-entropy, real = 1, fake = 0);
 - optional, for small data sets: one-sided label smoothing (``real_label``) and DiffAugment of every D
   input (``diff_augment``, :mod:`scintiseg.gan.diffaugment`); both off by default;
+- optional, lesion-aware (:mod:`scintiseg.gan.config`): left-right flips of the real images
+  (``real_flip``), lesion crops drawn more often (``lesion_oversample``), and a mask-area term in G's
+  loss (``mask_match``); all off by default;
 - G uses the non-saturating form, maximising ``log D(G(z))`` (Goodfellow et al. §3, used by Radford
   et al.), because ``log(1 - D(G(z)))`` gives G no gradient early in training.
 
@@ -32,6 +35,7 @@ import csv
 import io
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +63,7 @@ def build_generator(config: GanConfig) -> Generator:
 
 
 def build_discriminator(config: GanConfig) -> Discriminator:
-    return Discriminator(len(config.views), config.native_size, config.base_width, config.max_width)
+    return Discriminator(len(config.views), config.native_size, config.base_width, config.max_width, config.minibatch_std)
 
 
 @dataclass
@@ -70,6 +74,7 @@ class StepLosses:
     g_loss: float
     d_real: float  # mean sigmoid(D(x)) over the last D step's real batch
     d_fake: float  # mean sigmoid(D(G(z))) over the last D step's fake batch
+    mask_term: float = 0.0  # the mask-area term of the G step (before its weight), 0 when off
 
 
 @dataclass
@@ -92,6 +97,8 @@ class GanTrainer:
     d_steps: int = 0
     g_steps: int = 0
     history: list[dict] = field(default_factory=list)
+    #: (V,) mean real mask value per view, the target of the ``mask_match`` term (set by train_gan).
+    mask_target: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -112,10 +119,25 @@ class GanTrainer:
             return x
         return diff_augment(x, self.config.diff_augment, len(self.config.views), self.rng)
 
+    def flip(self, real: torch.Tensor) -> torch.Tensor:
+        """Left-right flip of each real image with probability 0.5 (identity unless ``real_flip``)."""
+        if not self.config.real_flip:
+            return real
+        chosen = torch.rand(real.shape[0], generator=self.rng) < 0.5
+        return torch.where(chosen[:, None, None, None], real.flip(-1), real)
+
+    def mask_term(self, fake: torch.Tensor) -> torch.Tensor:
+        """``sum_v (log(m_fake_v + 1e-4) - log(m_real_v + 1e-4))^2`` over G's batch (see GanConfig)."""
+        views = len(self.config.views)
+        fake_means = fake[:, views:].mean(dim=(0, 2, 3))
+        target = self.mask_target.to(fake_means)
+        return ((torch.log(fake_means + 1e-4) - torch.log(target + 1e-4)) ** 2).sum()
+
     def d_step(self, real: torch.Tensor) -> tuple[float, float, float]:
         """One discriminator update on a real batch and as many fakes; returns (loss, D(x), D(G(z)))."""
         self.generator.train()
         self.discriminator.train()
+        real = self.flip(real)
         with torch.no_grad():
             fake = self.generator(self.noise(real.shape[0]))
         logits_real = self.discriminator(self.augment(real))
@@ -131,17 +153,26 @@ class GanTrainer:
         with torch.no_grad():
             return float(loss), float(torch.sigmoid(logits_real).mean()), float(torch.sigmoid(logits_fake).mean())
 
-    def g_step(self, batch_size: int) -> float:
-        """One generator update (non-saturating loss -log D(G(z))); D's weights are not changed."""
+    def g_step(self, batch_size: int) -> tuple[float, float]:
+        """One generator update (non-saturating loss -log D(G(z)), plus the weighted mask-area term when
+        ``mask_match > 0``); D's weights are not changed. Returns (adversarial loss, mask term)."""
         self.generator.train()
         self.discriminator.train()
-        logits = self.discriminator(self.augment(self.generator(self.noise(batch_size))))
+        fake = self.generator(self.noise(batch_size))
+        logits = self.discriminator(self.augment(fake))
         loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        adversarial = float(loss.detach())
+        term = torch.zeros(())
+        if self.config.mask_match > 0:
+            if self.mask_target is None:
+                raise ScintisegError("gan config: mask_match needs the real mask means (trainer.mask_target)")
+            term = self.mask_term(fake)
+            loss = loss + self.config.mask_match * term
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
         self.g_steps += 1
-        return float(loss.detach())
+        return adversarial, float(term.detach())
 
     def iteration(self, real_batches) -> StepLosses:
         """Goodfellow et al. (2014) Algorithm 1, one outer iteration: ``k`` D steps, then one G step."""
@@ -153,8 +184,8 @@ class GanTrainer:
             batch_size = real.shape[0]
             loss, d_real, d_fake = self.d_step(real)
             d_losses.append(loss)
-        g_loss = self.g_step(batch_size)
-        return StepLosses(float(np.mean(d_losses)), g_loss, d_real, d_fake)
+        g_loss, mask_term = self.g_step(batch_size)
+        return StepLosses(float(np.mean(d_losses)), g_loss, d_real, d_fake, mask_term)
 
     def state_dict(self) -> dict:
         return {
@@ -169,6 +200,7 @@ class GanTrainer:
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
             "history": self.history,
+            "mask_target": self.mask_target,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -183,15 +215,22 @@ class GanTrainer:
         self.d_steps = int(state["d_steps"])
         self.g_steps = int(state["g_steps"])
         self.history = list(state["history"])
+        if state.get("mask_target") is not None:  # absent in checkpoints written before mask_match
+            self.mask_target = state["mask_target"]
 
 
-def epoch_batches(n_images: int, batch_size: int, rng: torch.Generator):
+def epoch_batches(n_images: int, batch_size: int, rng: torch.Generator, weights: torch.Tensor | None = None):
     """Endless mini-batch index lists: shuffled passes over the images, a trailing batch of one dropped.
 
-    Batch norm cannot normalise a batch of one image, so a last batch of size 1 is folded away.
+    Batch norm cannot normalise a batch of one image, so a last batch of size 1 is folded away. With
+    ``weights`` (``lesion_oversample``) each pass is ``n_images`` draws with replacement, image ``i``
+    drawn with probability proportional to ``weights[i]``.
     """
     while True:
-        order = torch.randperm(n_images, generator=rng)
+        if weights is None:
+            order = torch.randperm(n_images, generator=rng)
+        else:
+            order = torch.multinomial(weights, n_images, replacement=True, generator=rng)
         batches = list(torch.split(order, batch_size))
         if len(batches) > 1 and len(batches[-1]) < 2:
             batches.pop()
@@ -226,6 +265,7 @@ def run_epoch(trainer: GanTrainer, images: torch.Tensor, batch_indices, progress
         "g_loss": float(np.mean([r.g_loss for r in rows])),
         "d_real": float(np.mean([r.d_real for r in rows])),
         "d_fake": float(np.mean([r.d_fake for r in rows])),
+        "mask_term": float(np.mean([r.mask_term for r in rows])),
     }
     trainer.history.append(summary)
     return summary
@@ -252,7 +292,15 @@ def load_checkpoint(run_dir: Path) -> dict:
         raise ScintisegError(f"cannot read GAN checkpoint ({type(exc).__name__}: {exc})", path=path) from None
 
 
-def train_gan(data_dir: str | Path, run_dir: str | Path, config: GanConfig, *, resume: bool = False, progress: bool = True) -> GanTrainer:
+def train_gan(
+    data_dir: str | Path,
+    run_dir: str | Path,
+    config: GanConfig,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    max_minutes: float | None = None,
+) -> GanTrainer:
     """Train (or, with ``resume``, continue training) a DCGAN on the thoracic crops in ``data_dir``.
 
     Args:
@@ -262,11 +310,13 @@ def train_gan(data_dir: str | Path, run_dir: str | Path, config: GanConfig, *, r
         config: the run's configuration; with ``resume`` the saved config is used, except ``epochs``.
         resume: continue from ``RUN/checkpoints/last.pt`` up to ``config.epochs``.
         progress: show a tqdm bar on stderr.
+        max_minutes: wall-clock budget: training stops after the first epoch that ends past it (with a
+            checkpoint and a sample grid, so ``resume`` can continue towards ``config.epochs``).
 
     Returns:
         The trainer after the last epoch.
     """
-    from scintiseg.gan.data import load_training_images
+    from scintiseg.gan.data import lesion_weights, load_training_images, mask_means
     from scintiseg.gan.grid import save_sample_grid
 
     run_dir = Path(run_dir)
@@ -284,6 +334,9 @@ def train_gan(data_dir: str | Path, run_dir: str | Path, config: GanConfig, *, r
         torch.set_num_threads(config.threads)
     images = load_training_images(data_dir, config.views, config.native_size, config.sqrt_ceiling, progress=progress)
     trainer = GanTrainer(config)
+    views = len(config.views)
+    weights = lesion_weights(images.tensor, views, config.lesion_oversample)
+    trainer.mask_target = mask_means(images.tensor, views, weights)
     if resume:
         trainer.load_state_dict(load_checkpoint(run_dir))
     else:
@@ -308,11 +361,12 @@ def train_gan(data_dir: str | Path, run_dir: str | Path, config: GanConfig, *, r
         from tqdm import tqdm
 
         bar = tqdm(total=remaining * steps, desc="gan train", unit="G step")
-    batch_indices = epoch_batches(images.tensor.shape[0], config.batch_size, trainer.rng)
+    batch_indices = epoch_batches(images.tensor.shape[0], config.batch_size, trainer.rng, weights)
+    deadline = None if max_minutes is None else time.monotonic() + 60.0 * max_minutes
     try:
         while trainer.epoch < config.epochs:
             run_epoch(trainer, images.tensor, batch_indices, bar)
-            last = trainer.epoch == config.epochs
+            last = trainer.epoch == config.epochs or (deadline is not None and time.monotonic() >= deadline)
             if last or trainer.epoch % config.sample_every == 0:
                 trainer.generator.eval()
                 with torch.no_grad():
@@ -320,6 +374,8 @@ def train_gan(data_dir: str | Path, run_dir: str | Path, config: GanConfig, *, r
                 save_sample_grid(grid, len(config.views), run_dir / "samples" / f"epoch_{trainer.epoch:04d}.png")
             if last or trainer.epoch % config.checkpoint_every == 0:
                 save_checkpoint(trainer, run_dir)
+            if last:
+                break
     finally:
         if bar is not None:
             bar.close()
