@@ -134,3 +134,15 @@ def test_cli_rejects_a_non_positive_time_budget(real_crops, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--minutes" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_history_of_a_run_older_than_the_mask_term_still_saves(tmp_path):
+    import csv
+
+    from scintiseg.gan.train import HISTORY_NAME, save_checkpoint
+
+    trainer = GanTrainer(small_config())
+    trainer.history = [{"epoch": 1, "d_loss": 0.5}, {"epoch": 2, "d_loss": 0.4, "mask_term": 0.1}]
+    save_checkpoint(trainer, tmp_path)
+    rows = list(csv.DictReader((tmp_path / HISTORY_NAME).open()))
+    assert rows == [{"epoch": "1", "d_loss": "0.5", "mask_term": ""}, {"epoch": "2", "d_loss": "0.4", "mask_term": "0.1"}]

@@ -278,7 +278,8 @@ def save_checkpoint(trainer: GanTrainer, run_dir: Path) -> None:
         torch.save({"config": trainer.config.to_dict(), "generator": trainer.generator.state_dict(), "epoch": trainer.epoch}, tmp)
     text = io.StringIO()
     if trainer.history:
-        writer = csv.DictWriter(text, fieldnames=list(trainer.history[0]))
+        columns = list(dict.fromkeys(key for row in trainer.history for key in row))  # older rows lack newer columns
+        writer = csv.DictWriter(text, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(trainer.history)
     write_text_atomic(run_dir / HISTORY_NAME, text.getvalue())
