@@ -66,3 +66,11 @@ def test_d3_copies_every_file_a_case_names_including_phantom_instance_maps(real_
     copied = read_label_png(tmp_path / "d3" / "instances" / f"{first.case_id}_ANT.png")
     assert np.array_equal(copied, labels)
     assert ds.check_dataset(tmp_path / "d3").valid
+
+
+def test_d3_refuses_samples_of_another_size_than_the_crops(real_crops, run_factory, tmp_path):
+    ds.split_dataset(real_crops, test=0.25, seed=0)
+    generated = sample_dataset(run_factory("run", output_size=32), 2, tmp_path / "gan", seed=0, progress=False)
+    with pytest.raises(ScintisegError, match="GAN samples are 32x32, D1's crops 64x64"):
+        build_d3(real_crops, generated, tmp_path / "d3")
+    assert not (tmp_path / "d3" / ds.MANIFEST_NAME).exists()

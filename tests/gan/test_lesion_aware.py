@@ -146,3 +146,14 @@ def test_history_of_a_run_older_than_the_mask_term_still_saves(tmp_path):
     save_checkpoint(trainer, tmp_path)
     rows = list(csv.DictReader((tmp_path / HISTORY_NAME).open()))
     assert rows == [{"epoch": "1", "d_loss": "0.5", "mask_term": ""}, {"epoch": "2", "d_loss": "0.4", "mask_term": "0.1"}]
+
+
+def test_output_size_defaults_to_the_training_crops_size(real_crops, tmp_path):
+    from scintiseg.gan.sample import generate, load_run
+
+    config = small_config(batch_size=2, epochs=1)
+    assert config.output_size == 0
+    train_gan(real_crops, tmp_path / "run", config, progress=False)
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["output_size"] == 64  # the crops' side
+    case = next(generate(load_run(tmp_path / "run"), 1, seed=0))
+    assert case.counts["ANT"].shape == case.masks["ANT"].shape == (64, 64)

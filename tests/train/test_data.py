@@ -84,3 +84,12 @@ def test_view_modes_build_inputs_and_targets():
     single = Scan({"VIEW": scan.view("ANT")})
     with pytest.raises(ScintisegError, match="needs ANT and POST"):
         model_input(single, {}, "aggregate")
+
+
+def test_cases_of_different_sizes_are_a_clear_error_not_a_numpy_traceback():
+    from scintiseg.train.data import Sample, SegmentationDataset
+
+    small = Sample("A", "A", np.zeros((1, 128, 128), np.float32), np.zeros((1, 128, 128), np.float32))
+    large = Sample("GAN-1", "GAN-1", np.zeros((1, 256, 256), np.float32), np.zeros((1, 256, 256), np.float32))
+    with pytest.raises(ScintisegError, match="A is 128x128, GAN-1 is 256x256"):
+        SegmentationDataset([small, large])

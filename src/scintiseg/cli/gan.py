@@ -22,7 +22,7 @@ _FLAGS = {
     "epochs": (int, "passes of D over the real training images"),
     "k": (int, "discriminator steps per generator step (paper B: k = 3; Goodfellow et al. Algorithm 1)"),
     "batch_size": (int, "images per mini-batch"),
-    "native_size": (int, "side G and D work at (32..256, a power of two); samples are up-sampled to 256"),
+    "native_size": (int, "side G and D work at (32..256, a power of two); samples are up-sampled to the crops' size"),
     "base_width": (int, "channels of G's finest and D's first hidden layer"),
     "lr_g": (float, "Adam learning rate of G"),
     "lr_d": (float, "Adam learning rate of D"),

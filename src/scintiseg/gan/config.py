@@ -56,7 +56,8 @@ class GanConfig:
             thoracic crop, POST as acquired) or ``["ANT"]``. G outputs one image and one mask channel
             per view.
         native_size: side of the square images G and D work on (a power of two, 32..256).
-        output_size: side of the saved samples (the thoracic crop size, 256).
+        output_size: side of the saved samples; 0 (default) is the side of the training crops, filled
+            in when training starts (a D3 data set needs samples of its crops' size).
         latent_dim: size of the noise vector z ~ N(0, I).
         base_width: channels of G's last hidden layer and D's first layer; doubled at each coarser scale.
         max_width: cap on the channels of any layer.
@@ -96,7 +97,7 @@ class GanConfig:
 
     views: list[str] = field(default_factory=lambda: ["ANT", "POST"])
     native_size: int = 64
-    output_size: int = 256
+    output_size: int = 0
     latent_dim: int = 100
     base_width: int = 32
     max_width: int = 256
@@ -132,8 +133,8 @@ class GanConfig:
         size = self.native_size
         if size < 32 or size > 256 or size & (size - 1):
             raise ScintisegError(f"gan config: native_size must be a power of two in 32..256, got {size}")
-        if self.output_size < size:
-            raise ScintisegError(f"gan config: output_size {self.output_size} is smaller than native_size {size}")
+        if self.output_size != 0 and self.output_size < size:
+            raise ScintisegError(f"gan config: output_size {self.output_size} is smaller than native_size {size} (0: the crops' size)")
         for name in ("latent_dim", "base_width", "max_width", "k", "epochs", "batch_size", "sample_every", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ScintisegError(f"gan config: {name} must be >= 1, got {getattr(self, name)}")

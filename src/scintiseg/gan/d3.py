@@ -66,6 +66,14 @@ def build_d3(d1: str | Path, generated: str | Path, out: str | Path, gan_run: st
         leaked = sorted(trained_on & set(splits["test"]))
         if leaked:
             raise ScintisegError(f"the GAN was trained on D1 test cases ({', '.join(leaked[:3])}): D3 would leak them", path=gan_run)
+    if real.cases and fake.cases:
+        from scintiseg.io import read_scan
+
+        real_shape = read_scan(ds.resolve(d1, real.cases[0].image)).shape
+        fake_shape = read_scan(ds.resolve(generated, fake.cases[0].image)).shape
+        if tuple(real_shape) != tuple(fake_shape):
+            raise ScintisegError(f"GAN samples are {fake_shape[0]}x{fake_shape[1]}, D1's crops {real_shape[0]}x{real_shape[1]}: "
+                                 "sample a GAN whose output_size is the crops' size", path=generated)
     clash = {c.case_id for c in real.cases} & {c.case_id for c in fake.cases}
     if clash:
         raise ScintisegError(f"case ids in both data sets: {', '.join(sorted(clash)[:3])}", path=generated)

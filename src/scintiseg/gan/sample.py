@@ -68,6 +68,8 @@ def load_run(run_dir: str | Path) -> TrainedGan:
         state = torch.load(weights, map_location="cpu", weights_only=False)
     except (OSError, ValueError, RuntimeError, EOFError) as exc:
         raise ScintisegError(f"cannot read GAN run ({type(exc).__name__}: {exc})", path=run_dir) from None
+    if config.output_size == 0:  # a run saved before training resolved it: the crops' size
+        config.output_size = int(normalisation.get("source_size", 256))
     generator = build_generator(config)
     generator.load_state_dict(state["generator"])
     generator.eval()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -334,6 +335,8 @@ def train_gan(
     if config.threads:
         torch.set_num_threads(config.threads)
     images = load_training_images(data_dir, config.views, config.native_size, config.sqrt_ceiling, progress=progress)
+    if config.output_size == 0:  # samples as large as the crops they imitate
+        config = dataclasses.replace(config, output_size=images.source_size)
     trainer = GanTrainer(config)
     views = len(config.views)
     weights = lesion_weights(images.tensor, views, config.lesion_oversample)
