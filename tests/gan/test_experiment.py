@@ -15,6 +15,7 @@ def test_prepared_datasets_share_test_patients_and_sizes(real_crops, tmp_path):
         origin = {c.case_id: c.origin for c in ds.load_manifest(paths[name]).cases}
         assert all(origin[c] not in ("gan", "augment") for c in splits[name]["test"])
         assert [f["val"] for f in splits[name]["folds"]] == [f["val"] for f in splits["D1"]["folds"]]
+        assert [len(f["train"]) for f in splits[name]["folds"]] == [2 * len(f["train"]) for f in splits["D1"]["folds"]]
     spec = augmentation_spec(paths)
     assert [row.overrides["data"] for row in spec.rows] == [str(paths[k]) for k in ("D1", "D2", "D3")]
     assert spec.base["fold"] == 0
@@ -57,3 +58,14 @@ def test_augmentation_experiment_is_fully_supervised_and_refuses_fewer_labels(re
     with pytest.raises(ScintisegError, match="100 % labelled"):
         run_paper_b_augmentation(real_crops, tmp_path / "exp", settings={"labelled": 0.37}, progress=False)
     assert not (tmp_path / "exp").exists()
+
+
+def test_bad_gan_settings_fail_in_one_line_before_anything_is_written(real_crops, tmp_path, capsys):
+    from scintiseg.cli import main
+
+    out = tmp_path / "exp"
+    args = ["experiment", "paper-b-augmentation", "--data", str(real_crops), "--out", str(out), "--gan-set", "bogus=1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown gan config keys: bogus" in err
+    assert not out.exists()

@@ -14,7 +14,8 @@ finds D2 best. Our protocol, so that only the augmentation differs between rows:
    2,280 / 112 ~ 20); its ``splits.json`` is D1's with each training case's augmented copies appended
    to the train lists. Copies of test patients are written but listed in no split.
 4. **D3** = D1 + ``(factor - 1) x |D1 train|`` GAN samples (:func:`scintiseg.gan.d3.build_d3`), so D2 and
-   D3 train on the same number of images.
+   D3 train on the same number of images; in each fold, D3 keeps ``(factor - 1) x |fold train|`` of
+   them, as many as D2's fold has copies.
 5. Every row trains the paper B model (spec base of ``paper-b-labels``: RDI-Net t = 3, Chan-Vese loss,
    ``fold = 0``) and is evaluated on **D1's test patients** (the runner's ``data``).
 
@@ -109,6 +110,7 @@ def prepare_datasets(
 
     if factor < 2:
         raise ScintisegError(f"augmentation factor must be at least 2, got {factor}")
+    gan_config = GanConfig.from_dict({"seed": seed, **(gan_settings or {})})  # bad settings fail before any work
     data, root = Path(data), Path(out) / "datasets"
     paths = {"D1": root / "d1", "D2": root / f"d2_x{factor}", "D3": root / f"d3_x{factor}",
              "gan": Path(gan_run) if gan_run is not None else root / "gan_run"}
@@ -117,7 +119,6 @@ def prepare_datasets(
     d1_splits = ds.load_splits(paths["D1"])
 
     if gan_run is None:
-        gan_config = GanConfig.from_dict({"seed": seed, **(gan_settings or {})})
         gan_done = (paths["gan"] / CHECKPOINT_NAME).is_file()
         if not (gan_done and gan_minutes is not None):  # a time-bounded run that has ended is not extended
             train_gan(paths["D1"], paths["gan"], gan_config, resume=gan_done, progress=progress, max_minutes=gan_minutes)
@@ -134,7 +135,27 @@ def prepare_datasets(
         if not (samples / ds.MANIFEST_NAME).is_file():
             sample_dataset(paths["gan"], n_gan, samples, seed=seed, progress=progress)
         build_d3(paths["D1"], samples, paths["D3"], gan_run=paths["gan"])
+    _match_d2_fold_sizes(paths["D3"], d1_splits, factor)
     return paths
+
+
+def _match_d2_fold_sizes(d3: Path, d1_splits: dict, factor: int) -> None:
+    """Give each D3 fold as many GAN cases as D2's fold has augmented copies.
+
+    D3's ``train`` list holds ``(factor - 1) x |D1 train|`` GAN cases, as many as D2 has copies. A fold
+    trains on fewer real patients (the rest validate), and D2's fold holds only the copies of those, so
+    each D3 fold keeps the first ``(factor - 1) x |fold train|`` GAN cases: every row then trains on
+    the same number of images in every fold. Rewrites ``splits.json`` only when it changes.
+    """
+    splits = ds.load_splits(d3)
+    real = set(d1_splits["train"])
+    gan_ids = [c for c in splits["train"] if c not in real]
+    folds = []
+    for d1_fold in d1_splits.get("folds") or []:
+        n = (factor - 1) * len(d1_fold["train"])
+        folds.append({"train": list(d1_fold["train"]) + gan_ids[:n], "val": list(d1_fold["val"])})
+    if folds != (splits.get("folds") or []):
+        write_text_atomic(d3 / ds.SPLITS_NAME, json.dumps({**splits, "folds": folds}, indent=1) + "\n")
 
 
 def augmentation_spec(paths: dict[str, Path]):
