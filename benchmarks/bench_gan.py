@@ -109,9 +109,8 @@ def main() -> int:
         print(f"native {size}: {result['iteration_s'][size]} s per G iteration (k={args.k or 3}, batch {args.batch})", file=sys.stderr)
 
     # Train for --minutes of wall-clock time (the epoch cap is only a bound).
-    import yaml
-
     from scintiseg.gan.config import LESION_AWARE
+    from scintiseg.train.config import parse_key_values
 
     values = {"native_size": args.native, "batch_size": args.batch, "k": 3, "seed": args.seed,
               "sample_every": 50, "checkpoint_every": 50, "epochs": 100000}
@@ -119,9 +118,7 @@ def main() -> int:
         values.update(LESION_AWARE)
     if args.k is not None:
         values["k"] = args.k
-    for item in args.set:
-        key, _, value = item.partition("=")
-        values[key.strip()] = yaml.safe_load(value)
+    values.update(parse_key_values(args.set, "--set"))
     config = GanConfig.from_dict(values)
     result["config"] = config.to_dict()
     run = args.out / f"run{args.native}"

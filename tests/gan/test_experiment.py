@@ -69,3 +69,14 @@ def test_bad_gan_settings_fail_in_one_line_before_anything_is_written(real_crops
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "unknown gan config keys: bogus" in err
     assert not out.exists()
+
+
+def test_a_gan_run_that_is_not_one_fails_in_one_line_before_anything_is_written(real_crops, tmp_path, capsys):
+    from scintiseg.cli import main
+
+    out = tmp_path / "exp"
+    args = ["experiment", "paper-b-augmentation", "--data", str(real_crops), "--out", str(out), "--gan-run", str(tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a GAN run folder" in err
+    assert not out.exists()

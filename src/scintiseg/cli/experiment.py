@@ -11,11 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 from scintiseg.errors import ScintisegError
 from scintiseg.experiments.specs import EXPERIMENTS
-from scintiseg.train.config import parse_model_args
+from scintiseg.train.config import parse_key_values, parse_model_args
 
 #: Paper B's augmentation comparison builds its own D1/D2/D3 data sets (scintiseg.gan.experiment).
 AUGMENTATION_EXPERIMENT = "paper-b-augmentation"
@@ -53,20 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _key_values(items: list[str] | None, flag: str) -> dict:
-    values = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ScintisegError(f"{flag} expects KEY=VALUE, got {item!r}")
-        values[key.strip()] = yaml.safe_load(value)
-    return values
-
-
 def run(args: argparse.Namespace) -> int:
     from scintiseg.experiments.runner import run_experiment
 
-    settings = _key_values(args.settings, "--set")
+    settings = parse_key_values(args.settings, "--set")
     if args.epochs is not None:
         settings["epochs"] = args.epochs
     if args.model_arg:
@@ -79,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         from scintiseg.gan.config import LESION_AWARE
         from scintiseg.gan.experiment import PAPER_B_FACTOR, run_paper_b_augmentation
 
-        gan_settings = {**(LESION_AWARE if args.gan_lesion_aware else {}), **_key_values(args.gan_set, "--gan-set")}
+        gan_settings = {**(LESION_AWARE if args.gan_lesion_aware else {}), **parse_key_values(args.gan_set, "--gan-set")}
         if args.gan_minutes is not None:
             gan_settings.setdefault("epochs", 100000)  # the time bound ends training
         table = run_paper_b_augmentation(args.data, args.out, runs=args.runs, settings=settings,

@@ -111,6 +111,8 @@ def prepare_datasets(
     if factor < 2:
         raise ScintisegError(f"augmentation factor must be at least 2, got {factor}")
     gan_config = GanConfig.from_dict({"seed": seed, **(gan_settings or {})})  # bad settings fail before any work
+    if gan_run is not None and not (Path(gan_run) / CHECKPOINT_NAME).is_file():
+        raise ScintisegError("not a GAN run folder (no checkpoints/last.pt)", path=gan_run)
     data, root = Path(data), Path(out) / "datasets"
     paths = {"D1": root / "d1", "D2": root / f"d2_x{factor}", "D3": root / f"d3_x{factor}",
              "gan": Path(gan_run) if gan_run is not None else root / "gan_run"}
@@ -122,8 +124,6 @@ def prepare_datasets(
         gan_done = (paths["gan"] / CHECKPOINT_NAME).is_file()
         if not (gan_done and gan_minutes is not None):  # a time-bounded run that has ended is not extended
             train_gan(paths["D1"], paths["gan"], gan_config, resume=gan_done, progress=progress, max_minutes=gan_minutes)
-    elif not (paths["gan"] / CHECKPOINT_NAME).is_file():
-        raise ScintisegError("not a GAN run folder (no checkpoints/last.pt)", path=paths["gan"])
 
     if not (paths["D2"] / ds.MANIFEST_NAME).is_file():
         d2 = augment_dataset(paths["D1"], paths["D2"], factor=factor, seed=seed, progress=progress)

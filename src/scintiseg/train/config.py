@@ -252,11 +252,16 @@ def parse_model_args(items: list[str] | None) -> dict[str, Any]:
 
     Values are read as YAML scalars, so numbers, booleans and ``null`` get their types.
     """
+    return parse_key_values(items, "--model-arg")
+
+
+def parse_key_values(items: list[str] | None, flag: str) -> dict[str, Any]:
+    """Repeated ``KEY=VALUE`` flags (``flag`` names them in errors) -> dict of YAML-typed values."""
     parsed: dict[str, Any] = {}
     for item in items or []:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise ScintisegError(f"--model-arg expects KEY=VALUE, got {item!r}")
+            raise ScintisegError(f"{flag} expects KEY=VALUE, got {item!r}")
         try:
             parsed[key.strip()] = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError:
