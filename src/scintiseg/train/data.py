@@ -63,13 +63,12 @@ class SegmentationDataset(Dataset):
     def __init__(self, samples: list[Sample], labelled: list[bool] | None = None) -> None:
         if not samples:
             raise ScintisegError("no images in this subset")
-        shapes = {s.image.shape[-2:] for s in samples}
-        if len(shapes) > 1:
-            odd = next(s for s in samples if s.image.shape[-2:] != samples[0].image.shape[-2:])
-            raise ScintisegError(
-                f"cases of different image sizes cannot train together: {samples[0].case_id} is "
-                f"{'x'.join(map(str, samples[0].image.shape[-2:]))}, {odd.case_id} is {'x'.join(map(str, odd.image.shape[-2:]))}"
-            )
+        first = samples[0]
+        odd = next((s for s in samples if s.image.shape[-2:] != first.image.shape[-2:]), None)
+        if odd is not None:
+            size = lambda sample: "x".join(map(str, sample.image.shape[-2:]))  # noqa: E731
+            raise ScintisegError(f"cases of different image sizes cannot train together: {first.case_id} is "
+                                 f"{size(first)}, {odd.case_id} is {size(odd)}")
         self.samples = samples
         self.images = torch.from_numpy(np.stack([s.image for s in samples]).astype(np.float32))
         self.targets = torch.from_numpy(np.stack([s.target for s in samples]).astype(np.float32))
