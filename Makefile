@@ -21,7 +21,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/scintiseg demo --out runs/demo
 
+# The import contracts of pyproject.toml (the house plan of docs/architecture.md), then the tests.
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	OMP_NUM_THREADS=2 $(BIN)/python -m pytest -q
 
 clean:

@@ -110,7 +110,7 @@ def main() -> int:
 
     # Train for --minutes of wall-clock time (the epoch cap is only a bound).
     from scintiseg.gan.config import LESION_AWARE
-    from scintiseg.train.config import parse_key_values
+    from scintiseg.config import parse_key_values
 
     values = {"native_size": args.native, "batch_size": args.batch, "k": 3, "seed": args.seed,
               "sample_every": 50, "checkpoint_every": 50, "epochs": 100000}

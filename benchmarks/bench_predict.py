@@ -9,7 +9,7 @@ shipped architecture (DPU-Net, width 8, depth 4: speed does not depend on the we
 real NEMA NM1 whole-body DICOM. "One scan" = read + crop + model + post-processing + regions + all outputs
 (LabelMe x view, mask and overlay PNGs, report.json, report.html, DICOM SR and GSPS), timed in one warm
 process (interpreter start-up and imports excluded); the median of ``--repeats`` runs is reported. Batch
-throughput = ``--batch`` copies of the scan through :func:`scintiseg.predict.batch.run_batch`.
+throughput = ``--batch`` copies of the scan through :func:`scintiseg.report.batch.run_batch`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def load(spec: str | None, engine: str):
 
 def one_scan(model, path: Path, out: Path) -> float:
     from scintiseg.io import read_scan
-    from scintiseg.predict.outputs import write_outputs
+    from scintiseg.report.outputs import write_outputs
     from scintiseg.predict.pipeline import predict_scan
 
     start = time.perf_counter()
@@ -64,7 +64,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(threads)
-    from scintiseg.predict.batch import run_batch
+    from scintiseg.report.batch import run_batch
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,8 +8,27 @@ The package is laid out as the pipeline a scan travels down::
 :class:`scintiseg.errors.ScintisegError` is the one exception type a user ever sees.
 """
 
+from typing import TYPE_CHECKING
+
 from scintiseg.errors import ScintisegError
-from scintiseg.scan import Annotation, Scan, Shape
+
+if TYPE_CHECKING:
+    from scintiseg.scan import Annotation, Scan, Shape
 
 __version__ = "0.1.0"
 __all__ = ["Annotation", "Scan", "ScintisegError", "Shape", "__version__"]
+
+_SCAN_TYPES = ("Annotation", "Scan", "Shape")
+
+
+def __getattr__(name: str):
+    """``Scan``, ``Shape`` and ``Annotation`` on first use (PEP 562).
+
+    They import numpy and Pillow, which ``scintiseg --version`` and ``--help`` do not need: every
+    ``scintiseg`` command imports this package first.
+    """
+    if name in _SCAN_TYPES:
+        from scintiseg import scan  # lazy: start-up time
+
+        return getattr(scan, name)
+    raise AttributeError(f"module 'scintiseg' has no attribute {name!r}")

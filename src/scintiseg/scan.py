@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from scintiseg.errors import ScintisegError
+from scintiseg.geometry import AREA_SHAPE_TYPES, DEFAULT_TOLERANCE, mask_to_polygons, shape_to_mask, shapes_to_mask
 
 #: View names in the order they are stored (anterior first, as Detector 1 of a dual-head camera).
 VIEW_NAMES: tuple[str, ...] = ("ANT", "POST", "VIEW")
-#: LabelMe shape types that enclose an area and so can be rasterised to a lesion mask.
-AREA_SHAPE_TYPES: tuple[str, ...] = ("polygon", "rectangle", "circle")
 
 
 @dataclass
@@ -164,22 +162,9 @@ class Shape:
             raise ScintisegError(f"{self.shape_type} '{self.label}' has non-finite points")
 
     def to_mask(self, image_shape: tuple[int, int]) -> np.ndarray:
-        """Rasterise exactly as LabelMe's ``shape_to_mask`` does (PIL, ``outline=1, fill=1``: edges included)."""
-        height, width = image_shape
-        canvas = Image.new("L", (width, height), 0)
-        draw = ImageDraw.Draw(canvas)
-        xy = [tuple(p) for p in self.points.tolist()]
-        if self.shape_type == "circle":
-            (cx, cy), (px, py) = xy
-            r = math.hypot(cx - px, cy - py)
-            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=1, fill=1)
-        elif self.shape_type == "rectangle":
-            (x0, y0), (x1, y1) = xy
-            # LabelMe accepts the two corners in any order; PIL requires x0 <= x1 and y0 <= y1.
-            draw.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], outline=1, fill=1)
-        else:
-            draw.polygon(xy, outline=1, fill=1)
-        return np.asarray(canvas, dtype=bool)
+        """Rasterise exactly as LabelMe's ``shape_to_mask`` does (:func:`scintiseg.geometry.shape_to_mask`:
+        PIL, ``outline=1, fill=1``, edges included)."""
+        return shape_to_mask(self.points, image_shape, self.shape_type)
 
     def outside(self, image_shape: tuple[int, int], tolerance: float = 1.0) -> bool:
         """True when a defining point lies more than ``tolerance`` pixels outside the pixel centres' range."""
@@ -226,11 +211,13 @@ class Annotation:
         return replace(self, shapes=[s for s in self.shapes if s.label in keep])
 
     def to_mask(self, labels: Iterable[str] | None = None) -> np.ndarray:
-        """Boolean union of the rasterised shapes (LabelMe's rasterisation), optionally of some labels only."""
-        mask = np.zeros(self.image_shape, dtype=bool)
-        for shape in self.filter(labels).shapes:
-            mask |= shape.to_mask(self.image_shape)
-        return mask
+        """Boolean union of the rasterised shapes (LabelMe's rasterisation), optionally of some labels only.
+
+        Drawn on one canvas (:func:`scintiseg.geometry.shapes_to_mask`): the same pixels as the union of
+        each :meth:`Shape.to_mask`, without a full-size canvas per shape.
+        """
+        shapes = [(shape.points, shape.shape_type) for shape in self.filter(labels).shapes]
+        return shapes_to_mask(shapes, self.image_shape)
 
     @classmethod
     def from_mask(
@@ -238,17 +225,37 @@ class Annotation:
         mask: np.ndarray,
         label: str = "lesion",
         view: str = "VIEW",
-        tolerance: float = 0.25,
+        tolerance: float = DEFAULT_TOLERANCE,
         min_area: int = 1,
     ) -> "Annotation":
-        """Closed polygons around each connected component of ``mask`` (scikit-image contours, simplified).
+        """Closed polygons around each connected component of ``mask`` (:func:`mask_to_shapes`).
 
-        Implemented in :func:`scintiseg.io.labelme.mask_to_shapes`; see there for the contour convention.
-        With the default ``tolerance`` (0.25 px, which only drops vertices on straight runs of the
-        pixel-centre contour) ``from_mask(m).to_mask() == m`` for every 8-connected blob without holes.
+        With the default ``tolerance`` ``from_mask(m).to_mask() == m`` for every 8-connected blob
+        without holes (:mod:`scintiseg.geometry` states the contour convention and the policies).
         """
-        from scintiseg.io.labelme import mask_to_shapes
-
         mask = np.asarray(mask).astype(bool)
         shapes = mask_to_shapes(mask, label=label, tolerance=tolerance, min_area=min_area)
         return cls(shapes=shapes, image_shape=mask.shape, view=view)
+
+
+def mask_to_shapes(
+    mask: np.ndarray, label: str = "lesion", tolerance: float = DEFAULT_TOLERANCE, min_area: int = 1
+) -> list[Shape]:
+    """One closed polygon :class:`Shape` per 8-connected component of ``mask`` (holes filled).
+
+    Args:
+        mask: 2-D boolean mask.
+        label: the label of every polygon.
+        tolerance: Douglas-Peucker tolerance in pixels; 0 keeps every contour vertex.
+        min_area: components with fewer pixels are dropped.
+
+    Returns:
+        Polygons in LabelMe ``(x, y)`` coordinates through the boundary-pixel centres, in raster order
+        of each component's first pixel (:func:`scintiseg.geometry.mask_to_polygons`).
+
+    Example::
+
+        shapes = mask_to_shapes(instances == lesion_id, label="lesion")
+    """
+    polygons = mask_to_polygons(mask, tolerance=tolerance, min_area=min_area)
+    return [Shape(label=label, points=points, shape_type="polygon") for points in polygons]

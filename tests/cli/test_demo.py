@@ -1,6 +1,7 @@
 """``scintiseg demo`` at a tiny scale: every step runs, the report links only files that exist, reruns resume."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -15,9 +16,15 @@ TINY = ["--patients", "6", "--epochs", "1", "--width", "4", "--size", "128", "--
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
+    """The tiny demo, run from a folder outside the repository with the default real scan (if present)."""
     out = tmp_path_factory.mktemp("demo") / "demo"
-    real = str(REAL_SCAN) if REAL_SCAN.is_file() else ""
-    code = main(["demo", "--out", str(out), "--real", real, *TINY])
+    real = [] if REAL_SCAN.is_file() else ["--real", ""]
+    cwd = os.getcwd()
+    os.chdir(out.parent)  # the default real scan is found through the package, not the working directory
+    try:
+        code = main(["demo", "--out", str(out), *real, *TINY])
+    finally:
+        os.chdir(cwd)
     return out, code
 
 

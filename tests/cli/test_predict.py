@@ -1,4 +1,5 @@
-"""`scintiseg predict` and `scintiseg export` from the command line: outputs, exit codes 0 / 1 / 2."""
+"""`scintiseg predict` and `scintiseg export` from the command line: outputs, exit codes 0 / 1 / 2, and the
+one-line refusals of an untrusted or newer model and of an output folder in use."""
 
 import json
 import shutil
@@ -17,7 +18,7 @@ def run_dir(tmp_path_factory) -> Path:
     import torch
 
     from scintiseg.models import create_model
-    from scintiseg.train.checkpoint import checkpoint_path, save_checkpoint
+    from scintiseg.models.checkpoint import checkpoint_path, save_checkpoint
 
     torch.manual_seed(0)
     network = create_model("dpunet", width=4, depth=4)
@@ -82,3 +83,50 @@ def test_export_then_predict_with_onnx(run_dir, scans, tmp_path):
     report = json.loads((out / "nm1" / "report.json").read_text())
     assert report["model"]["engine"] == "onnx"
     assert not (out / "nm1" / "sr.dcm").exists()
+
+
+class _OpensMarker:
+    """Unpickles as ``open(marker, "w")``: code run by ``torch.load`` unless ``weights_only=True``."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.mark.parametrize("kind", ["runs code", "newer format"])
+def test_an_untrusted_or_newer_model_is_one_line_and_exit_2(run_dir, scans, tmp_path, capsys, kind):
+    import torch
+
+    from scintiseg.models.checkpoint import FORMAT, checkpoint_path
+
+    state = torch.load(checkpoint_path(run_dir, "best"), weights_only=True)
+    marker = tmp_path / "marker"
+    if kind == "runs code":
+        state["model_config"] = _OpensMarker(marker)
+    else:
+        state.update(version=3, scintiseg_version="0.4.0")
+    model = tmp_path / "model.pt"
+    torch.save(state | {"format": FORMAT}, model)
+    out = tmp_path / "o"
+    assert main(["predict", str(scans), "--out", str(out), "--model", str(model), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"scintiseg predict: error: {model}: ")
+    expected = "refused" if kind == "runs code" else "checkpoint format 3 is newer than this scintiseg"
+    assert expected in err and not marker.exists() and not out.exists()
+
+
+def test_an_output_folder_in_use_is_one_line_and_exit_2(run_dir, scans, tmp_path, capsys):
+    import os
+
+    from scintiseg.report.batch import OutputLock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with OutputLock(out):  # stands for another `scintiseg predict` writing there
+        assert main(["predict", str(scans), "--out", str(out), "--model", str(run_dir), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"scintiseg predict: error: {out}: in use by another scintiseg predict (pid {os.getpid()}); "
+                   "wait or choose another --out\n")
+    assert list(out.iterdir()) == []

@@ -11,25 +11,14 @@ import torch
 import yaml
 
 from scintiseg.cli import main
-from scintiseg.train.checkpoint import checkpoint_path
+from scintiseg.models.checkpoint import checkpoint_path
 from scintiseg.train.config import TrainConfig
-
-
-def _load_train_conftest():
-    """The on-disk tiny data set builder lives in tests/train/conftest.py (tests are not a package)."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).parents[1] / "train" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("train_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from support import conftest_of
 
 
 @pytest.fixture(scope="module")
 def tiny_split_dataset(tmp_path_factory):
-    return _load_train_conftest().write_tiny_dataset(tmp_path_factory.mktemp("cli_dataset"))
+    return conftest_of("train").write_tiny_dataset(tmp_path_factory.mktemp("cli_dataset"))
 
 
 def _args(data, out, *extra):

@@ -1,21 +1,15 @@
 """Tests for scintiseg.experiments: the paper numbers in the specs, a tiny resumable run, the table."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from scintiseg.cli import main
 from scintiseg.experiments.runner import cell_config, run_experiment
 from scintiseg.experiments.specs import EXPERIMENTS, PAPER_A_TABLE2, PAPER_B_COMPARE, ExperimentSpec, Row
+from support import conftest_of
 
 
 def _tiny_dataset(root):
-    path = Path(__file__).parents[1] / "train" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("train_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.write_tiny_dataset(root)
+    return conftest_of("train").write_tiny_dataset(root)
 
 
 def test_specs_hold_the_papers_numbers_and_variants():

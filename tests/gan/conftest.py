@@ -14,7 +14,7 @@ def make_run(run_dir, **changes):
     config = GanConfig(**base)
     trainer = GanTrainer(config)
     run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / CONFIG_NAME)
+    config.save_yaml(run_dir / CONFIG_NAME)
     normalisation = {"views": config.views, "scales": [50.0, 80.0, 120.0], "pixel_spacing": [2.26, 2.26], "source_size": 64}
     (run_dir / NORMALISATION_NAME).write_text(json.dumps(normalisation))
     save_checkpoint(trainer, run_dir)

@@ -54,3 +54,45 @@ def test_train_upsample_resize_is_saved_and_sampled(real_crops, tmp_path):
     out = tmp_path / "gan_data"
     assert main(["gan", "sample", "--run", str(run), "--n", "2", "--out", str(out), "--seed", "1", "--quiet"]) == 0
     assert ds.check_dataset(out).valid
+
+
+def _gan_train_args(*extra):
+    from scintiseg.cli import build_parser
+
+    return build_parser("gan").parse_args(["gan", "train", "--data", "d", "--out", "o", *extra])
+
+
+def test_train_flags_are_generated_from_gan_config_with_the_documented_names():
+    import dataclasses
+
+    from scintiseg.cli import build_parser
+    from scintiseg.gan.config import GanConfig
+
+    gan = build_parser("gan")._subparsers._group_actions[0].choices["gan"]
+    train = gan._subparsers._group_actions[0].choices["train"]
+    flags = {option for action in train._actions for option in action.option_strings}
+    assert {"--" + f.name.replace("_", "-") for f in dataclasses.fields(GanConfig)} <= flags
+    assert {"--lesion-aware", "--minutes", "--resume", "--config", "--real-flip", "--minibatch-std"} <= flags
+    assert not any(f.name in vars(_gan_train_args()) for f in dataclasses.fields(GanConfig))  # not given: absent
+
+
+def test_train_config_precedence_defaults_yaml_lesion_aware_flags(tmp_path):
+    from scintiseg.cli.gan import resolve_config
+    from scintiseg.gan.config import LESION_AWARE, GanConfig
+
+    assert resolve_config(_gan_train_args()) == GanConfig()
+    config_file = tmp_path / "gan.yaml"
+    config_file.write_text(yaml.safe_dump({"k": 5, "epochs": 7, "native_size": 32}))
+    config = resolve_config(_gan_train_args("--config", str(config_file), "--lesion-aware", "--mask-match", "0.5",
+                                            "--no-real-flip", "--views", "ant"))
+    assert config.epochs == 7 and config.native_size == 32  # from the YAML
+    assert config.k == LESION_AWARE["k"] and config.upsample == "resize" and config.minibatch_std  # preset > YAML
+    assert config.mask_match == 0.5 and config.real_flip is False  # flags > preset
+    assert config.views == ["ANT"]
+
+
+def test_bad_train_flag_is_one_line_error_naming_the_flag(real_crops, tmp_path, capsys):
+    assert main(["gan", "train", "--data", str(real_crops), "--out", str(tmp_path / "r"), "--k", "two"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--k: expected an integer, got 'two'" in err
+    assert not (tmp_path / "r").exists()

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+import torch
 
 from scintiseg.errors import ScintisegError
 from scintiseg.gan.sample import generate, load_run, sample_dataset
+from scintiseg.gan.train import GENERATOR_NAME
 from scintiseg.io import dataset as ds
 
 
@@ -47,6 +49,22 @@ def test_round_mode_gives_the_expected_counts_without_noise(run_factory):
     expected = model_to_expected_counts(native[0, 0], case.scale, gan.config.sqrt_ceiling)
     assert set(case.counts) == {"ANT"}
     assert np.array_equal(case.counts["ANT"], np.rint(expected).astype(np.uint16))
+
+
+def test_a_generator_file_that_would_run_code_is_refused_in_one_line(tiny_run, tmp_path):
+    marker = tmp_path / "ran"
+
+    class OpensAFile:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    weights = tiny_run / GENERATOR_NAME
+    state = torch.load(weights, weights_only=True)  # what training wrote loads safely
+    torch.save({**state, "epoch": OpensAFile()}, weights)
+    with pytest.raises(ScintisegError) as error:
+        load_run(tiny_run)
+    assert str(error.value).startswith(f"{weights}: refused GAN generator: loading it would call ")
+    assert "\n" not in str(error.value) and not marker.exists()
 
 
 def test_sample_refuses_non_empty_output(tiny_run, tmp_path):

@@ -1,12 +1,22 @@
-"""The training step: D learns on a fixed batch, k is honoured, checkpoints resume exactly."""
+"""The training step: D learns on a fixed batch, k is honoured, checkpoints resume exactly and run no code."""
 
 import itertools
 
 import pytest
 import torch
 
+from scintiseg.errors import ScintisegError
 from scintiseg.gan.config import GanConfig
-from scintiseg.gan.train import GanTrainer, batches_per_epoch, epoch_batches, g_steps_per_epoch, run_epoch
+from scintiseg.gan.train import (
+    CHECKPOINT_NAME,
+    GanTrainer,
+    batches_per_epoch,
+    epoch_batches,
+    g_steps_per_epoch,
+    load_checkpoint,
+    run_epoch,
+    save_checkpoint,
+)
 
 
 def small_config(**changes) -> GanConfig:
@@ -91,3 +101,51 @@ def test_config_upsample_field_validates_and_reaches_the_generator():
     assert g.upsample == "resize"
     with pytest.raises(ScintisegError, match="upsample"):
         GanConfig(upsample="bicubic")
+
+
+class _OpensAFile:
+    """Pickled as a call to ``open(marker, "w")``: a loader that runs pickled code creates the marker."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_saved_checkpoint_loads_with_weights_only_and_resumes_identically(tmp_path):
+    """G, D, both Adam states, the RNG and the history are tensors and plain values: weights_only=True loads them."""
+    config = small_config()
+    a = GanTrainer(config)
+    batches = itertools.repeat(fixed_real_batch())
+    a.iteration(batches)
+    a.history.append({"epoch": 1, "d_loss": 0.5, "g_loss": 1.5})
+    save_checkpoint(a, tmp_path)
+    assert a.opt_g.state_dict()["state"]  # Adam's moments are in the file, not only hyper-parameters
+    b = GanTrainer(config)
+    b.load_state_dict(load_checkpoint(tmp_path))
+    assert b.history == a.history and torch.equal(b.fixed_z, a.fixed_z)
+    la, lb = a.iteration(batches), b.iteration(batches)
+    assert la.d_loss == pytest.approx(lb.d_loss, rel=1e-6) and la.g_loss == pytest.approx(lb.g_loss, rel=1e-6)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_in_one_line(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / CHECKPOINT_NAME
+    path.parent.mkdir(parents=True)
+    torch.save({"epoch": 1, "history": _OpensAFile(marker)}, path)
+    with pytest.raises(ScintisegError) as error:
+        load_checkpoint(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: refused GAN checkpoint: loading it would call ") and "\n" not in message
+    assert "weights_only=True" in message and "weights_only=False" not in message
+    assert not marker.exists()
+
+
+def test_an_unreadable_checkpoint_is_one_line(tmp_path):
+    path = tmp_path / CHECKPOINT_NAME
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a torch file")
+    with pytest.raises(ScintisegError, match="not a loadable GAN checkpoint") as error:
+        load_checkpoint(tmp_path)
+    assert "\n" not in str(error.value)

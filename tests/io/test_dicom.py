@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
@@ -254,3 +255,151 @@ def test_nan_counts(small_scan, tmp_path):
     ds.BitsAllocated = 32
     ds.FloatPixelData = pixels.astype("<f4").tobytes()
     _expect_one_line_error(_save(ds, tmp_path / "nan.dcm"), "NaN")
+
+
+# ------------------------------------------------------------------------------------------ hostile input
+# Issue 14: a fuzz run of the CLI found decoder failures printed as pydicom tracebacks and library warnings
+# printed before scintiseg's own one-line error.
+
+
+def _pixel_fragment_offset(data: bytes) -> int:
+    """Byte offset of the first pixel-data fragment's value (after the Basic Offset Table item)."""
+    start = data.rfind(b"\xe0\x7f\x10\x00") + 12  # (7FE0,0010) OB, reserved, undefined length
+    bot_length = int.from_bytes(data[start + 4 : start + 8], "little")
+    return start + 8 + bot_length + 8
+
+
+def _compressed(small_scan, tmp_path, syntax, name: str):
+    ds = scan_to_dataset(small_scan)
+    ds.compress(syntax)
+    return _save(ds, tmp_path / name)
+
+
+def _patched_fragment(small_scan, tmp_path, syntax, name: str, start: int, value: bytes):
+    """``small_scan`` compressed with ``syntax``, with ``value`` written ``start`` bytes into its first fragment."""
+    path = _compressed(small_scan, tmp_path, syntax, name)
+    data = bytearray(path.read_bytes())
+    at = _pixel_fragment_offset(bytes(data)) + start
+    data[at : at + len(value)] = value
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _rle_with_99_segments(small_scan, tmp_path):
+    # one 16-bit sample has two byte segments; the RLE header now claims 99
+    return _patched_fragment(small_scan, tmp_path, pydicom.uid.RLELossless, "rle99.dcm", 0, (99).to_bytes(4, "little"))
+
+
+def _rle_fragment_cut(small_scan, tmp_path):
+    # the first segment's offset points far past the fragment
+    return _patched_fragment(small_scan, tmp_path, pydicom.uid.RLELossless, "rlecut.dcm", 4, (10**6).to_bytes(4, "little"))
+
+
+def _jpegls_scrambled(small_scan, tmp_path):
+    # the SOI marker and the frame header become garbage
+    return _patched_fragment(small_scan, tmp_path, pydicom.uid.JPEGLSLossless, "jls.dcm", 0, bytes(range(64)))
+
+
+def _fragment_length_too_long(small_scan, tmp_path):
+    # the fragment's item length (the 4 bytes before its value) claims 2 GB
+    return _patched_fragment(small_scan, tmp_path, pydicom.uid.RLELossless, "rlelen.dcm", -4, (2**31).to_bytes(4, "little"))
+
+
+def _deflate_truncated(small_scan, tmp_path):
+    ds = scan_to_dataset(small_scan)
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.DeflatedExplicitVRLittleEndian
+    path = _save(ds, tmp_path / "deflate.dcm")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 200])
+    return path
+
+
+@pytest.mark.parametrize(
+    "make", [_rle_with_99_segments, _rle_fragment_cut, _jpegls_scrambled, _fragment_length_too_long, _deflate_truncated]
+)
+def test_pixel_decode_failures_are_one_silent_error(make, small_scan, tmp_path, capfd, caplog):
+    path = make(small_scan, tmp_path)
+    capfd.readouterr()
+    caplog.clear()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
+        warnings.simplefilter("always")
+        _expect_one_line_error(path, "pixel data|unreadable DICOM")
+    assert [str(w.message) for w in caught] == []  # nothing besides the error: no warning, ...
+    assert caplog.records == []  # ... no pydicom log record (the CLI's root handler printed its traceback), ...
+    assert capfd.readouterr().err == ""  # ... nothing on stderr
+
+
+def test_every_writable_transfer_syntax_reads_back(small_scan, tmp_path):
+    syntaxes = [pydicom.uid.ExplicitVRLittleEndian, pydicom.uid.ImplicitVRLittleEndian,
+                pydicom.uid.ExplicitVRBigEndian, pydicom.uid.DeflatedExplicitVRLittleEndian]
+    for number, syntax in enumerate(syntaxes):
+        ds = scan_to_dataset(small_scan)
+        ds.file_meta.TransferSyntaxUID = syntax
+        if syntax == pydicom.uid.ExplicitVRBigEndian:  # pydicom writes OW pixel data as given: swap it here
+            ds.PixelData = np.stack([small_scan.view("ANT"), small_scan.view("POST")]).astype(">u2").tobytes()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom deprecates writing big endian
+            _save(ds, tmp_path / f"{number}.dcm")
+        back = read_dicom(tmp_path / f"{number}.dcm")
+        np.testing.assert_array_equal(back.view("POST"), small_scan.view("POST"))
+    for syntax in (pydicom.uid.RLELossless, pydicom.uid.JPEGLSLossless):
+        back = read_dicom(_compressed(small_scan, tmp_path, syntax, f"{syntax.name[:8]}.dcm"))
+        np.testing.assert_array_equal(back.view("ANT"), small_scan.view("ANT"))
+
+
+def test_library_warnings_on_a_readable_file_fold_into_one(small_scan, tmp_path, capfd, caplog):
+    ds = scan_to_dataset(small_scan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.StudyInstanceUID = "1.2.abc.04"  # pydicom warns: invalid value for VR UI
+        ds.SeriesInstanceUID = "1.2.xyz.05"
+        path = _save(ds, tmp_path / "baduid.dcm")
+    capfd.readouterr()
+    caplog.clear()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
+        warnings.simplefilter("always")
+        scan = read_dicom(path)
+    assert caplog.records == []
+    np.testing.assert_array_equal(scan.view("ANT"), small_scan.view("ANT"))
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith(f"{path}: ") and "pydicom" in messages[0] and "1.2.abc.04" in messages[0]
+    assert "\n" not in messages[0] and "2 library warnings" in messages[0] and "Please see" not in messages[0]
+    assert capfd.readouterr().err == ""
+
+
+def test_library_warnings_before_a_failure_join_the_error(small_scan, tmp_path, capfd, caplog):
+    # The file meta says explicit VR, the data set is implicit: pydicom warns, then fails on a value.
+    ds = scan_to_dataset(small_scan)
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    path = _save(ds, tmp_path / "vr.dcm")
+    data = path.read_bytes().replace(b"1.2.840.10008.1.2\x00", b"1.2.840.10008.1.2.", 1)
+    path.write_bytes(data)
+    capfd.readouterr()
+    caplog.clear()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
+        warnings.simplefilter("always")
+        with pytest.raises(ScintisegError) as info:
+            read_dicom(path)
+    assert [str(w.message) for w in caught] == [] and caplog.records == [] and capfd.readouterr().err == ""
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+    assert "(pydicom: " in str(info.value)  # the first library warning, in parentheses
+
+
+def test_own_warnings_still_pass_through_unchanged(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    ds.DetectorInformationSequence = Sequence([Dataset(), Dataset()])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_dicom(_save(ds, tmp_path / "nocodes.dcm"))
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 'nocodes.dcm'}: no View Code Sequence for every detector; "
+        "assuming detector 1 = ANT, detector 2 = POST"
+    ]
+
+
+def test_huge_geometry_is_refused_before_decoding(small_scan, tmp_path):
+    ds = scan_to_dataset(small_scan)
+    ds.compress(pydicom.uid.RLELossless)
+    ds.Rows, ds.Columns = 60000, 60000  # decoding would allocate 2 x 7.2 GB
+    _expect_one_line_error(_save(ds, tmp_path / "huge.dcm"), "too large")

@@ -1,49 +1,53 @@
-"""Property: random and truncated bytes never make a reader raise anything but ScintisegError."""
+"""Property: random and truncated bytes never make a reader raise anything but ScintisegError.
+
+Hypothesis drives these (a failure shrinks to a minimal input); the format-aware mutation harness,
+benchmarks/bench_fuzz.py, runs in test_fuzz_harness.py. Both start from the same valid seed files,
+built by the harness's :func:`build_seeds`.
+"""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
+import sys
 import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dicom import write_dicom
-from scintiseg.io.images import read_mask_png, write_png16
-from scintiseg.io.labelme import read_labelme, write_labelme
-from scintiseg.scan import Annotation, Scan
+from scintiseg.io.images import read_mask_png
+from scintiseg.io.labelme import read_labelme
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+#: Harness seed variant -> file suffix used here.
+SEED_FILES = {
+    ".dcm": "dicom/nm2-explicit-le/seed.dcm",
+    ".rle.dcm": "dicom/nm2-rle/seed.dcm",
+    ".png": "png/grey16/seed.png",
+    ".npy": "npy/uint16/seed.npy",
+    ".tif": "tiff/plain/seed.tif",
+    ".json": "labelme5/embedded/case_ANT.json",
+}
 
 
-def _samples() -> dict[str, bytes]:
-    """Small valid files of every format, to truncate and corrupt."""
-    out = {}
+@functools.cache
+def samples() -> dict[str, bytes]:
+    """Small valid files of every scan format and LabelMe, to truncate and corrupt."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        build_seeds = importlib.import_module("bench_fuzz").build_seeds
+    finally:
+        sys.path.remove(str(BENCHMARKS))
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        rng = np.random.default_rng(0)
-        scan = Scan({"ANT": rng.poisson(5, (16, 8)).astype(np.uint16), "POST": rng.poisson(5, (16, 8)).astype(np.uint16)})
-        write_dicom(scan, tmp / "s.dcm")
-        write_png16(scan.view("ANT"), tmp / "s.png")
-        np.save(tmp / "s.npy", np.stack(list(scan.views.values())))
-        import tifffile
-
-        tifffile.imwrite(tmp / "s.tif", scan.view("ANT"))
-        mask = np.zeros((16, 8), dtype=bool)
-        mask[3:9, 2:6] = True
-        write_labelme(Annotation.from_mask(mask), tmp / "s.json", image=scan.view("ANT"))
-        for path in tmp.iterdir():
-            out[path.suffix] = path.read_bytes()
-    return out
-
-
-SAMPLES = _samples()
+        seeds = build_seeds(Path(tmp), ("dicom", "png", "npy", "tiff", "labelme5"))
+        return {suffix: (seeds / relative).read_bytes() for suffix, relative in SEED_FILES.items()}
 
 
 def _only_project_errors(read, data: bytes, suffix: str) -> None:
@@ -58,11 +62,19 @@ def _only_project_errors(read, data: bytes, suffix: str) -> None:
                 assert "\n" not in str(exc)
 
 
-@pytest.mark.parametrize("suffix", [".dcm", ".png", ".npy", ".tif"])
+def test_seeds_are_valid():
+    for suffix in (".dcm", ".rle.dcm", ".png", ".npy", ".tif"):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"seed{suffix}"
+            path.write_bytes(samples()[suffix])
+            assert read_scan(path).shape[0] >= 16
+
+
+@pytest.mark.parametrize("suffix", [".dcm", ".rle.dcm", ".png", ".npy", ".tif"])
 @FUZZ
 @given(data=st.data())
 def test_truncated_or_corrupted_scans(suffix, data):
-    original = SAMPLES[suffix]
+    original = samples()[suffix]
     cut = data.draw(st.integers(0, len(original)))
     blob = bytearray(original[:cut])
     for _ in range(data.draw(st.integers(0, 3))):
@@ -106,14 +118,15 @@ def test_random_labelme_documents(shapes, height, image_path, image_data):
 
 @pytest.mark.parametrize("cut", [0, 1, 10, 100, 1000])
 def test_truncated_labelme(cut):
-    _only_project_errors(read_labelme, SAMPLES[".json"][:cut], ".json")
+    _only_project_errors(read_labelme, samples()[".json"][:cut], ".json")
 
 
+@pytest.mark.parametrize("suffix", [".dcm", ".rle.dcm"])
 @FUZZ
 @given(data=st.data())
-def test_corrupted_dicom_headers(data):
-    original = bytearray(SAMPLES[".dcm"])
-    header_end = len(original) - 16 * 8 * 2 * 2  # everything before the pixel data
+def test_corrupted_dicom_headers(suffix, data):
+    original = bytearray(samples()[suffix])
+    header_end = original.rfind(b"\xe0\x7f\x10\x00")  # everything before the pixel data element
     for _ in range(data.draw(st.integers(1, 6))):
         original[data.draw(st.integers(132, header_end - 1))] = data.draw(st.integers(0, 255))
-    _only_project_errors(read_scan, bytes(original), ".dcm")
+    _only_project_errors(read_scan, bytes(original), suffix)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import struct
+import warnings
+import zlib
+
 import numpy as np
 import pytest
 import tifffile
@@ -10,6 +15,7 @@ from PIL import Image
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.images import (
+    MIN_VIEW_SIDE,
     read_image,
     read_label_png,
     read_mask_png,
@@ -18,7 +24,7 @@ from scintiseg.io.images import (
     write_png16,
 )
 
-COUNTS = (np.arange(6 * 4, dtype=np.uint16).reshape(6, 4) * 2500)  # up to 57500: needs 16 bits
+COUNTS = (np.arange(24 * 16, dtype=np.uint16).reshape(24, 16) * 150)  # up to 57450: needs 16 bits
 
 
 def test_png16_round_trip(tmp_path):
@@ -42,15 +48,15 @@ def test_npy_and_tiff_two_views(tmp_path):
 @pytest.mark.parametrize("byteorder", ["<", ">"])
 def test_raw_matrix(tmp_path, byteorder):
     (tmp_path / "m.raw").write_bytes(COUNTS.astype(np.dtype("uint16").newbyteorder(byteorder)).tobytes())
-    scan = read_scan(tmp_path / "m.raw", shape="6x4", dtype="uint16", byteorder=byteorder)
+    scan = read_scan(tmp_path / "m.raw", shape="24x16", dtype="uint16", byteorder=byteorder)
     assert scan.view_names == ["VIEW"]
     np.testing.assert_array_equal(scan.view("VIEW"), COUNTS)
 
 
 def test_raw_size_mismatch_and_missing_shape(tmp_path):
     (tmp_path / "m.raw").write_bytes(COUNTS.tobytes())
-    with pytest.raises(ScintisegError, match="needs 50 bytes"):
-        read_scan(tmp_path / "m.raw", shape="5x5", dtype="uint16")
+    with pytest.raises(ScintisegError, match="needs 800 bytes"):
+        read_scan(tmp_path / "m.raw", shape="20x20", dtype="uint16")
     with pytest.raises(ScintisegError, match="--shape"):
         read_scan(tmp_path / "m.raw")
 
@@ -61,8 +67,11 @@ def test_content_not_name_decides(tmp_path):
 
 
 def test_negative_and_nan_counts_are_rejected(tmp_path):
-    np.save(tmp_path / "neg.npy", np.array([[1, -2], [3, 4]], dtype=np.int16))
-    np.save(tmp_path / "nan.npy", np.array([[1, np.nan], [3, 4]], dtype=np.float32))
+    counts = np.ones((16, 16), dtype=np.float32)
+    counts[3, 5] = -2
+    np.save(tmp_path / "neg.npy", counts.astype(np.int16))
+    counts[3, 5] = np.nan
+    np.save(tmp_path / "nan.npy", counts)
     with pytest.raises(ScintisegError, match="negative"):
         read_scan(tmp_path / "neg.npy")
     with pytest.raises(ScintisegError, match="NaN"):
@@ -91,3 +100,66 @@ def test_label_png_round_trip(tmp_path):
     np.testing.assert_array_equal(read_label_png(tmp_path / "r.png"), labels)
     with pytest.raises(ScintisegError, match="8 bits"):
         write_label_png(labels.astype(int) + 300, tmp_path / "bad.png")
+
+
+# ------------------------------------------------------------------------------------------ hostile input
+# Issue 14: a fuzz run accepted a 1 x 1 PNG as a scan and printed tifffile's log line before the error.
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A 16-bit grey PNG whose IHDR claims ``width x height`` and whose image data is one empty row."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (MIN_VIEW_SIDE - 1, 256), (1024, MIN_VIEW_SIDE - 1), (2, 8, 300)])
+def test_images_too_small_for_a_view_are_refused(tmp_path, shape):
+    array = np.ones(shape, dtype=np.uint16)
+    np.save(tmp_path / "a.npy", array)
+    tifffile.imwrite(tmp_path / "a.tif", array)
+    (tmp_path / "a.raw").write_bytes(array.tobytes())
+    paths = [tmp_path / "a.npy", tmp_path / "a.tif"]
+    if len(shape) == 2:
+        write_png16(array, tmp_path / "a.png")
+        paths.append(tmp_path / "a.png")
+    for path in paths:
+        with pytest.raises(ScintisegError, match="too small") as info:
+            read_scan(path)
+        assert str(path) in str(info.value)
+    with pytest.raises(ScintisegError, match="too small"):
+        read_scan(tmp_path / "a.raw", shape="x".join(map(str, shape)), dtype="uint16")
+
+
+def test_smallest_accepted_view(tmp_path):
+    array = np.ones((MIN_VIEW_SIDE, MIN_VIEW_SIDE), dtype=np.uint16)
+    write_png16(array, tmp_path / "s.png")
+    assert read_scan(tmp_path / "s.png").shape == (MIN_VIEW_SIDE, MIN_VIEW_SIDE)
+
+
+def test_png_claiming_a_huge_size_is_refused_without_decoding(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(_png_header_only(200_000, 200_000))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ScintisegError, match="too large"):
+            read_scan(tmp_path / "bomb.png")
+    assert caught == []
+
+
+def test_tiff_with_a_bad_first_page_offset_is_one_silent_error(tmp_path, capfd, caplog):
+    tifffile.imwrite(tmp_path / "t.tif", COUNTS)
+    data = bytearray((tmp_path / "t.tif").read_bytes())
+    data[4:8] = struct.pack("<I", 10**8)  # offset of the first page, far past the end
+    (tmp_path / "t.tif").write_bytes(bytes(data))
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
+        warnings.simplefilter("always")
+        with pytest.raises(ScintisegError) as info:
+            read_scan(tmp_path / "t.tif")
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path / "t.tif") in message
+    assert "(tifffile: " in message and "invalid offset to first page" in message
+    assert caught == [] and caplog.records == [] and capfd.readouterr().err == ""

@@ -1,20 +1,26 @@
-"""LabelMe JSON: reading versions 4/5, rasterising as LabelMe, writing from masks, bad input."""
+"""LabelMe JSON: reading versions 4/5 (shapes rasterised as LabelMe does), writing, bad input.
+
+Tracing masks into polygons is tested in ``tests/test_geometry.py``."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
+import re
+import subprocess
+import sys
+import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from PIL import Image
 from scipy import ndimage
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.labelme import mask_to_shapes, read_labelme, render_for_display, write_labelme
+from scintiseg.display import render_display
+from scintiseg.io import labelme
+from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.scan import Annotation
 
 
@@ -139,7 +145,7 @@ def test_write_then_read_round_trip_with_embedded_image(tmp_path):
     doc = json.loads((tmp_path / "pred_POST.json").read_text())
     assert doc["imagePath"] == "pred_POST.png" and doc["view"] == "POST" and doc["version"].startswith("5.")
     embedded = np.asarray(Image.open(io.BytesIO(base64.b64decode(doc["imageData"]))))
-    np.testing.assert_array_equal(embedded, render_for_display(counts))
+    np.testing.assert_array_equal(embedded, render_display(counts))
     back = read_labelme(tmp_path / "pred_POST.json")
     assert back.view == "POST" and back.image_shape == (30, 20)
     np.testing.assert_array_equal(back.to_mask(), mask)
@@ -147,49 +153,226 @@ def test_write_then_read_round_trip_with_embedded_image(tmp_path):
 
 def test_display_rendering_is_windowed_and_inverted():
     counts = np.array([[0, 10, 20, 1000]], dtype=np.uint16)
-    rendered = render_for_display(counts)
+    rendered = render_display(counts)
     assert rendered.dtype == np.uint8 and rendered[0, 0] == 255 and rendered[0, 3] == 0
     assert rendered[0, 1] > rendered[0, 2]  # more counts, darker
 
 
-def test_tiny_components_and_min_area():
-    mask = np.zeros((10, 10), dtype=bool)
-    mask[2, 2] = True  # one pixel
-    mask[5, 3:8] = True  # a straight line
-    shapes = mask_to_shapes(mask)
-    assert len(shapes) == 2
-    assert (Annotation(shapes, (10, 10)).to_mask() == mask).all()
-    assert len(mask_to_shapes(mask, min_area=2)) == 1
+# ------------------------------------------------------------------ hostile and damaged files (issue 14)
 
 
-def test_holes_are_filled():
-    mask = np.zeros((9, 9), dtype=bool)
-    mask[1:8, 1:8] = True
-    mask[4, 4] = False
-    back = Annotation.from_mask(mask).to_mask()
-    assert back[4, 4] and (back ^ mask).sum() == 1
+def _refused(path, match, **kwargs):
+    """Read ``path`` expecting exactly one ScintisegError that names the file and matches ``match``."""
+    with pytest.raises(ScintisegError, match=match) as info:
+        read_labelme(path, **kwargs)
+    assert info.value.path == str(path) and "\n" not in str(info.value)
+    return info.value
 
 
-@st.composite
-def blobs(draw):
-    """Random hole-free 8-connected blobs of 20 pixels or more (smoothed noise, largest component)."""
-    size = draw(st.integers(10, 40))
-    seed = draw(st.integers(0, 2**31 - 1))
-    rng = np.random.default_rng(seed)
-    field = rng.random((size, size)) < draw(st.floats(0.3, 0.7))
-    smooth = ndimage.gaussian_filter(field.astype(float), draw(st.floats(0.6, 3.0))) > 0.5
-    labels, count = ndimage.label(ndimage.binary_fill_holes(smooth), np.ones((3, 3)))
-    if count == 0:
-        return None
-    sizes = ndimage.sum(labels > 0, labels, range(1, count + 1))
-    return labels == (int(np.argmax(sizes)) + 1)
+TRIANGLE = [[1, 1], [5, 1], [5, 5]]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(blobs())
-def test_round_trip_iou_on_random_blobs(mask):
-    if mask is None or mask.sum() < 20:
-        return
-    back = Annotation.from_mask(mask).to_mask()
-    iou = (mask & back).sum() / (mask | back).sum()
-    assert iou >= 0.95
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (int("9" * 401), "not a finite number"),  # OverflowError in float() before the fix
+        (10**300, "outside the 20x10 image"),  # finite as a float: simply far away
+        (float("nan"), "not a finite number"),
+        (float("inf"), "not a finite number"),
+        (float("-inf"), "not a finite number"),
+        (True, "numbers, not bool"),  # numpy would read it as 1.0
+        ("1", "numbers, not str"),  # numpy would read it as 1.0
+        (None, "numbers, not NoneType"),
+        ([1], "numbers, not list"),
+    ],
+    ids=["401-digits", "1e300", "nan", "inf", "-inf", "bool", "str", "null", "list"],
+)
+def test_coordinates_must_be_finite_numbers(tmp_path, bad, match):
+    path = _write(tmp_path / "c.json", [_shape([[bad, 1], [5, 1], [5, 5]])])
+    problem = _refused(path, match).problem
+    assert problem.startswith("shape 0 ('lesion')") and len(problem) < 200
+
+
+@pytest.mark.parametrize(
+    "points",
+    [[1, 1, 5, 1, 5, 5], [[1, 1, 1], [5, 1, 1], [5, 5, 1]], [[1, 1], [5], [5, 5]], "1,1 5,1 5,5", {"x": 1}, None, 3],
+)
+def test_points_must_be_a_list_of_pairs(tmp_path, points):
+    path = _write(tmp_path / "p.json", [_shape(points)])
+    _refused(path, r"shape 0 \('lesion'\): invalid points \(not a list of \[x, y\] pairs")
+
+
+def test_the_bad_shape_is_named_among_many(tmp_path):
+    shapes = [_shape(TRIANGLE) for _ in range(10)]
+    shapes[7] = _shape([[1, 1], [5, float("nan")], [5, 5]], label="l7")
+    _refused(_write(tmp_path / "nan.json", shapes), r": shape 7 \('l7'\): invalid points")
+    shapes[7] = _shape([[1, 1], [5, 1], [5, 55]], label="l7")
+    _refused(_write(tmp_path / "out.json", shapes), r": shape 7 \('l7'\) has points outside")
+
+
+@pytest.mark.parametrize("shapes", [["x"], [None], [[1, 2]]])
+def test_shapes_must_be_objects(tmp_path, shapes):
+    _refused(_write(tmp_path / "s.json", shapes), "shape 0 is not an object")
+
+
+@pytest.mark.parametrize("shapes", [{"a": 1}, None, "polygon", 3])
+def test_shapes_must_be_a_list(tmp_path, shapes):
+    _refused(_write(tmp_path / "s.json", shapes), "no 'shapes' list")
+
+
+@pytest.mark.parametrize(
+    "height, match",
+    [
+        (20.5, "whole number of pixels"),
+        (True, "whole number of pixels"),
+        ("20", "whole number of pixels"),
+        ([20], "whole number of pixels"),
+        (float("nan"), "whole number of pixels"),
+        (-5, "between 1 and 8192"),
+        (0, "between 1 and 8192"),
+        (10**9, "between 1 and 8192"),
+        (int("9" * 401), "between 1 and 8192"),
+        (8193, "between 1 and 8192"),
+    ],
+    ids=["fraction", "bool", "str", "list", "nan", "negative", "zero", "1e9", "401-digits", "8193"],
+)
+def test_image_height_must_be_a_plausible_whole_number(tmp_path, height, match):
+    path = _write(tmp_path / "h.json", [_shape(TRIANGLE)], image_data=False, image_path="", imageHeight=height)
+    tracemalloc.start()
+    try:
+        problem = _refused(path, match).problem
+        assert tracemalloc.get_traced_memory()[1] < 20_000_000  # refused before allocating an image
+    finally:
+        tracemalloc.stop()
+    assert problem.startswith("imageHeight ") and len(problem) < 200
+
+
+def test_image_size_limits(tmp_path):
+    accepted = _write(tmp_path / "ok.json", [], image_data=False, image_path="", imageHeight=2048.0, imageWidth=8192)
+    assert read_labelme(accepted).image_shape == (2048, 8192)  # 2048.0 is a whole number; 16.7 M pixels
+    too_many = _write(tmp_path / "big.json", [], image_data=False, image_path="", imageHeight=8192, imageWidth=4096)
+    _refused(too_many, "8192x4096 image is too large")
+    _refused(_write(tmp_path / "w.json", [], image_data=False, image_path="", imageWidth=0), "imageWidth 0")
+
+
+def test_embedded_image_must_decode_and_match_the_declared_size(tmp_path):
+    path = _write(tmp_path / "m.json", [], imageHeight=512, imageWidth=10, imageData=_png_b64(1024, 10))
+    _refused(path, "imageData is 1024x10 but imageHeight x imageWidth says 512x10")
+
+    buffer = io.BytesIO()
+    noise = np.random.default_rng(0).integers(0, 255, size=(20, 10), dtype=np.uint8)
+    Image.fromarray(noise).save(buffer, format="PNG")
+    truncated = base64.b64encode(buffer.getvalue()[: len(buffer.getvalue()) // 2]).decode()
+    _refused(_write(tmp_path / "t.json", [], imageData=truncated), "imageData is not a readable image")
+    _refused(_write(tmp_path / "g.json", [], imageData="bm90IGFuIGltYWdl"), "imageData is not a readable image")
+    _refused(_write(tmp_path / "n.json", [], imageData=5), "imageData is not a base64 string")
+    for image_format in ("JPEG", "BMP"):  # LabelMe embeds JPEG (for .jpg images) or PNG, never BMP
+        buffer = io.BytesIO()
+        Image.new("L", (10, 20)).save(buffer, format=image_format)
+        path = _write(tmp_path / f"{image_format}.json", [], imageData=base64.b64encode(buffer.getvalue()).decode())
+        if image_format == "JPEG":
+            assert read_labelme(path).image_shape == (20, 10)
+        else:
+            _refused(path, "not a PNG or JPEG")
+
+    buffer = io.BytesIO()
+    Image.new("L", (1, 8193)).save(buffer, format="PNG")  # 8193 rows, a few hundred bytes
+    huge = _write(tmp_path / "huge.json", [], imageData=base64.b64encode(buffer.getvalue()).decode(),
+                  imageHeight=None, imageWidth=None)
+    _refused(huge, "8193x1 image")
+
+
+def test_an_annotation_that_names_no_image_needs_its_size(tmp_path):
+    """As write_labelme writes it without an image: the size is all that ties it to its scan."""
+    for image_path in ("", None):
+        path = _write(tmp_path / "a.json", [_shape(TRIANGLE)], image_data=False, image_path=image_path)
+        assert read_labelme(path).image_shape == (20, 10)
+    _refused(_write(tmp_path / "h.json", [], image_data=False, image_path="", imageHeight=None), "no imagePath")
+    _refused(_write(tmp_path / "p.json", [], image_data=False, image_path=5), "imagePath is not a string")
+
+
+def test_only_one_declared_side_is_checked_against_the_image(tmp_path):
+    Image.fromarray(np.zeros((7, 9), dtype=np.uint8)).save(tmp_path / "img.png")
+    good = _write(tmp_path / "g.json", [], image_data=False, imageHeight=7, imageWidth=None)
+    assert read_labelme(good).image_shape == (7, 9)
+    bad = _write(tmp_path / "b.json", [], image_data=False, imageHeight=8, imageWidth=None)
+    _refused(bad, "imagePath image img.png is 7x9 but imageHeight x imageWidth says 8x?")
+
+
+def test_shape_types(tmp_path):
+    lines = [_shape([[1, 1], [5, 5]], kind) for kind in ("line", "linestrip", "point", "points")]
+    path = _write(tmp_path / "lines.json", [_shape(TRIANGLE), *lines])
+    with pytest.warns(UserWarning, match="skipped shapes that enclose no area") as record:
+        ann = read_labelme(path)
+    assert len(record) == 1 and len(ann.shapes) == 1
+
+    corners = [[1, 2], [6, 7], [4, 9], [-1, 4]]  # LabelMe's oriented_rectangle: 4 corners in order
+    oriented = read_labelme(_write(tmp_path / "o.json", [_shape(corners, "oriented_rectangle")]))
+    as_polygon = read_labelme(_write(tmp_path / "q.json", [_shape(corners)]))
+    assert oriented.to_mask().sum() > 20
+    np.testing.assert_array_equal(oriented.to_mask(), as_polygon.to_mask())
+    _refused(_write(tmp_path / "o3.json", [_shape(corners[:3], "oriented_rectangle")]), "needs 4 points")
+
+    untyped = _shape(TRIANGLE)
+    del untyped["shape_type"]
+    assert read_labelme(_write(tmp_path / "u.json", [untyped])).shapes[0].shape_type == "polygon"
+
+    mask_shape = {**_shape([[1, 1], [5, 5]], "mask"), "mask": _png_b64(5, 5)}
+    _refused(_write(tmp_path / "mask.json", [mask_shape]), "'mask' shape .* not read")
+    for kind in ("blob", "ai_polygon", 3, ""):
+        _refused(_write(tmp_path / "x.json", [_shape(TRIANGLE, kind)]), "unknown shape_type")
+
+
+@pytest.mark.parametrize("group_id", ["1", 1.5, True, float("inf"), [1]])
+def test_group_id_must_be_a_whole_number_or_null(tmp_path, group_id):
+    shape = {**_shape(TRIANGLE), "group_id": group_id}
+    _refused(_write(tmp_path / "g.json", [shape]), r"shape 0 \('lesion'\): group_id")
+
+
+def test_group_id_is_kept(tmp_path):
+    shapes = [{**_shape(TRIANGLE), "group_id": 2}, {**_shape(TRIANGLE), "group_id": 3.0}, _shape(TRIANGLE)]
+    assert [s.group_id for s in read_labelme(_write(tmp_path / "g.json", shapes)).shapes] == [2, 3, None]
+
+
+def test_limits_on_shapes_points_and_file_size(tmp_path, monkeypatch):
+    many = _write(tmp_path / "many.json", [{}] * (labelme.MAX_SHAPES + 1))
+    _refused(many, f"{labelme.MAX_SHAPES + 1:,} shapes")
+    monkeypatch.setattr(labelme, "MAX_POINTS", 10)
+    _refused(_write(tmp_path / "pts.json", [_shape(TRIANGLE)] * 3 + [_shape(TRIANGLE)]), "more than 10 points")
+    assert len(read_labelme(_write(tmp_path / "ok.json", [_shape(TRIANGLE)] * 3)).shapes) == 3
+    big = tmp_path / "big.json"
+    with big.open("wb") as handle:
+        handle.truncate(labelme.MAX_FILE_BYTES + 1)  # sparse: nothing written
+    _refused(big, "larger than")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"shapes": [], "x": ' + "[" * 100_000 + "]" * 100_000 + "}", '{"shapes": [], "x": 1' + "0" * 5000 + "}"],
+    ids=["nested", "long-number"],
+)
+def test_unparseable_json_is_one_error(tmp_path, text):
+    (tmp_path / "j.json").write_text(text)
+    _refused(tmp_path / "j.json", "malformed JSON")
+
+
+@pytest.mark.parametrize(
+    "points, extra, match",
+    [
+        ([[int("9" * 401), 1], [5, 1], [5, 5]], {}, "not a finite number"),
+        (TRIANGLE, {"imageHeight": 10**9}, "between 1 and 8192"),
+    ],
+    ids=["401-digit-coordinate", "imageHeight-1e9"],
+)
+def test_consensus_command_prints_one_line_and_exits_2(tmp_path, points, extra, match):
+    no_image = {"image_data": False, "image_path": ""}
+    readers = [str(_write(tmp_path / f"{name}.json", [_shape(TRIANGLE)], **no_image)) for name in "AB"]
+    readers.append(str(_write(tmp_path / "C.json", [_shape(points)], **no_image, **extra)))
+    result = subprocess.run(
+        [sys.executable, "-m", "scintiseg", "annotations", "consensus", *readers],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(f"scintiseg annotations: error: {readers[2]}: ") and re.search(match, lines[0])

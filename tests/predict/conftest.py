@@ -37,7 +37,7 @@ def tiny_network(seed: int = 0, in_channels: int = 1):
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A checkpoint in the training format holding the untrained tiny network (input mode ``ant``)."""
-    from scintiseg.train.checkpoint import save_checkpoint
+    from scintiseg.models.checkpoint import save_checkpoint
 
     network = tiny_network()
     path = tmp_path_factory.mktemp("model") / "tiny.pt"

@@ -1,9 +1,45 @@
+"""Tests for scintiseg.predict.export and the ONNX engine: parity with torch, the sidecar format, and the
+one-line refusals of an ONNX model from another scintiseg version or one ONNX Runtime cannot run."""
+
+import json
+import shutil
+
 import numpy as np
+import onnx
+import onnxruntime
 import pytest
 
+import scintiseg
+from scintiseg.errors import ScintisegError
 from scintiseg.predict.engines import OnnxEngine, TorchEngine
-from scintiseg.predict.export import export_onnx, onnx_bytes, sidecar_path
+from scintiseg.predict.export import OPSET, SIDECAR_FORMAT, SIDECAR_VERSION, export_onnx, onnx_bytes, sidecar_path
 from scintiseg.predict.loader import load_model
+
+DATA = {"input_mode": "ant", "normalisation": "log", "window_size": 256}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, make_tiny_network):
+    """One exported tiny network (``m.onnx`` and its sidecar); tests copy it before changing anything."""
+    return export_onnx(make_tiny_network(), tmp_path_factory.mktemp("onnx") / "m.onnx", in_channels=1, size=256,
+                       sidecar={"data": DATA})
+
+
+@pytest.fixture
+def copy(exported, tmp_path):
+    """A fresh copy of the exported model and sidecar: (model path, sidecar dict)."""
+    path = tmp_path / "m.onnx"
+    shutil.copy(exported, path)
+    shutil.copy(sidecar_path(exported), sidecar_path(path))
+    return path, json.loads(sidecar_path(path).read_text())
+
+
+def _refusal(path) -> str:
+    with pytest.raises(ScintisegError) as error:
+        load_model(path, engine="onnx")
+    message = str(error.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
 
 
 def test_onnx_matches_torch_logits(make_tiny_network):
@@ -16,16 +52,93 @@ def test_onnx_matches_torch_logits(make_tiny_network):
     assert np.abs(torch_logits).max() > 1e-3  # not a trivially zero network
 
 
-def test_exported_file_loads_with_sidecar(make_tiny_network, tmp_path):
-    network = make_tiny_network()
-    path = export_onnx(network, tmp_path / "m.onnx", in_channels=1, size=256,
-                       sidecar={"in_channels": 1, "data": {"input_mode": "ant", "normalisation": "log", "window_size": 256}})
+def test_exported_file_loads_with_sidecar(copy):
+    path, _ = copy
     model = load_model(path, engine="onnx")
     assert (model.input_mode, model.normalisation, model.window_size) == ("ant", "log", 256)
     assert model.info["disclaimer"]
     sidecar_path(path).unlink()
-    with pytest.raises(Exception, match="sidecar"):
+    with pytest.raises(ScintisegError, match="no sidecar m.onnx.json next to the ONNX file"):
         load_model(path, engine="onnx")
+
+
+def test_the_sidecar_records_format_version_writer_and_opset(copy):
+    _, meta = copy
+    assert meta["format"] == SIDECAR_FORMAT and meta["version"] == SIDECAR_VERSION
+    assert meta["scintiseg_version"] == scintiseg.__version__ and meta["opset"] == OPSET
+    assert meta["in_channels"] == 1 and meta["data"] == DATA
+
+
+def test_a_sidecar_written_before_the_version_field_still_loads(copy):
+    path, meta = copy
+    for key in ("version", "scintiseg_version", "opset"):
+        del meta[key]
+    sidecar_path(path).write_text(json.dumps(meta))
+    assert load_model(path, engine="onnx").window_size == 256
+
+
+def test_a_newer_sidecar_format_names_both_versions_and_the_writer(copy):
+    path, meta = copy
+    sidecar_path(path).write_text(json.dumps(meta | {"version": SIDECAR_VERSION + 1, "scintiseg_version": "0.4.0"}))
+    assert _refusal(path) == (
+        f"{sidecar_path(path)}: sidecar format {SIDECAR_VERSION + 1} is newer than this scintiseg "
+        f"({scintiseg.__version__}) reads ({SIDECAR_VERSION}); made by scintiseg 0.4.0; upgrade scintiseg to load it"
+    )
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [({"format": None}, 'not a scintiseg ONNX sidecar (no "format": "scintiseg-onnx")'),
+     ({"format": "other-tool"}, "not a scintiseg ONNX sidecar"),
+     ({"in_channels": 0}, "sidecar in_channels 0 is not a positive integer"),
+     ({"data": DATA | {"input_mode": "sideways"}}, "unknown input mode 'sideways'")],
+)
+def test_a_foreign_or_inconsistent_sidecar_is_named(copy, change, problem):
+    path, meta = copy
+    sidecar_path(path).write_text(json.dumps({k: v for k, v in (meta | change).items() if v is not None}))
+    assert _refusal(path).startswith(f"{sidecar_path(path)}: {problem}")
+
+
+def test_unreadable_sidecar_json_is_named(copy):
+    path, _ = copy
+    sidecar_path(path).write_text("{not json")
+    assert _refusal(path).startswith(f"{sidecar_path(path)}: unreadable sidecar")
+
+
+def test_a_model_with_other_input_channels_than_its_sidecar_is_refused(copy):
+    path, meta = copy
+    sidecar_path(path).write_text(json.dumps(meta | {"in_channels": 2}))
+    assert _refusal(path) == (
+        f"{path}: the ONNX model takes input (batch, 1, height, width) but its sidecar says 2 channel(s) of "
+        "256 x 256 pixels"
+    )
+
+
+def test_a_model_fixed_to_another_window_size_is_refused(copy):
+    path, _ = copy
+    proto = onnx.load(path)
+    for dim in proto.graph.input[0].type.tensor_type.shape.dim[2:]:
+        dim.dim_value = 128  # a model exported with fixed 128 x 128 inputs
+    onnx.save(proto, path)
+    assert "takes input (batch, 1, 128, 128) but its sidecar says 1 channel(s) of 256 x 256" in _refusal(path)
+
+
+def test_an_opset_onnx_runtime_cannot_run_is_one_line_naming_both(copy):
+    path, _ = copy
+    proto = onnx.load(path)
+    for entry in proto.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            entry.version = 99
+    onnx.save(proto, path)
+    message = _refusal(path)
+    assert message.startswith(f"{path}: ONNX Runtime {onnxruntime.__version__} cannot run this model (opset 99, IR version")
+    assert "Opset 99" in message and "onnxruntime::" not in message  # the runtime's reason, not its C++ signature
+
+
+def test_a_file_that_is_not_onnx_is_one_line(copy):
+    path, _ = copy
+    path.write_bytes(b"not a protobuf at all")
+    assert _refusal(path).startswith(f"{path}: ONNX Runtime {onnxruntime.__version__} cannot run this model: ")
 
 
 def test_checkpoint_with_both_engines_agrees(tiny_checkpoint, nm1_scan):

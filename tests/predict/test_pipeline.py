@@ -9,8 +9,8 @@ import pytest
 
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme
-from scintiseg.predict.outputs import write_outputs
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities, predict_scan
+from scintiseg.report.outputs import write_outputs
 
 
 

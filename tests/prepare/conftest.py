@@ -9,7 +9,7 @@ import pytest
 from skimage.draw import ellipse, line_aa
 
 from scintiseg.prepare.views import mirror, shift_image
-from scintiseg.scan import Annotation, Scan, Shape
+from scintiseg.scan import Annotation, Scan, Shape, mask_to_shapes
 
 REAL_SCAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 
@@ -86,7 +86,7 @@ def make_dataset(root, n=2):
     from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
     from scintiseg.io.dicom import write_dicom
     from scintiseg.io.images import write_label_png, write_mask_png
-    from scintiseg.io.labelme import mask_to_shapes, write_labelme
+    from scintiseg.io.labelme import write_labelme
 
     cases = []
     for k in range(n):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
 from scintiseg.prepare.consensus import area_difference, compare_readers, consensus
-from scintiseg.scan import Annotation
+from scintiseg.scan import Annotation, Shape
 
 
 def _mask(*boxes, shape=(40, 40)):
@@ -63,3 +65,53 @@ def test_empty_readers_agree_and_sizes_must_match():
     assert consensus([empty, empty, empty])["decision"] == "accept"
     with pytest.raises(ScintisegError, match="different sizes"):
         consensus([empty, Annotation([], image_shape=(10, 11))])
+
+
+def test_many_small_lesions_are_compared_quickly():
+    # Issue 14: three copies of a valid LabelMe file with 500 small polygons did not finish in 20 s
+    # (every lesion of one reader was compared with every lesion of the other as a whole-image mask).
+    squares = [(4 + 10 * (k // 5), 8 + 50 * (k % 5)) for k in range(500)]  # (row, col) corners, 4 x 4 px
+    shapes = [Shape("lesion", [[c, r], [c + 3, r], [c + 3, r + 3], [c, r + 3]]) for r, c in squares]
+    readers = [Annotation(list(shapes), image_shape=(1024, 256)) for _ in range(3)]
+    readers[2].shapes[0] = Shape("lesion", [[8, 4], [11, 4], [11, 6], [8, 6]])  # 12 of 16 px: difference 0.25
+    start = time.perf_counter()
+    decision = consensus(readers, threshold=0.05)
+    elapsed = time.perf_counter() - start
+    assert decision["lesions_per_reader"] == [500, 500, 500]
+    assert decision["decision"] == "re-annotate"
+    by_pair = {tuple(p["readers"]): p for p in decision["pairs"]}
+    assert by_pair[(0, 1)]["max_lesion_area_difference"] == 0.0 and by_pair[(0, 1)]["unmatched_lesions"] == 0
+    assert by_pair[(0, 2)]["max_lesion_area_difference"] == pytest.approx(0.25)
+    assert sorted(by_pair[(1, 2)]["lesion_area_differences"])[-2:] == [0.0, 0.25]
+    assert elapsed < 3.0  # about 0.5 s on 2 idle cores; the generous bound absorbs a busy CI machine
+
+
+def test_lesion_matching_with_touching_and_split_lesions():
+    # One reader's lesion overlaps two of the other's: only the better one is its partner, the other is
+    # unmatched (difference 1); the differences follow reader a's lesion order, as before.
+    a = _mask((0, 10, 0, 10), (20, 30, 0, 10))
+    b = _mask((0, 10, 0, 6), (0, 10, 7, 10), (20, 30, 0, 10))
+    pair = compare_readers(a, b)
+    assert pair.lesion_differences == [pytest.approx(1 - 60 / 100), 0.0, 1.0]
+    assert pair.unmatched == 1
+
+
+def test_grouped_matching_equals_one_assignment_over_all_lesions():
+    # The matching solves each group of overlapping lesions on its own; the reference solves one dense
+    # assignment over every pair of whole-lesion masks, as the paper's procedure reads.
+    from scipy import ndimage
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(7)
+    eight = np.ones((3, 3), dtype=bool)
+    for _ in range(30):
+        a = ndimage.binary_opening(rng.random((48, 48)) < 0.45)
+        b = ndimage.binary_opening(rng.random((48, 48)) < 0.45)
+        la, na = ndimage.label(a, structure=eight)
+        lb, nb = ndimage.label(b, structure=eight)
+        iou = np.array([[1 - area_difference(la == i, lb == j) for j in range(1, nb + 1)] for i in range(1, na + 1)])
+        rows, cols = linear_sum_assignment(-iou)
+        expected = sorted(1 - iou[r, c] for r, c in zip(rows, cols) if iou[r, c] > 0)
+        pair = compare_readers(a, b)
+        assert sorted(pair.lesion_differences)[: len(expected)] == pytest.approx(expected)
+        assert pair.unmatched == na + nb - 2 * len(expected)

@@ -1,12 +1,10 @@
-"""Tests for scintiseg.train.data: patient-level splits, labelled share, view modes."""
+"""Tests for scintiseg.train.data: patient-level splits, labelled share, datasets (inputs: tests/prepare)."""
 
 import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.prepare.views import mirror
-from scintiseg.scan import Scan
-from scintiseg.train.data import model_input, split_cases
+from scintiseg.train.data import split_cases
 
 
 def _patients():
@@ -54,36 +52,6 @@ def test_split_uses_folds_and_refuses_leaks():
         split_cases(patients_of, {"test": ["P2_0"], "train": [], "folds": folds}, fold=0)
     with pytest.raises(ScintisegError, match="fold 1"):
         split_cases(patients_of, {"test": [], "train": [], "folds": folds}, fold=1)
-
-
-def _scan():
-    rng = np.random.default_rng(0)
-    ant = rng.poisson(20, (32, 32)).astype(np.uint16)
-    ant[8:12, 5:9] += 200  # lesion seen from the front, left side of the image
-    post = mirror(ant).copy()  # POST as acquired is mirrored relative to ANT
-    ant_mask = np.zeros((32, 32), bool)
-    ant_mask[8:12, 5:9] = True
-    post_mask = np.zeros((32, 32), bool)
-    post_mask[20:22, 3:5] = True  # a different lesion only marked on POST (as acquired: right side)
-    return Scan({"ANT": ant, "POST": post}), {"ANT": ant_mask, "POST": post_mask}
-
-
-def test_view_modes_build_inputs_and_targets():
-    scan, masks = _scan()
-    image, target = model_input(scan, masks, "ant")
-    assert image.shape == (1, 32, 32) and target.shape == (1, 32, 32)
-    assert np.array_equal(target[0] > 0, masks["ANT"])
-    image, target = model_input(scan, masks, "post")
-    assert np.allclose(image[0], scan.view("ANT"))  # mirrored POST lands on ANT
-    assert np.array_equal(target[0] > 0, mirror(masks["POST"]))
-    image, target = model_input(scan, masks, "aggregate")
-    assert np.allclose(image[0], 2.0 * scan.view("ANT"))
-    assert target[0].sum() == masks["ANT"].sum() + masks["POST"].sum()  # union of two disjoint lesions
-    image, target = model_input(scan, masks, "two_channel", "zscore")
-    assert image.shape == (2, 32, 32) and image.dtype == np.float32
-    single = Scan({"VIEW": scan.view("ANT")})
-    with pytest.raises(ScintisegError, match="needs ANT and POST"):
-        model_input(single, {}, "aggregate")
 
 
 def test_cases_of_different_sizes_are_a_clear_error_not_a_numpy_traceback():

@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from scintiseg.train.checkpoint import checkpoint_path
+from scintiseg.models.checkpoint import checkpoint_path
 
 
 def test_torchrun_two_cpu_processes(tiny_split_dataset, tmp_path):

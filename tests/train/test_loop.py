@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from scintiseg.errors import ScintisegError
-from scintiseg.train.checkpoint import checkpoint_path, load_checkpoint, load_model_from_checkpoint
+from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint, load_model_from_checkpoint, save_checkpoint
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.loop import train
 
@@ -64,6 +64,20 @@ def test_interrupt_mid_epoch_then_resume_matches_uninterrupted_run(make_data, ti
     expected, got = _weights(reference.run_dir), _weights(config.out)
     assert all(torch.equal(expected[k], got[k]) for k in expected)
     assert [r["val_dsc"] for r in resumed.history] == [r["val_dsc"] for r in reference.history]
+
+
+def test_resume_from_a_last_checkpoint_without_optimizer_state_is_one_line(make_data, tiny_config):
+    """A ``last.pt`` that prediction could read (model keys only) cannot resume training: one line, no KeyError."""
+    config = tiny_config(epochs=1)
+    train(config, data=make_data())
+    last = checkpoint_path(config.out, "last")
+    state = load_checkpoint(last)
+    del state["optimizer"]
+    save_checkpoint(state, last)
+    with pytest.raises(ScintisegError) as error:
+        train(tiny_config(epochs=2), resume=True, data=make_data())
+    message = str(error.value)
+    assert message.startswith(f"{last}: checkpoint lacks optimizer") and "\n" not in message
 
 
 def test_seeds_make_runs_repeatable_and_different_seeds_differ(make_data, tiny_config, tmp_path):

@@ -1,7 +1,10 @@
 """The ``scintiseg`` command: one entry point, each subcommand a thin function over the library.
 
-Each module in :data:`COMMAND_MODULES` adds its subcommands with ``register(subparsers)`` and sets
-``func`` on its parser; the function receives the parsed arguments and returns an exit code. A
+:data:`COMMANDS` names every subcommand's module and one-line help. The top-level parser lists them
+all from that table, and only the chosen subcommand's module is imported (``scintiseg info FILE``
+imports :mod:`scintiseg.cli.info` and what it needs, never torch, MONAI or matplotlib), which keeps
+``--help``, ``--version`` and ``info`` fast. That module adds its parser with ``register(subparsers)``
+and sets ``func`` on it; the function receives the parsed arguments and returns an exit code. A
 :class:`~scintiseg.errors.ScintisegError` anywhere becomes one line on stderr and exit status 2.
 """
 
@@ -17,25 +20,42 @@ import warnings
 from scintiseg import __version__
 from scintiseg.errors import ScintisegError
 
-#: Subcommand modules, in the order of the pipeline (io -> prepare -> models -> train -> predict).
-COMMAND_MODULES: tuple[str, ...] = (
-    "info",
-    "dataset",
-    "annotations",
-    "phantom",
-    "crop",
-    "models",
-    "train",
-    "evaluate",
-    "experiment",
-    "gan",
-    "predict",
-    "export",
-    "demo",
-)
+#: Subcommand -> (module under ``scintiseg.cli``, the one-line help its ``register`` gives), in the order
+#: of the pipeline (io -> prepare -> models -> train -> predict). tests/cli/test_startup.py checks that
+#: each help line here is the one its module registers.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("info", "show the views, shape, pixel spacing and counts of a scan file"),
+    "dataset": ("dataset", "check, split and prepare a data set folder (dataset.json layout)"),
+    "annotations": ("annotations", "work with physicians' LabelMe annotations (reader consensus)"),
+    "phantom": ("phantom", "generate synthetic 99mTc-MDP whole-body scans with lesion masks"),
+    "crop": ("crop", "cut the 256 x 256 thoracic region out of whole-body scans"),
+    "models": ("models", "list the segmentation networks and their size and speed"),
+    "train": ("train", "train a segmentation network (paper defaults: Adam, lr 1e-4, batch 32, 200 epochs)"),
+    "evaluate": ("evaluate", "evaluate a trained run (DSC, Recall, CPA, IoU, lesion detection, overlays)"),
+    "experiment": ("experiment", "run one of the papers' experiments (table + CSV + plot beside the paper's numbers)"),
+    "gan": ("gan", "DCGAN augmentation of thoracic crops (paper B §3.2.2, data set D3)"),
+    "predict": ("predict", "find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS)"),
+    "export": ("export", "export a trained model to ONNX"),
+    "demo": ("demo", "phantom cohort -> crops -> train DPU-Net and U-Net -> evaluate -> predict -> report.md"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: list[str]) -> str | None:
+    """The subcommand named on the command line: the first argument that is not a top-level option.
+
+    The top-level options (``-h``, ``--version``, ``-v``) take no value, so the first other word is the
+    subcommand, or a typo that argparse reports.
+    """
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser: every subcommand listed, only ``command``'s module imported and registered.
+
+    Args:
+        command: the subcommand whose full parser (flags, help, ``func``) is wanted; the others are
+            placeholders that carry their one-line help, for ``scintiseg --help``.
+    """
     parser = argparse.ArgumentParser(
         prog="scintiseg",
         description="Find and delineate bone-metastasis lesions in planar bone scintigraphy.",
@@ -43,8 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scintiseg {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"scintiseg.cli.{name}").register(subparsers)
+    for name, (module, help_line) in COMMANDS.items():
+        if name == command:
+            importlib.import_module(f"scintiseg.cli.{module}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_line)
     return parser
 
 
@@ -54,7 +77,8 @@ def _warning_one_line(message, category, filename, lineno, file=None, line=None)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 some inputs failed, 2 bad input)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(chosen_command(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     warnings.showwarning = _warning_one_line

@@ -15,13 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
-from scintiseg.prepare.crop import CropResult, thoracic_crop
+
+if TYPE_CHECKING:
+    from scintiseg.prepare.crop import CropResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +57,8 @@ def crop_record(result: CropResult, source: str, size: int) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from scintiseg.prepare.crop import thoracic_crop  # lazy: start-up time (scikit-image)
+
     if args.size <= 0:
         raise ScintisegError(f"--size must be positive, got {args.size}")
     if args.out.exists() and not args.out.is_dir():

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from scintiseg.cli import dataset_prepare
 from scintiseg.io.dataset import SPLITS_NAME, check_dataset, split_dataset
 
 
@@ -41,8 +42,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     split.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     split.add_argument("--folds", type=int, default=None, help="K-fold cross-validation of the training part")
     split.set_defaults(func=run_split)
-
-    from scintiseg.cli import dataset_prepare
 
     dataset_prepare.register(dataset_subparsers)
 

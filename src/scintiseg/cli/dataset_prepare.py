@@ -10,6 +10,8 @@ import argparse
 import os
 from pathlib import Path
 
+from scintiseg.errors import ScintisegError
+
 
 def register(dataset_subparsers: argparse._SubParsersAction) -> None:
     """Add ``dataset crop`` and ``dataset augment`` to the ``dataset`` command's subparsers."""
@@ -51,8 +53,7 @@ def register(dataset_subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_crop(args: argparse.Namespace) -> int:
-    from scintiseg.errors import ScintisegError
-    from scintiseg.prepare.crop_dataset import crop_dataset
+    from scintiseg.prepare.crop_dataset import crop_dataset  # lazy: start-up time
 
     if args.size <= 0:
         raise ScintisegError(f"--size must be positive, got {args.size}")
@@ -63,7 +64,7 @@ def run_crop(args: argparse.Namespace) -> int:
 
 
 def run_augment(args: argparse.Namespace) -> int:
-    from scintiseg.prepare.augment_dataset import augment_dataset
+    from scintiseg.prepare.augment_dataset import augment_dataset  # lazy: start-up time
 
     manifest = augment_dataset(
         args.dataset,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scintiseg.demo import DEFAULT_EPOCHS, DEFAULT_REAL_SCAN, DemoSettings
+from scintiseg.experiments.demo import DemoSettings, run_demo
+from scintiseg.experiments.demo.settings import DEFAULT_EPOCHS, DEFAULT_REAL_SCAN
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=defaults.augment,
                         help="on-the-fly flips, rotations and translations while training (default on)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="cohort, split and training seed (default 0)")
-    parser.add_argument("--real", default=DEFAULT_REAL_SCAN,
+    parser.add_argument("--real", default=None,
                         help=f"real whole-body scan to predict on (default {DEFAULT_REAL_SCAN}, relative to the "
                         "repository; '' skips it)")
     parser.add_argument("--workers", type=int, default=None, help="processes for phantom and crop (default: all CPUs)")
@@ -51,11 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scintiseg.demo import run_demo
-
+    """Run the demo with the flags' settings and print where the report is."""
     settings = DemoSettings(
         out=str(args.out), patients=args.patients, epochs=args.epochs, size=args.size, width=args.width,
-        depth=args.depth, batch_size=args.batch_size, lr=args.lr, head_prior=args.head_prior, augment=args.augment, seed=args.seed, real_scan=args.real,
+        depth=args.depth, batch_size=args.batch_size, lr=args.lr, head_prior=args.head_prior, augment=args.augment,
+        seed=args.seed, real_scan=args.real,
         workers=args.workers, threads=args.threads, progress=not args.no_progress,
     )
     report = run_demo(settings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scintiseg.train.evaluate import SPLIT_NAMES
+from scintiseg.io.dataset import SPLIT_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scintiseg.train.evaluate import evaluate_run
+    from scintiseg.train.evaluate import evaluate_run  # lazy: start-up time (torch, the training loop)
 
     metrics = evaluate_run(
         args.run, args.data, split=args.split, checkpoint=args.checkpoint, out=args.out,

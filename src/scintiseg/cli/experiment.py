@@ -11,21 +11,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scintiseg.config import parse_key_values
 from scintiseg.errors import ScintisegError
-from scintiseg.experiments.specs import EXPERIMENTS
-from scintiseg.train.config import parse_key_values, parse_model_args
+from scintiseg.experiments.specs import EXPERIMENTS, PAPER_B_AUGMENTATION
+from scintiseg.gan.config import LESION_AWARE
 
-#: Paper B's augmentation comparison builds its own D1/D2/D3 data sets (scintiseg.gan.experiment).
-AUGMENTATION_EXPERIMENT = "paper-b-augmentation"
+#: Paper B's augmentation comparison builds its own D1/D2/D3 data sets
+#: (:mod:`scintiseg.experiments.paper_b_augmentation`).
+AUGMENTATION_EXPERIMENT = PAPER_B_AUGMENTATION.name
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``scintiseg experiment``."""
     names = [*EXPERIMENTS, AUGMENTATION_EXPERIMENT]
-    listing = "; ".join(
-        [f"{name}: {spec.title}" for name, spec in EXPERIMENTS.items()]
-        + [f"{AUGMENTATION_EXPERIMENT}: Paper B Table 3: D1 (originals) vs D2 (geometric) vs D3 (GAN samples)"]
-    )
+    listing = "; ".join(f"{spec.name}: {spec.title}" for spec in [*EXPERIMENTS.values(), PAPER_B_AUGMENTATION])
     parser = subparsers.add_parser(
         "experiment",
         help="run one of the papers' experiments (table + CSV + plot beside the paper's numbers)",
@@ -52,20 +51,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scintiseg.experiments.runner import run_experiment
+    from scintiseg.experiments.runner import run_experiment  # lazy: start-up time
 
     settings = parse_key_values(args.settings, "--set")
     if args.epochs is not None:
         settings["epochs"] = args.epochs
     if args.model_arg:
-        settings["model_args"] = parse_model_args(args.model_arg)
+        settings["model_args"] = parse_key_values(args.model_arg, "--model-arg")
     if args.runs is not None and args.runs < 1:
         raise ScintisegError(f"--runs must be at least 1, got {args.runs}")
     gan_only = {"--factor": args.factor, "--gan-run": args.gan_run, "--gan-set": args.gan_set,
                 "--gan-lesion-aware": args.gan_lesion_aware or None, "--gan-minutes": args.gan_minutes}
     if args.name == AUGMENTATION_EXPERIMENT:
-        from scintiseg.gan.config import LESION_AWARE
-        from scintiseg.gan.experiment import PAPER_B_FACTOR, run_paper_b_augmentation
+        from scintiseg.experiments.paper_b_augmentation import (  # lazy: start-up time
+            PAPER_B_FACTOR,
+            run_paper_b_augmentation,
+        )
 
         gan_settings = {**(LESION_AWARE if args.gan_lesion_aware else {}), **parse_key_values(args.gan_set, "--gan-set")}
         if args.gan_minutes is not None:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from scintiseg.errors import ScintisegError
 
 
@@ -16,10 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="export a trained model to ONNX",
         description=(
             "Export the network of a training run (its checkpoints/best.pt, else last.pt) or of a checkpoint "
-            "file to ONNX (opset 17, dynamic batch and image size), with a JSON sidecar holding the input mode "
-            "and normalisation. Default output: RUN/model.onnx (found by `scintiseg predict --model RUN "
-            "--engine onnx`). The torch and ONNX Runtime logits are compared on a random batch and the maximum "
-            "difference is printed; above 1e-4 the export fails."
+            "file to ONNX (opset 17, dynamic batch and image size), with a JSON sidecar holding the input mode, "
+            "the normalisation and the format and scintiseg versions (checked when the model is loaded). "
+            "Default output: RUN/model.onnx (found by `scintiseg predict --model RUN --engine onnx`). The torch "
+            "and ONNX Runtime logits are compared on a random batch and the maximum difference is printed; "
+            "above 1e-4 the export fails."
         ),
     )
     parser.add_argument("--run", required=True, help="run folder or checkpoint (.pt)")
@@ -29,10 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from scintiseg.predict.export import export_onnx, max_logit_difference
-    from scintiseg.predict.loader import load_model
+    from scintiseg.predict.export import export_onnx, max_logit_difference  # lazy: start-up time
+    from scintiseg.predict.loader import load_model  # lazy: start-up time
 
     source = Path(args.run)
     model = load_model(source, engine="torch")
@@ -40,9 +41,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
     else:
         out = source / "model.onnx" if source.is_dir() else source.with_suffix(".onnx")
-    sidecar = {
-        "format": "scintiseg-onnx",
-        "in_channels": model.in_channels,
+    sidecar = {  # export_onnx adds the format tags, the opset and in_channels
         "data": {"input_mode": model.input_mode, "normalisation": model.normalisation, "window_size": model.window_size},
         "model_config": model.info.get("model_config", {}),
         "shipped": {k: v for k, v in model.info.items() if k not in ("model_config", "source", "disclaimer")},

@@ -14,50 +14,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scintiseg.config import add_arguments, from_args, read_yaml
 from scintiseg.errors import ScintisegError
+from scintiseg.gan.config import LESION_AWARE, GanConfig
 
 
-#: GanConfig fields offered as flags (the rest come from --config YAML).
-_FLAGS = {
-    "epochs": (int, "passes of D over the real training images"),
-    "k": (int, "discriminator steps per generator step (paper B: k = 3; Goodfellow et al. Algorithm 1)"),
-    "batch_size": (int, "images per mini-batch"),
-    "native_size": (int, "side G and D work at (32..256, a power of two); samples are up-sampled to the crops' size"),
-    "base_width": (int, "channels of G's finest and D's first hidden layer"),
-    "lr_g": (float, "Adam learning rate of G"),
-    "lr_d": (float, "Adam learning rate of D"),
-    "sample_every": (int, "save a sample grid every N epochs"),
-    "checkpoint_every": (int, "save a checkpoint every N epochs"),
-    "real_label": (float, "D's target for real images (0.9: one-sided label smoothing; default 1)"),
-    "diff_augment": (str, "DiffAugment of D's inputs: none (default), translation, cutout, translation,cutout"),
-    "lesion_oversample": (float, "draw real crops with a lesion this many times as often (default 1)"),
-    "mask_match": (float, "weight of the mask-area term in G's loss (default 0: off)"),
-    "seed": (int, "seed of weights, noise and batch order"),
-    "threads": (int, "torch threads (0: torch's default)"),
-}
+def resolve_config(args: argparse.Namespace) -> GanConfig:
+    """Defaults < ``--config`` YAML < ``--lesion-aware`` < GanConfig flags given."""
+    values = read_yaml(args.config) if args.config else {}
+    if args.lesion_aware:
+        values.update(LESION_AWARE)
+    return from_args(GanConfig, args, values, path=args.config)
 
 
 def _train(args: argparse.Namespace) -> int:
-    from scintiseg.gan.config import LESION_AWARE, GanConfig
-    from scintiseg.gan.train import train_gan
+    from scintiseg.gan.train import train_gan  # lazy: start-up time
 
-    values = GanConfig.load(args.config).to_dict() if args.config else {}
-    if args.lesion_aware:
-        values.update(LESION_AWARE)
-    for name in ("real_flip", "minibatch_std"):
-        if getattr(args, name):
-            values[name] = True
-    for name in _FLAGS:
-        value = getattr(args, name, None)
-        if value is not None:
-            values[name] = value
-    if args.views:
-        values["views"] = [v.strip().upper() for v in args.views.split(",") if v.strip()]
-    if args.count_noise:
-        values["count_noise"] = args.count_noise
-    if args.upsample:
-        values["upsample"] = args.upsample
-    config = GanConfig.from_dict(values, path=args.config)
+    config = resolve_config(args)
     if args.minutes is not None and not args.minutes > 0:
         raise ScintisegError(f"--minutes must be positive, got {args.minutes}")
     trainer = train_gan(args.data, args.out, config, resume=args.resume, progress=not args.quiet, max_minutes=args.minutes)
@@ -70,7 +43,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    from scintiseg.gan.sample import sample_dataset
+    from scintiseg.gan.sample import sample_dataset  # lazy: start-up time
 
     out = sample_dataset(args.run, args.n, args.out, args.seed, progress=not args.quiet, batch_size=args.batch_size)
     print(f"{out}: {args.n} GAN cases (origin 'gan', one synthetic patient each)")
@@ -78,7 +51,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from scintiseg.gan.evaluate import evaluate_run
+    from scintiseg.gan.evaluate import evaluate_run  # lazy: start-up time
 
     out = Path(args.out) if args.out else Path(args.run) / "evaluation"
     stats = evaluate_run(args.run, args.data, out, n=args.n, seed=args.seed, progress=not args.quiet)
@@ -117,19 +90,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            "training patients of DATA; writes checkpoints, sample grids and history to RUN.")
     train.add_argument("--data", required=True, help="data set of thoracic crops (`scintiseg dataset crop`)")
     train.add_argument("--out", required=True, help="run folder (new, or an existing run with --resume)")
-    train.add_argument("--config", help="GanConfig YAML (flags override it)")
+    train.add_argument("--config", help="GanConfig YAML (--lesion-aware and flags override it)")
     train.add_argument("--resume", action="store_true", help="continue RUN from its last checkpoint up to --epochs, with the run's saved config (only --epochs and --threads apply)")
-    train.add_argument("--views", help="comma-separated views G generates (default: ANT,POST)")
-    train.add_argument("--upsample", choices=["transpose", "resize"], help="G's up-sampling: transpose (Radford et al., default) or resize (nearest x2 + 3x3 conv, Odena et al. 2016)")
-    train.add_argument("--count-noise", choices=["poisson", "round"], help="expected counts -> integers (default poisson)")
     train.add_argument("--lesion-aware", action="store_true", help="the lesion-aware settings of docs/gan.md "
                        "(k = 1, resize G, flips, minibatch std, lesion oversampling, mask-area term); flags override them")
-    train.add_argument("--real-flip", action="store_true", help="flip real images left-right at random for D")
-    train.add_argument("--minibatch-std", action="store_true", help="minibatch standard deviation channel in D (Karras et al. 2018)")
     train.add_argument("--minutes", type=float, default=None, help="stop after the epoch that ends past this wall-clock budget")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    for name, (kind, text) in _FLAGS.items():
-        train.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text)
+    add_arguments(train.add_argument_group("GanConfig fields (override --config and --lesion-aware)"), GanConfig)
     train.set_defaults(func=_train)
 
     sample = sub.add_parser("sample", help="write N generated cases as a data set",

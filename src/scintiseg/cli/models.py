@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tqdm import tqdm
+
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 
@@ -42,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from scintiseg.models.registry import get_entry, list_models
+    from scintiseg.models.registry import get_entry, list_models  # lazy: start-up time
 
     entries = [get_entry(name) for name in list_models()]
     if args.json:
@@ -65,10 +67,8 @@ def _jsonable(value):
 
 
 def run_table(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from scintiseg.models.profiling import profile_model
-    from scintiseg.models.registry import list_models, list_presets
+    from scintiseg.models.profiling import profile_model  # lazy: start-up time
+    from scintiseg.models.registry import list_models, list_presets  # lazy: start-up time
 
     if args.size < 1 or args.batch < 1 or args.repeats < 1:
         raise ScintisegError("--size, --batch and --repeats must be positive")

@@ -6,29 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
+from scintiseg.config import read_yaml
 from scintiseg.errors import ScintisegError
+from scintiseg.phantom.config import PROFILE_HELP, PhantomConfig, profile
 
 
-def _load_config(args: argparse.Namespace):
-    from scintiseg.phantom.config import config_from_dict, profile
-
+def _load_config(args: argparse.Namespace) -> PhantomConfig:
+    """The ``--profile``, with the ``--config`` YAML laid over it (nested like ``phantom_config.json``)."""
     config = profile(args.profile)
     if getattr(args, "config", None):
-        import yaml
-
-        path = Path(args.config)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ScintisegError(f"cannot read phantom config ({type(exc).__name__})", path=path) from None
-        if not isinstance(data, dict):
-            raise ScintisegError("phantom config must be a mapping", path=path)
-        config = config_from_dict(data, base=config)
+        config = config.updated(read_yaml(args.config), path=args.config)
     return config
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from scintiseg.phantom.cohort import write_cohort
+    from scintiseg.phantom.cohort import write_cohort  # lazy: start-up time
 
     if args.out is None:
         raise ScintisegError("--out DIR is required")
@@ -41,7 +33,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from scintiseg.phantom.calibrate import calibrate, format_table
+    from scintiseg.phantom.calibrate import calibrate, format_table  # lazy: start-up time
 
     config = _load_config(args)
     report = calibrate(args.real, config=config, seed=args.seed, out=args.out)
@@ -53,8 +45,6 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``phantom`` (generate) and ``phantom calibrate``."""
-    from scintiseg.phantom.config import PROFILE_HELP
-
     profiles = "; ".join(f"{k}: {v}" for k, v in PROFILE_HELP.items()).replace("%", "%%")  # argparse formats help
     parser = subparsers.add_parser(
         "phantom",

@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scintiseg.predict.batch import run_batch
-    from scintiseg.predict.loader import load_model
-    from scintiseg.predict.pipeline import PredictSettings
+    from scintiseg.predict.loader import load_model  # lazy: start-up time
+    from scintiseg.predict.pipeline import PredictSettings  # lazy: start-up time
+    from scintiseg.report.batch import run_batch  # lazy: start-up time
 
     if not 0.0 < args.threshold <= 1.0:
         raise ScintisegError(f"--threshold must lie in (0, 1], got {args.threshold}")

@@ -28,6 +28,8 @@ from scintiseg.errors import ScintisegError
 from scintiseg.experiments.specs import EXPERIMENTS, ExperimentSpec, Row
 from scintiseg.experiments.tables import write_outputs
 from scintiseg.train.config import TrainConfig
+from scintiseg.train.evaluate import evaluate_run
+from scintiseg.train.loop import train
 
 
 def slug(text: str) -> str:
@@ -94,9 +96,6 @@ def run_experiment(
     Returns:
         the path of ``table.md``.
     """
-    from scintiseg.train.evaluate import evaluate_run
-    from scintiseg.train.loop import train
-
     if isinstance(spec, str):
         if spec not in EXPERIMENTS:
             raise ScintisegError(f"unknown experiment {spec!r} (choose from {', '.join(EXPERIMENTS)})")

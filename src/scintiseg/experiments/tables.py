@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from scintiseg.experiments.specs import TABLE_METRICS, ExperimentSpec
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.metrics import mean_std
@@ -83,11 +85,10 @@ def results_csv(results: list[dict]) -> str:
 
 def plot(spec: ExperimentSpec, results: list[dict], path: Path) -> None:
     """Bars (one group per row) or lines against ``Row.x``: DSC, Recall, CPA with std error bars."""
-    import matplotlib
+    import matplotlib  # lazy: start-up time
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # lazy: start-up time
 
     stats = row_statistics(spec, results)
     figure, axis = plt.subplots(figsize=(max(6, 1.3 * len(stats)), 4), dpi=100)

@@ -1,7 +1,7 @@
 """Typed configuration of a DCGAN run (paper B §3.2.2), loaded from and saved as YAML.
 
-Every field maps to one ``scintiseg gan train`` flag or to a key of ``RUN/config.yaml``; the resolved
-config is written next to every run so it can be repeated exactly.
+Every field is one ``scintiseg gan train`` flag (``--field-name``) and one key of ``RUN/config.yaml``;
+the resolved config is written next to every run so it can be repeated exactly.
 
 Choices paper B leaves open, and ours:
 
@@ -25,14 +25,14 @@ Choices paper B leaves open, and ours:
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from typing import ClassVar
 
-import yaml
-
+from scintiseg.config import Config, option
 from scintiseg.errors import ScintisegError
 
+#: The views G can generate (POST as acquired).
+VIEW_NAMES: tuple[str, ...] = ("ANT", "POST", "VIEW")
 
 #: The lesion-aware settings measured in docs/gan.md ("Lesion-aware training"): paper B's DCGAN with
 #: k = 1 (Radford et al.'s schedule; with k = 3 and 70 crops D wins and G collapsed), resize-convolution,
@@ -48,7 +48,7 @@ LESION_AWARE: dict = {
 
 
 @dataclass
-class GanConfig:
+class GanConfig(Config):
     """Everything that defines a DCGAN run.
 
     Args:
@@ -95,96 +95,66 @@ class GanConfig:
         threads: torch intra-op threads (0: leave torch's default).
     """
 
-    views: list[str] = field(default_factory=lambda: ["ANT", "POST"])
-    native_size: int = 64
-    output_size: int = 0
-    latent_dim: int = 100
-    base_width: int = 32
-    max_width: int = 256
-    upsample: str = "transpose"
-    k: int = 3
-    epochs: int = 200
-    batch_size: int = 16
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    sqrt_ceiling: float = 2.0
-    count_noise: str = "poisson"
-    mask_threshold: float = 0.5
-    sample_every: int = 10
-    checkpoint_every: int = 5
-    diff_augment: str = "none"
-    real_label: float = 1.0
-    real_flip: bool = False
-    minibatch_std: bool = False
-    lesion_oversample: float = 1.0
-    mask_match: float = 0.0
-    seed: int = 0
-    threads: int = 0
+    kind: ClassVar[str] = "gan config"
 
-    def __post_init__(self) -> None:
-        self.validate()
+    views: list[str] = option(
+        default_factory=lambda: ["ANT", "POST"], choices=VIEW_NAMES, help="views G generates",
+        parse=lambda text: [v.strip().upper() for v in text.split(",") if v.strip()],
+    )
+    native_size: int = option(64, help="side G and D work at (32..256, a power of two); samples are up-sampled to the crops' size")
+    output_size: int = option(0, help="side of the saved samples (0: the training crops' side)")
+    latent_dim: int = option(100, help="size of the noise vector z")
+    base_width: int = option(32, help="channels of G's finest and D's first hidden layer")
+    max_width: int = option(256, help="cap on the channels of any layer")
+    upsample: str = option("transpose", choices=("transpose", "resize"),
+                           help="G's up-sampling: transpose (Radford et al.) or resize (nearest x2 + 3x3 conv, Odena et al. 2016)")
+    k: int = option(3, help="discriminator steps per generator step (paper B: k = 3; Goodfellow et al. Algorithm 1)")
+    epochs: int = option(200, help="passes of D over the real training images")
+    batch_size: int = option(16, help="images per mini-batch")
+    lr_g: float = option(2e-4, help="Adam learning rate of G")
+    lr_d: float = option(2e-4, help="Adam learning rate of D")
+    beta1: float = option(0.5, help="Adam beta1")
+    beta2: float = option(0.999, help="Adam beta2")
+    sqrt_ceiling: float = option(2.0, help="ceiling of the square-root count transform")
+    count_noise: str = option("poisson", choices=("poisson", "round"), help="expected counts -> integers")
+    mask_threshold: float = option(0.5, help="threshold of the saved mask channel")
+    sample_every: int = option(10, help="save a sample grid every N epochs")
+    checkpoint_every: int = option(5, help="save a checkpoint every N epochs")
+    diff_augment: str = option("none", choices=("none", "translation", "cutout", "translation,cutout"),
+                               help="DiffAugment of D's inputs")
+    real_label: float = option(1.0, help="D's target for real images (0.9: one-sided label smoothing)")
+    real_flip: bool = option(False, help="flip real images left-right at random for D")
+    minibatch_std: bool = option(False, help="minibatch standard deviation channel in D (Karras et al. 2018)")
+    lesion_oversample: float = option(1.0, help="draw real crops with a lesion this many times as often")
+    mask_match: float = option(0.0, help="weight of the mask-area term in G's loss (0: off)")
+    seed: int = option(0, help="seed of weights, noise and batch order")
+    threads: int = option(0, help="torch threads (0: torch's default)")
 
     def validate(self) -> None:
         """Raise :class:`ScintisegError` naming the first bad field."""
-        if not self.views or any(v not in ("ANT", "POST", "VIEW") for v in self.views) or len(set(self.views)) != len(self.views):
-            raise ScintisegError(f"gan config: views must be distinct names from ANT, POST, VIEW, got {self.views}")
+        super().validate()
+        if not self.views or len(set(self.views)) != len(self.views):
+            raise ScintisegError(f"views must be distinct names from {', '.join(VIEW_NAMES)}, got {self.views}")
         size = self.native_size
         if size < 32 or size > 256 or size & (size - 1):
-            raise ScintisegError(f"gan config: native_size must be a power of two in 32..256, got {size}")
+            raise ScintisegError(f"native_size must be a power of two in 32..256, got {size}")
         if self.output_size != 0 and self.output_size < size:
-            raise ScintisegError(f"gan config: output_size {self.output_size} is smaller than native_size {size} (0: the crops' size)")
+            raise ScintisegError(f"output_size {self.output_size} is smaller than native_size {size} (0: the crops' size)")
         for name in ("latent_dim", "base_width", "max_width", "k", "epochs", "batch_size", "sample_every", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
-                raise ScintisegError(f"gan config: {name} must be >= 1, got {getattr(self, name)}")
-        if self.upsample not in ("transpose", "resize"):
-            raise ScintisegError(f"gan config: upsample must be 'transpose' or 'resize', got {self.upsample!r}")
-        if self.count_noise not in ("poisson", "round"):
-            raise ScintisegError(f"gan config: count_noise must be 'poisson' or 'round', got {self.count_noise!r}")
+                raise ScintisegError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 < self.mask_threshold < 1.0:
-            raise ScintisegError(f"gan config: mask_threshold must lie in (0, 1), got {self.mask_threshold}")
-        if self.diff_augment not in ("none", "translation", "cutout", "translation,cutout"):
-            raise ScintisegError(f"gan config: diff_augment must be none, translation, cutout or translation,cutout, got {self.diff_augment!r}")
+            raise ScintisegError(f"mask_threshold must lie in (0, 1), got {self.mask_threshold}")
         if not 0.5 < self.real_label <= 1.0:
-            raise ScintisegError(f"gan config: real_label must lie in (0.5, 1], got {self.real_label}")
+            raise ScintisegError(f"real_label must lie in (0.5, 1], got {self.real_label}")
         if not self.lesion_oversample >= 1.0:
-            raise ScintisegError(f"gan config: lesion_oversample must be >= 1, got {self.lesion_oversample}")
+            raise ScintisegError(f"lesion_oversample must be >= 1, got {self.lesion_oversample}")
         if not self.mask_match >= 0.0:
-            raise ScintisegError(f"gan config: mask_match must be >= 0, got {self.mask_match}")
+            raise ScintisegError(f"mask_match must be >= 0, got {self.mask_match}")
         if not self.sqrt_ceiling > 0:
-            raise ScintisegError(f"gan config: sqrt_ceiling must be positive, got {self.sqrt_ceiling}")
+            raise ScintisegError(f"sqrt_ceiling must be positive, got {self.sqrt_ceiling}")
 
     @property
     def channels(self) -> int:
         """Channels of G's output and D's input: one image and one mask channel per view."""
         return 2 * len(self.views)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict, path: Path | str | None = None) -> "GanConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ScintisegError(f"unknown gan config keys: {', '.join(unknown)}", path=path)
-        try:
-            return cls(**data)
-        except (TypeError, ValueError) as exc:
-            raise ScintisegError(f"bad gan config ({exc})", path=path) from None
-
-    def save(self, path: Path | str) -> None:
-        from scintiseg.io.atomic import write_text_atomic
-
-        write_text_atomic(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
-
-    @classmethod
-    def load(cls, path: Path | str) -> "GanConfig":
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ScintisegError(f"cannot read gan config ({exc})", path=path) from None
-        if not isinstance(data, dict):
-            raise ScintisegError("gan config is not a mapping", path=path)
-        return cls.from_dict(data, path=path)

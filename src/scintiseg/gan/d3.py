@@ -23,13 +23,17 @@ from pathlib import Path
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import dataset as ds
+from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.prepare.case_arrays import case_label_map_paths
 
 
-def _copy_case(src_root: Path, dst_root: Path, case: ds.Case) -> None:
-    """Copy every file ``case`` names: image, LabelMe, masks, region and lesion-instance maps."""
-    from scintiseg.prepare.case_arrays import case_label_map_paths
+def copy_case(src_root: Path, dst_root: Path, case: ds.Case) -> None:
+    """Copy every file ``case`` names from ``src_root`` to the same relative paths under ``dst_root``.
 
+    The files are the image, LabelMe files, masks, region and lesion-instance maps; a file that already
+    exists under ``dst_root`` is an error (two cases would share it).
+    """
     label_maps = [rel for paths in case_label_map_paths(case).values() for rel in paths.values()]
     paths = [case.image, *case.labels.values(), *case.masks.values(), *label_maps]
     for relative in paths:
@@ -67,8 +71,6 @@ def build_d3(d1: str | Path, generated: str | Path, out: str | Path, gan_run: st
         if leaked:
             raise ScintisegError(f"the GAN was trained on D1 test cases ({', '.join(leaked[:3])}): D3 would leak them", path=gan_run)
     if real.cases and fake.cases:
-        from scintiseg.io import read_scan
-
         real_shape = read_scan(ds.resolve(d1, real.cases[0].image)).shape
         fake_shape = read_scan(ds.resolve(generated, fake.cases[0].image)).shape
         if tuple(real_shape) != tuple(fake_shape):
@@ -78,9 +80,9 @@ def build_d3(d1: str | Path, generated: str | Path, out: str | Path, gan_run: st
     if clash:
         raise ScintisegError(f"case ids in both data sets: {', '.join(sorted(clash)[:3])}", path=generated)
     for case in real.cases:
-        _copy_case(d1, out, case)
+        copy_case(d1, out, case)
     for case in fake.cases:
-        _copy_case(generated, out, case)
+        copy_case(generated, out, case)
     gan_ids = [c.case_id for c in fake.cases]
     d3_splits = dict(splits)
     d3_splits["train"] = list(splits["train"]) + gan_ids

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.gan.counts import case_scale, counts_to_model
+from scintiseg.io import dataset as ds
 
 
 @dataclass
@@ -61,25 +63,15 @@ def held_out_patients(root: Path) -> set[str]:
 
     ``splits.json`` lists case ids under ``"test"``; every patient with a case there is held out.
     """
-    from scintiseg.io import dataset as ds
-
     if not (Path(root) / ds.SPLITS_NAME).is_file():
         return set()
-    if hasattr(ds, "load_splits"):
-        splits = ds.load_splits(root)
-    else:  # the io stage's reader has not landed in older trees
-        import json
-
-        splits = json.loads((Path(root) / ds.SPLITS_NAME).read_text(encoding="utf-8"))
-    listed = splits.get("test", []) if isinstance(splits, dict) else getattr(splits, "test", [])
+    listed = ds.load_splits(root)["test"]
     patient_of = {c.case_id: c.patient_id for c in ds.load_manifest(root).cases}
     return {patient_of.get(str(name), str(name)) for name in listed}
 
 
 def load_training_images(root: str | Path, views: list[str], native_size: int, sqrt_ceiling: float, progress: bool = False) -> TrainingImages:
     """Read every real training case of the data set at ``root`` (see the module docstring)."""
-    from scintiseg.io import dataset as ds
-
     root = Path(root)
     manifest = ds.load_manifest(root)
     missing = [v for v in views if v not in manifest.views]
@@ -92,8 +84,6 @@ def load_training_images(root: str | Path, views: list[str], native_size: int, s
     arrays, scales, size = [], [], None
     iterator = cases
     if progress:
-        from tqdm import tqdm
-
         iterator = tqdm(cases, desc="reading crops", unit="case", leave=False)
     for case in iterator:
         scan, masks = ds.load_case(root, case)

@@ -11,25 +11,24 @@ import json
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
+from scintiseg.gan.data import to_native
 from scintiseg.gan.grid import save_sample_grid
 from scintiseg.gan.quality import CountCase, compare, write_report
 from scintiseg.gan.sample import generate, load_run
 from scintiseg.gan.train import NORMALISATION_NAME
+from scintiseg.io import dataset as ds
 
 
 def _as_grid_array(cases: list[CountCase], native: int, sqrt_ceiling: float) -> np.ndarray:
-    from scintiseg.gan.data import to_native
-
     return np.stack([to_native(c.views, c.masks, native, sqrt_ceiling)[0] for c in cases])
 
 
 def evaluate_run(run_dir: str | Path, data_dir: str | Path, out: str | Path | None = None, n: int = 200, seed: int = 0, progress: bool = True) -> dict:
     """Compare ``n`` generated samples with the real crops of ``data_dir``; write the report to ``out``
     (default ``RUN/evaluation``); returns the statistics (arrays under keys starting with ``_``)."""
-    from scintiseg.io import dataset as ds
-
     run_dir, data_dir = Path(run_dir), Path(data_dir)
     out = Path(out) if out is not None else run_dir / "evaluation"
     gan = load_run(run_dir)
@@ -40,8 +39,6 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path, out: str | Path | No
     real, training = [], []
     cases = [c for c in manifest.cases if c.origin != "gan"]
     if progress:
-        from tqdm import tqdm
-
         cases = tqdm(cases, desc="reading real crops", unit="case", leave=False)
     for case in cases:
         scan, masks = ds.load_case(data_dir, case)
@@ -55,8 +52,6 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path, out: str | Path | No
         raise ScintisegError("need at least two real cases to compare against", path=data_dir)
     generated_iter = generate(gan, n, seed)
     if progress:
-        from tqdm import tqdm
-
         generated_iter = tqdm(generated_iter, total=n, desc="generating", unit="case", leave=False)
     generated = [CountCase([g.counts[v] for v in views], [g.masks[v] for v in views]) for g in generated_iter]
     stats = compare(real, generated, training, gan.config.sqrt_ceiling)

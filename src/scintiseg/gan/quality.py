@@ -40,6 +40,7 @@ from scipy.stats import wasserstein_distance
 from skimage.measure import label, regionprops
 
 from scintiseg.gan.counts import case_scale, counts_to_model
+from scintiseg.io.atomic import atomic_path, write_text_atomic
 
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 #: Frequency bands (cycles / pixel) of the spectrum summary.
@@ -272,12 +273,10 @@ def markdown_report(stats: dict, title: str) -> str:
 
 def write_report(stats: dict, out: Path, title: str) -> None:
     """``quality.json``, ``quality.md`` and ``spectrum.png`` in ``out`` (atomically)."""
-    import matplotlib
+    import matplotlib  # lazy: start-up time
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from scintiseg.io.atomic import atomic_path, write_text_atomic
+    import matplotlib.pyplot as plt  # lazy: start-up time
 
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "quality.json", json.dumps(public(stats), indent=1) + "\n")

@@ -35,12 +35,19 @@ from typing import Iterator
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.gan.config import GanConfig
 from scintiseg.gan.counts import model_to_expected_counts, to_integer_counts
 from scintiseg.gan.dcgan import Generator
 from scintiseg.gan.train import CONFIG_NAME, GENERATOR_NAME, NORMALISATION_NAME, build_generator
+from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
+from scintiseg.io.dicom import write_dicom
+from scintiseg.io.images import write_mask_png
+from scintiseg.io.labelme import write_labelme
+from scintiseg.models.checkpoint import load_weights_only
+from scintiseg.scan import Annotation, Scan
 
 
 @dataclass
@@ -56,18 +63,18 @@ class TrainedGan:
 
 
 def load_run(run_dir: str | Path) -> TrainedGan:
-    """Read G's weights, ``config.yaml`` and ``normalisation.json`` of a run folder."""
+    """Read G's weights (``weights_only=True``), ``config.yaml`` and ``normalisation.json`` of a run folder."""
     run_dir = Path(run_dir)
     weights = run_dir / GENERATOR_NAME
     if not weights.is_file():
         raise ScintisegError("not a GAN run folder (no checkpoints/generator.pt): train one with `scintiseg gan train`", path=run_dir)
-    config = GanConfig.load(run_dir / CONFIG_NAME)
+    config = GanConfig.from_yaml(run_dir / CONFIG_NAME)
     try:
         normalisation = json.loads((run_dir / NORMALISATION_NAME).read_text(encoding="utf-8"))
         raw = weights.read_bytes()
-        state = torch.load(weights, map_location="cpu", weights_only=False)
-    except (OSError, ValueError, RuntimeError, EOFError) as exc:
+    except (OSError, ValueError) as exc:
         raise ScintisegError(f"cannot read GAN run ({type(exc).__name__}: {exc})", path=run_dir) from None
+    state = load_weights_only(weights, "GAN generator")
     if config.output_size == 0:  # a run saved before training resolved it: the crops' size
         config.output_size = int(normalisation.get("source_size", 256))
     generator = build_generator(config)
@@ -130,12 +137,6 @@ def sample_dataset(run_dir: str | Path, n: int, out: str | Path, seed: int, *, p
 
     The manifest is written last, so an interrupted run leaves a folder that is not a data set.
     """
-    from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
-    from scintiseg.io.dicom import write_dicom
-    from scintiseg.io.images import write_mask_png
-    from scintiseg.io.labelme import write_labelme
-    from scintiseg.scan import Annotation, Scan
-
     if n < 1:
         raise ScintisegError(f"--n must be at least 1, got {n}")
     out = Path(out)
@@ -145,8 +146,6 @@ def sample_dataset(run_dir: str | Path, n: int, out: str | Path, seed: int, *, p
     cases: list[Case] = []
     iterator = generate(gan, n, seed, batch_size)
     if progress:
-        from tqdm import tqdm
-
         iterator = tqdm(iterator, total=n, desc="gan sample", unit="case")
     for sample in iterator:
         case_id = f"gan_{gan.tag}_s{seed}_{sample.index:05d}"

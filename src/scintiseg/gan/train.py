@@ -43,12 +43,16 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.gan.config import GanConfig
+from scintiseg.gan.data import lesion_weights, load_training_images, mask_means
 from scintiseg.gan.dcgan import Discriminator, Generator
 from scintiseg.gan.diffaugment import diff_augment
+from scintiseg.gan.grid import save_sample_grid
 from scintiseg.io.atomic import atomic_path, write_text_atomic
+from scintiseg.models.checkpoint import load_weights_only
 
 CONFIG_NAME = "config.yaml"
 NORMALISATION_NAME = "normalisation.json"
@@ -287,11 +291,8 @@ def save_checkpoint(trainer: GanTrainer, run_dir: Path) -> None:
 
 
 def load_checkpoint(run_dir: Path) -> dict:
-    path = run_dir / CHECKPOINT_NAME
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise ScintisegError(f"cannot read GAN checkpoint ({type(exc).__name__}: {exc})", path=path) from None
+    """The trainer state of ``RUN/checkpoints/last.pt`` (G, D, Adam states, counters, RNG), for resuming."""
+    return load_weights_only(run_dir / CHECKPOINT_NAME, "GAN checkpoint")
 
 
 def train_gan(
@@ -318,15 +319,12 @@ def train_gan(
     Returns:
         The trainer after the last epoch.
     """
-    from scintiseg.gan.data import lesion_weights, load_training_images, mask_means
-    from scintiseg.gan.grid import save_sample_grid
-
     run_dir = Path(run_dir)
     checkpoint = run_dir / CHECKPOINT_NAME
     if resume:
         if not checkpoint.is_file():
             raise ScintisegError("nothing to resume: no checkpoints/last.pt", path=run_dir)
-        saved = GanConfig.load(run_dir / CONFIG_NAME)
+        saved = GanConfig.from_yaml(run_dir / CONFIG_NAME)
         saved.epochs = config.epochs
         saved.threads = config.threads
         config = saved
@@ -345,7 +343,7 @@ def train_gan(
         trainer.load_state_dict(load_checkpoint(run_dir))
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
-        config.save(run_dir / CONFIG_NAME)
+        config.save_yaml(run_dir / CONFIG_NAME)
         normalisation = {
             "views": config.views,
             "scales": images.scales.tolist(),
@@ -362,8 +360,6 @@ def train_gan(
     steps = g_steps_per_epoch(images.tensor.shape[0], config)
     bar = None
     if progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=remaining * steps, desc="gan train", unit="G step")
     batch_indices = epoch_batches(images.tensor.shape[0], config.batch_size, trainer.rng, weights)
     deadline = None if max_minutes is None else time.monotonic() + 60.0 * max_minutes

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from scintiseg.errors import ScintisegError
+from scintiseg.io.dicom import is_dicom, read_dicom
+from scintiseg.io.images import read_image
 from scintiseg.scan import Scan
 
 __all__ = ["read_scan"]
@@ -50,9 +52,6 @@ def read_scan(
         scan = read_scan("../shared/data/real/nema-wg04-nm1-wholebody.dcm")
         scan.summary()["counts"]["ANT"]["total"]  # 3596452
     """
-    from scintiseg.io.dicom import is_dicom, read_dicom
-    from scintiseg.io.images import read_image
-
     path = Path(path)
     if not path.exists():
         raise ScintisegError("no such file", path=path)

@@ -11,7 +11,10 @@ In the spirit of nnU-Net's ``dataset.json`` but fitting bone scans, where one *p
       masks/<case>_<VIEW>.png   optional 8-bit mask per view, 0 = background, 1 = lesion
       regions/<case>_<VIEW>.png optional skeleton-region label map per view (ids in ``region_names``)
 
-Every path in the manifest is relative to ``DIR`` and must stay inside it. ``dataset.json``::
+Every path in the manifest is relative to ``DIR`` and must stay inside it. Reading ``dataset.json`` or
+``splits.json`` checks every key's type (unknown top-level keys are ignored, unknown case keys refused):
+a malformed file is one :class:`~scintiseg.errors.ScintisegError` line naming the file and the key or
+case, never a traceback from deeper down. ``dataset.json``::
 
     {"format_version": 1, "name": "...", "description": "...", "views": ["ANT", "POST"],
      "pixel_spacing": [2.26, 2.26], "labels": {"background": 0, "lesion": 1},
@@ -25,18 +28,28 @@ Every path in the manifest is relative to ``DIR`` and must stay inside it. ``dat
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+import math
+import warnings
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
+from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.images import read_label_png, read_mask_png
+from scintiseg.io.labelme import read_labelme
 from scintiseg.scan import Scan
 
 MANIFEST_NAME = "dataset.json"
 SPLITS_NAME = "splits.json"
 FORMAT_VERSION = 1
+#: The names a part of a data set goes by: ``train`` and ``test`` of ``splits.json``, ``val`` of a fold (or
+#: of a training run's own split), and ``all`` cases. ``scintiseg evaluate --split`` offers them.
+SPLIT_NAMES: tuple[str, ...] = ("test", "val", "train", "all")
 
 
 @dataclass
@@ -106,25 +119,163 @@ class DatasetManifest:
         return data
 
     @classmethod
-    def from_json(cls, data: dict, path: Path | None = None) -> "DatasetManifest":
-        try:
-            cases = [Case(**c) for c in data.get("cases", [])]
-            return cls(
-                name=str(data["name"]),
-                views=list(data["views"]),
-                pixel_spacing=tuple(float(v) for v in data["pixel_spacing"]),
-                cases=cases,
-                labels=dict(data.get("labels", {"background": 0, "lesion": 1})),
-                region_names={str(k): str(v) for k, v in data.get("region_names", {}).items()},
-                description=str(data.get("description", "")),
-                format_version=int(data.get("format_version", FORMAT_VERSION)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ScintisegError(f"not a valid scintiseg manifest ({type(exc).__name__}: {exc})", path=path) from None
+    def from_json(cls, data: Any, path: str | Path | None = None) -> "DatasetManifest":
+        """The manifest a parsed ``dataset.json`` describes, its structure checked key by key.
+
+        Unknown top-level keys are ignored (a later format's additions); unknown case keys are refused.
+
+        Raises:
+            ScintisegError: one line naming ``path`` and the offending key or case, e.g.
+                ``dataset.json: malformed manifest: cases[3] ('P003'): labels must be an object, not a list``.
+        """
+        schema = _Schema(path, "malformed manifest")
+        data = schema.document(data)
+        version = schema.expect(data.get("format_version", FORMAT_VERSION), int, "format_version")
+        if version > FORMAT_VERSION:
+            schema.fail(f"format_version {version} is newer than this scintiseg reads ({FORMAT_VERSION})")
+        if version < 1:
+            schema.fail(f"format_version {version} is not one scintiseg writes")
+        schema.required(data, "name", "views", "pixel_spacing")
+        views = schema.string_list(data["views"], "views")
+        spacing = data["pixel_spacing"]
+        if not (isinstance(spacing, list) and len(spacing) == 2
+                and all(_is_number(v) and math.isfinite(v) and v > 0 for v in spacing)):
+            schema.fail(f"pixel_spacing must be two positive finite numbers [row_mm, col_mm], got {_short(spacing)}")
+        labels = schema.expect(data.get("labels", {"background": 0, "lesion": 1}), dict, "labels")
+        region_names = schema.expect(data.get("region_names", {}), dict, "region_names")
+        for key in region_names:
+            try:
+                int(key)
+            except ValueError:
+                schema.fail(f"region_names key {_short(key)} is not an integer region id")
+        return cls(
+            name=schema.expect(data["name"], str, "name"),
+            views=views,
+            pixel_spacing=(float(spacing[0]), float(spacing[1])),
+            cases=[_case_from_json(entry, f"cases[{i}]", schema)
+                   for i, entry in enumerate(schema.expect(data.get("cases", []), list, "cases"))],
+            labels={name: schema.expect(value, int, f"labels[{name!r}]") for name, value in labels.items()},
+            region_names={key: schema.expect(name, str, f"region_names[{key!r}]") for key, name in region_names.items()},
+            description=schema.expect(data.get("description", ""), str, "description"),
+            format_version=version,
+        )
+
+
+# --------------------------------------------------------------------------------------------- schema
+
+#: JSON names of the Python types :func:`json.loads` returns, for messages.
+_KIND_NAMES: dict[type, str] = {
+    str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "an object",
+}
+_CASE_FIELDS: dict[str, bool] = {f.name: f.default is MISSING and f.default_factory is MISSING for f in fields(Case)}
+_CASE_PATH_MAPS: tuple[str, ...] = ("labels", "masks", "regions")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):
+        return "a number"
+    return _KIND_NAMES.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Schema:
+    """The type checks of one parsed JSON file: each failure is one ScintisegError naming the file and the key.
+
+    The manifest and the splits are small fixed structures, so a few checks by hand say more than a schema
+    language would (the keys and types are the module docstring's).
+    """
+
+    def __init__(self, path: str | Path | None, what: str) -> None:
+        self.path, self.what = path, what
+
+    def fail(self, problem: str) -> NoReturn:
+        raise ScintisegError(f"{self.what}: {problem}", path=self.path)
+
+    def document(self, data: Any) -> dict:
+        """The parsed file, which must be a JSON object."""
+        if not isinstance(data, dict):
+            self.fail("top level is not an object")
+        return data
+
+    def expect(self, value: Any, kind: type, where: str) -> Any:
+        """``value`` when it has JSON type ``kind`` (str, int, bool, list or dict; a boolean is no integer)."""
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            self.fail(f"{where} must be {_KIND_NAMES[kind]}, not {_json_kind(value)}")
+        return value
+
+    def required(self, data: dict, *keys: str, where: str = "") -> dict:
+        for key in keys:
+            if key not in data:
+                self.fail(f"{where} lacks {key}" if where else f"lacks {key}")
+        return data
+
+    def relative_path(self, value: Any, where: str) -> str:
+        self.expect(value, str, where)
+        if not value:
+            self.fail(f"{where} is an empty path")
+        if "\0" in value:
+            self.fail(f"{where} contains a NUL byte")
+        return value
+
+    def string_list(self, value: Any, where: str) -> list[str]:
+        return [self.expect(item, str, f"{where}[{i}]") for i, item in enumerate(self.expect(value, list, where))]
+
+
+def _case_from_json(entry: Any, where: str, schema: _Schema) -> Case:
+    """One ``cases[i]`` entry of a manifest; ``where`` names it in messages (with its id once known)."""
+    schema.expect(entry, dict, where)
+    schema.required(entry, *(key for key, required in _CASE_FIELDS.items() if required), where=where)
+    where = f"{where} ({_short(schema.expect(entry['case_id'], str, f'{where}: case_id'))})"
+    unknown = [_short(key) for key in entry if key not in _CASE_FIELDS]
+    if unknown:
+        schema.fail(f"{where} has unknown key(s) {', '.join(unknown[:3])}")
+    values: dict[str, Any] = {
+        "case_id": entry["case_id"],
+        "patient_id": schema.expect(entry["patient_id"], str, f"{where}: patient_id"),
+        "image": schema.relative_path(entry["image"], f"{where}: image"),
+    }
+    for key in _CASE_PATH_MAPS:
+        if key in entry:
+            views = schema.expect(entry[key], dict, f"{where}: {key}")
+            values[key] = {view: schema.relative_path(rel, f"{where}: {key}[{view!r}]") for view, rel in views.items()}
+    for key, kind in (("synthetic", bool), ("origin", str), ("meta", dict)):
+        if key in entry:
+            values[key] = schema.expect(entry[key], kind, f"{where}: {key}")
+    return Case(**values)
+
+
+def _read_json(path: Path) -> Any:
+    """The parsed content of ``path``; unreadable, undecodable or malformed JSON is one ScintisegError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScintisegError(f"cannot read ({type(exc).__name__}: {exc})", path=path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScintisegError(f"malformed JSON ({exc})", path=path) from None
+    except RecursionError:
+        raise ScintisegError("malformed JSON (nested too deeply)", path=path) from None
+    except ValueError:  # Python refuses to convert integers of more than 4300 digits
+        raise ScintisegError("malformed JSON (a number of thousands of digits)", path=path) from None
 
 
 def resolve(root: str | Path, relative: str) -> Path:
     """``root / relative``, refusing absolute paths and paths that escape ``root``."""
+    if "\0" in relative:
+        raise ScintisegError(f"path {relative!r} contains a NUL byte", path=Path(root) / MANIFEST_NAME)
     root = Path(root).resolve()
     candidate = (root / relative).resolve()
     if Path(relative).is_absolute() or not candidate.is_relative_to(root):
@@ -137,13 +288,7 @@ def load_manifest(root: str | Path) -> DatasetManifest:
     path = Path(root) / MANIFEST_NAME
     if not path.is_file():
         raise ScintisegError(f"no {MANIFEST_NAME} here: not a scintiseg data set folder", path=root)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ScintisegError(f"malformed JSON ({exc})", path=path) from None
-    if not isinstance(data, dict):
-        raise ScintisegError("malformed manifest: top level is not an object", path=path)
-    return DatasetManifest.from_json(data, path=path)
+    return DatasetManifest.from_json(_read_json(path), path=path)
 
 
 def save_manifest(manifest: DatasetManifest, root: str | Path) -> Path:
@@ -190,10 +335,6 @@ def load_case(
         ScintisegError: a missing or unreadable file, a path outside ``root``, a mask whose size differs
             from the image, an annotated view the scan does not have.
     """
-    from scintiseg.io import read_scan
-    from scintiseg.io.images import read_mask_png
-    from scintiseg.io.labelme import read_labelme
-
     root = Path(root)
     case = _as_case(root, case)
     if labels is None:
@@ -260,19 +401,13 @@ class DatasetReport:
 
 
 def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: DatasetReport, tally: dict) -> None:
-    import warnings as warnings_module
-
-    from scintiseg.io import read_scan
-    from scintiseg.io.images import read_label_png, read_mask_png
-    from scintiseg.io.labelme import read_labelme
-
     def add(severity: str, where, message: str) -> None:
         report.problems.append(Problem(severity, str(where), f"case {case.case_id}: {message}"))
 
     def guarded(where, action):
         """Run ``action`` and return its result; project errors and warnings become problems."""
-        with warnings_module.catch_warnings(record=True) as caught:
-            warnings_module.simplefilter("always")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
                 result = action()
             except ScintisegError as exc:
@@ -289,7 +424,12 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
         except ScintisegError as exc:
             add("error", root / MANIFEST_NAME, exc.problem)
             return None
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except OSError as exc:  # a name too long for the file system, a permission
+            add("error", root / relative, f"cannot access it ({exc.strerror})")
+            return None
+        if not found:
             add("error", root / relative, "missing file")
             return None
         return path
@@ -387,8 +527,6 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     tally = {"labelled_views": 0, "lesion_views": 0}
     cases = manifest.cases
     if progress:
-        from tqdm import tqdm
-
         cases = tqdm(cases, desc="checking", unit="case", leave=False)
     for case in cases:
         _check_case(root, manifest, case, report, tally)
@@ -514,18 +652,16 @@ def load_splits(root: str | Path) -> dict:
     path = root / SPLITS_NAME
     if not path.is_file():
         raise ScintisegError("no splits.json: run `scintiseg dataset split` first", path=root)
-    try:
-        splits = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ScintisegError(f"malformed JSON ({exc})", path=path) from None
-    if not isinstance(splits, dict) or not isinstance(splits.get("train"), list) or not isinstance(splits.get("test"), list):
-        raise ScintisegError("malformed splits file: needs 'train' and 'test' lists", path=path)
+    schema = _Schema(path, "malformed splits file")
+    splits = schema.required(schema.document(_read_json(path)), "train", "test")
+    train, test = schema.string_list(splits["train"], "train"), schema.string_list(splits["test"], "test")
+    pairs = [("train", "test", train, test)]
+    folds = splits.get("folds")
+    for k, fold in enumerate(schema.expect([] if folds is None else folds, list, "folds")):
+        schema.required(schema.expect(fold, dict, f"folds[{k}]"), "train", "val", where=f"folds[{k}]")
+        pairs.append((f"fold {k} train", f"fold {k} val", schema.string_list(fold["train"], f"folds[{k}].train"),
+                      schema.string_list(fold["val"], f"folds[{k}].val")))
     patient_of = {c.case_id: c.patient_id for c in load_manifest(root).cases}
-    pairs = [("train", "test", splits["train"], splits["test"])]
-    for k, fold in enumerate(splits.get("folds") or []):
-        if not isinstance(fold, dict) or not isinstance(fold.get("train"), list) or not isinstance(fold.get("val"), list):
-            raise ScintisegError(f"malformed fold {k}: needs 'train' and 'val' lists", path=path)
-        pairs.append((f"fold {k} train", f"fold {k} val", fold["train"], fold["val"]))
     for name_a, name_b, side_a, side_b in pairs:
         unknown = [c for c in side_a + side_b if c not in patient_of]
         if unknown:

@@ -20,7 +20,15 @@ name (e.g. several energy windows) is an error rather than a guess.
 
 pydicom decodes some inconsistent files without complaint, so the reader checks what it got against the
 header: ``Rows x Columns x frames x BitsAllocated`` against the length of native Pixel Data, the number
-of decoded frames against NumberOfFrames and the Detector Vector, finite non-negative counts.
+of decoded frames against NumberOfFrames and the Detector Vector, finite non-negative counts. A header
+that claims more than two views of :data:`~scintiseg.io.images.MAX_VIEW_PIXELS` pixels is refused before
+decoding, which would otherwise try to allocate it.
+
+Every failure, whatever pydicom raised (RLE, JPEG-family and deflate decoders, wrong lengths, values
+that fail lazily), becomes one :class:`~scintiseg.errors.ScintisegError` naming the file. What pydicom
+warns or logs on the way (invalid UIDs, VR mismatches, a decoder's traceback) is folded by
+:mod:`scintiseg.io.library_messages`: appended to that error, or summarised in one warning when the
+file reads.
 
 Writing (:func:`write_dicom`) produces an NM Image Storage object (multi-frame, Explicit VR Little
 Endian): one frame per view, ANT then POST, Detector Vector ``[1, 2]`` and one Detector Information
@@ -34,9 +42,7 @@ same bytes, which keeps ``same seed -> same files`` true for the phantom.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import logging
 import struct
 import warnings
 from pathlib import Path
@@ -51,6 +57,8 @@ from pydicom.valuerep import format_number_as_ds
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
+from scintiseg.io.images import MAX_VIEW_PIXELS
+from scintiseg.io.library_messages import ReaderWarning, library_messages
 from scintiseg.scan import Scan
 
 #: NM Image Storage SOP class.
@@ -110,29 +118,24 @@ def read_dicom(path: str | Path) -> Scan:
         raise ScintisegError("no such file", path=path)
     if not is_dicom(path):
         raise ScintisegError("not a DICOM file (no 'DICM' marker at offset 128)", path=path)
-    with _quiet_pydicom():
+    with library_messages("pydicom") as said:
         try:
             ds = pydicom.dcmread(path)
         except Exception as exc:  # pydicom raises many types on corrupt input; all mean the same to a user
-            raise ScintisegError(f"unreadable DICOM file ({_describe(exc)})", path=path) from None
+            description = _describe(exc)
+            raise ScintisegError(f"unreadable DICOM file ({description}){said.hint(description)}", path=path) from None
         try:
-            return dataset_to_scan(ds, path)
+            scan = dataset_to_scan(ds, path)
+        except ScintisegError as exc:
+            raise ScintisegError(f"{exc.problem}{said.hint(exc.problem)}", path=path) from None
         except _HEADER_VALUE_ERRORS as exc:
             # pydicom converts element values lazily: a corrupt value surfaces only when it is used.
-            raise ScintisegError(f"invalid value in the DICOM header ({_describe(exc)})", path=path) from None
-
-
-@contextlib.contextmanager
-def _quiet_pydicom():
-    """Silence pydicom's log chatter about invalid values while reading: the reader's own checks
-    report what matters as one error, and the CLI promises one line."""
-    logger = logging.getLogger("pydicom")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+            description = _describe(exc)
+            raise ScintisegError(
+                f"invalid value in the DICOM header ({description}){said.hint(description)}", path=path
+            ) from None
+    said.warn_once(path)
+    return scan
 
 
 def dataset_to_scan(ds: Dataset, path: str | Path | None = None) -> Scan:
@@ -181,6 +184,12 @@ def _geometry(ds: Dataset, path) -> tuple[int, int, int]:
         raise ScintisegError(f"empty image in the header (Rows {rows}, Columns {cols}, frames {frames})", path=path)
     if samples != 1:
         raise ScintisegError(f"{samples} samples per pixel: a count image has one (colour/RGB is not counts)", path=path)
+    if rows * cols > MAX_VIEW_PIXELS or rows * cols * frames > 2 * MAX_VIEW_PIXELS:
+        raise ScintisegError(
+            f"{frames} frame(s) of {rows} x {cols} pixels is too large to be a planar bone scan "
+            f"(at most 2 views of {MAX_VIEW_PIXELS:,} pixels)",
+            path=path,
+        )
     return rows, cols, frames
 
 
@@ -297,6 +306,7 @@ def _view_names(ds: Dataset, frames: int, path) -> list[str]:
             )
         warnings.warn(
             f"{path}: no View Code Sequence for every detector; assuming detector 1 = ANT, detector 2 = POST",
+            ReaderWarning,
             stacklevel=3,
         )
         names = ["ANT" if d == 1 else "POST" for d in detector_vector]
@@ -312,7 +322,7 @@ def _pixel_spacing(ds: Dataset, path) -> tuple[float, float]:
         spacing = info[0].get("PixelSpacing") if info else None
     if spacing is None or len(spacing) != 2:
         nominal = Scan.__dataclass_fields__["pixel_spacing"].default
-        warnings.warn(f"{path}: no Pixel Spacing; assuming {nominal[0]} mm", stacklevel=3)
+        warnings.warn(f"{path}: no Pixel Spacing; assuming {nominal[0]} mm", ReaderWarning, stacklevel=3)
         return nominal
     try:
         row, col = float(spacing[0]), float(spacing[1])

@@ -4,6 +4,19 @@ Count images are arrays of shape ``(rows, cols)`` (one unnamed view) or ``(2, ro
 ANT, frame 1 = POST, the order the DICOM writer uses). Raw matrices have no header, so their shape and
 dtype must be given (``shape=(1024, 256), dtype="uint16"``, little endian unless ``byteorder=">"``).
 
+A count image must be plausible as a planar bone-scan view: both sides at least :data:`MIN_VIEW_SIDE`
+(16) pixels and at most :data:`MAX_VIEW_PIXELS` pixels per view. The smallest view anything downstream
+uses is a thoracic crop (256 x 256; the phantom's small test crops are 32 x 32); a camera's field of view
+is about 400 x 540 mm, so even at a coarse 4.4 mm (128 x 128 matrix) a side spans 90 or more pixels.
+16 is the size at which the U-Nets' four 2x poolings leave one pixel, so anything smaller cannot be a
+view a model could segment: a 1 x 1 PNG is an accident, not a scan. The maximum (4096 x 4096) is four
+times the largest whole-body matrix (1024 x 2048 / 256 x 1024 at 2.26 mm) and is checked from the header
+*before* decoding, so a file that claims 200,000 x 200,000 pixels is refused instead of exhausting memory.
+
+Library warnings and log lines (tifffile's "invalid offset to first page", Pillow's decompression-bomb
+warning) are folded into the reader's one error, or one warning per file, by
+:mod:`scintiseg.io.library_messages`.
+
 Masks are 8-bit PNG with 0 = background and 1 = lesion. Masks stored as 0/255 (what most image editors
 and many exporters write; the top complaint in nnU-Net's issue tracker) are accepted with a warning;
 any other value is an error, since it would silently become a second class.
@@ -11,6 +24,7 @@ any other value is an error, since it would silently become a second class.
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -19,12 +33,37 @@ from PIL import Image, UnidentifiedImageError
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
+from scintiseg.io.library_messages import LibraryMessages, library_messages
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NPY_MAGIC = b"\x93NUMPY"
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 #: dtypes a raw count matrix may have.
 RAW_DTYPES = ("uint8", "uint16", "int16", "uint32", "int32", "float32", "float64")
+#: Smallest side (pixels) of a count image read as a scan view (module docstring: why 16).
+MIN_VIEW_SIDE = 16
+#: Most pixels one view may have (4096 x 4096), checked before decoding (module docstring).
+MAX_VIEW_PIXELS = 4096 * 4096
+
+
+def check_view_size(rows: int, cols: int, path: str | Path | None = None) -> None:
+    """Refuse a ``rows x cols`` view too small or too large to be a planar bone-scan view.
+
+    Raises:
+        ScintisegError: a side under :data:`MIN_VIEW_SIDE` or more than :data:`MAX_VIEW_PIXELS` pixels.
+    """
+    if rows < MIN_VIEW_SIDE or cols < MIN_VIEW_SIDE:
+        raise ScintisegError(
+            f"image of {rows} x {cols} pixels is too small to be a bone-scan view "
+            f"(each side needs at least {MIN_VIEW_SIDE})",
+            path=path,
+        )
+    if rows * cols > MAX_VIEW_PIXELS:
+        raise ScintisegError(
+            f"image of {rows} x {cols} pixels is too large to be a planar bone-scan view "
+            f"(at most {MAX_VIEW_PIXELS:,} pixels)",
+            path=path,
+        )
 
 
 def parse_shape(text: str | tuple[int, ...]) -> tuple[int, ...]:
@@ -50,40 +89,70 @@ def read_raw(path: str | Path, shape, dtype: str = "uint16", byteorder: str = "<
     if byteorder not in ("<", ">"):
         raise ScintisegError(f"byte order {byteorder!r} must be '<' (little) or '>' (big endian)", path=path)
     item = np.dtype(dtype).newbyteorder(byteorder)
-    expected = int(np.prod(shape)) * item.itemsize
+    expected = math.prod(shape) * item.itemsize  # Python ints: a huge --shape cannot overflow
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size  # compared before reading, so a huge file is never loaded in vain
+        data = path.read_bytes() if size == expected else b""
     except OSError as exc:
         raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
-    if len(data) != expected:
+    if size != expected or len(data) != expected:
         raise ScintisegError(
-            f"raw file has {len(data)} bytes, shape {'x'.join(map(str, shape))} of {dtype} needs {expected} bytes", path=path
+            f"raw file has {size} bytes, shape {'x'.join(map(str, shape))} of {dtype} needs {expected} bytes", path=path
         )
     return np.frombuffer(data, dtype=item).reshape(shape).astype(np.dtype(dtype), copy=True)
 
 
+def _describe(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _check_header_size(shape: tuple[int, ...], path: Path) -> None:
+    """Refuse a header that claims more pixels than two views may have, before anything is allocated."""
+    if int(np.prod([max(int(n), 0) for n in shape], dtype=np.float64)) > 2 * MAX_VIEW_PIXELS:
+        raise ScintisegError(
+            f"image of {' x '.join(map(str, shape))} pixels is too large to be a planar bone scan "
+            f"(at most 2 views of {MAX_VIEW_PIXELS:,} pixels)",
+            path=path,
+        )
+
+
 def _read_npy(path: Path) -> np.ndarray:
     try:
-        array = np.load(path, allow_pickle=False)
+        # Memory-mapped first: the header's shape is checked before anything is allocated, and a header
+        # that claims more data than the file holds fails here instead of allocating it.
+        mapped = np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # numpy raises ValueError/EOFError/OSError/UnpicklingError on corrupt files
-        raise ScintisegError(f"unreadable .npy file ({type(exc).__name__}: {exc})", path=path) from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "uif":
+        raise ScintisegError(f"unreadable .npy file ({_describe(exc)})", path=path) from None
+    if not isinstance(mapped, np.ndarray) or mapped.dtype.kind not in "uif":
         raise ScintisegError("a .npy scan must hold one numeric array", path=path)
+    _check_header_size(mapped.shape, path)
+    array = np.array(mapped, copy=True)
+    del mapped  # closes the map
     return array
 
 
-def _read_tiff(path: Path) -> np.ndarray:
-    import tifffile
+def _read_tiff(path: Path, said: LibraryMessages) -> np.ndarray:
+    import tifffile  # lazy: start-up time
 
     try:
-        return np.asarray(tifffile.imread(path))
+        with tifffile.TiffFile(path) as tiff:
+            series = tiff.series[0] if tiff.series else None
+            if series is None:
+                raise ScintisegError(f"TIFF file without an image{said.hint()}", path=path)
+            _check_header_size(tuple(series.shape), path)
+            return np.asarray(series.asarray())
+    except ScintisegError:
+        raise
     except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error, ... on corrupt input
-        raise ScintisegError(f"unreadable TIFF file ({type(exc).__name__}: {exc})", path=path) from None
+        description = _describe(exc)
+        raise ScintisegError(f"unreadable TIFF file ({description}){said.hint(description)}", path=path) from None
 
 
-def _read_pil(path: Path) -> np.ndarray:
+def _read_pil(path: Path, said: LibraryMessages) -> np.ndarray:
     try:
         with Image.open(path) as image:
+            _check_header_size((image.height, image.width), path)
             image.load()
             if image.mode in ("I;16", "I;16B", "I;16L"):
                 return np.asarray(image, dtype=np.uint16).copy()
@@ -92,8 +161,11 @@ def _read_pil(path: Path) -> np.ndarray:
             raise ScintisegError(f"{image.mode} image: a count image has one grey channel", path=path)
     except ScintisegError:
         raise
+    except Image.DecompressionBombError as exc:  # Pillow refuses, at open, more than 2 x its pixel limit
+        raise ScintisegError(f"image too large to be a planar bone scan ({_describe(exc)})", path=path) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ScintisegError(f"unreadable image ({type(exc).__name__}: {exc})", path=path) from None
+        description = _describe(exc)
+        raise ScintisegError(f"unreadable image ({description}){said.hint(description)}", path=path) from None
 
 
 def read_image(
@@ -116,30 +188,35 @@ def read_image(
     path = Path(path)
     if not path.is_file():
         raise ScintisegError("no such file", path=path)
-    if shape is not None:
-        array = read_raw(path, shape, dtype or "uint16", byteorder)
-    else:
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(8)
-        except OSError as exc:
-            raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
-        if head.startswith(NPY_MAGIC):
-            array = _read_npy(path)
-        elif head.startswith(PNG_MAGIC):
-            array = _read_pil(path)
-        elif head[:4] in TIFF_MAGICS:
-            array = _read_tiff(path)
+    with library_messages("tifffile", "PIL") as said:
+        if shape is not None:
+            array = read_raw(path, shape, dtype or "uint16", byteorder)
         else:
+            try:
+                with open(path, "rb") as handle:
+                    head = handle.read(8)
+            except OSError as exc:
+                raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
+            if head.startswith(NPY_MAGIC):
+                array = _read_npy(path)
+            elif head.startswith(PNG_MAGIC):
+                array = _read_pil(path, said)
+            elif head[:4] in TIFF_MAGICS:
+                array = _read_tiff(path, said)
+            else:
+                raise ScintisegError(
+                    "unrecognised file format (not DICOM, .npy, PNG or TIFF; "
+                    "a raw matrix needs --shape ROWSxCOLS and --dtype)",
+                    path=path,
+                )
+        if array.ndim == 3 and array.shape[0] == 1:
+            array = array[0]
+        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[0] != 2):
             raise ScintisegError(
-                "unrecognised file format (not DICOM, .npy, PNG or TIFF; "
-                "a raw matrix needs --shape ROWSxCOLS and --dtype)",
-                path=path,
+                f"array of shape {array.shape}: expected ROWSxCOLS or 2xROWSxCOLS (ANT, POST){said.hint()}", path=path
             )
-    if array.ndim == 3 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[0] != 2):
-        raise ScintisegError(f"array of shape {array.shape}: expected ROWSxCOLS or 2xROWSxCOLS (ANT, POST)", path=path)
+        check_view_size(*array.shape[-2:], path=path)
+    said.warn_once(path)
     return array
 
 
@@ -162,7 +239,9 @@ def read_mask_png(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ScintisegError("no such file", path=path)
-    array = _read_pil(path)
+    with library_messages("PIL") as said:
+        array = _read_pil(path, said)
+    said.warn_once(path)
     if array.ndim != 2:
         raise ScintisegError(f"a mask must be a 2-D image, got shape {array.shape}", path=path)
     values = set(np.unique(array).tolist())
@@ -199,7 +278,9 @@ def write_label_png(labels: np.ndarray, path: str | Path) -> None:
 
 def read_label_png(path: str | Path) -> np.ndarray:
     """Read an 8-bit label map written by :func:`write_label_png` (uint8 array)."""
-    array = _read_pil(Path(path))
+    with library_messages("PIL") as said:
+        array = _read_pil(Path(path), said)
+    said.warn_once(path)
     if array.ndim != 2:
         raise ScintisegError(f"a label map must be 2-D, got shape {array.shape}", path=path)
     return array.astype(np.uint8)

@@ -1,27 +1,52 @@
-"""LabelMe JSON annotations (versions 4 and 5): read, rasterise, and write from masks.
+"""LabelMe JSON annotations (versions 4 and 5): read a file into an :class:`~scintiseg.scan.Annotation`,
+write an annotation as a file. Nothing else: masks <-> polygons is :mod:`scintiseg.geometry`.
 
 Reading (:func:`read_labelme`) keeps the shapes that enclose an area -- ``polygon``, ``rectangle`` (two
-opposite corners in any order) and ``circle`` (centre, then a point on the circumference) -- and
-rasterises them exactly as LabelMe's ``shape_to_mask`` does (PIL fill plus a one-pixel outline, so
-pixels on the edge are inside; see :meth:`scintiseg.scan.Shape.to_mask`). Other shape types (points,
-lines, line strips) are skipped with a warning. ``imageData`` may be embedded (base64) or null. ``imagePath`` is
-resolved relative to the JSON file and must stay inside the data set folder ``root``, always; when
-``imageData`` is null, the image it names must exist (an empty ``imagePath`` is accepted only when
-``imageHeight``/``imageWidth`` give the size, as files written without an image have). A point more than one pixel outside the image is an error (LabelMe clips nothing; such a
-point means the JSON belongs to another image).
+opposite corners in any order), ``circle`` (centre, then a point on the circumference) and LabelMe 5.5's
+``oriented_rectangle`` (four corners in order, read as that polygon); their annotation rasterises them
+exactly as LabelMe's ``shape_to_mask`` does (PIL fill plus a one-pixel outline, so pixels on the edge are
+inside; :func:`scintiseg.geometry.shape_to_mask`). LabelMe's shapes that enclose no area (``point``,
+``points``, ``line``, ``linestrip``: markers and notes, never a lesion outline) are skipped with one
+warning per file. A ``mask`` shape (LabelMe's AI-mask tool: an area stored as a bitmap, which this reader
+does not decode) is an error, since skipping it would silently drop a lesion; so is any other
+``shape_type``, which LabelMe itself refuses to open (``ai_polygon`` and ``ai_mask`` are LabelMe's drawing
+modes, saved as ``polygon`` and ``mask``).
 
-Writing (:func:`write_labelme`) turns a mask into closed polygons (:func:`mask_to_shapes`) so that
-physicians can open a prediction in LabelMe and correct it. Contour convention: the polygon runs
-through the centres of the component's boundary pixels (scikit-image's marching squares at a level just
-below 1 on the 0/1 mask, with diagonal neighbours connected), not along the half-pixel iso-0.5 line.
-Because LabelMe also fills the outline, a polygon on the half-pixel line would grow every blob by a ring
-of pixels; through the pixel centres the round trip mask -> JSON -> mask is tight (IoU >= 0.95 for blobs
-of 20 pixels or more, tested on random blobs).
+``imageData`` may be embedded (a base64 PNG or JPEG, what LabelMe embeds; it is decoded in full, so a
+truncated image is an error) or null.
+``imagePath`` is resolved relative to the JSON file and must stay inside the data set folder ``root``,
+always; when ``imageData`` is null, the image it names must exist. An annotation may name no image at all
+(empty or null ``imagePath`` and null ``imageData``) when ``imageHeight`` and ``imageWidth`` give its size:
+:func:`write_labelme` writes such files when it has no image, and the data-set manifest, not the JSON,
+then says which scan they belong to (``scintiseg dataset check`` compares the sizes). A declared size is
+checked against an embedded image; the image ``imagePath`` names is opened only when a side is not
+declared. A point more than one pixel outside the image is an error (LabelMe clips nothing; such a point
+means the JSON belongs to another image).
+
+Hostile or damaged files (issue 14) raise one :class:`~scintiseg.errors.ScintisegError` naming the file
+and the problem, never another exception, and nothing is allocated in proportion to a number the file
+merely claims:
+
+- ``imageHeight``/``imageWidth`` must be whole numbers (``512`` or ``512.0``; not ``512.5``, ``true`` or
+  ``"512"``) from 1 to :data:`MAX_IMAGE_SIDE` (8192), and the image at most
+  :data:`~scintiseg.io.images.MAX_VIEW_PIXELS` (4096 x 4096) pixels, the limit :func:`scintiseg.io.read_scan`
+  applies to the scan itself. Why 8192: a planar whole-body view is at most 1024 x 2048 pixels (2.26 mm
+  pixels over a 2 m bed); 8192 is four times its long side, so no real annotation comes near it, while a
+  claimed 10^9 x 10^9 image is refused before anything the size of it is allocated.
+- Coordinates must be finite JSON numbers (not booleans, strings or null; a 401-digit integer is not a
+  finite float); ``points`` a list of ``[x, y]`` pairs; ``group_id`` a whole number or null; ``shapes`` a
+  list of objects.
+- At most :data:`MAX_SHAPES` shapes and :data:`MAX_POINTS` points per file, and files of at most
+  :data:`MAX_FILE_BYTES`; deeply nested JSON and numbers of thousands of digits are malformed JSON.
+
+Writing (:func:`write_labelme`) writes an annotation's shapes, typically the closed polygons
+``Annotation.from_mask`` traced from a mask (:mod:`scintiseg.geometry`: through the boundary-pixel
+centres, so the round trip mask -> JSON -> mask is exact for hole-free blobs), so that physicians can
+open a prediction in LabelMe and correct it.
 
 ``imageData`` in written files: when an image is given it is embedded as an 8-bit PNG rendering for
-display only -- counts windowed linearly from 0 to the 99.5th percentile of the non-zero pixels (the
-bladder and injection site would otherwise squash the skeleton to black) and inverted (uptake dark on
-white, as bone scans are read). The counts themselves stay in the scan file; never read counts back
+display only, in scintiseg's one display window (:mod:`scintiseg.display`: linear from 0 to the 99.5th
+percentile of the non-zero counts, inverted). The counts themselves stay in the scan file; never read counts back
 from ``imageData``.
 
 Besides LabelMe's own keys, written files carry ``"view"`` (``ANT``/``POST``/``VIEW``); LabelMe keeps
@@ -35,62 +60,147 @@ import base64
 import binascii
 import io
 import json
+import os
 import warnings
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
+from scintiseg.display import render_display
 from scintiseg.errors import ScintisegError
+from scintiseg.geometry import AREA_SHAPE_TYPES
+from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.scan import AREA_SHAPE_TYPES, VIEW_NAMES, Annotation, Shape
+from scintiseg.io.dicom import is_dicom
+from scintiseg.io.images import MAX_VIEW_PIXELS
+from scintiseg.scan import VIEW_NAMES, Annotation, Shape
 
 #: LabelMe version written into new files (the 5.x JSON layout, read by LabelMe 4 and 5).
 LABELME_VERSION = "5.2.1"
-#: Marching-squares level for contours through boundary-pixel centres (just below the "inside" value 1).
-CONTOUR_LEVEL = 0.999
 #: How far outside the image (pixels) a point may lie before the file is rejected.
 OUTSIDE_TOLERANCE = 1.0
+#: Largest side (pixels) of the image an annotation may belong to: four times the long side of the largest
+#: planar whole-body matrix (1024 x 2048; module docstring).
+MAX_IMAGE_SIDE = 8192
+#: Most shapes in one file. A whole-body view with widespread metastases shows a few hundred separate hot
+#: spots at most (diffuse disease merges into large regions); every shape is rasterised on a canvas of
+#: the whole image, so this also bounds the work of ``Annotation.to_mask``.
+MAX_SHAPES = 10_000
+#: Most points of all shapes of one file together: a traced lesion has about 46 vertices
+#: (:mod:`scintiseg.geometry`), a hand-drawn one rarely more than a few hundred; this is 100 for each of
+#: :data:`MAX_SHAPES` shapes (16 MB as float64).
+MAX_POINTS = 1_000_000
+#: Largest file read (bytes). The largest real whole-body view embedded as a 16-bit PNG is under 6 MB of
+#: base64 and :data:`MAX_POINTS` points about 15 MB of text; parsing 32 MiB of JSON needs at most about
+#: 0.5 GB of Python objects.
+MAX_FILE_BYTES = 32 * 2**20
+#: Formats LabelMe embeds as ``imageData`` (JPEG for .jpg images, PNG for all others); no other decoder runs.
+EMBEDDED_FORMATS: tuple[str, ...] = ("PNG", "JPEG")
+#: LabelMe shape types that enclose no area (markers, notes): skipped with a warning.
+NO_AREA_SHAPE_TYPES: tuple[str, ...] = ("point", "points", "line", "linestrip")
+#: LabelMe's ``oriented_rectangle`` (LabelMe 5.5): four corners in order, read as that polygon.
+ORIENTED_RECTANGLE = "oriented_rectangle"
+
+
+def _brief(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so that a 400-digit number stays a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _whole_number(value: Any) -> int | None:
+    """``value`` as an int when it is a JSON whole number (``5`` or ``5.0``; never a bool), else None."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return None
+
+
+def _too_large() -> str:
+    return f"larger than {MAX_FILE_BYTES // 2**20} MiB: not the LabelMe file of one view"
 
 
 def _load_json(path: Path) -> dict:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise ScintisegError(_too_large(), path=path)
+            # Bounded even where the size says nothing (a device, a pipe: 0); read(n) reserves n bytes.
+            raw = handle.read(size + 1 if size else MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ScintisegError("no such file", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ScintisegError(f"cannot read ({type(exc).__name__}: {exc})", path=path) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScintisegError(_too_large(), path=path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScintisegError(f"cannot read (UnicodeDecodeError: {exc})", path=path) from None
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ScintisegError(f"malformed JSON ({exc})", path=path) from None
+    except ValueError:  # Python refuses to convert integers of more than 4300 digits
+        raise ScintisegError("malformed JSON (a number of thousands of digits)", path=path) from None
     if not isinstance(data, dict):
         raise ScintisegError("not a LabelMe file: the top level is not a JSON object", path=path)
     return data
 
 
-def _decode_image_data(data: str, path: Path) -> tuple[int, int]:
+def _check_image_size(shape: tuple[int, int], what: str, path: Path) -> None:
+    """Refuse an image larger than a planar bone-scan view can be (module docstring)."""
+    rows, cols = shape
+    if max(rows, cols) > MAX_IMAGE_SIDE or rows * cols > MAX_VIEW_PIXELS:
+        raise ScintisegError(
+            f"{what}: a {rows}x{cols} image is too large for a planar bone-scan view "
+            f"(at most {MAX_IMAGE_SIDE} pixels a side and {MAX_VIEW_PIXELS:,} pixels)",
+            path=path,
+        )
+
+
+def _decode_image_data(data: Any, path: Path) -> tuple[int, int]:
+    """(rows, cols) of the embedded image, after decoding it in full (a truncated image is an error)."""
+    if not isinstance(data, str):
+        raise ScintisegError(f"imageData is not a base64 string ({type(data).__name__})", path=path)
     try:
         raw = base64.b64decode(data, validate=False)
-        with Image.open(io.BytesIO(raw)) as image:
-            width, height = image.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower limit applies
+            with Image.open(io.BytesIO(raw), formats=EMBEDDED_FORMATS) as image:
+                shape = (image.height, image.width)
+                _check_image_size(shape, "imageData", path)
+                image.load()
+    except ScintisegError:
+        raise
+    except UnidentifiedImageError:
+        raise ScintisegError("imageData is not a readable image (not a PNG or JPEG)", path=path) from None
     except (binascii.Error, ValueError, OSError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
-        raise ScintisegError(f"imageData is not a base64 image ({type(exc).__name__})", path=path) from None
-    return height, width
+        raise ScintisegError(f"imageData is not a readable image ({type(exc).__name__}: {exc})", path=path) from None
+    return shape
 
 
-def _image_size(image_path: Path) -> tuple[int, int]:
+def _image_size(image_path: Path, json_path: Path) -> tuple[int, int]:
     """(rows, cols) of the image ``imagePath`` names: any file :func:`scintiseg.io.read_scan` reads, or
-    any image PIL reads."""
-    from scintiseg.io import read_scan
-
+    any image PIL reads (from its header only)."""
+    if not is_dicom(image_path):  # DICOM first: a DICOM preamble may hold a TIFF header, as read_scan knows
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(image_path) as image:
+                    return image.height, image.width
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            pass
     try:
-        with Image.open(image_path) as image:
-            width, height = image.size
-            return height, width
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return read_scan(image_path).shape
+    except ScintisegError as exc:
+        raise ScintisegError(f"imagePath image {image_path}: {exc.problem}", path=json_path) from None
 
 
 def resolve_image_path(json_path: Path, image_path: str, root: Path) -> Path:
@@ -98,9 +208,14 @@ def resolve_image_path(json_path: Path, image_path: str, root: Path) -> Path:
     if not isinstance(image_path, str):
         raise ScintisegError("imagePath is not a string", path=json_path)
     relative = Path(image_path.replace("\\", "/"))
-    candidate = (json_path.parent / relative).resolve()
+    try:
+        candidate = (json_path.parent / relative).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a NUL byte, a symlink loop
+        raise ScintisegError(f"imagePath {_brief(image_path)} cannot be resolved ({exc})", path=json_path) from None
     if relative.is_absolute() or not candidate.is_relative_to(root.resolve()):
-        raise ScintisegError(f"imagePath {image_path!r} points outside the data set folder {root}", path=json_path)
+        raise ScintisegError(
+            f"imagePath {_brief(image_path)} points outside the data set folder {root}", path=json_path
+        )
     return candidate
 
 
@@ -115,6 +230,196 @@ def _view_of(data: dict, path: Path) -> str:
     return "VIEW"
 
 
+def _declared_side(data: dict, key: str, path: Path) -> int | None:
+    """``imageHeight`` or ``imageWidth``: None when absent or null, else a whole number of pixels in range."""
+    value = data.get(key)
+    if value is None:
+        return None
+    side = _whole_number(value)
+    if side is None:
+        raise ScintisegError(f"{key} {_brief(value)} is not a whole number of pixels", path=path)
+    if not 1 <= side <= MAX_IMAGE_SIDE:
+        raise ScintisegError(
+            f"{key} {_brief(side)} is not between 1 and {MAX_IMAGE_SIDE} pixels (a planar bone-scan view)", path=path
+        )
+    return side
+
+
+def _image_shape(data: dict, path: Path, root: Path) -> tuple[tuple[int, int], str]:
+    """The annotated image's (rows, cols) and ``imagePath`` ("" when none), checked as the module says."""
+    declared = (_declared_side(data, "imageHeight", path), _declared_side(data, "imageWidth", path))
+    image_path = data.get("imagePath")
+    if image_path is None:
+        image_path = ""
+    if not isinstance(image_path, str):
+        raise ScintisegError("imagePath is not a string", path=path)
+    resolved = resolve_image_path(path, image_path, root) if image_path else None
+    image_data = data.get("imageData")
+    if image_data is not None and image_data != "":
+        actual, source = _decode_image_data(image_data, path), "imageData"
+    elif resolved is not None:
+        if not resolved.is_file():
+            raise ScintisegError(f"imagePath {_brief(image_path)} does not exist ({resolved})", path=path)
+        actual = None if None not in declared else _image_size(resolved, path)
+        source = f"imagePath image {resolved.name}"
+    elif None in declared:
+        raise ScintisegError("no imageData, no imagePath and no image size: the annotation names no image", path=path)
+    else:
+        actual, source = None, ""
+    if actual is not None:
+        if any(d is not None and d != a for d, a in zip(declared, actual)):
+            said = "x".join("?" if d is None else str(d) for d in declared)
+            raise ScintisegError(
+                f"{source} is {actual[0]}x{actual[1]} but imageHeight x imageWidth says {said}", path=path
+            )
+        image_shape = actual
+    else:
+        image_shape = (declared[0], declared[1])
+    _check_image_size(image_shape, "imageHeight x imageWidth", path)
+    return image_shape, image_path
+
+
+@dataclass(slots=True)
+class _PendingShape:
+    """An area shape whose fields are checked; its points, rows ``start:stop`` of all the file's points,
+    await the checks run on all coordinates at once."""
+
+    index: int
+    label: str
+    shape_type: str
+    group_id: int | None
+    description: str
+    start: int
+    stop: int
+
+    def name(self) -> str:
+        return f"shape {self.index} ({_brief(self.label)})"
+
+
+def _shape_fields(index: int, item: Any, path: Path) -> tuple[str, str, int | None, str] | None:
+    """(shape_type, label, group_id, description) of an area shape; None for one that encloses no area."""
+    if not isinstance(item, dict):
+        raise ScintisegError(f"shape {index} is not an object", path=path)
+    shape_type = item.get("shape_type")
+    shape_type = "polygon" if shape_type is None else shape_type  # LabelMe 3 wrote no shape_type
+    if shape_type in NO_AREA_SHAPE_TYPES:
+        return None
+    label = item.get("label")
+    if not isinstance(label, str):
+        raise ScintisegError(f"shape {index} has no text label", path=path)
+    name = f"shape {index} ({_brief(label)})"
+    if shape_type == "mask":
+        raise ScintisegError(
+            f"{name}: a LabelMe 'mask' shape (an area stored as a bitmap) is not read; redraw it as a polygon",
+            path=path,
+        )
+    if shape_type not in AREA_SHAPE_TYPES and shape_type != ORIENTED_RECTANGLE:
+        known = ", ".join((*AREA_SHAPE_TYPES, ORIENTED_RECTANGLE, "mask", *NO_AREA_SHAPE_TYPES))
+        raise ScintisegError(f"{name}: unknown shape_type {_brief(shape_type)} (LabelMe writes {known})", path=path)
+    group_id = item.get("group_id")
+    if group_id is not None:
+        group_id = _whole_number(group_id)
+        if group_id is None:
+            raise ScintisegError(
+                f"{name}: group_id {_brief(item.get('group_id'))} is not a whole number or null", path=path
+            )
+    description = item.get("description")
+    return shape_type, label, group_id, "" if description is None else str(description)
+
+
+def _read_shapes(shapes_data: list, image_shape: tuple[int, int], path: Path) -> list[Shape]:
+    """The area shapes of ``shapes_data``, every field and coordinate checked.
+
+    Coordinates are checked for all shapes at once (one array), so a file of :data:`MAX_SHAPES` shapes
+    reads in a fraction of a second; an error still names the first offending shape.
+    """
+    if len(shapes_data) > MAX_SHAPES:
+        raise ScintisegError(f"{len(shapes_data):,} shapes: more than {MAX_SHAPES:,} for one view", path=path)
+    pending: list[_PendingShape] = []
+    pairs: list = []
+    skipped: dict[str, int] = {}
+    for index, item in enumerate(shapes_data):
+        fields = _shape_fields(index, item, path)
+        if fields is None:
+            skipped[item["shape_type"]] = skipped.get(item["shape_type"], 0) + 1
+            continue
+        shape_type, label, group_id, description = fields
+        points = item.get("points")
+        shape = _PendingShape(index, label, shape_type, group_id, description, len(pairs), len(pairs))
+        # set(map(...)) runs in C: a million points are checked in milliseconds.
+        if not isinstance(points, list) or (
+            points and (set(map(type, points)) != {list} or set(map(len, points)) != {2})
+        ):
+            raise ScintisegError(f"{shape.name()}: invalid points (not a list of [x, y] pairs)", path=path)
+        if shape_type == ORIENTED_RECTANGLE and len(points) != 4:
+            raise ScintisegError(f"{shape.name()}: an oriented_rectangle needs 4 points, got {len(points)}", path=path)
+        if len(pairs) + len(points) > MAX_POINTS:
+            raise ScintisegError(f"more than {MAX_POINTS:,} points in all shapes", path=path)
+        pairs.extend(points)
+        shape.stop = len(pairs)
+        pending.append(shape)
+    if skipped:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items()))
+        warnings.warn(f"{path}: skipped shapes that enclose no area ({kinds})", stacklevel=3)
+    if not pending:
+        return []
+
+    def first_shape(bad_rows: np.ndarray) -> _PendingShape:
+        starts = np.array([s.start for s in pending])
+        return pending[int(np.searchsorted(starts, int(np.flatnonzero(bad_rows)[0]), side="right")) - 1]
+
+    if not set(map(type, chain.from_iterable(pairs))) <= {int, float}:  # bool, str, None, list: not numbers
+        numbers = np.array([type(x) in (int, float) and type(y) in (int, float) for x, y in pairs])
+        row = pairs[int(np.flatnonzero(~numbers)[0])]
+        wrong = next(type(v).__name__ for v in row if type(v) not in (int, float))
+        raise ScintisegError(
+            f"{first_shape(~numbers).name()}: invalid points (coordinates must be numbers, not {wrong})", path=path
+        )
+    try:
+        coordinates = np.fromiter(chain.from_iterable(pairs), dtype=np.float64, count=2 * len(pairs))
+    except OverflowError:  # an integer beyond float range, which the finiteness check below names
+        values = map(_as_float, chain.from_iterable(pairs))
+        coordinates = np.fromiter(values, dtype=np.float64, count=2 * len(pairs))
+    coordinates = coordinates.reshape(-1, 2)
+    finite = np.isfinite(coordinates).all(axis=1)
+    if not finite.all():
+        raise ScintisegError(
+            f"{first_shape(~finite).name()}: invalid points (a coordinate is not a finite number)", path=path
+        )
+    height, width = image_shape
+    x, y = coordinates[:, 0], coordinates[:, 1]
+    tolerance = OUTSIDE_TOLERANCE
+    outside = (x < -tolerance) | (y < -tolerance) | (x > width - 1 + tolerance) | (y > height - 1 + tolerance)
+    if outside.any():
+        raise ScintisegError(
+            f"{first_shape(outside).name()} has points outside the {height}x{width} image", path=path
+        )
+
+    shapes = []
+    for pending_shape in pending:
+        kind = "polygon" if pending_shape.shape_type == ORIENTED_RECTANGLE else pending_shape.shape_type
+        try:
+            shapes.append(
+                Shape(
+                    label=pending_shape.label,
+                    points=coordinates[pending_shape.start : pending_shape.stop],
+                    shape_type=kind,
+                    group_id=pending_shape.group_id,
+                    description=pending_shape.description,
+                )
+            )
+        except ScintisegError as exc:
+            raise ScintisegError(f"{pending_shape.name()}: {exc.problem}", path=path) from None
+    return shapes
+
+
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf")
+
+
 def read_labelme(
     path: str | Path, *, root: str | Path | None = None, labels: Iterable[str] | None = None
 ) -> Annotation:
@@ -127,11 +432,16 @@ def read_labelme(
 
     Returns:
         The annotation; ``image_shape`` from ``imageHeight``/``imageWidth`` (checked against
-        ``imageData`` when embedded), else from the image ``imagePath`` names.
+        ``imageData`` when embedded), else from the image ``imagePath`` names. An annotation that names
+        no image (no ``imageData``, empty ``imagePath``) needs both sides declared (module docstring).
 
     Raises:
-        ScintisegError: malformed JSON, an escaping ``imagePath``, a missing image when no
-            ``imageData`` is embedded, invalid shapes, points outside the image.
+        ScintisegError: one, naming the file and the problem: malformed or oversized JSON, an escaping
+            ``imagePath``, a missing image when no ``imageData`` is embedded, an embedded image that does
+            not decode or does not match the declared size, an image size that is not a whole number of
+            pixels or larger than a planar bone scan (:data:`MAX_IMAGE_SIDE`), invalid shapes or
+            coordinates, an unknown or unreadable ``shape_type``, points outside the image, more than
+            :data:`MAX_SHAPES` shapes or :data:`MAX_POINTS` points.
 
     Example::
 
@@ -143,77 +453,12 @@ def read_labelme(
     data = _load_json(path)
     version = str(data.get("version", ""))
     if version and version.split(".")[0] not in ("3", "4", "5"):
-        warnings.warn(f"{path}: LabelMe version {version} not tested (4 and 5 are)", stacklevel=2)
+        warnings.warn(f"{path}: LabelMe version {_brief(version)} not tested (4 and 5 are)", stacklevel=2)
     shapes_data = data.get("shapes")
     if not isinstance(shapes_data, list):
         raise ScintisegError("not a LabelMe file: no 'shapes' list", path=path)
-
-    image_path = data.get("imagePath")
-    if image_path:
-        resolved = resolve_image_path(path, image_path, root)
-    image_data = data.get("imageData")
-    embedded_shape = _decode_image_data(image_data, path) if image_data else None
-    height, width = data.get("imageHeight"), data.get("imageWidth")
-    sized = height is not None and width is not None
-    if embedded_shape is None:
-        if image_path and not resolved.is_file():
-            raise ScintisegError(f"imagePath {image_path!r} does not exist ({resolved})", path=path)
-        if not image_path and not sized:
-            raise ScintisegError("no imageData, no imagePath and no image size: the annotation names no image", path=path)
-    if not sized:
-        height, width = embedded_shape if embedded_shape else _image_size(resolved)
-    try:
-        image_shape = (int(height), int(width))
-    except (TypeError, ValueError):
-        raise ScintisegError(f"invalid imageHeight/imageWidth {height!r}/{width!r}", path=path) from None
-    if min(image_shape) <= 0:
-        raise ScintisegError(f"invalid image size {image_shape}", path=path)
-    if embedded_shape is not None and embedded_shape != image_shape:
-        raise ScintisegError(
-            f"imageData is {embedded_shape[0]}x{embedded_shape[1]} but imageHeight x imageWidth says "
-            f"{image_shape[0]}x{image_shape[1]}",
-            path=path,
-        )
-
-    shapes: list[Shape] = []
-    skipped: dict[str, int] = {}
-    for index, item in enumerate(shapes_data):
-        if not isinstance(item, dict):
-            raise ScintisegError(f"shape {index} is not an object", path=path)
-        shape_type = item.get("shape_type") or "polygon"
-        if shape_type not in AREA_SHAPE_TYPES:
-            skipped[str(shape_type)] = skipped.get(str(shape_type), 0) + 1
-            continue
-        label = item.get("label")
-        if not isinstance(label, str):
-            raise ScintisegError(f"shape {index} has no text label", path=path)
-        points = item.get("points")
-        try:
-            points = np.asarray(points, dtype=np.float64)
-            if points.ndim != 2 or points.shape[1] != 2:
-                raise ValueError("points must be a list of [x, y] pairs")
-            group_id = item.get("group_id")
-            shape = Shape(
-                label=label,
-                points=points,
-                shape_type=shape_type,
-                group_id=None if group_id is None else int(group_id),
-                description=str(item.get("description") or ""),
-            )
-        except ScintisegError as exc:
-            raise ScintisegError(f"shape {index} ({label!r}): {exc.problem}", path=path) from None
-        except (TypeError, ValueError) as exc:
-            raise ScintisegError(f"shape {index} ({label!r}): invalid points ({exc})", path=path) from None
-        if shape.outside(image_shape, OUTSIDE_TOLERANCE):
-            raise ScintisegError(
-                f"shape {index} ({label!r}) has points outside the {image_shape[0]}x{image_shape[1]} image",
-                path=path,
-            )
-        shapes.append(shape)
-    if skipped:
-        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(skipped.items()))
-        warnings.warn(f"{path}: skipped shapes that enclose no area ({kinds})", stacklevel=2)
-
+    image_shape, image_path = _image_shape(data, path, root)
+    shapes = _read_shapes(shapes_data, image_shape, path)
     flags = data.get("flags") if isinstance(data.get("flags"), dict) else {}
     annotation = Annotation(
         shapes=shapes,
@@ -228,88 +473,13 @@ def read_labelme(
 # --------------------------------------------------------------------------------------------- writing
 
 
-def _ring_area(ring: np.ndarray) -> float:
-    x, y = ring[:, 0], ring[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-
-
-def _component_polygon(component: np.ndarray, offset: tuple[int, int], tolerance: float) -> np.ndarray:
-    """(x, y) polygon through the boundary-pixel centres of one filled connected component."""
-    from skimage.measure import approximate_polygon, find_contours
-
-    padded = np.pad(component.astype(np.float64), 1)
-    contours = find_contours(padded, CONTOUR_LEVEL, fully_connected="high")
-    row0, col0 = offset
-    if contours:
-        contour = max(contours, key=lambda c: (len(c), _ring_area(c)))
-        # Snap to the pixel centres: PIL truncates float coordinates, so 1.999 would draw on pixel 1.
-        contour = np.rint(contour) - 1 + np.array([row0, col0])
-        keep = np.ones(len(contour), dtype=bool)
-        keep[1:] = np.any(np.diff(contour, axis=0) != 0, axis=1)
-        contour = contour[keep]
-        simplified = approximate_polygon(contour, tolerance) if tolerance > 0 else contour
-        # A closed ring repeats its first point; keep the unsimplified ring when simplifying collapses it.
-        ring = simplified if len(np.unique(simplified.round(6), axis=0)) >= 3 else contour
-        if len(np.unique(ring.round(6), axis=0)) >= 3:
-            if np.allclose(ring[0], ring[-1]):
-                ring = ring[:-1]
-            return ring[:, ::-1].copy()
-    # One or two pixels: a degenerate polygon through their centres, which LabelMe rasterises to them.
-    rows, cols = np.nonzero(component)
-    points = np.stack([cols + col0, rows + row0], axis=1).astype(np.float64)
-    return np.array([points[0], points[-1], points[0]])
-
-
-def mask_to_shapes(
-    mask: np.ndarray, label: str = "lesion", tolerance: float = 0.25, min_area: int = 1
-) -> list[Shape]:
-    """One closed polygon per 8-connected component of ``mask`` (holes are filled: LabelMe has none).
-
-    Args:
-        mask: 2-D boolean mask.
-        label: the label of every polygon.
-        tolerance: Douglas-Peucker tolerance in pixels (scikit-image ``approximate_polygon``); 0 keeps
-            every contour vertex. The default 0.25 only removes vertices on straight runs and keeps the
-            round trip exact for hole-free blobs (measured on 1,241 random blobs: IoU 1.0, 46 vertices
-            on average vs 110 unsimplified; 0.3 already drops to IoU 0.93, 0.5 to 0.82).
-        min_area: components with fewer pixels are dropped.
-
-    Returns:
-        Polygons in LabelMe ``(x, y)`` coordinates, through boundary-pixel centres (module docstring).
-    """
-    from scipy import ndimage
-
-    mask = np.asarray(mask).astype(bool)
-    if mask.ndim != 2:
-        raise ScintisegError(f"a mask must be 2-D, got shape {mask.shape}")
-    components, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))
-    shapes = []
-    for index, box in enumerate(ndimage.find_objects(components), start=1):
-        if box is None:
-            continue
-        component = ndimage.binary_fill_holes(components[box] == index)
-        if int((components[box] == index).sum()) < min_area:
-            continue
-        points = _component_polygon(component, (box[0].start, box[1].start), tolerance)
-        shapes.append(Shape(label=label, points=points, shape_type="polygon"))
-    return shapes
-
-
-def render_for_display(image: np.ndarray) -> np.ndarray:
-    """8-bit display rendering of a count image: linear window 0..p99.5 of non-zero pixels, inverted."""
-    counts = np.asarray(image, dtype=np.float64)
-    positive = counts[counts > 0]
-    top = float(np.percentile(positive, 99.5)) if positive.size else 1.0
-    scaled = np.clip(counts / max(top, 1e-12), 0.0, 1.0)
-    return (255 - np.round(scaled * 255)).astype(np.uint8)
-
-
 def encode_image_data(image: np.ndarray) -> str:
-    """Base64 PNG of :func:`render_for_display` (2-D count image) or of an 8-bit image as is."""
+    """Base64 PNG of the display rendering (:func:`scintiseg.display.render_display`) of a 2-D count image,
+    or of an 8-bit image as is."""
     array = np.asarray(image)
     if array.ndim != 2:
         raise ScintisegError(f"imageData needs a 2-D image, got shape {array.shape}")
-    rendered = array if array.dtype == np.uint8 else render_for_display(array)
+    rendered = array if array.dtype == np.uint8 else render_display(array)
     buffer = io.BytesIO()
     # Fast compression: the embedded picture is for display, and zlib's default level dominates the cost.
     Image.fromarray(rendered).save(buffer, format="PNG", compress_level=1)

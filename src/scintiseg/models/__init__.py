@@ -6,6 +6,7 @@ Create every network by name::
     model = create_model("dpunet", pooling="fusion", dac="dac2", rmp=True, width=16, depth=4)
 
 Input ``(B, in_channels, H, W)`` float with ``H, W`` multiples of ``2**depth``; output logits ``(B, 1, H, W)``.
+A trained network is saved and loaded with :mod:`scintiseg.models.checkpoint`.
 """
 
 from scintiseg.models.device import select_device

@@ -12,12 +12,15 @@ interface as our networks (``in_channels``, ``config``, size checks, logits ``(B
   network: 3x3 kernels, a stride-1 first stage then ``depth`` stride-2 stages, filters doubling from
   ``width`` (nnU-Net caps them at 512 for 2-D: ``max_filters``), instance norm and LeakyReLU 0.01, no
   deep supervision (the trainer sees one output).
+
+MONAI is imported when one of these networks is built, not with the module: importing MONAI imports
+matplotlib (``monai.utils.jupyter_utils``), which writes a font cache into ``~/.cache/matplotlib``, and
+the registry imports this module for every command that creates any network.
 """
 
 from __future__ import annotations
 
 import torch
-from monai.networks.nets import BasicUNet, DynUNet
 
 from scintiseg.errors import ScintisegError
 from scintiseg.models.base import SegmentationNetwork
@@ -41,6 +44,8 @@ class MonaiBasicUNet(SegmentationNetwork):
             raise ScintisegError(f"monai_basicunet has a fixed depth of 4, got depth={depth}")
         if norm not in _NORMS:
             raise ScintisegError(f"unknown norm {norm!r}; choose one of {', '.join(_NORMS)}")
+        from monai.networks.nets import BasicUNet  # lazy: start-up time (MONAI imports matplotlib)
+
         features = (width, 2 * width, 4 * width, 8 * width, 16 * width, width)
         self.net = BasicUNet(spatial_dims=2, in_channels=in_channels, out_channels=1, features=features, norm=_NORMS[norm])
 
@@ -73,6 +78,8 @@ class MonaiDynUNet(SegmentationNetwork):
         super().__init__(in_channels, depth)
         if norm not in _NORMS:
             raise ScintisegError(f"unknown norm {norm!r}; choose one of {', '.join(_NORMS)}")
+        from monai.networks.nets import DynUNet  # lazy: start-up time (MONAI imports matplotlib)
+
         filters = [min(width * 2**stage, max_filters) for stage in range(depth + 1)]
         self.net = DynUNet(
             spatial_dims=2,

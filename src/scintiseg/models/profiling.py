@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from scintiseg.models.registry import create_model
+
 
 @dataclass
 class ModelProfile:
@@ -124,8 +126,6 @@ def profile_model(
     name: str, preset: str = "default", size: int = 256, batch: int = 1, repeats: int = 3, timing: bool = True
 ) -> ModelProfile:
     """Build ``name`` with ``preset`` and measure it on the CPU (see the module docstring)."""
-    from scintiseg.models.registry import create_model
-
     model = create_model(name, preset=preset)
     profile = ModelProfile(name, preset, count_parameters(model), count_gflops(model, size))
     if timing:

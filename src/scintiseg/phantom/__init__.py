@@ -5,11 +5,11 @@ maps + metadata); ``write_cohort(n, out, seed, profile)`` writes a data set. See
 """
 
 from scintiseg.phantom.cohort import write_cohort
-from scintiseg.phantom.config import PhantomConfig, config_from_dict, profile, profile_names
+from scintiseg.phantom.config import PhantomConfig, profile, profile_names
 from scintiseg.phantom.patient import PhantomPatient, generate_patient
 from scintiseg.phantom.regions import BONE_NAMES, REGION_IDS, REGION_NAMES, SPIERS_WEIGHTS, bsi_weights
 
 __all__ = [
     "BONE_NAMES", "REGION_IDS", "REGION_NAMES", "SPIERS_WEIGHTS", "PhantomConfig", "PhantomPatient",
-    "bsi_weights", "config_from_dict", "generate_patient", "profile", "profile_names", "write_cohort",
+    "bsi_weights", "generate_patient", "profile", "profile_names", "write_cohort",
 ]

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from scintiseg.display import display_window
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.phantom.config import PhantomConfig
@@ -101,16 +102,15 @@ def calibrate(real_path: str | Path, config: PhantomConfig | None = None, seed: 
 
 
 def _figure(real: np.ndarray, patient, report: dict, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # lazy: start-up time
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: start-up time
 
     images = [("real (NM1, anterior)", real), ("phantom ANT", patient.scan.view("ANT")), ("phantom POST (as acquired)", patient.scan.view("POST"))]
     fig, axes = plt.subplots(1, 4, figsize=(13, 10), gridspec_kw={"width_ratios": [1, 1, 1, 1.6]})
     for ax, (title, image) in zip(axes, images):
-        top = float(np.percentile(image, 99.5))
-        ax.imshow(image, cmap="gray_r", vmin=0, vmax=top, interpolation="nearest")
+        ax.imshow(image, cmap="gray_r", vmin=0, vmax=display_window(image), interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     ax = axes[3]

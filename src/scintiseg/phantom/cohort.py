@@ -16,7 +16,6 @@ order, in parallel.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -24,17 +23,17 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_label_png, write_mask_png
-from scintiseg.io.labelme import mask_to_shapes, write_labelme
+from scintiseg.io.labelme import write_labelme
 from scintiseg.phantom.config import PhantomConfig, profile
 from scintiseg.phantom.patient import PhantomPatient, generate_patient
 from scintiseg.phantom.regions import region_names_json
-from scintiseg.scan import Annotation
+from scintiseg.scan import Annotation, mask_to_shapes
 
 CONFIG_NAME = "phantom_config.json"
 
@@ -114,8 +113,6 @@ def write_cohort(
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = max(1, min(n, workers if workers else available))
     jobs = [(i, int(seed), config, str(out)) for i in range(n)]
-    from tqdm import tqdm
-
     bar = tqdm(total=n, desc="phantom", unit="patient", disable=not progress, leave=False)
     cases: list[Case] = []
     try:
@@ -141,6 +138,6 @@ def write_cohort(
                      f"(profile {config.name}, seed {int(seed)}); lesion masks: half of each lesion's peak "
                      "noise-free excess per view; see docs/phantom.md"),
     )
-    write_text_atomic(out / CONFIG_NAME, json.dumps(config.to_json(), indent=1) + "\n")
+    config.save_json(out / CONFIG_NAME)
     save_manifest(manifest, out)
     return manifest

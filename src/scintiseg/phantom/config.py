@@ -1,5 +1,9 @@
 """Typed configuration of the phantom, and named profiles (``default``, ``low-count``, ...).
 
+Each part is a :class:`~scintiseg.config.Config`: a cohort's resolved configuration is stored as
+``phantom_config.json`` (:meth:`~scintiseg.config.Config.save_json`, read back with ``from_json``), and a
+YAML file of overrides is laid over a profile with :meth:`~scintiseg.config.Config.updated`.
+
 Every range ``(lo, hi)`` is sampled per patient; log-scale ranges say so. Sources for the defaults are in
 ``../shared/reference/physics.md``; estimates not found there are marked [E] and were tuned against the
 real NM1 scan with ``scintiseg phantom calibrate`` (see ``docs/phantom.md``).
@@ -7,13 +11,15 @@ real NM1 scan with ``scintiseg phantom calibrate`` (see ``docs/phantom.md``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
+from scintiseg.config import Config
 from scintiseg.errors import ScintisegError
 
 
 @dataclass
-class CameraConfig:
+class CameraConfig(Config):
     """The gamma camera: image geometry, collimator, attenuation, counts and noise.
 
     Args:
@@ -33,6 +39,7 @@ class CameraConfig:
         background_cpp: room background, counts per pixel per view [E].
         counts: total counts per view, sampled log-uniformly (physics.md: vary 0.8-4 M).
     """
+
 
     rows: int = 1024
     cols: int = 256
@@ -54,7 +61,7 @@ class CameraConfig:
 
 
 @dataclass
-class AnatomyConfig:
+class AnatomyConfig(Config):
     """The patient: body size, arm position, and normal activity concentrations (relative to soft tissue = 1).
 
     Args:
@@ -74,6 +81,7 @@ class AnatomyConfig:
         p_axillary_node: probability of axillary node uptake given an injection site.
     """
 
+
     height_mm: tuple[float, float] = (1500.0, 1950.0)
     build: tuple[float, float] = (0.85, 1.45)
     age: tuple[float, float] = (40.0, 88.0)
@@ -90,7 +98,7 @@ class AnatomyConfig:
 
 
 @dataclass
-class LesionConfig:
+class LesionConfig(Config):
     """Metastases: how many, where, how bright, how big (physics.md, "Lesions").
 
     Args:
@@ -105,6 +113,7 @@ class LesionConfig:
         superscan_boost: factor on axial-skeleton uptake in a superscan.
     """
 
+
     p_normal: float = 0.25
     soloway: dict[int, float] = field(default_factory=lambda: {1: 0.55, 2: 0.28, 3: 0.14, 4: 0.03})
     p_solitary: float = 0.35
@@ -116,7 +125,7 @@ class LesionConfig:
 
 
 @dataclass
-class LookalikeConfig:
+class LookalikeConfig(Config):
     """Benign hot spots that are NOT lesions (physics.md, "Benign look-alikes").
 
     Args:
@@ -130,6 +139,7 @@ class LookalikeConfig:
         contrast: look-alike / normal-bone concentration, log-uniform.
     """
 
+
     degenerative_base: float = 0.6
     degenerative_per_decade: float = 0.5
     p_endplate: float = 0.25
@@ -141,17 +151,16 @@ class LookalikeConfig:
 
 
 @dataclass
-class PhantomConfig:
+class PhantomConfig(Config):
     """Everything that defines a phantom cohort; one profile is one of these."""
+
+    kind: ClassVar[str] = "phantom config"
 
     name: str = "default"
     camera: CameraConfig = field(default_factory=CameraConfig)
     anatomy: AnatomyConfig = field(default_factory=AnatomyConfig)
     lesions: LesionConfig = field(default_factory=LesionConfig)
     lookalikes: LookalikeConfig = field(default_factory=LookalikeConfig)
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 def _profiles() -> dict[str, PhantomConfig]:
@@ -188,33 +197,3 @@ def profile(name: str) -> PhantomConfig:
 
 def profile_names() -> list[str]:
     return list(_profiles())
-
-
-def config_from_dict(data: dict, base: PhantomConfig | None = None) -> PhantomConfig:
-    """Overlay a nested dict (e.g. from YAML) on ``base`` (the default profile when None).
-
-    Unknown keys raise :class:`ScintisegError`; ranges given as lists become tuples.
-    """
-    base = base if base is not None else PhantomConfig()
-
-    def merge(obj, values: dict, where: str):
-        changes = {}
-        names = {f.name: f for f in fields(obj)}
-        for key, value in values.items():
-            if key not in names:
-                raise ScintisegError(f"unknown phantom setting {where}{key!r}")
-            current = getattr(obj, key)
-            if is_dataclass(current):
-                if not isinstance(value, dict):
-                    raise ScintisegError(f"phantom setting {where}{key!r} must be a mapping")
-                changes[key] = merge(current, value, f"{where}{key}.")
-            elif isinstance(current, tuple):
-                changes[key] = tuple(float(v) for v in value)
-            elif isinstance(current, dict):
-                key_type = type(next(iter(current))) if current else str
-                changes[key] = {key_type(k): float(v) for k, v in value.items()}
-            else:
-                changes[key] = type(current)(value)
-        return replace(obj, **changes)
-
-    return merge(base, data, "")

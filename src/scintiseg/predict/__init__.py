@@ -1,23 +1,23 @@
-"""Prediction and the clinical report: whole-body scan in; lesions, regions, BSI and reports out.
+"""Prediction: whole-body scan in; lesions, contours, regions, measurements and BSI out.
 
     from scintiseg.io import read_scan
-    from scintiseg.predict import load_model, predict_scan, write_outputs
+    from scintiseg.predict import load_model, predict_scan
 
     prediction = predict_scan(read_scan("scan.dcm"), load_model())
-    write_outputs(prediction, "out/scan")
+    print(prediction.lesion_count, prediction.bsi_percent)
 
-Modules: :mod:`.pipeline` (the stages), :mod:`.windows` (where the model looks), :mod:`.postprocess`,
-:mod:`.contours`, :mod:`.regions`, :mod:`.measurements`, :mod:`.bsi`, :mod:`.report`, :mod:`.html`,
-:mod:`.overlay`, :mod:`.dicom_out`, :mod:`.outputs`, :mod:`.batch`, :mod:`.engines`, :mod:`.loader`,
-:mod:`.export`, :mod:`.shipped`. See docs/predict.md.
+Analysis: :mod:`.pipeline` (the stages), :mod:`.windows` (where the model looks), :mod:`.postprocess`,
+:mod:`.contours`, :mod:`.regions`, :mod:`.measurements`, :mod:`.bsi`, :mod:`.prediction` (the result).
+Model runtime: :mod:`.engines`, :mod:`.loader`, :mod:`.export`, :mod:`.shipped`.
+The files a person reads (report JSON/HTML, overlays, DICOM SR/GSPS, batch runs) are written by
+:mod:`scintiseg.report`, which imports this package; this package never imports it. See docs/predict.md.
 """
 
 from scintiseg.predict.loader import LoadedModel, load_model, model_from_network
-from scintiseg.predict.outputs import write_outputs
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities, predict_scan
 from scintiseg.predict.prediction import Prediction, ViewPrediction
 
 __all__ = [
     "LoadedModel", "Prediction", "PredictSettings", "ViewPrediction", "load_model", "model_from_network",
-    "predict_from_probabilities", "predict_scan", "write_outputs",
+    "predict_from_probabilities", "predict_scan",
 ]

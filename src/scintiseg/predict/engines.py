@@ -3,12 +3,15 @@
 An engine maps a float32 batch ``(B, C, H, W)`` to float32 logits ``(B, 1, H, W)``. Both run on the CPU
 by default (a clinic's workstation); the torch engine honours ``device``. ONNX Runtime is usually faster
 on a CPU and needs no PyTorch at inference; ``tests/predict/test_export.py`` checks that both give the
-same logits (max absolute difference below 1e-4).
+same logits (max absolute difference below 1e-4). A model ONNX Runtime cannot run (an opset or IR version
+newer than it knows, a corrupt file) is one :class:`~scintiseg.errors.ScintisegError` line naming the
+runtime's version, the model's opset and IR version, and the runtime's own reason.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Protocol
 
 import numpy as np
@@ -35,7 +38,7 @@ class TorchEngine:
     name = "torch"
 
     def __init__(self, model, device: str = "cpu") -> None:
-        import torch
+        import torch  # lazy: start-up time (the ONNX engine runs without PyTorch)
 
         self._torch = torch
         self.device = torch.device(device)
@@ -59,7 +62,7 @@ class OnnxEngine:
     name = "onnx"
 
     def __init__(self, model: str | os.PathLike[str] | bytes, threads: int | None = None) -> None:
-        import onnxruntime as ort
+        import onnxruntime as ort  # lazy: start-up time
 
         options = ort.SessionOptions()
         if threads is None and os.environ.get("OMP_NUM_THREADS", "").isdigit():
@@ -71,8 +74,33 @@ class OnnxEngine:
         try:
             self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
-            raise ScintisegError(f"ONNX Runtime cannot load the model: {exc}", path=None if isinstance(model, bytes) else model) from None
+            raise ScintisegError(
+                f"ONNX Runtime {ort.__version__} cannot run this model{_model_stamp(model)}: {_runtime_reason(exc)}",
+                path=None if isinstance(model, bytes) else model,
+            ) from None
         self.input_name = self.session.get_inputs()[0].name
+        #: Dimensions of the input and output: ints where fixed, names where dynamic.
+        self.input_shape: list = list(self.session.get_inputs()[0].shape)
+        self.output_shape: list = list(self.session.get_outputs()[0].shape)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+
+def _model_stamp(model: str | os.PathLike[str] | bytes) -> str:
+    """`` (opset N, IR version M)`` read with the ``onnx`` package, or ``""`` when the file is not even that."""
+    try:
+        import onnx  # lazy: start-up time, and only on this error path
+
+        proto = onnx.load_from_string(model) if isinstance(model, bytes) else onnx.load(os.fspath(model), load_external_data=False)
+    except Exception:  # not an ONNX protobuf at all: the runtime's reason says so
+        return ""
+    opsets = [entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")]
+    return f" (opset {opsets[0] if opsets else 'unknown'}, IR version {proto.ir_version})"
+
+
+def _runtime_reason(exc: Exception) -> str:
+    """ONNX Runtime's message without its ``[ONNXRuntimeError] ... model.cc:256 <C++ signature>`` prefix."""
+    text = " ".join(str(exc).split())
+    prefixed = re.search(r"\S+\.(?:h|cc|cpp):\d+ [^()]*\([^)]*\) (.+)", text)
+    return prefixed.group(1) if prefixed else text

@@ -6,12 +6,18 @@ the model shipped inside the package.
 - nothing: the shipped phantom-trained DPU-Net (``scintiseg/weights/``; see :mod:`.shipped`);
 - a run folder: its ``checkpoints/best.pt`` (else ``last.pt``), or its exported ``model.onnx`` with
   ``--engine onnx`` when present;
-- a ``.pt`` checkpoint (:mod:`scintiseg.train.checkpoint` format, ``torch.load(weights_only=True)``);
+- a ``.pt`` checkpoint (:mod:`scintiseg.models.checkpoint` format, ``torch.load(weights_only=True)``);
 - a ``.onnx`` file with its JSON sidecar (:mod:`.export`).
 
 With ``--engine onnx`` and a checkpoint, the network is exported to ONNX in memory (nothing is written).
 The data configuration (input mode, normalisation, window size) comes from the checkpoint's training
 config; the window size defaults to 256 (paper B §2.1) when the config does not name one.
+
+Trust and versions: a checkpoint loads with ``weights_only=True`` and its format version, keys, network
+name and weight shapes are checked (:mod:`scintiseg.models.checkpoint`); an ONNX file needs its sidecar,
+whose format version is checked (:func:`.export.read_sidecar`), and a model ONNX Runtime cannot run or
+whose input does not fit the sidecar is refused (:func:`.export.signature_mismatch`). Each refusal is
+one :class:`~scintiseg.errors.ScintisegError` line naming the file.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from pathlib import Path
 
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.engines import ENGINES, Engine, OnnxEngine, TorchEngine
+from scintiseg.predict.export import onnx_bytes, read_sidecar, sidecar_path, signature_mismatch
+from scintiseg.prepare.intensity import METHODS
+from scintiseg.prepare.model_input import INPUT_MODES
 
 #: The shipped model inside the package.
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "phantom_dpunet.pt"
@@ -77,20 +86,26 @@ def _engine_for(network, engine: str, in_channels: int, window_size: int) -> Eng
         raise ScintisegError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
     if engine == "torch":
         return TorchEngine(network)
-    from scintiseg.predict.export import onnx_bytes
-
     return OnnxEngine(onnx_bytes(network, in_channels, window_size))
 
 
-def _data_config(state: dict) -> dict:
+def _data_config(state: dict, source: Path | None = None) -> dict:
+    """Input mode, normalisation and window size of a checkpoint or sidecar; ``source`` names it in errors."""
     config = state.get("config") or {}
     data = state.get("data") or {}
-    return {
-        "input_mode": str(data.get("input_mode", config.get("input_mode", "ant"))),
-        "normalisation": str(data.get("normalisation", config.get("normalisation", "percentile"))),
-        # Training records the crop size in ``data`` (scintiseg.train.loop); older checkpoints used 256.
-        "window_size": int(data.get("window_size") or DEFAULT_WINDOW),
-    }
+    if not isinstance(config, dict) or not isinstance(data, dict):
+        raise ScintisegError("its 'config' and 'data' entries must be mappings", path=source)
+    input_mode = str(data.get("input_mode", config.get("input_mode", "ant")))
+    normalisation = str(data.get("normalisation", config.get("normalisation", "percentile")))
+    # Training records the crop size in ``data`` (scintiseg.train.loop); older checkpoints used 256.
+    window_size = data.get("window_size") or DEFAULT_WINDOW
+    if input_mode not in INPUT_MODES:
+        raise ScintisegError(f"unknown input mode {input_mode!r} (this scintiseg knows {', '.join(INPUT_MODES)})", path=source)
+    if normalisation not in METHODS:
+        raise ScintisegError(f"unknown normalisation {normalisation!r} (this scintiseg knows {', '.join(METHODS)})", path=source)
+    if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
+        raise ScintisegError(f"window size {window_size!r} is not a positive integer", path=source)
+    return {"input_mode": input_mode, "normalisation": normalisation, "window_size": window_size}
 
 
 def _info(state: dict, source: Path) -> dict:
@@ -112,32 +127,32 @@ def _info(state: dict, source: Path) -> dict:
 
 
 def load_checkpoint_model(path: Path, engine: str = "torch", device: str = "cpu") -> LoadedModel:
-    """Load a :mod:`scintiseg.train.checkpoint` file as a :class:`LoadedModel`."""
-    from scintiseg.train.checkpoint import load_model_from_checkpoint
+    """Load a :mod:`scintiseg.models.checkpoint` file as a :class:`LoadedModel`."""
+    from scintiseg.models.checkpoint import load_model_from_checkpoint  # lazy: start-up time
 
     network, state = load_model_from_checkpoint(path)
-    data = _data_config(state)
+    data = _data_config(state, path)
     in_channels = int(getattr(network, "in_channels", 2 if data["input_mode"] == "two_channel" else 1))
     runner = TorchEngine(network, device) if engine == "torch" else _engine_for(network, engine, in_channels, data["window_size"])
     return LoadedModel(runner, data["input_mode"], data["normalisation"], data["window_size"], in_channels, _info(state, path), network)
 
 
 def load_onnx_model(path: Path) -> LoadedModel:
-    """Load an exported ``.onnx`` file and its JSON sidecar (:mod:`.export`)."""
-    import json
+    """Load an exported ``.onnx`` file and its JSON sidecar (:mod:`.export`), checked against each other.
 
-    from scintiseg.predict.export import sidecar_path
-
-    side = sidecar_path(path)
-    if not side.is_file():
-        raise ScintisegError(f"no sidecar {side.name} next to the ONNX file (written by `scintiseg export`)", path=path)
-    try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ScintisegError(f"unreadable sidecar ({exc})", path=side) from None
-    data = _data_config(meta)
+    Raises:
+        ScintisegError: no or foreign sidecar, a newer sidecar format, a model ONNX Runtime cannot run,
+            or a model whose input channels / window size or output differ from what the sidecar says.
+    """
+    meta = read_sidecar(path)
+    data = _data_config(meta, sidecar_path(path))
+    in_channels = int(meta.get("in_channels", 1))
+    runner = OnnxEngine(path)
+    mismatch = signature_mismatch(runner.input_shape, runner.output_shape, in_channels, data["window_size"])
+    if mismatch:
+        raise ScintisegError(mismatch, path=path)
     info = _info(meta, path)
-    return LoadedModel(OnnxEngine(path), data["input_mode"], data["normalisation"], data["window_size"], int(meta.get("in_channels", 1)), info)
+    return LoadedModel(runner, data["input_mode"], data["normalisation"], data["window_size"], in_channels, info)
 
 
 def load_model(spec: str | Path | None = None, engine: str = "torch", device: str = "cpu") -> LoadedModel:
@@ -158,7 +173,7 @@ def load_model(spec: str | Path | None = None, engine: str = "torch", device: st
         return load_checkpoint_model(SHIPPED_WEIGHTS, engine, device)
     path = Path(spec)
     if path.is_dir():
-        from scintiseg.train.checkpoint import checkpoint_path
+        from scintiseg.models.checkpoint import checkpoint_path  # lazy: start-up time
 
         if engine == "onnx" and (path / "model.onnx").is_file():
             return load_onnx_model(path / "model.onnx")

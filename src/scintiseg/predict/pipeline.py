@@ -63,10 +63,10 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
     flags: list[str] = []
     for window, prob in zip(windows, probability):
         flags += [f for f in window.qc_flags if f not in flags]
-        for view, (box, to_view) in window.targets.items():
+        for view, box in window.boxes.items():
             sums.setdefault(view, np.zeros(scan.shape, dtype=np.float32))
             seen.setdefault(view, np.zeros(scan.shape, dtype=np.float32))
-            sums[view][box.slices] += to_view(prob)
+            sums[view][box.slices] += window.model_input.to_view(prob, view)
             seen[view][box.slices] += 1.0
     probabilities = {v: sums[v] / np.maximum(seen[v], 1.0) for v in sums}
     coverage = {v: seen[v] > 0 for v in seen}

@@ -7,10 +7,11 @@ trained on synthetic phantom scans only; every report it produces says so (``SYN
     scintiseg phantom ...  ->  scintiseg dataset prepare / crop ...  ->  scintiseg train ... --out runs/shipped
     python -m scintiseg.predict.shipped --run runs/shipped --trained-on "N phantom patients, profile P, seed S"
 
-Packaging keeps only what prediction needs (weights, ``model_config``, the training config, the epoch and
-best validation score), drops the optimizer and RNG state (the file shrinks about threefold), and adds a
-``shipped`` record: what the model was trained on, that it is synthetic, the command that made it.
-The file still loads with :func:`scintiseg.train.checkpoint.load_checkpoint` (``weights_only=True``).
+Packaging keeps only what prediction needs (weights, ``model_config``, the training and data config, the
+epoch and best validation score), drops the optimizer and RNG state (the file shrinks about threefold), and
+adds a ``shipped`` record: what the model was trained on, that it is synthetic, the command that made it.
+The file still loads with :func:`scintiseg.models.checkpoint.load_checkpoint` (``weights_only=True``).
+The file in the package predates the ``scintiseg_version`` tag; it loads unchanged (format version 1).
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from scintiseg.predict.loader import SHIPPED_WEIGHTS
 
 
 def package_run(run: str | Path, trained_on: str, out: str | Path = SHIPPED_WEIGHTS, command: str = "") -> Path:
-    """Write the shipped checkpoint built from ``run`` (a run folder or a checkpoint file) to ``out``."""
-    from scintiseg.train.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+    """Write the shipped checkpoint built from ``run`` (a run folder or a checkpoint file) to ``out``.
 
+    The run's checkpoint is read like any other (``weights_only=True``, format and keys checked), and the
+    written file carries the current format tags.
+    """
     run = Path(run)
     source = checkpoint_path(run, "best") if run.is_dir() else run
     state = load_checkpoint(source)
@@ -34,6 +38,7 @@ def package_run(run: str | Path, trained_on: str, out: str | Path = SHIPPED_WEIG
         "model": state["model"],
         "model_config": state["model_config"],
         "config": state.get("config", {}),
+        "data": state.get("data", {}),  # input mode, normalisation and window size, as training recorded them
         "best": state.get("best", {}),
         "shipped": {
             "trained_on": trained_on,

@@ -22,8 +22,8 @@ expansion (``scintiseg dataset augment``); :class:`RandomGeometric` does the sam
 gets the *mirror-conjugate* transform (:meth:`GeometricParams.mirrored`): mirror, transform, mirror back,
 i.e. the same flip, the opposite angle and the opposite column shift.
 
-Count-level augmentation (binomial thinning) lives in :mod:`scintiseg.prepare.thinning` and is re-exported
-here as :func:`binomial_thin`.
+Count-level augmentation (binomial thinning) lives in :mod:`scintiseg.prepare.thinning`
+(:func:`~scintiseg.prepare.thinning.binomial_thin`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-
-from scintiseg.prepare.thinning import binomial_thin  # noqa: F401  (re-exported: the architecture's contract)
 
 
 @dataclass(frozen=True)
@@ -200,8 +198,8 @@ class RandomGeometric:
 
     def __call__(self, image, mask=None, params: list[GeometricParams] | None = None):
         """Transform ``image`` (B, C, H, W) and ``mask`` (B, K, H, W) alike; returns ``(image, mask)``."""
-        import torch
-        import torch.nn.functional as F
+        import torch  # lazy: start-up time (`scintiseg dataset augment` uses only the NumPy path)
+        import torch.nn.functional as F  # lazy: start-up time
 
         batch, _, rows, cols = image.shape
         params = self.sample(batch, (rows, cols)) if params is None else params

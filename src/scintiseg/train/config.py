@@ -12,39 +12,25 @@ Example::
     config = TrainConfig(data="data/crops", out="runs/dpunet", model="dpunet",
                          model_args={"pooling": "fusion", "dac": "dac2", "rmp": True}, epochs=20)
     config.save_yaml("runs/dpunet/config.yaml")
+    assert TrainConfig.from_yaml("runs/dpunet/config.yaml") == config
 """
 
 from __future__ import annotations
 
-import dataclasses
-import typing
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-import yaml
-
+from scintiseg.config import Config, option
 from scintiseg.errors import ScintisegError
-from scintiseg.io.atomic import write_text_atomic
+from scintiseg.prepare.model_input import INPUT_MODES
 
-#: Model input built from the two views (see :mod:`scintiseg.train.data`).
-INPUT_MODES: tuple[str, ...] = ("ant", "post", "aggregate", "two_channel")
 #: Intensity normalisations (:func:`scintiseg.prepare.intensity.normalise`).
 NORMALISATIONS: tuple[str, ...] = ("none", "percentile", "log", "zscore")
-
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "input_mode": INPUT_MODES,
-    "normalisation": NORMALISATIONS,
-    "loss": ("bce", "dice", "dice_bce", "chan_vese"),
-    "supervised_loss": ("bce", "dice", "dice_bce"),
-    "optimizer": ("adam", "adamw", "sgd"),
-    "device": ("auto", "cpu", "cuda"),
-    "monitor": ("val_dsc", "val_dsc_image", "val_loss"),
-}
+_SUPERVISED_LOSSES = ("bce", "dice", "dice_bce")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Config):
     """Everything one training run needs. Each field is the CLI flag ``--field-name``.
 
     Args:
@@ -93,48 +79,48 @@ class TrainConfig:
         progress: show a tqdm progress bar (rank 0 only).
     """
 
-    data: str = ""
-    out: str = ""
-    model: str = "dpunet"
-    model_args: dict[str, Any] = field(default_factory=dict)
-    input_mode: str = "ant"
-    normalisation: str = "percentile"
+    kind: ClassVar[str] = "training configuration"
+
+    data: str = option("", help="data-set folder with dataset.json and splits.json (usually thoracic crops)")
+    out: str = option("", help="run folder (config.yaml, checkpoints/, log.csv)")
+    model: str = option("dpunet", help="network name (see `scintiseg models`)")
+    model_args: dict[str, Any] = option(
+        default_factory=dict, flags=("--model-arg", "-m"),
+        help="model keyword argument, repeatable (e.g. -m pooling=fusion -m dac=dac2 -m rmp=true)",
+    )
+    input_mode: str = option("ant", choices=INPUT_MODES, help="model input built from the views")
+    normalisation: str = option("percentile", choices=NORMALISATIONS, help="intensity normalisation of the input")
     epochs: int = 200
     batch_size: int = 32
     lr: float = 1e-4
-    optimizer: str = "adam"
+    optimizer: str = option("adam", choices=("adam", "adamw", "sgd"))
     weight_decay: float = 0.0
-    loss: str = "dice_bce"
-    supervised_loss: str = "dice_bce"
+    loss: str = option("dice_bce", choices=(*_SUPERVISED_LOSSES, "chan_vese"))
+    supervised_loss: str = option("dice_bce", choices=_SUPERVISED_LOSSES)
     alpha: float = 0.4
     nu: float = 0.004
     mu: float = 0.0
     alpha_rampup: float = 0.0
-    labelled: float = 1.0
-    fold: int | None = None
+    labelled: float = option(1.0, help="share of training patients whose labels are used (paper B: 0.37)")
+    fold: int | None = option(None, help="use folds[FOLD] of splits.json for train/validation")
     val_fraction: float = 0.2
     seed: int = 0
     augment: bool = False
-    device: str = "auto"
+    device: str = option("auto", choices=("auto", "cpu", "cuda"))
     amp: bool = True
     channels_last: bool = False
     threads: int = 0
-    early_stopping: int = 0
-    monitor: str = "val_dsc"
+    early_stopping: int = option(0, help="stop after this many epochs without improvement (0: off)")
+    monitor: str = option("val_dsc", choices=("val_dsc", "val_dsc_image", "val_loss"))
     threshold: float = 0.5
     max_train_images: int = 0
     head_prior: float = 0.0
     tensorboard: bool = False
     progress: bool = True
 
-    def __post_init__(self) -> None:
-        self.validate()
-
     def validate(self) -> None:
         """Raise :class:`ScintisegError` naming the first field with an impossible value."""
-        for name, choices in _CHOICES.items():
-            if getattr(self, name) not in choices:
-                raise ScintisegError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+        super().validate()
         checks = [
             ("epochs", self.epochs >= 1),
             ("batch_size", self.batch_size >= 1),
@@ -161,109 +147,3 @@ class TrainConfig:
     def in_channels(self) -> int:
         """Channels of the model input for ``input_mode``."""
         return 2 if self.input_mode == "two_channel" else 1
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON/YAML-able dict of every field."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], path: str | Path | None = None) -> "TrainConfig":
-        """Build from a dict, converting values to the field types; unknown keys are an error."""
-        if not isinstance(data, dict):
-            raise ScintisegError("a training configuration must be a mapping", path=path)
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ScintisegError(f"unknown configuration keys: {', '.join(unknown)}", path=path)
-        hints = typing.get_type_hints(cls)
-        values = {}
-        for key, value in data.items():
-            try:
-                values[key] = coerce(value, hints[key])
-            except (TypeError, ValueError) as exc:
-                raise ScintisegError(f"configuration key {key!r}: {exc}", path=path) from None
-        try:
-            return cls(**values)
-        except ScintisegError as exc:
-            raise ScintisegError(exc.problem, path=path) from None
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> "TrainConfig":
-        return cls.from_dict(read_yaml(path), path=path)
-
-    def save_yaml(self, path: str | Path) -> None:
-        """Write the configuration atomically as YAML."""
-        write_text_atomic(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
-
-    def replace(self, **changes: Any) -> "TrainConfig":
-        """A validated copy with some fields changed."""
-        merged = self.to_dict()
-        merged.update(changes)
-        return TrainConfig.from_dict(merged)
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; a clear error when the file is missing or malformed."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ScintisegError(f"cannot read configuration ({exc.strerror})", path=path) from None
-    except yaml.YAMLError as exc:
-        raise ScintisegError(f"malformed YAML ({' '.join(str(exc).split())})", path=path) from None
-    if not isinstance(data, dict):
-        raise ScintisegError("a configuration file must hold a mapping", path=path)
-    return data
-
-
-def coerce(value: Any, annotation: Any) -> Any:
-    """Convert ``value`` (from YAML or a CLI string) to the field type ``annotation``."""
-    args = typing.get_args(annotation)
-    if type(None) in args:
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
-            return None
-        annotation = next(a for a in args if a is not type(None))
-    origin = typing.get_origin(annotation)
-    if origin is dict or annotation is dict:
-        if not isinstance(value, dict):
-            raise TypeError(f"expected a mapping, got {value!r}")
-        return dict(value)
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
-            return value.lower() in ("true", "yes", "1")
-        raise ValueError(f"expected true or false, got {value!r}")
-    if annotation is int:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(f"expected an integer, got {value!r}")
-        return int(value)
-    if annotation is float:
-        if isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
-        return float(value)
-    if annotation is str:
-        return "" if value is None else str(value)
-    return value
-
-
-def parse_model_args(items: list[str] | None) -> dict[str, Any]:
-    """``["pooling=fusion", "rmp=true", "width=16"]`` -> ``{"pooling": "fusion", "rmp": True, "width": 16}``.
-
-    Values are read as YAML scalars, so numbers, booleans and ``null`` get their types.
-    """
-    return parse_key_values(items, "--model-arg")
-
-
-def parse_key_values(items: list[str] | None, flag: str) -> dict[str, Any]:
-    """Repeated ``KEY=VALUE`` flags (``flag`` names them in errors) -> dict of YAML-typed values."""
-    parsed: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ScintisegError(f"{flag} expects KEY=VALUE, got {item!r}")
-        try:
-            parsed[key.strip()] = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            parsed[key.strip()] = text
-    return parsed

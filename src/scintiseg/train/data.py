@@ -1,18 +1,12 @@
 """From a data-set folder to in-memory torch datasets: patient-level split, view mode, normalisation.
 
-The flow for one case (:func:`case_sample`):
+The flow for one case (:func:`load_samples`):
 
 1. :func:`scintiseg.io.dataset.load_case` gives the :class:`~scintiseg.scan.Scan` (ANT and POST as
    acquired, usually a 256 x 256 thoracic crop) and its per-view lesion masks;
-2. the *input mode* builds the model input and its target:
-
-   - ``ant``: the anterior view and its mask (a single-view ``VIEW`` scan is used as is);
-   - ``post``: the posterior view mirrored and aligned to ANT (:func:`~scintiseg.prepare.views.align_post_to_ant`)
-     and its mask moved the same way;
-   - ``aggregate``: ``I_Ant + Mirr(I_Post)`` (paper B Eq. 4), target the union of both masks;
-   - ``two_channel``: ANT and the aligned mirrored POST as two channels, target the union;
-
-3. each channel is normalised (:func:`scintiseg.prepare.intensity.normalise`).
+2. :func:`scintiseg.prepare.model_input.model_input` builds the normalised model input of the input mode
+   (the same builder prediction uses) and :meth:`~scintiseg.prepare.model_input.ModelInput.target` its
+   target: the masks of the views read, carried onto the input's grid.
 
 Splits are always by patient (``splits.json``): the test patients never reach training; validation
 is ``folds[fold]`` or a seeded share of the training patients. With ``labelled < 1`` a seeded share
@@ -32,7 +26,9 @@ import torch
 from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
-from scintiseg.scan import Scan
+from scintiseg.io.dataset import load_case, load_manifest, load_splits
+from scintiseg.prepare.model_input import model_input
+
 
 @dataclass
 class Sample:
@@ -93,8 +89,6 @@ class SegmentationDataset(Dataset):
 
 def load_splits_file(root: str | Path) -> dict:
     """Read and verify ``root/splits.json`` (written by ``scintiseg dataset split``)."""
-    from scintiseg.io.dataset import load_splits
-
     return load_splits(root)
 
 
@@ -157,66 +151,15 @@ def split_cases(
     return SplitCases(train=train, val=val, test=test, labelled={c for c in train if patients_of[c] in keep})
 
 
-def _normalise(image: np.ndarray, method: str, pixel_spacing: tuple[float, float]) -> np.ndarray:
-    if method == "none":
-        return np.asarray(image, dtype=np.float32)
-    from scintiseg.prepare.intensity import normalise
-
-    return np.asarray(normalise(image, method, pixel_spacing=pixel_spacing), dtype=np.float32)
-
-
-def model_input(
-    scan: Scan, masks: dict[str, np.ndarray], input_mode: str, normalisation: str = "none"
-) -> tuple[np.ndarray, np.ndarray]:
-    """The model input ``(C, H, W)`` float32 and target ``(1, H, W)`` float32 of one scan.
-
-    Args:
-        scan: ANT and POST as acquired (or a single ``VIEW`` for ``input_mode="ant"``).
-        masks: view -> boolean lesion mask; a view without a mask counts as lesion-free.
-        input_mode: ``ant``, ``post``, ``aggregate`` or ``two_channel`` (module docstring).
-        normalisation: method of :func:`scintiseg.prepare.intensity.normalise`, applied per channel
-            after the views are combined.
-    """
-    from scintiseg.prepare.views import align_mask, align_post_to_ant
-
-    empty = np.zeros(scan.shape, dtype=bool)
-    mask_of = {name: np.asarray(masks.get(name, empty), dtype=bool) for name in scan.view_names}
-    if input_mode == "ant":
-        name = "ANT" if "ANT" in scan.views else next(iter(scan.views))
-        channels, target = [scan.view(name)], mask_of[name]
-    else:
-        if not scan.is_dual_view:
-            raise ScintisegError(
-                f"input mode {input_mode!r} needs ANT and POST; the scan has {', '.join(scan.view_names)}",
-                path=scan.source,
-            )
-        ant = scan.view("ANT")
-        shift, post_aligned = align_post_to_ant(ant, scan.view("POST"))
-        post_mask = align_mask(mask_of["POST"], shift)
-        if input_mode == "post":
-            channels, target = [post_aligned], post_mask
-        elif input_mode == "aggregate":
-            summed = np.asarray(ant, dtype=np.float32) + np.asarray(post_aligned, dtype=np.float32)
-            channels, target = [summed], mask_of["ANT"] | post_mask
-        elif input_mode == "two_channel":
-            channels, target = [ant, post_aligned], mask_of["ANT"] | post_mask
-        else:
-            raise ScintisegError(f"unknown input mode {input_mode!r}")
-    image = np.stack([_normalise(np.asarray(c, dtype=np.float32), normalisation, scan.pixel_spacing) for c in channels])
-    return image.astype(np.float32), target[None].astype(np.float32)
-
-
 def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str) -> list[Sample]:
     """Read and convert the given cases of the data set at ``root``, in order."""
-    from scintiseg.io.dataset import load_case, load_manifest
-
     manifest = load_manifest(root)
     samples = []
     for case_id in case_ids:
         case = manifest.case(case_id)
         scan, masks = load_case(root, case)
-        image, target = model_input(scan, masks, input_mode, normalisation)
-        samples.append(Sample(case.case_id, case.patient_id, image, target))
+        built = model_input(scan, input_mode, normalisation)
+        samples.append(Sample(case.case_id, case.patient_id, built.image, built.target(masks)))
     return samples
 
 
@@ -226,13 +169,9 @@ GENERATED_ORIGINS: frozenset[str] = frozenset({"augment", "gan"})
 
 def case_patients(root: str | Path) -> dict[str, str]:
     """case id -> patient id of every case in the data set at ``root``."""
-    from scintiseg.io.dataset import load_manifest
-
     return {case.case_id: case.patient_id for case in load_manifest(root).cases}
 
 
 def generated_cases(root: str | Path) -> frozenset[str]:
     """Ids of the cases of the data set at ``root`` whose origin is in :data:`GENERATED_ORIGINS`."""
-    from scintiseg.io.dataset import load_manifest
-
     return frozenset(case.case_id for case in load_manifest(root).cases if case.origin in GENERATED_ORIGINS)

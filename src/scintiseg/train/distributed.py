@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from scintiseg.models.device import select_device
 
@@ -66,8 +67,6 @@ class DistributedContext:
         """``DistributedDataParallel(model)`` when distributed, else the model itself."""
         if not self.is_distributed:
             return model
-        from torch.nn.parallel import DistributedDataParallel
-
         ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids)
 

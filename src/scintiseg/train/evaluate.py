@@ -29,13 +29,13 @@ import torch
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
+from scintiseg.io.dataset import SPLIT_NAMES, load_manifest
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
-from scintiseg.train.checkpoint import checkpoint_path, load_model_from_checkpoint
+from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpoint
+from scintiseg.models.device import select_device
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.data import Sample, load_samples, load_splits_file
 from scintiseg.train.loop import predict_probabilities
-
-SPLIT_NAMES: tuple[str, ...] = ("test", "val", "train", "all")
 
 
 def cases_of_split(run_dir: str | Path, data: str | Path, split: str) -> list[str]:
@@ -43,8 +43,6 @@ def cases_of_split(run_dir: str | Path, data: str | Path, split: str) -> list[st
     if split == "test":
         return list(load_splits_file(data).get("test", []))
     if split == "all":
-        from scintiseg.io.dataset import load_manifest
-
         return [case.case_id for case in load_manifest(data).cases]
     if split in ("val", "train"):
         path = Path(run_dir) / "split.json"
@@ -133,10 +131,10 @@ def _csv_text(rows: list[dict]) -> str:
 
 def save_overlay(image: np.ndarray, target: np.ndarray, prediction: np.ndarray, title: str, path: Path) -> None:
     """PNG of ``image`` with the true lesion outline in green and the predicted one in red."""
-    import matplotlib
+    import matplotlib  # lazy: start-up time
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: start-up time
 
     figure, axis = plt.subplots(figsize=(4, 4), dpi=100)
     axis.imshow(image, cmap="gray_r", interpolation="nearest")
@@ -197,8 +195,6 @@ def evaluate_run(
     Returns:
         the metrics dict also written to ``metrics.json``.
     """
-    from scintiseg.models.device import select_device
-
     run_dir = Path(run_dir)
     torch_device = select_device(None if device == "auto" else device)
     model, state = load_model_from_checkpoint(checkpoint_path(run_dir, checkpoint), map_location=torch_device)

@@ -43,7 +43,10 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
 from scintiseg.losses import SegmentationLoss
 from scintiseg.metrics import confusion_counts, summarise
-from scintiseg.train.checkpoint import BEST, CHECKPOINT_DIR, LAST, load_checkpoint, save_checkpoint
+from scintiseg.models import create_model
+from scintiseg.models.checkpoint import BEST, CHECKPOINT_DIR, LAST, RESUME_KEYS, load_checkpoint, save_checkpoint
+from scintiseg.models.device import autocast_dtype
+from scintiseg.prepare.augment import RandomGeometric
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.data import (
     SegmentationDataset,
@@ -115,8 +118,6 @@ def prepare_data(config: TrainConfig) -> TrainData:
 
 def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
     """The network of ``config`` with ``in_channels`` input channels (the data decide)."""
-    from scintiseg.models import create_model
-
     kwargs = dict(config.model_args)
     kwargs["in_channels"] = in_channels
     model = create_model(config.model, **kwargs)
@@ -161,8 +162,6 @@ def build_loss_from_config(config: TrainConfig) -> SegmentationLoss:
 
 
 def _autocast(config: TrainConfig, device: torch.device):
-    from scintiseg.models.device import autocast_dtype
-
     dtype = autocast_dtype(device) if config.amp else None
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
 
@@ -262,8 +261,6 @@ def _loader(data: SegmentationDataset, config: TrainConfig, context: Distributed
 
 def _augmenter(config: TrainConfig, epoch: int):
     """Paper B §3.2.1 flips / rotations / translations on the fly, seeded by ``(seed, epoch)`` for resumability."""
-    from scintiseg.prepare.augment import RandomGeometric
-
     seed = int(np.random.SeedSequence([config.seed, epoch, 7919]).generate_state(1)[0])
     return RandomGeometric(seed=seed)
 
@@ -318,7 +315,7 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     if resume and last_path.exists():
         if context.is_main:
             remove_stale_partials(last_path.parent)  # left by a writer killed mid-checkpoint
-        state = load_checkpoint(last_path, map_location=device)
+        state = load_checkpoint(last_path, map_location=device, required=RESUME_KEYS)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history = list(state["history"])
@@ -340,7 +337,7 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     writer = None
     if config.tensorboard and context.is_main:
         try:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter  # lazy: start-up time, and an optional package
         except ImportError:
             raise ScintisegError("--tensorboard needs the 'tensorboard' package (pip install tensorboard)") from None
         writer = SummaryWriter(str(run_dir / "tensorboard"))

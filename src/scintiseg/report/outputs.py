@@ -9,6 +9,7 @@ batch runner also writes the whole folder atomically (:mod:`.batch`).
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -16,10 +17,11 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.io.images import write_mask_png
 from scintiseg.io.labelme import write_labelme
-from scintiseg.predict.html import report_html
-from scintiseg.predict.overlay import overlay_image, png_bytes
 from scintiseg.predict.prediction import Prediction
-from scintiseg.predict.report import report_dict
+from scintiseg.report.dicom_out import read_source_dataset, write_gsps, write_sr
+from scintiseg.report.html import report_html
+from scintiseg.report.overlay import overlay_image, png_bytes
+from scintiseg.report.report_json import report_dict
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
@@ -52,8 +54,6 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     report = report_dict(prediction, files)
     report["dicom"] = {}
     if dicom and _is_dicom_source(prediction):
-        from scintiseg.predict.dicom_out import read_source_dataset, write_gsps, write_sr
-
         report["dicom"] = {}
         try:
             source_ds = read_source_dataset(prediction.scan.source)
@@ -72,8 +72,6 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
                     report["dicom"][f"{key}_error"] = f"{type(exc).__name__}: {exc}"
     else:
         report["dicom"] = {"note": "no DICOM output: the input is not DICOM" if dicom else "disabled"}
-    import json
-
     write_text_atomic(folder / REPORT_JSON, json.dumps(report, indent=1, allow_nan=False) + "\n")
     write_text_atomic(folder / REPORT_HTML, report_html(report, images))
     return report

@@ -1,7 +1,17 @@
 """paper-b-augmentation: D1, D2, D3 share the real test patients; D2 and D3 train on as many images."""
 
-from scintiseg.gan.experiment import augmentation_spec, prepare_datasets
+from scintiseg.experiments.paper_b_augmentation import augmentation_spec, prepare_datasets
+from scintiseg.experiments.specs import PAPER_B_AUGMENTATION, PAPER_B_BASE
 from scintiseg.io import dataset as ds
+
+
+def test_spec_is_paper_b_model_fully_supervised_on_fold_0_with_the_papers_d2_row(tmp_path):
+    paths = {"D1": tmp_path / "d1", "D2": tmp_path / "d2", "D3": tmp_path / "d3"}
+    spec = augmentation_spec(paths)
+    assert spec.base == {**PAPER_B_BASE, "labelled": 1.0, "fold": 0}
+    assert spec.base["model"] == "rdinet" and spec.base["loss"] == "chan_vese"
+    assert [row.paper for row in spec.rows] == [{}, {"dsc": 0.683, "recall": 0.601, "cpa": 0.715}, {}]
+    assert all("data" not in row.overrides for row in PAPER_B_AUGMENTATION.rows)  # filled in per run only
 
 
 def test_prepared_datasets_share_test_patients_and_sizes(real_crops, tmp_path):
@@ -51,7 +61,7 @@ def test_augmentation_experiment_is_fully_supervised_and_refuses_fewer_labels(re
     import pytest
 
     from scintiseg.errors import ScintisegError
-    from scintiseg.gan.experiment import run_paper_b_augmentation
+    from scintiseg.experiments.paper_b_augmentation import run_paper_b_augmentation
 
     paths = {"D1": tmp_path / "d1", "D2": tmp_path / "d2", "D3": tmp_path / "d3"}
     assert augmentation_spec(paths).base["labelled"] == 1.0

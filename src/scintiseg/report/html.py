@@ -59,7 +59,7 @@ def _cell(key: str, value) -> str:
 
 
 def report_html(report: dict, images: dict[str, bytes]) -> str:
-    """The HTML page of a report dict (:func:`.report.report_dict`) with overlay PNGs per view.
+    """The HTML page of a report dict (:func:`.report_json.report_dict`) with overlay PNGs per view.
 
     Args:
         report: the report dict.

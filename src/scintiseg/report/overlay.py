@@ -2,7 +2,7 @@
 
 Drawn with PIL, not matplotlib (milliseconds instead of a second per image). The scan is shown as
 nuclear-medicine readers view bone scans: inverted grey scale (hot = dark), linear from 0 to the 99.5th
-percentile of the non-zero counts (:func:`scintiseg.io.labelme.render_for_display`, the same rendering
+percentile of the non-zero counts (:func:`scintiseg.display.render_display`, the same rendering
 LabelMe gets). Contours are drawn in red, the area the model saw (the thoracic window) as a thin blue
 rectangle, lesion ids in red beside each lesion's top-left corner. The image is enlarged by an integer
 factor (default 2) so ids stay legible on a 256-column scan.
@@ -15,7 +15,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from scintiseg.io.labelme import render_for_display
+from scintiseg.display import render_display
 from scintiseg.predict.prediction import ViewPrediction
 
 CONTOUR_COLOUR = (220, 0, 0)
@@ -24,7 +24,7 @@ WINDOW_COLOUR = (40, 90, 220)
 
 def overlay_image(counts: np.ndarray, result: ViewPrediction, scale: int = 2) -> Image.Image:
     """RGB overlay of ``result``'s contours and ids on the view's ``counts``."""
-    grey = Image.fromarray(render_for_display(counts))
+    grey = Image.fromarray(render_display(counts))
     if scale != 1:
         grey = grey.resize((grey.width * scale, grey.height * scale), Image.NEAREST)
     canvas = grey.convert("RGB")

@@ -16,8 +16,9 @@ finds D2 best. Our protocol, so that only the augmentation differs between rows:
 4. **D3** = D1 + ``(factor - 1) x |D1 train|`` GAN samples (:func:`scintiseg.gan.d3.build_d3`), so D2 and
    D3 train on the same number of images; in each fold, D3 keeps ``(factor - 1) x |fold train|`` of
    them, as many as D2's fold has copies.
-5. Every row trains the paper B model (spec base of ``paper-b-labels``: RDI-Net t = 3, Chan-Vese loss,
-   ``fold = 0``) and is evaluated on **D1's test patients** (the runner's ``data``).
+5. Every row trains the paper B model (:data:`~scintiseg.experiments.specs.PAPER_B_BASE`: RDI-Net t = 3,
+   Chan-Vese loss; ``fold = 0``) and is evaluated on **D1's test patients** (the runner's ``data``); the
+   rows are :data:`~scintiseg.experiments.specs.PAPER_B_AUGMENTATION`'s.
 
 **Labels: 100 %, not paper B's 37 %.** Paper B's Table 3 is at 37 % labelled patients. Our G generates
 masks and learns them from every training patient's mask, so at 37 % a D3 network would receive the
@@ -39,23 +40,28 @@ from pathlib import Path
 from typing import Any
 
 from scintiseg.errors import ScintisegError
+from scintiseg.experiments.runner import cell_config, cell_result, run_experiment, slug
+from scintiseg.experiments.specs import PAPER_B_AUGMENTATION, ExperimentSpec
+from scintiseg.experiments.tables import write_outputs
+from scintiseg.gan.config import GanConfig
+from scintiseg.gan.d3 import build_d3, copy_case
+from scintiseg.gan.sample import sample_dataset
+from scintiseg.gan.train import CHECKPOINT_NAME, train_gan
 from scintiseg.io import dataset as ds
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.prepare.augment_dataset import augment_dataset
 
-NAME = "paper-b-augmentation"
+NAME = PAPER_B_AUGMENTATION.name
 #: Paper B's D2 size over D1 size: 2,280 / 112.
 PAPER_B_FACTOR = 20
-#: The text gives only the D2 row (37 % labels): DSC 0.683, CPA 0.715, Recall 0.601.
-PAPER_B_D2 = {"dsc": 0.683, "recall": 0.601, "cpa": 0.715}
 
 
 def _copy_with_split(data: Path, out: Path, test: float, folds: int, seed: int) -> Path:
-    from scintiseg.gan.d3 import _copy_case
-
+    """D1: the real (not training-derived) cases of ``data`` with a patient-level split and folds."""
     manifest = ds.load_manifest(data)
     real = [c for c in manifest.cases if c.origin not in ds.TRAINING_DERIVED_ORIGINS]
     for case in real:
-        _copy_case(data, out, case)
+        copy_case(data, out, case)
     ds.save_manifest(replace(manifest, cases=real), out)
     existing = data / ds.SPLITS_NAME
     if existing.is_file() and len(real) == len(manifest.cases):
@@ -102,12 +108,6 @@ def prepare_datasets(
     Returns:
         ``{"D1": path, "D2": path, "D3": path, "gan": run path}``.
     """
-    from scintiseg.gan.config import GanConfig
-    from scintiseg.gan.d3 import build_d3
-    from scintiseg.gan.sample import sample_dataset
-    from scintiseg.gan.train import CHECKPOINT_NAME, train_gan
-    from scintiseg.prepare.augment_dataset import augment_dataset
-
     if factor < 2:
         raise ScintisegError(f"augmentation factor must be at least 2, got {factor}")
     gan_config = GanConfig.from_dict({"seed": seed, **(gan_settings or {})})  # bad settings fail before any work
@@ -158,31 +158,13 @@ def _match_d2_fold_sizes(d3: Path, d1_splits: dict, factor: int) -> None:
         write_text_atomic(d3 / ds.SPLITS_NAME, json.dumps({**splits, "folds": folds}, indent=1) + "\n")
 
 
-def augmentation_spec(paths: dict[str, Path]):
-    """The :class:`~scintiseg.experiments.specs.ExperimentSpec` whose rows train on D1, D2 and D3."""
-    from scintiseg.experiments.specs import ExperimentSpec, Row
-
-    try:
-        from scintiseg.experiments.specs import _PAPER_B_BASE as paper_b_base
-    except ImportError:  # the spec module renamed its base: keep the settings stated in the module docstring
-        paper_b_base = {"model": "rdinet", "model_args": {"t": 3}, "input_mode": "ant", "loss": "chan_vese",
-                        "supervised_loss": "dice_bce", "alpha": 0.4, "nu": 0.004, "mu": 0.0}
-    base = {**paper_b_base, "labelled": 1.0, "fold": 0}  # 100 %: see the module docstring
-    return ExperimentSpec(
-        name=NAME,
-        title="Paper B Table 3: D1 (originals) vs D2 (geometric augmentation) vs D3 (DCGAN samples)",
-        source="Lin et al. 2022 (paper B) §3.2 and Table 3; only the D2 row (37 % labels) survives in the text",
-        rows=(
-            Row("D1 originals", {"data": str(paths["D1"])}, {}),
-            Row("D2 geometric augmentation", {"data": str(paths["D2"])}, dict(PAPER_B_D2)),
-            Row("D3 originals + DCGAN samples", {"data": str(paths["D3"])}, {}),
-        ),
-        runs=3,
-        base=base,
-        notes="All rows are tested on D1's held-out (real / phantom) patients and validated on fold 0 of D1's "
-        "training patients; D2 and D3 hold the same number of training images. All rows use 100 % labelled "
-        "patients (paper B: 37 %), because G learns masks from every training patient. See docs/gan.md.",
+def augmentation_spec(paths: dict[str, Path]) -> ExperimentSpec:
+    """:data:`~scintiseg.experiments.specs.PAPER_B_AUGMENTATION` with its rows on D1, D2 and D3."""
+    rows = tuple(
+        replace(row, overrides={**row.overrides, "data": str(paths[key])})
+        for row, key in zip(PAPER_B_AUGMENTATION.rows, ("D1", "D2", "D3"), strict=True)
     )
+    return replace(PAPER_B_AUGMENTATION, rows=rows)
 
 
 def run_paper_b_augmentation(
@@ -213,11 +195,6 @@ def run_paper_b_augmentation(
             patients only); default: train one here with ``gan_settings``.
         gan_minutes: wall-clock bound of the GAN training done here.
     """
-    from dataclasses import replace as replace_spec
-
-    from scintiseg.experiments.runner import cell_config, cell_result, run_experiment, slug
-    from scintiseg.experiments.tables import write_outputs
-
     if float((settings or {}).get("labelled", 1.0)) < 1.0:
         raise ScintisegError(f"{NAME} runs with 100 % labelled patients: the GAN learns masks from every "
                              "training patient, so fewer labels would leak through D3 (docs/gan.md)")
@@ -231,7 +208,7 @@ def run_paper_b_augmentation(
     # folder -- tested on identical images -- and the table is written once over all rows.
     results: list[dict] = []
     for row in spec.rows:
-        single = replace_spec(spec, rows=(row,))
+        single = replace(spec, rows=(row,))
         run_experiment(single, data=row.overrides["data"], out=out, runs=runs, settings=settings, progress=progress)
         for k in range(runs):
             result = cell_result(out / slug(row.name) / f"run{k}")

@@ -26,9 +26,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pydicom
 
 from scintiseg import __version__
+from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import atomic_path
 from scintiseg.predict.prediction import Prediction
 
 #: Private coding scheme for quantities and regions that have no standard code.
@@ -51,8 +54,8 @@ def _polyline(points: np.ndarray) -> np.ndarray:
 
 def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
     """Write the TID 1500 measurement report of ``prediction`` referencing ``source_ds`` to ``path``."""
-    import highdicom as hd
-    from highdicom.sr import (
+    import highdicom as hd  # lazy: start-up time
+    from highdicom.sr import (  # lazy: start-up time
         CodedConcept,
         ImageRegion,
         MeasurementReport,
@@ -61,9 +64,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
         SourceImageForRegion,
         TrackingIdentifier,
     )
-    from pydicom.sr.codedict import codes
-
-    from scintiseg.io.atomic import atomic_path
+    from pydicom.sr.codedict import codes  # lazy: start-up time (0.13 s, needed only beside highdicom)
 
     frames = _frame_numbers(source_ds, prediction.scan.view_names)
     observer = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name="scintiseg", model_name=f"scintiseg {__version__}")
@@ -136,8 +137,8 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
 
 def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
     """Write a GSPS drawing every lesion contour (and its id) on the source image."""
-    import highdicom as hd
-    from highdicom.pr import (
+    import highdicom as hd  # lazy: start-up time
+    from highdicom.pr import (  # lazy: start-up time
         AnnotationUnitsValues,
         GraphicAnnotation,
         GraphicLayer,
@@ -146,10 +147,8 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
         TextObject,
     )
 
-    from scintiseg.io.atomic import atomic_path
-
     frames = _frame_numbers(source_ds, prediction.scan.view_names)
-    window = max(float(np.percentile(np.concatenate([np.ravel(v) for v in prediction.scan.views.values()]), 99.5)), 1.0)
+    window = max(display_window(np.concatenate([np.ravel(v) for v in prediction.scan.views.values()])), 1.0)
     layer = GraphicLayer(layer_name="LESIONS", order=1, description="scintiseg lesion contours", display_color=hd.color.CIELabColor(50.0, 80.0, 60.0))
     annotations = []
     for view, result in prediction.views.items():
@@ -185,7 +184,7 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
         graphic_layers=[layer] if annotations else None,
         graphic_annotations=annotations or None,
         # An explicit VOI window: highdicom otherwise looks for one in the source's functional groups,
-        # which a (non-enhanced) multi-frame NM image does not have. Window = 0..99.5th count percentile.
+        # which a (non-enhanced) multi-frame NM image does not have. Window = 0..display_window (scintiseg.display).
         voi_lut_transformations=[hd.pr.SoftcopyVOILUTTransformation(window_center=window / 2.0, window_width=window)],
         # Likewise the modality LUT: NM pixel values are counts, stored without rescaling, so the
         # transformation is the identity (highdicom would read it from the functional groups).
@@ -197,8 +196,6 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
 
 def read_source_dataset(path: str | Path):
     """The source DICOM dataset (without pixel data) or a ScintisegError."""
-    import pydicom
-
     try:
         return pydicom.dcmread(path, stop_before_pixels=True)
     except Exception as exc:  # pydicom raises many types for a bad file

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scintiseg.predict.outputs import write_outputs
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.report.outputs import write_outputs
 from scintiseg.scan import Scan
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>&amp;\'"'

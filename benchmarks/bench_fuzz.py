@@ -1,0 +1,1500 @@
+"""Fuzz every reader the command line uses with mutated files; count clean errors, accepts and the rest.
+
+    python benchmarks/bench_fuzz.py --n 10000 --seed 0 --json fuzz.json       # every kind
+    python benchmarks/bench_fuzz.py --n 300 --kinds dicom png tiff npy raw    # the scan readers only
+    python benchmarks/bench_fuzz.py --replay dicom:123 --seed 0 --save DIR    # one input again, in-process
+
+Each input is a valid file of one *kind* (below), mutated one to three times, and read by the library
+function the CLI calls for that kind. The outcome is one of
+
+* ``clean``: a :class:`~scintiseg.errors.ScintisegError` (what the CLI prints as one line, exit 2);
+* ``accept``: the reader returned;
+* ``unexpected``: any other exception -- a traceback for the user. Distinct ones (type and the
+  innermost scintiseg frame) are listed with their first traceback line and a reproducer;
+* ``hang``: no answer within ``--timeout`` seconds (the worker is killed and replaced);
+* ``crash``: the worker process died (a segfault in a C decoder, or the memory limit).
+
+Inputs run in ``--workers`` spawned worker processes, each with a ``--memory-gb`` limit on its heap
+(``RLIMIT_DATA``), its working directory and ``HOME`` in an empty sandbox folder. After every input the
+worker lists the sandbox and the input's own folder: a reader that writes anything (a cache, a temp file,
+a pickle payload's file) is reported under ``writes``. The launch folder and the real ``HOME`` are also
+listed (two levels deep) before and after the whole run; differences there are reported but may come
+from other processes.
+
+Kinds and their readers (the functions the CLI calls):
+
+==========  ==============================================================  ======================
+kind        valid seeds                                                     reader
+==========  ==============================================================  ======================
+dicom       NM multi-frame and single-frame in explicit/implicit little      ``read_scan``
+            endian, explicit big endian, deflated, RLE, JPEG-LS (pyjpegls),
+            hand-encapsulated JPEG baseline and JPEG 2000 (Pillow) fragments,
+            an undecodable JPEG-lossless fragment; the real NEMA NM1 file
+png         16-bit and 8-bit grey PNG                                       ``read_scan``
+tiff        2-D, two-view stack, float32, zlib-compressed TIFF               ``read_scan``
+npy         2-D uint16, (2, rows, cols) float32, big-endian int32            ``read_scan``
+raw         headerless matrices with their --shape/--dtype/--byteorder       ``read_scan(shape=...)``
+labelme4    LabelMe 4.5 JSON, imagePath to a PNG beside it                   ``read_labelme`` + mask
+labelme5    LabelMe 5 JSON with embedded imageData                           ``read_labelme`` + mask
+dataset     a two-patient data-set folder (DICOM, LabelMe, mask PNG)         ``load_manifest`` +
+                                                                            ``check_dataset``
+splits      the same folder's splits.json                                   ``load_splits``
+checkpoint  a tiny U-Net in the scintiseg checkpoint format (torch.save)     ``load_model_from_
+                                                                            checkpoint``
+yaml        a training configuration (TrainConfig.save_yaml)                 ``TrainConfig.from_yaml``
+==========  ==============================================================  ======================
+
+Mutations: truncation, bit flips, extreme integers over length and offset fields, deleted / repeated /
+inserted byte runs, and format-aware ones -- DICOM header values (Rows, frames, bits, spacing, rescale,
+detector vector, photometric interpretation, nested sequences, transfer syntax that lies about the
+encoding, RLE/fragment headers, removed delimiters), PNG chunks with valid CRCs (IHDR fields, IDAT
+data, unknown critical chunks), TIFF IFD entries (sizes, types, counts, offsets, loops), .npy headers
+(shape, dtype, version), raw parameters, and for JSON/YAML/checkpoints a random node of the document
+replaced by a hostile value (NaN, infinities, huge or negative numbers, wrong types, path traversal,
+deep nesting, long lists), plus YAML tags, alias bombs and invalid UTF-8.
+
+Every input is deterministic in ``(--seed, kind, index)``; ``--replay kind:index`` regenerates one and
+runs it in this process with its full traceback. Results of a full run go to docs/robustness-fuzz.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+import struct
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+
+#: Every kind of file the harness knows, in the order inputs are dealt out.
+KINDS: tuple[str, ...] = (
+    "dicom", "png", "tiff", "npy", "raw", "labelme4", "labelme5", "dataset", "splits", "checkpoint", "yaml",
+)
+#: The scan readers (scintiseg.io.dicom and scintiseg.io.images); tests/io/test_fuzz_harness.py holds them to 0.
+SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw")
+OUTCOMES: tuple[str, ...] = ("clean", "accept", "unexpected", "hang", "crash")
+
+
+# ================================================================================================ seeds
+
+
+def _counts(rng: np.random.Generator, shape: tuple[int, ...], mean: float = 40.0) -> np.ndarray:
+    return rng.poisson(mean, shape).astype(np.uint16)
+
+
+def _write_seed(folder: Path, files: dict[str, bytes], target: str, **args: Any) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    (folder / "seed.json").write_text(json.dumps({"target": target, "args": args}))
+
+
+def _dicom_seeds(out: Path, rng: np.random.Generator) -> None:
+    import pydicom
+    from pydicom.encaps import encapsulate
+    from PIL import Image
+
+    from scintiseg.io.dicom import scan_to_dataset
+    from scintiseg.scan import Scan
+
+    two = Scan({"ANT": _counts(rng, (64, 32)), "POST": _counts(rng, (64, 32), 30)}, patient_id="FUZZ2")
+    one = Scan({"VIEW": _counts(rng, (48, 24))}, patient_id="FUZZ1")
+    uid = pydicom.uid
+
+    def save(name: str, ds, **kwargs) -> None:
+        buffer = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds.save_as(buffer, enforce_file_format=True, **kwargs)
+        _write_seed(out / name, {"seed.dcm": buffer.getvalue()}, "seed.dcm")
+
+    for scan, tag in ((two, "nm2"), (one, "nm1")):
+        save(f"{tag}-explicit-le", scan_to_dataset(scan))
+        ds = scan_to_dataset(scan)
+        ds.file_meta.TransferSyntaxUID = uid.ImplicitVRLittleEndian
+        save(f"{tag}-implicit-le", ds)
+        ds = scan_to_dataset(scan)
+        ds.file_meta.TransferSyntaxUID = uid.ExplicitVRBigEndian
+        ds.PixelData = np.stack(list(scan.views.values())).astype(">u2").tobytes()
+        save(f"{tag}-explicit-be", ds)
+        ds = scan_to_dataset(scan)
+        ds.file_meta.TransferSyntaxUID = uid.DeflatedExplicitVRLittleEndian
+        save(f"{tag}-deflated", ds)
+        ds = scan_to_dataset(scan)
+        ds.compress(uid.RLELossless)
+        save(f"{tag}-rle", ds)
+        try:
+            ds = scan_to_dataset(scan)
+            ds.compress(uid.JPEGLSLossless)
+            save(f"{tag}-jpegls", ds)
+        except Exception:  # noqa: BLE001 - the JPEG-LS encoder is optional (pyjpegls)
+            pass
+        frames = np.stack(list(scan.views.values()))
+        # Hand-made encapsulated fragments, one per frame, from Pillow's encoders.
+        for syntax, fmt, bits, options in (
+            (uid.JPEGBaseline8Bit, "JPEG", 8, {"quality": 95}),
+            (uid.JPEG2000Lossless, "JPEG2000", 16, {"irreversible": False, "no_jp2": True}),
+        ):
+            fragments = []
+            for frame in frames:
+                buffer = io.BytesIO()
+                image = frame.astype(np.uint8) if bits == 8 else frame
+                Image.fromarray(image).save(buffer, format=fmt, **options)
+                fragments.append(buffer.getvalue())
+            ds = scan_to_dataset(scan)
+            ds.file_meta.TransferSyntaxUID = syntax
+            ds.BitsAllocated = ds.BitsStored = bits
+            ds.HighBit = bits - 1
+            ds.PixelData = encapsulate(fragments)
+            ds["PixelData"].VR = "OB"
+            ds["PixelData"].is_undefined_length = True
+            save(f"{tag}-{fmt.lower()}", ds)
+    # A fragment no installed decoder can decode: reading must fail cleanly.
+    ds = scan_to_dataset(two)
+    ds.file_meta.TransferSyntaxUID = uid.JPEGLosslessSV1
+    ds.PixelData = encapsulate([b"\xff\xd8\xff\xc3" + bytes(200) + b"\xff\xd9"] * 2)
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    save("nm2-jpeg-lossless-undecodable", ds)
+    if REAL_NM1.is_file():
+        _write_seed(out / "real-nm1", {"seed.dcm": REAL_NM1.read_bytes()}, "seed.dcm")
+
+
+def _image_seeds(out: Path, rng: np.random.Generator) -> None:
+    import tifffile
+    from PIL import Image
+
+    from scintiseg.io.images import write_png16
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_png16(_counts(rng, (64, 32), 300), Path(tmp) / "a.png")
+        _write_seed(out / "png" / "grey16", {"seed.png": (Path(tmp) / "a.png").read_bytes()}, "seed.png")
+    buffer = io.BytesIO()
+    Image.fromarray(_counts(rng, (40, 20)).astype(np.uint8)).save(buffer, format="PNG")
+    _write_seed(out / "png" / "grey8", {"seed.png": buffer.getvalue()}, "seed.png")
+
+    for name, array, kwargs in (
+        ("plain", _counts(rng, (64, 32)), {}),
+        ("two-views", np.stack([_counts(rng, (48, 24)), _counts(rng, (48, 24))]), {}),
+        ("float32", _counts(rng, (32, 32)).astype(np.float32), {}),
+        ("zlib", _counts(rng, (64, 32)), {"compression": "zlib"}),
+    ):
+        buffer = io.BytesIO()
+        tifffile.imwrite(buffer, array, **kwargs)
+        _write_seed(out / "tiff" / name, {"seed.tif": buffer.getvalue()}, "seed.tif")
+
+    for name, array in (
+        ("uint16", _counts(rng, (64, 32))),
+        ("two-views-float32", np.stack([_counts(rng, (32, 16)), _counts(rng, (32, 16))]).astype(np.float32)),
+        ("int32-big-endian", _counts(rng, (32, 32)).astype(">i4")),
+    ):
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        _write_seed(out / "npy" / name, {"seed.npy": buffer.getvalue()}, "seed.npy")
+
+    for name, shape, dtype, order in (
+        ("uint16-le", (64, 32), "uint16", "<"),
+        ("int16-be", (32, 32), "int16", ">"),
+        ("float32-two-views", (2, 32, 16), "float32", "<"),
+    ):
+        array = _counts(rng, shape).astype(np.dtype(dtype).newbyteorder(order))
+        _write_seed(out / "raw" / name, {"seed.raw": array.tobytes()}, "seed.raw",
+                    shape="x".join(map(str, shape)), dtype=dtype, byteorder=order)
+
+
+def _labelme_seeds(out: Path, rng: np.random.Generator) -> None:
+    from scintiseg.io.images import write_png16
+    from scintiseg.io.labelme import write_labelme
+    from scintiseg.scan import Annotation
+
+    image = _counts(rng, (64, 32))
+    mask = np.zeros(image.shape, dtype=bool)
+    mask[10:18, 5:12] = True
+    mask[40:44, 20:27] = True
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        write_labelme(Annotation.from_mask(mask, view="ANT"), tmp / "case_ANT.json", image=image)
+        v5 = json.loads((tmp / "case_ANT.json").read_text())
+        write_png16(image, tmp / "case_ANT.png")
+        png = (tmp / "case_ANT.png").read_bytes()
+    _write_seed(out / "labelme5" / "embedded", {"case_ANT.json": json.dumps(v5).encode()}, "case_ANT.json")
+    v5_rect = dict(v5, shapes=v5["shapes"] + [
+        {"label": "lesion", "points": [[3.5, 50.0], [9.0, 56.5]], "shape_type": "rectangle", "group_id": 1,
+         "description": "", "flags": {}},
+        {"label": "lesion", "points": [[20.0, 5.0], [23.0, 7.0]], "shape_type": "circle", "group_id": None,
+         "description": "", "flags": {}},
+        {"label": "note", "points": [[1.0, 1.0]], "shape_type": "point", "group_id": None, "description": "",
+         "flags": {}},
+    ])
+    _write_seed(out / "labelme5" / "shape-types", {"case_ANT.json": json.dumps(v5_rect).encode()}, "case_ANT.json")
+    # LabelMe 4.5: colours per shape, no description, image beside the JSON instead of embedded.
+    v4 = {
+        "version": "4.5.13", "flags": {}, "lineColor": [0, 255, 0, 128], "fillColor": [255, 0, 0, 128],
+        "shapes": [
+            {"label": s["label"], "line_color": None, "fill_color": None, "points": s["points"],
+             "group_id": None, "shape_type": s["shape_type"], "flags": {}}
+            for s in v5["shapes"]
+        ],
+        "imagePath": "case_ANT.png", "imageData": None, "imageHeight": 64, "imageWidth": 32,
+    }
+    _write_seed(out / "labelme4" / "image-beside", {"case_ANT.json": json.dumps(v4).encode(), "case_ANT.png": png},
+                "case_ANT.json")
+    v4_sizeless = {k: v for k, v in v4.items() if k not in ("imageHeight", "imageWidth")}
+    _write_seed(out / "labelme4" / "size-from-image",
+                {"case_ANT.json": json.dumps(v4_sizeless).encode(), "case_ANT.png": png}, "case_ANT.json")
+
+
+def _dataset_seeds(out: Path, rng: np.random.Generator) -> None:
+    from scintiseg.io.dataset import Case, DatasetManifest, save_manifest, split_dataset
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.io.images import write_mask_png
+    from scintiseg.io.labelme import write_labelme
+    from scintiseg.scan import Annotation, Scan
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ds"
+        cases = []
+        for p in range(3):
+            case_id = f"P{p:03d}"
+            scan = Scan({"ANT": _counts(rng, (32, 16)), "POST": _counts(rng, (32, 16))}, patient_id=case_id)
+            write_dicom(scan, root / "images" / f"{case_id}.dcm")
+            mask = np.zeros((32, 16), dtype=bool)
+            mask[4 + p : 9 + p, 3:8] = True
+            write_labelme(Annotation.from_mask(mask, view="ANT"), root / "labels" / f"{case_id}_ANT.json",
+                          image=scan.view("ANT"))
+            write_mask_png(mask, root / "masks" / f"{case_id}_POST.png")
+            cases.append(Case(case_id=case_id, patient_id=case_id, image=f"images/{case_id}.dcm",
+                              labels={"ANT": f"labels/{case_id}_ANT.json"},
+                              masks={"POST": f"masks/{case_id}_POST.png"}))
+        save_manifest(DatasetManifest(name="fuzz", views=["ANT", "POST"], pixel_spacing=(2.26, 2.26), cases=cases),
+                      root)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            split_dataset(root, test=0.34, seed=0, folds=2)
+        files = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    _write_seed(out / "dataset" / "three-patients", files, "dataset.json")
+    _write_seed(out / "splits" / "three-patients", files, "splits.json")
+
+
+def _checkpoint_seeds(out: Path) -> None:
+    import torch  # lazy: only this kind needs torch
+
+    from scintiseg.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("unet", width=4, depth=2)
+    state = {
+        "format": "scintiseg-checkpoint", "version": 1, "epoch": 1,
+        "model": model.state_dict(), "model_config": dict(model.config),
+        "config": {"model": "unet", "epochs": 1}, "history": [{"epoch": 1, "train_loss": 0.5, "val_dsc": 0.1}],
+        "best": {"epoch": 1, "value": 0.1, "monitor": "val_dsc"}, "early_stopping_wait": 0,
+    }
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    _write_seed(out / "checkpoint" / "unet-w4-d2", {"best.pt": buffer.getvalue()}, "best.pt")
+
+
+def _yaml_seeds(out: Path) -> None:
+    import yaml
+
+    from scintiseg.train.config import TrainConfig
+
+    config = TrainConfig(data="data/crops", out="runs/fuzz", model="dpunet",
+                         model_args={"pooling": "fusion", "dac": "dac2", "rmp": True, "width": 8}, epochs=3)
+    text = yaml.safe_dump(config.to_dict(), sort_keys=False)
+    _write_seed(out / "yaml" / "train-config", {"config.yaml": text.encode()}, "config.yaml")
+
+
+def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
+    """Write the valid seed files of ``kinds`` under ``out/<kind>/<variant>/``; returns ``out``."""
+    rng = np.random.default_rng(20240514)
+    if "dicom" in kinds:
+        _dicom_seeds(out / "dicom", rng)
+    if set(kinds) & {"png", "tiff", "npy", "raw"}:
+        _image_seeds(out, rng)
+    if set(kinds) & {"labelme4", "labelme5"}:
+        _labelme_seeds(out, rng)
+    if set(kinds) & {"dataset", "splits"}:
+        _dataset_seeds(out, rng)
+    if "checkpoint" in kinds:
+        _checkpoint_seeds(out)
+    if "yaml" in kinds:
+        _yaml_seeds(out)
+    return out
+
+
+# ============================================================================================ mutations
+# Each mutation takes the bytes (or a parsed document) and the input's generator and returns the new
+# content and a short description for the reproducer.
+
+EXTREME_INTS = (0, 1, 2, 3, 15, 16, 255, 256, 0x7FFF, 0x8000, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000,
+                0xFFFFFFFF, 0xFFFFFFFE)
+
+
+def _pick(rng: np.random.Generator, items):
+    return items[int(rng.integers(len(items)))]
+
+
+def truncate(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    if not data:
+        return data, "truncate (empty)"
+    # Half the cuts near the end (a lost tail), half anywhere (a lost body).
+    cut = int(rng.integers(max(0, len(data) - 64), len(data))) if rng.random() < 0.5 else int(rng.integers(len(data)))
+    return data[:cut], f"truncate to {cut} of {len(data)} bytes"
+
+
+def flip_bits(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    if not data:
+        return data, "flip (empty)"
+    blob = bytearray(data)
+    where = sorted(int(i) for i in rng.integers(0, len(blob), int(rng.integers(1, 9))))
+    for i in where:
+        blob[i] ^= 1 << int(rng.integers(8))
+    return bytes(blob), f"flip bits at {where[:8]}"
+
+
+def overwrite_int(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    if len(data) < 8:
+        return data, "int (short)"
+    size = _pick(rng, (2, 4, 8))
+    at = int(rng.integers(0, len(data) - size))
+    value = _pick(rng, EXTREME_INTS) % (1 << (8 * size))
+    order = _pick(rng, ("little", "big"))
+    blob = bytearray(data)
+    blob[at : at + size] = value.to_bytes(size, order)
+    return bytes(blob), f"{size}-byte {order}-endian {value:#x} at {at}"
+
+
+def splice(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    if len(data) < 4:
+        return data + bytes(rng.integers(0, 256, 16, dtype=np.uint8)), "append 16 random bytes"
+    a = int(rng.integers(len(data)))
+    n = int(rng.integers(1, min(256, len(data) - a) + 1))
+    how = _pick(rng, ("delete", "repeat", "insert", "zero", "ff"))
+    if how == "delete":
+        return data[:a] + data[a + n :], f"delete {n} bytes at {a}"
+    if how == "repeat":
+        times = int(rng.integers(2, 50))
+        return data[:a] + data[a : a + n] * times + data[a + n :], f"repeat {n} bytes at {a} x{times}"
+    if how == "insert":
+        return data[:a] + bytes(rng.integers(0, 256, n, dtype=np.uint8)) + data[a:], f"insert {n} random bytes at {a}"
+    fill = b"\0" if how == "zero" else b"\xff"
+    return data[:a] + fill * n + data[a + n :], f"{how} {n} bytes at {a}"
+
+
+BYTE_MUTATIONS: tuple[Callable, ...] = (truncate, flip_bits, overwrite_int, splice)
+
+
+# ---------------------------------------------------------------------------------------------- DICOM
+
+_DICOM_HOSTILE_INTS = (0, 1, -1, 2, 3, 7, 12, 15, 17, 24, 65535, 2**31 - 1, 2**31, 10**9, "", "abc", "1.5", "NaN")
+_DICOM_HOSTILE_DS = ("nan", "inf", "-inf", "-1", "0", "1e308", "-1e-308", "abc", "", "1\\2\\3")
+
+
+@contextlib.contextmanager
+def _pydicom_writes_anything():
+    """Let pydicom store invalid values while the harness builds hostile files (reading is untouched)."""
+    import pydicom.config
+
+    settings = pydicom.config.settings
+    saved = settings.writing_validation_mode
+    settings.writing_validation_mode = pydicom.config.IGNORE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        settings.writing_validation_mode = saved
+
+
+def _dicom_structure(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    import pydicom
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    ds = pydicom.dcmread(io.BytesIO(data))
+    syntax = ds.file_meta.TransferSyntaxUID
+    op = _pick(rng, ("int", "int", "spacing", "rescale", "detector", "photometric", "nested", "many-items",
+                     "delete", "syntax-lie", "private", "uid", "float-pixels"))
+    what = ""
+    with _pydicom_writes_anything():
+        if op == "int":
+            keyword = _pick(rng, ("Rows", "Columns", "NumberOfFrames", "BitsAllocated", "BitsStored", "HighBit",
+                                  "PixelRepresentation", "SamplesPerPixel", "NumberOfDetectors"))
+            value = _pick(rng, _DICOM_HOSTILE_INTS)
+            vr = {"NumberOfFrames": "IS"}.get(keyword, "US")
+            if vr == "US" and not (isinstance(value, int) and 0 <= value < 65536):
+                ds.add_new(pydicom.datadict.tag_for_keyword(keyword), "IS" if isinstance(value, str) else "UL",
+                           value if not isinstance(value, int) else value % 2**32)
+            else:
+                ds.add_new(pydicom.datadict.tag_for_keyword(keyword), vr, value)
+            what = f"{keyword} = {value!r}"
+        elif op == "spacing":
+            value = [_pick(rng, _DICOM_HOSTILE_DS) for _ in range(int(rng.integers(0, 4)))]
+            ds.PixelSpacing = value
+            what = f"PixelSpacing = {value!r}"
+        elif op == "rescale":
+            keyword = _pick(rng, ("RescaleSlope", "RescaleIntercept"))
+            value = _pick(rng, _DICOM_HOSTILE_DS)
+            setattr(ds, keyword, value)
+            what = f"{keyword} = {value!r}"
+        elif op == "detector":
+            value = _pick(rng, ([], [0, 3], [1, 1], [2, 2], [3], [1, 2, 3], [2**31 - 1, 1], [-1, 2]))
+            ds.DetectorVector = value
+            what = f"DetectorVector = {value!r}"
+        elif op == "photometric":
+            value = _pick(rng, ("RGB", "YBR_FULL", "PALETTE COLOR", "MONOCHROME1", "", "XYZ"))
+            ds.PhotometricInterpretation = value
+            what = f"PhotometricInterpretation = {value!r}"
+        elif op == "nested":
+            depth = int(rng.integers(2, 60))
+            inner = Dataset()
+            inner.CodeValue = "399348003"
+            for _ in range(depth):
+                outer = Dataset()
+                outer.ViewCodeSequence = Sequence([inner])
+                inner = outer
+            ds.DetectorInformationSequence = Sequence([inner, Dataset()])
+            what = f"DetectorInformationSequence nested {depth} deep"
+        elif op == "many-items":
+            count = int(rng.integers(3, 2000))
+            ds.DetectorInformationSequence = Sequence([Dataset() for _ in range(count)])
+            what = f"DetectorInformationSequence with {count} empty items"
+        elif op == "delete":
+            keyword = _pick(rng, ("Rows", "Columns", "BitsAllocated", "PixelData", "NumberOfFrames", "DetectorVector",
+                                  "PixelSpacing", "PhotometricInterpretation", "SamplesPerPixel"))
+            if keyword in ds:
+                delattr(ds, keyword)
+            what = f"delete {keyword}"
+        elif op == "private":
+            block = ds.private_block(0x0011, "GEMS_GENIE_1", create=True)
+            value = _pick(rng, ("WB_E", "WB_F", "\0" * 8, "x" * 64, ""))
+            block.add_new(0x12, "LO", value)
+            what = f"GE dataset name = {value!r}"
+        elif op == "uid":
+            keyword = _pick(rng, ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"))
+            value = _pick(rng, ("1.2.abc", "", "0" * 80, "1..2", "é"))
+            ds.add_new(pydicom.datadict.tag_for_keyword(keyword), "UI", value)
+            what = f"{keyword} = {value!r}"
+        elif op == "float-pixels" and "PixelData" in ds and not syntax.is_compressed:
+            rows, cols = int(ds.Rows), int(ds.Columns)
+            frames = int(ds.get("NumberOfFrames", 1) or 1)
+            values = rng.normal(10, 20, frames * rows * cols).astype("<f4")
+            values[int(rng.integers(values.size))] = _pick(rng, (np.nan, np.inf, -5.0))
+            del ds.PixelData
+            for keyword in ("BitsStored", "HighBit", "PixelRepresentation"):
+                if keyword in ds:
+                    delattr(ds, keyword)
+            ds.BitsAllocated = 32
+            ds.FloatPixelData = values.astype(">f4" if not syntax.is_little_endian else "<f4").tobytes()
+            what = "float pixel data with NaN/inf/negative"
+        else:  # "syntax-lie" (and float-pixels on compressed data): the meta names another transfer syntax
+            uid = pydicom.uid
+            lies = [u for u in (uid.ImplicitVRLittleEndian, uid.ExplicitVRLittleEndian, uid.ExplicitVRBigEndian,
+                                uid.RLELossless, uid.JPEGBaseline8Bit, uid.DeflatedExplicitVRLittleEndian,
+                                uid.JPEG2000Lossless, "1.2.3.4.5") if u != syntax]
+            lie = _pick(rng, lies)
+            buffer = io.BytesIO()
+            ds.file_meta.TransferSyntaxUID = lie
+            pydicom.dcmwrite(buffer, ds, implicit_vr=syntax.is_implicit_VR, little_endian=syntax.is_little_endian,
+                             force_encoding=True)
+            return buffer.getvalue(), f"file meta says {lie}, data set encoded as {syntax.name}"
+        buffer = io.BytesIO()
+        if syntax.is_deflated or not syntax.is_little_endian:
+            pydicom.dcmwrite(buffer, ds, implicit_vr=syntax.is_implicit_VR, little_endian=syntax.is_little_endian,
+                             force_encoding=True)
+        else:
+            ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue(), what
+
+
+_EXPLICIT_SHORT = re.compile(rb"[\x00-\xff]{4}(AE|AS|AT|CS|DA|DS|DT|FL|FD|IS|LO|LT|PN|SH|SL|SS|ST|TM|UI|UL|US)")
+_EXPLICIT_LONG = re.compile(rb"[\x00-\xff]{4}(OB|OW|OF|SQ|UT|UN|UC|UR|OD|OL|OV|SV|UV)\x00\x00")
+_DELIMITERS = (b"\xfe\xff\xdd\xe0\x00\x00\x00\x00", b"\xfe\xff\x0d\xe0\x00\x00\x00\x00")
+_ITEM = b"\xfe\xff\x00\xe0"
+
+
+def _dicom_bytes(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    op = _pick(rng, ("length", "length", "delimiter", "fragment", "fragment-header", "preamble"))
+    blob = bytearray(data)
+    if op == "length":
+        short = [(m.start(), 6, 2) for m in _EXPLICIT_SHORT.finditer(data, 132)]
+        long = [(m.start(), 8, 4) for m in _EXPLICIT_LONG.finditer(data, 132)]
+        candidates = short + long
+        if candidates:
+            start, offset, size = _pick(rng, candidates)
+            value = _pick(rng, EXTREME_INTS) % (1 << (8 * size))
+            blob[start + offset : start + offset + size] = value.to_bytes(size, "little")
+            return bytes(blob), f"element at {start}: length {value:#x}"
+    if op == "delimiter":
+        places = [m.start() for d in _DELIMITERS for m in re.finditer(re.escape(d), data)]
+        if places:
+            at = _pick(rng, places)
+            return data[:at] + data[at + 8 :], f"remove delimiter at {at}"
+    if op in ("fragment", "fragment-header"):
+        items = [m.start() for m in re.finditer(re.escape(_ITEM), data)]
+        if items:
+            at = _pick(rng, items)
+            if op == "fragment":
+                value = _pick(rng, EXTREME_INTS)
+                blob[at + 4 : at + 8] = value.to_bytes(4, "little")
+                return bytes(blob), f"item at {at}: length {value:#x}"
+            # The first bytes of a fragment: the RLE segment count and offsets, or the JPEG markers.
+            word = int(rng.integers(0, 16))
+            value = _pick(rng, (0, 1, 2, 3, 15, 16, 99, 0xFFFFFFFF, 64, 1 << 20))
+            where = at + 8 + 4 * word
+            if where + 4 <= len(blob):
+                blob[where : where + 4] = value.to_bytes(4, "little")
+                return bytes(blob), f"fragment at {at}: word {word} = {value:#x}"
+    if op == "preamble":
+        return bytes(rng.integers(0, 256, 128, dtype=np.uint8)) + data[128:], "random preamble"
+    return overwrite_int(data, rng)
+
+
+def mutate_dicom(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    if rng.random() < 0.5:
+        try:
+            return _dicom_structure(data, rng)
+        except Exception as exc:  # noqa: BLE001 - a mutation pydicom cannot write: fall back to bytes
+            return _dicom_bytes(data, rng)[0], f"(structure op failed: {type(exc).__name__}) bytes"
+    return _dicom_bytes(data, rng)
+
+
+# ---------------------------------------------------------------------------------------------- PNG
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_chunks(data: bytes) -> list[list]:
+    chunks, at = [], 8
+    while at + 8 <= len(data):
+        length = int.from_bytes(data[at : at + 4], "big")
+        kind = data[at + 4 : at + 8]
+        chunks.append([kind, data[at + 8 : at + 8 + length]])
+        at += 12 + length
+    return chunks
+
+
+def _png_join(chunks: list[list]) -> bytes:
+    out = [PNG_MAGIC]
+    for kind, body in chunks:
+        out.append(struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body)))
+    return b"".join(out)
+
+
+def mutate_png(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    chunks = _png_chunks(data)
+    if not chunks or chunks[0][0] != b"IHDR" or rng.random() < 0.3:
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
+    op = _pick(rng, ("ihdr-size", "ihdr-size", "ihdr-format", "idat", "idat-truncate", "chunk", "order"))
+    ihdr = bytearray(chunks[0][1])
+    if op == "ihdr-size":
+        field_at = _pick(rng, (0, 4))
+        value = _pick(rng, (0, 1, 2, 15, 16, 17, 4096, 100_000, 0x7FFFFFFF, 0xFFFFFFFF))
+        ihdr[field_at : field_at + 4] = value.to_bytes(4, "big")
+        chunks[0][1] = bytes(ihdr)
+        return _png_join(chunks), f"IHDR {'width' if field_at == 0 else 'height'} = {value}"
+    if op == "ihdr-format":
+        field_at = int(rng.integers(8, 13))
+        value = _pick(rng, (0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 255))
+        ihdr[field_at] = value
+        chunks[0][1] = bytes(ihdr)
+        name = ("bit depth", "colour type", "compression", "filter", "interlace")[field_at - 8]
+        return _png_join(chunks), f"IHDR {name} = {value}"
+    idat = [c for c in chunks if c[0] == b"IDAT"]
+    if op in ("idat", "idat-truncate") and idat:
+        raw = zlib.decompress(b"".join(c[1] for c in idat))
+        if op == "idat":
+            raw, what = _pick(rng, (flip_bits, splice, truncate))(raw, rng)
+            body = zlib.compress(raw)
+        else:
+            body, what = truncate(zlib.compress(raw), rng)
+        chunks = [c for c in chunks if c[0] != b"IDAT"]
+        chunks.insert(1, [b"IDAT", body])
+        return _png_join(chunks), f"IDAT (valid CRC): {what}"
+    if op == "chunk":
+        extra = _pick(rng, (
+            [b"tEXt", b"comment\0" + b"x" * 100_000],
+            [b"zTXt", b"bomb\0\0" + zlib.compress(b"\0" * 20_000_000)],
+            [b"iCCP", b"icc\0\0" + zlib.compress(bytes(range(256)) * 4)],
+            [b"PLTE", bytes(rng.integers(0, 256, 3 * 256, dtype=np.uint8))],
+            [b"ABCD", b"unknown critical chunk"],
+            [b"IHDR", bytes(ihdr)],
+            [b"sBIT", b"\x07"],
+        ))
+        chunks.insert(1, extra)
+        return _png_join(chunks), f"insert {extra[0].decode()} chunk"
+    # "order": drop or move a chunk
+    i = int(rng.integers(len(chunks)))
+    kind = chunks.pop(i)
+    if rng.random() < 0.5:
+        chunks.insert(int(rng.integers(len(chunks) + 1)), kind)
+        return _png_join(chunks), f"move {kind[0].decode(errors='replace')} chunk"
+    return _png_join(chunks), f"remove {kind[0].decode(errors='replace')} chunk"
+
+
+# ---------------------------------------------------------------------------------------------- TIFF
+
+_TIFF_TAGS = {256: "ImageWidth", 257: "ImageLength", 258: "BitsPerSample", 259: "Compression",
+              262: "Photometric", 273: "StripOffsets", 277: "SamplesPerPixel", 278: "RowsPerStrip",
+              279: "StripByteCounts", 284: "PlanarConfig", 339: "SampleFormat", 322: "TileWidth", 323: "TileLength"}
+
+
+def mutate_tiff(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    if len(data) < 16 or data[:4] not in (b"II*\x00", b"MM\x00*") or rng.random() < 0.3:
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
+    order = "<" if data[:2] == b"II" else ">"
+    blob = bytearray(data)
+    first = struct.unpack(order + "I", data[4:8])[0]
+    if first + 2 > len(data):
+        return flip_bits(data, rng)
+    count = struct.unpack(order + "H", data[first : first + 2])[0]
+    op = _pick(rng, ("value", "value", "value", "type", "count", "tag", "entries", "next", "first"))
+    if op == "first":
+        value = _pick(rng, (0, 1, 7, 8, len(data), len(data) + 1000, 0xFFFFFFFF, first + 2))
+        blob[4:8] = struct.pack(order + "I", value)
+        return bytes(blob), f"first IFD offset = {value}"
+    if op == "entries":
+        value = _pick(rng, (0, 1, 0xFFFF, count * 3))
+        blob[first : first + 2] = struct.pack(order + "H", value)
+        return bytes(blob), f"IFD entry count = {value}"
+    if op == "next":
+        at = first + 2 + 12 * count
+        value = _pick(rng, (first, 8, len(data) + 50, 0xFFFFFFFF))
+        if at + 4 <= len(blob):
+            blob[at : at + 4] = struct.pack(order + "I", value)
+            return bytes(blob), f"next IFD offset = {value} (first is {first})"
+        return flip_bits(data, rng)
+    if count == 0:
+        return flip_bits(data, rng)
+    i = int(rng.integers(min(count, (len(data) - first - 2) // 12)))
+    entry = first + 2 + 12 * i
+    tag = struct.unpack(order + "H", data[entry : entry + 2])[0]
+    name = _TIFF_TAGS.get(tag, str(tag))
+    if op == "type":
+        value = int(rng.integers(0, 20))
+        blob[entry + 2 : entry + 4] = struct.pack(order + "H", value)
+        return bytes(blob), f"{name} type = {value}"
+    if op == "count":
+        value = _pick(rng, (0, 2, 3, 1000, 0x7FFFFFFF, 0xFFFFFFFF))
+        blob[entry + 4 : entry + 8] = struct.pack(order + "I", value)
+        return bytes(blob), f"{name} count = {value}"
+    if op == "tag":
+        value = _pick(rng, tuple(_TIFF_TAGS))
+        blob[entry : entry + 2] = struct.pack(order + "H", value)
+        return bytes(blob), f"entry {i} ({name}) becomes {_TIFF_TAGS[value]}"
+    value = _pick(rng, (0, 1, 2, 3, 5, 7, 8, 12, 15, 16, 17, 32, 64, 32773, 34712, 50000, 65535,
+                        len(data), len(data) + 1, 0x7FFFFFFF, 0xFFFFFFFF))
+    field_type = struct.unpack(order + "H", data[entry + 2 : entry + 4])[0]
+    if field_type == 3:  # SHORT, left-justified in the value field
+        blob[entry + 8 : entry + 10] = struct.pack(order + "H", value % 65536)
+    else:
+        blob[entry + 8 : entry + 12] = struct.pack(order + "I", value % 2**32)
+    return bytes(blob), f"{name} value = {value}"
+
+
+# ---------------------------------------------------------------------------------------------- .npy
+
+
+def mutate_npy(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    if not data.startswith(b"\x93NUMPY") or rng.random() < 0.3:
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
+    header_len = int.from_bytes(data[8:10], "little") if data[6] == 1 else int.from_bytes(data[8:12], "little")
+    start = 10 if data[6] == 1 else 12
+    header = eval(data[start : start + header_len].decode("latin1"), {"__builtins__": {}})  # noqa: S307 - our own seed
+    body = data[start + header_len :]
+    op = _pick(rng, ("shape", "shape", "descr", "fortran", "version", "values", "header-length"))
+    what = ""
+    if op == "shape":
+        header["shape"] = _pick(rng, ((), (0,), (0, 16), (1, 1), (3, 16, 16), (2, 1, 16), (1, 20, 20),
+                                      (2**31, 2**31), (10**12,), (-1, 16), (16, -16), (2, 64, 32, 1)))
+        what = f"shape = {header['shape']}"
+    elif op == "descr":
+        header["descr"] = _pick(rng, ("<f2", "|b1", "<c8", "<U4", "|V8", "<M8[s]", ">f8", "|u1", "<i8", "|O", "<q"))
+        what = f"descr = {header['descr']}"
+    elif op == "fortran":
+        header["fortran_order"] = not header["fortran_order"]
+        what = f"fortran_order = {header['fortran_order']}"
+    elif op == "values":
+        dtype = np.dtype(header["descr"])
+        array = np.frombuffer(body[: len(body) // dtype.itemsize * dtype.itemsize], dtype=dtype).copy()
+        if array.size:
+            value = _pick(rng, (np.nan, np.inf, -np.inf, -1, 1e30)) if dtype.kind == "f" else _pick(rng, (-1, 0))
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                array[int(rng.integers(array.size))] = value
+            body = array.tobytes()
+            what = f"one value = {value}"
+    text = repr(header).encode("latin1")
+    if op == "version":
+        version = _pick(rng, (b"\x03\x00", b"\x09\x00", b"\x00\x00", b"\x02\x00"))
+        padded = text + b" " * (-(len(text) + 12) % 64 + 63) + b"\n"
+        return b"\x93NUMPY" + version + len(padded).to_bytes(4, "little") + padded + body, f"version {version.hex()}"
+    padded = text + b" " * ((-(len(text) + 11)) % 64) + b"\n"
+    length = len(padded)
+    if op == "header-length":
+        length = _pick(rng, (0, 1, length - 1, length + 7, 0xFFFF))
+        what = f"header length field = {length} (header is {len(padded)})"
+    return b"\x93NUMPY\x01\x00" + length.to_bytes(2, "little") + padded + body, what
+
+
+# ---------------------------------------------------------------------------------------------- raw
+
+
+def mutate_raw(data: bytes, args: dict, rng: np.random.Generator) -> tuple[bytes, dict, str]:
+    """Raw matrices have no header: mutate the CLI parameters as often as the bytes."""
+    args = dict(args)
+    op = _pick(rng, ("shape", "dtype", "byteorder", "bytes", "values"))
+    if op == "shape":
+        args["shape"] = _pick(rng, ("0x0", "-1x16", "16x-16", "1x1", "15x16", "16x15", "1e3x16", "abc", "", "16",
+                                    "2x2x2x2", "3x32x16", "99999999999x99999999999", "4096x4097", "16 x 16", "1024x1",
+                                    "x".join(str(int(v) * 2) for v in args["shape"].split("x"))))
+        return data, args, f"--shape {args['shape']!r}"
+    if op == "dtype":
+        args["dtype"] = _pick(rng, ("float16", "complex64", "object", "U4", "bool", "int64", "uint8", "", "float64"))
+        return data, args, f"--dtype {args['dtype']!r}"
+    if op == "byteorder":
+        args["byteorder"] = _pick(rng, ("=", "|", "<<", "big", "", "><"))
+        return data, args, f"--byteorder {args['byteorder']!r}"
+    if op == "values" and args["dtype"].startswith("float"):
+        array = np.frombuffer(data, dtype=np.dtype(args["dtype"]).newbyteorder(args["byteorder"])).copy()
+        array[int(rng.integers(array.size))] = _pick(rng, (np.nan, np.inf, -3.0))
+        return array.tobytes(), args, "one NaN/inf/negative value"
+    blob, what = _pick(rng, BYTE_MUTATIONS)(data, rng)
+    return blob, args, what
+
+
+# ---------------------------------------------------------------------------------------- JSON / YAML
+
+_DEEP = "__FUZZ_DEEP__"
+HOSTILE_VALUES: tuple[Any, ...] = (
+    None, True, False, 0, -1, 1, 2**31, -(2**63), 10**30, 1e308, -1e308, float("nan"), float("inf"), float("-inf"),
+    -0.5, 0.5, "", "x" * 5000, "../../../../etc/passwd", "/etc/passwd", "NaN", "1e9", "\u0000", "é☃\U0001f600",
+    [], {}, [[]], {"": None}, [0, 0, 0], [[1, 2], [3]], [[float("nan"), 1.0]] * 3, [[1e308, -1e308]] * 3,
+    [[0.0, 0.0]] * 100_000, _DEEP,
+)
+
+
+def _nodes(tree: Any, limit: int = 2000) -> list[tuple]:
+    """Paths to the nodes of a document, breadth first, each shared object once and at most ``limit``.
+
+    YAML aliases make a document a graph (a billion-laughs bomb has 9^9 paths to 10 objects), so this
+    walks objects, not paths.
+    """
+    out: list[tuple] = []
+    seen: set[int] = set()
+    queue = [((), tree)]
+    while queue and len(out) < limit:
+        path, node = queue.pop(0)
+        out.append(path)
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            queue += [(path + (k,), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            queue += [(path + (i,), v) for i, v in enumerate(node[:50])]  # 50 points of a long list suffice
+    return out
+
+
+def _get(tree: Any, path: tuple) -> Any:
+    for key in path:
+        tree = tree[key]
+    return tree
+
+
+def mutate_tree(tree: Any, rng: np.random.Generator) -> tuple[Any, str]:
+    """Replace, delete, multiply or retype one random node of a JSON-like document."""
+    paths = _nodes(tree)
+    path = _pick(rng, paths)
+    op = _pick(rng, ("replace", "replace", "replace", "delete", "multiply", "retype", "add-key"))
+    if not path or op == "add-key":
+        if isinstance(tree, dict):
+            key = _pick(rng, ("__proto__", "shapes", "version", "x" * 300, "imageData", "format", "cases"))
+            tree[key] = _pick(rng, HOSTILE_VALUES)
+            return tree, f"top-level [{key!r}] = {_short(tree[key])}"
+        return _pick(rng, HOSTILE_VALUES), "whole document replaced"
+    parent, key = _get(tree, path[:-1]), path[-1]
+    where = "/".join(map(str, path))
+    if op == "delete":
+        del parent[key]
+        return tree, f"delete {where}"
+    if op == "multiply" and isinstance(parent, list):
+        times = int(rng.integers(2, 3000))
+        parent[key:key + 1] = [parent[key]] * times
+        return tree, f"{where} repeated x{times}"
+    if op == "retype":
+        value = parent[key]
+        parent[key] = _pick(rng, (str(value), [value], {"value": value}, None)) if value is not None else 0
+        return tree, f"{where} retyped to {type(parent[key]).__name__}"
+    parent[key] = _pick(rng, HOSTILE_VALUES)
+    return tree, f"{where} = {_short(parent[key])}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_text(tree: Any, rng: np.random.Generator) -> str:
+    text = json.dumps(tree)  # NaN and Infinity as JavaScript writes them: Python's json reads them back
+    if _DEEP in text:
+        depth = int(_pick(rng, (50, 500, 5_000, 100_000)))
+        text = text.replace(json.dumps(_DEEP), "[" * depth + "]" * depth, 1)
+    return text
+
+
+def mutate_json(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    try:
+        tree = json.loads(data)
+    except (ValueError, RecursionError):
+        tree = None
+    if tree is None or rng.random() < 0.25:
+        op = _pick(rng, BYTE_MUTATIONS + (_text_mutation,))
+        return op(data, rng)
+    tree, what = mutate_tree(tree, rng)
+    return _json_text(tree, rng).encode(), what
+
+
+def _text_mutation(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    op = _pick(rng, ("bom", "latin1", "invalid-utf8", "nul", "empty"))
+    if op == "bom":
+        return b"\xef\xbb\xbf" + data, "UTF-8 byte-order mark"
+    if op == "latin1":
+        return data.decode("utf-8", "replace").replace('"', '"\xe9', 1).encode("latin1", "replace"), "Latin-1 byte"
+    if op == "invalid-utf8":
+        at = int(rng.integers(len(data) + 1))
+        return data[:at] + b"\xc3\x28\xff" + data[at:], f"invalid UTF-8 at {at}"
+    if op == "nul":
+        return data.replace(b":", b":\0", 1), "NUL byte"
+    return b"", "empty file"
+
+
+def mutate_yaml(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    import yaml
+
+    op = _pick(rng, ("tree", "tree", "tree", "bytes", "text", "tag", "alias-bomb", "deep"))
+    if op == "tag":
+        line = _pick(rng, ('model_args: !!python/object/apply:os.system ["touch FUZZ-PWNED"]\n',
+                           "epochs: !!binary aGVsbG8=\n", "lr: !!float nan\n", "seed: !custom 3\n",
+                           "out: !!python/name:os.getcwd\n"))
+        return data + line.encode(), f"append {line.strip()!r}"
+    if op == "alias-bomb":
+        lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+        for i in range(1, 9):
+            lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+        return data + ("\n".join(lines) + "\nmodel_args: {x: *a8}\n").encode(), "billion-laughs aliases"
+    if op == "deep":
+        depth = int(_pick(rng, (100, 1_000, 20_000)))
+        return data + f"model_args: {{x: {'[' * depth}{']' * depth}}}\n".encode(), f"nesting {depth} deep"
+    if op == "text":
+        return _text_mutation(data, rng)
+    if op == "bytes":
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
+    tree = yaml.safe_load(data)
+    tree, what = mutate_tree(tree, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = yaml.safe_dump(tree, sort_keys=False, allow_unicode=True)
+    if _DEEP in text:
+        text = text.replace(_DEEP, "[" * 1000 + "]" * 1000, 1)
+    return text.encode(), what
+
+
+# ---------------------------------------------------------------------------------------------- checkpoint
+
+
+class _Payload:
+    """Pickled as a call to os.system: a loader that executes pickles writes FUZZ-PWNED into the sandbox."""
+
+    def __reduce__(self):
+        return (os.system, ("touch FUZZ-PWNED",))
+
+
+def mutate_checkpoint(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    import torch  # lazy: only this kind needs torch
+
+    op = _pick(rng, ("tree", "tree", "tree", "tensor", "bytes", "pickle"))
+    if op == "bytes":
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
+    state = torch.load(io.BytesIO(data), weights_only=True)
+    if op == "pickle":
+        state["history"] = _Payload()
+        what = "history holds a pickled os.system call"
+    elif op == "tensor":
+        key = _pick(rng, sorted(state["model"]))
+        tensor = state["model"][key]
+        state["model"][key] = _pick(rng, (
+            torch.full_like(tensor, float("nan")) if tensor.is_floating_point() else tensor,
+            torch.zeros(tensor.numel() + 1), torch.zeros(0), tensor.to(torch.int64), tensor.reshape(-1),
+            torch.zeros(()), "not a tensor",
+        ))
+        what = f"model[{key!r}] replaced"
+    else:
+        tree = {k: v for k, v in state.items() if k != "model"}
+        tree, what = mutate_tree(tree, rng)
+        if isinstance(tree, dict):
+            tree = {k: (v if v != _DEEP else [[[]]]) for k, v in tree.items()}
+            state = {**tree, "model": state["model"]} if rng.random() < 0.9 else tree
+        else:
+            state = tree
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue(), what
+
+
+# ================================================================================================ inputs
+
+FORMAT_MUTATIONS: dict[str, Callable] = {
+    "dicom": mutate_dicom, "png": mutate_png, "tiff": mutate_tiff, "npy": mutate_npy, "labelme4": mutate_json,
+    "labelme5": mutate_json, "dataset": mutate_json, "splits": mutate_json, "checkpoint": mutate_checkpoint,
+    "yaml": mutate_yaml,
+}
+
+
+@dataclass
+class Input:
+    """One generated input: its folder, the file the reader gets, reader arguments, what was done."""
+
+    kind: str
+    index: int
+    folder: Path
+    target: Path
+    args: dict = field(default_factory=dict)
+    mutations: list[str] = field(default_factory=list)
+
+
+def input_rng(seed: int, kind: str, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, KINDS.index(kind), index])
+
+
+def make_input(seeds: Path, kind: str, index: int, seed: int, folder: Path) -> Input:
+    """Copy a random seed variant of ``kind`` into ``folder`` and mutate it; deterministic in its arguments."""
+    rng = input_rng(seed, kind, index)
+    variants = sorted(p for p in (seeds / kind).iterdir() if p.is_dir())
+    variant = _pick(rng, variants)
+    shutil.copytree(variant, folder, dirs_exist_ok=True)
+    (folder / "seed.json").unlink()
+    meta = json.loads((variant / "seed.json").read_text())
+    item = Input(kind, index, folder, folder / meta["target"], dict(meta["args"]), [f"seed {variant.name}"])
+    if kind in ("dataset", "splits") and rng.random() < 0.25:
+        # Now and then a file the manifest points to is broken instead of the manifest itself.
+        members = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in ("dataset.json", "splits.json"))
+        member = _pick(rng, members)
+        with _quiet_generation():
+            blob, what = (mutate_json if member.suffix == ".json" else _pick(rng, BYTE_MUTATIONS))(member.read_bytes(), rng)
+        member.write_bytes(blob)
+        item.mutations.append(f"{member.relative_to(folder)}: {what}")
+        return item
+    data = item.target.read_bytes()
+    with _quiet_generation():
+        for _ in range(int(_pick(rng, (1, 1, 1, 2, 3)))):
+            try:
+                if kind == "raw":
+                    data, item.args, what = mutate_raw(data, item.args, rng)
+                else:
+                    data, what = FORMAT_MUTATIONS[kind](data, rng)
+            except Exception as exc:  # noqa: BLE001 - an earlier mutation left nothing to parse: use bytes
+                data, what = _pick(rng, BYTE_MUTATIONS)(data, rng)
+                what = f"(format-aware mutation failed: {type(exc).__name__}) {what}"
+            item.mutations.append(what)
+    item.target.write_bytes(data)
+    return item
+
+
+@contextlib.contextmanager
+def _quiet_generation():
+    """Parsing the harness's own mutated files makes pydicom and torch warn: not the readers' output."""
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+# ================================================================================================ readers
+
+
+def _checkpoint_loader() -> Callable:
+    """The loader the CLI uses; it is moving from scintiseg.train.checkpoint to scintiseg.models.checkpoint."""
+    import importlib
+
+    for module in ("scintiseg.models.checkpoint", "scintiseg.train.checkpoint"):
+        try:
+            found = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        return getattr(found, "load_model_from_checkpoint", None) or found.load_checkpoint
+    raise ImportError("no checkpoint loader in scintiseg.models.checkpoint or scintiseg.train.checkpoint")
+
+
+def read_input(item: Input) -> Any:
+    """Call the library function the CLI calls for ``item.kind``."""
+    from scintiseg.io import read_scan
+
+    if item.kind in ("dicom", "png", "tiff", "npy"):
+        return read_scan(item.target)
+    if item.kind == "raw":
+        return read_scan(item.target, shape=item.args["shape"], dtype=item.args["dtype"],
+                         byteorder=item.args["byteorder"])
+    if item.kind in ("labelme4", "labelme5"):
+        from scintiseg.io.labelme import read_labelme
+
+        # Every command that reads a LabelMe file rasterises it (consensus, dataset check, training).
+        return read_labelme(item.target).to_mask()
+    if item.kind == "dataset":
+        from scintiseg.io.dataset import check_dataset, load_manifest
+
+        load_manifest(item.folder)
+        return check_dataset(item.folder)
+    if item.kind == "splits":
+        from scintiseg.io.dataset import load_splits
+
+        return load_splits(item.folder)
+    if item.kind == "checkpoint":
+        return _checkpoint_loader()(item.target)
+    if item.kind == "yaml":
+        from scintiseg.train.config import TrainConfig
+
+        return TrainConfig.from_yaml(item.target)
+    raise ValueError(f"unknown kind {item.kind!r}")
+
+
+def _warm_up(kinds: tuple[str, ...]) -> None:
+    """Import what the readers import, so the first input of a kind is not timed with the imports."""
+    import scintiseg.io  # noqa: F401
+    import scintiseg.io.dataset  # noqa: F401
+    import scintiseg.io.dicom  # noqa: F401
+    import scintiseg.io.images  # noqa: F401
+    import scintiseg.io.labelme  # noqa: F401
+
+    if set(kinds) & {"tiff", "dataset", "splits"}:
+        import tifffile  # noqa: F401
+    if "checkpoint" in kinds:
+        _checkpoint_loader()
+    if "yaml" in kinds:
+        import scintiseg.train.config  # noqa: F401
+    if set(kinds) & {"labelme4", "labelme5", "dataset"}:
+        import scipy.ndimage  # noqa: F401
+
+
+# ================================================================================================ running
+
+
+def _innermost(tb: traceback.StackSummary, inside: str | None = None) -> str:
+    frames = [f for f in tb if inside is None or inside in f.filename.replace(os.sep, "/")]
+    if not frames:
+        return "?"
+    frame = frames[-1]
+    name = frame.filename.replace(os.sep, "/")
+    for marker in ("/src/", "/site-packages/", "/lib/python"):
+        if marker in name:
+            name = name.split(marker, 1)[1]
+            break
+    return f"{name}:{frame.lineno} in {frame.name}"
+
+
+def _listing(folder: Path, depth: int = 50) -> dict[str, tuple[int, int]]:
+    """``relative path -> (size, mtime_ns)`` of every file under ``folder`` (``depth`` levels deep)."""
+    out: dict[str, tuple[int, int]] = {}
+    if not folder.is_dir():
+        return out
+    base = len(folder.parts)
+    for here, dirs, files in os.walk(folder):
+        level = len(Path(here).parts) - base
+        if level >= depth:
+            dirs[:] = []
+        dirs[:] = [d for d in dirs if d not in (".git", ".venv", "__pycache__", ".hypothesis", ".pytest_cache")]
+        for name in files:
+            path = Path(here) / name
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            out[str(path.relative_to(folder))] = (stat.st_size, stat.st_mtime_ns)
+    return out
+
+
+def _changes(before: dict, after: dict) -> list[str]:
+    return sorted(
+        [f"new {p}" for p in after.keys() - before.keys()]
+        + [f"changed {p}" for p in after.keys() & before.keys() if after[p] != before[p]]
+        + [f"removed {p}" for p in before.keys() - after.keys()]
+    )
+
+
+class _RootRecords(logging.Handler):
+    """Stands in for the CLI's root handler (``logging.basicConfig``): counts what would reach stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(f"{record.name}: {record.getMessage().splitlines()[0] if record.getMessage() else ''}")
+
+
+def run_one(item: Input, sandbox: Path | None = None) -> dict:
+    """Read one input; classify the outcome. Writes into the sandbox or the input folder are reported."""
+    from scintiseg.errors import ScintisegError
+
+    watched = [item.folder] + ([sandbox] if sandbox else [])
+    before = [_listing(folder) for folder in watched]
+    handler = _RootRecords()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.WARNING)
+    result: dict[str, Any] = {"kind": item.kind, "index": item.index, "mutations": item.mutations}
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                read_input(item)
+                result["outcome"] = "accept"
+            except ScintisegError as exc:
+                result["outcome"] = "clean"
+                result["message"] = str(exc)[:300]
+            except RecursionError as exc:  # kept apart: its traceback is thousands of frames
+                result.update(outcome="unexpected", type="RecursionError", message=str(exc)[:300],
+                              where=_innermost(traceback.extract_tb(exc.__traceback__, limit=200), "/scintiseg/"),
+                              first_line="RecursionError")
+            except BaseException as exc:  # noqa: BLE001 - the point: anything else is a finding
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                tb = traceback.extract_tb(exc.__traceback__)
+                result.update(
+                    outcome="unexpected", type=type(exc).__name__, message=" ".join(str(exc).split())[:300],
+                    where=_innermost(tb, "/scintiseg/"), innermost=_innermost(tb),
+                    first_line=" ".join(traceback.format_exception_only(type(exc), exc)[0].split())[:300],
+                )
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    result["seconds"] = round(time.perf_counter() - start, 4)
+    # Warnings that do not name the input file are library chatter that reached the user unfolded.
+    prefix = str(item.folder)
+    messages = [str(w.message) for w in caught]
+    result["warnings"] = len(messages)
+    result["stray"] = [m[:200] for m in messages if not m.startswith(prefix)] + handler.records
+    writes = []
+    for folder, old in zip(watched, before):
+        writes += [f"{folder.name}: {c}" for c in _changes(old, _listing(folder))]
+    result["writes"] = writes
+    return result
+
+
+def _worker(conn, seeds: str, seed: int, kinds: tuple[str, ...], memory_gb: float, sandbox: str) -> None:
+    """A worker process: warm up, then generate and read inputs as the main process asks."""
+    import resource
+
+    sandbox_path = Path(sandbox)
+    (sandbox_path / "cwd").mkdir(parents=True, exist_ok=True)
+    (sandbox_path / "home").mkdir(parents=True, exist_ok=True)
+    os.chdir(sandbox_path / "cwd")
+    os.environ["HOME"] = str(sandbox_path / "home")
+    if memory_gb > 0:
+        limit = int(memory_gb * 2**30)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    _warm_up(kinds)
+    # Caches written while importing (matplotlib's font list, pulled in by torch) are not the readers' doing.
+    shutil.rmtree(sandbox_path / "home", ignore_errors=True)
+    (sandbox_path / "home").mkdir()
+    conn.send(("ready", os.getpid()))
+    while True:
+        message = conn.recv()
+        if message is None:
+            return
+        kind, index = message
+        folder = sandbox_path / "inputs" / f"{kind}-{index}"
+        try:
+            item = make_input(Path(seeds), kind, index, seed, folder)
+        except Exception as exc:  # noqa: BLE001 - a harness bug, reported as such
+            conn.send({"kind": kind, "index": index, "outcome": "harness-error",
+                       "message": f"{type(exc).__name__}: {exc}"[:300], "mutations": []})
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        conn.send(("started", item.mutations))
+        result = run_one(item, sandbox=sandbox_path / "cwd")
+        home_writes = _listing(sandbox_path / "home")
+        if home_writes:
+            result["writes"] += [f"HOME: new {p}" for p in home_writes]
+            shutil.rmtree(sandbox_path / "home", ignore_errors=True)
+            (sandbox_path / "home").mkdir()
+        for leftover in (sandbox_path / "cwd").iterdir():  # keep the sandbox empty for the next input
+            (shutil.rmtree if leftover.is_dir() else Path.unlink)(leftover)
+        shutil.rmtree(folder, ignore_errors=True)
+        conn.send(result)
+
+
+@dataclass
+class _Slot:
+    process: Any = None
+    conn: Any = None
+    task: tuple | None = None
+    deadline: float = 0.0
+    ready: bool = False
+    reading: bool = False  # False while the worker still generates the input
+    mutations: list = field(default_factory=list)
+
+
+def run_fuzz(
+    n: int,
+    seed: int = 0,
+    kinds: tuple[str, ...] = KINDS,
+    timeout: float = 10.0,
+    workers: int = 2,
+    memory_gb: float = 3.0,
+    progress: bool = True,
+) -> dict:
+    """Generate and read ``n`` inputs (dealt round-robin over ``kinds``); returns the summary (see :func:`summarise`)."""
+    launch = Path.cwd()
+    home = Path.home()
+    before = {"launch folder": _listing(launch, depth=2), "HOME": _listing(home, depth=2)}
+    tasks = [(kinds[i % len(kinds)], i // len(kinds)) for i in range(n)]
+    results: list[dict] = []
+    context = multiprocessing.get_context("spawn")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="scintiseg-fuzz-") as tmp:
+        seeds = build_seeds(Path(tmp) / "seeds", kinds)
+        slots = [_Slot() for _ in range(max(1, workers))]
+
+        def launch_worker(number: int) -> None:
+            parent, child = context.Pipe()
+            sandbox = Path(tmp) / f"worker{number}-{time.monotonic_ns()}"
+            process = context.Process(target=_worker, args=(child, str(seeds), seed, kinds, memory_gb, str(sandbox)),
+                                      daemon=True)
+            process.start()
+            child.close()
+            slots[number] = _Slot(process=process, conn=parent)
+
+        def stop(number: int) -> None:
+            process = slots[number].process
+            process.kill()
+            process.join(5)
+            slots[number].conn.close()
+
+        for number in range(len(slots)):
+            launch_worker(number)
+        pending = list(reversed(tasks))
+        done = failed_starts = shown = 0
+        while pending or any(s.task for s in slots):
+            for number, slot in enumerate(slots):
+                if slot.ready and slot.task is None and pending:
+                    slot.task = pending.pop()
+                    # Generating an input gets its own, longer allowance; the reader's clock starts after.
+                    slot.deadline = time.monotonic() + 3 * timeout
+                    slot.reading, slot.mutations = False, []
+                    slot.conn.send(slot.task)
+            busy = [s.conn for s in slots if s.task or not s.ready]
+            soonest = min((s.deadline for s in slots if s.task), default=time.monotonic() + 60)
+            ready = wait(busy, timeout=max(0.0, soonest - time.monotonic()))
+            for number, slot in enumerate(slots):
+                if slot.conn in ready:
+                    try:
+                        message = slot.conn.recv()
+                    except (EOFError, OSError):
+                        if not slot.task:
+                            failed_starts += 1
+                            if failed_starts > 3:
+                                raise RuntimeError("fuzz workers die while starting; run one input with --replay")
+                        if slot.task:
+                            kind, index = slot.task
+                            results.append({"kind": kind, "index": index,
+                                            "outcome": "crash" if slot.reading else "harness-error",
+                                            "message": f"worker exit code {slot.process.exitcode}",
+                                            "mutations": slot.mutations})
+                            done += 1
+                        stop(number)
+                        launch_worker(number)
+                        continue
+                    if isinstance(message, tuple) and message[0] == "ready":
+                        slot.ready = True
+                        continue
+                    if isinstance(message, tuple) and message[0] == "started":
+                        slot.reading, slot.mutations = True, message[1]
+                        slot.deadline = time.monotonic() + timeout
+                        continue
+                    results.append(message)
+                    slot.task = None
+                    done += 1
+                elif slot.task and time.monotonic() > slot.deadline:
+                    kind, index = slot.task
+                    results.append({"kind": kind, "index": index, "outcome": "hang" if slot.reading else "harness-error",
+                                    "message": f"no answer within {timeout} s" if slot.reading
+                                    else "generating the input took too long", "mutations": slot.mutations})
+                    done += 1
+                    stop(number)
+                    launch_worker(number)
+            if progress and done // 250 > shown // 250:
+                shown = done
+                print(f"\r{done}/{n} inputs, {time.perf_counter() - start:.0f} s", end="", file=sys.stderr, flush=True)
+        for slot in slots:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                slot.conn.send(None)
+            slot.process.join(5)
+            if slot.process.is_alive():
+                slot.process.kill()
+    if progress:
+        print(file=sys.stderr)
+    elapsed = time.perf_counter() - start
+    after = {"launch folder": _listing(launch, depth=2), "HOME": _listing(home, depth=2)}
+    outside = {name: _changes(before[name], after[name]) for name in before}
+    return summarise(results, n=n, seed=seed, kinds=kinds, timeout=timeout, elapsed=elapsed, outside=outside)
+
+
+def summarise(results: list[dict], **facts: Any) -> dict:
+    """Counts per kind, distinct unexpected exceptions (with a reproducer each), hangs, crashes, writes."""
+    per_kind: dict[str, Counter] = {}
+    seconds: dict[str, list[float]] = {}
+    distinct: dict[tuple, dict] = {}
+    for r in sorted(results, key=lambda r: (r["kind"], r["index"])):
+        counts = per_kind.setdefault(r["kind"], Counter())
+        counts[r["outcome"]] += 1
+        counts["inputs"] += 1
+        counts["stray_warnings"] += bool(r.get("stray"))
+        seconds.setdefault(r["kind"], []).append(r.get("seconds", 0.0))
+        counts["writes"] += bool(r.get("writes"))
+        if r["outcome"] == "unexpected":
+            key = (r["kind"], r["type"], r.get("where"))
+            entry = distinct.setdefault(key, {
+                "kind": r["kind"], "type": r["type"], "where": r.get("where"), "innermost": r.get("innermost"),
+                "first_line": r.get("first_line"), "count": 0,
+                "example": {"index": r["index"], "mutations": r["mutations"]},
+            })
+            entry["count"] += 1
+    elapsed = facts.pop("elapsed", 0.0)
+    return {
+        **facts,
+        "kinds": list(facts.get("kinds", ())),
+        "elapsed_s": round(elapsed, 1),
+        "inputs_per_s": round(len(results) / elapsed, 1) if elapsed else None,
+        "per_kind": {kind: {k: counts.get(k, 0) for k in ("inputs", *OUTCOMES, "stray_warnings", "writes")}
+                     for kind, counts in per_kind.items()},
+        "read_seconds": {kind: {"median": round(float(np.median(v)), 4), "max": round(max(v), 3)}
+                         for kind, v in seconds.items()},
+        "unexpected": sorted(distinct.values(), key=lambda e: (e["kind"], -e["count"])),
+        "hangs": [{"kind": r["kind"], "index": r["index"], "mutations": r["mutations"]}
+                  for r in results if r["outcome"] == "hang"],
+        "crashes": [{"kind": r["kind"], "index": r["index"], "message": r.get("message"), "mutations": r["mutations"]}
+                    for r in results if r["outcome"] in ("crash", "harness-error")],
+        "stray_examples": sorted({s for r in results for s in r.get("stray", [])})[:20],
+        "writes": sorted({f"{r['kind']}:{r['index']}: {w}" for r in results for w in r.get("writes", [])})[:50],
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """The per-kind table and the findings as Markdown."""
+    columns = ("inputs", *OUTCOMES, "stray_warnings", "writes")
+    lines = ["| kind | " + " | ".join(c.replace("_", " ") for c in columns) + " | median / max read (s) |",
+             "|---|" + "---:|" * (len(columns) + 1)]
+    totals = Counter()
+    for kind, counts in summary["per_kind"].items():
+        timing = summary["read_seconds"].get(kind, {})
+        lines.append(f"| {kind} | " + " | ".join(f"{counts[c]:,}" for c in columns)
+                     + f" | {timing.get('median', 0):.3f} / {timing.get('max', 0):.2f} |")
+        totals.update(counts)
+    lines.append("| **all** | " + " | ".join(f"**{totals[c]:,}**" for c in columns) + " | |")
+    lines.append("")
+    lines.append(f"{summary.get('n', sum(totals[c] for c in OUTCOMES)):,} inputs, seed {summary.get('seed')}, "
+                 f"{summary['elapsed_s']} s ({summary['inputs_per_s']} inputs/s), per-input limit {summary.get('timeout')} s.")
+    if summary["unexpected"]:
+        lines += ["", "Distinct unexpected exceptions (kind, type, innermost scintiseg frame, count, reproducer):", ""]
+        for e in summary["unexpected"]:
+            lines.append(f"* `{e['kind']}` **{e['type']}** at `{e['where']}` (x{e['count']}; innermost `{e['innermost']}`): "
+                         f"{e['first_line']} -- `--replay {e['kind']}:{e['example']['index']}`: "
+                         f"{'; '.join(e['example']['mutations'])}")
+    for name in ("hangs", "crashes"):
+        if summary[name]:
+            lines += ["", f"{name.capitalize()}:", ""]
+            for h in summary[name][:20]:
+                lines.append(f"* `{h['kind']}:{h['index']}`: {'; '.join(h['mutations'])} {h.get('message') or ''}")
+    if summary["writes"]:
+        lines += ["", "Files written by readers:", ""] + [f"* {w}" for w in summary["writes"]]
+    for name, changes in summary.get("outside", {}).items():
+        if changes:
+            lines += ["", f"Changed in the {name} during the run (other processes may write there too):", ""]
+            lines += [f"* {c}" for c in changes[:20]]
+    return "\n".join(lines)
+
+
+def replay(kind: str, index: int, seed: int, save: Path | None) -> int:
+    """Regenerate one input and read it here, with the full traceback of anything unexpected."""
+    from scintiseg.errors import ScintisegError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        seeds = build_seeds(Path(tmp) / "seeds", (kind,))
+        folder = Path(save) if save else Path(tmp) / "input"
+        item = make_input(seeds, kind, index, seed, folder)
+        print(f"{kind}:{index} (seed {seed}): {'; '.join(item.mutations)}\n  file: {item.target} {item.args or ''}")
+        try:
+            read_input(item)
+            print("accepted")
+        except ScintisegError as exc:
+            print(f"clean error: {exc}")
+        except Exception:  # noqa: BLE001 - shown in full: this is what replay is for
+            traceback.print_exc()
+            return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1000, help="number of inputs (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS, metavar="KIND",
+                        help=f"kinds of file (default: all of {', '.join(KINDS)})")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per input before it counts as a hang")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--memory-gb", type=float, default=3.0, help="heap limit per worker (RLIMIT_DATA; 0: none)")
+    parser.add_argument("--json", type=Path, default=None, help="write the summary here as JSON")
+    parser.add_argument("--replay", default=None, metavar="KIND:INDEX", help="regenerate one input and read it here")
+    parser.add_argument("--save", type=Path, default=None, help="with --replay: keep the input in this folder")
+    args = parser.parse_args(argv)
+    if args.replay:
+        kind, index = args.replay.split(":")
+        return replay(kind, int(index), args.seed, args.save)
+    summary = run_fuzz(args.n, seed=args.seed, kinds=tuple(args.kinds), timeout=args.timeout, workers=args.workers,
+                       memory_gb=args.memory_gb)
+    summary["command"] = "python benchmarks/bench_fuzz.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    print(format_summary(summary))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    bad = sum(summary["per_kind"][k]["unexpected"] + summary["per_kind"][k]["hang"] + summary["per_kind"][k]["crash"]
+              for k in summary["per_kind"])
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""What the demo's steps found out: the content of ``demo.json`` and the input of ``report.md``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DemoState:
+    """What the steps found out, for the report and ``demo.json``.
+
+    Args:
+        settings: the demo's settings (``asdict(DemoSettings)``) and the CPUs available.
+        timings: seconds per step, in the order the steps ran.
+        skipped: steps reused from an earlier run into the same folder.
+        metrics: test metrics per network key (``evaluate_run``'s result).
+        runs: each run's ``summary.json``, the torch threads used and the split sizes (``data``).
+        predictions: per predicted whole-body scan, what the report says about it (or why it was skipped).
+        notes: free-form lines appended to the report.
+        load_average: the load averages at ``start`` and ``end``.
+    """
+
+    settings: dict
+    timings: dict[str, float] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    metrics: dict[str, dict] = field(default_factory=dict)
+    runs: dict[str, dict] = field(default_factory=dict)
+    predictions: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    load_average: dict[str, list[float]] = field(default_factory=dict)

@@ -1,0 +1,198 @@
+"""The demo's steps: phantom cohort, thoracic crops, training, test metrics and whole-body prediction.
+
+Each step is skipped when its output is already complete, so an interrupted demo resumes where it
+stopped; what a step found out goes into the :class:`~scintiseg.experiments.demo.state.DemoState`.
+The libraries that pull in torch or scikit-image are imported inside the steps that use them, so that
+``scintiseg demo --help`` and ``import scintiseg.experiments.demo`` stay light.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from scintiseg.experiments.demo.figures import truth_overlay
+from scintiseg.experiments.demo.settings import (
+    DEMO_MODELS,
+    MODEL_TITLES,
+    DemoSettings,
+    cpu_count,
+    resolve_real_scan,
+    training_threads,
+)
+from scintiseg.experiments.demo.state import DemoState
+from scintiseg.io import read_scan
+from scintiseg.io.dataset import MANIFEST_NAME, Case, load_manifest, load_splits, resolve, split_dataset
+from scintiseg.io.images import read_mask_png
+
+
+def say(message: str) -> None:
+    """One progress line on stdout, flushed (the demo's steps are minutes apart)."""
+    print(message, flush=True)
+
+
+def make_phantom(settings: DemoSettings, folder: Path, state: DemoState) -> None:
+    """Step 1: the phantom cohort (skipped when ``dataset.json`` holds the right number of patients)."""
+    from scintiseg.phantom import write_cohort  # lazy: start-up time
+
+    if (folder / MANIFEST_NAME).is_file() and len(load_manifest(folder).cases) == settings.patients:
+        state.skipped.append("phantom")
+        say(f"[1/6] phantom: {settings.patients} patients already in {folder} (skipped)")
+        return
+    say(f"[1/6] phantom: generating {settings.patients} synthetic whole-body scans (ANT + POST) into {folder}")
+    write_cohort(settings.patients, folder, seed=settings.seed, workers=settings.workers, progress=settings.progress)
+
+
+def make_crops(settings: DemoSettings, phantom: Path, folder: Path, state: DemoState) -> dict:
+    """Step 2: thoracic crops and a patient-level split (skipped when both exist)."""
+    from scintiseg.prepare.crop_dataset import crop_dataset  # lazy: start-up time
+
+    if (folder / MANIFEST_NAME).is_file():
+        state.skipped.append("crop")
+        say(f"[2/6] crop: thoracic crops already in {folder} (skipped)")
+    else:
+        if folder.exists():  # an interrupted crop left files but no manifest: start it again
+            shutil.rmtree(folder)
+        say(f"[2/6] crop: cutting {settings.size} x {settings.size} thoracic crops (paper B §2.1) into {folder}")
+        workers = settings.workers or cpu_count()
+        crop_dataset(phantom, folder, size=settings.size, workers=max(1, min(workers, settings.patients)),
+                     progress=settings.progress)
+    if not (folder / "splits.json").is_file():
+        split_dataset(folder, test=settings.test_fraction, seed=settings.seed)
+    return load_splits(folder)
+
+
+def train_config(settings: DemoSettings, key: str, crops: Path, run_dir: Path, threads: int | None = None):
+    """The :class:`~scintiseg.train.TrainConfig` of one demo network (the same budget for both)."""
+    from scintiseg.train.config import TrainConfig  # lazy: start-up time
+
+    name, model_args = DEMO_MODELS[key]
+    model_args = dict(model_args)
+    if settings.width is not None:
+        model_args["width"] = settings.width
+    if settings.depth is not None:
+        model_args["depth"] = settings.depth
+    return TrainConfig(
+        data=str(crops), out=str(run_dir), model=name, model_args=model_args, input_mode="ant",
+        normalisation="percentile", epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
+        loss="dice_bce", head_prior=settings.head_prior, augment=settings.augment, seed=settings.seed,
+        threads=training_threads(settings) if threads is None else threads, progress=settings.progress,
+    )
+
+
+def train_model(settings: DemoSettings, key: str, crops: Path, run_dir: Path, state: DemoState, step: str) -> None:
+    """Step 3: train one network (resumes an interrupted run; skipped when finished)."""
+    from scintiseg.train.loop import train  # lazy: start-up time
+
+    summary_path = run_dir / "summary.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        if summary.get("finished") and summary.get("epochs_run") == settings.epochs:
+            state.skipped.append(f"train {key}")
+            say(f"[{step}] train {MODEL_TITLES[key]}: finished run in {run_dir} (skipped)")
+            return
+    config = train_config(settings, key, crops, run_dir, training_threads(settings, state.load_average.get("start")))
+    state.runs.setdefault("threads", {})[key] = config.threads
+    say(f"[{step}] train {MODEL_TITLES[key]}: {settings.epochs} epochs into {run_dir} "
+        f"(torch threads: {config.threads or 'default'})")
+    train(config, resume=True)
+
+
+def evaluate_model(run_dir: Path, crops: Path, key: str, state: DemoState) -> dict:
+    """Step 4: metrics on the held-out test patients (skipped when ``eval-test/metrics.json`` is up to date)."""
+    from scintiseg.train.evaluate import evaluate_run  # lazy: start-up time
+
+    path = run_dir / "eval-test" / "metrics.json"
+    checkpoint = run_dir / "checkpoints" / "best.pt"
+    if path.is_file() and path.stat().st_mtime >= checkpoint.stat().st_mtime:
+        state.skipped.append(f"evaluate {key}")
+        return json.loads(path.read_text(encoding="utf-8"))
+    return evaluate_run(run_dir, crops, split="test", overlays=2, device="cpu")
+
+
+def whole_body_case(phantom: Path, crop_case_id: str) -> Case:
+    """The phantom's whole-body case behind a crop case (``meta["parent_case"]``, else the same id)."""
+    ids = {case.case_id: case for case in load_manifest(phantom).cases}
+    return ids.get(crop_case_id) or ids[crop_case_id.split("_")[0]]
+
+
+def showcase_case(crops: Path, test_ids: list[str]) -> str:
+    """The test case with the most lesions visible on ANT inside the thoracic crop (ties: the first id)."""
+
+    def visible(case: Case) -> int:
+        lesions = case.meta.get("lesions") or []
+        return sum(1 for lesion in lesions if lesion.get("in_crop") and (lesion.get("visible") or {}).get("ANT"))
+
+    cases = {case.case_id: case for case in load_manifest(crops).cases}
+    return max(test_ids, key=lambda case_id: (visible(cases[case_id]) if case_id in cases else -1, -test_ids.index(case_id)))
+
+
+def predict_one(scan, run_dir: Path, folder: Path) -> tuple:
+    """Step 5 for one scan: :func:`scintiseg.predict.predict_scan` with the run's best checkpoint, all outputs written."""
+    from scintiseg.predict import load_model, predict_scan  # lazy: start-up time
+    from scintiseg.report.outputs import write_outputs  # lazy: start-up time
+
+    model = load_model(run_dir, engine="torch", device="cpu")  # the checkpoint records the crop size
+    prediction = predict_scan(scan, model)
+    report = write_outputs(prediction, folder)
+    return prediction, report
+
+
+def whole_body_detection(predicted: np.ndarray, truth: np.ndarray, coverage: np.ndarray) -> str:
+    """'k of n true lesions in the window found, f false positive(s)' for the picture's caption."""
+    from scintiseg.metrics import lesion_detection  # lazy: start-up time
+
+    result = lesion_detection(predicted & coverage, truth & coverage)
+    return (f"{result['detected']} of {result['lesions']} true lesions in the window found, "
+            f"{result['false_positives']} false positive(s)")
+
+
+def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict, state: DemoState, figures_dir: Path) -> None:
+    """Step 5: a held-out whole-body phantom scan (with its truth) and the real scan, with the DPU-Net."""
+    run_dir = out / "dpunet"
+    test_ids = sorted(splits.get("test", []))
+    if test_ids:
+        case = whole_body_case(phantom, showcase_case(out / "crops", test_ids))
+        scan = read_scan(resolve(phantom, case.image))
+        folder = out / "predict" / f"phantom-{case.case_id}"
+        prediction, _ = predict_one(scan, run_dir, folder)
+        view = "ANT" if "ANT" in prediction.views else next(iter(prediction.views))
+        result = prediction.views[view]
+        truth = read_mask_png(resolve(phantom, case.masks[view])) if view in case.masks else np.zeros(scan.shape, bool)
+        figure = figures_dir / f"phantom_{case.case_id}_{view}.png"
+        detected = whole_body_detection(result.mask, truth, result.coverage)
+        truth_overlay(scan.view(view), truth, result.mask, result.coverage,
+                      f"held-out phantom patient {case.case_id} ({view}): {detected}", figure)
+        state.predictions["phantom"] = {
+            "title": f"Held-out phantom patient {case.case_id} (test split, never trained on)",
+            "run": str(run_dir), "folder": str(folder), "lesions": prediction.lesion_count,
+            "bsi": prediction.bsi_percent, "covered": prediction.covered_mass_percent,
+            "qc_flags": prediction.qc_flags, "truth_figure": str(figure),
+            "caption": f"Whole-body {view} view with the thoracic window the model saw (blue); green: the "
+            f"phantom's true lesions, red: the prediction. Within the window: {detected}. Lesions outside "
+            "the window (legs, skull, pelvis) are not predicted: the networks of both papers see the thorax only.",
+        }
+        say(f"      phantom {case.case_id}: {prediction.lesion_count} lesion(s) predicted; {detected}")
+    real, message = resolve_real_scan(settings.real_scan)
+    if real is None:
+        say(f"      real scan: skipped: {message}")
+        state.predictions["real scan"] = {"skipped": message}
+        return
+    scan = read_scan(real)
+    folder = out / "predict" / f"real-{real.stem}"
+    prediction, report = predict_one(scan, run_dir, folder)
+    overlays = sorted(folder / view["files"]["overlay"] for view in report.get("views", {}).values()
+                      if "overlay" in view.get("files", {}))
+    state.predictions["real scan"] = {
+        "title": f"Real scan: {real.name} (a real GE 99mTc-MDP whole-body bone scan, NEMA WG04 test image NM1, anterior view)",
+        "run": str(run_dir), "folder": str(folder), "lesions": prediction.lesion_count,
+        "bsi": prediction.bsi_percent, "covered": prediction.covered_mass_percent,
+        "qc_flags": prediction.qc_flags, "overlays": [str(p) for p in overlays],
+        "caption_overlay": "The real scan (inverted grey scale) with the thoracic window (blue) and the predicted "
+        "contours (red, numbered). No ground truth exists for this scan; a model trained on the phantom only "
+        "says nothing reliable about a real patient.",
+    }
+    say(f"      real scan {real.name}: {prediction.lesion_count} lesion(s) predicted -> {folder}")

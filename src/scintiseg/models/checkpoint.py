@@ -1,0 +1,195 @@
+"""Checkpoints of a network: the file format, and loading a network from one.
+
+Checkpoints load with ``torch.load(weights_only=True)``: tensors and plain JSON-able values only, so a
+file that would run Python code while unpickling (a crafted or foreign ``.pt``) is refused, not run.
+Training writes them (:mod:`scintiseg.train.loop`); prediction and evaluation read them, so the format
+lives with the models, not with training.
+
+A checkpoint is a dict::
+
+    {"format": "scintiseg-checkpoint", "version": 1, "scintiseg_version": "0.1.0",
+     "epoch": int (epochs completed),
+     "model": state_dict, "model_config": {"name": ..., **kwargs}, "optimizer": state_dict,
+     "config": TrainConfig.to_dict(), "history": [{"epoch": 1, "train_loss": ..., "val_dsc": ...}, ...],
+     "best": {"epoch": int, "value": float, "monitor": str}, "early_stopping_wait": int,
+     "rng": {"torch": ByteTensor}}
+
+``version`` is the *format* version: a reader reads every version up to :data:`VERSION` and refuses a
+newer one with a message naming both (and ``scintiseg_version``, the package that wrote the file, when
+the file records it; files written before that field existed load unchanged). Every other problem a
+file can have (a missing key, a network this install does not know, weights whose names or shapes do
+not fit the network the file names) is one :class:`~scintiseg.errors.ScintisegError` line naming the file.
+
+It is written atomically (a temporary file beside the target, then a rename), so an interrupted run
+never leaves a truncated ``last.pt`` behind: resuming always finds the last *complete* epoch.
+
+Example::
+
+    checkpoint = load_checkpoint("runs/dpunet/checkpoints/best.pt")
+    model, checkpoint = load_model_from_checkpoint("runs/dpunet/checkpoints/best.pt")
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from scintiseg import __version__
+from scintiseg.errors import ScintisegError
+from scintiseg.formats import check_format_version, made_by
+from scintiseg.io.atomic import atomic_path
+from scintiseg.models.registry import create_model, list_models
+
+FORMAT = "scintiseg-checkpoint"
+#: Format version written, and the newest one this code reads.
+VERSION = 1
+CHECKPOINT_DIR = "checkpoints"
+LAST = "last.pt"
+BEST = "best.pt"
+#: What every checkpoint holds: enough to rebuild the network.
+MODEL_KEYS: tuple[str, ...] = ("model", "model_config")
+#: What training needs to resume a run from ``last.pt``.
+RESUME_KEYS: tuple[str, ...] = (*MODEL_KEYS, "epoch", "optimizer", "history", "best", "rng")
+#: How many differing weight names a mismatch message lists before "and N more".
+_LISTED = 2
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Write ``state`` plus the format tags (format, version, writing scintiseg) to ``path`` atomically."""
+    path = Path(path)
+    payload = {**state, "format": FORMAT, "version": VERSION, "scintiseg_version": __version__}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def load_checkpoint(
+    path: str | Path, map_location: str | torch.device = "cpu", *, required: Iterable[str] = MODEL_KEYS
+) -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True`` and check its format tags and keys.
+
+    Args:
+        path: the ``.pt`` file.
+        map_location: where tensors are loaded (``torch.load``'s argument).
+        required: keys the caller needs (:data:`MODEL_KEYS` by default; training's resume passes
+            :data:`RESUME_KEYS`).
+
+    Raises:
+        ScintisegError: a missing file; a file that is not a checkpoint, or would run code when loaded;
+            a format version newer than :data:`VERSION` (or not one at all); a required key missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScintisegError("no such checkpoint", path=path)
+    state = load_weights_only(path, "checkpoint", map_location)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ScintisegError("not a scintiseg checkpoint", path=path)
+    check_format_version("checkpoint", state.get("version"), VERSION, state, path)
+    missing = [key for key in required if key not in state]
+    if missing:
+        raise ScintisegError(f"checkpoint lacks {', '.join(missing)}{made_by(state)}", path=path)
+    return state
+
+
+def load_weights_only(path: str | Path, what: str = "checkpoint", map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``: tensors and plain values only, never pickled code.
+
+    Every ``.pt`` scintiseg reads goes through here (segmentation checkpoints, the GAN's trainer state and
+    generator). A file that would run Python code while unpickling (a crafted or foreign ``.pt``) is
+    refused, naming the callable it would have called; that and an unreadable file are one
+    :class:`~scintiseg.errors.ScintisegError` line naming ``path`` and ``what`` it should have been.
+    """
+    path = Path(path)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's message spans lines and suggests weights_only=False; its one informative line is kept
+        code = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+        if code:
+            raise ScintisegError(
+                f"refused {what}: loading it would call {code.group(1)} (a pickled Python object, not only "
+                "tensors and plain values); scintiseg loads it with torch.load(weights_only=True)",
+                path=path,
+            ) from None
+        detail = re.search(r"WeightsUnpickler error: (.*)", str(exc))
+        raise ScintisegError(f"not a loadable {what} (UnpicklingError: {detail.group(1) if detail else exc})", path=path) from None
+    except Exception as exc:  # torch raises many types for a corrupt or foreign file
+        raise ScintisegError(f"not a loadable {what} ({type(exc).__name__})", path=path) from None
+
+
+def checkpoint_path(run_dir: str | Path, which: str = "best") -> Path:
+    """``RUN/checkpoints/best.pt`` or ``last.pt``."""
+    if which not in ("best", "last"):
+        raise ScintisegError(f"checkpoint must be 'best' or 'last', got {which!r}")
+    return Path(run_dir) / CHECKPOINT_DIR / (BEST if which == "best" else LAST)
+
+
+def load_model_from_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
+    """Rebuild the network from a checkpoint's ``model_config`` and load its weights (eval mode).
+
+    Raises:
+        ScintisegError: everything :func:`load_checkpoint` refuses, a network this install does not know or
+            cannot build from the recorded arguments, and weights that do not fit that network.
+    """
+    state = load_checkpoint(path, map_location=map_location)
+    model = network_from_checkpoint(state, path)
+    model.eval()
+    return model, state
+
+
+def network_from_checkpoint(state: Mapping[str, Any], path: str | Path) -> torch.nn.Module:
+    """The network ``state["model_config"]`` names, holding ``state["model"]``; ``path`` is for messages."""
+    config = state["model_config"]
+    name = config.get("name") if isinstance(config, dict) else None
+    if not isinstance(name, str):
+        raise ScintisegError(f"checkpoint's model_config names no network{made_by(state)}", path=path)
+    if name not in list_models():
+        raise ScintisegError(
+            f"checkpoint holds a {name!r} network, which this scintiseg ({__version__}) does not know "
+            f"(it knows {', '.join(list_models())}){made_by(state)}",
+            path=path,
+        )
+    try:
+        model = create_model(**config)
+    except ScintisegError as exc:
+        raise ScintisegError(f"checkpoint's {name!r} network cannot be built here: {exc.problem}{made_by(state)}", path=path) from None
+    mismatch = state_dict_mismatch(model.state_dict(), state["model"])
+    if mismatch:
+        raise ScintisegError(f"weights do not fit the {name!r} network the checkpoint names: {mismatch}{made_by(state)}", path=path)
+    model.load_state_dict(state["model"])
+    return model
+
+
+def state_dict_mismatch(expected: Mapping[str, torch.Tensor], found: Any) -> str:
+    """What keeps ``found`` from loading into a network whose state dict is ``expected``; ``""`` if nothing.
+
+    ``load_state_dict``'s own message spans many lines and lists every weight; this one names the first
+    few of each kind (missing, unexpected, different shape) on one line.
+    """
+    if not isinstance(found, Mapping) or not all(isinstance(value, torch.Tensor) for value in found.values()):
+        return "its 'model' entry is not a state dict of tensors"
+    problems = []
+    missing = [key for key in expected if key not in found]
+    unexpected = [key for key in found if key not in expected]
+    reshaped = [key for key in expected if key in found and tuple(found[key].shape) != tuple(expected[key].shape)]
+    if missing:
+        problems.append(f"{len(missing)} weight(s) missing ({_first(missing)})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected weight(s) ({_first(unexpected)})")
+    if reshaped:
+        key = reshaped[0]
+        more = f" (and {len(reshaped) - 1} more)" if len(reshaped) > 1 else ""
+        problems.append(
+            f"{key} is {tuple(found[key].shape)} in the file but {tuple(expected[key].shape)} in the network{more}"
+        )
+    return "; ".join(problems)
+
+
+def _first(keys: list[str]) -> str:
+    listed = ", ".join(keys[:_LISTED])
+    return listed + (f", and {len(keys) - _LISTED} more" if len(keys) > _LISTED else "")

@@ -1,0 +1,66 @@
+"""``scintiseg evaluate`` on the command line: the split choices, the printed summary, a light start-up.
+
+The command imports the evaluation (torch, the training loop) inside its function, so ``--help`` stays
+light (tests/cli/test_startup.py checks every command's ``--help``); here a real run is evaluated, in
+this process and in a fresh one whose ``HOME`` is empty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from scintiseg.cli import main
+from scintiseg.io.dataset import SPLIT_NAMES
+from support import conftest_of
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    data = conftest_of("train").write_tiny_dataset(tmp_path_factory.mktemp("evaluate_dataset"))
+    run = tmp_path_factory.mktemp("evaluate_run") / "run"
+    assert main(["train", "--data", str(data), "--out", str(run), "--model", "unet", "-m", "width=4", "-m", "depth=2",
+                 "--epochs", "1", "--batch-size", "4", "--normalisation", "zscore", "--no-progress",
+                 "--threads", "1"]) == 0
+    return run
+
+
+def test_split_choices_are_the_data_set_split_names(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--run", "nowhere", "--split", "validation"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'validation'" in err and all(repr(name) in err for name in SPLIT_NAMES)
+
+
+def test_evaluate_prints_pixel_and_lesion_scores_and_writes_metrics(trained_run, tmp_path, capsys):
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--run", str(trained_run), "--split", "all", "--overlays", "0", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["images"] == 8  # one ANT image per case (the default input mode)
+    assert lines[0] == "all: 8 images"
+    assert lines[1].startswith("pooled    DSC ") and lines[2].startswith("per image DSC ")
+    assert lines[3].startswith("lesions: sensitivity ") and lines[-1] == f"written to {out}"
+
+
+def test_evaluate_without_overlays_imports_no_monai_or_matplotlib_and_leaves_home_alone(trained_run, tmp_path):
+    """MONAI imports matplotlib, and matplotlib writes its font cache into ``~/.cache/matplotlib``."""
+    home = tmp_path / "home"
+    home.mkdir()
+    probe = (
+        "import json, sys\nfrom scintiseg.cli import main\n"
+        "code = main(json.loads(sys.argv[1]))\n"
+        "print(json.dumps({'code': code, 'heavy': sorted({m.split('.')[0] for m in sys.modules} & {'monai', 'matplotlib'})}))"
+    )
+    argv = ["evaluate", "--run", str(trained_run), "--overlays", "0", "--out", str(tmp_path / "eval")]
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")}
+    result = subprocess.run([sys.executable, "-c", probe, json.dumps(argv)], env={**env, "HOME": str(home)},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"code": 0, "heavy": []}
+    assert list(home.iterdir()) == []

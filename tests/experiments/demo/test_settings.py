@@ -1,0 +1,63 @@
+"""Demo settings: where the real scan is looked up, the thread policy, and settings no demo can run with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import scintiseg
+from scintiseg.errors import ScintisegError
+from scintiseg.experiments.demo import settings as demo_settings
+from scintiseg.experiments.demo.settings import (
+    DEFAULT_REAL_SCAN,
+    DemoSettings,
+    repository_root,
+    resolve_real_scan,
+    training_threads,
+)
+
+
+def test_repository_root_is_the_checkout_that_holds_the_package():
+    root = repository_root()
+    assert root is not None and (root / "pyproject.toml").is_file()
+    assert Path(scintiseg.__file__).resolve().is_relative_to(root)
+
+
+def test_default_real_scan_is_found_through_the_package_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    expected = (repository_root() / DEFAULT_REAL_SCAN).resolve()
+    path, message = resolve_real_scan(None)
+    if expected.is_file():
+        assert path == expected and message == ""
+    else:
+        assert path is None and DEFAULT_REAL_SCAN in message
+
+
+def test_missing_default_real_scan_is_a_message_not_a_crash(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo_settings, "DEFAULT_REAL_SCAN", "no-such-folder/no-such-scan.dcm")
+    path, message = resolve_real_scan(None)
+    assert path is None
+    assert "no-such-folder/no-such-scan.dcm" in message and "--real" in message
+
+
+def test_given_real_scan_is_relative_to_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "scan.dcm").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_real_scan("scan.dcm") == (Path("scan.dcm"), "")
+    # the repository-relative default spelled out is not looked up in the repository when given by hand
+    assert resolve_real_scan(DEFAULT_REAL_SCAN)[0] is None
+    assert resolve_real_scan("") == (None, "no --real scan given")
+
+
+def test_threads_one_when_busy_at_start_else_pytorch_default():
+    assert training_threads(DemoSettings(threads=3), load=[100.0]) == 3
+    assert training_threads(DemoSettings(), load=[1000.0, 0.0, 0.0]) == 1
+    assert training_threads(DemoSettings(), load=[0.0, 0.0, 0.0]) == 0
+
+
+@pytest.mark.parametrize("changes, flag", [({"size": 100}, "--size"), ({"patients": 4}, "--patients"),
+                                           ({"test_fraction": 0.5}, "--test-fraction")])
+def test_impossible_settings_are_refused(changes, flag):
+    with pytest.raises(ScintisegError, match=flag):
+        DemoSettings(**changes).validate()

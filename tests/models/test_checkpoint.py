@@ -1,0 +1,247 @@
+"""Tests for scintiseg.models.checkpoint: the file format, a network rebuilt from it, and what it refuses.
+
+Every ``torch.load`` in the package must pass ``weights_only=True``: a checkpoint is untrusted input, and a
+pickle can run any code while it loads. The crafted file below would create a marker file when unpickled
+by plain ``torch.load``; each loader must refuse it in one line and leave no marker behind.
+"""
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import scintiseg
+from scintiseg.errors import ScintisegError
+from scintiseg.models import create_model
+from scintiseg.models.checkpoint import (
+    BEST,
+    CHECKPOINT_DIR,
+    FORMAT,
+    LAST,
+    RESUME_KEYS,
+    VERSION,
+    checkpoint_path,
+    load_checkpoint,
+    load_model_from_checkpoint,
+    save_checkpoint,
+)
+
+SOURCE = Path(scintiseg.__file__).resolve().parent
+
+
+class _OpensMarker:
+    """Unpickles as ``open(marker, "w")``: code run by ``torch.load`` unless ``weights_only=True``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def code_running_checkpoint(path: Path, marker: Path) -> Path:
+    """A file shaped like a scintiseg checkpoint whose ``model_config`` would create ``marker`` on loading."""
+    network = create_model("dpunet", width=4, depth=4)
+    torch.save({"format": FORMAT, "version": VERSION, "model": network.state_dict(),
+                "model_config": _OpensMarker(marker)}, path)
+    return path
+
+
+def _tiny_state(**changes) -> dict:
+    torch.manual_seed(0)
+    network = create_model("dpunet", width=4, depth=4)
+    return {"epoch": 1, "model": network.state_dict(), "model_config": dict(network.config)} | changes
+
+
+def test_a_saved_network_comes_back_identical_in_eval_mode(tmp_path):
+    torch.manual_seed(0)
+    network = create_model("dpunet", width=4, depth=4)
+    path = save_checkpoint({"epoch": 3, "model": network.state_dict(), "model_config": dict(network.config)},
+                           tmp_path / "net.pt")
+    state = torch.load(path, weights_only=True)  # only tensors and plain values: loads without pickled code
+    assert state["format"] == "scintiseg-checkpoint" and state["epoch"] == 3
+    assert state["version"] == VERSION and state["scintiseg_version"] == scintiseg.__version__
+    rebuilt, state = load_model_from_checkpoint(path)
+    assert not rebuilt.training and state["epoch"] == 3
+    x = torch.rand(1, 1, 80, 80)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), network.eval()(x))
+
+
+def test_missing_and_foreign_files_are_clear_errors(tmp_path):
+    with pytest.raises(ScintisegError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "absent.pt")
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(ScintisegError, match="not a scintiseg checkpoint"):
+        load_checkpoint(foreign)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a zip file")
+    with pytest.raises(ScintisegError, match="not a loadable checkpoint"):
+        load_checkpoint(garbage)
+
+
+def test_run_folder_layout(tmp_path):
+    assert checkpoint_path(tmp_path) == tmp_path / CHECKPOINT_DIR / BEST
+    assert checkpoint_path(tmp_path, "last") == tmp_path / CHECKPOINT_DIR / LAST
+    with pytest.raises(ScintisegError, match="'best' or 'last'"):
+        checkpoint_path(tmp_path, "first")
+
+
+# ------------------------------------------------------------------------------------------ untrusted pickles
+
+
+def test_the_crafted_file_really_runs_code_when_loaded_without_weights_only(tmp_path):
+    marker = tmp_path / "marker"
+    path = code_running_checkpoint(tmp_path / "evil.pt", marker)
+    torch.load(path, weights_only=False)  # what every loader must never do
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("loader", [load_checkpoint, load_model_from_checkpoint])
+def test_checkpoint_loaders_refuse_a_pickle_that_runs_code(loader, tmp_path):
+    marker = tmp_path / "marker"
+    path = code_running_checkpoint(tmp_path / "evil.pt", marker)
+    with pytest.raises(ScintisegError) as error:
+        loader(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: refused") and "open" in message and "weights_only=True" in message
+    assert "\n" not in message
+    assert not marker.exists()
+
+
+def test_training_resume_refuses_a_pickle_that_runs_code(tmp_path):
+    """``scintiseg train --resume`` reads ``last.pt`` through :func:`load_checkpoint`."""
+    from scintiseg.train.config import TrainConfig
+    from scintiseg.train.data import Sample, SegmentationDataset
+    from scintiseg.train.loop import TrainData, train
+
+    marker = tmp_path / "marker"
+    run = tmp_path / "run"
+    (run / CHECKPOINT_DIR).mkdir(parents=True)
+    code_running_checkpoint(run / CHECKPOINT_DIR / LAST, marker)
+    image, target = np.zeros((1, 32, 32), np.float32), np.zeros((1, 32, 32), np.float32)
+    samples = [Sample(f"C{i}", f"P{i}", image, target) for i in range(2)]
+    data = TrainData(SegmentationDataset(samples), SegmentationDataset(samples))
+    config = TrainConfig(out=str(run), model="unet", model_args={"width": 4, "depth": 2}, epochs=1,
+                         batch_size=2, normalisation="none", progress=False, threads=1)
+    with pytest.raises(ScintisegError, match="refused") as error:
+        train(config, resume=True, data=data)
+    assert "\n" not in str(error.value) and not marker.exists()
+
+
+def _torch_load_calls() -> list[tuple[str, int, bool]]:
+    """Every ``torch.load(...)`` in the package: (file, line, passes ``weights_only=True``)."""
+    calls = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load" \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch":
+                safe = any(k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value is True
+                           for k in node.keywords)
+                calls.append((path.relative_to(SOURCE).as_posix(), node.lineno, safe))
+    return calls
+
+
+@pytest.mark.parametrize(
+    "safe",
+    [pytest.param(safe, id=f"{file}:{line}")
+     for file, line, safe in _torch_load_calls()],
+)
+def test_every_torch_load_in_the_package_passes_weights_only_true(safe):
+    assert safe, "torch.load without weights_only=True runs pickled code from the file"
+
+
+def test_the_package_has_torch_load_calls_to_check():
+    assert any(file == "models/checkpoint.py" for file, _, _ in _torch_load_calls())
+
+
+# ------------------------------------------------------------------------------------- versions and contents
+
+
+def _one_line_error(path, function=load_model_from_checkpoint) -> str:
+    with pytest.raises(ScintisegError) as error:
+        function(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    return message
+
+
+def test_a_newer_format_names_both_versions_and_the_writer(tmp_path):
+    path = tmp_path / "future.pt"
+    torch.save(_tiny_state(format=FORMAT, version=VERSION + 1, scintiseg_version="9.9.0"), path)
+    message = _one_line_error(path)
+    assert (f"checkpoint format {VERSION + 1} is newer than this scintiseg ({scintiseg.__version__}) "
+            f"reads ({VERSION}); made by scintiseg 9.9.0") in message
+
+
+@pytest.mark.parametrize("version", [None, 0, "1", True])
+def test_a_missing_or_malformed_format_version_is_refused(version, tmp_path):
+    path = tmp_path / "odd.pt"
+    state = _tiny_state(format=FORMAT, version=version)
+    if version is None:
+        del state["version"]
+    torch.save(state, path)
+    assert f"checkpoint format version {version!r} is not one scintiseg writes" in _one_line_error(path)
+
+
+def test_a_missing_key_is_named(tmp_path):
+    path = tmp_path / "partial.pt"
+    state = _tiny_state()
+    del state["model_config"]
+    save_checkpoint(state, path)
+    assert f"checkpoint lacks model_config; made by scintiseg {scintiseg.__version__}" in _one_line_error(path)
+    full = save_checkpoint(_tiny_state(), tmp_path / "model_only.pt")
+    message = _one_line_error(full, lambda p: load_checkpoint(p, required=RESUME_KEYS))
+    assert "checkpoint lacks optimizer, history, best, rng" in message
+    assert load_checkpoint(full)["epoch"] == 1  # prediction needs only the model keys
+
+
+def test_an_unknown_network_is_named_with_the_known_ones(tmp_path):
+    path = save_checkpoint(_tiny_state(model_config={"name": "transunet", "width": 4}), tmp_path / "x.pt")
+    message = _one_line_error(path)
+    assert "holds a 'transunet' network, which this scintiseg" in message and "dpunet" in message
+
+
+def test_arguments_the_network_does_not_take_are_named(tmp_path):
+    config = dict(create_model("dpunet", width=4, depth=4).config) | {"attention": "swin"}
+    path = save_checkpoint(_tiny_state(model_config=config), tmp_path / "x.pt")
+    assert "'dpunet' network cannot be built here: model 'dpunet' does not take attention" in _one_line_error(path)
+
+
+def test_weights_of_another_shape_name_the_first_differing_tensor(tmp_path):
+    wider = dict(create_model("dpunet", width=8, depth=4).config)
+    path = save_checkpoint(_tiny_state(model_config=wider), tmp_path / "x.pt")
+    message = _one_line_error(path)
+    assert "weights do not fit the 'dpunet' network the checkpoint names" in message
+    first = next(iter(_tiny_state()["model"]))
+    assert f"{first} is (4, 1, 3, 3) in the file but (8, 1, 3, 3) in the network (and " in message
+
+
+def test_missing_and_unexpected_weights_are_counted(tmp_path):
+    weights = dict(_tiny_state()["model"])
+    dropped = list(weights)[:3]
+    for key in dropped:
+        del weights[key]
+    weights["extra.weight"] = torch.zeros(1)
+    path = save_checkpoint(_tiny_state(model=weights), tmp_path / "x.pt")
+    message = _one_line_error(path)
+    assert f"3 weight(s) missing ({dropped[0]}, {dropped[1]}, and 1 more)" in message
+    assert "1 unexpected weight(s) (extra.weight)" in message
+
+
+def test_a_model_entry_that_is_not_a_state_dict_is_refused(tmp_path):
+    path = save_checkpoint(_tiny_state(model={"layer": [1, 2, 3]}), tmp_path / "x.pt")
+    assert "its 'model' entry is not a state dict of tensors" in _one_line_error(path)
+
+
+def test_a_checkpoint_written_before_the_version_tag_still_loads(tmp_path):
+    """Files from before ``scintiseg_version`` existed (the shipped weights among them) load unchanged."""
+    state = _tiny_state(format=FORMAT, version=1)
+    path = tmp_path / "old.pt"
+    torch.save(state, path)
+    model, loaded = load_model_from_checkpoint(path)
+    assert "scintiseg_version" not in loaded
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state["model"].items())

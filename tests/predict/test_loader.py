@@ -1,0 +1,131 @@
+"""Tests for scintiseg.predict.loader: every way ``--model`` is resolved refuses untrusted or foreign files.
+
+A crafted ``.pt`` whose unpickling would create a marker file stands for any pickle that runs code; each
+loader path (a checkpoint file, a run folder's best.pt or last.pt, the shipped weights, packaging a run)
+must refuse it in one line naming the file, and the marker must not appear.
+"""
+
+import hashlib
+import shutil
+
+import pytest
+import torch
+
+import scintiseg
+from scintiseg.errors import ScintisegError
+from scintiseg.models import create_model
+from scintiseg.models.checkpoint import FORMAT, VERSION, checkpoint_path, save_checkpoint
+from scintiseg.predict import loader
+from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model
+from scintiseg.predict.shipped import package_run
+
+
+class _OpensMarker:
+    """Unpickles as ``open(marker, "w")``: code run by ``torch.load`` unless ``weights_only=True``."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+@pytest.fixture
+def evil(tmp_path, make_tiny_network):
+    """(a checkpoint-shaped file that would create ``marker`` on loading, marker)."""
+    marker = tmp_path / "marker"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": FORMAT, "version": VERSION, "model": make_tiny_network().state_dict(),
+                "model_config": _OpensMarker(marker), "config": {"input_mode": "ant"}}, path)
+    return path, marker
+
+
+def _assert_refused(call, path, marker):
+    with pytest.raises(ScintisegError) as error:
+        call()
+    message = str(error.value)
+    assert message.startswith(f"{path}: refused") and "weights_only=True" in message and "\n" not in message
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_a_checkpoint_file_that_runs_code_is_refused(evil, engine):
+    path, marker = evil
+    _assert_refused(lambda: load_model(path, engine=engine), path, marker)
+
+
+@pytest.mark.parametrize("which", ["best", "last"])
+def test_a_run_folder_whose_checkpoint_runs_code_is_refused(evil, tmp_path, which):
+    path, marker = evil
+    target = checkpoint_path(tmp_path / "run", which)
+    target.parent.mkdir(parents=True)
+    shutil.copy(path, target)
+    _assert_refused(lambda: load_model(tmp_path / "run"), target, marker)
+
+
+def test_shipped_weights_that_run_code_are_refused(evil, monkeypatch):
+    path, marker = evil
+    monkeypatch.setattr(loader, "SHIPPED_WEIGHTS", path)
+    _assert_refused(lambda: load_model(None), path, marker)
+
+
+def test_packaging_a_run_that_runs_code_is_refused(evil, tmp_path):
+    path, marker = evil
+    _assert_refused(lambda: package_run(path, "nothing", tmp_path / "shipped.pt"), path, marker)
+    assert not (tmp_path / "shipped.pt").exists()
+
+
+def test_the_shipped_weights_load_unchanged():
+    """The file in the package predates the ``scintiseg_version`` tag; it must load as it is, untouched."""
+    if not SHIPPED_WEIGHTS.is_file():
+        pytest.skip("this install has no shipped model")
+    before = hashlib.sha256(SHIPPED_WEIGHTS.read_bytes()).hexdigest()
+    model = load_model(None)
+    assert model.info["name"] == "dpunet" and model.info["synthetic"] is True
+    assert (model.input_mode, model.window_size, model.in_channels) == ("ant", 256, 1)
+    assert "scintiseg_version" not in torch.load(SHIPPED_WEIGHTS, weights_only=True)
+    assert hashlib.sha256(SHIPPED_WEIGHTS.read_bytes()).hexdigest() == before
+
+
+def test_a_newer_checkpoint_is_refused_through_load_model(tmp_path, make_tiny_network):
+    network = make_tiny_network()
+    path = tmp_path / "future.pt"
+    torch.save({"format": FORMAT, "version": VERSION + 2, "scintiseg_version": "0.4.0",
+                "model": network.state_dict(), "model_config": dict(network.config)}, path)
+    with pytest.raises(ScintisegError) as error:
+        load_model(path)
+    assert str(error.value) == (
+        f"{path}: checkpoint format {VERSION + 2} is newer than this scintiseg ({scintiseg.__version__}) reads "
+        f"({VERSION}); made by scintiseg 0.4.0; upgrade scintiseg to load it"
+    )
+
+
+def test_shapes_that_do_not_fit_are_refused_through_load_model(tmp_path, make_tiny_network):
+    network = make_tiny_network()
+    two_channels = dict(create_model("dpunet", in_channels=2, width=4, depth=4).config)
+    path = save_checkpoint({"model": network.state_dict(), "model_config": two_channels}, tmp_path / "x.pt")
+    with pytest.raises(ScintisegError, match=r"in the file but \(4, 2, 3, 3\) in the network"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    "data, problem",
+    [({"input_mode": "sideways"}, "unknown input mode 'sideways'"),
+     ({"normalisation": "histogram"}, "unknown normalisation 'histogram'"),
+     ({"window_size": "256"}, "window size '256' is not a positive integer")],
+)
+def test_a_data_configuration_this_version_cannot_feed_is_named(tmp_path, make_tiny_network, data, problem):
+    network = make_tiny_network()
+    path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config), "data": data},
+                           tmp_path / "x.pt")
+    with pytest.raises(ScintisegError) as error:
+        load_model(path)
+    assert str(error.value).startswith(f"{path}: {problem}")
+
+
+def test_packaging_keeps_the_data_configuration(tmp_path, make_tiny_network):
+    network = make_tiny_network()
+    run = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                           "data": {"input_mode": "ant", "normalisation": "log", "window_size": 192}}, tmp_path / "run.pt")
+    model = load_model(package_run(run, "nothing", tmp_path / "shipped.pt"))
+    assert (model.normalisation, model.window_size) == ("log", 192)

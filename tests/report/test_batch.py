@@ -1,0 +1,192 @@
+"""Batch: a corrupt file is reported and skipped, the rest processed; summary CSV; atomic outputs; one run
+per output folder (a second process is refused, a killed run's lock is free)."""
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.predict.loader import LoadedModel, model_from_network
+from scintiseg.predict.pipeline import PredictSettings
+from scintiseg.report import batch
+from scintiseg.report.batch import LOCK_NAME, OutputLock, expand_inputs, output_name, run_batch
+
+#: A second ``run_batch`` process: its model's first call says "running" and waits for a line on stdin, so
+#: the test decides when it finishes. Its engine returns strongly negative logits (no lesions) without torch.
+RUN_BATCH_THEN_WAIT = """
+import sys
+import numpy as np
+from scintiseg.predict.loader import LoadedModel
+from scintiseg.report.batch import run_batch
+
+class WaitingEngine:
+    name = "waiting"
+    waited = False
+
+    def __call__(self, batch):
+        if not self.waited:
+            print("running", flush=True)
+            sys.stdin.readline()
+            self.waited = True
+        return np.full((batch.shape[0], 1, *batch.shape[2:]), -10.0, np.float32)
+
+results = run_batch([sys.argv[1]], sys.argv[2], LoadedModel(WaitingEngine()), progress=False, dicom=False)
+print("done", results[0].status, flush=True)
+"""
+
+#: A process that holds the output lock until it is killed.
+HOLD_LOCK = """
+import sys, time
+from scintiseg.report.batch import OutputLock
+OutputLock(sys.argv[1]).acquire()
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+class NoLesions:
+    """An engine without torch: logits of -10 everywhere."""
+
+    name = "no-lesions"
+
+    def __call__(self, batch):
+        return np.full((batch.shape[0], 1, *batch.shape[2:]), -10.0, np.float32)
+
+
+def _start(script: str, *args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(process: subprocess.Popen, line: str) -> None:
+    got = process.stdout.readline().strip()
+    if got != line:
+        process.kill()
+        raise AssertionError(f"helper process said {got!r}: {process.stderr.read()}")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, nm1_path, nm1_scan):
+    folder = tmp_path_factory.mktemp("inputs")
+    shutil.copy(nm1_path, folder / "good.dcm")
+    np.save(folder / "good_npy.npy", np.asarray(nm1_scan.view("ANT"), dtype=np.uint16))
+    (folder / "broken.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00garbage" * 10)
+    (folder / "notes.txt").write_text("ignored")
+    return folder
+
+
+def _snapshot(root):
+    return {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+
+
+def test_batch_with_one_corrupt_file(inputs, make_tiny_network, tmp_path):
+    model = model_from_network(make_tiny_network())
+    out = tmp_path / "out"
+    before = _snapshot(inputs)
+    results = run_batch([inputs], out, model, PredictSettings(threshold=0.99), progress=False)
+    assert [(r.input.name, r.status) for r in results] == [("broken.dcm", "failed"), ("good.dcm", "ok"), ("good_npy.npy", "ok")]
+    assert "broken.dcm" in str(results[0].input) and results[0].error
+    assert _snapshot(inputs) == before  # nothing written beside the inputs
+    rows = list(csv.DictReader(open(out / "summary.csv")))
+    assert [r["status"] for r in rows] == ["failed", "ok", "ok"]
+    assert sorted(p.name for p in out.iterdir()) == ["good", "good_npy", "summary.csv"]  # no leftover temp folder
+    assert (out / "good" / "sr.dcm").is_file() and not (out / "good_npy" / "sr.dcm").exists()
+    # Running again replaces the results in place.
+    run_batch([inputs / "good_npy.npy"], out, model, PredictSettings(threshold=0.99), progress=False)
+    assert (out / "good_npy" / "report.json").is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_failure_mid_scan_leaves_no_half_folder(inputs, make_tiny_network, tmp_path, monkeypatch):
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(batch, "write_outputs", explode)
+    out = tmp_path / "out"
+    with pytest.raises(OSError):
+        run_batch([inputs / "good.dcm"], out, model_from_network(make_tiny_network()), progress=False)
+    assert list(out.iterdir()) == []
+
+
+def test_names_are_safe_and_unique(tmp_path):
+    taken: set[str] = set()
+    assert output_name(tmp_path / "a b;c.dcm", taken) == "a_b_c"
+    assert output_name(tmp_path / "x" / "a b;c.dcm", taken) == "a_b_c-2"
+    with pytest.raises(Exception, match="no such file"):
+        expand_inputs([tmp_path / "missing"])
+
+
+def test_a_second_process_on_the_same_out_is_refused_and_the_first_finishes_intact(inputs, tmp_path):
+    out = tmp_path / "out"
+    first = _start(RUN_BATCH_THEN_WAIT, inputs / "good_npy.npy", out)
+    try:
+        _wait_for(first, "running")  # the first run holds the lock, mid-scan
+        with pytest.raises(ScintisegError) as error:
+            run_batch([inputs / "good.dcm"], out, LoadedModel(NoLesions()), progress=False)
+        assert str(error.value) == (
+            f"{out}: in use by another scintiseg predict (pid {first.pid}); wait or choose another --out"
+        )
+        # The refused run wrote nothing: only the first run's lock and its unfinished scan folder are there.
+        partial, lock = sorted(p.name for p in out.iterdir())
+        assert lock == LOCK_NAME and partial.startswith(".good_npy.partial-")
+        assert (out / LOCK_NAME).read_text().strip() == str(first.pid)
+        stdout, stderr = first.communicate("\n", timeout=300)
+    finally:
+        first.kill()
+    assert first.returncode == 0 and stdout.split() == ["done", "ok"], stderr
+    assert sorted(p.name for p in out.iterdir()) == ["good_npy", "summary.csv"]  # lock removed on exit
+    assert [r["status"] for r in csv.DictReader(open(out / "summary.csv"))] == ["ok"]
+    assert (out / "good_npy" / "report.json").is_file()
+    # Once the first run is over, the folder is free again.
+    run_batch([inputs / "good.dcm"], out, LoadedModel(NoLesions()), progress=False, dicom=False)
+    assert sorted(p.name for p in out.iterdir()) == ["good", "good_npy", "summary.csv"]
+
+
+def test_the_lock_of_a_killed_run_is_stale_and_free(inputs, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = _start(HOLD_LOCK, out)
+    try:
+        _wait_for(holder, "locked")
+        with pytest.raises(ScintisegError, match=f"pid {holder.pid}"):
+            OutputLock(out).acquire()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.communicate(timeout=60)
+    assert (out / LOCK_NAME).read_text().strip() == str(holder.pid)  # left behind, naming a dead process
+    results = run_batch([inputs / "good_npy.npy"], out, LoadedModel(NoLesions()), progress=False)
+    assert [r.status for r in results] == ["ok"]
+    assert not (out / LOCK_NAME).exists()
+
+
+def test_the_lock_is_exclusive_names_its_holder_and_is_removed_on_release(tmp_path):
+    with OutputLock(tmp_path) as held:
+        assert held.path.read_text().strip() == str(os.getpid())
+        with pytest.raises(ScintisegError) as error:
+            OutputLock(tmp_path).acquire()  # another open file, so flock refuses it even in this process
+        assert str(error.value) == (
+            f"{tmp_path}: in use by another scintiseg predict (pid {os.getpid()}); wait or choose another --out"
+        )
+    assert not (tmp_path / LOCK_NAME).exists()
+    with OutputLock(tmp_path):
+        pass  # free again
+
+
+def test_an_exception_mid_run_still_releases_the_lock(inputs, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "write_outputs", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    out = tmp_path / "out"
+    with pytest.raises(OSError):
+        run_batch([inputs / "good_npy.npy"], out, LoadedModel(NoLesions()), progress=False)
+    assert not (out / LOCK_NAME).exists()
+    with OutputLock(out):
+        pass
+
+
+def test_an_input_named_like_the_lock_gets_another_folder(tmp_path):
+    assert output_name(tmp_path / LOCK_NAME, set()) != LOCK_NAME

@@ -1,0 +1,85 @@
+"""TrainConfig: choices declared on the fields, old config.yaml files load, every field is a `train` flag."""
+
+import dataclasses
+
+import pytest
+import yaml
+
+from scintiseg.cli import build_parser
+from scintiseg.errors import ScintisegError
+from scintiseg.prepare.model_input import INPUT_MODES
+from scintiseg.train.config import NORMALISATIONS, TrainConfig
+
+#: A run folder's config.yaml as written before the typed-config base (every field, declaration order).
+OLD_CONFIG_YAML = """\
+data: runs/demo/crops
+out: runs/demo/dpunet
+model: dpunet
+model_args: {pooling: fusion, dac: dac2, rmp: true, width: 8}
+input_mode: ant
+normalisation: percentile
+epochs: 30
+batch_size: 4
+lr: 0.002
+optimizer: adam
+weight_decay: 0.0
+loss: dice_bce
+supervised_loss: dice_bce
+alpha: 0.4
+nu: 0.004
+mu: 0.0
+alpha_rampup: 0.0
+labelled: 1.0
+fold: null
+val_fraction: 0.2
+seed: 0
+augment: false
+device: auto
+amp: true
+channels_last: false
+threads: 2
+early_stopping: 0
+monitor: val_dsc
+threshold: 0.5
+max_train_images: 0
+head_prior: 0.01
+tensorboard: false
+progress: false
+"""
+
+
+def test_choices_live_on_the_fields():
+    choices = {f.name: f.metadata.get("choices") for f in dataclasses.fields(TrainConfig)}
+    assert choices["input_mode"] == INPUT_MODES and choices["normalisation"] == NORMALISATIONS
+    assert choices["loss"] == ("bce", "dice", "dice_bce", "chan_vese")
+    assert "chan_vese" not in choices["supervised_loss"]
+    with pytest.raises(ScintisegError, match="input_mode must be one of ant, post, aggregate, two_channel, got 'lat'"):
+        TrainConfig(input_mode="lat")
+
+
+def test_an_old_run_folders_config_yaml_loads_and_saves_the_same_text(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(OLD_CONFIG_YAML)
+    config = TrainConfig.from_yaml(path)
+    assert config.model_args == {"pooling": "fusion", "dac": "dac2", "rmp": True, "width": 8}
+    assert config.lr == 0.002 and config.fold is None and config.head_prior == 0.01
+    config.save_yaml(tmp_path / "again.yaml")
+    assert yaml.safe_load((tmp_path / "again.yaml").read_text()) == yaml.safe_load(OLD_CONFIG_YAML)
+
+
+def test_unknown_key_names_the_key_and_the_file(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("epochs: 3\nlearning_rate: 0.1\n")
+    with pytest.raises(ScintisegError, match=r"config.yaml: unknown training configuration keys: learning_rate$"):
+        TrainConfig.from_yaml(path)
+
+
+def test_every_field_is_one_train_flag():
+    parser = build_parser("train")
+    train = parser._subparsers._group_actions[0].choices["train"]
+    dests = {action.dest for action in train._actions}
+    assert {f.name for f in dataclasses.fields(TrainConfig)} <= dests
+    flags = {option for action in train._actions for option in action.option_strings}
+    assert {"--model-arg", "-m", "--input-mode", "--batch-size", "--no-progress", "--head-prior"} <= flags
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--input-mode", "lat"])  # choices from the field reach argparse
