@@ -211,6 +211,15 @@ def test_arguments_the_network_does_not_take_are_named(tmp_path):
     assert "'dpunet' network cannot be built here: model 'dpunet' does not take attention" in _one_line_error(path)
 
 
+@pytest.mark.parametrize("change", [{"width": 10**30}, {"width": None}, {"depth": float("inf")}, {"depth": {"a": 1}}])
+def test_a_hostile_model_config_is_one_line_and_allocates_nothing(change, tmp_path):
+    # found by benchmarks/bench_fuzz.py: these raised TypeError / OverflowError deep in torch, and a width
+    # of 10^30 tried to allocate the network; it is now built on the meta device first
+    config = dict(create_model("dpunet", width=4, depth=4).config) | change
+    path = save_checkpoint(_tiny_state(model_config=config), tmp_path / "x.pt")
+    assert "'dpunet' network cannot be built" in _one_line_error(path)
+
+
 def test_weights_of_another_shape_name_the_first_differing_tensor(tmp_path):
     wider = dict(create_model("dpunet", width=8, depth=4).config)
     path = save_checkpoint(_tiny_state(model_config=wider), tmp_path / "x.pt")

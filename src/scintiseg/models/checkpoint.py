@@ -154,13 +154,25 @@ def network_from_checkpoint(state: Mapping[str, Any], path: str | Path) -> torch
             f"(it knows {', '.join(list_models())}){made_by(state)}",
             path=path,
         )
+    # The network is first built on the meta device (shapes, no memory): a hostile model_config (a width
+    # of 10^30, a depth of None) fails here in one line instead of allocating or raising deep inside torch,
+    # and weights that do not fit are found before anything real is built.
     try:
-        model = create_model(**config)
+        with torch.device("meta"):
+            skeleton = create_model(**config)
     except ScintisegError as exc:
         raise ScintisegError(f"checkpoint's {name!r} network cannot be built here: {exc.problem}{made_by(state)}", path=path) from None
-    mismatch = state_dict_mismatch(model.state_dict(), state["model"])
+    except (TypeError, ValueError, OverflowError, RuntimeError, MemoryError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise ScintisegError(
+            f"checkpoint's {name!r} network cannot be built from its model_config ({type(exc).__name__}: {reason})"
+            f"{made_by(state)}",
+            path=path,
+        ) from None
+    mismatch = state_dict_mismatch(skeleton.state_dict(), state["model"])
     if mismatch:
         raise ScintisegError(f"weights do not fit the {name!r} network the checkpoint names: {mismatch}{made_by(state)}", path=path)
+    model = create_model(**config)
     model.load_state_dict(state["model"])
     return model
 

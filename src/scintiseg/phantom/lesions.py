@@ -143,6 +143,20 @@ def _point_on_path(path: np.ndarray, t: float) -> np.ndarray:
     return path[i] + frac * (path[i + 1] - path[i])
 
 
+def lobulated_radius(radius: float, angle: np.ndarray, rng: np.random.Generator, lobes: float) -> np.ndarray:
+    """Radius of a lobulated outline at each polar ``angle`` (radians) around the lesion centre.
+
+    Three smooth lobes (orders 2, 3 and 5, random amplitude and phase; the amplitude of order ``k`` is
+    ``lobes x U(0.3, 1) / k``) modulate ``radius``: ``lobes`` 0.1 gives a nearly round focal lesion,
+    0.35 an irregular one. Draws six numbers from ``rng``. Used by :func:`sphere_weight` and by the hybrid
+    lesions of :mod:`scintiseg.phantom.hybrid`.
+    """
+    r = np.full(np.shape(angle), radius, dtype=np.float32)
+    for k in (2, 3, 5):
+        r = r * (1.0 + lobes * rng.uniform(0.3, 1.0) / k * np.cos(k * angle + rng.uniform(0, 2 * np.pi)))
+    return r
+
+
 def sphere_weight(bone: Bone, grid: Grid, centre, radius: float, rng: np.random.Generator | None = None, lobes: float = 0.0) -> np.ndarray:
     """Fraction of each voxel of ``bone``'s block inside a (lobulated) sphere; exact along depth for a sphere.
 
@@ -151,11 +165,10 @@ def sphere_weight(bone: Bone, grid: Grid, centre, radius: float, rng: np.random.
     y, z, x = bone.block.centres(grid)
     dz, dx = z - centre[0], x - centre[1]
     rho2 = dz * dz + dx * dx
-    r = np.full(rho2.shape, radius, dtype=np.float32)
     if lobes > 0 and rng is not None:
-        angle = np.arctan2(dz, dx)
-        for k in (2, 3, 5):
-            r = r * (1.0 + lobes * rng.uniform(0.3, 1.0) / k * np.cos(k * angle + rng.uniform(0, 2 * np.pi)))
+        r = lobulated_radius(radius, np.arctan2(dz, dx), rng, lobes)
+    else:
+        r = np.full(rho2.shape, radius, dtype=np.float32)
     half = np.sqrt(np.clip(r * r - rho2, 0.0, None))
     top = np.minimum(centre[2] + half, y + grid.depth_mm / 2)
     bottom = np.maximum(centre[2] - half, y - grid.depth_mm / 2)

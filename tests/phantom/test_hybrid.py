@@ -1,0 +1,197 @@
+"""Hybrid cases (phantom/hybrid.py): thinning and Poisson excess statistics, the visibility rule, negative
+controls, mirrored POST placement, determinism, and the real NM1 source."""
+
+import math
+
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.phantom.hybrid import (
+    HybridConfig,
+    bone_axis_deg,
+    lesion_footprint,
+    make_hybrid_case,
+    prepare_source,
+    smoothed,
+)
+from scintiseg.phantom.patient import ROSE_K
+from scintiseg.scan import Scan
+
+#: A synthetic source has no bladder: the percentile rule for the source's own hot spots is switched off.
+CONFIG = HybridConfig(hot_percentile=100.0)
+SOFT, BONE = 30.0, 60.0
+BAR_COLS = slice(24, 36)  # off-centre, so that the mirrored POST place is elsewhere
+
+
+def bar_scan(two_views: bool = False, seed: int = 0) -> Scan:
+    """Poisson counts of a flat body (SOFT) with one vertical bone bar (BONE); POST = the mirrored ANT."""
+    expected = np.zeros((160, 96))
+    expected[8:-8, 8:-8] = SOFT
+    expected[24:-24, BAR_COLS] = BONE
+    ant = np.random.default_rng(seed).poisson(expected).astype(np.uint16)
+    views = {"ANT": ant, "POST": np.ascontiguousarray(ant[:, ::-1])} if two_views else {"ANT": ant}
+    return Scan(views, pixel_spacing=(2.26, 2.26), patient_id="BAR")
+
+
+def flat_scan(level: float = 50.0, seed: int = 0) -> Scan:
+    expected = np.zeros((256, 128))
+    expected[8:-8, 8:-8] = level
+    return Scan({"ANT": np.random.default_rng(seed).poisson(expected).astype(np.int16)}, patient_id="FLAT")
+
+
+def test_thinning_keeps_poisson_statistics_on_a_flat_region():
+    level, fraction = 50.0, 0.25
+    source = prepare_source(flat_scan(level), CONFIG)
+    case = make_hybrid_case(source, fraction, seed=3, negative=True)
+    inner = case.scan.view("ANT")[16:-16, 16:-16].astype(np.float64)
+    # Binomial(Poisson(lambda), p) ~ Poisson(p lambda): mean == variance == p lambda (about 21,000 pixels)
+    assert inner.mean() == pytest.approx(fraction * level, rel=0.02)
+    assert inner.var() == pytest.approx(inner.mean(), rel=0.06)
+    # scaling instead of thinning would give variance p^2 lambda: far below the mean
+    assert inner.var() > 0.8 * inner.mean()
+
+
+def test_excess_is_poisson_inside_the_blurred_footprint_only():
+    source = prepare_source(bar_scan(), CONFIG)
+    observed = expected = 0.0
+    for seed in range(12):
+        case = make_hybrid_case(source, 0.5, seed)
+        control = make_hybrid_case(source, 0.5, seed, negative=True)  # same seed and level: same thinning
+        added = case.scan.view("ANT").astype(np.int64) - control.scan.view("ANT").astype(np.int64)
+        support = case.excess["ANT"] > 0
+        assert case.lesions and (added >= 0).all()
+        assert not added[~support].any(), "counts added outside the PSF-blurred footprint"
+        observed += added.sum()
+        expected += float(case.excess["ANT"].sum())
+        for lesion in case.lesions:
+            # total expected excess = (contrast - 1) x local uptake x footprint area (the PSF keeps the sum)
+            want = (lesion["contrast"] - 1.0) * lesion["uptake"]["ANT"] * lesion["footprint_px"]["ANT"]
+            assert lesion["excess_counts"]["ANT"] == pytest.approx(want, rel=1e-3)
+            # the local uptake is that of the thinned bone (0.5 x BONE), not of the soft tissue
+            assert 0.7 * 0.5 * BONE < lesion["uptake"]["ANT"] < 1.1 * 0.5 * BONE
+    # the sum of independent Poisson excesses is Poisson(sum of expectations)
+    assert abs(observed - expected) < 4.0 * math.sqrt(expected)
+
+
+def test_lesions_lie_on_the_skeleton_inside_the_placement_window():
+    within = np.zeros((160, 96), dtype=bool)
+    within[60:100] = True
+    source = prepare_source(bar_scan(), CONFIG, within=within)
+    for seed in range(8):
+        case = make_hybrid_case(source, 1.0, seed)
+        for lesion in case.lesions:
+            r, c = lesion["centre"]
+            assert 60 <= r < 100 and BAR_COLS.start <= c < BAR_COLS.stop
+        lesion_pixels = case.instances["ANT"] > 0
+        assert lesion_pixels[:, : BAR_COLS.start - 4].sum() == 0 and lesion_pixels[:, BAR_COLS.stop + 4 :].sum() == 0
+
+
+def _rose_snr(case, control) -> float:
+    """The phantom's Rose SNR of a case's only lesion, recomputed from its excess and the control's counts."""
+    excess = case.excess["ANT"]
+    own = (excess >= 0.5 * excess.max()) & (excess > 0)
+    background = smoothed(control.scan.view("ANT"), CONFIG.uptake_sigma_px)
+    return float(excess[own].sum()) / math.sqrt(float(background[own].sum()))
+
+
+@pytest.mark.parametrize("contrast, size_mm, fraction, visible", [(1.05, 5.0, 0.1, False), (6.0, 15.0, 1.0, True)])
+def test_mask_follows_the_rose_visibility_rule(contrast, size_mm, fraction, visible):
+    config = CONFIG.updated({"contrast": [contrast, contrast], "size_mm": [size_mm, size_mm], "lesions_per_case": [1, 1]})
+    source = prepare_source(bar_scan(), config)
+    case = make_hybrid_case(source, fraction, seed=5)
+    control = make_hybrid_case(source, fraction, seed=5, negative=True)
+    (lesion,) = case.lesions
+    snr = _rose_snr(case, control)
+    assert lesion["snr"]["ANT"] == pytest.approx(snr, abs=1e-3)  # stored to 3 decimals
+    assert lesion["visible"]["ANT"] is visible is (snr >= ROSE_K)
+    assert case.instances["ANT"].any(), "every inserted lesion is in the instance map"
+    assert bool(case.masks["ANT"].any()) is visible
+    if visible:
+        assert np.array_equal(case.masks["ANT"], case.instances["ANT"] > 0)
+    assert case.abnormal is visible
+
+
+def test_negative_control_holds_no_lesion():
+    scan = bar_scan()
+    source = prepare_source(scan, CONFIG)
+    case = make_hybrid_case(source, 0.5, seed=1, negative=True)
+    assert case.lesions == [] and not case.abnormal
+    assert not case.masks["ANT"].any() and not case.instances["ANT"].any() and not case.excess["ANT"].any()
+    counts = case.scan.view("ANT").astype(np.int64)
+    source_counts = scan.view("ANT").astype(np.int64)
+    assert (counts <= source_counts).all(), "thinning only removes counts"
+    assert counts.sum() == pytest.approx(0.5 * source_counts.sum(), rel=0.01)
+    full = make_hybrid_case(source, 1.0, seed=1, negative=True)
+    assert np.array_equal(full.scan.view("ANT"), scan.view("ANT")), "100 % is the source itself"
+
+
+def test_same_seed_same_arrays_and_same_lesions_at_every_count_level():
+    source = prepare_source(bar_scan(two_views=True), CONFIG)
+    first, again = make_hybrid_case(source, 0.25, seed=7), make_hybrid_case(source, 0.25, seed=7)
+    for view in ("ANT", "POST"):
+        assert np.array_equal(first.scan.view(view), again.scan.view(view))
+        assert np.array_equal(first.masks[view], again.masks[view])
+    assert first.lesions == again.lesions
+    other = make_hybrid_case(source, 0.25, seed=8)
+    assert not np.array_equal(first.scan.view("ANT"), other.scan.view("ANT"))
+    lower = make_hybrid_case(source, 0.1, seed=7)
+    drawn = ("shape", "contrast", "size_mm", "centre", "distance_mm")
+    assert [{k: les[k] for k in drawn} for les in lower.lesions] == [{k: les[k] for k in drawn} for les in first.lesions]
+    assert not np.array_equal(lower.scan.view("ANT"), first.scan.view("ANT"))
+
+
+def test_post_lesion_is_the_mirror_of_the_ant_lesion():
+    config = CONFIG.updated({"contrast": [5.0, 5.0], "size_mm": [12.0, 12.0], "lesions_per_case": [1, 1]})
+    source = prepare_source(bar_scan(two_views=True), config)
+    case = make_hybrid_case(source, 1.0, seed=2)
+    width = case.scan.shape[1]
+    ant_rows, ant_cols = np.nonzero(case.instances["ANT"])
+    post_rows, post_cols = np.nonzero(case.instances["POST"])
+    assert post_rows.mean() == pytest.approx(ant_rows.mean(), abs=1.0)
+    assert post_cols.mean() == pytest.approx(width - 1 - ant_cols.mean(), abs=1.0)
+    assert case.lesions[0]["visible"] == {"ANT": True, "POST": True}
+
+
+def test_footprint_shapes():
+    rng = np.random.default_rng(0)
+    round_ = lesion_footprint("round", (10.0, 10.0), 0.0, rng, supersample=5)
+    assert round_.sum() == pytest.approx(math.pi * 25.0, rel=0.12)  # lobes 0.1: nearly a disc of radius 5
+    elongated = lesion_footprint("elongated", (16.0, 16.0), 90.0, rng, width_px=(4.0, 4.0), supersample=5)
+    capsule = 12.0 * 4.0 + math.pi * 4.0
+    assert elongated.sum() == pytest.approx(capsule, rel=0.08)
+    rows, cols = np.nonzero(elongated > 0.5)
+    assert np.ptp(rows) > 3 * np.ptp(cols), "an axis of 90 degrees runs along the rows"
+    with pytest.raises(ScintisegError, match="unknown lesion shape"):
+        lesion_footprint("square", (4.0, 4.0), 0.0, rng)
+
+
+def test_bone_axis_follows_a_diagonal_ridge():
+    rows, cols = np.mgrid[0:41, 0:41]
+    ridge = np.exp(-((rows - cols) ** 2) / 8.0)  # bright along the diagonal row == col
+    assert abs(abs(bone_axis_deg(ridge, (20, 20))) - 45.0) < 3.0 or abs(abs(bone_axis_deg(ridge, (20, 20))) - 135.0) < 3.0
+
+
+def test_refusals():
+    source = prepare_source(flat_scan(), CONFIG)
+    with pytest.raises(ScintisegError, match="fraction"):
+        make_hybrid_case(source, 1.5, seed=0)
+    with pytest.raises(ScintisegError, match="no skeleton pixel"):
+        make_hybrid_case(source, 0.5, seed=0)  # a flat image has no bone
+    with pytest.raises(ScintisegError, match="integer counts"):
+        prepare_source(Scan({"ANT": np.full((64, 32), 2.5, dtype=np.float32)}))
+
+
+def test_nm1_hybrid_case_places_lesions_on_bone_away_from_its_own_hot_spots(real_nm1):
+    scan = read_scan(real_nm1)
+    source = prepare_source(scan)
+    ant = source.views["ANT"]
+    assert ant.hot[226:240, 125:140].any(), "NM1's manubrium is one of its own hot spots"
+    case = make_hybrid_case(source, 0.25, seed=0)
+    assert set(case.scan.views) == {"ANT"}  # NM1 has one view
+    for lesion in case.lesions:
+        r, c = lesion["centre"]
+        assert ant.skeleton[r, c] and not ant.hot[r, c]
+    added = float(case.excess["ANT"].sum())
+    assert case.scan.view("ANT").sum() == pytest.approx(0.25 * scan.view("ANT").sum() + added, rel=0.01)
