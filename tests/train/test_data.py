@@ -1,10 +1,16 @@
 """Tests for scintiseg.train.data: patient-level splits, labelled share, datasets (inputs: tests/prepare)."""
 
+import json
+import warnings
+
 import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.train.data import split_cases
+from scintiseg.io.dataset import SPLITS_NAME, split_dataset
+from scintiseg.train.data import AUTO_TEST_SHARE, SplitMadeWarning, split_cases
+from scintiseg.train.loop import train
+from support import conftest_of
 
 
 def _patients():
@@ -61,3 +67,19 @@ def test_cases_of_different_sizes_are_a_clear_error_not_a_numpy_traceback():
     large = Sample("GAN-1", "GAN-1", np.zeros((1, 256, 256), np.float32), np.zeros((1, 256, 256), np.float32))
     with pytest.raises(ScintisegError, match="A is 128x128, GAN-1 is 256x256"):
         SegmentationDataset([small, large])
+
+
+def test_training_without_splits_makes_a_seeded_patient_split_saves_it_and_says_so(tmp_path, tiny_config):
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=10)
+    (data / SPLITS_NAME).unlink()
+    with pytest.warns(SplitMadeWarning, match=f"no {SPLITS_NAME}: made a patient-level split .* seed 3"):
+        train(tiny_config(data=str(data), out=str(tmp_path / "run"), epochs=1, seed=3, normalisation="percentile"))
+    saved = json.loads((data / SPLITS_NAME).read_text())
+    expected = split_dataset(data, test=AUTO_TEST_SHARE, seed=3, write=False)
+    assert saved["test"] == expected["test"] and len(saved["test_patients"]) == 2  # 20 % of 10 patients
+    # a second run finds the saved split and neither changes it nor warns again
+    before = (data / SPLITS_NAME).read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SplitMadeWarning)
+        train(tiny_config(data=str(data), out=str(tmp_path / "run2"), epochs=1, seed=4, normalisation="percentile"))
+    assert (data / SPLITS_NAME).read_bytes() == before

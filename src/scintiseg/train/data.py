@@ -18,6 +18,7 @@ the fastest choice on a few CPU cores.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import torch
 from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import load_case, load_manifest, load_splits
+from scintiseg.io.dataset import SPLITS_NAME, load_case, load_manifest, load_splits, split_dataset
 from scintiseg.prepare.model_input import model_input
 
 
@@ -87,8 +88,37 @@ class SegmentationDataset(Dataset):
         return int(self.images.shape[1])
 
 
+#: Share of patients held out for test when training makes the split itself (:func:`training_splits`).
+AUTO_TEST_SHARE = 0.2
+
+
+class SplitMadeWarning(UserWarning):
+    """Training found no ``splits.json`` and made one (:func:`training_splits`)."""
+
+
 def load_splits_file(root: str | Path) -> dict:
     """Read and verify ``root/splits.json`` (written by ``scintiseg dataset split``)."""
+    return load_splits(root)
+
+
+def training_splits(root: str | Path, seed: int) -> dict:
+    """``root/splits.json``; when the data set has none, a seeded patient-level split made, saved and said.
+
+    A department's own data set (issue 16) usually arrives without a split. Training then holds out
+    :data:`AUTO_TEST_SHARE` of the patients for test with :func:`scintiseg.io.dataset.split_dataset` (the
+    rules of ``scintiseg dataset split``: patients never straddle, generated cases never test), seeded with
+    the run's seed, writes it beside ``dataset.json`` so evaluation and later runs see the same test
+    patients, and warns once (the CLI prints it as one ``warning:`` line). The same seed gives the same split.
+    """
+    root = Path(root)
+    if not (root / SPLITS_NAME).is_file():
+        split_dataset(root, test=AUTO_TEST_SHARE, seed=seed)
+        warnings.warn(
+            f"{root}: no {SPLITS_NAME}: made a patient-level split ({AUTO_TEST_SHARE:.0%} of patients held out "
+            f"for test, seed {seed}) and saved it as {root / SPLITS_NAME}",
+            SplitMadeWarning,
+            stacklevel=2,
+        )
     return load_splits(root)
 
 

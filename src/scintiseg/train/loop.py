@@ -54,8 +54,8 @@ from scintiseg.train.data import (
     case_patients,
     generated_cases,
     load_samples,
-    load_splits_file,
     split_cases,
+    training_splits,
 )
 from scintiseg.train.distributed import DistributedContext
 
@@ -96,7 +96,7 @@ def prepare_data(config: TrainConfig) -> TrainData:
     patients_of = case_patients(config.data)
     split = split_cases(
         patients_of,
-        load_splits_file(config.data),
+        training_splits(config.data, config.seed),
         fold=config.fold,
         val_fraction=config.val_fraction,
         labelled=config.labelled,
