@@ -42,3 +42,31 @@ def test_split_bad_folds_is_one_line_error(tiny_dataset, capsys):
     assert main(["dataset", "split", str(tiny_dataset), "--folds", "9"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("scintiseg dataset: error:")
+
+
+def test_import_lists_skipped_files_and_writes_a_valid_dataset(tmp_path, capsys):
+    import numpy as np
+
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.io.labelme import write_labelme
+    from scintiseg.scan import Annotation, Scan
+
+    src = tmp_path / "scans"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("s1", "s2"):
+        write_dicom(Scan({"ANT": rng.poisson(9, (32, 16)).astype(np.uint16),
+                          "POST": rng.poisson(9, (32, 16)).astype(np.uint16)}, patient_id="PX"), src / f"{name}.dcm")
+    mask = np.zeros((32, 16), dtype=bool)
+    mask[4:9, 3:8] = True
+    write_labelme(Annotation.from_mask(mask, view="ANT"), src / "s1_ANT.json")
+    (src / "junk.bin").write_bytes(b"junk")
+    out = tmp_path / "ds"
+    assert main(["dataset", "import", str(src), "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    skipped = [line for line in lines if line.startswith("skipped:")]
+    assert len(skipped) == 1 and skipped[0].startswith(f"skipped: {src / 'junk.bin'}: unrecognised file format")
+    assert lines[-1].startswith("added 2 cases (1 labelled, 1 patients), kept 0, skipped 1 files, 0 LabelMe")
+    assert main(["dataset", "check", str(out)]) == 0
+    assert main(["dataset", "import", str(src), "--out", str(out), "--patient-from", "regex:x"]) == 2
+    assert "exactly one group" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""``scintiseg dataset check|split`` (and the preparation subcommands of :mod:`scintiseg.cli.dataset_prepare`)."""
+"""``scintiseg dataset check|split|import`` (and the preparation subcommands of :mod:`scintiseg.cli.dataset_prepare`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scintiseg.io.dataset import SPLITS_NAME, check_dataset, split_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``dataset`` with ``check`` and ``split``; ``dataset_prepare`` adds ``augment`` and ``crop``."""
+    """Add ``dataset`` with ``check``, ``split`` and ``import``; ``dataset_prepare`` adds ``augment`` and ``crop``."""
     parser = subparsers.add_parser(
         "dataset",
         help="check, split and prepare a data set folder (dataset.json layout)",
@@ -43,6 +43,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     split.add_argument("--folds", type=int, default=None, help="K-fold cross-validation of the training part")
     split.set_defaults(func=run_split)
 
+    importer = dataset_subparsers.add_parser(
+        "import",
+        help="make a data set from folders of scans (DICOM, 16-bit PNG/TIFF) and LabelMe files",
+        description="Walk folders of scans and write a data set folder that `scintiseg dataset check` passes. "
+        "LabelMe files are matched to scans by file stem (<stem>.json, <stem>_ANT.json, <stem>_POST.json), by "
+        "imagePath, or by scintiseg's \"view\" key. Cases are grouped by DICOM Patient ID, else by "
+        "--patient-from. Unreadable files and unmatched LabelMe files are listed, one line each. Re-running adds "
+        "new files only. See docs/own-data.md.",
+    )
+    importer.add_argument("sources", nargs="+", metavar="SRC", help="scan files or folders (walked recursively)")
+    importer.add_argument("--out", required=True, help="data set folder to write (an existing one is extended)")
+    importer.add_argument("--labels", default=None, metavar="LABELME_DIR", help="folder of LabelMe .json files")
+    importer.add_argument("--link", action="store_true", help="hard-link the images instead of copying them (no second copy on disk)")
+    importer.add_argument(
+        "--patient-from", default="stem", metavar="RULE",
+        help="patient id of files without a DICOM Patient ID: stem (file name, default), parent (folder name) "
+        "or regex:PATTERN (its one group, searched in the file name)",
+    )
+    importer.set_defaults(func=run_import)
+
     dataset_prepare.register(dataset_subparsers)
 
 
@@ -73,4 +93,23 @@ def run_split(args: argparse.Namespace) -> int:
     splits = split_dataset(args.dir, test=args.test, seed=args.seed, folds=args.folds)
     print(f"train {len(splits['train'])} cases, test {len(splits['test'])} cases "
           f"({len(splits['test_patients'])} patients), {len(splits['folds'])} folds -> {args.dir}/{SPLITS_NAME}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from scintiseg.io.importer import import_dataset  # lazy: start-up time (tqdm, pydicom, PIL)
+
+    report = import_dataset(args.sources, args.out, labels_dir=args.labels, link=args.link,
+                            patient_from=args.patient_from, progress=sys.stderr.isatty())
+    for path, message in report.warnings:
+        print(f"warning: {path}: {message}")
+    for path, reason in report.skipped:
+        print(f"skipped: {path}: {reason}")
+    for path, reason in report.unmatched_labels:
+        print(f"unmatched labels: {path}: {reason}")
+    labelled = sum(1 for case in report.added if case.labels)
+    patients = len({case.patient_id for case in report.added})
+    print(f"added {len(report.added)} cases ({labelled} labelled, {patients} patients), kept {report.kept}, "
+          f"skipped {len(report.skipped)} files, {len(report.unmatched_labels)} LabelMe files unmatched "
+          f"-> {report.manifest}")
     return 0

@@ -1,0 +1,210 @@
+"""``scintiseg.io.importer``: a department's folder of scans and LabelMe files -> a data set (issue 16)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.io.dataset import check_dataset, load_case, load_manifest
+from scintiseg.io.dicom import write_dicom
+from scintiseg.io.images import write_png16
+from scintiseg.io.importer import check_patient_rule, import_dataset, patient_from_name
+from scintiseg.io.labelme import write_labelme
+from scintiseg.scan import Annotation, Scan
+
+SHAPE = (32, 16)
+
+
+def _counts(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).poisson(10, SHAPE).astype(np.uint16)
+
+
+def _square(top: int) -> np.ndarray:
+    mask = np.zeros(SHAPE, dtype=bool)
+    mask[top:top + 5, 3:8] = True
+    return mask
+
+
+def _write_dicom(path: Path, patient_id: str, seed: int) -> Path:
+    write_dicom(Scan({"ANT": _counts(seed), "POST": _counts(seed + 100)}, patient_id=patient_id), path)
+    return path
+
+
+def _department(root: Path) -> tuple[Path, Path]:
+    """scans/ with two DICOMs of one patient, one of another, a 16-bit PNG, an 8-bit PNG and two bad files;
+    outlines/ with LabelMe files matched by stem suffix, by the "view" key, by imagePath, and one orphan."""
+    scans, outlines = root / "scans", root / "outlines"
+    (scans / "ward").mkdir(parents=True)
+    outlines.mkdir()
+    _write_dicom(scans / "a1.dcm", "PID-A", 1)
+    _write_dicom(scans / "ward" / "a2", "PID-A", 2)  # DICOM without a suffix, same patient
+    _write_dicom(scans / "b1.dcm", "PID-B", 3)
+    write_png16(_counts(4), scans / "c1.png")
+    Image.fromarray((_counts(5) * 10).astype(np.uint8)).save(scans / "d1.png")
+    (scans / "notes.txt").write_text("not a scan\n")
+    (scans / "broken.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\1" * 20)
+    # by stem + _POST suffix (the DICOM's POST view)
+    write_labelme(Annotation.from_mask(_square(4), view="POST"), outlines / "a1_POST.json")
+    # by the "view" key scintiseg writes: the name says no view
+    write_labelme(Annotation.from_mask(_square(8), view="ANT"), outlines / "b1.json")
+    # by imagePath: a LabelMe file named after nothing, pointing at the PNG it was drawn on
+    write_labelme(Annotation.from_mask(_square(12), view="VIEW"), outlines / "outline-007.json", image_path="../scans/c1.png")
+    write_labelme(Annotation.from_mask(_square(2), view="ANT"), outlines / "zz_ANT.json")  # no scan zz
+    return scans, outlines
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_import_mixed_folder_passes_check(tmp_path):
+    scans, outlines = _department(tmp_path)
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out, labels_dir=outlines)
+    manifest = load_manifest(out)
+    ids = [c.case_id for c in manifest.cases]
+    assert ids == ["a1", "b1", "c1", "d1", "a2"]  # sorted walk: files of a folder before its subfolders
+    skipped = {Path(p).name: why for p, why in report.skipped}
+    assert set(skipped) == {"broken.dcm", "notes.txt"} and "unrecognised" in skipped["notes.txt"]
+    assert [Path(p).name for p, _ in report.unmatched_labels] == ["zz_ANT.json"]
+    result = check_dataset(out)
+    assert result.valid, result.problems
+    # the image is a byte-for-byte copy; DICOM without a suffix gets .dcm
+    assert (out / "images" / "a2.dcm").read_bytes() == (scans / "ward" / "a2").read_bytes()
+    assert manifest.case("c1").meta["source"] == "c1.png"
+    assert manifest.views == ["VIEW"]  # dual-view DICOMs and single-view PNGs share no view name
+
+
+def test_patients_grouped_by_dicom_patient_id(tmp_path):
+    scans, outlines = _department(tmp_path)
+    import_dataset([scans], tmp_path / "ds", labels_dir=outlines)
+    patients = load_manifest(tmp_path / "ds").patients()
+    assert sorted(c.case_id for c in patients["PID-A"]) == ["a1", "a2"]
+    assert [c.case_id for c in patients["PID-B"]] == ["b1"]
+    assert [c.case_id for c in patients["c1"]] == ["c1"]  # no Patient ID: --patient-from stem
+
+
+def test_labels_matched_by_suffix_view_key_and_image_path(tmp_path):
+    scans, outlines = _department(tmp_path)
+    out = tmp_path / "ds"
+    import_dataset([scans], out, labels_dir=outlines)
+    manifest = load_manifest(out)
+    assert manifest.case("a1").labels == {"POST": "labels/a1_POST.json"}
+    assert manifest.case("b1").labels == {"ANT": "labels/b1_ANT.json"}  # from the "view" key
+    assert manifest.case("c1").labels == {"VIEW": "labels/c1_VIEW.json"}  # from imagePath
+    assert manifest.case("a2").labels == {} and manifest.case("d1").labels == {}
+    _, masks = load_case(out, "a1")
+    np.testing.assert_array_equal(masks["POST"], _square(4))
+    _, masks = load_case(out, "b1")
+    np.testing.assert_array_equal(masks["ANT"], _square(8))
+    _, masks = load_case(out, "c1")
+    np.testing.assert_array_equal(masks["VIEW"], _square(12))
+
+
+def test_post_view_of_two_view_dicom_keeps_its_counts(tmp_path):
+    scans, outlines = _department(tmp_path)
+    out = tmp_path / "ds"
+    import_dataset([scans], out, labels_dir=outlines)
+    scan = read_scan(out / "images" / "a1.dcm")
+    assert scan.view_names == ["ANT", "POST"]
+    np.testing.assert_array_equal(scan.view("POST"), _counts(101))
+
+
+def test_eight_bit_export_warns_once_and_is_marked(tmp_path):
+    scans, outlines = _department(tmp_path)
+    report = import_dataset([scans], tmp_path / "ds", labels_dir=outlines)
+    eight_bit = [(p, m) for p, m in report.warnings if "8-bit" in m]
+    assert [Path(p).name for p, _ in eight_bit] == ["d1.png"] and "not counts" in eight_bit[0][1]
+    manifest = load_manifest(tmp_path / "ds")
+    assert manifest.case("d1").meta.get("display_export") is True
+    assert "display_export" not in manifest.case("c1").meta
+
+
+def test_rerun_is_byte_identical_and_adds_only_the_new_file(tmp_path):
+    scans, outlines = _department(tmp_path)
+    out = tmp_path / "ds"
+    import_dataset([scans], out, labels_dir=outlines)
+    before = _tree(out)
+    again = import_dataset([scans], out, labels_dir=outlines)
+    assert again.added == [] and again.kept == 5
+    assert _tree(out) == before
+    _write_dicom(scans / "ward" / "e1.dcm", "PID-E", 6)
+    write_labelme(Annotation.from_mask(_square(6), view="ANT"), outlines / "e1_ANT.json")
+    third = import_dataset([scans], out, labels_dir=outlines)
+    assert [c.case_id for c in third.added] == ["e1"]
+    after = _tree(out)
+    assert set(after) - set(before) == {"images/e1.dcm", "labels/e1_ANT.json"}
+    assert all(after[name] == data for name, data in before.items() if name != "dataset.json")
+    old = json.loads(before["dataset.json"])["cases"]
+    assert json.loads(after["dataset.json"])["cases"][: len(old)] == old
+    assert check_dataset(out).valid
+
+
+def test_same_stem_in_two_folders_gets_distinct_ids_and_duplicates_are_skipped(tmp_path):
+    src = tmp_path / "src"
+    for folder, seed in (("p1", 1), ("p2", 2)):
+        (src / folder).mkdir(parents=True)
+        _write_dicom(src / folder / "scan.dcm", "", seed)
+        write_labelme(Annotation.from_mask(_square(seed), view="ANT"), src / folder / "scan_ANT.json")
+    (src / "z_copy").mkdir()
+    (src / "z_copy" / "again.dcm").write_bytes((src / "p1" / "scan.dcm").read_bytes())
+    report = import_dataset([src], tmp_path / "ds", patient_from="parent")
+    manifest = load_manifest(tmp_path / "ds")
+    assert [(c.case_id, c.patient_id) for c in manifest.cases] == [("scan", "p1"), ("p2_scan", "p2")]
+    assert [Path(p).parent.name for p, why in report.skipped if "same content" in why] == ["z_copy"]
+    # each outline went to the scan beside it
+    _, masks = load_case(tmp_path / "ds", "p2_scan")
+    np.testing.assert_array_equal(masks["ANT"], _square(2))
+    assert report.unmatched_labels == []
+
+
+def test_ambiguous_or_viewless_labels_are_listed(tmp_path):
+    src, outlines = tmp_path / "src", tmp_path / "outlines"
+    src.mkdir(), outlines.mkdir()
+    _write_dicom(src / "a.dcm", "P", 1)
+    doc = {"version": "5.4.1", "flags": {}, "shapes": [], "imagePath": "", "imageData": None,
+           "imageHeight": SHAPE[0], "imageWidth": SHAPE[1]}
+    (outlines / "a.json").write_text(json.dumps(doc))  # no view for a two-view scan
+    (outlines / "bad.json").write_text("{not json")
+    report = import_dataset([src], tmp_path / "ds", labels_dir=outlines)
+    reasons = {Path(p).name: why for p, why in report.unmatched_labels}
+    assert "name the view" in reasons["a.json"] and reasons["bad.json"].startswith("unreadable")
+
+
+def test_link_makes_hard_links(tmp_path):
+    scans, outlines = _department(tmp_path)
+    report = import_dataset([scans], tmp_path / "ds", labels_dir=outlines, link=True)
+    image = tmp_path / "ds" / "images" / "a1.dcm"
+    assert image.stat().st_ino == (scans / "a1.dcm").stat().st_ino and image.stat().st_nlink == 2
+    assert not [m for _, m in report.warnings if "hard-link" in m]
+    assert check_dataset(tmp_path / "ds").valid
+
+
+@pytest.mark.parametrize(
+    ("rule", "name", "expected"),
+    [("stem", "sub/P7_ANT.png", "P7_ANT"), ("parent", "sub/P7_ANT.png", "sub"),
+     (r"regex:^(P\d+)_", "sub/P7_ANT.png", "P7"), (r"regex:^(Q\d+)", "sub/P7_ANT.png", None)],
+)
+def test_patient_rules(rule, name, expected):
+    assert patient_from_name(Path(name), check_patient_rule(rule)) == expected
+
+
+@pytest.mark.parametrize("rule", ["folder", "regex:P\\d+", "regex:(a)(b)", "regex:("])
+def test_bad_patient_rule_is_one_error(rule):
+    with pytest.raises(ScintisegError, match="--patient-from"):
+        check_patient_rule(rule)
+
+
+def test_regex_miss_is_skipped_not_raised(tmp_path):
+    (tmp_path / "src").mkdir()
+    write_png16(_counts(1), tmp_path / "src" / "P1_scan.png")
+    write_png16(_counts(2), tmp_path / "src" / "other.png")
+    report = import_dataset([tmp_path / "src"], tmp_path / "ds", patient_from=r"regex:^(P\d+)_")
+    assert [c.patient_id for c in report.added] == ["P1"]
+    assert [Path(p).name for p, _ in report.skipped] == ["other.png"]
