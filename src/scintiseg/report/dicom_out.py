@@ -8,14 +8,23 @@ body NM images lack (landscape.md).
 
 SR content per lesion (TID 1410 planar ROI measurements):
 
-- tracking identifier ``lesion <id>`` and a UID; finding *Lesion* (SCT 52988006), finding site from the
-  atlas region (free-text code, scheme ``99SCINTISEG``: no standard code exists for our atlas regions);
+- tracking identifier ``lesion <id>`` and a UID; finding *Lesion* (SCT 52988006); finding site the
+  SNOMED CT concept of the atlas region (:data:`FINDING_SITES`, :func:`finding_site`) with the patient's
+  side as the *Laterality* modifier (CID 244) for a paired bone, or as a topographical modifier (CID 2)
+  for a midline one;
 - the image region: the contour as a closed ``POLYLINE`` in pixel coordinates (column, row) of the
   referenced frame;
 - a first, image-level group (TID 1501) with the scan summary: lesion count, BSI over the covered bones
   and the covered skeletal mass (so a scan without lesions still gives a valid report);
 - measurements: area (mm^2, ``UCUM mm2``; SCT 42798000 *Area*), mean / maximum counts (``{counts}``),
   lesion-to-normal-bone ratio (``1``), mean probability (``1``); the last three with scintiseg codes.
+
+The GSPS states Body Part Examined ``WHOLEBODY`` (PS3.16 Annex L, an unpaired body part) and so carries
+no Laterality: General Series Laterality is Type 2C, required only for a paired body part (PS3.3
+C.7.3.1), and without a body part a validator cannot decide the condition (dciodvfy reported it missing).
+
+Checked with dciodvfy (Debian's dicom3tools) in tests/report/test_dicom_out.py; the warnings left are
+the private measurement codes below and the source's zero Patient's Size/Weight, copied as read.
 
 Inputs that are not DICOM have no SOP instance to reference; for them no DICOM output is written and the
 report says so.
@@ -34,8 +43,71 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
 from scintiseg.predict.prediction import Prediction
 
-#: Private coding scheme for quantities and regions that have no standard code.
+#: Private coding scheme for the quantities that have no standard code (mean / maximum counts, mean
+#: probability, lesion-to-normal-bone ratio, lesion count, BSI and its covered mass).
 SCHEME = "99SCINTISEG"
+
+#: SNOMED CT finding site of each atlas region (:data:`scintiseg.predict.regions.REGION_NAMES`, side
+#: suffix removed), as the name of a concept in pydicom's code dictionary (``codes.SCT.<name>``).
+#: A bone structure where the dictionary has one; the region itself where it has none: ``forearm``
+#: (radius and ulna; *Forearm*, 14975008) and ``foot`` (*Foot*, 56459004). ``other`` (soft tissue or
+#: outside the atlas) names no anatomy, so its lesions get no finding site (it is optional in TID 1419)
+#: rather than a private code; no region needs one.
+FINDING_SITES: dict[str, str] = {
+    "skull": "Skull",  # 89546000
+    "mandible": "Mandible",  # 91609006
+    "cervical_spine": "CervicalSpine",  # 122494005
+    "thoracic_spine": "ThoracicSpine",  # 122495006
+    "lumbar_spine": "LumbarSpine",  # 122496007
+    "sacrum": "Sacrum",  # 54735007
+    "ribs": "Rib",  # 113197003 bone structure of rib
+    "sternum": "Sternum",  # 56873002
+    "clavicle": "Clavicle",  # 51299004
+    "scapula": "Scapula",  # 79601000
+    "humerus": "Humerus",  # 85050009
+    "forearm": "Forearm",  # 14975008
+    "hand": "HandBone",  # 24097009 bone structure of hand
+    "pelvis": "BoneStructureOfPelvis",  # 118645006
+    "femur": "Femur",  # 71341001
+    "tibia_fibula": "TibiaAndFibula",  # 110536004
+    "foot": "Foot",  # 56459004
+}
+
+#: Body Part Examined of the GSPS (PS3.16 Annex L): scintiseg reads whole-body scans only.
+BODY_PART = "WHOLEBODY"
+
+_SIDES = {"left": "Left", "right": "Right"}
+
+
+def finding_site(region: str, laterality: str):
+    """The TID 1419 finding site of an atlas region, or None for ``other``.
+
+    Args:
+        region: an atlas region name (``ribs_left``, ``sternum``, ...; :mod:`scintiseg.predict.regions`).
+        laterality: the lesion's side (``left``, ``right`` or ``midline``), used for midline regions only.
+
+    Returns:
+        A ``highdicom.sr.FindingSite``: the SNOMED CT concept of :data:`FINDING_SITES`; for a region with a
+        side suffix, that side as the Laterality modifier (SCT Left 7771000 / Right 24028007, CID 244); for
+        a midline region, a lesion off the midline gets its side as a topographical modifier (CID 2).
+
+    Example::
+
+        finding_site("ribs_left", "left").laterality.value   # "7771000"
+    """
+    import highdicom as hd  # lazy: start-up time
+    from pydicom.sr.codedict import codes  # lazy: start-up time (0.13 s, needed only beside highdicom)
+
+    base, _, side = region.rpartition("_")
+    if side not in _SIDES:
+        base, side = region, ""
+    if base not in FINDING_SITES:
+        return None
+    location = getattr(codes.SCT, FINDING_SITES[base])
+    if side:
+        return hd.sr.FindingSite(location, laterality=getattr(codes.SCT, _SIDES[side]))
+    modifier = getattr(codes.SCT, _SIDES[laterality]) if laterality in _SIDES else None
+    return hd.sr.FindingSite(location, topographical_modifier=modifier)
 
 
 def _frame_numbers(source_ds, views: list[str]) -> dict[str, int | None]:
@@ -92,12 +164,13 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
                 measurements.append(
                     hd.sr.Measurement(name=CodedConcept("LNBR", SCHEME, "Lesion to normal bone ratio"), value=float(lesion.lesion_to_normal_bone), unit=CodedConcept("1", "UCUM", "no units"))
                 )
+            site = finding_site(lesion.region, lesion.laterality)
             groups.append(
                 PlanarROIMeasurementsAndQualitativeEvaluations(
                     tracking_identifier=TrackingIdentifier(uid=hd.UID(), identifier=f"lesion {lesion.id}"),
                     referenced_region=region,
                     finding_type=CodedConcept("52988006", "SCT", "Lesion"),
-                    finding_sites=[hd.sr.FindingSite(CodedConcept(lesion.region.upper()[:16], SCHEME, f"{lesion.region} ({lesion.laterality})"))],
+                    finding_sites=None if site is None else [site],
                     measurements=measurements,
                 )
             )
@@ -190,6 +263,8 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
         # transformation is the identity (highdicom would read it from the functional groups).
         modality_lut_transformation=hd.ModalityLUTTransformation(rescale_intercept=0.0, rescale_slope=1.0, rescale_type="US"),
     )
+    # A whole body is unpaired, so General Series Laterality (Type 2C) must be absent (module docstring).
+    gsps.BodyPartExamined = BODY_PART
     with atomic_path(path) as tmp:
         gsps.save_as(tmp)
 
