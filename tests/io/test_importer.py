@@ -208,3 +208,22 @@ def test_regex_miss_is_skipped_not_raised(tmp_path):
     report = import_dataset([tmp_path / "src"], tmp_path / "ds", patient_from=r"regex:^(P\d+)_")
     assert [c.patient_id for c in report.added] == ["P1"]
     assert [Path(p).name for p, _ in report.skipped] == ["other.png"]
+
+
+def test_an_out_that_is_a_file_is_one_error_and_nothing_is_written(tmp_path):
+    scans, _ = _department(tmp_path)
+    out = tmp_path / "out"
+    out.write_text("a file, not a folder\n")
+    with pytest.raises(ScintisegError, match="not a folder") as error:
+        import_dataset([scans], out)
+    assert "\n" not in str(error.value) and out.read_text() == "a file, not a folder\n"
+
+
+def test_an_image_that_cannot_be_written_is_one_error_and_no_manifest(tmp_path):
+    scans, _ = _department(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "images").write_text("blocks the images folder\n")  # atomic_path cannot create images/
+    with pytest.raises(ScintisegError, match="cannot write the image"):
+        import_dataset([scans], out)
+    assert not (out / "dataset.json").exists()

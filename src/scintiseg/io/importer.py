@@ -309,15 +309,18 @@ def _match_labels(
 def _place_image(source: Path, target: Path, link: bool) -> bool:
     """Copy ``source`` to ``target`` atomically, or hard-link it with ``link``; False when a link was asked
     for but the file system refused it (another device, no hard links) and the file was copied instead."""
-    with atomic_path(target) as tmp:
-        if link:
-            tmp.unlink()
-            try:
-                os.link(source, tmp)
-                return True
-            except OSError:
-                pass
-        shutil.copyfile(source, tmp)
+    try:
+        with atomic_path(target) as tmp:
+            if link:
+                tmp.unlink()
+                try:
+                    os.link(source, tmp)
+                    return True
+                except OSError:
+                    pass
+            shutil.copyfile(source, tmp)
+    except OSError as exc:  # a full disk, no permission: the manifest (written last) is not touched
+        raise ScintisegError(f"cannot write the image ({exc.strerror or type(exc).__name__})", path=target) from None
     return not link
 
 
@@ -355,8 +358,8 @@ def import_dataset(
         The report: cases added, skipped files and unmatched LabelMe files with their reasons, warnings.
 
     Raises:
-        ScintisegError: a bad ``patient_from`` rule, a missing ``labels_dir``, an unreadable existing
-            manifest in ``out``, or no source that exists.
+        ScintisegError: a bad ``patient_from`` rule, a missing ``labels_dir``, an ``out`` that is a file,
+            an unreadable existing manifest in ``out``, no source that exists, or an image that cannot be written.
 
     Example::
 
@@ -365,6 +368,8 @@ def import_dataset(
     """
     rule = check_patient_rule(patient_from)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ScintisegError("not a folder: the data set to import into must be a folder", path=out)
     source_paths = [Path(s) for s in sources]
     label_root = None if labels_dir is None else Path(labels_dir)
     if label_root is not None and not label_root.is_dir():

@@ -96,11 +96,6 @@ class SplitMadeWarning(UserWarning):
     """Training found no ``splits.json`` and made one (:func:`training_splits`)."""
 
 
-def load_splits_file(root: str | Path) -> dict:
-    """Read and verify ``root/splits.json`` (written by ``scintiseg dataset split``)."""
-    return load_splits(root)
-
-
 def training_splits(root: str | Path, seed: int) -> dict:
     """``root/splits.json``; when the data set has none, a seeded patient-level split made, saved and said.
 

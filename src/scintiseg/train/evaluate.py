@@ -29,19 +29,19 @@ import torch
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
-from scintiseg.io.dataset import SPLIT_NAMES, load_manifest
+from scintiseg.io.dataset import SPLIT_NAMES, load_manifest, load_splits
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
 from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpoint
 from scintiseg.models.device import select_device
 from scintiseg.train.config import TrainConfig
-from scintiseg.train.data import Sample, load_samples, load_splits_file
+from scintiseg.train.data import Sample, load_samples
 from scintiseg.train.loop import predict_probabilities
 
 
 def cases_of_split(run_dir: str | Path, data: str | Path, split: str) -> list[str]:
     """Case ids of ``split`` (see the module docstring for where each comes from)."""
     if split == "test":
-        return list(load_splits_file(data).get("test", []))
+        return list(load_splits(data).get("test", []))
     if split == "all":
         return [case.case_id for case in load_manifest(data).cases]
     if split in ("val", "train"):
