@@ -22,10 +22,12 @@ from typing import Any, ClassVar
 
 from scintiseg.config import Config, option
 from scintiseg.errors import ScintisegError
+from scintiseg.phantom.config import profile
+from scintiseg.prepare.intensity import METHODS
 from scintiseg.prepare.model_input import INPUT_MODES
 
 #: Intensity normalisations (:func:`scintiseg.prepare.intensity.normalise`).
-NORMALISATIONS: tuple[str, ...] = ("none", "percentile", "log", "zscore")
+NORMALISATIONS: tuple[str, ...] = METHODS
 _SUPERVISED_LOSSES = ("bce", "dice", "dice_bce")
 
 
@@ -77,6 +79,20 @@ class TrainConfig(Config):
             before the Dice term moves (measured in docs/demo.md). 0 keeps PyTorch's initialisation.
         tensorboard: also log to ``RUN/tensorboard`` (needs the ``tensorboard`` package).
         progress: show a tqdm progress bar (rank 0 only).
+        synthetic: a phantom profile (``randomised`` for domain randomisation, issue 13): training and
+            validation windows are generated on the fly (:mod:`scintiseg.train.synthetic`) and ``data``
+            is not read. Only ``input_mode="ant"``.
+        pool_patients: synthetic patients whose windows make one epoch.
+        refresh: share of those patients replaced by new ones before each epoch (1: all new every epoch).
+        windows_per_view: training windows cut from each view of each synthetic patient.
+        val_patients: synthetic validation patients (fixed for the run).
+        degrade: random degradations of real archives on every synthetic view (matrix, framing,
+            8-bit/JPEG export, flips; :func:`scintiseg.prepare.degrade.random_degradation`).
+        pixel_mm: the model's pixel size: synthetic views are resampled to it, and prediction resamples
+            every scan to it (recorded in the checkpoint).
+        window_size: side of the square synthetic training window (prediction tiles the whole view with it).
+        generator_workers: processes generating synthetic patients while the network trains (0: none,
+            generate between epochs in the training process).
     """
 
     kind: ClassVar[str] = "training configuration"
@@ -117,6 +133,15 @@ class TrainConfig(Config):
     head_prior: float = 0.0
     tensorboard: bool = False
     progress: bool = True
+    synthetic: str = option("", help="phantom profile to generate training data from on the fly (e.g. randomised)")
+    pool_patients: int = 64
+    refresh: float = 0.25
+    windows_per_view: int = 2
+    val_patients: int = 12
+    degrade: bool = True
+    pixel_mm: float = 2.26
+    window_size: int = 256
+    generator_workers: int = 1
 
     def validate(self) -> None:
         """Raise :class:`ScintisegError` naming the first field with an impossible value."""
@@ -134,12 +159,23 @@ class TrainConfig(Config):
             ("threads", self.threads >= 0),
             ("max_train_images", self.max_train_images >= 0),
             ("head_prior", 0.0 <= self.head_prior < 1.0),
+            ("pool_patients", self.pool_patients >= 1),
+            ("refresh", 0.0 <= self.refresh <= 1.0),
+            ("windows_per_view", self.windows_per_view >= 1),
+            ("val_patients", self.val_patients >= 1),
+            ("pixel_mm", 0.2 <= self.pixel_mm <= 10.0),
+            ("window_size", 16 <= self.window_size <= 2048),
+            ("generator_workers", self.generator_workers >= 0),
         ]
         for name, ok in checks:
             if not ok:
                 raise ScintisegError(f"{name} has an impossible value: {getattr(self, name)!r}")
         if not isinstance(self.model_args, dict):
             raise ScintisegError(f"model_args must be a mapping, got {self.model_args!r}")
+        if self.synthetic:
+            profile(self.synthetic)  # an unknown profile is one line naming the choices
+        if self.synthetic and self.input_mode != "ant":
+            raise ScintisegError(f"synthetic training makes single-view windows: --input-mode ant, not {self.input_mode!r}")
         if self.loss != "chan_vese" and self.labelled == 0.0:
             raise ScintisegError("labelled = 0 leaves nothing to learn with a supervised loss; use --loss chan_vese")
 

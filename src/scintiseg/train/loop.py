@@ -58,6 +58,7 @@ from scintiseg.train.data import (
     training_splits,
 )
 from scintiseg.train.distributed import DistributedContext
+from scintiseg.train.synthetic import SyntheticPool, SyntheticSettings, validation_dataset
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,24 @@ LOG_COLUMNS: tuple[str, ...] = (
 
 @dataclass
 class TrainData:
-    """The datasets of one run and the split they came from."""
+    """The datasets of one run and the split they came from.
+
+    ``pool`` is set for synthetic training (:mod:`scintiseg.train.synthetic`): each epoch then trains on
+    ``pool.dataset(epoch)``, and ``train`` is the first epoch's windows.
+    """
 
     train: SegmentationDataset
     val: SegmentationDataset
     split: SplitCases | None = None
+    pool: SyntheticPool | None = None
+
+    def for_epoch(self, epoch: int) -> SegmentationDataset:
+        """The training images of ``epoch``."""
+        return self.pool.dataset(epoch) if self.pool is not None else self.train
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
 
 @dataclass
@@ -89,8 +103,34 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
 
 
+def synthetic_settings(config: TrainConfig) -> SyntheticSettings:
+    """What the on-the-fly generator of a ``--synthetic`` run makes."""
+    return SyntheticSettings(profile=config.synthetic, pixel_mm=config.pixel_mm, window_size=config.window_size,
+                             windows_per_view=config.windows_per_view, normalisation=config.normalisation,
+                             degrade=config.degrade, seed=config.seed)
+
+
+def prepare_synthetic_data(config: TrainConfig, start_epoch: int = 0) -> TrainData:
+    """The refreshed pool of generated training windows and fixed generated validation windows."""
+    settings = synthetic_settings(config)
+    bar = tqdm(desc="phantom validation", unit="patient", total=config.val_patients, leave=False,
+               disable=not config.progress)
+    val = validation_dataset(settings, config.val_patients)
+    bar.update(config.val_patients)
+    bar.close()
+    pool = SyntheticPool(settings, config.pool_patients, config.refresh, workers=config.generator_workers)
+    try:
+        first = pool.dataset(start_epoch)
+    except BaseException:
+        pool.close()
+        raise
+    return TrainData(first, val, None, pool)
+
+
 def prepare_data(config: TrainConfig) -> TrainData:
     """Split the data set by patient and preload the train and validation images."""
+    if config.synthetic:
+        return prepare_synthetic_data(config)
     if not config.data:
         raise ScintisegError("no data set given (--data DIR)")
     patients_of = case_patients(config.data)
@@ -294,10 +334,22 @@ def train(
     if config.threads:
         torch.set_num_threads(config.threads)
     context = DistributedContext.from_environment(config.device)
+    made = None
+    if data is None and config.synthetic:  # the generator's worker process is closed with the run
+        made = data = prepare_synthetic_data(config, _resume_epoch(last_path) if resume else 0)
     try:
         return _train(config, run_dir, last_path, best_path, context, resume, data, on_batch)
     finally:
         context.close()
+        if made is not None:
+            made.close()
+
+
+def _resume_epoch(last_path: Path) -> int:
+    """The epoch a resumed run continues with (0 without a checkpoint)."""
+    if not last_path.exists():
+        return 0
+    return int(load_checkpoint(last_path, required=RESUME_KEYS)["epoch"])
 
 
 def _train(config, run_dir, last_path, best_path, context, resume, data, on_batch) -> TrainResult:
@@ -353,7 +405,7 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     for epoch in range(start_epoch, config.epochs if not stopped_early else start_epoch):
         started = time.perf_counter()
         network.train()
-        loader = _loader(data.train, config, context, epoch)
+        loader = _loader(data.for_epoch(epoch), config, context, epoch)
         augment = _augmenter(config, epoch) if config.augment else None
         totals = {"loss": 0.0, "supervised": 0.0, "unsupervised": 0.0, "alpha": 0.0}
         seen = 0
@@ -407,7 +459,10 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
             "config": config.to_dict(),
             # What prediction needs to build the same input (scintiseg.predict.loader reads it).
             "data": {"input_mode": config.input_mode, "normalisation": config.normalisation,
-                     "window_size": int(data.train.images.shape[-1])},
+                     "window_size": int(data.train.images.shape[-1]),
+                     # A synthetic run trains on windows of the whole body at one pixel size: prediction
+                     # resamples to it and tiles the whole view (the checkpoint contract of predict.loader).
+                     **({"pixel_mm": float(config.pixel_mm), "window": "whole"} if config.synthetic else {})},
             "history": history,
             "best": {"epoch": best_epoch, "value": best_value, "monitor": config.monitor},
             "early_stopping_wait": wait,
