@@ -130,3 +130,45 @@ def test_an_output_folder_in_use_is_one_line_and_exit_2(run_dir, scans, tmp_path
     assert err == (f"scintiseg predict: error: {out}: in use by another scintiseg predict (pid {os.getpid()}); "
                    "wait or choose another --out\n")
     assert list(out.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def npy_scan(tmp_path_factory) -> Path:
+    """NM1's counts as a ``.npy`` file: a scan with no pixel spacing of its own."""
+    import numpy as np
+
+    from scintiseg.io import read_scan
+
+    if not REAL.is_file():
+        pytest.skip(f"real scan not found at {REAL}")
+    path = tmp_path_factory.mktemp("npy") / "nm1.npy"
+    np.save(path, read_scan(REAL).view("ANT"))
+    return path
+
+
+def test_a_file_without_spacing_is_predicted_at_the_assumed_one_with_one_warning(run_dir, npy_scan, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["predict", str(npy_scan), "--out", str(out), "--model", str(run_dir), "--quiet", "--no-dicom"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warned == [f"warning: {npy_scan}: the file has no pixel spacing; assuming 2.26 x 2.26 mm "
+                      "(give the right one with --pixel-spacing)"]
+    assert json.loads((out / "nm1" / "report.json").read_text())["input"]["pixel_spacing_mm"] == [2.26, 2.26]
+
+
+def test_pixel_spacing_and_window_flags_reach_the_report(run_dir, npy_scan, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["predict", str(npy_scan), "--out", str(out), "--model", str(run_dir), "--quiet", "--no-dicom"]
+    assert main([*args, "--pixel-spacing", "2.4x2.3", "--window", "whole"]) == 0
+    assert "warning:" not in capsys.readouterr().err
+    report = json.loads((out / "nm1" / "report.json").read_text())
+    assert report["input"]["pixel_spacing_mm"] == [2.4, 2.3]
+    assert report["settings"]["window"] == "whole" and report["model"]["window"] == "whole"
+    assert report["summary"]["bsi_covered_mass_percent"] > 95  # the whole view was seen, not the thorax
+
+
+@pytest.mark.parametrize("extra, problem", [(["--pixel-spacing", "0"], "pixel spacing '0' is not MM or ROWxCOL"),
+                                            (["--pixel-spacing", "2x2x2"], "pixel spacing '2x2x2' is not MM or ROWxCOL")])
+def test_a_bad_pixel_spacing_is_one_line_and_exit_2(run_dir, npy_scan, tmp_path, capsys, extra, problem):
+    assert main(["predict", str(npy_scan), "--out", str(tmp_path / "o"), "--model", str(run_dir), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"scintiseg predict: error: {problem}") and err.count("\n") == 1

@@ -14,8 +14,11 @@ from PIL import Image
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
+from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import (
+    DEFAULT_PIXEL_SPACING,
     MIN_VIEW_SIDE,
+    parse_pixel_spacing,
     read_image,
     read_label_png,
     read_mask_png,
@@ -23,6 +26,8 @@ from scintiseg.io.images import (
     write_mask_png,
     write_png16,
 )
+from scintiseg.io.library_messages import ReaderWarning
+from scintiseg.scan import Scan
 
 COUNTS = (np.arange(24 * 16, dtype=np.uint16).reshape(24, 16) * 150)  # up to 57450: needs 16 bits
 
@@ -163,3 +168,53 @@ def test_tiff_with_a_bad_first_page_offset_is_one_silent_error(tmp_path, capfd, 
     assert "\n" not in message and str(tmp_path / "t.tif") in message
     assert "(tifffile: " in message and "invalid offset to first page" in message
     assert caught == [] and caplog.records == [] and capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("text, spacing", [("2.26", (2.26, 2.26)), ("2.26x2.0", (2.26, 2.0)), ("4.5X4.5", (4.5, 4.5)),
+                                           (1.13, (1.13, 1.13)), ((2.0, 2.4), (2.0, 2.4))])
+def test_pixel_spacing_parsed(text, spacing):
+    assert parse_pixel_spacing(text) == spacing
+
+
+@pytest.mark.parametrize("text", ["", "abc", "0", "-2.26", "2x3x4", "nan", "226", "2.26xx"])
+def test_pixel_spacing_that_is_no_camera_is_refused(text):
+    with pytest.raises(ScintisegError, match="is not MM or ROWxCOL"):
+        parse_pixel_spacing(text)
+
+
+def test_files_without_a_spacing_take_the_given_one_else_the_default_marked_assumed(tmp_path):
+    np.save(tmp_path / "scan.npy", COUNTS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the reader itself does not warn (prediction does, once per file)
+        assumed = read_scan(tmp_path / "scan.npy")
+        given = read_scan(tmp_path / "scan.npy", pixel_spacing="4.5")
+    assert assumed.pixel_spacing == DEFAULT_PIXEL_SPACING == (2.26, 2.26) and assumed.metadata["pixel_spacing_assumed"]
+    assert given.pixel_spacing == (4.5, 4.5) and "pixel_spacing_assumed" not in given.metadata
+
+
+def test_a_dicom_file_keeps_its_own_spacing(tmp_path):
+    write_dicom(Scan({"ANT": COUNTS, "POST": COUNTS[:, ::-1]}, pixel_spacing=(2.4, 2.4)), tmp_path / "scan.dcm")
+    with pytest.warns(ReaderWarning, match=r"pixel spacing 4\.5 x 4\.5 mm given, the DICOM file's own 2\.4 x 2\.4 mm kept"):
+        scan = read_scan(tmp_path / "scan.dcm", pixel_spacing=(4.5, 4.5))
+    assert scan.pixel_spacing == (2.4, 2.4) and "pixel_spacing_assumed" not in scan.metadata
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same spacing given: nothing to say
+        assert read_scan(tmp_path / "scan.dcm", pixel_spacing="2.4").pixel_spacing == (2.4, 2.4)
+
+
+def test_a_dicom_file_without_spacing_takes_the_given_one(tmp_path, monkeypatch):
+    import scintiseg.io
+
+    write_dicom(Scan({"ANT": COUNTS}, pixel_spacing=(2.26, 2.26)), tmp_path / "scan.dcm")
+    read = scintiseg.io.read_dicom
+
+    def without_spacing(path):  # what read_dicom says of a file with no Pixel Spacing
+        scan = read(path)
+        scan.metadata["pixel_spacing_assumed"] = True
+        return scan
+
+    monkeypatch.setattr(scintiseg.io, "read_dicom", without_spacing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scan = read_scan(tmp_path / "scan.dcm", pixel_spacing="4.5")
+    assert scan.pixel_spacing == (4.5, 4.5) and "pixel_spacing_assumed" not in scan.metadata

@@ -67,6 +67,7 @@ def test_masks_agree_with_metadata(default_patient):
 def test_thoracic_spine_brighter_on_post_than_on_ant():
     patient = generate_patient(21, profile("normal"))
     spine = patient.regions["POST"] == REGION_IDS["thoracic_spine"]
+    spine = spine & (patient.regions["ANT"][:, ::-1] != REGION_IDS["sternum"])  # the sternum lies in front of the spine on ANT
     spine_in_ant = spine[:, ::-1]  # POST as acquired -> ANT orientation
     post = patient.expected["POST"][spine].mean()
     ant = patient.expected["ANT"][spine_in_ant].mean()

@@ -61,3 +61,29 @@ def test_rasterise_union_does_not_double_overlaps_and_holes_subtract():
     voxel = grid.row_mm * grid.col_mm * grid.depth_mm
     assert shell.occupancy.sum() * voxel == pytest.approx(4 / 3 * np.pi * (15**3 - 12**3), rel=0.08)
     assert solid.occupancy.sum() * voxel == pytest.approx(4 / 3 * np.pi * 15**3, rel=0.05)
+
+
+def test_rotated_ellipsoid_chord_matches_dense_sampling_and_bounds_contain_it():
+    angle = np.radians(25.0)
+    c, s = np.cos(angle), np.sin(angle)
+    rotation = ((c, -s * 0.8, s * 0.6), (s, c * 0.8, -c * 0.6), (0.0, 0.6, 0.8))  # orthonormal columns
+    assert np.allclose(np.asarray(rotation) @ np.asarray(rotation).T, np.eye(3))
+    ellipsoid = Ellipsoid((40.0, 35.0, 50.0), (25.0, 12.0, 8.0), rotation)
+    z = np.arange(0.0, 80.0, 1.5)[:, None]
+    x = np.arange(0.0, 70.0, 1.5)[None]
+    lo, hi = ellipsoid.chord(z, x)
+    ys = np.arange(0.0, 100.0, 0.02)
+    rot = np.asarray(rotation)
+    d = np.stack(np.broadcast_arrays(z[..., None] - 40.0, x[..., None] - 35.0, ys[None, None] - 50.0), -1)
+    local = d @ rot  # coordinates along the ellipsoid's own axes
+    inside = ((local / np.array([25.0, 12.0, 8.0])) ** 2).sum(-1) <= 1.0
+    assert np.allclose(np.nan_to_num(hi - lo), inside.sum(-1) * 0.02, atol=0.05)
+    (zl, zh), (xl, xh), _ = ellipsoid.bounds()
+    hit = np.isfinite(lo)
+    zz, xx = np.broadcast_arrays(z, x)
+    assert zz[hit].min() >= zl and zz[hit].max() <= zh and xx[hit].min() >= xl and xx[hit].max() <= xh
+    assert zh - zl < 2 * 25.0 + 1e-6  # tighter than the largest semi-axis both ways
+    # no rotation = the axis-aligned chord
+    plain = Ellipsoid((40.0, 35.0, 50.0), (25.0, 12.0, 8.0))
+    same = Ellipsoid((40.0, 35.0, 50.0), (25.0, 12.0, 8.0), ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
+    assert np.allclose(np.nan_to_num(plain.chord(z, x)[1]), np.nan_to_num(same.chord(z, x)[1]))

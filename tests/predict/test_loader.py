@@ -112,7 +112,12 @@ def test_shapes_that_do_not_fit_are_refused_through_load_model(tmp_path, make_ti
     "data, problem",
     [({"input_mode": "sideways"}, "unknown input mode 'sideways'"),
      ({"normalisation": "histogram"}, "unknown normalisation 'histogram'"),
-     ({"window_size": "256"}, "window size '256' is not a positive integer")],
+     ({"window_size": "256"}, "window size '256' is not a positive integer"),
+     ({"pixel_mm": "2.26"}, "pixel size '2.26' is not a number of mm"),
+     ({"pixel_mm": 0.0}, "pixel size 0.0 is not a number of mm in [0.1, 20]"),
+     ({"pixel_mm": True}, "pixel size True is not a number of mm"),
+     ({"pixel_mm": float("nan")}, "pixel size nan is not a number of mm"),
+     ({"window": "body"}, "unknown window mode 'body' (this scintiseg knows whole, thoracic)")],
 )
 def test_a_data_configuration_this_version_cannot_feed_is_named(tmp_path, make_tiny_network, data, problem):
     network = make_tiny_network()
@@ -129,3 +134,20 @@ def test_packaging_keeps_the_data_configuration(tmp_path, make_tiny_network):
                            "data": {"input_mode": "ant", "normalisation": "log", "window_size": 192}}, tmp_path / "run.pt")
     model = load_model(package_run(run, "nothing", tmp_path / "shipped.pt"))
     assert (model.normalisation, model.window_size) == ("log", 192)
+
+
+def test_the_pixel_size_and_window_mode_are_read_from_checkpoint_and_sidecar(tmp_path, make_tiny_network):
+    from scintiseg.predict.export import export_onnx
+
+    network = make_tiny_network()
+    data = {"input_mode": "ant", "normalisation": "percentile", "window_size": 256, "pixel_mm": 2.26, "window": "whole"}
+    path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config), "data": data},
+                           tmp_path / "new.pt")
+    model = load_model(path)
+    assert (model.pixel_mm, model.window) == (2.26, "whole")
+    onnx = export_onnx(network, tmp_path / "new.onnx", in_channels=1, sidecar={"data": data})
+    exported = load_model(onnx, engine="onnx")
+    assert (exported.pixel_mm, exported.window) == (2.26, "whole")
+    old = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                           "data": {"input_mode": "ant"}}, tmp_path / "old.pt")
+    assert (load_model(old).pixel_mm, load_model(old).window) == (None, "thoracic")  # before issue 13: as it was

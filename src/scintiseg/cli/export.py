@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         out = source / "model.onnx" if source.is_dir() else source.with_suffix(".onnx")
     sidecar = {  # export_onnx adds the format tags, the opset and in_channels
-        "data": {"input_mode": model.input_mode, "normalisation": model.normalisation, "window_size": model.window_size},
+        "data": {"input_mode": model.input_mode, "normalisation": model.normalisation, "window_size": model.window_size,
+                 "window": model.window, **({"pixel_mm": model.pixel_mm} if model.pixel_mm else {})},
         "model_config": model.info.get("model_config", {}),
         "shipped": {k: v for k, v in model.info.items() if k not in ("model_config", "source", "disclaimer")},
         "exported_from": str(source),

@@ -26,6 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--engine", choices=("torch", "onnx"), default="torch", help="inference engine (default torch)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
     parser.add_argument("--min-area", type=int, default=4, help="smallest lesion kept, pixels (default 4)")
+    parser.add_argument(
+        "--window", choices=("whole", "thoracic"), default=None,
+        help="where the model looks: the whole view (overlapping windows) or the thoracic crop of paper B "
+             "(default: the mode the model was trained for)",
+    )
+    parser.add_argument(
+        "--pixel-spacing", default=None, metavar="MM",
+        help="pixel size of inputs without one (PNG, TIFF, .npy, raw): MM or ROWxCOL; default 2.26 mm, with a "
+             "warning; DICOM files keep their own",
+    )
     parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS")
     parser.add_argument("--shape", default=None, help="ROWSxCOLS of raw inputs")
     parser.add_argument("--dtype", default=None, help="element type of raw inputs (default uint16)")
@@ -36,15 +46,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import load_model  # lazy: start-up time
     from scintiseg.predict.pipeline import PredictSettings  # lazy: start-up time
+    from scintiseg.io.images import parse_pixel_spacing  # lazy: start-up time
     from scintiseg.report.batch import run_batch  # lazy: start-up time
 
     if not 0.0 < args.threshold <= 1.0:
         raise ScintisegError(f"--threshold must lie in (0, 1], got {args.threshold}")
     if args.min_area < 1:
         raise ScintisegError(f"--min-area must be at least 1, got {args.min_area}")
+    spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
     model = load_model(args.model, engine=args.engine)
-    read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype}.items() if v is not None}
-    settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area)
+    read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
+    settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area, window=args.window)
     results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom, progress=not args.quiet)
     failed = [r for r in results if r.status != "ok"]
     done = len(results) - len(failed)

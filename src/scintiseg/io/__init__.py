@@ -2,15 +2,28 @@
 
 ``read_scan(path)`` reads any supported scan file (DICOM of any transfer syntax pydicom decodes,
 ``.npy``, 16-bit PNG or TIFF, raw matrices with an explicit shape) into a :class:`~scintiseg.scan.Scan`.
+
+Pixel spacing: a DICOM file carries its own; ``.npy``, PNG, TIFF and raw files carry none and take
+``pixel_spacing`` when given (``scintiseg predict --pixel-spacing``), else
+:data:`~scintiseg.io.images.DEFAULT_PIXEL_SPACING` (2.26 mm), marked
+``scan.metadata["pixel_spacing_assumed"] = True`` so that the stages where it matters (prediction: the
+resampling to the model's pixel size, every size in mm) warn once per file. The reader itself does not
+warn: data sets of ``.npy`` cases would warn once per case read. A ``pixel_spacing`` given for a DICOM
+file that has its own is not used (the file's header describes its pixels; a spacing typed for a whole
+folder does not), with a warning when the two differ; a DICOM file without one that ``read_dicom``
+marks ``pixel_spacing_assumed`` takes the given one.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
-from scintiseg.io.images import read_image
+from scintiseg.io.images import DEFAULT_PIXEL_SPACING, parse_pixel_spacing, read_image
+from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.scan import Scan
 
 __all__ = ["read_scan"]
@@ -36,8 +49,10 @@ def read_scan(
         shape: ``"ROWSxCOLS"`` (or a tuple) of a headerless raw matrix.
         dtype: element type of a raw matrix (default uint16).
         byteorder: ``"<"`` (default) or ``">"`` for raw matrices.
-        pixel_spacing: (row, col) mm for formats without a header (default: the Scan's nominal 2.26 mm);
-            ignored for DICOM, which carries its own.
+        pixel_spacing: (row, col) mm (or one number, or ``"ROWxCOL"``) for formats without a header
+            (default :data:`~scintiseg.io.images.DEFAULT_PIXEL_SPACING`, marked as assumed); a DICOM
+            file keeps its own, with a :class:`~scintiseg.io.library_messages.ReaderWarning` when
+            they differ (module docstring).
         patient_id: patient id for formats without a header (default: the file name without suffix).
 
     Returns:
@@ -57,9 +72,23 @@ def read_scan(
         raise ScintisegError("no such file", path=path)
     if not path.is_file():
         raise ScintisegError("not a file", path=path)
+    given = None if pixel_spacing is None else parse_pixel_spacing(pixel_spacing)
     if shape is None and is_dicom(path):
-        return read_dicom(path)
+        scan = read_dicom(path)
+        if given is not None and scan.metadata.get("pixel_spacing_assumed"):  # a DICOM without Pixel Spacing
+            fixed = scan.with_views(scan.views, pixel_spacing=given)
+            fixed.metadata.pop("pixel_spacing_assumed")
+            return fixed
+        if given is not None and not all(math.isclose(a, b, rel_tol=1e-3) for a, b in zip(given, scan.pixel_spacing)):
+            warnings.warn(
+                f"{path}: pixel spacing {given[0]:g} x {given[1]:g} mm given, the DICOM file's own "
+                f"{scan.pixel_spacing[0]:g} x {scan.pixel_spacing[1]:g} mm kept",
+                ReaderWarning,
+                stacklevel=2,
+            )
+        return scan
     array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
     views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
-    kwargs = {} if pixel_spacing is None else {"pixel_spacing": tuple(pixel_spacing)}
-    return Scan(views=views, patient_id=path.stem if patient_id is None else patient_id, source=path, **kwargs)
+    metadata = {} if given is not None else {"pixel_spacing_assumed": True}
+    return Scan(views=views, pixel_spacing=given or DEFAULT_PIXEL_SPACING, patient_id=path.stem if patient_id is None else patient_id,
+                source=path, metadata=metadata)

@@ -146,15 +146,19 @@ def dataset_to_scan(ds: Dataset, path: str | Path | None = None) -> Scan:
     frames_array = _pixels(ds, rows, cols, frames, path)
     names = _view_names(ds, frames, path)
     views = {name: np.ascontiguousarray(frames_array[i]) for i, name in enumerate(names)}
+    spacing = _pixel_spacing(ds, path)
+    metadata = _metadata(ds)
+    if spacing is None:  # read_scan applies --pixel-spacing to such a file (io/__init__.py)
+        spacing, metadata["pixel_spacing_assumed"] = Scan.__dataclass_fields__["pixel_spacing"].default, True
     return Scan(
         views=views,
-        pixel_spacing=_pixel_spacing(ds, path),
+        pixel_spacing=spacing,
         patient_id=str(ds.get("PatientID", "") or ""),
         patient_name=str(ds.get("PatientName", "") or ""),
         study_uid=str(ds.get("StudyInstanceUID", "") or ""),
         series_uid=str(ds.get("SeriesInstanceUID", "") or ""),
         source=None if path is None else Path(path),
-        metadata=_metadata(ds),
+        metadata=metadata,
     )
 
 
@@ -315,15 +319,17 @@ def _view_names(ds: Dataset, frames: int, path) -> list[str]:
     return names
 
 
-def _pixel_spacing(ds: Dataset, path) -> tuple[float, float]:
+def _pixel_spacing(ds: Dataset, path) -> tuple[float, float] | None:
+    """Pixel Spacing, Imager Pixel Spacing or the detector's; None (with a warning) when the file has none."""
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
     if spacing is None:
         info = list(ds.get("DetectorInformationSequence", []) or [])
         spacing = info[0].get("PixelSpacing") if info else None
     if spacing is None or len(spacing) != 2:
         nominal = Scan.__dataclass_fields__["pixel_spacing"].default
-        warnings.warn(f"{path}: no Pixel Spacing; assuming {nominal[0]} mm", ReaderWarning, stacklevel=3)
-        return nominal
+        warnings.warn(f"{path}: no Pixel Spacing; assuming {nominal[0]} mm unless --pixel-spacing is given",
+                      ReaderWarning, stacklevel=3)
+        return None
     try:
         row, col = float(spacing[0]), float(spacing[1])
     except (TypeError, ValueError):

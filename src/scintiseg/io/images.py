@@ -80,6 +80,36 @@ def parse_shape(text: str | tuple[int, ...]) -> tuple[int, ...]:
     return tuple(parts)
 
 
+#: Pixel size (mm) a file without one is given when none is passed: the phantom's and NM1's 2.26 mm, the
+#: commonest whole-body matrix (1024 x 256 over a 2.3 m table; ../shared/reference/realdata.md).
+DEFAULT_PIXEL_SPACING = (2.26, 2.26)
+#: Pixel sizes (mm) accepted from a user: planar cameras acquire at about 1.0 to 4.5 mm; anything outside
+#: this range is a typo (a spacing in cm, a matrix size), not a camera.
+PIXEL_SPACING_RANGE = (0.1, 20.0)
+
+
+def parse_pixel_spacing(text: str | float | tuple[float, float]) -> tuple[float, float]:
+    """``"2.26"`` -> ``(2.26, 2.26)``; ``"2.26x2.0"`` -> ``(2.26, 2.0)`` (row x column, mm).
+
+    Raises:
+        ScintisegError: not one or two numbers, or a number outside :data:`PIXEL_SPACING_RANGE`.
+    """
+    if isinstance(text, tuple | list):
+        parts = list(text)
+    elif isinstance(text, int | float):
+        parts = [text]
+    else:
+        parts = str(text).lower().replace(",", "x").split("x")
+    try:
+        values = [float(v) for v in parts]
+    except (TypeError, ValueError):
+        values = []
+    low, high = PIXEL_SPACING_RANGE
+    if len(values) not in (1, 2) or not all(math.isfinite(v) and low <= v <= high for v in values):
+        raise ScintisegError(f"pixel spacing {text!r} is not MM or ROWxCOL mm with sizes in [{low:g}, {high:g}] (e.g. 2.26)")
+    return (values[0], values[-1])
+
+
 def read_raw(path: str | Path, shape, dtype: str = "uint16", byteorder: str = "<") -> np.ndarray:
     """A headerless matrix of ``shape`` and ``dtype``; the file size must match exactly."""
     path = Path(path)

@@ -10,7 +10,15 @@ both images:
 * bone-to-soft-tissue estimate: 98th / 40th percentile of the smoothed counts inside the body (bone
   occupies the top few percent of body pixels, soft tissue the middle) [choice];
 * noise: slope of local variance against local mean in 5 x 5 windows inside the body (1 for pure
-  Poisson; a structure-free estimate uses the residual after 3 x 3 smoothing) [choice].
+  Poisson; a structure-free estimate uses the residual after 3 x 3 smoothing) [choice];
+* texture (the issue asks for a statistic "that compares texture, not only histograms"): the radially
+  averaged power spectrum of the body (:func:`radial_power_spectrum`), Welch's method on 2-D tiles: every
+  64 x 64 tile (half-overlapping) that lies wholly inside the body is divided by the body median (so the
+  spectrum is of relative contrast, independent of the count level except through noise), its mean is
+  removed, it is multiplied by a 2-D Hann window, and the periodograms are averaged and then averaged over
+  rings of equal spatial frequency. Reported: log10 power in three bands of spatial frequency
+  (:data:`PSD_BANDS`: organ/bone scale > 33 mm, vertebra/rib scale 12-33 mm, and the fine band where
+  Poisson noise dominates) and the spectral slope (log-log fit over 0.01-0.08 cycles/mm) [choice].
 """
 
 from __future__ import annotations
@@ -27,6 +35,70 @@ from scintiseg.io import read_scan
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.phantom.config import PhantomConfig
 from scintiseg.phantom.patient import generate_patient
+
+
+#: Spatial-frequency bands (cycles/mm) of the texture statistic: > 33 mm, 12-33 mm, 4.5-12 mm structures.
+PSD_BANDS: dict[str, tuple[float, float]] = {"psd_low": (0.007, 0.03), "psd_mid": (0.03, 0.08), "psd_high": (0.08, 0.22)}
+#: Frequency range (cycles/mm) of the spectral-slope fit.
+PSD_SLOPE_RANGE = (0.01, 0.08)
+#: Tile size (pixels) of the Welch estimate.
+PSD_TILE = 64
+
+
+def radial_power_spectrum(image: np.ndarray, mask: np.ndarray | None, pixel_mm: float,
+                          tile: int = PSD_TILE) -> tuple[np.ndarray, np.ndarray]:
+    """Radially averaged power spectrum of ``image`` inside ``mask`` (Welch's method on 2-D tiles).
+
+    Args:
+        image: 2-D image (already normalised as the caller wishes).
+        mask: where the image may be used (every tile lies wholly inside it); None = everywhere.
+        pixel_mm: pixel size (square) in mm.
+        tile: tile size in pixels; tiles overlap by half.
+
+    Returns:
+        ``(frequency, power)``: ring centres in cycles/mm (1 / (tile pixel_mm) apart, from the first
+        non-zero ring to Nyquist) and the mean power per ring, normalised so that white noise of variance
+        v has power v at every frequency (Parseval, with the Hann window's energy divided out). Empty
+        arrays when no tile fits.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    mask = np.ones(image.shape, bool) if mask is None else np.asarray(mask, bool)
+    step = tile // 2
+    window = np.outer(np.hanning(tile), np.hanning(tile))
+    energy = float((window**2).sum())
+    total = np.zeros((tile, tile))
+    n = 0
+    for r in range(0, image.shape[0] - tile + 1, step):
+        for c in range(0, image.shape[1] - tile + 1, step):
+            if not mask[r:r + tile, c:c + tile].all():
+                continue
+            patch = image[r:r + tile, c:c + tile]
+            total += np.abs(np.fft.fft2((patch - patch.mean()) * window)) ** 2 / energy
+            n += 1
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    power = total / n
+    f = np.fft.fftfreq(tile)
+    radius = np.hypot(f[:, None], f[None, :]) * tile  # in frequency bins
+    ring = np.rint(radius).astype(int)
+    rings = np.arange(1, tile // 2 + 1)
+    mean = np.asarray([power[ring == k].mean() for k in rings])
+    return rings / (tile * pixel_mm), mean
+
+
+def spectrum_statistics(counts: np.ndarray, mask: np.ndarray, pixel_mm: float) -> dict:
+    """Texture statistics of a view: log10 band powers (:data:`PSD_BANDS`) and the spectral slope."""
+    counts = np.asarray(counts, dtype=np.float64)
+    inside = counts[mask]
+    scale = float(np.median(inside)) if inside.size else 0.0
+    freq, power = radial_power_spectrum(counts / scale if scale > 0 else counts, mask, pixel_mm)
+    out = {}
+    for key, (lo, hi) in PSD_BANDS.items():
+        sel = (freq >= lo) & (freq < hi)
+        out[key] = float(np.log10(power[sel].mean())) if sel.any() and power[sel].mean() > 0 else float("nan")
+    sel = (freq >= PSD_SLOPE_RANGE[0]) & (freq <= PSD_SLOPE_RANGE[1]) & (power > 0)
+    out["psd_slope"] = float(np.polyfit(np.log10(freq[sel]), np.log10(power[sel]), 1)[0]) if sel.sum() >= 3 else float("nan")
+    return out
 
 
 def body_mask(counts: np.ndarray) -> np.ndarray:
@@ -62,6 +134,7 @@ def scan_statistics(counts: np.ndarray, pixel_mm: tuple[float, float]) -> dict:
         "body_width_mm": float(mask.sum(axis=1).max() * pixel_mm[1]),
         "bone_to_soft": pct(smooth[mask], 98) / max(pct(smooth[mask], 40), 1e-9),
         "noise_var_over_mean": slope,
+        **spectrum_statistics(counts, mask, float(pixel_mm[1])),
     }
 
 
@@ -108,7 +181,7 @@ def _figure(real: np.ndarray, patient, report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt  # lazy: start-up time
 
     images = [("real (NM1, anterior)", real), ("phantom ANT", patient.scan.view("ANT")), ("phantom POST (as acquired)", patient.scan.view("POST"))]
-    fig, axes = plt.subplots(1, 4, figsize=(13, 10), gridspec_kw={"width_ratios": [1, 1, 1, 1.6]})
+    fig, axes = plt.subplots(1, 5, figsize=(16, 10), gridspec_kw={"width_ratios": [1, 1, 1, 1.4, 1.4]})
     for ax, (title, image) in zip(axes, images):
         ax.imshow(image, cmap="gray_r", vmin=0, vmax=display_window(image), interpolation="nearest")
         ax.set_title(title, fontsize=9)
@@ -122,6 +195,19 @@ def _figure(real: np.ndarray, patient, report: dict, path: Path) -> None:
     ax.set_xlabel("counts per pixel (inside the body)")
     ax.legend(fontsize=8)
     ax.set_title("count histograms", fontsize=9)
+    ax = axes[4]
+    pixel_mm = float(patient.scan.pixel_spacing[1])
+    for (title, image), colour in zip(images, ("k", "tab:red", "tab:blue")):
+        image = np.asarray(image, float)
+        mask = body_mask(image)
+        freq, power = radial_power_spectrum(image / max(float(np.median(image[mask])), 1e-9), mask, pixel_mm)
+        ax.loglog(freq, power, color=colour, label=title)
+    for lo, hi in PSD_BANDS.values():
+        ax.axvline(lo, color="0.8", lw=0.8)
+    ax.set_xlabel("spatial frequency (cycles/mm)")
+    ax.set_ylabel("power of counts / body median")
+    ax.legend(fontsize=8)
+    ax.set_title("radially averaged power spectrum (body tiles)", fontsize=9)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=80, format="png")

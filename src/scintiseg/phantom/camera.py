@@ -13,6 +13,9 @@ Model (``../shared/reference/physics.md``, section "Camera"):
   physics.md with ``a = d / L_eff``, ``b = d``). Symbia LEHR defaults (d = 1.11 mm, L = 24.05 mm) with 3.8 mm
   intrinsic FWHM give 5.2 / 7.0 / 9.0 mm at 5 / 10 / 15 cm, as the [E] line in physics.md. Slabs are grouped
   by distance (``depth_group_mm``) and each group is blurred once with the sigma at its mean distance.
+  A LEHS collimator (:func:`with_collimator`, drawn with probability ``p_lehs``) uses the same model with
+  its own hole diameter and length. Every width is in mm and converted with the grid's pixel size, so
+  any matrix (512 x 128 at 4.5 mm to 2048 x 512 at 1.1 mm) sees the same physical blur and scatter.
 * **Detectors**: the anterior collimator sits ``anterior_gap_mm`` in front of the most anterior body point
   (no body contouring, so thin legs are far from it); the posterior collimator is under the table,
   ``posterior_gap_mm`` from the patient's back.
@@ -29,7 +32,7 @@ The POST image is returned *as acquired*: mirrored left-right relative to ANT.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -38,7 +41,17 @@ from scintiseg.phantom.config import CameraConfig
 from scintiseg.phantom.primitives import Grid
 
 VIEWS: tuple[str, str] = ("ANT", "POST")
+COLLIMATORS: tuple[str, str] = ("LEHR", "LEHS")
 _TRUNCATE = 3.5
+
+
+def with_collimator(cfg: CameraConfig, collimator: str) -> CameraConfig:
+    """``cfg`` with the hole geometry of ``collimator`` (``LEHR``: the configured holes; ``LEHS``: the LEHS ones)."""
+    if collimator == "LEHR":
+        return cfg
+    if collimator == "LEHS":
+        return replace(cfg, hole_diameter_mm=cfg.lehs_hole_diameter_mm, hole_length_mm=cfg.lehs_hole_length_mm)
+    raise ValueError(f"unknown collimator {collimator!r} (choose from {', '.join(COLLIMATORS)})")
 
 
 def system_fwhm_mm(distance_mm: float | np.ndarray, cfg: CameraConfig) -> float | np.ndarray:
@@ -78,6 +91,7 @@ class Projector:
         self.groups = {view: self._groups(view) for view in VIEWS}
         self.mu: np.ndarray | None = None
         self.row_range = (0, grid.rows)
+        self._optical_depth: np.ndarray | None = None
 
     def distance_mm(self, view: str, slab: int) -> float:
         y = (slab + 0.5) * self.grid.depth_mm
@@ -108,6 +122,7 @@ class Projector:
         """
         grid = self.grid
         self.mu = mu_per_mm
+        self._optical_depth = None
         r0, r1 = self.row_range
         step_cm = np.float32(grid.depth_mm / 10.0)
         half = np.exp(mu_per_mm[:, r0:r1] * np.float32(-grid.depth_mm / 2.0))
@@ -134,13 +149,18 @@ class Projector:
         """Transmission from each voxel centre of a block to each detector (same model as :meth:`project`)."""
         d0, z0, x0 = start
         nd, nz, nx = shape
-        columns = self.mu[:, z0:z0 + nz, x0:x0 + nx].astype(np.float64) * self.grid.depth_mm
-        before = np.cumsum(columns, axis=0) - columns  # tissue in front of each voxel (anterior side)
-        total = before[-1] + columns[-1]
-        after = total[None] - before - columns
-        mid = columns[d0:d0 + nd] / 2.0
-        return {"ANT": np.exp(-(before[d0:d0 + nd] + mid)).astype(np.float32),
-                "POST": np.exp(-(after[d0:d0 + nd] + mid)).astype(np.float32)}
+        depth_mm = np.float32(self.grid.depth_mm)
+        if self._optical_depth is None:  # one running sum along depth (slab by slab) serves every local block
+            optical = self.mu * depth_mm
+            for d in range(1, optical.shape[0]):
+                optical[d] += optical[d - 1]
+            self._optical_depth = optical
+        rows, cols = slice(z0, z0 + nz), slice(x0, x0 + nx)
+        columns = self.mu[d0:d0 + nd, rows, cols] * depth_mm
+        before = self._optical_depth[d0:d0 + nd, rows, cols] - columns  # tissue in front (anterior side)
+        after = self._optical_depth[-1, rows, cols][None] - before - columns
+        mid = columns / np.float32(2.0)
+        return {"ANT": np.exp(-(before + mid)), "POST": np.exp(-(after + mid))}
 
     def project_local(self, start: tuple[int, int, int], activity: np.ndarray, blur: bool = True) -> dict[str, tuple[np.ndarray, tuple[int, int]]]:
         """Project a local block of activity with the same operator as :meth:`project` (after it ran).

@@ -38,6 +38,15 @@ class CameraConfig(Config):
         scatter_sigma_mm: width of the Gaussian that spreads scatter around its origin [E].
         background_cpp: room background, counts per pixel per view [E].
         counts: total counts per view, sampled log-uniformly (physics.md: vary 0.8-4 M).
+        p_lehs: probability that the patient is imaged with a low-energy high-sensitivity (LEHS) collimator
+            instead of the LEHR one above (0 = always LEHR: the default). Domain randomisation (issue 13:
+            "PSF and scatter ranges of LEHR and LEHS collimators").
+        lehs_hole_diameter_mm, lehs_hole_length_mm: the LEHS collimator [E]: physics.md and the SIMIND table
+            it quotes give no LEHS geometry; 2.3 mm holes of 24.05 mm (the Symbia LEHR length) give a system
+            FWHM of 12.8 mm at 10 cm against 7.0 mm for LEHR: high-sensitivity collimators buy about twice
+            the sensitivity with a 1.5-2 x wider PSF (a rule of thumb, not from the sources).
+        scatter_sigma_scale: factor on ``scatter_sigma_mm``, log-uniform per patient [E]; (1, 1) = off.
+            The scatter kernel's width depends on the window, the patient and the camera, none measured.
     """
 
 
@@ -58,27 +67,70 @@ class CameraConfig(Config):
     scatter_sigma_mm: float = 20.0
     background_cpp: tuple[float, float] = (0.02, 0.2)
     counts: tuple[float, float] = (0.8e6, 4.0e6)
+    p_lehs: float = 0.0
+    lehs_hole_diameter_mm: float = 2.3
+    lehs_hole_length_mm: float = 24.05
+    scatter_sigma_scale: tuple[float, float] = (1.0, 1.0)
 
 
 @dataclass
 class AnatomyConfig(Config):
-    """The patient: body size, arm position, and normal activity concentrations (relative to soft tissue = 1).
+    """The patient: habitus, posture, skeleton shape and normal activity concentrations (soft tissue = 1).
+
+    Every anatomy randomiser below defaults to "off" (today's default patient); the ``randomised`` and
+    ``shifted`` profiles switch them on (:data:`RANDOMISED_ANATOMY`, :data:`SHIFTED_ANATOMY`). Each draws
+    from its own random stream, so switching one on leaves every other draw of the patient unchanged.
 
     Args:
         height_mm: stature (sampled uniformly).
-        build: width/depth factor of the soft tissue (1 = average; 1.4 = obese).
+        build: width/depth factor of the soft tissue (1 = average; 1.4 = obese; the belly grows with it).
         age: years; older patients get more degenerative look-alikes and slower soft-tissue clearance [E].
-        arm_positions: arm position -> probability (``sides``, ``sides_wide``, ``abdomen``).
+        arm_positions: arm position -> probability: ``sides``, ``sides_wide`` (abducted), ``abdomen``
+            (hands on the body) and ``raised`` (elbows beside the head, forearms above it; the patient
+            positions of the issue, "down, on the body, raised").
         head_margin_mm: gap between the image top and the vertex.
         bone_to_soft: concentration of normal (axial) bone relative to soft tissue, log-uniform [E]
             (calibrated on NM1).
-        bone_variation: log-normal sigma of the per-bone uptake multipliers around their defaults.
+        bone_variation: log-normal sigma of the per-bone uptake multiplier (per vertebra, rib, ...).
         kidney_ratio: kidney concentration relative to soft tissue, log-uniform [E] (not found).
         bladder_ratio: urine concentration relative to soft tissue, log-uniform [E] (not found).
         bladder_ml: bladder filling (urine volume, ml), log-uniform.
         p_thyroid: probability of free pertechnetate (thyroid, salivary glands, stomach).
         p_injection_site: probability of a visible injection site (paravenous) in an arm.
         p_axillary_node: probability of axillary node uptake given an injection site.
+        trunk_width: factor on the trunk's width only (habitus: broad or narrow at the same depth) [E]
+            +-15 % around the Drillis-Contini proportions, a plausible spread of shoulder/hip breadth.
+            Off: ``(1, 1)``.
+        p_breasts: probability that a female patient has breasts modelled as soft tissue (activity and
+            attenuation in front of the chest; the issue's "breasts"). Off: 0.
+        breast_ml: volume of each breast, log-uniform [E] (150-1500 ml spans small to large cup sizes).
+        head_tilt_deg: in-plane roll of the head (and mandible) about the top of the spine, uniform
+            [E] (a head turned or tilted on the pillow; +-15 deg is what a technologist leaves uncorrected).
+            Off: ``(0, 0)``.
+        head_flexion_deg: chin-down (+) or chin-up (-) rotation of the head in the sagittal plane [E].
+            Off: ``(0, 0)``.
+        p_scoliosis: probability of a scoliotic curve of the spine (C or S shaped, either side); the ribs,
+            sternum, clavicles and scapulae follow it. Off: 0. Adult scoliosis (Cobb >= 10 deg) is common
+            in the elderly bone-scan population [E].
+        scoliosis_cobb_deg: Cobb angle of the major curve, uniform (10 deg defines scoliosis; 45 deg is
+            severe) [E].
+        kyphosis_deg: extra thoracic kyphosis (deg, uniform) above the model's built-in curve: the thoracic
+            spine bows posteriorly and its vertebrae tilt; the ribs follow [E] (normal adult kyphosis is
+            about 20-45 deg, hyperkyphosis of the elderly adds up to about 30). Off: ``(0, 0)``.
+        elastic_mm: RMS amplitude (mm, per axis in the image plane; half of it along depth) of a smooth
+            random displacement of the whole skeleton (a sum of 8 random plane waves), as SynthSeg's
+            elastic deformation (realdata.md) [E]. Off: 0.
+        elastic_scale_mm: wavelength of those plane waves (mm) [E]: long enough that a bone bends rather
+            than breaks.
+        bone_thickness: per-patient factor on bone radii (cortical thickness and bone width: small or
+            robust skeletons) [E]. Off: ``(1, 1)``.
+        bone_size_sd: log-normal sigma of a further per-bone factor on its radii [E]. Off: 0.
+        proportion_sd: standard deviation (fraction of stature) of the elbow, wrist, knee and ankle
+            landmarks around the Drillis & Contini proportions (individual limb lengths) [E]. Off: 0.
+        uptake_group_sd: log-normal sigma of per-patient multipliers on each uptake group of
+            ``anatomy.UPTAKE`` (ribs, joints, skull, shafts, ...: patients differ in the ratios between
+            bones, not only in overall avidity; the issue's "per-bone and per-patient uptake ratios") [E].
+            Off: 0.
     """
 
 
@@ -95,6 +147,73 @@ class AnatomyConfig(Config):
     p_thyroid: float = 0.08
     p_injection_site: float = 0.3
     p_axillary_node: float = 0.3
+    trunk_width: tuple[float, float] = (1.0, 1.0)
+    p_breasts: float = 0.0
+    breast_ml: tuple[float, float] = (150.0, 1500.0)
+    head_tilt_deg: tuple[float, float] = (0.0, 0.0)
+    head_flexion_deg: tuple[float, float] = (0.0, 0.0)
+    p_scoliosis: float = 0.0
+    scoliosis_cobb_deg: tuple[float, float] = (10.0, 45.0)
+    kyphosis_deg: tuple[float, float] = (0.0, 0.0)
+    elastic_mm: float = 0.0
+    elastic_scale_mm: float = 160.0
+    bone_thickness: tuple[float, float] = (1.0, 1.0)
+    bone_size_sd: float = 0.0
+    proportion_sd: float = 0.0
+    uptake_group_sd: float = 0.0
+
+
+#: The anatomy of the ``randomised`` profile (its uptake fields are set in :func:`randomised_profile`).
+RANDOMISED_ANATOMY = AnatomyConfig(
+    # Training (domain randomisation, the issue's section 1): every anatomy randomiser on and wide. Children
+    # and short adults down to 1.1 m, up to 2.0 m; lean to morbidly obese [E].
+    height_mm=(1100.0, 2000.0),
+    build=(0.75, 1.9),
+    age=(18.0, 92.0),
+    arm_positions={"sides": 0.4, "sides_wide": 0.15, "abdomen": 0.25, "raised": 0.2},
+    head_margin_mm=(20.0, 260.0),
+    bone_variation=0.2,
+    trunk_width=(0.85, 1.2),
+    p_breasts=0.85,
+    breast_ml=(150.0, 1500.0),
+    head_tilt_deg=(-15.0, 15.0),
+    head_flexion_deg=(-15.0, 15.0),
+    p_scoliosis=0.35,
+    scoliosis_cobb_deg=(10.0, 45.0),
+    kyphosis_deg=(0.0, 30.0),
+    elastic_mm=5.0,
+    elastic_scale_mm=160.0,
+    bone_thickness=(0.85, 1.2),
+    bone_size_sd=0.06,
+    proportion_sd=0.008,
+    uptake_group_sd=0.25,
+)
+#: The anatomy of the held-out ``shifted`` profile (its uptake fields are set in :func:`shifted_profile`).
+SHIFTED_ANATOMY = AnatomyConfig(
+    # Held-out test population [E]: older, shorter and heavier than the default, arms on the body or
+    # raised (never at the sides), frequent scoliosis and kyphosis, chin down, a different per-bone uptake
+    # pattern. Plausible (a geriatric oncology list), and unlike the default phantom.
+    height_mm=(1450.0, 1800.0),
+    build=(1.1, 1.7),
+    age=(65.0, 92.0),
+    arm_positions={"sides_wide": 0.3, "abdomen": 0.4, "raised": 0.3},
+    head_margin_mm=(40.0, 200.0),
+    bone_variation=0.18,
+    trunk_width=(1.0, 1.15),
+    p_breasts=0.95,
+    breast_ml=(400.0, 1500.0),
+    head_tilt_deg=(-10.0, 10.0),
+    head_flexion_deg=(0.0, 15.0),
+    p_scoliosis=0.6,
+    scoliosis_cobb_deg=(10.0, 35.0),
+    kyphosis_deg=(10.0, 30.0),
+    elastic_mm=3.0,
+    elastic_scale_mm=200.0,
+    bone_thickness=(0.85, 1.05),
+    bone_size_sd=0.05,
+    proportion_sd=0.006,
+    uptake_group_sd=0.2,
+)
 
 
 @dataclass
@@ -111,6 +230,18 @@ class LesionConfig(Config):
         contrast: lesion / normal-bone concentration, log-uniform.
         size_mm: lesion diameter, log-uniform (many small lesions).
         superscan_boost: factor on axial-skeleton uptake in a superscan.
+        p_elongated: probability that a lesion outside the spine and ribs is an ellipsoid stretched along
+            its bone (aspect ``elongation``) instead of a round or lobulated blob; 0 = off (issue 13:
+            "round, irregular and elongated").
+        elongation: length / width of an elongated lesion, uniform.
+        p_heterogeneous: probability that a lesion's uptake is uneven inside it (a smooth log-normal
+            texture of relative sigma ``heterogeneity`` times a taper to its edge, the diffuse,
+            ill-defined look of a mixed lesion); 0 = off.
+        heterogeneity: log-normal sigma of that texture, uniform.
+        p_cold: probability that a lesion is photopenic (lytic, uptake *below* normal bone); 0 = off. Its
+            contrast is drawn from ``cold_contrast`` (< 1) instead of ``contrast``. A cold lesion is labelled
+            by the same rule as a hot one, applied to its deficit (see :mod:`scintiseg.phantom.patient`).
+        cold_contrast: lesion / normal-bone concentration of a cold lesion, log-uniform, in (0, 1).
     """
 
 
@@ -122,6 +253,12 @@ class LesionConfig(Config):
     contrast: tuple[float, float] = (1.2, 8.0)
     size_mm: tuple[float, float] = (5.0, 60.0)
     superscan_boost: tuple[float, float] = (1.8, 3.0)
+    p_elongated: float = 0.0
+    elongation: tuple[float, float] = (2.0, 4.0)
+    p_heterogeneous: float = 0.0
+    heterogeneity: tuple[float, float] = (0.3, 0.8)
+    p_cold: float = 0.0
+    cold_contrast: tuple[float, float] = (0.15, 0.7)
 
 
 @dataclass
@@ -137,6 +274,16 @@ class LookalikeConfig(Config):
         p_dental: probability of dental / maxillary uptake.
         p_manubriosternal: probability of a hot manubriosternal junction.
         contrast: look-alike / normal-bone concentration, log-uniform.
+        p_costochondral: probability of hot costochondral junctions (the anterior ends of 1-6 ribs, often on
+            both sides) [E]; 0 = off (issue 13's list of physiological and degenerative hot spots).
+        p_sternum: probability of a hot manubrium or sternal body (besides the junction above) [E]; 0 = off.
+        p_sacroiliac: probability of hot sacroiliac joints (one or both) [E]; 0 = off.
+        p_facet: probability of degenerative spine facet joints (1-4 foci beside the lumbar or cervical
+            vertebral bodies) [E]; 0 = off.
+        p_feet: probability of degenerative or stress uptake in a foot (midfoot, first MTP joint, heel) [E];
+            0 = off.
+        p_old_fracture: probability of an old (healing) fracture: a single rib focus or a band across a long
+            bone's shaft [E]; 0 = off.
     """
 
 
@@ -148,6 +295,12 @@ class LookalikeConfig(Config):
     p_dental: float = 0.1
     p_manubriosternal: float = 0.12
     contrast: tuple[float, float] = (1.3, 3.5)
+    p_costochondral: float = 0.0
+    p_sternum: float = 0.0
+    p_sacroiliac: float = 0.0
+    p_facet: float = 0.0
+    p_feet: float = 0.0
+    p_old_fracture: float = 0.0
 
 
 @dataclass
@@ -173,7 +326,79 @@ def _profiles() -> dict[str, PhantomConfig]:
         name="small",
         camera=replace(CameraConfig(), rows=512, cols=128, pixel_mm=4.52, depth_mm=15.0),
     )
-    return {p.name: p for p in (default, low, high, normal, metastatic, small)}
+    return {p.name: p for p in (default, low, high, normal, metastatic, small, randomised_profile(), shifted_profile())}
+
+
+def randomised_profile() -> PhantomConfig:
+    """Phantom v2 training data (issue 13, SynthSeg-style domain randomisation): every range widened.
+
+    Each range and its source or reason is in ``docs/phantom-randomisation.md``. The anatomy (habitus, arms,
+    posture, skeleton shape) is :data:`RANDOMISED_ANATOMY`; its uptake fields are set here:
+
+    * ``bone_to_soft`` (6, 70): the concentration ratio (calibrated on NM1) that gives an image-level
+      bone-to-soft-tissue ratio (``calibrate.scan_statistics``: 98th / 40th percentile of the smoothed body
+      counts; NM1: 4.9) of about 2 to 10, the issue's range. The map, measured on 4 noise-free patients per
+      value without kidneys or bladder, is about ``image = 1.4 + 0.12 x bone_to_soft`` on the randomised
+      anatomy (+-35 % by habitus: thin patients higher) and ``1.45 + 0.16 x`` on the default one
+      (docs/phantom-randomisation.md).
+    * kidneys (0.05, 20) and urine (0.3, 250) x soft tissue, log-uniform: from invisible (a concentration
+      of 1.05 x the surrounding tissue) to hotter than any bone (issue: "from none to very hot").
+    * injection sites (0.5, default 0.3), axillary nodes (0.4) and free pertechnetate (0.15) more often.
+
+    Per-bone (``bone_variation``) and per-patient (``uptake_group_sd``) uptake ratios come with the anatomy.
+    """
+    camera = replace(
+        CameraConfig(), counts=(0.15e6, 6.0e6), p_lehs=0.3, scatter_fraction=(0.10, 0.55),
+        scatter_sigma_scale=(0.6, 1.8), background_cpp=(0.0, 0.3), anterior_gap_mm=(10.0, 120.0),
+        posterior_gap_mm=(10.0, 45.0),
+    )
+    anatomy = replace(
+        RANDOMISED_ANATOMY, bone_to_soft=(6.0, 70.0), kidney_ratio=(0.05, 20.0),
+        bladder_ratio=(0.3, 250.0), p_thyroid=0.15, p_injection_site=0.5, p_axillary_node=0.4,
+    )
+    lesions = replace(
+        LesionConfig(), soloway={1: 0.5, 2: 0.3, 3: 0.16, 4: 0.04},
+        primaries={"prostate": 0.3, "breast": 0.3, "lung": 0.2, "other": 0.2},
+        contrast=(1.1, 15.0), size_mm=(4.0, 80.0), superscan_boost=(1.5, 3.5),
+        p_elongated=0.25, p_heterogeneous=0.3, p_cold=0.08,
+    )
+    lookalikes = replace(
+        LookalikeConfig(), degenerative_base=1.0, degenerative_per_decade=0.8, p_endplate=0.4, p_fracture=0.25,
+        p_urine=0.25, p_dental=0.3, p_manubriosternal=0.3, contrast=(1.2, 6.0), p_costochondral=0.35,
+        p_sternum=0.25, p_sacroiliac=0.3, p_facet=0.3, p_feet=0.3, p_old_fracture=0.15,
+    )
+    return PhantomConfig(name="randomised", camera=camera, anatomy=anatomy, lesions=lesions, lookalikes=lookalikes)
+
+
+def shifted_profile() -> PhantomConfig:
+    """A held-out test profile: another hospital's patients and camera (for testing only, never training).
+
+    Inside the support of ``randomised`` but with another mix: an older population scanned at a busy site
+    (0.3-1.5 M counts per view, a LEHS collimator on half the patients, more scatter), a narrower
+    bone-to-soft ratio (15-40: image ratio about 2-6 on this heavier anatomy; NM1: 4.9) and hotter kidneys
+    (poorer renal function), lung and "other" primaries (more rib and
+    fewer pelvic lesions), smaller and fainter lesions with more irregular, elongated and uneven ones, and
+    about twice as many benign hot spots, brighter. The anatomy is :data:`SHIFTED_ANATOMY`.
+    """
+    camera = replace(
+        CameraConfig(), counts=(0.3e6, 1.5e6), p_lehs=0.5, scatter_fraction=(0.30, 0.45),
+        scatter_sigma_scale=(1.0, 1.5), background_cpp=(0.05, 0.25), anterior_gap_mm=(40.0, 100.0),
+    )
+    anatomy = replace(
+        SHIFTED_ANATOMY, bone_to_soft=(15.0, 40.0), kidney_ratio=(3.0, 12.0),
+        bladder_ratio=(30.0, 120.0), p_injection_site=0.45,
+    )
+    lesions = replace(
+        LesionConfig(), p_normal=0.3, soloway={1: 0.4, 2: 0.35, 3: 0.2, 4: 0.05},
+        primaries={"prostate": 0.1, "breast": 0.2, "lung": 0.4, "other": 0.3},
+        contrast=(1.2, 6.0), size_mm=(5.0, 35.0), p_elongated=0.4, p_heterogeneous=0.4, p_cold=0.05,
+    )
+    lookalikes = replace(
+        LookalikeConfig(), degenerative_base=1.5, degenerative_per_decade=1.0, p_endplate=0.45, p_fracture=0.2,
+        p_urine=0.15, p_dental=0.2, p_manubriosternal=0.35, contrast=(1.5, 5.0), p_costochondral=0.5,
+        p_sternum=0.2, p_sacroiliac=0.4, p_facet=0.4, p_feet=0.4, p_old_fracture=0.2,
+    )
+    return PhantomConfig(name="shifted", camera=camera, anatomy=anatomy, lesions=lesions, lookalikes=lookalikes)
 
 
 #: Profile name -> a short description (for ``--help``).
@@ -184,6 +409,8 @@ PROFILE_HELP: dict[str, str] = {
     "normal": "no metastases (look-alikes only)",
     "metastatic": "every scan has metastases",
     "small": "512x128 at 4.52 mm (fast; for tests and smoke runs)",
+    "randomised": "phantom v2 for training: every range widened (0.15-6 M counts, LEHR/LEHS, cold lesions, ...)",
+    "shifted": "held-out test profile: another site's camera, uptake, lesion and look-alike mix (not for training)",
 }
 
 

@@ -14,6 +14,20 @@ the *intersection* of its shape with its bone's voxels, so no lesion activity li
 voxel the lesion's share of the bone is ``min(w, occupancy) / occupancy`` where ``w`` is the fraction of the
 voxel inside the lesion shape (exact partial volume along depth for spheres); its excess activity is
 ``(contrast - 1) x normal bone activity x share``.
+
+Domain randomisation (phantom v2, issue 13; each off at its default of 0). Their draws come from a
+separate generator (``v2_rng``), so switching one on changes only what it randomises (the same lesions
+at the same places, one of them cold, say) and the default profile's patients are unchanged:
+
+* **elongated** (``p_elongated``): outside the spine and ribs, an ellipsoid of length ``size`` and
+  width ``size / elongation`` along the bone's axis (its path where it has one, else a random direction
+  in the coronal plane): a lesion spreading along a long bone's medulla or a pelvic rim.
+* **heterogeneous** (``p_heterogeneous``): the excess is multiplied by a smooth log-normal texture
+  (a Gaussian random field of correlation length ``size / 4``, relative sigma ``heterogeneity``, mean 1)
+  and a taper ``1 - 0.6 (r / R)^2`` to the edge: uneven uptake inside the lesion and an ill-defined
+  border (diffuse lesions).
+* **cold** (``p_cold``): contrast from ``cold_contrast`` (< 1): the "excess" is negative, a deficit of
+  up to ``(1 - contrast)`` x the bone's activity; it never takes a voxel below zero activity.
 """
 
 from __future__ import annotations
@@ -22,6 +36,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from scintiseg.phantom.anatomy import Anatomy, Bone
 from scintiseg.phantom.config import LesionConfig
@@ -59,6 +74,11 @@ class Lesion:
     centre_mm: tuple[float, float, float]
     block: Block
     extra: dict = field(default_factory=dict)
+
+    @property
+    def cold(self) -> bool:
+        """A photopenic lesion (uptake below normal bone)."""
+        return self.contrast < 1.0
 
     def metadata(self) -> dict:
         return {
@@ -134,7 +154,7 @@ def _random_voxel_centre(bone: Bone, grid: Grid, rng: np.random.Generator, proxi
     return np.array([float(z_c[0, z, 0]), float(x_c[0, 0, x]), float(y_c[d, 0, 0])])
 
 
-def _point_on_path(path: np.ndarray, t: float) -> np.ndarray:
+def point_on_path(path: np.ndarray, t: float) -> np.ndarray:
     seg = np.linalg.norm(np.diff(path, axis=0), axis=1)
     cum = np.concatenate([[0.0], np.cumsum(seg)])
     target = t * cum[-1]
@@ -175,12 +195,26 @@ def sphere_weight(bone: Bone, grid: Grid, centre, radius: float, rng: np.random.
     return np.clip((top - bottom) / grid.depth_mm, 0.0, 1.0) * (rho2 <= r * r)
 
 
-def excess_block(bone: Bone, weight: np.ndarray, contrast: float) -> Block | None:
-    """Excess activity of a lesion (or look-alike) covering ``weight`` of each voxel of ``bone``, cropped."""
+def excess_block(bone: Bone, weight: np.ndarray, contrast: float, gain: np.ndarray | None = None) -> Block | None:
+    """Excess activity of a lesion (or look-alike) covering ``weight`` of each voxel of ``bone``, cropped.
+
+    Args:
+        bone: the bone the lesion sits in.
+        weight: fraction of each voxel of the bone's block inside the lesion shape.
+        contrast: lesion / normal-bone concentration; below 1 the excess is a deficit (a cold lesion).
+        gain: optional per-voxel factor on the excess (uneven uptake inside the lesion); a deficit is
+            limited to the bone's own activity.
+    """
     occ, act = bone.block.occupancy, bone.block.activity
     share = np.divide(np.minimum(weight, occ), occ, out=np.zeros_like(occ), where=occ > 0)
     excess = (np.float32(contrast - 1.0) * act * share).astype(np.float32)
-    nz = np.nonzero(excess > excess.max() * 1e-3) if excess.max() > 0 else None
+    if gain is not None:
+        excess *= gain.astype(np.float32)
+        if contrast < 1.0:
+            np.maximum(excess, -act * share, out=excess)
+    magnitude = np.abs(excess)
+    top = magnitude.max()
+    nz = np.nonzero(magnitude > top * 1e-3) if top > 0 else None
     if nz is None or len(nz[0]) == 0:
         return None
     lo = [int(a.min()) for a in nz]
@@ -214,11 +248,75 @@ def path_segment_weight(bone: Bone, grid: Grid, centre, half_length: float) -> n
     return np.clip((half_length - d) / EDGE_MM + 0.5, 0.0, 1.0)
 
 
-def make_lesion(lesion_id: int, bone: Bone, anatomy: Anatomy, rng: np.random.Generator, cfg: LesionConfig, site: str) -> Lesion | None:
-    """Place one lesion of a random contrast, size and bone-following shape in ``bone``."""
+def ellipsoid_weight(bone: Bone, grid: Grid, centre, half_length: float, half_width: float, direction) -> np.ndarray:
+    """Fraction of each voxel of ``bone``'s block inside an ellipsoid stretched along a coronal ``direction``.
+
+    The ellipsoid has semi-axis ``half_length`` along ``direction`` (a (dz, dx) vector in the image plane)
+    and ``half_width`` across it and along depth; the fraction is exact along depth, as in :func:`sphere_weight`.
+    """
+    y, z, x = bone.block.centres(grid)
+    uz, ux = np.asarray(direction, float) / max(float(np.hypot(*direction)), 1e-9)
+    dz, dx = z - centre[0], x - centre[1]
+    along, across = dz * uz + dx * ux, -dz * ux + dx * uz
+    inside = 1.0 - (along / half_length) ** 2 - (across / half_width) ** 2
+    half = half_width * np.sqrt(np.clip(inside, 0.0, None))
+    top = np.minimum(centre[2] + half, y + grid.depth_mm / 2)
+    bottom = np.maximum(centre[2] - half, y - grid.depth_mm / 2)
+    return np.clip((top - bottom) / grid.depth_mm, 0.0, 1.0) * (inside >= 0)
+
+
+def _bone_direction(bone: Bone, centre, rng: np.random.Generator) -> np.ndarray:
+    """The coronal (dz, dx) direction of ``bone``'s axis nearest ``centre``; a random one for bones without a path."""
+    if bone.path is not None and len(bone.path) >= 2:
+        path = np.asarray(bone.path, float)
+        mids = (path[1:] + path[:-1]) / 2
+        i = int(np.argmin(np.linalg.norm(mids[:, :2] - np.asarray(centre[:2], float), axis=1)))
+        step = path[i + 1, :2] - path[i, :2]
+        if np.hypot(*step) > 1e-6:
+            return step
+    angle = rng.uniform(0.0, np.pi)
+    return np.array([np.cos(angle), np.sin(angle)])
+
+
+def uneven_uptake(weight: np.ndarray, bone: Bone, grid: Grid, centre, size: float, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """A per-voxel gain for uneven uptake inside a lesion: a smooth log-normal texture times an edge taper.
+
+    The texture is white noise smoothed by a Gaussian of ``size / 4`` mm (per axis, in voxels), centred and
+    scaled to unit standard deviation over the lesion's box, ``z`` (clipped to +-3), then ``exp(sigma z - sigma^2 / 2)`` (mean 1); the taper is
+    ``1 - 0.6 min(r / R, 1)^2`` with ``r`` the distance to ``centre`` and ``R = size / 2`` (a diffuse edge).
+    Only the lesion's bounding box draws noise, so the cost follows the lesion, not the bone.
+    """
+    gain = np.ones(weight.shape, dtype=np.float32)
+    nz = np.nonzero(weight > 0)
+    if len(nz[0]) == 0:
+        return gain
+    box = tuple(slice(int(a.min()), int(a.max()) + 1) for a in nz)
+    spacing = (grid.depth_mm, grid.row_mm, grid.col_mm)
+    noise = rng.standard_normal(tuple(b.stop - b.start for b in box))
+    field_ = ndimage.gaussian_filter(noise, [max(size / 4.0 / h, 0.5) for h in spacing], mode="reflect")
+    field_ -= field_.mean()  # centred and scaled per lesion: its mean contrast stays the drawn one
+    std = float(field_.std())
+    field_ = np.clip(field_ / std, -3.0, 3.0) if std > 1e-6 else np.zeros_like(field_)  # a one-voxel lesion: flat
+    y, z, x = bone.block.centres(grid)
+    r = np.sqrt((z - centre[0]) ** 2 + (x - centre[1]) ** 2 + (y - centre[2]) ** 2)[box]
+    taper = 1.0 - 0.6 * np.minimum(r / max(size / 2.0, 1e-6), 1.0) ** 2
+    gain[box] = (np.exp(sigma * field_ - sigma * sigma / 2.0) * taper).astype(np.float32)
+    return gain
+
+
+def make_lesion(lesion_id: int, bone: Bone, anatomy: Anatomy, rng: np.random.Generator, cfg: LesionConfig, site: str,
+                v2_rng: np.random.Generator | None = None) -> Lesion | None:
+    """Place one lesion of a random contrast, size and bone-following shape in ``bone``.
+
+    ``v2_rng`` draws the phantom-v2 randomisers (cold, elongated, heterogeneous; ``rng`` when None).
+    """
     grid = anatomy.grid
+    v2 = rng if v2_rng is None else v2_rng
     contrast = log_uniform(rng, cfg.contrast)
+    if cfg.p_cold > 0 and v2.random() < cfg.p_cold:
+        contrast = log_uniform(v2, cfg.cold_contrast)
     size = log_uniform(rng, cfg.size_mm)
+    extra: dict = {"cold": True} if contrast < 1.0 else {}
     if bone.body is not None:  # vertebra
         r, hh = bone.body["radius"], bone.body["half_height"]
         cz, cx, cy = bone.body["centre"]
@@ -236,7 +334,7 @@ def make_lesion(lesion_id: int, bone: Bone, anatomy: Anatomy, rng: np.random.Gen
             centre = np.array([cz, cx + side * 0.75 * r, cy + 0.8 * r])
             shape, weight = "pedicle", sphere_weight(bone, grid, centre, max(size / 2, 4.0))
     elif bone.name.startswith("rib") and bone.path is not None:
-        centre = _point_on_path(bone.path, float(rng.uniform(0.08, 0.95)))
+        centre = point_on_path(bone.path, float(rng.uniform(0.08, 0.95)))
         shape, weight = "rib_segment", path_segment_weight(bone, grid, centre, size / 2)
     else:
         proximal = bone.name.startswith(("femur", "humerus"))
@@ -244,14 +342,25 @@ def make_lesion(lesion_id: int, bone: Bone, anatomy: Anatomy, rng: np.random.Gen
         irregular = rng.random() < 0.5
         shape = "irregular" if irregular else "focal"
         weight = sphere_weight(bone, grid, centre, size / 2, rng, lobes=0.35 if irregular else 0.1)
-    block = excess_block(bone, weight, contrast)
+        if cfg.p_elongated > 0 and v2.random() < cfg.p_elongated:
+            aspect = float(v2.uniform(*cfg.elongation))
+            direction = _bone_direction(bone, centre, v2)
+            shape, weight = "elongated", ellipsoid_weight(bone, grid, centre, size / 2, size / 2 / aspect, direction)
+            extra["elongation"] = round(aspect, 2)
+    gain = None
+    if cfg.p_heterogeneous > 0 and v2.random() < cfg.p_heterogeneous:
+        sigma = float(v2.uniform(*cfg.heterogeneity))
+        gain = uneven_uptake(weight, bone, grid, centre, size, sigma, v2)
+        extra["heterogeneity"] = round(sigma, 2)
+    block = excess_block(bone, weight, contrast, gain)
     if block is None:
         return None
-    return Lesion(lesion_id, bone.name, bone.region, site, shape, contrast, size, tuple(float(v) for v in centre), block)
+    return Lesion(lesion_id, bone.name, bone.region, site, shape, contrast, size, tuple(float(v) for v in centre), block, extra)
 
 
-def place_lesions(anatomy: Anatomy, disease: Disease, rng: np.random.Generator, cfg: LesionConfig) -> list[Lesion]:
-    """Draw ``disease.n_lesions`` lesions at sites weighted by the primary cancer."""
+def place_lesions(anatomy: Anatomy, disease: Disease, rng: np.random.Generator, cfg: LesionConfig,
+                  v2_rng: np.random.Generator | None = None) -> list[Lesion]:
+    """Draw ``disease.n_lesions`` lesions at sites weighted by the primary cancer (``v2_rng``: see :func:`make_lesion`)."""
     weights = SITE_WEIGHTS.get(disease.primary, SITE_WEIGHTS["other"])
     groups = list(weights)
     probs = np.asarray([weights[g] for g in groups], float)
@@ -264,7 +373,7 @@ def place_lesions(anatomy: Anatomy, disease: Disease, rng: np.random.Generator, 
         bone = _choose_bone(anatomy, group, rng)
         if bone is None:
             continue
-        lesion = make_lesion(len(lesions) + 1, bone, anatomy, rng, cfg, group)
+        lesion = make_lesion(len(lesions) + 1, bone, anatomy, rng, cfg, group, v2_rng)
         if lesion is not None:
             lesions.append(lesion)
     return lesions

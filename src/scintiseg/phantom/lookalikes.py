@@ -8,6 +8,15 @@ hot manubriosternal junction. They go into the activity map like lesions but nev
 
 Frequencies are [E]: degenerative foci are Poisson with a mean that grows with age
 (``degenerative_base + degenerative_per_decade * (age - 40) / 10``); the others have fixed probabilities.
+
+Phantom v2 (issue 13's list of physiological and degenerative hot spots) adds, each off at probability 0
+and drawn from its own generator (``v2_rng``: switching one on leaves every other hot spot, lesion and
+count level of the patient as it was): costochondral junctions (the
+anterior ends of 1-6 ribs, bilateral in 60 %), a hot manubrium or sternal body, sacroiliac joints (both in
+60 %), spine facet joints (1-4 foci behind the lumbar or cervical bodies), feet (heel, midfoot, first MTP
+joint) and old fractures (one rib focus, or a band across a long bone's shaft). Sizes are [E], a few mm
+more than the joint or cortex they sit on; their contrast is the profile's look-alike ``contrast``
+(old fractures 1.5-3.5, healing bone being less avid than a fresh fracture's 2-4).
 """
 
 from __future__ import annotations
@@ -18,7 +27,14 @@ import numpy as np
 
 from scintiseg.phantom.anatomy import Anatomy
 from scintiseg.phantom.config import AnatomyConfig, LookalikeConfig
-from scintiseg.phantom.lesions import excess_block, log_uniform, path_segment_weight, sphere_weight, vertebral_body_weight
+from scintiseg.phantom.lesions import (
+    excess_block,
+    log_uniform,
+    path_segment_weight,
+    point_on_path,
+    sphere_weight,
+    vertebral_body_weight,
+)
 from scintiseg.phantom.primitives import Block, Capsule, Ellipsoid, rasterise
 
 
@@ -119,6 +135,92 @@ def _fractures(anatomy: Anatomy, rng: np.random.Generator) -> list[Lookalike]:
     return out
 
 
+def _path_focus(anatomy: Anatomy, kind: str, bone_name: str, t: float, half_length: float, contrast: float) -> Lookalike | None:
+    """A focus ``half_length`` mm around the point at fraction ``t`` of a bone's path (a rib, a shaft)."""
+    try:
+        bone = anatomy.bone(bone_name)
+    except KeyError:
+        return None
+    if bone.path is None or len(bone.path) < 2:
+        return None
+    centre = point_on_path(np.asarray(bone.path, float), t)
+    block = excess_block(bone, path_segment_weight(bone, anatomy.grid, centre, half_length), contrast)
+    if block is None:
+        return None
+    return Lookalike(kind, bone_name, contrast, 2 * half_length, tuple(float(v) for v in centre), block)
+
+
+def _costochondral(anatomy: Anatomy, rng: np.random.Generator, contrast: float) -> list[Lookalike | None]:
+    """Hot costochondral junctions: the anterior (last) end of 1-6 of the upper seven ribs, one or both sides."""
+    s = anatomy.body.height_mm / 1750.0
+    sides = ("left", "right") if rng.random() < 0.6 else (_side(rng),)
+    ribs = sorted(int(k) for k in rng.choice(np.arange(1, 8), size=int(rng.integers(1, 7)), replace=False))
+    return [_path_focus(anatomy, "costochondral", f"rib_{side}_{k}", 0.97, float(rng.uniform(5.0, 8.0)) * s,
+                        contrast * float(rng.uniform(0.85, 1.15)))
+            for side in sides for k in ribs]
+
+
+def _sternum(anatomy: Anatomy, rng: np.random.Generator, contrast: float) -> Lookalike | None:
+    """A hot manubrium (upper part of the sternum's path) or a focus in the sternal body."""
+    s = anatomy.body.height_mm / 1750.0
+    if rng.random() < 0.5:
+        return _path_focus(anatomy, "manubrium", "sternum", float(rng.uniform(0.05, 0.25)), float(rng.uniform(10.0, 16.0)) * s, contrast)
+    return _path_focus(anatomy, "sternal_body", "sternum", float(rng.uniform(0.45, 0.9)), float(rng.uniform(6.0, 12.0)) * s, contrast)
+
+
+def _sacroiliac(anatomy: Anatomy, rng: np.random.Generator, contrast: float) -> list[Lookalike | None]:
+    """Hot sacroiliac joints (the iliac side of the joint, else the sacral side), one or both."""
+    s = anatomy.body.height_mm / 1750.0
+    sides = ("left", "right") if rng.random() < 0.6 else (_side(rng),)
+    out = []
+    for side in sides:
+        if f"sacroiliac_{side}" not in anatomy.landmarks:
+            continue
+        z, x, y = anatomy.landmarks[f"sacroiliac_{side}"]
+        centre = (z + rng.uniform(-10.0, 10.0) * s, x, y)
+        radius = float(rng.uniform(10.0, 16.0)) * s
+        item = _bone_focus(anatomy, "sacroiliac", f"hip_{side}", centre, radius, contrast)
+        out.append(item if item is not None else _bone_focus(anatomy, "sacroiliac", "sacrum", centre, radius, contrast))
+    return out
+
+
+def _facets(anatomy: Anatomy, rng: np.random.Generator, contrast: float) -> list[Lookalike | None]:
+    """Degenerative facet joints: 1-4 foci behind and beside lumbar (70 %) or lower cervical vertebral bodies."""
+    levels = ["L2", "L3", "L4", "L5"] if rng.random() < 0.7 else ["C3", "C4", "C5", "C6", "C7"]
+    out = []
+    for _ in range(int(rng.integers(1, 5))):
+        name = str(rng.choice(levels))
+        try:
+            bone = anatomy.bone(name)
+        except KeyError:
+            continue
+        if bone.body is None:
+            continue
+        cz, cx, cy = bone.body["centre"]
+        r, hh = bone.body["radius"], bone.body["half_height"]
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        centre = (cz + rng.uniform(-0.5, 0.5) * hh, cx + side * 0.8 * r, cy + 1.1 * r)
+        out.append(_bone_focus(anatomy, "facet", name, centre, float(rng.uniform(5.0, 8.0)), contrast))
+    return out
+
+
+def _foot(anatomy: Anatomy, rng: np.random.Generator, contrast: float) -> Lookalike | None:
+    """Degenerative or stress uptake in a foot: heel, midfoot or first MTP joint (fractions of the foot's path)."""
+    s = anatomy.body.height_mm / 1750.0
+    site, t = [("heel", 0.03), ("midfoot", 0.45), ("mtp", 0.85)][int(rng.integers(3))]
+    return _path_focus(anatomy, f"foot_{site}", f"foot_{_side(rng)}", t, float(rng.uniform(6.0, 11.0)) * s, contrast)
+
+
+def _old_fracture(anatomy: Anatomy, rng: np.random.Generator) -> Lookalike | None:
+    """An old (healing) fracture: a focus on one rib (60 %), or a thin band across a long bone's shaft."""
+    contrast = log_uniform(rng, (1.5, 3.5))
+    if rng.random() < 0.6:
+        bone = f"rib_{_side(rng)}_{int(rng.integers(3, 11))}"
+        return _path_focus(anatomy, "old_fracture_rib", bone, float(rng.uniform(0.2, 0.85)), float(rng.uniform(4.0, 7.0)), contrast)
+    bone = f"{rng.choice(['femur', 'tibia', 'humerus', 'radius'])}_{_side(rng)}"
+    return _path_focus(anatomy, "old_fracture_shaft", bone, float(rng.uniform(0.3, 0.7)), float(rng.uniform(4.0, 6.0)), contrast)
+
+
 def _soft_source(anatomy: Anatomy, kind: str, site: str, primitive, concentration: float, size: float) -> Lookalike | None:
     block = rasterise([(primitive, concentration)], anatomy.grid)
     if block is None:
@@ -127,8 +229,9 @@ def _soft_source(anatomy: Anatomy, kind: str, site: str, primitive, concentratio
     return Lookalike(kind, site, concentration, size, tuple(float(v) for v in centre), block)
 
 
-def sample_lookalikes(anatomy: Anatomy, rng: np.random.Generator, cfg: LookalikeConfig, anatomy_cfg: AnatomyConfig) -> list[Lookalike]:
-    """Draw the patient's benign hot spots (bone and soft tissue)."""
+def sample_lookalikes(anatomy: Anatomy, rng: np.random.Generator, cfg: LookalikeConfig, anatomy_cfg: AnatomyConfig,
+                      v2_rng: np.random.Generator | None = None) -> list[Lookalike]:
+    """Draw the patient's benign hot spots (bone and soft tissue); ``v2_rng`` (``rng`` when None) the phantom-v2 ones."""
     out: list[Lookalike] = []
     lm = anatomy.landmarks
     s = anatomy.body.height_mm / 1750.0
@@ -191,4 +294,27 @@ def sample_lookalikes(anatomy: Anatomy, rng: np.random.Generator, cfg: Lookalike
                                 spot, log_uniform(rng, (30.0, 300.0)), size)
             if item is not None:
                 out.append(item)
+    out += _v2_lookalikes(anatomy, rng if v2_rng is None else v2_rng, cfg)
     return out
+
+
+def _v2_lookalikes(anatomy: Anatomy, rng: np.random.Generator, cfg: LookalikeConfig) -> list[Lookalike]:
+    """The phantom-v2 hot spots; each draws from ``rng`` only when its probability is above 0 (off: no draw)."""
+    out: list[Lookalike | None] = []
+
+    def happens(p: float) -> bool:
+        return p > 0 and rng.random() < p
+
+    if happens(cfg.p_costochondral):
+        out += _costochondral(anatomy, rng, log_uniform(rng, cfg.contrast))
+    if happens(cfg.p_sternum):
+        out.append(_sternum(anatomy, rng, log_uniform(rng, cfg.contrast)))
+    if happens(cfg.p_sacroiliac):
+        out += _sacroiliac(anatomy, rng, log_uniform(rng, cfg.contrast))
+    if happens(cfg.p_facet):
+        out += _facets(anatomy, rng, log_uniform(rng, cfg.contrast))
+    if happens(cfg.p_feet):
+        out.append(_foot(anatomy, rng, log_uniform(rng, cfg.contrast)))
+    if happens(cfg.p_old_fracture):
+        out.append(_old_fracture(anatomy, rng))
+    return [item for item in out if item is not None]

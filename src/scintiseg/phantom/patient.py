@@ -9,6 +9,12 @@ Ground truth, per view (all stored in the view's own orientation, POST as acquir
   disease); where extents overlap, the lesion with the larger excess there wins.
 * **visible**: the Rose criterion on the noise-free image, ``sum(excess) / sqrt(sum(background)) >= 5``
   over the lesion's extent (background = expected counts without that lesion).
+* **cold (photopenic) lesions** (contrast < 1, ``LesionConfig.p_cold``): the same three rules applied to
+  the lesion's *deficit* (minus its excess): the extent is where the deficit reaches half its peak, and
+  the lesion is visible when ``sum(deficit) / sqrt(sum(background)) >= 5``. A visible cold lesion is
+  labelled as a lesion like a hot one (one lesion class: a reader marks a lytic defect as disease too);
+  its metadata carry ``"cold": true``. Choice: one Rose rule for both signs keeps "labelled = what the
+  counts show"; a cold lesion in a rib over soft tissue rarely passes it, one in a vertebral body often does.
 * **lesion mask** (the label, what a reader would draw): the instance pixels of the lesions *visible in
   that view*. A lesion hidden by attenuation on ANT (a posterior rib, say) is labelled on POST only; a
   lesion visible in neither view stays in the instance map and the metadata but in no label. Labelling
@@ -29,7 +35,7 @@ import numpy as np
 from scipy import ndimage
 
 from scintiseg.phantom.anatomy import Anatomy, build_anatomy, sample_body
-from scintiseg.phantom.camera import VIEWS, Projector, count_scale, mirror, poisson_counts, scatter_image
+from scintiseg.phantom.camera import VIEWS, Projector, count_scale, mirror, poisson_counts, scatter_image, with_collimator
 from scintiseg.phantom.config import PhantomConfig
 from scintiseg.phantom.lesions import Lesion, apply_superscan, log_uniform, place_lesions, sample_disease
 from scintiseg.phantom.lookalikes import Lookalike, sample_lookalikes
@@ -41,6 +47,7 @@ from scintiseg.scan import Scan
 ROSE_K = 5.0
 #: Pixels by which region maps grow into the background.
 REGION_GROWTH_PX = 2
+
 
 
 @dataclass
@@ -150,6 +157,8 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
     """
     config = config if config is not None else PhantomConfig()
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5C1]))
+    # Phantom-v2 randomisers draw from their own streams: switching one on changes nothing else.
+    camera_rng, lesion_rng, lookalike_rng = (np.random.default_rng(s) for s in np.random.SeedSequence([int(seed), 0x5C1, 2]).spawn(3))
     cam = config.camera
     disease = sample_disease(rng, config.lesions)
     probe = Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm)
@@ -157,15 +166,16 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
     grid = patient_grid(config, body.height_mm, body.build)
     anatomy, facts = build_anatomy(body, grid, rng, config.anatomy, renal_scale=0.05 if disease.superscan else 1.0)
     boost = apply_superscan(anatomy, rng, config.lesions) if disease.superscan else 1.0
-    lesions: list[Lesion] = place_lesions(anatomy, disease, rng, config.lesions)
-    lookalikes = sample_lookalikes(anatomy, rng, config.lookalikes, config.anatomy)
+    lesions: list[Lesion] = place_lesions(anatomy, disease, rng, config.lesions, lesion_rng)
+    lookalikes = sample_lookalikes(anatomy, rng, config.lookalikes, config.anatomy, lookalike_rng)
 
     body_rows = np.flatnonzero(np.isfinite(anatomy.body_front).any(axis=1))
     rows = (int(body_rows[0]), int(body_rows[-1]) + 1)
     activity, mu = _volumes(anatomy, lookalikes, config, rows)
     anterior_gap = float(rng.uniform(*cam.anterior_gap_mm))
     posterior_gap = float(rng.uniform(*cam.posterior_gap_mm))
-    projector = Projector(grid, cam, float(np.nanmin(anatomy.body_front)) - anterior_gap, anatomy.table_y + posterior_gap)
+    collimator = "LEHS" if cam.p_lehs > 0 and camera_rng.random() < cam.p_lehs else "LEHR"
+    projector = Projector(grid, with_collimator(cam, collimator), float(np.nanmin(anatomy.body_front)) - anterior_gap, anatomy.table_y + posterior_gap)
     projector.row_range = rows
     primary = projector.project(activity, mu)
     del activity
@@ -178,10 +188,15 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
     scatter_fraction = float(rng.uniform(*cam.scatter_fraction))
     background = float(rng.uniform(*cam.background_cpp))
     target = log_uniform(rng, cam.counts)
+    scatter_sigma = cam.scatter_sigma_mm
+    if cam.scatter_sigma_scale[0] != cam.scatter_sigma_scale[1]:
+        scatter_sigma *= log_uniform(camera_rng, cam.scatter_sigma_scale)
+    else:
+        scatter_sigma *= cam.scatter_sigma_scale[0]
     k = count_scale({v: float(primary[v].sum()) for v in VIEWS}, target, cam.counts, background * grid.rows * grid.cols, scatter_fraction)
     expected = {}
     for view in VIEWS:
-        scatter = scatter_image(primary[view], scatter_fraction, cam.scatter_sigma_mm, grid)
+        scatter = scatter_image(primary[view], scatter_fraction, scatter_sigma, grid)
         expected[view] = (primary[view] + scatter) * np.float32(k) + np.float32(background)
     counts = {view: poisson_counts(expected[view], rng) for view in VIEWS}
 
@@ -192,16 +207,18 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
     for lesion, images in zip(lesions, lesion_images):
         info = lesion.metadata()
         info.update(visible={}, bbox={}, peak_counts={}, snr={}, pixels={})
+        sign = np.float32(-1.0 if lesion.contrast < 1.0 else 1.0)  # a cold lesion: its deficit is the signal
         for view, (image, (r, c)) in images.items():
             excess = image * np.float32(k)
-            peak = float(excess.max())
-            own = (excess >= 0.5 * peak) & (excess > 0)
+            signal = excess * sign
+            peak = float(signal.max())
+            own = (signal >= 0.5 * peak) & (signal > 0)
             window = (slice(r, r + image.shape[0]), slice(c, c + image.shape[1]))
-            wins = own & (excess > strongest[view][window])
-            strongest[view][window] = np.where(wins, excess, strongest[view][window])
+            wins = own & (signal > strongest[view][window])
+            strongest[view][window] = np.where(wins, signal, strongest[view][window])
             instances[view][window] = np.where(wins, np.uint16(lesion.lesion_id), instances[view][window])
             background_sum = float((expected[view][window] - excess)[own].sum())
-            snr = float(excess[own].sum()) / math.sqrt(max(background_sum, 1e-6))
+            snr = float(signal[own].sum()) / math.sqrt(max(background_sum, 1e-6))
             full = np.zeros((grid.rows, grid.cols), dtype=bool)
             full[window] = own
             stored = mirror(full) if view == "POST" else full
@@ -235,6 +252,8 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
         "count_level": round(target, 1),
         "counts": {v: int(views[v].sum(dtype=np.int64)) for v in VIEWS},
         "scatter_fraction": round(scatter_fraction, 3),
+        "scatter_sigma_mm": round(scatter_sigma, 2),
+        "collimator": collimator,
         "background_cpp": round(background, 3),
         "detector_gap_mm": {"ANT": round(anterior_gap, 1), "POST": round(posterior_gap, 1)},
         "soloway": disease.soloway,

@@ -17,7 +17,8 @@ Primitives:
 
 * :class:`Capsule`: a segment with a radius, of any orientation (long bones, ribs, limbs); with
   ``flat=True`` a cylinder with flat ends (vertebral bodies, whose end plates are flat).
-* :class:`Ellipsoid`: axis-aligned (skull, kidneys, bladder, plates of the pelvis and scapula).
+* :class:`Ellipsoid`: axis-aligned or rotated (skull, kidneys, bladder, plates of the pelvis and scapula;
+  rotated for a tilted head).
 * :class:`Section`: a stack of per-row ellipses (the trunk, whose width and depth change with height).
 """
 
@@ -159,20 +160,43 @@ class Capsule:
 
 @dataclass(frozen=True)
 class Ellipsoid:
-    """Axis-aligned ellipsoid: centre (z, x, y) mm and semi-axes (along z, x, y) mm."""
+    """Ellipsoid: centre (z, x, y) mm and semi-axes (along its own axes) mm, axis-aligned unless rotated.
+
+    Args:
+        centre: (z, x, y) mm.
+        semi: semi-axes (mm) along the ellipsoid's own axes (z, x, y before rotation).
+        rotation: optional 3 x 3 rotation (rows of a matrix, as nested tuples) whose columns are the
+            ellipsoid's axes in (z, x, y) coordinates (a tilted head). None = axis-aligned.
+    """
 
     centre: tuple[float, float, float]
     semi: tuple[float, float, float]
+    rotation: tuple[tuple[float, float, float], ...] | None = None
 
     def bounds(self) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
-        return tuple((c - s, c + s) for c, s in zip(self.centre, self.semi))  # type: ignore[return-value]
+        if self.rotation is None:
+            return tuple((c - s, c + s) for c, s in zip(self.centre, self.semi))  # type: ignore[return-value]
+        scaled = np.asarray(self.rotation, dtype=np.float64) * np.asarray(self.semi, dtype=np.float64)[None]
+        half = np.sqrt((scaled**2).sum(axis=1))  # exact half-extent of a rotated ellipsoid along each axis
+        return tuple((c - h, c + h) for c, h in zip(self.centre, half))  # type: ignore[return-value]
 
     def chord(self, z: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cz, cx, cy = self.centre
-        sz, sx, sy = self.semi
-        q = 1.0 - ((z - cz) / sz) ** 2 - ((x - cx) / sx) ** 2
-        half = sy * np.sqrt(np.where(q > 0, q, np.nan))
-        return cy - half, cy + half
+        if self.rotation is None:
+            sz, sx, sy = self.semi
+            q = 1.0 - ((z - cz) / sz) ** 2 - ((x - cx) / sx) ** 2
+            half = sy * np.sqrt(np.where(q > 0, q, np.nan))
+            return cy - half, cy + half
+        # (p - c)^T A (p - c) = 1 with A = R diag(1/semi^2) R^T; along depth p = (z, x, cy + t): a t^2 + b t + c = 0.
+        rot = np.asarray(self.rotation, dtype=np.float64)
+        a_mat = rot @ np.diag(1.0 / np.asarray(self.semi, dtype=np.float64) ** 2) @ rot.T
+        dz, dx = z - cz, x - cx
+        qa = a_mat[2, 2]
+        qb = 2.0 * (a_mat[2, 0] * dz + a_mat[2, 1] * dx)
+        qc = a_mat[0, 0] * dz**2 + 2.0 * a_mat[0, 1] * dz * dx + a_mat[1, 1] * dx**2 - 1.0
+        disc = qb * qb - 4.0 * qa * qc
+        root = np.sqrt(np.where(disc > 0, disc, np.nan))
+        return cy + (-qb - root) / (2.0 * qa), cy + (-qb + root) / (2.0 * qa)
 
 
 @dataclass(frozen=True)

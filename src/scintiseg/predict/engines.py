@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -85,6 +86,28 @@ class OnnxEngine:
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+
+def tensor_predictor(engine: Engine, activation: Callable[[np.ndarray], np.ndarray] | None = None) -> Callable:
+    """``engine`` as a function of torch tensors: the ``predictor`` MONAI's sliding-window inference calls.
+
+    Engines are numpy in, numpy out (so the ONNX engine needs no PyTorch); MONAI hands its windows over as
+    CPU tensors and blends the tensors it gets back. ``activation`` (e.g. the sigmoid) is applied to the
+    logits before they are returned.
+
+    Example::
+
+        predictor = tensor_predictor(model.engine, activation=scipy.special.expit)
+        sliding_window_inference(inputs, (256, 256), 8, predictor, mode="gaussian")
+    """
+    import torch  # lazy: start-up time (the ONNX engine runs without PyTorch)
+
+    def predictor(batch, *args, **kwargs):  # noqa: ARG001 (MONAI may pass extra arguments)
+        logits = engine(batch.detach().cpu().numpy())
+        out = logits if activation is None else activation(logits)
+        return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).to(batch.device)
+
+    return predictor
 
 
 def _model_stamp(model: str | os.PathLike[str] | bytes) -> str:

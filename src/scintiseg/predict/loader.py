@@ -10,8 +10,15 @@ the model shipped inside the package.
 - a ``.onnx`` file with its JSON sidecar (:mod:`.export`).
 
 With ``--engine onnx`` and a checkpoint, the network is exported to ONNX in memory (nothing is written).
-The data configuration (input mode, normalisation, window size) comes from the checkpoint's training
-config; the window size defaults to 256 (paper B §2.1) when the config does not name one.
+The data configuration comes from the checkpoint's ``data`` record (written by training; an ONNX
+sidecar holds the same record under ``data``), else from its training config:
+
+- ``input_mode``, ``normalisation``; ``window_size`` (default 256, paper B §2.1);
+- ``pixel_mm``: the pixel size in mm the model was trained at; every scan is resampled to it before
+  the model (:mod:`scintiseg.prepare.resample`). Absent (checkpoints before issue 13): no resampling,
+  the scan is fed at its own pixel size, as before;
+- ``window``: where the model looks by default, ``whole`` (overlapping windows over the whole view) or
+  ``thoracic`` (the thoracic crop of paper B); absent: ``thoracic``, what every older model was trained on.
 
 Trust and versions: a checkpoint loads with ``weights_only=True`` and its format version, keys, network
 name and weight shapes are checked (:mod:`scintiseg.models.checkpoint`); an ONNX file needs its sidecar,
@@ -22,12 +29,14 @@ one :class:`~scintiseg.errors.ScintisegError` line naming the file.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.engines import ENGINES, Engine, OnnxEngine, TorchEngine
 from scintiseg.predict.export import onnx_bytes, read_sidecar, sidecar_path, signature_mismatch
+from scintiseg.predict.windows import WINDOW_MODES
 from scintiseg.prepare.intensity import METHODS
 from scintiseg.prepare.model_input import INPUT_MODES
 
@@ -35,6 +44,11 @@ from scintiseg.prepare.model_input import INPUT_MODES
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "phantom_dpunet.pt"
 #: Default window (thoracic crop) size.
 DEFAULT_WINDOW = 256
+#: Where a model whose checkpoint does not say looks: the thoracic crop every older model was trained on.
+DEFAULT_WINDOW_MODE = "thoracic"
+#: Plausible model pixel sizes, mm: planar cameras acquire at about 1.0 to 4.5 mm (realdata.md); a
+#: ``pixel_mm`` outside this range is a corrupt record, not a model.
+PIXEL_MM_RANGE = (0.1, 20.0)
 #: What every report says about a model trained on the phantom.
 SYNTHETIC_DISCLAIMER = (
     "This model was trained on synthetic phantom scans only. It is a research tool, not a clinical "
@@ -54,6 +68,9 @@ class LoadedModel:
         in_channels: channels of the input.
         info: provenance for the report (name, source, training data, disclaimer).
         network: the torch network when available (for export), else None.
+        pixel_mm: the pixel size (mm) the model was trained at, every scan is resampled to it; None: no
+            resampling (older models).
+        window: where the model looks unless told otherwise: ``whole`` or ``thoracic``.
     """
 
     engine: Engine
@@ -63,6 +80,8 @@ class LoadedModel:
     in_channels: int = 1
     info: dict = field(default_factory=dict)
     network: object | None = None
+    pixel_mm: float | None = None
+    window: str = DEFAULT_WINDOW_MODE
 
 
 def model_from_network(
@@ -73,12 +92,22 @@ def model_from_network(
     window_size: int = DEFAULT_WINDOW,
     engine: str = "torch",
     info: dict | None = None,
+    pixel_mm: float | None = None,
+    window: str = DEFAULT_WINDOW_MODE,
 ) -> LoadedModel:
-    """Wrap an in-memory network (tests, notebooks) as a :class:`LoadedModel`."""
+    """Wrap an in-memory network (tests, notebooks) as a :class:`LoadedModel`.
+
+    Example::
+
+        model = model_from_network(create_model("dpunet", width=8), pixel_mm=2.26, window="whole")
+    """
+    data = _data_config({"data": {"input_mode": input_mode, "normalisation": normalisation, "window_size": window_size,
+                                  "pixel_mm": pixel_mm, "window": window}})
     in_channels = int(getattr(network, "in_channels", 2 if input_mode == "two_channel" else 1))
     runner = _engine_for(network, engine, in_channels, window_size)
     details = {"name": type(network).__name__, "source": "in-memory", "synthetic": True} | (info or {})
-    return LoadedModel(runner, input_mode, normalisation, window_size, in_channels, details, network)
+    return LoadedModel(runner, input_mode, normalisation, window_size, in_channels, details, network,
+                       data["pixel_mm"], data["window"])
 
 
 def _engine_for(network, engine: str, in_channels: int, window_size: int) -> Engine:
@@ -90,7 +119,7 @@ def _engine_for(network, engine: str, in_channels: int, window_size: int) -> Eng
 
 
 def _data_config(state: dict, source: Path | None = None) -> dict:
-    """Input mode, normalisation and window size of a checkpoint or sidecar; ``source`` names it in errors."""
+    """The data configuration of a checkpoint or sidecar (module docstring); ``source`` names it in errors."""
     config = state.get("config") or {}
     data = state.get("data") or {}
     if not isinstance(config, dict) or not isinstance(data, dict):
@@ -105,7 +134,17 @@ def _data_config(state: dict, source: Path | None = None) -> dict:
         raise ScintisegError(f"unknown normalisation {normalisation!r} (this scintiseg knows {', '.join(METHODS)})", path=source)
     if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
         raise ScintisegError(f"window size {window_size!r} is not a positive integer", path=source)
-    return {"input_mode": input_mode, "normalisation": normalisation, "window_size": window_size}
+    pixel_mm = data.get("pixel_mm")
+    if pixel_mm is not None:
+        low, high = PIXEL_MM_RANGE
+        if isinstance(pixel_mm, bool) or not isinstance(pixel_mm, int | float) or not math.isfinite(pixel_mm) or not low <= pixel_mm <= high:
+            raise ScintisegError(f"pixel size {pixel_mm!r} is not a number of mm in [{low:g}, {high:g}]", path=source)
+        pixel_mm = float(pixel_mm)
+    window = data.get("window") or DEFAULT_WINDOW_MODE
+    if window not in WINDOW_MODES:
+        raise ScintisegError(f"unknown window mode {window!r} (this scintiseg knows {', '.join(WINDOW_MODES)})", path=source)
+    return {"input_mode": input_mode, "normalisation": normalisation, "window_size": window_size,
+            "pixel_mm": pixel_mm, "window": str(window)}
 
 
 def _info(state: dict, source: Path) -> dict:
@@ -134,7 +173,8 @@ def load_checkpoint_model(path: Path, engine: str = "torch", device: str = "cpu"
     data = _data_config(state, path)
     in_channels = int(getattr(network, "in_channels", 2 if data["input_mode"] == "two_channel" else 1))
     runner = TorchEngine(network, device) if engine == "torch" else _engine_for(network, engine, in_channels, data["window_size"])
-    return LoadedModel(runner, data["input_mode"], data["normalisation"], data["window_size"], in_channels, _info(state, path), network)
+    return LoadedModel(runner, data["input_mode"], data["normalisation"], data["window_size"], in_channels, _info(state, path),
+                       network, data["pixel_mm"], data["window"])
 
 
 def load_onnx_model(path: Path) -> LoadedModel:
@@ -152,7 +192,8 @@ def load_onnx_model(path: Path) -> LoadedModel:
     if mismatch:
         raise ScintisegError(mismatch, path=path)
     info = _info(meta, path)
-    return LoadedModel(runner, data["input_mode"], data["normalisation"], data["window_size"], in_channels, info)
+    return LoadedModel(runner, data["input_mode"], data["normalisation"], data["window_size"], in_channels, info,
+                       None, data["pixel_mm"], data["window"])
 
 
 def load_model(spec: str | Path | None = None, engine: str = "torch", device: str = "cpu") -> LoadedModel:

@@ -1,18 +1,27 @@
 """The prediction pipeline: a whole-body scan in, lesions with contours, regions and BSI out.
 
-    read -> windows (thoracic crop; views aggregated for models that take it) -> model -> sigmoid
-         -> whole-body probability per view -> threshold -> small components removed -> closed contours
-         -> rasterised lesion map -> region estimate, measurements, BSI, Soloway, QC flags
+    read -> resample to the model's pixel size -> windows (the whole view, or the thoracic crop; views
+         aggregated for models that take it) -> model -> sigmoid -> probability per view on the model's
+         grid -> back onto the scan's own grid -> threshold -> small components removed -> closed
+         contours -> rasterised lesion map -> region estimate, measurements, BSI, Soloway, QC flags
 
-Everything after the model (:func:`predict_from_probabilities`) works on whole-body probability maps,
-so a test can inject a known map, and a future whole-body mode only changes where windows come from
-(:mod:`.windows`): overlapping window outputs are averaged per pixel.
+Everything after the model (:func:`predict_from_probabilities`) works on whole-body probability maps on
+the scan's own grid and spacing, so a test can inject a known map; the window modes differ only in where
+windows come from (:mod:`.windows`).
+
+Pixel size (issue 13, "Scale"): a model whose checkpoint records ``pixel_mm`` sees every scan resampled
+to that size (:func:`scintiseg.prepare.resample.resample_scan`, counts conserved), and its probability
+and coverage are carried back onto the scan's own grid (:func:`to_scan_grid`); a model without it sees
+the scan as it is, as before. A view narrower or shorter than the thoracic crop after resampling (a
+2.0 mm 1024 x 256 scan is 227 columns at 2.26 mm) is padded with zero counts on both sides for the crop
+(:func:`pad_scan`) and cut back after the model.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+import warnings
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -25,7 +34,8 @@ from scintiseg.predict.measurements import measure_lesions
 from scintiseg.predict.postprocess import DEFAULT_MIN_AREA_PX, DEFAULT_THRESHOLD, lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
 from scintiseg.predict.regions import estimate_regions
-from scintiseg.predict.windows import thoracic_windows
+from scintiseg.predict.windows import check_window_mode, sliding_window_probability, thoracic_windows, whole_view_windows
+from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan
 
 #: Below this many counts in a view the scan is flagged ``low_counts`` (physics.md: sites acquire
@@ -40,36 +50,97 @@ class PredictSettings:
     Attributes:
         threshold: probability threshold.
         min_area_px: smallest lesion kept, in pixels.
-        window: where the model looks: ``thoracic`` (paper B §2.1; the only mode implemented).
+        window: where the model looks: None = the model's own mode (:attr:`LoadedModel.window`),
+            ``whole`` (overlapping windows over the whole view) or ``thoracic`` (paper B §2.1).
     """
 
     threshold: float = DEFAULT_THRESHOLD
     min_area_px: int = DEFAULT_MIN_AREA_PX
-    window: str = "thoracic"
+    window: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.window is not None:
+            check_window_mode(self.window)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def window_mode(settings: PredictSettings, model: LoadedModel) -> str:
+    """The window mode a prediction runs: the settings' when given, else the model's own."""
+    window = settings.window or model.window
+    check_window_mode(window)
+    return window
+
+
+def model_scan(scan: Scan, model: LoadedModel) -> Scan:
+    """``scan`` at the model's pixel size (itself for a model that records none; module docstring)."""
+    if model.pixel_mm is None:
+        return scan
+    return resample_scan(scan, (model.pixel_mm, model.pixel_mm))
+
+
+def pad_scan(scan: Scan, size: int) -> tuple[Scan, tuple[int, int]]:
+    """``scan`` padded with zero counts to at least ``size`` x ``size``, centred; and the (top, left) pad."""
+    rows, cols = scan.shape
+    top, left = max(0, size - rows) // 2, max(0, size - cols) // 2
+    if (top, left) == (0, 0) and rows >= size and cols >= size:
+        return scan, (0, 0)
+    pad = ((top, max(0, size - rows) - top), (left, max(0, size - cols) - left))
+    return scan.with_views({name: np.pad(image, pad) for name, image in scan.views.items()}), (top, left)
+
+
+def to_scan_grid(probability: np.ndarray, seen: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A probability and its coverage on the model's grid carried onto the scan's grid of ``shape``.
+
+    Coverage is area-averaged (:func:`~scintiseg.prepare.resample.resample_map`) and a scan pixel is
+    covered when at least half of it was seen; the probability is the coverage-weighted area average
+    (normalised convolution), so the unseen zeros outside a window never dilute the edge of what was seen.
+    Unseen pixels get probability 0, as on the model's grid.
+    """
+    seen = np.asarray(seen, dtype=np.float32)
+    if tuple(probability.shape) == tuple(shape):
+        return probability, seen > 0
+    weight = resample_map(seen, shape)
+    covered = weight >= 0.5
+    back = resample_map(probability * seen, shape) / np.maximum(weight, 1e-6)
+    return np.where(covered, np.clip(back, 0.0, 1.0), 0.0).astype(np.float32), covered
+
+
 def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSettings) -> tuple[dict, dict, list[str]]:
-    """Run the model over the scan's windows; whole-body probability and coverage per predicted view."""
-    if settings.window != "thoracic":
-        raise NotImplementedError(f"window mode {settings.window!r}: only 'thoracic' is implemented")
-    windows = thoracic_windows(scan, model.input_mode, model.normalisation, model.window_size)
-    logits = model.engine(np.stack([w.image for w in windows]).astype(np.float32))
-    probability = expit(logits[:, 0].astype(np.float32))
+    """Run the model over the scan's windows; whole-body probability and coverage per predicted view.
+
+    The scan is resampled to the model's pixel size first and the maps come back on the scan's own grid
+    (module docstring).
+    """
+    window = window_mode(settings, model)
+    at_model = model_scan(scan, model)
+    if window == "thoracic":
+        padded, (top, left) = pad_scan(at_model, model.window_size)
+        windows = thoracic_windows(padded, model.input_mode, model.normalisation, model.window_size)
+        logits = model.engine(np.stack([w.image for w in windows]).astype(np.float32))
+        probability = expit(logits[:, 0].astype(np.float32))
+    else:
+        padded, (top, left) = at_model, (0, 0)  # MONAI pads a small view after normalisation
+        windows = whole_view_windows(at_model, model.input_mode, model.normalisation)
+        probability = sliding_window_probability(np.stack([w.image for w in windows]), model.engine, model.window_size)
     sums: dict[str, np.ndarray] = {}
     seen: dict[str, np.ndarray] = {}
     flags: list[str] = []
-    for window, prob in zip(windows, probability):
-        flags += [f for f in window.qc_flags if f not in flags]
-        for view, box in window.boxes.items():
-            sums.setdefault(view, np.zeros(scan.shape, dtype=np.float32))
-            seen.setdefault(view, np.zeros(scan.shape, dtype=np.float32))
-            sums[view][box.slices] += window.model_input.to_view(prob, view)
+    for piece, prob in zip(windows, probability):
+        flags += [f for f in piece.qc_flags if f not in flags]
+        for view, box in piece.boxes.items():
+            sums.setdefault(view, np.zeros(padded.shape, dtype=np.float32))
+            seen.setdefault(view, np.zeros(padded.shape, dtype=np.float32))
+            sums[view][box.slices] += piece.model_input.to_view(prob, view)
             seen[view][box.slices] += 1.0
-    probabilities = {v: sums[v] / np.maximum(seen[v], 1.0) for v in sums}
-    coverage = {v: seen[v] > 0 for v in seen}
+    rows, cols = at_model.shape
+    inner = (slice(top, top + rows), slice(left, left + cols))
+    probabilities: dict[str, np.ndarray] = {}
+    coverage: dict[str, np.ndarray] = {}
+    for view in sums:
+        prob = sums[view][inner] / np.maximum(seen[view][inner], 1.0)
+        probabilities[view], coverage[view] = to_scan_grid(prob, seen[view][inner] > 0, scan.shape)
     return probabilities, coverage, flags
 
 
@@ -132,7 +203,8 @@ def predict_from_probabilities(
         scan: the whole-body scan.
         probabilities: view -> float map in [0, 1] of the view's shape.
         coverage: view -> boolean map of the pixels the model saw (default: the whole view).
-        settings: post-processing settings.
+        settings: post-processing settings; a ``window`` of None is recorded as ``whole`` when every
+            coverage map is the whole view, else ``thoracic``.
         model_info: provenance for the report.
         qc_flags: flags raised before (e.g. ``crop_uncertain``).
 
@@ -143,6 +215,9 @@ def predict_from_probabilities(
     """
     settings = settings or PredictSettings()
     coverage = coverage or {}
+    if settings.window is None:  # maps from elsewhere: name the window by what was seen, for the report
+        whole = all(np.asarray(coverage.get(view, True)).all() for view in probabilities)
+        settings = replace(settings, window="whole" if whole else "thoracic")
     start = time.perf_counter()
     views: dict[str, ViewPrediction] = {}
     next_id = 1
@@ -158,17 +233,31 @@ def predict_from_probabilities(
 def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | None = None) -> Prediction:
     """Predict lesions on a whole-body scan with ``model`` (see the module docstring).
 
+    A scan whose pixel size was assumed (``scan.metadata["pixel_spacing_assumed"]``, a file with no
+    spacing read without one) is predicted with one warning saying so: sizes in mm and the resampling to
+    the model's pixel size rest on it.
+
     Example::
 
         model = load_model()                 # the shipped phantom-trained DPU-Net
         prediction = predict_scan(read_scan("scan.dcm"), model)
     """
     settings = settings or PredictSettings()
+    settings = replace(settings, window=window_mode(settings, model))
+    if scan.metadata.get("pixel_spacing_assumed"):
+        where = f"{scan.source}: " if scan.source else ""
+        row, col = scan.pixel_spacing
+        warnings.warn(
+            f"{where}the file has no pixel spacing; assuming {row:g} x {col:g} mm (give the right one with --pixel-spacing)",
+            UserWarning,
+            stacklevel=2,
+        )
     start = time.perf_counter()
     probabilities, coverage, flags = model_probabilities(scan, model, settings)
     model_s = time.perf_counter() - start
     info = dict(model.info) | {"engine": getattr(model.engine, "name", "?"), "input_mode": model.input_mode,
-                               "normalisation": model.normalisation, "window_size": model.window_size}
+                               "normalisation": model.normalisation, "window_size": model.window_size,
+                               "pixel_mm": model.pixel_mm, "window": settings.window}
     prediction = predict_from_probabilities(scan, probabilities, coverage, settings, info, flags)
     prediction.timings["model_s"] = model_s
     return prediction

@@ -1,0 +1,60 @@
+"""Calibration statistics: the texture statistic (radially averaged power spectrum) on images of known spectrum."""
+
+import numpy as np
+import pytest
+
+from scintiseg.phantom.calibrate import PSD_BANDS, radial_power_spectrum, scan_statistics, spectrum_statistics
+
+
+def _power_law_field(shape, beta, rng):
+    """Gaussian random field whose power spectrum falls as f^-beta."""
+    fz = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.fftfreq(shape[1])[None, :]
+    f = np.hypot(fz, fx)
+    f[0, 0] = np.inf
+    spectrum = np.fft.fft2(rng.normal(size=shape)) * f ** (-beta / 2.0)
+    return np.real(np.fft.ifft2(spectrum))
+
+
+def test_white_noise_has_a_flat_spectrum_at_its_variance():
+    rng = np.random.default_rng(0)
+    image = rng.normal(0.0, 3.0, size=(512, 256))
+    freq, power = radial_power_spectrum(image, None, pixel_mm=2.0)
+    assert freq[0] == pytest.approx(1.0 / (64 * 2.0)) and freq[-1] == pytest.approx(0.25)  # Nyquist of 2 mm pixels
+    assert np.median(power) == pytest.approx(9.0, rel=0.1)
+    assert np.polyfit(np.log10(freq), np.log10(power), 1)[0] == pytest.approx(0.0, abs=0.15)
+
+
+@pytest.mark.parametrize("beta", [2.0, 3.0])
+def test_power_law_field_gives_its_spectral_slope(beta):
+    rng = np.random.default_rng(1)
+    image = _power_law_field((1024, 512), beta, rng)
+    freq, power = radial_power_spectrum(image, None, pixel_mm=2.26)
+    sel = (freq > 0.02) & (freq < 0.15)
+    assert np.polyfit(np.log10(freq[sel]), np.log10(power[sel]), 1)[0] == pytest.approx(-beta, abs=0.3)
+
+
+def test_a_sinusoid_puts_its_power_in_its_band_and_the_mask_limits_the_tiles():
+    pixel_mm = 2.26
+    rows, cols = np.mgrid[0:512, 0:256]
+    f0 = 0.05  # cycles/mm, inside the "psd_mid" band
+    image = 100.0 + 20.0 * np.sin(2 * np.pi * f0 * rows * pixel_mm)
+    stats = spectrum_statistics(image, np.ones(image.shape, bool), pixel_mm)
+    assert PSD_BANDS["psd_mid"][0] < f0 < PSD_BANDS["psd_mid"][1]
+    assert stats["psd_mid"] > stats["psd_low"] + 1.0 and stats["psd_mid"] > stats["psd_high"] + 1.0
+    freq, power = radial_power_spectrum(image, None, pixel_mm)
+    assert abs(freq[np.argmax(power)] - f0) <= 1.0 / (64 * pixel_mm)
+    mask = np.zeros(image.shape, bool)
+    mask[:63, :63] = True  # no 64 x 64 tile fits
+    assert radial_power_spectrum(image, mask, pixel_mm)[0].size == 0
+    assert np.isnan(spectrum_statistics(image, mask, pixel_mm)["psd_slope"])
+
+
+def test_scan_statistics_report_the_texture_keys():
+    rng = np.random.default_rng(2)
+    counts = np.zeros((400, 200))
+    counts[50:350, 40:160] = rng.poisson(30.0, size=(300, 120))
+    stats = scan_statistics(counts, (2.26, 2.26))
+    assert {"psd_low", "psd_mid", "psd_high", "psd_slope"} <= set(stats)
+    # Poisson noise of mean 30 on counts / median (30): white, variance 1/30
+    assert 10 ** stats["psd_high"] == pytest.approx(1.0 / 30.0, rel=0.15)
