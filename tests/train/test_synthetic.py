@@ -83,3 +83,28 @@ def test_synthetic_needs_single_view_input_and_a_known_profile():
         TrainConfig(synthetic="small", input_mode="aggregate")
     with pytest.raises(ScintisegError, match="profile"):
         TrainConfig(synthetic="no-such-profile")
+
+
+def test_training_windows_are_cut_from_the_input_prediction_builds():
+    """Training and prediction see the same numbers: the whole-view input prediction builds for a training
+    view equals the one training cut its windows from (issue 13, one code path)."""
+    import torch
+
+    from scintiseg.predict.loader import model_from_network
+    from scintiseg.predict.pipeline import model_scan
+    from scintiseg.predict.windows import whole_view_windows
+    from scintiseg.prepare.model_input import model_input
+    from scintiseg.train.synthetic import training_views
+
+    model = model_from_network(torch.nn.Conv2d(1, 1, 1), normalisation=SMALL.normalisation,
+                               pixel_mm=SMALL.pixel_mm, window="whole")
+    samples = patient_samples(2, SMALL)
+    for v, (scan, mask, rng) in enumerate(training_views(2, SMALL)):
+        view = scan.view_names[0]
+        trained = model_input(scan, "ant", SMALL.normalisation, view=view)
+        predicted = whole_view_windows(model_scan(scan, model), "ant", model.normalisation)[0].image
+        np.testing.assert_array_equal(trained.image, predicted)
+        for k in range(SMALL.windows_per_view):
+            window, target = cut_window(trained.image, trained.target({view: mask}), SMALL.window_size, rng)
+            np.testing.assert_array_equal(window, samples[v * SMALL.windows_per_view + k].image)
+            np.testing.assert_array_equal(target, samples[v * SMALL.windows_per_view + k].target)

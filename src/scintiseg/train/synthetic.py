@@ -119,20 +119,36 @@ def cut_window(image: np.ndarray, target: np.ndarray, size: int, rng: np.random.
     return out_image, out_target
 
 
-def patient_samples(index: int, settings: SyntheticSettings, config: PhantomConfig | None = None) -> list[Sample]:
-    """The training windows of patient ``index`` (module docstring, steps 1-5); deterministic."""
+def training_views(index: int, settings: SyntheticSettings,
+                   config: PhantomConfig | None = None) -> list[tuple[Scan, np.ndarray, np.random.Generator]]:
+    """Steps 1-3 for patient ``index``: per view, a one-view scan at the model's pixel size (degraded),
+    its lesion mask, and the view's random generator (which then places the windows); deterministic.
+
+    The scan is what a user's file would be: :func:`patient_samples` builds the model input from it with
+    the builder prediction uses, so a test can assert that training and prediction see the same numbers.
+    """
     config = config or settings.phantom_config()
     sequence = np.random.SeedSequence([int(settings.seed), int(index)])
     patient_seed, *view_seeds = sequence.generate_state(3, dtype=np.uint32)
     patient = generate_patient(int(patient_seed), config, patient_id=f"SYN{index}")
-    samples = []
+    views = []
     for view, view_seed in zip(patient.scan.view_names, view_seeds):
         rng = np.random.default_rng(int(view_seed))
         image, mask = _to_model_grid(patient.scan.view(view), patient.masks[view], patient.scan.pixel_spacing,
                                      settings.pixel_mm)
         if settings.degrade:
             image, mask, _ = random_degradation(image, mask, rng, settings.pixel_mm)
-        scan = Scan({view: np.asarray(image, dtype=np.float32)}, pixel_spacing=(settings.pixel_mm,) * 2)
+        scan = Scan({view: np.asarray(image, dtype=np.float32)}, pixel_spacing=(settings.pixel_mm,) * 2,
+                    patient_id=f"SYN{index}")
+        views.append((scan, np.asarray(mask, dtype=bool), rng))
+    return views
+
+
+def patient_samples(index: int, settings: SyntheticSettings, config: PhantomConfig | None = None) -> list[Sample]:
+    """The training windows of patient ``index`` (module docstring, steps 1-5); deterministic."""
+    samples = []
+    for scan, mask, rng in training_views(index, settings, config):
+        view = scan.view_names[0]
         built = model_input(scan, "ant", settings.normalisation, view=view)
         target = built.target({view: mask})
         for k in range(settings.windows_per_view):
