@@ -1,4 +1,8 @@
-"""``scintiseg demo`` at a tiny scale: every step runs, the report links only files that exist, reruns resume."""
+"""``scintiseg demo`` at a tiny scale: every step runs, the report links only files that exist, reruns resume.
+
+The tiny run uses the default ``synthetic`` recipe with the fast ``small`` training profile: 2 test patients,
+2 generated training patients per epoch (one replaced), 1 validation patient, 2 epochs, 128 x 128 windows.
+"""
 
 import json
 import os
@@ -10,8 +14,9 @@ import pytest
 from scintiseg.cli import main
 
 REAL_SCAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
-TINY = ["--patients", "6", "--epochs", "1", "--width", "4", "--size", "128", "--batch-size", "2",
-        "--workers", "1", "--threads", "1", "--no-progress"]
+TINY = ["--patients", "2", "--epochs", "2", "--pool-patients", "2", "--refresh", "0.5", "--windows-per-view", "1",
+        "--val-patients", "1", "--train-profile", "small", "--width", "4", "--size", "128", "--batch-size", "2",
+        "--workers", "1", "--threads", "1", "--generator-workers", "0", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +51,17 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
     for key in ("dpunet", "unet"):
         dsc = state["metrics"][key]["pooled"]["dsc"]
         assert dsc is None or 0.0 <= dsc <= 1.0
-        assert state["runs"][key]["epochs_run"] == 1
-    data = state["runs"]["data"]
-    assert data["train"] + data["val"] + data["test"] == 6 and data["test"] >= 1
+        assert state["runs"][key]["epochs_run"] == 2
+        assert state["metrics"][key]["images"] == 2  # every cohort patient's crop is a test image
+    # 2 patients in the first pool + 1 new one in epoch 2; the cohort is test data only
+    assert state["runs"]["data"] == {"recipe": "synthetic", "train": 3, "val": 1, "test": 2}
+    splits = json.loads((out / "crops" / "splits.json").read_text(encoding="utf-8"))
+    assert splits["train"] == [] and sorted(splits["test"]) == ["PH0001", "PH0002"]
     assert (out / "dpunet" / "config.yaml").is_file() and (out / "unet" / "checkpoints" / "best.pt").is_file()
     phantom = state["predictions"]["phantom"]
     assert (Path(phantom["folder"]) / "report.json").is_file()
+    assert phantom["window"] == "whole" and "not predicted" not in phantom["caption"]
+    assert "recipe `synthetic`" in report and "are not predicted" not in report
     if REAL_SCAN.is_file():
         real = state["predictions"]["real scan"]
         assert "skipped" not in real and real["overlays"] and Path(real["overlays"][0]).is_file()
@@ -71,10 +81,26 @@ def test_rerun_skips_finished_steps_and_reports_missing_real_scan(demo_run, caps
     assert "**real scan:** skipped" in (out / "report.md").read_text(encoding="utf-8")
 
 
+def test_networks_trained_on_generated_windows_and_predict_the_whole_view(demo_run):
+    from scintiseg.models.checkpoint import load_checkpoint  # lazy: torch, for this test only
+
+    out, _ = demo_run
+    for key in ("dpunet", "unet"):
+        state = load_checkpoint(out / key / "checkpoints" / "best.pt")
+        assert state["config"]["synthetic"] == "small" and state["config"]["normalisation"] == "robust"
+        assert state["data"]["window"] == "whole" and state["data"]["pixel_mm"] == 2.26
+        assert state["data"]["window_size"] == 128
+        assert not (out / key / "split.json").exists()  # nothing of the cohort was trained on
+    folders = sorted((out / "predict").glob("phantom-*"))
+    assert len(folders) == 1
+    report = json.loads((folders[0] / "report.json").read_text(encoding="utf-8"))
+    assert report["settings"]["window"] == "whole" and report["model"]["pixel_mm"] == 2.26
+
+
 def test_other_settings_in_the_same_folder_is_a_one_line_error(demo_run, capsys):
     out, _ = demo_run
     capsys.readouterr()
-    assert main(["demo", "--out", str(out), "--patients", "7", *TINY[2:]]) == 2
+    assert main(["demo", "--out", str(out), "--patients", "3", *TINY[2:]]) == 2
     error = capsys.readouterr().err.strip()
     assert "other settings (patients)" in error and len(error.splitlines()) == 1
 

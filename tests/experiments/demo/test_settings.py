@@ -56,8 +56,42 @@ def test_threads_one_when_busy_at_start_else_pytorch_default():
     assert training_threads(DemoSettings(), load=[0.0, 0.0, 0.0]) == 0
 
 
-@pytest.mark.parametrize("changes, flag", [({"size": 100}, "--size"), ({"patients": 4}, "--patients"),
-                                           ({"test_fraction": 0.5}, "--test-fraction")])
+@pytest.mark.parametrize("changes, flag", [
+    ({"size": 100}, "--size"), ({"recipe": "crops", "patients": 4}, "--patients"), ({"patients": 0}, "--patients"),
+    ({"recipe": "crops", "test_fraction": 0.5}, "--test-fraction"), ({"recipe": "nets"}, "--recipe"),
+    ({"pool_patients": 0}, "--pool-patients"), ({"refresh": 1.5}, "--refresh"), ({"val_patients": 0}, "--val-patients"),
+    ({"train_profile": "nope"}, "--train-profile"),
+])
 def test_impossible_settings_are_refused(changes, flag):
     with pytest.raises(ScintisegError, match=flag):
         DemoSettings(**changes).validate()
+
+
+def test_synthetic_recipe_tests_on_the_whole_cohort_so_four_patients_are_enough():
+    DemoSettings(patients=4).validate()  # the crops recipe needs 5 (train, validation and test)
+
+
+def test_recipe_decides_the_defaults_left_open_and_keeps_given_ones():
+    synthetic, crops = DemoSettings(), DemoSettings(recipe="crops")
+    assert (synthetic.patients, synthetic.epochs) == (20, 32)
+    assert (crops.patients, crops.epochs) == (100, 40)  # the demo before issue 13
+    assert DemoSettings(recipe="crops", patients=6, epochs=1).patients == 6
+
+
+def test_training_patients_counts_the_first_pool_and_each_refresh():
+    # 16 patients, then ceil(0.25 x 16) = 4 new ones before each of the 31 later epochs
+    assert DemoSettings().training_patients() == 16 + 31 * 4
+    assert DemoSettings(pool_patients=5, refresh=0.5, epochs=3).training_patients() == 5 + 2 * 3
+    assert DemoSettings(refresh=0.0).training_patients() == 16
+
+
+def test_fingerprint_holds_what_decides_the_data_of_each_recipe_only():
+    synthetic = DemoSettings().fingerprint()
+    assert synthetic["recipe"] == "synthetic" and synthetic["train_profile"] == "randomised"
+    assert {"pixel_mm", "pool_patients", "refresh", "windows_per_view", "val_patients"} <= set(synthetic)
+    assert "test_fraction" not in synthetic and "generator_workers" not in synthetic
+    crops = DemoSettings(recipe="crops").fingerprint()
+    assert crops["test_fraction"] == 0.2 and "pool_patients" not in crops
+    assert DemoSettings(refresh=0.5).fingerprint() != synthetic
+    assert DemoSettings(generator_workers=0).fingerprint() == synthetic  # the same patients either way
+

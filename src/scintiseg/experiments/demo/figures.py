@@ -17,29 +17,43 @@ from scintiseg.io.atomic import atomic_path
 
 def truth_overlay(counts: np.ndarray, truth: np.ndarray, predicted: np.ndarray, coverage: np.ndarray,
                   title: str, path: Path) -> None:
-    """Whole-body view (left) and the model's window (right), truth in green and prediction in red."""
+    """A whole-body view with its true (green) and predicted (red) lesions.
+
+    When the model saw the whole view (``coverage`` all true): the view twice, the truth alone on the left
+    and the prediction over the truth on the right. Otherwise the whole view (left, the window the model saw
+    framed in blue) and that window enlarged (right).
+    """
     import matplotlib  # lazy: start-up time
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # lazy: start-up time
 
+    whole = bool(coverage.all())
     rows = np.flatnonzero(coverage.any(axis=1))
     cols = np.flatnonzero(coverage.any(axis=0))
     window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)) if rows.size else (slice(None), slice(None))
+    everything = (slice(None), slice(None))
+    if whole:
+        panels = [(everything, truth, np.zeros_like(predicted), "truth (green)"),
+                  (everything, truth, predicted, "prediction (red) over the truth (green)")]
+        ratios, size = [1, 1], (6.0, 10.0)  # two tall whole-body views side by side
+    else:
+        panels = [(everything, truth, predicted, "whole body (ANT)"),
+                  (window, truth, predicted, "model window: green truth, red prediction")]
+        ratios, size = [1, 2.2], (7.5, 7.5)
     vmax = display_window(counts)
-    figure, axes = plt.subplots(1, 2, figsize=(7.5, 7.5), dpi=100, gridspec_kw={"width_ratios": [1, 2.2]})
-    for axis, part in zip(axes, ((slice(None), slice(None)), window)):
+    figure, axes = plt.subplots(1, 2, figsize=size, dpi=100, gridspec_kw={"width_ratios": ratios})
+    for axis, (part, true_part, predicted_part, label) in zip(axes, panels):
         axis.imshow(counts[part], cmap="gray_r", vmin=0, vmax=vmax, interpolation="nearest")
-        if truth[part].any():
-            axis.contour(truth[part].astype(float), levels=[0.5], colors="lime", linewidths=1.0)
-        if predicted[part].any():
-            axis.contour(predicted[part].astype(float), levels=[0.5], colors="red", linewidths=1.0)
+        if true_part[part].any():
+            axis.contour(true_part[part].astype(float), levels=[0.5], colors="lime", linewidths=1.0)
+        if predicted_part[part].any():
+            axis.contour(predicted_part[part].astype(float), levels=[0.5], colors="red", linewidths=1.0)
         axis.set_axis_off()
-    if rows.size:
+        axis.set_title(label, fontsize=9)
+    if rows.size and not whole:
         axes[0].add_patch(plt.Rectangle((cols[0] - 0.5, rows[0] - 0.5), len(cols), len(rows), fill=False,
                                         edgecolor="royalblue", linewidth=1.0))
-    axes[0].set_title("whole body (ANT)", fontsize=9)
-    axes[1].set_title("model window: green truth, red prediction", fontsize=9)
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     with atomic_path(path) as tmp:

@@ -11,6 +11,14 @@ from scintiseg.experiments.demo.state import DemoState
 from scintiseg.experiments.specs import PAPER_A_TABLE2
 
 
+#: What ``predict_scan`` does with a model of each recipe (``synthetic``: True).
+PIPELINES: dict[bool, str] = {
+    True: "read -> resample to the model's pixel size -> overlapping windows over the whole view -> model -> "
+          "probabilities back on the scan's grid -> threshold -> contours -> regions -> BSI",
+    False: "read -> thoracic crop -> model -> threshold -> contours -> regions -> BSI",
+}
+
+
 def format_metric(value, digits: int = 3) -> str:
     """A metric with ``digits`` decimals; 'n/a' for a missing or undefined (NaN) one."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -21,6 +29,42 @@ def format_metric(value, digits: int = 3) -> str:
 def relative_link(path: Path, root: Path) -> str:
     """``path`` relative to the report's folder, with forward slashes (a Markdown link)."""
     return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def what_was_done(settings: DemoSettings, data: dict) -> list[str]:
+    """The report's lines on data, networks and training, for the demo's recipe."""
+    networks = (f"- **Networks** (same budget): {MODEL_TITLES['dpunet']} (paper A) and the {MODEL_TITLES['unet']} "
+                f"baseline; width {settings.width or 'default preset (16)'}, depth {settings.depth or 'default (4)'}.")
+    common = (f"Dice + BCE, Adam lr {settings.lr:g}, batch {settings.batch_size}, {settings.epochs} epochs, output bias "
+              f"initialised to a lesion prior of {settings.head_prior:g}, "
+              f"{'on-the-fly flips, rotations and translations, ' if settings.augment else ''}seed {settings.seed}, CPU")
+    if not settings.synthetic:
+        return [
+            f"- **Data:** {settings.patients} phantom patients (seed {settings.seed}), whole-body ANT + POST "
+            f"1024 x 256; thoracic crops {settings.size} x {settings.size} (paper B §2.1). Patient-level split: "
+            f"{data.get('train', '?')} training, {data.get('val', '?')} validation, {data.get('test', '?')} test "
+            "patients; the test patients were never seen in training or model selection.",
+            networks,
+            f"- **Training** (recipe `crops`, before issue 13): thoracic crops, anterior view, counts / body p99, "
+            f"{common}; the checkpoint with the best validation DSC is evaluated.",
+        ]
+    return [
+        f"- **Test data:** {settings.patients} phantom patients of the default profile (seed {settings.seed}), "
+        f"whole-body ANT + POST 1024 x 256 at 2.26 mm, none of them trained on; their thoracic crops "
+        f"({settings.size} x {settings.size}, paper B §2.1, ANT, each normalised on itself: a region crop, a "
+        f"framing the training's degradations include) give the test metrics ({data.get('test', '?')} images).",
+        networks,
+        f"- **Training** (recipe `synthetic`, issue 13: the shipped model's recipe of "
+        "`scripts/train_shipped_model.sh` at a demo's budget): phantom patients made on the fly from the "
+        f"domain-randomised profile `{settings.train_profile}` (`scintiseg.train.synthetic`), each view resampled "
+        f"to {settings.pixel_mm:g} mm, degraded like real archives (another matrix, region crops, 8-bit/JPEG export, "
+        f"flips), normalised with `robust` and cut into {settings.windows_per_view} randomly placed "
+        f"{settings.size} x {settings.size} window(s) per view (half of them near a lesion). A pool of "
+        f"{settings.pool_patients} patients, {settings.refresh:.0%} of it replaced by new ones before each epoch: "
+        f"{data.get('train', '?')} distinct training patients per network, {data.get('val', '?')} generated "
+        f"validation patient(s); {common}. The checkpoint with the best validation DSC (on the generated "
+        "validation windows) is evaluated.",
+    ]
 
 
 def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures: dict[str, list[Path]]) -> str:
@@ -43,16 +87,7 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         "",
         "## What was done",
         "",
-        f"- **Data:** {settings.patients} phantom patients (seed {settings.seed}), whole-body ANT + POST "
-        f"1024 x 256; thoracic crops {settings.size} x {settings.size} (paper B §2.1). Patient-level split: "
-        f"{data.get('train', '?')} training, {data.get('val', '?')} validation, {data.get('test', '?')} test "
-        "patients; the test patients were never seen in training or model selection.",
-        f"- **Networks** (same budget): {MODEL_TITLES['dpunet']} (paper A) and the {MODEL_TITLES['unet']} "
-        f"baseline; width {settings.width or 'default preset (16)'}, depth {settings.depth or 'default (4)'}.",
-        f"- **Training:** anterior view, counts / body p99, Dice + BCE, Adam lr {settings.lr:g}, batch "
-        f"{settings.batch_size}, {settings.epochs} epochs, output bias initialised to a lesion prior of "
-        f"{settings.head_prior:g}, seed {settings.seed}, CPU; the checkpoint with the "
-        "best validation DSC is evaluated.",
+        *what_was_done(settings, data),
         "- **Metrics** on the test patients (threshold 0.5): DSC, Recall, CPA (precision) and IoU pooled over all "
         "test pixels (as paper A reports them), DSC averaged per image, and lesion detection (a true lesion is "
         "found when a predicted pixel touches it; a predicted component touching none is a false positive).",
@@ -94,8 +129,8 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         if pictures:
             lines += [f"### {MODEL_TITLES[key]}: best and worst test images", "",
                       " ".join(f"![{p.stem}]({relative_link(p, out)})" for p in pictures), "",
-                      "*Thoracic crops of test patients (ANT), ranked by per-image DSC; green: truth, red: "
-                      "prediction.*", ""]
+                      "*Thoracic crops of test patients (ANT, the model's input normalisation), ranked by "
+                      "per-image DSC; green: truth, red: prediction.*", ""]
     lines += ["## Whole-body prediction (scintiseg.predict)", ""]
     for name, info in state.predictions.items():
         if info.get("skipped"):
@@ -105,7 +140,7 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
             f"### {info['title']}",
             "",
             f"Model: {MODEL_TITLES['dpunet']} from `{relative_link(Path(info['run']), out)}`, through `predict_scan` "
-            "(read -> thoracic crop -> model -> threshold -> contours -> regions -> BSI). "
+            f"({PIPELINES[settings.synthetic]}). "
             f"{info['lesions']} lesion(s) predicted; BSI estimate {info['bsi']:.2f} % of the skeleton "
             f"(covered mass {info['covered']:.0f} %); QC flags: {', '.join(info['qc_flags']) or 'none'}. "
             f"Outputs (LabelMe, masks, overlays, report.html, DICOM SR/GSPS) in `{relative_link(Path(info['folder']), out)}/`.",

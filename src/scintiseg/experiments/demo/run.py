@@ -37,17 +37,34 @@ def check_fingerprint(settings: DemoSettings, out: Path) -> None:
     write_text_atomic(fingerprint_path, json.dumps(settings.fingerprint(), indent=1) + "\n")
 
 
+def data_sizes(settings: DemoSettings, out: Path, splits: dict) -> dict:
+    """Patients behind training, validation and test: ``train``, ``val``, ``test`` (and ``recipe``).
+
+    ``synthetic``: the generated patients each network saw (:meth:`DemoSettings.training_patients`) and its
+    generated validation patients; ``crops``: the case counts of the DPU-Net run's ``split.json``. ``test``
+    is the number of test crops (one per cohort patient).
+    """
+    if settings.synthetic:
+        return {"recipe": "synthetic", "train": settings.training_patients(), "val": settings.val_patients,
+                "test": len(splits.get("test", []))}
+    split_json = json.loads((out / "dpunet" / "split.json").read_text(encoding="utf-8"))
+    return {"recipe": "crops", **{name: len(split_json[name]) for name in ("train", "val", "test")}}
+
+
 def run_demo(settings: DemoSettings) -> Path:
     """Run the whole demo and return the path of ``report.md``.
 
     Steps, each skipped when its output already exists (so an interrupted demo resumes where it stopped)::
 
         1 phantom    write_cohort(patients)                    OUT/phantom/   (whole-body ANT + POST, masks)
-        2 crop       crop_dataset(size) + split_dataset        OUT/crops/     (thoracic crops, splits.json)
-        3 train      DPU-Net (fusion + DAC_2 + RMP) and the max-pooling U-Net, same budget
+        2 crop       crop_dataset(size) + the split            OUT/crops/     (thoracic crops, splits.json:
+                                                               all test for ``synthetic``, else test_fraction)
+        3 train      DPU-Net (fusion + DAC_2 + RMP) and the max-pooling U-Net, same budget: ``synthetic``
+                     on phantom patients made on the fly (whole-body windows), ``crops`` on the crops
                                                                OUT/dpunet/, OUT/unet/   (normal run folders)
-        4 evaluate   evaluate_run on the held-out test patients  RUN/eval-test/ (metrics, best/worst overlays)
+        4 evaluate   evaluate_run on the held-out test patients' crops  RUN/eval-test/ (metrics, overlays)
         5 predict    predict_scan on a held-out whole-body phantom scan and on the real NEMA NM1 scan
+                     (the whole view for ``synthetic``, the thoracic window for ``crops``)
                                                                OUT/predict/<name>/ (LabelMe, masks, overlays, reports)
         6 report     OUT/report.md (+ OUT/figures/), OUT/demo.json (settings, timings, metrics)
 
@@ -97,8 +114,7 @@ def run_demo(settings: DemoSettings) -> Path:
         m = state.metrics[key]
         say(f"      {MODEL_TITLES[key]}: test DSC {format_metric(m['pooled']['dsc'])}, "
             f"Recall {format_metric(m['pooled']['recall'])}, CPA {format_metric(m['pooled']['cpa'])} ({m['images']} images)")
-    split_json = json.loads((out / "dpunet" / "split.json").read_text(encoding="utf-8"))
-    state.runs["data"] = {name: len(split_json[name]) for name in ("train", "val", "test")}
+    state.runs["data"] = data_sizes(settings, out, splits)
     learning_curves(histories, figures_dir / "learning_curves.png")
     figures["curves"] = [figures_dir / "learning_curves.png"]
 

@@ -8,6 +8,7 @@ any folder; a path given on the command line (``--real PATH``) is taken as given
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,17 @@ from scintiseg.errors import ScintisegError
 
 #: The real scan the demo predicts on by default, relative to the repository that holds the package.
 DEFAULT_REAL_SCAN = "../shared/data/real/nema-wg04-nm1-wholebody.dcm"
-#: Epochs of each network in the default demo (chosen to fit about 15 minutes on 2 cores).
-DEFAULT_EPOCHS = 40
+#: The training recipes: ``synthetic`` (issue 13, the default: phantom patients made on the fly from the
+#: domain-randomised profile, windows of the whole body) and ``crops`` (the demo before issue 13: thoracic
+#: crops of the demo's own phantom cohort).
+RECIPES: tuple[str, ...] = ("synthetic", "crops")
+#: Per recipe, the defaults of the settings left None (``DemoSettings.__post_init__``; reasons there).
+RECIPE_DEFAULTS: dict[str, dict[str, int]] = {
+    "synthetic": {"patients": 20, "epochs": 32},
+    "crops": {"patients": 100, "epochs": 40},
+}
+#: Epochs of each network in the default demo (the ``synthetic`` recipe).
+DEFAULT_EPOCHS = RECIPE_DEFAULTS["synthetic"]["epochs"]
 #: The two networks the demo compares: paper A's full model and its max-pooling U-Net baseline.
 DEMO_MODELS: dict[str, tuple[str, dict]] = {
     "dpunet": ("dpunet", {"pooling": "fusion", "dac": "dac2", "rmp": True}),
@@ -35,18 +45,66 @@ PAPER_A_ROWS: dict[str, str] = {"dpunet": "Fusion + DAC_2 + RMP", "unet": "U-Net
 class DemoSettings:
     """Everything the demo does; each field is a ``scintiseg demo`` flag.
 
+    Two training recipes (``recipe``):
+
+    * ``synthetic`` (default; issue 13, the shipped model's recipe of ``scripts/train_shipped_model.sh`` at a
+      demo's scale): both networks train on phantom patients made on the fly from the domain-randomised
+      profile ``train_profile`` (:mod:`scintiseg.train.synthetic`), resampled to ``pixel_mm``, degraded like
+      real archives, normalised with ``robust`` and cut into randomly placed ``size`` x ``size`` windows of
+      the whole body. The demo's own phantom cohort (default profile) is then test data only: all of its
+      ``patients`` are the held-out test set, and prediction tiles the whole view.
+    * ``crops`` (the demo before issue 13): thoracic crops of the cohort, ``test_fraction`` of its patients
+      held out for test, the rest for training and validation; input counts / body p99; prediction sees the
+      thoracic window only.
+
+    Default budget of the ``synthetic`` recipe, chosen to fit about 10 minutes on 2 idle cores (figures from
+    the 2-core development machine: a training step of the width-8 DPU-Net at batch 8 and 256 x 256 takes
+    0.5-1 s, the old demo measured 0.8 s per step with its validation, the U-Net about 0.67 s; one
+    ``randomised`` patient takes about 0.5 s to generate on one core)::
+
+        windows per epoch  = pool_patients x 2 views x windows_per_view = 16 x 2 x 2 = 64 -> 8 steps of batch 8
+        steps per network  = 32 epochs x 8 = 256 (the old demo: 320 steps on 64 fixed crops)
+        training           = 256 x 0.8 s = 205 s (DPU-Net), 256 x 0.67 s = 172 s (U-Net)
+        generation up front = (val_patients + pool_patients) x 0.5 s = (6 + 16) x 0.5 s = 11 s per network
+        generation beside   = 31 epochs x ceil(0.25 x 16) = 124 new patients x 0.5 s = 62 core-s, which
+                              takes about 31 s from training's two cores
+        per network         = about 250 s (DPU-Net) and 215 s (U-Net): 465 s for both
+        test cohort         = 20 default patients (about 0.35 core-s each: 4 s on 2 cores), crops 1 s,
+                              evaluation 3 s, whole-view prediction of 2 scans about 10 s, report and imports 15 s
+        total               = about 500 s (8.5 minutes); at 1 s per step (the slow end) about 10.5 minutes
+
+    Each network thus sees 16 + 31 x 4 = 140 distinct training patients (560 windows), against 64 crops in
+    the ``crops`` recipe. ``refresh`` 0.25 rather than the shipped recipe's 0.5: each patient's four windows
+    stay for four epochs (seen under new random flips and rotations each time), which halves generation and
+    buys about 35 more optimiser steps per network in the same time. 20 test patients: the old demo's test
+    set (comparable numbers) at a fifth of its cohort, as nobody is trained on the cohort any more.
+
     Args:
         out: output folder.
-        patients: phantom patients generated (the test split holds ``test_fraction`` of them).
-        epochs: training epochs of each network.
-        size: side of the square thoracic crop in pixels (the model's input).
+        recipe: ``synthetic`` or ``crops`` (see above).
+        patients: phantom patients generated (default profile). ``synthetic``: all of them are test
+            patients; ``crops``: ``test_fraction`` of them are. None: 20 (``synthetic``) or 100 (``crops``).
+        epochs: training epochs of each network. None: 32 (``synthetic``) or 40 (``crops``).
+        size: side of the square model input in pixels: the thoracic crop, and the training window of the
+            ``synthetic`` recipe.
         width: base channel width of both networks (None: the registry's ``default`` preset, 16).
         depth: encoder depth (None: the preset's 4).
         batch_size: images per optimiser step.
         lr: Adam learning rate.
         head_prior: initial lesion probability of the output layer (``TrainConfig.head_prior``).
         augment: on-the-fly flips, rotations and translations (paper B §3.2.1) while training.
-        test_fraction: share of patients held out for the test metrics.
+        test_fraction: ``crops`` recipe: share of patients held out for the test metrics.
+        train_profile: ``synthetic`` recipe: the phantom profile training patients are made from
+            (``randomised``; ``small`` makes the test suite's tiny demo fast).
+        pixel_mm: ``synthetic`` recipe: the model's pixel size (recorded in the checkpoint; prediction
+            resamples every scan to it). 2.26 mm is the phantom's and NM1's own.
+        pool_patients: ``synthetic`` recipe: patients whose windows make one epoch.
+        refresh: ``synthetic`` recipe: share of the pool replaced by new patients before each epoch.
+        windows_per_view: ``synthetic`` recipe: training windows cut from each view of a patient.
+        val_patients: ``synthetic`` recipe: generated validation patients (fixed; they pick the best epoch).
+        generator_workers: ``synthetic`` recipe: processes generating patients while the network trains
+            (0: between epochs, in the training process). Not in :meth:`fingerprint`: patient ``i`` is the
+            same whichever process makes it.
         seed: phantom cohort, split and training seed.
         real_scan: a real whole-body scan to predict on, as given (relative paths to the working
             directory); None: :data:`DEFAULT_REAL_SCAN` relative to the repository that holds the
@@ -61,8 +119,9 @@ class DemoSettings:
     """
 
     out: str = "runs/demo"
-    patients: int = 100
-    epochs: int = DEFAULT_EPOCHS
+    recipe: str = "synthetic"
+    patients: int | None = None
+    epochs: int | None = None
     size: int = 256
     width: int | None = 8
     depth: int | None = None
@@ -71,27 +130,67 @@ class DemoSettings:
     head_prior: float = 0.01
     augment: bool = True
     test_fraction: float = 0.2
+    train_profile: str = "randomised"
+    pixel_mm: float = 2.26
+    pool_patients: int = 16
+    refresh: float = 0.25
+    windows_per_view: int = 2
+    val_patients: int = 6
+    generator_workers: int = 1
     seed: int = 0
     real_scan: str | None = None
     workers: int | None = None
     threads: int | None = None
     progress: bool = True
 
+    def __post_init__(self) -> None:
+        defaults = RECIPE_DEFAULTS.get(self.recipe, RECIPE_DEFAULTS["synthetic"])
+        if self.patients is None:
+            self.patients = defaults["patients"]
+        if self.epochs is None:
+            self.epochs = defaults["epochs"]
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the networks train on phantom patients made on the fly (the ``synthetic`` recipe)."""
+        return self.recipe == "synthetic"
+
     def validate(self) -> None:
         """Raise :class:`~scintiseg.errors.ScintisegError` for settings no demo can run with."""
-        if self.patients < 5:
+        if self.recipe not in RECIPES:
+            raise ScintisegError(f"--recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
+        if self.synthetic and self.patients < 1:
+            raise ScintisegError(f"--patients must be at least 1 (the test patients), got {self.patients}")
+        if not self.synthetic and self.patients < 5:
             raise ScintisegError(f"--patients must be at least 5 (train, validation and test need patients), got {self.patients}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ScintisegError("--epochs, --batch-size and --lr must be positive")
         if self.size < 80 or self.size % 16:
             raise ScintisegError(f"--size must be a multiple of 16 and at least 80 (RMP pools need it), got {self.size}")
-        if not 0.0 < self.test_fraction < 0.5:
+        if not self.synthetic and not 0.0 < self.test_fraction < 0.5:
             raise ScintisegError(f"--test-fraction must lie in (0, 0.5), got {self.test_fraction}")
+        if self.synthetic:
+            from scintiseg.phantom.config import profile_names  # lazy: start-up time (the phantom package loads its generator)
+
+            checks = [("--pool-patients", self.pool_patients >= 1), ("--refresh", 0.0 <= self.refresh <= 1.0),
+                      ("--windows-per-view", self.windows_per_view >= 1), ("--val-patients", self.val_patients >= 1),
+                      ("--pixel-mm", 0.2 <= self.pixel_mm <= 10.0), ("--generator-workers", self.generator_workers >= 0)]
+            for flag, ok in checks:
+                if not ok:
+                    raise ScintisegError(f"{flag} has an impossible value: {getattr(self, flag[2:].replace('-', '_'))!r}")
+            if self.train_profile not in profile_names():
+                raise ScintisegError(f"--train-profile must be one of {', '.join(profile_names())}, got {self.train_profile!r}")
 
     def fingerprint(self) -> dict:
         """The settings that decide the data and the models (a resumed demo must match them)."""
-        keys = ("patients", "epochs", "size", "width", "depth", "batch_size", "lr", "head_prior", "augment", "test_fraction", "seed")
+        keys = ["recipe", "patients", "epochs", "size", "width", "depth", "batch_size", "lr", "head_prior", "augment", "seed"]
+        keys += (["train_profile", "pixel_mm", "pool_patients", "refresh", "windows_per_view", "val_patients"]
+                 if self.synthetic else ["test_fraction"])
         return {key: getattr(self, key) for key in keys}
+
+    def training_patients(self) -> int:
+        """Distinct generated patients each network trains on (``synthetic``): the first pool and the refreshes."""
+        return self.pool_patients + (self.epochs - 1) * math.ceil(self.refresh * self.pool_patients)
 
 
 def cpu_count() -> int:

@@ -1,5 +1,9 @@
 """The demo's steps: phantom cohort, thoracic crops, training, test metrics and whole-body prediction.
 
+The ``synthetic`` recipe (default) trains on phantom patients made on the fly, so the cohort of steps 1-2
+is test data only (every crop in the ``test`` split of ``splits.json``); the ``crops`` recipe trains on
+the cohort's crops and holds out ``test_fraction`` of its patients.
+
 Each step is skipped when its output is already complete, so an interrupted demo resumes where it
 stopped; what a step found out goes into the :class:`~scintiseg.experiments.demo.state.DemoState`.
 The libraries that pull in torch or scikit-image are imported inside the steps that use them, so that
@@ -25,6 +29,7 @@ from scintiseg.experiments.demo.settings import (
 )
 from scintiseg.experiments.demo.state import DemoState
 from scintiseg.io import read_scan
+from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.dataset import MANIFEST_NAME, Case, load_manifest, load_splits, resolve, split_dataset
 from scintiseg.io.images import read_mask_png
 
@@ -42,12 +47,27 @@ def make_phantom(settings: DemoSettings, folder: Path, state: DemoState) -> None
         state.skipped.append("phantom")
         say(f"[1/6] phantom: {settings.patients} patients already in {folder} (skipped)")
         return
-    say(f"[1/6] phantom: generating {settings.patients} synthetic whole-body scans (ANT + POST) into {folder}")
+    role = "the held-out test patients" if settings.synthetic else "training, validation and test patients"
+    say(f"[1/6] phantom: generating {settings.patients} synthetic whole-body scans (ANT + POST; {role}) into {folder}")
     write_cohort(settings.patients, folder, seed=settings.seed, workers=settings.workers, progress=settings.progress)
 
 
+def all_test_splits(folder: Path) -> dict:
+    """``splits.json`` of a data set that is test data only: every case in ``test``, none in ``train``.
+
+    ``split_dataset`` keeps at least one patient for training (its share lies in [0, 1)); the demo's
+    ``synthetic`` recipe trains on none of the cohort, so the file is written here in the same format.
+    """
+    splits = split_dataset(folder, test=0.0, write=False)
+    patients = sorted({case.patient_id for case in load_manifest(folder).cases})
+    splits.update(test_fraction=1.0, train=[], test=splits["train"], test_patients=patients, folds=[])
+    write_text_atomic(folder / "splits.json", json.dumps(splits, indent=1) + "\n")
+    return splits
+
+
 def make_crops(settings: DemoSettings, phantom: Path, folder: Path, state: DemoState) -> dict:
-    """Step 2: thoracic crops and a patient-level split (skipped when both exist)."""
+    """Step 2: thoracic crops and a patient-level split (skipped when both exist): every patient in test for
+    the ``synthetic`` recipe, ``test_fraction`` of them for ``crops``."""
     from scintiseg.prepare.crop_dataset import crop_dataset  # lazy: start-up time
 
     if (folder / MANIFEST_NAME).is_file():
@@ -61,7 +81,10 @@ def make_crops(settings: DemoSettings, phantom: Path, folder: Path, state: DemoS
         crop_dataset(phantom, folder, size=settings.size, workers=max(1, min(workers, settings.patients)),
                      progress=settings.progress)
     if not (folder / "splits.json").is_file():
-        split_dataset(folder, test=settings.test_fraction, seed=settings.seed)
+        if settings.synthetic:
+            all_test_splits(folder)
+        else:
+            split_dataset(folder, test=settings.test_fraction, seed=settings.seed)
     return load_splits(folder)
 
 
@@ -75,11 +98,20 @@ def train_config(settings: DemoSettings, key: str, crops: Path, run_dir: Path, t
         model_args["width"] = settings.width
     if settings.depth is not None:
         model_args["depth"] = settings.depth
+    common = dict(
+        out=str(run_dir), model=name, model_args=model_args, input_mode="ant", epochs=settings.epochs,
+        batch_size=settings.batch_size, lr=settings.lr, loss="dice_bce", head_prior=settings.head_prior,
+        augment=settings.augment, seed=settings.seed, progress=settings.progress,
+        threads=training_threads(settings) if threads is None else threads,
+    )
+    if not settings.synthetic:
+        return TrainConfig(data=str(crops), normalisation="percentile", **common)
+    # The shipped model's recipe (scripts/train_shipped_model.sh) at the demo's budget; the cohort is not read.
     return TrainConfig(
-        data=str(crops), out=str(run_dir), model=name, model_args=model_args, input_mode="ant",
-        normalisation="percentile", epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
-        loss="dice_bce", head_prior=settings.head_prior, augment=settings.augment, seed=settings.seed,
-        threads=training_threads(settings) if threads is None else threads, progress=settings.progress,
+        synthetic=settings.train_profile, normalisation="robust", pixel_mm=settings.pixel_mm,
+        window_size=settings.size, pool_patients=settings.pool_patients, refresh=settings.refresh,
+        windows_per_view=settings.windows_per_view, val_patients=settings.val_patients, degrade=True,
+        generator_workers=settings.generator_workers, **common,
     )
 
 
@@ -96,7 +128,9 @@ def train_model(settings: DemoSettings, key: str, crops: Path, run_dir: Path, st
             return
     config = train_config(settings, key, crops, run_dir, training_threads(settings, state.load_average.get("start")))
     state.runs.setdefault("threads", {})[key] = config.threads
-    say(f"[{step}] train {MODEL_TITLES[key]}: {settings.epochs} epochs into {run_dir} "
+    data = (f"{settings.training_patients()} {settings.train_profile} phantom patients made on the fly, "
+            f"{settings.size} x {settings.size} windows of the whole body" if settings.synthetic else "thoracic crops")
+    say(f"[{step}] train {MODEL_TITLES[key]}: {settings.epochs} epochs on {data} into {run_dir} "
         f"(torch threads: {config.threads or 'default'})")
     train(config, resume=True)
 
@@ -119,12 +153,14 @@ def whole_body_case(phantom: Path, crop_case_id: str) -> Case:
     return ids.get(crop_case_id) or ids[crop_case_id.split("_")[0]]
 
 
-def showcase_case(crops: Path, test_ids: list[str]) -> str:
-    """The test case with the most lesions visible on ANT inside the thoracic crop (ties: the first id)."""
+def showcase_case(crops: Path, test_ids: list[str], whole: bool = False) -> str:
+    """The test case with the most lesions visible on ANT (ties: the first id): inside the thoracic crop,
+    or anywhere in the body when the model sees the ``whole`` view."""
 
     def visible(case: Case) -> int:
         lesions = case.meta.get("lesions") or []
-        return sum(1 for lesion in lesions if lesion.get("in_crop") and (lesion.get("visible") or {}).get("ANT"))
+        return sum(1 for lesion in lesions
+                   if (whole or lesion.get("in_crop")) and (lesion.get("visible") or {}).get("ANT"))
 
     cases = {case.case_id: case for case in load_manifest(crops).cases}
     return max(test_ids, key=lambda case_id: (visible(cases[case_id]) if case_id in cases else -1, -test_ids.index(case_id)))
@@ -135,19 +171,38 @@ def predict_one(scan, run_dir: Path, folder: Path) -> tuple:
     from scintiseg.predict import load_model, predict_scan  # lazy: start-up time
     from scintiseg.report.outputs import write_outputs  # lazy: start-up time
 
-    model = load_model(run_dir, engine="torch", device="cpu")  # the checkpoint records the crop size
+    # The checkpoint records the window, its size and (synthetic recipe) the pixel size and "whole" view.
+    model = load_model(run_dir, engine="torch", device="cpu")
     prediction = predict_scan(scan, model)
     report = write_outputs(prediction, folder)
     return prediction, report
 
 
 def whole_body_detection(predicted: np.ndarray, truth: np.ndarray, coverage: np.ndarray) -> str:
-    """'k of n true lesions in the window found, f false positive(s)' for the picture's caption."""
+    """'k of n true lesions (in the window) found, f false positive(s)' for the picture's caption."""
     from scintiseg.metrics import lesion_detection  # lazy: start-up time
 
     result = lesion_detection(predicted & coverage, truth & coverage)
-    return (f"{result['detected']} of {result['lesions']} true lesions in the window found, "
+    where = "" if coverage.all() else " in the window"
+    return (f"{result['detected']} of {result['lesions']} true lesions{where} found, "
             f"{result['false_positives']} false positive(s)")
+
+
+def real_scan_caption(settings: DemoSettings, scan, prediction) -> str:
+    """The caption of the real scan's overlay: what the model saw, and why no finding may be read into it."""
+    covered = all(result.coverage.all() for result in prediction.views.values())
+    if covered:
+        spacing = scan.pixel_spacing[0]
+        grid = (f"at {spacing:.2f} mm, the model's own pixel size" if abs(spacing - settings.pixel_mm) < 1e-3 else
+                f"resampled from {spacing:.2f} mm to the model's {settings.pixel_mm:g} mm, the probabilities mapped back")
+        seen = (f"The model saw the whole view ({grid}), tiled with overlapping {settings.size} x {settings.size} "
+                "windows.")
+    else:
+        seen = "The blue frame is the thoracic window the model saw; nothing outside it is predicted."
+    return (f"The real scan (inverted grey scale) with the predicted contours (red, numbered). {seen} No ground "
+            "truth exists for this scan, and NM1 has hot spots of its own (manubrium, a lumbar focus, a knee); "
+            "a network trained for a few minutes on phantom patients says nothing reliable about a real patient "
+            "(docs/robustness.md measures the longer-trained shipped model on NM1).")
 
 
 def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict, state: DemoState, figures_dir: Path) -> None:
@@ -155,7 +210,7 @@ def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict
     run_dir = out / "dpunet"
     test_ids = sorted(splits.get("test", []))
     if test_ids:
-        case = whole_body_case(phantom, showcase_case(out / "crops", test_ids))
+        case = whole_body_case(phantom, showcase_case(out / "crops", test_ids, whole=settings.synthetic))
         scan = read_scan(resolve(phantom, case.image))
         folder = out / "predict" / f"phantom-{case.case_id}"
         prediction, _ = predict_one(scan, run_dir, folder)
@@ -166,14 +221,21 @@ def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict
         detected = whole_body_detection(result.mask, truth, result.coverage)
         truth_overlay(scan.view(view), truth, result.mask, result.coverage,
                       f"held-out phantom patient {case.case_id} ({view}): {detected}", figure)
+        if result.coverage.all():
+            caption = (f"Whole-body {view} view; the model saw all of it (overlapping {settings.size} x "
+                       f"{settings.size} windows at {settings.pixel_mm:g} mm). Left: the phantom's true lesions "
+                       f"(green); right: the prediction (red) over the truth. Whole body: {detected}.")
+        else:
+            caption = (f"Whole-body {view} view with the thoracic window the model saw (blue); green: the "
+                       f"phantom's true lesions, red: the prediction. {detected[0].upper()}{detected[1:]}. Lesions "
+                       "outside the window (legs, skull, pelvis) are not predicted: this recipe's networks, "
+                       "like both papers', see the thorax only.")
         state.predictions["phantom"] = {
             "title": f"Held-out phantom patient {case.case_id} (test split, never trained on)",
             "run": str(run_dir), "folder": str(folder), "lesions": prediction.lesion_count,
             "bsi": prediction.bsi_percent, "covered": prediction.covered_mass_percent,
-            "qc_flags": prediction.qc_flags, "truth_figure": str(figure),
-            "caption": f"Whole-body {view} view with the thoracic window the model saw (blue); green: the "
-            f"phantom's true lesions, red: the prediction. Within the window: {detected}. Lesions outside "
-            "the window (legs, skull, pelvis) are not predicted: the networks of both papers see the thorax only.",
+            "qc_flags": prediction.qc_flags, "truth_figure": str(figure), "caption": caption,
+            "window": "whole" if result.coverage.all() else "thoracic",
         }
         say(f"      phantom {case.case_id}: {prediction.lesion_count} lesion(s) predicted; {detected}")
     real, message = resolve_real_scan(settings.real_scan)
@@ -191,8 +253,6 @@ def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict
         "run": str(run_dir), "folder": str(folder), "lesions": prediction.lesion_count,
         "bsi": prediction.bsi_percent, "covered": prediction.covered_mass_percent,
         "qc_flags": prediction.qc_flags, "overlays": [str(p) for p in overlays],
-        "caption_overlay": "The real scan (inverted grey scale) with the thoracic window (blue) and the predicted "
-        "contours (red, numbered). No ground truth exists for this scan; a model trained on the phantom only "
-        "says nothing reliable about a real patient.",
+        "caption_overlay": real_scan_caption(settings, scan, prediction),
     }
     say(f"      real scan {real.name}: {prediction.lesion_count} lesion(s) predicted -> {folder}")
