@@ -10,7 +10,9 @@ import pytest
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities, predict_scan
+from scintiseg.prepare.views import mirror
 from scintiseg.report.outputs import write_outputs
+from scintiseg.scan import Scan
 
 
 
@@ -100,8 +102,6 @@ def test_gsps_on_a_multiframe_nm_source_draws_each_view_on_its_frame(nm1_scan, m
     """A classic multi-frame NM file (ANT frame 1, POST frame 2) gets a GSPS whose annotations name their frame."""
     from scintiseg.io import read_scan
     from scintiseg.io.dicom import write_dicom
-    from scintiseg.prepare.views import mirror
-    from scintiseg.scan import Scan
 
     ant = nm1_scan.view("ANT")
     write_dicom(Scan({"ANT": ant, "POST": mirror(ant)}, pixel_spacing=nm1_scan.pixel_spacing, patient_id="MF"),
@@ -118,3 +118,27 @@ def test_gsps_on_a_multiframe_nm_source_draws_each_view_on_its_frame(nm1_scan, m
     drawn = {int(a.ReferencedImageSequence[0].ReferencedFrameNumber): len(a.GraphicObjectSequence)
              for a in gsps.GraphicAnnotationSequence}
     assert drawn == {1: 1, 2: 2}  # one contour on ANT (frame 1), two on POST (frame 2)
+
+
+def test_triage_score_is_the_largest_probability_inside_the_coverage(nm1_scan, make_blobs):
+    prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
+    prob[301, 101] = 0.93  # the peak inside the window
+    prob[700, 100] = 0.99  # higher, but outside what the model saw: it must not count
+    coverage = np.zeros(nm1_scan.shape, dtype=bool)
+    coverage[200:456, :] = True
+    prediction = predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage}, PredictSettings(0.5, 4))
+    assert prediction.views["ANT"].max_probability == pytest.approx(0.93)
+    assert prediction.triage_score == pytest.approx(0.93)
+
+
+def test_scan_triage_score_is_the_largest_over_views(nm1_scan, make_blobs):
+    ant = nm1_scan.view("ANT")
+    scan = Scan({"ANT": ant, "POST": mirror(ant)}, pixel_spacing=nm1_scan.pixel_spacing)
+    prob_ant = np.full(scan.shape, 0.2, dtype=np.float32)
+    prob_post = make_blobs(scan.shape, [(300, 100, 5)])
+    prob_post[300, 100] = 0.97
+    prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=PredictSettings(0.5, 4))
+    assert prediction.views["ANT"].max_probability == pytest.approx(0.2)
+    assert prediction.views["POST"].max_probability == pytest.approx(0.97)
+    assert prediction.triage_score == pytest.approx(0.97)
+    assert predict_from_probabilities(scan, {}, settings=PredictSettings(0.5, 4)).triage_score == 0.0

@@ -2,14 +2,17 @@
 per output folder (a second process is refused, a killed run's lock is free)."""
 
 import csv
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.loader import LoadedModel, model_from_network
@@ -57,6 +60,15 @@ class NoLesions:
 
     def __call__(self, batch):
         return np.full((batch.shape[0], 1, *batch.shape[2:]), -10.0, np.float32)
+
+
+class ConstantLogit:
+    """An engine without torch: logits of -2 everywhere (probability 0.1192 wherever the model looks)."""
+
+    name = "constant"
+
+    def __call__(self, batch):
+        return np.full((batch.shape[0], 1, *batch.shape[2:]), -2.0, np.float32)
 
 
 def _start(script: str, *args) -> subprocess.Popen:
@@ -190,3 +202,16 @@ def test_an_exception_mid_run_still_releases_the_lock(inputs, tmp_path, monkeypa
 
 def test_an_input_named_like_the_lock_gets_another_folder(tmp_path):
     assert output_name(tmp_path / LOCK_NAME, set()) != LOCK_NAME
+
+
+def test_summary_has_the_triage_score_of_each_scan(inputs, tmp_path):
+    out = tmp_path / "out"
+    run_batch([inputs], out, LoadedModel(ConstantLogit()), progress=False, dicom=False)
+    with open(out / "summary.csv") as handle:
+        reader = csv.DictReader(handle)
+        assert "triage_score" in reader.fieldnames
+        rows = {Path(row["input"]).name: row for row in reader}
+    assert float(rows["good.dcm"]["triage_score"]) == pytest.approx(expit(-2.0), rel=1e-5)
+    report = json.loads((out / "good" / "report.json").read_text())
+    assert float(rows["good.dcm"]["triage_score"]) == report["summary"]["triage_score"]
+    assert rows["broken.dcm"]["status"] == "failed" and rows["broken.dcm"]["triage_score"] == ""

@@ -7,7 +7,7 @@
     print(prediction.lesion_count, prediction.bsi_percent)
 
 Analysis: :mod:`.pipeline` (the stages), :mod:`.windows` (where the model looks), :mod:`.postprocess`,
-:mod:`.contours`, :mod:`.regions`, :mod:`.measurements`, :mod:`.bsi`, :mod:`.prediction` (the result).
+:mod:`.contours`, :mod:`.regions`, :mod:`.measurements`, :mod:`.bsi`, :mod:`.pairing` (ANT-POST lesion pairs), :mod:`.prediction` (the result).
 Model runtime: :mod:`.engines`, :mod:`.loader`, :mod:`.export`, :mod:`.shipped`.
 The files a person reads (report JSON/HTML, overlays, DICOM SR/GSPS, batch runs) are written by
 :mod:`scintiseg.report`, which imports this package; this package never imports it. See docs/predict.md.

@@ -3,7 +3,8 @@
     read -> resample to the model's pixel size -> windows (the whole view, or the thoracic crop; views
          aggregated for models that take it) -> model -> sigmoid -> probability per view on the model's
          grid -> back onto the scan's own grid -> threshold -> small components removed -> closed
-         contours -> rasterised lesion map -> region estimate, measurements, BSI, Soloway, QC flags
+         contours -> rasterised lesion map -> region estimate, measurements, BSI, Soloway, QC flags ->
+         ANT and POST lesions paired (:mod:`.pairing`); triage score (:attr:`Prediction.triage_score`)
 
 Everything after the model (:func:`predict_from_probabilities`) works on whole-body probability maps on
 the scan's own grid and spacing, so a test can inject a known map; the window modes differ only in where
@@ -31,10 +32,17 @@ from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
+from scintiseg.predict.pairing import LesionPair, pair_lesions, post_shift
 from scintiseg.predict.postprocess import DEFAULT_MIN_AREA_PX, DEFAULT_THRESHOLD, lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
 from scintiseg.predict.regions import estimate_regions
-from scintiseg.predict.windows import check_window_mode, sliding_window_probability, thoracic_windows, whole_view_windows
+from scintiseg.predict.windows import (
+    MISALIGNED_PX,
+    check_window_mode,
+    sliding_window_probability,
+    thoracic_windows,
+    whole_view_windows,
+)
 from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan
 
@@ -189,6 +197,25 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
     return flags
 
 
+def view_pairs(scan: Scan, views: dict[str, ViewPrediction], flags: list[str]) -> tuple[list[LesionPair], tuple | None]:
+    """The ANT-POST lesion pairs of a scan and the shift used (:mod:`.pairing`); ``([], None)`` when not paired.
+
+    No pairs for a scan without both ANT and POST predictions, or one already flagged ``views_misaligned``.
+    A POST that must move more than :data:`~scintiseg.predict.windows.MISALIGNED_PX` pixels onto ANT gets
+    that flag here (it is otherwise raised only where the model's input aligns the views) and no pairs.
+    """
+    if "ANT" not in views or "POST" not in views or "views_misaligned" in flags:
+        return [], None
+    shift = post_shift(scan.view("ANT"), scan.view("POST"), MISALIGNED_PX)
+    if shift is None:
+        flags.append("views_misaligned")
+        return [], None
+    ant, post = views["ANT"], views["POST"]
+    pairs = pair_lesions(ant.labels, [lesion.id for lesion in ant.lesions], post.labels,
+                         [lesion.id for lesion in post.lesions], shift, scan.pixel_spacing)
+    return pairs, shift
+
+
 def predict_from_probabilities(
     scan: Scan,
     probabilities: dict[str, np.ndarray],
@@ -198,6 +225,9 @@ def predict_from_probabilities(
     qc_flags: list[str] | None = None,
 ) -> Prediction:
     """Everything after the model, from whole-body probability maps (one per predicted view).
+
+    Lesions of ANT and POST are paired (:func:`view_pairs`, ``Prediction.pairs``); the triage score is
+    ``Prediction.triage_score`` (the largest covered probability).
 
     Args:
         scan: the whole-body scan.
@@ -210,8 +240,8 @@ def predict_from_probabilities(
 
     Example::
 
-        prediction = predict_from_probabilities(scan, {"ANT": prob})
-        prediction.lesions[0].region
+        prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post})
+        prediction.lesions[0].region, prediction.paired_with, prediction.triage_score
     """
     settings = settings or PredictSettings()
     coverage = coverage or {}
@@ -226,8 +256,9 @@ def predict_from_probabilities(
         views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id)
         next_id += len(views[view].lesions)
     flags = list(qc_flags or []) + scan_qc_flags(scan, views)
+    pairs, shift = view_pairs(scan, views, flags)
     timings = {"postprocess_s": time.perf_counter() - start}
-    return Prediction(scan, views, settings.to_dict(), dict(model_info or {}), flags, timings)
+    return Prediction(scan, views, settings.to_dict(), dict(model_info or {}), flags, timings, pairs, shift)
 
 
 def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | None = None) -> Prediction:

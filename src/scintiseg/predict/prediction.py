@@ -12,6 +12,7 @@ import numpy as np
 
 from scintiseg.predict.contours import Contour
 from scintiseg.predict.measurements import LesionMeasurement
+from scintiseg.predict.pairing import LesionPair
 from scintiseg.predict.regions import SkeletonRegions
 from scintiseg.scan import Annotation, Scan
 
@@ -46,6 +47,16 @@ class ViewPrediction:
     def mask(self) -> np.ndarray:
         return self.labels > 0
 
+    @property
+    def max_probability(self) -> float:
+        """The view's triage score: the largest lesion probability among the pixels the model covered.
+
+        A pixel outside ``coverage`` does not count, whatever its value (the model never looked there). 0
+        when nothing was covered. A ranking score, not a calibrated probability (docs/predict.md, "Triage").
+        """
+        covered = self.probability[np.asarray(self.coverage, dtype=bool)]
+        return float(covered.max()) if covered.size else 0.0
+
     def annotation(self) -> Annotation:
         """LabelMe annotation: one ``lesion`` polygon per lesion, ``group_id`` = lesion id."""
         shapes = [
@@ -66,6 +77,9 @@ class Prediction:
         model_info: what the model is (name, source, training data, the synthetic-data disclaimer).
         qc_flags: quality-control flags (``crop_uncertain``, ``body_truncated``, ``low_counts``, ...).
         timings: seconds per stage.
+        pairs: lesions seen in both views, one ANT and one POST lesion each (:mod:`.pairing`).
+        pairing_shift: the (rows, cols) shift that put the mirrored POST on ANT for the pairing; None when
+            no pairing was done (one view, or views too far apart to align).
     """
 
     scan: Scan
@@ -74,6 +88,8 @@ class Prediction:
     model_info: dict
     qc_flags: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    pairs: list[LesionPair] = field(default_factory=list)
+    pairing_shift: tuple[float, float] | None = None
 
     @property
     def lesions(self) -> list[LesionMeasurement]:
@@ -83,6 +99,21 @@ class Prediction:
     def lesion_count(self) -> int:
         """Lesions of the view with most lesions (views see the same skeleton; summing would count twice)."""
         return max((len(v.lesions) for v in self.views.values()), default=0)
+
+    @property
+    def triage_score(self) -> float:
+        """The scan's triage score: the largest :attr:`ViewPrediction.max_probability` over its views (0 without views).
+
+        Sorting a worklist by it puts the scans the model is surest hold a lesion first. It is a ranking
+        score, not the calibrated probability that the scan holds a lesion, unless measured so.
+        """
+        return max((view.max_probability for view in self.views.values()), default=0.0)
+
+    @property
+    def paired_with(self) -> dict[int, int]:
+        """Lesion id -> the id of the same lesion in the other view, for every paired lesion (both ways)."""
+        partners = {pair.ant_id: pair.post_id for pair in self.pairs}
+        return partners | {post: ant for ant, post in partners.items()}
 
     @property
     def bsi_percent(self) -> float:

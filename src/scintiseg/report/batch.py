@@ -10,6 +10,9 @@
 - A file that cannot be read or predicted is reported (one line on stderr, a ``failed`` row in the
   summary) and skipped; the others are processed.
 - ``OUT/summary.csv`` (written atomically, last) has one row per input. Nothing is written outside ``OUT``.
+  Its ``triage_score`` column (report.json ``summary.triage_score``: the largest lesion probability the
+  model gave inside what it saw, over the scan's views) lets a worklist be sorted (highest first: the
+  scans the model is surest hold a lesion); empty for a failed input.
 - One run at a time per ``OUT``: a run holds :class:`OutputLock` (``OUT/.scintiseg.lock``) from its first
   output to its summary, and a second run on the same folder is refused at once, in one line naming the
   holder's pid. Two runs would otherwise replace each other's scan folders and summary.
@@ -43,7 +46,7 @@ SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml"
 SUMMARY_NAME = "summary.csv"
 LOCK_NAME = ".scintiseg.lock"
 SUMMARY_COLUMNS = (
-    "input", "status", "output", "views", "lesion_count", "soloway_grade", "bsi_percent",
+    "input", "status", "output", "views", "triage_score", "lesion_count", "soloway_grade", "bsi_percent",
     "bsi_covered_mass_percent", "qc_flags", "seconds", "error",
 )
 
@@ -67,6 +70,7 @@ class ScanResult:
             "status": self.status,
             "output": self.output,
             "views": self.views,
+            "triage_score": s.get("triage_score", ""),
             "lesion_count": s.get("lesion_count", ""),
             "soloway_grade": s.get("soloway_grade", ""),
             "bsi_percent": s.get("bsi_percent", ""),

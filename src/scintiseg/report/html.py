@@ -4,7 +4,9 @@ One file, no external resources (no scripts, fonts or style sheets fetched; imag
 ``data:image/png;base64`` URIs), so it can be mailed or archived. Every text that comes from the input
 (patient name and id, UIDs, file names, region names, flags, the model's provenance) is escaped with
 :func:`html.escape` (quotes included): a DICOM patient name is attacker-controlled text. The lesion table
-has ``id="lesions"`` and one ``<tr>`` per lesion in its ``<tbody>`` (the browser test counts them).
+has ``id="lesions"`` and one ``<tr>`` per lesion in its ``<tbody>`` (the browser test counts them); its
+"Paired with" column names the same lesion's id in the other view (ANT-POST pairing). The summary's
+``id="triage"`` row gives the triage score (the largest covered lesion probability, per scan and per view).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ dl{font-size:.85em} dt{font-weight:bold} dd{margin:0 0 .4em 1em}
 _COLUMNS = (
     ("id", "Id"),
     ("view", "View"),
+    ("paired_with", "Paired with"),
     ("region", "Region"),
     ("laterality", "Side"),
     ("area_px", "Area (px)"),
@@ -56,6 +59,15 @@ def _cell(key: str, value) -> str:
         text = str(value)
     css = ' class="t"' if key in _TEXT_COLUMNS else ""
     return f"<td{css}>{_e(text)}</td>"
+
+
+def _triage(summary: dict, views: dict) -> str:
+    """The triage score of the scan, and of each view in brackets (escaped)."""
+    score = summary.get("triage_score")
+    if score is None:
+        return "–"
+    per_view = ", ".join(f"{name} {float(v['max_probability']):.3g}" for name, v in views.items() if "max_probability" in v)
+    return _e(f"{float(score):.3g}" + (f" ({per_view})" if per_view else ""))
 
 
 def report_html(report: dict, images: dict[str, bytes]) -> str:
@@ -92,6 +104,9 @@ def report_html(report: dict, images: dict[str, bytes]) -> str:
         "<h2>Summary</h2>",
         '<table id="summary"><tbody>',
         f"<tr><th>Lesions</th><td>{_e(summary['lesion_count'])}</td></tr>",
+        f"<tr><th>Lesions seen in both views (pairs)</th><td>{_e(summary.get('pair_count', 0))}</td></tr>",
+        f'<tr id="triage"><th>Triage score (largest lesion probability; a ranking, not calibrated)</th>'
+        f"<td>{_triage(summary, report.get('views', {}))}</td></tr>",
         f"<tr><th>Soloway grade</th><td>{_e(summary['soloway_grade'])}</td></tr>",
         f"<tr><th>Bone Scan Index (%)</th><td>{float(summary['bsi_percent']):.3f}</td></tr>",
         f"<tr><th>Skeletal mass seen (%)</th><td>{float(summary['bsi_covered_mass_percent']):.1f}</td></tr>",

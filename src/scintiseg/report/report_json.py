@@ -7,15 +7,22 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "patient": {"id", "name"}, "study_uid", "series_uid",
      "model": {"name", "source", "trained_on", "synthetic", "disclaimer", "engine", "input_mode", ...},
      "settings": {"threshold", "min_area_px", "window"},
-     "summary": {"lesion_count", "soloway_grade", "soloway_definition", "bsi_percent",
-                 "bsi_covered_mass_percent", "bsi_scope", "qc_flags"},
-     "views": {VIEW: {"lesion_count", "reference_counts", "bsi": {...}, "region_estimate": {...},
-                      "files": {...}}},
+     "summary": {"lesion_count", "lesion_count_by_view", "soloway_grade", "bsi_percent",
+                 "bsi_covered_mass_percent", "bsi_scope", "triage_score", "pair_count", "pairing_shift_px",
+                 "qc_flags"},
+     "views": {VIEW: {"lesion_count", "max_probability", "reference_counts", "bsi": {...},
+                      "window_pixels", "region_estimate": {...}, "files": {...}}},
      "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
                   counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
                   centroid_col, bbox, equivalent_diameter_mm, eccentricity, bsi_contribution_percent,
-                  contour: [[x, y], ...]}],
+                  paired_with, contour: [[x, y], ...]}],
+     "pairs": [{"ant_id", "post_id", "overlap", "distance_mm"}],
      "definitions": {...}, "timings_s": {...}}
+
+**Version**: ``version`` counts changes a reader of an older report would misread: a key removed or
+renamed, or a value whose meaning or unit changed. Keys added (issue 15 added ``summary.triage_score``,
+``summary.pair_count``, ``summary.pairing_shift_px``, ``views.V.max_probability``, ``lesions[].paired_with``
+and ``pairs``) keep the version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -28,6 +35,7 @@ import json
 from scintiseg import __version__
 from scintiseg.predict.bsi import soloway_grade
 from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
+from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
 
 DEFINITIONS = {
@@ -49,8 +57,24 @@ DEFINITIONS = {
         "bound; mean over predicted views."
     ),
     "bsi_covered_mass_percent": "share of skeletal mass (Spiers) the model saw.",
+    "triage_score": (
+        "largest lesion probability over the pixels the model saw, per view (views.V.max_probability) and per "
+        "scan (the largest over views): sort a worklist by it to read first the scans the model is surest hold "
+        "a lesion. A ranking score, not a calibrated probability that the scan holds a lesion."
+    ),
+    "paired_with": (
+        "the id of the same lesion in the other view: POST mirrored and shifted onto ANT (pairing_shift_px, "
+        "rows and columns), two outlines pair when they overlap by at least "
+        f"{MIN_OVERLAP:g} of the smaller one or their centroids lie within {PAIR_RADIUS_MM:g} mm, one to one "
+        "(Hungarian assignment); null when unpaired. No pairs on a one-view scan or with views_misaligned."
+    ),
     "soloway_grade": "extent of disease: 0 none, 1 fewer than 6 lesions, 2 6-20, 3 more than 20, 4 superscan (not detected automatically).",
 }
+
+
+def _significant(value: float, digits: int = 6) -> float:
+    """``value`` to ``digits`` significant digits: a triage score near 0 still ranks (rounding to places would tie it)."""
+    return float(f"{value:.{digits}g}")
 
 
 def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None = None) -> dict:
@@ -58,11 +82,13 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
     scan = prediction.scan
     files = files or {}
     count = prediction.lesion_count
+    shift = prediction.pairing_shift
     views = {}
     for name, result in prediction.views.items():
         regions = result.regions
         views[name] = {
             "lesion_count": len(result.lesions),
+            "max_probability": _significant(result.max_probability),
             "reference_counts": result.reference_counts,
             "bsi": result.bsi,
             "window_pixels": int(result.coverage.sum()),
@@ -76,9 +102,11 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
             "files": files.get(name, {}),
         }
     lesions = []
+    partners = prediction.paired_with
     for name, result in prediction.views.items():
         for contour, lesion in zip(result.contours, result.lesions):
             record = lesion.to_dict()
+            record["paired_with"] = partners.get(lesion.id)
             record["contour"] = [[round(float(x), 2), round(float(y), 2)] for x, y in contour.points]
             lesions.append(record)
     return {
@@ -102,10 +130,14 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
                 f"BSI over the {prediction.covered_mass_percent:.1f} % of skeletal mass inside the model's "
                 f"{prediction.settings.get('window', 'thoracic')} window; not a whole-skeleton BSI."
             ),
+            "triage_score": _significant(prediction.triage_score),
+            "pair_count": len(prediction.pairs),
+            "pairing_shift_px": None if shift is None else [float(shift[0]), float(shift[1])],
             "qc_flags": list(prediction.qc_flags),
         },
         "views": views,
         "lesions": lesions,
+        "pairs": [pair.to_dict() for pair in prediction.pairs],
         "definitions": DEFINITIONS,
         "timings_s": {k: round(v, 4) for k, v in prediction.timings.items()},
     }

@@ -1,0 +1,52 @@
+"""report.json: the triage score per view and per scan, and the ANT-POST pairs on both lesion records."""
+
+import json
+
+import pytest
+
+from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.prepare.views import mirror, shift_image
+from scintiseg.report.report_json import report_dict, report_json
+from scintiseg.scan import Scan
+
+
+@pytest.fixture(scope="module")
+def paired(nm1_scan, make_blobs):
+    """ANT with a lesion at (300, 80) and one at (420, 170); POST (the mirror, moved 3 rows) shows only the first."""
+    ant = nm1_scan.view("ANT")
+    scan = Scan({"ANT": ant, "POST": mirror(shift_image(ant, (3, 0)))}, pixel_spacing=nm1_scan.pixel_spacing)
+    prob_ant = make_blobs(scan.shape, [(300, 80, 4), (420, 170, 4)])
+    prob_post = make_blobs(scan.shape, [(303, 255 - 80, 4)])
+    prob_post[303, 255 - 80] = 0.96
+    return predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=PredictSettings(0.5, 4))
+
+
+def test_triage_score_per_view_and_scan(paired):
+    report = report_dict(paired)
+    assert report["views"]["ANT"]["max_probability"] == pytest.approx(0.9)
+    assert report["views"]["POST"]["max_probability"] == pytest.approx(0.96)
+    assert report["summary"]["triage_score"] == pytest.approx(0.96)
+    assert "triage_score" in report["definitions"] and "not a calibrated probability" in report["definitions"]["triage_score"]
+
+
+def test_pairs_and_paired_with(paired):
+    report = json.loads(report_json(paired))  # the file's own serialisation: valid JSON, no NaN
+    by_id = {lesion["id"]: lesion for lesion in report["lesions"]}
+    (pair,) = report["pairs"]
+    ant, post = by_id[pair["ant_id"]], by_id[pair["post_id"]]
+    assert (ant["view"], post["view"]) == ("ANT", "POST")
+    assert abs(ant["centroid_row"] - 300) < 1 and abs(post["centroid_row"] - 303) < 1
+    assert ant["paired_with"] == post["id"] and post["paired_with"] == ant["id"]
+    lone = [lesion for lesion in report["lesions"] if lesion["id"] not in (ant["id"], post["id"])]
+    assert len(lone) == 1 and lone[0]["paired_with"] is None and abs(lone[0]["centroid_row"] - 420) < 1
+    assert report["summary"]["pair_count"] == 1 and report["summary"]["pairing_shift_px"] == [-3.0, 0.0]
+    assert report["version"] == 1
+
+
+def test_one_view_report_has_no_pairs(nm1_scan, make_blobs):
+    prediction = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(300, 80, 4)])},
+                                            settings=PredictSettings(0.5, 4))
+    report = report_dict(prediction)
+    assert report["pairs"] == [] and report["summary"]["pairing_shift_px"] is None
+    assert [lesion["paired_with"] for lesion in report["lesions"]] == [None]
+    assert report["summary"]["triage_score"] == report["views"]["ANT"]["max_probability"] == pytest.approx(0.9)
