@@ -579,7 +579,13 @@ def figure(column: str, example: dict, model_name: str, path: Path) -> None:
     rows, cols = counts.shape
     side = min(int(round(ZOOM_MM / case.scan.pixel_spacing[0])), rows, cols)
     focus = mask & coverage if coverage is not None and (mask & coverage).any() else mask
-    centre = ndimage.center_of_mass(focus) if focus.any() else (rows / 2, cols / 2)
+    # Centre on the largest lesion: the centre of mass of lesions far apart (skull and femur) is neither.
+    components, count = ndimage.label(focus)
+    if count:
+        largest = 1 + int(np.argmax(ndimage.sum_labels(focus, components, range(1, count + 1))))
+        centre = ndimage.center_of_mass(components == largest)
+    else:
+        centre = (rows / 2, cols / 2)
     r0 = int(np.clip(round(centre[0] - side / 2), 0, rows - side))
     c0 = int(np.clip(round(centre[1] - side / 2), 0, cols - side))
     zoom = (slice(r0, r0 + side), slice(c0, c0 + side))

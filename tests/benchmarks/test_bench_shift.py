@@ -164,17 +164,18 @@ def test_parse_models_refuses_malformed_specs(bench_shift):
 
 def test_smoke_run_writes_every_output(bench_shift, tmp_path):
     out = tmp_path / "shift.json"
-    code = bench_shift.main(["--model", "old=shipped", "--columns", "default,crops", "--patients", "1",
+    code = bench_shift.main(["--model", "new=shipped", "--columns", "default,crops", "--patients", "1",
                              "--json-out", str(out), "--markdown-out", str(tmp_path / "shift.md"),
                              "--figures", str(tmp_path), "--threads", "1"])
     assert code == 0
     result = json.loads(out.read_text())
-    cells = result["models"]["old"]["columns"]
+    cells = result["models"]["new"]["columns"]
     assert cells["default"]["cell"]["images"] == 2  # ANT and POST of one patient
-    assert cells["crops"]["cell"]["images"] == 0 and cells["crops"]["cell"]["refused"]  # the thoracic crop refuses
+    # The left and right half-chest crops of both views: the shipped model tiles whatever view it is given.
+    assert cells["crops"]["cell"]["images"] == 4 and not cells["crops"]["cell"]["refused"]
     assert set(cells["default"]["targets"]) == {"sensitivity_contrast_ge_2", "fp_per_view", "auc_gain", "within_10pct_of_default"}
     table = (tmp_path / "shift.md").read_text()
-    assert "| old |" in table and "refused" in table
+    assert "| new |" in table
     assert (tmp_path / "robustness_shift_default.png").stat().st_size > 0
     assert (tmp_path / "robustness_shift_crops.png").stat().st_size > 0
 

@@ -76,14 +76,16 @@ def test_packaging_a_run_that_runs_code_is_refused(evil, tmp_path):
 
 
 def test_the_shipped_weights_load_unchanged():
-    """The file in the package predates the ``scintiseg_version`` tag; it must load as it is, untouched."""
+    """The shipped model (issue 13's recipe) loads as it is, untouched, with the grid it was trained on."""
     if not SHIPPED_WEIGHTS.is_file():
         pytest.skip("this install has no shipped model")
     before = hashlib.sha256(SHIPPED_WEIGHTS.read_bytes()).hexdigest()
     model = load_model(None)
-    assert model.info["name"] == "dpunet" and model.info["synthetic"] is True
-    assert (model.input_mode, model.window_size, model.in_channels) == ("ant", 256, 1)
-    assert "scintiseg_version" not in torch.load(SHIPPED_WEIGHTS, weights_only=True)
+    assert model.info["name"] == "rdinet" and model.info["synthetic"] is True
+    assert "disclaimer" in model.info and "randomised" in model.info["trained_on"]
+    assert (model.input_mode, model.normalisation, model.window_size, model.in_channels) == ("ant", "robust", 256, 1)
+    assert model.pixel_mm == pytest.approx(2.26) and model.window == "whole"
+    assert "scintiseg_version" in torch.load(SHIPPED_WEIGHTS, weights_only=True)
     assert hashlib.sha256(SHIPPED_WEIGHTS.read_bytes()).hexdigest() == before
 
 

@@ -108,3 +108,39 @@ def test_training_windows_are_cut_from_the_input_prediction_builds():
             window, target = cut_window(trained.image, trained.target({view: mask}), SMALL.window_size, rng)
             np.testing.assert_array_equal(window, samples[v * SMALL.windows_per_view + k].image)
             np.testing.assert_array_equal(target, samples[v * SMALL.windows_per_view + k].target)
+
+
+def test_ctrl_c_stops_a_synthetic_run_with_one_line_and_no_worker_traceback(tmp_path):
+    """The generator process ignores SIGINT (Ctrl-C, or `pkill -INT` of the command line, which matches the
+    forked worker too): the run stops through the training process, with the CLI's one line."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    command = [sys.executable, "-m", "scintiseg", "train", "--out", str(tmp_path / "run"), "--model", "unet",
+               "-m", "width=4", "-m", "depth=2", "--synthetic", "small", "--pixel-mm", "9.04", "--window-size", "32",
+               "--pool-patients", "40", "--val-patients", "1", "--epochs", "50", "--threads", "1", "--no-progress"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    workers: list[int] = []
+    for _ in range(120):  # the generator process starts when the first pool is made
+        time.sleep(0.25)
+        if children.exists() and children.read_text().split():
+            workers = [int(pid) for pid in children.read_text().split()]
+            break
+    if not workers:
+        process.kill()
+        pytest.skip("no generator process seen (a platform without /proc)")
+    time.sleep(2)  # past the worker's start-up (its initializer sets SIGINT aside first thing)
+    for pid in workers:
+        os.kill(pid, signal.SIGINT)
+    time.sleep(2)
+    assert process.poll() is None  # the worker's SIGINT did not end the run
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "Traceback" not in stderr, stderr
+    assert "interrupted" in stderr

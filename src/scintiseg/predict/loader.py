@@ -3,7 +3,7 @@ the model shipped inside the package.
 
 ``--model`` accepts:
 
-- nothing: the shipped phantom-trained DPU-Net (``scintiseg/weights/``; see :mod:`.shipped`);
+- nothing: the shipped phantom-trained model (``scintiseg/weights/phantom_lesions.pt``; see :mod:`.shipped`);
 - a run folder: its ``checkpoints/best.pt`` (else ``last.pt``), or its exported ``model.onnx`` with
   ``--engine onnx`` when present;
 - a ``.pt`` checkpoint (:mod:`scintiseg.models.checkpoint` format, ``torch.load(weights_only=True)``);
@@ -41,7 +41,7 @@ from scintiseg.prepare.intensity import METHODS
 from scintiseg.prepare.model_input import INPUT_MODES
 
 #: The shipped model inside the package.
-SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "phantom_dpunet.pt"
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "phantom_lesions.pt"
 #: Default window (thoracic crop) size.
 DEFAULT_WINDOW = 256
 #: Where a model whose checkpoint does not say looks: the thoracic crop every older model was trained on.

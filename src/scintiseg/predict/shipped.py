@@ -1,17 +1,19 @@
-"""Package a trained run as the model shipped inside scintiseg (``scintiseg/weights/phantom_dpunet.pt``).
+"""Package a trained run as the model shipped inside scintiseg (``scintiseg/weights/phantom_lesions.pt``).
 
-The shipped model makes ``scintiseg predict`` work on a fresh install. It is a small DPU-Net (paper A)
-trained on synthetic phantom scans only; every report it produces says so (``SYNTHETIC_DISCLAIMER`` in
-:mod:`.loader`). Recipe (the lead runs the training; this module does the last step)::
+The shipped model makes ``scintiseg predict`` work on a fresh install. It is a small network trained on
+synthetic phantom scans only; every report it produces says so (``SYNTHETIC_DISCLAIMER`` in :mod:`.loader`).
+Since issue 13 it is paper B's ``rdinet`` (preset ``small``), chosen by measurement among four networks
+(docs/robustness.md), trained on phantoms made on the fly from the domain-randomised profile, degraded like
+real archives, at 2.26 mm on windows of the whole body. Recipe (``scripts/train_shipped_model.sh`` runs it;
+this module does the last step)::
 
-    scintiseg phantom ...  ->  scintiseg dataset prepare / crop ...  ->  scintiseg train ... --out runs/shipped
-    python -m scintiseg.predict.shipped --run runs/shipped --trained-on "N phantom patients, profile P, seed S"
+    MODEL=rdinet bash scripts/train_shipped_model.sh runs/shipped
+    python -m scintiseg.predict.shipped --run runs/shipped --trained-on "..." --command "..."
 
 Packaging keeps only what prediction needs (weights, ``model_config``, the training and data config, the
 epoch and best validation score), drops the optimizer and RNG state (the file shrinks about threefold), and
 adds a ``shipped`` record: what the model was trained on, that it is synthetic, the command that made it.
 The file still loads with :func:`scintiseg.models.checkpoint.load_checkpoint` (``weights_only=True``).
-The file in the package predates the ``scintiseg_version`` tag; it loads unchanged (format version 1).
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -157,6 +158,11 @@ def patient_samples(index: int, settings: SyntheticSettings, config: PhantomConf
     return samples
 
 
+def _ignore_interrupt() -> None:
+    """Generator processes leave Ctrl-C to the training process, which stops them (no second traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _make_patients(job: tuple[list[int], SyntheticSettings]) -> list[list[Sample]]:
     indices, settings = job
     config = settings.phantom_config()
@@ -199,7 +205,8 @@ class SyntheticPool:
         if self._executor is None:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                                 initializer=_ignore_interrupt)
         return self._executor
 
     def _generate(self, indices: list[int]) -> dict[int, list[Sample]]:
