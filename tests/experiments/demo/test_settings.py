@@ -73,14 +73,14 @@ def test_synthetic_recipe_tests_on_the_whole_cohort_so_four_patients_are_enough(
 
 def test_recipe_decides_the_defaults_left_open_and_keeps_given_ones():
     synthetic, crops = DemoSettings(), DemoSettings(recipe="crops")
-    assert (synthetic.patients, synthetic.epochs) == (20, 32)
+    assert (synthetic.patients, synthetic.epochs) == (20, 24)
     assert (crops.patients, crops.epochs) == (100, 40)  # the demo before issue 13
     assert DemoSettings(recipe="crops", patients=6, epochs=1).patients == 6
 
 
 def test_training_patients_counts_the_first_pool_and_each_refresh():
-    # 16 patients, then ceil(0.25 x 16) = 4 new ones before each of the 31 later epochs
-    assert DemoSettings().training_patients() == 16 + 31 * 4
+    # 16 patients, then ceil(0.25 x 16) = 4 new ones before each of the 23 later epochs
+    assert DemoSettings().training_patients() == 16 + 23 * 4
     assert DemoSettings(pool_patients=5, refresh=0.5, epochs=3).training_patients() == 5 + 2 * 3
     assert DemoSettings(refresh=0.0).training_patients() == 16
 
