@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gan": ("gan", "DCGAN augmentation of thoracic crops (paper B §3.2.2, data set D3)"),
     "predict": ("predict", "find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS)"),
     "export": ("export", "export a trained model to ONNX"),
-    "demo": ("demo", "phantom cohort -> crops -> train DPU-Net and U-Net -> evaluate -> predict -> report.md"),
+    "demo": ("demo", "phantom test cohort -> train DPU-Net and U-Net -> evaluate -> predict -> report.md"),
 }
 
 
