@@ -189,7 +189,6 @@ class SyntheticPool:
         self.settings, self.size, self.workers = settings, int(pool_patients), int(workers)
         self.per_epoch = int(math.ceil(refresh * self.size))
         self._patients: dict[int, list[Sample]] = {}
-        self._epoch: int | None = None
         self._pending: tuple[int, list[int], Future] | None = None
         self._executor: ProcessPoolExecutor | None = None
         self._progress = progress
@@ -244,7 +243,6 @@ class SyntheticPool:
         if missing:
             self._patients.update(self._generate(missing))
         self._patients = {i: self._patients[i] for i in wanted}
-        self._epoch = epoch
         if self.per_epoch:
             self._prefetch(epoch + 1)
         samples = [s for i in wanted for s in self._patients[i]]
