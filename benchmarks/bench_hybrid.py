@@ -31,6 +31,7 @@ It also lists the findings on the lesion-free NM1 at full counts (all false posi
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import os
@@ -40,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from scintiseg.display import display_window
 from scintiseg.io import read_scan
@@ -81,40 +81,34 @@ def mann_whitney_auc(positive: list[float], negative: list[float]) -> float:
     return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
 
 
+def _bench_shift():
+    """benchmarks/bench_shift.py, loaded by path once (a script beside this one, not a package module)."""
+    module = sys.modules.get("bench_shift")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("bench_shift", Path(__file__).resolve().parent / "bench_shift.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_shift"] = module  # dataclasses resolve annotations through sys.modules
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop("bench_shift", None)
+            raise
+    return module
+
+
 def score_case(case: HybridCase, prediction, nm1_predicted: np.ndarray) -> dict:
     """Lesion, pixel and image-level results of one case inside the model's window.
 
-    ``nm1_predicted`` is the model's lesion map on the lesion-free NM1: a lesion whose extent touches it
-    is flagged ``on_nm1_finding`` (its detection may be the model's own false positive there).
+    The scoring is bench_shift's :func:`score_image` (the same rules for both benchmarks; loaded on first
+    use, since bench_shift loads this script at import time). ``nm1_predicted`` is the model's lesion map on
+    the lesion-free NM1: a lesion whose extent touches it is flagged ``on_nm1_finding`` (its detection may be
+    the model's own false positive there).
     """
-    result = prediction.views[VIEW]
-    coverage = result.coverage
-    predicted = (result.labels > 0) & coverage
-    instances = case.instances[VIEW]
-    truth = case.masks[VIEW] & coverage
-    near_any = ndimage.binary_dilation(instances > 0, iterations=MATCH_PX)
-    lesions = []
-    for info in case.lesions:
-        extent = instances == info["id"]
-        if not (extent & coverage).any():
-            continue
-        lesions.append({
-            "contrast": info["contrast"], "size_mm": info["size_mm"], "shape": info["shape"],
-            "snr": info["snr"][VIEW], "visible": info["visible"][VIEW],
-            "detected": bool((predicted & extent).any()), "on_nm1_finding": bool((nm1_predicted & extent).any()),
-        })
-    components, n = ndimage.label(predicted, structure=np.ones((3, 3)))
-    false_positives = sum(1 for k in range(1, n + 1) if not (near_any & (components == k)).any())
-    counts = np.asarray(case.scan.view(VIEW), dtype=np.float64)
-    return {
-        "case": case.case_id, "negative": case.negative,
-        "abnormal": any(lesion["visible"] for lesion in lesions),
-        "lesions": lesions, "false_positives": false_positives, "predicted": n,
-        "tp_px": int((predicted & truth).sum()), "fp_px": int((predicted & ~truth).sum()),
-        "fn_px": int((truth & ~predicted).sum()),
-        "max_probability": float(result.probability[coverage].max()),
-        "brightest_pixel": float(counts[coverage].max()),
-    }
+    scored = _bench_shift().score_image(case, VIEW, prediction.views[VIEW])
+    instances = np.asarray(case.instances[VIEW])
+    for lesion in scored["lesions"]:
+        lesion["on_nm1_finding"] = bool((nm1_predicted & (instances == lesion["id"])).any())
+    return scored
 
 
 def summarise(results: list[dict]) -> dict:

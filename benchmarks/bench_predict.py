@@ -1,18 +1,44 @@
-"""Prediction speed: one whole-body scan to all outputs, and batch throughput, for both engines.
+"""Prediction speed: one whole-body scan to every output, the model's share, batch throughput, matrix size.
 
-Usage (2 CPU cores, as the issue asks)::
+Usage (2 CPU cores, as issue 15 asks; the numbers of docs/benchmarks.md)::
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_predict.py [--model RUN_OR_WEIGHTS] [--repeats 15] [--batch 8]
-        [--window whole|thoracic] [--phantom SEED] [--engines torch,onnx] [--overlaps 0.25,0.5]
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_predict.py --phantom 0 --repeats 11 --batch 20 --scaling
+        [--compare] [--startup 3] [--model RUN_OR_WEIGHTS] [--window whole|thoracic] [--engines torch,onnx]
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_predict.py --phantom 0 --overlaps 0.25,0.5,full
 
 Without ``--model`` the shipped model is used if the install has one, else an untrained network of the
-shipped architecture (DPU-Net, width 8, depth 4: speed does not depend on the weights). The scan is the
-real NEMA NM1 whole-body DICOM (ANT only), or with ``--phantom SEED`` a whole-body ANT+POST phantom
-patient written as a two-frame DICOM. ``--window`` runs that window mode (default: the model's own).
-"One scan" = read + resampling + windows + model + post-processing + regions + all outputs (LabelMe x
-view, mask and overlay PNGs, report.json, report.html, DICOM SR and GSPS), timed in one warm process
-(interpreter start-up and imports excluded); the median of ``--repeats`` runs is reported. Batch
-throughput = ``--batch`` copies of the scan through :func:`scintiseg.report.batch.run_batch`.
+shipped architecture (rdinet small; speed does not depend on the weights). The scan is the real NEMA NM1
+whole-body DICOM (ANT only), or with ``--phantom SEED`` a whole-body ANT+POST phantom patient (1024 x 256
+per view, 2.26 mm) written as a two-frame DICOM: issue 15's case. ``--window`` runs that window mode
+(default: the model's own; the shipped model's is ``whole``, 10 windows of 256 x 256 per ANT+POST scan).
+
+"One scan" = read + resampling to the model's pixel size + windows + model + blending + post-processing +
+regions + BSI + pairing + every output (LabelMe and mask and overlay PNGs per view, report.json,
+report.html, DICOM SR and GSPS), in one warm process (interpreter start-up and imports excluded, one
+warm-up scan first); the median of ``--repeats`` runs is reported, with its parts: ``read``, ``model
+stage`` (resampling, model inputs, windows, blending, back to the scan's grid), of it the ``forward``
+(the engine's own calls: the network), ``post`` (threshold, contours, regions, measurements, BSI, QC,
+pairing) and ``outputs``; ``forward share`` = median forward / median one scan. Batch throughput =
+``--batch`` copies of the scan through :func:`scintiseg.report.batch.run_batch` (one process, scans one
+after the other), in scans per second.
+
+``--scaling`` (with ``--phantom``): the same patient at 512 x 128 (4.52 mm), 1024 x 256 (2.26 mm) and
+2048 x 512 (1.13 mm) per view (counts conserved, :func:`scintiseg.prepare.resample.resample_scan`),
+with the first engine of ``--engines``, sizes interleaved within each repeat. Prediction resamples every scan to the model's
+2.26 mm, so the model's part depends on the field of view in mm (here the same: 10 windows), not on the
+matrix; resampling, the way back to the scan's grid, post-processing and the outputs work on the
+scan's own matrix and grow with its pixel count.
+
+``--compare`` (with ``--phantom``): the whole path back to back, variants interleaved within each repeat:
+the previous blending (MONAI's ``sliding_window_inference``, all windows of a scan in one batch of up to
+16), today's tiler (:func:`scintiseg.predict.windows.sliding_window_probability`) with batches of 16 and
+with its own batch size, and today's with the torch engine's network after
+:func:`scintiseg.models.inference.prepare_for_inference` (BatchNorm folded into the convolutions,
+channels-last memory, the input handed over channels-last).
+
+``--startup N``: a fresh ``scintiseg predict`` of the scan (``--quiet``), N times, as the CLI is today
+and with ``monai.inferers`` imported first (what the MONAI tiler made every whole-view prediction
+import), interleaved; wall-clock medians including interpreter start-up, imports and model loading.
 
 ``--overlaps A,B,...`` (with ``--phantom``) measures the whole-view mode's window overlap instead: per
 overlap, the median CPU time of the model stage (sliding windows only; CPU time, so that other processes
@@ -20,21 +46,30 @@ on the machine change it little), the windows run, the largest and median change
 probability against the largest overlap given, and the lesions found and Dice against the phantom's
 truth masks at the 0.5 threshold. ``full`` among them is the other way issue 15 names: the whole view
 through the fully convolutional network in one pass.
+
+Other processes on the machine change every number here: each table is measured back to back in one
+run, and the load average is printed with it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+#: (rows, cols, pixel mm) of the scaling study: one patient, one field of view, three matrices.
+MATRICES = ((512, 128, 4.52), (1024, 256, 2.26), (2048, 512, 1.13))
 
 
 def load(spec: str | None, engine: str):
@@ -47,41 +82,186 @@ def load(spec: str | None, engine: str):
     from scintiseg.models import create_model
 
     torch.manual_seed(0)
-    network = create_model("dpunet", width=8, depth=4).eval()
-    return model_from_network(network, engine=engine), "untrained dpunet width 8 depth 4 (shipped architecture)"
+    network = create_model("rdinet", width=8, depth=4).eval()
+    return model_from_network(network, engine=engine, pixel_mm=2.26, window="whole"), "untrained rdinet width 8 depth 4"
 
 
-def one_scan(model, path: Path, out: Path, settings) -> float:
+class TimedEngine:
+    """An engine that adds the seconds of its own calls (the network) to ``seconds``."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.name, self.seconds, self.windows = engine, engine.name, 0.0, 0
+
+    def __call__(self, batch):
+        start = time.perf_counter()
+        out = self.engine(batch)
+        self.seconds += time.perf_counter() - start
+        self.windows += len(batch)
+        return out
+
+
+class FoldedTorchEngine:
+    """The torch engine with its network prepared for inference (BatchNorm folded, channels-last input)."""
+
+    name = "torch"
+
+    def __init__(self, engine) -> None:
+        import numpy as np
+        import torch
+
+        from scintiseg.models.inference import prepare_for_inference
+
+        self._np, self._torch = np, torch
+        self.model = prepare_for_inference(engine.model)
+
+    def __call__(self, batch):
+        np, torch = self._np, self._torch
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).contiguous(memory_format=torch.channels_last)
+            return self.model(x).float().contiguous().numpy()
+
+
+def monai_probability(images, engine, window_size, overlap=0.25, batch_size=16):
+    """The previous whole-view blending: MONAI's sliding_window_inference as windows.py called it."""
+    import numpy as np
+    import torch
+    from monai.inferers import sliding_window_inference
+    from scipy.special import expit
+
+    from scintiseg.predict.engines import tensor_predictor
+    from scintiseg.predict.windows import GAUSSIAN_SIGMA_SCALE
+
+    with torch.inference_mode():
+        blended = sliding_window_inference(
+            torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)), (window_size, window_size), batch_size,
+            tensor_predictor(engine, activation=expit), overlap=overlap, mode="gaussian",
+            sigma_scale=GAUSSIAN_SIGMA_SCALE, padding_mode="constant", cval=0.0,
+        )
+    return np.asarray(blended[:, 0], dtype=np.float32)
+
+
+def one_scan(model, path: Path, out: Path, settings) -> dict:
+    """Seconds of one scan to every output, and of its parts (module docstring)."""
     from scintiseg.io import read_scan
     from scintiseg.predict.pipeline import predict_scan
     from scintiseg.report.outputs import write_outputs
 
+    timed = TimedEngine(model.engine)
+    model = dataclasses.replace(model, engine=timed)
     start = time.perf_counter()
     scan = read_scan(path)
+    read_s = time.perf_counter() - start
     prediction = predict_scan(scan, model, settings)
+    outputs_start = time.perf_counter()
     write_outputs(prediction, out)
-    return time.perf_counter() - start
+    end = time.perf_counter()
+    shutil.rmtree(out, ignore_errors=True)
+    return {"total": end - start, "read": read_s, "model stage": prediction.timings["model_s"], "forward": timed.seconds,
+            "post": prediction.timings["postprocess_s"], "outputs": end - outputs_start, "windows": timed.windows}
 
 
-def phantom_scan(seed: int, folder: Path):
-    """A whole-body ANT+POST phantom patient written as DICOM; returns (path, patient)."""
+def medians(runs: list[dict]) -> dict:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def interleaved(variants: dict, repeats: int) -> dict:
+    """``{name: [one_scan result, ...]}``: one warm-up each, then every variant once per repeat."""
+    for run in variants.values():
+        run()
+    results: dict = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, run in variants.items():
+            results[name].append(run())
+    return results
+
+
+def part_table(title: str, results: dict) -> None:
+    print(f"\n{title} (load average {os.getloadavg()[0]:.2f} at the end)")
+    print("| case | one scan, median (s) | min (s) | read | model stage | of it forward | post | outputs | forward share | windows |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, runs in results.items():
+        m = medians(runs)
+        low = min(run["total"] for run in runs)
+        print(f"| {name} | **{m['total']:.3f}** | {low:.3f} | {m['read']:.3f} | {m['model stage']:.3f} | {m['forward']:.3f} | "
+              f"{m['post']:.3f} | {m['outputs']:.3f} | {m['forward'] / m['total']:.0%} | {int(m['windows'])} |")
+
+
+def phantom_scan(seed: int, folder: Path, pixel_mm: float | None = None):
+    """A whole-body ANT+POST phantom patient written as DICOM (resampled to ``pixel_mm``); returns (path, patient)."""
     from scintiseg.io.dicom import write_dicom
     from scintiseg.phantom import generate_patient
+    from scintiseg.prepare.resample import resample_scan
 
     patient = generate_patient(seed)
-    path = folder / f"phantom{seed}.dcm"
-    write_dicom(patient.scan, path)
+    scan = patient.scan if pixel_mm is None else resample_scan(patient.scan, (pixel_mm, pixel_mm))
+    path = folder / f"phantom{seed}{'' if pixel_mm is None else f'_{pixel_mm:g}mm'}.dcm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # resampled counts are rounded to integers for DICOM
+        write_dicom(scan, path)
     return path, patient
+
+
+def scaling_study(model, seed: int, folder: Path, settings, repeats: int) -> None:
+    """One scan at three matrices of one field of view (module docstring)."""
+    variants = {}
+    for rows, cols, mm in MATRICES:
+        path, _ = phantom_scan(seed, folder, mm)
+        variants[f"{rows} x {cols}, {mm} mm"] = (lambda path=path, mm=mm: one_scan(model, path, folder / f"scale{mm}", settings))
+    part_table(f"Matrix size (same patient and field of view, {model.engine.name} engine)", interleaved(variants, repeats))
+
+
+def compare_study(model, path: Path, folder: Path, settings, repeats: int) -> None:
+    """The whole path with the previous tiler, today's, and today's with a folded channels-last network."""
+    import scintiseg.predict.pipeline as pipeline
+    from scintiseg.predict.windows import WINDOWS_PER_BATCH
+
+    own = pipeline.sliding_window_probability
+    folded = dataclasses.replace(model, engine=FoldedTorchEngine(model.engine))
+
+    def with_tiler(tiler, chosen):
+        def run():
+            pipeline.sliding_window_probability = tiler
+            try:
+                return one_scan(chosen, path, folder / "compare", settings)
+            finally:
+                pipeline.sliding_window_probability = own
+        return run
+
+    variants = {"monai tiler, batches of 16 (before)": with_tiler(monai_probability, model),
+                "own tiler, batches of 16": with_tiler(functools.partial(own, batch_size=16), model),
+                f"own tiler, batches of {WINDOWS_PER_BATCH} (today)": with_tiler(own, model),
+                f"own tiler, batches of {WINDOWS_PER_BATCH}, folded network": with_tiler(own, folded)}
+    part_table("Before / after, back to back (torch engine)", interleaved(variants, repeats))
+
+
+def startup_study(path: Path, folder: Path, repeats: int, model_spec: str | None) -> None:
+    """Fresh ``scintiseg predict`` processes, with and without monai.inferers imported first."""
+    argv = [str(path), "--out", str(folder / "startup"), "--quiet"] + (["--model", model_spec] if model_spec else [])
+    code = "import sys{extra}\nfrom scintiseg.cli import main\nsys.exit(main(sys.argv[1:]))"
+    variants = {"scintiseg predict (today)": code.format(extra=""),
+                "with monai.inferers imported first (the MONAI tiler's imports)": code.format(extra="; import monai.inferers")}
+    env = dict(os.environ, HOME=str(folder / "home"))
+    times: dict = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, source in variants.items():
+            shutil.rmtree(folder / "startup", ignore_errors=True)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", source, "predict", *argv], env=env, check=True, capture_output=True)
+            times[name].append(time.perf_counter() - start)
+    print(f"\nFresh process, {repeats} runs each, interleaved (load average {os.getloadavg()[0]:.2f} at the end)")
+    print("| command | median (s) | min (s) |")
+    print("|---|---|---|")
+    for name, values in times.items():
+        print(f"| {name} | {statistics.median(values):.2f} | {min(values):.2f} |")
 
 
 def overlap_study(model, patient, overlaps: list, repeats: int) -> None:
     """Speed and result of the whole-view mode per window overlap (module docstring)."""
     import numpy as np
-    from monai.inferers.utils import _get_scan_interval
     from scipy.special import expit
 
     from scintiseg.predict.pipeline import PredictSettings, model_scan, predict_from_probabilities
-    from scintiseg.predict.windows import sliding_window_probability, whole_view_windows
+    from scintiseg.predict.windows import sliding_window_probability, whole_view_windows, window_starts
 
     scan = model_scan(patient.scan, model)
     windows = whole_view_windows(scan, model.input_mode, model.normalisation)
@@ -100,11 +280,9 @@ def overlap_study(model, patient, overlaps: list, repeats: int) -> None:
             probability = run()
             times.append(time.process_time() - start)
         size = model.window_size
-        padded = [max(n, size) for n in images.shape[-2:]]
         count = 1
         if overlap != "full":
-            steps = _get_scan_interval(padded, (size, size), 2, (overlap, overlap))
-            count = int(np.prod([len(range(0, max(n - size, 0) + 1, s)) + ((n - size) % s != 0) for n, s in zip(padded, steps)]))
+            count = int(np.prod([len(window_starts(max(n, size), size, overlap)) for n in images.shape[-2:]]))
         maps = {view: windows[i].model_input.to_view(probability[i], view) for i, w in enumerate(windows) for view in w.boxes}
         prediction = predict_from_probabilities(patient.scan, maps, settings=PredictSettings(window="whole"))
         dice = []
@@ -123,14 +301,19 @@ def overlap_study(model, patient, overlaps: list, repeats: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--batch", type=int, default=20, help="copies for the batch throughput (0: none)")
     parser.add_argument("--scan", default=str(REAL))
     parser.add_argument("--phantom", type=int, default=None, metavar="SEED", help="a whole-body ANT+POST phantom scan instead")
     parser.add_argument("--window", choices=("whole", "thoracic"), default=None, help="window mode (default: the model's own)")
     parser.add_argument("--engines", default="torch,onnx")
+    parser.add_argument("--scaling", action="store_true", help="also the matrix-size table (needs --phantom)")
+    parser.add_argument("--compare", action="store_true", help="also the before/after table (needs --phantom)")
+    parser.add_argument("--startup", type=int, default=0, metavar="N", help="also N fresh `scintiseg predict` processes")
     parser.add_argument("--overlaps", default=None, help="measure these whole-view overlaps instead (needs --phantom)")
     args = parser.parse_args()
+    if (args.scaling or args.compare or args.overlaps) and args.phantom is None:
+        parser.error("--scaling, --compare and --overlaps need --phantom")
     threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
     import torch
 
@@ -139,24 +322,30 @@ def main() -> int:
     from scintiseg.report.batch import run_batch
 
     settings = PredictSettings(window=args.window)
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         scan_path, patient = Path(args.scan), None
         if args.phantom is not None:
             scan_path, patient = phantom_scan(args.phantom, tmp)
         if args.overlaps:
-            if patient is None:
-                parser.error("--overlaps needs --phantom (its truth masks)")
             model, what = load(args.model, args.engines.split(",")[0])
             print(f"model: {what}; scan: phantom seed {args.phantom}; threads: {threads}; repeats: {args.repeats}; "
                   f"load average: {os.getloadavg()[0]:.2f}")
             overlap_study(model, patient, [v if v == "full" else float(v) for v in args.overlaps.split(",")], args.repeats)
             return 0
-        for engine in args.engines.split(","):
-            model, what = load(args.model, engine)
-            one_scan(model, scan_path, tmp / "warm", settings)  # warm-up: imports, first allocations
-            times = [one_scan(model, scan_path, tmp / f"{engine}{i}", settings) for i in range(args.repeats)]
+        models = {engine: load(args.model, engine) for engine in args.engines.split(",")}
+        what = next(iter(models.values()))[1]
+        window = args.window or f"model's own ({next(iter(models.values()))[0].window})"
+        print(f"model: {what}; scan: {scan_path.name}; window: {window}; threads: {threads}; repeats: {args.repeats}; "
+              f"batch: {args.batch}; load average at the start: {os.getloadavg()[0]:.2f}")
+        variants = {engine: (lambda model=model, engine=engine: one_scan(model, scan_path, tmp / engine, settings))
+                    for engine, (model, _) in models.items()}
+        part_table("One scan to every output, warm process", interleaved(variants, args.repeats))
+        if args.batch:
+            print(f"\nBatch: {args.batch} copies through run_batch")
+            print("| engine | batch (scans/s) | s per scan |")
+            print("|---|---|---|")
+        for engine, (model, _) in models.items() if args.batch else ():
             folder = tmp / f"batch_{engine}"
             folder.mkdir()
             for i in range(args.batch):
@@ -164,14 +353,15 @@ def main() -> int:
             start = time.perf_counter()
             run_batch([folder], tmp / f"batch_out_{engine}", model, settings, progress=False)
             batch_s = time.perf_counter() - start
-            rows.append((engine, statistics.median(times), min(times), max(times), args.batch / batch_s))
-    window = args.window or f"model's own ({model.window})"
-    print(f"model: {what}; scan: {scan_path.name}; window: {window}; threads: {threads}; repeats: {args.repeats}; "
-          f"batch: {args.batch}; load average at the end: {os.getloadavg()[0]:.2f}")
-    print("| engine | one scan, median (s) | min (s) | max (s) | batch (scans/s) |")
-    print("|---|---|---|---|---|")
-    for engine, median, low, high, rate in rows:
-        print(f"| {engine} | {median:.3f} | {low:.3f} | {high:.3f} | {rate:.2f} |")
+            print(f"| {engine} | **{args.batch / batch_s:.2f}** | {batch_s / args.batch:.3f} |")
+            shutil.rmtree(tmp / f"batch_out_{engine}", ignore_errors=True)
+        if args.compare:
+            torch_model = models["torch"][0] if "torch" in models else load(args.model, "torch")[0]
+            compare_study(torch_model, scan_path, tmp, settings, args.repeats)
+        if args.scaling:
+            scaling_study(next(iter(models.values()))[0], args.phantom, tmp, settings, args.repeats)
+        if args.startup:
+            startup_study(scan_path, tmp, args.startup, args.model)
     return 0
 
 

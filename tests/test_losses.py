@@ -135,3 +135,21 @@ def test_semi_supervised_loss_without_labels_is_pure_chan_vese_and_keeps_gradien
 def test_unknown_loss_is_a_user_error():
     with pytest.raises(ScintisegError):
         build_loss("focal")
+
+
+def test_region_loss_is_lowest_for_the_right_classes_and_ignores_absent_ones():
+    import torch
+
+    from scintiseg.losses import RegionLoss
+
+    target = torch.zeros(1, 1, 8, 8)
+    target[0, 0, :, 4:] = 2.0  # classes 0 and 2 present, class 1 absent
+    right = torch.full((1, 3, 8, 8), -10.0)
+    right[0, 0, :, :4] = 10.0
+    right[0, 2, :, 4:] = 10.0
+    wrong = right[:, [2, 1, 0]]  # the two present classes swapped
+    loss = RegionLoss()
+    good, parts = loss(right, target)
+    bad, _ = loss(wrong, target)
+    assert float(good) < 0.01 < float(bad)
+    assert parts["supervised"] == pytest.approx(float(good))

@@ -88,3 +88,15 @@ def test_mean_std_over_runs():
     assert all(math.isnan(v) for v in mean_std([]))
     agg = aggregate_runs([{"dsc": 0.5, "cpa": 0.1}, {"dsc": 0.7, "cpa": 0.3}])
     assert agg["dsc"] == pytest.approx((0.6, math.sqrt(0.02)))
+
+
+def test_class_overlap_and_dice_per_class():
+    from scintiseg.metrics import class_dice, class_overlap
+
+    truth = np.array([[0, 1, 1, 2]])
+    predicted = np.array([[0, 1, 2, 2]])
+    counts = class_overlap(predicted, truth, 4)
+    assert counts.tolist() == [[1, 0, 0], [1, 0, 1], [1, 1, 0], [0, 0, 0]]
+    dice = class_dice(counts)
+    assert dice[:3] == pytest.approx([1.0, 2 / 3, 2 / 3])
+    assert np.isnan(dice[3])  # absent from both maps: undefined, not perfect

@@ -186,3 +186,27 @@ def aggregate_runs(results: Sequence[dict[str, float]]) -> dict[str, tuple[float
     """``{key: (mean, std)}`` over a list of flat metric dicts (one per run or seed)."""
     keys = sorted({k for r in results for k, v in r.items() if isinstance(v, (int, float))})
     return {k: mean_std(float(r[k]) for r in results if k in r) for k in keys}
+
+
+def class_overlap(prediction, target, classes: int) -> np.ndarray:
+    """``(classes, 3)`` counts (true positives, false positives, false negatives) of each class id.
+
+    ``prediction`` and ``target`` are integer label maps of one shape (any number of images); pooled over
+    all their pixels. Sum the counts of several calls to pool over more images.
+    """
+    prediction = np.asarray(prediction).ravel().astype(np.int64)
+    target = np.asarray(target).ravel().astype(np.int64)
+    if prediction.shape != target.shape:
+        raise ValueError(f"prediction and target differ in size: {prediction.size} vs {target.size}")
+    joint = np.bincount(target * classes + prediction, minlength=classes * classes).reshape(classes, classes)
+    tp = np.diag(joint)
+    return np.stack([tp, joint.sum(axis=0) - tp, joint.sum(axis=1) - tp], axis=1)
+
+
+def class_dice(counts: np.ndarray) -> np.ndarray:
+    """Dice of each class from :func:`class_overlap` counts; NaN for a class absent from both maps."""
+    counts = np.asarray(counts, dtype=np.float64)
+    tp, fp, fn = counts[:, 0], counts[:, 1], counts[:, 2]
+    denominator = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, 2 * tp / denominator, np.nan)

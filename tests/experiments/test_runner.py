@@ -1,8 +1,11 @@
 """Tests for scintiseg.experiments: the paper numbers in the specs, a tiny resumable run, the table."""
 
+import json
+
 import pytest
 
 from scintiseg.cli import main
+from scintiseg.errors import ScintisegError
 from scintiseg.experiments.runner import cell_config, run_experiment
 from scintiseg.experiments.specs import EXPERIMENTS, PAPER_A_TABLE2, PAPER_B_COMPARE, ExperimentSpec, Row
 from support import conftest_of
@@ -55,3 +58,42 @@ def test_tiny_experiment_runs_resumes_and_writes_table(tmp_path):
 def test_cli_rejects_unknown_experiment(capsys):
     with pytest.raises(SystemExit):
         main(["experiment", "paper-z", "--data", "x"])
+
+
+def _two_row_spec():
+    return ExperimentSpec(
+        name="tiny2", title="tiny", source="test", runs=2,
+        base={"model": "unet", "model_args": {"width": 4, "depth": 2}, "batch_size": 4, "lr": 3e-3,
+              "normalisation": "zscore", "threads": 1},
+        rows=(Row("max", {"model_args": {"pooling": "max"}}, {"dsc": 0.6086}),
+              Row("avg", {"model_args": {"pooling": "avg"}}, {})),
+        reference="max",
+    )
+
+
+def test_every_row_is_scored_on_the_shared_test_set_and_the_report_regenerates(tmp_path):
+    data = _tiny_dataset(tmp_path / "data")
+    test_data = conftest_of("train").write_tiny_dataset(tmp_path / "held-out", patients=5, seed=1)
+    spec, out = _two_row_spec(), tmp_path / "exp"
+    table = run_experiment(spec, data, out, settings={"epochs": 1}, progress=False, test_set=test_data)
+    per_image = (out / "avg" / "run1" / "eval-held-out" / "per_image.csv").read_text().splitlines()
+    assert per_image[0].startswith("image_id,case_id,patient_id,view,tp,fp,fn")
+    assert len(per_image) == 1 + 5 * 2  # ANT and POST of each of the 5 held-out patients
+    assert not (out / "avg" / "run1" / "eval-test").exists()  # the data set's own test split is not used
+    text = table.read_text()
+    assert "Paired differences against \"max\"" in text and "| avg |" in text and "5 test patients" in text
+    assert "held-out" in text
+    paired = (out / "paired.csv").read_text().splitlines()
+    assert paired[0] == "kind,a,b,metric,estimate,low,high,real,resamples"
+    assert any(line.startswith("versus_reference,avg,max,dsc,") for line in paired)
+    record = json.loads((out / "experiment.json").read_text())
+    assert record["evaluation"] == "eval-held-out" and record["runs"] == 2
+    before = {name: (out / name).read_text() for name in ("table.md", "paired.csv", "results.csv")}
+    for name in ("table.md", "paired.csv", "results.csv", "tiny2.png"):
+        (out / name).unlink()
+    assert main(["experiment", "report", str(out)]) == 0  # from the run folders alone
+    assert {name: (out / name).read_text() for name in before} == before
+    assert (out / "tiny2.png").stat().st_size > 0
+    with pytest.raises(ScintisegError, match="trained on"):  # cells trained on other data are not reused
+        run_experiment(spec, test_data, out, settings={"epochs": 1}, progress=False, test_set=test_data)
+

@@ -227,3 +227,59 @@ def test_an_image_that_cannot_be_written_is_one_error_and_no_manifest(tmp_path):
     with pytest.raises(ScintisegError, match="cannot write the image"):
         import_dataset([scans], out)
     assert not (out / "dataset.json").exists()
+
+
+def test_labels_for_a_case_imported_earlier_are_added_as_a_reviewed_revision(tmp_path):
+    """The correction loop without prediction: a corrected outline for an imported case gets a new labels file
+    (the old one kept), the case is marked reviewed, and the same import again changes nothing."""
+    scans, outlines = _department(tmp_path)
+    out = tmp_path / "ds"
+    import_dataset([scans], out, labels_dir=outlines)
+    corrected = tmp_path / "corrected"
+    corrected.mkdir()
+    write_labelme(Annotation.from_mask(_square(20), view="POST"), corrected / "a1_POST.json")  # moved lesion
+    write_labelme(Annotation.from_mask(_square(9), view="ANT"), corrected / "a1_ANT.json")  # a view with no labels yet
+    write_labelme(Annotation.from_mask(_square(8), view="ANT"), corrected / "b1.json")  # the same outline again
+    report = import_dataset([scans], out, labels_dir=corrected)
+    assert report.added == [] and [c.case_id for c in report.updated] == ["a1"]
+    case = load_manifest(out).case("a1")
+    assert case.meta["reviewed"] == ["ANT", "POST"]
+    assert case.labels == {"ANT": "labels/a1_ANT.reviewed.json", "POST": "labels/a1_POST.reviewed.json"}
+    assert (out / "labels" / "a1_POST.json").is_file()  # the earlier outline stays beside its correction
+    _, masks = load_case(out, case)
+    assert np.array_equal(masks["POST"], _square(20)) and np.array_equal(masks["ANT"], _square(9))
+    assert "reviewed" not in load_manifest(out).case("b1").meta
+    before = _tree(out)
+    assert import_dataset([scans], out, labels_dir=corrected).updated == []
+    assert _tree(out) == before
+    write_labelme(Annotation.from_mask(_square(22), view="POST"), corrected / "a1_POST.json")  # corrected twice
+    import_dataset([scans], out, labels_dir=corrected)
+    assert load_manifest(out).case("a1").labels["POST"] == "labels/a1_POST.reviewed-2.json"
+    assert check_dataset(out).valid
+
+
+def test_a_prediction_folder_gives_only_its_edited_labelme_files(tmp_path):
+    """``scintiseg predict`` output (report.json, masks, overlays): its PNGs are never scans, an unedited
+    prediction is listed, an edited one finds its scan by the report's source and marks the case reviewed."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    _write_dicom(scans / "P7.v2.dcm", "PID-7", 7)
+    out = tmp_path / "ds"
+    import_dataset([scans], out)
+    folder = tmp_path / "predictions" / "P7"  # predict names the folder by the name's first part
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps({"format": "scintiseg-report", "input": {"source": str(scans / "P7.v2.dcm")}}))
+    predicted = Annotation.from_mask(_square(4), view="ANT")
+    write_labelme(predicted, folder / "ANT.labelme.json", image=_counts(7), image_path="ANT.png")
+    write_labelme(Annotation.from_mask(_square(12), view="POST"), folder / "POST.labelme.json")
+    from scintiseg.io.images import write_mask_png
+
+    write_mask_png(_square(4), folder / "ANT_mask.png")
+    write_mask_png(_square(4), folder / "POST_mask.png")  # the prediction; the file now differs: edited
+    Image.fromarray(np.zeros((*SHAPE, 3), np.uint8)).save(folder / "ANT_overlay.png")
+    report = import_dataset([tmp_path / "predictions"], out)
+    assert report.added == [] and report.skipped == []
+    assert [(Path(p).name, r.split(" (")[0]) for p, r in report.unmatched_labels] == [("ANT.labelme.json", "an unedited prediction")]
+    case = load_manifest(out).case("P7.v2")
+    assert case.meta["reviewed"] == ["POST"] and set(case.labels) == {"POST"}
+    assert np.array_equal(load_case(out, case)[1]["POST"], _square(12))

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from scintiseg.predict.bsi import bone_weight
 from scintiseg.predict.measurements import measure_lesions
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 
@@ -26,3 +27,37 @@ def test_measurements_known_values():
     # POST as acquired: the image left is the patient's left.
     assert lesion.laterality == "left"
     assert lesion.bsi_contribution_percent == pytest.approx(3.2 * 6 / 100)
+
+
+def test_measurements_of_many_lesions_equal_a_whole_view_computation():
+    """Each lesion is measured on its bounding box: every number equals the same one computed over the
+    whole view, for lesions of several bones (BSI shares of one group counted once per view)."""
+    rng = np.random.default_rng(4)
+    shape = (120, 80)
+    counts = rng.poisson(50, size=shape).astype(np.uint16)
+    prob = rng.random(shape).astype(np.float32)
+    region_map = np.zeros(shape, dtype=np.int16)
+    region_map[:60, :40] = REGION_IDS["thoracic_spine"]
+    region_map[:60, 40:] = REGION_IDS["pelvis"]
+    region_map[60:] = REGION_IDS["femur_left"]
+    bone = rng.random(shape) > 0.3
+    regions = SkeletonRegions("ANT", region_map, bone, np.ones_like(bone), 0, 119, 40.0)
+    labels = np.zeros(shape, dtype=np.int32)
+    boxes = [(5, 10, 4, 6), (20, 30, 7, 14), (45, 36, 10, 12), (70, 60, 5, 5), (100, 5, 10, 30)]  # row, col, h, w
+    for k, (r, c, h, w) in enumerate(boxes, start=1):
+        labels[r:r + h, c:c + w] = k
+    lesions, reference = measure_lesions(labels, counts, prob, regions, (2.0, 2.0), "ANT")
+    lesion_or_bone = bone | (labels > 0)
+    for lesion in lesions:
+        inside = labels == lesion.id
+        values = counts[inside].astype(np.float64)
+        assert lesion.area_px == inside.sum()
+        assert lesion.counts_total == values.sum() and lesion.counts_max == values.max()
+        assert lesion.counts_mean == round(values.mean(), 3)
+        assert lesion.probability_max == round(float(prob[inside].max()), 4)
+        assert lesion.probability_mean == round(float(prob[inside].astype(np.float64).mean()), 4)
+        assert lesion.lesion_to_normal_bone == round(values.mean() / reference, 3)
+        group = region_map == REGION_IDS[lesion.region]
+        share = (inside & group).sum() / (lesion_or_bone & group).sum()
+        assert lesion.bsi_contribution_percent == pytest.approx(round(bone_weight(lesion.region) * share, 5))
+    assert [lesion.region for lesion in lesions] == ["thoracic_spine", "thoracic_spine", "pelvis", "femur_left", "femur_left"]

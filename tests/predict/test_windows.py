@@ -1,10 +1,19 @@
-"""Tests for scintiseg.predict.windows: which views a model of each input mode reads, and the way back."""
+"""Tests for scintiseg.predict.windows: which views a model of each input mode reads, the way back, and the
+Gaussian-blended sliding windows (checked against MONAI's ``sliding_window_inference``, the previous path)."""
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
 from scintiseg.errors import ScintisegError
-from scintiseg.predict.windows import thoracic_windows
+from scintiseg.predict.windows import (
+    GAUSSIAN_SIGMA_SCALE,
+    gaussian_importance_map,
+    sliding_window_blend,
+    sliding_window_probability,
+    thoracic_windows,
+    window_starts,
+)
 from scintiseg.prepare.views import mirror
 from scintiseg.scan import Scan
 
@@ -40,3 +49,108 @@ def test_fused_modes_predict_on_ant_only(mirrored_pair):
     assert [list(w.boxes) for w in aggregate + two] == [["ANT"], ["ANT"]]
     assert two[0].image.shape == (2, 256, 256)
     np.testing.assert_allclose(aggregate[0].image[0], two[0].image.sum(axis=0))  # Eq. 4: I_Ant + Mirr(I_Post)
+
+
+# --- The Gaussian-blended sliding windows (the tiler that replaced MONAI's sliding_window_inference) ---
+
+
+def monai_probability(images: np.ndarray, engine, window: int, overlap: float, batch_size: int) -> np.ndarray:
+    """The previous path: MONAI's sliding_window_inference with the settings windows.py used to pass it."""
+    import torch
+    from monai.inferers.utils import sliding_window_inference
+    from scipy.special import expit
+
+    from scintiseg.predict.engines import tensor_predictor
+
+    with torch.inference_mode():
+        blended = sliding_window_inference(
+            torch.from_numpy(images), (window, window), batch_size, tensor_predictor(engine, activation=expit),
+            overlap=overlap, mode="gaussian", sigma_scale=GAUSSIAN_SIGMA_SCALE, padding_mode="constant", cval=0.0,
+        )
+    return blended[:, 0].numpy()
+
+
+def small_convolution(seed: int = 0, out_channels: int = 1):
+    """A 5 x 5 convolution with random weights: its output depends on where a window was cut."""
+    import torch
+
+    torch.manual_seed(seed)
+    conv = torch.nn.Conv2d(1, out_channels, kernel_size=5, padding=2).eval()
+
+    def engine(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return conv(torch.from_numpy(batch)).numpy()
+
+    return engine
+
+
+@pytest.mark.parametrize("overlap", [0.0, 0.25, 0.5, 0.8])
+def test_window_starts_are_monais(overlap):
+    from monai.data.utils import dense_patch_slices
+    from monai.inferers.utils import _get_scan_interval
+
+    for size in (16, 37, 64):
+        for length in range(size, 400, 13):
+            step = _get_scan_interval([length], [size], 1, [overlap])
+            expected = [s[0].start for s in dense_patch_slices([length], [size], step)]
+            starts = window_starts(length, size, overlap)
+            assert starts == expected, (length, size)
+            assert starts[0] == 0 and starts[-1] + size == length  # the view is covered end to end
+
+
+def test_gaussian_weight_is_monais_importance_map():
+    from monai.data.utils import compute_importance_map
+
+    for size in (16, 64, 256):
+        expected = compute_importance_map((size, size), mode="gaussian", sigma_scale=GAUSSIAN_SIGMA_SCALE).numpy()
+        np.testing.assert_allclose(gaussian_importance_map(size), expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "shape", [(2, 1, 300, 90), (1, 1, 64, 64), (3, 1, 40, 20), (1, 1, 50, 200)],
+    ids=["two_views_taller_than_wide", "one_window", "smaller_than_the_window", "wider_than_tall"],
+)
+@pytest.mark.parametrize("overlap", [0.25, 0.5])
+def test_blend_equals_the_previous_monai_path(shape, overlap):
+    images = np.random.default_rng(1).normal(size=shape).astype(np.float32)
+    engine = small_convolution()
+    ours = sliding_window_probability(images, engine, 64, overlap, batch_size=5)
+    theirs = monai_probability(images, engine, 64, overlap, batch_size=5)
+    assert ours.shape == theirs.shape == (shape[0], *shape[2:]) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+
+
+def test_all_windows_of_all_views_go_through_the_engine_together():
+    """Two 300 x 90 views at overlap 0.25 have 6 x 2 windows each: one call of 24, or 24 calls of one,
+    give the same map."""
+    images = np.random.default_rng(2).normal(size=(2, 1, 300, 90)).astype(np.float32)
+    engine = small_convolution()
+    batches: list[int] = []
+
+    def counting(batch):
+        batches.append(len(batch))
+        return engine(batch)
+
+    together = sliding_window_probability(images, counting, 64, batch_size=32)
+    assert batches == [24]
+    one_by_one = sliding_window_probability(images, counting, 64, batch_size=1)
+    assert batches[1:] == [1] * 24
+    np.testing.assert_allclose(together, one_by_one, atol=1e-6)
+
+
+def test_blend_keeps_every_output_channel_and_windows_need_no_torch():
+    """A two-channel output (e.g. a region head beside the lesion head) is blended channel by channel;
+    an engine of pure NumPy is enough (the ONNX engine runs without PyTorch)."""
+    images = np.random.default_rng(3).normal(size=(1, 1, 150, 70)).astype(np.float32)
+    engine = small_convolution(out_channels=2)
+    both = sliding_window_blend(images, lambda b: expit(engine(b)), 64)
+    assert both.shape == (1, 2, 150, 70)
+    np.testing.assert_allclose(both[:, 0], sliding_window_probability(images, lambda b: engine(b)[:, :1], 64), atol=1e-7)
+    np.testing.assert_allclose(both[:, 1], sliding_window_probability(images, lambda b: engine(b)[:, 1:], 64), atol=1e-7)
+    doubled = sliding_window_blend(images, lambda b: 2.0 * b, 64)  # linear in its input: the blend gives it back
+    np.testing.assert_allclose(doubled, 2.0 * images, atol=1e-5)
+
+
+def test_overlap_outside_zero_to_one_is_refused():
+    with pytest.raises(ScintisegError, match="window overlap"):
+        sliding_window_blend(np.zeros((1, 1, 32, 32), np.float32), lambda b: b, 16, overlap=-0.1)

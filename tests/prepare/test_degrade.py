@@ -223,3 +223,20 @@ def test_random_window_pads_a_small_side_and_places_the_image_at_random():
         assert window_mask.sum() == mask[:, col0 : col0 + 256].sum()
         offsets.add(row0)
     assert len(offsets) > 15
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_labels_travel_with_the_image_and_draws_do_not_depend_on_them(view_and_mask, seed):
+    """A label map is framed, cut and flipped exactly like the image; image, mask and record are those drawn
+    without it (the same generator state gives the same degradation)."""
+    image, mask = view_and_mask
+    positions = np.arange(1, image.size + 1, dtype=np.int64).reshape(image.shape)  # label = source pixel + 1
+    plain = random_degradation(image, mask, np.random.default_rng(seed), PIXEL_MM, p_matrix=0.0, p_export=0.0)
+    got_image, got_mask, record, got_labels = random_degradation(
+        image, mask, np.random.default_rng(seed), PIXEL_MM, p_matrix=0.0, p_export=0.0, labels=positions)
+    assert np.array_equal(got_image, plain[0]) and np.array_equal(got_mask, plain[1]) and record == plain[2]
+    assert got_labels.shape == got_image.shape and got_labels.dtype == positions.dtype
+    kept = got_labels > 0
+    assert kept.any()
+    assert np.array_equal(got_image[kept], image.ravel()[got_labels[kept] - 1])  # each label came with its pixel
+    assert not got_image[~kept].any()  # where the labels were cleared, so was the image

@@ -72,3 +72,13 @@ def test_bad_sizes_and_dimensions_refused():
         overlap_matrix(0, 3)
     with pytest.raises(ScintisegError):
         resample_counts(np.ones((2, 3, 4)), (1, 1), (2, 2))
+
+
+def test_resample_labels_keeps_names_and_round_trips():
+    from scintiseg.prepare.resample import resample_labels
+
+    labels = np.arange(12, dtype=np.int16).reshape(3, 4)
+    fine = resample_labels(labels, (6, 8))
+    assert set(np.unique(fine)) == set(range(12))  # no averaged (new) label
+    assert np.array_equal(fine[::2, ::2], labels)
+    assert np.array_equal(resample_labels(fine, (3, 4)), labels)

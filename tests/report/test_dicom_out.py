@@ -1,5 +1,6 @@
 """DICOM SR and GSPS (scintiseg.report.dicom_out): finding sites coded in SNOMED CT with the patient's side,
-a GSPS whose General Series a validator accepts, and Debian's dciodvfy (dicom3tools) on both files."""
+every lesion of both views in the SR and the GSPS on its view's frame, ANT-POST pairs sharing their tracking
+identifiers, a GSPS whose General Series a validator accepts, and Debian's dciodvfy (dicom3tools) on both files."""
 
 import shutil
 import subprocess
@@ -8,19 +9,25 @@ import numpy as np
 import pydicom
 import pytest
 
+from scintiseg.io import read_scan
+from scintiseg.io.dicom import write_dicom
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
 from scintiseg.predict.regions import REGION_NAMES
-from scintiseg.report.dicom_out import BODY_PART, FINDING_SITES, finding_site, write_gsps, write_sr
+from scintiseg.prepare.views import mirror
+from scintiseg.report.dicom_out import BODY_PART, FINDING_SITES, SCHEME, finding_site, tracking_identifiers, write_gsps, write_sr
+from scintiseg.scan import Scan
 
 LEFT, RIGHT = "7771000", "24028007"  # SCT Left / Right
 FINDING_SITE, LATERALITY, TOPOGRAPHICAL = "363698007", "272741003", "106233006"
 #: SNOMED CT ids of the regions the test prediction hits, written out rather than read from FINDING_SITES.
 SNOMED = {"skull": "89546000", "ribs": "113197003", "lumbar_spine": "122496007", "forearm": "14975008", "tibia_fibula": "110536004"}
 
-#: dciodvfy warnings on the SR of :func:`prediction` (6 lesions), measured with dicom3tools 1.00 (Debian 12):
-#: 35 before issue 15 (one private-code warning per finding site), 29 after: 27 private measurement names
-#: (3 in the summary, 4 per lesion: mean / max counts, probability, ratio) and the source's zero size and weight.
-SR_WARNINGS = 29
+#: dciodvfy warnings on the SR of :func:`prediction` (6 lesions on NM1), measured with dicom3tools 1.00 (Debian 12):
+#: 35 before issue 15 (one private-code warning per finding site), 29 with SNOMED finding sites (27 private
+#: measurement names, the source's zero size and weight), 9 now: the private codes left (BSI and covered mass
+#: in the summary, one lesion-to-normal-bone ratio per lesion) and the Coding Scheme Identification item.
+SR_WARNINGS = 9
+TRACKING_ID, TRACKING_UID, IMAGE_REGION = "112039", "112040", "111030"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +37,8 @@ def prediction(nm1_scan, make_blobs):
     blobs = [(300, 100, 5), (330, 160, 3), (380, 128, 3), (130, 120, 4), (700, 110, 4), (420, 60, 4)]
     prob = make_blobs(nm1_scan.shape, blobs)
     coverage = np.ones(nm1_scan.shape, dtype=bool)
-    return predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage}, PredictSettings(0.5, 4))
+    # The atlas names these blobs (placed on its boxes); the SR encoding, not the naming, is under test here.
+    return predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage}, PredictSettings(0.5, 4, regions="atlas"))
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +126,125 @@ def test_dciodvfy_finds_no_error(written, prediction):
     assert [line for line in gsps + sr if line.startswith("Error")] == []
     assert not [line for line in gsps if "Laterality" in line]
     warnings = [line for line in sr if line.startswith("Warning")]
-    private = [line for line in warnings if "99SCINTISEG" in line]
+    private = [line for line in warnings if SCHEME in line]
     ratios = sum(lesion.lesion_to_normal_bone is not None for lesion in prediction.lesions)
-    assert len(private) == 3 + 3 * len(prediction.lesions) + ratios  # measurement names only, no finding site
+    assert len(private) == 2 + ratios + 1  # BSI, covered mass, the ratios and the scheme's description only
+    assert not [line for line in gsps + sr if "Patient's Size" in line or "Patient's Weight" in line]
     assert len(warnings) <= SR_WARNINGS
+
+
+# --- both views: a two-frame NM source (ANT, POST = NM1 mirrored), lesions paired and unpaired ---------------
+
+#: (row, col, radius) on ANT; POST holds the first three mirrored (the same lesions seen from behind: pairs)
+#: and one of its own; the last ANT blob has no POST partner.
+ANT_BLOBS = [(300, 100, 5), (420, 60, 4), (700, 110, 4), (130, 120, 4)]
+POST_ONLY = [(560, 200, 4)]
+
+
+@pytest.fixture(scope="module")
+def two_views(nm1_scan, make_blobs, tmp_path_factory):
+    """(prediction, source path, folder with sr.dcm and gsps.dcm) of a two-view scan."""
+    folder = tmp_path_factory.mktemp("two_views")
+    ant = np.asarray(nm1_scan.view("ANT"), dtype=np.uint16)
+    write_dicom(Scan({"ANT": ant, "POST": mirror(ant)}, nm1_scan.pixel_spacing, patient_id="TWO"), folder / "scan.dcm")
+    scan = read_scan(folder / "scan.dcm")
+    width = scan.shape[1]
+    post_blobs = [(r, width - 1 - c, radius) for r, c, radius in ANT_BLOBS[:3]] + POST_ONLY
+    probabilities = {"ANT": make_blobs(scan.shape, ANT_BLOBS), "POST": make_blobs(scan.shape, post_blobs)}
+    prediction = predict_from_probabilities(scan, probabilities, settings=PredictSettings(0.5, 4))
+    source = pydicom.dcmread(folder / "scan.dcm", stop_before_pixels=True)
+    write_sr(prediction, source, folder / "sr.dcm")
+    write_gsps(prediction, source, folder / "gsps.dcm")
+    return prediction, source, folder
+
+
+def _lesion_groups(sr) -> list:
+    """The SR's planar ROI groups (those with an image region), in document order."""
+    container = next(i for i in sr.ContentSequence if i.ValueType == "CONTAINER")
+    groups = [g for g in container.ContentSequence if g.ValueType == "CONTAINER"]
+    return [g for g in groups if any(_code(i, "ConceptNameCodeSequence")[0] == IMAGE_REGION for i in g.ContentSequence)]
+
+
+def _group_tracking(group) -> tuple[str, str]:
+    items = {_code(i, "ConceptNameCodeSequence")[0]: i for i in group.ContentSequence}
+    return items[TRACKING_ID].TextValue, items[TRACKING_UID].UID
+
+
+def _group_region(group):
+    region = next(i for i in group.ContentSequence if _code(i, "ConceptNameCodeSequence")[0] == IMAGE_REGION)
+    return np.asarray(region.GraphicData, dtype=np.float64).reshape(-1, 2), region.ContentSequence[0].ReferencedSOPSequence[0]
+
+
+def test_two_view_case_has_lesions_on_both_views_and_pairs(two_views):
+    prediction = two_views[0]
+    assert {view: len(result.lesions) for view, result in prediction.views.items()} == {"ANT": 4, "POST": 4}
+    assert len(prediction.pairs) == 3  # the mirrored blobs; the ANT-only and POST-only ones stay alone
+
+
+def test_sr_carries_every_lesion_of_both_views_on_its_frame(two_views):
+    prediction, source, folder = two_views
+    groups = _lesion_groups(pydicom.dcmread(folder / "sr.dcm"))
+    assert len(groups) == len(prediction.lesions) == 8
+    frame = {"ANT": 1, "POST": 2}  # write_dicom: ANT then POST, Detector Vector [1, 2]
+    written = [(view, contour, lesion) for view, result in prediction.views.items() for contour, lesion in zip(result.contours, result.lesions)]
+    for group, (view, contour, lesion) in zip(groups, written):  # lesion order, view by view
+        points, reference = _group_region(group)
+        assert reference.ReferencedSOPInstanceUID == source.SOPInstanceUID
+        assert [int(f) for f in np.atleast_1d(reference.ReferencedFrameNumber)] == [frame[view]]
+        np.testing.assert_allclose(points[:-1], contour.points, atol=1e-3)  # the outline of that lesion
+        assert (points[0] == points[-1]).all()
+        assert f"lesion {lesion.id} ({view})" in _group_tracking(group)[0]
+
+
+def test_sr_pairs_share_tracking_identifier_and_uid(two_views):
+    prediction, _, folder = two_views
+    groups = _lesion_groups(pydicom.dcmread(folder / "sr.dcm"))
+    by_id = dict(zip([lesion.id for lesion in prediction.lesions], map(_group_tracking, groups)))
+    assert {k: text for k, (text, _) in by_id.items()} == {k: text for k, (text, _) in tracking_identifiers(prediction).items()}
+    for pair in prediction.pairs:
+        assert by_id[pair.ant_id] == by_id[pair.post_id]
+        assert by_id[pair.ant_id][0] == f"lesion {pair.ant_id} (ANT) = lesion {pair.post_id} (POST)"
+    paired = set(prediction.paired_with)
+    alone = [by_id[lesion.id] for lesion in prediction.lesions if lesion.id not in paired]
+    assert len(alone) == 2 and all(text.endswith(("(ANT)", "(POST)")) and "=" not in text for text, _ in alone)
+    uids = [uid for _, uid in by_id.values()]
+    assert len(set(uids)) == len(prediction.lesions) - len(prediction.pairs)  # one finding per pair, one per lone lesion
+
+
+def test_gsps_draws_every_outline_of_both_views_on_its_frame(two_views):
+    prediction, source, folder = two_views
+    gsps = pydicom.dcmread(folder / "gsps.dcm")
+    frame = {"1": "ANT", "2": "POST"}
+    seen = {}
+    for annotation in gsps.GraphicAnnotationSequence:
+        (reference,) = annotation.ReferencedImageSequence
+        assert reference.ReferencedSOPInstanceUID == source.SOPInstanceUID
+        view = frame[str(reference.ReferencedFrameNumber)]
+        result = prediction.views[view]
+        objects = annotation.GraphicObjectSequence
+        assert len(objects) == len(result.lesions) == len(annotation.TextObjectSequence)
+        for obj, contour in zip(objects, result.contours):
+            points = np.asarray(obj.GraphicData, dtype=np.float64).reshape(-1, 2)
+            np.testing.assert_allclose(points[:-1] - 1.0, contour.points, atol=1e-3)  # GSPS pixels are 1-based
+        labels = [text.UnformattedTextValue for text in annotation.TextObjectSequence]
+        partners = prediction.paired_with
+        other = {"ANT": "POST", "POST": "ANT"}[view]
+        assert labels == [f"{l.id} ({other} {partners[l.id]})" if l.id in partners else str(l.id) for l in result.lesions]
+        seen[view] = len(objects)
+    assert seen == {"ANT": 4, "POST": 4}
+
+
+def test_dciodvfy_two_views_no_error(two_views):
+    if not shutil.which("dciodvfy"):
+        pytest.skip("dciodvfy not installed (Debian: apt-get install dicom3tools; .ci/run does it as root)")
+    prediction, _, folder = two_views
+    gsps, sr = _dciodvfy(folder / "gsps.dcm"), _dciodvfy(folder / "sr.dcm")
+    assert [line for line in gsps + sr if line.startswith("Error")] == []
+    # What is left: the private codes, and the DICOMDIR keys the written source itself lacks (no Study Date,
+    # Time or ID: scintiseg.io.dicom.write_dicom), copied into both outputs.
+    source_gaps = [line for line in gsps + sr if "needed to build DICOMDIR" in line]
+    assert len(source_gaps) <= 6
+    ratios = sum(lesion.lesion_to_normal_bone is not None for lesion in prediction.lesions)
+    sr_other = [line for line in sr if line.startswith("Warning") and "DICOMDIR" not in line]
+    assert len([line for line in sr_other if SCHEME in line]) == len(sr_other) == 2 + ratios + 1
+    assert [line for line in gsps if line.startswith("Warning") and "DICOMDIR" not in line] == []

@@ -1,6 +1,10 @@
-"""report.html: escaping of hostile input text, the triage score and ANT-POST pairs, and a real render in headless
-Chromium."""
+"""report.html: escaping of hostile input text, the triage score and ANT-POST pairs, both views with numbered outlines,
+the region map, the lesion table grouped by region, the body diagram, print CSS, and real renders (screen and PDF) in
+headless Chromium."""
 
+import base64
+import html
+import io
 import json
 import re
 import shutil
@@ -11,8 +15,12 @@ import pytest
 from PIL import Image
 
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.prepare.views import mirror
+from scintiseg.report.html import report_html
 from scintiseg.report.outputs import write_outputs
+from scintiseg.report.overlay import REGION_COLOURS, jpeg_bytes, overlay_image, png_bytes, region_map_image
+from scintiseg.report.report_json import report_dict
 from scintiseg.scan import Scan
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>&amp;\'"'
@@ -64,10 +72,11 @@ def test_report_renders_in_headless_chromium(hostile_report, tmp_path):
     assert image.std() > 10, "the screenshot is blank"
     assert (image < 100).mean() > 0.002  # dark text and scan pixels drawn
     dom = subprocess.run([*base, "--dump-dom", page], check=True, timeout=60, capture_output=True, text=True).stdout
-    table = re.search(r'<table id="lesions">.*?<tbody>(.*?)</tbody>', dom, re.S)
+    table = re.search(r'<table id="lesions">(.*?)</table>', dom, re.S)
     assert table, "no lesion table in the rendered DOM"
-    rows = re.findall(r"<tr>", table.group(1))
+    rows = re.findall(r'<tr class="lesion"', table.group(1))
     assert len(rows) == len(prediction.lesions) == 3
+    assert len(re.findall(r'<tr class="region-header"', table.group(1))) == len({l.region for l in prediction.lesions})
     assert "<script>" not in dom  # the hostile name was not turned into markup
 
 
@@ -89,8 +98,8 @@ def _paired_cells(page: str) -> dict[str, str]:
     """Lesion id -> its "Paired with" cell, read from the lesion table of ``page``."""
     head = re.search(r'<table id="lesions"><thead><tr>(.*?)</tr>', page, re.S).group(1)
     titles = re.findall(r"<th>(.*?)</th>", head)
-    body = re.search(r'<table id="lesions">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
-    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    body = re.search(r'<table id="lesions">.*?</thead>(.*?)</table>', page, re.S).group(1)
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r'<tr class="lesion"[^>]*>(.*?)</tr>', body, re.S)]
     return {row[titles.index("Id")]: row[titles.index("Paired with")] for row in rows}
 
 
@@ -116,3 +125,159 @@ def test_pairs_and_triage_render_in_headless_chromium(paired_report, tmp_path):
     (pair,) = report["pairs"]
     assert _paired_cells(dom)[str(pair["ant_id"])] == str(pair["post_id"])
     assert re.search(r'<tr id="triage">.*?<td>0\.96 \(ANT 0\.9, POST 0\.96\)</td>', dom, re.S)
+
+
+def _full_page(prediction, report: dict) -> str:
+    """The page as write_outputs builds it with region maps: the scan without outlines under the vector outlines."""
+    views = prediction.views.items()
+    images = {v: jpeg_bytes(overlay_image(prediction.scan.view(v), r, scale=1, outlines=False)) for v, r in views}
+    maps = {v: png_bytes(region_map_image(r.regions)) for v, r in prediction.views.items()}
+    return report_html(report, images, maps)
+
+
+@pytest.fixture(scope="module")
+def multi_region(nm1_scan, make_blobs):
+    """Two views with lesions in several regions, two in one region, and one outside the atlas (``other``)."""
+    ant = nm1_scan.view("ANT")
+    scan = Scan({"ANT": ant, "POST": mirror(ant)}, nm1_scan.pixel_spacing, patient_id="MULTI", source=None)
+    prob_ant = make_blobs(scan.shape, [(150, 128, 4), (330, 100, 3), (300, 95, 3), (330, 160, 3), (560, 150, 4), (30, 20, 4)])
+    prob_post = make_blobs(scan.shape, [(420, 127, 4), (330, 155, 3), (700, 150, 4)])
+    prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=PredictSettings(0.5, 4))
+    report = report_dict(prediction)
+    return prediction, report, _full_page(prediction, report)
+
+
+def _tag_ids(page: str, pattern: str) -> list[str]:
+    return re.findall(pattern, page)
+
+
+def test_fixture_spans_several_regions(multi_region):
+    _, report, _ = multi_region
+    regions = [l["region"] for l in report["lesions"]]
+    assert len(set(regions)) >= 5 and "other" in regions
+    assert max(regions.count(r) for r in set(regions)) >= 2
+
+
+def test_every_lesion_is_numbered_once_in_the_table_and_on_its_own_view(multi_region):
+    _, report, page = multi_region
+    ids = sorted(str(l["id"]) for l in report["lesions"])
+    table = re.search(r'<table id="lesions">(.*?)</table>', page, re.S).group(1)
+    assert sorted(re.findall(r'<tr class="lesion" id="lesion-(\d+)"', table)) == ids
+    for view in report["views"]:
+        svg = re.search(rf'<svg class="scan" data-view="{view}".*?</svg>', page, re.S).group(0)
+        own = sorted(str(l["id"]) for l in report["lesions"] if l["view"] == view)
+        assert sorted(re.findall(r'<text class="lesion-id" data-id="(\d+)"', svg)) == own
+        assert sorted(re.findall(r'<polygon class="lesion-outline" data-id="(\d+)"', svg)) == own
+        # Each number sits next to its own outline (within 1.5 font sizes of the outline's box).
+        for text in re.finditer(r'<text class="lesion-id" data-id="(\d+)" x="([\d.]+)" y="([\d.]+)"[^>]*font-size="([\d.]+)"', svg):
+            lesion_id, x, y, font = text.group(1), *(float(v) for v in text.groups()[1:])
+            points = re.search(rf'data-id="{lesion_id}" vector-effect="non-scaling-stroke" points="([^"]+)"', svg).group(1)
+            xs, ys = zip(*(map(float, p.split(",")) for p in points.split()))
+            assert min(xs) - 1.5 * font <= x <= max(xs) + 1.5 * font and min(ys) - 1.5 * font <= y <= max(ys) + 1.5 * font
+
+
+def test_lesions_are_grouped_under_their_own_region(multi_region):
+    _, report, page = multi_region
+    table = re.search(r'<table id="lesions">(.*?)</table>', page, re.S).group(1)
+    groups = re.findall(r'<tbody class="region-group" data-region="([^"]+)">(.*?)</tbody>', table, re.S)
+    by_id = {str(l["id"]): l for l in report["lesions"]}
+    assert [g for g, _ in groups] == sorted({l["region"] for l in report["lesions"]},
+                                            key=lambda r: (r == "other", REGION_NAMES.index(r)))
+    for region, body in groups:
+        rows = re.findall(r'<tr class="lesion" id="lesion-(\d+)"', body)
+        assert rows and all(by_id[i]["region"] == region for i in rows)
+        assert sorted(rows) == sorted(i for i, l in by_id.items() if l["region"] == region)
+        # The header's BSI contribution: the region's bone-group contribution, averaged over the views.
+        expected = np.mean([v["bsi"]["bones"].get(region, {}).get("contribution_percent", 0.0) for v in report["views"].values()])
+        shown = float(re.search(r'<span class="region-bsi">([^<]+)</span>', body).group(1))
+        assert shown == pytest.approx(expected, rel=1e-2, abs=1e-9)
+
+
+def test_body_diagram_marks_exactly_the_regions_with_lesions_per_view(multi_region):
+    _, report, page = multi_region
+    svg = re.search(r'<svg class="body-diagram".*?</svg>', page, re.S).group(0)
+    back_start = svg.index('data-figure="back"')
+    for figure, view, part in (("front", "ANT", svg[:back_start]), ("back", "POST", svg[back_start:])):
+        marked = set(re.findall(r'<g class="region involved"[^>]*?data-region="([^"]+)"', part))
+        assert marked == {l["region"] for l in report["lesions"] if l["view"] == view and l["region"] != "other"}, figure
+    assert re.search(r'class="undrawn"[^>]*>[^<]*\bother\b', svg)  # the lesion outside the atlas is named
+
+
+def test_region_map_is_the_region_labels_on_demand(multi_region):
+    prediction, report, page = multi_region
+    assert '<input type="checkbox" id="show-regions"' in page
+    assert re.search(r"#show-regions:checked ~ \.views \.regionmap\{display:inline\}", page)
+    assert re.search(r"svg\.scan \.regionmap\{display:none", page)  # hidden until asked for
+    legend = re.search(r'<div class="legend" id="region-legend">(.*?)</div>', page, re.S).group(1)
+    assert len(re.findall(r'<i style="background:#[0-9a-f]{6}">', legend)) == len(REGION_NAMES) - 1
+    for view, result in prediction.views.items():
+        svg = re.search(rf'<svg class="scan" data-view="{view}".*?</svg>', page, re.S).group(0)
+        data = re.search(r'<image class="regionmap" href="data:image/png;base64,([^"]+)"', svg).group(1)
+        rgba = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGBA"))
+        labels = result.regions.labels
+        assert rgba.shape[:2] == labels.shape
+        assert (rgba[..., 3][labels == 0] == 0).all() and (rgba[..., 3][labels > 0] == 255).all()
+        for region_id in np.unique(labels[labels > 0]):
+            colour = REGION_COLOURS[REGION_NAMES[region_id]]
+            expected = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+            assert (rgba[labels == region_id][:, :3] == expected).all()
+    assert len(set(REGION_COLOURS.values())) == len(REGION_COLOURS) == len(REGION_NAMES) - 1
+
+
+def test_background_images_are_embedded_with_their_own_type(multi_region):
+    """The scan background (JPEG) and the region maps (PNG) are data URIs of the type their bytes carry."""
+    _, report, page = multi_region
+    assert len(re.findall(r'<image href="data:image/jpeg;base64,/9j/', page)) == len(report["views"])
+    assert len(re.findall(r'<image class="regionmap" href="data:image/png;base64,iVBORw0KGgo', page)) == len(report["views"])
+    assert not re.search(r'(src|href)="(?!data:)', page)
+
+
+def test_bsi_scope_qc_flags_and_triage_are_shown(multi_region):
+    _, report, page = multi_region
+    summary = report["summary"]
+    assert re.search(rf'<tr id="bsi"><th>[^<]*</th><td>{summary["bsi_percent"]:.3f}</td>', page)
+    assert re.search(rf'<tr id="bsi-covered"><th>[^<]*</th><td>{summary["bsi_covered_mass_percent"]:.1f}</td>', page)
+    assert html.escape(summary["bsi_scope"]) in page
+    assert len(re.findall(r'<tr class="bsi-view">', page)) == len(report["views"])
+    assert re.search(r'<tr id="triage">', page)
+    flagged = report_html(report | {"summary": summary | {"qc_flags": ["low_counts_POST", "odd<flag>"]}}, {})
+    flags = re.search(r'<div class="flags" id="qc-flags">(.*?)</div>', flagged, re.S).group(1)
+    assert "<span>low_counts_POST</span> few counts" in flags and "odd&lt;flag&gt;" in flags
+
+
+def test_print_css_is_a4_without_toggles_and_breaks_before_the_table(multi_region):
+    _, _, page = multi_region
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    assert re.search(r"@page\{size:A4", style)
+    block = style[style.index("@media print{"):]
+    assert re.search(r"\.toggle-label,#show-regions\{display:none\}", block)
+    assert re.search(r"#lesions-section\{break-before:page\}", block)
+    assert re.search(r"svg\.scan\{height:\d+mm", block)  # images sized in page units
+
+
+def test_hostile_region_view_and_patient_text_is_escaped(multi_region):
+    _, report, _ = multi_region
+    bad = dict(report)
+    bad["patient"] = {"id": '"><b>id', "name": HOSTILE}
+    bad["lesions"] = [dict(l, region=HOSTILE if i == 0 else l["region"]) for i, l in enumerate(report["lesions"])]
+    page = report_html(bad, {})
+    assert "<script" not in page.lower() and "<img src=x" not in page and "<b>id" not in page
+    assert page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") >= 3  # name, group header, data-region
+
+
+def test_full_page_prints_to_pdf_in_headless_chromium(multi_region, tmp_path):
+    """Summary, images and the lesion table each start a page: at least 3 A4 pages, not dozens."""
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (install Debian's `chromium`); the browser test cannot run")
+    _, _, page = multi_region
+    source = tmp_path / "report.html"
+    source.write_text(page, encoding="utf-8")
+    pdf = tmp_path / "report.pdf"
+    subprocess.run([browser, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", source.as_uri()], check=True, timeout=60, capture_output=True)
+    data = pdf.read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
+    assert 3 <= pages <= 5
+    sizes = {tuple(round(float(v)) for v in m) for m in re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)}
+    assert sizes == {(595, 842)}  # A4 in points

@@ -112,4 +112,7 @@ def run_import(args: argparse.Namespace) -> int:
     print(f"added {len(report.added)} cases ({labelled} labelled, {patients} patients), kept {report.kept}, "
           f"skipped {len(report.skipped)} files, {len(report.unmatched_labels)} LabelMe files unmatched "
           f"-> {report.manifest}")
+    if report.updated:
+        print(f"updated {len(report.updated)} cases with corrected labels (marked reviewed): "
+              f"{', '.join(case.case_id for case in report.updated)}")
     return 0

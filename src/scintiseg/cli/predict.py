@@ -36,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pixel size of inputs without one (PNG, TIFF, .npy, raw): MM or ROWxCOL; default 2.26 mm, with a "
              "warning; DICOM files keep their own",
     )
+    parser.add_argument(
+        "--regions", choices=("auto", "learned", "atlas"), default="auto",
+        help="how bones are named: the learned region network, the proportional atlas, or auto (learned when installed)",
+    )
+    parser.add_argument("--region-model", default=None, help="a region-network checkpoint (default: the shipped one)")
     parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS")
     parser.add_argument("--shape", default=None, help="ROWSxCOLS of raw inputs")
     parser.add_argument("--dtype", default=None, help="element type of raw inputs (default uint16)")
@@ -56,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
     model = load_model(args.model, engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
-    settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area, window=args.window)
+    settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area, window=args.window,
+                               regions=args.regions if args.region_model is None else "learned",
+                               region_model=args.region_model)
+    settings.region_network()  # a region model that cannot load stops here, in one line, before any scan
     results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom, progress=not args.quiet)
     failed = [r for r in results if r.status != "ok"]
     done = len(results) - len(failed)

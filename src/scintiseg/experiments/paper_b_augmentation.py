@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from scintiseg.errors import ScintisegError
-from scintiseg.experiments.runner import cell_config, cell_result, run_experiment, slug
+from scintiseg.experiments.runner import cell_config, cell_result, prepare_test_set, run_experiment, slug
 from scintiseg.experiments.specs import PAPER_B_AUGMENTATION, ExperimentSpec
 from scintiseg.experiments.tables import write_outputs
 from scintiseg.gan.config import GanConfig
@@ -179,6 +179,9 @@ def run_paper_b_augmentation(
     progress: bool = True,
     gan_run: str | Path | None = None,
     gan_minutes: float | None = None,
+    test_set: Any = None,
+    test_sets: str | Path | None = None,
+    workers: int | None = None,
 ) -> Path:
     """Prepare D1/D2/D3 and the GAN, then train and evaluate every row; returns ``table.md``'s path.
 
@@ -194,6 +197,8 @@ def run_paper_b_augmentation(
         gan_run: a trained ``scintiseg gan train`` run to sample D3 from (trained on D1's training
             patients only); default: train one here with ``gan_settings``.
         gan_minutes: wall-clock bound of the GAN training done here.
+        test_set, test_sets, workers: the shared test set of every row
+            (:func:`scintiseg.experiments.runner.run_experiment`); None: D1's test patients.
     """
     if float((settings or {}).get("labelled", 1.0)) < 1.0:
         raise ScintisegError(f"{NAME} runs with 100 % labelled patients: the GAN learns masks from every "
@@ -206,13 +211,17 @@ def run_paper_b_augmentation(
     # The runner trains and tests every row on one data folder. D1, D2 and D3 hold the same test cases
     # (same ids, same files, same splits.json "test"), so each row runs as a one-row experiment on its own
     # folder -- tested on identical images -- and the table is written once over all rows.
+    evaluator = prepare_test_set(test_set, paths["D1"], out, test_sets=test_sets, workers=workers, progress=progress)
+    evaluation = evaluator.folder_name if evaluator else "eval-test"
     results: list[dict] = []
     for row in spec.rows:
         single = replace(spec, rows=(row,))
-        run_experiment(single, data=row.overrides["data"], out=out, runs=runs, settings=settings, progress=progress)
+        run_experiment(single, data=row.overrides["data"], out=out, runs=runs, settings=settings, progress=progress,
+                       test_set=evaluator)
         for k in range(runs):
-            result = cell_result(out / slug(row.name) / f"run{k}")
+            result = cell_result(out / slug(row.name) / f"run{k}", evaluation)
             if result is not None:
                 results.append({"row": row.name, "run": k, **result})
     used = cell_config(spec, spec.rows[0], paths["D1"], out, 0, dict(settings or {})).to_dict()
-    return write_outputs(spec, results, out, settings=used, runs=runs, data=str(paths["D1"]))
+    return write_outputs(spec, results, out, settings=used, runs=runs, data=str(paths["D1"]), evaluation=evaluation,
+                         test_set=str(evaluator.root) if evaluator else None)

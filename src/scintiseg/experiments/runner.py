@@ -2,39 +2,56 @@
 
 Layout of ``OUT`` (default ``runs/experiments/<name>``)::
 
-    OUT/<row-slug>/run<k>/          a normal run folder (config.yaml, checkpoints/, log.csv, eval-test/)
-    OUT/results.csv                 one line per finished cell
-    OUT/table.md                    mean +- std per row beside the paper's numbers, with the settings
+    OUT/<row-slug>/run<k>/          a normal run folder (config.yaml, checkpoints/, log.csv, eval-.../)
+    OUT/experiment.json             name, runs, data, test set, settings: what ``report`` rereads
+    OUT/results.csv, paired.csv     one line per finished cell; every bootstrap interval
+    OUT/table.md                    mean +- std per row beside the paper's numbers, then paired differences
     OUT/<name>.png                  the plot
 
-A cell is finished when ``run<k>/eval-test/metrics.json`` exists; an interrupted cell resumes its training
-from ``last.pt``. Run ``k`` trains with ``seed = k``.
+**Test set.** With ``test_set`` (a :class:`~scintiseg.experiments.test_set.PhantomTestSet`, the CLI's
+default: 200 phantom patients, both views) every cell is scored on one shared held-out cohort generated
+once under ``test_sets`` (default ``OUT/../test-sets``, so the experiments of one folder share it) and
+the evaluation folder is ``run<k>/eval-<test set name>``; with a data-set path, on every case of it; with
+None, on the training data set's own test split (``run<k>/eval-test``, the earlier behaviour). Training
+is unchanged: the data set's train (and validation) patients, the papers' sizes.
+
+A cell is finished when its evaluation folder holds ``metrics.json``; an interrupted cell resumes its
+training from ``last.pt``. Run ``k`` trains with ``seed = k``.
 
 Example::
 
-    run_experiment(EXPERIMENTS["paper-a-table2"], data="data/crops", out="runs/a2", runs=2, epochs=20)
+    run_experiment("paper-a-table2", data="data/crops", out="runs/a2", runs=2, settings={"epochs": 20},
+                   test_set=PhantomTestSet(patients=200))
+    report_experiment("runs/a2")   # tables and plot again from the run folders
 """
 
 from __future__ import annotations
 
 import json
-import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.experiments.specs import EXPERIMENTS, ExperimentSpec, Row
-from scintiseg.experiments.tables import write_outputs
+from scintiseg.experiments.specs import EXPERIMENTS, PAPER_B_AUGMENTATION, ExperimentSpec, Row, slug
+from scintiseg.experiments.tables import EXPERIMENT_FILE, write_outputs
+from scintiseg.experiments.test_set import (
+    PhantomTestSet,
+    TestSetEvaluator,
+    build_test_set,
+    check_disjoint,
+    crop_size_of,
+)
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.evaluate import evaluate_run
 from scintiseg.train.loop import train
 
+__all__ = ["cell_config", "cell_result", "prepare_test_set", "report_experiment", "run_experiment", "slug"]
 
-def slug(text: str) -> str:
-    """A folder name for a row: lower case, letters, digits and dashes."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+#: Every spec ``report`` can find by name.
+_SPECS: dict[str, ExperimentSpec] = {**EXPERIMENTS, PAPER_B_AUGMENTATION.name: PAPER_B_AUGMENTATION}
 
 
 def cell_config(spec: ExperimentSpec, row: Row, data: str | Path, out: Path, run: int, settings: dict[str, Any]) -> TrainConfig:
@@ -53,9 +70,9 @@ def cell_config(spec: ExperimentSpec, row: Row, data: str | Path, out: Path, run
     return TrainConfig.from_dict(values)
 
 
-def cell_result(run_dir: Path) -> dict | None:
-    """Flat metrics of a finished cell (None when not finished)."""
-    path = run_dir / "eval-test" / "metrics.json"
+def cell_result(run_dir: Path, evaluation: str = "eval-test") -> dict | None:
+    """Flat metrics of a finished cell (None when ``run_dir/evaluation/metrics.json`` does not exist)."""
+    path = run_dir / evaluation / "metrics.json"
     if not path.is_file():
         return None
     metrics = json.loads(path.read_text(encoding="utf-8"))
@@ -66,12 +83,60 @@ def cell_result(run_dir: Path) -> dict | None:
     flat.update(
         sensitivity=metrics["detection"].get("sensitivity"),
         fp_per_image=metrics["detection"].get("fp_per_image"),
+        images=metrics.get("images"),
         seconds_per_image=metrics.get("seconds_per_image"),
         parameters=summary.get("parameters"),
         epochs_run=summary.get("epochs_run"),
         train_seconds=summary.get("seconds"),
     )
     return flat
+
+
+def _spec(spec: ExperimentSpec | str) -> ExperimentSpec:
+    if isinstance(spec, ExperimentSpec):
+        return spec
+    if spec not in _SPECS:
+        raise ScintisegError(f"unknown experiment {spec!r} (choose from {', '.join(_SPECS)})")
+    return _SPECS[spec]
+
+
+def prepare_test_set(
+    test_set: TestSetEvaluator | PhantomTestSet | str | Path | None,
+    data: str | Path,
+    out: Path,
+    *,
+    test_sets: str | Path | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> TestSetEvaluator | None:
+    """The evaluator of ``test_set`` (generated first when it is a phantom cohort not yet made); None: the data's split.
+
+    An evaluator passes through unchanged.
+
+    A :class:`PhantomTestSet` without a size takes the size of ``data``'s images; its patients must not be
+    training patients and its pixels must be ``data``'s (:func:`~scintiseg.experiments.test_set.check_disjoint`).
+    """
+    if test_set is None or isinstance(test_set, TestSetEvaluator):
+        return test_set
+    if isinstance(test_set, PhantomTestSet):
+        if test_set.size is None:
+            test_set = replace(test_set, size=crop_size_of(data))
+        root = build_test_set(test_set, Path(test_sets) if test_sets else out.parent / "test-sets",
+                              workers=workers, progress=progress)
+        name = test_set.name
+    else:
+        root, name = Path(test_set), None
+    check_disjoint(data, root)
+    return TestSetEvaluator(root, name=name)
+
+
+def _check_same_data(run_dir: Path, data: str | Path) -> None:
+    """Refuse to resume or re-evaluate a cell that was trained on another data set."""
+    saved = run_dir / "config.yaml"
+    if saved.is_file():
+        trained_on = Path(TrainConfig.from_yaml(saved).data)
+        if trained_on.resolve() != Path(data).resolve():
+            raise ScintisegError(f"this cell was trained on {trained_on}, not {data}: use another --out", path=run_dir)
 
 
 def run_experiment(
@@ -82,39 +147,104 @@ def run_experiment(
     runs: int | None = None,
     settings: dict[str, Any] | None = None,
     progress: bool = True,
+    test_set: TestSetEvaluator | PhantomTestSet | str | Path | None = None,
+    test_sets: str | Path | None = None,
+    workers: int | None = None,
 ) -> Path:
-    """Train and evaluate every cell of ``spec`` not yet finished, then write table, CSV and plot.
+    """Train and evaluate every cell of ``spec`` not yet finished, then write table, CSVs and plot.
 
     Args:
         spec: an :class:`ExperimentSpec` or its name.
-        data: data-set folder with ``splits.json``.
+        data: data-set folder with ``splits.json`` (training and validation patients).
         out: experiment folder (default ``runs/experiments/<name>``).
         runs: runs per row (default: the spec's, i.e. the paper's).
         settings: TrainConfig overrides applied to every cell (epochs, batch_size, model_args width, ...).
         progress: show progress bars.
+        test_set: the shared test set (module docstring): a :class:`PhantomTestSet` (``size=None``: the size
+            of ``data``'s images), a data-set folder, or None for ``data``'s own test split.
+        test_sets: where phantom test sets are generated (default ``OUT/../test-sets``).
+        workers: processes generating the phantom test set (default: every CPU).
 
     Returns:
         the path of ``table.md``.
     """
-    if isinstance(spec, str):
-        if spec not in EXPERIMENTS:
-            raise ScintisegError(f"unknown experiment {spec!r} (choose from {', '.join(EXPERIMENTS)})")
-        spec = EXPERIMENTS[spec]
+    spec = _spec(spec)
     out = Path(out or Path("runs") / "experiments" / spec.name)
     runs = runs or spec.runs
     settings = dict(settings or {})
     settings.setdefault("progress", False)
     cells = [(row, k) for row in spec.rows for k in range(runs)]
+    for row, k in cells:  # a bad setting fails before the test set is made or anything trains
+        cell_config(spec, row, data, out, k, settings)
+    evaluator = prepare_test_set(test_set, data, out, test_sets=test_sets, workers=workers, progress=progress)
+    evaluation = evaluator.folder_name if evaluator else "eval-test"
     results: list[dict] = []
     for row, k in tqdm(cells, desc=spec.name, unit="cell", disable=not progress):
         config = cell_config(spec, row, data, out, k, settings)
         run_dir = Path(config.out)
-        result = cell_result(run_dir)
+        _check_same_data(run_dir, data)
+        result = cell_result(run_dir, evaluation)
         if result is None:
             if not (run_dir / "summary.json").is_file():
                 train(config, resume=True)
-            evaluate_run(run_dir, data, split="test", overlays=0)
-            result = cell_result(run_dir)
+            if evaluator:
+                evaluator.evaluate(run_dir)
+            else:
+                evaluate_run(run_dir, data, split="test", overlays=0)
+            result = cell_result(run_dir, evaluation)
         results.append({"row": row.name, "run": k, **result})
     used = cell_config(spec, spec.rows[0], data, out, 0, settings).to_dict()
-    return write_outputs(spec, results, out, settings=used, runs=runs, data=str(data))
+    return write_outputs(spec, results, out, settings=used, runs=runs, data=str(data), evaluation=evaluation,
+                         test_set=str(evaluator.root) if evaluator else None)
+
+
+def _guess_spec(out: Path) -> ExperimentSpec:
+    """The spec whose row folders ``out`` holds (an experiment folder written before ``experiment.json``)."""
+    present = {path.name for path in out.iterdir() if path.is_dir()}
+    for spec in _SPECS.values():
+        if all(slug(row.name) in present for row in spec.rows):
+            return spec
+    raise ScintisegError(f"no {EXPERIMENT_FILE} and no experiment whose row folders are all here", path=out)
+
+
+def report_experiment(out: str | Path) -> Path:
+    """Write ``table.md``, the CSVs and the plot of experiment folder ``out`` again from its run folders.
+
+    Reads ``experiment.json`` (the spec as it was run; a folder from before it existed: the spec is the one whose row folders are
+    all present, the evaluation ``eval-test``) and every finished cell ``ROW/run<k>/<evaluation>``; trains
+    and evaluates nothing.
+
+    Returns:
+        the path of ``table.md``.
+    """
+    out = Path(out)
+    if not out.is_dir():
+        raise ScintisegError("not an experiment folder", path=out)
+    record_path = out / EXPERIMENT_FILE
+    if record_path.is_file():
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        spec = ExperimentSpec.from_json(record["spec"]) if "spec" in record else _spec(record["name"])
+    else:
+        spec, record = _guess_spec(out), {}
+    evaluation = record.get("evaluation", "eval-test")
+    results: list[dict] = []
+    largest = 0
+    for row in spec.rows:
+        runs = sorted(out.glob(f"{slug(row.name)}/run*"), key=lambda p: int(p.name[3:]) if p.name[3:].isdigit() else -1)
+        for run_dir in runs:
+            if not run_dir.name[3:].isdigit():
+                continue
+            result = cell_result(run_dir, evaluation)
+            if result is not None:
+                k = int(run_dir.name[3:])
+                largest = max(largest, k + 1)
+                results.append({"row": row.name, "run": k, **result})
+    if not results:
+        raise ScintisegError(f"no finished cell (no ROW/run<k>/{evaluation}/metrics.json)", path=out)
+    settings = record.get("settings")
+    if settings is None:
+        first = out / slug(results[0]["row"]) / f"run{results[0]['run']}" / "config.yaml"
+        settings = TrainConfig.from_yaml(first).to_dict() if first.is_file() else {}
+    return write_outputs(spec, results, out, settings=settings, runs=max(record.get("runs", 0), largest),
+                         data=record.get("data") or str(settings.get("data", "?")), evaluation=evaluation,
+                         test_set=record.get("test_set"))

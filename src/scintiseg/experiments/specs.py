@@ -1,7 +1,10 @@
 """One small spec per paper table or figure: which training runs make its rows, and the paper's numbers.
 
 Each :class:`ExperimentSpec` lists :class:`Row` objects; a row is a set of :class:`~scintiseg.train.config.TrainConfig`
-overrides trained ``runs`` times with seeds 0..runs-1 and evaluated on the data set's test patients.
+overrides trained ``runs`` times with seeds 0..runs-1 and evaluated on one shared held-out test set
+(:mod:`scintiseg.experiments.test_set`); ``reference`` names the row the others are compared with in
+the paired-difference table (:mod:`scintiseg.experiments.paired`): the paper's baseline or its chosen
+setting.
 The paper's own numbers sit beside each row (None where the seed text does not give them: the texts
 lost their tables 3-6 of paper B, only the values quoted in paper B's prose survive).
 
@@ -12,13 +15,15 @@ Settings the papers leave open and we fix here (documented in docs/results.md):
 - paper B: RDI-Net with t = 3, semi-supervised Chan-Vese loss ``l_S + 0.4 l_U`` (nu = 0.004, mu = 0),
   l_S = Dice + BCE; Fig. 7's label shares other than 37 % are not printed in the text, ours are
   0, 0.1, 0.2, 0.37, 0.5, 0.7 (0 = unsupervised: l_U only);
+- paper B Fig. 8 / Table 4: t = 1..5 (its text names t = 3 best; the range is the issue's);
 - "5 runs" (paper A) and "run 10 times on the test subset" (paper B) are read as independent training
   runs with different seeds, because inference of a trained network is deterministic.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: Metrics every experiment table shows (pooled over test pixels), in the papers' order.
@@ -49,6 +54,27 @@ class ExperimentSpec:
     x_label: str = ""
     extra_columns: tuple[str, ...] = ()  # e.g. parameters, seconds_per_image
     notes: str = ""
+    reference: str | None = None  # the row every other row is compared with (default: the first)
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec as JSON-able data (``experiment.json``), so a report needs no registry."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ExperimentSpec":
+        """The spec :meth:`to_json` wrote."""
+        rows = tuple(Row(**row) for row in data["rows"])
+        return cls(**{**data, "rows": rows, "extra_columns": tuple(data.get("extra_columns", ()))})
+
+    @property
+    def reference_row(self) -> Row:
+        """The row the paired differences are taken against (:attr:`reference`, else the first row)."""
+        return next((row for row in self.rows if row.name == self.reference), self.rows[0])
+
+
+def slug(text: str) -> str:
+    """A folder name for a row: lower case, letters, digits and dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 _PAPER_A_BASE = {"input_mode": "ant", "loss": "dice_bce", "epochs": 200, "batch_size": 32, "lr": 1e-4}
@@ -77,6 +103,7 @@ PAPER_A_TABLE2 = ExperimentSpec(
     ),
     runs=5,
     base=_PAPER_A_BASE,
+    reference="U-Net, max pooling",
 )
 
 _LABEL_SHARES = (0.0, 0.1, 0.2, 0.37, 0.5, 0.7)
@@ -93,6 +120,7 @@ PAPER_B_LABELS = ExperimentSpec(
     base=PAPER_B_BASE,
     plot="line",
     x_label="labelled share of training patients",
+    reference="37% labelled",
     notes="Paper B: at 37 % (840/2280) DSC 0.683, CPA 0.715, Recall 0.601; the other points of Fig. 7 are "
     "not printed in the text. Its unsupervised model (0 %) had the highest Recall.",
 )
@@ -103,13 +131,14 @@ PAPER_B_RECURRENCE = ExperimentSpec(
     source="Lin et al. 2022 (paper B), Fig. 8 / Table 4 on D2 without aggregation; values not in the text "
     "except that t = 3 is best and the largest test time is 4.21 s",
     rows=tuple(
-        Row(f"t = {t}", {"model_args": {"t": t}, "labelled": 0.37}, {}, x=float(t)) for t in (1, 2, 3, 4)
+        Row(f"t = {t}", {"model_args": {"t": t}, "labelled": 0.37}, {}, x=float(t)) for t in (1, 2, 3, 4, 5)
     ),
     runs=3,
     base=PAPER_B_BASE,
     plot="line",
     x_label="recurrence steps t",
     extra_columns=("parameters", "seconds_per_image"),
+    reference="t = 3",
 )
 
 PAPER_B_AGGREGATION = ExperimentSpec(
@@ -123,6 +152,10 @@ PAPER_B_AGGREGATION = ExperimentSpec(
     ),
     runs=3,
     base=PAPER_B_BASE,
+    reference="single view (ANT)",
+    notes="The single-view rows are scored on ANT and on the mirrored POST of every test patient (two images, "
+    "each against its own view's mask); the aggregated rows on one image per patient against the union of both "
+    "views' masks. Paired differences pair the rows by patient, not by image.",
 )
 
 PAPER_B_COMPARE = ExperimentSpec(
@@ -139,6 +172,7 @@ PAPER_B_COMPARE = ExperimentSpec(
     ),
     runs=3,
     base={**PAPER_B_BASE, "input_mode": "aggregate"},
+    reference="RDI-Net, semi-supervised, 37 % labels",
 )
 
 #: Paper B Table 3. Its rows train on data sets built per run (D1, D2, D3), so the rows name no data here and
@@ -155,6 +189,7 @@ PAPER_B_AUGMENTATION = ExperimentSpec(
     ),
     runs=3,
     base={**PAPER_B_BASE, "labelled": 1.0, "fold": 0},
+    reference="D1 originals",
     notes="All rows are tested on D1's held-out (real / phantom) patients and validated on fold 0 of D1's "
     "training patients; D2 and D3 hold the same number of training images. All rows use 100 % labelled "
     "patients (paper B: 37 %), because G learns masks from every training patient. See docs/gan.md.",

@@ -1,24 +1,65 @@
-"""Experiment outputs: results CSV, a Markdown table beside the paper's numbers, and a PNG plot."""
+"""Experiment outputs: the Markdown table beside the paper's numbers, paired differences, CSVs, the plot.
+
+``write_outputs`` writes, in the experiment folder (every file atomically)::
+
+    experiment.json   what :func:`scintiseg.experiments.runner.report_experiment` needs to write all this again
+    results.csv       one line per finished cell (row, run): pooled and per-image scores, detection, timing
+    paired.csv        every bootstrap interval: each row's value, each row - reference, every pair (pooled DSC)
+    table.md          mean +- SD over runs beside the paper's numbers, then the paired differences
+    <name>.png        the plot (:mod:`scintiseg.experiments.plots`)
+
+The per-image scores come from the cells' evaluation folders (``ROW/run<k>/<evaluation>/per_image.csv``,
+:func:`scintiseg.experiments.test_set.read_image_scores`); the intervals are those of
+:mod:`scintiseg.experiments.paired` (percentile bootstrap over test patients and runs, 2,000 resamples).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from scintiseg.experiments.specs import TABLE_METRICS, ExperimentSpec
-from scintiseg.io.atomic import atomic_path, write_text_atomic
+from scintiseg.experiments import plots
+from scintiseg.experiments.paired import (
+    CONFIDENCE,
+    N_RESAMPLES,
+    Interval,
+    RowScores,
+    bootstrap_interval,
+    paired_difference,
+    row_scores,
+)
+from scintiseg.experiments.specs import TABLE_METRICS, ExperimentSpec, slug
+from scintiseg.experiments.test_set import read_image_scores
+from scintiseg.io.atomic import write_text_atomic
 from scintiseg.metrics import mean_std
+
+#: Metrics of the paired-difference table, in its column order, with their headers.
+PAIRED_METRICS: dict[str, str] = {
+    "dsc": "DSC", "recall": "Recall", "cpa": "CPA", "dsc_image": "DSC per image",
+    "sensitivity": "lesion sens.", "fp_per_image": "FP / image",
+}
+EXPERIMENT_FILE = "experiment.json"
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     return f"{value:.{digits}f}"
+
+
+def _signed(value: float, digits: int = 3) -> str:
+    return "n/a" if math.isnan(value) else f"{value:+.{digits}f}"
+
+
+def format_interval(interval: Interval, digits: int = 3) -> str:
+    """``+0.012 [-0.004, +0.029]``, in bold when the interval excludes 0."""
+    text = f"{_signed(interval.estimate, digits)} [{_signed(interval.low, digits)}, {_signed(interval.high, digits)}]"
+    return f"**{text}**" if interval.excludes_zero else text
 
 
 def row_statistics(spec: ExperimentSpec, results: list[dict]) -> list[dict[str, Any]]:
@@ -33,8 +74,101 @@ def row_statistics(spec: ExperimentSpec, results: list[dict]) -> list[dict[str, 
     return stats
 
 
-def markdown_table(spec: ExperimentSpec, results: list[dict], settings: dict, runs: int, data: str) -> str:
-    """The experiment's Markdown report: ours (mean +- std) beside the paper's value for each metric."""
+@dataclass
+class PairedStatistics:
+    """Bootstrap intervals of an experiment (:mod:`scintiseg.experiments.paired`).
+
+    Attributes:
+        reference: the row every other row is compared with.
+        rows: row -> metric -> interval of the row's value (mean over runs).
+        versus_reference: row -> metric -> interval of row - reference.
+        pairs: ``(a, b, interval of a - b)`` in pooled DSC, every pair of rows once.
+        patients, images: the test set's size (of the reference row).
+    """
+
+    reference: str
+    rows: dict[str, dict[str, Interval]] = field(default_factory=dict)
+    versus_reference: dict[str, dict[str, Interval]] = field(default_factory=dict)
+    pairs: list[tuple[str, str, Interval]] = field(default_factory=list)
+    patients: int = 0
+    images: int = 0
+
+
+def image_scores(spec: ExperimentSpec, results: list[dict], out: Path, evaluation: str) -> dict[str, dict[int, list[dict]]]:
+    """row -> run -> per-image records, for the finished cells of ``results`` that have them."""
+    found: dict[str, dict[int, list[dict]]] = {}
+    for result in results:
+        records = read_image_scores(out / slug(result["row"]) / f"run{result['run']}" / evaluation)
+        if records:
+            found.setdefault(result["row"], {})[int(result["run"])] = records
+    return found
+
+
+def paired_statistics(
+    spec: ExperimentSpec, scores: dict[str, dict[int, list[dict]]], *, n_resamples: int = N_RESAMPLES, seed: int = 0
+) -> PairedStatistics | None:
+    """Intervals of every row and of every difference; None when no row has per-image scores."""
+    names = [row.name for row in spec.rows if scores.get(row.name)]
+    if not names:
+        return None
+    reference = spec.reference_row.name if spec.reference_row.name in names else names[0]
+    by_metric: dict[str, dict[str, RowScores]] = {}
+    for metric in PAIRED_METRICS:
+        by_metric[metric] = {}
+        for name in names:
+            runs = sorted(scores[name])
+            by_metric[metric][name] = row_scores([scores[name][k] for k in runs], metric, runs)
+    options = {"n_resamples": n_resamples, "seed": seed}
+    stats = PairedStatistics(reference=reference)
+    first = scores[reference][min(scores[reference])]
+    stats.patients, stats.images = len({r["patient_id"] for r in first}), len(first)
+    for name in names:
+        stats.rows[name] = {m: bootstrap_interval(by_metric[m][name], **options) for m in PAIRED_METRICS}
+        if name != reference:
+            stats.versus_reference[name] = {
+                m: paired_difference(by_metric[m][name], by_metric[m][reference], **options) for m in PAIRED_METRICS
+            }
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            stats.pairs.append((a, b, paired_difference(by_metric["dsc"][a], by_metric["dsc"][b], **options)))
+    return stats
+
+
+def _paired_markdown(stats: PairedStatistics, runs: int) -> list[str]:
+    level = f"{CONFIDENCE:.0%}"
+    lines = [
+        "", f"## Paired differences against \"{stats.reference}\"", "",
+        f"Row minus reference on the same {stats.patients} test patients ({stats.images} images of the reference "
+        f"row), {level} percentile bootstrap intervals over test patients and runs ({N_RESAMPLES} resamples, "
+        "seed 0; method: `scintiseg.experiments.paired`). **Bold**: the interval excludes 0, a real difference. "
+        "DSC, Recall and CPA pooled over the drawn images; FP / image: lower is better.", "",
+    ]
+    header = ["Row", *PAIRED_METRICS.values()]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, intervals in stats.versus_reference.items():
+        lines.append("| " + " | ".join([name, *(format_interval(intervals[m]) for m in PAIRED_METRICS)]) + " |")
+    real = [f"{name} ({', '.join(f'{PAIRED_METRICS[m]} {_signed(i.estimate)}' for m, i in intervals.items() if i.excludes_zero)})"
+            for name, intervals in stats.versus_reference.items() if any(i.excludes_zero for i in intervals.values())]
+    count = len(stats.versus_reference) * len(PAIRED_METRICS)
+    lines += ["", f"Real differences ({count} comparisons; at {level} about {count * (1 - CONFIDENCE):.1f} would be "
+              f"'real' by chance): {'; '.join(real) if real else 'none'}."]
+    lines += ["", "### Every pair of rows, pooled DSC (row a - row b)", "",
+              "| a | b | DSC a - b |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {format_interval(interval)} |" for a, b, interval in stats.pairs]
+    lines += ["", "Each row's pooled DSC with its interval: " + "; ".join(
+        f"{name} {_fmt(i['dsc'].estimate, 3)} [{_fmt(i['dsc'].low, 3)}, {_fmt(i['dsc'].high, 3)}]"
+        for name, i in stats.rows.items()) + "."]
+    if runs < 3:
+        lines += ["", f"With {runs} run(s) per row the bootstrap sees at most half of the run-to-run variance: "
+                  "the intervals are too narrow (docs in `scintiseg.experiments.paired`)."]
+    return lines
+
+
+def markdown_table(
+    spec: ExperimentSpec, results: list[dict], settings: dict, runs: int, data: str,
+    paired: PairedStatistics | None = None, test_set: str | None = None,
+) -> str:
+    """The experiment's Markdown report: ours (mean +- std) beside the paper's value, then paired differences."""
     stats = row_statistics(spec, results)
     header = ["Row", "runs"]
     for metric in TABLE_METRICS:
@@ -49,16 +183,24 @@ def markdown_table(spec: ExperimentSpec, results: list[dict], settings: dict, ru
             ours = f"{_fmt(mean)} ± {_fmt(std)}" if entry["runs"] > 1 else _fmt(mean)  # one run has no spread
             cells += [ours, _fmt(entry["row"].paper.get(metric))]
         for key in ("iou", "dsc_image", "sensitivity", "fp_per_image"):
-            cells.append(_fmt(entry[key][0], 3))
+            mean, std = entry[key]
+            cells.append(f"{_fmt(mean, 3)} ± {_fmt(std, 3)}" if entry["runs"] > 1 and key != "iou" else _fmt(mean, 3))
         for key in spec.extra_columns:
             mean = entry[key][0]
             cells.append(_fmt(mean, 0) if key == "parameters" else _fmt(mean, 4))
         lines.append("| " + " | ".join(cells) + " |")
+    tested = f"the shared test set `{test_set}`" if test_set else "the data set's test patients"
+    size = f" ({paired.patients} patients, {paired.images} images per run)" if paired else ""
     lines += [
         "",
-        "Ours: pixel scores pooled over all test images, mean ± sample standard deviation over "
-        f"{runs} training runs (seeds 0..{runs - 1}); 'n/a' in the paper column: the value is not in the "
-        "seed text. Per-image DSC counts an image with no lesion and no prediction as 1.",
+        f"Ours: tested on {tested}{size}; pixel scores pooled over all test images, mean ± sample standard "
+        f"deviation over {runs} training runs (seeds 0..{runs - 1}); 'n/a' in the paper column: the value is not "
+        "in the seed text. Per-image DSC counts an image with no lesion and no prediction as 1; lesion "
+        "sensitivity and false positives per image count 8-connected components (`scintiseg.metrics`).",
+    ]
+    if paired:
+        lines += _paired_markdown(paired, runs)
+    lines += [
         "",
         f"Data: `{data}`. Settings shared by every cell (first row shown; rows change model / loss / "
         "labelled share as named):",
@@ -83,51 +225,62 @@ def results_csv(results: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def plot(spec: ExperimentSpec, results: list[dict], path: Path) -> None:
-    """Bars (one group per row) or lines against ``Row.x``: DSC, Recall, CPA with std error bars."""
-    import matplotlib  # lazy: start-up time
+def paired_csv(stats: PairedStatistics) -> str:
+    """Every interval: ``kind`` (row, versus_reference, pair), rows a and b, metric, estimate, low, high, real."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["kind", "a", "b", "metric", "estimate", "low", "high", "real", "resamples"])
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # lazy: start-up time
+    def line(kind, a, b, metric, i: Interval):
+        writer.writerow([kind, a, b, metric, f"{i.estimate:.6g}", f"{i.low:.6g}", f"{i.high:.6g}",
+                         int(i.excludes_zero), i.resamples])
 
-    stats = row_statistics(spec, results)
-    figure, axis = plt.subplots(figsize=(max(6, 1.3 * len(stats)), 4), dpi=100)
-    if spec.plot == "line":
-        xs = [entry["row"].x for entry in stats]
-        for metric in TABLE_METRICS:
-            means = [entry[metric][0] for entry in stats]
-            stds = [entry[metric][1] for entry in stats]
-            axis.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=f"{metric.upper()} (ours)")
-            paper = [(entry["row"].x, entry["row"].paper.get(metric)) for entry in stats if entry["row"].paper.get(metric)]
-            if paper:
-                axis.scatter(*zip(*paper), marker="*", s=120, label=f"{metric.upper()} (paper)")
-        axis.set_xlabel(spec.x_label)
-    else:
-        positions = np.arange(len(stats))
-        width = 0.8 / len(TABLE_METRICS)
-        for i, metric in enumerate(TABLE_METRICS):
-            means = [entry[metric][0] for entry in stats]
-            stds = [entry[metric][1] for entry in stats]
-            axis.bar(positions + i * width, means, width, yerr=stds, capsize=2, label=f"{metric.upper()} (ours)")
-            paper = [entry["row"].paper.get(metric) for entry in stats]
-            axis.scatter(positions + i * width, [math.nan if p is None else p for p in paper], marker="_", s=200,
-                         color="black", zorder=3, label="paper" if i == 0 else None)
-        axis.set_xticks(positions + width, [entry["row"].name for entry in stats], rotation=20, ha="right", fontsize=7)
-    axis.set_ylim(0, 1)
-    axis.set_ylabel("score (pooled over test pixels)")
-    axis.set_title(spec.title, fontsize=8)
-    axis.legend(fontsize=7)
-    figure.tight_layout()
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
-    plt.close(figure)
+    for name, intervals in stats.rows.items():
+        for metric, interval in intervals.items():
+            line("row", name, "", metric, interval)
+    for name, intervals in stats.versus_reference.items():
+        for metric, interval in intervals.items():
+            line("versus_reference", name, stats.reference, metric, interval)
+    for a, b, interval in stats.pairs:
+        line("pair", a, b, "dsc", interval)
+    return buffer.getvalue()
 
 
-def write_outputs(spec: ExperimentSpec, results: list[dict], out: Path, *, settings: dict, runs: int, data: str) -> Path:
-    """Write ``results.csv``, ``table.md`` and ``<name>.png`` in ``out``; returns the table's path."""
+def write_outputs(
+    spec: ExperimentSpec,
+    results: list[dict],
+    out: Path,
+    *,
+    settings: dict,
+    runs: int,
+    data: str,
+    evaluation: str = "eval-test",
+    test_set: str | None = None,
+) -> Path:
+    """Write the files of the module docstring in ``out``; returns the table's path.
+
+    Args:
+        spec: the experiment.
+        results: one flat dict per finished cell (``row``, ``run`` and the scores of
+            :func:`scintiseg.experiments.runner.cell_result`).
+        out: the experiment folder.
+        settings: the resolved TrainConfig of the first cell (shown in the table).
+        runs: runs per row asked for.
+        data: the training data set.
+        evaluation: the cells' evaluation folder (``eval-test``: the data set's test split;
+            ``eval-<test set>``: the shared test set).
+        test_set: the shared test set's folder, when there is one.
+    """
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    record = {"name": spec.name, "spec": spec.to_json(), "runs": runs, "data": data, "evaluation": evaluation, "test_set": test_set,
+              "settings": settings}
+    write_text_atomic(out / EXPERIMENT_FILE, json.dumps(record, indent=1, default=str) + "\n")
     write_text_atomic(out / "results.csv", results_csv(results))
+    paired = paired_statistics(spec, image_scores(spec, results, out, evaluation))
+    if paired:
+        write_text_atomic(out / "paired.csv", paired_csv(paired))
     table = out / "table.md"
-    write_text_atomic(table, markdown_table(spec, results, settings, runs, data))
-    plot(spec, results, out / f"{spec.name}.png")
+    write_text_atomic(table, markdown_table(spec, results, settings, runs, data, paired, test_set))
+    plots.plot_experiment(spec, row_statistics(spec, results), paired, out / f"{spec.name}.png")
     return table

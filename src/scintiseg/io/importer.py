@@ -22,7 +22,21 @@ check`` passes:
   The annotation's size must equal the scan's. Each matched annotation is written as
   ``labels/<case>_<VIEW>.json`` with the view's display rendering embedded (as
   :func:`scintiseg.prepare.case_arrays.write_case_arrays` writes them; LabelMe opens them without the
-  DICOM file). Unmatched, ambiguous or unreadable LabelMe files are listed with the reason.
+  DICOM file). Unmatched, ambiguous or unreadable LabelMe files are listed with the reason. Files under
+  ``labels_dir`` are matched before those among the sources (they are the newer outlines).
+* **Predictions corrected in LabelMe** (the correction loop, issue 16). In a folder holding a scintiseg
+  ``report.json`` (a ``scintiseg predict`` output folder) only its ``<VIEW>.labelme.json`` files are read,
+  never its masks, overlays, SR or GSPS. Such a file names its scan by the stem of the report's
+  ``input.source``, else by its folder's name (predict names the folder after the scan), and its view by its
+  name. One whose outline still rasterises to the ``<VIEW>_mask.png`` beside it is an unedited prediction:
+  listed, never imported as labels (a model's output must not become truth by accident). The image embedded
+  in it is a display rendering, never read back as counts: the counts come from the scan.
+* **Labels for cases already in the data set**: the data set's own cases are label candidates too (by case
+  id and original file stem), so a corrected file finds its scan without the original folder. A view whose
+  new outline rasterises to the same mask as its current labels is left alone; new or different labels are
+  written to a new file, ``labels/<case>_<VIEW>.reviewed.json`` (``-2``, ``-3``... on later corrections; the
+  earlier outline stays on disk), and the view is listed in ``meta["reviewed"]`` (:data:`REVIEWED`). A new
+  case whose labels come from an edited prediction is marked the same way.
 * **Patients**: a DICOM file's Patient ID groups its cases; a file without one (not DICOM, or an empty
   PatientID) gets its patient id from ``patient_from``: ``"stem"`` (the file name without suffix, the
   default), ``"parent"`` (the name of the folder holding the file) or ``"regex:PATTERN"`` (the first group
@@ -31,8 +45,8 @@ check`` passes:
   ``-2``, ``-3``, ... in walk order.
 
 Re-running on the same sources is idempotent: a source whose SHA-256 is already in the manifest
-(``meta["sha256"]``) is left alone, so existing cases, their files and ids never change, and only new
-files are added (a file edited since is new content and becomes a new case). Within one run, a file with
+(``meta["sha256"]``) is left alone, so existing cases, their files and ids never change (but for the
+corrected labels above), and only new files are added (a file edited since is new content and becomes a new case). Within one run, a file with
 the same content as an earlier one is skipped as a duplicate. The manifest is written last and
 atomically, so an interrupted run leaves the previous data set (or none) behind, plus copied files that
 the next run overwrites.
@@ -41,6 +55,7 @@ the next run overwrites.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -55,7 +70,9 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, Case, DatasetManifest, load_manifest, save_manifest
+from scintiseg.io.dataset import resolve
 from scintiseg.io.dicom import is_dicom
+from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.scan import VIEW_NAMES, Annotation, Scan
 
@@ -65,6 +82,14 @@ REGEX_PREFIX = "regex:"
 #: Suffix of an image file copied from a DICOM source, whatever the source's name.
 DICOM_SUFFIX = ".dcm"
 _VIEW_SUFFIX = re.compile(r"^(?P<stem>.+)_(?P<view>ANT|POST)$", re.IGNORECASE)
+#: The LabelMe file ``scintiseg predict`` writes per view (:mod:`scintiseg.report.outputs`), its mask beside it,
+#: and the report that names the scan predicted.
+_PREDICTED_LABELME = re.compile(r"^(?P<view>ANT|POST|VIEW)\.labelme\.json$")
+PREDICTED_MASK = "{view}_mask.png"
+#: ``Case.meta`` key: the views whose labels a person corrected or added after the scan was imported.
+REVIEWED = "reviewed"
+REPORT_NAME = "report.json"
+REPORT_FORMAT = "scintiseg-report"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -74,7 +99,8 @@ class ImportReport:
 
     Args:
         added: the new cases, in manifest order.
-        kept: how many cases the data set already had (left unchanged).
+        kept: how many cases the data set already had (left unchanged, except ``updated`` ones).
+        updated: cases already in the data set whose labels were added or corrected (marked reviewed).
         skipped: (path, reason) of every source file that became no case.
         unmatched_labels: (path, reason) of every LabelMe file that was not written into the data set.
         warnings: (path, message): 8-bit display exports, readers' warnings.
@@ -83,6 +109,7 @@ class ImportReport:
 
     added: list[Case] = field(default_factory=list)
     kept: int = 0
+    updated: list[Case] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     unmatched_labels: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
@@ -102,10 +129,18 @@ class _Source:
     display_export: bool
     case_id: str = ""
     annotations: dict[str, tuple[Path, Annotation]] = field(default_factory=dict)
+    #: Views whose annotation is a prediction corrected by a person (the correction loop).
+    corrected: set[str] = field(default_factory=set)
+    #: Other names the scan goes by (an existing case: its id and the stem of its original file).
+    aliases: tuple[str, ...] = ()
 
     @property
     def relative_folder(self) -> Path:
         return self.path.parent.relative_to(self.root) if self.root != self.path else Path()
+
+    @property
+    def stems(self) -> set[str]:
+        return {self.path.stem.lower(), *(a.lower() for a in self.aliases)}
 
 
 def check_patient_rule(rule: str) -> str:
@@ -149,7 +184,11 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             for folder, dirs, names in os.walk(source):
                 here = Path(folder)
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
-                files += [here / n for n in sorted(names) if not n.startswith(".")]
+                names = [n for n in sorted(names) if not n.startswith(".")]
+                if REPORT_NAME in names and _prediction_report(here) is not None:
+                    # A prediction's folder: only its LabelMe files, never its masks, overlays, SR or GSPS.
+                    names = [n for n in names if _PREDICTED_LABELME.match(n)]
+                files += [here / n for n in names]
         for path in files:
             resolved = path.resolve()
             if resolved in seen or not path.is_file():
@@ -157,6 +196,42 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             seen.add(resolved)
             (jsons if path.suffix.lower() == ".json" else scans).append((path, root))
     return scans, jsons, missing
+
+
+def _prediction_report(folder: Path) -> dict | None:
+    """``folder/report.json`` when it is a scintiseg prediction report (a ``predict`` output folder), else None."""
+    try:
+        with open(folder / REPORT_NAME, "rb") as handle:
+            data = json.loads(handle.read(1 << 24).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == REPORT_FORMAT else None
+
+
+def _predicted_view(path: Path) -> str | None:
+    """The view of a LabelMe file ``scintiseg predict`` wrote (``ANT.labelme.json``), else None."""
+    match = _PREDICTED_LABELME.match(path.name)
+    return match["view"] if match else None
+
+
+def _unedited_prediction(path: Path, annotation: Annotation) -> str:
+    """The mask file a predicted LabelMe file still equals (nobody corrected it), else ``""``.
+
+    ``scintiseg predict`` writes ``V_mask.png`` beside ``V.labelme.json``: the same polygons rasterised. A file
+    whose outline still rasterises to that mask is the model's output, not a person's (a prediction confirmed
+    as it stands is indistinguishable from one nobody opened; to keep it, save it under another name).
+    Without the mask beside it the file counts as corrected.
+    """
+    view = _predicted_view(path)
+    mask_path = path.parent / PREDICTED_MASK.format(view=view) if view else None
+    if mask_path is None or not mask_path.is_file():
+        return ""
+    try:
+        predicted = read_mask_png(mask_path)
+    except (ScintisegError, OSError):
+        return ""
+    mask = annotation.to_mask()
+    return mask_path.name if predicted.shape == mask.shape and bool((predicted == mask).all()) else ""
 
 
 def _sha256(path: Path) -> str:
@@ -222,10 +297,18 @@ def _case_id(source: _Source, taken: set[str]) -> str:
 def _label_keys(path: Path, annotation: Annotation) -> list[tuple[str, str | None]]:
     """(scan stem, view named by an ``_ANT``/``_POST`` suffix or None) the file may belong to, by priority:
     its own stem, then its ``imagePath``'s."""
+    keys: list[tuple[str, str | None]] = []
+    view = _predicted_view(path)
+    if view is not None:  # OUT/<scan>/ANT.labelme.json: the report names the scan, the folder is named after it
+        report = _prediction_report(path.parent) or {}
+        source = (report.get("input") or {}).get("source") if isinstance(report.get("input"), dict) else None
+        named = [Path(str(source).replace("\\", "/")).stem] if source else []
+        for stem in [*named, path.parent.name]:
+            if (stem, view) not in keys:
+                keys.append((stem, None if view == "VIEW" else view))
     stems = [path.stem]
     if annotation.image_path:
         stems.append(Path(annotation.image_path.replace("\\", "/")).stem)
-    keys: list[tuple[str, str | None]] = []
     for stem in stems:
         match = _VIEW_SUFFIX.match(stem)
         for key in ([(match["stem"], match["view"].upper())] if match else []) + [(stem, None)]:
@@ -267,7 +350,8 @@ def _match_labels(
     """Attach each LabelMe file to its scan and view (``_Source.annotations``); list the others."""
     by_stem: dict[str, list[_Source]] = {}
     for source in scans:
-        by_stem.setdefault(source.path.stem.lower(), []).append(source)
+        for stem in source.stems:
+            by_stem.setdefault(stem, []).append(source)
     for json_path, json_root in jsons:
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -280,7 +364,17 @@ def _match_labels(
             report.unmatched_labels.append((str(json_path), f"unreadable: {exc}"))
             continue
         _recorded(report, json_path, caught)
+        unedited = _unedited_prediction(json_path, annotation)
+        if unedited:
+            report.unmatched_labels.append((str(json_path), f"an unedited prediction (its outline equals {unedited} "
+                                            "beside it): correct it in LabelMe first; a model's own output is not imported "
+                                            "as labels"))
+            continue
+        predicted = _predicted_view(json_path) is not None
         reason = "no scan with this file stem or imagePath"
+        if predicted:
+            reason = ("no scan matches this prediction: import the scan it was predicted from (give it as SRC); the "
+                      "image embedded in the file is a display rendering, not counts")
         for stem, suffix_view in _label_keys(json_path, annotation):
             candidates = by_stem.get(stem.lower(), [])
             if not candidates:
@@ -300,10 +394,79 @@ def _match_labels(
                 reason = f"{source.path.name} view {view} already has labels from {source.annotations[view][0]}"
                 break
             source.annotations[view] = (json_path, annotation)
+            if predicted:
+                source.corrected.add(view)
             reason = ""
             break
         if reason:
             report.unmatched_labels.append((str(json_path), reason))
+
+
+def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> dict[str, _Source]:
+    """The cases already in the data set (but ``skip``) as label candidates, named by their id and original stem.
+
+    A corrected LabelMe file then finds its scan without the original folder being given again. A case whose
+    image cannot be read is left out (``dataset check`` reports it).
+    """
+    found = {}
+    for case in manifest.cases:
+        if case.case_id in skip:
+            continue
+        try:
+            path = resolve(out, case.image)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scan = read_scan(path)
+        except (ScintisegError, OSError):
+            continue
+        original = Path(str(case.meta.get("source", ""))).stem
+        found[case.case_id] = _Source(path=path, root=out, scan=scan, sha256=str(case.meta.get("sha256", "")),
+                                      dicom=False, patient_id=case.patient_id, display_export=False,
+                                      case_id=case.case_id, aliases=tuple(a for a in (case.case_id, original) if a))
+    return found
+
+
+def _revision_path(out: Path, case: Case, view: str) -> str:
+    """A new labels file for ``case``'s ``view``: ``labels/<case>_<VIEW>.reviewed.json``, then ``-2``, ``-3``...
+
+    Never the file the manifest names now: a run interrupted before the manifest is written leaves the data
+    set as it was (plus an unused file), and the earlier outline stays on disk beside its correction.
+    """
+    used = set(case.labels.values())
+    name, n = f"labels/{case.case_id}_{view}.reviewed.json", 2
+    while name in used or (out / name).exists():
+        name, n = f"labels/{case.case_id}_{view}.reviewed-{n}.json", n + 1
+    return name
+
+
+def _updated_case(out: Path, case: Case, source: _Source, report: ImportReport) -> Case | None:
+    """``case`` with the labels matched to it this run written and marked reviewed; None when nothing changed.
+
+    A view whose current labels rasterise to the same mask is left alone (a re-run changes nothing); a view
+    with new or different labels gets a new labels file (:func:`_revision_path`) and is added to
+    ``meta["reviewed"]``.
+    """
+    labels, reviewed = dict(case.labels), list(case.meta.get(REVIEWED, []))
+    for view in VIEW_NAMES:
+        if view not in source.annotations:
+            continue
+        json_path, annotation = source.annotations[view]
+        if view in case.labels:
+            try:
+                current = read_labelme(resolve(out, case.labels[view]), root=out).to_mask()
+            except (ScintisegError, OSError):
+                current = None
+            if current is not None and current.shape == annotation.image_shape and (current == annotation.to_mask()).all():
+                continue
+        rel = _revision_path(out, case, view)
+        write_labelme(replace(annotation, view=view, image_path=None), out / rel, image=source.scan.view(view))
+        labels[view] = rel
+        if view not in reviewed:
+            reviewed.append(view)
+    if labels == case.labels:
+        return None
+    meta = {**case.meta, REVIEWED: sorted(reviewed, key=VIEW_NAMES.index)}
+    return replace(case, labels=labels, meta=meta)
 
 
 def _place_image(source: Path, target: Path, link: bool) -> bool:
@@ -381,8 +544,8 @@ def import_dataset(
     if missing and len(missing) == len(source_paths):
         raise ScintisegError("no such file or folder", path=missing[0])
     report.skipped += [(str(m), "no such file or folder") for m in missing]
-    if label_root is not None:
-        json_files += _walk([label_root], out.resolve())[1]
+    if label_root is not None:  # matched first: --labels holds the newer outlines (corrections)
+        json_files = _walk([label_root], out.resolve())[1] + json_files
 
     known = {} if manifest is None else {
         c.meta.get("sha256"): c.case_id for c in manifest.cases if isinstance(c.meta.get("sha256"), str)
@@ -410,14 +573,10 @@ def import_dataset(
     if label_root is not None:
         every_folder.append(label_root.resolve())
     read_root = Path(os.path.commonpath(every_folder)) if every_folder else Path.cwd()
-    _match_labels(json_files, fresh + list(existing_sources.values()), read_root, report)
-    for case_id, source in existing_sources.items():
-        case = manifest.case(case_id)
-        for view, (json_path, _) in source.annotations.items():
-            if view not in case.labels:
-                report.unmatched_labels.append(
-                    (str(json_path), f"case {case_id} was imported without these labels; a re-run changes no "
-                     "existing case (remove it from dataset.json to import it again)"))
+    existing = dict(existing_sources)
+    if json_files and manifest is not None:  # labels for cases imported earlier (the correction loop)
+        existing.update(_dataset_sources(out, manifest, set(existing)))
+    _match_labels(json_files, fresh + list(existing.values()), read_root, report)
 
     for folder in ("images", "labels"):
         if (out / folder).is_dir():
@@ -439,6 +598,8 @@ def import_dataset(
                 else source.path.name, "sha256": source.sha256}
         if source.display_export:
             meta["display_export"] = True
+        if source.corrected & set(labels):
+            meta[REVIEWED] = sorted(source.corrected & set(labels), key=VIEW_NAMES.index)
         report.added.append(Case(case_id=source.case_id, patient_id=source.patient_id, image=image, labels=labels,
                                  origin="clinical", meta=meta))
         views_of[source.case_id] = source.scan.view_names
@@ -448,9 +609,14 @@ def import_dataset(
         spacing = spacings.most_common(1)[0][0] if spacings else (2.26, 2.26)
         manifest = DatasetManifest(name=out.resolve().name, views=[], pixel_spacing=spacing,
                                    description="Imported with scintiseg dataset import.")
-    for case_id, source in existing_sources.items():
+    updates: dict[str, Case] = {}
+    for case_id, source in existing.items():
         views_of[case_id] = source.scan.view_names
-    cases = manifest.cases + report.added
+        updated = _updated_case(out, manifest.case(case_id), source, report)
+        if updated is not None:
+            updates[case_id] = updated
+            report.updated.append(updated)
+    cases = [updates.get(case.case_id, case) for case in manifest.cases] + report.added
     manifest = replace(manifest, cases=cases, views=_manifest_views(cases, views_of, manifest.views))
     out.mkdir(parents=True, exist_ok=True)
     report.manifest = save_manifest(manifest, out)

@@ -50,6 +50,8 @@ class UNet(SegmentationNetwork):
         pooling: ``"max"`` or ``"avg"``, used at every encoder step.
         upsample: ``"transpose"`` (2x2 transposed convolution) or ``"bilinear"`` (+ 1x1 convolution).
         batch_norm: BatchNorm after every 3x3 convolution.
+        classes: output channels: 1 (lesion logits, the papers' task) or the number of classes of a
+            multi-class map (the skeleton-region network of issue 15: 27 region logits, softmax over them).
 
     Example::
 
@@ -67,10 +69,13 @@ class UNet(SegmentationNetwork):
         pooling: str = "max",
         upsample: str = "transpose",
         batch_norm: bool = True,
+        classes: int = 1,
     ) -> None:
         super().__init__(in_channels, depth, min_bottleneck=self._min_bottleneck())
         if width < 1:
             raise ScintisegError(f"width must be >= 1, got {width}")
+        if classes < 1:
+            raise ScintisegError(f"classes must be >= 1, got {classes}")
         if pooling not in self.allowed_poolings:
             raise ScintisegError(
                 f"{type(self).__name__}: unknown pooling {pooling!r}; choose one of {', '.join(self.allowed_poolings)}"
@@ -90,7 +95,7 @@ class UNet(SegmentationNetwork):
             self.ups.append(make_upsampling(upsample, channels, widths[level]))
             self.decoders.append(DoubleConv(2 * widths[level], widths[level], batch_norm))
             channels = widths[level]
-        self.head = nn.Conv2d(widths[0], 1, kernel_size=1)
+        self.head = nn.Conv2d(widths[0], classes, kernel_size=1)
 
     def _min_bottleneck(self) -> int:
         """Smallest bottleneck grid the context modules accept (1 for a plain U-Net)."""

@@ -54,6 +54,9 @@ REGION_NAMES: dict[int, str] = {
 }
 #: Region name -> id.
 REGION_IDS: dict[str, int] = {name: rid for rid, name in REGION_NAMES.items()}
+#: Class names of a region map indexed by id, ``"other"`` (background) first: the classes of the
+#: region network (``scintiseg train --task regions``) and of :mod:`scintiseg.predict.regions`.
+REGION_CLASSES: tuple[str, ...] = ("other", *(REGION_NAMES[i] for i in range(1, len(REGION_NAMES) + 1)))
 
 #: Skeletal-mass share of each region in percent (Spiers 1968 via Imbriaco et al.; splits documented above).
 SPIERS_WEIGHTS: dict[str, float] = {

@@ -7,7 +7,7 @@
     print(prediction.lesion_count, prediction.bsi_percent)
 
 Analysis: :mod:`.pipeline` (the stages), :mod:`.windows` (where the model looks), :mod:`.postprocess`,
-:mod:`.contours`, :mod:`.regions`, :mod:`.measurements`, :mod:`.bsi`, :mod:`.pairing` (ANT-POST lesion pairs), :mod:`.prediction` (the result).
+:mod:`.contours`, :mod:`.regions` (the atlas and :class:`~.regions.SkeletonRegions`), :mod:`.region_model` (the learned region network), :mod:`.measurements`, :mod:`.bsi`, :mod:`.pairing` (ANT-POST lesion pairs), :mod:`.prediction` (the result).
 Model runtime: :mod:`.engines`, :mod:`.loader`, :mod:`.export`, :mod:`.shipped`.
 The files a person reads (report JSON/HTML, overlays, DICOM SR/GSPS, batch runs) are written by
 :mod:`scintiseg.report`, which imports this package; this package never imports it. See docs/predict.md.
@@ -16,8 +16,9 @@ The files a person reads (report JSON/HTML, overlays, DICOM SR/GSPS, batch runs)
 from scintiseg.predict.loader import LoadedModel, load_model, model_from_network
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities, predict_scan
 from scintiseg.predict.prediction import Prediction, ViewPrediction
+from scintiseg.predict.region_model import load_region_model, predict_region_labels
 
 __all__ = [
     "LoadedModel", "Prediction", "PredictSettings", "ViewPrediction", "load_model", "model_from_network",
-    "predict_from_probabilities", "predict_scan",
+    "load_region_model", "predict_from_probabilities", "predict_region_labels", "predict_scan",
 ]

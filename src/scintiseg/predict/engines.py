@@ -41,15 +41,20 @@ class TorchEngine:
     def __init__(self, model, device: str = "cpu") -> None:
         import torch  # lazy: start-up time (the ONNX engine runs without PyTorch)
 
+        from scintiseg.models.inference import prepare_for_inference  # lazy: start-up time (imports torch)
+
         self._torch = torch
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        # BatchNorm folded into a copy and channels-last: forward 0.51 -> 0.39 s on the shipped model's 10
+        # whole-body windows (2 threads, back to back; logits within 4e-6). The caller's network is untouched.
+        self.model = prepare_for_inference(model.to(self.device))
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device)
-            return self.model(x).float().cpu().numpy()
+            x = x.contiguous(memory_format=torch.channels_last)
+            return self.model(x).float().contiguous().cpu().numpy()
 
 
 class OnnxEngine:

@@ -70,7 +70,7 @@ def normal_bone_reference(
         normal = normal & coverage
     if not normal.any():
         return None
-    return float(np.median(np.asarray(counts)[normal]))
+    return float(np.median(np.asarray(counts)[normal].astype(np.float64)))
 
 
 def measure_lesions(
@@ -98,26 +98,31 @@ def measure_lesions(
     Returns:
         The lesion records in label order and the normal-bone reference counts used.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    prob = np.nan_to_num(np.asarray(probability, dtype=np.float64), nan=0.0)
+    counts = np.asarray(counts)
+    probability = np.asarray(probability)
     reference = normal_bone_reference(counts, regions, labels > 0, coverage)
     pixel_mm2 = float(pixel_spacing[0]) * float(pixel_spacing[1])
     bone_or_lesion = regions.bone | (labels > 0)
-    group_pixels: dict[str, int] = {}
+    # Per bone group, its atlas pixels and their bone-or-lesion count, made once per view on first use.
+    groups: dict[str, tuple[np.ndarray, int]] = {}
     records = []
-    for region in regionprops(labels, intensity_image=counts):
-        inside = labels == region.label
-        values = counts[inside]
-        region_name = regions.region_of(inside)
+    for region in regionprops(labels):
+        # Only the lesion's bounding box is read: the maps are whole-body, a lesion is a few pixels.
+        box = region.slice
+        inside = labels[box] == region.label
+        values = counts[box][inside].astype(np.float64)
+        prob = np.nan_to_num(probability[box][inside].astype(np.float64), nan=0.0)
+        whole_body_mask = np.zeros(labels.shape, dtype=bool)
+        whole_body_mask[box] = inside
+        region_name = regions.region_of(whole_body_mask)
         bone = REGION_TO_BONE.get(region_name)
         contribution = 0.0
         if bone is not None:
-            if bone not in group_pixels:
-                ids = [REGION_IDS[n] for n in BONE_GROUPS[bone][1]]
-                group_pixels[bone] = int((bone_or_lesion & np.isin(regions.labels, ids)).sum())
-            ids = [REGION_IDS[n] for n in BONE_GROUPS[bone][1]]
-            in_group = int((inside & np.isin(regions.labels, ids)).sum())
-            contribution = BONE_GROUPS[bone][0] * in_group / max(group_pixels[bone], 1)
+            if bone not in groups:
+                in_group = np.isin(regions.labels, [REGION_IDS[n] for n in BONE_GROUPS[bone][1]])
+                groups[bone] = (in_group, int((bone_or_lesion & in_group).sum()))
+            in_group, group_pixels = groups[bone]
+            contribution = BONE_GROUPS[bone][0] * int((inside & in_group[box]).sum()) / max(group_pixels, 1)
         mean = float(values.mean())
         r, c = region.centroid
         records.append(
@@ -132,8 +137,8 @@ def measure_lesions(
                 counts_max=float(values.max()),
                 counts_mean=round(mean, 3),
                 lesion_to_normal_bone=None if not reference else round(mean / reference, 3),
-                probability_mean=round(float(prob[inside].mean()), 4),
-                probability_max=round(float(prob[inside].max()), 4),
+                probability_mean=round(float(prob.mean()), 4),
+                probability_max=round(float(prob.max()), 4),
                 centroid_row=round(float(r), 2),
                 centroid_col=round(float(c), 2),
                 bbox=tuple(int(b) for b in region.bbox),

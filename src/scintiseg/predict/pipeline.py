@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.special import expit
 
+from scintiseg.errors import ScintisegError
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
 from scintiseg.predict.loader import LoadedModel
@@ -35,7 +36,8 @@ from scintiseg.predict.measurements import measure_lesions
 from scintiseg.predict.pairing import LesionPair, pair_lesions, post_shift
 from scintiseg.predict.postprocess import DEFAULT_MIN_AREA_PX, DEFAULT_THRESHOLD, lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
-from scintiseg.predict.regions import estimate_regions
+from scintiseg.predict.region_model import SHIPPED_REGION_WEIGHTS, RegionModel, load_region_model, predict_region_labels
+from scintiseg.predict.regions import estimate_regions, learned_regions
 from scintiseg.predict.windows import (
     MISALIGNED_PX,
     check_window_mode,
@@ -46,6 +48,8 @@ from scintiseg.predict.windows import (
 from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan
 
+#: How bones are named (:attr:`PredictSettings.regions`).
+REGION_METHODS: tuple[str, ...] = ("auto", "learned", "atlas")
 #: Below this many counts in a view the scan is flagged ``low_counts`` (physics.md: sites acquire
 #: 0.8-4 M counts per view; fewer than 0.8 M makes faint lesions unreliable).
 LOW_COUNTS = 800_000
@@ -60,15 +64,31 @@ class PredictSettings:
         min_area_px: smallest lesion kept, in pixels.
         window: where the model looks: None = the model's own mode (:attr:`LoadedModel.window`),
             ``whole`` (overlapping windows over the whole view) or ``thoracic`` (paper B §2.1).
+        regions: how bones are named: ``learned`` (the region network, :mod:`.region_model`; the shipped
+            one unless ``region_model`` names another), ``atlas`` (the proportional atlas of :mod:`.regions`),
+            or ``auto`` (learned when a region network is installed, else the atlas).
+        region_model: a region-network checkpoint (None: the shipped one).
     """
 
     threshold: float = DEFAULT_THRESHOLD
     min_area_px: int = DEFAULT_MIN_AREA_PX
     window: str | None = None
+    regions: str = "auto"
+    region_model: str | None = None
 
     def __post_init__(self) -> None:
         if self.window is not None:
             check_window_mode(self.window)
+        if self.regions not in REGION_METHODS:
+            raise ScintisegError(f"unknown region method {self.regions!r} (choose from {', '.join(REGION_METHODS)})")
+
+    def region_network(self) -> RegionModel | None:
+        """The region network these settings ask for, or None for the atlas."""
+        if self.regions == "atlas":
+            return None
+        if self.regions == "auto" and self.region_model is None and not SHIPPED_REGION_WEIGHTS.is_file():
+            return None
+        return load_region_model(self.region_model)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -159,10 +179,15 @@ def predict_view(
     coverage: np.ndarray,
     settings: PredictSettings,
     first_id: int = 1,
+    network: RegionModel | None = None,
 ) -> ViewPrediction:
-    """Post-process one view's whole-body probability map into measured lesions."""
+    """Post-process one view's whole-body probability map into measured lesions (``network``: the region
+    network naming the bones, None for the atlas)."""
     counts = scan.view(view)
-    regions = estimate_regions(counts, view)
+    if network is None:
+        regions = estimate_regions(counts, view)
+    else:
+        regions = learned_regions(counts, view, predict_region_labels(network, counts, view, scan.pixel_spacing))
     mask = lesion_components(probability, settings.threshold, settings.min_area_px, coverage)
     contours = mask_contours(mask)
     labels = rasterise_contours(contours, mask.shape)
@@ -249,16 +274,20 @@ def predict_from_probabilities(
         whole = all(np.asarray(coverage.get(view, True)).all() for view in probabilities)
         settings = replace(settings, window="whole" if whole else "thoracic")
     start = time.perf_counter()
+    network = settings.region_network()
+    info = dict(model_info or {})
+    info["regions"] = ({"method": "learned", **network.info} if network is not None else
+                       {"method": "atlas", "source": "proportional atlas fitted to the body outline (scintiseg.predict.regions)"})
     views: dict[str, ViewPrediction] = {}
     next_id = 1
     for view, prob in probabilities.items():
         seen = coverage.get(view, np.ones(scan.shape, dtype=bool))
-        views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id)
+        views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id, network)
         next_id += len(views[view].lesions)
     flags = list(qc_flags or []) + scan_qc_flags(scan, views)
     pairs, shift = view_pairs(scan, views, flags)
     timings = {"postprocess_s": time.perf_counter() - start}
-    return Prediction(scan, views, settings.to_dict(), dict(model_info or {}), flags, timings, pairs, shift)
+    return Prediction(scan, views, settings.to_dict(), info, flags, timings, pairs, shift)
 
 
 def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | None = None) -> Prediction:

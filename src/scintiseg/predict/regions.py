@@ -145,6 +145,22 @@ class SkeletonRegions:
 
 
 
+def learned_regions(image: np.ndarray, view: str, labels: np.ndarray) -> SkeletonRegions:
+    """The regions of one view with the learned map (:mod:`.region_model`) in place of the atlas boxes.
+
+    The body outline, vertex, soles and midline still come from :func:`estimate_regions` (laterality of a
+    midline bone and the QC flags use them); the labels are the network's, and the bone mask is where it
+    names a bone (the phantom's truth: a bone's pixels grown by 2 px for the camera's blur), which is what
+    the BSI's involvement fractions are measured against.
+    """
+    labels = np.asarray(labels, dtype=np.int16)
+    if labels.shape != np.shape(image):
+        raise ValueError(f"labels {labels.shape} and image {np.shape(image)} differ in shape")
+    fitted = estimate_regions(image, view)
+    return SkeletonRegions(view, labels, labels > 0, fitted.body, fitted.top, fitted.bottom, fitted.midline,
+                           list(fitted.flags))
+
+
 def estimate_regions(image: np.ndarray, view: str = "ANT") -> SkeletonRegions:
     """Fit the proportional atlas to one whole-body view.
 

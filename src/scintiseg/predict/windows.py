@@ -15,9 +15,20 @@ Window sources (:data:`WINDOW_MODES`):
 - ``whole`` (:func:`whole_view_windows`): the model input of the *whole* view (normalised on the whole
   view, as training on randomly framed windows of the whole body does), whose box is the whole view. It
   is larger than the network's window, so it is covered by overlapping ``window_size`` squares blended
-  with a Gaussian weight (:func:`sliding_window_probability`, MONAI's ``sliding_window_inference``;
-  Isensee et al., nnU-Net, Nature Methods 2021, "Inference": patches overlapping by half, Gaussian
-  importance weighting so that the centre of a patch, where the network saw most context, counts most).
+  with a Gaussian weight (:func:`sliding_window_probability`; Isensee et al., nnU-Net, Nature Methods
+  2021, "Inference": patches overlapping by half, Gaussian importance weighting so that the centre of a
+  patch, where the network saw most context, counts most).
+
+The blending is MONAI's ``sliding_window_inference`` (``mode="gaussian"``, ``padding_mode="constant"``,
+``monai/inferers/utils.py``), rewritten here in NumPy with the same window positions
+(:func:`window_starts`, MONAI's ``_get_scan_interval`` and ``dense_patch_slices``), the same importance
+map (:func:`gaussian_importance_map`, MONAI's ``compute_importance_map``), the same zero padding and the
+same float32 sums; ``tests/predict/test_windows.py`` checks that both give the same map. Why not MONAI
+itself: importing ``monai.inferers`` imports about 1,400 modules more than PyTorch does, matplotlib
+among them (which writes ``~/.cache/matplotlib``), and adds seconds to the start of every ``scintiseg
+predict`` (``benchmarks/bench_predict.py --startup``); the tiler is about 30 lines and needs neither
+PyTorch nor MONAI, so windows run by the ONNX engine need no PyTorch. The windows of all inputs (the ANT and POST of a scan) run
+through the engine in one queue, ``batch_size`` at a time (:data:`WINDOWS_PER_BATCH`).
 
 Choices of the whole-view mode the sources leave open, and why:
 
@@ -30,11 +41,17 @@ Choices of the whole-view mode the sources leave open, and why:
   averaged with the Gaussian weights, so the blend is a weighted mean of probabilities (as the
   thoracic path's per-pixel average is) and always lies in [0, 1]. nnU-Net blends logits; for a
   sigmoid the two differ only where windows disagree strongly.
-- **Gaussian sigma = window / 8** (:data:`GAUSSIAN_SIGMA_SCALE`): MONAI's and nnU-Net's default. MONAI
-  floors the weight at a small positive value, so every pixel, the image corners included, is seen.
+- **Gaussian sigma = window / 8** (:data:`GAUSSIAN_SIGMA_SCALE`): MONAI's and nnU-Net's default. The
+  weight is floored at its smallest value (at least 1e-3), as MONAI does, so every pixel, the image
+  corners included, is seen.
+- **Batches of 4 windows** (:data:`WINDOWS_PER_BATCH`), not all 10 of a two-view scan at once: the
+  shipped rdinet on 2 CPU threads ran 10 windows in 0.40 s in batches of 4 and 0.51 s in one batch of
+  10 (torch; ONNX Runtime 0.28 vs 0.29 s; medians of 7, batch sizes 1-5 and 10 interleaved), as the
+  activations of 4 windows stay nearer the caches. The blend does not depend on the batch size.
 - **Padding**: a view smaller than the window (a 2.0 mm 1024 x 256 scan resampled to 2.26 mm is 227
-  columns wide) is padded with zeros *after* normalisation, MONAI's ``constant`` padding; the
-  padded margin is cut off again, so it never reaches the output.
+  columns wide) is padded with zeros *after* normalisation, MONAI's ``constant`` padding (half the
+  missing pixels before, the rest after); the padded margin is cut off again, so it never reaches the
+  output.
 
 QC flags raised here: ``crop_uncertain`` (the thorax was not found by its profile) and
 ``views_misaligned`` (POST had to move more than 10 pixels to lie on ANT).
@@ -42,13 +59,15 @@ QC flags raised here: ``crop_uncertain`` (the thorax was not found by its profil
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit
 
 from scintiseg.errors import ScintisegError
-from scintiseg.predict.engines import Engine, tensor_predictor
+from scintiseg.predict.engines import Engine
 from scintiseg.prepare.crop import CropBox, thoracic_crop
 from scintiseg.prepare.model_input import ModelInput, check_input_mode, model_inputs
 from scintiseg.scan import Scan
@@ -61,8 +80,10 @@ WINDOW_MODES: tuple[str, ...] = ("whole", "thoracic")
 WHOLE_VIEW_OVERLAP = 0.25
 #: Sigma of MONAI's Gaussian importance map, as a share of the window side (MONAI and nnU-Net default).
 GAUSSIAN_SIGMA_SCALE = 0.125
-#: Windows run through the engine in one call (one whole-body ANT+POST scan at 2.26 mm has 10).
-WINDOWS_PER_BATCH = 16
+#: Windows run through the engine in one call (module docstring: why 4).
+WINDOWS_PER_BATCH = 4
+#: Floor of the Gaussian importance map (MONAI's ``compute_importance_map``).
+MIN_IMPORTANCE = 1e-3
 
 
 @dataclass
@@ -134,6 +155,95 @@ def whole_view_windows(scan: Scan, input_mode: str, normalisation: str) -> list[
     return windows
 
 
+def window_starts(length: int, size: int, overlap: float) -> list[int]:
+    """First pixels of the ``size`` windows that cover ``length`` pixels (``length >= size``), as MONAI places them.
+
+    The step is ``int(size * (1 - overlap))`` (at least 1; the whole length when it equals ``size``);
+    windows are laid from 0 until one reaches the end, and the last is moved back to end at ``length``
+    (MONAI's ``_get_scan_interval`` and ``dense_patch_slices``).
+
+    Example::
+
+        window_starts(1024, 256, 0.25)   # [0, 192, 384, 576, 768]
+    """
+    if length < size:
+        raise ValueError(f"a length of {length} is shorter than the window ({size}): pad it first")
+    step = size if size == length else max(int(size * (1 - overlap)), 1)
+    count = next(d for d in range(math.ceil(length / step)) if d * step + size >= length) + 1
+    return [min(d * step, length - size) for d in range(count)]
+
+
+def gaussian_importance_map(size: int, sigma_scale: float = GAUSSIAN_SIGMA_SCALE) -> np.ndarray:
+    """The ``(size, size)`` float32 Gaussian weight of a window's pixels, 1 at the centre (MONAI's
+    ``compute_importance_map``, ``mode="gaussian"``): ``exp(-x^2 / (2 sigma^2))`` per axis with
+    ``sigma = sigma_scale * size`` and ``x`` measured from the window centre, multiplied, then floored at
+    its smallest value or :data:`MIN_IMPORTANCE`, whichever is larger."""
+    x = np.arange(-(size - 1) / 2.0, (size - 1) / 2.0 + 1, dtype=np.float32)
+    profile = np.exp(x**2 / np.float32(-2 * (size * sigma_scale) ** 2))
+    weight = profile[:, None] * profile[None, :]
+    return np.maximum(weight, max(float(weight.min()), MIN_IMPORTANCE)).astype(np.float32)
+
+
+def sliding_window_blend(
+    images: np.ndarray,
+    predict: Callable[[np.ndarray], np.ndarray],
+    window_size: int,
+    overlap: float = WHOLE_VIEW_OVERLAP,
+    batch_size: int = WINDOWS_PER_BATCH,
+    sigma_scale: float = GAUSSIAN_SIGMA_SCALE,
+) -> np.ndarray:
+    """Gaussian-blended sliding-window maps of ``(N, C, H, W)`` inputs of any size (module docstring).
+
+    Every window of every input goes to ``predict`` in batches of ``batch_size``; its ``(B, K, window,
+    window)`` output maps are weighted by :func:`gaussian_importance_map`, summed onto the input's grid
+    and divided by the summed weight. An input smaller than the window is zero-padded (half before, half
+    after), and the padding is cut off again.
+
+    Args:
+        images: float32 inputs of one size.
+        predict: maps ``(B, C, window, window)`` float32 to ``(B, K, window, window)`` maps, already
+            activated (probabilities), so that the blend is a weighted mean of probabilities.
+        window_size: the network's window side in pixels.
+        overlap: share of a window's side shared with its neighbour, in ``[0, 1)``.
+        batch_size: windows per ``predict`` call.
+        sigma_scale: Gaussian sigma as a share of the window side.
+
+    Returns:
+        ``(N, K, H, W)`` float32 blended maps.
+
+    Example::
+
+        probability = sliding_window_blend(images, lambda b: expit(engine(b)), 256)[:, 0]
+    """
+    if not 0.0 <= overlap < 1.0:
+        raise ScintisegError(f"window overlap must lie in [0, 1), got {overlap}")
+    images = np.ascontiguousarray(images, dtype=np.float32)
+    count, _, rows, cols = images.shape
+    pad = [(max(window_size - n, 0) // 2, max(window_size - n, 0) - max(window_size - n, 0) // 2) for n in (rows, cols)]
+    if any(any(p) for p in pad):
+        images = np.pad(images, [(0, 0), (0, 0), *pad])
+    padded_rows, padded_cols = images.shape[-2:]
+    corners = [(r, c) for r in window_starts(padded_rows, window_size, overlap)
+               for c in window_starts(padded_cols, window_size, overlap)]
+    weight = gaussian_importance_map(window_size, sigma_scale)
+    total_weight = np.zeros((padded_rows, padded_cols), dtype=np.float32)
+    for r, c in corners:
+        total_weight[r:r + window_size, c:c + window_size] += weight
+    jobs = [(n, r, c) for n in range(count) for r, c in corners]
+    blended = np.zeros((count, 1, padded_rows, padded_cols), dtype=np.float32)  # K read off the first output
+    for first in range(0, len(jobs), batch_size):
+        batch = jobs[first:first + batch_size]
+        windows = np.stack([images[n, :, r:r + window_size, c:c + window_size] for n, r, c in batch])
+        maps = np.asarray(predict(windows), dtype=np.float32)
+        if first == 0 and maps.shape[1] != 1:
+            blended = np.zeros((count, maps.shape[1], padded_rows, padded_cols), dtype=np.float32)
+        for (n, r, c), window_map in zip(batch, maps):
+            blended[n, :, r:r + window_size, c:c + window_size] += window_map * weight
+    blended /= total_weight
+    (top, _), (left, _) = pad
+    return blended[:, :, top:top + rows, left:left + cols]
+
+
 def sliding_window_probability(
     images: np.ndarray,
     engine: Engine,
@@ -143,9 +253,8 @@ def sliding_window_probability(
 ) -> np.ndarray:
     """Lesion probability of ``(N, C, H, W)`` model inputs of any size, by Gaussian-blended sliding windows.
 
-    MONAI's ``sliding_window_inference`` (``mode="gaussian"``) cuts ``window_size`` squares overlapping by
-    ``overlap`` (an input smaller than the window is zero-padded), runs ``engine`` on them
-    ``batch_size`` at a time, applies the sigmoid per window and blends (module docstring).
+    :func:`sliding_window_blend` with the sigmoid of ``engine``'s first output channel, applied per
+    window (module docstring: blending probabilities, not logits).
 
     Args:
         images: float32 model inputs of one size (e.g. the ANT and POST inputs of one scan).
@@ -157,22 +266,7 @@ def sliding_window_probability(
     Returns:
         ``(N, H, W)`` float32 probability in [0, 1].
     """
-    import torch  # lazy: start-up time
-    from monai.inferers import sliding_window_inference  # lazy: start-up time
+    def lesion_probability(batch: np.ndarray) -> np.ndarray:
+        return expit(np.asarray(engine(batch)[:, :1], dtype=np.float32))
 
-    if not 0.0 <= overlap < 1.0:
-        raise ScintisegError(f"window overlap must lie in [0, 1), got {overlap}")
-    predictor = tensor_predictor(engine, activation=expit)
-    with torch.inference_mode():
-        blended = sliding_window_inference(
-            torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)),
-            roi_size=(window_size, window_size),
-            sw_batch_size=batch_size,
-            predictor=predictor,
-            overlap=overlap,
-            mode="gaussian",
-            sigma_scale=GAUSSIAN_SIGMA_SCALE,
-            padding_mode="constant",
-            cval=0.0,
-        )
-    return np.asarray(blended[:, 0], dtype=np.float32)
+    return np.ascontiguousarray(sliding_window_blend(images, lesion_probability, window_size, overlap, batch_size)[:, 0])

@@ -284,8 +284,9 @@ def _polygon_inside(height: int, width: int, rng: np.random.Generator) -> np.nda
 
 
 def random_framing(
-    image: np.ndarray, mask: np.ndarray, rng: np.random.Generator, pixel_mm, kind: str | None = None
-) -> tuple[np.ndarray, np.ndarray, dict]:
+    image: np.ndarray, mask: np.ndarray, rng: np.random.Generator, pixel_mm, kind: str | None = None,
+    labels: np.ndarray | None = None,
+):
     """Frame a whole-body view the way archives and research sets hold it (module docstring).
 
     The kind is drawn from :data:`FRAMINGS` unless given. Region boxes come from the image itself: the
@@ -302,11 +303,14 @@ def random_framing(
         rng: random generator.
         pixel_mm: pixel size, a float or (row, column).
         kind: force one framing kind.
+        labels: an integer label map of ``image``'s shape (the skeleton regions) framed the same way, or
+            None. The draws do not depend on it: the same generator state frames image and mask alike.
 
     Returns:
         (image float32, mask bool, record) where record is ``{"kind", "box": [top, left, height, width]
         in the input's pixels, "outside": "zeroed" | "cut", "polygon": bool}`` (``"whole"`` has no box).
-        Outside the kept region both image and mask are 0.
+        Outside the kept region image, mask (and labels) are 0. With ``labels``, the framed labels come
+        fourth: ``(image, mask, record, labels)``.
     """
     image = np.asarray(image, dtype=np.float32)
     mask = np.asarray(mask, dtype=bool)
@@ -316,26 +320,36 @@ def random_framing(
     if kind is None:
         weights = np.array([p for _, p in FRAMINGS])
         kind = FRAMINGS[int(rng.choice(len(FRAMINGS), p=weights / weights.sum()))][0]
+    extra = () if labels is None else (np.asarray(labels),)
+    if extra and extra[0].shape != image.shape:
+        raise ScintisegError(f"labels of shape {extra[0].shape} do not match image of shape {image.shape}")
     if kind == "whole":
-        return image.copy(), mask.copy(), {"kind": "whole"}
+        return (image.copy(), mask.copy(), {"kind": "whole"}, *(a.copy() for a in extra))
     box = _region_box(kind, image, pixel, rng)
     if box is None:
-        return image.copy(), mask.copy(), {"kind": "whole", "fallback": True, "wanted": kind}
+        return (image.copy(), mask.copy(), {"kind": "whole", "fallback": True, "wanted": kind}, *(a.copy() for a in extra))
     top, left, height, width = box
     keep = np.ones((height, width), dtype=bool)
     polygon = kind != "partial" and bool(rng.random() < 0.5)
     if polygon:
         keep = _polygon_inside(height, width, rng)
     outside = "zeroed" if rng.random() < 0.5 else "cut"
-    cut_image = image[top : top + height, left : left + width] * keep
-    cut_mask = mask[top : top + height, left : left + width] & keep
+    window = (slice(top, top + height), slice(left, left + width))
+    cut_image = image[window] * keep
+    cut_mask = mask[window] & keep
+    cut_extra = tuple(np.where(keep, a[window], 0).astype(a.dtype) for a in extra)
     record = {"kind": kind, "box": box, "outside": outside, "polygon": polygon}
     if outside == "cut":
-        return cut_image.astype(np.float32), cut_mask, record
+        return (cut_image.astype(np.float32), cut_mask, record, *cut_extra)
     framed, framed_mask = np.zeros_like(image), np.zeros_like(mask)
-    framed[top : top + height, left : left + width] = cut_image
-    framed_mask[top : top + height, left : left + width] = cut_mask
-    return framed, framed_mask, record
+    framed[window] = cut_image
+    framed_mask[window] = cut_mask
+    framed_extra = []
+    for a, cut in zip(extra, cut_extra):
+        whole = np.zeros_like(a)
+        whole[window] = cut
+        framed_extra.append(whole)
+    return (framed, framed_mask, record, *framed_extra)
 
 
 # --- orientation, composition, windows ---------------------------------------------------------------
@@ -358,7 +372,8 @@ def random_degradation(
     p_export: float = P_EXPORT,
     p_flip: float = P_FLIP,
     framing: bool = True,
-) -> tuple[np.ndarray, np.ndarray, dict]:
+    labels: np.ndarray | None = None,
+):
     """Degrade a clean whole-body view as an archive would: acquisition -> crop -> export -> flip.
 
     1. with probability ``p_matrix``, another camera matrix (:func:`random_matrix`,
@@ -370,9 +385,14 @@ def random_degradation(
     Counts stay float32 counts; an exported image stays on its 0-255 grey scale (as float32). The same
     generator state gives the same output.
 
+    ``labels`` (an integer map of the view, e.g. the skeleton regions) is carried through the geometric
+    steps: unchanged by the matrix round trip (it returns the image's own grid), framed like the mask,
+    mirrored by a flip. A flip swaps the patient's sides on the image, so a caller whose labels name sides
+    passes ``p_flip=0`` (the region network does; the lesion target has no side).
+
     Returns:
         (image float32, mask bool, record) with ``record = {"matrix": {...} | None, "framing": {...},
-        "export": {...}, "flip": bool}``, JSON-able.
+        "export": {...}, "flip": bool}``, JSON-able; with ``labels``, the degraded labels come fourth.
     """
     image = np.asarray(image, dtype=np.float32)
     mask = np.asarray(mask, dtype=bool)
@@ -381,13 +401,17 @@ def random_degradation(
         name, acquired = random_matrix(rng)
         image, mask = matrix_round_trip(image, mask, pixel_mm, acquired)
         record["matrix"] = {"name": name, "acquired_mm": acquired}
+    extra = () if labels is None else (np.asarray(labels),)
     if framing:
-        image, mask, record["framing"] = random_framing(image, mask, rng, pixel_mm)
+        image, mask, record["framing"], *extra = random_framing(image, mask, rng, pixel_mm,
+                                                                labels=extra[0] if extra else None)
     else:
         record["framing"] = {"kind": "whole"}
     image, record["export"] = random_export(image, rng, p=p_export)
     image, mask, record["flip"] = random_flip(image, mask, rng, p=p_flip)
-    return image.astype(np.float32, copy=False), mask, record
+    if record["flip"]:
+        extra = [np.ascontiguousarray(a[:, ::-1]) for a in extra]
+    return (image.astype(np.float32, copy=False), mask, record, *extra)
 
 
 def random_window(

@@ -103,3 +103,19 @@ def resample_scan(scan: Scan, to_mm: tuple[float, float]) -> Scan:
         return scan
     views = {name: resample_counts(image, scan.pixel_spacing, to_mm) for name, image in scan.views.items()}
     return scan.with_views(views, pixel_spacing=to_mm)
+
+
+def resample_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """An integer label map brought onto a grid of ``shape`` (same extent) by nearest neighbour.
+
+    Labels name things, they are not amounts: no averaging. Each output pixel takes the label under its
+    centre, so a round trip to a finer grid and back returns the map unchanged.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ScintisegError(f"resample_labels needs a 2-D map, got shape {labels.shape}")
+    if tuple(labels.shape) == tuple(shape):
+        return labels
+    rows = np.minimum(((np.arange(shape[0]) + 0.5) * labels.shape[0] / shape[0]).astype(np.int64), labels.shape[0] - 1)
+    cols = np.minimum(((np.arange(shape[1]) + 0.5) * labels.shape[1] / shape[1]).astype(np.int64), labels.shape[1] - 1)
+    return labels[np.ix_(rows, cols)]

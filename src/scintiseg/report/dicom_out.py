@@ -1,30 +1,51 @@
 """DICOM output through highdicom: a Comprehensive SR (TID 1500 measurement report) with one planar ROI
-per lesion, and a Grayscale Softcopy Presentation State (GSPS) that draws the contours on the source.
+per lesion of every view, and a Grayscale Softcopy Presentation State (GSPS) that draws the outlines of
+every view on the source.
 
 Both reference the *source* SOP instance and, for a multi-frame NM image, the frame of the lesion's view
-(frames follow the view order the reader found: Detector Vector order; :mod:`scintiseg.io.dicom`).
-highdicom's SEG is not used: it refuses a multi-frame source without a Frame of Reference, which whole-
-body NM images lack (landscape.md).
+(frames follow the view order the reader found: Detector Vector order; :mod:`scintiseg.io.dicom`), so an
+ANT lesion points at the ANT frame and a POST lesion at the POST frame. A single-frame source has one
+view and no frame number. highdicom's SEG is not used: it refuses a multi-frame source without a Frame of
+Reference, which whole-body NM images lack (landscape.md).
 
-SR content per lesion (TID 1410 planar ROI measurements):
+SR content (PS3.16 TID 1500):
 
-- tracking identifier ``lesion <id>`` and a UID; finding *Lesion* (SCT 52988006); finding site the
-  SNOMED CT concept of the atlas region (:data:`FINDING_SITES`, :func:`finding_site`) with the patient's
-  side as the *Laterality* modifier (CID 244) for a paired bone, or as a topographical modifier (CID 2)
-  for a midline one;
-- the image region: the contour as a closed ``POLYLINE`` in pixel coordinates (column, row) of the
-  referenced frame;
-- a first, image-level group (TID 1501) with the scan summary: lesion count, BSI over the covered bones
-  and the covered skeletal mass (so a scan without lesions still gives a valid report);
-- measurements: area (mm^2, ``UCUM mm2``; SCT 42798000 *Area*), mean / maximum counts (``{counts}``),
-  lesion-to-normal-bone ratio (``1``), mean probability (``1``); the last three with scintiseg codes.
+- a first, image-level group (TID 1501) with the scan summary: number of lesions (SCT 246206008; the
+  view with most lesions, :attr:`~scintiseg.predict.prediction.Prediction.lesion_count`), BSI over the
+  covered bones and the covered skeletal mass (so a scan without lesions still gives a valid report);
+- one planar ROI group (TID 1410) per lesion of *every* view, in view order then lesion id: finding
+  *Lesion* (SCT 52988006); finding site the SNOMED CT concept of the atlas region (:data:`FINDING_SITES`,
+  :func:`finding_site`) with the patient's side as the *Laterality* modifier (CID 244) for a paired bone,
+  or as a topographical modifier (CID 2) for a midline one; the image region as a closed ``POLYLINE`` in
+  pixel coordinates (column, row) of the referenced frame;
+- **ANT-POST pairs** (:mod:`scintiseg.predict.pairing`): the two groups of one lesion seen in both views
+  carry the same Tracking Identifier (``lesion 1 (ANT) = lesion 3 (POST)``) and the same Tracking Unique
+  Identifier. TID 1410 defines the tracking UID as the identity of a finding across measurement groups
+  (the standard's own use is one lesion measured at two time points); one lesion outlined on two
+  projections is the same finding, so it shares the UID. An unpaired lesion has its own
+  (``lesion 2 (ANT)``);
+- measurements (TID 1419, a concept plus a *derivation* modifier from CID 7464 where one exists): area
+  (SCT 42798000 *Area*, ``mm2``); mean and maximum counts as *Nuclear Medicine Projection Activity*
+  (DCM 110820, CID 7180, the concept of a planar NM pixel value) with derivation *Mean* (SCT 373098007)
+  / *Maximum* (SCT 56851009), unit ``{counts}``; the mean lesion probability as *Probability*
+  (DCM 122157) with derivation *Mean*, unit ``1``, and the model as its Algorithm Identification
+  (TID 4019); the lesion-to-normal-bone ratio, which has no standard concept (DCM 126039 is a ratio of
+  SUVs, a concentration; planar counts are a projection), keeps a code of the private scheme
+  :data:`SCHEME`, as do the BSI and the covered skeletal mass. The private scheme is described in the
+  Coding Scheme Identification Sequence (SOP Common module, PS3.3 C.12.1).
 
-The GSPS states Body Part Examined ``WHOLEBODY`` (PS3.16 Annex L, an unpaired body part) and so carries
-no Laterality: General Series Laterality is Type 2C, required only for a paired body part (PS3.3
+The GSPS draws, per view, one graphic annotation on that view's frame: each lesion's outline (a closed
+polyline, 1-based pixel coordinates) and its id, with the partner's id for a pair (``1 (POST 3)``). It
+states Body Part Examined ``WHOLEBODY`` (PS3.16 Annex L, an unpaired body part) and so carries no
+Laterality: General Series Laterality is Type 2C, required only for a paired body part (PS3.3
 C.7.3.1), and without a body part a validator cannot decide the condition (dciodvfy reported it missing).
 
-Checked with dciodvfy (Debian's dicom3tools) in tests/report/test_dicom_out.py; the warnings left are
-the private measurement codes below and the source's zero Patient's Size/Weight, copied as read.
+Both drop a Patient's Size or Weight of zero copied from the source (Type 3, PS3.3 C.7.2.2): cameras write
+0 for "not entered", and a zero size is no measurement (dciodvfy warns on it).
+
+Checked with dciodvfy (Debian's dicom3tools) in tests/report/test_dicom_out.py: no error; the warnings
+left are the private codes (one per lesion with a ratio, two in the summary, one in the Coding Scheme
+Identification Sequence) and whatever the source lacks (a phantom file has no Study Date/Time/ID).
 
 Inputs that are not DICOM have no SOP instance to reference; for them no DICOM output is written and the
 report says so.
@@ -43,8 +64,8 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
 from scintiseg.predict.prediction import Prediction
 
-#: Private coding scheme for the quantities that have no standard code (mean / maximum counts, mean
-#: probability, lesion-to-normal-bone ratio, lesion count, BSI and its covered mass).
+#: Private coding scheme for the quantities that have no standard code: the lesion-to-normal-bone ratio,
+#: the BSI and its covered skeletal mass (module docstring).
 SCHEME = "99SCINTISEG"
 
 #: SNOMED CT finding site of each atlas region (:data:`scintiseg.predict.regions.REGION_NAMES`, side
@@ -124,10 +145,58 @@ def _polyline(points: np.ndarray) -> np.ndarray:
     return np.vstack([pts, pts[:1]])
 
 
+def _lesion_views(prediction: Prediction) -> dict[int, str]:
+    """Lesion id -> the view it was found on."""
+    return {lesion.id: view for view, result in prediction.views.items() for lesion in result.lesions}
+
+
+def tracking_identifiers(prediction: Prediction) -> dict[int, tuple[str, str]]:
+    """Lesion id -> (Tracking Identifier, Tracking Unique Identifier) of its SR measurement group.
+
+    The two lesions of an ANT-POST pair get the same text and the same UID (module docstring); every
+    other lesion gets its own.
+
+    Example::
+
+        ids = tracking_identifiers(prediction)
+        ids[1] == ids[3]   # True when ANT lesion 1 and POST lesion 3 are one lesion
+    """
+    import highdicom as hd  # lazy: start-up time
+
+    views = _lesion_views(prediction)
+    tracking: dict[int, tuple[str, str]] = {}
+    for pair in prediction.pairs:
+        text = f"lesion {pair.ant_id} ({views[pair.ant_id]}) = lesion {pair.post_id} ({views[pair.post_id]})"
+        tracking[pair.ant_id] = tracking[pair.post_id] = (text, str(hd.UID()))
+    for lesion_id, view in views.items():
+        if lesion_id not in tracking:
+            tracking[lesion_id] = (f"lesion {lesion_id} ({view})", str(hd.UID()))
+    return tracking
+
+
+def _without_zero_patient_measures(ds) -> None:
+    """Drop Patient's Size / Weight of zero (module docstring: a camera's "not entered")."""
+    for keyword in ("PatientSize", "PatientWeight"):
+        value = ds.get(keyword)
+        if value is not None and value != "" and float(value) == 0.0:
+            del ds[keyword]
+
+
+def _coding_scheme():
+    """The Coding Scheme Identification item describing :data:`SCHEME`."""
+    item = pydicom.Dataset()
+    item.CodingSchemeDesignator = SCHEME
+    item.CodingSchemeName = "scintiseg measurements"
+    item.CodingSchemeResponsibleOrganization = "scintiseg"
+    return item
+
+
 def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
-    """Write the TID 1500 measurement report of ``prediction`` referencing ``source_ds`` to ``path``."""
+    """Write the TID 1500 measurement report of ``prediction`` (every lesion of every view, pairs sharing
+    their tracking identifiers) referencing ``source_ds`` to ``path``."""
     import highdicom as hd  # lazy: start-up time
     from highdicom.sr import (  # lazy: start-up time
+        AlgorithmIdentification,
         CodedConcept,
         ImageRegion,
         MeasurementReport,
@@ -143,8 +212,10 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
     context = ObservationContext(
         observer_device_context=hd.sr.ObserverContext(observer_type=codes.DCM.Device, observer_identifying_attributes=observer)
     )
+    algorithm = AlgorithmIdentification(name=f"scintiseg {prediction.model_info.get('name', 'model')}".strip(), version=__version__)
+    tracking = tracking_identifiers(prediction)
+    activity, counts = codes.DCM.NuclearMedicineProjectionActivity, codes.UCUM.Counts
     groups = []
-    area = CodedConcept("42798000", "SCT", "Area")
     for view, result in prediction.views.items():
         for contour, lesion in zip(result.contours, result.lesions):
             frame = frames.get(view)
@@ -155,29 +226,32 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
             )
             region = ImageRegion(graphic_type=hd.sr.GraphicTypeValues.POLYLINE, graphic_data=_polyline(contour.points), source_image=source)
             measurements = [
-                hd.sr.Measurement(name=area, value=float(lesion.area_mm2), unit=codes.UCUM.SquareMillimeter),
-                hd.sr.Measurement(name=CodedConcept("MEANCNT", SCHEME, "Mean counts"), value=float(lesion.counts_mean), unit=CodedConcept("{counts}", "UCUM", "counts")),
-                hd.sr.Measurement(name=CodedConcept("MAXCNT", SCHEME, "Maximum counts"), value=float(lesion.counts_max), unit=CodedConcept("{counts}", "UCUM", "counts")),
-                hd.sr.Measurement(name=CodedConcept("MEANPROB", SCHEME, "Mean lesion probability"), value=float(lesion.probability_mean), unit=CodedConcept("1", "UCUM", "no units")),
+                hd.sr.Measurement(name=codes.SCT.Area, value=float(lesion.area_mm2), unit=codes.UCUM.SquareMillimeter),
+                hd.sr.Measurement(name=activity, value=float(lesion.counts_mean), unit=counts, derivation=codes.SCT.Mean),
+                hd.sr.Measurement(name=activity, value=float(lesion.counts_max), unit=counts, derivation=codes.SCT.Maximum),
+                hd.sr.Measurement(
+                    name=codes.DCM.Probability, value=float(lesion.probability_mean), unit=codes.UCUM.NoUnits, derivation=codes.SCT.Mean, algorithm_id=algorithm
+                ),
             ]
             if lesion.lesion_to_normal_bone is not None:
                 measurements.append(
-                    hd.sr.Measurement(name=CodedConcept("LNBR", SCHEME, "Lesion to normal bone ratio"), value=float(lesion.lesion_to_normal_bone), unit=CodedConcept("1", "UCUM", "no units"))
+                    hd.sr.Measurement(name=CodedConcept("LNBR", SCHEME, "Lesion to normal bone ratio"), value=float(lesion.lesion_to_normal_bone), unit=codes.UCUM.NoUnits)
                 )
             site = finding_site(lesion.region, lesion.laterality)
+            text, uid = tracking[lesion.id]
             groups.append(
                 PlanarROIMeasurementsAndQualitativeEvaluations(
-                    tracking_identifier=TrackingIdentifier(uid=hd.UID(), identifier=f"lesion {lesion.id}"),
+                    tracking_identifier=TrackingIdentifier(uid=uid, identifier=text),
                     referenced_region=region,
-                    finding_type=CodedConcept("52988006", "SCT", "Lesion"),
+                    finding_type=codes.SCT.Lesion,
                     finding_sites=None if site is None else [site],
                     measurements=measurements,
                 )
             )
     summary = [
-        hd.sr.Measurement(name=CodedConcept("LESCOUNT", SCHEME, "Number of lesions"), value=float(prediction.lesion_count), unit=CodedConcept("{lesions}", "UCUM", "lesions")),
-        hd.sr.Measurement(name=CodedConcept("BSI", SCHEME, "Bone Scan Index over covered bones"), value=float(prediction.bsi_percent), unit=CodedConcept("%", "UCUM", "percent")),
-        hd.sr.Measurement(name=CodedConcept("BSICOV", SCHEME, "Skeletal mass covered by the model"), value=float(prediction.covered_mass_percent), unit=CodedConcept("%", "UCUM", "percent")),
+        hd.sr.Measurement(name=CodedConcept("246206008", "SCT", "Number of lesions"), value=float(prediction.lesion_count), unit=CodedConcept("{lesions}", "UCUM", "lesions")),
+        hd.sr.Measurement(name=CodedConcept("BSI", SCHEME, "Bone Scan Index over covered bones"), value=float(prediction.bsi_percent), unit=codes.UCUM.Percent),
+        hd.sr.Measurement(name=CodedConcept("BSICOV", SCHEME, "Skeletal mass covered by the model"), value=float(prediction.covered_mass_percent), unit=codes.UCUM.Percent),
     ]
     groups.insert(
         0,
@@ -204,12 +278,14 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
         is_final=False,
         is_verified=False,
     )
+    sr.CodingSchemeIdentificationSequence = [_coding_scheme()]
+    _without_zero_patient_measures(sr)
     with atomic_path(path) as tmp:
         sr.save_as(tmp)
 
 
 def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
-    """Write a GSPS drawing every lesion contour (and its id) on the source image."""
+    """Write a GSPS drawing every lesion outline of every view (and its id) on that view's frame of the source."""
     import highdicom as hd  # lazy: start-up time
     from highdicom.pr import (  # lazy: start-up time
         AnnotationUnitsValues,
@@ -221,6 +297,8 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
     )
 
     frames = _frame_numbers(source_ds, prediction.scan.view_names)
+    views = _lesion_views(prediction)
+    partners = prediction.paired_with
     window = max(display_window(np.concatenate([np.ravel(v) for v in prediction.scan.views.values()])), 1.0)
     layer = GraphicLayer(layer_name="LESIONS", order=1, description="scintiseg lesion contours", display_color=hd.color.CIELabColor(50.0, 80.0, 60.0))
     annotations = []
@@ -229,7 +307,9 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
         for contour, lesion in zip(result.contours, result.lesions):
             objects.append(GraphicObject(graphic_type=GraphicTypeValues.POLYLINE, graphic_data=_polyline(contour.points) + 1.0, units=AnnotationUnitsValues.PIXEL, is_filled=False))
             x0, y0 = contour.points.min(axis=0) + 1.0
-            texts.append(TextObject(text_value=str(lesion.id), units=AnnotationUnitsValues.PIXEL, anchor_point=(float(x0), float(max(y0 - 2.0, 1.0)))))
+            partner = partners.get(lesion.id)
+            label = str(lesion.id) if partner is None else f"{lesion.id} ({views[partner]} {partner})"
+            texts.append(TextObject(text_value=label, units=AnnotationUnitsValues.PIXEL, anchor_point=(float(x0), float(max(y0 - 2.0, 1.0)))))
         if not objects:
             continue
         frame = frames.get(view)
@@ -265,6 +345,7 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
     )
     # A whole body is unpaired, so General Series Laterality (Type 2C) must be absent (module docstring).
     gsps.BodyPartExamined = BODY_PART
+    _without_zero_patient_measures(gsps)
     with atomic_path(path) as tmp:
         gsps.save_as(tmp)
 

@@ -1,12 +1,32 @@
-"""``report.html``: a self-contained page a physician opens in any browser.
+"""``report.html``: a self-contained page a physician opens in any browser, and prints.
 
-One file, no external resources (no scripts, fonts or style sheets fetched; images embedded as
-``data:image/png;base64`` URIs), so it can be mailed or archived. Every text that comes from the input
-(patient name and id, UIDs, file names, region names, flags, the model's provenance) is escaped with
-:func:`html.escape` (quotes included): a DICOM patient name is attacker-controlled text. The lesion table
-has ``id="lesions"`` and one ``<tr>`` per lesion in its ``<tbody>`` (the browser test counts them); its
-"Paired with" column names the same lesion's id in the other view (ANT-POST pairing). The summary's
-``id="triage"`` row gives the triage score (the largest covered lesion probability, per scan and per view).
+One file, no external resources (no scripts at all, no fonts or style sheets fetched; images embedded as
+``data:`` URIs, PNG or JPEG as given), so it can be mailed or archived. Every text that comes from the input
+(patient name and id, UIDs, file names, view and region names, flags, the model's provenance) is escaped
+with :func:`html.escape` (quotes included): a DICOM patient name is attacker-controlled text.
+
+What the page shows (issue 15, "Report"), top to bottom:
+
+- **Summary**: lesion count, ANT-POST pairs, the triage score (``id="triage"``: the largest covered lesion
+  probability, per scan and per view), Soloway grade, the **BSI with its scope** (covered skeletal mass,
+  per view, and what the BSI leaves out), the involved regions, and the **QC flags** with their meaning;
+  beside it the **body diagram** of the involved regions (:mod:`.body_diagram`).
+- **Images**: every view side by side as an inline SVG: the scan (the PNG given per view), each lesion's
+  contour (vector, from ``report["lesions"][i]["contour"]``) and its id, the same id as in the table, and
+  R/L marks of the patient's sides. The views are cropped to the rows of the body found on any view
+  (the region estimate's ``body_top_row``/``body_bottom_row``; any lesion outside it widens the crop) and
+  drawn in millimetres, so non-square pixels keep their shape. **Region map on demand**: a checkbox (pure
+  CSS, no script) lays each view's skeleton-region map (:func:`.overlay.region_map_image`) over the scan
+  and shows its colour legend.
+- **Lesions by region**: ``<table id="lesions">`` with one ``<tbody class="region-group">`` per region (in
+  the order of :data:`~scintiseg.predict.regions.REGION_NAMES`; ``other`` and unknown names last), each
+  opened by a ``<tr class="region-header">`` (lesions per view and the region's BSI contribution) and then
+  one ``<tr class="lesion">`` per lesion. The "Paired with" column names the same lesion's id in the other
+  view. A region's BSI contribution is that of the view's bone group (``views.V.bsi.bones``), averaged over
+  the predicted views like the scan's BSI, so the region rows add up to the BSI.
+- **Print** (``@media print``): A4 portrait, toggles hidden (a printed checkbox does nothing), the summary
+  on page 1, the images sized to one page, the lesion table from a new page with its header repeated, and
+  colours printed as shown.
 """
 
 from __future__ import annotations
@@ -14,18 +34,64 @@ from __future__ import annotations
 import base64
 import html
 
+from scintiseg.predict.regions import REGION_NAMES
+from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg
+from scintiseg.report.overlay import REGION_COLOURS
 
 _STYLE = """
 body{font-family:sans-serif;margin:1.5em;color:#111;background:#fff}
-h1{font-size:1.4em;margin:0 0 .3em}
+h1{font-size:1.4em;margin:0 0 .3em} h2{font-size:1.15em;margin:1em 0 .4em}
 .warn{background:#fff3cd;border:1px solid #d9a400;padding:.5em .8em;margin:.8em 0}
 .flags span{display:inline-block;background:#fde2e1;border:1px solid #d33;margin:2px;padding:1px 6px}
+.flags ul{margin:.2em 0;padding-left:1.4em;font-size:.9em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
 th,td{border:1px solid #999;padding:3px 7px;text-align:right}
-th{background:#e8eef7} td.t{text-align:left}
-.views{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-start}
-figure{margin:0} figcaption{font-size:.9em;text-align:center}
+th{background:#e8eef7} td.t,th.t{text-align:left}
+tr.region-header th{background:#d5dff0;text-align:left;font-weight:normal}
+tr.region-header b{font-size:1.05em}
+.top{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start}
+.top .summary{flex:1 1 28em;max-width:46em}
+.body-diagram{height:560px;width:auto;max-width:100%}
+#body-diagram{flex:0 0 auto}
+.views{display:flex;gap:1.2em;flex-wrap:wrap;align-items:flex-start}
+figure{margin:0} figcaption{font-size:.85em;text-align:center;max-width:26em;margin:.3em auto 0}
+svg.scan{height:940px;width:auto;max-width:100%;border:1px solid #ccc;background:#fff}
+svg.scan .lesion-outline{fill:none;stroke:#dc0000;stroke-width:1.6}
+svg.scan .lesion-id{fill:#c00000;stroke:#fff;paint-order:stroke;font-weight:bold;font-family:sans-serif}
+svg.scan .side{fill:#222;font-weight:bold;font-family:sans-serif}
+svg.scan .regionmap{display:none;mix-blend-mode:multiply;opacity:.9;image-rendering:pixelated}
+.toggle-label{display:inline-block;margin:.2em 0 .6em;padding:.2em .6em;border:1px solid #88a;border-radius:4px;
+ background:#eef;cursor:pointer;user-select:none}
+.legend{display:none;flex-wrap:wrap;gap:.2em 1em;font-size:.8em;margin:.6em 0;max-width:70em}
+.legend span{display:inline-flex;align-items:center;gap:.3em;min-width:11em}
+.legend i{display:inline-block;width:1.1em;height:1.1em;border:1px solid #777}
+#show-regions{position:absolute;opacity:0}
+#show-regions:focus-visible + .toggle-label{outline:2px solid #336}
+#show-regions:checked ~ .views .regionmap{display:inline}
+#show-regions:checked ~ .legend{display:flex}
+#show-regions:checked + .toggle-label{background:#cce}
+.note{font-size:.85em;color:#333}
 dl{font-size:.85em} dt{font-weight:bold} dd{margin:0 0 .4em 1em}
+@page{size:A4 portrait;margin:12mm}
+@media print{
+ body{margin:0;font-size:9pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ .toggle-label,#show-regions{display:none}
+ .top{flex-wrap:nowrap;gap:5mm}
+ .top .summary{flex:1 1 auto}
+ #body-diagram{flex:0 0 78mm}
+ .body-diagram{width:78mm;height:auto}
+ #images{break-before:page}
+ .views{flex-wrap:nowrap;gap:4mm;justify-content:center}
+ svg.scan{height:228mm;width:auto;max-width:90mm;border:none}
+ figcaption{max-width:80mm}
+ #lesions-section{break-before:page}
+ #lesions{font-size:7.5pt;width:100%}
+ #lesions thead{display:table-header-group}
+ #lesions tr{break-inside:avoid}
+ #lesions tr.region-header{break-after:avoid}
+ th,td{padding:1px 3px}
+ #definitions{break-before:auto}
+}
 """
 
 _COLUMNS = (
@@ -44,6 +110,20 @@ _COLUMNS = (
     ("bsi_contribution_percent", "BSI contribution (%)"),
 )
 _TEXT_COLUMNS = {"view", "region", "laterality"}
+
+#: What each QC flag means (flags ending in ``_VIEW`` name their view); docs/predict.md has the full text.
+QC_FLAG_MEANINGS: dict[str, str] = {
+    "low_counts": "few counts in the view: noisy, lesions may be missed",
+    "body_truncated": "the body touches the top or bottom edge: region names and BSI are unreliable",
+    "no_body": "no body found in the view",
+    "no_bone_found": "no bone found in the view: BSI and lesion-to-bone ratios are missing",
+    "lesion_at_window_edge": "a lesion touches the edge of the model's window: it may extend beyond what was seen",
+    "views_misaligned": "ANT and POST could not be aligned: lesions were not paired",
+    "crop_uncertain": "the model's window was placed by a fallback: check it covers the thorax",
+}
+
+#: Rows of margin kept above and below the body when the views are cropped to it.
+CROP_MARGIN_PX: int = 12
 
 
 def _e(value) -> str:
@@ -70,16 +150,216 @@ def _triage(summary: dict, views: dict) -> str:
     return _e(f"{float(score):.3g}" + (f" ({per_view})" if per_view else ""))
 
 
-def report_html(report: dict, images: dict[str, bytes]) -> str:
-    """The HTML page of a report dict (:func:`.report_json.report_dict`) with overlay PNGs per view.
+def region_title(region: str) -> str:
+    """A region name for people: ``tibia_fibula_left`` -> ``Tibia/fibula (left)``."""
+    base, side = region, None
+    for suffix in ("right", "left"):
+        if region.endswith("_" + suffix):
+            base, side = region[: -len(suffix) - 1], suffix
+    text = base.replace("tibia_fibula", "tibia/fibula").replace("_", " ")
+    text = text[:1].upper() + text[1:]
+    return f"{text} ({side})" if side else text
+
+
+def _region_order(region: str) -> tuple[int, int, str]:
+    """Anatomical order (REGION_NAMES), then unknown names alphabetically, ``other`` last."""
+    if region == REGION_NAMES[0]:
+        return (2, 0, region)
+    if region in REGION_NAMES:
+        return (0, REGION_NAMES.index(region), region)
+    return (1, 0, region)
+
+
+def group_by_region(lesions: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The lesions grouped by their ``region``, groups in anatomical order, lesions by view then id."""
+    groups: dict[str, list[dict]] = {}
+    for lesion in lesions:
+        groups.setdefault(str(lesion.get("region")), []).append(lesion)
+    return [(region, sorted(groups[region], key=lambda l: (str(l.get("view")), str(l.get("id")))))
+            for region in sorted(groups, key=_region_order)]
+
+
+def _view_region_bsi(report: dict, view: str, region: str) -> float:
+    """The BSI contribution (%) of ``region`` on ``view``: its bone group's, else the sum over its lesions."""
+    bones = report.get("views", {}).get(view, {}).get("bsi", {}).get("bones", {})
+    if region in bones and "contribution_percent" in bones[region]:
+        return float(bones[region]["contribution_percent"])
+    return float(sum(l.get("bsi_contribution_percent") or 0.0 for l in report["lesions"]
+                     if l.get("view") == view and l.get("region") == region))
+
+
+def region_findings(report: dict) -> dict[str, dict[str, RegionFinding]]:
+    """View -> region -> :class:`~.body_diagram.RegionFinding` (lesion count, BSI contribution) of that view."""
+    found: dict[str, dict[str, RegionFinding]] = {}
+    for lesion in report["lesions"]:
+        view, region = str(lesion.get("view")), str(lesion.get("region"))
+        count = found.setdefault(view, {}).get(region, RegionFinding(0, 0.0)).lesions + 1
+        found[view][region] = RegionFinding(count, _view_region_bsi(report, view, region))
+    return found
+
+
+def region_bsi_percent(report: dict, region: str) -> float:
+    """A region's BSI contribution (%), averaged over the predicted views as the scan's BSI is."""
+    views = list(report.get("views", {})) or sorted({str(l.get("view")) for l in report["lesions"]})
+    return sum(_view_region_bsi(report, view, region) for view in views) / max(len(views), 1)
+
+
+def _lesion_table(report: dict) -> list[str]:
+    views = list(report.get("views", {}))
+    parts = ['<table id="lesions"><thead><tr>']
+    parts += [f"<th>{_e(title)}</th>" for _, title in _COLUMNS]
+    parts.append("</tr></thead>")
+    for region, lesions in group_by_region(report["lesions"]):
+        per_view = {v: sum(1 for l in lesions if l.get("view") == v) for v in views or sorted({l.get("view") for l in lesions})}
+        counts = ", ".join(f"{v} {n}" for v, n in per_view.items())
+        view_bsi = ", ".join(f"{v} {_view_region_bsi(report, v, region):.3g}" for v in per_view)
+        bsi = region_bsi_percent(report, region)
+        parts.append(
+            f'<tbody class="region-group" data-region="{_e(region)}">'
+            f'<tr class="region-header"><th colspan="{len(_COLUMNS)}"><b>{_e(region_title(region))}</b> '
+            f"({_e(region)}): {len(lesions)} lesion{'s' if len(lesions) != 1 else ''} ({_e(counts)}); "
+            f'BSI contribution <span class="region-bsi">{bsi:.3g}</span> % (mean of views: {_e(view_bsi)})</th></tr>'
+        )
+        for lesion in lesions:
+            parts.append(f'<tr class="lesion" id="lesion-{_e(lesion.get("id"))}" data-region="{_e(region)}">'
+                         + "".join(_cell(key, lesion.get(key)) for key, _ in _COLUMNS) + "</tr>")
+        parts.append("</tbody>")
+    if not report["lesions"]:
+        parts.append(f'<tbody><tr class="empty"><td class="t" colspan="{len(_COLUMNS)}">No lesion found above the '
+                     "threshold.</td></tr></tbody>")
+    parts.append("</table>")
+    return parts
+
+
+def _qc_flags(flags: list[str]) -> str:
+    if not flags:
+        return '<div class="flags" id="qc-flags">QC flags: none</div>'
+    items = []
+    for flag in flags:
+        meaning = next((text for key, text in QC_FLAG_MEANINGS.items() if flag == key or flag.startswith(key + "_")), None)
+        items.append(f"<li><span>{_e(flag)}</span>" + (f" {_e(meaning)}" if meaning else "") + "</li>")
+    return '<div class="flags" id="qc-flags">QC flags:<ul>' + "".join(items) + "</ul></div>"
+
+
+def _bsi_rows(report: dict) -> list[str]:
+    summary = report["summary"]
+    rows = [
+        '<tr id="bsi"><th>Bone Scan Index (% of skeletal mass; mean of views)</th>'
+        f'<td>{float(summary["bsi_percent"]):.3f}</td></tr>',
+        '<tr id="bsi-covered"><th>Skeletal mass seen by the model (%)</th>'
+        f'<td>{float(summary["bsi_covered_mass_percent"]):.1f}</td></tr>',
+    ]
+    for view, info in report.get("views", {}).items():
+        bsi = info.get("bsi") or {}
+        if "bsi_percent" not in bsi:
+            continue
+        seen = len(bsi.get("bones", {}))
+        rows.append(f"<tr class=\"bsi-view\"><th>{_e(view)}: BSI / mass seen (%) / bones seen</th><td>"
+                    f"{float(bsi['bsi_percent']):.3f} / {float(bsi.get('covered_mass_percent', 0.0)):.1f} / "
+                    f"{seen} of {len(REGION_NAMES) - 1}</td></tr>")
+    return rows
+
+
+def _data_uri(image: bytes) -> str:
+    """``data:`` URI of PNG or JPEG bytes (the type read from the signature, not assumed)."""
+    mime = "image/jpeg" if image[:3] == b"\xff\xd8\xff" else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"
+
+
+def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict, rows_shown: tuple[int, int]) -> str:
+    """One view as inline SVG (millimetre units): the scan, the region map layer, outlines, ids, R/L marks."""
+    rows, cols = (int(n) for n in report["input"]["shape"][-2:])
+    dr, dc = (float(s) for s in report["input"].get("pixel_spacing_mm", (1.0, 1.0)))
+    width, height = cols * dc, rows * dr
+    y0, y1 = rows_shown[0] * dr, (rows_shown[1] + 1) * dr
+    font = (y1 - y0) / 70.0
+    parts = [
+        f'<figure data-view="{_e(view)}"><svg class="scan" data-view="{_e(view)}" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 {y0:.2f} {width:.2f} {y1 - y0:.2f}" role="img" aria-label="{_e(view)} view with lesion outlines">',
+        f'<image href="{_data_uri(image)}" x="0" y="0" width="{width:.2f}" height="{height:.2f}" '
+        'preserveAspectRatio="none"/>',
+    ]
+    if region_png is not None:
+        parts.append(f'<image class="regionmap" href="{_data_uri(region_png)}" '
+                     f'x="0" y="0" width="{width:.2f}" height="{height:.2f}" preserveAspectRatio="none"/>')
+    ids = []
+    for lesion in report["lesions"]:
+        if lesion.get("view") != view:
+            continue
+        points = [((float(x) + 0.5) * dc, (float(y) + 0.5) * dr) for x, y in lesion.get("contour") or []]
+        if points:
+            parts.append(f'<polygon class="lesion-outline" data-id="{_e(lesion.get("id"))}" vector-effect="non-scaling-stroke" '
+                         'points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            left, right, top = min(xs), max(xs), min(ys)
+        else:  # no contour: number the centroid
+            left = right = (float(lesion.get("centroid_col", 0.0)) + 0.5) * dc
+            top = (float(lesion.get("centroid_row", 0.0)) + 0.5) * dr
+        label = str(lesion.get("id"))
+        room_right = width - right > font * (0.7 * len(label) + 0.4)
+        x, anchor = (right + 0.25 * font, "start") if room_right else (left - 0.25 * font, "end")
+        ids.append(f'<text class="lesion-id" data-id="{_e(label)}" x="{x:.1f}" y="{max(top + 0.7 * font, y0 + font):.1f}" '
+                   f'text-anchor="{anchor}" font-size="{font:.1f}" stroke-width="{font * 0.22:.1f}">{_e(label)}</text>')
+    parts += ids
+    right_left = ("R", "L") if view != "POST" else ("L", "R")
+    parts += [f'<text class="side" x="{font * 0.4:.1f}" y="{y0 + 1.1 * font:.1f}" font-size="{font * 1.2:.1f}">{right_left[0]}</text>',
+              f'<text class="side" x="{width - font * 0.4:.1f}" y="{y0 + 1.1 * font:.1f}" font-size="{font * 1.2:.1f}" '
+              f'text-anchor="end">{right_left[1]}</text>']
+    side_note = ("the patient's right on the image right" if view == "POST" else "the patient's right on the image left")
+    parts.append(f"</svg><figcaption><b>{_e(view)}</b> ({side_note}): lesion outlines and ids (red) as in the table"
+                 "</figcaption></figure>")
+    return "".join(parts)
+
+
+def _rows_shown(report: dict) -> tuple[int, int]:
+    """The rows of the body on any view and of every lesion, with a margin (all rows without a region estimate)."""
+    rows = int(report["input"]["shape"][-2])
+    estimates = [v.get("region_estimate") or {} for v in report.get("views", {}).values()]
+    tops = [int(e["body_top_row"]) for e in estimates if e.get("body_top_row") is not None]
+    bottoms = [int(e["body_bottom_row"]) for e in estimates if e.get("body_bottom_row") is not None]
+    if not tops or not bottoms or min(tops) >= max(bottoms):
+        return 0, rows - 1
+    # Every lesion stays in view, even one outside the body.
+    tops += [int(float(y)) for l in report["lesions"] for _, y in l.get("contour") or []]
+    bottoms += [int(float(y)) + 1 for l in report["lesions"] for _, y in l.get("contour") or []]
+    return max(min(tops) - CROP_MARGIN_PX, 0), min(max(bottoms) + CROP_MARGIN_PX, rows - 1)
+
+
+def _legend() -> str:
+    items = "".join(f'<span><i style="background:{colour}"></i>{_e(region_title(name))}</span>'
+                    for name, colour in REGION_COLOURS.items())
+    return ('<div class="legend" id="region-legend"><span><b>Skeleton regions</b> (atlas estimate, '
+            f"not a bone segmentation):</span>{items}</div>")
+
+
+def _body_diagram(report: dict) -> str:
+    findings = region_findings(report)
+    views = set(report.get("views", {})) | set(findings)
+    front_view = "ANT" if "ANT" in views else ("VIEW" if "VIEW" in views else None)
+    front = None if front_view is None else findings.get(front_view, {})
+    back = findings.get("POST", {}) if "POST" in views else None
+    return ('<figure id="body-diagram">' + body_diagram_svg(front, back)
+            + "<figcaption>Involved regions per view (front: ANT, back: POST)</figcaption></figure>")
+
+
+def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, bytes] | None = None) -> str:
+    """The HTML page of a report dict (:func:`.report_json.report_dict`).
 
     Args:
         report: the report dict.
-        images: view -> overlay PNG bytes, embedded in the page.
+        images: view -> PNG or JPEG of the view drawn under the vector outlines (the scan without outlines:
+            :func:`.overlay.overlay_image` with ``outlines=False``, :func:`.overlay.jpeg_bytes`; any image of
+            the whole view fits, it is stretched to the view's size in mm).
+        region_maps: view -> region-map PNG (:func:`.overlay.region_map_image`); without it the page has no
+            region-map toggle.
+
+    Returns:
+        The page (a complete HTML document).
     """
     summary = report["summary"]
     patient = report["patient"]
     model = report.get("model", {})
+    region_maps = region_maps or {}
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -100,40 +380,40 @@ def report_html(report: dict, images: dict[str, bytes]) -> str:
     ]
     if model.get("disclaimer"):
         parts.append(f'<p class="warn"><strong>Not a clinical device.</strong> {_e(model["disclaimer"])}</p>')
+    involved = [r for r, _ in group_by_region(report["lesions"])]
     parts += [
-        "<h2>Summary</h2>",
+        '<div class="top"><div class="summary"><h2>Summary</h2>',
         '<table id="summary"><tbody>',
-        f"<tr><th>Lesions</th><td>{_e(summary['lesion_count'])}</td></tr>",
+        f"<tr><th>Lesions (view with most)</th><td>{_e(summary['lesion_count'])}</td></tr>",
         f"<tr><th>Lesions seen in both views (pairs)</th><td>{_e(summary.get('pair_count', 0))}</td></tr>",
         f'<tr id="triage"><th>Triage score (largest lesion probability; a ranking, not calibrated)</th>'
         f"<td>{_triage(summary, report.get('views', {}))}</td></tr>",
         f"<tr><th>Soloway grade</th><td>{_e(summary['soloway_grade'])}</td></tr>",
-        f"<tr><th>Bone Scan Index (%)</th><td>{float(summary['bsi_percent']):.3f}</td></tr>",
-        f"<tr><th>Skeletal mass seen (%)</th><td>{float(summary['bsi_covered_mass_percent']):.1f}</td></tr>",
+        *_bsi_rows(report),
+        f'<tr id="regions-involved"><th>Regions with lesions</th><td class="t">'
+        f"{_e(', '.join(region_title(r) for r in involved) or 'none')}</td></tr>",
         "</tbody></table>",
-        f"<p>{_e(summary['bsi_scope'])}</p>",
+        f'<p id="bsi-scope"><b>BSI scope.</b> {_e(summary["bsi_scope"])}</p>',
+        _qc_flags(summary.get("qc_flags") or []),
+        "</div>",
+        _body_diagram(report),
+        "</div>",
+        '<section id="images"><h2>Images</h2>',
     ]
-    flags = summary.get("qc_flags") or []
-    parts.append(
-        '<p class="flags">QC flags: ' + ("".join(f"<span>{_e(f)}</span>" for f in flags) if flags else "none") + "</p>"
-    )
-    parts.append('<h2>Lesions</h2><table id="lesions"><thead><tr>')
-    parts += [f"<th>{_e(title)}</th>" for _, title in _COLUMNS]
-    parts.append("</tr></thead><tbody>")
-    for lesion in report["lesions"]:
-        parts.append("<tr>" + "".join(_cell(key, lesion.get(key)) for key, _ in _COLUMNS) + "</tr>")
-    parts.append("</tbody></table>")
-    if not report["lesions"]:
-        parts.append("<p>No lesion found above the threshold.</p>")
-    parts.append('<h2>Images</h2><div class="views">')
+    if region_maps:
+        parts += ['<input type="checkbox" id="show-regions" class="toggle">',
+                  '<label for="show-regions" class="toggle-label">Show the skeleton-region map</label>']
+    parts.append('<div class="views">')
+    shown = _rows_shown(report)
     for view, png in images.items():
-        data = base64.b64encode(png).decode("ascii")
-        parts.append(
-            f'<figure><img alt="{_e(view)} overlay" src="data:image/png;base64,{data}">'
-            f"<figcaption>{_e(view)}: lesion contours (red), model window (blue)</figcaption></figure>"
-        )
-    parts.append("</div><h2>Definitions</h2><dl>")
+        parts.append(_scan_figure(view, png, region_maps.get(view), report, shown))
+    parts.append("</div>")
+    if region_maps:
+        parts.append(_legend())
+    parts.append("</section>")
+    parts += ['<section id="lesions-section"><h2>Lesions by region</h2>', *_lesion_table(report), "</section>"]
+    parts.append('<section id="definitions"><h2>Definitions</h2><dl>')
     for key, text in report.get("definitions", {}).items():
         parts.append(f"<dt>{_e(key)}</dt><dd>{_e(text)}</dd>")
-    parts.append("</dl></body></html>")
+    parts.append("</dl></section></body></html>")
     return "\n".join(parts) + "\n"

@@ -47,14 +47,16 @@ DEFINITIONS = {
         f"excluding every lesion dilated by {REFERENCE_MARGIN_PX} px."
     ),
     "region": (
-        "proportional skeleton atlas fitted to the body outline (scintiseg.predict.regions); an estimate, "
-        "not a bone segmentation."
+        "the bone group under most of the lesion's pixels in the view's skeleton-region map: the learned region "
+        "network (scintiseg.predict.region_model, trained on phantom region maps) or, when it is not installed or "
+        "--regions atlas is given, a proportional atlas fitted to the body outline (scintiseg.predict.regions); "
+        "'other' = no bone under the lesion. model.regions says which."
     ),
     "laterality": "the patient's side (ANT view: patient right on the image left; POST as acquired: the reverse).",
     "bsi_percent": (
-        "Bone Scan Index over the bones inside the model's window only: sum over bones of (involved fraction of "
-        "the bone's pixels) x (Spiers skeletal-mass share); unseen parts count as uninvolved, so it is a lower "
-        "bound; mean over predicted views."
+        "Bone Scan Index: sum over bones of (involved fraction of the bone's pixels) x (Spiers skeletal-mass "
+        "share), over the bones inside the model's window; unseen parts count as uninvolved, so with less than the "
+        "whole skeleton in view it is a lower bound; mean over predicted views."
     ),
     "bsi_covered_mass_percent": "share of skeletal mass (Spiers) the model saw.",
     "triage_score": (
@@ -126,10 +128,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
             "soloway_grade": soloway_grade(count),
             "bsi_percent": round(prediction.bsi_percent, 4),
             "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2),
-            "bsi_scope": (
-                f"BSI over the {prediction.covered_mass_percent:.1f} % of skeletal mass inside the model's "
-                f"{prediction.settings.get('window', 'thoracic')} window; not a whole-skeleton BSI."
-            ),
+            "bsi_scope": bsi_scope(prediction),
             "triage_score": _significant(prediction.triage_score),
             "pair_count": len(prediction.pairs),
             "pairing_shift_px": None if shift is None else [float(shift[0]), float(shift[1])],
@@ -141,6 +140,23 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         "definitions": DEFINITIONS,
         "timings_s": {k: round(v, 4) for k, v in prediction.timings.items()},
     }
+
+
+#: Skeletal mass seen (%) from which the BSI is called a whole-skeleton BSI.
+WHOLE_SKELETON_PERCENT = 99.0
+
+
+def bsi_scope(prediction: Prediction) -> str:
+    """One sentence: what the BSI covers (mass seen, window, how bones were named) and how to read it."""
+    covered = prediction.covered_mass_percent
+    window = prediction.settings.get("window", "thoracic")
+    method = (prediction.model_info.get("regions") or {}).get("method", "atlas")
+    named = "the learned region map" if method == "learned" else "a proportional atlas"
+    if covered >= WHOLE_SKELETON_PERCENT:
+        return (f"Whole-skeleton BSI: {covered:.1f} % of the skeletal mass was seen ({window} window); "
+                f"bones named by {named}.")
+    return (f"BSI over the {covered:.1f} % of skeletal mass seen ({window} window); bone not seen counts as "
+            f"uninvolved, so this is a lower bound, not a whole-skeleton BSI; bones named by {named}.")
 
 
 def report_json(prediction: Prediction, files: dict[str, dict[str, str]] | None = None) -> str:

@@ -93,6 +93,11 @@ class TrainConfig(Config):
         window_size: side of the square synthetic training window (prediction tiles the whole view with it).
         generator_workers: processes generating synthetic patients while the network trains (0: none,
             generate between epochs in the training process).
+        task: ``lesions`` (the papers' binary lesion mask) or ``regions`` (issue 15: the skeleton-region
+            map, 27 classes, from synthetic phantoms only; the network needs a ``classes`` argument, e.g.
+            ``unet``; no flips, no head prior; ``val_dsc`` is the mean Dice over the regions).
+        init: a checkpoint whose network weights start this run (fine-tuning; the architecture must match).
+            Optimiser state, epochs and history start afresh. Empty: random initialisation from ``seed``.
     """
 
     kind: ClassVar[str] = "training configuration"
@@ -142,6 +147,8 @@ class TrainConfig(Config):
     pixel_mm: float = 2.26
     window_size: int = 256
     generator_workers: int = 1
+    task: str = option("lesions", choices=("lesions", "regions"), help="what the network learns")
+    init: str = option("", help="checkpoint whose network weights start the run (fine-tuning)")
 
     def validate(self) -> None:
         """Raise :class:`ScintisegError` naming the first field with an impossible value."""
@@ -176,6 +183,12 @@ class TrainConfig(Config):
             profile(self.synthetic)  # an unknown profile is one line naming the choices
         if self.synthetic and self.input_mode != "ant":
             raise ScintisegError(f"synthetic training makes single-view windows: --input-mode ant, not {self.input_mode!r}")
+        if self.task == "regions" and not self.synthetic:
+            raise ScintisegError("--task regions learns from the phantom's region maps: give --synthetic PROFILE")
+        if self.task == "regions" and self.augment:
+            raise ScintisegError("--task regions cannot use --augment (its flips would swap the patient's sides)")
+        if self.task == "regions" and self.loss == "chan_vese":
+            raise ScintisegError("--task regions is supervised: the Chan-Vese loss is for lesions")
         if self.loss != "chan_vese" and self.labelled == 0.0:
             raise ScintisegError("labelled = 0 leaves nothing to learn with a supervised loss; use --loss chan_vese")
 

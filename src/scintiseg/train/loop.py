@@ -41,11 +41,12 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
-from scintiseg.losses import SegmentationLoss
-from scintiseg.metrics import confusion_counts, summarise
+from scintiseg.losses import RegionLoss, SegmentationLoss
+from scintiseg.metrics import class_dice, class_overlap, confusion_counts, summarise
 from scintiseg.models import create_model
 from scintiseg.models.checkpoint import BEST, CHECKPOINT_DIR, LAST, RESUME_KEYS, load_checkpoint, save_checkpoint
 from scintiseg.models.device import autocast_dtype
+from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.prepare.augment import RandomGeometric
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.data import (
@@ -73,18 +74,24 @@ LOG_COLUMNS: tuple[str, ...] = (
 class TrainData:
     """The datasets of one run and the split they came from.
 
-    ``pool`` is set for synthetic training (:mod:`scintiseg.train.synthetic`): each epoch then trains on
-    ``pool.dataset(epoch)``, and ``train`` is the first epoch's windows.
+    ``pool`` is set for synthetic training (:mod:`scintiseg.train.synthetic`) and site adaptation
+    (:class:`scintiseg.train.unlabelled.MixedPool`, which has the same interface): each epoch then trains on
+    ``pool.dataset(epoch)``, and ``train`` is the windows of epoch ``first_epoch`` (the first of this
+    process), which that epoch reuses instead of asking the pool again (asking twice would throw away the
+    patients the generator made meanwhile for the next epoch, and make them again).
     """
 
     train: SegmentationDataset
     val: SegmentationDataset
     split: SplitCases | None = None
     pool: SyntheticPool | None = None
+    first_epoch: int = 0
 
     def for_epoch(self, epoch: int) -> SegmentationDataset:
         """The training images of ``epoch``."""
-        return self.pool.dataset(epoch) if self.pool is not None else self.train
+        if self.pool is None or epoch == self.first_epoch:
+            return self.train
+        return self.pool.dataset(epoch)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -107,7 +114,7 @@ def synthetic_settings(config: TrainConfig) -> SyntheticSettings:
     """What the on-the-fly generator of a ``--synthetic`` run makes."""
     return SyntheticSettings(profile=config.synthetic, pixel_mm=config.pixel_mm, window_size=config.window_size,
                              windows_per_view=config.windows_per_view, normalisation=config.normalisation,
-                             degrade=config.degrade, seed=config.seed)
+                             degrade=config.degrade, seed=config.seed, task=config.task)
 
 
 def prepare_synthetic_data(config: TrainConfig, start_epoch: int = 0) -> TrainData:
@@ -124,7 +131,7 @@ def prepare_synthetic_data(config: TrainConfig, start_epoch: int = 0) -> TrainDa
     except BaseException:
         pool.close()
         raise
-    return TrainData(first, val, None, pool)
+    return TrainData(first, val, None, pool, first_epoch=start_epoch)
 
 
 def prepare_data(config: TrainConfig) -> TrainData:
@@ -160,10 +167,26 @@ def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
     """The network of ``config`` with ``in_channels`` input channels (the data decide)."""
     kwargs = dict(config.model_args)
     kwargs["in_channels"] = in_channels
+    if config.task == "regions":
+        kwargs["classes"] = len(REGION_CLASSES)
     model = create_model(config.model, **kwargs)
-    if config.head_prior > 0:
+    if config.init:
+        state = load_checkpoint(Path(config.init), map_location="cpu", required=("model",))
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError:
+            made = state.get("model_config") or {}
+            made_for = f" (they were made for {made.get('name', '?')} {_arguments(made)})" if made else ""
+            raise ScintisegError(f"its weights do not fit {config.model} {_arguments(dict(model.config))}{made_for}",
+                                 path=config.init) from None
+    elif config.head_prior > 0 and config.task == "lesions":
         initialise_head_prior(model, config.head_prior)
     return model
+
+
+def _arguments(model_config: dict) -> str:
+    """``width=8 depth=4 ...``: a network's arguments in one line (for error messages)."""
+    return " ".join(f"{k}={v}" for k, v in model_config.items() if k not in ("name", "in_channels")) or "(defaults)"
 
 
 def initialise_head_prior(model: torch.nn.Module, prior: float) -> None:
@@ -190,7 +213,9 @@ def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
     return torch.optim.SGD(parameters, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
 
 
-def build_loss_from_config(config: TrainConfig) -> SegmentationLoss:
+def build_loss_from_config(config: TrainConfig) -> SegmentationLoss | RegionLoss:
+    if config.task == "regions":
+        return RegionLoss()
     return SegmentationLoss(
         config.loss,
         supervised=config.supervised_loss,
@@ -234,7 +259,13 @@ def validate(
     config: TrainConfig,
     device: torch.device,
 ) -> dict[str, float]:
-    """Validation loss and DSC / Recall / CPA / IoU (pooled) and DSC (per image) at ``config.threshold``."""
+    """Validation loss and DSC / Recall / CPA / IoU (pooled) and DSC (per image) at ``config.threshold``.
+
+    For ``task="regions"``: the loss and ``val_dsc`` = mean over the regions present of the pooled Dice of
+    the arg-max map (the other scores are NaN: they are lesion scores).
+    """
+    if config.task == "regions":
+        return _validate_regions(model, data, loss_fn, config, device)
     model.eval()
     losses, counts = [], []
     with torch.no_grad():
@@ -259,6 +290,25 @@ def validate(
         "val_iou": _finite(pooled["iou"]),
         "val_dsc_image": _finite(summary["per_image"]["dsc"]),
     }
+
+
+def _validate_regions(model, data: SegmentationDataset, loss_fn, config: TrainConfig, device) -> dict[str, float]:
+    model.eval()
+    classes = len(REGION_CLASSES)
+    losses, counts = [], np.zeros((classes, 3), dtype=np.int64)
+    with torch.no_grad():
+        for start in range(0, len(data), config.batch_size):
+            images = data.images[start : start + config.batch_size].to(device)
+            targets = data.targets[start : start + config.batch_size].to(device)
+            with _autocast(config, device):
+                logits = model(images)
+            loss, _ = loss_fn(logits.float(), targets)
+            losses.append(float(loss) * len(images))
+            counts += class_overlap(logits.argmax(dim=1).cpu().numpy(), targets[:, 0].long().cpu().numpy(), classes)
+    dice = class_dice(counts)[1:]
+    nan = float("nan")
+    return {"val_loss": sum(losses) / len(data), "val_dsc": _finite(float(np.nanmean(dice))), "val_recall": nan,
+            "val_cpa": nan, "val_iou": nan, "val_dsc_image": nan}
 
 
 def _finite(value: float) -> float:
@@ -462,7 +512,9 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
                      "window_size": int(data.train.images.shape[-1]),
                      # A synthetic run trains on windows of the whole body at one pixel size: prediction
                      # resamples to it and tiles the whole view (the checkpoint contract of predict.loader).
-                     **({"pixel_mm": float(config.pixel_mm), "window": "whole"} if config.synthetic else {})},
+                     **({"pixel_mm": float(config.pixel_mm), "window": "whole"} if config.synthetic else {}),
+                     # A region network says so, with the names of its classes (predict.regions reads them).
+                     **({"task": "regions", "classes": list(REGION_CLASSES)} if config.task == "regions" else {})},
             "history": history,
             "best": {"epoch": best_epoch, "value": best_value, "monitor": config.monitor},
             "early_stopping_wait": wait,

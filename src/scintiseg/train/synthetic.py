@@ -22,6 +22,15 @@ drawing everything from ``SeedSequence([s, i])``:
    body, so uniform windows would rarely hold one; nnU-Net oversamples foreground for the same reason,
    a third of its patches), otherwise placed uniformly; sides shorter than the window are zero-padded.
 
+**Region task** (``task="regions"``, issue 15: the skeleton-region network). The same patients, camera
+and degradations, but the target is the phantom's region map (:data:`scintiseg.phantom.regions.REGION_NAMES`,
+27 classes with background 0) instead of the lesion mask: it is resampled to the model's pixel size by
+nearest neighbour, framed like the image, never flipped (a flip would swap the patient's sides, which the
+labels name; real exports that are flipped must be un-flipped by their reader), mirrored with POST onto
+ANT's orientation by the model-input builder (so the patient's right is always on the image left), and
+the windows are placed uniformly (no lesion focus). Choice: a coarser pixel (4.52 mm, the recipe) is
+enough to name a bone and gives the network the whole body's context in one window.
+
 The pool (:class:`SyntheticPool`) holds the windows of ``pool_patients`` patients. Before each epoch
 after the first, the oldest ``refresh`` share of them is replaced by new patients, which a worker
 process has been generating while the previous epoch trained, so generation overlaps the optimiser
@@ -47,7 +56,7 @@ from scintiseg.phantom.config import PhantomConfig, profile
 from scintiseg.phantom.patient import generate_patient
 from scintiseg.prepare.degrade import random_degradation
 from scintiseg.prepare.model_input import model_input
-from scintiseg.prepare.resample import resample_counts, resample_map
+from scintiseg.prepare.resample import resample_counts, resample_labels, resample_map
 from scintiseg.scan import Scan
 from scintiseg.train.data import Sample, SegmentationDataset
 
@@ -69,6 +78,7 @@ class SyntheticSettings:
         normalisation: intensity normalisation of the model input.
         degrade: apply :func:`~scintiseg.prepare.degrade.random_degradation` to every view.
         seed: the run's seed.
+        task: ``lesions`` (target: the lesion mask) or ``regions`` (target: the region map; module docstring).
     """
 
     profile: str = "randomised"
@@ -78,6 +88,7 @@ class SyntheticSettings:
     normalisation: str = "robust"
     degrade: bool = True
     seed: int = 0
+    task: str = "lesions"
 
     def phantom_config(self) -> PhantomConfig:
         return profile(self.profile)
@@ -123,7 +134,8 @@ def cut_window(image: np.ndarray, target: np.ndarray, size: int, rng: np.random.
 def training_views(index: int, settings: SyntheticSettings,
                    config: PhantomConfig | None = None) -> list[tuple[Scan, np.ndarray, np.random.Generator]]:
     """Steps 1-3 for patient ``index``: per view, a one-view scan at the model's pixel size (degraded),
-    its lesion mask, and the view's random generator (which then places the windows); deterministic.
+    its target on the view's grid (the lesion mask, or the region map for ``task="regions"``), and the
+    view's random generator (which then places the windows); deterministic.
 
     The scan is what a user's file would be: :func:`patient_samples` builds the model input from it with
     the builder prediction uses, so a test can assert that training and prediction see the same numbers.
@@ -132,28 +144,41 @@ def training_views(index: int, settings: SyntheticSettings,
     sequence = np.random.SeedSequence([int(settings.seed), int(index)])
     patient_seed, *view_seeds = sequence.generate_state(3, dtype=np.uint32)
     patient = generate_patient(int(patient_seed), config, patient_id=f"SYN{index}")
+    regions = settings.task == "regions"
     views = []
     for view, view_seed in zip(patient.scan.view_names, view_seeds):
         rng = np.random.default_rng(int(view_seed))
         image, mask = _to_model_grid(patient.scan.view(view), patient.masks[view], patient.scan.pixel_spacing,
                                      settings.pixel_mm)
-        if settings.degrade:
+        labels = resample_labels(patient.regions[view], image.shape) if regions else None
+        if settings.degrade and regions:
+            image, mask, _, labels = random_degradation(image, mask, rng, settings.pixel_mm, p_flip=0.0, labels=labels)
+        elif settings.degrade:
             image, mask, _ = random_degradation(image, mask, rng, settings.pixel_mm)
         scan = Scan({view: np.asarray(image, dtype=np.float32)}, pixel_spacing=(settings.pixel_mm,) * 2,
                     patient_id=f"SYN{index}")
-        views.append((scan, np.asarray(mask, dtype=bool), rng))
+        target = np.asarray(labels, dtype=np.uint8) if regions else np.asarray(mask, dtype=bool)
+        views.append((scan, target, rng))
     return views
 
 
 def patient_samples(index: int, settings: SyntheticSettings, config: PhantomConfig | None = None) -> list[Sample]:
-    """The training windows of patient ``index`` (module docstring, steps 1-5); deterministic."""
+    """The training windows of patient ``index`` (module docstring, steps 1-5); deterministic.
+
+    For ``task="regions"`` the target window holds region ids (as float32, cast back by the loss).
+    """
     samples = []
-    for scan, mask, rng in training_views(index, settings, config):
+    regions = settings.task == "regions"
+    for scan, view_target, rng in training_views(index, settings, config):
         view = scan.view_names[0]
         built = model_input(scan, "ant", settings.normalisation, view=view)
-        target = built.target({view: mask})
+        if regions:
+            target = built.sources[view].to_input(view_target)[None].astype(np.float32)
+        else:
+            target = built.target({view: view_target})
         for k in range(settings.windows_per_view):
-            window, window_target = cut_window(built.image, target, settings.window_size, rng)
+            window, window_target = cut_window(built.image, target, settings.window_size, rng,
+                                               focus=0.0 if regions else LESION_FOCUS)
             samples.append(Sample(f"SYN{index}_{view}_{k}", f"SYN{index}", window, window_target))
     return samples
 
@@ -189,7 +214,7 @@ class SyntheticPool:
         self.settings, self.size, self.workers = settings, int(pool_patients), int(workers)
         self.per_epoch = int(math.ceil(refresh * self.size))
         self._patients: dict[int, list[Sample]] = {}
-        self._pending: tuple[int, list[int], Future] | None = None
+        self._pending: tuple[int, list[tuple[list[int], Future]]] | None = None
         self._executor: ProcessPoolExecutor | None = None
         self._progress = progress
 
@@ -228,17 +253,20 @@ class SyntheticPool:
         new = [i for i in self.indices(epoch) if i not in self._patients]
         if executor is None or not new:
             return
-        self._pending = (epoch, new, executor.submit(_make_patients, (new, self.settings)))
+        # One job per worker, so every generator process works on the next epoch (not only the first).
+        chunks = [new[k::self.workers] for k in range(self.workers) if new[k::self.workers]]
+        self._pending = (epoch, [(chunk, executor.submit(_make_patients, (chunk, self.settings))) for chunk in chunks])
 
     def dataset(self, epoch: int) -> SegmentationDataset:
         """The training windows of ``epoch``; starts generating those of ``epoch + 1`` in the background."""
         wanted = list(self.indices(epoch))
         if self._pending is not None:
-            pending_epoch, new, future = self._pending
+            pending_epoch, jobs = self._pending
             self._pending = None
-            result = future.result()
-            if pending_epoch == epoch:
-                self._patients.update(zip(new, result))
+            for chunk, future in jobs:
+                result = future.result()
+                if pending_epoch == epoch:
+                    self._patients.update(zip(chunk, result))
         missing = [i for i in wanted if i not in self._patients]
         if missing:
             self._patients.update(self._generate(missing))

@@ -1,0 +1,70 @@
+"""``scintiseg adapt``: fine-tune a lesion model on a site's unlabelled scans (paper B's Chan-Vese term).
+
+Example::
+
+    scintiseg dataset import /archive/bonescans --out data/site            # optional: DICOM -> data set
+    scintiseg adapt --unlabelled data/site --out runs/site --epochs 8       # the shipped model, adapted
+    scintiseg predict /archive/bonescans --model runs/site --out predictions
+    scintiseg adapt --unlabelled data/site --out runs/site --resume         # continue an interrupted run
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from scintiseg.train.adapt_config import AdaptSettings
+
+HELP = "adapt a lesion model to a site's own unlabelled scans (paper B's Chan-Vese loss)"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``scintiseg adapt``."""
+    defaults = AdaptSettings()
+    parser = subparsers.add_parser(
+        "adapt", help=HELP,
+        description="Fine-tune a model on a site's scans without outlines: paper B's Chan-Vese term on the site's "
+        "windows, the supervised term on phantom windows of the model's own recipe (and on the labelled cases of "
+        "a data set, e.g. predictions corrected in LabelMe), so the model does not drift into segmenting bone. "
+        "Writes a run folder that `scintiseg predict --model RUN` reads.",
+    )
+    parser.add_argument("--model", default=None,
+                        help="run folder or checkpoint (.pt) to start from; default: the shipped phantom-trained model")
+    parser.add_argument("--unlabelled", required=True, type=Path, metavar="DIR",
+                        help="the site's scans: a folder of DICOM/PNG/TIFF files or a data set (dataset import output)")
+    parser.add_argument("--out", required=True, type=Path, metavar="RUN", help="run folder to write")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"adaptation epochs (default {defaults.epochs})")
+    parser.add_argument("--alpha", type=float, default=defaults.alpha, help="weight of the Chan-Vese term (paper B: 0.4)")
+    parser.add_argument("--share", type=float, default=defaults.share,
+                        help=f"share of site windows in each epoch (default {defaults.share})")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr:g})")
+    parser.add_argument("--pool-patients", type=int, default=defaults.pool_patients,
+                        help=f"phantom patients per epoch (default {defaults.pool_patients})")
+    parser.add_argument("--val-patients", type=int, default=defaults.val_patients,
+                        help=f"phantom validation patients (default {defaults.val_patients})")
+    parser.add_argument("--synthetic", default="", metavar="PROFILE",
+                        help="phantom profile of the supervised term (default: the model's own)")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--threads", type=int, default=defaults.threads, help="torch threads on the CPU (0: default)")
+    parser.add_argument("--generator-workers", type=int, default=defaults.generator_workers,
+                        help="processes generating phantom patients (0: none)")
+    parser.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--resume", action="store_true", help="continue from RUN/checkpoints/last.pt")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS  # lazy: start-up time
+    from scintiseg.train.adapt import adapt  # lazy: start-up time
+
+    settings = AdaptSettings(
+        epochs=args.epochs, alpha=args.alpha, share=args.share, lr=args.lr, pool_patients=args.pool_patients,
+        val_patients=args.val_patients, synthetic=args.synthetic, seed=args.seed, threads=args.threads,
+        generator_workers=args.generator_workers, device=args.device, progress=not args.quiet,
+    )
+    result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume)
+    if result.epochs_run:
+        print(f"adapted: lowest phantom validation loss {result.best_value:.4f} at epoch {result.best_epoch}; "
+              f"run in {result.run_dir} (scintiseg predict SCANS --model {result.run_dir})")
+    return 0

@@ -1,0 +1,149 @@
+"""Site adaptation: fine-tune a trained model on a site's unlabelled scans (``scintiseg adapt``, issue 16).
+
+The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unlabelled`):
+
+* **Start**: the given model's weights (``TrainConfig.init``); its training configuration, read from the
+  checkpoint, supplies the network, normalisation, pixel size, window size and the phantom profile of the
+  supervised term, so the adapted model reads scans exactly as the original did and prediction treats it
+  the same way (the checkpoint records ``pixel_mm`` and ``window: whole``).
+* **Loss**: paper B's ``l_S + alpha l_U`` (``loss="chan_vese"``, :class:`scintiseg.losses.SegmentationLoss`)
+  with the paper's ``alpha = 0.4``, ``nu = 0.004``, ``mu = 0``, no ramp-up (the network is trained already;
+  a ramp exists to keep ``l_U`` from shaping a random network).
+* **Supervised term**: phantom windows generated on the fly by the model's own recipe (its profile, e.g.
+  ``randomised``, degradations on) plus any labelled cases of the site's data set (outlines, or predictions
+  corrected in LabelMe). Without it ``l_U`` would pull the network towards the two-phase Chan-Vese
+  partition of the image: all bright bone. ``pool_patients`` 16, half replaced each
+  epoch, and 8 fixed validation patients [choice: a fine-tuning run of minutes on a
+  CPU; the shipped recipe used 48 and 12].
+* **Mix**: one site window per phantom window (:data:`scintiseg.train.adapt_config.SITE_SHARE`).
+* **Optimiser**: Adam at ``lr = 1e-4`` [choice: a tenth of the shipped recipe's 1e-3, the usual step down
+  for fine-tuning], 8 epochs by default, the recipe's batch size and augmentation.
+* **Which weights are the adapted model**: ``best.pt`` is the epoch with the lowest loss on the *phantom*
+  validation windows (``monitor="val_loss"``), the drift guard: a site's unlabelled scans have no truth to
+  choose on, so of the adapted epochs it keeps the one that lost least where the truth is known. [Choice:
+  the loss, not the DSC: on a few validation patients the DSC at 0.5 is often flat (0 in the first
+  measurement, docs/results.md), so every epoch would tie with the first; the loss moves continuously.]
+  Every epoch has seen site windows, so it is always an adapted model; ``last.pt`` is the last epoch.
+  ``scintiseg predict --model RUN`` uses ``best.pt``.
+
+What the site folder held and what was used is written to ``RUN/adapt.json`` (atomically) beside the
+usual run files (:mod:`scintiseg.train.loop`).
+
+Example::
+
+    result = adapt("runs/shipped/checkpoints/best.pt", "data/site", "runs/site", epochs=8)
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import write_text_atomic
+from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, load_checkpoint
+from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
+from scintiseg.train.config import TrainConfig
+from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data, train
+from scintiseg.train.unlabelled import MixedPool, read_site
+
+
+def model_checkpoint(model: str | Path) -> Path:
+    """The ``.pt`` file of ``model``: the file itself, or a run folder's ``best.pt`` (else ``last.pt``)."""
+    path = Path(model)
+    if path.is_dir():
+        for which in ("best", "last"):
+            if checkpoint_path(path, which).is_file():
+                return checkpoint_path(path, which)
+        raise ScintisegError("no checkpoints/best.pt or last.pt in this run folder", path=path)
+    if not path.is_file():
+        raise ScintisegError("no such model file or run folder", path=path)
+    return path
+
+
+def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSettings) -> TrainConfig:
+    """The :class:`TrainConfig` of an adaptation run: the model's own recipe, fine-tuned (module docstring).
+
+    Raises:
+        ScintisegError: an unreadable checkpoint, or one whose network does not read single views
+            (``input_mode`` other than ``ant``: site windows are single views).
+    """
+    path = model_checkpoint(model)
+    state = load_checkpoint(path, map_location="cpu", required=("model", "config"))
+    recorded = dict(state["config"]) if isinstance(state.get("config"), dict) else {}
+    known = {k: v for k, v in recorded.items() if k in TrainConfig.__dataclass_fields__}
+    base = TrainConfig.from_dict(known)
+    data = state.get("data") or {}
+    if base.input_mode != "ant" or data.get("input_mode", "ant") != "ant":
+        raise ScintisegError(f"adaptation needs a single-view model (input_mode ant), this one reads "
+                             f"{base.input_mode}", path=path)
+    if getattr(base, "task", "lesions") != "lesions":
+        raise ScintisegError("adaptation is for lesion models, not the region network", path=path)
+    profile_name = settings.synthetic or base.synthetic or FALLBACK_PROFILE
+    config = base.updated({
+        "data": "", "out": str(out), "init": str(path), "loss": "chan_vese", "alpha": settings.alpha,
+        "alpha_rampup": 0.0, "epochs": settings.epochs, "lr": settings.lr, "synthetic": profile_name,
+        "pool_patients": settings.pool_patients, "refresh": 0.5, "val_patients": settings.val_patients,
+        "seed": settings.seed, "threads": settings.threads, "generator_workers": settings.generator_workers,
+        "device": settings.device, "progress": settings.progress, "early_stopping": 0, "monitor": "val_loss",
+        "tensorboard": False, "pixel_mm": float(data.get("pixel_mm", base.pixel_mm)),
+        "window_size": int(data.get("window_size", base.window_size)),
+        "normalisation": str(data.get("normalisation", base.normalisation)),
+    })
+    config.validate()
+    return config
+
+
+def adapt(model: str | Path, site: str | Path, out: str | Path, settings: AdaptSettings | None = None, *,
+          resume: bool = False) -> TrainResult:
+    """Fine-tune ``model`` on the scans in ``site`` (module docstring) and write the run folder ``out``.
+
+    Args:
+        model: a ``.pt`` checkpoint or a run folder.
+        site: a folder of scans (DICOM, 16-bit PNG/TIFF, ...) or a data set (``dataset import`` output).
+        out: the run folder.
+        settings: what to change (defaults: :class:`AdaptSettings`).
+        resume: continue an interrupted adaptation from ``out/checkpoints/last.pt``.
+
+    Returns:
+        the :class:`~scintiseg.train.loop.TrainResult` of the run.
+
+    Raises:
+        ScintisegError: a missing model or site folder, a site folder with no readable scan, a run
+            folder that already holds a checkpoint (without ``resume``).
+    """
+    settings = settings or AdaptSettings()
+    if not 0.0 <= settings.share < 1.0:
+        raise ScintisegError(f"--share must lie in [0, 1), got {settings.share}")
+    config = adaptation_config(model, out, settings)
+    last = Path(out) / CHECKPOINT_DIR / LAST
+    if last.exists() and not resume:
+        raise ScintisegError("run folder already holds a checkpoint: use --resume or another --out", path=out)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    scans = read_site(site, pixel_mm=config.pixel_mm, normalisation=config.normalisation, progress=config.progress)
+    for path, reason in scans.skipped:
+        warnings.warn(f"{path}: skipped: {reason}", stacklevel=2)
+    start = int(load_checkpoint(last, required=("epoch",))["epoch"]) if resume and last.exists() else 0
+    phantom = prepare_synthetic_data(config, start)
+    try:
+        mixed = MixedPool(phantom.pool, scans, settings.share, config.seed)
+        data = TrainData(mixed.mix(phantom.train, start), phantom.val, None, mixed, first_epoch=start)
+    except BaseException:
+        phantom.close()
+        raise
+    record = {
+        "model": str(config.init), "site": str(site), "share": settings.share, "alpha": settings.alpha,
+        "site_views": {"unlabelled": scans.unlabelled_views, "labelled": scans.labelled_views},
+        "skipped": [{"path": p, "reason": r} for p, r in scans.skipped],
+        "phantom_profile": config.synthetic, "pixel_mm": config.pixel_mm, "normalisation": config.normalisation,
+    }
+    Path(out).mkdir(parents=True, exist_ok=True)
+    write_text_atomic(Path(out) / "adapt.json", json.dumps(record, indent=1) + "\n")
+    try:
+        return train(config, resume=resume, data=data)
+    finally:
+        data.close()

@@ -1,0 +1,52 @@
+"""The settings of a site-adaptation run (``scintiseg adapt``): a light module, so ``adapt --help`` needs no torch.
+
+The recipe and the reason for every default are in :mod:`scintiseg.train.adapt`; the site windows and the
+mix in :mod:`scintiseg.train.unlabelled`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Share of site windows in an epoch's training windows (:mod:`scintiseg.train.unlabelled`, "The mix").
+SITE_SHARE = 0.5
+#: Defaults of an adaptation run (:mod:`scintiseg.train.adapt` gives the reasons).
+EPOCHS = 8
+LEARNING_RATE = 1e-4
+POOL_PATIENTS = 16
+VAL_PATIENTS = 8
+#: The phantom profile of the supervised term when the model's checkpoint names none.
+FALLBACK_PROFILE = "randomised"
+
+
+@dataclass
+class AdaptSettings:
+    """What an adaptation run may change; the rest comes from the model's checkpoint (:mod:`scintiseg.train.adapt`).
+
+    Attributes:
+        epochs: adaptation epochs.
+        alpha: weight of the Chan-Vese term (paper B: 0.4).
+        share: share of site windows in each epoch.
+        lr: learning rate.
+        pool_patients: phantom patients per epoch.
+        val_patients: phantom validation patients.
+        synthetic: phantom profile of the supervised term ("" = the model's own).
+        seed: seeds the phantom patients, the site windows and the data order.
+        threads: torch threads on the CPU (0: PyTorch's default).
+        generator_workers: processes generating phantom patients (0: in the training process).
+        device: ``auto``, ``cpu`` or ``cuda``.
+        progress: progress bars on stderr.
+    """
+
+    epochs: int = EPOCHS
+    alpha: float = 0.4
+    share: float = SITE_SHARE
+    lr: float = LEARNING_RATE
+    pool_patients: int = POOL_PATIENTS
+    val_patients: int = VAL_PATIENTS
+    synthetic: str = ""
+    seed: int = 0
+    threads: int = 0
+    generator_workers: int = 1
+    device: str = "auto"
+    progress: bool = True

@@ -1,0 +1,105 @@
+"""``scintiseg adapt`` (issue 16): a model fine-tuned on a site's unlabelled scans with the Chan-Vese term,
+the supervised term on the model's own phantom recipe; one-line refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from scintiseg.cli import main
+from scintiseg.errors import ScintisegError
+from scintiseg.io.dicom import write_dicom
+from scintiseg.models import create_model
+from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from scintiseg.phantom import generate_patient, profile
+from scintiseg.train.adapt import adaptation_config
+from scintiseg.train.adapt_config import AdaptSettings
+from scintiseg.train.config import TrainConfig
+
+
+def _model(folder: Path, **changes) -> Path:
+    """A tiny U-Net checkpoint whose recipe is a fast synthetic one (profile small, 4.52 mm, 64 px windows)."""
+    torch.manual_seed(0)
+    network = create_model("unet", width=4, depth=2)
+    recipe = dict(model="unet", model_args={"width": 4, "depth": 2}, synthetic="small", pixel_mm=4.52, window_size=64,
+                  normalisation="robust", batch_size=4, generator_workers=0, progress=False)
+    config = TrainConfig(**{**recipe, **changes})
+    path = folder / "model.pt"
+    save_checkpoint({"epoch": 3, "model": network.state_dict(), "model_config": dict(network.config),
+                     "config": config.to_dict(), "data": {"input_mode": config.input_mode, "normalisation": "robust",
+                                                          "window_size": 64, "pixel_mm": 4.52, "window": "whole"}}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("site")
+    for k in range(2):
+        write_dicom(generate_patient(500 + k, profile("small")).scan, folder / f"s{k}.dcm")
+    (folder / "readme.txt").write_text("not a scan\n")
+    return folder
+
+
+def _args(model: Path, site: Path, out: Path, *extra: str) -> list[str]:
+    return ["adapt", "--model", str(model), "--unlabelled", str(site), "--out", str(out), "--epochs", "1",
+            "--pool-patients", "1", "--val-patients", "1", "--generator-workers", "0", "--threads", "1", "--quiet",
+            *extra]
+
+
+def test_adapt_fine_tunes_the_model_with_the_chan_vese_term_on_site_windows(tmp_path, site, capsys):
+    model = _model(tmp_path)
+    run = tmp_path / "run"
+    assert main(_args(model, site, run, "--lr", "1e-3")) == 0
+    captured = capsys.readouterr()
+    assert "readme.txt: skipped" in captured.err and f"--model {run}" in captured.out
+    record = json.loads((run / "adapt.json").read_text())
+    assert record["site_views"] == {"unlabelled": 4, "labelled": 0} and record["phantom_profile"] == "small"
+    state = load_checkpoint(checkpoint_path(run, "last"))
+    config = TrainConfig.from_dict(state["config"])
+    assert (config.loss, config.alpha, config.init, config.model) == ("chan_vese", 0.4, str(model), "unet")
+    assert state["data"]["pixel_mm"] == 4.52 and state["data"]["window"] == "whole"  # predict reads it as before
+    row = state["history"][0]
+    assert row["train_unsupervised"] > 0 and row["alpha"] == 0.4
+    # Fine-tuned from the model's weights: one or two Adam steps of 1e-3 moved each weight by at most a few
+    # steps' worth (a fresh initialisation would differ by the weights' own size). Batch-norm statistics excluded.
+    start = load_checkpoint(model)["model"]
+    weights = [k for k in start if start[k].is_floating_point() and "running" not in k]
+    moved = [float((state["model"][k] - start[k]).abs().max()) for k in weights]
+    assert 0 < max(moved) < 0.01
+
+
+def test_a_second_run_into_the_same_folder_and_a_missing_site_are_one_line(tmp_path, site, capsys):
+    model = _model(tmp_path)
+    run = tmp_path / "run"
+    assert main(_args(model, site, run)) == 0
+    capsys.readouterr()
+    assert main(_args(model, site, run)) == 2
+    assert "already holds a checkpoint" in capsys.readouterr().err
+    assert main(_args(model, tmp_path / "nowhere", tmp_path / "run2")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nowhere" in err
+    assert not (tmp_path / "run2" / "checkpoints").exists()
+
+
+def test_adaptation_keeps_the_recipe_and_refuses_a_fused_view_model(tmp_path):
+    model = _model(tmp_path)
+    config = adaptation_config(model, tmp_path / "run", AdaptSettings(epochs=3, alpha=0.1))
+    assert (config.synthetic, config.pixel_mm, config.window_size, config.normalisation) == ("small", 4.52, 64, "robust")
+    assert (config.epochs, config.alpha, config.lr, config.alpha_rampup) == (3, 0.1, 1e-4, 0.0)
+    fused = tmp_path / "fused"
+    fused.mkdir()
+    with pytest.raises(ScintisegError, match="single-view"):
+        adaptation_config(_model(fused, input_mode="two_channel", synthetic=""), tmp_path / "run", AdaptSettings())
+
+
+def test_an_interrupted_adaptation_resumes_where_it_stopped(tmp_path, site):
+    model = _model(tmp_path)
+    run = tmp_path / "run"
+    assert main(_args(model, site, run)) == 0
+    first = load_checkpoint(checkpoint_path(run, "last"))["history"]
+    assert main([*_args(model, site, run), "--epochs", "2", "--resume"]) == 0
+    history = load_checkpoint(checkpoint_path(run, "last"))["history"]
+    assert [row["epoch"] for row in history] == [1, 2] and history[0] == first[0]

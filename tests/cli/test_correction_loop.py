@@ -1,0 +1,75 @@
+"""The correction loop of issue 16, end to end from the command line: import a site's scan -> predict ->
+a physician edits the LabelMe file -> import it back -> the case holds the edited outline, marked reviewed,
+and site adaptation reads it as a labelled view."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from scintiseg.cli import main
+from scintiseg.geometry import shape_to_mask
+from scintiseg.io.dataset import check_dataset, load_case, load_manifest
+from scintiseg.io.dicom import write_dicom
+from scintiseg.phantom import generate_patient, profile
+
+#: The polygon the "physician" draws: a pentagon on the ANT view (x = column, y = row).
+DRAWN = [[100.0, 300.0], [130.0, 296.0], [140.0, 320.0], [118.0, 340.0], [96.0, 326.0]]
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_predict_edit_import_marks_the_case_reviewed_with_the_edited_outline(tmp_path, capsys):
+    scans, data, predictions = tmp_path / "scans", tmp_path / "site", tmp_path / "predictions"
+    scans.mkdir()
+    patient = generate_patient(11, profile("default"), patient_id="PID-11")
+    write_dicom(patient.scan, scans / "P11.dcm")
+
+    assert main(["dataset", "import", str(scans), "--out", str(data)]) == 0
+    (case,) = load_manifest(data).cases
+    assert case.labels == {} and "reviewed" not in case.meta
+
+    assert main(["predict", str(scans / "P11.dcm"), "--out", str(predictions), "--quiet"]) == 0
+    labelme = predictions / "P11" / "ANT.labelme.json"
+    assert labelme.is_file() and (predictions / "P11" / "ANT_mask.png").is_file()
+
+    # Imported as it stands, the model's own outline is refused: nobody corrected it.
+    capsys.readouterr()
+    assert main(["dataset", "import", str(predictions), "--out", str(data)]) == 0
+    assert "an unedited prediction" in capsys.readouterr().out
+    assert load_manifest(data).cases[0].labels == {}
+
+    # The physician deletes the model's outlines and draws one lesion of their own.
+    document = json.loads(labelme.read_text())
+    document["shapes"] = [{"label": "lesion", "points": DRAWN, "group_id": None, "description": "",
+                           "shape_type": "polygon", "flags": {}}]
+    labelme.write_text(json.dumps(document))
+
+    before = _tree(data)
+    assert main(["dataset", "import", str(predictions), "--out", str(data)]) == 0
+    (case,) = load_manifest(data).cases
+    assert case.meta["reviewed"] == ["ANT"]
+    assert set(case.labels) == {"ANT"}
+    assert set(_tree(data)) - set(before) == {"dataset.json", case.labels["ANT"]} - set(before)
+    scan, masks = load_case(data, case)
+    expected = shape_to_mask(np.array(DRAWN), scan.shape, "polygon")
+    assert expected.sum() > 500
+    np.testing.assert_array_equal(masks["ANT"], expected)
+    np.testing.assert_array_equal(scan.view("ANT"), patient.scan.view("ANT"))  # the counts, not the rendering
+    assert check_dataset(data).valid
+
+    # The same import again changes nothing; the corrected case now feeds adaptation as a labelled view.
+    after = _tree(data)
+    assert main(["dataset", "import", str(predictions), "--out", str(data)]) == 0
+    assert _tree(data) == after
+
+    from scintiseg.train.unlabelled import read_site
+
+    site = read_site(data, pixel_mm=scan.pixel_spacing[0], normalisation="robust")
+    labelled = [v for v in site.views if v.labelled]
+    assert [(v.case_id, v.view) for v in labelled] == [("P11", "ANT")]
+    np.testing.assert_array_equal(labelled[0].target[0] > 0.5, expected)

@@ -1,0 +1,84 @@
+"""Tests for scintiseg.experiments.test_set: the shared phantom test set, its images and per-image scores."""
+
+import json
+
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.experiments.test_set import (
+    PhantomTestSet,
+    build_test_set,
+    check_disjoint,
+    crop_size_of,
+    load_test_images,
+    read_image_scores,
+    TestSetEvaluator,
+)
+from scintiseg.io.dataset import load_case, load_manifest
+from scintiseg.metrics import confusion_counts, per_image_scores
+from scintiseg.prepare.views import mirror
+from support import conftest_of
+
+
+def _tiny(root, **kwargs):
+    return conftest_of("train").write_tiny_dataset(root, **kwargs)
+
+
+def test_phantom_test_set_is_made_once_reused_and_disjoint_from_training(tmp_path):
+    spec = PhantomTestSet(patients=2, size=(64, 64), seed=5)
+    crops = build_test_set(spec, tmp_path / "sets", workers=1, progress=False)
+    assert crops == tmp_path / "sets" / "phantom-default-seed5-n2" / "crops64x64"
+    assert TestSetEvaluator(crops).folder_name == f"eval-{spec.name}" == "eval-phantom-default-seed5-n2-64x64"
+    assert crop_size_of(crops) == (64, 64) and len(load_manifest(crops).cases) == 2
+    marker = crops.parent / "crops64x64.json"
+    stamp = marker.stat().st_mtime_ns
+    assert build_test_set(spec, tmp_path / "sets", workers=1, progress=False) == crops
+    assert marker.stat().st_mtime_ns == stamp  # reused, not made again
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "patients": 3}))
+    with pytest.raises(ScintisegError, match="made with"):
+        build_test_set(spec, tmp_path / "sets", progress=False)
+    # A training cohort with the same seed holds the same patients: refused. Another seed passes.
+    same = build_test_set(PhantomTestSet(patients=1, size=(64, 64), seed=5), tmp_path / "train", workers=1, progress=False)
+    with pytest.raises(ScintisegError, match="also in the training data"):
+        check_disjoint(same, crops)
+    other = build_test_set(PhantomTestSet(patients=1, size=(64, 64), seed=6), tmp_path / "train", workers=1, progress=False)
+    check_disjoint(other, crops)
+
+
+def test_single_view_networks_are_scored_on_both_views_fused_ones_once(tmp_path):
+    data = _tiny(tmp_path / "d", patients=3, size=32)
+    single = load_test_images(data, "ant", "zscore")
+    assert single.views == ["ANT", "POST"] * 3 and single.patients == 3
+    assert [s.case_id for s in single.samples[:2]] == ["P000/ANT", "P000/POST"]
+    scan, masks = load_case(data, "P000")
+    np.testing.assert_array_equal(single.samples[1].target[0] > 0.5, mirror(masks["POST"]))  # POST in ANT's frame
+    fused = load_test_images(data, "aggregate", "zscore")
+    assert fused.views == ["ANT"] * 3 and fused.samples[0].image.shape == (1, 32, 32)
+
+
+def test_check_disjoint_refuses_other_pixel_sizes(tmp_path):
+    a = _tiny(tmp_path / "a", patients=2)
+    b = _tiny(tmp_path / "b", patients=2)
+    manifest = json.loads((b / "dataset.json").read_text())
+    manifest["pixel_spacing"] = [4.0, 4.0]
+    (b / "dataset.json").write_text(json.dumps(manifest))
+    with pytest.raises(ScintisegError, match="4.0 mm"):
+        check_disjoint(a, b)
+
+
+def test_old_per_case_files_give_back_exact_pixel_counts(tmp_path):
+    rng = np.random.default_rng(0)
+    truth = rng.random((6, 40, 40)) > 0.9
+    prediction = truth ^ (rng.random((6, 40, 40)) > 0.93)
+    prediction[5] = False
+    truth[5] = False  # an empty image: DSC 1 by the empty-image rule, no pixels
+    counts = confusion_counts(prediction, truth)
+    dsc = per_image_scores(counts)["dsc"]
+    lines = ["case_id,patient_id,dsc,lesion_pixels,predicted_pixels"]
+    lines += [f"C{i},P{i // 2},{dsc[i]:.6g},{int(truth[i].sum())},{int(prediction[i].sum())}" for i in range(6)]
+    (tmp_path / "per_case.csv").write_text("\n".join(lines) + "\n")
+    records = read_image_scores(tmp_path)
+    found = np.array([[r["tp"], r["fp"], r["fn"]] for r in records])
+    np.testing.assert_array_equal(found, counts[:, :3])
+    assert read_image_scores(tmp_path / "nothing") is None

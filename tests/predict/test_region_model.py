@@ -1,0 +1,148 @@
+"""The learned skeleton-region map: it names the bone under a lesion placed in each region, on the right side of
+the patient in both views, and the whole-body pipeline finds those lesions (issue 15)."""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from scintiseg.errors import ScintisegError
+from scintiseg.phantom import generate_patient, profile
+from scintiseg.phantom.lesions import SITE_WEIGHTS
+from scintiseg.phantom.regions import REGION_NAMES
+from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model
+from scintiseg.predict.pipeline import PredictSettings, predict_scan
+from scintiseg.predict.region_model import SHIPPED_REGION_WEIGHTS, load_region_model, predict_region_labels
+from scintiseg.scan import Scan
+
+pytestmark = pytest.mark.skipif(not SHIPPED_REGION_WEIGHTS.is_file(), reason="no shipped region network")
+
+#: Region groups where the phantom places metastases (SITE_WEIGHTS): the lesion model learned to find lesions
+#: there. Forearms, hands, tibiae, feet and the mandible never hold one in training (distal metastases are
+#: rare), so there the test asks only that the map names the region.
+METASTATIC_GROUPS = {group for weights in SITE_WEIGHTS.values() for group in weights}
+
+
+#: Bones that overlap in projection, so that a focus where they cross belongs to either: on a view the bone
+#: farther from the detector contributes fewer counts, and the truth map's choice there is a close call.
+#: (The clavicle lies over the scapula's acromion and spine on POST.)
+OVERLAPPING = {("POST", "sternum"): {"thoracic_spine"}, ("ANT", "thoracic_spine"): {"sternum"},
+               ("POST", "clavicle_left"): {"scapula_left"}, ("POST", "clavicle_right"): {"scapula_right"}}
+
+
+def _same(view: str, placed: str, named: str) -> bool:
+    return named == placed or named in OVERLAPPING.get((view, placed), set())
+
+
+def _group(region: str) -> str:
+    return region.removesuffix("_left").removesuffix("_right")
+
+
+@pytest.fixture(scope="module")
+def patient():
+    return generate_patient(5, profile("default"))
+
+
+@pytest.fixture(scope="module")
+def placed(patient):
+    """One hot focus at the deepest interior pixel of every region of each view (3x the region's 90th
+    percentile counts at its peak, Gaussian sigma 2 px), and the prediction of the whole scan."""
+    rng = np.random.default_rng(0)
+    views, where = {}, {}
+    for view in patient.scan.view_names:
+        image = patient.scan.view(view).astype(np.float32)
+        rows, cols = np.ogrid[: image.shape[0], : image.shape[1]]
+        where[view] = []
+        for rid, name in REGION_NAMES.items():
+            inside = patient.regions[view] == rid
+            if inside.sum() < 20:
+                continue
+            depth = ndi.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1]  # the image edge bounds a region too
+            r, c = np.unravel_index(np.argmax(depth), depth.shape)
+            peak = 3.0 * max(float(np.percentile(patient.scan.view(view)[inside], 90)), 1.0)
+            blob = np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * 2.0**2))
+            image = image + rng.poisson(peak * blob).astype(np.float32)
+            where[view].append((name, int(r), int(c)))
+        views[view] = image
+    scan = Scan(views, pixel_spacing=patient.scan.pixel_spacing)
+    prediction = predict_scan(scan, load_model(), PredictSettings(regions="learned"))
+    return prediction, where
+
+
+def test_a_lesion_placed_in_each_region_is_found_and_named_there(placed):
+    prediction, where = placed
+    named, tried, wrong, missed = 0, 0, [], []
+    for view, spots in where.items():
+        result = prediction.views[view]
+        for name, r, c in spots:
+            spot = np.zeros(result.labels.shape, dtype=bool)
+            spot[r - 1 : r + 2, c - 1 : c + 2] = True
+            map_name = result.regions.region_of(spot)
+            named += _same(view, name, map_name)
+            if not _same(view, name, map_name):
+                wrong.append((view, name, map_name))
+            lesion_id = int(result.labels[r - 1 : r + 2, c - 1 : c + 2].max())
+            if _group(name) in METASTATIC_GROUPS:
+                tried += 1
+                if not lesion_id:
+                    missed.append((view, name))
+                    continue
+                region = result.lesions[lesion_id - 1].region
+                assert _same(view, name, region), f"{view} {name}: named {region}"
+    total = sum(len(spots) for spots in where.values())
+    assert total >= 45 and tried >= 32
+    # Found everywhere the phantom puts metastases but on the clavicles seen from behind at most (anterior
+    # bones on POST: the body attenuates them to a faint line, the focus with them).
+    assert set(missed) <= {("POST", "clavicle_left"), ("POST", "clavicle_right")}, missed
+    # Named right at the centre of every region but two at most (this patient's left forearm leaves the field
+    # of view, and the map gives the elbow end, where the test's centre falls, to the humerus on both views).
+    assert named >= total - 2, wrong
+
+
+def test_the_map_puts_the_patients_sides_where_each_view_shows_them(patient):
+    """ANT shows the patient's right on the image left; POST (stored as acquired) the reverse."""
+    network = load_region_model()
+    for view, right_on_left in (("ANT", True), ("POST", False)):
+        labels = predict_region_labels(network, patient.scan.view(view), view, patient.scan.pixel_spacing)
+        names = network.classes
+        for bone in ("humerus", "femur", "ribs"):
+            right = np.argwhere(labels == names.index(f"{bone}_right"))[:, 1].mean()
+            left = np.argwhere(labels == names.index(f"{bone}_left"))[:, 1].mean()
+            assert (right < left) == right_on_left, (view, bone)
+
+
+def test_region_dice_on_a_held_out_patient(patient):
+    network = load_region_model()
+    for view in patient.scan.view_names:
+        labels = predict_region_labels(network, patient.scan.view(view), view, patient.scan.pixel_spacing)
+        truth = patient.regions[view]
+        dice = [2 * ((labels == r) & (truth == r)).sum() / ((labels == r).sum() + (truth == r).sum())
+                for r in REGION_NAMES if (truth == r).sum() >= 20]
+        assert np.mean(dice) > 0.7, view
+
+
+def test_the_map_follows_a_coarser_matrix(patient):
+    """A 512 x 128 acquisition (4.52 mm) of the same patient gets the same map, on its own grid."""
+    network = load_region_model()
+    image = patient.scan.view("ANT").astype(np.float64)
+    coarse = image.reshape(image.shape[0] // 2, 2, image.shape[1] // 2, 2).sum(axis=(1, 3))
+    fine = predict_region_labels(network, image, "ANT", patient.scan.pixel_spacing)
+    labels = predict_region_labels(network, coarse, "ANT", tuple(2 * s for s in patient.scan.pixel_spacing))
+    assert labels.shape == coarse.shape
+    agree = (labels == fine[::2, ::2])[fine[::2, ::2] > 0].mean()
+    assert agree > 0.85
+
+
+def test_a_lesion_checkpoint_is_not_a_region_network():
+    with pytest.raises(ScintisegError, match="not a region network"):
+        load_region_model(str(SHIPPED_WEIGHTS))
+
+
+def test_atlas_and_learned_are_recorded_in_the_report_info(patient):
+    probability = {v: np.zeros(patient.scan.shape, np.float32) for v in patient.scan.view_names}
+    from scintiseg.predict.pipeline import predict_from_probabilities
+
+    learned = predict_from_probabilities(patient.scan, probability, settings=PredictSettings(regions="learned"))
+    atlas = predict_from_probabilities(patient.scan, probability, settings=PredictSettings(regions="atlas"))
+    assert learned.model_info["regions"]["method"] == "learned"
+    assert atlas.model_info["regions"]["method"] == "atlas"
+    assert learned.covered_mass_percent > 99.0

@@ -1,0 +1,118 @@
+"""``scintiseg.train.unlabelled``: a site's scans as windows for adaptation, and the epoch mix with the phantom."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.dicom import write_dicom
+from scintiseg.io.images import write_png16
+from scintiseg.predict.windows import whole_view_windows
+from scintiseg.prepare.resample import resample_scan
+from scintiseg.scan import Scan
+from scintiseg.train.data import Sample, SegmentationDataset
+from scintiseg.train.unlabelled import MixedPool, SiteScans, SiteView, build_views, read_site, site_windows
+
+
+def _scan(seed: int = 0, shape=(64, 32), spacing=(4.52, 4.52)) -> Scan:
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    body = 30.0 * ((np.abs(cols - shape[1] / 2) < shape[1] / 3) & (rows > 4))
+    body[20:24, 10:14] += 200.0
+    ant = rng.poisson(body).astype(np.float32)
+    post = rng.poisson(body[:, ::-1] * 0.8).astype(np.float32)
+    return Scan({"ANT": ant, "POST": post}, pixel_spacing=spacing, patient_id=f"P{seed}")
+
+
+def test_views_are_what_prediction_builds_at_the_model_pixel_size():
+    scan = _scan()
+    views = build_views(scan, None, "c", pixel_mm=2.26, normalisation="robust")
+    assert [v.view for v in views] == ["ANT", "POST"]
+    predicted = whole_view_windows(resample_scan(scan, (2.26, 2.26)), "ant", "robust")
+    assert views[0].image.shape == (1, 128, 64)  # 4.52 mm -> 2.26 mm doubles each side
+    for view, window in zip(views, predicted):
+        np.testing.assert_array_equal(view.image, window.image)  # POST mirrored, as prediction reads it
+    assert not any(v.labelled for v in views) and all(v.target.sum() == 0 for v in views)
+
+
+def test_a_view_is_labelled_only_when_it_has_a_mask_which_follows_the_resampling():
+    scan = _scan()
+    mask = np.zeros(scan.shape, bool)
+    mask[20:24, 10:14] = True
+    ant, post = build_views(scan, {"ANT": mask}, "c", pixel_mm=2.26, normalisation="robust")
+    assert ant.labelled and not post.labelled
+    assert ant.target[0, 40:48, 20:28].all() and ant.target.sum() == 64  # 4 x 4 px at 4.52 mm = 8 x 8 at 2.26 mm
+    assert post.target.sum() == 0
+
+
+def _site(n: int = 3, labelled: bool = False) -> SiteScans:
+    views = []
+    for k in range(n):
+        image = np.full((1, 40, 20), float(k + 1), np.float32)
+        target = np.zeros((1, 40, 20), np.float32)
+        views.append(SiteView(f"c{k}", f"p{k}", "ANT", image, target, labelled))
+    return SiteScans(views)
+
+
+def test_site_windows_are_seeded_by_epoch_and_unlabelled():
+    site = _site()
+    first, flags = site_windows(site, 12, 32, seed=3, epoch=0)
+    again, _ = site_windows(site, 12, 32, seed=3, epoch=0)
+    other, _ = site_windows(site, 12, 32, seed=3, epoch=1)
+    assert len(first) == 12 and flags == [False] * 12
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(first, again))
+    assert not all(np.array_equal(a.image, b.image) for a, b in zip(first, other))
+    assert all(s.image.shape == (1, 32, 32) and s.target.shape == (1, 32, 32) for s in first)
+    # Each window is cut from one view (its constant value) and zero-padded where the view is narrower.
+    assert {float(s.image.max()) for s in first} <= {1.0, 2.0, 3.0}
+
+
+class _FakePool:
+    def __init__(self, windows: int) -> None:
+        self.settings = SimpleNamespace(window_size=32)
+        self.windows, self.closed = windows, False
+
+    def dataset(self, epoch: int) -> SegmentationDataset:
+        samples = [Sample(f"syn{epoch}_{k}", "s", np.zeros((1, 32, 32), np.float32), np.ones((1, 32, 32), np.float32))
+                   for k in range(self.windows)]
+        return SegmentationDataset(samples)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("share, expected", [(0.5, 8), (0.25, 3), (0.0, 0)])
+def test_the_mix_adds_the_share_of_site_windows_unlabelled(share, expected):
+    pool = _FakePool(8)
+    mixed = MixedPool(pool, _site(), share=share, seed=0)
+    data = mixed.dataset(2)
+    assert len(data) == 8 + expected
+    assert data.labelled.tolist() == [True] * 8 + [False] * expected
+    mixed.close()
+    assert pool.closed
+
+
+def test_a_bad_share_is_one_error():
+    with pytest.raises(ScintisegError, match="share"):
+        MixedPool(_FakePool(1), _site(), share=1.0)
+
+
+def test_read_site_reads_scans_lists_bad_files_and_refuses_an_empty_folder(tmp_path):
+    site = tmp_path / "site"
+    (site / "ward").mkdir(parents=True)
+    write_dicom(_scan(1), site / "a.dcm")
+    write_png16(_scan(2).view("ANT").astype(np.uint16), site / "ward" / "b.png")
+    (site / "notes.txt").write_text("not a scan\n")
+    (site / "a_ANT.json").write_text("{}")  # LabelMe files are not scans
+    read = read_site(site, pixel_mm=4.52, normalisation="robust")
+    assert [(v.case_id, v.view) for v in read.views] == [("a", "ANT"), ("a", "POST"), ("b", "VIEW")]
+    assert read.unlabelled_views == 3 and read.labelled_views == 0
+    assert [p.rsplit("/", 1)[-1] for p, _ in read.skipped] == ["notes.txt"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ScintisegError, match="no scan could be read"):
+        read_site(tmp_path / "empty", pixel_mm=2.26, normalisation="robust")
+    with pytest.raises(ScintisegError, match="no such"):
+        read_site(tmp_path / "missing", pixel_mm=2.26, normalisation="robust")
