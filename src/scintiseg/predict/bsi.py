@@ -15,7 +15,8 @@ Choices the definition leaves open:
   planar scans).
 - **Coverage**: a thoracic-crop model sees only part of the skeleton. A bone's contribution counts only
   the pixels the model saw, and unseen parts are taken as uninvolved. The report states
-  ``covered_mass_percent`` = sum over bones of share x (seen bone pixels / all bone pixels): **the BSI is
+  ``covered_mass_percent`` = sum over bones of share x (seen bone pixels / all bone pixels), as a percentage
+  of the shares' published total (100.1): **the BSI is
   a lower bound over the covered mass only, not a whole-skeleton BSI.**
 - **Views**: BSI is computed per view and the report gives the mean over the views that were predicted
   (ANT and POST see the same bones, so summing would count a lesion twice).
@@ -109,7 +110,9 @@ def bone_scan_index(lesion_mask: np.ndarray, regions: SkeletonRegions, coverage:
                 "involved_fraction": round(involved, 5),
                 "contribution_percent": round(contribution, 5),
             }
-    return BoneIndex(bsi_percent=total, covered_mass_percent=covered, bones=bones)
+    # The published shares add up to 100.1 % (rounding): the mass seen is reported as a share of their sum,
+    # so a whole skeleton reads 100 %, not 100.1 %.
+    return BoneIndex(bsi_percent=total, covered_mass_percent=100.0 * covered / sum(SPIERS_WEIGHTS.values()), bones=bones)
 
 
 def soloway_grade(lesion_count: int, superscan: bool = False) -> int:

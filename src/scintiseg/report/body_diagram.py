@@ -206,7 +206,7 @@ def body_diagram_svg(
         f'<text x="10" y="{y + 24}" font-size="9">R/L = the patient\'s right/left. Front is seen as ANT (the patient\'s '
         "right on the image left),</text>",
         f'<text x="10" y="{y + 36}" font-size="9">back as POST (right on the image right). Schematic, not to '
-        "scale; regions from the atlas.</text>",
+        "scale; regions as the report names them.</text>",
     ]
     hidden = sorted({r for side in (front, back) if side for r, f in side.items() if f.lesions > 0 and not drawable(r)})
     if hidden:
