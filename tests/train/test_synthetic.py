@@ -134,7 +134,17 @@ def test_ctrl_c_stops_a_synthetic_run_with_one_line_and_no_worker_traceback(tmp_
     if not workers:
         process.kill()
         pytest.skip("no generator process seen (a platform without /proc)")
-    time.sleep(2)  # past the worker's start-up (its initializer sets SIGINT aside first thing)
+    def ignores_sigint(pid: int) -> bool:  # SigIgn in /proc/PID/status: bit 1 (value 2) is SIGINT
+        try:
+            line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("SigIgn:"))
+        except (OSError, StopIteration):
+            return False
+        return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+
+    for _ in range(240):  # until the worker's initializer has set SIGINT aside (slow on a loaded machine)
+        if all(ignores_sigint(pid) for pid in workers):
+            break
+        time.sleep(0.25)
     for pid in workers:
         os.kill(pid, signal.SIGINT)
     time.sleep(2)
