@@ -277,8 +277,17 @@ class SyntheticPool:
         return SegmentationDataset(samples)
 
     def close(self) -> None:
+        """Stop the generator processes now. A worker in the middle of a job (the first pool, or the next
+        epoch's patients) is terminated rather than waited for: after Ctrl-C the interpreter would otherwise
+        join it at exit, and the run would stop only when its whole chunk of patients was made (minutes with a
+        large pool). The patients it was making are not needed: a resumed run regenerates them by index."""
         if self._executor is not None:
+            # CPython's ProcessPoolExecutor keeps its workers in ``_processes`` (no public handle to them).
+            processes = list((getattr(self._executor, "_processes", None) or {}).values())
             self._executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
             self._executor = None
 
 
