@@ -123,7 +123,10 @@ def test_ctrl_c_stops_a_synthetic_run_with_one_line_and_no_worker_traceback(tmp_
     command = [sys.executable, "-m", "scintiseg", "train", "--out", str(tmp_path / "run"), "--model", "unet",
                "-m", "width=4", "-m", "depth=2", "--synthetic", "small", "--pixel-mm", "9.04", "--window-size", "32",
                "--pool-patients", "40", "--val-patients", "1", "--epochs", "50", "--threads", "1", "--no-progress"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    # The run starts with Ctrl-C's default action even when this test runs in a background job, whose shell
+    # ignores SIGINT for everything it starts (Python then keeps ignoring it and the run could not be stopped).
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
     workers: list[int] = []
     for _ in range(120):  # the generator process starts when the first pool is made
