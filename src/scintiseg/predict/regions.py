@@ -145,20 +145,50 @@ class SkeletonRegions:
 
 
 
+def fit_body(counts: np.ndarray) -> tuple[np.ndarray, int, int, float, list[str]]:
+    """Steps 1-2 of the module docstring: ``(body mask, top row, bottom row, midline column, flags)``.
+
+    ``flags`` holds ``no_body`` (then top and bottom are the image's first and last rows and the midline its
+    centre) or ``body_truncated`` (the body touches the top or bottom edge).
+    """
+    counts = np.asarray(counts, dtype=np.float32)
+    rows, cols = counts.shape
+    flags: list[str] = []
+    smooth = ndi.gaussian_filter(counts, BODY_SIGMA)
+    level = BODY_FRACTION * float(np.percentile(smooth, 95))
+    body = smooth > level if level > 0 else np.zeros_like(smooth, dtype=bool)
+    body_rows = np.flatnonzero(body.any(axis=1))
+    if body_rows.size == 0:
+        return body, 0, rows - 1, cols / 2.0, ["no_body"]
+    top, bottom = int(body_rows[0]), int(body_rows[-1])
+    if top <= 1 or bottom >= rows - 2:
+        flags.append("body_truncated")
+    height = bottom - top + 1
+    # Midline: median centre of the body's left/right edges over the torso.
+    torso = np.arange(top + int(0.2 * height), top + int(0.45 * height) + 1)
+    centres = []
+    for r in torso:
+        c = np.flatnonzero(body[r])
+        if c.size:
+            centres.append((c[0] + c[-1]) / 2.0)
+    midline = float(np.median(centres)) if centres else cols / 2.0
+    return body, top, bottom, midline, flags
+
+
 def learned_regions(image: np.ndarray, view: str, labels: np.ndarray) -> SkeletonRegions:
     """The regions of one view with the learned map (:mod:`.region_model`) in place of the atlas boxes.
 
-    The body outline, vertex, soles and midline still come from :func:`estimate_regions` (laterality of a
-    midline bone and the QC flags use them); the labels are the network's, and the bone mask is where it
+    The body outline, vertex, soles and midline still come from :func:`fit_body` (laterality of a midline
+    bone and the QC flags use them; the atlas boxes and its bone threshold are not computed); the labels are
+    the network's, and the bone mask is where it
     names a bone (the phantom's truth: a bone's pixels grown by 2 px for the camera's blur), which is what
     the BSI's involvement fractions are measured against.
     """
     labels = np.asarray(labels, dtype=np.int16)
     if labels.shape != np.shape(image):
         raise ValueError(f"labels {labels.shape} and image {np.shape(image)} differ in shape")
-    fitted = estimate_regions(image, view)
-    return SkeletonRegions(view, labels, labels > 0, fitted.body, fitted.top, fitted.bottom, fitted.midline,
-                           list(fitted.flags))
+    body, top, bottom, midline, flags = fit_body(image)
+    return SkeletonRegions(view, labels, labels > 0, body, top, bottom, midline, flags)
 
 
 def estimate_regions(image: np.ndarray, view: str = "ANT") -> SkeletonRegions:
@@ -178,27 +208,11 @@ def estimate_regions(image: np.ndarray, view: str = "ANT") -> SkeletonRegions:
     """
     counts = np.asarray(image, dtype=np.float32)
     rows, cols = counts.shape
-    flags: list[str] = []
-    smooth = ndi.gaussian_filter(counts, BODY_SIGMA)
-    level = BODY_FRACTION * float(np.percentile(smooth, 95))
-    body = smooth > level if level > 0 else np.zeros_like(smooth, dtype=bool)
-    body_rows = np.flatnonzero(body.any(axis=1))
-    if body_rows.size == 0:
-        empty = np.zeros(counts.shape, dtype=np.int16)
-        return SkeletonRegions(view, empty, np.zeros_like(body), body, 0, rows - 1, cols / 2.0, ["no_body"])
-    top, bottom = int(body_rows[0]), int(body_rows[-1])
-    if top <= 1 or bottom >= rows - 2:
-        flags.append("body_truncated")
+    body, top, bottom, midline, flags = fit_body(counts)
+    if "no_body" in flags:
+        return SkeletonRegions(view, np.zeros(counts.shape, dtype=np.int16), np.zeros_like(body), body, top, bottom,
+                               midline, flags)
     height = bottom - top + 1
-
-    # Midline: median centre of the body's left/right edges over the torso.
-    torso = np.arange(top + int(0.2 * height), top + int(0.45 * height) + 1)
-    centres = []
-    for r in torso:
-        c = np.flatnonzero(body[r])
-        if c.size:
-            centres.append((c[0] + c[-1]) / 2.0)
-    midline = float(np.median(centres)) if centres else cols / 2.0
 
     u = (np.arange(rows, dtype=np.float32)[:, None] - top) / height
     v = (np.arange(cols, dtype=np.float32)[None, :] - midline) / height
