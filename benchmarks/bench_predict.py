@@ -47,6 +47,10 @@ probability against the largest overlap given, and the lesions found and Dice ag
 truth masks at the 0.5 threshold. ``full`` among them is the other way issue 15 names: the whole view
 through the fully convolutional network in one pass.
 
+``--trees NAME=SRC,NAME=SRC`` (with ``--phantom``): the same table for other source trees (e.g. a frozen
+copy of ``src`` before a change), one warm process per tree and engine (``PYTHONPATH=SRC``), called in
+turn within each repeat, so that a loaded machine slows every tree alike.
+
 Other processes on the machine change every number here: each table is measured back to back in one
 run, and the load average is printed with it.
 """
@@ -298,6 +302,50 @@ def overlap_study(model, patient, overlaps: list, repeats: int) -> None:
         print(f"| {overlap} | {count} | {median:.3f} | {change.max():.4f} | {np.median(change):.5f} | {lesions} | {dice:.3f} |")
 
 
+def serve(scan_path: Path, engine: str, model_spec: str | None, folder: Path, window: str | None) -> int:
+    """``--serve``: a warm process for ``--trees``; one line ``run`` in, one JSON line of :func:`one_scan` out."""
+    import json
+
+    from scintiseg.predict.pipeline import PredictSettings
+
+    model, _ = load(model_spec, engine)
+    settings = PredictSettings(window=window)
+    print(json.dumps({"ready": True}), flush=True)
+    for _ in sys.stdin:
+        print(json.dumps(one_scan(model, scan_path, folder / "out", settings)), flush=True)
+    return 0
+
+
+def trees_study(trees: str, engines: list[str], scan_path: Path, folder: Path, args) -> None:
+    """One scan per source tree and engine, warm processes called in turn (module docstring, ``--trees``)."""
+    import json
+
+    workers = {}
+    for spec in trees.split(","):
+        name, _, src = spec.partition("=")
+        for engine in engines:
+            work = folder / f"tree{len(workers)}"
+            work.mkdir()
+            command = [sys.executable, __file__, "--serve", "--scan", str(scan_path), "--engines", engine, "--out", str(work)]
+            command += (["--model", args.model] if args.model else []) + (["--window", args.window] if args.window else [])
+            env = dict(os.environ, PYTHONPATH=src)
+            worker = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+            json.loads(worker.stdout.readline())
+            workers[f"{name}, {engine}"] = worker
+
+    def caller(worker):
+        def run():
+            worker.stdin.write("run\n")
+            worker.stdin.flush()
+            return json.loads(worker.stdout.readline())
+        return run
+
+    part_table("Source trees, back to back", interleaved({name: caller(w) for name, w in workers.items()}, args.repeats))
+    for worker in workers.values():
+        worker.stdin.close()
+        worker.wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
@@ -311,7 +359,18 @@ def main() -> int:
     parser.add_argument("--compare", action="store_true", help="also the before/after table (needs --phantom)")
     parser.add_argument("--startup", type=int, default=0, metavar="N", help="also N fresh `scintiseg predict` processes")
     parser.add_argument("--overlaps", default=None, help="measure these whole-view overlaps instead (needs --phantom)")
+    parser.add_argument("--trees", default=None, metavar="NAME=SRC,...", help="compare source trees instead (needs --phantom)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
+        import torch
+
+        torch.set_num_threads(threads)
+        return serve(Path(args.scan), args.engines, args.model, Path(args.out), args.window)
+    if args.trees and args.phantom is None:
+        parser.error("--trees needs --phantom")
     if (args.scaling or args.compare or args.overlaps) and args.phantom is None:
         parser.error("--scaling, --compare and --overlaps need --phantom")
     threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
@@ -332,6 +391,11 @@ def main() -> int:
             print(f"model: {what}; scan: phantom seed {args.phantom}; threads: {threads}; repeats: {args.repeats}; "
                   f"load average: {os.getloadavg()[0]:.2f}")
             overlap_study(model, patient, [v if v == "full" else float(v) for v in args.overlaps.split(",")], args.repeats)
+            return 0
+        if args.trees:
+            print(f"scan: {scan_path.name}; threads: {threads}; repeats: {args.repeats}; load average at the start: "
+                  f"{os.getloadavg()[0]:.2f}")
+            trees_study(args.trees, args.engines.split(","), scan_path, tmp, args)
             return 0
         models = {engine: load(args.model, engine) for engine in args.engines.split(",")}
         what = next(iter(models.values()))[1]

@@ -19,11 +19,31 @@ region network (or ``--regions atlas``) predict every view, and the script repor
   else bone; per region of the truth map too.
 
     OMP_NUM_THREADS=2 python benchmarks/bench_wholebody.py --patients 40 --profile default --json-out X.json
+
+**NM1 real-background mode** (``--source nm1``): the same whole-body prediction on hybrid images of the
+real NEMA NM1 ANT view (:mod:`scintiseg.phantom.hybrid`, the generator of ``bench_hybrid.py``):
+``--nm1-cases`` cases with 1-3 lesions placed anywhere on NM1's estimated skeleton and ``--nm1-negatives``
+lesion-free copies, seeds ``--nm1-seed + k``, at ``--nm1-level`` of NM1's counts (default 0.5: the phantom
+training median, and distinct noise in each negative; at 1.0 thinning is the identity). The inserted
+lesions are the truth: a **false positive** is a predicted lesion touching no inserted lesion (visible or
+not, as on the phantom). NM1 has **no region truth**, so each false positive is attributed to the region
+the *learned region map* gives under it (its majority label; ``other`` = off the map), and to what the
+hybrid generator knows of NM1: on one of NM1's own hot spots (``prepare_source``'s focal uptake: bladder,
+manubrium, shoulders, a lumbar focus, a hand, a knee) or not. Recurring false positives (NM1's anatomy is
+the same in every case) are grouped into numbered sites (connected components of the union of the false
+positives), each with the share of views that hit it; ``--figure-nm1`` draws them on NM1 with the learned
+region map beside, so a reader can name the real structure under each. Also: the sensitivity for visible
+lesions (a predicted lesion pixel on the lesion's extent) and the triage ROC AUC (cases with a visible
+lesion against negatives).
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_wholebody.py --source nm1 --nm1-cases 30 --nm1-negatives 30 \
+        --threads 1 --json-out X.json --figure-nm1 docs/img/nm1_false_positives.png
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -31,10 +51,14 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+from PIL import Image
+from scipy import ndimage, stats
 
+from scintiseg.display import display_window
+from scintiseg.io import read_scan
 from scintiseg.metrics import class_dice, class_overlap
 from scintiseg.phantom import generate_patient, profile
+from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.loader import load_model
@@ -43,6 +67,9 @@ from scintiseg.predict.regions import SkeletonRegions
 
 #: A false positive within this distance (mm) of a look-alike's centre is that look-alike.
 LOOKALIKE_MM = 20.0
+#: The real scan of the NM1 mode.
+NM1 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+NM1_VIEW = "ANT"
 
 
 def truth_bsi(patient) -> float:
@@ -85,6 +112,189 @@ def classify_false_positive(patient, view: str, lesion_mask: np.ndarray) -> tupl
     return ("soft tissue" if region == "other" else "bone, no lesion"), region
 
 
+def _majority_region(region_labels: np.ndarray, mask: np.ndarray) -> str:
+    """The region the learned map gives most of ``mask``'s pixels (``other``: off the map)."""
+    return REGION_CLASSES[int(np.bincount(region_labels[mask].astype(np.int64), minlength=1).argmax())]
+
+
+def _roc_auc(scores: list[float], labels: list[bool]) -> float:
+    """Mann-Whitney ROC AUC of ``scores`` (ties count half); NaN without both classes."""
+    labels_arr = np.asarray(labels, dtype=bool)
+    if not (labels_arr.any() and (~labels_arr).any()):
+        return float("nan")
+    ranks = stats.rankdata(scores)
+    n1, n0 = labels_arr.sum(), (~labels_arr).sum()
+    return float((ranks[labels_arr].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: int, level: float,
+                        scan_path: Path = NM1) -> dict:
+    """Whole-body prediction on NM1 hybrids: false positives by learned region, by NM1 hot spot, by site.
+
+    Returns the result dict of the module docstring's NM1 mode, with the arrays the figure needs under
+    ``"_arrays"`` (NM1's counts, the lesion-free NM1's learned region map, the false-positive frequency
+    map and the site labels).
+    """
+    scan = read_scan(scan_path)
+    source = prepare_source(scan)
+    hot = source.views[NM1_VIEW].hot
+    frequency = np.zeros(scan.shape, dtype=np.int32)
+    by_region: dict[str, Counter] = {"lesion-free": Counter(), "with lesions": Counter()}
+    on_hot: dict[str, int] = {"lesion-free": 0, "with lesions": 0}
+    fp_views: dict[str, list[int]] = {"lesion-free": [], "with lesions": []}
+    records: list[tuple[np.ndarray, str]] = []
+    detected = visible = 0
+    scores, positive, seconds = [], [], []
+    for k in range(cases + negatives):
+        negative = k >= cases
+        group = "lesion-free" if negative else "with lesions"
+        case = make_hybrid_case(source, level, seed + k, negative=negative)
+        started = time.perf_counter()
+        result = predict_scan(case.scan, model, settings).views[NM1_VIEW]
+        seconds.append(time.perf_counter() - started)
+        instances = case.instances[NM1_VIEW]
+        count = 0
+        for index in range(1, int(result.labels.max()) + 1):
+            mask = result.labels == index
+            if not mask.any() or (mask & (instances > 0)).any():
+                continue
+            count += 1
+            region = _majority_region(result.regions.labels, mask)
+            by_region[group][region] += 1
+            on_hot[group] += bool((mask & hot).any())
+            frequency += mask
+            records.append((mask, region))
+        fp_views[group].append(count)
+        for info in case.lesions:
+            if info["visible"][NM1_VIEW]:
+                visible += 1
+                detected += bool(((instances == info["id"]) & result.mask).any())
+        if negative or case.masks[NM1_VIEW].any():
+            scores.append(result.max_probability)
+            positive.append(not negative)
+        print(f"  {k + 1}/{cases + negatives} ({group}): {count} false positives, {seconds[-1]:.2f} s", file=sys.stderr)
+
+    baseline = predict_scan(scan, model, settings).views[NM1_VIEW]
+    sites, n_sites = ndimage.label(frequency > 0, structure=np.ones((3, 3)))
+    views = cases + negatives
+    site_list = []
+    for site in range(1, n_sites + 1):
+        where = sites == site
+        hits = sum(1 for mask, _ in records if (mask & where).any())
+        rows, cols = np.nonzero(where)
+        site_list.append({
+            "site": site, "views_hit": hits, "share_of_views": round(hits / views, 3),
+            "centre_rc": [int(rows.mean()), int(cols.mean())], "rows": [int(rows.min()), int(rows.max())],
+            "region_learned": _majority_region(baseline.regions.labels, where),
+            "on_nm1_hot_spot": bool((where & hot).any()),
+            "on_lesion_free_nm1_prediction": bool((where & baseline.mask).any()),
+        })
+    site_list.sort(key=lambda item: -item["views_hit"])
+    renumber = {item["site"]: i for i, item in enumerate(site_list, start=1)}
+    site_labels = np.zeros_like(sites)
+    for old, new in renumber.items():
+        site_labels[sites == old] = new
+    for item in site_list:
+        item["site"] = renumber[item["site"]]
+    total = Counter()
+    for counter in by_region.values():
+        total.update(counter)
+    return {
+        "source": str(scan_path), "view": NM1_VIEW, "level": level, "seed": seed,
+        "cases_with_lesions": cases, "lesion_free": negatives,
+        "false_positives": {
+            "per_view": sum(map(sum, fp_views.values())) / views,
+            "per_view_lesion_free": float(np.mean(fp_views["lesion-free"])) if negatives else float("nan"),
+            "per_view_with_lesions": float(np.mean(fp_views["with lesions"])) if cases else float("nan"),
+            "views_with_any": sum(1 for counts in fp_views.values() for n in counts if n),
+            "on_nm1_hot_spots": sum(on_hot.values()), "total": sum(total.values()),
+            "by_region": dict(total.most_common()),
+            "by_region_lesion_free": dict(by_region["lesion-free"].most_common()),
+            "by_region_with_lesions": dict(by_region["with lesions"].most_common()),
+            "sites": site_list,
+        },
+        "lesion_free_nm1_full_counts": [{"id": les.id, "region": les.region, "area_px": les.area_px,
+                                         "probability_max": round(float(les.probability_max), 3)}
+                                        for les in baseline.lesions],
+        "sensitivity_visible": detected / visible if visible else float("nan"), "visible_lesions": visible,
+        "triage_auc": _roc_auc(scores, positive), "triage_images": {"with": int(sum(positive)), "without": int(len(positive) - sum(positive))},
+        "seconds_per_scan_median": float(np.median(seconds)),
+        "_arrays": {"counts": np.asarray(scan.view(NM1_VIEW)), "regions": baseline.regions.labels,
+                    "frequency": frequency, "sites": site_labels, "views": views},
+    }
+
+
+def nm1_figure(result: dict, path: str | Path) -> None:
+    """NM1 with its false-positive sites (numbered, shaded by how often they recur) beside the learned region map."""
+    import matplotlib  # lazy: start-up time
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # lazy: start-up time
+    from matplotlib.colors import ListedColormap  # lazy: start-up time
+
+    arrays = result["_arrays"]
+    counts, regions, frequency, sites = arrays["counts"], arrays["regions"], arrays["frequency"], arrays["sites"]
+    body_rows = np.flatnonzero(counts.sum(axis=1) > 0.02 * counts.sum(axis=1).max())
+    rows = slice(max(int(body_rows[0]) - 10, 0), min(int(body_rows[-1]) + 10, counts.shape[0]))
+    vmax = display_window(counts)
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 12.5))
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.95, bottom=0.01, wspace=0.02)
+    left, right = axes
+    for ax in axes:
+        ax.imshow(counts[rows], cmap="gray_r", vmin=0, vmax=vmax, interpolation="nearest")
+        ax.axis("off")
+    share = np.ma.masked_equal(frequency[rows].astype(float) / arrays["views"], 0.0)
+    shade = left.imshow(share, cmap="autumn_r", vmin=0, vmax=1, alpha=0.55, interpolation="nearest")
+    if (sites[rows] > 0).any():
+        left.contour(sites[rows] > 0, [0.5], colors="red", linewidths=0.6)
+    palette = plt.get_cmap("tab20", 20)
+    colours = ListedColormap([palette(i % 20) for i in range(len(REGION_CLASSES) - 1)])
+    right.imshow(np.ma.masked_equal(regions[rows], 0), cmap=colours, vmin=1, vmax=len(REGION_CLASSES) - 1,
+                 alpha=0.45, interpolation="nearest")
+    for item in result["false_positives"]["sites"]:
+        r, c = item["centre_rc"]
+        for ax in axes:
+            ax.annotate(str(item["site"]), (c, r - rows.start), xytext=(c + (14 if c < counts.shape[1] / 2 else -14),
+                        r - rows.start), color="blue", fontsize=7, ha="center", va="center",
+                        arrowprops={"arrowstyle": "-", "color": "blue", "lw": 0.5})
+    seen = sorted({int(v) for v in np.unique(regions[rows]) if v})
+    for rid in seen:  # the name at the region's largest piece (a learned map may scatter a few pixels)
+        pieces, n = ndimage.label(regions[rows] == rid)
+        ys, xs = np.nonzero(pieces == 1 + int(np.argmax(ndimage.sum(np.ones_like(pieces), pieces, range(1, n + 1)))))
+        right.text(xs.mean(), ys.mean(), REGION_CLASSES[rid].replace("_", " "), fontsize=4.5, ha="center",
+                   va="center", color="black")
+    fp = result["false_positives"]
+    left.set_title(f"NM1 ANT: false-positive sites over {arrays['views']} hybrid views\n"
+                   f"(shade = share of views with a FP there; {fp['per_view']:.2f} FP / view)", fontsize=8)
+    right.set_title("learned region map on the lesion-free NM1\n(site numbers as left)", fontsize=8)
+    bar = fig.colorbar(shade, cax=left.inset_axes([0.9, 0.03, 0.03, 0.15]))
+    bar.ax.tick_params(labelsize=6)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=110)
+    plt.close(fig)
+    # Noisy counts compress badly: 256 adaptive colours keep the region colours and outlines at half the size.
+    Image.open(buffer).convert("RGB").quantize(colors=256, dither=Image.Dither.NONE).save(path, optimize=True)
+
+
+def nm1_markdown(result: dict) -> str:
+    """The FP-by-region table (per view) and the recurring sites, as Markdown."""
+    fp = result["false_positives"]
+    views, free, lesions = result["cases_with_lesions"] + result["lesion_free"], result["lesion_free"], result["cases_with_lesions"]
+    lines = ["| learned region under the FP | all views | lesion-free views | views with lesions |", "|---|---|---|---|"]
+    for region, n in fp["by_region"].items():
+        lines.append(f"| {region} | {n / views:.3f} | {fp['by_region_lesion_free'].get(region, 0) / max(free, 1):.3f} "
+                     f"| {fp['by_region_with_lesions'].get(region, 0) / max(lesions, 1):.3f} |")
+    lines.append(f"| **total** | **{fp['per_view']:.2f}** | **{fp['per_view_lesion_free']:.2f}** | **{fp['per_view_with_lesions']:.2f}** |")
+    lines += ["", "| site | views hit | learned region | on an NM1 hot spot | on the lesion-free NM1's own FP | centre (row, col) |",
+              "|---|---|---|---|---|---|"]
+    for item in fp["sites"]:
+        lines.append(f"| {item['site']} | {item['views_hit']} ({item['share_of_views']:.0%}) | {item['region_learned']} "
+                     f"| {'yes' if item['on_nm1_hot_spot'] else 'no'} | {'yes' if item['on_lesion_free_nm1_prediction'] else 'no'} "
+                     f"| {item['centre_rc'][0]}, {item['centre_rc'][1]} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=40)
@@ -96,6 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json-out", default=None)
     parser.add_argument("--figure", default=None, help="PNG scatter plot of predicted vs truth BSI")
+    parser.add_argument("--source", default="phantom", choices=("phantom", "nm1"),
+                        help="held-out phantom patients, or hybrids on the real NM1 scan (module docstring)")
+    parser.add_argument("--nm1-cases", type=int, default=30, help="NM1 hybrids with lesions")
+    parser.add_argument("--nm1-negatives", type=int, default=30, help="lesion-free NM1 hybrids")
+    parser.add_argument("--nm1-seed", type=int, default=60_000, help="first hybrid seed")
+    parser.add_argument("--nm1-level", type=float, default=0.5, help="kept fraction of NM1's counts")
+    parser.add_argument("--figure-nm1", default=None, help="PNG of NM1 with the false-positive sites")
     args = parser.parse_args(argv)
 
     import torch
@@ -103,6 +320,21 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
     settings = PredictSettings(regions=args.regions, region_model=args.region_model)
+    if args.source == "nm1":
+        result = nm1_false_positives(model, settings, cases=args.nm1_cases, negatives=args.nm1_negatives,
+                                     seed=args.nm1_seed, level=args.nm1_level)
+        fp = result["false_positives"]
+        print(f"NM1 hybrids ({args.nm1_cases} with lesions, {args.nm1_negatives} lesion-free, level {args.nm1_level}): "
+              f"{fp['per_view']:.2f} false positives per view ({fp['per_view_lesion_free']:.2f} lesion-free, "
+              f"{fp['per_view_with_lesions']:.2f} with lesions), {fp['on_nm1_hot_spots']} of {fp['total']} on NM1 hot spots; "
+              f"sensitivity {result['sensitivity_visible']:.2f} of {result['visible_lesions']} visible lesions; "
+              f"triage AUC {result['triage_auc']:.3f}")
+        print(nm1_markdown(result))
+        if args.figure_nm1:
+            nm1_figure(result, args.figure_nm1)
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps({k: v for k, v in result.items() if k != "_arrays"}, indent=1) + "\n")
+        return 0
     config = profile(args.profile)
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}

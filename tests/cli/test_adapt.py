@@ -89,6 +89,8 @@ def test_adaptation_keeps_the_recipe_and_refuses_a_fused_view_model(tmp_path):
     config = adaptation_config(model, tmp_path / "run", AdaptSettings(epochs=3, alpha=0.1))
     assert (config.synthetic, config.pixel_mm, config.window_size, config.normalisation) == ("small", 4.52, 64, "robust")
     assert (config.epochs, config.alpha, config.lr, config.alpha_rampup) == (3, 0.1, 1e-4, 0.0)
+    assert not config.freeze_norm
+    assert adaptation_config(model, tmp_path / "run", AdaptSettings(freeze_norm=True)).freeze_norm
     fused = tmp_path / "fused"
     fused.mkdir()
     with pytest.raises(ScintisegError, match="single-view"):

@@ -11,7 +11,12 @@ from scintiseg.phantom.lesions import SITE_WEIGHTS
 from scintiseg.phantom.regions import REGION_NAMES
 from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
-from scintiseg.predict.region_model import SHIPPED_REGION_WEIGHTS, load_region_model, predict_region_labels
+from scintiseg.predict.region_model import (
+    SHIPPED_REGION_WEIGHTS,
+    load_region_model,
+    predict_region_labels,
+    predict_region_maps,
+)
 from scintiseg.scan import Scan
 
 pytestmark = pytest.mark.skipif(not SHIPPED_REGION_WEIGHTS.is_file(), reason="no shipped region network")
@@ -130,6 +135,26 @@ def test_the_map_follows_a_coarser_matrix(patient):
     assert labels.shape == coarse.shape
     agree = (labels == fine[::2, ::2])[fine[::2, ::2] > 0].mean()
     assert agree > 0.85
+
+
+def test_both_views_in_one_batch_and_the_onnx_engine_give_the_per_view_torch_maps(patient):
+    """The faster paths (one batch for both views; ONNX Runtime) name every pixel as the per-view torch call."""
+    torch_model, onnx_model = load_region_model(), load_region_model(engine="onnx")
+    assert torch_model.engine.name == "torch" and onnx_model.engine.name == "onnx"
+    scan = patient.scan
+    reference = {v: predict_region_labels(torch_model, scan.view(v), v, scan.pixel_spacing) for v in scan.view_names}
+    assert len(np.unique(reference["ANT"])) > 20  # a real map, not a constant
+    for model in (torch_model, onnx_model):
+        maps = predict_region_maps(model, scan)
+        assert list(maps) == scan.view_names
+        for view in scan.view_names:
+            assert maps[view].shape == scan.shape
+            np.testing.assert_array_equal(maps[view], reference[view])
+
+
+def test_an_unknown_engine_is_one_error():
+    with pytest.raises(ScintisegError, match="unknown engine"):
+        load_region_model(engine="tensorrt")
 
 
 def test_a_lesion_checkpoint_is_not_a_region_network():

@@ -119,3 +119,24 @@ def test_checkpoint_records_what_prediction_needs(tiny_split_dataset, tmp_path):
     assert state["data"] == {"input_mode": "ant", "normalisation": "log", "window_size": 32}  # the tiny crops' size
     model = load_model(tmp_path / "run", engine="torch", device="cpu")
     assert (model.input_mode, model.normalisation, model.window_size) == ("ant", "log", 32)
+
+
+def _norm_statistics(state):
+    return {k: v for k, v in state.items() if k.endswith(("running_mean", "running_var"))}
+
+
+def test_freeze_norm_keeps_the_initial_statistics_while_the_weights_learn(make_data, tiny_config, tmp_path):
+    start = train(tiny_config(out=str(tmp_path / "start"), epochs=1), data=make_data())
+    init = checkpoint_path(start.run_dir, "last")
+    before = _weights(start.run_dir)
+    assert _norm_statistics(before), "the tiny network must hold BatchNorm layers for this test to mean anything"
+    runs = {}
+    for frozen in (True, False):
+        config = tiny_config(out=str(tmp_path / f"frozen_{frozen}"), epochs=1, init=str(init), freeze_norm=frozen,
+                             lr=1e-2)
+        runs[frozen] = _weights(train(config, data=make_data()).run_dir)
+    for key, value in _norm_statistics(before).items():
+        assert torch.equal(runs[True][key], value), key
+    assert any(not torch.equal(runs[False][k], v) for k, v in _norm_statistics(before).items())
+    learned = [k for k in before if k.endswith("weight") and not torch.equal(runs[True][k], before[k])]
+    assert learned, "with frozen statistics the convolutions and affine weights must still train"

@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"phantom validation patients (default {defaults.val_patients})")
     parser.add_argument("--synthetic", default="", metavar="PROFILE",
                         help="phantom profile of the supervised term (default: the model's own)")
+    parser.add_argument("--freeze-norm", action=argparse.BooleanOptionalAction, default=defaults.freeze_norm,
+                        help="keep the model's BatchNorm statistics fixed while adapting")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--threads", type=int, default=defaults.threads, help="torch threads on the CPU (0: default)")
     parser.add_argument("--generator-workers", type=int, default=defaults.generator_workers,
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, alpha=args.alpha, share=args.share, lr=args.lr, pool_patients=args.pool_patients,
         val_patients=args.val_patients, synthetic=args.synthetic, seed=args.seed, threads=args.threads,
         generator_workers=args.generator_workers, device=args.device, progress=not args.quiet,
+        freeze_norm=args.freeze_norm,
     )
     result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume)
     if result.epochs_run:

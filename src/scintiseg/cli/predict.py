@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area, window=args.window,
                                regions=args.regions if args.region_model is None else "learned",
                                region_model=args.region_model)
-    settings.region_network()  # a region model that cannot load stops here, in one line, before any scan
+    settings.region_network(args.engine)  # a region model that cannot load stops here, in one line, before any scan
     results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom, progress=not args.quiet)
     failed = [r for r in results if r.status != "ok"]
     done = len(results) - len(failed)

@@ -207,6 +207,27 @@ def _guess_spec(out: Path) -> ExperimentSpec:
     raise ScintisegError(f"no {EXPERIMENT_FILE} and no experiment whose row folders are all here", path=out)
 
 
+def read_experiment(folder: str | Path) -> tuple[ExperimentSpec, dict]:
+    """The spec an experiment folder was run with and its ``experiment.json`` record (``{}`` when absent).
+
+    Without ``experiment.json`` (a folder from before it existed) the spec is the one named like the folder,
+    else the one whose row folders are all present.
+
+    Raises:
+        ScintisegError: not a folder, or no spec fits it.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ScintisegError("not an experiment folder", path=folder)
+    record_path = folder / EXPERIMENT_FILE
+    if record_path.is_file():
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        return (ExperimentSpec.from_json(record["spec"]) if "spec" in record else _spec(record["name"])), record
+    if folder.name in _SPECS:
+        return _SPECS[folder.name], {}
+    return _guess_spec(folder), {}
+
+
 def report_experiment(out: str | Path) -> Path:
     """Write ``table.md``, the CSVs and the plot of experiment folder ``out`` again from its run folders.
 
@@ -218,14 +239,7 @@ def report_experiment(out: str | Path) -> Path:
         the path of ``table.md``.
     """
     out = Path(out)
-    if not out.is_dir():
-        raise ScintisegError("not an experiment folder", path=out)
-    record_path = out / EXPERIMENT_FILE
-    if record_path.is_file():
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        spec = ExperimentSpec.from_json(record["spec"]) if "spec" in record else _spec(record["name"])
-    else:
-        spec, record = _guess_spec(out), {}
+    spec, record = read_experiment(out)
     evaluation = record.get("evaluation", "eval-test")
     results: list[dict] = []
     largest = 0

@@ -31,12 +31,19 @@ from scipy.special import expit
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
+from scintiseg.predict.engines import ENGINES
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
 from scintiseg.predict.pairing import LesionPair, pair_lesions, post_shift
 from scintiseg.predict.postprocess import DEFAULT_MIN_AREA_PX, DEFAULT_THRESHOLD, lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
-from scintiseg.predict.region_model import SHIPPED_REGION_WEIGHTS, RegionModel, load_region_model, predict_region_labels
+from scintiseg.predict.region_model import (
+    SHIPPED_REGION_WEIGHTS,
+    RegionModel,
+    load_region_model,
+    predict_region_labels,
+    predict_region_maps,
+)
 from scintiseg.predict.regions import estimate_regions, learned_regions
 from scintiseg.predict.windows import (
     MISALIGNED_PX,
@@ -82,13 +89,13 @@ class PredictSettings:
         if self.regions not in REGION_METHODS:
             raise ScintisegError(f"unknown region method {self.regions!r} (choose from {', '.join(REGION_METHODS)})")
 
-    def region_network(self) -> RegionModel | None:
-        """The region network these settings ask for, or None for the atlas."""
+    def region_network(self, engine: str = "torch") -> RegionModel | None:
+        """The region network these settings ask for, run by ``engine`` (the lesion model's), or None for the atlas."""
         if self.regions == "atlas":
             return None
         if self.regions == "auto" and self.region_model is None and not SHIPPED_REGION_WEIGHTS.is_file():
             return None
-        return load_region_model(self.region_model)
+        return load_region_model(self.region_model, engine)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -172,6 +179,21 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
     return probabilities, coverage, flags
 
 
+def outline_lesions(mask: np.ndarray) -> tuple[list[Contour], np.ndarray]:
+    """One closed contour per component of ``mask`` and the lesion map they rasterise to (label k = contour k).
+
+    A contour whose raster was wholly taken by an earlier one (nested outlines) is dropped.
+    """
+    contours = mask_contours(mask)
+    labels = rasterise_contours(contours, mask.shape)
+    present = np.unique(labels[labels > 0])
+    if len(present) != len(contours):
+        kept: list[Contour] = [contours[i - 1] for i in present]
+        contours = kept
+        labels = rasterise_contours(contours, mask.shape)
+    return contours, labels
+
+
 def predict_view(
     scan: Scan,
     view: str,
@@ -180,23 +202,20 @@ def predict_view(
     settings: PredictSettings,
     first_id: int = 1,
     network: RegionModel | None = None,
+    region_labels: np.ndarray | None = None,
 ) -> ViewPrediction:
     """Post-process one view's whole-body probability map into measured lesions (``network``: the region
-    network naming the bones, None for the atlas)."""
+    network naming the bones, None for the atlas; ``region_labels``: its map of this view when already
+    computed, :func:`~.region_model.predict_region_maps`)."""
     counts = scan.view(view)
     if network is None:
         regions = estimate_regions(counts, view)
     else:
-        regions = learned_regions(counts, view, predict_region_labels(network, counts, view, scan.pixel_spacing))
+        if region_labels is None:
+            region_labels = predict_region_labels(network, counts, view, scan.pixel_spacing)
+        regions = learned_regions(counts, view, region_labels)
     mask = lesion_components(probability, settings.threshold, settings.min_area_px, coverage)
-    contours = mask_contours(mask)
-    labels = rasterise_contours(contours, mask.shape)
-    # A contour whose raster was wholly taken by an earlier one (nested outlines) is dropped.
-    present = np.unique(labels[labels > 0])
-    if len(present) != len(contours):
-        kept: list[Contour] = [contours[i - 1] for i in present]
-        contours = kept
-        labels = rasterise_contours(contours, mask.shape)
+    contours, labels = outline_lesions(mask)
     lesions, reference = measure_lesions(
         labels, counts, probability, regions, scan.pixel_spacing, view, coverage=coverage, first_id=first_id
     )
@@ -274,7 +293,10 @@ def predict_from_probabilities(
         whole = all(np.asarray(coverage.get(view, True)).all() for view in probabilities)
         settings = replace(settings, window="whole" if whole else "thoracic")
     start = time.perf_counter()
-    network = settings.region_network()
+    engine = (model_info or {}).get("engine")
+    network = settings.region_network(engine if engine in ENGINES else "torch")  # the lesion model's engine
+    # Every view's region map in one call: one resampling, one batch through the network.
+    region_maps = predict_region_maps(network, scan, list(probabilities)) if network is not None else {}
     info = dict(model_info or {})
     info["regions"] = ({"method": "learned", **network.info} if network is not None else
                        {"method": "atlas", "source": "proportional atlas fitted to the body outline (scintiseg.predict.regions)"})
@@ -282,7 +304,8 @@ def predict_from_probabilities(
     next_id = 1
     for view, prob in probabilities.items():
         seen = coverage.get(view, np.ones(scan.shape, dtype=bool))
-        views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id, network)
+        views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id, network,
+                                   region_maps.get(view))
         next_id += len(views[view].lesions)
     flags = list(qc_flags or []) + scan_qc_flags(scan, views)
     pairs, shift = view_pairs(scan, views, flags)

@@ -260,14 +260,17 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
             measurements=summary,
         ),
     )
-    report = MeasurementReport(
-        observation_context=context,
-        procedure_reported=CodedConcept("44136002", "SCT", "Bone scan"),
-        imaging_measurements=groups,
-    )
+    procedure = CodedConcept("44136002", "SCT", "Bone scan")
+    report = MeasurementReport(observation_context=context, procedure_reported=procedure, imaging_measurements=groups)
+    # highdicom's SR constructor deep-copies its content, parses the copy back into content items and
+    # searches it for image references (to check them against the evidence): per lesion, three passes over
+    # a tree that highdicom's own templates have just built and checked. It is handed a report with the
+    # summary group only and gets the full content tree afterwards: the evidence it records depends on the source's
+    # study alone, and every region references source_ds, which is the evidence. Written file unchanged (UIDs aside).
+    header = MeasurementReport(observation_context=context, procedure_reported=procedure, imaging_measurements=groups[:1])
     sr = hd.sr.Comprehensive3DSR(
         evidence=[source_ds],
-        content=report,
+        content=header,
         series_instance_uid=hd.UID(),
         series_number=900,
         sop_instance_uid=hd.UID(),
@@ -278,6 +281,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
         is_final=False,
         is_verified=False,
     )
+    sr.ContentSequence = report[0].ContentSequence  # a MeasurementReport is a sequence of its one root item
     sr.CodingSchemeIdentificationSequence = [_coding_scheme()]
     _without_zero_patient_measures(sr)
     with atomic_path(path) as tmp:

@@ -88,7 +88,7 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
         "alpha_rampup": 0.0, "epochs": settings.epochs, "lr": settings.lr, "synthetic": profile_name,
         "pool_patients": settings.pool_patients, "refresh": 0.5, "val_patients": settings.val_patients,
         "seed": settings.seed, "threads": settings.threads, "generator_workers": settings.generator_workers,
-        "device": settings.device, "progress": settings.progress, "early_stopping": 0, "monitor": "val_loss",
+        "device": settings.device, "progress": settings.progress, "freeze_norm": settings.freeze_norm, "early_stopping": 0, "monitor": "val_loss",
         "tensorboard": False, "pixel_mm": float(data.get("pixel_mm", base.pixel_mm)),
         "window_size": int(data.get("window_size", base.window_size)),
         "normalisation": str(data.get("normalisation", base.normalisation)),

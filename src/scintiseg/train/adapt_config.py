@@ -36,6 +36,7 @@ class AdaptSettings:
         generator_workers: processes generating phantom patients (0: in the training process).
         device: ``auto``, ``cpu`` or ``cuda``.
         progress: progress bars on stderr.
+        freeze_norm: keep the model's normalisation statistics fixed (``TrainConfig.freeze_norm``).
     """
 
     epochs: int = EPOCHS
@@ -50,3 +51,4 @@ class AdaptSettings:
     generator_workers: int = 1
     device: str = "auto"
     progress: bool = True
+    freeze_norm: bool = False

@@ -98,6 +98,13 @@ class TrainConfig(Config):
             ``unet``; no flips, no head prior; ``val_dsc`` is the mean Dice over the regions).
         init: a checkpoint whose network weights start this run (fine-tuning; the architecture must match).
             Optimiser state, epochs and history start afresh. Empty: random initialisation from ``seed``.
+        freeze_norm: keep every normalisation layer (BatchNorm, InstanceNorm with running statistics) in
+            evaluation mode while training: its running statistics stay those of ``init`` and batches are
+            normalised with them, while its affine weights still learn. For fine-tuning on small or mixed
+            batches (``scintiseg adapt``, issue 16): a batch half made of another camera's windows would
+            otherwise move the statistics every labelled window is normalised with (statistics frozen as
+            when detectors are fine-tuned with small batches, Detectron2's ``FrozenBatchNorm2d``, which
+            also freezes the affine weights; here they stay trainable).
     """
 
     kind: ClassVar[str] = "training configuration"
@@ -149,6 +156,7 @@ class TrainConfig(Config):
     generator_workers: int = 1
     task: str = option("lesions", choices=("lesions", "regions"), help="what the network learns")
     init: str = option("", help="checkpoint whose network weights start the run (fine-tuning)")
+    freeze_norm: bool = option(False, help="keep normalisation layers' running statistics fixed (fine-tuning)")
 
     def validate(self) -> None:
         """Raise :class:`ScintisegError` naming the first field with an impossible value."""

@@ -205,6 +205,20 @@ def initialise_head_prior(model: torch.nn.Module, prior: float) -> None:
         head.bias.fill_(-math.log((1.0 - prior) / prior))
 
 
+def freeze_normalisation(model: torch.nn.Module) -> int:
+    """Put every normalisation layer with running statistics in evaluation mode (``TrainConfig.freeze_norm``).
+
+    Returns:
+        how many layers were frozen (0 for a network without such layers).
+    """
+    frozen = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._NormBase) and module.track_running_stats:
+            module.eval()
+            frozen += 1
+    return frozen
+
+
 def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
@@ -455,6 +469,8 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     for epoch in range(start_epoch, config.epochs if not stopped_early else start_epoch):
         started = time.perf_counter()
         network.train()
+        if config.freeze_norm:
+            freeze_normalisation(network)
         loader = _loader(data.for_epoch(epoch), config, context, epoch)
         augment = _augmenter(config, epoch) if config.augment else None
         totals = {"loss": 0.0, "supervised": 0.0, "unsupervised": 0.0, "alpha": 0.0}

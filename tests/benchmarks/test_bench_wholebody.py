@@ -1,0 +1,78 @@
+"""The whole-body benchmark's NM1 mode (benchmarks/bench_wholebody.py --source nm1): its false-positive rules.
+
+The run and its numbers are in docs/predict.md ("Hard negatives"); here a stand-in model draws three
+lesions on every NM1 hybrid: one on an inserted lesion, one on NM1's own hot spot, one elsewhere, so the
+counts per view, by learned region, on hot spots and per recurring site are known exactly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_wholebody.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_wholebody", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_wholebody"] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("bench_wholebody", None)
+
+
+def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
+    if not bench.NM1.is_file():
+        pytest.skip(f"the real NM1 scan is not here ({bench.NM1})")
+    seen: dict = {}
+    real_prepare, real_make = bench.prepare_source, bench.make_hybrid_case
+
+    def prepare(scan, **kwargs):
+        seen["source"] = real_prepare(scan, **kwargs)
+        return seen["source"]
+
+    def make(source, level, seed, *, negative=False):
+        seen["case"] = real_make(source, level, seed, negative=negative)
+        return seen["case"]
+
+    def predict(scan, model, settings):
+        shape = scan.shape
+        labels = np.zeros(shape, dtype=np.int32)
+        instances = seen["case"].instances["ANT"] if "case" in seen else np.zeros(shape, dtype=np.uint16)
+        hot = seen["source"].views["ANT"].hot
+        if (instances == 1).any():
+            labels[tuple(np.argwhere(instances == 1)[0])] = 1  # on inserted lesion 1: not a false positive
+        r, c = np.argwhere(hot & (instances == 0))[0]
+        labels[r, c] = 2  # on NM1's own hot spot
+        labels[1000:1003, 5:8] = 3  # below the feet, away from everything
+        regions = np.zeros(shape, dtype=np.int16)
+        regions[:900] = 5  # lumbar_spine
+        regions[900:] = 20  # pelvis
+        view = SimpleNamespace(labels=labels, mask=labels > 0, regions=SimpleNamespace(labels=regions),
+                               max_probability=0.9 if (instances > 0).any() else 0.4, lesions=[])
+        return SimpleNamespace(views={"ANT": view})
+
+    monkeypatch.setattr(bench, "prepare_source", prepare)
+    monkeypatch.setattr(bench, "make_hybrid_case", make)
+    monkeypatch.setattr(bench, "predict_scan", predict)
+    result = bench.nm1_false_positives(None, None, cases=2, negatives=1, seed=11, level=0.5)
+    fp = result["false_positives"]
+    assert fp["per_view"] == 2.0 and fp["per_view_lesion_free"] == 2.0 and fp["per_view_with_lesions"] == 2.0
+    assert fp["total"] == 6 and fp["on_nm1_hot_spots"] == 3
+    assert fp["by_region"] == {"lumbar_spine": 3, "pelvis": 3}
+    assert [site["views_hit"] for site in fp["sites"]] == [3, 3]
+    assert {site["on_nm1_hot_spot"] for site in fp["sites"]} == {True, False}
+    assert result["_arrays"]["frequency"].max() == 3
+    assert 0 < result["sensitivity_visible"] <= 1
+    assert result["triage_auc"] == 1.0  # 0.9 on every case with a visible lesion, 0.4 on the negative
+    text = bench.nm1_markdown(result)
+    assert "| lumbar_spine | 1.000 | 1.000 | 1.000 |" in text and "| **total** | **2.00** |" in text
