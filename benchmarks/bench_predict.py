@@ -51,6 +51,14 @@ through the fully convolutional network in one pass.
 copy of ``src`` before a change), one warm process per tree and engine (``PYTHONPATH=SRC``), called in
 turn within each repeat, so that a loaded machine slows every tree alike.
 
+``--accuracy ENGINES`` (e.g. ``onnx,onnx-int8``): whether an engine changes the results, not the speed.
+Every engine predicts the same cases, scored as ``benchmarks/bench_shift.py`` scores them (its
+``score_image`` / ``summarise``: lesion sensitivity, false positives per view, pooled Dice): ``--patients``
+two-view default-profile phantom patients from ``--seed`` (910000: held out), and bench_shift's ``nm1``
+column (NM1 real-background hybrids, lesions anywhere on the skeleton, ``--nm1-cases`` lesion cases and
+``--nm1-negatives`` negatives per count level). ``max |dp|`` is the largest change of the whole-body
+probability against the first engine, ``lesions changed`` the views whose lesion count differs.
+
 Other processes on the machine change every number here: each table is measured back to back in one
 run, and the load average is printed with it.
 """
@@ -302,6 +310,43 @@ def overlap_study(model, patient, overlaps: list, repeats: int) -> None:
         print(f"| {overlap} | {count} | {median:.3f} | {change.max():.4f} | {np.median(change):.5f} | {lesions} | {dice:.3f} |")
 
 
+def accuracy_study(engines: list[str], args) -> None:
+    """The engines' results on the same phantom and NM1 cases (module docstring, ``--accuracy``)."""
+    import importlib.util
+
+    import numpy as np
+
+    from scintiseg.predict.pipeline import PredictSettings, predict_scan
+
+    spec = importlib.util.spec_from_file_location("bench_shift", Path(__file__).resolve().parent / "bench_shift.py")
+    shift = importlib.util.module_from_spec(spec)
+    sys.modules["bench_shift"] = shift  # its dataclasses look their module up while the class is made
+    spec.loader.exec_module(shift)
+    cache = shift.ColumnCache(args.patients, args.seed, args.nm1_cases, args.nm1_negatives)
+    models = {engine: load(args.model, engine)[0] for engine in engines}
+    settings = PredictSettings(window=None)
+    print(f"| column | engine | views | sensitivity | sensitivity, contrast >= 2 | FP / view | pooled Dice | "
+          f"max |dp| vs {engines[0]} | views whose lesion count changed |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for column, placement in (("default", "thorax"), ("nm1", "skeleton")):
+        cases = cache.cases(column, placement)
+        images = {engine: [] for engine in engines}
+        change = {engine: 0.0 for engine in engines}
+        changed = {engine: 0 for engine in engines}
+        for case in cases:
+            predictions = {engine: predict_scan(case.scan, model, settings) for engine, model in models.items()}
+            first = predictions[engines[0]]
+            for engine, prediction in predictions.items():
+                for view, result in prediction.views.items():
+                    images[engine].append(shift.score_image(case, view, result))
+                    change[engine] = max(change[engine], float(np.abs(result.probability - first.views[view].probability).max()))
+                    changed[engine] += len(result.lesions) != len(first.views[view].lesions)
+        for engine in engines:
+            cell = shift.summarise(images[engine], [])
+            print(f"| {column} | {engine} | {cell['images']} | {cell['sensitivity']:.3f} | {cell['sensitivity_contrast_ge_2']:.3f} | "
+                  f"{cell['fp_per_view']:.2f} | {cell['pooled_dsc']:.3f} | {change[engine]:.3f} | {changed[engine]} |")
+
+
 def serve(scan_path: Path, engine: str, model_spec: str | None, folder: Path, window: str | None) -> int:
     """``--serve``: a warm process for ``--trees``; one line ``run`` in, one JSON line of :func:`one_scan` out."""
     import json
@@ -360,6 +405,11 @@ def main() -> int:
     parser.add_argument("--startup", type=int, default=0, metavar="N", help="also N fresh `scintiseg predict` processes")
     parser.add_argument("--overlaps", default=None, help="measure these whole-view overlaps instead (needs --phantom)")
     parser.add_argument("--trees", default=None, metavar="NAME=SRC,...", help="compare source trees instead (needs --phantom)")
+    parser.add_argument("--accuracy", default=None, metavar="ENGINES", help="compare these engines' results instead (module docstring)")
+    parser.add_argument("--patients", type=int, default=6, help="--accuracy: two-view phantom patients")
+    parser.add_argument("--seed", type=int, default=910_000, help="--accuracy: first phantom seed (held out)")
+    parser.add_argument("--nm1-cases", type=int, default=4, help="--accuracy: NM1 hybrids with lesions per count level")
+    parser.add_argument("--nm1-negatives", type=int, default=2, help="--accuracy: lesion-free NM1 hybrids per count level")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -377,6 +427,11 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(threads)
+    if args.accuracy:
+        print(f"model: {args.model or 'shipped'}; phantom seeds {args.seed}..{args.seed + args.patients - 1}; NM1 hybrids: "
+              f"{args.nm1_cases} + {args.nm1_negatives} negatives per level; load average: {os.getloadavg()[0]:.2f}")
+        accuracy_study(args.accuracy.split(","), args)
+        return 0
     from scintiseg.predict.pipeline import PredictSettings
     from scintiseg.report.batch import run_batch
 

@@ -8,6 +8,7 @@ must refuse it in one line naming the file, and the marker must not appear.
 import hashlib
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -153,3 +154,25 @@ def test_the_pixel_size_and_window_mode_are_read_from_checkpoint_and_sidecar(tmp
     old = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
                            "data": {"input_mode": "ant"}}, tmp_path / "old.pt")
     assert (load_model(old).pixel_mm, load_model(old).window) == (None, "thoracic")  # before issue 13: as it was
+
+
+def test_int8_calibration_windows_are_what_the_tiler_feeds():
+    # One two-view phantom patient at 2.26 mm: 5 windows of 256 x 256 per view, fed 4 at a time.
+    batches = loader.calibration_windows("ant", "robust", 256, 2.26, seeds=(0,))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert all(b.shape[1:] == (1, 256, 256) and b.dtype == np.float32 for b in batches)
+    assert float(max(b.max() for b in batches)) > 1.0  # robust-scaled counts: the bone ridge is near 1, hot spots above
+
+
+def test_the_int8_engine_is_calibrated_and_named(monkeypatch, make_tiny_network):
+    seen = {}
+
+    def fake_windows(input_mode, normalisation, window_size, pixel_mm, seeds=loader.CALIBRATION_SEEDS):
+        seen.update(input_mode=input_mode, window_size=window_size, pixel_mm=pixel_mm)
+        return [np.random.default_rng(0).random((2, 1, window_size, window_size), dtype=np.float32)]
+
+    monkeypatch.setattr(loader, "calibration_windows", fake_windows)
+    model = loader.model_from_network(make_tiny_network(), engine="onnx-int8", pixel_mm=2.26, window="whole")
+    assert model.engine.name == "onnx-int8"
+    assert seen == {"input_mode": "ant", "window_size": 256, "pixel_mm": 2.26}
+    assert model.engine(np.zeros((1, 1, 256, 256), dtype=np.float32)).shape == (1, 1, 256, 256)

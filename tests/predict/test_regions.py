@@ -36,3 +36,19 @@ def test_truncated_body_is_flagged():
 
 def test_empty_image_gives_no_body():
     assert estimate_regions(np.zeros((64, 32)), "ANT").flags == ["no_body"]
+
+
+def test_fit_body_midline_is_the_median_torso_centre():
+    from scintiseg.predict.regions import fit_body
+
+    # A body whose centre steps from column 60 to 70 at row 330: the torso (20-45 % of the height, rows
+    # about 260-460) has fewer rows centred at 60 than at 70, so the median is 70 (the mean would be ~66).
+    image = np.zeros((1000, 200), dtype=np.float32)
+    image[100:330, 30:91] = 100.0
+    image[330:900, 40:101] = 100.0
+    body, top, bottom, midline, flags = fit_body(image)
+    assert flags == [] and abs(top - 100) <= 6 and abs(bottom - 899) <= 6
+    rows = body[top + int(0.2 * (bottom - top + 1)):top + int(0.45 * (bottom - top + 1)) + 1]
+    centres = [(np.flatnonzero(r)[0] + np.flatnonzero(r)[-1]) / 2.0 for r in rows if r.any()]
+    assert midline == float(np.median(centres))
+    assert abs(midline - 70) <= 1

@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="scan files or folders of scans")
     parser.add_argument("--out", required=True, help="output folder (nothing is written outside it)")
     parser.add_argument("--model", default=None, help="run folder, checkpoint (.pt) or .onnx file; default: the shipped phantom-trained model")
-    parser.add_argument("--engine", choices=("torch", "onnx"), default="torch", help="inference engine (default torch)")
+    parser.add_argument("--engine", choices=("torch", "onnx", "onnx-int8"), default="torch",
+                        help="inference engine (default torch; onnx-int8: partly 8-bit, opt-in, docs/predict.md)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
     parser.add_argument("--min-area", type=int, default=4, help="smallest lesion kept, pixels (default 4)")
     parser.add_argument(

@@ -6,20 +6,43 @@ on a CPU and needs no PyTorch at inference; ``tests/predict/test_export.py`` che
 same logits (max absolute difference below 1e-4). A model ONNX Runtime cannot run (an opset or IR version
 newer than it knows, a corrupt file) is one :class:`~scintiseg.errors.ScintisegError` line naming the
 runtime's version, the model's opset and IR version, and the runtime's own reason.
+
+``onnx-int8`` (opt-in, not the default): the ONNX model with part of its convolutions in 8-bit integers, by
+ONNX Runtime's static post-training quantisation (:func:`quantise_int8`; ``onnxruntime.quantization.
+quantize_static``, QDQ format, per-channel signed weights, unsigned activations, MinMax calibration on
+windows the caller supplies; the loader uses phantom scans, :func:`scintiseg.predict.loader.calibration_windows`).
+Which convolutions: only those with a fan-in (input channels x kernel area) of at least
+:data:`INT8_MIN_FAN_IN` and at least :data:`INT8_MIN_OUT_CHANNELS` outputs. Measured on the shipped
+``rdinet`` ``small`` (2 threads, AVX2 CPU without VNNI, docs/benchmarks.md "Whole body, both views"):
+quantising every operator made the forward about 1.2x *slower* than float32 (ONNX Runtime's blocked NCHWc
+float kernels beat its int8 kernels on the 8- and 16-channel full-resolution layers, 3-13x per layer), while
+the 64- and 128-channel layers at 1/8 and 1/16 resolution ran 2-3x faster in int8; so the engine quantises
+those only [choice: of fan-in thresholds 576, 288 and 144 (12, 17, 22 convolutions), 288 and 144 ran
+the forward fastest (0.92 and 0.91 of float's, under load) and 288 moved the probability of a held-out
+phantom less (at most 0.03 against 0.06, calibrated on one patient); in the whole pipeline the gain did not show (benchmarks.md)].
+A CPU with VNNI / AMX integer instructions may gain more; the accuracy cost is measured beside the speed.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from scintiseg.errors import ScintisegError
 
-ENGINES: tuple[str, ...] = ("torch", "onnx")
+ENGINES: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
+#: Engines run by ONNX Runtime.
+ONNX_ENGINES: tuple[str, ...] = ("onnx", "onnx-int8")
+#: ``onnx-int8`` quantises a convolution when input channels x kernel area reach this (module docstring).
+INT8_MIN_FAN_IN = 288
+#: ... and it has at least this many output channels.
+INT8_MIN_OUT_CHANNELS = 16
 
 
 class Engine(Protocol):
@@ -67,7 +90,7 @@ class OnnxEngine:
 
     name = "onnx"
 
-    def __init__(self, model: str | os.PathLike[str] | bytes, threads: int | None = None) -> None:
+    def __init__(self, model: str | os.PathLike[str] | bytes, threads: int | None = None, name: str = "onnx") -> None:
         import onnxruntime as ort  # lazy: start-up time
 
         options = ort.SessionOptions()
@@ -76,6 +99,7 @@ class OnnxEngine:
         if threads:
             options.intra_op_num_threads = int(threads)
         options.log_severity_level = 3
+        self.name = name
         source = model if isinstance(model, bytes) else os.fspath(model)
         try:
             self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
@@ -91,6 +115,63 @@ class OnnxEngine:
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+
+def int8_convolutions(model: bytes, min_fan_in: int = INT8_MIN_FAN_IN, min_out_channels: int = INT8_MIN_OUT_CHANNELS) -> list[str]:
+    """Names of the ``Conv`` nodes of an ONNX model that :func:`quantise_int8` quantises (module docstring)."""
+    import onnx  # lazy: start-up time, and only for the int8 engine
+
+    proto = onnx.load_from_string(model)
+    weights = {init.name: tuple(init.dims) for init in proto.graph.initializer}
+    chosen = []
+    for node in proto.graph.node:
+        shape = weights.get(node.input[1]) if node.op_type == "Conv" and len(node.input) > 1 else None
+        if node.name and shape is not None and len(shape) == 4:
+            out_channels, in_channels, kh, kw = shape
+            if in_channels * kh * kw >= min_fan_in and out_channels >= min_out_channels:
+                chosen.append(node.name)
+    return chosen
+
+
+def quantise_int8(model: bytes, calibration: Iterable[np.ndarray], *, nodes: list[str] | None = None) -> bytes:
+    """ONNX model bytes with ``nodes`` (default: :func:`int8_convolutions`) quantised to 8 bits (module docstring).
+
+    ONNX Runtime's ``quantize_static``: QDQ format (QuantizeLinear / DequantizeLinear pairs around each
+    quantised node, which ONNX Runtime fuses into integer kernels), per-channel int8 weights, uint8
+    activations (the x86 ``U8S8`` kernels), MinMax ranges over ``calibration`` (float32 batches ``(B, C,
+    H, W)``, the network's input). The files ONNX Runtime's quantiser needs are written to a temporary
+    folder and removed; nothing is kept on disk.
+
+    Raises:
+        ScintisegError: no calibration batch.
+    """
+    from onnxruntime.quantization import (  # lazy: start-up time, and only for the int8 engine
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    batches = [np.ascontiguousarray(batch, dtype=np.float32) for batch in calibration]
+    if not batches:
+        raise ScintisegError("int8 quantisation needs at least one calibration batch")
+    chosen = int8_convolutions(model) if nodes is None else list(nodes)
+    input_name = OnnxEngine(model).input_name
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._batches = iter(batches)
+
+        def get_next(self) -> dict | None:
+            batch = next(self._batches, None)
+            return None if batch is None else {input_name: batch}
+
+    with tempfile.TemporaryDirectory(prefix="scintiseg-int8-") as folder:
+        source, target = Path(folder) / "float.onnx", Path(folder) / "int8.onnx"
+        source.write_bytes(model)
+        quantize_static(source, target, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_quantize=chosen)
+        return target.read_bytes()
 
 
 def tensor_predictor(engine: Engine, activation: Callable[[np.ndarray], np.ndarray] | None = None) -> Callable:

@@ -31,7 +31,7 @@ from scipy.special import expit
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
-from scintiseg.predict.engines import ENGINES
+from scintiseg.predict.engines import ONNX_ENGINES
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
 from scintiseg.predict.pairing import LesionPair, pair_lesions, post_shift
@@ -90,7 +90,12 @@ class PredictSettings:
             raise ScintisegError(f"unknown region method {self.regions!r} (choose from {', '.join(REGION_METHODS)})")
 
     def region_network(self, engine: str = "torch") -> RegionModel | None:
-        """The region network these settings ask for, run by ``engine`` (the lesion model's), or None for the atlas."""
+        """The region network these settings ask for, run by ``engine`` (the lesion model's), or None for the atlas.
+
+        The region network runs in float: ``onnx-int8`` (and any ONNX engine) runs it with ONNX Runtime in
+        float32, an unknown engine name with torch.
+        """
+        engine = "onnx" if engine in ONNX_ENGINES else "torch"
         if self.regions == "atlas":
             return None
         if self.regions == "auto" and self.region_model is None and not SHIPPED_REGION_WEIGHTS.is_file():
@@ -294,7 +299,7 @@ def predict_from_probabilities(
         settings = replace(settings, window="whole" if whole else "thoracic")
     start = time.perf_counter()
     engine = (model_info or {}).get("engine")
-    network = settings.region_network(engine if engine in ENGINES else "torch")  # the lesion model's engine
+    network = settings.region_network(str(engine))  # the lesion model's engine
     # Every view's region map in one call: one resampling, one batch through the network.
     region_maps = predict_region_maps(network, scan, list(probabilities)) if network is not None else {}
     info = dict(model_info or {})

@@ -165,13 +165,11 @@ def fit_body(counts: np.ndarray) -> tuple[np.ndarray, int, int, float, list[str]
         flags.append("body_truncated")
     height = bottom - top + 1
     # Midline: median centre of the body's left/right edges over the torso.
-    torso = np.arange(top + int(0.2 * height), top + int(0.45 * height) + 1)
-    centres = []
-    for r in torso:
-        c = np.flatnonzero(body[r])
-        if c.size:
-            centres.append((c[0] + c[-1]) / 2.0)
-    midline = float(np.median(centres)) if centres else cols / 2.0
+    torso = body[top + int(0.2 * height):top + int(0.45 * height) + 1]
+    filled = torso.any(axis=1)
+    first = torso.argmax(axis=1)[filled]
+    last = cols - 1 - torso[:, ::-1].argmax(axis=1)[filled]
+    midline = float(np.median((first + last) / 2.0)) if filled.any() else cols / 2.0
     return body, top, bottom, midline, flags
 
 

@@ -1,0 +1,68 @@
+"""The inference engines (scintiseg.predict.engines): the partly 8-bit ONNX engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from scintiseg.errors import ScintisegError
+from scintiseg.predict.engines import ENGINES, INT8_MIN_FAN_IN, OnnxEngine, int8_convolutions, quantise_int8
+from scintiseg.predict.export import onnx_bytes
+
+
+class TwoWidths(nn.Module):
+    """A narrow full-resolution convolution (fan-in 9) and a wide one (fan-in 32 x 9 = 288)."""
+
+    in_channels = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.narrow = nn.Conv2d(1, 32, 3, padding=1)
+        self.wide = nn.Conv2d(32, 32, 3, padding=1)
+        self.head = nn.Conv2d(32, 1, 1)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.wide(torch.relu(self.narrow(x)))))
+
+
+@pytest.fixture(scope="module")
+def float_model() -> bytes:
+    return onnx_bytes(TwoWidths().eval(), 1, 32)
+
+
+def batches(seed: int, count: int = 3) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.gamma(2.0, 0.5, size=(2, 1, 32, 32)).astype(np.float32) for _ in range(count)]
+
+
+def test_only_the_wide_convolutions_are_chosen(float_model):
+    chosen = int8_convolutions(float_model)
+    assert len(chosen) == 1 and "wide" in chosen[0]
+    assert int8_convolutions(float_model, min_fan_in=9, min_out_channels=1) != chosen  # the rule decides
+    assert 32 * 9 == INT8_MIN_FAN_IN and "onnx-int8" in ENGINES
+
+
+def test_the_quantised_model_runs_close_to_float_and_holds_integer_nodes(float_model):
+    import onnx
+
+    quantised = quantise_int8(float_model, batches(0))
+    ops = [node.op_type for node in onnx.load_from_string(quantised).graph.node]
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    test = batches(1, 1)[0]
+    reference, got = OnnxEngine(float_model)(test), OnnxEngine(quantised, name="onnx-int8")(test)
+    assert got.shape == reference.shape
+    spread = float(reference.max() - reference.min())
+    difference = float(np.abs(got - reference).max())
+    assert 0 < difference < 0.05 * spread  # quantised (not the float model), yet close to it
+
+
+def test_the_engine_name_is_reported():
+    assert OnnxEngine(onnx_bytes(TwoWidths().eval(), 1, 32), name="onnx-int8").name == "onnx-int8"
+
+
+def test_quantisation_without_calibration_is_refused(float_model):
+    with pytest.raises(ScintisegError, match="calibration"):
+        quantise_int8(float_model, [])
