@@ -56,7 +56,7 @@ def test_adapt_fine_tunes_the_model_with_the_chan_vese_term_on_site_windows(tmp_
     captured = capsys.readouterr()
     assert "readme.txt: skipped" in captured.err and f"--model {run}" in captured.out
     record = json.loads((run / "adapt.json").read_text())
-    assert record["site_views"] == {"unlabelled": 4, "labelled": 0} and record["phantom_profile"] == "small"
+    assert record["site_views"] == {"unlabelled": 4, "labelled": 0, "pseudo": 0} and record["phantom_profile"] == "small"
     state = load_checkpoint(checkpoint_path(run, "last"))
     config = TrainConfig.from_dict(state["config"])
     assert (config.loss, config.alpha, config.init, config.model) == ("chan_vese", 0.4, str(model), "unet")

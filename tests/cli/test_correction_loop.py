@@ -13,7 +13,9 @@ from scintiseg.cli import main
 from scintiseg.geometry import shape_to_mask
 from scintiseg.io.dataset import check_dataset, load_case, load_manifest
 from scintiseg.io.dicom import write_dicom
+from scintiseg.io.images import read_mask_png
 from scintiseg.phantom import generate_patient, profile
+from scintiseg.train.unlabelled import read_site
 
 #: The polygon the "physician" draws: a pentagon on the ANT view (x = column, y = row).
 DRAWN = [[100.0, 300.0], [130.0, 296.0], [140.0, 320.0], [118.0, 340.0], [96.0, 326.0]]
@@ -67,9 +69,44 @@ def test_predict_edit_import_marks_the_case_reviewed_with_the_edited_outline(tmp
     assert main(["dataset", "import", str(predictions), "--out", str(data)]) == 0
     assert _tree(data) == after
 
-    from scintiseg.train.unlabelled import read_site
-
     site = read_site(data, pixel_mm=scan.pixel_spacing[0], normalisation="robust")
     labelled = [v for v in site.views if v.labelled]
     assert [(v.case_id, v.view) for v in labelled] == [("P11", "ANT")]
     np.testing.assert_array_equal(labelled[0].target[0] > 0.5, expected)
+
+
+def test_predict_then_import_pseudo_labels_takes_the_confident_views_as_predicted(tmp_path, capsys):
+    """predict -> import --pseudo-labels 0.9 -> site adaptation reads them: every view the report shows the
+    model confident on (all lesion peaks >= 0.9, or no lesion and a largest probability <= 0.1) is a
+    pseudo-label equal to the predicted mask, every other view is listed with its reason, and read_site counts
+    the pseudo-labelled views apart from the labelled ones."""
+    scans, data, predictions = tmp_path / "scans", tmp_path / "site", tmp_path / "predictions"
+    scans.mkdir()
+    patient = generate_patient(12, profile("default"), patient_id="PID-12")
+    write_dicom(patient.scan, scans / "P12.dcm")
+    assert main(["predict", str(scans / "P12.dcm"), "--out", str(predictions), "--quiet"]) == 0
+    report = json.loads((predictions / "P12" / "report.json").read_text())
+    confident = []
+    for view, record in report["views"].items():
+        peaks = [lesion["probability_max"] for lesion in report["lesions"] if lesion["view"] == view]
+        if (min(peaks) >= 0.9) if peaks else (1.0 - record["max_probability"] >= 0.9):
+            confident.append(view)
+
+    capsys.readouterr()
+    assert main(["dataset", "import", str(scans), str(predictions), "--out", str(data), "--pseudo-labels", "0.9"]) == 0
+    printed = capsys.readouterr().out
+    (case,) = load_manifest(data).cases
+    assert case.meta.get("pseudo", []) == confident and "reviewed" not in case.meta
+    assert case.labels == {view: f"labels/P12_{view}.pseudo.json" for view in confident}
+    for view in set(report["views"]) - set(confident):
+        assert f"{view}.labelme.json: not confident: " in printed
+    assert f"pseudo-labelled {len(confident)} views (confidence 0.9)" in printed
+    scan, masks = load_case(data, case)
+    for view in confident:
+        np.testing.assert_array_equal(masks[view], read_mask_png(predictions / "P12" / f"{view}_mask.png") > 0)
+    assert check_dataset(data).valid
+
+    site = read_site(data, pixel_mm=scan.pixel_spacing[0], normalisation="robust")
+    assert site.pseudo_views == len(confident) and site.labelled_views == 0
+    assert site.unlabelled_views == len(report["views"]) - len(confident)
+    assert [v.view for v in site.views if v.pseudo] == confident and all(v.labelled for v in site.views if v.pseudo)

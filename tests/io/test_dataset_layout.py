@@ -139,3 +139,17 @@ def test_load_splits_catches_leaks(tiny_dataset):
     (tiny_dataset / "splits.json").write_text(json.dumps(splits))
     with pytest.raises(ScintisegError, match="in both train and test"):
         load_splits(tiny_dataset)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_split_keeps_pseudo_labelled_cases_out_of_test(dataset_factory, seed):
+    root = dataset_factory(patients=6, shape=(8, 8))
+    manifest = load_manifest(root)
+    pseudo = {manifest.cases[k].patient_id for k in (0, 3)}
+    manifest.cases[0].meta["pseudo"] = ["ANT"]
+    manifest.cases[3].meta["pseudo"] = ["ANT"]
+    save_manifest(manifest, root)
+    splits = split_dataset(root, test=0.5, seed=seed, write=False)
+    patient_of = {c.case_id: c.patient_id for c in load_manifest(root).cases}
+    assert pseudo <= {patient_of[c] for c in splits["train"]}
+    assert len({patient_of[c] for c in splits["test"]}) == 2  # round(0.5 * 4 eligible patients)

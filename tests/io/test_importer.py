@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,14 @@ from scintiseg.io import read_scan
 from scintiseg.io.dataset import check_dataset, load_case, load_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
-from scintiseg.io.importer import check_patient_rule, import_dataset, patient_from_name
-from scintiseg.io.labelme import write_labelme
+from scintiseg.io.importer import (
+    check_patient_rule,
+    check_pseudo_threshold,
+    import_dataset,
+    patient_from_name,
+    pseudo_label_doubt,
+)
+from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.scan import Annotation, Scan
 
 SHAPE = (32, 16)
@@ -283,3 +290,168 @@ def test_a_prediction_folder_gives_only_its_edited_labelme_files(tmp_path):
     case = load_manifest(out).case("P7.v2")
     assert case.meta["reviewed"] == ["POST"] and set(case.labels) == {"POST"}
     assert np.array_equal(load_case(out, case)[1]["POST"], _square(12))
+
+
+# Pseudo-labels (opt-in): unedited predictions the model was confident on, judged from report.json.
+
+
+def _two_squares(first: int, second: int) -> np.ndarray:
+    return _square(first) | _square(second)
+
+
+def _predicted(folder: Path, scan: Path, views: dict[str, tuple[np.ndarray, list[float], float]],
+               window_pixels: int = SHAPE[0] * SHAPE[1]) -> None:
+    """A ``scintiseg predict`` output folder for ``scan``: per view (mask, lesion peaks, view max probability)
+    an unedited ``V.labelme.json`` with ``V_mask.png`` beside it, and a report.json with the keys predict writes."""
+    from scintiseg.io.images import write_mask_png
+
+    folder.mkdir(parents=True)
+    report = {"format": "scintiseg-report", "input": {"source": str(scan)}, "views": {}, "lesions": []}
+    next_id = 1
+    for view, (mask, peaks, max_probability) in views.items():
+        annotation = Annotation.from_mask(mask, view=view)
+        assert len(annotation.shapes) == len(peaks)
+        write_labelme(annotation, folder / f"{view}.labelme.json", image=_counts(0), image_path=f"{view}.png")
+        write_mask_png(mask, folder / f"{view}_mask.png")
+        report["views"][view] = {"lesion_count": len(peaks), "max_probability": max_probability,
+                                 "window_pixels": window_pixels}
+        for peak in peaks:
+            report["lesions"].append({"id": next_id, "view": view, "probability_max": peak})
+            next_id += 1
+    (folder / "report.json").write_text(json.dumps(report))
+
+
+def _predicted_site(root: Path) -> tuple[Path, Path]:
+    """scans/ with P7 and Q8 (ANT+POST); predictions/ with, at P = 0.9: P7 ANT two lesions (peaks 0.97 and
+    0.71: not confident), P7 POST one lesion at 0.95 (confident), Q8 ANT no lesion, max 0.04 (confident,
+    empty), Q8 POST no lesion, max 0.3 (not confident)."""
+    scans, predictions = root / "scans", root / "predictions"
+    scans.mkdir()
+    _write_dicom(scans / "P7.dcm", "PID-7", 7)
+    _write_dicom(scans / "Q8.dcm", "PID-8", 8)
+    empty = np.zeros(SHAPE, bool)
+    _predicted(predictions / "P7", scans / "P7.dcm",
+               {"ANT": (_two_squares(2, 20), [0.97, 0.71], 0.97), "POST": (_square(10), [0.95], 0.95)})
+    _predicted(predictions / "Q8", scans / "Q8.dcm", {"ANT": (empty, [], 0.04), "POST": (empty, [], 0.3)})
+    return scans, predictions
+
+
+def test_pseudo_labels_take_only_the_views_the_model_was_confident_on(tmp_path):
+    scans, predictions = _predicted_site(tmp_path)
+    out = tmp_path / "ds"
+    report = import_dataset([scans, predictions], out, pseudo_labels=0.9)
+    manifest = load_manifest(out)
+    p7, q8 = manifest.case("P7"), manifest.case("Q8")
+    assert p7.labels == {"POST": "labels/P7_POST.pseudo.json"} and p7.meta["pseudo"] == ["POST"]
+    assert q8.labels == {"ANT": "labels/Q8_ANT.pseudo.json"} and q8.meta["pseudo"] == ["ANT"]
+    assert "reviewed" not in p7.meta and "reviewed" not in q8.meta
+    assert report.pseudo == [("P7", "POST"), ("Q8", "ANT")]
+    _, masks = load_case(out, p7)
+    np.testing.assert_array_equal(masks["POST"], _square(10))  # the predicted outline
+    _, masks = load_case(out, q8)
+    assert set(masks) == {"ANT"} and not masks["ANT"].any()  # a confident lesion-free view: an empty label
+    reasons = {Path(p).parent.name + "/" + Path(p).name: why for p, why in report.unmatched_labels}
+    assert set(reasons) == {"P7/ANT.labelme.json", "Q8/POST.labelme.json"}
+    assert reasons["P7/ANT.labelme.json"].startswith("not confident: lesion 2 peak 0.71 < 0.9 ")
+    assert reasons["Q8/POST.labelme.json"].startswith("not confident: no lesion, but the largest probability 0.3 > 0.1")
+    assert check_dataset(out).valid
+
+
+def test_without_the_flag_no_prediction_becomes_labels(tmp_path):
+    scans, predictions = _predicted_site(tmp_path)
+    out = tmp_path / "ds"
+    report = import_dataset([scans, predictions], out)
+    assert report.pseudo == [] and all(not case.labels for case in load_manifest(out).cases)
+    assert all("pseudo" not in case.meta for case in load_manifest(out).cases)
+    assert len(report.unmatched_labels) == 4
+    assert all(why.startswith("an unedited prediction (its outline equals") for _, why in report.unmatched_labels)
+    assert not (out / "labels").exists()
+
+
+def test_pseudo_labels_rerun_changes_nothing_and_a_new_confident_prediction_replaces_them(tmp_path):
+    scans, predictions = _predicted_site(tmp_path)
+    out = tmp_path / "ds"
+    import_dataset([scans, predictions], out, pseudo_labels=0.9)
+    before = _tree(out)
+    again = import_dataset([scans, predictions], out, pseudo_labels=0.9)
+    assert again.added == [] and again.updated == [] and again.pseudo == []
+    assert _tree(out) == before
+    # An adapted model predicts again (Noisy Student): a different confident outline replaces the pseudo-label.
+    shutil.rmtree(predictions / "P7")
+    _predicted(predictions / "P7", scans / "P7.dcm", {"POST": (_square(14), [0.99], 0.99)})
+    third = import_dataset([scans, predictions], out, pseudo_labels=0.9)
+    assert third.pseudo == [("P7", "POST")]
+    case = load_manifest(out).case("P7")
+    assert case.labels == {"POST": "labels/P7_POST.pseudo-2.json"} and case.meta["pseudo"] == ["POST"]
+    assert (out / "labels" / "P7_POST.pseudo.json").is_file()
+    np.testing.assert_array_equal(load_case(out, case)[1]["POST"], _square(14))
+
+
+def test_a_persons_outline_always_wins_over_a_pseudo_label(tmp_path):
+    scans, predictions = _predicted_site(tmp_path)
+    outlines = tmp_path / "outlines"
+    outlines.mkdir()
+    # In one run: a physician's outline of Q8 ANT beside the model's confident empty prediction, walked after it.
+    write_labelme(Annotation.from_mask(_square(6), view="ANT"), outlines / "Q8_ANT.json")
+    out = tmp_path / "ds"
+    report = import_dataset([scans, predictions, outlines], out, pseudo_labels=0.9)
+    q8 = load_manifest(out).case("Q8")
+    assert q8.labels == {"ANT": "labels/Q8_ANT.json"} and "pseudo" not in q8.meta
+    assert report.pseudo == [("P7", "POST")]
+    assert any(p.endswith("ANT.labelme.json") and "never replaces" in why for p, why in report.unmatched_labels)
+
+    # In a later run: the prediction of P7 POST corrected in LabelMe replaces its pseudo-label.
+    corrected = predictions / "P7" / "POST.labelme.json"
+    original = corrected.read_bytes()
+    write_labelme(Annotation.from_mask(_square(18), view="POST"), corrected)
+    import_dataset([predictions], out, pseudo_labels=0.9)
+    p7 = load_manifest(out).case("P7")
+    assert p7.labels == {"POST": "labels/P7_POST.reviewed.json"}
+    assert p7.meta["reviewed"] == ["POST"] and "pseudo" not in p7.meta
+    np.testing.assert_array_equal(load_case(out, p7)[1]["POST"], _square(18))
+
+    # And the model's unedited, confident prediction imported again does not take the view back.
+    corrected.write_bytes(original)
+    before = _tree(out)
+    report = import_dataset([predictions], out, pseudo_labels=0.9)
+    assert report.pseudo == [] and _tree(out) == before
+    assert any(p == str(corrected) and "never replaces" in why for p, why in report.unmatched_labels)
+    assert check_dataset(out).valid
+
+
+@pytest.mark.parametrize(
+    ("peaks", "max_probability", "window_pixels", "expected"),
+    [
+        ([0.9], 0.9, None, ""),  # a peak at P is confident
+        ([], 0.1, None, ""),  # a lesion-free view at 1 - P is confident
+        ([0.95, 0.6, 0.5], 0.95, None, "not confident: lesion 2 peak 0.6 < 0.9, lesion 3 peak 0.5 < 0.9"),
+        ([0.99], 0.99, SHAPE[0] * SHAPE[1] // 2, "the model saw 50 % of view ANT"),
+    ],
+)
+def test_pseudo_label_doubt(tmp_path, peaks, max_probability, window_pixels, expected):
+    mask = np.zeros(SHAPE, bool)
+    for k in range(len(peaks)):
+        mask |= _square(2 + 8 * k)
+    _predicted(tmp_path / "P", tmp_path / "P.dcm", {"ANT": (mask, peaks, max_probability)},
+               window_pixels=window_pixels or SHAPE[0] * SHAPE[1])
+    path = tmp_path / "P" / "ANT.labelme.json"
+    doubt = pseudo_label_doubt(path, read_labelme(path), 0.9)
+    assert doubt.startswith(expected) and bool(doubt) == bool(expected)
+
+
+def test_pseudo_label_doubt_when_the_report_cannot_say(tmp_path):
+    _predicted(tmp_path / "P", tmp_path / "P.dcm", {"ANT": (_square(4), [0.99], 0.99)})
+    path = tmp_path / "P" / "ANT.labelme.json"
+    report = json.loads((tmp_path / "P" / "report.json").read_text())
+    report["lesions"] = []  # the report and the file disagree
+    (tmp_path / "P" / "report.json").write_text(json.dumps(report))
+    assert "lists 0 lesions on view ANT, the file has 1 outlines" in pseudo_label_doubt(path, read_labelme(path), 0.9)
+    (tmp_path / "P" / "report.json").unlink()
+    assert "no scintiseg report.json" in pseudo_label_doubt(path, read_labelme(path), 0.9)
+
+
+@pytest.mark.parametrize("threshold", [0.4, 1.0, float("nan")])
+def test_a_pseudo_label_confidence_outside_half_to_one_is_one_error(tmp_path, threshold):
+    with pytest.raises(ScintisegError, match="--pseudo-labels"):
+        import_dataset([tmp_path], tmp_path / "ds", pseudo_labels=threshold)
+    assert check_pseudo_threshold(0.5) == 0.5

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
+from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
+from scintiseg.io.labelme import write_labelme
 from scintiseg.predict.windows import whole_view_windows
 from scintiseg.prepare.resample import resample_scan
-from scintiseg.scan import Scan
+from scintiseg.scan import Annotation, Scan
 from scintiseg.train.data import Sample, SegmentationDataset
 from scintiseg.train.unlabelled import MixedPool, SiteScans, SiteView, build_views, read_site, site_windows
 
@@ -116,3 +118,24 @@ def test_read_site_reads_scans_lists_bad_files_and_refuses_an_empty_folder(tmp_p
         read_site(tmp_path / "empty", pixel_mm=2.26, normalisation="robust")
     with pytest.raises(ScintisegError, match="no such"):
         read_site(tmp_path / "missing", pixel_mm=2.26, normalisation="robust")
+
+
+def test_read_site_counts_pseudo_labelled_views_apart_and_trains_them_like_labelled_ones(tmp_path):
+    scan = _scan(3)
+    write_dicom(scan, tmp_path / "a.dcm")
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "images" / "a.dcm").write_bytes((tmp_path / "a.dcm").read_bytes())
+    (tmp_path / "a.dcm").unlink()
+    mask = np.zeros(scan.shape, bool)
+    mask[20:24, 10:14] = True
+    write_labelme(Annotation.from_mask(mask, view="ANT"), tmp_path / "labels" / "a_ANT.pseudo.json")
+    write_labelme(Annotation.from_mask(np.zeros(scan.shape, bool), view="POST"), tmp_path / "labels" / "a_POST.json")
+    case = Case(case_id="a", patient_id="P3", image="images/a.dcm", origin="clinical", meta={"pseudo": ["ANT"]},
+                labels={"ANT": "labels/a_ANT.pseudo.json", "POST": "labels/a_POST.json"})
+    save_manifest(DatasetManifest(name="site", views=["ANT", "POST"], pixel_spacing=(4.52, 4.52), cases=[case]), tmp_path)
+    read = read_site(tmp_path, pixel_mm=4.52, normalisation="robust")
+    ant, post = read.views
+    assert ant.labelled and ant.pseudo and post.labelled and not post.pseudo
+    assert (read.pseudo_views, read.labelled_views, read.unlabelled_views) == (1, 1, 0)
+    np.testing.assert_array_equal(ant.target[0] > 0.5, mask)

@@ -50,7 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "LabelMe files are matched to scans by file stem (<stem>.json, <stem>_ANT.json, <stem>_POST.json), by "
         "imagePath, or by scintiseg's \"view\" key. Cases are grouped by DICOM Patient ID, else by "
         "--patient-from. Unreadable files and unmatched LabelMe files are listed, one line each. Re-running adds "
-        "new files only. See docs/own-data.md.",
+        "new files only. Folders written by `scintiseg predict` give only their LabelMe files corrected in LabelMe "
+        "(marked reviewed); with --pseudo-labels P also the unedited ones the model was confident on (every "
+        "lesion's peak probability >= P, a lesion-free view's largest probability <= 1 - P), as pseudo-labels. "
+        "See docs/own-data.md.",
     )
     importer.add_argument("sources", nargs="+", metavar="SRC", help="scan files or folders (walked recursively)")
     importer.add_argument("--out", required=True, help="data set folder to write (an existing one is extended)")
@@ -60,6 +63,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--patient-from", default="stem", metavar="RULE",
         help="patient id of files without a DICOM Patient ID: stem (file name, default), parent (folder name) "
         "or regex:PATTERN (its one group, searched in the file name)",
+    )
+    importer.add_argument(
+        "--pseudo-labels", type=float, default=None, metavar="P",
+        help="take unedited predictions as pseudo-labels when the model was confident on the whole view "
+        "(P in [0.5, 1), e.g. 0.9); others stay unlabelled and are listed with the reason. Default: never",
     )
     importer.set_defaults(func=run_import)
 
@@ -100,7 +108,8 @@ def run_import(args: argparse.Namespace) -> int:
     from scintiseg.io.importer import import_dataset  # lazy: start-up time (tqdm, pydicom, PIL)
 
     report = import_dataset(args.sources, args.out, labels_dir=args.labels, link=args.link,
-                            patient_from=args.patient_from, progress=sys.stderr.isatty())
+                            patient_from=args.patient_from, pseudo_labels=args.pseudo_labels,
+                            progress=sys.stderr.isatty())
     for path, message in report.warnings:
         print(f"warning: {path}: {message}")
     for path, reason in report.skipped:
@@ -113,6 +122,9 @@ def run_import(args: argparse.Namespace) -> int:
           f"skipped {len(report.skipped)} files, {len(report.unmatched_labels)} LabelMe files unmatched "
           f"-> {report.manifest}")
     if report.updated:
-        print(f"updated {len(report.updated)} cases with corrected labels (marked reviewed): "
-              f"{', '.join(case.case_id for case in report.updated)}")
+        what = "corrected labels (marked reviewed)" + (" or pseudo-labels" if report.pseudo else "")
+        print(f"updated {len(report.updated)} cases with {what}: {', '.join(case.case_id for case in report.updated)}")
+    if args.pseudo_labels is not None:
+        views = ", ".join(f"{case}/{view}" for case, view in report.pseudo)
+        print(f"pseudo-labelled {len(report.pseudo)} views (confidence {args.pseudo_labels:g}){': ' + views if views else ''}")
     return 0

@@ -551,8 +551,11 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
 
 
 def _is_training_derived(case: Case) -> bool:
-    origin = str(case.meta.get("origin", case.origin) if isinstance(case.meta, dict) else case.origin)
-    return case.origin in TRAINING_DERIVED_ORIGINS or origin in TRAINING_DERIVED_ORIGINS
+    meta = case.meta if isinstance(case.meta, dict) else {}
+    origin = str(meta.get("origin", case.origin))
+    # A pseudo-labelled view's truth is a model's own prediction (``dataset import --pseudo-labels``):
+    # scoring a model against it would measure agreement with itself, so such a case trains only.
+    return case.origin in TRAINING_DERIVED_ORIGINS or origin in TRAINING_DERIVED_ORIGINS or bool(meta.get("pseudo"))
 
 
 def _patient_groups(manifest: DatasetManifest) -> list[list[str]]:
@@ -584,8 +587,8 @@ def split_dataset(
 
     * A patient's cases never fall on both sides, in the test split or in any fold. Cases linked by a
       parent key in ``meta`` (``parent_case``, ``parent``, ``source_case``) join their parent's patient.
-    * Cases generated from training data (origin ``gan`` or ``augment``, on the case or in ``meta``)
-      never land in test: their patient group goes to train, and in folds it stays in every fold's
+    * Cases generated from training data (origin ``gan`` or ``augment``, on the case or in ``meta``) and
+      cases holding pseudo-labels (``meta["pseudo"]``, a model's own confident predictions) never land in test: their patient group goes to train, and in folds it stays in every fold's
       train part (validation is on real images only).
     * ``round(test * n)`` of the ``n`` eligible patient groups go to test (at least one when ``test > 0``
       and at least two groups are eligible), chosen with ``numpy.random.default_rng(seed)``.

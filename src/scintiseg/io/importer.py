@@ -37,6 +37,33 @@ check`` passes:
   written to a new file, ``labels/<case>_<VIEW>.reviewed.json`` (``-2``, ``-3``... on later corrections; the
   earlier outline stays on disk), and the view is listed in ``meta["reviewed"]`` (:data:`REVIEWED`). A new
   case whose labels come from an edited prediction is marked the same way.
+* **Pseudo-labels** (opt-in: ``pseudo_labels=P``, ``--pseudo-labels P``, ``P`` in [0.5, 1); issue 16's
+  "optional pseudo-labels from the model's confident predictions"). An *unedited* prediction of a view
+  becomes that view's labels only when the model was confident on the whole view, judged from the
+  ``report.json`` beside it (:func:`pseudo_label_doubt`): every lesion of the view has a peak probability
+  (``lesions[].probability_max``) of at least ``P``, a view without lesions has a largest probability
+  (``views.V.max_probability``, its triage score) of at most ``1 - P``, and the model saw every pixel of
+  the view (``views.V.window_pixels``). The pseudo mask is the predicted outline as it stands. It is
+  written as ``labels/<case>_<VIEW>.pseudo.json`` (``.pseudo-2.json``... when a later, different
+  confident prediction replaces it: the Noisy Student loop, where the adapted model predicts again) and
+  the view is listed in ``meta["pseudo"]`` (:data:`PSEUDO`). Any other unedited prediction stays
+  unlabelled and is listed with its reason (``not confident: lesion 3 peak 0.71 < 0.9``). A person's
+  outline always wins: a pseudo-label never replaces labels that are not pseudo-labels (in one run, other
+  LabelMe files are matched first), and a corrected outline replaces a pseudo-label (the view moves from
+  ``meta["pseudo"]`` to ``meta["reviewed"]``).
+
+  [Choices the sources leave open.] *Image-level confidence, whole views*: Lee (2013, "Pseudo-Label",
+  ICML workshop) takes the model's most probable class as the label, and Noisy Student (Xie et al. 2020,
+  CVPR, §2) keeps a teacher's predictions only when their confidence is high; both judge a whole image.
+  A segmentation could instead keep only its confident pixels, but the supervised loss
+  (:class:`scintiseg.losses.SegmentationLoss`) has no ignore mask: every pixel of a labelled view is
+  taught as truth, so an uncertain lesion edge, or a faint lesion the model half saw, would be taught
+  as certain. A view is therefore all or nothing: one doubtful lesion, or a lesion-free view with a
+  doubtful hot spot, leaves the whole view unlabelled (it still feeds the Chan-Vese term of site
+  adaptation). *Peak, not mean*: a lesion's peak says the model is sure a lesion is there; its outline is
+  the model's as thresholded (``settings.threshold``), not refined. *P >= 0.5*: then a confident lesion's
+  peak (>= P) and a confident background (<= 1 - P) never overlap, and ``P = 0.5`` accepts every
+  prediction as it stands.
 * **Patients**: a DICOM file's Patient ID groups its cases; a file without one (not DICOM, or an empty
   PatientID) gets its patient id from ``patient_from``: ``"stem"`` (the file name without suffix, the
   default), ``"parent"`` (the name of the folder holding the file) or ``"regex:PATTERN"`` (the first group
@@ -88,6 +115,10 @@ _PREDICTED_LABELME = re.compile(r"^(?P<view>ANT|POST|VIEW)\.labelme\.json$")
 PREDICTED_MASK = "{view}_mask.png"
 #: ``Case.meta`` key: the views whose labels a person corrected or added after the scan was imported.
 REVIEWED = "reviewed"
+#: ``Case.meta`` key: the views whose labels are a model's confident prediction (opt-in pseudo-labels).
+PSEUDO = "pseudo"
+#: The range of the pseudo-label confidence ``P`` (module docstring, "Pseudo-labels").
+PSEUDO_RANGE = (0.5, 1.0)
 REPORT_NAME = "report.json"
 REPORT_FORMAT = "scintiseg-report"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -100,10 +131,12 @@ class ImportReport:
     Args:
         added: the new cases, in manifest order.
         kept: how many cases the data set already had (left unchanged, except ``updated`` ones).
-        updated: cases already in the data set whose labels were added or corrected (marked reviewed).
+        updated: cases already in the data set whose labels were added or corrected (marked reviewed), or
+            given a pseudo-label.
         skipped: (path, reason) of every source file that became no case.
         unmatched_labels: (path, reason) of every LabelMe file that was not written into the data set.
         warnings: (path, message): 8-bit display exports, readers' warnings.
+        pseudo: (case id, view) of every pseudo-label written this run (module docstring, "Pseudo-labels").
         manifest: path of the ``dataset.json`` written.
     """
 
@@ -113,6 +146,7 @@ class ImportReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     unmatched_labels: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    pseudo: list[tuple[str, str]] = field(default_factory=list)
     manifest: Path | None = None
 
 
@@ -131,6 +165,8 @@ class _Source:
     annotations: dict[str, tuple[Path, Annotation]] = field(default_factory=dict)
     #: Views whose annotation is a prediction corrected by a person (the correction loop).
     corrected: set[str] = field(default_factory=set)
+    #: Views whose annotation is a confident unedited prediction taken as a pseudo-label.
+    pseudo: set[str] = field(default_factory=set)
     #: Other names the scan goes by (an existing case: its id and the stem of its original file).
     aliases: tuple[str, ...] = ()
 
@@ -232,6 +268,69 @@ def _unedited_prediction(path: Path, annotation: Annotation) -> str:
         return ""
     mask = annotation.to_mask()
     return mask_path.name if predicted.shape == mask.shape and bool((predicted == mask).all()) else ""
+
+
+def check_pseudo_threshold(threshold: float) -> float:
+    """``threshold`` when it lies in [0.5, 1) (module docstring, "Pseudo-labels"); else a ScintisegError."""
+    low, high = PSEUDO_RANGE
+    if not low <= float(threshold) < high:  # also refuses NaN
+        raise ScintisegError(f"--pseudo-labels {threshold:g}: the confidence must lie in [{low:g}, {high:g}), e.g. 0.9")
+    return float(threshold)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def pseudo_label_doubt(path: Path, annotation: Annotation, threshold: float) -> str:
+    """Why the unedited prediction in ``path`` is no pseudo-label at confidence ``threshold``; ``""`` when it is one.
+
+    Judged from the ``report.json`` of its folder (module docstring, "Pseudo-labels"): the model saw the
+    whole view, every lesion of the view has ``probability_max >= threshold``, and a view without lesions
+    has ``max_probability <= 1 - threshold``. A report that cannot say (missing, older, inconsistent with
+    the file) is a doubt too: a pseudo-label is taken only on evidence.
+
+    Args:
+        path: a ``<VIEW>.labelme.json`` that ``scintiseg predict`` wrote.
+        annotation: its outline, as read.
+        threshold: ``P`` in [0.5, 1).
+
+    Example::
+
+        pseudo_label_doubt(Path("pred/P12/ANT.labelme.json"), annotation, 0.9)
+        # 'not confident: lesion 1 peak 0.8216 < 0.9'
+    """
+    view = _predicted_view(path) or annotation.view
+    report = _prediction_report(path.parent)
+    if report is None:
+        return f"no scintiseg {REPORT_NAME} beside it to judge the model's confidence"
+    views = report.get("views")
+    record = views.get(view) if isinstance(views, dict) else None
+    if not isinstance(record, dict):
+        return f"{REPORT_NAME} has no view {view} to judge the model's confidence"
+    seen, pixels = _number(record.get("window_pixels")), annotation.image_shape[0] * annotation.image_shape[1]
+    if seen is None:
+        return f"{REPORT_NAME} does not say which pixels of view {view} the model saw (views.{view}.window_pixels)"
+    if seen < pixels:
+        return (f"the model saw {100 * seen / pixels:.0f} % of view {view}: a pseudo-label must cover the whole view "
+                "(predict with --window whole)")
+    lesions = [item for item in report.get("lesions") or [] if isinstance(item, dict) and item.get("view") == view]
+    if len(lesions) != len(annotation.shapes):
+        return f"{REPORT_NAME} lists {len(lesions)} lesions on view {view}, the file has {len(annotation.shapes)} outlines"
+    if not lesions:
+        peak = _number(record.get("max_probability"))
+        if peak is None:
+            return f"{REPORT_NAME} has no views.{view}.max_probability to judge the model's confidence"
+        if 1.0 - peak < threshold:  # the hottest pixel's background probability; not peak > 1 - P (0.1 > 1 - 0.9)
+            return f"not confident: no lesion, but the largest probability {peak:.4g} > {1.0 - threshold:.4g}"
+        return ""
+    doubts = []
+    for lesion in lesions:
+        peak = _number(lesion.get("probability_max"))
+        if peak is None or peak < threshold:
+            shown = "unknown" if peak is None else f"{peak:.4g}"
+            doubts.append(f"lesion {lesion.get('id', '?')} peak {shown} < {threshold:g}")
+    return f"not confident: {', '.join(doubts)}" if doubts else ""
 
 
 def _sha256(path: Path) -> str:
@@ -345,13 +444,19 @@ def _target_view(scan: Scan, annotation_view: str, suffix_view: str | None) -> t
 
 
 def _match_labels(
-    jsons: list[tuple[Path, Path]], scans: list[_Source], read_root: Path, report: ImportReport
+    jsons: list[tuple[Path, Path]], scans: list[_Source], read_root: Path, report: ImportReport,
+    pseudo_threshold: float | None = None,
 ) -> None:
-    """Attach each LabelMe file to its scan and view (``_Source.annotations``); list the others."""
+    """Attach each LabelMe file to its scan and view (``_Source.annotations``); list the others.
+
+    With ``pseudo_threshold``, a confident unedited prediction (:func:`pseudo_label_doubt`) is matched as a
+    pseudo-label after every other file, so that a person's outline for the same view wins.
+    """
     by_stem: dict[str, list[_Source]] = {}
     for source in scans:
         for stem in source.stems:
             by_stem.setdefault(stem, []).append(source)
+    confident: list[tuple[Path, Path, Annotation]] = []
     for json_path, json_root in jsons:
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -365,41 +470,61 @@ def _match_labels(
             continue
         _recorded(report, json_path, caught)
         unedited = _unedited_prediction(json_path, annotation)
+        if unedited and pseudo_threshold is not None:
+            doubt = pseudo_label_doubt(json_path, annotation, pseudo_threshold)
+            if doubt:
+                report.unmatched_labels.append((str(json_path), f"{doubt} (an unedited prediction: left unlabelled, "
+                                                "no pseudo-label)"))
+            else:
+                confident.append((json_path, json_root, annotation))
+            continue
         if unedited:
             report.unmatched_labels.append((str(json_path), f"an unedited prediction (its outline equals {unedited} "
                                             "beside it): correct it in LabelMe first; a model's own output is not imported "
                                             "as labels"))
             continue
-        predicted = _predicted_view(json_path) is not None
-        reason = "no scan with this file stem or imagePath"
-        if predicted:
-            reason = ("no scan matches this prediction: import the scan it was predicted from (give it as SRC); the "
-                      "image embedded in the file is a display rendering, not counts")
-        for stem, suffix_view in _label_keys(json_path, annotation):
-            candidates = by_stem.get(stem.lower(), [])
-            if not candidates:
-                continue
-            source = _pick(candidates, json_path, json_root)
-            if source is None:
-                reason = f"ambiguous: {len(candidates)} scans are named {stem}"
-                break
-            view, reason = _target_view(source.scan, annotation.view, suffix_view)
-            if view is None:
-                break
-            if annotation.image_shape != source.scan.shape:
-                reason = (f"size mismatch: labels are for a {annotation.image_shape[0]}x{annotation.image_shape[1]} "
-                          f"image, {source.path.name} is {source.scan.shape[0]}x{source.scan.shape[1]}")
-                break
-            if view in source.annotations:
-                reason = f"{source.path.name} view {view} already has labels from {source.annotations[view][0]}"
-                break
-            source.annotations[view] = (json_path, annotation)
-            if predicted:
-                source.corrected.add(view)
-            reason = ""
+        _attach(json_path, json_root, annotation, by_stem, report, pseudo=False)
+    for json_path, json_root, annotation in confident:
+        _attach(json_path, json_root, annotation, by_stem, report, pseudo=True)
+
+
+def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: dict[str, list[_Source]],
+            report: ImportReport, *, pseudo: bool) -> None:
+    """Attach one LabelMe file to its scan's view, or list it with the reason (see :func:`_match_labels`)."""
+    predicted = _predicted_view(json_path) is not None
+    reason = "no scan with this file stem or imagePath"
+    if predicted:
+        reason = ("no scan matches this prediction: import the scan it was predicted from (give it as SRC); the "
+                  "image embedded in the file is a display rendering, not counts")
+    for stem, suffix_view in _label_keys(json_path, annotation):
+        candidates = by_stem.get(stem.lower(), [])
+        if not candidates:
+            continue
+        source = _pick(candidates, json_path, json_root)
+        if source is None:
+            reason = f"ambiguous: {len(candidates)} scans are named {stem}"
             break
-        if reason:
-            report.unmatched_labels.append((str(json_path), reason))
+        view, reason = _target_view(source.scan, annotation.view, suffix_view)
+        if view is None:
+            break
+        if annotation.image_shape != source.scan.shape:
+            reason = (f"size mismatch: labels are for a {annotation.image_shape[0]}x{annotation.image_shape[1]} "
+                      f"image, {source.path.name} is {source.scan.shape[0]}x{source.scan.shape[1]}")
+            break
+        if view in source.annotations:
+            reason = f"{source.path.name} view {view} already has labels from {source.annotations[view][0]}"
+            if pseudo:
+                reason += " (a pseudo-label never replaces other labels)"
+            break
+        source.annotations[view] = (json_path, annotation)
+        if pseudo:
+            source.pseudo.add(view)
+        elif predicted:
+            source.corrected.add(view)
+        reason = ""
+        break
+    if reason:
+        report.unmatched_labels.append((str(json_path), reason))
 
 
 def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> dict[str, _Source]:
@@ -426,46 +551,69 @@ def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> di
     return found
 
 
-def _revision_path(out: Path, case: Case, view: str) -> str:
-    """A new labels file for ``case``'s ``view``: ``labels/<case>_<VIEW>.reviewed.json``, then ``-2``, ``-3``...
+def _revision_path(out: Path, case: Case, view: str, kind: str = REVIEWED) -> str:
+    """A new labels file for ``case``'s ``view``: ``labels/<case>_<VIEW>.<kind>.json``, then ``-2``, ``-3``...
 
-    Never the file the manifest names now: a run interrupted before the manifest is written leaves the data
-    set as it was (plus an unused file), and the earlier outline stays on disk beside its correction.
+    ``kind`` is ``"reviewed"`` (a person's correction) or ``"pseudo"`` (a pseudo-label). Never the file the
+    manifest names now: a run interrupted before the manifest is written leaves the data set as it was
+    (plus an unused file), and the earlier outline stays on disk beside its replacement.
     """
     used = set(case.labels.values())
-    name, n = f"labels/{case.case_id}_{view}.reviewed.json", 2
+    name, n = f"labels/{case.case_id}_{view}.{kind}.json", 2
     while name in used or (out / name).exists():
-        name, n = f"labels/{case.case_id}_{view}.reviewed-{n}.json", n + 1
+        name, n = f"labels/{case.case_id}_{view}.{kind}-{n}.json", n + 1
     return name
 
 
-def _updated_case(out: Path, case: Case, source: _Source, report: ImportReport) -> Case | None:
-    """``case`` with the labels matched to it this run written and marked reviewed; None when nothing changed.
+def _ordered_views(views: set[str]) -> list[str]:
+    return sorted(views, key=VIEW_NAMES.index)
 
-    A view whose current labels rasterise to the same mask is left alone (a re-run changes nothing); a view
-    with new or different labels gets a new labels file (:func:`_revision_path`) and is added to
-    ``meta["reviewed"]``.
+
+def _updated_case(out: Path, case: Case, source: _Source, report: ImportReport) -> Case | None:
+    """``case`` with the labels matched to it this run written; None when nothing changed.
+
+    A person's outline for a view whose current labels rasterise to the same mask is left alone (a re-run
+    changes nothing); a new or different one gets a new labels file (:func:`_revision_path`) and the view
+    is added to ``meta["reviewed"]`` (and leaves ``meta["pseudo"]``: a correction replaces a pseudo-label,
+    even one it equals). A pseudo-label is written only where the view has no labels or a pseudo-label
+    with another mask (``labels/<case>_<VIEW>.pseudo.json``, the view added to ``meta["pseudo"]``); a
+    view with labels that are not pseudo-labels keeps them and the pseudo-label is listed.
     """
-    labels, reviewed = dict(case.labels), list(case.meta.get(REVIEWED, []))
+    labels = dict(case.labels)
+    reviewed, pseudo = set(case.meta.get(REVIEWED, [])), set(case.meta.get(PSEUDO, []))
     for view in VIEW_NAMES:
         if view not in source.annotations:
             continue
         json_path, annotation = source.annotations[view]
-        if view in case.labels:
+        is_pseudo, was_pseudo = view in source.pseudo, view in pseudo and view in case.labels
+        if is_pseudo and view in case.labels and not was_pseudo:
+            report.unmatched_labels.append((str(json_path), f"case {case.case_id} view {view} already has labels "
+                                            f"({case.labels[view]}); a pseudo-label never replaces them"))
+            continue
+        if view in case.labels and (is_pseudo or not was_pseudo):
             try:
                 current = read_labelme(resolve(out, case.labels[view]), root=out).to_mask()
             except (ScintisegError, OSError):
                 current = None
             if current is not None and current.shape == annotation.image_shape and (current == annotation.to_mask()).all():
                 continue
-        rel = _revision_path(out, case, view)
+        rel = _revision_path(out, case, view, PSEUDO if is_pseudo else REVIEWED)
         write_labelme(replace(annotation, view=view, image_path=None), out / rel, image=source.scan.view(view))
         labels[view] = rel
-        if view not in reviewed:
-            reviewed.append(view)
+        if is_pseudo:
+            pseudo.add(view)
+            report.pseudo.append((case.case_id, view))
+        else:
+            reviewed.add(view)
+            pseudo.discard(view)
     if labels == case.labels:
         return None
-    meta = {**case.meta, REVIEWED: sorted(reviewed, key=VIEW_NAMES.index)}
+    meta = dict(case.meta)
+    for key, views in ((REVIEWED, reviewed), (PSEUDO, pseudo)):
+        if views:
+            meta[key] = _ordered_views(views)
+        else:
+            meta.pop(key, None)
     return replace(case, labels=labels, meta=meta)
 
 
@@ -504,6 +652,7 @@ def import_dataset(
     labels_dir: str | Path | None = None,
     link: bool = False,
     patient_from: str = "stem",
+    pseudo_labels: float | None = None,
     progress: bool = False,
 ) -> ImportReport:
     """Import scans (and their LabelMe files) into the data set folder ``out``; see the module docstring.
@@ -515,14 +664,17 @@ def import_dataset(
         link: hard-link the images instead of copying them (copied, with a warning, where that fails).
         patient_from: ``"stem"``, ``"parent"`` or ``"regex:PATTERN"``: the patient id of a file without a
             DICOM Patient ID.
+        pseudo_labels: ``P`` in [0.5, 1): take unedited predictions the model was confident on (at ``P``)
+            as pseudo-labels (module docstring, "Pseudo-labels"); None (the default): never.
         progress: show a tqdm progress bar (stderr).
 
     Returns:
         The report: cases added, skipped files and unmatched LabelMe files with their reasons, warnings.
 
     Raises:
-        ScintisegError: a bad ``patient_from`` rule, a missing ``labels_dir``, an ``out`` that is a file,
-            an unreadable existing manifest in ``out``, no source that exists, or an image that cannot be written.
+        ScintisegError: a bad ``patient_from`` rule or ``pseudo_labels``, a missing ``labels_dir``, an ``out``
+            that is a file, an unreadable existing manifest in ``out``, no source that exists, or an image that
+            cannot be written.
 
     Example::
 
@@ -530,6 +682,7 @@ def import_dataset(
         check_dataset("data/own").valid  # True
     """
     rule = check_patient_rule(patient_from)
+    threshold = None if pseudo_labels is None else check_pseudo_threshold(pseudo_labels)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ScintisegError("not a folder: the data set to import into must be a folder", path=out)
@@ -576,7 +729,7 @@ def import_dataset(
     existing = dict(existing_sources)
     if json_files and manifest is not None:  # labels for cases imported earlier (the correction loop)
         existing.update(_dataset_sources(out, manifest, set(existing)))
-    _match_labels(json_files, fresh + list(existing.values()), read_root, report)
+    _match_labels(json_files, fresh + list(existing.values()), read_root, report, threshold)
 
     for folder in ("images", "labels"):
         if (out / folder).is_dir():
@@ -590,7 +743,7 @@ def import_dataset(
         labels = {}
         for view in VIEW_NAMES:
             if view in source.annotations:
-                rel = f"labels/{source.case_id}_{view}.json"
+                rel = f"labels/{source.case_id}_{view}{'.pseudo' if view in source.pseudo else ''}.json"
                 annotation = replace(source.annotations[view][1], view=view, image_path=None)
                 write_labelme(annotation, out / rel, image=source.scan.view(view))
                 labels[view] = rel
@@ -599,7 +752,10 @@ def import_dataset(
         if source.display_export:
             meta["display_export"] = True
         if source.corrected & set(labels):
-            meta[REVIEWED] = sorted(source.corrected & set(labels), key=VIEW_NAMES.index)
+            meta[REVIEWED] = _ordered_views(source.corrected & set(labels))
+        if source.pseudo & set(labels):
+            meta[PSEUDO] = _ordered_views(source.pseudo & set(labels))
+            report.pseudo += [(source.case_id, view) for view in meta[PSEUDO]]
         report.added.append(Case(case_id=source.case_id, patient_id=source.patient_id, image=image, labels=labels,
                                  origin="clinical", meta=meta))
         views_of[source.case_id] = source.scan.view_names

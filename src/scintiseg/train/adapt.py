@@ -137,7 +137,7 @@ def adapt(model: str | Path, site: str | Path, out: str | Path, settings: AdaptS
         raise
     record = {
         "model": str(config.init), "site": str(site), "share": settings.share, "alpha": settings.alpha,
-        "site_views": {"unlabelled": scans.unlabelled_views, "labelled": scans.labelled_views},
+        "site_views": {"unlabelled": scans.unlabelled_views, "labelled": scans.labelled_views, "pseudo": scans.pseudo_views},
         "skipped": [{"path": p, "reason": r} for p, r in scans.skipped],
         "phantom_profile": config.synthetic, "pixel_mm": config.pixel_mm, "normalisation": config.normalisation,
     }

@@ -12,7 +12,14 @@ region of a bone scan).
 16-bit PNG/TIFF, ``.npy``, 8-bit exports), or, when it holds a ``dataset.json``
 (``scintiseg dataset import``), through the data set: its unlabelled cases are unlabelled, its labelled
 cases (a physician's outlines, or predictions corrected in LabelMe and imported back:
-``meta["reviewed"]``) are *labelled* site windows, with their masks as targets. Each scan is
+``meta["reviewed"]``) are *labelled* site windows, with their masks as targets. Views whose labels are
+pseudo-labels (the model's own confident predictions, imported with ``--pseudo-labels P``:
+``meta["pseudo"]``, :data:`scintiseg.io.importer.PSEUDO`) are trained the same way, with ``l_S`` on their
+predicted masks, and counted apart (:attr:`SiteScans.pseudo_views`, recorded in ``adapt.json``) so a run
+says how much of its site supervision came from a person and how much from the model. [Choice: no lower
+weight for pseudo-labels; the importer takes a view only when the model was confident on all of it, the
+whole view or nothing, because ``l_S`` has no ignore mask (:mod:`scintiseg.io.importer`, "Pseudo-labels").]
+Each scan is
 
 1. resampled to the model's pixel size (:func:`scintiseg.prepare.resample.resample_scan`, counts kept;
    masks carried by area and thresholded at one half), as prediction does;
@@ -42,6 +49,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +59,7 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dataset import MANIFEST_NAME, load_case, load_manifest
+from scintiseg.io.importer import PSEUDO
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan
@@ -68,6 +77,8 @@ class SiteView:
     image: np.ndarray
     target: np.ndarray
     labelled: bool
+    #: The target is a pseudo-label (the model's confident prediction), not a person's outline.
+    pseudo: bool = False
 
 
 @dataclass
@@ -86,7 +97,13 @@ class SiteScans:
 
     @property
     def labelled_views(self) -> int:
-        return sum(v.labelled for v in self.views)
+        """Views with a person's outline (pseudo-labelled views not counted: :attr:`pseudo_views`)."""
+        return sum(v.labelled and not v.pseudo for v in self.views)
+
+    @property
+    def pseudo_views(self) -> int:
+        """Views whose target is a pseudo-label; trained with ``l_S`` like labelled views."""
+        return sum(v.labelled and v.pseudo for v in self.views)
 
     @property
     def unlabelled_views(self) -> int:
@@ -111,7 +128,7 @@ def _masks_to_grid(masks: dict[str, np.ndarray], scan: Scan) -> dict[str, np.nda
 
 
 def build_views(scan: Scan, masks: dict[str, np.ndarray] | None, case_id: str, *, pixel_mm: float,
-                normalisation: str) -> list[SiteView]:
+                normalisation: str, pseudo: Collection[str] = ()) -> list[SiteView]:
     """Steps 1-2 of the module docstring for one scan: one :class:`SiteView` per view.
 
     Args:
@@ -121,6 +138,7 @@ def build_views(scan: Scan, masks: dict[str, np.ndarray] | None, case_id: str, *
         case_id: a name for the samples.
         pixel_mm: the model's pixel size.
         normalisation: the model's intensity normalisation.
+        pseudo: the views among ``masks`` whose mask is a pseudo-label.
     """
     resampled = resample_scan(scan, (pixel_mm, pixel_mm))
     grid_masks = _masks_to_grid(masks or {}, resampled)
@@ -129,14 +147,16 @@ def build_views(scan: Scan, masks: dict[str, np.ndarray] | None, case_id: str, *
         built = model_input(resampled, "ant", normalisation, view=view)
         labelled = view in grid_masks
         target = built.target({view: grid_masks[view]}) if labelled else np.zeros((1, *built.image.shape[-2:]), np.float32)
-        views.append(SiteView(case_id, resampled.patient_id or case_id, view, built.image, target, labelled))
+        views.append(SiteView(case_id, resampled.patient_id or case_id, view, built.image, target, labelled,
+                              pseudo=labelled and view in pseudo))
     return views
 
 
 def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False) -> SiteScans:
     """The site's scans in ``folder`` built for a model of ``pixel_mm`` and ``normalisation``.
 
-    A folder with a ``dataset.json`` is read as a data set (labelled cases labelled, the others not);
+    A folder with a ``dataset.json`` is read as a data set (labelled cases labelled, views listed in
+    ``meta["pseudo"]`` pseudo-labelled, the others unlabelled);
     any other folder is walked for files :func:`scintiseg.io.read_scan` reads, all unlabelled. A file it
     cannot read is skipped and listed.
 
@@ -154,7 +174,9 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # the data set's own check reports them
                     scan, masks = load_case(folder, case)
-                site.views += build_views(scan, masks, case.case_id, pixel_mm=pixel_mm, normalisation=normalisation)
+                pseudo = case.meta.get(PSEUDO, [])
+                site.views += build_views(scan, masks, case.case_id, pixel_mm=pixel_mm, normalisation=normalisation,
+                                          pseudo=pseudo if isinstance(pseudo, list) else [])
             except ScintisegError as exc:
                 site.skipped.append((case.case_id, exc.problem))
     else:
