@@ -588,8 +588,9 @@ def split_dataset(
     * A patient's cases never fall on both sides, in the test split or in any fold. Cases linked by a
       parent key in ``meta`` (``parent_case``, ``parent``, ``source_case``) join their parent's patient.
     * Cases generated from training data (origin ``gan`` or ``augment``, on the case or in ``meta``) and
-      cases holding pseudo-labels (``meta["pseudo"]``, a model's own confident predictions) never land in test: their patient group goes to train, and in folds it stays in every fold's
-      train part (validation is on real images only).
+      cases holding pseudo-labels (``meta["pseudo"]``, a model's own confident predictions) never land
+      in test: their patient group goes to train, and in folds it stays in every fold's train part
+      (validation is on real images only).
     * ``round(test * n)`` of the ``n`` eligible patient groups go to test (at least one when ``test > 0``
       and at least two groups are eligible), chosen with ``numpy.random.default_rng(seed)``.
 

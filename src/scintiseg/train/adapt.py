@@ -88,7 +88,8 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
         "alpha_rampup": 0.0, "epochs": settings.epochs, "lr": settings.lr, "synthetic": profile_name,
         "pool_patients": settings.pool_patients, "refresh": 0.5, "val_patients": settings.val_patients,
         "seed": settings.seed, "threads": settings.threads, "generator_workers": settings.generator_workers,
-        "device": settings.device, "progress": settings.progress, "freeze_norm": settings.freeze_norm, "early_stopping": 0, "monitor": "val_loss",
+        "device": settings.device, "progress": settings.progress, "freeze_norm": settings.freeze_norm,
+        "early_stopping": 0, "monitor": "val_loss",
         "tensorboard": False, "pixel_mm": float(data.get("pixel_mm", base.pixel_mm)),
         "window_size": int(data.get("window_size", base.window_size)),
         "normalisation": str(data.get("normalisation", base.normalisation)),
@@ -137,7 +138,8 @@ def adapt(model: str | Path, site: str | Path, out: str | Path, settings: AdaptS
         raise
     record = {
         "model": str(config.init), "site": str(site), "share": settings.share, "alpha": settings.alpha,
-        "site_views": {"unlabelled": scans.unlabelled_views, "labelled": scans.labelled_views, "pseudo": scans.pseudo_views},
+        "site_views": {"unlabelled": scans.unlabelled_views, "labelled": scans.labelled_views,
+                       "pseudo": scans.pseudo_views},
         "skipped": [{"path": p, "reason": r} for p, r in scans.skipped],
         "phantom_profile": config.synthetic, "pixel_mm": config.pixel_mm, "normalisation": config.normalisation,
     }
