@@ -72,7 +72,13 @@ from scintiseg.experiments.tables import (
     row_statistics,
     write_outputs,
 )
-from scintiseg.experiments.test_set import TestSetEvaluator, check_disjoint, crop_size_of, read_image_scores
+from scintiseg.experiments.test_set import (
+    TestSetEvaluator,
+    check_disjoint,
+    crop_size_of,
+    finished_test_set,
+    read_image_scores,
+)
 from scintiseg.io import dataset as ds
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
@@ -141,10 +147,7 @@ def build_nm1_test_set(spec: Nm1TestSet, root: str | Path, *, scan_path: str | P
     crops, marker = folder / f"crops{size}", folder / f"crops{size}.json"
     wanted = {"hybrids": spec.hybrids, "negatives": spec.negatives, "seed": spec.seed, "level": spec.level,
               "size": list(spec.size), "source": str(scan_path)}
-    if marker.is_file():
-        found = json.loads(marker.read_text(encoding="utf-8"))
-        if {k: found.get(k) for k in wanted} != wanted:
-            raise ScintisegError(f"this test-set folder was made with {found}, not {wanted}", path=marker)
+    if finished_test_set(marker, wanted):
         return crops
     wholebody = folder / "wholebody"
     if not (wholebody / ds.MANIFEST_NAME).is_file():

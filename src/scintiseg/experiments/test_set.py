@@ -95,6 +95,20 @@ def crop_size_of(data: str | Path) -> tuple[int, int]:
     return tuple(int(n) for n in scan.view(scan.view_names[0]).shape)  # type: ignore[return-value]
 
 
+def finished_test_set(marker: Path, wanted: dict) -> bool:
+    """Whether the test set whose completion ``marker`` (written last) records is there and made as ``wanted``.
+
+    Raises:
+        ScintisegError: the marker records other settings (the folder belongs to another test set).
+    """
+    if not marker.is_file():
+        return False
+    found = json.loads(marker.read_text(encoding="utf-8"))
+    if {k: found.get(k) for k in wanted} != wanted:
+        raise ScintisegError(f"this test-set folder was made with {found}, not {wanted}", path=marker)
+    return True
+
+
 def build_test_set(spec: PhantomTestSet, root: str | Path, *, workers: int | None = None, progress: bool = True) -> Path:
     """Generate (or reuse) the cohort ``spec`` under ``root/<spec.name>``; returns its crop data set folder.
 
@@ -113,10 +127,7 @@ def build_test_set(spec: PhantomTestSet, root: str | Path, *, workers: int | Non
     size = f"{spec.size[0]}x{spec.size[1]}"
     crops, marker = folder / f"crops{size}", folder / f"crops{size}.json"
     wanted = {**asdict(spec), "size": list(spec.size)}
-    if marker.is_file():
-        found = json.loads(marker.read_text(encoding="utf-8"))
-        if {k: found.get(k) for k in wanted} != wanted:
-            raise ScintisegError(f"this test-set folder was made with {found}, not {wanted}", path=marker)
+    if finished_test_set(marker, wanted):
         return crops
     wholebody = folder / "wholebody"
     config = phantom_profile(spec.profile)
