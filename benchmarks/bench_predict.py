@@ -52,6 +52,8 @@ copy of ``src`` before a change), one warm process per tree and engine (``PYTHON
 turn within each repeat, so that a loaded machine slows every tree alike.
 
 ``--accuracy ENGINES`` (e.g. ``onnx,onnx-int8``): whether an engine changes the results, not the speed.
+An entry ``ENGINE/TILING`` (e.g. ``onnx,onnx/one-pass``) runs that engine with another whole-view tiling
+(``scintiseg predict --tiling``).
 Every engine predicts the same cases, scored as ``benchmarks/bench_shift.py`` scores them (its
 ``score_image`` / ``summarise``: lesion sensitivity, false positives per view, pooled Dice): ``--patients``
 two-view default-profile phantom patients from ``--seed`` (910000: held out), and bench_shift's ``nm1``
@@ -310,6 +312,14 @@ def overlap_study(model, patient, overlaps: list, repeats: int) -> None:
         print(f"| {overlap} | {count} | {median:.3f} | {change.max():.4f} | {np.median(change):.5f} | {lesions} | {dice:.3f} |")
 
 
+def spec_settings(spec: str, window: str | None):
+    """The prediction settings of an ``--engines`` / ``--accuracy`` entry: ``ENGINE`` or ``ENGINE/TILING``."""
+    from scintiseg.predict.pipeline import PredictSettings
+
+    _, _, tiling = spec.partition("/")
+    return PredictSettings(window=window, **({"tiling": tiling} if tiling else {}))
+
+
 def accuracy_study(engines: list[str], args) -> None:
     """The engines' results on the same phantom and NM1 cases (module docstring, ``--accuracy``)."""
     import importlib.util
@@ -323,8 +333,8 @@ def accuracy_study(engines: list[str], args) -> None:
     sys.modules["bench_shift"] = shift  # its dataclasses look their module up while the class is made
     spec.loader.exec_module(shift)
     cache = shift.ColumnCache(args.patients, args.seed, args.nm1_cases, args.nm1_negatives)
-    models = {engine: load(args.model, engine)[0] for engine in engines}
-    settings = PredictSettings(window=None)
+    models = {spec: load(args.model, spec.partition("/")[0])[0] for spec in engines}
+    settings = {spec: spec_settings(spec, None) for spec in engines}
     print(f"| column | engine | views | sensitivity | sensitivity, contrast >= 2 | FP / view | pooled Dice | "
           f"max |dp| vs {engines[0]} | views whose lesion count changed |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -334,7 +344,7 @@ def accuracy_study(engines: list[str], args) -> None:
         change = {engine: 0.0 for engine in engines}
         changed = {engine: 0 for engine in engines}
         for case in cases:
-            predictions = {engine: predict_scan(case.scan, model, settings) for engine, model in models.items()}
+            predictions = {engine: predict_scan(case.scan, model, settings[engine]) for engine, model in models.items()}
             first = predictions[engines[0]]
             for engine, prediction in predictions.items():
                 for view, result in prediction.views.items():
@@ -353,8 +363,8 @@ def serve(scan_path: Path, engine: str, model_spec: str | None, folder: Path, wi
 
     from scintiseg.predict.pipeline import PredictSettings
 
-    model, _ = load(model_spec, engine)
-    settings = PredictSettings(window=window)
+    model, _ = load(model_spec, engine.partition("/")[0])
+    settings = spec_settings(engine, window) if "/" in engine else PredictSettings(window=window)
     print(json.dumps({"ready": True}), flush=True)
     for _ in sys.stdin:
         print(json.dumps(one_scan(model, scan_path, folder / "out", settings)), flush=True)
@@ -452,28 +462,30 @@ def main() -> int:
                   f"{os.getloadavg()[0]:.2f}")
             trees_study(args.trees, args.engines.split(","), scan_path, tmp, args)
             return 0
-        models = {engine: load(args.model, engine) for engine in args.engines.split(",")}
+        models = {spec: load(args.model, spec.partition("/")[0]) for spec in args.engines.split(",")}
         what = next(iter(models.values()))[1]
         window = args.window or f"model's own ({next(iter(models.values()))[0].window})"
         print(f"model: {what}; scan: {scan_path.name}; window: {window}; threads: {threads}; repeats: {args.repeats}; "
               f"batch: {args.batch}; load average at the start: {os.getloadavg()[0]:.2f}")
-        variants = {engine: (lambda model=model, engine=engine: one_scan(model, scan_path, tmp / engine, settings))
-                    for engine, (model, _) in models.items()}
+        variants = {spec: (lambda model=model, spec=spec: one_scan(model, scan_path, tmp / spec.replace("/", "_"),
+                                                                  spec_settings(spec, args.window)))
+                    for spec, (model, _) in models.items()}
         part_table("One scan to every output, warm process", interleaved(variants, args.repeats))
         if args.batch:
             print(f"\nBatch: {args.batch} copies through run_batch")
             print("| engine | batch (scans/s) | s per scan |")
             print("|---|---|---|")
         for engine, (model, _) in models.items() if args.batch else ():
-            folder = tmp / f"batch_{engine}"
+            name = engine.replace("/", "_")
+            folder = tmp / f"batch_{name}"
             folder.mkdir()
             for i in range(args.batch):
                 shutil.copy(scan_path, folder / f"scan{i:02d}.dcm")
             start = time.perf_counter()
-            run_batch([folder], tmp / f"batch_out_{engine}", model, settings, progress=False)
+            run_batch([folder], tmp / f"batch_out_{name}", model, spec_settings(engine, args.window), progress=False)
             batch_s = time.perf_counter() - start
             print(f"| {engine} | **{args.batch / batch_s:.2f}** | {batch_s / args.batch:.3f} |")
-            shutil.rmtree(tmp / f"batch_out_{engine}", ignore_errors=True)
+            shutil.rmtree(tmp / f"batch_out_{name}", ignore_errors=True)
         if args.compare:
             torch_model = models["torch"][0] if "torch" in models else load(args.model, "torch")[0]
             compare_study(torch_model, scan_path, tmp, settings, args.repeats)

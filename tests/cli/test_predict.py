@@ -45,7 +45,7 @@ def test_predict_folder_writes_reports(run_dir, scans, tmp_path, capsys):
     code = main(["predict", str(scans), "--out", str(out), "--model", str(run_dir), "--threshold", "0.99", "--quiet"])
     assert code == 0
     report = json.loads((out / "nm1" / "report.json").read_text())
-    assert report["model"]["engine"] == "torch" and report["model"]["input_mode"] == "ant"
+    assert report["model"]["engine"] == "onnx" and report["model"]["input_mode"] == "ant"
     assert report["summary"]["soloway_grade"] in (0, 1, 2, 3)
     assert (out / "summary.csv").read_text().count("\n") == 2
     assert "1 scan(s) predicted, 0 failed" in capsys.readouterr().err

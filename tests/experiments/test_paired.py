@@ -126,3 +126,28 @@ def test_lesion_sensitivity_and_false_positives_per_image_are_sums_over_the_draw
                {"patient_id": "B", "lesions": 0, "detected": 0, "false_positives": 3}]
     assert row_scores([records], "sensitivity").value == pytest.approx(3 / 4)
     assert row_scores([records], "fp_per_image").value == pytest.approx(4 / 3)
+
+
+def test_a_run_that_predicts_nothing_has_no_cpa_and_is_left_out_of_estimate_and_interval_alike():
+    """CPA = TP / (TP + FP) of a run with no predicted pixel is undefined: the row's CPA is the mean over
+    the runs that have one, and the interval is built around that same estimate (not NaN beside an interval)."""
+    rng = np.random.default_rng(11)
+    patients = [f"P{i:03d}" for i in range(60)]
+
+    def run(tp_scale, fp_scale):
+        return [{"patient_id": p, "tp": float(rng.poisson(tp_scale)), "fp": float(rng.poisson(fp_scale)), "fn": 5.0}
+                for p in patients]
+
+    learned = run(20, 10)
+    silent = [dict(r, tp=0.0, fp=0.0) for r in run(1, 1)]  # predicts nothing: TP = FP = 0 everywhere
+    both = row_scores([learned, silent], "cpa")
+    alone = row_scores([learned], "cpa")
+    assert np.isnan(both.per_run()[1])
+    assert both.value == pytest.approx(alone.value) and 0.5 < both.value < 0.8
+    interval = bootstrap_interval(both)
+    assert np.isfinite([interval.low, interval.high]).all() and interval.low <= both.value <= interval.high
+    assert interval.dropped < 0.35 * interval.resamples  # only replicates that drew the silent run twice
+    other = row_scores([run(20, 20), run(20, 20)], "cpa")
+    difference = paired_difference(both, other)
+    assert difference.estimate == pytest.approx(both.value - other.value) and difference.excludes_zero
+    assert np.isnan(row_scores([silent], "cpa").value)

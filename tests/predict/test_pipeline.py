@@ -142,3 +142,33 @@ def test_scan_triage_score_is_the_largest_over_views(nm1_scan, make_blobs):
     assert prediction.views["POST"].max_probability == pytest.approx(0.97)
     assert prediction.triage_score == pytest.approx(0.97)
     assert predict_from_probabilities(scan, {}, settings=PredictSettings(0.5, 4)).triage_score == 0.0
+
+
+def test_one_pass_tiling_runs_each_whole_view_once_and_is_recorded(nm1_scan, make_tiny_network):
+    """``tiling="one-pass"``: one engine call of the whole view (padded to the network's 2**depth), a map over
+    every pixel, and the tiling in the report's settings; the default runs the overlapping windows."""
+    from scintiseg.predict.loader import model_from_network
+
+    model = model_from_network(make_tiny_network(), pixel_mm=2.26, window="whole")
+    shapes = []
+    engine = model.engine
+
+    def counting(batch):
+        shapes.append(batch.shape)
+        return engine(batch)
+
+    model.engine = counting
+    one_pass = predict_scan(nm1_scan, model, PredictSettings(tiling="one-pass"))
+    assert len(shapes) == 1 and shapes[0][0] == 1 and all(n % 16 == 0 and n > 256 or n == 256 for n in shapes[0][2:])
+    assert one_pass.settings["tiling"] == "one-pass" and one_pass.views["ANT"].coverage.all()
+    shapes.clear()
+    windows = predict_scan(nm1_scan, model, PredictSettings())
+    assert windows.settings["tiling"] == "windows" and all(s[2:] == (256, 256) for s in shapes) and len(shapes) > 1
+    assert one_pass.views["ANT"].probability.shape == windows.views["ANT"].probability.shape == nm1_scan.shape
+
+
+def test_an_unknown_tiling_in_the_settings_is_one_error():
+    from scintiseg.errors import ScintisegError
+
+    with pytest.raises(ScintisegError, match="unknown tiling"):
+        PredictSettings(tiling="tiles")

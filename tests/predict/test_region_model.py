@@ -171,3 +171,20 @@ def test_atlas_and_learned_are_recorded_in_the_report_info(patient):
     assert learned.model_info["regions"]["method"] == "learned"
     assert atlas.model_info["regions"]["method"] == "atlas"
     assert learned.covered_mass_percent > 99.0
+
+
+def test_the_map_computed_beside_the_lesion_network_is_the_map_computed_after(placed, monkeypatch):
+    """predict_scan starts the region map on a second thread while the lesion network runs: the same maps,
+    computed once per scan (not again after the model)."""
+    prediction, _ = placed
+    maps = predict_region_maps(load_region_model(), prediction.scan)
+    for view, result in prediction.views.items():
+        np.testing.assert_array_equal(result.regions.labels, maps[view].astype(np.int16))
+    import scintiseg.predict.pipeline as pipeline
+
+    calls = []
+    monkeypatch.setattr(pipeline, "predict_region_maps", lambda *a, **k: calls.append(a[2]) or predict_region_maps(*a, **k))
+    again = predict_scan(prediction.scan, load_model(), PredictSettings(regions="learned"))
+    assert calls == [prediction.scan.view_names]
+    for view, result in again.views.items():
+        np.testing.assert_array_equal(result.regions.labels, prediction.views[view].regions.labels)

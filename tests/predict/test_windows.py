@@ -8,7 +8,9 @@ from scipy.special import expit
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.windows import (
     GAUSSIAN_SIGMA_SCALE,
+    check_tiling,
     gaussian_importance_map,
+    one_pass_probability,
     sliding_window_blend,
     sliding_window_probability,
     thoracic_windows,
@@ -154,3 +156,36 @@ def test_blend_keeps_every_output_channel_and_windows_need_no_torch():
 def test_overlap_outside_zero_to_one_is_refused():
     with pytest.raises(ScintisegError, match="window overlap"):
         sliding_window_blend(np.zeros((1, 1, 32, 32), np.float32), lambda b: b, 16, overlap=-0.1)
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 300, 90), (1, 1, 64, 64), (1, 1, 37, 51)])
+def test_one_pass_runs_every_view_once_at_a_multiple_and_cuts_the_padding_off(shape):
+    """The whole view in one call, padded to a multiple of the down-sampling factor; a pixel-wise network
+    gives back exactly its own sigmoid on the original pixels."""
+    images = np.random.default_rng(4).normal(size=shape).astype(np.float32)
+    calls = []
+
+    def pixelwise(batch):
+        calls.append(batch.shape)
+        return 3.0 * batch - 1.0
+
+    probability = one_pass_probability(images, pixelwise, 16)
+    assert len(calls) == 1 and calls[0][0] == shape[0]
+    assert all(n % 16 == 0 and n - 16 < m <= n for n, m in zip(calls[0][2:], shape[2:]))
+    assert probability.shape == (shape[0], *shape[2:]) and probability.dtype == np.float32
+    np.testing.assert_allclose(probability, expit(3.0 * images[:, 0] - 1.0), rtol=1e-6)
+
+
+def test_one_pass_equals_the_windows_on_a_view_of_one_window():
+    """A view exactly one window large: the blend of its single window is that window's output."""
+    images = np.random.default_rng(5).normal(size=(2, 1, 64, 64)).astype(np.float32)
+    engine = small_convolution()
+    np.testing.assert_allclose(one_pass_probability(images, engine, 16), sliding_window_probability(images, engine, 64),
+                               atol=1e-6)
+
+
+def test_an_unknown_tiling_is_one_error():
+    check_tiling("windows")
+    check_tiling("one-pass")
+    with pytest.raises(ScintisegError, match="unknown tiling 'tiles'"):
+        check_tiling("tiles")

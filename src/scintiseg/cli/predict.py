@@ -23,14 +23,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="scan files or folders of scans")
     parser.add_argument("--out", required=True, help="output folder (nothing is written outside it)")
     parser.add_argument("--model", default=None, help="run folder, checkpoint (.pt) or .onnx file; default: the shipped phantom-trained model")
-    parser.add_argument("--engine", choices=("torch", "onnx", "onnx-int8"), default="torch",
-                        help="inference engine (default torch; onnx-int8: partly 8-bit, opt-in, docs/predict.md)")
+    parser.add_argument("--engine", choices=("torch", "onnx", "onnx-int8"), default="onnx",
+                        help="inference engine (default onnx: ONNX Runtime, exported at load; torch: PyTorch; onnx-int8: partly 8-bit, opt-in, docs/predict.md)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
     parser.add_argument("--min-area", type=int, default=4, help="smallest lesion kept, pixels (default 4)")
     parser.add_argument(
         "--window", choices=("whole", "thoracic"), default=None,
         help="where the model looks: the whole view (overlapping windows) or the thoracic crop of paper B "
              "(default: the mode the model was trained for)",
+    )
+    parser.add_argument(
+        "--tiling", choices=("windows", "one-pass"), default="windows",
+        help="how the whole-view mode feeds the network: overlapping 256-px windows, Gaussian-blended (default), "
+             "or the whole view in one pass (faster; docs/predict.md)",
     )
     parser.add_argument(
         "--pixel-spacing", default=None, metavar="MM",
@@ -64,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
     settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area, window=args.window,
                                regions=args.regions if args.region_model is None else "learned",
-                               region_model=args.region_model)
+                               region_model=args.region_model, tiling=args.tiling)
     settings.region_network(args.engine)  # a region model that cannot load stops here, in one line, before any scan
     results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom, progress=not args.quiet)
     failed = [r for r in results if r.status != "ok"]

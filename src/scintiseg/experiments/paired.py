@@ -29,6 +29,12 @@ Choices (the issue asks for a percentile bootstrap over test patients; what it l
   the per-image DSC (an image with no lesion and no prediction scores 1, :mod:`scintiseg.metrics`);
   lesion sensitivity = sum detected / sum lesions; false positives per image = sum FP components / images.
   A run's value is computed on the drawn patients, then the mean over the (drawn) runs is taken.
+- **A run whose metric is undefined is left out of its row's mean** (e.g. CPA = TP / (TP + FP) of a run
+  that predicts no pixel at all): the row's value is the mean over the runs that have one, as the tables'
+  mean +- SD over runs is (:func:`scintiseg.metrics.mean_std` skips it), and each replicate likewise
+  averages the drawn runs that have one; a replicate none of whose drawn runs has one is left out and
+  counted. So the estimate and its interval describe the same runs (before, one undefined run made the
+  estimate undefined while replicates without that run still gave an interval).
 - **2,000 resamples**, seeded (``seed=0``): an interval's ends are the 2.5th and 97.5th percentiles of the
   replicates, whose Monte-Carlo standard error at 2,000 replicates is about 3 % of the interval's
   half-width for a normal-shaped distribution (sqrt(0.025 x 0.975 / 2000) / phi(1.96) = 0.06 SD against
@@ -103,8 +109,9 @@ class RowScores:
 
     @property
     def value(self) -> float:
-        """The row's value: the mean over runs of each run's metric on all patients."""
-        return float(np.mean(self.per_run()))
+        """The row's value: the mean over runs of each run's metric on all patients (runs where it is
+        undefined left out; NaN when no run has one)."""
+        return _mean_defined(self.per_run()[None, :])[0]
 
 
 def row_scores(runs: Sequence[Sequence[Mapping]], metric: str, run_ids: Sequence[int] | None = None) -> RowScores:
@@ -181,7 +188,16 @@ def _replicates(scores: RowScores, weights: np.ndarray, run_draws: np.ndarray | 
         ratio = np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
     if run_draws is not None:
         ratio = np.take_along_axis(ratio, run_draws, axis=1)
-    return ratio.mean(axis=1)
+    return _mean_defined(ratio)
+
+
+def _mean_defined(values: np.ndarray) -> np.ndarray:
+    """Mean over the last axis of the finite values; NaN where there is none (module docstring)."""
+    finite = np.isfinite(values)
+    count = finite.sum(axis=-1)
+    total = np.where(finite, values, 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _interval(estimate: float, replicates: np.ndarray, confidence: float) -> Interval:

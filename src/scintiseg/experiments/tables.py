@@ -69,7 +69,9 @@ def row_statistics(spec: ExperimentSpec, results: list[dict]) -> list[dict[str, 
         mine = [r for r in results if r["row"] == row.name]
         entry: dict[str, Any] = {"row": row, "runs": len(mine)}
         for key in (*TABLE_METRICS, "iou", "dsc_image", "sensitivity", "fp_per_image", *spec.extra_columns):
-            entry[key] = mean_std(float(r[key]) for r in mine if r.get(key) is not None)
+            values = [float(r[key]) for r in mine if r.get(key) is not None]
+            entry[key] = mean_std(values)
+            entry[f"{key}_defined"] = sum(not math.isnan(v) for v in values)  # e.g. no CPA without a predicted pixel
         stats.append(entry)
     return stats
 
@@ -181,6 +183,8 @@ def markdown_table(
         for metric in TABLE_METRICS:
             mean, std = entry[metric]
             ours = f"{_fmt(mean)} ± {_fmt(std)}" if entry["runs"] > 1 else _fmt(mean)  # one run has no spread
+            if 0 < entry[f"{metric}_defined"] < entry["runs"]:
+                ours += f" ({entry[f'{metric}_defined']} of {entry['runs']} runs)"
             cells += [ours, _fmt(entry["row"].paper.get(metric))]
         for key in ("iou", "dsc_image", "sensitivity", "fp_per_image"):
             mean, std = entry[key]
@@ -195,7 +199,9 @@ def markdown_table(
         "",
         f"Ours: tested on {tested}{size}; pixel scores pooled over all test images, mean ± sample standard "
         f"deviation over {runs} training runs (seeds 0..{runs - 1}); 'n/a' in the paper column: the value is not "
-        "in the seed text. Per-image DSC counts an image with no lesion and no prediction as 1; lesion "
+        "in the seed text; '(k of n runs)': the metric is undefined for the other runs (CPA of a run that "
+        "predicts no pixel) and the mean and the paired intervals leave them out. Per-image DSC counts an "
+        "image with no lesion and no prediction as 1; lesion "
         "sensitivity and false positives per image count 8-connected components (`scintiseg.metrics`).",
     ]
     if paired:

@@ -16,12 +16,19 @@ and coverage are carried back onto the scan's own grid (:func:`to_scan_grid`); a
 the scan as it is, as before. A view narrower or shorter than the thoracic crop after resampling (a
 2.0 mm 1024 x 256 scan is 227 columns at 2.26 mm) is padded with zero counts on both sides for the crop
 (:func:`pad_scan`) and cut back after the model.
+
+Concurrency: the learned region map depends on the counts only, not on the lesion network, so
+:func:`predict_scan` computes it on a second thread while the lesion network runs (for models that
+predict every view, ``input_mode="ant"``, the shipped one): both networks run in ONNX Runtime or PyTorch
+kernels that release the interpreter lock, and the region network's resampling and normalisation
+overlap the lesion network's. The maps are the same as computed after the model (a test compares them).
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -46,8 +53,11 @@ from scintiseg.predict.region_model import (
 )
 from scintiseg.predict.regions import estimate_regions, learned_regions
 from scintiseg.predict.windows import (
+    DEFAULT_TILING,
     MISALIGNED_PX,
+    check_tiling,
     check_window_mode,
+    one_pass_probability,
     sliding_window_probability,
     thoracic_windows,
     whole_view_windows,
@@ -75,6 +85,8 @@ class PredictSettings:
             one unless ``region_model`` names another), ``atlas`` (the proportional atlas of :mod:`.regions`),
             or ``auto`` (learned when a region network is installed, else the atlas).
         region_model: a region-network checkpoint (None: the shipped one).
+        tiling: how the ``whole`` mode runs the view through the network: ``windows`` (Gaussian-blended
+            sliding windows) or ``one-pass`` (the whole view at once; :mod:`.windows`).
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -82,10 +94,12 @@ class PredictSettings:
     window: str | None = None
     regions: str = "auto"
     region_model: str | None = None
+    tiling: str = DEFAULT_TILING
 
     def __post_init__(self) -> None:
         if self.window is not None:
             check_window_mode(self.window)
+        check_tiling(self.tiling)
         if self.regions not in REGION_METHODS:
             raise ScintisegError(f"unknown region method {self.regions!r} (choose from {', '.join(REGION_METHODS)})")
 
@@ -147,6 +161,13 @@ def to_scan_grid(probability: np.ndarray, seen: np.ndarray, shape: tuple[int, in
     return np.where(covered, np.clip(back, 0.0, 1.0), 0.0).astype(np.float32), covered
 
 
+def input_multiple(model: LoadedModel) -> int:
+    """What a whole view's side must be a multiple of for ``model``'s network: ``2**depth`` when the network
+    says its depth, else the window it was trained on (a multiple of every down-sampling it can have)."""
+    depth = getattr(model.network, "depth", None)
+    return 2 ** int(depth) if isinstance(depth, int) and depth >= 0 else int(model.window_size)
+
+
 def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSettings) -> tuple[dict, dict, list[str]]:
     """Run the model over the scan's windows; whole-body probability and coverage per predicted view.
 
@@ -163,7 +184,11 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
     else:
         padded, (top, left) = at_model, (0, 0)  # MONAI pads a small view after normalisation
         windows = whole_view_windows(at_model, model.input_mode, model.normalisation)
-        probability = sliding_window_probability(np.stack([w.image for w in windows]), model.engine, model.window_size)
+        images = np.stack([w.image for w in windows])
+        if settings.tiling == "one-pass":
+            probability = one_pass_probability(images, model.engine, input_multiple(model))
+        else:
+            probability = sliding_window_probability(images, model.engine, model.window_size)
     sums: dict[str, np.ndarray] = {}
     seen: dict[str, np.ndarray] = {}
     flags: list[str] = []
@@ -272,6 +297,7 @@ def predict_from_probabilities(
     settings: PredictSettings | None = None,
     model_info: dict | None = None,
     qc_flags: list[str] | None = None,
+    region_maps: dict[str, np.ndarray] | None = None,
 ) -> Prediction:
     """Everything after the model, from whole-body probability maps (one per predicted view).
 
@@ -286,6 +312,8 @@ def predict_from_probabilities(
             coverage map is the whole view, else ``thoracic``.
         model_info: provenance for the report.
         qc_flags: flags raised before (e.g. ``crop_uncertain``).
+        region_maps: view -> region-network map already computed for these settings and this engine
+            (:func:`predict_scan` computes it beside the lesion network); None: computed here.
 
     Example::
 
@@ -300,8 +328,11 @@ def predict_from_probabilities(
     start = time.perf_counter()
     engine = (model_info or {}).get("engine")
     network = settings.region_network(str(engine))  # the lesion model's engine
-    # Every view's region map in one call: one resampling, one batch through the network.
-    region_maps = predict_region_maps(network, scan, list(probabilities)) if network is not None else {}
+    if network is None:
+        region_maps = {}
+    elif region_maps is None or any(view not in region_maps for view in probabilities):
+        # Every view's region map in one call: one resampling, one batch through the network.
+        region_maps = predict_region_maps(network, scan, list(probabilities))
     info = dict(model_info or {})
     info["regions"] = ({"method": "learned", **network.info} if network is not None else
                        {"method": "atlas", "source": "proportional atlas fitted to the body outline (scintiseg.predict.regions)"})
@@ -340,12 +371,19 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
             UserWarning,
             stacklevel=2,
         )
-    start = time.perf_counter()
-    probabilities, coverage, flags = model_probabilities(scan, model, settings)
-    model_s = time.perf_counter() - start
-    info = dict(model.info) | {"engine": getattr(model.engine, "name", "?"), "input_mode": model.input_mode,
+    engine = getattr(model.engine, "name", "?")
+    network = settings.region_network(engine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scintiseg-regions") as pool:
+        # A model of input mode "ant" predicts every view: their region maps can start now (module docstring).
+        regions = (pool.submit(predict_region_maps, network, scan, scan.view_names)
+                   if network is not None and model.input_mode == "ant" else None)
+        start = time.perf_counter()
+        probabilities, coverage, flags = model_probabilities(scan, model, settings)
+        model_s = time.perf_counter() - start
+        region_maps = regions.result() if regions is not None else None
+    info = dict(model.info) | {"engine": engine, "input_mode": model.input_mode,
                                "normalisation": model.normalisation, "window_size": model.window_size,
                                "pixel_mm": model.pixel_mm, "window": settings.window}
-    prediction = predict_from_probabilities(scan, probabilities, coverage, settings, info, flags)
+    prediction = predict_from_probabilities(scan, probabilities, coverage, settings, info, flags, region_maps)
     prediction.timings["model_s"] = model_s
     return prediction

@@ -53,6 +53,12 @@ Choices of the whole-view mode the sources leave open, and why:
   missing pixels before, the rest after); the padded margin is cut off again, so it never reaches the
   output.
 
+How the whole view goes through the network (:data:`TILINGS`, ``--tiling``): ``windows`` (the
+Gaussian-blended sliding windows above) or ``one-pass`` (:func:`one_pass_probability`: the whole view at
+once through the fully convolutional network, zero-padded to a multiple of its down-sampling factor;
+issue 15 names both and asks for the one that measures better). The default and the measurement behind
+it are in :data:`DEFAULT_TILING`.
+
 QC flags raised here: ``crop_uncertain`` (the thorax was not found by its profile) and
 ``views_misaligned`` (POST had to move more than 10 pixels to lie on ANT).
 """
@@ -84,6 +90,10 @@ GAUSSIAN_SIGMA_SCALE = 0.125
 WINDOWS_PER_BATCH = 4
 #: Floor of the Gaussian importance map (MONAI's ``compute_importance_map``).
 MIN_IMPORTANCE = 1e-3
+#: How the whole view goes through the network (module docstring).
+TILINGS: tuple[str, ...] = ("windows", "one-pass")
+#: The tiling of the whole-view mode unless told otherwise.
+DEFAULT_TILING = "windows"
 
 
 @dataclass
@@ -153,6 +163,46 @@ def whole_view_windows(scan: Scan, input_mode: str, normalisation: str) -> list[
         boxes = {view: CropBox(view, 0, 0, rows, cols) for view in built.predicted_views}
         windows.append(Window(built, boxes, _alignment_flags(built, [])))
     return windows
+
+
+def check_tiling(tiling: str) -> None:
+    """Raise a :class:`ScintisegError` naming the choices unless ``tiling`` is one of :data:`TILINGS`."""
+    if tiling not in TILINGS:
+        raise ScintisegError(f"unknown tiling {tiling!r} (choose from {', '.join(TILINGS)})")
+
+
+def one_pass_probability(images: np.ndarray, engine: Engine, multiple: int) -> np.ndarray:
+    """Lesion probability of ``(N, C, H, W)`` model inputs of any size, each through the network in one pass.
+
+    Every input is zero-padded (after normalisation, as the windows are: half the missing pixels before,
+    the rest after) to a multiple of ``multiple`` per axis, the network's down-sampling factor, so that
+    every pooling step halves an even size; all inputs go to ``engine`` in one call, the sigmoid of its
+    first output channel is taken and the padding is cut off again.
+
+    Args:
+        images: float32 model inputs of one size.
+        engine: maps ``(B, C, H, W)`` float32 to logits ``(B, K, H, W)`` for any ``H, W`` that are
+            multiples of ``multiple`` (a fully convolutional network).
+        multiple: the network's down-sampling factor (``2**depth``), or any multiple of it.
+
+    Returns:
+        ``(N, H, W)`` float32 probability in [0, 1].
+
+    Example::
+
+        probability = one_pass_probability(np.stack([w.image for w in windows]), engine, 16)
+    """
+    if multiple < 1:
+        raise ValueError(f"multiple must be positive, got {multiple}")
+    images = np.ascontiguousarray(images, dtype=np.float32)
+    rows, cols = images.shape[-2:]
+    missing = [-n % multiple for n in (rows, cols)]
+    pad = [(m // 2, m - m // 2) for m in missing]
+    if any(missing):
+        images = np.pad(images, [(0, 0), (0, 0), *pad])
+    logits = np.asarray(engine(images)[:, 0], dtype=np.float32)
+    (top, _), (left, _) = pad
+    return np.ascontiguousarray(expit(logits[:, top:top + rows, left:left + cols]))
 
 
 def window_starts(length: int, size: int, overlap: float) -> list[int]:
