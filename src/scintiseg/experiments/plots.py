@@ -13,6 +13,7 @@ Regenerate every plot and table of experiment folders from their run folders wit
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,7 @@ def plot_experiment(spec: ExperimentSpec, stats: list[dict[str, Any]], paired: "
         axis.set_xticks(positions + width, [entry["row"].name for entry in stats], rotation=20, ha="right", fontsize=7)
     axis.set_ylim(0, 1)
     axis.set_ylabel(f"score, pooled over test pixels ({what})", fontsize=8)
-    axis.set_title(spec.title, fontsize=8)
+    axis.set_title(textwrap.fill(spec.title, 60), fontsize=8)  # long titles were cut at the figure edge
     axis.legend(fontsize=7)
     if panels == 2:
         forest = axes[0, 1]
@@ -90,10 +91,10 @@ def plot_experiment(spec: ExperimentSpec, stats: list[dict[str, Any]], paired: "
         forest.axvline(0, color="black", linewidth=0.8)
         forest.set_yticks(np.arange(len(names)), names, fontsize=7)
         forest.invert_yaxis()
-        forest.set_xlabel(f"row - {paired.reference} (95 % interval)", fontsize=8)
+        forest.set_xlabel(textwrap.fill(f"row - {paired.reference} (95 % interval)", 50), fontsize=8)
         forest.set_title(f"paired differences, {paired.patients} test patients", fontsize=8)
         forest.legend(fontsize=7)
     figure.tight_layout()
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
+        figure.savefig(tmp, format="png", bbox_inches="tight")  # nothing cut off at the edges
     plt.close(figure)
