@@ -66,3 +66,13 @@ def test_the_engine_name_is_reported():
 def test_quantisation_without_calibration_is_refused(float_model):
     with pytest.raises(ScintisegError, match="calibration"):
         quantise_int8(float_model, [])
+
+
+def test_threads_do_not_spin_unless_asked_and_the_output_does_not_depend_on_it(float_model):
+    """Spin-waiting is a scheduling choice (module docstring): off by default, on when asked, same logits."""
+    quiet, spinning = OnnxEngine(float_model), OnnxEngine(float_model, spinning=True)
+    option = "session.intra_op.allow_spinning"
+    assert quiet.session.get_session_options().get_session_config_entry(option) == "0"
+    assert spinning.session.get_session_options().get_session_config_entry(option) == "1"
+    batch = batches(7, 1)[0]
+    np.testing.assert_array_equal(quiet(batch), spinning(batch))

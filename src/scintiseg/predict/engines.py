@@ -21,6 +21,16 @@ those only [choice: of fan-in thresholds 576, 288 and 144 (12, 17, 22 convolutio
 the forward fastest (0.92 and 0.91 of float's, under load) and 288 moved the probability of a held-out
 phantom less (at most 0.03 against 0.06, calibrated on one patient); in the whole pipeline the gain did not show (benchmarks.md)].
 A CPU with VNNI / AMX integer instructions may gain more; the accuracy cost is measured beside the speed.
+
+ONNX Runtime's worker threads do not spin-wait between operators here (:data:`ONNX_SPINNING`, session
+option ``session.intra_op.allow_spinning = 0``). Spinning keeps a thread busy after its share of an
+operator so that the next one starts sooner; prediction runs the region network beside the lesion
+network (:func:`scintiseg.predict.pipeline.predict_scan`), and with two sessions on two cores each
+session's spinning threads take the cores the other needs. Measured on one whole-body ANT + POST scan
+(``benchmarks/bench_predict.py --phantom 0 --repeats 31 --batch 0 --engines onnx --trees ...``, warm
+processes called in turn, four runs): 0.712-0.765 s without spinning against 0.797-0.837 s with it; the
+lesion network alone (10 windows, nothing beside it) runs 0.358 s without spinning against 0.312 s with
+it, so a caller running one session alone may pass ``spinning=True``.
 """
 
 from __future__ import annotations
@@ -39,6 +49,8 @@ from scintiseg.errors import ScintisegError
 ENGINES: tuple[str, ...] = ("torch", "onnx", "onnx-int8")
 #: Engines run by ONNX Runtime.
 ONNX_ENGINES: tuple[str, ...] = ("onnx", "onnx-int8")
+#: Whether ONNX Runtime's threads spin-wait between operators (module docstring: why not).
+ONNX_SPINNING = False
 #: ``onnx-int8`` quantises a convolution when input channels x kernel area reach this (module docstring).
 INT8_MIN_FAN_IN = 288
 #: ... and it has at least this many output channels.
@@ -86,11 +98,14 @@ class OnnxEngine:
     Args:
         model: path of a ``.onnx`` file or the serialised model bytes.
         threads: intra-op threads (default: ``OMP_NUM_THREADS`` if set, else ONNX Runtime's default).
+        name: the engine's name in reports.
+        spinning: let idle threads spin-wait between operators (default :data:`ONNX_SPINNING`; module docstring).
     """
 
     name = "onnx"
 
-    def __init__(self, model: str | os.PathLike[str] | bytes, threads: int | None = None, name: str = "onnx") -> None:
+    def __init__(self, model: str | os.PathLike[str] | bytes, threads: int | None = None, name: str = "onnx",
+                 spinning: bool = ONNX_SPINNING) -> None:
         import onnxruntime as ort  # lazy: start-up time
 
         options = ort.SessionOptions()
@@ -99,6 +114,7 @@ class OnnxEngine:
         if threads:
             options.intra_op_num_threads = int(threads)
         options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         self.name = name
         source = model if isinstance(model, bytes) else os.fspath(model)
         try:
