@@ -84,3 +84,29 @@ def test_cli_dataset_crop(whole_body_dataset, tmp_path, capsys):
     manifest = json.loads((tmp_path / "c" / "dataset.json").read_text())
     assert {c["meta"]["crop"]["ANT"]["height"] for c in manifest["cases"]} == {96}
     assert "2 cases" in capsys.readouterr().out
+
+
+def test_a_case_without_a_body_is_skipped_and_named_not_the_whole_set(whole_body_dataset, tmp_path):
+    """One case whose scan is uniform noise (no body outline): the other is cropped, the bad one is named in a
+    warning and in the description; when no case can be cropped the command fails and writes no manifest."""
+    import shutil
+
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.scan import Scan
+
+    source = tmp_path / "whole"
+    shutil.copytree(whole_body_dataset, source)
+    manifest = load_manifest(source)
+    bad, good = manifest.cases[0], manifest.cases[1]
+    scan = read_scan(source / bad.image)
+    noise = {v: np.random.default_rng(0).poisson(20.0, size=scan.shape).astype(np.uint16) for v in scan.view_names}
+    write_dicom(Scan(noise, pixel_spacing=scan.pixel_spacing), source / bad.image)
+    with pytest.warns(UserWarning, match=f"case {bad.case_id}: no body outline.*case skipped"):
+        cropped = crop_dataset(source, tmp_path / "crop", size=128, progress=False)
+    assert [c.case_id for c in cropped.cases] == [good.case_id]
+    assert f"Skipped 1 case(s) that could not be cropped: {bad.case_id} (no body outline" in cropped.description
+    assert load_manifest(tmp_path / "crop").cases[0].case_id == good.case_id
+    write_dicom(Scan(noise, pixel_spacing=scan.pixel_spacing), source / good.image)
+    with pytest.warns(UserWarning), pytest.raises(ScintisegError, match="no case could be cropped"):
+        crop_dataset(source, tmp_path / "none", size=128, progress=False)
+    assert not (tmp_path / "none" / "dataset.json").exists()

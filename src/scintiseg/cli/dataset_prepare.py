@@ -58,8 +58,13 @@ def run_crop(args: argparse.Namespace) -> int:
     if args.size <= 0:
         raise ScintisegError(f"--size must be positive, got {args.size}")
     workers = args.workers if args.workers > 0 else (os.cpu_count() or 1)
-    manifest = crop_dataset(args.dataset, args.out, size=args.size, workers=workers)
-    print(f"{len(manifest.cases)} cases cropped to {args.size} x {args.size} -> {args.out}")
+    from scintiseg.io.dataset import load_manifest  # lazy: start-up time
+
+    total = len(load_manifest(args.dataset).cases)
+    manifest = crop_dataset(args.dataset, args.out, size=args.size, workers=workers)  # warns per skipped case
+    skipped = total - len(manifest.cases)
+    print(f"{len(manifest.cases)} cases cropped to {args.size} x {args.size} -> {args.out}"
+          + (f"; {skipped} skipped (named above and in dataset.json's description)" if skipped else ""))
     return 0
 
 

@@ -10,12 +10,17 @@ stay patient-level), gets ``origin="crop"`` and records ``meta["crop"] = {view: 
 when the case has instance maps (the phantom's ``meta["instances"]``), each lesion's per-view ``bbox`` is
 recomputed in crop coordinates and ``in_crop`` (wholly inside the crop in every view showing it) added.
 
-The manifest is written last: a run that fails leaves no ``dataset.json`` behind.
+A case whose thorax cannot be cropped (no body outline: e.g. a scan of a few hundred thousand counts whose
+background is as bright as its soft tissue) is skipped, not the whole data set: it is named with its
+reason in a warning and in the new manifest's description, and the others are cropped [choice: one
+unreadable case of 60 domain-randomised phantoms used to stop the command with nothing written]. With no
+case left the command fails. The manifest is written last: a run that fails leaves no ``dataset.json`` behind.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -131,20 +136,34 @@ def crop_dataset(
         raise ScintisegError("output folder is the input data set", path=out)
     out.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=len(manifest.cases), desc="crop", unit="case", disable=not progress)
+    cases: list[Case] = []
+    skipped: list[tuple[str, str]] = []
+
+    def collect(case: Case, result) -> None:
+        try:
+            cases.append(result())
+        except ScintisegError as exc:  # this case only (module docstring)
+            skipped.append((case.case_id, exc.problem.removeprefix(f"case {case.case_id}: ")))
+            warnings.warn(f"{exc}; case skipped", stacklevel=3)
+        bar.update()
+
     if workers > 1:
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(crop_one_case, src, out, case, size) for case in manifest.cases]
-            cases = []
-            for future in futures:
-                cases.append(future.result())
-                bar.update()
+            for case, future in zip(manifest.cases, futures):
+                collect(case, future.result)
     else:
-        cases = []
         for case in manifest.cases:
-            cases.append(crop_one_case(src, out, case, size))
-            bar.update()
+            collect(case, lambda case=case: crop_one_case(src, out, case, size))
     bar.close()
+    if not cases:
+        raise ScintisegError(f"no case could be cropped (first: {skipped[0][0]}: {skipped[0][1]})" if skipped
+                             else "the data set has no cases", path=src)
     height, width = (size, size) if isinstance(size, int) else size
-    new = manifest.derived("thorax", f"Thoracic {height} x {width} crops (scintiseg dataset crop).", cases)
+    note = f"Thoracic {height} x {width} crops (scintiseg dataset crop)."
+    if skipped:
+        note += f" Skipped {len(skipped)} case(s) that could not be cropped: " + "; ".join(
+            f"{case_id} ({problem})" for case_id, problem in skipped) + "."
+    new = manifest.derived("thorax", note, cases)
     save_manifest(new, out)
     return new
