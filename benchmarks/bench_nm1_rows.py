@@ -226,12 +226,22 @@ def experiment_runs(folder: str | Path, runs: int | None = None) -> ExperimentRu
 
 
 def mirror_run(run_dir: Path, mirror: Path) -> Path:
-    """``mirror`` holding links to ``run_dir``'s checkpoints, config and summary (``run_dir`` is never written)."""
+    """``mirror`` holding links to ``run_dir``'s checkpoints, config and summary (``run_dir`` is never written).
+
+    Raises:
+        ScintisegError: ``mirror`` already links another run (two experiment folders of one name, e.g.
+            ``runs/exp3/paper-a-table2`` and ``runs/exp4/paper-a-table2``, under one ``--work``): its cached
+            scores belong to that run, so they must not be read as this one's.
+    """
     mirror.mkdir(parents=True, exist_ok=True)
     for name in ("checkpoints", "config.yaml", "summary.json"):
         link = mirror / name
+        target = (run_dir / name).resolve()
+        if link.is_symlink() and link.resolve() != target:
+            raise ScintisegError(f"it mirrors {link.resolve().parent}, not {run_dir}: give this experiment "
+                                 "another --work folder", path=mirror)
         if not link.exists():
-            link.symlink_to((run_dir / name).resolve())
+            link.symlink_to(target)
     return mirror
 
 

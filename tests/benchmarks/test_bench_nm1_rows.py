@@ -112,3 +112,19 @@ def test_rows_are_scored_on_nm1_without_writing_the_experiment(bench, nm1, tmp_p
 
 def test_ranks_put_the_best_first(bench):
     assert bench._ranks({"a": 0.1, "b": 0.3, "c": 0.2}) == {"b": 1, "c": 2, "a": 3}
+
+
+def test_a_mirror_of_another_experiment_folder_of_the_same_name_is_refused(bench, tmp_path):
+    """Two experiment folders named alike (runs/exp3/paper-a-table2, runs/exp4/paper-a-table2) under one --work:
+    the second must not read the first one's cached NM1 scores as its own."""
+    first, second = tmp_path / "exp3" / "run0", tmp_path / "exp4" / "run0"
+    for run in (first, second):
+        (run / "checkpoints").mkdir(parents=True)
+        (run / "config.yaml").write_text("model: unet\n")
+        (run / "summary.json").write_text("{}")
+    mirror = tmp_path / "work" / "paper-a-table2" / "max" / "run0"
+    assert bench.mirror_run(first, mirror) == mirror
+    assert (mirror / "config.yaml").resolve() == (first / "config.yaml").resolve()
+    assert bench.mirror_run(first, mirror) == mirror  # the same run again: reused
+    with pytest.raises(ScintisegError, match="another --work folder"):
+        bench.mirror_run(second, mirror)
