@@ -1,0 +1,210 @@
+"""Where a lesion model misses: every visible lesion of held-out cases, found or not, and what the misses share.
+
+Usage (the numbers of docs/robustness.md, "Where the shipped model misses")::
+
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_misses.py [--model shipped|RUN|WEIGHTS] [--patients 12]
+        [--seed 910000] [--profile default] [--nm1-cases 10] [--figure docs/img/misses.png] [--json-out F]
+
+The cases are ``benchmarks/bench_shift.py``'s (its :func:`~bench_shift.phantom_cases` and NM1 column), scored
+with the same rules: a lesion is *visible* in a view by the phantom's Rose rule, *found* when a predicted lesion
+pixel touches its extent, inside the model's coverage. ``--patients`` whole-body ANT+POST phantom patients of
+``--profile`` from ``--seed`` (910000: held out, as bench_shift), and ``--nm1-cases`` NM1 hybrids per count level
+with lesions anywhere on the skeleton (the real background; 0 = none).
+
+Per visible lesion and view it records the phantom's lesion contrast (concentration over normal bone, 3-D), its
+size, shape and SNR in that view, the skeletal region the model's own region map names under it, the largest
+predicted probability inside its extent, and the **apparent contrast**: the mean counts of its extent over the
+median counts of a ring 3-6 px around it, both after a Gaussian of 1 px [choice: what a reader sees on the
+planar image, where the concentration ratio is diluted by overlying tissue and depth; not a phantom quantity, so
+it is measured alike on the NM1 hybrids]. It prints the sensitivity by bins of each, by view and region, and the
+share of misses the network gave a largest probability under 0.05 (no threshold can recover those), and draws
+the most conspicuous misses (highest apparent contrast), each as the scan around it with the truth (green) and
+the prediction (red) outlined, above the probability map.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+HERE = Path(__file__).resolve().parent
+RING_PX = (3, 6)
+#: A miss whose largest probability is under this is not recoverable by any threshold.
+HOPELESS = 0.05
+BINS = {
+    "contrast": (1.0, 1.5, 2.0, 3.0, 5.0, np.inf),
+    "apparent_contrast": (0.0, 1.2, 1.5, 2.0, 3.0, np.inf),
+    "snr": (0.0, 5.0, 10.0, 20.0, np.inf),
+    "size_mm": (0.0, 10.0, 20.0, 30.0, 45.0, np.inf),
+}
+
+
+def _bench_shift():
+    if "bench_shift" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_shift", HERE / "bench_shift.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_shift"] = module  # its dataclasses resolve annotations through sys.modules
+        spec.loader.exec_module(module)
+    return sys.modules["bench_shift"]
+
+
+def apparent_contrast(counts: np.ndarray, extent: np.ndarray) -> float:
+    """Mean smoothed counts of ``extent`` over the median of a ring :data:`RING_PX` around it (module docstring)."""
+    smooth = ndimage.gaussian_filter(np.asarray(counts, dtype=np.float64), 1.0)
+    inner = ndimage.binary_dilation(extent, iterations=RING_PX[0])
+    ring = ndimage.binary_dilation(extent, iterations=RING_PX[1]) & ~inner
+    if not ring.any():
+        return float("nan")
+    return float(smooth[extent].mean() / max(float(np.median(smooth[ring])), 1e-6))
+
+
+def lesion_records(case, view: str, result, region_names, fused: bool = False) -> list[dict]:
+    """One record per lesion visible in ``view`` inside the model's coverage (module docstring)."""
+    bs = _bench_shift()
+    coverage = np.asarray(result.coverage, dtype=bool)
+    predicted = (np.asarray(result.labels) > 0) & coverage
+    probability = np.asarray(result.probability)
+    regions = np.asarray(result.regions.labels)
+    _, instances, visible_ids, _ = bs.view_truth(case, view, fused)
+    counts = np.asarray(case.scan.view(view))
+    records = []
+    for info in case.lesions:
+        extent = (instances == info["id"]) & coverage
+        if info["id"] not in visible_ids or not extent.any():
+            continue
+        region = int(np.bincount(regions[extent].astype(np.int64).ravel()).argmax())
+        rows, cols = np.nonzero(extent)
+        records.append({
+            "case": case.case_id, "source": "nm1" if case.meta.get("level") is not None else "phantom", "view": view,
+            "id": info["id"], "contrast": float(info["contrast"]), "size_mm": float(info["size_mm"]), "shape": info["shape"],
+            "snr": float(info["snr"].get(view) or 0.0), "region": region_names[region] if region < len(region_names) else str(region),
+            "found": bool((predicted & extent).any()), "max_probability": float(probability[extent].max()),
+            "apparent_contrast": apparent_contrast(counts, extent), "centre": [float(rows.mean()), float(cols.mean())],
+        })
+    return records
+
+
+def sensitivity_rows(records: list[dict], key: str, edges=None) -> list[tuple[str, int, float]]:
+    """(group, visible lesions, sensitivity) by bins of ``key`` (``edges``) or by its values."""
+    groups: dict[str, list[bool]] = defaultdict(list)
+    order: list[str] = []
+    if edges is not None:
+        for lo, hi in zip(edges, edges[1:]):
+            name = f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">= {lo:g}"
+            order.append(name)
+            groups[name] = [r["found"] for r in records if lo <= r[key] < hi]
+    else:
+        for r in records:
+            groups[str(r[key])].append(r["found"])
+        order = sorted(groups, key=lambda g: -len(groups[g]))
+    return [(name, len(groups[name]), float(np.mean(groups[name]))) for name in order if groups[name]]
+
+
+def summary_markdown(records: list[dict]) -> str:
+    """The tables the module docstring lists, one per measure, per source (phantom, NM1)."""
+    out = []
+    for source in ("phantom", "nm1"):
+        group = [r for r in records if r["source"] == source]
+        if not group:
+            continue
+        misses = [r for r in group if not r["found"]]
+        hopeless = sum(r["max_probability"] < HOPELESS for r in misses)
+        out.append(f"\n#### {source}: {len(group)} visible lesion-views, {len(group) - len(misses)} found "
+                   f"(sensitivity {1 - len(misses) / len(group):.2f}); {hopeless} of {len(misses)} misses have a largest "
+                   f"probability under {HOPELESS}\n")
+        for key in ("view", "contrast", "apparent_contrast", "snr", "size_mm", "shape", "region"):
+            rows = sensitivity_rows(group, key, BINS.get(key))
+            out.append(f"| {key} | visible | sensitivity |\n|---|---|---|")
+            out.extend(f"| {name} | {n} | {s:.2f} |" for name, n, s in rows)
+            out.append("")
+    return "\n".join(out)
+
+
+def draw_misses(examples: list[tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], path: Path, half: int = 32) -> None:
+    """The misses given, each a crop of ``2 * half`` px: scan with outlines above its probability map."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from scintiseg.display import display_window
+
+    columns = max(len(examples), 1)
+    fig, axes = plt.subplots(2, columns, figsize=(2.1 * columns, 5.0), squeeze=False)
+    for k, (record, counts, truth, predicted, probability) in enumerate(examples):
+        r, c = (int(round(v)) for v in record["centre"])
+        box = (slice(max(r - half, 0), r + half), slice(max(c - half, 0), c + half))
+        top, bottom = axes[0, k], axes[1, k]
+        top.imshow(counts[box], cmap="gray_r", vmin=0, vmax=display_window(counts), interpolation="nearest")
+        top.contour(truth[box], levels=[0.5], colors="lime", linewidths=0.8)
+        if predicted[box].any():
+            top.contour(predicted[box], levels=[0.5], colors="red", linewidths=0.8)
+        top.set_title(f"{record['source']} {record['view']} {record['region']}\nc {record['contrast']:.1f}, apparent "
+                      f"{record['apparent_contrast']:.1f}\n{record['size_mm']:.0f} mm, SNR {record['snr']:.0f}\nmax p {record['max_probability']:.3f}", fontsize=6.5)
+        bottom.imshow(probability[box], vmin=0, vmax=1, cmap="magma", interpolation="nearest")
+        for axis in (top, bottom):
+            axis.set_xticks([])
+            axis.set_yticks([])
+    for k in range(len(examples), columns):
+        axes[0, k].axis("off")
+        axes[1, k].axis("off")
+    fig.suptitle("Most conspicuous misses: truth green, prediction red (crops of 64 px); below, the lesion probability", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="shipped", help="'shipped', a run folder or a weights file")
+    parser.add_argument("--patients", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=910000)
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("--nm1-cases", type=int, default=10, help="NM1 hybrids with lesions per count level (0: none)")
+    parser.add_argument("--figure", type=Path, help="PNG of the most conspicuous misses")
+    parser.add_argument("--examples", type=int, default=8)
+    parser.add_argument("--json-out", type=Path)
+    args = parser.parse_args(argv)
+
+    bs = _bench_shift()
+    from scintiseg.phantom import profile
+    from scintiseg.predict.regions import REGION_NAMES
+
+    model = bs.ShiftModel("model", args.model)
+    fused = model.model.input_mode in ("aggregate", "two_channel")
+    cases = bs.phantom_cases(profile(args.profile), args.patients, args.seed) if args.patients else []
+    if args.nm1_cases:
+        cases += bs.nm1_cases("skeleton", args.nm1_cases, 0)[0]
+    records, examples = [], []
+    for case in cases:
+        prediction = model.predict(case.scan)
+        for view, result in prediction.views.items():
+            found = lesion_records(case, view, result, REGION_NAMES, fused)
+            records += found
+            for record in found:
+                if not record["found"]:
+                    _, instances, _, _ = bs.view_truth(case, view, fused)
+                    examples.append((record, np.asarray(case.scan.view(view)), instances == record["id"],
+                                     np.asarray(result.labels) > 0, np.asarray(result.probability)))
+        # keep memory bounded: only the most conspicuous misses so far
+        examples = sorted(examples, key=lambda e: -np.nan_to_num(e[0]["apparent_contrast"]))[: args.examples]
+    print(f"model {args.model}; {args.patients} {args.profile} patients from seed {args.seed}; NM1 hybrids: {args.nm1_cases} per level")
+    print(summary_markdown(records))
+    if args.figure:
+        draw_misses(examples, args.figure)
+        print(f"figure: {args.figure}")
+    if args.json_out:
+        args.json_out.write_text(json.dumps(records, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

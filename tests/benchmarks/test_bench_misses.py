@@ -1,0 +1,92 @@
+"""The misses benchmark (benchmarks/bench_misses.py): its per-lesion records, apparent contrast and bins.
+
+The run on the shipped model and its reading are in docs/robustness.md ("Where the shipped model misses");
+here a toy view checks that a lesion is found or missed by the same rule as bench_shift, that a lesion below
+the Rose rule or outside the coverage is not a record, and that the apparent contrast is what a flat
+background and a uniform disc give.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from scintiseg.scan import Scan
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_misses.py"
+
+
+@pytest.fixture(scope="module")
+def bench_misses():
+    spec = importlib.util.spec_from_file_location("bench_misses", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_misses"] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop("bench_misses", None)
+        sys.modules.pop("bench_shift", None)
+
+
+def _lesion(lesion_id: int, contrast: float, visible: bool) -> dict:
+    return {"id": lesion_id, "contrast": contrast, "size_mm": 10.0, "shape": "focal", "visible": {"ANT": visible}, "snr": {"ANT": 6.0}}
+
+
+def test_apparent_contrast_of_a_uniform_disc_on_a_flat_background(bench_misses):
+    counts = np.full((80, 80), 10.0)
+    rows, cols = np.ogrid[:80, :80]
+    disc = (rows - 40) ** 2 + (cols - 40) ** 2 <= 8 ** 2
+    counts[disc] = 40.0
+    value = bench_misses.apparent_contrast(counts, disc)
+    # the 1-px Gaussian lowers the disc's rim a little; the ring 3-6 px out stays at the background
+    assert 3.5 < value < 4.0
+    assert bench_misses.apparent_contrast(np.full((80, 80), 10.0), disc) == pytest.approx(1.0)
+
+
+def test_records_hold_visible_lesions_in_the_coverage_found_or_missed(bench_misses):
+    counts = np.full((64, 64), 10, dtype=np.uint16)
+    instances = np.zeros((64, 64), dtype=np.uint16)
+    instances[10:14, 10:14] = 1  # visible, touched by the prediction: found
+    instances[30:34, 30:34] = 2  # below the Rose rule: no record
+    instances[20:24, 40:44] = 3  # visible, no prediction: missed
+    instances[50:54, 50:54] = 4  # visible, outside the coverage: no record
+    counts[20:24, 40:44] = 30
+    lesions = [_lesion(1, 3.0, True), _lesion(2, 2.5, False), _lesion(3, 4.0, True), _lesion(4, 4.0, True)]
+    bench_shift = bench_misses._bench_shift()
+    case = bench_shift.ShiftCase("toy", Scan(views={"ANT": counts}), {"ANT": np.isin(instances, [1, 3, 4])},
+                                 {"ANT": instances}, lesions)
+    coverage = np.ones((64, 64), dtype=bool)
+    coverage[45:, 45:] = False
+    labels = np.zeros((64, 64), dtype=np.int32)
+    labels[13:16, 13:16] = 1
+    probability = np.where(labels > 0, 0.9, 0.01).astype(np.float32)
+    probability[21, 41] = 0.3
+    region_labels = np.zeros((64, 64), dtype=np.int16)
+    region_labels[:, 32:] = 2
+    result = SimpleNamespace(coverage=coverage, labels=labels, probability=probability,
+                             regions=SimpleNamespace(labels=region_labels))
+
+    records = bench_misses.lesion_records(case, "ANT", result, ("other", "skull", "ribs_left"))
+
+    assert [(r["id"], r["found"]) for r in records] == [(1, True), (3, False)]
+    assert [r["region"] for r in records] == ["other", "ribs_left"]
+    assert records[1]["max_probability"] == pytest.approx(0.3)
+    assert records[1]["apparent_contrast"] > 2.0 and records[0]["apparent_contrast"] == pytest.approx(1.0)
+    assert records[1]["centre"] == [21.5, 41.5]
+
+
+def test_sensitivity_rows_bin_by_edges_and_group_by_value(bench_misses):
+    records = [{"contrast": c, "view": v, "found": f} for c, v, f in
+               [(1.2, "ANT", False), (1.8, "ANT", True), (2.5, "POST", True), (6.0, "POST", True), (7.0, "POST", False)]]
+    rows = bench_misses.sensitivity_rows(records, "contrast", (1.0, 2.0, 5.0, np.inf))
+    assert rows == [("1-2", 2, 0.5), ("2-5", 1, 1.0), (">= 5", 2, 0.5)]
+    assert bench_misses.sensitivity_rows(records, "view") == [("POST", 3, pytest.approx(2 / 3)), ("ANT", 2, 0.5)]
+    text = bench_misses.summary_markdown([r | {"source": "phantom", "apparent_contrast": 2.0, "snr": 9.0, "size_mm": 12.0,
+                                               "shape": "focal", "region": "skull", "max_probability": 0.01} for r in records])
+    assert "5 visible lesion-views, 3 found (sensitivity 0.60); 2 of 2 misses have a largest probability under 0.05" in text
