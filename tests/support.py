@@ -1,4 +1,4 @@
-"""What several test folders share: another folder's conftest, loaded by path.
+"""What several test folders share: another folder's conftest, and a benchmark script, loaded by path.
 
 Test folders are not packages (pytest runs with ``--import-mode=importlib``), so a fixture builder that
 lives in ``tests/train/conftest.py`` cannot be imported by name from ``tests/cli``. ``pyproject.toml``
@@ -7,12 +7,15 @@ puts ``tests/`` on ``sys.path`` (``pythonpath``) for this module only.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 TESTS = Path(__file__).resolve().parent
+BENCHMARKS = TESTS.parent / "benchmarks"
 
 
 def conftest_of(folder: str) -> ModuleType:
@@ -24,3 +27,21 @@ def conftest_of(folder: str) -> ModuleType:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+@contextlib.contextmanager
+def benchmark_module(name: str, *also_loaded: str) -> Iterator[ModuleType]:
+    """``benchmarks/<name>.py`` (a script, not a package) imported as ``name`` for its tests.
+
+    Registered in ``sys.modules`` while in use (its dataclasses resolve annotations there); on exit it and
+    ``also_loaded`` (benchmark modules it loaded itself) are dropped.
+    """
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        for loaded in (name, *also_loaded):
+            sys.modules.pop(loaded, None)

@@ -8,30 +8,19 @@ background and a uniform disc give.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from scintiseg.scan import Scan
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_misses.py"
+from support import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def bench_misses():
-    spec = importlib.util.spec_from_file_location("bench_misses", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_misses"] = module
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("bench_misses", "bench_shift") as module:
         yield module
-    finally:
-        sys.modules.pop("bench_misses", None)
-        sys.modules.pop("bench_shift", None)
 
 
 def _lesion(lesion_id: int, contrast: float, visible: bool) -> dict:

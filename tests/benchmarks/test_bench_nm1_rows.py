@@ -8,9 +8,7 @@ rows are skipped with a reason, and that the rankings and intervals come out.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,21 +17,13 @@ from scintiseg.errors import ScintisegError
 from scintiseg.experiments.runner import run_experiment
 from scintiseg.experiments.specs import ExperimentSpec, Row
 from scintiseg.io import dataset as ds
-from support import conftest_of
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_nm1_rows.py"
+from support import benchmark_module, conftest_of
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_nm1_rows", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_nm1_rows"] = module  # dataclasses resolve annotations through sys.modules
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("bench_nm1_rows") as module:
         yield module
-    finally:
-        sys.modules.pop("bench_nm1_rows", None)
 
 
 @pytest.fixture(scope="module")

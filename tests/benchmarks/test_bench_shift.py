@@ -8,10 +8,7 @@ image, and that a refused column becomes a cell rather than a crash.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,20 +18,13 @@ from scintiseg.errors import ScintisegError
 from scintiseg.phantom import profile
 from scintiseg.prepare.crop import thoracic_crop
 from scintiseg.scan import Scan
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_shift.py"
+from support import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def bench_shift():
-    spec = importlib.util.spec_from_file_location("bench_shift", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_shift"] = module  # dataclasses resolve annotations through sys.modules
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("bench_shift") as module:
         yield module
-    finally:
-        sys.modules.pop("bench_shift", None)
 
 
 def _lesion(lesion_id: int, contrast: float, visible: bool) -> dict:

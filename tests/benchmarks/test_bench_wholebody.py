@@ -7,27 +7,17 @@ counts per view, by learned region, on hot spots and per recurring site are know
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_wholebody.py"
+from support import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_wholebody", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_wholebody"] = module
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("bench_wholebody") as module:
         yield module
-    finally:
-        sys.modules.pop("bench_wholebody", None)
 
 
 def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
