@@ -4,6 +4,7 @@ Usage (the numbers of docs/robustness.md, "Where the shipped model misses")::
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_misses.py [--model shipped|RUN|WEIGHTS] [--patients 12]
         [--seed 910000] [--profile default] [--nm1-cases 10] [--figure docs/img/misses.png] [--json-out F]
+        [--probe-regions sternum,ribs,thoracic_spine,pelvis --probe-cases 20]
 
 The cases are ``benchmarks/bench_shift.py``'s (its :func:`~bench_shift.phantom_cases` and NM1 column), scored
 with the same rules: a lesion is *visible* in a view by the phantom's Rose rule, *found* when a predicted lesion
@@ -20,6 +21,13 @@ it is measured alike on the NM1 hybrids]. It prints the sensitivity by bins of e
 share of misses the network gave a largest probability under 0.05 (no threshold can recover those), and draws
 the most conspicuous misses (highest apparent contrast), each as the scan around it with the truth (green) and
 the prediction (red) outlined, above the probability map.
+
+``--probe-regions`` asks whether a region is a blind spot on the real background, position alone changing:
+for each named region (a name of :data:`~scintiseg.predict.regions.REGION_NAMES`, or a prefix such as ``ribs``
+for both sides), ``--probe-cases`` NM1 hybrids at half of NM1's counts whose lesion centres are restricted to
+the pixels the model's learned region map names so on NM1's ANT view (``prepare_source(within=...)``; the same
+lesion generator, seeds 0.., for every region). It prints each region's sensitivity, overall and for apparent
+contrast below and from 2.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ from scipy import ndimage
 
 HERE = Path(__file__).resolve().parent
 RING_PX = (3, 6)
+#: Count level of the region probe's NM1 hybrids (the kept fraction of NM1's counts).
+PROBE_LEVEL = 0.5
 #: A miss whose largest probability is under this is not recoverable by any threshold.
 HOPELESS = 0.05
 BINS = {
@@ -82,7 +92,8 @@ def lesion_records(case, view: str, result, region_names, fused: bool = False) -
         region = int(np.bincount(regions[extent].astype(np.int64).ravel()).argmax())
         rows, cols = np.nonzero(extent)
         records.append({
-            "case": case.case_id, "source": "nm1" if case.meta.get("level") is not None else "phantom", "view": view,
+            "case": case.case_id, "view": view,
+            "source": case.meta.get("source") or ("nm1" if case.meta.get("level") is not None else "phantom"),
             "id": info["id"], "contrast": float(info["contrast"]), "size_mm": float(info["size_mm"]), "shape": info["shape"],
             "snr": float(info["snr"].get(view) or 0.0), "region": region_names[region] if region < len(region_names) else str(region),
             "found": bool((predicted & extent).any()), "max_probability": float(probability[extent].max()),
@@ -108,7 +119,7 @@ def sensitivity_rows(records: list[dict], key: str, edges=None) -> list[tuple[st
 
 
 def summary_markdown(records: list[dict]) -> str:
-    """The tables the module docstring lists, one per measure, per source (phantom, NM1)."""
+    """The tables the module docstring lists, one per measure, per source (phantom, NM1); then the region probe."""
     out = []
     for source in ("phantom", "nm1"):
         group = [r for r in records if r["source"] == source]
@@ -124,7 +135,45 @@ def summary_markdown(records: list[dict]) -> str:
             out.append(f"| {key} | visible | sensitivity |\n|---|---|---|")
             out.extend(f"| {name} | {n} | {s:.2f} |" for name, n, s in rows)
             out.append("")
+    probes = [source for source in dict.fromkeys(r["source"] for r in records) if source.startswith("nm1 in ")]
+    if probes:
+        out.append(f"\n#### region probe: NM1 hybrids at {PROBE_LEVEL:g} of its counts, lesion centres inside one region\n")
+        out.append("| lesions placed in | visible | sensitivity | apparent contrast < 2 | apparent contrast >= 2 | misses under p 0.05 |")
+        out.append("|---|---|---|---|---|---|")
+        for source in probes:
+            group = [r for r in records if r["source"] == source]
+            low = [r["found"] for r in group if not r["apparent_contrast"] >= 2.0]
+            high = [r["found"] for r in group if r["apparent_contrast"] >= 2.0]
+            misses = [r for r in group if not r["found"]]
+
+            def cell(found: list[bool]) -> str:
+                return f"{len(found)}: {np.mean(found):.2f}" if found else "0"
+
+            out.append(f"| {source[len('nm1 in '):]} | {len(group)} | {np.mean([r['found'] for r in group]):.2f} | {cell(low)} | "
+                       f"{cell(high)} | {sum(r['max_probability'] < HOPELESS for r in misses)} of {len(misses)} |")
     return "\n".join(out)
+
+
+def probe_cases(bs, model, regions: list[str], cases_per_region: int, region_names) -> list:
+    """NM1 hybrids with lesion centres inside each of ``regions`` (module docstring), as bench_shift cases."""
+    from scintiseg.io import read_scan
+    from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
+
+    scan = read_scan(bs.bench_hybrid.REAL)
+    view = "ANT" if "ANT" in scan.views else next(iter(scan.views))
+    labels = np.asarray(model.predict(scan).views[view].regions.labels)
+    cases = []
+    for region in regions:
+        ids = [k for k, name in enumerate(region_names) if name == region or name.startswith(region + "_")]
+        if not ids:
+            raise SystemExit(f"bench_misses: no region named {region!r} (choose from {', '.join(region_names[1:])})")
+        source = prepare_source(scan, within=np.isin(labels, ids))
+        for k in range(cases_per_region):
+            hybrid = make_hybrid_case(source, PROBE_LEVEL, k, case_id=f"{region}_s{k}")
+            lesions = [{key: info[key] for key in ("id", "contrast", "size_mm", "shape", "visible", "snr")} for info in hybrid.lesions]
+            cases.append(bs.ShiftCase(hybrid.case_id, hybrid.scan, hybrid.masks, hybrid.instances, lesions,
+                                      meta={"seed": k, "level": PROBE_LEVEL, "source": f"nm1 in {region}"}))
+    return cases
 
 
 def draw_misses(examples: list[tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], path: Path, half: int = 32) -> None:
@@ -172,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure", type=Path, help="PNG of the most conspicuous misses")
     parser.add_argument("--examples", type=int, default=8)
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--probe-regions", default="", help="comma-separated regions for the NM1 region probe")
+    parser.add_argument("--probe-cases", type=int, default=20, help="NM1 hybrids per probed region")
     args = parser.parse_args(argv)
 
     bs = _bench_shift()
@@ -183,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = bs.phantom_cases(profile(args.profile), args.patients, args.seed) if args.patients else []
     if args.nm1_cases:
         cases += bs.nm1_cases("skeleton", args.nm1_cases, 0)[0]
+    if args.probe_regions:
+        cases += probe_cases(bs, model, [r.strip() for r in args.probe_regions.split(",") if r.strip()], args.probe_cases, REGION_NAMES)
     records, examples = [], []
     for case in cases:
         prediction = model.predict(case.scan)
@@ -196,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                                      np.asarray(result.labels) > 0, np.asarray(result.probability)))
         # keep memory bounded: only the most conspicuous misses so far
         examples = sorted(examples, key=lambda e: -np.nan_to_num(e[0]["apparent_contrast"]))[: args.examples]
-    print(f"model {args.model}; {args.patients} {args.profile} patients from seed {args.seed}; NM1 hybrids: {args.nm1_cases} per level")
+    print(f"model {args.model}; {args.patients} {args.profile} patients from seed {args.seed}; NM1 hybrids: {args.nm1_cases} per level"
+          + (f"; region probe: {args.probe_cases} NM1 hybrids in each of {args.probe_regions}" if args.probe_regions else ""))
     print(summary_markdown(records))
     if args.figure:
         draw_misses(examples, args.figure)
