@@ -79,3 +79,30 @@ def test_sensitivity_rows_bin_by_edges_and_group_by_value(bench_misses):
     text = bench_misses.summary_markdown([r | {"source": "phantom", "apparent_contrast": 2.0, "snr": 9.0, "size_mm": 12.0,
                                                "shape": "focal", "region": "skull", "max_probability": 0.01} for r in records])
     assert "5 visible lesion-views, 3 found (sensitivity 0.60); 2 of 2 misses have a largest probability under 0.05" in text
+
+
+def test_region_probe_places_every_lesion_in_the_named_region_of_nm1(bench_misses):
+    bench_shift = bench_misses._bench_shift()
+    if not bench_shift.bench_hybrid.REAL.is_file():
+        pytest.skip(f"the real NM1 scan is not here ({bench_shift.bench_hybrid.REAL})")
+    names = ("other", "skull", "ribs_left", "ribs_right")
+    seen = {}
+
+    def predict(scan):  # a stand-in region map: rows 300-420 are the left ribs, 420-520 the right ones
+        labels = np.zeros(scan.view("ANT").shape, dtype=np.int16)
+        labels[300:420] = 2
+        labels[420:520] = 3
+        seen["labels"] = labels
+        return SimpleNamespace(views={"ANT": SimpleNamespace(regions=SimpleNamespace(labels=labels))})
+
+    cases = bench_misses.probe_cases(bench_shift, SimpleNamespace(predict=predict), ["ribs_left", "ribs"], 2, names)
+
+    assert [c.meta["source"] for c in cases] == ["nm1 in ribs_left"] * 2 + ["nm1 in ribs"] * 2
+    for case in cases:
+        rows = (300, 420) if case.meta["source"] == "nm1 in ribs_left" else (300, 520)  # "ribs": both sides
+        assert case.lesions
+        for lesion in case.lesions:
+            centre_row = np.nonzero(case.instances["ANT"] == lesion["id"])[0].mean()
+            assert rows[0] - 10 <= centre_row <= rows[1] + 10
+    with pytest.raises(SystemExit, match="no region named 'femur'"):
+        bench_misses.probe_cases(bench_shift, SimpleNamespace(predict=predict), ["femur"], 1, names)
