@@ -4,7 +4,7 @@ Usage (the numbers of docs/robustness.md, "Where the shipped model misses")::
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_misses.py [--model shipped|RUN|WEIGHTS] [--patients 12]
         [--seed 910000] [--profile default] [--nm1-cases 10] [--figure docs/img/misses.png] [--json-out F]
-        [--probe-regions sternum,ribs,thoracic_spine,pelvis --probe-cases 20]
+        [--probe-regions sternum,ribs,thoracic_spine,pelvis --probe-cases 20] [--probe-scan SCAN]
 
 The cases are ``benchmarks/bench_shift.py``'s (its :func:`~bench_shift.phantom_cases` and NM1 column), scored
 with the same rules: a lesion is *visible* in a view by the phantom's Rose rule, *found* when a predicted lesion
@@ -27,7 +27,8 @@ for each named region (a name of :data:`~scintiseg.predict.regions.REGION_NAMES`
 for both sides), ``--probe-cases`` NM1 hybrids at half of NM1's counts whose lesion centres are restricted to
 the pixels the model's learned region map names so on NM1's ANT view (``prepare_source(within=...)``; the same
 lesion generator, seeds 0.., for every region). It prints each region's sensitivity, overall and for apparent
-contrast below and from 2.
+contrast below and from 2. ``--probe-scan`` probes another lesion-free scan instead of NM1 (any file
+``scintiseg predict`` reads, integer counts: a site's own normal scan, or a phantom patient's).
 """
 
 from __future__ import annotations
@@ -135,9 +136,10 @@ def summary_markdown(records: list[dict]) -> str:
             out.append(f"| {key} | visible | sensitivity |\n|---|---|---|")
             out.extend(f"| {name} | {n} | {s:.2f} |" for name, n, s in rows)
             out.append("")
-    probes = [source for source in dict.fromkeys(r["source"] for r in records) if source.startswith("nm1 in ")]
+    probes = [source for source in dict.fromkeys(r["source"] for r in records) if source.startswith("probe: ")]
     if probes:
-        out.append(f"\n#### region probe: NM1 hybrids at {PROBE_LEVEL:g} of its counts, lesion centres inside one region\n")
+        scans = ", ".join(dict.fromkeys(r["case"].split("/")[0] for r in records if r["source"] in probes))
+        out.append(f"\n#### region probe: hybrids of {scans} at {PROBE_LEVEL:g} of its counts, lesion centres inside one region\n")
         out.append("| lesions placed in | visible | sensitivity | apparent contrast < 2 | apparent contrast >= 2 | misses under p 0.05 |")
         out.append("|---|---|---|---|---|---|")
         for source in probes:
@@ -149,17 +151,19 @@ def summary_markdown(records: list[dict]) -> str:
             def cell(found: list[bool]) -> str:
                 return f"{len(found)}: {np.mean(found):.2f}" if found else "0"
 
-            out.append(f"| {source[len('nm1 in '):]} | {len(group)} | {np.mean([r['found'] for r in group]):.2f} | {cell(low)} | "
+            out.append(f"| {source[len('probe: '):]} | {len(group)} | {np.mean([r['found'] for r in group]):.2f} | {cell(low)} | "
                        f"{cell(high)} | {sum(r['max_probability'] < HOPELESS for r in misses)} of {len(misses)} |")
     return "\n".join(out)
 
 
-def probe_cases(bs, model, regions: list[str], cases_per_region: int, region_names) -> list:
-    """NM1 hybrids with lesion centres inside each of ``regions`` (module docstring), as bench_shift cases."""
+def probe_cases(bs, model, regions: list[str], cases_per_region: int, region_names, scan_path: Path | None = None) -> list:
+    """Hybrids of NM1 (or ``scan_path``) with lesion centres inside each of ``regions`` (module docstring)."""
+    from scintiseg.errors import ScintisegError
     from scintiseg.io import read_scan
     from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 
-    scan = read_scan(bs.bench_hybrid.REAL)
+    scan = read_scan(scan_path or bs.bench_hybrid.REAL)
+    name = "NM1" if scan_path is None else Path(scan_path).name
     view = "ANT" if "ANT" in scan.views else next(iter(scan.views))
     labels = np.asarray(model.predict(scan).views[view].regions.labels)
     cases = []
@@ -169,10 +173,14 @@ def probe_cases(bs, model, regions: list[str], cases_per_region: int, region_nam
             raise SystemExit(f"bench_misses: no region named {region!r} (choose from {', '.join(region_names[1:])})")
         source = prepare_source(scan, within=np.isin(labels, ids))
         for k in range(cases_per_region):
-            hybrid = make_hybrid_case(source, PROBE_LEVEL, k, case_id=f"{region}_s{k}")
+            try:
+                hybrid = make_hybrid_case(source, PROBE_LEVEL, k, case_id=f"{name}/{region}_s{k}")
+            except ScintisegError as error:  # the region holds no free skeleton on this scan
+                print(f"bench_misses: region {region} not probed: {str(error).splitlines()[0]}", file=sys.stderr)
+                break
             lesions = [{key: info[key] for key in ("id", "contrast", "size_mm", "shape", "visible", "snr")} for info in hybrid.lesions]
             cases.append(bs.ShiftCase(hybrid.case_id, hybrid.scan, hybrid.masks, hybrid.instances, lesions,
-                                      meta={"seed": k, "level": PROBE_LEVEL, "source": f"nm1 in {region}"}))
+                                      meta={"seed": k, "level": PROBE_LEVEL, "source": f"probe: {region}"}))
     return cases
 
 
@@ -223,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--probe-regions", default="", help="comma-separated regions for the NM1 region probe")
     parser.add_argument("--probe-cases", type=int, default=20, help="NM1 hybrids per probed region")
+    parser.add_argument("--probe-scan", type=Path, help="probe this lesion-free scan instead of NM1")
     args = parser.parse_args(argv)
 
     bs = _bench_shift()
@@ -235,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.nm1_cases:
         cases += bs.nm1_cases("skeleton", args.nm1_cases, 0)[0]
     if args.probe_regions:
-        cases += probe_cases(bs, model, [r.strip() for r in args.probe_regions.split(",") if r.strip()], args.probe_cases, REGION_NAMES)
+        cases += probe_cases(bs, model, [r.strip() for r in args.probe_regions.split(",") if r.strip()], args.probe_cases,
+                             REGION_NAMES, args.probe_scan)
     records, examples = [], []
     for case in cases:
         prediction = model.predict(case.scan)
@@ -250,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         # keep memory bounded: only the most conspicuous misses so far
         examples = sorted(examples, key=lambda e: -np.nan_to_num(e[0]["apparent_contrast"]))[: args.examples]
     print(f"model {args.model}; {args.patients} {args.profile} patients from seed {args.seed}; NM1 hybrids: {args.nm1_cases} per level"
-          + (f"; region probe: {args.probe_cases} NM1 hybrids in each of {args.probe_regions}" if args.probe_regions else ""))
+          + (f"; region probe: {args.probe_cases} hybrids of {args.probe_scan or 'NM1'} in each of {args.probe_regions}"
+             if args.probe_regions else ""))
     print(summary_markdown(records))
     if args.figure:
         draw_misses(examples, args.figure)

@@ -97,12 +97,23 @@ def test_region_probe_places_every_lesion_in_the_named_region_of_nm1(bench_misse
 
     cases = bench_misses.probe_cases(bench_shift, SimpleNamespace(predict=predict), ["ribs_left", "ribs"], 2, names)
 
-    assert [c.meta["source"] for c in cases] == ["nm1 in ribs_left"] * 2 + ["nm1 in ribs"] * 2
+    assert [c.meta["source"] for c in cases] == ["probe: ribs_left"] * 2 + ["probe: ribs"] * 2
+    assert cases[0].case_id == "NM1/ribs_left_s0"
     for case in cases:
-        rows = (300, 420) if case.meta["source"] == "nm1 in ribs_left" else (300, 520)  # "ribs": both sides
+        rows = (300, 420) if case.meta["source"] == "probe: ribs_left" else (300, 520)  # "ribs": both sides
         assert case.lesions
         for lesion in case.lesions:
             centre_row = np.nonzero(case.instances["ANT"] == lesion["id"])[0].mean()
             assert rows[0] - 10 <= centre_row <= rows[1] + 10
     with pytest.raises(SystemExit, match="no region named 'femur'"):
         bench_misses.probe_cases(bench_shift, SimpleNamespace(predict=predict), ["femur"], 1, names)
+
+
+def test_the_probe_table_splits_each_region_by_apparent_contrast(bench_misses):
+    def record(found, apparent, p=0.01):
+        return {"source": "probe: sternum", "case": "NM1/sternum_s0", "found": found, "apparent_contrast": apparent,
+                "max_probability": p}
+
+    text = bench_misses.summary_markdown([record(True, 2.5), record(False, 1.4), record(False, 1.6, 0.2), record(True, 1.8)])
+    assert "hybrids of NM1 at 0.5 of its counts" in text
+    assert "| sternum | 4 | 0.50 | 3: 0.33 | 1: 1.00 | 1 of 2 |" in text
