@@ -16,7 +16,11 @@ def test_train_resume_sample_check_evaluate(real_crops, tmp_path, capsys):
     assert main(args + ["--epochs", "1", "--k", "2"]) == 0
     assert (run / "checkpoints" / "last.pt").is_file() and (run / "samples" / "epoch_0001.png").is_file()
     assert main(args + ["--epochs", "1"]) == 2  # refuses to overwrite a run
+    killed = [run / ".history.csv.ab12cd.part", run / "checkpoints" / ".last.pt.ef34gh.part"]  # a writer killed mid-write
+    for path in killed:
+        path.write_text("half")
     assert main(args + ["--epochs", "2", "--resume"]) == 0
+    assert not any(path.exists() for path in killed)
     history = (run / "history.csv").read_text().splitlines()
     assert len(history) == 3  # header + 2 epochs
     # 4 images, batch 2 -> 2 D batches per epoch, k = 2 -> 1 G step per epoch (k kept on resume)

@@ -66,6 +66,20 @@ def test_interrupt_mid_epoch_then_resume_matches_uninterrupted_run(make_data, ti
     assert [r["val_dsc"] for r in resumed.history] == [r["val_dsc"] for r in reference.history]
 
 
+def test_resume_removes_what_a_killed_writer_left_in_the_run_folder(make_data, tiny_config):
+    # SIGKILL between an atomic write's temporary file and its rename leaves ``.NAME.*.part`` behind (seen in CI:
+    # ``.log.csv.7b7avh7s.part``); the resumed run deletes them in the run folder and in checkpoints/
+    config = tiny_config(epochs=2)
+    run = train(config, data=make_data()).run_dir
+    left = [run / ".log.csv.7b7avh7s.part", run / "checkpoints" / ".last.pt.x1y2z3.part"]
+    for path in left:
+        path.write_text("half")
+    (run / "notes.part").write_text("a user's file, not a temporary one")
+    train(tiny_config(epochs=3), resume=True, data=make_data())
+    assert not any(path.exists() for path in left)
+    assert (run / "notes.part").exists()
+
+
 def test_resume_from_a_last_checkpoint_without_optimizer_state_is_one_line(make_data, tiny_config):
     """A ``last.pt`` that prediction could read (model keys only) cannot resume training: one line, no KeyError."""
     config = tiny_config(epochs=1)

@@ -51,7 +51,7 @@ from scintiseg.gan.data import lesion_weights, load_training_images, mask_means
 from scintiseg.gan.dcgan import Discriminator, Generator
 from scintiseg.gan.diffaugment import diff_augment
 from scintiseg.gan.grid import save_sample_grid
-from scintiseg.io.atomic import atomic_path, write_text_atomic
+from scintiseg.io.atomic import atomic_path, remove_stale_partials, write_text_atomic
 from scintiseg.models.checkpoint import load_weights_only
 
 CONFIG_NAME = "config.yaml"
@@ -340,6 +340,8 @@ def train_gan(
     weights = lesion_weights(images.tensor, views, config.lesion_oversample)
     trainer.mask_target = mask_means(images.tensor, views, weights)
     if resume:
+        for folder in (run_dir, checkpoint.parent, run_dir / "samples"):  # what a writer killed mid-write left
+            remove_stale_partials(folder)
         trainer.load_state_dict(load_checkpoint(run_dir))
     else:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -429,8 +429,9 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     history: list[dict] = []
     best_epoch, best_value, wait, start_epoch = 0, None, 0, 0
     if resume and last_path.exists():
-        if context.is_main:
-            remove_stale_partials(last_path.parent)  # left by a writer killed mid-checkpoint
+        if context.is_main:  # left by a writer killed mid-checkpoint, or mid-log (log.csv, summary.json)
+            for folder in (last_path.parent, run_dir):
+                remove_stale_partials(folder)
         state = load_checkpoint(last_path, map_location=device, required=RESUME_KEYS)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
