@@ -140,7 +140,7 @@ def summary_markdown(records: list[dict]) -> str:
     if probes:
         scans = ", ".join(dict.fromkeys(r["case"].split("/")[0] for r in records if r["source"] in probes))
         out.append(f"\n#### region probe: hybrids of {scans} at {PROBE_LEVEL:g} of its counts, lesion centres inside one region\n")
-        out.append("| lesions placed in | visible | sensitivity | apparent contrast < 2 | apparent contrast >= 2 | misses under p 0.05 |")
+        out.append(f"| lesions placed in | visible | sensitivity | apparent contrast < 2 | apparent contrast >= 2 | misses under p {HOPELESS:g} |")
         out.append("|---|---|---|---|---|---|")
         for source in probes:
             group = [r for r in records if r["source"] == source]
@@ -168,7 +168,7 @@ def probe_cases(bs, model, regions: list[str], cases_per_region: int, region_nam
     labels = np.asarray(model.predict(scan).views[view].regions.labels)
     cases = []
     for region in regions:
-        ids = [k for k, name in enumerate(region_names) if name == region or name.startswith(region + "_")]
+        ids = [k for k, known in enumerate(region_names) if known == region or known.startswith(region + "_")]
         if not ids:
             raise SystemExit(f"bench_misses: no region named {region!r} (choose from {', '.join(region_names[1:])})")
         source = prepare_source(scan, within=np.isin(labels, ids))
@@ -252,11 +252,12 @@ def main(argv: list[str] | None = None) -> int:
         for view, result in prediction.views.items():
             found = lesion_records(case, view, result, REGION_NAMES, fused)
             records += found
-            for record in found:
-                if not record["found"]:
-                    _, instances, _, _ = bs.view_truth(case, view, fused)
-                    examples.append((record, np.asarray(case.scan.view(view)), instances == record["id"],
-                                     np.asarray(result.labels) > 0, np.asarray(result.probability)))
+            missed = [record for record in found if not record["found"]]
+            if missed:
+                _, instances, _, _ = bs.view_truth(case, view, fused)
+            for record in missed:
+                examples.append((record, np.asarray(case.scan.view(view)), instances == record["id"],
+                                 np.asarray(result.labels) > 0, np.asarray(result.probability)))
         # keep memory bounded: only the most conspicuous misses so far
         examples = sorted(examples, key=lambda e: -np.nan_to_num(e[0]["apparent_contrast"]))[: args.examples]
     print(f"model {args.model}; {args.patients} {args.profile} patients from seed {args.seed}; NM1 hybrids: {args.nm1_cases} per level"
