@@ -48,6 +48,7 @@ import json
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -303,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="lesion model (default: the shipped one)")
     parser.add_argument("--regions", default="auto", choices=("auto", "learned", "atlas"))
     parser.add_argument("--region-model", default=None)
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="lesion probability threshold (default: prediction's own)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json-out", default=None)
     parser.add_argument("--figure", default=None, help="PNG scatter plot of predicted vs truth BSI")
@@ -320,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
     settings = PredictSettings(regions=args.regions, region_model=args.region_model)
+    if args.threshold is not None:
+        settings = replace(settings, threshold=args.threshold)
     if args.source == "nm1":
         result = nm1_false_positives(model, settings, cases=args.nm1_cases, negatives=args.nm1_negatives,
                                      seed=args.nm1_seed, level=args.nm1_level)
@@ -333,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.figure_nm1:
             nm1_figure(result, args.figure_nm1)
         if args.json_out:
-            Path(args.json_out).write_text(json.dumps({k: v for k, v in result.items() if k != "_arrays"}, indent=1) + "\n")
+            Path(args.json_out).write_text(json.dumps({**{k: v for k, v in result.items() if k != "_arrays"}, "model": args.model, "threshold": settings.threshold}, indent=1) + "\n")
         return 0
     config = profile(args.profile)
     classes = len(REGION_CLASSES)
@@ -385,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     auc, bone_auc = roc_auc(scores), roc_auc(bone_scores)
     result = {
         "patients": args.patients, "profile": args.profile, "seed": args.seed, "regions": args.regions,
+        "model": args.model, "threshold": settings.threshold,
         "mean_region_dice": mean_dice, "region_dice": per_region,
         "bsi": {"pearson_r": r, "mae": float(np.abs(t - p).mean()), "truth_mean": float(t.mean()),
                 "predicted_mean": float(p.mean()), "truth": t.round(4).tolist(), "predicted": p.round(4).tolist()},
