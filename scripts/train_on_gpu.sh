@@ -24,7 +24,10 @@
 #
 #   bash scripts/train_on_gpu.sh OUT [MINUTES]          (default 7 minutes; needs CUDA, else runs on the CPU)
 #
-# Writes OUT/lesions and OUT/regions (run folders: config.yaml, log.csv, checkpoints/). Package a run with
+# Writes OUT/lesions and OUT/regions (run folders: config.yaml, log.csv, checkpoints/). The lesion run keeps
+# checkpoints/epoch_NNNN.pt every 2 epochs: choose among them (and best.pt) on the NM1 real background before
+# packaging (docs/training.md; benchmarks/bench_wholebody.py --source nm1 --model CHECKPOINT), not on the
+# phantom validation alone (docs/robustness.md, "A CPU fine-tune"). Package a run with
 #   python -m scintiseg.predict.shipped --run OUT/lesions ...   (see scripts/train_shipped_model.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +40,7 @@ common=(--synthetic randomised --normalisation robust --input-mode ant --epochs 
 timeout --signal=INT "${minutes}m" "$python" -m scintiseg train --out "$out/lesions" \
   --init src/scintiseg/weights/phantom_lesions.pt --model rdinet --model-arg preset=small \
   --pixel-mm 2.26 --window-size 256 --pool-patients 128 --refresh 0.5 --windows-per-view 4 --val-patients 24 \
-  --loss dice_bce --batch-size 16 --lr 3e-4 --augment --seed 2027 --generator-workers "${LESION_WORKERS:-8}" \
+  --loss dice_bce --batch-size 16 --lr 3e-4 --augment --seed 2027 --generator-workers "${LESION_WORKERS:-8}" --save-every 2 \
   "${common[@]}" >"$out/lesions.txt" 2>&1 &
 lesions=$!
 timeout --signal=INT "${minutes}m" "$python" -m scintiseg train --out "$out/regions" --task regions \

@@ -154,3 +154,24 @@ def test_freeze_norm_keeps_the_initial_statistics_while_the_weights_learn(make_d
     assert any(not torch.equal(runs[False][k], v) for k, v in _norm_statistics(before).items())
     learned = [k for k in before if k.endswith("weight") and not torch.equal(runs[True][k], before[k])]
     assert learned, "with frozen statistics the convolutions and affine weights must still train"
+
+
+def test_save_every_keeps_the_checkpoints_of_those_epochs(make_data, tiny_config):
+    """``save_every=2`` over 5 epochs keeps epochs 2 and 4 (each that epoch's weights, loadable for prediction)."""
+    from scintiseg.models.checkpoint import epoch_checkpoint_path
+    from scintiseg.predict.loader import load_model
+
+    result = train(tiny_config(epochs=5, save_every=2), data=make_data())
+    kept = sorted(p.name for p in (result.run_dir / "checkpoints").glob("epoch_*.pt"))
+    assert kept == ["epoch_0002.pt", "epoch_0004.pt"]
+    second, fourth = (load_checkpoint(epoch_checkpoint_path(result.run_dir, e)) for e in (2, 4))
+    assert (second["epoch"], fourth["epoch"]) == (2, 4) and len(fourth["history"]) == 4
+    assert not all(torch.equal(second["model"][k], fourth["model"][k]) for k in second["model"])
+    last = _weights(result.run_dir)
+    assert not all(torch.equal(fourth["model"][k], last[k]) for k in last)  # epoch 5 moved on
+    assert load_model(epoch_checkpoint_path(result.run_dir, 4), engine="torch").window_size == 32
+
+
+def test_save_every_off_keeps_only_best_and_last(make_data, tiny_config):
+    result = train(tiny_config(epochs=2), data=make_data())
+    assert sorted(p.name for p in (result.run_dir / "checkpoints").iterdir()) == ["best.pt", "last.pt"]

@@ -129,6 +129,11 @@ def checkpoint_path(run_dir: str | Path, which: str = "best") -> Path:
     return Path(run_dir) / CHECKPOINT_DIR / (BEST if which == "best" else LAST)
 
 
+def epoch_checkpoint_path(run_dir: str | Path, epoch: int) -> Path:
+    """``RUN/checkpoints/epoch_NNNN.pt``: the checkpoint a run keeps after ``epoch`` with ``save_every``."""
+    return Path(run_dir) / CHECKPOINT_DIR / f"epoch_{epoch:04d}.pt"
+
+
 def load_model_from_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
     """Rebuild the network from a checkpoint's ``model_config`` and load its weights (eval mode).
 

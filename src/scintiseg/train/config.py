@@ -105,6 +105,11 @@ class TrainConfig(Config):
             otherwise move the statistics every labelled window is normalised with (statistics frozen as
             when detectors are fine-tuned with small batches, Detectron2's ``FrozenBatchNorm2d``, which
             also freezes the affine weights; here they stay trainable).
+        save_every: also keep ``checkpoints/epoch_NNNN.pt`` every N epochs (0: off), so that a checkpoint can
+            be chosen afterwards by a measure the validation does not see. Why: a CPU fine-tune of the shipped
+            lesion model (docs/robustness.md, session 9) raised the phantom validation DSC while quadrupling
+            the false positives on the NM1 real background; ``benchmarks/bench_wholebody.py --source nm1
+            --model RUN/checkpoints/epoch_NNNN.pt`` measures each kept checkpoint there.
     """
 
     kind: ClassVar[str] = "training configuration"
@@ -157,6 +162,7 @@ class TrainConfig(Config):
     task: str = option("lesions", choices=("lesions", "regions"), help="what the network learns")
     init: str = option("", help="checkpoint whose network weights start the run (fine-tuning)")
     freeze_norm: bool = option(False, help="keep normalisation layers' running statistics fixed (fine-tuning)")
+    save_every: int = option(0, help="also keep checkpoints/epoch_NNNN.pt every N epochs (0: off)")
 
     def validate(self) -> None:
         """Raise :class:`ScintisegError` naming the first field with an impossible value."""
@@ -181,6 +187,7 @@ class TrainConfig(Config):
             ("pixel_mm", 0.2 <= self.pixel_mm <= 10.0),
             ("window_size", 16 <= self.window_size <= 2048),
             ("generator_workers", self.generator_workers >= 0),
+            ("save_every", self.save_every >= 0),
         ]
         for name, ok in checks:
             if not ok:

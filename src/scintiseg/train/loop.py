@@ -7,6 +7,7 @@ What a run folder holds (only rank 0 writes; every file is written atomically)::
     RUN/log.csv                  one row per epoch: losses, validation DSC/Recall/CPA/IoU, lr, seconds
     RUN/checkpoints/last.pt      after every epoch (model, optimiser, history, RNG state)
     RUN/checkpoints/best.pt      whenever the monitored validation score improves
+    RUN/checkpoints/epoch_NNNN.pt  every ``save_every`` epochs when it is set (the same contents as last.pt)
     RUN/summary.json             written when the run ends: best epoch and score, epochs run, finished
 
 Repeatability: the weights are initialised from ``seed``; the data order of epoch ``e`` comes from a
@@ -44,7 +45,15 @@ from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
 from scintiseg.losses import RegionLoss, SegmentationLoss
 from scintiseg.metrics import class_dice, class_overlap, confusion_counts, summarise
 from scintiseg.models import create_model
-from scintiseg.models.checkpoint import BEST, CHECKPOINT_DIR, LAST, RESUME_KEYS, load_checkpoint, save_checkpoint
+from scintiseg.models.checkpoint import (
+    BEST,
+    CHECKPOINT_DIR,
+    LAST,
+    RESUME_KEYS,
+    epoch_checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 from scintiseg.models.device import autocast_dtype
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.prepare.augment import RandomGeometric
@@ -541,6 +550,8 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
             if improved:
                 save_checkpoint(state, best_path)
             save_checkpoint(state, last_path)
+            if config.save_every and (epoch + 1) % config.save_every == 0:
+                save_checkpoint(state, epoch_checkpoint_path(run_dir, epoch + 1))
             _write_log(run_dir, history)
             if writer is not None:
                 for key, val in row.items():
