@@ -338,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.figure_nm1:
             nm1_figure(result, args.figure_nm1)
         if args.json_out:
-            Path(args.json_out).write_text(json.dumps({**{k: v for k, v in result.items() if k != "_arrays"}, "model": args.model, "threshold": settings.threshold}, indent=1) + "\n")
+            record = {k: v for k, v in result.items() if k != "_arrays"}
+            record.update(model=args.model, threshold=settings.threshold)
+            Path(args.json_out).write_text(json.dumps(record, indent=1) + "\n")
         return 0
     config = profile(args.profile)
     classes = len(REGION_CLASSES)
