@@ -13,6 +13,7 @@ import json
 import warnings
 from pathlib import Path
 
+from scintiseg.display import render_display
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.io.images import write_mask_png
@@ -47,12 +48,13 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     region_maps: dict[str, bytes] = {}
     for view, result in prediction.views.items():
         counts = prediction.scan.view(view)
+        display = render_display(counts)  # one rendering for the LabelMe image, the overlay and the page
         names = {"labelme": f"{view}.labelme.json", "mask": f"{view}_mask.png", "overlay": f"{view}_overlay.png"}
-        write_labelme(result.annotation(), folder / names["labelme"], image=counts, image_path=f"{view}.png")
+        write_labelme(result.annotation(), folder / names["labelme"], image=display, image_path=f"{view}.png")
         write_mask_png(result.mask, folder / names["mask"])
         with atomic_path(folder / names["overlay"]) as tmp:
-            tmp.write_bytes(png_bytes(overlay_image(counts, result)))
-        backgrounds[view] = jpeg_bytes(overlay_image(counts, result, scale=1, outlines=False))
+            tmp.write_bytes(png_bytes(overlay_image(counts, result, display=display)))
+        backgrounds[view] = jpeg_bytes(overlay_image(counts, result, scale=1, outlines=False, display=display))
         region_maps[view] = png_bytes(region_map_image(result.regions))
         files[view] = names
     report = report_dict(prediction, files)
