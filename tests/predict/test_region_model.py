@@ -13,6 +13,7 @@ from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.region_model import (
     SHIPPED_REGION_WEIGHTS,
+    class_argmax,
     load_region_model,
     predict_region_labels,
     predict_region_maps,
@@ -188,3 +189,12 @@ def test_the_map_computed_beside_the_lesion_network_is_the_map_computed_after(pl
     assert calls == [prediction.scan.view_names]
     for view, result in again.views.items():
         np.testing.assert_array_equal(result.regions.labels, prediction.views[view].regions.labels)
+
+
+def test_class_argmax_is_numpys_argmax_ties_included():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(2, 27, 40, 30)).astype(np.float32)
+    scores[0, 5, :10] = scores[0, 9, :10] = 50.0  # a tie: the first class wins, as in np.argmax
+    labels = class_argmax(scores)
+    assert labels.dtype == np.int16 and np.array_equal(labels, np.argmax(scores, axis=1))
+    assert (labels[0, :10] == 5).all()

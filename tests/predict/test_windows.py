@@ -8,6 +8,7 @@ from scipy.special import expit
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.windows import (
     GAUSSIAN_SIGMA_SCALE,
+    body_row_span,
     check_tiling,
     gaussian_importance_map,
     one_pass_probability,
@@ -189,3 +190,20 @@ def test_an_unknown_tiling_is_one_error():
     check_tiling("one-pass")
     with pytest.raises(ScintisegError, match="unknown tiling 'tiles'"):
         check_tiling("tiles")
+
+
+def test_body_row_span_is_the_union_of_the_views_and_at_least_one_window():
+    image = np.zeros((1024, 256), dtype=np.float32)
+    ant, post = image.copy(), image.copy()
+    ant[300:600, 60:200] = 20.0
+    post[400:760, 60:200] = 20.0
+    first, stop = body_row_span(Scan({"ANT": ant, "POST": post}, (2.26, 2.26)), 256)
+    assert 300 - 18 - 8 <= first <= 300 - 18 and 760 + 18 <= stop <= 760 + 18 + 8
+    small = image.copy()
+    small[500:540, 100:140] = 20.0  # a body shorter than a window: widened about its middle
+    first, stop = body_row_span(Scan({"ANT": small}, (2.26, 2.26)), 256)
+    assert stop - first == 256 and first < 500 - 18 and stop > 540 + 18
+    near_top = image.copy()
+    near_top[0:40, 100:140] = 20.0  # ... and kept inside the view
+    assert body_row_span(Scan({"ANT": near_top}, (2.26, 2.26)), 256) == (0, 256)
+    assert body_row_span(Scan({"ANT": image[:200]}, (2.26, 2.26)), 256) == (0, 200)

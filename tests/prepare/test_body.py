@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.prepare.body import MAX_BODY_FRACTION, body_mask, smoothed_counts
+from scintiseg.prepare.body import MAX_BODY_FRACTION, body_mask, body_rows, smoothed_counts
 
 
 def test_real_scan_body_is_one_patient_sized_region(real_scan):
@@ -54,3 +54,31 @@ def test_a_low_count_scan_with_a_noisy_background_still_has_its_body():
     assert 0.8 * share < mask.mean() < 1.3 * share and iou > 0.8
     smooth = smoothed_counts(image, (5.0 / 2.26, 5.0 / 2.26))
     assert (smooth > 0.05 * np.percentile(smooth, 99)).mean() > MAX_BODY_FRACTION  # the first threshold fails here
+
+
+def test_body_rows_hold_the_whole_patient_and_the_margin_only(real_scan):
+    """NM1's body runs from about row 88 to 854 (the body mask's rows); the rows found hold all of it, 40 mm
+    (18 rows) of margin, two blocks of 4 rows at most beyond, and none of the empty top and bottom."""
+    ant = real_scan.view("ANT")
+    rows = np.flatnonzero(body_mask(ant, real_scan.pixel_spacing).any(axis=1))
+    first, stop = body_rows(ant, real_scan.pixel_spacing)
+    assert _within_a_block((first, stop), rows[0], rows[-1] + 1, 18)
+    assert ant[:first].sum() < 0.001 * ant.sum() and ant[stop:].sum() < 0.001 * ant.sum()
+
+
+def _within_a_block(found: tuple[int, int], first: int, stop: int, margin: int) -> bool:
+    """Rows [first, stop) with ``margin`` rows on each side, found to within two blocks of 4 rows outwards."""
+    return first - margin - 8 <= found[0] <= first - margin and stop + margin <= found[1] <= stop + margin + 8
+
+
+def test_body_rows_keep_a_separate_bright_spot_and_everything_of_a_flood_or_a_blank():
+    image = np.zeros((1024, 256), dtype=np.float32)
+    image[300:700, 80:180] = 20.0
+    assert _within_a_block(body_rows(image, (2.26, 2.26)), 300, 700, 18)
+    image[950:954, 10:14] = 500.0  # an injection-site marker below the feet, apart from the body
+    assert _within_a_block(body_rows(image, (2.26, 2.26)), 300, 954, 18)
+    assert body_rows(np.zeros((1024, 256)), (2.26, 2.26)) == (0, 1024)
+    flood = np.random.default_rng(0).poisson(20.0, size=(1024, 256))
+    assert body_rows(flood, (2.26, 2.26)) == (0, 1024)
+    # The margin is in mm: at 4.52 mm it is 9 rows.
+    assert _within_a_block(body_rows(image[:800:2, ::2] * 4, (4.52, 4.52)), 150, 350, 9)

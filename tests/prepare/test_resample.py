@@ -22,6 +22,17 @@ def test_halving_sums_two_by_two_blocks():
     np.testing.assert_allclose(out, expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("shape, factor", [((1024, 256), (2, 2)), ((300, 77), (3, 7)), ((64, 60), (1, 4))])
+def test_whole_factor_shrinking_equals_the_overlap_matrices(shape, factor):
+    image = np.random.default_rng(1).poisson(5.0, size=shape).astype(np.float32)
+    to = (2.26 * factor[0], 2.26 * factor[1])
+    out = resample_counts(image, (2.26, 2.26), to)
+    rows, cols = resampled_shape(shape, (2.26, 2.26), to)
+    expected = overlap_matrix(shape[0], rows) @ image @ overlap_matrix(shape[1], cols).T
+    assert out.shape == expected.shape == (shape[0] // factor[0], shape[1] // factor[1]) and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, rtol=1e-5)
+
+
 def test_counts_conserved_for_any_factor():
     rng = np.random.default_rng(0)
     image = rng.poisson(5.0, size=(300, 77)).astype(np.float32)

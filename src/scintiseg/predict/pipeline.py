@@ -55,6 +55,7 @@ from scintiseg.predict.regions import estimate_regions, learned_regions
 from scintiseg.predict.windows import (
     DEFAULT_TILING,
     MISALIGNED_PX,
+    body_row_span,
     check_tiling,
     check_window_mode,
     one_pass_probability,
@@ -187,8 +188,11 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
         images = np.stack([w.image for w in windows])
         if settings.tiling == "one-pass":
             probability = one_pass_probability(images, model.engine, input_multiple(model))
-        else:
-            probability = sliding_window_probability(images, model.engine, model.window_size)
+        else:  # the windows cover the rows that hold the body; beyond them nothing is to be seen
+            first, stop = body_row_span(at_model, model.window_size)
+            probability = np.zeros((len(images), *images.shape[2:]), dtype=np.float32)
+            probability[:, first:stop] = sliding_window_probability(images[:, :, first:stop], model.engine,
+                                                                    model.window_size)
     sums: dict[str, np.ndarray] = {}
     seen: dict[str, np.ndarray] = {}
     flags: list[str] = []

@@ -48,6 +48,14 @@ Choices of the whole-view mode the sources leave open, and why:
   shipped rdinet on 2 CPU threads ran 10 windows in 0.40 s in batches of 4 and 0.51 s in one batch of
   10 (torch; ONNX Runtime 0.28 vs 0.29 s; medians of 7, batch sizes 1-5 and 10 interleaved), as the
   activations of 4 windows stay nearer the caches. The blend does not depend on the batch size.
+- **Only the rows that hold the body** (:func:`body_row_span`): a whole-body matrix is longer than most
+  patients (1024 rows at 2.26 mm are 231 cm), and the windows are laid over the rows that hold any of the
+  patient (or anything as bright) in any view, 40 mm of margin included
+  (:func:`scintiseg.prepare.body.body_rows`); the rows beyond get probability 0 and count as seen (there
+  is nothing in them to see). A span of up to 832 rows (a body up to about 1.8 m long at 2.26 mm) then
+  needs 4 windows per view instead of 5: NM1 (802 rows with the margin) and 3 of the first 8 phantom
+  patients (docs/benchmarks.md for the time; docs/predict.md, "Only the rows that hold the body", for the
+  results with and without it, which move no more than other window placements move them).
 - **Padding**: a view smaller than the window (a 2.0 mm 1024 x 256 scan resampled to 2.26 mm is 227
   columns wide) is padded with zeros *after* normalisation, MONAI's ``constant`` padding (half the
   missing pixels before, the rest after); the padded margin is cut off again, so it never reaches the
@@ -74,6 +82,7 @@ from scipy.special import expit
 
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.engines import Engine
+from scintiseg.prepare.body import body_rows
 from scintiseg.prepare.crop import CropBox, thoracic_crop
 from scintiseg.prepare.model_input import ModelInput, check_input_mode, model_inputs
 from scintiseg.scan import Scan
@@ -163,6 +172,25 @@ def whole_view_windows(scan: Scan, input_mode: str, normalisation: str) -> list[
         boxes = {view: CropBox(view, 0, 0, rows, cols) for view in built.predicted_views}
         windows.append(Window(built, boxes, _alignment_flags(built, [])))
     return windows
+
+
+def body_row_span(scan: Scan, window_size: int) -> tuple[int, int]:
+    """Rows ``[first, stop)`` of ``scan`` the whole-view windows cover (module docstring): the union of its
+    views' :func:`~scintiseg.prepare.body.body_rows`, widened about its middle to at least ``window_size``
+    rows when the view has them.
+
+    Example::
+
+        first, stop = body_row_span(scan, 256)   # e.g. (70, 874) on NM1
+    """
+    rows = scan.shape[0]
+    spans = [body_rows(scan.view(view), scan.pixel_spacing) for view in scan.view_names]
+    first, stop = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else (0, rows)
+    missing = window_size - (stop - first)
+    if missing > 0:
+        first = min(max(first - missing // 2, 0), max(rows - window_size, 0))
+        stop = min(first + window_size, rows)
+    return first, stop
 
 
 def check_tiling(tiling: str) -> None:

@@ -141,3 +141,63 @@ def _check_plausible_body(image: np.ndarray, mask: np.ndarray, path) -> None:
             f"({outside:.2f}/pixel)",
             path=path,
         )
+
+
+#: Margin kept above and below the body's rows by :func:`body_rows`, in mm.
+BODY_ROWS_MARGIN_MM = 40.0
+#: :func:`body_rows` sums the image in blocks of this many pixels per side before smoothing it.
+BODY_ROWS_BLOCK = 4
+
+
+def body_rows(
+    image: np.ndarray,
+    pixel_spacing: tuple[float, float] = (2.26, 2.26),
+    *,
+    sigma_mm: float = 5.0,
+    fraction: float = 0.025,
+    margin_mm: float = BODY_ROWS_MARGIN_MM,
+) -> tuple[int, int]:
+    """The rows ``[first, stop)`` of one view that hold the patient (or anything as bright), with a margin.
+
+    A whole-body matrix is longer than most patients (1024 rows at 2.26 mm are 231 cm; a 170 cm patient
+    fills about 750 of them): the rows beyond the head and the feet hold background only, and a network
+    need not look at them. A row counts when any of its pixels, smoothed, reaches ``fraction`` of the 99th
+    percentile of the smoothed image: half :func:`body_mask`'s threshold, and every component, not only
+    the largest, so that a head or feet joined to the body by faint counts, a hand, an injection-site
+    marker all keep their rows. ``margin_mm`` is added on each side (40 mm, 18 rows at 2.26 mm: the
+    head and the feet stay out of the outermost rows of the first and last window, where the network's
+    zero padding shapes its output; measured against 20 and 60 mm in docs/predict.md). To be cheap (it runs before every
+    whole-view prediction) the image is first summed in :data:`BODY_ROWS_BLOCK` x :data:`BODY_ROWS_BLOCK`
+    blocks, which smooths too, so rows are found to within a block or two outwards (a very hot spot's
+    smoothed edge reaches further), never inwards.
+
+    Args:
+        image: 2-D counts of one view.
+        pixel_spacing: (row, column) mm; sets the smoothing and the margin in pixels.
+        sigma_mm: Gaussian smoothing in mm (:func:`body_mask`'s).
+        fraction: threshold as a share of the 99th percentile of the smoothed counts.
+        margin_mm: rows kept beyond the first and last row found, in mm.
+
+    Returns:
+        ``(first, stop)``; ``(0, rows)`` when no level can be found (no counts) or everything reaches it
+        (a noisy background, a flood), so that nothing is ever left out by mistake.
+
+    Example::
+
+        first, stop = body_rows(scan.view("ANT"), scan.pixel_spacing)
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim != 2:
+        raise ScintisegError(f"body_rows needs a 2-D image, got shape {image.shape}")
+    rows, cols = image.shape
+    block = BODY_ROWS_BLOCK
+    padded = np.pad(image, ((0, -rows % block), (0, -cols % block)))
+    blocks = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).sum(axis=(1, 3))
+    sigma_px = tuple(sigma_mm / (block * float(s)) for s in pixel_spacing)
+    smooth = ndi.gaussian_filter(blocks, sigma=sigma_px, mode="constant")
+    level = float(np.percentile(smooth, 99)) if smooth.size else 0.0
+    found = np.flatnonzero((smooth >= fraction * level).any(axis=1)) if level > 0 else np.zeros(0, dtype=int)
+    if found.size == 0:
+        return 0, rows
+    margin = int(np.ceil(margin_mm / float(pixel_spacing[0])))
+    return max(int(found[0]) * block - margin, 0), min((int(found[-1]) + 1) * block + margin, rows)
