@@ -144,8 +144,10 @@ def test_write_then_read_round_trip_with_embedded_image(tmp_path):
     write_labelme(ann, tmp_path / "pred_POST.json", image=counts)
     doc = json.loads((tmp_path / "pred_POST.json").read_text())
     assert doc["imagePath"] == "pred_POST.png" and doc["view"] == "POST" and doc["version"].startswith("5.")
-    embedded = np.asarray(Image.open(io.BytesIO(base64.b64decode(doc["imageData"]))))
-    np.testing.assert_array_equal(embedded, render_display(counts))
+    picture = Image.open(io.BytesIO(base64.b64decode(doc["imageData"])))
+    np.testing.assert_array_equal(np.asarray(picture), render_display(counts))
+    # A viewer shows the same greys (a palette PNG whose palette is the grey ramp).
+    np.testing.assert_array_equal(np.asarray(picture.convert("RGB")), np.repeat(render_display(counts)[..., None], 3, axis=2))
     back = read_labelme(tmp_path / "pred_POST.json")
     assert back.view == "POST" and back.image_shape == (30, 20)
     np.testing.assert_array_equal(back.to_mask(), mask)
