@@ -175,20 +175,32 @@ def test_atlas_and_learned_are_recorded_in_the_report_info(patient):
 
 
 def test_the_map_computed_beside_the_lesion_network_is_the_map_computed_after(placed, monkeypatch):
-    """predict_scan starts the region map on a second thread while the lesion network runs: the same maps,
-    computed once per scan (not again after the model)."""
+    """predict_scan starts the regions and the ANT-POST shift on a second thread while the lesion network
+    runs: the same maps, bodies and shift as computed after the model, computed once per scan."""
     prediction, _ = placed
     maps = predict_region_maps(load_region_model(), prediction.scan)
     for view, result in prediction.views.items():
         np.testing.assert_array_equal(result.regions.labels, maps[view].astype(np.int16))
+    import threading
+
     import scintiseg.predict.pipeline as pipeline
 
     calls = []
-    monkeypatch.setattr(pipeline, "predict_region_maps", lambda *a, **k: calls.append(a[2]) or predict_region_maps(*a, **k))
+    original = pipeline.analyse_counts
+    monkeypatch.setattr(pipeline, "analyse_counts",
+                        lambda *a, **k: calls.append((threading.current_thread().name, a[1])) or original(*a, **k))
     again = predict_scan(prediction.scan, load_model(), PredictSettings(regions="learned"))
-    assert calls == [prediction.scan.view_names]
+    assert len(calls) == 1 and calls[0][0].startswith("scintiseg-counts") and calls[0][1] == prediction.scan.view_names
+    after = pipeline.predict_from_probabilities(
+        prediction.scan, {v: r.probability for v, r in again.views.items()}, {v: r.coverage for v, r in again.views.items()},
+        PredictSettings(regions="learned", window="whole"), again.model_info)
+    assert len(calls) == 2 and calls[1][0] == threading.current_thread().name  # computed after, on this thread
     for view, result in again.views.items():
-        np.testing.assert_array_equal(result.regions.labels, prediction.views[view].regions.labels)
+        for done in (prediction, after):
+            np.testing.assert_array_equal(result.regions.labels, done.views[view].regions.labels)
+            np.testing.assert_array_equal(result.regions.body, done.views[view].regions.body)
+            assert result.regions.midline == done.views[view].regions.midline
+    assert again.pairing_shift == after.pairing_shift and again.pairs == after.pairs
 
 
 def test_class_argmax_is_numpys_argmax_ties_included():

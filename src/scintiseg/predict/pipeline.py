@@ -17,11 +17,13 @@ the scan as it is, as before. A view narrower or shorter than the thoracic crop 
 2.0 mm 1024 x 256 scan is 227 columns at 2.26 mm) is padded with zero counts on both sides for the crop
 (:func:`pad_scan`) and cut back after the model.
 
-Concurrency: the learned region map depends on the counts only, not on the lesion network, so
-:func:`predict_scan` computes it on a second thread while the lesion network runs (for models that
-predict every view, ``input_mode="ant"``, the shipped one): both networks run in ONNX Runtime or PyTorch
-kernels that release the interpreter lock, and the region network's resampling and normalisation
-overlap the lesion network's. The maps are the same as computed after the model (a test compares them).
+Concurrency: the skeleton regions (the learned map, or the atlas) and the ANT-POST shift depend on the
+counts only, not on the lesion network (:class:`CountAnalysis`), so :func:`predict_scan` computes them on
+a second thread while the lesion network runs (for models that predict every view, ``input_mode="ant"``,
+the shipped one): both networks run in ONNX Runtime or PyTorch kernels that release the interpreter lock,
+and the region network's resampling and normalisation, the body fit and the registration's smoothing and
+FFTs (SciPy, NumPy) overlap the lesion network's. The results are the same as computed after the model (a
+test compares them).
 """
 
 from __future__ import annotations
@@ -48,10 +50,9 @@ from scintiseg.predict.region_model import (
     SHIPPED_REGION_WEIGHTS,
     RegionModel,
     load_region_model,
-    predict_region_labels,
     predict_region_maps,
 )
-from scintiseg.predict.regions import estimate_regions, learned_regions
+from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions
 from scintiseg.predict.windows import (
     DEFAULT_TILING,
     MISALIGNED_PX,
@@ -228,6 +229,37 @@ def outline_lesions(mask: np.ndarray) -> tuple[list[Contour], np.ndarray]:
     return contours, labels
 
 
+@dataclass(frozen=True)
+class CountAnalysis:
+    """What the post-processing needs from the counts alone, not from the lesion network: each view's
+    skeleton regions and the ANT-POST shift (:func:`analyse_counts`).
+
+    Attributes:
+        regions: view -> its :class:`~.regions.SkeletonRegions` (learned map or atlas).
+        shift: the integer (rows, cols) shift that puts the mirrored POST on ANT
+            (:func:`~.pairing.post_shift`); None for a scan without both views, or when POST lies more than
+            :data:`~scintiseg.predict.windows.MISALIGNED_PX` pixels off ANT.
+    """
+
+    regions: dict[str, SkeletonRegions]
+    shift: tuple[float, float] | None
+
+
+def analyse_counts(scan: Scan, views: list[str], network: RegionModel | None) -> CountAnalysis:
+    """The :class:`CountAnalysis` of ``views`` of ``scan``: the regions by ``network`` (None: the atlas)
+    and, when ``views`` holds ANT and POST, their shift. It depends on the counts only, so
+    :func:`predict_scan` computes it on a second thread while the lesion network runs (module docstring)."""
+    if network is None:
+        regions = {view: estimate_regions(scan.view(view), view) for view in views}
+    else:
+        # Every view's region map in one call: one resampling, one batch through the network.
+        maps = predict_region_maps(network, scan, list(views))
+        regions = {view: learned_regions(scan.view(view), view, maps[view]) for view in views}
+    both = "ANT" in views and "POST" in views
+    shift = post_shift(scan.view("ANT"), scan.view("POST"), MISALIGNED_PX) if both else None
+    return CountAnalysis(regions, shift)
+
+
 def predict_view(
     scan: Scan,
     view: str,
@@ -235,19 +267,13 @@ def predict_view(
     coverage: np.ndarray,
     settings: PredictSettings,
     first_id: int = 1,
-    network: RegionModel | None = None,
-    region_labels: np.ndarray | None = None,
+    regions: SkeletonRegions | None = None,
 ) -> ViewPrediction:
-    """Post-process one view's whole-body probability map into measured lesions (``network``: the region
-    network naming the bones, None for the atlas; ``region_labels``: its map of this view when already
-    computed, :func:`~.region_model.predict_region_maps`)."""
+    """Post-process one view's whole-body probability map into measured lesions (``regions``: the view's
+    skeleton regions, :func:`analyse_counts`; None: the atlas, fitted here)."""
     counts = scan.view(view)
-    if network is None:
+    if regions is None:
         regions = estimate_regions(counts, view)
-    else:
-        if region_labels is None:
-            region_labels = predict_region_labels(network, counts, view, scan.pixel_spacing)
-        regions = learned_regions(counts, view, region_labels)
     mask = lesion_components(probability, settings.threshold, settings.min_area_px, coverage)
     contours, labels = outline_lesions(mask)
     lesions, reference = measure_lesions(
@@ -275,16 +301,17 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
     return flags
 
 
-def view_pairs(scan: Scan, views: dict[str, ViewPrediction], flags: list[str]) -> tuple[list[LesionPair], tuple | None]:
+def view_pairs(scan: Scan, views: dict[str, ViewPrediction], flags: list[str],
+               shift: tuple[float, float] | None) -> tuple[list[LesionPair], tuple | None]:
     """The ANT-POST lesion pairs of a scan and the shift used (:mod:`.pairing`); ``([], None)`` when not paired.
 
-    No pairs for a scan without both ANT and POST predictions, or one already flagged ``views_misaligned``.
-    A POST that must move more than :data:`~scintiseg.predict.windows.MISALIGNED_PX` pixels onto ANT gets
-    that flag here (it is otherwise raised only where the model's input aligns the views) and no pairs.
+    ``shift`` is :class:`CountAnalysis`'s. No pairs for a scan without both ANT and POST predictions, or one
+    already flagged ``views_misaligned``. A POST that must move more than
+    :data:`~scintiseg.predict.windows.MISALIGNED_PX` pixels onto ANT (``shift`` None) gets that flag here
+    (it is otherwise raised only where the model's input aligns the views) and no pairs.
     """
     if "ANT" not in views or "POST" not in views or "views_misaligned" in flags:
         return [], None
-    shift = post_shift(scan.view("ANT"), scan.view("POST"), MISALIGNED_PX)
     if shift is None:
         flags.append("views_misaligned")
         return [], None
@@ -301,7 +328,7 @@ def predict_from_probabilities(
     settings: PredictSettings | None = None,
     model_info: dict | None = None,
     qc_flags: list[str] | None = None,
-    region_maps: dict[str, np.ndarray] | None = None,
+    analysis: CountAnalysis | None = None,
 ) -> Prediction:
     """Everything after the model, from whole-body probability maps (one per predicted view).
 
@@ -316,8 +343,8 @@ def predict_from_probabilities(
             coverage map is the whole view, else ``thoracic``.
         model_info: provenance for the report.
         qc_flags: flags raised before (e.g. ``crop_uncertain``).
-        region_maps: view -> region-network map already computed for these settings and this engine
-            (:func:`predict_scan` computes it beside the lesion network); None: computed here.
+        analysis: the counts' regions and ANT-POST shift already computed for these settings and this
+            engine (:func:`predict_scan` computes it beside the lesion network); None: computed here.
 
     Example::
 
@@ -332,11 +359,8 @@ def predict_from_probabilities(
     start = time.perf_counter()
     engine = (model_info or {}).get("engine")
     network = settings.region_network(str(engine))  # the lesion model's engine
-    if network is None:
-        region_maps = {}
-    elif region_maps is None or any(view not in region_maps for view in probabilities):
-        # Every view's region map in one call: one resampling, one batch through the network.
-        region_maps = predict_region_maps(network, scan, list(probabilities))
+    if analysis is None or any(view not in analysis.regions for view in probabilities):
+        analysis = analyse_counts(scan, list(probabilities), network)
     info = dict(model_info or {})
     info["regions"] = ({"method": "learned", **network.info} if network is not None else
                        {"method": "atlas", "source": "proportional atlas fitted to the body outline (scintiseg.predict.regions)"})
@@ -344,11 +368,11 @@ def predict_from_probabilities(
     next_id = 1
     for view, prob in probabilities.items():
         seen = coverage.get(view, np.ones(scan.shape, dtype=bool))
-        views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id, network,
-                                   region_maps.get(view))
+        views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id,
+                                   analysis.regions[view])
         next_id += len(views[view].lesions)
     flags = list(qc_flags or []) + scan_qc_flags(scan, views)
-    pairs, shift = view_pairs(scan, views, flags)
+    pairs, shift = view_pairs(scan, views, flags, analysis.shift)
     timings = {"postprocess_s": time.perf_counter() - start}
     return Prediction(scan, views, settings.to_dict(), info, flags, timings, pairs, shift)
 
@@ -377,17 +401,16 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
         )
     engine = getattr(model.engine, "name", "?")
     network = settings.region_network(engine)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scintiseg-regions") as pool:
-        # A model of input mode "ant" predicts every view: their region maps can start now (module docstring).
-        regions = (pool.submit(predict_region_maps, network, scan, scan.view_names)
-                   if network is not None and model.input_mode == "ant" else None)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scintiseg-counts") as pool:
+        # A model of input mode "ant" predicts every view: their regions and shift can start now (module docstring).
+        counted = pool.submit(analyse_counts, scan, scan.view_names, network) if model.input_mode == "ant" else None
         start = time.perf_counter()
         probabilities, coverage, flags = model_probabilities(scan, model, settings)
         model_s = time.perf_counter() - start
-        region_maps = regions.result() if regions is not None else None
+        analysis = counted.result() if counted is not None else None
     info = dict(model.info) | {"engine": engine, "input_mode": model.input_mode,
                                "normalisation": model.normalisation, "window_size": model.window_size,
                                "pixel_mm": model.pixel_mm, "window": settings.window}
-    prediction = predict_from_probabilities(scan, probabilities, coverage, settings, info, flags, region_maps)
+    prediction = predict_from_probabilities(scan, probabilities, coverage, settings, info, flags, analysis)
     prediction.timings["model_s"] = model_s
     return prediction
