@@ -143,7 +143,7 @@ def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: in
     by_region: dict[str, Counter] = {"lesion-free": Counter(), "with lesions": Counter()}
     on_hot: dict[str, int] = {"lesion-free": 0, "with lesions": 0}
     fp_views: dict[str, list[int]] = {"lesion-free": [], "with lesions": []}
-    records: list[tuple[np.ndarray, str]] = []
+    records: list[tuple[np.ndarray, int]] = []  # (false positive's mask, index of its view)
     detected = visible = 0
     scores, positive, seconds = [], [], []
     for k in range(cases + negatives):
@@ -164,7 +164,7 @@ def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: in
             by_region[group][region] += 1
             on_hot[group] += bool((mask & hot).any())
             frequency += mask
-            records.append((mask, region))
+            records.append((mask, k))
         fp_views[group].append(count)
         for info in case.lesions:
             if info["visible"][NM1_VIEW]:
@@ -181,7 +181,7 @@ def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: in
     site_list = []
     for site in range(1, n_sites + 1):
         where = sites == site
-        hits = sum(1 for mask, _ in records if (mask & where).any())
+        hits = len({view for mask, view in records if (mask & where).any()})  # views, not false positives
         rows, cols = np.nonzero(where)
         site_list.append({
             "site": site, "views_hit": hits, "share_of_views": round(hits / views, 3),
