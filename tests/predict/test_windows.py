@@ -199,11 +199,14 @@ def test_body_row_span_is_the_union_of_the_views_and_at_least_one_window():
     post[400:760, 60:200] = 20.0
     first, stop = body_row_span(Scan({"ANT": ant, "POST": post}, (2.26, 2.26)), 256)
     assert 300 - 18 - 8 <= first <= 300 - 18 and 760 + 18 <= stop <= 760 + 18 + 8
-    small = image.copy()
-    small[500:540, 100:140] = 20.0  # a body shorter than a window: widened about its middle
-    first, stop = body_row_span(Scan({"ANT": small}, (2.26, 2.26)), 256)
-    assert stop - first == 256 and first < 500 - 18 and stop > 540 + 18
-    near_top = image.copy()
-    near_top[0:40, 100:140] = 20.0  # ... and kept inside the view
+    short = np.zeros((400, 256), dtype=np.float32)
+    short[150:200] = 20.0  # a body shorter than a window: widened about its middle
+    first, stop = body_row_span(Scan({"ANT": short}, (2.26, 2.26)), 256)
+    assert stop - first == 256 and first < 150 - 18 and stop > 200 + 18
+    near_top = np.zeros((400, 256), dtype=np.float32)
+    near_top[0:50] = 20.0  # ... and kept inside the view
     assert body_row_span(Scan({"ANT": near_top}, (2.26, 2.26)), 256) == (0, 256)
     assert body_row_span(Scan({"ANT": image[:200]}, (2.26, 2.26)), 256) == (0, 200)
+    speck = image.copy()
+    speck[500:540, 100:140] = 20.0  # under a tenth of the frame: no level in the body, every row is kept
+    assert body_row_span(Scan({"ANT": speck}, (2.26, 2.26)), 256) == (0, 1024)

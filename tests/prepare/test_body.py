@@ -82,3 +82,13 @@ def test_body_rows_keep_a_separate_bright_spot_and_everything_of_a_flood_or_a_bl
     assert body_rows(flood, (2.26, 2.26)) == (0, 1024)
     # The margin is in mm: at 4.52 mm it is 9 rows.
     assert _within_a_block(body_rows(image[:800:2, ::2] * 4, (4.52, 4.52)), 150, 350, 9)
+
+
+def test_body_rows_keep_the_whole_body_beside_a_very_hot_bladder(real_scan):
+    """A hot spot 40 times NM1's brightest pixel over 1.8 % of the frame (a urine bag, a hot bladder) does not
+    raise the level: the rows are the body's, not the hot spot's (with the 99th percentile as the level they
+    shrank to rows 458-582)."""
+    ant = real_scan.view("ANT").astype(np.float32)
+    plain = body_rows(ant, real_scan.pixel_spacing)
+    ant[480:560, 100:160] = ant.max() * 40
+    assert body_rows(ant, real_scan.pixel_spacing) == plain

@@ -154,28 +154,34 @@ def body_rows(
     pixel_spacing: tuple[float, float] = (2.26, 2.26),
     *,
     sigma_mm: float = 5.0,
-    fraction: float = 0.025,
+    percentile: float = 90.0,
+    fraction: float = 0.05,
     margin_mm: float = BODY_ROWS_MARGIN_MM,
 ) -> tuple[int, int]:
     """The rows ``[first, stop)`` of one view that hold the patient (or anything as bright), with a margin.
 
     A whole-body matrix is longer than most patients (1024 rows at 2.26 mm are 231 cm; a 170 cm patient
     fills about 750 of them): the rows beyond the head and the feet hold background only, and a network
-    need not look at them. A row counts when any of its pixels, smoothed, reaches ``fraction`` of the 99th
-    percentile of the smoothed image: half :func:`body_mask`'s threshold, and every component, not only
-    the largest, so that a head or feet joined to the body by faint counts, a hand, an injection-site
-    marker all keep their rows. ``margin_mm`` is added on each side (40 mm, 18 rows at 2.26 mm: the
+    need not look at them. A row counts when any of its pixels, smoothed, reaches ``fraction`` of the
+    ``percentile``-th percentile of the smoothed image, and every component counts, not only the largest, so
+    that a head or feet joined to the body by faint counts, a hand, an injection-site marker all keep their
+    rows. The level is the 90th percentile, not :func:`body_mask`'s 99th: a whole-body frame is at least a
+    tenth body, so its 90th percentile lies in the body, and a very hot bladder, urine bag or injection site
+    (a few per cent of the frame) cannot raise it; with the 99th, a hot spot 40 times bone over 1 % of the
+    frame set a threshold above the legs' bones and the rows kept shrank to the hot spot's
+    (tests/prepare/test_body.py). ``margin_mm`` is added on each side (40 mm, 18 rows at 2.26 mm: the
     head and the feet stay out of the outermost rows of the first and last window, where the network's
-    zero padding shapes its output; measured against 20 and 60 mm in docs/predict.md). To be cheap (it runs before every
-    whole-view prediction) the image is first summed in :data:`BODY_ROWS_BLOCK` x :data:`BODY_ROWS_BLOCK`
-    blocks, which smooths too, so rows are found to within a block or two outwards (a very hot spot's
-    smoothed edge reaches further), never inwards.
+    zero padding shapes its output; measured against 20 and 60 mm in docs/predict.md). To be cheap (it runs
+    before every whole-view prediction) the image is first summed in :data:`BODY_ROWS_BLOCK` x
+    :data:`BODY_ROWS_BLOCK` blocks, which smooths too, so rows are found to within a block or two outwards
+    (a very hot spot's smoothed edge reaches further), never inwards.
 
     Args:
         image: 2-D counts of one view.
         pixel_spacing: (row, column) mm; sets the smoothing and the margin in pixels.
         sigma_mm: Gaussian smoothing in mm (:func:`body_mask`'s).
-        fraction: threshold as a share of the 99th percentile of the smoothed counts.
+        percentile: the percentile of the smoothed image that sets the level.
+        fraction: threshold as a share of that level.
         margin_mm: rows kept beyond the first and last row found, in mm.
 
     Returns:
@@ -195,7 +201,7 @@ def body_rows(
     blocks = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).sum(axis=(1, 3))
     sigma_px = tuple(sigma_mm / (block * float(s)) for s in pixel_spacing)
     smooth = ndi.gaussian_filter(blocks, sigma=sigma_px, mode="constant")
-    level = float(np.percentile(smooth, 99)) if smooth.size else 0.0
+    level = float(np.percentile(smooth, percentile)) if smooth.size else 0.0
     found = np.flatnonzero((smooth >= fraction * level).any(axis=1)) if level > 0 else np.zeros(0, dtype=int)
     if found.size == 0:
         return 0, rows
