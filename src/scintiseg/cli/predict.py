@@ -34,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--tiling", choices=("windows", "one-pass"), default="windows",
-        help="how the whole-view mode feeds the network: overlapping 256-px windows, Gaussian-blended (default), "
-             "or the whole view in one pass (faster; docs/predict.md)",
+        help="how the whole-view mode feeds the network: overlapping 256-px windows over the rows that hold the "
+             "body, Gaussian-blended (default), or the whole view in one pass (docs/predict.md)",
     )
     parser.add_argument(
         "--pixel-spacing", default=None, metavar="MM",
