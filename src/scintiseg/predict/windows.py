@@ -53,7 +53,7 @@ Choices of the whole-view mode the sources leave open, and why:
   patient (or anything as bright) in any view, 40 mm of margin included
   (:func:`scintiseg.prepare.body.body_rows`); the rows beyond get probability 0 and count as seen (there
   is nothing in them to see). A span of up to 832 rows (a body up to about 1.8 m long at 2.26 mm) then
-  needs 4 windows per view instead of 5: NM1 (802 rows with the margin) and 3 of the first 8 phantom
+  needs 4 windows per view instead of 5: NM1 (804 rows with the margin) and 3 of the first 8 phantom
   patients (docs/benchmarks.md for the time; docs/predict.md, "Only the rows that hold the body", for the
   results with and without it, which move no more than other window placements move them).
 - **Padding**: a view smaller than the window (a 2.0 mm 1024 x 256 scan resampled to 2.26 mm is 227
