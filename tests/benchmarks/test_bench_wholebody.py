@@ -44,6 +44,7 @@ def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
         r, c = np.argwhere(hot & (instances == 0))[0]
         labels[r, c] = 2  # on NM1's own hot spot
         labels[1000:1003, 5:8] = 3  # below the feet, away from everything
+        labels[1000:1003, 8:10] = 4  # ... and a second false positive touching it: one site, hit once per view
         regions = np.zeros(shape, dtype=np.int16)
         regions[:900] = 5  # lumbar_spine
         regions[900:] = 20  # pelvis
@@ -56,13 +57,13 @@ def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
     monkeypatch.setattr(bench, "predict_scan", predict)
     result = bench.nm1_false_positives(None, None, cases=2, negatives=1, seed=11, level=0.5)
     fp = result["false_positives"]
-    assert fp["per_view"] == 2.0 and fp["per_view_lesion_free"] == 2.0 and fp["per_view_with_lesions"] == 2.0
-    assert fp["total"] == 6 and fp["on_nm1_hot_spots"] == 3
-    assert fp["by_region"] == {"lumbar_spine": 3, "pelvis": 3}
-    assert [site["views_hit"] for site in fp["sites"]] == [3, 3]
+    assert fp["per_view"] == 3.0 and fp["per_view_lesion_free"] == 3.0 and fp["per_view_with_lesions"] == 3.0
+    assert fp["total"] == 9 and fp["on_nm1_hot_spots"] == 3
+    assert fp["by_region"] == {"lumbar_spine": 3, "pelvis": 6}
+    assert [site["views_hit"] for site in fp["sites"]] == [3, 3]  # views, not false positives (the pelvis site has 6)
     assert {site["on_nm1_hot_spot"] for site in fp["sites"]} == {True, False}
     assert result["_arrays"]["frequency"].max() == 3
     assert 0 < result["sensitivity_visible"] <= 1
     assert result["triage_auc"] == 1.0  # 0.9 on every case with a visible lesion, 0.4 on the negative
     text = bench.nm1_markdown(result)
-    assert "| lumbar_spine | 1.000 | 1.000 | 1.000 |" in text and "| **total** | **2.00** |" in text
+    assert "| lumbar_spine | 1.000 | 1.000 | 1.000 |" in text and "| **total** | **3.00** |" in text
