@@ -167,9 +167,10 @@ def body_rows(
     that a head or feet joined to the body by faint counts, a hand, an injection-site marker all keep their
     rows. The level is the 90th percentile, not :func:`body_mask`'s 99th: a whole-body frame is at least a
     tenth body, so its 90th percentile lies in the body, and a very hot bladder, urine bag or injection site
-    (a few per cent of the frame) cannot raise it; with the 99th, a hot spot 40 times bone over 1 % of the
-    frame set a threshold above the legs' bones and the rows kept shrank to the hot spot's
-    (tests/prepare/test_body.py). ``margin_mm`` is added on each side (40 mm, 18 rows at 2.26 mm: the
+    (a few per cent of the frame) cannot raise it; with the 99th, a hot spot 40 times NM1's brightest pixel
+    over 1.8 % of the frame set a threshold above the legs' bones and the rows kept shrank to the hot spot's
+    (tests/prepare/test_body.py). A frame less than a tenth body has its level in the background: then
+    every row is kept. ``margin_mm`` is added on each side (40 mm, 18 rows at 2.26 mm: the
     head and the feet stay out of the outermost rows of the first and last window, where the network's
     zero padding shapes its output; measured against 20 and 60 mm in docs/predict.md). To be cheap (it runs
     before every whole-view prediction) the image is first summed in :data:`BODY_ROWS_BLOCK` x
