@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.prepare.body import MAX_BODY_FRACTION, body_mask, body_rows, smoothed_counts
+from scintiseg.prepare.body import MAX_BODY_FRACTION, MIN_WHOLE_BODY_FRACTION, body_mask, body_rows, smoothed_counts
 
 
 def test_real_scan_body_is_one_patient_sized_region(real_scan):
@@ -92,3 +92,22 @@ def test_body_rows_keep_the_whole_body_beside_a_very_hot_bladder(real_scan):
     plain = body_rows(ant, real_scan.pixel_spacing)
     ant[480:560, 100:160] = ant.max() * 40
     assert body_rows(ant, real_scan.pixel_spacing) == plain
+
+
+def test_a_hot_bladder_over_one_percent_of_the_frame_does_not_become_the_body(real_scan):
+    """A 13.5 cm bladder at 10 times NM1's brightest pixel (1.1 % of the frame) takes the 99th percentile: the first
+    body found is the bladder; the third try finds NM1's body again, so the robust scale stays near NM1's own
+    (before the third try it was the bladder's, and the networks saw an empty scan)."""
+    from scintiseg.prepare.intensity import robust_scale
+
+    ant = real_scan.view("ANT").astype(np.float32)
+    rows, cols = np.mgrid[: ant.shape[0], : ant.shape[1]]
+    bladder = ((rows - 505) ** 2 + (cols - 128) ** 2) <= 30**2
+    hot = ant.copy()
+    hot[bladder] = ant.max() * 10
+    smooth = smoothed_counts(hot, (5.0 / 2.26, 5.0 / 2.26))
+    first = smooth > 0.05 * np.percentile(smooth, 99)
+    assert first.mean() < MIN_WHOLE_BODY_FRACTION  # the first threshold keeps the bladder and little else
+    plain, found = body_mask(ant), body_mask(hot)
+    assert found[bladder].all() and (found & plain).sum() / (found | plain).sum() > 0.9
+    assert robust_scale(hot) < 2 * robust_scale(ant)
