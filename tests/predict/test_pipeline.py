@@ -177,3 +177,22 @@ def test_an_unknown_tiling_in_the_settings_is_one_error():
 
     with pytest.raises(ScintisegError, match="unknown tiling"):
         PredictSettings(tiling="tiles")
+
+
+def test_a_hot_bladder_does_not_blind_the_shipped_networks(nm1_scan):
+    """NM1 with a 13.5 cm bladder at 10 times its brightest pixel: the scan is still read whole (the region map
+    covers the skeleton, NM1's own lumbar focus is still found), not normalised to an empty image (prepare/body.py,
+    "A hot spot that takes the level")."""
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model
+
+    if not SHIPPED_WEIGHTS.is_file():
+        pytest.skip("no shipped weights")
+    ant = nm1_scan.view("ANT").astype(np.float32)
+    rows, cols = np.mgrid[: ant.shape[0], : ant.shape[1]]
+    bladder = ((rows - 505) ** 2 + (cols - 128) ** 2) <= 30**2
+    ant[bladder] = ant.max() * 10
+    scan = Scan({"ANT": ant}, nm1_scan.pixel_spacing, source=None)
+    prediction = predict_scan(scan, load_model(), PredictSettings())
+    view = prediction.views["ANT"]
+    assert prediction.covered_mass_percent > 99.0 and view.regions.bone.mean() > 0.05
+    assert any(lesion.region == "lumbar_spine" for lesion in view.lesions)
