@@ -229,7 +229,7 @@ def body_rows(
     padded = np.pad(image, ((0, -rows % block), (0, -cols % block)))
     blocks = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).sum(axis=(1, 3))
     sigma_px = tuple(sigma_mm / (block * float(s)) for s in pixel_spacing)
-    smooth = ndi.gaussian_filter(blocks, sigma=sigma_px, mode="constant")
+    smooth = smoothed_counts(blocks, sigma_px)
     level = float(np.percentile(smooth, percentile)) if smooth.size else 0.0
     found = np.flatnonzero((smooth >= fraction * level).any(axis=1)) if level > 0 else np.zeros(0, dtype=int)
     if found.size == 0:
