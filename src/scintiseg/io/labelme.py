@@ -46,7 +46,7 @@ open a prediction in LabelMe and correct it.
 
 ``imageData`` in written files: when an image is given it is embedded as an 8-bit PNG rendering for
 display only, in scintiseg's one display window (:mod:`scintiseg.display`: linear from 0 to the 99.5th
-percentile of the non-zero counts, inverted). The counts themselves stay in the scan file; never read counts back
+percentile of the non-zero counts, capped below a hot bladder, inverted). The counts themselves stay in the scan file; never read counts back
 from ``imageData``.
 
 Besides LabelMe's own keys, written files carry ``"view"`` (``ANT``/``POST``/``VIEW``); LabelMe keeps

@@ -2,7 +2,7 @@
 
 Drawn with PIL, not matplotlib (milliseconds instead of a second per image). The scan is shown as
 nuclear-medicine readers view bone scans: inverted grey scale (hot = dark), linear from 0 to the 99.5th
-percentile of the non-zero counts (:func:`scintiseg.display.render_display`, the same rendering
+percentile of the non-zero counts, capped below a hot bladder (:func:`scintiseg.display.render_display`, the same rendering
 LabelMe gets). Contours are drawn in red, the area the model saw (the thoracic window) as a thin blue
 rectangle, lesion ids in red with a white halo beside each lesion's top-left corner. The image is enlarged
 by an integer factor (default 2) so ids stay legible on a 256-column scan.
