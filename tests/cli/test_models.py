@@ -37,3 +37,28 @@ def test_unknown_model_is_one_line_and_exit_2(capsys):
     assert main(["models", "table", "--models", "nope", "--no-timing"]) == 2
     err = capsys.readouterr().err
     assert "unknown model" in err and "Traceback" not in err
+
+
+def test_interpolate_writes_a_checkpoint_between_the_shipped_model_and_a_copy(tmp_path, capsys):
+    import torch
+
+    from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS
+
+    state = load_checkpoint(SHIPPED_WEIGHTS)
+    state["model"] = {k: v * 2 if v.is_floating_point() else v for k, v in state["model"].items()}
+    tuned = save_checkpoint(state, tmp_path / "tuned.pt")
+    out = tmp_path / "wise.pt"
+    assert main(["models", "interpolate", "shipped", str(tuned), "--alpha", "0.25", "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    mixed, shipped = load_checkpoint(out)["model"], load_checkpoint(SHIPPED_WEIGHTS)["model"]
+    name = next(k for k, v in shipped.items() if v.is_floating_point() and v.abs().sum() > 0)
+    torch.testing.assert_close(mixed[name], 1.25 * shipped[name])
+
+
+def test_interpolate_with_a_missing_file_is_one_line_and_exit_2(tmp_path, capsys):
+    code = main(["models", "interpolate", "shipped", str(tmp_path / "none.pt"), "--alpha", "0.5",
+                 "--out", str(tmp_path / "o.pt")])
+    err = capsys.readouterr().err
+    assert code == 2 and "none.pt" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.pt").exists()

@@ -1,4 +1,4 @@
-"""``scintiseg models``: list the registered networks, or tabulate their size and speed."""
+"""``scintiseg models``: list the registered networks, tabulate their size and speed, or interpolate two of them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from scintiseg.io.atomic import write_text_atomic
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``models list`` and ``models table``."""
+    """Add ``models list``, ``models table`` and ``models interpolate``."""
     parser = subparsers.add_parser(
         "models",
         help="list the segmentation networks and their size and speed",
@@ -41,6 +41,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     table.add_argument("--presets", nargs="+", metavar="PRESET", help="only these presets (default: all)")
     table.add_argument("--output", metavar="FILE", help="also write the table (JSON) to FILE")
     table.set_defaults(func=run_table)
+
+    mix = commands.add_parser(
+        "interpolate",
+        help="weights between a network and its fine-tune (WiSE-FT)",
+        description="Write a checkpoint whose weights are (1 - alpha) x BASE + alpha x TUNED (WiSE-FT, Wortsman "
+        "et al. 2022): a fine-tune that found more lesions on phantoms but called a real scan's normal hot "
+        "spots keeps part of its gain and much of the base's specificity (docs/training.md). TUNED must be a "
+        "fine-tune of BASE (same network, same input). Measure the result before using it, e.g. with "
+        "benchmarks/bench_wholebody.py --source nm1 --model OUT.",
+    )
+    mix.add_argument("base", metavar="BASE", help="the network that was fine-tuned (a .pt checkpoint, or 'shipped')")
+    mix.add_argument("tuned", metavar="TUNED", help="its fine-tune (a .pt checkpoint, e.g. RUN/checkpoints/best.pt)")
+    mix.add_argument("--alpha", type=float, required=True, help="0 gives BASE, 1 gives TUNED")
+    mix.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.pt)")
+    mix.set_defaults(func=run_interpolate)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -95,4 +110,14 @@ def run_table(args: argparse.Namespace) -> int:
         infer = "-" if row["infer_ms_per_image"] is None else f"{row['infer_ms_per_image']:.1f}"
         train = "-" if row["train_ms_per_image"] is None else f"{row['train_ms_per_image']:.1f}"
         print(f"{row['name']:<16} {row['preset']:<8} {row['parameters']:>12,} {row['gflops_per_image']:>11.2f} {infer:>13} {train:>13}")
+    return 0
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    from scintiseg.models.interpolate import interpolate_checkpoints  # lazy: start-up time
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS
+
+    base = SHIPPED_WEIGHTS if args.base == "shipped" else args.base
+    out = interpolate_checkpoints(base, args.tuned, args.alpha, args.out)
+    print(f"wrote {out}: (1 - {args.alpha:g}) x {base} + {args.alpha:g} x {args.tuned}")
     return 0

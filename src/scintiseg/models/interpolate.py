@@ -1,0 +1,109 @@
+"""Weight-space interpolation between a network and its fine-tune (WiSE-FT).
+
+Wortsman et al., "Robust fine-tuning of zero-shot models" (CVPR 2022): fine-tuning a network on new data
+raises its accuracy there and can lower it on data unlike both; the weights ``(1 - alpha) * base + alpha *
+tuned`` of the two networks keep most of the gain and much of the base network's robustness, with no
+training and no cost at prediction time. Here the base is the shipped lesion model and the fine-tune is a
+phantom or site fine-tune of it (``scintiseg train --init``, ``scintiseg adapt``): a CPU fine-tune on
+phantom patients found more lesions and called a real scan's normal hot spots (docs/robustness.md); the
+interpolated networks between them are measured there, on the NM1 real background, as a curve over alpha.
+
+Choices the paper leaves open for this use:
+
+* every floating-point tensor of the state dict is interpolated, the BatchNorm running means and
+  variances too (the interpolated network normalises with statistics between the two); integer
+  tensors (BatchNorm's batch counters) are the fine-tune's;
+* the two checkpoints must hold the same network (names, shapes and arguments) and be made for the same
+  input (``data``: input mode, normalisation, pixel size, task): anything else is one error line;
+* the result is the *fine-tune's* checkpoint (its data contract, history and training config) with the
+  interpolated weights and an ``interpolation`` record: the two files' names and SHA-256 and alpha.
+
+Example::
+
+    from scintiseg.models.interpolate import interpolate_checkpoints
+    interpolate_checkpoints("shipped.pt", "runs/ft/checkpoints/best.pt", alpha=0.5, out="wise_0.5.pt")
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from scintiseg.errors import ScintisegError
+from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint, state_dict_mismatch
+
+#: Keys of a checkpoint's ``data`` record that must agree: what input the network reads, what it answers.
+DATA_KEYS: tuple[str, ...] = ("input_mode", "normalisation", "pixel_mm", "window_size", "task", "classes")
+
+
+def interpolate_weights(base: Mapping[str, torch.Tensor], tuned: Mapping[str, torch.Tensor],
+                        alpha: float) -> dict[str, torch.Tensor]:
+    """``(1 - alpha) * base + alpha * tuned`` for every floating tensor; integer tensors from ``tuned``.
+
+    Both state dicts must have the same names and shapes (the caller checks; a mismatch raises KeyError or
+    a shape error from torch). ``alpha`` 0 gives ``base``'s values, 1 gives ``tuned``'s.
+    """
+    mixed: dict[str, torch.Tensor] = {}
+    for name, value in tuned.items():
+        if value.is_floating_point():
+            start = base[name].to(dtype=value.dtype)
+            mixed[name] = torch.lerp(start, value, float(alpha))
+        else:
+            mixed[name] = value.clone()
+    return mixed
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def interpolate_checkpoints(base: str | Path, tuned: str | Path, alpha: float, out: str | Path) -> Path:
+    """Write ``out``: ``tuned``'s checkpoint with the weights ``(1 - alpha) * base + alpha * tuned``.
+
+    Raises:
+        ScintisegError: ``alpha`` outside [0, 1]; a file that is not a checkpoint (naming it); two networks
+            that differ (kind, arguments, weight names or shapes) or were made for different input.
+    """
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ScintisegError(f"alpha must lie in [0, 1] (0: the base network, 1: the fine-tune), got {alpha!r}")
+    base, tuned, out = Path(base), Path(tuned), Path(out)
+    first = load_checkpoint(base)
+    second = load_checkpoint(tuned)
+    for path, state in ((base, first), (tuned, second)):
+        weights = state["model"]
+        if not isinstance(weights, Mapping) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+            raise ScintisegError("its 'model' entry is not a state dict of tensors", path=path)
+    if first["model_config"] != second["model_config"]:
+        raise ScintisegError(f"holds another network than {base.name} ({_describe(second)} against "
+                             f"{_describe(first)}): only a network and its own fine-tune can be interpolated",
+                             path=tuned)
+    mismatch = state_dict_mismatch(first["model"], second["model"])
+    if mismatch:
+        raise ScintisegError(f"its weights do not fit {base.name}'s: {mismatch}", path=tuned)
+    ours, theirs = first.get("data") or {}, second.get("data") or {}
+    for key in DATA_KEYS:
+        if ours.get(key) != theirs.get(key):
+            raise ScintisegError(f"was made for {key} {theirs.get(key)!r}, {base.name} for {ours.get(key)!r}",
+                                 path=tuned)
+    state = dict(second)
+    state["model"] = interpolate_weights(first["model"], second["model"], alpha)
+    state["interpolation"] = {
+        "method": "WiSE-FT (Wortsman et al. 2022): (1 - alpha) * base + alpha * tuned",
+        "alpha": float(alpha),
+        "base": base.name, "base_sha256": _sha256(base),
+        "tuned": tuned.name, "tuned_sha256": _sha256(tuned),
+    }
+    state.pop("optimizer", None)  # the fine-tune's optimiser state belongs to its own weights, not to these
+    return save_checkpoint(state, out)
+
+
+def _describe(state: Mapping) -> str:
+    config = dict(state.get("model_config") or {})
+    return f"{config.pop('name', '?')} " + " ".join(f"{k}={v}" for k, v in config.items() if k != "in_channels")

@@ -1,0 +1,99 @@
+"""Tests for scintiseg.models.interpolate: WiSE-FT weights between a network and its fine-tune."""
+
+import pytest
+import torch
+
+from scintiseg.errors import ScintisegError
+from scintiseg.models import create_model
+from scintiseg.models.checkpoint import load_checkpoint, load_model_from_checkpoint, save_checkpoint
+from scintiseg.models.interpolate import interpolate_checkpoints, interpolate_weights
+
+DATA = {"input_mode": "ant", "normalisation": "robust", "window_size": 64, "pixel_mm": 2.26, "window": "whole"}
+
+
+def _network(seed: int, **kwargs):
+    torch.manual_seed(seed)
+    network = create_model("unet", width=4, depth=2, **kwargs)
+    norms = [m for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms
+    with torch.no_grad():  # BatchNorm statistics that differ between the two, as after a fine-tune
+        for module in norms:
+                module.running_mean.uniform_(-1, 1)
+                module.running_var.uniform_(0.5, 2)
+                module.num_batches_tracked.fill_(seed)
+    return network
+
+
+def _save(network, path, data=DATA, **extra):
+    state = {"epoch": 1, "model": network.state_dict(), "model_config": dict(network.config), "data": dict(data),
+             "optimizer": {"state": {}, "param_groups": []}, **extra}
+    return save_checkpoint(state, path)
+
+
+@pytest.fixture
+def pair(tmp_path):
+    base, tuned = _network(0), _network(1)
+    return base, tuned, _save(base, tmp_path / "base.pt"), _save(tuned, tmp_path / "tuned.pt", history=[{"epoch": 1}])
+
+
+def test_weights_are_the_straight_line_between_the_two(pair):
+    base, tuned, _, _ = pair
+    a, b = base.state_dict(), tuned.state_dict()
+    for alpha in (0.0, 0.3, 1.0):
+        mixed = interpolate_weights(a, b, alpha)
+        for name, value in mixed.items():
+            if value.is_floating_point():  # running means and variances too
+                torch.testing.assert_close(value, (1 - alpha) * a[name] + alpha * b[name])
+            else:
+                assert torch.equal(value, b[name])  # BatchNorm batch counters: the fine-tune's
+
+
+def test_the_written_checkpoint_predicts_between_its_ends(pair, tmp_path):
+    base, tuned, base_path, tuned_path = pair
+    out = interpolate_checkpoints(base_path, tuned_path, 0.5, tmp_path / "mixed.pt")
+    state = load_checkpoint(out)
+    assert state["data"] == DATA and state["history"] == [{"epoch": 1}]  # the fine-tune's record
+    assert "optimizer" not in state
+    record = state["interpolation"]
+    assert record["alpha"] == 0.5 and record["base"] == "base.pt" and record["tuned"] == "tuned.pt"
+    assert len(record["base_sha256"]) == 64 and record["base_sha256"] != record["tuned_sha256"]
+    mixed, _ = load_model_from_checkpoint(out)
+    x = torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        y, y0, y1 = mixed(x), base.eval()(x), tuned.eval()(x)
+    assert not torch.allclose(y, y0) and not torch.allclose(y, y1)
+    # the ends reproduce the two networks exactly
+    for alpha, network in ((0.0, base), (1.0, tuned)):
+        end, _ = load_model_from_checkpoint(interpolate_checkpoints(base_path, tuned_path, alpha, tmp_path / f"e{alpha}.pt"))
+        with torch.no_grad():
+            torch.testing.assert_close(end(x), network(x))
+
+
+def test_another_network_is_refused_naming_the_file(pair, tmp_path):
+    _, _, base_path, _ = pair
+    other = _save(create_model("unet", width=8, depth=2), tmp_path / "other.pt")
+    with pytest.raises(ScintisegError, match="another network") as info:
+        interpolate_checkpoints(base_path, other, 0.5, tmp_path / "out.pt")
+    assert "other.pt" in str(info.value)
+    assert not (tmp_path / "out.pt").exists()
+
+
+def test_another_input_is_refused(pair, tmp_path):
+    _, tuned, base_path, _ = pair
+    percentile = _save(tuned, tmp_path / "percentile.pt", data=DATA | {"normalisation": "percentile"})
+    with pytest.raises(ScintisegError, match="normalisation 'percentile'"):
+        interpolate_checkpoints(base_path, percentile, 0.5, tmp_path / "out.pt")
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 1.5])
+def test_alpha_outside_the_segment_is_refused(pair, tmp_path, alpha):
+    _, _, base_path, tuned_path = pair
+    with pytest.raises(ScintisegError, match="alpha must lie in"):
+        interpolate_checkpoints(base_path, tuned_path, alpha, tmp_path / "out.pt")
+
+
+def test_a_model_entry_that_is_not_a_state_dict_is_refused(pair, tmp_path):
+    base, _, base_path, _ = pair
+    broken = save_checkpoint({"model": [1, 2], "model_config": dict(base.config), "data": DATA}, tmp_path / "broken.pt")
+    with pytest.raises(ScintisegError, match="not a state dict"):
+        interpolate_checkpoints(broken, base_path, 0.5, tmp_path / "out.pt")
