@@ -17,8 +17,11 @@ where it lies in the body). Steps, for one view (:func:`predict_region_labels`):
 3. pad with zeros to a multiple of ``2**depth`` plus :data:`MARGIN_PX` on every side (training windows
    had zero borders too);
 4. arg-max over the classes (:func:`class_argmax`: one pass per class, not ``np.argmax`` over the class
-   axis, which strides across 27 planes: 11 vs 28 ms for the two views of a 1024-row scan, this machine),
-   un-mirror, and bring the map back onto the view's own grid by nearest neighbour.
+   axis, which strides across 27 planes: 11 vs 28 ms for the two views of a 1024-row scan, this machine);
+5. a forearm or hand piece that lies against the skull and touches no arm bone is called skull
+   (:func:`absorb_detached_limbs`: an arm ends at its forearm and hand; on NM1 the skull's vertex was
+   named right forearm, where raised arms lie in training);
+6. un-mirror, and bring the map back onto the view's own grid by nearest neighbour.
 
 The network runs through the same engines as the lesion network (:mod:`.engines`): ``torch`` (BatchNorm
 folded into a copy, channels-last memory, ``torch.inference_mode``) or ``onnx`` (exported in memory at
@@ -41,6 +44,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from scipy import ndimage
 
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.engines import ENGINES, Engine, OnnxEngine, TorchEngine
@@ -134,6 +139,50 @@ def class_argmax(scores: np.ndarray) -> np.ndarray:
     return labels
 
 
+#: Regions at the free end of an arm, and every arm region (a piece of the first must touch the second).
+ARM_ENDS: tuple[str, ...] = ("forearm_left", "forearm_right", "hand_left", "hand_right")
+ARM: tuple[str, ...] = ("humerus_left", "humerus_right", *ARM_ENDS)
+#: How far (pixels of the region network's grid, 4.52 mm) a piece's neighbours are looked for.
+NEIGHBOUR_PX = 2
+
+
+def absorb_detached_limbs(labels: np.ndarray, classes: tuple[str, ...] | list[str]) -> np.ndarray:
+    """``labels`` with every forearm or hand piece that borders the skull and no arm bone relabelled skull.
+
+    An arm is a chain (humerus, forearm, hand); a piece of its free end that touches none of the chain but
+    lies against the skull is the skull misnamed. The network learned the arms-raised pose of the
+    randomised phantom, where forearms and hands lie beside and above the head, and called the vertex of
+    NM1's skull "right forearm" (docs/predict.md, "Skeleton regions"). Pieces are 8-connected; a piece's
+    neighbours are the pixels within :data:`NEIGHBOUR_PX` of it (9 mm: a faint wrist or elbow can leave a
+    gap of a pixel or two between a hand and its forearm). A raised hand over the head keeps its name when
+    it touches its forearm; a piece alone in soft tissue (an injection site at the wrist, a finger) keeps
+    it too, since it does not lie against the skull. Measured on held-out phantoms (docs/predict.md).
+    Returns a new array when anything changes, else ``labels`` itself.
+    """
+    names = list(classes)
+    if "skull" not in names:
+        return labels
+    ends = [names.index(n) for n in ARM_ENDS if n in names]
+    arm = [names.index(n) for n in ARM if n in names]
+    skull = names.index("skull")
+    end = np.isin(labels, ends)
+    if not end.any():
+        return labels
+    grow = ndimage.generate_binary_structure(2, 2)
+    # pieces closer than NEIGHBOUR_PX to each other are one piece (else each would see the other as its arm)
+    groups, _ = ndimage.label(ndimage.binary_dilation(end, grow, iterations=NEIGHBOUR_PX), structure=grow)
+    out = labels
+    for index, box in enumerate(ndimage.find_objects(groups), start=1):
+        piece = (groups[box] == index) & end[box]
+        around = (groups[box] == index) & ~piece  # within NEIGHBOUR_PX of the piece (the box holds the dilation)
+        neighbours = labels[box][around]
+        if np.any(neighbours == skull) and not np.any(np.isin(neighbours, arm)):
+            if out is labels:
+                out = labels.copy()
+            out[box][piece] = skull
+    return out
+
+
 def predict_region_maps(model: RegionModel, scan: Scan, views: list[str] | None = None) -> dict[str, np.ndarray]:
     """The region id of every pixel of each of ``views`` (default: all of ``scan``), on the scan's own grid.
 
@@ -161,6 +210,7 @@ def predict_region_maps(model: RegionModel, scan: Scan, views: list[str] | None 
         canvas[index, 0, top:top + rows, left:left + cols] = one.image[0]
     logits = model.run(canvas)[:, :, top:top + rows, left:left + cols]
     labels = class_argmax(logits)
+    labels = np.stack([absorb_detached_limbs(one, model.classes) for one in labels])
     return {view: resample_labels(one.to_view(labels[index], view), own.shape) for index, (view, one) in enumerate(zip(views, built))}
 
 
