@@ -67,3 +67,15 @@ def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
     assert result["triage_auc"] == 1.0  # 0.9 on every case with a visible lesion, 0.4 on the negative
     text = bench.nm1_markdown(result)
     assert "| lumbar_spine | 1.000 | 1.000 | 1.000 |" in text and "| **total** | **3.00** |" in text
+
+
+def test_bsi_intervals_hold_the_estimate_and_narrow_with_more_patients(bench):
+    rng = np.random.default_rng(1)
+    truth = rng.gamma(0.8, 0.4, 400)
+    predicted = 0.5 * truth + rng.normal(0, 0.08, 400)
+    few, many = bench.bsi_intervals(truth[:30], predicted[:30]), bench.bsi_intervals(truth, predicted)
+    for (r_ci, mae_ci), n in ((few, 30), (many, 400)):
+        assert r_ci[0] <= bench.pearson(truth[:n], predicted[:n]) <= r_ci[1]
+        assert mae_ci[0] <= np.abs(truth[:n] - predicted[:n]).mean() <= mae_ci[1]
+    assert many[0][1] - many[0][0] < few[0][1] - few[0][0]
+    assert np.isnan(bench.pearson(truth[:5], np.ones(5)))
