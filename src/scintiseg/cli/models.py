@@ -115,7 +115,7 @@ def run_table(args: argparse.Namespace) -> int:
 
 def run_interpolate(args: argparse.Namespace) -> int:
     from scintiseg.models.interpolate import interpolate_checkpoints  # lazy: start-up time
-    from scintiseg.predict.loader import SHIPPED_WEIGHTS
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS  # lazy: start-up time
 
     base = SHIPPED_WEIGHTS if args.base == "shipped" else args.base
     out = interpolate_checkpoints(base, args.tuned, args.alpha, args.out)
