@@ -10,7 +10,12 @@ region network (or ``--regions atlas``) predict every view, and the script repor
   (:func:`scintiseg.predict.bsi.bone_scan_index`) applied to the truth: the labelled (visible) lesion masks
   over the phantom's region map, bone = its bone pixels, mean over views. Choice: planar, area-based, like
   the prediction and like EXINI's planar aBSI; lesions no view shows are left out (no reader could draw
-  them). Pearson r and the mean absolute error in BSI points, and a scatter plot (``--figure``);
+  them). Pearson r and the mean absolute error in BSI points with 95 % bootstrap intervals over patients, and a
+  scatter plot (``--figure``). Also against two *reader-level* truths, the same formula over only the visible
+  lesions that stand out of their surroundings on the planar view by an apparent contrast of at least 1.5 or 2
+  (:data:`READER_CONTRASTS`; ``bench_misses.apparent_contrast``: mean counts over the median of a ring 3-6 px
+  around): the Rose rule's "visible" counts large faint lesions that carry much of the truth's area and that a
+  reader would hardly draw (docs/robustness.md, "Where the shipped model misses");
 * **triage**: ROC AUC of the scan's triage score (max lesion probability over its views) between scans with
   and without a visible lesion;
 * **hard negatives**: every predicted lesion that touches no true lesion (visible or not) is a false
@@ -43,6 +48,7 @@ lesion against negatives).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import sys
@@ -73,13 +79,37 @@ NM1 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / 
 NM1_VIEW = "ANT"
 
 
-def truth_bsi(patient) -> float:
-    """The phantom's truth BSI (module docstring): mean over views of the BSI of the labelled lesions."""
+#: Apparent contrasts of the reader-level truths (module docstring).
+READER_CONTRASTS: tuple[float, ...] = (1.5, 2.0)
+
+
+def _bench_misses():
+    if "bench_misses" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("bench_misses", Path(__file__).resolve().parent / "bench_misses.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["bench_misses"] = module  # its dataclasses resolve annotations through sys.modules
+        spec.loader.exec_module(module)
+    return sys.modules["bench_misses"]
+
+
+def truth_bsi(patient, min_contrast: float | None = None) -> float:
+    """The phantom's truth BSI (module docstring): mean over views of the BSI of the labelled lesions; with
+    ``min_contrast``, of those whose apparent contrast on the view reaches it (a reader-level truth)."""
     values = []
     for view in patient.scan.view_names:
         labels = patient.regions[view].astype(np.int16)
         regions = SkeletonRegions(view, labels, labels > 0, labels > 0, 0, labels.shape[0] - 1, labels.shape[1] / 2)
-        values.append(bone_scan_index(patient.masks[view], regions).bsi_percent)
+        mask = np.asarray(patient.masks[view], dtype=bool)
+        if min_contrast is not None:
+            contrast = _bench_misses().apparent_contrast
+            counts, instances = patient.scan.view(view), patient.instances[view]
+            kept = np.zeros_like(mask)
+            for index in np.unique(instances[mask]):
+                extent = (instances == index) & mask
+                if index > 0 and contrast(counts, extent) >= min_contrast:
+                    kept |= extent
+            mask = kept
+        values.append(bone_scan_index(mask, regions).bsi_percent)
     return float(np.mean(values))
 
 
@@ -377,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}
     bsi_true, bsi_pred, scores, bone_scores, positive, seconds = [], [], [], [], [], []
+    reader_truth: dict[float, list[float]] = {level: [] for level in READER_CONTRASTS}
     false_positives: Counter = Counter()
     fp_regions: Counter = Counter()
     views_seen = 0
@@ -400,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         bone_scores.append(max(float(np.max(r.probability[r.regions.bone & r.coverage], initial=0.0))
                                for r in prediction.views.values()))
         bsi_true.append(truth_bsi(patient))
+        for level in READER_CONTRASTS:
+            reader_truth[level].append(truth_bsi(patient, level))
         bsi_pred.append(prediction.bsi_percent)
         scores.append(prediction.triage_score)
         positive.append(any(patient.masks[v].any() for v in patient.scan.view_names))
@@ -413,6 +446,13 @@ def main(argv: list[str] | None = None) -> int:
     t, p = np.array(bsi_true), np.array(bsi_pred)
     r = pearson(t, p)
     r_ci, mae_ci = bsi_intervals(t, p)
+    readers = {}
+    for level, values in reader_truth.items():
+        truth = np.array(values)
+        level_r_ci, level_mae_ci = bsi_intervals(truth, p)
+        readers[str(level)] = {"pearson_r": pearson(truth, p), "pearson_r_ci95": level_r_ci,
+                               "mae": float(np.abs(truth - p).mean()), "mae_ci95": level_mae_ci,
+                               "truth_mean": float(truth.mean())}
     labels = np.array(positive)
 
     def roc_auc(values) -> float:
@@ -428,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         "mean_region_dice": mean_dice, "region_dice": per_region,
         "bsi": {"pearson_r": r, "mae": float(np.abs(t - p).mean()), "pearson_r_ci95": r_ci, "mae_ci95": mae_ci,
                 "truth_mean": float(t.mean()),
-                "predicted_mean": float(p.mean()), "truth": t.round(4).tolist(), "predicted": p.round(4).tolist()},
+                "predicted_mean": float(p.mean()), "truth": t.round(4).tolist(), "predicted": p.round(4).tolist(),
+                "reader_truth": readers},
         "triage": {"auc": auc, "auc_bone_only": bone_auc, "with_lesion": int(labels.sum()), "without": int((~labels).sum())},
         "false_positives": {"per_view": sum(false_positives.values()) / max(views_seen, 1),
                             "by_kind": dict(false_positives.most_common()), "by_region": dict(fp_regions.most_common())},
@@ -437,6 +478,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mean region Dice: " + ", ".join(f"{v} {d:.3f}" for v, d in mean_dice.items()))
     print(f"BSI: r = {r:.3f}, MAE = {result['bsi']['mae']:.3f} points (truth mean {t.mean():.3f}, predicted {p.mean():.3f}); "
           f"95 % bootstrap intervals over patients: r {r_ci[0]:.3f}-{r_ci[1]:.3f}, MAE {mae_ci[0]:.3f}-{mae_ci[1]:.3f}")
+    for level, one in readers.items():
+        print(f"  against the truth of lesions of apparent contrast >= {level}: r = {one['pearson_r']:.3f} "
+              f"({one['pearson_r_ci95'][0]:.3f}-{one['pearson_r_ci95'][1]:.3f}), MAE = {one['mae']:.3f} "
+              f"(truth mean {one['truth_mean']:.3f})")
     print(f"triage AUC = {auc:.3f}, bone pixels only {bone_auc:.3f} ({labels.sum()} scans with a visible lesion, {(~labels).sum()} without)")
     print(f"false positives: {result['false_positives']['per_view']:.2f} per view; by kind {dict(false_positives)}")
     print(f"  by region {dict(fp_regions)}")

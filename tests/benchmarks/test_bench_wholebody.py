@@ -16,7 +16,7 @@ from support import benchmark_module
 
 @pytest.fixture(scope="module")
 def bench():
-    with benchmark_module("bench_wholebody") as module:
+    with benchmark_module("bench_wholebody", "bench_misses", "bench_shift") as module:
         yield module
 
 
@@ -79,3 +79,23 @@ def test_bsi_intervals_hold_the_estimate_and_narrow_with_more_patients(bench):
         assert mae_ci[0] <= np.abs(truth[:n] - predicted[:n]).mean() <= mae_ci[1]
     assert many[0][1] - many[0][0] < few[0][1] - few[0][0]
     assert np.isnan(bench.pearson(truth[:5], np.ones(5)))
+
+
+def test_the_reader_level_truth_keeps_only_lesions_that_stand_out(bench):
+    """Two lesions on one bone of 100 counts: a bright one (300) and a faint one (120). The Rose truth counts
+    both; the truth at apparent contrast >= 1.5 only the bright one, so its BSI is the bright one's share."""
+    counts = np.zeros((80, 40))
+    counts[10:70, 5:35] = 100.0
+    bright, faint = np.zeros_like(counts, bool), np.zeros_like(counts, bool)
+    bright[20:24, 18:22], faint[50:56, 17:23] = True, True
+    counts[bright], counts[faint] = 300.0, 120.0
+    regions = np.zeros(counts.shape, np.int16)
+    regions[10:70, 5:35] = 5  # lumbar spine (the rings 3-6 px around both lesions lie on it)
+    instances = np.zeros(counts.shape, np.uint16)
+    instances[bright], instances[faint] = 1, 2
+    scan = SimpleNamespace(view_names=["ANT"], view=lambda view: counts)
+    patient = SimpleNamespace(scan=scan, regions={"ANT": regions}, masks={"ANT": bright | faint},
+                              instances={"ANT": instances})
+    everything, readers = bench.truth_bsi(patient), bench.truth_bsi(patient, 1.5)
+    assert readers > 0 and everything / readers == pytest.approx((16 + 36) / 16)
+    assert bench.truth_bsi(patient, 5.0) == 0.0
