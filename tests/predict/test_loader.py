@@ -176,3 +176,16 @@ def test_the_int8_engine_is_calibrated_and_named(monkeypatch, make_tiny_network)
     assert model.engine.name == "onnx-int8"
     assert seen == {"input_mode": "ant", "window_size": 256, "pixel_mm": 2.26}
     assert model.engine(np.zeros((1, 1, 256, 256), dtype=np.float32)).shape == (1, 1, 256, 256)
+
+
+@pytest.mark.parametrize("config, said", [
+    ({"data": "", "synthetic": "randomised"}, "phantom patients made on the fly (profile randomised)"),
+    ({"data": "data/crops", "synthetic": ""}, "data/crops"),
+    ({}, "unknown"),
+])
+def test_a_run_says_what_it_was_trained_on(tmp_path, make_tiny_network, config, said):
+    """A synthetic run has no data folder: its report said 'trained on' and nothing (the demo's NM1 report)."""
+    network = make_tiny_network()
+    path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config), "config": config},
+                           tmp_path / "run.pt")
+    assert load_model(path).info["trained_on"] == said

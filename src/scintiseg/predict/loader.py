@@ -196,6 +196,13 @@ def _data_config(state: dict, source: Path | None = None) -> dict:
             "pixel_mm": pixel_mm, "window": str(window)}
 
 
+def _trained_on(config: dict) -> str:
+    """What a run's training config says it learned from: phantoms made on the fly, a data set, or unknown."""
+    if config.get("synthetic"):
+        return f"phantom patients made on the fly (profile {config['synthetic']})"
+    return str(config.get("data") or "unknown")
+
+
 def _info(state: dict, source: Path) -> dict:
     shipped = state.get("shipped") or {}
     config = state.get("config") or {}
@@ -205,7 +212,7 @@ def _info(state: dict, source: Path) -> dict:
         "model_config": dict(model_config),
         "source": str(source),
         "epoch": state.get("epoch"),
-        "trained_on": str(shipped.get("trained_on", config.get("data", "unknown"))),
+        "trained_on": str(shipped.get("trained_on") or _trained_on(config)),
         "synthetic": bool(shipped.get("synthetic", True)),
     }
     info.update({k: v for k, v in shipped.items() if k not in info})
