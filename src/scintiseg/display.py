@@ -8,8 +8,8 @@ then the 99.5th percentile lies *in* the bladder and the skeleton is white again
 also at most :data:`HOT_OBJECT_CAP` x the 95th percentile of the non-zero counts, a level that a hot object
 of a few per cent of the frame does not move. The cap was chosen not to bind on ordinary scans: over 60
 phantom views (seeds 960000-960014, default and randomised profiles, both views) the 99.5th percentile is
-at most 3.2 x the 95th (median 2.0), on NM1 1.9 x; with the bladder above it sets the window at 4 x 68 =
-272 counts instead of the bladder's level, and the skeleton shows (hot lesions and the bladder saturate
+at most 3.2 x the 95th (median 2.0), on NM1 1.9 x; with the bladder above it sets the window at 4 x 81 =
+324 counts instead of the bladder's 2780, and the skeleton shows (hot lesions and the bladder saturate
 to black, as on a reading station's usual window). Every picture scintiseg draws uses
 this window -- the overlay PNGs and the HTML report (:mod:`scintiseg.report.overlay`), the LabelMe
 ``imageData`` (:mod:`scintiseg.io.labelme`), the window of the DICOM GSPS

@@ -44,7 +44,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-
 from scipy import ndimage
 
 from scintiseg.errors import ScintisegError
