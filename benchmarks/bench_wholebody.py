@@ -349,6 +349,7 @@ def bsi_intervals(truth: np.ndarray, predicted: np.ndarray, resamples: int = 200
         if not np.isnan(r):
             rs.append(r)
         maes.append(float(np.abs(truth[pick] - predicted[pick]).mean()))
+
     def span(values: list[float]) -> list[float]:
         if not values:
             return [float("nan"), float("nan")]
