@@ -16,6 +16,9 @@ region network (or ``--regions atlas``) predict every view, and the script repor
   (:data:`READER_CONTRASTS`; ``bench_misses.apparent_contrast``: mean counts over the median of a ring 3-6 px
   around): the Rose rule's "visible" counts large faint lesions that carry much of the truth's area and that a
   reader would hardly draw (docs/robustness.md, "Where the shipped model misses");
+* **lesions found per region**: the share of labelled lesions (per view) with a predicted lesion pixel on
+  them, per truth region, of all and of those of apparent contrast >= 2 (:data:`CONSPICUOUS`, lesions any
+  reader calls): a blind spot at one site (the sternum, a humeral head) shows here, not in the BSI's r;
 * **triage**: ROC AUC of the scan's triage score (max lesion probability over its views) between scans with
   and without a visible lesion;
 * **hard negatives**: every predicted lesion that touches no true lesion (visible or not) is a false
@@ -81,6 +84,8 @@ NM1_VIEW = "ANT"
 
 #: Apparent contrasts of the reader-level truths (module docstring).
 READER_CONTRASTS: tuple[float, ...] = (1.5, 2.0)
+#: Apparent contrast of a lesion any reader would call (the per-region sensitivity's second column).
+CONSPICUOUS: float = 2.0
 
 
 def _bench_misses():
@@ -111,6 +116,34 @@ def truth_bsi(patient, min_contrast: float | None = None) -> float:
             mask = kept
         values.append(bone_scan_index(mask, regions).bsi_percent)
     return float(np.mean(values))
+
+
+def lesion_detections(patient, view: str, predicted: np.ndarray) -> list[tuple[str, float, bool]]:
+    """(truth region, apparent contrast, found) of every labelled lesion of ``view``: found when a predicted
+    lesion pixel lies on its labelled extent; its region is the truth map's majority under that extent."""
+    contrast = _bench_misses().apparent_contrast
+    counts, instances = patient.scan.view(view), patient.instances[view]
+    mask, region_map = np.asarray(patient.masks[view], dtype=bool), patient.regions[view]
+    out = []
+    for index in np.unique(instances[mask]):
+        if index <= 0:
+            continue
+        extent = (instances == index) & mask
+        region = REGION_CLASSES[int(np.bincount(region_map[extent].astype(np.int64).ravel()).argmax())]
+        out.append((region, contrast(counts, extent), bool((predicted & extent).any())))
+    return out
+
+
+def sensitivity_by_region(records: list[tuple[str, float, bool]], min_contrast: float = 0.0) -> dict[str, dict]:
+    """Per truth region: lesions (of apparent contrast >= ``min_contrast``), found, and the share found."""
+    table: dict[str, list[int]] = {}
+    for region, contrast, found in records:
+        if contrast >= min_contrast:
+            row = table.setdefault(region, [0, 0])
+            row[0] += 1
+            row[1] += int(found)
+    return {region: {"lesions": n, "found": k, "sensitivity": round(k / n, 3)}
+            for region, (n, k) in sorted(table.items(), key=lambda item: -item[1][0])}
 
 
 def _lookalike_pixels(patient, view: str) -> list[tuple[str, float, float]]:
@@ -411,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     reader_truth: dict[float, list[float]] = {level: [] for level in READER_CONTRASTS}
     false_positives: Counter = Counter()
     fp_regions: Counter = Counter()
+    detections: list[tuple[str, float, bool]] = []
     views_seen = 0
     for k in range(args.patients):
         patient = generate_patient(args.seed + k, config, patient_id=f"WB{k}")
@@ -421,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
             views_seen += 1
             overlap[view] += class_overlap(result.regions.labels, patient.regions[view], classes)
             truth_any = patient.instances[view] > 0
+            detections += lesion_detections(patient, view, result.labels > 0)
             for index in range(1, int(result.labels.max()) + 1):
                 mask = result.labels == index
                 if mask.any() and not (mask & truth_any).any():
@@ -472,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
                 "predicted_mean": float(p.mean()), "truth": t.round(4).tolist(), "predicted": p.round(4).tolist(),
                 "reader_truth": readers},
         "triage": {"auc": auc, "auc_bone_only": bone_auc, "with_lesion": int(labels.sum()), "without": int((~labels).sum())},
+        "sensitivity": {"all": float(np.mean([found for _, _, found in detections])) if detections else float("nan"),
+                        "by_region": sensitivity_by_region(detections),
+                        "by_region_contrast_2": sensitivity_by_region(detections, CONSPICUOUS)},
         "false_positives": {"per_view": sum(false_positives.values()) / max(views_seen, 1),
                             "by_kind": dict(false_positives.most_common()), "by_region": dict(fp_regions.most_common())},
         "seconds_per_scan_median": float(np.median(seconds)),
@@ -484,6 +522,11 @@ def main(argv: list[str] | None = None) -> int:
               f"({one['pearson_r_ci95'][0]:.3f}-{one['pearson_r_ci95'][1]:.3f}), MAE = {one['mae']:.3f} "
               f"(truth mean {one['truth_mean']:.3f})")
     print(f"triage AUC = {auc:.3f}, bone pixels only {bone_auc:.3f} ({labels.sum()} scans with a visible lesion, {(~labels).sum()} without)")
+    sens = result["sensitivity"]
+    print(f"lesions found: {sens['all']:.2f} of {len(detections)} labelled (per view); by region (all / apparent "
+          f"contrast >= {CONSPICUOUS}): " + ", ".join(
+              f"{region} {row['found']}/{row['lesions']} ({sens['by_region_contrast_2'].get(region, {}).get('found', 0)}/"
+              f"{sens['by_region_contrast_2'].get(region, {}).get('lesions', 0)})" for region, row in sens["by_region"].items()))
     print(f"false positives: {result['false_positives']['per_view']:.2f} per view; by kind {dict(false_positives)}")
     print(f"  by region {dict(fp_regions)}")
     if args.json_out:

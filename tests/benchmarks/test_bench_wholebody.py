@@ -99,3 +99,32 @@ def test_the_reader_level_truth_keeps_only_lesions_that_stand_out(bench):
     everything, readers = bench.truth_bsi(patient), bench.truth_bsi(patient, 1.5)
     assert readers > 0 and everything / readers == pytest.approx((16 + 36) / 16)
     assert bench.truth_bsi(patient, 5.0) == 0.0
+
+
+def test_lesions_found_per_region_count_a_lesion_once_and_split_by_contrast(bench):
+    """A bright lumbar lesion found, a faint lumbar lesion missed, a bright sternal lesion missed: lumbar 1/2 of
+    all and 1/1 of the conspicuous ones, sternum 0/1 in both tables."""
+    counts = np.zeros((80, 40))
+    counts[5:75, 5:35] = 100.0
+    lumbar_bright, lumbar_faint, sternum = (np.zeros_like(counts, bool) for _ in range(3))
+    lumbar_bright[50:54, 10:14], lumbar_faint[62:68, 20:26], sternum[15:20, 17:22] = True, True, True
+    counts[lumbar_bright], counts[lumbar_faint], counts[sternum] = 300.0, 120.0, 400.0
+    regions = np.zeros(counts.shape, np.int16)
+    names = list(bench.REGION_CLASSES)
+    regions[40:75, 5:35] = names.index("lumbar_spine")
+    regions[5:40, 5:35] = names.index("sternum")
+    instances = np.zeros(counts.shape, np.uint16)
+    instances[lumbar_bright], instances[lumbar_faint], instances[sternum] = 1, 2, 3
+    scan = SimpleNamespace(view_names=["ANT"], view=lambda view: counts)
+    patient = SimpleNamespace(scan=scan, regions={"ANT": regions}, masks={"ANT": lumbar_bright | lumbar_faint | sternum},
+                              instances={"ANT": instances})
+    predicted = np.zeros_like(counts, bool)
+    predicted[52:56, 12:16] = True  # overlaps the bright lumbar lesion only
+    records = bench.lesion_detections(patient, "ANT", predicted)
+    assert sorted((r, f) for r, _, f in records) == [("lumbar_spine", False), ("lumbar_spine", True), ("sternum", False)]
+    everything = bench.sensitivity_by_region(records)
+    assert everything["lumbar_spine"] == {"lesions": 2, "found": 1, "sensitivity": 0.5}
+    assert everything["sternum"] == {"lesions": 1, "found": 0, "sensitivity": 0.0}
+    conspicuous = bench.sensitivity_by_region(records, bench.CONSPICUOUS)
+    assert conspicuous["lumbar_spine"] == {"lesions": 1, "found": 1, "sensitivity": 1.0}
+    assert conspicuous["sternum"]["lesions"] == 1

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from scintiseg.errors import ScintisegError
 from scintiseg.phantom.anatomy import Anatomy, Bone
 from scintiseg.phantom.config import LesionConfig
 from scintiseg.phantom.primitives import Block, Grid
@@ -358,13 +359,26 @@ def make_lesion(lesion_id: int, bone: Bone, anatomy: Anatomy, rng: np.random.Gen
     return Lesion(lesion_id, bone.name, bone.region, site, shape, contrast, size, tuple(float(v) for v in centre), block, extra)
 
 
+def site_probabilities(weights: dict[str, float], boost: dict[str, float]) -> np.ndarray:
+    """The draw probabilities of ``weights``' site groups (in their order) with each multiplied by its
+    ``boost`` factor (absent: 1); an unknown site group in ``boost`` is an error."""
+    known = {site for table in SITE_WEIGHTS.values() for site in table}
+    unknown = sorted(set(boost) - known)
+    if unknown:
+        raise ScintisegError(f"site_boost: unknown site group(s) {', '.join(unknown)} (choose from {', '.join(sorted(known))})")
+    probs = np.asarray([weights[g] * float(boost.get(g, 1.0)) for g in weights], float)
+    if probs.sum() <= 0:
+        raise ScintisegError("site_boost leaves no site with a positive weight")
+    return probs / probs.sum()
+
+
 def place_lesions(anatomy: Anatomy, disease: Disease, rng: np.random.Generator, cfg: LesionConfig,
                   v2_rng: np.random.Generator | None = None) -> list[Lesion]:
-    """Draw ``disease.n_lesions`` lesions at sites weighted by the primary cancer (``v2_rng``: see :func:`make_lesion`)."""
+    """Draw ``disease.n_lesions`` lesions at sites weighted by the primary cancer, times ``cfg.site_boost``
+    (``v2_rng``: see :func:`make_lesion`)."""
     weights = SITE_WEIGHTS.get(disease.primary, SITE_WEIGHTS["other"])
     groups = list(weights)
-    probs = np.asarray([weights[g] for g in groups], float)
-    probs /= probs.sum()
+    probs = site_probabilities(weights, cfg.site_boost)
     lesions: list[Lesion] = []
     attempts = 0
     while len(lesions) < disease.n_lesions and attempts < 4 * disease.n_lesions + 10:
