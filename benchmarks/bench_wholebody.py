@@ -523,10 +523,13 @@ def main(argv: list[str] | None = None) -> int:
               f"(truth mean {one['truth_mean']:.3f})")
     print(f"triage AUC = {auc:.3f}, bone pixels only {bone_auc:.3f} ({labels.sum()} scans with a visible lesion, {(~labels).sum()} without)")
     sens = result["sensitivity"]
+    bright = sens["by_region_contrast_2"]
+    cells = []
+    for region, row in sens["by_region"].items():
+        some = bright.get(region, {"found": 0, "lesions": 0})
+        cells.append(f"{region} {row['found']}/{row['lesions']} ({some['found']}/{some['lesions']})")
     print(f"lesions found: {sens['all']:.2f} of {len(detections)} labelled (per view); by region (all / apparent "
-          f"contrast >= {CONSPICUOUS}): " + ", ".join(
-              f"{region} {row['found']}/{row['lesions']} ({sens['by_region_contrast_2'].get(region, {}).get('found', 0)}/"
-              f"{sens['by_region_contrast_2'].get(region, {}).get('lesions', 0)})" for region, row in sens["by_region"].items()))
+          f"contrast >= {CONSPICUOUS}): " + ", ".join(cells))
     print(f"false positives: {result['false_positives']['per_view']:.2f} per view; by kind {dict(false_positives)}")
     print(f"  by region {dict(fp_regions)}")
     if args.json_out:
