@@ -83,6 +83,19 @@ def test_missing_and_foreign_files_are_clear_errors(tmp_path):
         load_checkpoint(garbage)
 
 
+@pytest.mark.parametrize("content", [b")garbage", bytes(range(7, 107)), b"hello\n"])
+def test_an_unreadable_file_says_what_it_is_not_in_one_line(tmp_path, content):
+    """torch.load's messages for these are empty (``UnpicklingError: ``) or a bare number (``KeyError: 105``):
+    the error names the file and says it is not a PyTorch file, on one line."""
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(content)
+    with pytest.raises(ScintisegError) as error:
+        load_checkpoint(bad)
+    message = str(error.value)
+    assert "bad.pt" in message and "not a PyTorch file" in message and "\n" not in message
+    assert not message.rstrip().endswith(":") and "105" not in message
+
+
 def test_run_folder_layout(tmp_path):
     assert checkpoint_path(tmp_path) == tmp_path / CHECKPOINT_DIR / BEST
     assert checkpoint_path(tmp_path, "last") == tmp_path / CHECKPOINT_DIR / LAST

@@ -117,9 +117,24 @@ def load_weights_only(path: str | Path, what: str = "checkpoint", map_location: 
                 path=path,
             ) from None
         detail = re.search(r"WeightsUnpickler error: (.*)", str(exc))
-        raise ScintisegError(f"not a loadable {what} (UnpicklingError: {detail.group(1) if detail else exc})", path=path) from None
+        reason = detail.group(1).strip() if detail else _first_line(exc)
+        raise ScintisegError(f"not a loadable {what}: {reason or _NOT_TORCH}", path=path) from None
     except Exception as exc:  # torch raises many types for a corrupt or foreign file
-        raise ScintisegError(f"not a loadable {what} ({type(exc).__name__})", path=path) from None
+        reason = _first_line(exc)
+        raise ScintisegError(f"not a loadable {what}: {_NOT_TORCH} ({type(exc).__name__}"
+                             f"{': ' + reason if reason else ''})", path=path) from None
+
+
+#: What a file torch.load cannot read at all is (garbage, a text file, a truncated download).
+_NOT_TORCH = "not a PyTorch file (torch.save's zip archive or pickle); truncated, or another format"
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 120 characters; '' when it has none or says nothing
+    in words (torch.load's ``KeyError: 105`` on a text file)."""
+    lines = str(exc).strip().splitlines()
+    line = lines[0][:120] if lines else ""
+    return line if any(c.isalpha() for c in line) else ""
 
 
 def checkpoint_path(run_dir: str | Path, which: str = "best") -> Path:
