@@ -254,3 +254,20 @@ def test_psf_and_scatter_are_in_mm_whatever_the_matrix(rows, cols, pixel_mm):
         widths.append(np.sqrt((profile_ * r**2).sum() / profile_.sum()))
         assert spread.sum() == pytest.approx(0.3, rel=1e-3)
     assert widths[1] == pytest.approx(widths[0], rel=0.1)
+
+
+def test_the_faint_training_profile_changes_only_lesion_contrast_and_size(cohorts):
+    """``randomised-faint`` is ``randomised`` but for the lesions' contrast and size ranges, and its patients'
+    lesions keep to them: more of them below a contrast of 2 than ``randomised``'s, none under 8 mm."""
+    base, faint = profile("randomised"), profile("randomised-faint")
+    assert faint.camera == base.camera and faint.anatomy == base.anatomy and faint.lookalikes == base.lookalikes
+    changed = {k for k in vars(base.lesions) if getattr(base.lesions, k) != getattr(faint.lesions, k)}
+    assert changed == {"contrast", "size_mm"}
+    lesions = [lesion for seed in range(20) for lesion in generate_patient(seed, small(faint)).lesions
+               if not lesion.get("cold")]
+    assert len(lesions) > 50
+    assert all(1.1 <= lesion["contrast"] <= 4.0 and lesion["size_mm"] >= 8.0 for lesion in lesions)
+    share = np.mean([lesion["contrast"] < 2 for lesion in lesions])
+    base_share = np.mean([lesion["contrast"] < 2 for p in cohorts["randomised"] for lesion in p.lesions
+                          if not lesion.get("cold")])
+    assert share > base_share + 0.1
