@@ -64,6 +64,9 @@ def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
     assert {site["on_nm1_hot_spot"] for site in fp["sites"]} == {True, False}
     assert result["_arrays"]["frequency"].max() == 3
     assert 0 < result["sensitivity_visible"] <= 1
+    by_contrast = result["sensitivity_by_contrast"]  # every visible lesion binned once, found ones included
+    assert sum(row["lesions"] for row in by_contrast.values()) == result["visible_lesions"]
+    assert sum(row["found"] for row in by_contrast.values()) == round(result["sensitivity_visible"] * result["visible_lesions"])
     assert result["triage_auc"] == 1.0  # 0.9 on every case with a visible lesion, 0.4 on the negative
     text = bench.nm1_markdown(result)
     assert "| lumbar_spine | 1.000 | 1.000 | 1.000 |" in text and "| **total** | **3.00** |" in text
@@ -128,3 +131,34 @@ def test_lesions_found_per_region_count_a_lesion_once_and_split_by_contrast(benc
     conspicuous = bench.sensitivity_by_region(records, bench.CONSPICUOUS)
     assert conspicuous["lumbar_spine"] == {"lesions": 1, "found": 1, "sensitivity": 1.0}
     assert conspicuous["sternum"]["lesions"] == 1
+
+
+def test_sensitivity_by_contrast_bins_each_lesion_once_in_order(bench):
+    """Five lesions, one per bin edge case: the bins are closed below, open above, and listed faint to bright."""
+    records = [("ribs_left", 1.2, False), ("ribs_left", 1.3, True), ("pelvis", 1.49, False), ("pelvis", 1.5, True),
+               ("skull", 2.5, True), ("skull", 9.0, True)]
+    table = bench.sensitivity_by_contrast(records)
+    assert list(table) == ["0.0-1.3", "1.3-1.5", "1.5-2.0", "2.0-3.0", ">= 3.0"]
+    assert table["1.3-1.5"] == {"lesions": 2, "found": 1, "sensitivity": 0.5}
+    assert table["0.0-1.3"]["found"] == 0 and table[">= 3.0"]["found"] == 1
+    assert sum(row["lesions"] for row in table.values()) == len(records)
+
+
+def test_the_detectability_ceiling_is_perfect_only_when_nothing_is_left_out(bench):
+    """Finding every lesion gives r 1 and MAE 0; a detector blind to one patient's only lesion loses both."""
+    truth = np.array([0.0, 0.2, 0.5, 1.0, 2.0])
+    assert bench.detectability_ceiling(truth, truth) == {"pearson_r": pytest.approx(1.0), "mae": 0.0}
+    found = truth.copy()
+    found[4] = 0.3  # the largest patient's faint lesions missed
+    ceiling = bench.detectability_ceiling(found, truth)
+    assert ceiling["pearson_r"] < 0.95 and ceiling["mae"] == pytest.approx(1.7 / 5)
+
+
+def test_views_combine_per_bone_by_mean_or_by_maximum(bench):
+    """A pelvic lesion only ANT shows and a femoral one both show: the mean halves the first, the maximum keeps
+    it; bones absent from a view count as uninvolved there."""
+    pelvis, femur = bench.BONE_GROUPS["pelvis"][0], bench.BONE_GROUPS["femur_left"][0]
+    per_view = {"ANT": {"pelvis": 0.2, "femur_left": 0.1}, "POST": {"femur_left": 0.3}}
+    assert bench.bsi_over_views(per_view) == pytest.approx(pelvis * 0.1 + femur * 0.2)
+    assert bench.bsi_over_views(per_view, "max") == pytest.approx(pelvis * 0.2 + femur * 0.3)
+    assert bench.bsi_over_views({"ANT": {}, "POST": {}}, "max") == 0.0
