@@ -419,8 +419,9 @@ def randomised_faint_profile() -> PhantomConfig:
     The BSI's truth is an area: its large lesions carry it, and a detector that finds exactly the lesions of
     apparent contrast >= 1.5 (with their true outlines) would reach r 0.96 against it, one that finds those of
     >= 2 only r 0.87 (docs/predict.md, session 13); the shipped model finds under half of the 1.5-2 ones. This
-    profile doubles the share of lesions below a contrast of 2 (log-uniform 1.1-4: 46 %; ``randomised``: 23 %) and
-    draws fewer small ones; everything else, look-alikes included, is ``randomised``'s. Not a test profile.
+    profile doubles the share of lesions whose contrast (the concentration ratio; the planar view's apparent
+    contrast is lower still) is below 2 (log-uniform 1.1-4: 46 %; ``randomised``: 23 %) and draws fewer small
+    ones; everything else, look-alikes included, is ``randomised``'s. Not a test profile.
     """
     base = randomised_profile()
     return replace(base, name="randomised-faint",
