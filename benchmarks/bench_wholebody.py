@@ -189,18 +189,15 @@ CONTRAST_BINS: tuple[float, ...] = (0.0, 1.3, 1.5, 2.0, 3.0)
 
 def sensitivity_by_contrast(records: list[tuple[str, float, bool]]) -> dict[str, dict]:
     """Per apparent-contrast bin (:data:`CONTRAST_BINS`): lesions, found, and the share found (empty bins left out)."""
-    table: dict[str, list[int]] = {}
-    for _, contrast, found in records:
-        k = int(np.searchsorted(CONTRAST_BINS, contrast, side="right")) - 1
-        low = CONTRAST_BINS[max(k, 0)]
-        name = f">= {low}" if k == len(CONTRAST_BINS) - 1 else f"{low}-{CONTRAST_BINS[k + 1]}"
-        row = table.setdefault(name, [0, 0])
-        row[0] += 1
-        row[1] += int(found)
-    order = {name: i for i, name in enumerate(
-        [f"{a}-{b}" for a, b in zip(CONTRAST_BINS, CONTRAST_BINS[1:])] + [f">= {CONTRAST_BINS[-1]}"])}
-    return {name: {"lesions": n, "found": k, "sensitivity": round(k / n, 3)}
-            for name, (n, k) in sorted(table.items(), key=lambda item: order[item[0]])}
+    edges = CONTRAST_BINS
+    names = [f"{a}-{b}" for a, b in zip(edges, edges[1:])] + [f">= {edges[-1]}"]
+    lesions, found = np.zeros(len(names), int), np.zeros(len(names), int)
+    for _, contrast, hit in records:
+        k = max(int(np.searchsorted(edges, contrast, side="right")) - 1, 0)
+        lesions[k] += 1
+        found[k] += int(hit)
+    return {name: {"lesions": int(n), "found": int(f), "sensitivity": round(f / n, 3)}
+            for name, n, f in zip(names, lesions, found) if n}
 
 
 def _lookalike_pixels(patient, view: str) -> list[tuple[str, float, float]]:
