@@ -18,7 +18,10 @@ region network (or ``--regions atlas``) predict every view, and the script repor
   a reader would hardly draw (docs/robustness.md, "Where the shipped model misses"); and, for each, the
   *detectability ceiling* (:func:`detectability_ceiling`): r and MAE against the full truth of a detector that
   finds exactly those lesions with their true outlines. Also the BSI with the views combined per bone by their
-  maximum instead of the mean (:func:`bsi_over_views`), against the truth combined both ways;
+  maximum instead of the mean (:func:`bsi_over_views`), against the truth combined both ways; and the BSI
+  *step by step* from the truth to the prediction (:func:`bsi_steps`: the found lesions with their true
+  outlines, then with their predicted outlines, then with the false positives), which says whether missed
+  lesions, outlines or false positives cost the r;
 * **lesions found per region**: the share of labelled lesions (per view) with a predicted lesion pixel on
   them, per truth region, of all and of those of apparent contrast >= 2 (:data:`CONSPICUOUS`, lesions any
   reader calls): a blind spot at one site (the sternum, a humeral head) shows here, not in the BSI's r; and
@@ -101,14 +104,20 @@ def _bench_misses():
     return sys.modules["bench_misses"]
 
 
+def truth_regions_index(patient, view: str, mask: np.ndarray):
+    """The :class:`~scintiseg.predict.bsi.BoneIndex` of ``mask`` on ``view`` over the phantom's *truth* region map
+    (so that what it measures is the lesion mask alone, not the learned region map)."""
+    labels = patient.regions[view].astype(np.int16)
+    regions = SkeletonRegions(view, labels, labels > 0, labels > 0, 0, labels.shape[0] - 1, labels.shape[1] / 2)
+    return bone_scan_index(np.asarray(mask, dtype=bool), regions)
+
+
 def truth_index(patient, min_contrast: float | None = None) -> dict:
     """Per view, the :class:`~scintiseg.predict.bsi.BoneIndex` of the phantom's labelled lesions (module
     docstring); with ``min_contrast``, of those whose apparent contrast on the view reaches it (a reader-level
     truth)."""
     out = {}
     for view in patient.scan.view_names:
-        labels = patient.regions[view].astype(np.int16)
-        regions = SkeletonRegions(view, labels, labels > 0, labels > 0, 0, labels.shape[0] - 1, labels.shape[1] / 2)
         mask = np.asarray(patient.masks[view], dtype=bool)
         if min_contrast is not None:
             contrast = _bench_misses().apparent_contrast
@@ -119,8 +128,37 @@ def truth_index(patient, min_contrast: float | None = None) -> dict:
                 if index > 0 and contrast(counts, extent) >= min_contrast:
                     kept |= extent
             mask = kept
-        out[view] = bone_scan_index(mask, regions)
+        out[view] = truth_regions_index(patient, view, mask)
     return out
+
+
+#: The steps of :func:`bsi_steps`, from the truth to the pipeline's own BSI.
+BSI_STEPS: tuple[str, ...] = ("found_true_outlines", "found_predicted_outlines", "all_predicted")
+
+
+def bsi_steps(patient, predicted: dict[str, np.ndarray]) -> dict[str, float]:
+    """Where the BSI's error comes from, one step at a time from the truth (``predicted``: the lesion labels per
+    view, 0 = none). Each is the BSI formula over the truth region map, mean over the views:
+
+    - ``found_true_outlines``: the labelled lesions a predicted lesion touches, with their *true* outlines (what is
+      lost against the truth is the missed lesions);
+    - ``found_predicted_outlines``: the predicted lesions that touch a labelled lesion, with their *predicted*
+      outlines (what changes from the step before is the outlines);
+    - ``all_predicted``: every predicted lesion, false positives included (what changes is the false positives;
+      from here to the pipeline's BSI only the region map differs)."""
+    steps: dict[str, list[float]] = {name: [] for name in BSI_STEPS}
+    for view in patient.scan.view_names:
+        labels = np.asarray(predicted[view])
+        truth = np.asarray(patient.masks[view], dtype=bool)
+        instances = np.where(truth, patient.instances[view], 0)
+        touched = np.unique(instances[(labels > 0) & truth])
+        found = np.isin(instances, touched[touched > 0])
+        hits = np.unique(labels[truth & (labels > 0)])
+        masks = {"found_true_outlines": found, "found_predicted_outlines": np.isin(labels, hits[hits > 0]),
+                 "all_predicted": labels > 0}
+        for name, mask in masks.items():
+            steps[name].append(truth_regions_index(patient, view, mask).bsi_percent)
+    return {name: float(np.mean(values)) for name, values in steps.items()}
 
 
 def involved_fractions(bones: dict[str, dict]) -> dict[str, float]:
@@ -506,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     max_true: list[float] = []
     max_pred: list[float] = []
     reader_truth: dict[float, list[float]] = {level: [] for level in READER_CONTRASTS}
+    steps: dict[str, list[float]] = {name: [] for name in BSI_STEPS}
     false_positives: Counter = Counter()
     fp_regions: Counter = Counter()
     detections: list[tuple[str, float, bool]] = []
@@ -537,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
         max_pred.append(bsi_over_views({v: involved_fractions(r.bsi["bones"]) for v, r in prediction.views.items()}, "max"))
         for level in READER_CONTRASTS:
             reader_truth[level].append(truth_bsi(patient, level))
+        for name, value in bsi_steps(patient, {v: r.labels for v, r in prediction.views.items()}).items():
+            steps[name].append(value)
         bsi_pred.append(prediction.bsi_percent)
         scores.append(prediction.triage_score)
         positive.append(any(patient.masks[v].any() for v in patient.scan.view_names))
@@ -563,6 +604,11 @@ def main(argv: list[str] | None = None) -> int:
                                         "predicted_mean": float(mp.mean())},
                  "both_by_max": {"pearson_r": pearson(mt, mp), "mae": float(np.abs(mt - mp).mean()),
                                  "truth_mean": float(mt.mean())}}
+    step_table = {}
+    for name, values in steps.items():
+        one = np.array(values)
+        step_table[name] = {"pearson_r": pearson(t, one), "mae": float(np.abs(t - one).mean()),
+                            "predicted_mean": float(one.mean())}
     labels = np.array(positive)
 
     def roc_auc(values) -> float:
@@ -579,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
         "bsi": {"pearson_r": r, "mae": float(np.abs(t - p).mean()), "pearson_r_ci95": r_ci, "mae_ci95": mae_ci,
                 "truth_mean": float(t.mean()),
                 "predicted_mean": float(p.mean()), "truth": t.round(4).tolist(), "predicted": p.round(4).tolist(),
-                "reader_truth": readers, "per_bone_max_over_views": views_max},
+                "reader_truth": readers, "per_bone_max_over_views": views_max, "steps": step_table},
         "triage": {"auc": auc, "auc_bone_only": bone_auc, "with_lesion": int(labels.sum()), "without": int((~labels).sum())},
         "sensitivity": {"all": float(np.mean([found for _, _, found in detections])) if detections else float("nan"),
                         "by_region": sensitivity_by_region(detections),
@@ -601,6 +647,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  views combined per bone by their maximum (bsi_over_views): r = {views_max['predicted_vs_truth']['pearson_r']:.3f}, "
           f"MAE = {views_max['predicted_vs_truth']['mae']:.3f} (predicted mean {mp.mean():.3f}); truth combined the "
           f"same way: r = {both['pearson_r']:.3f}, MAE = {both['mae']:.3f} (truth mean {both['truth_mean']:.3f})")
+    print("  step by step from the truth (truth region map; bsi_steps): " + ", ".join(
+        f"{name} r = {one['pearson_r']:.3f}, MAE = {one['mae']:.3f} (mean {one['predicted_mean']:.3f})"
+        for name, one in step_table.items()))
     print(f"triage AUC = {auc:.3f}, bone pixels only {bone_auc:.3f} ({labels.sum()} scans with a visible lesion, {(~labels).sum()} without)")
     sens = result["sensitivity"]
     bright = sens["by_region_contrast_2"]

@@ -162,3 +162,29 @@ def test_views_combine_per_bone_by_mean_or_by_maximum(bench):
     assert bench.bsi_over_views(per_view) == pytest.approx(pelvis * 0.1 + femur * 0.2)
     assert bench.bsi_over_views(per_view, "max") == pytest.approx(pelvis * 0.2 + femur * 0.3)
     assert bench.bsi_over_views({"ANT": {}, "POST": {}}, "max") == 0.0
+
+
+def test_bsi_steps_separate_missed_lesions_outlines_and_false_positives(bench):
+    """Two lesions on one bone, one found with half its outline, one missed, and a false positive elsewhere on
+    the bone: each step adds exactly one of the three to the BSI, over the truth region map."""
+    counts = np.full((80, 40), 100.0)
+    regions = np.zeros(counts.shape, np.int16)
+    regions[10:70, 5:35] = 5  # lumbar spine: 1,800 bone pixels
+    found, missed = np.zeros(counts.shape, bool), np.zeros(counts.shape, bool)
+    found[20:30, 10:20], missed[50:60, 10:20] = True, True  # 100 pixels each
+    instances = np.zeros(counts.shape, np.uint16)
+    instances[found], instances[missed] = 1, 2
+    scan = SimpleNamespace(view_names=["ANT"], view=lambda view: counts)
+    patient = SimpleNamespace(scan=scan, regions={"ANT": regions}, masks={"ANT": found | missed},
+                              instances={"ANT": instances})
+    labels = np.zeros(counts.shape, np.int32)
+    labels[20:25, 10:20] = 1  # half of the found lesion (50 pixels)
+    labels[40:44, 25:30] = 2  # a false positive (20 pixels)
+    steps = bench.bsi_steps(patient, {"ANT": labels})
+    assert list(steps) == list(bench.BSI_STEPS)
+    truth = bench.truth_bsi(patient)
+    assert truth > 0
+    assert steps["found_true_outlines"] == pytest.approx(truth * 100 / 200)
+    assert steps["found_predicted_outlines"] == pytest.approx(truth * 50 / 200)
+    assert steps["all_predicted"] == pytest.approx(truth * 70 / 200)
+    assert bench.bsi_steps(patient, {"ANT": np.zeros_like(labels)}) == {name: 0.0 for name in bench.BSI_STEPS}
