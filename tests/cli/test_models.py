@@ -62,3 +62,29 @@ def test_interpolate_with_a_missing_file_is_one_line_and_exit_2(tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 2 and "none.pt" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.pt").exists()
+
+
+def test_average_writes_the_mean_of_the_shipped_model_and_two_copies(tmp_path, capsys):
+    import torch
+
+    from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS
+
+    copies = []
+    for factor in (2, 3):
+        state = load_checkpoint(SHIPPED_WEIGHTS)
+        state["model"] = {k: v * factor if v.is_floating_point() else v for k, v in state["model"].items()}
+        copies.append(str(save_checkpoint(state, tmp_path / f"x{factor}.pt")))
+    out = tmp_path / "soup.pt"
+    assert main(["models", "average", "shipped", *copies, "--out", str(out)]) == 0
+    assert "mean of 3" in capsys.readouterr().out
+    soup, shipped = load_checkpoint(out)["model"], load_checkpoint(SHIPPED_WEIGHTS)["model"]
+    name = next(k for k, v in shipped.items() if v.is_floating_point() and v.abs().sum() > 0)
+    torch.testing.assert_close(soup[name], 2 * shipped[name])  # (1 + 2 + 3) / 3
+
+
+def test_average_of_one_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):
+    code = main(["models", "average", "shipped", "--out", str(tmp_path / "o.pt")])
+    err = capsys.readouterr().err
+    assert code == 2 and "at least two" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.pt").exists()

@@ -1,4 +1,4 @@
-"""Tests for scintiseg.models.interpolate: WiSE-FT weights between a network and its fine-tune."""
+"""Tests for scintiseg.models.interpolate: WiSE-FT weights between a network and its fine-tune, and soups."""
 
 import pytest
 import torch
@@ -6,7 +6,12 @@ import torch
 from scintiseg.errors import ScintisegError
 from scintiseg.models import create_model
 from scintiseg.models.checkpoint import load_checkpoint, load_model_from_checkpoint, save_checkpoint
-from scintiseg.models.interpolate import interpolate_checkpoints, interpolate_weights
+from scintiseg.models.interpolate import (
+    average_checkpoints,
+    average_weights,
+    interpolate_checkpoints,
+    interpolate_weights,
+)
 
 DATA = {"input_mode": "ant", "normalisation": "robust", "window_size": 64, "pixel_mm": 2.26, "window": "whole"}
 
@@ -97,3 +102,35 @@ def test_a_model_entry_that_is_not_a_state_dict_is_refused(pair, tmp_path):
     broken = save_checkpoint({"model": [1, 2], "model_config": dict(base.config), "data": DATA}, tmp_path / "broken.pt")
     with pytest.raises(ScintisegError, match="not a state dict"):
         interpolate_checkpoints(broken, base_path, 0.5, tmp_path / "out.pt")
+
+
+def test_a_soup_is_the_mean_of_its_members_and_keeps_the_last_ones_record(pair, tmp_path):
+    base, tuned, base_path, tuned_path = pair
+    third = _network(2)
+    third_path = _save(third, tmp_path / "third.pt", history=[{"epoch": 3}])
+    states = [net.state_dict() for net in (base, tuned, third)]
+    mean = average_weights(states)
+    for name, value in mean.items():
+        if value.is_floating_point():  # BatchNorm statistics too
+            torch.testing.assert_close(value, sum(state[name] for state in states) / 3)
+        else:
+            assert torch.equal(value, states[-1][name])
+    out = average_checkpoints([base_path, tuned_path, third_path], tmp_path / "soup.pt")
+    state = load_checkpoint(out)
+    assert state["history"] == [{"epoch": 3}] and "optimizer" not in state
+    assert [m["file"] for m in state["soup"]["members"]] == ["base.pt", "tuned.pt", "third.pt"]
+    # two members: the soup is the interpolation at alpha 0.5
+    two = load_checkpoint(average_checkpoints([base_path, tuned_path], tmp_path / "two.pt"))["model"]
+    half = load_checkpoint(interpolate_checkpoints(base_path, tuned_path, 0.5, tmp_path / "half.pt"))["model"]
+    for name in two:
+        torch.testing.assert_close(two[name], half[name])
+
+
+def test_a_soup_refuses_one_member_and_a_foreign_network(pair, tmp_path):
+    _, _, base_path, tuned_path = pair
+    with pytest.raises(ScintisegError, match="at least two"):
+        average_checkpoints([base_path], tmp_path / "out.pt")
+    other = _save(create_model("unet", width=8, depth=2), tmp_path / "other.pt")
+    with pytest.raises(ScintisegError, match="another network") as info:
+        average_checkpoints([base_path, tuned_path, other], tmp_path / "out.pt")
+    assert "other.pt" in str(info.value) and not (tmp_path / "out.pt").exists()

@@ -1,4 +1,4 @@
-"""``scintiseg models``: list the registered networks, tabulate their size and speed, or interpolate two of them."""
+"""``scintiseg models``: list the registered networks, tabulate their size and speed, interpolate or average them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from scintiseg.io.atomic import write_text_atomic
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``models list``, ``models table`` and ``models interpolate``."""
+    """Add ``models list``, ``models table``, ``models interpolate`` and ``models average``."""
     parser = subparsers.add_parser(
         "models",
         help="list the segmentation networks and their size and speed",
@@ -56,6 +56,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mix.add_argument("--alpha", type=float, required=True, help="0 gives BASE, 1 gives TUNED")
     mix.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.pt)")
     mix.set_defaults(func=run_interpolate)
+
+    soup = commands.add_parser(
+        "average",
+        help="the mean of the weights of several fine-tunes of one network (a uniform soup)",
+        description="Write a checkpoint whose weights are the mean of the given checkpoints' weights (a uniform "
+        "model soup, Wortsman et al. 2022; over one run's checkpoints, stochastic weight averaging): the "
+        "checkpoints of a fine-tune can differ by a factor of ten in the normal hot spots they call on a real "
+        "scan, their mean much less (docs/robustness.md). Every file must hold the same network made for the "
+        "same input; the result keeps the last file's record. Measure it before using it, e.g. with "
+        "benchmarks/bench_wholebody.py --source nm1 --model OUT.",
+    )
+    soup.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT", help="two or more .pt checkpoints, or 'shipped'")
+    soup.add_argument("--out", required=True, metavar="FILE", help="checkpoint to write (.pt)")
+    soup.set_defaults(func=run_average)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -120,4 +134,14 @@ def run_interpolate(args: argparse.Namespace) -> int:
     base = SHIPPED_WEIGHTS if args.base == "shipped" else args.base
     out = interpolate_checkpoints(base, args.tuned, args.alpha, args.out)
     print(f"wrote {out}: (1 - {args.alpha:g}) x {base} + {args.alpha:g} x {args.tuned}")
+    return 0
+
+
+def run_average(args: argparse.Namespace) -> int:
+    from scintiseg.models.interpolate import average_checkpoints  # lazy: start-up time
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS  # lazy: start-up time
+
+    paths = [SHIPPED_WEIGHTS if path == "shipped" else path for path in args.checkpoints]
+    out = average_checkpoints(paths, args.out)
+    print(f"wrote {out}: the mean of {len(paths)} checkpoints' weights")
     return 0

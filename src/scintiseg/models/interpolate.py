@@ -1,4 +1,4 @@
-"""Weight-space interpolation between a network and its fine-tune (WiSE-FT).
+"""Weight-space interpolation between a network and its fine-tune (WiSE-FT), and averages of fine-tunes (soups).
 
 Wortsman et al., "Robust fine-tuning of zero-shot models" (CVPR 2022): fine-tuning a network on new data
 raises its accuracy there and can lower it on data unlike both; the weights ``(1 - alpha) * base + alpha *
@@ -18,10 +18,18 @@ Choices the paper leaves open for this use:
 * the result is the *fine-tune's* checkpoint (its data contract, history and training config) with the
   interpolated weights and an ``interpolation`` record: the two files' names and SHA-256 and alpha.
 
+The *uniform soup* (Wortsman et al., "Model soups", ICML 2022; over one run's checkpoints it is stochastic
+weight averaging, Izmailov et al. 2018) is the mean of the weights of several fine-tunes of one network
+(:func:`average_checkpoints`): the checkpoints of a CPU fine-tune swing between calling 0.5 and 5 of a real
+scan's normal hot spots per view two epochs apart, and their mean does not (docs/robustness.md). Same
+choices as above: every floating tensor averaged, BatchNorm statistics too; integer tensors and the record
+from the *last* checkpoint given; a ``soup`` record with every file's name and SHA-256.
+
 Example::
 
-    from scintiseg.models.interpolate import interpolate_checkpoints
+    from scintiseg.models.interpolate import average_checkpoints, interpolate_checkpoints
     interpolate_checkpoints("shipped.pt", "runs/ft/checkpoints/best.pt", alpha=0.5, out="wise_0.5.pt")
+    average_checkpoints(["runs/ft/checkpoints/epoch_0004.pt", "runs/ft/checkpoints/epoch_0006.pt"], "soup.pt")
 """
 
 from __future__ import annotations
@@ -74,24 +82,7 @@ def interpolate_checkpoints(base: str | Path, tuned: str | Path, alpha: float, o
     if not 0.0 <= float(alpha) <= 1.0:
         raise ScintisegError(f"alpha must lie in [0, 1] (0: the base network, 1: the fine-tune), got {alpha!r}")
     base, tuned, out = Path(base), Path(tuned), Path(out)
-    first = load_checkpoint(base)
-    second = load_checkpoint(tuned)
-    for path, state in ((base, first), (tuned, second)):
-        weights = state["model"]
-        if not isinstance(weights, Mapping) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
-            raise ScintisegError("its 'model' entry is not a state dict of tensors", path=path)
-    if first["model_config"] != second["model_config"]:
-        raise ScintisegError(f"holds another network than {base.name} ({_describe(second)} against "
-                             f"{_describe(first)}): only a network and its own fine-tune can be interpolated",
-                             path=tuned)
-    mismatch = state_dict_mismatch(first["model"], second["model"])
-    if mismatch:
-        raise ScintisegError(f"its weights do not fit {base.name}'s: {mismatch}", path=tuned)
-    ours, theirs = first.get("data") or {}, second.get("data") or {}
-    for key in DATA_KEYS:
-        if ours.get(key) != theirs.get(key):
-            raise ScintisegError(f"was made for {key} {theirs.get(key)!r}, {base.name} for {ours.get(key)!r}",
-                                 path=tuned)
+    first, second = _load_compatible([base, tuned], "interpolated")
     state = dict(second)
     state["model"] = interpolate_weights(first["model"], second["model"], alpha)
     state["interpolation"] = {
@@ -102,6 +93,68 @@ def interpolate_checkpoints(base: str | Path, tuned: str | Path, alpha: float, o
     }
     state.pop("optimizer", None)  # the fine-tune's optimiser state belongs to its own weights, not to these
     return save_checkpoint(state, out)
+
+
+def average_weights(states: list[Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The mean of every floating tensor over ``states`` (same names and shapes); integer tensors from the last."""
+    if not states:
+        raise ValueError("nothing to average")
+    last = states[-1]
+    mean: dict[str, torch.Tensor] = {}
+    for name, value in last.items():
+        if value.is_floating_point():
+            total = torch.zeros_like(value, dtype=torch.float64)
+            for state in states:
+                total += state[name].to(torch.float64)
+            mean[name] = (total / len(states)).to(value.dtype)
+        else:
+            mean[name] = value.clone()
+    return mean
+
+
+def average_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
+    """Write ``out``: the last checkpoint of ``paths`` with the mean of all their weights (a uniform soup).
+
+    Raises:
+        ScintisegError: fewer than two files; a file that is not a checkpoint (naming it); networks that differ
+            (kind, arguments, weight names or shapes) or were made for different input.
+    """
+    paths = [Path(path) for path in paths]
+    if len(paths) < 2:
+        raise ScintisegError(f"averaging needs at least two checkpoints of one network, got {len(paths)}")
+    states = _load_compatible(paths, "averaged")
+    state = dict(states[-1])
+    state["model"] = average_weights([one["model"] for one in states])
+    state["soup"] = {"method": "uniform soup (Wortsman et al. 2022): the mean of the weights",
+                     "members": [{"file": path.name, "sha256": _sha256(path)} for path in paths]}
+    state.pop("optimizer", None)
+    state.pop("interpolation", None)  # a member's own record describes that member, not the mean
+    return save_checkpoint(state, out)
+
+
+def _load_compatible(paths: list[Path], verb: str) -> list[dict]:
+    """The checkpoints of ``paths``, checked to hold one network made for one input (else one error line naming
+    the file that differs from the first)."""
+    states = [load_checkpoint(path) for path in paths]
+    for path, state in zip(paths, states):
+        weights = state["model"]
+        if not isinstance(weights, Mapping) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+            raise ScintisegError("its 'model' entry is not a state dict of tensors", path=path)
+    reference, first = paths[0], states[0]
+    for path, state in zip(paths[1:], states[1:]):
+        if first["model_config"] != state["model_config"]:
+            raise ScintisegError(f"holds another network than {reference.name} ({_describe(state)} against "
+                                 f"{_describe(first)}): only a network and its own fine-tunes can be {verb}",
+                                 path=path)
+        mismatch = state_dict_mismatch(first["model"], state["model"])
+        if mismatch:
+            raise ScintisegError(f"its weights do not fit {reference.name}'s: {mismatch}", path=path)
+        ours, theirs = first.get("data") or {}, state.get("data") or {}
+        for key in DATA_KEYS:
+            if ours.get(key) != theirs.get(key):
+                raise ScintisegError(f"was made for {key} {theirs.get(key)!r}, {reference.name} for "
+                                     f"{ours.get(key)!r}", path=path)
+    return states
 
 
 def _describe(state: Mapping) -> str:
