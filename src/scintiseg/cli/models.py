@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write a checkpoint whose weights are the mean of the given checkpoints' weights (a uniform "
         "model soup, Wortsman et al. 2022; over one run's checkpoints, stochastic weight averaging): the "
         "checkpoints of a fine-tune can differ by a factor of ten in the normal hot spots they call on a real "
-        "scan, their mean much less (docs/robustness.md). Every file must hold the same network made for the "
+        "scan, and their mean does not depend on where the run stopped (docs/robustness.md). Every file must hold the same network made for the "
         "same input; the result keeps the last file's record. Measure it before using it, e.g. with "
         "benchmarks/bench_wholebody.py --source nm1 --model OUT.",
     )

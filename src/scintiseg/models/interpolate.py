@@ -21,7 +21,8 @@ Choices the paper leaves open for this use:
 The *uniform soup* (Wortsman et al., "Model soups", ICML 2022; over one run's checkpoints it is stochastic
 weight averaging, Izmailov et al. 2018) is the mean of the weights of several fine-tunes of one network
 (:func:`average_checkpoints`): the checkpoints of a CPU fine-tune swing between calling 0.5 and 5 of a real
-scan's normal hot spots per view two epochs apart, and their mean does not (docs/robustness.md). Same
+scan's normal hot spots per view two epochs apart, and their mean (1.65) does not depend on where the run
+stopped (docs/robustness.md). Same
 choices as above: every floating tensor averaged, BatchNorm statistics too; integer tensors and the record
 from the *last* checkpoint given; a ``soup`` record with every file's name and SHA-256.
 
