@@ -421,7 +421,9 @@ def randomised_faint_profile() -> PhantomConfig:
     >= 2 only r 0.87 (docs/predict.md, session 13); the shipped model finds under half of the 1.5-2 ones. This
     profile doubles the share of lesions whose contrast (the concentration ratio; the planar view's apparent
     contrast is lower still) is below 2 (log-uniform 1.1-4: 46 %; ``randomised``: 23 %) and draws fewer small
-    ones; everything else, look-alikes included, is ``randomised``'s. Not a test profile.
+    ones; everything else, look-alikes included, is ``randomised``'s. Not a test profile. A CPU fine-tune of the
+    shipped model on it finds more of the faint lesions and calls more normal bone (same BSI r; docs/robustness.md,
+    "Fainter, larger lesions in training"); not shipped.
     """
     base = randomised_profile()
     return replace(base, name="randomised-faint",
