@@ -1,9 +1,9 @@
 """Can a simple rule on the predicted lesions tell the lesions from the false positives? (issue 15)
 
 Per predicted lesion (8-connected component of the thresholded probability) on held-out phantom patients and on
-the NM1 hybrid views of ``bench_wholebody.py --source nm1`` (seeds 60000.., 50 % of NM1's counts, ANT), the
+the NM1 hybrid views of ``bench_wholebody.py --source nm1`` (seeds 60000.., 50 % of NM1's counts), the
 script records whether it touches a true lesion (a lesion; else a false positive, as in bench_wholebody) and
-three candidate features (:func:`component_features`):
+four candidate features (:func:`component_features`):
 
 * ``peak``: its largest probability (a hysteresis rule: keep a component only when its core is confident);
 * ``area``: its size in pixels (a larger minimum area than the pipeline's 4 px);
@@ -11,6 +11,9 @@ three candidate features (:func:`component_features`):
   count-weighted mean column of the rows it spans; Gaussian sigma 3 px): a lesion is usually one-sided, normal
   bone and bilateral degeneration are not. Components within :data:`MIDLINE_PX` of the midline mirror onto
   themselves and are left out of this feature.
+* ``paired``: 1 when the pipeline pairs it with a lesion of the other view (:mod:`scintiseg.predict.pairing`), else
+  0: a lesion in bone shows on both heads, a count fluctuation on one. Only for scans with both views (the NM1
+  hybrids place each lesion on ANT and at the mirrored place on POST).
 
 For each feature and each cut it prints the share of lesions and of false positives a rule "feature >= cut"
 keeps (:func:`keep_fractions`), per source: a rule is worth having only where it keeps most lesions and few
@@ -47,13 +50,14 @@ MIDLINE_PX = 15
 MIRROR_SIGMA_PX = 3.0
 #: The cuts printed per feature.
 CUTS: dict[str, tuple[float, ...]] = {"peak": (0.8, 0.9, 0.95, 0.99), "area": (8, 16, 32),
-                                      "mirror": (1.1, 1.2, 1.3, 1.5)}
+                                      "mirror": (1.1, 1.2, 1.3, 1.5), "paired": (1,)}
 
 
 def component_features(counts: np.ndarray, labels: np.ndarray, probability: np.ndarray,
-                       truth: np.ndarray) -> list[dict]:
+                       truth: np.ndarray, paired: set[int] | None = None) -> list[dict]:
     """One record per predicted lesion of ``labels`` (0 = none): ``lesion`` (it touches ``truth``), ``peak``,
-    ``area`` and ``mirror`` (None near the midline; module docstring)."""
+    ``area``, ``mirror`` (None near the midline) and ``paired`` (1 when its label is in ``paired``, 0 when not,
+    None when ``paired`` is None: a scan with one view); module docstring."""
     smooth = ndimage.gaussian_filter(np.asarray(counts, dtype=float), MIRROR_SIGMA_PX)
     probability = np.nan_to_num(np.asarray(probability, dtype=float), nan=0.0)
     columns = np.arange(smooth.shape[1])
@@ -68,7 +72,8 @@ def component_features(counts: np.ndarray, labels: np.ndarray, probability: np.n
             mirrored = np.clip(np.round(2 * midline - cols).astype(int), 0, smooth.shape[1] - 1)
             mirror = float(smooth[rows, cols].mean() / max(smooth[rows, mirrored].mean(), 1e-12))
         out.append({"lesion": bool((mask & truth).any()), "peak": float(probability[mask].max()),
-                    "area": int(mask.sum()), "mirror": mirror})
+                    "area": int(mask.sum()), "mirror": mirror,
+                    "paired": None if paired is None else int(int(index) in paired)})
     return out
 
 
@@ -86,14 +91,25 @@ def keep_fractions(records: list[dict], feature: str, cuts: tuple[float, ...]) -
         "n": {"lesions": int(lesions.size), "false_positives": int(false.size)}}
 
 
+def paired_ids(prediction, view: str) -> set[int] | None:
+    """The ids of ``view``'s lesions that the prediction pairs with the other view (None without both views)."""
+    if set(prediction.views) != {"ANT", "POST"}:
+        return None
+    return {pair.ant_id if view == "ANT" else pair.post_id for pair in prediction.pairs}
+
+
+def scan_records(scan, prediction, instances: dict[str, np.ndarray]) -> list[dict]:
+    """The records of every view of one predicted scan (``instances``: the truth's lesion labels per view)."""
+    return [record for view, result in prediction.views.items()
+            for record in component_features(scan.view(view), result.labels, result.probability,
+                                             instances[view] > 0, paired_ids(prediction, view))]
+
+
 def phantom_records(model, settings, patients: int, seed: int, profile_name: str) -> list[dict]:
     config, out = profile(profile_name), []
     for k in range(patients):
         patient = generate_patient(seed + k, config, patient_id=f"C{k}")
-        prediction = predict_scan(patient.scan, model, settings)
-        for view, result in prediction.views.items():
-            out += component_features(patient.scan.view(view), result.labels, result.probability,
-                                      patient.instances[view] > 0)
+        out += scan_records(patient.scan, predict_scan(patient.scan, model, settings), patient.instances)
         print(f"  phantom {k + 1}/{patients}", file=sys.stderr)
     return out
 
@@ -102,9 +118,7 @@ def nm1_records(model, settings, cases: int, negatives: int, seed: int, level: f
     source, out = prepare_source(read_scan(NM1)), []
     for k in range(cases + negatives):
         case = make_hybrid_case(source, level, seed + k, negative=k >= cases)
-        result = predict_scan(case.scan, model, settings).views["ANT"]
-        out += component_features(case.scan.view("ANT"), result.labels, result.probability,
-                                  case.instances["ANT"] > 0)
+        out += scan_records(case.scan, predict_scan(case.scan, model, settings), case.instances)
         print(f"  NM1 {k + 1}/{cases + negatives}", file=sys.stderr)
     return out
 

@@ -53,6 +53,10 @@ lesion against negatives).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_wholebody.py --source nm1 --nm1-cases 30 --nm1-negatives 30 \
         --threads 1 --json-out X.json --figure-nm1 docs/img/nm1_false_positives.png
+
+``--flip-tta`` (either mode) runs the lesion network on every batch and on its left-right mirror and averages the
+two logit maps (:class:`FlipEngine`; test-time augmentation as nnU-Net's mirroring), to measure what it would
+change; the pipeline does not do it (docs/robustness.md, "A second look at each candidate").
 """
 
 from __future__ import annotations
@@ -102,6 +106,20 @@ def _bench_misses():
         sys.modules["bench_misses"] = module  # its dataclasses resolve annotations through sys.modules
         spec.loader.exec_module(module)
     return sys.modules["bench_misses"]
+
+
+class FlipEngine:
+    """An inference engine that averages ``engine``'s logits on a batch and on its left-right mirror (mirrored back).
+
+    The lesion network is not mirror-symmetric, so the two passes differ; their mean is the usual flip TTA.
+    """
+
+    def __init__(self, engine) -> None:
+        self.engine, self.name = engine, engine.name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        mirrored = self.engine(np.ascontiguousarray(batch[..., ::-1]))[..., ::-1]
+        return (self.engine(batch) + mirrored) / 2.0
 
 
 def truth_regions_index(patient, view: str, mask: np.ndarray):
@@ -509,12 +527,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nm1-seed", type=int, default=60_000, help="first hybrid seed")
     parser.add_argument("--nm1-level", type=float, default=0.5, help="kept fraction of NM1's counts")
     parser.add_argument("--figure-nm1", default=None, help="PNG of NM1 with the false-positive sites")
+    parser.add_argument("--flip-tta", action="store_true",
+                        help="average the network's logits with those of the mirrored input (FlipEngine)")
     args = parser.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
+    if args.flip_tta:
+        model = replace(model, engine=FlipEngine(model.engine))
     settings = PredictSettings(regions=args.regions, region_model=args.region_model)
     if args.threshold is not None:
         settings = replace(settings, threshold=args.threshold)

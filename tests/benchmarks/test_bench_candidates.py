@@ -53,3 +53,12 @@ def test_keep_fractions_count_each_kind_and_skip_missing_features(bench):
     mirror = bench.keep_fractions(records, "mirror", (1.2,))
     assert mirror["n"] == {"lesions": 1, "false_positives": 1}  # the midline one has no mirror ratio
     assert mirror["1.2"] == {"lesions": 1.0, "false_positives": 0.0}
+
+
+def test_paired_feature_marks_the_components_paired_with_the_other_view(bench):
+    counts, labels, probability, truth = _case()
+    assert [r["paired"] for r in bench.component_features(counts, labels, probability, truth)] == [None] * 3
+    records = bench.component_features(counts, labels, probability, truth, paired={1, 3})
+    assert [r["paired"] for r in records] == [1, 0, 1]
+    kept = bench.keep_fractions(records, "paired", (1,))
+    assert kept["1"] == {"lesions": 1.0, "false_positives": 0.5}

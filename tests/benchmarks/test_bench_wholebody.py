@@ -188,3 +188,21 @@ def test_bsi_steps_separate_missed_lesions_outlines_and_false_positives(bench):
     assert steps["found_predicted_outlines"] == pytest.approx(truth * 50 / 200)
     assert steps["all_predicted"] == pytest.approx(truth * 70 / 200)
     assert bench.bsi_steps(patient, {"ANT": np.zeros_like(labels)}) == {name: 0.0 for name in bench.BSI_STEPS}
+
+
+def test_flip_engine_averages_the_network_and_its_mirror(bench):
+    weights = np.arange(6, dtype=np.float32)  # a network that favours the right-hand columns: not symmetric
+
+    class Network:
+        name = "stand-in"
+
+        def __call__(self, batch):
+            return batch[:, :1] * weights
+
+    batch = np.random.default_rng(0).random((2, 1, 3, 6)).astype(np.float32)
+    flipped = bench.FlipEngine(Network())
+    assert flipped.name == "stand-in"
+    out = flipped(batch)
+    assert out.shape == (2, 1, 3, 6)
+    np.testing.assert_allclose(out, batch[:, :1] * (weights + weights[::-1]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(flipped(batch[..., ::-1]), out[..., ::-1], rtol=1e-6)  # now mirror-equivariant
