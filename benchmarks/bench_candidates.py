@@ -23,7 +23,8 @@ Usage::
 
     OMP_NUM_THREADS=2 python benchmarks/bench_candidates.py --patients 40 --model M --json-out X.json
 
-Results: docs/robustness.md ("Fainter, larger lesions in training").
+Results: docs/robustness.md ("Fainter, larger lesions in training"; the paired feature: "A second look at each
+candidate").
 """
 
 from __future__ import annotations

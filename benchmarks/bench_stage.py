@@ -203,6 +203,19 @@ def phantom_views(model, settings, profile_name: str, seed: int, patients: int) 
     return out
 
 
+def training_candidates(model, settings, profile_name: str, seed: int, patients: int) -> tuple[np.ndarray, np.ndarray]:
+    """The patches and truth of every candidate on ``patients`` patients (the maps are not kept: memory)."""
+    config, patches, truth = profile(profile_name), [], []
+    for k in range(patients):
+        patient = generate_patient(seed + k, config, patient_id=f"S{k}")
+        for item in _case_views(patient.scan, predict_scan(patient.scan, model, settings), patient.masks,
+                                patient.instances):
+            patches.append(item["patches"])
+            truth.append(item["truth"])
+        print(f"  {profile_name} {k + 1}/{patients}", file=sys.stderr)
+    return np.concatenate(patches), np.concatenate(truth)
+
+
 def _bench_wholebody():
     spec = importlib.util.spec_from_file_location("bench_wholebody", Path(__file__).resolve().parent / "bench_wholebody.py")
     module = importlib.util.module_from_spec(spec)
@@ -285,10 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     model, settings = load_model(args.model), PredictSettings()
-    training = [item for _, views in phantom_views(model, settings, args.train_profile, args.train_seed,
-                                                   args.train_patients) for item in views]
-    patches = np.concatenate([item["patches"] for item in training])
-    truth = np.concatenate([item["truth"] for item in training])
+    patches, truth = training_candidates(model, settings, args.train_profile, args.train_seed, args.train_patients)
     print(f"training candidates: {int((truth == 1).sum())} lesions, {int((truth == 0).sum())} false positives, "
           f"{int((truth < 0).sum())} on unlabelled lesions (left out)")
     held_out = phantom_views(model, settings, args.profile, args.seed, args.patients)
