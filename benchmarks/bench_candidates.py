@@ -12,8 +12,8 @@ four candidate features (:func:`component_features`):
   bone and bilateral degeneration are not. Components within :data:`MIDLINE_PX` of the midline mirror onto
   themselves and are left out of this feature.
 * ``paired``: 1 when the pipeline pairs it with a lesion of the other view (:mod:`scintiseg.predict.pairing`), else
-  0: a lesion in bone shows on both heads, a count fluctuation on one. Only for scans with both views (the NM1
-  hybrids place each lesion on ANT and at the mirrored place on POST).
+  0: a lesion in bone shows on both heads, a count fluctuation on one. Only for scans with both views: the
+  phantom's (NM1 has an ANT view only, so its records have none).
 
 For each feature and each cut it prints the share of lesions and of false positives a rule "feature >= cut"
 keeps (:func:`keep_fractions`), per source: a rule is worth having only where it keeps most lesions and few

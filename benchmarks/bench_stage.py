@@ -16,8 +16,9 @@ are as confident as its hits (``bench_candidates.py``: peak, area and symmetry r
    it touches no lesion at all; a candidate on a lesion too faint to be labelled is left out of training.
 4. **The stage** (:class:`StageNet`): three double-convolution blocks (24-48-96 channels, BatchNorm, max pooling),
    global average pooling, dropout 0.3, one logit; AdamW (lr 1e-3, weight decay 1e-3, cosine), BCE weighted to
-   the class balance, batch 64, left-right flips and a +-10 % count-scale jitter; scored as the mean of the patch
-   and its mirror. All [choice]: small, because a few thousand candidates are what a CPU run makes.
+   the class balance, batch 64, left-right flips and a +-10 % scale jitter of each patch (all channels); scored as
+   the mean of the patch and its mirror. All [choice]: small, because a few thousand candidates are what a CPU run
+   makes.
 5. **Held out**: the phantom's 100 default patients of docs/predict.md (seeds 910000+) and the 60 NM1 hybrids of
    ``bench_wholebody.py --source nm1`` (seeds 60000+, 50 % of NM1's counts). For each cut on the stage's score
    (:data:`CUTS`; 0 = no stage) the script removes the candidates below it (:func:`filter_labels`) and reports the
