@@ -39,9 +39,11 @@ Results: docs/robustness.md ("A second look at each candidate").
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -69,16 +71,22 @@ CUTS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.5)
 MIDLINE_SIGMA_PX = 3.0
 
 
+def antialiased(image: np.ndarray, spacing: tuple[float, float], size_mm: float) -> np.ndarray:
+    """``image`` smoothed for patches of ``size_mm`` when they are coarser than its pixels (no aliasing), else as is."""
+    step_px = size_mm / PATCH_PX / min(spacing)
+    return ndimage.gaussian_filter(image, step_px / 2.0) if step_px > 1.2 else image
+
+
 def sample_patch(image: np.ndarray, centre: tuple[float, float], spacing: tuple[float, float],
-                 size_mm: float) -> np.ndarray:
+                 size_mm: float, smooth: bool = True) -> np.ndarray:
     """A :data:`PATCH_PX`-square patch of ``image`` covering ``size_mm`` around ``centre`` (row, col in pixels),
-    bilinear, zero outside; the image is smoothed first when the patch is coarser than its pixels (no aliasing)."""
+    bilinear, zero outside; ``smooth``: through :func:`antialiased` first (False: the caller did it once for
+    many patches)."""
     half = size_mm / 2.0
     rows = np.linspace(-half, half, PATCH_PX) / spacing[0] + centre[0]
     cols = np.linspace(-half, half, PATCH_PX) / spacing[1] + centre[1]
     grid = np.meshgrid(rows, cols, indexing="ij")
-    step_px = size_mm / PATCH_PX / min(spacing)
-    source = ndimage.gaussian_filter(image, step_px / 2.0) if step_px > 1.2 else image
+    source = antialiased(image, spacing, size_mm) if smooth else image
     return ndimage.map_coordinates(source, grid, order=1, mode="constant")
 
 
@@ -95,15 +103,21 @@ def candidate_patches(counts: np.ndarray, spacing: tuple[float, float], probabil
     columns = np.arange(counts.shape[1])
     ids = np.unique(labels[labels > 0])
     patches = np.zeros((len(ids), 4, PATCH_PX, PATCH_PX), dtype=np.float32)
+    if not len(ids):
+        return ids, patches
+    near, far = CROP_MM  # each source smoothed once per view, not once per candidate
+    ratio_near, ratio_far = antialiased(ratio, spacing, near), antialiased(ratio, spacing, far)
+    probability_near = antialiased(probability, spacing, near)
     for k, index in enumerate(ids):
         rows, cols = np.nonzero(labels == index)
         centre = (float(rows.mean()), float(cols.mean()))
         profile_ = smooth[rows.min():rows.max() + 1].sum(axis=0)
         midline = float((profile_ * columns).sum() / max(profile_.sum(), 1e-12))
-        near, far = CROP_MM
-        patches[k] = (sample_patch(ratio, centre, spacing, near), sample_patch(ratio, centre, spacing, far),
-                      sample_patch(probability, centre, spacing, near),
-                      sample_patch(ratio, (centre[0], 2.0 * midline - centre[1]), spacing, near)[:, ::-1])
+        mirror = (centre[0], 2.0 * midline - centre[1])
+        patches[k] = (sample_patch(ratio_near, centre, spacing, near, smooth=False),
+                      sample_patch(ratio_far, centre, spacing, far, smooth=False),
+                      sample_patch(probability_near, centre, spacing, near, smooth=False),
+                      sample_patch(ratio_near, mirror, spacing, near, smooth=False)[:, ::-1])
     for channel in (0, 1, 3):
         patches[:, channel] = np.log1p(np.clip(patches[:, channel], 0.0, MAX_RATIO))
     return ids, patches
@@ -194,29 +208,26 @@ def _case_views(scan, prediction, visible: dict, instances: dict) -> list[dict]:
     return out
 
 
-def phantom_views(model, settings, profile_name: str, seed: int, patients: int) -> list[tuple[object, list[dict]]]:
-    config, out = profile(profile_name), []
+def phantom_views(model, settings, profile_name: str, seed: int, patients: int) -> Iterator[tuple[object, list[dict]]]:
+    """Per patient (seeds ``seed``..), the patient and its :func:`_case_views`, one at a time."""
+    config = profile(profile_name)
     for k in range(patients):
         patient = generate_patient(seed + k, config, patient_id=f"S{k}")
         prediction = predict_scan(patient.scan, model, settings)
-        out.append((patient, _case_views(patient.scan, prediction, patient.masks, patient.instances)))
+        yield patient, _case_views(patient.scan, prediction, patient.masks, patient.instances)
         print(f"  {profile_name} {k + 1}/{patients}", file=sys.stderr)
-    return out
 
 
 def training_candidates(model, settings, profile_name: str, seed: int, patients: int) -> tuple[np.ndarray, np.ndarray]:
     """The patches and truth of every candidate on ``patients`` patients (the maps are not kept: memory)."""
-    config, patches, truth = profile(profile_name), [], []
-    for k in range(patients):
-        patient = generate_patient(seed + k, config, patient_id=f"S{k}")
-        for item in _case_views(patient.scan, predict_scan(patient.scan, model, settings), patient.masks,
-                                patient.instances):
-            patches.append(item["patches"])
-            truth.append(item["truth"])
-        print(f"  {profile_name} {k + 1}/{patients}", file=sys.stderr)
+    patches, truth = [], []
+    for _, views in phantom_views(model, settings, profile_name, seed, patients):
+        patches += [item["patches"] for item in views]
+        truth += [item["truth"] for item in views]
     return np.concatenate(patches), np.concatenate(truth)
 
 
+@functools.cache
 def _bench_wholebody():
     spec = importlib.util.spec_from_file_location("bench_wholebody", Path(__file__).resolve().parent / "bench_wholebody.py")
     module = importlib.util.module_from_spec(spec)
@@ -302,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     patches, truth = training_candidates(model, settings, args.train_profile, args.train_seed, args.train_patients)
     print(f"training candidates: {int((truth == 1).sum())} lesions, {int((truth == 0).sum())} false positives, "
           f"{int((truth < 0).sum())} on unlabelled lesions (left out)")
-    held_out = phantom_views(model, settings, args.profile, args.seed, args.patients)
+    held_out = list(phantom_views(model, settings, args.profile, args.seed, args.patients))
     nm1 = None
     if NM1.is_file() and args.nm1_cases + args.nm1_negatives:
         nm1 = nm1_views(model, settings, args.nm1_cases, args.nm1_negatives, args.nm1_seed, args.nm1_level)
