@@ -271,3 +271,36 @@ def test_the_faint_training_profile_changes_only_lesion_contrast_and_size(cohort
     base_share = np.mean([lesion["contrast"] < 2 for p in cohorts["randomised"] for lesion in p.lesions
                           if not lesion.get("cold")])
     assert share > base_share + 0.1
+
+
+def _neighbour_vertebra_log_ratios(name: str, patients: int = 6) -> np.ndarray:
+    """log(activity concentration) differences of neighbouring thoracic and lumbar vertebrae, ``patients`` patients."""
+    config = small(profile(name))
+    cam = config.camera
+    ratios = []
+    for seed in range(patients):
+        rng = np.random.default_rng(seed)
+        body = sample_body(rng, config.anatomy, Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm))
+        anatomy = build_anatomy(body, patient_grid(config, body.height_mm, body.build), rng, config.anatomy)[0]
+        levels = []
+        for bone in anatomy.bones:
+            if bone.body is None or bone.name[0] not in "TL":
+                continue
+            occupancy = bone.block.occupancy
+            full = occupancy >= 0.99 * occupancy.max()  # whole voxels: the concentration, not partial volume
+            levels.append(float(np.median(bone.block.activity[full] / occupancy[full])))
+        ratios += list(np.diff(np.log(levels)))
+    return np.asarray(ratios)
+
+
+def test_the_even_faint_profile_narrows_only_the_bone_to_bone_unevenness():
+    """``randomised-faint-even`` is ``randomised-faint`` but for ``bone_variation``; neighbouring vertebrae then
+    differ by more than 1.4 x (a faint whole-vertebra lesion's contrast) in a few pairs, not in a sixth of them."""
+    faint, even = profile("randomised-faint"), profile("randomised-faint-even")
+    assert even.camera == faint.camera and even.lesions == faint.lesions and even.lookalikes == faint.lookalikes
+    changed = {k for k in vars(faint.anatomy) if getattr(faint.anatomy, k) != getattr(even.anatomy, k)}
+    assert changed == {"bone_variation"}
+    assert even.anatomy.bone_variation < profile("default").anatomy.bone_variation < faint.anatomy.bone_variation
+    wide, narrow = _neighbour_vertebra_log_ratios("randomised-faint"), _neighbour_vertebra_log_ratios("randomised-faint-even")
+    assert narrow.std() < 0.65 * wide.std()
+    assert np.mean(np.abs(narrow) > np.log(1.4)) < 0.06 < 0.12 < np.mean(np.abs(wide) > np.log(1.4))
