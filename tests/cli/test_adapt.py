@@ -105,3 +105,23 @@ def test_an_interrupted_adaptation_resumes_where_it_stopped(tmp_path, site):
     assert main([*_args(model, site, run), "--epochs", "2", "--resume"]) == 0
     history = load_checkpoint(checkpoint_path(run, "last"))["history"]
     assert [row["epoch"] for row in history] == [1, 2] and history[0] == first[0]
+
+
+def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, site, capsys):
+    """``--normals`` without ``--unlabelled``: every window labelled (alpha 0: the loss is the supervised term
+    only), the normal scans counted in adapt.json; neither folder given is one line and exit 2."""
+    model = _model(tmp_path)
+    run = tmp_path / "run"
+    args = [a for a in _args(model, site, run, "--alpha", "0", "--lr", "1e-3") if a not in ("--unlabelled", str(site))]
+    assert main([*args, "--normals", str(site)]) == 0
+    captured = capsys.readouterr()
+    assert "readme.txt: skipped" in captured.err
+    record = json.loads((run / "adapt.json").read_text())
+    assert record["site"] is None and record["normals"] == {"folder": str(site), "scans": 2, "views": 4}
+    assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0}
+    row = load_checkpoint(checkpoint_path(run, "last"))["history"][0]
+    assert row["train_supervised"] > 0 and row["train_loss"] == pytest.approx(row["train_supervised"])
+    assert main(["adapt", "--model", str(model), "--out", str(tmp_path / "run2"), "--epochs", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--normals" in err
+    assert not (tmp_path / "run2").exists()

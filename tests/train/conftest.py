@@ -5,7 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from types import SimpleNamespace
+
 from scintiseg.train.data import Sample, SegmentationDataset
+
+
+class FakePool:
+    """A stand-in for ``SyntheticPool`` in the mix tests: ``windows`` labelled all-lesion windows per epoch."""
+
+    def __init__(self, windows: int, size: int = 32) -> None:
+        self.settings = SimpleNamespace(window_size=size)
+        self.windows, self.closed = windows, False
+
+    def dataset(self, epoch: int) -> SegmentationDataset:
+        size = self.settings.window_size
+        samples = [Sample(f"syn{epoch}_{k}", "s", np.zeros((1, size, size), np.float32),
+                          np.ones((1, size, size), np.float32)) for k in range(self.windows)]
+        return SegmentationDataset(samples)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def synthetic_samples(count: int, size: int = 32, seed: int = 0, prefix: str = "C") -> list[Sample]:

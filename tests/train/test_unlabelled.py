@@ -1,8 +1,6 @@
-"""``scintiseg.train.unlabelled``: a site's scans as windows for adaptation, and the epoch mix with the phantom."""
+"""``scintiseg.train.unlabelled``: a site's scans as windows for adaptation (the mix: test_site_mix.py)."""
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,8 +13,7 @@ from scintiseg.io.labelme import write_labelme
 from scintiseg.predict.windows import whole_view_windows
 from scintiseg.prepare.resample import resample_scan
 from scintiseg.scan import Annotation, Scan
-from scintiseg.train.data import Sample, SegmentationDataset
-from scintiseg.train.unlabelled import MixedPool, SiteScans, SiteView, build_views, read_site, site_windows
+from scintiseg.train.unlabelled import SiteScans, SiteView, build_views, read_site, site_windows
 
 
 def _scan(seed: int = 0, shape=(64, 32), spacing=(4.52, 4.52)) -> Scan:
@@ -70,36 +67,6 @@ def test_site_windows_are_seeded_by_epoch_and_unlabelled():
     assert all(s.image.shape == (1, 32, 32) and s.target.shape == (1, 32, 32) for s in first)
     # Each window is cut from one view (its constant value) and zero-padded where the view is narrower.
     assert {float(s.image.max()) for s in first} <= {1.0, 2.0, 3.0}
-
-
-class _FakePool:
-    def __init__(self, windows: int) -> None:
-        self.settings = SimpleNamespace(window_size=32)
-        self.windows, self.closed = windows, False
-
-    def dataset(self, epoch: int) -> SegmentationDataset:
-        samples = [Sample(f"syn{epoch}_{k}", "s", np.zeros((1, 32, 32), np.float32), np.ones((1, 32, 32), np.float32))
-                   for k in range(self.windows)]
-        return SegmentationDataset(samples)
-
-    def close(self) -> None:
-        self.closed = True
-
-
-@pytest.mark.parametrize("share, expected", [(0.5, 8), (0.25, 3), (0.0, 0)])
-def test_the_mix_adds_the_share_of_site_windows_unlabelled(share, expected):
-    pool = _FakePool(8)
-    mixed = MixedPool(pool, _site(), share=share, seed=0)
-    data = mixed.dataset(2)
-    assert len(data) == 8 + expected
-    assert data.labelled.tolist() == [True] * 8 + [False] * expected
-    mixed.close()
-    assert pool.closed
-
-
-def test_a_bad_share_is_one_error():
-    with pytest.raises(ScintisegError, match="share"):
-        MixedPool(_FakePool(1), _site(), share=1.0)
 
 
 def test_read_site_reads_scans_lists_bad_files_and_refuses_an_empty_folder(tmp_path):

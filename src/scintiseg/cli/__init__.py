@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "crop": ("crop", "cut the 256 x 256 thoracic region out of whole-body scans"),
     "models": ("models", "list the segmentation networks and their size and speed"),
     "train": ("train", "train a segmentation network (paper defaults: Adam, lr 1e-4, batch 32, 200 epochs)"),
-    "adapt": ("adapt", "adapt a lesion model to a site's own unlabelled scans (paper B's Chan-Vese loss)"),
+    "adapt": ("adapt", "adapt a lesion model to a site's own scans (unlabelled: paper B's Chan-Vese loss; normal: inserted lesions)"),
     "evaluate": ("evaluate", "evaluate a trained run (DSC, Recall, CPA, IoU, lesion detection, overlays)"),
     "experiment": ("experiment", "run one of the papers' experiments (table + CSV + plot beside the paper's numbers)"),
     "gan": ("gan", "DCGAN augmentation of thoracic crops (paper B §3.2.2, data set D3)"),

@@ -1,4 +1,5 @@
-"""``scintiseg adapt``: fine-tune a lesion model on a site's unlabelled scans (paper B's Chan-Vese term).
+"""``scintiseg adapt``: fine-tune a lesion model on a site's scans (unlabelled: paper B's Chan-Vese term; normal
+scans: labelled negatives and the background of inserted lesions, :mod:`scintiseg.train.hybrid_site`).
 
 Example::
 
@@ -6,6 +7,7 @@ Example::
     scintiseg adapt --unlabelled data/site --out runs/site --epochs 8       # the shipped model, adapted
     scintiseg predict /archive/bonescans --model runs/site --out predictions
     scintiseg adapt --unlabelled data/site --out runs/site --resume         # continue an interrupted run
+    scintiseg adapt --normals /archive/normal --out runs/site-normals      # normal scans, lesions inserted
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from scintiseg.train.adapt_config import AdaptSettings
 
-HELP = "adapt a lesion model to a site's own unlabelled scans (paper B's Chan-Vese loss)"
+HELP = "adapt a lesion model to a site's own scans (unlabelled: paper B's Chan-Vese loss; normal: inserted lesions)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,13 +27,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "adapt", help=HELP,
         description="Fine-tune a model on a site's scans without outlines: paper B's Chan-Vese term on the site's "
         "windows, the supervised term on phantom windows of the model's own recipe (and on the labelled cases of "
-        "a data set, e.g. predictions corrected in LabelMe), so the model does not drift into segmenting bone. "
+        "a data set, e.g. predictions corrected in LabelMe), so the model does not drift into segmenting bone; and/or on "
+        "the site's normal scans as labelled negatives with lesions inserted anew each epoch (hybrid images). "
         "Writes a run folder that `scintiseg predict --model RUN` reads.",
     )
     parser.add_argument("--model", default=None,
                         help="run folder or checkpoint (.pt) to start from; default: the shipped phantom-trained model")
-    parser.add_argument("--unlabelled", required=True, type=Path, metavar="DIR",
+    parser.add_argument("--unlabelled", type=Path, metavar="DIR",
                         help="the site's scans: a folder of DICOM/PNG/TIFF files or a data set (dataset import output)")
+    parser.add_argument("--normals", type=Path, metavar="DIR",
+                        help="the site's normal scans (reported free of metastases; counts as acquired): each is a "
+                        "labelled negative, and each epoch the real background of new inserted lesions (hybrid images)")
     parser.add_argument("--out", required=True, type=Path, metavar="RUN", help="run folder to write")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"adaptation epochs (default {defaults.epochs})")
     parser.add_argument("--alpha", type=float, default=defaults.alpha, help="weight of the Chan-Vese term (paper B: 0.4)")
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, alpha=args.alpha, share=args.share, lr=args.lr, pool_patients=args.pool_patients,
         val_patients=args.val_patients, synthetic=args.synthetic, seed=args.seed, threads=args.threads,
         generator_workers=args.generator_workers, device=args.device, progress=not args.quiet,
-        freeze_norm=args.freeze_norm,
+        freeze_norm=args.freeze_norm, normals=str(args.normals) if args.normals else "",
     )
     result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume)
     if result.epochs_run:

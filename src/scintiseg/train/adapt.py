@@ -16,6 +16,10 @@ The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unla
   epoch, and 8 fixed validation patients [choice: a fine-tuning run of minutes on a
   CPU; the shipped recipe used 48 and 12].
 * **Mix**: one site window per phantom window (:data:`scintiseg.train.adapt_config.SITE_SHARE`).
+* **Normal scans** (``normals``, optional; :mod:`scintiseg.train.hybrid_site`): scans the site's reports
+  called free of metastases are supervised windows on real anatomy: each a negative, and each epoch the
+  background of new inserted lesions (hybrid images). With them the site's share of windows is split
+  half and half (:mod:`scintiseg.train.site_mix`); the unlabelled scans become optional.
 * **Optimiser**: Adam at ``lr = 1e-4`` [choice: a tenth of the shipped recipe's 1e-3, the usual step down
   for fine-tuning], 8 epochs by default, the recipe's batch size and augmentation.
 * **Which weights are the adapted model**: ``best.pt`` is the epoch with the lowest loss on the *phantom*
@@ -48,7 +52,9 @@ from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, l
 from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data, train
-from scintiseg.train.unlabelled import MixedPool, read_site
+from scintiseg.train.hybrid_site import read_normals
+from scintiseg.train.site_mix import MixedPool
+from scintiseg.train.unlabelled import read_site
 
 
 def model_checkpoint(model: str | Path) -> Path:
@@ -98,13 +104,14 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
     return config
 
 
-def adapt(model: str | Path, site: str | Path, out: str | Path, settings: AdaptSettings | None = None, *,
+def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings: AdaptSettings | None = None, *,
           resume: bool = False) -> TrainResult:
     """Fine-tune ``model`` on the scans in ``site`` (module docstring) and write the run folder ``out``.
 
     Args:
         model: a ``.pt`` checkpoint or a run folder.
-        site: a folder of scans (DICOM, 16-bit PNG/TIFF, ...) or a data set (``dataset import`` output).
+        site: a folder of scans (DICOM, 16-bit PNG/TIFF, ...) or a data set (``dataset import`` output); None
+            when ``settings.normals`` names the site's normal scans instead.
         out: the run folder.
         settings: what to change (defaults: :class:`AdaptSettings`).
         resume: continue an interrupted adaptation from ``out/checkpoints/last.pt``.
@@ -113,34 +120,42 @@ def adapt(model: str | Path, site: str | Path, out: str | Path, settings: AdaptS
         the :class:`~scintiseg.train.loop.TrainResult` of the run.
 
     Raises:
-        ScintisegError: a missing model or site folder, a site folder with no readable scan, a run
-            folder that already holds a checkpoint (without ``resume``).
+        ScintisegError: a missing model or site folder, a site folder with no readable scan, neither site
+            scans nor normal scans, a run folder that already holds a checkpoint (without ``resume``).
     """
     settings = settings or AdaptSettings()
     if not 0.0 <= settings.share < 1.0:
         raise ScintisegError(f"--share must lie in [0, 1), got {settings.share}")
+    if site is None and not settings.normals:
+        raise ScintisegError("give the site's scans (--unlabelled DIR), its normal scans (--normals DIR), or both")
     config = adaptation_config(model, out, settings)
     last = Path(out) / CHECKPOINT_DIR / LAST
     if last.exists() and not resume:
         raise ScintisegError("run folder already holds a checkpoint: use --resume or another --out", path=out)
     if config.threads:
         torch.set_num_threads(config.threads)
-    scans = read_site(site, pixel_mm=config.pixel_mm, normalisation=config.normalisation, progress=config.progress)
-    for path, reason in scans.skipped:
+    scans = (None if site is None else
+             read_site(site, pixel_mm=config.pixel_mm, normalisation=config.normalisation, progress=config.progress))
+    normals = (read_normals(settings.normals, pixel_mm=config.pixel_mm, normalisation=config.normalisation,
+                            progress=config.progress) if settings.normals else None)
+    for path, reason in [*(scans.skipped if scans else []), *(normals.skipped if normals else [])]:
         warnings.warn(f"{path}: skipped: {reason}", stacklevel=2)
     start = int(load_checkpoint(last, required=("epoch",))["epoch"]) if resume and last.exists() else 0
     phantom = prepare_synthetic_data(config, start)
     try:
-        mixed = MixedPool(phantom.pool, scans, settings.share, config.seed)
+        mixed = MixedPool(phantom.pool, scans, settings.share, config.seed, normals)
         data = TrainData(mixed.mix(phantom.train, start), phantom.val, None, mixed, first_epoch=start)
     except BaseException:
         phantom.close()
         raise
     record = {
-        "model": str(config.init), "site": str(site), "share": settings.share, "alpha": settings.alpha,
-        "site_views": {"unlabelled": scans.unlabelled_views, "labelled": scans.labelled_views,
-                       "pseudo": scans.pseudo_views},
-        "skipped": [{"path": p, "reason": r} for p, r in scans.skipped],
+        "model": str(config.init), "site": None if site is None else str(site), "share": settings.share,
+        "alpha": settings.alpha,
+        "site_views": {"unlabelled": scans.unlabelled_views if scans else 0, "labelled": scans.labelled_views if scans else 0,
+                       "pseudo": scans.pseudo_views if scans else 0},
+        "normals": {"folder": settings.normals, "scans": len(normals.sources), "views": normals.views} if normals else None,
+        "skipped": [{"path": p, "reason": r} for p, r in [*(scans.skipped if scans else []),
+                                                          *(normals.skipped if normals else [])]],
         "phantom_profile": config.synthetic, "pixel_mm": config.pixel_mm, "normalisation": config.normalisation,
     }
     Path(out).mkdir(parents=True, exist_ok=True)

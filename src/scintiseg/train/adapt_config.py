@@ -37,6 +37,7 @@ class AdaptSettings:
         device: ``auto``, ``cpu`` or ``cuda``.
         progress: progress bars on stderr.
         freeze_norm: keep the model's normalisation statistics fixed (``TrainConfig.freeze_norm``).
+        normals: a folder of the site's normal scans (:mod:`scintiseg.train.hybrid_site`; "" = none).
     """
 
     epochs: int = EPOCHS
@@ -52,3 +53,4 @@ class AdaptSettings:
     device: str = "auto"
     progress: bool = True
     freeze_norm: bool = False
+    normals: str = ""

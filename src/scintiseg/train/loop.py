@@ -84,7 +84,7 @@ class TrainData:
     """The datasets of one run and the split they came from.
 
     ``pool`` is set for synthetic training (:mod:`scintiseg.train.synthetic`) and site adaptation
-    (:class:`scintiseg.train.unlabelled.MixedPool`, which has the same interface): each epoch then trains on
+    (:class:`scintiseg.train.site_mix.MixedPool`, which has the same interface): each epoch then trains on
     ``pool.dataset(epoch)``, and ``train`` is the windows of epoch ``first_epoch`` (the first of this
     process), which that epoch reuses instead of asking the pool again (asking twice would throw away the
     patients the generator made meanwhile for the next epoch, and make them again).

@@ -1,4 +1,5 @@
-"""A site's own scans as training windows for site adaptation (issue 16), and the epoch mix with the phantom.
+"""A site's own scans as training windows for site adaptation (issue 16); the epoch mix with the phantom is in
+:mod:`scintiseg.train.site_mix`.
 
 Paper B (§2.4.2, Eq. 6-7) trains with ``l = l_S(labelled) + alpha l_U(all)``: the Chan-Vese term ``l_U``
 needs only the image, so scans without outlines still teach the network what a site's images look like.
@@ -35,7 +36,7 @@ Each scan is
 The built inputs are kept in memory and new windows are cut from them every epoch, from a generator
 seeded with ``(seed, epoch)`` (so a resumed run cuts the same windows); only the cut is repeated.
 
-**The mix** (:class:`MixedPool`). Each epoch trains on all windows of the phantom pool of that epoch
+**The mix** (:class:`scintiseg.train.site_mix.MixedPool`). Each epoch trains on all windows of the phantom pool of that epoch
 (:class:`~scintiseg.train.synthetic.SyntheticPool`, ``labelled=True``) plus ``n_site = round(share / (1 -
 share) x n_phantom)`` site windows, each from a site view drawn uniformly with replacement [choice:
 ``share`` = :data:`~scintiseg.train.adapt_config.SITE_SHARE` = 0.5, one site window per phantom window,
@@ -63,9 +64,8 @@ from scintiseg.io.importer import PSEUDO
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan
-from scintiseg.train.adapt_config import SITE_SHARE
-from scintiseg.train.data import Sample, SegmentationDataset
-from scintiseg.train.synthetic import LESION_FOCUS, SyntheticPool, cut_window
+from scintiseg.train.data import Sample
+from scintiseg.train.synthetic import LESION_FOCUS, cut_window
 
 @dataclass
 class SiteView:
@@ -110,7 +110,7 @@ class SiteScans:
         return sum(not v.labelled for v in self.views)
 
 
-def _scan_files(folder: Path) -> list[Path]:
+def scan_files(folder: Path) -> list[Path]:
     """Files under ``folder`` (sorted, recursive; hidden names and LabelMe ``.json`` files skipped)."""
     if folder.is_file():
         return [folder]
@@ -180,7 +180,7 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
             except ScintisegError as exc:
                 site.skipped.append((case.case_id, exc.problem))
     else:
-        for path in tqdm(_scan_files(folder), desc="site scans", unit="file", disable=not progress, leave=False):
+        for path in tqdm(scan_files(folder), desc="site scans", unit="file", disable=not progress, leave=False):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
@@ -209,39 +209,3 @@ def site_windows(site: SiteScans, count: int, window_size: int, seed: int, epoch
         samples.append(Sample(f"site_{view.case_id}_{view.view}_{epoch}_{k}", view.patient_id, image, target))
         flags.append(view.labelled)
     return samples, flags
-
-
-class MixedPool:
-    """Phantom windows (supervised) and site windows (Chan-Vese, or supervised when labelled) per epoch.
-
-    It has :class:`~scintiseg.train.synthetic.SyntheticPool`'s interface (``dataset(epoch)``, ``close()``),
-    so the training loop runs it as any synthetic run (module docstring, "The mix").
-
-    Args:
-        pool: the phantom pool (the model's own generator recipe).
-        site: the site's views.
-        share: share of site windows in each epoch, in [0, 1).
-        seed: the run's seed (the site windows of epoch ``e`` come from ``(seed, e)``).
-    """
-
-    def __init__(self, pool: SyntheticPool, site: SiteScans, share: float = SITE_SHARE, seed: int = 0) -> None:
-        if not 0.0 <= share < 1.0:
-            raise ScintisegError(f"the share of site windows must lie in [0, 1), got {share}")
-        self.pool, self.site, self.share, self.seed = pool, site, float(share), int(seed)
-
-    def site_count(self, phantom_windows: int) -> int:
-        """Site windows beside ``phantom_windows`` phantom windows."""
-        return int(round(self.share / (1.0 - self.share) * phantom_windows))
-
-    def dataset(self, epoch: int) -> SegmentationDataset:
-        """The phantom windows of ``epoch`` followed by its site windows, with their ``labelled`` flags."""
-        return self.mix(self.pool.dataset(epoch), epoch)
-
-    def mix(self, phantom: SegmentationDataset, epoch: int) -> SegmentationDataset:
-        """``phantom`` (the pool's windows of ``epoch``) followed by the site windows of ``epoch``."""
-        samples, flags = site_windows(self.site, self.site_count(len(phantom)), self.pool.settings.window_size,
-                                      self.seed, epoch)
-        return SegmentationDataset(list(phantom.samples) + samples, phantom.labelled.tolist() + flags)
-
-    def close(self) -> None:
-        self.pool.close()

@@ -1,0 +1,143 @@
+"""A site's *normal* scans as labelled training windows: hybrid images with lesions inserted anew each epoch.
+
+Site adaptation (:mod:`scintiseg.train.adapt`) with unlabelled scans teaches a model only what a site's images
+look like (paper B's Chan-Vese term); it cannot teach what on them is *not* a lesion. A department can say
+which scans are normal: those its report called free of metastases. Such a scan has a known truth, an empty
+mask, so it is a supervised negative: the site's own normal variants (degenerative joints, a hot sternoclavicular
+joint, the bladder, an injection site, its camera's noise and blur) become background to learn. And it is the
+real background of the standard way to get lesion truth on real anatomy, **hybrid images**
+(``../shared/reference/realdata.md``; :mod:`scintiseg.phantom.hybrid`): the real counts thinned binomially to a
+lower level, synthetic lesions added as Poisson excess blurred by the camera's PSF, their extents the mask. A
+model adapted on them sees lesions on the site's real bone, not only on the phantom's.
+
+**Windows** (:func:`hybrid_windows`). Each epoch, cases are drawn until the epoch's share of windows is filled;
+a case is one normal scan (uniformly, with replacement), a count level log-uniform in
+:data:`COUNT_FRACTIONS` (the source's counts down to a quarter: a site's shorter or lower-dose scans), and,
+with probability :data:`NEGATIVE_SHARE`, no lesion (the thinned normal scan itself, a negative); otherwise
+:class:`~scintiseg.phantom.hybrid.HybridConfig`'s lesions (1-3, contrast 1.2-8, 5-40 mm, placed on the
+skeleton away from the scan's own hot spots, so no inserted lesion sits on an uptake its truth does not
+describe), visible by the phantom's Rose criterion. Every view of the case is built as prediction builds it
+(:func:`scintiseg.train.unlabelled.build_views`: resampled to the model's pixel size, POST mirrored) and gives
+:data:`WINDOWS_PER_VIEW` windows, half of them centred near a lesion as the phantom's. All hybrid windows are
+labelled (``l_S``), negatives included. Seeds: ``(seed, epoch)``, so a resumed run makes the same cases.
+[Choices: a quarter negatives, as ``benchmarks/make_site_hybrids.py``; new lesions every epoch, so a handful
+of normal scans yields many different cases; the count range of ``bench_shift.py``'s two levels.]
+
+**What it assumes.** The scans are normal. A metastasis in a scan given as normal is taught as background, so a
+department should pass scans whose report (or a second reader) found no metastasis; a degenerative or traumatic
+hot spot is fine, and is what the scans are for. Integer counts as acquired (an 8-bit export or a
+rescaled image cannot be thinned; such a file is skipped and listed).
+
+Example::
+
+    normals = read_normals("data/site_normals", pixel_mm=2.26, normalisation="robust")
+    samples = hybrid_windows(normals, 64, window_size=256, seed=0, epoch=3)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.phantom.hybrid import HybridSource, make_hybrid_case, prepare_source
+from scintiseg.train.data import Sample
+from scintiseg.train.synthetic import LESION_FOCUS, cut_window
+from scintiseg.train.unlabelled import build_views, scan_files
+
+#: Count level of a hybrid case: the kept fraction of the normal scan's counts, log-uniform in this range.
+COUNT_FRACTIONS: tuple[float, float] = (0.25, 1.0)
+#: Share of cases that are the thinned normal scan with no lesion (negatives).
+NEGATIVE_SHARE: float = 0.25
+#: Windows cut from each view of a case.
+WINDOWS_PER_VIEW: int = 2
+
+
+@dataclass
+class NormalScans:
+    """A site's normal scans, prepared for lesion insertion, and what the windows are built for.
+
+    Attributes:
+        sources: ``(case id, prepared scan)`` per readable scan, in file order.
+        pixel_mm: the model's pixel size.
+        normalisation: the model's intensity normalisation.
+        skipped: ``(path, reason)`` of every file that could not be used (listed, never raised).
+        source: the folder read.
+    """
+
+    sources: list[tuple[str, HybridSource]]
+    pixel_mm: float
+    normalisation: str
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def views(self) -> int:
+        """Views over all normal scans."""
+        return sum(len(hybrid.scan.views) for _, hybrid in self.sources)
+
+
+def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False) -> NormalScans:
+    """The normal scans in ``folder`` (any file :func:`scintiseg.io.read_scan` reads), prepared for insertion.
+
+    A file that cannot be read, or whose counts cannot be thinned (not whole non-negative numbers), or with
+    no body to place a lesion on, is skipped and listed.
+
+    Raises:
+        ScintisegError: the folder does not exist, or not one scan could be used.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise ScintisegError("no such file or folder", path=folder)
+    normals = NormalScans([], float(pixel_mm), normalisation, source=str(folder))
+    for path in tqdm(scan_files(folder), desc="normal scans", unit="file", disable=not progress, leave=False):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
+                scan = read_scan(path)
+            normals.sources.append((path.stem, prepare_source(scan)))
+        except ScintisegError as exc:
+            normals.skipped.append((str(path), exc.problem))
+        except OSError as exc:
+            normals.skipped.append((str(path), f"cannot read ({exc.strerror or exc})"))
+    if not normals.sources:
+        raise ScintisegError("no normal scan could be used here (whole-body counts as acquired: DICOM or "
+                             "16-bit PNG/TIFF)", path=folder)
+    return normals
+
+
+def hybrid_windows(normals: NormalScans, count: int, *, window_size: int, seed: int, epoch: int) -> list[Sample]:
+    """``count`` labelled windows of hybrid cases made for ``epoch`` (module docstring; deterministic).
+
+    Returns:
+        The samples (targets: the inserted lesions' visible extents; empty for a negative case).
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch), 17]))
+    low, high = (math.log(f) for f in COUNT_FRACTIONS)
+    samples: list[Sample] = []
+    cases = 0
+    while len(samples) < count:
+        case_id, source = normals.sources[int(rng.integers(len(normals.sources)))]
+        fraction = float(math.exp(rng.uniform(low, high)))
+        case_seed = int(rng.integers(2**31 - 1))
+        negative = bool(rng.random() < NEGATIVE_SHARE)
+        try:
+            case = make_hybrid_case(source, fraction, case_seed, negative=negative)
+        except ScintisegError:  # no free skeleton left for a lesion: the scan serves as a negative
+            case = make_hybrid_case(source, fraction, case_seed, negative=True)
+        name = f"{case_id}_e{epoch}_c{cases}"
+        cases += 1
+        for view in build_views(case.scan, case.masks, name, pixel_mm=normals.pixel_mm,
+                                normalisation=normals.normalisation):
+            for k in range(WINDOWS_PER_VIEW):
+                if len(samples) == count:
+                    return samples
+                image, target = cut_window(view.image, view.target, window_size, rng, focus=LESION_FOCUS)
+                samples.append(Sample(f"hybrid_{name}_{view.view}_{k}", view.patient_id, image, target))
+    return samples

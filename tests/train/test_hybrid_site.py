@@ -1,0 +1,57 @@
+"""``scintiseg.train.hybrid_site``: a site's normal scans as labelled hybrid windows (lesions inserted each epoch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.dicom import write_dicom
+from scintiseg.phantom import generate_patient, profile
+from scintiseg.train.hybrid_site import NormalScans, hybrid_windows, read_normals
+
+
+@pytest.fixture(scope="module")
+def normals_dir(tmp_path_factory):
+    """Two lesion-free phantom scans (512 x 128 at 4.52 mm) as DICOM, a text file and a non-integer image."""
+    folder = tmp_path_factory.mktemp("normals")
+    config = profile("small")
+    for k, seed in enumerate((11, 12)):
+        patient = generate_patient(seed, config)
+        write_dicom(patient.scan, folder / f"n{k}.dcm")
+    (folder / "notes.txt").write_text("not a scan\n")
+    np.save(folder / "rescaled.npy", np.full((64, 32), 0.5, np.float32))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def normals(normals_dir) -> NormalScans:
+    return read_normals(normals_dir, pixel_mm=4.52, normalisation="robust")
+
+
+def test_read_normals_prepares_each_scan_and_lists_what_it_could_not_use(normals, normals_dir, tmp_path):
+    assert [case for case, _ in normals.sources] == ["n0", "n1"] and normals.views == 4
+    reasons = dict(normals.skipped)
+    assert set(reasons) == {str(normals_dir / "notes.txt"), str(normals_dir / "rescaled.npy")}
+    assert "integer counts" in reasons[str(normals_dir / "rescaled.npy")]
+    with pytest.raises(ScintisegError, match="no normal scan could be used"):
+        read_normals(normals_dir / "notes.txt", pixel_mm=4.52, normalisation="robust")
+    with pytest.raises(ScintisegError, match="no such file"):
+        read_normals(tmp_path / "absent", pixel_mm=4.52, normalisation="robust")
+
+
+def test_hybrid_windows_hold_inserted_lesions_and_negatives_seeded_by_epoch(normals):
+    first = hybrid_windows(normals, 24, window_size=64, seed=5, epoch=0)
+    again = hybrid_windows(normals, 24, window_size=64, seed=5, epoch=0)
+    other = hybrid_windows(normals, 24, window_size=64, seed=5, epoch=1)
+    assert len(first) == 24 and all(s.image.shape == (1, 64, 64) and s.target.shape == (1, 64, 64) for s in first)
+    assert all(np.array_equal(a.image, b.image) and np.array_equal(a.target, b.target) for a, b in zip(first, again))
+    assert not all(np.array_equal(a.image, b.image) for a, b in zip(first, other))
+    # The scans are lesion-free: every lesion pixel of a target is an inserted one, and some windows hold one.
+    with_lesion = [s for s in first + other if s.target.sum() > 0]
+    assert 0 < len(with_lesion) < 48
+    # Inserted lesions add counts: in the model input, a lesion's pixels are brighter than the window's bone.
+    sample = max(with_lesion, key=lambda s: s.target.sum())
+    lesion = sample.target[0] > 0.5
+    bone = sample.image[0] > np.percentile(sample.image[0], 90)
+    assert sample.image[0][lesion].mean() > np.median(sample.image[0][bone & ~lesion])
