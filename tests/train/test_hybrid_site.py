@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
+from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
 from scintiseg.io.dicom import write_dicom
+from scintiseg.io.labelme import write_labelme
 from scintiseg.phantom import generate_patient, profile
+from scintiseg.scan import Annotation
 from scintiseg.train.hybrid_site import NormalScans, hybrid_windows, read_normals
 
 
@@ -55,3 +58,22 @@ def test_hybrid_windows_hold_inserted_lesions_and_negatives_seeded_by_epoch(norm
     lesion = sample.target[0] > 0.5
     bone = sample.image[0] > np.percentile(sample.image[0], 90)
     assert sample.image[0][lesion].mean() > np.median(sample.image[0][bone & ~lesion])
+
+
+def test_a_data_set_is_read_case_by_case_and_a_case_with_a_lesion_outline_is_refused(normals_dir, tmp_path):
+    """Its LabelMe files and masks are not scans, and an outlined lesion means the scan is not normal."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "labels").mkdir()
+    for name in ("n0", "n1"):
+        (tmp_path / "images" / f"{name}.dcm").write_bytes((normals_dir / f"{name}.dcm").read_bytes())
+    shape = read_normals(normals_dir / "n1.dcm", pixel_mm=4.52, normalisation="robust").sources[0][1].scan.shape
+    mask = np.zeros(shape, bool)
+    mask[100:104, 60:64] = True
+    write_labelme(Annotation.from_mask(mask, view="ANT"), tmp_path / "labels" / "n1_ANT.json")
+    cases = [Case(case_id="n0", patient_id="P0", image="images/n0.dcm", origin="clinical"),
+             Case(case_id="n1", patient_id="P1", image="images/n1.dcm", origin="clinical",
+                  labels={"ANT": "labels/n1_ANT.json"})]
+    save_manifest(DatasetManifest(name="site", views=["ANT", "POST"], pixel_spacing=(4.52, 4.52), cases=cases), tmp_path)
+    read = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust")
+    assert [case for case, _ in read.sources] == ["n0"]
+    assert read.skipped == [("n1", "has a lesion outline: not a normal scan")]

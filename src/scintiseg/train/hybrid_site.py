@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +48,9 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
+from scintiseg.io.dataset import MANIFEST_NAME, Case, load_case, load_manifest
 from scintiseg.phantom.hybrid import HybridSource, make_hybrid_case, prepare_source
+from scintiseg.scan import Scan
 from scintiseg.train.data import Sample
 from scintiseg.train.synthetic import LESION_FOCUS, cut_window
 from scintiseg.train.unlabelled import build_views, scan_files
@@ -83,11 +87,27 @@ class NormalScans:
         return sum(len(hybrid.scan.views) for _, hybrid in self.sources)
 
 
+def _scans(folder: Path) -> list[tuple[str, Callable[[], Scan]]]:
+    """``(name, reader)`` of each scan in ``folder``: a data set's cases (``dataset.json``; a case with a lesion
+    outline is refused, it is not normal), else every file under it."""
+    if not (folder / MANIFEST_NAME).is_file():
+        return [(str(path), partial(read_scan, path)) for path in scan_files(folder)]
+
+    def case_scan(case: Case) -> Scan:
+        scan, masks = load_case(folder, case)
+        if any(np.asarray(mask).any() for mask in masks.values()):
+            raise ScintisegError("has a lesion outline: not a normal scan")
+        return scan
+
+    return [(case.case_id, partial(case_scan, case)) for case in load_manifest(folder).cases]
+
+
 def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False) -> NormalScans:
     """The normal scans in ``folder`` (any file :func:`scintiseg.io.read_scan` reads), prepared for insertion.
 
-    A file that cannot be read, or whose counts cannot be thinned (not whole non-negative numbers), or with
-    no body to place a lesion on, is skipped and listed.
+    A data set folder (``dataset.json``) is read case by case, and a case with a lesion outline is refused. A
+    file that cannot be read, or whose counts cannot be thinned (not whole non-negative numbers), or with no
+    body to place a lesion on, is skipped and listed.
 
     Raises:
         ScintisegError: the folder does not exist, or not one scan could be used.
@@ -96,16 +116,16 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
     if not folder.exists():
         raise ScintisegError("no such file or folder", path=folder)
     normals = NormalScans([], float(pixel_mm), normalisation, source=str(folder))
-    for path in tqdm(scan_files(folder), desc="normal scans", unit="file", disable=not progress, leave=False):
+    for name, read in tqdm(_scans(folder), desc="normal scans", unit="file", disable=not progress, leave=False):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
-                scan = read_scan(path)
-            normals.sources.append((path.stem, prepare_source(scan)))
+                scan = read()
+            normals.sources.append((Path(name).stem, prepare_source(scan)))
         except ScintisegError as exc:
-            normals.skipped.append((str(path), exc.problem))
+            normals.skipped.append((name, exc.problem))
         except OSError as exc:
-            normals.skipped.append((str(path), f"cannot read ({exc.strerror or exc})"))
+            normals.skipped.append((name, f"cannot read ({exc.strerror or exc})"))
     if not normals.sources:
         raise ScintisegError("no normal scan could be used here (whole-body counts as acquired: DICOM or "
                              "16-bit PNG/TIFF)", path=folder)
