@@ -11,7 +11,7 @@ from scintiseg.io.dicom import write_dicom
 from scintiseg.io.labelme import write_labelme
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.scan import Annotation
-from scintiseg.train.hybrid_site import NormalScans, hybrid_windows, read_normals
+from scintiseg.train.hybrid_site import NormalScans, hybrid_windows, read_normals, split_normals, validation_windows
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +77,22 @@ def test_a_data_set_is_read_case_by_case_and_a_case_with_a_lesion_outline_is_ref
     read = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust")
     assert [case for case, _ in read.sources] == ["n0"]
     assert read.skipped == [("n1", "has a lesion outline: not a normal scan")]
+
+
+def test_held_out_patients_are_whole_patients_and_their_validation_windows_are_fixed(tmp_path):
+    """Six patients (one with two scans): a fifth of them, one patient with all its scans, is held out; the same
+    seed holds out the same one; under five patients nothing is."""
+    config = profile("small")
+    for k, patient_id in enumerate(["P0", "P0", "P1", "P2", "P3", "P4", "P5"]):
+        write_dicom(generate_patient(20 + k, config, patient_id=patient_id).scan, tmp_path / f"s{k}.dcm")
+    normals = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust")
+    train, held = split_normals(normals, seed=3)
+    patients = lambda part: {source.scan.patient_id for _, source in part.sources}  # noqa: E731
+    assert len(patients(held)) == 1 and not patients(held) & patients(train)
+    assert len(train.sources) + len(held.sources) == 7 and patients(train) | patients(held) == {f"P{k}" for k in range(6)}
+    assert patients(split_normals(normals, seed=3)[1]) == patients(held)
+    first = validation_windows(held, 6, window_size=64, seed=3)
+    again = validation_windows(held, 6, window_size=64, seed=3)
+    assert len(first) == 6 and all(np.array_equal(a.image, b.image) for a, b in zip(first, again))
+    few = NormalScans(normals.sources[:4], normals.pixel_mm, normals.normalisation)
+    assert split_normals(few, seed=3) == (few, None)

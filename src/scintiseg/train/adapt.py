@@ -28,6 +28,9 @@ The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unla
   the loss, not the DSC: on a few validation patients the DSC at 0.5 is often flat (0 in the first
   measurement, docs/results.md), so every epoch would tie with the first; the loss moves continuously.]
   Every epoch has seen site windows, so it is always an adapted model; ``last.pt`` is the last epoch.
+  With normal scans of at least five patients, a fifth of the patients is held out and their hybrid windows
+  join the validation windows (:func:`scintiseg.train.hybrid_site.split_normals`): the site's own truth, on
+  patients the run did not train on, then chooses the epoch too.
   ``scintiseg predict --model RUN`` uses ``best.pt``.
 
 What the site folder held and what was used is written to ``RUN/adapt.json`` (atomically) beside the
@@ -52,7 +55,8 @@ from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, l
 from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data, train
-from scintiseg.train.hybrid_site import read_normals
+from scintiseg.train.data import SegmentationDataset
+from scintiseg.train.hybrid_site import read_normals, split_normals, validation_windows
 from scintiseg.train.site_mix import MixedPool
 from scintiseg.train.unlabelled import read_site
 
@@ -138,13 +142,18 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
              read_site(site, pixel_mm=config.pixel_mm, normalisation=config.normalisation, progress=config.progress))
     normals = (read_normals(settings.normals, pixel_mm=config.pixel_mm, normalisation=config.normalisation,
                             progress=config.progress) if settings.normals else None)
+    train_normals, held_out = split_normals(normals, config.seed) if normals else (None, None)
     for path, reason in [*(scans.skipped if scans else []), *(normals.skipped if normals else [])]:
         warnings.warn(f"{path}: skipped: {reason}", stacklevel=2)
     start = int(load_checkpoint(last, required=("epoch",))["epoch"]) if resume and last.exists() else 0
     phantom = prepare_synthetic_data(config, start)
     try:
-        mixed = MixedPool(phantom.pool, scans, settings.share, config.seed, normals)
-        data = TrainData(mixed.mix(phantom.train, start), phantom.val, None, mixed, first_epoch=start)
+        mixed = MixedPool(phantom.pool, scans, settings.share, config.seed, train_normals)
+        val = phantom.val
+        if held_out is not None:
+            site_val = validation_windows(held_out, len(val), window_size=config.window_size, seed=config.seed)
+            val = SegmentationDataset(list(val.samples) + site_val)
+        data = TrainData(mixed.mix(phantom.train, start), val, None, mixed, first_epoch=start)
     except BaseException:
         phantom.close()
         raise
@@ -153,7 +162,8 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         "alpha": settings.alpha,
         "site_views": {"unlabelled": scans.unlabelled_views if scans else 0, "labelled": scans.labelled_views if scans else 0,
                        "pseudo": scans.pseudo_views if scans else 0},
-        "normals": {"folder": settings.normals, "scans": len(normals.sources), "views": normals.views} if normals else None,
+        "normals": {"folder": settings.normals, "scans": len(normals.sources), "views": normals.views,
+                    "held_out_scans": len(held_out.sources) if held_out else 0} if normals else None,
         "skipped": [{"path": p, "reason": r} for p, r in [*(scans.skipped if scans else []),
                                                           *(normals.skipped if normals else [])]],
         "phantom_profile": config.synthetic, "pixel_mm": config.pixel_mm, "normalisation": config.normalisation,

@@ -23,6 +23,13 @@ labelled (``l_S``), negatives included. Seeds: ``(seed, epoch)``, so a resumed r
 [Choices: a quarter negatives, as ``benchmarks/make_site_hybrids.py``; new lesions every epoch, so a handful
 of normal scans yields many different cases; the count range of ``bench_shift.py``'s two levels.]
 
+**Which epoch** (:func:`split_normals`, :func:`validation_windows`). With at least
+:data:`MIN_PATIENTS_TO_HOLD_OUT` patients, a fifth of them (:data:`HELD_OUT_SHARE`, at least one; drawn with the
+run's seed) is held out of training, and the adaptation's validation windows are the phantom ones plus as many
+hybrid windows of the held-out scans (fixed lesions): ``best.pt`` is then the epoch that did best on the site's own
+patients it did not train on, with the phantom's truth beside them as a drift guard. With fewer patients every
+scan trains and ``best.pt`` is chosen on the phantom alone (:mod:`scintiseg.train.adapt`).
+
 **What it assumes.** The scans are normal. A metastasis in a scan given as normal is taught as background, so a
 department should pass scans whose report (or a second reader) found no metastasis; a degenerative or traumatic
 hot spot is fine, and is what the scans are for. Integer counts as acquired (an 8-bit export or a
@@ -39,7 +46,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -61,6 +68,12 @@ COUNT_FRACTIONS: tuple[float, float] = (0.25, 1.0)
 NEGATIVE_SHARE: float = 0.25
 #: Windows cut from each view of a case.
 WINDOWS_PER_VIEW: int = 2
+#: Share of the normal scans' patients held out to choose the adapted epoch on, when there are at least
+#: :data:`MIN_PATIENTS_TO_HOLD_OUT` patients.
+HELD_OUT_SHARE: float = 0.2
+MIN_PATIENTS_TO_HOLD_OUT: int = 5
+#: The "epoch" whose seeds make the held-out validation cases (fixed for the run; no training epoch reaches it).
+VALIDATION_EPOCH: int = 10_000_000
 
 
 @dataclass
@@ -161,3 +174,27 @@ def hybrid_windows(normals: NormalScans, count: int, *, window_size: int, seed: 
                 image, target = cut_window(view.image, view.target, window_size, rng, focus=LESION_FOCUS)
                 samples.append(Sample(f"hybrid_{name}_{view.view}_{k}", view.patient_id, image, target))
     return samples
+
+
+def split_normals(normals: NormalScans, seed: int) -> tuple[NormalScans, NormalScans | None]:
+    """The normal scans to train on and those held out to validate on (module docstring, "Which epoch").
+
+    Scans are grouped by patient id (the case id when a scan has none), so no patient is on both sides.
+
+    Returns:
+        ``(train, held_out)``; ``held_out`` is None under :data:`MIN_PATIENTS_TO_HOLD_OUT` patients.
+    """
+    patients = sorted({source.scan.patient_id or case for case, source in normals.sources})
+    if len(patients) < MIN_PATIENTS_TO_HOLD_OUT:
+        return normals, None
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 18]))
+    held = {patients[i] for i in rng.permutation(len(patients))[: max(1, round(HELD_OUT_SHARE * len(patients)))]}
+    is_held = [(source.scan.patient_id or case) in held for case, source in normals.sources]
+    train = [item for item, out in zip(normals.sources, is_held) if not out]
+    return replace(normals, sources=train), replace(normals, sources=[i for i, out in zip(normals.sources, is_held) if out],
+                                                     skipped=[])
+
+
+def validation_windows(held_out: NormalScans, count: int, *, window_size: int, seed: int) -> list[Sample]:
+    """``count`` fixed hybrid windows of the held-out normal scans (the same for every epoch of a run)."""
+    return hybrid_windows(held_out, count, window_size=window_size, seed=seed, epoch=VALIDATION_EPOCH)
