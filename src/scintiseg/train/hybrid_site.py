@@ -100,11 +100,11 @@ class NormalScans:
         return sum(len(hybrid.scan.views) for _, hybrid in self.sources)
 
 
-def _scans(folder: Path) -> list[tuple[str, Callable[[], Scan]]]:
-    """``(name, reader)`` of each scan in ``folder``: a data set's cases (``dataset.json``; a case with a lesion
-    outline is refused, it is not normal), else every file under it."""
+def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan]]]:
+    """``(name, case id, reader)`` of each scan in ``folder``: a data set's cases (``dataset.json``; a case with a
+    lesion outline is refused, it is not normal), else every file under it (case id: the file's stem)."""
     if not (folder / MANIFEST_NAME).is_file():
-        return [(str(path), partial(read_scan, path)) for path in scan_files(folder)]
+        return [(str(path), path.stem, partial(read_scan, path)) for path in scan_files(folder)]
 
     def case_scan(case: Case) -> Scan:
         scan, masks = load_case(folder, case)
@@ -112,7 +112,7 @@ def _scans(folder: Path) -> list[tuple[str, Callable[[], Scan]]]:
             raise ScintisegError("has a lesion outline: not a normal scan")
         return scan
 
-    return [(case.case_id, partial(case_scan, case)) for case in load_manifest(folder).cases]
+    return [(case.case_id, case.case_id, partial(case_scan, case)) for case in load_manifest(folder).cases]
 
 
 def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False) -> NormalScans:
@@ -129,12 +129,12 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
     if not folder.exists():
         raise ScintisegError("no such file or folder", path=folder)
     normals = NormalScans([], float(pixel_mm), normalisation, source=str(folder))
-    for name, read in tqdm(_scans(folder), desc="normal scans", unit="file", disable=not progress, leave=False):
+    for name, case_id, read in tqdm(_scans(folder), desc="normal scans", unit="file", disable=not progress, leave=False):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
                 scan = read()
-            normals.sources.append((Path(name).stem, prepare_source(scan)))
+            normals.sources.append((case_id, prepare_source(scan)))
         except ScintisegError as exc:
             normals.skipped.append((name, exc.problem))
         except OSError as exc:
