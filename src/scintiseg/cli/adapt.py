@@ -74,6 +74,6 @@ def run(args: argparse.Namespace) -> int:
     )
     result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume)
     if result.epochs_run:
-        print(f"adapted: lowest phantom validation loss {result.best_value:.4f} at epoch {result.best_epoch}; "
+        print(f"adapted: lowest validation loss {result.best_value:.4f} at epoch {result.best_epoch}; "
               f"run in {result.run_dir} (scintiseg predict SCANS --model {result.run_dir})")
     return 0
