@@ -108,15 +108,19 @@ def test_an_interrupted_adaptation_resumes_where_it_stopped(tmp_path, site):
 
 
 def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, site, capsys):
-    """``--normals`` without ``--unlabelled``: every window labelled (alpha 0: the loss is the supervised term
-    only), the normal scans counted in adapt.json; neither folder given is one line and exit 2."""
+    """``--normals`` without ``--unlabelled``: every window labelled, the Chan-Vese term off by default (the loss
+    is the supervised term only), the normal scans counted in adapt.json; neither folder given is one line and
+    exit 2."""
     model = _model(tmp_path)
     run = tmp_path / "run"
-    args = [a for a in _args(model, site, run, "--alpha", "0", "--lr", "1e-3") if a not in ("--unlabelled", str(site))]
+    # The site fixture's scans stand in for normal ones: the plumbing is tested here, the hybrids in
+    # tests/train/test_hybrid_site.py.
+    args = [a for a in _args(model, site, run, "--lr", "1e-3") if a not in ("--unlabelled", str(site))]
     assert main([*args, "--normals", str(site)]) == 0
     captured = capsys.readouterr()
     assert "readme.txt: skipped" in captured.err
     record = json.loads((run / "adapt.json").read_text())
+    assert record["alpha"] == 0.0  # the default without unlabelled scans
     assert record["site"] is None and record["normals"] == {"folder": str(site), "scans": 2, "views": 4, "held_out_scans": 0}
     assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0}
     row = load_checkpoint(checkpoint_path(run, "last"))["history"][0]

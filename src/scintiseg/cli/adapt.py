@@ -40,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "labelled negative, and each epoch the real background of new inserted lesions (hybrid images)")
     parser.add_argument("--out", required=True, type=Path, metavar="RUN", help="run folder to write")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"adaptation epochs (default {defaults.epochs})")
-    parser.add_argument("--alpha", type=float, default=defaults.alpha, help="weight of the Chan-Vese term (paper B: 0.4)")
+    parser.add_argument("--alpha", type=float, default=None,
+                        help=f"weight of the Chan-Vese term (default: paper B's {defaults.alpha} with --unlabelled; 0 with "
+                        "--normals alone, where no window is unlabelled)")
     parser.add_argument("--share", type=float, default=defaults.share,
                         help=f"share of site windows in each epoch (default {defaults.share})")
     parser.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr:g})")
@@ -62,12 +64,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _alpha(args: argparse.Namespace) -> float:
+    """``--alpha``, or its default: paper B's with unlabelled scans, 0 without (the term is there to learn from them)."""
+    if args.alpha is not None:
+        return args.alpha
+    return AdaptSettings().alpha if args.unlabelled is not None or args.normals is None else 0.0
+
+
 def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import SHIPPED_WEIGHTS  # lazy: start-up time
     from scintiseg.train.adapt import adapt  # lazy: start-up time
 
     settings = AdaptSettings(
-        epochs=args.epochs, alpha=args.alpha, share=args.share, lr=args.lr, pool_patients=args.pool_patients,
+        epochs=args.epochs, alpha=_alpha(args), share=args.share, lr=args.lr, pool_patients=args.pool_patients,
         val_patients=args.val_patients, synthetic=args.synthetic, seed=args.seed, threads=args.threads,
         generator_workers=args.generator_workers, device=args.device, progress=not args.quiet,
         freeze_norm=args.freeze_norm, normals=str(args.normals) if args.normals else "",

@@ -440,8 +440,8 @@ def randomised_faint_even_profile() -> PhantomConfig:
     training.
 
     A lesion's contrast multiplies its own bone's activity, and each bone (each vertebra, rib, ...) carries a
-    log-normal factor of sigma ``bone_variation``. At ``randomised``'s 0.2 a vertebra is 1.4 x its neighbour in
-    about a quarter of neighbouring pairs, so a whole-vertebra lesion of contrast 1.3-1.5 (the faint lesions the
+    log-normal factor of sigma ``bone_variation``. At ``randomised``'s 0.2 neighbouring thoracic and lumbar
+    vertebrae differ by more than 1.4 x in about a sixth of the pairs (3 % at 0.1; tests/phantom/test_randomised.py), so a whole-vertebra lesion of contrast 1.3-1.5 (the faint lesions the
     BSI needs, docs/predict.md) is labelled a lesion in one patient and is normal bone in the next: the labels
     contradict each other, and the faint fine-tune calls normal bone (docs/robustness.md, session 14). Between
     patients the bones still differ as widely as before (``uptake_group_sd`` 0.25 per uptake group is kept); only

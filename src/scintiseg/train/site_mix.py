@@ -21,7 +21,7 @@ class MixedPool:
     """Phantom windows (supervised) and site windows (Chan-Vese, or supervised when labelled) per epoch.
 
     It has :class:`~scintiseg.train.synthetic.SyntheticPool`'s interface (``dataset(epoch)``, ``close()``),
-    so the training loop runs it as any synthetic run (module docstring, "The mix"). With a site's normal
+    so the training loop runs it as any synthetic run (module docstring). With a site's normal
     scans (``normals``, :mod:`scintiseg.train.hybrid_site`) the site's share is split: half hybrid windows of
     the normal scans (labelled), half windows of ``site`` (all of it when there is no ``site``).
 
