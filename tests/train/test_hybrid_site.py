@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
@@ -14,16 +17,24 @@ from scintiseg.scan import Annotation
 from scintiseg.train.hybrid_site import NormalScans, hybrid_windows, read_normals, split_normals, validation_windows
 
 
+def _normal_small():
+    """The ``small`` profile (512 x 128 at 4.52 mm) with every patient free of metastases: normal scans."""
+    base = profile("small")
+    return replace(base, lesions=replace(base.lesions, p_normal=1.0))
+
+
 @pytest.fixture(scope="module")
 def normals_dir(tmp_path_factory):
-    """Two lesion-free phantom scans (512 x 128 at 4.52 mm) as DICOM, a text file and a non-integer image."""
+    """Two lesion-free phantom scans (512 x 128 at 4.52 mm) as DICOM, a text file, a non-integer image and an
+    8-bit export."""
     folder = tmp_path_factory.mktemp("normals")
-    config = profile("small")
+    config = _normal_small()
     for k, seed in enumerate((11, 12)):
         patient = generate_patient(seed, config)
         write_dicom(patient.scan, folder / f"n{k}.dcm")
     (folder / "notes.txt").write_text("not a scan\n")
     np.save(folder / "rescaled.npy", np.full((64, 32), 0.5, np.float32))
+    Image.fromarray(np.full((256, 64), 40, np.uint8)).save(folder / "export8.png")
     return folder
 
 
@@ -35,8 +46,9 @@ def normals(normals_dir) -> NormalScans:
 def test_read_normals_prepares_each_scan_and_lists_what_it_could_not_use(normals, normals_dir, tmp_path):
     assert [case for case, _ in normals.sources] == ["n0", "n1"] and normals.views == 4
     reasons = dict(normals.skipped)
-    assert set(reasons) == {str(normals_dir / "notes.txt"), str(normals_dir / "rescaled.npy")}
+    assert set(reasons) == {str(normals_dir / name) for name in ("notes.txt", "rescaled.npy", "export8.png")}
     assert "integer counts" in reasons[str(normals_dir / "rescaled.npy")]
+    assert "8-bit" in reasons[str(normals_dir / "export8.png")]
     with pytest.raises(ScintisegError, match="no normal scan could be used"):
         read_normals(normals_dir / "notes.txt", pixel_mm=4.52, normalisation="robust")
     with pytest.raises(ScintisegError, match="no such file"):
@@ -82,7 +94,7 @@ def test_a_data_set_is_read_case_by_case_and_a_case_with_a_lesion_outline_is_ref
 def test_held_out_patients_are_whole_patients_and_their_validation_windows_are_fixed(tmp_path):
     """Six patients (one with two scans): a fifth of them, one patient with all its scans, is held out; the same
     seed holds out the same one; under five patients nothing is."""
-    config = profile("small")
+    config = _normal_small()
     for k, patient_id in enumerate(["P0", "P0", "P1", "P2", "P3", "P4", "P5"]):
         write_dicom(generate_patient(20 + k, config, patient_id=patient_id).scan, tmp_path / f"s{k}.dcm")
     normals = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust")

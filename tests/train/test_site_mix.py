@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -14,11 +16,17 @@ from scintiseg.train.unlabelled import SiteScans, SiteView
 from support import conftest_of
 
 
+def _normal_small():
+    """The ``small`` profile (512 x 128 at 4.52 mm) with every patient free of metastases: normal scans."""
+    base = profile("small")
+    return replace(base, lesions=replace(base.lesions, p_normal=1.0))
+
+
 @pytest.fixture(scope="module")
 def normals(tmp_path_factory) -> NormalScans:
     """One lesion-free phantom scan (512 x 128 at 4.52 mm) as a site's normal scans."""
     folder = tmp_path_factory.mktemp("normals")
-    write_dicom(generate_patient(11, profile("small")).scan, folder / "n0.dcm")
+    write_dicom(generate_patient(11, _normal_small()).scan, folder / "n0.dcm")
     return read_normals(folder, pixel_mm=4.52, normalisation="robust")
 
 

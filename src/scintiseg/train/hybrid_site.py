@@ -119,8 +119,9 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
     """The normal scans in ``folder`` (any file :func:`scintiseg.io.read_scan` reads), prepared for insertion.
 
     A data set folder (``dataset.json``) is read case by case, and a case with a lesion outline is refused. A
-    file that cannot be read, or whose counts cannot be thinned (not whole non-negative numbers), or with no
-    body to place a lesion on, is skipped and listed.
+    file that cannot be read, an 8-bit image (an export: grey levels, not counts, so thinning it would not give
+    the noise of a shorter scan), one whose counts cannot be thinned (not whole non-negative numbers), or one
+    with no body to place a lesion on, is skipped and listed.
 
     Raises:
         ScintisegError: the folder does not exist, or not one scan could be used.
@@ -134,6 +135,8 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
                 scan = read()
+            if any(np.asarray(image).dtype == np.uint8 for image in scan.views.values()):
+                raise ScintisegError("an 8-bit image (an export?): inserted lesions need the counts as acquired")
             normals.sources.append((case_id, prepare_source(scan)))
         except ScintisegError as exc:
             normals.skipped.append((name, exc.problem))
