@@ -194,8 +194,8 @@ def split_normals(normals: NormalScans, seed: int) -> tuple[NormalScans, NormalS
     held = {patients[i] for i in rng.permutation(len(patients))[: max(1, round(HELD_OUT_SHARE * len(patients)))]}
     is_held = [(source.scan.patient_id or case) in held for case, source in normals.sources]
     train = [item for item, out in zip(normals.sources, is_held) if not out]
-    return replace(normals, sources=train), replace(normals, sources=[i for i, out in zip(normals.sources, is_held) if out],
-                                                     skipped=[])
+    held_out = [item for item, out in zip(normals.sources, is_held) if out]
+    return replace(normals, sources=train), replace(normals, sources=held_out, skipped=[])
 
 
 def validation_windows(held_out: NormalScans, count: int, *, window_size: int, seed: int) -> list[Sample]:
