@@ -121,7 +121,8 @@ def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, 
     assert "readme.txt: skipped" in captured.err
     record = json.loads((run / "adapt.json").read_text())
     assert record["alpha"] == 0.0  # the default without unlabelled scans
-    assert record["site"] is None and record["normals"] == {"folder": str(site), "scans": 2, "views": 4, "held_out_scans": 0}
+    assert record["site"] is None and record["normals"] == {"folder": str(site), "scans": 2, "views": 4, "held_out_scans": 0,
+                                                            "validation": "the training scans, new lesions"}
     assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0}
     row = load_checkpoint(checkpoint_path(run, "last"))["history"][0]
     assert row["train_supervised"] > 0 and row["train_loss"] == pytest.approx(row["train_supervised"])

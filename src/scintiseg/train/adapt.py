@@ -28,9 +28,10 @@ The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unla
   the loss, not the DSC: on a few validation patients the DSC at 0.5 is often flat (0 in the first
   measurement, docs/results.md), so every epoch would tie with the first; the loss moves continuously.]
   Every epoch has seen site windows, so it is always an adapted model; ``last.pt`` is the last epoch.
-  With normal scans of at least five patients, a fifth of the patients is held out and their hybrid windows
-  join the validation windows (:func:`scintiseg.train.hybrid_site.split_normals`): the site's own truth, on
-  patients the run did not train on, then chooses the epoch too.
+  With normal scans, hybrid windows of them (fixed lesions) join the validation windows, so the site's own
+  truth chooses the epoch too: of held-out patients when there are at least five
+  (:func:`scintiseg.train.hybrid_site.split_normals`), else of the training scans with lesions the run never
+  trains on (the same backgrounds: it rewards fitting the site, and the phantom windows guard the drift).
   ``scintiseg predict --model RUN`` uses ``best.pt``.
 
 What the site folder held and what was used is written to ``RUN/adapt.json`` (atomically) beside the
@@ -150,8 +151,9 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
     try:
         mixed = MixedPool(phantom.pool, scans, settings.share, config.seed, train_normals)
         val = phantom.val
-        if held_out is not None:
-            site_val = validation_windows(held_out, len(val), window_size=config.window_size, seed=config.seed)
+        if normals is not None:
+            site_val = validation_windows(held_out or train_normals, len(val), window_size=config.window_size,
+                                          seed=config.seed)
             val = SegmentationDataset(list(val.samples) + site_val)
         data = TrainData(mixed.mix(phantom.train, start), val, None, mixed, first_epoch=start)
     except BaseException:
@@ -163,7 +165,9 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         "site_views": {"unlabelled": scans.unlabelled_views if scans else 0, "labelled": scans.labelled_views if scans else 0,
                        "pseudo": scans.pseudo_views if scans else 0},
         "normals": {"folder": settings.normals, "scans": len(normals.sources), "views": normals.views,
-                    "held_out_scans": len(held_out.sources) if held_out else 0} if normals else None,
+                    "held_out_scans": len(held_out.sources) if held_out else 0,
+                    "validation": ("held-out patients" if held_out else "the training scans, new lesions")}
+        if normals else None,
         "skipped": [{"path": p, "reason": r} for p, r in [*(scans.skipped if scans else []),
                                                           *(normals.skipped if normals else [])]],
         "phantom_profile": config.synthetic, "pixel_mm": config.pixel_mm, "normalisation": config.normalisation,

@@ -28,7 +28,10 @@ of normal scans yields many different cases; the count range of ``bench_shift.py
 run's seed) is held out of training, and the adaptation's validation windows are the phantom ones plus as many
 hybrid windows of the held-out scans (fixed lesions): ``best.pt`` is then the epoch that did best on the site's own
 patients it did not train on, with the phantom's truth beside them as a drift guard. With fewer patients every
-scan trains and ``best.pt`` is chosen on the phantom alone (:mod:`scintiseg.train.adapt`).
+scan trains, and the validation hybrids are made from the training scans with lesions of their own (fixed, never
+trained on; the backgrounds are seen ones, so this measures the fit to the site, not its generalisation)
+[choice: without them ``best.pt`` was chosen on the phantom alone and was the first epoch in every run measured,
+docs/own-data.md].
 
 **What it assumes.** The scans are normal. A metastasis in a scan given as normal is taught as background, so a
 department should pass scans whose report (or a second reader) found no metastasis; a degenerative or traumatic
@@ -198,6 +201,7 @@ def split_normals(normals: NormalScans, seed: int) -> tuple[NormalScans, NormalS
     return replace(normals, sources=train), replace(normals, sources=held_out, skipped=[])
 
 
-def validation_windows(held_out: NormalScans, count: int, *, window_size: int, seed: int) -> list[Sample]:
-    """``count`` fixed hybrid windows of the held-out normal scans (the same for every epoch of a run)."""
-    return hybrid_windows(held_out, count, window_size=window_size, seed=seed, epoch=VALIDATION_EPOCH)
+def validation_windows(normals: NormalScans, count: int, *, window_size: int, seed: int) -> list[Sample]:
+    """``count`` fixed hybrid windows of ``normals`` (the held-out scans, or the training ones with lesions no
+    training epoch draws): the same for every epoch of a run."""
+    return hybrid_windows(normals, count, window_size=window_size, seed=seed, epoch=VALIDATION_EPOCH)
