@@ -58,7 +58,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import MANIFEST_NAME, Case, load_case, load_manifest
+from scintiseg.io.dataset import MANIFEST_NAME, Case, lesion_label_names, load_case, load_manifest
 from scintiseg.phantom.hybrid import HybridSource, make_hybrid_case, prepare_source
 from scintiseg.scan import Scan
 from scintiseg.train.data import Sample
@@ -109,13 +109,16 @@ def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan]]]:
     if not (folder / MANIFEST_NAME).is_file():
         return [(str(path), path.stem, partial(read_scan, path)) for path in scan_files(folder)]
 
+    manifest = load_manifest(folder)
+    labels = lesion_label_names(manifest)  # read once, not by load_case for every case
+
     def case_scan(case: Case) -> Scan:
-        scan, masks = load_case(folder, case)
+        scan, masks = load_case(folder, case, labels=labels)
         if any(np.asarray(mask).any() for mask in masks.values()):
             raise ScintisegError("has a lesion outline: not a normal scan")
         return scan
 
-    return [(case.case_id, case.case_id, partial(case_scan, case)) for case in load_manifest(folder).cases]
+    return [(case.case_id, case.case_id, partial(case_scan, case)) for case in manifest.cases]
 
 
 def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False) -> NormalScans:

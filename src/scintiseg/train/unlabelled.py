@@ -59,7 +59,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import MANIFEST_NAME, load_case, load_manifest
+from scintiseg.io.dataset import MANIFEST_NAME, lesion_label_names, load_case, load_manifest
 from scintiseg.io.importer import PSEUDO
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
@@ -168,12 +168,13 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
         raise ScintisegError("no such file or folder", path=folder)
     site = SiteScans(views=[], source=str(folder))
     if (folder / MANIFEST_NAME).is_file():
-        cases = load_manifest(folder).cases
+        manifest = load_manifest(folder)
+        cases, labels = manifest.cases, lesion_label_names(manifest)  # the manifest read once, not per case
         for case in tqdm(cases, desc="site scans", unit="case", disable=not progress, leave=False):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # the data set's own check reports them
-                    scan, masks = load_case(folder, case)
+                    scan, masks = load_case(folder, case, labels=labels)
                 pseudo = case.meta.get(PSEUDO, [])
                 site.views += build_views(scan, masks, case.case_id, pixel_mm=pixel_mm, normalisation=normalisation,
                                           pseudo=pseudo if isinstance(pseudo, list) else [])
