@@ -1,0 +1,142 @@
+"""One table from ``bench_wholebody.py`` results of many lesion models: how a checkpoint sweep is read (issue 15).
+
+    python benchmarks/sweep_table.py RESULTS_DIR [--reference shipped] [--out table.md]
+    python benchmarks/sweep_table.py RESULTS_DIR --pick K      (names of the K models with the fewest NM1 FP / view)
+    python benchmarks/sweep_table.py RESULTS_DIR --marked      (names of the rows marked "both")
+
+``RESULTS_DIR`` holds, per model ``NAME``, ``NAME.nm1.json`` (``bench_wholebody.py --source nm1 --nm1-cases 30
+--nm1-negatives 30``) and/or ``NAME.phantom.json`` (``--patients 100 --profile default``), as
+``scripts/gpu_sweep.sh`` writes them. One row per model, the columns of the tables in docs/robustness.md:
+NM1 false positives per view, sensitivity and triage AUC; phantom BSI r with its 95 % bootstrap interval, MAE,
+triage AUC, false positives per view, and the share of lesions of apparent contrast 1.5-2 found (what the BSI
+aim asks of a model, docs/predict.md "What the aim asks of the lesion model"). A missing file leaves its
+columns as ``-``.
+
+A row is marked **both** when it beats the reference row (``--reference``, default ``shipped``) on NM1 false
+positives per view and on phantom BSI r at once: no CPU fine-tune so far has (docs/robustness.md), so such a
+row is the one to look at first. The mark reads two numbers with their noise (the framing alone moves NM1's
+false positives by about 0.5 per view and r by 0.03); it is where to look, not a verdict.
+
+``--pick K`` prints, one per line, the K models with the fewest NM1 false positives per view (ties: higher NM1
+sensitivity first): the sweep scores every checkpoint on NM1 (60 hybrids, seconds) and only those on the 100
+phantom patients (minutes each), the order of choice the shipped model was packaged by (docs/training.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+#: The apparent-contrast bin the BSI aim needs found (docs/predict.md).
+FAINT_BIN = "1.5-2.0"
+COLUMNS = ("model", "NM1 FP / view", "NM1 sens.", "NM1 triage AUC", "phantom BSI r (95 % CI)", "MAE",
+           "triage AUC", "phantom FP / view", f"found, {FAINT_BIN}", "")
+
+
+def read_results(folder: Path) -> dict[str, dict[str, dict]]:
+    """``{name: {"nm1": json, "phantom": json}}`` for every ``NAME.nm1.json`` / ``NAME.phantom.json`` in ``folder``."""
+    results: dict[str, dict[str, dict]] = {}
+    for path in sorted(folder.glob("*.json")):
+        name, dot, kind = path.stem.rpartition(".")
+        if not dot or kind not in ("nm1", "phantom"):
+            continue
+        try:
+            results.setdefault(name, {})[kind] = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{path}: not a bench_wholebody result ({error})") from None
+    return results
+
+
+def row_numbers(result: dict[str, dict]) -> dict[str, float | None]:
+    """The numbers a row shows (None where its file is missing)."""
+    nm1, phantom = result.get("nm1"), result.get("phantom")
+    faint = (phantom or {}).get("sensitivity", {}).get("by_contrast", {}).get(FAINT_BIN, {})
+    bsi = (phantom or {}).get("bsi", {})
+    ci = bsi.get("pearson_r_ci95") or [None, None]
+    return {
+        "nm1_fp": nm1["false_positives"]["per_view"] if nm1 else None,
+        "nm1_sens": nm1["sensitivity_visible"] if nm1 else None,
+        "nm1_auc": nm1["triage_auc"] if nm1 else None,
+        "r": bsi.get("pearson_r"), "r_low": ci[0], "r_high": ci[1], "mae": bsi.get("mae"),
+        "auc": phantom["triage"]["auc"] if phantom else None,
+        "fp": phantom["false_positives"]["per_view"] if phantom else None,
+        "faint_found": faint.get("found"), "faint_all": faint.get("lesions"),
+    }
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def beats(row: dict, reference: dict) -> bool:
+    """Fewer NM1 false positives per view and a higher phantom BSI r than the reference, both measured."""
+    numbers = (row["nm1_fp"], row["r"], reference["nm1_fp"], reference["r"])
+    return None not in numbers and row["nm1_fp"] < reference["nm1_fp"] and row["r"] > reference["r"]
+
+
+def table(results: dict[str, dict[str, dict]], reference: str = "shipped") -> str:
+    """The markdown table (reference row first, then by name)."""
+    rows = {name: row_numbers(result) for name, result in results.items()}
+    ref = rows.get(reference)
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for name in sorted(rows, key=lambda n: (n != reference, n)):
+        r = rows[name]
+        ci = f" ({_fmt(r['r_low'], 3)}-{_fmt(r['r_high'], 3)})" if r["r_low"] is not None else ""
+        faint = "-" if r["faint_all"] is None else f"{r['faint_found']}/{r['faint_all']} ({r['faint_found'] / max(r['faint_all'], 1):.2f})"
+        mark = "**both**" if ref is not None and name != reference and beats(r, ref) else ""  # as marked()
+        cells = [name, _fmt(r["nm1_fp"]), _fmt(r["nm1_sens"]), _fmt(r["nm1_auc"], 3), _fmt(r["r"], 3) + ci,
+                 _fmt(r["mae"], 3), _fmt(r["auc"], 3), _fmt(r["fp"]), faint, mark]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def marked(results: dict[str, dict[str, dict]], reference: str = "shipped") -> list[str]:
+    """Names of the rows that beat the reference on NM1 false positives and phantom BSI r (by NM1 FP)."""
+    rows = {name: row_numbers(result) for name, result in results.items()}
+    if reference not in rows:
+        return []
+    both = [name for name, row in rows.items() if name != reference and beats(row, rows[reference])]
+    return sorted(both, key=lambda name: rows[name]["nm1_fp"])
+
+
+def pick(results: dict[str, dict[str, dict]], k: int) -> list[str]:
+    """The ``k`` names with NM1 results and the fewest NM1 false positives per view (ties: higher sensitivity)."""
+    scored = [(row["nm1_fp"], -row["nm1_sens"], name) for name, row in
+              ((name, row_numbers(result)) for name, result in results.items()) if row["nm1_fp"] is not None]
+    return [name for *_, name in sorted(scored)[:k]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="folder of NAME.nm1.json / NAME.phantom.json")
+    parser.add_argument("--reference", default="shipped", help="row the others are marked against")
+    parser.add_argument("--out", type=Path, help="write the table here as well")
+    parser.add_argument("--pick", type=int, metavar="K", help="print the K names with the fewest NM1 FP / view")
+    parser.add_argument("--marked", action="store_true", help="print the names of the rows marked both")
+    args = parser.parse_args(argv)
+    if not args.results.is_dir():
+        print(f"{args.results}: not a folder", file=sys.stderr)
+        return 2
+    try:
+        results = read_results(args.results)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if not results:
+        print(f"{args.results}: no NAME.nm1.json or NAME.phantom.json in it", file=sys.stderr)
+        return 2
+    if args.pick is not None or args.marked:
+        names = pick(results, args.pick) if args.pick is not None else marked(results, args.reference)
+        print("\n".join(names))
+        return 0
+    text = table(results, args.reference)
+    print(text, end="")
+    if args.out:
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

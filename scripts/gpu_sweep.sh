@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Issue 15's open aim (whole-body BSI r >= 0.95 against the phantom's truth) on a lent GPU, in one device call:
+# fine-tune the shipped lesion network on one or more training profiles side by side, score every checkpoint on
+# the NM1 real background, the few with the fewest NM1 false positives also on 100 held-out phantom patients,
+# and write one table.
+#
+# Why this experiment (docs/robustness.md, sessions 9-16): every CPU fine-tune moved the model along one trade-off,
+# more faint phantom lesions found (the BSI aim needs most of those of apparent contrast 1.5-2, docs/predict.md)
+# against more of NM1's real hot spots called, and swung 1-7 false positives per NM1 view from one epoch to the
+# next; the one GPU fine-tune (session 5: hundreds of new patients in minutes) was the only run that did not
+# raise NM1's false positives. So: the fainter-lesion profiles of sessions 14 and 16 with the GPU's number of
+# patients per step, a checkpoint every epoch, and the choice made on NM1 first (as the shipped model was chosen,
+# scripts/train_on_gpu.sh), then on the phantom.
+#
+#   bash scripts/gpu_sweep.sh WORK [MINUTES] [RESULTS]
+#
+#   WORK     scratch folder: one run folder per profile (config.yaml, log.csv, checkpoints/, soup.pt: the mean of
+#            its last half of checkpoints), eval/*.json
+#   MINUTES  wall clock of the training (default 5); the scoring after it takes about 3 minutes on 16 cores
+#   RESULTS  where the few files to keep go (default WORK/results): table.md (benchmarks/sweep_table.py), results.tar.gz
+#            (every bench_wholebody JSON, the training logs and configs), and the checkpoints the table marks
+#            "both" (fewer NM1 false positives and a higher phantom r than the shipped model), at most four,
+#            else the two with the fewest NM1 false positives
+#
+# Settings by environment (defaults in brackets): PYTHON [.venv/bin/python], PROFILES ["randomised-faint-even
+# randomised-faint"], GENERATOR_WORKERS per run [6], SEED [2040], PICK (checkpoints scored on the phantom) [6],
+# EVAL_JOBS [cores / 2, at least 1], PHANTOM_PATIENTS [100], NM1_CASES [30] (and as many lesion-free hybrids),
+# TRAIN_ARGS (appended to every `scintiseg train`; a later option wins: e.g. "--pool-patients 256 --lr 1e-4").
+#
+# On the device (docs/training.md, "A prepared GPU sweep"; its python3 has torch but not pydicom or MONAI, and
+# ../shared does not travel): here, once,
+#   echo /.whl/ >> .git/info/exclude; echo /.nm1/ >> .git/info/exclude; mkdir -p .nm1
+#   cp ../shared/data/real/nema-wg04-nm1-wholebody.dcm .nm1/
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux2014_x86_64 -d .whl pydicom==3.0.2 monai==1.6.1
+# then one `run` with carry [".whl", ".nm1"] and timeout_s 600:
+#   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
+#   && export PYTHONPATH=/tmp/site:src && mkdir -p ../shared/data/real && cp .nm1/*.dcm ../shared/data/real/
+#   && PYTHON=python3 GENERATOR_WORKERS=6 bash scripts/gpu_sweep.sh /tmp/sweep 5 $OUT
+set -uo pipefail
+cd "$(dirname "$0")/.."
+work=${1:?usage: gpu_sweep.sh WORK [MINUTES] [RESULTS]}
+minutes=${2:-5}
+results=${3:-$work/results}
+python=${PYTHON:-.venv/bin/python}
+profiles=${PROFILES:-randomised-faint-even randomised-faint}
+cores=$(nproc)
+jobs=${EVAL_JOBS:-$(( cores / 2 > 0 ? cores / 2 : 1 ))}
+shipped=src/scintiseg/weights/phantom_lesions.pt
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export PYTHON_BIN=$python PHANTOM_PATIENTS=${PHANTOM_PATIENTS:-100} NM1_CASES=${NM1_CASES:-30} EVAL_DIR=$work/eval
+mkdir -p "$work/eval" "$results" || exit 2
+
+# 1. Training: one run per profile, side by side on the one GPU (each spawns its own generator processes).
+pids=()
+for profile in $profiles; do
+  # shellcheck disable=SC2086  # TRAIN_ARGS is a list of options
+  timeout --signal=INT "${minutes}m" "$python" -m scintiseg train --out "$work/$profile" --init "$shipped" \
+    --model rdinet --model-arg preset=small --pixel-mm 2.26 --window-size 256 --pool-patients 128 --refresh 0.5 \
+    --windows-per-view 4 --val-patients 24 --loss dice_bce --batch-size 16 --lr 3e-4 --augment \
+    --seed "${SEED:-2040}" --generator-workers "${GENERATOR_WORKERS:-6}" --save-every 1 --synthetic "$profile" \
+    --normalisation robust --input-mode ant --epochs 1000 --threads 2 --no-progress ${TRAIN_ARGS:-} \
+    >"$work/$profile.txt" 2>&1 &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+for profile in $profiles; do echo "== $profile"; tail -n 2 "$work/$profile.txt"; done
+
+# 2. Models to score: the shipped one (the reference row) and every checkpoint of every run ...
+models=$work/models.txt
+echo "shipped $shipped" >"$models"
+for profile in $profiles; do
+  for checkpoint in "$work/$profile"/checkpoints/epoch_*.pt "$work/$profile"/checkpoints/best.pt; do
+    [ -f "$checkpoint" ] || continue
+    name=$(basename "$checkpoint" .pt)
+    echo "${profile}_${name#epoch_} $checkpoint" >>"$models"
+  done
+done
+# ... and per run the uniform soup of its last half of checkpoints (docs/training.md, "Average a run's checkpoints").
+for profile in $profiles; do
+  mapfile -t epochs < <(ls "$work/$profile"/checkpoints/epoch_*.pt 2>/dev/null)
+  half=$(( ${#epochs[@]} / 2 ))
+  if [ "$half" -ge 2 ] && "$python" -m scintiseg models average "${epochs[@]:$half}" \
+       --out "$work/$profile/soup.pt" >"$work/$profile.soup.txt" 2>&1; then
+    echo "${profile}_soup $work/$profile/soup.pt" >>"$models"
+  fi
+done
+echo "$(wc -l <"$models") models to score, $jobs at a time"
+
+score() {  # NAME MODEL KIND: one bench_wholebody run, its JSON in EVAL_DIR, its text beside it
+  local name=$1 model=$2 kind=$3 args
+  if [ "$kind" = nm1 ]; then
+    args=(--source nm1 --nm1-cases "$NM1_CASES" --nm1-negatives "$NM1_CASES")
+  else
+    args=(--patients "$PHANTOM_PATIENTS" --profile default)
+  fi
+  "$PYTHON_BIN" benchmarks/bench_wholebody.py "${args[@]}" --model "$model" --threads 1 \
+    --json-out "$EVAL_DIR/$name.$kind.json" >"$EVAL_DIR/$name.$kind.txt" 2>&1 \
+    || echo "scoring $name on $kind failed: $EVAL_DIR/$name.$kind.txt"
+}
+export -f score
+
+# 3. Every model on NM1 (seconds each), then the PICK with the fewest NM1 false positives (and the shipped
+#    model) on the phantom (minutes each).
+awk '{print $1, $2, "nm1"}' "$models" | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
+{ echo shipped; "$python" benchmarks/sweep_table.py "$work/eval" --pick "$(( ${PICK:-6} + 1 ))"; } | sort -u >"$work/picked.txt"
+awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "phantom"}' "$work/picked.txt" "$models" \
+  | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
+
+# 4. The table, everything measured in one archive, and the checkpoints worth keeping.
+"$python" benchmarks/sweep_table.py "$work/eval" --out "$results/table.md"
+keep=$("$python" benchmarks/sweep_table.py "$work/eval" --marked | head -n 4)
+[ -n "$keep" ] || keep=$("$python" benchmarks/sweep_table.py "$work/eval" --pick 3 | grep -v -x shipped | head -n 2)
+for name in $keep; do
+  model=$(awk -v n="$name" '$1 == n {print $2}' "$models")
+  [ -n "$model" ] && cp "$model" "$results/$name.pt"
+done
+tar -czf "$results/results.tar.gz" -C "$work" eval models.txt picked.txt \
+  $(for profile in $profiles; do echo "$profile.txt"; for f in log.csv config.yaml; do
+      [ -f "$work/$profile/$f" ] && echo "$profile/$f"; done; done)
+ls -la "$results"

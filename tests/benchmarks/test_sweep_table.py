@@ -1,0 +1,74 @@
+"""benchmarks/sweep_table.py: one table from many bench_wholebody results (scripts/gpu_sweep.sh)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import benchmark_module
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    with benchmark_module("sweep_table") as module:
+        yield module
+
+
+def nm1_result(fp: float, sens: float, auc: float = 0.85) -> dict:
+    """The keys of ``bench_wholebody.py --source nm1 --json-out`` the table reads."""
+    return {"false_positives": {"per_view": fp}, "sensitivity_visible": sens, "triage_auc": auc}
+
+
+def phantom_result(r: float, faint_found: int = 10, faint_all: int = 40) -> dict:
+    """The keys of ``bench_wholebody.py --patients N --json-out`` the table reads."""
+    return {"bsi": {"pearson_r": r, "pearson_r_ci95": [r - 0.05, r + 0.05], "mae": 0.25},
+            "triage": {"auc": 0.75}, "false_positives": {"per_view": 0.6},
+            "sensitivity": {"by_contrast": {"1.5-2.0": {"found": faint_found, "lesions": faint_all}}}}
+
+
+def write(folder, name, kind, result) -> None:
+    (folder / f"{name}.{kind}.json").write_text(json.dumps(result))
+
+
+@pytest.fixture
+def results(tmp_path):
+    write(tmp_path, "shipped", "nm1", nm1_result(1.2, 0.77))
+    write(tmp_path, "shipped", "phantom", phantom_result(0.826))
+    write(tmp_path, "better", "nm1", nm1_result(0.9, 0.70))        # fewer NM1 FP and a higher r: marked
+    write(tmp_path, "better", "phantom", phantom_result(0.870, 20, 40))
+    write(tmp_path, "noisy", "nm1", nm1_result(3.5, 0.80))         # higher r, more NM1 FP: not marked
+    write(tmp_path, "noisy", "phantom", phantom_result(0.900))
+    write(tmp_path, "nm1only", "nm1", nm1_result(0.9, 0.75))       # not scored on the phantom yet
+    (tmp_path / "notes.json").write_text("{}")                     # not NAME.kind.json: ignored
+    return tmp_path
+
+
+def test_a_row_is_marked_only_when_it_beats_the_reference_on_both_counts(sweep, results):
+    text = sweep.table(sweep.read_results(results))
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines()[2:]}
+    assert list(rows) == ["shipped", "better", "nm1only", "noisy"]  # the reference first, then by name
+    assert rows["better"].rstrip(" |").endswith("**both**")
+    assert "**both**" not in rows["noisy"] and "**both**" not in rows["nm1only"]
+    assert "20/40 (0.50)" in rows["better"] and "0.870 (0.820-0.920)" in rows["better"]
+    assert rows["nm1only"].count(" - ") >= 5  # its phantom columns are empty, not zero
+    assert sweep.marked(sweep.read_results(results)) == ["better"]
+
+
+def test_pick_orders_by_nm1_false_positives_then_sensitivity(sweep, results):
+    found = sweep.read_results(results)
+    assert sweep.pick(found, 2) == ["nm1only", "better"]  # equal FP: the more sensitive first
+    assert sweep.pick(found, 10)[-1] == "noisy"
+
+
+def test_command_line_writes_the_table_and_refuses_an_empty_folder(sweep, results, tmp_path_factory, capsys):
+    out = results / "table.md"
+    assert sweep.main([str(results), "--out", str(out)]) == 0
+    assert out.read_text() == capsys.readouterr().out
+    empty = tmp_path_factory.mktemp("empty")
+    assert sweep.main([str(empty)]) == 2
+    assert "no NAME.nm1.json" in capsys.readouterr().err
+    assert sweep.main([str(results), "--pick", "1"]) == 0
+    assert capsys.readouterr().out.split() == ["nm1only"]
+    (results / "broken.nm1.json").write_text("{")
+    assert sweep.main([str(results)]) == 2
+    assert "broken.nm1.json: not a bench_wholebody result" in capsys.readouterr().err
