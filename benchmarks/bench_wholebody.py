@@ -17,7 +17,10 @@ region network (or ``--regions atlas``) predict every view, and the script repor
   px around): the Rose rule's "visible" counts large faint lesions that carry much of the truth's area and that
   a reader would hardly draw (docs/robustness.md, "Where the shipped model misses"); and, for each, the
   *detectability ceiling* (:func:`detectability_ceiling`): r and MAE against the full truth of a detector that
-  finds exactly those lesions with their true outlines. Also the BSI with the views combined per bone by their
+  finds exactly those lesions with their true outlines. The same again with each lesion's contrast read against its
+  own bone (:func:`bone_contrast`; ``reader_truth_bone`` and ``sensitivity.by_bone_contrast`` in the JSON): the
+  ring of the apparent contrast lies half on soft tissue beside a narrow hot bone, so a lesion filling the sternum
+  or a humeral head gets the bone's contrast, not its own. Also the BSI with the views combined per bone by their
   maximum instead of the mean (:func:`bsi_over_views`), against the truth combined both ways; and the BSI
   *step by step* from the truth to the prediction (:func:`bsi_steps`: the found lesions with their true
   outlines, then with their predicted outlines, then with the false positives), which says whether missed
@@ -57,6 +60,10 @@ lesion against negatives).
 ``--flip-tta`` (either mode) runs the lesion network on every batch and on its left-right mirror and averages the
 two logit maps (:class:`FlipEngine`; test-time augmentation as nnU-Net's mirroring), to measure what it would
 change; the pipeline does not do it (docs/robustness.md, "A second look at each candidate").
+
+``--counts LOW HIGH`` (phantom mode) draws each scan's total counts per view from ``[LOW, HIGH]`` instead of the
+profile's range, the same patients otherwise: whether a miss is the noise's or the model's (docs/predict.md,
+"What the aim asks of the lesion model").
 """
 
 from __future__ import annotations
@@ -130,20 +137,55 @@ def truth_regions_index(patient, view: str, mask: np.ndarray):
     return bone_scan_index(np.asarray(mask, dtype=bool), regions)
 
 
-def truth_index(patient, min_contrast: float | None = None) -> dict:
+#: Rings (px; inner, outer dilation) in which :func:`bone_contrast` reads a lesion's bone, nearest first.
+BONE_RINGS_PX: tuple[tuple[int, int], ...] = ((3, 6), (6, 12), (12, 24))
+#: Fewest bone pixels a ring must hold for :func:`bone_contrast` to read the bone's level in it.
+MIN_BONE_RING_PX = 10
+
+
+def bone_contrast(counts: np.ndarray, extent: np.ndarray, region_map: np.ndarray, lesions: np.ndarray) -> float:
+    """A lesion's contrast against its own bone: the mean smoothed counts of ``extent`` over the median of the
+    lesion-free pixels of the same truth region (else of any bone) in the nearest ring of :data:`BONE_RINGS_PX`
+    that holds :data:`MIN_BONE_RING_PX` of them; NaN when none does.
+
+    ``apparent_contrast`` (bench_misses) reads a ring of whatever lies around the lesion, so a lesion that fills a
+    narrow hot bone (the sternum, a humeral head, a rib) is measured against the soft tissue beside the bone: its
+    ratio is the bone's contrast, not the lesion's (docs/predict.md, "What the aim asks of the lesion model").
+    This is what a reader compares: the spot against the same bone next to it (a vertebra against its neighbours).
+    """
+    smooth = ndimage.gaussian_filter(np.asarray(counts, dtype=np.float64), 1.0)
+    region = int(np.bincount(region_map[extent].astype(np.int64).ravel()).argmax())
+    normal = (region_map > 0) & ~lesions
+    for same in (normal & (region_map == region), normal) if region > 0 else (normal,):
+        for inner_px, outer_px in BONE_RINGS_PX:
+            ring = (ndimage.binary_dilation(extent, iterations=outer_px)
+                    & ~ndimage.binary_dilation(extent, iterations=inner_px) & same)
+            if ring.sum() >= MIN_BONE_RING_PX:
+                return float(smooth[extent].mean() / max(float(np.median(smooth[ring])), 1e-6))
+    return float("nan")
+
+
+def lesion_contrast(patient, view: str, extent: np.ndarray, measure: str = "ring") -> float:
+    """``extent``'s contrast on ``view``: ``ring`` (bench_misses.apparent_contrast) or ``bone`` (:func:`bone_contrast`)."""
+    counts = patient.scan.view(view)
+    if measure == "bone":
+        return bone_contrast(counts, extent, patient.regions[view], patient.instances[view] > 0)
+    return _bench_misses().apparent_contrast(counts, extent)
+
+
+def truth_index(patient, min_contrast: float | None = None, measure: str = "ring") -> dict:
     """Per view, the :class:`~scintiseg.predict.bsi.BoneIndex` of the phantom's labelled lesions (module
-    docstring); with ``min_contrast``, of those whose apparent contrast on the view reaches it (a reader-level
-    truth)."""
+    docstring); with ``min_contrast``, of those whose contrast on the view (``measure``: :func:`lesion_contrast`)
+    reaches it (a reader-level truth)."""
     out = {}
     for view in patient.scan.view_names:
         mask = np.asarray(patient.masks[view], dtype=bool)
         if min_contrast is not None:
-            contrast = _bench_misses().apparent_contrast
-            counts, instances = patient.scan.view(view), patient.instances[view]
+            instances = patient.instances[view]
             kept = np.zeros_like(mask)
             for index in np.unique(instances[mask]):
                 extent = (instances == index) & mask
-                if index > 0 and contrast(counts, extent) >= min_contrast:
+                if index > 0 and lesion_contrast(patient, view, extent, measure) >= min_contrast:
                     kept |= extent
             mask = kept
         out[view] = truth_regions_index(patient, view, mask)
@@ -195,10 +237,10 @@ def bsi_over_views(per_view: dict[str, dict[str, float]], combine: str = "mean")
     return total
 
 
-def truth_bsi(patient, min_contrast: float | None = None) -> float:
+def truth_bsi(patient, min_contrast: float | None = None, measure: str = "ring") -> float:
     """The phantom's truth BSI (module docstring): mean over views of the BSI of the labelled lesions; with
-    ``min_contrast``, of those whose apparent contrast on the view reaches it (a reader-level truth)."""
-    return float(np.mean([index.bsi_percent for index in truth_index(patient, min_contrast).values()]))
+    ``min_contrast``, of those whose contrast on the view (``measure``) reaches it (a reader-level truth)."""
+    return float(np.mean([index.bsi_percent for index in truth_index(patient, min_contrast, measure).values()]))
 
 
 def detectability_ceiling(found: np.ndarray, truth: np.ndarray) -> dict:
@@ -211,11 +253,11 @@ def detectability_ceiling(found: np.ndarray, truth: np.ndarray) -> dict:
     return {"pearson_r": pearson(truth, found), "mae": float(np.abs(truth - found).mean())}
 
 
-def lesion_detections(patient, view: str, predicted: np.ndarray) -> list[tuple[str, float, bool]]:
-    """(truth region, apparent contrast, found) of every labelled lesion of ``view``: found when a predicted
-    lesion pixel lies on its labelled extent; its region is the truth map's majority under that extent."""
-    contrast = _bench_misses().apparent_contrast
-    counts, instances = patient.scan.view(view), patient.instances[view]
+def lesion_detections(patient, view: str, predicted: np.ndarray, measure: str = "ring") -> list[tuple[str, float, bool]]:
+    """(truth region, contrast, found) of every labelled lesion of ``view``: found when a predicted lesion pixel
+    lies on its labelled extent; its region is the truth map's majority under that extent; its contrast by
+    ``measure`` (:func:`lesion_contrast`: ``ring``, the apparent contrast, or ``bone``)."""
+    instances = patient.instances[view]
     mask, region_map = np.asarray(patient.masks[view], dtype=bool), patient.regions[view]
     out = []
     for index in np.unique(instances[mask]):
@@ -223,7 +265,7 @@ def lesion_detections(patient, view: str, predicted: np.ndarray) -> list[tuple[s
             continue
         extent = (instances == index) & mask
         region = REGION_CLASSES[int(np.bincount(region_map[extent].astype(np.int64).ravel()).argmax())]
-        out.append((region, contrast(counts, extent), bool((predicted & extent).any())))
+        out.append((region, lesion_contrast(patient, view, extent, measure), bool((predicted & extent).any())))
     return out
 
 
@@ -529,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure-nm1", default=None, help="PNG of NM1 with the false-positive sites")
     parser.add_argument("--flip-tta", action="store_true",
                         help="average the network's logits with those of the mirrored input (FlipEngine)")
+    parser.add_argument("--counts", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
+                        help="total counts per view drawn from [LOW, HIGH] instead of the profile's range")
     args = parser.parse_args(argv)
 
     import torch
@@ -560,16 +604,20 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.json_out).write_text(json.dumps(record, indent=1) + "\n")
         return 0
     config = profile(args.profile)
+    if args.counts is not None:
+        config = replace(config, camera=replace(config.camera, counts=tuple(args.counts)))
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}
     bsi_true, bsi_pred, scores, bone_scores, positive, seconds = [], [], [], [], [], []
     max_true: list[float] = []
     max_pred: list[float] = []
     reader_truth: dict[float, list[float]] = {level: [] for level in READER_CONTRASTS}
+    bone_reader_truth: dict[float, list[float]] = {level: [] for level in READER_CONTRASTS}
     steps: dict[str, list[float]] = {name: [] for name in BSI_STEPS}
     false_positives: Counter = Counter()
     fp_regions: Counter = Counter()
     detections: list[tuple[str, float, bool]] = []
+    bone_detections: list[tuple[str, float, bool]] = []  # the same lesions, by contrast against their bone
     views_seen = 0
     for k in range(args.patients):
         patient = generate_patient(args.seed + k, config, patient_id=f"WB{k}")
@@ -581,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
             overlap[view] += class_overlap(result.regions.labels, patient.regions[view], classes)
             truth_any = patient.instances[view] > 0
             detections += lesion_detections(patient, view, result.labels > 0)
+            bone_detections += lesion_detections(patient, view, result.labels > 0, "bone")
             for index in range(1, int(result.labels.max()) + 1):
                 mask = result.labels == index
                 if mask.any() and not (mask & truth_any).any():
@@ -598,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
         max_pred.append(bsi_over_views({v: involved_fractions(r.bsi["bones"]) for v, r in prediction.views.items()}, "max"))
         for level in READER_CONTRASTS:
             reader_truth[level].append(truth_bsi(patient, level))
+            bone_reader_truth[level].append(truth_bsi(patient, level, "bone"))
         for name, value in bsi_steps(patient, {v: r.labels for v, r in prediction.views.items()}).items():
             steps[name].append(value)
         bsi_pred.append(prediction.bsi_percent)
@@ -613,14 +663,18 @@ def main(argv: list[str] | None = None) -> int:
     t, p = np.array(bsi_true), np.array(bsi_pred)
     r = pearson(t, p)
     r_ci, mae_ci = bsi_intervals(t, p)
-    readers = {}
-    for level, values in reader_truth.items():
-        truth = np.array(values)
-        level_r_ci, level_mae_ci = bsi_intervals(truth, p)
-        readers[str(level)] = {"pearson_r": pearson(truth, p), "pearson_r_ci95": level_r_ci,
+    def reader_table(truths: dict[float, list[float]]) -> dict[str, dict]:
+        out = {}
+        for level, values in truths.items():
+            truth = np.array(values)
+            level_r_ci, level_mae_ci = bsi_intervals(truth, p)
+            out[str(level)] = {"pearson_r": pearson(truth, p), "pearson_r_ci95": level_r_ci,
                                "mae": float(np.abs(truth - p).mean()), "mae_ci95": level_mae_ci,
                                "truth_mean": float(truth.mean()), "truth": truth.round(4).tolist(),
                                "ceiling": detectability_ceiling(truth, t)}
+        return out
+
+    readers, bone_readers = reader_table(reader_truth), reader_table(bone_reader_truth)
     mt, mp = np.array(max_true), np.array(max_pred)
     views_max = {"predicted_vs_truth": {"pearson_r": pearson(t, mp), "mae": float(np.abs(t - mp).mean()),
                                         "predicted_mean": float(mp.mean())},
@@ -642,17 +696,21 @@ def main(argv: list[str] | None = None) -> int:
     auc, bone_auc = roc_auc(scores), roc_auc(bone_scores)
     result = {
         "patients": args.patients, "profile": args.profile, "seed": args.seed, "regions": args.regions,
+        "counts": list(config.camera.counts),
         "model": args.model, "threshold": settings.threshold,
         "mean_region_dice": mean_dice, "region_dice": per_region,
         "bsi": {"pearson_r": r, "mae": float(np.abs(t - p).mean()), "pearson_r_ci95": r_ci, "mae_ci95": mae_ci,
                 "truth_mean": float(t.mean()),
                 "predicted_mean": float(p.mean()), "truth": t.round(4).tolist(), "predicted": p.round(4).tolist(),
-                "reader_truth": readers, "per_bone_max_over_views": views_max, "steps": step_table},
+                "reader_truth": readers, "reader_truth_bone": bone_readers, "per_bone_max_over_views": views_max,
+                "steps": step_table},
         "triage": {"auc": auc, "auc_bone_only": bone_auc, "with_lesion": int(labels.sum()), "without": int((~labels).sum())},
         "sensitivity": {"all": float(np.mean([found for _, _, found in detections])) if detections else float("nan"),
                         "by_region": sensitivity_by_region(detections),
                         "by_region_contrast_2": sensitivity_by_region(detections, CONSPICUOUS),
-                        "by_contrast": sensitivity_by_contrast(detections)},
+                        "by_contrast": sensitivity_by_contrast(detections),
+                        "by_bone_contrast": sensitivity_by_contrast(bone_detections),
+                        "by_region_bone_contrast_2": sensitivity_by_region(bone_detections, CONSPICUOUS)},
         "false_positives": {"per_view": sum(false_positives.values()) / max(views_seen, 1),
                             "by_kind": dict(false_positives.most_common()), "by_region": dict(fp_regions.most_common())},
         "seconds_per_scan_median": float(np.median(seconds)),
@@ -660,11 +718,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mean region Dice: " + ", ".join(f"{v} {d:.3f}" for v, d in mean_dice.items()))
     print(f"BSI: r = {r:.3f}, MAE = {result['bsi']['mae']:.3f} points (truth mean {t.mean():.3f}, predicted {p.mean():.3f}); "
           f"95 % bootstrap intervals over patients: r {r_ci[0]:.3f}-{r_ci[1]:.3f}, MAE {mae_ci[0]:.3f}-{mae_ci[1]:.3f}")
-    for level, one in readers.items():
-        print(f"  against the truth of lesions of apparent contrast >= {level}: r = {one['pearson_r']:.3f} "
-              f"({one['pearson_r_ci95'][0]:.3f}-{one['pearson_r_ci95'][1]:.3f}), MAE = {one['mae']:.3f} "
-              f"(truth mean {one['truth_mean']:.3f}); finding exactly those, true outlines: r = "
-              f"{one['ceiling']['pearson_r']:.3f}, MAE = {one['ceiling']['mae']:.3f} against the full truth")
+    for what, table in (("apparent contrast", readers), ("contrast against their bone", bone_readers)):
+        for level, one in table.items():
+            print(f"  against the truth of lesions of {what} >= {level}: r = {one['pearson_r']:.3f} "
+                  f"({one['pearson_r_ci95'][0]:.3f}-{one['pearson_r_ci95'][1]:.3f}), MAE = {one['mae']:.3f} "
+                  f"(truth mean {one['truth_mean']:.3f}); finding exactly those, true outlines: r = "
+                  f"{one['ceiling']['pearson_r']:.3f}, MAE = {one['ceiling']['mae']:.3f} against the full truth")
     both = views_max["both_by_max"]
     print(f"  views combined per bone by their maximum (bsi_over_views): r = {views_max['predicted_vs_truth']['pearson_r']:.3f}, "
           f"MAE = {views_max['predicted_vs_truth']['mae']:.3f} (predicted mean {mp.mean():.3f}); truth combined the "
@@ -683,6 +742,10 @@ def main(argv: list[str] | None = None) -> int:
           f"contrast >= {CONSPICUOUS}): " + ", ".join(cells))
     print("  by apparent contrast: " + ", ".join(f"{name} {row['found']}/{row['lesions']} ({row['sensitivity']:.2f})"
                                                 for name, row in sens["by_contrast"].items()))
+    print("  by contrast against their bone: " + ", ".join(
+        f"{name} {row['found']}/{row['lesions']} ({row['sensitivity']:.2f})" for name, row in sens["by_bone_contrast"].items()))
+    print(f"  of contrast against their bone >= {CONSPICUOUS}, by region: " + ", ".join(
+        f"{region} {row['found']}/{row['lesions']}" for region, row in sens["by_region_bone_contrast_2"].items()))
     print(f"false positives: {result['false_positives']['per_view']:.2f} per view; by kind {dict(false_positives)}")
     print(f"  by region {dict(fp_regions)}")
     if args.json_out:

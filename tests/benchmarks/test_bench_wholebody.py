@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from scipy import ndimage
 from support import benchmark_module
 
 
@@ -206,3 +207,49 @@ def test_flip_engine_averages_the_network_and_its_mirror(bench):
     assert out.shape == (2, 1, 3, 6)
     np.testing.assert_allclose(out, batch[:, :1] * (weights + weights[::-1]) / 2, rtol=1e-6)
     np.testing.assert_allclose(flipped(batch[..., ::-1]), out[..., ::-1], rtol=1e-6)  # now mirror-equivariant
+
+
+def test_counts_option_replaces_only_the_profiles_count_range(bench, monkeypatch):
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def generate(seed, config, **kwargs):
+        seen.append(config)
+        raise Stop
+
+    monkeypatch.setattr(bench, "generate_patient", generate)
+    monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
+    with pytest.raises(Stop):
+        bench.main(["--patients", "1", "--profile", "default", "--counts", "2e7", "4e7"])
+    base = bench.profile("default")
+    assert seen[0].camera.counts == (2e7, 4e7) and base.camera.counts != (2e7, 4e7)
+    assert seen[0].lesions == base.lesions and seen[0].anatomy == base.anatomy  # the same patients otherwise
+
+
+def test_bone_contrast_reads_the_lesions_own_bone_not_the_soft_tissue_beside_it(bench):
+    # A narrow hot bone (counts 200, region 5) in soft tissue (counts 20), a lesion filling its width at 300.
+    counts = np.full((80, 40), 20.0)
+    region_map = np.zeros((80, 40), np.int16)
+    counts[:, 15:25], region_map[:, 15:25] = 200.0, 5
+    extent = np.zeros((80, 40), bool)
+    extent[35:45, 15:25] = True
+    counts[extent] = 300.0
+    lesion_level = ndimage.gaussian_filter(counts, 1.0)[extent].mean()  # both measures smooth by 1 px
+    ring = bench._bench_misses().apparent_contrast(counts, extent)
+    bone = bench.bone_contrast(counts, extent, region_map, extent)
+    assert ring > 2.0                        # the ring half on soft tissue: "conspicuous"
+    assert bone == pytest.approx(lesion_level / 200.0, rel=0.01)  # against the bone above and below it
+    assert bone < 1.5
+    # Another bone (region 6) beside the lesion does not count while its own bone is in reach ...
+    region_map[:, 25:30], counts[:, 25:30] = 6, 50.0
+    assert bench.bone_contrast(counts, extent, region_map, extent) == pytest.approx(bone, abs=0.05)
+    # ... and pixels of other lesions are never the bone's level.
+    other = np.zeros_like(extent)
+    other[20:60, 15:25] = True
+    counts[other & ~extent] = 600.0
+    lesion_level = ndimage.gaussian_filter(counts, 1.0)[extent].mean()
+    assert bench.bone_contrast(counts, extent, region_map, other) == pytest.approx(lesion_level / 200.0, rel=0.01)
+    # A lesion on no bone and with no bone in reach has no bone contrast.
+    assert np.isnan(bench.bone_contrast(counts, extent, np.zeros_like(region_map), extent))
