@@ -286,12 +286,13 @@ CONTRAST_BINS: tuple[float, ...] = (0.0, 1.3, 1.5, 2.0, 3.0)
 
 
 def sensitivity_by_contrast(records: list[tuple[str, float, bool]]) -> dict[str, dict]:
-    """Per apparent-contrast bin (:data:`CONTRAST_BINS`): lesions, found, and the share found (empty bins left out)."""
+    """Per contrast bin (:data:`CONTRAST_BINS`): lesions, found, and the share found (empty bins left out); a
+    lesion whose contrast could not be read (NaN: no ring to read it in) goes to a last bin, ``n/a``."""
     edges = CONTRAST_BINS
-    names = [f"{a}-{b}" for a, b in zip(edges, edges[1:])] + [f">= {edges[-1]}"]
+    names = [f"{a}-{b}" for a, b in zip(edges, edges[1:])] + [f">= {edges[-1]}", "n/a"]
     lesions, found = np.zeros(len(names), int), np.zeros(len(names), int)
     for _, contrast, hit in records:
-        k = max(int(np.searchsorted(edges, contrast, side="right")) - 1, 0)
+        k = max(int(np.searchsorted(edges, contrast, side="right")) - 1, 0) if np.isfinite(contrast) else len(names) - 1
         lesions[k] += 1
         found[k] += int(hit)
     return {name: {"lesions": int(n), "found": int(f), "sensitivity": round(f / n, 3)}

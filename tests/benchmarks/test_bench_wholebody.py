@@ -143,6 +143,9 @@ def test_sensitivity_by_contrast_bins_each_lesion_once_in_order(bench):
     assert table["1.3-1.5"] == {"lesions": 2, "found": 1, "sensitivity": 0.5}
     assert table["0.0-1.3"]["found"] == 0 and table[">= 3.0"]["found"] == 1
     assert sum(row["lesions"] for row in table.values()) == len(records)
+    # A contrast that could not be read is its own bin, not the brightest one.
+    table = bench.sensitivity_by_contrast(records + [("sternum", float("nan"), False)])
+    assert table[">= 3.0"]["lesions"] == 1 and table["n/a"] == {"lesions": 1, "found": 0, "sensitivity": 0.0}
 
 
 def test_the_detectability_ceiling_is_perfect_only_when_nothing_is_left_out(bench):
