@@ -31,6 +31,7 @@ dicom       NM multi-frame and single-frame in explicit/implicit little      ``r
             hand-encapsulated JPEG baseline and JPEG 2000 (Pillow) fragments,
             an undecodable JPEG-lossless fragment; the real NEMA NM1 file
 png         16-bit and 8-bit grey PNG                                       ``read_scan``
+jpeg        8-bit JPEG exports: grey, progressive, grey stored as colour     ``read_scan``
 tiff        2-D, two-view stack, float32, zlib-compressed TIFF               ``read_scan``
 npy         2-D uint16, (2, rows, cols) float32, big-endian int32            ``read_scan``
 raw         headerless matrices with their --shape/--dtype/--byteorder       ``read_scan(shape=...)``
@@ -88,10 +89,10 @@ REAL_NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.d
 
 #: Every kind of file the harness knows, in the order inputs are dealt out.
 KINDS: tuple[str, ...] = (
-    "dicom", "png", "tiff", "npy", "raw", "labelme4", "labelme5", "dataset", "splits", "checkpoint", "yaml",
+    "dicom", "png", "tiff", "npy", "raw", "labelme4", "labelme5", "dataset", "splits", "checkpoint", "yaml", "jpeg",
 )
 #: The scan readers (scintiseg.io.dicom and scintiseg.io.images); tests/io/test_fuzz_harness.py holds them to 0.
-SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw")
+SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg")
 OUTCOMES: tuple[str, ...] = ("clean", "accept", "unexpected", "hang", "crash")
 
 
@@ -193,6 +194,15 @@ def _image_seeds(out: Path, rng: np.random.Generator) -> None:
     buffer = io.BytesIO()
     Image.fromarray(_counts(rng, (40, 20)).astype(np.uint8)).save(buffer, format="PNG")
     _write_seed(out / "png" / "grey8", {"seed.png": buffer.getvalue()}, "seed.png")
+    grey = np.clip(_counts(rng, (48, 24)) * 3, 0, 255).astype(np.uint8)
+    for name, image, kwargs in (
+        ("grey", Image.fromarray(grey), {"quality": 90}),
+        ("progressive", Image.fromarray(grey), {"quality": 75, "progressive": True}),
+        ("rgb-grey", Image.fromarray(grey).convert("RGB"), {"quality": 95}),
+    ):
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", **kwargs)
+        _write_seed(out / "jpeg" / name, {"seed.jpg": buffer.getvalue()}, "seed.jpg")
 
     for name, array, kwargs in (
         ("plain", _counts(rng, (64, 32)), {}),
@@ -331,7 +341,7 @@ def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     rng = np.random.default_rng(20240514)
     if "dicom" in kinds:
         _dicom_seeds(out / "dicom", rng)
-    if set(kinds) & {"png", "tiff", "npy", "raw"}:
+    if set(kinds) & {"png", "tiff", "npy", "raw", "jpeg"}:
         _image_seeds(out, rng)
     if set(kinds) & {"labelme4", "labelme5"}:
         _labelme_seeds(out, rng)
@@ -654,6 +664,50 @@ def mutate_png(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return _png_join(chunks), f"remove {kind[0].decode(errors='replace')} chunk"
 
 
+# ---------------------------------------------------------------------------------------------- JPEG
+
+#: JPEG frame-header markers (SOF0 baseline, SOF1 extended, SOF2 progressive).
+_JPEG_FRAMES = (b"\xff\xc0", b"\xff\xc1", b"\xff\xc2")
+
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, int]]:
+    """(offset of the marker, length field) of every marker segment before the scan data."""
+    out, at = [], 2
+    while at + 4 <= len(data) and data[at] == 0xFF and data[at + 1] not in (0xD9, 0xDA):
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        out.append((at, length))
+        at += 2 + length
+    return out
+
+
+def mutate_jpeg(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A frame-header field (precision, rows, columns, components) set to an extreme value, a segment's length
+    lied about, or a segment (quantisation or Huffman table, frame header) removed; else plain bytes."""
+    segments = _jpeg_segments(data)
+    frame = next((at for at, _ in segments if data[at : at + 2] in _JPEG_FRAMES), None)
+    if frame is None or rng.random() < 0.3:
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
+    blob = bytearray(data)
+    op = _pick(rng, ("frame-size", "frame-size", "frame-format", "length", "drop"))
+    if op == "frame-size":
+        field_at = frame + _pick(rng, (5, 7))
+        value = _pick(rng, (0, 1, 15, 16, 17, 4096, 0x7FFF, 0xFFFF))
+        blob[field_at : field_at + 2] = value.to_bytes(2, "big")
+        return bytes(blob), f"frame {'rows' if field_at == frame + 5 else 'columns'} = {value}"
+    if op == "frame-format":
+        field_at = frame + _pick(rng, (4, 9))
+        value = _pick(rng, (0, 1, 2, 3, 4, 8, 12, 16, 255))
+        blob[field_at] = value
+        return bytes(blob), f"frame {'precision' if field_at == frame + 4 else 'components'} = {value}"
+    at, length = _pick(rng, segments)
+    name = data[at : at + 2].hex()
+    if op == "length":
+        value = _pick(rng, (0, 1, 2, 3, length - 1, length + 1, 0xFFFF))
+        blob[at + 2 : at + 4] = max(0, min(value, 0xFFFF)).to_bytes(2, "big")
+        return bytes(blob), f"segment {name} length {length} -> {value}"
+    return bytes(blob[:at] + blob[at + 2 + length :]), f"remove segment {name}"
+
+
 # ---------------------------------------------------------------------------------------------- TIFF
 
 _TIFF_TAGS = {256: "ImageWidth", 257: "ImageLength", 258: "BitsPerSample", 259: "Compression",
@@ -969,7 +1023,7 @@ def mutate_checkpoint(data: bytes, rng: np.random.Generator) -> tuple[bytes, str
 FORMAT_MUTATIONS: dict[str, Callable] = {
     "dicom": mutate_dicom, "png": mutate_png, "tiff": mutate_tiff, "npy": mutate_npy, "labelme4": mutate_json,
     "labelme5": mutate_json, "dataset": mutate_json, "splits": mutate_json, "checkpoint": mutate_checkpoint,
-    "yaml": mutate_yaml,
+    "yaml": mutate_yaml, "jpeg": mutate_jpeg,
 }
 
 
@@ -1055,7 +1109,7 @@ def read_input(item: Input) -> Any:
     """Call the library function the CLI calls for ``item.kind``."""
     from scintiseg.io import read_scan
 
-    if item.kind in ("dicom", "png", "tiff", "npy"):
+    if item.kind in ("dicom", "png", "tiff", "npy", "jpeg"):
         return read_scan(item.target)
     if item.kind == "raw":
         return read_scan(item.target, shape=item.args["shape"], dtype=item.args["dtype"],

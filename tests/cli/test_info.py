@@ -27,6 +27,19 @@ def test_info_table_is_aligned(real_nm1_rle, capsys):
     assert table[0].startswith("view") and table[1].startswith("ANT") and len(table[0]) == len(table[1])
 
 
+def test_info_says_an_8bit_export_holds_grey_levels_and_an_assumed_spacing(tmp_path, capsys):
+    from PIL import Image
+
+    grey = (np.arange(32 * 16) % 251).astype(np.uint8).reshape(32, 16)
+    Image.fromarray(grey).convert("RGB").save(tmp_path / "export.jpg", quality=95)  # grey saved as colour
+    assert main(["info", str(tmp_path / "export.jpg")]) == 0
+    out = capsys.readouterr().out
+    assert "(uint8)" in out and "grey levels of an 8-bit export, not counts" in out
+    assert "2.26 x 2.26 mm (assumed: the file records none)" in out
+    header = out.strip().splitlines()[-2]
+    assert header.split()[:2] == ["view", "total"] and "grey levels" in header
+
+
 def test_info_raw_file(tmp_path, capsys):
     data = np.arange(16 * 32, dtype=">u2").reshape(16, 32)  # the smallest view side read_image accepts is 16
     (tmp_path / "m.bin").write_bytes(data.tobytes())

@@ -33,6 +33,7 @@ SEED_FILES = {
     ".png": "png/grey16/seed.png",
     ".npy": "npy/uint16/seed.npy",
     ".tif": "tiff/plain/seed.tif",
+    ".jpg": "jpeg/rgb-grey/seed.jpg",
     ".json": "labelme5/embedded/case_ANT.json",
 }
 
@@ -46,7 +47,7 @@ def samples() -> dict[str, bytes]:
     finally:
         sys.path.remove(str(BENCHMARKS))
     with tempfile.TemporaryDirectory() as tmp:
-        seeds = build_seeds(Path(tmp), ("dicom", "png", "npy", "tiff", "labelme5"))
+        seeds = build_seeds(Path(tmp), ("dicom", "png", "npy", "tiff", "labelme5", "jpeg"))
         return {suffix: (seeds / relative).read_bytes() for suffix, relative in SEED_FILES.items()}
 
 
@@ -63,14 +64,14 @@ def _only_project_errors(read, data: bytes, suffix: str) -> None:
 
 
 def test_seeds_are_valid():
-    for suffix in (".dcm", ".rle.dcm", ".png", ".npy", ".tif"):
+    for suffix in (".dcm", ".rle.dcm", ".png", ".npy", ".tif", ".jpg"):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"seed{suffix}"
             path.write_bytes(samples()[suffix])
             assert read_scan(path).shape[0] >= 16
 
 
-@pytest.mark.parametrize("suffix", [".dcm", ".rle.dcm", ".png", ".npy", ".tif"])
+@pytest.mark.parametrize("suffix", [".dcm", ".rle.dcm", ".png", ".npy", ".tif", ".jpg"])
 @FUZZ
 @given(data=st.data())
 def test_truncated_or_corrupted_scans(suffix, data):

@@ -218,3 +218,68 @@ def test_a_dicom_file_without_spacing_takes_the_given_one(tmp_path, monkeypatch)
         warnings.simplefilter("error")
         scan = read_scan(tmp_path / "scan.dcm", pixel_spacing="4.5")
     assert scan.pixel_spacing == (4.5, 4.5) and "pixel_spacing_assumed" not in scan.metadata
+
+
+# --- 8-bit exports (BS-80K's JPEGs; grey saved as colour or with a palette) --------------------------------------
+
+GREY8 = (np.add.outer(np.arange(40) * 3, np.arange(24) * 4) % 250).astype(np.uint8)  # a smooth-ish 8-bit view
+
+
+def _save(array: np.ndarray, path, mode: str | None = None, **kwargs) -> None:
+    image = Image.fromarray(array)
+    (image.convert(mode) if mode else image).save(path, **kwargs)
+
+
+def test_a_jpeg_export_is_read_as_its_grey_levels(tmp_path):
+    _save(GREY8, tmp_path / "export.dat", format="JPEG", quality=95)  # the content, not the name, says JPEG
+    view = read_scan(tmp_path / "export.dat").view("VIEW")
+    assert view.dtype == np.uint8 and view.shape == GREY8.shape
+    assert np.abs(view.astype(int) - GREY8).mean() < 3  # lossy, but the same picture
+
+
+@pytest.mark.parametrize("mode, fmt", [("RGB", "PNG"), ("RGBA", "PNG"), ("P", "PNG"), ("LA", "PNG"), ("RGB", "JPEG")])
+def test_grey_stored_as_colour_or_palette_reads_as_the_grey_image(tmp_path, mode, fmt):
+    path = tmp_path / f"grey.{fmt.lower()}"
+    image = Image.fromarray(GREY8).convert(mode)
+    if mode == "P":  # a grey palette that is not the identity: the values come through the palette, not as indices
+        image = Image.fromarray(GREY8).convert("RGB").quantize(256)
+        assert (np.asarray(image) != GREY8).any()
+    image.save(path, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    view = read_scan(path).view("VIEW")
+    assert view.dtype == np.uint8
+    if fmt == "PNG":
+        np.testing.assert_array_equal(view, GREY8)  # lossless: exactly the grey levels
+    else:
+        direct = read_scan(_grey_jpeg(tmp_path)).view("VIEW")  # the same picture saved as grey JPEG
+        assert np.abs(view.astype(int) - direct).max() <= 3
+
+
+def _grey_jpeg(tmp_path):
+    path = tmp_path / "direct.jpg"
+    _save(GREY8, path, format="JPEG", quality=95)
+    return path
+
+
+def test_colour_and_transparent_images_are_refused_in_one_line(tmp_path):
+    colour = np.stack([GREY8, 255 - GREY8, GREY8 // 2], axis=-1)  # a colour table's hues, not grey
+    _save(colour, tmp_path / "colour.png")
+    with pytest.raises(ScintisegError, match=r"colour image \(its channels differ by up to \d+ grey levels\)"):
+        read_scan(tmp_path / "colour.png")
+    _save(colour, tmp_path / "colour.jpg", format="JPEG")
+    with pytest.raises(ScintisegError, match="colour image"):
+        read_scan(tmp_path / "colour.jpg")
+    rgba = np.dstack([np.stack([GREY8] * 3, axis=-1), np.full(GREY8.shape, 255, np.uint8)])
+    rgba[0, 0, 3] = 0
+    _save(rgba, tmp_path / "holes.png")
+    with pytest.raises(ScintisegError, match="transparent pixels"):
+        read_scan(tmp_path / "holes.png")
+    _save(np.stack([GREY8] * 3, axis=-1), tmp_path / "cmyk.jpg", mode="CMYK", format="JPEG")
+    with pytest.raises(ScintisegError, match="CMYK image: a count image has one grey channel"):
+        read_scan(tmp_path / "cmyk.jpg")
+
+
+def test_a_truncated_jpeg_is_one_error(tmp_path):
+    path = _grey_jpeg(tmp_path)
+    path.write_bytes(path.read_bytes()[: 200])
+    with pytest.raises(ScintisegError, match="unreadable image"):
+        read_scan(path)

@@ -196,3 +196,16 @@ def test_a_hot_bladder_does_not_blind_the_shipped_networks(nm1_scan):
     view = prediction.views["ANT"]
     assert prediction.covered_mass_percent > 99.0 and view.regions.bone.mean() > 0.05
     assert any(lesion.region == "lumbar_spine" for lesion in view.lesions)
+
+
+def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_blobs):
+    """NM1 as an 8-bit export (grey levels 0-255, far below 0.8 M in sum): flagged ``export_8bit``, not
+    ``low_counts``; the same counts thinned to a low level in 16 bits are ``low_counts``."""
+    counts = nm1_scan.view("ANT")
+    grey = np.clip(counts * 0.9, 0, 255).astype(np.uint8)
+    low = (counts // 8).astype(np.uint16)  # 0.45 M counts
+    prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
+    for image, expected, absent in ((grey, "export_8bit_ANT", "low_counts_ANT"), (low, "low_counts_ANT", "export_8bit_ANT")):
+        scan = Scan({"ANT": image}, pixel_spacing=nm1_scan.pixel_spacing)
+        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
+        assert expected in flags and absent not in flags

@@ -240,9 +240,10 @@ def test_bsi_scope_qc_flags_and_triage_are_shown(multi_region):
     assert html.escape(summary["bsi_scope"]) in page
     assert len(re.findall(r'<tr class="bsi-view">', page)) == len(report["views"])
     assert re.search(r'<tr id="triage">', page)
-    flagged = report_html(report | {"summary": summary | {"qc_flags": ["low_counts_POST", "odd<flag>"]}}, {})
+    flagged = report_html(report | {"summary": summary | {"qc_flags": ["low_counts_POST", "export_8bit_VIEW", "odd<flag>"]}}, {})
     flags = re.search(r'<div class="flags" id="qc-flags">(.*?)</div>', flagged, re.S).group(1)
     assert "<span>low_counts_POST</span> few counts" in flags and "odd&lt;flag&gt;" in flags
+    assert "<span>export_8bit_VIEW</span> an 8-bit export" in flags and "grey levels, not counts" in flags
 
 
 def test_print_css_is_a4_without_toggles_and_breaks_before_the_table(multi_region):

@@ -28,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+#: Said after a pixel spacing the reader assumed (a PNG, JPEG, TIFF or .npy file records none).
+ASSUMED = " (assumed: the file records none)"
+
+
 def format_table(scan: Scan) -> str:
     """The human-readable summary: a header block and one aligned row per view."""
     facts = scan.summary()
@@ -36,10 +40,13 @@ def format_table(scan: Scan) -> str:
         f"file           {facts['source']}",
         f"patient id     {facts['patient_id'] or '-'}",
         f"shape          {facts['shape'][0]} x {facts['shape'][1]} ({facts['dtype']})",
-        f"pixel spacing  {spacing} mm",
+        f"pixel spacing  {spacing} mm" + (ASSUMED if scan.metadata.get("pixel_spacing_assumed") else ""),
         "",
     ]
-    rows = [("view", "total counts", "max counts")]
+    eight_bit = facts["dtype"] == "uint8"  # an 8-bit export (JPEG, 8-bit PNG or DICOM): grey levels, not counts
+    if eight_bit:
+        lines[-1:-1] = ["values         grey levels of an 8-bit export, not counts"]
+    rows = [("view", "total grey levels", "max grey level") if eight_bit else ("view", "total counts", "max counts")]
     rows += [(name, f"{c['total']:,}", f"{c['max']:g}") for name, c in facts["counts"].items()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:

@@ -42,7 +42,8 @@ def read_scan(
 
     The checks run in this order: an explicit ``shape`` means a raw matrix; ``DICM`` at offset 128 means
     DICOM (checked first because some DICOM files carry a TIFF header in their preamble); then the
-    ``.npy``, PNG and TIFF signatures.
+    ``.npy``, PNG, JPEG and TIFF signatures (8-bit exports stored as colour or with a palette: read as grey,
+    :mod:`scintiseg.io.images`).
 
     Args:
         path: the file.

@@ -1,4 +1,4 @@
-"""Plain image files: ``.npy``, 16-bit PNG, TIFF, raw matrices, and 8-bit masks / label maps.
+"""Plain image files: ``.npy``, PNG, JPEG, TIFF, raw matrices, and 8-bit masks / label maps.
 
 Count images are arrays of shape ``(rows, cols)`` (one unnamed view) or ``(2, rows, cols)`` (frame 0 =
 ANT, frame 1 = POST, the order the DICOM writer uses). Raw matrices have no header, so their shape and
@@ -12,6 +12,15 @@ is about 400 x 540 mm, so even at a coarse 4.4 mm (128 x 128 matrix) a side span
 view a model could segment: a 1 x 1 PNG is an accident, not a scan. The maximum (4096 x 4096) is four
 times the largest whole-body matrix (1024 x 2048 / 256 x 1024 at 2.26 mm) and is checked from the header
 *before* decoding, so a file that claims 200,000 x 200,000 pixels is refused instead of exhausting memory.
+
+**Exports.** Archives and public sets hold scans as 8-bit exports (BS-80K: JPEG; ``../shared/reference/
+realdata.md``), often saved in colour with three equal channels, or with a grey palette. Such an image is read
+as its grey levels (uint8): palette images through their palette, colour ones when their channels agree
+within :data:`GREY_CHANNEL_TOLERANCE` grey levels (JPEG's chroma rounding leaves a few between the channels of
+grey content; the channels' mean is kept) and, with an alpha channel, when every pixel is opaque. A colour
+image whose channels differ more (a screenshot with a colour table, an annotated picture) or a transparent one
+is refused in one line: its values are not the scan's. The values of any 8-bit image are grey levels, not
+counts; the prediction flags such views (``export_8bit``, docs/predict.md "QC flags").
 
 Library warnings and log lines (tifffile's "invalid offset to first page", Pillow's decompression-bomb
 warning) are folded into the reader's one error, or one warning per file, by
@@ -38,6 +47,11 @@ from scintiseg.io.library_messages import LibraryMessages, library_messages
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NPY_MAGIC = b"\x93NUMPY"
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+JPEG_MAGIC = b"\xff\xd8\xff"
+#: Largest difference (grey levels) between the colour channels of a pixel for an image still read as grey
+#: (module docstring): JPEG stores colour as luma + subsampled chroma, and grey content saved as colour comes
+#: back with channels a level or two apart; a colour table's hues differ by tens.
+GREY_CHANNEL_TOLERANCE = 8
 #: dtypes a raw count matrix may have.
 RAW_DTYPES = ("uint8", "uint16", "int16", "uint32", "int32", "float32", "float64")
 #: Smallest side (pixels) of a count image read as a scan view (module docstring: why 16).
@@ -186,9 +200,9 @@ def _read_pil(path: Path, said: LibraryMessages) -> np.ndarray:
             image.load()
             if image.mode in ("I;16", "I;16B", "I;16L"):
                 return np.asarray(image, dtype=np.uint16).copy()
-            if image.mode in ("L", "1", "P", "I", "F"):
+            if image.mode in ("L", "1", "I", "F"):
                 return np.asarray(image).copy()
-            raise ScintisegError(f"{image.mode} image: a count image has one grey channel", path=path)
+            return _grey_levels(image, path)
     except ScintisegError:
         raise
     except Image.DecompressionBombError as exc:  # Pillow refuses, at open, more than 2 x its pixel limit
@@ -198,10 +212,31 @@ def _read_pil(path: Path, said: LibraryMessages) -> np.ndarray:
         raise ScintisegError(f"unreadable image ({description}){said.hint(description)}", path=path) from None
 
 
+def _grey_levels(image: Image.Image, path: Path) -> np.ndarray:
+    """The grey levels (uint8) of an 8-bit export stored with a palette, colour channels or alpha (module docstring)."""
+    mode = image.mode
+    if mode in ("P", "PA"):
+        image = image.convert("RGBA")
+    elif mode == "LA":
+        image = image.convert("RGBA")
+    elif mode not in ("RGB", "RGBA"):
+        raise ScintisegError(f"{mode} image: a count image has one grey channel", path=path)
+    pixels = np.asarray(image)
+    if pixels.shape[-1] == 4:
+        if (pixels[..., 3] < 255).any():
+            raise ScintisegError(f"{mode} image with transparent pixels: not a scan's grey levels", path=path)
+        pixels = pixels[..., :3]
+    spread = int((pixels.max(axis=-1).astype(np.int16) - pixels.min(axis=-1)).max())
+    if spread > GREY_CHANNEL_TOLERANCE:
+        raise ScintisegError(f"colour image (its channels differ by up to {spread} grey levels): a count image has "
+                             "one grey channel; export the scan in greyscale", path=path)
+    return np.rint(pixels.mean(axis=-1)).astype(np.uint8)
+
+
 def read_image(
     path: str | Path, *, shape=None, dtype: str | None = None, byteorder: str = "<"
 ) -> np.ndarray:
-    """Read ``.npy``, PNG, TIFF or (with ``shape``) a raw matrix into an array, by content, not name.
+    """Read ``.npy``, PNG, JPEG, TIFF or (with ``shape``) a raw matrix into an array, by content, not name.
 
     Args:
         path: the file.
@@ -229,13 +264,13 @@ def read_image(
                 raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
             if head.startswith(NPY_MAGIC):
                 array = _read_npy(path)
-            elif head.startswith(PNG_MAGIC):
+            elif head.startswith(PNG_MAGIC) or head.startswith(JPEG_MAGIC):
                 array = _read_pil(path, said)
             elif head[:4] in TIFF_MAGICS:
                 array = _read_tiff(path, said)
             else:
                 raise ScintisegError(
-                    "unrecognised file format (not DICOM, .npy, PNG or TIFF; "
+                    "unrecognised file format (not DICOM, .npy, PNG, JPEG or TIFF; "
                     "a raw matrix needs --shape ROWSxCOLS and --dtype)",
                     path=path,
                 )

@@ -288,7 +288,10 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
     """QC flags of the scan and its predicted views (meanings in docs/predict.md)."""
     flags: list[str] = []
     for name, image in scan.views.items():
-        if float(np.asarray(image, dtype=np.float64).sum()) < LOW_COUNTS:
+        if np.asarray(image).dtype == np.uint8:
+            # An 8-bit export holds grey levels, not counts: "few counts" cannot be judged from it.
+            flags.append(f"export_8bit_{name}")
+        elif float(np.asarray(image, dtype=np.float64).sum()) < LOW_COUNTS:
             flags.append(f"low_counts_{name}")
     for name, result in views.items():
         flags += [f"{flag}_{name}" for flag in result.regions.flags]

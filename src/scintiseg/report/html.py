@@ -114,6 +114,7 @@ _TEXT_COLUMNS = {"view", "region", "laterality"}
 #: What each QC flag means (flags ending in ``_VIEW`` name their view); docs/predict.md has the full text.
 QC_FLAG_MEANINGS: dict[str, str] = {
     "low_counts": "few counts in the view: noisy, lesions may be missed",
+    "export_8bit": "an 8-bit export (JPEG, 8-bit PNG or DICOM): its values are grey levels, not counts",
     "body_truncated": "the body touches the top or bottom edge: region names and BSI are unreliable",
     "no_body": "no body found in the view",
     "no_bone_found": "no bone found in the view: BSI and lesion-to-bone ratios are missing",
