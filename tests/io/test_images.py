@@ -182,6 +182,26 @@ def test_pixel_spacing_that_is_no_camera_is_refused(text):
         parse_pixel_spacing(text)
 
 
+@pytest.mark.parametrize("shape, mm", [((1024, 256), 2.26), ((2048, 512), 1.13), ((512, 128), 4.52),
+                                       ((256, 256), 2.26), ((1024, 512), 2.26), ((40, 24), 2.26)])
+def test_a_whole_body_image_without_spacing_is_given_the_field_over_its_rows(tmp_path, shape, mm):
+    """1024 x 256 at 2.26 mm, 2048 x 512 at 1.13 mm and 512 x 128 at 4.52 mm span the same table; a crop, a
+    side-by-side pair or a small image keeps the default."""
+    np.save(tmp_path / "scan.npy", np.ones(shape, np.uint16))
+    scan = read_scan(tmp_path / "scan.npy")
+    assert scan.pixel_spacing == pytest.approx((mm, mm), abs=1e-3)
+    assert scan.metadata["pixel_spacing_assumed"].startswith("a whole-body" if shape[0] >= 3 * shape[1] else "the commonest")
+    dicom = tmp_path / "scan.dcm"
+    write_dicom(Scan({"ANT": np.ones(shape, np.uint16)}, pixel_spacing=(9.0, 9.0)), dicom)
+    import pydicom
+
+    ds = pydicom.dcmread(dicom)
+    del ds.PixelSpacing
+    ds.save_as(dicom)
+    with pytest.warns(ReaderWarning, match=f"no Pixel Spacing; assuming {mm:g} mm"):
+        assert read_scan(dicom).pixel_spacing == pytest.approx((mm, mm), abs=1e-3)  # a DICOM without one: the same rule
+
+
 def test_files_without_a_spacing_take_the_given_one_else_the_default_marked_assumed(tmp_path):
     np.save(tmp_path / "scan.npy", COUNTS)
     with warnings.catch_warnings():

@@ -1,13 +1,14 @@
 """Reading and writing scans, annotations and data sets.
 
 ``read_scan(path)`` reads any supported scan file (DICOM of any transfer syntax pydicom decodes,
-``.npy``, 16-bit PNG or TIFF, raw matrices with an explicit shape) into a :class:`~scintiseg.scan.Scan`.
+``.npy``, PNG, JPEG or TIFF, raw matrices with an explicit shape) into a :class:`~scintiseg.scan.Scan`.
 
-Pixel spacing: a DICOM file carries its own; ``.npy``, PNG, TIFF and raw files carry none and take
-``pixel_spacing`` when given (``scintiseg predict --pixel-spacing``), else
-:data:`~scintiseg.io.images.DEFAULT_PIXEL_SPACING` (2.26 mm), marked
-``scan.metadata["pixel_spacing_assumed"] = True`` so that the stages where it matters (prediction: the
-resampling to the model's pixel size, every size in mm) warn once per file. The reader itself does not
+Pixel spacing: a DICOM file carries its own; ``.npy``, PNG, JPEG, TIFF and raw files carry none and take
+``pixel_spacing`` when given (``scintiseg predict --pixel-spacing``), else one assumed from the image
+(:func:`~scintiseg.io.images.assumed_pixel_spacing`: a whole-body view's 2.3 m field over its rows, so 1024
+rows -> 2.26 mm, 2048 -> 1.13 mm, 512 -> 4.52 mm; any other image 2.26 mm), marked
+``scan.metadata["pixel_spacing_assumed"]`` (the reason, a string) so that the stages where it matters
+(prediction: the resampling to the model's pixel size, every size in mm) warn once per file. The reader itself does not
 warn: data sets of ``.npy`` cases would warn once per case read. A ``pixel_spacing`` given for a DICOM
 file that has its own is not used (the file's header describes its pixels; a spacing typed for a whole
 folder does not), with a warning when the two differ; a DICOM file without one that ``read_dicom``
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
-from scintiseg.io.images import DEFAULT_PIXEL_SPACING, parse_pixel_spacing, read_image
+from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.scan import Scan
 
@@ -51,7 +52,7 @@ def read_scan(
         dtype: element type of a raw matrix (default uint16).
         byteorder: ``"<"`` (default) or ``">"`` for raw matrices.
         pixel_spacing: (row, col) mm (or one number, or ``"ROWxCOL"``) for formats without a header
-            (default :data:`~scintiseg.io.images.DEFAULT_PIXEL_SPACING`, marked as assumed); a DICOM
+            (default: :func:`~scintiseg.io.images.assumed_pixel_spacing`, marked as assumed); a DICOM
             file keeps its own, with a :class:`~scintiseg.io.library_messages.ReaderWarning` when
             they differ (module docstring).
         patient_id: patient id for formats without a header (default: the file name without suffix).
@@ -90,6 +91,9 @@ def read_scan(
         return scan
     array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
     views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
-    metadata = {} if given is not None else {"pixel_spacing_assumed": True}
-    return Scan(views=views, pixel_spacing=given or DEFAULT_PIXEL_SPACING, patient_id=path.stem if patient_id is None else patient_id,
+    spacing, metadata = given, {}
+    if given is None:
+        spacing, why = assumed_pixel_spacing(*array.shape[-2:])
+        metadata = {"pixel_spacing_assumed": why}
+    return Scan(views=views, pixel_spacing=spacing, patient_id=path.stem if patient_id is None else patient_id,
                 source=path, metadata=metadata)

@@ -57,7 +57,7 @@ from pydicom.valuerep import format_number_as_ds
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
-from scintiseg.io.images import MAX_VIEW_PIXELS
+from scintiseg.io.images import MAX_VIEW_PIXELS, assumed_pixel_spacing
 from scintiseg.io.library_messages import ReaderWarning, library_messages
 from scintiseg.scan import Scan
 
@@ -149,7 +149,7 @@ def dataset_to_scan(ds: Dataset, path: str | Path | None = None) -> Scan:
     spacing = _pixel_spacing(ds, path)
     metadata = _metadata(ds)
     if spacing is None:  # read_scan applies --pixel-spacing to such a file (io/__init__.py)
-        spacing, metadata["pixel_spacing_assumed"] = Scan.__dataclass_fields__["pixel_spacing"].default, True
+        spacing, metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*frames_array.shape[-2:])
     return Scan(
         views=views,
         pixel_spacing=spacing,
@@ -326,8 +326,9 @@ def _pixel_spacing(ds: Dataset, path) -> tuple[float, float] | None:
         info = list(ds.get("DetectorInformationSequence", []) or [])
         spacing = info[0].get("PixelSpacing") if info else None
     if spacing is None or len(spacing) != 2:
-        nominal = Scan.__dataclass_fields__["pixel_spacing"].default
-        warnings.warn(f"{path}: no Pixel Spacing; assuming {nominal[0]} mm unless --pixel-spacing is given",
+        rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+        (nominal, _), why = assumed_pixel_spacing(rows, cols)
+        warnings.warn(f"{path}: no Pixel Spacing; assuming {nominal:g} mm ({why}) unless --pixel-spacing is given",
                       ReaderWarning, stacklevel=3)
         return None
     try:

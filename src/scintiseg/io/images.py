@@ -97,9 +97,31 @@ def parse_shape(text: str | tuple[int, ...]) -> tuple[int, ...]:
 #: Pixel size (mm) a file without one is given when none is passed: the phantom's and NM1's 2.26 mm, the
 #: commonest whole-body matrix (1024 x 256 over a 2.3 m table; ../shared/reference/realdata.md).
 DEFAULT_PIXEL_SPACING = (2.26, 2.26)
+#: Length (mm) of a whole-body field of view along the table: 1024 rows of 2.26 mm. The matrices seen in
+#: practice span about the same (2048 rows of 1.1-1.4 mm, 512 of about 4.5 mm; realdata.md), so a whole-body
+#: image's rows say its pixel size far better than one default does.
+WHOLE_BODY_FIELD_MM = 1024 * 2.26
+#: Rows / columns from which an image is taken for a whole-body view (1024 x 256, 2048 x 512 and 512 x 128 are 4;
+#: a thoracic crop 1, ANT and POST side by side 2).
+WHOLE_BODY_ASPECT = 3.0
 #: Pixel sizes (mm) accepted from a user: planar cameras acquire at about 1.0 to 4.5 mm; anything outside
 #: this range is a typo (a spacing in cm, a matrix size), not a camera.
 PIXEL_SPACING_RANGE = (0.1, 20.0)
+
+
+def assumed_pixel_spacing(rows: int, cols: int) -> tuple[tuple[float, float], str]:
+    """The pixel size a file that records none is given, and why (said in prediction's warning).
+
+    A whole-body view (``rows >= WHOLE_BODY_ASPECT * cols``) spans :data:`WHOLE_BODY_FIELD_MM` along its rows,
+    whatever its matrix: 1024 rows -> 2.26 mm, 2048 -> 1.13 mm, 512 -> 4.52 mm (square pixels). Anything else (a
+    crop, a thoracic window) takes :data:`DEFAULT_PIXEL_SPACING`, the commonest whole-body pixel size.
+    """
+    if rows >= WHOLE_BODY_ASPECT * cols:
+        mm = round(WHOLE_BODY_FIELD_MM / rows, 3)
+        low, high = PIXEL_SPACING_RANGE
+        if low <= mm <= high:
+            return (mm, mm), f"a whole-body view's {WHOLE_BODY_FIELD_MM / 1000:.1f} m over its {rows} rows"
+    return DEFAULT_PIXEL_SPACING, "the commonest whole-body pixel size"
 
 
 def parse_pixel_spacing(text: str | float | tuple[float, float]) -> tuple[float, float]:

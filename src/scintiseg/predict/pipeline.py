@@ -397,8 +397,11 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
     if scan.metadata.get("pixel_spacing_assumed"):
         where = f"{scan.source}: " if scan.source else ""
         row, col = scan.pixel_spacing
+        why = scan.metadata["pixel_spacing_assumed"]
+        why = f", {why}" if isinstance(why, str) else ""
         warnings.warn(
-            f"{where}the file has no pixel spacing; assuming {row:g} x {col:g} mm (give the right one with --pixel-spacing)",
+            f"{where}the file has no pixel spacing; assuming {row:g} x {col:g} mm{why} (give the right one with "
+            "--pixel-spacing)",
             UserWarning,
             stacklevel=2,
         )
