@@ -303,3 +303,27 @@ def test_a_truncated_jpeg_is_one_error(tmp_path):
     path.write_bytes(path.read_bytes()[: 200])
     with pytest.raises(ScintisegError, match="unreadable image"):
         read_scan(path)
+
+
+def test_an_inverted_display_export_is_turned_back_and_marked(tmp_path):
+    """Hot = black on a white background: read back as grey levels that rise with the counts; a crop's blanked
+    outside (zeros touching the edge) stays 0, a black (hottest) pixel inside becomes 255."""
+    counts = np.zeros((64, 32), np.uint8)
+    counts[8:56, 6:26] = 12          # soft tissue
+    counts[20:40, 12:18] = 60        # bone
+    counts[30, 15] = 255             # the hottest pixel
+    _save(255 - counts, tmp_path / "inverted.png")
+    scan = read_scan(tmp_path / "inverted.png")
+    np.testing.assert_array_equal(scan.view("VIEW"), counts)
+    assert scan.metadata["display_inverted"] is True
+    crop = (255 - counts).copy()
+    crop[:, :4] = 0                  # a region crop blanked outside its outline
+    _save(crop, tmp_path / "crop.png")
+    view = read_scan(tmp_path / "crop.png").view("VIEW")
+    assert (view[:, :4] == 0).all() and view[30, 15] == 255 and view[25, 14] == 60
+    _save(counts, tmp_path / "plain.png")  # a display that was not inverted is left alone
+    plain = read_scan(tmp_path / "plain.png")
+    np.testing.assert_array_equal(plain.view("VIEW"), counts)
+    assert "display_inverted" not in plain.metadata
+    np.save(tmp_path / "counts16.npy", (255 - counts).astype(np.uint16))  # 16-bit counts are never a display
+    assert "display_inverted" not in read_scan(tmp_path / "counts16.npy").metadata

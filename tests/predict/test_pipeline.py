@@ -209,3 +209,5 @@ def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_b
         scan = Scan({"ANT": image}, pixel_spacing=nm1_scan.pixel_spacing)
         flags = predict_from_probabilities(scan, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
         assert expected in flags and absent not in flags
+    inverted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"display_inverted": True})
+    assert "inverted_export" in predict_from_probabilities(inverted, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags

@@ -45,7 +45,8 @@ def format_table(scan: Scan) -> str:
     ]
     eight_bit = facts["dtype"] == "uint8"  # an 8-bit export (JPEG, 8-bit PNG or DICOM): grey levels, not counts
     if eight_bit:
-        lines[-1:-1] = ["values         grey levels of an 8-bit export, not counts"]
+        inverted = ", read back from an inverted display" if scan.metadata.get("display_inverted") else ""
+        lines[-1:-1] = [f"values         grey levels of an 8-bit export, not counts{inverted}"]
     rows = [("view", "total grey levels", "max grey level") if eight_bit else ("view", "total counts", "max counts")]
     rows += [(name, f"{c['total']:,}", f"{c['max']:g}") for name, c in facts["counts"].items()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
-from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image
+from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, undo_display_inversion
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.scan import Scan
 
@@ -89,11 +89,11 @@ def read_scan(
                 stacklevel=2,
             )
         return scan
-    array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
+    array, inverted = undo_display_inversion(read_image(path, shape=shape, dtype=dtype, byteorder=byteorder))
     views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
-    spacing, metadata = given, {}
+    spacing, metadata = given, {"display_inverted": True} if inverted else {}
     if given is None:
         spacing, why = assumed_pixel_spacing(*array.shape[-2:])
-        metadata = {"pixel_spacing_assumed": why}
+        metadata["pixel_spacing_assumed"] = why
     return Scan(views=views, pixel_spacing=spacing, patient_id=path.stem if patient_id is None else patient_id,
                 source=path, metadata=metadata)

@@ -20,7 +20,9 @@ within :data:`GREY_CHANNEL_TOLERANCE` grey levels (JPEG's chroma rounding leaves
 grey content; the channels' mean is kept) and, with an alpha channel, when every pixel is opaque. A colour
 image whose channels differ more (a screenshot with a colour table, an annotated picture) or a transparent one
 is refused in one line: its values are not the scan's. The values of any 8-bit image are grey levels, not
-counts; the prediction flags such views (``export_8bit``, docs/predict.md "QC flags").
+counts; the prediction flags such views (``export_8bit``, docs/predict.md "QC flags"). An export of an inverted
+display (hot = black on white, as many workstations show bone scans) is turned back (:func:`undo_display_inversion`)
+and marked (``scan.metadata["display_inverted"]``; flag ``inverted_export``).
 
 Library warnings and log lines (tifffile's "invalid offset to first page", Pillow's decompression-bomb
 warning) are folded into the reader's one error, or one warning per file, by
@@ -39,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from scipy import ndimage
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
@@ -97,6 +100,9 @@ def parse_shape(text: str | tuple[int, ...]) -> tuple[int, ...]:
 #: Pixel size (mm) a file without one is given when none is passed: the phantom's and NM1's 2.26 mm, the
 #: commonest whole-body matrix (1024 x 256 over a 2.3 m table; ../shared/reference/realdata.md).
 DEFAULT_PIXEL_SPACING = (2.26, 2.26)
+#: Median grey level of an 8-bit view's non-zero pixels above which it is taken for an inverted display
+#: (:func:`undo_display_inversion`): half the grey scale; a bone scan's lit pixels are mostly low-count tissue.
+INVERTED_MEDIAN = 127.5
 #: Length (mm) of a whole-body field of view along the table: 1024 rows of 2.26 mm. The matrices seen in
 #: practice span about the same (2048 rows of 1.1-1.4 mm, 512 of about 4.5 mm; realdata.md), so a whole-body
 #: image's rows say its pixel size far better than one default does.
@@ -107,6 +113,34 @@ WHOLE_BODY_ASPECT = 3.0
 #: Pixel sizes (mm) accepted from a user: planar cameras acquire at about 1.0 to 4.5 mm; anything outside
 #: this range is a typo (a spacing in cm, a matrix size), not a camera.
 PIXEL_SPACING_RANGE = (0.1, 20.0)
+
+
+def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
+    """An 8-bit export of an inverted display (hot = black, the background white) turned back into grey levels
+    that rise with the counts (``255 - value``), and whether it was.
+
+    A bone scan is mostly background and soft tissue with few counts, so the median of its non-zero pixels
+    lies low in the grey scale (NM1 as an 8-bit export: 3 of 255); an inverted display puts it high (253). A
+    region crop zeroed outside its outline (BS-80K's) keeps its zeros out of the median, and those zeros (the ones
+    connected to the image's edge) stay 0 when the rest is inverted; black pixels inside the image are the
+    hottest and become 255. Only 8-bit images are judged: 16-bit counts are not a display. Each view of a
+    two-view array is judged on its own.
+    """
+    if array.dtype != np.uint8:
+        return array, False
+    if array.ndim == 3:
+        pairs = [undo_display_inversion(view) for view in array]
+        return np.stack([view for view, _ in pairs]), any(flag for _, flag in pairs)
+    lit = array[array > 0]
+    if not (lit.size and float(np.median(lit)) > INVERTED_MEDIAN):
+        return array, False
+    # Zeros that reach the image's edge are a crop's blanked outside, not black (hot) pixels: they stay 0.
+    labels, _ = ndimage.label(array == 0)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    outside = np.isin(labels, edge[edge > 0])
+    out = (255 - array).astype(np.uint8)
+    out[outside] = 0
+    return out, True
 
 
 def assumed_pixel_spacing(rows: int, cols: int) -> tuple[tuple[float, float], str]:
