@@ -5,6 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from scintiseg.cli import main
@@ -172,3 +173,17 @@ def test_a_bad_pixel_spacing_is_one_line_and_exit_2(run_dir, npy_scan, tmp_path,
     assert main(["predict", str(npy_scan), "--out", str(tmp_path / "o"), "--model", str(run_dir), *extra]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"scintiseg predict: error: {problem}") and err.count("\n") == 1
+
+
+def test_a_whole_body_page_is_predicted_as_ant_and_post_unless_told_not_to(run_dir, npy_scan, tmp_path):
+    nm1 = np.load(npy_scan)
+    page = tmp_path / "page.npy"
+    np.save(page, np.concatenate([nm1, nm1[:, ::-1]], axis=1))  # ANT and POST side by side, as a workstation shows them
+    base = ["predict", str(page), "--model", str(run_dir), "--quiet", "--no-dicom", "--pixel-spacing", "2.26"]
+    assert main([*base, "--out", str(tmp_path / "split")]) == 0
+    report = json.loads((tmp_path / "split" / "page" / "report.json").read_text())
+    assert sorted(report["views"]) == ["ANT", "POST"] and "views_split" in report["summary"]["qc_flags"]
+    # Read as one view, the page's two bodies defeat this (thoracic-window) model's body outline: one line, skipped.
+    main([*base, "--out", str(tmp_path / "whole"), "--no-split-views"])
+    row = (tmp_path / "whole" / "summary.csv").read_text().splitlines()[1]
+    assert ",failed," in row and "no body outline" in row or ",ok,page,VIEW," in row

@@ -43,6 +43,8 @@ def format_table(scan: Scan) -> str:
         f"pixel spacing  {spacing} mm" + (ASSUMED if scan.metadata.get("pixel_spacing_assumed") else ""),
         "",
     ]
+    if scan.metadata.get("views_split"):
+        lines[-1:-1] = [f"layout         {scan.metadata['views_split']}"]
     eight_bit = facts["dtype"] == "uint8"  # an 8-bit export (JPEG, 8-bit PNG or DICOM): grey levels, not counts
     if eight_bit:
         inverted = ", read back from an inverted display" if scan.metadata.get("display_inverted") else ""
@@ -56,8 +58,9 @@ def format_table(scan: Scan) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    scan = read_scan(
-        args.path, shape=args.shape, dtype=args.dtype, byteorder="<" if args.byteorder == "little" else ">"
+    scan = read_scan(  # views split as `scintiseg predict` splits them
+        args.path, shape=args.shape, dtype=args.dtype, byteorder="<" if args.byteorder == "little" else ">",
+        split_views=True,
     )
     if args.json:
         print(json.dumps(scan.summary(), indent=1))

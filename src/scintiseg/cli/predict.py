@@ -39,8 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--pixel-spacing", default=None, metavar="MM",
-        help="pixel size of inputs without one (PNG, TIFF, .npy, raw): MM or ROWxCOL; default 2.26 mm, with a "
-             "warning; DICOM files keep their own",
+        help="pixel size of inputs without one (PNG, JPEG, TIFF, .npy, raw): MM or ROWxCOL; default: a whole-body "
+             "view's 2.3 m over its rows, else 2.26 mm, with a warning; DICOM files keep their own",
+    )
+    parser.add_argument(
+        "--no-split-views", action="store_true",
+        help="read a plain image about twice as tall as wide as one view, not as ANT (left) and POST (right) side "
+             "by side (docs/io.md)",
     )
     parser.add_argument(
         "--regions", choices=("auto", "learned", "atlas"), default="auto",
@@ -67,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
     model = load_model(args.model, engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
+    read_kwargs["split_views"] = not args.no_split_views
     settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area, window=args.window,
                                regions=args.regions if args.region_model is None else "learned",
                                region_model=args.region_model, tiling=args.tiling)

@@ -24,6 +24,7 @@ from pathlib import Path
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
 from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, undo_display_inversion
+from scintiseg.io.layout import split_side_by_side
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.scan import Scan
 
@@ -38,6 +39,7 @@ def read_scan(
     byteorder: str = "<",
     pixel_spacing: tuple[float, float] | None = None,
     patient_id: str | None = None,
+    split_views: bool = False,
 ) -> Scan:
     """Read any supported scan file, recognised by its content (never by its name).
 
@@ -56,6 +58,9 @@ def read_scan(
             file keeps its own, with a :class:`~scintiseg.io.library_messages.ReaderWarning` when
             they differ (module docstring).
         patient_id: patient id for formats without a header (default: the file name without suffix).
+        split_views: a plain image about twice as tall as wide is ANT and POST side by side: read it as the
+            two views (:mod:`scintiseg.io.layout`; ``scan.metadata["views_split"]`` says where it was cut).
+            Off by default (a data set's outlines were drawn on the image as it is); prediction turns it on.
 
     Returns:
         The scan. Plain images give one view ``VIEW``, or ``ANT``/``POST`` for a ``(2, rows, cols)``
@@ -90,8 +95,13 @@ def read_scan(
             )
         return scan
     array, inverted = undo_display_inversion(read_image(path, shape=shape, dtype=dtype, byteorder=byteorder))
+    metadata: dict = {"display_inverted": True} if inverted else {}
+    split = split_side_by_side(array) if split_views and array.ndim == 2 else None
+    if split is not None:
+        array, cut = split
+        metadata["views_split"] = f"ANT (left) and POST (right, as displayed) side by side, cut at column {cut}"
     views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
-    spacing, metadata = given, {"display_inverted": True} if inverted else {}
+    spacing = given
     if given is None:
         spacing, why = assumed_pixel_spacing(*array.shape[-2:])
         metadata["pixel_spacing_assumed"] = why

@@ -287,6 +287,8 @@ def predict_view(
 def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
     """QC flags of the scan and its predicted views (meanings in docs/predict.md)."""
     flags: list[str] = ["inverted_export"] if scan.metadata.get("display_inverted") else []
+    if scan.metadata.get("views_split"):
+        flags.append("views_split")
     for name, image in scan.views.items():
         if np.asarray(image).dtype == np.uint8:
             # An 8-bit export holds grey levels, not counts: "few counts" cannot be judged from it.

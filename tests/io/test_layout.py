@@ -1,0 +1,61 @@
+"""scintiseg.io.layout: ANT and POST exported side by side in one image, split into two views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scintiseg.io import read_scan
+from scintiseg.io.images import write_png16
+from scintiseg.io.layout import is_side_by_side, split_side_by_side
+
+
+@pytest.mark.parametrize("shape, expected", [
+    ((1024, 512), True), ((2048, 1024), True), ((512, 256), True), ((1024, 560), True),
+    ((1024, 256), False),   # one whole-body view
+    ((256, 512), False),    # two thoracic crops: too short for whole-body views
+    ((1024, 1024), False), ((700, 256), False), ((2, 1024, 512), False),
+])
+def test_only_images_about_twice_as_tall_as_wide_and_whole_body_long_are_pairs(shape, expected):
+    assert is_side_by_side(shape) is expected
+
+
+def _body(rows: int, cols: int, left: int, right: int, level: float = 40.0) -> np.ndarray:
+    """A bright column band (a 'body') between ``left`` and ``right`` on a faint background."""
+    image = np.full((rows, cols), 1.0)
+    image[50:rows - 50, left:right] = level
+    return image
+
+
+def test_the_cut_falls_in_the_gap_between_the_bodies_and_the_halves_keep_every_pixel():
+    image = _body(1024, 512, 40, 230) + _body(1024, 512, 300, 480) - 1.0  # gap 230-300, off the middle (256)
+    stacked, cut = split_side_by_side(image)
+    assert 230 <= cut <= 300
+    assert stacked.shape == (2, 1024, max(cut, 512 - cut))
+    ant, post = stacked
+    np.testing.assert_array_equal(ant[:, ant.shape[1] - cut:], image[:, :cut])   # padded on its outer side
+    np.testing.assert_array_equal(post[:, :512 - cut], image[:, cut:])
+    assert ant[:, : ant.shape[1] - cut].sum() == 0 and post[:, 512 - cut:].sum() == 0
+
+
+def test_bodies_that_touch_are_cut_near_the_middle():
+    image = _body(1024, 512, 20, 262) + _body(1024, 512, 250, 490) - 1.0  # they overlap at 250-262
+    _, cut = split_side_by_side(image)
+    assert abs(cut - 256) <= 0.125 * 512
+
+
+def test_a_single_view_is_not_split():
+    assert split_side_by_side(_body(1024, 256, 60, 200)) is None
+
+
+def test_read_scan_splits_only_when_asked(tmp_path, real_nm1):
+    nm1 = read_scan(real_nm1).view("ANT").astype(np.uint16)
+    path = tmp_path / "page.png"
+    write_png16(np.concatenate([nm1, nm1[:, ::-1]], axis=1), path)  # NM1 and its mirror as a whole-body page
+    whole = read_scan(path)
+    assert whole.view_names == ["VIEW"] and "views_split" not in whole.metadata  # data sets read it as it is
+    scan = read_scan(path, split_views=True)
+    assert scan.view_names == ["ANT", "POST"] and "cut at column 256" in scan.metadata["views_split"]
+    np.testing.assert_array_equal(scan.view("ANT"), nm1)
+    np.testing.assert_array_equal(scan.view("POST"), nm1[:, ::-1])
+    assert scan.pixel_spacing == (2.26, 2.26)  # each view 1024 x 256: a whole-body view's field over its rows
