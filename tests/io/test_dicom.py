@@ -403,3 +403,83 @@ def test_huge_geometry_is_refused_before_decoding(small_scan, tmp_path):
     ds.compress(pydicom.uid.RLELossless)
     ds.Rows, ds.Columns = 60000, 60000  # decoding would allocate 2 x 7.2 GB
     _expect_one_line_error(_save(ds, tmp_path / "huge.dcm"), "too large")
+
+
+# --- screen captures stored in colour (Secondary Capture RGB / YBR / PALETTE COLOR) -----------------------------
+
+GREY = (np.add.outer(np.arange(48) * 5, np.arange(24) * 3) % 240).astype(np.uint8)
+
+
+def _capture(tmp_path, pixels: np.ndarray, photometric: str, name: str, **extra) -> str:
+    """A Secondary Capture file of ``pixels`` (rows, cols[, 3]) with the given photometric interpretation."""
+    scan = Scan({"ANT": np.zeros(GREY.shape, np.uint16)}, pixel_spacing=(4.0, 4.0))
+    ds = scan_to_dataset(scan)
+    for keyword in ("NumberOfFrames", "FrameIncrementPointer", "DetectorVector", "DetectorInformationSequence",
+                    "EnergyWindowVector"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    ds.SamplesPerPixel = 3 if pixels.ndim == 3 else 1
+    ds.PhotometricInterpretation = photometric
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    if pixels.ndim == 3:
+        ds.PlanarConfiguration = 0
+    for keyword, value in extra.items():
+        setattr(ds, keyword, value)
+    ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+    path = tmp_path / name
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_a_grey_screen_capture_in_rgb_is_read_as_its_grey_levels(tmp_path):
+    path = _capture(tmp_path, np.stack([GREY] * 3, axis=-1), "RGB", "rgb.dcm")
+    scan = read_scan(path)
+    view = scan.view(scan.view_names[0])
+    assert view.dtype == np.uint8
+    np.testing.assert_array_equal(view, GREY)
+
+
+def test_a_colour_capture_and_two_sample_data_are_refused_in_one_line(tmp_path):
+    colour = np.stack([GREY, 255 - GREY, GREY // 3], axis=-1)
+    with pytest.raises(ScintisegError, match=r"colour image \(its channels differ by up to \d+ grey levels\)"):
+        read_scan(_capture(tmp_path, colour, "RGB", "colour.dcm"))
+    two = _capture(tmp_path, np.stack([GREY] * 3, axis=-1), "RGB", "two.dcm")
+    ds = pydicom.dcmread(two)
+    ds.SamplesPerPixel = 2
+    ds.save_as(two)
+    with pytest.raises(ScintisegError, match="2 samples per pixel"):
+        read_scan(two)
+
+
+def test_a_palette_capture_is_read_through_its_palette_not_as_indices(tmp_path):
+    order = np.random.default_rng(3).permutation(256).astype(np.uint8)  # index i shows grey order[i]
+    indices = np.argsort(order).astype(np.uint8)[GREY]                 # so that the picture is GREY
+    lut = (order.astype(np.uint16) * 257).tobytes()                     # 16-bit entries
+    path = _capture(tmp_path, indices, "PALETTE COLOR", "palette.dcm",
+                    RedPaletteColorLookupTableDescriptor=[256, 0, 16], GreenPaletteColorLookupTableDescriptor=[256, 0, 16],
+                    BluePaletteColorLookupTableDescriptor=[256, 0, 16], RedPaletteColorLookupTableData=lut,
+                    GreenPaletteColorLookupTableData=lut, BluePaletteColorLookupTableData=lut)
+    scan = read_scan(path)
+    np.testing.assert_array_equal(scan.view(scan.view_names[0]), GREY)
+
+
+def test_a_jpeg_compressed_colour_capture_of_grey_content_is_read_as_grey(tmp_path):
+    """The commonest PACS screen capture: JPEG baseline, YBR_FULL_422 (decoded to RGB by pydicom)."""
+    import io
+
+    from PIL import Image
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGBaseline8Bit
+
+    buffer = io.BytesIO()
+    Image.fromarray(GREY).convert("RGB").save(buffer, format="JPEG", quality=95)
+    path = _capture(tmp_path, np.stack([GREY] * 3, axis=-1), "YBR_FULL_422", "jpeg.dcm")
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.PixelData = encapsulate([buffer.getvalue()])
+    ds["PixelData"].VR = "OB"
+    ds.save_as(path)
+    scan = read_scan(path)
+    view = scan.view(scan.view_names[0])
+    assert view.dtype == np.uint8 and np.abs(view.astype(int) - GREY).mean() < 3  # lossy, the same picture

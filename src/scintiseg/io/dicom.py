@@ -51,13 +51,14 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
+from pydicom.pixels import apply_color_lut
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from pydicom.valuerep import format_number_as_ds
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
-from scintiseg.io.images import MAX_VIEW_PIXELS, assumed_pixel_spacing
+from scintiseg.io.images import MAX_VIEW_PIXELS, assumed_pixel_spacing, grey_from_channels
 from scintiseg.io.library_messages import ReaderWarning, library_messages
 from scintiseg.scan import Scan
 
@@ -74,6 +75,8 @@ _POSTERIOR_CODES = {"272479007", "R-10214", "399001007", "G-5216", "255551008"}
 _GE_PRIVATE_CREATOR = "GEMS_GENIE_1"
 _DICOM_MAGIC_OFFSET = 128
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+#: Photometric interpretations of 3-sample pixel data read as grey when the channels agree (screen captures).
+_COLOUR_PHOTOMETRICS = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
 _HEADER_VALUE_ERRORS = (
     ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, UnicodeError, struct.error,
     NotImplementedError, EOFError,
@@ -186,8 +189,10 @@ def _geometry(ds: Dataset, path) -> tuple[int, int, int]:
     samples = _int_tag(ds, "SamplesPerPixel", path, default=1)
     if rows <= 0 or cols <= 0 or frames <= 0:
         raise ScintisegError(f"empty image in the header (Rows {rows}, Columns {cols}, frames {frames})", path=path)
-    if samples != 1:
-        raise ScintisegError(f"{samples} samples per pixel: a count image has one (colour/RGB is not counts)", path=path)
+    photometric = str(ds.get("PhotometricInterpretation", "") or "").upper()
+    if samples != 1 and not (samples == 3 and photometric in _COLOUR_PHOTOMETRICS):
+        raise ScintisegError(f"{samples} samples per pixel ({photometric or 'no Photometric Interpretation'}): a count "
+                             "image has one", path=path)
     if rows * cols > MAX_VIEW_PIXELS or rows * cols * frames > 2 * MAX_VIEW_PIXELS:
         raise ScintisegError(
             f"{frames} frame(s) of {rows} x {cols} pixels is too large to be a planar bone scan "
@@ -206,9 +211,10 @@ def _pixels(ds: Dataset, rows: int, cols: int, frames: int, path) -> np.ndarray:
         raise ScintisegError(f"unsupported Bits Allocated {bits}", path=path)
     syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     encapsulated = bool(syntax is not None and getattr(syntax, "is_encapsulated", False))
+    samples = _int_tag(ds, "SamplesPerPixel", path, default=1)
     if not encapsulated:
         # Native pixel data: its length must match the header exactly (plus one pad byte at most).
-        expected = rows * cols * frames * bits // 8
+        expected = rows * cols * frames * bits // 8 * samples
         actual = len(ds[keyword].value or b"")
         if actual not in (expected, expected + 1):
             what = "truncated pixel data" if actual < expected else "pixel data longer than the header says"
@@ -221,7 +227,7 @@ def _pixels(ds: Dataset, rows: int, cols: int, frames: int, path) -> np.ndarray:
         array = ds.pixel_array
     except Exception as exc:  # decoder errors come in many types (ValueError, NotImplementedError, ...)
         raise ScintisegError(f"cannot decode pixel data ({_describe(exc)})", path=path) from None
-    array = np.asarray(array)
+    array = _grey_if_colour(ds, np.asarray(array), samples, frames, path)
     if array.ndim == 2:
         array = array[np.newaxis]
     if array.shape != (frames, rows, cols):
@@ -236,6 +242,28 @@ def _pixels(ds: Dataset, rows: int, cols: int, frames: int, path) -> np.ndarray:
         raise ScintisegError("pixel data holds NaN or infinite counts", path=path)
     if array.dtype.kind in "fi" and array.min() < 0:
         raise ScintisegError(f"pixel data holds negative counts (min {array.min()})", path=path)
+    return array
+
+
+def _grey_if_colour(ds: Dataset, array: np.ndarray, samples: int, frames: int, path) -> np.ndarray:
+    """A screen capture stored in colour (RGB or YBR, decoded to RGB by pydicom; or a palette) as its grey levels
+    when its channels agree (:func:`~scintiseg.io.images.grey_from_channels`, as for PNG and JPEG exports); a
+    colour picture is one error. Monochrome pixel data comes back as it is."""
+    photometric = str(ds.get("PhotometricInterpretation", "") or "").upper()
+    if samples == 3:
+        if array.dtype != np.uint8:
+            raise ScintisegError(f"{photometric} pixel data of {array.dtype}: only 8-bit colour captures are read as grey",
+                                 path=path)
+        return grey_from_channels(array, f"{photometric} DICOM image", path)
+    if photometric == "PALETTE COLOR":
+        try:
+            rgb = apply_color_lut(array, ds)
+        except Exception as exc:  # a broken or missing palette: many exception types, one meaning
+            raise ScintisegError(f"cannot apply the PALETTE COLOR table ({_describe(exc)})", path=path) from None
+        rgb = np.asarray(rgb)
+        if rgb.max(initial=0) > 255:  # 16-bit table entries
+            rgb = np.rint(rgb / 257.0)
+        return grey_from_channels(rgb.astype(np.uint8), "PALETTE COLOR DICOM image", path)
     return array
 
 

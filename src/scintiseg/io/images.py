@@ -268,6 +268,185 @@ def _read_pil(path: Path, said: LibraryMessages) -> np.ndarray:
         raise ScintisegError(f"unreadable image ({description}){said.hint(description)}", path=path) from None
 
 
+def grey_from_channels(pixels: np.ndarray, what: str, path: str | Path | None = None) -> np.ndarray:
+    """The grey levels (uint8) of 8-bit pixels stored as colour channels (last axis: 3, or 4 with alpha): their
+    mean where every pixel is opaque and its channels agree within :data:`GREY_CHANNEL_TOLERANCE` (module
+    docstring); a coloured or transparent image is one error naming ``what`` it is (e.g. ``"RGB image"``)."""
+    pixels = np.asarray(pixels)
+    if pixels.shape[-1] == 4:
+        if (pixels[..., 3] < 255).any():
+            raise ScintisegError(f"{what} with transparent pixels: not a scan's grey levels", path=path)
+        pixels = pixels[..., :3]
+    spread = int((pixels.max(axis=-1).astype(np.int32) - pixels.min(axis=-1)).max()) if pixels.size else 0
+    if spread > GREY_CHANNEL_TOLERANCE:
+        raise ScintisegError(f"colour image (its channels differ by up to {spread} grey levels): a count image has "
+                             "one grey channel; export the scan in greyscale", path=path)
+    return np.rint(pixels.mean(axis=-1)).astype(np.uint8)
+
+
+def _grey_levels(image: Image.Image, path: Path) -> np.ndarray:
+    """The grey levels (uint8) of an 8-bit export stored with a palette, colour channels or alpha (module docstring)."""
+    mode = image.mode
+    if mode in ("P", "PA", "LA"):
+        image = image.convert("RGBA")
+    elif mode not in ("RGB", "RGBA"):
+        raise ScintisegError(f"{mode} image: a count image has one grey channel", path=path)
+    return grey_from_channels(np.asarray(image), f"{mode} image", path)
+
+
+def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
+    """An 8-bit export of an inverted display (hot = black, the background white) turned back into grey levels
+    that rise with the counts (``255 - value``), and whether it was.
+
+    A bone scan is mostly background and soft tissue with few counts, so the median of its non-zero pixels
+    lies low in the grey scale (NM1 as an 8-bit export: 3 of 255); an inverted display puts it high (253). A
+    region crop zeroed outside its outline (BS-80K's) keeps its zeros out of the median, and those zeros (the ones
+    connected to the image's edge) stay 0 when the rest is inverted; black pixels inside the image are the
+    hottest and become 255. Only 8-bit images are judged: 16-bit counts are not a display. Each view of a
+    two-view array is judged on its own.
+    """
+    if array.dtype != np.uint8:
+        return array, False
+    if array.ndim == 3:
+        pairs = [undo_display_inversion(view) for view in array]
+        return np.stack([view for view, _ in pairs]), any(flag for _, flag in pairs)
+    lit = array[array > 0]
+    if not (lit.size and float(np.median(lit)) > INVERTED_MEDIAN):
+        return array, False
+    # Zeros that reach the image's edge are a crop's blanked outside, not black (hot) pixels: they stay 0.
+    labels, _ = ndimage.label(array == 0)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    outside = np.isin(labels, edge[edge > 0])
+    out = (255 - array).astype(np.uint8)
+    out[outside] = 0
+    return out, True
+
+
+def assumed_pixel_spacing(rows: int, cols: int) -> tuple[tuple[float, float], str]:
+    """The pixel size a file that records none is given, and why (said in prediction's warning).
+
+    A whole-body view (``rows >= WHOLE_BODY_ASPECT * cols``) spans :data:`WHOLE_BODY_FIELD_MM` along its rows,
+    whatever its matrix: 1024 rows -> 2.26 mm, 2048 -> 1.13 mm, 512 -> 4.52 mm (square pixels). Anything else (a
+    crop, a thoracic window) takes :data:`DEFAULT_PIXEL_SPACING`, the commonest whole-body pixel size.
+    """
+    if rows >= WHOLE_BODY_ASPECT * cols:
+        mm = round(WHOLE_BODY_FIELD_MM / rows, 3)
+        low, high = PIXEL_SPACING_RANGE
+        if low <= mm <= high:
+            return (mm, mm), f"a whole-body view's {WHOLE_BODY_FIELD_MM / 1000:.1f} m over its {rows} rows"
+    return DEFAULT_PIXEL_SPACING, "the commonest whole-body pixel size"
+
+
+def parse_pixel_spacing(text: str | float | tuple[float, float]) -> tuple[float, float]:
+    """``"2.26"`` -> ``(2.26, 2.26)``; ``"2.26x2.0"`` -> ``(2.26, 2.0)`` (row x column, mm).
+
+    Raises:
+        ScintisegError: not one or two numbers, or a number outside :data:`PIXEL_SPACING_RANGE`.
+    """
+    if isinstance(text, tuple | list):
+        parts = list(text)
+    elif isinstance(text, int | float):
+        parts = [text]
+    else:
+        parts = str(text).lower().replace(",", "x").split("x")
+    try:
+        values = [float(v) for v in parts]
+    except (TypeError, ValueError):
+        values = []
+    low, high = PIXEL_SPACING_RANGE
+    if len(values) not in (1, 2) or not all(math.isfinite(v) and low <= v <= high for v in values):
+        raise ScintisegError(f"pixel spacing {text!r} is not MM or ROWxCOL mm with sizes in [{low:g}, {high:g}] (e.g. 2.26)")
+    return (values[0], values[-1])
+
+
+def read_raw(path: str | Path, shape, dtype: str = "uint16", byteorder: str = "<") -> np.ndarray:
+    """A headerless matrix of ``shape`` and ``dtype``; the file size must match exactly."""
+    path = Path(path)
+    shape = parse_shape(shape)
+    if str(dtype) not in RAW_DTYPES:
+        raise ScintisegError(f"dtype {dtype!r} is not one of {', '.join(RAW_DTYPES)}", path=path)
+    if byteorder not in ("<", ">"):
+        raise ScintisegError(f"byte order {byteorder!r} must be '<' (little) or '>' (big endian)", path=path)
+    item = np.dtype(dtype).newbyteorder(byteorder)
+    expected = math.prod(shape) * item.itemsize  # Python ints: a huge --shape cannot overflow
+    try:
+        size = path.stat().st_size  # compared before reading, so a huge file is never loaded in vain
+        data = path.read_bytes() if size == expected else b""
+    except OSError as exc:
+        raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
+    if size != expected or len(data) != expected:
+        raise ScintisegError(
+            f"raw file has {size} bytes, shape {'x'.join(map(str, shape))} of {dtype} needs {expected} bytes", path=path
+        )
+    return np.frombuffer(data, dtype=item).reshape(shape).astype(np.dtype(dtype), copy=True)
+
+
+def _describe(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _check_header_size(shape: tuple[int, ...], path: Path) -> None:
+    """Refuse a header that claims more pixels than two views may have, before anything is allocated."""
+    if int(np.prod([max(int(n), 0) for n in shape], dtype=np.float64)) > 2 * MAX_VIEW_PIXELS:
+        raise ScintisegError(
+            f"image of {' x '.join(map(str, shape))} pixels is too large to be a planar bone scan "
+            f"(at most 2 views of {MAX_VIEW_PIXELS:,} pixels)",
+            path=path,
+        )
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        # Memory-mapped first: the header's shape is checked before anything is allocated, and a header
+        # that claims more data than the file holds fails here instead of allocating it.
+        mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+    except Exception as exc:  # numpy raises ValueError/EOFError/OSError/UnpicklingError on corrupt files
+        raise ScintisegError(f"unreadable .npy file ({_describe(exc)})", path=path) from None
+    if not isinstance(mapped, np.ndarray) or mapped.dtype.kind not in "uif":
+        raise ScintisegError("a .npy scan must hold one numeric array", path=path)
+    _check_header_size(mapped.shape, path)
+    array = np.array(mapped, copy=True)
+    del mapped  # closes the map
+    return array
+
+
+def _read_tiff(path: Path, said: LibraryMessages) -> np.ndarray:
+    import tifffile  # lazy: start-up time
+
+    try:
+        with tifffile.TiffFile(path) as tiff:
+            series = tiff.series[0] if tiff.series else None
+            if series is None:
+                raise ScintisegError(f"TIFF file without an image{said.hint()}", path=path)
+            _check_header_size(tuple(series.shape), path)
+            return np.asarray(series.asarray())
+    except ScintisegError:
+        raise
+    except Exception as exc:  # tifffile raises TiffFileError, ValueError, struct.error, ... on corrupt input
+        description = _describe(exc)
+        raise ScintisegError(f"unreadable TIFF file ({description}){said.hint(description)}", path=path) from None
+
+
+def _read_pil(path: Path, said: LibraryMessages) -> np.ndarray:
+    try:
+        with Image.open(path) as image:
+            _check_header_size((image.height, image.width), path)
+            image.load()
+            if image.mode in ("I;16", "I;16B", "I;16L"):
+                return np.asarray(image, dtype=np.uint16).copy()
+            if image.mode in ("L", "1", "I", "F"):
+                return np.asarray(image).copy()
+            return _grey_levels(image, path)
+    except ScintisegError:
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow refuses, at open, more than 2 x its pixel limit
+        raise ScintisegError(f"image too large to be a planar bone scan ({_describe(exc)})", path=path) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        description = _describe(exc)
+        raise ScintisegError(f"unreadable image ({description}){said.hint(description)}", path=path) from None
+
+
 def _grey_levels(image: Image.Image, path: Path) -> np.ndarray:
     """The grey levels (uint8) of an 8-bit export stored with a palette, colour channels or alpha (module docstring)."""
     mode = image.mode
