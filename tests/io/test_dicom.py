@@ -483,3 +483,14 @@ def test_a_jpeg_compressed_colour_capture_of_grey_content_is_read_as_grey(tmp_pa
     scan = read_scan(path)
     view = scan.view(scan.view_names[0])
     assert view.dtype == np.uint8 and np.abs(view.astype(int) - GREY).mean() < 3  # lossy, the same picture
+
+
+def test_an_8bit_capture_of_an_inverted_display_is_read_back(tmp_path):
+    """Hot = black on white, stored as an 8-bit MONOCHROME2 capture: read back as PNG/JPEG exports are."""
+    counts = np.zeros(GREY.shape, np.uint8)
+    counts[8:40, 6:18], counts[20, 10] = 15, 200
+    scan = read_scan(_capture(tmp_path, 255 - counts, "MONOCHROME2", "inverted.dcm"))
+    np.testing.assert_array_equal(scan.view(scan.view_names[0]), counts)
+    assert scan.metadata["display_inverted"] is True
+    plain = read_scan(_capture(tmp_path, counts, "MONOCHROME2", "plain.dcm"))
+    assert "display_inverted" not in plain.metadata

@@ -8,8 +8,8 @@ Pixel spacing: a DICOM file carries its own; ``.npy``, PNG, JPEG, TIFF and raw f
 (:func:`~scintiseg.io.images.assumed_pixel_spacing`: a whole-body view's 2.3 m field over its rows, so 1024
 rows -> 2.26 mm, 2048 -> 1.13 mm, 512 -> 4.52 mm; any other image 2.26 mm), marked
 ``scan.metadata["pixel_spacing_assumed"]`` (the reason, a string) so that the stages where it matters
-(prediction: the resampling to the model's pixel size, every size in mm) warn once per file. The reader itself does not
-warn: data sets of ``.npy`` cases would warn once per case read. A ``pixel_spacing`` given for a DICOM
+(prediction: the resampling to the model's pixel size, every size in mm) warn once per file. The reader itself
+does not warn: data sets of ``.npy`` cases would warn once per case read. A ``pixel_spacing`` given for a DICOM
 file that has its own is not used (the file's header describes its pixels; a spacing typed for a whole
 folder does not), with a warning when the two differ; a DICOM file without one that ``read_dicom``
 marks ``pixel_spacing_assumed`` takes the given one.
@@ -21,6 +21,8 @@ import math
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
 from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, undo_display_inversion
@@ -29,6 +31,19 @@ from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.scan import Scan
 
 __all__ = ["read_scan"]
+
+
+def _undo_inverted_captures(scan: Scan) -> Scan:
+    """A DICOM screen capture (8-bit) of an inverted display, read back as the 8-bit exports are
+    (:func:`~scintiseg.io.images.undo_display_inversion`); counts (16-bit) are returned as they are."""
+    if not any(view.dtype == np.uint8 for view in scan.views.values()):
+        return scan
+    pairs = {name: undo_display_inversion(view) for name, view in scan.views.items()}
+    if not any(flag for _, flag in pairs.values()):
+        return scan
+    fixed = scan.with_views({name: view for name, (view, _) in pairs.items()})
+    fixed.metadata["display_inverted"] = True
+    return fixed
 
 
 def read_scan(
@@ -81,7 +96,7 @@ def read_scan(
         raise ScintisegError("not a file", path=path)
     given = None if pixel_spacing is None else parse_pixel_spacing(pixel_spacing)
     if shape is None and is_dicom(path):
-        scan = read_dicom(path)
+        scan = _undo_inverted_captures(read_dicom(path))
         if given is not None and scan.metadata.get("pixel_spacing_assumed"):  # a DICOM without Pixel Spacing
             fixed = scan.with_views(scan.views, pixel_spacing=given)
             fixed.metadata.pop("pixel_spacing_assumed")
