@@ -187,3 +187,23 @@ def test_a_whole_body_page_is_predicted_as_ant_and_post_unless_told_not_to(run_d
     main([*base, "--out", str(tmp_path / "whole"), "--no-split-views"])
     row = (tmp_path / "whole" / "summary.csv").read_text().splitlines()[1]
     assert ",failed," in row and "no body outline" in row or ",ok,page,VIEW," in row
+
+
+def test_labels_are_checked_first_and_measured_after_the_batch(run_dir, npy_scan, tmp_path, capsys):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    nm1 = np.load(npy_scan)
+    np.save(scans / "hot.npy", nm1)
+    np.save(scans / "calm.npy", (nm1 // 4).astype(nm1.dtype))  # fewer counts: another scan
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,label\nhot.npy,maybe\n")
+    base = ["predict", str(scans), "--model", str(run_dir), "--quiet", "--no-dicom", "--pixel-spacing", "2.26"]
+    assert main([*base, "--out", str(tmp_path / "never"), "--labels", str(bad)]) == 2
+    assert "line 2: label 'maybe'" in capsys.readouterr().err and not (tmp_path / "never").exists()  # nothing predicted
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,label\nhot,abnormal\ncalm.npy,normal\n")
+    assert main([*base, "--out", str(tmp_path / "out"), "--labels", str(labels)]) == 0
+    result = json.loads((tmp_path / "out" / "triage.json").read_text())
+    assert (result["scans"], result["abnormal"], result["normal"]) == (2, 1, 1)
+    assert result["triage_auc"] in (0.0, 0.5, 1.0) and result["brightest_pixel_auc"] == 1.0  # 4x the counts
+    assert "triage against the labels (2 scans, 1 abnormal)" in capsys.readouterr().err

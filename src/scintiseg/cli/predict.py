@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "view's 2.3 m over its rows, else 2.26 mm, with a warning; DICOM files keep their own",
     )
     parser.add_argument(
+        "--labels", default=None, metavar="CSV",
+        help="image-level labels (file, normal/abnormal): also measure the triage score's ROC AUC against them and "
+             "against the brightest pixel, into OUT/triage.json (docs/predict.md)",
+    )
+    parser.add_argument(
         "--no-split-views", action="store_true",
         help="read a plain image about twice as tall as wide as one view, not as ANT (left) and POST (right) side "
              "by side (docs/io.md)",
@@ -64,12 +69,14 @@ def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.pipeline import PredictSettings  # lazy: start-up time
     from scintiseg.io.images import parse_pixel_spacing  # lazy: start-up time
     from scintiseg.report.batch import run_batch  # lazy: start-up time
+    from scintiseg.report.image_labels import evaluate_triage, read_image_labels, triage_line, write_triage
 
     if not 0.0 < args.threshold <= 1.0:
         raise ScintisegError(f"--threshold must lie in (0, 1], got {args.threshold}")
     if args.min_area < 1:
         raise ScintisegError(f"--min-area must be at least 1, got {args.min_area}")
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
+    labels = None if args.labels is None else read_image_labels(args.labels)  # checked before any scan
     model = load_model(args.model, engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
     read_kwargs["split_views"] = not args.no_split_views
@@ -81,4 +88,8 @@ def run(args: argparse.Namespace) -> int:
     failed = [r for r in results if r.status != "ok"]
     done = len(results) - len(failed)
     print(f"{done} scan(s) predicted, {len(failed)} failed; summary: {args.out}/summary.csv", file=sys.stderr)
+    if labels is not None:
+        result = evaluate_triage(args.out, labels)
+        write_triage(args.out, result)
+        print(triage_line(result) + f" -> {args.out}/triage.json", file=sys.stderr)
     return 1 if failed else 0

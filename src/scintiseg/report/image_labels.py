@@ -1,0 +1,177 @@
+"""Image-level labels against a batch's predictions: does the triage score put the abnormal scans first?
+
+Archives and public sets label scans, not pixels: normal or abnormal per scan or view (BS-80K, realdata.md), the
+report's conclusion in a department. With such labels, ``scintiseg predict SCANS --out OUT --labels LABELS.csv``
+measures what a worklist gets from the model: the ROC AUC of the triage score (the largest lesion probability,
+:mod:`scintiseg.report.batch`) for abnormal against normal scans, with a 95 % bootstrap interval (scans resampled
+within each class, 2,000 times, seed 0), beside two baselines any tool must beat: **the brightest pixel** (the
+scan's largest count or grey level; a model whose score ranks abnormal scans worse than this has learned
+nothing a threshold on counts would not) and the predicted BSI; and, at the model's own operating point (a lesion
+found or not), the sensitivity and specificity. Written to ``OUT/triage.json``; one line on stderr.
+
+The labels file is a CSV with a header: a file column (the first of ``input``, ``file``, ``image``, ``filename``,
+``name``, ``path``) and a label column (the first of ``label``, ``abnormal``, ``lesion``, ``class``, ``target``)
+whose values are ``1``/``0``, ``true``/``false``, ``yes``/``no``, ``abnormal``/``normal``, ``positive``/
+``negative`` or ``lesion``/``none`` (any case). A row names a scan by its path as given to ``predict``, its file
+name or its file name without suffix; scans without a label and labels without a scan are counted, not guessed.
+The file is read and checked before anything is predicted: a bad file is one line and exit 2.
+
+Choices the task left open, stated: a scan that failed to predict is left out (counted); ties in the AUC count
+one half (Mann-Whitney); with fewer than one scan of either class the AUC is not computed (null).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import write_text_atomic
+
+FILE_COLUMNS = ("input", "file", "image", "filename", "name", "path")
+LABEL_COLUMNS = ("label", "abnormal", "lesion", "class", "target")
+LABEL_VALUES = {
+    "1": True, "0": False, "true": True, "false": False, "yes": True, "no": False, "abnormal": True,
+    "normal": False, "positive": True, "negative": False, "lesion": True, "none": False,
+}
+TRIAGE_NAME = "triage.json"
+#: Bootstrap resamples of the AUC's interval.
+RESAMPLES = 2000
+
+
+def read_image_labels(path: str | Path) -> dict[str, bool]:
+    """``{file as written: abnormal}`` from a labels CSV (module docstring).
+
+    Raises:
+        ScintisegError: a missing or unreadable file, no file or label column, an unknown label value, or a
+            file named twice with different labels.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeError) as exc:
+        raise ScintisegError(f"cannot read the labels ({exc.__class__.__name__}: {exc})", path=path) from None
+    rows = list(csv.DictReader(text.splitlines()))
+    header = {name.strip().lower(): name for name in (rows[0].keys() if rows else []) if name}
+    file_column = next((header[c] for c in FILE_COLUMNS if c in header), None)
+    label_column = next((header[c] for c in LABEL_COLUMNS if c in header), None)
+    if file_column is None or label_column is None:
+        raise ScintisegError(f"labels need a header with a file column ({', '.join(FILE_COLUMNS)}) and a label "
+                             f"column ({', '.join(LABEL_COLUMNS)})", path=path)
+    labels: dict[str, bool] = {}
+    for number, row in enumerate(rows, start=2):
+        name, value = (row.get(file_column) or "").strip(), (row.get(label_column) or "").strip().lower()
+        if not name:
+            continue
+        if value not in LABEL_VALUES:
+            raise ScintisegError(f"line {number}: label {value!r} is none of {', '.join(LABEL_VALUES)}", path=path)
+        if name in labels and labels[name] != LABEL_VALUES[value]:
+            raise ScintisegError(f"line {number}: {name!r} is labelled both abnormal and normal", path=path)
+        labels[name] = LABEL_VALUES[value]
+    if not labels:
+        raise ScintisegError("no labelled scan in the file", path=path)
+    return labels
+
+
+def label_of(labels: dict[str, bool], scan_path: str | Path) -> bool | None:
+    """The label of a scan, found by its path as given, its file name or its stem; None when unlabelled."""
+    scan_path = Path(scan_path)
+    for key in (str(scan_path), scan_path.name, scan_path.stem):
+        if key in labels:
+            return labels[key]
+    return None
+
+
+def roc_auc(scores: np.ndarray, abnormal: np.ndarray) -> float | None:
+    """Mann-Whitney ROC AUC (ties count one half); None without both classes."""
+    scores, abnormal = np.asarray(scores, dtype=np.float64), np.asarray(abnormal, dtype=bool)
+    positives, negatives = int(abnormal.sum()), int((~abnormal).sum())
+    if positives == 0 or negatives == 0:
+        return None
+    ranks = stats.rankdata(scores)
+    return float((ranks[abnormal].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def auc_interval(scores: np.ndarray, abnormal: np.ndarray, resamples: int = RESAMPLES, seed: int = 0) -> list[float] | None:
+    """95 % bootstrap interval of :func:`roc_auc`, scans resampled within each class."""
+    scores, abnormal = np.asarray(scores, dtype=np.float64), np.asarray(abnormal, dtype=bool)
+    if roc_auc(scores, abnormal) is None:
+        return None
+    rng = np.random.default_rng(seed)
+    pos, neg = scores[abnormal], scores[~abnormal]
+    values = []
+    for _ in range(resamples):
+        a, b = rng.choice(pos, pos.size), rng.choice(neg, neg.size)
+        values.append(roc_auc(np.concatenate([a, b]), np.r_[np.ones(a.size, bool), np.zeros(b.size, bool)]))
+    return [round(float(np.percentile(values, 2.5)), 4), round(float(np.percentile(values, 97.5)), 4)]
+
+
+def _brightest(out: Path, output: str) -> float | None:
+    """The largest count (or grey level) over the scan's views, from its report.json."""
+    try:
+        report = json.loads((out / output / "report.json").read_text())
+        return float(max(view["max"] for view in report["input"]["counts"].values()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
+    """The triage score, the brightest pixel and the BSI against image-level ``labels``, over the scans of a
+    batch's ``OUT/summary.csv`` (module docstring)."""
+    out = Path(out)
+    try:
+        rows = list(csv.DictReader((out / "summary.csv").read_text().splitlines()))
+    except OSError as exc:
+        raise ScintisegError(f"no batch summary to evaluate ({exc.strerror})", path=out / "summary.csv") from None
+    kept, unlabelled, failed, used = [], [], 0, set()
+    for row in rows:
+        label = label_of(labels, row["input"])
+        if label is None:
+            unlabelled.append(row["input"])
+            continue
+        used.update(k for k in (row["input"], Path(row["input"]).name, Path(row["input"]).stem) if k in labels)
+        if row["status"] != "ok":
+            failed += 1
+            continue
+        kept.append((label, float(row["triage_score"]), _brightest(out, row["output"]), float(row["bsi_percent"]),
+                     int(row["lesion_count"]) > 0))
+    abnormal = np.array([k[0] for k in kept], dtype=bool)
+    result: dict = {"scans": len(kept), "abnormal": int(abnormal.sum()), "normal": int((~abnormal).sum()),
+                    "failed": failed, "unlabelled_scans": len(unlabelled), "labels_without_scan": len(set(labels) - used)}
+    triage = np.array([k[1] for k in kept])
+    result["triage_auc"] = roc_auc(triage, abnormal)
+    result["triage_auc_ci95"] = auc_interval(triage, abnormal)
+    brightest = [k[2] for k in kept]
+    result["brightest_pixel_auc"] = roc_auc(np.array(brightest), abnormal) if None not in brightest else None
+    result["bsi_auc"] = roc_auc(np.array([k[3] for k in kept]), abnormal)
+    found = np.array([k[4] for k in kept], dtype=bool)
+    result["operating_point"] = {
+        "rule": "a lesion found (lesion_count > 0)",
+        "sensitivity": float(found[abnormal].mean()) if abnormal.any() else None,
+        "specificity": float((~found[~abnormal]).mean()) if (~abnormal).any() else None,
+    }
+    return result
+
+
+def write_triage(out: str | Path, result: dict) -> Path:
+    """``OUT/triage.json`` (atomic)."""
+    path = Path(out) / TRIAGE_NAME
+    write_text_atomic(path, json.dumps(result, indent=1) + "\n")
+    return path
+
+
+def triage_line(result: dict) -> str:
+    """One line for the terminal."""
+    def fmt(value) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    ci = result["triage_auc_ci95"]
+    op = result["operating_point"]
+    return (f"triage against the labels ({result['scans']} scans, {result['abnormal']} abnormal): ROC AUC "
+            f"{fmt(result['triage_auc'])}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
+            + f"; the brightest pixel {fmt(result['brightest_pixel_auc'])}; BSI {fmt(result['bsi_auc'])}; a lesion found: "
+            f"sensitivity {fmt(op['sensitivity'])}, specificity {fmt(op['specificity'])}")

@@ -1,0 +1,31 @@
+"""benchmarks/make_labelled_exports.py: NM1 hybrids written as DICOM, JPEG and inverted PNG, with labels."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from support import benchmark_module
+
+from scintiseg.io import read_scan
+
+
+@pytest.fixture(scope="module")
+def bench():
+    with benchmark_module("make_labelled_exports") as module:
+        yield module
+
+
+def test_every_case_is_written_three_ways_and_labelled_by_its_visible_lesions(bench, tmp_path, real_nm1):
+    assert bench.main(["--out", str(tmp_path), "--cases", "2", "--negatives", "1", "--scan", str(real_nm1)]) == 0
+    rows = list(csv.DictReader((tmp_path / "labels.csv").open()))
+    assert rows[-1]["label"] == "normal" and {row["label"] for row in rows} <= {"abnormal", "normal"}
+    for row in rows:
+        dicom = read_scan(tmp_path / "dicom" / f"{row['file']}.dcm").view("ANT")
+        jpeg = read_scan(tmp_path / "jpeg" / f"{row['file']}.jpg")
+        inverted = read_scan(tmp_path / "inverted" / f"{row['file']}.png")
+        assert jpeg.view("VIEW").dtype == np.uint8 and inverted.metadata["display_inverted"] is True
+        assert jpeg.pixel_spacing == inverted.pixel_spacing == (2.26, 2.26)  # assumed from the whole-body rows
+        # the bladder (NM1's hottest pixel) is clipped by the window at half the maximum
+        assert inverted.view("VIEW")[np.unravel_index(np.argmax(dicom), dicom.shape)] == 255

@@ -1,0 +1,91 @@
+"""scintiseg.report.image_labels: image-level labels against a batch's triage scores."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.report.batch import SUMMARY_COLUMNS
+from scintiseg.report.image_labels import (
+    auc_interval,
+    evaluate_triage,
+    label_of,
+    read_image_labels,
+    roc_auc,
+    triage_line,
+)
+
+
+def test_labels_are_read_from_any_named_columns_and_values(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("\ufeffImage,Abnormal\nscans/a.png,1\nb,Normal\nc.dcm,TRUE\n\n")  # BOM, other names, case
+    labels = read_image_labels(path)
+    assert labels == {"scans/a.png": True, "b": False, "c.dcm": True}
+    assert label_of(labels, "scans/a.png") is True and label_of(labels, "/elsewhere/b.jpg") is False  # by stem
+    assert label_of(labels, "/x/c.dcm") is True and label_of(labels, "d.png") is None
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("name,score\na,1\n", "a header with a file column"),
+    ("file,label\na,maybe\n", "line 2: label 'maybe'"),
+    ("file,label\na,1\na,0\n", "line 3: 'a' is labelled both abnormal and normal"),
+    ("file,label\n", "labels need a header"),
+])
+def test_a_bad_labels_file_is_one_error_naming_the_line(tmp_path, text, problem):
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    with pytest.raises(ScintisegError, match=problem):
+        read_image_labels(path)
+    with pytest.raises(ScintisegError, match="cannot read the labels"):
+        read_image_labels(tmp_path / "missing.csv")
+
+
+def test_roc_auc_is_the_share_of_abnormal_normal_pairs_ranked_right():
+    rng = np.random.default_rng(1)
+    scores = rng.integers(0, 6, 40).astype(float)  # many ties
+    abnormal = rng.random(40) < 0.4
+    pairs = [(1.0 if a > b else 0.5 if a == b else 0.0)
+             for a, b in itertools.product(scores[abnormal], scores[~abnormal])]
+    assert roc_auc(scores, abnormal) == pytest.approx(np.mean(pairs))
+    assert roc_auc([3, 2, 1], [True, False, False]) == 1.0 and roc_auc([1, 2, 3], [True, False, False]) == 0.0
+    assert roc_auc([1, 2], [True, True]) is None
+    low, high = auc_interval(scores, abnormal)
+    assert low <= roc_auc(scores, abnormal) <= high
+
+
+def _batch(out, rows):
+    """A batch output folder: summary.csv and each scan's report.json with its largest count."""
+    out.mkdir()
+    with open(out / "summary.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, SUMMARY_COLUMNS)
+        writer.writeheader()
+        for name, status, triage, lesions, brightest in rows:
+            writer.writerow({"input": f"/scans/{name}.png", "status": status, "output": name if status == "ok" else "",
+                             "triage_score": triage, "lesion_count": lesions,
+                             "bsi_percent": 0.1 * lesions if status == "ok" else ""})
+            if status == "ok":
+                (out / name).mkdir()
+                report = {"input": {"counts": {"ANT": {"total": 1, "max": brightest}, "POST": {"total": 1, "max": 1.0}}}}
+                (out / name / "report.json").write_text(json.dumps(report))
+
+
+def test_the_triage_score_is_measured_beside_the_brightest_pixel(tmp_path):
+    out = tmp_path / "out"
+    _batch(out, [("a", "ok", 0.9, 1, 50.0), ("b", "ok", 0.8, 1, 300.0), ("c", "ok", 0.2, 0, 400.0),
+                 ("d", "ok", 0.6, 1, 100.0), ("e", "failed", "", "", 0), ("f", "ok", 0.5, 0, 10.0)])
+    labels = {"a": True, "b.png": True, "/scans/c.png": False, "d": False, "e": True, "ghost": False}
+    result = evaluate_triage(out, labels)
+    assert (result["scans"], result["abnormal"], result["normal"]) == (4, 2, 2)
+    assert result["failed"] == 1 and result["unlabelled_scans"] == 1 and result["labels_without_scan"] == 1
+    assert result["triage_auc"] == 1.0           # 0.9, 0.8 above 0.6, 0.2
+    assert result["brightest_pixel_auc"] == 0.25  # 50, 300 against 400, 100: one pair of four right
+    assert result["operating_point"] == {"rule": "a lesion found (lesion_count > 0)", "sensitivity": 1.0,
+                                         "specificity": 0.5}
+    assert "ROC AUC 1.000" in triage_line(result) and "brightest pixel 0.250" in triage_line(result)
+    with pytest.raises(ScintisegError, match="no batch summary"):
+        evaluate_triage(tmp_path / "nothing", labels)
