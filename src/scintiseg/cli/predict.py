@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.pipeline import PredictSettings  # lazy: start-up time
     from scintiseg.io.images import parse_pixel_spacing  # lazy: start-up time
     from scintiseg.report.batch import run_batch  # lazy: start-up time
-    from scintiseg.report.image_labels import evaluate_triage, read_image_labels, triage_line, write_triage
+    from scintiseg.report.image_labels import evaluate_triage, read_image_labels, triage_line, write_triage  # lazy: start-up time
 
     if not 0.0 < args.threshold <= 1.0:
         raise ScintisegError(f"--threshold must lie in (0, 1], got {args.threshold}")
