@@ -16,7 +16,7 @@
 #   bash scripts/gpu_sweep.sh WORK [MINUTES] [RESULTS]
 #
 #   WORK     scratch folder: one run folder per profile (config.yaml, log.csv, checkpoints/, soup.pt: the mean of
-#            its last half of checkpoints), eval/*.json
+#            its last half of checkpoints, soup_half.pt: that soup half-way to the shipped model), eval/*.json
 #   MINUTES  wall clock of the training (default 4); the scoring after it takes about 3 minutes on 16 cores, so the
 #            default fits one device call (10 minutes) with a minute to spare
 #   RESULTS  where the few files to keep go (default WORK/results): table.md (benchmarks/sweep_table.py),
@@ -86,6 +86,12 @@ for profile in $profiles; do
   if [ "$half" -ge 2 ] && "$python" -m scintiseg models average "${epochs[@]:$half}" \
        --out "$work/$profile/soup.pt" >"$work/$profile.soup.txt" 2>&1; then
     echo "${profile}_soup $work/$profile/soup.pt" >>"$models"
+    # ... and that soup half-way back to the shipped model (WiSE-FT, docs/robustness.md "Weight interpolation":
+    # the dial that tamed the CPU fine-tunes' NM1 false positives).
+    if "$python" -m scintiseg models interpolate shipped "$work/$profile/soup.pt" --alpha 0.5 \
+         --out "$work/$profile/soup_half.pt" >>"$work/$profile.soup.txt" 2>&1; then
+      echo "${profile}_soup_half $work/$profile/soup_half.pt" >>"$models"
+    fi
   fi
 done
 echo "$(wc -l <"$models") models to score, $jobs at a time"
