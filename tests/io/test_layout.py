@@ -59,3 +59,16 @@ def test_read_scan_splits_only_when_asked(tmp_path, real_nm1):
     np.testing.assert_array_equal(scan.view("ANT"), nm1)
     np.testing.assert_array_equal(scan.view("POST"), nm1[:, ::-1])
     assert scan.pixel_spacing == (2.26, 2.26)  # each view 1024 x 256: a whole-body view's field over its rows
+
+
+def test_a_dicom_capture_of_a_page_is_split_but_named_views_are_kept(tmp_path):
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.scan import Scan
+
+    page = (_body(1024, 512, 40, 230) + _body(1024, 512, 300, 480)).astype(np.uint16)
+    write_dicom(Scan({"VIEW": page}, pixel_spacing=(2.26, 2.26)), tmp_path / "capture.dcm")  # names no view
+    scan = read_scan(tmp_path / "capture.dcm", split_views=True)
+    assert scan.view_names == ["ANT", "POST"] and "views_split" in scan.metadata
+    assert read_scan(tmp_path / "capture.dcm").view_names == ["VIEW"]  # only when asked
+    write_dicom(Scan({"ANT": page}, pixel_spacing=(2.26, 2.26)), tmp_path / "named.dcm")
+    assert read_scan(tmp_path / "named.dcm", split_views=True).view_names == ["ANT"]  # the header names it: kept

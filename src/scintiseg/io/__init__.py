@@ -33,6 +33,23 @@ from scintiseg.scan import Scan
 __all__ = ["read_scan"]
 
 
+def _split_unnamed_page(scan: Scan) -> Scan:
+    """A DICOM file whose one frame names no view (a screen capture of a whole-body page) split as plain images
+    are (:mod:`scintiseg.io.layout`); a file that names its views is left as it is."""
+    if scan.view_names != ["VIEW"]:
+        return scan
+    split = split_side_by_side(scan.view("VIEW"))
+    if split is None:
+        return scan
+    (ant, post), cut = split
+    fixed = scan.with_views({"ANT": ant, "POST": post})
+    fixed.metadata["views_split"] = f"ANT (left) and POST (right, as displayed) side by side, cut at column {cut}"
+    if fixed.metadata.get("pixel_spacing_assumed"):  # the whole-body rows say the pixel of each half
+        spacing, fixed.metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*ant.shape)
+        fixed = fixed.with_views(fixed.views, pixel_spacing=spacing)
+    return fixed
+
+
 def _undo_inverted_captures(scan: Scan) -> Scan:
     """A DICOM screen capture (8-bit) of an inverted display, read back as the 8-bit exports are
     (:func:`~scintiseg.io.images.undo_display_inversion`); counts (16-bit) are returned as they are."""
@@ -74,7 +91,8 @@ def read_scan(
             they differ (module docstring).
         patient_id: patient id for formats without a header (default: the file name without suffix).
         split_views: a plain image about twice as tall as wide is ANT and POST side by side: read it as the
-            two views (:mod:`scintiseg.io.layout`; ``scan.metadata["views_split"]`` says where it was cut).
+            two views (:mod:`scintiseg.io.layout`; ``scan.metadata["views_split"]`` says where it was cut); so is
+            a DICOM file whose one frame names no view (a screen capture of a whole-body page).
             Off by default (a data set's outlines were drawn on the image as it is); prediction turns it on.
 
     Returns:
@@ -97,6 +115,8 @@ def read_scan(
     given = None if pixel_spacing is None else parse_pixel_spacing(pixel_spacing)
     if shape is None and is_dicom(path):
         scan = _undo_inverted_captures(read_dicom(path))
+        if split_views:
+            scan = _split_unnamed_page(scan)
         if given is not None and scan.metadata.get("pixel_spacing_assumed"):  # a DICOM without Pixel Spacing
             fixed = scan.with_views(scan.views, pixel_spacing=given)
             fixed.metadata.pop("pixel_spacing_assumed")

@@ -17,8 +17,9 @@ acquired (seen from behind: the patient's left on the image left), scintiseg's c
 out otherwise is read wrongly in names only: give its views as separate files, or turn the split off
 (``read_scan(..., split_views=False)``, ``scintiseg predict --no-split-views``).
 
-Only plain images are split (PNG, JPEG, TIFF, ``.npy``, raw): a DICOM file names its views in its header.
-Data sets never split (their LabelMe outlines were drawn on the image as it is).
+Plain images are split (PNG, JPEG, TIFF, ``.npy``, raw), and a DICOM file whose one frame names no view (a
+screen capture of the page); a DICOM file that names its views keeps them. Data sets never split (their LabelMe
+outlines were drawn on the image as it is).
 """
 
 from __future__ import annotations
