@@ -17,7 +17,7 @@ name or its file name without suffix; scans without a label and labels without a
 The file is read and checked before anything is predicted: a bad file is one line and exit 2.
 
 Choices the task left open, stated: a scan that failed to predict is left out (counted); ties in the AUC count
-one half (Mann-Whitney); with fewer than one scan of either class the AUC is not computed (null).
+one half (Mann-Whitney); without a scan of either class the AUC is not computed (null).
 """
 
 from __future__ import annotations
