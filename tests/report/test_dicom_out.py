@@ -15,6 +15,7 @@ from scintiseg.predict.pipeline import PredictSettings, predict_from_probabiliti
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.prepare.views import mirror
 from scintiseg.report.dicom_out import BODY_PART, FINDING_SITES, SCHEME, finding_site, tracking_identifiers, write_gsps, write_sr
+from scintiseg.report.outputs import write_outputs
 from scintiseg.scan import Scan
 
 LEFT, RIGHT = "7771000", "24028007"  # SCT Left / Right
@@ -248,3 +249,18 @@ def test_dciodvfy_two_views_no_error(two_views):
     sr_other = [line for line in sr if line.startswith("Warning") and "DICOMDIR" not in line]
     assert len([line for line in sr_other if SCHEME in line]) == len(sr_other) == 2 + ratios + 1
     assert [line for line in gsps if line.startswith("Warning") and "DICOMDIR" not in line] == []
+
+
+def test_a_split_dicom_page_gets_no_sr_or_gsps_that_would_misplace_its_outlines(tmp_path):
+    """A screen capture of a whole-body page is read as two views (scintiseg.io.layout): their outlines are not in
+    the source frame's coordinates, so no SR or GSPS referencing that frame is written, and the report says why."""
+    page = np.ones((1024, 512), np.uint16)
+    page[50:-50, 40:230] = page[50:-50, 300:480] = 40  # two bodies side by side
+    write_dicom(Scan({"VIEW": page}, pixel_spacing=(2.26, 2.26)), tmp_path / "capture.dcm")
+    scan = read_scan(tmp_path / "capture.dcm", split_views=True)
+    assert scan.view_names == ["ANT", "POST"]
+    probability = {view: np.zeros(scan.shape, np.float32) for view in scan.view_names}
+    prediction = predict_from_probabilities(scan, probability, settings=PredictSettings(0.5, 4, regions="atlas"))
+    report = write_outputs(prediction, tmp_path / "out")
+    assert "split from one frame" in report["dicom"]["note"]
+    assert not (tmp_path / "out" / "gsps.dcm").exists() and not (tmp_path / "out" / "sr.dcm").exists()

@@ -59,7 +59,10 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
         files[view] = names
     report = report_dict(prediction, files)
     report["dicom"] = {}
-    if dicom and _is_dicom_source(prediction):
+    # A whole-body page split into two views (scintiseg.io.layout): each view's outlines are in that view's
+    # coordinates, not the source frame's, so an SR or GSPS referencing the frame would misplace them.
+    split = bool(prediction.scan.metadata.get("views_split"))
+    if dicom and _is_dicom_source(prediction) and not split:
         report["dicom"] = {}
         try:
             source_ds = read_source_dataset(prediction.scan.source)
@@ -76,8 +79,13 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
                 except (ValueError, TypeError, AttributeError, KeyError) as exc:
                     warnings.warn(f"{prediction.scan.source}: no DICOM {key.upper()} written ({exc})", stacklevel=2)
                     report["dicom"][f"{key}_error"] = f"{type(exc).__name__}: {exc}"
+    elif not dicom:
+        report["dicom"] = {"note": "disabled"}
+    elif split and _is_dicom_source(prediction):
+        report["dicom"] = {"note": "no DICOM output: the views were split from one frame, whose coordinates their "
+                                   "outlines are not in"}
     else:
-        report["dicom"] = {"note": "no DICOM output: the input is not DICOM" if dicom else "disabled"}
+        report["dicom"] = {"note": "no DICOM output: the input is not DICOM"}
     write_text_atomic(folder / REPORT_JSON, json.dumps(report, indent=1, allow_nan=False) + "\n")
     write_text_atomic(folder / REPORT_HTML, report_html(report, backgrounds, region_maps))
     return report
