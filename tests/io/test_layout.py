@@ -72,4 +72,3 @@ def test_a_dicom_capture_of_a_page_is_split_but_named_views_are_kept(tmp_path):
     assert read_scan(tmp_path / "capture.dcm").view_names == ["VIEW"]  # only when asked
     write_dicom(Scan({"ANT": page}, pixel_spacing=(2.26, 2.26)), tmp_path / "named.dcm")
     assert read_scan(tmp_path / "named.dcm", split_views=True).view_names == ["ANT"]  # the header names it: kept
-
