@@ -69,14 +69,17 @@ def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.pipeline import PredictSettings  # lazy: start-up time
     from scintiseg.io.images import parse_pixel_spacing  # lazy: start-up time
     from scintiseg.report.batch import run_batch  # lazy: start-up time
-    from scintiseg.report.image_labels import evaluate_triage, read_image_labels, triage_line, write_triage  # lazy: start-up time
 
     if not 0.0 < args.threshold <= 1.0:
         raise ScintisegError(f"--threshold must lie in (0, 1], got {args.threshold}")
     if args.min_area < 1:
         raise ScintisegError(f"--min-area must be at least 1, got {args.min_area}")
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
-    labels = None if args.labels is None else read_image_labels(args.labels)  # checked before any scan
+    labels = None
+    if args.labels is not None:  # checked before any scan
+        from scintiseg.report.image_labels import read_image_labels  # lazy: only with --labels (scipy.stats)
+
+        labels = read_image_labels(args.labels)
     model = load_model(args.model, engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
     read_kwargs["split_views"] = not args.no_split_views
@@ -89,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     done = len(results) - len(failed)
     print(f"{done} scan(s) predicted, {len(failed)} failed; summary: {args.out}/summary.csv", file=sys.stderr)
     if labels is not None:
+        from scintiseg.report.image_labels import evaluate_triage, triage_line, write_triage  # lazy: only with --labels
+
         result = evaluate_triage(args.out, labels)
         write_triage(args.out, result)
         print(triage_line(result) + f" -> {args.out}/triage.json", file=sys.stderr)
