@@ -30,7 +30,7 @@ def test_info_table_is_aligned(real_nm1_rle, capsys):
 def test_info_says_an_8bit_export_holds_grey_levels_and_an_assumed_spacing(tmp_path, capsys):
     from PIL import Image
 
-    grey = (np.arange(32 * 16) % 251).astype(np.uint8).reshape(32, 16)
+    grey = (np.arange(32 * 16) % 60).astype(np.uint8).reshape(32, 16)  # mostly low grey levels, as a bone scan
     Image.fromarray(grey).convert("RGB").save(tmp_path / "export.jpg", quality=95)  # grey saved as colour
     assert main(["info", str(tmp_path / "export.jpg")]) == 0
     out = capsys.readouterr().out
@@ -38,6 +38,10 @@ def test_info_says_an_8bit_export_holds_grey_levels_and_an_assumed_spacing(tmp_p
     assert "2.26 x 2.26 mm (assumed: the file records none)" in out
     header = out.strip().splitlines()[-2]
     assert header.split()[:2] == ["view", "total"] and "grey levels" in header
+    Image.fromarray(255 - grey).save(tmp_path / "inverted.png")
+    assert main(["info", str(tmp_path / "inverted.png"), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["display_inverted"] is True and facts["pixel_spacing_assumed"] == "the commonest whole-body pixel size"
 
 
 def test_info_raw_file(tmp_path, capsys):

@@ -407,7 +407,7 @@ def test_huge_geometry_is_refused_before_decoding(small_scan, tmp_path):
 
 # --- screen captures stored in colour (Secondary Capture RGB / YBR / PALETTE COLOR) -----------------------------
 
-GREY = (np.add.outer(np.arange(48) * 5, np.arange(24) * 3) % 240).astype(np.uint8)
+GREY = (np.add.outer(np.arange(48) * 5, np.arange(24) * 3) % 240 // 2).astype(np.uint8)  # mostly low, as a bone scan
 
 
 def _capture(tmp_path, pixels: np.ndarray, photometric: str, name: str, **extra) -> str:

@@ -242,7 +242,8 @@ def test_a_dicom_file_without_spacing_takes_the_given_one(tmp_path, monkeypatch)
 
 # --- 8-bit exports (BS-80K's JPEGs; grey saved as colour or with a palette) --------------------------------------
 
-GREY8 = (np.add.outer(np.arange(40) * 3, np.arange(24) * 4) % 250).astype(np.uint8)  # a smooth-ish 8-bit view
+# A smooth-ish 8-bit view, mostly low grey levels as a bone scan's (well below the inverted-display test's median).
+GREY8 = (np.add.outer(np.arange(40) * 3, np.arange(24) * 4) % 250 // 2).astype(np.uint8)
 
 
 def _save(array: np.ndarray, path, mode: str | None = None, **kwargs) -> None:

@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+#: What the reader assumed or undid, as ``scan.metadata`` records it, added to ``--json``.
+READING_NOTES = ("pixel_spacing_assumed", "views_split", "display_inverted")
 #: Said after a pixel spacing the reader assumed (a PNG, JPEG, TIFF or .npy file records none).
 ASSUMED = " (assumed: the file records none)"
 
@@ -63,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
         split_views=True,
     )
     if args.json:
-        print(json.dumps(scan.summary(), indent=1))
+        facts = scan.summary()
+        facts.update({key: scan.metadata[key] for key in READING_NOTES if key in scan.metadata})
+        print(json.dumps(facts, indent=1))
     else:
         print(format_table(scan))
     return 0
