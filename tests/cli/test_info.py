@@ -38,10 +38,13 @@ def test_info_says_an_8bit_export_holds_grey_levels_and_an_assumed_spacing(tmp_p
     assert "2.26 x 2.26 mm (assumed: the file records none)" in out
     header = out.strip().splitlines()[-2]
     assert header.split()[:2] == ["view", "total"] and "grey levels" in header
-    Image.fromarray(255 - grey).save(tmp_path / "inverted.png")
+    expected = np.full((160, 40), 0.5)
+    expected[10:150, 8:32], expected[20:120, 18:22] = 8.0, 40.0  # a whole-body-shaped export: body, spine
+    counts = np.clip(np.random.default_rng(0).poisson(expected), 0, 255).astype(np.uint8)
+    Image.fromarray(255 - counts).save(tmp_path / "inverted.png")  # hot = black on white
     assert main(["info", str(tmp_path / "inverted.png"), "--json"]) == 0
     facts = json.loads(capsys.readouterr().out)
-    assert facts["display_inverted"] is True and facts["pixel_spacing_assumed"] == "the commonest whole-body pixel size"
+    assert facts["display_inverted"] is True and "over its 160 rows" in facts["pixel_spacing_assumed"]
 
 
 def test_info_raw_file(tmp_path, capsys):

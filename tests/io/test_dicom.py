@@ -412,7 +412,7 @@ GREY = (np.add.outer(np.arange(48) * 5, np.arange(24) * 3) % 240 // 2).astype(np
 
 def _capture(tmp_path, pixels: np.ndarray, photometric: str, name: str, **extra) -> str:
     """A Secondary Capture file of ``pixels`` (rows, cols[, 3]) with the given photometric interpretation."""
-    scan = Scan({"ANT": np.zeros(GREY.shape, np.uint16)}, pixel_spacing=(4.0, 4.0))
+    scan = Scan({"ANT": np.zeros(pixels.shape[:2], np.uint16)}, pixel_spacing=(4.0, 4.0))
     ds = scan_to_dataset(scan)
     for keyword in ("NumberOfFrames", "FrameIncrementPointer", "DetectorVector", "DetectorInformationSequence",
                     "EnergyWindowVector"):
@@ -487,8 +487,9 @@ def test_a_jpeg_compressed_colour_capture_of_grey_content_is_read_as_grey(tmp_pa
 
 def test_an_8bit_capture_of_an_inverted_display_is_read_back(tmp_path):
     """Hot = black on white, stored as an 8-bit MONOCHROME2 capture: read back as PNG/JPEG exports are."""
-    counts = np.zeros(GREY.shape, np.uint8)
-    counts[8:40, 6:18], counts[20, 10] = 15, 200
+    expected = np.full((160, 40), 0.5)
+    expected[10:150, 8:32], expected[20:120, 18:22] = 8.0, 40.0  # body, spine
+    counts = np.clip(np.random.default_rng(2).poisson(expected), 0, 255).astype(np.uint8)
     scan = read_scan(_capture(tmp_path, 255 - counts, "MONOCHROME2", "inverted.dcm"))
     np.testing.assert_array_equal(scan.view(scan.view_names[0]), counts)
     assert scan.metadata["display_inverted"] is True

@@ -306,25 +306,37 @@ def test_a_truncated_jpeg_is_one_error(tmp_path):
         read_scan(path)
 
 
+def whole_body_grey(seed: int = 0) -> np.ndarray:
+    """An 8-bit whole-body-shaped export (160 x 40) of Poisson counts: background, body, a spine, a hot bladder."""
+    expected = np.full((160, 40), 0.5)
+    expected[10:150, 8:32] = 8.0     # soft tissue
+    expected[20:120, 18:22] = 40.0   # spine
+    expected[125:135, 15:25] = 150.0  # bladder
+    return np.clip(np.random.default_rng(seed).poisson(expected), 0, 255).astype(np.uint8)
+
+
 def test_an_inverted_display_export_is_turned_back_and_marked(tmp_path):
-    """Hot = black on a white background: read back as grey levels that rise with the counts; a crop's blanked
-    outside (zeros touching the edge) stays 0, a black (hottest) pixel inside becomes 255."""
-    counts = np.zeros((64, 32), np.uint8)
-    counts[8:56, 6:26] = 12          # soft tissue
-    counts[20:40, 12:18] = 60        # bone
-    counts[30, 15] = 255             # the hottest pixel
+    """Hot = black on a white background: read back as grey levels that rise with the counts; a blanked outside
+    (zeros touching the edge) stays 0; a plain export, a crop and 16-bit counts are left alone."""
+    counts = whole_body_grey()
     _save(255 - counts, tmp_path / "inverted.png")
     scan = read_scan(tmp_path / "inverted.png")
     np.testing.assert_array_equal(scan.view("VIEW"), counts)
     assert scan.metadata["display_inverted"] is True
-    crop = (255 - counts).copy()
-    crop[:, :4] = 0                  # a region crop blanked outside its outline
-    _save(crop, tmp_path / "crop.png")
-    view = read_scan(tmp_path / "crop.png").view("VIEW")
-    assert (view[:, :4] == 0).all() and view[30, 15] == 255 and view[25, 14] == 60
+    blanked = (255 - counts).copy()
+    blanked[:, :3] = 0               # blanked outside its outline, as BS-80K's region crops are
+    _save(blanked, tmp_path / "blanked.png")
+    view = read_scan(tmp_path / "blanked.png").view("VIEW")
+    assert (view[:, :3] == 0).all()
+    np.testing.assert_array_equal(view[:, 3:], counts[:, 3:])
     _save(counts, tmp_path / "plain.png")  # a display that was not inverted is left alone
     plain = read_scan(tmp_path / "plain.png")
     np.testing.assert_array_equal(plain.view("VIEW"), counts)
     assert "display_inverted" not in plain.metadata
+    hard = np.clip(counts.astype(int) * 30, 0, 255).astype(np.uint8)  # a hard window: mostly bright, not inverted
+    _save(hard, tmp_path / "hard.png")
+    assert np.median(hard[hard > 0]) > 127.5 and "display_inverted" not in read_scan(tmp_path / "hard.png").metadata
+    _save((255 - counts)[40:80], tmp_path / "crop.png")  # a crop is not judged: a hard window looks the same
+    assert "display_inverted" not in read_scan(tmp_path / "crop.png").metadata
     np.save(tmp_path / "counts16.npy", (255 - counts).astype(np.uint16))  # 16-bit counts are never a display
     assert "display_inverted" not in read_scan(tmp_path / "counts16.npy").metadata

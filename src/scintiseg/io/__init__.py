@@ -129,12 +129,15 @@ def read_scan(
                 stacklevel=2,
             )
         return scan
-    array, inverted = undo_display_inversion(read_image(path, shape=shape, dtype=dtype, byteorder=byteorder))
-    metadata: dict = {"display_inverted": True} if inverted else {}
+    array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
+    metadata: dict = {}
     split = split_side_by_side(array) if split_views and array.ndim == 2 else None
-    if split is not None:
+    if split is not None:  # before the inversion check, which judges whole-body views
         array, cut = split
         metadata["views_split"] = f"ANT (left) and POST (right, as displayed) side by side, cut at column {cut}"
+    array, inverted = undo_display_inversion(array)
+    if inverted:
+        metadata["display_inverted"] = True
     views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
     spacing = given
     if given is None:

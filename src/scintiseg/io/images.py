@@ -103,6 +103,10 @@ DEFAULT_PIXEL_SPACING = (2.26, 2.26)
 #: Median grey level of an 8-bit view's non-zero pixels above which it is taken for an inverted display
 #: (:func:`undo_display_inversion`): half the grey scale; a bone scan's lit pixels are mostly low-count tissue.
 INVERTED_MEDIAN = 127.5
+#: :func:`noise_trend` below which an image's noise falls with its grey level (an inverted display).
+INVERTED_NOISE_TREND = -0.1
+#: Width (pixels) of the outer frame whose median says whether the background is dark or white.
+FRAME_PX = 4
 #: Length (mm) of a whole-body field of view along the table: 1024 rows of 2.26 mm. The matrices seen in
 #: practice span about the same (2048 rows of 1.1-1.4 mm, 512 of about 4.5 mm; realdata.md), so a whole-body
 #: image's rows say its pixel size far better than one default does.
@@ -115,29 +119,56 @@ WHOLE_BODY_ASPECT = 3.0
 PIXEL_SPACING_RANGE = (0.1, 20.0)
 
 
-def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
-    """An 8-bit export of an inverted display (hot = black, the background white) turned back into grey levels
-    that rise with the counts (``255 - value``), and whether it was.
+def noise_trend(array: np.ndarray, samples: int = 20_000) -> float:
+    """Rank correlation of the local (3 x 3) mean and variance over unclipped pixels (mean in (2, 253)).
 
-    A bone scan is mostly background and soft tissue with few counts, so the median of its non-zero pixels
-    lies low in the grey scale (NM1 as an 8-bit export: 3 of 255); an inverted display puts it high (253). A
-    region crop zeroed outside its outline (BS-80K's) keeps its zeros out of the median, and those zeros (the ones
-    connected to the image's edge) stay 0 when the rest is inverted; black pixels inside the image are the
-    hottest and become 255. Only 8-bit images are judged: 16-bit counts are not a display. Each view of a
-    two-view array is judged on its own.
+    Counts are Poisson: their variance rises with their mean, and a linear 8-bit export keeps that (positive). An
+    inverted display turns it round (negative): the noisiest pixels are the dark, hot ones. 0 with too few pixels.
+    """
+    values = np.asarray(array, dtype=np.float64)
+    mean = ndimage.uniform_filter(values, 3)
+    variance = ndimage.uniform_filter(values * values, 3) - mean * mean
+    index = np.flatnonzero((mean > 2) & (mean < 253))
+    if index.size < 100:
+        return 0.0
+    if index.size > samples:
+        index = np.random.default_rng(0).choice(index, samples, replace=False)
+    ranks = [np.argsort(np.argsort(x.ravel()[index], kind="stable")).astype(np.float64) for x in (mean, variance)]
+    return float(np.corrcoef(*ranks)[0, 1]) if all(r.std() > 0 for r in ranks) else 0.0
+
+
+def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
+    """An 8-bit whole-body export of an inverted display (hot = black, the background white) turned back into grey
+    levels that rise with the counts (``255 - value``), and whether it was.
+
+    Three cues must agree, because a hard display window (top at 5-10 % of the hottest pixel) also makes a plain
+    export mostly bright: the median of the non-zero pixels lies above half the scale (NM1 as a plain 8-bit export:
+    3 of 255; inverted: 253); so does the median of the image's outer frame, the background around the body (white
+    when inverted, dark however hard the window); and the noise falls as the grey level rises (:func:`noise_trend`
+    below -0.1: Poisson noise is largest in the hot pixels, which an inverted display makes dark). Only whole-body
+    images are judged (rows at least :data:`WHOLE_BODY_ASPECT` times the columns): on a crop the body fills the
+    frame and a hard window and an inversion look alike (measured: docs/io.md "Inverted displays"). Zeros that
+    reach the image's edge (a crop's blanked outside) stay 0; black pixels inside are the hottest and become 255.
+    Only 8-bit images are judged: 16-bit counts are not a display. Each view of a two-view array is judged alone.
     """
     if array.dtype != np.uint8:
         return array, False
     if array.ndim == 3:
         pairs = [undo_display_inversion(view) for view in array]
         return np.stack([view for view, _ in pairs]), any(flag for _, flag in pairs)
+    rows, cols = array.shape
     lit = array[array > 0]
-    if not (lit.size and float(np.median(lit)) > INVERTED_MEDIAN):
+    if rows < WHOLE_BODY_ASPECT * cols or not (lit.size and float(np.median(lit)) > INVERTED_MEDIAN):
         return array, False
     # Zeros that reach the image's edge are a crop's blanked outside, not black (hot) pixels: they stay 0.
     labels, _ = ndimage.label(array == 0)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     outside = np.isin(labels, edge[edge > 0])
+    frame = np.zeros(array.shape, dtype=bool)
+    frame[:FRAME_PX], frame[-FRAME_PX:], frame[:, :FRAME_PX], frame[:, -FRAME_PX:] = True, True, True, True
+    border = array[frame & ~outside]
+    if (border.size and float(np.median(border)) <= INVERTED_MEDIAN) or noise_trend(array) >= INVERTED_NOISE_TREND:
+        return array, False
     out = (255 - array).astype(np.uint8)
     out[outside] = 0
     return out, True
