@@ -72,3 +72,9 @@ def test_a_dicom_capture_of_a_page_is_split_but_named_views_are_kept(tmp_path):
     assert read_scan(tmp_path / "capture.dcm").view_names == ["VIEW"]  # only when asked
     write_dicom(Scan({"ANT": page}, pixel_spacing=(2.26, 2.26)), tmp_path / "named.dcm")
     assert read_scan(tmp_path / "named.dcm", split_views=True).view_names == ["ANT"]  # the header names it: kept
+
+
+def test_a_known_pixel_size_narrower_than_one_camera_keeps_one_view():
+    image = _body(1024, 512, 40, 230) + _body(1024, 512, 300, 480) - 1.0
+    assert split_side_by_side(image, col_mm=1.1) is None       # 512 x 1.1 mm = 0.56 m: one detector's width
+    assert split_side_by_side(image, col_mm=2.26) is not None  # 1.16 m: two views

@@ -38,7 +38,8 @@ def _split_unnamed_page(scan: Scan) -> Scan:
     are (:mod:`scintiseg.io.layout`); a file that names its views is left as it is."""
     if scan.view_names != ["VIEW"]:
         return scan
-    split = split_side_by_side(scan.view("VIEW"))
+    known = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing[1]
+    split = split_side_by_side(scan.view("VIEW"), known)
     if split is None:
         return scan
     (ant, post), cut = split
@@ -131,7 +132,7 @@ def read_scan(
         return scan
     array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
     metadata: dict = {}
-    split = split_side_by_side(array) if split_views and array.ndim == 2 else None
+    split = split_side_by_side(array, None if given is None else given[1]) if split_views and array.ndim == 2 else None
     if split is not None:  # before the inversion check, which judges whole-body views
         array, cut = split
         metadata["views_split"] = f"ANT (left) and POST (right, as displayed) side by side, cut at column {cut}"

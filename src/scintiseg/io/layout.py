@@ -34,6 +34,9 @@ SIDE_BY_SIDE_ASPECT = (1.6, 2.4)
 MIN_ROWS = 512
 #: Share of the width, around the middle, in which the cut is looked for.
 CUT_BAND = 0.25
+#: Widest field (mm) one planar view can have: detectors are about 0.55 m wide. An image whose pixel size is
+#: known and whose width is below this is one view, whatever its shape (non-square pixels).
+MAX_FIELD_WIDTH_MM = 700.0
 
 
 def is_side_by_side(shape: tuple[int, ...]) -> bool:
@@ -61,10 +64,13 @@ def cut_column(image: np.ndarray) -> int:
     return lo + int(round((best[0] + best[-1]) / 2))
 
 
-def split_side_by_side(image: np.ndarray) -> tuple[np.ndarray, int] | None:
+def split_side_by_side(image: np.ndarray, col_mm: float | None = None) -> tuple[np.ndarray, int] | None:
     """``(2, rows, cols)`` ANT (left) and POST (right, as displayed), and the cut column; None when ``image`` is
-    not taken for two views side by side (:func:`is_side_by_side`)."""
+    not taken for two views side by side (:func:`is_side_by_side`), or when its column size ``col_mm`` is known
+    and the image is no wider than one camera's field (:data:`MAX_FIELD_WIDTH_MM`)."""
     if not is_side_by_side(image.shape):
+        return None
+    if col_mm is not None and image.shape[1] * col_mm <= MAX_FIELD_WIDTH_MM:
         return None
     cut = cut_column(image)
     left, right = image[:, :cut], image[:, cut:]
