@@ -78,3 +78,22 @@ def test_a_known_pixel_size_narrower_than_one_camera_keeps_one_view():
     image = _body(1024, 512, 40, 230) + _body(1024, 512, 300, 480) - 1.0
     assert split_side_by_side(image, col_mm=1.1) is None       # 512 x 1.1 mm = 0.56 m: one detector's width
     assert split_side_by_side(image, col_mm=2.26) is not None  # 1.16 m: two views
+
+
+def test_an_inverted_page_capture_is_split_then_read_back(tmp_path):
+    from scintiseg.io.dicom import scan_to_dataset
+    from scintiseg.scan import Scan
+
+    expected = np.full((1024, 256), 0.5)
+    expected[60:980, 60:200], expected[150:700, 120:136] = 8.0, 40.0  # body, spine
+    view = np.clip(np.random.default_rng(4).poisson(expected), 0, 255).astype(np.uint8)
+    page = 255 - np.concatenate([view, view[:, ::-1]], axis=1)  # hot = black on white, two bodies side by side
+    ds = scan_to_dataset(Scan({"VIEW": page.astype(np.uint16)}, pixel_spacing=(2.26, 2.26)))
+    ds.BitsAllocated = ds.BitsStored = 8  # an 8-bit screen capture
+    ds.HighBit = 7
+    ds.PixelData = page.tobytes()
+    ds.save_as(tmp_path / "page.dcm", enforce_file_format=True)
+    scan = read_scan(tmp_path / "page.dcm", split_views=True)
+    assert scan.view_names == ["ANT", "POST"] and scan.metadata["display_inverted"] is True
+    np.testing.assert_array_equal(scan.view("ANT"), view)
+    np.testing.assert_array_equal(scan.view("POST"), view[:, ::-1])

@@ -115,9 +115,10 @@ def read_scan(
         raise ScintisegError("not a file", path=path)
     given = None if pixel_spacing is None else parse_pixel_spacing(pixel_spacing)
     if shape is None and is_dicom(path):
-        scan = _undo_inverted_captures(read_dicom(path))
+        scan = read_dicom(path)
         if split_views:
             scan = _split_unnamed_page(scan)
+        scan = _undo_inverted_captures(scan)  # after the split: the inversion check judges whole-body views
         if given is not None and scan.metadata.get("pixel_spacing_assumed"):  # a DICOM without Pixel Spacing
             fixed = scan.with_views(scan.views, pixel_spacing=given)
             fixed.metadata.pop("pixel_spacing_assumed")
