@@ -41,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from scipy import ndimage
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
@@ -125,6 +124,8 @@ def noise_trend(array: np.ndarray, samples: int = 20_000) -> float:
     Counts are Poisson: their variance rises with their mean, and a linear 8-bit export keeps that (positive). An
     inverted display turns it round (negative): the noisiest pixels are the dark, hot ones. 0 with too few pixels.
     """
+    from scipy import ndimage  # lazy: start-up time (0.2 s); only 8-bit whole-body views get here
+
     values = np.asarray(array, dtype=np.float64)
     mean = ndimage.uniform_filter(values, 3)
     variance = ndimage.uniform_filter(values * values, 3) - mean * mean
@@ -160,6 +161,8 @@ def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
     lit = array[array > 0]
     if rows < WHOLE_BODY_ASPECT * cols or not (lit.size and float(np.median(lit)) > INVERTED_MEDIAN):
         return array, False
+    from scipy import ndimage  # lazy: start-up time (0.2 s); only bright 8-bit whole-body views get here
+
     # Zeros that reach the image's edge are a crop's blanked outside, not black (hot) pixels: they stay 0.
     labels, _ = ndimage.label(array == 0)
     edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))

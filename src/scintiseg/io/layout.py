@@ -25,7 +25,6 @@ outlines were drawn on the image as it is).
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 #: Rows / columns of an image taken for ANT and POST side by side (two 4:1 views make 2:1).
 SIDE_BY_SIDE_ASPECT = (1.6, 2.4)
@@ -50,6 +49,8 @@ def is_side_by_side(shape: tuple[int, ...]) -> bool:
 
 def cut_column(image: np.ndarray) -> int:
     """The column between the two bodies: least body within the middle :data:`CUT_BAND` of the width."""
+    from scipy import ndimage  # lazy: start-up time (0.2 s); every read imports this module, few pages are cut
+
     smooth = ndimage.gaussian_filter(np.asarray(image, dtype=np.float64), 2.0)
     lit = smooth[smooth > 0.05 * smooth.max()] if smooth.max() > 0 else smooth[:0]
     cols = image.shape[1]
