@@ -40,11 +40,12 @@ def test_info_says_an_8bit_export_holds_grey_levels_and_an_assumed_spacing(tmp_p
     assert header.split()[:2] == ["view", "total"] and "grey levels" in header
     expected = np.full((160, 40), 0.5)
     expected[10:150, 8:32], expected[20:120, 18:22] = 8.0, 40.0  # a whole-body-shaped export: body, spine
+    expected = np.kron(expected, np.ones((3, 3)))  # 480 x 120: as many rows as a whole-body matrix has
     counts = np.clip(np.random.default_rng(0).poisson(expected), 0, 255).astype(np.uint8)
     Image.fromarray(255 - counts).save(tmp_path / "inverted.png")  # hot = black on white
     assert main(["info", str(tmp_path / "inverted.png"), "--json"]) == 0
     facts = json.loads(capsys.readouterr().out)
-    assert facts["display_inverted"] is True and "over its 160 rows" in facts["pixel_spacing_assumed"]
+    assert facts["display_inverted"] is True and "over its 480 rows" in facts["pixel_spacing_assumed"]
 
 
 def test_info_raw_file(tmp_path, capsys):

@@ -489,6 +489,7 @@ def test_an_8bit_capture_of_an_inverted_display_is_read_back(tmp_path):
     """Hot = black on white, stored as an 8-bit MONOCHROME2 capture: read back as PNG/JPEG exports are."""
     expected = np.full((160, 40), 0.5)
     expected[10:150, 8:32], expected[20:120, 18:22] = 8.0, 40.0  # body, spine
+    expected = np.kron(expected, np.ones((3, 3)))  # 480 x 120: as many rows as a whole-body matrix has
     counts = np.clip(np.random.default_rng(2).poisson(expected), 0, 255).astype(np.uint8)
     scan = read_scan(_capture(tmp_path, 255 - counts, "MONOCHROME2", "inverted.dcm"))
     np.testing.assert_array_equal(scan.view(scan.view_names[0]), counts)

@@ -18,6 +18,8 @@ from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import (
     DEFAULT_PIXEL_SPACING,
     MIN_VIEW_SIDE,
+    assumed_pixel_spacing,
+    looks_whole_body,
     parse_pixel_spacing,
     read_image,
     read_label_png,
@@ -307,12 +309,37 @@ def test_a_truncated_jpeg_is_one_error(tmp_path):
 
 
 def whole_body_grey(seed: int = 0) -> np.ndarray:
-    """An 8-bit whole-body-shaped export (160 x 40) of Poisson counts: background, body, a spine, a hot bladder."""
+    """An 8-bit whole-body-shaped export (480 x 120, the fewest rows a whole-body matrix has are 512 at 4.5 mm) of
+    Poisson counts: background, body, a spine, a hot bladder."""
     expected = np.full((160, 40), 0.5)
     expected[10:150, 8:32] = 8.0     # soft tissue
     expected[20:120, 18:22] = 40.0   # spine
     expected[125:135, 15:25] = 150.0  # bladder
+    expected = np.kron(expected, np.ones((3, 3)))
     return np.clip(np.random.default_rng(seed).poisson(expected), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("rows, cols, whole_body", [
+    (1024, 256, True), (2048, 512, True), (512, 128, True), (480, 120, True),
+    (200, 60, False),   # a BS-80K half-chest crop: as narrow as a whole-body view, far shorter
+    (224, 40, False),   # a spine crop
+    (400, 128, False),  # a thoracic window
+    (1024, 512, False),  # ANT and POST side by side
+])
+def test_only_whole_body_shapes_are_taken_for_a_whole_body_view(rows, cols, whole_body):
+    assert looks_whole_body(rows, cols) is whole_body
+    spacing, why = assumed_pixel_spacing(rows, cols)
+    if whole_body:
+        assert spacing[0] == spacing[1] == pytest.approx(1024 * 2.26 / rows, abs=1e-3) and f"its {rows} rows" in why
+    else:  # a crop keeps the pixel size of the scan it was cut from, the commonest one when the file does not say
+        assert spacing == (2.26, 2.26) and why == "the commonest whole-body pixel size"
+
+
+def test_a_tall_region_crop_is_read_at_the_default_pixel_size(tmp_path):
+    """A 60 x 200 8-bit chest crop (BS-80K's size) was read as a whole-body view at 11.6 mm pixels."""
+    _save(np.tile(GREY8, (5, 3))[:200, :60], tmp_path / "chest.jpg", format="JPEG", quality=90)
+    scan = read_scan(tmp_path / "chest.jpg")
+    assert scan.view("VIEW").shape == (200, 60) and scan.pixel_spacing == (2.26, 2.26)
 
 
 def test_an_inverted_display_export_is_turned_back_and_marked(tmp_path):
@@ -336,7 +363,7 @@ def test_an_inverted_display_export_is_turned_back_and_marked(tmp_path):
     hard = np.clip(counts.astype(int) * 30, 0, 255).astype(np.uint8)  # a hard window: mostly bright, not inverted
     _save(hard, tmp_path / "hard.png")
     assert np.median(hard[hard > 0]) > 127.5 and "display_inverted" not in read_scan(tmp_path / "hard.png").metadata
-    _save((255 - counts)[40:80], tmp_path / "crop.png")  # a crop is not judged: a hard window looks the same
+    _save((255 - counts)[120:240], tmp_path / "crop.png")  # a crop is not judged: a hard window looks the same
     assert "display_inverted" not in read_scan(tmp_path / "crop.png").metadata
     np.save(tmp_path / "counts16.npy", (255 - counts).astype(np.uint16))  # 16-bit counts are never a display
     assert "display_inverted" not in read_scan(tmp_path / "counts16.npy").metadata

@@ -113,6 +113,11 @@ WHOLE_BODY_FIELD_MM = 1024 * 2.26
 #: Rows / columns from which an image is taken for a whole-body view (1024 x 256, 2048 x 512 and 512 x 128 are 4;
 #: a thoracic crop 1, ANT and POST side by side 2).
 WHOLE_BODY_ASPECT = 3.0
+#: Fewest rows a whole-body view has: its 2.3 m field at the coarsest pixel size whole-body matrices come in (512
+#: rows of about 4.5 mm; realdata.md), with a margin to 5 mm. A region crop is as narrow as a whole-body view but
+#: shorter (BS-80K's: 40-95 x 94-224 pixels of a 1024-row scan): taken for a whole-body view, a 60 x 200 chest crop
+#: was given 11.6 mm pixels and shrunk five-fold before the model saw it.
+WHOLE_BODY_MIN_ROWS = math.ceil(WHOLE_BODY_FIELD_MM / 5.0)
 #: Pixel sizes (mm) accepted from a user: planar cameras acquire at about 1.0 to 4.5 mm; anything outside
 #: this range is a typo (a spacing in cm, a matrix size), not a camera.
 PIXEL_SPACING_RANGE = (0.1, 20.0)
@@ -147,7 +152,7 @@ def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
     3 of 255; inverted: 253); so does the median of the image's outer frame, the background around the body (white
     when inverted, dark however hard the window); and the noise falls as the grey level rises (:func:`noise_trend`
     below -0.1: Poisson noise is largest in the hot pixels, which an inverted display makes dark). Only whole-body
-    images are judged (rows at least :data:`WHOLE_BODY_ASPECT` times the columns): on a crop the body fills the
+    images are judged (:func:`looks_whole_body`): on a crop the body fills the
     frame and a hard window and an inversion look alike (measured: docs/io.md "Inverted displays"). Zeros that
     reach the image's edge (a crop's blanked outside) stay 0; black pixels inside are the hottest and become 255.
     Only 8-bit images are judged: 16-bit counts are not a display. Each view of a two-view array is judged alone.
@@ -159,7 +164,7 @@ def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
         return np.stack([view for view, _ in pairs]), any(flag for _, flag in pairs)
     rows, cols = array.shape
     lit = array[array > 0]
-    if rows < WHOLE_BODY_ASPECT * cols or not (lit.size and float(np.median(lit)) > INVERTED_MEDIAN):
+    if not looks_whole_body(rows, cols) or not (lit.size and float(np.median(lit)) > INVERTED_MEDIAN):
         return array, False
     from scipy import ndimage  # lazy: start-up time (0.2 s); only bright 8-bit whole-body views get here
 
@@ -177,14 +182,22 @@ def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
     return out, True
 
 
+def looks_whole_body(rows: int, cols: int) -> bool:
+    """Whether an image of this shape is taken for one whole-body view: at least :data:`WHOLE_BODY_ASPECT` times as
+    tall as wide and at least :data:`WHOLE_BODY_MIN_ROWS` rows (1024 x 256, 2048 x 512, 512 x 128 are; a thoracic
+    window, ANT and POST side by side, and a region crop such as a 60 x 200 half-chest are not)."""
+    return rows >= WHOLE_BODY_ASPECT * cols and rows >= WHOLE_BODY_MIN_ROWS
+
+
 def assumed_pixel_spacing(rows: int, cols: int) -> tuple[tuple[float, float], str]:
     """The pixel size a file that records none is given, and why (said in prediction's warning).
 
-    A whole-body view (``rows >= WHOLE_BODY_ASPECT * cols``) spans :data:`WHOLE_BODY_FIELD_MM` along its rows,
-    whatever its matrix: 1024 rows -> 2.26 mm, 2048 -> 1.13 mm, 512 -> 4.52 mm (square pixels). Anything else (a
-    crop, a thoracic window) takes :data:`DEFAULT_PIXEL_SPACING`, the commonest whole-body pixel size.
+    A whole-body view (:func:`looks_whole_body`) spans :data:`WHOLE_BODY_FIELD_MM` along its rows, whatever its
+    matrix: 1024 rows -> 2.26 mm, 2048 -> 1.13 mm, 512 -> 4.52 mm (square pixels). Anything else (a crop, a
+    thoracic window) takes :data:`DEFAULT_PIXEL_SPACING`, the commonest whole-body pixel size: a region crop keeps
+    the pixel size of the scan it was cut from (realdata.md), and its rows say nothing of it.
     """
-    if rows >= WHOLE_BODY_ASPECT * cols:
+    if looks_whole_body(rows, cols):
         mm = round(WHOLE_BODY_FIELD_MM / rows, 3)
         low, high = PIXEL_SPACING_RANGE
         if low <= mm <= high:
