@@ -1,0 +1,140 @@
+"""Write BS-80K-like region crops of NM1 real-background hybrids, labelled per crop, for ``predict --labels``.
+
+    OMP_NUM_THREADS=2 python benchmarks/make_region_crops.py --out runs/crops --cases 80 --negatives 20
+
+The largest public bone-scan set (BS-80K, ../shared/reference/realdata.md) labels *region crops*: polygons cut from
+a 1024 x 256 view at its own pixel size, the outside set to 0, 40-95 pixels wide and 94-224 tall, saved as 8-bit
+JPEG at a low count level (in-body pixels about 4-7 counts, grey = counts x a per-image gain of about 1.2-3). This
+script makes such crops from NM1 hybrids (:func:`scintiseg.phantom.hybrid.make_hybrid_case` on the real NEMA NM1
+ANT view; seeds ``--seed`` + k; the first ``--cases`` with 1-3 inserted lesions, centred inside one of the crops,
+then ``--negatives`` lesion-free controls) and writes each crop two ways:
+
+- ``jpeg/<case>_<crop>.jpg``: the BS-80K export, grey = round(counts x gain), gain drawn per crop from
+  ``--gain`` (default 1.2-3), clipped at 255, an RGB JPEG of quality 90;
+- ``counts/<case>_<crop>.png``: the same crop's counts as a 16-bit PNG (what the export lost, for comparison);
+
+and ``labels.csv`` (``file,label``): ``abnormal`` when at least half of a lesion's visible extent (ANT) lies
+inside the crop's polygon, ``normal`` when no pixel of any lesion (visible or not) does, no row otherwise (a crop
+that cuts a lesion, or holds only an invisible one: no reader could call it).
+
+Choices the source leaves open, stated: the crops are five (patient's right and left half-chest: ribs, clavicle
+and scapula of the side; the thoracic and lumbar spine; the pelvis and sacrum; the skull), each the convex hull of
+the main parts of the learned region map's classes on the lesion-free NM1 ANT view (:mod:`scintiseg.predict.region_model`), grown by
+2 pixels; the count level is ``--level`` 0.17 of NM1's (its body median of about 30 counts becomes about 5, BS-80K's
+level); lesions are centred inside the crops so that most crop sets hold abnormal crops (BS-80K's chest crops are
+about 6 % abnormal: the AUC does not depend on the share).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage.morphology import convex_hull_image
+
+from scintiseg.io import read_scan
+from scintiseg.io.images import write_png16
+from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
+from scintiseg.predict.region_model import load_region_model, predict_region_maps
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+#: Crop name -> the learned region classes whose convex hull it is (patient's sides).
+CROPS = {
+    "chest_right": ("ribs_right", "clavicle_right", "scapula_right"),
+    "chest_left": ("ribs_left", "clavicle_left", "scapula_left"),
+    "spine": ("thoracic_spine", "lumbar_spine"),
+    "pelvis": ("pelvis", "sacrum"),
+    "skull": ("skull",),
+}
+GROW_PX = 2
+JPEG_QUALITY = 90
+
+
+def crop_polygons(scan, view: str = "ANT") -> dict[str, np.ndarray]:
+    """Crop name -> bool polygon (the convex hull of its classes, grown by :data:`GROW_PX`) on ``view``'s grid."""
+    model = load_region_model()
+    labels = predict_region_maps(model, scan, [view])[view]
+    polygons = {}
+    for name, classes in CROPS.items():
+        members = np.zeros(labels.shape, dtype=bool)
+        for one in classes:
+            members |= main_parts(labels == model.classes.index(one))
+        if members.any():
+            polygons[name] = ndimage.binary_dilation(convex_hull_image(members), iterations=GROW_PX)
+    return polygons
+
+
+def main_parts(mask: np.ndarray) -> np.ndarray:
+    """A class's connected parts of at least a quarter of its largest (the two hip bones), without the stray
+    pixels a learned map puts elsewhere (a few "pelvis" pixels in the skull would stretch a hull over the trunk)."""
+    parts, count = ndimage.label(mask)
+    if count <= 1:
+        return mask
+    sizes = ndimage.sum(mask, parts, range(1, count + 1))
+    return np.isin(parts, 1 + np.flatnonzero(sizes >= 0.25 * sizes.max()))
+
+
+def crop_label(case, polygon: np.ndarray, view: str = "ANT") -> str | None:
+    """``abnormal`` / ``normal`` / None for one crop of one case (module docstring)."""
+    instances, visible = case.instances[view], case.masks[view]
+    if not (instances[polygon] > 0).any():
+        return "normal"
+    for lesion_id in np.unique(instances[instances > 0]):
+        extent = (instances == lesion_id) & visible
+        if extent.any() and (extent & polygon).sum() >= 0.5 * extent.sum():
+            return "abnormal"
+    return None
+
+
+def write_crop(counts: np.ndarray, polygon: np.ndarray, gain: float, stem: str, out: Path) -> None:
+    """The crop's bounding box with the outside of its polygon set to 0, as 8-bit JPEG (x ``gain``) and 16-bit PNG."""
+    rows, cols = np.nonzero(polygon)
+    box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+    cut = np.where(polygon[box], counts[box], 0).astype(np.float64)
+    grey = np.clip(np.rint(cut * gain), 0, 255).astype(np.uint8)
+    Image.fromarray(grey).convert("RGB").save(out / "jpeg" / f"{stem}.jpg", quality=JPEG_QUALITY)
+    write_png16(cut, out / "counts" / f"{stem}.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--cases", type=int, default=80)
+    parser.add_argument("--negatives", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=61_000)
+    parser.add_argument("--level", type=float, default=0.17)
+    parser.add_argument("--gain", type=float, nargs=2, default=(1.2, 3.0), metavar=("LOW", "HIGH"))
+    parser.add_argument("--scan", type=Path, default=REAL)
+    args = parser.parse_args(argv)
+    for folder in ("jpeg", "counts"):
+        (args.out / folder).mkdir(parents=True, exist_ok=True)
+    scan = read_scan(args.scan)
+    polygons = crop_polygons(scan)
+    source = prepare_source(scan, within=np.logical_or.reduce(list(polygons.values())))
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    for k in range(args.cases + args.negatives):
+        case = make_hybrid_case(source, args.level, args.seed + k, negative=k >= args.cases)
+        counts = case.scan.view("ANT")
+        for name, polygon in polygons.items():
+            stem = f"{case.case_id}_{name}"
+            write_crop(counts, polygon, float(rng.uniform(*args.gain)), stem, args.out)
+            label = crop_label(case, polygon)
+            if label is not None:
+                rows.append({"file": stem, "label": label})
+    with open(args.out / "labels.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, ("file", "label"))
+        writer.writeheader()
+        writer.writerows(rows)
+    abnormal = sum(row["label"] == "abnormal" for row in rows)
+    print(f"{(args.cases + args.negatives) * len(polygons)} crops written two ways to {args.out}; {abnormal} abnormal, "
+          f"{len(rows) - abnormal} normal labelled")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
