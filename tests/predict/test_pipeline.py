@@ -211,3 +211,25 @@ def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_b
         assert expected in flags and absent not in flags
     inverted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"display_inverted": True})
     assert "inverted_export" in predict_from_probabilities(inverted, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
+
+
+def test_a_region_crop_gets_its_lesions_but_no_bone_names_and_no_bsi(nm1_scan, make_blobs, tmp_path):
+    """A 60 x 200 half-chest crop (BS-80K's kind): the whole-body region map cannot name its bones (the learned
+    map called most such lesions "femur_left"), so they are 'unnamed', the side unknown, no BSI, flag raised."""
+    crop = Scan({"VIEW": nm1_scan.view("ANT")[230:430, 65:125]}, pixel_spacing=nm1_scan.pixel_spacing)
+    prob = make_blobs(crop.shape, [(100, 30, 4)])
+    prediction = predict_from_probabilities(crop, {"VIEW": prob}, settings=PredictSettings(0.5, 4))
+    (lesion,) = prediction.lesions
+    assert (lesion.region, lesion.laterality) == ("unnamed", "unknown")
+    assert lesion.lesion_to_normal_bone is not None  # the bone mask is kept for the ratio
+    assert prediction.bsi_percent == 0 and prediction.covered_mass_percent == 0
+    assert "partial_view_VIEW" in prediction.qc_flags
+    write_outputs(prediction, tmp_path)  # every output, the HTML's lesion table and body diagram included
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["summary"]["bsi_scope"].startswith("No BSI: less than a whole body")
+    page = (tmp_path / "report.html").read_text()
+    assert report["lesions"][0]["region"] == "unnamed" and "Unnamed" in page
+    assert "not given: a partial view" in page and 'id="bsi-covered"' not in page  # no "BSI 0.000"
+    whole = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(300, 100, 5)])},
+                                       settings=PredictSettings(0.5, 4))
+    assert "partial_view_ANT" not in whole.qc_flags and whole.lesions[0].region != "unnamed"

@@ -52,3 +52,18 @@ def test_fit_body_midline_is_the_median_torso_centre():
     centres = [(np.flatnonzero(r)[0] + np.flatnonzero(r)[-1]) / 2.0 for r in rows if r.any()]
     assert midline == float(np.median(centres))
     assert abs(midline - 70) <= 1
+
+
+def test_a_body_shorter_than_a_metre_is_a_partial_view_with_no_bone_named(nm1_scan):
+    from scintiseg.predict.regions import PARTIAL_VIEW_MM, partial_view
+
+    whole = estimate_regions(nm1_scan.view("ANT"), "ANT")
+    assert partial_view(whole, 2.26) is whole  # NM1: 1.74 m of body
+    crop = estimate_regions(nm1_scan.view("ANT")[230:430, 65:125], "ANT")  # 200 rows = 0.45 m
+    assert crop.labels.any()  # the atlas, fitted to a crop, names bones anyway (wrongly)
+    partial = partial_view(crop, 2.26)
+    assert not partial.named and not partial.labels.any() and "partial_view" in partial.flags
+    assert np.array_equal(partial.bone, crop.bone)
+    assert partial.region_of(np.ones(crop.labels.shape, bool)) == "unnamed" and partial.laterality(5.0) == "unknown"
+    # the length in millimetres decides, not the rows: the same 200 rows at 5.6 mm are 1.12 m
+    assert partial_view(crop, 1.01 * PARTIAL_VIEW_MM / crop.height) is crop

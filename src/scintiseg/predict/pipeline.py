@@ -52,7 +52,7 @@ from scintiseg.predict.region_model import (
     load_region_model,
     predict_region_maps,
 )
-from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions
+from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions, partial_view
 from scintiseg.predict.windows import (
     DEFAULT_TILING,
     MISALIGNED_PX,
@@ -255,6 +255,7 @@ def analyse_counts(scan: Scan, views: list[str], network: RegionModel | None) ->
         # Every view's region map in one call: one resampling, one batch through the network.
         maps = predict_region_maps(network, scan, list(views))
         regions = {view: learned_regions(scan.view(view), view, maps[view]) for view in views}
+    regions = {view: partial_view(one, scan.pixel_spacing[0]) for view, one in regions.items()}
     both = "ANT" in views and "POST" in views
     shift = post_shift(scan.view("ANT"), scan.view("POST"), MISALIGNED_PX) if both else None
     return CountAnalysis(regions, shift)
@@ -273,7 +274,7 @@ def predict_view(
     skeleton regions, :func:`analyse_counts`; None: the atlas, fitted here)."""
     counts = scan.view(view)
     if regions is None:
-        regions = estimate_regions(counts, view)
+        regions = partial_view(estimate_regions(counts, view), scan.pixel_spacing[0])
     mask = lesion_components(probability, settings.threshold, settings.min_area_px, coverage)
     contours, labels = outline_lesions(mask)
     lesions, reference = measure_lesions(

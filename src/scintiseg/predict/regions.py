@@ -20,13 +20,15 @@ Steps (all on one view):
 
 Limits (stated in the report): an atlas, not a segmentation; it assumes an adult, supine, arms at the
 sides, the whole body in the field of view. A body that touches the top or bottom edge of the image is
-flagged (``body_truncated``) because ``u`` is then wrong. Its accuracy against the phantom's ground-truth
+flagged (``body_truncated``) because ``u`` is then wrong. A view that holds less than a whole body
+(:data:`PARTIAL_VIEW_MM`: a region crop, a spot view, a thoracic crop) gets no bone names at all
+(:func:`partial_view`, flag ``partial_view``), from the atlas or the learned map. Its accuracy against the phantom's ground-truth
 region maps is measured in ``tests/predict/test_regions.py`` and recorded in docs/predict.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -92,6 +94,16 @@ ATLAS: tuple[tuple[str, float, float, float, float, tuple[str, ...]], ...] = (
 
 #: Body mask threshold as a fraction of the 95th percentile of the smoothed counts.
 BODY_FRACTION: float = 0.10
+#: Body length (mm, vertex to soles as :func:`fit_body` finds them) below which a view is a partial field of view:
+#: a region crop (BS-80K's are 0.2-0.5 m; realdata.md), a spot view or a thoracic crop (about 0.6 m). Neither the
+#: atlas nor the region network (trained on whole bodies) can name bones without the body around them: on 500
+#: BS-80K-like crops of NM1 the learned map named 107 of 126 lesions of the left half-chest "femur_left" (session
+#: 18, benchmarks/make_region_crops.py). A whole-body view of an adult spans 1.5-2 m; 1 m leaves out only small
+#: children and half-body fields.
+PARTIAL_VIEW_MM: float = 1000.0
+#: Region name of a lesion on a partial view, whose bones are not named; its laterality is :data:`UNKNOWN_SIDE`.
+UNNAMED = "unnamed"
+UNKNOWN_SIDE = "unknown"
 #: Gaussian sigmas (px) for the body and bone masks.
 BODY_SIGMA: float = 3.0
 BONE_SIGMA: float = 1.0
@@ -108,7 +120,9 @@ class SkeletonRegions:
         body: boolean body mask.
         top, bottom: first and last body rows (vertex and soles).
         midline: column of the body midline (float).
-        flags: QC flags raised while fitting (``body_truncated``, ``no_body``).
+        flags: QC flags raised while fitting (``body_truncated``, ``no_body``, ``partial_view``).
+        named: False for a partial field of view (:func:`partial_view`): ``labels`` is all 0 and every lesion's
+            region is :data:`UNNAMED`, its side :data:`UNKNOWN_SIDE`.
     """
 
     view: str
@@ -119,13 +133,17 @@ class SkeletonRegions:
     bottom: int
     midline: float
     flags: list[str] = field(default_factory=list)
+    named: bool = True
 
     @property
     def height(self) -> int:
         return self.bottom - self.top + 1
 
     def region_of(self, mask: np.ndarray) -> str:
-        """The region holding most of ``mask``'s pixels (``other`` only when no atlas region is hit)."""
+        """The region holding most of ``mask``'s pixels (``other`` only when no atlas region is hit;
+        :data:`UNNAMED` on a partial view)."""
+        if not self.named:
+            return UNNAMED
         ids = self.labels[np.asarray(mask, dtype=bool)]
         ids = ids[ids > 0]
         if ids.size == 0:
@@ -133,7 +151,10 @@ class SkeletonRegions:
         return REGION_NAMES[int(np.bincount(ids).argmax())]
 
     def laterality(self, col: float) -> str:
-        """``right``, ``left`` or ``midline`` (within 1 % of body height of the midline) of a column."""
+        """``right``, ``left`` or ``midline`` (within 1 % of body height of the midline) of a column;
+        :data:`UNKNOWN_SIDE` on a partial view (a half-chest crop has no midline to measure from)."""
+        if not self.named:
+            return UNKNOWN_SIDE
         offset = (col - self.midline) / max(self.height, 1)
         if abs(offset) < 0.01:
             return "midline"
@@ -143,6 +164,15 @@ class SkeletonRegions:
         return "right" if patient_right else "left"
 
 
+
+
+def partial_view(regions: SkeletonRegions, row_mm: float) -> SkeletonRegions:
+    """``regions`` as they are for a whole-body view; for a body shorter than :data:`PARTIAL_VIEW_MM` (rows of
+    ``row_mm``), the same with no bone named: labels all 0 (so the BSI covers no bone), ``named`` False, flag
+    ``partial_view``. The bone mask is kept: the lesion-to-normal-bone ratio still has its reference."""
+    if not regions.named or "no_body" in regions.flags or regions.height * float(row_mm) >= PARTIAL_VIEW_MM:
+        return regions
+    return replace(regions, labels=np.zeros_like(regions.labels), named=False, flags=[*regions.flags, "partial_view"])
 
 
 def fit_body(counts: np.ndarray) -> tuple[np.ndarray, int, int, float, list[str]]:

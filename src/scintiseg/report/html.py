@@ -118,6 +118,7 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "views_split": "one image held two views side by side, read as ANT (left) and POST (right, as displayed)",
     "inverted_export": "the export showed hot as dark (an inverted display); it was read inverted back: check the images",
     "body_truncated": "the body touches the top or bottom edge: region names and BSI are unreliable",
+    "partial_view": "less than a whole body in the view (a crop or spot view): bones are not named and no BSI is given",
     "no_body": "no body found in the view",
     "no_bone_found": "no bone found in the view: BSI and lesion-to-bone ratios are missing",
     "lesion_at_window_edge": "a lesion touches the edge of the model's window: it may extend beyond what was seen",
@@ -246,6 +247,8 @@ def _qc_flags(flags: list[str]) -> str:
 
 def _bsi_rows(report: dict) -> list[str]:
     summary = report["summary"]
+    if any(str(flag).startswith("partial_view") for flag in summary.get("qc_flags", [])):
+        return ['<tr id="bsi"><th>Bone Scan Index</th><td>not given: a partial view (bones not named)</td></tr>']
     rows = [
         '<tr id="bsi"><th>Bone Scan Index (% of skeletal mass; mean of views)</th>'
         f'<td>{float(summary["bsi_percent"]):.3f}</td></tr>',

@@ -149,6 +149,9 @@ WHOLE_SKELETON_PERCENT = 99.0
 def bsi_scope(prediction: Prediction) -> str:
     """One sentence: what the BSI covers (mass seen, window, how bones were named) and how to read it."""
     covered = prediction.covered_mass_percent
+    if any(not view.regions.named for view in prediction.views.values()):
+        return ("No BSI: less than a whole body in the field of view (a crop or spot view), so its bones are not "
+                "named (lesions' region 'unnamed'); the lesions and the triage score stand.")
     window = prediction.settings.get("window", "thoracic")
     method = (prediction.model_info.get("regions") or {}).get("method", "atlas")
     named = "the learned region map" if method == "learned" else "a proportional atlas"
