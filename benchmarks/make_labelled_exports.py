@@ -9,6 +9,8 @@ then ``--negatives`` lesion-free controls), each written three ways:
 - ``dicom/<id>.dcm``: the counts (NM Image, 16 bits), as a camera's DICOM export;
 - ``jpeg/<id>.jpg``: an 8-bit screen export, the display window from 0 to half the hottest pixel (the bladder
   clipped, as a reader windows a bone scan), saved as an RGB JPEG of quality 90 (BS-80K's format; realdata.md);
+  with ``--gain LOW HIGH`` instead grey = round(counts x a gain drawn per case), clipped at 255, as BS-80K's
+  exports are (``--level 0.17 --gain 1.2 3`` gives its count level too: in-body pixels of about 5 counts);
 - ``inverted/<id>.png``: the same grey levels on an inverted display (hot = black on white), 8-bit PNG;
 
 and ``labels.csv`` (``file,label``): ``abnormal`` for a case with a lesion visible on ANT, ``normal`` for a
@@ -37,11 +39,15 @@ REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" /
 SATURATION = 0.5
 
 
-def write_case(case, out: Path) -> str | None:
-    """Write one case three ways; its label (``abnormal``, ``normal``) or None when it has no visible lesion."""
+def write_case(case, out: Path, gain: float | None = None) -> str | None:
+    """Write one case three ways (the JPEG windowed, or ``counts x gain``); its label (``abnormal``, ``normal``)
+    or None when it has no visible lesion."""
     counts = case.scan.view("ANT")
     write_dicom(case.scan, out / "dicom" / f"{case.case_id}.dcm")
-    grey = export_8bit(counts, saturation=SATURATION)
+    if gain is None:
+        grey = export_8bit(counts, saturation=SATURATION)
+    else:
+        grey = np.clip(np.rint(counts.astype(np.float64) * gain), 0, 255).astype(np.uint8)
     Image.fromarray(grey).convert("RGB").save(out / "jpeg" / f"{case.case_id}.jpg", quality=90)
     Image.fromarray((255 - grey).astype(np.uint8)).save(out / "inverted" / f"{case.case_id}.png")
     if case.negative:
@@ -56,15 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--negatives", type=int, default=30)
     parser.add_argument("--seed", type=int, default=60_000)
     parser.add_argument("--level", type=float, default=0.5)
+    parser.add_argument("--gain", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                        help="8-bit exports as counts x a gain drawn per case from [LOW, HIGH] (BS-80K: 1.2 3)")
     parser.add_argument("--scan", type=Path, default=REAL)
     args = parser.parse_args(argv)
     for folder in ("dicom", "jpeg", "inverted"):
         (args.out / folder).mkdir(parents=True, exist_ok=True)
     source = prepare_source(read_scan(args.scan))
+    gains = np.random.default_rng(args.seed)
     rows = []
     for k in range(args.cases + args.negatives):
         case = make_hybrid_case(source, args.level, args.seed + k, negative=k >= args.cases)
-        label = write_case(case, args.out)
+        label = write_case(case, args.out, None if args.gain is None else float(gains.uniform(*args.gain)))
         if label is not None:
             rows.append({"file": case.case_id, "label": label})
     with open(args.out / "labels.csv", "w", newline="") as handle:

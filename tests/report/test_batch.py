@@ -18,7 +18,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.predict.loader import LoadedModel, model_from_network
 from scintiseg.predict.pipeline import PredictSettings
 from scintiseg.report import batch
-from scintiseg.report.batch import LOCK_NAME, OutputLock, expand_inputs, output_name, run_batch
+from scintiseg.report.batch import LOCK_NAME, OutputLock, ScanResult, expand_inputs, output_name, run_batch
 
 #: A second ``run_batch`` process: its model's first call says "running" and waits for a line on stdin, so
 #: the test decides when it finishes. Its engine returns strongly negative logits (no lesions) without torch.
@@ -215,3 +215,8 @@ def test_summary_has_the_triage_score_of_each_scan(inputs, tmp_path):
     report = json.loads((out / "good" / "report.json").read_text())
     assert float(rows["good.dcm"]["triage_score"]) == report["summary"]["triage_score"]
     assert rows["broken.dcm"]["status"] == "failed" and rows["broken.dcm"]["triage_score"] == ""
+
+
+def test_a_crop_has_an_empty_bsi_in_the_summary(tmp_path):
+    assert ScanResult(Path("crop.jpg"), "ok", "crop", {"bsi_percent": None, "lesion_count": 1}).row()["bsi_percent"] == ""
+    assert ScanResult(Path("wb.dcm"), "ok", "wb", {"bsi_percent": 0.0}).row()["bsi_percent"] == 0.0  # a whole body: 0 is a BSI

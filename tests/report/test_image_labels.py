@@ -89,3 +89,19 @@ def test_the_triage_score_is_measured_beside_the_brightest_pixel(tmp_path):
     assert "ROC AUC 1.000" in triage_line(result) and "brightest pixel 0.250" in triage_line(result)
     with pytest.raises(ScintisegError, match="no batch summary"):
         evaluate_triage(tmp_path / "nothing", labels)
+
+
+def test_crops_without_a_bsi_give_no_bsi_auc_and_the_rest_as_before(tmp_path):
+    """Partial views (region crops) have an empty bsi_percent: the BSI is not ranked, the triage score is."""
+    out = tmp_path / "out"
+    _batch(out, [("a", "ok", 0.9, 1, 50.0), ("c", "ok", 0.2, 0, 400.0)])
+    text = (out / "summary.csv").read_text().splitlines()
+    rows = list(csv.DictReader(text))
+    for row in rows:
+        row["bsi_percent"] = ""
+    with open(out / "summary.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, SUMMARY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    result = evaluate_triage(out, {"a": True, "c": False})
+    assert result["bsi_auc"] is None and result["triage_auc"] == 1.0 and "BSI n/a" in triage_line(result)

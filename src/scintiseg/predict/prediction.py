@@ -116,6 +116,12 @@ class Prediction:
         return partners | {post: ant for ant, post in partners.items()}
 
     @property
+    def bsi_given(self) -> bool:
+        """Whether the scan has a BSI: False when a view is a partial view (a crop or spot view, whose bones are
+        not named: :func:`~scintiseg.predict.regions.partial_view`); :attr:`bsi_percent` then reads 0."""
+        return all(view.regions.named for view in self.views.values())
+
+    @property
     def bsi_percent(self) -> float:
         """Mean BSI over the predicted views (:mod:`.bsi`)."""
         values = [v.bsi["bsi_percent"] for v in self.views.values()]

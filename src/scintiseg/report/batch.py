@@ -73,7 +73,7 @@ class ScanResult:
             "triage_score": s.get("triage_score", ""),
             "lesion_count": s.get("lesion_count", ""),
             "soloway_grade": s.get("soloway_grade", ""),
-            "bsi_percent": s.get("bsi_percent", ""),
+            "bsi_percent": "" if s.get("bsi_percent") is None else s["bsi_percent"],
             "bsi_covered_mass_percent": s.get("bsi_covered_mass_percent", ""),
             "qc_flags": ";".join(s.get("qc_flags", [])),
             "seconds": f"{self.seconds:.3f}",

@@ -250,9 +250,12 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
             )
     summary = [
         hd.sr.Measurement(name=CodedConcept("246206008", "SCT", "Number of lesions"), value=float(prediction.lesion_count), unit=CodedConcept("{lesions}", "UCUM", "lesions")),
-        hd.sr.Measurement(name=CodedConcept("BSI", SCHEME, "Bone Scan Index over covered bones"), value=float(prediction.bsi_percent), unit=codes.UCUM.Percent),
-        hd.sr.Measurement(name=CodedConcept("BSICOV", SCHEME, "Skeletal mass covered by the model"), value=float(prediction.covered_mass_percent), unit=codes.UCUM.Percent),
     ]
+    if prediction.bsi_given:  # a partial view (a crop) names no bone: no BSI to report
+        summary += [
+            hd.sr.Measurement(name=CodedConcept("BSI", SCHEME, "Bone Scan Index over covered bones"), value=float(prediction.bsi_percent), unit=codes.UCUM.Percent),
+            hd.sr.Measurement(name=CodedConcept("BSICOV", SCHEME, "Skeletal mass covered by the model"), value=float(prediction.covered_mass_percent), unit=codes.UCUM.Percent),
+        ]
     groups.insert(
         0,
         hd.sr.MeasurementsAndQualitativeEvaluations(

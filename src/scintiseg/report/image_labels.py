@@ -137,8 +137,8 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
         if row["status"] != "ok":
             failed += 1
             continue
-        kept.append((label, float(row["triage_score"]), _brightest(out, row["output"]), float(row["bsi_percent"]),
-                     int(row["lesion_count"]) > 0))
+        bsi = float(row["bsi_percent"]) if row["bsi_percent"] else None  # none for a partial view (a crop)
+        kept.append((label, float(row["triage_score"]), _brightest(out, row["output"]), bsi, int(row["lesion_count"]) > 0))
     abnormal = np.array([k[0] for k in kept], dtype=bool)
     result: dict = {"scans": len(kept), "abnormal": int(abnormal.sum()), "normal": int((~abnormal).sum()),
                     "failed": failed, "unlabelled_scans": len(unlabelled), "labels_without_scan": len(set(labels) - used)}
@@ -147,7 +147,8 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
     result["triage_auc_ci95"] = auc_interval(triage, abnormal)
     brightest = [k[2] for k in kept]
     result["brightest_pixel_auc"] = roc_auc(np.array(brightest), abnormal) if None not in brightest else None
-    result["bsi_auc"] = roc_auc(np.array([k[3] for k in kept]), abnormal)
+    bsi = [k[3] for k in kept]
+    result["bsi_auc"] = roc_auc(np.array(bsi), abnormal) if None not in bsi else None
     found = np.array([k[4] for k in kept], dtype=bool)
     result["operating_point"] = {
         "rule": "a lesion found (lesion_count > 0)",

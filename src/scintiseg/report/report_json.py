@@ -56,7 +56,8 @@ DEFINITIONS = {
     "bsi_percent": (
         "Bone Scan Index: sum over bones of (involved fraction of the bone's pixels) x (Spiers skeletal-mass "
         "share), over the bones inside the model's window; unseen parts count as uninvolved, so with less than the "
-        "whole skeleton in view it is a lower bound; mean over predicted views."
+        "whole skeleton in view it is a lower bound; mean over predicted views. null for a partial view (a crop or "
+        "spot view: flag partial_view), whose bones are not named."
     ),
     "bsi_covered_mass_percent": "share of skeletal mass (Spiers) the model saw.",
     "triage_score": (
@@ -126,7 +127,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
             "lesion_count": count,
             "lesion_count_by_view": {name: len(r.lesions) for name, r in prediction.views.items()},
             "soloway_grade": soloway_grade(count),
-            "bsi_percent": round(prediction.bsi_percent, 4),
+            "bsi_percent": round(prediction.bsi_percent, 4) if prediction.bsi_given else None,
             "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2),
             "bsi_scope": bsi_scope(prediction),
             "triage_score": _significant(prediction.triage_score),
@@ -149,7 +150,7 @@ WHOLE_SKELETON_PERCENT = 99.0
 def bsi_scope(prediction: Prediction) -> str:
     """One sentence: what the BSI covers (mass seen, window, how bones were named) and how to read it."""
     covered = prediction.covered_mass_percent
-    if any(not view.regions.named for view in prediction.views.values()):
+    if not prediction.bsi_given:
         return ("No BSI: less than a whole body in the field of view (a crop or spot view), so its bones are not "
                 "named (lesions' region 'unnamed'); the lesions and the triage score stand.")
     window = prediction.settings.get("window", "thoracic")
