@@ -15,7 +15,9 @@ to that size (:func:`scintiseg.prepare.resample.resample_scan`, counts conserved
 and coverage are carried back onto the scan's own grid (:func:`to_scan_grid`); a model without it sees
 the scan as it is, as before. A view narrower or shorter than the thoracic crop after resampling (a
 2.0 mm 1024 x 256 scan is 227 columns at 2.26 mm) is padded with zero counts on both sides for the crop
-(:func:`pad_scan`) and cut back after the model.
+(:func:`pad_scan`) and cut back after the model. A partial view (a region crop, shorter than a body) has the cut
+edges of its normalised input extended before the whole-view windows (:mod:`.edges`): a bone cut by the crop runs
+on and fades instead of stopping in a stump the network reads as a focus.
 
 Concurrency: the skeleton regions (the learned map, or the atlas) and the ANT-POST shift depend on the
 counts only, not on the lesion network (:class:`CountAnalysis`), so :func:`predict_scan` computes them on
@@ -40,6 +42,7 @@ from scipy.special import expit
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
+from scintiseg.predict.edges import EXTEND_MM, FADE_MM, extend_inputs, is_partial_field
 from scintiseg.predict.engines import ONNX_ENGINES
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
@@ -187,13 +190,21 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
         padded, (top, left) = at_model, (0, 0)  # MONAI pads a small view after normalisation
         windows = whole_view_windows(at_model, model.input_mode, model.normalisation)
         images = np.stack([w.image for w in windows])
+        pixel = float(at_model.pixel_spacing[0])
+        margin = int(round(EXTEND_MM / pixel)) if is_partial_field(at_model) else 0
+        if margin:  # a crop: its cut edges run on and fade, so that a cut bone is no focus (.edges)
+            images, filled = extend_inputs(images, margin, FADE_MM / pixel)
         if settings.tiling == "one-pass":
             probability = one_pass_probability(images, model.engine, input_multiple(model))
+        elif margin:  # a crop is all body: every row is seen
+            probability = sliding_window_probability(images, model.engine, model.window_size)
         else:  # the windows cover the rows that hold the body; beyond them nothing is to be seen
             first, stop = body_row_span(at_model, model.window_size)
             probability = np.zeros((len(images), *images.shape[2:]), dtype=np.float32)
             probability[:, first:stop] = sliding_window_probability(images[:, :, first:stop], model.engine,
                                                                     model.window_size)
+        if margin:  # back to the inputs' own grid; what the network said of the filled outside is not the scan's
+            probability = np.where(filled, 0.0, probability[:, margin:-margin, margin:-margin]).astype(np.float32)
     sums: dict[str, np.ndarray] = {}
     seen: dict[str, np.ndarray] = {}
     flags: list[str] = []
