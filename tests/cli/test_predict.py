@@ -207,3 +207,33 @@ def test_labels_are_checked_first_and_measured_after_the_batch(run_dir, npy_scan
     assert (result["scans"], result["abnormal"], result["normal"]) == (2, 1, 1)
     assert result["triage_auc"] in (0.0, 0.5, 1.0) and result["brightest_pixel_auc"] == 1.0  # 4x the counts
     assert "triage against the labels (2 scans, 1 abnormal)" in capsys.readouterr().err
+
+
+def test_a_one_view_file_is_named_by_its_file_name_or_by_view(tmp_path):
+    """A phantom patient's POST saved alone as a PNG: named POST by its file name (or --view), it is predicted as the
+    two-view file's POST, sides and all; read as the unnamed VIEW (anterior) its sides were the other ones."""
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.io.images import write_png16
+    from scintiseg.phantom.config import profile
+    from scintiseg.phantom.patient import generate_patient
+
+    patient = generate_patient(910003, profile("default"))
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_dicom(patient.scan, scans / "both.dcm")
+    write_png16(patient.scan.view("POST"), scans / "wb_posterior.png")
+    write_png16(patient.scan.view("POST"), scans / "unnamed.png")
+    assert main(["predict", str(scans), "--out", str(tmp_path / "out"), "--quiet", "--no-dicom"]) == 0
+
+    def lesions(name):
+        report = json.loads((tmp_path / "out" / name / "report.json").read_text())
+        return [(l["view"], l["region"], l["laterality"], round(l["centroid_row"]), round(l["centroid_col"]))
+                for l in report["lesions"] if l["view"] in ("POST", "VIEW")]
+
+    both = lesions("both")
+    assert both and lesions("wb_posterior") == both
+    assert {l[2] for l in both} >= {"left", "right"} and lesions("unnamed") != both  # sides: the view matters
+    assert main(["predict", str(scans / "unnamed.png"), "--view", "POST", "--out", str(tmp_path / "told"),
+                 "--quiet", "--no-dicom"]) == 0
+    told = json.loads((tmp_path / "told" / "unnamed" / "report.json").read_text())
+    assert [(l["view"], l["laterality"]) for l in told["lesions"]] == [(v, side) for v, _, side, _, _ in both]

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 #: What the reader assumed or undid, as ``scan.metadata`` records it, added to ``--json``.
-READING_NOTES = ("pixel_spacing_assumed", "views_split", "display_inverted")
+READING_NOTES = ("pixel_spacing_assumed", "views_split", "display_inverted", "view_from_name")
 #: Said after a pixel spacing the reader assumed (a PNG, JPEG, TIFF or .npy file records none).
 ASSUMED = " (assumed: the file records none)"
 
@@ -47,6 +47,8 @@ def format_table(scan: Scan) -> str:
     ]
     if scan.metadata.get("views_split"):
         lines[-1:-1] = [f"layout         {scan.metadata['views_split']}"]
+    if scan.metadata.get("view_from_name"):
+        lines[-1:-1] = [f"view           {scan.metadata['view_from_name']}"]
     eight_bit = facts["dtype"] == "uint8"  # an 8-bit export (JPEG, 8-bit PNG or DICOM): grey levels, not counts
     if eight_bit:
         inverted = ", read back from an inverted display" if scan.metadata.get("display_inverted") else ""
@@ -60,9 +62,9 @@ def format_table(scan: Scan) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    scan = read_scan(  # views split as `scintiseg predict` splits them
+    scan = read_scan(  # views split and named as `scintiseg predict` splits and names them
         args.path, shape=args.shape, dtype=args.dtype, byteorder="<" if args.byteorder == "little" else ">",
-        split_views=True,
+        split_views=True, view="name",
     )
     if args.json:
         facts = scan.summary()

@@ -53,6 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "by side (docs/io.md)",
     )
     parser.add_argument(
+        "--view", choices=("auto", "ANT", "POST"), default="auto",
+        help="the view a one-view image holds (sides and bones are named from it): ANT, POST, or auto (default: "
+             "what the file name says, a word ant/anterior or post/posterior, else anterior; docs/io.md)",
+    )
+    parser.add_argument(
         "--regions", choices=("auto", "learned", "atlas"), default="auto",
         help="how bones are named: the learned region network, the proportional atlas, or auto (learned when installed)",
     )
@@ -83,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.model, engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
     read_kwargs["split_views"] = not args.no_split_views
+    read_kwargs["view"] = "name" if args.view == "auto" else args.view
     settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area, window=args.window,
                                regions=args.regions if args.region_model is None else "learned",
                                region_model=args.region_model, tiling=args.tiling)

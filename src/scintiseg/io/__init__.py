@@ -28,9 +28,27 @@ from scintiseg.io.dicom import is_dicom, read_dicom
 from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, undo_display_inversion
 from scintiseg.io.layout import split_side_by_side
 from scintiseg.io.library_messages import ReaderWarning
+from scintiseg.io.view_names import view_from_name
 from scintiseg.scan import Scan
 
+#: What ``read_scan(view=...)`` accepts: a view to name a one-view image by, or ``"name"`` (from the file name).
+VIEW_CHOICES = ("ANT", "POST", "name")
+
 __all__ = ["read_scan"]
+
+
+def _name_the_view(scan: Scan, view: str | None, path: Path) -> Scan:
+    """A one-view scan's unnamed ``VIEW`` named ``view`` (``ANT``/``POST``), or as its file name says
+    (``"name"``, :mod:`scintiseg.io.view_names`; then ``metadata["view_from_name"]`` says so); else as it is."""
+    if view is None or scan.view_names != ["VIEW"]:
+        return scan
+    name = view if view in ("ANT", "POST") else view_from_name(path)
+    if name is None:
+        return scan
+    named = scan.with_views({name: scan.view("VIEW")})
+    if view == "name":
+        named.metadata["view_from_name"] = f"{name}: the file name {path.name!r} says so"
+    return named
 
 
 def _split_unnamed_page(scan: Scan) -> Scan:
@@ -73,6 +91,7 @@ def read_scan(
     pixel_spacing: tuple[float, float] | None = None,
     patient_id: str | None = None,
     split_views: bool = False,
+    view: str | None = None,
 ) -> Scan:
     """Read any supported scan file, recognised by its content (never by its name).
 
@@ -95,10 +114,14 @@ def read_scan(
             two views (:mod:`scintiseg.io.layout`; ``scan.metadata["views_split"]`` says where it was cut); so is
             a DICOM file whose one frame names no view (a screen capture of a whole-body page).
             Off by default (a data set's outlines were drawn on the image as it is); prediction turns it on.
+        view: what a one-view image (or a DICOM frame that names no view) holds: ``"ANT"`` or ``"POST"``, or
+            ``"name"`` for what its file name says (:func:`~scintiseg.io.view_names.view_from_name`: a word ``ant``,
+            ``anterior``, ``post`` or ``posterior``); None (default, data sets): the unnamed ``VIEW``, which
+            prediction takes for anterior. Prediction passes ``"name"`` unless told the view.
 
     Returns:
-        The scan. Plain images give one view ``VIEW``, or ``ANT``/``POST`` for a ``(2, rows, cols)``
-        array.
+        The scan. Plain images give one view ``VIEW`` (or the one ``view`` names), or ``ANT``/``POST`` for a
+        ``(2, rows, cols)`` array.
 
     Raises:
         ScintisegError: a file that is missing, unrecognised, corrupt or inconsistent.
@@ -118,7 +141,7 @@ def read_scan(
         scan = read_dicom(path)
         if split_views:
             scan = _split_unnamed_page(scan)
-        scan = _undo_inverted_captures(scan)  # after the split: the inversion check judges whole-body views
+        scan = _name_the_view(_undo_inverted_captures(scan), view, path)  # after the split (it judges whole views)
         if given is not None and scan.metadata.get("pixel_spacing_assumed"):  # a DICOM without Pixel Spacing
             fixed = scan.with_views(scan.views, pixel_spacing=given)
             fixed.metadata.pop("pixel_spacing_assumed")
@@ -145,5 +168,6 @@ def read_scan(
     if given is None:
         spacing, why = assumed_pixel_spacing(*array.shape[-2:])
         metadata["pixel_spacing_assumed"] = why
-    return Scan(views=views, pixel_spacing=spacing, patient_id=path.stem if patient_id is None else patient_id,
+    scan = Scan(views=views, pixel_spacing=spacing, patient_id=path.stem if patient_id is None else patient_id,
                 source=path, metadata=metadata)
+    return _name_the_view(scan, view, path)
