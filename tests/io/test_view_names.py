@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.images import write_png16
 from scintiseg.io.view_names import view_from_name
@@ -32,3 +33,5 @@ def test_read_scan_names_a_one_view_image_when_asked(tmp_path):
     assert told.view_names == ["ANT"] and "view_from_name" not in told.metadata
     np.save(tmp_path / "two_post.npy", np.stack([counts, counts]))
     assert read_scan(tmp_path / "two_post.npy", view="name").view_names == ["ANT", "POST"]  # two views stay
+    with pytest.raises(ScintisegError, match="view must be one of ANT, POST, name"):
+        read_scan(tmp_path / "wb.png", view="posterior")

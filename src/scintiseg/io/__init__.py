@@ -132,6 +132,8 @@ def read_scan(
         scan.summary()["counts"]["ANT"]["total"]  # 3596452
     """
     path = Path(path)
+    if view is not None and view not in VIEW_CHOICES:
+        raise ScintisegError(f"view must be one of {', '.join(VIEW_CHOICES)} or None, got {view!r}")
     if not path.exists():
         raise ScintisegError("no such file", path=path)
     if not path.is_file():
