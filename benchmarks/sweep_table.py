@@ -5,12 +5,14 @@
     python benchmarks/sweep_table.py RESULTS_DIR --marked      (names of the rows marked "both")
 
 ``RESULTS_DIR`` holds, per model ``NAME``, ``NAME.nm1.json`` (``bench_wholebody.py --source nm1 --nm1-cases 30
---nm1-negatives 30``) and/or ``NAME.phantom.json`` (``--patients 100 --profile default``), as
-``scripts/gpu_sweep.sh`` writes them. One row per model, the columns of the tables in docs/robustness.md:
-NM1 false positives per view, sensitivity and triage AUC; phantom BSI r with its 95 % bootstrap interval, MAE,
-triage AUC, false positives per view, and the share of lesions of apparent contrast 1.5-2 found (what the BSI
-aim asks of a model, docs/predict.md "What the aim asks of the lesion model"). A missing file leaves its
-columns as ``-``.
+--nm1-negatives 30``), ``NAME.phantom.json`` (``--patients 100 --profile default``) and ``NAME.crops.json`` (the
+``triage.json`` of ``scintiseg predict CROPS/jpeg --labels CROPS/labels.csv`` on the BS-80K-like region crops of
+``benchmarks/make_region_crops.py``), any of them, as ``scripts/gpu_sweep.sh`` writes them. One row per model,
+the columns of the tables in docs/robustness.md: NM1 false positives per view, sensitivity and triage AUC; phantom
+BSI r with its 95 % bootstrap interval, MAE, triage AUC, false positives per view, and the share of lesions of
+apparent contrast 1.5-2 found (what the BSI aim asks of a model, docs/predict.md "What the aim asks of the lesion
+model"); the region crops' triage AUC and the specificity of "a lesion found" on them (docs/predict.md "Region
+crops"). A missing file leaves its columns as ``-``.
 
 A row is marked **both** when it beats the reference row (``--reference``, default ``shipped``) on NM1 false
 positives per view and on phantom BSI r at once: no CPU fine-tune so far has (docs/robustness.md), so such a
@@ -32,26 +34,28 @@ from pathlib import Path
 #: The apparent-contrast bin the BSI aim needs found (docs/predict.md).
 FAINT_BIN = "1.5-2.0"
 COLUMNS = ("model", "NM1 FP / view", "NM1 sens.", "NM1 triage AUC", "phantom BSI r (95 % CI)", "MAE",
-           "triage AUC", "phantom FP / view", f"found, {FAINT_BIN}", "")
+           "triage AUC", "phantom FP / view", f"found, {FAINT_BIN}", "crops AUC", "crops spec.", "")
+#: The result files of one model: ``NAME.<kind>.json``.
+KINDS = ("nm1", "phantom", "crops")
 
 
 def read_results(folder: Path) -> dict[str, dict[str, dict]]:
-    """``{name: {"nm1": json, "phantom": json}}`` for every ``NAME.nm1.json`` / ``NAME.phantom.json`` in ``folder``."""
+    """``{name: {kind: json}}`` for every ``NAME.<kind>.json`` of :data:`KINDS` in ``folder``."""
     results: dict[str, dict[str, dict]] = {}
     for path in sorted(folder.glob("*.json")):
         name, dot, kind = path.stem.rpartition(".")
-        if not dot or kind not in ("nm1", "phantom"):
+        if not dot or kind not in KINDS:
             continue
         try:
             results.setdefault(name, {})[kind] = json.loads(path.read_text())
         except (OSError, ValueError) as error:
-            raise ValueError(f"{path}: not a bench_wholebody result ({error})") from None
+            raise ValueError(f"{path}: not a readable result ({error})") from None
     return results
 
 
 def row_numbers(result: dict[str, dict]) -> dict[str, float | None]:
     """The numbers a row shows (None where its file is missing)."""
-    nm1, phantom = result.get("nm1"), result.get("phantom")
+    nm1, phantom, crops = result.get("nm1"), result.get("phantom"), result.get("crops")
     faint = (phantom or {}).get("sensitivity", {}).get("by_contrast", {}).get(FAINT_BIN, {})
     bsi = (phantom or {}).get("bsi", {})
     ci = bsi.get("pearson_r_ci95") or [None, None]
@@ -63,6 +67,8 @@ def row_numbers(result: dict[str, dict]) -> dict[str, float | None]:
         "auc": phantom["triage"]["auc"] if phantom else None,
         "fp": phantom["false_positives"]["per_view"] if phantom else None,
         "faint_found": faint.get("found"), "faint_all": faint.get("lesions"),
+        "crops_auc": crops.get("triage_auc") if crops else None,
+        "crops_spec": (crops.get("operating_point") or {}).get("specificity") if crops else None,
     }
 
 
@@ -87,7 +93,8 @@ def table(results: dict[str, dict[str, dict]], reference: str = "shipped") -> st
         faint = "-" if r["faint_all"] is None else f"{r['faint_found']}/{r['faint_all']} ({r['faint_found'] / max(r['faint_all'], 1):.2f})"
         mark = "**both**" if ref is not None and name != reference and beats(r, ref) else ""  # as marked()
         cells = [name, _fmt(r["nm1_fp"]), _fmt(r["nm1_sens"]), _fmt(r["nm1_auc"], 3), _fmt(r["r"], 3) + ci,
-                 _fmt(r["mae"], 3), _fmt(r["auc"], 3), _fmt(r["fp"]), faint, mark]
+                 _fmt(r["mae"], 3), _fmt(r["auc"], 3), _fmt(r["fp"]), faint, _fmt(r["crops_auc"], 3),
+                 _fmt(r["crops_spec"]), mark]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -110,7 +117,7 @@ def pick(results: dict[str, dict[str, dict]], k: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, help="folder of NAME.nm1.json / NAME.phantom.json")
+    parser.add_argument("results", type=Path, help="folder of NAME.nm1.json / NAME.phantom.json / NAME.crops.json")
     parser.add_argument("--reference", default="shipped", help="row the others are marked against")
     parser.add_argument("--out", type=Path, help="write the table here as well")
     parser.add_argument("--pick", type=int, metavar="K", help="print the K names with the fewest NM1 FP / view")
@@ -125,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     if not results:
-        print(f"{args.results}: no NAME.nm1.json or NAME.phantom.json in it", file=sys.stderr)
+        print(f"{args.results}: no NAME.nm1.json, NAME.phantom.json or NAME.crops.json in it", file=sys.stderr)
         return 2
     if args.pick is not None or args.marked:
         names = pick(results, args.pick) if args.pick is not None else marked(results, args.reference)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 15's open aim (whole-body BSI r >= 0.95 against the phantom's truth) on a lent GPU, in one device call:
 # fine-tune the shipped lesion network on one or more training profiles side by side, score every checkpoint on
-# the NM1 real background, the few with the fewest NM1 false positives also on 100 held-out phantom patients,
-# and write one table.
+# the NM1 real background, the few with the fewest NM1 false positives also on 100 held-out phantom patients and on
+# 500 BS-80K-like region crops of NM1 hybrids (benchmarks/make_region_crops.py), and write one table.
 #
 # Why this experiment (docs/robustness.md, sessions 9-16): every CPU fine-tune moved the model along one trade-off,
 # more faint phantom lesions found (the BSI aim needs most of those of apparent contrast 1.5-2, docs/predict.md)
@@ -20,7 +20,7 @@
 #   MINUTES  wall clock of the training (default 4); the scoring after it takes about 3 minutes on 16 cores, so the
 #            default fits one device call (10 minutes) with a minute to spare
 #   RESULTS  where the few files to keep go (default WORK/results): table.md (benchmarks/sweep_table.py),
-#            results.tar.gz (every bench_wholebody JSON, the training logs and configs), and the checkpoints
+#            results.tar.gz (every bench_wholebody JSON and crops triage.json, the training logs and configs), and the checkpoints
 #            the table marks "both" (fewer NM1 false positives and a higher phantom r than the shipped model),
 #            at most four, else the two with the fewest NM1 false positives
 #
@@ -52,6 +52,7 @@ jobs=${EVAL_JOBS:-$(( cores / 2 > 0 ? cores / 2 : 1 ))}
 shipped=src/scintiseg/weights/phantom_lesions.pt
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export PYTHON_BIN=$python PHANTOM_PATIENTS=${PHANTOM_PATIENTS:-100} NM1_CASES=${NM1_CASES:-30} EVAL_DIR=$work/eval
+export CROPS_DIR=$work/crops
 mkdir -p "$work/eval" "$results" || exit 2
 
 # 1. Training: one run per profile, side by side on the one GPU (each spawns its own generator processes).
@@ -96,8 +97,16 @@ for profile in $profiles; do
 done
 echo "$(wc -l <"$models") models to score, $jobs at a time"
 
-score() {  # NAME MODEL KIND: one bench_wholebody run, its JSON in EVAL_DIR, its text beside it
+score() {  # NAME MODEL KIND: one bench_wholebody run (or, for crops, one predict --labels), its JSON in EVAL_DIR
   local name=$1 model=$2 kind=$3 args
+  if [ "$kind" = crops ]; then  # the region crops' triage.json is the result; the 500 reports are not kept
+    "$PYTHON_BIN" -m scintiseg predict "$CROPS_DIR/jpeg" --model "$model" --engine torch --labels "$CROPS_DIR/labels.csv" \
+      --out "$EVAL_DIR/$name.crops.d" --quiet --no-dicom >"$EVAL_DIR/$name.crops.txt" 2>&1 \
+      && cp "$EVAL_DIR/$name.crops.d/triage.json" "$EVAL_DIR/$name.crops.json" \
+      || echo "scoring $name on crops failed: $EVAL_DIR/$name.crops.txt"
+    rm -rf "$EVAL_DIR/$name.crops.d"
+    return
+  fi
   if [ "$kind" = nm1 ]; then
     args=(--source nm1 --nm1-cases "$NM1_CASES" --nm1-negatives "$NM1_CASES")
   else
@@ -110,10 +119,11 @@ score() {  # NAME MODEL KIND: one bench_wholebody run, its JSON in EVAL_DIR, its
 export -f score
 
 # 3. Every model on NM1 (seconds each), then the PICK with the fewest NM1 false positives (and the shipped
-#    model) on the phantom (minutes each).
+#    model) on the phantom (minutes each) and on the region crops (seconds each).
 awk '{print $1, $2, "nm1"}' "$models" | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
 { echo shipped; "$python" benchmarks/sweep_table.py "$work/eval" --pick "$(( ${PICK:-6} + 1 ))"; } | sort -u >"$work/picked.txt"
-awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "phantom"}' "$work/picked.txt" "$models" \
+"$python" benchmarks/make_region_crops.py --out "$CROPS_DIR" >"$work/crops.txt" 2>&1 || echo "no crops: $work/crops.txt"
+awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "phantom"; print $1, $2, "crops"}' "$work/picked.txt" "$models" \
   | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
 
 # 4. The table, everything measured in one archive, and the checkpoints worth keeping.

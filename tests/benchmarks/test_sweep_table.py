@@ -26,6 +26,11 @@ def phantom_result(r: float, faint_found: int = 10, faint_all: int = 40) -> dict
             "sensitivity": {"by_contrast": {"1.5-2.0": {"found": faint_found, "lesions": faint_all}}}}
 
 
+def crops_result(auc: float, specificity: float) -> dict:
+    """The keys of ``scintiseg predict ... --labels`` (``triage.json``) the table reads."""
+    return {"triage_auc": auc, "operating_point": {"sensitivity": 0.6, "specificity": specificity}}
+
+
 def write(folder, name, kind, result) -> None:
     (folder / f"{name}.{kind}.json").write_text(json.dumps(result))
 
@@ -36,6 +41,7 @@ def results(tmp_path):
     write(tmp_path, "shipped", "phantom", phantom_result(0.826))
     write(tmp_path, "better", "nm1", nm1_result(0.9, 0.70))        # fewer NM1 FP and a higher r: marked
     write(tmp_path, "better", "phantom", phantom_result(0.870, 20, 40))
+    write(tmp_path, "better", "crops", crops_result(0.877, 1.0))
     write(tmp_path, "noisy", "nm1", nm1_result(3.5, 0.80))         # higher r, more NM1 FP: not marked
     write(tmp_path, "noisy", "phantom", phantom_result(0.900))
     write(tmp_path, "nm1only", "nm1", nm1_result(0.9, 0.75))       # not scored on the phantom yet
@@ -50,6 +56,7 @@ def test_a_row_is_marked_only_when_it_beats_the_reference_on_both_counts(sweep, 
     assert rows["better"].rstrip(" |").endswith("**both**")
     assert "**both**" not in rows["noisy"] and "**both**" not in rows["nm1only"]
     assert "20/40 (0.50)" in rows["better"] and "0.870 (0.820-0.920)" in rows["better"]
+    assert "| 0.877 | 1.00 |" in rows["better"] and rows["shipped"].count(" - ") == 2  # no crops file: empty
     assert rows["nm1only"].count(" - ") >= 5  # its phantom columns are empty, not zero
     assert sweep.marked(sweep.read_results(results)) == ["better"]
 
@@ -66,9 +73,9 @@ def test_command_line_writes_the_table_and_refuses_an_empty_folder(sweep, result
     assert out.read_text() == capsys.readouterr().out
     empty = tmp_path_factory.mktemp("empty")
     assert sweep.main([str(empty)]) == 2
-    assert "no NAME.nm1.json" in capsys.readouterr().err
+    assert "no NAME.nm1.json, NAME.phantom.json or NAME.crops.json" in capsys.readouterr().err
     assert sweep.main([str(results), "--pick", "1"]) == 0
     assert capsys.readouterr().out.split() == ["nm1only"]
     (results / "broken.nm1.json").write_text("{")
     assert sweep.main([str(results)]) == 2
-    assert "broken.nm1.json: not a bench_wholebody result" in capsys.readouterr().err
+    assert "broken.nm1.json: not a readable result" in capsys.readouterr().err
