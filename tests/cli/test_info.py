@@ -65,3 +65,14 @@ def test_info_on_non_dicom_file_is_one_line(tmp_path, capsys):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and lines[0].startswith("scintiseg info: error:")
     assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_info_names_a_one_view_file_as_predict_does(tmp_path, capsys):
+    from scintiseg.io.images import write_png16
+
+    write_png16(np.arange(64 * 32, dtype=np.uint16).reshape(64, 32), tmp_path / "wb_posterior.png")
+    assert main(["info", str(tmp_path / "wb_posterior.png"), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["views"] == ["POST"] and "wb_posterior.png" in facts["view_from_name"]
+    assert main(["info", str(tmp_path / "wb_posterior.png")]) == 0
+    assert "view           POST: the file name 'wb_posterior.png' says so" in capsys.readouterr().out
