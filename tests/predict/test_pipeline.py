@@ -228,6 +228,7 @@ def test_a_region_crop_gets_its_lesions_but_no_bone_names_and_no_bsi(nm1_scan, m
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["summary"]["bsi_scope"].startswith("No BSI: less than a whole body")
     assert report["summary"]["bsi_percent"] is None and not prediction.bsi_given
+    assert report["summary"]["soloway_grade"] is None  # an extent over the whole skeleton, as the BSI
     page = (tmp_path / "report.html").read_text()
     assert report["lesions"][0]["region"] == "unnamed" and "Unnamed" in page
     assert "not given: a partial view" in page and 'id="bsi-covered"' not in page  # no "BSI 0.000"

@@ -218,5 +218,6 @@ def test_summary_has_the_triage_score_of_each_scan(inputs, tmp_path):
 
 
 def test_a_crop_has_an_empty_bsi_in_the_summary(tmp_path):
-    assert ScanResult(Path("crop.jpg"), "ok", "crop", {"bsi_percent": None, "lesion_count": 1}).row()["bsi_percent"] == ""
+    crop = ScanResult(Path("crop.jpg"), "ok", "crop", {"bsi_percent": None, "soloway_grade": None, "lesion_count": 1}).row()
+    assert crop["bsi_percent"] == crop["soloway_grade"] == "" and crop["lesion_count"] == 1
     assert ScanResult(Path("wb.dcm"), "ok", "wb", {"bsi_percent": 0.0}).row()["bsi_percent"] == 0.0  # a whole body: 0 is a BSI

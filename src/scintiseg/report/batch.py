@@ -72,7 +72,7 @@ class ScanResult:
             "views": self.views,
             "triage_score": s.get("triage_score", ""),
             "lesion_count": s.get("lesion_count", ""),
-            "soloway_grade": s.get("soloway_grade", ""),
+            "soloway_grade": "" if s.get("soloway_grade") is None else s["soloway_grade"],
             "bsi_percent": "" if s.get("bsi_percent") is None else s["bsi_percent"],
             "bsi_covered_mass_percent": s.get("bsi_covered_mass_percent", ""),
             "qc_flags": ";".join(s.get("qc_flags", [])),

@@ -394,7 +394,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         f"<tr><th>Lesions seen in both views (pairs)</th><td>{_e(summary.get('pair_count', 0))}</td></tr>",
         f'<tr id="triage"><th>Triage score (largest lesion probability; a ranking, not calibrated)</th>'
         f"<td>{_triage(summary, report.get('views', {}))}</td></tr>",
-        f"<tr><th>Soloway grade</th><td>{_e(summary['soloway_grade'])}</td></tr>",
+        f"<tr><th>Soloway grade</th><td>{_e(summary['soloway_grade'] if summary['soloway_grade'] is not None else 'not given: a partial view')}</td></tr>",
         *_bsi_rows(report),
         f'<tr id="regions-involved"><th>Regions with lesions</th><td class="t">'
         f"{_e(', '.join(region_title(r) for r in involved) or 'none')}</td></tr>",

@@ -71,7 +71,7 @@ DEFINITIONS = {
         f"{MIN_OVERLAP:g} of the smaller one or their centroids lie within {PAIR_RADIUS_MM:g} mm, one to one "
         "(Hungarian assignment); null when unpaired. No pairs on a one-view scan or with views_misaligned."
     ),
-    "soloway_grade": "extent of disease: 0 none, 1 fewer than 6 lesions, 2 6-20, 3 more than 20, 4 superscan (not detected automatically).",
+    "soloway_grade": "extent of disease: 0 none, 1 fewer than 6 lesions, 2 6-20, 3 more than 20, 4 superscan (not detected automatically); null for a partial view (a crop), as the BSI.",
 }
 
 
@@ -126,7 +126,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         "summary": {
             "lesion_count": count,
             "lesion_count_by_view": {name: len(r.lesions) for name, r in prediction.views.items()},
-            "soloway_grade": soloway_grade(count),
+            "soloway_grade": soloway_grade(count) if prediction.bsi_given else None,  # whole-skeleton, as the BSI
             "bsi_percent": round(prediction.bsi_percent, 4) if prediction.bsi_given else None,
             "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2),
             "bsi_scope": bsi_scope(prediction),
