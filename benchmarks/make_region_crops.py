@@ -7,7 +7,9 @@ a 1024 x 256 view at its own pixel size, the outside set to 0, 40-95 pixels wide
 JPEG at a low count level (in-body pixels about 4-7 counts, grey = counts x a per-image gain of about 1.2-3). This
 script makes such crops from NM1 hybrids (:func:`scintiseg.phantom.hybrid.make_hybrid_case` on the real NEMA NM1
 ANT view; seeds ``--seed`` + k; the first ``--cases`` with 1-3 inserted lesions, centred inside one of the crops,
-then ``--negatives`` lesion-free controls) and writes each crop two ways:
+then ``--negatives`` lesion-free controls; or, with ``--source phantom``, ``--cases`` phantom patients of
+``--profile``, default ``low-count``, about BS-80K's count level, their own lesions and region maps) and writes each
+crop two ways:
 
 - ``jpeg/<case>_<crop>.jpg``: the BS-80K export, grey = round(counts x gain), gain drawn per crop from
   ``--gain`` (default 1.2-3), clipped at 255, an RGB JPEG of quality 90;
@@ -55,14 +57,20 @@ JPEG_QUALITY = 90
 
 
 def crop_polygons(scan, view: str = "ANT") -> dict[str, np.ndarray]:
-    """Crop name -> bool polygon (the convex hull of its classes, grown by :data:`GROW_PX`) on ``view``'s grid."""
+    """Crop name -> bool polygon on ``view``'s grid, from the learned region map (:func:`polygons_of`)."""
     model = load_region_model()
     labels = predict_region_maps(model, scan, [view])[view]
+    return polygons_of(labels, {name: model.classes.index(name) for names in CROPS.values() for name in names})
+
+
+def polygons_of(labels: np.ndarray, ids: dict[str, int]) -> dict[str, np.ndarray]:
+    """Crop name -> the convex hull of the main parts of its classes in the region map ``labels`` (class name ->
+    id: ``ids``), grown by :data:`GROW_PX`; a crop none of whose classes is in the map is left out."""
     polygons = {}
     for name, classes in CROPS.items():
         members = np.zeros(labels.shape, dtype=bool)
         for one in classes:
-            members |= main_parts(labels == model.classes.index(one))
+            members |= main_parts(labels == ids[one])
         if members.any():
             polygons[name] = ndimage.binary_dilation(convex_hull_image(members), iterations=GROW_PX)
     return polygons
@@ -90,6 +98,30 @@ def crop_label(case, polygon: np.ndarray, view: str = "ANT") -> str | None:
     return None
 
 
+def nm1_cases(scan_path: Path, cases: int, negatives: int, seed: int, level: float):
+    """``(case id, ANT counts, truth, polygons)`` of NM1 hybrids: the crops' polygons from the learned region map of
+    the lesion-free scan, lesions centred inside them; the first ``cases`` with lesions, then ``negatives`` without."""
+    scan = read_scan(scan_path)
+    polygons = crop_polygons(scan)
+    source = prepare_source(scan, within=np.logical_or.reduce(list(polygons.values())))
+    for k in range(cases + negatives):
+        case = make_hybrid_case(source, level, seed + k, negative=k >= cases)
+        yield case.case_id, case.scan.view("ANT"), case, polygons
+
+
+def phantom_cases(profile_name: str, patients: int, seed: int):
+    """``(case id, ANT counts, truth, polygons)`` of phantom patients ``seed``.. of a profile: the crops' polygons from
+    each patient's own truth region map, the truth (``instances``/``masks``, as :func:`crop_label` reads them) its."""
+    from scintiseg.phantom.config import profile  # lazy: only for --source phantom
+    from scintiseg.phantom.patient import generate_patient  # lazy: only for --source phantom
+    from scintiseg.phantom.regions import REGION_IDS  # lazy: only for --source phantom
+
+    for k in range(patients):
+        patient = generate_patient(seed + k, profile(profile_name))
+        yield (f"{profile_name}_s{seed + k}", patient.scan.view("ANT"), patient,
+               polygons_of(patient.regions["ANT"], REGION_IDS))
+
+
 def write_crop(counts: np.ndarray, polygon: np.ndarray, gain: float, stem: str, out: Path) -> None:
     """The crop's bounding box with the outside of its polygon set to 0, as 8-bit JPEG (x ``gain``) and 16-bit PNG."""
     rows, cols = np.nonzero(polygon)
@@ -109,21 +141,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", type=float, default=0.17)
     parser.add_argument("--gain", type=float, nargs=2, default=(1.2, 3.0), metavar=("LOW", "HIGH"))
     parser.add_argument("--scan", type=Path, default=REAL)
+    parser.add_argument("--source", choices=("nm1", "phantom"), default="nm1",
+                        help="NM1 hybrids (default) or phantom patients of --profile (--cases of them, seeds --seed..)")
+    parser.add_argument("--profile", default="low-count", help="phantom profile (default low-count: BS-80K's level)")
     args = parser.parse_args(argv)
     for folder in ("jpeg", "counts"):
         (args.out / folder).mkdir(parents=True, exist_ok=True)
-    scan = read_scan(args.scan)
-    polygons = crop_polygons(scan)
-    source = prepare_source(scan, within=np.logical_or.reduce(list(polygons.values())))
+    if args.source == "nm1":
+        cases = nm1_cases(args.scan, args.cases, args.negatives, args.seed, args.level)
+    else:
+        cases = phantom_cases(args.profile, args.cases, args.seed)
     rng = np.random.default_rng(args.seed)
-    rows = []
-    for k in range(args.cases + args.negatives):
-        case = make_hybrid_case(source, args.level, args.seed + k, negative=k >= args.cases)
-        counts = case.scan.view("ANT")
+    rows, written = [], 0
+    for case_id, counts, truth, polygons in cases:
         for name, polygon in polygons.items():
-            stem = f"{case.case_id}_{name}"
+            stem = f"{case_id}_{name}"
             write_crop(counts, polygon, float(rng.uniform(*args.gain)), stem, args.out)
-            label = crop_label(case, polygon)
+            written += 1
+            label = crop_label(truth, polygon)
             if label is not None:
                 rows.append({"file": stem, "label": label})
     with open(args.out / "labels.csv", "w", newline="") as handle:
@@ -131,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         writer.writeheader()
         writer.writerows(rows)
     abnormal = sum(row["label"] == "abnormal" for row in rows)
-    print(f"{(args.cases + args.negatives) * len(polygons)} crops written two ways to {args.out}; {abnormal} abnormal, "
+    print(f"{written} crops written two ways to {args.out}; {abnormal} abnormal, "
           f"{len(rows) - abnormal} normal labelled")
     return 0
 

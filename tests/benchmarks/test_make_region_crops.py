@@ -56,3 +56,11 @@ def test_a_crop_is_abnormal_only_when_it_holds_most_of_a_visible_lesion(bench):
     polygon[:] = False
     polygon[:3, :3] = True
     assert bench.crop_label(case, polygon) == "normal"
+
+
+def test_phantom_patients_are_cut_by_their_own_region_maps(bench, tmp_path):
+    assert bench.main(["--out", str(tmp_path), "--source", "phantom", "--cases", "1", "--seed", "930000"]) == 0
+    written = sorted(path.stem for path in (tmp_path / "jpeg").glob("*.jpg"))
+    assert written == sorted(f"low-count_s930000_{crop}" for crop in bench.CROPS)
+    labels = {row["file"]: row["label"] for row in csv.DictReader((tmp_path / "labels.csv").open())}
+    assert set(labels) <= set(written) and set(labels.values()) <= {"abnormal", "normal"}
