@@ -21,8 +21,8 @@ that cuts a lesion, or holds only an invisible one: no reader could call it).
 
 Choices the source leaves open, stated: the crops are five (patient's right and left half-chest: ribs, clavicle
 and scapula of the side; the thoracic and lumbar spine; the pelvis and sacrum; the skull), each the convex hull of
-the main parts of the learned region map's classes on the lesion-free NM1 ANT view (:mod:`scintiseg.predict.region_model`), grown by
-2 pixels; the count level is ``--level`` 0.17 of NM1's (its body median of about 30 counts becomes about 5, BS-80K's
+the main parts of the learned region map's classes on the lesion-free NM1 ANT view (:mod:`scintiseg.predict.region_model`;
+a phantom patient's own truth region map with ``--source phantom``), grown by 2 pixels; the count level is ``--level`` 0.17 of NM1's (its body median of about 30 counts becomes about 5, BS-80K's
 level); lesions are centred inside the crops so that most crop sets hold abnormal crops (BS-80K's chest crops are
 about 6 % abnormal: the AUC does not depend on the share).
 """

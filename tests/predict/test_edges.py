@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.predict.edges import extend_inputs, is_partial_field, outside_sources
 from scintiseg.predict.loader import load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
@@ -47,8 +48,6 @@ def test_a_joint_cut_by_a_crop_edge_is_not_called_a_lesion_and_a_focus_inside_is
     """NM1's left half-chest crop, at BS-80K's count level, cuts the hot left sternoclavicular joint at its medial
     edge: a stump the shipped network called a lesion (probability 1.00) until the edges ran on; a focus inside the
     crop is still found."""
-    from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
-
     model = load_model(None)
     counts = make_hybrid_case(prepare_source(nm1_scan), 0.17, 61080, negative=True).scan.view("ANT")[194:348, 142:210]
     chest = Scan({"VIEW": counts}, pixel_spacing=nm1_scan.pixel_spacing)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scintiseg.predict.regions import REGION_IDS, REGION_NAMES, estimate_regions
+from scintiseg.predict.regions import PARTIAL_VIEW_MM, REGION_IDS, REGION_NAMES, estimate_regions, partial_view
 
 
 def test_nm1_body_extent_and_midline(nm1_scan):
@@ -55,8 +55,6 @@ def test_fit_body_midline_is_the_median_torso_centre():
 
 
 def test_a_body_shorter_than_a_metre_is_a_partial_view_with_no_bone_named(nm1_scan):
-    from scintiseg.predict.regions import PARTIAL_VIEW_MM, partial_view
-
     whole = estimate_regions(nm1_scan.view("ANT"), "ANT")
     assert partial_view(whole, 2.26) is whole  # NM1: 1.74 m of body
     crop = estimate_regions(nm1_scan.view("ANT")[230:430, 65:125], "ANT")  # 200 rows = 0.45 m
