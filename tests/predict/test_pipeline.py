@@ -235,3 +235,19 @@ def test_a_region_crop_gets_its_lesions_but_no_bone_names_and_no_bsi(nm1_scan, m
     whole = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(300, 100, 5)])},
                                        settings=PredictSettings(0.5, 4))
     assert "partial_view_ANT" not in whole.qc_flags and whole.lesions[0].region != "unnamed"
+
+
+def test_a_model_of_thoracic_crops_reads_a_crop_as_its_own_window(nm1_scan, make_tiny_network):
+    """No thorax can be found in a region crop: a thoracic-window model (the papers' kind) reads the crop itself,
+    padded to its window, where it refused every crop ("the body is only 362 mm long ...")."""
+    from scintiseg.predict.loader import model_from_network
+
+    model = model_from_network(make_tiny_network())
+    assert model.window == "thoracic"
+    crop = Scan({"VIEW": nm1_scan.view("ANT")[194:354, 142:210]}, pixel_spacing=nm1_scan.pixel_spacing)
+    prediction = predict_scan(crop, model, PredictSettings(threshold=0.5, min_area_px=4))
+    view = prediction.views["VIEW"]
+    assert view.coverage.all() and view.probability.shape == (160, 68) and prediction.settings["window"] == "thoracic"
+    assert "partial_view_VIEW" in prediction.qc_flags
+    whole = predict_scan(nm1_scan, model, PredictSettings(threshold=0.5, min_area_px=4))
+    assert whole.views["ANT"].coverage.sum() == 256 * 256  # a whole body: still the thoracic crop of paper B

@@ -17,7 +17,9 @@ the scan as it is, as before. A view narrower or shorter than the thoracic crop 
 2.0 mm 1024 x 256 scan is 227 columns at 2.26 mm) is padded with zero counts on both sides for the crop
 (:func:`pad_scan`) and cut back after the model. A partial view (a region crop, shorter than a body) has the cut
 edges of its normalised input extended before the whole-view windows (:mod:`.edges`): a bone cut by the crop runs
-on and fades instead of stopping in a stump the network reads as a focus.
+on and fades instead of stopping in a stump the network reads as a focus. A model of thoracic crops (the
+``thoracic`` window) reads a partial view as its own window (padded to the network's), since no thorax can be
+found in a crop: before, every crop was refused ("the body is only 362 mm long ... a whole-body scan is needed").
 
 Concurrency: the skeleton regions (the learned map, or the atlas) and the ANT-POST shift depend on the
 counts only, not on the lesion network (:class:`CountAnalysis`), so :func:`predict_scan` computes them on
@@ -181,17 +183,19 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
     """
     window = window_mode(settings, model)
     at_model = model_scan(scan, model)
-    if window == "thoracic":
+    partial = is_partial_field(at_model)
+    if window == "thoracic" and not partial:
         padded, (top, left) = pad_scan(at_model, model.window_size)
         windows = thoracic_windows(padded, model.input_mode, model.normalisation, model.window_size)
         logits = model.engine(np.stack([w.image for w in windows]).astype(np.float32))
         probability = expit(logits[:, 0].astype(np.float32))
-    else:
+    else:  # the whole view; a partial view (a crop) is its own thoracic window for a model of thoracic crops
         padded, (top, left) = at_model, (0, 0)  # MONAI pads a small view after normalisation
         windows = whole_view_windows(at_model, model.input_mode, model.normalisation)
         images = np.stack([w.image for w in windows])
         pixel = float(at_model.pixel_spacing[0])
-        margin = int(round(EXTEND_MM / pixel)) if is_partial_field(at_model) else 0
+        # the edges run on for the whole-view models they were measured with (.edges), not for crop-trained ones
+        margin = int(round(EXTEND_MM / pixel)) if partial and window == "whole" else 0
         if margin:  # a crop: its cut edges run on and fade, so that a cut bone is no focus (.edges)
             images, filled = extend_inputs(images, margin, FADE_MM / pixel)
         if settings.tiling == "one-pass":
