@@ -367,3 +367,20 @@ def test_an_inverted_display_export_is_turned_back_and_marked(tmp_path):
     assert "display_inverted" not in read_scan(tmp_path / "crop.png").metadata
     np.save(tmp_path / "counts16.npy", (255 - counts).astype(np.uint16))  # 16-bit counts are never a display
     assert "display_inverted" not in read_scan(tmp_path / "counts16.npy").metadata
+
+
+def test_a_tiff_of_two_pages_is_ant_and_post_and_of_three_is_refused(tmp_path):
+    """Two images of one shape written as separate pages were read as the first alone (the second dropped)."""
+    ant = np.arange(64 * 32, dtype=np.uint16).reshape(64, 32)
+    with tifffile.TiffWriter(tmp_path / "pages.tif") as tiff:
+        tiff.write(ant)
+        tiff.write(ant[:, ::-1])
+    scan = read_scan(tmp_path / "pages.tif")
+    assert scan.view_names == ["ANT", "POST"]
+    np.testing.assert_array_equal(scan.view("ANT"), ant)
+    np.testing.assert_array_equal(scan.view("POST"), ant[:, ::-1])
+    with tifffile.TiffWriter(tmp_path / "three.tif") as tiff:
+        for _ in range(3):
+            tiff.write(ant)
+    with pytest.raises(ScintisegError, match="3 images of 64 x 32: a planar scan has at most two views"):
+        read_scan(tmp_path / "three.tif")

@@ -280,6 +280,10 @@ def _read_npy(path: Path) -> np.ndarray:
 
 
 def _read_tiff(path: Path, said: LibraryMessages) -> np.ndarray:
+    """The TIFF's image: its first series, or, when it holds two 2-D images of one shape written as separate pages
+    (ANT then POST, as a two-page export keeps a study), the two stacked as ``(2, rows, cols)``: the order of a
+    two-image series, read as ANT and POST. More images of that shape are more than a planar scan's two views:
+    refused in one line, not read in part."""
     import tifffile  # lazy: start-up time
 
     try:
@@ -288,6 +292,12 @@ def _read_tiff(path: Path, said: LibraryMessages) -> np.ndarray:
             if series is None:
                 raise ScintisegError(f"TIFF file without an image{said.hint()}", path=path)
             _check_header_size(tuple(series.shape), path)
+            alike = [one for one in tiff.series if len(one.shape) == 2 and tuple(one.shape) == tuple(series.shape)]
+            if len(alike) > 2:
+                raise ScintisegError(f"TIFF file with {len(alike)} images of {series.shape[0]} x {series.shape[1]}: "
+                                     "a planar scan has at most two views (ANT, POST)", path=path)
+            if len(alike) == 2:
+                return np.stack([np.asarray(one.asarray()) for one in alike])
             return np.asarray(series.asarray())
     except ScintisegError:
         raise
