@@ -23,7 +23,6 @@ the triage ROC AUC beside the brightest pixel's (docs/predict.md, "Image-level l
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ from scintiseg.io import read_scan
 from scintiseg.io.dicom import write_dicom
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.prepare.degrade import export_8bit
+from scintiseg.report.image_labels import write_image_labels
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 #: Display window top as a share of the hottest pixel.
@@ -70,19 +70,15 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / folder).mkdir(parents=True, exist_ok=True)
     source = prepare_source(read_scan(args.scan))
     gains = np.random.default_rng(args.seed)
-    rows = []
+    labels = {}
     for k in range(args.cases + args.negatives):
         case = make_hybrid_case(source, args.level, args.seed + k, negative=k >= args.cases)
         label = write_case(case, args.out, None if args.gain is None else float(gains.uniform(*args.gain)))
         if label is not None:
-            rows.append({"file": case.case_id, "label": label})
-    with open(args.out / "labels.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, ("file", "label"))
-        writer.writeheader()
-        writer.writerows(rows)
-    abnormal = sum(row["label"] == "abnormal" for row in rows)
+            labels[case.case_id] = label == "abnormal"
+    abnormal = write_image_labels(args.out / "labels.csv", labels)
     print(f"{args.cases + args.negatives} cases written three ways to {args.out}; {abnormal} abnormal, "
-          f"{len(rows) - abnormal} normal labelled")
+          f"{len(labels) - abnormal} normal labelled")
     return 0
 
 

@@ -30,7 +30,6 @@ about 6 % abnormal: the AUC does not depend on the share).
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +41,7 @@ from scintiseg.io import read_scan
 from scintiseg.io.images import write_png16
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.predict.region_model import load_region_model, predict_region_maps
+from scintiseg.report.image_labels import write_image_labels
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 #: Crop name -> the learned region classes whose convex hull it is (patient's sides).
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         cases = phantom_cases(args.profile, args.cases, args.seed)
     rng = np.random.default_rng(args.seed)
-    rows, written = [], 0
+    labels, written = {}, 0
     for case_id, counts, truth, polygons in cases:
         for name, polygon in polygons.items():
             stem = f"{case_id}_{name}"
@@ -160,14 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             written += 1
             label = crop_label(truth, polygon)
             if label is not None:
-                rows.append({"file": stem, "label": label})
-    with open(args.out / "labels.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, ("file", "label"))
-        writer.writeheader()
-        writer.writerows(rows)
-    abnormal = sum(row["label"] == "abnormal" for row in rows)
-    print(f"{written} crops written two ways to {args.out}; {abnormal} abnormal, "
-          f"{len(rows) - abnormal} normal labelled")
+                labels[stem] = label == "abnormal"
+    abnormal = write_image_labels(args.out / "labels.csv", labels)
+    print(f"{written} crops written two ways to {args.out}; {abnormal} abnormal, {len(labels) - abnormal} normal labelled")
     return 0
 
 

@@ -18,6 +18,7 @@ from scintiseg.report.image_labels import (
     read_image_labels,
     roc_auc,
     triage_line,
+    write_image_labels,
 )
 
 
@@ -105,3 +106,10 @@ def test_crops_without_a_bsi_give_no_bsi_auc_and_the_rest_as_before(tmp_path):
         writer.writerows(rows)
     result = evaluate_triage(out, {"a": True, "c": False})
     assert result["bsi_auc"] is None and result["triage_auc"] == 1.0 and "BSI n/a" in triage_line(result)
+
+
+def test_written_labels_read_back_as_they_were(tmp_path):
+    labels = {"a": True, "b, with a comma": False, "c": True}
+    assert write_image_labels(tmp_path / "labels.csv", labels) == 2
+    assert read_image_labels(tmp_path / "labels.csv") == labels
+    assert (tmp_path / "labels.csv").read_text().splitlines()[:2] == ["file,label", "a,abnormal"]

@@ -23,6 +23,7 @@ one half (Mann-Whitney); without a scan of either class the AUC is not computed 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -75,6 +76,17 @@ def read_image_labels(path: str | Path) -> dict[str, bool]:
     if not labels:
         raise ScintisegError("no labelled scan in the file", path=path)
     return labels
+
+
+def write_image_labels(path: str | Path, labels: dict[str, bool]) -> int:
+    """A labels CSV that :func:`read_image_labels` reads back: ``file,label`` with ``abnormal``/``normal``, in the
+    order of ``labels`` (atomic: never half-written). Returns how many are abnormal."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")  # quotes a name that holds a comma
+    writer.writerow(("file", "label"))
+    writer.writerows((name, "abnormal" if abnormal else "normal") for name, abnormal in labels.items())
+    write_text_atomic(path, text.getvalue())
+    return sum(bool(abnormal) for abnormal in labels.values())
 
 
 def label_of(labels: dict[str, bool], scan_path: str | Path) -> bool | None:
