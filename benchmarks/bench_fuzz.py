@@ -43,6 +43,8 @@ splits      the same folder's splits.json                                   ``lo
 checkpoint  a tiny U-Net in the scintiseg checkpoint format (torch.save)     ``load_model_from_
                                                                             checkpoint``
 yaml        a training configuration (TrainConfig.save_yaml)                 ``TrainConfig.from_yaml``
+voc         Pascal VOC hot-spot boxes: BS-80K-like, and written by write_voc ``read_voc`` + boxes
+                                                                            scored on a mask
 ==========  ==============================================================  ======================
 
 Mutations: truncation, bit flips, extreme integers over length and offset fields, deleted / repeated /
@@ -90,6 +92,7 @@ REAL_NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.d
 #: Every kind of file the harness knows, in the order inputs are dealt out.
 KINDS: tuple[str, ...] = (
     "dicom", "png", "tiff", "npy", "raw", "labelme4", "labelme5", "dataset", "splits", "checkpoint", "yaml", "jpeg",
+    "voc",
 )
 #: The scan readers (scintiseg.io.dicom and scintiseg.io.images); tests/io/test_fuzz_harness.py holds them to 0.
 SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg")
@@ -337,6 +340,23 @@ def _yaml_seeds(out: Path) -> None:
     _write_seed(out / "yaml" / "train-config", {"config.yaml": text.encode()}, "config.yaml")
 
 
+def _voc_seeds(out: Path) -> None:
+    from scintiseg.io.voc import VocBox, write_voc
+
+    bs80k = (b"<annotation><folder>JPEGImages</folder><filename>0001.jpg</filename><source><database>BS-80K"
+             b"</database></source><size><width>64</width><height>256</height><depth>3</depth></size><segmented>0"
+             b"</segmented><object><name>Abnormal</name><pose>Unspecified</pose><truncated>0</truncated><difficult>0"
+             b"</difficult><bndbox><xmin>10</xmin><ymin>40</ymin><xmax>18.5</xmax><ymax>52</ymax></bndbox></object>"
+             b"<object><name>Normal</name><difficult>1</difficult><bndbox><xmin>1</xmin><ymin>200</ymin><xmax>64"
+             b"</xmax><ymax>256</ymax></bndbox></object></annotation>")
+    _write_seed(out / "voc" / "bs80k-like", {"0001.xml": bs80k}, "0001.xml")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_voc(Path(tmp) / "crop.xml", "crop.jpg", (154, 68),
+                  [VocBox("Abnormal", (3, 9), (0, 5)), VocBox("Normal", (100, 120), (30, 67)),
+                   VocBox("Abnormal", (50, 50), (20, 20), difficult=True)])
+        _write_seed(out / "voc" / "written", {"crop.xml": (Path(tmp) / "crop.xml").read_bytes()}, "crop.xml")
+
+
 def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     """Write the valid seed files of ``kinds`` under ``out/<kind>/<variant>/``; returns ``out``."""
     rng = np.random.default_rng(20240514)
@@ -352,6 +372,8 @@ def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
         _checkpoint_seeds(out)
     if "yaml" in kinds:
         _yaml_seeds(out)
+    if "voc" in kinds:
+        _voc_seeds(out)
     return out
 
 
@@ -977,6 +999,51 @@ def mutate_yaml(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return text.encode(), what
 
 
+def mutate_voc(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A coordinate, size or name replaced by a hostile value, elements removed or repeated, entity bombs, XXE."""
+    import re
+
+    op = _pick(rng, ("value", "value", "value", "drop", "repeat", "bomb", "external", "deep", "root", "text", "bytes"))
+    text = data.decode("utf-8", "replace")
+    if op == "value":
+        tags = ("xmin", "ymin", "xmax", "ymax", "width", "height", "depth", "difficult", "name", "filename")
+        tag = _pick(rng, tags)
+        value = _pick(rng, ("nan", "inf", "-inf", "1e309", "-5", "0", "1e30", "99999999999999999999999", "abc", "",
+                            "12.5", "-0", "0x10", "1_000", " 7 ", "true", "&amp;", "../../etc/passwd", "x" * 20_000))
+        found = [m for m in re.finditer(f"<{tag}>[^<]*</{tag}>", text)]
+        if not found:
+            return text.encode(), f"no <{tag}> to replace"
+        m = _pick(rng, found)
+        return (text[:m.start()] + f"<{tag}>{value}</{tag}>" + text[m.end():]).encode(), f"<{tag}> = {value[:20]!r}"
+    if op == "drop":
+        tag = _pick(rng, ("bndbox", "name", "size", "width", "xmax", "object", "filename"))
+        return re.sub(f"<{tag}>.*?</{tag}>", "", text, count=1, flags=re.S).encode(), f"<{tag}> removed"
+    if op == "repeat":
+        m = re.search("<object>.*?</object>", text, flags=re.S)
+        copies = int(_pick(rng, (2, 1_000, 10_001, 50_000)))
+        if m is None:
+            return text.encode(), "no object to repeat"
+        copies = min(copies, 40_000_000 // max(len(m.group(0)), 1))  # at most a 40 MB file: the harness's memory
+        return (text[:m.end()] + m.group(0) * copies + text[m.end():]).encode(), f"an object repeated {copies} times"
+    if op == "bomb":
+        entities = '<!ENTITY a "lollollollol">' + "".join(
+            f'<!ENTITY {chr(98 + k)} "' + f"&{chr(97 + k)};" * 10 + '">' for k in range(9))
+        body = text.replace("<name>Abnormal</name>", "<name>&j;</name>", 1)
+        return (f"<?xml version='1.0'?><!DOCTYPE annotation [{entities}]>" + body).encode(), "billion-laughs entities"
+    if op == "external":
+        body = text.replace("<filename>", "<filename>&x;", 1)
+        return ('<?xml version="1.0"?><!DOCTYPE annotation [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + body).encode(), \
+            "an external entity (XXE)"
+    if op == "deep":
+        depth = int(_pick(rng, (100, 10_000, 100_000)))
+        return text.replace("</annotation>", "<a>" * depth + "</a>" * depth + "</annotation>").encode(), f"nesting {depth} deep"
+    if op == "root":
+        return text.replace("annotation>", _pick(rng, ("Annotation>", "labelme>", "x>")) ).encode(), "another root"
+    if op == "text":
+        return _text_mutation(data, rng)
+    return _pick(rng, BYTE_MUTATIONS)(data, rng)
+
+
 # ---------------------------------------------------------------------------------------------- checkpoint
 
 
@@ -1024,7 +1091,7 @@ def mutate_checkpoint(data: bytes, rng: np.random.Generator) -> tuple[bytes, str
 FORMAT_MUTATIONS: dict[str, Callable] = {
     "dicom": mutate_dicom, "png": mutate_png, "tiff": mutate_tiff, "npy": mutate_npy, "labelme4": mutate_json,
     "labelme5": mutate_json, "dataset": mutate_json, "splits": mutate_json, "checkpoint": mutate_checkpoint,
-    "yaml": mutate_yaml, "jpeg": mutate_jpeg,
+    "yaml": mutate_yaml, "jpeg": mutate_jpeg, "voc": mutate_voc,
 }
 
 
@@ -1135,6 +1202,13 @@ def read_input(item: Input) -> Any:
         from scintiseg.train.config import TrainConfig
 
         return TrainConfig.from_yaml(item.target)
+    if item.kind == "voc":
+        from scintiseg.io.voc import read_voc
+        from scintiseg.report.box_labels import score_image
+
+        # predict --boxes reads the file, then scores its boxes on the image's outlines
+        annotation = read_voc(item.target)
+        return score_image(np.ones(annotation.shape or (256, 64), dtype=np.uint8), annotation.boxes)
     raise ValueError(f"unknown kind {item.kind!r}")
 
 

@@ -14,7 +14,10 @@ then ``--negatives`` lesion-free controls), each written three ways:
 - ``inverted/<id>.png``: the same grey levels on an inverted display (hot = black on white), 8-bit PNG;
 
 and ``labels.csv`` (``file,label``): ``abnormal`` for a case with a lesion visible on ANT, ``normal`` for a
-lesion-free control; a case whose lesions are all invisible is left unlabelled (no reader could call it). The
+lesion-free control; a case whose lesions are all invisible is left unlabelled (no reader could call it); and
+``voc/<id>.xml``, the lesions as BS-80K boxes them (Pascal VOC, for ``predict --boxes``: an ``Abnormal`` box around
+each lesion's visible extent on ANT, ``difficult`` when it is not visible; NM1's own hot spots are not boxed, so
+a call on them is a call in no box). The
 files carry no pixel spacing except the DICOM's: the readers assume NM1's 2.26 mm from the whole-body rows.
 Then, for each folder, ``scintiseg predict runs/exports/jpeg --out OUT --labels runs/exports/labels.csv`` gives
 the triage ROC AUC beside the brightest pixel's (docs/predict.md, "Image-level labels").
@@ -30,8 +33,10 @@ from PIL import Image
 
 from scintiseg.io import read_scan
 from scintiseg.io.dicom import write_dicom
+from scintiseg.io.voc import write_voc
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.prepare.degrade import export_8bit
+from scintiseg.report.box_labels import lesion_boxes
 from scintiseg.report.image_labels import write_image_labels
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
@@ -50,6 +55,8 @@ def write_case(case, out: Path, gain: float | None = None) -> str | None:
         grey = np.clip(np.rint(counts.astype(np.float64) * gain), 0, 255).astype(np.uint8)
     Image.fromarray(grey).convert("RGB").save(out / "jpeg" / f"{case.case_id}.jpg", quality=90)
     Image.fromarray((255 - grey).astype(np.uint8)).save(out / "inverted" / f"{case.case_id}.png")
+    write_voc(out / "voc" / f"{case.case_id}.xml", f"{case.case_id}.jpg", counts.shape,
+              lesion_boxes(case.instances["ANT"], case.masks["ANT"]))
     if case.negative:
         return "normal"
     return "abnormal" if any(info["visible"].get("ANT") for info in case.lesions) else None
@@ -66,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="8-bit exports as counts x a gain drawn per case from [LOW, HIGH] (BS-80K: 1.2 3)")
     parser.add_argument("--scan", type=Path, default=REAL)
     args = parser.parse_args(argv)
-    for folder in ("dicom", "jpeg", "inverted"):
+    for folder in ("dicom", "jpeg", "inverted", "voc"):
         (args.out / folder).mkdir(parents=True, exist_ok=True)
     source = prepare_source(read_scan(args.scan))
     gains = np.random.default_rng(args.seed)

@@ -17,7 +17,13 @@ crop two ways:
 
 and ``labels.csv`` (``file,label``): ``abnormal`` when at least half of a lesion's visible extent (ANT) lies
 inside the crop's polygon, ``normal`` when no pixel of any lesion (visible or not) does, no row otherwise (a crop
-that cuts a lesion, or holds only an invisible one: no reader could call it).
+that cuts a lesion, or holds only an invisible one: no reader could call it); and ``voc/<case>_<crop>.xml``, the
+crop's hot spots as BS-80K boxes them (Pascal VOC, :mod:`scintiseg.io.voc`; for ``predict --boxes``): an
+``Abnormal`` box around the part inside the crop of each visible lesion, marked ``difficult`` (not scored) when less
+than half of it is inside or when the lesion is not visible; with ``--source phantom`` a ``Normal`` box around each
+benign hot spot (:mod:`scintiseg.phantom.lookalikes`: its centre +- half its size and a pixel) whose centre lies in
+the crop. NM1's own hot spots are not known, so NM1 crops have no ``Normal`` box and every call on NM1's own
+uptake counts as a call in no box.
 
 Choices the source leaves open, stated: the crops are five (patient's right and left half-chest: ribs, clavicle
 and scapula of the side; the thoracic and lumbar spine; the pelvis and sacrum; the skull), each the convex hull of
@@ -39,8 +45,10 @@ from skimage.morphology import convex_hull_image
 
 from scintiseg.io import read_scan
 from scintiseg.io.images import write_png16
+from scintiseg.io.voc import VocBox, write_voc
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.predict.region_model import load_region_model, predict_region_maps
+from scintiseg.report.box_labels import lesion_boxes
 from scintiseg.report.image_labels import write_image_labels
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
@@ -98,6 +106,40 @@ def crop_label(case, polygon: np.ndarray, view: str = "ANT") -> str | None:
     return None
 
 
+def crop_box(polygon: np.ndarray) -> tuple[slice, slice]:
+    """The bounding box of a crop's polygon: the crop's rows and columns in the view."""
+    rows, cols = np.nonzero(polygon)
+    return slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)
+
+
+def crop_boxes(case, polygon: np.ndarray, view: str = "ANT", lookalikes=()) -> list[VocBox]:
+    """The crop's hot spots as BS-80K boxes them, in the crop's coordinates (module docstring): its lesions'
+    (:func:`scintiseg.report.box_labels.lesion_boxes`) and, ``lookalikes`` given as ``(row, col, half size in
+    pixels)`` on the view's grid, a ``Normal`` box around each benign hot spot whose centre is in the crop."""
+    box = crop_box(polygon)
+    inside = polygon[box]
+    boxes = lesion_boxes(case.instances[view], case.masks[view], polygon)
+    height, width = inside.shape
+    for row, col, half in lookalikes:
+        r, c = int(round(row)) - box[0].start, int(round(col)) - box[1].start
+        if 0 <= r < height and 0 <= c < width and inside[r, c]:
+            rows = (max(int(np.floor(r - half)), 0), min(int(np.ceil(r + half)), height - 1))
+            cols = (max(int(np.floor(c - half)), 0), min(int(np.ceil(c + half)), width - 1))
+            boxes.append(VocBox("Normal", rows, cols))
+    return boxes
+
+
+def lookalike_spots(patient, view: str = "ANT") -> list[tuple[float, float, float]]:
+    """``(row, col, half size in pixels + 1)`` of a phantom patient's benign hot spots on ``view``'s stored grid."""
+    row_mm, col_mm = patient.scan.pixel_spacing
+    cols = patient.scan.shape[1]
+    spots = []
+    for item in patient.meta.get("lookalikes", []):
+        row, col = item["centre_mm"][0] / row_mm - 0.5, item["centre_mm"][1] / col_mm - 0.5
+        spots.append((row, cols - 1 - col if view == "POST" else col, item["size_mm"] / 2 / min(row_mm, col_mm) + 1))
+    return spots
+
+
 def nm1_cases(scan_path: Path, cases: int, negatives: int, seed: int, level: float):
     """``(case id, ANT counts, truth, polygons)`` of NM1 hybrids: the crops' polygons from the learned region map of
     the lesion-free scan, lesions centred inside them; the first ``cases`` with lesions, then ``negatives`` without."""
@@ -106,7 +148,7 @@ def nm1_cases(scan_path: Path, cases: int, negatives: int, seed: int, level: flo
     source = prepare_source(scan, within=np.logical_or.reduce(list(polygons.values())))
     for k in range(cases + negatives):
         case = make_hybrid_case(source, level, seed + k, negative=k >= cases)
-        yield case.case_id, case.scan.view("ANT"), case, polygons
+        yield case.case_id, case.scan.view("ANT"), case, polygons, ()
 
 
 def phantom_cases(profile_name: str, patients: int, seed: int):
@@ -119,13 +161,12 @@ def phantom_cases(profile_name: str, patients: int, seed: int):
     for k in range(patients):
         patient = generate_patient(seed + k, profile(profile_name))
         yield (f"{profile_name}_s{seed + k}", patient.scan.view("ANT"), patient,
-               polygons_of(patient.regions["ANT"], REGION_IDS))
+               polygons_of(patient.regions["ANT"], REGION_IDS), lookalike_spots(patient))
 
 
 def write_crop(counts: np.ndarray, polygon: np.ndarray, gain: float, stem: str, out: Path) -> None:
     """The crop's bounding box with the outside of its polygon set to 0, as 8-bit JPEG (x ``gain``) and 16-bit PNG."""
-    rows, cols = np.nonzero(polygon)
-    box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+    box = crop_box(polygon)
     cut = np.where(polygon[box], counts[box], 0).astype(np.float64)
     grey = np.clip(np.rint(cut * gain), 0, 255).astype(np.uint8)
     Image.fromarray(grey).convert("RGB").save(out / "jpeg" / f"{stem}.jpg", quality=JPEG_QUALITY)
@@ -145,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="NM1 hybrids (default) or phantom patients of --profile (--cases of them, seeds --seed..)")
     parser.add_argument("--profile", default="low-count", help="phantom profile (default low-count: BS-80K's level)")
     args = parser.parse_args(argv)
-    for folder in ("jpeg", "counts"):
+    for folder in ("jpeg", "counts", "voc"):
         (args.out / folder).mkdir(parents=True, exist_ok=True)
     if args.source == "nm1":
         cases = nm1_cases(args.scan, args.cases, args.negatives, args.seed, args.level)
@@ -153,16 +194,19 @@ def main(argv: list[str] | None = None) -> int:
         cases = phantom_cases(args.profile, args.cases, args.seed)
     rng = np.random.default_rng(args.seed)
     labels, written = {}, 0
-    for case_id, counts, truth, polygons in cases:
+    for case_id, counts, truth, polygons, lookalikes in cases:
         for name, polygon in polygons.items():
             stem = f"{case_id}_{name}"
             write_crop(counts, polygon, float(rng.uniform(*args.gain)), stem, args.out)
+            rows, cols = crop_box(polygon)
+            write_voc(args.out / "voc" / f"{stem}.xml", f"{stem}.jpg", (rows.stop - rows.start, cols.stop - cols.start),
+                      crop_boxes(truth, polygon, lookalikes=lookalikes))
             written += 1
             label = crop_label(truth, polygon)
             if label is not None:
                 labels[stem] = label == "abnormal"
     abnormal = write_image_labels(args.out / "labels.csv", labels)
-    print(f"{written} crops written two ways to {args.out}; {abnormal} abnormal, {len(labels) - abnormal} normal labelled")
+    print(f"{written} crops written two ways (with their boxes) to {args.out}; {abnormal} abnormal, {len(labels) - abnormal} normal labelled")
     return 0
 
 

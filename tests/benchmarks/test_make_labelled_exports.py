@@ -9,6 +9,7 @@ import pytest
 from support import benchmark_module
 
 from scintiseg.io import read_scan
+from scintiseg.io.voc import read_voc
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,8 @@ def test_every_case_is_written_three_ways_and_labelled_by_its_visible_lesions(be
         assert jpeg.pixel_spacing == inverted.pixel_spacing == (2.26, 2.26)  # assumed from the whole-body rows
         # the bladder (NM1's hottest pixel) is clipped by the window at half the maximum
         assert inverted.view("VIEW")[np.unravel_index(np.argmax(dicom), dicom.shape)] == 255
+        boxes = read_voc(tmp_path / "voc" / f"{row['file']}.xml")  # abnormal = a scored lesion box
+        assert boxes.shape == dicom.shape and any(not b.difficult for b in boxes.boxes) == (row["label"] == "abnormal")
 
 
 def test_with_a_gain_the_8bit_exports_are_counts_times_the_gain(bench, tmp_path, real_nm1):

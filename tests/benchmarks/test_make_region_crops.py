@@ -9,6 +9,7 @@ import pytest
 from support import benchmark_module
 
 from scintiseg.io import read_scan
+from scintiseg.io.voc import read_voc_folder
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +59,33 @@ def test_a_crop_is_abnormal_only_when_it_holds_most_of_a_visible_lesion(bench):
     assert bench.crop_label(case, polygon) == "normal"
 
 
+def test_boxes_mark_what_a_reader_sees_in_the_crop_in_its_own_coordinates(bench):
+    class Case:
+        instances = {"ANT": np.zeros((30, 30), np.uint16)}
+        masks = {"ANT": np.zeros((30, 30), bool)}
+
+    case = Case()
+    case.instances["ANT"][10:14, 10:14] = 1
+    case.masks["ANT"][10:14, 10:14] = True  # visible
+    case.instances["ANT"][20:22, 20:22] = 2  # invisible
+    polygon = np.zeros((30, 30), bool)
+    polygon[8:25, 5:25] = True  # the crop starts at row 8, column 5
+    spots = [(16.0, 17.0, 2.0), (2.0, 2.0, 2.0)]  # a benign hot spot inside, one outside
+    lesion, invisible, normal = bench.crop_boxes(case, polygon, lookalikes=spots)
+    assert lesion.label == "Abnormal" and (lesion.rows, lesion.cols) == ((2, 5), (5, 8)) and not lesion.difficult
+    assert invisible.difficult  # no reader sees it: not scored, and a call on it is not wrong
+    assert normal.label == "Normal" and (normal.rows, normal.cols) == ((6, 10), (10, 14))
+    polygon[:, :13] = False  # a quarter of the visible lesion left: not scored either
+    assert bench.crop_boxes(case, polygon)[0].difficult
+
+
 def test_phantom_patients_are_cut_by_their_own_region_maps(bench, tmp_path):
     assert bench.main(["--out", str(tmp_path), "--source", "phantom", "--cases", "1", "--seed", "930000"]) == 0
     written = sorted(path.stem for path in (tmp_path / "jpeg").glob("*.jpg"))
     assert written == sorted(f"low-count_s930000_{crop}" for crop in bench.CROPS)
     labels = {row["file"]: row["label"] for row in csv.DictReader((tmp_path / "labels.csv").open())}
     assert set(labels) <= set(written) and set(labels.values()) <= {"abnormal", "normal"}
+    boxes = read_voc_folder(tmp_path / "voc")
+    for stem, label in labels.items():  # a crop labelled abnormal has a scored lesion box, a normal one none
+        scored = [box for box in boxes[stem].boxes if box.label == "Abnormal" and not box.difficult]
+        assert bool(scored) == (label == "abnormal")

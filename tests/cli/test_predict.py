@@ -209,6 +209,32 @@ def test_labels_are_checked_first_and_measured_after_the_batch(run_dir, npy_scan
     assert "triage against the labels (2 scans, 1 abnormal)" in capsys.readouterr().err
 
 
+def test_boxes_are_checked_first_read_beside_the_scans_and_measured_after_the_batch(run_dir, npy_scan, tmp_path, capsys):
+    from scintiseg.io.voc import VocBox, write_voc
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    nm1 = np.load(npy_scan)
+    np.save(scans / "hot.npy", nm1)
+    np.save(scans / "calm.npy", (nm1 // 4).astype(nm1.dtype))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "hot.xml").write_text("<annotation><object><name>Abnormal</name></object></annotation>")
+    base = ["predict", str(scans), "--model", str(run_dir), "--quiet", "--no-dicom", "--pixel-spacing", "2.26"]
+    assert main([*base, "--out", str(tmp_path / "never"), "--boxes", str(tmp_path / "bad")]) == 2
+    assert "hot.xml: object 1 (Abnormal) has no bndbox" in capsys.readouterr().err and not (tmp_path / "never").exists()
+    rows, cols = nm1.shape  # the boxes lie beside the scans, as a VOC export keeps them: read as boxes, not as scans
+    write_voc(scans / "hot.xml", "hot.npy", (rows, cols), [VocBox("Abnormal", (0, rows - 1), (0, cols - 1))])
+    write_voc(scans / "calm.xml", "calm.npy", (rows, cols), [VocBox("Normal", (0, 9), (0, 9))])
+    assert main([*base, "--out", str(tmp_path / "out"), "--boxes", str(scans)]) == 0
+    summary = (tmp_path / "out" / "summary.csv").read_text()
+    assert "hot.xml" not in summary and summary.count(",ok,") == 2
+    result = json.loads((tmp_path / "out" / "boxes.json").read_text())
+    hot = next(image for image in result["per_image"] if image["input"].endswith("hot.npy"))
+    assert (result["images"], result["lesion_boxes"], result["normal_boxes"]) == (2, 1, 1)
+    assert result["lesion_boxes_found"] == int(hot["calls"] > 0)  # the box is the whole view: any outline finds it
+    assert result["triage"]["abnormal"] == 1 and "boxes (2 images): lesion boxes found" in capsys.readouterr().err
+
+
 def test_a_one_view_file_is_named_by_its_file_name_or_by_view(tmp_path):
     """A phantom patient's POST saved alone as a PNG: named POST by its file name (or --view), it is predicted as the
     two-view file's POST, sides and all; read as the unnamed VIEW (anterior) its sides were the other ones."""

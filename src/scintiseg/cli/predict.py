@@ -48,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "against the brightest pixel, into OUT/triage.json (docs/predict.md)",
     )
     parser.add_argument(
+        "--boxes", default=None, metavar="DIR",
+        help="hot-spot boxes (a folder of Pascal VOC XML, BS-80K's labels: Abnormal / Normal): also measure the "
+             "lesion boxes found, the normal boxes called and the calls in no box, into OUT/boxes.json (docs/predict.md)",
+    )
+    parser.add_argument(
         "--no-split-views", action="store_true",
         help="read a plain image about twice as tall as wide as one view, not as ANT (left) and POST (right) side "
              "by side (docs/io.md)",
@@ -85,6 +90,11 @@ def run(args: argparse.Namespace) -> int:
         from scintiseg.report.image_labels import read_image_labels  # lazy: only with --labels (scipy.stats)
 
         labels = read_image_labels(args.labels)
+    boxes = None
+    if args.boxes is not None:  # checked before any scan
+        from scintiseg.io.voc import read_voc_folder  # lazy: only with --boxes
+
+        boxes = read_voc_folder(args.boxes)
     model = load_model(args.model, engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
     read_kwargs["split_views"] = not args.no_split_views
@@ -103,4 +113,10 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_triage(args.out, labels)
         write_triage(args.out, result)
         print(triage_line(result) + f" -> {args.out}/triage.json", file=sys.stderr)
+    if boxes is not None:
+        from scintiseg.report.box_labels import boxes_line, evaluate_boxes, write_boxes  # lazy: only with --boxes
+
+        result = evaluate_boxes(args.out, boxes)
+        write_boxes(args.out, result)
+        print(boxes_line(result) + f" -> {args.out}/boxes.json", file=sys.stderr)
     return 1 if failed else 0

@@ -1,7 +1,8 @@
 """Batch prediction: many inputs, one output folder, atomic per scan, a summary CSV.
 
 - Inputs are files or folders; a folder is searched recursively for regular files that are not hidden
-  and not obviously something else (``.json``, ``.csv``, ``.txt``, ``.md``, ``.html``, ``.py``, ``.yaml``);
+  and not obviously something else (``.json``, ``.csv``, ``.txt``, ``.md``, ``.html``, ``.py``, ``.yaml``,
+  ``.xml``: annotations such as Pascal VOC boxes beside their images);
   each file is read by content (:func:`scintiseg.io.read_scan`).
 - Each scan's outputs go to ``OUT/<name>/`` where ``<name>`` is the input file name without suffix
   (characters other than letters, digits, ``.``, ``_``, ``-`` become ``_``; repeats get ``-2``, ``-3``).
@@ -42,7 +43,7 @@ from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.report.outputs import write_outputs
 
-SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml", ".log"}
+SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml", ".log", ".xml"}
 SUMMARY_NAME = "summary.csv"
 LOCK_NAME = ".scintiseg.lock"
 SUMMARY_COLUMNS = (

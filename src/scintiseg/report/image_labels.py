@@ -32,6 +32,7 @@ from scipy import stats
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.file_keys import file_keys, find_by_name
 
 FILE_COLUMNS = ("input", "file", "image", "filename", "name", "path")
 LABEL_COLUMNS = ("label", "abnormal", "lesion", "class", "target")
@@ -91,11 +92,7 @@ def write_image_labels(path: str | Path, labels: dict[str, bool]) -> int:
 
 def label_of(labels: dict[str, bool], scan_path: str | Path) -> bool | None:
     """The label of a scan, found by its path as given, its file name or its stem; None when unlabelled."""
-    scan_path = Path(scan_path)
-    for key in (str(scan_path), scan_path.name, scan_path.stem):
-        if key in labels:
-            return labels[key]
-    return None
+    return find_by_name(labels, scan_path)
 
 
 def roc_auc(scores: np.ndarray, abnormal: np.ndarray) -> float | None:
@@ -145,7 +142,7 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
         if label is None:
             unlabelled.append(row["input"])
             continue
-        used.update(k for k in (row["input"], Path(row["input"]).name, Path(row["input"]).stem) if k in labels)
+        used.update(k for k in file_keys(row["input"]) if k in labels)
         if row["status"] != "ok":
             failed += 1
             continue

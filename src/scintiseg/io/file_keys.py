@@ -1,0 +1,27 @@
+"""How a side file (labels, boxes) names the scan it belongs to: by its path as given, its file name or its stem.
+
+Labels CSVs and annotation folders name an image as they please: ``scans/0001.jpg``, ``0001.jpg`` or ``0001``
+(and a VOC file's own stem is ``0001`` for ``0001.jpg``). A scan is found under the first of :func:`file_keys`
+that a mapping holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def file_keys(path: str | Path) -> tuple[str, str, str]:
+    """The names a side file may give a scan at ``path``: the path as given, its file name, its stem."""
+    path = Path(path)
+    return str(path), path.name, path.stem
+
+
+def find_by_name(mapping: dict[str, T], path: str | Path) -> T | None:
+    """``mapping``'s value for the scan at ``path`` under the first of its :func:`file_keys`; None when absent."""
+    for key in file_keys(path):
+        if key in mapping:
+            return mapping[key]
+    return None

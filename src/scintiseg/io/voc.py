@@ -1,0 +1,195 @@
+"""Pascal VOC box annotations (BS-80K's hot-spot labels): read one XML file or a folder of them, write one.
+
+BS-80K, the largest public bone-scan set (``../shared/reference/realdata.md``), marks hot spots with Pascal VOC
+boxes, ``Abnormal`` for a lesion and ``Normal`` for a physiological or benign hot spot, one XML file per 8-bit
+JPEG; LabelImg, CVAT and Roboflow write the same format. :mod:`scintiseg.report.box_labels` scores a batch's
+predictions against such boxes (``scintiseg predict SCANS --out OUT --boxes DIR``).
+
+The format (the VOC devkit's): ``<annotation>`` with an optional ``<filename>``, an optional ``<size>``
+(``<width>``, ``<height>``, ``<depth>``) and any number of ``<object>``, each with a ``<name>``, an optional
+``<difficult>`` (``1``: left out of the scores, as the devkit does) and a ``<bndbox>`` of ``<xmin>``, ``<ymin>``,
+``<xmax>``, ``<ymax>``. Coordinates are read as the devkit defines them, 1-based and inclusive (pixel ``x`` is
+column ``x - 1``); LabelImg and other tools write 0-based ones, a pixel's difference that
+:mod:`scintiseg.report.box_labels` absorbs with a margin. Decimals (``12.0``, ``11.6``) are rounded. Other
+elements (``folder``, ``source``, ``pose``, ``truncated``, ``segmented``) are ignored.
+
+Hostile or damaged files raise one :class:`~scintiseg.errors.ScintisegError` naming the file and the problem:
+malformed XML, a root other than ``annotation``, an object without a name or a complete ``bndbox``, a
+coordinate that is not a finite number, a box whose minimum exceeds its maximum, or one more than a pixel outside
+the declared size (it belongs to another image); files over :data:`MAX_FILE_BYTES` and more than
+:data:`MAX_BOXES` objects are refused before they are parsed in full. The standard library's parser
+(``xml.etree.ElementTree``, expat) resolves no external entity and limits entity expansion, so no well-kept
+XML library is needed here.
+
+Choices the format leaves open, stated: a folder is read without recursion, every ``*.xml`` in it; an annotation
+is found by the image name its ``<filename>`` gives and by its own file name's stem (``0001.xml`` for
+``0001.jpg``); two files claiming the same image are an error.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.file_keys import file_keys, find_by_name
+
+#: Largest VOC file read (a file of 10,000 boxes is under 3 MB).
+MAX_FILE_BYTES = 8 * 1024 * 1024
+#: Most objects read from one file.
+MAX_BOXES = 10_000
+#: Largest declared image side (as :mod:`scintiseg.io.labelme`).
+MAX_IMAGE_SIDE = 8192
+
+
+@dataclass(frozen=True)
+class VocBox:
+    """One box: its label as written, rows and columns 0-based and inclusive, and the devkit's difficult flag."""
+
+    label: str
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+    difficult: bool = False
+
+
+@dataclass(frozen=True)
+class VocAnnotation:
+    """One XML file: where it was read, the image it names, the image's (height, width) if declared, its boxes."""
+
+    path: Path
+    filename: str | None
+    shape: tuple[int, int] | None
+    boxes: tuple[VocBox, ...]
+
+
+def _text(element: ET.Element | None) -> str | None:
+    return None if element is None or element.text is None else element.text.strip()
+
+
+def _number(node: ET.Element, tag: str, path: Path, where: str) -> float:
+    text = _text(node.find(tag))
+    if text is None or not text:
+        raise ScintisegError(f"{where} has no {tag}", path=path)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ScintisegError(f"{where}: {tag} {text[:40]!r} is not a number", path=path) from None
+    if not math.isfinite(value):
+        raise ScintisegError(f"{where}: {tag} {text[:40]!r} is not a finite number", path=path)
+    return value
+
+
+def _size(root: ET.Element, path: Path) -> tuple[int, int] | None:
+    size = root.find("size")
+    if size is None or size.find("width") is None or size.find("height") is None:
+        return None
+    width, height = (_number(size, tag, path, "size") for tag in ("width", "height"))
+    if width == 0 and height == 0:  # some exporters write 0 x 0 when they do not know
+        return None
+    for tag, value in (("width", width), ("height", height)):
+        if value != int(value) or not 1 <= value <= MAX_IMAGE_SIDE:
+            raise ScintisegError(f"size: {tag} {value:g} is not a whole number from 1 to {MAX_IMAGE_SIDE}", path=path)
+    return int(height), int(width)
+
+
+def read_voc(path: str | Path) -> VocAnnotation:
+    """One Pascal VOC XML file (module docstring).
+
+    Raises:
+        ScintisegError: an unreadable, oversized or malformed file, or a box that is not one (module docstring).
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScintisegError(f"larger than {MAX_FILE_BYTES // 2**20} MB: not a box annotation", path=path)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScintisegError(f"cannot read the box annotation ({exc.strerror or exc})", path=path) from None
+    if data.count(b"<object") > MAX_BOXES:
+        raise ScintisegError(f"more than {MAX_BOXES} objects: not a box annotation of one image", path=path)
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise ScintisegError(f"not a Pascal VOC file (malformed XML: {exc})", path=path) from None
+    if root.tag != "annotation":
+        raise ScintisegError(f"not a Pascal VOC file (the root element is <{root.tag[:40]}>, not <annotation>)", path=path)
+    shape = _size(root, path)
+    boxes = []
+    for number, obj in enumerate(root.iter("object"), start=1):
+        where = f"object {number}"
+        label = _text(obj.find("name"))
+        if not label:
+            raise ScintisegError(f"{where} has no name", path=path)
+        box = obj.find("bndbox")
+        if box is None:
+            raise ScintisegError(f"{where} ({label[:40]}) has no bndbox", path=path)
+        xmin, ymin, xmax, ymax = (_number(box, tag, path, f"{where} ({label[:40]})") for tag in ("xmin", "ymin", "xmax", "ymax"))
+        if xmin > xmax or ymin > ymax:
+            raise ScintisegError(f"{where} ({label[:40]}): xmin/ymin {xmin:g}/{ymin:g} exceed xmax/ymax {xmax:g}/{ymax:g}", path=path)
+        if shape is not None and (min(xmin, ymin) < -1 or xmax > shape[1] + 1 or ymax > shape[0] + 1):
+            raise ScintisegError(f"{where} ({label[:40]}): the box {xmin:g},{ymin:g}-{xmax:g},{ymax:g} lies outside the "
+                                 f"{shape[1]} x {shape[0]} image it declares", path=path)
+        difficult = (_text(obj.find("difficult")) or "0") in ("1", "true", "True")
+        boxes.append(VocBox(label, (round(ymin) - 1, round(ymax) - 1), (round(xmin) - 1, round(xmax) - 1), difficult))
+    filename = _text(root.find("filename")) or None
+    return VocAnnotation(path, filename, shape, tuple(boxes))
+
+
+def read_voc_folder(folder: str | Path) -> dict[str, VocAnnotation]:
+    """``{key: annotation}`` for every ``*.xml`` in ``folder`` (or the one file ``folder`` names), each under the
+    image name its ``<filename>`` gives and under its own stem (module docstring).
+
+    Raises:
+        ScintisegError: no such folder, no XML in it, a bad file (:func:`read_voc`), or two files for one image.
+    """
+    folder = Path(folder)
+    if folder.is_file():
+        files = [folder]
+    elif folder.is_dir():
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".xml" and p.is_file())
+        if not files:
+            raise ScintisegError("no Pascal VOC file (*.xml) in the folder", path=folder)
+    else:
+        raise ScintisegError("no such file or folder of box annotations", path=folder)
+    found: dict[str, VocAnnotation] = {}
+    for file in files:
+        annotation = read_voc(file)
+        keys = {file.stem}
+        if annotation.filename:
+            keys |= set(file_keys(annotation.filename))
+        for key in keys:
+            other = found.get(key)
+            if other is not None and other.path != file:
+                raise ScintisegError(f"{file.name} and {other.path.name} both annotate {key!r}", path=folder)
+            found[key] = annotation
+    return found
+
+
+def annotation_of(annotations: dict[str, VocAnnotation], image_path: str | Path) -> VocAnnotation | None:
+    """The annotation of an image, found by its path as given, its file name or its stem; None when unannotated."""
+    return find_by_name(annotations, image_path)
+
+
+def write_voc(path: str | Path, filename: str, shape: tuple[int, int], boxes: list[VocBox] | tuple[VocBox, ...],
+              depth: int = 3) -> Path:
+    """One Pascal VOC file for the image ``filename`` of ``shape`` (rows, columns), coordinates 1-based as the
+    devkit's, that :func:`read_voc` reads back to the same boxes (atomic: never half-written)."""
+    root = ET.Element("annotation")
+    ET.SubElement(root, "filename").text = filename
+    size = ET.SubElement(root, "size")
+    for tag, value in (("width", shape[1]), ("height", shape[0]), ("depth", depth)):
+        ET.SubElement(size, tag).text = str(int(value))
+    for box in boxes:
+        obj = ET.SubElement(root, "object")
+        ET.SubElement(obj, "name").text = box.label
+        ET.SubElement(obj, "difficult").text = "1" if box.difficult else "0"
+        bndbox = ET.SubElement(obj, "bndbox")
+        for tag, value in (("xmin", box.cols[0]), ("ymin", box.rows[0]), ("xmax", box.cols[1]), ("ymax", box.rows[1])):
+            ET.SubElement(bndbox, tag).text = str(int(value) + 1)
+    ET.indent(root)
+    path = Path(path)
+    write_text_atomic(path, ET.tostring(root, encoding="unicode") + "\n")
+    return path

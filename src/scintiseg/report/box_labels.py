@@ -1,0 +1,215 @@
+"""Hot-spot boxes against a batch's predictions: which labelled lesions were outlined, which benign hot spots called?
+
+Image labels (:mod:`scintiseg.report.image_labels`) say whether the model ranks abnormal scans first; boxes say
+*which* hot spots it gets right. BS-80K, the largest public bone-scan set, marks every hot spot of its 8-bit views
+and crops with a Pascal VOC box, ``Abnormal`` (a lesion) or ``Normal`` (physiological or benign: the bladder, a
+kidney, an injection site, a degenerative joint; realdata.md), read by :mod:`scintiseg.io.voc`. With them,
+``scintiseg predict SCANS --out OUT --boxes DIR`` measures on a site's own real scans what the phantom benchmarks
+measure on synthetic ones, and writes ``OUT/boxes.json`` and one line:
+
+- **lesion boxes found** (sensitivity): a box is found when a predicted lesion (a connected part, 8-neighbour, of
+  the view's ``V_mask.png``, the outlines the report draws) has a pixel inside it;
+- **normal boxes called**: the same for the benign hot spots, the real hard negatives (the share called, and how
+  many per image);
+- **calls**: every predicted lesion is on a lesion box, on normal boxes only, or in **no box** (a call on something
+  nobody marked; per image, the false positives a reader would have to dismiss, together with those on normal boxes);
+- the image-level **triage** with each image abnormal when it holds a lesion box and normal when it holds no box
+  of a lesion's label at all (one whose only lesion boxes are ``difficult`` is left out), the ROC AUC of the
+  largest probability against the brightest pixel's, as ``--labels`` gives it;
+- per image, the same counts, so that the misses and false calls can be opened one by one.
+
+Choices the task left open, stated: a box is widened by :data:`MARGIN_PX` pixel on every side before it is
+compared (VOC's 1-based coordinates against tools that write 0-based ones, and a box drawn tight to a hot spot
+whose outline spreads a pixel further); a box marked ``difficult`` and a box whose label is neither a lesion's
+(:data:`LESION_LABELS`) nor a benign hot spot's (:data:`NORMAL_LABELS`, any case) is not scored, and a call on it
+counts as neither right nor wrong (the unknown labels are listed in the result); boxes are placed on one-view
+images only (a BS-80K file holds one view or one crop), and a scan of two views, a scan whose size is not the
+declared one, or one without an annotation is left out and counted; a failed scan is left out and counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of
+from scintiseg.report.image_labels import evaluate_triage
+
+#: Box labels of a lesion (lower case).
+LESION_LABELS = ("abnormal", "lesion", "metastasis", "metastases", "malignant", "positive", "hotspot_abnormal")
+#: Box labels of a benign or physiological hot spot (lower case).
+NORMAL_LABELS = ("normal", "physiological", "benign", "negative", "hotspot_normal")
+#: Pixels added on every side of a box before it is compared (module docstring).
+MARGIN_PX = 1
+BOXES_NAME = "boxes.json"
+
+
+def box_kind(box: VocBox) -> str:
+    """``lesion``, ``normal`` or ``unscored`` (difficult, or a label of neither list)."""
+    label = box.label.strip().lower()
+    if box.difficult:
+        return "unscored"
+    if label in LESION_LABELS:
+        return "lesion"
+    if label in NORMAL_LABELS:
+        return "normal"
+    return "unscored"
+
+
+def box_window(box: VocBox, shape: tuple[int, int], margin: int = MARGIN_PX) -> tuple[slice, slice]:
+    """The box widened by ``margin`` and clipped to an image of ``shape``, as array slices."""
+    rows = slice(max(box.rows[0] - margin, 0), min(box.rows[1] + margin + 1, shape[0]))
+    cols = slice(max(box.cols[0] - margin, 0), min(box.cols[1] + margin + 1, shape[1]))
+    return rows, cols
+
+
+def score_image(mask: np.ndarray, boxes: tuple[VocBox, ...] | list[VocBox]) -> dict:
+    """Boxes found / called and calls by where they lie, for one view's lesion ``mask`` (module docstring)."""
+    parts, count = ndimage.label(np.asarray(mask) > 0, structure=np.ones((3, 3), dtype=bool))
+    kinds = [box_kind(box) for box in boxes]
+    touched = []  # per box: the ids of the predicted lesions with a pixel in it
+    for box in boxes:
+        window = parts[box_window(box, parts.shape)]
+        touched.append(set(np.unique(window[window > 0]).tolist()))
+    on = {kind: set().union(*[t for t, k in zip(touched, kinds) if k == kind]) for kind in ("lesion", "normal", "unscored")}
+    calls = set(range(1, count + 1))
+    return {
+        "lesion_boxes": kinds.count("lesion"),
+        "lesion_boxes_found": sum(bool(t) for t, k in zip(touched, kinds) if k == "lesion"),
+        "normal_boxes": kinds.count("normal"),
+        "normal_boxes_called": sum(bool(t) for t, k in zip(touched, kinds) if k == "normal"),
+        "unscored_boxes": kinds.count("unscored"),
+        "calls": count,
+        "calls_on_lesion_boxes": len(on["lesion"]),
+        "calls_on_normal_boxes_only": len(on["normal"] - on["lesion"]),
+        "calls_in_no_box": len(calls - on["lesion"] - on["normal"] - on["unscored"]),
+    }
+
+
+def lesion_boxes(instances: np.ndarray, visible: np.ndarray, inside: np.ndarray | None = None,
+                 label: str = "Abnormal") -> list[VocBox]:
+    """Boxes a reader would draw around the lesions of a truth lesion-id map ``instances`` (0 = none) whose
+    ``visible`` extents are what the view shows, as BS-80K boxes them: one per lesion with a pixel in ``inside``
+    (a crop's polygon; default the whole view), around its visible part inside (all of its part inside when none is
+    visible), in the coordinates of ``inside``'s bounding box. A lesion not visible, or with less than half of its
+    visible extent inside, is marked ``difficult`` (no reader would score it; a call on it is not wrong)."""
+    instances, visible = np.asarray(instances), np.asarray(visible, dtype=bool)
+    inside = np.ones(instances.shape, dtype=bool) if inside is None else np.asarray(inside, dtype=bool)
+    rows, cols = np.nonzero(inside)
+    r0, c0 = (int(rows.min()), int(cols.min())) if rows.size else (0, 0)
+    boxes = []
+    for lesion_id in np.unique(instances[inside & (instances > 0)]):
+        extent = instances == lesion_id
+        seen = extent & visible
+        part = extent & inside
+        drawn = part & seen if (part & seen).any() else part
+        rr, cc = np.nonzero(drawn)
+        difficult = not seen.any() or (seen & inside).sum() < 0.5 * seen.sum()
+        boxes.append(VocBox(label, (int(rr.min()) - r0, int(rr.max()) - r0), (int(cc.min()) - c0, int(cc.max()) - c0),
+                            difficult=bool(difficult)))
+    return boxes
+
+
+def _one_view(out: Path, row: dict) -> tuple[str, Path] | str:
+    """(view, its mask file) of a predicted one-view scan, or why the boxes cannot be placed on it."""
+    try:
+        report = json.loads((out / row["output"] / "report.json").read_text())
+        views = report["views"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no readable report.json"
+    if len(views) != 1:
+        return f"{len(views)} views (boxes are placed on one-view images)"
+    (view, info), = views.items()
+    return view, out / row["output"] / info.get("files", {}).get("mask", f"{view}_mask.png")
+
+
+def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> dict:
+    """Every one-view scan of a batch's ``OUT/summary.csv`` against its boxes (module docstring)."""
+    out = Path(out)
+    try:
+        rows = list(csv.DictReader((out / "summary.csv").read_text().splitlines()))
+    except OSError as exc:
+        raise ScintisegError(f"no batch summary to evaluate ({exc.strerror})", path=out / "summary.csv") from None
+    images, skipped, failed, unannotated, used = [], [], 0, 0, set()
+    for row in rows:
+        annotation = annotation_of(annotations, row["input"])
+        if annotation is None:
+            unannotated += 1
+            continue
+        used.add(annotation.path)
+        if row["status"] != "ok":
+            failed += 1
+            continue
+        placed = _one_view(out, row)
+        if isinstance(placed, str):
+            skipped.append({"input": row["input"], "why": placed})
+            continue
+        view, mask_path = placed
+        try:
+            mask = np.asarray(Image.open(mask_path))
+        except OSError:
+            skipped.append({"input": row["input"], "why": f"no readable {mask_path.name}"})
+            continue
+        if annotation.shape is not None and tuple(mask.shape[:2]) != annotation.shape:
+            skipped.append({"input": row["input"], "why": f"the image is {mask.shape[1]} x {mask.shape[0]}, the boxes' "
+                            f"{annotation.path.name} declares {annotation.shape[1]} x {annotation.shape[0]}"})
+            continue
+        images.append({"input": row["input"], "annotation": annotation.path.name, "view": view,
+                       "triage_score": float(row["triage_score"]), **score_image(mask, annotation.boxes)})
+    total = {key: sum(image[key] for image in images) for key in (
+        "lesion_boxes", "lesion_boxes_found", "normal_boxes", "normal_boxes_called", "unscored_boxes", "calls",
+        "calls_on_lesion_boxes", "calls_on_normal_boxes_only", "calls_in_no_box")}
+    labels_seen = Counter(box.label for a in {a.path: a for a in annotations.values()}.values() for box in a.boxes)
+    n = len(images)
+    result = {
+        "images": n, "failed": failed, "skipped": len(skipped), "unannotated_scans": unannotated,
+        "annotations_without_scan": len({a.path for a in annotations.values()} - used),
+        **total,
+        "sensitivity": round(total["lesion_boxes_found"] / total["lesion_boxes"], 4) if total["lesion_boxes"] else None,
+        "normal_boxes_called_share": round(total["normal_boxes_called"] / total["normal_boxes"], 4) if total["normal_boxes"] else None,
+        "false_calls_per_image": round((total["calls_on_normal_boxes_only"] + total["calls_in_no_box"]) / n, 4) if n else None,
+        "labels": dict(labels_seen.most_common()),
+        "unscored_labels": sorted({label for label in labels_seen
+                                   if label.strip().lower() not in LESION_LABELS + NORMAL_LABELS}),
+        "margin_px": MARGIN_PX,
+        "skipped_scans": skipped,
+        "per_image": images,
+    }
+    doubtful = {image["input"] for image in images if image["lesion_boxes"] == 0 and any(
+        box.difficult and box.label.strip().lower() in LESION_LABELS for box in annotation_of(annotations, image["input"]).boxes)}
+    image_labels = {image["input"]: image["lesion_boxes"] > 0 for image in images if image["input"] not in doubtful}
+    result["triage"] = evaluate_triage(out, image_labels) if image_labels else None
+    return result
+
+
+def write_boxes(out: str | Path, result: dict) -> Path:
+    """``OUT/boxes.json`` (atomic)."""
+    path = Path(out) / BOXES_NAME
+    write_text_atomic(path, json.dumps(result, indent=1) + "\n")
+    return path
+
+
+def boxes_line(result: dict) -> str:
+    """One line for the terminal."""
+    def fmt(value) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    triage = result.get("triage") or {}
+    line = (f"boxes ({result['images']} images): lesion boxes found {result['lesion_boxes_found']} of "
+            f"{result['lesion_boxes']} ({fmt(result['sensitivity'])}); normal boxes called {result['normal_boxes_called']} "
+            f"of {result['normal_boxes']}; false calls per image {fmt(result['false_calls_per_image'])} "
+            f"({result['calls_in_no_box']} in no box); triage AUC {fmt(triage.get('triage_auc'))}, the brightest pixel "
+            f"{fmt(triage.get('brightest_pixel_auc'))}")
+    if result["unscored_labels"]:
+        line += f"; labels not scored: {', '.join(result['unscored_labels'][:5])}"
+    if result["skipped"]:
+        line += f"; {result['skipped']} left out (boxes.json says why)"
+    return line

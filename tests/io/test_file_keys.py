@@ -1,0 +1,14 @@
+"""scintiseg.io.file_keys: a side file names its scan by path, file name or stem."""
+
+from __future__ import annotations
+
+from scintiseg.io.file_keys import file_keys, find_by_name
+
+
+def test_a_scan_is_found_by_its_path_then_its_name_then_its_stem():
+    assert file_keys("scans/0001.jpg") == ("scans/0001.jpg", "0001.jpg", "0001")
+    found = {"scans/0001.jpg": "path", "0001.jpg": "name", "0001": "stem", "0002": "other stem"}
+    assert find_by_name(found, "scans/0001.jpg") == "path"
+    assert find_by_name(found, "/elsewhere/0001.jpg") == "name"
+    assert find_by_name(found, "/elsewhere/0001.png") == "stem"
+    assert find_by_name(found, "0002.dcm") == "other stem" and find_by_name(found, "0003.jpg") is None
