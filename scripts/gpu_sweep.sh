@@ -11,7 +11,9 @@
 # raise NM1's false positives. So: the profiles of sessions 16 (fainter lesions, bones less uneven) and 12
 # (lesions oversampled where look-alikes sit) with the GPU's number of patients per step, a checkpoint every
 # epoch, and the choice made on NM1 first (as the shipped model was chosen, scripts/train_on_gpu.sh), then on
-# the phantom.
+# the phantom. Every run also draws a random gain on each normalised input (--gain-jitter, GAIN_JITTER below): in
+# session 19's CPU fine-tunes (docs/robustness.md, "Gain") it halved NM1's false positives against the same
+# fine-tune without it and made the calls depend far less on the input's level.
 #
 #   bash scripts/gpu_sweep.sh WORK [MINUTES] [RESULTS]
 #
@@ -28,6 +30,7 @@
 # randomised-sites": the two kinds of miss of docs/predict.md, faint lesions and conspicuous ones where the
 # look-alikes sit], GENERATOR_WORKERS per run [6], SEED [2040], PICK (checkpoints scored on the phantom) [6],
 # EVAL_JOBS [cores / 2, at least 1], PHANTOM_PATIENTS [100], NM1_CASES [30] (and as many lesion-free hybrids),
+# GAIN_JITTER [0.3; 0 for none],
 # TRAIN_ARGS (appended to every `scintiseg train`; a later option wins: e.g. "--pool-patients 256 --lr 1e-4").
 #
 # On the device (docs/training.md, "A prepared GPU sweep"; its python3 has torch but not pydicom or MONAI, and
@@ -63,7 +66,8 @@ for profile in $profiles; do
     --model rdinet --model-arg preset=small --pixel-mm 2.26 --window-size 256 --pool-patients 128 --refresh 0.5 \
     --windows-per-view 4 --val-patients 24 --loss dice_bce --batch-size 16 --lr 3e-4 --augment \
     --seed "${SEED:-2040}" --generator-workers "${GENERATOR_WORKERS:-6}" --save-every 1 --synthetic "$profile" \
-    --normalisation robust --input-mode ant --epochs 1000 --threads 2 --no-progress ${TRAIN_ARGS:-} \
+    --normalisation robust --input-mode ant --epochs 1000 --threads 2 --no-progress \
+    --gain-jitter "${GAIN_JITTER:-0.3}" ${TRAIN_ARGS:-} \
     >"$work/$profile.txt" 2>&1 &
   pids+=($!)
 done

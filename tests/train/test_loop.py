@@ -66,6 +66,23 @@ def test_interrupt_mid_epoch_then_resume_matches_uninterrupted_run(make_data, ti
     assert [r["val_dsc"] for r in resumed.history] == [r["val_dsc"] for r in reference.history]
 
 
+def test_a_random_gain_changes_what_is_learned_and_resumes_to_the_same_weights(make_data, tiny_config, tmp_path):
+    plain = train(tiny_config(out=str(tmp_path / "plain")), data=make_data())
+    reference = train(tiny_config(out=str(tmp_path / "ref"), gain_jitter=0.3), data=make_data())
+    assert any(not torch.equal(a, b) for a, b in zip(_weights(plain.run_dir).values(), _weights(reference.run_dir).values()))
+
+    def crash(epoch, batch_index):
+        if epoch == 2 and batch_index == 0:
+            raise Interrupted
+
+    config = tiny_config(out=str(tmp_path / "crash"), gain_jitter=0.3)
+    with pytest.raises(Interrupted):
+        train(config, data=make_data(), on_batch=crash)
+    train(config, resume=True, data=make_data())
+    expected, got = _weights(reference.run_dir), _weights(config.out)
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
+
+
 def test_resume_removes_what_a_killed_writer_left_in_the_run_folder(make_data, tiny_config):
     # SIGKILL between an atomic write's temporary file and its rename leaves ``.NAME.*.part`` behind (seen in CI:
     # ``.log.csv.7b7avh7s.part``); the resumed run deletes them in the run folder and in checkpoints/

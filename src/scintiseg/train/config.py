@@ -64,6 +64,7 @@ class TrainConfig(Config):
         val_fraction: share of training patients held out for validation when ``fold`` is None.
         seed: seeds weight initialisation, data order, label selection and augmentation.
         augment: random flips / small rotations and translations on the fly (paper B §3.2.1).
+        gain_jitter: spread of a random gain on each normalised training input (:mod:`scintiseg.prepare.gain`).
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         amp: bfloat16 autocast on CUDA (ignored on the CPU, where it is slower).
         channels_last: channels-last memory format for the model and batches.
@@ -139,6 +140,8 @@ class TrainConfig(Config):
     val_fraction: float = 0.2
     seed: int = 0
     augment: bool = False
+    gain_jitter: float = option(0.0, help="multiply each training input by a log-uniform gain in [exp(-G), exp(G)] "
+                                "after the normalisation (0: off; prepare.gain)")
     device: str = option("auto", choices=("auto", "cpu", "cuda"))
     amp: bool = True
     channels_last: bool = False
@@ -188,6 +191,7 @@ class TrainConfig(Config):
             ("window_size", 16 <= self.window_size <= 2048),
             ("generator_workers", self.generator_workers >= 0),
             ("save_every", self.save_every >= 0),
+            ("gain_jitter", 0.0 <= self.gain_jitter <= 1.386),
         ]
         for name, ok in checks:
             if not ok:

@@ -57,6 +57,7 @@ from scintiseg.models.checkpoint import (
 from scintiseg.models.device import autocast_dtype
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.prepare.augment import RandomGeometric
+from scintiseg.prepare.gain import RandomGain
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.data import (
     SegmentationDataset,
@@ -378,6 +379,11 @@ def _augmenter(config: TrainConfig, epoch: int):
     return RandomGeometric(seed=seed)
 
 
+def _gain_seed(config: TrainConfig, epoch: int) -> int:
+    """The random gains' seed of ``epoch`` (resumable, apart from the geometric augmentation's)."""
+    return int(np.random.SeedSequence([config.seed, epoch, 104729]).generate_state(1)[0])
+
+
 def train(
     config: TrainConfig,
     *,
@@ -483,6 +489,7 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
             freeze_normalisation(network)
         loader = _loader(data.for_epoch(epoch), config, context, epoch)
         augment = _augmenter(config, epoch) if config.augment else None
+        gain = RandomGain(config.gain_jitter, seed=_gain_seed(config, epoch)) if config.gain_jitter else None
         totals = {"loss": 0.0, "supervised": 0.0, "unsupervised": 0.0, "alpha": 0.0}
         seen = 0
         for batch_index, batch in enumerate(loader):
@@ -490,6 +497,8 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
             targets = batch["target"].to(device)
             if augment is not None:
                 images, targets = augment(images, targets)
+            if gain is not None:
+                images = gain(images)
             if config.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             progress = (epoch + batch_index / max(len(loader), 1)) / config.epochs
