@@ -26,7 +26,6 @@ docs/robustness.md "Gain"); one run per gain on the same images.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
@@ -42,16 +41,8 @@ from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.report.image_labels import roc_auc
 from scintiseg.scan import Scan
 
-
-def _crops():
-    """``benchmarks/make_region_crops.py`` (a sibling script: the same crops), loaded by path once."""
-    if "make_region_crops" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("make_region_crops", Path(__file__).resolve().parent / "make_region_crops.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_region_crops"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["make_region_crops"]
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # a sibling script: the same crops
+import make_region_crops  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 GAINS = (0.7, 0.85, 1.0, 1.2, 1.4)
@@ -79,7 +70,7 @@ def score(prediction, truth: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
 
 def nm1_sets(scan_path: Path, cases: int, negatives: int, seed: int):
     """``(set, Scan, truth)`` of the NM1 hybrids and of their region crops (module docstring)."""
-    crops = _crops()
+    crops = make_region_crops
     scan = read_scan(scan_path)
     polygons = crops.crop_polygons(scan)
     source = prepare_source(scan)

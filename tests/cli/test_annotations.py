@@ -40,3 +40,31 @@ def test_consensus_malformed_json_is_one_line(tmp_path, capsys):
     assert main(["annotations", "consensus", good, str(tmp_path / "B.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "B.json" in err[0] and "malformed JSON" in err[0]
+
+
+def test_from_boxes_writes_an_outline_per_lesion_box_that_labelme_reads(tmp_path, capsys):
+    from scintiseg.io.images import write_png16
+    from scintiseg.io.labelme import read_labelme
+    from scintiseg.io.voc import VocBox, write_voc
+
+    rows, cols = np.indices((80, 40))
+    image = (5 + 60 * np.exp(-((rows - 20) ** 2 + (cols - 20) ** 2) / 18.0)).astype(np.uint16)
+    (tmp_path / "images").mkdir()
+    write_png16(image, tmp_path / "images" / "crop_ANT.png")
+    write_png16(image, tmp_path / "images" / "calm.png")
+    write_voc(tmp_path / "images" / "crop_ANT.xml", "crop_ANT.png", (80, 40),
+              [VocBox("Abnormal", (10, 30), (10, 30)), VocBox("Normal", (60, 75), (5, 35))])
+    write_voc(tmp_path / "images" / "calm.xml", "calm.png", (80, 40), [VocBox("Normal", (10, 30), (10, 30))])
+    out = tmp_path / "outlines"
+    assert main(["annotations", "from-boxes", str(tmp_path / "images"), "--boxes", str(tmp_path / "images"),
+                 "--out", str(out)]) == 0
+    assert "2 LabelMe file(s) written" in capsys.readouterr().err
+    lesion = read_labelme(out / "crop_ANT.json")
+    mask = lesion.to_mask()
+    assert lesion.view == "ANT" and mask[20, 20] and not mask[65, 20] and 10 <= mask.sum() <= 60
+    assert not read_labelme(out / "calm.json").to_mask().any()  # only a benign box: a labelled negative
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.xml").write_text("<annotation><object><name>Abnormal</name></object></annotation>")
+    assert main(["annotations", "from-boxes", str(tmp_path / "images"), "--boxes", str(tmp_path / "bad"),
+                 "--out", str(tmp_path / "never")]) == 2
+    assert "x.xml: object 1 (Abnormal) has no bndbox" in capsys.readouterr().err and not (tmp_path / "never").exists()

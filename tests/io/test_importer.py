@@ -72,6 +72,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def test_import_mixed_folder_passes_check(tmp_path):
     scans, outlines = _department(tmp_path)
+    (scans / "c1.xml").write_text("<annotation/>")  # Pascal VOC boxes beside a scan: neither a scan nor labels
     out = tmp_path / "ds"
     report = import_dataset([scans], out, labels_dir=outlines)
     manifest = load_manifest(out)

@@ -1,4 +1,5 @@
-"""``scintiseg annotations consensus A.json B.json C.json``: three-reader consensus (paper B §2.2)."""
+"""``scintiseg annotations``: ``consensus A.json B.json C.json`` (three-reader consensus, paper B §2.2) and
+``from-boxes IMAGES --boxes DIR --out DIR`` (hot-spot boxes, BS-80K's, turned into LabelMe outlines)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--root", default=None, help="folder imagePath must stay inside (default: each JSON's folder)")
     cmd.add_argument("--out", default=None, help="write the decision JSON here instead of printing it")
     cmd.set_defaults(func=run_consensus)
+    boxes = sub.add_parser(
+        "from-boxes",
+        help="LabelMe outlines from hot-spot boxes (Pascal VOC, BS-80K's Abnormal boxes): the hot spot in each box",
+        description="For each one-view image with a Pascal VOC file (docs/io.md), outline the hot spot of each lesion "
+        "box (its half-maximum extent above the box's border, scintiseg.prepare.box_outlines) and write the "
+        "outlines as OUT/<image stem>.json, a LabelMe file with the image embedded, for a physician to correct and "
+        "for `scintiseg dataset import --labels OUT`. Benign (Normal) boxes get no outline: they stay background.",
+    )
+    boxes.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files or folders (as `predict` reads them)")
+    boxes.add_argument("--boxes", required=True, metavar="DIR", help="a folder of Pascal VOC XML (or one file)")
+    boxes.add_argument("--out", required=True, metavar="DIR", help="folder for the LabelMe files")
+    boxes.add_argument("--label", default="lesion", help="label of the outlines (default: lesion)")
+    boxes.set_defaults(func=run_from_boxes)
 
 
 def run_consensus(args: argparse.Namespace) -> int:
@@ -50,3 +64,50 @@ def run_consensus(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def run_from_boxes(args: argparse.Namespace) -> int:
+    import sys
+
+    from scintiseg.errors import ScintisegError  # lazy: only this subcommand
+    from scintiseg.io import read_scan  # lazy: only this subcommand
+    from scintiseg.io.labelme import write_labelme  # lazy: only this subcommand
+    from scintiseg.io.voc import annotation_of, box_kind, read_voc_folder  # lazy: only this subcommand
+    from scintiseg.prepare.box_outlines import outlines_from_boxes  # lazy: only this subcommand
+    from scintiseg.report.batch import expand_inputs  # lazy: only this subcommand
+    from scintiseg.scan import Annotation  # lazy: only this subcommand
+
+    found = read_voc_folder(args.boxes)  # checked before any image: a bad file is one line
+    out = Path(args.out)
+    written = outlines = lesion_boxes = empty = 0
+    skipped: list[str] = []
+    for path in expand_inputs(args.inputs):
+        annotation = annotation_of(found, path)
+        if annotation is None:
+            continue
+        try:
+            scan = read_scan(path, view="name")
+        except ScintisegError as exc:
+            skipped.append(f"{path}: {exc.problem}")
+            continue
+        if len(scan.view_names) != 1:
+            skipped.append(f"{path}: {len(scan.view_names)} views (boxes are placed on one-view images)")
+            continue
+        view = scan.view_names[0]
+        image = scan.view(view)
+        if annotation.shape is not None and tuple(image.shape) != annotation.shape:
+            skipped.append(f"{path}: the image is {image.shape[1]} x {image.shape[0]}, {annotation.path.name} "
+                           f"declares {annotation.shape[1]} x {annotation.shape[0]}")
+            continue
+        mask, none = outlines_from_boxes(image, annotation.boxes)
+        lesion_boxes += sum(box_kind(box) == "lesion" for box in annotation.boxes)
+        empty += none
+        labelled = Annotation.from_mask(mask, label=args.label, view=view)
+        write_labelme(labelled, out / f"{path.stem}.json", image=image)
+        written += 1
+        outlines += len(labelled.shapes)
+    for line in skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    print(f"{written} LabelMe file(s) written to {out}: {outlines} outline(s) from {lesion_boxes} lesion box(es), "
+          f"{empty} box(es) with no hot spot; {len(skipped)} image(s) skipped", file=sys.stderr)
+    return 1 if skipped else 0

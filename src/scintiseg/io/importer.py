@@ -1,7 +1,7 @@
 """Import a folder of a department's own scans as a data set (``scintiseg dataset import``, issue 16).
 
-Walks the given files and folders (recursively, in sorted order, skipping hidden names and the output
-folder) and writes a data set in the layout of :mod:`scintiseg.io.dataset` that ``scintiseg dataset
+Walks the given files and folders (recursively, in sorted order, skipping hidden names, the output
+folder and Pascal VOC ``.xml`` files, which ``scintiseg annotations from-boxes`` turns into outlines) and writes a data set in the layout of :mod:`scintiseg.io.dataset` that ``scintiseg dataset
 check`` passes:
 
 * **Scans**: every file :func:`scintiseg.io.read_scan` reads (DICOM, 16-bit PNG or TIFF, ``.npy``) becomes
@@ -204,6 +204,11 @@ def patient_from_name(path: Path, rule: str) -> str | None:
     return match.group(1) if match and match.group(1) else None
 
 
+#: Suffixes of files that lie beside scans in an archive and are neither scans nor LabelMe files: passed over
+#: quietly (Pascal VOC boxes: turn them into outlines with ``scintiseg annotations from-boxes``).
+NOT_SCANS = frozenset({".xml"})
+
+
 def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]], list[Path]]:
     """(scan candidates, LabelMe candidates) as (file, its source root), and missing sources; sorted, no
     hidden names, nothing under ``skip`` (the output folder)."""
@@ -230,6 +235,8 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             if resolved in seen or not path.is_file():
                 continue
             seen.add(resolved)
+            if path.suffix.lower() in NOT_SCANS:
+                continue
             (jsons if path.suffix.lower() == ".json" else scans).append((path, root))
     return scans, jsons, missing
 

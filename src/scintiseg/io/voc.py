@@ -45,6 +45,12 @@ MAX_BOXES = 10_000
 MAX_IMAGE_SIDE = 8192
 
 
+#: Box labels of a lesion (lower case; BS-80K's is ``Abnormal``).
+LESION_LABELS = ("abnormal", "lesion", "metastasis", "metastases", "malignant", "positive", "hotspot_abnormal")
+#: Box labels of a benign or physiological hot spot (lower case; BS-80K's is ``Normal``).
+NORMAL_LABELS = ("normal", "physiological", "benign", "negative", "hotspot_normal")
+
+
 @dataclass(frozen=True)
 class VocBox:
     """One box: its label as written, rows and columns 0-based and inclusive, and the devkit's difficult flag."""
@@ -63,6 +69,19 @@ class VocAnnotation:
     filename: str | None
     shape: tuple[int, int] | None
     boxes: tuple[VocBox, ...]
+
+
+def box_kind(box: VocBox) -> str:
+    """``lesion``, ``normal`` or ``unscored`` (marked difficult, or a label of neither :data:`LESION_LABELS` nor
+    :data:`NORMAL_LABELS`, in any case)."""
+    label = box.label.strip().lower()
+    if box.difficult:
+        return "unscored"
+    if label in LESION_LABELS:
+        return "lesion"
+    if label in NORMAL_LABELS:
+        return "normal"
+    return "unscored"
 
 
 def _text(element: ET.Element | None) -> str | None:

@@ -40,28 +40,12 @@ from scipy import ndimage
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of
+from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS, VocAnnotation, VocBox, annotation_of, box_kind
 from scintiseg.report.image_labels import evaluate_triage
 
-#: Box labels of a lesion (lower case).
-LESION_LABELS = ("abnormal", "lesion", "metastasis", "metastases", "malignant", "positive", "hotspot_abnormal")
-#: Box labels of a benign or physiological hot spot (lower case).
-NORMAL_LABELS = ("normal", "physiological", "benign", "negative", "hotspot_normal")
 #: Pixels added on every side of a box before it is compared (module docstring).
 MARGIN_PX = 1
 BOXES_NAME = "boxes.json"
-
-
-def box_kind(box: VocBox) -> str:
-    """``lesion``, ``normal`` or ``unscored`` (difficult, or a label of neither list)."""
-    label = box.label.strip().lower()
-    if box.difficult:
-        return "unscored"
-    if label in LESION_LABELS:
-        return "lesion"
-    if label in NORMAL_LABELS:
-        return "normal"
-    return "unscored"
 
 
 def box_window(box: VocBox, shape: tuple[int, int], margin: int = MARGIN_PX) -> tuple[slice, slice]:
