@@ -6,8 +6,8 @@ A network trained only on such views can call a lesion by its normalised level a
 percentile moves its calls: what a crop holds (a spine crop's percentile is the spine's; phantom spine lesions found
 on the whole view, missed in the crop, were found again with the crop's input times 1.3-2), a real camera's
 bone-to-tissue ratio, an export's clipping. Measured on the shipped model (session 19, docs/robustness.md "Gain"):
-times 1.3 turns NM1 crops without a lesion from 0.02 to 0.53; on whole views times 0.8-1.25 moves the lesion count of
-a phantom patient from 5 to 10.
+times 1.3 raises a lesion-free NM1 half-chest crop's largest probability from 0.02 to 0.53; on whole views times
+0.8-1.25 moves the lesion count of a phantom patient from 5 to 10.
 
 :class:`RandomGain` multiplies each training image of a batch by its own gain, log-uniform in
 ``[exp(-spread), exp(spread)]`` (``spread`` 0.3: 0.74-1.35, the range over which the shipped model's calls
