@@ -63,6 +63,11 @@ def test_from_boxes_writes_an_outline_per_lesion_box_that_labelme_reads(tmp_path
     mask = lesion.to_mask()
     assert lesion.view == "ANT" and mask[20, 20] and not mask[65, 20] and 10 <= mask.sum() <= 60
     assert not read_labelme(out / "calm.json").to_mask().any()  # only a benign box: a labelled negative
+    (tmp_path / "images" / "more").mkdir()
+    write_png16(image, tmp_path / "images" / "more" / "calm.png")  # the same stem twice: the second is not written
+    assert main(["annotations", "from-boxes", str(tmp_path / "images"), "--boxes", str(tmp_path / "images"),
+                 "--out", str(tmp_path / "twice")]) == 1
+    assert "also named 'calm'" in capsys.readouterr().err
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "x.xml").write_text("<annotation><object><name>Abnormal</name></object></annotation>")
     assert main(["annotations", "from-boxes", str(tmp_path / "images"), "--boxes", str(tmp_path / "bad"),

@@ -81,9 +81,13 @@ def run_from_boxes(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = outlines = lesion_boxes = empty = 0
     skipped: list[str] = []
+    stems: set[str] = set()
     for path in expand_inputs(args.inputs):
         annotation = annotation_of(found, path)
         if annotation is None:
+            continue
+        if path.stem in stems:  # OUT/<stem>.json is taken: never overwrite another image's outlines
+            skipped.append(f"{path}: another image of this run is also named {path.stem!r}")
             continue
         try:
             scan = read_scan(path, view="name")
@@ -104,6 +108,7 @@ def run_from_boxes(args: argparse.Namespace) -> int:
         empty += none
         labelled = Annotation.from_mask(mask, label=args.label, view=view)
         write_labelme(labelled, out / f"{path.stem}.json", image=image)
+        stems.add(path.stem)
         written += 1
         outlines += len(labelled.shapes)
     for line in skipped:
