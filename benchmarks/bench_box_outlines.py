@@ -23,6 +23,7 @@ from PIL import Image
 
 from scintiseg.io.voc import box_kind
 from scintiseg.prepare.box_outlines import box_outline
+from scintiseg.report.box_labels import lesion_boxes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # a sibling script: the same crops
 import make_region_crops  # noqa: E402
@@ -53,8 +54,8 @@ def measure(cases, rng: np.random.Generator) -> dict:
             grey = jpeg(cut, float(rng.uniform(1.2, 3.0)))
             instances = truth.instances["ANT"][box]
             visible = truth.masks["ANT"][box] & inside
-            ids = [i for i in np.unique(instances[inside & (instances > 0)])]
-            for lesion_box, lesion_id in zip(crops.crop_boxes(truth, polygon), ids):
+            ids = np.unique(instances[inside & (instances > 0)])  # lesion_boxes gives one box per id, in this order
+            for lesion_box, lesion_id in zip(lesion_boxes(truth.instances["ANT"], truth.masks["ANT"], polygon), ids):
                 if box_kind(lesion_box) != "lesion":
                     continue
                 extent = (instances == lesion_id) & visible

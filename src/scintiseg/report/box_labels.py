@@ -41,7 +41,7 @@ from scipy import ndimage
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS, VocAnnotation, VocBox, annotation_of, box_kind
-from scintiseg.report.image_labels import evaluate_triage
+from scintiseg.report.image_labels import evaluate_triage, format_score
 
 #: Pixels added on every side of a box before it is compared (module docstring).
 MARGIN_PX = 1
@@ -123,6 +123,7 @@ def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> di
     except OSError as exc:
         raise ScintisegError(f"no batch summary to evaluate ({exc.strerror})", path=out / "summary.csv") from None
     images, skipped, failed, unannotated, used = [], [], 0, 0, set()
+    image_labels: dict[str, bool] = {}  # abnormal: a lesion box; normal: no box of a lesion's label at all
     for row in rows:
         annotation = annotation_of(annotations, row["input"])
         if annotation is None:
@@ -146,8 +147,12 @@ def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> di
             skipped.append({"input": row["input"], "why": f"the image is {mask.shape[1]} x {mask.shape[0]}, the boxes' "
                             f"{annotation.path.name} declares {annotation.shape[1]} x {annotation.shape[0]}"})
             continue
+        scored = score_image(mask, annotation.boxes)
         images.append({"input": row["input"], "annotation": annotation.path.name, "view": view,
-                       "triage_score": float(row["triage_score"]), **score_image(mask, annotation.boxes)})
+                       "triage_score": float(row["triage_score"]), **scored})
+        if scored["lesion_boxes"] or not any(b.difficult and b.label.strip().lower() in LESION_LABELS
+                                             for b in annotation.boxes):  # only difficult lesion boxes: neither
+            image_labels[row["input"]] = scored["lesion_boxes"] > 0
     total = {key: sum(image[key] for image in images) for key in (
         "lesion_boxes", "lesion_boxes_found", "normal_boxes", "normal_boxes_called", "unscored_boxes", "calls",
         "calls_on_lesion_boxes", "calls_on_normal_boxes_only", "calls_in_no_box")}
@@ -167,9 +172,6 @@ def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> di
         "skipped_scans": skipped,
         "per_image": images,
     }
-    doubtful = {image["input"] for image in images if image["lesion_boxes"] == 0 and any(
-        box.difficult and box.label.strip().lower() in LESION_LABELS for box in annotation_of(annotations, image["input"]).boxes)}
-    image_labels = {image["input"]: image["lesion_boxes"] > 0 for image in images if image["input"] not in doubtful}
     result["triage"] = evaluate_triage(out, image_labels) if image_labels else None
     return result
 
@@ -183,9 +185,7 @@ def write_boxes(out: str | Path, result: dict) -> Path:
 
 def boxes_line(result: dict) -> str:
     """One line for the terminal."""
-    def fmt(value) -> str:
-        return "n/a" if value is None else f"{value:.3f}"
-
+    fmt = format_score
     triage = result.get("triage") or {}
     line = (f"boxes ({result['images']} images): lesion boxes found {result['lesion_boxes_found']} of "
             f"{result['lesion_boxes']} ({fmt(result['sensitivity'])}); normal boxes called {result['normal_boxes_called']} "

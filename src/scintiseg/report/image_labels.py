@@ -174,10 +174,14 @@ def write_triage(out: str | Path, result: dict) -> Path:
     return path
 
 
+def format_score(value: float | None) -> str:
+    """An AUC, share or rate for a terminal line: three decimals, or ``n/a``."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def triage_line(result: dict) -> str:
     """One line for the terminal."""
-    def fmt(value) -> str:
-        return "n/a" if value is None else f"{value:.3f}"
+    fmt = format_score
 
     ci = result["triage_auc_ci95"]
     op = result["operating_point"]
