@@ -25,6 +25,11 @@ benign hot spot (:mod:`scintiseg.phantom.lookalikes`: its centre +- half its siz
 the crop. NM1's own hot spots are not known, so NM1 crops have no ``Normal`` box and every call on NM1's own
 uptake counts as a call in no box.
 
+``--shape rectangle`` writes each polygon's bounding rectangle instead (nothing blanked), ``--shape framing`` one box
+of each training framing of :mod:`scintiseg.prepare.degrade` per case (thoracic, half-chests, pelvis, a random box,
+a partial field; nothing blanked, so the air beside the body stays air): what a spot view or a rectangular crop is,
+to check that what is done for polygon crops (:mod:`scintiseg.predict.crop_level`) leaves them alone.
+
 Choices the source leaves open, stated: the crops are five (patient's right and left half-chest: ribs, clavicle
 and scapula of the side; the thoracic and lumbar spine; the pelvis and sacrum; the skull), each the convex hull of
 the main parts of the learned region map's classes on the lesion-free NM1 ANT view (:mod:`scintiseg.predict.region_model`;
@@ -47,6 +52,7 @@ from scintiseg.io import read_scan
 from scintiseg.io.images import write_png16
 from scintiseg.io.voc import VocBox, write_voc
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
+from scintiseg.prepare.degrade import FRAMINGS, region_box
 from scintiseg.predict.region_model import load_region_model, predict_region_maps
 from scintiseg.report.box_labels import lesion_boxes
 from scintiseg.report.image_labels import write_image_labels
@@ -62,6 +68,8 @@ CROPS = {
 }
 GROW_PX = 2
 JPEG_QUALITY = 90
+#: What ``--shape`` cuts (:func:`shaped`).
+SHAPES = ("polygon", "rectangle", "framing")
 
 
 def crop_polygons(scan, view: str = "ANT") -> dict[str, np.ndarray]:
@@ -164,6 +172,26 @@ def phantom_cases(profile_name: str, patients: int, seed: int):
                polygons_of(patient.regions["ANT"], REGION_IDS), lookalike_spots(patient))
 
 
+def shaped(polygons: dict[str, np.ndarray], shape: str, counts: np.ndarray, pixel: tuple[float, float],
+           rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The crops of one case in ``shape`` (:data:`SHAPES`), each a bool mask on the view's grid: the polygons, their
+    bounding rectangles, or one box of each training framing (:func:`scintiseg.prepare.degrade.region_box`, drawn with
+    ``rng``; a framing the view's anatomy does not give is left out)."""
+    if shape == "polygon":
+        return polygons
+    masks = {}
+    boxes = ({name: crop_box(polygon) for name, polygon in polygons.items()} if shape == "rectangle" else {})
+    for kind, _share in FRAMINGS if shape == "framing" else ():
+        found = None if kind == "whole" else region_box(kind, counts, pixel, rng)
+        if found is not None:
+            top, left, height, width = found
+            boxes[kind] = (slice(top, top + height), slice(left, left + width))
+    for name, box in boxes.items():
+        masks[name] = np.zeros(np.shape(counts), dtype=bool)
+        masks[name][box] = True
+    return masks
+
+
 def write_crop(counts: np.ndarray, polygon: np.ndarray, gain: float, stem: str, out: Path) -> None:
     """The crop's bounding box with the outside of its polygon set to 0, as 8-bit JPEG (x ``gain``) and 16-bit PNG."""
     box = crop_box(polygon)
@@ -185,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=("nm1", "phantom"), default="nm1",
                         help="NM1 hybrids (default) or phantom patients of --profile (--cases of them, seeds --seed..)")
     parser.add_argument("--profile", default="low-count", help="phantom profile (default low-count: BS-80K's level)")
+    parser.add_argument("--shape", choices=SHAPES, default="polygon",
+                        help="polygon crops, outside blanked (default; BS-80K's); their bounding rectangles; or the "
+                             "training framings of scintiseg.prepare.degrade (nothing blanked: air stays air)")
     args = parser.parse_args(argv)
     for folder in ("jpeg", "counts", "voc"):
         (args.out / folder).mkdir(parents=True, exist_ok=True)
@@ -195,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     labels, written = {}, 0
     for case_id, counts, truth, polygons, lookalikes in cases:
+        polygons = shaped(polygons, args.shape, counts, truth.scan.pixel_spacing, rng)
         for name, polygon in polygons.items():
             stem = f"{case_id}_{name}"
             write_crop(counts, polygon, float(rng.uniform(*args.gain)), stem, args.out)

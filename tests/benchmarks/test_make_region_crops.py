@@ -89,3 +89,24 @@ def test_phantom_patients_are_cut_by_their_own_region_maps(bench, tmp_path):
     for stem, label in labels.items():  # a crop labelled abnormal has a scored lesion box, a normal one none
         scored = [box for box in boxes[stem].boxes if box.label == "Abnormal" and not box.difficult]
         assert bool(scored) == (label == "abnormal")
+
+
+def test_rectangles_and_framings_are_cut_whole_and_polygons_blanked(bench, tmp_path):
+    """``--shape``: a polygon crop's outside is 0 and it is taken for a polygon crop at prediction; a rectangle or a
+    training framing keeps every pixel of its box (air stays air) and is not."""
+    from PIL import Image
+
+    from scintiseg.predict.crop_level import is_polygon_crop
+
+    for shape in ("polygon", "rectangle", "framing"):
+        out = tmp_path / shape
+        assert bench.main(["--out", str(out), "--source", "phantom", "--cases", "1", "--seed", "930000",
+                           "--shape", shape]) == 0
+        stems = sorted(path.stem.split("930000_", 1)[1] for path in (out / "counts").glob("*.png"))
+        expected = bench.CROPS if shape != "framing" else [k for k, _ in bench.FRAMINGS if k != "whole"]
+        assert set(stems) <= set(expected) and len(stems) >= len(expected) - 1  # a framing may not be found
+        taken = [is_polygon_crop(np.asarray(Image.open(path))) for path in sorted((out / "counts").glob("*.png"))]
+        if shape == "polygon":
+            assert all(taken)
+        elif shape == "rectangle":
+            assert not any(t for t, stem in zip(taken, stems) if stem != "skull")  # a head's corners may be air

@@ -17,7 +17,8 @@ the scan as it is, as before. A view narrower or shorter than the thoracic crop 
 2.0 mm 1024 x 256 scan is 227 columns at 2.26 mm) is padded with zero counts on both sides for the crop
 (:func:`pad_scan`) and cut back after the model. A partial view (a region crop, shorter than a body) has the cut
 edges of its normalised input extended before the whole-view windows (:mod:`.edges`): a bone cut by the crop runs
-on and fades instead of stopping in a stump the network reads as a focus. A model of thoracic crops (the
+on and fades instead of stopping in a stump the network reads as a focus; a polygon crop (a blanked outside) is
+first brought to the level its whole view would have given it (:mod:`.crop_level`). A model of thoracic crops (the
 ``thoracic`` window) reads a partial view as its own window (padded to the network's), since no thorax can be
 found in a crop: before, every crop was refused ("the body is only 362 mm long ... a whole-body scan is needed").
 
@@ -44,6 +45,7 @@ from scipy.special import expit
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
+from scintiseg.predict.crop_level import level_inputs
 from scintiseg.predict.edges import EXTEND_MM, FADE_MM, extend_inputs, is_partial_field
 from scintiseg.predict.engines import ONNX_ENGINES
 from scintiseg.predict.loader import LoadedModel
@@ -94,6 +96,8 @@ class PredictSettings:
         region_model: a region-network checkpoint (None: the shipped one).
         tiling: how the ``whole`` mode runs the view through the network: ``windows`` (Gaussian-blended
             sliding windows) or ``one-pass`` (the whole view at once; :mod:`.windows`).
+        crop_level: bring a polygon crop's input to the level its whole view would have given it
+            (:mod:`.crop_level`); False keeps the crop's own level (for measuring it).
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -102,6 +106,7 @@ class PredictSettings:
     regions: str = "auto"
     region_model: str | None = None
     tiling: str = DEFAULT_TILING
+    crop_level: bool = True
 
     def __post_init__(self) -> None:
         if self.window is not None:
@@ -196,6 +201,8 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
         pixel = float(at_model.pixel_spacing[0])
         # the edges run on for the whole-view models they were measured with (.edges), not for crop-trained ones
         margin = int(round(EXTEND_MM / pixel)) if partial and window == "whole" else 0
+        if margin and settings.crop_level:  # a polygon crop: at the level of its whole view (.crop_level)
+            images, _ = level_inputs(images, pixel)
         if margin:  # a crop: its cut edges run on and fade, so that a cut bone is no focus (.edges)
             images, filled = extend_inputs(images, margin, FADE_MM / pixel)
         if settings.tiling == "one-pass":

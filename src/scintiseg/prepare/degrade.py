@@ -222,7 +222,7 @@ def _clip_box(top: float, left: float, bottom: float, right: float, shape: tuple
     return [t, l, b - t, r - l]
 
 
-def _region_box(kind: str, image: np.ndarray, pixel: tuple[float, float], rng: np.random.Generator) -> list[int] | None:
+def region_box(kind: str, image: np.ndarray, pixel: tuple[float, float], rng: np.random.Generator) -> list[int] | None:
     """The box of a framing ``kind`` in ``image`` (anatomy from the counts), None when it cannot be found."""
     shape = image.shape
     if kind == "box":
@@ -325,7 +325,7 @@ def random_framing(
         raise ScintisegError(f"labels of shape {extra[0].shape} do not match image of shape {image.shape}")
     if kind == "whole":
         return (image.copy(), mask.copy(), {"kind": "whole"}, *(a.copy() for a in extra))
-    box = _region_box(kind, image, pixel, rng)
+    box = region_box(kind, image, pixel, rng)
     if box is None:
         return (image.copy(), mask.copy(), {"kind": "whole", "fallback": True, "wanted": kind}, *(a.copy() for a in extra))
     top, left, height, width = box
