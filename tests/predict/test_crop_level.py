@@ -99,5 +99,9 @@ def test_prediction_on_a_polygon_crop_uses_the_level_and_on_a_rectangle_does_not
                    pixel_spacing=nm1_scan.pixel_spacing)
     rectangle = Scan({"VIEW": np.rint(counts).astype(np.uint16)}, pixel_spacing=nm1_scan.pixel_spacing)
     on, off = PredictSettings(0.5, 4), PredictSettings(0.5, 4, crop_level=False)
-    assert predict_scan(polygon, model, on).triage_score != predict_scan(polygon, model, off).triage_score
-    assert predict_scan(rectangle, model, on).triage_score == predict_scan(rectangle, model, off).triage_score
+    levelled = predict_scan(polygon, model, on)
+    assert levelled.triage_score != predict_scan(polygon, model, off).triage_score
+    assert "polygon_crop_VIEW" in levelled.qc_flags and "polygon_crop_VIEW" not in predict_scan(polygon, model, off).qc_flags
+    plain = predict_scan(rectangle, model, on)
+    assert plain.triage_score == predict_scan(rectangle, model, off).triage_score
+    assert not any(flag.startswith("polygon_crop") for flag in plain.qc_flags)

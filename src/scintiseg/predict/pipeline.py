@@ -189,6 +189,7 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
     window = window_mode(settings, model)
     at_model = model_scan(scan, model)
     partial = is_partial_field(at_model)
+    gains: list[float] = []  # per input: the polygon-crop level's gain (.crop_level); none for whole views
     if window == "thoracic" and not partial:
         padded, (top, left) = pad_scan(at_model, model.window_size)
         windows = thoracic_windows(padded, model.input_mode, model.normalisation, model.window_size)
@@ -202,7 +203,7 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
         # the edges run on for the whole-view models they were measured with (.edges), not for crop-trained ones
         margin = int(round(EXTEND_MM / pixel)) if partial and window == "whole" else 0
         if margin and settings.crop_level:  # a polygon crop: at the level of its whole view (.crop_level)
-            images, _ = level_inputs(images, pixel)
+            images, gains = level_inputs(images, pixel)
         if margin:  # a crop: its cut edges run on and fade, so that a cut bone is no focus (.edges)
             images, filled = extend_inputs(images, margin, FADE_MM / pixel)
         if settings.tiling == "one-pass":
@@ -219,8 +220,10 @@ def model_probabilities(scan: Scan, model: LoadedModel, settings: PredictSetting
     sums: dict[str, np.ndarray] = {}
     seen: dict[str, np.ndarray] = {}
     flags: list[str] = []
-    for piece, prob in zip(windows, probability):
+    for index, (piece, prob) in enumerate(zip(windows, probability)):
         flags += [f for f in piece.qc_flags if f not in flags]
+        if gains and gains[index] != 1.0:
+            flags += [f"polygon_crop_{view}" for view in piece.boxes if f"polygon_crop_{view}" not in flags]
         for view, box in piece.boxes.items():
             sums.setdefault(view, np.zeros(padded.shape, dtype=np.float32))
             seen.setdefault(view, np.zeros(padded.shape, dtype=np.float32))

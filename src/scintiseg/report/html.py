@@ -119,6 +119,7 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "inverted_export": "the export showed hot as dark (an inverted display); it was read inverted back: check the images",
     "body_truncated": "the body touches the top or bottom edge: region names and BSI are unreliable",
     "partial_view": "less than a whole body in the view (a crop or spot view): bones are not named and no BSI is given",
+    "polygon_crop": "a polygon crop (outside set to 0): its input was brought to the level of a whole view",
     "no_body": "no body found in the view",
     "no_bone_found": "no bone found in the view: BSI and lesion-to-bone ratios are missing",
     "lesion_at_window_edge": "a lesion touches the edge of the model's window: it may extend beyond what was seen",
