@@ -26,18 +26,21 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from scipy import ndimage as ndi
 from scipy import stats
 from skimage.measure import label
 
-from bench_wholebody import truth_bsi
-from scintiseg.phantom import generate_patient, profile
-from scintiseg.predict.bsi import bone_scan_index
-from scintiseg.predict.loader import load_model
-from scintiseg.predict.pipeline import PredictSettings, model_probabilities, outline_lesions, window_mode
-from scintiseg.predict.hotspots import hotspot_extent, hysteresis_components
-from scintiseg.predict.postprocess import lesion_components
-from scintiseg.predict.region_model import predict_region_labels
-from scintiseg.predict.regions import learned_regions
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_wholebody import truth_bsi  # noqa: E402
+from scintiseg.phantom import generate_patient, profile  # noqa: E402
+from scintiseg.predict.bsi import bone_scan_index  # noqa: E402
+from scintiseg.predict.hotspots import hotspot_extent, hysteresis_components, regional_normal_bone  # noqa: E402
+from scintiseg.predict.loader import load_model  # noqa: E402
+from scintiseg.predict.pipeline import PredictSettings, model_probabilities, outline_lesions, window_mode  # noqa: E402
+from scintiseg.predict.postprocess import lesion_components  # noqa: E402
+from scintiseg.predict.region_model import predict_region_labels  # noqa: E402
+from scintiseg.predict.regions import learned_regions  # noqa: E402
 
 #: An extent: (probability, coverage, counts, regions) -> lesion mask.
 Extent = Callable[..., np.ndarray]
@@ -50,6 +53,26 @@ def _hotspot(seed_threshold: float = 0.5, low: float | None = None, **kwargs) ->
         seeds = (lesion_components(prob, seed_threshold, 4, cov) if low is None
                  else hysteresis_components(prob, low, seed_threshold, 4, cov))
         return hotspot_extent(seeds, counts, regions, cov, **kwargs)
+    return extent
+
+
+def _intensity(ratio: float, min_area_px: int = 16, min_probability: float = 0.0, sigma: float = 1.5) -> Extent:
+    """Hotspots found by intensity alone, as clinical BSI tools segment them first, added to the network's lesions:
+    the connected pixels of a region's bone whose counts (Gaussian ``sigma`` px) reach ``ratio`` x the region's
+    normal-bone level (:func:`regional_normal_bone`), at least ``min_area_px`` pixels, and (``min_probability``)
+    somewhere at least that lesion probability."""
+    def extent(prob, cov, counts, regions):
+        network = lesion_components(prob, 0.5, 4, cov)
+        smooth = ndi.gaussian_filter(np.asarray(counts, np.float32), sigma)
+        levels = np.nan_to_num(regional_normal_bone(smooth, regions, network, cov), nan=np.inf)
+        hot = label(regions.bone & np.asarray(cov, bool) & (smooth >= ratio * levels[regions.labels.astype(np.int64)]),
+                    connectivity=2)
+        keep = np.bincount(hot.ravel()) >= min_area_px
+        keep[0] = False
+        if min_probability > 0 and hot.max():
+            peak = ndi.maximum(np.nan_to_num(prob), hot, index=np.arange(hot.max() + 1))
+            keep &= np.asarray(peak) >= min_probability
+        return network | keep[hot]
     return extent
 
 
@@ -71,6 +94,9 @@ EXTENTS: dict[str, Extent] = {
     "half-max (ring) within p >= 0.1": lambda prob, cov, counts, regions: (
         _hotspot(fraction=0.5, background="ring")(prob, cov, counts, regions)
         & hysteresis_components(prob, 0.1, 0.5, 4, cov)),
+    "network + intensity hotspots >= 1.5 x normal": _intensity(1.5),
+    "network + intensity hotspots >= 2 x normal": _intensity(2.0),
+    "network + intensity hotspots >= 1.5 x normal holding p >= 0.01": _intensity(1.5, min_probability=0.01),
 }
 
 

@@ -20,15 +20,17 @@ below) and tested on NM1's crops, which the fit never saw.
 
 Choices left open, and why:
 
-- **Which views**: partial views (:func:`scintiseg.predict.edges.is_partial_field`) with a blanked outside, zeros
-  connected to the image's edge covering at least :data:`MIN_OUTSIDE` of it: the polygon crops of the archives.
-  A rectangular crop or a spot view is left at its own level: the fit does not hold for them (its estimate
-  brightened NM1's half-body and thoracic rectangles by 1.2-1.4 times, where the crop's own 90th percentile is
-  within 0.15 of the whole view's; ``fit_crop_level.py`` prints both).
+- **Which views**: partial views (:func:`scintiseg.predict.edges.is_partial_field`) taken for polygon crops
+  (:func:`is_polygon_crop`): zeros connected to the image's edge cover at least :data:`MIN_OUTSIDE` of it and hold
+  at least :data:`MIN_CORNERS` of its corners, and no run of zeros reaches from an edge to the opposite one while
+  something lit reaches an edge (the air beside a body that a rectangle cuts; at low counts air is zeros). A
+  rectangular crop or a spot view is left at its own level: the fit does not hold for them (its estimate would
+  brighten NM1's thoracic, pelvis and half-body rectangles 1.7-1.9 times, where their own 90th percentile is within
+  0.15 in log of the whole view's level; ``fit_crop_level.py`` prints both, and docs/predict.md the predictions).
 - **Smoothing and pixels**: as the normalisation (Gaussian of 10 mm), over the pixels inside the polygon (not the
   blanked outside), so the zeros do not pull the percentiles down.
-- **The gain is bounded** to :data:`GAIN_RANGE`: a crop far outside what the fit saw is not scaled beyond the
-  largest ratios measured.
+- **The gain is bounded** to :data:`GAIN_RANGE`: a crop far outside what the fit saw is not scaled beyond about the
+  ratios measured between a crop's own level and its whole view's (0.74-2.61).
 - **No gain near 1** (:data:`DEAD_BAND`, 0.10 in log): a correction smaller than the estimate's own error (rms 0.10
   on NM1's crops) is not made. Measured against applying every gain: the same lesions found within one, fewer calls
   in no box (NM1 crops 21 -> 14, held out 15 -> 13, as counts 105 -> 93; phantom 41 -> 41), most of them on the
