@@ -20,7 +20,9 @@ below) and tested on NM1's crops, which the fit never saw.
 
 Choices left open, and why:
 
-- **Which views**: partial views (:func:`scintiseg.predict.edges.is_partial_field`) taken for polygon crops
+- **Which views**: partial views (:func:`scintiseg.predict.edges.is_partial_field`) predicted by a whole-view model
+  (the views whose edges :mod:`.edges` extends; a model of thoracic crops reads crops as it was trained) taken for
+  polygon crops
   (:func:`is_polygon_crop`): zeros connected to the image's edge cover at least :data:`MIN_OUTSIDE` of it and hold
   at least :data:`MIN_CORNERS` of its corners, and no run of zeros reaches from an edge to the opposite one while
   something lit reaches an edge (the air beside a body that a rectangle cuts; at low counts air is zeros). A
@@ -82,16 +84,21 @@ def is_polygon_crop(image: np.ndarray) -> bool:
     image = np.asarray(image)
     if image.ndim != 2 or min(image.shape) < 2:
         return False
-    outside, spans = blanked_outside(image)
+    return _is_polygon(*blanked_outside(image))
+
+
+def _is_polygon(outside: np.ndarray, spans: bool) -> bool:
     corners = int(outside[0, 0]) + int(outside[0, -1]) + int(outside[-1, 0]) + int(outside[-1, -1])
     return bool(MIN_OUTSIDE <= outside.mean() < 1.0 and corners >= MIN_CORNERS and not spans)
 
 
-def crop_percentiles(image: np.ndarray, pixel_mm: float) -> tuple[float, float] | None:
-    """``(P30, P90)`` of a 2-D image smoothed as the normalisation smooths it, over the pixels not blanked outside;
-    None when nothing is inside or the inside has no positive level."""
+def crop_percentiles(image: np.ndarray, pixel_mm: float, outside: np.ndarray | None = None) -> tuple[float, float] | None:
+    """``(P30, P90)`` of a 2-D image smoothed as the normalisation smooths it, over the pixels not blanked outside
+    (``outside``: :func:`blanked_outside`'s mask, found when None); None when nothing is inside or the inside has no
+    positive level."""
     image = np.asarray(image, dtype=np.float32)
-    outside, _ = blanked_outside(image)
+    if outside is None:
+        outside, _ = blanked_outside(image)
     if outside.all():
         return None
     smooth = ndimage.gaussian_filter(image, ROBUST_SIGMA_MM / float(pixel_mm), mode="reflect")
@@ -109,7 +116,11 @@ def crop_level(image: np.ndarray, pixel_mm: float) -> float | None:
 
         level = crop_level(normalised[0], 2.26)   # the input then is normalised[0] / level
     """
-    found = crop_percentiles(image, pixel_mm) if is_polygon_crop(image) else None
+    image = np.asarray(image)
+    if image.ndim != 2 or min(image.shape) < 2:
+        return None
+    outside, spans = blanked_outside(image)
+    found = crop_percentiles(image, pixel_mm, outside) if _is_polygon(outside, spans) else None
     if found is None:
         return None
     low, high = found
