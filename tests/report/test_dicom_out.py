@@ -176,6 +176,15 @@ def _group_region(group):
     return np.asarray(region.GraphicData, dtype=np.float64).reshape(-1, 2), region.ContentSequence[0].ReferencedSOPSequence[0]
 
 
+def _assert_on_the_lesion(points: np.ndarray, labels: np.ndarray, label: int) -> None:
+    """Every vertex, read as DICOM reads it (pixel (row r, column c) spans [c, c+1) x [r, r+1)), lies in a pixel
+    of the lesion (``label`` in the view's lesion map): the outline runs through its boundary pixels' centres, not
+    half a pixel beside them."""
+    cols, rows = np.floor(points[:, 0]).astype(int), np.floor(points[:, 1]).astype(int)
+    assert (labels[rows, cols] == label).all()
+    assert np.allclose(points % 1.0, 0.5)  # pixel centres
+
+
 def test_two_view_case_has_lesions_on_both_views_and_pairs(two_views):
     prediction = two_views[0]
     assert {view: len(result.lesions) for view, result in prediction.views.items()} == {"ANT": 4, "POST": 4}
@@ -192,8 +201,9 @@ def test_sr_carries_every_lesion_of_both_views_on_its_frame(two_views):
         points, reference = _group_region(group)
         assert reference.ReferencedSOPInstanceUID == source.SOPInstanceUID
         assert [int(f) for f in np.atleast_1d(reference.ReferencedFrameNumber)] == [frame[view]]
-        np.testing.assert_allclose(points[:-1], contour.points, atol=1e-3)  # the outline of that lesion
+        np.testing.assert_allclose(points[:-1] - 0.5, contour.points, atol=1e-3)  # the outline, DICOM pixel coordinates
         assert (points[0] == points[-1]).all()
+        _assert_on_the_lesion(points, prediction.views[view].labels, prediction.views[view].lesions.index(lesion) + 1)
         assert f"lesion {lesion.id} ({view})" in _group_tracking(group)[0]
 
 
@@ -224,9 +234,10 @@ def test_gsps_draws_every_outline_of_both_views_on_its_frame(two_views):
         result = prediction.views[view]
         objects = annotation.GraphicObjectSequence
         assert len(objects) == len(result.lesions) == len(annotation.TextObjectSequence)
-        for obj, contour in zip(objects, result.contours):
+        for obj, contour, lesion in zip(objects, result.contours, result.lesions):
             points = np.asarray(obj.GraphicData, dtype=np.float64).reshape(-1, 2)
-            np.testing.assert_allclose(points[:-1] - 1.0, contour.points, atol=1e-3)  # GSPS pixels are 1-based
+            np.testing.assert_allclose(points[:-1] - 0.5, contour.points, atol=1e-3)  # (0.5, 0.5): top left pixel's centre
+            _assert_on_the_lesion(points, result.labels, result.lesions.index(lesion) + 1)
         labels = [text.UnformattedTextValue for text in annotation.TextObjectSequence]
         partners = prediction.paired_with
         other = {"ANT": "POST", "POST": "ANT"}[view]

@@ -50,6 +50,7 @@ from scintiseg.predict.edges import EXTEND_MM, FADE_MM, extend_inputs, is_partia
 from scintiseg.predict.engines import ONNX_ENGINES
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
+from scintiseg.predict.orientation import HEAD_DOWN_FLAG, turned_maps, turned_regions, turned_scan, upright
 from scintiseg.predict.pairing import LesionPair, pair_lesions, post_shift
 from scintiseg.predict.postprocess import DEFAULT_MIN_AREA_PX, DEFAULT_THRESHOLD, lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
@@ -408,6 +409,26 @@ def predict_from_probabilities(
     return Prediction(scan, views, settings.to_dict(), info, flags, timings, pairs, shift)
 
 
+def read_head_down(scan: Scan, model: LoadedModel, settings: PredictSettings, network: RegionModel,
+                   analysis: CountAnalysis) -> tuple[dict, dict, list[str], CountAnalysis] | None:
+    """The lesion maps, flags and count analysis of a scan stored head-down, read turned head-up and carried
+    back onto the views as stored; None for a scan that is upright, or not clearly head-down
+    (:mod:`.orientation`: the region maps judge it, and a turned scan is mapped only when no whole-body view
+    of the stored one shows an upright head)."""
+    pixel = tuple(float(s) for s in scan.pixel_spacing)
+    if upright(analysis.regions, pixel) is not False:
+        return None
+    turned = turned_scan(scan)
+    maps = predict_region_maps(network, turned, list(analysis.regions))
+    regions = {view: partial_view(learned_regions(turned.view(view), view, maps[view]), pixel[0]) for view in maps}
+    if upright(regions, pixel) is not True:
+        return None
+    probabilities, coverage, flags = model_probabilities(turned, model, settings)
+    regions = {view: turned_regions(one) for view, one in regions.items()}
+    return (turned_maps(probabilities), turned_maps(coverage), [*flags, HEAD_DOWN_FLAG],
+            replace(analysis, regions=regions))
+
+
 def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | None = None) -> Prediction:
     """Predict lesions on a whole-body scan with ``model`` (see the module docstring).
 
@@ -442,6 +463,12 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
         probabilities, coverage, flags = model_probabilities(scan, model, settings)
         model_s = time.perf_counter() - start
         analysis = counted.result() if counted is not None else None
+    if network is not None:  # a scan stored head-down is read turned, its maps turned back (.orientation)
+        analysis = analysis or analyse_counts(scan, scan.view_names, network)
+        head_down = read_head_down(scan, model, settings, network, analysis)
+        if head_down is not None:
+            probabilities, coverage, flags, analysis = head_down
+            model_s = time.perf_counter() - start
     info = dict(model.info) | {"engine": engine, "input_mode": model.input_mode,
                                "normalisation": model.normalisation, "window_size": model.window_size,
                                "pixel_mm": model.pixel_mm, "window": settings.window}

@@ -35,7 +35,8 @@ SR content (PS3.16 TID 1500):
   Coding Scheme Identification Sequence (SOP Common module, PS3.3 C.12.1).
 
 The GSPS draws, per view, one graphic annotation on that view's frame: each lesion's outline (a closed
-polyline, 1-based pixel coordinates) and its id, with the partner's id for a pair (``1 (POST 3)``). It
+polyline in DICOM's pixel coordinates, where the centre of the top left pixel is (0.5, 0.5); before session 21 the
+GSPS drew them half a pixel right and down of the outline, the SR half a pixel left and up) and its id, with the partner's id for a pair (``1 (POST 3)``). It
 states Body Part Examined ``WHOLEBODY`` (PS3.16 Annex L, an unpaired body part) and so carries no
 Laterality: General Series Laterality is Type 2C, required only for a paired body part (PS3.3
 C.7.3.1), and without a body part a validator cannot decide the condition (dciodvfy reported it missing).
@@ -140,8 +141,10 @@ def _frame_numbers(source_ds, views: list[str]) -> dict[str, int | None]:
 
 
 def _polyline(points: np.ndarray) -> np.ndarray:
-    """Closed polyline (first point repeated last) in DICOM 2-D pixel coordinates (column, row)."""
-    pts = np.asarray(points, dtype=np.float32)
+    """A contour (through pixel centres, 0-based (column, row)) as a closed polyline (first point repeated last)
+    in DICOM's image-relative pixel coordinates: the top left corner of the top left pixel is (0, 0) and its
+    centre (0.5, 0.5) (PS3.3 C.10.5.1.2 for the GSPS's PIXEL units, C.18.6.1.2 for the SR's SCOORD)."""
+    pts = np.asarray(points, dtype=np.float32) + np.float32(0.5)
     return np.vstack([pts, pts[:1]])
 
 
@@ -312,11 +315,12 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
     for view, result in prediction.views.items():
         objects, texts = [], []
         for contour, lesion in zip(result.contours, result.lesions):
-            objects.append(GraphicObject(graphic_type=GraphicTypeValues.POLYLINE, graphic_data=_polyline(contour.points) + 1.0, units=AnnotationUnitsValues.PIXEL, is_filled=False))
-            x0, y0 = contour.points.min(axis=0) + 1.0
+            outline = _polyline(contour.points)
+            objects.append(GraphicObject(graphic_type=GraphicTypeValues.POLYLINE, graphic_data=outline, units=AnnotationUnitsValues.PIXEL, is_filled=False))
+            x0, y0 = outline.min(axis=0) - 0.5  # the top left corner of the lesion's top left pixel
             partner = partners.get(lesion.id)
             label = str(lesion.id) if partner is None else f"{lesion.id} ({views[partner]} {partner})"
-            texts.append(TextObject(text_value=label, units=AnnotationUnitsValues.PIXEL, anchor_point=(float(x0), float(max(y0 - 2.0, 1.0)))))
+            texts.append(TextObject(text_value=label, units=AnnotationUnitsValues.PIXEL, anchor_point=(float(x0), float(max(y0 - 2.0, 0.0)))))
         if not objects:
             continue
         frame = frames.get(view)

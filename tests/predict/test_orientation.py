@@ -1,0 +1,104 @@
+"""Scans stored head-down (scintiseg.predict.orientation): judged by the region map, read turned, output as stored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scintiseg.predict.orientation import (
+    HEAD_DOWN_FLAG,
+    MIN_HEAD_MM2,
+    shows_head_up,
+    turned_regions,
+    turned_scan,
+    upright,
+)
+from scintiseg.predict.pipeline import PredictSettings, predict_scan
+from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
+from scintiseg.scan import Scan
+
+PIXEL = (2.0, 2.0)
+
+
+def _map(head_rows: tuple[int, int], leg_rows: tuple[int, int] | None, shape=(400, 100)) -> np.ndarray:
+    """A region map with a skull band and, optionally, a femur band (2 mm pixels: a 20-column band of 60 rows is
+    4,800 mm^2)."""
+    labels = np.zeros(shape, dtype=np.int16)
+    labels[head_rows[0]:head_rows[1], 40:80] = REGION_IDS["skull"]
+    if leg_rows is not None:
+        labels[leg_rows[0]:leg_rows[1], 30:50] = REGION_IDS["femur_left"]
+    return labels
+
+
+def _regions(labels: np.ndarray, named: bool = True) -> SkeletonRegions:
+    body = labels >= 0
+    return SkeletonRegions("ANT", labels, labels > 0, body, 10, labels.shape[0] - 20, 50.0, [], named)
+
+
+def test_a_head_is_upright_only_when_large_enough_and_above_the_legs():
+    head = int(np.ceil(MIN_HEAD_MM2 / (40 * PIXEL[0] * PIXEL[1])))  # rows of a 40-column band that make the least head
+    assert shows_head_up(_map((10, 10 + head), (300, 380)), PIXEL)
+    assert not shows_head_up(_map((10, 10 + head - 1), (300, 380)), PIXEL)  # just too small
+    assert not shows_head_up(_map((320, 320 + head), (20, 100)), PIXEL)  # below the legs: head-down
+    assert not shows_head_up(_map((10, 10 + head), None), PIXEL)  # no legs to be above: not judged upright
+
+
+def test_a_scan_is_turned_only_when_every_whole_body_view_agrees():
+    up, down = _regions(_map((10, 80), (300, 380))), _regions(_map((320, 390), (20, 100)))
+    assert upright({"ANT": up, "POST": up}, PIXEL) is True
+    assert upright({"ANT": down, "POST": down}, PIXEL) is False
+    assert upright({"ANT": up, "POST": down}, PIXEL) is None  # the views disagree: left as stored
+    crop = _regions(np.zeros((200, 60), dtype=np.int16), named=False)
+    assert upright({"VIEW": crop}, PIXEL) is None  # a crop or spot view is never judged
+
+
+def test_turned_regions_carry_a_turned_view_back_as_stored():
+    labels = _map((320, 390), (20, 100))
+    regions = _regions(labels)
+    back = turned_regions(regions)
+    np.testing.assert_array_equal(back.labels, labels[::-1])
+    assert (back.top, back.bottom) == (labels.shape[0] - 1 - regions.bottom, labels.shape[0] - 1 - regions.top)
+    again = turned_regions(back)
+    np.testing.assert_array_equal(again.labels, labels)
+    assert (again.top, again.bottom, again.midline) == (regions.top, regions.bottom, regions.midline)
+    scan = Scan({"ANT": np.arange(12.0).reshape(4, 3)}, pixel_spacing=PIXEL)
+    np.testing.assert_array_equal(turned_scan(scan).view("ANT")[0], [9.0, 10.0, 11.0])
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model
+
+    if not SHIPPED_WEIGHTS.is_file():
+        pytest.skip("no shipped weights")
+    return load_model()
+
+
+def test_nm1_stored_head_down_gives_the_upright_prediction_turned(nm1_scan, shipped):
+    """The real scan with its rows reversed: flagged, and every lesion, region and the BSI as on the upright scan,
+    on the image as stored (before, the turned scan gave 4 lesions instead of 1 and a BSI over 75 % of the skeleton)."""
+    settings = PredictSettings()
+    up = predict_scan(nm1_scan, shipped, settings)
+    down = predict_scan(turned_scan(nm1_scan), shipped, settings)
+    assert HEAD_DOWN_FLAG in down.qc_flags and HEAD_DOWN_FLAG not in up.qc_flags
+    np.testing.assert_array_equal(down.views["ANT"].labels, up.views["ANT"].labels[::-1])
+    np.testing.assert_array_equal(down.views["ANT"].regions.labels, up.views["ANT"].regions.labels[::-1])
+    assert [(l.region, l.laterality, l.area_px) for l in down.lesions] == [(l.region, l.laterality, l.area_px) for l in up.lesions]
+    assert down.bsi_percent == pytest.approx(up.bsi_percent) and down.covered_mass_percent == pytest.approx(up.covered_mass_percent)
+    rows = nm1_scan.shape[0]
+    assert [rows - 1 - l.centroid_row for l in down.lesions] == pytest.approx([l.centroid_row for l in up.lesions])
+
+
+def test_a_two_view_phantom_head_down_is_read_turned_and_a_crop_is_never_turned(shipped):
+    from scintiseg.phantom.config import profile
+    from scintiseg.phantom.patient import generate_patient
+
+    patient = generate_patient(972004, profile("small"))  # 512 x 128 at 4.52 mm, ANT and POST
+    up = predict_scan(patient.scan, shipped)
+    down = predict_scan(turned_scan(patient.scan), shipped)
+    assert HEAD_DOWN_FLAG in down.qc_flags and HEAD_DOWN_FLAG not in up.qc_flags
+    for view in ("ANT", "POST"):
+        np.testing.assert_array_equal(down.views[view].labels > 0, up.views[view].labels[::-1] > 0)  # ids run top down
+    assert len(down.lesions) == len(up.lesions) > 0 and len(down.pairs) == len(up.pairs)
+    crop = patient.scan.with_views({"VIEW": patient.scan.view("ANT")[60:160, 20:110][::-1]})
+    assert HEAD_DOWN_FLAG not in predict_scan(crop, shipped).qc_flags
