@@ -48,6 +48,18 @@ def test_a_single_view_is_not_split():
     assert split_side_by_side(_body(1024, 256, 60, 200)) is None
 
 
+@pytest.mark.parametrize("left", [128, 60, 200])  # centred, and shifted either way
+def test_one_body_in_a_frame_twice_as_wide_as_tall_stays_one_view(real_nm1, left):
+    """NM1 (one 256-column body) drawn into a 1024 x 512 frame: the shape of a page, but one body. Before, it was
+    cut at the edge of its trunk and 7 % of its counts (an arm) became "ANT"."""
+    nm1 = read_scan(real_nm1).view("ANT").astype(np.float64)
+    frame = np.zeros((1024, 512))
+    frame[:, left:left + 256] = nm1
+    assert is_side_by_side(frame.shape) and split_side_by_side(frame) is None
+    page = np.concatenate([nm1, nm1[:, ::-1]], axis=1)
+    assert split_side_by_side(page) is not None  # the same body twice is a page
+
+
 def test_read_scan_splits_only_when_asked(tmp_path, real_nm1):
     nm1 = read_scan(real_nm1).view("ANT").astype(np.uint16)
     path = tmp_path / "page.png"
