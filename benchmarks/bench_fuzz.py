@@ -29,7 +29,9 @@ kind        valid seeds                                                     read
 dicom       NM multi-frame and single-frame in explicit/implicit little      ``read_scan``
             endian, explicit big endian, deflated, RLE, JPEG-LS (pyjpegls),
             hand-encapsulated JPEG baseline and JPEG 2000 (Pillow) fragments,
-            an undecodable JPEG-lossless fragment; the real NEMA NM1 file
+            an undecodable JPEG-lossless fragment, JPEG Lossless and JPEG
+            2000 files written by GDCM; the real NEMA NM1 file, also as
+            JPEG Lossless
 png         16-bit and 8-bit grey PNG                                       ``read_scan``
 jpeg        8-bit JPEG exports: grey, progressive, grey stored as colour     ``read_scan``
 tiff        2-D, two-view stack, float32, zlib-compressed TIFF               ``read_scan``
@@ -174,15 +176,54 @@ def _dicom_seeds(out: Path, rng: np.random.Generator) -> None:
             ds["PixelData"].VR = "OB"
             ds["PixelData"].is_undefined_length = True
             save(f"{tag}-{fmt.lower()}", ds)
-    # A fragment no installed decoder can decode: reading must fail cleanly.
+    # A JPEG Lossless fragment that is no JPEG stream (a start-of-frame and zeros): reading must fail cleanly.
     ds = scan_to_dataset(two)
     ds.file_meta.TransferSyntaxUID = uid.JPEGLosslessSV1
     ds.PixelData = encapsulate([b"\xff\xd8\xff\xc3" + bytes(200) + b"\xff\xd9"] * 2)
     ds["PixelData"].VR = "OB"
     ds["PixelData"].is_undefined_length = True
     save("nm2-jpeg-lossless-undecodable", ds)
+    # Valid JPEG Lossless (Process 14 SV1) and JPEG 2000 files as GDCM writes them (session 21: JPEG Lossless is
+    # decoded by GDCM in a child process, scintiseg.io.isolated_decode).
+    for scan, tag in ((two, "nm2"), (one, "nm1")):
+        ds = scan_to_dataset(scan)
+        del ds.DetectorInformationSequence  # GDCM's reader aborts on detector items without a position
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        for syntax in ("JPEGLosslessProcess14_1", "JPEG2000Lossless"):
+            encoded = _gdcm_encoded(buffer.getvalue(), syntax)
+            if encoded is not None:
+                _write_seed(out / f"{tag}-gdcm-{syntax.lower()}", {"seed.dcm": encoded}, "seed.dcm")
     if REAL_NM1.is_file():
         _write_seed(out / "real-nm1", {"seed.dcm": REAL_NM1.read_bytes()}, "seed.dcm")
+        encoded = _gdcm_encoded(REAL_NM1.read_bytes(), "JPEGLosslessProcess14_1")
+        if encoded is not None:
+            _write_seed(out / "real-nm1-jpeg-lossless", {"seed.dcm": encoded}, "seed.dcm")
+
+
+def _gdcm_encoded(data: bytes, syntax: str) -> bytes | None:
+    """A DICOM file's bytes re-encoded by GDCM in ``syntax`` (a ``gdcm.TransferSyntax`` name); None without GDCM."""
+    try:
+        import gdcm
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        source, target = Path(scratch) / "in.dcm", Path(scratch) / "out.dcm"
+        source.write_bytes(data)
+        reader = gdcm.ImageReader()
+        reader.SetFileName(str(source))
+        if not reader.Read():
+            return None
+        change = gdcm.ImageChangeTransferSyntax()
+        change.SetTransferSyntax(gdcm.TransferSyntax(getattr(gdcm.TransferSyntax, syntax)))
+        change.SetInput(reader.GetImage())
+        if not change.Change():
+            return None
+        writer = gdcm.ImageWriter()
+        writer.SetFileName(str(target))
+        writer.SetFile(reader.GetFile())
+        writer.SetImage(change.GetOutput())
+        return target.read_bytes() if writer.Write() else None
 
 
 def _image_seeds(out: Path, rng: np.random.Generator) -> None:

@@ -6,7 +6,8 @@ Reading (:func:`read_dicom`) accepts
 * multi-frame NM Image objects whose frames are indexed by the Detector Vector (0054,0020), each
   detector carrying a View Code Sequence (0054,0220) in the Detector Information Sequence (0054,0022),
 
-in every transfer syntax pydicom can decode. The view of each frame is found, in this order, from
+in every transfer syntax pydicom can decode (JPEG Lossless through GDCM in a child process,
+:mod:`scintiseg.io.isolated_decode`). The view of each frame is found, in this order, from
 
 1. the View Code Sequence of its detector (antero-posterior -> ``ANT``, postero-anterior -> ``POST``;
    SNOMED CT and old SNOMED-RT codes, or a code meaning naming the side),
@@ -59,6 +60,7 @@ from pydicom.valuerep import format_number_as_ds
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
 from scintiseg.io.images import MAX_VIEW_PIXELS, assumed_pixel_spacing, grey_from_channels
+from scintiseg.io.isolated_decode import decode_in_child, in_process_plugin
 from scintiseg.io.library_messages import ReaderWarning, library_messages
 from scintiseg.scan import Scan
 
@@ -223,10 +225,16 @@ def _pixels(ds: Dataset, rows: int, cols: int, frames: int, path) -> np.ndarray:
                 f"{rows} x {cols} x {frames} x {bits} needs {expected}",
                 path=path,
             )
-    try:
-        array = ds.pixel_array
-    except Exception as exc:  # decoder errors come in many types (ValueError, NotImplementedError, ...)
-        raise ScintisegError(f"cannot decode pixel data ({_describe(exc)})", path=path) from None
+    plugin = in_process_plugin(syntax) if encapsulated else ""
+    if plugin is None:  # only GDCM decodes it: in a child process, whose crash cannot take this one (.isolated_decode)
+        array = decode_in_child(ds, path)
+    else:
+        try:
+            if plugin:
+                ds.pixel_array_options(decoding_plugin=plugin)
+            array = ds.pixel_array
+        except Exception as exc:  # decoder errors come in many types (ValueError, NotImplementedError, ...)
+            raise ScintisegError(f"cannot decode pixel data ({_describe(exc)})", path=path) from None
     array = _grey_if_colour(ds, np.asarray(array), samples, frames, path)
     if array.ndim == 2:
         array = array[np.newaxis]
