@@ -277,6 +277,22 @@ def test_grey_stored_as_colour_or_palette_reads_as_the_grey_image(tmp_path, mode
         assert np.abs(view.astype(int) - direct).max() <= 3
 
 
+@pytest.mark.parametrize("fmt, lossless", [("BMP", True), ("GIF", True), ("WEBP", False)])
+def test_bmp_gif_and_webp_exports_are_read_by_content_as_their_grey_levels(tmp_path, fmt, lossless):
+    """Older workstations export BMP or GIF, web viewers WebP; before session 21 each was an unrecognised format."""
+    path = tmp_path / "export.dat"  # the content says what it is, not the name
+    Image.fromarray(GREY8).save(path, format=fmt, **({} if lossless else {"quality": 95}))
+    view = read_scan(path).view("VIEW")
+    assert view.dtype == np.uint8 and view.shape == GREY8.shape
+    if lossless:
+        np.testing.assert_array_equal(view, GREY8)
+    else:
+        assert np.abs(view.astype(int) - GREY8).mean() < 3
+    path.write_bytes(path.read_bytes()[:40])  # truncated: one error
+    with pytest.raises(ScintisegError, match="unreadable image"):
+        read_scan(path)
+
+
 def _grey_jpeg(tmp_path):
     path = tmp_path / "direct.jpg"
     _save(GREY8, path, format="JPEG", quality=95)

@@ -50,6 +50,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NPY_MAGIC = b"\x93NUMPY"
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 JPEG_MAGIC = b"\xff\xd8\xff"
+#: Other picture formats some workstations export, read through Pillow as PNG and JPEG are: BMP and GIF (and
+#: WebP, :func:`_is_webp`). Their grey levels are 8-bit exports' (the first frame of an animated GIF or WebP).
+OTHER_PICTURE_MAGICS = (b"BM", b"GIF87a", b"GIF89a")
 #: Largest difference (grey levels) between the colour channels of a pixel for an image still read as grey
 #: (module docstring): JPEG stores colour as luma + subsampled chroma, and grey content saved as colour comes
 #: back with channels a level or two apart; a colour table's hues differ by tens.
@@ -306,6 +309,10 @@ def _read_tiff(path: Path, said: LibraryMessages) -> np.ndarray:
         raise ScintisegError(f"unreadable TIFF file ({description}){said.hint(description)}", path=path) from None
 
 
+def _is_webp(head: bytes) -> bool:
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+
+
 def _read_pil(path: Path, said: LibraryMessages) -> np.ndarray:
     try:
         with Image.open(path) as image:
@@ -377,18 +384,18 @@ def read_image(
         else:
             try:
                 with open(path, "rb") as handle:
-                    head = handle.read(8)
+                    head = handle.read(12)
             except OSError as exc:
                 raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
             if head.startswith(NPY_MAGIC):
                 array = _read_npy(path)
-            elif head.startswith(PNG_MAGIC) or head.startswith(JPEG_MAGIC):
+            elif head.startswith((PNG_MAGIC, JPEG_MAGIC, *OTHER_PICTURE_MAGICS)) or _is_webp(head):
                 array = _read_pil(path, said)
             elif head[:4] in TIFF_MAGICS:
                 array = _read_tiff(path, said)
             else:
                 raise ScintisegError(
-                    "unrecognised file format (not DICOM, .npy, PNG, JPEG or TIFF; "
+                    "unrecognised file format (not DICOM, .npy, PNG, JPEG, TIFF, BMP, GIF or WebP; "
                     "a raw matrix needs --shape ROWSxCOLS and --dtype)",
                     path=path,
                 )
