@@ -53,6 +53,7 @@ class LesionMeasurement:
     equivalent_diameter_mm: float
     eccentricity: float
     bsi_contribution_percent: float
+    beside: str | None = None
 
     def to_dict(self) -> dict:
         record = asdict(self)

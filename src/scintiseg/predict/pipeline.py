@@ -43,6 +43,7 @@ from scipy import ndimage as ndi
 from scipy.special import expit
 
 from scintiseg.errors import ScintisegError
+from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
 from scintiseg.predict.crop_level import level_inputs
@@ -306,6 +307,10 @@ def predict_view(
     lesions, reference = measure_lesions(
         labels, counts, probability, regions, scan.pixel_spacing, view, coverage=coverage, first_id=first_id
     )
+    near_bladder = surroundings(bladder_mask(counts, regions, scan.pixel_spacing), scan.pixel_spacing) if lesions else None
+    if near_bladder is not None:  # a lesion at the bladder's edge may be urine, or hidden by it (.bladder)
+        lesions = [replace(lesion, beside=BESIDE_BLADDER) if near_bladder[labels == index].any() else lesion
+                   for index, lesion in enumerate(lesions, start=1)]
     index = bone_scan_index(labels > 0, regions, coverage)
     bsi = {"bsi_percent": index.bsi_percent, "covered_mass_percent": index.covered_mass_percent, "bones": index.bones}
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi)
@@ -326,6 +331,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
         flags += [f"{flag}_{name}" for flag in result.regions.flags]
         if not result.regions.bone.any():
             flags.append(f"no_bone_found_{name}")
+        if any(lesion.beside == BESIDE_BLADDER for lesion in result.lesions):
+            flags.append(f"lesion_beside_bladder_{name}")
         inner = ndi.binary_erosion(result.coverage, border_value=1)
         edge = result.coverage & ~inner
         if (result.labels[edge] > 0).any() and not result.coverage.all():

@@ -108,8 +108,9 @@ _COLUMNS = (
     ("lesion_to_normal_bone", "Lesion / normal bone"),
     ("probability_mean", "Mean probability"),
     ("bsi_contribution_percent", "BSI contribution (%)"),
+    ("beside", "Beside"),
 )
-_TEXT_COLUMNS = {"view", "region", "laterality"}
+_TEXT_COLUMNS = {"view", "region", "laterality", "beside"}
 
 #: What each QC flag means (flags ending in ``_VIEW`` name their view); docs/predict.md has the full text.
 QC_FLAG_MEANINGS: dict[str, str] = {
@@ -125,6 +126,8 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "no_body": "no body found in the view",
     "no_bone_found": "no bone found in the view: BSI and lesion-to-bone ratios are missing",
     "lesion_at_window_edge": "a lesion touches the edge of the model's window: it may extend beyond what was seen",
+    "lesion_beside_bladder": "a lesion lies within 10 mm of the bladder's activity (column Beside): urine can mimic a "
+                             "lesion there or hide one; check a post-void image",
     "views_misaligned": "ANT and POST could not be aligned: lesions were not paired",
     "crop_uncertain": "the model's window was placed by a fallback: check it covers the thorax",
 }

@@ -15,14 +15,14 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
                   counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
                   centroid_col, bbox, equivalent_diameter_mm, eccentricity, bsi_contribution_percent,
-                  paired_with, contour: [[x, y], ...]}],
+                  beside, paired_with, contour: [[x, y], ...]}],
      "pairs": [{"ant_id", "post_id", "overlap", "distance_mm"}],
      "definitions": {...}, "timings_s": {...}}
 
 **Version**: ``version`` counts changes a reader of an older report would misread: a key removed or
 renamed, or a value whose meaning or unit changed. Keys added (issue 15 added ``summary.triage_score``,
 ``summary.pair_count``, ``summary.pairing_shift_px``, ``views.V.max_probability``, ``lesions[].paired_with``
-and ``pairs``) keep the version, and a reader ignores keys it does not know.
+and ``pairs``; session 21 ``lesions[].beside``) keep the version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -51,6 +51,10 @@ DEFINITIONS = {
         "network (scintiseg.predict.region_model, trained on phantom region maps) or, when it is not installed or "
         "--regions atlas is given, a proportional atlas fitted to the body outline (scintiseg.predict.regions); "
         "'other' = no bone under the lesion. model.regions says which."
+    ),
+    "beside": (
+        "'bladder' for a lesion within 10 mm of the bladder's activity (the pelvis's midline hot spot above 2.5 x "
+        "normal bone): urine can mimic a lesion or hide one there; null otherwise."
     ),
     "laterality": "the patient's side (ANT view: patient right on the image left; POST as acquired: the reverse).",
     "bsi_percent": (

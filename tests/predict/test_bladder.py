@@ -1,0 +1,61 @@
+"""scintiseg.predict.bladder: the bladder's hot spot, and lesions marked when they lie beside it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from scintiseg.predict import bladder
+from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
+from scintiseg.predict.pipeline import PredictSettings, analyse_counts, predict_from_probabilities
+from scintiseg.report.outputs import write_outputs
+
+
+@pytest.fixture(scope="module")
+def nm1_regions(nm1_scan):
+    network = PredictSettings().region_network("onnx")
+    if network is None:
+        pytest.skip("no shipped region network")
+    return analyse_counts(nm1_scan, ["ANT"], network).regions["ANT"]
+
+
+def test_nm1s_bladder_is_found_where_a_reader_sees_it(nm1_scan, nm1_regions):
+    spot = bladder_mask(nm1_scan.view("ANT"), nm1_regions, nm1_scan.pixel_spacing)
+    assert spot is not None
+    rows, cols = np.nonzero(spot)
+    area = spot.sum() * np.prod(nm1_scan.pixel_spacing)
+    assert 1500 < area < 5000  # NM1's bladder, about 6 cm across
+    assert 400 < rows.mean() < 440 and abs(cols.mean() - nm1_regions.midline) < 15  # midline, below L5
+    counts = nm1_scan.view("ANT").astype(np.float64)
+    assert counts[spot].mean() > 3 * np.median(counts[nm1_regions.bone])
+
+
+def test_no_bladder_without_named_bones_or_a_hot_enough_spot(nm1_scan, nm1_regions, monkeypatch):
+    from dataclasses import replace
+
+    crop = replace(nm1_regions, named=False)
+    assert bladder_mask(nm1_scan.view("ANT"), crop, nm1_scan.pixel_spacing) is None  # a crop: bones not named
+    monkeypatch.setattr(bladder, "HOT_FACTOR", 50.0)  # hotter than NM1's bladder: nothing is found
+    assert bladder_mask(nm1_scan.view("ANT"), nm1_regions, nm1_scan.pixel_spacing) is None
+
+
+def test_a_lesion_beside_the_bladder_is_marked_and_flagged_one_far_from_it_is_not(nm1_scan, make_blobs, tmp_path):
+    """A lesion map with one blob at the bladder's upper edge (NM1's sacrum) and one in the thoracic spine."""
+    probability = make_blobs(nm1_scan.shape, [(401, 140, 4), (250, 128, 4)])
+    prediction = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=PredictSettings(0.5, 4))
+    spot = surroundings(bladder_mask(nm1_scan.view("ANT"), prediction.views["ANT"].regions, nm1_scan.pixel_spacing),
+                        nm1_scan.pixel_spacing)
+    by_row = {round(lesion.centroid_row): lesion for lesion in prediction.lesions}
+    assert by_row[401].beside == BESIDE_BLADDER and spot[405, 140] and not spot[397, 140]  # its lower edge is near
+    assert by_row[250].beside is None and not spot[250, 128]
+    assert "lesion_beside_bladder_ANT" in prediction.qc_flags
+    write_outputs(prediction, tmp_path, dicom=False)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert sorted(str(lesion["beside"]) for lesion in report["lesions"]) == ["None", "bladder"]
+    page = (tmp_path / "report.html").read_text()
+    assert "<th>Beside</th>" in page and "lesion_beside_bladder_ANT" in page
+    far = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(250, 128, 4)])},
+                                     settings=PredictSettings(0.5, 4))
+    assert "lesion_beside_bladder_ANT" not in far.qc_flags
