@@ -1,7 +1,7 @@
 """Reading and writing scans, annotations and data sets.
 
 ``read_scan(path)`` reads any supported scan file (DICOM of any transfer syntax pydicom decodes,
-``.npy``, PNG, JPEG, TIFF, BMP, GIF or WebP, raw matrices with an explicit shape) into a :class:`~scintiseg.scan.Scan`.
+Interfile (a ``!INTERFILE`` header beside its data file), ``.npy``, PNG, JPEG, TIFF, BMP, GIF or WebP, raw matrices with an explicit shape) into a :class:`~scintiseg.scan.Scan`.
 
 Pixel spacing: a DICOM file carries its own; ``.npy``, PNG, JPEG, TIFF and raw files carry none and take
 ``pixel_spacing`` when given (``scintiseg predict --pixel-spacing``), else one assumed from the image
@@ -26,6 +26,7 @@ import numpy as np
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
 from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, undo_display_inversion
+from scintiseg.io.interfile import is_interfile, read_interfile
 from scintiseg.io.layout import split_side_by_side
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.io.view_names import view_from_name
@@ -80,6 +81,28 @@ def _undo_inverted_captures(scan: Scan) -> Scan:
     fixed = scan.with_views({name: view for name, (view, _) in pairs.items()})
     fixed.metadata["display_inverted"] = True
     return fixed
+
+
+def _starts_as_interfile(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return is_interfile(handle.read(64))
+    except OSError as exc:
+        raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
+
+
+def _interfile_scan(path: Path, given: tuple[float, float] | None, patient_id: str | None) -> Scan:
+    """An Interfile study (:mod:`scintiseg.io.interfile`): its header's pixel size, else the given or an assumed
+    one (as for images)."""
+    array, spacing, facts = read_interfile(path)
+    metadata: dict = {"interfile": True}
+    if spacing is None:
+        spacing = given
+        if spacing is None:
+            spacing, metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*array.shape[-2:])
+    views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
+    return Scan(views=views, pixel_spacing=spacing, patient_id=patient_id or facts.get("patient_id") or path.stem,
+                patient_name=facts.get("patient_name", ""), source=path, metadata=metadata)
 
 
 def read_scan(
@@ -156,6 +179,8 @@ def read_scan(
                 stacklevel=2,
             )
         return scan
+    if shape is None and _starts_as_interfile(path):
+        return _name_the_view(_interfile_scan(path, given, patient_id), view, path)
     array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
     metadata: dict = {}
     split = split_side_by_side(array, None if given is None else given[1]) if split_views and array.ndim == 2 else None

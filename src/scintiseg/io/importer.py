@@ -8,7 +8,9 @@ check`` passes:
   one case. Its image is copied byte for byte to ``images/<case><suffix>`` (atomically), or hard-linked
   there with ``link=True`` (no second copy on disk; a symlink would point outside the data set folder,
   which :func:`scintiseg.io.dataset.resolve` refuses; across file systems, where no hard link can be made,
-  the file is copied with a warning). DICOM keeps its views (a two-frame NM file is one ANT+POST case), a plain image is one
+  the file is copied with a warning); an Interfile study (a header and its data file, :mod:`scintiseg.io.interfile`)
+  is written as the one DICOM file :func:`~scintiseg.io.dicom.write_dicom` makes of it, and its data file is not
+  a case of its own. DICOM keeps its views (a two-frame NM file is one ANT+POST case), a plain image is one
   ``VIEW``. An 8-bit PNG/TIFF is accepted with one warning per file: it is a display export (windowed grey
   levels), not counts, and is marked ``meta["display_export"]``. A file that cannot be read is skipped
   and listed with the reader's one-line reason; nothing raises on a bad file.
@@ -98,8 +100,9 @@ from scintiseg.io import read_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, Case, DatasetManifest, load_manifest, save_manifest
 from scintiseg.io.dataset import resolve
-from scintiseg.io.dicom import is_dicom
+from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.images import read_mask_png
+from scintiseg.io.interfile import referenced_data_files
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.scan import VIEW_NAMES, Annotation, Scan
 
@@ -238,7 +241,8 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             if path.suffix.lower() in NOT_SCANS:
                 continue
             (jsons if path.suffix.lower() == ".json" else scans).append((path, root))
-    return scans, jsons, missing
+    data = referenced_data_files([path for path, _ in scans])  # read with their Interfile headers
+    return [(path, root) for path, root in scans if path.resolve() not in data], jsons, missing
 
 
 def _prediction_report(folder: Path) -> dict | None:
@@ -743,9 +747,12 @@ def import_dataset(
             remove_stale_partials(out / folder)
     views_of: dict[str, list[str]] = {}
     for source in tqdm(fresh, desc="writing", unit="case", disable=not progress, leave=False):
-        suffix = DICOM_SUFFIX if source.dicom else source.path.suffix.lower()
+        interfile = bool(source.scan.metadata.get("interfile"))
+        suffix = DICOM_SUFFIX if source.dicom or interfile else source.path.suffix.lower()
         image = f"images/{source.case_id}{suffix}"
-        if not _place_image(source.path, out / image, link):
+        if interfile:  # a header and its data file: kept as the one DICOM file scintiseg writes (spacing, ids, views)
+            write_dicom(source.scan, out / image)
+        elif not _place_image(source.path, out / image, link):
             report.warnings.append((str(source.path), "cannot hard-link here (another file system?); copied"))
         labels = {}
         for view in VIEW_NAMES:

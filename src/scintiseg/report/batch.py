@@ -39,6 +39,7 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.interfile import referenced_data_files
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.report.outputs import write_outputs
@@ -103,7 +104,8 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
     unique: dict[Path, None] = {}
     for f in files:
         unique.setdefault(f.resolve(), None)
-    return list(unique)
+    data = referenced_data_files(list(unique))  # an Interfile header's data file is read with its header
+    return [f for f in unique if f not in data]
 
 
 def output_name(path: Path, taken: set[str]) -> str:
