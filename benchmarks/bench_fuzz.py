@@ -47,6 +47,8 @@ checkpoint  a tiny U-Net in the scintiseg checkpoint format (torch.save)     ``l
 yaml        a training configuration (TrainConfig.save_yaml)                 ``TrainConfig.from_yaml``
 voc         Pascal VOC hot-spot boxes: BS-80K-like, and written by write_voc ``read_voc`` + boxes
                                                                             scored on a mask
+interfile   an Interfile header and its data file: one big-endian uint16     ``read_scan``
+            view, two little-endian float32 views (session 21)
 ==========  ==============================================================  ======================
 
 Mutations: truncation, bit flips, extreme integers over length and offset fields, deleted / repeated /
@@ -94,10 +96,10 @@ REAL_NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.d
 #: Every kind of file the harness knows, in the order inputs are dealt out.
 KINDS: tuple[str, ...] = (
     "dicom", "png", "tiff", "npy", "raw", "labelme4", "labelme5", "dataset", "splits", "checkpoint", "yaml", "jpeg",
-    "voc",
+    "voc", "interfile",
 )
 #: The scan readers (scintiseg.io.dicom and scintiseg.io.images); tests/io/test_fuzz_harness.py holds them to 0.
-SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg")
+SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg", "interfile")
 OUTCOMES: tuple[str, ...] = ("clean", "accept", "unexpected", "hang", "crash")
 
 
@@ -398,6 +400,25 @@ def _voc_seeds(out: Path) -> None:
         _write_seed(out / "voc" / "written", {"crop.xml": (Path(tmp) / "crop.xml").read_bytes()}, "crop.xml")
 
 
+def _interfile_seeds(out: Path, rng: np.random.Generator) -> None:
+    """An Interfile header and its data file: one big-endian uint16 view with its pixel size, and two
+    little-endian float32 views without one (as a simulator writes them)."""
+    header = ("!INTERFILE :=\n!imaging modality := nucmed\n!version of keys := 3.3\n!name of data file := scan.a00\n"
+              "patient name := Fuzz^Patient\n!patient ID := FUZZ\nimagedata byte order := {order}\n"
+              "!number format := {fmt}\n!number of bytes per pixel := {size}\n!matrix size [1] := 32\n"
+              "!matrix size [2] := 64\n{spacing}!total number of images := {images}\ndata offset in bytes := 0\n"
+              "!END OF INTERFILE :=\n")
+    one = _counts(rng, (64, 32))
+    _write_seed(out / "interfile" / "one-be-u16", {
+        "scan.h00": header.format(order="BIGENDIAN", fmt="unsigned integer", size=2, images=1,
+                                  spacing="scaling factor (mm/pixel) [1] := 2.4\nscaling factor (mm/pixel) [2] := 2.4\n").encode(),
+        "scan.a00": one.astype(">u2").tobytes()}, "scan.h00")
+    two = np.stack([_counts(rng, (64, 32)), _counts(rng, (64, 32), 30)]).astype("<f4")
+    _write_seed(out / "interfile" / "two-le-f32", {
+        "scan.h00": header.format(order="LITTLEENDIAN", fmt="short float", size=4, images=2, spacing="").encode(),
+        "scan.a00": two.tobytes()}, "scan.h00")
+
+
 def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     """Write the valid seed files of ``kinds`` under ``out/<kind>/<variant>/``; returns ``out``."""
     rng = np.random.default_rng(20240514)
@@ -415,6 +436,8 @@ def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
         _yaml_seeds(out)
     if "voc" in kinds:
         _voc_seeds(out)
+    if "interfile" in kinds:
+        _interfile_seeds(out, rng)
     return out
 
 
@@ -1009,6 +1032,32 @@ def _text_mutation(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return b"", "empty file"
 
 
+INTERFILE_VALUES = ("", "-1", "0", "1e308", "nan", "inf", "99999999999999999999", "{1,2}", "../../../etc/passwd",
+                    "/dev/null", "x" * 5000, "3.5", "BIGENDIAN", "LITTLEENDIAN", "signed integer", "long float",
+                    "bit", "2", "4", "8", "scan.h00")
+
+
+def mutate_interfile(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A header line's value replaced by a hostile one, a line deleted or repeated, or text and byte mutations."""
+    op = _pick(rng, ("value", "value", "value", "delete", "repeat", "text", "bytes"))
+    if op == "text":
+        return _text_mutation(data, rng)
+    if op == "bytes":
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
+    lines = data.decode("latin-1").splitlines()
+    k = int(rng.integers(len(lines)))
+    if op == "delete":
+        return "\n".join(lines[:k] + lines[k + 1:]).encode("latin-1"), f"line {k} deleted"
+    if op == "repeat":
+        j = int(rng.integers(len(lines)))
+        return "\n".join(lines[:k] + [lines[j]] + lines[k:]).encode("latin-1"), f"line {j} repeated at {k}"
+    keyed = [i for i, line in enumerate(lines) if ":=" in line]
+    k = keyed[int(rng.integers(len(keyed)))]
+    value = str(_pick(rng, INTERFILE_VALUES))
+    lines[k] = lines[k].split(":=")[0] + ":= " + value
+    return "\n".join(lines).encode("latin-1"), f"line {k} value {value[:20]!r}"
+
+
 def mutate_yaml(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     import yaml
 
@@ -1132,7 +1181,7 @@ def mutate_checkpoint(data: bytes, rng: np.random.Generator) -> tuple[bytes, str
 FORMAT_MUTATIONS: dict[str, Callable] = {
     "dicom": mutate_dicom, "png": mutate_png, "tiff": mutate_tiff, "npy": mutate_npy, "labelme4": mutate_json,
     "labelme5": mutate_json, "dataset": mutate_json, "splits": mutate_json, "checkpoint": mutate_checkpoint,
-    "yaml": mutate_yaml, "jpeg": mutate_jpeg, "voc": mutate_voc,
+    "yaml": mutate_yaml, "jpeg": mutate_jpeg, "voc": mutate_voc, "interfile": mutate_interfile,
 }
 
 
@@ -1161,9 +1210,10 @@ def make_input(seeds: Path, kind: str, index: int, seed: int, folder: Path) -> I
     (folder / "seed.json").unlink()
     meta = json.loads((variant / "seed.json").read_text())
     item = Input(kind, index, folder, folder / meta["target"], dict(meta["args"]), [f"seed {variant.name}"])
-    if kind in ("dataset", "splits") and rng.random() < 0.25:
+    if kind in ("dataset", "splits", "interfile") and rng.random() < 0.25:
         # Now and then a file the manifest points to is broken instead of the manifest itself.
-        members = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in ("dataset.json", "splits.json"))
+        members = sorted(p for p in folder.rglob("*") if p.is_file()
+                         and p.name not in ("dataset.json", "splits.json", item.target.name))
         member = _pick(rng, members)
         with _quiet_generation():
             blob, what = (mutate_json if member.suffix == ".json" else _pick(rng, BYTE_MUTATIONS))(member.read_bytes(), rng)
@@ -1218,7 +1268,7 @@ def read_input(item: Input) -> Any:
     """Call the library function the CLI calls for ``item.kind``."""
     from scintiseg.io import read_scan
 
-    if item.kind in ("dicom", "png", "tiff", "npy", "jpeg"):
+    if item.kind in ("dicom", "png", "tiff", "npy", "jpeg", "interfile"):
         return read_scan(item.target)
     if item.kind == "raw":
         return read_scan(item.target, shape=item.args["shape"], dtype=item.args["dtype"],
