@@ -29,6 +29,23 @@ def test_laterality_follows_view_convention():
     assert REGION_NAMES[post.labels[row, left_col]] in ("ribs_left", "scapula_left")
 
 
+def test_burned_in_text_beyond_the_body_is_not_the_body_but_a_detached_head_is(nm1_scan):
+    """NM1 with a line of text at its top and bottom edges (a screen capture's "ANT" and date), as hot as its
+    hottest pixel: the body ends where it did, unflagged (before: rows 1-1022 and ``body_truncated``)."""
+    from scintiseg.predict.regions import fit_body
+
+    clean = nm1_scan.view("ANT").astype(np.float32)
+    _, top, bottom, midline, flags = fit_body(clean)
+    texted = clean.copy()
+    texted[2:10, 10:60] = texted[1012:1020, 100:200] = clean.max()
+    _, top2, bottom2, midline2, flags2 = fit_body(texted)
+    assert (top2, bottom2, flags2) == (top, bottom, flags) == (top, bottom, []) and abs(midline2 - midline) <= 1
+    detached = clean.copy()
+    detached[top + 40:top + 60] = 0.0  # the neck cut: the head is a piece of its own, 40 rows tall
+    _, top3, _, _, _ = fit_body(detached)
+    assert top3 == top  # taller than a line of text: still the body
+
+
 def test_truncated_body_is_flagged():
     image = np.full((200, 60), 30.0, dtype=np.float32)
     assert "body_truncated" in estimate_regions(image, "ANT").flags

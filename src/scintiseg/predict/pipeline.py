@@ -21,6 +21,9 @@ on and fades instead of stopping in a stump the network reads as a focus; a poly
 first brought to the level its whole view would have given it (:mod:`.crop_level`). A model of thoracic crops (the
 ``thoracic`` window) reads a partial view as its own window (padded to the network's), since no thorax can be
 found in a crop: before, every crop was refused ("the body is only 362 mm long ... a whole-body scan is needed").
+A whole-body scan stored head-down (the region map shows no upright head, and shows one with the rows reversed) is
+read turned and its maps turned back, so that every output stays on the image as stored (:mod:`.orientation`, flag
+``head_down``); a lesion beside the bladder's activity is marked (:mod:`.bladder`).
 
 Concurrency: the skeleton regions (the learned map, or the atlas) and the ANT-POST shift depend on the
 counts only, not on the lesion network (:class:`CountAnalysis`), so :func:`predict_scan` computes them on

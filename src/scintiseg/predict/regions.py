@@ -175,6 +175,31 @@ def partial_view(regions: SkeletonRegions, row_mm: float) -> SkeletonRegions:
     return replace(regions, labels=np.zeros_like(regions.labels), named=False, flags=[*regions.flags, "partial_view"])
 
 
+#: A piece of the body mask no taller than this share of the image's rows, lying wholly above or below the
+#: largest piece by more than this share of the rows, is burned-in text or a marker, not the body (:func:`without_stray_bands`).
+STRAY_BAND_SHARE: float = 0.02
+
+
+def without_stray_bands(body: np.ndarray) -> np.ndarray:
+    """``body`` without thin pieces beyond its ends: burned-in text ("ANT", a name, a date) or a marker above the
+    head or below the feet of a screen capture, which made the body reach the image's edge (a false
+    ``body_truncated``) and longer than it is (a partial field taken for a whole body). A detached head is taller
+    (15 cm and more) and feet lie close to the legs, so both stay (session 21)."""
+    pieces, count = ndi.label(body)
+    if count < 2:
+        return body
+    rows = body.shape[0]
+    sizes = ndi.sum(body, pieces, range(1, count + 1))
+    main = int(np.argmax(sizes)) + 1
+    spans = ndi.find_objects(pieces)
+    main_top, main_bottom = spans[main - 1][0].start, spans[main - 1][0].stop - 1
+    limit = STRAY_BAND_SHARE * rows
+    stray = [index for index, span in enumerate(spans, start=1)
+             if index != main and span[0].stop - span[0].start <= limit
+             and (main_top - (span[0].stop - 1) > limit or span[0].start - main_bottom > limit)]
+    return body & ~np.isin(pieces, stray) if stray else body
+
+
 def fit_body(counts: np.ndarray) -> tuple[np.ndarray, int, int, float, list[str]]:
     """Steps 1-2 of the module docstring: ``(body mask, top row, bottom row, midline column, flags)``.
 
@@ -187,6 +212,7 @@ def fit_body(counts: np.ndarray) -> tuple[np.ndarray, int, int, float, list[str]
     smooth = ndi.gaussian_filter(counts, BODY_SIGMA)
     level = BODY_FRACTION * float(np.percentile(smooth, 95))
     body = smooth > level if level > 0 else np.zeros_like(smooth, dtype=bool)
+    body = without_stray_bands(body)
     body_rows = np.flatnonzero(body.any(axis=1))
     if body_rows.size == 0:
         return body, 0, rows - 1, cols / 2.0, ["no_body"]
