@@ -20,7 +20,7 @@ atlas's partial views) has no bladder found. On NM1 the bladder found is the one
 An injection site (a hot spot in the soft tissue of an arm) was measured the same way and not built: by counts
 alone it cannot be told from the arm's bone foci (joints, humeral lesions, axillary nodes): on 60 domain-
 randomised phantom patients, at 15 times the normal bone 22 of 52 injection sites were found beside 2 other arm
-spots, at 5 times 44 beside 53 (session 21).
+spots, at 5 times 44 beside 53 (session 21). Where a lesion lies tells it better: :mod:`.distal_arm`.
 """
 
 from __future__ import annotations

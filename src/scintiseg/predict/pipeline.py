@@ -23,7 +23,8 @@ first brought to the level its whole view would have given it (:mod:`.crop_level
 found in a crop: before, every crop was refused ("the body is only 362 mm long ... a whole-body scan is needed").
 A whole-body scan stored head-down (the region map shows no upright head, and shows one with the rows reversed) is
 read turned and its maps turned back, so that every output stays on the image as stored (:mod:`.orientation`, flag
-``head_down``); a lesion beside the bladder's activity is marked (:mod:`.bladder`).
+``head_down``); a lesion beside the bladder's activity (:mod:`.bladder`) or at an elbow, forearm or hand
+(:mod:`.distal_arm`) is marked.
 
 Concurrency: the skeleton regions (the learned map, or the atlas) and the ANT-POST shift depend on the
 counts only, not on the lesion network (:class:`CountAnalysis`), so :func:`predict_scan` computes them on
@@ -50,6 +51,7 @@ from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
 from scintiseg.predict.crop_level import level_inputs
+from scintiseg.predict.distal_arm import BESIDE_DISTAL_ARM, distal_arm_surroundings
 from scintiseg.predict.edges import EXTEND_MM, FADE_MM, extend_inputs, is_partial_field
 from scintiseg.predict.engines import ONNX_ENGINES
 from scintiseg.predict.loader import LoadedModel
@@ -310,10 +312,13 @@ def predict_view(
     lesions, reference = measure_lesions(
         labels, counts, probability, regions, scan.pixel_spacing, view, coverage=coverage, first_id=first_id
     )
-    near_bladder = surroundings(bladder_mask(counts, regions, scan.pixel_spacing), scan.pixel_spacing) if lesions else None
-    if near_bladder is not None:  # a lesion at the bladder's edge may be urine, or hidden by it (.bladder)
-        lesions = [replace(lesion, beside=BESIDE_BLADDER) if near_bladder[labels == index].any() else lesion
-                   for index, lesion in enumerate(lesions, start=1)]
+    if lesions:  # a lesion at the bladder's edge (.bladder), or at an elbow, forearm or hand (.distal_arm): marked
+        marks = ((BESIDE_BLADDER, surroundings(bladder_mask(counts, regions, scan.pixel_spacing), scan.pixel_spacing)),
+                 (BESIDE_DISTAL_ARM, distal_arm_surroundings(regions, scan.pixel_spacing)))
+        for mark, near in marks:
+            if near is not None:
+                lesions = [replace(lesion, beside=mark) if lesion.beside is None and near[labels == index].any()
+                           else lesion for index, lesion in enumerate(lesions, start=1)]
     index = bone_scan_index(labels > 0, regions, coverage)
     bsi = {"bsi_percent": index.bsi_percent, "covered_mass_percent": index.covered_mass_percent, "bones": index.bones}
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi)
@@ -336,6 +341,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
             flags.append(f"no_bone_found_{name}")
         if any(lesion.beside == BESIDE_BLADDER for lesion in result.lesions):
             flags.append(f"lesion_beside_bladder_{name}")
+        if any(lesion.beside == BESIDE_DISTAL_ARM for lesion in result.lesions):
+            flags.append(f"lesion_at_forearm_or_hand_{name}")
         inner = ndi.binary_erosion(result.coverage, border_value=1)
         edge = result.coverage & ~inner
         if (result.labels[edge] > 0).any() and not result.coverage.all():

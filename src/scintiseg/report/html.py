@@ -128,6 +128,8 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "lesion_at_window_edge": "a lesion touches the edge of the model's window: it may extend beyond what was seen",
     "lesion_beside_bladder": "a lesion lies within 10 mm of the bladder's activity (column Beside): urine can mimic a "
                              "lesion there or hide one; check a post-void image",
+    "lesion_at_forearm_or_hand": "a lesion at an elbow, forearm or hand (column Beside): more often the injection "
+                                 "site or a degenerative joint than a metastasis; check the injection arm",
     "views_misaligned": "ANT and POST could not be aligned: lesions were not paired",
     "crop_uncertain": "the model's window was placed by a fallback: check it covers the thorax",
 }

@@ -54,7 +54,9 @@ DEFINITIONS = {
     ),
     "beside": (
         "'bladder' for a lesion within 10 mm of the bladder's activity (the pelvis's midline hot spot above 2.5 x "
-        "normal bone): urine can mimic a lesion or hide one there; null otherwise."
+        "normal bone): urine can mimic a lesion or hide one there; 'forearm_or_hand' for one within 20 mm of a "
+        "forearm or hand of the region map: more often the injection site or a joint than a metastasis; null "
+        "otherwise. A mark for the reader: the lesion counts as every other."
     ),
     "laterality": "the patient's side (ANT view: patient right on the image left; POST as acquired: the reverse).",
     "bsi_percent": (
