@@ -1,7 +1,8 @@
 """Reading and writing scans, annotations and data sets.
 
 ``read_scan(path)`` reads any supported scan file (DICOM of any transfer syntax pydicom decodes,
-Interfile (a ``!INTERFILE`` header beside its data file), ``.npy``, PNG, JPEG, TIFF, BMP, GIF or WebP, raw matrices with an explicit shape) into a :class:`~scintiseg.scan.Scan`.
+Interfile (a ``!INTERFILE`` header beside its data file), ``.npy``, PNG, JPEG, TIFF, BMP, GIF or WebP, raw
+matrices with an explicit shape) into a :class:`~scintiseg.scan.Scan`.
 
 Pixel spacing: a DICOM file carries its own; ``.npy``, PNG, JPEG, TIFF and raw files carry none and take
 ``pixel_spacing`` when given (``scintiseg predict --pixel-spacing``), else one assumed from the image

@@ -133,7 +133,8 @@ def read_interfile(path: str | Path) -> tuple[np.ndarray, tuple[float, float] | 
             data = handle.read(needed) if available >= offset + needed else b""
     except (OSError, ValueError) as exc:  # ValueError: a name with a NUL byte
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ScintisegError(f"cannot read the Interfile data file {source.name[:80]!r} ({reason})", path=path) from None
+        raise ScintisegError(f"cannot read the Interfile data file {source.name[:80]!r} ({reason})",
+                             path=path) from None
     if len(data) != needed:
         raise ScintisegError(f"the Interfile data file {source.name} has {available} bytes; {images} image(s) of "
                              f"{rows} x {cols} {number_format} from byte {offset} need {offset + needed}", path=path)

@@ -5,10 +5,11 @@ leaves a hot spot there; the hand's small joints take up the tracer when they ar
 beyond the elbow (acral metastases) are rare. The shipped model calls such hot spots: on 90 phantom patients
 (60 ``randomised``, 30 ``shifted``; session 21) 41 of its 197 false positives lay on an injection site; with this
 mark, 38 of them and 9 of the other 156 false positives are marked, and none of its 224 true lesions (the true arm
-lesions lie on the proximal humerus, 238 mm or more from a forearm). So a lesion within :data:`NEAR_MM` of the learned map's forearms or hands is marked
-(``beside: "forearm_or_hand"``, flag ``lesion_at_forearm_or_hand_<VIEW>``) for the reader to check the injection
-arm. It is marked, not removed: an acral metastasis is rare, not impossible, and the lesion's record, the BSI and
-the triage score stay as they are. A view without named bones (a crop) gets no mark.
+lesions lie on the proximal humerus, 238 mm or more from a forearm). So a lesion within :data:`NEAR_MM` of the
+learned map's forearms or hands is marked (``beside: "forearm_or_hand"``, flag ``lesion_at_forearm_or_hand_<VIEW>``)
+for the reader to check the injection arm. It is marked, not removed: an acral metastasis is rare, not impossible,
+and the lesion's record, the BSI and the triage score stay as they are. A view without named bones (a crop) gets
+no mark.
 """
 
 from __future__ import annotations
