@@ -56,6 +56,8 @@ def test_a_lesion_beside_the_bladder_is_marked_and_flagged_one_far_from_it_is_no
     assert sorted(str(lesion["beside"]) for lesion in report["lesions"]) == ["None", "bladder"]
     page = (tmp_path / "report.html").read_text()
     assert "<th>Beside</th>" in page and "lesion_beside_bladder_ANT" in page
+    shapes = json.loads((tmp_path / "ANT.labelme.json").read_text())["shapes"]  # the reader sees it in LabelMe too
+    assert sorted(shape["description"].endswith("(beside bladder)") for shape in shapes) == [False, True]
     far = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(250, 128, 4)])},
                                      settings=PredictSettings(0.5, 4))
     assert "lesion_beside_bladder_ANT" not in far.qc_flags

@@ -58,9 +58,11 @@ class ViewPrediction:
         return float(covered.max()) if covered.size else 0.0
 
     def annotation(self) -> Annotation:
-        """LabelMe annotation: one ``lesion`` polygon per lesion, ``group_id`` = lesion id."""
+        """LabelMe annotation: one ``lesion`` polygon per lesion, ``group_id`` = lesion id; the description names
+        the region and, for a marked lesion, what it lies beside (``lesion 3: pelvis (beside bladder)``)."""
         shapes = [
-            contour.to_shape(label="lesion", group_id=lesion.id, description=f"lesion {lesion.id}: {lesion.region}")
+            contour.to_shape(label="lesion", group_id=lesion.id, description=f"lesion {lesion.id}: {lesion.region}"
+                             + (f" (beside {lesion.beside.replace('_', ' ')})" if lesion.beside else ""))
             for contour, lesion in zip(self.contours, self.lesions)
         ]
         return Annotation(shapes=shapes, image_shape=self.labels.shape, view=self.view)
