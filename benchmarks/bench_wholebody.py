@@ -31,6 +31,8 @@ region network (or ``--regions atlas``) predict every view, and the script repor
   per apparent-contrast bin (:data:`CONTRAST_BINS`);
 * **triage**: ROC AUC of the scan's triage score (max lesion probability over its views) between scans with
   and without a visible lesion;
+* **marks**: each call by truth and by what the reader is told it lies beside (``beside``: the bladder,
+  :mod:`scintiseg.predict.bladder`; a forearm or hand, :mod:`scintiseg.predict.distal_arm`; JSON ``marks``);
 * **hard negatives**: every predicted lesion that touches no true lesion (visible or not) is a false
   positive, named by what lies under it: a look-alike of the phantom within 20 mm (injection site,
   degenerative joint, fracture, ...; its ``kind``), else soft tissue (region map 0: bladder, kidneys, gut),
@@ -617,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     steps: dict[str, list[float]] = {name: [] for name in BSI_STEPS}
     false_positives: Counter = Counter()
     fp_regions: Counter = Counter()
+    marks: Counter = Counter()  # (true lesion | false positive, the call's ``beside`` mark or "None")
     detections: list[tuple[str, float, bool]] = []
     bone_detections: list[tuple[str, float, bool]] = []  # the same lesions, by contrast against their bone
     views_seen = 0
@@ -633,7 +636,10 @@ def main(argv: list[str] | None = None) -> int:
             bone_detections += lesion_detections(patient, view, result.labels > 0, "bone")
             for index in range(1, int(result.labels.max()) + 1):
                 mask = result.labels == index
-                if mask.any() and not (mask & truth_any).any():
+                true = bool((mask & truth_any).any())
+                # What the reader is told the call lies beside (predict.bladder, predict.distal_arm), by truth.
+                marks[("true lesion" if true else "false positive", str(result.lesions[index - 1].beside))] += 1
+                if mask.any() and not true:
                     what, region = classify_false_positive(patient, view, mask)
                     false_positives[what] += 1
                     fp_regions[region] += 1
@@ -714,6 +720,7 @@ def main(argv: list[str] | None = None) -> int:
                         "by_region_bone_contrast_2": sensitivity_by_region(bone_detections, CONSPICUOUS)},
         "false_positives": {"per_view": sum(false_positives.values()) / max(views_seen, 1),
                             "by_kind": dict(false_positives.most_common()), "by_region": dict(fp_regions.most_common())},
+        "marks": {f"{truth}: {mark}": n for (truth, mark), n in sorted(marks.items())},
         "seconds_per_scan_median": float(np.median(seconds)),
     }
     print(f"mean region Dice: " + ", ".join(f"{v} {d:.3f}" for v, d in mean_dice.items()))
@@ -748,6 +755,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  of contrast against their bone >= {CONSPICUOUS}, by region: " + ", ".join(
         f"{region} {row['found']}/{row['lesions']}" for region, row in sens["by_region_bone_contrast_2"].items()))
     print(f"false positives: {result['false_positives']['per_view']:.2f} per view; by kind {dict(false_positives)}")
+    print(f"calls marked beside (bladder, forearm_or_hand; None = unmarked), by truth: {result['marks']}")
     print(f"  by region {dict(fp_regions)}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(result, indent=1) + "\n")
