@@ -45,3 +45,24 @@ def benchmark_module(name: str, *also_loaded: str) -> Iterator[ModuleType]:
     finally:
         for loaded in (name, *also_loaded):
             sys.modules.pop(loaded, None)
+
+
+def gdcm_recompressed(source: Path, target: Path, syntax: str) -> Path:
+    """``source`` re-encoded by GDCM as an archive would, in ``syntax`` (a ``gdcm.TransferSyntax`` name, e.g.
+    ``"JPEGLosslessProcess14_1"``); GDCM's reader aborts on NM detector items without a position, so ``source``
+    is NM1 or a file without a Detector Information Sequence."""
+    import gdcm
+
+    reader = gdcm.ImageReader()
+    reader.SetFileName(str(source))
+    assert reader.Read()
+    change = gdcm.ImageChangeTransferSyntax()
+    change.SetTransferSyntax(gdcm.TransferSyntax(getattr(gdcm.TransferSyntax, syntax)))
+    change.SetInput(reader.GetImage())
+    assert change.Change()
+    writer = gdcm.ImageWriter()
+    writer.SetFileName(str(target))
+    writer.SetFile(reader.GetFile())
+    writer.SetImage(change.GetOutput())
+    assert writer.Write()
+    return Path(target)

@@ -15,6 +15,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dicom import VIEW_CODES, read_dicom, scan_to_dataset, write_dicom
 from scintiseg.scan import Scan
+from support import gdcm_recompressed
 
 
 # ------------------------------------------------------------------------------------------ real files
@@ -300,30 +301,11 @@ def _jpegls_scrambled(small_scan, tmp_path):
     return _patched_fragment(small_scan, tmp_path, pydicom.uid.JPEGLSLossless, "jls.dcm", 0, bytes(range(64)))
 
 
-def _gdcm_recompressed(source, target, syntax: str):
-    """``source`` re-encoded by GDCM in the transfer syntax ``syntax`` (a ``gdcm.TransferSyntax`` name)."""
-    import gdcm
-
-    reader = gdcm.ImageReader()
-    reader.SetFileName(str(source))
-    assert reader.Read()
-    change = gdcm.ImageChangeTransferSyntax()
-    change.SetTransferSyntax(gdcm.TransferSyntax(getattr(gdcm.TransferSyntax, syntax)))
-    change.SetInput(reader.GetImage())
-    assert change.Change()
-    writer = gdcm.ImageWriter()
-    writer.SetFileName(str(target))
-    writer.SetFile(reader.GetFile())
-    writer.SetImage(change.GetOutput())
-    assert writer.Write()
-    return target
-
-
 def _jpeg_lossless_scrambled(small_scan, tmp_path):
     # a JPEG Lossless stream scrambled: GDCM (in a child process) prints "Not a JPEG file" and fails
     ds = scan_to_dataset(small_scan)
     del ds.DetectorInformationSequence  # GDCM's reader (not its decoder) aborts on an item without a position
-    path = _gdcm_recompressed(_save(ds, tmp_path / "plain.dcm"), tmp_path / "jll.dcm", "JPEGLosslessProcess14_1")
+    path = gdcm_recompressed(_save(ds, tmp_path / "plain.dcm"), tmp_path / "jll.dcm", "JPEGLosslessProcess14_1")
     data = bytearray(path.read_bytes())
     at = data.rfind(b"\xfe\xff\x00\xe0") + 8  # the last item's value: the frame's JPEG stream
     data[at : at + 32] = bytes(range(32))
@@ -386,7 +368,7 @@ def test_pacs_lossless_compressions_read_back_exactly(real_nm1, tmp_path, syntax
     archive would: JPEG Lossless decoded by GDCM in a child process (a dependency since session 21; before, it was
     refused as undecodable), the others by their own plugins; every count as in the uncompressed file, nothing
     printed."""
-    _gdcm_recompressed(real_nm1, tmp_path / "compressed.dcm", syntax)
+    gdcm_recompressed(real_nm1, tmp_path / "compressed.dcm", syntax)
     capfd.readouterr()
     assert pydicom.dcmread(tmp_path / "compressed.dcm").file_meta.TransferSyntaxUID.is_compressed
     back = read_dicom(tmp_path / "compressed.dcm")

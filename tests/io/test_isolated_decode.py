@@ -11,6 +11,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import isolated_decode
 from scintiseg.io.dicom import read_dicom
 from scintiseg.io.isolated_decode import decode_in_child, in_process_plugin
+from support import gdcm_recompressed
 
 
 def test_gdcm_is_chosen_in_process_for_no_syntax():
@@ -24,22 +25,7 @@ def test_gdcm_is_chosen_in_process_for_no_syntax():
 
 @pytest.fixture(scope="module")
 def jpeg_lossless_nm1(real_nm1, tmp_path_factory):
-    import gdcm
-
-    target = tmp_path_factory.mktemp("jll") / "nm1.dcm"
-    reader = gdcm.ImageReader()
-    reader.SetFileName(str(real_nm1))
-    assert reader.Read()
-    change = gdcm.ImageChangeTransferSyntax()
-    change.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLosslessProcess14_1))
-    change.SetInput(reader.GetImage())
-    assert change.Change()
-    writer = gdcm.ImageWriter()
-    writer.SetFileName(str(target))
-    writer.SetFile(reader.GetFile())
-    writer.SetImage(change.GetOutput())
-    assert writer.Write()
-    return target
+    return gdcm_recompressed(real_nm1, tmp_path_factory.mktemp("jll") / "nm1.dcm", "JPEGLosslessProcess14_1")
 
 
 def test_a_dataset_without_a_file_is_decoded_from_a_copy(jpeg_lossless_nm1, real_nm1):
