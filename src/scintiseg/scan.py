@@ -113,9 +113,11 @@ class Scan:
         return replace(self, views=dict(views), metadata=dict(self.metadata), **changes)
 
     def summary(self) -> dict:
-        """JSON-able facts: views, shape, dtype, spacing, total and max counts per view, ids."""
+        """JSON-able facts: views, shape, dtype, spacing, total and max counts per view, ids; for a study's two
+        views read from two files, ``view_sources`` (view -> file, :mod:`scintiseg.io.view_pairs`)."""
         return {
             "source": None if self.source is None else str(self.source),
+            **({"view_sources": dict(self.metadata["view_sources"])} if "view_sources" in self.metadata else {}),
             "patient_id": self.patient_id,
             "patient_name": self.patient_name,
             "study_uid": self.study_uid,

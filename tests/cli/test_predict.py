@@ -1,6 +1,7 @@
 """`scintiseg predict` and `scintiseg export` from the command line: outputs, exit codes 0 / 1 / 2, and the
 one-line refusals of an untrusted or newer model and of an output folder in use."""
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -263,3 +264,46 @@ def test_a_one_view_file_is_named_by_its_file_name_or_by_view(tmp_path):
                  "--quiet", "--no-dicom"]) == 0
     told = json.loads((tmp_path / "told" / "unnamed" / "report.json").read_text())
     assert [(l["view"], l["laterality"]) for l in told["lesions"]] == [(v, side) for v, _, side, _, _ in both]
+
+
+def test_a_studys_ant_and_post_files_are_predicted_as_its_two_view_file(tmp_path, capsys):
+    """A phantom patient's ANT and POST saved as two PNGs (0123_ANT.png, 0123_POST.png) give one scan whose lesions,
+    pairs and BSI are the two-view DICOM's; summary.csv keeps a row per file with its own view's triage score;
+    --no-join-views predicts them alone (each view's BSI, no pairs)."""
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.io.images import write_png16
+    from scintiseg.phantom.config import profile
+    from scintiseg.phantom.patient import generate_patient
+
+    patient = generate_patient(910008, profile("default"))  # lesions on both views, 5 pairs
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_dicom(patient.scan, scans / "both.dcm")
+    for view in ("ANT", "POST"):
+        write_png16(patient.scan.view(view), scans / f"0123_{view}.png")
+    spacing = "x".join(f"{v:g}" for v in patient.scan.pixel_spacing)
+    argv = ["predict", str(scans), "--out", str(tmp_path / "out"), "--quiet", "--no-dicom", "--pixel-spacing", spacing]
+    assert main(argv) == 0
+    assert "3 files predicted as 2 scan(s)" in capsys.readouterr().err
+
+    def report(name):
+        return json.loads((tmp_path / "out" / name / "report.json").read_text())
+
+    def lesions(r):
+        return [(l["view"], l["region"], l["laterality"], round(l["centroid_row"]), round(l["centroid_col"]), l["paired_with"])
+                for l in r["lesions"]]
+
+    both, joined = report("both"), report("0123")
+    assert lesions(both) and lesions(joined) == lesions(both) and joined["summary"]["pair_count"] >= 1
+    assert joined["summary"]["bsi_percent"] == both["summary"]["bsi_percent"]
+    assert joined["input"]["view_sources"] == {v: str(scans / f"0123_{v}.png") for v in ("ANT", "POST")}
+    rows = {Path(r["input"]).name: r for r in csv.DictReader((tmp_path / "out" / "summary.csv").read_text().splitlines())}
+    for view in ("ANT", "POST"):
+        row = rows[f"0123_{view}.png"]
+        assert (row["output"], row["views"]) == ("0123", view)
+        assert float(row["triage_score"]) == joined["views"][view]["max_probability"]
+        assert int(row["lesion_count"]) == joined["summary"]["lesion_count_by_view"][view]
+        assert row["bsi_percent"] == str(both["summary"]["bsi_percent"])
+    assert main(argv[:3] + [str(tmp_path / "alone")] + argv[4:] + ["--no-join-views"]) == 0
+    alone = [json.loads((tmp_path / "alone" / f"0123_{v}" / "report.json").read_text()) for v in ("ANT", "POST")]
+    assert [a["input"]["views"] for a in alone] == [["ANT"], ["POST"]] and not any(a["summary"]["pair_count"] for a in alone)

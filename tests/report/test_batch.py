@@ -17,7 +17,7 @@ from scipy.special import expit
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.loader import LoadedModel, model_from_network
 from scintiseg.predict.pipeline import PredictSettings
-from scintiseg.report import batch
+from scintiseg.report import batch, box_labels
 from scintiseg.report.batch import LOCK_NAME, OutputLock, ScanResult, expand_inputs, output_name, run_batch
 
 #: A second ``run_batch`` process: its model's first call says "running" and waits for a line on stdin, so
@@ -221,3 +221,37 @@ def test_a_crop_has_an_empty_bsi_in_the_summary(tmp_path):
     crop = ScanResult(Path("crop.jpg"), "ok", "crop", {"bsi_percent": None, "soloway_grade": None, "lesion_count": 1}).row()
     assert crop["bsi_percent"] == crop["soloway_grade"] == "" and crop["lesion_count"] == 1
     assert ScanResult(Path("wb.dcm"), "ok", "wb", {"bsi_percent": 0.0}).row()["bsi_percent"] == 0.0  # a whole body: 0 is a BSI
+
+
+def test_a_studys_two_files_give_one_folder_unless_they_cannot_be_one_scan(nm1_scan, tmp_path, capsys):
+    """p_ANT/p_POST: one folder, a row per file naming its view; m_ANT/m_POST of other matrices: two scans and one line
+    saying why; k_POST unreadable: k_ANT alone, k_POST failed; told every view (--view ANT): nothing joined."""
+    from scintiseg.report.image_labels import evaluate_triage
+
+    ant = np.asarray(nm1_scan.view("ANT"), dtype=np.uint16)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, array in (("p_ANT", ant), ("p_POST", ant[:, ::-1] // 2), ("m_ANT", ant), ("m_POST", ant[::2, ::2]), ("k_ANT", ant)):
+        np.save(folder / f"{name}.npy", array)
+    (folder / "k_POST.npy").write_bytes(b"\x93NUMPY garbage")
+    out = tmp_path / "out"
+    results = run_batch([folder], out, LoadedModel(ConstantLogit()), progress=False, dicom=False,
+                        read_kwargs={"view": "name", "pixel_spacing": (2.26, 2.26)})
+    got = [(r.input.name, r.status, r.output, r.views) for r in results]
+    assert got == [("k_ANT.npy", "ok", "k_ANT", "ANT"), ("k_POST.npy", "failed", "", ""),
+                   ("m_ANT.npy", "ok", "m_ANT", "ANT"), ("m_POST.npy", "ok", "m_POST", "POST"),
+                   ("p_ANT.npy", "ok", "p", "ANT"), ("p_POST.npy", "ok", "p", "POST")]
+    err = capsys.readouterr().err
+    assert "m_ANT.npy and " in err and "differ in matrix (1024 x 256 and 512 x 128)" in err
+    report = json.loads((out / "p" / "report.json").read_text())
+    assert report["input"]["views"] == ["ANT", "POST"] and report["patient"]["id"] == "p"
+    rows = {Path(row["input"]).name: row for row in csv.DictReader(open(out / "summary.csv"))}
+    assert rows["p_ANT.npy"]["output"] == rows["p_POST.npy"]["output"] == "p"
+    # labels per file are scored on the file's own view: the brightest pixel of ANT is twice POST's
+    labels = {"p_ANT": True, "p_POST": False}
+    triage = evaluate_triage(out, labels)
+    assert triage["scans"] == 2 and triage["brightest_pixel_auc"] == 1.0
+    assert box_labels._one_view(out, rows["p_POST.npy"]) == ("POST", out / "p" / "POST_mask.png")  # boxes: its view
+    told = run_batch([folder / "p_ANT.npy", folder / "p_POST.npy"], tmp_path / "told", LoadedModel(ConstantLogit()),
+                     progress=False, dicom=False, read_kwargs={"view": "ANT", "pixel_spacing": (2.26, 2.26)})
+    assert [r.output for r in told] == ["p_ANT", "p_POST"]

@@ -275,3 +275,40 @@ def test_a_split_dicom_page_gets_no_sr_or_gsps_that_would_misplace_its_outlines(
     report = write_outputs(prediction, tmp_path / "out")
     assert "split from one frame" in report["dicom"]["note"]
     assert not (tmp_path / "out" / "gsps.dcm").exists() and not (tmp_path / "out" / "sr.dcm").exists()
+
+
+def test_a_study_stored_as_two_files_gets_an_sr_and_gsps_referencing_each_views_file(nm1_scan, make_blobs, tmp_path):
+    """ANT and POST written as two one-view files of one study and joined (scintiseg.io.view_pairs): every SR region
+    and GSPS annotation references its own view's instance (no frame number: single-frame files), both instances
+    are the SR's evidence and the GSPS's referenced images, and dciodvfy finds no error."""
+    from scintiseg.io.view_pairs import join_views
+
+    ant = np.asarray(nm1_scan.view("ANT"), dtype=np.uint16)
+    study = "1.2.826.0.1.3680043.8.498.77"
+    for view, array in (("ANT", ant), ("POST", mirror(ant))):
+        write_dicom(Scan({view: array}, nm1_scan.pixel_spacing, patient_id="TWO", study_uid=study), tmp_path / f"{view}.dcm")
+    scan = join_views(read_scan(tmp_path / "ANT.dcm"), read_scan(tmp_path / "POST.dcm"))
+    width = scan.shape[1]
+    post_blobs = [(r, width - 1 - c, radius) for r, c, radius in ANT_BLOBS[:3]] + POST_ONLY
+    probabilities = {"ANT": make_blobs(scan.shape, ANT_BLOBS), "POST": make_blobs(scan.shape, post_blobs)}
+    prediction = predict_from_probabilities(scan, probabilities, settings=PredictSettings(0.5, 4))
+    report = write_outputs(prediction, tmp_path / "out")
+    assert (report["dicom"]["sr"], report["dicom"]["gsps"]) == ("sr.dcm", "gsps.dcm")
+    instance = {view: pydicom.dcmread(tmp_path / f"{view}.dcm", stop_before_pixels=True).SOPInstanceUID for view in ("ANT", "POST")}
+    sr = pydicom.dcmread(tmp_path / "out" / "sr.dcm")
+    groups = _lesion_groups(sr)
+    assert len(groups) == len(prediction.lesions) == 8
+    for group, lesion in zip(groups, prediction.lesions):
+        _, reference = _group_region(group)
+        assert reference.ReferencedSOPInstanceUID == instance[lesion.view] and "ReferencedFrameNumber" not in reference
+    evidence = {i.ReferencedSOPInstanceUID for s in sr.CurrentRequestedProcedureEvidenceSequence
+                for series in s.ReferencedSeriesSequence for i in series.ReferencedSOPSequence}
+    assert evidence == set(instance.values())
+    gsps = pydicom.dcmread(tmp_path / "out" / "gsps.dcm")
+    drawn = {a.ReferencedImageSequence[0].ReferencedSOPInstanceUID: len(a.GraphicObjectSequence) for a in gsps.GraphicAnnotationSequence}
+    assert drawn == {instance["ANT"]: 4, instance["POST"]: 4}
+    referenced = {i.ReferencedSOPInstanceUID for s in gsps.ReferencedSeriesSequence for i in s.ReferencedImageSequence}
+    assert referenced == set(instance.values())
+    if shutil.which("dciodvfy"):
+        lines = _dciodvfy(tmp_path / "out" / "gsps.dcm") + _dciodvfy(tmp_path / "out" / "sr.dcm")
+        assert [line for line in lines if line.startswith("Error")] == []

@@ -282,3 +282,16 @@ def test_full_page_prints_to_pdf_in_headless_chromium(multi_region, tmp_path):
     assert 3 <= pages <= 5
     sizes = {tuple(round(float(v)) for v in m) for m in re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)}
     assert sizes == {(595, 842)}  # A4 in points
+
+
+def test_a_study_joined_from_two_files_shows_each_views_file_escaped(multi_region):
+    prediction, report, _ = multi_region
+    joined = json.loads(json.dumps(report))
+    joined["input"]["view_sources"] = {"ANT": "in/p_ANT.png", "POST": f"in/{HOSTILE}_POST.png"}
+    page = _full_page(prediction, joined)
+    source = re.search(r"<tr><th>Source</th><td[^>]*>(.*?)</td></tr>", page).group(1)
+    assert source.startswith("ANT: in/p_ANT.png; POST: in/&lt;script&gt;") and "<script" not in page.lower()
+    one = json.loads(json.dumps(report))
+    one["input"]["source"] = "in/a&b.dcm"
+    plain = re.search(r"<tr><th>Source</th><td[^>]*>(.*?)</td></tr>", _full_page(prediction, one)).group(1)
+    assert plain == "in/a&amp;b.dcm"

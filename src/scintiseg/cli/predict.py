@@ -58,6 +58,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "by side (docs/io.md)",
     )
     parser.add_argument(
+        "--no-join-views", action="store_true",
+        help="predict every file alone, even a study's ANT and POST stored as two files (by default joined into one "
+             "scan: 0123_ANT.png + 0123_POST.png, or two one-view DICOM files of one study; docs/io.md)",
+    )
+    parser.add_argument(
         "--view", choices=("auto", "ANT", "POST"), default="auto",
         help="the view a one-view image holds (sides and bones are named from it): ANT, POST, or auto (default: "
              "what the file name says, a word ant/anterior or post/posterior, else anterior; docs/io.md)",
@@ -103,10 +108,13 @@ def run(args: argparse.Namespace) -> int:
                                regions=args.regions if args.region_model is None else "learned",
                                region_model=args.region_model, tiling=args.tiling)
     settings.region_network(args.engine)  # a region model that cannot load stops here, in one line, before any scan
-    results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom, progress=not args.quiet)
+    results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom,
+                        progress=not args.quiet, join=not args.no_join_views)
     failed = [r for r in results if r.status != "ok"]
     done = len(results) - len(failed)
-    print(f"{done} scan(s) predicted, {len(failed)} failed; summary: {args.out}/summary.csv", file=sys.stderr)
+    scans = len({r.output for r in results if r.status == "ok"})
+    what = f"{done} scan(s) predicted" if scans == done else f"{done} files predicted as {scans} scan(s) (a study's ANT and POST files joined)"
+    print(f"{what}, {len(failed)} failed; summary: {args.out}/summary.csv", file=sys.stderr)
     if labels is not None:
         from scintiseg.report.image_labels import evaluate_triage, triage_line, write_triage  # lazy: only with --labels
 

@@ -143,6 +143,30 @@ def read_dicom(path: str | Path) -> Scan:
     return scan
 
 
+def one_view_header(path: str | Path) -> dict | None:
+    """Study, patient and view of a one-frame DICOM file, from its header alone (no pixel data read).
+
+    Returns ``{"study_uid", "patient_id", "view"}`` (``view`` ``"ANT"``, ``"POST"`` or ``"VIEW"`` when the header
+    names none), or None for a file that is not DICOM, cannot be parsed, describes no image (no Rows/Columns) or
+    holds more than one frame. Used to find
+    a study's two views stored as two files (:mod:`scintiseg.io.view_pairs`); never raises and never warns: the
+    full read (:func:`read_dicom`) reports what is wrong with a file.
+    """
+    if not is_dicom(path):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            if "Rows" not in ds or "Columns" not in ds or int(ds.get("NumberOfFrames", 1) or 1) != 1:
+                return None  # no image (pydicom parses a corrupt file into an empty dataset), or several frames
+            view = _view_names(ds, 1, path)[0]
+            return {"study_uid": str(ds.get("StudyInstanceUID", "") or ""),
+                    "patient_id": str(ds.get("PatientID", "") or ""), "view": view}
+        except Exception:  # any parse failure: not pairable; the full read says why
+            return None
+
+
 def dataset_to_scan(ds: Dataset, path: str | Path | None = None) -> Scan:
     """Turn a decoded pydicom dataset into a :class:`Scan` (see :func:`read_dicom`)."""
     if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):

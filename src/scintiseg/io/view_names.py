@@ -35,3 +35,18 @@ def view_from_name(path: str | Path) -> str | None:
     words = _WORDS.findall(Path(path).stem.lower())
     said = {VIEW_WORDS[word] for word in words if word in VIEW_WORDS}
     return said.pop() if len(said) == 1 else None
+
+
+def words_besides_view(path: str | Path) -> tuple[str, ...]:
+    """The words of the file name (module docstring's rule) other than those naming a view: what two files of one
+    study's views share (``0123_ANT.jpg`` and ``0123_POST.jpg`` -> ``("0123",)``; :mod:`scintiseg.io.view_pairs`)."""
+    return tuple(word for word in _WORDS.findall(Path(path).stem.lower()) if word not in VIEW_WORDS)
+
+
+def stem_without_view(path: str | Path) -> str:
+    """The file name without its suffix and without its view word, and the separators that then lead, trail or
+    repeat (``"0123_ANT.jpg"`` -> ``"0123"``, ``"wb ant 7.png"`` -> ``"wb 7"``); empty when nothing else is left."""
+    words = "|".join(sorted(VIEW_WORDS, key=len, reverse=True))
+    stem = re.sub(rf"(?i)(?<![a-z])({words})(?![a-z])", "", Path(path).stem)
+    return re.sub(r"([ _.-])[ _.-]+", r"\1", stem).strip(" _.-")
+

@@ -10,7 +10,15 @@
   a half-done scan never looks complete; a previous result of the same name is replaced only then.
 - A file that cannot be read or predicted is reported (one line on stderr, a ``failed`` row in the
   summary) and skipped; the others are processed.
-- ``OUT/summary.csv`` (written atomically, last) has one row per input. Nothing is written outside ``OUT``.
+- A study's two views stored as two files (``0123_ANT.jpg`` + ``0123_POST.jpg``, or two one-view DICOM files of one
+  study; the rules: :mod:`scintiseg.io.view_pairs`) are predicted as **one scan** into one folder, named by what the
+  two names share (``OUT/0123/``): one report with both views, ANT-POST pairs and the two views' BSI. Two files that
+  cannot be one scan (other matrices, pixel sizes) are predicted separately, with one line saying why.
+  ``join=False`` (``scintiseg predict --no-join-views``) predicts every file alone.
+- ``OUT/summary.csv`` (written atomically, last) has one row per input *file*. Nothing is written outside ``OUT``.
+  The two rows of a joined study name the same ``output``; each gives the view its file held (``views``), that
+  view's triage score and lesion count, and the scan's Soloway grade, BSI and QC flags; ``seconds`` is half the
+  scan's time each.
   Its ``triage_score`` column (report.json ``summary.triage_score``: the largest lesion probability the
   model gave inside what it saw, over the scan's views) lets a worklist be sorted (highest first: the
   scans the model is surest hold a lesion); empty for a failed input.
@@ -40,9 +48,11 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.interfile import referenced_data_files
+from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.report.outputs import write_outputs
+from scintiseg.scan import Scan
 
 SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml", ".log", ".xml"}
 SUMMARY_NAME = "summary.csv"
@@ -110,7 +120,11 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
 
 def output_name(path: Path, taken: set[str]) -> str:
     """Safe, unique folder name for an input file."""
-    stem = path.name.split(".")[0] if not path.name.startswith(".") else path.name
+    return unique_name(path.name.split(".")[0] if not path.name.startswith(".") else path.name, taken)
+
+
+def unique_name(stem: str, taken: set[str]) -> str:
+    """``stem`` as a safe folder name not in ``taken`` (then added to it)."""
     base = re.sub(r"[^A-Za-z0-9._-]", "_", stem) or "scan"
     name, index = base, 2
     while name in taken or name in (SUMMARY_NAME, LOCK_NAME):
@@ -130,19 +144,74 @@ def _publish(tmp: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def predict_one(path: Path, out: Path, name: str, model: LoadedModel, settings: PredictSettings, read_kwargs: dict, dicom: bool) -> ScanResult:
-    """Read, predict and write one input into ``out/name`` atomically."""
-    start = time.perf_counter()
+def _predict_into(scan: Scan, out: Path, name: str, model: LoadedModel, settings: PredictSettings, dicom: bool) -> dict:
+    """Predict ``scan`` and write its outputs into ``out/name`` atomically; returns its report."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=out))
     try:
-        scan = read_scan(path, **read_kwargs)
         prediction = predict_scan(scan, model, settings)
         report = write_outputs(prediction, tmp, dicom=dicom)
         _publish(tmp, out / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ScanResult(path, "ok", name, report["summary"], ",".join(prediction.views), time.perf_counter() - start)
+    return report
+
+
+def predict_one(path: Path, out: Path, name: str, model: LoadedModel, settings: PredictSettings, read_kwargs: dict, dicom: bool) -> ScanResult:
+    """Read, predict and write one input into ``out/name`` atomically."""
+    start = time.perf_counter()
+    report = _predict_into(read_scan(path, **read_kwargs), out, name, model, settings, dicom)
+    return ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start)
+
+
+def _failed(path: Path, exc: ScintisegError, start: float) -> ScanResult:
+    tqdm.write(f"scintiseg predict: skipped {path}: {exc.problem}", file=sys.stderr)
+    return ScanResult(path, "failed", seconds=time.perf_counter() - start, error=exc.problem)
+
+
+def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: LoadedModel, settings: PredictSettings,
+                 read_kwargs: dict, dicom: bool) -> list[ScanResult]:
+    """A study's ANT and POST files (:func:`scintiseg.io.view_pairs.find_view_pairs`) predicted as one scan into
+    one folder, with a summary row per file (module docstring); as two scans when they cannot be joined."""
+    start = time.perf_counter()
+    scans: dict[Path, Scan] = {}
+    unread: dict[Path, ScintisegError] = {}
+    for path in pair:
+        try:
+            scans[path] = read_scan(path, **read_kwargs)
+        except ScintisegError as exc:
+            unread[path] = exc
+    joined = None
+    if not unread:
+        try:
+            joined = join_views(scans[pair[0]], scans[pair[1]])
+        except ScintisegError as exc:
+            tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {exc.problem}", file=sys.stderr)
+    if joined is None:
+        results = []
+        for path in pair:
+            start = time.perf_counter()
+            try:
+                if path in unread:
+                    raise unread[path]
+                name = output_name(path, taken)
+                report = _predict_into(scans[path], out, name, model, settings, dicom)
+                results.append(ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start))
+            except ScintisegError as exc:
+                results.append(_failed(path, exc, start))
+        return results
+    name = unique_name(joined_name(*pair), taken)
+    try:
+        report = _predict_into(joined, out, name, model, settings, dicom)
+    except ScintisegError as exc:
+        return [_failed(path, exc, start) for path in pair]
+    seconds = (time.perf_counter() - start) / 2
+    return [
+        ScanResult(path, "ok", name, report["summary"] | {"triage_score": report["views"][view]["max_probability"],
+                                                          "lesion_count": report["summary"]["lesion_count_by_view"][view]},
+                   view, seconds)
+        for path, view in zip(pair, ("ANT", "POST"))
+    ]
 
 
 class OutputLock:
@@ -237,8 +306,12 @@ def run_batch(
     read_kwargs: dict | None = None,
     dicom: bool = True,
     progress: bool = True,
+    join: bool = True,
 ) -> list[ScanResult]:
     """Predict every input into ``out`` (see the module docstring); returns one result per input.
+
+    ``join``: a study's ANT and POST stored as two files are predicted as one scan
+    (:mod:`scintiseg.io.view_pairs`), unless ``read_kwargs`` names the view of every input (``view="ANT"``).
 
     Raises:
         ScintisegError: no input files, an input that does not exist, or ``out`` in use by another run.
@@ -254,17 +327,23 @@ def run_batch(
     if not files:
         raise ScintisegError("no input files found", path=", ".join(str(i) for i in inputs))
     out.mkdir(parents=True, exist_ok=True)
+    read_kwargs = dict(read_kwargs or {})
+    join = join and read_kwargs.get("view") in (None, "name")
+    groups = find_view_pairs(files) if join else [(path,) for path in files]
     taken: set[str] = set()
     results: list[ScanResult] = []
     with OutputLock(out):
-        bar = tqdm(files, desc="predict", unit="scan", disable=not progress or len(files) < 2, file=sys.stderr)
-        for path in bar:
-            name = output_name(path, taken)
-            start = time.perf_counter()
-            try:
-                results.append(predict_one(path, out, name, model, settings, read_kwargs or {}, dicom))
-            except ScintisegError as exc:
-                tqdm.write(f"scintiseg predict: skipped {path}: {exc.problem}", file=sys.stderr)
-                results.append(ScanResult(path, "failed", seconds=time.perf_counter() - start, error=exc.problem))
+        bar = tqdm(total=len(files), desc="predict", unit="file", disable=not progress or len(files) < 2, file=sys.stderr)
+        for group in groups:
+            if len(group) == 2:
+                results.extend(predict_pair(group, out, taken, model, settings, read_kwargs | {"view": "name"}, dicom))
+            else:
+                path, start = group[0], time.perf_counter()
+                try:
+                    results.append(predict_one(path, out, output_name(path, taken), model, settings, read_kwargs, dicom))
+                except ScintisegError as exc:
+                    results.append(_failed(path, exc, start))
+            bar.update(len(group))
+        bar.close()
         write_text_atomic(out / SUMMARY_NAME, summary_csv(results))
     return results

@@ -23,8 +23,9 @@ compared (VOC's 1-based coordinates against tools that write 0-based ones, and a
 whose outline spreads a pixel further); a box marked ``difficult`` and a box whose label is neither a lesion's
 (:data:`LESION_LABELS`) nor a benign hot spot's (:data:`NORMAL_LABELS`, any case) is not scored, and a call on it
 counts as neither right nor wrong (the unknown labels are listed in the result); boxes are placed on one-view
-images only (a BS-80K file holds one view or one crop), and a scan of two views, a scan whose size is not the
-declared one, or one without an annotation is left out and counted; a failed scan is left out and counted.
+images only (a BS-80K file holds one view or one crop; a study's ANT and POST files predicted as one scan,
+:mod:`scintiseg.io.view_pairs`, are each scored on their own view), and a file of two views, a scan whose size is
+not the declared one, or one without an annotation is left out and counted; a failed scan is left out and counted.
 """
 
 from __future__ import annotations
@@ -109,9 +110,10 @@ def _one_view(out: Path, row: dict) -> tuple[str, Path] | str:
         views = report["views"]
     except (OSError, ValueError, KeyError, TypeError):
         return "no readable report.json"
-    if len(views) != 1:
+    own = row.get("views") or ""
+    if len(views) != 1 and own not in views:  # a study's file joined with its other view's names its own view
         return f"{len(views)} views (boxes are placed on one-view images)"
-    (view, info), = views.items()
+    view, info = (own, views[own]) if own in views else next(iter(views.items()))
     return view, out / row["output"] / info.get("files", {}).get("mask", f"{view}_mask.png")
 
 

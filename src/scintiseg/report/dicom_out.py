@@ -5,7 +5,9 @@ every view on the source.
 Both reference the *source* SOP instance and, for a multi-frame NM image, the frame of the lesion's view
 (frames follow the view order the reader found: Detector Vector order; :mod:`scintiseg.io.dicom`), so an
 ANT lesion points at the ANT frame and a POST lesion at the POST frame. A single-frame source has one
-view and no frame number. highdicom's SEG is not used: it refuses a multi-frame source without a Frame of
+view and no frame number. A study whose two views were stored as two files and predicted as one scan
+(:mod:`scintiseg.io.view_pairs`) references each view's own file: the SR's regions and the GSPS's annotations point
+at the file of their view, and both list the two files as evidence / referenced images. highdicom's SEG is not used: it refuses a multi-frame source without a Frame of
 Reference, which whole-body NM images lack (landscape.md).
 
 SR content (PS3.16 TID 1500):
@@ -55,6 +57,7 @@ report says so.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pydicom
@@ -132,12 +135,26 @@ def finding_site(region: str, laterality: str):
     return hd.sr.FindingSite(location, topographical_modifier=modifier)
 
 
-def _frame_numbers(source_ds, views: list[str]) -> dict[str, int | None]:
-    """View -> 1-based frame number in a multi-frame source (None for a single-frame one)."""
-    frames = int(getattr(source_ds, "NumberOfFrames", 1) or 1)
-    if frames <= 1:
-        return {view: None for view in views}
-    return {view: index + 1 for index, view in enumerate(views)}
+def per_view_sources(prediction: Prediction, source) -> dict:
+    """View -> the DICOM dataset holding it: ``source`` itself for every view (one file), or ``source`` when it is
+    already such a mapping (a study's views stored as two files, :mod:`scintiseg.io.view_pairs`), in view order."""
+    if isinstance(source, Mapping):
+        return {view: source[view] for view in prediction.scan.view_names}
+    return {view: source for view in prediction.scan.view_names}
+
+
+def _frame_numbers(sources: dict) -> dict[str, int | None]:
+    """View -> 1-based frame number in its multi-frame source (frames in view order), None in a single-frame one."""
+    numbers: dict[str, int | None] = {}
+    for view, ds in sources.items():
+        sharing = [other for other, other_ds in sources.items() if other_ds is ds]
+        numbers[view] = sharing.index(view) + 1 if int(getattr(ds, "NumberOfFrames", 1) or 1) > 1 else None
+    return numbers
+
+
+def _distinct(sources: dict) -> list:
+    """The source datasets, each once (a two-view file once, a study's two files both)."""
+    return list({id(ds): ds for ds in sources.values()}.values())
 
 
 def _polyline(points: np.ndarray) -> np.ndarray:
@@ -196,7 +213,8 @@ def _coding_scheme():
 
 def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
     """Write the TID 1500 measurement report of ``prediction`` (every lesion of every view, pairs sharing
-    their tracking identifiers) referencing ``source_ds`` to ``path``."""
+    their tracking identifiers) referencing ``source_ds`` to ``path``: one dataset holding every view, or a
+    mapping view -> dataset (:func:`per_view_sources`)."""
     import highdicom as hd  # lazy: start-up time
     from highdicom.sr import (  # lazy: start-up time
         AlgorithmIdentification,
@@ -210,7 +228,8 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
     )
     from pydicom.sr.codedict import codes  # lazy: start-up time (0.13 s, needed only beside highdicom)
 
-    frames = _frame_numbers(source_ds, prediction.scan.view_names)
+    sources = per_view_sources(prediction, source_ds)
+    frames = _frame_numbers(sources)
     observer = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name="scintiseg", model_name=f"scintiseg {__version__}")
     context = ObservationContext(
         observer_device_context=hd.sr.ObserverContext(observer_type=codes.DCM.Device, observer_identifying_attributes=observer)
@@ -223,8 +242,8 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
         for contour, lesion in zip(result.contours, result.lesions):
             frame = frames.get(view)
             source = SourceImageForRegion(
-                referenced_sop_class_uid=source_ds.SOPClassUID,
-                referenced_sop_instance_uid=source_ds.SOPInstanceUID,
+                referenced_sop_class_uid=sources[view].SOPClassUID,
+                referenced_sop_instance_uid=sources[view].SOPInstanceUID,
                 referenced_frame_numbers=None if frame is None else [frame],
             )
             region = ImageRegion(graphic_type=hd.sr.GraphicTypeValues.POLYLINE, graphic_data=_polyline(contour.points), source_image=source)
@@ -271,11 +290,11 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
     # highdicom's SR constructor deep-copies its content, parses the copy back into content items and
     # searches it for image references (to check them against the evidence): per lesion, three passes over
     # a tree that highdicom's own templates have just built and checked. It is handed a report with the
-    # summary group only and gets the full content tree afterwards: the evidence it records depends on the source's
-    # study alone, and every region references source_ds, which is the evidence. Written file unchanged (UIDs aside).
+    # summary group only and gets the full content tree afterwards: the evidence it records depends on the sources'
+    # study alone, and every region references a source, which is the evidence. Written file unchanged (UIDs aside).
     header = MeasurementReport(observation_context=context, procedure_reported=procedure, imaging_measurements=groups[:1])
     sr = hd.sr.Comprehensive3DSR(
-        evidence=[source_ds],
+        evidence=_distinct(sources),
         content=header,
         series_instance_uid=hd.UID(),
         series_number=900,
@@ -295,7 +314,8 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
 
 
 def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
-    """Write a GSPS drawing every lesion outline of every view (and its id) on that view's frame of the source."""
+    """Write a GSPS drawing every lesion outline of every view (and its id) on that view's frame of the source
+    (``source_ds``: one dataset holding every view, or a mapping view -> dataset, :func:`per_view_sources`)."""
     import highdicom as hd  # lazy: start-up time
     from highdicom.pr import (  # lazy: start-up time
         AnnotationUnitsValues,
@@ -306,7 +326,8 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
         TextObject,
     )
 
-    frames = _frame_numbers(source_ds, prediction.scan.view_names)
+    sources = per_view_sources(prediction, source_ds)
+    frames = _frame_numbers(sources)
     views = _lesion_views(prediction)
     partners = prediction.paired_with
     window = max(display_window(np.concatenate([np.ravel(v) for v in prediction.scan.views.values()])), 1.0)
@@ -326,7 +347,7 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
         frame = frames.get(view)
         annotations.append(
             GraphicAnnotation(
-                referenced_images=[source_ds],
+                referenced_images=[sources[view]],
                 graphic_layer=layer,
                 graphic_objects=objects,
                 text_objects=texts,
@@ -334,7 +355,7 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
             )
         )
     gsps = hd.pr.GrayscaleSoftcopyPresentationState(
-        referenced_images=[source_ds],
+        referenced_images=_distinct(sources),
         series_instance_uid=hd.UID(),
         series_number=901,
         sop_instance_uid=hd.UID(),

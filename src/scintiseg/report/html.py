@@ -356,6 +356,14 @@ def _body_diagram(report: dict) -> str:
             + "<figcaption>Involved regions per view (front: ANT, back: POST)</figcaption></figure>")
 
 
+def _source_text(summary: dict) -> str:
+    """The input file, or each view's file for a study stored as two files (escaped)."""
+    named = summary.get("view_sources")
+    if isinstance(named, dict) and named:
+        return "; ".join(f"{_e(view)}: {_e(path)}" for view, path in named.items())
+    return _e(summary.get("source"))
+
+
 def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, bytes] | None = None) -> str:
     """The HTML page of a report dict (:func:`.report_json.report_dict`).
 
@@ -384,7 +392,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         "<table class=\"meta\"><tbody>",
         f"<tr><th>Patient name</th><td class=\"t\" id=\"patient-name\">{_e(patient.get('name'))}</td></tr>",
         f"<tr><th>Patient id</th><td class=\"t\">{_e(patient.get('id'))}</td></tr>",
-        f"<tr><th>Source</th><td class=\"t\">{_e(report['input'].get('source'))}</td></tr>",
+        f"<tr><th>Source</th><td class=\"t\">{_source_text(report['input'])}</td></tr>",
         f"<tr><th>Study UID</th><td class=\"t\">{_e(report.get('study_uid'))}</td></tr>",
         f"<tr><th>Views</th><td class=\"t\">{_e(', '.join(report['input'].get('views', [])))}</td></tr>",
         f"<tr><th>Model</th><td class=\"t\">{_e(model.get('name'))} ({_e(model.get('engine'))}, "

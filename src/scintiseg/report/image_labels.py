@@ -14,7 +14,9 @@ The labels file is a CSV with a header: a file column (the first of ``input``, `
 whose values are ``1``/``0``, ``true``/``false``, ``yes``/``no``, ``abnormal``/``normal``, ``positive``/
 ``negative`` or ``lesion``/``none`` (any case). A row names a scan by its path as given to ``predict``, its file
 name or its file name without suffix; scans without a label and labels without a scan are counted, not guessed.
-The file is read and checked before anything is predicted: a bad file is one line and exit 2.
+The file is read and checked before anything is predicted: a bad file is one line and exit 2. A study's ANT and POST
+files predicted as one scan (:mod:`scintiseg.io.view_pairs`) keep a row each, scored by their own view (its
+triage score, lesions and brightest pixel), so labels given per view stay per view.
 
 Choices the task left open, stated: a scan that failed to predict is left out (counted); ties in the AUC count
 one half (Mann-Whitney); without a scan of either class the AUC is not computed (null).
@@ -119,11 +121,14 @@ def auc_interval(scores: np.ndarray, abnormal: np.ndarray, resamples: int = RESA
     return [round(float(np.percentile(values, 2.5)), 4), round(float(np.percentile(values, 97.5)), 4)]
 
 
-def _brightest(out: Path, output: str) -> float | None:
-    """The largest count (or grey level) over the scan's views, from its report.json."""
+def _brightest(out: Path, output: str, views: str = "") -> float | None:
+    """The largest count (or grey level) over the views of a summary row (``views``, comma-separated: one view of a
+    study joined from two files, :mod:`scintiseg.io.view_pairs`), else over the scan's views, from its report.json."""
     try:
         report = json.loads((out / output / "report.json").read_text())
-        return float(max(view["max"] for view in report["input"]["counts"].values()))
+        counts = report["input"]["counts"]
+        chosen = [name for name in views.split(",") if name in counts] or list(counts)
+        return float(max(counts[name]["max"] for name in chosen))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -147,7 +152,7 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
             failed += 1
             continue
         bsi = float(row["bsi_percent"]) if row["bsi_percent"] else None  # none for a partial view (a crop)
-        kept.append((label, float(row["triage_score"]), _brightest(out, row["output"]), bsi, int(row["lesion_count"]) > 0))
+        kept.append((label, float(row["triage_score"]), _brightest(out, row["output"], row.get("views") or ""), bsi, int(row["lesion_count"]) > 0))
     abnormal = np.array([k[0] for k in kept], dtype=bool)
     result: dict = {"scans": len(kept), "abnormal": int(abnormal.sum()), "normal": int((~abnormal).sum()),
                     "failed": failed, "unlabelled_scans": len(unlabelled), "labels_without_scan": len(set(labels) - used)}

@@ -28,13 +28,28 @@ REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
 
 
+def _source_files(prediction: Prediction) -> dict[str, Path] | None:
+    """View -> the file it was read from (a study's two files, :mod:`scintiseg.io.view_pairs`, or one file for
+    every view); None when there is no source file."""
+    scan = prediction.scan
+    named = scan.metadata.get("view_sources")
+    if isinstance(named, dict) and set(named) == set(scan.view_names):
+        return {view: Path(named[view]) for view in scan.view_names}
+    return None if scan.source is None else {view: Path(scan.source) for view in scan.view_names}
+
+
 def _is_dicom_source(prediction: Prediction) -> bool:
-    source = prediction.scan.source
-    if source is None or not Path(source).is_file():
+    files = _source_files(prediction)
+    if files is None:
         return False
-    with open(source, "rb") as handle:
-        handle.seek(128)
-        return handle.read(4) == b"DICM"
+    for source in set(files.values()):
+        if not source.is_file():
+            return False
+        with open(source, "rb") as handle:
+            handle.seek(128)
+            if handle.read(4) != b"DICM":
+                return False
+    return True
 
 
 def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = True) -> dict:
@@ -65,7 +80,8 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     if dicom and _is_dicom_source(prediction) and not split:
         report["dicom"] = {}
         try:
-            source_ds = read_source_dataset(prediction.scan.source)
+            read = {path: read_source_dataset(path) for path in dict.fromkeys(_source_files(prediction).values())}
+            source_ds = {view: read[path] for view, path in _source_files(prediction).items()}
         except ScintisegError as exc:
             source_ds = None
             report["dicom"]["error"] = str(exc)
