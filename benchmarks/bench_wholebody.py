@@ -90,7 +90,7 @@ from scintiseg.metrics import class_dice, class_overlap
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.phantom.regions import REGION_CLASSES
-from scintiseg.predict.bsi import BONE_GROUPS, bone_scan_index
+from scintiseg.predict.bsi import BONE_GROUPS, NEARER_VIEW, bone_scan_index
 from scintiseg.predict.loader import load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.regions import SkeletonRegions
@@ -228,14 +228,28 @@ def involved_fractions(bones: dict[str, dict]) -> dict[str, float]:
     return {bone: row["involved_fraction"] for bone, row in bones.items()}
 
 
+#: Ways to combine the two views' involved fractions per bone that :func:`bsi_over_views` knows, printed side by
+#: side (``bsi.views_combined`` in the JSON; docs/predict.md "Which view reads each bone").
+VIEW_COMBINATIONS: tuple[str, ...] = ("mean", "max", "ANT", "POST", "nearer")
+
+
 def bsi_over_views(per_view: dict[str, dict[str, float]], combine: str = "mean") -> float:
     """The BSI from per-view involved fractions per bone group: the Spiers-weighted sum over bones of their
-    ``mean`` over the views (the pipeline's BSI: the mean of the views' BSIs) or their ``max`` (a bone involved on
-    either view counts as involved: a lesion only one view shows is not halved)."""
-    reduce = {"mean": np.mean, "max": np.max}[combine]
+    ``mean`` over the views (the pipeline's BSI before session 22), their ``max`` (a bone involved on either view
+    counts as involved: a lesion only one view shows is not halved), one view's alone (``"ANT"``, ``"POST"``), or
+    ``nearer``: the view nearer to the bone where :data:`~scintiseg.predict.bsi.NEARER_VIEW` names one, else the
+    mean (the pipeline's BSI since session 22, up to the rounding of its bone tables and a bone the nearer view did
+    not see, which the pipeline then reads as the mean)."""
     total = 0.0
     for bone, (weight, _) in BONE_GROUPS.items():
-        total += weight * float(reduce([fractions.get(bone, 0.0) for fractions in per_view.values()]))
+        values = {view: fractions.get(bone, 0.0) for view, fractions in per_view.items()}
+        if combine in ("ANT", "POST"):
+            value = values.get(combine, 0.0)
+        elif combine == "nearer" and NEARER_VIEW.get(bone) in values:
+            value = values[NEARER_VIEW[bone]]
+        else:
+            value = float({"mean": np.mean, "nearer": np.mean, "max": np.max}[combine](list(values.values())))
+        total += weight * value
     return total
 
 
@@ -614,6 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     bsi_true, bsi_pred, scores, bone_scores, positive, seconds = [], [], [], [], [], []
     max_true: list[float] = []
     max_pred: list[float] = []
+    combined: dict[str, list[float]] = {how: [] for how in VIEW_COMBINATIONS}
     reader_truth: dict[float, list[float]] = {level: [] for level in READER_CONTRASTS}
     bone_reader_truth: dict[float, list[float]] = {level: [] for level in READER_CONTRASTS}
     steps: dict[str, list[float]] = {name: [] for name in BSI_STEPS}
@@ -651,7 +666,10 @@ def main(argv: list[str] | None = None) -> int:
         bsi_true.append(float(np.mean([index.bsi_percent for index in truth_views.values()])))
         # The per-bone maximum over the views (bsi_over_views), for truth and prediction alike.
         max_true.append(bsi_over_views({v: involved_fractions(i.bones) for v, i in truth_views.items()}, "max"))
-        max_pred.append(bsi_over_views({v: involved_fractions(r.bsi["bones"]) for v, r in prediction.views.items()}, "max"))
+        fractions = {v: involved_fractions(r.bsi["bones"]) for v, r in prediction.views.items()}
+        max_pred.append(bsi_over_views(fractions, "max"))
+        for how in VIEW_COMBINATIONS:  # the other ways to combine the predicted views (the pipeline: nearer)
+            combined[how].append(bsi_over_views(fractions, how))
         for level in READER_CONTRASTS:
             reader_truth[level].append(truth_bsi(patient, level))
             bone_reader_truth[level].append(truth_bsi(patient, level, "bone"))
@@ -687,6 +705,8 @@ def main(argv: list[str] | None = None) -> int:
                                         "predicted_mean": float(mp.mean())},
                  "both_by_max": {"pearson_r": pearson(mt, mp), "mae": float(np.abs(mt - mp).mean()),
                                  "truth_mean": float(mt.mean())}}
+    views_combined = {how: {"pearson_r": pearson(t, np.array(values)), "mae": float(np.abs(t - np.array(values)).mean())}
+                      for how, values in combined.items()}
     step_table = {}
     for name, values in steps.items():
         one = np.array(values)
@@ -710,6 +730,7 @@ def main(argv: list[str] | None = None) -> int:
                 "truth_mean": float(t.mean()),
                 "predicted_mean": float(p.mean()), "truth": t.round(4).tolist(), "predicted": p.round(4).tolist(),
                 "reader_truth": readers, "reader_truth_bone": bone_readers, "per_bone_max_over_views": views_max,
+                "views_combined": views_combined,
                 "steps": step_table},
         "triage": {"auc": auc, "auc_bone_only": bone_auc, "with_lesion": int(labels.sum()), "without": int((~labels).sum())},
         "sensitivity": {"all": float(np.mean([found for _, _, found in detections])) if detections else float("nan"),
@@ -736,6 +757,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  views combined per bone by their maximum (bsi_over_views): r = {views_max['predicted_vs_truth']['pearson_r']:.3f}, "
           f"MAE = {views_max['predicted_vs_truth']['mae']:.3f} (predicted mean {mp.mean():.3f}); truth combined the "
           f"same way: r = {both['pearson_r']:.3f}, MAE = {both['mae']:.3f} (truth mean {both['truth_mean']:.3f})")
+    print("  the predicted views combined per bone by (bsi_over_views; pipeline: nearer): " + ", ".join(
+        f"{how} r = {one['pearson_r']:.3f}, MAE = {one['mae']:.3f}" for how, one in views_combined.items()))
     print("  step by step from the truth (truth region map; bsi_steps): " + ", ".join(
         f"{name} r = {one['pearson_r']:.3f}, MAE = {one['mae']:.3f} (mean {one['predicted_mean']:.3f})"
         for name, one in step_table.items()))

@@ -166,6 +166,22 @@ def test_views_combine_per_bone_by_mean_or_by_maximum(bench):
     assert bench.bsi_over_views(per_view) == pytest.approx(pelvis * 0.1 + femur * 0.2)
     assert bench.bsi_over_views(per_view, "max") == pytest.approx(pelvis * 0.2 + femur * 0.3)
     assert bench.bsi_over_views({"ANT": {}, "POST": {}}, "max") == 0.0
+    assert bench.bsi_over_views(per_view, "ANT") == pytest.approx(pelvis * 0.2 + femur * 0.1)
+    assert bench.bsi_over_views(per_view, "POST") == pytest.approx(femur * 0.3)
+
+
+def test_the_nearer_view_reads_the_spine_and_sternum_as_the_pipeline_does(bench):
+    """A lumbar lesion POST shows (0.4; ANT 0.1) counts POST's, a sternal one ANT shows counts ANT's, a femoral one
+    the mean; the same as the pipeline's scan_bone_index on the same tables."""
+    from scintiseg.predict.bsi import SPIERS_WEIGHTS, scan_bone_index
+
+    per_view = {"ANT": {"lumbar_spine": 0.1, "sternum": 0.5, "femur_left": 0.2},
+                "POST": {"lumbar_spine": 0.4, "sternum": 0.0, "femur_left": 0.1}}
+    nearer = bench.bsi_over_views(per_view, "nearer")
+    assert nearer == pytest.approx(2.6 * 0.4 + 0.3 * 0.5 + 8.9 * 0.15)
+    tables = {view: {bone: {"contribution_percent": SPIERS_WEIGHTS[bone] * f, "covered_fraction": 1.0} for bone, f in rows.items()}
+              for view, rows in per_view.items()}
+    assert scan_bone_index(tables)[0] == pytest.approx(nearer)
 
 
 def test_bsi_steps_separate_missed_lesions_outlines_and_false_positives(bench):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scintiseg.predict.bsi import SPIERS_WEIGHTS, bone_scan_index, soloway_grade
+from scintiseg.predict.bsi import NEARER_VIEW, SPIERS_WEIGHTS, bone_scan_index, scan_bone_index, soloway_grade, view_weights
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 
 
@@ -40,3 +40,34 @@ def test_bsi_known_value_and_coverage():
     assert index.covered_mass_percent == pytest.approx(7.5 / 100.1 * 100)
     assert set(index.bones) == {"pelvis"}
     assert index.bones["pelvis"]["involved_fraction"] == pytest.approx(0.25)
+
+
+def _views(ant: dict[str, tuple[float, float]], post: dict[str, tuple[float, float]]) -> dict[str, dict[str, dict]]:
+    """Bone tables of two views from bone -> (involved fraction, covered fraction)."""
+    def table(rows):
+        return {bone: {"weight_percent": SPIERS_WEIGHTS[bone], "covered_fraction": covered, "involved_fraction": involved,
+                       "contribution_percent": SPIERS_WEIGHTS[bone] * involved} for bone, (involved, covered) in rows.items()}
+    return {"ANT": table(ant), "POST": table(post)}
+
+
+def test_scan_bsi_reads_each_bone_from_its_nearer_view_else_the_mean():
+    """Hand computation: lumbar spine 0.4 on POST (0.1 on ANT) counts POST's; sternum 0.5 on ANT only counts ANT's;
+    femur 0.2 / 0.1 counts the mean; the scapula unseen on POST falls back to the mean (POST counts 0 there)."""
+    tables = _views(ant={"lumbar_spine": (0.1, 1.0), "sternum": (0.5, 1.0), "femur_left": (0.2, 1.0), "scapula_left": (0.3, 1.0)},
+                    post={"lumbar_spine": (0.4, 1.0), "sternum": (0.0, 1.0), "femur_left": (0.1, 0.5)})
+    bsi, covered = scan_bone_index(tables)
+    assert bsi == pytest.approx(2.6 * 0.4 + 0.3 * 0.5 + 8.9 * 0.15 + 1.5 * 0.3 / 2)
+    assert covered == pytest.approx(100 * (2.6 + 0.3 + 8.9 * 0.75 + 1.5 / 2) / sum(SPIERS_WEIGHTS.values()))
+    assert view_weights("thoracic_spine", tables) == {"ANT": 0.5, "POST": 0.5}  # seen by neither: the mean
+    assert view_weights("lumbar_spine", tables) == {"ANT": 0.0, "POST": 1.0}
+    assert NEARER_VIEW["sternum"] == "ANT" and "femur_left" not in NEARER_VIEW
+
+
+def test_scan_bsi_of_one_view_is_that_views_own():
+    regions = _regions()
+    lesion = np.zeros((10, 20), dtype=bool)
+    lesion[2:5, 0:5] = True
+    index = bone_scan_index(lesion, regions)
+    bsi, covered = scan_bone_index({"ANT": index.bones})
+    assert bsi == pytest.approx(index.bsi_percent) and covered == pytest.approx(index.covered_mass_percent)
+    assert scan_bone_index({}) == (0.0, 0.0)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from scintiseg.predict.bsi import NEARER_VIEW
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.prepare.views import mirror
@@ -187,10 +188,14 @@ def test_lesions_are_grouped_under_their_own_region(multi_region):
         rows = re.findall(r'<tr class="lesion" id="lesion-(\d+)"', body)
         assert rows and all(by_id[i]["region"] == region for i in rows)
         assert sorted(rows) == sorted(i for i, l in by_id.items() if l["region"] == region)
-        # The header's BSI contribution: the region's bone-group contribution, averaged over the views.
-        expected = np.mean([v["bsi"]["bones"].get(region, {}).get("contribution_percent", 0.0) for v in report["views"].values()])
+        # The header's BSI contribution: the region's bone-group contribution, from the nearer view (spine, sternum,
+        # ...) or averaged over the views, as the scan's BSI reads it.
+        per_view = {view: v["bsi"]["bones"].get(region, {}).get("contribution_percent", 0.0) for view, v in report["views"].items()}
+        nearer = NEARER_VIEW.get(region)
+        expected = per_view[nearer] if nearer and region in report["views"][nearer]["bsi"]["bones"] else np.mean(list(per_view.values()))
         shown = float(re.search(r'<span class="region-bsi">([^<]+)</span>', body).group(1))
         assert shown == pytest.approx(expected, rel=1e-2, abs=1e-9)
+        assert ("from " + nearer + ", the nearer view" if nearer else "mean of views") in body
 
 
 def test_body_diagram_marks_exactly_the_regions_with_lesions_per_view(multi_region):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scintiseg.predict.bsi import scan_bone_index
 from scintiseg.predict.contours import Contour
 from scintiseg.predict.measurements import LesionMeasurement
 from scintiseg.predict.pairing import LesionPair
@@ -125,11 +126,11 @@ class Prediction:
 
     @property
     def bsi_percent(self) -> float:
-        """Mean BSI over the predicted views (:mod:`.bsi`)."""
-        values = [v.bsi["bsi_percent"] for v in self.views.values()]
-        return float(np.mean(values)) if values else 0.0
+        """The scan's BSI: each bone from the view nearer to it, else the mean of the views
+        (:func:`~scintiseg.predict.bsi.scan_bone_index`)."""
+        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()})[0]
 
     @property
     def covered_mass_percent(self) -> float:
-        values = [v.bsi["covered_mass_percent"] for v in self.views.values()]
-        return float(np.mean(values)) if values else 0.0
+        """The skeletal mass the model saw (%), the views combined per bone as :attr:`bsi_percent` combines them."""
+        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()})[1]

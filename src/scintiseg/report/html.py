@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import html
 
+from scintiseg.predict.bsi import REGION_TO_BONE, view_weights
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg
 from scintiseg.report.overlay import REGION_COLOURS
@@ -210,10 +211,26 @@ def region_findings(report: dict) -> dict[str, dict[str, RegionFinding]]:
     return found
 
 
-def region_bsi_percent(report: dict, region: str) -> float:
-    """A region's BSI contribution (%), averaged over the predicted views as the scan's BSI is."""
+def _region_weights(report: dict, region: str) -> dict[str, float]:
+    """View -> its weight in ``region``'s BSI contribution, as the scan's BSI weighs the views
+    (:func:`~scintiseg.predict.bsi.view_weights`: the nearer view for the spine, sternum, ...; else the mean)."""
     views = list(report.get("views", {})) or sorted({str(l.get("view")) for l in report["lesions"]})
-    return sum(_view_region_bsi(report, view, region) for view in views) / max(len(views), 1)
+    if not views:
+        return {}
+    tables = {view: report.get("views", {}).get(view, {}).get("bsi", {}).get("bones", {}) for view in views}
+    return view_weights(REGION_TO_BONE.get(region, region), tables)
+
+
+def region_bsi_percent(report: dict, region: str) -> float:
+    """A region's BSI contribution (%), its views combined as the scan's BSI combines them."""
+    return sum(weight * _view_region_bsi(report, view, region) for view, weight in _region_weights(report, region).items())
+
+
+def _views_read(report: dict, region: str) -> str:
+    """How ``region``'s contribution combines the views, in words: "from POST, the nearer view" or "mean of views"."""
+    weights = _region_weights(report, region)
+    alone = [view for view, weight in weights.items() if weight == 1.0]
+    return f"from {alone[0]}, the nearer view" if len(weights) > 1 and alone else "mean of views"
 
 
 def _lesion_table(report: dict) -> list[str]:
@@ -230,7 +247,7 @@ def _lesion_table(report: dict) -> list[str]:
             f'<tbody class="region-group" data-region="{_e(region)}">'
             f'<tr class="region-header"><th colspan="{len(_COLUMNS)}"><b>{_e(region_title(region))}</b> '
             f"({_e(region)}): {len(lesions)} lesion{'s' if len(lesions) != 1 else ''} ({_e(counts)}); "
-            f'BSI contribution <span class="region-bsi">{bsi:.3g}</span> % (mean of views: {_e(view_bsi)})</th></tr>'
+            f'BSI contribution <span class="region-bsi">{bsi:.3g}</span> % ({_views_read(report, region)}: {_e(view_bsi)})</th></tr>'
         )
         for lesion in lesions:
             parts.append(f'<tr class="lesion" id="lesion-{_e(lesion.get("id"))}" data-region="{_e(region)}">'
@@ -258,7 +275,7 @@ def _bsi_rows(report: dict) -> list[str]:
     if any(str(flag).startswith("partial_view") for flag in summary.get("qc_flags", [])):
         return ['<tr id="bsi"><th>Bone Scan Index</th><td>not given: a partial view (bones not named)</td></tr>']
     rows = [
-        '<tr id="bsi"><th>Bone Scan Index (% of skeletal mass; mean of views)</th>'
+        '<tr id="bsi"><th>Bone Scan Index (% of skeletal mass; each bone from the nearer view or the mean of views)</th>'
         f'<td>{float(summary["bsi_percent"]):.3f}</td></tr>',
         '<tr id="bsi-covered"><th>Skeletal mass seen by the model (%)</th>'
         f'<td>{float(summary["bsi_covered_mass_percent"]):.1f}</td></tr>',

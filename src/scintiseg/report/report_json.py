@@ -62,8 +62,9 @@ DEFINITIONS = {
     "bsi_percent": (
         "Bone Scan Index: sum over bones of (involved fraction of the bone's pixels) x (Spiers skeletal-mass "
         "share), over the bones inside the model's window; unseen parts count as uninvolved, so with less than the "
-        "whole skeleton in view it is a lower bound; mean over predicted views. null for a partial view (a crop or "
-        "spot view: flag partial_view), whose bones are not named."
+        "whole skeleton in view it is a lower bound; with both views, each bone from the view nearer to it (spine, "
+        "sacrum, scapulae: POST; sternum, clavicles: ANT), every other bone the mean of the views (views.V.bsi gives "
+        "each view's own). null for a partial view (a crop or spot view: flag partial_view), whose bones are not named."
     ),
     "bsi_covered_mass_percent": "share of skeletal mass (Spiers) the model saw.",
     "triage_score": (
