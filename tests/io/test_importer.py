@@ -456,3 +456,27 @@ def test_a_pseudo_label_confidence_outside_half_to_one_is_one_error(tmp_path, th
     with pytest.raises(ScintisegError, match="--pseudo-labels"):
         import_dataset([tmp_path], tmp_path / "ds", pseudo_labels=threshold)
     assert check_pseudo_threshold(0.5) == 0.5
+
+
+def test_an_edited_view_of_a_study_predicted_from_two_files_goes_to_that_views_file(tmp_path):
+    """A study's ANT and POST PNGs predicted as one scan (report.json input.view_sources): the corrected POST outline
+    becomes the labels of the POST file's case, not of the ANT file named as the scan's source."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_png16(_counts(1), scans / "0123_ANT.png")
+    write_png16(_counts(2), scans / "0123_POST.png")
+    out = tmp_path / "ds"
+    import_dataset([scans], out)
+    folder = tmp_path / "predictions" / "0123"
+    folder.mkdir(parents=True)
+    sources = {"ANT": str(scans / "0123_ANT.png"), "POST": str(scans / "0123_POST.png")}
+    (folder / "report.json").write_text(json.dumps({"format": "scintiseg-report",
+                                                    "input": {"source": sources["ANT"], "view_sources": sources}}))
+    write_labelme(Annotation.from_mask(_square(12), view="POST"), folder / "POST.labelme.json")  # no mask beside: edited
+    report = import_dataset([tmp_path / "predictions"], out)
+    assert report.unmatched_labels == []
+    manifest = load_manifest(out)
+    assert manifest.case("0123_POST").meta["reviewed"] == ["VIEW"]  # a data set keeps a one-view file's VIEW
+    assert not manifest.case("0123_ANT").labels
+    (mask,) = load_case(out, manifest.case("0123_POST"))[1].values()
+    assert np.array_equal(mask, _square(12))

@@ -411,7 +411,10 @@ def _label_keys(path: Path, annotation: Annotation) -> list[tuple[str, str | Non
     view = _predicted_view(path)
     if view is not None:  # OUT/<scan>/ANT.labelme.json: the report names the scan, the folder is named after it
         report = _prediction_report(path.parent) or {}
-        source = (report.get("input") or {}).get("source") if isinstance(report.get("input"), dict) else None
+        given = report.get("input") if isinstance(report.get("input"), dict) else {}
+        # A study predicted from two files (scintiseg.io.view_pairs) names each view's own file.
+        per_view = given.get("view_sources") if isinstance(given.get("view_sources"), dict) else {}
+        source = per_view.get(view) or given.get("source")
         named = [Path(str(source).replace("\\", "/")).stem] if source else []
         for stem in [*named, path.parent.name]:
             if (stem, view) not in keys:
