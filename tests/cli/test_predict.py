@@ -210,6 +210,27 @@ def test_labels_are_checked_first_and_measured_after_the_batch(run_dir, npy_scan
     assert "triage against the labels (2 scans, 1 abnormal)" in capsys.readouterr().err
 
 
+def test_a_bs80k_layout_is_read_as_it_comes(run_dir, npy_scan, tmp_path, capsys):
+    """wholeBodyANT/ and wholeBodyPOST/ with same-named images and their own label lists (no header): each file named
+    by its folder, a study's two files one scan, the two lists scoring each file by its own view."""
+    root = tmp_path / "bs80k"
+    nm1 = np.load(npy_scan)
+    for folder, text in (("wholeBodyANT", "0001.npy 1\n"), ("wholeBodyPOST", "0001.npy 0\n")):
+        (root / folder).mkdir(parents=True)
+        (root / folder / f"{folder}.txt").write_text(text)
+        np.save(root / folder / "0001.npy", nm1 if folder.endswith("ANT") else nm1[:, ::-1] // 4)
+    argv = ["predict", str(root), "--model", str(run_dir), "--quiet", "--no-dicom", "--pixel-spacing", "2.26",
+            "--out", str(tmp_path / "out"), "--labels", str(root / "wholeBodyANT" / "wholeBodyANT.txt"),
+            "--labels", str(root / "wholeBodyPOST" / "wholeBodyPOST.txt")]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "out" / "0001" / "report.json").read_text())
+    assert report["input"]["views"] == ["ANT", "POST"] and "wholeBodyPOST" in report["input"]["view_sources"]["POST"]
+    result = json.loads((tmp_path / "out" / "triage.json").read_text())
+    assert (result["scans"], result["abnormal"], result["labels_without_scan"]) == (2, 1, 0)
+    assert result["brightest_pixel_auc"] == 1.0  # the ANT file's own counts, 4x the POST file's
+    assert "2 files predicted as 1 scan(s)" in capsys.readouterr().err
+
+
 def test_boxes_are_checked_first_read_beside_the_scans_and_measured_after_the_batch(run_dir, npy_scan, tmp_path, capsys):
     from scintiseg.io.voc import VocBox, write_voc
 
@@ -266,7 +287,8 @@ def test_a_one_view_file_is_named_by_its_file_name_or_by_view(tmp_path):
     assert [(l["view"], l["laterality"]) for l in told["lesions"]] == [(v, side) for v, _, side, _, _ in both]
 
 
-def test_a_studys_ant_and_post_files_are_predicted_as_its_two_view_file(tmp_path, capsys):
+@pytest.mark.parametrize("layout", ["0123_{view}.png", "wholeBody{view}/0123.png"])
+def test_a_studys_ant_and_post_files_are_predicted_as_its_two_view_file(tmp_path, capsys, layout):
     """A phantom patient's ANT and POST saved as two PNGs (0123_ANT.png, 0123_POST.png) give one scan whose lesions,
     pairs and BSI are the two-view DICOM's; summary.csv keeps a row per file with its own view's triage score;
     --no-join-views predicts them alone (each view's BSI, no pairs)."""
@@ -280,7 +302,8 @@ def test_a_studys_ant_and_post_files_are_predicted_as_its_two_view_file(tmp_path
     scans.mkdir()
     write_dicom(patient.scan, scans / "both.dcm")
     for view in ("ANT", "POST"):
-        write_png16(patient.scan.view(view), scans / f"0123_{view}.png")
+        (scans / layout.format(view=view)).parent.mkdir(exist_ok=True)
+        write_png16(patient.scan.view(view), scans / layout.format(view=view))
     spacing = "x".join(f"{v:g}" for v in patient.scan.pixel_spacing)
     argv = ["predict", str(scans), "--out", str(tmp_path / "out"), "--quiet", "--no-dicom", "--pixel-spacing", spacing]
     assert main(argv) == 0
@@ -296,14 +319,17 @@ def test_a_studys_ant_and_post_files_are_predicted_as_its_two_view_file(tmp_path
     both, joined = report("both"), report("0123")
     assert lesions(both) and lesions(joined) == lesions(both) and joined["summary"]["pair_count"] >= 1
     assert joined["summary"]["bsi_percent"] == both["summary"]["bsi_percent"]
-    assert joined["input"]["view_sources"] == {v: str(scans / f"0123_{v}.png") for v in ("ANT", "POST")}
-    rows = {Path(r["input"]).name: r for r in csv.DictReader((tmp_path / "out" / "summary.csv").read_text().splitlines())}
+    assert joined["input"]["view_sources"] == {v: str(scans / layout.format(view=v)) for v in ("ANT", "POST")}
+    rows = {Path(r["input"]).relative_to(scans).as_posix(): r
+            for r in csv.DictReader((tmp_path / "out" / "summary.csv").read_text().splitlines())}
     for view in ("ANT", "POST"):
-        row = rows[f"0123_{view}.png"]
+        row = rows[layout.format(view=view)]
         assert (row["output"], row["views"]) == ("0123", view)
         assert float(row["triage_score"]) == joined["views"][view]["max_probability"]
         assert int(row["lesion_count"]) == joined["summary"]["lesion_count_by_view"][view]
         assert row["bsi_percent"] == str(both["summary"]["bsi_percent"])
     assert main(argv[:3] + [str(tmp_path / "alone")] + argv[4:] + ["--no-join-views"]) == 0
-    alone = [json.loads((tmp_path / "alone" / f"0123_{v}" / "report.json").read_text()) for v in ("ANT", "POST")]
+    outputs = {Path(r["input"]).relative_to(scans).as_posix(): r["output"]
+               for r in csv.DictReader((tmp_path / "alone" / "summary.csv").read_text().splitlines())}
+    alone = [json.loads((tmp_path / "alone" / outputs[layout.format(view=v)] / "report.json").read_text()) for v in ("ANT", "POST")]
     assert [a["input"]["views"] for a in alone] == [["ANT"], ["POST"]] and not any(a["summary"]["pair_count"] for a in alone)

@@ -1,14 +1,18 @@
-"""scintiseg.io.file_keys: a side file names its scan by path, file name or stem."""
+"""scintiseg.io.file_keys: a side file names its scan by path (as given or resolved), file name or stem."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from scintiseg.io.file_keys import file_keys, find_by_name
 
 
 def test_a_scan_is_found_by_its_path_then_its_name_then_its_stem():
-    assert file_keys("scans/0001.jpg") == ("scans/0001.jpg", "0001.jpg", "0001")
+    resolved = str(Path("scans/0001.jpg").resolve())
+    assert file_keys("scans/0001.jpg") == ("scans/0001.jpg", resolved, "0001.jpg", "0001")
     found = {"scans/0001.jpg": "path", "0001.jpg": "name", "0001": "stem", "0002": "other stem"}
     assert find_by_name(found, "scans/0001.jpg") == "path"
+    assert find_by_name({resolved: "resolved", "0001.jpg": "name"}, "scans/../scans/0001.jpg") == "resolved"
     assert find_by_name(found, "/elsewhere/0001.jpg") == "name"
     assert find_by_name(found, "/elsewhere/0001.png") == "stem"
     assert find_by_name(found, "0002.dcm") == "other stem" and find_by_name(found, "0003.jpg") is None

@@ -8,13 +8,15 @@ import pytest
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.images import write_png16
-from scintiseg.io.view_names import view_from_name
+from scintiseg.io.view_names import stem_without_view, view_from_name, view_from_path, words_besides_view
 
 
 @pytest.mark.parametrize("name, view", [
     ("0123_POST.jpg", "POST"), ("patient 7 posterior.png", "POST"), ("Post3.png", "POST"),
     ("ANT-12.png", "ANT"), ("WB_Anterior_2019.dcm", "ANT"), ("dir.post/scan_ant.png", "ANT"),
     ("scan.png", None), ("postop.png", None), ("pant.png", None), ("x_ant_post.png", None), ("c_p.png", None),
+    ("wholeBodyPOST.jpg", "POST"), ("chestLANT.jpg", "ANT"), ("kneeRPOST.jpg", "POST"), ("wbAnt.png", "ANT"),
+    ("SLANT.png", None), ("PETScan.png", None), ("AntPost.png", None),
 ])
 def test_a_file_name_says_a_view_only_in_whole_words_and_only_one(name, view):
     assert view_from_name(name) == view
@@ -35,3 +37,28 @@ def test_read_scan_names_a_one_view_image_when_asked(tmp_path):
     assert read_scan(tmp_path / "two_post.npy", view="name").view_names == ["ANT", "POST"]  # two views stay
     with pytest.raises(ScintisegError, match="view must be one of ANT, POST, name"):
         read_scan(tmp_path / "wb.png", view="posterior")
+
+
+@pytest.mark.parametrize("name, words, stem", [
+    ("0123_ANT.jpg", ("0123",), "0123"), ("wb ant 7.png", ("wb", "7"), "wb 7"), ("ANT.png", (), ""),
+    ("wbPost.png", ("wb",), "wb"), ("chestLANT.jpg", ("chest", "l"), "chestL"), ("pant_post.png", ("pant",), "pant"),
+])
+def test_the_words_a_study_shares_and_the_name_without_its_view(name, words, stem):
+    assert words_besides_view(name) == words and stem_without_view(name) == stem
+
+
+def test_a_folder_names_the_view_only_beside_a_folder_named_for_the_other(tmp_path):
+    """BS-80K: wholeBodyANT/ and wholeBodyPOST/ hold files named 0001.jpg; a folder called post_therapy alone (or
+    beside one of another study) names a study, not a view; the file's own name comes first."""
+    for folder in ("wholeBodyANT", "wholeBodyPOST", "post_therapy", "kneeLANT"):
+        (tmp_path / folder).mkdir()
+    post = view_from_path(tmp_path / "wholeBodyPOST" / "0001.jpg")
+    assert post == ("POST", "the folder name 'wholeBodyPOST' says so (its sibling 'wholeBodyANT' holds the other view)")
+    assert view_from_path(tmp_path / "wholeBodyANT" / "0001.jpg")[0] == "ANT"
+    assert view_from_path(tmp_path / "post_therapy" / "0001.jpg") is None
+    assert view_from_path(tmp_path / "kneeLANT" / "0001.jpg") is None  # no kneeLPOST beside it
+    assert view_from_path(tmp_path / "wholeBodyPOST" / "0001_ant.jpg") == ("ANT", "the file name '0001_ant.jpg' says so")
+    counts = np.arange(64 * 32, dtype=np.uint16).reshape(64, 32)
+    write_png16(counts, tmp_path / "wholeBodyPOST" / "0001.png")
+    named = read_scan(tmp_path / "wholeBodyPOST" / "0001.png", view="name")
+    assert named.view_names == ["POST"] and "folder name 'wholeBodyPOST'" in named.metadata["view_from_name"]

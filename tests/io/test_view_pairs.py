@@ -148,3 +148,12 @@ def test_nm1_and_a_posterior_written_as_ge_writes_it_are_one_study(real_nm1, tmp
     assert pair == (tmp_path / "E.dcm", tmp_path / "F.dcm")
     joined = join_views(*(read_scan(p) for p in pair))
     assert joined.view_names == ["ANT", "POST"] and joined.patient_id == "8NM1" and joined.shape == (1024, 256)
+
+
+def test_files_of_one_name_in_sibling_view_folders_pair(tmp_path):
+    """BS-80K's layout: wholeBodyANT/0001.jpg + wholeBodyPOST/0001.jpg pair (the folders say the views); 0002 with no
+    POST stays alone; a crop folder without its other-view sibling names nothing."""
+    files = _touch(tmp_path, "wholeBodyANT/0001.jpg", "wholeBodyANT/0002.jpg", "wholeBodyPOST/0001.jpg", "kneeLANT/0001.jpg")
+    groups = [tuple(p.relative_to(tmp_path).as_posix() for p in g) for g in find_view_pairs(files)]
+    assert groups == [("wholeBodyANT/0001.jpg", "wholeBodyPOST/0001.jpg"), ("wholeBodyANT/0002.jpg",), ("kneeLANT/0001.jpg",)]
+    assert joined_name(*find_view_pairs(files)[0]) == "0001"

@@ -16,6 +16,7 @@ from scintiseg.report.image_labels import (
     evaluate_triage,
     label_of,
     read_image_labels,
+    read_label_files,
     roc_auc,
     triage_line,
     write_image_labels,
@@ -113,3 +114,27 @@ def test_written_labels_read_back_as_they_were(tmp_path):
     assert write_image_labels(tmp_path / "labels.csv", labels) == 2
     assert read_image_labels(tmp_path / "labels.csv") == labels
     assert (tmp_path / "labels.csv").read_text().splitlines()[:2] == ["file,label", "a,abnormal"]
+
+
+def test_bs80k_lists_are_read_per_folder_and_keep_same_named_views_apart(tmp_path):
+    """BS-80K: wholeBodyANT/wholeBodyANT.txt and wholeBodyPOST/wholeBodyPOST.txt, no header, "0001.jpg 1" per line;
+    both folders hold a 0001.jpg with its own label."""
+    for folder, text in (("wholeBodyANT", "0001.jpg 1\n0002.jpg 0\n"), ("wholeBodyPOST", "0001.jpg\t0\n\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"{folder}.txt").write_text(text)
+    labels = read_label_files([tmp_path / "wholeBodyANT" / "wholeBodyANT.txt", tmp_path / "wholeBodyPOST" / "wholeBodyPOST.txt"])
+    assert len(labels) == 3
+    assert label_of(labels, tmp_path / "wholeBodyANT" / "0001.jpg") is True
+    assert label_of(labels, tmp_path / "wholeBodyPOST" / "0001.jpg") is False
+    assert label_of(labels, tmp_path / "wholeBodyPOST" / ".." / "wholeBodyANT" / "0002.jpg") is False  # resolved
+    assert label_of(labels, tmp_path / "elsewhere" / "0001.jpg") is None  # a list names its own folder's files
+
+
+def test_two_label_files_that_disagree_are_one_error_naming_both(tmp_path):
+    (tmp_path / "a.csv").write_text("file,label\nx.png,1\n")
+    (tmp_path / "b.csv").write_text("file,label\nx.png,normal\ny.png,1\n")
+    with pytest.raises(ScintisegError, match=r"'x.png' is labelled abnormal in .*a.csv and normal here") as caught:
+        read_label_files([tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert "b.csv" in str(caught.value)
+    (tmp_path / "c.csv").write_text("file,label\ny.png,0\n")
+    assert read_label_files([tmp_path / "a.csv", tmp_path / "c.csv"]) == {"x.png": True, "y.png": False}

@@ -43,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "view's 2.3 m over its rows, else 2.26 mm, with a warning; DICOM files keep their own",
     )
     parser.add_argument(
-        "--labels", default=None, metavar="CSV",
-        help="image-level labels (file, normal/abnormal): also measure the triage score's ROC AUC against them and "
+        "--labels", default=None, metavar="CSV", action="append",
+        help="image-level labels (a CSV: file, normal/abnormal; or BS-80K's per-folder list 'name label'; repeat for "
+             "several files): also measure the triage score's ROC AUC against them and "
              "against the brightest pixel, into OUT/triage.json (docs/predict.md)",
     )
     parser.add_argument(
@@ -92,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
     labels = None
     if args.labels is not None:  # checked before any scan
-        from scintiseg.report.image_labels import read_image_labels  # lazy: only with --labels (scipy.stats)
+        from scintiseg.report.image_labels import read_label_files  # lazy: only with --labels (scipy.stats)
 
-        labels = read_image_labels(args.labels)
+        labels = read_label_files(args.labels)
     boxes = None
     if args.boxes is not None:  # checked before any scan
         from scintiseg.io.voc import read_voc_folder  # lazy: only with --boxes

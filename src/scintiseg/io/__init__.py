@@ -30,7 +30,7 @@ from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read
 from scintiseg.io.interfile import is_interfile, read_interfile
 from scintiseg.io.layout import split_side_by_side
 from scintiseg.io.library_messages import ReaderWarning
-from scintiseg.io.view_names import view_from_name
+from scintiseg.io.view_names import view_from_path
 from scintiseg.scan import Scan
 
 #: What ``read_scan(view=...)`` accepts: a view to name a one-view image by, or ``"name"`` (from the file name).
@@ -40,16 +40,16 @@ __all__ = ["read_scan"]
 
 
 def _name_the_view(scan: Scan, view: str | None, path: Path) -> Scan:
-    """A one-view scan's unnamed ``VIEW`` named ``view`` (``ANT``/``POST``), or as its file name says
-    (``"name"``, :mod:`scintiseg.io.view_names`; then ``metadata["view_from_name"]`` says so); else as it is."""
+    """A one-view scan's unnamed ``VIEW`` named ``view`` (``ANT``/``POST``), or as its file name or its folder's
+    says (``"name"``, :mod:`scintiseg.io.view_names`; then ``metadata["view_from_name"]`` says so); else as it is."""
     if view is None or scan.view_names != ["VIEW"]:
         return scan
-    name = view if view in ("ANT", "POST") else view_from_name(path)
-    if name is None:
+    found = (view, "") if view in ("ANT", "POST") else view_from_path(path)
+    if found is None:
         return scan
-    named = scan.with_views({name: scan.view("VIEW")})
+    named = scan.with_views({found[0]: scan.view("VIEW")})
     if view == "name":
-        named.metadata["view_from_name"] = f"{name}: the file name {path.name!r} says so"
+        named.metadata["view_from_name"] = f"{found[0]}: {found[1]}"
     return named
 
 
@@ -139,8 +139,9 @@ def read_scan(
             a DICOM file whose one frame names no view (a screen capture of a whole-body page).
             Off by default (a data set's outlines were drawn on the image as it is); prediction turns it on.
         view: what a one-view image (or a DICOM frame that names no view) holds: ``"ANT"`` or ``"POST"``, or
-            ``"name"`` for what its file name says (:func:`~scintiseg.io.view_names.view_from_name`: a word ``ant``,
-            ``anterior``, ``post`` or ``posterior``); None (default, data sets): the unnamed ``VIEW``, which
+            ``"name"`` for what its file name says (:func:`~scintiseg.io.view_names.view_from_path`: a word ``ant``,
+            ``anterior``, ``post`` or ``posterior``; else its folder's, beside a folder named for the other view:
+            ``wholeBodyANT/`` and ``wholeBodyPOST/``); None (default, data sets): the unnamed ``VIEW``, which
             prediction takes for anterior. Prediction passes ``"name"`` unless told the view.
 
     Returns:

@@ -1,8 +1,9 @@
-"""How a side file (labels, boxes) names the scan it belongs to: by its path as given, its file name or its stem.
+"""How a side file (labels, boxes) names the scan it belongs to: by its path as given or resolved, its file name or
+its stem.
 
-Labels CSVs and annotation folders name an image as they please: ``scans/0001.jpg``, ``0001.jpg`` or ``0001``
-(and a VOC file's own stem is ``0001`` for ``0001.jpg``). A scan is found under the first of :func:`file_keys`
-that a mapping holds.
+Labels CSVs and annotation folders name an image as they please: ``scans/0001.jpg``, ``0001.jpg`` or ``0001`` (and a
+VOC file's own stem is ``0001`` for ``0001.jpg``), or by its full path (BS-80K's label lists, read relative to their
+own folder). A scan is found under the first of :func:`file_keys` that a mapping holds.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def file_keys(path: str | Path) -> tuple[str, str, str]:
-    """The names a side file may give a scan at ``path``: the path as given, its file name, its stem."""
+def file_keys(path: str | Path) -> tuple[str, str, str, str]:
+    """The names a side file may give a scan at ``path``: the path as given, the path resolved (a side file that
+    names its scans relative to its own folder, as BS-80K's label lists do), its file name, its stem."""
     path = Path(path)
-    return str(path), path.name, path.stem
+    return str(path), str(path.resolve()), path.name, path.stem
 
 
 def find_by_name(mapping: dict[str, T], path: str | Path) -> T | None:

@@ -19,7 +19,10 @@ Two files are taken for one study's two views when (stated choices; anything les
 - **any other file** (PNG, JPEG, TIFF, BMP, ``.npy``, Interfile, raw; and DICOM without a study UID): in the same
   folder, with the same suffix, whose names say ANT and POST and are otherwise the same words
   (:func:`~scintiseg.io.view_names.words_besides_view`: ``0123_ANT.jpg`` + ``0123_POST.jpg``, ``ANT.png`` +
-  ``POST.png`` in a patient's folder, ``wb ant.tif`` + ``WB-Posterior.tif``), exactly one of each;
+  ``POST.png`` in a patient's folder, ``wb ant.tif`` + ``WB-Posterior.tif``), exactly one of each; or, where the
+  view is said by the folder (:func:`~scintiseg.io.view_names.view_from_path`: BS-80K's ``wholeBodyANT/`` beside
+  ``wholeBodyPOST/``), files of the same name and suffix in the two sibling folders (``wholeBodyANT/0001.jpg`` +
+  ``wholeBodyPOST/0001.jpg``);
 - and, once read (:func:`join_views`), each holds one view named as above, and the two have the same matrix,
   the same pixel size (to 1 %) and the same pixel type. Two files that pass the first test and fail this one are
   predicted separately, with a one-line note saying why.
@@ -36,7 +39,13 @@ from typing import Sequence
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, one_view_header
-from scintiseg.io.view_names import stem_without_view, view_from_name, words_besides_view
+from scintiseg.io.view_names import (
+    folder_words_besides_view,
+    stem_without_view,
+    view_from_name,
+    view_from_path,
+    words_besides_view,
+)
 from scintiseg.scan import Scan
 
 #: Largest relative difference of the two views' pixel sizes that still joins them.
@@ -51,12 +60,17 @@ def _pair_key(path: Path) -> tuple[tuple, str] | None:
     if header is None and is_dicom(path):
         return None  # a two-view or unreadable DICOM file is its own scan
     view = None if header is None or header["view"] == "VIEW" else header["view"]
-    view = view or view_from_name(path)
     if view is None:
-        return None
+        found = view_from_path(path)
+        if found is None:
+            return None
+        view = found[0]
     if header is not None and header["study_uid"]:
         return ("study", header["study_uid"], header["patient_id"]), view
-    return ("name", str(path.parent), path.suffix.lower(), words_besides_view(path)), view
+    if view_from_name(path) is None and (header is None or header["view"] == "VIEW"):  # the folder said it
+        folder = path.absolute().parent
+        return ("folder", str(folder.parent), folder_words_besides_view(path), path.suffix.lower(), words_besides_view(path)), view
+    return ("name", str(path.absolute().parent), path.suffix.lower(), words_besides_view(path)), view
 
 
 def find_view_pairs(files: Sequence[str | Path]) -> list[tuple[Path, ...]]:

@@ -14,6 +14,9 @@ The labels file is a CSV with a header: a file column (the first of ``input``, `
 whose values are ``1``/``0``, ``true``/``false``, ``yes``/``no``, ``abnormal``/``normal``, ``positive``/
 ``negative`` or ``lesion``/``none`` (any case). A row names a scan by its path as given to ``predict``, its file
 name or its file name without suffix; scans without a label and labels without a scan are counted, not guessed.
+BS-80K's own lists are read as they are (session 22): ``wholeBodyANT/wholeBodyANT.txt``, no header, a line per image
+``0001.jpg 1``, the names relative to the list's folder (the ANT and POST folders both hold a ``0001.jpg``, so each
+list's names are kept as full paths); ``--labels`` may be given once per list (:func:`read_label_files`).
 The file is read and checked before anything is predicted: a bad file is one line and exit 2. A study's ANT and POST
 files predicted as one scan (:mod:`scintiseg.io.view_pairs`) keep a row each, scored by their own view (its
 triage score, lesions and brightest pixel), so labels given per view stay per view.
@@ -59,6 +62,8 @@ def read_image_labels(path: str | Path) -> dict[str, bool]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeError) as exc:
         raise ScintisegError(f"cannot read the labels ({exc.__class__.__name__}: {exc})", path=path) from None
+    if _is_name_label_list(text):
+        return _read_name_label_list(text, path)
     rows = list(csv.DictReader(text.splitlines()))
     header = {name.strip().lower(): name for name in (rows[0].keys() if rows else []) if name}
     file_column = next((header[c] for c in FILE_COLUMNS if c in header), None)
@@ -79,6 +84,48 @@ def read_image_labels(path: str | Path) -> dict[str, bool]:
     if not labels:
         raise ScintisegError("no labelled scan in the file", path=path)
     return labels
+
+
+def _is_name_label_list(text: str) -> bool:
+    """Whether ``text`` is BS-80K's per-folder list (``0001.jpg 1`` per line, no header): no comma on its first line
+    and every non-blank line two whitespace-separated fields, the second a label value."""
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    return bool(lines) and "," not in text.splitlines()[0] and all(
+        len(fields) == 2 and fields[1].lower() in LABEL_VALUES for fields in lines)
+
+
+def _read_name_label_list(text: str, path: Path) -> dict[str, bool]:
+    """A BS-80K list: each file named relative to the list's own folder (``wholeBodyANT/wholeBodyANT.txt`` names
+    ``wholeBodyANT/0001.jpg``), keyed by its resolved path, so that the ANT and POST folders' ``0001.jpg`` stay two
+    scans (:func:`~scintiseg.io.file_keys.file_keys` gives a scan's resolved path too)."""
+    labels: dict[str, bool] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, value = line.split()
+        key = str((path.parent / name).resolve())
+        if key in labels and labels[key] != LABEL_VALUES[value.lower()]:
+            raise ScintisegError(f"line {number}: {name!r} is labelled both abnormal and normal", path=path)
+        labels[key] = LABEL_VALUES[value.lower()]
+    return labels
+
+
+def read_label_files(paths: list[str | Path]) -> dict[str, bool]:
+    """The labels of several files (``--labels`` given more than once: BS-80K's ANT and POST lists) as one mapping.
+
+    Raises:
+        ScintisegError: what :func:`read_image_labels` raises, or a file named by two label files with different
+            labels (naming both files).
+    """
+    merged: dict[str, bool] = {}
+    origin: dict[str, Path] = {}
+    for path in map(Path, paths):
+        for key, value in read_image_labels(path).items():
+            if key in merged and merged[key] != value:
+                raise ScintisegError(f"{key!r} is labelled {'normal' if value else 'abnormal'} in {origin[key]} and "
+                                     f"{'abnormal' if value else 'normal'} here", path=path)
+            merged[key], origin[key] = value, path
+    return merged
 
 
 def write_image_labels(path: str | Path, labels: dict[str, bool]) -> int:
