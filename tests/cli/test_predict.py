@@ -215,14 +215,22 @@ def test_a_bs80k_layout_is_read_as_it_comes(run_dir, npy_scan, tmp_path, capsys)
     by its folder, a study's two files one scan, the two lists scoring each file by its own view."""
     root = tmp_path / "bs80k"
     nm1 = np.load(npy_scan)
+    from scintiseg.io.voc import VocBox, write_voc
+
     for folder, text in (("wholeBodyANT", "0001.npy 1\n"), ("wholeBodyPOST", "0001.npy 0\n")):
-        (root / folder).mkdir(parents=True)
+        (root / folder / folder[9:].lower()).mkdir(parents=True)
         (root / folder / f"{folder}.txt").write_text(text)
         np.save(root / folder / "0001.npy", nm1 if folder.endswith("ANT") else nm1[:, ::-1] // 4)
+        boxes = [VocBox("Abnormal" if folder.endswith("ANT") else "Normal", (600, 640), (100, 140))]
+        write_voc(root / folder / folder[9:].lower() / "0001.xml", "0001.npy", nm1.shape, boxes)  # ant/0001.xml
     argv = ["predict", str(root), "--model", str(run_dir), "--quiet", "--no-dicom", "--pixel-spacing", "2.26",
             "--out", str(tmp_path / "out"), "--labels", str(root / "wholeBodyANT" / "wholeBodyANT.txt"),
-            "--labels", str(root / "wholeBodyPOST" / "wholeBodyPOST.txt")]
+            "--labels", str(root / "wholeBodyPOST" / "wholeBodyPOST.txt"),
+            "--boxes", str(root / "wholeBodyANT" / "ant"), "--boxes", str(root / "wholeBodyPOST" / "post")]
     assert main(argv) == 0
+    scored = json.loads((tmp_path / "out" / "boxes.json").read_text())
+    assert (scored["images"], scored["lesion_boxes"], scored["normal_boxes"], scored["annotations_without_scan"]) == (2, 1, 1, 0)
+    assert {Path(i["input"]).parent.name: i["view"] for i in scored["per_image"]} == {"wholeBodyANT": "ANT", "wholeBodyPOST": "POST"}
     report = json.loads((tmp_path / "out" / "0001" / "report.json").read_text())
     assert report["input"]["views"] == ["ANT", "POST"] and "wholeBodyPOST" in report["input"]["view_sources"]["POST"]
     result = json.loads((tmp_path / "out" / "triage.json").read_text())

@@ -100,3 +100,20 @@ def test_missing_and_empty_folders_are_one_error(tmp_path):
         read_voc_folder(tmp_path / "missing")
     with pytest.raises(ScintisegError, match="cannot read the box annotation"):
         read_voc(tmp_path / "missing.xml")
+
+
+def test_bs80k_ant_and_post_box_folders_are_read_together(tmp_path):
+    """BS-80K: wholeBodyANT/ant/0001.xml and wholeBodyPOST/post/0001.xml both name 0001.jpg; read together, each
+    annotates the image one folder up by its path, and the bare name 0001.jpg, which both claim, names neither."""
+    for folder, sub, label in (("wholeBodyANT", "ant", "Abnormal"), ("wholeBodyPOST", "post", "Normal")):
+        (tmp_path / folder / sub).mkdir(parents=True)
+        write_voc(tmp_path / folder / sub / "0001.xml", "0001.jpg", (10, 10), [VocBox(label, (1, 2), (1, 2))])
+    found = voc.read_voc_folders([tmp_path / "wholeBodyANT" / "ant", tmp_path / "wholeBodyPOST" / "post"])
+    assert annotation_of(found, tmp_path / "wholeBodyANT" / "0001.jpg").boxes[0].label == "Abnormal"
+    assert annotation_of(found, tmp_path / "wholeBodyPOST" / "0001.jpg").boxes[0].label == "Normal"
+    assert annotation_of(found, tmp_path / "elsewhere" / "0001.jpg") is None  # ambiguous by name alone
+    assert annotation_of(voc.read_voc_folders([tmp_path / "wholeBodyANT" / "ant"]), "/x/0001.jpg") is not None
+    (tmp_path / "copy").mkdir()
+    write_voc(tmp_path / "copy" / "0001.xml", str(tmp_path / "wholeBodyANT" / "0001.jpg"), (10, 10), [])
+    with pytest.raises(ScintisegError, match="both annotate '/"):  # two folders, one image path
+        voc.read_voc_folders([tmp_path / "wholeBodyANT" / "ant", tmp_path / "copy"])

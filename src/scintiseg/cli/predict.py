@@ -49,8 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "against the brightest pixel, into OUT/triage.json (docs/predict.md)",
     )
     parser.add_argument(
-        "--boxes", default=None, metavar="DIR",
-        help="hot-spot boxes (a folder of Pascal VOC XML, BS-80K's labels: Abnormal / Normal): also measure the "
+        "--boxes", default=None, metavar="DIR", action="append",
+        help="hot-spot boxes (a folder of Pascal VOC XML, BS-80K's labels: Abnormal / Normal; repeat for several "
+             "folders, as BS-80K's ant/ and post/): also measure the "
              "lesion boxes found, the normal boxes called and the calls in no box, into OUT/boxes.json (docs/predict.md)",
     )
     parser.add_argument(
@@ -98,9 +99,9 @@ def run(args: argparse.Namespace) -> int:
         labels = read_label_files(args.labels)
     boxes = None
     if args.boxes is not None:  # checked before any scan
-        from scintiseg.io.voc import read_voc_folder  # lazy: only with --boxes
+        from scintiseg.io.voc import read_voc_folders  # lazy: only with --boxes
 
-        boxes = read_voc_folder(args.boxes)
+        boxes = read_voc_folders(args.boxes)
     model = load_model(args.model, engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
     read_kwargs["split_views"] = not args.no_split_views

@@ -25,7 +25,6 @@ study, not a view, and a pair of sibling folders that differ only by the view is
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path
 
@@ -70,7 +69,6 @@ def _words_without_view(name: str) -> tuple[str, ...]:
     return tuple(word for _, _, word in _spans(name) if word not in VIEW_WORDS)
 
 
-@functools.lru_cache(maxsize=256)
 def _folder_view(folder: Path) -> tuple[str, str] | None:
     """(view, the sibling's name) when a folder's name says a view and a sibling folder's name is the same but for
     the other view (module docstring), else None."""

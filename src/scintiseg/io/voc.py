@@ -22,8 +22,12 @@ the declared size (it belongs to another image); files over :data:`MAX_FILE_BYTE
 XML library is needed here.
 
 Choices the format leaves open, stated: a folder is read without recursion, every ``*.xml`` in it; an annotation
-is found by the image name its ``<filename>`` gives and by its own file name's stem (``0001.xml`` for
-``0001.jpg``); two files claiming the same image are an error.
+is found by the image name its ``<filename>`` gives, by its own file name's stem (``0001.xml`` for ``0001.jpg``),
+and by the image that name gives beside the file or one folder up (BS-80K keeps ``wholeBodyANT/ant/0001.xml`` for
+``wholeBodyANT/0001.jpg``); two files of one folder claiming the same image are an error. Several folders
+(:func:`read_voc_folders`: BS-80K's ``ant/`` and ``post/``, whose files share their names) are merged: a bare name
+or stem that two folders claim names neither (the image is then found by its path), two folders claiming one
+image path are an error.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from pathlib import Path
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.file_keys import file_keys, find_by_name
+from scintiseg.io.file_keys import find_by_name
 
 #: Largest VOC file read (a file of 10,000 boxes is under 3 MB).
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -176,15 +180,38 @@ def read_voc_folder(folder: str | Path) -> dict[str, VocAnnotation]:
     found: dict[str, VocAnnotation] = {}
     for file in files:
         annotation = read_voc(file)
-        keys = {file.stem}
+        keys = [file.stem]
         if annotation.filename:
-            keys |= set(file_keys(annotation.filename))
+            name = Path(annotation.filename.replace("\\", "/"))
+            keys += [str(name), name.name, name.stem, *(str((where / name.name).resolve()) for where in (file.parent, file.parent.parent))]
+        keys = list(dict.fromkeys(keys))  # in this order, each once: a clash names the plainest key
         for key in keys:
             other = found.get(key)
             if other is not None and other.path != file:
                 raise ScintisegError(f"{file.name} and {other.path.name} both annotate {key!r}", path=folder)
             found[key] = annotation
     return found
+
+
+def read_voc_folders(folders: list[str | Path]) -> dict[str, VocAnnotation]:
+    """The annotations of several folders (or files) as one mapping (module docstring: a bare name that two
+    folders claim names neither; a path two folders claim is an error).
+
+    Raises:
+        ScintisegError: what :func:`read_voc_folder` raises, or two folders annotating one image path.
+    """
+    merged: dict[str, VocAnnotation] = {}
+    ambiguous: set[str] = set()
+    for folder in folders:
+        for key, annotation in read_voc_folder(folder).items():
+            other = merged.get(key)
+            if other is None or other.path == annotation.path:
+                merged[key] = annotation
+            elif Path(key).name != key:  # a path: one image, two annotations
+                raise ScintisegError(f"{annotation.path} and {other.path} both annotate {key!r}", path=folder)
+            else:
+                ambiguous.add(key)
+    return {key: annotation for key, annotation in merged.items() if key not in ambiguous}
 
 
 def annotation_of(annotations: dict[str, VocAnnotation], image_path: str | Path) -> VocAnnotation | None:
