@@ -7,7 +7,7 @@ import pytest
 
 from scintiseg.io import read_scan
 from scintiseg.io.images import write_png16
-from scintiseg.io.layout import is_side_by_side, split_side_by_side
+from scintiseg.io.layout import is_side_by_side, split_side_by_side, stand_lying_body
 
 
 @pytest.mark.parametrize("shape, expected", [
@@ -109,3 +109,50 @@ def test_an_inverted_page_capture_is_split_then_read_back(tmp_path):
     assert scan.view_names == ["ANT", "POST"] and scan.metadata["display_inverted"] is True
     np.testing.assert_array_equal(scan.view("ANT"), view)
     np.testing.assert_array_equal(scan.view("POST"), view[:, ::-1])
+
+
+@pytest.mark.parametrize("shape, turned", [
+    ((256, 1024), True), ((128, 512), True), ((512, 2048), True),
+    ((256, 700), False),   # under three times as wide as tall: a pelvis spot view, two bodies stacked
+    ((100, 400), False),   # too short for a whole body
+    ((1024, 256), False),  # standing
+])
+def test_a_body_lying_on_its_side_is_turned_a_quarter_clockwise(shape, turned):
+    image = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    standing = stand_lying_body(image)
+    assert (standing is not None) is turned
+    if turned:
+        assert standing.shape == shape[::-1]
+        np.testing.assert_array_equal(standing[0], image[::-1, 0])  # the left column is now the top row
+
+
+def test_a_known_pixel_size_keeps_a_short_or_wide_field_as_it_is():
+    image = np.ones((256, 1024), np.float32)
+    assert stand_lying_body(image, (2.26, 2.26)) is not None  # 2.3 m long, 0.58 m wide
+    assert stand_lying_body(image, (2.26, 1.0)) is None  # 1.0 m long: not a whole body
+    assert stand_lying_body(image, (3.0, 2.26)) is None  # 0.77 m wide: wider than a camera
+
+
+def test_read_scan_turns_a_lying_image_only_when_asked_and_swaps_a_given_spacing(tmp_path, real_nm1):
+    upright = read_scan(real_nm1).view("ANT")
+    write_png16(np.rot90(upright, 1), tmp_path / "lying.png")
+    assert read_scan(tmp_path / "lying.png").shape == (256, 1024)  # data sets: as it is
+    scan = read_scan(tmp_path / "lying.png", split_views=True, pixel_spacing=(2.0, 2.26))
+    assert scan.shape == (1024, 256) and scan.pixel_spacing == (2.26, 2.0)
+    assert "stored lying (256 rows x 1024 columns)" in scan.metadata["turned_upright"]
+    np.testing.assert_array_equal(scan.view("VIEW"), upright)  # stored a quarter counter-clockwise: now standing
+    write_png16(np.rot90(upright, -1), tmp_path / "other_way.png")  # the other quarter: head at the bottom (prediction turns it)
+    np.testing.assert_array_equal(read_scan(tmp_path / "other_way.png", split_views=True).view("VIEW"), np.rot90(upright, 2))
+
+
+def test_a_dicom_frame_lying_and_naming_no_view_is_turned_with_its_spacing(tmp_path, real_nm1):
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.scan import Scan
+
+    upright = np.asarray(read_scan(real_nm1).view("ANT"), dtype=np.uint16)
+    write_dicom(Scan({"VIEW": np.ascontiguousarray(np.rot90(upright, 1))}, pixel_spacing=(2.0, 2.26)), tmp_path / "lying.dcm")
+    scan = read_scan(tmp_path / "lying.dcm", split_views=True)
+    assert scan.shape == (1024, 256) and scan.pixel_spacing == (2.26, 2.0) and "turned_upright" in scan.metadata
+    np.testing.assert_array_equal(scan.view("VIEW"), upright)
+    write_dicom(Scan({"ANT": np.ascontiguousarray(np.rot90(upright, 1))}, pixel_spacing=(2.26, 2.26)), tmp_path / "named.dcm")
+    assert read_scan(tmp_path / "named.dcm", split_views=True).shape == (256, 1024)  # a named view is kept as it is

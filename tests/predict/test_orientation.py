@@ -102,3 +102,21 @@ def test_a_two_view_phantom_head_down_is_read_turned_and_a_crop_is_never_turned(
     assert len(down.lesions) == len(up.lesions) > 0 and len(down.pairs) == len(up.pairs)
     crop = patient.scan.with_views({"VIEW": patient.scan.view("ANT")[60:160, 20:110][::-1]})
     assert HEAD_DOWN_FLAG not in predict_scan(crop, shipped).qc_flags
+
+
+@pytest.mark.parametrize("quarter", [1, -1])
+def test_nm1_stored_lying_either_way_gives_the_upright_prediction(nm1_scan, shipped, tmp_path, quarter):
+    """NM1 turned a quarter either way (an export lying on its side): the reader turns it a quarter clockwise, and
+    when that leaves the head at the bottom the prediction takes the other quarter (a half turn, not a mirror): the
+    upright lesion, side and BSI (before: 9 lesions, taken for a polygon crop, no bones named)."""
+    from scintiseg.io import read_scan
+    from scintiseg.io.images import write_png16
+
+    write_png16(np.rot90(np.asarray(nm1_scan.view("ANT")), quarter), tmp_path / "lying.png")
+    lying = read_scan(tmp_path / "lying.png", split_views=True, pixel_spacing=nm1_scan.pixel_spacing)
+    up, got = predict_scan(nm1_scan, shipped), predict_scan(lying, shipped)
+    assert "turned_upright" in got.qc_flags and HEAD_DOWN_FLAG not in got.qc_flags
+    assert [(l.region, l.laterality, l.area_px, round(l.centroid_row), round(l.centroid_col)) for l in got.lesions] == \
+        [(l.region, l.laterality, l.area_px, round(l.centroid_row), round(l.centroid_col)) for l in up.lesions]
+    assert got.bsi_percent == pytest.approx(up.bsi_percent)
+    assert ("counter-clockwise" in got.scan.metadata["turned_upright"]) is (quarter == -1)

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 #: What the reader assumed or undid, as ``scan.metadata`` records it, added to ``--json``.
-READING_NOTES = ("pixel_spacing_assumed", "views_split", "display_inverted", "view_from_name")
+READING_NOTES = ("pixel_spacing_assumed", "turned_upright", "views_split", "display_inverted", "view_from_name")
 #: Said after a pixel spacing the reader assumed (a PNG, JPEG, TIFF or .npy file records none).
 ASSUMED = " (assumed: the file records none)"
 
@@ -45,8 +45,9 @@ def format_table(scan: Scan) -> str:
         f"pixel spacing  {spacing} mm" + (ASSUMED if scan.metadata.get("pixel_spacing_assumed") else ""),
         "",
     ]
-    if scan.metadata.get("views_split"):
-        lines[-1:-1] = [f"layout         {scan.metadata['views_split']}"]
+    for key in ("turned_upright", "views_split"):
+        if scan.metadata.get(key):
+            lines[-1:-1] = [f"layout         {scan.metadata[key]}"]
     if scan.metadata.get("view_from_name"):
         lines[-1:-1] = [f"view           {scan.metadata['view_from_name']}"]
     eight_bit = facts["dtype"] == "uint8"  # an 8-bit export (JPEG, 8-bit PNG or DICOM): grey levels, not counts

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-split-views", action="store_true",
         help="read a plain image about twice as tall as wide as one view, not as ANT (left) and POST (right) side "
-             "by side (docs/io.md)",
+             "by side, and one at least three times as wide as tall as it is, not as a body lying on its side "
+             "(docs/io.md)",
     )
     parser.add_argument(
         "--no-join-views", action="store_true",

@@ -28,7 +28,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
 from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, undo_display_inversion
 from scintiseg.io.interfile import is_interfile, read_interfile
-from scintiseg.io.layout import split_side_by_side
+from scintiseg.io.layout import split_side_by_side, stand_lying_body
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.io.view_names import view_from_path
 from scintiseg.scan import Scan
@@ -53,11 +53,26 @@ def _name_the_view(scan: Scan, view: str | None, path: Path) -> Scan:
     return named
 
 
+def _turned_note(shape: tuple[int, int]) -> str:
+    return f"stored lying ({shape[0]} rows x {shape[1]} columns): turned a quarter clockwise to stand"
+
+
 def _split_unnamed_page(scan: Scan) -> Scan:
-    """A DICOM file whose one frame names no view (a screen capture of a whole-body page) split as plain images
-    are (:mod:`scintiseg.io.layout`); a file that names its views is left as it is."""
+    """A DICOM file whose one frame names no view (a screen capture of a whole-body page) turned upright and split as
+    plain images are (:mod:`scintiseg.io.layout`); a file that names its views is left as it is."""
     if scan.view_names != ["VIEW"]:
         return scan
+    known_spacing = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing
+    standing = stand_lying_body(scan.view("VIEW"), known_spacing)
+    if standing is not None:
+        stored = scan.shape
+        spacing = (scan.pixel_spacing[1], scan.pixel_spacing[0])
+        if scan.metadata.get("pixel_spacing_assumed"):
+            spacing, why = assumed_pixel_spacing(*standing.shape)
+        scan = scan.with_views({"VIEW": standing}, pixel_spacing=spacing)
+        scan.metadata["turned_upright"] = _turned_note(stored)
+        if scan.metadata.get("pixel_spacing_assumed"):
+            scan.metadata["pixel_spacing_assumed"] = why
     known = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing[1]
     split = split_side_by_side(scan.view("VIEW"), known)
     if split is None:
@@ -136,7 +151,9 @@ def read_scan(
         patient_id: patient id for formats without a header (default: the file name without suffix).
         split_views: a plain image about twice as tall as wide is ANT and POST side by side: read it as the
             two views (:mod:`scintiseg.io.layout`; ``scan.metadata["views_split"]`` says where it was cut); so is
-            a DICOM file whose one frame names no view (a screen capture of a whole-body page).
+            a DICOM file whose one frame names no view (a screen capture of a whole-body page); and an image at least
+            three times as wide as tall, a body stored lying, is first turned a quarter to stand
+            (``scan.metadata["turned_upright"]``, :func:`~scintiseg.io.layout.stand_lying_body`).
             Off by default (a data set's outlines were drawn on the image as it is); prediction turns it on.
         view: what a one-view image (or a DICOM frame that names no view) holds: ``"ANT"`` or ``"POST"``, or
             ``"name"`` for what its file name says (:func:`~scintiseg.io.view_names.view_from_path`: a word ``ant``,
@@ -169,6 +186,8 @@ def read_scan(
         if split_views:
             scan = _split_unnamed_page(scan)
         scan = _name_the_view(_undo_inverted_captures(scan), view, path)  # after the split (it judges whole views)
+        if given is not None and scan.metadata.get("turned_upright"):  # given for the frame as stored
+            given = (given[1], given[0])
         if given is not None and scan.metadata.get("pixel_spacing_assumed"):  # a DICOM without Pixel Spacing
             fixed = scan.with_views(scan.views, pixel_spacing=given)
             fixed.metadata.pop("pixel_spacing_assumed")
@@ -185,6 +204,10 @@ def read_scan(
         return _name_the_view(_interfile_scan(path, given, patient_id), view, path)
     array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
     metadata: dict = {}
+    standing = stand_lying_body(array, given) if split_views else None
+    if standing is not None:  # before the split and the assumed spacing, which judge a standing image
+        metadata["turned_upright"] = _turned_note(array.shape)
+        array, given = standing, None if given is None else (given[1], given[0])
     split = split_side_by_side(array, None if given is None else given[1]) if split_views and array.ndim == 2 else None
     if split is not None:  # before the inversion check, which judges whole-body views
         array, cut = split

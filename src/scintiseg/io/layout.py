@@ -22,6 +22,17 @@ out otherwise is read wrongly in names only: give its views as separate files, o
 Plain images are split (PNG, JPEG, TIFF, ``.npy``, raw), and a DICOM file whose one frame names no view (a
 screen capture of the page); a DICOM file that names its views keeps them. Data sets never split (their LabelMe
 outlines were drawn on the image as it is).
+
+**A body stored lying** (session 22; :func:`stand_lying_body`): an export turned a quarter, the body along the
+columns (NM1 as 256 rows x 1024 columns), was read as a short, wide crop: NM1 so stored gave 9 lesions, no bones
+named, and was taken for a polygon crop. An image at least :data:`LYING_ASPECT` times as wide as tall and at
+least :data:`MIN_ROWS` columns wide (and, where the pixel size is known, at least :data:`MIN_LYING_LENGTH_MM` long
+and no wider than one camera's field) is turned a quarter clockwise, before any split; which way the head then lies
+is the prediction's head-down check's to judge (:mod:`scintiseg.predict.orientation`), and turning by quarters
+keeps the patient's sides where a view has them. The outlines are given on the turned (standing) image, which
+every picture and LabelMe file shows; a DICOM file so turned gets no SR or GSPS (its frame's coordinates are the
+stored ones). Stated choices: a wide image less than three times as wide as tall (a pelvis spot view, two bodies
+stacked) stays as it is.
 """
 
 from __future__ import annotations
@@ -33,6 +44,10 @@ SIDE_BY_SIDE_ASPECT = (1.6, 2.4)
 #: Fewest rows of such an image: a whole-body matrix has 512 rows or more; a pair of 256 x 256 thoracic crops
 #: side by side (256 x 512) is not split.
 MIN_ROWS = 512
+#: Columns / rows of an image taken for one whole body lying on its side (a whole-body view is about 4:1).
+LYING_ASPECT = 3.0
+#: Least length (mm) of a lying body where the pixel size is known: a whole-body field is 1.8-2.3 m.
+MIN_LYING_LENGTH_MM = 1500.0
 #: Share of the width, around the middle, in which the cut is looked for.
 CUT_BAND = 0.25
 #: Widest field (mm) one planar view can have: detectors are about 0.55 m wide. An image whose pixel size is
@@ -53,6 +68,19 @@ def is_side_by_side(shape: tuple[int, ...]) -> bool:
     rows, cols = shape
     low, high = SIDE_BY_SIDE_ASPECT
     return rows >= MIN_ROWS and low * cols <= rows <= high * cols
+
+
+def stand_lying_body(image: np.ndarray, spacing_mm: tuple[float, float] | None = None) -> np.ndarray | None:
+    """``image`` turned a quarter clockwise when it holds a whole body lying on its side (module docstring), else
+    None. ``spacing_mm``: its (row, column) pixel size, when known (the turned image's is the two swapped)."""
+    if image.ndim != 2:
+        return None
+    rows, cols = image.shape
+    if cols < LYING_ASPECT * rows or cols < MIN_ROWS:
+        return None
+    if spacing_mm is not None and (cols * spacing_mm[1] < MIN_LYING_LENGTH_MM or rows * spacing_mm[0] > MAX_FIELD_WIDTH_MM):
+        return None
+    return np.ascontiguousarray(np.rot90(image, k=-1))
 
 
 def _body_columns(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

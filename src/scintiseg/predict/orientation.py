@@ -27,9 +27,12 @@ now at the bottom). Partial fields cut from randomised patients: a field cut bel
 :data:`MIN_HEAD_MM2` of 10,000 lies between the turned views' 7,400 and the upright views' 15,600 (a
 1.1 m patient's head).
 
-Not handled (stated choices): a left-right mirrored export (a planar bone scan shows no anatomical cue of
-the side reliable enough to undo it), a view rotated by 90 degrees, and scans named by the atlas
-(``--regions atlas``), which does no check.
+A view stored lying (turned by 90 degrees) is stood up by the reader (:func:`scintiseg.io.layout.stand_lying_body`,
+a quarter clockwise) and, when that leaves its head at the bottom, turned the other quarter by the prediction
+(:func:`~.pipeline.stood_the_other_way`, a half turn, which keeps the sides, where this module's row reversal
+would mirror them). Not handled (stated choices): a left-right mirrored export (a planar bone scan shows no
+anatomical cue of the side reliable enough to undo it), and scans named by the atlas (``--regions atlas``), which
+does no check.
 """
 
 from __future__ import annotations

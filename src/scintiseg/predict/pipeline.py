@@ -329,6 +329,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
     flags: list[str] = ["inverted_export"] if scan.metadata.get("display_inverted") else []
     if scan.metadata.get("views_split"):
         flags.append("views_split")
+    if scan.metadata.get("turned_upright"):
+        flags.append("turned_upright")
     for name, image in scan.views.items():
         if np.asarray(image).dtype == np.uint8:
             # An 8-bit export holds grey levels, not counts: "few counts" cannot be judged from it.
@@ -446,6 +448,23 @@ def read_head_down(scan: Scan, model: LoadedModel, settings: PredictSettings, ne
             replace(analysis, regions=regions))
 
 
+def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysis) -> Scan | None:
+    """A scan stored lying, which the reader turned a quarter clockwise (``metadata["turned_upright"]``,
+    :func:`scintiseg.io.layout.stand_lying_body`), turned the other quarter instead (half a turn more) when its head
+    then lies at the bottom and the other turn's region maps show it upright (:mod:`.orientation`); else None.
+    A half turn, not the head-down check's row reversal: the image was turned, not mirrored, so its sides stay."""
+    pixel = tuple(float(s) for s in scan.pixel_spacing)
+    if not scan.metadata.get("turned_upright") or upright(analysis.regions, pixel) is not False:
+        return None
+    other = scan.with_views({name: np.ascontiguousarray(np.rot90(np.asarray(image), 2)) for name, image in scan.views.items()})
+    maps = predict_region_maps(network, other, list(analysis.regions))
+    regions = {view: partial_view(learned_regions(other.view(view), view, maps[view]), pixel[0]) for view in maps}
+    if upright(regions, pixel) is not True:
+        return None
+    other.metadata["turned_upright"] = str(scan.metadata["turned_upright"]).replace("clockwise", "counter-clockwise")
+    return other
+
+
 def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | None = None) -> Prediction:
     """Predict lesions on a whole-body scan with ``model`` (see the module docstring).
 
@@ -482,7 +501,13 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
         analysis = counted.result() if counted is not None else None
     if network is not None:  # a scan stored head-down is read turned, its maps turned back (.orientation)
         analysis = analysis or analyse_counts(scan, scan.view_names, network)
-        head_down = read_head_down(scan, model, settings, network, analysis)
+        other = stood_the_other_way(scan, network, analysis)
+        if other is not None:  # a body stored lying, turned the wrong quarter by the reader: the other quarter
+            scan = other
+            probabilities, coverage, flags = model_probabilities(scan, model, settings)
+            analysis = analyse_counts(scan, scan.view_names, network)
+            model_s = time.perf_counter() - start
+        head_down = None if other is not None else read_head_down(scan, model, settings, network, analysis)
         if head_down is not None:
             probabilities, coverage, flags, analysis = head_down
             model_s = time.perf_counter() - start

@@ -118,6 +118,8 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "low_counts": "few counts in the view: noisy, lesions may be missed",
     "export_8bit": "an 8-bit export (JPEG, 8-bit PNG or DICOM): its values are grey levels, not counts",
     "views_split": "one image held two views side by side, read as ANT (left) and POST (right, as displayed)",
+    "turned_upright": "the image held the body lying on its side: it was turned a quarter to stand, and images and "
+                      "outlines are shown turned",
     "head_down": "the views are stored with the head at the bottom: the networks read them turned head-up; "
                  "images and outlines are shown as stored",
     "inverted_export": "the export showed hot as dark (an inverted display); it was read inverted back: check the images",

@@ -76,7 +76,7 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     report["dicom"] = {}
     # A whole-body page split into two views (scintiseg.io.layout): each view's outlines are in that view's
     # coordinates, not the source frame's, so an SR or GSPS referencing the frame would misplace them.
-    split = bool(prediction.scan.metadata.get("views_split"))
+    split = bool(prediction.scan.metadata.get("views_split") or prediction.scan.metadata.get("turned_upright"))
     if dicom and _is_dicom_source(prediction) and not split:
         report["dicom"] = {}
         try:
@@ -98,8 +98,8 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     elif not dicom:
         report["dicom"] = {"note": "disabled"}
     elif split and _is_dicom_source(prediction):
-        report["dicom"] = {"note": "no DICOM output: the views were split from one frame, whose coordinates their "
-                                   "outlines are not in"}
+        report["dicom"] = {"note": "no DICOM output: the views were split from one frame or turned upright, and their "
+                                   "outlines are not in the frame's coordinates"}
     else:
         report["dicom"] = {"note": "no DICOM output: the input is not DICOM"}
     write_text_atomic(folder / REPORT_JSON, json.dumps(report, indent=1, allow_nan=False) + "\n")
