@@ -62,3 +62,10 @@ def test_a_folder_names_the_view_only_beside_a_folder_named_for_the_other(tmp_pa
     write_png16(counts, tmp_path / "wholeBodyPOST" / "0001.png")
     named = read_scan(tmp_path / "wholeBodyPOST" / "0001.png", view="name")
     assert named.view_names == ["POST"] and "folder name 'wholeBodyPOST'" in named.metadata["view_from_name"]
+
+
+def test_a_sibling_folder_made_later_is_seen(tmp_path):
+    (tmp_path / "scansPOST").mkdir()
+    assert view_from_path(tmp_path / "scansPOST" / "1.png") is None
+    (tmp_path / "scansANT").mkdir()  # the parent's listing is cached per state of the parent, not for the process
+    assert view_from_path(tmp_path / "scansPOST" / "1.png")[0] == "POST"

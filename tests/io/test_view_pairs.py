@@ -62,7 +62,7 @@ def test_dicom_files_pair_by_study_and_header_view_whatever_their_names(tmp_path
     other = _one_view_dicom(tmp_path / "IM0002.dcm", "POST", study=STUDY + ".2", value=12)
     both = tmp_path / "both.dcm"
     write_dicom(Scan({"ANT": _view(), "POST": _view(13)}, pixel_spacing=(2.26, 2.26), study_uid=STUDY), both)
-    assert one_view_header(ant) == {"study_uid": STUDY, "patient_id": "P1", "view": "ANT"}
+    assert one_view_header(ant) == {"study_uid": STUDY, "patient_id": "P1", "view": "ANT", "matrix": (64, 32)}
     assert one_view_header(both) is None  # two frames: a scan of its own
     assert find_view_pairs([ant, other, both, post]) == [(ant, post), (other,), (both,)]
     assert joined_name(ant, post) == "IM0001+IM0007"
@@ -157,3 +157,16 @@ def test_files_of_one_name_in_sibling_view_folders_pair(tmp_path):
     groups = [tuple(p.relative_to(tmp_path).as_posix() for p in g) for g in find_view_pairs(files)]
     assert groups == [("wholeBodyANT/0001.jpg", "wholeBodyPOST/0001.jpg"), ("wholeBodyANT/0002.jpg",), ("kneeLANT/0001.jpg",)]
     assert joined_name(*find_view_pairs(files)[0]) == "0001"
+
+
+def test_spot_views_of_the_study_do_not_stop_its_whole_body_pair(tmp_path):
+    """A whole-body study with spot views (GE: every one-frame view its own file): the 64 x 32 pair joins, the spot
+    views (another matrix, two ANT) are a group of their own and join nothing."""
+    ant = _one_view_dicom(tmp_path / "wb_e.dcm", "ANT")
+    post = _one_view_dicom(tmp_path / "wb_f.dcm", "POST", value=11)
+    spots = []
+    for k in range(2):
+        path = tmp_path / f"spot{k}.dcm"
+        write_dicom(Scan({"ANT": _view(20 + k, shape=(32, 32))}, pixel_spacing=(2.26, 2.26), patient_id="P1", study_uid=STUDY), path)
+        spots.append(path)
+    assert find_view_pairs([ant, spots[0], post, spots[1]]) == [(ant, post), (spots[0],), (spots[1],)]

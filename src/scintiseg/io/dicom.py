@@ -146,8 +146,8 @@ def read_dicom(path: str | Path) -> Scan:
 def one_view_header(path: str | Path) -> dict | None:
     """Study, patient and view of a one-frame DICOM file, from its header alone (no pixel data read).
 
-    Returns ``{"study_uid", "patient_id", "view"}`` (``view`` ``"ANT"``, ``"POST"`` or ``"VIEW"`` when the header
-    names none), or None for a file that is not DICOM, cannot be parsed, describes no image (no Rows/Columns) or
+    Returns ``{"study_uid", "patient_id", "view", "matrix"}`` (``view`` ``"ANT"``, ``"POST"`` or ``"VIEW"`` when the
+    header names none; ``matrix`` (Rows, Columns)), or None for a file that is not DICOM, cannot be parsed, describes no image (no Rows/Columns) or
     holds more than one frame. Used to find
     a study's two views stored as two files (:mod:`scintiseg.io.view_pairs`); never raises and never warns: the
     full read (:func:`read_dicom`) reports what is wrong with a file.
@@ -162,7 +162,8 @@ def one_view_header(path: str | Path) -> dict | None:
                 return None  # no image (pydicom parses a corrupt file into an empty dataset), or several frames
             view = _view_names(ds, 1, path)[0]
             return {"study_uid": str(ds.get("StudyInstanceUID", "") or ""),
-                    "patient_id": str(ds.get("PatientID", "") or ""), "view": view}
+                    "patient_id": str(ds.get("PatientID", "") or ""), "view": view,
+                    "matrix": (int(ds.Rows), int(ds.Columns))}
         except Exception:  # any parse failure: not pairable; the full read says why
             return None
 

@@ -25,6 +25,8 @@ study, not a view, and a pair of sibling folders that differ only by the view is
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from pathlib import Path
 
@@ -72,12 +74,24 @@ def _words_without_view(name: str) -> tuple[str, ...]:
 def _folder_view(folder: Path) -> tuple[str, str] | None:
     """(view, the sibling's name) when a folder's name says a view and a sibling folder's name is the same but for
     the other view (module docstring), else None."""
-    view = _view_said([word for _, _, word in _spans(folder.name)])
-    if view is None:
+    if _view_said([word for _, _, word in _spans(folder.name)]) is None:
         return None
+    try:
+        stamp = folder.parent.stat().st_mtime_ns  # a folder added or removed beside it changes this
+    except OSError:
+        return None
+    return _folder_view_listed(folder, stamp)
+
+
+@functools.lru_cache(maxsize=1024)
+def _folder_view_listed(folder: Path, stamp: int) -> tuple[str, str] | None:
+    """:func:`_folder_view` with the parent listed once per state of the parent (``stamp``): a batch of thousands
+    of files in one view folder lists their parent once."""
+    view = _view_said([word for _, _, word in _spans(folder.name)])
     rest = _words_without_view(folder.name)
     try:
-        siblings = sorted(p.name for p in folder.parent.iterdir() if p.is_dir() and p != folder)
+        with os.scandir(folder.parent) as entries:
+            siblings = sorted(entry.name for entry in entries if entry.is_dir() and entry.name != folder.name)
     except OSError:
         return None
     for sibling in siblings:

@@ -11,11 +11,12 @@ two views together, so batch prediction joins them (:func:`find_view_pairs`, the
 
 Two files are taken for one study's two views when (stated choices; anything less certain stays separate):
 
-- **DICOM**: both are one-frame files of the same, non-empty Study Instance UID and the same Patient ID, one
-  naming the anterior view and one the posterior (by the header: View Code Sequence or GE's ``_E`` / ``_F``
-  name; else by the file name, :mod:`scintiseg.io.view_names`), and no other one-frame file of that study among
-  the inputs names a view: a repeated acquisition gives two ANT, and which goes with which POST is not said, so
-  none is joined;
+- **DICOM**: both are one-frame files of the same, non-empty Study Instance UID and the same Patient ID and
+  matrix, one naming the anterior view and one the posterior (by the header: View Code Sequence or GE's ``_E`` /
+  ``_F`` name; else by the file name, :mod:`scintiseg.io.view_names`), and no other one-frame file of that study
+  and matrix among the inputs names a view: a repeated acquisition gives two ANT, and which goes with which POST
+  is not said, so none is joined; spot views of the study (another matrix, 256 x 256 beside a 1024 x 256 whole
+  body) are a group of their own;
 - **any other file** (PNG, JPEG, TIFF, BMP, ``.npy``, Interfile, raw; and DICOM without a study UID): in the same
   folder, with the same suffix, whose names say ANT and POST and are otherwise the same words
   (:func:`~scintiseg.io.view_names.words_besides_view`: ``0123_ANT.jpg`` + ``0123_POST.jpg``, ``ANT.png`` +
@@ -66,7 +67,7 @@ def _pair_key(path: Path) -> tuple[tuple, str] | None:
             return None
         view = found[0]
     if header is not None and header["study_uid"]:
-        return ("study", header["study_uid"], header["patient_id"]), view
+        return ("study", header["study_uid"], header["patient_id"], header["matrix"]), view
     if view_from_name(path) is None and (header is None or header["view"] == "VIEW"):  # the folder said it
         folder = path.absolute().parent
         return ("folder", str(folder.parent), folder_words_besides_view(path), path.suffix.lower(), words_besides_view(path)), view
