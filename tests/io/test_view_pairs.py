@@ -170,3 +170,30 @@ def test_spot_views_of_the_study_do_not_stop_its_whole_body_pair(tmp_path):
         write_dicom(Scan({"ANT": _view(20 + k, shape=(32, 32))}, pixel_spacing=(2.26, 2.26), patient_id="P1", study_uid=STUDY), path)
         spots.append(path)
     assert find_view_pairs([ant, spots[0], post, spots[1]]) == [(ant, post), (spots[0],), (spots[1],)]
+
+
+def test_random_folders_of_files_are_grouped_into_a_partition_of_one_ant_one_post_pairs(tmp_path):
+    """400 files of random names (view words in any case and place, folders named for views or not): every file is in
+    exactly one group, groups keep the files' order, a pair is an ANT then a POST file that say their views by name
+    or folder, share everything else, and no file that pairs is left alone while its one partner is."""
+    from scintiseg.io.view_names import view_from_path
+
+    rng = np.random.default_rng(22)
+    words = ["ant", "ANT", "Anterior", "post", "POST", "posterior", "wb", "7", "p1", "p2", "x", "scan"]
+    folders = ["", "a", "wholeBodyANT", "wholeBodyPOST", "ant", "post", "p1/ANT", "p1/POST", "post_therapy"]
+    names = set()
+    for _ in range(400):
+        stem = rng.choice(["_", "-", " "]).join(rng.choice(words, size=rng.integers(1, 4)))
+        names.add(f"{rng.choice(folders)}/{stem}{rng.choice(['.png', '.jpg'])}".lstrip("/"))
+    files = _touch(tmp_path, *sorted(names))
+    groups = find_view_pairs(files)
+    flat = [path for group in groups for path in group]
+    assert sorted(flat) == sorted(files) and len(flat) == len(set(flat))
+    first = [min(files.index(path) for path in group) for group in groups]  # a pair where its first file was
+    assert first == sorted(first)
+    assert sum(len(group) == 2 for group in groups) >= 5  # the draw holds pairs of each kind
+    for group in groups:
+        if len(group) == 2:
+            ant, post = group
+            assert view_from_path(ant)[0] == "ANT" and view_from_path(post)[0] == "POST"
+            assert ant.suffix == post.suffix and joined_name(ant, post)
