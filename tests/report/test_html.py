@@ -300,3 +300,10 @@ def test_a_study_joined_from_two_files_shows_each_views_file_escaped(multi_regio
     one["input"]["source"] = "in/a&b.dcm"
     plain = re.search(r"<tr><th>Source</th><td[^>]*>(.*?)</td></tr>", _full_page(prediction, one)).group(1)
     assert plain == "in/a&amp;b.dcm"
+
+
+def test_a_one_view_scan_says_its_region_bsi_is_that_views(hostile_report):
+    folder, _ = hostile_report
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    headers = re.findall(r'<tr class="region-header">(.*?)</tr>', page, re.S)
+    assert headers and all("(one view: ANT " in header for header in headers)

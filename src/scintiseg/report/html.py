@@ -229,10 +229,13 @@ def region_bsi_percent(report: dict, region: str) -> float:
 
 
 def _views_read(report: dict, region: str) -> str:
-    """How ``region``'s contribution combines the views, in words: "from POST, the nearer view" or "mean of views"."""
+    """How ``region``'s contribution combines the views, in words: "from POST, the nearer view", "mean of views",
+    or "one view"."""
     weights = _region_weights(report, region)
+    if len(weights) <= 1:
+        return "one view"
     alone = [view for view, weight in weights.items() if weight == 1.0]
-    return f"from {alone[0]}, the nearer view" if len(weights) > 1 and alone else "mean of views"
+    return f"from {alone[0]}, the nearer view" if alone else "mean of views"
 
 
 def _lesion_table(report: dict) -> list[str]:
