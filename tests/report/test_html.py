@@ -307,3 +307,24 @@ def test_a_one_view_scan_says_its_region_bsi_is_that_views(hostile_report):
     page = (folder / "report.html").read_text(encoding="utf-8")
     headers = re.findall(r'<tr class="region-header">(.*?)</tr>', page, re.S)
     assert headers and all("(one view: ANT " in header for header in headers)
+
+
+def test_a_lesion_the_nearer_view_does_not_show_says_so(nm1_scan, make_blobs):
+    """Two views: a lumbar lesion on ANT alone (the spine is read on POST), a sternal one on POST alone (read on ANT)
+    and a lumbar one on both (paired): the first two say which view does not show them, the pair does not."""
+    ant = nm1_scan.view("ANT")
+    scan = Scan({"ANT": ant, "POST": mirror(ant)}, nm1_scan.pixel_spacing, patient_id="FAR", source=None)
+    width = scan.shape[1]
+    prob_ant = make_blobs(scan.shape, [(395, 128, 4), (340, 128, 3)])
+    prob_post = make_blobs(scan.shape, [(232, width - 1 - 128, 3), (340, width - 1 - 128, 3)])
+    prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=PredictSettings(0.5, 4))
+    report = report_dict(prediction)
+    page = _full_page(prediction, report)
+    cells = {}
+    for lesion in report["lesions"]:
+        row = re.search(rf'<tr class="lesion" id="lesion-{lesion["id"]}"[^>]*>(.*?)</tr>', page, re.S).group(1)
+        cells[(lesion["view"], lesion["region"], lesion["paired_with"] is not None)] = row
+    far = {key: "not seen on" in row for key, row in cells.items()}
+    assert far[("ANT", "lumbar_spine", False)] and "not seen on POST, the nearer view" in cells[("ANT", "lumbar_spine", False)]
+    assert far[("POST", "sternum", False)] and "not seen on ANT, the nearer view" in cells[("POST", "sternum", False)]
+    assert not far[("ANT", "lumbar_spine", True)] and not far[("POST", "lumbar_spine", True)]

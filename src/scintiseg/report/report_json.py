@@ -76,7 +76,9 @@ DEFINITIONS = {
         "the id of the same lesion in the other view: POST mirrored and shifted onto ANT (pairing_shift_px, "
         "rows and columns), two outlines pair when they overlap by at least "
         f"{MIN_OVERLAP:g} of the smaller one or their centroids lie within {PAIR_RADIUS_MM:g} mm, one to one "
-        "(Hungarian assignment); null when unpaired. No pairs on a one-view scan or with views_misaligned."
+        "(Hungarian assignment); null when unpaired. No pairs on a one-view scan or with views_misaligned. An "
+        "unpaired lesion on a bone the other view sees better (spine, sacrum, scapulae: POST; sternum, clavicles: "
+        "ANT) is shown in report.html as not seen on the nearer view: more often a false positive, and not in the BSI."
     ),
     "soloway_grade": "extent of disease: 0 none, 1 fewer than 6 lesions, 2 6-20, 3 more than 20, 4 superscan (not detected automatically); null for a partial view (a crop), as the BSI.",
 }
