@@ -68,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--view", choices=("auto", "ANT", "POST"), default="auto",
         help="the view a one-view image holds (sides and bones are named from it): ANT, POST, or auto (default: "
-             "what the file name says, a word ant/anterior or post/posterior, else anterior; docs/io.md)",
+             "what the file name says, a word ant/anterior or post/posterior, else its folder's beside a folder "
+             "named for the other view (wholeBodyANT/, wholeBodyPOST/), else anterior; docs/io.md)",
     )
     parser.add_argument(
         "--regions", choices=("auto", "learned", "atlas"), default="auto",
