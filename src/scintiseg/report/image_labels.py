@@ -19,7 +19,9 @@ BS-80K's own lists are read as they are (session 22): ``wholeBodyANT/wholeBodyAN
 list's names are kept as full paths); ``--labels`` may be given once per list (:func:`read_label_files`).
 The file is read and checked before anything is predicted: a bad file is one line and exit 2. A study's ANT and POST
 files predicted as one scan (:mod:`scintiseg.io.view_pairs`) keep a row each, scored by their own view (its
-triage score, lesions and brightest pixel), so labels given per view stay per view.
+triage score, lesions and brightest pixel), so labels given per view stay per view; a label that names the scan
+instead (its output name, what the two file names share: ``0123`` for ``0123_ANT.png`` and ``0123_POST.png``, as a
+set labelled per patient gives it) scores the scan once, by its own triage score, lesions and brightest pixel.
 
 Choices the task left open, stated: a scan that failed to predict is left out (counted); ties in the AUC count
 one half (Mann-Whitney); without a scan of either class the AUC is not computed (null).
@@ -30,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +183,18 @@ def _brightest(out: Path, output: str, views: str = "") -> float | None:
         return None
 
 
+def _scan_row(out: Path, row: dict, label: bool) -> tuple:
+    """(label, triage, brightest, BSI, a lesion found) of a whole scan joined from two files (a label naming the
+    scan, not a file): the scan's triage score and lesions from its report.json, the brightest pixel of its views."""
+    try:
+        summary = json.loads((out / row["output"] / "report.json").read_text())["summary"]
+        triage, lesions = float(summary["triage_score"]), int(summary["lesion_count"])
+    except (OSError, ValueError, KeyError, TypeError):
+        triage, lesions = float(row["triage_score"]), int(row["lesion_count"])
+    bsi = float(row["bsi_percent"]) if row["bsi_percent"] else None
+    return label, triage, _brightest(out, row["output"]), bsi, lesions > 0
+
+
 def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
     """The triage score, the brightest pixel and the BSI against image-level ``labels``, over the scans of a
     batch's ``OUT/summary.csv`` (module docstring)."""
@@ -189,10 +204,22 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
     except OSError as exc:
         raise ScintisegError(f"no batch summary to evaluate ({exc.strerror})", path=out / "summary.csv") from None
     kept, unlabelled, failed, used = [], [], 0, set()
+    joined = Counter(row["output"] for row in rows if row["status"] == "ok" and row["output"])
+    scored_scans: set[str] = set()
     for row in rows:
         label = label_of(labels, row["input"])
-        if label is None:
+        scan_label = None
+        if label is None and joined[row["output"]] > 1:  # a study's two files: a label may name the scan
+            scan_label = labels.get(row["output"])
+        if label is None and scan_label is None:
             unlabelled.append(row["input"])
+            continue
+        if scan_label is not None:
+            used.add(row["output"])
+            if row["output"] in scored_scans:  # the scan's other file: scored once, as a scan
+                continue
+            scored_scans.add(row["output"])
+            kept.append(_scan_row(out, row, scan_label))
             continue
         used.update(k for k in file_keys(row["input"]) if k in labels)
         if row["status"] != "ok":
