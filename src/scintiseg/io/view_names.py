@@ -74,20 +74,20 @@ def _words_without_view(name: str) -> tuple[str, ...]:
 def _folder_view(folder: Path) -> tuple[str, str] | None:
     """(view, the sibling's name) when a folder's name says a view and a sibling folder's name is the same but for
     the other view (module docstring), else None."""
-    if _view_said([word for _, _, word in _spans(folder.name)]) is None:
+    view = _view_said([word for _, _, word in _spans(folder.name)])
+    if view is None:
         return None
     try:
         stamp = folder.parent.stat().st_mtime_ns  # a folder added or removed beside it changes this
     except OSError:
         return None
-    return _folder_view_listed(folder, stamp)
+    return _folder_view_listed(folder, view, stamp)
 
 
 @functools.lru_cache(maxsize=1024)
-def _folder_view_listed(folder: Path, stamp: int) -> tuple[str, str] | None:
+def _folder_view_listed(folder: Path, view: str, stamp: int) -> tuple[str, str] | None:
     """:func:`_folder_view` with the parent listed once per state of the parent (``stamp``): a batch of thousands
     of files in one view folder lists their parent once."""
-    view = _view_said([word for _, _, word in _spans(folder.name)])
     rest = _words_without_view(folder.name)
     try:
         with os.scandir(folder.parent) as entries:

@@ -287,8 +287,12 @@ def analyse_counts(scan: Scan, views: list[str], network: RegionModel | None) ->
         # Every view's region map in one call: one resampling, one batch through the network.
         maps = predict_region_maps(network, scan, list(views))
         regions = {view: learned_regions(scan.view(view), view, maps[view]) for view in views}
-    regions = {view: partial_view(one, scan.pixel_spacing[0]) for view, one in regions.items()}
-    both = "ANT" in views and "POST" in views
+    return _with_shift(scan, {view: partial_view(one, scan.pixel_spacing[0]) for view, one in regions.items()})
+
+
+def _with_shift(scan: Scan, regions: dict[str, SkeletonRegions]) -> CountAnalysis:
+    """The :class:`CountAnalysis` of views whose regions are known: the ANT-POST shift added."""
+    both = "ANT" in regions and "POST" in regions
     shift = post_shift(scan.view("ANT"), scan.view("POST"), MISALIGNED_PX) if both else None
     return CountAnalysis(regions, shift)
 
@@ -448,11 +452,12 @@ def read_head_down(scan: Scan, model: LoadedModel, settings: PredictSettings, ne
             replace(analysis, regions=regions))
 
 
-def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysis) -> Scan | None:
+def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysis) -> tuple[Scan, CountAnalysis] | None:
     """A scan stored lying, which the reader turned a quarter clockwise (``metadata["turned_upright"]``,
     :func:`scintiseg.io.layout.stand_lying_body`), turned the other quarter instead (half a turn more) when its head
-    then lies at the bottom and the other turn's region maps show it upright (:mod:`.orientation`); else None.
-    A half turn, not the head-down check's row reversal: the image was turned, not mirrored, so its sides stay."""
+    then lies at the bottom and the other turn's region maps show it upright (:mod:`.orientation`), with its count
+    analysis (those region maps); else None. A half turn, not the head-down check's row reversal: the image was
+    turned, not mirrored, so its sides stay."""
     pixel = tuple(float(s) for s in scan.pixel_spacing)
     if not scan.metadata.get("turned_upright") or upright(analysis.regions, pixel) is not False:
         return None
@@ -462,7 +467,7 @@ def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysi
     if upright(regions, pixel) is not True:
         return None
     other.metadata["turned_upright"] = str(scan.metadata["turned_upright"]).replace("clockwise", "counter-clockwise")
-    return other
+    return other, _with_shift(other, regions)
 
 
 def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | None = None) -> Prediction:
@@ -503,9 +508,8 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
         analysis = analysis or analyse_counts(scan, scan.view_names, network)
         other = stood_the_other_way(scan, network, analysis)
         if other is not None:  # a body stored lying, turned the wrong quarter by the reader: the other quarter
-            scan = other
+            scan, analysis = other
             probabilities, coverage, flags = model_probabilities(scan, model, settings)
-            analysis = analyse_counts(scan, scan.view_names, network)
             model_s = time.perf_counter() - start
         head_down = None if other is not None else read_head_down(scan, model, settings, network, analysis)
         if head_down is not None:

@@ -171,28 +171,36 @@ def auc_interval(scores: np.ndarray, abnormal: np.ndarray, resamples: int = RESA
     return [round(float(np.percentile(values, 2.5)), 4), round(float(np.percentile(values, 97.5)), 4)]
 
 
-def _brightest(out: Path, output: str, views: str = "") -> float | None:
-    """The largest count (or grey level) over the views of a summary row (``views``, comma-separated: one view of a
-    study joined from two files, :mod:`scintiseg.io.view_pairs`), else over the scan's views, from its report.json."""
+def _report(out: Path, output: str) -> dict | None:
+    """A scan's report.json, or None when it cannot be read."""
     try:
         report = json.loads((out / output / "report.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _brightest(report: dict | None, views: str = "") -> float | None:
+    """The largest count (or grey level) over the views of a summary row (``views``, comma-separated: one view of a
+    study joined from two files, :mod:`scintiseg.io.view_pairs`), else over the scan's views, from its report."""
+    try:
         counts = report["input"]["counts"]
         chosen = [name for name in views.split(",") if name in counts] or list(counts)
         return float(max(counts[name]["max"] for name in chosen))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
 def _scan_row(out: Path, row: dict, label: bool) -> tuple:
     """(label, triage, brightest, BSI, a lesion found) of a whole scan joined from two files (a label naming the
     scan, not a file): the scan's triage score and lesions from its report.json, the brightest pixel of its views."""
+    report = _report(out, row["output"])
     try:
-        summary = json.loads((out / row["output"] / "report.json").read_text())["summary"]
-        triage, lesions = float(summary["triage_score"]), int(summary["lesion_count"])
-    except (OSError, ValueError, KeyError, TypeError):
+        triage, lesions = float(report["summary"]["triage_score"]), int(report["summary"]["lesion_count"])
+    except (ValueError, KeyError, TypeError):
         triage, lesions = float(row["triage_score"]), int(row["lesion_count"])
     bsi = float(row["bsi_percent"]) if row["bsi_percent"] else None
-    return label, triage, _brightest(out, row["output"]), bsi, lesions > 0
+    return label, triage, _brightest(report), bsi, lesions > 0
 
 
 def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
@@ -226,7 +234,7 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
             failed += 1
             continue
         bsi = float(row["bsi_percent"]) if row["bsi_percent"] else None  # none for a partial view (a crop)
-        kept.append((label, float(row["triage_score"]), _brightest(out, row["output"], row.get("views") or ""), bsi, int(row["lesion_count"]) > 0))
+        kept.append((label, float(row["triage_score"]), _brightest(_report(out, row["output"]), row.get("views") or ""), bsi, int(row["lesion_count"]) > 0))
     abnormal = np.array([k[0] for k in kept], dtype=bool)
     result: dict = {"scans": len(kept), "abnormal": int(abnormal.sum()), "normal": int((~abnormal).sum()),
                     "failed": failed, "unlabelled_scans": len(unlabelled), "labels_without_scan": len(set(labels) - used)}

@@ -38,8 +38,8 @@ def _source_files(prediction: Prediction) -> dict[str, Path] | None:
     return None if scan.source is None else {view: Path(scan.source) for view in scan.view_names}
 
 
-def _is_dicom_source(prediction: Prediction) -> bool:
-    files = _source_files(prediction)
+def _is_dicom_source(files: dict[str, Path] | None) -> bool:
+    """Whether every source file (:func:`_source_files`) is DICOM."""
     if files is None:
         return False
     for source in set(files.values()):
@@ -77,11 +77,12 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     # A whole-body page split into two views (scintiseg.io.layout): each view's outlines are in that view's
     # coordinates, not the source frame's, so an SR or GSPS referencing the frame would misplace them.
     split = bool(prediction.scan.metadata.get("views_split") or prediction.scan.metadata.get("turned_upright"))
-    if dicom and _is_dicom_source(prediction) and not split:
+    sources = _source_files(prediction)
+    if dicom and _is_dicom_source(sources) and not split:
         report["dicom"] = {}
         try:
-            read = {path: read_source_dataset(path) for path in dict.fromkeys(_source_files(prediction).values())}
-            source_ds = {view: read[path] for view, path in _source_files(prediction).items()}
+            read = {path: read_source_dataset(path) for path in dict.fromkeys(sources.values())}
+            source_ds = {view: read[path] for view, path in sources.items()}
         except ScintisegError as exc:
             source_ds = None
             report["dicom"]["error"] = str(exc)
@@ -97,7 +98,7 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
                     report["dicom"][f"{key}_error"] = f"{type(exc).__name__}: {exc}"
     elif not dicom:
         report["dicom"] = {"note": "disabled"}
-    elif split and _is_dicom_source(prediction):
+    elif split and _is_dicom_source(sources):
         report["dicom"] = {"note": "no DICOM output: the views were split from one frame or turned upright, and their "
                                    "outlines are not in the frame's coordinates"}
     else:
