@@ -70,3 +70,21 @@ def test_import_lists_skipped_files_and_writes_a_valid_dataset(tmp_path, capsys)
     assert main(["dataset", "check", str(out)]) == 0
     assert main(["dataset", "import", str(src), "--out", str(out), "--patient-from", "regex:x"]) == 2
     assert "exactly one group" in capsys.readouterr().err
+
+
+def test_import_joins_a_studys_two_files_unless_told_not_to(tmp_path, capsys):
+    import numpy as np
+
+    from scintiseg.io.images import write_png16
+
+    src = tmp_path / "scans"
+    src.mkdir()
+    rng = np.random.default_rng(1)
+    for view in ("ANT", "POST"):
+        write_png16(rng.poisson(9, (32, 16)).astype(np.uint16), src / f"p7_{view}.png")
+    assert main(["dataset", "import", str(src), "--out", str(tmp_path / "joined")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith(
+        "added 1 cases (0 labelled, 1 patients, 1 joined from a study's ANT and POST files), kept 0")
+    assert [c.case_id for c in load_manifest(tmp_path / "joined").cases] == ["p7"]
+    assert main(["dataset", "import", str(src), "--out", str(tmp_path / "apart"), "--no-join-views"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("added 2 cases (0 labelled, 2 patients), kept 0")

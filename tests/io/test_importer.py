@@ -458,15 +458,17 @@ def test_a_pseudo_label_confidence_outside_half_to_one_is_one_error(tmp_path, th
     assert check_pseudo_threshold(0.5) == 0.5
 
 
-def test_an_edited_view_of_a_study_predicted_from_two_files_goes_to_that_views_file(tmp_path):
+@pytest.mark.parametrize("join", [True, False])
+def test_an_edited_view_of_a_study_predicted_from_two_files_goes_to_that_views_file(tmp_path, join):
     """A study's ANT and POST PNGs predicted as one scan (report.json input.view_sources): the corrected POST outline
-    becomes the labels of the POST file's case, not of the ANT file named as the scan's source."""
+    becomes the POST labels of the joined case, or (imported a case per file) the labels of the POST file's case,
+    not of the ANT file named as the scan's source."""
     scans = tmp_path / "scans"
     scans.mkdir()
     write_png16(_counts(1), scans / "0123_ANT.png")
     write_png16(_counts(2), scans / "0123_POST.png")
     out = tmp_path / "ds"
-    import_dataset([scans], out)
+    import_dataset([scans], out, join=join)
     folder = tmp_path / "predictions" / "0123"
     folder.mkdir(parents=True)
     sources = {"ANT": str(scans / "0123_ANT.png"), "POST": str(scans / "0123_POST.png")}
@@ -476,7 +478,122 @@ def test_an_edited_view_of_a_study_predicted_from_two_files_goes_to_that_views_f
     report = import_dataset([tmp_path / "predictions"], out)
     assert report.unmatched_labels == []
     manifest = load_manifest(out)
+    if join:
+        assert [case.case_id for case in manifest.cases] == ["0123"]
+        assert manifest.case("0123").meta["reviewed"] == ["POST"]
+        masks = load_case(out, manifest.case("0123"))[1]
+        assert list(masks) == ["POST"] and np.array_equal(masks["POST"], _square(12))
+        return
     assert manifest.case("0123_POST").meta["reviewed"] == ["VIEW"]  # a data set keeps a one-view file's VIEW
     assert not manifest.case("0123_ANT").labels
     (mask,) = load_case(out, manifest.case("0123_POST"))[1].values()
     assert np.array_equal(mask, _square(12))
+
+
+def _case_views(out: Path, case_id: str) -> dict[str, np.ndarray]:
+    return load_case(out, load_manifest(out).case(case_id))[0].views
+
+
+def test_a_studys_two_picture_files_are_one_two_view_case_with_each_views_labels(tmp_path):
+    """``0123_ANT.png`` + ``0123_POST.png``: one case ``0123`` (patient ``0123``), both views' counts as read, each
+    LabelMe file named after one view's file on that view; the data set is valid and two-view."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    ant, post = _counts(1), _counts(2)
+    write_png16(ant, scans / "0123_ANT.png")
+    write_png16(post, scans / "0123_POST.png")
+    write_png16(_counts(3), scans / "0456.png")  # a file of one view stays a one-view case
+    write_labelme(Annotation.from_mask(_square(4), view="VIEW"), scans / "0123_ANT.json")
+    write_labelme(Annotation.from_mask(_square(9), view="VIEW"), scans / "0123_POST.json")
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out)
+    assert report.unmatched_labels == [] and report.warnings == []
+    assert [(c.case_id, c.patient_id, c.image) for c in report.added] == [
+        ("0123", "0123", "images/0123.dcm"), ("0456", "0456", "images/0456.png")]
+    joined = report.added[0]
+    assert joined.meta["source"] == "0123_ANT.png"
+    assert joined.meta["view_sources"] == {"ANT": "0123_ANT.png", "POST": "0123_POST.png"}
+    assert set(joined.meta["view_sha256"].values()) == {joined.meta["sha256"], report.added[0].meta["view_sha256"]["POST"]}
+    assert check_dataset(out).valid
+    views = _case_views(out, "0123")
+    assert list(views) == ["ANT", "POST"]
+    assert np.array_equal(views["ANT"], ant) and np.array_equal(views["POST"], post)
+    masks = load_case(out, load_manifest(out).case("0123"))[1]
+    assert np.array_equal(masks["ANT"], _square(4)) and np.array_equal(masks["POST"], _square(9))
+
+
+def test_bs80k_folders_join_by_name_and_each_folders_labelme_file_is_its_view(tmp_path):
+    """BS-80K's layout: ``wholeBodyANT/0001.png`` + ``wholeBodyPOST/0001.png``, a LabelMe file of the same name in
+    each folder: one case, each outline on the view its folder names (both files have the stem ``0001``)."""
+    root = tmp_path / "bs80k"
+    for folder, seed, top in (("wholeBodyANT", 1, 3), ("wholeBodyPOST", 2, 14)):
+        (root / folder).mkdir(parents=True)
+        write_png16(_counts(seed), root / folder / "0001.png")
+        write_labelme(Annotation.from_mask(_square(top), view="VIEW"), root / folder / "0001.json")
+    out = tmp_path / "ds"
+    report = import_dataset([root / "wholeBodyANT", root / "wholeBodyPOST"], out)
+    assert report.unmatched_labels == []
+    (case,) = report.added
+    assert case.case_id == "0001" and case.meta["view_sources"] == {"ANT": "0001.png", "POST": "0001.png"}
+    masks = load_case(out, case)[1]
+    assert np.array_equal(masks["ANT"], _square(3)) and np.array_equal(masks["POST"], _square(14))
+
+
+def test_a_dicom_study_in_two_files_keeps_its_patient_and_study(tmp_path):
+    """GE's one Secondary Capture per view: two one-frame DICOM files of one study join whatever their names."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    study = "1.2.826.0.1.3680043.8.498.77"
+    write_dicom(Scan({"ANT": _counts(1)}, pixel_spacing=(2.4, 2.4), patient_id="PID-9", study_uid=study), scans / "IM1.dcm")
+    write_dicom(Scan({"POST": _counts(2)}, pixel_spacing=(2.4, 2.4), patient_id="PID-9", study_uid=study), scans / "IM2.dcm")
+    out = tmp_path / "ds"
+    (case,) = import_dataset([scans], out).added
+    assert (case.case_id, case.patient_id) == ("IM1_IM2", "PID-9")
+    scan = load_case(out, case)[0]
+    assert scan.study_uid == study and scan.pixel_spacing == pytest.approx((2.4, 2.4))
+    assert np.array_equal(scan.views["POST"], _counts(2))
+
+
+def test_two_files_that_cannot_be_one_scan_stay_two_cases_with_one_warning(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_png16(_counts(1), scans / "7_ANT.png")
+    write_png16(np.zeros((40, 16), np.uint16), scans / "7_POST.png")  # another matrix
+    report = import_dataset([scans], tmp_path / "ds")
+    assert [c.case_id for c in report.added] == ["7_ANT", "7_POST"]
+    ((path, message),) = report.warnings
+    assert path.endswith("7_ANT.png") and "7_POST.png" in message and "matrix" in message
+
+
+def test_rerun_of_a_joined_study_changes_nothing_and_files_imported_apart_stay_apart(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_png16(_counts(1), scans / "0123_ANT.png")
+    write_png16(_counts(2), scans / "0123_POST.png")
+    joined, apart = tmp_path / "joined", tmp_path / "apart"
+    import_dataset([scans], joined)
+    before = _tree(joined)
+    again = import_dataset([scans], joined)
+    assert again.added == [] and _tree(joined) == before
+    import_dataset([scans], apart, join=False)
+    later = import_dataset([scans], apart)  # the data set's cases never change
+    assert later.added == [] and [c.case_id for c in load_manifest(apart).cases] == ["0123_ANT", "0123_POST"]
+
+
+def test_an_outline_added_later_to_one_file_of_a_joined_study_finds_its_view(tmp_path):
+    """Only the POST file given again, with its LabelMe file: the joined case gets POST labels (reviewed), no new case."""
+    scans, later = tmp_path / "scans", tmp_path / "later"
+    scans.mkdir()
+    later.mkdir()
+    write_png16(_counts(1), scans / "0123_ANT.png")
+    write_png16(_counts(2), scans / "0123_POST.png")
+    out = tmp_path / "ds"
+    import_dataset([scans], out)
+    shutil.copy(scans / "0123_POST.png", later / "0123_POST.png")
+    write_labelme(Annotation.from_mask(_square(6), view="VIEW"), later / "0123_POST.json")
+    report = import_dataset([later], out)
+    assert report.added == [] and report.unmatched_labels == []
+    (case,) = load_manifest(out).cases
+    assert case.meta["reviewed"] == ["POST"]
+    assert list(load_case(out, case)[0].views) == ["ANT", "POST"]
+    assert np.array_equal(load_case(out, case)[1]["POST"], _square(6))

@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Walk folders of scans and write a data set folder that `scintiseg dataset check` passes. "
         "LabelMe files are matched to scans by file stem (<stem>.json, <stem>_ANT.json, <stem>_POST.json), by "
         "imagePath, or by scintiseg's \"view\" key. Cases are grouped by DICOM Patient ID, else by "
-        "--patient-from. Unreadable files and unmatched LabelMe files are listed, one line each. Re-running adds "
+        "--patient-from. Unreadable files and unmatched LabelMe files are listed, one line each. A study's ANT and POST stored as two files become one case. Re-running adds "
         "new files only. Folders written by `scintiseg predict` give only their LabelMe files corrected in LabelMe "
         "(marked reviewed); with --pseudo-labels P also the unedited ones the model was confident on (every "
         "lesion's peak probability >= P, a lesion-free view's largest probability <= 1 - P), as pseudo-labels. "
@@ -68,6 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--pseudo-labels", type=float, default=None, metavar="P",
         help="take unedited predictions as pseudo-labels when the model was confident on the whole view "
         "(P in [0.5, 1), e.g. 0.9); others stay unlabelled and are listed with the reason. Default: never",
+    )
+    importer.add_argument(
+        "--no-join-views", action="store_true",
+        help="a case per file, even for a study's ANT and POST stored as two files (by default one ANT+POST case, "
+        "found as `scintiseg predict` finds them)",
     )
     importer.set_defaults(func=run_import)
 
@@ -105,11 +110,11 @@ def run_split(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from scintiseg.io.importer import import_dataset  # lazy: start-up time (tqdm, pydicom, PIL)
+    from scintiseg.io.importer import VIEW_SOURCES, import_dataset  # lazy: start-up time (tqdm, pydicom, PIL)
 
     report = import_dataset(args.sources, args.out, labels_dir=args.labels, link=args.link,
                             patient_from=args.patient_from, pseudo_labels=args.pseudo_labels,
-                            progress=sys.stderr.isatty())
+                            join=not args.no_join_views, progress=sys.stderr.isatty())
     for path, message in report.warnings:
         print(f"warning: {path}: {message}")
     for path, reason in report.skipped:
@@ -118,7 +123,9 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"unmatched labels: {path}: {reason}")
     labelled = sum(1 for case in report.added if case.labels)
     patients = len({case.patient_id for case in report.added})
-    print(f"added {len(report.added)} cases ({labelled} labelled, {patients} patients), kept {report.kept}, "
+    joined = sum(1 for case in report.added if VIEW_SOURCES in case.meta)
+    pairs = f", {joined} joined from a study's ANT and POST files" if joined else ""
+    print(f"added {len(report.added)} cases ({labelled} labelled, {patients} patients{pairs}), kept {report.kept}, "
           f"skipped {len(report.skipped)} files, {len(report.unmatched_labels)} LabelMe files unmatched "
           f"-> {report.manifest}")
     if report.updated:

@@ -14,6 +14,17 @@ check`` passes:
   ``VIEW``. An 8-bit PNG/TIFF is accepted with one warning per file: it is a display export (windowed grey
   levels), not counts, and is marked ``meta["display_export"]``. A file that cannot be read is skipped
   and listed with the reader's one-line reason; nothing raises on a bad file.
+* **A study's two files**: a study whose ANT and POST views are stored as two files (GE's one Secondary Capture
+  per view, BS-80K's ``wholeBodyANT/`` and ``wholeBodyPOST/`` JPEGs, ``0123_ANT.png`` + ``0123_POST.png``) is
+  one ANT+POST case, found and joined by the rules ``scintiseg predict`` uses (:mod:`scintiseg.io.view_pairs`),
+  so that paper B's two-view models train on it and a prediction's corrected outlines of either view come back
+  to it. Its image is the one DICOM file :func:`~scintiseg.io.dicom.write_dicom` makes of the two (views, pixel
+  size, ids; never hard-linked), named by what the two names share (``0123``, the case id, and with
+  ``patient_from="stem"`` the patient id of files that name none). ``meta["source"]`` is the anterior file,
+  ``meta["view_sources"]`` and ``meta["view_sha256"]`` name and fingerprint each view's file. A LabelMe file
+  named after one view's file (``0123_ANT.json``, ``wholeBodyPOST/0001.json``) is that view's. Two files stay
+  two cases (one-view, as before) when either is already a case of the data set, when they cannot be one scan
+  (other matrices or pixel sizes: a warning says why) or with ``join=False`` (``--no-join-views``).
 * **Labels**: every ``.json`` file under the sources and under ``labels_dir`` is a LabelMe candidate,
   read with :func:`scintiseg.io.labelme.read_labelme`. It belongs to a scan when its file stem, or the stem
   of its ``imagePath``, is the scan's file stem, optionally followed by ``_ANT`` or ``_POST`` (any case),
@@ -93,6 +104,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
@@ -104,6 +116,8 @@ from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.interfile import referenced_data_files
 from scintiseg.io.labelme import read_labelme, write_labelme
+from scintiseg.io.view_names import view_from_path
+from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
 from scintiseg.scan import VIEW_NAMES, Annotation, Scan
 
 #: The named ``patient_from`` rules; ``"regex:PATTERN"`` is the third kind.
@@ -122,6 +136,9 @@ REVIEWED = "reviewed"
 PSEUDO = "pseudo"
 #: The range of the pseudo-label confidence ``P`` (module docstring, "Pseudo-labels").
 PSEUDO_RANGE = (0.5, 1.0)
+#: ``Case.meta`` keys of a study joined from two files: each view's source file and its SHA-256.
+VIEW_SOURCES = "view_sources"
+VIEW_SHA256 = "view_sha256"
 REPORT_NAME = "report.json"
 REPORT_FORMAT = "scintiseg-report"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -172,6 +189,13 @@ class _Source:
     pseudo: set[str] = field(default_factory=set)
     #: Other names the scan goes by (an existing case: its id and the stem of its original file).
     aliases: tuple[str, ...] = ()
+    #: A study's two views joined from two files (:mod:`scintiseg.io.view_pairs`): each view's file (the anterior
+    #: one is ``path``); empty for a scan read from one file.
+    view_files: dict[str, Path] = field(default_factory=dict)
+    #: The SHA-256 of each view's file of a joined study (``sha256`` is the anterior file's).
+    view_sha256: dict[str, str] = field(default_factory=dict)
+    #: The name of a joined study (what its two file names share, :func:`~scintiseg.io.view_pairs.joined_name`).
+    name: str = ""
 
     @property
     def relative_folder(self) -> Path:
@@ -179,7 +203,28 @@ class _Source:
 
     @property
     def stems(self) -> set[str]:
-        return {self.path.stem.lower(), *(a.lower() for a in self.aliases)}
+        return {self.path.stem.lower(), *(a.lower() for a in self.aliases),
+                *(f.stem.lower() for f in self.view_files.values()), *([self.name.lower()] if self.name else [])}
+
+    @property
+    def hashes(self) -> set[str]:
+        """The SHA-256 of every file the scan was read from."""
+        return {self.sha256, *self.view_sha256.values()} - {""}
+
+    def view_named_by(self, stem: str, json_path: Path) -> str | None:
+        """The view of a joined study that a LabelMe file matched by ``stem`` belongs to: the one view whose file
+        has that stem, of two such the one in the LabelMe file's folder, else the view its folder names
+        (BS-80K's ``wholeBodyPOST/``); None for a scan of one file or when nothing says."""
+        named = [view for view, f in self.view_files.items() if f.stem.lower() == stem.lower()]
+        if len(named) == 1:
+            return named[0]
+        here = [view for view in named if self.view_files[view].parent.resolve() == json_path.parent.resolve()]
+        if len(here) == 1:
+            return here[0]
+        if named:
+            found = view_from_path(json_path)
+            return found[0] if found is not None and found[0] in named else None
+        return None
 
 
 def check_patient_rule(rule: str) -> str:
@@ -358,13 +403,14 @@ def _recorded(report: ImportReport, path: Path, caught: list[warnings.WarningMes
         report.warnings.append((str(path), text.removeprefix(f"{path}: ")))
 
 
-def _read_source(path: Path, root: Path, rule: str, report: ImportReport) -> _Source | None:
-    """The scan in ``path``, or None (the reason added to ``report.skipped``)."""
+def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: str | None = None) -> _Source | None:
+    """The scan in ``path`` (``view``: as :func:`~scintiseg.io.read_scan`), or None (the reason added to
+    ``report.skipped``)."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             dicom = is_dicom(path)
-            scan = read_scan(path)
+            scan = read_scan(path, view=view)
         sha256 = _sha256(path)
     except ScintisegError as exc:
         report.skipped.append((str(path), exc.problem))
@@ -391,7 +437,7 @@ def _case_id(source: _Source, taken: set[str]) -> str:
     def clean(text: str) -> str:
         return _UNSAFE.sub("_", text).strip("._") or "case"
 
-    stem = clean(source.path.stem)
+    stem = clean(source.name or source.path.stem)
     candidates = [stem]
     if source.path.parent.name:
         candidates.append(f"{clean(source.path.parent.name)}_{stem}")
@@ -518,6 +564,8 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
         if source is None:
             reason = f"ambiguous: {len(candidates)} scans are named {stem}"
             break
+        if suffix_view is None and annotation.view == "VIEW" and source.view_files:
+            suffix_view = source.view_named_by(stem, json_path)
         view, reason = _target_view(source.scan, annotation.view, suffix_view)
         if view is None:
             break
@@ -559,10 +607,57 @@ def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> di
         except (ScintisegError, OSError):
             continue
         original = Path(str(case.meta.get("source", ""))).stem
+        named = case.meta.get(VIEW_SOURCES)
+        view_files = {view: Path(str(f)) for view, f in named.items() if view in VIEW_NAMES} if isinstance(named, dict) else {}
         found[case.case_id] = _Source(path=path, root=out, scan=scan, sha256=str(case.meta.get("sha256", "")),
                                       dicom=False, patient_id=case.patient_id, display_export=False,
-                                      case_id=case.case_id, aliases=tuple(a for a in (case.case_id, original) if a))
+                                      case_id=case.case_id, aliases=tuple(a for a in (case.case_id, original) if a),
+                                      view_files=view_files)
     return found
+
+
+def _not_16_bit(scan: Scan) -> str:
+    """Why the views cannot be written as 16-bit DICOM counts unchanged (a joined study is kept as one), or ""."""
+    stack = np.stack(list(scan.views.values()))
+    if stack.dtype == np.int16 or stack.dtype in (np.uint8, np.uint16):
+        return ""
+    if stack.dtype.kind == "f" and not (np.isfinite(stack).all() and (np.rint(stack) == stack).all()):
+        return "its counts are not whole numbers, and one case is kept as 16-bit DICOM"
+    if stack.size and (stack.min() < 0 or stack.max() > np.iinfo(np.uint16).max):
+        return "its counts do not fit 16 bits (0-65535), and one case is kept as 16-bit DICOM"
+    return ""
+
+
+def _joined(pair: list[_Source | None], known: dict, rule: str, report: ImportReport) -> list[_Source]:
+    """A study's ANT and POST files (:func:`~scintiseg.io.view_pairs.find_view_pairs`) as one two-view source, or
+    the readable ones as they are: when one could not be read, when either is already a case of the data set (its
+    cases never change), or when the two cannot be one scan (a warning says why)."""
+    ant, post = pair
+    if ant is None or post is None:
+        return [s for s in pair if s is not None]
+    if ant.sha256 in known or post.sha256 in known:
+        if known.get(ant.sha256) != known.get(post.sha256):  # either is a case of its own: keep them so
+            return [ant, post]
+    # (else both, or neither, are files of one joined case: joined again, they are that case's scan)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            scan = join_views(ant.scan, post.scan)
+        problem = _not_16_bit(scan)
+    except ScintisegError as exc:
+        problem = exc.problem
+    if problem:
+        report.warnings.append((str(ant.path), f"imported apart from {post.path.name} (its other view): {problem}"))
+        return [ant, post]
+    _recorded(report, ant.path, caught)
+    name = joined_name(ant.path, post.path)
+    patient_id = ant.patient_id
+    if not (ant.dicom and ant.scan.patient_id.strip()) and rule == "stem":
+        patient_id = name  # the study's name, not one view's file name
+    return [_Source(path=ant.path, root=ant.root, scan=scan, sha256=ant.sha256, dicom=ant.dicom and post.dicom,
+                    patient_id=patient_id, display_export=ant.display_export or post.display_export,
+                    view_files={"ANT": ant.path, "POST": post.path},
+                    view_sha256={"ANT": ant.sha256, "POST": post.sha256}, name=name)]
 
 
 def _revision_path(out: Path, case: Case, view: str, kind: str = REVIEWED) -> str:
@@ -631,6 +726,26 @@ def _updated_case(out: Path, case: Case, source: _Source, report: ImportReport) 
     return replace(case, labels=labels, meta=meta)
 
 
+def _relative(path: Path, root: Path) -> str:
+    """``path`` as the manifest records its source: relative to the source folder it was found under."""
+    return path.relative_to(root).as_posix() if root != path and path.is_relative_to(root) else path.name
+
+
+def _case_hashes(case: Case) -> list[str]:
+    """The SHA-256 of every file a case was imported from (both files of a joined study)."""
+    views = case.meta.get(VIEW_SHA256)
+    found = [case.meta.get("sha256"), *(views.values() if isinstance(views, dict) else [])]
+    return [digest for digest in found if isinstance(digest, str) and digest]
+
+
+def _write_scan(source: _Source, target: Path, report: ImportReport) -> None:
+    """The scan as the one DICOM file :func:`~scintiseg.io.dicom.write_dicom` makes (views, pixel size, ids)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_dicom(source.scan, target)
+    _recorded(report, source.path, caught)
+
+
 def _place_image(source: Path, target: Path, link: bool) -> bool:
     """Copy ``source`` to ``target`` atomically, or hard-link it with ``link``; False when a link was asked
     for but the file system refused it (another device, no hard links) and the file was copied instead."""
@@ -667,6 +782,7 @@ def import_dataset(
     link: bool = False,
     patient_from: str = "stem",
     pseudo_labels: float | None = None,
+    join: bool = True,
     progress: bool = False,
 ) -> ImportReport:
     """Import scans (and their LabelMe files) into the data set folder ``out``; see the module docstring.
@@ -680,6 +796,8 @@ def import_dataset(
             DICOM Patient ID.
         pseudo_labels: ``P`` in [0.5, 1): take unedited predictions the model was confident on (at ``P``)
             as pseudo-labels (module docstring, "Pseudo-labels"); None (the default): never.
+        join: a study's ANT and POST stored as two files become one two-view case (module docstring, "A study's
+            two files"); False: a case per file.
         progress: show a tqdm progress bar (stderr).
 
     Returns:
@@ -715,26 +833,33 @@ def import_dataset(
         json_files = _walk([label_root], out.resolve())[1] + json_files
 
     known = {} if manifest is None else {
-        c.meta.get("sha256"): c.case_id for c in manifest.cases if isinstance(c.meta.get("sha256"), str)
+        digest: c.case_id for c in manifest.cases for digest in _case_hashes(c)
     }
     taken = set() if manifest is None else {c.case_id for c in manifest.cases}
     fresh: list[_Source] = []
     existing_sources: dict[str, _Source] = {}
-    files = tqdm(scan_files, desc="importing", unit="file", disable=not progress, leave=False)
-    for path, root in files:
-        source = _read_source(path, root, rule, report)
-        if source is None:
-            continue
-        if source.sha256 in known:
-            existing_sources[known[source.sha256]] = source
-            continue
-        earlier = next((s for s in fresh if s.sha256 == source.sha256), None)
-        if earlier is not None:
-            report.skipped.append((str(path), f"same content as {earlier.path}"))
-            continue
-        source.case_id = _case_id(source, taken)
-        taken.add(source.case_id)
-        fresh.append(source)
+    root_of = dict(scan_files)
+    groups = find_view_pairs(list(root_of)) if join else [(path,) for path in root_of]
+    joined_cases = {} if manifest is None else {c.case_id: set(_case_hashes(c)) for c in manifest.cases}
+    files = tqdm(groups, desc="importing", unit="scan", disable=not progress, leave=False)
+    for group in files:
+        if len(group) == 2:  # each file's view as its name or folder says, as prediction reads it
+            sources = _joined([_read_source(path, root_of[path], rule, report, "name") for path in group], known, rule, report)
+        else:
+            sources = [s for s in [_read_source(group[0], root_of[group[0]], rule, report)] if s is not None]
+        for source in sources:
+            if source.sha256 in known:
+                case_id = known[source.sha256]
+                if source.hashes == joined_cases[case_id]:  # (one file of a joined study: the case as stored is read)
+                    existing_sources[case_id] = source
+                continue
+            earlier = next((s for s in fresh if s.hashes & source.hashes), None)
+            if earlier is not None:
+                report.skipped.append((str(source.path), f"same content as {earlier.path}"))
+                continue
+            source.case_id = _case_id(source, taken)
+            taken.add(source.case_id)
+            fresh.append(source)
 
     every_folder = [p.resolve() if p.is_dir() else p.resolve().parent for p in source_paths if p.exists()]
     if label_root is not None:
@@ -750,11 +875,11 @@ def import_dataset(
             remove_stale_partials(out / folder)
     views_of: dict[str, list[str]] = {}
     for source in tqdm(fresh, desc="writing", unit="case", disable=not progress, leave=False):
-        interfile = bool(source.scan.metadata.get("interfile"))
-        suffix = DICOM_SUFFIX if source.dicom or interfile else source.path.suffix.lower()
+        written = bool(source.scan.metadata.get("interfile")) or bool(source.view_files)
+        suffix = DICOM_SUFFIX if source.dicom or written else source.path.suffix.lower()
         image = f"images/{source.case_id}{suffix}"
-        if interfile:  # a header and its data file: kept as the one DICOM file scintiseg writes (spacing, ids, views)
-            write_dicom(source.scan, out / image)
+        if written:  # a header and its data file, or a study's two files: the one DICOM file scintiseg writes of it
+            _write_scan(source, out / image, report)
         elif not _place_image(source.path, out / image, link):
             report.warnings.append((str(source.path), "cannot hard-link here (another file system?); copied"))
         labels = {}
@@ -764,8 +889,10 @@ def import_dataset(
                 annotation = replace(source.annotations[view][1], view=view, image_path=None)
                 write_labelme(annotation, out / rel, image=source.scan.view(view))
                 labels[view] = rel
-        meta = {"source": source.path.relative_to(source.root).as_posix() if source.root != source.path
-                else source.path.name, "sha256": source.sha256}
+        meta = {"source": _relative(source.path, source.root), "sha256": source.sha256}
+        if source.view_files:
+            meta[VIEW_SOURCES] = {view: _relative(f, root_of.get(f, source.root)) for view, f in source.view_files.items()}
+            meta[VIEW_SHA256] = dict(source.view_sha256)
         if source.display_export:
             meta["display_export"] = True
         if source.corrected & set(labels):
