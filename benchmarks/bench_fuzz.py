@@ -49,6 +49,10 @@ voc         Pascal VOC hot-spot boxes: BS-80K-like, and written by write_voc ``r
                                                                             scored on a mask
 interfile   an Interfile header and its data file: one big-endian uint16     ``read_scan``
             view, two little-endian float32 views (session 21)
+metaimage   MetaImage: a .mhd header and its .raw data file (uint16), an    ``read_scan``
+            .mha with two zlib-compressed int16 planes (session 23)
+nifti       NIfTI-1 .nii (uint16, rows first), NIfTI-2 .nii.gz (two          ``read_scan``
+            float32 views, columns first) (session 23)
 ==========  ==============================================================  ======================
 
 Mutations: truncation, bit flips, extreme integers over length and offset fields, deleted / repeated /
@@ -96,10 +100,10 @@ REAL_NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.d
 #: Every kind of file the harness knows, in the order inputs are dealt out.
 KINDS: tuple[str, ...] = (
     "dicom", "png", "tiff", "npy", "raw", "labelme4", "labelme5", "dataset", "splits", "checkpoint", "yaml", "jpeg",
-    "voc", "interfile",
+    "voc", "interfile", "metaimage", "nifti",
 )
 #: The scan readers (scintiseg.io.dicom and scintiseg.io.images); tests/io/test_fuzz_harness.py holds them to 0.
-SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg", "interfile")
+SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg", "interfile", "metaimage", "nifti")
 OUTCOMES: tuple[str, ...] = ("clean", "accept", "unexpected", "hang", "crash")
 
 
@@ -419,6 +423,39 @@ def _interfile_seeds(out: Path, rng: np.random.Generator) -> None:
         "scan.a00": two.tobytes()}, "scan.h00")
 
 
+def _metaimage_seeds(out: Path, rng: np.random.Generator) -> None:
+    """A ``.mhd`` header with its ``.raw`` data file (one uint16 view, its pixel size) and an ``.mha`` holding two
+    zlib-compressed big-endian int16 planes after its header (as ITK and GATE write them)."""
+    one = _counts(rng, (64, 32))
+    _write_seed(out / "metaimage" / "mhd-raw-u16", {
+        "scan.mhd": (b"ObjectType = Image\nNDims = 2\nBinaryData = True\nBinaryDataByteOrderMSB = False\n"
+                     b"CompressedData = False\nElementSpacing = 2.4 2.4\nDimSize = 32 64\nElementType = MET_USHORT\n"
+                     b"ElementDataFile = scan.raw\n"),
+        "scan.raw": one.astype("<u2").tobytes()}, "scan.mhd")
+    two = np.stack([_counts(rng, (64, 32)), _counts(rng, (64, 32), 30)]).astype(">i2").tobytes()
+    packed = zlib.compress(two)
+    header = ("ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = True\nCompressedData = True\n"
+              f"CompressedDataSize = {len(packed)}\nElementSpacing = 2.26 2.26 1\nDimSize = 32 64 2\n"
+              "ElementType = MET_SHORT\nElementDataFile = LOCAL\n").encode()
+    _write_seed(out / "metaimage" / "mha-local-zlib", {"scan.mha": header + packed}, "scan.mha")
+
+
+def _nifti_seeds(out: Path, rng: np.random.Generator) -> None:
+    """A NIfTI-1 ``.nii`` of one uint16 view stored rows first (a NumPy array saved as it is), and a gzipped
+    NIfTI-2 of two float32 views stored columns first (as ITK writes them), in metres."""
+    import nibabel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        one = nibabel.Nifti1Image(_counts(rng, (64, 32)), np.diag([2.26, 2.26, 1.0, 1.0]))
+        nibabel.save(one, Path(tmp) / "scan.nii")
+        views = np.stack([_counts(rng, (64, 32)).T, _counts(rng, (64, 32), 30).T], axis=-1).astype(np.float32)
+        two = nibabel.Nifti2Image(views, np.diag([0.0024, 0.0024, 1.0, 1.0]))
+        two.header.set_xyzt_units("meter")
+        nibabel.save(two, Path(tmp) / "scan.nii.gz")
+        _write_seed(out / "nifti" / "n1-u16", {"scan.nii": (Path(tmp) / "scan.nii").read_bytes()}, "scan.nii")
+        _write_seed(out / "nifti" / "n2-gz-f32", {"scan.nii.gz": (Path(tmp) / "scan.nii.gz").read_bytes()}, "scan.nii.gz")
+
+
 def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     """Write the valid seed files of ``kinds`` under ``out/<kind>/<variant>/``; returns ``out``."""
     rng = np.random.default_rng(20240514)
@@ -438,6 +475,10 @@ def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
         _voc_seeds(out)
     if "interfile" in kinds:
         _interfile_seeds(out, rng)
+    if "metaimage" in kinds:
+        _metaimage_seeds(out, rng)
+    if "nifti" in kinds:
+        _nifti_seeds(out, rng)
     return out
 
 
@@ -1037,7 +1078,7 @@ INTERFILE_VALUES = ("", "-1", "0", "1e308", "nan", "inf", "99999999999999999999"
                     "bit", "2", "4", "8", "scan.h00")
 
 
-def mutate_interfile(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+def mutate_interfile(data: bytes, rng: np.random.Generator, separator: str = ":=") -> tuple[bytes, str]:
     """A header line's value replaced by a hostile one, a line deleted or repeated, or text and byte mutations."""
     op = _pick(rng, ("value", "value", "value", "delete", "repeat", "text", "bytes"))
     if op == "text":
@@ -1051,11 +1092,63 @@ def mutate_interfile(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]
     if op == "repeat":
         j = int(rng.integers(len(lines)))
         return "\n".join(lines[:k] + [lines[j]] + lines[k:]).encode("latin-1"), f"line {j} repeated at {k}"
-    keyed = [i for i, line in enumerate(lines) if ":=" in line]
+    keyed = [i for i, line in enumerate(lines) if separator in line]
     k = keyed[int(rng.integers(len(keyed)))]
-    value = str(_pick(rng, INTERFILE_VALUES))
-    lines[k] = lines[k].split(":=")[0] + ":= " + value
+    value = str(_pick(rng, INTERFILE_VALUES + (METAIMAGE_VALUES if separator == "=" else ())))
+    lines[k] = lines[k].split(separator)[0] + separator + " " + value
     return "\n".join(lines).encode("latin-1"), f"line {k} value {value[:20]!r}"
+
+
+METAIMAGE_VALUES = ("LOCAL", "LIST", "scan%03d.raw", "MET_FLOAT", "MET_UCHAR", "MET_DOUBLE", "MET_CHAR_ARRAY", "True",
+                    "False", "32 64 3", "32", "0 0", "-32 64", "65536 65536", "1e-30 1e30", "nan nan", "3", "1",
+                    "Transform", "Image")
+
+
+def mutate_metaimage(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """As :func:`mutate_interfile` on the header's ``Key = Value`` lines (an ``.mha``: on its header only, the
+    compressed data kept, or the data's bytes mutated)."""
+    end = data.find(b"ElementDataFile")
+    end = data.find(b"\n", end) + 1 if end >= 0 else len(data)
+    header, payload = data[:end], data[end:]
+    if payload and rng.random() < 0.3:
+        mutated, what = _pick(rng, BYTE_MUTATIONS)(payload, rng)
+        return header + mutated, f"data: {what}"
+    mutated, what = mutate_interfile(header, rng, "=")
+    return mutated + (b"\n" if not mutated.endswith(b"\n") else b"") + payload, what
+
+
+#: NIfTI-1 header fields (offset, struct format) and hostile values for them.
+NIFTI1_FIELDS = (("dim", 40, "<8h"), ("datatype", 70, "<h"), ("bitpix", 72, "<h"), ("pixdim", 76, "<8f"),
+                 ("vox_offset", 108, "<f"), ("scl_slope", 112, "<f"), ("scl_inter", 116, "<f"), ("xyzt_units", 123, "<B"))
+
+
+def mutate_nifti(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A NIfTI-1 header field set to a hostile value (dims, data type, pixel sizes, data offset, scaling, units),
+    or byte mutations; a gzipped file is mutated inside its stream (or, now and then, the stream itself)."""
+    gz = data[:2] == b"\x1f\x8b"
+    if gz and rng.random() < 0.2:
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
+    raw = zlib.decompress(data, wbits=31) if gz else data
+    if raw[344:348] == b"n+1\0" and rng.random() < 0.7:
+        name, offset, fmt = _pick(rng, NIFTI1_FIELDS)
+        count = struct.calcsize(fmt) // struct.calcsize(fmt[-1])
+        hostile = {"h": (-1, 0, 1, 2, 3, 7, 8, 32767, -32768, 16, 128, 2048, 1792),
+                   "f": (0.0, -1.0, float("nan"), float("inf"), 1e30, 1e-30, 352.0, 3.5e9),
+                   "B": (0, 1, 2, 3, 255)}[fmt[-1]]
+        values = list(struct.unpack_from(fmt, raw, offset))
+        k = int(rng.integers(count))
+        values[k] = _pick(rng, hostile)
+        raw = raw[:offset] + struct.pack(fmt, *values) + raw[offset + struct.calcsize(fmt):]
+        what = f"{name}[{k}] = {values[k]!r}"
+    else:
+        raw, what = _pick(rng, BYTE_MUTATIONS)(raw, rng)
+    return (_gzip(raw) if gz else raw), what
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, mtime=0)
 
 
 def mutate_yaml(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
@@ -1182,6 +1275,7 @@ FORMAT_MUTATIONS: dict[str, Callable] = {
     "dicom": mutate_dicom, "png": mutate_png, "tiff": mutate_tiff, "npy": mutate_npy, "labelme4": mutate_json,
     "labelme5": mutate_json, "dataset": mutate_json, "splits": mutate_json, "checkpoint": mutate_checkpoint,
     "yaml": mutate_yaml, "jpeg": mutate_jpeg, "voc": mutate_voc, "interfile": mutate_interfile,
+    "metaimage": mutate_metaimage, "nifti": mutate_nifti,
 }
 
 
@@ -1210,7 +1304,7 @@ def make_input(seeds: Path, kind: str, index: int, seed: int, folder: Path) -> I
     (folder / "seed.json").unlink()
     meta = json.loads((variant / "seed.json").read_text())
     item = Input(kind, index, folder, folder / meta["target"], dict(meta["args"]), [f"seed {variant.name}"])
-    if kind in ("dataset", "splits", "interfile") and rng.random() < 0.25:
+    if kind in ("dataset", "splits", "interfile", "metaimage") and rng.random() < 0.25 and len(list(folder.iterdir())) > 1:
         # Now and then a file the manifest points to is broken instead of the manifest itself.
         members = sorted(p for p in folder.rglob("*") if p.is_file()
                          and p.name not in ("dataset.json", "splits.json", item.target.name))
@@ -1268,7 +1362,7 @@ def read_input(item: Input) -> Any:
     """Call the library function the CLI calls for ``item.kind``."""
     from scintiseg.io import read_scan
 
-    if item.kind in ("dicom", "png", "tiff", "npy", "jpeg", "interfile"):
+    if item.kind in ("dicom", "png", "tiff", "npy", "jpeg", "interfile", "metaimage", "nifti"):
         return read_scan(item.target)
     if item.kind == "raw":
         return read_scan(item.target, shape=item.args["shape"], dtype=item.args["dtype"],

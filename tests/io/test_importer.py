@@ -597,3 +597,25 @@ def test_an_outline_added_later_to_one_file_of_a_joined_study_finds_its_view(tmp
     assert case.meta["reviewed"] == ["POST"]
     assert list(load_case(out, case)[0].views) == ["ANT", "POST"]
     assert np.array_equal(load_case(out, case)[1]["POST"], _square(6))
+
+
+def test_metaimage_and_nifti_files_import_as_cases_and_a_data_file_is_no_case(tmp_path):
+    """An .mhd header and its .raw data file: one case, written as DICOM (the two files are one scan); a .nii.gz is
+    copied as it is, under its double suffix."""
+    import nibabel
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    counts = _counts(7)
+    counts.astype("<u2").tofile(scans / "phantom.raw")
+    (scans / "phantom.mhd").write_text("ObjectType = Image\nNDims = 2\nDimSize = 16 32\nElementType = MET_USHORT\n"
+                                       "ElementSpacing = 2.4 2.4\nElementDataFile = phantom.raw\n")
+    nibabel.save(nibabel.Nifti1Image(_counts(8), np.diag([2.26, 2.26, 1, 1])), scans / "other.nii.gz")
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out)
+    assert report.skipped == []
+    assert sorted((c.case_id, c.image) for c in report.added) == [
+        ("other", "images/other.nii.gz"), ("phantom", "images/phantom.dcm")]
+    assert check_dataset(out).valid
+    scan = load_case(out, load_manifest(out).case("phantom"))[0]
+    assert np.array_equal(scan.views["VIEW"], counts) and scan.pixel_spacing == pytest.approx((2.4, 2.4))

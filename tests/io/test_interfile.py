@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io import read_scan
-from scintiseg.io.interfile import is_interfile, referenced_data_files
+from scintiseg.io import header_data_files, read_scan
+from scintiseg.io.interfile import is_interfile
 from scintiseg.io.library_messages import ReaderWarning
 
 HEADER = """!INTERFILE :=
@@ -105,7 +105,7 @@ def test_a_folder_of_pairs_is_one_scan_per_header(tmp_path):
     _write(tmp_path, COUNTS, name="first")
     _write(tmp_path, COUNTS, name="second")
     assert [p.name for p in expand_inputs([tmp_path])] == ["first.h00", "second.h00"]  # the .a00 files go with them
-    assert referenced_data_files([tmp_path / "first.h00", tmp_path / "first.a00"]) == {(tmp_path / "first.a00").resolve()}
+    assert header_data_files([tmp_path / "first.h00", tmp_path / "first.a00"]) == {(tmp_path / "first.a00").resolve()}
     assert is_interfile(b"\xef\xbb\xbf  !interfile :=") and not is_interfile(b"\x89PNG")
 
 

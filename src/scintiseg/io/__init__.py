@@ -1,8 +1,9 @@
 """Reading and writing scans, annotations and data sets.
 
 ``read_scan(path)`` reads any supported scan file (DICOM of any transfer syntax pydicom decodes,
-Interfile (a ``!INTERFILE`` header beside its data file), ``.npy``, PNG, JPEG, TIFF, BMP, GIF or WebP, raw
-matrices with an explicit shape) into a :class:`~scintiseg.scan.Scan`.
+Interfile (a ``!INTERFILE`` header beside its data file), MetaImage (``.mhd`` + data file, or ``.mha``), NIfTI
+(``.nii``, ``.nii.gz``), ``.npy``, PNG, JPEG, TIFF, BMP, GIF or WebP, raw matrices with an explicit shape) into a
+:class:`~scintiseg.scan.Scan`.
 
 Pixel spacing: a DICOM file carries its own; ``.npy``, PNG, JPEG, TIFF and raw files carry none and take
 ``pixel_spacing`` when given (``scintiseg predict --pixel-spacing``), else one assumed from the image
@@ -26,17 +27,21 @@ import numpy as np
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
+from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, undo_display_inversion
+from scintiseg.io import interfile, metaimage
 from scintiseg.io.interfile import is_interfile, read_interfile
 from scintiseg.io.layout import split_side_by_side, stand_lying_body
 from scintiseg.io.library_messages import ReaderWarning
+from scintiseg.io.metaimage import is_metaimage, read_metaimage
+from scintiseg.io.nifti import SNIFF_BYTES, is_nifti
 from scintiseg.io.view_names import view_from_path
 from scintiseg.scan import Scan
 
 #: What ``read_scan(view=...)`` accepts: a view to name a one-view image by, or ``"name"`` (from the file name).
 VIEW_CHOICES = ("ANT", "POST", "name")
 
-__all__ = ["read_scan"]
+__all__ = ["header_data_files", "read_scan"]
 
 
 def _name_the_view(scan: Scan, view: str | None, path: Path) -> Scan:
@@ -99,26 +104,65 @@ def _undo_inverted_captures(scan: Scan) -> Scan:
     return fixed
 
 
-def _starts_as_interfile(path: Path) -> bool:
+def _header_format(path: Path) -> str | None:
+    """``"interfile"``, ``"metaimage"`` or ``"nifti"`` for a file of one of those formats (by content), else None."""
     try:
         with open(path, "rb") as handle:
-            return is_interfile(handle.read(64))
+            head = handle.read(SNIFF_BYTES)
     except OSError as exc:
         raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
+    return _format_of(head)
 
 
-def _interfile_scan(path: Path, given: tuple[float, float] | None, patient_id: str | None) -> Scan:
-    """An Interfile study (:mod:`scintiseg.io.interfile`): its header's pixel size, else the given or an assumed
-    one (as for images)."""
-    array, spacing, facts = read_interfile(path)
-    metadata: dict = {"interfile": True}
+def _format_of(head: bytes) -> str | None:
+    if is_interfile(head[:64]):
+        return "interfile"
+    if is_metaimage(head[:256]):
+        return "metaimage"
+    return "nifti" if is_nifti(head) else None
+
+
+def _header_format_scan(kind: str, path: Path, given: tuple[float, float] | None, patient_id: str | None) -> Scan:
+    """An Interfile study (:mod:`scintiseg.io.interfile`), MetaImage (:mod:`scintiseg.io.metaimage`) or NIfTI image
+    (:mod:`scintiseg.io.nifti`): its header's pixel size, else the given or an assumed one (as for images).
+    ``metadata["interfile"]`` marks an Interfile study, ``metadata["data_file"]`` names a MetaImage header's data
+    file (both: a scan stored in two files)."""
+    if kind == "interfile":
+        array, spacing, facts = read_interfile(path)
+        metadata: dict = {"interfile": True}
+    elif kind == "metaimage":
+        array, spacing, facts = read_metaimage(path)
+        metadata = {key: facts[key] for key in ("data_file",) if key in facts}
+    else:
+        from scintiseg.io.nifti import read_nifti  # lazy: nibabel only for a NIfTI file (start-up time)
+
+        array, spacing, facts = read_nifti(path)
+        metadata = {"nifti_axes": facts["nifti_axes"]}
     if spacing is None:
         spacing = given
         if spacing is None:
-            spacing, metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*array.shape[-2:])
+            spacing, why = assumed_pixel_spacing(*array.shape[-2:])
+            metadata["pixel_spacing_assumed"] = f"{facts['pixel_spacing_unset']}; {why}" if "pixel_spacing_unset" in facts else why
     views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
-    return Scan(views=views, pixel_spacing=spacing, patient_id=patient_id or facts.get("patient_id") or path.stem,
+    return Scan(views=views, pixel_spacing=spacing, patient_id=patient_id or facts.get("patient_id") or scan_stem(path),
                 patient_name=facts.get("patient_name", ""), source=path, metadata=metadata)
+
+
+def header_data_files(paths: list[Path]) -> set[Path]:
+    """The data files (resolved) that the Interfile and MetaImage headers among ``paths`` name: read with their
+    header, never as scans of their own (a folder of ``.h00`` + ``.a00`` or ``.mhd`` + ``.raw`` pairs is one scan
+    per header)."""
+    named: set[Path] = set()
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                kind = _format_of(handle.read(SNIFF_BYTES))
+            source = {"interfile": interfile.data_file, "metaimage": metaimage.data_file}.get(kind, lambda _: None)(path)
+            if source is not None:
+                named.add(source.resolve())
+        except (OSError, ValueError, ScintisegError):  # unreadable, or a name with a NUL byte: read_scan says why
+            continue
+    return named
 
 
 def read_scan(
@@ -200,8 +244,9 @@ def read_scan(
                 stacklevel=2,
             )
         return scan
-    if shape is None and _starts_as_interfile(path):
-        return _name_the_view(_interfile_scan(path, given, patient_id), view, path)
+    kind = None if shape is not None else _header_format(path)
+    if kind is not None:
+        return _name_the_view(_header_format_scan(kind, path, given, patient_id), view, path)
     array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
     metadata: dict = {}
     standing = stand_lying_body(array, given) if split_views else None

@@ -14,11 +14,24 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
+#: Double suffixes that are one format's (``scan.nii.gz`` is ``scan``).
+DOUBLE_SUFFIXES = (".nii.gz",)
+
+
+def scan_stem(path: str | Path) -> str:
+    """A scan file's name without its suffix, a double one (:data:`DOUBLE_SUFFIXES`) counting as one."""
+    path = Path(path)
+    for suffix in DOUBLE_SUFFIXES:
+        if path.name.lower().endswith(suffix) and len(path.name) > len(suffix):
+            return path.name[:-len(suffix)]
+    return path.stem
+
+
 def file_keys(path: str | Path) -> tuple[str, str, str, str]:
     """The names a side file may give a scan at ``path``: the path as given, the path resolved (a side file that
     names its scans relative to its own folder, as BS-80K's label lists do), its file name, its stem."""
     path = Path(path)
-    return str(path), str(path.resolve()), path.name, path.stem
+    return str(path), str(path.resolve()), path.name, scan_stem(path)
 
 
 def find_by_name(mapping: dict[str, T], path: str | Path) -> T | None:

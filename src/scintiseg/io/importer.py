@@ -10,7 +10,7 @@ check`` passes:
   which :func:`scintiseg.io.dataset.resolve` refuses; across file systems, where no hard link can be made,
   the file is copied with a warning); an Interfile study (a header and its data file, :mod:`scintiseg.io.interfile`)
   is written as the one DICOM file :func:`~scintiseg.io.dicom.write_dicom` makes of it, and its data file is not
-  a case of its own. DICOM keeps its views (a two-frame NM file is one ANT+POST case), a plain image is one
+  a case of its own; so is a MetaImage header whose data lie in a file of their own (``.mhd`` + ``.raw``). DICOM keeps its views (a two-frame NM file is one ANT+POST case), a plain image is one
   ``VIEW``. An 8-bit PNG/TIFF is accepted with one warning per file: it is a display export (windowed grey
   levels), not counts, and is marked ``meta["display_export"]``. A file that cannot be read is skipped
   and listed with the reader's one-line reason; nothing raises on a bad file.
@@ -108,13 +108,13 @@ import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io import read_scan
+from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, Case, DatasetManifest, load_manifest, save_manifest
 from scintiseg.io.dataset import resolve
 from scintiseg.io.dicom import is_dicom, write_dicom
+from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.images import read_mask_png
-from scintiseg.io.interfile import referenced_data_files
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.io.view_names import view_from_path
 from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
@@ -203,8 +203,8 @@ class _Source:
 
     @property
     def stems(self) -> set[str]:
-        return {self.path.stem.lower(), *(a.lower() for a in self.aliases),
-                *(f.stem.lower() for f in self.view_files.values()), *([self.name.lower()] if self.name else [])}
+        return {scan_stem(self.path).lower(), *(a.lower() for a in self.aliases),
+                *(scan_stem(f).lower() for f in self.view_files.values()), *([self.name.lower()] if self.name else [])}
 
     @property
     def hashes(self) -> set[str]:
@@ -215,7 +215,7 @@ class _Source:
         """The view of a joined study that a LabelMe file matched by ``stem`` belongs to: the one view whose file
         has that stem, of two such the one in the LabelMe file's folder, else the view its folder names
         (BS-80K's ``wholeBodyPOST/``); None for a scan of one file or when nothing says."""
-        named = [view for view, f in self.view_files.items() if f.stem.lower() == stem.lower()]
+        named = [view for view, f in self.view_files.items() if scan_stem(f).lower() == stem.lower()]
         if len(named) == 1:
             return named[0]
         here = [view for view in named if self.view_files[view].parent.resolve() == json_path.parent.resolve()]
@@ -245,7 +245,7 @@ def check_patient_rule(rule: str) -> str:
 def patient_from_name(path: Path, rule: str) -> str | None:
     """The patient id ``rule`` (see :func:`check_patient_rule`) gives file ``path``; None when a regex misses."""
     if rule == "stem":
-        return path.stem
+        return scan_stem(path)
     if rule == "parent":
         return path.parent.name
     match = re.search(rule[len(REGEX_PREFIX):], path.name)
@@ -286,7 +286,7 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             if path.suffix.lower() in NOT_SCANS:
                 continue
             (jsons if path.suffix.lower() == ".json" else scans).append((path, root))
-    data = referenced_data_files([path for path, _ in scans])  # read with their Interfile headers
+    data = header_data_files([path for path, _ in scans])  # read with their Interfile or MetaImage headers
     return [(path, root) for path, root in scans if path.resolve() not in data], jsons, missing
 
 
@@ -437,7 +437,7 @@ def _case_id(source: _Source, taken: set[str]) -> str:
     def clean(text: str) -> str:
         return _UNSAFE.sub("_", text).strip("._") or "case"
 
-    stem = clean(source.name or source.path.stem)
+    stem = clean(source.name or scan_stem(source.path))
     candidates = [stem]
     if source.path.parent.name:
         candidates.append(f"{clean(source.path.parent.name)}_{stem}")
@@ -461,13 +461,13 @@ def _label_keys(path: Path, annotation: Annotation) -> list[tuple[str, str | Non
         # A study predicted from two files (scintiseg.io.view_pairs) names each view's own file.
         per_view = given.get("view_sources") if isinstance(given.get("view_sources"), dict) else {}
         source = per_view.get(view) or given.get("source")
-        named = [Path(str(source).replace("\\", "/")).stem] if source else []
+        named = [scan_stem(str(source).replace("\\", "/"))] if source else []
         for stem in [*named, path.parent.name]:
             if (stem, view) not in keys:
                 keys.append((stem, None if view == "VIEW" else view))
     stems = [path.stem]
     if annotation.image_path:
-        stems.append(Path(annotation.image_path.replace("\\", "/")).stem)
+        stems.append(scan_stem(annotation.image_path.replace("\\", "/")))
     for stem in stems:
         match = _VIEW_SUFFIX.match(stem)
         for key in ([(match["stem"], match["view"].upper())] if match else []) + [(stem, None)]:
@@ -606,7 +606,7 @@ def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> di
                 scan = read_scan(path)
         except (ScintisegError, OSError):
             continue
-        original = Path(str(case.meta.get("source", ""))).stem
+        original = scan_stem(str(case.meta.get("source", "")))
         named = case.meta.get(VIEW_SOURCES)
         view_files = {view: Path(str(f)) for view, f in named.items() if view in VIEW_NAMES} if isinstance(named, dict) else {}
         found[case.case_id] = _Source(path=path, root=out, scan=scan, sha256=str(case.meta.get("sha256", "")),
@@ -875,10 +875,10 @@ def import_dataset(
             remove_stale_partials(out / folder)
     views_of: dict[str, list[str]] = {}
     for source in tqdm(fresh, desc="writing", unit="case", disable=not progress, leave=False):
-        written = bool(source.scan.metadata.get("interfile")) or bool(source.view_files)
-        suffix = DICOM_SUFFIX if source.dicom or written else source.path.suffix.lower()
+        written = any(source.scan.metadata.get(k) for k in ("interfile", "data_file")) or bool(source.view_files)
+        suffix = DICOM_SUFFIX if source.dicom or written else source.path.name[len(scan_stem(source.path)):].lower()
         image = f"images/{source.case_id}{suffix}"
-        if written:  # a header and its data file, or a study's two files: the one DICOM file scintiseg writes of it
+        if written:  # a header and its data file (Interfile, MetaImage), or a study's two files: one DICOM file of it
             _write_scan(source, out / image, report)
         elif not _place_image(source.path, out / image, link):
             report.warnings.append((str(source.path), "cannot hard-link here (another file system?); copied"))

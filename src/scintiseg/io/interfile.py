@@ -152,20 +152,3 @@ def read_interfile(path: str | Path) -> tuple[np.ndarray, tuple[float, float] | 
     facts = {key: keys[name].strip() for key, name in (("patient_name", "patient name"), ("patient_id", "patient id"))
              if keys.get(name, "").strip()}
     return (array[0] if images == 1 else array), spacing, facts
-
-
-def referenced_data_files(paths: list[Path]) -> set[Path]:
-    """The data files (resolved) that the Interfile headers among ``paths`` name: not scans of their own, so a
-    folder of ``.h00`` + ``.a00`` pairs is read as one scan per header."""
-    named: set[Path] = set()
-    for path in paths:
-        try:
-            with open(path, "rb") as handle:
-                if not is_interfile(handle.read(64)):
-                    continue
-            source = data_file(path)
-            if source is not None:
-                named.add(source.resolve())
-        except (OSError, ValueError, ScintisegError):  # unreadable, or a name with a NUL byte: read_scan says why
-            continue
-    return named

@@ -45,9 +45,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io import read_scan
+from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.interfile import referenced_data_files
 from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
@@ -114,7 +113,7 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
     unique: dict[Path, None] = {}
     for f in files:
         unique.setdefault(f.resolve(), None)
-    data = referenced_data_files(list(unique))  # an Interfile header's data file is read with its header
+    data = header_data_files(list(unique))  # an Interfile or MetaImage header's data file is read with its header
     return [f for f in unique if f not in data]
 
 
