@@ -76,3 +76,16 @@ def test_info_names_a_one_view_file_as_predict_does(tmp_path, capsys):
     assert facts["views"] == ["POST"] and "wb_posterior.png" in facts["view_from_name"]
     assert main(["info", str(tmp_path / "wb_posterior.png")]) == 0
     assert "view           POST: the file name 'wb_posterior.png' says so" in capsys.readouterr().out
+
+
+def test_info_says_how_a_nifti_files_axes_were_read(tmp_path, capsys):
+    import nibabel
+
+    view = np.arange(64 * 32, dtype=np.uint16).reshape(64, 32)
+    nibabel.save(nibabel.Nifti1Image(np.ascontiguousarray(view.T), np.diag([2.4, 2.2, 1, 1])), tmp_path / "v.nii.gz")
+    assert main(["info", str(tmp_path / "v.nii.gz")]) == 0
+    out = capsys.readouterr().out
+    assert "shape          64 x 32" in out and "layout         voxel axis 1 = columns" in out
+    assert main(["info", "--json", str(tmp_path / "v.nii.gz")]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["patient_id"] == "v" and "transposed" in facts["nifti_axes"]

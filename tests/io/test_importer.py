@@ -619,3 +619,14 @@ def test_metaimage_and_nifti_files_import_as_cases_and_a_data_file_is_no_case(tm
     assert check_dataset(out).valid
     scan = load_case(out, load_manifest(out).case("phantom"))[0]
     assert np.array_equal(scan.views["VIEW"], counts) and scan.pixel_spacing == pytest.approx((2.4, 2.4))
+
+
+def test_a_copy_of_one_view_elsewhere_neither_drops_the_study_nor_makes_a_case_of_its_own(tmp_path):
+    scans = tmp_path / "scans"
+    (scans / "copies").mkdir(parents=True)
+    write_png16(_counts(1), scans / "0123_ANT.png")
+    write_png16(_counts(2), scans / "0123_POST.png")
+    write_png16(_counts(2), scans / "copies" / "loose.png")  # the POST file again, under another name
+    report = import_dataset([scans], tmp_path / "ds")
+    assert [c.case_id for c in report.added] == ["0123"]
+    assert report.skipped == [(str(scans / "copies" / "loose.png"), f"same content as {scans / '0123_POST.png'}")]

@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 #: What the reader assumed or undid, as ``scan.metadata`` records it, added to ``--json``.
-READING_NOTES = ("pixel_spacing_assumed", "turned_upright", "views_split", "display_inverted", "view_from_name")
+READING_NOTES = ("pixel_spacing_assumed", "turned_upright", "views_split", "display_inverted", "view_from_name",
+                 "nifti_axes")
 #: Said after a pixel spacing the reader assumed (a PNG, JPEG, TIFF or .npy file records none).
 ASSUMED = " (assumed: the file records none)"
 
@@ -45,7 +46,7 @@ def format_table(scan: Scan) -> str:
         f"pixel spacing  {spacing} mm" + (ASSUMED if scan.metadata.get("pixel_spacing_assumed") else ""),
         "",
     ]
-    for key in ("turned_upright", "views_split"):
+    for key in ("nifti_axes", "turned_upright", "views_split"):
         if scan.metadata.get(key):
             lines[-1:-1] = [f"layout         {scan.metadata[key]}"]
     if scan.metadata.get("view_from_name"):

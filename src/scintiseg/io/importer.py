@@ -853,9 +853,11 @@ def import_dataset(
                 if source.hashes == joined_cases[case_id]:  # (one file of a joined study: the case as stored is read)
                     existing_sources[case_id] = source
                 continue
-            earlier = next((s for s in fresh if s.hashes & source.hashes), None)
+            earlier = next((s for s in fresh if source.hashes <= s.hashes), None)  # nothing new in it
             if earlier is not None:
-                report.skipped.append((str(source.path), f"same content as {earlier.path}"))
+                same = next((f for view, f in earlier.view_files.items() if earlier.view_sha256[view] == source.sha256),
+                            earlier.path)
+                report.skipped.append((str(source.path), f"same content as {same}"))
                 continue
             source.case_id = _case_id(source, taken)
             taken.add(source.case_id)
