@@ -525,3 +525,43 @@ def test_an_8bit_capture_of_an_inverted_display_is_read_back(tmp_path):
     assert scan.metadata["display_inverted"] is True
     plain = read_scan(_capture(tmp_path, counts, "MONOCHROME2", "plain.dcm"))
     assert "display_inverted" not in plain.metadata
+
+
+def _four_frames(tmp_path, name: str, windows: list | None, vector=(2, 2, 1, 1)) -> tuple[str, dict]:
+    """ANT and POST of a photopeak and a scatter window in one NM object (Energy Window Vector ``vector``, the
+    photopeak window 2 here, listed second so that its place does not decide), ``windows`` the (lower, upper) keV
+    of windows 1 and 2 (None: the header gives no ranges)."""
+    rng = np.random.default_rng(5)
+    frames = {"ANT": rng.poisson(30, (64, 32)), "POST": rng.poisson(20, (64, 32)),
+              "ANT scatter": rng.poisson(5, (64, 32)), "POST scatter": rng.poisson(4, (64, 32))}
+    frames = {k: v.astype(np.uint16) for k, v in frames.items()}
+    ds = scan_to_dataset(Scan({"ANT": frames["ANT"], "POST": frames["POST"]}, pixel_spacing=(2.26, 2.26)))
+    ds.NumberOfFrames, ds.DetectorVector, ds.EnergyWindowVector, ds.NumberOfEnergyWindows = 4, [1, 2, 1, 2], list(vector), 2
+    items = []
+    for lower, upper in windows or []:
+        item, limits = Dataset(), Dataset()
+        limits.EnergyWindowLowerLimit, limits.EnergyWindowUpperLimit = lower, upper
+        item.EnergyWindowRangeSequence = Sequence([limits])
+        items.append(item)
+    ds.EnergyWindowInformationSequence = Sequence(items)
+    ds.PixelData = np.stack(list(frames.values())).astype("<u2").tobytes()
+    return _save(ds, tmp_path / name), frames
+
+
+@pytest.mark.parametrize("windows, why", [
+    ([(100, 120), (126, 154)], "126-154 keV holds"),  # the range says: window 2 holds 140.5 keV
+    ([(50, 250), (126, 154)], "126-154 keV holds"),  # two ranges hold it: the narrower
+    (None, "the most counts"),  # no range: the window with the most counts
+])
+def test_an_nm_object_of_two_energy_windows_is_read_from_its_photopeak(tmp_path, windows, why):
+    path, frames = _four_frames(tmp_path, "windows.dcm", windows)
+    scan = read_scan(path)
+    assert scan.view_names == ["ANT", "POST"]
+    np.testing.assert_array_equal(scan.view("ANT"), frames["ANT"])
+    np.testing.assert_array_equal(scan.view("POST"), frames["POST"])
+    assert scan.metadata["energy_window_read"].startswith("energy window 2 of 2") and why in scan.metadata["energy_window_read"]
+
+
+def test_four_frames_of_one_energy_window_are_one_error(tmp_path):
+    path, _ = _four_frames(tmp_path, "one-window.dcm", None, vector=(1, 1, 1, 1))
+    _expect_one_line_error(path, "4 frames of one energy window")

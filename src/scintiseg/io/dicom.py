@@ -16,8 +16,15 @@ in every transfer syntax pydicom can decode (JPEG Lossless through GDCM in a chi
 3. otherwise, for two frames with a Detector Vector, detector 1 is taken as anterior and detector 2 as
    posterior -- the usual dual-head convention, but a guess, so a warning says so.
 
-A single frame without any of these is the unnamed view ``VIEW``. More frames than the views we can
-name (e.g. several energy windows) is an error rather than a guess.
+A single frame without any of these is the unnamed view ``VIEW``.
+
+**Several energy windows** (session 23). An NM object may hold a frame per detector *and* energy window (the
+Energy Window Vector (0054,0010) indexes them: a photopeak and a scatter window acquired together, as for
+energy-window scatter correction). The reader keeps the frames of one window, the **photopeak**: the window whose
+Energy Window Range (0054,0013) holds 99mTc's 140.5 keV (of several such, the narrowest), else, when no range says,
+the window with the most counts (a 99mTc bone scan's photopeak holds most of them); the other windows are not read,
+and ``metadata["energy_window_read"]`` says which was kept and why. More frames than that, or than the views we can
+name (a dynamic study), is an error rather than a guess.
 
 pydicom decodes some inconsistent files without complaint, so the reader checks what it got against the
 header: ``Rows x Columns x frames x BitsAllocated`` against the length of native Pixel Data, the number
@@ -174,10 +181,13 @@ def dataset_to_scan(ds: Dataset, path: str | Path | None = None) -> Scan:
         raise ScintisegError("no pixel data in this DICOM file", path=path)
     rows, cols, frames = _geometry(ds, path)
     frames_array = _pixels(ds, rows, cols, frames, path)
-    names = _view_names(ds, frames, path)
-    views = {name: np.ascontiguousarray(frames_array[i]) for i, name in enumerate(names)}
+    keep, window_note = _photopeak_frames(ds, frames, frames_array, path)
+    names = _view_names(ds, frames, path, keep)
+    views = {name: np.ascontiguousarray(frames_array[i]) for i, name in zip(keep, names)}
     spacing = _pixel_spacing(ds, path)
     metadata = _metadata(ds)
+    if window_note:
+        metadata["energy_window_read"] = window_note
     if spacing is None:  # read_scan applies --pixel-spacing to such a file (io/__init__.py)
         spacing, metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*frames_array.shape[-2:])
     return Scan(
@@ -329,16 +339,63 @@ def _side_from_ge_name(ds: Dataset) -> str | None:
     return None
 
 
-def _view_names(ds: Dataset, frames: int, path) -> list[str]:
-    detector_vector = ds.get("DetectorVector")
-    if detector_vector is not None:
-        if not isinstance(detector_vector, (list, tuple, MultiValue)):
-            detector_vector = [detector_vector]
-        detector_vector = [int(d) for d in detector_vector]
-        if len(detector_vector) != frames:
-            raise ScintisegError(
-                f"Detector Vector has {len(detector_vector)} entries for {frames} frames", path=path
-            )
+#: The photon energy of 99mTc (keV): the photopeak window's range holds it.
+TC99M_KEV = 140.5
+
+
+def _vector(ds: Dataset, keyword: str, frames: int, path) -> list[int] | None:
+    """A frame-index vector (Detector or Energy Window Vector) as ints, one per frame; None when absent."""
+    vector = ds.get(keyword)
+    if vector is None:
+        return None
+    if not isinstance(vector, (list, tuple, MultiValue)):
+        vector = [vector]
+    vector = [int(v) for v in vector]
+    if len(vector) != frames:
+        name = "Detector Vector" if keyword == "DetectorVector" else "Energy Window Vector"
+        raise ScintisegError(f"{name} has {len(vector)} entries for {frames} frames", path=path)
+    return vector
+
+
+def _window_range(ds: Dataset, window: int) -> tuple[float, float] | None:
+    """(lower, upper) keV of energy window ``window`` (1-based), or None when the header does not say."""
+    try:
+        info = list(ds.get("EnergyWindowInformationSequence", []) or [])
+        ranges = list(info[window - 1].get("EnergyWindowRangeSequence", []) or []) if 1 <= window <= len(info) else []
+        limits = [(float(r.EnergyWindowLowerLimit), float(r.EnergyWindowUpperLimit)) for r in ranges]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    limits = [(lo, hi) for lo, hi in limits if np.isfinite(lo) and np.isfinite(hi) and lo < hi]
+    return (min(lo for lo, _ in limits), max(hi for _, hi in limits)) if limits else None
+
+
+def _photopeak_frames(ds: Dataset, frames: int, array: np.ndarray, path) -> tuple[list[int], str]:
+    """The indices of the frames to read (every frame, or those of the photopeak window: module docstring) and a
+    note saying which window was kept and why ("" when the file holds one window)."""
+    vector = _vector(ds, "EnergyWindowVector", frames, path)
+    windows = sorted(set(vector)) if vector is not None else []
+    if len(windows) < 2:
+        return list(range(frames)), ""
+    ranges = {w: _window_range(ds, w) for w in windows}
+    holding = [w for w in windows if ranges[w] is not None and ranges[w][0] <= TC99M_KEV <= ranges[w][1]]
+    if holding:
+        chosen = min(holding, key=lambda w: ranges[w][1] - ranges[w][0])
+        low, high = ranges[chosen]
+        why = f"its range {low:g}-{high:g} keV holds 99mTc's {TC99M_KEV:g} keV"
+    else:
+        totals = {w: float(sum(array[i].sum(dtype=np.float64) for i, v in enumerate(vector) if v == w)) for w in windows}
+        chosen = max(windows, key=lambda w: totals[w])
+        why = "the most counts; no window's range holds 99mTc's 140.5 keV"
+    return ([i for i, v in enumerate(vector) if v == chosen],
+            f"energy window {chosen} of {len(windows)} ({why}); the other windows not read")
+
+
+def _view_names(ds: Dataset, frames: int, path, keep: list[int] | None = None) -> list[str]:
+    """The view of each frame of ``keep`` (default: every frame) of a file of ``frames`` frames."""
+    detector_vector = _vector(ds, "DetectorVector", frames, path)
+    if keep is not None:
+        frames = len(keep)
+        detector_vector = None if detector_vector is None else [detector_vector[i] for i in keep]
     info = list(ds.get("DetectorInformationSequence", []) or [])
     if frames == 1:
         side = None
@@ -349,8 +406,8 @@ def _view_names(ds: Dataset, frames: int, path) -> list[str]:
         return [side or _side_from_ge_name(ds) or "VIEW"]
     if frames > 2:
         raise ScintisegError(
-            f"{frames} frames, but a planar scan has at most two views (ANT, POST); "
-            "several energy windows or a dynamic study are not supported",
+            f"{frames} frames of one energy window, but a planar scan has at most two views (ANT, POST); "
+            "a dynamic study or several bed positions are not supported",
             path=path,
         )
     if detector_vector is None:
