@@ -565,3 +565,21 @@ def test_an_nm_object_of_two_energy_windows_is_read_from_its_photopeak(tmp_path,
 def test_four_frames_of_one_energy_window_are_one_error(tmp_path):
     path, _ = _four_frames(tmp_path, "one-window.dcm", None, vector=(1, 1, 1, 1))
     _expect_one_line_error(path, "4 frames of one energy window")
+
+
+@pytest.mark.parametrize("how, expected", [
+    ("code POST", "POST"), ("code ANT", "ANT"), ("position PA", "POST"), ("position AP", "ANT"), ("nothing", "VIEW"),
+])
+def test_a_one_frame_image_names_its_view_by_its_own_view_code_or_view_position(tmp_path, how, expected):
+    """A one-frame image (a Secondary Capture, say) carries no Detector Information: its top-level View Code
+    Sequence, else its View Position, says the view."""
+    ds = scan_to_dataset(Scan({"VIEW": np.full((64, 32), 7, np.uint16)}, pixel_spacing=(2.26, 2.26)))
+    del ds.DetectorInformationSequence
+    kind, value = how.split(" ") if " " in how else (how, "")
+    if kind == "code":
+        code = Dataset()
+        code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = VIEW_CODES[value]
+        ds.ViewCodeSequence = Sequence([code])
+    elif kind == "position":
+        ds.ViewPosition = value
+    assert read_scan(_save(ds, tmp_path / "one.dcm")).view_names == [expected]

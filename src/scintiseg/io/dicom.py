@@ -10,10 +10,12 @@ in every transfer syntax pydicom can decode (JPEG Lossless through GDCM in a chi
 :mod:`scintiseg.io.isolated_decode`). The view of each frame is found, in this order, from
 
 1. the View Code Sequence of its detector (antero-posterior -> ``ANT``, postero-anterior -> ``POST``;
-   SNOMED CT and old SNOMED-RT codes, or a code meaning naming the side),
+   SNOMED CT and old SNOMED-RT codes, or a code meaning naming the side); of a one-frame image also its own
+   top-level View Code Sequence, as Secondary Capture and DX objects carry it (session 23),
 2. GE's private dataset name (GEMS_GENIE_1 (0011,xx12) or Image ID (0054,0400)): GE Genie/Xeleris
    export a whole-body pair as ``<name>_E`` (anterior) and ``<name>_F`` (posterior),
-3. otherwise, for two frames with a Detector Vector, detector 1 is taken as anterior and detector 2 as
+3. of a one-frame image, its View Position (0018,5101) ``AP`` (anterior) or ``PA`` (posterior) (session 23),
+4. otherwise, for two frames with a Detector Vector, detector 1 is taken as anterior and detector 2 as
    posterior -- the usual dual-head convention, but a guess, so a warning says so.
 
 A single frame without any of these is the unnamed view ``VIEW``.
@@ -321,6 +323,11 @@ def _side_from_code_sequence(item: Dataset) -> str | None:
     return None
 
 
+def _side_from_view_position(ds: Dataset) -> str | None:
+    """View Position (0018,5101) of a one-frame image: ``AP`` (antero-posterior) is ANT, ``PA`` is POST."""
+    return {"AP": "ANT", "PA": "POST"}.get(str(ds.get("ViewPosition", "") or "").strip().upper())
+
+
 def _side_from_ge_name(ds: Dataset) -> str | None:
     """GE Genie/Xeleris dataset names: ``..._E`` anterior, ``..._F`` posterior."""
     names = [str(ds.get("ImageID", "") or "")]
@@ -403,7 +410,7 @@ def _view_names(ds: Dataset, frames: int, path, keep: list[int] | None = None) -
             side = _side_from_code_sequence(info[detector_vector[0] - 1])
         if side is None and len(info) == 1:
             side = _side_from_code_sequence(info[0])
-        return [side or _side_from_ge_name(ds) or "VIEW"]
+        return [side or _side_from_code_sequence(ds) or _side_from_ge_name(ds) or _side_from_view_position(ds) or "VIEW"]
     if frames > 2:
         raise ScintisegError(
             f"{frames} frames of one energy window, but a planar scan has at most two views (ANT, POST); "
