@@ -213,6 +213,20 @@ def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_b
     assert "inverted_export" in predict_from_probabilities(inverted, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
 
 
+def test_an_export_cut_off_by_a_display_window_is_flagged_clipped(nm1_scan, make_blobs):
+    """NM1 exported in 8 bits with the window's top at a quarter of its maximum (6 % of the body saturated; the
+    shipped model then misses its lumbar lesion, docs/predict.md) is ``clipped_export``; NM1's counts and an
+    export whose window holds the hottest pixel are not."""
+    counts = nm1_scan.view("ANT").astype(np.float64)
+    prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
+    windowed = np.clip(counts / (0.25 * counts.max()) * 255, 0, 255).round().astype(np.uint8)
+    whole = np.clip(counts / counts.max() * 255, 0, 255).round().astype(np.uint8)
+    for image, clipped in ((windowed, True), (whole, False), (nm1_scan.view("ANT"), False)):
+        scan = Scan({"ANT": image}, pixel_spacing=nm1_scan.pixel_spacing)
+        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
+        assert ("clipped_export_ANT" in flags) == clipped, flags
+
+
 def test_a_region_crop_gets_its_lesions_but_no_bone_names_and_no_bsi(nm1_scan, make_blobs, tmp_path):
     """A 60 x 200 half-chest crop (BS-80K's kind): the whole-body region map cannot name its bones (the learned
     map called most such lesions "femur_left"), so they are 'unnamed', the side unknown, no BSI, flag raised."""

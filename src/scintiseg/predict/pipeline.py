@@ -86,6 +86,11 @@ REGION_METHODS: tuple[str, ...] = ("auto", "learned", "atlas")
 #: Below this many counts in a view the scan is flagged ``low_counts`` (physics.md: sites acquire
 #: 0.8-4 M counts per view; fewer than 0.8 M makes faint lesions unreliable).
 LOW_COUNTS = 800_000
+#: Share of a view's body at its top value from which the export counts as clipped by a display window
+#: (``clipped_export``): NM1 windowed so that 3.4 % of its body saturates still shows its lumbar lesion, at 6.1 %
+#: the model no longer finds it (session 23, docs/predict.md "QC flags"); counts and an unclipped export put a
+#: handful of pixels at their maximum.
+CLIPPED_BODY_SHARE = 0.01
 
 
 @dataclass
@@ -328,6 +333,18 @@ def predict_view(
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi)
 
 
+def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
+    """The share of ``body``'s pixels at the view's top value: what a display window saturated (a plateau that
+    counts do not make; 0 for an empty view or body)."""
+    image = np.asarray(image)
+    if not body.any() or image.size == 0:
+        return 0.0
+    top = image.max()
+    if top <= 0:
+        return 0.0
+    return float(np.count_nonzero((image == top) & body)) / float(np.count_nonzero(body))
+
+
 def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
     """QC flags of the scan and its predicted views (meanings in docs/predict.md)."""
     flags: list[str] = ["inverted_export"] if scan.metadata.get("display_inverted") else []
@@ -342,6 +359,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
         elif float(np.asarray(image, dtype=np.float64).sum()) < LOW_COUNTS:
             flags.append(f"low_counts_{name}")
     for name, result in views.items():
+        if clipped_share(scan.view(name), result.regions.body) >= CLIPPED_BODY_SHARE:
+            flags.append(f"clipped_export_{name}")
         flags += [f"{flag}_{name}" for flag in result.regions.flags]
         if not result.regions.bone.any():
             flags.append(f"no_bone_found_{name}")
