@@ -227,6 +227,32 @@ def test_an_export_cut_off_by_a_display_window_is_flagged_clipped(nm1_scan, make
         assert ("clipped_export_ANT" in flags) == clipped, flags
 
 
+def test_text_and_a_bar_burned_into_an_export_change_nothing_but_a_flag(nm1_scan):
+    """NM1 exported in 8 bits with ``ANT``, ``R``, ``L``, a line of text and a grey bar drawn in: the shipped model
+    gave three calls on them (session 23); painted over, the prediction is the clean export's, flagged."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model
+
+    if not SHIPPED_WEIGHTS.is_file():
+        pytest.skip("no shipped weights")
+    counts = nm1_scan.view("ANT").astype(np.float64)
+    grey = np.clip(counts / counts.max() * 255, 0, 255).round().astype(np.uint8)
+    image = Image.fromarray(grey)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=18)
+    for where, text in (((8, 8), "ANT"), ((230, 8), "R"), ((8, 990), "Tc-99m MDP 3h"), ((200, 500), "L")):
+        draw.text(where, text, fill=255, font=font)
+    for i in range(100):
+        draw.line([(250, 300 + i), (255, 300 + i)], fill=int(255 * (1 - i / 100)))
+    model = load_model()
+    clean = predict_scan(Scan({"ANT": grey}, nm1_scan.pixel_spacing), model, PredictSettings())
+    drawn = predict_scan(Scan({"ANT": np.asarray(image)}, nm1_scan.pixel_spacing), model, PredictSettings())
+    assert "burned_in_removed_ANT" in drawn.qc_flags and "burned_in_removed_ANT" not in clean.qc_flags
+    assert [lesion.region for lesion in drawn.lesions] == [lesion.region for lesion in clean.lesions] == ["lumbar_spine"]
+    assert drawn.bsi_percent == pytest.approx(clean.bsi_percent, rel=0.05)
+
+
 def test_a_region_crop_gets_its_lesions_but_no_bone_names_and_no_bsi(nm1_scan, make_blobs, tmp_path):
     """A 60 x 200 half-chest crop (BS-80K's kind): the whole-body region map cannot name its bones (the learned
     map called most such lesions "femur_left"), so they are 'unnamed', the side unknown, no BSI, flag raised."""

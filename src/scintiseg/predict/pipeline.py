@@ -78,6 +78,7 @@ from scintiseg.predict.windows import (
     thoracic_windows,
     whole_view_windows,
 )
+from scintiseg.prepare.burned_in import burned_in_mask, without_burned_in
 from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan
 
@@ -514,6 +515,7 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
             UserWarning,
             stacklevel=2,
         )
+    scan, drawn = without_drawings(scan)
     engine = getattr(model.engine, "name", "?")
     network = settings.region_network(engine)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scintiseg-counts") as pool:
@@ -537,6 +539,22 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
     info = dict(model.info) | {"engine": engine, "input_mode": model.input_mode,
                                "normalisation": model.normalisation, "window_size": model.window_size,
                                "pixel_mm": model.pixel_mm, "window": settings.window}
+    flags = [*flags, *(f"{BURNED_IN_FLAG}_{view}" for view in drawn)]
     prediction = predict_from_probabilities(scan, probabilities, coverage, settings, info, flags, analysis)
     prediction.timings["model_s"] = model_s
     return prediction
+
+
+#: QC flag of a view whose burned-in text or graphics were painted over (:mod:`scintiseg.prepare.burned_in`).
+BURNED_IN_FLAG = "burned_in_removed"
+
+
+def without_drawings(scan: Scan) -> tuple[Scan, list[str]]:
+    """``scan`` with the text and graphics burned into its 8-bit views painted over (:mod:`scintiseg.prepare.burned_in`),
+    and the views that held some; the scan itself when none did."""
+    masks = {view: burned_in_mask(image) for view, image in scan.views.items()}
+    drawn = [view for view, mask in masks.items() if mask.any()]
+    if not drawn:
+        return scan, []
+    painted = scan.with_views({view: without_burned_in(image, masks[view]) for view, image in scan.views.items()})
+    return painted, drawn
