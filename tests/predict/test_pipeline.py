@@ -211,6 +211,8 @@ def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_b
         assert expected in flags and absent not in flags
     inverted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"display_inverted": True})
     assert "inverted_export" in predict_from_probabilities(inverted, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
+    painted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"colour_painted": 120})
+    assert "colour_annotations_removed" in predict_from_probabilities(painted, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
 
 
 def test_an_export_cut_off_by_a_display_window_is_flagged_clipped(nm1_scan, make_blobs):

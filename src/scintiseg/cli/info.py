@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 #: What the reader assumed or undid, as ``scan.metadata`` records it, added to ``--json``.
 READING_NOTES = ("pixel_spacing_assumed", "turned_upright", "views_split", "display_inverted", "view_from_name",
-                 "nifti_axes", "energy_window_read")
+                 "nifti_axes", "energy_window_read", "colour_painted")
 #: Said after a pixel spacing the reader assumed (a PNG, JPEG, TIFF or .npy file records none).
 ASSUMED = " (assumed: the file records none)"
 
@@ -51,6 +51,8 @@ def format_table(scan: Scan) -> str:
             lines[-1:-1] = [f"layout         {scan.metadata[key]}"]
     if scan.metadata.get("view_from_name"):
         lines[-1:-1] = [f"view           {scan.metadata['view_from_name']}"]
+    if scan.metadata.get("colour_painted"):
+        lines[-1:-1] = [f"values         {scan.metadata['colour_painted']} pixels of coloured annotations painted over"]
     if scan.metadata.get("energy_window_read"):
         lines[-1:-1] = [f"frames         {scan.metadata['energy_window_read']}"]
     eight_bit = facts["dtype"] == "uint8"  # an 8-bit export (JPEG, 8-bit PNG or DICOM): grey levels, not counts

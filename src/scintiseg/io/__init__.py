@@ -28,7 +28,7 @@ import numpy as np
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
 from scintiseg.io.file_keys import scan_stem
-from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, undo_display_inversion
+from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, reading_notes, undo_display_inversion
 from scintiseg.io import interfile, metaimage
 from scintiseg.io.interfile import is_interfile, read_interfile
 from scintiseg.io.layout import split_side_by_side, stand_lying_body
@@ -217,6 +217,16 @@ def read_scan(
         scan = read_scan("../shared/data/real/nema-wg04-nm1-wholebody.dcm")
         scan.summary()["counts"]["ANT"]["total"]  # 3596452
     """
+    with reading_notes() as notes:
+        scan = _read_scan(Path(path), shape=shape, dtype=dtype, byteorder=byteorder, pixel_spacing=pixel_spacing,
+                          patient_id=patient_id, split_views=split_views, view=view)
+    if notes.get("colour_painted"):
+        scan.metadata["colour_painted"] = int(notes["colour_painted"])
+    return scan
+
+
+def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id, split_views, view) -> Scan:
+    """:func:`read_scan`'s reading, without the notes the readers leave."""
     path = Path(path)
     if view is not None and view not in VIEW_CHOICES:
         raise ScintisegError(f"view must be one of {', '.join(VIEW_CHOICES)} or None, got {view!r}")

@@ -17,9 +17,13 @@ times the largest whole-body matrix (1024 x 2048 / 256 x 1024 at 2.26 mm) and is
 realdata.md``), often saved in colour with three equal channels, or with a grey palette. Such an image is read
 as its grey levels (uint8): palette images through their palette, colour ones when their channels agree
 within :data:`GREY_CHANNEL_TOLERANCE` grey levels (JPEG's chroma rounding leaves a few between the channels of
-grey content; the channels' mean is kept) and, with an alpha channel, when every pixel is opaque. A colour
-image whose channels differ more (a screenshot with a colour table, an annotated picture) or a transparent one
-is refused in one line: its values are not the scan's. The values of any 8-bit image are grey levels, not
+grey content; the channels' mean is kept) and, with an alpha channel, when every pixel is opaque. A grey export
+with annotations drawn in colour (a screen capture's yellow ``ANT``, a red marker, a colour scale; session 23) is
+read as grey when at most :data:`MAX_COLOURED_SHARE` of its pixels are coloured: those pixels and a 1-pixel fringe
+are painted with the grey view around them (:func:`paint_over`), and the reader records how many
+(:func:`reading_notes`; ``scan.metadata["colour_painted"]``, QC flag ``colour_annotations_removed``). A colour
+image whose channels differ more over more of it (a screenshot with a colour table) or a transparent one is refused
+in one line: its values are not the scan's. The values of any 8-bit image are grey levels, not
 counts; the prediction flags such views (``export_8bit``, docs/predict.md "QC flags"). An export of an inverted
 display (hot = black on white, as many workstations show bone scans) is turned back (:func:`undo_display_inversion`)
 and marked (``scan.metadata["display_inverted"]``; flag ``inverted_export``).
@@ -35,6 +39,8 @@ any other value is an error, since it would silently become a second class.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import warnings
 from pathlib import Path
@@ -57,6 +63,42 @@ OTHER_PICTURE_MAGICS = (b"BM", b"GIF87a", b"GIF89a")
 #: (module docstring): JPEG stores colour as luma + subsampled chroma, and grey content saved as colour comes
 #: back with channels a level or two apart; a colour table's hues differ by tens.
 GREY_CHANNEL_TOLERANCE = 8
+#: Largest share of an image's pixels in colour (channels apart by more than :data:`GREY_CHANNEL_TOLERANCE`) for it to
+#: be read as a grey export with coloured annotations, which are painted over (module docstring): text, markers and a
+#: scale cover well under 1 % of a whole-body capture.
+MAX_COLOURED_SHARE = 0.02
+#: What the readers record while a scan is read (:func:`reading_notes`).
+_NOTES: contextvars.ContextVar[dict | None] = contextvars.ContextVar("scintiseg_reading_notes", default=None)
+
+
+@contextlib.contextmanager
+def reading_notes():
+    """A dict that the readers fill, while the block runs, with what they undid on the way (``colour_painted``: the
+    pixels of coloured annotations painted over); :func:`scintiseg.io.read_scan` copies it into the scan's metadata."""
+    notes: dict = {}
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
+
+
+def paint_over(view: np.ndarray, mask: np.ndarray, sigma: float = 3.0) -> np.ndarray:
+    """``view`` with the pixels of ``mask`` painted from the pixels around them (a Gaussian average, ``sigma`` pixels,
+    of the pixels not in ``mask``), in the view's dtype; the view itself when ``mask`` is empty."""
+    if not mask.any():
+        return view
+    from scipy import ndimage as ndi  # lazy: start-up time of every command that reads a file
+
+    kept = (~mask).astype(np.float64)
+    values = np.asarray(view, dtype=np.float64)
+    weight = ndi.gaussian_filter(kept, sigma)
+    filled = ndi.gaussian_filter(values * kept, sigma) / np.maximum(weight, 1e-6)
+    painted = np.where(mask, filled, values)
+    if np.issubdtype(view.dtype, np.integer):
+        info = np.iinfo(view.dtype)
+        painted = np.clip(np.rint(painted), info.min, info.max)
+    return painted.astype(view.dtype)
 #: dtypes a raw count matrix may have.
 RAW_DTYPES = ("uint8", "uint16", "int16", "uint32", "int32", "float32", "float64")
 #: Smallest side (pixels) of a count image read as a scan view (module docstring: why 16).
@@ -334,18 +376,30 @@ def _read_pil(path: Path, said: LibraryMessages) -> np.ndarray:
 
 def grey_from_channels(pixels: np.ndarray, what: str, path: str | Path | None = None) -> np.ndarray:
     """The grey levels (uint8) of 8-bit pixels stored as colour channels (last axis: 3, or 4 with alpha): their
-    mean where every pixel is opaque and its channels agree within :data:`GREY_CHANNEL_TOLERANCE` (module
-    docstring); a coloured or transparent image is one error naming ``what`` it is (e.g. ``"RGB image"``)."""
+    mean where every pixel is opaque and its channels agree within :data:`GREY_CHANNEL_TOLERANCE`, coloured
+    annotations on at most :data:`MAX_COLOURED_SHARE` of the pixels painted over (module docstring); a colour or
+    transparent image is one error naming ``what`` it is (e.g. ``"RGB image"``)."""
     pixels = np.asarray(pixels)
     if pixels.shape[-1] == 4:
         if (pixels[..., 3] < 255).any():
             raise ScintisegError(f"{what} with transparent pixels: not a scan's grey levels", path=path)
         pixels = pixels[..., :3]
-    spread = int((pixels.max(axis=-1).astype(np.int32) - pixels.min(axis=-1)).max()) if pixels.size else 0
-    if spread > GREY_CHANNEL_TOLERANCE:
-        raise ScintisegError(f"colour image (its channels differ by up to {spread} grey levels): a count image has "
-                             "one grey channel; export the scan in greyscale", path=path)
-    return np.rint(pixels.mean(axis=-1)).astype(np.uint8)
+    spreads = pixels.max(axis=-1).astype(np.int32) - pixels.min(axis=-1)
+    coloured = spreads > GREY_CHANNEL_TOLERANCE
+    grey = np.rint(pixels.mean(axis=-1)).astype(np.uint8)
+    if not coloured.any():
+        return grey
+    if coloured.mean() > MAX_COLOURED_SHARE or grey.ndim != 2:
+        raise ScintisegError(f"colour image (its channels differ by up to {int(spreads.max())} grey levels over "
+                             f"{100 * coloured.mean():.1f} % of it): a count image has one grey channel; export the scan "
+                             "in greyscale", path=path)
+    from scipy import ndimage as ndi  # lazy: start-up time of every command that reads a file
+
+    drawn = ndi.binary_dilation(coloured, structure=np.ones((3, 3), dtype=bool))
+    notes = _NOTES.get()
+    if notes is not None:
+        notes["colour_painted"] = notes.get("colour_painted", 0) + int(drawn.sum())
+    return paint_over(grey, drawn)
 
 
 def _grey_levels(image: Image.Image, path: Path) -> np.ndarray:

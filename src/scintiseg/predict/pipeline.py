@@ -349,6 +349,8 @@ def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
 def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
     """QC flags of the scan and its predicted views (meanings in docs/predict.md)."""
     flags: list[str] = ["inverted_export"] if scan.metadata.get("display_inverted") else []
+    if scan.metadata.get("colour_painted"):
+        flags.append("colour_annotations_removed")
     if scan.metadata.get("views_split"):
         flags.append("views_split")
     if scan.metadata.get("turned_upright"):

@@ -34,6 +34,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from scintiseg.io.images import paint_over
+
 #: A line's largest distance from its edge (pixels): at least :data:`MIN_PIXELS` pixels this thin make a line, not
 #: a blob (a blob of 12 pixels reaches 2).
 THIN_HALF_WIDTH = 1.5
@@ -131,15 +133,6 @@ def _whole_bar(values: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
 
 def without_burned_in(view: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``view`` with the pixels of ``mask`` painted from the pixels around them (a Gaussian average of sigma 3 px of
-    the pixels not in ``mask``), in the view's dtype; the view itself when ``mask`` is empty."""
-    if not mask.any():
-        return view
-    kept = (~mask).astype(np.float64)
-    values = np.asarray(view, dtype=np.float64)
-    weight = ndi.gaussian_filter(kept, 3.0)
-    filled = ndi.gaussian_filter(values * kept, 3.0) / np.maximum(weight, 1e-6)
-    painted = np.where(mask, filled, values)
-    info = np.iinfo(view.dtype) if np.issubdtype(view.dtype, np.integer) else None
-    if info is not None:
-        painted = np.clip(np.rint(painted), info.min, info.max)
-    return painted.astype(view.dtype)
+    the pixels not in ``mask``, :func:`scintiseg.io.images.paint_over`), in the view's dtype; the view itself when
+    ``mask`` is empty."""
+    return paint_over(view, mask, 3.0)

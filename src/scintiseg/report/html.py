@@ -121,6 +121,8 @@ _TEXT_COLUMNS = {"view", "region", "laterality", "beside"}
 QC_FLAG_MEANINGS: dict[str, str] = {
     "low_counts": "few counts in the view: noisy, lesions may be missed",
     "export_8bit": "an 8-bit export (JPEG, 8-bit PNG or DICOM): its values are grey levels, not counts",
+    "colour_annotations_removed": "annotations drawn in colour on the grey export (text, markers, a colour scale) were "
+                                  "painted over with the grey view around them when the file was read",
     "burned_in_removed": "text or a grey bar was drawn into the export (a view name, side markers, a scale): painted "
                          "over with the view around it before the networks read it, and shown painted",
     "clipped_export": "at least 1 % of the body sits at the image's top value: the export was cut off by a display "
