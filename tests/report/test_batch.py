@@ -259,3 +259,23 @@ def test_a_studys_two_files_give_one_folder_unless_they_cannot_be_one_scan(nm1_s
     told = run_batch([folder / "p_ANT.npy", folder / "p_POST.npy"], tmp_path / "told", LoadedModel(ConstantLogit()),
                      progress=False, dicom=False, read_kwargs={"view": "ANT", "pixel_spacing": (2.26, 2.26)})
     assert [r.output for r in told] == ["p_ANT", "p_POST"]
+
+
+def test_a_folder_walk_passes_over_a_dicomdir_and_an_earlier_predictions_outputs(tmp_path, real_nm1):
+    """A CD export (DICOMDIR + image) with an earlier prediction folder inside: only the image is a scan; a DICOMDIR
+    named on the command line is still read (and fails, saying why)."""
+    import json
+
+    import pydicom
+    from pydicom.fileset import FileSet
+
+    fileset = FileSet()
+    fileset.add(pydicom.dcmread(real_nm1))
+    fileset.write(tmp_path / "cd")
+    earlier = tmp_path / "cd" / "old"
+    earlier.mkdir()
+    (earlier / "report.json").write_text(json.dumps({"format": "scintiseg-report"}))
+    (earlier / "ANT_overlay.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    found = expand_inputs([tmp_path / "cd"])
+    assert [p.name for p in found] == ["IM000000"]
+    assert expand_inputs([tmp_path / "cd" / "DICOMDIR"]) == [(tmp_path / "cd" / "DICOMDIR").resolve()]

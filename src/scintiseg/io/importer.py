@@ -116,6 +116,7 @@ from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme, write_labelme
+from scintiseg.io.not_scans import REPORT_NAME, prediction_report
 from scintiseg.io.view_names import view_from_path
 from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
 from scintiseg.scan import VIEW_NAMES, Annotation, Scan
@@ -139,8 +140,6 @@ PSEUDO_RANGE = (0.5, 1.0)
 #: ``Case.meta`` keys of a study joined from two files: each view's source file and its SHA-256.
 VIEW_SOURCES = "view_sources"
 VIEW_SHA256 = "view_sha256"
-REPORT_NAME = "report.json"
-REPORT_FORMAT = "scintiseg-report"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -274,7 +273,7 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
                 here = Path(folder)
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
                 names = [n for n in sorted(names) if not n.startswith(".")]
-                if REPORT_NAME in names and _prediction_report(here) is not None:
+                if REPORT_NAME in names and prediction_report(here) is not None:
                     # A prediction's folder: only its LabelMe files, never its masks, overlays, SR or GSPS.
                     names = [n for n in names if _PREDICTED_LABELME.match(n)]
                 files += [here / n for n in names]
@@ -288,16 +287,6 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             (jsons if path.suffix.lower() == ".json" else scans).append((path, root))
     data = header_data_files([path for path, _ in scans])  # read with their Interfile or MetaImage headers
     return [(path, root) for path, root in scans if path.resolve() not in data], jsons, missing
-
-
-def _prediction_report(folder: Path) -> dict | None:
-    """``folder/report.json`` when it is a scintiseg prediction report (a ``predict`` output folder), else None."""
-    try:
-        with open(folder / REPORT_NAME, "rb") as handle:
-            data = json.loads(handle.read(1 << 24).decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) and data.get("format") == REPORT_FORMAT else None
 
 
 def _predicted_view(path: Path) -> str | None:
@@ -357,7 +346,7 @@ def pseudo_label_doubt(path: Path, annotation: Annotation, threshold: float) -> 
         # 'not confident: lesion 1 peak 0.8216 < 0.9'
     """
     view = _predicted_view(path) or annotation.view
-    report = _prediction_report(path.parent)
+    report = prediction_report(path.parent)
     if report is None:
         return f"no scintiseg {REPORT_NAME} beside it to judge the model's confidence"
     views = report.get("views")
@@ -456,7 +445,7 @@ def _label_keys(path: Path, annotation: Annotation) -> list[tuple[str, str | Non
     keys: list[tuple[str, str | None]] = []
     view = _predicted_view(path)
     if view is not None:  # OUT/<scan>/ANT.labelme.json: the report names the scan, the folder is named after it
-        report = _prediction_report(path.parent) or {}
+        report = prediction_report(path.parent) or {}
         given = report.get("input") if isinstance(report.get("input"), dict) else {}
         # A study predicted from two files (scintiseg.io.view_pairs) names each view's own file.
         per_view = given.get("view_sources") if isinstance(given.get("view_sources"), dict) else {}

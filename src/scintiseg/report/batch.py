@@ -2,7 +2,9 @@
 
 - Inputs are files or folders; a folder is searched recursively for regular files that are not hidden
   and not obviously something else (``.json``, ``.csv``, ``.txt``, ``.md``, ``.html``, ``.py``, ``.yaml``,
-  ``.xml``: annotations such as Pascal VOC boxes beside their images);
+  ``.xml``: annotations such as Pascal VOC boxes beside their images), not a DICOM object without an image (a CD
+  export's DICOMDIR, an SR, a presentation state) and not in an earlier prediction's output folder
+  (:mod:`scintiseg.io.not_scans`);
   each file is read by content (:func:`scintiseg.io.read_scan`).
 - Each scan's outputs go to ``OUT/<name>/`` where ``<name>`` is the input file name without suffix
   (characters other than letters, digits, ``.``, ``_``, ``-`` become ``_``; repeats get ``-2``, ``-3``).
@@ -47,6 +49,7 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
 from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
@@ -102,10 +105,8 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            for found in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in found.relative_to(path).parts)
-                if found.is_file() and not hidden and found.suffix.lower() not in SKIP_SUFFIXES:
-                    files.append(found)
+            for found in _walk_folder(path):
+                files.append(found)
         elif path.exists():
             files.append(path)
         else:
@@ -115,6 +116,26 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
         unique.setdefault(f.resolve(), None)
     data = header_data_files(list(unique))  # an Interfile or MetaImage header's data file is read with its header
     return [f for f in unique if f not in data]
+
+
+def _walk_folder(root: Path) -> list[Path]:
+    """The candidate scan files under ``root`` (sorted): not hidden, not of :data:`SKIP_SUFFIXES`, not in an earlier
+    prediction's folder (a ``report.json`` scintiseg wrote), not a DICOM object without an image (a DICOMDIR, an SR, a
+    presentation state: :mod:`scintiseg.io.not_scans`)."""
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if REPORT_NAME in names and prediction_report(here) is not None:
+            dirs[:] = []  # an earlier prediction's outputs are not scans
+            continue
+        for name in sorted(names):
+            path = here / name
+            if name.startswith(".") or path.suffix.lower() in SKIP_SUFFIXES or not path.is_file():
+                continue
+            if dicom_without_image(path) is None:
+                found.append(path)
+    return sorted(found)
 
 
 def output_name(path: Path, taken: set[str]) -> str:

@@ -1,0 +1,72 @@
+"""Files a folder of scans holds that are not scans: passed over when a folder is walked, never reported as failures.
+
+Why. A department's CD or PACS export carries a ``DICOMDIR`` at its root (the Media Storage Directory, no pixel data),
+often reports and presentation states beside the images (DICOM SR, GSPS, Key Objects, encapsulated PDF), and a folder
+a user predicts into may hold scintiseg's own earlier outputs (``report.json`` with its masks, overlays, SR and GSPS).
+Walked as scans they were failures in ``summary.csv`` ("no pixel data in this DICOM file") and made ``scintiseg
+predict`` exit 1, or, for the PNG overlays and masks of an earlier prediction, predicted as if they were scans (session
+23). A file named on the command line is still read, and says what it is.
+
+- :func:`dicom_without_image`: a DICOM file whose SOP Class holds no image (:data:`NON_IMAGE_SOP_CLASSES`, read from
+  its header without pixel data), or one named ``DICOMDIR``.
+- :func:`prediction_report`: a folder's ``report.json`` when scintiseg wrote it (``"format": "scintiseg-report"``).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+#: SOP Class UIDs of DICOM objects without an image, exactly or as a prefix (ending in ``.``): the Media Storage
+#: Directory (DICOMDIR), structured reports and Key Object Selection (``...88.``), presentation states (``...11.``),
+#: encapsulated documents (``...104.``), raw data and spatial registrations (``...66``), RT objects (``...481.``).
+NON_IMAGE_SOP_CLASSES: tuple[str, ...] = (
+    "1.2.840.10008.1.3.10",
+    "1.2.840.10008.5.1.4.1.1.88.",
+    "1.2.840.10008.5.1.4.1.1.11.",
+    "1.2.840.10008.5.1.4.1.1.104.",
+    "1.2.840.10008.5.1.4.1.1.66",
+    "1.2.840.10008.5.1.4.1.1.66.",
+    "1.2.840.10008.5.1.4.1.1.481.",
+)
+REPORT_NAME = "report.json"
+REPORT_FORMAT = "scintiseg-report"
+
+__all__ = ["NON_IMAGE_SOP_CLASSES", "dicom_without_image", "prediction_report"]
+
+
+def _is_non_image(uid: str) -> bool:
+    return any(uid.startswith(cls) if cls.endswith(".") else uid == cls for cls in NON_IMAGE_SOP_CLASSES)
+
+
+def dicom_without_image(path: str | Path) -> str | None:
+    """What a DICOM file without an image is (``"a DICOMDIR"``, ``"DICOM object 1.2.840... (no image)"``), or None
+    for anything else, an image or a file that is not DICOM (reads the header only; never raises)."""
+    import pydicom  # lazy: start-up time
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(132)
+        if head[128:132] != b"DICM":
+            return None
+        with warnings.catch_warnings():  # pydicom's notes on a damaged header: the scan's read reports them
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "MediaStorageSOPClassUID"])
+            uid = str(ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "") or "")
+    except Exception:  # unreadable: reading it as a scan says why
+        return None
+    if uid == "1.2.840.10008.1.3.10" or path.name.upper() == "DICOMDIR":
+        return "a DICOMDIR (the export's index, no image)"
+    return f"DICOM object of SOP Class {uid} (no image)" if uid and _is_non_image(uid) else None
+
+
+def prediction_report(folder: str | Path) -> dict | None:
+    """``folder/report.json`` when it is a scintiseg prediction report (a ``predict`` output folder), else None."""
+    try:
+        with open(Path(folder) / REPORT_NAME, "rb") as handle:
+            data = json.loads(handle.read(1 << 24).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == REPORT_FORMAT else None

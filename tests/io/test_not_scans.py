@@ -1,0 +1,63 @@
+"""scintiseg.io.not_scans: what a folder of scans holds that is not a scan (a DICOMDIR, SR, presentation states, an
+earlier prediction's outputs)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.fileset import FileSet
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from scintiseg.io.dicom import write_dicom
+from scintiseg.io.not_scans import dicom_without_image, prediction_report
+from scintiseg.scan import Scan
+
+
+def _object(path, sop_class: str):
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, ds.file_meta.MediaStorageSOPInstanceUID
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize("sop_class, what", [
+    ("1.2.840.10008.5.1.4.1.1.88.33", "SOP Class 1.2.840.10008.5.1.4.1.1.88.33"),  # Comprehensive SR
+    ("1.2.840.10008.5.1.4.1.1.11.1", "SOP Class 1.2.840.10008.5.1.4.1.1.11.1"),  # Grayscale Softcopy PS
+    ("1.2.840.10008.5.1.4.1.1.104.1", "SOP Class 1.2.840.10008.5.1.4.1.1.104.1"),  # Encapsulated PDF
+])
+def test_reports_and_presentation_states_hold_no_image(tmp_path, sop_class, what):
+    assert what in dicom_without_image(_object(tmp_path / "obj.dcm", sop_class))
+
+
+def test_a_dicomdir_holds_no_image_and_the_image_it_indexes_does(tmp_path, real_nm1):
+    fileset = FileSet()
+    fileset.add(pydicom.dcmread(real_nm1))
+    fileset.write(tmp_path / "cd")
+    assert dicom_without_image(tmp_path / "cd" / "DICOMDIR").startswith("a DICOMDIR")
+    (image,) = [p for p in (tmp_path / "cd").rglob("IM*")]
+    assert dicom_without_image(image) is None
+
+
+def test_images_and_files_that_are_not_dicom_are_left_to_the_reader(tmp_path):
+    write_dicom(Scan({"ANT": np.ones((64, 32), np.uint16)}), tmp_path / "nm.dcm")
+    assert dicom_without_image(tmp_path / "nm.dcm") is None
+    (tmp_path / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert dicom_without_image(tmp_path / "x.png") is None
+    (tmp_path / "broken.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\xff" * 7)
+    assert dicom_without_image(tmp_path / "broken.dcm") is None  # its read says what is wrong
+
+
+def test_a_prediction_report_is_known_by_its_format(tmp_path):
+    (tmp_path / "report.json").write_text(json.dumps({"format": "scintiseg-report", "summary": {}}))
+    assert prediction_report(tmp_path)["format"] == "scintiseg-report"
+    (tmp_path / "report.json").write_text(json.dumps({"format": "other"}))
+    assert prediction_report(tmp_path) is None
+    assert prediction_report(tmp_path / "missing") is None
