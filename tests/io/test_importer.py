@@ -630,3 +630,14 @@ def test_a_copy_of_one_view_elsewhere_neither_drops_the_study_nor_makes_a_case_o
     report = import_dataset([scans], tmp_path / "ds")
     assert [c.case_id for c in report.added] == ["0123"]
     assert report.skipped == [(str(scans / "copies" / "loose.png"), f"same content as {scans / '0123_POST.png'}")]
+
+
+def test_a_cd_exports_dicomdir_is_passed_over_quietly(tmp_path, real_nm1):
+    import pydicom
+    from pydicom.fileset import FileSet
+
+    fileset = FileSet()
+    fileset.add(pydicom.dcmread(real_nm1))
+    fileset.write(tmp_path / "cd")
+    report = import_dataset([tmp_path / "cd"], tmp_path / "ds")
+    assert report.skipped == [] and len(report.added) == 1

@@ -1,7 +1,9 @@
 """Import a folder of a department's own scans as a data set (``scintiseg dataset import``, issue 16).
 
 Walks the given files and folders (recursively, in sorted order, skipping hidden names, the output
-folder and Pascal VOC ``.xml`` files, which ``scintiseg annotations from-boxes`` turns into outlines) and writes a data set in the layout of :mod:`scintiseg.io.dataset` that ``scintiseg dataset
+folder, DICOM objects without an image found in a folder (a CD export's DICOMDIR, SR, presentation states:
+:mod:`scintiseg.io.not_scans`) and Pascal VOC ``.xml`` files, which ``scintiseg annotations from-boxes`` turns into
+outlines) and writes a data set in the layout of :mod:`scintiseg.io.dataset` that ``scintiseg dataset
 check`` passes:
 
 * **Scans**: every file :func:`scintiseg.io.read_scan` reads (DICOM, 16-bit PNG or TIFF, ``.npy``) becomes
@@ -116,7 +118,7 @@ from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme, write_labelme
-from scintiseg.io.not_scans import REPORT_NAME, prediction_report
+from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
 from scintiseg.io.view_names import view_from_path
 from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
 from scintiseg.scan import VIEW_NAMES, Annotation, Scan
@@ -282,8 +284,8 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             if resolved in seen or not path.is_file():
                 continue
             seen.add(resolved)
-            if path.suffix.lower() in NOT_SCANS:
-                continue
+            if path.suffix.lower() in NOT_SCANS or (root != path and dicom_without_image(path) is not None):
+                continue  # (a DICOMDIR, an SR, a presentation state found in a folder: io.not_scans)
             (jsons if path.suffix.lower() == ".json" else scans).append((path, root))
     data = header_data_files([path for path, _ in scans])  # read with their Interfile or MetaImage headers
     return [(path, root) for path, root in scans if path.resolve() not in data], jsons, missing
