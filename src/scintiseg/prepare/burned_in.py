@@ -13,8 +13,11 @@ background on either side. A pixel is *steep* when it is bright (at least half t
 darkest pixel within 2 pixels of it is at most a quarter of it. A connected set of bright pixels is a drawing when it
 is a line or a letter (no pixel of it more than :data:`THIN_HALF_WIDTH` pixels from its edge, or more than
 :data:`MAX_STROKE_HALF_WIDTH` while it fills at most :data:`MAX_FILL` of its bounding box: a small hot spot is as
-thin, but round), holds at least :data:`MIN_PIXELS` pixels, at least :data:`MIN_STEEP_SHARE` of its pixels are steep, and it lies on background (the
-median of the pixels 2-4 pixels around it at most :data:`RING_SHARE` of the top grey level); a compact hot spot, even
+thin, but round), holds at least :data:`MIN_PIXELS` pixels, at least :data:`MIN_STEEP_SHARE` of its pixels are
+steep, it is drawn white and flat-topped (its top at least :data:`MIN_WHITE`, :data:`MIN_FLAT_SHARE` of its pixels
+within 10 % of that top: a small lesion of a low-count crop can be as steep and irregular, but its pixels spread over
+many grey levels), and it lies on background (the 90th percentile of the pixels 2-4 pixels around it, other drawings
+left out, at most :data:`RING_SHARE` of the top grey level); a compact hot spot, even
 one clipped flat by the export, has most of its pixels away from the background, and a thin bone or a hand clipped
 flat by a display window lies on soft tissue that the same window makes bright. A grey or colour bar is the other
 drawing: a filled rectangle at most :data:`MAX_BAR_WIDTH` pixels wide and :data:`BAR_ASPECT` times as long, on
@@ -51,6 +54,13 @@ MIN_STEEP_SHARE = 0.6
 BRIGHT_SHARE = 0.5
 #: A steep pixel's darkest neighbour within 2 pixels is at most this share of it.
 STEEP_SHARE = 0.25
+#: Annotations are drawn white: a drawing's brightest pixel reaches this grey level.
+MIN_WHITE = 250
+#: A drawn stroke is flat-topped: at least :data:`MIN_FLAT_SHARE` of its pixels reach :data:`PLATEAU_SHARE` of its
+#: brightest (anti-aliased letters 0.44-0.65, also after JPEG at quality 75; small noisy lesions of low-count region
+#: crops 0.15-0.30).
+PLATEAU_SHARE = 0.9
+MIN_FLAT_SHARE = 0.4
 #: A drawing lies on background: the median of the pixels 2-4 pixels around it is at most this share of the top
 #: grey level (a hand or rib clipped flat by a display window lies on soft tissue as bright as that).
 RING_SHARE = 0.2
@@ -87,10 +97,14 @@ def burned_in_mask(view: np.ndarray) -> np.ndarray:
     boxes = ndi.find_objects(labels)
     fill = sizes / np.array([(r.stop - r.start) * (c.stop - c.start) for r, c in boxes], dtype=np.float64)
     thin = (depth <= THIN_HALF_WIDTH) | ((depth <= MAX_STROKE_HALF_WIDTH) & (fill <= MAX_FILL))
-    letters = (sizes >= MIN_PIXELS) & (steep_share >= MIN_STEEP_SHARE) & thin
+    tops = np.asarray(ndi.maximum(values, labels, index))
+    top_of = np.concatenate([[np.inf], tops])[labels]  # each bright pixel's component's top
+    flat = ndi.sum_labels(values >= PLATEAU_SHARE * top_of, labels, index) / np.maximum(sizes, 1)
+    white = tops >= MIN_WHITE
+    letters = (sizes >= MIN_PIXELS) & (steep_share >= MIN_STEEP_SHARE) & thin & (flat >= MIN_FLAT_SHARE) & white
     sides = np.array([sorted((r.stop - r.start, c.stop - c.start)) for r, c in boxes]).reshape(-1, 2)
     bars = (fill >= MIN_BAR_FILL) & (sides[:, 0] <= MAX_BAR_WIDTH) & (sides[:, 1] >= BAR_ASPECT * sides[:, 0]) \
-        & (sides[:, 1] >= MIN_BAR_LENGTH)
+        & (sides[:, 1] >= MIN_BAR_LENGTH) & white
     candidates = index[letters | bars]
     square = np.ones((3, 3), dtype=bool)
     mask = none.copy()
