@@ -335,10 +335,11 @@ def predict_view(
 
 
 def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
-    """The share of ``body``'s pixels at the view's top value: what a display window saturated (a plateau that
-    counts do not make; 0 for an empty view or body)."""
+    """The share of ``body``'s pixels at an 8-bit view's top grey level: what a display window saturated (a plateau
+    that counts do not make; 0 for a view of counts, where a noise-free phantom's uniform bladder may be the plateau,
+    and for an empty view or body)."""
     image = np.asarray(image)
-    if not body.any() or image.size == 0:
+    if image.dtype != np.uint8 or not body.any() or image.size == 0:  # a display window clips exports, not counts
         return 0.0
     top = image.max()
     if top <= 0:
