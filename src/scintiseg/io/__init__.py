@@ -157,7 +157,12 @@ def header_data_files(paths: list[Path]) -> set[Path]:
         try:
             with open(path, "rb") as handle:
                 kind = _format_of(handle.read(SNIFF_BYTES))
-            source = {"interfile": interfile.data_file, "metaimage": metaimage.data_file}.get(kind, lambda _: None)(path)
+            if kind == "interfile":
+                source = interfile.data_file(path)
+            elif kind == "metaimage":
+                source = metaimage.data_file(path)
+            else:
+                continue
             if source is not None:
                 named.add(source.resolve())
         except (OSError, ValueError, ScintisegError):  # unreadable, or a name with a NUL byte: read_scan says why
@@ -227,7 +232,6 @@ def read_scan(
 
 def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id, split_views, view) -> Scan:
     """:func:`read_scan`'s reading, without the notes the readers leave."""
-    path = Path(path)
     if view is not None and view not in VIEW_CHOICES:
         raise ScintisegError(f"view must be one of {', '.join(VIEW_CHOICES)} or None, got {view!r}")
     if not path.exists():
