@@ -12,6 +12,8 @@ import torch
 from scintiseg.cli import main
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import write_dicom
+from scintiseg.io.images import write_png16
+from scintiseg.io.voc import VocBox, write_voc
 from scintiseg.models import create_model
 from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from scintiseg.phantom import generate_patient, profile
@@ -56,7 +58,8 @@ def test_adapt_fine_tunes_the_model_with_the_chan_vese_term_on_site_windows(tmp_
     captured = capsys.readouterr()
     assert "readme.txt: skipped" in captured.err and f"--model {run}" in captured.out
     record = json.loads((run / "adapt.json").read_text())
-    assert record["site_views"] == {"unlabelled": 4, "labelled": 0, "pseudo": 0} and record["phantom_profile"] == "small"
+    assert record["site_views"] == {"unlabelled": 4, "labelled": 0, "pseudo": 0, "boxed": 0}
+    assert record["phantom_profile"] == "small" and record["boxes"] == []
     state = load_checkpoint(checkpoint_path(run, "last"))
     config = TrainConfig.from_dict(state["config"])
     assert (config.loss, config.alpha, config.init, config.model) == ("chan_vese", 0.4, str(model), "unet")
@@ -123,10 +126,39 @@ def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, 
     assert record["alpha"] == 0.0  # the default without unlabelled scans
     assert record["site"] is None and record["normals"] == {"folder": str(site), "scans": 2, "views": 4, "held_out_scans": 0,
                                                             "validation": "the training scans, new lesions"}
-    assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0}
+    assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0, "boxed": 0}
     row = load_checkpoint(checkpoint_path(run, "last"))["history"][0]
     assert row["train_supervised"] > 0 and row["train_loss"] == pytest.approx(row["train_supervised"])
     assert main(["adapt", "--model", str(model), "--out", str(tmp_path / "run2"), "--epochs", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--normals" in err
     assert not (tmp_path / "run2").exists()
+
+
+def test_adapt_learns_from_readers_boxes_and_refuses_boxes_that_label_nothing(tmp_path, capsys):
+    site, boxes = tmp_path / "site", tmp_path / "boxes"
+    site.mkdir()
+    for k in range(2):  # one-view files, as BS-80K's JPEGs: a VOC file names no view
+        patient = generate_patient(510 + k, profile("small"))
+        view = patient.scan.view("ANT")
+        write_png16(view.astype("uint16"), site / f"p{k}.png")
+        rows, cols = patient.masks["ANT"].nonzero()
+        found = [VocBox("Abnormal", (int(rows.min()), int(rows.max())), (int(cols.min()), int(cols.max())))] if len(rows) else []
+        write_voc(boxes / f"p{k}.xml", f"p{k}.png", view.shape, found)
+    model, run = _model(tmp_path), tmp_path / "run"
+    assert main(_args(model, site, run, "--boxes", str(boxes))) == 0
+    capsys.readouterr()
+    record = json.loads((run / "adapt.json").read_text())
+    assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0, "boxed": 2}
+    assert record["boxes"] == [str(boxes)]
+    assert load_checkpoint(checkpoint_path(run, "last"))["history"][0]["train_supervised"] > 0
+    # Boxes of other files, a broken box file: one line each, before any training.
+    other = tmp_path / "other"
+    write_voc(other / "x.xml", "x.png", (10, 10), [])
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "p0.xml").write_text("<annotation><object>")
+    for folder, words in ((other, "no scan here has a box annotation"), (tmp_path / "bad", "malformed XML")):
+        assert main(_args(model, site, tmp_path / f"run_{folder.name}", "--boxes", str(folder))) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err
+        assert not (tmp_path / f"run_{folder.name}" / "checkpoints").exists()

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from scintiseg.losses import BOX_LESION
 from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.loop import train
@@ -31,6 +32,8 @@ def test_cut_window_focus_holds_a_lesion():
     assert min(held) > 0
     uniform = [cut_window(image, target, 64, rng, focus=0.0)[1].sum() for _ in range(50)]
     assert sum(h > 0 for h in uniform) < 25  # a 64 x 64 window over 500 x 200 rarely finds it by chance
+    boxed = np.where(target > 0, BOX_LESION, 0.0).astype(np.float32)  # a reader's box said to hold a lesion
+    assert min((cut_window(image, boxed, 64, rng, focus=1.0)[1] == BOX_LESION).sum() for _ in range(20)) > 0
 
 
 def test_patient_samples_deterministic_and_on_the_model_grid():

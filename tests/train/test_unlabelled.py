@@ -10,6 +10,8 @@ from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
 from scintiseg.io.labelme import write_labelme
+from scintiseg.io.voc import VocBox, read_voc_folders, write_voc
+from scintiseg.losses import BOX_IGNORE, BOX_LESION
 from scintiseg.predict.windows import whole_view_windows
 from scintiseg.prepare.resample import resample_scan
 from scintiseg.scan import Annotation, Scan
@@ -106,3 +108,60 @@ def test_read_site_counts_pseudo_labelled_views_apart_and_trains_them_like_label
     assert ant.labelled and ant.pseudo and post.labelled and not post.pseudo
     assert (read.pseudo_views, read.labelled_views, read.unlabelled_views) == (1, 1, 0)
     np.testing.assert_array_equal(ant.target[0] > 0.5, mask)
+
+
+_BOXES = (VocBox("Abnormal", rows=(20, 23), cols=(10, 13)), VocBox("Normal", rows=(40, 43), cols=(4, 7)),
+          VocBox("Abnormal", rows=(50, 52), cols=(20, 22), difficult=True), VocBox("Artefact", rows=(8, 9), cols=(8, 9)))
+
+
+def test_boxes_label_a_view_by_kind_and_follow_the_resampling_and_the_posterior_mirror():
+    scan = _scan()
+    ant, post = build_views(scan, None, "c", pixel_mm=2.26, normalisation="robust", boxes={"POST": _BOXES})
+    assert not ant.labelled and post.labelled and post.boxed and not ant.boxed
+    target = post.target[0]  # POST is mirrored into ANT's orientation: column c of 32 lands at 31 - c
+    assert (target[40:48, 36:44] == BOX_LESION).all() and (target == BOX_LESION).sum() == 64
+    assert (target[100:106, 18:24] == BOX_IGNORE).all() and (target[16:20, 44:48] == BOX_IGNORE).all()
+    assert (target[80:88, 48:56] == 0).all()  # a benign box is background
+    assert set(np.unique(target)) == {BOX_IGNORE, BOX_LESION, 0.0}
+    # An outline of the view wins over its boxes.
+    mask = np.zeros(scan.shape, bool)
+    mask[20:24, 10:14] = True
+    _, outlined = build_views(scan, {"POST": mask}, "c", pixel_mm=2.26, normalisation="robust", boxes={"POST": _BOXES})
+    assert outlined.labelled and not outlined.boxed and set(np.unique(outlined.target)) == {0.0, 1.0}
+
+
+def test_read_site_labels_the_files_its_boxes_annotate_and_notes_the_ones_it_cannot_use(tmp_path):
+    site, voc = tmp_path / "site", tmp_path / "voc"
+    site.mkdir()
+    scan = _scan()
+    for name in ("a", "b", "c"):
+        write_png16(scan.view("ANT").astype(np.uint16), site / f"{name}.png")
+    write_dicom(scan, site / "two.dcm")
+    write_voc(voc / "a.xml", "a.png", scan.shape, _BOXES)
+    write_voc(voc / "b.xml", "b.png", (32, 32), _BOXES[:1])  # another image's size
+    write_voc(voc / "two.xml", "two.dcm", scan.shape, _BOXES)  # a file of two views: which?
+    write_voc(site / "c.xml", "c.png", scan.shape, ())  # beside its image, read as no scan; not given as boxes
+    read = read_site(site, pixel_mm=2.26, normalisation="robust", boxes=read_voc_folders([voc]))  # PNGs: 2.26 assumed
+    assert [(v.case_id, v.view, v.boxed) for v in read.views] == [
+        ("a", "VIEW", True), ("b", "VIEW", False), ("c", "VIEW", False), ("two", "ANT", False), ("two", "POST", False)]
+    assert read.skipped == [] and (read.boxed_views, read.labelled_views, read.unlabelled_views) == (1, 0, 4)
+    assert (read.views[0].target[0, 20:24, 10:14] == BOX_LESION).all()
+    notes = dict(read.box_notes)
+    assert "32x32 image" in notes[str(voc / "b.xml")] and "names no view" in notes[str(voc / "two.xml")]
+    # An annotation without boxes labels its view lesion-free (a reader saw nothing), labelled and boxed.
+    read = read_site(site, pixel_mm=2.26, normalisation="robust", boxes=read_voc_folders([site / "c.xml"]))
+    third = read.views[2]
+    assert third.case_id == "c" and third.labelled and third.target.sum() == 0
+
+
+def test_a_data_set_case_finds_its_boxes_by_its_original_file(tmp_path):
+    scan = _scan(2)
+    one = Scan({"ANT": scan.view("ANT")}, pixel_spacing=scan.pixel_spacing, patient_id="P2")
+    (tmp_path / "images").mkdir()
+    write_dicom(one, tmp_path / "images" / "case1.dcm")
+    case = Case(case_id="case1", patient_id="P2", image="images/case1.dcm", origin="clinical",
+                meta={"source": "ward/0042.png"})
+    save_manifest(DatasetManifest(name="site", views=["ANT"], pixel_spacing=(4.52, 4.52), cases=[case]), tmp_path)
+    write_voc(tmp_path / "boxes" / "0042.xml", "0042.png", one.shape, _BOXES[:1])
+    read = read_site(tmp_path, pixel_mm=4.52, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]))
+    assert read.boxed_views == 1 and (read.views[0].target[0, 20:24, 10:14] == BOX_LESION).all()

@@ -8,6 +8,7 @@ Example::
     scintiseg predict /archive/bonescans --model runs/site --out predictions
     scintiseg adapt --unlabelled data/site --out runs/site --resume         # continue an interrupted run
     scintiseg adapt --normals /archive/normal --out runs/site-normals      # normal scans, lesions inserted
+    scintiseg adapt --unlabelled /archive/read --boxes /archive/read_boxes --out runs/site-boxes  # readers' boxes
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--normals", type=Path, metavar="DIR",
                         help="the site's normal scans (reported free of metastases; counts as acquired): each is a "
                         "labelled negative, and each epoch the real background of new inserted lesions (hybrid images)")
+    parser.add_argument("--boxes", default=[], metavar="DIR", action="append",
+                        help="the readers' hot-spot boxes of the --unlabelled scans (a folder of Pascal VOC XML, "
+                        "BS-80K's Abnormal / Normal; repeat for several): each annotated view is taught 'a lesion lies "
+                        "in this box' and 'nothing outside the lesion boxes' (the box tightness prior), not an outline")
     parser.add_argument("--out", required=True, type=Path, metavar="RUN", help="run folder to write")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"adaptation epochs (default {defaults.epochs})")
     parser.add_argument("--alpha", type=float, default=None,
@@ -80,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         val_patients=args.val_patients, synthetic=args.synthetic, seed=args.seed, threads=args.threads,
         generator_workers=args.generator_workers, device=args.device, progress=not args.quiet,
         freeze_norm=args.freeze_norm, normals=str(args.normals) if args.normals else "",
+        boxes=[str(b) for b in args.boxes],
     )
     result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume)
     if result.epochs_run:

@@ -16,6 +16,10 @@ The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unla
   epoch, and 8 fixed validation patients [choice: a fine-tuning run of minutes on a
   CPU; the shipped recipe used 48 and 12].
 * **Mix**: one site window per phantom window (:data:`scintiseg.train.adapt_config.SITE_SHARE`).
+* **Hot-spot boxes** (``boxes``, optional): a reader's Pascal VOC boxes of the site's scans (BS-80K's
+  ``Abnormal`` / ``Normal``) label the views they annotate, trained with the box tightness prior
+  (:func:`scintiseg.losses.box_loss`) instead of outlines made from the boxes
+  (:mod:`scintiseg.train.unlabelled`, "Hot-spot boxes").
 * **Normal scans** (``normals``, optional; :mod:`scintiseg.train.hybrid_site`): scans the site's reports
   called free of metastases are supervised windows on real anatomy: each a negative, and each epoch the
   background of new inserted lesions (hybrid images). With them the site's share of windows is split
@@ -52,6 +56,7 @@ import torch
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.voc import read_voc_folders
 from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, load_checkpoint
 from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
 from scintiseg.train.config import TrainConfig
@@ -126,13 +131,17 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
 
     Raises:
         ScintisegError: a missing model or site folder, a site folder with no readable scan, neither site
-            scans nor normal scans, a run folder that already holds a checkpoint (without ``resume``).
+            scans nor normal scans, a run folder that already holds a checkpoint (without ``resume``), an
+            unreadable box annotation, or boxes that annotate none of the site's scans.
     """
     settings = settings or AdaptSettings()
     if not 0.0 <= settings.share < 1.0:
         raise ScintisegError(f"--share must lie in [0, 1), got {settings.share}")
     if site is None and not settings.normals:
         raise ScintisegError("give the site's scans (--unlabelled DIR), its normal scans (--normals DIR), or both")
+    if settings.boxes and site is None:
+        raise ScintisegError("--boxes labels the scans of --unlabelled DIR: give them")
+    annotations = read_voc_folders(list(settings.boxes)) if settings.boxes else None  # a bad file fails here, first
     config = adaptation_config(model, out, settings)
     last = Path(out) / CHECKPOINT_DIR / LAST
     if last.exists() and not resume:
@@ -140,7 +149,13 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
     if config.threads:
         torch.set_num_threads(config.threads)
     scans = (None if site is None else
-             read_site(site, pixel_mm=config.pixel_mm, normalisation=config.normalisation, progress=config.progress))
+             read_site(site, pixel_mm=config.pixel_mm, normalisation=config.normalisation, progress=config.progress,
+                       boxes=annotations))
+    if annotations is not None and not scans.boxed_views:
+        raise ScintisegError(f"no scan here has a box annotation in {', '.join(map(str, settings.boxes))} (matched by "
+                             "file name or stem, as predict --boxes does)", path=site)
+    for path, reason in scans.box_notes if scans else []:
+        warnings.warn(f"{path}: {reason}", stacklevel=2)
     normals = (read_normals(settings.normals, pixel_mm=config.pixel_mm, normalisation=config.normalisation,
                             progress=config.progress) if settings.normals else None)
     train_normals, held_out = split_normals(normals, config.seed) if normals else (None, None)
@@ -163,7 +178,8 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         "model": str(config.init), "site": None if site is None else str(site), "share": settings.share,
         "alpha": settings.alpha,
         "site_views": {"unlabelled": scans.unlabelled_views if scans else 0, "labelled": scans.labelled_views if scans else 0,
-                       "pseudo": scans.pseudo_views if scans else 0},
+                       "pseudo": scans.pseudo_views if scans else 0, "boxed": scans.boxed_views if scans else 0},
+        "boxes": list(map(str, settings.boxes)),
         "normals": {"folder": settings.normals, "scans": len(normals.sources), "views": normals.views,
                     "held_out_scans": len(held_out.sources) if held_out else 0,
                     "validation": ("held-out patients" if held_out else "the training scans, new lesions")}

@@ -6,7 +6,7 @@ mix in :mod:`scintiseg.train.unlabelled`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Share of site windows in an epoch's training windows (:mod:`scintiseg.train.unlabelled`, "The mix").
 SITE_SHARE = 0.5
@@ -38,6 +38,8 @@ class AdaptSettings:
         progress: progress bars on stderr.
         freeze_norm: keep the model's normalisation statistics fixed (``TrainConfig.freeze_norm``).
         normals: a folder of the site's normal scans (:mod:`scintiseg.train.hybrid_site`; "" = none).
+        boxes: folders (or files) of Pascal VOC hot-spot boxes of the site's scans, which then label them
+            (:mod:`scintiseg.train.unlabelled`, "Hot-spot boxes"; empty = none).
     """
 
     epochs: int = EPOCHS
@@ -54,3 +56,4 @@ class AdaptSettings:
     progress: bool = True
     freeze_norm: bool = False
     normals: str = ""
+    boxes: list[str] = field(default_factory=list)

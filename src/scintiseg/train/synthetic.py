@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scintiseg.errors import ScintisegError
+from scintiseg.losses import BOX_LESION
 from scintiseg.phantom.config import PhantomConfig, profile
 from scintiseg.phantom.patient import generate_patient
 from scintiseg.prepare.degrade import random_degradation
@@ -111,7 +112,7 @@ def cut_window(image: np.ndarray, target: np.ndarray, size: int, rng: np.random.
     channels, rows, cols = image.shape
     out_image = np.zeros((channels, size, size), dtype=np.float32)
     out_target = np.zeros((1, size, size), dtype=np.float32)
-    lesion = np.argwhere(target[0] > 0.5)
+    lesion = np.argwhere((target[0] > 0.5) | (target[0] == BOX_LESION))  # a lesion, or a box said to hold one
     centre = lesion[rng.integers(len(lesion))] if len(lesion) and rng.random() < focus else None
 
     def span(length: int, at: int | None) -> tuple[int, int]:

@@ -31,7 +31,20 @@ Each scan is
    site's data; the papers' fused modes are not what the shipped model reads.]
 3. cut into windows of the model's window size with :func:`scintiseg.train.synthetic.cut_window`: placed
    uniformly for unlabelled views (no lesion is known to aim at), and half of them centred near a lesion
-   for labelled ones (as the phantom windows are, :data:`~scintiseg.train.synthetic.LESION_FOCUS`).
+   (or a lesion box) for labelled ones (as the phantom windows are, :data:`~scintiseg.train.synthetic.LESION_FOCUS`).
+
+**Hot-spot boxes** (``boxes``: Pascal VOC files, BS-80K's ``Abnormal`` / ``Normal``, :mod:`scintiseg.io.voc`).
+A view without an outline whose file has a box annotation is labelled *by its boxes*: its target is
+:data:`~scintiseg.losses.BOX_LESION` inside each lesion box, :data:`~scintiseg.losses.BOX_IGNORE` inside a box
+marked difficult or of an unknown label, and background everywhere else, benign boxes included, so that
+:func:`scintiseg.losses.box_loss` teaches "a lesion lies somewhere in here" and "nothing here" without
+taking any outline as truth (``scintiseg annotations from-boxes`` instead outlines each box at its hot spot's
+half maximum and teaches that outline). [Choice: outside every box is background, the assumption of every
+box-supervised method and of ``from-boxes``: a reader who boxes hot spots boxes every lesion of the image.]
+A file's annotation is found as ``scintiseg predict --boxes`` finds it (:func:`scintiseg.io.voc.annotation_of`:
+its path, file name or stem; in a data set, each view's original file, then the case's image), and only for a
+one-view file or a view whose own file it annotates (a VOC file names no view). One whose declared size is not
+the view's is not used (listed in :attr:`SiteScans.box_notes`); an outline of the view always wins.
 
 The built inputs are kept in memory and new windows are cut from them every epoch, from a generator
 seeded with ``(seed, epoch)`` (so a resumed run cuts the same windows); only the cut is repeated.
@@ -60,7 +73,9 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dataset import MANIFEST_NAME, lesion_label_names, load_case, load_manifest
-from scintiseg.io.importer import PSEUDO
+from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
+from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind
+from scintiseg.losses import BOX_IGNORE, BOX_LESION
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan
@@ -79,6 +94,8 @@ class SiteView:
     labelled: bool
     #: The target is a pseudo-label (the model's confident prediction), not a person's outline.
     pseudo: bool = False
+    #: The target holds a reader's hot-spot boxes (module docstring, "Hot-spot boxes"), not an outline.
+    boxed: bool = False
 
 
 @dataclass
@@ -89,16 +106,23 @@ class SiteScans:
         views: every view read, in file order.
         skipped: ``(path, reason)`` of every file that could not be read (listed, never raised).
         source: the folder read.
+        box_notes: ``(path, reason)`` of every box annotation found and not used (the scan stays in).
     """
 
     views: list[SiteView]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     source: str = ""
+    box_notes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def labelled_views(self) -> int:
-        """Views with a person's outline (pseudo-labelled views not counted: :attr:`pseudo_views`)."""
-        return sum(v.labelled and not v.pseudo for v in self.views)
+        """Views with a person's outline (pseudo-labelled and boxed views not counted)."""
+        return sum(v.labelled and not v.pseudo and not v.boxed for v in self.views)
+
+    @property
+    def boxed_views(self) -> int:
+        """Views labelled by a reader's hot-spot boxes (module docstring, "Hot-spot boxes")."""
+        return sum(v.boxed for v in self.views)
 
     @property
     def pseudo_views(self) -> int:
@@ -111,13 +135,14 @@ class SiteScans:
 
 
 def scan_files(folder: Path) -> list[Path]:
-    """Files under ``folder`` (sorted, recursive; hidden names and LabelMe ``.json`` files skipped)."""
+    """Files under ``folder`` (sorted, recursive; hidden names, LabelMe ``.json`` and Pascal VOC ``.xml`` files
+    skipped)."""
     if folder.is_file():
         return [folder]
     files = []
     for here, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        files += [Path(here) / n for n in sorted(names) if not n.startswith(".") and not n.lower().endswith(".json")]
+        files += [Path(here) / n for n in sorted(names) if not n.startswith(".") and not n.lower().endswith((".json", ".xml"))]
     return files
 
 
@@ -127,8 +152,22 @@ def _masks_to_grid(masks: dict[str, np.ndarray], scan: Scan) -> dict[str, np.nda
                    if mask.shape != scan.shape else np.asarray(mask, dtype=bool)) for view, mask in masks.items()}
 
 
+def box_masks(boxes: Collection[VocBox], shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The lesion boxes' and the unknown boxes' pixels on a view of ``shape`` (module docstring, "Hot-spot
+    boxes"); benign boxes are background and mark nothing. Boxes are clipped to the view."""
+    lesion, unknown = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    for box in boxes:
+        kind = box_kind(box)
+        if kind == "normal":
+            continue
+        (top, bottom), (left, right) = box.rows, box.cols
+        (lesion if kind == "lesion" else unknown)[max(top, 0):bottom + 1, max(left, 0):right + 1] = True
+    return lesion, unknown & ~lesion
+
+
 def build_views(scan: Scan, masks: dict[str, np.ndarray] | None, case_id: str, *, pixel_mm: float,
-                normalisation: str, pseudo: Collection[str] = ()) -> list[SiteView]:
+                normalisation: str, pseudo: Collection[str] = (),
+                boxes: dict[str, Collection[VocBox]] | None = None) -> list[SiteView]:
     """Steps 1-2 of the module docstring for one scan: one :class:`SiteView` per view.
 
     Args:
@@ -139,26 +178,68 @@ def build_views(scan: Scan, masks: dict[str, np.ndarray] | None, case_id: str, *
         pixel_mm: the model's pixel size.
         normalisation: the model's intensity normalisation.
         pseudo: the views among ``masks`` whose mask is a pseudo-label.
+        boxes: view -> a reader's hot-spot boxes on the scan's grid; a view in ``masks`` ignores its boxes.
     """
     resampled = resample_scan(scan, (pixel_mm, pixel_mm))
     grid_masks = _masks_to_grid(masks or {}, resampled)
+    boxed = {view: box_masks(found, scan.view(view).shape) for view, found in (boxes or {}).items()
+             if view not in grid_masks}
     views = []
     for view in resampled.view_names:
         built = model_input(resampled, "ant", normalisation, view=view)
         labelled = view in grid_masks
         target = built.target({view: grid_masks[view]}) if labelled else np.zeros((1, *built.image.shape[-2:]), np.float32)
-        views.append(SiteView(case_id, resampled.patient_id or case_id, view, built.image, target, labelled,
-                              pseudo=labelled and view in pseudo))
+        if view in boxed:
+            lesion, unknown = (built.target(_masks_to_grid({view: m}, resampled))[0] > 0 for m in boxed[view])
+            target[0][unknown] = BOX_IGNORE
+            target[0][lesion] = BOX_LESION
+        views.append(SiteView(case_id, resampled.patient_id or case_id, view, built.image, target,
+                              labelled or view in boxed, pseudo=labelled and view in pseudo, boxed=view in boxed))
     return views
 
 
-def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False) -> SiteScans:
+def view_boxes(annotations: dict[str, VocAnnotation], scan: Scan, files: Collection[str | Path],
+               per_view: dict | None = None, notes: list[tuple[str, str]] | None = None) -> dict[str, tuple[VocBox, ...]]:
+    """view -> the boxes that label it (module docstring, "Hot-spot boxes").
+
+    Args:
+        annotations: the box annotations (:func:`scintiseg.io.voc.read_voc_folders`).
+        scan: the scan as read.
+        files: the scan's file(s), tried in order (a data set's case: its original file, then its image).
+        per_view: view -> that view's own original file (a joined study's ``meta["view_sources"]``).
+        notes: where an annotation found and not used is listed with the reason.
+    """
+    notes = [] if notes is None else notes
+    candidates = {str(v): [f] for v, f in (per_view or {}).items() if v in scan.view_names and f}
+    whole = next((a for a in (annotation_of(annotations, f) for f in files) if a is not None), None)
+    if len(scan.view_names) == 1:
+        candidates.setdefault(scan.view_names[0], []).extend(files)
+    elif whole is not None and not candidates:
+        notes.append((str(whole.path), f"boxes for {Path(str(next(iter(files)))).name}, a file of two views "
+                                       f"({' and '.join(scan.view_names)}): a box names no view, not used"))
+    found = {}
+    for view, tried in candidates.items():
+        annotation = next((a for a in (annotation_of(annotations, f) for f in tried) if a is not None), None)
+        if annotation is None:
+            continue
+        shape = scan.view(view).shape
+        if annotation.shape is not None and tuple(annotation.shape) != tuple(shape):
+            notes.append((str(annotation.path), f"boxes for a {annotation.shape[0]}x{annotation.shape[1]} image, view "
+                                                f"{view} is {shape[0]}x{shape[1]}: not used"))
+            continue
+        found[view] = annotation.boxes
+    return found
+
+
+def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False,
+              boxes: dict[str, VocAnnotation] | None = None) -> SiteScans:
     """The site's scans in ``folder`` built for a model of ``pixel_mm`` and ``normalisation``.
 
     A folder with a ``dataset.json`` is read as a data set (labelled cases labelled, views listed in
     ``meta["pseudo"]`` pseudo-labelled, the others unlabelled);
     any other folder is walked for files :func:`scintiseg.io.read_scan` reads, all unlabelled. A file it
-    cannot read is skipped and listed.
+    cannot read is skipped and listed. With ``boxes`` (:func:`scintiseg.io.voc.read_voc_folders`), a view
+    without an outline whose file has a box annotation is labelled by its boxes (module docstring).
 
     Raises:
         ScintisegError: the folder does not exist, or not one scan could be read from it.
@@ -176,8 +257,14 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                     warnings.simplefilter("ignore")  # the data set's own check reports them
                     scan, masks = load_case(folder, case, labels=labels)
                 pseudo = case.meta.get(PSEUDO, [])
+                found = {}
+                if boxes:
+                    source = case.meta.get("source")
+                    per_view = case.meta.get(VIEW_SOURCES) if isinstance(case.meta.get(VIEW_SOURCES), dict) else None
+                    found = view_boxes(boxes, scan, [*([str(source)] if source else []), folder / case.image],
+                                       per_view, site.box_notes)
                 site.views += build_views(scan, masks, case.case_id, pixel_mm=pixel_mm, normalisation=normalisation,
-                                          pseudo=pseudo if isinstance(pseudo, list) else [])
+                                          pseudo=pseudo if isinstance(pseudo, list) else [], boxes=found)
             except ScintisegError as exc:
                 site.skipped.append((case.case_id, exc.problem))
     else:
@@ -186,7 +273,9 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
                     scan = read_scan(path)
-                site.views += build_views(scan, None, path.stem, pixel_mm=pixel_mm, normalisation=normalisation)
+                found = view_boxes(boxes, scan, [path], notes=site.box_notes) if boxes else {}
+                site.views += build_views(scan, None, path.stem, pixel_mm=pixel_mm, normalisation=normalisation,
+                                          boxes=found)
             except ScintisegError as exc:
                 site.skipped.append((str(path), exc.problem))
             except OSError as exc:
