@@ -569,17 +569,24 @@ def test_four_frames_of_one_energy_window_are_one_error(tmp_path):
 
 @pytest.mark.parametrize("how, expected", [
     ("code POST", "POST"), ("code ANT", "ANT"), ("position PA", "POST"), ("position AP", "ANT"), ("nothing", "VIEW"),
+    ("series WB POST", "POST"), ("series Anterior Whole Body", "ANT"), ("series Whole body ANT/POST", "VIEW"),
+    ("series Bone scan", "VIEW"), ("series WB ANT|position PA", "POST"), ("series WB|protocol WB_Posterior", "POST"),
 ])
-def test_a_one_frame_image_names_its_view_by_its_own_view_code_or_view_position(tmp_path, how, expected):
+def test_a_one_frame_image_names_its_view_by_its_own_view_code_view_position_or_description(tmp_path, how, expected):
     """A one-frame image (a Secondary Capture, say) carries no Detector Information: its top-level View Code
-    Sequence, else its View Position, says the view."""
+    Sequence, else its View Position, else the words of its Series Description or Protocol Name say the view."""
     ds = scan_to_dataset(Scan({"VIEW": np.full((64, 32), 7, np.uint16)}, pixel_spacing=(2.26, 2.26)))
     del ds.DetectorInformationSequence
-    kind, value = how.split(" ") if " " in how else (how, "")
-    if kind == "code":
-        code = Dataset()
-        code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = VIEW_CODES[value]
-        ds.ViewCodeSequence = Sequence([code])
-    elif kind == "position":
-        ds.ViewPosition = value
+    for part in how.split("|"):
+        kind, value = part.split(" ", 1) if " " in part else (part, "")
+        if kind == "code":
+            code = Dataset()
+            code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = VIEW_CODES[value]
+            ds.ViewCodeSequence = Sequence([code])
+        elif kind == "position":
+            ds.ViewPosition = value
+        elif kind == "series":
+            ds.SeriesDescription = value
+        elif kind == "protocol":
+            ds.ProtocolName = value
     assert read_scan(_save(ds, tmp_path / "one.dcm")).view_names == [expected]

@@ -15,7 +15,11 @@ in every transfer syntax pydicom can decode (JPEG Lossless through GDCM in a chi
 2. GE's private dataset name (GEMS_GENIE_1 (0011,xx12) or Image ID (0054,0400)): GE Genie/Xeleris
    export a whole-body pair as ``<name>_E`` (anterior) and ``<name>_F`` (posterior),
 3. of a one-frame image, its View Position (0018,5101) ``AP`` (anterior) or ``PA`` (posterior) (session 23),
-4. otherwise, for two frames with a Detector Vector, detector 1 is taken as anterior and detector 2 as
+4. of a one-frame image, the words of its Series Description (0008,103E), then of its Protocol Name (0018,1030):
+   ``ANT`` / ``anterior`` or ``POST`` / ``posterior`` as whole words, by the rule file names are read with
+   (:func:`scintiseg.io.view_names.view_from_text`; ``WB ANT``, ``Anterior Whole Body``; a text that names both
+   views names neither) (session 24),
+5. otherwise, for two frames with a Detector Vector, detector 1 is taken as anterior and detector 2 as
    posterior -- the usual dual-head convention, but a guess, so a warning says so.
 
 A single frame without any of these is the unnamed view ``VIEW``.
@@ -71,6 +75,7 @@ from scintiseg.io.atomic import atomic_path
 from scintiseg.io.images import MAX_VIEW_PIXELS, assumed_pixel_spacing, grey_from_channels
 from scintiseg.io.isolated_decode import decode_in_child, in_process_plugin
 from scintiseg.io.library_messages import ReaderWarning, library_messages
+from scintiseg.io.view_names import view_from_text
 from scintiseg.scan import Scan
 
 #: NM Image Storage SOP class.
@@ -328,6 +333,15 @@ def _side_from_view_position(ds: Dataset) -> str | None:
     return {"AP": "ANT", "PA": "POST"}.get(str(ds.get("ViewPosition", "") or "").strip().upper())
 
 
+def _side_from_description(ds: Dataset) -> str | None:
+    """The view a one-frame image's Series Description, else its Protocol Name, names (module docstring, step 4)."""
+    for keyword in ("SeriesDescription", "ProtocolName"):
+        side = view_from_text(str(ds.get(keyword, "") or ""))
+        if side is not None:
+            return side
+    return None
+
+
 def _side_from_ge_name(ds: Dataset) -> str | None:
     """GE Genie/Xeleris dataset names: ``..._E`` anterior, ``..._F`` posterior."""
     names = [str(ds.get("ImageID", "") or "")]
@@ -410,7 +424,8 @@ def _view_names(ds: Dataset, frames: int, path, keep: list[int] | None = None) -
             side = _side_from_code_sequence(info[detector_vector[0] - 1])
         if side is None and len(info) == 1:
             side = _side_from_code_sequence(info[0])
-        return [side or _side_from_code_sequence(ds) or _side_from_ge_name(ds) or _side_from_view_position(ds) or "VIEW"]
+        return [side or _side_from_code_sequence(ds) or _side_from_ge_name(ds) or _side_from_view_position(ds)
+                or _side_from_description(ds) or "VIEW"]
     if frames > 2:
         raise ScintisegError(
             f"{frames} frames of one energy window, but a planar scan has at most two views (ANT, POST); "

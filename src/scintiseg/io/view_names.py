@@ -67,6 +67,18 @@ def view_from_name(path: str | Path) -> str | None:
     return _view_said([word for _, _, word in _spans(Path(path).stem)])
 
 
+def view_from_text(text: str) -> str | None:
+    """``"ANT"`` or ``"POST"`` when a free text (a DICOM Series Description) says one view by the file name's rule
+    (module docstring: whole words; a text that says both, or neither, says nothing), else None.
+
+    Example::
+
+        view_from_text("WB Anterior")      # "ANT"
+        view_from_text("Whole body ANT/POST")  # None
+    """
+    return _view_said([word for _, _, word in _spans(str(text))])
+
+
 def _words_without_view(name: str) -> tuple[str, ...]:
     return tuple(word for _, _, word in _spans(name) if word not in VIEW_WORDS)
 
