@@ -150,7 +150,7 @@ def test_adapt_learns_from_readers_boxes_and_refuses_boxes_that_label_nothing(tm
     capsys.readouterr()
     record = json.loads((run / "adapt.json").read_text())
     assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0, "boxed": 2}
-    assert record["boxes"] == [str(boxes)]
+    assert record["boxes"] == [str(boxes)] and record["turned"] == []
     assert load_checkpoint(checkpoint_path(run, "last"))["history"][0]["train_supervised"] > 0
     # Boxes of other files, a broken box file: one line each, before any training.
     other = tmp_path / "other"
@@ -162,3 +162,16 @@ def test_adapt_learns_from_readers_boxes_and_refuses_boxes_that_label_nothing(tm
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and words in err
         assert not (tmp_path / f"run_{folder.name}" / "checkpoints").exists()
+
+
+def test_adapt_reads_a_scan_stored_head_down_turned_as_predict_does(tmp_path, capsys):
+    site = tmp_path / "site"
+    site.mkdir()
+    scan = generate_patient(520, profile("small")).scan
+    write_dicom(scan, site / "up.dcm")
+    write_dicom(scan.with_views({v: scan.view(v)[::-1] for v in scan.view_names}), site / "down.dcm")
+    model, run = _model(tmp_path), tmp_path / "run"
+    assert main(_args(model, site, run)) == 0
+    assert "down.dcm: stored head-down: read turned" in capsys.readouterr().err
+    record = json.loads((run / "adapt.json").read_text())
+    assert record["turned"] == [{"path": str(site / "down.dcm"), "how": "head_down"}]

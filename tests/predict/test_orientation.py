@@ -13,7 +13,7 @@ from scintiseg.predict.orientation import (
     turned_scan,
     upright,
 )
-from scintiseg.predict.pipeline import PredictSettings, predict_scan
+from scintiseg.predict.pipeline import PredictSettings, predict_scan, read_upright
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 from scintiseg.scan import Scan
 
@@ -120,3 +120,22 @@ def test_nm1_stored_lying_either_way_gives_the_upright_prediction(nm1_scan, ship
         [(l.region, l.laterality, l.area_px, round(l.centroid_row), round(l.centroid_col)) for l in up.lesions]
     assert got.bsi_percent == pytest.approx(up.bsi_percent)
     assert ("counter-clockwise" in got.scan.metadata["turned_upright"]) is (quarter == -1)
+
+
+def test_read_upright_reads_a_scan_for_training_as_prediction_reads_it(nm1_scan, tmp_path):
+    """``scintiseg adapt`` trains on each site scan as prediction reads it: a head-down scan turned back (rows
+    reversed), a lying export stood the other quarter when the reader's quarter left its head at the bottom."""
+    from scintiseg.io import read_scan
+    from scintiseg.io.images import write_png16
+
+    network = PredictSettings().region_network()
+    as_stored, how = read_upright(nm1_scan, network)
+    assert as_stored is nm1_scan and how == ""
+    upright_again, how = read_upright(turned_scan(nm1_scan), network)
+    assert how == HEAD_DOWN_FLAG
+    np.testing.assert_array_equal(upright_again.view("ANT"), nm1_scan.view("ANT"))
+    write_png16(np.rot90(np.asarray(nm1_scan.view("ANT")), -1), tmp_path / "lying.png")
+    lying = read_scan(tmp_path / "lying.png", split_views=True, pixel_spacing=nm1_scan.pixel_spacing)
+    stood, how = read_upright(lying, network)
+    assert how == "stood_the_other_way"
+    np.testing.assert_array_equal(stood.view("VIEW"), nm1_scan.view("ANT"))

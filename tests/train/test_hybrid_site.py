@@ -55,6 +55,16 @@ def test_read_normals_prepares_each_scan_and_lists_what_it_could_not_use(normals
         read_normals(tmp_path / "absent", pixel_mm=4.52, normalisation="robust")
 
 
+def test_with_orient_a_normal_scan_is_prepared_as_prediction_reads_it(normals_dir):
+    def orient(scan):  # stands in for the region network's judgement (predict.pipeline.read_upright)
+        return scan.with_views({v: np.asarray(i)[::-1] for v, i in scan.views.items()}), "head_down"
+
+    turned = read_normals(normals_dir / "n0.dcm", pixel_mm=4.52, normalisation="robust", orient=orient)
+    as_stored = read_normals(normals_dir / "n0.dcm", pixel_mm=4.52, normalisation="robust")
+    assert turned.turned == [(str(normals_dir / "n0.dcm"), "head_down")] and as_stored.turned == []
+    np.testing.assert_array_equal(turned.sources[0][1].scan.view("ANT"), as_stored.sources[0][1].scan.view("ANT")[::-1])
+
+
 def test_hybrid_windows_hold_inserted_lesions_and_negatives_seeded_by_epoch(normals):
     first = hybrid_windows(normals, 24, window_size=64, seed=5, epoch=0)
     again = hybrid_windows(normals, 24, window_size=64, seed=5, epoch=0)

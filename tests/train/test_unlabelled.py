@@ -165,3 +165,37 @@ def test_a_data_set_case_finds_its_boxes_by_its_original_file(tmp_path):
     write_voc(tmp_path / "boxes" / "0042.xml", "0042.png", one.shape, _BOXES[:1])
     read = read_site(tmp_path, pixel_mm=4.52, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]))
     assert read.boxed_views == 1 and (read.views[0].target[0, 20:24, 10:14] == BOX_LESION).all()
+
+
+def test_with_orient_a_head_down_scan_is_read_turned_its_outline_and_boxes_with_it(tmp_path):
+    scan = _scan(4)
+    one = Scan({"ANT": scan.view("ANT")[::-1].copy()}, pixel_spacing=scan.pixel_spacing, patient_id="P4")  # head-down
+    write_dicom(one, tmp_path / "down.dcm")
+    write_voc(tmp_path / "boxes" / "down.xml", "down.dcm", one.shape, _BOXES[:1])  # rows 20-23 as stored
+
+    def orient(read: Scan):  # stands in for the region network's judgement (predict.pipeline.read_upright)
+        return read.with_views({v: np.asarray(i)[::-1] for v, i in read.views.items()}), "head_down"
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (tmp_path / "down.dcm").rename(site / "down.dcm")
+    read = read_site(site, pixel_mm=4.52, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]),
+                     orient=orient)
+    (view,) = read.views
+    assert read.turned == [(str(site / "down.dcm"), "head_down")]
+    target = view.target[0]  # the box follows the turn: rows 20-23 of 64 as stored are rows 40-43 upright
+    assert (target[40:44, 10:14] == BOX_LESION).all() and (target == BOX_LESION).sum() == 16
+    assert view.image[0, 20:24, 10:14].mean() > 2 * view.image[0].mean()  # the hot spot upright at rows 20-23
+    # A turn other than a row reversal leaves boxes drawn on the file unusable: listed, the scan kept unlabelled.
+    read = read_site(site, pixel_mm=4.52, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]),
+                     orient=lambda s: (s, "stood_the_other_way"))
+    assert not read.views[0].labelled and "its boxes not used" in read.box_notes[0][1]
+
+
+def test_a_plain_folder_is_read_as_prediction_reads_it_a_file_named_post_is_posterior(tmp_path):
+    scan = _scan(5)
+    write_png16(scan.view("POST").astype(np.uint16), tmp_path / "p7_POST.png")
+    (view,) = read_site(tmp_path, pixel_mm=2.26, normalisation="robust").views
+    assert view.view == "POST"
+    np.testing.assert_array_equal(view.image, build_views(Scan({"POST": scan.view("POST")}, pixel_spacing=(2.26, 2.26)),
+                                                          None, "p", pixel_mm=2.26, normalisation="robust")[0].image)

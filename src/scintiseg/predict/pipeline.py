@@ -461,18 +461,44 @@ def read_head_down(scan: Scan, model: LoadedModel, settings: PredictSettings, ne
     back onto the views as stored; None for a scan that is upright, or not clearly head-down
     (:mod:`.orientation`: the region maps judge it, and a turned scan is mapped only when no whole-body view
     of the stored one shows an upright head)."""
+    found = _turned_head_up(scan, network, analysis)
+    if found is None:
+        return None
+    turned, regions = found
+    probabilities, coverage, flags = model_probabilities(turned, model, settings)
+    regions = {view: turned_regions(one) for view, one in regions.items()}
+    return (turned_maps(probabilities), turned_maps(coverage), [*flags, HEAD_DOWN_FLAG],
+            replace(analysis, regions=regions))
+
+
+def _turned_head_up(scan: Scan, network: RegionModel,
+                    analysis: CountAnalysis) -> tuple[Scan, dict[str, SkeletonRegions]] | None:
+    """``scan`` turned head-up (rows reversed) with the turned views' regions, when the region maps show it
+    stored head-down (:mod:`.orientation`); else None."""
     pixel = tuple(float(s) for s in scan.pixel_spacing)
     if upright(analysis.regions, pixel) is not False:
         return None
     turned = turned_scan(scan)
     maps = predict_region_maps(network, turned, list(analysis.regions))
     regions = {view: partial_view(learned_regions(turned.view(view), view, maps[view]), pixel[0]) for view in maps}
-    if upright(regions, pixel) is not True:
-        return None
-    probabilities, coverage, flags = model_probabilities(turned, model, settings)
-    regions = {view: turned_regions(one) for view, one in regions.items()}
-    return (turned_maps(probabilities), turned_maps(coverage), [*flags, HEAD_DOWN_FLAG],
-            replace(analysis, regions=regions))
+    return (turned, regions) if upright(regions, pixel) is True else None
+
+
+#: What :func:`read_upright` did to a scan: nothing, its rows reversed, or half a turn more.
+UPRIGHT_AS_STORED, UPRIGHT_ROWS_REVERSED, UPRIGHT_HALF_TURN = "", HEAD_DOWN_FLAG, "stood_the_other_way"
+
+
+def read_upright(scan: Scan, network: RegionModel) -> tuple[Scan, str]:
+    """``scan`` the way :func:`predict_scan` reads it, for training on a site's scans (``scintiseg adapt``): a view
+    stored head-down read with its rows reversed (:data:`UPRIGHT_ROWS_REVERSED`), a body stored lying that the
+    reader stood the wrong way turned half a turn more (:data:`UPRIGHT_HALF_TURN`), else as it is
+    (:data:`UPRIGHT_AS_STORED`); the region network judges, as in prediction (:mod:`.orientation`)."""
+    analysis = analyse_counts(scan, scan.view_names, network)
+    other = stood_the_other_way(scan, network, analysis)
+    if other is not None:
+        return other[0], UPRIGHT_HALF_TURN
+    found = _turned_head_up(scan, network, analysis)
+    return (scan, UPRIGHT_AS_STORED) if found is None else (found[0], UPRIGHT_ROWS_REVERSED)
 
 
 def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysis) -> tuple[Scan, CountAnalysis] | None:

@@ -16,6 +16,10 @@ The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unla
   epoch, and 8 fixed validation patients [choice: a fine-tuning run of minutes on a
   CPU; the shipped recipe used 48 and 12].
 * **Mix**: one site window per phantom window (:data:`scintiseg.train.adapt_config.SITE_SHARE`).
+* **Orientation**: every scan is read as ``scintiseg predict`` reads it (:mod:`scintiseg.train.unlabelled`,
+  "Read as prediction reads them"): ``scintiseg adapt`` passes the region network's judgement (``orient``), so a
+  scan stored head-down teaches an upright patient, not an upside-down one; each turned scan is listed in
+  ``adapt.json`` (``turned``) and warned about.
 * **Hot-spot boxes** (``boxes``, optional): a reader's Pascal VOC boxes of the site's scans (BS-80K's
   ``Abnormal`` / ``Normal``) label the views they annotate, trained with the box tightness prior
   (:func:`scintiseg.losses.box_loss`) instead of outlines made from the boxes
@@ -64,7 +68,7 @@ from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data,
 from scintiseg.train.data import SegmentationDataset
 from scintiseg.train.hybrid_site import read_normals, split_normals, validation_windows
 from scintiseg.train.site_mix import MixedPool
-from scintiseg.train.unlabelled import read_site
+from scintiseg.train.unlabelled import Orient, read_site
 
 
 def model_checkpoint(model: str | Path) -> Path:
@@ -115,7 +119,7 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
 
 
 def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings: AdaptSettings | None = None, *,
-          resume: bool = False) -> TrainResult:
+          resume: bool = False, orient: Orient | None = None) -> TrainResult:
     """Fine-tune ``model`` on the scans in ``site`` (module docstring) and write the run folder ``out``.
 
     Args:
@@ -125,6 +129,8 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         out: the run folder.
         settings: what to change (defaults: :class:`AdaptSettings`).
         resume: continue an interrupted adaptation from ``out/checkpoints/last.pt``.
+        orient: reads a scan upright as prediction does (:func:`scintiseg.predict.pipeline.read_upright` with the
+            region network; ``scintiseg adapt`` passes it): scans stored head-down are then trained turned.
 
     Returns:
         the :class:`~scintiseg.train.loop.TrainResult` of the run.
@@ -150,17 +156,20 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         torch.set_num_threads(config.threads)
     scans = (None if site is None else
              read_site(site, pixel_mm=config.pixel_mm, normalisation=config.normalisation, progress=config.progress,
-                       boxes=annotations))
+                       boxes=annotations, orient=orient))
     if annotations is not None and not scans.boxed_views:
         raise ScintisegError(f"no scan here has a box annotation in {', '.join(map(str, settings.boxes))} (matched by "
                              "file name or stem, as predict --boxes does)", path=site)
     for path, reason in scans.box_notes if scans else []:
         warnings.warn(f"{path}: {reason}", stacklevel=2)
     normals = (read_normals(settings.normals, pixel_mm=config.pixel_mm, normalisation=config.normalisation,
-                            progress=config.progress) if settings.normals else None)
+                            progress=config.progress, orient=orient) if settings.normals else None)
     train_normals, held_out = split_normals(normals, config.seed) if normals else (None, None)
     for path, reason in [*(scans.skipped if scans else []), *(normals.skipped if normals else [])]:
         warnings.warn(f"{path}: skipped: {reason}", stacklevel=2)
+    for path, how in [*(scans.turned if scans else []), *(normals.turned if normals else [])]:
+        warnings.warn(f"{path}: stored {'head-down' if how == 'head_down' else 'lying, stood the wrong way'}: read "
+                      "turned, as predict reads it", stacklevel=2)
     start = int(load_checkpoint(last, required=("epoch",))["epoch"]) if resume and last.exists() else 0
     phantom = prepare_synthetic_data(config, start)
     try:
@@ -180,6 +189,7 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         "site_views": {"unlabelled": scans.unlabelled_views if scans else 0, "labelled": scans.labelled_views if scans else 0,
                        "pseudo": scans.pseudo_views if scans else 0, "boxed": scans.boxed_views if scans else 0},
         "boxes": list(map(str, settings.boxes)),
+        "turned": [{"path": p, "how": h} for p, h in [*(scans.turned if scans else []), *(normals.turned if normals else [])]],
         "normals": {"folder": settings.normals, "scans": len(normals.sources), "views": normals.views,
                     "held_out_scans": len(held_out.sources) if held_out else 0,
                     "validation": ("held-out patients" if held_out else "the training scans, new lesions")}

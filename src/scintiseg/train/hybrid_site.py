@@ -89,6 +89,7 @@ class NormalScans:
         normalisation: the model's intensity normalisation.
         skipped: ``(path, reason)`` of every file that could not be used (listed, never raised).
         source: the folder read.
+        turned: ``(path, what was done)`` of every scan read turned (:func:`read_normals`'s ``orient``).
     """
 
     sources: list[tuple[str, HybridSource]]
@@ -96,6 +97,7 @@ class NormalScans:
     normalisation: str
     skipped: list[tuple[str, str]] = field(default_factory=list)
     source: str = ""
+    turned: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def views(self) -> int:
@@ -105,9 +107,11 @@ class NormalScans:
 
 def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan]]]:
     """``(name, case id, reader)`` of each scan in ``folder``: a data set's cases (``dataset.json``; a case with a
-    lesion outline is refused, it is not normal), else every file under it (case id: the file's stem)."""
+    lesion outline is refused, it is not normal), else every file under it (case id: the file's stem), read as
+    prediction reads it (a page of two views split, a lying body stood, a view named by its file name)."""
     if not (folder / MANIFEST_NAME).is_file():
-        return [(str(path), path.stem, partial(read_scan, path)) for path in scan_files(folder)]
+        return [(str(path), path.stem, partial(read_scan, path, split_views=True, view="name"))
+                for path in scan_files(folder)]
 
     manifest = load_manifest(folder)
     labels = lesion_label_names(manifest)  # read once, not by load_case for every case
@@ -121,13 +125,16 @@ def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan]]]:
     return [(case.case_id, case.case_id, partial(case_scan, case)) for case in manifest.cases]
 
 
-def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False) -> NormalScans:
+def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False,
+                 orient: Callable[[Scan], tuple[Scan, str]] | None = None) -> NormalScans:
     """The normal scans in ``folder`` (any file :func:`scintiseg.io.read_scan` reads), prepared for insertion.
 
     A data set folder (``dataset.json``) is read case by case, and a case with a lesion outline is refused. A
     file that cannot be read, an 8-bit image (an export: grey levels, not counts, so thinning it would not give
     the noise of a shorter scan), one whose counts cannot be thinned (not whole non-negative numbers), or one
-    with no body to place a lesion on, is skipped and listed.
+    with no body to place a lesion on, is skipped and listed. With ``orient``
+    (:func:`scintiseg.predict.pipeline.read_upright`), a scan stored head-down is read turned, as prediction reads it
+    (listed in ``NormalScans.turned``).
 
     Raises:
         ScintisegError: the folder does not exist, or not one scan could be used.
@@ -141,6 +148,10 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
                 scan = read()
+            if orient is not None:
+                scan, how = orient(scan)
+                if how:
+                    normals.turned.append((name, how))
             if any(np.asarray(image).dtype == np.uint8 for image in scan.views.values()):
                 raise ScintisegError("an 8-bit image (an export?): inserted lesions need the counts as acquired")
             normals.sources.append((case_id, prepare_source(scan)))

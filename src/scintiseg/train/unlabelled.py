@@ -33,6 +33,15 @@ Each scan is
    uniformly for unlabelled views (no lesion is known to aim at), and half of them centred near a lesion
    (or a lesion box) for labelled ones (as the phantom windows are, :data:`~scintiseg.train.synthetic.LESION_FOCUS`).
 
+**Read as prediction reads them.** A file of a plain folder is read as ``scintiseg predict`` reads it
+(:func:`scintiseg.io.read_scan` with ``split_views=True, view="name"``: a page of ANT and POST side by side is
+the two views, a body stored lying is stood up, a view named POST by its file or folder name is mirrored into
+ANT's orientation), so the adapted model is taught on the views it will be asked about. With ``orient`` (the
+region network's judgement, :func:`scintiseg.predict.pipeline.read_upright`, which ``scintiseg adapt`` passes in:
+training code does not import prediction), a scan stored head-down is read with its rows reversed, its outlines
+and boxes with it, and a lying body stood the wrong way is turned half a turn more; each is listed
+(:attr:`SiteScans.turned`). Without it scans are read as stored.
+
 **Hot-spot boxes** (``boxes``: Pascal VOC files, BS-80K's ``Abnormal`` / ``Normal``, :mod:`scintiseg.io.voc`).
 A view without an outline whose file has a box annotation is labelled *by its boxes*: its target is
 :data:`~scintiseg.losses.BOX_LESION` inside each lesion box, :data:`~scintiseg.losses.BOX_IGNORE` inside a box
@@ -64,7 +73,8 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,12 +117,14 @@ class SiteScans:
         skipped: ``(path, reason)`` of every file that could not be read (listed, never raised).
         source: the folder read.
         box_notes: ``(path, reason)`` of every box annotation found and not used (the scan stays in).
+        turned: ``(path or case id, what was done)`` of every scan ``orient`` turned (module docstring).
     """
 
     views: list[SiteView]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     source: str = ""
     box_notes: list[tuple[str, str]] = field(default_factory=list)
+    turned: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def labelled_views(self) -> int:
@@ -231,15 +243,47 @@ def view_boxes(annotations: dict[str, VocAnnotation], scan: Scan, files: Collect
     return found
 
 
+#: What ``orient`` returns (:func:`scintiseg.predict.pipeline.read_upright`): the scan, and ``""`` (as stored),
+#: :data:`ROWS_REVERSED` or another turn's name.
+Orient = Callable[[Scan], tuple[Scan, str]]
+#: ``orient``'s word for a scan read with its rows reversed (stored head-down): outlines and boxes follow.
+ROWS_REVERSED = "head_down"
+
+
+def _flipped_boxes(boxes: Collection[VocBox], height: int) -> tuple[VocBox, ...]:
+    """``boxes`` of a view of ``height`` rows, on the view with its rows reversed."""
+    return tuple(replace(box, rows=(height - 1 - box.rows[1], height - 1 - box.rows[0])) for box in boxes)
+
+
+def _oriented(scan: Scan, masks: dict[str, np.ndarray] | None, boxes: dict[str, tuple[VocBox, ...]], name: str,
+              orient: Orient | None, site: SiteScans):
+    """``scan``, its masks and boxes as ``orient`` reads the scan (module docstring); a turn is listed in
+    ``site.turned``, and boxes that cannot follow one are listed in ``site.box_notes`` and dropped."""
+    if orient is None:
+        return scan, masks, boxes
+    upright, how = orient(scan)
+    if not how:
+        return scan, masks, boxes
+    site.turned.append((name, how))
+    if how == ROWS_REVERSED:
+        masks = None if masks is None else {view: np.ascontiguousarray(np.asarray(m)[::-1]) for view, m in masks.items()}
+        boxes = {view: _flipped_boxes(found, scan.view(view).shape[0]) for view, found in boxes.items()}
+    elif boxes:
+        site.box_notes.append((name, f"the scan was read turned ({how}): its boxes not used"))
+        boxes = {}
+    return upright, masks, boxes
+
+
 def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False,
-              boxes: dict[str, VocAnnotation] | None = None) -> SiteScans:
+              boxes: dict[str, VocAnnotation] | None = None, orient: Orient | None = None) -> SiteScans:
     """The site's scans in ``folder`` built for a model of ``pixel_mm`` and ``normalisation``.
 
     A folder with a ``dataset.json`` is read as a data set (labelled cases labelled, views listed in
     ``meta["pseudo"]`` pseudo-labelled, the others unlabelled);
     any other folder is walked for files :func:`scintiseg.io.read_scan` reads, all unlabelled. A file it
     cannot read is skipped and listed. With ``boxes`` (:func:`scintiseg.io.voc.read_voc_folders`), a view
-    without an outline whose file has a box annotation is labelled by its boxes (module docstring).
+    without an outline whose file has a box annotation is labelled by its boxes; with ``orient``, scans stored
+    head-down are read turned (module docstring).
 
     Raises:
         ScintisegError: the folder does not exist, or not one scan could be read from it.
@@ -263,6 +307,7 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                     per_view = case.meta.get(VIEW_SOURCES) if isinstance(case.meta.get(VIEW_SOURCES), dict) else None
                     found = view_boxes(boxes, scan, [*([str(source)] if source else []), folder / case.image],
                                        per_view, site.box_notes)
+                scan, masks, found = _oriented(scan, masks, found, case.case_id, orient, site)
                 site.views += build_views(scan, masks, case.case_id, pixel_mm=pixel_mm, normalisation=normalisation,
                                           pseudo=pseudo if isinstance(pseudo, list) else [], boxes=found)
             except ScintisegError as exc:
@@ -272,8 +317,12 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
-                    scan = read_scan(path)
+                    scan = read_scan(path, split_views=True, view="name")  # as prediction reads it
                 found = view_boxes(boxes, scan, [path], notes=site.box_notes) if boxes else {}
+                if found and (scan.metadata.get("views_split") or scan.metadata.get("turned_upright")):
+                    site.box_notes.append((str(path), "boxes drawn on the file as stored, read split or turned: not used"))
+                    found = {}
+                scan, _, found = _oriented(scan, None, found, str(path), orient, site)
                 site.views += build_views(scan, None, path.stem, pixel_mm=pixel_mm, normalisation=normalisation,
                                           boxes=found)
             except ScintisegError as exc:
