@@ -76,6 +76,26 @@ def test_thoracic_spine_brighter_on_post_than_on_ant():
     assert (patient.regions["ANT"] == REGION_IDS["sternum"]).sum() > (patient.regions["POST"] == REGION_IDS["sternum"]).sum()
 
 
+def test_lungs_hold_less_tracer_and_attenuate_less_than_soft_tissue():
+    """Aerated lung: 0.4 of soft tissue's activity and a quarter of its attenuation (ICRU 44's 0.26 g/cm^3), so
+    the ribs behind the lungs show on the anterior view (until session 24 both were soft tissue's)."""
+    from scintiseg.phantom.patient import _volumes
+
+    config = profile("default")
+    cam = config.camera
+    rng = np.random.default_rng(5)
+    body = sample_body(rng, config.anatomy, Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm))
+    grid = patient_grid(config, body.height_mm, body.build)
+    anatomy, _ = build_anatomy(body, grid, rng, config.anatomy)
+    activity, mu = _volumes(anatomy, [], config, (0, grid.rows))
+    lung = next(o for o in anatomy.organs if o.name == "lung_left")
+    full = lung.block.occupancy >= 0.999
+    inside_activity, inside_mu = activity[lung.block.slices][full], mu[lung.block.slices][full]
+    # Most voxels filled by lung hold lung alone (a few a rib's edge): lung's attenuation (1/mm) and activity.
+    assert np.percentile(inside_mu, [10, 90]) == pytest.approx([config.camera.mu_lung_per_cm / 10.0] * 2, rel=1e-4)
+    assert np.percentile(inside_activity, [10, 90]) == pytest.approx([0.4, 0.4], rel=1e-4)
+
+
 def test_faint_lesion_still_has_a_mask():
     config = profile("metastatic")
     config = replace(config, lesions=replace(config.lesions, contrast=(1.3, 1.3)))

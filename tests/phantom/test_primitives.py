@@ -63,6 +63,17 @@ def test_rasterise_union_does_not_double_overlaps_and_holes_subtract():
     assert solid.occupancy.sum() * voxel == pytest.approx(4 / 3 * np.pi * 15**3, rel=0.05)
 
 
+def test_a_negative_concentration_lowers_the_activity_by_the_strongest_part():
+    """Brain and aerated lung hold less tracer than soft tissue: a negative concentration (until session 24 the
+    maximum with the block's zeros dropped it, and brain and lungs held soft tissue's activity)."""
+    grid = Grid(rows=40, cols=40, depth=10, row_mm=2.0, col_mm=2.0, depth_mm=10.0)
+    a = Ellipsoid((40.0, 40.0, 50.0), (15.0, 15.0, 15.0))
+    b = Ellipsoid((40.0, 40.0, 50.0), (8.0, 8.0, 8.0))
+    block = rasterise([(a, -0.6), (b, -0.2)], grid)
+    assert block.activity.min() == pytest.approx(-0.6 * block.occupancy.max(), rel=1e-5) and block.activity.max() <= 0
+    np.testing.assert_allclose(block.activity, -0.6 * rasterise([(a, 1.0)], grid).occupancy, rtol=1e-5, atol=1e-7)
+
+
 def test_rotated_ellipsoid_chord_matches_dense_sampling_and_bounds_contain_it():
     angle = np.radians(25.0)
     c, s = np.cos(angle), np.sin(angle)

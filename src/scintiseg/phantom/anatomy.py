@@ -132,6 +132,10 @@ class Bone:
         return BONE_REGION[self.name]
 
 
+#: Name prefix of the lungs among :attr:`Anatomy.organs` (they attenuate as aerated lung, not water).
+LUNG_PREFIX = "lung_"
+
+
 @dataclass
 class Organ:
     """A soft-tissue source: kidney, bladder, thyroid, injection site, ... (activity above soft tissue)."""
@@ -866,7 +870,7 @@ def _organs(builder: _Builder, rng: np.random.Generator, cfg: AnatomyConfig, ren
     for side in (-1, 1):
         t3, t10 = builder.vertebra_z["T3"], builder.vertebra_z["T10"]
         centre = ((t3 + t10) / 2, mx + side * 75.0 * s, builder.chest_centre_y)
-        add(f"lung_{'left' if side > 0 else 'right'}", [Ellipsoid(centre, ((t10 - t3) / 2, 55.0 * s, 70.0 * s))], -0.6)
+        add(f"{LUNG_PREFIX}{'left' if side > 0 else 'right'}", [Ellipsoid(centre, ((t10 - t3) / 2, 55.0 * s, 70.0 * s))], -0.6)
     return organs, facts
 
 

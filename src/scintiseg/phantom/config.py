@@ -29,6 +29,8 @@ class CameraConfig(Config):
         depth_group_mm: depth slabs are grouped by distance to the collimator in groups this thick; each group
             is blurred once with the PSF of its mean distance.
         mu_water_per_cm, mu_bone_per_cm: linear attenuation at 140.5 keV (NIST: 0.154, ~0.29).
+        mu_lung_per_cm: linear attenuation of aerated lung at 140.5 keV: water's mass attenuation (0.154 cm^2/g)
+            times ICRU 44's inflated-lung density, 0.26 g/cm^3 (session 24; before, the lungs attenuated as water).
         hole_diameter_mm, hole_length_mm, mu_lead_per_cm, intrinsic_fwhm_mm: LEHR collimator; the geometric
             FWHM at distance r is ``d (r + L_eff) / L_eff`` with ``L_eff = L - 2 / mu_Pb`` (the
             PyTomography model in physics.md; defaults Siemens Symbia LEHR from the SIMIND table).
@@ -57,6 +59,7 @@ class CameraConfig(Config):
     depth_group_mm: float = 40.0
     mu_water_per_cm: float = 0.154
     mu_bone_per_cm: float = 0.29
+    mu_lung_per_cm: float = 0.04
     hole_diameter_mm: float = 1.11
     hole_length_mm: float = 24.05
     mu_lead_per_cm: float = 26.9

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from scintiseg.phantom.anatomy import Anatomy, build_anatomy, sample_body
+from scintiseg.phantom.anatomy import LUNG_PREFIX, Anatomy, build_anatomy, sample_body
 from scintiseg.phantom.camera import VIEWS, Projector, count_scale, mirror, poisson_counts, scatter_image, with_collimator
 from scintiseg.phantom.config import PhantomConfig
 from scintiseg.phantom.lesions import Lesion, apply_superscan, log_uniform, place_lesions, sample_disease
@@ -101,8 +101,12 @@ def _volumes(anatomy: Anatomy, lookalikes: list[Lookalike], config: PhantomConfi
         where = bone.block.slices
         activity[where] += bone.block.activity
         mu[where] += bone.block.occupancy * extra_mu
+    lung_mu = np.float32((cam.mu_lung_per_cm - cam.mu_water_per_cm) / 10.0)
     for source in list(anatomy.organs) + list(lookalikes):
         activity[source.block.slices] += source.block.activity
+    for organ in anatomy.organs:
+        if organ.name.startswith(LUNG_PREFIX):  # aerated lung: a quarter of water's density (config)
+            mu[organ.block.slices] += organ.block.occupancy * lung_mu
     return activity, mu
 
 

@@ -283,7 +283,11 @@ def rasterise(parts: list[tuple[Primitive, float]], grid: Grid, holes: list[Prim
 
     Overlapping parts combine by the voxel-wise maximum (a union, not a sum, so joints of a chain of
     capsules do not double); the activity of a voxel is the maximum of occupancy x concentration over
-    the parts. ``holes`` are subtracted from the occupancy (the inside of the skull's shell).
+    the parts, or for a negative concentration (a region that holds *less* than soft tissue: brain, aerated
+    lung) the minimum, so the lowering is the strongest part's (until session 24 the maximum with the zeros
+    it starts from dropped every negative concentration: brain and lungs held soft tissue's activity). The
+    parts of one block share a sign. ``holes`` are subtracted from the occupancy (the inside of the skull's
+    shell).
     """
     boxes = [index_box(p.bounds(), grid) for p, _ in parts]
     live = [(part, box) for part, box in zip(parts, boxes) if box is not None]
@@ -303,7 +307,7 @@ def rasterise(parts: list[tuple[Primitive, float]], grid: Grid, holes: list[Prim
         where = (slice(pd0 - d0, pd1 - d0), slice(pz0 - z0, pz1 - z0), slice(px0 - x0, px1 - x0))
         np.maximum(occupancy[where], frac, out=occupancy[where])
         frac *= np.float32(concentration)
-        np.maximum(activity[where], frac, out=activity[where])
+        (np.minimum if concentration < 0 else np.maximum)(activity[where], frac, out=activity[where])
     for primitive in holes:
         box = index_box(primitive.bounds(), grid)
         if box is None:
