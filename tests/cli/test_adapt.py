@@ -175,3 +175,8 @@ def test_adapt_reads_a_scan_stored_head_down_turned_as_predict_does(tmp_path, ca
     assert "down.dcm: stored head-down: read turned" in capsys.readouterr().err
     record = json.loads((run / "adapt.json").read_text())
     assert record["turned"] == [{"path": str(site / "down.dcm"), "how": "head_down"}]
+    # The training side's word for a row reversal (outlines and boxes follow it) is the prediction side's.
+    from scintiseg.predict.pipeline import UPRIGHT_ROWS_REVERSED
+    from scintiseg.train.unlabelled import ROWS_REVERSED
+
+    assert ROWS_REVERSED == UPRIGHT_ROWS_REVERSED

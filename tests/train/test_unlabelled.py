@@ -167,6 +167,23 @@ def test_a_data_set_case_finds_its_boxes_by_its_original_file(tmp_path):
     assert read.boxed_views == 1 and (read.views[0].target[0, 20:24, 10:14] == BOX_LESION).all()
 
 
+
+def test_a_joined_study_finds_each_views_boxes_by_that_views_own_file(tmp_path):
+    """A study imported from two files (``dataset import`` joins ``0042_ANT.png`` and ``0042_POST.png``): a VOC
+    file of the posterior file labels the POST view only, mirrored into ANT's orientation as the model reads it."""
+    scan = _scan(6)
+    (tmp_path / "images").mkdir()
+    write_dicom(scan, tmp_path / "images" / "0042.dcm")
+    case = Case(case_id="0042", patient_id="P6", image="images/0042.dcm", origin="clinical",
+                meta={"source": "ward/0042_ANT.png", "view_sources": {"ANT": "ward/0042_ANT.png", "POST": "ward/0042_POST.png"}})
+    save_manifest(DatasetManifest(name="site", views=["ANT", "POST"], pixel_spacing=(4.52, 4.52), cases=[case]), tmp_path)
+    write_voc(tmp_path / "boxes" / "0042_POST.xml", "0042_POST.png", scan.shape, _BOXES[:1])
+    read = read_site(tmp_path, pixel_mm=4.52, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]))
+    ant, post = read.views
+    assert (ant.boxed, post.boxed) == (False, True) and read.box_notes == []
+    assert (post.target[0, 20:24, 18:22] == BOX_LESION).all() and (post.target == BOX_LESION).sum() == 16  # 31 - c
+
+
 def test_with_orient_a_head_down_scan_is_read_turned_its_outline_and_boxes_with_it(tmp_path):
     scan = _scan(4)
     one = Scan({"ANT": scan.view("ANT")[::-1].copy()}, pixel_spacing=scan.pixel_spacing, patient_id="P4")  # head-down

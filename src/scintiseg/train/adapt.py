@@ -68,7 +68,7 @@ from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data,
 from scintiseg.train.data import SegmentationDataset
 from scintiseg.train.hybrid_site import read_normals, split_normals, validation_windows
 from scintiseg.train.site_mix import MixedPool
-from scintiseg.train.unlabelled import Orient, read_site
+from scintiseg.train.unlabelled import ROWS_REVERSED, Orient, read_site
 
 
 def model_checkpoint(model: str | Path) -> Path:
@@ -168,7 +168,7 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
     for path, reason in [*(scans.skipped if scans else []), *(normals.skipped if normals else [])]:
         warnings.warn(f"{path}: skipped: {reason}", stacklevel=2)
     for path, how in [*(scans.turned if scans else []), *(normals.turned if normals else [])]:
-        warnings.warn(f"{path}: stored {'head-down' if how == 'head_down' else 'lying, stood the wrong way'}: read "
+        warnings.warn(f"{path}: stored {'head-down' if how == ROWS_REVERSED else 'lying, stood the wrong way'}: read "
                       "turned, as predict reads it", stacklevel=2)
     start = int(load_checkpoint(last, required=("epoch",))["epoch"]) if resume and last.exists() else 0
     phantom = prepare_synthetic_data(config, start)

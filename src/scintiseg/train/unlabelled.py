@@ -72,8 +72,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Collection
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
