@@ -157,7 +157,10 @@ def test_adapt_learns_from_readers_boxes_and_refuses_boxes_that_label_nothing(tm
     write_voc(other / "x.xml", "x.png", (10, 10), [])
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "p0.xml").write_text("<annotation><object>")
-    for folder, words in ((other, "no scan here has a box annotation"), (tmp_path / "bad", "malformed XML")):
+    wrong_size = tmp_path / "wrong_size"
+    write_voc(wrong_size / "p0.xml", "p0.png", (10, 10), [])
+    for folder, words in ((other, "no scan here has a usable box annotation"), (tmp_path / "bad", "malformed XML"),
+                          (wrong_size, "1 found and not used, e.g.")):
         assert main(_args(model, site, tmp_path / f"run_{folder.name}", "--boxes", str(folder))) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and words in err

@@ -107,6 +107,10 @@ def _volumes(anatomy: Anatomy, lookalikes: list[Lookalike], config: PhantomConfi
     for organ in anatomy.organs:
         if organ.name.startswith(LUNG_PREFIX):  # aerated lung: a quarter of water's density (config)
             mu[organ.block.slices] += organ.block.occupancy * lung_mu
+    # A lung or brain that reaches past the body's surface (a thin randomised patient) lowers nothing out there:
+    # neither activity nor attenuation goes below zero (no patient of 15 across the profiles needed it).
+    np.maximum(activity, 0.0, out=activity)
+    np.maximum(mu, 0.0, out=mu)
     return activity, mu
 
 

@@ -158,8 +158,10 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
              read_site(site, pixel_mm=config.pixel_mm, normalisation=config.normalisation, progress=config.progress,
                        boxes=annotations, orient=orient))
     if annotations is not None and not scans.boxed_views:
-        raise ScintisegError(f"no scan here has a box annotation in {', '.join(map(str, settings.boxes))} (matched by "
-                             "file name or stem, as predict --boxes does)", path=site)
+        unused = (f"; {len(scans.box_notes)} found and not used, e.g. {scans.box_notes[0][0]}: {scans.box_notes[0][1]}"
+                  if scans.box_notes else "")
+        raise ScintisegError(f"no scan here has a usable box annotation in {', '.join(map(str, settings.boxes))} "
+                             f"(matched by file name or stem, as predict --boxes does{unused})", path=site)
     for path, reason in scans.box_notes if scans else []:
         warnings.warn(f"{path}: {reason}", stacklevel=2)
     normals = (read_normals(settings.normals, pixel_mm=config.pixel_mm, normalisation=config.normalisation,
