@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fine-tune a model on a site's scans without outlines: paper B's Chan-Vese term on the site's "
         "windows, the supervised term on phantom windows of the model's own recipe (and on the labelled cases of "
         "a data set, e.g. predictions corrected in LabelMe), so the model does not drift into segmenting bone; and/or on "
-        "the site's normal scans as labelled negatives with lesions inserted anew each epoch (hybrid images). "
+        "the site's normal scans as labelled negatives with lesions inserted anew each epoch (hybrid images); and/or "
+        "on readers' hot-spot boxes of the scans (--boxes), taught as boxes, not as outlines. "
         "Writes a run folder that `scintiseg predict --model RUN` reads.",
     )
     parser.add_argument("--model", default=None,
