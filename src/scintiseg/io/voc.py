@@ -75,6 +75,13 @@ class VocAnnotation:
     boxes: tuple[VocBox, ...]
 
 
+def box_slices(box: VocBox, shape: tuple[int, int], margin: int = 0) -> tuple[slice, slice]:
+    """The box (widened by ``margin`` pixels) clipped to an image of ``shape``, as (rows, cols) array slices."""
+    rows = slice(max(box.rows[0] - margin, 0), min(box.rows[1] + margin + 1, shape[0]))
+    cols = slice(max(box.cols[0] - margin, 0), min(box.cols[1] + margin + 1, shape[1]))
+    return rows, cols
+
+
 def box_kind(box: VocBox) -> str:
     """``lesion``, ``normal`` or ``unscored`` (marked difficult, or a label of neither :data:`LESION_LABELS` nor
     :data:`NORMAL_LABELS`, in any case)."""

@@ -105,12 +105,14 @@ def _volumes(anatomy: Anatomy, lookalikes: list[Lookalike], config: PhantomConfi
     for source in list(anatomy.organs) + list(lookalikes):
         activity[source.block.slices] += source.block.activity
     for organ in anatomy.organs:
+        where = organ.block.slices
         if organ.name.startswith(LUNG_PREFIX):  # aerated lung: a quarter of water's density (config)
-            mu[organ.block.slices] += organ.block.occupancy * lung_mu
-    # A lung or brain that reaches past the body's surface (a thin randomised patient) lowers nothing out there:
-    # neither activity nor attenuation goes below zero (no patient of 15 across the profiles needed it).
-    np.maximum(activity, 0.0, out=activity)
-    np.maximum(mu, 0.0, out=mu)
+            mu[where] += organ.block.occupancy * lung_mu
+            np.maximum(mu[where], 0.0, out=mu[where])
+        if organ.block.activity.min() < 0:
+            # A lung or brain reaching past the body's surface (a thin randomised patient) lowers nothing out
+            # there: never below zero (no patient of 15 across the profiles needed it).
+            np.maximum(activity[where], 0.0, out=activity[where])
     return activity, mu
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from scintiseg.io.voc import VocBox, box_kind
+from scintiseg.io.voc import VocBox, box_kind, box_slices
 
 #: Gaussian smoothing (pixels) of the counts inside a box before its half maximum is taken.
 SMOOTH_PX: float = 1.0
@@ -31,8 +31,7 @@ def box_outline(image: np.ndarray, box: VocBox) -> np.ndarray:
     flat box or a box outside the image."""
     image = np.asarray(image, dtype=np.float64)
     out = np.zeros(image.shape, dtype=bool)
-    rows = slice(max(box.rows[0], 0), min(box.rows[1] + 1, image.shape[0]))
-    cols = slice(max(box.cols[0], 0), min(box.cols[1] + 1, image.shape[1]))
+    rows, cols = box_slices(box, image.shape)
     patch = image[rows, cols]
     if patch.size == 0:
         return out

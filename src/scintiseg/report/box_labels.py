@@ -41,7 +41,7 @@ from scipy import ndimage
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS, VocAnnotation, VocBox, annotation_of, box_kind
+from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS, VocAnnotation, VocBox, annotation_of, box_kind, box_slices
 from scintiseg.report.image_labels import evaluate_triage, format_score
 
 #: Pixels added on every side of a box before it is compared (module docstring).
@@ -50,10 +50,8 @@ BOXES_NAME = "boxes.json"
 
 
 def box_window(box: VocBox, shape: tuple[int, int], margin: int = MARGIN_PX) -> tuple[slice, slice]:
-    """The box widened by ``margin`` and clipped to an image of ``shape``, as array slices."""
-    rows = slice(max(box.rows[0] - margin, 0), min(box.rows[1] + margin + 1, shape[0]))
-    cols = slice(max(box.cols[0] - margin, 0), min(box.cols[1] + margin + 1, shape[1]))
-    return rows, cols
+    """The box widened by ``margin`` (the scoring's tolerance) and clipped to an image of ``shape``, as array slices."""
+    return box_slices(box, shape, margin)
 
 
 def score_image(mask: np.ndarray, boxes: tuple[VocBox, ...] | list[VocBox]) -> dict:

@@ -83,7 +83,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dataset import MANIFEST_NAME, lesion_label_names, load_case, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
-from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind
+from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
@@ -171,8 +171,7 @@ def box_masks(boxes: Collection[VocBox], shape: tuple[int, int]) -> tuple[np.nda
         kind = box_kind(box)
         if kind == "normal":
             continue
-        (top, bottom), (left, right) = box.rows, box.cols
-        (lesion if kind == "lesion" else unknown)[max(top, 0):bottom + 1, max(left, 0):right + 1] = True
+        (lesion if kind == "lesion" else unknown)[box_slices(box, shape)] = True
     return lesion, unknown & ~lesion
 
 
@@ -209,6 +208,11 @@ def build_views(scan: Scan, masks: dict[str, np.ndarray] | None, case_id: str, *
     return views
 
 
+def _first_annotation(annotations: dict[str, VocAnnotation], files: Collection[str | Path]) -> VocAnnotation | None:
+    """The annotation of the first of ``files`` that has one (:func:`scintiseg.io.voc.annotation_of`)."""
+    return next((a for a in (annotation_of(annotations, f) for f in files) if a is not None), None)
+
+
 def view_boxes(annotations: dict[str, VocAnnotation], scan: Scan, files: Collection[str | Path],
                per_view: dict | None = None, notes: list[tuple[str, str]] | None = None) -> dict[str, tuple[VocBox, ...]]:
     """view -> the boxes that label it (module docstring, "Hot-spot boxes").
@@ -222,15 +226,14 @@ def view_boxes(annotations: dict[str, VocAnnotation], scan: Scan, files: Collect
     """
     notes = [] if notes is None else notes
     candidates = {str(v): [f] for v, f in (per_view or {}).items() if v in scan.view_names and f}
-    whole = next((a for a in (annotation_of(annotations, f) for f in files) if a is not None), None)
     if len(scan.view_names) == 1:
         candidates.setdefault(scan.view_names[0], []).extend(files)
-    elif whole is not None and not candidates:
+    elif not candidates and (whole := _first_annotation(annotations, files)) is not None:
         notes.append((str(whole.path), f"boxes for {Path(str(next(iter(files)))).name}, a file of two views "
                                        f"({' and '.join(scan.view_names)}): a box names no view, not used"))
     found = {}
     for view, tried in candidates.items():
-        annotation = next((a for a in (annotation_of(annotations, f) for f in tried) if a is not None), None)
+        annotation = _first_annotation(annotations, tried)
         if annotation is None:
             continue
         shape = scan.view(view).shape
