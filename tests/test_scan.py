@@ -111,3 +111,21 @@ def test_from_mask_fills_holes_and_round_trips():
     assert ann.view == "ANT" and ann.image_shape == (9, 9) and len(ann.shapes) == 1
     back = ann.to_mask()
     assert back[4, 4] and (back ^ mask).sum() == 1
+
+
+def test_rows_reversed_outlines_rasterise_to_the_reversed_mask():
+    rng = np.random.default_rng(7)
+    height, width = 40, 30
+    for shape_type, points in (("polygon", [[3.6, 4.2], [20.3, 6.9], [17.8, 25.5], [5.1, 19.7]]),
+                               ("rectangle", [[4.7, 30.2], [12.4, 8.6]])):
+        points = np.asarray(points) + rng.uniform(-0.4, 0.4, (len(points), 2))  # hand-drawn: between pixel centres
+        annotation = Annotation([Shape("lesion", points, shape_type, group_id=3)], (height, width), view="POST")
+        turned = annotation.rows_reversed()
+        assert np.array_equal(turned.to_mask(), annotation.to_mask()[::-1])
+        assert turned.view == "POST" and turned.shapes[0].group_id == 3
+        assert np.abs(turned.shapes[0].points[:, 1] - (height - points[:, 1])).max() <= 1  # a pixel from the mirror
+        assert np.allclose(turned.rows_reversed().shapes[0].points, points, rtol=0, atol=1e-9)  # twice is none
+    circle = Annotation([Shape("lesion", [[10.3, 12.6], [14.1, 9.2]], "circle")], (height, width))
+    moved = circle.rows_reversed().shapes[0].points
+    assert np.hypot(*(moved[1] - moved[0])) == pytest.approx(np.hypot(3.8, 3.4))  # the radius is kept
+    assert (circle.rows_reversed().to_mask() != circle.to_mask()[::-1]).sum() <= 2 * 9  # a pixel at the rim at most

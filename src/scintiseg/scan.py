@@ -221,6 +221,29 @@ class Annotation:
         shapes = [(shape.points, shape.shape_type) for shape in self.filter(labels).shapes]
         return shapes_to_mask(shapes, self.image_shape)
 
+    def rows_reversed(self) -> "Annotation":
+        """The annotation of its image with the rows reversed (a view stored head-down, read upright).
+
+        Each point's row moves to the mirrored pixel row, keeping its place inside the pixel (``y -> H - 1 -
+        floor(y) + frac(y)``), not to an exact mirror: LabelMe's rasteriser (PIL) truncates coordinates, so a
+        point at row ``y`` lies in pixel row ``floor(y)``, and this way a polygon or rectangle rasterises to
+        exactly the reversed rows of its mask (an exact mirror moves a hand-drawn outline's raster by a row). A
+        point stays within one pixel of the mirror of those pixel squares (``H - y``). A circle keeps its
+        radius (its rim point mirrored about the moved centre); its raster may differ from the reversed one by
+        a pixel at the rim.
+        """
+        height = self.image_shape[0]
+
+        def moved(shape: Shape) -> Shape:
+            points = shape.points.copy()
+            whole = np.floor(points[:, 1])
+            points[:, 1] = height - 1 - whole + (points[:, 1] - whole)
+            if shape.shape_type == "circle":
+                points[1] = points[0] + (shape.points[1] - shape.points[0]) * (1.0, -1.0)
+            return replace(shape, points=points)
+
+        return replace(self, shapes=[moved(shape) for shape in self.shapes])
+
     @classmethod
     def from_mask(
         cls,

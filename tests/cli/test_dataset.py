@@ -88,3 +88,25 @@ def test_import_joins_a_studys_two_files_unless_told_not_to(tmp_path, capsys):
     assert [c.case_id for c in load_manifest(tmp_path / "joined").cases] == ["p7"]
     assert main(["dataset", "import", str(src), "--out", str(tmp_path / "apart"), "--no-join-views"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("added 2 cases (0 labelled, 2 patients), kept 0")
+
+
+def test_import_records_a_scan_stored_head_down_as_predict_reads_it(tmp_path, capsys):
+    from scintiseg.io.dataset import TURNED_KEY, load_case
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.phantom import generate_patient, profile
+
+    src = tmp_path / "scans"
+    src.mkdir()
+    scan = generate_patient(520, profile("small")).scan
+    write_dicom(scan, src / "up.dcm")
+    write_dicom(scan.with_views({v: scan.view(v)[::-1] for v in scan.view_names}, patient_id="P2"), src / "down.dcm")
+    out = tmp_path / "ds"
+    assert main(["dataset", "import", str(src), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert f"read turned: {src / 'down.dcm'}: stored head-down; the case is read upright" in said
+    manifest = load_manifest(out)
+    assert manifest.case("down").meta[TURNED_KEY] == "head_down" and TURNED_KEY not in manifest.case("up").meta
+    assert (load_case(out, "down")[0].view("ANT") == scan.view("ANT")).all()  # train and evaluate see it upright
+    assert main(["dataset", "import", str(src), "--out", str(tmp_path / "as_stored"), "--as-stored"]) == 0
+    assert "read turned" not in capsys.readouterr().out
+    assert all(TURNED_KEY not in case.meta for case in load_manifest(tmp_path / "as_stored").cases)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import (
+    TURNED_KEY,
     Case,
     check_dataset,
     load_case,
@@ -153,3 +154,15 @@ def test_split_keeps_pseudo_labelled_cases_out_of_test(dataset_factory, seed):
     patient_of = {c.case_id: c.patient_id for c in load_manifest(root).cases}
     assert pseudo <= {patient_of[c] for c in splits["train"]}
     assert len({patient_of[c] for c in splits["test"]}) == 2  # round(0.5 * 4 eligible patients)
+
+
+def test_an_unknown_turn_is_a_check_error_and_a_load_error_naming_the_case(tiny_dataset):
+    manifest = load_manifest(tiny_dataset)
+    manifest.cases[1].meta[TURNED_KEY] = "sideways"
+    save_manifest(manifest, tiny_dataset)
+    report = check_dataset(tiny_dataset)
+    assert not report.valid
+    assert [str(p) for p in report.errors] == [
+        f"error: {tiny_dataset / 'dataset.json'}: case P001_0: meta read_turned is 'sideways', not one of head_down"]
+    with pytest.raises(ScintisegError, match="case P001_0: meta read_turned is 'sideways'"):
+        load_case(tiny_dataset, "P001_0")

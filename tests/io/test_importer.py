@@ -12,7 +12,7 @@ from PIL import Image
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import check_dataset, load_case, load_manifest
+from scintiseg.io.dataset import HEAD_DOWN, TURNED_KEY, check_dataset, load_case, load_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
 from scintiseg.io.importer import (
@@ -641,3 +641,48 @@ def test_a_cd_exports_dicomdir_is_passed_over_quietly(tmp_path, real_nm1):
     fileset.write(tmp_path / "cd")
     report = import_dataset([tmp_path / "cd"], tmp_path / "ds")
     assert report.skipped == [] and len(report.added) == 1
+
+
+def test_a_scan_read_turned_is_recorded_and_read_upright_with_its_outline(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    _write_dicom(scans / "up.dcm", "PID-U", 1)
+    _write_dicom(scans / "down.dcm", "PID-D", 2)
+    write_labelme(Annotation.from_mask(_square(4), view="ANT"), scans / "down_ANT.json")  # drawn as stored
+    judged = []
+
+    def orient(scan):  # stands in for the region network (read_upright): it judges PID-D head-down
+        judged.append(scan.patient_id)
+        return scan, ("head_down" if scan.patient_id == "PID-D" else "")
+
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out, orient=orient)
+    assert report.turned == [(str(scans / "down.dcm"), "head_down")]
+    manifest = load_manifest(out)
+    assert manifest.case("down").meta[TURNED_KEY] == HEAD_DOWN and TURNED_KEY not in manifest.case("up").meta
+    assert (out / "images" / "down.dcm").read_bytes() == (scans / "down.dcm").read_bytes()  # kept as stored
+    scan, masks = load_case(out, "down")
+    assert np.array_equal(scan.view("POST"), _counts(102)[::-1]) and np.array_equal(masks["ANT"], _square(4)[::-1])
+    assert check_dataset(out).valid
+    # A re-run judges no scan the data set already has.
+    judged.clear()
+    import_dataset([scans], out, orient=orient)
+    assert judged == []
+
+
+def test_a_turn_the_data_set_cannot_make_or_a_failed_judgement_imports_as_stored(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    _write_dicom(scans / "lying.dcm", "PID-L", 1)
+    _write_dicom(scans / "odd.dcm", "PID-O", 2)
+
+    def orient(scan):
+        if scan.patient_id == "PID-O":
+            raise ScintisegError("no body found")
+        return scan, "stood_the_other_way"
+
+    report = import_dataset([scans], tmp_path / "ds", orient=orient)
+    assert report.turned == []
+    said = {Path(p).name: message for p, message in report.warnings}
+    assert "read turned (stood_the_other_way)" in said["lying.dcm"] and "no body found" in said["odd.dcm"]
+    assert all(TURNED_KEY not in case.meta for case in load_manifest(tmp_path / "ds").cases)

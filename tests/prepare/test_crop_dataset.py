@@ -110,3 +110,60 @@ def test_a_case_without_a_body_is_skipped_and_named_not_the_whole_set(whole_body
     with pytest.warns(UserWarning), pytest.raises(ScintisegError, match="no case could be cropped"):
         crop_dataset(source, tmp_path / "none", size=128, progress=False)
     assert not (tmp_path / "none" / "dataset.json").exists()
+
+
+def _stored_head_down(upright, root):
+    """A copy of data set ``upright`` as a camera that stores scans head-down writes it (every file's rows
+    reversed, the outlines drawn on the reversed image) and ``dataset import`` records it (``read_turned``)."""
+    from scintiseg.io.dataset import TURNED_KEY, save_manifest
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.io.images import write_label_png, write_mask_png
+    from scintiseg.io.labelme import write_labelme
+    from scintiseg.scan import mask_to_shapes
+
+    manifest = load_manifest(upright)
+    cases = []
+    for case in manifest.cases:
+        scan = read_scan(upright / case.image)
+        down = scan.with_views({v: scan.view(v)[::-1] for v in scan.view_names})
+        write_dicom(down, root / case.image)
+        for view in scan.view_names:
+            write_mask_png(read_mask_png(upright / case.masks[view])[::-1], root / case.masks[view])
+            write_label_png(read_label_png(upright / case.regions[view])[::-1], root / case.regions[view])
+            ids = read_label_png(upright / case.meta["instances"][view])[::-1]
+            write_label_png(ids, root / case.meta["instances"][view])
+            shapes = [Shape(s.label, s.points, s.shape_type, group_id=int(i))
+                      for i in np.unique(ids[ids > 0]) for s in mask_to_shapes(ids == i)]
+            write_labelme(Annotation(shapes, scan.shape, view=view), root / case.labels[view], image=down.view(view))
+        cases.append(type(case)(**{**vars(case), "meta": {**case.meta, TURNED_KEY: "head_down"}}))
+    save_manifest(type(manifest)(**{**vars(manifest), "cases": cases}), root)
+    return root
+
+
+def test_a_data_set_stored_head_down_crops_as_its_upright_twin(whole_body_dataset, cropped_dataset, tmp_path):
+    from scintiseg.io.dataset import TURNED_KEY, check_dataset, load_case
+
+    down = _stored_head_down(whole_body_dataset, tmp_path / "down")
+    assert check_dataset(down).valid
+    # The data set's reader turns the image and every annotation together.
+    for case in load_manifest(whole_body_dataset).cases:
+        scan, masks = load_case(down, case.case_id)
+        twin, twin_masks = load_case(whole_body_dataset, case.case_id)
+        assert all(np.array_equal(scan.view(v), twin.view(v)) and np.array_equal(masks[v], twin_masks[v])
+                   for v in ("ANT", "POST"))
+    out = tmp_path / "down_thorax"
+    crop_dataset(down, out, size=128, progress=False)
+    for case in load_manifest(out).cases:
+        twin = load_manifest(cropped_dataset).case(case.case_id)
+        assert TURNED_KEY not in case.meta  # a crop is written upright
+        assert case.meta["crop"] == twin.meta["crop"]
+        assert case.meta["lesions"] == twin.meta["lesions"]
+        crop, twin_crop = read_scan(out / case.image), read_scan(cropped_dataset / twin.image)
+        for view in ("ANT", "POST"):
+            assert np.array_equal(crop.view(view), twin_crop.view(view))
+            assert np.array_equal(read_mask_png(out / case.masks[view]), read_mask_png(cropped_dataset / twin.masks[view]))
+            assert np.array_equal(read_label_png(out / case.regions[view]),
+                                  read_label_png(cropped_dataset / twin.regions[view]))
+            drawn = read_labelme(out / case.labels[view], root=out)
+            assert np.array_equal(drawn.to_mask(), read_labelme(cropped_dataset / twin.labels[view],
+                                                                root=cropped_dataset).to_mask())

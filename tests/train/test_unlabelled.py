@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
+from scintiseg.io.dataset import TURNED_KEY, Case, DatasetManifest, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
 from scintiseg.io.labelme import write_labelme
@@ -216,3 +216,23 @@ def test_a_plain_folder_is_read_as_prediction_reads_it_a_file_named_post_is_post
     assert view.view == "POST"
     np.testing.assert_array_equal(view.image, build_views(Scan({"POST": scan.view("POST")}, pixel_spacing=(2.26, 2.26)),
                                                           None, "p", pixel_mm=2.26, normalisation="robust")[0].image)
+
+
+def test_a_data_set_case_stored_head_down_is_read_upright_its_boxes_with_it(tmp_path):
+    """``dataset import`` found the scan head-down (``meta["read_turned"]``): the data set reads it upright, and the
+    boxes a reader drew on the file as stored follow, with or without ``orient``."""
+    scan = _scan(4)
+    one = Scan({"ANT": scan.view("ANT")[::-1].copy()}, pixel_spacing=scan.pixel_spacing, patient_id="P4")
+    (tmp_path / "images").mkdir()
+    write_dicom(one, tmp_path / "images" / "down.dcm")
+    case = Case(case_id="down", patient_id="P4", image="images/down.dcm", origin="clinical",
+                meta={"source": "ward/down.png", TURNED_KEY: "head_down"})
+    save_manifest(DatasetManifest(name="site", views=["ANT"], pixel_spacing=(4.52, 4.52), cases=[case]), tmp_path)
+    write_voc(tmp_path / "boxes" / "down.xml", "down.png", one.shape, _BOXES[:1])  # rows 20-23 as stored
+    for orient in (None, lambda s: (s, "")):  # the region network then finds the scan upright
+        read = read_site(tmp_path, pixel_mm=4.52, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]),
+                         orient=orient)
+        (view,) = read.views
+        assert read.turned == [("down", "head_down")]
+        assert (view.target[0, 40:44, 10:14] == BOX_LESION).all() and (view.target[0] == BOX_LESION).sum() == 16
+        assert view.image[0, 20:24, 10:14].mean() > 2 * view.image[0].mean()  # the hot spot upright at rows 20-23

@@ -77,17 +77,9 @@ def _alpha(args: argparse.Namespace) -> float:
     return AdaptSettings().alpha if args.unlabelled is not None or args.normals is None else 0.0
 
 
-def _orientation():
-    """The region network's judgement of how a scan stands, as prediction reads it (None without the shipped
-    region network): the training code does not import prediction, so the command hands it over."""
-    from scintiseg.predict.pipeline import PredictSettings, read_upright  # lazy: start-up time
-
-    network = PredictSettings().region_network()
-    return None if network is None else (lambda scan: read_upright(scan, network))
-
-
 def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import SHIPPED_WEIGHTS  # lazy: start-up time
+    from scintiseg.predict.pipeline import upright_reader  # lazy: start-up time
     from scintiseg.train.adapt import adapt  # lazy: start-up time
 
     settings = AdaptSettings(
@@ -98,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         boxes=[str(b) for b in args.boxes],
     )
     result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume,
-                   orient=_orientation())
+                   orient=upright_reader())
     if result.epochs_run:
         print(f"adapted: lowest validation loss {result.best_value:.4f} at epoch {result.best_epoch}; "
               f"run in {result.run_dir} (scintiseg predict SCANS --model {result.run_dir})")

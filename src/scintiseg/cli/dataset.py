@@ -74,6 +74,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a case per file, even for a study's ANT and POST stored as two files (by default one ANT+POST case, "
         "found as `scintiseg predict` finds them)",
     )
+    importer.add_argument(
+        "--as-stored", action="store_true",
+        help="do not judge how each scan stands (by default the region network finds scans stored head-down, as "
+        "`scintiseg predict` does, and the data set records them so that train and evaluate read them upright)",
+    )
     importer.set_defaults(func=run_import)
 
     dataset_prepare.register(dataset_subparsers)
@@ -112,15 +117,22 @@ def run_split(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from scintiseg.io.importer import VIEW_SOURCES, import_dataset  # lazy: start-up time (tqdm, pydicom, PIL)
 
+    orient = None
+    if not args.as_stored:
+        from scintiseg.predict.pipeline import upright_reader  # lazy: start-up time (torch)
+
+        orient = upright_reader()
     report = import_dataset(args.sources, args.out, labels_dir=args.labels, link=args.link,
                             patient_from=args.patient_from, pseudo_labels=args.pseudo_labels,
-                            join=not args.no_join_views, progress=sys.stderr.isatty())
+                            join=not args.no_join_views, orient=orient, progress=sys.stderr.isatty())
     for path, message in report.warnings:
         print(f"warning: {path}: {message}")
     for path, reason in report.skipped:
         print(f"skipped: {path}: {reason}")
     for path, reason in report.unmatched_labels:
         print(f"unmatched labels: {path}: {reason}")
+    for path, how in report.turned:
+        print(f"read turned: {path}: stored {how.replace('_', '-')}; the case is read upright (meta read_turned)")
     labelled = sum(1 for case in report.added if case.labels)
     patients = len({case.patient_id for case in report.added})
     joined = sum(1 for case in report.added if VIEW_SOURCES in case.meta)

@@ -47,6 +47,16 @@ from scintiseg.scan import Scan
 MANIFEST_NAME = "dataset.json"
 SPLITS_NAME = "splits.json"
 FORMAT_VERSION = 1
+#: ``meta`` key of a case whose image is stored turned: how it is read upright (:data:`TURNS`). ``scintiseg dataset
+#: import`` records the region network's judgement there, as prediction reads the scan; the file and its outlines
+#: stay as stored, and :func:`load_case` and :func:`scintiseg.prepare.case_arrays.load_case_arrays` turn the image
+#: and every annotation of the case together, so that training and evaluation see it as prediction does.
+TURNED_KEY = "read_turned"
+#: How a case is read upright: its rows reversed (a view stored head-down; the word
+#: :func:`scintiseg.predict.pipeline.read_upright` uses). A data set's image is read without standing a lying body
+#: (:func:`scintiseg.io.read_scan` without ``split_views``), so the reader's other turn never applies to one.
+HEAD_DOWN = "head_down"
+TURNS: tuple[str, ...] = (HEAD_DOWN,)
 #: The names a part of a data set goes by: ``train`` and ``test`` of ``splits.json``, ``val`` of a fold (or
 #: of a training run's own split), and ``all`` cases. ``scintiseg evaluate --split`` offers them.
 SPLIT_NAMES: tuple[str, ...] = ("test", "val", "train", "all")
@@ -310,6 +320,35 @@ def _as_case(root: str | Path, case: "Case | str") -> Case:
     return case if isinstance(case, Case) else load_manifest(root).case(str(case))
 
 
+def case_turn(case: Case) -> str:
+    """How ``case``'s image is read upright (:data:`TURNED_KEY`): ``""`` (as stored) or one of :data:`TURNS`.
+
+    Raises:
+        ScintisegError: an unknown value.
+    """
+    how = case.meta.get(TURNED_KEY, "")
+    problem = _turn_problem(how)
+    if problem:
+        raise ScintisegError(f"case {case.case_id}: {problem}")
+    return str(how)
+
+
+def _turn_problem(how: object) -> str:
+    """What is wrong with a case's :data:`TURNED_KEY` value ``how`` (``""``: nothing)."""
+    return "" if how in ("", *TURNS) else f"meta {TURNED_KEY} is {str(how)[:40]!r}, not one of {', '.join(TURNS)}"
+
+
+def turned_array(array: np.ndarray, how: str) -> np.ndarray:
+    """A view's 2-D array (image, mask or label map) read as ``how`` says (:data:`TURNS`; ``""``: as it is)."""
+    array = np.asarray(array)
+    return np.ascontiguousarray(array[::-1]) if how == HEAD_DOWN else array
+
+
+def turned_scan(scan: Scan, how: str) -> Scan:
+    """``scan`` with every view read as ``how`` says (:func:`turned_array`); the same object when ``how`` is empty."""
+    return scan if not how else scan.with_views({name: turned_array(image, how) for name, image in scan.views.items()})
+
+
 def lesion_label_names(manifest: DatasetManifest) -> list[str]:
     """LabelMe labels that count as lesion: every manifest label with a non-zero value."""
     return sorted(name for name, value in manifest.labels.items() if int(value) != 0) or ["lesion"]
@@ -339,6 +378,7 @@ def load_case(
     case = _as_case(root, case)
     if labels is None:
         labels = lesion_label_names(load_manifest(root)) if (root / MANIFEST_NAME).is_file() else ["lesion"]
+    how = case_turn(case)
     scan = read_scan(resolve(root, case.image))
     if not scan.patient_id:
         scan = scan.with_views(scan.views, patient_id=case.patient_id)
@@ -361,8 +401,8 @@ def load_case(
                 f"image {case.image} is {scan.shape[0]}x{scan.shape[1]}",
                 path=source,
             )
-        masks[view] = mask
-    return scan, masks
+        masks[view] = turned_array(mask, how)
+    return turned_scan(scan, how), masks
 
 
 # --------------------------------------------------------------------------------------------- checking
@@ -436,6 +476,8 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
 
     if not case.patient_id:
         add("error", root / MANIFEST_NAME, "no patient_id")
+    if _turn_problem(case.meta.get(TURNED_KEY, "")):
+        add("error", root / MANIFEST_NAME, _turn_problem(case.meta.get(TURNED_KEY, "")))
     image_path = locate(case.image)
     scan = guarded(image_path, lambda: read_scan(image_path)) if image_path else None
     if scan is not None:

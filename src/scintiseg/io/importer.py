@@ -86,6 +86,15 @@ check`` passes:
 * **Case ids**: the file stem reduced to ``[A-Za-z0-9._-]``; when taken, ``<folder>_<stem>``, then
   ``-2``, ``-3``, ... in walk order.
 
+* **Scans stored head-down** (with ``orient``, which ``scintiseg dataset import`` gives: the region network's
+  judgement, :func:`scintiseg.predict.pipeline.read_upright`, as prediction reads a scan): the image is still
+  copied as stored and its outlines written as given, and the case records ``meta["read_turned"] = "head_down"``
+  (:data:`scintiseg.io.dataset.TURNED_KEY`), so that the data set's readers (``load_case``,
+  ``load_case_arrays``) turn image and outlines together and training and evaluation see the case upright, as
+  prediction does. A prediction's outlines of such a scan (``scintiseg predict`` keeps every output on the image
+  as stored) come back as stored and are turned with it. Listed in the report (``turned``). Cases already in the
+  data set are not judged again.
+
 Re-running on the same sources is idempotent: a source whose SHA-256 is already in the manifest
 (``meta["sha256"]``) is left alone, so existing cases, their files and ids never change (but for the
 corrected labels above), and only new files are added (a file edited since is new content and becomes a new case). Within one run, a file with
@@ -103,6 +112,7 @@ import re
 import shutil
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -112,7 +122,7 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
-from scintiseg.io.dataset import MANIFEST_NAME, Case, DatasetManifest, load_manifest, save_manifest
+from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest, save_manifest
 from scintiseg.io.dataset import resolve
 from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.file_keys import scan_stem
@@ -158,6 +168,8 @@ class ImportReport:
         unmatched_labels: (path, reason) of every LabelMe file that was not written into the data set.
         warnings: (path, message): 8-bit display exports, readers' warnings.
         pseudo: (case id, view) of every pseudo-label written this run (module docstring, "Pseudo-labels").
+        turned: (path, how) of every new scan stored turned, to be read upright (module docstring, "Scans
+            stored head-down").
         manifest: path of the ``dataset.json`` written.
     """
 
@@ -168,6 +180,7 @@ class ImportReport:
     unmatched_labels: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     pseudo: list[tuple[str, str]] = field(default_factory=list)
+    turned: list[tuple[str, str]] = field(default_factory=list)
     manifest: Path | None = None
 
 
@@ -422,6 +435,24 @@ def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: 
                                 "imported, but export the counts (16-bit or DICOM) if you can"))
     return _Source(path=path, root=root, scan=scan, sha256=sha256, dicom=dicom, patient_id=patient_id,
                    display_export=display_export)
+
+
+def _turn(source: _Source, orient: Callable[[Scan], tuple[Scan, str]] | None, report: ImportReport) -> str:
+    """How ``source``'s scan is read upright by ``orient`` (module docstring): ``""`` or one of
+    :data:`~scintiseg.io.dataset.TURNS`; a turn the data set's readers do not make is listed as a warning."""
+    if orient is None:
+        return ""
+    try:
+        how = orient(source.scan)[1]
+    except ScintisegError as exc:
+        report.warnings.append((str(source.path), f"cannot judge how it stands ({exc.problem}); imported as stored"))
+        return ""
+    if how and how not in TURNS:
+        report.warnings.append((str(source.path), f"read turned ({how}) by prediction; imported as stored"))
+        return ""
+    if how:
+        report.turned.append((str(source.path), how))
+    return how
 
 
 def _case_id(source: _Source, taken: set[str]) -> str:
@@ -774,6 +805,7 @@ def import_dataset(
     patient_from: str = "stem",
     pseudo_labels: float | None = None,
     join: bool = True,
+    orient: Callable[[Scan], tuple[Scan, str]] | None = None,
     progress: bool = False,
 ) -> ImportReport:
     """Import scans (and their LabelMe files) into the data set folder ``out``; see the module docstring.
@@ -789,6 +821,8 @@ def import_dataset(
             as pseudo-labels (module docstring, "Pseudo-labels"); None (the default): never.
         join: a study's ANT and POST stored as two files become one two-view case (module docstring, "A study's
             two files"); False: a case per file.
+        orient: how a scan is read upright (:func:`scintiseg.predict.pipeline.read_upright`; module docstring,
+            "Scans stored head-down"); None: every scan as stored.
         progress: show a tqdm progress bar (stderr).
 
     Returns:
@@ -888,6 +922,9 @@ def import_dataset(
             meta[VIEW_SHA256] = dict(source.view_sha256)
         if source.display_export:
             meta["display_export"] = True
+        how = _turn(source, orient, report)
+        if how:
+            meta[TURNED_KEY] = how
         if source.corrected & set(labels):
             meta[REVIEWED] = _ordered_views(source.corrected & set(labels))
         if source.pseudo & set(labels):

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
@@ -499,6 +500,15 @@ def read_upright(scan: Scan, network: RegionModel) -> tuple[Scan, str]:
         return other[0], UPRIGHT_HALF_TURN
     found = _turned_head_up(scan, network, analysis)
     return (scan, UPRIGHT_AS_STORED) if found is None else (found[0], UPRIGHT_ROWS_REVERSED)
+
+
+def upright_reader(settings: PredictSettings | None = None) -> Callable[[Scan], tuple[Scan, str]] | None:
+    """:func:`read_upright` with the region network of ``settings`` (default: the shipped one), for the commands
+    that read a site's scans for training (``scintiseg adapt``, ``scintiseg dataset import``): the training and
+    data-set code does not import prediction, so the command hands the judgement over. None without a region
+    network."""
+    network = (settings or PredictSettings()).region_network()
+    return None if network is None else (lambda scan: read_upright(scan, network))
 
 
 def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysis) -> tuple[Scan, CountAnalysis] | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import Case, resolve
+from scintiseg.io.dataset import HEAD_DOWN, TURNED_KEY, Case, case_turn, resolve, turned_array, turned_scan
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import read_label_png, read_mask_png, write_label_png, write_mask_png
 from scintiseg.io.labelme import read_labelme, write_labelme
@@ -62,6 +62,7 @@ def case_entry_with(case: Case, paths: dict, **changes) -> Case:
     """``case`` with the file paths of :func:`write_case_arrays` (label maps back where they came from)."""
     names = {f.name for f in fields(case)}
     meta = dict(changes.pop("meta", case.meta))
+    meta.pop(TURNED_KEY, None)  # the arrays were read upright (load_case_arrays) and are written so
     updates = {"image": paths["image"], "labels": paths["labels"], "masks": paths["masks"]}
     for name in LABEL_MAP_FIELDS:
         if name in paths:
@@ -91,13 +92,17 @@ def lesion_boxes(meta: dict, instances: dict[str, np.ndarray] | None) -> list | 
 
 
 def load_case_arrays(root: str | Path, case: Case) -> CaseArrays:
-    """Read every file of ``case`` in data set ``root``."""
+    """Read every file of ``case`` in data set ``root``; a case stored head-down (``meta["read_turned"]``,
+    :data:`scintiseg.io.dataset.TURNED_KEY`) comes back upright, its image, outlines, masks and maps alike."""
     root = Path(root)
-    scan = read_scan(resolve(root, case.image))
+    how = case_turn(case)
+    scan = turned_scan(read_scan(resolve(root, case.image)), how)
     annotations = {view: read_labelme(resolve(root, rel), root=root) for view, rel in case.labels.items()}
-    masks = {view: read_mask_png(resolve(root, rel)) for view, rel in case.masks.items()}
+    if how == HEAD_DOWN:
+        annotations = {view: annotation.rows_reversed() for view, annotation in annotations.items()}
+    masks = {view: turned_array(read_mask_png(resolve(root, rel)), how) for view, rel in case.masks.items()}
     label_maps = {
-        name: {view: read_label_png(resolve(root, rel)) for view, rel in paths.items()}
+        name: {view: turned_array(read_label_png(resolve(root, rel)), how) for view, rel in paths.items()}
         for name, paths in case_label_map_paths(case).items()
     }
     return CaseArrays(scan=scan, annotations=annotations, masks=masks, label_maps=label_maps)

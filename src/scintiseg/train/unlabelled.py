@@ -40,7 +40,9 @@ ANT's orientation), so the adapted model is taught on the views it will be asked
 region network's judgement, :func:`scintiseg.predict.pipeline.read_upright`, which ``scintiseg adapt`` passes in:
 training code does not import prediction), a scan stored head-down is read with its rows reversed, its outlines
 and boxes with it, and a lying body stood the wrong way is turned half a turn more; each is listed
-(:attr:`SiteScans.turned`). Without it scans are read as stored.
+(:attr:`SiteScans.turned`). Without it scans are read as stored. A data set's case that ``dataset import`` found
+stored head-down (``meta["read_turned"]``) is read upright by the data set's reader whether or not ``orient`` is
+given; boxes drawn on its file follow, and it is listed too.
 
 **Hot-spot boxes** (``boxes``: Pascal VOC files, BS-80K's ``Abnormal`` / ``Normal``, :mod:`scintiseg.io.voc`).
 A view without an outline whose file has a box annotation is labelled *by its boxes*: its target is
@@ -81,7 +83,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import MANIFEST_NAME, lesion_label_names, load_case, load_manifest
+from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, case_turn, lesion_label_names, load_case, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
 from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
@@ -249,7 +251,7 @@ def view_boxes(annotations: dict[str, VocAnnotation], scan: Scan, files: Collect
 #: :data:`ROWS_REVERSED` or another turn's name.
 Orient = Callable[[Scan], tuple[Scan, str]]
 #: ``orient``'s word for a scan read with its rows reversed (stored head-down): outlines and boxes follow.
-ROWS_REVERSED = "head_down"
+ROWS_REVERSED = HEAD_DOWN
 
 
 def _flipped_boxes(boxes: Collection[VocBox], height: int) -> tuple[VocBox, ...]:
@@ -309,6 +311,9 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                     per_view = case.meta.get(VIEW_SOURCES) if isinstance(case.meta.get(VIEW_SOURCES), dict) else None
                     found = view_boxes(boxes, scan, [*([str(source)] if source else []), folder / case.image],
                                        per_view, site.box_notes)
+                if case_turn(case) == HEAD_DOWN:  # read upright by the data set (meta read_turned): boxes follow
+                    site.turned.append((case.case_id, ROWS_REVERSED))
+                    found = {view: _flipped_boxes(found_boxes, scan.view(view).shape[0]) for view, found_boxes in found.items()}
                 scan, masks, found = _oriented(scan, masks, found, case.case_id, orient, site)
                 site.views += build_views(scan, masks, case.case_id, pixel_mm=pixel_mm, normalisation=normalisation,
                                           pseudo=pseudo if isinstance(pseudo, list) else [], boxes=found)
