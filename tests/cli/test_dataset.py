@@ -107,6 +107,8 @@ def test_import_records_a_scan_stored_head_down_as_predict_reads_it(tmp_path, ca
     manifest = load_manifest(out)
     assert manifest.case("down").meta[TURNED_KEY] == "head_down" and TURNED_KEY not in manifest.case("up").meta
     assert (load_case(out, "down")[0].view("ANT") == scan.view("ANT")).all()  # train and evaluate see it upright
+    assert main(["dataset", "check", str(out)]) == 0
+    assert "read turned (stored head-down)  1" in capsys.readouterr().out
     assert main(["dataset", "import", str(src), "--out", str(tmp_path / "as_stored"), "--as-stored"]) == 0
     assert "read turned" not in capsys.readouterr().out
     assert all(TURNED_KEY not in case.meta for case in load_manifest(tmp_path / "as_stored").cases)

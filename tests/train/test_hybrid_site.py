@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
+from scintiseg.io.dataset import TURNED_KEY, Case, DatasetManifest, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.labelme import write_labelme
 from scintiseg.phantom import generate_patient, profile
@@ -99,6 +99,12 @@ def test_a_data_set_is_read_case_by_case_and_a_case_with_a_lesion_outline_is_ref
     read = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust")
     assert [case for case, _ in read.sources] == ["n0"]
     assert read.skipped == [("n1", "has a lesion outline: not a normal scan")]
+    # A case recorded head-down at import is read upright by the data set, and listed as turned.
+    save_manifest(DatasetManifest(name="site", views=["ANT", "POST"], pixel_spacing=(4.52, 4.52),
+                                  cases=[replace(cases[0], meta={TURNED_KEY: "head_down"})]), tmp_path)
+    turned = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust")
+    assert turned.turned == [("n0", "head_down")]
+    assert np.array_equal(turned.sources[0][1].scan.view("ANT"), read.sources[0][1].scan.view("ANT")[::-1])
 
 
 def test_held_out_patients_are_whole_patients_and_their_validation_windows_are_fixed(tmp_path):

@@ -345,8 +345,13 @@ def turned_array(array: np.ndarray, how: str) -> np.ndarray:
 
 
 def turned_scan(scan: Scan, how: str) -> Scan:
-    """``scan`` with every view read as ``how`` says (:func:`turned_array`); the same object when ``how`` is empty."""
-    return scan if not how else scan.with_views({name: turned_array(image, how) for name, image in scan.views.items()})
+    """``scan`` with every view read as ``how`` says (:func:`turned_array`), marked ``metadata[TURNED_KEY] = how``;
+    the same object when ``how`` is empty."""
+    if not how:
+        return scan
+    turned = scan.with_views({name: turned_array(image, how) for name, image in scan.views.items()})
+    turned.metadata[TURNED_KEY] = how
+    return turned
 
 
 def lesion_label_names(manifest: DatasetManifest) -> list[str]:
@@ -575,6 +580,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     origins: dict[str, int] = {}
     for case in manifest.cases:
         origins[case.origin] = origins.get(case.origin, 0) + 1
+    turned = sum(case.meta.get(TURNED_KEY) in TURNS for case in manifest.cases)
     report.summary = {
         "name": manifest.name,
         "cases": len(manifest.cases),
@@ -583,6 +589,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "labelled views": tally["labelled_views"],
         "views with lesions": tally["lesion_views"],
         "origins": ", ".join(f"{k} {v}" for k, v in sorted(origins.items())) or "-",
+        **({"read turned (stored head-down)": turned} if turned else {}),
         "errors": len(report.errors),
         "warnings": len(report.warnings),
     }

@@ -58,7 +58,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import MANIFEST_NAME, Case, lesion_label_names, load_case, load_manifest
+from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, Case, lesion_label_names, load_case, load_manifest
 from scintiseg.phantom.hybrid import HybridSource, make_hybrid_case, prepare_source
 from scintiseg.scan import Scan
 from scintiseg.train.data import Sample
@@ -134,7 +134,8 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
     the noise of a shorter scan), one whose counts cannot be thinned (not whole non-negative numbers), or one
     with no body to place a lesion on, is skipped and listed. With ``orient``
     (:func:`scintiseg.predict.pipeline.read_upright`), a scan stored head-down is read turned, as prediction reads it
-    (listed in ``NormalScans.turned``).
+    (listed in ``NormalScans.turned``), as is a data set's case that ``dataset import`` recorded head-down, which the
+    data set reads upright.
 
     Raises:
         ScintisegError: the folder does not exist, or not one scan could be used.
@@ -148,6 +149,8 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
                 scan = read()
+            if scan.metadata.get(TURNED_KEY):  # a data set's case recorded head-down at import, read upright
+                normals.turned.append((name, str(scan.metadata[TURNED_KEY])))
             if orient is not None:
                 scan, how = orient(scan)
                 if how:
