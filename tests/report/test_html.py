@@ -328,3 +328,36 @@ def test_a_lesion_the_nearer_view_does_not_show_says_so(nm1_scan, make_blobs):
     assert far[("ANT", "lumbar_spine", False)] and "not seen on POST, the nearer view" in cells[("ANT", "lumbar_spine", False)]
     assert far[("POST", "sternum", False)] and "not seen on ANT, the nearer view" in cells[("POST", "sternum", False)]
     assert not far[("ANT", "lumbar_spine", True)] and not far[("POST", "lumbar_spine", True)]
+
+
+def test_a_scan_stored_head_down_is_shown_head_up_as_its_upright_twin(nm1_scan, make_blobs):
+    """Prediction flags a scan stored head-down (``head_down``) and keeps its outputs on the image as stored; the page
+    a physician reads shows it head-up: the same outlines, ids, R/L marks and crop as the upright scan's page."""
+    ant = nm1_scan.view("ANT")
+    settings = PredictSettings(0.5, 4)
+    prob = make_blobs(ant.shape, [(300, 100, 5), (330, 160, 3), (420, 140, 4)])
+    up = predict_from_probabilities(Scan({"ANT": ant}, nm1_scan.pixel_spacing, patient_id="UP", source=None),
+                                    {"ANT": prob}, settings=settings)
+    down = predict_from_probabilities(Scan({"ANT": ant[::-1].copy()}, nm1_scan.pixel_spacing, patient_id="UP", source=None),
+                                      {"ANT": prob[::-1].copy()}, settings=settings)
+    up_report, down_report = report_dict(up), report_dict(down)
+    down_report["summary"]["qc_flags"].append("head_down")  # as predict_scan flags a scan it read turned
+    for report in (up_report, down_report):  # one lesion without a contour: its id goes by its centroid
+        max(report["lesions"], key=lambda lesion: lesion["centroid_col"])["contour"] = None
+
+    def figure(report, prediction):
+        return re.search(r'<svg class="scan" data-view="ANT".*?</figcaption>', _full_page(prediction, report), re.S).group(0)
+
+    upright, turned = figure(up_report, up), figure(down_report, down)
+
+    def marks(svg):  # outlines, the places of the ids, R/L marks, the crop: everything but the pictures (the ids
+        # are numbered in raster order of the image as stored, and a contour starts where its trace does)
+        return (re.search(r'viewBox="([^"]+)"', svg).group(1),
+                sorted(sorted(points.split()) for points in re.findall(r'<polygon class="lesion-outline"[^>]*points="([^"]+)"', svg)),
+                sorted(re.findall(r'<text class="lesion-id" data-id="\d+" (x="[\d.]+" y="[\d.]+" text-anchor="\w+")', svg)),
+                re.findall(r'<text class="side"[^>]*>\w', svg))
+
+    assert len(up_report["lesions"]) == 3 and marks(turned) == marks(upright)
+    height = ant.shape[0] * float(nm1_scan.pixel_spacing[0])
+    assert f'<g class="pictures" transform="matrix(1 0 0 -1 0 {height:.2f})">' in turned
+    assert '<g class="pictures">' in upright and "shown turned head-up" in turned and "head-up" not in upright

@@ -15,7 +15,9 @@ What the page shows (issue 15, "Report"), top to bottom:
   contour (vector, from ``report["lesions"][i]["contour"]``) and its id, the same id as in the table, and
   R/L marks of the patient's sides. The views are cropped to the rows of the body found on any view
   (the region estimate's ``body_top_row``/``body_bottom_row``; any lesion outside it widens the crop) and
-  drawn in millimetres, so non-square pixels keep their shape. **Region map on demand**: a checkbox (pure
+  drawn in millimetres, so non-square pixels keep their shape. A scan stored head-down (QC flag ``head_down``)
+  is drawn turned head-up, as a physician reads it (:func:`shown_head_up`; every other output stays on the image
+  as stored). **Region map on demand**: a checkbox (pure
   CSS, no script) lays each view's skeleton-region map (:func:`.overlay.region_map_image`) over the scan
   and shows its colour legend.
 - **Lesions by region**: ``<table id="lesions">`` with one ``<tbody class="region-group">`` per region (in
@@ -130,8 +132,8 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "views_split": "one image held two views side by side, read as ANT (left) and POST (right, as displayed)",
     "turned_upright": "the image held the body lying on its side: it was turned a quarter to stand, and images and "
                       "outlines are shown turned",
-    "head_down": "the views are stored with the head at the bottom: the networks read them turned head-up; "
-                 "images and outlines are shown as stored",
+    "head_down": "the views are stored with the head at the bottom: the networks read them turned head-up, and "
+                 "this page shows them so; the outputs (masks, LabelMe, GSPS, SR) stay on the image as stored",
     "inverted_export": "the export showed hot as dark (an inverted display); it was read inverted back: check the images",
     "body_truncated": "the body touches the top or bottom edge: region names and BSI are unreliable",
     "partial_view": "less than a whole body in the view (a crop or spot view): bones are not named and no BSI is given",
@@ -325,27 +327,40 @@ def _data_uri(image: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(image).decode('ascii')}"
 
 
+def shown_head_up(report: dict) -> bool:
+    """Whether the page shows the views turned head-up: they are stored head-down (QC flag ``head_down``). A
+    physician reads a scan head-up; the outputs other than this page stay on the image as stored."""
+    return "head_down" in (report.get("summary", {}).get("qc_flags") or [])
+
+
 def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict, rows_shown: tuple[int, int]) -> str:
-    """One view as inline SVG (millimetre units): the scan, the region map layer, outlines, ids, R/L marks."""
+    """One view as inline SVG (millimetre units): the scan, the region map layer, outlines, ids, R/L marks; a view
+    stored head-down is drawn turned head-up (:func:`shown_head_up`: the pictures mirrored top to bottom, the
+    outlines' rows reversed, the ids and R/L marks upright)."""
     rows, cols = (int(n) for n in report["input"]["shape"][-2:])
     dr, dc = (float(s) for s in report["input"].get("pixel_spacing_mm", (1.0, 1.0)))
     width, height = cols * dc, rows * dr
-    y0, y1 = rows_shown[0] * dr, (rows_shown[1] + 1) * dr
+    head_up = shown_head_up(report)
+    first, last = (rows - 1 - rows_shown[1], rows - 1 - rows_shown[0]) if head_up else rows_shown
+    y0, y1 = first * dr, (last + 1) * dr
     font = (y1 - y0) / 70.0
+    flip = f' transform="matrix(1 0 0 -1 0 {height:.2f})"' if head_up else ""
     parts = [
         f'<figure data-view="{_e(view)}"><svg class="scan" data-view="{_e(view)}" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 {y0:.2f} {width:.2f} {y1 - y0:.2f}" role="img" aria-label="{_e(view)} view with lesion outlines">',
-        f'<image href="{_data_uri(image)}" x="0" y="0" width="{width:.2f}" height="{height:.2f}" '
+        f'<g class="pictures"{flip}><image href="{_data_uri(image)}" x="0" y="0" width="{width:.2f}" height="{height:.2f}" '
         'preserveAspectRatio="none"/>',
     ]
     if region_png is not None:
         parts.append(f'<image class="regionmap" href="{_data_uri(region_png)}" '
                      f'x="0" y="0" width="{width:.2f}" height="{height:.2f}" preserveAspectRatio="none"/>')
+    parts.append("</g>")
     ids = []
     for lesion in report["lesions"]:
         if lesion.get("view") != view:
             continue
-        points = [((float(x) + 0.5) * dc, (float(y) + 0.5) * dr) for x, y in lesion.get("contour") or []]
+        points = [((float(x) + 0.5) * dc, (rows - 0.5 - float(y) if head_up else float(y) + 0.5) * dr)
+                  for x, y in lesion.get("contour") or []]
         if points:
             parts.append(f'<polygon class="lesion-outline" data-id="{_e(lesion.get("id"))}" vector-effect="non-scaling-stroke" '
                          'points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
@@ -353,7 +368,8 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
             left, right, top = min(xs), max(xs), min(ys)
         else:  # no contour: number the centroid
             left = right = (float(lesion.get("centroid_col", 0.0)) + 0.5) * dc
-            top = (float(lesion.get("centroid_row", 0.0)) + 0.5) * dr
+            row = float(lesion.get("centroid_row", 0.0))
+            top = (rows - 0.5 - row if head_up else row + 0.5) * dr
         label = str(lesion.get("id"))
         room_right = width - right > font * (0.7 * len(label) + 0.4)
         x, anchor = (right + 0.25 * font, "start") if room_right else (left - 0.25 * font, "end")
@@ -365,8 +381,9 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
               f'<text class="side" x="{width - font * 0.4:.1f}" y="{y0 + 1.1 * font:.1f}" font-size="{font * 1.2:.1f}" '
               f'text-anchor="end">{right_left[1]}</text>']
     side_note = ("the patient's right on the image right" if view == "POST" else "the patient's right on the image left")
-    parts.append(f"</svg><figcaption><b>{_e(view)}</b> ({side_note}): lesion outlines and ids (red) as in the table"
-                 "</figcaption></figure>")
+    turned = "; stored head-down, shown turned head-up" if head_up else ""
+    parts.append(f"</svg><figcaption><b>{_e(view)}</b> ({side_note}{turned}): lesion outlines and ids (red) as in the "
+                 "table</figcaption></figure>")
     return "".join(parts)
 
 
