@@ -366,6 +366,7 @@ def load_case(
 
     The mask of a view comes from its LabelMe file (the source of truth) when the case has one, else
     from its PNG mask; views with neither are absent from the dict (callers treat them as unannotated).
+    A case stored head-down (:data:`TURNED_KEY`) comes back upright, its masks with it.
 
     Args:
         root: the data set folder.
@@ -377,7 +378,7 @@ def load_case(
 
     Raises:
         ScintisegError: a missing or unreadable file, a path outside ``root``, a mask whose size differs
-            from the image, an annotated view the scan does not have.
+            from the image, an annotated view the scan does not have, an unknown :data:`TURNED_KEY`.
     """
     root = Path(root)
     case = _as_case(root, case)
