@@ -112,6 +112,12 @@ class Scan:
         """A copy with other view arrays (e.g. a crop), keeping ids, spacing and provenance."""
         return replace(self, views=dict(views), metadata=dict(self.metadata), **changes)
 
+    def rows_reversed(self) -> "Scan":
+        """A copy with the rows of every view reversed (a view stored head-down read head-up, and back); the same
+        spacing and metadata."""
+        return self.with_views({name: np.ascontiguousarray(np.asarray(image)[::-1])
+                                for name, image in self.views.items()})
+
     def summary(self) -> dict:
         """JSON-able facts: views, shape, dtype, spacing, total and max counts per view, ids; for a study's two
         views read from two files, ``view_sources`` (view -> file, :mod:`scintiseg.io.view_pairs`)."""

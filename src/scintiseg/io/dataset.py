@@ -339,17 +339,17 @@ def _turn_problem(how: object) -> str:
 
 
 def turned_array(array: np.ndarray, how: str) -> np.ndarray:
-    """A view's 2-D array (image, mask or label map) read as ``how`` says (:data:`TURNS`; ``""``: as it is)."""
+    """A view's 2-D mask or label map read as ``how`` says (:data:`TURNS`; ``""``: as it is)."""
     array = np.asarray(array)
     return np.ascontiguousarray(array[::-1]) if how == HEAD_DOWN else array
 
 
 def turned_scan(scan: Scan, how: str) -> Scan:
-    """``scan`` with every view read as ``how`` says (:func:`turned_array`), marked ``metadata[TURNED_KEY] = how``;
-    the same object when ``how`` is empty."""
+    """``scan`` read as ``how`` says (:meth:`Scan.rows_reversed`), marked ``metadata[TURNED_KEY] = how``; the
+    same object when ``how`` is empty."""
     if not how:
         return scan
-    turned = scan.with_views({name: turned_array(image, how) for name, image in scan.views.items()})
+    turned = scan.rows_reversed()
     turned.metadata[TURNED_KEY] = how
     return turned
 
@@ -482,8 +482,9 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
 
     if not case.patient_id:
         add("error", root / MANIFEST_NAME, "no patient_id")
-    if _turn_problem(case.meta.get(TURNED_KEY, "")):
-        add("error", root / MANIFEST_NAME, _turn_problem(case.meta.get(TURNED_KEY, "")))
+    turn_problem = _turn_problem(case.meta.get(TURNED_KEY, ""))
+    if turn_problem:
+        add("error", root / MANIFEST_NAME, turn_problem)
     image_path = locate(case.image)
     scan = guarded(image_path, lambda: read_scan(image_path)) if image_path else None
     if scan is not None:

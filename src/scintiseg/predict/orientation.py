@@ -41,6 +41,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from scintiseg.io.dataset import HEAD_DOWN
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 from scintiseg.scan import Scan
 
@@ -51,8 +52,8 @@ LEG_REGIONS: tuple[str, ...] = ("femur_left", "femur_right", "tibia_fibula_left"
                                 "foot_left", "foot_right")
 #: Least head area (mm^2) of an upright view (module docstring: turned views 7,400 at most, upright 15,600 at least).
 MIN_HEAD_MM2: float = 10_000.0
-#: QC flag of a scan read turned (docs/predict.md "QC flags").
-HEAD_DOWN_FLAG = "head_down"
+#: QC flag of a scan read turned (docs/predict.md "QC flags"); the word a data set records for such a case.
+HEAD_DOWN_FLAG = HEAD_DOWN
 
 _HEAD = np.array([REGION_IDS[name] for name in HEAD_REGIONS])
 _LEGS = np.array([REGION_IDS[name] for name in LEG_REGIONS])
@@ -89,8 +90,8 @@ def upright(regions: dict[str, SkeletonRegions], pixel_mm: tuple[float, float]) 
 
 
 def turned_scan(scan: Scan) -> Scan:
-    """``scan`` with the rows of every view reversed (the same spacing and metadata)."""
-    return scan.with_views({name: np.ascontiguousarray(np.asarray(image)[::-1]) for name, image in scan.views.items()})
+    """``scan`` with the rows of every view reversed (:meth:`scintiseg.scan.Scan.rows_reversed`)."""
+    return scan.rows_reversed()
 
 
 def turned_regions(regions: SkeletonRegions) -> SkeletonRegions:

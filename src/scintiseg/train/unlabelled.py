@@ -83,7 +83,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, case_turn, lesion_label_names, load_case, load_manifest
+from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, TURNED_KEY, lesion_label_names, load_case, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
 from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
@@ -311,9 +311,10 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                     per_view = case.meta.get(VIEW_SOURCES) if isinstance(case.meta.get(VIEW_SOURCES), dict) else None
                     found = view_boxes(boxes, scan, [*([str(source)] if source else []), folder / case.image],
                                        per_view, site.box_notes)
-                if case_turn(case) == HEAD_DOWN:  # read upright by the data set (meta read_turned): boxes follow
+                if scan.metadata.get(TURNED_KEY) == HEAD_DOWN:  # the data set read it upright: the boxes follow
                     site.turned.append((case.case_id, ROWS_REVERSED))
-                    found = {view: _flipped_boxes(found_boxes, scan.view(view).shape[0]) for view, found_boxes in found.items()}
+                    found = {view: _flipped_boxes(found_boxes, scan.view(view).shape[0])
+                             for view, found_boxes in found.items()}
                 scan, masks, found = _oriented(scan, masks, found, case.case_id, orient, site)
                 site.views += build_views(scan, masks, case.case_id, pixel_mm=pixel_mm, normalisation=normalisation,
                                           pseudo=pseudo if isinstance(pseudo, list) else [], boxes=found)
