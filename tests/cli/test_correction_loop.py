@@ -110,3 +110,37 @@ def test_predict_then_import_pseudo_labels_takes_the_confident_views_as_predicte
     assert site.pseudo_views == len(confident) and site.labelled_views == 0
     assert site.unlabelled_views == len(report["views"]) - len(confident)
     assert [v.view for v in site.views if v.pseudo] == confident and all(v.labelled for v in site.views if v.pseudo)
+
+
+def test_a_body_stored_lying_goes_round_the_loop_standing_either_way_it_lay(tmp_path, capsys):
+    """Files that hold a body lying (an export turned a quarter, either way): the data set holds each standing, as
+    prediction reads it, so a prediction's corrected outline comes back onto its case."""
+    from scintiseg.io.images import write_png16
+
+    scans, data, predictions = tmp_path / "scans", tmp_path / "site", tmp_path / "predictions"
+    scans.mkdir()
+    standing = generate_patient(12, profile("small")).scan.view("ANT")
+    write_png16(np.rot90(standing, 1), scans / "L1.png")   # the reader's quarter clockwise stands it head-up
+    write_png16(np.rot90(standing, -1), scans / "L2.png")  # ... head-down: prediction turns it half more
+    small = [[x / 2, y / 2] for x, y in DRAWN]  # on the 512 x 128 view
+    assert main(["predict", str(scans), "--out", str(predictions), "--quiet"]) == 0
+    for name in ("L1", "L2"):
+        labelme = predictions / name / "VIEW.labelme.json"
+        document = json.loads(labelme.read_text())
+        assert (document["imageHeight"], document["imageWidth"]) == standing.shape  # predicted standing
+        document["shapes"] = [{"label": "lesion", "points": small, "group_id": None, "description": "",
+                               "shape_type": "polygon", "flags": {}}]
+        labelme.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert main(["dataset", "import", str(scans), str(predictions), "--out", str(data)]) == 0
+    said = capsys.readouterr().out
+    assert f"stood: {scans / 'L2.png'}: stored lying; the case's image is written standing, turned a quarter " \
+           "counterclockwise" in said and "unmatched labels" not in said
+    drawn = shape_to_mask(np.asarray(small), standing.shape, "polygon")
+    for name, how in (("L1", "quarter_clockwise"), ("L2", "quarter_counterclockwise")):
+        case = load_manifest(data).case(name)
+        assert case.meta["stood"] == how and case.meta["reviewed"] == ["VIEW"]
+        scan, masks = load_case(data, case)
+        assert np.array_equal(scan.view("VIEW"), standing) and np.array_equal(masks["VIEW"], drawn)
+    assert check_dataset(data).valid
+    assert {v.case_id for v in read_site(data, pixel_mm=4.52, normalisation="robust").views if v.labelled} == {"L1", "L2"}

@@ -13,6 +13,7 @@ from PIL import Image
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dataset import HEAD_DOWN, TURNED_KEY, check_dataset, load_case, load_manifest
+from scintiseg.io.dataset import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, STOOD_KEY, STOOD_OTHER_WAY
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
 from scintiseg.io.importer import (
@@ -686,3 +687,57 @@ def test_a_turn_the_data_set_cannot_make_or_a_failed_judgement_imports_as_stored
     said = {Path(p).name: message for p, message in report.warnings}
     assert "read turned (stood_the_other_way)" in said["lying.dcm"] and "no body found" in said["odd.dcm"]
     assert all(TURNED_KEY not in case.meta for case in load_manifest(tmp_path / "ds").cases)
+
+
+def _lying_body(seed: int) -> np.ndarray:
+    """A standing view of 600 x 150 pixels (counts), for a body stored lying (:func:`scintiseg.io.stood_scan`)."""
+    return np.random.default_rng(seed).poisson(10, (600, 150)).astype(np.uint16)
+
+
+def test_a_body_stored_lying_is_written_standing_with_its_outlines_drawn_either_way(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    body = _lying_body(1)
+    write_png16(np.rot90(body, 1), scans / "lying.png")  # the reader's quarter clockwise stands it head-up
+    write_png16(np.rot90(body, -1), scans / "other.png")  # ... head-down: the region network turns it half more
+    spot = np.zeros(body.shape, dtype=bool)
+    spot[100:110, 40:47] = True
+    write_labelme(Annotation.from_mask(np.rot90(spot, 1)), scans / "lying.json")  # drawn on the file as stored
+    write_labelme(Annotation.from_mask(spot), scans / "other.json")  # on the standing image (a prediction's frame)
+
+    def orient(scan):  # stands in for the region network: "other" stood the reader's way is head-down
+        if scan.patient_id == "other":
+            return scan.with_views({v: np.rot90(scan.view(v), 2) for v in scan.view_names}), STOOD_OTHER_WAY
+        return scan, ""
+
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out, orient=orient)
+    assert report.unmatched_labels == [] and report.turned == []
+    assert sorted(report.stood) == [(str(scans / "lying.png"), QUARTER_CLOCKWISE),
+                                    (str(scans / "other.png"), QUARTER_COUNTERCLOCKWISE)]
+    manifest = load_manifest(out)
+    for case_id, how in (("lying", QUARTER_CLOCKWISE), ("other", QUARTER_COUNTERCLOCKWISE)):
+        case = manifest.case(case_id)
+        assert case.image == f"images/{case_id}.dcm" and case.meta[STOOD_KEY] == how and TURNED_KEY not in case.meta
+        scan, masks = load_case(out, case)
+        assert np.array_equal(scan.view("VIEW"), body) and np.array_equal(masks["VIEW"], spot)
+    assert check_dataset(out).valid and check_dataset(out).summary["stood at import (stored lying)"] == 2
+    # A re-run adds nothing and changes nothing; a correction drawn on the lying file later reaches its case.
+    again = import_dataset([scans], out, orient=orient)
+    assert again.added == [] and again.updated == [] and again.unmatched_labels == []
+    moved = np.zeros(body.shape, dtype=bool)
+    moved[300:312, 60:70] = True
+    (scans / "lying.json").unlink()
+    write_labelme(Annotation.from_mask(np.rot90(moved, 1)), tmp_path / "lying.json")
+    corrected = import_dataset([scans], out, labels_dir=tmp_path, orient=orient)
+    assert [c.case_id for c in corrected.updated] == ["lying"]
+    assert np.array_equal(load_case(out, "lying")[1]["VIEW"], moved)
+
+
+def test_without_a_judgement_a_body_stored_lying_is_imported_as_stored(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_png16(np.rot90(_lying_body(2), 1), scans / "lying.png")
+    report = import_dataset([scans], tmp_path / "ds")
+    assert report.stood == [] and (tmp_path / "ds" / "images" / "lying.png").is_file()
+    assert STOOD_KEY not in load_manifest(tmp_path / "ds").case("lying").meta

@@ -236,3 +236,27 @@ def test_a_data_set_case_stored_head_down_is_read_upright_its_boxes_with_it(tmp_
         assert read.turned == [("down", "head_down")]
         assert (view.target[0, 40:44, 10:14] == BOX_LESION).all() and (view.target[0] == BOX_LESION).sum() == 16
         assert view.image[0, 20:24, 10:14].mean() > 2 * view.image[0].mean()  # the hot spot upright at rows 20-23
+
+
+@pytest.mark.parametrize("k, how", [(1, "quarter_clockwise"), (-1, "quarter_counterclockwise")])
+def test_a_data_set_case_stood_at_import_takes_the_boxes_drawn_on_its_lying_file_turned_with_it(tmp_path, k, how):
+    """``dataset import`` wrote the case standing (``meta["stood"]``); boxes drawn on the lying file it came from
+    follow the quarter turn, either way."""
+    scan = _scan(4)
+    standing = Scan({"ANT": scan.view("ANT")}, pixel_spacing=scan.pixel_spacing, patient_id="P4")
+    lying = np.rot90(standing.view("ANT"), k)  # the file as stored; rot90(lying, -k) stands it
+    spot = np.zeros(standing.shape, dtype=bool)
+    spot[20:24, 10:14] = True
+    lying_spot = np.rot90(spot, k)
+    rows, cols = np.flatnonzero(lying_spot.any(1)), np.flatnonzero(lying_spot.any(0))
+    (tmp_path / "images").mkdir()
+    write_dicom(standing, tmp_path / "images" / "lying.dcm")
+    case = Case(case_id="lying", patient_id="P4", image="images/lying.dcm", origin="clinical",
+                meta={"source": "ward/lying.png", "stood": how})
+    save_manifest(DatasetManifest(name="site", views=["ANT"], pixel_spacing=(4.52, 4.52), cases=[case]), tmp_path)
+    box = VocBox("Abnormal", rows=(int(rows[0]), int(rows[-1])), cols=(int(cols[0]), int(cols[-1])))
+    write_voc(tmp_path / "boxes" / "lying.xml", "lying.png", lying.shape, (box,))
+    read = read_site(tmp_path, pixel_mm=4.52, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]))
+    (view,) = read.views
+    assert read.box_notes == [] and view.labelled
+    assert (view.target[0, 20:24, 10:14] == BOX_LESION).all() and (view.target[0] == BOX_LESION).sum() == 16

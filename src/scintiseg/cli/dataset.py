@@ -76,8 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     importer.add_argument(
         "--as-stored", action="store_true",
-        help="do not judge how each scan stands (by default the region network finds scans stored head-down, as "
-        "`scintiseg predict` does, and the data set records them so that train and evaluate read them upright)",
+        help="import every scan as stored (by default a body stored lying is stood and written standing, and the "
+        "region network finds scans stored head-down, as `scintiseg predict` reads them, and the data set records "
+        "them so that train and evaluate read them upright)",
     )
     importer.set_defaults(func=run_import)
 
@@ -131,6 +132,9 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"skipped: {path}: {reason}")
     for path, reason in report.unmatched_labels:
         print(f"unmatched labels: {path}: {reason}")
+    for path, how in report.stood:
+        print(f"stood: {path}: stored lying; the case's image is written standing, turned a quarter {how.split('_')[1]} "
+              "(meta stood)")
     for path, how in report.turned:
         print(f"read turned: {path}: stored {how.replace('_', '-')}; the case is read upright (meta read_turned)")
     labelled = sum(1 for case in report.added if case.labels)

@@ -41,7 +41,7 @@ from scintiseg.scan import Scan
 #: What ``read_scan(view=...)`` accepts: a view to name a one-view image by, or ``"name"`` (from the file name).
 VIEW_CHOICES = ("ANT", "POST", "name")
 
-__all__ = ["header_data_files", "read_scan"]
+__all__ = ["header_data_files", "read_scan", "stood_scan"]
 
 
 def _name_the_view(scan: Scan, view: str | None, path: Path) -> Scan:
@@ -62,22 +62,35 @@ def _turned_note(shape: tuple[int, int]) -> str:
     return f"stored lying ({shape[0]} rows x {shape[1]} columns): turned a quarter clockwise to stand"
 
 
+def stood_scan(scan: Scan) -> Scan | None:
+    """A one-view ``scan`` holding a body stored lying, turned a quarter clockwise to stand as the reader stands one
+    (:func:`~scintiseg.io.layout.stand_lying_body`; ``read_scan(split_views=True)``), its pixel size swapped (or, when
+    assumed, assumed again for the standing image) and ``metadata["turned_upright"]`` saying so; else None.
+
+    ``scintiseg dataset import`` stands a lying body with it, as prediction reads one, for a scan read as stored.
+    """
+    if scan.view_names != ["VIEW"]:
+        return None
+    known_spacing = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing
+    standing = stand_lying_body(scan.view("VIEW"), known_spacing)
+    if standing is None:
+        return None
+    spacing = (scan.pixel_spacing[1], scan.pixel_spacing[0])
+    if scan.metadata.get("pixel_spacing_assumed"):
+        spacing, why = assumed_pixel_spacing(*standing.shape)
+    stood = scan.with_views({"VIEW": standing}, pixel_spacing=spacing)
+    stood.metadata["turned_upright"] = _turned_note(scan.shape)
+    if stood.metadata.get("pixel_spacing_assumed"):
+        stood.metadata["pixel_spacing_assumed"] = why
+    return stood
+
+
 def _split_unnamed_page(scan: Scan) -> Scan:
     """A DICOM file whose one frame names no view (a screen capture of a whole-body page) turned upright and split as
     plain images are (:mod:`scintiseg.io.layout`); a file that names its views is left as it is."""
     if scan.view_names != ["VIEW"]:
         return scan
-    known_spacing = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing
-    standing = stand_lying_body(scan.view("VIEW"), known_spacing)
-    if standing is not None:
-        stored = scan.shape
-        spacing = (scan.pixel_spacing[1], scan.pixel_spacing[0])
-        if scan.metadata.get("pixel_spacing_assumed"):
-            spacing, why = assumed_pixel_spacing(*standing.shape)
-        scan = scan.with_views({"VIEW": standing}, pixel_spacing=spacing)
-        scan.metadata["turned_upright"] = _turned_note(stored)
-        if scan.metadata.get("pixel_spacing_assumed"):
-            scan.metadata["pixel_spacing_assumed"] = why
+    scan = stood_scan(scan) or scan
     known = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing[1]
     split = split_side_by_side(scan.view("VIEW"), known)
     if split is None:

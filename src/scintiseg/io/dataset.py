@@ -54,9 +54,21 @@ FORMAT_VERSION = 1
 TURNED_KEY = "read_turned"
 #: How a case is read upright: its rows reversed (a view stored head-down; the word
 #: :func:`scintiseg.predict.pipeline.read_upright` uses). A data set's image is read without standing a lying body
-#: (:func:`scintiseg.io.read_scan` without ``split_views``), so the reader's other turn never applies to one.
+#: (:func:`scintiseg.io.read_scan` without ``split_views``): a body stored lying is stood when it is imported
+#: (:data:`STOOD_KEY`), so the reader's quarter turn never applies to a data set's image.
 HEAD_DOWN = "head_down"
 TURNS: tuple[str, ...] = (HEAD_DOWN,)
+#: ``meta`` key of a case whose source file held a body lying on its side: ``scintiseg dataset import`` wrote the
+#: image standing, as prediction reads the file (:func:`scintiseg.io.stood_scan`, and half a turn more when the
+#: region network finds the head at the bottom), and its outlines on that image, so every reader of the data set
+#: sees it standing with no turn of its own. The value says how the stored file was turned
+#: (:data:`STOOD_TURNS`); a record, not an instruction.
+STOOD_KEY = "stood"
+QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE = "quarter_clockwise", "quarter_counterclockwise"
+STOOD_TURNS: dict[str, int] = {QUARTER_CLOCKWISE: -1, QUARTER_COUNTERCLOCKWISE: 1}  # -> numpy.rot90's k
+#: The word :func:`scintiseg.predict.pipeline.read_upright` says of a body stored lying that the reader's quarter
+#: turn left head-down and half a turn more stands head-up (so the stored file was turned a quarter counter-clockwise).
+STOOD_OTHER_WAY = "stood_the_other_way"
 #: The names a part of a data set goes by: ``train`` and ``test`` of ``splits.json``, ``val`` of a fold (or
 #: of a training run's own split), and ``all`` cases. ``scintiseg evaluate --split`` offers them.
 SPLIT_NAMES: tuple[str, ...] = ("test", "val", "train", "all")
@@ -485,6 +497,9 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
     turn_problem = _turn_problem(case.meta.get(TURNED_KEY, ""))
     if turn_problem:
         add("error", root / MANIFEST_NAME, turn_problem)
+    stood = case.meta.get(STOOD_KEY)
+    if stood is not None and stood not in STOOD_TURNS:  # a record only (nothing reads the case by it)
+        add("warning", root / MANIFEST_NAME, f"meta {STOOD_KEY} is {str(stood)[:40]!r}, not one of {', '.join(STOOD_TURNS)}")
     image_path = locate(case.image)
     scan = guarded(image_path, lambda: read_scan(image_path)) if image_path else None
     if scan is not None:
@@ -583,6 +598,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     for case in manifest.cases:
         origins[case.origin] = origins.get(case.origin, 0) + 1
     turned = sum(case.meta.get(TURNED_KEY) in TURNS for case in manifest.cases)
+    stood = sum(case.meta.get(STOOD_KEY) in STOOD_TURNS for case in manifest.cases)
     report.summary = {
         "name": manifest.name,
         "cases": len(manifest.cases),
@@ -592,6 +608,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "views with lesions": tally["lesion_views"],
         "origins": ", ".join(f"{k} {v}" for k, v in sorted(origins.items())) or "-",
         **({"read turned (stored head-down)": turned} if turned else {}),
+        **({"stood at import (stored lying)": stood} if stood else {}),
         "errors": len(report.errors),
         "warnings": len(report.warnings),
     }

@@ -94,6 +94,14 @@ check`` passes:
   prediction does. A prediction's outlines of such a scan (``scintiseg predict`` keeps every output on the image
   as stored) come back as stored and are turned with it. Listed in the report (``turned``). Cases already in the
   data set are not judged again.
+* **Bodies stored lying** (with ``orient`` too): a one-view file holding a body lying on its side is stood as
+  prediction reads it (:func:`scintiseg.io.stood_scan`, a quarter clockwise, or the other quarter when ``orient``
+  says :data:`~scintiseg.io.dataset.STOOD_OTHER_WAY`), and its image is the one DICOM file of the standing view, so
+  the data set, prediction's outputs and the outlines share one image; ``meta["stood"]`` records the turn
+  (:data:`~scintiseg.io.dataset.STOOD_KEY`). A LabelMe file of the standing size (a prediction's) is taken as it
+  is; one of the file's own size (drawn on the lying file) is turned with the image
+  (:meth:`~scintiseg.scan.Annotation.quarter_turned`, exact in raster). Listed in the report (``stood``). A stood
+  case is matched by later corrections through its standing image in the data set.
 
 Re-running on the same sources is idempotent: a source whose SHA-256 is already in the manifest
 (``meta["sha256"]``) is left alone, so existing cases, their files and ids never change (but for the
@@ -120,9 +128,10 @@ import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io import header_data_files, read_scan
+from scintiseg.io import header_data_files, read_scan, stood_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest, save_manifest
+from scintiseg.io.dataset import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, STOOD_KEY, STOOD_OTHER_WAY, STOOD_TURNS
 from scintiseg.io.dataset import resolve
 from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.file_keys import scan_stem
@@ -170,6 +179,8 @@ class ImportReport:
         pseudo: (case id, view) of every pseudo-label written this run (module docstring, "Pseudo-labels").
         turned: (path, how) of every new scan stored turned, to be read upright (module docstring, "Scans
             stored head-down").
+        stood: (path, how) of every new scan stored lying, its image written standing (module docstring, "Bodies
+            stored lying"; ``how``: :data:`~scintiseg.io.dataset.STOOD_TURNS`).
         manifest: path of the ``dataset.json`` written.
     """
 
@@ -181,6 +192,7 @@ class ImportReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     pseudo: list[tuple[str, str]] = field(default_factory=list)
     turned: list[tuple[str, str]] = field(default_factory=list)
+    stood: list[tuple[str, str]] = field(default_factory=list)
     manifest: Path | None = None
 
 
@@ -210,6 +222,12 @@ class _Source:
     view_sha256: dict[str, str] = field(default_factory=dict)
     #: The name of a joined study (what its two file names share, :func:`~scintiseg.io.view_pairs.joined_name`).
     name: str = ""
+    #: How a file holding a body lying was turned to stand (:data:`~scintiseg.io.dataset.STOOD_TURNS`; ``scan`` is
+    #: the standing scan), and the file's (rows, columns); ``""`` and None for a file read as stored.
+    stood: str = ""
+    stored_shape: tuple[int, int] | None = None
+    #: How the (standing) scan is read upright by the data set's readers (:data:`~scintiseg.io.dataset.TURNS`).
+    turn: str = ""
 
     @property
     def relative_folder(self) -> Path:
@@ -407,9 +425,10 @@ def _recorded(report: ImportReport, path: Path, caught: list[warnings.WarningMes
         report.warnings.append((str(path), text.removeprefix(f"{path}: ")))
 
 
-def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: str | None = None) -> _Source | None:
-    """The scan in ``path`` (``view``: as :func:`~scintiseg.io.read_scan`), or None (the reason added to
-    ``report.skipped``)."""
+def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: str | None = None,
+                 stand: bool = False) -> _Source | None:
+    """The scan in ``path`` (``view``: as :func:`~scintiseg.io.read_scan`; ``stand``: a body stored lying stood, as
+    :func:`~scintiseg.io.stood_scan` stands one), or None (the reason added to ``report.skipped``)."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -433,26 +452,37 @@ def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: 
     if display_export:
         report.warnings.append((str(path), "8-bit image: a display export (grey levels), not counts; "
                                 "imported, but export the counts (16-bit or DICOM) if you can"))
-    return _Source(path=path, root=root, scan=scan, sha256=sha256, dicom=dicom, patient_id=patient_id,
-                   display_export=display_export)
+    source = _Source(path=path, root=root, scan=scan, sha256=sha256, dicom=dicom, patient_id=patient_id,
+                     display_export=display_export)
+    standing = stood_scan(scan) if stand else None
+    if standing is not None:
+        source.scan, source.stood, source.stored_shape = standing, QUARTER_CLOCKWISE, scan.shape
+    return source
 
 
-def _turn(source: _Source, orient: Callable[[Scan], tuple[Scan, str]] | None, report: ImportReport) -> str:
-    """How ``source``'s scan is read upright by ``orient`` (module docstring): ``""`` or one of
-    :data:`~scintiseg.io.dataset.TURNS`; a turn the data set's readers do not make is listed as a warning."""
-    if orient is None:
-        return ""
-    try:
-        how = orient(source.scan)[1]
-    except ScintisegError as exc:
-        report.warnings.append((str(source.path), f"cannot judge how it stands ({exc.problem}); imported as stored"))
-        return ""
-    if how and how not in TURNS:
-        report.warnings.append((str(source.path), f"read turned ({how}) by prediction; imported as stored"))
-        return ""
+def _judge(source: _Source, orient: Callable[[Scan], tuple[Scan, str]] | None, report: ImportReport) -> None:
+    """How ``source``'s scan is read upright by ``orient`` (module docstring): ``source.turn`` set to ``""`` or one of
+    :data:`~scintiseg.io.dataset.TURNS`, and a body stored lying that the reader's quarter turn left head-down
+    (:data:`~scintiseg.io.dataset.STOOD_OTHER_WAY`) taken as ``orient`` stands it; a turn the data set's readers do
+    not make is listed as a warning. Listed in ``report.turned`` and ``report.stood``."""
+    how = ""
+    if orient is not None:
+        try:
+            upright, how = orient(source.scan)
+        except ScintisegError as exc:
+            report.warnings.append((str(source.path), f"cannot judge how it stands ({exc.problem}); imported "
+                                    + ("standing as the reader stands it" if source.stood else "as stored")))
+            how = ""
+        if how == STOOD_OTHER_WAY and source.stood:
+            source.scan, source.stood, how = upright, QUARTER_COUNTERCLOCKWISE, ""
+        elif how and how not in TURNS:
+            report.warnings.append((str(source.path), f"read turned ({how}) by prediction; imported as stored"))
+            how = ""
+    source.turn = how
     if how:
         report.turned.append((str(source.path), how))
-    return how
+    if source.stood:
+        report.stood.append((str(source.path), source.stood))
 
 
 def _case_id(source: _Source, taken: set[str]) -> str:
@@ -591,9 +621,12 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
         view, reason = _target_view(source.scan, annotation.view, suffix_view)
         if view is None:
             break
+        if source.stood and annotation.image_shape == source.stored_shape != source.scan.shape:
+            annotation = annotation.quarter_turned(STOOD_TURNS[source.stood])  # drawn on the file lying: stood with it
         if annotation.image_shape != source.scan.shape:
             reason = (f"size mismatch: labels are for a {annotation.image_shape[0]}x{annotation.image_shape[1]} "
-                      f"image, {source.path.name} is {source.scan.shape[0]}x{source.scan.shape[1]}")
+                      f"image, {source.path.name} is {source.scan.shape[0]}x{source.scan.shape[1]}"
+                      + (f" (stood; {source.stored_shape[0]}x{source.stored_shape[1]} as stored)" if source.stood else ""))
             break
         if view in source.annotations:
             reason = f"{source.path.name} view {view} already has labels from {source.annotations[view][0]}"
@@ -629,12 +662,15 @@ def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> di
         except (ScintisegError, OSError):
             continue
         original = scan_stem(str(case.meta.get("source", "")))
+        stood = case.meta.get(STOOD_KEY)
+        stood = stood if stood in STOOD_TURNS and scan.view_names == ["VIEW"] else ""
         named = case.meta.get(VIEW_SOURCES)
         view_files = {view: Path(str(f)) for view, f in named.items() if view in VIEW_NAMES} if isinstance(named, dict) else {}
         found[case.case_id] = _Source(path=path, root=out, scan=scan, sha256=str(case.meta.get("sha256", "")),
                                       dicom=False, patient_id=case.patient_id, display_export=False,
                                       case_id=case.case_id, aliases=tuple(a for a in (case.case_id, original) if a),
-                                      view_files=view_files)
+                                      view_files=view_files, stood=stood,
+                                      stored_shape=(scan.shape[1], scan.shape[0]) if stood else None)
     return found
 
 
@@ -822,7 +858,8 @@ def import_dataset(
         join: a study's ANT and POST stored as two files become one two-view case (module docstring, "A study's
             two files"); False: a case per file.
         orient: how a scan is read upright (:func:`scintiseg.predict.pipeline.read_upright`; module docstring,
-            "Scans stored head-down"); None: every scan as stored.
+            "Scans stored head-down"); given, a body stored lying is also stood ("Bodies stored lying"); None:
+            every scan as stored.
         progress: show a tqdm progress bar (stderr).
 
     Returns:
@@ -871,12 +908,13 @@ def import_dataset(
         if len(group) == 2:  # each file's view as its name or folder says, as prediction reads it
             sources = _joined([_read_source(path, root_of[path], rule, report, "name") for path in group], known, rule, report)
         else:
-            sources = [s for s in [_read_source(group[0], root_of[group[0]], rule, report)] if s is not None]
+            sources = [s for s in [_read_source(group[0], root_of[group[0]], rule, report, stand=orient is not None)]
+                       if s is not None]
         for source in sources:
             if source.sha256 in known:
                 case_id = known[source.sha256]
-                if source.hashes == joined_cases[case_id]:  # (one file of a joined study: the case as stored is read)
-                    existing_sources[case_id] = source
+                if source.hashes == joined_cases[case_id] and not source.stood:  # (one file of a joined study: the
+                    existing_sources[case_id] = source  # case as stored is read; a stood case: its image, standing)
                 continue
             earlier = next((s for s in fresh if source.hashes <= s.hashes), None)  # nothing new in it
             if earlier is not None:
@@ -888,6 +926,8 @@ def import_dataset(
             taken.add(source.case_id)
             fresh.append(source)
 
+    for source in fresh:  # before the labels: an outline drawn on a lying file follows the image's final turn
+        _judge(source, orient, report)
     every_folder = [p.resolve() if p.is_dir() else p.resolve().parent for p in source_paths if p.exists()]
     if label_root is not None:
         every_folder.append(label_root.resolve())
@@ -902,10 +942,11 @@ def import_dataset(
             remove_stale_partials(out / folder)
     views_of: dict[str, list[str]] = {}
     for source in tqdm(fresh, desc="writing", unit="case", disable=not progress, leave=False):
-        written = any(source.scan.metadata.get(k) for k in ("interfile", "data_file")) or bool(source.view_files)
+        written = (any(source.scan.metadata.get(k) for k in ("interfile", "data_file")) or bool(source.view_files)
+                   or bool(source.stood))
         suffix = DICOM_SUFFIX if source.dicom or written else source.path.name[len(scan_stem(source.path)):].lower()
         image = f"images/{source.case_id}{suffix}"
-        if written:  # a header and its data file (Interfile, MetaImage), or a study's two files: one DICOM file of it
+        if written:  # a header and its data file (Interfile, MetaImage), a study's two files, a lying body stood: DICOM
             _write_scan(source, out / image, report)
         elif not _place_image(source.path, out / image, link):
             report.warnings.append((str(source.path), "cannot hard-link here (another file system?); copied"))
@@ -922,9 +963,10 @@ def import_dataset(
             meta[VIEW_SHA256] = dict(source.view_sha256)
         if source.display_export:
             meta["display_export"] = True
-        how = _turn(source, orient, report)
-        if how:
-            meta[TURNED_KEY] = how
+        if source.stood:
+            meta[STOOD_KEY] = source.stood
+        if source.turn:
+            meta[TURNED_KEY] = source.turn
         if source.corrected & set(labels):
             meta[REVIEWED] = _ordered_views(source.corrected & set(labels))
         if source.pseudo & set(labels):

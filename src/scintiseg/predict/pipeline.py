@@ -48,6 +48,7 @@ from scipy import ndimage as ndi
 from scipy.special import expit
 
 from scintiseg.errors import ScintisegError
+from scintiseg.io.dataset import STOOD_OTHER_WAY
 from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
@@ -486,7 +487,7 @@ def _turned_head_up(scan: Scan, network: RegionModel,
 
 
 #: What :func:`read_upright` did to a scan: nothing, its rows reversed, or half a turn more.
-UPRIGHT_AS_STORED, UPRIGHT_ROWS_REVERSED, UPRIGHT_HALF_TURN = "", HEAD_DOWN_FLAG, "stood_the_other_way"
+UPRIGHT_AS_STORED, UPRIGHT_ROWS_REVERSED, UPRIGHT_HALF_TURN = "", HEAD_DOWN_FLAG, STOOD_OTHER_WAY
 
 
 def read_upright(scan: Scan, network: RegionModel) -> tuple[Scan, str]:

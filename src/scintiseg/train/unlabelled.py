@@ -83,7 +83,8 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, TURNED_KEY, lesion_label_names, load_case, load_manifest
+from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, STOOD_KEY, STOOD_TURNS, TURNED_KEY, lesion_label_names, load_case
+from scintiseg.io.dataset import load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
 from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
@@ -259,6 +260,25 @@ def _flipped_boxes(boxes: Collection[VocBox], height: int) -> tuple[VocBox, ...]
     return tuple(replace(box, rows=(height - 1 - box.rows[1], height - 1 - box.rows[0])) for box in boxes)
 
 
+def _quarter_boxes(boxes: Collection[VocBox], shape: tuple[int, int], k: int) -> tuple[VocBox, ...]:
+    """``boxes`` of a view of ``shape`` (rows, columns), on the view turned a quarter: ``k`` -1 clockwise, 1
+    counter-clockwise (:func:`numpy.rot90`'s ``k``)."""
+    height, width = shape
+    if k == -1:  # pixel (r, c) -> (c, height - 1 - r)
+        return tuple(replace(box, rows=box.cols, cols=(height - 1 - box.rows[1], height - 1 - box.rows[0])) for box in boxes)
+    return tuple(replace(box, rows=(width - 1 - box.cols[1], width - 1 - box.cols[0]), cols=box.rows) for box in boxes)
+
+
+def _stood_case_boxes(boxes: dict[str, VocAnnotation], scan: Scan, source: str | None, how: str,
+                      notes: list[tuple[str, str]]) -> dict[str, tuple[VocBox, ...]]:
+    """The boxes drawn on the lying file a data set's case was stood from (``meta["stood"]`` = ``how``), on the
+    case's standing image ``scan``; boxes are looked for by that file only (the data set's image is standing)."""
+    k = STOOD_TURNS[how]
+    as_stored = scan.with_views({view: np.rot90(scan.view(view), -k) for view in scan.view_names})
+    found = view_boxes(boxes, as_stored, [source] if source else [], None, notes)
+    return {view: _quarter_boxes(found_boxes, as_stored.view(view).shape, k) for view, found_boxes in found.items()}
+
+
 def _oriented(scan: Scan, masks: dict[str, np.ndarray] | None, boxes: dict[str, tuple[VocBox, ...]], name: str,
               orient: Orient | None, site: SiteScans):
     """``scan``, its masks and boxes as ``orient`` reads the scan (module docstring); a turn is listed in
@@ -306,8 +326,11 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                     scan, masks = load_case(folder, case, labels=labels)
                 pseudo = case.meta.get(PSEUDO, [])
                 found = {}
-                if boxes:
-                    source = case.meta.get("source")
+                source = case.meta.get("source")
+                if boxes and case.meta.get(STOOD_KEY) in STOOD_TURNS:  # stood at import: the boxes follow
+                    found = _stood_case_boxes(boxes, scan, str(source) if source else None, case.meta[STOOD_KEY],
+                                              site.box_notes)
+                elif boxes:
                     per_view = case.meta.get(VIEW_SOURCES) if isinstance(case.meta.get(VIEW_SOURCES), dict) else None
                     found = view_boxes(boxes, scan, [*([str(source)] if source else []), folder / case.image],
                                        per_view, site.box_notes)
