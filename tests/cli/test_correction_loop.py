@@ -21,6 +21,15 @@ from scintiseg.train.unlabelled import read_site
 DRAWN = [[100.0, 300.0], [130.0, 296.0], [140.0, 320.0], [118.0, 340.0], [96.0, 326.0]]
 
 
+def _physician_draws(labelme: Path, points: list) -> dict:
+    """The LabelMe file's outlines replaced by one polygon through ``points`` (a physician's correction); the
+    document as it was before."""
+    document = json.loads(labelme.read_text())
+    labelme.write_text(json.dumps({**document, "shapes": [{"label": "lesion", "points": points, "group_id": None,
+                                                          "description": "", "shape_type": "polygon", "flags": {}}]}))
+    return document
+
+
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -125,12 +134,8 @@ def test_a_body_stored_lying_goes_round_the_loop_standing_either_way_it_lay(tmp_
     small = [[x / 2, y / 2] for x, y in DRAWN]  # on the 512 x 128 view
     assert main(["predict", str(scans), "--out", str(predictions), "--quiet"]) == 0
     for name in ("L1", "L2"):
-        labelme = predictions / name / "VIEW.labelme.json"
-        document = json.loads(labelme.read_text())
+        document = _physician_draws(predictions / name / "VIEW.labelme.json", small)
         assert (document["imageHeight"], document["imageWidth"]) == standing.shape  # predicted standing
-        document["shapes"] = [{"label": "lesion", "points": small, "group_id": None, "description": "",
-                               "shape_type": "polygon", "flags": {}}]
-        labelme.write_text(json.dumps(document))
     capsys.readouterr()
     assert main(["dataset", "import", str(scans), str(predictions), "--out", str(data)]) == 0
     said = capsys.readouterr().out
@@ -144,3 +149,42 @@ def test_a_body_stored_lying_goes_round_the_loop_standing_either_way_it_lay(tmp_
         assert np.array_equal(scan.view("VIEW"), standing) and np.array_equal(masks["VIEW"], drawn)
     assert check_dataset(data).valid
     assert {v.case_id for v in read_site(data, pixel_mm=4.52, normalisation="robust").views if v.labelled} == {"L1", "L2"}
+
+
+def test_a_page_of_both_views_is_imported_as_the_two_views_prediction_reads(tmp_path, capsys):
+    """A page of ANT and POST side by side in one file: the case holds the two views as prediction splits them, an
+    outline drawn on the page labels each view with its part, and a prediction's corrected view comes back."""
+    from scintiseg.io.images import write_png16
+    from scintiseg.io.labelme import write_labelme
+    from scintiseg.scan import Annotation
+
+    scans, data, predictions = tmp_path / "scans", tmp_path / "site", tmp_path / "predictions"
+    scans.mkdir()
+    views = {name: generate_patient(seed, profile("small")).scan for name, seed in (("P1", 13), ("P2", 14))}
+    for name, scan in views.items():
+        write_png16(np.hstack([scan.view("ANT"), scan.view("POST")]).astype(np.uint16), scans / f"{name}.png")
+    width = views["P1"].shape[1]
+    drawn = np.zeros((views["P1"].shape[0], 2 * width), dtype=bool)
+    drawn[200:209, 40:47] = True
+    drawn[300:312, width + 60:width + 70] = True
+    write_labelme(Annotation.from_mask(drawn), scans / "P1.json")  # drawn on the page as stored
+    small = [[x / 2, y / 2] for x, y in DRAWN]
+    assert main(["predict", str(scans / "P2.png"), "--out", str(predictions), "--quiet"]) == 0
+    _physician_draws(predictions / "P2" / "POST.labelme.json", small)
+    capsys.readouterr()
+    assert main(["dataset", "import", str(scans), str(predictions), "--out", str(data)]) == 0
+    said = capsys.readouterr().out
+    assert f"split: {scans / 'P1.png'}: a page of ANT (left) and POST (right) side by side" in said
+    assert "P2/ANT.labelme.json: an unedited prediction" in said and "P2/POST.labelme.json" not in said
+    manifest = load_manifest(data)
+    for name, scan in views.items():
+        case = manifest.case(name)
+        assert case.meta["split_at_column"] == width and case.meta["stored_shape"] == [scan.shape[0], 2 * width]
+        read, masks = load_case(data, case)
+        assert all(np.array_equal(read.view(v), scan.view(v)) for v in ("ANT", "POST"))
+        if name == "P1":
+            assert np.array_equal(masks["ANT"], drawn[:, :width]) and np.array_equal(masks["POST"], drawn[:, width:])
+        else:
+            assert set(masks) == {"POST"} and case.meta["reviewed"] == ["POST"]
+            assert np.array_equal(masks["POST"], shape_to_mask(np.asarray(small), scan.shape, "polygon"))
+    assert check_dataset(data).valid

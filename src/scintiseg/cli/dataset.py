@@ -135,6 +135,9 @@ def run_import(args: argparse.Namespace) -> int:
     for path, how in report.stood:
         print(f"stood: {path}: stored lying; the case's image is written standing, turned a quarter {how.split('_')[1]} "
               "(meta stood)")
+    for path, column in report.split:
+        print(f"split: {path}: a page of ANT (left) and POST (right) side by side; the case's image is the two views, "
+              f"cut at column {column} (meta split_at_column)")
     for path, how in report.turned:
         print(f"read turned: {path}: stored {how.replace('_', '-')}; the case is read upright (meta read_turned)")
     labelled = sum(1 for case in report.added if case.labels)

@@ -38,10 +38,12 @@ from scintiseg.io.nifti import SNIFF_BYTES, is_nifti
 from scintiseg.io.view_names import view_from_path
 from scintiseg.scan import Scan
 
+#: ``Scan.metadata`` key of a page of two views that the reader split: the page's column where it was cut.
+SPLIT_COLUMN = "split_column"
 #: What ``read_scan(view=...)`` accepts: a view to name a one-view image by, or ``"name"`` (from the file name).
 VIEW_CHOICES = ("ANT", "POST", "name")
 
-__all__ = ["header_data_files", "read_scan", "stood_scan"]
+__all__ = ["header_data_files", "read_scan", "split_page", "stood_scan"]
 
 
 def _name_the_view(scan: Scan, view: str | None, path: Path) -> Scan:
@@ -85,23 +87,42 @@ def stood_scan(scan: Scan) -> Scan | None:
     return stood
 
 
+def split_page(scan: Scan) -> Scan | None:
+    """A one-view ``scan`` holding two whole bodies side by side (a page of ANT and POST) split as the reader splits
+    one (:func:`~scintiseg.io.layout.split_side_by_side`; ``read_scan(split_views=True)``): views ``ANT`` (left)
+    and ``POST`` (right, as displayed), ``metadata["views_split"]`` saying so and ``metadata[SPLIT_COLUMN]`` the
+    cut column of the page (:func:`~scintiseg.io.layout.split_at` cuts another array of the page alike); a pixel
+    size that was assumed is assumed again for one view. Else None.
+
+    ``scintiseg dataset import`` splits a page with it, as prediction reads one, for a scan read as stored.
+    """
+    if scan.view_names != ["VIEW"]:
+        return None
+    known = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing[1]
+    split = split_side_by_side(scan.view("VIEW"), known)
+    if split is None:
+        return None
+    (ant, post), cut = split
+    fixed = scan.with_views({"ANT": ant, "POST": post})
+    fixed.metadata["views_split"] = _split_note(cut)
+    fixed.metadata[SPLIT_COLUMN] = cut
+    if fixed.metadata.get("pixel_spacing_assumed"):  # the whole-body rows say the pixel of each half
+        spacing, fixed.metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*ant.shape)
+        fixed = fixed.with_views(fixed.views, pixel_spacing=spacing)
+    return fixed
+
+
+def _split_note(cut: int) -> str:
+    return f"ANT (left) and POST (right, as displayed) side by side, cut at column {cut}"
+
+
 def _split_unnamed_page(scan: Scan) -> Scan:
     """A DICOM file whose one frame names no view (a screen capture of a whole-body page) turned upright and split as
     plain images are (:mod:`scintiseg.io.layout`); a file that names its views is left as it is."""
     if scan.view_names != ["VIEW"]:
         return scan
     scan = stood_scan(scan) or scan
-    known = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing[1]
-    split = split_side_by_side(scan.view("VIEW"), known)
-    if split is None:
-        return scan
-    (ant, post), cut = split
-    fixed = scan.with_views({"ANT": ant, "POST": post})
-    fixed.metadata["views_split"] = f"ANT (left) and POST (right, as displayed) side by side, cut at column {cut}"
-    if fixed.metadata.get("pixel_spacing_assumed"):  # the whole-body rows say the pixel of each half
-        spacing, fixed.metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*ant.shape)
-        fixed = fixed.with_views(fixed.views, pixel_spacing=spacing)
-    return fixed
+    return split_page(scan) or scan
 
 
 def _undo_inverted_captures(scan: Scan) -> Scan:
@@ -283,7 +304,7 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
     split = split_side_by_side(array, None if given is None else given[1]) if split_views and array.ndim == 2 else None
     if split is not None:  # before the inversion check, which judges whole-body views
         array, cut = split
-        metadata["views_split"] = f"ANT (left) and POST (right, as displayed) side by side, cut at column {cut}"
+        metadata["views_split"], metadata[SPLIT_COLUMN] = _split_note(cut), cut
     array, inverted = undo_display_inversion(array)
     if inverted:
         metadata["display_inverted"] = True

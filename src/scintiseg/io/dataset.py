@@ -66,6 +66,12 @@ TURNS: tuple[str, ...] = (HEAD_DOWN,)
 STOOD_KEY = "stood"
 QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE = "quarter_clockwise", "quarter_counterclockwise"
 STOOD_TURNS: dict[str, int] = {QUARTER_CLOCKWISE: -1, QUARTER_COUNTERCLOCKWISE: 1}  # -> numpy.rot90's k
+#: ``meta`` key of a case whose source file was a page of two views side by side (one image): ``dataset import``
+#: split it as prediction reads it (:func:`scintiseg.io.split_page`) into an ANT+POST case, and this is the page's
+#: column where it was cut; a record, not an instruction, like :data:`STOOD_KEY`.
+SPLIT_KEY = "split_at_column"
+#: ``meta`` key of a case stood or split at import: the (rows, columns) of its source file as stored.
+STORED_SHAPE_KEY = "stored_shape"
 #: The word :func:`scintiseg.predict.pipeline.read_upright` says of a body stored lying that the reader's quarter
 #: turn left head-down and half a turn more stands head-up (so the stored file was turned a quarter counter-clockwise).
 STOOD_OTHER_WAY = "stood_the_other_way"
@@ -599,6 +605,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         origins[case.origin] = origins.get(case.origin, 0) + 1
     turned = sum(case.meta.get(TURNED_KEY) in TURNS for case in manifest.cases)
     stood = sum(case.meta.get(STOOD_KEY) in STOOD_TURNS for case in manifest.cases)
+    split = sum(SPLIT_KEY in case.meta for case in manifest.cases)
     report.summary = {
         "name": manifest.name,
         "cases": len(manifest.cases),
@@ -609,6 +616,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "origins": ", ".join(f"{k} {v}" for k, v in sorted(origins.items())) or "-",
         **({"read turned (stored head-down)": turned} if turned else {}),
         **({"stood at import (stored lying)": stood} if stood else {}),
+        **({"split at import (a page of two views)": split} if split else {}),
         "errors": len(report.errors),
         "warnings": len(report.warnings),
     }

@@ -102,6 +102,15 @@ check`` passes:
   is; one of the file's own size (drawn on the lying file) is turned with the image
   (:meth:`~scintiseg.scan.Annotation.quarter_turned`, exact in raster). Listed in the report (``stood``). A stood
   case is matched by later corrections through its standing image in the data set.
+* **Pages of two views** (with ``orient`` too): a one-view file holding ANT and POST side by side (a workstation's
+  page, a screenshot) is split as prediction reads it (:func:`scintiseg.io.split_page`: ANT left, POST right as
+  displayed, each half padded on its outer side to one width) into an ANT+POST case, its image the one DICOM file of
+  the two views; ``meta["split_at_column"]`` (:data:`~scintiseg.io.dataset.SPLIT_KEY`) records the cut and
+  ``meta["stored_shape"]`` the page's size. Prediction's ``ANT``/``POST`` LabelMe files match their views; an
+  outline drawn on the page as stored is cut with it, labelling each view with its part (a view with no part: no
+  lesion there), exact in raster. Pascal VOC boxes drawn on a page name no view and are listed, not used, by
+  ``adapt``. (An 8-bit page's display inversion is judged on the page, before the split; the reader judges the
+  split views. A standing body, about 4:1, is never also a page, about 2:1.)
 
 Re-running on the same sources is idempotent: a source whose SHA-256 is already in the manifest
 (``meta["sha256"]``) is left alone, so existing cases, their files and ids never change (but for the
@@ -128,19 +137,21 @@ import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io import header_data_files, read_scan, stood_scan
+from scintiseg.io import SPLIT_COLUMN, header_data_files, read_scan, split_page, stood_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest, save_manifest
-from scintiseg.io.dataset import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, STOOD_KEY, STOOD_OTHER_WAY, STOOD_TURNS
+from scintiseg.io.dataset import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY
+from scintiseg.io.dataset import STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.dataset import resolve
 from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme, write_labelme
+from scintiseg.io.layout import split_at
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
 from scintiseg.io.view_names import view_from_path
 from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
-from scintiseg.scan import VIEW_NAMES, Annotation, Scan
+from scintiseg.scan import VIEW_NAMES, Annotation, Scan, mask_to_shapes
 
 #: The named ``patient_from`` rules; ``"regex:PATTERN"`` is the third kind.
 PATIENT_RULES: tuple[str, ...] = ("stem", "parent")
@@ -181,6 +192,8 @@ class ImportReport:
             stored head-down").
         stood: (path, how) of every new scan stored lying, its image written standing (module docstring, "Bodies
             stored lying"; ``how``: :data:`~scintiseg.io.dataset.STOOD_TURNS`).
+        split: (path, column) of every new page of two views side by side, imported as an ANT+POST case cut at that
+            column (module docstring, "Pages of two views").
         manifest: path of the ``dataset.json`` written.
     """
 
@@ -193,6 +206,7 @@ class ImportReport:
     pseudo: list[tuple[str, str]] = field(default_factory=list)
     turned: list[tuple[str, str]] = field(default_factory=list)
     stood: list[tuple[str, str]] = field(default_factory=list)
+    split: list[tuple[str, int]] = field(default_factory=list)
     manifest: Path | None = None
 
 
@@ -222,12 +236,24 @@ class _Source:
     view_sha256: dict[str, str] = field(default_factory=dict)
     #: The name of a joined study (what its two file names share, :func:`~scintiseg.io.view_pairs.joined_name`).
     name: str = ""
-    #: How a file holding a body lying was turned to stand (:data:`~scintiseg.io.dataset.STOOD_TURNS`; ``scan`` is
-    #: the standing scan), and the file's (rows, columns); ``""`` and None for a file read as stored.
+    #: How a file holding a body lying was turned to stand (:data:`~scintiseg.io.dataset.STOOD_TURNS`), or the page
+    #: column where a page of two views was cut (``scan`` is then the standing or split scan; a standing view,
+    #: about 4:1, is never also a page, about 2:1), and the file's (rows, columns); ``""`` and None for a file read
+    #: as stored.
     stood: str = ""
+    split_column: int | None = None
     stored_shape: tuple[int, int] | None = None
     #: How the (standing) scan is read upright by the data set's readers (:data:`~scintiseg.io.dataset.TURNS`).
     turn: str = ""
+
+    def read_frame(self, mask: np.ndarray) -> dict[str, np.ndarray]:
+        """A 2-D array of the file as stored (an outline's mask), per view of ``scan``: turned and cut as the scan
+        was (module docstring, "Bodies stored lying", "Pages of two views")."""
+        if self.stood:
+            mask = np.rot90(mask, STOOD_TURNS[self.stood])
+        if self.split_column is not None:
+            return dict(zip(("ANT", "POST"), split_at(mask, self.split_column)))
+        return {self.scan.view_names[0]: np.ascontiguousarray(mask)}
 
     @property
     def relative_folder(self) -> Path:
@@ -426,9 +452,10 @@ def _recorded(report: ImportReport, path: Path, caught: list[warnings.WarningMes
 
 
 def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: str | None = None,
-                 stand: bool = False) -> _Source | None:
-    """The scan in ``path`` (``view``: as :func:`~scintiseg.io.read_scan`; ``stand``: a body stored lying stood, as
-    :func:`~scintiseg.io.stood_scan` stands one), or None (the reason added to ``report.skipped``)."""
+                 as_predicted: bool = False) -> _Source | None:
+    """The scan in ``path`` (``view``: as :func:`~scintiseg.io.read_scan`; ``as_predicted``: a body stored lying
+    stood and a page of two views split, as prediction reads them: :func:`~scintiseg.io.stood_scan`,
+    :func:`~scintiseg.io.split_page`), or None (the reason added to ``report.skipped``)."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -454,9 +481,12 @@ def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: 
                                 "imported, but export the counts (16-bit or DICOM) if you can"))
     source = _Source(path=path, root=root, scan=scan, sha256=sha256, dicom=dicom, patient_id=patient_id,
                      display_export=display_export)
-    standing = stood_scan(scan) if stand else None
-    if standing is not None:
-        source.scan, source.stood, source.stored_shape = standing, QUARTER_CLOCKWISE, scan.shape
+    standing = stood_scan(scan) if as_predicted else None
+    page = split_page(standing or scan) if as_predicted else None
+    if standing is not None or page is not None:
+        source.scan, source.stored_shape = page or standing, scan.shape
+        source.stood = QUARTER_CLOCKWISE if standing is not None else ""
+        source.split_column = None if page is None else int(page.metadata[SPLIT_COLUMN])
     return source
 
 
@@ -473,7 +503,7 @@ def _judge(source: _Source, orient: Callable[[Scan], tuple[Scan, str]] | None, r
             report.warnings.append((str(source.path), f"cannot judge how it stands ({exc.problem}); imported "
                                     + ("standing as the reader stands it" if source.stood else "as stored")))
             how = ""
-        if how == STOOD_OTHER_WAY and source.stood:
+        if how == STOOD_OTHER_WAY and source.stood:  # (a stood view is one body: never a page as well)
             source.scan, source.stood, how = upright, QUARTER_COUNTERCLOCKWISE, ""
         elif how and how not in TURNS:
             report.warnings.append((str(source.path), f"read turned ({how}) by prediction; imported as stored"))
@@ -483,6 +513,8 @@ def _judge(source: _Source, orient: Callable[[Scan], tuple[Scan, str]] | None, r
         report.turned.append((str(source.path), how))
     if source.stood:
         report.stood.append((str(source.path), source.stood))
+    if source.split_column is not None:
+        report.split.append((str(source.path), source.split_column))
 
 
 def _case_id(source: _Source, taken: set[str]) -> str:
@@ -616,17 +648,19 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
         if source is None:
             reason = f"ambiguous: {len(candidates)} scans are named {stem}"
             break
+        if source.stored_shape is not None and annotation.image_shape == source.stored_shape != source.scan.shape:
+            reason = _attach_as_stored(json_path, annotation, source, pseudo=pseudo, predicted=predicted)
+            break
         if suffix_view is None and annotation.view == "VIEW" and source.view_files:
             suffix_view = source.view_named_by(stem, json_path)
         view, reason = _target_view(source.scan, annotation.view, suffix_view)
         if view is None:
             break
-        if source.stood and annotation.image_shape == source.stored_shape != source.scan.shape:
-            annotation = annotation.quarter_turned(STOOD_TURNS[source.stood])  # drawn on the file lying: stood with it
         if annotation.image_shape != source.scan.shape:
             reason = (f"size mismatch: labels are for a {annotation.image_shape[0]}x{annotation.image_shape[1]} "
                       f"image, {source.path.name} is {source.scan.shape[0]}x{source.scan.shape[1]}"
-                      + (f" (stood; {source.stored_shape[0]}x{source.stored_shape[1]} as stored)" if source.stood else ""))
+                      + (f" as read ({source.stored_shape[0]}x{source.stored_shape[1]} as stored)"
+                         if source.stored_shape is not None else ""))
             break
         if view in source.annotations:
             reason = f"{source.path.name} view {view} already has labels from {source.annotations[view][0]}"
@@ -642,6 +676,30 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
         break
     if reason:
         report.unmatched_labels.append((str(json_path), reason))
+
+
+def _attach_as_stored(json_path: Path, annotation: Annotation, source: _Source, *, pseudo: bool, predicted: bool) -> str:
+    """Attach an outline drawn on the file as stored to a stood or split ``source`` (module docstring), each label
+    rasterised, turned and cut as the scan was (:meth:`_Source.read_frame`) and outlined again, so each view's mask
+    is exactly the part of the drawn one; a page's outline labels both views (an empty view: no lesion there). The
+    reason it cannot be attached, or ``""``."""
+    if annotation.view not in ("VIEW", *source.scan.view_names):
+        return f"annotation is for view {annotation.view}, drawn on {source.path.name} as stored (one image)"
+    taken = [view for view in source.scan.view_names if view in source.annotations]
+    if taken:
+        return f"{source.path.name} view {taken[0]} already has labels from {source.annotations[taken[0]][0]}"
+    shapes: dict[str, list] = {view: [] for view in source.scan.view_names}
+    for label in annotation.labels:
+        for view, mask in source.read_frame(annotation.filter([label]).to_mask()).items():
+            shapes[view] += mask_to_shapes(mask, label=label)
+    for view, found in shapes.items():
+        source.annotations[view] = (json_path, Annotation(found, source.scan.view(view).shape, view=view,
+                                                          image_path=annotation.image_path, flags=dict(annotation.flags)))
+        if pseudo:
+            source.pseudo.add(view)
+        elif predicted:
+            source.corrected.add(view)
+    return ""
 
 
 def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> dict[str, _Source]:
@@ -662,15 +720,18 @@ def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> di
         except (ScintisegError, OSError):
             continue
         original = scan_stem(str(case.meta.get("source", "")))
-        stood = case.meta.get(STOOD_KEY)
-        stood = stood if stood in STOOD_TURNS and scan.view_names == ["VIEW"] else ""
+        stood, column, stored = (case.meta.get(key) for key in (STOOD_KEY, SPLIT_KEY, STORED_SHAPE_KEY))
+        if not (isinstance(stored, list) and len(stored) == 2 and all(isinstance(n, int) for n in stored)):
+            stood, column, stored = "", None, None  # read as the data set holds it
+        stood = stood if stood in STOOD_TURNS else ""
+        column = column if isinstance(column, int) and scan.view_names == ["ANT", "POST"] else None
         named = case.meta.get(VIEW_SOURCES)
         view_files = {view: Path(str(f)) for view, f in named.items() if view in VIEW_NAMES} if isinstance(named, dict) else {}
         found[case.case_id] = _Source(path=path, root=out, scan=scan, sha256=str(case.meta.get("sha256", "")),
                                       dicom=False, patient_id=case.patient_id, display_export=False,
                                       case_id=case.case_id, aliases=tuple(a for a in (case.case_id, original) if a),
-                                      view_files=view_files, stood=stood,
-                                      stored_shape=(scan.shape[1], scan.shape[0]) if stood else None)
+                                      view_files=view_files, stood=stood, split_column=column,
+                                      stored_shape=tuple(stored) if stood or column is not None else None)
     return found
 
 
@@ -908,13 +969,13 @@ def import_dataset(
         if len(group) == 2:  # each file's view as its name or folder says, as prediction reads it
             sources = _joined([_read_source(path, root_of[path], rule, report, "name") for path in group], known, rule, report)
         else:
-            sources = [s for s in [_read_source(group[0], root_of[group[0]], rule, report, stand=orient is not None)]
+            sources = [s for s in [_read_source(group[0], root_of[group[0]], rule, report, as_predicted=orient is not None)]
                        if s is not None]
         for source in sources:
             if source.sha256 in known:
                 case_id = known[source.sha256]
-                if source.hashes == joined_cases[case_id] and not source.stood:  # (one file of a joined study: the
-                    existing_sources[case_id] = source  # case as stored is read; a stood case: its image, standing)
+                if source.hashes == joined_cases[case_id] and source.stored_shape is None:  # (one file of a joined
+                    existing_sources[case_id] = source  # study: the case as stored is read; a stood or split one: its image)
                 continue
             earlier = next((s for s in fresh if source.hashes <= s.hashes), None)  # nothing new in it
             if earlier is not None:
@@ -943,10 +1004,10 @@ def import_dataset(
     views_of: dict[str, list[str]] = {}
     for source in tqdm(fresh, desc="writing", unit="case", disable=not progress, leave=False):
         written = (any(source.scan.metadata.get(k) for k in ("interfile", "data_file")) or bool(source.view_files)
-                   or bool(source.stood))
+                   or source.stored_shape is not None)
         suffix = DICOM_SUFFIX if source.dicom or written else source.path.name[len(scan_stem(source.path)):].lower()
         image = f"images/{source.case_id}{suffix}"
-        if written:  # a header and its data file (Interfile, MetaImage), a study's two files, a lying body stood: DICOM
+        if written:  # a header and its data file (Interfile, MetaImage), a study's two files, a file stood or split
             _write_scan(source, out / image, report)
         elif not _place_image(source.path, out / image, link):
             report.warnings.append((str(source.path), "cannot hard-link here (another file system?); copied"))
@@ -963,8 +1024,12 @@ def import_dataset(
             meta[VIEW_SHA256] = dict(source.view_sha256)
         if source.display_export:
             meta["display_export"] = True
+        if source.stored_shape is not None:
+            meta[STORED_SHAPE_KEY] = list(source.stored_shape)
         if source.stood:
             meta[STOOD_KEY] = source.stood
+        if source.split_column is not None:
+            meta[SPLIT_KEY] = source.split_column
         if source.turn:
             meta[TURNED_KEY] = source.turn
         if source.corrected & set(labels):

@@ -121,11 +121,17 @@ def split_side_by_side(image: np.ndarray, col_mm: float | None = None) -> tuple[
     cut = cut_column(image)
     if not two_bodies(image, cut):
         return None
-    left, right = image[:, :cut], image[:, cut:]
+    return split_at(image, cut), cut
+
+
+def split_at(page: np.ndarray, cut: int) -> np.ndarray:
+    """``(2, rows, width)``: the columns of ``page`` left and right of ``cut``, each padded with zeros on its outer
+    side to the wider one's width (as :func:`split_side_by_side` splits a page; a mask of the page splits alike)."""
+    left, right = page[:, :cut], page[:, cut:]
     width = max(left.shape[1], right.shape[1])
     left = np.pad(left, ((0, 0), (width - left.shape[1], 0)))    # padded on its outer (left) side
     right = np.pad(right, ((0, 0), (0, width - right.shape[1])))  # on its outer (right) side
-    return np.stack([left, right]), cut
+    return np.stack([left, right])
 
 
 def two_bodies(image: np.ndarray, cut: int) -> bool:

@@ -84,7 +84,7 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, STOOD_KEY, STOOD_TURNS, TURNED_KEY, lesion_label_names, load_case
-from scintiseg.io.dataset import load_manifest
+from scintiseg.io.dataset import SPLIT_KEY, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
 from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
@@ -327,7 +327,7 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                 pseudo = case.meta.get(PSEUDO, [])
                 found = {}
                 source = case.meta.get("source")
-                if boxes and case.meta.get(STOOD_KEY) in STOOD_TURNS:  # stood at import: the boxes follow
+                if boxes and case.meta.get(STOOD_KEY) in STOOD_TURNS and SPLIT_KEY not in case.meta:  # stood at import
                     found = _stood_case_boxes(boxes, scan, str(source) if source else None, case.meta[STOOD_KEY],
                                               site.box_notes)
                 elif boxes:
