@@ -108,3 +108,32 @@ def test_truth_lesions_are_boxed_as_a_reader_would_in_the_crops_coordinates():
     inside[:, 13] = False  # less than half of it now
     assert lesion_boxes(instances, visible, inside)[0].difficult
     assert lesion_boxes(np.zeros((5, 5), np.uint16), np.zeros((5, 5), bool)) == []
+
+
+def test_boxes_drawn_on_a_file_stored_lying_are_turned_with_the_body_either_way(tmp_path):
+    """predict stands a lying body (report.json's ``input.stood``, ``input.stored_shape``); boxes drawn on the file
+    as stored land on the standing view's outlines."""
+    from scintiseg.cli import main
+    from scintiseg.io.images import write_png16
+    from scintiseg.phantom import generate_patient, profile
+
+    standing = generate_patient(12, profile("small")).scan.view("ANT")
+    scans, out = tmp_path / "scans", tmp_path / "out"
+    scans.mkdir()
+    write_png16(np.rot90(standing, 1), scans / "cw.png")   # stood by the reader's quarter clockwise
+    write_png16(np.rot90(standing, -1), scans / "ccw.png")  # stood the other way by the prediction
+    assert main(["predict", str(scans), "--out", str(out), "--quiet"]) == 0
+    spot = np.zeros(standing.shape, dtype=bool)
+    spot[200:206, 40:45] = True  # an outline on the standing view (in place of the model's)
+    annotations = {}
+    for name, k, how in (("cw", 1, "quarter_clockwise"), ("ccw", -1, "quarter_counterclockwise")):
+        read = json.loads((out / name / "report.json").read_text())["input"]
+        assert read["stood"] == how and read["stored_shape"] == [standing.shape[1], standing.shape[0]]
+        Image.fromarray(spot.astype(np.uint8)).save(out / name / "VIEW_mask.png")
+        drawn = np.rot90(spot, k)  # the spot on the file as stored
+        rows, cols = np.flatnonzero(drawn.any(1)), np.flatnonzero(drawn.any(0))
+        box = VocBox("Abnormal", (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1])))
+        annotations[name] = VocAnnotation(tmp_path / f"{name}.xml", f"{name}.png", drawn.shape, (box,))
+    result = evaluate_boxes(out, annotations)
+    assert (result["images"], result["skipped"]) == (2, 0)
+    assert (result["lesion_boxes"], result["lesion_boxes_found"], result["calls_in_no_box"]) == (2, 2, 0)

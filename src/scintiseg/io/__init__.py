@@ -31,7 +31,7 @@ from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, reading_notes, undo_display_inversion
 from scintiseg.io import interfile, metaimage
 from scintiseg.io.interfile import is_interfile, read_interfile
-from scintiseg.io.layout import split_side_by_side, stand_lying_body
+from scintiseg.io.layout import QUARTER_CLOCKWISE, STOOD_KEY, STORED_SHAPE_KEY, split_side_by_side, stand_lying_body
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.io.metaimage import is_metaimage, read_metaimage
 from scintiseg.io.nifti import SNIFF_BYTES, is_nifti
@@ -82,6 +82,7 @@ def stood_scan(scan: Scan) -> Scan | None:
         spacing, why = assumed_pixel_spacing(*standing.shape)
     stood = scan.with_views({"VIEW": standing}, pixel_spacing=spacing)
     stood.metadata["turned_upright"] = _turned_note(scan.shape)
+    stood.metadata[STOOD_KEY], stood.metadata[STORED_SHAPE_KEY] = QUARTER_CLOCKWISE, list(scan.shape)
     if stood.metadata.get("pixel_spacing_assumed"):
         stood.metadata["pixel_spacing_assumed"] = why
     return stood
@@ -106,6 +107,7 @@ def split_page(scan: Scan) -> Scan | None:
     fixed = scan.with_views({"ANT": ant, "POST": post})
     fixed.metadata["views_split"] = _split_note(cut)
     fixed.metadata[SPLIT_COLUMN] = cut
+    fixed.metadata.setdefault(STORED_SHAPE_KEY, list(scan.shape))
     if fixed.metadata.get("pixel_spacing_assumed"):  # the whole-body rows say the pixel of each half
         spacing, fixed.metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*ant.shape)
         fixed = fixed.with_views(fixed.views, pixel_spacing=spacing)
@@ -300,9 +302,11 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
     standing = stand_lying_body(array, given) if split_views else None
     if standing is not None:  # before the split and the assumed spacing, which judge a standing image
         metadata["turned_upright"] = _turned_note(array.shape)
+        metadata[STOOD_KEY], metadata[STORED_SHAPE_KEY] = QUARTER_CLOCKWISE, list(array.shape)
         array, given = standing, None if given is None else (given[1], given[0])
     split = split_side_by_side(array, None if given is None else given[1]) if split_views and array.ndim == 2 else None
     if split is not None:  # before the inversion check, which judges whole-body views
+        metadata.setdefault(STORED_SHAPE_KEY, list(array.shape))
         array, cut = split
         metadata["views_split"], metadata[SPLIT_COLUMN] = _split_note(cut), cut
     array, inverted = undo_display_inversion(array)

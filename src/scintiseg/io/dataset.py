@@ -42,6 +42,7 @@ from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.images import read_label_png, read_mask_png
 from scintiseg.io.labelme import read_labelme
+from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.scan import Scan
 
 MANIFEST_NAME = "dataset.json"
@@ -63,15 +64,15 @@ TURNS: tuple[str, ...] = (HEAD_DOWN,)
 #: region network finds the head at the bottom), and its outlines on that image, so every reader of the data set
 #: sees it standing with no turn of its own. The value says how the stored file was turned
 #: (:data:`STOOD_TURNS`); a record, not an instruction.
-STOOD_KEY = "stood"
-QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE = "quarter_clockwise", "quarter_counterclockwise"
-STOOD_TURNS: dict[str, int] = {QUARTER_CLOCKWISE: -1, QUARTER_COUNTERCLOCKWISE: 1}  # -> numpy.rot90's k
+#: (The reader's word, :data:`scintiseg.io.layout.STOOD_KEY`, with :data:`~scintiseg.io.layout.STOOD_TURNS`.)
+STOOD_KEY = STOOD_KEY
 #: ``meta`` key of a case whose source file was a page of two views side by side (one image): ``dataset import``
 #: split it as prediction reads it (:func:`scintiseg.io.split_page`) into an ANT+POST case, and this is the page's
 #: column where it was cut; a record, not an instruction, like :data:`STOOD_KEY`.
 SPLIT_KEY = "split_at_column"
-#: ``meta`` key of a case stood or split at import: the (rows, columns) of its source file as stored.
-STORED_SHAPE_KEY = "stored_shape"
+#: ``meta`` key of a case stood or split at import: the (rows, columns) of its source file as stored (the reader's
+#: word, :data:`scintiseg.io.layout.STORED_SHAPE_KEY`).
+STORED_SHAPE_KEY = STORED_SHAPE_KEY
 #: The word :func:`scintiseg.predict.pipeline.read_upright` says of a body stored lying that the reader's quarter
 #: turn left head-down and half a turn more stands head-up (so the stored file was turned a quarter counter-clockwise).
 STOOD_OTHER_WAY = "stood_the_other_way"

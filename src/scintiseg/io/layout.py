@@ -20,8 +20,8 @@ out otherwise is read wrongly in names only: give its views as separate files, o
 (``read_scan(..., split_views=False)``, ``scintiseg predict --no-split-views``).
 
 Plain images are split (PNG, JPEG, TIFF, ``.npy``, raw), and a DICOM file whose one frame names no view (a
-screen capture of the page); a DICOM file that names its views keeps them. Data sets never split (their LabelMe
-outlines were drawn on the image as it is).
+screen capture of the page); a DICOM file that names its views keeps them. A data set's image is never split:
+``scintiseg dataset import`` writes a page as its two views (:mod:`scintiseg.io.importer`).
 
 **A body stored lying** (session 22; :func:`stand_lying_body`): an export turned a quarter, the body along the
 columns (NM1 as 256 rows x 1024 columns), was read as a short, wide crop: NM1 so stored gave 9 lesions, no bones
@@ -32,13 +32,22 @@ is the prediction's head-down check's to judge (:mod:`scintiseg.predict.orientat
 keeps the patient's sides where a view has them. The outlines are given on the turned (standing) image, which
 every picture and LabelMe file shows; a DICOM file so turned gets no SR or GSPS (its frame's coordinates are the
 stored ones). Stated choices: a wide image less than three times as wide as tall (a pelvis spot view, two bodies
-stacked) stays as it is.
+stacked) stays as it is. A scan read turned or split records how, for whoever places on it what was drawn on the
+file as stored (a data set's outlines, ``predict --boxes``' boxes): ``metadata[STOOD_KEY]`` (one of
+:data:`STOOD_TURNS`), ``metadata["split_column"]`` and ``metadata[STORED_SHAPE_KEY]`` (the file's rows and columns).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+#: ``Scan.metadata`` (and data-set ``meta``) key saying how a body stored lying was turned to stand: one of
+#: :data:`STOOD_TURNS`, the name of the turn from the file as stored to the standing view.
+STOOD_KEY = "stood"
+QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE = "quarter_clockwise", "quarter_counterclockwise"
+STOOD_TURNS: dict[str, int] = {QUARTER_CLOCKWISE: -1, QUARTER_COUNTERCLOCKWISE: 1}  # -> numpy.rot90's k
+#: ``Scan.metadata`` (and data-set ``meta``) key of a scan read stood or split: the (rows, columns) of the file.
+STORED_SHAPE_KEY = "stored_shape"
 #: Rows / columns of an image taken for ANT and POST side by side (two 4:1 views make 2:1).
 SIDE_BY_SIDE_ASPECT = (1.6, 2.4)
 #: Fewest rows of such an image: a whole-body matrix has 512 rows or more; a pair of 256 x 256 thoracic crops

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scintiseg.errors import ScintisegError
@@ -73,6 +73,23 @@ class VocAnnotation:
     filename: str | None
     shape: tuple[int, int] | None
     boxes: tuple[VocBox, ...]
+
+
+def rows_reversed_boxes(boxes: tuple[VocBox, ...] | list[VocBox], height: int) -> tuple[VocBox, ...]:
+    """``boxes`` of an image of ``height`` rows, on the image with its rows reversed (a view read head-up)."""
+    return tuple(replace(box, rows=(height - 1 - box.rows[1], height - 1 - box.rows[0])) for box in boxes)
+
+
+def quarter_turned_boxes(boxes: tuple[VocBox, ...] | list[VocBox], shape: tuple[int, int], k: int) -> tuple[VocBox, ...]:
+    """``boxes`` of an image of ``shape`` (rows, columns), on the image turned a quarter: ``k`` -1 clockwise, 1
+    counter-clockwise (:func:`numpy.rot90`'s ``k``; a body stored lying, stood). Exact: a box's pixels turn with
+    the image's."""
+    height, width = shape
+    if k == -1:  # pixel (r, c) -> (c, height - 1 - r)
+        return tuple(replace(box, rows=box.cols, cols=(height - 1 - box.rows[1], height - 1 - box.rows[0])) for box in boxes)
+    if k == 1:  # pixel (r, c) -> (width - 1 - c, r)
+        return tuple(replace(box, rows=(width - 1 - box.cols[1], width - 1 - box.cols[0]), cols=box.rows) for box in boxes)
+    raise ValueError(f"k must be -1 or 1, got {k}")
 
 
 def box_slices(box: VocBox, shape: tuple[int, int], margin: int = 0) -> tuple[slice, slice]:

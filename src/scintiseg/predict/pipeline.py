@@ -49,6 +49,7 @@ from scipy.special import expit
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import STOOD_OTHER_WAY
+from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
 from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
@@ -527,6 +528,7 @@ def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysi
     if upright(regions, pixel) is not True:
         return None
     other.metadata["turned_upright"] = str(scan.metadata["turned_upright"]).replace("clockwise", "counter-clockwise")
+    other.metadata[STOOD_KEY] = QUARTER_COUNTERCLOCKWISE
     return other, _with_shift(other, regions)
 
 

@@ -26,6 +26,8 @@ counts as neither right nor wrong (the unknown labels are listed in the result);
 images only (a BS-80K file holds one view or one crop; a study's ANT and POST files predicted as one scan,
 :mod:`scintiseg.io.view_pairs`, are each scored on their own view), and a file of two views, a scan whose size is
 not the declared one, or one without an annotation is left out and counted; a failed scan is left out and counted.
+Boxes drawn on a file holding a body lying, which the reader stood (report.json's ``input.stood``), are turned
+with it (:func:`scintiseg.io.voc.quarter_turned_boxes`, exact), their declared size checked against the file's.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ from scipy import ndimage
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS, VocAnnotation, VocBox, annotation_of, box_kind, box_slices
+from scintiseg.io.voc import quarter_turned_boxes
 from scintiseg.report.image_labels import evaluate_triage, format_score
 
 #: Pixels added on every side of a box before it is compared (module docstring).
@@ -101,18 +105,32 @@ def lesion_boxes(instances: np.ndarray, visible: np.ndarray, inside: np.ndarray 
     return boxes
 
 
-def _one_view(out: Path, row: dict) -> tuple[str, Path] | str:
-    """(view, its mask file) of a predicted one-view scan, or why the boxes cannot be placed on it."""
+def _one_view(out: Path, row: dict) -> tuple[str, Path, dict] | str:
+    """(view, its mask file, the report's ``input``) of a predicted one-view scan, or why the boxes cannot be placed
+    on it."""
     try:
         report = json.loads((out / row["output"] / "report.json").read_text())
         views = report["views"]
+        read = dict(report.get("input") or {})
     except (OSError, ValueError, KeyError, TypeError):
         return "no readable report.json"
     own = row.get("views") or ""
     if len(views) != 1 and own not in views:  # a study's file joined with its other view's names its own view
         return f"{len(views)} views (boxes are placed on one-view images)"
     view, info = (own, views[own]) if own in views else next(iter(views.items()))
-    return view, out / row["output"] / info.get("files", {}).get("mask", f"{view}_mask.png")
+    return view, out / row["output"] / info.get("files", {}).get("mask", f"{view}_mask.png"), read
+
+
+def _boxes_on_view(annotation: VocAnnotation, read: dict, shape: tuple[int, int]) -> tuple[VocBox, ...] | str:
+    """The boxes, drawn on the file as stored, on the predicted view of ``shape``: turned with a body the reader
+    stood (``read``: the report's ``input``, :data:`scintiseg.report.report_json.READ_AS`); or why they cannot be."""
+    stood, stored = read.get(STOOD_KEY), read.get(STORED_SHAPE_KEY)
+    turned = stood in STOOD_TURNS and isinstance(stored, list) and len(stored) == 2
+    drawn_on = tuple(stored) if turned else shape
+    if annotation.shape is not None and tuple(annotation.shape) != tuple(drawn_on):
+        return (f"the image is {drawn_on[1]} x {drawn_on[0]}, the boxes' {annotation.path.name} declares "
+                f"{annotation.shape[1]} x {annotation.shape[0]}")
+    return quarter_turned_boxes(annotation.boxes, drawn_on, STOOD_TURNS[stood]) if turned else annotation.boxes
 
 
 def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> dict:
@@ -137,17 +155,17 @@ def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> di
         if isinstance(placed, str):
             skipped.append({"input": row["input"], "why": placed})
             continue
-        view, mask_path = placed
+        view, mask_path, read = placed
         try:
             mask = np.asarray(Image.open(mask_path))
         except OSError:
             skipped.append({"input": row["input"], "why": f"no readable {mask_path.name}"})
             continue
-        if annotation.shape is not None and tuple(mask.shape[:2]) != annotation.shape:
-            skipped.append({"input": row["input"], "why": f"the image is {mask.shape[1]} x {mask.shape[0]}, the boxes' "
-                            f"{annotation.path.name} declares {annotation.shape[1]} x {annotation.shape[0]}"})
+        boxes = _boxes_on_view(annotation, read, mask.shape[:2])
+        if isinstance(boxes, str):
+            skipped.append({"input": row["input"], "why": boxes})
             continue
-        scored = score_image(mask, annotation.boxes)
+        scored = score_image(mask, boxes)
         images.append({"input": row["input"], "annotation": annotation.path.name, "view": view,
                        "triage_score": float(row["triage_score"]), **scored})
         if scored["lesion_boxes"] or not any(b.difficult and b.label.strip().lower() in LESION_LABELS

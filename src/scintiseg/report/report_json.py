@@ -3,7 +3,8 @@
 Layout (``format: scintiseg-report``, ``version: 1``)::
 
     {"format", "version", "scintiseg_version", "created",
-     "input": {"source", "views", "shape", "pixel_spacing_mm", "counts"},
+     "input": {"source", "views", "shape", "pixel_spacing_mm", "counts",
+               "stood", "split_column", "stored_shape"},  # (the last three: a file read turned or split)
      "patient": {"id", "name"}, "study_uid", "series_uid",
      "model": {"name", "source", "trained_on", "synthetic", "disclaimer", "engine", "input_mode", ...},
      "settings": {"threshold", "min_area_px", "window"},
@@ -22,7 +23,10 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
 **Version**: ``version`` counts changes a reader of an older report would misread: a key removed or
 renamed, or a value whose meaning or unit changed. Keys added (issue 15 added ``summary.triage_score``,
 ``summary.pair_count``, ``summary.pairing_shift_px``, ``views.V.max_probability``, ``lesions[].paired_with``
-and ``pairs``; session 21 ``lesions[].beside``) keep the version, and a reader ignores keys it does not know.
+and ``pairs``; session 21 ``lesions[].beside``; session 26 ``input.stood``, ``input.split_column`` and
+``input.stored_shape``, present for a file whose body the reader stood (one of
+:data:`scintiseg.io.layout.STOOD_TURNS`) or whose page of two views it split, with the file's rows and columns, so
+that what was drawn on the file as stored can be placed on the views) keep the version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -33,10 +37,15 @@ import datetime as _dt
 import json
 
 from scintiseg import __version__
+from scintiseg.io import SPLIT_COLUMN
+from scintiseg.io.layout import STOOD_KEY, STORED_SHAPE_KEY
 from scintiseg.predict.bsi import soloway_grade
 from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
 from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
+
+#: The reader's records of a file read turned or split (:mod:`scintiseg.io.layout`), copied into ``input``.
+READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY)
 
 DEFINITIONS = {
     "coordinates": "pixel (row, col) of the view as acquired (POST not mirrored); contour points are (x=col, y=row).",
@@ -126,7 +135,8 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         "version": 1,
         "scintiseg_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "input": scan.summary() | {"pixel_spacing_mm": list(scan.pixel_spacing)},
+        "input": scan.summary() | {"pixel_spacing_mm": list(scan.pixel_spacing)} | {
+            key: scan.metadata[key] for key in READ_AS if key in scan.metadata},
         "patient": {"id": scan.patient_id, "name": scan.patient_name},
         "study_uid": scan.study_uid,
         "series_uid": scan.series_uid,

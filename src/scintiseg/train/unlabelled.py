@@ -86,7 +86,8 @@ from scintiseg.io import read_scan
 from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, STOOD_KEY, STOOD_TURNS, TURNED_KEY, lesion_label_names, load_case
 from scintiseg.io.dataset import SPLIT_KEY, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
-from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices
+from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices, quarter_turned_boxes
+from scintiseg.io.voc import rows_reversed_boxes
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
@@ -255,20 +256,6 @@ Orient = Callable[[Scan], tuple[Scan, str]]
 ROWS_REVERSED = HEAD_DOWN
 
 
-def _flipped_boxes(boxes: Collection[VocBox], height: int) -> tuple[VocBox, ...]:
-    """``boxes`` of a view of ``height`` rows, on the view with its rows reversed."""
-    return tuple(replace(box, rows=(height - 1 - box.rows[1], height - 1 - box.rows[0])) for box in boxes)
-
-
-def _quarter_boxes(boxes: Collection[VocBox], shape: tuple[int, int], k: int) -> tuple[VocBox, ...]:
-    """``boxes`` of a view of ``shape`` (rows, columns), on the view turned a quarter: ``k`` -1 clockwise, 1
-    counter-clockwise (:func:`numpy.rot90`'s ``k``)."""
-    height, width = shape
-    if k == -1:  # pixel (r, c) -> (c, height - 1 - r)
-        return tuple(replace(box, rows=box.cols, cols=(height - 1 - box.rows[1], height - 1 - box.rows[0])) for box in boxes)
-    return tuple(replace(box, rows=(width - 1 - box.cols[1], width - 1 - box.cols[0]), cols=box.rows) for box in boxes)
-
-
 def _stood_case_boxes(boxes: dict[str, VocAnnotation], scan: Scan, source: str | None, how: str,
                       notes: list[tuple[str, str]]) -> dict[str, tuple[VocBox, ...]]:
     """The boxes drawn on the lying file a data set's case was stood from (``meta["stood"]`` = ``how``), on the
@@ -276,7 +263,7 @@ def _stood_case_boxes(boxes: dict[str, VocAnnotation], scan: Scan, source: str |
     k = STOOD_TURNS[how]
     as_stored = scan.with_views({view: np.rot90(scan.view(view), -k) for view in scan.view_names})
     found = view_boxes(boxes, as_stored, [source] if source else [], None, notes)
-    return {view: _quarter_boxes(found_boxes, as_stored.view(view).shape, k) for view, found_boxes in found.items()}
+    return {view: quarter_turned_boxes(found_boxes, as_stored.view(view).shape, k) for view, found_boxes in found.items()}
 
 
 def _oriented(scan: Scan, masks: dict[str, np.ndarray] | None, boxes: dict[str, tuple[VocBox, ...]], name: str,
@@ -291,7 +278,7 @@ def _oriented(scan: Scan, masks: dict[str, np.ndarray] | None, boxes: dict[str, 
     site.turned.append((name, how))
     if how == ROWS_REVERSED:
         masks = None if masks is None else {view: np.ascontiguousarray(np.asarray(m)[::-1]) for view, m in masks.items()}
-        boxes = {view: _flipped_boxes(found, scan.view(view).shape[0]) for view, found in boxes.items()}
+        boxes = {view: rows_reversed_boxes(found, scan.view(view).shape[0]) for view, found in boxes.items()}
     elif boxes:
         site.box_notes.append((name, f"the scan was read turned ({how}): its boxes not used"))
         boxes = {}
@@ -336,7 +323,7 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                                        per_view, site.box_notes)
                 if scan.metadata.get(TURNED_KEY) == HEAD_DOWN:  # the data set read it upright: the boxes follow
                     site.turned.append((case.case_id, ROWS_REVERSED))
-                    found = {view: _flipped_boxes(found_boxes, scan.view(view).shape[0])
+                    found = {view: rows_reversed_boxes(found_boxes, scan.view(view).shape[0])
                              for view, found_boxes in found.items()}
                 scan, masks, found = _oriented(scan, masks, found, case.case_id, orient, site)
                 site.views += build_views(scan, masks, case.case_id, pixel_mm=pixel_mm, normalisation=normalisation,
