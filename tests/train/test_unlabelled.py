@@ -260,3 +260,35 @@ def test_a_data_set_case_stood_at_import_takes_the_boxes_drawn_on_its_lying_file
     (view,) = read.views
     assert read.box_notes == [] and view.labelled
     assert (view.target[0, 20:24, 10:14] == BOX_LESION).all() and (view.target[0] == BOX_LESION).sum() == 16
+
+
+@pytest.mark.parametrize("k, other_way", [(1, False), (-1, True)])
+def test_a_plain_folders_lying_file_takes_its_boxes_turned_with_the_body(tmp_path, k, other_way):
+    """A file holding a body lying: the reader stands it a quarter clockwise, and ``orient`` (the region network)
+    the other quarter when that leaves it head-down; boxes drawn on the file as stored follow either way."""
+    rng = np.random.default_rng(3)
+    standing = rng.poisson(20.0, (1024, 256)).astype(np.float64)  # 2.26 mm assumed: no resampling
+    standing[500:506, 100:106] += 400.0
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    write_png16(np.rot90(standing, k).astype(np.uint16), site_dir / "lying.png")
+    spot = np.zeros(standing.shape, dtype=bool)
+    spot[500:506, 100:106] = True
+    drawn = np.rot90(spot, k)
+    rows, cols = np.flatnonzero(drawn.any(1)), np.flatnonzero(drawn.any(0))
+    box = VocBox("Abnormal", rows=(int(rows[0]), int(rows[-1])), cols=(int(cols[0]), int(cols[-1])))
+    write_voc(tmp_path / "boxes" / "lying.xml", "lying.png", drawn.shape, (box,))
+    from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
+
+    def orient(scan):  # stands in for the region network: head-down after the reader's quarter when stored k=-1
+        if not other_way:
+            return scan, ""
+        turned = scan.with_views({v: np.rot90(scan.view(v), 2) for v in scan.view_names})
+        turned.metadata[STOOD_KEY] = QUARTER_COUNTERCLOCKWISE
+        return turned, "stood_the_other_way"
+
+    read = read_site(site_dir, pixel_mm=2.26, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]),
+                     orient=orient)
+    assert read.box_notes == [] and read.views[0].labelled
+    assert (read.views[0].target[0] == BOX_LESION).sum() == 36
+    assert (read.views[0].target[0, 500:506, 100:106] == BOX_LESION).all()

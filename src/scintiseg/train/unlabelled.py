@@ -42,7 +42,9 @@ training code does not import prediction), a scan stored head-down is read with 
 and boxes with it, and a lying body stood the wrong way is turned half a turn more; each is listed
 (:attr:`SiteScans.turned`). Without it scans are read as stored. A data set's case that ``dataset import`` found
 stored head-down (``meta["read_turned"]``) is read upright by the data set's reader whether or not ``orient`` is
-given; boxes drawn on its file follow, and it is listed too.
+given; boxes drawn on its file follow, and it is listed too. Boxes drawn on a file holding a body lying follow the
+body as it was stood (the reader's ``metadata["stood"]``, or a data set's ``meta["stood"]`` written by ``dataset
+import``), either way; a page of two views gets none (a box names no view).
 
 **Hot-spot boxes** (``boxes``: Pascal VOC files, BS-80K's ``Abnormal`` / ``Normal``, :mod:`scintiseg.io.voc`).
 A view without an outline whose file has a box annotation is labelled *by its boxes*: its target is
@@ -256,13 +258,14 @@ Orient = Callable[[Scan], tuple[Scan, str]]
 ROWS_REVERSED = HEAD_DOWN
 
 
-def _stood_case_boxes(boxes: dict[str, VocAnnotation], scan: Scan, source: str | None, how: str,
-                      notes: list[tuple[str, str]]) -> dict[str, tuple[VocBox, ...]]:
-    """The boxes drawn on the lying file a data set's case was stood from (``meta["stood"]`` = ``how``), on the
-    case's standing image ``scan``; boxes are looked for by that file only (the data set's image is standing)."""
+def _stood_boxes(boxes: dict[str, VocAnnotation], scan: Scan, files: list[str | Path], how: str,
+                 notes: list[tuple[str, str]]) -> dict[str, tuple[VocBox, ...]]:
+    """The boxes drawn on the lying file ``files`` names, on the standing scan ``scan`` it was stood to by the turn
+    ``how`` (:data:`~scintiseg.io.dataset.STOOD_TURNS`: a data set's ``meta["stood"]``, the reader's
+    ``metadata["stood"]``); boxes are looked for by that file only (a data set's image is standing)."""
     k = STOOD_TURNS[how]
     as_stored = scan.with_views({view: np.rot90(scan.view(view), -k) for view in scan.view_names})
-    found = view_boxes(boxes, as_stored, [source] if source else [], None, notes)
+    found = view_boxes(boxes, as_stored, files, None, notes)
     return {view: quarter_turned_boxes(found_boxes, as_stored.view(view).shape, k) for view, found_boxes in found.items()}
 
 
@@ -315,8 +318,8 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                 found = {}
                 source = case.meta.get("source")
                 if boxes and case.meta.get(STOOD_KEY) in STOOD_TURNS and SPLIT_KEY not in case.meta:  # stood at import
-                    found = _stood_case_boxes(boxes, scan, str(source) if source else None, case.meta[STOOD_KEY],
-                                              site.box_notes)
+                    found = _stood_boxes(boxes, scan, [str(source)] if source else [], case.meta[STOOD_KEY],
+                                         site.box_notes)
                 elif boxes:
                     per_view = case.meta.get(VIEW_SOURCES) if isinstance(case.meta.get(VIEW_SOURCES), dict) else None
                     found = view_boxes(boxes, scan, [*([str(source)] if source else []), folder / case.image],
@@ -336,11 +339,15 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
                     scan = read_scan(path, split_views=True, view="name")  # as prediction reads it
-                found = view_boxes(boxes, scan, [path], notes=site.box_notes) if boxes else {}
-                if found and (scan.metadata.get("views_split") or scan.metadata.get("turned_upright")):
-                    site.box_notes.append((str(path), "boxes drawn on the file as stored, read split or turned: not used"))
-                    found = {}
-                scan, _, found = _oriented(scan, None, found, str(path), orient, site)
+                if boxes and scan.metadata.get(STOOD_KEY) in STOOD_TURNS:  # a lying body stood: the boxes follow
+                    turns = len(site.turned)
+                    scan, _, _ = _oriented(scan, None, {}, str(path), orient, site)  # (the other way: metadata says)
+                    found = _stood_boxes(boxes, scan, [path], scan.metadata[STOOD_KEY], site.box_notes)
+                    if site.turned[turns:] and site.turned[-1][1] == ROWS_REVERSED:
+                        found = {view: rows_reversed_boxes(b, scan.view(view).shape[0]) for view, b in found.items()}
+                else:
+                    found = view_boxes(boxes, scan, [path], notes=site.box_notes) if boxes else {}  # (a page: none)
+                    scan, _, found = _oriented(scan, None, found, str(path), orient, site)
                 site.views += build_views(scan, None, path.stem, pixel_mm=pixel_mm, normalisation=normalisation,
                                           boxes=found)
             except ScintisegError as exc:
