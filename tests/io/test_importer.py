@@ -13,16 +13,12 @@ from PIL import Image
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dataset import HEAD_DOWN, TURNED_KEY, check_dataset, load_case, load_manifest
-from scintiseg.io.dataset import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, STOOD_KEY, STOOD_OTHER_WAY
+from scintiseg.io.dataset import STOOD_KEY, STOOD_OTHER_WAY
+from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
-from scintiseg.io.importer import (
-    check_patient_rule,
-    check_pseudo_threshold,
-    import_dataset,
-    patient_from_name,
-    pseudo_label_doubt,
-)
+from scintiseg.io.importer import check_patient_rule, import_dataset, patient_from_name
+from scintiseg.io.predicted_labels import check_pseudo_threshold, pseudo_label_doubt
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.scan import Annotation, Scan
 

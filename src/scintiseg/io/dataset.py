@@ -42,7 +42,7 @@ from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.images import read_label_png, read_mask_png
 from scintiseg.io.labelme import read_labelme
-from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
+from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.scan import Scan
 
 MANIFEST_NAME = "dataset.json"

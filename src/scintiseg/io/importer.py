@@ -55,7 +55,7 @@ check`` passes:
 * **Pseudo-labels** (opt-in: ``pseudo_labels=P``, ``--pseudo-labels P``, ``P`` in [0.5, 1); issue 16's
   "optional pseudo-labels from the model's confident predictions"). An *unedited* prediction of a view
   becomes that view's labels only when the model was confident on the whole view, judged from the
-  ``report.json`` beside it (:func:`pseudo_label_doubt`): every lesion of the view has a peak probability
+  ``report.json`` beside it (:func:`~scintiseg.io.predicted_labels.pseudo_label_doubt`): every lesion of the view has a peak probability
   (``lesions[].probability_max``) of at least ``P``, a view without lesions has a largest probability
   (``views.V.max_probability``, its triage score) of at most ``1 - P``, and the model saw every pixel of
   the view (``views.V.window_pixels``). The pseudo mask is the predicted outline as it stands. It is
@@ -123,7 +123,6 @@ the next run overwrites.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -140,15 +139,15 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import SPLIT_COLUMN, header_data_files, read_scan, split_page, stood_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest, save_manifest
-from scintiseg.io.dataset import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY
-from scintiseg.io.dataset import STOOD_TURNS, STORED_SHAPE_KEY
+from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY, STOOD_TURNS, STORED_SHAPE_KEY
+from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE
 from scintiseg.io.dataset import resolve
 from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.file_keys import scan_stem
-from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.io.layout import split_at
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
+from scintiseg.io.predicted_labels import check_pseudo_threshold, predicted_view, pseudo_label_doubt, unedited_prediction
 from scintiseg.io.view_names import view_from_path
 from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
 from scintiseg.scan import VIEW_NAMES, Annotation, Scan, mask_to_shapes
@@ -159,16 +158,10 @@ REGEX_PREFIX = "regex:"
 #: Suffix of an image file copied from a DICOM source, whatever the source's name.
 DICOM_SUFFIX = ".dcm"
 _VIEW_SUFFIX = re.compile(r"^(?P<stem>.+)_(?P<view>ANT|POST)$", re.IGNORECASE)
-#: The LabelMe file ``scintiseg predict`` writes per view (:mod:`scintiseg.report.outputs`), its mask beside it,
-#: and the report that names the scan predicted.
-_PREDICTED_LABELME = re.compile(r"^(?P<view>ANT|POST|VIEW)\.labelme\.json$")
-PREDICTED_MASK = "{view}_mask.png"
 #: ``Case.meta`` key: the views whose labels a person corrected or added after the scan was imported.
 REVIEWED = "reviewed"
 #: ``Case.meta`` key: the views whose labels are a model's confident prediction (opt-in pseudo-labels).
 PSEUDO = "pseudo"
-#: The range of the pseudo-label confidence ``P`` (module docstring, "Pseudo-labels").
-PSEUDO_RANGE = (0.5, 1.0)
 #: ``Case.meta`` keys of a study joined from two files: each view's source file and its SHA-256.
 VIEW_SOURCES = "view_sources"
 VIEW_SHA256 = "view_sha256"
@@ -334,7 +327,7 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
                 names = [n for n in sorted(names) if not n.startswith(".")]
                 if REPORT_NAME in names and prediction_report(here) is not None:
                     # A prediction's folder: only its LabelMe files, never its masks, overlays, SR or GSPS.
-                    names = [n for n in names if _PREDICTED_LABELME.match(n)]
+                    names = [n for n in names if predicted_view(here / n)]
                 files += [here / n for n in names]
         for path in files:
             resolved = path.resolve()
@@ -346,95 +339,6 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             (jsons if path.suffix.lower() == ".json" else scans).append((path, root))
     data = header_data_files([path for path, _ in scans])  # read with their Interfile or MetaImage headers
     return [(path, root) for path, root in scans if path.resolve() not in data], jsons, missing
-
-
-def _predicted_view(path: Path) -> str | None:
-    """The view of a LabelMe file ``scintiseg predict`` wrote (``ANT.labelme.json``), else None."""
-    match = _PREDICTED_LABELME.match(path.name)
-    return match["view"] if match else None
-
-
-def _unedited_prediction(path: Path, annotation: Annotation) -> str:
-    """The mask file a predicted LabelMe file still equals (nobody corrected it), else ``""``.
-
-    ``scintiseg predict`` writes ``V_mask.png`` beside ``V.labelme.json``: the same polygons rasterised. A file
-    whose outline still rasterises to that mask is the model's output, not a person's (a prediction confirmed
-    as it stands is indistinguishable from one nobody opened; to keep it, save it under another name).
-    Without the mask beside it the file counts as corrected.
-    """
-    view = _predicted_view(path)
-    mask_path = path.parent / PREDICTED_MASK.format(view=view) if view else None
-    if mask_path is None or not mask_path.is_file():
-        return ""
-    try:
-        predicted = read_mask_png(mask_path)
-    except (ScintisegError, OSError):
-        return ""
-    mask = annotation.to_mask()
-    return mask_path.name if predicted.shape == mask.shape and bool((predicted == mask).all()) else ""
-
-
-def check_pseudo_threshold(threshold: float) -> float:
-    """``threshold`` when it lies in [0.5, 1) (module docstring, "Pseudo-labels"); else a ScintisegError."""
-    low, high = PSEUDO_RANGE
-    if not low <= float(threshold) < high:  # also refuses NaN
-        raise ScintisegError(f"--pseudo-labels {threshold:g}: the confidence must lie in [{low:g}, {high:g}), e.g. 0.9")
-    return float(threshold)
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def pseudo_label_doubt(path: Path, annotation: Annotation, threshold: float) -> str:
-    """Why the unedited prediction in ``path`` is no pseudo-label at confidence ``threshold``; ``""`` when it is one.
-
-    Judged from the ``report.json`` of its folder (module docstring, "Pseudo-labels"): the model saw the
-    whole view, every lesion of the view has ``probability_max >= threshold``, and a view without lesions
-    has ``max_probability <= 1 - threshold``. A report that cannot say (missing, older, inconsistent with
-    the file) is a doubt too: a pseudo-label is taken only on evidence.
-
-    Args:
-        path: a ``<VIEW>.labelme.json`` that ``scintiseg predict`` wrote.
-        annotation: its outline, as read.
-        threshold: ``P`` in [0.5, 1).
-
-    Example::
-
-        pseudo_label_doubt(Path("pred/P12/ANT.labelme.json"), annotation, 0.9)
-        # 'not confident: lesion 1 peak 0.8216 < 0.9'
-    """
-    view = _predicted_view(path) or annotation.view
-    report = prediction_report(path.parent)
-    if report is None:
-        return f"no scintiseg {REPORT_NAME} beside it to judge the model's confidence"
-    views = report.get("views")
-    record = views.get(view) if isinstance(views, dict) else None
-    if not isinstance(record, dict):
-        return f"{REPORT_NAME} has no view {view} to judge the model's confidence"
-    seen, pixels = _number(record.get("window_pixels")), annotation.image_shape[0] * annotation.image_shape[1]
-    if seen is None:
-        return f"{REPORT_NAME} does not say which pixels of view {view} the model saw (views.{view}.window_pixels)"
-    if seen < pixels:
-        return (f"the model saw {100 * seen / pixels:.0f} % of view {view}: a pseudo-label must cover the whole view "
-                "(predict with --window whole)")
-    lesions = [item for item in report.get("lesions") or [] if isinstance(item, dict) and item.get("view") == view]
-    if len(lesions) != len(annotation.shapes):
-        return f"{REPORT_NAME} lists {len(lesions)} lesions on view {view}, the file has {len(annotation.shapes)} outlines"
-    if not lesions:
-        peak = _number(record.get("max_probability"))
-        if peak is None:
-            return f"{REPORT_NAME} has no views.{view}.max_probability to judge the model's confidence"
-        if 1.0 - peak < threshold:  # the hottest pixel's background probability; not peak > 1 - P (0.1 > 1 - 0.9)
-            return f"not confident: no lesion, but the largest probability {peak:.4g} > {1.0 - threshold:.4g}"
-        return ""
-    doubts = []
-    for lesion in lesions:
-        peak = _number(lesion.get("probability_max"))
-        if peak is None or peak < threshold:
-            shown = "unknown" if peak is None else f"{peak:.4g}"
-            doubts.append(f"lesion {lesion.get('id', '?')} peak {shown} < {threshold:g}")
-    return f"not confident: {', '.join(doubts)}" if doubts else ""
 
 
 def _sha256(path: Path) -> str:
@@ -538,7 +442,7 @@ def _label_keys(path: Path, annotation: Annotation) -> list[tuple[str, str | Non
     """(scan stem, view named by an ``_ANT``/``_POST`` suffix or None) the file may belong to, by priority:
     its own stem, then its ``imagePath``'s."""
     keys: list[tuple[str, str | None]] = []
-    view = _predicted_view(path)
+    view = predicted_view(path)
     if view is not None:  # OUT/<scan>/ANT.labelme.json: the report names the scan, the folder is named after it
         report = prediction_report(path.parent) or {}
         given = report.get("input") if isinstance(report.get("input"), dict) else {}
@@ -593,7 +497,7 @@ def _match_labels(
 ) -> None:
     """Attach each LabelMe file to its scan and view (``_Source.annotations``); list the others.
 
-    With ``pseudo_threshold``, a confident unedited prediction (:func:`pseudo_label_doubt`) is matched as a
+    With ``pseudo_threshold``, a confident unedited prediction (:func:`~.predicted_labels.pseudo_label_doubt`) is matched as a
     pseudo-label after every other file, so that a person's outline for the same view wins.
     """
     by_stem: dict[str, list[_Source]] = {}
@@ -613,7 +517,7 @@ def _match_labels(
             report.unmatched_labels.append((str(json_path), f"unreadable: {exc}"))
             continue
         _recorded(report, json_path, caught)
-        unedited = _unedited_prediction(json_path, annotation)
+        unedited = unedited_prediction(json_path, annotation)
         if unedited and pseudo_threshold is not None:
             doubt = pseudo_label_doubt(json_path, annotation, pseudo_threshold)
             if doubt:
@@ -635,7 +539,7 @@ def _match_labels(
 def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: dict[str, list[_Source]],
             report: ImportReport, *, pseudo: bool) -> None:
     """Attach one LabelMe file to its scan's view, or list it with the reason (see :func:`_match_labels`)."""
-    predicted = _predicted_view(json_path) is not None
+    predicted = predicted_view(json_path) is not None
     reason = "no scan with this file stem or imagePath"
     if predicted:
         reason = ("no scan matches this prediction: import the scan it was predicted from (give it as SRC); the "

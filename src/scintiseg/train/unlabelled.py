@@ -77,7 +77,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
