@@ -21,9 +21,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/scintiseg demo --out runs/demo
 
-# The import contracts of pyproject.toml (the house plan of docs/architecture.md), then the tests.
+# The import contracts of pyproject.toml (the house plan of docs/architecture.md), pyflakes (unused imports, undefined
+# names, repeated dictionary keys), then the tests.
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pyflakes src tests benchmarks scripts
 	OMP_NUM_THREADS=2 $(BIN)/python -m pytest -q
 
 clean:

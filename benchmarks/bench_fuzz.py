@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import logging
@@ -1399,20 +1400,17 @@ def read_input(item: Input) -> Any:
 
 def _warm_up(kinds: tuple[str, ...]) -> None:
     """Import what the readers import, so the first input of a kind is not timed with the imports."""
-    import scintiseg.io  # noqa: F401
-    import scintiseg.io.dataset  # noqa: F401
-    import scintiseg.io.dicom  # noqa: F401
-    import scintiseg.io.images  # noqa: F401
-    import scintiseg.io.labelme  # noqa: F401
-
+    modules = ["scintiseg.io", "scintiseg.io.dataset", "scintiseg.io.dicom", "scintiseg.io.images", "scintiseg.io.labelme"]
     if set(kinds) & {"tiff", "dataset", "splits"}:
-        import tifffile  # noqa: F401
+        modules.append("tifffile")
+    if "yaml" in kinds:
+        modules.append("scintiseg.train.config")
+    if set(kinds) & {"labelme4", "labelme5", "dataset"}:
+        modules.append("scipy.ndimage")
+    for name in modules:
+        importlib.import_module(name)
     if "checkpoint" in kinds:
         _checkpoint_loader()
-    if "yaml" in kinds:
-        import scintiseg.train.config  # noqa: F401
-    if set(kinds) & {"labelme4", "labelme5", "dataset"}:
-        import scipy.ndimage  # noqa: F401
 
 
 # ================================================================================================ running

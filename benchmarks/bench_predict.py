@@ -326,7 +326,7 @@ def accuracy_study(engines: list[str], args) -> None:
 
     import numpy as np
 
-    from scintiseg.predict.pipeline import PredictSettings, predict_scan
+    from scintiseg.predict.pipeline import predict_scan
 
     spec = importlib.util.spec_from_file_location("bench_shift", Path(__file__).resolve().parent / "bench_shift.py")
     shift = importlib.util.module_from_spec(spec)

@@ -744,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
         "marks": {f"{truth}: {mark}": n for (truth, mark), n in sorted(marks.items())},
         "seconds_per_scan_median": float(np.median(seconds)),
     }
-    print(f"mean region Dice: " + ", ".join(f"{v} {d:.3f}" for v, d in mean_dice.items()))
+    print("mean region Dice: " + ", ".join(f"{v} {d:.3f}" for v, d in mean_dice.items()))
     print(f"BSI: r = {r:.3f}, MAE = {result['bsi']['mae']:.3f} points (truth mean {t.mean():.3f}, predicted {p.mean():.3f}); "
           f"95 % bootstrap intervals over patients: r {r_ci[0]:.3f}-{r_ci[1]:.3f}, MAE {mae_ci[0]:.3f}-{mae_ci[1]:.3f}")
     for what, table in (("apparent contrast", readers), ("contrast against their bone", bone_readers)):

@@ -95,7 +95,7 @@ MANIFEST_CORRUPTIONS = {
     "spacing-one-number": (_set("pixel_spacing", value=[2.26]), "pixel_spacing must be two positive finite numbers"),
     "spacing-a-string": (_set("pixel_spacing", value="2.26"), "pixel_spacing must be two positive finite numbers"),
     "label-value-null": (_set("labels", "background", value=None), "labels['background'] must be an integer, not null"),
-    "labels-a-list": (_set("labels", value=["background", "lesion"]), "labels must be an object, not a list"),
+    "manifest-labels-a-list": (_set("labels", value=["background", "lesion"]), "labels must be an object, not a list"),
     "region-names-a-list": (_set("region_names", value=[]), "region_names must be an object, not a list"),
     "region-id-not-a-number": (_set("region_names", value={"skull": "1"}),
                                "region_names key 'skull' is not an integer region id"),

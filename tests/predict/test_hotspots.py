@@ -5,7 +5,6 @@ import pytest
 
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.hotspots import grow_from_seeds, hotspot_extent, hysteresis_components
-from scintiseg.predict.postprocess import lesion_components
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 
 

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from scintiseg.predict.regions import PARTIAL_VIEW_MM, REGION_IDS, REGION_NAMES, estimate_regions, partial_view
 
