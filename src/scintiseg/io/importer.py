@@ -139,13 +139,11 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import SPLIT_COLUMN, header_data_files, read_scan, split_page, stood_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest, save_manifest
-from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY, STOOD_TURNS, STORED_SHAPE_KEY
-from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE
-from scintiseg.io.dataset import resolve
+from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY, STOOD_TURNS, STORED_SHAPE_KEY, resolve
 from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.labelme import read_labelme, write_labelme
-from scintiseg.io.layout import split_at
+from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, split_at
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
 from scintiseg.io.predicted_labels import check_pseudo_threshold, predicted_view, pseudo_label_doubt, unedited_prediction
 from scintiseg.io.view_names import view_from_path
@@ -405,7 +403,7 @@ def _judge(source: _Source, orient: Callable[[Scan], tuple[Scan, str]] | None, r
             upright, how = orient(source.scan)
         except ScintisegError as exc:
             report.warnings.append((str(source.path), f"cannot judge how it stands ({exc.problem}); imported "
-                                    + ("standing as the reader stands it" if source.stood else "as stored")))
+                                    + ("as the reader reads it" if source.stored_shape is not None else "as stored")))
             how = ""
         if how == STOOD_OTHER_WAY and source.stood:  # (a stood view is one body: never a page as well)
             source.scan, source.stood, how = upright, QUARTER_COUNTERCLOCKWISE, ""
