@@ -361,3 +361,11 @@ def test_a_scan_stored_head_down_is_shown_head_up_as_its_upright_twin(nm1_scan, 
     height = ant.shape[0] * float(nm1_scan.pixel_spacing[0])
     assert f'<g class="pictures" transform="matrix(1 0 0 -1 0 {height:.2f})">' in turned
     assert '<g class="pictures">' in upright and "shown turned head-up" in turned and "head-up" not in upright
+
+
+def test_the_turned_upright_flag_says_which_way_the_body_was_turned():
+    from scintiseg.report.html import _qc_flags
+
+    assert "turned a quarter counter-clockwise to stand" in _qc_flags(["turned_upright"], {"stood": "quarter_counterclockwise"})
+    assert "turned a quarter clockwise to stand" in _qc_flags(["turned_upright"], {"stood": "quarter_clockwise"})
+    assert "turned a quarter to stand" in _qc_flags(["turned_upright"], {})  # an older report: no way recorded

@@ -290,12 +290,16 @@ def _lesion_table(report: dict) -> list[str]:
     return parts
 
 
-def _qc_flags(flags: list[str]) -> str:
+def _qc_flags(flags: list[str], read: dict | None = None) -> str:
+    """The QC flags with their meanings; ``read`` (report.json's ``input``) says which way a lying body was turned."""
     if not flags:
         return '<div class="flags" id="qc-flags">QC flags: none</div>'
     items = []
+    way = {"quarter_clockwise": "clockwise", "quarter_counterclockwise": "counter-clockwise"}.get(str((read or {}).get("stood")))
     for flag in flags:
         meaning = next((text for key, text in QC_FLAG_MEANINGS.items() if flag == key or flag.startswith(key + "_")), None)
+        if flag == "turned_upright" and meaning and way:
+            meaning = meaning.replace("turned a quarter", f"turned a quarter {way}")
         items.append(f"<li><span>{_e(flag)}</span>" + (f" {_e(meaning)}" if meaning else "") + "</li>")
     return '<div class="flags" id="qc-flags">QC flags:<ul>' + "".join(items) + "</ul></div>"
 
@@ -478,7 +482,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         f"{_e(', '.join(region_title(r) for r in involved) or 'none')}</td></tr>",
         "</tbody></table>",
         f'<p id="bsi-scope"><b>BSI scope.</b> {_e(summary["bsi_scope"])}</p>',
-        _qc_flags(summary.get("qc_flags") or []),
+        _qc_flags(summary.get("qc_flags") or [], report.get("input")),
         "</div>",
         _body_diagram(report),
         "</div>",
