@@ -13,7 +13,7 @@ from PIL import Image
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dataset import HEAD_DOWN, TURNED_KEY, check_dataset, load_case, load_manifest
-from scintiseg.io.dataset import STOOD_KEY, STOOD_OTHER_WAY
+from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY, STORED_SHAPE_KEY, save_manifest
 from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
@@ -737,3 +737,40 @@ def test_without_a_judgement_a_body_stored_lying_is_imported_as_stored(tmp_path)
     report = import_dataset([scans], tmp_path / "ds")
     assert report.stood == [] and (tmp_path / "ds" / "images" / "lying.png").is_file()
     assert STOOD_KEY not in load_manifest(tmp_path / "ds").case("lying").meta
+
+
+def _page(seed: int) -> np.ndarray:
+    """Two bodies side by side (512 x 256): each view a lit trunk of 512 x 60 in a 512 x 128 half."""
+    rng = np.random.default_rng(seed)
+    page = rng.poisson(1.0, (512, 256)).astype(np.float64)
+    page[20:500, 34:94] += 40.0
+    page[20:500, 162:222] += 40.0
+    return page.astype(np.uint16)
+
+
+def test_a_page_of_two_views_is_split_and_a_later_outline_on_the_page_finds_its_case(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_png16(_page(1), scans / "page.png")
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out, orient=lambda scan: (scan, ""))
+    assert report.split == [(str(scans / "page.png"), 128)]
+    case = load_manifest(out).case("page")
+    assert case.meta[SPLIT_KEY] == 128 and case.meta[STORED_SHAPE_KEY] == [512, 256]
+    scan = load_case(out, case)[0]
+    assert scan.view_names == ["ANT", "POST"] and np.array_equal(scan.view("POST"), _page(1)[:, 128:])
+    drawn = np.zeros((512, 256), dtype=bool)
+    drawn[100:110, 50:60] = True
+    write_labelme(Annotation.from_mask(drawn), tmp_path / "page.json")  # drawn on the page, after the import
+    assert [c.case_id for c in import_dataset([], out, labels_dir=tmp_path).updated] == ["page"]
+    masks = load_case(out, "page")[1]
+    assert np.array_equal(masks["ANT"], drawn[:, :128]) and not masks["POST"].any()
+    # A manifest whose record of the cut was damaged: the outline is refused with a reason, never misplaced.
+    manifest = load_manifest(out)
+    manifest.case("page").meta[SPLIT_KEY] = 999
+    save_manifest(manifest, out)
+    drawn[200:210, 180:190] = True
+    write_labelme(Annotation.from_mask(drawn), tmp_path / "page.json")
+    again = import_dataset([], out, labels_dir=tmp_path)
+    assert again.updated == [] and "name the view" in again.unmatched_labels[0][1]
+    assert not load_case(out, "page")[1]["POST"].any()

@@ -625,8 +625,9 @@ def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> di
         stood, column, stored = (case.meta.get(key) for key in (STOOD_KEY, SPLIT_KEY, STORED_SHAPE_KEY))
         if not (isinstance(stored, list) and len(stored) == 2 and all(isinstance(n, int) for n in stored)):
             stood, column, stored = "", None, None  # read as the data set holds it
-        stood = stood if stood in STOOD_TURNS else ""
-        column = column if isinstance(column, int) and scan.view_names == ["ANT", "POST"] else None
+        stood = stood if stood in STOOD_TURNS and stored == [scan.shape[1], scan.shape[0]] else ""
+        column = column if (isinstance(column, int) and scan.view_names == ["ANT", "POST"] and stored is not None
+                            and stored[0] == scan.shape[0] and max(column, stored[1] - column) == scan.shape[1]) else None
         named = case.meta.get(VIEW_SOURCES)
         view_files = {view: Path(str(f)) for view, f in named.items() if view in VIEW_NAMES} if isinstance(named, dict) else {}
         found[case.case_id] = _Source(path=path, root=out, scan=scan, sha256=str(case.meta.get("sha256", "")),
