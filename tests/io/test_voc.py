@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import voc
-from scintiseg.io.voc import VocBox, annotation_of, read_voc, read_voc_folder, write_voc
+from scintiseg.io.layout import split_at
+from scintiseg.io.voc import VocBox, annotation_of, quarter_turned_boxes, read_voc, read_voc_folder, rows_reversed_boxes
+from scintiseg.io.voc import split_boxes, write_voc
 
 BS80K_LIKE = """<annotation>
   <folder>JPEGImages</folder><filename>0001_ant.jpg</filename>
@@ -117,3 +120,29 @@ def test_bs80k_ant_and_post_box_folders_are_read_together(tmp_path):
     write_voc(tmp_path / "copy" / "0001.xml", str(tmp_path / "wholeBodyANT" / "0001.jpg"), (10, 10), [])
     with pytest.raises(ScintisegError, match="both annotate '/"):  # two folders, one image path
         voc.read_voc_folders([tmp_path / "wholeBodyANT" / "ant", tmp_path / "copy"])
+
+
+def test_boxes_turn_and_split_with_the_image_pixel_for_pixel():
+    """quarter_turned_boxes and split_boxes move a box's pixels exactly as numpy.rot90 and layout.split_at move the
+    image's."""
+    box = VocBox("Abnormal", rows=(3, 6), cols=(10, 13))
+    image = np.zeros((20, 30), dtype=bool)
+    image[3:7, 10:14] = True
+
+    def painted(found, shape):
+        out = np.zeros(shape, dtype=bool)
+        for b in found:
+            out[b.rows[0]:b.rows[1] + 1, b.cols[0]:b.cols[1] + 1] = True
+        return out
+
+    for k in (-1, 1):
+        turned = np.rot90(image, k)
+        assert np.array_equal(painted(quarter_turned_boxes([box], image.shape, k), turned.shape), turned)
+    assert np.array_equal(painted(rows_reversed_boxes([box], 20), image.shape), image[::-1])
+    for cut in (8, 12, 16):  # the box left of, across and right of the cut
+        ant, post = split_at(image, cut)
+        placed = split_boxes([box], cut, ant.shape[1])
+        side = "ANT" if ant.any() and (not post.any() or ant.sum() >= post.sum()) else "POST"
+        kept = ant if side == "ANT" else post
+        assert len(placed[side]) == 1 and not placed["POST" if side == "ANT" else "ANT"]
+        assert np.array_equal(painted(placed[side], kept.shape), kept)

@@ -79,7 +79,7 @@ def test_a_batch_is_scored_image_by_image_and_what_cannot_be_placed_is_counted(t
     assert (result["images"], result["failed"], result["skipped"], result["unannotated_scans"]) == (4, 1, 2, 1)
     assert result["annotations_without_scan"] == 1  # ghost
     assert {s["input"]: s["why"] for s in result["skipped_scans"]} == {
-        "/scans/pair.jpg": "2 views (boxes are placed on one-view images)",
+        "/scans/pair.jpg": "2 views (boxes are placed on one-view images and on pages of two views)",
         "/scans/small.jpg": "the image is 10 x 10, the boxes' small.xml declares 10 x 20"}
     assert (result["lesion_boxes"], result["lesion_boxes_found"], result["sensitivity"]) == (2, 1, 0.5)
     assert (result["normal_boxes"], result["normal_boxes_called"], result["calls_in_no_box"]) == (1, 0, 1)
@@ -137,3 +137,32 @@ def test_boxes_drawn_on_a_file_stored_lying_are_turned_with_the_body_either_way(
     result = evaluate_boxes(out, annotations)
     assert (result["images"], result["skipped"]) == (2, 0)
     assert (result["lesion_boxes"], result["lesion_boxes_found"], result["calls_in_no_box"]) == (2, 2, 0)
+
+
+def test_boxes_drawn_on_a_page_of_two_views_are_cut_with_it_onto_each_view(tmp_path):
+    """predict splits a page of ANT and POST side by side (report.json's ``input.split_column``); boxes drawn on the
+    page land on each view's outlines, the page scored as one image."""
+    from scintiseg.cli import main
+    from scintiseg.io.images import write_png16
+    from scintiseg.phantom import generate_patient, profile
+
+    scan = generate_patient(13, profile("small")).scan
+    width = scan.shape[1]
+    scans, out = tmp_path / "scans", tmp_path / "out"
+    scans.mkdir()
+    write_png16(np.hstack([scan.view("ANT"), scan.view("POST")]).astype(np.uint16), scans / "page.png")
+    assert main(["predict", str(scans), "--out", str(out), "--quiet"]) == 0
+    read = json.loads((out / "page" / "report.json").read_text())["input"]
+    assert read["split_column"] == width and read["stored_shape"] == [scan.shape[0], 2 * width]
+    for view, rows, cols in (("ANT", (200, 206), (40, 45)), ("POST", (300, 306), (60, 66))):
+        spot = np.zeros(scan.shape, np.uint8)
+        spot[slice(*rows), slice(*cols)] = 1
+        Image.fromarray(spot).save(out / "page" / f"{view}_mask.png")
+    boxes = (VocBox("Abnormal", (200, 205), (40, 44)),  # on the left body: ANT
+             VocBox("Abnormal", (300, 305), (width + 60, width + 65)),  # on the right body: POST
+             VocBox("Normal", (400, 410), (width + 5, width + 9)))  # a benign box on POST, not called
+    annotations = {"page": VocAnnotation(tmp_path / "page.xml", "page.png", (scan.shape[0], 2 * width), boxes)}
+    result = evaluate_boxes(out, annotations)
+    assert (result["images"], result["skipped"]) == (1, 0) and result["per_image"][0]["view"] == "ANT+POST"
+    assert (result["lesion_boxes"], result["lesion_boxes_found"], result["calls_in_no_box"]) == (2, 2, 0)
+    assert (result["normal_boxes"], result["normal_boxes_called"]) == (1, 0)

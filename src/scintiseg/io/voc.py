@@ -92,6 +92,21 @@ def quarter_turned_boxes(boxes: tuple[VocBox, ...] | list[VocBox], shape: tuple[
     raise ValueError(f"k must be -1 or 1, got {k}")
 
 
+def split_boxes(boxes: tuple[VocBox, ...] | list[VocBox], cut: int, width: int) -> dict[str, tuple[VocBox, ...]]:
+    """``boxes`` of a page of two views side by side, on its views as :func:`scintiseg.io.layout.split_at` cuts the
+    page at column ``cut`` into two views of ``width`` columns (each half padded on its outer side): ``{"ANT": ...,
+    "POST": ...}``. A box across the cut goes to the side holding more of its columns, clipped to it (the cut lies
+    in the gap between the bodies, where no reader boxes a hot spot)."""
+    found: dict[str, list[VocBox]] = {"ANT": [], "POST": []}
+    for box in boxes:
+        c0, c1 = box.cols
+        if (cut - c0) >= (c1 - cut + 1):  # most of it left of the cut
+            found["ANT"].append(replace(box, cols=(c0 + width - cut, min(c1, cut - 1) + width - cut)))
+        else:
+            found["POST"].append(replace(box, cols=(max(c0, cut) - cut, c1 - cut)))
+    return {view: tuple(kept) for view, kept in found.items()}
+
+
 def box_slices(box: VocBox, shape: tuple[int, int], margin: int = 0) -> tuple[slice, slice]:
     """The box (widened by ``margin`` pixels) clipped to an image of ``shape``, as (rows, cols) array slices."""
     rows = slice(max(box.rows[0] - margin, 0), min(box.rows[1] + margin + 1, shape[0]))

@@ -23,11 +23,14 @@ compared (VOC's 1-based coordinates against tools that write 0-based ones, and a
 whose outline spreads a pixel further); a box marked ``difficult`` and a box whose label is neither a lesion's
 (:data:`LESION_LABELS`) nor a benign hot spot's (:data:`NORMAL_LABELS`, any case) is not scored, and a call on it
 counts as neither right nor wrong (the unknown labels are listed in the result); boxes are placed on one-view
-images only (a BS-80K file holds one view or one crop; a study's ANT and POST files predicted as one scan,
-:mod:`scintiseg.io.view_pairs`, are each scored on their own view), and a file of two views, a scan whose size is
+images and on pages of two views (a BS-80K file holds one view or one crop; a study's ANT and POST files predicted as
+one scan, :mod:`scintiseg.io.view_pairs`, are each scored on their own view), and another file of two views (a DICOM
+file that names them: a box names no view), a scan whose size is
 not the declared one, or one without an annotation is left out and counted; a failed scan is left out and counted.
 Boxes drawn on a file holding a body lying, which the reader stood (report.json's ``input.stood``), are turned
-with it (:func:`scintiseg.io.voc.quarter_turned_boxes`, exact), their declared size checked against the file's.
+with it (:func:`scintiseg.io.voc.quarter_turned_boxes`, exact), their declared size checked against the file's; boxes
+drawn on a page of two views side by side, which the reader split (``input.split_column``), are cut with it onto
+the two views (:func:`scintiseg.io.voc.split_boxes`), and the page is scored as one image (its views' counts summed).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS, VocAnnotation, VocBox, annotation_of, box_kind, box_slices
-from scintiseg.io.voc import quarter_turned_boxes
+from scintiseg.io import SPLIT_COLUMN
+from scintiseg.io.voc import quarter_turned_boxes, split_boxes
 from scintiseg.report.image_labels import evaluate_triage, format_score
 
 #: Pixels added on every side of a box before it is compared (module docstring).
@@ -105,25 +109,57 @@ def lesion_boxes(instances: np.ndarray, visible: np.ndarray, inside: np.ndarray 
     return boxes
 
 
-def _one_view(out: Path, row: dict) -> tuple[str, Path, dict] | str:
-    """(view, its mask file, the report's ``input``) of a predicted one-view scan, or why the boxes cannot be placed
-    on it."""
+def _one_view(out: Path, row: dict) -> tuple[list[tuple[str, Path]], dict] | str:
+    """The views the boxes of a predicted file go on, each with its mask file, and the report's ``input``: the one
+    view of a one-view file, the file's own view of a study's two files, both views of a page of two views split by
+    the reader; or why the boxes cannot be placed."""
     try:
         report = json.loads((out / row["output"] / "report.json").read_text())
         views = report["views"]
         read = dict(report.get("input") or {})
     except (OSError, ValueError, KeyError, TypeError):
         return "no readable report.json"
+
+    def mask(view: str) -> Path:
+        return out / row["output"] / views[view].get("files", {}).get("mask", f"{view}_mask.png")
+
     own = row.get("views") or ""
-    if len(views) != 1 and own not in views:  # a study's file joined with its other view's names its own view
-        return f"{len(views)} views (boxes are placed on one-view images)"
-    view, info = (own, views[own]) if own in views else next(iter(views.items()))
-    return view, out / row["output"] / info.get("files", {}).get("mask", f"{view}_mask.png"), read
+    if own in views:  # a study's file joined with its other view's names its own view
+        return [(own, mask(own))], read
+    if len(views) == 1:
+        return [(next(iter(views)), mask(next(iter(views))))], read
+    if _page(read) is not None and set(views) == {"ANT", "POST"}:
+        return [("ANT", mask("ANT")), ("POST", mask("POST"))], read
+    return f"{len(views)} views (boxes are placed on one-view images and on pages of two views)"
+
+
+def _page(read: dict) -> tuple[int, tuple[int, int]] | None:
+    """(cut column, the page's (rows, columns)) of a page of two views the reader split (report.json's ``input``)."""
+    cut, stored = read.get(SPLIT_COLUMN), read.get(STORED_SHAPE_KEY)
+    if isinstance(cut, int) and isinstance(stored, list) and len(stored) == 2 and 0 < cut < stored[1]:
+        return cut, (int(stored[0]), int(stored[1]))
+    return None
+
+
+def _boxes_on_views(annotation: VocAnnotation, read: dict,
+                    shapes: dict[str, tuple[int, int]]) -> dict[str, tuple[VocBox, ...]] | str:
+    """The boxes, drawn on the file as stored, on the predicted views of ``shapes``: turned with a body the reader
+    stood, cut with a page it split (``read``: the report's ``input``, :data:`scintiseg.report.report_json.READ_AS`;
+    :func:`scintiseg.io.voc.quarter_turned_boxes`, :func:`~scintiseg.io.voc.split_boxes`); or why they cannot be."""
+    page = _page(read) if len(shapes) == 2 else None
+    if page is not None:
+        cut, drawn_on = page
+        if annotation.shape is not None and tuple(annotation.shape) != drawn_on:
+            return (f"the page is {drawn_on[1]} x {drawn_on[0]}, the boxes' {annotation.path.name} declares "
+                    f"{annotation.shape[1]} x {annotation.shape[0]}")
+        return split_boxes(annotation.boxes, cut, shapes["ANT"][1])
+    (view, shape), = shapes.items()
+    found = _boxes_on_view(annotation, read, shape)
+    return found if isinstance(found, str) else {view: found}
 
 
 def _boxes_on_view(annotation: VocAnnotation, read: dict, shape: tuple[int, int]) -> tuple[VocBox, ...] | str:
-    """The boxes, drawn on the file as stored, on the predicted view of ``shape``: turned with a body the reader
-    stood (``read``: the report's ``input``, :data:`scintiseg.report.report_json.READ_AS`); or why they cannot be."""
+    """The boxes of a one-view file on its predicted view of ``shape``, turned with a body the reader stood."""
     stood, stored = read.get(STOOD_KEY), read.get(STORED_SHAPE_KEY)
     turned = stood in STOOD_TURNS and isinstance(stored, list) and len(stored) == 2
     drawn_on = tuple(stored) if turned else shape
@@ -155,18 +191,19 @@ def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> di
         if isinstance(placed, str):
             skipped.append({"input": row["input"], "why": placed})
             continue
-        view, mask_path, read = placed
+        views, read = placed
         try:
-            mask = np.asarray(Image.open(mask_path))
-        except OSError:
-            skipped.append({"input": row["input"], "why": f"no readable {mask_path.name}"})
+            masks = {view: np.asarray(Image.open(path)) for view, path in views}
+        except OSError as exc:
+            skipped.append({"input": row["input"], "why": f"no readable {Path(str(exc.filename)).name}"})
             continue
-        boxes = _boxes_on_view(annotation, read, mask.shape[:2])
+        boxes = _boxes_on_views(annotation, read, {view: m.shape[:2] for view, m in masks.items()})
         if isinstance(boxes, str):
             skipped.append({"input": row["input"], "why": boxes})
             continue
-        scored = score_image(mask, boxes)
-        images.append({"input": row["input"], "annotation": annotation.path.name, "view": view,
+        parts = [score_image(masks[view], boxes[view]) for view in masks]
+        scored = {key: sum(part[key] for part in parts) for key in parts[0]}
+        images.append({"input": row["input"], "annotation": annotation.path.name, "view": "+".join(masks),
                        "triage_score": float(row["triage_score"]), **scored})
         if scored["lesion_boxes"] or not any(b.difficult and b.label.strip().lower() in LESION_LABELS
                                              for b in annotation.boxes):  # only difficult lesion boxes: neither
