@@ -292,3 +292,28 @@ def test_a_plain_folders_lying_file_takes_its_boxes_turned_with_the_body(tmp_pat
     assert read.box_notes == [] and read.views[0].labelled
     assert (read.views[0].target[0] == BOX_LESION).sum() == 36
     assert (read.views[0].target[0, 500:506, 100:106] == BOX_LESION).all()
+
+
+def test_boxes_drawn_on_a_page_of_two_views_label_each_view_in_a_folder_and_in_a_data_set(tmp_path):
+    """A page of ANT and POST side by side: the reader splits it (a plain folder), or ``dataset import`` did
+    (``meta["split_at_column"]``); boxes drawn on the page are cut with it, each view labelled by its part."""
+    from scintiseg.io.importer import import_dataset
+
+    rng = np.random.default_rng(5)
+    page = rng.poisson(1.0, (512, 256)).astype(np.float64)
+    page[20:500, 34:94] += 40.0
+    page[20:500, 162:222] += 40.0
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    write_png16(page.astype(np.uint16), folder / "page.png")
+    boxes = (VocBox("Abnormal", rows=(100, 105), cols=(50, 55)), VocBox("Abnormal", rows=(300, 303), cols=(190, 193)))
+    write_voc(tmp_path / "boxes" / "page.xml", "page.png", page.shape, boxes)
+    annotations = read_voc_folders([tmp_path / "boxes"])
+    import_dataset([folder], tmp_path / "ds", orient=lambda scan: (scan, ""))
+    for site_dir in (folder, tmp_path / "ds"):
+        read = read_site(site_dir, pixel_mm=4.52, normalisation="robust", boxes=annotations)
+        assert read.box_notes == [] and [v.view for v in read.views] == ["ANT", "POST"]
+        ant, post = (view.target[0] == BOX_LESION for view in read.views)
+        assert ant.any() and post.any()
+        # (512 rows: 4.52 mm assumed, the model's grid) the left box on ANT, the right one on POST less the cut
+        assert ant.sum() == 36 and ant[100:106, 50:56].all() and post.sum() == 16 and post[300:304, 62:66].all()

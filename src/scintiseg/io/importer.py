@@ -108,8 +108,7 @@ check`` passes:
   the two views; ``meta["split_at_column"]`` (:data:`~scintiseg.io.dataset.SPLIT_KEY`) records the cut and
   ``meta["stored_shape"]`` the page's size. Prediction's ``ANT``/``POST`` LabelMe files match their views; an
   outline drawn on the page as stored is cut with it, labelling each view with its part (a view with no part: no
-  lesion there), exact in raster. Pascal VOC boxes drawn on a page name no view and are listed, not used, by
-  ``adapt``. (An 8-bit page's display inversion is judged on the page, before the split; the reader judges the
+  lesion there), exact in raster; ``adapt --boxes`` cuts Pascal VOC boxes drawn on the page alike. (An 8-bit page's display inversion is judged on the page, before the split; the reader judges the
   split views. A standing body, about 4:1, is never also a page, about 2:1.)
 
 Re-running on the same sources is idempotent: a source whose SHA-256 is already in the manifest

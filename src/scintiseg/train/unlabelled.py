@@ -44,7 +44,8 @@ and boxes with it, and a lying body stood the wrong way is turned half a turn mo
 stored head-down (``meta["read_turned"]``) is read upright by the data set's reader whether or not ``orient`` is
 given; boxes drawn on its file follow, and it is listed too. Boxes drawn on a file holding a body lying follow the
 body as it was stood (the reader's ``metadata["stood"]``, or a data set's ``meta["stood"]`` written by ``dataset
-import``), either way; a page of two views gets none (a box names no view).
+import``), either way; boxes drawn on a page of two views side by side are cut with it onto the two views (the
+reader's ``metadata["split_column"]``, or a data set's ``meta["split_at_column"]``; :func:`scintiseg.io.voc.split_boxes`).
 
 **Hot-spot boxes** (``boxes``: Pascal VOC files, BS-80K's ``Abnormal`` / ``Normal``, :mod:`scintiseg.io.voc`).
 A view without an outline whose file has a box annotation is labelled *by its boxes*: its target is
@@ -84,12 +85,12 @@ import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io import read_scan
+from scintiseg.io import SPLIT_COLUMN, read_scan
 from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, STOOD_KEY, STOOD_TURNS, TURNED_KEY, lesion_label_names, load_case
-from scintiseg.io.dataset import SPLIT_KEY, load_manifest
+from scintiseg.io.dataset import SPLIT_KEY, STORED_SHAPE_KEY, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
 from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices, quarter_turned_boxes
-from scintiseg.io.voc import rows_reversed_boxes
+from scintiseg.io.voc import rows_reversed_boxes, split_boxes
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
@@ -269,6 +270,24 @@ def _stood_boxes(boxes: dict[str, VocAnnotation], scan: Scan, files: list[str | 
     return {view: quarter_turned_boxes(found_boxes, as_stored.view(view).shape, k) for view, found_boxes in found.items()}
 
 
+def _page_boxes(boxes: dict[str, VocAnnotation], files: list[str | Path], cut: object, page: object, width: int,
+                notes: list[tuple[str, str]]) -> dict[str, tuple[VocBox, ...]]:
+    """The boxes drawn on a page of two views side by side (``files``: the page), on its views of ``width`` columns,
+    as the page was cut at column ``cut`` (:func:`scintiseg.io.voc.split_boxes`); ``page``: its (rows, columns). A
+    record that does not fit, or a declared size that is not the page's, leaves them unused (listed in ``notes``)."""
+    annotation = _first_annotation(boxes, files)
+    if annotation is None:
+        return {}
+    if not (isinstance(cut, int) and isinstance(page, (list, tuple)) and len(page) == 2 and 0 < cut < page[1]):
+        notes.append((str(annotation.path), "boxes for a page of two views whose cut is not recorded: not used"))
+        return {}
+    if annotation.shape is not None and tuple(annotation.shape) != tuple(page):
+        notes.append((str(annotation.path), f"boxes for a {annotation.shape[0]}x{annotation.shape[1]} image, the page is "
+                                            f"{page[0]}x{page[1]}: not used"))
+        return {}
+    return split_boxes(annotation.boxes, cut, width)
+
+
 def _oriented(scan: Scan, masks: dict[str, np.ndarray] | None, boxes: dict[str, tuple[VocBox, ...]], name: str,
               orient: Orient | None, site: SiteScans):
     """``scan``, its masks and boxes as ``orient`` reads the scan (module docstring); a turn is listed in
@@ -320,6 +339,9 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                 if boxes and case.meta.get(STOOD_KEY) in STOOD_TURNS and SPLIT_KEY not in case.meta:  # stood at import
                     found = _stood_boxes(boxes, scan, [str(source)] if source else [], case.meta[STOOD_KEY],
                                          site.box_notes)
+                elif boxes and SPLIT_KEY in case.meta:  # a page split at import: the boxes drawn on it are cut with it
+                    found = _page_boxes(boxes, [str(source)] if source else [], case.meta[SPLIT_KEY],
+                                        case.meta.get(STORED_SHAPE_KEY), scan.shape[1], site.box_notes)
                 elif boxes:
                     per_view = case.meta.get(VIEW_SOURCES) if isinstance(case.meta.get(VIEW_SOURCES), dict) else None
                     found = view_boxes(boxes, scan, [*([str(source)] if source else []), folder / case.image],
@@ -346,7 +368,11 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                     if site.turned[turns:] and site.turned[-1][1] == ROWS_REVERSED:
                         found = {view: rows_reversed_boxes(b, scan.view(view).shape[0]) for view, b in found.items()}
                 else:
-                    found = view_boxes(boxes, scan, [path], notes=site.box_notes) if boxes else {}  # (a page: none)
+                    if boxes and SPLIT_COLUMN in scan.metadata:  # a page split by the reader: its boxes cut with it
+                        found = _page_boxes(boxes, [path], scan.metadata[SPLIT_COLUMN],
+                                            scan.metadata.get(STORED_SHAPE_KEY), scan.shape[1], site.box_notes)
+                    else:
+                        found = view_boxes(boxes, scan, [path], notes=site.box_notes) if boxes else {}
                     scan, _, found = _oriented(scan, None, found, str(path), orient, site)
                 site.views += build_views(scan, None, path.stem, pixel_mm=pixel_mm, normalisation=normalisation,
                                           boxes=found)
