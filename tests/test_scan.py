@@ -129,20 +129,3 @@ def test_rows_reversed_outlines_rasterise_to_the_reversed_mask():
     moved = circle.rows_reversed().shapes[0].points
     assert np.hypot(*(moved[1] - moved[0])) == pytest.approx(np.hypot(3.8, 3.4))  # the radius is kept
     assert (circle.rows_reversed().to_mask() != circle.to_mask()[::-1]).sum() <= 2 * 9  # a pixel at the rim at most
-
-
-def test_quarter_turned_outlines_rasterise_to_the_turned_mask_of_each_label():
-    rng = np.random.default_rng(11)
-    height, width = 40, 30
-    shapes = [Shape("lesion", np.asarray([[3.6, 4.2], [20.3, 6.9], [17.8, 25.5], [5.1, 19.7]]) + rng.uniform(-0.4, 0.4, (4, 2))),
-              Shape("lesion", [[22.4, 30.2], [27.1, 36.6]], "rectangle"),
-              Shape("benign", [[10.3, 33.6], [13.1, 31.2]], "circle")]
-    annotation = Annotation(shapes, (height, width), view="POST")
-    for k in (-1, 1, 2):
-        turned = annotation.quarter_turned(k)
-        assert turned.image_shape == ((width, height) if k % 2 else (height, width)) and turned.view == "POST"
-        for label in ("lesion", "benign"):
-            assert np.array_equal(turned.to_mask([label]), np.rot90(annotation.to_mask([label]), k))
-    back = annotation.quarter_turned(-1).quarter_turned(1)
-    assert np.array_equal(back.to_mask(["lesion"]), annotation.to_mask(["lesion"]))
-    assert sorted(s.label for s in annotation.quarter_turned(1).shapes) == ["benign", "lesion", "lesion"]

@@ -235,8 +235,9 @@ class Annotation:
         point at row ``y`` lies in pixel row ``floor(y)``, and this way a rectangle, and nearly every polygon,
         rasterises to exactly the reversed rows of its mask (an exact mirror moves a hand-drawn outline's raster by
         a row; PIL fills row by row, and over 2,000 random polygons 31 differed by 1-5 rim pixels: where exactness
-        matters rasterise first, as :func:`scintiseg.io.dataset.load_case` does, or use :meth:`quarter_turned`'s
-        way). A point stays within one pixel of the mirror of those pixel squares (``H - y``). A circle keeps its
+        matters rasterise first, as :func:`scintiseg.io.dataset.load_case` does, or outline the turned mask again,
+        as ``scintiseg dataset import`` turns an outline drawn on a lying file). A point stays within one pixel of
+        the mirror of those pixel squares (``H - y``). A circle keeps its
         radius (its rim point mirrored about the moved centre); its raster may differ from the reversed one by
         a pixel at the rim.
         """
@@ -251,24 +252,6 @@ class Annotation:
             return replace(shape, points=points)
 
         return replace(self, shapes=[moved(shape) for shape in self.shapes])
-
-    def quarter_turned(self, k: int) -> "Annotation":
-        """The annotation of its image turned ``k`` quarters counter-clockwise (:func:`numpy.rot90`'s ``k``; a body
-        stored lying, stood).
-
-        Each label's outlines are rasterised, the mask turned and outlined again (:func:`mask_to_shapes`), so the
-        result rasterises to exactly the turned mask of every label (a region with a hole comes back filled, as
-        :meth:`from_mask` fills one); circles and rectangles come back as polygons, one per connected piece, and
-        group ids and descriptions are not kept. Not moved point by point: LabelMe's rasteriser (PIL) fills row by
-        row, so a polygon whose points were turned covers other rim pixels than its turned raster (about a tenth
-        of a small outline's area, measured on random polygons).
-        """
-        shapes: list[Shape] = []
-        for label in self.labels:
-            turned = np.rot90(self.filter([label]).to_mask(), k)
-            shapes += mask_to_shapes(turned, label=label)
-        height, width = self.image_shape
-        return replace(self, shapes=shapes, image_shape=(height, width) if k % 2 == 0 else (width, height))
 
     @classmethod
     def from_mask(

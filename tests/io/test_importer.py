@@ -20,7 +20,7 @@ from scintiseg.io.images import write_png16
 from scintiseg.io.importer import check_patient_rule, import_dataset, patient_from_name
 from scintiseg.io.predicted_labels import check_pseudo_threshold, pseudo_label_doubt
 from scintiseg.io.labelme import read_labelme, write_labelme
-from scintiseg.scan import Annotation, Scan
+from scintiseg.scan import Annotation, Scan, Shape
 
 SHAPE = (32, 16)
 
@@ -698,7 +698,10 @@ def test_a_body_stored_lying_is_written_standing_with_its_outlines_drawn_either_
     write_png16(np.rot90(body, -1), scans / "other.png")  # ... head-down: the region network turns it half more
     spot = np.zeros(body.shape, dtype=bool)
     spot[100:110, 40:47] = True
-    write_labelme(Annotation.from_mask(np.rot90(spot, 1)), scans / "lying.json")  # drawn on the file as stored
+    # Drawn by hand on the file as stored: a polygon between pixel centres (a point-by-point turn would move its rim).
+    drawn = Annotation([Shape("lesion", [[300.4, 20.7], [330.2, 24.1], [326.8, 41.6], [305.3, 38.2]])], (150, 600))
+    write_labelme(drawn, scans / "lying.json")
+    hand = np.rot90(drawn.to_mask(), -1)  # its raster, stood with the image
     write_labelme(Annotation.from_mask(spot), scans / "other.json")  # on the standing image (a prediction's frame)
 
     def orient(scan):  # stands in for the region network: "other" stood the reader's way is head-down
@@ -712,11 +715,12 @@ def test_a_body_stored_lying_is_written_standing_with_its_outlines_drawn_either_
     assert sorted(report.stood) == [(str(scans / "lying.png"), QUARTER_CLOCKWISE),
                                     (str(scans / "other.png"), QUARTER_COUNTERCLOCKWISE)]
     manifest = load_manifest(out)
-    for case_id, how in (("lying", QUARTER_CLOCKWISE), ("other", QUARTER_COUNTERCLOCKWISE)):
+    for case_id, how, outline in (("lying", QUARTER_CLOCKWISE, hand), ("other", QUARTER_COUNTERCLOCKWISE, spot)):
         case = manifest.case(case_id)
         assert case.image == f"images/{case_id}.dcm" and case.meta[STOOD_KEY] == how and TURNED_KEY not in case.meta
         scan, masks = load_case(out, case)
-        assert np.array_equal(scan.view("VIEW"), body) and np.array_equal(masks["VIEW"], spot)
+        assert np.array_equal(scan.view("VIEW"), body) and np.array_equal(masks["VIEW"], outline)
+    assert hand.sum() > 300
     assert check_dataset(out).valid and check_dataset(out).summary["stood at import (stored lying)"] == 2
     # A re-run adds nothing and changes nothing; a correction drawn on the lying file later reaches its case.
     again = import_dataset([scans], out, orient=orient)
@@ -774,3 +778,30 @@ def test_a_page_of_two_views_is_split_and_a_later_outline_on_the_page_finds_its_
     again = import_dataset([], out, labels_dir=tmp_path)
     assert again.updated == [] and "name the view" in again.unmatched_labels[0][1]
     assert not load_case(out, "page")[1]["POST"].any()
+
+
+@pytest.mark.parametrize("other_way", [False, True])
+def test_a_studys_two_files_stored_lying_are_one_case_standing_their_outlines_with_them(tmp_path, other_way):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    ant, post = _lying_body(3), _lying_body(4)
+    k = -1 if other_way else 1  # stored so that the reader's quarter clockwise leaves them head-down, or stands them
+    write_png16(np.rot90(ant, k), scans / "S1_ANT.png")
+    write_png16(np.rot90(post, k), scans / "S1_POST.png")
+    spot = np.zeros(ant.shape, dtype=bool)
+    spot[100:110, 40:47] = True
+    write_labelme(Annotation.from_mask(np.rot90(spot, k)), scans / "S1_POST.json")  # drawn on the POST file as stored
+
+    def orient(scan):  # stands in for the region network
+        if other_way:
+            return scan.with_views({v: np.rot90(scan.view(v), 2) for v in scan.view_names}), STOOD_OTHER_WAY
+        return scan, ""
+
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out, orient=orient)
+    assert report.unmatched_labels == [] and [c.case_id for c in report.added] == ["S1"]
+    case = load_manifest(out).case("S1")
+    assert case.meta[STOOD_KEY] == (QUARTER_COUNTERCLOCKWISE if other_way else QUARTER_CLOCKWISE)
+    scan, masks = load_case(out, case)
+    assert np.array_equal(scan.view("ANT"), ant) and np.array_equal(scan.view("POST"), post)
+    assert set(masks) == {"POST"} and np.array_equal(masks["POST"], spot)

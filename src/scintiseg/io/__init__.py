@@ -69,18 +69,20 @@ def stood_scan(scan: Scan) -> Scan | None:
     (:func:`~scintiseg.io.layout.stand_lying_body`; ``read_scan(split_views=True)``), its pixel size swapped (or, when
     assumed, assumed again for the standing image) and ``metadata["turned_upright"]`` saying so; else None.
 
-    ``scintiseg dataset import`` stands a lying body with it, as prediction reads one, for a scan read as stored.
+    ``scintiseg dataset import`` stands a lying body with it, as prediction reads one, for a scan read as stored. The
+    view keeps its name (``VIEW``, or ``ANT``/``POST`` named by the file's name).
     """
-    if scan.view_names != ["VIEW"]:
+    if len(scan.view_names) != 1:
         return None
+    (name,) = scan.view_names
     known_spacing = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing
-    standing = stand_lying_body(scan.view("VIEW"), known_spacing)
+    standing = stand_lying_body(scan.view(name), known_spacing)
     if standing is None:
         return None
     spacing = (scan.pixel_spacing[1], scan.pixel_spacing[0])
     if scan.metadata.get("pixel_spacing_assumed"):
         spacing, why = assumed_pixel_spacing(*standing.shape)
-    stood = scan.with_views({"VIEW": standing}, pixel_spacing=spacing)
+    stood = scan.with_views({name: standing}, pixel_spacing=spacing)
     stood.metadata["turned_upright"] = _turned_note(scan.shape)
     stood.metadata[STOOD_KEY], stood.metadata[STORED_SHAPE_KEY] = QUARTER_CLOCKWISE, list(scan.shape)
     if stood.metadata.get("pixel_spacing_assumed"):

@@ -100,8 +100,9 @@ check`` passes:
   the data set, prediction's outputs and the outlines share one image; ``meta["stood"]`` records the turn
   (:data:`~scintiseg.io.dataset.STOOD_KEY`). A LabelMe file of the standing size (a prediction's) is taken as it
   is; one of the file's own size (drawn on the lying file) is turned with the image
-  (:meth:`~scintiseg.scan.Annotation.quarter_turned`, exact in raster). Listed in the report (``stood``). A stood
-  case is matched by later corrections through its standing image in the data set.
+  (each label rasterised, the mask turned and outlined again: exact in raster). A study's two files both stored lying are
+  stood alike and joined (an outline drawn on either file as stored turned onto its own view). Listed in the report
+  (``stood``). A stood case is matched by later corrections through its standing image in the data set.
 * **Pages of two views** (with ``orient`` too): a one-view file holding ANT and POST side by side (a workstation's
   page, a screenshot) is split as prediction reads it (:func:`scintiseg.io.split_page`: ANT left, POST right as
   displayed, each half padded on its outer side to one width) into an ANT+POST case, its image the one DICOM file of
@@ -229,21 +230,22 @@ class _Source:
     #: How a file holding a body lying was turned to stand (:data:`~scintiseg.io.dataset.STOOD_TURNS`), or the page
     #: column where a page of two views was cut (``scan`` is then the standing or split scan; a standing view,
     #: about 4:1, is never also a page, about 2:1), and the file's (rows, columns); ``""`` and None for a file read
-    #: as stored.
+    #: as stored. A study's two files: both stood alike (each view's own file), else ``""`` and None.
     stood: str = ""
     split_column: int | None = None
     stored_shape: tuple[int, int] | None = None
     #: How the (standing) scan is read upright by the data set's readers (:data:`~scintiseg.io.dataset.TURNS`).
     turn: str = ""
 
-    def read_frame(self, mask: np.ndarray) -> dict[str, np.ndarray]:
+    def read_frame(self, mask: np.ndarray, view: str | None = None) -> dict[str, np.ndarray]:
         """A 2-D array of the file as stored (an outline's mask), per view of ``scan``: turned and cut as the scan
-        was (module docstring, "Bodies stored lying", "Pages of two views")."""
+        was (module docstring, "Bodies stored lying", "Pages of two views"); ``view``: the view whose own file it is
+        (a study's two files, each stood)."""
         if self.stood:
             mask = np.rot90(mask, STOOD_TURNS[self.stood])
         if self.split_column is not None:
             return dict(zip(("ANT", "POST"), split_at(mask, self.split_column)))
-        return {self.scan.view_names[0]: np.ascontiguousarray(mask)}
+        return {view or self.scan.view_names[0]: np.ascontiguousarray(mask)}
 
     @property
     def relative_folder(self) -> Path:
@@ -549,13 +551,17 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
         if source is None:
             reason = f"ambiguous: {len(candidates)} scans are named {stem}"
             break
-        if source.stored_shape is not None and annotation.image_shape == source.stored_shape != source.scan.shape:
+        as_stored = source.stored_shape is not None and annotation.image_shape == source.stored_shape != source.scan.shape
+        if as_stored and not source.view_files:  # drawn on the one file as stored: every view it holds
             reason = _attach_as_stored(json_path, annotation, source, pseudo=pseudo, predicted=predicted)
             break
         if suffix_view is None and annotation.view == "VIEW" and source.view_files:
             suffix_view = source.view_named_by(stem, json_path)
         view, reason = _target_view(source.scan, annotation.view, suffix_view)
         if view is None:
+            break
+        if as_stored:  # drawn on one view's own file of a study's two, as stored
+            reason = _attach_as_stored(json_path, annotation, source, pseudo=pseudo, predicted=predicted, view=view)
             break
         if annotation.image_shape != source.scan.shape:
             reason = (f"size mismatch: labels are for a {annotation.image_shape[0]}x{annotation.image_shape[1]} "
@@ -579,27 +585,30 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
         report.unmatched_labels.append((str(json_path), reason))
 
 
-def _attach_as_stored(json_path: Path, annotation: Annotation, source: _Source, *, pseudo: bool, predicted: bool) -> str:
+def _attach_as_stored(json_path: Path, annotation: Annotation, source: _Source, *, pseudo: bool, predicted: bool,
+                      view: str | None = None) -> str:
     """Attach an outline drawn on the file as stored to a stood or split ``source`` (module docstring), each label
     rasterised, turned and cut as the scan was (:meth:`_Source.read_frame`) and outlined again, so each view's mask
-    is exactly the part of the drawn one; a page's outline labels both views (an empty view: no lesion there). The
-    reason it cannot be attached, or ``""``."""
-    if annotation.view not in ("VIEW", *source.scan.view_names):
+    is exactly the part of the drawn one; a page's outline labels both views (an empty view: no lesion there);
+    ``view``: the one view whose own file it was drawn on (a study's two files). The reason it cannot be attached,
+    or ``""``."""
+    if view is None and annotation.view not in ("VIEW", *source.scan.view_names):
         return f"annotation is for view {annotation.view}, drawn on {source.path.name} as stored (one image)"
-    taken = [view for view in source.scan.view_names if view in source.annotations]
+    targets = [view] if view else source.scan.view_names
+    taken = [name for name in targets if name in source.annotations]
     if taken:
         return f"{source.path.name} view {taken[0]} already has labels from {source.annotations[taken[0]][0]}"
-    shapes: dict[str, list] = {view: [] for view in source.scan.view_names}
+    shapes: dict[str, list] = {name: [] for name in targets}
     for label in annotation.labels:
-        for view, mask in source.read_frame(annotation.filter([label]).to_mask()).items():
-            shapes[view] += mask_to_shapes(mask, label=label)
-    for view, found in shapes.items():
-        source.annotations[view] = (json_path, Annotation(found, source.scan.view(view).shape, view=view,
+        for name, mask in source.read_frame(annotation.filter([label]).to_mask(), view).items():
+            shapes[name] += mask_to_shapes(mask, label=label)
+    for name, found in shapes.items():
+        source.annotations[name] = (json_path, Annotation(found, source.scan.view(name).shape, view=name,
                                                           image_path=annotation.image_path, flags=dict(annotation.flags)))
         if pseudo:
-            source.pseudo.add(view)
+            source.pseudo.add(name)
         elif predicted:
-            source.corrected.add(view)
+            source.corrected.add(name)
     return ""
 
 
@@ -675,10 +684,12 @@ def _joined(pair: list[_Source | None], known: dict, rule: str, report: ImportRe
     patient_id = ant.patient_id
     if not (ant.dicom and ant.scan.patient_id.strip()) and rule == "stem":
         patient_id = name  # the study's name, not one view's file name
+    both_stood = bool(ant.stood) and (ant.stood, ant.stored_shape) == (post.stood, post.stored_shape)
     return [_Source(path=ant.path, root=ant.root, scan=scan, sha256=ant.sha256, dicom=ant.dicom and post.dicom,
                     patient_id=patient_id, display_export=ant.display_export or post.display_export,
                     view_files={"ANT": ant.path, "POST": post.path},
-                    view_sha256={"ANT": ant.sha256, "POST": post.sha256}, name=name)]
+                    view_sha256={"ANT": ant.sha256, "POST": post.sha256}, name=name,
+                    stood=ant.stood if both_stood else "", stored_shape=ant.stored_shape if both_stood else None)]
 
 
 def _revision_path(out: Path, case: Case, view: str, kind: str = REVIEWED) -> str:
@@ -869,7 +880,8 @@ def import_dataset(
     files = tqdm(groups, desc="importing", unit="scan", disable=not progress, leave=False)
     for group in files:
         if len(group) == 2:  # each file's view as its name or folder says, as prediction reads it
-            sources = _joined([_read_source(path, root_of[path], rule, report, "name") for path in group], known, rule, report)
+            sources = _joined([_read_source(path, root_of[path], rule, report, "name", as_predicted=orient is not None)
+                               for path in group], known, rule, report)
         else:
             sources = [s for s in [_read_source(group[0], root_of[group[0]], rule, report, as_predicted=orient is not None)]
                        if s is not None]
