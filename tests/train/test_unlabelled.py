@@ -317,3 +317,24 @@ def test_boxes_drawn_on_a_page_of_two_views_label_each_view_in_a_folder_and_in_a
         assert ant.any() and post.any()
         # (512 rows: 4.52 mm assumed, the model's grid) the left box on ANT, the right one on POST less the cut
         assert ant.sum() == 36 and ant[100:106, 50:56].all() and post.sum() == 16 and post[300:304, 62:66].all()
+
+
+def test_a_data_set_case_joined_from_two_lying_files_takes_each_files_boxes_turned_onto_its_view(tmp_path):
+    from scintiseg.io.importer import import_dataset
+
+    rng = np.random.default_rng(6)
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for view in ("ANT", "POST"):
+        standing = rng.poisson(20.0, (1024, 256)).astype(np.uint16)
+        write_png16(np.rot90(standing, 1), scans / f"S2_{view}.png")  # each file stored lying
+    spot = np.zeros((1024, 256), dtype=bool)
+    spot[500:506, 100:106] = True
+    drawn = np.rot90(spot, 1)
+    rows, cols = np.flatnonzero(drawn.any(1)), np.flatnonzero(drawn.any(0))
+    box = VocBox("Abnormal", rows=(int(rows[0]), int(rows[-1])), cols=(int(cols[0]), int(cols[-1])))
+    write_voc(tmp_path / "boxes" / "S2_POST.xml", "S2_POST.png", drawn.shape, (box,))  # on the POST file as stored
+    import_dataset([scans], tmp_path / "ds", orient=lambda scan: (scan, ""))
+    read = read_site(tmp_path / "ds", pixel_mm=2.26, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]))
+    assert read.box_notes == [] and [(v.view, v.labelled) for v in read.views] == [("ANT", False), ("POST", True)]
+    assert (read.views[1].target[0] == BOX_LESION).sum() == 36

@@ -45,10 +45,10 @@ from PIL import Image
 from scipy import ndimage
 
 from scintiseg.errors import ScintisegError
+from scintiseg.io import SPLIT_COLUMN
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS, VocAnnotation, VocBox, annotation_of, box_kind, box_slices
-from scintiseg.io import SPLIT_COLUMN
 from scintiseg.io.voc import quarter_turned_boxes, split_boxes
 from scintiseg.report.image_labels import evaluate_triage, format_score
 

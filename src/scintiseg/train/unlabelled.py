@@ -260,13 +260,14 @@ ROWS_REVERSED = HEAD_DOWN
 
 
 def _stood_boxes(boxes: dict[str, VocAnnotation], scan: Scan, files: list[str | Path], how: str,
-                 notes: list[tuple[str, str]]) -> dict[str, tuple[VocBox, ...]]:
-    """The boxes drawn on the lying file ``files`` names, on the standing scan ``scan`` it was stood to by the turn
-    ``how`` (:data:`~scintiseg.io.dataset.STOOD_TURNS`: a data set's ``meta["stood"]``, the reader's
-    ``metadata["stood"]``); boxes are looked for by that file only (a data set's image is standing)."""
+                 notes: list[tuple[str, str]], per_view: dict | None = None) -> dict[str, tuple[VocBox, ...]]:
+    """The boxes drawn on the lying file ``files`` names (``per_view``: each view's own file, a study's two files
+    both stood), on the standing scan ``scan`` it was stood to by the turn ``how``
+    (:data:`~scintiseg.io.dataset.STOOD_TURNS`: a data set's ``meta["stood"]``, the reader's ``metadata["stood"]``);
+    boxes are looked for by those files only (a data set's image is standing)."""
     k = STOOD_TURNS[how]
     as_stored = scan.with_views({view: np.rot90(scan.view(view), -k) for view in scan.view_names})
-    found = view_boxes(boxes, as_stored, files, None, notes)
+    found = view_boxes(boxes, as_stored, files, per_view, notes)
     return {view: quarter_turned_boxes(found_boxes, as_stored.view(view).shape, k) for view, found_boxes in found.items()}
 
 
@@ -336,14 +337,14 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                 pseudo = case.meta.get(PSEUDO, [])
                 found = {}
                 source = case.meta.get("source")
+                per_view = case.meta.get(VIEW_SOURCES) if isinstance(case.meta.get(VIEW_SOURCES), dict) else None
                 if boxes and case.meta.get(STOOD_KEY) in STOOD_TURNS and SPLIT_KEY not in case.meta:  # stood at import
                     found = _stood_boxes(boxes, scan, [str(source)] if source else [], case.meta[STOOD_KEY],
-                                         site.box_notes)
+                                         site.box_notes, per_view)
                 elif boxes and SPLIT_KEY in case.meta:  # a page split at import: the boxes drawn on it are cut with it
                     found = _page_boxes(boxes, [str(source)] if source else [], case.meta[SPLIT_KEY],
                                         case.meta.get(STORED_SHAPE_KEY), scan.shape[1], site.box_notes)
                 elif boxes:
-                    per_view = case.meta.get(VIEW_SOURCES) if isinstance(case.meta.get(VIEW_SOURCES), dict) else None
                     found = view_boxes(boxes, scan, [*([str(source)] if source else []), folder / case.image],
                                        per_view, site.box_notes)
                 if scan.metadata.get(TURNED_KEY) == HEAD_DOWN:  # the data set read it upright: the boxes follow
