@@ -85,3 +85,20 @@ def test_cli_dataset_augment(augmented, tmp_path, capsys):
     assert args.func(args) == 0
     assert len(load_manifest(tmp_path / "x").cases) == 2
     assert "2 cases" in capsys.readouterr().out
+
+
+def test_a_cut_or_moved_image_drops_the_record_of_how_its_source_file_maps_onto_it(tmp_path, make_toy_dataset):
+    """A case stood or split at import (``meta["stood"]``, ``"split_at_column"``, ``"stored_shape"``): its crop and
+    its augmented copies no longer show the source file that way; the unchanged copy still does."""
+    from scintiseg.io.dataset import READ_RECORD_KEYS, save_manifest
+
+    whole = make_toy_dataset(tmp_path / "w", n=1)
+    manifest = load_manifest(whole)
+    record = {"stood": "quarter_clockwise", "split_at_column": 256, "stored_shape": [256, 1024]}
+    manifest.cases[0].meta.update(record)
+    save_manifest(manifest, whole)
+    crop_dataset(whole, tmp_path / "crop", size=128, progress=False)
+    assert not set(READ_RECORD_KEYS) & set(load_manifest(tmp_path / "crop").cases[0].meta)
+    augment_dataset(whole, tmp_path / "aug", factor=2, seed=1, progress=False)
+    kept, moved = load_manifest(tmp_path / "aug").cases
+    assert {k: kept.meta[k] for k in READ_RECORD_KEYS} == record and not set(READ_RECORD_KEYS) & set(moved.meta)

@@ -73,6 +73,10 @@ SPLIT_KEY = "split_at_column"
 #: ``meta`` key of a case stood or split at import: the (rows, columns) of its source file as stored (the reader's
 #: word, :data:`scintiseg.io.layout.STORED_SHAPE_KEY`).
 STORED_SHAPE_KEY = STORED_SHAPE_KEY
+#: ``meta`` keys that map a case's source file onto its image (:data:`STOOD_KEY`, :data:`SPLIT_KEY`,
+#: :data:`STORED_SHAPE_KEY`): a case made by cutting or moving the image (``dataset crop``, ``dataset augment``) drops
+#: them, since what was drawn on the source file no longer lands on it that way.
+READ_RECORD_KEYS: tuple[str, ...] = (STOOD_KEY, SPLIT_KEY, STORED_SHAPE_KEY)
 #: The word :func:`scintiseg.predict.pipeline.read_upright` says of a body stored lying that the reader's quarter
 #: turn left head-down and half a turn more stands head-up (so the stored file was turned a quarter counter-clockwise).
 STOOD_OTHER_WAY = "stood_the_other_way"

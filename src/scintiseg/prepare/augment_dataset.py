@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import MANIFEST_NAME, DatasetManifest, load_manifest, save_manifest
+from scintiseg.io.dataset import MANIFEST_NAME, READ_RECORD_KEYS, DatasetManifest, load_manifest, save_manifest
 from scintiseg.prepare.augment import GeometricParams, apply_geometric, sample_params
 from scintiseg.prepare.case_arrays import (
     CaseArrays,
@@ -105,7 +105,8 @@ def augment_dataset(
             moved = augment_case_arrays(arrays, params)
             paths = write_case_arrays(moved, out, case_id)
             # A moved image is no longer the parent's crop box of the whole body: drop the box.
-            meta = {k: v for k, v in case.meta.items() if k not in ("crop", "crop_whole_shape")}
+            # ... nor does the source file map onto it as it did (READ_RECORD_KEYS).
+            meta = {k: v for k, v in case.meta.items() if k not in ("crop", "crop_whole_shape", *READ_RECORD_KEYS)}
             meta["parent_case"] = case.case_id
             meta["augment"] = params.to_json()
             lesions = lesion_boxes(meta, moved.label_maps.get("instances"))

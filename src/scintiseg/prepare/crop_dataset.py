@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import MANIFEST_NAME, Case, DatasetManifest, load_manifest, save_manifest
+from scintiseg.io.dataset import MANIFEST_NAME, READ_RECORD_KEYS, Case, DatasetManifest, load_manifest, save_manifest
 from scintiseg.prepare.case_arrays import (
     CaseArrays,
     annotation_through,
@@ -103,7 +103,7 @@ def crop_one_case(src: Path, out: Path, case: Case, size) -> Case:
     except ScintisegError as exc:
         raise ScintisegError(f"case {case.case_id}: {exc.problem}", path=src / case.image) from None
     paths = write_case_arrays(cropped, out, case.case_id)
-    meta = dict(case.meta)
+    meta = {k: v for k, v in case.meta.items() if k not in READ_RECORD_KEYS}  # the source file no longer maps on
     meta["crop"] = {v: {k: val for k, val in b.to_json().items() if k != "view"} for v, b in boxes.items()}
     meta["crop_whole_shape"] = list(whole_shape)
     meta["parent_case"] = case.case_id
