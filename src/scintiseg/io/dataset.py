@@ -59,20 +59,16 @@ TURNED_KEY = "read_turned"
 #: (:data:`STOOD_KEY`), so the reader's quarter turn never applies to a data set's image.
 HEAD_DOWN = "head_down"
 TURNS: tuple[str, ...] = (HEAD_DOWN,)
-#: ``meta`` key of a case whose source file held a body lying on its side: ``scintiseg dataset import`` wrote the
-#: image standing, as prediction reads the file (:func:`scintiseg.io.stood_scan`, and half a turn more when the
-#: region network finds the head at the bottom), and its outlines on that image, so every reader of the data set
-#: sees it standing with no turn of its own. The value says how the stored file was turned
-#: (:data:`STOOD_TURNS`); a record, not an instruction.
-#: (The reader's word, :data:`scintiseg.io.layout.STOOD_KEY`, with :data:`~scintiseg.io.layout.STOOD_TURNS`.)
-STOOD_KEY = STOOD_KEY
+# ``meta["stood"]`` (STOOD_KEY, imported from scintiseg.io.layout with STOOD_TURNS: the reader's words) marks a case
+# whose source file held a body lying on its side: ``scintiseg dataset import`` wrote the image standing, as
+# prediction reads the file (scintiseg.io.stood_scan, and half a turn more when the region network finds the head at
+# the bottom), and its outlines on that image, so every reader of the data set sees it standing with no turn of its
+# own. The value says how the stored file was turned; a record, not an instruction. ``meta["stored_shape"]``
+# (STORED_SHAPE_KEY, also the reader's word) is the (rows, columns) of a stood or split case's source file as stored.
 #: ``meta`` key of a case whose source file was a page of two views side by side (one image): ``dataset import``
 #: split it as prediction reads it (:func:`scintiseg.io.split_page`) into an ANT+POST case, and this is the page's
 #: column where it was cut; a record, not an instruction, like :data:`STOOD_KEY`.
 SPLIT_KEY = "split_at_column"
-#: ``meta`` key of a case stood or split at import: the (rows, columns) of its source file as stored (the reader's
-#: word, :data:`scintiseg.io.layout.STORED_SHAPE_KEY`).
-STORED_SHAPE_KEY = STORED_SHAPE_KEY
 #: ``meta`` keys that map a case's source file onto its image (:data:`STOOD_KEY`, :data:`SPLIT_KEY`,
 #: :data:`STORED_SHAPE_KEY`): a case made by cutting or moving the image (``dataset crop``, ``dataset augment``) drops
 #: them, since what was drawn on the source file no longer lands on it that way.
