@@ -76,9 +76,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     importer.add_argument(
         "--as-stored", action="store_true",
-        help="import every scan as stored (by default a body stored lying is stood and written standing, and the "
-        "region network finds scans stored head-down, as `scintiseg predict` reads them, and the data set records "
-        "them so that train and evaluate read them upright)",
+        help="import every scan as stored (by default, as `scintiseg predict` reads them, a body stored lying is "
+        "written standing, a page of ANT and POST side by side is written as its two views, and the region network "
+        "finds scans stored head-down, which the data set records so that train and evaluate read them upright; "
+        "outlines drawn on the file as stored follow)",
     )
     importer.set_defaults(func=run_import)
 
