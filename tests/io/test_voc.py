@@ -146,3 +146,16 @@ def test_boxes_turn_and_split_with_the_image_pixel_for_pixel():
         kept = ant if side == "ANT" else post
         assert len(placed[side]) == 1 and not placed["POST" if side == "ANT" else "ANT"]
         assert np.array_equal(painted(placed[side], kept.shape), kept)
+
+
+def test_page_boxes_places_a_pages_boxes_only_on_a_record_that_fits():
+    from pathlib import Path
+
+    from scintiseg.io.voc import VocAnnotation, page_boxes
+
+    box = VocBox("Abnormal", rows=(3, 6), cols=(130, 133))
+    drawn = VocAnnotation(Path("page.xml"), "page.png", (512, 256), (box,))
+    assert page_boxes(drawn, 128, [512, 256], 128) == {"ANT": (), "POST": (VocBox("Abnormal", (3, 6), (2, 5)),)}
+    assert "cut is not recorded" in page_boxes(drawn, None, [512, 256], 128)
+    assert "cut is not recorded" in page_boxes(drawn, 300, [512, 256], 128)  # beyond the page
+    assert page_boxes(drawn, 128, [512, 300], 172) == "boxes for a 512x256 image, the page is 512x300"

@@ -385,7 +385,7 @@ def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: 
     source = _Source(path=path, root=root, scan=scan, sha256=sha256, dicom=dicom, patient_id=patient_id,
                      display_export=display_export)
     standing = stood_scan(scan) if as_predicted else None
-    page = split_page(standing or scan) if as_predicted else None
+    page = split_page(scan) if as_predicted and standing is None else None  # (a standing view is never a page)
     if standing is not None or page is not None:
         source.scan, source.stored_shape = page or standing, scan.shape
         source.stood = QUARTER_CLOCKWISE if standing is not None else ""

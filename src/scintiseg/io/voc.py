@@ -107,6 +107,17 @@ def split_boxes(boxes: tuple[VocBox, ...] | list[VocBox], cut: int, width: int) 
     return {view: tuple(kept) for view, kept in found.items()}
 
 
+def page_boxes(annotation: VocAnnotation, cut: object, page: object, width: int) -> dict[str, tuple[VocBox, ...]] | str:
+    """``annotation``'s boxes, drawn on a page of two views side by side that was cut at column ``cut`` (``page``: its
+    (rows, columns) as recorded), on the two views of ``width`` columns (:func:`split_boxes`); or why they cannot be
+    placed: a record that does not fit, or a declared size that is not the page's."""
+    if not (isinstance(cut, int) and isinstance(page, (list, tuple)) and len(page) == 2 and 0 < cut < page[1]):
+        return "boxes for a page of two views whose cut is not recorded"
+    if annotation.shape is not None and tuple(annotation.shape) != tuple(page):
+        return f"boxes for a {annotation.shape[0]}x{annotation.shape[1]} image, the page is {page[0]}x{page[1]}"
+    return split_boxes(annotation.boxes, cut, width)
+
+
 def box_slices(box: VocBox, shape: tuple[int, int], margin: int = 0) -> tuple[slice, slice]:
     """The box (widened by ``margin`` pixels) clipped to an image of ``shape``, as (rows, cols) array slices."""
     rows = slice(max(box.rows[0] - margin, 0), min(box.rows[1] + margin + 1, shape[0]))

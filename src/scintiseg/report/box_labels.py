@@ -49,7 +49,7 @@ from scintiseg.io import SPLIT_COLUMN
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS, VocAnnotation, VocBox, annotation_of, box_kind, box_slices
-from scintiseg.io.voc import quarter_turned_boxes, split_boxes
+from scintiseg.io.voc import page_boxes, quarter_turned_boxes
 from scintiseg.report.image_labels import evaluate_triage, format_score
 
 #: Pixels added on every side of a box before it is compared (module docstring).
@@ -128,31 +128,19 @@ def _one_view(out: Path, row: dict) -> tuple[list[tuple[str, Path]], dict] | str
         return [(own, mask(own))], read
     if len(views) == 1:
         return [(next(iter(views)), mask(next(iter(views))))], read
-    if _page(read) is not None and set(views) == {"ANT", "POST"}:
+    if SPLIT_COLUMN in read and set(views) == {"ANT", "POST"}:  # a page the reader split
         return [("ANT", mask("ANT")), ("POST", mask("POST"))], read
     return f"{len(views)} views (boxes are placed on one-view images and on pages of two views)"
-
-
-def _page(read: dict) -> tuple[int, tuple[int, int]] | None:
-    """(cut column, the page's (rows, columns)) of a page of two views the reader split (report.json's ``input``)."""
-    cut, stored = read.get(SPLIT_COLUMN), read.get(STORED_SHAPE_KEY)
-    if isinstance(cut, int) and isinstance(stored, list) and len(stored) == 2 and 0 < cut < stored[1]:
-        return cut, (int(stored[0]), int(stored[1]))
-    return None
 
 
 def _boxes_on_views(annotation: VocAnnotation, read: dict,
                     shapes: dict[str, tuple[int, int]]) -> dict[str, tuple[VocBox, ...]] | str:
     """The boxes, drawn on the file as stored, on the predicted views of ``shapes``: turned with a body the reader
     stood, cut with a page it split (``read``: the report's ``input``, :data:`scintiseg.report.report_json.READ_AS`;
-    :func:`scintiseg.io.voc.quarter_turned_boxes`, :func:`~scintiseg.io.voc.split_boxes`); or why they cannot be."""
-    page = _page(read) if len(shapes) == 2 else None
-    if page is not None:
-        cut, drawn_on = page
-        if annotation.shape is not None and tuple(annotation.shape) != drawn_on:
-            return (f"the page is {drawn_on[1]} x {drawn_on[0]}, the boxes' {annotation.path.name} declares "
-                    f"{annotation.shape[1]} x {annotation.shape[0]}")
-        return split_boxes(annotation.boxes, cut, shapes["ANT"][1])
+    :func:`scintiseg.io.voc.quarter_turned_boxes`, :func:`~scintiseg.io.voc.page_boxes`); or why they cannot be."""
+    if len(shapes) == 2:
+        placed = page_boxes(annotation, read.get(SPLIT_COLUMN), read.get(STORED_SHAPE_KEY), shapes["ANT"][1])
+        return f"{placed} ({annotation.path.name})" if isinstance(placed, str) else placed
     (view, shape), = shapes.items()
     found = _boxes_on_view(annotation, read, shape)
     return found if isinstance(found, str) else {view: found}

@@ -90,7 +90,7 @@ from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, STOOD_KEY, STOOD_TURN
 from scintiseg.io.dataset import SPLIT_KEY, STORED_SHAPE_KEY, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
 from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices, quarter_turned_boxes
-from scintiseg.io.voc import rows_reversed_boxes, split_boxes
+from scintiseg.io.voc import page_boxes, rows_reversed_boxes
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
@@ -279,14 +279,11 @@ def _page_boxes(boxes: dict[str, VocAnnotation], files: list[str | Path], cut: o
     annotation = _first_annotation(boxes, files)
     if annotation is None:
         return {}
-    if not (isinstance(cut, int) and isinstance(page, (list, tuple)) and len(page) == 2 and 0 < cut < page[1]):
-        notes.append((str(annotation.path), "boxes for a page of two views whose cut is not recorded: not used"))
+    placed = page_boxes(annotation, cut, page, width)
+    if isinstance(placed, str):
+        notes.append((str(annotation.path), f"{placed}: not used"))
         return {}
-    if annotation.shape is not None and tuple(annotation.shape) != tuple(page):
-        notes.append((str(annotation.path), f"boxes for a {annotation.shape[0]}x{annotation.shape[1]} image, the page is "
-                                            f"{page[0]}x{page[1]}: not used"))
-        return {}
-    return split_boxes(annotation.boxes, cut, width)
+    return placed
 
 
 def _oriented(scan: Scan, masks: dict[str, np.ndarray] | None, boxes: dict[str, tuple[VocBox, ...]], name: str,
