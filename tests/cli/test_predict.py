@@ -341,3 +341,38 @@ def test_a_studys_ant_and_post_files_are_predicted_as_its_two_view_file(tmp_path
                for r in csv.DictReader((tmp_path / "alone" / "summary.csv").read_text().splitlines())}
     alone = [json.loads((tmp_path / "alone" / outputs[layout.format(view=v)] / "report.json").read_text()) for v in ("ANT", "POST")]
     assert [a["input"]["views"] for a in alone] == [["ANT"], ["POST"]] and not any(a["summary"]["pair_count"] for a in alone)
+
+
+def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp_path):
+    """NM1 exported mirrored left-right (session 27): without an orientation attribute its lesion is named on the
+    other side (no image cue tells the sides); with Patient Orientation saying so, it is read mirrored back and
+    predicted as NM1 stored upright: the same lesions, regions, sides and BSI, flagged, the record in report.json."""
+    import pydicom
+
+    ds = pydicom.dcmread(REAL)
+    upright = ds.pixel_array
+    ds.PixelData = np.ascontiguousarray(upright[:, ::-1]).tobytes()
+    scans, out = tmp_path / "scans", tmp_path / "out"
+    scans.mkdir()
+    ds.save_as(scans / "unsaid.dcm")
+    ds.PatientOrientation = ["R", "F"]
+    ds.save_as(scans / "said.dcm")
+    shutil.copy(REAL, scans / "upright.dcm")
+    assert main(["predict", str(scans), "--out", str(out), "--quiet"]) == 0
+    reports = {name: json.loads((out / name / "report.json").read_text()) for name in ("upright", "said", "unsaid")}
+
+    def found(name):
+        return [(lesion["region"], lesion["laterality"], lesion["centroid_row"], lesion["centroid_col"])
+                for lesion in reports[name]["lesions"]]
+
+    assert found("upright") and found("said") == found("upright")
+    assert reports["said"]["summary"]["bsi_percent"] == reports["upright"]["summary"]["bsi_percent"]
+    assert reports["said"]["input"]["mirrored"] == ["ANT"] and reports["said"]["input"]["patient_orientation"] == {"ANT": "R\\F"}
+    assert "read_mirrored" in reports["said"]["summary"]["qc_flags"]
+    assert "mirrored" not in reports["unsaid"]["input"] and "read_mirrored" not in reports["unsaid"]["summary"]["qc_flags"]
+    # Read as stored, NM1's lumbar focus is named on the other side (and the model, not exactly mirror-symmetric,
+    # calls other spots as well).
+    assert ("lumbar_spine", "left") in [lesion[:2] for lesion in found("upright")]
+    assert ("lumbar_spine", "right") in [lesion[:2] for lesion in found("unsaid")]
+    assert ("lumbar_spine", "left") not in [lesion[:2] for lesion in found("unsaid")]
+    assert reports["said"]["dicom"].get("gsps") == "gsps.dcm"

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 import warnings
 
 import numpy as np
 import pydicom
 import pytest
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.tag import Tag
 from pydicom.sequence import Sequence
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dicom import VIEW_CODES, read_dicom, scan_to_dataset, write_dicom
+from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.scan import Scan
 from support import gdcm_recompressed
 
@@ -590,3 +595,77 @@ def test_a_one_frame_image_names_its_view_by_its_own_view_code_view_position_or_
         elif kind == "protocol":
             ds.ProtocolName = value
     assert read_scan(_save(ds, tmp_path / "one.dcm")).view_names == [expected]
+
+
+# ------------------------------------------------------------------ the patient's sides (session 27)
+
+
+def test_written_views_state_their_orientation_and_read_back_unmirrored(small_scan, tmp_path):
+    write_dicom(small_scan, tmp_path / "scan.dcm")
+    ds = pydicom.dcmread(tmp_path / "scan.dcm")
+    cosines = [[float(v) for v in item.ImageOrientationPatient] for item in ds.DetectorInformationSequence]
+    assert cosines == [[1, 0, 0, 0, 0, -1], [-1, 0, 0, 0, 0, -1]]  # ANT from the front, POST as acquired
+    back = read_scan(tmp_path / "scan.dcm", split_views=True)
+    assert back.metadata[ORIENTATION_KEY] == {"ANT": "L\\F", "POST": "R\\F"} and MIRRORED_KEY not in back.metadata
+    for name in ("ANT", "POST"):
+        np.testing.assert_array_equal(back.view(name), small_scan.view(name))
+
+
+def test_a_posterior_frame_stored_as_seen_from_the_front_is_read_mirrored_back(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    ant, post = small_scan.view("ANT"), small_scan.view("POST")
+    ds.PixelData = np.stack([ant, post[:, ::-1]]).astype("<u2").tobytes()  # POST exported mirrored, as ANT reads
+    ds.DetectorInformationSequence[1].ImageOrientationPatient = [1, 0, 0, 0, 0, -1]
+    path = _save(ds, tmp_path / "post_mirrored.dcm")
+    read = read_scan(path, split_views=True)  # as prediction reads it
+    assert read.metadata[MIRRORED_KEY] == ["POST"] and read.metadata[ORIENTATION_KEY]["POST"] == "L\\F"
+    np.testing.assert_array_equal(read.view("POST"), post)
+    np.testing.assert_array_equal(read.view("ANT"), ant)
+    as_stored = read_scan(path)  # a data set's reading keeps the file as it is
+    np.testing.assert_array_equal(as_stored.view("POST"), post[:, ::-1])
+    assert MIRRORED_KEY not in as_stored.metadata
+
+
+def test_one_frame_patient_orientation_names_the_sides(real_nm1, tmp_path):
+    ds = pydicom.dcmread(real_nm1)
+    upright = ds.pixel_array
+    ds.PixelData = np.ascontiguousarray(upright[:, ::-1]).tobytes()
+    ds.PatientOrientation = ["R", "F"]  # the patient's right toward the image right: an anterior view mirrored
+    read = read_scan(_save(ds, tmp_path / "mirrored.dcm"), split_views=True)
+    assert read.view_names == ["ANT"] and read.metadata[MIRRORED_KEY] == ["ANT"]
+    np.testing.assert_array_equal(read.view("ANT"), upright)
+
+
+@pytest.mark.parametrize("value", ["", ["L"], ["Q", "F"], ["A", "F"]])
+def test_orientation_that_says_nothing_leaves_the_view_as_stored(real_nm1, tmp_path, value):
+    ds = pydicom.dcmread(real_nm1)
+    ds.PatientOrientation = value
+    read = read_scan(_save(ds, tmp_path / "odd.dcm"), split_views=True)
+    assert MIRRORED_KEY not in read.metadata
+    np.testing.assert_array_equal(read.view("ANT"), ds.pixel_array)
+
+
+def test_unreadable_cosines_never_stop_a_read(small_scan, tmp_path):
+    ds = _two_frame_dataset(small_scan)
+    # A raw element, as read from a file: pydicom converts its value only when it is used (and then raises).
+    ds.DetectorInformationSequence[1][0x00200037] = RawDataElement(Tag(0x00200037), "DS", 6, b"abc\\1", 0, False, True)
+    read = read_scan(_save(ds, tmp_path / "bad_cosines.dcm"), split_views=True)
+    assert read.metadata[ORIENTATION_KEY] == {"ANT": "L\\F"} and MIRRORED_KEY not in read.metadata
+
+
+def _dciodvfy_errors(path) -> list[str]:
+    result = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")]
+
+
+def test_dciodvfy_on_the_written_nm_image(small_scan, real_nm1, tmp_path):
+    """The NM Image object the writer makes (phantom, data sets) against an independent validator: no error where
+    the scan's timing is known (NM1's, read and written back); without it, only Actual Frame Duration (Type 1C),
+    which the writer does not make up (13 errors before session 27)."""
+    if not shutil.which("dciodvfy"):
+        pytest.skip("dciodvfy not installed (Debian: apt-get install dicom3tools; .ci/run does it as root)")
+    write_dicom(read_scan(real_nm1), tmp_path / "nm1.dcm")
+    assert _dciodvfy_errors(tmp_path / "nm1.dcm") == []
+    write_dicom(small_scan, tmp_path / "phantom.dcm")
+    errors = _dciodvfy_errors(tmp_path / "phantom.dcm")
+    assert len(errors) == 1 and "ActualFrameDuration" in errors[0]

@@ -805,3 +805,61 @@ def test_a_studys_two_files_stored_lying_are_one_case_standing_their_outlines_wi
     scan, masks = load_case(out, case)
     assert np.array_equal(scan.view("ANT"), ant) and np.array_equal(scan.view("POST"), post)
     assert set(masks) == {"POST"} and np.array_equal(masks["POST"], spot)
+
+
+def test_a_dicom_view_stored_mirrored_is_imported_mirrored_back_and_its_prediction_matches(tmp_path):
+    """A DICOM view whose header says it is stored mirrored (session 27): imported as prediction reads it, mirrored
+    back, written with the orientation scintiseg's writer states (so the data set's image reads unmirrored), and a
+    LabelMe file on the view as read (a prediction's) labels it as it is; ``--as-stored`` keeps the file's pixels."""
+    from scintiseg.io.dicom import scan_to_dataset
+    from scintiseg.io.patient_sides import MIRRORED_KEY
+
+    rng = np.random.default_rng(5)
+    upright = rng.poisson(20, (120, 40)).astype(np.uint16)
+    ds = scan_to_dataset(Scan({"ANT": upright[:, ::-1].copy()}, pixel_spacing=(4.0, 4.0), patient_id="p1"))
+    ds.DetectorInformationSequence[0].ImageOrientationPatient = [-1, 0, 0, 0, 0, -1]
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    ds.save_as(scans / "scan.dcm", enforce_file_format=True)
+    spot = np.zeros(upright.shape, dtype=bool)
+    spot[50:58, 5:11] = True  # beside the patient's right edge as read
+    write_labelme(Annotation.from_mask(spot), scans / "scan.json")
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out, orient=lambda scan: (scan, ""))
+    assert report.mirrored == [(str(scans / "scan.dcm"), ["ANT"])] and report.unmatched_labels == []
+    case = load_manifest(out).cases[0]
+    assert case.meta[MIRRORED_KEY] == ["ANT"]
+    scan, masks = load_case(out, case)
+    assert np.array_equal(scan.view("ANT"), upright) and np.array_equal(masks["ANT"], spot)
+    assert MIRRORED_KEY not in read_scan(out / case.image, split_views=True).metadata
+    stored = import_dataset([scans], tmp_path / "as_stored", orient=None)
+    assert stored.mirrored == []
+    assert np.array_equal(load_case(tmp_path / "as_stored", load_manifest(tmp_path / "as_stored").cases[0])[0].view("ANT"),
+                          upright[:, ::-1])
+
+
+def test_a_lying_dicom_capture_stored_mirrored_is_stood_and_mirrored_back_its_outline_with_it(tmp_path):
+    """A one-frame DICOM holding a body lying, mirrored, its Patient Orientation saying so (``F\\L``): stood as the
+    reader stands it, then mirrored back; an outline drawn on the file as stored lands on the same pixels."""
+    from scintiseg.io.dicom import scan_to_dataset
+    from scintiseg.io.patient_sides import MIRRORED_KEY
+
+    rng = np.random.default_rng(6)
+    upright = rng.poisson(20, (600, 150)).astype(np.uint16)
+    stored = np.ascontiguousarray(np.rot90(upright[:, ::-1], 1))  # mirrored, then laid down a quarter
+    ds = scan_to_dataset(Scan({"VIEW": stored}, pixel_spacing=(2.6, 2.6), patient_id="p2"))
+    ds.PatientOrientation = ["F", "L"]  # its columns grow to the feet, its rows to the patient's left
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    ds.save_as(scans / "lying.dcm", enforce_file_format=True)
+    spot = np.zeros(upright.shape, dtype=bool)
+    spot[300:310, 20:27] = True
+    write_labelme(Annotation.from_mask(np.rot90(spot[:, ::-1], 1)), scans / "lying.json")  # drawn on the file
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out, orient=lambda scan: (scan, ""))
+    assert report.stood == [(str(scans / "lying.dcm"), QUARTER_CLOCKWISE)] and report.unmatched_labels == []
+    assert report.mirrored == [(str(scans / "lying.dcm"), ["VIEW"])]
+    case = load_manifest(out).cases[0]
+    assert case.meta[MIRRORED_KEY] == ["VIEW"] and case.meta[STOOD_KEY] == QUARTER_CLOCKWISE
+    scan, masks = load_case(out, case)
+    assert np.array_equal(scan.view("VIEW"), upright) and np.array_equal(masks["VIEW"], spot)

@@ -120,6 +120,19 @@ def test_join_views_keeps_both_views_their_files_and_the_flags_of_either():
     assert joined.summary()["view_sources"] == joined.metadata["view_sources"]
 
 
+def test_join_views_keeps_each_files_patient_directions_and_mirroring():
+    """Each file's orientation record is its own view's (scintiseg.io.patient_sides): merged per view, not the
+    anterior file's taken for both."""
+    ant = _scan("ANT", _view(1))
+    ant.metadata.update(patient_orientation={"ANT": "L\\F"})
+    post = _scan("POST", _view(2))
+    post.metadata.update(patient_orientation={"POST": "L\\F"}, mirrored=["POST"])
+    joined = join_views(ant, post)
+    assert joined.metadata["patient_orientation"] == {"ANT": "L\\F", "POST": "L\\F"}
+    assert joined.metadata["mirrored"] == ["POST"]
+    assert "mirrored" not in join_views(post.with_views({"ANT": ant.view("ANT")}), _scan("POST", _view(2))).metadata
+
+
 @pytest.mark.parametrize("post, problem", [
     (_scan("POST", _view(shape=(64, 30))), "matrix (64 x 32 and 64 x 30)"),
     (_scan("POST", _view(), spacing=(2.4, 2.4)), "pixel size"),

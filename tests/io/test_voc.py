@@ -9,7 +9,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import voc
 from scintiseg.io.layout import split_at
 from scintiseg.io.voc import VocBox, annotation_of, quarter_turned_boxes, read_voc, read_voc_folder, rows_reversed_boxes
-from scintiseg.io.voc import split_boxes, write_voc
+from scintiseg.io.voc import columns_reversed_boxes, split_boxes, write_voc
 
 BS80K_LIKE = """<annotation>
   <folder>JPEGImages</folder><filename>0001_ant.jpg</filename>
@@ -123,8 +123,8 @@ def test_bs80k_ant_and_post_box_folders_are_read_together(tmp_path):
 
 
 def test_boxes_turn_and_split_with_the_image_pixel_for_pixel():
-    """quarter_turned_boxes and split_boxes move a box's pixels exactly as numpy.rot90 and layout.split_at move the
-    image's."""
+    """quarter_turned_boxes, rows_reversed_boxes, columns_reversed_boxes and split_boxes move a box's pixels exactly as
+    numpy.rot90, the reversals and layout.split_at move the image's."""
     box = VocBox("Abnormal", rows=(3, 6), cols=(10, 13))
     image = np.zeros((20, 30), dtype=bool)
     image[3:7, 10:14] = True
@@ -139,6 +139,7 @@ def test_boxes_turn_and_split_with_the_image_pixel_for_pixel():
         turned = np.rot90(image, k)
         assert np.array_equal(painted(quarter_turned_boxes([box], image.shape, k), turned.shape), turned)
     assert np.array_equal(painted(rows_reversed_boxes([box], 20), image.shape), image[::-1])
+    assert np.array_equal(painted(columns_reversed_boxes([box], 30), image.shape), image[:, ::-1])
     for cut in (8, 12, 16):  # the box left of, across and right of the cut
         ant, post = split_at(image, cut)
         placed = split_boxes([box], cut, ant.shape[1])

@@ -88,13 +88,14 @@ def test_cli_dataset_augment(augmented, tmp_path, capsys):
 
 
 def test_a_cut_or_moved_image_drops_the_record_of_how_its_source_file_maps_onto_it(tmp_path, make_toy_dataset):
-    """A case stood or split at import (``meta["stood"]``, ``"split_at_column"``, ``"stored_shape"``): its crop and
+    """A case stood, split or mirrored back at import (``meta["stood"]``, ``"split_at_column"``, ``"stored_shape"``,
+    ``"mirrored"``): its crop and
     its augmented copies no longer show the source file that way; the unchanged copy still does."""
     from scintiseg.io.dataset import READ_RECORD_KEYS, save_manifest
 
     whole = make_toy_dataset(tmp_path / "w", n=1)
     manifest = load_manifest(whole)
-    record = {"stood": "quarter_clockwise", "split_at_column": 256, "stored_shape": [256, 1024]}
+    record = {"stood": "quarter_clockwise", "split_at_column": 256, "stored_shape": [256, 1024], "mirrored": ["VIEW"]}
     manifest.cases[0].meta.update(record)
     save_manifest(manifest, whole)
     crop_dataset(whole, tmp_path / "crop", size=128, progress=False)

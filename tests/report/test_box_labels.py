@@ -166,3 +166,29 @@ def test_boxes_drawn_on_a_page_of_two_views_are_cut_with_it_onto_each_view(tmp_p
     assert (result["images"], result["skipped"]) == (1, 0) and result["per_image"][0]["view"] == "ANT+POST"
     assert (result["lesion_boxes"], result["lesion_boxes_found"], result["calls_in_no_box"]) == (2, 2, 0)
     assert (result["normal_boxes"], result["normal_boxes_called"]) == (1, 0)
+
+
+def test_boxes_drawn_on_a_dicom_view_stored_mirrored_are_mirrored_with_it(tmp_path, real_nm1):
+    """predict mirrors back a DICOM view its header says is stored mirrored (report.json's ``input.mirrored``); boxes
+    drawn on the file as stored land on the view as read."""
+    import pydicom
+
+    from scintiseg.cli import main
+
+    ds = pydicom.dcmread(real_nm1)
+    ds.PixelData = np.ascontiguousarray(ds.pixel_array[:, ::-1]).tobytes()
+    ds.PatientOrientation = ["R", "F"]
+    scans, out = tmp_path / "scans", tmp_path / "out"
+    scans.mkdir()
+    ds.save_as(scans / "mirrored.dcm")
+    assert main(["predict", str(scans), "--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "mirrored" / "report.json").read_text())["input"]["mirrored"] == ["ANT"]
+    spot = np.zeros((1024, 256), dtype=bool)
+    spot[200:206, 40:45] = True  # an outline on the view as read (in place of the model's), left of the midline
+    Image.fromarray(spot.astype(np.uint8)).save(out / "mirrored" / "ANT_mask.png")
+    box = VocBox("Abnormal", (200, 205), (256 - 45, 256 - 41))  # the same pixels on the file as stored
+    missed = VocBox("Abnormal", (200, 205), (40, 44))  # where an unmirrored placement would put them
+    result = evaluate_boxes(out, {"mirrored": VocAnnotation(tmp_path / "m.xml", "mirrored.dcm", (1024, 256), (box,))})
+    assert (result["images"], result["lesion_boxes"], result["lesion_boxes_found"], result["calls_in_no_box"]) == (1, 1, 1, 0)
+    other = evaluate_boxes(out, {"mirrored": VocAnnotation(tmp_path / "m.xml", "mirrored.dcm", (1024, 256), (missed,))})
+    assert (other["lesion_boxes_found"], other["calls_in_no_box"]) == (0, 1)

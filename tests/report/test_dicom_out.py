@@ -1,6 +1,7 @@
 """DICOM SR and GSPS (scintiseg.report.dicom_out): finding sites coded in SNOMED CT with the patient's side,
 every lesion of both views in the SR and the GSPS on its view's frame, ANT-POST pairs sharing their tracking
-identifiers, a GSPS whose General Series a validator accepts, and Debian's dciodvfy (dicom3tools) on both files."""
+identifiers, a GSPS whose General Series a validator accepts, Debian's dciodvfy (dicom3tools) on both files, and the
+outlines of a view read mirrored back placed on the file as stored."""
 
 import shutil
 import subprocess
@@ -312,3 +313,37 @@ def test_a_study_stored_as_two_files_gets_an_sr_and_gsps_referencing_each_views_
     if shutil.which("dciodvfy"):
         lines = _dciodvfy(tmp_path / "out" / "gsps.dcm") + _dciodvfy(tmp_path / "out" / "sr.dcm")
         assert [line for line in lines if line.startswith("Error")] == []
+
+
+# --- a view its header says is stored mirrored (session 27): read mirrored back, outlines into the file as stored ---
+
+
+def test_outlines_of_a_view_read_mirrored_back_lie_on_the_lesion_in_the_file_as_stored(nm1_path, make_blobs, tmp_path):
+    """NM1 exported mirrored with Patient Orientation saying so: the reader mirrors it back, so regions and sides are
+    those of NM1 as stored upright, and the SR and GSPS outlines lie on the lesions' pixels of the mirrored file."""
+    ds = pydicom.dcmread(nm1_path)
+    ds.PixelData = np.ascontiguousarray(ds.pixel_array[:, ::-1]).tobytes()
+    ds.PatientOrientation = ["R", "F"]
+    ds.save_as(tmp_path / "mirrored.dcm")
+    upright, read = read_scan(nm1_path, split_views=True), read_scan(tmp_path / "mirrored.dcm", split_views=True)
+    np.testing.assert_array_equal(read.view("ANT"), upright.view("ANT"))
+    prob = make_blobs(upright.shape, [(300, 100, 5), (700, 60, 4), (420, 200, 4)])  # off the midline: sides matter
+    settings = PredictSettings(0.5, 4, regions="atlas")
+    coverage = {"ANT": np.ones(upright.shape, dtype=bool)}
+    plain = predict_from_probabilities(upright, {"ANT": prob}, coverage, settings)
+    mirrored = predict_from_probabilities(read, {"ANT": prob}, coverage, settings)
+    assert "read_mirrored" in mirrored.qc_flags and "read_mirrored" not in plain.qc_flags
+    assert [(lesion.region, lesion.laterality) for lesion in mirrored.lesions] == \
+        [(lesion.region, lesion.laterality) for lesion in plain.lesions]
+    assert {lesion.laterality for lesion in plain.lesions} >= {"left", "right"}
+    stored_labels = mirrored.views["ANT"].labels[:, ::-1]  # the lesion map on the file as stored
+    source = pydicom.dcmread(tmp_path / "mirrored.dcm", stop_before_pixels=True)
+    write_gsps(mirrored, source, tmp_path / "gsps.dcm")
+    write_sr(mirrored, source, tmp_path / "sr.dcm")
+    (annotation,) = pydicom.dcmread(tmp_path / "gsps.dcm").GraphicAnnotationSequence
+    for index, obj in enumerate(annotation.GraphicObjectSequence):
+        _assert_on_the_lesion(np.asarray(obj.GraphicData, dtype=np.float64).reshape(-1, 2), stored_labels, index + 1)
+    groups = _lesion_groups(pydicom.dcmread(tmp_path / "sr.dcm"))
+    assert len(groups) == len(mirrored.lesions) == 3
+    for index, group in enumerate(groups):
+        _assert_on_the_lesion(_group_region(group)[0], stored_labels, index + 1)

@@ -369,3 +369,11 @@ def test_the_turned_upright_flag_says_which_way_the_body_was_turned():
     assert "turned a quarter counter-clockwise to stand" in _qc_flags(["turned_upright"], {"stood": "quarter_counterclockwise"})
     assert "turned a quarter clockwise to stand" in _qc_flags(["turned_upright"], {"stood": "quarter_clockwise"})
     assert "turned a quarter to stand" in _qc_flags(["turned_upright"], {})  # an older report: no way recorded
+
+
+def test_the_read_mirrored_flag_names_the_views_mirrored_back():
+    from scintiseg.report.html import _qc_flags
+
+    assert "say POST is stored mirrored" in _qc_flags(["read_mirrored"], {"mirrored": ["POST"]})
+    assert "say ANT and POST are stored mirrored" in _qc_flags(["read_mirrored"], {"mirrored": ["ANT", "POST"]})
+    assert "say a view is stored mirrored" in _qc_flags(["read_mirrored"], {})

@@ -338,3 +338,24 @@ def test_a_data_set_case_joined_from_two_lying_files_takes_each_files_boxes_turn
     read = read_site(tmp_path / "ds", pixel_mm=2.26, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]))
     assert read.box_notes == [] and [(v.view, v.labelled) for v in read.views] == [("ANT", False), ("POST", True)]
     assert (read.views[1].target[0] == BOX_LESION).sum() == 36
+
+
+def test_a_dicom_view_stored_mirrored_takes_its_boxes_mirrored_back_with_it(tmp_path):
+    """A DICOM view whose header says it is stored mirrored (its detector's Image Orientation (Patient)): the reader
+    mirrors it back, and the boxes drawn on the file as stored follow (scintiseg.io.patient_sides)."""
+    from scintiseg.io.dicom import scan_to_dataset
+
+    rng = np.random.default_rng(4)
+    upright = rng.poisson(20.0, (1024, 256)).astype(np.uint16)
+    upright[500:506, 40:46] += 400
+    ds = scan_to_dataset(Scan({"ANT": upright[:, ::-1].copy()}, pixel_spacing=(2.26, 2.26), patient_id="m"))
+    ds.DetectorInformationSequence[0].ImageOrientationPatient = [-1, 0, 0, 0, 0, -1]  # the patient's left on the right
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    ds.save_as(site_dir / "mirrored.dcm", enforce_file_format=True)
+    box = VocBox("Abnormal", rows=(500, 505), cols=(256 - 46, 256 - 41))  # where the spot lies in the file
+    write_voc(tmp_path / "boxes" / "mirrored.xml", "mirrored.dcm", (1024, 256), (box,))
+    read = read_site(site_dir, pixel_mm=2.26, normalisation="robust", boxes=read_voc_folders([tmp_path / "boxes"]))
+    assert read.box_notes == [] and read.views[0].labelled
+    assert (read.views[0].target[0] == BOX_LESION).sum() == 36
+    assert (read.views[0].target[0, 500:506, 40:46] == BOX_LESION).all()

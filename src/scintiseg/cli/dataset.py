@@ -139,6 +139,9 @@ def run_import(args: argparse.Namespace) -> int:
     for path, column in report.split:
         print(f"split: {path}: a page of ANT (left) and POST (right) side by side; the case's image is the two views, "
               f"cut at column {column} (meta split_at_column)")
+    for path, views in report.mirrored:
+        print(f"mirrored back: {path}: its DICOM header says {' and '.join(views)} stored mirrored left-right; the case's "
+              "image is written as read, the patient's sides as named (meta mirrored)")
     for path, how in report.turned:
         print(f"read turned: {path}: stored {how.replace('_', '-')}; the case is read upright (meta read_turned)")
     labelled = sum(1 for case in report.added if case.labels)

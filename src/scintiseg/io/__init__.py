@@ -33,6 +33,7 @@ from scintiseg.io import interfile, metaimage
 from scintiseg.io.interfile import is_interfile, read_interfile
 from scintiseg.io.layout import QUARTER_CLOCKWISE, STOOD_KEY, STORED_SHAPE_KEY, split_side_by_side, stand_lying_body
 from scintiseg.io.library_messages import ReaderWarning
+from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back
 from scintiseg.io.metaimage import is_metaimage, read_metaimage
 from scintiseg.io.nifti import SNIFF_BYTES, is_nifti
 from scintiseg.io.view_names import view_from_path
@@ -55,6 +56,9 @@ def _name_the_view(scan: Scan, view: str | None, path: Path) -> Scan:
     if found is None:
         return scan
     named = scan.with_views({found[0]: scan.view("VIEW")})
+    orientation = named.metadata.get(ORIENTATION_KEY)
+    if isinstance(orientation, dict) and "VIEW" in orientation:  # the frame's directions are the named view's
+        named.metadata[ORIENTATION_KEY] = {found[0]: orientation["VIEW"]}
     if view == "name":
         named.metadata["view_from_name"] = f"{found[0]}: {found[1]}"
     return named
@@ -282,6 +286,8 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         if split_views:
             scan = _split_unnamed_page(scan)
         scan = _name_the_view(_undo_inverted_captures(scan), view, path)  # after the split (it judges whole views)
+        if split_views:  # a view its orientation attributes say is stored mirrored, read with its sides as named
+            scan = mirrored_back(scan)
         if given is not None and scan.metadata.get("turned_upright"):  # given for the frame as stored
             given = (given[1], given[0])
         if given is not None and scan.metadata.get("pixel_spacing_assumed"):  # a DICOM without Pixel Spacing

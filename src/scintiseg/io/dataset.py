@@ -43,6 +43,7 @@ from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.images import read_label_png, read_mask_png
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
+from scintiseg.io.patient_sides import MIRRORED_KEY
 from scintiseg.scan import Scan
 
 MANIFEST_NAME = "dataset.json"
@@ -70,9 +71,9 @@ TURNS: tuple[str, ...] = (HEAD_DOWN,)
 #: column where it was cut; a record, not an instruction, like :data:`STOOD_KEY`.
 SPLIT_KEY = "split_at_column"
 #: ``meta`` keys that map a case's source file onto its image (:data:`STOOD_KEY`, :data:`SPLIT_KEY`,
-#: :data:`STORED_SHAPE_KEY`): a case made by cutting or moving the image (``dataset crop``, ``dataset augment``) drops
+#: :data:`STORED_SHAPE_KEY`, :data:`~scintiseg.io.patient_sides.MIRRORED_KEY`): a case made by cutting or moving the image (``dataset crop``, ``dataset augment``) drops
 #: them, since what was drawn on the source file no longer lands on it that way.
-READ_RECORD_KEYS: tuple[str, ...] = (STOOD_KEY, SPLIT_KEY, STORED_SHAPE_KEY)
+READ_RECORD_KEYS: tuple[str, ...] = (STOOD_KEY, SPLIT_KEY, STORED_SHAPE_KEY, MIRRORED_KEY)
 #: The word :func:`scintiseg.predict.pipeline.read_upright` says of a body stored lying that the reader's quarter
 #: turn left head-down and half a turn more stands head-up (so the stored file was turned a quarter counter-clockwise).
 STOOD_OTHER_WAY = "stood_the_other_way"

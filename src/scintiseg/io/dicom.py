@@ -24,6 +24,12 @@ in every transfer syntax pydicom can decode (JPEG Lossless through GDCM in a chi
 
 A single frame without any of these is the unnamed view ``VIEW``.
 
+**The patient's sides** (session 27). Each view's patient directions as stored, from the Image Orientation (Patient)
+of its detector's Detector Information Sequence item, else (one view) the file's own Image Orientation (Patient) or
+Patient Orientation, are recorded in ``metadata["patient_orientation"]`` (``{"ANT": "L\\F"}``); prediction's reading
+mirrors back a view stored the other way round (:mod:`scintiseg.io.patient_sides`). An attribute that cannot be
+read says nothing and never stops a read.
+
 **Several energy windows** (session 23). An NM object may hold a frame per detector *and* energy window (the
 Energy Window Vector (0054,0010) indexes them: a photopeak and a scatter window acquired together, as for
 energy-window scatter correction). The reader keeps the frames of one window, the **photopeak**: the window whose
@@ -46,8 +52,12 @@ file reads.
 
 Writing (:func:`write_dicom`) produces an NM Image Storage object (multi-frame, Explicit VR Little
 Endian): one frame per view, ANT then POST, Detector Vector ``[1, 2]`` and one Detector Information
-Sequence item per detector with its View Code Sequence, Image Type ``ORIGINAL\\PRIMARY\\WHOLE BODY\\
-EMISSION``, Pixel Spacing, patient and study/series identity. It is byte-deterministic: UIDs missing
+Sequence item per detector with its View Code Sequence and Image Orientation (Patient) (:data:`ORIENTATION_COSINES`:
+ANT seen from the front, POST as acquired), Image Type ``ORIGINAL\\PRIMARY\\WHOLE BODY\\EMISSION``, Body Part
+Examined ``WHOLEBODY``, Counts Accumulated, Pixel Spacing, patient and study/series identity, the NM modules' Type 2
+attributes the writer cannot know present and empty, and the whole-body timing (Actual Frame Duration, Scan Velocity,
+Scan Length) where the scan's metadata gives it (a DICOM source's, read back); dciodvfy then finds no error, or,
+without a source's timing, only the missing Actual Frame Duration (Type 1C), which is not made up. It is byte-deterministic: UIDs missing
 from the scan are derived from a hash of its content (never from the clock or a random source), and no
 date or time is written unless ``scan.metadata`` gives it (``study_date``, ``study_time``,
 ``acquisition_date``, ``acquisition_time`` as DICOM DA/TM strings). So the same scan always gives the
@@ -75,6 +85,7 @@ from scintiseg.io.atomic import atomic_path
 from scintiseg.io.images import MAX_VIEW_PIXELS, assumed_pixel_spacing, grey_from_channels
 from scintiseg.io.isolated_decode import decode_in_child, in_process_plugin
 from scintiseg.io.library_messages import ReaderWarning, library_messages
+from scintiseg.io.patient_sides import ORIENTATION_KEY, letters_from_codes, letters_from_cosines
 from scintiseg.io.view_names import view_from_text
 from scintiseg.scan import Scan
 
@@ -86,6 +97,9 @@ VIEW_CODES: dict[str, tuple[str, str, str]] = {
     "POST": ("272479007", "SCT", "postero-anterior"),
 }
 # Codes read as a side: SNOMED CT and their SNOMED-RT (SRT) equivalents found in older files.
+#: Image Orientation (Patient) written for each named view: ANT seen from the front (rows toward the patient's
+#: left, columns toward the feet), POST as acquired (rows toward the patient's right).
+ORIENTATION_COSINES: dict[str, tuple[int, ...]] = {"ANT": (1, 0, 0, 0, 0, -1), "POST": (-1, 0, 0, 0, 0, -1)}
 _ANTERIOR_CODES = {"399348003", "R-10206", "399321004", "G-5215", "255549009"}
 _POSTERIOR_CODES = {"272479007", "R-10214", "399001007", "G-5216", "255551008"}
 _GE_PRIVATE_CREATOR = "GEMS_GENIE_1"
@@ -195,6 +209,9 @@ def dataset_to_scan(ds: Dataset, path: str | Path | None = None) -> Scan:
     metadata = _metadata(ds)
     if window_note:
         metadata["energy_window_read"] = window_note
+    orientation = _orientations(ds, frames, keep, names)
+    if orientation:
+        metadata[ORIENTATION_KEY] = orientation
     if spacing is None:  # read_scan applies --pixel-spacing to such a file (io/__init__.py)
         spacing, metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*frames_array.shape[-2:])
     return Scan(
@@ -459,6 +476,37 @@ def _view_names(ds: Dataset, frames: int, path, keep: list[int] | None = None) -
     return names
 
 
+def _orientations(ds: Dataset, frames: int, keep: list[int], names: list[str]) -> dict[str, str]:
+    """Each kept view's patient directions as stored (``"L\\F"``: where its columns, then its rows, grow), from the Image
+    Orientation (Patient) of its detector's Detector Information Sequence item, else, in a file of one view, the
+    file's own Image Orientation (Patient) or Patient Orientation (:mod:`scintiseg.io.patient_sides`). A view whose
+    attributes are absent, empty or unreadable is left out: they say nothing, and never stop a read."""
+    try:
+        detectors = ds.get("DetectorVector")
+        detectors = None if detectors is None else [int(v) for v in (
+            detectors if isinstance(detectors, (list, tuple, MultiValue)) else [detectors])]
+        info = list(ds.get("DetectorInformationSequence", []) or [])
+    except _HEADER_VALUE_ERRORS:
+        return {}
+    found: dict[str, str] = {}
+    for index, name in zip(keep, names):
+        try:
+            item = None
+            if detectors is not None and len(detectors) == frames and 1 <= detectors[index] <= len(info):
+                item = info[detectors[index] - 1]
+            elif len(info) == 1 and len(keep) == 1:
+                item = info[0]
+            letters = None if item is None else letters_from_cosines(item.get("ImageOrientationPatient") or [])
+            if letters is None and len(keep) == 1:
+                letters = letters_from_cosines(ds.get("ImageOrientationPatient") or []) \
+                    or letters_from_codes(ds.get("PatientOrientation"))
+        except _HEADER_VALUE_ERRORS:
+            letters = None
+        if letters is not None:
+            found[name] = "\\".join(letters)
+    return found
+
+
 def _pixel_spacing(ds: Dataset, path) -> tuple[float, float] | None:
     """Pixel Spacing, Imager Pixel Spacing or the detector's; None (with a warning) when the file has none."""
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
@@ -491,6 +539,9 @@ def _metadata(ds: Dataset) -> dict:
         "acquisition_time": "AcquisitionTime",
         "series_description": "SeriesDescription",
         "study_description": "StudyDescription",
+        "actual_frame_duration": "ActualFrameDuration",
+        "scan_velocity": "ScanVelocity",
+        "scan_length": "ScanLength",
     }
     meta: dict = {}
     for key, keyword in keywords.items():
@@ -580,8 +631,13 @@ def scan_to_dataset(scan: Scan) -> Dataset:
         ds.AcquisitionTime = str(meta_in["acquisition_time"])
     if meta_in.get("series_description"):
         ds.SeriesDescription = str(meta_in["series_description"])
-    ds.BodyPartExamined = "WHOLE BODY"
+    ds.BodyPartExamined = "WHOLEBODY"  # (CID 4031's term; not a paired part, so no General Series Laterality)
     ds.PatientOrientation = ""
+    ds.PositionReferenceIndicator = ""
+    # NM/PET Patient Orientation (Type 2): how the patient lay is not known to the writer.
+    ds.PatientOrientationCodeSequence = Sequence([])
+    ds.PatientGantryRelationshipCodeSequence = Sequence([])
+    ds.RadiopharmaceuticalInformationSequence = Sequence([])
 
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
@@ -593,6 +649,13 @@ def scan_to_dataset(scan: Scan) -> Dataset:
     ds.BitsStored = 16
     ds.HighBit = 15
     ds.PixelRepresentation = representation
+    ds.CountsAccumulated = int(min(round(float(np.sum(pixels, dtype=np.float64))), 2**31 - 1))
+    # Whole-body timing (NM Image module): the source's where it was read; else Scan Velocity and Length (Type 2C)
+    # empty and Actual Frame Duration (Type 1C, no empty value allowed) left out rather than made up.
+    for keyword, key in (("ScanVelocity", "scan_velocity"), ("ScanLength", "scan_length")):
+        setattr(ds, keyword, str(meta_in.get(key, "")))
+    if meta_in.get("actual_frame_duration"):
+        ds.ActualFrameDuration = str(meta_in["actual_frame_duration"])
 
     # NM Multi-frame module: frames indexed by energy window and detector.
     ds.FrameIncrementPointer = [0x00540010, 0x00540020]
@@ -613,6 +676,11 @@ def scan_to_dataset(scan: Scan) -> Dataset:
             code.CodingSchemeDesignator = scheme
             code.CodeMeaning = meaning
             item.ViewCodeSequence = Sequence([code])
+        item.CollimatorType = ""
+        item.ImagePositionPatient = ""
+        # The view's rows and columns in scintiseg's convention (ANT seen from the front, POST as acquired), so a
+        # reader knows the patient's sides (scintiseg.io.patient_sides); an unnamed view's are not known.
+        item.ImageOrientationPatient = list(ORIENTATION_COSINES.get(name, ()))
         detectors.append(item)
     ds.DetectorInformationSequence = Sequence(detectors)
     ds.PixelData = pixels.astype(pixels.dtype.newbyteorder("<"), copy=False).tobytes()

@@ -111,6 +111,12 @@ check`` passes:
   outline drawn on the page as stored is cut with it, labelling each view with its part (a view with no part: no
   lesion there), exact in raster; ``adapt --boxes`` cuts Pascal VOC boxes drawn on the page alike. (An 8-bit page's display inversion is judged on the page, before the split; the reader judges the
   split views. A standing body, about 4:1, is never also a page, about 2:1.)
+* **Views stored mirrored** (with ``orient`` too; session 27): a DICOM view whose header says it is stored mirrored
+  left-right (:mod:`scintiseg.io.patient_sides`: its detector's Image Orientation (Patient), or Patient Orientation)
+  is mirrored back as prediction reads it, and the case's image is written so (with the orientation scintiseg's
+  writer states for ANT and POST); ``meta["mirrored"]`` lists the views. A LabelMe file is taken as drawn on the
+  view as read (a prediction's, or one drawn on any picture scintiseg wrote): the file as stored has the same size,
+  and a DICOM file is not what LabelMe opens. Listed in the report (``mirrored``).
 
 Re-running on the same sources is idempotent: a source whose SHA-256 is already in the manifest
 (``meta["sha256"]``) is left alone, so existing cases, their files and ids never change (but for the
@@ -137,6 +143,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import SPLIT_COLUMN, header_data_files, read_scan, split_page, stood_scan
+from scintiseg.io.patient_sides import MIRRORED_KEY, mirrored_back
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest, save_manifest
 from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY, STOOD_TURNS, STORED_SHAPE_KEY, resolve
@@ -185,6 +192,8 @@ class ImportReport:
             stored lying"; ``how``: :data:`~scintiseg.io.dataset.STOOD_TURNS`).
         split: (path, column) of every new page of two views side by side, imported as an ANT+POST case cut at that
             column (module docstring, "Pages of two views").
+        mirrored: (path, views) of every file with views its DICOM header says are stored mirrored, imported
+            mirrored back (module docstring, "Views stored mirrored").
         manifest: path of the ``dataset.json`` written.
     """
 
@@ -198,6 +207,7 @@ class ImportReport:
     turned: list[tuple[str, str]] = field(default_factory=list)
     stood: list[tuple[str, str]] = field(default_factory=list)
     split: list[tuple[str, int]] = field(default_factory=list)
+    mirrored: list[tuple[str, list[str]]] = field(default_factory=list)
     manifest: Path | None = None
 
 
@@ -240,12 +250,15 @@ class _Source:
     def read_frame(self, mask: np.ndarray, view: str | None = None) -> dict[str, np.ndarray]:
         """A 2-D array of the file as stored (an outline's mask), per view of ``scan``: turned and cut as the scan
         was (module docstring, "Bodies stored lying", "Pages of two views"); ``view``: the view whose own file it is
-        (a study's two files, each stood)."""
+        (a study's two files, each stood). A view mirrored back after standing is mirrored with it."""
         if self.stood:
             mask = np.rot90(mask, STOOD_TURNS[self.stood])
         if self.split_column is not None:
             return dict(zip(("ANT", "POST"), split_at(mask, self.split_column)))
-        return {view or self.scan.view_names[0]: np.ascontiguousarray(mask)}
+        view = view or self.scan.view_names[0]
+        if view in (self.scan.metadata.get(MIRRORED_KEY) or []):  # stood, then mirrored back (patient_sides)
+            mask = mask[:, ::-1]
+        return {view: np.ascontiguousarray(mask)}
 
     @property
     def relative_folder(self) -> Path:
@@ -390,6 +403,10 @@ def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: 
         source.scan, source.stored_shape = page or standing, scan.shape
         source.stood = QUARTER_CLOCKWISE if standing is not None else ""
         source.split_column = None if page is None else int(page.metadata[SPLIT_COLUMN])
+    if as_predicted:  # a DICOM view its header says is stored mirrored, mirrored back as prediction reads it
+        source.scan = mirrored_back(source.scan)
+        if source.scan.metadata.get(MIRRORED_KEY):
+            report.mirrored.append((str(path), list(source.scan.metadata[MIRRORED_KEY])))
     return source
 
 
@@ -918,10 +935,10 @@ def import_dataset(
     views_of: dict[str, list[str]] = {}
     for source in tqdm(fresh, desc="writing", unit="case", disable=not progress, leave=False):
         written = (any(source.scan.metadata.get(k) for k in ("interfile", "data_file")) or bool(source.view_files)
-                   or source.stored_shape is not None)
+                   or source.stored_shape is not None or bool(source.scan.metadata.get(MIRRORED_KEY)))
         suffix = DICOM_SUFFIX if source.dicom or written else source.path.name[len(scan_stem(source.path)):].lower()
         image = f"images/{source.case_id}{suffix}"
-        if written:  # a header and its data file (Interfile, MetaImage), a study's two files, a file stood or split
+        if written:  # a header and its data file (Interfile, MetaImage), a study's two files, a file stood, split or mirrored back
             _write_scan(source, out / image, report)
         elif not _place_image(source.path, out / image, link):
             report.warnings.append((str(source.path), "cannot hard-link here (another file system?); copied"))
@@ -944,6 +961,8 @@ def import_dataset(
             meta[STOOD_KEY] = source.stood
         if source.split_column is not None:
             meta[SPLIT_KEY] = source.split_column
+        if source.scan.metadata.get(MIRRORED_KEY):
+            meta[MIRRORED_KEY] = list(source.scan.metadata[MIRRORED_KEY])
         if source.turn:
             meta[TURNED_KEY] = source.turn
         if source.corrected & set(labels):

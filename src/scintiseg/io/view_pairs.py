@@ -40,6 +40,7 @@ from typing import Sequence
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, one_view_header
+from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.io.view_names import (
     folder_words_besides_view,
     stem_without_view,
@@ -127,7 +128,7 @@ def join_views(ant: Scan, post: Scan) -> Scan:
     Returns:
         ``ANT`` and ``POST`` with the anterior scan's pixel size, ids and source; ``metadata["view_sources"]``
         maps each view to its file; metadata flags of either file are kept (the anterior's value where both have
-        one, ``view_from_name`` saying both).
+        one, ``view_from_name`` saying both; each view's patient directions and mirroring its own file's).
 
     Raises:
         ScintisegError: the two cannot be one scan (naming the anterior file): other views, matrices, pixel
@@ -155,6 +156,15 @@ def join_views(ant: Scan, post: Scan) -> Scan:
     if named:
         metadata["view_from_name"] = "; ".join(named)
     metadata["view_sources"] = {"ANT": str(ant.source), "POST": str(post.source)}
+    for key in (ORIENTATION_KEY, MIRRORED_KEY):  # per view: each file's own (scintiseg.io.patient_sides)
+        metadata.pop(key, None)
+    orientation = {view: one.metadata[ORIENTATION_KEY][view] for view, one in (("ANT", ant), ("POST", post))
+                   if isinstance(one.metadata.get(ORIENTATION_KEY), dict) and view in one.metadata[ORIENTATION_KEY]}
+    if orientation:
+        metadata[ORIENTATION_KEY] = orientation
+    mirrored = [view for view, one in (("ANT", ant), ("POST", post)) if view in (one.metadata.get(MIRRORED_KEY) or [])]
+    if mirrored:
+        metadata[MIRRORED_KEY] = mirrored
     patient_id = ant.patient_id if header_ids or not (ant.source and post.source) else joined_name(ant.source, post.source)
     return Scan(views={"ANT": a, "POST": p}, pixel_spacing=ant.pixel_spacing, patient_id=patient_id,
                 patient_name=ant.patient_name or post.patient_name, study_uid=ant.study_uid or post.study_uid,

@@ -80,6 +80,12 @@ def rows_reversed_boxes(boxes: tuple[VocBox, ...] | list[VocBox], height: int) -
     return tuple(replace(box, rows=(height - 1 - box.rows[1], height - 1 - box.rows[0])) for box in boxes)
 
 
+def columns_reversed_boxes(boxes: tuple[VocBox, ...] | list[VocBox], width: int) -> tuple[VocBox, ...]:
+    """``boxes`` of an image of ``width`` columns, on the image with its columns reversed (a view its DICOM header
+    says is stored mirrored, read mirrored back: :mod:`scintiseg.io.patient_sides`). Exact, its own inverse."""
+    return tuple(replace(box, cols=(width - 1 - box.cols[1], width - 1 - box.cols[0])) for box in boxes)
+
+
 def quarter_turned_boxes(boxes: tuple[VocBox, ...] | list[VocBox], shape: tuple[int, int], k: int) -> tuple[VocBox, ...]:
     """``boxes`` of an image of ``shape`` (rows, columns), on the image turned a quarter: ``k`` -1 clockwise, 1
     counter-clockwise (:func:`numpy.rot90`'s ``k``; a body stored lying, stood). Exact: a box's pixels turn with

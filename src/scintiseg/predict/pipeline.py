@@ -50,6 +50,7 @@ from scipy.special import expit
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import STOOD_OTHER_WAY
 from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
+from scintiseg.io.patient_sides import MIRRORED_FLAG, MIRRORED_KEY
 from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
@@ -359,6 +360,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
         flags.append("views_split")
     if scan.metadata.get("turned_upright"):
         flags.append("turned_upright")
+    if scan.metadata.get(MIRRORED_KEY):
+        flags.append(MIRRORED_FLAG)
     for name, image in scan.views.items():
         if np.asarray(image).dtype == np.uint8:
             # An 8-bit export holds grey levels, not counts: "few counts" cannot be judged from it.

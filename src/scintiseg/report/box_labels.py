@@ -31,6 +31,8 @@ Boxes drawn on a file holding a body lying, which the reader stood (report.json'
 with it (:func:`scintiseg.io.voc.quarter_turned_boxes`, exact), their declared size checked against the file's; boxes
 drawn on a page of two views side by side, which the reader split (``input.split_column``), are cut with it onto
 the two views (:func:`scintiseg.io.voc.split_boxes`), and the page is scored as one image (its views' counts summed).
+Boxes drawn on a DICOM view its header says is stored mirrored, which the reader mirrored back (``input.mirrored``,
+:mod:`scintiseg.io.patient_sides`), are mirrored with it (:func:`scintiseg.io.voc.columns_reversed_boxes`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ from scintiseg.io import SPLIT_COLUMN
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS, VocAnnotation, VocBox, annotation_of, box_kind, box_slices
-from scintiseg.io.voc import page_boxes, quarter_turned_boxes
+from scintiseg.io.patient_sides import MIRRORED_KEY
+from scintiseg.io.voc import columns_reversed_boxes, page_boxes, quarter_turned_boxes
 from scintiseg.report.image_labels import evaluate_triage, format_score
 
 #: Pixels added on every side of a box before it is compared (module docstring).
@@ -142,19 +145,22 @@ def _boxes_on_views(annotation: VocAnnotation, read: dict,
         placed = page_boxes(annotation, read.get(SPLIT_COLUMN), read.get(STORED_SHAPE_KEY), shapes["ANT"][1])
         return f"{placed} ({annotation.path.name})" if isinstance(placed, str) else placed
     (view, shape), = shapes.items()
-    found = _boxes_on_view(annotation, read, shape)
+    found = _boxes_on_view(annotation, read, view, shape)
     return found if isinstance(found, str) else {view: found}
 
 
-def _boxes_on_view(annotation: VocAnnotation, read: dict, shape: tuple[int, int]) -> tuple[VocBox, ...] | str:
-    """The boxes of a one-view file on its predicted view of ``shape``, turned with a body the reader stood."""
+def _boxes_on_view(annotation: VocAnnotation, read: dict, view: str, shape: tuple[int, int]) -> tuple[VocBox, ...] | str:
+    """The boxes of a one-view file on its predicted view of ``shape``, turned with a body the reader stood and
+    mirrored with a view it mirrored back."""
     stood, stored = read.get(STOOD_KEY), read.get(STORED_SHAPE_KEY)
     turned = stood in STOOD_TURNS and isinstance(stored, list) and len(stored) == 2
     drawn_on = tuple(stored) if turned else shape
     if annotation.shape is not None and tuple(annotation.shape) != tuple(drawn_on):
         return (f"the image is {drawn_on[1]} x {drawn_on[0]}, the boxes' {annotation.path.name} declares "
                 f"{annotation.shape[1]} x {annotation.shape[0]}")
-    return quarter_turned_boxes(annotation.boxes, drawn_on, STOOD_TURNS[stood]) if turned else annotation.boxes
+    placed = quarter_turned_boxes(annotation.boxes, drawn_on, STOOD_TURNS[stood]) if turned else annotation.boxes
+    # A view its DICOM header says is stored mirrored was read mirrored back (scintiseg.io.patient_sides).
+    return columns_reversed_boxes(placed, shape[1]) if view in (read.get(MIRRORED_KEY) or []) else placed
 
 
 def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> dict:

@@ -66,6 +66,7 @@ from scintiseg import __version__
 from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
+from scintiseg.io.patient_sides import MIRRORED_KEY, columns_reversed_points
 from scintiseg.predict.prediction import Prediction
 
 #: Private coding scheme for the quantities that have no standard code: the lesion-to-normal-bone ratio,
@@ -165,6 +166,14 @@ def _polyline(points: np.ndarray) -> np.ndarray:
     return np.vstack([pts, pts[:1]])
 
 
+def _stored_points(prediction: Prediction, view: str, points: np.ndarray) -> np.ndarray:
+    """A contour of ``view`` as read, on the view as the file stores it: a view the reader mirrored back
+    (:mod:`scintiseg.io.patient_sides`) has its columns reversed again, since the SR and GSPS point into the file."""
+    if view in (prediction.scan.metadata.get(MIRRORED_KEY) or []):
+        return columns_reversed_points(points, prediction.scan.shape[1])
+    return np.asarray(points)
+
+
 def _lesion_views(prediction: Prediction) -> dict[int, str]:
     """Lesion id -> the view it was found on."""
     return {lesion.id: view for view, result in prediction.views.items() for lesion in result.lesions}
@@ -246,7 +255,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
                 referenced_sop_instance_uid=sources[view].SOPInstanceUID,
                 referenced_frame_numbers=None if frame is None else [frame],
             )
-            region = ImageRegion(graphic_type=hd.sr.GraphicTypeValues.POLYLINE, graphic_data=_polyline(contour.points), source_image=source)
+            region = ImageRegion(graphic_type=hd.sr.GraphicTypeValues.POLYLINE, graphic_data=_polyline(_stored_points(prediction, view, contour.points)), source_image=source)
             measurements = [
                 hd.sr.Measurement(name=codes.SCT.Area, value=float(lesion.area_mm2), unit=codes.UCUM.SquareMillimeter),
                 hd.sr.Measurement(name=activity, value=float(lesion.counts_mean), unit=counts, derivation=codes.SCT.Mean),
@@ -336,7 +345,7 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
     for view, result in prediction.views.items():
         objects, texts = [], []
         for contour, lesion in zip(result.contours, result.lesions):
-            outline = _polyline(contour.points)
+            outline = _polyline(_stored_points(prediction, view, contour.points))
             objects.append(GraphicObject(graphic_type=GraphicTypeValues.POLYLINE, graphic_data=outline, units=AnnotationUnitsValues.PIXEL, is_filled=False))
             x0, y0 = outline.min(axis=0) - 0.5  # the top left corner of the lesion's top left pixel
             partner = partners.get(lesion.id)

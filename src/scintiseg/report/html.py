@@ -132,6 +132,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "views_split": "one image held two views side by side, read as ANT (left) and POST (right, as displayed)",
     "turned_upright": "the image held the body lying on its side: it was turned a quarter to stand, and images and "
                       "outlines are shown turned",
+    "read_mirrored": "the file's DICOM orientation attributes say a view is stored mirrored left-right: it was read "
+                     "mirrored back, so the patient's sides are named as the file says; images, outlines and LabelMe "
+                     "files show it so, the SR and GSPS point into the file as stored",
     "head_down": "the views are stored with the head at the bottom: the networks read them turned head-up, and "
                  "this page shows them so; the outputs (masks, LabelMe, GSPS, SR) stay on the image as stored",
     "inverted_export": "the export showed hot as dark (an inverted display); it was read inverted back: check the images",
@@ -291,7 +294,8 @@ def _lesion_table(report: dict) -> list[str]:
 
 
 def _qc_flags(flags: list[str], read: dict | None = None) -> str:
-    """The QC flags with their meanings; ``read`` (report.json's ``input``) says which way a lying body was turned."""
+    """The QC flags with their meanings; ``read`` (report.json's ``input``) says which way a lying body was turned and
+    which views were read mirrored back."""
     if not flags:
         return '<div class="flags" id="qc-flags">QC flags: none</div>'
     items = []
@@ -300,6 +304,9 @@ def _qc_flags(flags: list[str], read: dict | None = None) -> str:
         meaning = next((text for key, text in QC_FLAG_MEANINGS.items() if flag == key or flag.startswith(key + "_")), None)
         if flag == "turned_upright" and meaning and way:
             meaning = meaning.replace("turned a quarter", f"turned a quarter {way}")
+        mirrored = [str(view) for view in ((read or {}).get("mirrored") or [])]
+        if flag == "read_mirrored" and meaning and mirrored:
+            meaning = meaning.replace("a view is", f"{' and '.join(mirrored)} {'is' if len(mirrored) == 1 else 'are'}")
         items.append(f"<li><span>{_e(flag)}</span>" + (f" {_e(meaning)}" if meaning else "") + "</li>")
     return '<div class="flags" id="qc-flags">QC flags:<ul>' + "".join(items) + "</ul></div>"
 

@@ -4,7 +4,8 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
 
     {"format", "version", "scintiseg_version", "created",
      "input": {"source", "views", "shape", "pixel_spacing_mm", "counts",
-               "stood", "split_column", "stored_shape"},  # (the last three: a file read turned or split)
+               "stood", "split_column", "stored_shape",  # (a file read turned or split)
+               "mirrored", "patient_orientation"},  # (a DICOM file's sides: scintiseg.io.patient_sides)
      "patient": {"id", "name"}, "study_uid", "series_uid",
      "model": {"name", "source", "trained_on", "synthetic", "disclaimer", "engine", "input_mode", ...},
      "settings": {"threshold", "min_area_px", "window"},
@@ -26,7 +27,9 @@ renamed, or a value whose meaning or unit changed. Keys added (issue 15 added ``
 and ``pairs``; session 21 ``lesions[].beside``; session 26 ``input.stood``, ``input.split_column`` and
 ``input.stored_shape``, present for a file whose body the reader stood (one of
 :data:`scintiseg.io.layout.STOOD_TURNS`) or whose page of two views it split, with the file's rows and columns, so
-that what was drawn on the file as stored can be placed on the views) keep the version, and a reader ignores keys it does not know.
+that what was drawn on the file as stored can be placed on the views; session 27 ``input.patient_orientation``, each
+view's patient directions as its DICOM header gave them, and ``input.mirrored``, the views read with their columns
+reversed because the header said they were stored mirrored) keep the version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -39,13 +42,15 @@ import json
 from scintiseg import __version__
 from scintiseg.io import SPLIT_COLUMN
 from scintiseg.io.layout import STOOD_KEY, STORED_SHAPE_KEY
+from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.predict.bsi import soloway_grade
 from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
 from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
 
-#: The reader's records of a file read turned or split (:mod:`scintiseg.io.layout`), copied into ``input``.
-READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY)
+#: The reader's records of a file read turned, split (:mod:`scintiseg.io.layout`) or mirrored back, and the patient
+#: directions its DICOM header gave (:mod:`scintiseg.io.patient_sides`), copied into ``input``.
+READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_KEY, ORIENTATION_KEY)
 
 DEFINITIONS = {
     "coordinates": "pixel (row, col) of the view as acquired (POST not mirrored); contour points are (x=col, y=row).",

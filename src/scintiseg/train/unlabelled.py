@@ -89,8 +89,9 @@ from scintiseg.io import SPLIT_COLUMN, read_scan
 from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, STOOD_KEY, STOOD_TURNS, TURNED_KEY, lesion_label_names, load_case
 from scintiseg.io.dataset import SPLIT_KEY, STORED_SHAPE_KEY, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
+from scintiseg.io.patient_sides import MIRRORED_KEY
 from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices, quarter_turned_boxes
-from scintiseg.io.voc import page_boxes, rows_reversed_boxes
+from scintiseg.io.voc import columns_reversed_boxes, page_boxes, rows_reversed_boxes
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
@@ -271,6 +272,14 @@ def _stood_boxes(boxes: dict[str, VocAnnotation], scan: Scan, files: list[str | 
     return {view: quarter_turned_boxes(found_boxes, as_stored.view(view).shape, k) for view, found_boxes in found.items()}
 
 
+def _mirrored_boxes(found: dict[str, tuple[VocBox, ...]], scan: Scan, mirrored: object) -> dict[str, tuple[VocBox, ...]]:
+    """``found`` (boxes drawn on the file as stored) on ``scan``, whose views ``mirrored`` lists were read mirrored
+    back (their DICOM header said they were stored mirrored: :mod:`scintiseg.io.patient_sides`)."""
+    views = mirrored if isinstance(mirrored, list) else []
+    return {view: columns_reversed_boxes(boxes, scan.view(view).shape[1]) if view in views else boxes
+            for view, boxes in found.items()}
+
+
 def _page_boxes(boxes: dict[str, VocAnnotation], files: list[str | Path], cut: object, page: object, width: int,
                 notes: list[tuple[str, str]]) -> dict[str, tuple[VocBox, ...]]:
     """The boxes drawn on a page of two views side by side (``files``: the page), on its views of ``width`` columns,
@@ -338,9 +347,14 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                 if boxes and case.meta.get(STOOD_KEY) in STOOD_TURNS and SPLIT_KEY not in case.meta:  # stood at import
                     found = _stood_boxes(boxes, scan, [str(source)] if source else [], case.meta[STOOD_KEY],
                                          site.box_notes, per_view)
+                    found = _mirrored_boxes(found, scan, case.meta.get(MIRRORED_KEY))
                 elif boxes and SPLIT_KEY in case.meta:  # a page split at import: the boxes drawn on it are cut with it
                     found = _page_boxes(boxes, [str(source)] if source else [], case.meta[SPLIT_KEY],
                                         case.meta.get(STORED_SHAPE_KEY), scan.shape[1], site.box_notes)
+                elif boxes and case.meta.get(MIRRORED_KEY):  # mirrored back at import: a box drawn on the file
+                    found = _mirrored_boxes(view_boxes(boxes, scan, [str(source)] if source else [], per_view,
+                                                       site.box_notes), scan, case.meta[MIRRORED_KEY])
+                    found = found or view_boxes(boxes, scan, [folder / case.image], None, site.box_notes)
                 elif boxes:
                     found = view_boxes(boxes, scan, [*([str(source)] if source else []), folder / case.image],
                                        per_view, site.box_notes)
@@ -363,6 +377,7 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                     turns = len(site.turned)
                     scan, _, _ = _oriented(scan, None, {}, str(path), orient, site)  # (the other way: metadata says)
                     found = _stood_boxes(boxes, scan, [path], scan.metadata[STOOD_KEY], site.box_notes)
+                    found = _mirrored_boxes(found, scan, scan.metadata.get(MIRRORED_KEY))
                     if site.turned[turns:] and site.turned[-1][1] == ROWS_REVERSED:
                         found = {view: rows_reversed_boxes(b, scan.view(view).shape[0]) for view, b in found.items()}
                 else:
@@ -371,6 +386,7 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                                             scan.metadata.get(STORED_SHAPE_KEY), scan.shape[1], site.box_notes)
                     else:
                         found = view_boxes(boxes, scan, [path], notes=site.box_notes) if boxes else {}
+                        found = _mirrored_boxes(found, scan, scan.metadata.get(MIRRORED_KEY))
                     scan, _, found = _oriented(scan, None, found, str(path), orient, site)
                 site.views += build_views(scan, None, path.stem, pixel_mm=pixel_mm, normalisation=normalisation,
                                           boxes=found)

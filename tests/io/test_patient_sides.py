@@ -1,0 +1,127 @@
+"""The patient's sides from DICOM orientation attributes (scintiseg.io.patient_sides): the letters read from Image
+Orientation (Patient) and Patient Orientation, and a view stored any of the eight ways (turned by quarters, mirrored)
+read with the patient's sides where scintiseg's convention puts them, the reader's stand and the prediction's
+head-down turns included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scintiseg.io import stood_scan
+from scintiseg.io.patient_sides import (
+    IMAGE_LEFT, MIRRORED_KEY, ORIENTATION_KEY, columns_reversed_points, letters_from_codes, letters_from_cosines,
+    mirrored_back, side_after_reading,
+)
+from scintiseg.scan import Scan
+
+
+@pytest.mark.parametrize("cosines, letters", [
+    ((1, 0, 0, 0, 0, -1), ("L", "F")),  # ANT seen from the front
+    ((-1, 0, 0, 0, 0, -1), ("R", "F")),  # POST as acquired
+    ((-1, 0, 0, 0, 0, 1), ("R", "H")),  # ANT turned half a turn
+    ((0, 0, 1, 1, 0, 0), ("H", "L")),  # a body lying, head to the right
+    ((0.98, 0.17, 0, 0, 0.05, -0.99), ("L", "F")),  # a slight tilt: the dominant direction
+    (("1", "0", "0", "0", "0", "-1"), ("L", "F")),  # decimal strings, as pydicom may give DS values
+])
+def test_letters_from_cosines(cosines, letters):
+    assert letters_from_cosines(cosines) == letters
+
+
+@pytest.mark.parametrize("cosines", [(), (1, 0, 0, 0, 0), (1, 0, 0, 1, 0, 0), (1, 0, 0, -1, 0, 0),
+                                     (0, 0, 0, 0, 0, -1), (float("nan"), 0, 0, 0, 0, -1), ("a", 0, 0, 0, 0, 1), None])
+def test_cosines_that_say_nothing(cosines):
+    assert letters_from_cosines(cosines) is None
+
+
+@pytest.mark.parametrize("value, letters", [("L\\F", ("L", "F")), (["R", "F"], ("R", "F")), (["LA", "FP"], ("L", "F")),
+                                            (["f", "r"], ("F", "R"))])
+def test_letters_from_codes(value, letters):
+    assert letters_from_codes(value) == letters
+
+
+@pytest.mark.parametrize("value", [None, "", "L", ["L", "L"], ["L", "R"], ["X", "F"], ["L", ""], ["L", "F", "A"]])
+def test_codes_that_say_nothing(value):
+    assert letters_from_codes(value) is None
+
+
+def test_a_view_out_of_the_coronal_plane_says_nothing_of_its_sides():
+    assert side_after_reading(("A", "F"), stood=False) is None  # a lateral view
+    assert side_after_reading(("L", "F"), stood=True) is None  # standing letters on a view the reader stood
+    assert side_after_reading(("H", "L"), stood=False) is None  # lying letters on a view the reader did not stand
+
+
+# The eight ways of storing a view: (quarter turns by numpy.rot90, then a mirror of the columns or not).
+EIGHT = [(k, flip) for k in range(4) for flip in (False, True)]
+
+
+def _stored(image: np.ndarray, k: int, flip: bool) -> np.ndarray:
+    turned = np.rot90(image, k)
+    return np.ascontiguousarray(turned[:, ::-1] if flip else turned)
+
+
+def _letters(rows: np.ndarray, cols: np.ndarray, right_letter_of_plus_col: str) -> str:
+    """The patient directions of a stored image whose pixels hold their upright (row, column): where its columns,
+    then its rows, grow. Upright: rows grow to the feet, columns to ``right_letter_of_plus_col``."""
+    other = {"L": "R", "R": "L"}[right_letter_of_plus_col]
+
+    def direction(d_row: int, d_col: int) -> str:
+        if d_row:
+            return "F" if d_row > 0 else "H"
+        return right_letter_of_plus_col if d_col > 0 else other
+
+    along_columns = direction(int(rows[0, 1] - rows[0, 0]), int(cols[0, 1] - cols[0, 0]))
+    along_rows = direction(int(rows[1, 0] - rows[0, 0]), int(cols[1, 0] - cols[0, 0]))
+    return f"{along_columns}\\{along_rows}"
+
+
+@pytest.mark.parametrize("view", ["ANT", "POST", "VIEW"])
+@pytest.mark.parametrize("k, flip", EIGHT)
+def test_every_way_of_storing_a_view_is_read_with_its_sides(view, k, flip):
+    """A view 600 x 150 (a whole body, 4:1) stored each of the eight ways, its letters derived from where its upright
+    pixels went; read as prediction reads it (the reader stands a lying body a quarter clockwise, mirrors back, and
+    the prediction turns a view whose head is at the bottom: half a turn for a stood one, rows reversed for a
+    standing one). The patient's sides come out where the convention puts them: every pixel back in its place."""
+    rows, cols = np.mgrid[0:600, 0:150]
+    plus_col = {"R": "L", "L": "R"}[IMAGE_LEFT[view]]  # the upright view's columns grow away from its image left
+    code = rows * 1000 + cols
+    stored = {name: _stored(a, k, flip) for name, a in (("code", code), ("rows", rows), ("cols", cols))}
+    letters = _letters(stored["rows"], stored["cols"], plus_col)
+    scan = Scan({view: stored["code"]}, pixel_spacing=(2.6, 2.6), metadata={ORIENTATION_KEY: {view: letters}})
+    read = stood_scan(scan) or scan  # the reader's quarter clockwise for a body stored lying
+    assert bool(read.metadata.get("turned_upright")) == (k % 2 == 1)
+    read = mirrored_back(read)
+    image = read.view(view)
+    head_at_bottom = image[0, 0] // 1000 > image[-1, 0] // 1000
+    if head_at_bottom:  # the prediction's head-down check (a half turn for a stood body, else the rows reversed)
+        image = np.rot90(image, 2) if read.metadata.get("turned_upright") else image[::-1]
+    np.testing.assert_array_equal(image, code)
+    # Mirrored back exactly when no turn undoes the way it was stored: a mirror after a quarter turn (the reader and the
+    # prediction only turn a lying body), a mirror or a half turn alone of a standing one (its head-down turn reverses rows).
+    assert read.metadata.get(MIRRORED_KEY, []) == ([view] if (flip if k % 2 else (k == 2) != flip) else [])
+
+
+def test_views_without_letters_or_of_a_split_page_are_read_as_stored():
+    image = np.arange(40 * 10).reshape(40, 10)
+    bare = Scan({"ANT": image})
+    assert mirrored_back(bare) is bare
+    said = Scan({"ANT": image}, metadata={ORIENTATION_KEY: {"ANT": "R\\F"}})
+    assert mirrored_back(said).metadata[MIRRORED_KEY] == ["ANT"]
+    page = Scan({"ANT": image, "POST": image}, metadata={ORIENTATION_KEY: {"ANT": "R\\F"}, "views_split": "cut"})
+    assert mirrored_back(page) is page
+    other = Scan({"ANT": image, "POST": image}, metadata={ORIENTATION_KEY: {"POST": "L\\F", "ANT": "L\\F"}})
+    fixed = mirrored_back(other)
+    assert fixed.metadata[MIRRORED_KEY] == ["POST"]  # a POST exported as if seen from the front
+    np.testing.assert_array_equal(fixed.view("POST"), image[:, ::-1])
+    np.testing.assert_array_equal(fixed.view("ANT"), image)
+    assert MIRRORED_KEY not in other.metadata  # the scan read is not changed
+
+
+def test_points_mirrored_back_land_on_the_mirrored_pixels():
+    image = np.zeros((6, 9), dtype=int)
+    image[2, 1] = image[4, 7] = 1
+    points = np.argwhere(image)[:, ::-1]  # (column, row)
+    moved = columns_reversed_points(points, image.shape[1]).astype(int)
+    flipped = image[:, ::-1]
+    assert all(flipped[row, col] for col, row in moved)
+    np.testing.assert_array_equal(columns_reversed_points(moved, image.shape[1]), points)
