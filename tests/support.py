@@ -66,3 +66,32 @@ def gdcm_recompressed(source: Path, target: Path, syntax: str) -> Path:
     writer.SetImage(change.GetOutput())
     assert writer.Write()
     return Path(target)
+
+
+#: The eight ways of storing a view (tests of scintiseg.io.patient_sides and .stored_points): (numpy.rot90's quarter
+#: turns, then a mirror of the columns or not).
+EIGHT = [(k, flip) for k in range(4) for flip in (False, True)]
+
+
+def stored_way(image, k: int, flip: bool):
+    """``image`` stored one of the eight ways (:data:`EIGHT`)."""
+    import numpy as np
+
+    turned = np.rot90(image, k)
+    return np.ascontiguousarray(turned[:, ::-1] if flip else turned)
+
+
+def upright_letters(rows, cols, right_letter_of_plus_col: str) -> str:
+    """The patient directions (Patient Orientation, ``"L\\F"``) of a stored image whose pixels hold their upright
+    (row, column): where its columns, then its rows, grow. Upright: rows grow to the feet, columns to
+    ``right_letter_of_plus_col``."""
+    other = {"L": "R", "R": "L"}[right_letter_of_plus_col]
+
+    def direction(d_row: int, d_col: int) -> str:
+        if d_row:
+            return "F" if d_row > 0 else "H"
+        return right_letter_of_plus_col if d_col > 0 else other
+
+    along_columns = direction(int(rows[0, 1] - rows[0, 0]), int(cols[0, 1] - cols[0, 0]))
+    along_rows = direction(int(rows[1, 0] - rows[0, 0]), int(cols[1, 0] - cols[0, 0]))
+    return f"{along_columns}\\{along_rows}"

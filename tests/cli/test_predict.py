@@ -376,3 +376,8 @@ def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp
     assert ("lumbar_spine", "right") in [lesion[:2] for lesion in found("unsaid")]
     assert ("lumbar_spine", "left") not in [lesion[:2] for lesion in found("unsaid")]
     assert reports["said"]["dicom"].get("gsps") == "gsps.dcm"
+    as_stored = tmp_path / "as_stored"  # --no-split-views reads every file as it is stored, mirrored ones too
+    assert main(["predict", str(scans / "said.dcm"), "--out", str(as_stored), "--no-split-views", "--quiet"]) == 0
+    read = json.loads((as_stored / "said" / "report.json").read_text())
+    assert "mirrored" not in read["input"] and ("lumbar_spine", "right") in [
+        (lesion["region"], lesion["laterality"]) for lesion in read["lesions"]]

@@ -832,6 +832,7 @@ def test_a_dicom_view_stored_mirrored_is_imported_mirrored_back_and_its_predicti
     scan, masks = load_case(out, case)
     assert np.array_equal(scan.view("ANT"), upright) and np.array_equal(masks["ANT"], spot)
     assert MIRRORED_KEY not in read_scan(out / case.image, split_views=True).metadata
+    assert check_dataset(out).summary["mirrored back at import (DICOM orientation)"] == 1
     stored = import_dataset([scans], tmp_path / "as_stored", orient=None)
     assert stored.mirrored == []
     assert np.array_equal(load_case(tmp_path / "as_stored", load_manifest(tmp_path / "as_stored").cases[0])[0].view("ANT"),

@@ -145,7 +145,7 @@ def test_read_scan_turns_a_lying_image_only_when_asked_and_swaps_a_given_spacing
     np.testing.assert_array_equal(read_scan(tmp_path / "other_way.png", split_views=True).view("VIEW"), np.rot90(upright, 2))
 
 
-def test_a_dicom_frame_lying_and_naming_no_view_is_turned_with_its_spacing(tmp_path, real_nm1):
+def test_a_dicom_frame_lying_is_turned_with_its_spacing_whether_or_not_it_names_its_view(tmp_path, real_nm1):
     from scintiseg.io.dicom import write_dicom
     from scintiseg.scan import Scan
 
@@ -155,4 +155,7 @@ def test_a_dicom_frame_lying_and_naming_no_view_is_turned_with_its_spacing(tmp_p
     assert scan.shape == (1024, 256) and scan.pixel_spacing == (2.26, 2.0) and "turned_upright" in scan.metadata
     np.testing.assert_array_equal(scan.view("VIEW"), upright)
     write_dicom(Scan({"ANT": np.ascontiguousarray(np.rot90(upright, 1))}, pixel_spacing=(2.26, 2.26)), tmp_path / "named.dcm")
-    assert read_scan(tmp_path / "named.dcm", split_views=True).shape == (256, 1024)  # a named view is kept as it is
+    named = read_scan(tmp_path / "named.dcm", split_views=True)  # a named view lying is stood too (as dataset import does)
+    assert named.view_names == ["ANT"] and "turned_upright" in named.metadata
+    np.testing.assert_array_equal(named.view("ANT"), upright)
+    assert read_scan(tmp_path / "named.dcm").shape == (256, 1024)  # read as stored (a data set's reading)

@@ -10,10 +10,11 @@ import pytest
 
 from scintiseg.io import stood_scan
 from scintiseg.io.patient_sides import (
-    IMAGE_LEFT, MIRRORED_KEY, ORIENTATION_KEY, columns_reversed_points, letters_from_codes, letters_from_cosines,
+    IMAGE_LEFT, MIRRORED_KEY, ORIENTATION_KEY, letters_from_codes, letters_from_cosines,
     mirrored_back, side_after_reading,
 )
 from scintiseg.scan import Scan
+from support import EIGHT, stored_way as _stored, upright_letters as _letters
 
 
 @pytest.mark.parametrize("cosines, letters", [
@@ -49,30 +50,6 @@ def test_a_view_out_of_the_coronal_plane_says_nothing_of_its_sides():
     assert side_after_reading(("A", "F"), stood=False) is None  # a lateral view
     assert side_after_reading(("L", "F"), stood=True) is None  # standing letters on a view the reader stood
     assert side_after_reading(("H", "L"), stood=False) is None  # lying letters on a view the reader did not stand
-
-
-# The eight ways of storing a view: (quarter turns by numpy.rot90, then a mirror of the columns or not).
-EIGHT = [(k, flip) for k in range(4) for flip in (False, True)]
-
-
-def _stored(image: np.ndarray, k: int, flip: bool) -> np.ndarray:
-    turned = np.rot90(image, k)
-    return np.ascontiguousarray(turned[:, ::-1] if flip else turned)
-
-
-def _letters(rows: np.ndarray, cols: np.ndarray, right_letter_of_plus_col: str) -> str:
-    """The patient directions of a stored image whose pixels hold their upright (row, column): where its columns,
-    then its rows, grow. Upright: rows grow to the feet, columns to ``right_letter_of_plus_col``."""
-    other = {"L": "R", "R": "L"}[right_letter_of_plus_col]
-
-    def direction(d_row: int, d_col: int) -> str:
-        if d_row:
-            return "F" if d_row > 0 else "H"
-        return right_letter_of_plus_col if d_col > 0 else other
-
-    along_columns = direction(int(rows[0, 1] - rows[0, 0]), int(cols[0, 1] - cols[0, 0]))
-    along_rows = direction(int(rows[1, 0] - rows[0, 0]), int(cols[1, 0] - cols[0, 0]))
-    return f"{along_columns}\\{along_rows}"
 
 
 @pytest.mark.parametrize("view", ["ANT", "POST", "VIEW"])
@@ -116,12 +93,3 @@ def test_views_without_letters_or_of_a_split_page_are_read_as_stored():
     np.testing.assert_array_equal(fixed.view("ANT"), image)
     assert MIRRORED_KEY not in other.metadata  # the scan read is not changed
 
-
-def test_points_mirrored_back_land_on_the_mirrored_pixels():
-    image = np.zeros((6, 9), dtype=int)
-    image[2, 1] = image[4, 7] = 1
-    points = np.argwhere(image)[:, ::-1]  # (column, row)
-    moved = columns_reversed_points(points, image.shape[1]).astype(int)
-    flipped = image[:, ::-1]
-    assert all(flipped[row, col] for col, row in moved)
-    np.testing.assert_array_equal(columns_reversed_points(moved, image.shape[1]), points)

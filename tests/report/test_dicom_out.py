@@ -347,3 +347,24 @@ def test_outlines_of_a_view_read_mirrored_back_lie_on_the_lesion_in_the_file_as_
     assert len(groups) == len(mirrored.lesions) == 3
     for index, group in enumerate(groups):
         _assert_on_the_lesion(_group_region(group)[0], stored_labels, index + 1)
+
+
+def test_a_dicom_body_stored_lying_gets_an_sr_and_gsps_on_its_lying_frame(nm1_scan, make_blobs, tmp_path):
+    """A one-frame DICOM holding a body lying (stood by the reader, scintiseg.io.layout): the outlines of the
+    standing view are turned back onto the file's frame, every vertex on the lesion's stored pixels."""
+    upright = np.asarray(nm1_scan.view("ANT"), dtype=np.uint16)
+    write_dicom(Scan({"VIEW": np.ascontiguousarray(np.rot90(upright, 1))}, pixel_spacing=(2.26, 2.26)), tmp_path / "lying.dcm")
+    scan = read_scan(tmp_path / "lying.dcm", split_views=True)
+    assert scan.metadata["stood"] == "quarter_clockwise" and scan.shape == upright.shape
+    prob = make_blobs(scan.shape, [(300, 100, 5), (700, 60, 4)])
+    prediction = predict_from_probabilities(scan, {"VIEW": prob}, {"VIEW": np.ones(scan.shape, dtype=bool)},
+                                            PredictSettings(0.5, 4, regions="atlas"))
+    report = write_outputs(prediction, tmp_path / "out")
+    assert report["dicom"] == {"sr": "sr.dcm", "gsps": "gsps.dcm"}
+    stored_labels = np.rot90(prediction.views["VIEW"].labels, 1)  # the lesion map on the lying file
+    (annotation,) = pydicom.dcmread(tmp_path / "out" / "gsps.dcm").GraphicAnnotationSequence
+    assert len(annotation.GraphicObjectSequence) == len(prediction.lesions) == 2
+    for index, obj in enumerate(annotation.GraphicObjectSequence):
+        _assert_on_the_lesion(np.asarray(obj.GraphicData, dtype=np.float64).reshape(-1, 2), stored_labels, index + 1)
+    for index, group in enumerate(_lesion_groups(pydicom.dcmread(tmp_path / "out" / "sr.dcm"))):
+        _assert_on_the_lesion(_group_region(group)[0], stored_labels, index + 1)

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-split-views", action="store_true",
         help="read a plain image about twice as tall as wide as one view, not as ANT (left) and POST (right) side "
-             "by side, and one at least three times as wide as tall as it is, not as a body lying on its side "
+             "by side, one at least three times as wide as tall as it is, not as a body lying on its side, and a "
+             "DICOM view as stored, not mirrored back where its orientation attributes say it is stored mirrored "
              "(docs/io.md)",
     )
     parser.add_argument(

@@ -125,12 +125,11 @@ def _split_note(cut: int) -> str:
 
 
 def _split_unnamed_page(scan: Scan) -> Scan:
-    """A DICOM file whose one frame names no view (a screen capture of a whole-body page) turned upright and split as
-    plain images are (:mod:`scintiseg.io.layout`); a file that names its views is left as it is."""
-    if scan.view_names != ["VIEW"]:
-        return scan
-    scan = stood_scan(scan) or scan
-    return split_page(scan) or scan
+    """A DICOM file of one frame holding a body lying stood as plain images are, whether or not it names its view
+    (session 27; before, only an unnamed one was, while ``dataset import`` stood both), and one whose frame names no
+    view (a screen capture of a whole-body page) split (:mod:`scintiseg.io.layout`); a file that names its views is
+    never split."""
+    return stood_scan(scan) or split_page(scan) or scan
 
 
 def _undo_inverted_captures(scan: Scan) -> Scan:

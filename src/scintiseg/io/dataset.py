@@ -608,6 +608,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     turned = sum(case.meta.get(TURNED_KEY) in TURNS for case in manifest.cases)
     stood = sum(case.meta.get(STOOD_KEY) in STOOD_TURNS for case in manifest.cases)
     split = sum(SPLIT_KEY in case.meta for case in manifest.cases)
+    mirrored = sum(bool(case.meta.get(MIRRORED_KEY)) for case in manifest.cases)
     report.summary = {
         "name": manifest.name,
         "cases": len(manifest.cases),
@@ -619,6 +620,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         **({"read turned (stored head-down)": turned} if turned else {}),
         **({"stood at import (stored lying)": stood} if stood else {}),
         **({"split at import (a page of two views)": split} if split else {}),
+        **({"mirrored back at import (DICOM orientation)": mirrored} if mirrored else {}),
         "errors": len(report.errors),
         "warnings": len(report.warnings),
     }

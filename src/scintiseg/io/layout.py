@@ -20,7 +20,8 @@ out otherwise is read wrongly in names only: give its views as separate files, o
 (``read_scan(..., split_views=False)``, ``scintiseg predict --no-split-views``).
 
 Plain images are split (PNG, JPEG, TIFF, ``.npy``, raw), and a DICOM file whose one frame names no view (a
-screen capture of the page); a DICOM file that names its views keeps them. A data set's image is never split:
+screen capture of the page); a DICOM file that names its views keeps them (a body lying in a one-view DICOM file is
+stood whether or not it names its view). A data set's image is never split:
 ``scintiseg dataset import`` writes a page as its two views (:mod:`scintiseg.io.importer`).
 
 **A body stored lying** (session 22; :func:`stand_lying_body`): an export turned a quarter, the body along the
@@ -30,8 +31,8 @@ least :data:`MIN_ROWS` columns wide (and, where the pixel size is known, at leas
 and no wider than one camera's field) is turned a quarter clockwise, before any split; which way the head then lies
 is the prediction's head-down check's to judge (:mod:`scintiseg.predict.orientation`), and turning by quarters
 keeps the patient's sides where a view has them. The outlines are given on the turned (standing) image, which
-every picture and LabelMe file shows; a DICOM file so turned gets no SR or GSPS (its frame's coordinates are the
-stored ones). Stated choices: a wide image less than three times as wide as tall (a pelvis spot view, two bodies
+every picture and LabelMe file shows; a DICOM file so turned gets its SR and GSPS outlines turned back onto its
+frame (:mod:`scintiseg.io.stored_points`; none before session 27). Stated choices: a wide image less than three times as wide as tall (a pelvis spot view, two bodies
 stacked) stays as it is. A scan read turned or split records how, for whoever places on it what was drawn on the
 file as stored (a data set's outlines, ``predict --boxes``' boxes): ``metadata[STOOD_KEY]`` (one of
 :data:`STOOD_TURNS`), ``metadata["split_column"]`` and ``metadata[STORED_SHAPE_KEY]`` (the file's rows and columns).

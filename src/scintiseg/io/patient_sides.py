@@ -151,15 +151,7 @@ def mirrored_back(scan: Scan) -> Scan:
     return fixed
 
 
-def columns_reversed_points(points: np.ndarray, width: int) -> np.ndarray:
-    """(column, row) points through pixel centres (0-based) on a view of ``width`` columns, placed on the view with its
-    columns reversed: the column ``c`` becomes ``width - 1 - c`` (exact, its own inverse)."""
-    moved = np.array(points, dtype=float, copy=True)
-    moved[:, 0] = (width - 1) - moved[:, 0]
-    return moved
-
-
 __all__ = [
-    "IMAGE_LEFT", "MIRRORED_FLAG", "MIRRORED_KEY", "ORIENTATION_KEY", "columns_reversed_points", "coronal", "letters_from_codes",
+    "IMAGE_LEFT", "MIRRORED_FLAG", "MIRRORED_KEY", "ORIENTATION_KEY", "coronal", "letters_from_codes",
     "letters_from_cosines", "mirrored_back", "mirrored_views", "side_after_reading",
 ]

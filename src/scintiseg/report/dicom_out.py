@@ -51,7 +51,9 @@ left are the private codes (one per lesion with a ratio, two in the summary, one
 Identification Sequence) and whatever the source lacks (a phantom file has no Study Date/Time/ID).
 
 Inputs that are not DICOM have no SOP instance to reference; for them no DICOM output is written and the
-report says so.
+report says so. The outlines point into the source file's frame as stored: a body the reader stood and a view it
+mirrored back are placed back on it (:mod:`scintiseg.io.stored_points`, exact, since session 27; before, a DICOM body
+stored lying got no SR or GSPS); a page split into two views gets none.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ from scintiseg import __version__
 from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
-from scintiseg.io.patient_sides import MIRRORED_KEY, columns_reversed_points
+from scintiseg.io.stored_points import points_as_stored
 from scintiseg.predict.prediction import Prediction
 
 #: Private coding scheme for the quantities that have no standard code: the lesion-to-normal-bone ratio,
@@ -167,11 +169,9 @@ def _polyline(points: np.ndarray) -> np.ndarray:
 
 
 def _stored_points(prediction: Prediction, view: str, points: np.ndarray) -> np.ndarray:
-    """A contour of ``view`` as read, on the view as the file stores it: a view the reader mirrored back
-    (:mod:`scintiseg.io.patient_sides`) has its columns reversed again, since the SR and GSPS point into the file."""
-    if view in (prediction.scan.metadata.get(MIRRORED_KEY) or []):
-        return columns_reversed_points(points, prediction.scan.shape[1])
-    return np.asarray(points)
+    """A contour of ``view`` as read, on the file as stored (the SR and GSPS point into it): a body the reader stood
+    turned back, a view it mirrored back mirrored again (:func:`scintiseg.io.stored_points.points_as_stored`)."""
+    return points_as_stored(points, view, prediction.scan.metadata, prediction.scan.shape)
 
 
 def _lesion_views(prediction: Prediction) -> dict[int, str]:

@@ -75,8 +75,9 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     report = report_dict(prediction, files)
     report["dicom"] = {}
     # A whole-body page split into two views (scintiseg.io.layout): each view's outlines are in that view's
-    # coordinates, not the source frame's, so an SR or GSPS referencing the frame would misplace them.
-    split = bool(prediction.scan.metadata.get("views_split") or prediction.scan.metadata.get("turned_upright"))
+    # coordinates, not the source frame's, so an SR or GSPS referencing the frame would misplace them. (A body
+    # stood or a view mirrored back is placed back exactly: scintiseg.io.stored_points.)
+    split = bool(prediction.scan.metadata.get("views_split"))
     sources = _source_files(prediction)
     if dicom and _is_dicom_source(sources) and not split:
         report["dicom"] = {}
@@ -99,8 +100,8 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     elif not dicom:
         report["dicom"] = {"note": "disabled"}
     elif split and _is_dicom_source(sources):
-        report["dicom"] = {"note": "no DICOM output: the views were split from one frame or turned upright, and their "
-                                   "outlines are not in the frame's coordinates"}
+        report["dicom"] = {"note": "no DICOM output: the views were split from one frame, and their outlines are not "
+                                   "in the frame's coordinates"}
     else:
         report["dicom"] = {"note": "no DICOM output: the input is not DICOM"}
     write_text_atomic(folder / REPORT_JSON, json.dumps(report, indent=1, allow_nan=False) + "\n")

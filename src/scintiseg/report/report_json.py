@@ -53,7 +53,9 @@ from scintiseg.predict.prediction import Prediction
 READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_KEY, ORIENTATION_KEY)
 
 DEFINITIONS = {
-    "coordinates": "pixel (row, col) of the view as acquired (POST not mirrored); contour points are (x=col, y=row).",
+    "coordinates": ("pixel (row, col) of the view as read (POST as acquired, not mirrored to ANT; a file stood, split "
+                    "or mirrored back as input.stood, input.split_column and input.mirrored say); contour points are "
+                    "(x=col, y=row)."),
     "area_mm2": "lesion pixels x row spacing x column spacing.",
     "counts": "raw counts of the view under the lesion (total, max, mean).",
     "lesion_to_normal_bone": (

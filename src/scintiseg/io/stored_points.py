@@ -1,0 +1,47 @@
+"""Points on a view as the reader gave it, placed on the file as stored: for outputs that point into the file.
+
+The reader may give a view otherwise than its file holds it: a body stored lying stood by a quarter turn
+(:mod:`scintiseg.io.layout`, ``metadata["stood"]``: the turn from the file to the view as read, after the prediction's
+half turn where it took the other quarter) and a view its DICOM header says is stored mirrored, mirrored back after
+the stand (:mod:`scintiseg.io.patient_sides`, ``metadata["mirrored"]``). Every picture, mask and LabelMe file is on
+the view as read; the DICOM SR and GSPS reference the source file's frame, so their outlines are placed back on it
+(:func:`points_as_stored`: the mirror undone, then the turn; exact, every point onto the centre of the stored pixel
+that the read pixel came from). A page split into two views is not placed back (each view's outline is cut out of
+the page's frame and padded; such a scan gets no SR or GSPS).
+
+Whatever the reading, the view as read is ``numpy.rot90(stored, k)``, its columns then reversed where it was mirrored
+back, with ``k`` the recorded turn's (:data:`~scintiseg.io.layout.STOOD_TURNS`): the prediction's half turn comes after
+the reader's quarter clockwise and its mirror, and a half turn of a mirrored image is the mirror of the half-turned
+image, so the three compose as the other quarter then the mirror, the turn the record names. Undoing the mirror,
+then the turn, is therefore exact (tests/io/test_stored_points.py, every way of storing a view).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS
+from scintiseg.io.patient_sides import MIRRORED_KEY
+
+
+def points_as_stored(points: np.ndarray, view: str, metadata: Mapping, shape: tuple[int, int]) -> np.ndarray:
+    """(column, row) points through pixel centres (0-based) of ``view`` as read (``shape``: its rows and columns),
+    placed on the file as stored, as ``metadata`` (the scan's) records the reading: columns reversed back for a view
+    mirrored back, then turned back by the stand's quarter. Unchanged for a view read as stored."""
+    moved = np.array(points, dtype=float, copy=True).reshape(-1, 2)
+    rows, cols = int(shape[0]), int(shape[1])
+    if view in (metadata.get(MIRRORED_KEY) or []):
+        moved[:, 0] = (cols - 1) - moved[:, 0]
+    k = STOOD_TURNS.get(str(metadata.get(STOOD_KEY)))
+    if k is not None:
+        x, y = moved[:, 0].copy(), moved[:, 1].copy()
+        if k == -1:  # read = rot90(stored, -1): stored row = cols - 1 - x, stored column = y
+            moved[:, 0], moved[:, 1] = y, (cols - 1) - x
+        else:  # read = rot90(stored, 1): stored row = x, stored column = rows - 1 - y
+            moved[:, 0], moved[:, 1] = (rows - 1) - y, x
+    return moved
+
+
+__all__ = ["points_as_stored"]
