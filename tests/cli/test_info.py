@@ -89,3 +89,20 @@ def test_info_says_how_a_nifti_files_axes_were_read(tmp_path, capsys):
     assert main(["info", "--json", str(tmp_path / "v.nii.gz")]) == 0
     facts = json.loads(capsys.readouterr().out)
     assert facts["patient_id"] == "v" and "transposed" in facts["nifti_axes"]
+
+
+def test_info_says_what_the_dicom_header_says_of_the_sides(real_nm1, tmp_path, capsys):
+    import pydicom
+
+    ds = pydicom.dcmread(real_nm1)
+    ds.PixelData = np.ascontiguousarray(ds.pixel_array[:, ::-1]).tobytes()
+    ds.PatientOrientation = ["R", "F"]
+    ds.save_as(tmp_path / "mirrored.dcm")
+    assert main(["info", str(tmp_path / "mirrored.dcm")]) == 0
+    assert ("sides          ANT: columns toward the patient's right and rows toward the feet (header R\\F): "
+            "stored mirrored, read mirrored back") in capsys.readouterr().out
+    assert main(["info", str(tmp_path / "mirrored.dcm"), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["mirrored"] == ["ANT"] and facts["patient_orientation"] == {"ANT": "R\\F"}
+    assert main(["info", str(real_nm1)]) == 0
+    assert "sides" not in capsys.readouterr().out  # NM1 itself says nothing of its sides

@@ -669,3 +669,13 @@ def test_dciodvfy_on_the_written_nm_image(small_scan, real_nm1, tmp_path):
     write_dicom(small_scan, tmp_path / "phantom.dcm")
     errors = _dciodvfy_errors(tmp_path / "phantom.dcm")
     assert len(errors) == 1 and "ActualFrameDuration" in errors[0]
+
+
+def test_a_source_timing_that_is_no_number_is_not_written(small_scan, tmp_path):
+    """Whole-body timing carried from a source is written only as the number it is (a damaged value is left out, so
+    writing a data set's image never fails on it)."""
+    small_scan.metadata.update(actual_frame_duration="abc", scan_velocity="12.5", scan_length="1899.7")
+    write_dicom(small_scan, tmp_path / "scan.dcm")
+    ds = pydicom.dcmread(tmp_path / "scan.dcm")
+    assert "ActualFrameDuration" not in ds and float(ds.ScanVelocity) == 12.5 and int(ds.ScanLength) == 1900
+    assert int(ds.CountsAccumulated) == int(sum(view.sum(dtype=np.int64) for view in small_scan.views.values()))

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from scintiseg.io import read_scan
+from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.scan import Scan
 
 
@@ -30,7 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 #: What the reader assumed or undid, as ``scan.metadata`` records it, added to ``--json``.
 READING_NOTES = ("pixel_spacing_assumed", "turned_upright", "views_split", "display_inverted", "view_from_name",
-                 "nifti_axes", "energy_window_read", "colour_painted")
+                 "nifti_axes", "energy_window_read", "colour_painted", ORIENTATION_KEY, MIRRORED_KEY)
+#: The patient directions of DICOM's orientation letters, as ``info`` words them.
+DIRECTIONS = {"L": "the patient's left", "R": "the patient's right", "H": "the head", "F": "the feet",
+              "A": "the front", "P": "the back"}
 #: Said after a pixel spacing the reader assumed (a PNG, JPEG, TIFF or .npy file records none).
 ASSUMED = " (assumed: the file records none)"
 
@@ -51,6 +55,13 @@ def format_table(scan: Scan) -> str:
             lines[-1:-1] = [f"layout         {scan.metadata[key]}"]
     if scan.metadata.get("view_from_name"):
         lines[-1:-1] = [f"view           {scan.metadata['view_from_name']}"]
+    orientation = scan.metadata.get(ORIENTATION_KEY) or {}
+    mirrored = scan.metadata.get(MIRRORED_KEY) or []
+    for view, letters in orientation.items():  # the patient's sides as the DICOM header gives them (io.patient_sides)
+        along = [DIRECTIONS.get(letter, letter) for letter in str(letters).split("\\")]
+        told = "stored mirrored, read mirrored back" if view in mirrored else "as scintiseg reads it"
+        lines[-1:-1] = [f"sides          {view}: columns toward {' and rows toward '.join(along)} (header "
+                        f"{letters}): {told}"]
     if scan.metadata.get("colour_painted"):
         lines[-1:-1] = [f"values         {scan.metadata['colour_painted']} pixels of coloured annotations painted over"]
     if scan.metadata.get("energy_window_read"):

@@ -589,6 +589,18 @@ def _pixel_words(scan: Scan, path) -> tuple[np.ndarray, int]:
     return stack.astype(np.uint16), 0
 
 
+def _timing_value(value, whole: bool) -> str:
+    """A whole-body timing value read from a source (ms, cm/min, cm) as the writer's IS (``whole``) or DS text;
+    ``""`` for a value that is absent or not a finite non-negative number (it is not written, not made up)."""
+    try:
+        number = float(str(value))
+    except (TypeError, ValueError):
+        return ""
+    if not np.isfinite(number) or number < 0 or (whole and number >= 2**31):
+        return ""
+    return str(int(round(number))) if whole else format_number_as_ds(number)
+
+
 def scan_to_dataset(scan: Scan) -> Dataset:
     """The NM multi-frame dataset :func:`write_dicom` writes (see the module docstring)."""
     pixels, representation = _pixel_words(scan, scan.source)
@@ -652,10 +664,11 @@ def scan_to_dataset(scan: Scan) -> Dataset:
     ds.CountsAccumulated = int(min(round(float(np.sum(pixels, dtype=np.float64))), 2**31 - 1))
     # Whole-body timing (NM Image module): the source's where it was read; else Scan Velocity and Length (Type 2C)
     # empty and Actual Frame Duration (Type 1C, no empty value allowed) left out rather than made up.
-    for keyword, key in (("ScanVelocity", "scan_velocity"), ("ScanLength", "scan_length")):
-        setattr(ds, keyword, str(meta_in.get(key, "")))
-    if meta_in.get("actual_frame_duration"):
-        ds.ActualFrameDuration = str(meta_in["actual_frame_duration"])
+    for keyword, key, whole in (("ScanVelocity", "scan_velocity", False), ("ScanLength", "scan_length", True)):
+        setattr(ds, keyword, _timing_value(meta_in.get(key), whole))
+    duration = _timing_value(meta_in.get("actual_frame_duration"), whole=True)
+    if duration:
+        ds.ActualFrameDuration = duration
 
     # NM Multi-frame module: frames indexed by energy window and detector.
     ds.FrameIncrementPointer = [0x00540010, 0x00540020]
