@@ -39,3 +39,17 @@ def test_a_view_read_as_stored_keeps_its_points():
     points = np.array([[1.0, 2.0], [3.5, 4.5]])
     np.testing.assert_array_equal(points_as_stored(points, "ANT", {}, (10, 8)), points)
     np.testing.assert_array_equal(points_as_stored(points, "POST", {"mirrored": ["ANT"]}, (10, 8)), points)
+
+
+@pytest.mark.parametrize("cut", [100, 128, 170])
+def test_points_of_a_split_page_go_back_to_their_side_of_the_page(cut):
+    from scintiseg.io.layout import split_at
+
+    page = np.arange(40 * 256).reshape(40, 256) + 1
+    views = split_at(page, cut)
+    width = views.shape[2]
+    for view, image in zip(("ANT", "POST"), views):
+        lit = np.argwhere(image > 0)[:: 37][:, ::-1].astype(float)  # (column, row) of pixels holding the page
+        back = points_as_stored(lit, view, {"split_column": cut}, (40, width)).astype(int)
+        for (x, y), (xs, ys) in zip(lit.astype(int), back):
+            assert page[ys, xs] == image[y, x]

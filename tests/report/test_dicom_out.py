@@ -263,19 +263,42 @@ def test_dciodvfy_two_views_no_error(two_views):
     assert [line for line in gsps if line.startswith("Warning") and "DICOMDIR" not in line] == []
 
 
-def test_a_split_dicom_page_gets_no_sr_or_gsps_that_would_misplace_its_outlines(tmp_path):
-    """A screen capture of a whole-body page is read as two views (scintiseg.io.layout): their outlines are not in
-    the source frame's coordinates, so no SR or GSPS referencing that frame is written, and the report says why."""
+def test_a_split_dicom_page_gets_its_sr_and_gsps_on_the_pages_frame(make_blobs, tmp_path):
+    """A screen capture of a whole-body page is read as two views (scintiseg.io.layout), the narrower one padded on
+    its outer side: each view's outlines are moved back to its side of the page (scintiseg.io.stored_points), every
+    vertex on its lesion's pixels of the page, and dciodvfy finds no error."""
     page = np.ones((1024, 512), np.uint16)
-    page[50:-50, 40:230] = page[50:-50, 300:480] = 40  # two bodies side by side
+    page[50:-50, 30:200] = page[50:-50, 290:480] = 40  # two bodies side by side, the left one narrower
     write_dicom(Scan({"VIEW": page}, pixel_spacing=(2.26, 2.26)), tmp_path / "capture.dcm")
     scan = read_scan(tmp_path / "capture.dcm", split_views=True)
     assert scan.view_names == ["ANT", "POST"]
-    probability = {view: np.zeros(scan.shape, np.float32) for view in scan.view_names}
+    cut, width = scan.metadata["split_column"], scan.shape[1]
+    assert width - cut > 0  # ANT is padded on its left: its points move
+    blobs = {"ANT": [(300, width - cut + 60, 5)], "POST": [(500, 90, 5), (800, 150, 4)]}
+    probability = {view: make_blobs(scan.shape, blobs[view]) for view in scan.view_names}
     prediction = predict_from_probabilities(scan, probability, settings=PredictSettings(0.5, 4, regions="atlas"))
     report = write_outputs(prediction, tmp_path / "out")
-    assert "split from one frame" in report["dicom"]["note"]
-    assert not (tmp_path / "out" / "gsps.dcm").exists() and not (tmp_path / "out" / "sr.dcm").exists()
+    assert report["dicom"] == {"sr": "sr.dcm", "gsps": "gsps.dcm"}
+    on_page = {}
+    for view, result in prediction.views.items():  # each view's lesion map on the page, as split_at cut it
+        labels = np.zeros(page.shape, dtype=result.labels.dtype)
+        if view == "ANT":
+            labels[:, :cut] = result.labels[:, width - cut:]
+        else:
+            labels[:, cut:] = result.labels[:, :page.shape[1] - cut]
+        on_page[view] = labels
+    annotations = pydicom.dcmread(tmp_path / "out" / "gsps.dcm").GraphicAnnotationSequence
+    assert [len(a.GraphicObjectSequence) for a in annotations] == [1, 2]
+    for annotation, view in zip(annotations, ("ANT", "POST")):
+        for index, obj in enumerate(annotation.GraphicObjectSequence):
+            _assert_on_the_lesion(np.asarray(obj.GraphicData, dtype=np.float64).reshape(-1, 2), on_page[view], index + 1)
+    groups = _lesion_groups(pydicom.dcmread(tmp_path / "out" / "sr.dcm"))
+    for group, (view, index) in zip(groups, [("ANT", 1), ("POST", 1), ("POST", 2)]):
+        _assert_on_the_lesion(_group_region(group)[0], on_page[view], index)
+    if shutil.which("dciodvfy"):
+        errors = [line for name in ("gsps.dcm", "sr.dcm") for line in _dciodvfy(tmp_path / "out" / name)
+                  if line.startswith("Error")]
+        assert errors == []
 
 
 def test_a_study_stored_as_two_files_gets_an_sr_and_gsps_referencing_each_views_file(nm1_scan, make_blobs, tmp_path):

@@ -6,8 +6,9 @@ half turn where it took the other quarter) and a view its DICOM header says is s
 the stand (:mod:`scintiseg.io.patient_sides`, ``metadata["mirrored"]``). Every picture, mask and LabelMe file is on
 the view as read; the DICOM SR and GSPS reference the source file's frame, so their outlines are placed back on it
 (:func:`points_as_stored`: the mirror undone, then the turn; exact, every point onto the centre of the stored pixel
-that the read pixel came from). A page split into two views is not placed back (each view's outline is cut out of
-the page's frame and padded; such a scan gets no SR or GSPS).
+that the read pixel came from). A page of two views side by side that the reader split (a screen capture of a
+whole-body page, ``metadata["split_column"]``; :func:`scintiseg.io.layout.split_at`) has each view's points moved
+back to its side of the page: ANT's left by the zeros padded on its outer (left) side, POST's right by the cut.
 
 Whatever the reading, the view as read is ``numpy.rot90(stored, k)``, its columns then reversed where it was mirrored
 back, with ``k`` the recorded turn's (:data:`~scintiseg.io.layout.STOOD_TURNS`): the prediction's half turn comes after
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from scintiseg.io import SPLIT_COLUMN
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS
 from scintiseg.io.patient_sides import MIRRORED_KEY
 
@@ -29,7 +31,8 @@ from scintiseg.io.patient_sides import MIRRORED_KEY
 def points_as_stored(points: np.ndarray, view: str, metadata: Mapping, shape: tuple[int, int]) -> np.ndarray:
     """(column, row) points through pixel centres (0-based) of ``view`` as read (``shape``: its rows and columns),
     placed on the file as stored, as ``metadata`` (the scan's) records the reading: columns reversed back for a view
-    mirrored back, then turned back by the stand's quarter. Unchanged for a view read as stored."""
+    mirrored back, then turned back by the stand's quarter; on a page split into views, moved to the view's side.
+    Unchanged for a view read as stored."""
     moved = np.array(points, dtype=float, copy=True).reshape(-1, 2)
     rows, cols = int(shape[0]), int(shape[1])
     if view in (metadata.get(MIRRORED_KEY) or []):
@@ -41,6 +44,9 @@ def points_as_stored(points: np.ndarray, view: str, metadata: Mapping, shape: tu
             moved[:, 0], moved[:, 1] = y, (cols - 1) - x
         else:  # read = rot90(stored, 1): stored row = x, stored column = rows - 1 - y
             moved[:, 0], moved[:, 1] = (rows - 1) - y, x
+    cut = metadata.get(SPLIT_COLUMN)
+    if isinstance(cut, int) and not isinstance(cut, bool) and view in ("ANT", "POST"):
+        moved[:, 0] += cut if view == "POST" else cut - cols  # ANT: padded by cols - cut on its left
     return moved
 
 

@@ -51,9 +51,9 @@ left are the private codes (one per lesion with a ratio, two in the summary, one
 Identification Sequence) and whatever the source lacks (a phantom file has no Study Date/Time/ID).
 
 Inputs that are not DICOM have no SOP instance to reference; for them no DICOM output is written and the
-report says so. The outlines point into the source file's frame as stored: a body the reader stood and a view it
-mirrored back are placed back on it (:mod:`scintiseg.io.stored_points`, exact, since session 27; before, a DICOM body
-stored lying got no SR or GSPS); a page split into two views gets none.
+report says so. The outlines point into the source file's frame as stored: a body the reader stood, a view it
+mirrored back and the views of a page it split are placed back on it (:mod:`scintiseg.io.stored_points`, exact, since
+session 27; before, a DICOM body stored lying and a screen capture of a page got no SR or GSPS).
 """
 
 from __future__ import annotations

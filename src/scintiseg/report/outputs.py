@@ -74,12 +74,10 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
         files[view] = names
     report = report_dict(prediction, files)
     report["dicom"] = {}
-    # A whole-body page split into two views (scintiseg.io.layout): each view's outlines are in that view's
-    # coordinates, not the source frame's, so an SR or GSPS referencing the frame would misplace them. (A body
-    # stood or a view mirrored back is placed back exactly: scintiseg.io.stored_points.)
-    split = bool(prediction.scan.metadata.get("views_split"))
+    # Outlines of views the reader stood, split from a page or mirrored back are placed back on the source frame
+    # exactly (scintiseg.io.stored_points), so every DICOM input gets its SR and GSPS.
     sources = _source_files(prediction)
-    if dicom and _is_dicom_source(sources) and not split:
+    if dicom and _is_dicom_source(sources):
         report["dicom"] = {}
         try:
             read = {path: read_source_dataset(path) for path in dict.fromkeys(sources.values())}
@@ -99,9 +97,6 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
                     report["dicom"][f"{key}_error"] = f"{type(exc).__name__}: {exc}"
     elif not dicom:
         report["dicom"] = {"note": "disabled"}
-    elif split and _is_dicom_source(sources):
-        report["dicom"] = {"note": "no DICOM output: the views were split from one frame, and their outlines are not "
-                                   "in the frame's coordinates"}
     else:
         report["dicom"] = {"note": "no DICOM output: the input is not DICOM"}
     write_text_atomic(folder / REPORT_JSON, json.dumps(report, indent=1, allow_nan=False) + "\n")
