@@ -99,10 +99,10 @@ def test_info_says_what_the_dicom_header_says_of_the_sides(real_nm1, tmp_path, c
     ds.PatientOrientation = ["R", "F"]
     ds.save_as(tmp_path / "mirrored.dcm")
     assert main(["info", str(tmp_path / "mirrored.dcm")]) == 0
-    assert ("sides          ANT: columns toward the patient's right and rows toward the feet (header R\\F): "
-            "stored mirrored, read mirrored back") in capsys.readouterr().out
+    assert ("sides          ANT: columns toward the patient's left and rows toward the feet as read; the header says "
+            "it is stored mirrored: read mirrored back") in capsys.readouterr().out
     assert main(["info", str(tmp_path / "mirrored.dcm"), "--json"]) == 0
     facts = json.loads(capsys.readouterr().out)
-    assert facts["mirrored"] == ["ANT"] and facts["patient_orientation"] == {"ANT": "R\\F"}
+    assert facts["mirrored"] == ["ANT"] and facts["patient_orientation"] == {"ANT": "L\\F"}  # as read
     assert main(["info", str(real_nm1)]) == 0
     assert "sides" not in capsys.readouterr().out  # NM1 itself says nothing of its sides

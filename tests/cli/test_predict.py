@@ -367,7 +367,7 @@ def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp
 
     assert found("upright") and found("said") == found("upright")
     assert reports["said"]["summary"]["bsi_percent"] == reports["upright"]["summary"]["bsi_percent"]
-    assert reports["said"]["input"]["mirrored"] == ["ANT"] and reports["said"]["input"]["patient_orientation"] == {"ANT": "R\\F"}
+    assert reports["said"]["input"]["mirrored"] == ["ANT"] and reports["said"]["input"]["patient_orientation"] == {"ANT": "L\\F"}
     assert "read_mirrored" in reports["said"]["summary"]["qc_flags"]
     assert "mirrored" not in reports["unsaid"]["input"] and "read_mirrored" not in reports["unsaid"]["summary"]["qc_flags"]
     # Read as stored, NM1's lumbar focus is named on the other side (and the model, not exactly mirror-symmetric,

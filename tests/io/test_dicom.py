@@ -18,7 +18,7 @@ from pydicom.sequence import Sequence
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dicom import VIEW_CODES, read_dicom, scan_to_dataset, write_dicom
-from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
+from scintiseg.io.patient_sides import CONVENTION, MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.scan import Scan
 from support import gdcm_recompressed
 
@@ -600,7 +600,11 @@ def test_a_one_frame_image_names_its_view_by_its_own_view_code_view_position_or_
 # ------------------------------------------------------------------ the patient's sides (session 27)
 
 
-def test_written_views_state_their_orientation_and_read_back_unmirrored(small_scan, tmp_path):
+def test_written_views_state_the_orientation_the_scan_knows_and_read_back_unmirrored(small_scan, tmp_path):
+    write_dicom(small_scan, tmp_path / "unknown.dcm")  # a scan that does not know its views' directions: left empty
+    items = pydicom.dcmread(tmp_path / "unknown.dcm").DetectorInformationSequence
+    assert all("ImageOrientationPatient" in item and not item.ImageOrientationPatient for item in items)  # Type 2
+    small_scan.metadata[ORIENTATION_KEY] = dict(CONVENTION)  # as the phantom states its views
     write_dicom(small_scan, tmp_path / "scan.dcm")
     ds = pydicom.dcmread(tmp_path / "scan.dcm")
     cosines = [[float(v) for v in item.ImageOrientationPatient] for item in ds.DetectorInformationSequence]
@@ -609,6 +613,15 @@ def test_written_views_state_their_orientation_and_read_back_unmirrored(small_sc
     assert back.metadata[ORIENTATION_KEY] == {"ANT": "L\\F", "POST": "R\\F"} and MIRRORED_KEY not in back.metadata
     for name in ("ANT", "POST"):
         np.testing.assert_array_equal(back.view(name), small_scan.view(name))
+    # A view read mirrored back is written as read, with the directions of the view as read: it reads back unmirrored.
+    small_scan.metadata[ORIENTATION_KEY] = {"ANT": "L\\F", "POST": "L\\F"}
+    write_dicom(small_scan, tmp_path / "post_from_front.dcm")
+    read = read_scan(tmp_path / "post_from_front.dcm", split_views=True)
+    assert read.metadata[MIRRORED_KEY] == ["POST"] and read.metadata[ORIENTATION_KEY]["POST"] == "R\\F"
+    write_dicom(read, tmp_path / "again.dcm")
+    again = read_scan(tmp_path / "again.dcm", split_views=True)
+    assert MIRRORED_KEY not in again.metadata
+    np.testing.assert_array_equal(again.view("POST"), small_scan.view("POST")[:, ::-1])
 
 
 def test_a_posterior_frame_stored_as_seen_from_the_front_is_read_mirrored_back(small_scan, tmp_path):
@@ -618,7 +631,8 @@ def test_a_posterior_frame_stored_as_seen_from_the_front_is_read_mirrored_back(s
     ds.DetectorInformationSequence[1].ImageOrientationPatient = [1, 0, 0, 0, 0, -1]
     path = _save(ds, tmp_path / "post_mirrored.dcm")
     read = read_scan(path, split_views=True)  # as prediction reads it
-    assert read.metadata[MIRRORED_KEY] == ["POST"] and read.metadata[ORIENTATION_KEY]["POST"] == "L\\F"
+    assert read.metadata[MIRRORED_KEY] == ["POST"]
+    assert read.metadata[ORIENTATION_KEY]["POST"] == "R\\F"  # the directions of the view as read, mirrored back
     np.testing.assert_array_equal(read.view("POST"), post)
     np.testing.assert_array_equal(read.view("ANT"), ant)
     as_stored = read_scan(path)  # a data set's reading keeps the file as it is
@@ -646,6 +660,7 @@ def test_orientation_that_says_nothing_leaves_the_view_as_stored(real_nm1, tmp_p
 
 
 def test_unreadable_cosines_never_stop_a_read(small_scan, tmp_path):
+    small_scan.metadata[ORIENTATION_KEY] = dict(CONVENTION)
     ds = _two_frame_dataset(small_scan)
     # A raw element, as read from a file: pydicom converts its value only when it is used (and then raises).
     ds.DetectorInformationSequence[1][0x00200037] = RawDataElement(Tag(0x00200037), "DS", 6, b"abc\\1", 0, False, True)

@@ -10,7 +10,8 @@ import pytest
 
 from scintiseg.io import stood_scan
 from scintiseg.io.patient_sides import (
-    IMAGE_LEFT, MIRRORED_KEY, ORIENTATION_KEY, letters_from_codes, letters_from_cosines,
+    IMAGE_LEFT, MIRRORED_KEY, ORIENTATION_KEY, cosines_from_letters, letters_from_codes, letters_from_cosines,
+    mirrored_letters, turned_letters,
     mirrored_back, side_after_reading,
 )
 from scintiseg.scan import Scan
@@ -46,10 +47,12 @@ def test_codes_that_say_nothing(value):
     assert letters_from_codes(value) is None
 
 
-def test_a_view_out_of_the_coronal_plane_says_nothing_of_its_sides():
+def test_a_view_out_of_the_coronal_plane_or_still_lying_says_nothing_of_its_sides():
     assert side_after_reading(("A", "F"), stood=False) is None  # a lateral view
-    assert side_after_reading(("L", "F"), stood=True) is None  # standing letters on a view the reader stood
-    assert side_after_reading(("H", "L"), stood=False) is None  # lying letters on a view the reader did not stand
+    assert side_after_reading(("H", "L"), stood=False) is None  # a body still lying (a named DICOM before session 27)
+    assert side_after_reading(("L", "F"), stood=True) == side_after_reading(("L", "F"), stood=False) == "R"
+    assert side_after_reading(("L", "H"), stood=False) == "R"  # head-down standing: its rows are reversed
+    assert side_after_reading(("L", "H"), stood=True) == "L"  # stood head-down: turned half a turn more
 
 
 @pytest.mark.parametrize("view", ["ANT", "POST", "VIEW"])
@@ -69,6 +72,8 @@ def test_every_way_of_storing_a_view_is_read_with_its_sides(view, k, flip):
     assert bool(read.metadata.get("turned_upright")) == (k % 2 == 1)
     read = mirrored_back(read)
     image = read.view(view)
+    # The letters the reader keeps describe the view as it gave it, turned and mirrored (what a writer then states).
+    assert read.metadata[ORIENTATION_KEY][view] == _letters(image // 1000, image % 1000, plus_col)
     head_at_bottom = image[0, 0] // 1000 > image[-1, 0] // 1000
     if head_at_bottom:  # the prediction's head-down check (a half turn for a stood body, else the rows reversed)
         image = np.rot90(image, 2) if read.metadata.get("turned_upright") else image[::-1]
@@ -93,3 +98,14 @@ def test_views_without_letters_or_of_a_split_page_are_read_as_stored():
     np.testing.assert_array_equal(fixed.view("ANT"), image)
     assert MIRRORED_KEY not in other.metadata  # the scan read is not changed
 
+
+
+@pytest.mark.parametrize("k", [-1, 1, 2, 3, 4])
+def test_turned_and_mirrored_letters_follow_the_pixels(k):
+    rows, cols = np.mgrid[0:6, 0:4]
+    letters = _letters(rows, cols, "L")  # an anterior view upright: "L\\F"
+    assert turned_letters(letters, k) == _letters(np.rot90(rows, k), np.rot90(cols, k), "L")
+    assert mirrored_letters(letters) == _letters(rows[:, ::-1], cols[:, ::-1], "L") == "R\\F"
+    assert cosines_from_letters(letters) == (1, 0, 0, 0, 0, -1)
+    assert letters_from_cosines(cosines_from_letters(turned_letters(letters, k))) == letters_from_codes(turned_letters(letters, k))
+    assert turned_letters("nonsense", k) is None and mirrored_letters(None) is None and cosines_from_letters("") is None

@@ -128,3 +128,20 @@ def test_every_lesion_voxel_lies_inside_its_bone():
         hot = lesion.block.activity > 0
         assert hot.any()
         assert (bone.block.occupancy[window][hot] > 0).all()
+
+
+def test_the_views_state_the_directions_their_anatomy_runs(default_patient):
+    """The phantom states its views' patient directions (ANT ``L\\F``, POST ``R\\F``: what its DICOM files say); its
+    region maps agree: the patient's left femur lies where the columns run toward the patient's left."""
+    from scintiseg.io.patient_sides import ORIENTATION_KEY, letters_from_codes
+    from scintiseg.phantom.regions import REGION_IDS
+
+    letters = default_patient.scan.metadata[ORIENTATION_KEY]
+    assert letters == {"ANT": "L\\F", "POST": "R\\F"}
+    for view, regions in default_patient.regions.items():
+        left = np.nonzero(regions == REGION_IDS["femur_left"])[1].mean()
+        right = np.nonzero(regions == REGION_IDS["femur_right"])[1].mean()
+        toward = letters_from_codes(letters[view])[0]  # where the columns grow
+        assert (left > right) == (toward == "L")
+        head, femur = (np.nonzero(regions == REGION_IDS[name])[0].mean() for name in ("skull", "femur_left"))
+        assert head < femur and letters_from_codes(letters[view])[1] == "F"  # the rows grow toward the feet

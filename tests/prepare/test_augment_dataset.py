@@ -103,3 +103,23 @@ def test_a_cut_or_moved_image_drops_the_record_of_how_its_source_file_maps_onto_
     augment_dataset(whole, tmp_path / "aug", factor=2, seed=1, progress=False)
     kept, moved = load_manifest(tmp_path / "aug").cases
     assert {k: kept.meta[k] for k in READ_RECORD_KEYS} == record and not set(READ_RECORD_KEYS) & set(moved.meta)
+
+
+def test_a_flipped_copy_states_the_directions_of_its_flipped_views():
+    """A view's patient directions (a phantom's, a DICOM source's) follow an augmentation's flips, as its region maps do,
+    so the copy's written header says truly which way its views run."""
+    from scintiseg.io.patient_sides import CONVENTION, ORIENTATION_KEY
+    from scintiseg.prepare.augment import GeometricParams
+    from scintiseg.prepare.augment_dataset import augment_case_arrays
+    from scintiseg.prepare.case_arrays import CaseArrays
+    from scintiseg.scan import Scan
+
+    scan = Scan({"ANT": np.ones((64, 16), np.uint16), "POST": np.ones((64, 16), np.uint16)},
+                metadata={ORIENTATION_KEY: dict(CONVENTION)})
+    arrays = CaseArrays(scan=scan, annotations={}, masks={}, label_maps={})
+    moved = {flips: augment_case_arrays(arrays, GeometricParams(*flips, 3.0, (1.0, 2.0))).scan.metadata[ORIENTATION_KEY]
+             for flips in ((False, False), (True, False), (False, True))}
+    assert moved[(False, False)] == {"ANT": "L\\F", "POST": "R\\F"}  # a small turn and shift keep them
+    assert moved[(True, False)] == {"ANT": "R\\F", "POST": "L\\F"}
+    assert moved[(False, True)] == {"ANT": "L\\H", "POST": "R\\H"}
+    assert scan.metadata[ORIENTATION_KEY] == CONVENTION  # the source case unchanged

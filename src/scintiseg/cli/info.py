@@ -57,11 +57,10 @@ def format_table(scan: Scan) -> str:
         lines[-1:-1] = [f"view           {scan.metadata['view_from_name']}"]
     orientation = scan.metadata.get(ORIENTATION_KEY) or {}
     mirrored = scan.metadata.get(MIRRORED_KEY) or []
-    for view, letters in orientation.items():  # the patient's sides as the DICOM header gives them (io.patient_sides)
+    for view, letters in orientation.items():  # the view's directions from the DICOM header, as read (io.patient_sides)
         along = [DIRECTIONS.get(letter, letter) for letter in str(letters).split("\\")]
-        told = "stored mirrored, read mirrored back" if view in mirrored else "as scintiseg reads it"
-        lines[-1:-1] = [f"sides          {view}: columns toward {' and rows toward '.join(along)} (header "
-                        f"{letters}): {told}"]
+        told = "; the header says it is stored mirrored: read mirrored back" if view in mirrored else ""
+        lines[-1:-1] = [f"sides          {view}: columns toward {' and rows toward '.join(along)} as read{told}"]
     if scan.metadata.get("colour_painted"):
         lines[-1:-1] = [f"values         {scan.metadata['colour_painted']} pixels of coloured annotations painted over"]
     if scan.metadata.get("energy_window_read"):

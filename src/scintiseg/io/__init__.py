@@ -33,7 +33,7 @@ from scintiseg.io import interfile, metaimage
 from scintiseg.io.interfile import is_interfile, read_interfile
 from scintiseg.io.layout import QUARTER_CLOCKWISE, STOOD_KEY, STORED_SHAPE_KEY, split_side_by_side, stand_lying_body
 from scintiseg.io.library_messages import ReaderWarning
-from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back
+from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back, turned_letters, with_letters_moved
 from scintiseg.io.metaimage import is_metaimage, read_metaimage
 from scintiseg.io.nifti import SNIFF_BYTES, is_nifti
 from scintiseg.io.view_names import view_from_path
@@ -87,6 +87,7 @@ def stood_scan(scan: Scan) -> Scan | None:
     if scan.metadata.get("pixel_spacing_assumed"):
         spacing, why = assumed_pixel_spacing(*standing.shape)
     stood = scan.with_views({name: standing}, pixel_spacing=spacing)
+    stood.metadata = with_letters_moved(stood.metadata, lambda letters: turned_letters(letters, -1))
     stood.metadata["turned_upright"] = _turned_note(scan.shape)
     stood.metadata[STOOD_KEY], stood.metadata[STORED_SHAPE_KEY] = QUARTER_CLOCKWISE, list(scan.shape)
     if stood.metadata.get("pixel_spacing_assumed"):
@@ -111,6 +112,7 @@ def split_page(scan: Scan) -> Scan | None:
         return None
     (ant, post), cut = split
     fixed = scan.with_views({"ANT": ant, "POST": post})
+    fixed.metadata.pop(ORIENTATION_KEY, None)  # a page's directions are not its views' (a view is never judged on one)
     fixed.metadata["views_split"] = _split_note(cut)
     fixed.metadata[SPLIT_COLUMN] = cut
     fixed.metadata.setdefault(STORED_SHAPE_KEY, list(scan.shape))

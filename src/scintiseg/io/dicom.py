@@ -52,13 +52,14 @@ file reads.
 
 Writing (:func:`write_dicom`) produces an NM Image Storage object (multi-frame, Explicit VR Little
 Endian): one frame per view, ANT then POST, Detector Vector ``[1, 2]`` and one Detector Information
-Sequence item per detector with its View Code Sequence and Image Orientation (Patient) (:data:`ORIENTATION_COSINES`:
-ANT seen from the front, POST as acquired), Image Type ``ORIGINAL\\PRIMARY\\WHOLE BODY\\EMISSION``, Body Part
+Sequence item per detector with its View Code Sequence and Image Orientation (Patient) (the view's patient directions
+where the scan knows them, ``metadata["patient_orientation"]``: a phantom's, in scintiseg's convention, or a DICOM
+source's, turned and mirrored with its pixels; else empty), Image Type ``ORIGINAL\\PRIMARY\\WHOLE BODY\\EMISSION``, Body Part
 Examined ``WHOLEBODY``, Counts Accumulated, Pixel Spacing, patient and study/series identity, the NM modules' Type 2
 attributes the writer cannot know present and empty, and the whole-body timing (Actual Frame Duration, Scan Velocity,
 Scan Length) where the scan's metadata gives it (a DICOM source's, read back); dciodvfy then finds no error, or,
-without a source's timing, only the missing Actual Frame Duration (Type 1C), which is not made up. It is byte-deterministic: UIDs missing
-from the scan are derived from a hash of its content (never from the clock or a random source), and no
+without a source's timing, only the missing Actual Frame Duration (Type 1C), which is not made up. It is
+byte-deterministic: UIDs missing from the scan are derived from a hash of its content (never from the clock or a random source), and no
 date or time is written unless ``scan.metadata`` gives it (``study_date``, ``study_time``,
 ``acquisition_date``, ``acquisition_time`` as DICOM DA/TM strings). So the same scan always gives the
 same bytes, which keeps ``same seed -> same files`` true for the phantom.
@@ -85,7 +86,7 @@ from scintiseg.io.atomic import atomic_path
 from scintiseg.io.images import MAX_VIEW_PIXELS, assumed_pixel_spacing, grey_from_channels
 from scintiseg.io.isolated_decode import decode_in_child, in_process_plugin
 from scintiseg.io.library_messages import ReaderWarning, library_messages
-from scintiseg.io.patient_sides import ORIENTATION_KEY, letters_from_codes, letters_from_cosines
+from scintiseg.io.patient_sides import ORIENTATION_KEY, cosines_from_letters, letters_from_codes, letters_from_cosines
 from scintiseg.io.view_names import view_from_text
 from scintiseg.scan import Scan
 
@@ -97,9 +98,6 @@ VIEW_CODES: dict[str, tuple[str, str, str]] = {
     "POST": ("272479007", "SCT", "postero-anterior"),
 }
 # Codes read as a side: SNOMED CT and their SNOMED-RT (SRT) equivalents found in older files.
-#: Image Orientation (Patient) written for each named view: ANT seen from the front (rows toward the patient's
-#: left, columns toward the feet), POST as acquired (rows toward the patient's right).
-ORIENTATION_COSINES: dict[str, tuple[int, ...]] = {"ANT": (1, 0, 0, 0, 0, -1), "POST": (-1, 0, 0, 0, 0, -1)}
 _ANTERIOR_CODES = {"399348003", "R-10206", "399321004", "G-5215", "255549009"}
 _POSTERIOR_CODES = {"272479007", "R-10214", "399001007", "G-5216", "255551008"}
 _GE_PRIVATE_CREATOR = "GEMS_GENIE_1"
@@ -680,6 +678,7 @@ def scan_to_dataset(scan: Scan) -> Dataset:
     window.EnergyWindowName = str(meta_in.get("energy_window", "Tc99m"))
     ds.EnergyWindowInformationSequence = Sequence([window])
     detectors = []
+    orientation = meta_in.get(ORIENTATION_KEY) if isinstance(meta_in.get(ORIENTATION_KEY), dict) else {}
     for name in scan.views:
         item = Dataset()
         if name in VIEW_CODES:
@@ -691,9 +690,9 @@ def scan_to_dataset(scan: Scan) -> Dataset:
             item.ViewCodeSequence = Sequence([code])
         item.CollimatorType = ""
         item.ImagePositionPatient = ""
-        # The view's rows and columns in scintiseg's convention (ANT seen from the front, POST as acquired), so a
-        # reader knows the patient's sides (scintiseg.io.patient_sides); an unnamed view's are not known.
-        item.ImageOrientationPatient = list(ORIENTATION_COSINES.get(name, ()))
+        # The view's patient directions where the scan knows them (a phantom's views, a DICOM source's, turned and
+        # mirrored with its pixels: scintiseg.io.patient_sides), so a reader knows the patient's sides; else empty.
+        item.ImageOrientationPatient = list(cosines_from_letters(orientation.get(name)) or ())
         detectors.append(item)
     ds.DetectorInformationSequence = Sequence(detectors)
     ds.PixelData = pixels.astype(pixels.dtype.newbyteorder("<"), copy=False).tobytes()

@@ -113,8 +113,8 @@ check`` passes:
   split views. A standing body, about 4:1, is never also a page, about 2:1.)
 * **Views stored mirrored** (with ``orient`` too; session 27): a DICOM view whose header says it is stored mirrored
   left-right (:mod:`scintiseg.io.patient_sides`: its detector's Image Orientation (Patient), or Patient Orientation)
-  is mirrored back as prediction reads it, and the case's image is written so (with the orientation scintiseg's
-  writer states for ANT and POST); ``meta["mirrored"]`` lists the views. A LabelMe file is taken as drawn on the
+  is mirrored back as prediction reads it, and the case's image is written so (its header stating the directions of
+  the view as written, so it reads back unmirrored); ``meta["mirrored"]`` lists the views. A LabelMe file is taken as drawn on the
   view as read (a prediction's, or one drawn on any picture scintiseg wrote): the file as stored has the same size,
   and a DICOM file is not what LabelMe opens. Listed in the report (``mirrored``).
 

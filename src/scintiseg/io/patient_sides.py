@@ -44,14 +44,20 @@ from scintiseg.scan import Scan
 MIRRORED_KEY = "mirrored"
 #: QC flag of a scan with a view read mirrored back (docs/predict.md, "QC flags").
 MIRRORED_FLAG = "read_mirrored"
-#: ``Scan.metadata`` key: each view's patient directions as stored, ``{"ANT": "R\\F"}`` (rows then columns), where
-#: the file said them.
+#: ``Scan.metadata`` key: each view's patient directions, ``{"ANT": "L\\F"}`` (where its columns, then its rows,
+#: grow), where they are known: read from a DICOM file (as stored), then turned and mirrored with the view's pixels
+#: (:func:`with_letters_moved`: the reader's stand, :func:`mirrored_back`, the prediction's half turn, a data set's
+#: augmentation), or stated by the phantom (:data:`CONVENTION`). What :func:`scintiseg.io.dicom.write_dicom` writes.
 ORIENTATION_KEY = "patient_orientation"
+#: A view's letters in scintiseg's convention: ANT seen from the front, POST as acquired (the phantom's views).
+CONVENTION: dict[str, str] = {"ANT": "L\\F", "POST": "R\\F"}
 #: The patient's side a view shows on its image left, in scintiseg's convention (:mod:`scintiseg.scan`): ANT and
 #: the unnamed ``VIEW`` seen from the front (the patient's right, ``R``), POST as acquired (the patient's left).
 IMAGE_LEFT: dict[str, str] = {"ANT": "R", "VIEW": "R", "POST": "L"}
 
 _OPPOSITE = {"L": "R", "R": "L", "A": "P", "P": "A", "H": "F", "F": "H"}
+#: Each letter's direction cosines in DICOM's patient coordinates (x to the left, y to the back, z to the head).
+_COSINES = {"L": (1, 0, 0), "R": (-1, 0, 0), "P": (0, 1, 0), "A": (0, -1, 0), "H": (0, 0, 1), "F": (0, 0, -1)}
 #: DICOM patient axes (x, y, z) and the letter of each one's positive direction.
 _AXIS_LETTERS = (("L", "R"), ("P", "A"), ("H", "F"))
 
@@ -92,35 +98,62 @@ def letters_from_codes(value) -> tuple[str, str] | None:
     return letters[0], letters[1]
 
 
+def cosines_from_letters(value) -> tuple[int, ...] | None:
+    """The six direction cosines of Image Orientation (Patient) of two letters (``"L\\F"`` -> ``(1, 0, 0, 0, 0, -1)``),
+    or None for a value :func:`letters_from_codes` does not read."""
+    letters = letters_from_codes(value)
+    return None if letters is None else _COSINES[letters[0]] + _COSINES[letters[1]]
+
+
+def turned_letters(value, k: int) -> str | None:
+    """The letters of a view after :func:`numpy.rot90` by ``k`` quarters (counter-clockwise for positive ``k``); None
+    for letters :func:`letters_from_codes` does not read."""
+    letters = letters_from_codes(value)
+    if letters is None:
+        return None
+    for _ in range(k % 4):  # a quarter counter-clockwise: the new columns grow as the old rows, the rows against the columns
+        letters = (letters[1], _OPPOSITE[letters[0]])
+    return "\\".join(letters)
+
+
+def mirrored_letters(value) -> str | None:
+    """The letters of a view after its columns are reversed; None for letters :func:`letters_from_codes` does not read."""
+    letters = letters_from_codes(value)
+    return None if letters is None else f"{_OPPOSITE[letters[0]]}\\{letters[1]}"
+
+
+def with_letters_moved(metadata: Mapping, move) -> dict:
+    """``metadata`` (a scan's) with each view's letters (:data:`ORIENTATION_KEY`) passed through ``move`` (letters ->
+    letters or None), so that they keep describing the view's pixels after the same change; a view whose letters
+    ``move`` cannot carry loses them."""
+    fixed = dict(metadata)
+    orientation = metadata.get(ORIENTATION_KEY)
+    if isinstance(orientation, Mapping):
+        moved = {view: move(letters) for view, letters in orientation.items()}
+        fixed[ORIENTATION_KEY] = {view: letters for view, letters in moved.items() if letters is not None}
+        if not fixed[ORIENTATION_KEY]:
+            del fixed[ORIENTATION_KEY]
+    return fixed
+
+
 def coronal(letters: tuple[str, str] | None) -> bool:
     """Whether the two letters describe a planar view's plane: one of them ``L``/``R``, the other ``H``/``F``."""
     return letters is not None and {letters[0] in "LR", letters[1] in "LR"} == {True, False} \
         and all(letter in "LRHF" for letter in letters)
 
 
-def _turned_quarter_clockwise(letters: tuple[str, str]) -> tuple[str, str]:
-    # numpy.rot90(k=-1): the new columns grow as the old rows shrink, the new rows as the old columns grow.
-    return _OPPOSITE[letters[1]], letters[0]
-
-
 def side_after_reading(letters: tuple[str, str] | None, stood: bool) -> str | None:
-    """The patient's side on the image left of a view once read upright, from its letters as stored: as they are for a
-    view stored standing (the head-down check reverses rows, which keeps the columns); for a body stored lying and
-    stood (``stood``: the reader's quarter clockwise, then half a turn more where that leaves the head at the bottom,
-    :func:`scintiseg.io.stood_scan`, :func:`scintiseg.predict.pipeline.stood_the_other_way`), as the turns carry it.
-    None where the letters say nothing of the sides (absent, or not a coronal view), or describe a lying body that
-    was not stood, or a standing one that was."""
-    if not coronal(letters):
+    """The patient's side on the image left of a view once read upright, from the letters of the view as the reader
+    gave it (a body stored lying already stood: ``stood``, :func:`scintiseg.io.stood_scan`, which turns its letters
+    with it). Its head at the bottom, a stood view is turned half a turn more by the prediction
+    (:func:`scintiseg.predict.pipeline.stood_the_other_way`), which swaps its sides on the image, and a view stored
+    standing has its rows reversed (:mod:`scintiseg.predict.orientation`), which keeps them. None where the letters say
+    nothing of the sides (absent, or not a coronal view) or describe a body still lying."""
+    if not coronal(letters) or letters[0] in "HF":
         return None
-    lying = letters[0] in "HF"
-    if lying != stood:
-        return None
-    if not lying:
-        return _OPPOSITE[letters[0]]  # the first letter is where the columns grow: the image right
-    upright = _turned_quarter_clockwise(letters)
-    if upright[1] == "H":  # head at the bottom: the prediction turns it half a turn more
-        upright = (_OPPOSITE[upright[0]], _OPPOSITE[upright[1]])
-    return _OPPOSITE[upright[0]]
+    if stood and letters[1] == "H":  # half a turn more: the columns then grow the other way
+        return letters[0]
+    return _OPPOSITE[letters[0]]  # the first letter is where the columns grow: the image right
 
 
 def mirrored_views(scan: Scan, orientation: Mapping[str, str] | None = None) -> list[str]:
@@ -147,11 +180,15 @@ def mirrored_back(scan: Scan) -> Scan:
         return scan
     fixed = scan.with_views({name: np.ascontiguousarray(image[:, ::-1]) if name in views else image
                              for name, image in scan.views.items()})
+    orientation = dict(fixed.metadata[ORIENTATION_KEY])
+    fixed.metadata[ORIENTATION_KEY] = {view: mirrored_letters(letters) if view in views else letters
+                                       for view, letters in orientation.items()}  # they describe the view as read
     fixed.metadata[MIRRORED_KEY] = views
     return fixed
 
 
 __all__ = [
-    "IMAGE_LEFT", "MIRRORED_FLAG", "MIRRORED_KEY", "ORIENTATION_KEY", "coronal", "letters_from_codes",
-    "letters_from_cosines", "mirrored_back", "mirrored_views", "side_after_reading",
+    "CONVENTION", "IMAGE_LEFT", "MIRRORED_FLAG", "MIRRORED_KEY", "ORIENTATION_KEY", "coronal", "cosines_from_letters",
+    "letters_from_codes", "letters_from_cosines", "mirrored_back", "mirrored_letters", "mirrored_views",
+    "side_after_reading", "turned_letters", "with_letters_moved",
 ]

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from scintiseg.io.patient_sides import CONVENTION, ORIENTATION_KEY
 from scintiseg.phantom.anatomy import LUNG_PREFIX, Anatomy, build_anatomy, sample_body
 from scintiseg.phantom.camera import VIEWS, Projector, count_scale, mirror, poisson_counts, scatter_image, with_collimator
 from scintiseg.phantom.config import PhantomConfig
@@ -281,6 +282,8 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
         patient_name=f"Phantom^{pid}",
         study_uid=_uid(seed_text, "study"),
         series_uid=_uid(seed_text, "series"),
-        metadata={"source": "scintiseg phantom", "profile": config.name, "seed": int(seed)},
+        metadata={"source": "scintiseg phantom", "profile": config.name, "seed": int(seed),
+                  # ANT seen from the front, POST as acquired (scintiseg.scan): what a DICOM writer states
+                  ORIENTATION_KEY: {view: CONVENTION[view] for view in views if view in CONVENTION}},
     )
     return PhantomPatient(scan, masks, instances, regions, lesion_meta, meta, expected)

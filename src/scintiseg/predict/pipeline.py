@@ -50,7 +50,7 @@ from scipy.special import expit
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import STOOD_OTHER_WAY
 from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
-from scintiseg.io.patient_sides import MIRRORED_FLAG, MIRRORED_KEY
+from scintiseg.io.patient_sides import MIRRORED_FLAG, MIRRORED_KEY, turned_letters, with_letters_moved
 from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
@@ -530,6 +530,7 @@ def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysi
     regions = {view: partial_view(learned_regions(other.view(view), view, maps[view]), pixel[0]) for view in maps}
     if upright(regions, pixel) is not True:
         return None
+    other.metadata = with_letters_moved(other.metadata, lambda letters: turned_letters(letters, 2))
     other.metadata["turned_upright"] = str(scan.metadata["turned_upright"]).replace("clockwise", "counter-clockwise")
     other.metadata[STOOD_KEY] = QUARTER_COUNTERCLOCKWISE
     return other, _with_shift(other, regions)

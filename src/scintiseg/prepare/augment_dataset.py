@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import MANIFEST_NAME, READ_RECORD_KEYS, DatasetManifest, load_manifest, save_manifest
+from scintiseg.io.patient_sides import mirrored_letters, turned_letters, with_letters_moved
 from scintiseg.prepare.augment import GeometricParams, apply_geometric, sample_params
 from scintiseg.prepare.case_arrays import (
     CaseArrays,
@@ -40,6 +41,14 @@ def _view_params(params: GeometricParams, view: str) -> GeometricParams:
     return params.mirrored() if view == "POST" else params
 
 
+def _flipped_letters(letters: str, params: GeometricParams) -> str | None:
+    if params.hflip:
+        letters = mirrored_letters(letters)
+    if params.vflip:  # the rows reversed: a half turn of the mirrored view
+        letters = turned_letters(mirrored_letters(letters), 2)
+    return letters
+
+
 def augment_case_arrays(arrays: CaseArrays, params: GeometricParams) -> CaseArrays:
     """Apply one transform (ANT frame) to a case's views and everything drawn on them."""
     views = {}
@@ -48,8 +57,12 @@ def augment_case_arrays(arrays: CaseArrays, params: GeometricParams) -> CaseArra
         counts = np.rint(np.clip(moved, 0, None))
         views[view] = counts.astype(image.dtype if image.dtype.kind in "ui" else np.uint16)
     shape = arrays.scan.shape
+    scan = arrays.scan.with_views(views)
+    # The views' patient directions (a DICOM source's, a phantom's) follow a flip, as the region maps do; the small
+    # turns and shifts leave them.
+    scan.metadata = with_letters_moved(scan.metadata, lambda letters: _flipped_letters(letters, params))
     return CaseArrays(
-        scan=arrays.scan.with_views(views),
+        scan=scan,
         annotations={
             v: annotation_through(a, lambda m, p=_view_params(params, v): apply_geometric(m, p, order=0), shape)
             for v, a in arrays.annotations.items()

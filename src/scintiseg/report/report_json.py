@@ -28,7 +28,7 @@ and ``pairs``; session 21 ``lesions[].beside``; session 26 ``input.stood``, ``in
 ``input.stored_shape``, present for a file whose body the reader stood (one of
 :data:`scintiseg.io.layout.STOOD_TURNS`) or whose page of two views it split, with the file's rows and columns, so
 that what was drawn on the file as stored can be placed on the views; session 27 ``input.patient_orientation``, each
-view's patient directions as its DICOM header gave them, and ``input.mirrored``, the views read with their columns
+view's patient directions from its DICOM header, as the view was read (turned and mirrored with it), and ``input.mirrored``, the views read with their columns
 reversed because the header said they were stored mirrored) keep the version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
