@@ -3,9 +3,10 @@
 Why. A planar bone scan shows no anatomical cue of the patient's side reliable enough to tell a left-right mirrored
 export from a true one (docs/predict.md, "Stored mirrored, as its DICOM header says"), and scintiseg takes every
 view in one convention: ANT (and the unnamed ``VIEW``) seen from the front, the patient's right on the image left;
-POST *as acquired*, seen from behind, the patient's left on the image left (:mod:`scintiseg.scan`). A view stored the other way round (a POST
-exported mirrored to be read like ANT, a workstation's flipped export; realdata.md: "exports may be flipped") then
-had every lesion named on the wrong side, silently, and its POST paired with ANT through the wrong mirror. A DICOM
+POST *as acquired*, seen from behind, the patient's left on the image left (:mod:`scintiseg.scan`). A view stored the
+other way round (a POST exported mirrored to be read like ANT, a workstation's flipped export; realdata.md: "exports
+may be flipped") then had every lesion named on the wrong side, silently, and its POST paired with ANT through the
+wrong mirror. A DICOM
 file can say which way its pixels run: the direction cosines of a detector's rows and columns, Image Orientation
 (Patient) (0020,0037) in the Detector Information Sequence (0054,0022) item of the frame's detector (NM Detector
 module, Type 2), or, for a file of one frame, Patient Orientation (0020,0020) (General Image module: the patient
@@ -18,9 +19,11 @@ How. Each attribute is turned into two letters (:func:`letters_from_cosines`, :f
 patient direction in which the column index grows (along a row) and the one in which the row index grows, each
 the dominant one of ``L R A P H F`` (DICOM's patient coordinates: x to the patient's left, y to the back, z to the
 head). A view's sides are judged only where the two letters lie in the coronal plane (one of ``L``/``R``, one of
-``H``/``F``); a file whose rows run along the body (a body stored lying) is judged after the reader stood it
-(:func:`side_after_reading`: a quarter turn, then a half turn when its head lands at the bottom, each turning the
-letters with the image). The side the view should show on its image left is that of :data:`IMAGE_LEFT`.
+``H``/``F``); a file whose rows run along the body (a body stored lying) is judged after the reader stood it, its
+letters turned with it (:func:`side_after_reading`: then a half turn when its head lands at the bottom). The side
+the view should show on its image left is that of :data:`IMAGE_LEFT`. The letters are kept with the view
+(:data:`ORIENTATION_KEY`) and follow every later turn or mirror of its pixels (:func:`with_letters_moved`), so that
+what :func:`scintiseg.io.dicom.write_dicom` writes of them is true of the image it writes.
 
 Stated choices: Image Orientation (Patient) of the frame's detector is preferred to Patient Orientation (it says each
 view's own directions); one Patient Orientation in a file of two views is not used (one pair of letters cannot hold
