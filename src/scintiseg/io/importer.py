@@ -114,9 +114,9 @@ check`` passes:
 * **Views stored mirrored** (with ``orient`` too; session 27): a DICOM view whose header says it is stored mirrored
   left-right (:mod:`scintiseg.io.patient_sides`: its detector's Image Orientation (Patient), or Patient Orientation)
   is mirrored back as prediction reads it, and the case's image is written so (its header stating the directions of
-  the view as written, so it reads back unmirrored); ``meta["mirrored"]`` lists the views. A LabelMe file is taken as drawn on the
-  view as read (a prediction's, or one drawn on any picture scintiseg wrote): the file as stored has the same size,
-  and a DICOM file is not what LabelMe opens. Listed in the report (``mirrored``).
+  the view as written, so it reads back unmirrored); ``meta["mirrored"]`` lists the views. A LabelMe file is taken
+  as drawn on the view as read (a prediction's, or one drawn on any picture scintiseg wrote): the file as stored has
+  the same size, and a DICOM file is not what LabelMe opens. Listed in the report (``mirrored``).
 
 Re-running on the same sources is idempotent: a source whose SHA-256 is already in the manifest
 (``meta["sha256"]``) is left alone, so existing cases, their files and ids never change (but for the
@@ -143,7 +143,6 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import SPLIT_COLUMN, header_data_files, read_scan, split_page, stood_scan
-from scintiseg.io.patient_sides import MIRRORED_KEY, mirrored_back
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest, save_manifest
 from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY, STOOD_TURNS, STORED_SHAPE_KEY, resolve
@@ -152,6 +151,7 @@ from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, split_at
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
+from scintiseg.io.patient_sides import MIRRORED_KEY, mirrored_back
 from scintiseg.io.predicted_labels import check_pseudo_threshold, predicted_view, pseudo_label_doubt, unedited_prediction
 from scintiseg.io.view_names import view_from_path
 from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
