@@ -109,3 +109,13 @@ def test_turned_and_mirrored_letters_follow_the_pixels(k):
     assert cosines_from_letters(letters) == (1, 0, 0, 0, 0, -1)
     assert letters_from_cosines(cosines_from_letters(turned_letters(letters, k))) == letters_from_codes(turned_letters(letters, k))
     assert turned_letters("nonsense", k) is None and mirrored_letters(None) is None and cosines_from_letters("") is None
+
+
+def test_an_axial_placeholder_says_nothing_and_a_half_turned_view_is_read_right():
+    # 1\0\0\0\1\0, an axial slice's orientation some writers put in by default: not a planar view's plane.
+    assert letters_from_cosines((1, 0, 0, 0, 1, 0)) == ("L", "P") and side_after_reading(("L", "P"), stood=False) is None
+    image = np.arange(600 * 150).reshape(600, 150)
+    half = Scan({"ANT": np.rot90(image, 2)}, metadata={ORIENTATION_KEY: {"ANT": "R\\H"}})  # ANT turned half a turn
+    read = mirrored_back(half)
+    assert read.metadata[MIRRORED_KEY] == ["ANT"]
+    np.testing.assert_array_equal(read.view("ANT")[::-1], image)  # then the head-down check reverses its rows
