@@ -479,18 +479,16 @@ def _orientations(ds: Dataset, frames: int, keep: list[int], names: list[str]) -
     Orientation (Patient) of its detector's Detector Information Sequence item, else, in a file of one view, the
     file's own Image Orientation (Patient) or Patient Orientation (:mod:`scintiseg.io.patient_sides`). A view whose
     attributes are absent, empty or unreadable is left out: they say nothing, and never stop a read."""
-    try:
-        detectors = ds.get("DetectorVector")
-        detectors = None if detectors is None else [int(v) for v in (
-            detectors if isinstance(detectors, (list, tuple, MultiValue)) else [detectors])]
+    try:  # (the views were named from the same Detector Vector: it reads)
+        detectors = _vector(ds, "DetectorVector", frames, None)
         info = list(ds.get("DetectorInformationSequence", []) or [])
-    except _HEADER_VALUE_ERRORS:
+    except (ScintisegError, *_HEADER_VALUE_ERRORS):
         return {}
     found: dict[str, str] = {}
     for index, name in zip(keep, names):
         try:
             item = None
-            if detectors is not None and len(detectors) == frames and 1 <= detectors[index] <= len(info):
+            if detectors is not None and 1 <= detectors[index] <= len(info):
                 item = info[detectors[index] - 1]
             elif len(info) == 1 and len(keep) == 1:
                 item = info[0]

@@ -54,11 +54,12 @@ MIRRORED_FLAG = "read_mirrored"
 ORIENTATION_KEY = "patient_orientation"
 #: A view's letters in scintiseg's convention: ANT seen from the front, POST as acquired (the phantom's views).
 CONVENTION: dict[str, str] = {"ANT": "L\\F", "POST": "R\\F"}
-#: The patient's side a view shows on its image left, in scintiseg's convention (:mod:`scintiseg.scan`): ANT and
-#: the unnamed ``VIEW`` seen from the front (the patient's right, ``R``), POST as acquired (the patient's left).
-IMAGE_LEFT: dict[str, str] = {"ANT": "R", "VIEW": "R", "POST": "L"}
 
 _OPPOSITE = {"L": "R", "R": "L", "A": "P", "P": "A", "H": "F", "F": "H"}
+#: The patient's side a view shows on its image left in that convention (:mod:`scintiseg.scan`), the opposite of where
+#: its columns grow: ANT and the unnamed ``VIEW`` (taken for anterior) the patient's right, POST the patient's left.
+IMAGE_LEFT: dict[str, str] = {view: _OPPOSITE[CONVENTION["ANT" if view == "VIEW" else view][0]]
+                              for view in ("ANT", "POST", "VIEW")}
 #: Each letter's direction cosines in DICOM's patient coordinates (x to the left, y to the back, z to the head).
 _COSINES = {"L": (1, 0, 0), "R": (-1, 0, 0), "P": (0, 1, 0), "A": (0, -1, 0), "H": (0, 0, 1), "F": (0, 0, -1)}
 #: DICOM patient axes (x, y, z) and the letter of each one's positive direction.
@@ -159,11 +160,11 @@ def side_after_reading(letters: tuple[str, str] | None, stood: bool) -> str | No
     return _OPPOSITE[letters[0]]  # the first letter is where the columns grow: the image right
 
 
-def mirrored_views(scan: Scan, orientation: Mapping[str, str] | None = None) -> list[str]:
-    """The views of ``scan`` whose letters (``orientation``, default ``scan.metadata[ORIENTATION_KEY]``) put the patient's
-    other side on the image left than :data:`IMAGE_LEFT` says (:func:`side_after_reading`). A page split into two views
-    is not judged (module docstring)."""
-    orientation = scan.metadata.get(ORIENTATION_KEY) if orientation is None else orientation
+def mirrored_views(scan: Scan) -> list[str]:
+    """The views of ``scan`` whose letters (``scan.metadata[ORIENTATION_KEY]``) put the patient's other side on the
+    image left than :data:`IMAGE_LEFT` says (:func:`side_after_reading`). A page split into two views is not judged
+    (module docstring)."""
+    orientation = scan.metadata.get(ORIENTATION_KEY)
     if not isinstance(orientation, Mapping) or scan.metadata.get("views_split"):
         return []
     stood = bool(scan.metadata.get("turned_upright"))
