@@ -295,6 +295,50 @@ def test_a_one_view_file_is_named_by_its_file_name_or_by_view(tmp_path):
     assert [(l["view"], l["laterality"]) for l in told["lesions"]] == [(v, side) for v, _, side, _, _ in both]
 
 
+@pytest.mark.parametrize("ant_turns, post_stored, said, flag", [
+    (0, lambda v: np.rot90(v, 1), "the two files hold the body differently", "turned_upright"),
+    (0, lambda v: np.rot90(v, -1), "the two files hold the body differently", "turned_upright"),
+    (0, lambda v: v[::-1], "POST shows no upright head where the other view does", "head_down"),
+    (1, lambda v: np.rot90(v, -1), "POST shows no upright head where the other view does", "turned_upright"),
+], ids=["post-lying", "post-lying-other-way", "post-head-down", "both-lying-post-other-way"])
+def test_a_studys_files_stored_otherwise_are_predicted_apart_each_read_as_it_stands(tmp_path, capsys, ant_turns,
+                                                                                     post_stored, said, flag):
+    """A study's POST file stored otherwise than its ANT file (lying beside standing, either way; head-down; both lying
+    but turned opposite ways). Joined, the scan recorded one way of holding the body for both views and the head
+    checks judged both views together, so POST was read wrong: lying the other way, a "humerus_right" lesion its
+    standing file does not have; head-down, its spinal and pelvic lesions named scapula, sternum and ribs. Predicted
+    apart with one line saying why, POST's lesions are those of its upright file predicted alone (on the rows as
+    stored for a head-down file, whose outputs stay on the file)."""
+    from scintiseg.io.images import write_png16
+    from scintiseg.phantom.config import profile
+    from scintiseg.phantom.patient import generate_patient
+
+    patient = generate_patient(910008, profile("default"))
+    scans, upright = tmp_path / "scans", tmp_path / "upright"
+    scans.mkdir()
+    upright.mkdir()
+    write_png16(np.rot90(patient.scan.view("ANT"), ant_turns), scans / "0123_ANT.png")
+    write_png16(post_stored(patient.scan.view("POST")), scans / "0123_POST.png")
+    write_png16(patient.scan.view("POST"), upright / "0123_POST.png")
+    spacing = "x".join(f"{v:g}" for v in patient.scan.pixel_spacing)
+    for folder, out in ((scans, "out"), (upright, "alone")):
+        assert main(["predict", str(folder), "--out", str(tmp_path / out), "--quiet", "--no-dicom",
+                     "--pixel-spacing", spacing]) == 0
+    assert f"predicted as separate scans: {said}" in capsys.readouterr().err
+    last_row = patient.scan.shape[0] - 1
+
+    def lesions(out):
+        report = json.loads((tmp_path / out / "0123_POST" / "report.json").read_text())
+        flip = "head_down" in report["summary"]["qc_flags"]
+        return report["summary"]["qc_flags"], sorted(
+            (l["region"], l["laterality"], round(last_row - l["centroid_row"] if flip else l["centroid_row"], 3),
+             round(l["centroid_col"], 3)) for l in report["lesions"])
+
+    (flags, found), (_, alone) = lesions("out"), lesions("alone")
+    assert flag in flags and alone and found == alone
+    assert json.loads((tmp_path / "out" / "0123_ANT" / "report.json").read_text())["lesions"]
+
+
 @pytest.mark.parametrize("layout", ["0123_{view}.png", "wholeBody{view}/0123.png"])
 def test_a_studys_ant_and_post_files_are_predicted_as_its_two_view_file(tmp_path, capsys, layout):
     """A phantom patient's ANT and POST saved as two PNGs (0123_ANT.png, 0123_POST.png) give one scan whose lesions,

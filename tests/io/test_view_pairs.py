@@ -147,6 +147,28 @@ def test_two_files_that_cannot_be_one_scan_are_refused_in_one_line(post, problem
     assert problem in caught.value.problem and "\n" not in str(caught.value)
 
 
+def test_a_file_holding_the_body_lying_joins_only_another_held_alike(tmp_path):
+    """A study's two files of which the reader stood one (stored lying) and read the other as stored: refused, naming
+    both files and how each held the body; two stood alike still join, recording the turn once."""
+    from scintiseg.io import stood_scan
+
+    ant_file, post_file = tmp_path / "s_ANT.png", tmp_path / "s_POST.png"
+    upright = Scan({"ANT": _view(1, shape=(600, 150))}, pixel_spacing=(4.0, 4.0), source=ant_file)
+    lying = Scan({"POST": np.rot90(_view(2, shape=(600, 150)))}, pixel_spacing=(4.0, 4.0), source=post_file)
+    stood = stood_scan(lying)
+    assert stood.shape == upright.shape  # so the matrix check alone would join them
+    with pytest.raises(ScintisegError, match="s_ANT.png") as caught:
+        join_views(upright, stood)
+    assert ("hold the body differently (s_ANT.png standing, s_POST.png lying on its side (150 x 600 as stored))"
+            in caught.value.problem)
+    with pytest.raises(ScintisegError, match="s_POST.png standing"):
+        join_views(stood_scan(Scan({"ANT": np.rot90(upright.view("ANT"))}, pixel_spacing=(4.0, 4.0), source=ant_file)),
+                   Scan({"POST": _view(2, shape=(600, 150))}, pixel_spacing=(4.0, 4.0), source=post_file))
+    both = join_views(stood_scan(Scan({"ANT": np.rot90(upright.view("ANT"))}, pixel_spacing=(4.0, 4.0), source=ant_file)),
+                      stood)
+    assert both.metadata["stood"] == "quarter_clockwise" and both.metadata["stored_shape"] == [150, 600]
+
+
 def test_nm1_and_a_posterior_written_as_ge_writes_it_are_one_study(real_nm1, tmp_path):
     """NM1 is GE's anterior Secondary Capture (private name WHOLE BODY_E); the same file renamed _F with another
     instance UID is its posterior as GE would store it: the two pair by study and join."""

@@ -8,10 +8,12 @@ import pytest
 from scintiseg.predict.orientation import (
     HEAD_DOWN_FLAG,
     MIN_HEAD_MM2,
+    NO_UPRIGHT_HEAD_FLAG,
     shows_head_up,
     turned_regions,
     turned_scan,
     upright,
+    views_without_upright_head,
 )
 from scintiseg.predict.pipeline import PredictSettings, predict_scan, read_upright
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
@@ -50,6 +52,30 @@ def test_a_scan_is_turned_only_when_every_whole_body_view_agrees():
     assert upright({"ANT": up, "POST": down}, PIXEL) is None  # the views disagree: left as stored
     crop = _regions(np.zeros((200, 60), dtype=np.int16), named=False)
     assert upright({"VIEW": crop}, PIXEL) is None  # a crop or spot view is never judged
+
+
+def test_the_view_without_an_upright_head_is_named_only_when_the_views_disagree():
+    up, down = _regions(_map((10, 80), (300, 380))), _regions(_map((320, 390), (20, 100)))
+    crop = _regions(np.zeros((400, 100), dtype=np.int16), named=False)
+    assert views_without_upright_head({"ANT": up, "POST": down}, PIXEL) == ["POST"]
+    assert views_without_upright_head({"ANT": down, "POST": up}, PIXEL) == ["ANT"]
+    assert views_without_upright_head({"ANT": up, "POST": up}, PIXEL) == []
+    assert views_without_upright_head({"ANT": down, "POST": down}, PIXEL) == []  # agreeing: turned, not flagged
+    assert views_without_upright_head({"ANT": up, "POST": crop}, PIXEL) == []  # a crop is never judged
+
+
+def test_a_two_view_scan_whose_post_is_stored_head_down_is_flagged_not_turned(shipped):
+    """A default phantom patient with its POST alone reversed top to bottom (one file of a study exported head-down):
+    the views disagree, so nothing is turned (ANT as upright, no ``head_down``) and POST is flagged."""
+    from scintiseg.phantom.config import profile
+    from scintiseg.phantom.patient import generate_patient
+
+    scan = generate_patient(910008, profile("default")).scan
+    mixed = scan.with_views({"ANT": scan.view("ANT"), "POST": np.ascontiguousarray(scan.view("POST")[::-1])})
+    up, flagged = predict_scan(scan, shipped), predict_scan(mixed, shipped)
+    assert f"{NO_UPRIGHT_HEAD_FLAG}_POST" in flagged.qc_flags and HEAD_DOWN_FLAG not in flagged.qc_flags
+    assert not any(flag.startswith(NO_UPRIGHT_HEAD_FLAG) for flag in up.qc_flags)
+    np.testing.assert_array_equal(flagged.views["ANT"].labels > 0, up.views["ANT"].labels > 0)
 
 
 def test_turned_regions_carry_a_turned_view_back_as_stored():

@@ -101,7 +101,11 @@ check`` passes:
   (:data:`~scintiseg.io.dataset.STOOD_KEY`). A LabelMe file of the standing size (a prediction's) is taken as it
   is; one of the file's own size (drawn on the lying file) is turned with the image
   (each label rasterised, the mask turned and outlined again: exact in raster). A study's two files both stored lying are
-  stood alike and joined (an outline drawn on either file as stored turned onto its own view). Listed in the report
+  stood alike and joined (an outline drawn on either file as stored turned onto its own view); two files that the
+  reader or ``orient`` read otherwise, one alone and then the other (one lying and one standing, one head-down,
+  one stood the other way), are imported apart with one warning, each read right (session 28; joined, a case
+  records one turn for both views, and the region network's judgement of a scan whose views disagree turns
+  nothing). Listed in the report
   (``stood``). A stood case is matched by later corrections through its standing image in the data set.
 * **Pages of two views** (with ``orient`` too): a one-view file holding ANT and POST side by side (a workstation's
   page, a screenshot) is split as prediction reads it (:func:`scintiseg.io.split_page`: ANT left, POST right as
@@ -144,7 +148,8 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io import SPLIT_COLUMN, header_data_files, read_scan, split_page, stood_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
-from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest, save_manifest
+from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest
+from scintiseg.io.dataset import save_manifest
 from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY, STOOD_TURNS, STORED_SHAPE_KEY, resolve
 from scintiseg.io.dicom import is_dicom, write_dicom
 from scintiseg.io.file_keys import scan_stem
@@ -362,7 +367,11 @@ def _sha256(path: Path) -> str:
 
 
 def _recorded(report: ImportReport, path: Path, caught: list[warnings.WarningMessage]) -> None:
+    """The warnings raised while ``path`` was read, listed for it; a ResourceWarning is not: it is raised when the
+    garbage collector happens to finalise some earlier unclosed file, whichever file is being read then."""
     for warning in caught:
+        if issubclass(warning.category, ResourceWarning):
+            continue
         text = str(warning.message)
         report.warnings.append((str(path), text.removeprefix(f"{path}: ")))
 
@@ -675,10 +684,25 @@ def _not_16_bit(scan: Scan) -> str:
     return ""
 
 
-def _joined(pair: list[_Source | None], known: dict, rule: str, report: ImportReport) -> list[_Source]:
+#: How ``orient`` reads a one-view file (:func:`_held`), in a warning's words.
+_HELD_WORDS: dict[str, str] = {"": "read as stored", HEAD_DOWN: "stored head-down", STOOD_OTHER_WAY: "stood the other way"}
+
+
+def _held(source: _Source, orient: Callable[[Scan], tuple[Scan, str]]) -> str:
+    """How ``orient`` reads ``source``'s one-view scan upright (``""``: as it is; one it cannot judge counts so)."""
+    try:
+        return orient(source.scan)[1]
+    except ScintisegError:
+        return ""
+
+
+def _joined(pair: list[_Source | None], known: dict, rule: str, report: ImportReport,
+            orient: Callable[[Scan], tuple[Scan, str]] | None = None) -> list[_Source]:
     """A study's ANT and POST files (:func:`~scintiseg.io.view_pairs.find_view_pairs`) as one two-view source, or
     the readable ones as they are: when one could not be read, when either is already a case of the data set (its
-    cases never change), or when the two cannot be one scan (a warning says why)."""
+    cases never change), or when the two cannot be one scan (a warning says why). With ``orient``, also when it
+    reads the two files otherwise, one alone and then the other (one exported head-down, or stood the other way):
+    the joined scan's views would disagree about the head, and a case records one turn for both (session 28)."""
     ant, post = pair
     if ant is None or post is None:
         return [s for s in pair if s is not None]
@@ -693,6 +717,12 @@ def _joined(pair: list[_Source | None], known: dict, rule: str, report: ImportRe
         problem = _not_16_bit(scan)
     except ScintisegError as exc:
         problem = exc.problem
+    if not problem and orient is not None:
+        held = [_held(source, orient) for source in (ant, post)]
+        if held[0] != held[1]:
+            words = [_HELD_WORDS.get(how, how) for how in held]
+            problem = (f"the two files are not stored alike ({ant.path.name} {words[0]}, {post.path.name} {words[1]}); "
+                       "each is read on its own")
     if problem:
         report.warnings.append((str(ant.path), f"imported apart from {post.path.name} (its other view): {problem}"))
         return [ant, post]
@@ -898,7 +928,7 @@ def import_dataset(
     for group in files:
         if len(group) == 2:  # each file's view as its name or folder says, as prediction reads it
             sources = _joined([_read_source(path, root_of[path], rule, report, "name", as_predicted=orient is not None)
-                               for path in group], known, rule, report)
+                               for path in group], known, rule, report, orient)
         else:
             sources = [s for s in [_read_source(group[0], root_of[group[0]], rule, report, as_predicted=orient is not None)]
                        if s is not None]

@@ -25,8 +25,11 @@ Two files are taken for one study's two views when (stated choices; anything les
   ``wholeBodyPOST/``), files of the same name and suffix in the two sibling folders (``wholeBodyANT/0001.jpg`` +
   ``wholeBodyPOST/0001.jpg``);
 - and, once read (:func:`join_views`), each holds one view named as above, and the two have the same matrix,
-  the same pixel size (to 1 %) and the same pixel type. Two files that pass the first test and fail this one are
-  predicted separately, with a one-line note saying why.
+  the same pixel size (to 1 %) and the same pixel type, and hold the body alike: both standing, or both lying on
+  their side and stood by the reader (:func:`scintiseg.io.stood_scan`; session 28: a study whose one file only was
+  stored lying was joined with that file's turn recorded for both views, and the view the reader's quarter left
+  head-down stayed so, its lesions named on the wrong bones). Two files that pass the first test and fail this one
+  are predicted (and imported) separately, with a one-line note saying why.
 
 The joined scan keeps the anterior file as its ``source``; ``metadata["view_sources"]`` names each view's file
 (report.json ``input.view_sources``; the DICOM SR and GSPS reference each view's own SOP instance).
@@ -40,6 +43,7 @@ from typing import Sequence
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, one_view_header
+from scintiseg.io.layout import STOOD_KEY, STORED_SHAPE_KEY
 from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.io.view_names import (
     folder_words_besides_view,
@@ -118,6 +122,15 @@ def joined_name(ant: str | Path, post: str | Path) -> str:
     return f"{ant.stem}+{post.stem}"
 
 
+def _how_held(scan: Scan) -> str:
+    """How a one-view file held the body, in words: standing, or lying on its side (stood by the reader,
+    :func:`scintiseg.io.stood_scan`, its file's rows and columns recorded)."""
+    if scan.metadata.get(STOOD_KEY) is None:
+        return "standing"
+    rows, cols = scan.metadata.get(STORED_SHAPE_KEY) or scan.shape[::-1]
+    return f"lying on its side ({rows} x {cols} as stored)"
+
+
 def join_views(ant: Scan, post: Scan) -> Scan:
     """One two-view scan from a study's anterior and posterior views read from two files.
 
@@ -132,7 +145,10 @@ def join_views(ant: Scan, post: Scan) -> Scan:
 
     Raises:
         ScintisegError: the two cannot be one scan (naming the anterior file): other views, matrices, pixel
-            sizes, pixel types or patients.
+            sizes, pixel types or patients, or one file holding the body lying on its side and the other standing
+            (stated choice: the two are then read apart, each stood on its own, its outputs placed back on its own
+            file; a joined scan records one way of holding the body for both views, and the head-down check of
+            the other quarter judges both views together).
     """
     where = ant.source
     if ant.view_names != ["ANT"] or post.view_names != ["POST"]:
@@ -146,6 +162,11 @@ def join_views(ant: Scan, post: Scan) -> Scan:
     a, p = ant.view("ANT"), post.view("POST")
     if a.dtype != p.dtype:
         raise ScintisegError(f"the two views differ in pixel type ({a.dtype} and {p.dtype})", path=where)
+    held = [_how_held(scan) for scan in (ant, post)]
+    if held[0] != held[1]:
+        names = [Path(str(scan.source)).name if scan.source else view for scan, view in ((ant, "ANT"), (post, "POST"))]
+        raise ScintisegError(f"the two files hold the body differently ({names[0]} {held[0]}, {names[1]} {held[1]}); "
+                             "each view is read on its own", path=where)
     header_ids = ant.study_uid and post.study_uid
     if header_ids and ant.patient_id != post.patient_id:
         raise ScintisegError(f"the two files name other patients ({ant.patient_id!r} and {post.patient_id!r})", path=where)

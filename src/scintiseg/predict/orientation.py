@@ -27,6 +27,15 @@ now at the bottom). Partial fields cut from randomised patients: a field cut bel
 :data:`MIN_HEAD_MM2` of 10,000 lies between the turned views' 7,400 and the upright views' 15,600 (a
 1.1 m patient's head).
 
+Views that disagree (session 28). A scan whose whole-body views do not all show the head up, nor all turned, is
+read as stored: one view's judgement against the other's decides nothing. Two files of one study joined into a
+scan can disagree (one exported head-down), and so, less likely, can a two-view file. The view without an
+upright head is flagged (:data:`NO_UPRIGHT_HEAD_FLAG` ``_<VIEW>``), and batch prediction of a study's two files
+reads such a pair apart (:func:`scintiseg.report.batch.predict_pair`), so each file gets this module's check on
+its own. Measured: a default phantom patient (910008) with its POST file flipped head-down, joined, named POST's
+spinal and pelvic lesions scapula, sternum and ribs (BSI 0.38 against 0.69 upright); read apart, POST's lesions
+are those of its upright file read alone, on the file's rows.
+
 A view stored lying (turned by 90 degrees) is stood up by the reader (:func:`scintiseg.io.layout.stand_lying_body`,
 a quarter clockwise) and, when that leaves its head at the bottom, turned the other quarter by the prediction
 (:func:`~.pipeline.stood_the_other_way`, a half turn, which keeps the sides, where this module's row reversal
@@ -54,6 +63,9 @@ LEG_REGIONS: tuple[str, ...] = ("femur_left", "femur_right", "tibia_fibula_left"
 MIN_HEAD_MM2: float = 10_000.0
 #: QC flag of a scan read turned (docs/predict.md "QC flags"); the word a data set records for such a case.
 HEAD_DOWN_FLAG = HEAD_DOWN
+#: QC flag (``_<VIEW>``) of a whole-body view showing no upright head while the scan's other view shows one
+#: (:func:`views_without_upright_head`).
+NO_UPRIGHT_HEAD_FLAG = "no_upright_head"
 
 _HEAD = np.array([REGION_IDS[name] for name in HEAD_REGIONS])
 _LEGS = np.array([REGION_IDS[name] for name in LEG_REGIONS])
@@ -87,6 +99,14 @@ def upright(regions: dict[str, SkeletonRegions], pixel_mm: tuple[float, float]) 
     if all(shown):
         return True
     return False if not any(shown) else None
+
+
+def views_without_upright_head(regions: dict[str, SkeletonRegions], pixel_mm: tuple[float, float]) -> list[str]:
+    """The whole-body views that show no upright head while another whole-body view of the scan does (the views
+    disagree, so :func:`upright` says None and nothing is turned); empty when they agree. QC flag
+    :data:`NO_UPRIGHT_HEAD_FLAG` ``_<VIEW>`` (module docstring, "Views that disagree")."""
+    shown = {view: shows_head_up(regions[view].labels, pixel_mm) for view in whole_body_views(regions)}
+    return [view for view, up in shown.items() if not up] if any(shown.values()) else []
 
 
 def turned_scan(scan: Scan) -> Scan:

@@ -60,7 +60,8 @@ from scintiseg.predict.edges import EXTEND_MM, FADE_MM, extend_inputs, is_partia
 from scintiseg.predict.engines import ONNX_ENGINES
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
-from scintiseg.predict.orientation import HEAD_DOWN_FLAG, turned_maps, turned_regions, turned_scan, upright
+from scintiseg.predict.orientation import HEAD_DOWN_FLAG, NO_UPRIGHT_HEAD_FLAG, turned_maps, turned_regions, turned_scan
+from scintiseg.predict.orientation import upright, views_without_upright_head
 from scintiseg.predict.pairing import LesionPair, pair_lesions, post_shift
 from scintiseg.predict.postprocess import DEFAULT_MIN_AREA_PX, DEFAULT_THRESHOLD, lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
@@ -582,6 +583,9 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
         if head_down is not None:
             probabilities, coverage, flags, analysis = head_down
             model_s = time.perf_counter() - start
+        else:  # views that disagree about the head are read as stored, the one without it flagged (.orientation)
+            pixel = tuple(float(s) for s in scan.pixel_spacing)
+            flags = [*flags, *(f"{NO_UPRIGHT_HEAD_FLAG}_{view}" for view in views_without_upright_head(analysis.regions, pixel))]
     info = dict(model.info) | {"engine": engine, "input_mode": model.input_mode,
                                "normalisation": model.normalisation, "window_size": model.window_size,
                                "pixel_mm": model.pixel_mm, "window": settings.window}

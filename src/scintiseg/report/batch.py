@@ -15,7 +15,10 @@
 - A study's two views stored as two files (``0123_ANT.jpg`` + ``0123_POST.jpg``, or two one-view DICOM files of one
   study; the rules: :mod:`scintiseg.io.view_pairs`) are predicted as **one scan** into one folder, named by what the
   two names share (``OUT/0123/``): one report with both views, ANT-POST pairs and the two views' BSI. Two files that
-  cannot be one scan (other matrices, pixel sizes) are predicted separately, with one line saying why.
+  cannot be one scan (other matrices, pixel sizes, one holding the body lying and the other standing), or whose
+  joined views disagree about where the head is (one file stored head-down: one view raises
+  ``no_upright_head_<VIEW>``, :mod:`scintiseg.predict.orientation`), are predicted separately, with one line saying
+  why, so each file gets the checks of a scan of its own.
   ``join=False`` (``scintiseg predict --no-join-views``) predicts every file alone.
 - ``OUT/summary.csv`` (written atomically, last) has one row per input *file*. Nothing is written outside ``OUT``.
   The two rows of a joined study name the same ``output``; each gives the view its file held (``views``), that
@@ -41,6 +44,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +56,9 @@ from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
 from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
 from scintiseg.predict.loader import LoadedModel
+from scintiseg.predict.orientation import NO_UPRIGHT_HEAD_FLAG
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
+from scintiseg.predict.prediction import Prediction
 from scintiseg.report.outputs import write_outputs
 from scintiseg.scan import Scan
 
@@ -164,11 +170,16 @@ def _publish(tmp: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _predict_into(scan: Scan, out: Path, name: str, model: LoadedModel, settings: PredictSettings, dicom: bool) -> dict:
-    """Predict ``scan`` and write its outputs into ``out/name`` atomically; returns its report."""
+def _predict_into(scan: Scan, out: Path, name: str, model: LoadedModel, settings: PredictSettings, dicom: bool,
+                  accept: Callable[[Prediction], bool] | None = None) -> dict | None:
+    """Predict ``scan`` and write its outputs into ``out/name`` atomically; returns its report, or None when
+    ``accept`` refuses the prediction (nothing is then left in ``out``)."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=out))
     try:
         prediction = predict_scan(scan, model, settings)
+        if accept is not None and not accept(prediction):
+            shutil.rmtree(tmp, ignore_errors=True)
+            return None
         report = write_outputs(prediction, tmp, dicom=dicom)
         _publish(tmp, out / name)
     except BaseException:
@@ -208,23 +219,25 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
         except ScintisegError as exc:
             tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {exc.problem}", file=sys.stderr)
     if joined is None:
-        results = []
-        for path in pair:
-            start = time.perf_counter()
-            try:
-                if path in unread:
-                    raise unread[path]
-                name = output_name(path, taken)
-                report = _predict_into(scans[path], out, name, model, settings, dicom)
-                results.append(ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start))
-            except ScintisegError as exc:
-                results.append(_failed(path, exc, start))
-        return results
+        return _predict_apart(pair, scans, unread, out, taken, model, settings, dicom)
+    headless: list[str] = []
+
+    def views_agree(prediction: Prediction) -> bool:  # one file stored head-down? (scintiseg.predict.orientation)
+        headless.extend(flag.removeprefix(NO_UPRIGHT_HEAD_FLAG + "_") for flag in prediction.qc_flags
+                        if flag.startswith(NO_UPRIGHT_HEAD_FLAG + "_"))
+        return not headless
+
     name = unique_name(joined_name(*pair), taken)
     try:
-        report = _predict_into(joined, out, name, model, settings, dicom)
+        report = _predict_into(joined, out, name, model, settings, dicom, accept=views_agree)
     except ScintisegError as exc:
         return [_failed(path, exc, start) for path in pair]
+    if report is None:  # each file gets the head-down check alone
+        taken.discard(name)
+        tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {headless[0]} shows no "
+                   "upright head where the other view does (a file stored head-down?); each view is read on its own",
+                   file=sys.stderr)
+        return _predict_apart(pair, scans, unread, out, taken, model, settings, dicom)
     seconds = (time.perf_counter() - start) / 2
     return [
         ScanResult(path, "ok", name, report["summary"] | {"triage_score": report["views"][view]["max_probability"],
@@ -232,6 +245,23 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
                    view, seconds)
         for path, view in zip(pair, ("ANT", "POST"))
     ]
+
+
+def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dict[Path, ScintisegError], out: Path,
+                   taken: set[str], model: LoadedModel, settings: PredictSettings, dicom: bool) -> list[ScanResult]:
+    """A study's two files predicted as two scans, each into its own folder (an unreadable one failed)."""
+    results = []
+    for path in pair:
+        start = time.perf_counter()
+        try:
+            if path in unread:
+                raise unread[path]
+            name = output_name(path, taken)
+            report = _predict_into(scans[path], out, name, model, settings, dicom)
+            results.append(ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start))
+        except ScintisegError as exc:
+            results.append(_failed(path, exc, start))
+    return results
 
 
 class OutputLock:
