@@ -137,9 +137,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
                      "files show it so, the SR and GSPS point into the file as stored",
     "head_down": "the views are stored with the head at the bottom: the networks read them turned head-up, and "
                  "this page shows them so; the outputs (masks, LabelMe, GSPS, SR) stay on the image as stored",
-    "no_upright_head": "this view shows no upright head while the other view does: if its file was stored head-down, "
-                       "its lesions' regions and sides are wrong; predict its file alone (a study's two files are so "
-                       "read already)",
+    "no_upright_head": "this view shows no upright head while the other view does: if it is stored head-down, its "
+                       "lesions' regions and sides are wrong and the views were not paired (a study's two files are "
+                       "then read apart, each turned as it needs; views of one file are read as stored)",
     "inverted_export": "the export showed hot as dark (an inverted display); it was read inverted back: check the images",
     "body_truncated": "the body touches the top or bottom edge: region names and BSI are unreliable",
     "partial_view": "less than a whole body in the view (a crop or spot view): bones are not named and no BSI is given",
