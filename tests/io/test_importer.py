@@ -17,7 +17,7 @@ from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY, STORED_S
 from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
-from scintiseg.io.importer import check_patient_rule, import_dataset, patient_from_name
+from scintiseg.io.importer import import_dataset
 from scintiseg.io.predicted_labels import check_pseudo_threshold, pseudo_label_doubt
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.scan import Annotation, Scan, Shape
@@ -189,21 +189,6 @@ def test_link_makes_hard_links(tmp_path):
     assert image.stat().st_ino == (scans / "a1.dcm").stat().st_ino and image.stat().st_nlink == 2
     assert not [m for _, m in report.warnings if "hard-link" in m]
     assert check_dataset(tmp_path / "ds").valid
-
-
-@pytest.mark.parametrize(
-    ("rule", "name", "expected"),
-    [("stem", "sub/P7_ANT.png", "P7_ANT"), ("parent", "sub/P7_ANT.png", "sub"),
-     (r"regex:^(P\d+)_", "sub/P7_ANT.png", "P7"), (r"regex:^(Q\d+)", "sub/P7_ANT.png", None)],
-)
-def test_patient_rules(rule, name, expected):
-    assert patient_from_name(Path(name), check_patient_rule(rule)) == expected
-
-
-@pytest.mark.parametrize("rule", ["folder", "regex:P\\d+", "regex:(a)(b)", "regex:("])
-def test_bad_patient_rule_is_one_error(rule):
-    with pytest.raises(ScintisegError, match="--patient-from"):
-        check_patient_rule(rule)
 
 
 def test_regex_miss_is_skipped_not_raised(tmp_path):
@@ -549,27 +534,6 @@ def test_a_dicom_study_in_two_files_keeps_its_patient_and_study(tmp_path):
     scan = load_case(out, case)[0]
     assert scan.study_uid == study and scan.pixel_spacing == pytest.approx((2.4, 2.4))
     assert np.array_equal(scan.views["POST"], _counts(2))
-
-
-def test_a_resource_warning_raised_while_a_file_is_read_is_not_listed_for_it(tmp_path, monkeypatch):
-    """The garbage collector may finalise some earlier unclosed file while a scan is read; its ResourceWarning says
-    nothing about the scan (it made a test of exactly one warning flaky), a reader's own warning does."""
-    import warnings
-
-    from scintiseg.io import importer
-
-    def read_scan(path, **kwargs):
-        warnings.warn("unclosed file <_io.BufferedReader name='elsewhere.png'>", ResourceWarning)
-        warnings.warn(f"{path}: an odd header", UserWarning)
-        return original(path, **kwargs)
-
-    original = importer.read_scan
-    monkeypatch.setattr(importer, "read_scan", read_scan)
-    scans = tmp_path / "scans"
-    scans.mkdir()
-    write_png16(_counts(1), scans / "7.png")
-    report = import_dataset([scans], tmp_path / "ds")
-    assert report.warnings == [(str(scans / "7.png"), "an odd header")]
 
 
 def test_two_files_that_cannot_be_one_scan_stay_two_cases_with_one_warning(tmp_path):

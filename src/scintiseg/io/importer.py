@@ -128,46 +128,45 @@ corrected labels above), and only new files are added (a file edited since is ne
 the same content as an earlier one is skipped as a duplicate. The manifest is written last and
 atomically, so an interrupted run leaves the previous data set (or none) behind, plus copied files that
 the next run overwrites.
+
+The code: this module walks the sources, names and writes the cases and the manifest;
+:mod:`scintiseg.io.import_sources` reads each scan (and joins a study's two files) as prediction reads it;
+:mod:`scintiseg.io.import_labels` finds each LabelMe file's scan and view.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
 import warnings
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io import SPLIT_COLUMN, header_data_files, read_scan, split_page, stood_scan
+from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
-from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, TURNED_KEY, TURNS, Case, DatasetManifest, load_manifest
+from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, Case, DatasetManifest, load_manifest
 from scintiseg.io.dataset import save_manifest
-from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_OTHER_WAY, STOOD_TURNS, STORED_SHAPE_KEY, resolve
-from scintiseg.io.dicom import is_dicom, write_dicom
+from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY, resolve
+from scintiseg.io.dicom import write_dicom
 from scintiseg.io.file_keys import scan_stem
+from scintiseg.io.import_labels import match_labels
+from scintiseg.io.import_sources import ImportReport, ScanSource, check_patient_rule, joined_sources, judge
+from scintiseg.io.import_sources import read_source, recorded
 from scintiseg.io.labelme import read_labelme, write_labelme
-from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE, split_at
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
-from scintiseg.io.patient_sides import MIRRORED_KEY, mirrored_back
-from scintiseg.io.predicted_labels import check_pseudo_threshold, predicted_view, pseudo_label_doubt, unedited_prediction
-from scintiseg.io.view_names import view_from_path
-from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
-from scintiseg.scan import VIEW_NAMES, Annotation, Scan, mask_to_shapes
+from scintiseg.io.patient_sides import MIRRORED_KEY
+from scintiseg.io.predicted_labels import check_pseudo_threshold, predicted_view
+from scintiseg.io.view_pairs import find_view_pairs
+from scintiseg.scan import VIEW_NAMES, Scan
 
-#: The named ``patient_from`` rules; ``"regex:PATTERN"`` is the third kind.
-PATIENT_RULES: tuple[str, ...] = ("stem", "parent")
-REGEX_PREFIX = "regex:"
 #: Suffix of an image file copied from a DICOM source, whatever the source's name.
 DICOM_SUFFIX = ".dcm"
-_VIEW_SUFFIX = re.compile(r"^(?P<stem>.+)_(?P<view>ANT|POST)$", re.IGNORECASE)
 #: ``Case.meta`` key: the views whose labels a person corrected or added after the scan was imported.
 REVIEWED = "reviewed"
 #: ``Case.meta`` key: the views whose labels are a model's confident prediction (opt-in pseudo-labels).
@@ -176,148 +175,6 @@ PSEUDO = "pseudo"
 VIEW_SOURCES = "view_sources"
 VIEW_SHA256 = "view_sha256"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@dataclass
-class ImportReport:
-    """What :func:`import_dataset` did.
-
-    Args:
-        added: the new cases, in manifest order.
-        kept: how many cases the data set already had (left unchanged, except ``updated`` ones).
-        updated: cases already in the data set whose labels were added or corrected (marked reviewed), or
-            given a pseudo-label.
-        skipped: (path, reason) of every source file that became no case.
-        unmatched_labels: (path, reason) of every LabelMe file that was not written into the data set.
-        warnings: (path, message): 8-bit display exports, readers' warnings.
-        pseudo: (case id, view) of every pseudo-label written this run (module docstring, "Pseudo-labels").
-        turned: (path, how) of every new scan stored turned, to be read upright (module docstring, "Scans
-            stored head-down").
-        stood: (path, how) of every new scan stored lying, its image written standing (module docstring, "Bodies
-            stored lying"; ``how``: :data:`~scintiseg.io.dataset.STOOD_TURNS`).
-        split: (path, column) of every new page of two views side by side, imported as an ANT+POST case cut at that
-            column (module docstring, "Pages of two views").
-        mirrored: (path, views) of every file with views its DICOM header says are stored mirrored, imported
-            mirrored back (module docstring, "Views stored mirrored").
-        manifest: path of the ``dataset.json`` written.
-    """
-
-    added: list[Case] = field(default_factory=list)
-    kept: int = 0
-    updated: list[Case] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    unmatched_labels: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[tuple[str, str]] = field(default_factory=list)
-    pseudo: list[tuple[str, str]] = field(default_factory=list)
-    turned: list[tuple[str, str]] = field(default_factory=list)
-    stood: list[tuple[str, str]] = field(default_factory=list)
-    split: list[tuple[str, int]] = field(default_factory=list)
-    mirrored: list[tuple[str, list[str]]] = field(default_factory=list)
-    manifest: Path | None = None
-
-
-@dataclass
-class _Source:
-    """One readable scan file found by the walk."""
-
-    path: Path
-    root: Path
-    scan: Scan
-    sha256: str
-    dicom: bool
-    patient_id: str
-    display_export: bool
-    case_id: str = ""
-    annotations: dict[str, tuple[Path, Annotation]] = field(default_factory=dict)
-    #: Views whose annotation is a prediction corrected by a person (the correction loop).
-    corrected: set[str] = field(default_factory=set)
-    #: Views whose annotation is a confident unedited prediction taken as a pseudo-label.
-    pseudo: set[str] = field(default_factory=set)
-    #: Other names the scan goes by (an existing case: its id and the stem of its original file).
-    aliases: tuple[str, ...] = ()
-    #: A study's two views joined from two files (:mod:`scintiseg.io.view_pairs`): each view's file (the anterior
-    #: one is ``path``); empty for a scan read from one file.
-    view_files: dict[str, Path] = field(default_factory=dict)
-    #: The SHA-256 of each view's file of a joined study (``sha256`` is the anterior file's).
-    view_sha256: dict[str, str] = field(default_factory=dict)
-    #: The name of a joined study (what its two file names share, :func:`~scintiseg.io.view_pairs.joined_name`).
-    name: str = ""
-    #: How a file holding a body lying was turned to stand (:data:`~scintiseg.io.dataset.STOOD_TURNS`), or the page
-    #: column where a page of two views was cut (``scan`` is then the standing or split scan; a standing view,
-    #: about 4:1, is never also a page, about 2:1), and the file's (rows, columns); ``""`` and None for a file read
-    #: as stored. A study's two files: both stood alike (each view's own file), else ``""`` and None.
-    stood: str = ""
-    split_column: int | None = None
-    stored_shape: tuple[int, int] | None = None
-    #: How the (standing) scan is read upright by the data set's readers (:data:`~scintiseg.io.dataset.TURNS`).
-    turn: str = ""
-
-    def read_frame(self, mask: np.ndarray, view: str | None = None) -> dict[str, np.ndarray]:
-        """A 2-D array of the file as stored (an outline's mask), per view of ``scan``: turned and cut as the scan
-        was (module docstring, "Bodies stored lying", "Pages of two views"); ``view``: the view whose own file it is
-        (a study's two files, each stood). A view mirrored back after standing is mirrored with it."""
-        if self.stood:
-            mask = np.rot90(mask, STOOD_TURNS[self.stood])
-        if self.split_column is not None:
-            return dict(zip(("ANT", "POST"), split_at(mask, self.split_column)))
-        view = view or self.scan.view_names[0]
-        if view in (self.scan.metadata.get(MIRRORED_KEY) or []):  # stood, then mirrored back (patient_sides)
-            mask = mask[:, ::-1]
-        return {view: np.ascontiguousarray(mask)}
-
-    @property
-    def relative_folder(self) -> Path:
-        return self.path.parent.relative_to(self.root) if self.root != self.path else Path()
-
-    @property
-    def stems(self) -> set[str]:
-        return {scan_stem(self.path).lower(), *(a.lower() for a in self.aliases),
-                *(scan_stem(f).lower() for f in self.view_files.values()), *([self.name.lower()] if self.name else [])}
-
-    @property
-    def hashes(self) -> set[str]:
-        """The SHA-256 of every file the scan was read from."""
-        return {self.sha256, *self.view_sha256.values()} - {""}
-
-    def view_named_by(self, stem: str, json_path: Path) -> str | None:
-        """The view of a joined study that a LabelMe file matched by ``stem`` belongs to: the one view whose file
-        has that stem, of two such the one in the LabelMe file's folder, else the view its folder names
-        (BS-80K's ``wholeBodyPOST/``); None for a scan of one file or when nothing says."""
-        named = [view for view, f in self.view_files.items() if scan_stem(f).lower() == stem.lower()]
-        if len(named) == 1:
-            return named[0]
-        here = [view for view in named if self.view_files[view].parent.resolve() == json_path.parent.resolve()]
-        if len(here) == 1:
-            return here[0]
-        if named:
-            found = view_from_path(json_path)
-            return found[0] if found is not None and found[0] in named else None
-        return None
-
-
-def check_patient_rule(rule: str) -> str:
-    """``rule`` when it is ``stem``, ``parent`` or ``regex:PATTERN`` with one group; else a ScintisegError."""
-    if rule in PATIENT_RULES:
-        return rule
-    if rule.startswith(REGEX_PREFIX):
-        try:
-            pattern = re.compile(rule[len(REGEX_PREFIX):])
-        except re.error as exc:
-            raise ScintisegError(f"--patient-from {rule!r}: not a regular expression ({exc})") from None
-        if pattern.groups != 1:
-            raise ScintisegError(f"--patient-from {rule!r}: the pattern needs exactly one group, it has {pattern.groups}")
-        return rule
-    raise ScintisegError(f"--patient-from {rule!r}: expected one of {', '.join(PATIENT_RULES)} or regex:PATTERN")
-
-
-def patient_from_name(path: Path, rule: str) -> str | None:
-    """The patient id ``rule`` (see :func:`check_patient_rule`) gives file ``path``; None when a regex misses."""
-    if rule == "stem":
-        return scan_stem(path)
-    if rule == "parent":
-        return path.parent.name
-    match = re.search(rule[len(REGEX_PREFIX):], path.name)
-    return match.group(1) if match and match.group(1) else None
 
 
 #: Suffixes of files that lie beside scans in an archive and are neither scans nor LabelMe files: passed over
@@ -358,95 +215,7 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
     return [(path, root) for path, root in scans if path.resolve() not in data], jsons, missing
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _recorded(report: ImportReport, path: Path, caught: list[warnings.WarningMessage]) -> None:
-    """The warnings raised while ``path`` was read, listed for it; a ResourceWarning is not: it is raised when the
-    garbage collector happens to finalise some earlier unclosed file, whichever file is being read then."""
-    for warning in caught:
-        if issubclass(warning.category, ResourceWarning):
-            continue
-        text = str(warning.message)
-        report.warnings.append((str(path), text.removeprefix(f"{path}: ")))
-
-
-def _read_source(path: Path, root: Path, rule: str, report: ImportReport, view: str | None = None,
-                 as_predicted: bool = False) -> _Source | None:
-    """The scan in ``path`` (``view``: as :func:`~scintiseg.io.read_scan`; ``as_predicted``: a body stored lying
-    stood and a page of two views split, as prediction reads them: :func:`~scintiseg.io.stood_scan`,
-    :func:`~scintiseg.io.split_page`), or None (the reason added to ``report.skipped``)."""
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            dicom = is_dicom(path)
-            scan = read_scan(path, view=view)
-        sha256 = _sha256(path)
-    except ScintisegError as exc:
-        report.skipped.append((str(path), exc.problem))
-        return None
-    except OSError as exc:
-        report.skipped.append((str(path), f"cannot read ({exc.strerror or exc})"))
-        return None
-    _recorded(report, path, caught)
-    patient_id = scan.patient_id.strip() if dicom else ""
-    if not patient_id:
-        patient_id = patient_from_name(path, rule) or ""
-        if not patient_id:
-            report.skipped.append((str(path), f"no Patient ID and --patient-from {rule!r} does not match the name"))
-            return None
-    display_export = not dicom and next(iter(scan.views.values())).dtype.itemsize == 1
-    if display_export:
-        report.warnings.append((str(path), "8-bit image: a display export (grey levels), not counts; "
-                                "imported, but export the counts (16-bit or DICOM) if you can"))
-    source = _Source(path=path, root=root, scan=scan, sha256=sha256, dicom=dicom, patient_id=patient_id,
-                     display_export=display_export)
-    standing = stood_scan(scan) if as_predicted else None
-    page = split_page(scan) if as_predicted and standing is None else None  # (a standing view is never a page)
-    if standing is not None or page is not None:
-        source.scan, source.stored_shape = page or standing, scan.shape
-        source.stood = QUARTER_CLOCKWISE if standing is not None else ""
-        source.split_column = None if page is None else int(page.metadata[SPLIT_COLUMN])
-    if as_predicted:  # a DICOM view its header says is stored mirrored, mirrored back as prediction reads it
-        source.scan = mirrored_back(source.scan)
-        if source.scan.metadata.get(MIRRORED_KEY):
-            report.mirrored.append((str(path), list(source.scan.metadata[MIRRORED_KEY])))
-    return source
-
-
-def _judge(source: _Source, orient: Callable[[Scan], tuple[Scan, str]] | None, report: ImportReport) -> None:
-    """How ``source``'s scan is read upright by ``orient`` (module docstring): ``source.turn`` set to ``""`` or one of
-    :data:`~scintiseg.io.dataset.TURNS`, and a body stored lying that the reader's quarter turn left head-down
-    (:data:`~scintiseg.io.dataset.STOOD_OTHER_WAY`) taken as ``orient`` stands it; a turn the data set's readers do
-    not make is listed as a warning. Listed in ``report.turned`` and ``report.stood``."""
-    how = ""
-    if orient is not None:
-        try:
-            upright, how = orient(source.scan)
-        except ScintisegError as exc:
-            report.warnings.append((str(source.path), f"cannot judge how it stands ({exc.problem}); imported "
-                                    + ("as the reader reads it" if source.stored_shape is not None else "as stored")))
-            how = ""
-        if how == STOOD_OTHER_WAY and source.stood:  # (a stood view is one body: never a page as well)
-            source.scan, source.stood, how = upright, QUARTER_COUNTERCLOCKWISE, ""
-        elif how and how not in TURNS:
-            report.warnings.append((str(source.path), f"read turned ({how}) by prediction; imported as stored"))
-            how = ""
-    source.turn = how
-    if how:
-        report.turned.append((str(source.path), how))
-    if source.stood:
-        report.stood.append((str(source.path), source.stood))
-    if source.split_column is not None:
-        report.split.append((str(source.path), source.split_column))
-
-
-def _case_id(source: _Source, taken: set[str]) -> str:
+def _case_id(source: ScanSource, taken: set[str]) -> str:
     def clean(text: str) -> str:
         return _UNSAFE.sub("_", text).strip("._") or "case"
 
@@ -463,182 +232,7 @@ def _case_id(source: _Source, taken: set[str]) -> str:
     return f"{candidates[-1]}-{n}"
 
 
-def _label_keys(path: Path, annotation: Annotation) -> list[tuple[str, str | None]]:
-    """(scan stem, view named by an ``_ANT``/``_POST`` suffix or None) the file may belong to, by priority:
-    its own stem, then its ``imagePath``'s."""
-    keys: list[tuple[str, str | None]] = []
-    view = predicted_view(path)
-    if view is not None:  # OUT/<scan>/ANT.labelme.json: the report names the scan, the folder is named after it
-        report = prediction_report(path.parent) or {}
-        given = report.get("input") if isinstance(report.get("input"), dict) else {}
-        # A study predicted from two files (scintiseg.io.view_pairs) names each view's own file.
-        per_view = given.get("view_sources") if isinstance(given.get("view_sources"), dict) else {}
-        source = per_view.get(view) or given.get("source")
-        named = [scan_stem(str(source).replace("\\", "/"))] if source else []
-        for stem in [*named, path.parent.name]:
-            if (stem, view) not in keys:
-                keys.append((stem, None if view == "VIEW" else view))
-    stems = [path.stem]
-    if annotation.image_path:
-        stems.append(scan_stem(annotation.image_path.replace("\\", "/")))
-    for stem in stems:
-        match = _VIEW_SUFFIX.match(stem)
-        for key in ([(match["stem"], match["view"].upper())] if match else []) + [(stem, None)]:
-            if key not in keys:
-                keys.append(key)
-    return keys
-
-
-def _pick(candidates: list[_Source], json_path: Path, json_root: Path) -> _Source | None:
-    """The one scan among same-stem ``candidates``: alone, in the annotation's folder, or at its relative folder."""
-    if len(candidates) == 1:
-        return candidates[0]
-    here = [s for s in candidates if s.path.parent.resolve() == json_path.parent.resolve()]
-    if len(here) == 1:
-        return here[0]
-    relative = json_path.parent.relative_to(json_root) if json_root != json_path else Path()
-    mirrored = [s for s in candidates if s.relative_folder == relative]
-    return mirrored[0] if len(mirrored) == 1 else None
-
-
-def _target_view(scan: Scan, annotation_view: str, suffix_view: str | None) -> tuple[str | None, str]:
-    """The scan view an annotation goes to, or (None, why not)."""
-    view = annotation_view if annotation_view != "VIEW" else (suffix_view or "VIEW")
-    names = scan.view_names
-    if len(names) == 1:
-        if names[0] == "VIEW" or view in ("VIEW", names[0]):
-            return names[0], ""
-        return None, f"annotation is for view {view}, the scan has only {names[0]}"
-    if view == "VIEW":
-        return None, f"the scan has views {' and '.join(names)}; name the view (<stem>_ANT.json or a \"view\" key)"
-    if view not in names:
-        return None, f"annotation is for view {view}, the scan has {', '.join(names)}"
-    return view, ""
-
-
-def _match_labels(
-    jsons: list[tuple[Path, Path]], scans: list[_Source], read_root: Path, report: ImportReport,
-    pseudo_threshold: float | None = None,
-) -> None:
-    """Attach each LabelMe file to its scan and view (``_Source.annotations``); list the others.
-
-    With ``pseudo_threshold``, a confident unedited prediction (:func:`~.predicted_labels.pseudo_label_doubt`) is matched as a
-    pseudo-label after every other file, so that a person's outline for the same view wins.
-    """
-    by_stem: dict[str, list[_Source]] = {}
-    for source in scans:
-        for stem in source.stems:
-            by_stem.setdefault(stem, []).append(source)
-    confident: list[tuple[Path, Path, Annotation]] = []
-    for json_path, json_root in jsons:
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                annotation = read_labelme(json_path, root=read_root)
-        except ScintisegError as exc:
-            report.unmatched_labels.append((str(json_path), f"unreadable: {exc.problem}"))
-            continue
-        except OSError as exc:
-            report.unmatched_labels.append((str(json_path), f"unreadable: {exc}"))
-            continue
-        _recorded(report, json_path, caught)
-        unedited = unedited_prediction(json_path, annotation)
-        if unedited and pseudo_threshold is not None:
-            doubt = pseudo_label_doubt(json_path, annotation, pseudo_threshold)
-            if doubt:
-                report.unmatched_labels.append((str(json_path), f"{doubt} (an unedited prediction: left unlabelled, "
-                                                "no pseudo-label)"))
-            else:
-                confident.append((json_path, json_root, annotation))
-            continue
-        if unedited:
-            report.unmatched_labels.append((str(json_path), f"an unedited prediction (its outline equals {unedited} "
-                                            "beside it): correct it in LabelMe first; a model's own output is not imported "
-                                            "as labels"))
-            continue
-        _attach(json_path, json_root, annotation, by_stem, report, pseudo=False)
-    for json_path, json_root, annotation in confident:
-        _attach(json_path, json_root, annotation, by_stem, report, pseudo=True)
-
-
-def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: dict[str, list[_Source]],
-            report: ImportReport, *, pseudo: bool) -> None:
-    """Attach one LabelMe file to its scan's view, or list it with the reason (see :func:`_match_labels`)."""
-    predicted = predicted_view(json_path) is not None
-    reason = "no scan with this file stem or imagePath"
-    if predicted:
-        reason = ("no scan matches this prediction: import the scan it was predicted from (give it as SRC); the "
-                  "image embedded in the file is a display rendering, not counts")
-    for stem, suffix_view in _label_keys(json_path, annotation):
-        candidates = by_stem.get(stem.lower(), [])
-        if not candidates:
-            continue
-        source = _pick(candidates, json_path, json_root)
-        if source is None:
-            reason = f"ambiguous: {len(candidates)} scans are named {stem}"
-            break
-        as_stored = source.stored_shape is not None and annotation.image_shape == source.stored_shape != source.scan.shape
-        if as_stored and not source.view_files:  # drawn on the one file as stored: every view it holds
-            reason = _attach_as_stored(json_path, annotation, source, pseudo=pseudo, predicted=predicted)
-            break
-        if suffix_view is None and annotation.view == "VIEW" and source.view_files:
-            suffix_view = source.view_named_by(stem, json_path)
-        view, reason = _target_view(source.scan, annotation.view, suffix_view)
-        if view is None:
-            break
-        if as_stored:  # drawn on one view's own file of a study's two, as stored
-            reason = _attach_as_stored(json_path, annotation, source, pseudo=pseudo, predicted=predicted, view=view)
-            break
-        if annotation.image_shape != source.scan.shape:
-            reason = (f"size mismatch: labels are for a {annotation.image_shape[0]}x{annotation.image_shape[1]} "
-                      f"image, {source.path.name} is {source.scan.shape[0]}x{source.scan.shape[1]}"
-                      + (f" as read ({source.stored_shape[0]}x{source.stored_shape[1]} as stored)"
-                         if source.stored_shape is not None else ""))
-            break
-        if view in source.annotations:
-            reason = f"{source.path.name} view {view} already has labels from {source.annotations[view][0]}"
-            if pseudo:
-                reason += " (a pseudo-label never replaces other labels)"
-            break
-        source.annotations[view] = (json_path, annotation)
-        if pseudo:
-            source.pseudo.add(view)
-        elif predicted:
-            source.corrected.add(view)
-        reason = ""
-        break
-    if reason:
-        report.unmatched_labels.append((str(json_path), reason))
-
-
-def _attach_as_stored(json_path: Path, annotation: Annotation, source: _Source, *, pseudo: bool, predicted: bool,
-                      view: str | None = None) -> str:
-    """Attach an outline drawn on the file as stored to a stood or split ``source`` (module docstring), each label
-    rasterised, turned and cut as the scan was (:meth:`_Source.read_frame`) and outlined again, so each view's mask
-    is exactly the part of the drawn one; a page's outline labels both views (an empty view: no lesion there);
-    ``view``: the one view whose own file it was drawn on (a study's two files). The reason it cannot be attached,
-    or ``""``."""
-    if view is None and annotation.view not in ("VIEW", *source.scan.view_names):
-        return f"annotation is for view {annotation.view}, drawn on {source.path.name} as stored (one image)"
-    targets = [view] if view else source.scan.view_names
-    taken = [name for name in targets if name in source.annotations]
-    if taken:
-        return f"{source.path.name} view {taken[0]} already has labels from {source.annotations[taken[0]][0]}"
-    shapes: dict[str, list] = {name: [] for name in targets}
-    for label in annotation.labels:
-        for name, mask in source.read_frame(annotation.filter([label]).to_mask(), view).items():
-            shapes[name] += mask_to_shapes(mask, label=label)
-    for name, found in shapes.items():
-        source.annotations[name] = (json_path, Annotation(found, source.scan.view(name).shape, view=name,
-                                                          image_path=annotation.image_path, flags=dict(annotation.flags)))
-        if pseudo:
-            source.pseudo.add(name)
-        elif predicted:
-            source.corrected.add(name)
-    return ""
-
-
-def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> dict[str, _Source]:
+def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> dict[str, ScanSource]:
     """The cases already in the data set (but ``skip``) as label candidates, named by their id and original stem.
 
     A corrected LabelMe file then finds its scan without the original folder being given again. A case whose
@@ -664,79 +258,12 @@ def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> di
                             and stored[0] == scan.shape[0] and max(column, stored[1] - column) == scan.shape[1]) else None
         named = case.meta.get(VIEW_SOURCES)
         view_files = {view: Path(str(f)) for view, f in named.items() if view in VIEW_NAMES} if isinstance(named, dict) else {}
-        found[case.case_id] = _Source(path=path, root=out, scan=scan, sha256=str(case.meta.get("sha256", "")),
+        found[case.case_id] = ScanSource(path=path, root=out, scan=scan, sha256=str(case.meta.get("sha256", "")),
                                       dicom=False, patient_id=case.patient_id, display_export=False,
                                       case_id=case.case_id, aliases=tuple(a for a in (case.case_id, original) if a),
                                       view_files=view_files, stood=stood, split_column=column,
                                       stored_shape=tuple(stored) if stood or column is not None else None)
     return found
-
-
-def _not_16_bit(scan: Scan) -> str:
-    """Why the views cannot be written as 16-bit DICOM counts unchanged (a joined study is kept as one), or ""."""
-    stack = np.stack(list(scan.views.values()))
-    if stack.dtype == np.int16 or stack.dtype in (np.uint8, np.uint16):
-        return ""
-    if stack.dtype.kind == "f" and not (np.isfinite(stack).all() and (np.rint(stack) == stack).all()):
-        return "its counts are not whole numbers, and one case is kept as 16-bit DICOM"
-    if stack.size and (stack.min() < 0 or stack.max() > np.iinfo(np.uint16).max):
-        return "its counts do not fit 16 bits (0-65535), and one case is kept as 16-bit DICOM"
-    return ""
-
-
-#: How ``orient`` reads a one-view file (:func:`_held`), in a warning's words.
-_HELD_WORDS: dict[str, str] = {"": "read as stored", HEAD_DOWN: "stored head-down", STOOD_OTHER_WAY: "stood the other way"}
-
-
-def _held(source: _Source, orient: Callable[[Scan], tuple[Scan, str]]) -> str:
-    """How ``orient`` reads ``source``'s one-view scan upright (``""``: as it is; one it cannot judge counts so)."""
-    try:
-        return orient(source.scan)[1]
-    except ScintisegError:
-        return ""
-
-
-def _joined(pair: list[_Source | None], known: dict, rule: str, report: ImportReport,
-            orient: Callable[[Scan], tuple[Scan, str]] | None = None) -> list[_Source]:
-    """A study's ANT and POST files (:func:`~scintiseg.io.view_pairs.find_view_pairs`) as one two-view source, or
-    the readable ones as they are: when one could not be read, when either is already a case of the data set (its
-    cases never change), or when the two cannot be one scan (a warning says why). With ``orient``, also when it
-    reads the two files otherwise, one alone and then the other (one exported head-down, or stood the other way):
-    the joined scan's views would disagree about the head, and a case records one turn for both (session 28)."""
-    ant, post = pair
-    if ant is None or post is None:
-        return [s for s in pair if s is not None]
-    if ant.sha256 in known or post.sha256 in known:
-        if known.get(ant.sha256) != known.get(post.sha256):  # either is a case of its own: keep them so
-            return [ant, post]
-    # (else both, or neither, are files of one joined case: joined again, they are that case's scan)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            scan = join_views(ant.scan, post.scan)
-        problem = _not_16_bit(scan)
-    except ScintisegError as exc:
-        problem = exc.problem
-    if not problem and orient is not None:
-        held = [_held(source, orient) for source in (ant, post)]
-        if held[0] != held[1]:
-            words = [_HELD_WORDS.get(how, how) for how in held]
-            problem = (f"the two files are not stored alike ({ant.path.name} {words[0]}, {post.path.name} {words[1]}); "
-                       "each is read on its own")
-    if problem:
-        report.warnings.append((str(ant.path), f"imported apart from {post.path.name} (its other view): {problem}"))
-        return [ant, post]
-    _recorded(report, ant.path, caught)
-    name = joined_name(ant.path, post.path)
-    patient_id = ant.patient_id
-    if not (ant.dicom and ant.scan.patient_id.strip()) and rule == "stem":
-        patient_id = name  # the study's name, not one view's file name
-    both_stood = bool(ant.stood) and (ant.stood, ant.stored_shape) == (post.stood, post.stored_shape)
-    return [_Source(path=ant.path, root=ant.root, scan=scan, sha256=ant.sha256, dicom=ant.dicom and post.dicom,
-                    patient_id=patient_id, display_export=ant.display_export or post.display_export,
-                    view_files={"ANT": ant.path, "POST": post.path},
-                    view_sha256={"ANT": ant.sha256, "POST": post.sha256}, name=name,
-                    stood=ant.stood if both_stood else "", stored_shape=ant.stored_shape if both_stood else None)]
 
 
 def _revision_path(out: Path, case: Case, view: str, kind: str = REVIEWED) -> str:
@@ -757,7 +284,7 @@ def _ordered_views(views: set[str]) -> list[str]:
     return sorted(views, key=VIEW_NAMES.index)
 
 
-def _updated_case(out: Path, case: Case, source: _Source, report: ImportReport) -> Case | None:
+def _updated_case(out: Path, case: Case, source: ScanSource, report: ImportReport) -> Case | None:
     """``case`` with the labels matched to it this run written; None when nothing changed.
 
     A person's outline for a view whose current labels rasterise to the same mask is left alone (a re-run
@@ -817,12 +344,12 @@ def _case_hashes(case: Case) -> list[str]:
     return [digest for digest in found if isinstance(digest, str) and digest]
 
 
-def _write_scan(source: _Source, target: Path, report: ImportReport) -> None:
+def _write_scan(source: ScanSource, target: Path, report: ImportReport) -> None:
     """The scan as the one DICOM file :func:`~scintiseg.io.dicom.write_dicom` makes (views, pixel size, ids)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         write_dicom(source.scan, target)
-    _recorded(report, source.path, caught)
+    recorded(report, source.path, caught)
 
 
 def _place_image(source: Path, target: Path, link: bool) -> bool:
@@ -919,18 +446,18 @@ def import_dataset(
         digest: c.case_id for c in manifest.cases for digest in _case_hashes(c)
     }
     taken = set() if manifest is None else {c.case_id for c in manifest.cases}
-    fresh: list[_Source] = []
-    existing_sources: dict[str, _Source] = {}
+    fresh: list[ScanSource] = []
+    existing_sources: dict[str, ScanSource] = {}
     root_of = dict(scan_files)
     groups = find_view_pairs(list(root_of)) if join else [(path,) for path in root_of]
     joined_cases = {} if manifest is None else {c.case_id: set(_case_hashes(c)) for c in manifest.cases}
     files = tqdm(groups, desc="importing", unit="scan", disable=not progress, leave=False)
     for group in files:
         if len(group) == 2:  # each file's view as its name or folder says, as prediction reads it
-            sources = _joined([_read_source(path, root_of[path], rule, report, "name", as_predicted=orient is not None)
+            sources = joined_sources([read_source(path, root_of[path], rule, report, "name", as_predicted=orient is not None)
                                for path in group], known, rule, report, orient)
         else:
-            sources = [s for s in [_read_source(group[0], root_of[group[0]], rule, report, as_predicted=orient is not None)]
+            sources = [s for s in [read_source(group[0], root_of[group[0]], rule, report, as_predicted=orient is not None)]
                        if s is not None]
         for source in sources:
             if source.sha256 in known:
@@ -949,7 +476,7 @@ def import_dataset(
             fresh.append(source)
 
     for source in fresh:  # before the labels: an outline drawn on a lying file follows the image's final turn
-        _judge(source, orient, report)
+        judge(source, orient, report)
     every_folder = [p.resolve() if p.is_dir() else p.resolve().parent for p in source_paths if p.exists()]
     if label_root is not None:
         every_folder.append(label_root.resolve())
@@ -957,7 +484,7 @@ def import_dataset(
     existing = dict(existing_sources)
     if json_files and manifest is not None:  # labels for cases imported earlier (the correction loop)
         existing.update(_dataset_sources(out, manifest, set(existing)))
-    _match_labels(json_files, fresh + list(existing.values()), read_root, report, threshold)
+    match_labels(json_files, fresh + list(existing.values()), read_root, report, threshold)
 
     for folder in ("images", "labels"):
         if (out / folder).is_dir():
