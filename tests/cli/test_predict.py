@@ -336,7 +336,12 @@ def test_a_studys_files_stored_otherwise_are_predicted_apart_each_read_as_it_sta
 
     (flags, found), (_, alone) = lesions("out"), lesions("alone")
     assert flag in flags and alone and found == alone
-    assert json.loads((tmp_path / "out" / "0123_ANT" / "report.json").read_text())["lesions"]
+    ant = json.loads((tmp_path / "out" / "0123_ANT" / "report.json").read_text())
+    assert ant["lesions"] and ant["input"]["read_apart"]["other_file"] == str(scans / "0123_POST.png")
+    apart = json.loads((tmp_path / "out" / "0123_POST" / "report.json").read_text())["input"]["read_apart"]
+    assert apart["other_file"] == str(scans / "0123_ANT.png") and apart["why"].startswith(said)
+    assert "read apart from its study's other view" in (tmp_path / "out" / "0123_POST" / "report.html").read_text()
+    assert "read_apart" not in json.loads((tmp_path / "alone" / "0123_POST" / "report.json").read_text())["input"]
 
 
 @pytest.mark.parametrize("layout", ["0123_{view}.png", "wholeBody{view}/0123.png"])

@@ -56,8 +56,11 @@ from scintiseg.scan import Scan
 
 #: Largest relative difference of the two views' pixel sizes that still joins them.
 SPACING_TOLERANCE = 0.01
+#: ``Scan.metadata`` key of a study's file read apart from its other view's file: ``{"other_file": path, "why":
+#: the reason}`` (set by batch prediction; report.json ``input.read_apart``).
+READ_APART_KEY = "read_apart"
 
-__all__ = ["SPACING_TOLERANCE", "find_view_pairs", "join_views", "joined_name"]
+__all__ = ["READ_APART_KEY", "SPACING_TOLERANCE", "find_view_pairs", "join_views", "joined_name"]
 
 
 def _pair_key(path: Path) -> tuple[tuple, str] | None:

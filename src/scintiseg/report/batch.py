@@ -54,7 +54,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
-from scintiseg.io.view_pairs import find_view_pairs, join_views, joined_name
+from scintiseg.io.view_pairs import READ_APART_KEY, find_view_pairs, join_views, joined_name
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.orientation import NO_UPRIGHT_HEAD_FLAG
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
@@ -218,6 +218,7 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
             joined = join_views(scans[pair[0]], scans[pair[1]])
         except ScintisegError as exc:
             tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {exc.problem}", file=sys.stderr)
+            _note_apart(pair, scans, exc.problem)
     if joined is None:
         return _predict_apart(pair, scans, unread, out, taken, model, settings, dicom)
     headless: list[str] = []
@@ -234,9 +235,10 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
         return [_failed(path, exc, start) for path in pair]
     if report is None:  # each file gets the head-down check alone
         taken.discard(name)
-        tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {headless[0]} shows no "
-                   "upright head where the other view does (a file stored head-down?); each view is read on its own",
-                   file=sys.stderr)
+        why = (f"{headless[0]} shows no upright head where the other view does (a file stored head-down?); each view "
+               "is read on its own")
+        tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {why}", file=sys.stderr)
+        _note_apart(pair, scans, why)
         return _predict_apart(pair, scans, unread, out, taken, model, settings, dicom)
     seconds = (time.perf_counter() - start) / 2
     return [
@@ -245,6 +247,14 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
                    view, seconds)
         for path, view in zip(pair, ("ANT", "POST"))
     ]
+
+
+def _note_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], why: str) -> None:
+    """Record in each file's scan that it is read apart from its other view's file, and why (report.json
+    ``input.read_apart``, the report page's source line), so the report says what the console said."""
+    for path, other in (pair, pair[::-1]):
+        if path in scans:
+            scans[path].metadata[READ_APART_KEY] = {"other_file": str(other), "why": why}
 
 
 def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dict[Path, ScintisegError], out: Path,

@@ -433,10 +433,15 @@ def _body_diagram(report: dict) -> str:
 
 
 def _source_text(summary: dict) -> str:
-    """The input file, or each view's file for a study stored as two files (escaped)."""
+    """The input file, or each view's file for a study stored as two files; for a study's file read apart from its
+    other view's file, that file and why (escaped)."""
     named = summary.get("view_sources")
     if isinstance(named, dict) and named:
         return "; ".join(f"{_e(view)}: {_e(path)}" for view, path in named.items())
+    apart = summary.get("read_apart")
+    if isinstance(apart, dict) and apart.get("other_file"):
+        return (f"{_e(summary.get('source'))}<br><small>read apart from its study's other view, "
+                f"{_e(apart['other_file'])}: {_e(apart.get('why', ''))}</small>")
     return _e(summary.get("source"))
 
 

@@ -29,7 +29,9 @@ and ``pairs``; session 21 ``lesions[].beside``; session 26 ``input.stood``, ``in
 :data:`scintiseg.io.layout.STOOD_TURNS`) or whose page of two views it split, with the file's rows and columns, so
 that what was drawn on the file as stored can be placed on the views; session 27 ``input.patient_orientation``, each
 view's patient directions from its DICOM header, as the view was read (turned and mirrored with it), and ``input.mirrored``, the views read with their columns
-reversed because the header said they were stored mirrored) keep the version, and a reader ignores keys it does not know.
+reversed because the header said they were stored mirrored; session 28 ``input.read_apart``, ``{"other_file",
+"why"}`` for a study's file predicted apart from its other view's file) keep the version, and a reader ignores keys it
+does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -43,14 +45,16 @@ from scintiseg import __version__
 from scintiseg.io import SPLIT_COLUMN
 from scintiseg.io.layout import STOOD_KEY, STORED_SHAPE_KEY
 from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
+from scintiseg.io.view_pairs import READ_APART_KEY
 from scintiseg.predict.bsi import soloway_grade
 from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
 from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
 
-#: The reader's records of a file read turned, split (:mod:`scintiseg.io.layout`) or mirrored back, and the patient
-#: directions its DICOM header gave (:mod:`scintiseg.io.patient_sides`), copied into ``input``.
-READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_KEY, ORIENTATION_KEY)
+#: The reader's records of a file read turned, split (:mod:`scintiseg.io.layout`) or mirrored back, the patient
+#: directions its DICOM header gave (:mod:`scintiseg.io.patient_sides`), and a study's file read apart from its other
+#: view's file (:data:`scintiseg.io.view_pairs.READ_APART_KEY`), copied into ``input``.
+READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_KEY, ORIENTATION_KEY, READ_APART_KEY)
 
 DEFINITIONS = {
     "coordinates": ("pixel (row, col) of the view as read (POST as acquired, not mirrored to ANT; a file stood, split "
