@@ -342,6 +342,7 @@ def test_a_studys_files_stored_otherwise_are_predicted_apart_each_read_as_it_sta
     assert apart["other_file"] == str(scans / "0123_ANT.png") and apart["why"].startswith(said)
     assert "read apart from its study's other view" in (tmp_path / "out" / "0123_POST" / "report.html").read_text()
     assert "read_apart" not in json.loads((tmp_path / "alone" / "0123_POST" / "report.json").read_text())["input"]
+    assert ant["patient"]["id"] == json.loads((tmp_path / "out" / "0123_POST" / "report.json").read_text())["patient"]["id"] == "0123"
 
 
 @pytest.mark.parametrize("layout", ["0123_{view}.png", "wholeBody{view}/0123.png"])

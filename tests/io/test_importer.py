@@ -820,6 +820,7 @@ def test_a_studys_two_files_only_one_of_them_lying_are_two_cases_each_read_right
     assert path.endswith("S1_ANT.png") and "S1_POST.png lying on its side (150 x 600 as stored)" in message
     assert report.stood == [(str(scans / "S1_POST.png"), QUARTER_COUNTERCLOCKWISE if other_way else QUARTER_CLOCKWISE)]
     manifest = load_manifest(out)
+    assert manifest.case("S1_ANT").patient_id == manifest.case("S1_POST").patient_id == "S1"  # one patient: one split
     scan, masks = load_case(out, manifest.case("S1_ANT"))
     assert np.array_equal(next(iter(scan.views.values())), ant) and not masks and STOOD_KEY not in manifest.case("S1_ANT").meta
     scan, masks = load_case(out, manifest.case("S1_POST"))

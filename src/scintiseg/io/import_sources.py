@@ -272,6 +272,14 @@ def _not_16_bit(scan: Scan) -> str:
     return ""
 
 
+def _study_patient(source: ScanSource, rule: str, name: str) -> str:
+    """The patient of one file of a study named ``name``: its DICOM Patient ID, else, where the patient comes from the
+    file name (``rule`` ``"stem"``), the study's name rather than one view's file name."""
+    if not (source.dicom and source.scan.patient_id.strip()) and rule == "stem":
+        return name
+    return source.patient_id
+
+
 #: How ``orient`` reads a one-view file (:func:`_held`), in a warning's words.
 _HELD_WORDS: dict[str, str] = {"": "read as stored", HEAD_DOWN: "stored head-down", STOOD_OTHER_WAY: "stood the other way"}
 
@@ -285,12 +293,14 @@ def _held(source: ScanSource, orient: Callable[[Scan], tuple[Scan, str]]) -> str
 
 
 def joined_sources(pair: list[ScanSource | None], known: dict, rule: str, report: ImportReport,
-            orient: Callable[[Scan], tuple[Scan, str]] | None = None) -> list[ScanSource]:
+                   orient: Callable[[Scan], tuple[Scan, str]] | None = None) -> list[ScanSource]:
     """A study's ANT and POST files (:func:`~scintiseg.io.view_pairs.find_view_pairs`) as one two-view source, or
     the readable ones as they are: when one could not be read, when either is already a case of the data set (its
     cases never change), or when the two cannot be one scan (a warning says why). With ``orient``, also when it
     reads the two files otherwise, one alone and then the other (one exported head-down, or stood the other way):
-    the joined scan's views would disagree about the head, and a case records one turn for both (session 28)."""
+    the joined scan's views would disagree about the head, and a case records one turn for both (session 28). Two
+    files imported apart keep one patient, the study's name, where the patient comes from the file name (``rule``
+    ``"stem"``, a file without a DICOM Patient ID), as joined they would: a split keeps them in one subset."""
     ant, post = pair
     if ant is None or post is None:
         return [s for s in pair if s is not None]
@@ -311,14 +321,14 @@ def joined_sources(pair: list[ScanSource | None], known: dict, rule: str, report
             words = [_HELD_WORDS.get(how, how) for how in held]
             problem = (f"the two files are not stored alike ({ant.path.name} {words[0]}, {post.path.name} {words[1]}); "
                        "each is read on its own")
+    name = joined_name(ant.path, post.path)
     if problem:
         report.warnings.append((str(ant.path), f"imported apart from {post.path.name} (its other view): {problem}"))
+        for source in (ant, post):
+            source.patient_id = _study_patient(source, rule, name)
         return [ant, post]
     recorded(report, ant.path, caught)
-    name = joined_name(ant.path, post.path)
-    patient_id = ant.patient_id
-    if not (ant.dicom and ant.scan.patient_id.strip()) and rule == "stem":
-        patient_id = name  # the study's name, not one view's file name
+    patient_id = _study_patient(ant, rule, name)
     both_stood = bool(ant.stood) and (ant.stood, ant.stored_shape) == (post.stood, post.stored_shape)
     return [ScanSource(path=ant.path, root=ant.root, scan=scan, sha256=ant.sha256, dicom=ant.dicom and post.dicom,
                     patient_id=patient_id, display_export=ant.display_export or post.display_export,

@@ -251,10 +251,15 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
 
 def _note_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], why: str) -> None:
     """Record in each file's scan that it is read apart from its other view's file, and why (report.json
-    ``input.read_apart``, the report page's source line), so the report says what the console said."""
+    ``input.read_apart``, the report page's source line), so the report says what the console said; and, as
+    :func:`~scintiseg.io.view_pairs.join_views` names a joined study's patient, both files' patient the study's
+    name unless both files' headers give a study (the two reports name one patient)."""
+    header_ids = all(path in scans and scans[path].study_uid for path in pair)
     for path, other in (pair, pair[::-1]):
         if path in scans:
             scans[path].metadata[READ_APART_KEY] = {"other_file": str(other), "why": why}
+            if not header_ids:
+                scans[path].patient_id = joined_name(*pair)
 
 
 def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dict[Path, ScintisegError], out: Path,
