@@ -536,6 +536,32 @@ def test_a_dicom_study_in_two_files_keeps_its_patient_and_study(tmp_path):
     assert np.array_equal(scan.views["POST"], _counts(2))
 
 
+def test_a_lone_file_named_for_its_view_is_that_view_as_prediction_reads_it(tmp_path):
+    """``0123_POST.png`` with no anterior file beside it: prediction reads it as POST (by its name; mirrored for a
+    model of ANT-oriented input), so the case holds POST, written as the one DICOM file of that view, and its outline
+    lands on it; before, the case held the picture as ``VIEW``, which training reads as an anterior view.
+    ``--as-stored`` (no judgement) keeps the file and its unnamed view."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    post = _counts(3)
+    write_png16(post, scans / "0123_POST.png")
+    spot = np.zeros(post.shape, dtype=bool)
+    spot[10:16, 5:9] = True
+    write_labelme(Annotation.from_mask(spot), scans / "0123_POST.json")
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out, orient=lambda scan: (scan, ""))
+    assert [c.case_id for c in report.added] == ["0123_POST"] and report.unmatched_labels == []
+    case = load_manifest(out).case("0123_POST")
+    scan, masks = load_case(out, case)
+    assert case.image.endswith(".dcm") and scan.view_names == ["POST"]
+    assert np.array_equal(scan.view("POST"), post) and np.array_equal(masks["POST"], spot)
+    assert check_dataset(out).valid
+    stored = import_dataset([scans], tmp_path / "as_stored", orient=None)
+    case = load_manifest(tmp_path / "as_stored").case("0123_POST")
+    assert case.image.endswith(".png") and load_case(tmp_path / "as_stored", case)[0].view_names == ["VIEW"]
+    assert stored.unmatched_labels == []
+
+
 def test_two_files_that_cannot_be_one_scan_stay_two_cases_with_one_warning(tmp_path):
     scans = tmp_path / "scans"
     scans.mkdir()

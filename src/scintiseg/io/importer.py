@@ -86,6 +86,11 @@ check`` passes:
 * **Case ids**: the file stem reduced to ``[A-Za-z0-9._-]``; when taken, ``<folder>_<stem>``, then
   ``-2``, ``-3``, ... in walk order.
 
+* **A view named by the file's name** (with ``orient``): a one-view file whose header names no view is the view its
+  name or folder says (``0123_POST.png``; :func:`scintiseg.io.read_scan` ``view="name"``), as prediction reads it, and
+  such a file is written as the one DICOM file of that view, so the data set reads it back named (session 28; before,
+  a lone ``*_POST.png`` was a ``VIEW`` case, read by training as an anterior view). A study's two files were
+  already so named (joined, or imported apart).
 * **Scans stored head-down** (with ``orient``, which ``scintiseg dataset import`` gives: the region network's
   judgement, :func:`scintiseg.predict.pipeline.read_upright`, as prediction reads a scan): the image is still
   copied as stored and its outlines written as given, and the case records ``meta["read_turned"] = "head_down"``
@@ -457,7 +462,8 @@ def import_dataset(
             sources = joined_sources([read_source(path, root_of[path], rule, report, "name", as_predicted=orient is not None)
                                for path in group], known, rule, report, orient)
         else:
-            sources = [s for s in [read_source(group[0], root_of[group[0]], rule, report, as_predicted=orient is not None)]
+            sources = [s for s in [read_source(group[0], root_of[group[0]], rule, report,
+                                               "name" if orient is not None else None, as_predicted=orient is not None)]
                        if s is not None]
         for source in sources:
             if source.sha256 in known:
@@ -492,7 +498,8 @@ def import_dataset(
     views_of: dict[str, list[str]] = {}
     for source in tqdm(fresh, desc="writing", unit="case", disable=not progress, leave=False):
         written = (any(source.scan.metadata.get(k) for k in ("interfile", "data_file")) or bool(source.view_files)
-                   or source.stored_shape is not None or bool(source.scan.metadata.get(MIRRORED_KEY)))
+                   or source.stored_shape is not None or bool(source.scan.metadata.get(MIRRORED_KEY))
+                   or bool(source.scan.metadata.get("view_from_name")))
         suffix = DICOM_SUFFIX if source.dicom or written else source.path.name[len(scan_stem(source.path)):].lower()
         image = f"images/{source.case_id}{suffix}"
         if written:  # a header and its data file (Interfile, MetaImage), a study's two files, a file stood, split or mirrored back
