@@ -89,8 +89,8 @@ check`` passes:
 * **A view named by the file's name** (with ``orient``): a one-view file whose header names no view is the view its
   name or folder says (``0123_POST.png``; :func:`scintiseg.io.read_scan` ``view="name"``), as prediction reads it, and
   such a file is written as the one DICOM file of that view, so the data set reads it back named (session 28; before,
-  a lone ``*_POST.png`` was a ``VIEW`` case, read by training as an anterior view). A study's two files were
-  already so named (joined, or imported apart).
+  a lone ``*_POST.png`` was a ``VIEW`` case, read by training as an anterior view). The same holds for a study's two
+  files imported apart (before, each picture was copied and read back as ``VIEW``); joined, they were always named.
 * **Scans stored head-down** (with ``orient``, which ``scintiseg dataset import`` gives: the region network's
   judgement, :func:`scintiseg.predict.pipeline.read_upright`, as prediction reads a scan): the image is still
   copied as stored and its outlines written as given, and the case records ``meta["read_turned"] = "head_down"``
