@@ -26,7 +26,11 @@ check`` passes:
   ``meta["view_sources"]`` and ``meta["view_sha256"]`` name and fingerprint each view's file. A LabelMe file
   named after one view's file (``0123_ANT.json``, ``wholeBodyPOST/0001.json``) is that view's. Two files stay
   two cases (one-view, as before) when either is already a case of the data set, when they cannot be one scan
-  (other matrices or pixel sizes: a warning says why) or with ``join=False`` (``--no-join-views``).
+  (other matrices or pixel sizes, one holding the body lying and the other standing: a warning says why), when
+  ``orient`` reads them otherwise, one alone and then the other (session 28: one stored head-down, or stood the
+  other way; joined, a case records one turn for both views), or with ``join=False`` (``--no-join-views``). Two
+  files read apart keep the study's patient (``0123``) where the patient comes from the file name, so a split
+  keeps them together, and each is named the view its name says.
 * **Labels**: every ``.json`` file under the sources and under ``labels_dir`` is a LabelMe candidate,
   read with :func:`scintiseg.io.labelme.read_labelme`. It belongs to a scan when its file stem, or the stem
   of its ``imagePath``, is the scan's file stem, optionally followed by ``_ANT`` or ``_POST`` (any case),
