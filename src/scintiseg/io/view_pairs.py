@@ -60,7 +60,7 @@ SPACING_TOLERANCE = 0.01
 #: the reason}`` (set by batch prediction; report.json ``input.read_apart``).
 READ_APART_KEY = "read_apart"
 
-__all__ = ["READ_APART_KEY", "SPACING_TOLERANCE", "find_view_pairs", "join_views", "joined_name"]
+__all__ = ["READ_APART_KEY", "SPACING_TOLERANCE", "find_view_pairs", "join_views", "joined_name", "study_patient"]
 
 
 def _pair_key(path: Path) -> tuple[tuple, str] | None:
@@ -123,6 +123,16 @@ def joined_name(ant: str | Path, post: str | Path) -> str:
     if words_besides_view(ant) == words_besides_view(post):
         return stem_without_view(ant) or ant.parent.name or "scan"
     return f"{ant.stem}+{post.stem}"
+
+
+def study_patient(ant: Scan, post: Scan) -> str | None:
+    """The patient a study's two files name together when their headers give no study: what the two file names
+    share (:func:`joined_name`); None when both headers give a study (each file's Patient ID stands) or a scan has
+    no file. :func:`join_views` names the joined scan's patient so, and batch prediction the two scans of files it
+    reads apart."""
+    if (ant.study_uid and post.study_uid) or not (ant.source and post.source):
+        return None
+    return joined_name(ant.source, post.source)
 
 
 def _how_held(scan: Scan) -> str:
@@ -189,7 +199,7 @@ def join_views(ant: Scan, post: Scan) -> Scan:
     mirrored = [view for view, one in (("ANT", ant), ("POST", post)) if view in (one.metadata.get(MIRRORED_KEY) or [])]
     if mirrored:
         metadata[MIRRORED_KEY] = mirrored
-    patient_id = ant.patient_id if header_ids or not (ant.source and post.source) else joined_name(ant.source, post.source)
+    patient_id = study_patient(ant, post) or ant.patient_id
     return Scan(views={"ANT": a, "POST": p}, pixel_spacing=ant.pixel_spacing, patient_id=patient_id,
                 patient_name=ant.patient_name or post.patient_name, study_uid=ant.study_uid or post.study_uid,
                 series_uid=ant.series_uid, source=ant.source, metadata=metadata)

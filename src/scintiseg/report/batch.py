@@ -54,7 +54,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
-from scintiseg.io.view_pairs import READ_APART_KEY, find_view_pairs, join_views, joined_name
+from scintiseg.io.view_pairs import READ_APART_KEY, find_view_pairs, join_views, joined_name, study_patient
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.orientation import NO_UPRIGHT_HEAD_FLAG
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
@@ -250,16 +250,14 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
 
 
 def _note_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], why: str) -> None:
-    """Record in each file's scan that it is read apart from its other view's file, and why (report.json
-    ``input.read_apart``, the report page's source line), so the report says what the console said; and, as
-    :func:`~scintiseg.io.view_pairs.join_views` names a joined study's patient, both files' patient the study's
-    name unless both files' headers give a study (the two reports name one patient)."""
-    header_ids = all(path in scans and scans[path].study_uid for path in pair)
+    """Record in each file's scan (both were read) that it is read apart from its other view's file, and why
+    (report.json ``input.read_apart``, the report page's source line), so the report says what the console said; and
+    name both scans' patient as :func:`~scintiseg.io.view_pairs.join_views` names a joined study's (the two reports
+    name one patient)."""
+    patient = study_patient(scans[pair[0]], scans[pair[1]])
     for path, other in (pair, pair[::-1]):
-        if path in scans:
-            scans[path].metadata[READ_APART_KEY] = {"other_file": str(other), "why": why}
-            if not header_ids:
-                scans[path].patient_id = joined_name(*pair)
+        scans[path].metadata[READ_APART_KEY] = {"other_file": str(other), "why": why}
+        scans[path].patient_id = patient or scans[path].patient_id
 
 
 def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dict[Path, ScintisegError], out: Path,
