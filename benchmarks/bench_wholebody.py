@@ -66,6 +66,10 @@ change; the pipeline does not do it (docs/robustness.md, "A second look at each 
 ``--counts LOW HIGH`` (phantom mode) draws each scan's total counts per view from ``[LOW, HIGH]`` instead of the
 profile's range, the same patients otherwise: whether a miss is the noise's or the model's (docs/predict.md,
 "What the aim asks of the lesion model").
+
+``--disc-fraction LOW HIGH`` (phantom mode) draws each patient's disc gaps (``AnatomyConfig.disc_fraction``) from
+``[LOW, HIGH]``, the same patients otherwise: whether a column of vertebral bodies standing apart is called
+(docs/robustness.md, "An independently built phantom").
 """
 
 from __future__ import annotations
@@ -588,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure-nm1", default=None, help="PNG of NM1 with the false-positive sites")
     parser.add_argument("--flip-tta", action="store_true",
                         help="average the network's logits with those of the mirrored input (FlipEngine)")
+    parser.add_argument("--disc-fraction", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
+                        help="share of each vertebral level left to its disc, drawn from [LOW, HIGH] (profile's: off)")
     parser.add_argument("--counts", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                         help="total counts per view drawn from [LOW, HIGH] instead of the profile's range")
     args = parser.parse_args(argv)
@@ -623,6 +629,8 @@ def main(argv: list[str] | None = None) -> int:
     config = profile(args.profile)
     if args.counts is not None:
         config = replace(config, camera=replace(config.camera, counts=tuple(args.counts)))
+    if args.disc_fraction is not None:
+        config = replace(config, anatomy=replace(config.anatomy, disc_fraction=tuple(args.disc_fraction)))
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}
     bsi_true, bsi_pred, scores, bone_scores, positive, seconds = [], [], [], [], [], []

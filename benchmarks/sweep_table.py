@@ -7,12 +7,14 @@
 ``RESULTS_DIR`` holds, per model ``NAME``, ``NAME.nm1.json`` (``bench_wholebody.py --source nm1 --nm1-cases 30
 --nm1-negatives 30``), ``NAME.phantom.json`` (``--patients 100 --profile default``) and ``NAME.crops.json`` (the
 ``triage.json`` of ``scintiseg predict CROPS/jpeg --labels CROPS/labels.csv`` on the BS-80K-like region crops of
-``benchmarks/make_region_crops.py``), any of them, as ``scripts/gpu_sweep.sh`` writes them. One row per model,
+``benchmarks/make_region_crops.py``) and ``NAME.independent.json`` (``bench_independent.py``: the phantom built
+without reading scintiseg's), any of them, as ``scripts/gpu_sweep.sh`` writes them. One row per model,
 the columns of the tables in docs/robustness.md: NM1 false positives per view, sensitivity and triage AUC; phantom
 BSI r with its 95 % bootstrap interval, MAE, triage AUC, false positives per view, and the share of lesions of
 apparent contrast 1.5-2 found (what the BSI aim asks of a model, docs/predict.md "What the aim asks of the lesion
 model"); the region crops' triage AUC and the specificity of "a lesion found" on them (docs/predict.md "Region
-crops"). A missing file leaves its columns as ``-``.
+crops"); the independent phantom's false positives per lesion-free view and sensitivity per lesion-view
+(docs/robustness.md, "An independently built phantom"). A missing file leaves its columns as ``-``.
 
 A row is marked **both** when it beats the reference row (``--reference``, default ``shipped``) on NM1 false
 positives per view and on phantom BSI r at once: no CPU fine-tune so far has (docs/robustness.md), so such a
@@ -34,9 +36,10 @@ from pathlib import Path
 #: The apparent-contrast bin the BSI aim needs found (docs/predict.md).
 FAINT_BIN = "1.5-2.0"
 COLUMNS = ("model", "NM1 FP / view", "NM1 sens.", "NM1 triage AUC", "phantom BSI r (95 % CI)", "MAE",
-           "triage AUC", "phantom FP / view", f"found, {FAINT_BIN}", "crops AUC", "crops spec.", "")
+           "triage AUC", "phantom FP / view", f"found, {FAINT_BIN}", "crops AUC", "crops spec.",
+           "indep. FP / view", "indep. sens.", "")
 #: The result files of one model: ``NAME.<kind>.json``.
-KINDS = ("nm1", "phantom", "crops")
+KINDS = ("nm1", "phantom", "crops", "independent")
 
 
 def read_results(folder: Path) -> dict[str, dict[str, dict]]:
@@ -56,6 +59,7 @@ def read_results(folder: Path) -> dict[str, dict[str, dict]]:
 def row_numbers(result: dict[str, dict]) -> dict[str, float | None]:
     """The numbers a row shows (None where its file is missing)."""
     nm1, phantom, crops = result.get("nm1"), result.get("phantom"), result.get("crops")
+    independent = result.get("independent")
     faint = (phantom or {}).get("sensitivity", {}).get("by_contrast", {}).get(FAINT_BIN, {})
     bsi = (phantom or {}).get("bsi", {})
     ci = bsi.get("pearson_r_ci95") or [None, None]
@@ -69,6 +73,8 @@ def row_numbers(result: dict[str, dict]) -> dict[str, float | None]:
         "faint_found": faint.get("found"), "faint_all": faint.get("lesions"),
         "crops_auc": crops.get("triage_auc") if crops else None,
         "crops_spec": (crops.get("operating_point") or {}).get("specificity") if crops else None,
+        "ind_fp": independent["false_positives"]["per_view_lesion_free"] if independent else None,
+        "ind_sens": independent["sensitivity"]["per_view"] if independent else None,
     }
 
 
@@ -94,7 +100,7 @@ def table(results: dict[str, dict[str, dict]], reference: str = "shipped") -> st
         mark = "**both**" if ref is not None and name != reference and beats(r, ref) else ""  # as marked()
         cells = [name, _fmt(r["nm1_fp"]), _fmt(r["nm1_sens"]), _fmt(r["nm1_auc"], 3), _fmt(r["r"], 3) + ci,
                  _fmt(r["mae"], 3), _fmt(r["auc"], 3), _fmt(r["fp"]), faint, _fmt(r["crops_auc"], 3),
-                 _fmt(r["crops_spec"]), mark]
+                 _fmt(r["crops_spec"]), _fmt(r["ind_fp"]), _fmt(r["ind_sens"], 3), mark]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -117,7 +123,8 @@ def pick(results: dict[str, dict[str, dict]], k: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, help="folder of NAME.nm1.json / NAME.phantom.json / NAME.crops.json")
+    parser.add_argument("results", type=Path,
+                        help="folder of NAME.nm1.json / NAME.phantom.json / NAME.crops.json / NAME.independent.json")
     parser.add_argument("--reference", default="shipped", help="row the others are marked against")
     parser.add_argument("--out", type=Path, help="write the table here as well")
     parser.add_argument("--pick", type=int, metavar="K", help="print the K names with the fewest NM1 FP / view")

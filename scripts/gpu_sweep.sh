@@ -30,6 +30,7 @@
 # randomised-sites": the two kinds of miss of docs/predict.md, faint lesions and conspicuous ones where the
 # look-alikes sit], GENERATOR_WORKERS per run [6], SEED [2040], PICK (checkpoints scored on the phantom) [6],
 # EVAL_JOBS [cores / 2, at least 1], PHANTOM_PATIENTS [100], NM1_CASES [30] (and as many lesion-free hybrids),
+# INDEPENDENT_PATIENTS [20] (of benchmarks/independent_phantom.py, each with its lesion-free twin),
 # GAIN_JITTER [0.3; 0 for none],
 # TRAIN_ARGS (appended to every `scintiseg train`; a later option wins: e.g. "--pool-patients 256 --lr 1e-4").
 #
@@ -55,6 +56,7 @@ jobs=${EVAL_JOBS:-$(( cores / 2 > 0 ? cores / 2 : 1 ))}
 shipped=src/scintiseg/weights/phantom_lesions.pt
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export PYTHON_BIN=$python PHANTOM_PATIENTS=${PHANTOM_PATIENTS:-100} NM1_CASES=${NM1_CASES:-30} EVAL_DIR=$work/eval
+export INDEPENDENT_PATIENTS=${INDEPENDENT_PATIENTS:-20}
 export CROPS_DIR=$work/crops
 mkdir -p "$work/eval" "$results" || exit 2
 
@@ -101,8 +103,14 @@ for profile in $profiles; do
 done
 echo "$(wc -l <"$models") models to score, $jobs at a time"
 
-score() {  # NAME MODEL KIND: one bench_wholebody run (or, for crops, one predict --labels), its JSON in EVAL_DIR
+score() {  # NAME MODEL KIND: one bench_wholebody run (crops: one predict --labels; independent: bench_independent)
   local name=$1 model=$2 kind=$3 args
+  if [ "$kind" = independent ]; then  # the phantom built without reading scintiseg's (docs/robustness.md)
+    "$PYTHON_BIN" benchmarks/bench_independent.py --patients "$INDEPENDENT_PATIENTS" --model "$model" --threads 1 \
+      --json-out "$EVAL_DIR/$name.independent.json" >"$EVAL_DIR/$name.independent.txt" 2>&1 \
+      || echo "scoring $name on independent failed: $EVAL_DIR/$name.independent.txt"
+    return
+  fi
   if [ "$kind" = crops ]; then  # the region crops' triage.json is the result; the 500 reports are not kept
     "$PYTHON_BIN" -m scintiseg predict "$CROPS_DIR/jpeg" --model "$model" --engine torch --labels "$CROPS_DIR/labels.csv" \
       --out "$EVAL_DIR/$name.crops.d" --quiet --no-dicom >"$EVAL_DIR/$name.crops.txt" 2>&1 \
@@ -123,11 +131,13 @@ score() {  # NAME MODEL KIND: one bench_wholebody run (or, for crops, one predic
 export -f score
 
 # 3. Every model on NM1 (seconds each), then the PICK with the fewest NM1 false positives (and the shipped
-#    model) on the phantom (minutes each) and on the region crops (seconds each).
+#    model) on the phantom (minutes each), on the region crops (seconds each) and on the independent phantom
+#    (about a minute each: does it call what another generator draws as normal, a beaded lumbar column?).
 awk '{print $1, $2, "nm1"}' "$models" | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
 { echo shipped; "$python" benchmarks/sweep_table.py "$work/eval" --pick "$(( ${PICK:-6} + 1 ))"; } | sort -u >"$work/picked.txt"
 "$python" benchmarks/make_region_crops.py --out "$CROPS_DIR" >"$work/crops.txt" 2>&1 || echo "no crops: $work/crops.txt"
-awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "phantom"; print $1, $2, "crops"}' "$work/picked.txt" "$models" \
+awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "phantom"; print $1, $2, "crops"; print $1, $2, "independent"}' \
+  "$work/picked.txt" "$models" \
   | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
 
 # 4. The table, everything measured in one archive, and the checkpoints worth keeping.

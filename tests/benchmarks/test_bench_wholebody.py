@@ -7,6 +7,7 @@ counts per view, by learned region, on hot spots and per recurring site are know
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -245,6 +246,26 @@ def test_counts_option_replaces_only_the_profiles_count_range(bench, monkeypatch
     base = bench.profile("default")
     assert seen[0].camera.counts == (2e7, 4e7) and base.camera.counts != (2e7, 4e7)
     assert seen[0].lesions == base.lesions and seen[0].anatomy == base.anatomy  # the same patients otherwise
+
+
+def test_disc_fraction_option_replaces_only_the_profiles_disc_gaps(bench, monkeypatch):
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def generate(seed, config, **kwargs):
+        seen.append(config)
+        raise Stop
+
+    monkeypatch.setattr(bench, "generate_patient", generate)
+    monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
+    with pytest.raises(Stop):
+        bench.main(["--patients", "1", "--profile", "default", "--disc-fraction", "0.3", "0.3"])
+    base = bench.profile("default")
+    assert seen[0].anatomy.disc_fraction == (0.3, 0.3) and base.anatomy.disc_fraction != (0.3, 0.3)
+    assert replace(seen[0].anatomy, disc_fraction=base.anatomy.disc_fraction) == base.anatomy
+    assert seen[0].camera == base.camera and seen[0].lesions == base.lesions  # the same patients otherwise
 
 
 def test_bone_contrast_reads_the_lesions_own_bone_not_the_soft_tissue_beside_it(bench):

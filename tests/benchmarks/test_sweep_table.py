@@ -31,6 +31,12 @@ def crops_result(auc: float, specificity: float) -> dict:
     return {"triage_auc": auc, "operating_point": {"sensitivity": 0.6, "specificity": specificity}}
 
 
+def independent_result(fp_free: float, sensitivity: float) -> dict:
+    """The keys of ``bench_independent.py --json-out`` the table reads."""
+    return {"false_positives": {"per_view_lesion_free": fp_free, "per_view_with_lesions": 9.9},
+            "sensitivity": {"per_view": sensitivity}}
+
+
 def write(folder, name, kind, result) -> None:
     (folder / f"{name}.{kind}.json").write_text(json.dumps(result))
 
@@ -42,6 +48,7 @@ def results(tmp_path):
     write(tmp_path, "better", "nm1", nm1_result(0.9, 0.70))        # fewer NM1 FP and a higher r: marked
     write(tmp_path, "better", "phantom", phantom_result(0.870, 20, 40))
     write(tmp_path, "better", "crops", crops_result(0.877, 1.0))
+    write(tmp_path, "better", "independent", independent_result(1.11, 0.199))
     write(tmp_path, "noisy", "nm1", nm1_result(3.5, 0.80))         # higher r, more NM1 FP: not marked
     write(tmp_path, "noisy", "phantom", phantom_result(0.900))
     write(tmp_path, "nm1only", "nm1", nm1_result(0.9, 0.75))       # not scored on the phantom yet
@@ -56,7 +63,8 @@ def test_a_row_is_marked_only_when_it_beats_the_reference_on_both_counts(sweep, 
     assert rows["better"].rstrip(" |").endswith("**both**")
     assert "**both**" not in rows["noisy"] and "**both**" not in rows["nm1only"]
     assert "20/40 (0.50)" in rows["better"] and "0.870 (0.820-0.920)" in rows["better"]
-    assert "| 0.877 | 1.00 |" in rows["better"] and rows["shipped"].count(" - ") == 2  # no crops file: empty
+    assert "| 0.877 | 1.00 | 1.11 | 0.199 |" in rows["better"]  # the lesion-free views' false positives
+    assert rows["shipped"].count(" - ") == 4  # no crops or independent file: empty
     assert rows["nm1only"].count(" - ") >= 5  # its phantom columns are empty, not zero
     assert sweep.marked(sweep.read_results(results)) == ["better"]
 

@@ -8,7 +8,7 @@ import pytest
 
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.phantom.anatomy import UPTAKE, _Builder, build_anatomy, sample_body, spine_uptake
-from scintiseg.phantom.config import RANDOMISED_ANATOMY, SHIFTED_ANATOMY, AnatomyConfig, PhantomConfig
+from scintiseg.phantom.config import DISC_FRACTION, RANDOMISED_ANATOMY, SHIFTED_ANATOMY, AnatomyConfig, PhantomConfig
 from scintiseg.phantom.patient import patient_grid
 from scintiseg.phantom.primitives import Grid
 from scintiseg.phantom.regions import BONE_NAMES, REGION_IDS
@@ -16,7 +16,7 @@ from scintiseg.phantom.regions import BONE_NAMES, REGION_IDS
 PROBE = Grid(1024, 256, 1, 2.26, 2.26, 10.0)
 #: Each randomiser field -> the value the ``randomised`` profile gives it (default = off).
 RANDOMISER_FIELDS = ["trunk_width", "p_breasts", "head_tilt_deg", "head_flexion_deg", "p_scoliosis", "kyphosis_deg",
-                     "elastic_mm", "bone_thickness", "bone_size_sd", "proportion_sd", "uptake_group_sd"]
+                     "elastic_mm", "bone_thickness", "bone_size_sd", "proportion_sd", "uptake_group_sd", "disc_fraction"]
 
 
 def _bodies(cfg: AnatomyConfig, n: int = 300):
@@ -41,6 +41,7 @@ def test_each_randomiser_respects_its_range(cfg):
     assert {b.arm_position for b in bodies} == {k for k, v in cfg.arm_positions.items() if v > 0}
     assert all(inside(b.head_tilt_deg, cfg.head_tilt_deg) and inside(b.head_flexion_deg, cfg.head_flexion_deg) for b in bodies)
     assert all(inside(b.kyphosis_deg, cfg.kyphosis_deg) and inside(b.bone_thickness, cfg.bone_thickness) for b in bodies)
+    assert all(inside(b.disc_fraction, cfg.disc_fraction) for b in bodies)
     breasts = [b for b in bodies if b.breast_ml > 0]
     assert all(b.sex == "female" and inside(b.breast_ml, cfg.breast_ml) for b in breasts)
     females = sum(b.sex == "female" for b in bodies)
@@ -93,6 +94,7 @@ def test_default_anatomy_has_every_randomiser_off():
         assert body.head_tilt_deg == 0.0 and body.head_flexion_deg == 0.0 and body.kyphosis_deg == 0.0
         assert body.scoliosis_cobb_deg == 0.0 and body.elastic_waves == [] and body.proportions == {}
         assert body.uptake_groups == {} and body.arm_position != "raised"
+        assert body.disc_fraction == DISC_FRACTION
 
 
 def test_switching_a_randomiser_on_changes_only_what_it_moves():
@@ -111,6 +113,9 @@ def test_switching_a_randomiser_on_changes_only_what_it_moves():
         assert femur_same == (name not in affects_femur), name
         if name in ("head_tilt_deg", "head_flexion_deg"):
             assert not np.array_equal(changed.bone("skull").block.occupancy, default.bone("skull").block.occupancy)
+        if name == "disc_fraction":
+            assert changed.bone("L3").body["half_height"] < default.bone("L3").body["half_height"]
+            assert changed.bone("L3").body["centre"] == default.bone("L3").body["centre"]
         if name in ("p_scoliosis", "kyphosis_deg"):
             assert changed.bone("T8").body["centre"] != default.bone("T8").body["centre"]
             assert np.array_equal(changed.bone("skull").block.activity, default.bone("skull").block.activity)
@@ -120,6 +125,31 @@ def test_switching_a_randomiser_on_changes_only_what_it_moves():
     off = replace(AnatomyConfig(), scoliosis_cobb_deg=(30.0, 40.0), breast_ml=(900.0, 1000.0), elastic_scale_mm=50.0)
     again = _anatomy(off)
     assert all(np.array_equal(a.block.activity, b.block.activity) for a, b in zip(again.bones, default.bones))
+
+
+@pytest.mark.parametrize("fraction", [DISC_FRACTION, 0.3])
+def test_disc_fraction_is_the_share_of_a_level_between_two_vertebral_bodies(fraction):
+    anatomy = _anatomy(replace(AnatomyConfig(), disc_fraction=(fraction, fraction)))
+    for upper, lower in (("T7", "T8"), ("L2", "L3")):
+        a, b = anatomy.bone(upper).body, anatomy.bone(lower).body
+        level = b["centre"][0] - a["centre"][0]
+        gap = level - a["half_height"] - b["half_height"]
+        assert gap / level == pytest.approx(fraction, rel=0.1, abs=0.01)
+
+
+def test_wide_discs_bead_the_lumbar_column_on_the_posterior_view():
+    """Bodies standing apart show as beads on POST: the counts along the lumbar column swing more."""
+    swings = []
+    for fraction in (DISC_FRACTION, 0.35):
+        cfg = replace(profile("normal"), anatomy=replace(AnatomyConfig(), disc_fraction=(fraction, fraction)))
+        patient = generate_patient(3, cfg)
+        post = patient.expected["POST"].astype(float)  # noise-free
+        lumbar = patient.regions["POST"] == REGION_IDS["lumbar_spine"]
+        rows = np.nonzero(lumbar.any(axis=1))[0]
+        col = int(np.median(np.nonzero(lumbar)[1]))
+        line = post[rows.min():rows.max() + 1, col - 1:col + 2].mean(axis=1)
+        swings.append(float(np.std(np.diff(line)) / line.mean()))
+    assert swings[1] > 2 * swings[0]
 
 
 def test_randomised_patients_are_deterministic_and_keep_all_bones():

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scintiseg.phantom.config import AnatomyConfig
+from scintiseg.phantom.config import DISC_FRACTION, AnatomyConfig
 from scintiseg.phantom.primitives import Block, Capsule, Ellipsoid, Grid, Primitive, Section, rasterise, union_chord
 from scintiseg.phantom.regions import BONE_IDS, BONE_REGION
 
@@ -63,7 +63,7 @@ UPTAKE = {
 
 #: The anatomy randomisers, each with its own random stream (its index in this tuple).
 RANDOMISERS = ("habitus", "breasts", "arms", "head", "scoliosis", "kyphosis", "elastic", "bone_size",
-               "proportions", "uptake")
+               "proportions", "uptake", "discs")
 
 
 def spine_uptake(level: str) -> float:
@@ -100,6 +100,7 @@ class PatientBody:
     scoliosis_shape: str = "none"
     kyphosis_deg: float = 0.0
     bone_thickness: float = 1.0
+    disc_fraction: float = DISC_FRACTION
     proportions: dict = field(default_factory=dict)
     uptake_groups: dict = field(default_factory=dict)
     elastic_waves: list = field(default_factory=list)
@@ -238,6 +239,8 @@ def sample_body(rng: np.random.Generator, cfg: AnatomyConfig, grid: Grid) -> Pat
         body.elastic_waves = [[float(v) for v in w] for w in waves]
     if cfg.bone_thickness != (1.0, 1.0):
         body.bone_thickness = float(streams["bone_size"].uniform(*cfg.bone_thickness))
+    if cfg.disc_fraction != (DISC_FRACTION, DISC_FRACTION):
+        body.disc_fraction = float(streams["discs"].uniform(*cfg.disc_fraction))
     if cfg.proportion_sd > 0:
         pr = streams["proportions"]
         body.proportions = {k: float(np.clip(pr.normal(0.0, cfg.proportion_sd), -3 * cfg.proportion_sd, 3 * cfg.proportion_sd))
@@ -541,8 +544,9 @@ class _Builder:
                 from_back = (78.0 + 8.0 * math.sin(math.pi * (k - 0.5) / 5.0)) * s + 1.5 * back
                 process = 32.0 * s
             y = ty - from_back
-            # Bodies fill 92 % of a level: thin disc gaps that the camera's blur closes (a continuous column).
-            half_h = 0.46 * level_h
+            # By default bodies fill 92 % of a level: thin disc gaps that the camera's blur closes (a continuous
+            # column); ``disc_fraction`` widens the gaps (a beaded column, each body apart).
+            half_h = 0.5 * (1.0 - self.p.disc_fraction) * level_h
             body = Capsule((cz - half_h, mx, y), (cz + half_h, mx, y), radius, flat=True)
             arch_y = y + radius + 6.0 * s
             # spinous processes slope caudally and nearly touch the next one (a thin line, not beads)
@@ -878,7 +882,8 @@ def randomiser_facts(body: PatientBody) -> dict:
     """The anatomy randomisers' draws that differ from "off", rounded for the metadata (empty by default)."""
     facts: dict = {}
     for name, off in (("trunk_width", 1.0), ("breast_ml", 0.0), ("head_tilt_deg", 0.0), ("head_flexion_deg", 0.0),
-                      ("scoliosis_cobb_deg", 0.0), ("kyphosis_deg", 0.0), ("bone_thickness", 1.0)):
+                      ("scoliosis_cobb_deg", 0.0), ("kyphosis_deg", 0.0), ("bone_thickness", 1.0),
+                      ("disc_fraction", DISC_FRACTION)):
         value = getattr(body, name)
         if value != off:
             facts[name] = round(float(value), 3)

@@ -1,0 +1,83 @@
+"""The independent-phantom benchmark's scoring (benchmarks/bench_independent.py), on hand-made cases.
+
+The run and its numbers are in docs/robustness.md ("An independently built phantom"); here a case of two
+lesions and a stand-in prediction that finds one, names it, and calls one false positive on soft tissue, so
+every count the script reports is known.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from support import benchmark_module
+
+from scintiseg.phantom.regions import REGION_IDS
+
+
+@pytest.fixture(scope="module")
+def bench():
+    with benchmark_module("bench_independent", "bench_wholebody", "bench_misses", "bench_shift") as module:
+        yield module
+
+
+def _case():
+    shape = (60, 40)
+    regions = np.zeros(shape, np.uint8)
+    regions[5:55, 18:22] = REGION_IDS["thoracic_spine"]
+    regions[20:40, 5:12] = REGION_IDS["femur_left"]
+    lesions = np.zeros(shape, np.int32)
+    lesions[10:14, 18:22] = 1  # on the spine
+    lesions[25:29, 6:10] = 2  # on the left femur
+    counts = np.where(regions > 0, 40.0, 5.0) + np.where(lesions > 0, 80.0, 0.0)
+    info = [{"id": 1, "region": "thoracic_spine", "uptake_ratio": 3.0, "diameter_mm": 10.0},
+            {"id": 2, "region": "femur_left", "uptake_ratio": 1.6, "diameter_mm": 10.0},
+            {"id": 3, "region": "pelvis", "uptake_ratio": 2.5, "diameter_mm": 10.0}]  # empty on this view
+    return SimpleNamespace(views={"ANT": counts}, lesions={"ANT": lesions}, regions={"ANT": regions},
+                           lesion_info=info, involved={"thoracic_spine": 0.1, "femur_left": 0.0}, seed=7,
+                           pixel_spacing=(2.0, 2.0))
+
+
+def _prediction(named: str):
+    labels = np.zeros((60, 40), np.int32)
+    labels[11:13, 19:21] = 1  # on lesion 1
+    labels[50:53, 30:33] = 2  # soft tissue, no lesion
+    lesions = [SimpleNamespace(region=named), SimpleNamespace(region="other")]
+    return SimpleNamespace(labels=labels, lesions=lesions)
+
+
+def test_score_view_counts_found_missed_and_false_positives(bench):
+    scored = bench.score_view(_case(), "ANT", _prediction("thoracic_spine"))
+    found = {r["id"]: r["found"] for r in scored["records"]}
+    assert found == {1: True, 2: False}  # lesion 3 has no mask on the view: not counted
+    assert scored["false_positives"] == ["soft tissue"]
+    assert scored["naming"] == [{"truth": "thoracic_spine", "named": "thoracic_spine"}]
+    by_uptake = bench.sensitivity(scored["records"], "uptake_ratio", bench.UPTAKE_BINS)
+    assert by_uptake == {"0.0-2.0": {"lesions": 1, "found": 0, "sensitivity": 0.0},
+                         "3.0-5.0": {"lesions": 1, "found": 1, "sensitivity": 1.0}}
+
+
+def test_a_false_positive_on_bone_is_named_by_the_truth_region(bench):
+    prediction = _prediction("thoracic_spine")
+    prediction.labels[prediction.labels == 2] = 0
+    prediction.labels[32:35, 7:10] = 2  # left femur, off lesion 2
+    assert bench.score_view(_case(), "ANT", prediction)["false_positives"] == ["femur_left"]
+
+
+def test_naming_shares_exact_up_to_side_and_side(bench):
+    naming = [{"truth": "femur_left", "named": "femur_left"}, {"truth": "femur_left", "named": "femur_right"},
+              {"truth": "ribs_right", "named": "scapula_right"}, {"truth": "sacrum", "named": "lumbar_spine"},
+              {"truth": "femur_left", "named": "pelvis"}]
+    shares = bench.naming_shares(naming)
+    assert shares["exact"] == 0.2 and shares["up_to_side"] == 0.4
+    assert shares["side_right"] == pytest.approx(2 / 3, abs=1e-3)  # the pelvis has no side: not a side error
+
+
+def test_bsi_truths(bench):
+    case = _case()
+    # Planar: one view, so every bone is read from it; the spine lesion covers 16 of the spine's 200 pixels.
+    spine = 16 / 200 * bench.SPIERS_WEIGHTS["thoracic_spine"]
+    femur = 16 / 140 * bench.SPIERS_WEIGHTS["femur_left"]
+    assert bench.planar_truth_bsi(case) == pytest.approx(spine + femur, rel=1e-4)  # fractions rounded to 5 places
+    assert bench.volume_truth_bsi(case) == pytest.approx(0.1 * bench.SPIERS_WEIGHTS["thoracic_spine"])
