@@ -229,7 +229,8 @@ def test_flip_engine_averages_the_network_and_its_mirror(bench):
     np.testing.assert_allclose(flipped(batch[..., ::-1]), out[..., ::-1], rtol=1e-6)  # now mirror-equivariant
 
 
-def test_counts_option_replaces_only_the_profiles_count_range(bench, monkeypatch):
+def _first_config(bench, monkeypatch, *options: str):
+    """The phantom config ``bench_wholebody.main`` hands its first patient with ``options``."""
     seen = []
 
     class Stop(Exception):
@@ -242,30 +243,23 @@ def test_counts_option_replaces_only_the_profiles_count_range(bench, monkeypatch
     monkeypatch.setattr(bench, "generate_patient", generate)
     monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
     with pytest.raises(Stop):
-        bench.main(["--patients", "1", "--profile", "default", "--counts", "2e7", "4e7"])
+        bench.main(["--patients", "1", "--profile", "default", *options])
+    return seen[0]
+
+
+def test_counts_option_replaces_only_the_profiles_count_range(bench, monkeypatch):
+    config = _first_config(bench, monkeypatch, "--counts", "2e7", "4e7")
     base = bench.profile("default")
-    assert seen[0].camera.counts == (2e7, 4e7) and base.camera.counts != (2e7, 4e7)
-    assert seen[0].lesions == base.lesions and seen[0].anatomy == base.anatomy  # the same patients otherwise
+    assert config.camera.counts == (2e7, 4e7) and base.camera.counts != (2e7, 4e7)
+    assert config.lesions == base.lesions and config.anatomy == base.anatomy  # the same patients otherwise
 
 
 def test_disc_fraction_option_replaces_only_the_profiles_disc_gaps(bench, monkeypatch):
-    seen = []
-
-    class Stop(Exception):
-        pass
-
-    def generate(seed, config, **kwargs):
-        seen.append(config)
-        raise Stop
-
-    monkeypatch.setattr(bench, "generate_patient", generate)
-    monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
-    with pytest.raises(Stop):
-        bench.main(["--patients", "1", "--profile", "default", "--disc-fraction", "0.3", "0.3"])
+    config = _first_config(bench, monkeypatch, "--disc-fraction", "0.3", "0.3")
     base = bench.profile("default")
-    assert seen[0].anatomy.disc_fraction == (0.3, 0.3) and base.anatomy.disc_fraction != (0.3, 0.3)
-    assert replace(seen[0].anatomy, disc_fraction=base.anatomy.disc_fraction) == base.anatomy
-    assert seen[0].camera == base.camera and seen[0].lesions == base.lesions  # the same patients otherwise
+    assert config.anatomy.disc_fraction == (0.3, 0.3) and base.anatomy.disc_fraction != (0.3, 0.3)
+    assert replace(config.anatomy, disc_fraction=base.anatomy.disc_fraction) == base.anatomy
+    assert config.camera == base.camera and config.lesions == base.lesions  # the same patients otherwise
 
 
 def test_bone_contrast_reads_the_lesions_own_bone_not_the_soft_tissue_beside_it(bench):
