@@ -36,7 +36,9 @@ def test_lesion_area_and_region_against_ground_truth(patients):
     agree = total = 0
     for patient in patients:
         probabilities = {v: patient.masks[v].astype(np.float32) for v in patient.scan.view_names}
-        prediction = predict_from_probabilities(patient.scan, probabilities, settings=PredictSettings(0.5, 1))
+        # Every true lesion kept: the spine-pattern rule judges the counts, not the injected map (its own tests).
+        prediction = predict_from_probabilities(patient.scan, probabilities,
+                                                settings=PredictSettings(0.5, 1, spine_pattern=False))
         for view, result in prediction.views.items():
             true_area = int(patient.masks[view].sum())
             assert abs(int(result.mask.sum()) - true_area) <= 0.02 * true_area + 2

@@ -40,7 +40,9 @@ def prediction(nm1_scan, make_blobs):
     prob = make_blobs(nm1_scan.shape, blobs)
     coverage = np.ones(nm1_scan.shape, dtype=bool)
     # The atlas names these blobs (placed on its boxes); the SR encoding, not the naming, is under test here.
-    return predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage}, PredictSettings(0.5, 4, regions="atlas"))
+    # Blobs in the map only (not in NM1's counts): every one kept, the spine-pattern rule off.
+    return predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage},
+                                      PredictSettings(0.5, 4, regions="atlas", spine_pattern=False))
 
 
 @pytest.fixture(scope="module")

@@ -72,6 +72,7 @@ from scintiseg.predict.region_model import (
     predict_region_maps,
 )
 from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions, partial_view
+from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
 from scintiseg.predict.windows import (
     DEFAULT_TILING,
     MISALIGNED_PX,
@@ -116,6 +117,8 @@ class PredictSettings:
             sliding windows) or ``one-pass`` (the whole view at once; :mod:`.windows`).
         crop_level: bring a polygon crop's input to the level its whole view would have given it
             (:mod:`.crop_level`); False keeps the crop's own level (for measuring it).
+        spine_pattern: leave out the calls on the spine no hotter than the vertebrae above and below
+            (:mod:`.spine_pattern`); False keeps every call (for measuring it).
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -125,6 +128,7 @@ class PredictSettings:
     region_model: str | None = None
     tiling: str = DEFAULT_TILING
     crop_level: bool = True
+    spine_pattern: bool = True
 
     def __post_init__(self) -> None:
         if self.window is not None:
@@ -323,6 +327,12 @@ def predict_view(
     if regions is None:
         regions = partial_view(estimate_regions(counts, view), scan.pixel_spacing[0])
     mask = lesion_components(probability, settings.threshold, settings.min_area_px, coverage)
+    pattern_calls = 0
+    if settings.spine_pattern:
+        pattern = pattern_calls_mask(counts, mask, regions, scan.pixel_spacing)
+        if pattern.any():
+            pattern_calls = int(ndi.label(pattern, structure=np.ones((3, 3)))[1])
+            mask = mask & ~pattern
     contours, labels = outline_lesions(mask)
     lesions, reference = measure_lesions(
         labels, counts, probability, regions, scan.pixel_spacing, view, coverage=coverage, first_id=first_id
@@ -336,7 +346,8 @@ def predict_view(
                            else lesion for index, lesion in enumerate(lesions, start=1)]
     index = bone_scan_index(labels > 0, regions, coverage)
     bsi = {"bsi_percent": index.bsi_percent, "covered_mass_percent": index.covered_mass_percent, "bones": index.bones}
-    return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi)
+    return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
+                          pattern_calls)
 
 
 def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
@@ -379,6 +390,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
             flags.append(f"lesion_beside_bladder_{name}")
         if any(lesion.beside == BESIDE_DISTAL_ARM for lesion in result.lesions):
             flags.append(f"lesion_at_forearm_or_hand_{name}")
+        if result.spine_pattern_calls:
+            flags.append(f"spine_pattern_{name}")
         inner = ndi.binary_erosion(result.coverage, border_value=1)
         edge = result.coverage & ~inner
         if (result.labels[edge] > 0).any() and not result.coverage.all():

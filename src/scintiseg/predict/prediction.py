@@ -32,6 +32,8 @@ class ViewPrediction:
         regions: the skeleton-region estimate.
         reference_counts: normal-bone reference (median counts) used for the lesion-to-bone ratios.
         bsi: the BSI of this view (:class:`~scintiseg.predict.bsi.BoneIndex` as a dict).
+        spine_pattern_calls: the network's calls on the spine left out as its normal segmental pattern (no hotter
+            than the vertebrae above and below, :mod:`.spine_pattern`).
     """
 
     view: str
@@ -43,6 +45,7 @@ class ViewPrediction:
     regions: SkeletonRegions
     reference_counts: float | None
     bsi: dict
+    spine_pattern_calls: int = 0
 
     @property
     def mask(self) -> np.ndarray:

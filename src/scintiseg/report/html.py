@@ -151,6 +151,8 @@ QC_FLAG_MEANINGS: dict[str, str] = {
                              "lesion there or hide one; check a post-void image",
     "lesion_at_forearm_or_hand": "a lesion at an elbow, forearm or hand (column Beside): more often the injection "
                                  "site or a degenerative joint than a metastasis; check the injection arm",
+    "spine_pattern": "calls on the spine no hotter than the vertebrae above and below were left out as the normal "
+                     "segmental pattern: check the column if a whole segment looks involved",
     "views_misaligned": "ANT and POST could not be aligned: lesions were not paired",
     "crop_uncertain": "the model's window was placed by a fallback: check it covers the thorax",
 }

@@ -1,0 +1,102 @@
+"""Calls on the spine that are no hotter than the vertebrae above and below: the normal segmental pattern.
+
+Why. A reader calls a vertebra when it is hotter than its neighbours; a column whose every level shows the same
+spot (the vertebral bodies standing apart, the posterior elements near the camera on a posterior view) is normal,
+however beaded it looks. The shipped lesion network calls such beads: on a phantom built without reading
+scintiseg's (``benchmarks/independent_phantom.py``, session 29) 261 of its 331 false positives on 40 patients lay on
+the posterior lumbar column, and on scintiseg's own phantom with the discs widened to 0.3 of a level its lumbar
+calls rose from 9 to 51 (docs/robustness.md, "An independently built phantom"). So a call whose majority learned
+region is the cervical, thoracic or lumbar spine is compared with the same spot one and two vertebral levels above
+and below, and left out when its peak is no higher than theirs (:data:`PATTERN_RATIO`): its count is the view's
+QC flag ``spine_pattern_<VIEW>``.
+
+Choices the reading rule leaves open (all [E]):
+
+* a vertebral level is the segment's height on the learned map over its number of vertebrae (7 cervical, 12
+  thoracic, 5 lumbar): the map's rows of that region divided evenly;
+* the call's peak and each neighbour are maxima of the counts smoothed by a Gaussian of sigma 1 pixel (noise);
+  a neighbour is read in a window :data:`WINDOW_LEVEL_SHARE` of a level tall on each side of the row one or two
+  levels away and :data:`WINDOW_HALF_WIDTH_MM` wide on each side of the peak's column, on the map's spine and
+  sacrum only (the sacrum stands for the level below L5); the neighbours' windows may hold other calls: beads are
+  compared with beads;
+* the comparison is with the quieter side: the median of the neighbours above and that of those below, the lower
+  of the two (two neighbours at least in all), so a hot structure on one side (the bladder below L5, NM1's read
+  mirrored: its lumbar focus stood 0.77 above a median that held the bladder) or one involved neighbour does not
+  hide a lesion; :data:`PATTERN_RATIO` 1.1: "not clearly hotter than its neighbours" (beads of one height stand
+  at 1.0 give or take the noise, so a cut at 1.0 would keep half of them; measured in docs/robustness.md, "An
+  independently built phantom"; NM1's recurring lumbar focus stands 1.40 above its quieter side and stays called);
+* a view without named bones (a crop) is not judged; a call off the spine is never judged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
+
+#: Vertebrae per segment of the learned map: a level is the segment's rows over this number.
+SEGMENT_VERTEBRAE: dict[str, int] = {"cervical_spine": 7, "thoracic_spine": 12, "lumbar_spine": 5}
+#: Levels away at which the neighbours are read.
+NEIGHBOUR_LEVELS: tuple[int, ...] = (-2, -1, 1, 2)
+#: Half-height of a neighbour's window, as a share of a level.
+WINDOW_LEVEL_SHARE: float = 0.35
+#: Half-width (mm) of a neighbour's window about the peak's column.
+WINDOW_HALF_WIDTH_MM: float = 7.0
+#: A call whose peak is below this multiple of its neighbours' median is the normal pattern.
+PATTERN_RATIO: float = 1.1
+#: Fewest neighbours read for a call to be judged.
+MIN_NEIGHBOURS: int = 2
+
+_SEGMENT_IDS: dict[int, int] = {REGION_IDS[name]: n for name, n in SEGMENT_VERTEBRAE.items()}
+_COLUMN_IDS = np.array([*_SEGMENT_IDS, REGION_IDS["sacrum"]])
+
+
+def neighbour_ratio(smooth: np.ndarray, call: np.ndarray, region_labels: np.ndarray, segment: int,
+                    pixel_mm: tuple[float, float]) -> float:
+    """The call's peak (``smooth`` counts) over the median of the same spot's maxima one and two levels of
+    ``segment`` (a region id) above and below; NaN when fewer than :data:`MIN_NEIGHBOURS` windows hold spine."""
+    rows = np.nonzero((region_labels == segment).any(axis=1))[0]
+    level = (rows.max() - rows.min() + 1) / _SEGMENT_IDS[segment]
+    rr, cc = np.nonzero(call)
+    peak_at = int(np.argmax(smooth[rr, cc]))
+    row, col = int(rr[peak_at]), int(cc[peak_at])
+    half_rows = max(int(round(level * WINDOW_LEVEL_SHARE)), 1)
+    half_cols = max(int(round(WINDOW_HALF_WIDTH_MM / pixel_mm[1])), 1)
+    column = np.isin(region_labels, _COLUMN_IDS)
+    neighbours: dict[int, list[float]] = {-1: [], 1: []}  # above, below
+    for k in NEIGHBOUR_LEVELS:
+        centre = int(round(row + k * level))
+        top, bottom = max(centre - half_rows, 0), min(centre + half_rows + 1, smooth.shape[0])
+        left, right = max(col - half_cols, 0), min(col + half_cols + 1, smooth.shape[1])
+        if top >= bottom:
+            continue
+        inside = column[top:bottom, left:right]
+        if inside.any():
+            neighbours[int(np.sign(k))].append(float(smooth[top:bottom, left:right][inside].max()))
+    if sum(map(len, neighbours.values())) < MIN_NEIGHBOURS:
+        return float("nan")
+    # The quieter side: a hot structure on one side only (the bladder below L5, a sacroiliac joint) is not the pattern.
+    reference = min(float(np.median(side)) for side in neighbours.values() if side)
+    return float(smooth[row, col] / max(reference, 1e-9))
+
+
+def pattern_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegions,
+                  pixel_mm: tuple[float, float], ratio: float = PATTERN_RATIO) -> np.ndarray:
+    """The pixels of ``mask``'s components (8-connected) that are the spine's normal pattern (module docstring)."""
+    out = np.zeros(mask.shape, dtype=bool)
+    if not regions.named or not mask.any():
+        return out
+    components, count = ndi.label(mask, structure=np.ones((3, 3)))
+    labels = np.asarray(regions.labels)
+    smooth = None
+    for index in range(1, count + 1):
+        call = components == index
+        segment = int(np.bincount(labels[call].astype(np.int64)).argmax())
+        if segment not in _SEGMENT_IDS:
+            continue
+        if smooth is None:
+            smooth = ndi.gaussian_filter(np.asarray(counts, dtype=np.float64), 1.0)
+        if neighbour_ratio(smooth, call, labels, segment, pixel_mm) < ratio:
+            out |= call
+    return out

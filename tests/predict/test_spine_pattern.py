@@ -1,0 +1,98 @@
+"""Calls on the spine no hotter than the vertebrae above and below (scintiseg.predict.spine_pattern)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
+from scintiseg.predict.spine_pattern import neighbour_ratio, pattern_calls
+from scintiseg.report.outputs import write_outputs
+
+SPACING = (2.26, 2.26)
+LEVEL = 20  # rows per vertebral level
+THORACIC, LUMBAR = (100, 100 + 12 * LEVEL), (340, 340 + 5 * LEVEL)
+COL = 64
+
+
+def _column(bead_heights: dict[int, float], bladder: float = 0.0):
+    """A 600 x 128 view: a spine of 17 levels (12 thoracic, 5 lumbar) and a sacrum, a bead at each level's centre
+    (``bead_heights``: level index -> peak over the bead height 100), optionally a hot bladder on the sacrum's rows."""
+    labels = np.zeros((600, 128), np.int16)
+    labels[THORACIC[0]:THORACIC[1], COL - 8:COL + 9] = REGION_IDS["thoracic_spine"]
+    labels[LUMBAR[0]:LUMBAR[1], COL - 9:COL + 10] = REGION_IDS["lumbar_spine"]
+    labels[LUMBAR[1]:LUMBAR[1] + 40, COL - 15:COL + 16] = REGION_IDS["sacrum"]
+    rows, cols = np.mgrid[:600, :128]
+    counts = np.where(labels > 0, 40.0, 5.0)
+    centres = [THORACIC[0] + LEVEL * k + LEVEL // 2 for k in range(17)]
+    for k, centre in enumerate(centres):
+        counts += bead_heights.get(k, 100.0) * np.exp(-((rows - centre) ** 2 + (cols - COL) ** 2) / (2 * 3.0**2))
+    if bladder:
+        counts += bladder * np.exp(-((rows - LUMBAR[1]) ** 2 + (cols - COL) ** 2) / (2 * 15.0**2))
+    regions = SkeletonRegions("POST", labels, labels > 0, labels > 0, 0, 599, COL)
+    calls = np.zeros((600, 128), bool)
+    for centre in centres:
+        calls[centre - 3:centre + 4, COL - 3:COL + 4] = True
+    return counts, calls, regions, centres
+
+
+def test_a_beaded_column_is_the_pattern_and_a_hotter_vertebra_is_not():
+    counts, calls, regions, centres = _column({9: 160.0, 14: 160.0})  # T10 and L3 one and a half times the others
+    dropped = pattern_calls(counts, calls, regions, SPACING)
+    kept_rows = sorted({centre for centre in centres if calls[centre, COL] and not dropped[centre, COL]})
+    # Every other bead is the normal pattern, but L4 and L5, whose quieter side reaches the sacrum (no bead there).
+    assert kept_rows == [centres[9], centres[14], centres[15], centres[16]]
+
+
+def test_the_quieter_side_decides_so_the_bladder_below_hides_nothing():
+    # L4 half as hot again as the vertebrae above; the bladder over L5 and the sacrum, both neighbours below hot.
+    counts, calls, regions, centres = _column({15: 150.0}, bladder=400.0)
+    ratio = neighbour_ratio(counts, calls & (np.abs(np.arange(600) - centres[15])[:, None] < 5), regions.labels,
+                            REGION_IDS["lumbar_spine"], SPACING)
+    assert ratio > 1.2
+    assert not pattern_calls(counts, calls, regions, SPACING)[centres[15], COL]
+
+
+def test_only_named_spine_calls_are_judged():
+    counts, calls, regions, _ = _column({})
+    assert pattern_calls(counts, calls, replace(regions, named=False), SPACING).sum() == 0  # a crop
+    off_spine = np.zeros_like(calls)
+    off_spine[200:206, 100:106] = True  # soft tissue beside the column
+    assert pattern_calls(counts, off_spine, regions, SPACING).sum() == 0
+    lone = np.zeros_like(calls)
+    lone[110:117, COL - 3:COL + 4] = True
+    rows = np.arange(600)[:, None]
+    # The thoracic segment spans its 240 rows, but only the call's own rows and the segment's far end are mapped:
+    # no window one or two levels away holds spine, so the call is not judged.
+    sparse = np.where(((rows >= 100) & (rows < 117)) | ((rows >= 300) & (rows < THORACIC[1])), regions.labels, 0)
+    sparse = np.where(rows < THORACIC[1], sparse, 0).astype(np.int16)
+    assert np.isnan(neighbour_ratio(counts, lone, sparse, REGION_IDS["thoracic_spine"], SPACING))
+    assert not pattern_calls(counts, lone, replace(regions, labels=sparse), SPACING).any()
+
+
+def test_the_pipeline_leaves_a_call_on_nm1s_plain_spine_out_and_says_so(nm1_scan, make_blobs, tmp_path):
+    """A blob in the map on NM1's lower thoracic spine (no focus in its counts) is left out; one on NM1's lumbar
+    focus (1.4 times the quieter side) stays; with the rule off both stay."""
+    probability = make_blobs(nm1_scan.shape, [(310, 141, 4), (364, 150, 4)])
+    kept = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=PredictSettings(0.5, 4))
+    everything = predict_from_probabilities(nm1_scan, {"ANT": probability},
+                                            settings=PredictSettings(0.5, 4, spine_pattern=False))
+    assert [round(lesion.centroid_row) for lesion in everything.lesions] == [310, 364]
+    assert [round(lesion.centroid_row) for lesion in kept.lesions] == [364]
+    assert kept.views["ANT"].spine_pattern_calls == 1 and everything.views["ANT"].spine_pattern_calls == 0
+    assert "spine_pattern_ANT" in kept.qc_flags and "spine_pattern_ANT" not in everything.qc_flags
+    write_outputs(kept, tmp_path, dicom=False)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["views"]["ANT"]["spine_pattern_calls"] == 1
+    assert "normal segmental pattern" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.parametrize("height", [60.0, 100.0, 200.0])
+def test_a_column_of_equal_beads_is_the_pattern_whatever_their_height(height):
+    counts, calls, regions, centres = _column({k: height for k in range(17)})
+    dropped = pattern_calls(counts, calls, regions, SPACING)
+    assert all(dropped[centre, COL] for centre in centres[:-2])  # L4 and L5 stand above the sacrum: kept
