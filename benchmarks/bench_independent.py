@@ -30,7 +30,9 @@ predicted by the shipped pipeline (:func:`~scintiseg.predict.pipeline.predict_sc
 * seconds per scan (median).
 
 ``--rows`` / ``--cols`` set the matrix (the generator keeps the field in mm: 512 x 128 at about 4.5 mm, 2048 x 512
-at about 1.1 mm), so the same patients can be read at a coarser or finer matrix.
+at about 1.1 mm), so the same patients can be read at a coarser or finer matrix. ``--no-spine-pattern`` keeps the
+calls on the spine that the pipeline leaves out as the normal segmental pattern (:mod:`scintiseg.predict.spine_pattern`;
+the "without" rows of docs/robustness.md).
 
     OMP_NUM_THREADS=2 python benchmarks/bench_independent.py --patients 40 --json-out X.json --figure X.png
 """
@@ -172,7 +174,7 @@ def run(args) -> dict:
     generator = _module("independent_phantom")
     wholebody = _module("bench_wholebody")
     model = load_model(args.model)
-    settings = PredictSettings()
+    settings = PredictSettings(spine_pattern=not args.no_spine_pattern)
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}
     records: list[dict] = []
@@ -291,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="lesion model (default: the shipped one)")
     parser.add_argument("--rows", type=int, default=1024, help="matrix rows (the field in mm is kept)")
     parser.add_argument("--cols", type=int, default=256, help="matrix columns")
+    parser.add_argument("--no-spine-pattern", action="store_true",
+                        help="keep the calls the spine-pattern rule leaves out (predict.spine_pattern)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json-out", default=None)
     parser.add_argument("--figure", default=None, help="PNG of the first --figure-cases patients")

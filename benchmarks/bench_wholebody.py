@@ -67,6 +67,9 @@ change; the pipeline does not do it (docs/robustness.md, "A second look at each 
 profile's range, the same patients otherwise: whether a miss is the noise's or the model's (docs/predict.md,
 "What the aim asks of the lesion model").
 
+``--no-spine-pattern`` (either mode) keeps the calls on the spine that the pipeline leaves out as the normal
+segmental pattern (:mod:`scintiseg.predict.spine_pattern`), as the pipeline did before session 29.
+
 ``--disc-fraction LOW HIGH`` (phantom mode) draws each patient's disc gaps (``AnatomyConfig.disc_fraction``) from
 ``[LOW, HIGH]``, the same patients otherwise: whether a column of vertebral bodies standing apart is called
 (docs/robustness.md, "An independently built phantom").
@@ -592,6 +595,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure-nm1", default=None, help="PNG of NM1 with the false-positive sites")
     parser.add_argument("--flip-tta", action="store_true",
                         help="average the network's logits with those of the mirrored input (FlipEngine)")
+    parser.add_argument("--no-spine-pattern", action="store_true",
+                        help="keep the calls the spine-pattern rule leaves out (predict.spine_pattern)")
     parser.add_argument("--disc-fraction", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                         help="share of each vertebral level left to its disc, drawn from [LOW, HIGH] (profile's: off)")
     parser.add_argument("--counts", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
@@ -604,7 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.model)
     if args.flip_tta:
         model = replace(model, engine=FlipEngine(model.engine))
-    settings = PredictSettings(regions=args.regions, region_model=args.region_model)
+    settings = PredictSettings(regions=args.regions, region_model=args.region_model,
+                               spine_pattern=not args.no_spine_pattern)
     if args.threshold is not None:
         settings = replace(settings, threshold=args.threshold)
     if args.source == "nm1":

@@ -262,6 +262,24 @@ def test_disc_fraction_option_replaces_only_the_profiles_disc_gaps(bench, monkey
     assert config.camera == base.camera and config.lesions == base.lesions  # the same patients otherwise
 
 
+def test_no_spine_pattern_option_keeps_every_call(bench, monkeypatch):
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def predict(scan, model, settings):
+        seen.append(settings)
+        raise Stop
+
+    monkeypatch.setattr(bench, "predict_scan", predict)
+    monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
+    for options, expected in (([], True), (["--no-spine-pattern"], False)):
+        with pytest.raises(Stop):
+            bench.main(["--patients", "1", "--profile", "small", *options])
+        assert seen[-1].spine_pattern is expected
+
+
 def test_bone_contrast_reads_the_lesions_own_bone_not_the_soft_tissue_beside_it(bench):
     # A narrow hot bone (counts 200, region 5) in soft tissue (counts 20), a lesion filling its width at 300.
     counts = np.full((80, 40), 20.0)

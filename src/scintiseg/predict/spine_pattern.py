@@ -7,8 +7,10 @@ scintiseg's (``benchmarks/independent_phantom.py``, session 29) 261 of its 331 f
 the posterior lumbar column, and on scintiseg's own phantom with the discs widened to 0.3 of a level its lumbar
 calls rose from 9 to 51 (docs/robustness.md, "An independently built phantom"). So a call whose majority learned
 region is the cervical, thoracic or lumbar spine is compared with the same spot one and two vertebral levels above
-and below, and left out when its peak is no higher than theirs (:data:`PATTERN_RATIO`): its count is the view's
-QC flag ``spine_pattern_<VIEW>``.
+and below, and left out when its peak is not clearly higher than theirs (below :data:`PATTERN_RATIO` times): the
+view counts them (``ViewPrediction.spine_pattern_calls``, report.json ``views.V.spine_pattern_calls``) and is flagged
+``spine_pattern_<VIEW>``. Left out, not marked (unlike :mod:`.bladder` and :mod:`.distal_arm`): such a call is what a
+reader reads as normal; the triage score, the network's largest probability, is unchanged.
 
 Choices the reading rule leaves open (all [E]):
 
@@ -20,11 +22,13 @@ Choices the reading rule leaves open (all [E]):
   sacrum only (the sacrum stands for the level below L5); the neighbours' windows may hold other calls: beads are
   compared with beads;
 * the comparison is with the quieter side: the median of the neighbours above and that of those below, the lower
-  of the two (two neighbours at least in all), so a hot structure on one side (the bladder below L5, NM1's read
-  mirrored: its lumbar focus stood 0.77 above a median that held the bladder) or one involved neighbour does not
-  hide a lesion; :data:`PATTERN_RATIO` 1.1: "not clearly hotter than its neighbours" (beads of one height stand
-  at 1.0 give or take the noise, so a cut at 1.0 would keep half of them; measured in docs/robustness.md, "An
-  independently built phantom"; NM1's recurring lumbar focus stands 1.40 above its quieter side and stays called);
+  of the two (two neighbours at least in all), so a hot structure on one side (the bladder below L5: NM1 read
+  mirrored had its lumbar focus at 0.77 times a median of all four that held the bladder) or one involved
+  neighbour does not hide a lesion; so too the last lumbar levels of a beaded column, whose quieter side reaches
+  the sacrum, stay called;
+* :data:`PATTERN_RATIO` 1.1, "not clearly hotter than its neighbours": beads of one height stand at 1.0 give or
+  take the noise, so a cut at 1.0 would keep about half of them; NM1's recurring lumbar focus stands 1.40 times its
+  quieter side and stays called (measured: docs/robustness.md, "An independently built phantom");
 * a view without named bones (a crop) is not judged; a call off the spine is never judged.
 """
 
@@ -43,7 +47,7 @@ NEIGHBOUR_LEVELS: tuple[int, ...] = (-2, -1, 1, 2)
 WINDOW_LEVEL_SHARE: float = 0.35
 #: Half-width (mm) of a neighbour's window about the peak's column.
 WINDOW_HALF_WIDTH_MM: float = 7.0
-#: A call whose peak is below this multiple of its neighbours' median is the normal pattern.
+#: A call whose peak is below this multiple of its quieter side's median is the normal pattern.
 PATTERN_RATIO: float = 1.1
 #: Fewest neighbours read for a call to be judged.
 MIN_NEIGHBOURS: int = 2
