@@ -63,6 +63,11 @@ lesion against negatives).
 two logit maps (:class:`FlipEngine`; test-time augmentation as nnU-Net's mirroring), to measure what it would
 change; the pipeline does not do it (docs/robustness.md, "A second look at each candidate").
 
+``--coarse-pass SCALE`` (either mode) runs the lesion network a second time on each scan resampled to ``SCALE`` times
+the model's pixel size and keeps, per pixel, the larger of the two probabilities (:func:`with_coarse_pass`;
+multi-scale test-time inference), to measure whether a large faint lesion, smaller on the coarser grid, is found
+there; the pipeline does not do it (docs/robustness.md, "A coarser second pass").
+
 ``--counts LOW HIGH`` (phantom mode) draws each scan's total counts per view from ``[LOW, HIGH]`` instead of the
 profile's range, the same patients otherwise: whether a miss is the noise's or the model's (docs/predict.md,
 "What the aim asks of the lesion model").
@@ -99,6 +104,7 @@ from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.predict.bsi import BONE_GROUPS, NEARER_VIEW, bone_scan_index
 from scintiseg.predict.loader import load_model
+from scintiseg.predict import pipeline as pipeline_module
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.regions import SkeletonRegions
 
@@ -136,6 +142,21 @@ class FlipEngine:
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         mirrored = self.engine(np.ascontiguousarray(batch[..., ::-1]))[..., ::-1]
         return (self.engine(batch) + mirrored) / 2.0
+
+
+def with_coarse_pass(probabilities, scale: float):
+    """``probabilities`` (:func:`scintiseg.predict.pipeline.model_probabilities`'s signature) run twice, at the
+    model's pixel size and at ``scale`` times it, and the per-pixel maximum of the two maps kept (both come back on
+    the scan's grid); the coverage and QC flags are the first pass's. A model that records no pixel size runs once."""
+
+    def both(scan, model, settings):
+        fine, coverage, flags = probabilities(scan, model, settings)
+        if model.pixel_mm is None:
+            return fine, coverage, flags
+        coarse, _, _ = probabilities(scan, replace(model, pixel_mm=model.pixel_mm * scale), settings)
+        return {view: np.maximum(fine[view], coarse[view]) for view in fine}, coverage, flags
+
+    return both
 
 
 def truth_regions_index(patient, view: str, mask: np.ndarray):
@@ -595,6 +616,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure-nm1", default=None, help="PNG of NM1 with the false-positive sites")
     parser.add_argument("--flip-tta", action="store_true",
                         help="average the network's logits with those of the mirrored input (FlipEngine)")
+    parser.add_argument("--coarse-pass", type=float, default=None, metavar="SCALE",
+                        help="also run the network at SCALE x its pixel size and keep the larger probability")
     parser.add_argument("--no-spine-pattern", action="store_true",
                         help="keep the calls the spine-pattern rule leaves out (predict.spine_pattern)")
     parser.add_argument("--disc-fraction", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
@@ -602,13 +625,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--counts", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                         help="total counts per view drawn from [LOW, HIGH] instead of the profile's range")
     args = parser.parse_args(argv)
+    original = pipeline_module.model_probabilities
+    try:
+        return run(args)
+    finally:  # --coarse-pass wraps the pipeline module's function for this run only
+        pipeline_module.model_probabilities = original
 
+
+def run(args: argparse.Namespace) -> int:
+    """The benchmark for :func:`main`'s parsed ``args``."""
     import torch
 
     torch.set_num_threads(args.threads)
     model = load_model(args.model)
     if args.flip_tta:
         model = replace(model, engine=FlipEngine(model.engine))
+    if args.coarse_pass is not None:  # predict_scan looks the function up in its module at each call
+        pipeline_module.model_probabilities = with_coarse_pass(pipeline_module.model_probabilities, args.coarse_pass)
     settings = PredictSettings(regions=args.regions, region_model=args.region_model,
                                spine_pattern=not args.no_spine_pattern)
     if args.threshold is not None:

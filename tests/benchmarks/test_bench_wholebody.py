@@ -7,7 +7,7 @@ counts per view, by learned region, on hot spots and per recurring site are know
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -227,6 +227,49 @@ def test_flip_engine_averages_the_network_and_its_mirror(bench):
     assert out.shape == (2, 1, 3, 6)
     np.testing.assert_allclose(out, batch[:, :1] * (weights + weights[::-1]) / 2, rtol=1e-6)
     np.testing.assert_allclose(flipped(batch[..., ::-1]), out[..., ::-1], rtol=1e-6)  # now mirror-equivariant
+
+
+def test_coarse_pass_keeps_the_larger_probability_of_the_two_pixel_sizes(bench):
+    calls = []
+
+    def probabilities(scan, model, settings):  # a stand-in whose map says the pixel size it ran at
+        calls.append(model.pixel_mm)
+        fine = model.pixel_mm == 2.0
+        first = np.array([[0.9, 0.1], [0.2, 0.0]] if fine else [[0.3, 0.6], [0.2, 0.05]], dtype=np.float32)
+        return {"ANT": first, "POST": first.T}, {"ANT": "coverage"}, ["flag"] if fine else ["coarse flag"]
+
+    @dataclass(frozen=True)
+    class Model:  # what with_coarse_pass reads of a LoadedModel
+        pixel_mm: float | None
+
+    both = bench.with_coarse_pass(probabilities, 1.5)
+    maps, coverage, flags = both("scan", Model(2.0), "settings")
+    assert calls == [2.0, 3.0]  # the coarse pass at 1.5 x the model's pixel size
+    np.testing.assert_array_equal(maps["ANT"], np.float32([[0.9, 0.6], [0.2, 0.05]]))
+    np.testing.assert_array_equal(maps["POST"], np.float32([[0.9, 0.6], [0.2, 0.05]]).T)
+    assert coverage == {"ANT": "coverage"} and flags == ["flag"]  # the first pass's
+    calls.clear()
+    both("scan", Model(None), "settings")  # a model with no pixel size: nothing to coarsen
+    assert calls == [None]
+
+
+def test_coarse_pass_option_wraps_the_pipeline_for_its_run_only(bench, monkeypatch):
+    original = bench.pipeline_module.model_probabilities
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def generate(seed, config, **kwargs):
+        seen.append(bench.pipeline_module.model_probabilities)
+        raise Stop
+
+    monkeypatch.setattr(bench, "generate_patient", generate)
+    monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
+    with pytest.raises(Stop):
+        bench.main(["--patients", "1", "--coarse-pass", "1.5"])
+    assert seen[0] is not original and seen[0].__qualname__.startswith("with_coarse_pass")
+    assert bench.pipeline_module.model_probabilities is original  # restored, even after the run failed
 
 
 def _first_config(bench, monkeypatch, *options: str):
