@@ -73,7 +73,9 @@ profile's range, the same patients otherwise: whether a miss is the noise's or t
 "What the aim asks of the lesion model").
 
 ``--no-spine-pattern`` (either mode) keeps the calls on the spine that the pipeline leaves out as the normal
-segmental pattern (:mod:`scintiseg.predict.spine_pattern`), as the pipeline did before session 29.
+segmental pattern (:mod:`scintiseg.predict.spine_pattern`), as the pipeline did before session 29. ``--no-symmetry``
+(either mode) keeps the calls in a paired bone that the pipeline leaves out because their mirror image matches them
+(:mod:`scintiseg.predict.symmetry`), as the pipeline did before session 30.
 
 ``--disc-fraction LOW HIGH`` (phantom mode) draws each patient's disc gaps (``AnatomyConfig.disc_fraction``) from
 ``[LOW, HIGH]``, the same patients otherwise: whether a column of vertebral bodies standing apart is called
@@ -620,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the network at SCALE x its pixel size and keep the larger probability")
     parser.add_argument("--no-spine-pattern", action="store_true",
                         help="keep the calls the spine-pattern rule leaves out (predict.spine_pattern)")
+    parser.add_argument("--no-symmetry", action="store_true",
+                        help="keep the calls the symmetry rule leaves out (predict.symmetry)")
     parser.add_argument("--disc-fraction", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                         help="share of each vertebral level left to its disc, drawn from [LOW, HIGH] (profile's: off)")
     parser.add_argument("--counts", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
@@ -643,7 +647,7 @@ def run(args: argparse.Namespace) -> int:
     if args.coarse_pass is not None:  # predict_scan looks the function up in its module at each call
         pipeline_module.model_probabilities = with_coarse_pass(pipeline_module.model_probabilities, args.coarse_pass)
     settings = PredictSettings(regions=args.regions, region_model=args.region_model,
-                               spine_pattern=not args.no_spine_pattern)
+                               spine_pattern=not args.no_spine_pattern, symmetry=not args.no_symmetry)
     if args.threshold is not None:
         settings = replace(settings, threshold=args.threshold)
     if args.source == "nm1":

@@ -95,3 +95,14 @@ def upright_letters(rows, cols, right_letter_of_plus_col: str) -> str:
     along_columns = direction(int(rows[0, 1] - rows[0, 0]), int(cols[0, 1] - cols[0, 0]))
     along_rows = direction(int(rows[1, 0] - rows[0, 0]), int(cols[1, 0] - cols[0, 0]))
     return f"{along_columns}\\{along_rows}"
+
+
+def blob_settings(*args, **kwargs):
+    """:class:`~scintiseg.predict.pipeline.PredictSettings` for a probability map of blobs injected with no focus
+    behind them in the counts. The pipeline's count-based reading rules would judge such a blob on plain bone
+    as what a reader reads as normal (:mod:`scintiseg.predict.spine_pattern`: no hotter than the vertebrae above
+    and below; :mod:`scintiseg.predict.symmetry`: no hotter than the mirror spot) and leave it out; a test of
+    what comes after them (pairing, measurements, reports, DICOM) turns them off. The rules have their own tests."""
+    from scintiseg.predict.pipeline import PredictSettings
+
+    return PredictSettings(*args, **{"spine_pattern": False, "symmetry": False, **kwargs})

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from support import blob_settings
 from scintiseg.predict import bladder
 from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
 from scintiseg.predict.pipeline import PredictSettings, analyse_counts, predict_from_probabilities
@@ -44,9 +45,9 @@ def test_no_bladder_without_named_bones_or_a_hot_enough_spot(nm1_scan, nm1_regio
 def test_a_lesion_beside_the_bladder_is_marked_and_flagged_one_far_from_it_is_not(nm1_scan, make_blobs, tmp_path):
     """A lesion map with one blob at the bladder's upper edge (NM1's sacrum) and one in the thoracic spine."""
     probability = make_blobs(nm1_scan.shape, [(401, 140, 4), (250, 128, 4)])
-    # The spine blob is in the map only, not in NM1's counts: the spine-pattern rule would leave it out.
+    # The blobs are in the map only, not in NM1's counts: the count-based rules would leave them out.
     prediction = predict_from_probabilities(nm1_scan, {"ANT": probability},
-                                            settings=PredictSettings(0.5, 4, spine_pattern=False))
+                                            settings=blob_settings(0.5, 4))
     spot = surroundings(bladder_mask(nm1_scan.view("ANT"), prediction.views["ANT"].regions, nm1_scan.pixel_spacing),
                         nm1_scan.pixel_spacing)
     by_row = {round(lesion.centroid_row): lesion for lesion in prediction.lesions}
@@ -61,7 +62,7 @@ def test_a_lesion_beside_the_bladder_is_marked_and_flagged_one_far_from_it_is_no
     shapes = json.loads((tmp_path / "ANT.labelme.json").read_text())["shapes"]  # the reader sees it in LabelMe too
     assert sorted(shape["description"].endswith("(beside bladder)") for shape in shapes) == [False, True]
     far = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(250, 128, 4)])},
-                                     settings=PredictSettings(0.5, 4))
+                                     settings=blob_settings(0.5, 4))
     assert "lesion_beside_bladder_ANT" not in far.qc_flags
 
 
@@ -72,7 +73,7 @@ def test_a_lesion_at_a_hand_is_marked_one_on_the_humeral_head_is_not(nm1_scan, m
     from scintiseg.predict.distal_arm import BESIDE_DISTAL_ARM
 
     probability = make_blobs(nm1_scan.shape, [(476, 233, 4), (257, 222, 4), (363, 150, 5)])
-    prediction = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=blob_settings(0.5, 4))
     by_row = {round(lesion.centroid_row): lesion for lesion in prediction.lesions}
     assert by_row[476].beside == BESIDE_DISTAL_ARM
     assert by_row[257].beside is None and by_row[363].beside is None

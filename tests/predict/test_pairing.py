@@ -4,14 +4,15 @@ the real NM1 ANT view, POST = its mirror moved by a known shift, so where each A
 import numpy as np
 import pytest
 
+from support import blob_settings
 from scintiseg.predict.pairing import PAIR_RADIUS_MM, pair_lesions, post_shift
-from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.predict.pipeline import predict_from_probabilities
 from scintiseg.prepare.views import mirror, shift_image
 from scintiseg.scan import Scan
 
 #: How far (rows, cols) the body lies on the mirrored POST relative to ANT: 10 px, the most not flagged.
 SHIFT = (4, 6)
-SETTINGS = PredictSettings(0.5, 4)
+SETTINGS = blob_settings(0.5, 4)
 
 
 def on_post(row: int, col: int, cols: int = 256, shift=SHIFT) -> tuple[int, int]:

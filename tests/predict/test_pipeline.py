@@ -7,6 +7,7 @@ import numpy as np
 import pydicom
 import pytest
 
+from support import blob_settings
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities, predict_scan
@@ -21,7 +22,7 @@ def nm1_prediction(nm1_scan, make_blobs):
     prob = make_blobs(nm1_scan.shape, [(300, 100, 5), (330, 160, 3), (600, 110, 2), (250, 128, 0)])
     coverage = np.zeros(nm1_scan.shape, dtype=bool)
     coverage[200:456, :] = True  # a thoracic window: the knee blob at row 600 lies outside it
-    return predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage}, PredictSettings(0.5, 4))
+    return predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage}, blob_settings(0.5, 4))
 
 
 def test_lesions_from_injected_map(nm1_prediction, make_blobs):
@@ -111,7 +112,7 @@ def test_gsps_on_a_multiframe_nm_source_draws_each_view_on_its_frame(nm1_scan, m
     post_prob = make_blobs(scan.shape, [(310, 60, 4), (350, 150, 4)])
     full = np.ones(scan.shape, dtype=bool)
     prediction = predict_from_probabilities(scan, {"ANT": ant_prob, "POST": post_prob}, {"ANT": full, "POST": full},
-                                            PredictSettings(0.5, 4))
+                                            blob_settings(0.5, 4))
     report = write_outputs(prediction, tmp_path / "out")
     assert report["dicom"] == {"sr": "sr.dcm", "gsps": "gsps.dcm"}
     gsps = pydicom.dcmread(tmp_path / "out" / "gsps.dcm")
@@ -126,7 +127,7 @@ def test_triage_score_is_the_largest_probability_inside_the_coverage(nm1_scan, m
     prob[700, 100] = 0.99  # higher, but outside what the model saw: it must not count
     coverage = np.zeros(nm1_scan.shape, dtype=bool)
     coverage[200:456, :] = True
-    prediction = predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage}, PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage}, blob_settings(0.5, 4))
     assert prediction.views["ANT"].max_probability == pytest.approx(0.93)
     assert prediction.triage_score == pytest.approx(0.93)
 
@@ -137,11 +138,11 @@ def test_scan_triage_score_is_the_largest_over_views(nm1_scan, make_blobs):
     prob_ant = np.full(scan.shape, 0.2, dtype=np.float32)
     prob_post = make_blobs(scan.shape, [(300, 100, 5)])
     prob_post[300, 100] = 0.97
-    prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=blob_settings(0.5, 4))
     assert prediction.views["ANT"].max_probability == pytest.approx(0.2)
     assert prediction.views["POST"].max_probability == pytest.approx(0.97)
     assert prediction.triage_score == pytest.approx(0.97)
-    assert predict_from_probabilities(scan, {}, settings=PredictSettings(0.5, 4)).triage_score == 0.0
+    assert predict_from_probabilities(scan, {}, settings=blob_settings(0.5, 4)).triage_score == 0.0
 
 
 def test_one_pass_tiling_runs_each_whole_view_once_and_is_recorded(nm1_scan, make_tiny_network):
@@ -207,12 +208,12 @@ def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_b
     prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
     for image, expected, absent in ((grey, "export_8bit_ANT", "low_counts_ANT"), (low, "low_counts_ANT", "export_8bit_ANT")):
         scan = Scan({"ANT": image}, pixel_spacing=nm1_scan.pixel_spacing)
-        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
+        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
         assert expected in flags and absent not in flags
     inverted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"display_inverted": True})
-    assert "inverted_export" in predict_from_probabilities(inverted, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
+    assert "inverted_export" in predict_from_probabilities(inverted, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
     painted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"colour_painted": 120})
-    assert "colour_annotations_removed" in predict_from_probabilities(painted, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
+    assert "colour_annotations_removed" in predict_from_probabilities(painted, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
 
 
 def test_an_export_cut_off_by_a_display_window_is_flagged_clipped(nm1_scan, make_blobs):
@@ -225,7 +226,7 @@ def test_an_export_cut_off_by_a_display_window_is_flagged_clipped(nm1_scan, make
     whole = np.clip(counts / counts.max() * 255, 0, 255).round().astype(np.uint8)
     for image, clipped in ((windowed, True), (whole, False), (nm1_scan.view("ANT"), False)):
         scan = Scan({"ANT": image}, pixel_spacing=nm1_scan.pixel_spacing)
-        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=PredictSettings(0.5, 4)).qc_flags
+        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
         assert ("clipped_export_ANT" in flags) == clipped, flags
 
 
@@ -260,7 +261,7 @@ def test_a_region_crop_gets_its_lesions_but_no_bone_names_and_no_bsi(nm1_scan, m
     map called most such lesions "femur_left"), so they are 'unnamed', the side unknown, no BSI, flag raised."""
     crop = Scan({"VIEW": nm1_scan.view("ANT")[230:430, 65:125]}, pixel_spacing=nm1_scan.pixel_spacing)
     prob = make_blobs(crop.shape, [(100, 30, 4)])
-    prediction = predict_from_probabilities(crop, {"VIEW": prob}, settings=PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(crop, {"VIEW": prob}, settings=blob_settings(0.5, 4))
     (lesion,) = prediction.lesions
     assert (lesion.region, lesion.laterality) == ("unnamed", "unknown")
     assert lesion.lesion_to_normal_bone is not None  # the bone mask is kept for the ratio
@@ -275,7 +276,7 @@ def test_a_region_crop_gets_its_lesions_but_no_bone_names_and_no_bsi(nm1_scan, m
     assert report["lesions"][0]["region"] == "unnamed" and "Unnamed" in page
     assert "not given: a partial view" in page and 'id="bsi-covered"' not in page  # no "BSI 0.000"
     whole = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(300, 100, 5)])},
-                                       settings=PredictSettings(0.5, 4))
+                                       settings=blob_settings(0.5, 4))
     assert "partial_view_ANT" not in whole.qc_flags and whole.lesions[0].region != "unnamed"
 
 

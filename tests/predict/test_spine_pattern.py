@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 from scintiseg.predict.spine_pattern import neighbour_ratio, pattern_calls
-from scintiseg.report.outputs import write_outputs
 
 SPACING = (2.26, 2.26)
 LEVEL = 20  # rows per vertebral level
@@ -72,23 +69,6 @@ def test_only_named_spine_calls_are_judged():
     sparse = np.where(rows < THORACIC[1], sparse, 0).astype(np.int16)
     assert np.isnan(neighbour_ratio(counts, lone, sparse, REGION_IDS["thoracic_spine"], SPACING))
     assert not pattern_calls(counts, lone, replace(regions, labels=sparse), SPACING).any()
-
-
-def test_the_pipeline_leaves_a_call_on_nm1s_plain_spine_out_and_says_so(nm1_scan, make_blobs, tmp_path):
-    """A blob in the map on NM1's lower thoracic spine (no focus in its counts) is left out; one on NM1's lumbar
-    focus (1.4 times the quieter side) stays; with the rule off both stay."""
-    probability = make_blobs(nm1_scan.shape, [(310, 141, 4), (364, 150, 4)])
-    kept = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=PredictSettings(0.5, 4))
-    everything = predict_from_probabilities(nm1_scan, {"ANT": probability},
-                                            settings=PredictSettings(0.5, 4, spine_pattern=False))
-    assert [round(lesion.centroid_row) for lesion in everything.lesions] == [310, 364]
-    assert [round(lesion.centroid_row) for lesion in kept.lesions] == [364]
-    assert kept.views["ANT"].spine_pattern_calls == 1 and everything.views["ANT"].spine_pattern_calls == 0
-    assert "spine_pattern_ANT" in kept.qc_flags and "spine_pattern_ANT" not in everything.qc_flags
-    write_outputs(kept, tmp_path, dicom=False)
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert report["views"]["ANT"]["spine_pattern_calls"] == 1
-    assert "normal segmental pattern" in (tmp_path / "report.html").read_text()
 
 
 @pytest.mark.parametrize("height", [60.0, 100.0, 200.0])

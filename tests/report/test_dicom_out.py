@@ -10,9 +10,10 @@ import numpy as np
 import pydicom
 import pytest
 
+from support import blob_settings
 from scintiseg.io import read_scan
 from scintiseg.io.dicom import write_dicom
-from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.predict.pipeline import predict_from_probabilities
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.prepare.views import mirror
 from scintiseg.report.dicom_out import BODY_PART, FINDING_SITES, SCHEME, finding_site, tracking_identifiers, write_gsps, write_sr
@@ -40,9 +41,9 @@ def prediction(nm1_scan, make_blobs):
     prob = make_blobs(nm1_scan.shape, blobs)
     coverage = np.ones(nm1_scan.shape, dtype=bool)
     # The atlas names these blobs (placed on its boxes); the SR encoding, not the naming, is under test here.
-    # Blobs in the map only (not in NM1's counts): every one kept, the spine-pattern rule off.
+    # Blobs in the map only (not in NM1's counts): every one kept, the count-based rules off.
     return predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": coverage},
-                                      PredictSettings(0.5, 4, regions="atlas", spine_pattern=False))
+                                      blob_settings(0.5, 4, regions="atlas"))
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,7 @@ def two_views(nm1_scan, make_blobs, tmp_path_factory):
     width = scan.shape[1]
     post_blobs = [(r, width - 1 - c, radius) for r, c, radius in ANT_BLOBS[:3]] + POST_ONLY
     probabilities = {"ANT": make_blobs(scan.shape, ANT_BLOBS), "POST": make_blobs(scan.shape, post_blobs)}
-    prediction = predict_from_probabilities(scan, probabilities, settings=PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(scan, probabilities, settings=blob_settings(0.5, 4))
     source = pydicom.dcmread(folder / "scan.dcm", stop_before_pixels=True)
     write_sr(prediction, source, folder / "sr.dcm")
     write_gsps(prediction, source, folder / "gsps.dcm")
@@ -278,7 +279,7 @@ def test_a_split_dicom_page_gets_its_sr_and_gsps_on_the_pages_frame(make_blobs, 
     assert width - cut > 0  # ANT is padded on its left: its points move
     blobs = {"ANT": [(300, width - cut + 60, 5)], "POST": [(500, 90, 5), (800, 150, 4)]}
     probability = {view: make_blobs(scan.shape, blobs[view]) for view in scan.view_names}
-    prediction = predict_from_probabilities(scan, probability, settings=PredictSettings(0.5, 4, regions="atlas"))
+    prediction = predict_from_probabilities(scan, probability, settings=blob_settings(0.5, 4, regions="atlas"))
     report = write_outputs(prediction, tmp_path / "out")
     assert report["dicom"] == {"sr": "sr.dcm", "gsps": "gsps.dcm"}
     on_page = {}
@@ -317,7 +318,7 @@ def test_a_study_stored_as_two_files_gets_an_sr_and_gsps_referencing_each_views_
     width = scan.shape[1]
     post_blobs = [(r, width - 1 - c, radius) for r, c, radius in ANT_BLOBS[:3]] + POST_ONLY
     probabilities = {"ANT": make_blobs(scan.shape, ANT_BLOBS), "POST": make_blobs(scan.shape, post_blobs)}
-    prediction = predict_from_probabilities(scan, probabilities, settings=PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(scan, probabilities, settings=blob_settings(0.5, 4))
     report = write_outputs(prediction, tmp_path / "out")
     assert (report["dicom"]["sr"], report["dicom"]["gsps"]) == ("sr.dcm", "gsps.dcm")
     instance = {view: pydicom.dcmread(tmp_path / f"{view}.dcm", stop_before_pixels=True).SOPInstanceUID for view in ("ANT", "POST")}
@@ -353,7 +354,7 @@ def test_outlines_of_a_view_read_mirrored_back_lie_on_the_lesion_in_the_file_as_
     upright, read = read_scan(nm1_path, split_views=True), read_scan(tmp_path / "mirrored.dcm", split_views=True)
     np.testing.assert_array_equal(read.view("ANT"), upright.view("ANT"))
     prob = make_blobs(upright.shape, [(300, 100, 5), (700, 60, 4), (420, 200, 4)])  # off the midline: sides matter
-    settings = PredictSettings(0.5, 4, regions="atlas")
+    settings = blob_settings(0.5, 4, regions="atlas")
     coverage = {"ANT": np.ones(upright.shape, dtype=bool)}
     plain = predict_from_probabilities(upright, {"ANT": prob}, coverage, settings)
     mirrored = predict_from_probabilities(read, {"ANT": prob}, coverage, settings)
@@ -383,7 +384,7 @@ def test_a_dicom_body_stored_lying_gets_an_sr_and_gsps_on_its_lying_frame(nm1_sc
     assert scan.metadata["stood"] == "quarter_clockwise" and scan.shape == upright.shape
     prob = make_blobs(scan.shape, [(300, 100, 5), (700, 60, 4)])
     prediction = predict_from_probabilities(scan, {"VIEW": prob}, {"VIEW": np.ones(scan.shape, dtype=bool)},
-                                            PredictSettings(0.5, 4, regions="atlas"))
+                                            blob_settings(0.5, 4, regions="atlas"))
     report = write_outputs(prediction, tmp_path / "out")
     assert report["dicom"] == {"sr": "sr.dcm", "gsps": "gsps.dcm"}
     stored_labels = np.rot90(prediction.views["VIEW"].labels, 1)  # the lesion map on the lying file

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from support import blob_settings
 from scintiseg.predict.bsi import NEARER_VIEW
-from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.predict.pipeline import predict_from_probabilities
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.prepare.views import mirror
 from scintiseg.report.html import report_html
@@ -31,7 +32,7 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>&amp;\'"'
 def hostile_report(tmp_path_factory, nm1_scan, make_blobs):
     scan = Scan(dict(nm1_scan.views), nm1_scan.pixel_spacing, patient_id="P<1>", patient_name=HOSTILE, source=None)
     prob = make_blobs(scan.shape, [(300, 100, 5), (330, 160, 3), (420, 140, 4)])
-    prediction = predict_from_probabilities(scan, {"ANT": prob}, settings=PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(scan, {"ANT": prob}, settings=blob_settings(0.5, 4))
     folder = tmp_path_factory.mktemp("hostile")
     write_outputs(prediction, folder)
     return folder, prediction
@@ -89,7 +90,7 @@ def paired_report(tmp_path_factory, nm1_scan, make_blobs):
     prob_ant = make_blobs(scan.shape, [(300, 80, 4), (420, 170, 4)])
     prob_post = make_blobs(scan.shape, [(300, 255 - 80, 4)])
     prob_post[300, 255 - 80] = 0.96
-    prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=blob_settings(0.5, 4))
     folder = tmp_path_factory.mktemp("paired")
     write_outputs(prediction, folder, dicom=False)
     return folder, json.loads((folder / "report.json").read_text())
@@ -143,7 +144,7 @@ def multi_region(nm1_scan, make_blobs):
     scan = Scan({"ANT": ant, "POST": mirror(ant)}, nm1_scan.pixel_spacing, patient_id="MULTI", source=None)
     prob_ant = make_blobs(scan.shape, [(150, 128, 4), (330, 100, 3), (300, 95, 3), (330, 160, 3), (560, 150, 4), (30, 20, 4)])
     prob_post = make_blobs(scan.shape, [(420, 127, 4), (330, 155, 3), (700, 150, 4)])
-    prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=blob_settings(0.5, 4))
     report = report_dict(prediction)
     return prediction, report, _full_page(prediction, report)
 
@@ -317,9 +318,9 @@ def test_a_lesion_the_nearer_view_does_not_show_says_so(nm1_scan, make_blobs):
     width = scan.shape[1]
     prob_ant = make_blobs(scan.shape, [(395, 128, 4), (340, 128, 3)])
     prob_post = make_blobs(scan.shape, [(232, width - 1 - 128, 3), (340, width - 1 - 128, 3)])
-    # Blobs in the maps only (not in NM1's counts): every one kept, the spine-pattern rule off.
+    # Blobs in the maps only (not in NM1's counts): every one kept, the count-based rules off.
     prediction = predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post},
-                                            settings=PredictSettings(0.5, 4, spine_pattern=False))
+                                            settings=blob_settings(0.5, 4))
     report = report_dict(prediction)
     page = _full_page(prediction, report)
     cells = {}
@@ -336,7 +337,7 @@ def test_a_scan_stored_head_down_is_shown_head_up_as_its_upright_twin(nm1_scan, 
     """Prediction flags a scan stored head-down (``head_down``) and keeps its outputs on the image as stored; the page
     a physician reads shows it head-up: the same outlines, ids, R/L marks and crop as the upright scan's page."""
     ant = nm1_scan.view("ANT")
-    settings = PredictSettings(0.5, 4)
+    settings = blob_settings(0.5, 4)
     prob = make_blobs(ant.shape, [(300, 100, 5), (330, 160, 3), (420, 140, 4)])
     up = predict_from_probabilities(Scan({"ANT": ant}, nm1_scan.pixel_spacing, patient_id="UP", source=None),
                                     {"ANT": prob}, settings=settings)

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from support import blob_settings
 from scintiseg.display import render_display
 from scintiseg.io import Scan
-from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.predict.pipeline import predict_from_probabilities
 from scintiseg.report.overlay import (
     BLUE_INDEX,
     CONTOUR_COLOUR,
@@ -31,7 +32,7 @@ def lesion_view(nm1_scan, make_blobs):
     prob = make_blobs(scan.shape, [(300, 100, 5), (600, 150, 5)])
     coverage = np.zeros(scan.shape, dtype=bool)
     coverage[200:800, :] = True
-    prediction = predict_from_probabilities(scan, {"ANT": prob}, {"ANT": coverage}, settings=PredictSettings(0.5, 4))
+    prediction = predict_from_probabilities(scan, {"ANT": prob}, {"ANT": coverage}, settings=blob_settings(0.5, 4))
     return scan.view("ANT"), prediction.views["ANT"]
 
 

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from support import blob_settings
+from scintiseg.predict.pipeline import predict_from_probabilities
 from scintiseg.prepare.views import mirror, shift_image
 from scintiseg.report.report_json import report_dict, report_json
 from scintiseg.scan import Scan
@@ -18,7 +19,7 @@ def paired(nm1_scan, make_blobs):
     prob_ant = make_blobs(scan.shape, [(300, 80, 4), (420, 170, 4)])
     prob_post = make_blobs(scan.shape, [(303, 255 - 80, 4)])
     prob_post[303, 255 - 80] = 0.96
-    return predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=PredictSettings(0.5, 4))
+    return predict_from_probabilities(scan, {"ANT": prob_ant, "POST": prob_post}, settings=blob_settings(0.5, 4))
 
 
 def test_triage_score_per_view_and_scan(paired):
@@ -45,7 +46,7 @@ def test_pairs_and_paired_with(paired):
 
 def test_one_view_report_has_no_pairs(nm1_scan, make_blobs):
     prediction = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(300, 80, 4)])},
-                                            settings=PredictSettings(0.5, 4))
+                                            settings=blob_settings(0.5, 4))
     report = report_dict(prediction)
     assert report["pairs"] == [] and report["summary"]["pairing_shift_px"] is None
     assert [lesion["paired_with"] for lesion in report["lesions"]] == [None]

@@ -72,7 +72,9 @@ from scintiseg.predict.region_model import (
     predict_region_maps,
 )
 from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions, partial_view
+from scintiseg.predict.rule_calls import component_count
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
+from scintiseg.predict.symmetry import symmetric_calls as symmetric_calls_mask
 from scintiseg.predict.windows import (
     DEFAULT_TILING,
     MISALIGNED_PX,
@@ -119,6 +121,8 @@ class PredictSettings:
             (:mod:`.crop_level`); False keeps the crop's own level (for measuring it).
         spine_pattern: leave out the calls on the spine no hotter than the vertebrae above and below
             (:mod:`.spine_pattern`); False keeps every call (for measuring it).
+        symmetry: leave out the calls in a paired bone that their mirror image across the skeleton's midline
+            matches (:mod:`.symmetry`); False keeps them (for measuring it).
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -129,6 +133,7 @@ class PredictSettings:
     tiling: str = DEFAULT_TILING
     crop_level: bool = True
     spine_pattern: bool = True
+    symmetry: bool = True
 
     def __post_init__(self) -> None:
         if self.window is not None:
@@ -327,12 +332,12 @@ def predict_view(
     if regions is None:
         regions = partial_view(estimate_regions(counts, view), scan.pixel_spacing[0])
     mask = lesion_components(probability, settings.threshold, settings.min_area_px, coverage)
-    pattern_calls = 0
-    if settings.spine_pattern:
-        pattern = pattern_calls_mask(counts, mask, regions, scan.pixel_spacing)
-        if pattern.any():
-            pattern_calls = int(ndi.label(pattern, structure=np.ones((3, 3)))[1])
-            mask = mask & ~pattern
+    left_out = {}  # the calls each reading rule leaves out: the spine's pattern, then the symmetric ones
+    for name, applies, rule in (("spine_pattern_calls", settings.spine_pattern, pattern_calls_mask),
+                                ("symmetric_calls", settings.symmetry, symmetric_calls_mask)):
+        dropped = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
+        left_out[name] = component_count(dropped)
+        mask = mask & ~dropped
     contours, labels = outline_lesions(mask)
     lesions, reference = measure_lesions(
         labels, counts, probability, regions, scan.pixel_spacing, view, coverage=coverage, first_id=first_id
@@ -347,7 +352,7 @@ def predict_view(
     index = bone_scan_index(labels > 0, regions, coverage)
     bsi = {"bsi_percent": index.bsi_percent, "covered_mass_percent": index.covered_mass_percent, "bones": index.bones}
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
-                          pattern_calls)
+                          **left_out)
 
 
 def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
@@ -392,6 +397,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
             flags.append(f"lesion_at_forearm_or_hand_{name}")
         if result.spine_pattern_calls:
             flags.append(f"spine_pattern_{name}")
+        if result.symmetric_calls:
+            flags.append(f"symmetric_{name}")
         inner = ndi.binary_erosion(result.coverage, border_value=1)
         edge = result.coverage & ~inner
         if (result.labels[edge] > 0).any() and not result.coverage.all():

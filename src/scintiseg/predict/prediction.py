@@ -34,6 +34,8 @@ class ViewPrediction:
         bsi: the BSI of this view (:class:`~scintiseg.predict.bsi.BoneIndex` as a dict).
         spine_pattern_calls: the network's calls on the spine left out as its normal segmental pattern (no hotter
             than the vertebrae above and below, :mod:`.spine_pattern`).
+        symmetric_calls: the network's calls in a paired bone left out because their mirror image across the
+            skeleton's midline matches them (:mod:`.symmetry`).
     """
 
     view: str
@@ -46,6 +48,7 @@ class ViewPrediction:
     reference_counts: float | None
     bsi: dict
     spine_pattern_calls: int = 0
+    symmetric_calls: int = 0
 
     @property
     def mask(self) -> np.ndarray:

@@ -35,9 +35,9 @@ Choices the reading rule leaves open (all [E]):
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
+from scintiseg.predict.rule_calls import calls_left_out
 
 #: Vertebrae per segment of the learned map: a level is the segment's rows over this number.
 SEGMENT_VERTEBRAE: dict[str, int] = {"cervical_spine": 7, "thoracic_spine": 12, "lumbar_spine": 5}
@@ -88,19 +88,6 @@ def neighbour_ratio(smooth: np.ndarray, call: np.ndarray, region_labels: np.ndar
 def pattern_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegions,
                   pixel_mm: tuple[float, float], ratio: float = PATTERN_RATIO) -> np.ndarray:
     """The pixels of ``mask``'s components (8-connected) that are the spine's normal pattern (module docstring)."""
-    out = np.zeros(mask.shape, dtype=bool)
-    if not regions.named or not mask.any():
-        return out
-    components, count = ndi.label(mask, structure=np.ones((3, 3)))
     labels = np.asarray(regions.labels)
-    smooth = None
-    for index in range(1, count + 1):
-        call = components == index
-        segment = int(np.bincount(labels[call].astype(np.int64)).argmax())
-        if segment not in _SEGMENT_IDS:
-            continue
-        if smooth is None:
-            smooth = ndi.gaussian_filter(np.asarray(counts, dtype=np.float64), 1.0)
-        if neighbour_ratio(smooth, call, labels, segment, pixel_mm) < ratio:
-            out |= call
-    return out
+    return calls_left_out(counts, mask, regions, _SEGMENT_IDS,
+                          lambda smooth, call, segment: neighbour_ratio(smooth, call, labels, segment, pixel_mm), ratio)

@@ -153,6 +153,8 @@ QC_FLAG_MEANINGS: dict[str, str] = {
                                  "site or a degenerative joint than a metastasis; check the injection arm",
     "spine_pattern": "calls on the spine no hotter than the vertebrae above and below were left out as the normal "
                      "segmental pattern: check the column if a whole segment looks involved",
+    "symmetric": "calls in a paired bone matched by the same uptake at the mirror spot of the other side were left "
+                 "out as a symmetric pattern (joints, anatomy): check both sides if disease may be symmetric",
     "views_misaligned": "ANT and POST could not be aligned: lesions were not paired",
     "crop_uncertain": "the model's window was placed by a fallback: check it covers the thorax",
 }

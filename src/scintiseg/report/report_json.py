@@ -12,7 +12,8 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "summary": {"lesion_count", "lesion_count_by_view", "soloway_grade", "bsi_percent",
                  "bsi_covered_mass_percent", "bsi_scope", "triage_score", "pair_count", "pairing_shift_px",
                  "qc_flags"},
-     "views": {VIEW: {"lesion_count", "max_probability", "spine_pattern_calls", "reference_counts", "bsi": {...},
+     "views": {VIEW: {"lesion_count", "max_probability", "spine_pattern_calls", "symmetric_calls", "reference_counts",
+                      "bsi": {...},
                       "window_pixels", "region_estimate": {...}, "files": {...}}},
      "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
                   counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
@@ -31,7 +32,9 @@ that what was drawn on the file as stored can be placed on the views; session 27
 view's patient directions from its DICOM header, as the view was read (turned and mirrored with it), and ``input.mirrored``, the views read with their columns
 reversed because the header said they were stored mirrored; session 28 ``input.read_apart``, ``{"other_file",
 "why"}`` for a study's file predicted apart from its other view's file; session 29 ``views.V.spine_pattern_calls``, the
-network's calls on the spine left out as its normal segmental pattern, :mod:`scintiseg.predict.spine_pattern`) keep
+network's calls on the spine left out as its normal segmental pattern, :mod:`scintiseg.predict.spine_pattern`;
+session 30 ``views.V.symmetric_calls``, the calls in a paired bone left out because their mirror image matches them,
+:mod:`scintiseg.predict.symmetry`) keep
 the version, and a reader ignores keys it
 does not know.
 
@@ -124,6 +127,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
             "lesion_count": len(result.lesions),
             "max_probability": _significant(result.max_probability),
             "spine_pattern_calls": result.spine_pattern_calls,
+            "symmetric_calls": result.symmetric_calls,
             "reference_counts": result.reference_counts,
             "bsi": result.bsi,
             "window_pixels": int(result.coverage.sum()),
