@@ -4,7 +4,7 @@ Why. A reader reads a bone scan against its other side: uptake that is the same 
 hip joints, both ischial tuberosities, both shoulders, both knees, the costochondral junctions) is anatomy or
 degenerative change, while a metastasis is rarely matched by one of the same height at the mirror spot. The shipped
 lesion network calls such pairs: on a phantom built without reading scintiseg's (``benchmarks/independent_phantom.py``)
-24 of its 141 false positives on 40 patients lay on the pelvis, most of them pairs at the ischial tuberosities of
+24 of its 139 false positives on 40 patients lay on the pelvis, most of them pairs at the ischial tuberosities of
 a posterior view (looked at, session 30). So a call whose majority learned region is a bone of one side, the pelvis
 or the sacrum, and which lies away from the midline, is compared with the same spot mirrored across the skeleton's
 midline, and left out when its peak is not clearly higher than the mirror's (below :data:`SYMMETRY_RATIO` times):
@@ -20,7 +20,7 @@ Choices the reading rule leaves open (all [E]):
   lie; below the pelvis (no midline bone) the point half-way between the call's bone and its other-side twin (the
   median columns of ``femur_left`` and ``femur_right`` in those rows, say); else the body's midline. The skeleton's
   midline, not the body's, so a patient lying off-centre or with one arm away from the body is mirrored about the
-  spine (NM1: the body's midline lies 9 columns left of its spine);
+  spine (NM1: the body's midline lies 9 columns off its spine);
 * a call within :data:`MIN_OFFSET_MM` of that midline is not judged (its mirror spot is itself);
 * the call's peak is the maximum of the counts smoothed by a Gaussian of sigma 1 pixel (noise); the mirror's is
   the maximum of the same counts in a window :data:`WINDOW_HALF_MM` on each side of the mirrored peak (the two sides
