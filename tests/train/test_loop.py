@@ -173,6 +173,25 @@ def test_freeze_norm_keeps_the_initial_statistics_while_the_weights_learn(make_d
     assert learned, "with frozen statistics the convolutions and affine weights must still train"
 
 
+def test_freeze_keeps_the_named_modules_and_trains_the_rest(make_data, tiny_config, tmp_path):
+    """``freeze=["encoders", "bottleneck"]``: every weight and statistic of those modules stays the init's, the
+    decoder's weights learn; an unknown module name or freezing everything is a one-line error."""
+    start = train(tiny_config(out=str(tmp_path / "start"), epochs=1), data=make_data())
+    init = str(checkpoint_path(start.run_dir, "last"))
+    before = _weights(start.run_dir)
+    config = tiny_config(out=str(tmp_path / "part"), epochs=1, init=init, freeze=["encoders", "bottleneck"], lr=1e-2)
+    after = _weights(train(config, data=make_data()).run_dir)
+    kept = [k for k in before if k.startswith(("encoders.", "bottleneck."))]
+    assert kept and _norm_statistics({k: before[k] for k in kept}), "the frozen modules must hold norm layers"
+    assert all(torch.equal(after[k], before[k]) for k in kept)
+    assert any(not torch.equal(after[k], before[k]) for k in before if k.startswith(("decoders.", "head.")))
+    with pytest.raises(ScintisegError, match="has no module encoder .*its modules: .*encoders"):
+        train(tiny_config(out=str(tmp_path / "typo"), init=init, freeze=["encoder"]), data=make_data())
+    every = ["encoders", "pools", "bottleneck", "context", "ups", "decoders", "head"]
+    with pytest.raises(ScintisegError, match="leaves no weight"):
+        train(tiny_config(out=str(tmp_path / "all"), init=init, freeze=every), data=make_data())
+
+
 def test_save_every_keeps_the_checkpoints_of_those_epochs(make_data, tiny_config):
     """``save_every=2`` over 5 epochs keeps epochs 2 and 4 (each that epoch's weights, loadable for prediction)."""
     from scintiseg.models.checkpoint import epoch_checkpoint_path

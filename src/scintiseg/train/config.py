@@ -106,6 +106,14 @@ class TrainConfig(Config):
             otherwise move the statistics every labelled window is normalised with (statistics frozen as
             when detectors are fine-tuned with small batches, Detectron2's ``FrozenBatchNorm2d``, which
             also freezes the affine weights; here they stay trainable).
+        freeze: names of the network's top-level modules (``named_children``: RDINet's ``stem``, ``encoders``,
+            ``downs``, ``bottleneck``, ``ups``, ``decoders``, ``head``) whose weights stay those of ``init`` and whose
+            normalisation layers stay in evaluation mode; the optimiser gets the other modules' parameters only.
+            Empty (default): every weight learns. Why: fine-tuning every weight of a pretrained network can
+            distort the features it learned and lose what transferred out of distribution (Kumar et al., ICLR
+            2022, "Fine-tuning can distort pretrained features"); training only the layers nearest the shift
+            is "surgical fine-tuning" (Lee et al., ICLR 2023). Here the encoder of the GPU-trained model is kept
+            and the decoder alone learns a new operating point (docs/robustness.md, "The decoder alone").
         save_every: also keep ``checkpoints/epoch_NNNN.pt`` every N epochs (0: off), so that a checkpoint can
             be chosen afterwards by a measure the validation does not see. Why: a CPU fine-tune of the shipped
             lesion model (docs/robustness.md, session 9) raised the phantom validation DSC while quadrupling
@@ -165,6 +173,8 @@ class TrainConfig(Config):
     task: str = option("lesions", choices=("lesions", "regions"), help="what the network learns")
     init: str = option("", help="checkpoint whose network weights start the run (fine-tuning)")
     freeze_norm: bool = option(False, help="keep normalisation layers' running statistics fixed (fine-tuning)")
+    freeze: list[str] = option(default_factory=list,
+                               help="the network's top-level modules kept fixed, e.g. stem,encoders,downs,bottleneck")
     save_every: int = option(0, help="also keep checkpoints/epoch_NNNN.pt every N epochs (0: off)")
 
     def validate(self) -> None:

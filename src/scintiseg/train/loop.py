@@ -229,6 +229,29 @@ def freeze_normalisation(model: torch.nn.Module) -> int:
     return frozen
 
 
+def freeze_modules(model: torch.nn.Module, names: list[str]) -> list[torch.nn.Module]:
+    """Fix the weights of ``model``'s top-level modules called ``names`` (``TrainConfig.freeze``).
+
+    Returns:
+        the frozen modules, whose normalisation layers the loop puts back in evaluation mode each epoch.
+
+    Raises:
+        ScintisegError: a name that is not a top-level module of the network (the known ones named), or every
+            trainable weight frozen.
+    """
+    children = dict(model.named_children())
+    unknown = [name for name in names if name not in children]
+    if unknown:
+        raise ScintisegError(f"freeze: {type(model).__name__} has no module {', '.join(unknown)} "
+                             f"(its modules: {', '.join(children)})")
+    frozen = [children[name] for name in dict.fromkeys(names)]
+    for module in frozen:
+        module.requires_grad_(False)
+    if not any(parameter.requires_grad for parameter in model.parameters()):
+        raise ScintisegError(f"freeze: {', '.join(names)} leaves no weight of {type(model).__name__} to train")
+    return frozen
+
+
 def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
@@ -438,7 +461,8 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     model = build_model(config, data.train.in_channels).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(config, model.parameters())
+    frozen = freeze_modules(model, config.freeze)
+    optimizer = build_optimizer(config, [parameter for parameter in model.parameters() if parameter.requires_grad])
     loss_fn = build_loss_from_config(config)
 
     history: list[dict] = []
@@ -487,6 +511,8 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
         network.train()
         if config.freeze_norm:
             freeze_normalisation(network)
+        for module in frozen:
+            freeze_normalisation(module)
         loader = _loader(data.for_epoch(epoch), config, context, epoch)
         augment = _augmenter(config, epoch) if config.augment else None
         gain = RandomGain(config.gain_jitter, seed=_gain_seed(config, epoch)) if config.gain_jitter else None
