@@ -476,7 +476,8 @@ def test_a_grey_screen_capture_in_rgb_is_read_as_its_grey_levels(tmp_path):
 
 def test_a_colour_capture_and_two_sample_data_are_refused_in_one_line(tmp_path):
     colour = np.stack([GREY, 255 - GREY, GREY // 3], axis=-1)
-    with pytest.raises(ScintisegError, match=r"colour image \(its channels differ by up to \d+ grey levels over [\d.]+ % of it\)"):
+    with pytest.raises(ScintisegError, match=r"colour image \(its channels differ by up to \d+ grey levels over [\d.]+ % of "
+                                             r"it, and its colours are none of the display tables scintiseg knows\)"):
         read_scan(_capture(tmp_path, colour, "RGB", "colour.dcm"))
     two = _capture(tmp_path, np.stack([GREY] * 3, axis=-1), "RGB", "two.dcm")
     ds = pydicom.dcmread(two)
@@ -484,6 +485,22 @@ def test_a_colour_capture_and_two_sample_data_are_refused_in_one_line(tmp_path):
     ds.save_as(two)
     with pytest.raises(ScintisegError, match="2 samples per pixel"):
         read_scan(two)
+
+
+def test_a_capture_of_a_hot_iron_display_is_read_back_to_its_grey_levels(tmp_path):
+    """A PACS screen capture of a scan shown in Hot Iron (DICOM's well-known palette), as RGB and as PALETTE COLOR
+    with the palette in the file: both read as the grey levels displayed, the table named (io.colour_tables)."""
+    from scintiseg.io.colour_tables import colour_table
+
+    table = colour_table("hot_iron")
+    rgb = read_scan(_capture(tmp_path, table[GREY], "RGB", "hot.dcm"))
+    lut = {colour: (table[:, i].astype(np.uint16) * 257).tobytes() for i, colour in enumerate(("Red", "Green", "Blue"))}
+    palette = read_scan(_capture(tmp_path, GREY, "PALETTE COLOR", "hot_palette.dcm",
+                                 **{f"{c}PaletteColorLookupTableDescriptor": [256, 0, 16] for c in lut},
+                                 **{f"{c}PaletteColorLookupTableData": data for c, data in lut.items()}))
+    for scan in (rgb, palette):
+        np.testing.assert_array_equal(scan.view(scan.view_names[0]), GREY)
+        assert scan.metadata["colour_table"] == "hot_iron"
 
 
 def test_a_palette_capture_is_read_through_its_palette_not_as_indices(tmp_path):

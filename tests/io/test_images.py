@@ -319,7 +319,8 @@ def test_a_grey_export_with_annotations_drawn_in_colour_is_read_with_them_painte
 def test_colour_and_transparent_images_are_refused_in_one_line(tmp_path):
     colour = np.stack([GREY8, 255 - GREY8, GREY8 // 2], axis=-1)  # a colour table's hues, not grey
     _save(colour, tmp_path / "colour.png")
-    with pytest.raises(ScintisegError, match=r"colour image \(its channels differ by up to \d+ grey levels over [\d.]+ % of it\)"):
+    with pytest.raises(ScintisegError, match=r"colour image \(its channels differ by up to \d+ grey levels over [\d.]+ % of it, and its colours are "
+                       r"none of the display tables scintiseg knows\)"):
         read_scan(tmp_path / "colour.png")
     _save(colour, tmp_path / "colour.jpg", format="JPEG")
     with pytest.raises(ScintisegError, match="colour image"):

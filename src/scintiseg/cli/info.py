@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 #: What the reader assumed or undid, as ``scan.metadata`` records it, added to ``--json``.
 READING_NOTES = ("pixel_spacing_assumed", "turned_upright", "views_split", "display_inverted", "view_from_name",
-                 "nifti_axes", "energy_window_read", "colour_painted", ORIENTATION_KEY, MIRRORED_KEY)
+                 "nifti_axes", "energy_window_read", "colour_painted", "colour_table", "colour_table_off",
+                 ORIENTATION_KEY, MIRRORED_KEY)
 #: The patient directions of DICOM's orientation letters, as ``info`` words them.
 DIRECTIONS = {"L": "the patient's left", "R": "the patient's right", "H": "the head", "F": "the feet",
               "A": "the front", "P": "the back"}
@@ -61,6 +62,10 @@ def format_table(scan: Scan) -> str:
         along = [DIRECTIONS.get(letter, letter) for letter in str(letters).split("\\")]
         told = "; the header says it is stored mirrored: read mirrored back" if view in mirrored else ""
         lines[-1:-1] = [f"sides          {view}: columns toward {' and rows toward '.join(along)} as read{told}"]
+    if scan.metadata.get("colour_table"):
+        off = scan.metadata.get("colour_table_off", 0)
+        lines[-1:-1] = [f"values         shown through the colour table {scan.metadata['colour_table']}, read back to "
+                        "its grey levels" + (f"; {off} pixels off the table painted over" if off else "")]
     if scan.metadata.get("colour_painted"):
         lines[-1:-1] = [f"values         {scan.metadata['colour_painted']} pixels of coloured annotations painted over"]
     if scan.metadata.get("energy_window_read"):

@@ -270,6 +270,9 @@ def read_scan(
                           patient_id=patient_id, split_views=split_views, view=view)
     if notes.get("colour_painted"):
         scan.metadata["colour_painted"] = int(notes["colour_painted"])
+    if notes.get("colour_table"):
+        scan.metadata["colour_table"] = str(notes["colour_table"])
+        scan.metadata["colour_table_off"] = int(notes.get("colour_table_off", 0))
     return scan
 
 

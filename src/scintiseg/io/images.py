@@ -50,6 +50,7 @@ from PIL import Image, UnidentifiedImageError
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
+from scintiseg.io.colour_tables import grey_through_table
 from scintiseg.io.library_messages import LibraryMessages, library_messages
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -99,6 +100,8 @@ def paint_over(view: np.ndarray, mask: np.ndarray, sigma: float = 3.0) -> np.nda
         info = np.iinfo(view.dtype)
         painted = np.clip(np.rint(painted), info.min, info.max)
     return painted.astype(view.dtype)
+
+
 #: dtypes a raw count matrix may have.
 RAW_DTYPES = ("uint8", "uint16", "int16", "uint32", "int32", "float32", "float64")
 #: Smallest side (pixels) of a count image read as a scan view (module docstring: why 16).
@@ -389,16 +392,25 @@ def grey_from_channels(pixels: np.ndarray, what: str, path: str | Path | None = 
     grey = np.rint(pixels.mean(axis=-1)).astype(np.uint8)
     if not coloured.any():
         return grey
+    notes = _NOTES.get()
     if coloured.mean() > MAX_COLOURED_SHARE or grey.ndim != 2:
-        raise ScintisegError(f"colour image (its channels differ by up to {int(spreads.max())} grey levels over "
-                             f"{100 * coloured.mean():.1f} % of it): a count image has one grey channel; export the scan "
-                             "in greyscale", path=path)
+        through_table = grey_through_table(pixels, MAX_COLOURED_SHARE) if grey.ndim == 2 else None
+        if through_table is None:
+            raise ScintisegError(f"colour image (its channels differ by up to {int(spreads.max())} grey levels over "
+                                 f"{100 * coloured.mean():.1f} % of it, and its colours are none of the display tables "
+                                 "scintiseg knows): a count image has one grey channel; export the scan in greyscale",
+                                 path=path)
+        grey, coloured, table = through_table
+        if notes is not None:
+            notes["colour_table"] = table
     from scipy import ndimage as ndi  # lazy: start-up time of every command that reads a file
 
+    if not coloured.any():
+        return grey
     drawn = ndi.binary_dilation(coloured, structure=np.ones((3, 3), dtype=bool))
-    notes = _NOTES.get()
-    if notes is not None:
-        notes["colour_painted"] = notes.get("colour_painted", 0) + int(drawn.sum())
+    if notes is not None:  # off a colour table: annotations, or JPEG's colour rounding at a sharp change of hue
+        key = "colour_table_off" if "colour_table" in notes else "colour_painted"
+        notes[key] = notes.get(key, 0) + int(drawn.sum())
     return paint_over(grey, drawn)
 
 

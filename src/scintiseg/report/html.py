@@ -125,6 +125,10 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "export_8bit": "an 8-bit export (JPEG, 8-bit PNG or DICOM): its values are grey levels, not counts",
     "colour_annotations_removed": "annotations drawn in colour on the grey export (text, markers, a colour scale) were "
                                   "painted over with the grey view around them when the file was read",
+    "colour_table_read": "a picture of the scan shown through a colour table (Hot Iron, PET, ...): its grey levels were "
+                         "read back through that table (report.json, input.colour_table), the pixels off the table "
+                         "(annotations, JPEG's colour rounding at sharp changes of hue) painted over with the view "
+                         "around them; JPEG's colour rounding adds a few grey levels of error",
     "burned_in_removed": "text or a grey bar was drawn into the export (a view name, side markers, a scale): painted "
                          "over with the view around it before the networks read it, and shown painted",
     "clipped_export": "at least 1 % of the body sits at the image's top value: the export was cut off by a display "

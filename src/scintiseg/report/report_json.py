@@ -5,7 +5,8 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
     {"format", "version", "scintiseg_version", "created",
      "input": {"source", "views", "shape", "pixel_spacing_mm", "counts",
                "stood", "split_column", "stored_shape",  # (a file read turned or split)
-               "mirrored", "patient_orientation"},  # (a DICOM file's sides: scintiseg.io.patient_sides)
+               "mirrored", "patient_orientation",  # (a DICOM file's sides: scintiseg.io.patient_sides)
+               "colour_table"},  # (a picture shown through a colour table: scintiseg.io.colour_tables)
      "patient": {"id", "name"}, "study_uid", "series_uid",
      "model": {"name", "source", "trained_on", "synthetic", "disclaimer", "engine", "input_mode", ...},
      "settings": {"threshold", "min_area_px", "window"},
@@ -34,8 +35,8 @@ reversed because the header said they were stored mirrored; session 28 ``input.r
 "why"}`` for a study's file predicted apart from its other view's file; session 29 ``views.V.spine_pattern_calls``, the
 network's calls on the spine left out as its normal segmental pattern, :mod:`scintiseg.predict.spine_pattern`;
 session 30 ``views.V.symmetric_calls``, the calls in a paired bone left out because their mirror image matches them,
-:mod:`scintiseg.predict.symmetry`) keep
-the version, and a reader ignores keys it
+:mod:`scintiseg.predict.symmetry`; session 31 ``input.colour_table``, the display colour table a picture was read back
+through, :mod:`scintiseg.io.colour_tables`) keep the version, and a reader ignores keys it
 does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
@@ -58,8 +59,10 @@ from scintiseg.predict.prediction import Prediction
 
 #: The reader's records of a file read turned, split (:mod:`scintiseg.io.layout`) or mirrored back, the patient
 #: directions its DICOM header gave (:mod:`scintiseg.io.patient_sides`), and a study's file read apart from its other
-#: view's file (:data:`scintiseg.io.view_pairs.READ_APART_KEY`), copied into ``input``.
-READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_KEY, ORIENTATION_KEY, READ_APART_KEY)
+#: view's file (:data:`scintiseg.io.view_pairs.READ_APART_KEY`), and the display colour table a picture was read
+#: back through (:mod:`scintiseg.io.colour_tables`), copied into ``input``.
+READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_KEY, ORIENTATION_KEY, READ_APART_KEY,
+                            "colour_table")
 
 DEFINITIONS = {
     "coordinates": ("pixel (row, col) of the view as read (POST as acquired, not mirrored to ANT; a file stood, split "
