@@ -7,7 +7,8 @@ import pytest
 
 from scintiseg.io import read_scan
 from scintiseg.io.images import write_png16
-from scintiseg.io.layout import is_side_by_side, split_side_by_side, stand_lying_body
+from scintiseg.errors import ScintisegError
+from scintiseg.io.layout import bodies_side_by_side, is_side_by_side, split_side_by_side, stand_lying_body
 
 
 @pytest.mark.parametrize("shape, expected", [
@@ -58,6 +59,41 @@ def test_one_body_in_a_frame_twice_as_wide_as_tall_stays_one_view(real_nm1, left
     assert is_side_by_side(frame.shape) and split_side_by_side(frame) is None
     page = np.concatenate([nm1, nm1[:, ::-1]], axis=1)
     assert split_side_by_side(page) is not None  # the same body twice is a page
+
+
+@pytest.mark.parametrize("bodies", [3, 4])
+def test_a_page_of_more_than_two_bodies_is_refused_in_one_line_unless_read_as_one_view(tmp_path, real_nm1, bodies):
+    """Both views at two display windows, or two studies, across one page: which two bodies are ANT and POST the page
+    does not say (before, NM1 four times across a page was read as one view and gave no lesion)."""
+    nm1 = read_scan(real_nm1).view("ANT").astype(np.uint16)
+    gap = np.zeros((1024, 20), np.uint16)
+    parts = [nm1, gap, nm1[:, ::-1], gap, nm1 // 2, gap, nm1[:, ::-1] // 2][: 2 * bodies - 1]
+    page = np.concatenate(parts, axis=1)
+    assert bodies_side_by_side(page) == bodies
+    path = tmp_path / "page.png"
+    write_png16(page, path)
+    with pytest.raises(ScintisegError, match=f"page.png: a page of {bodies} whole bodies side by side "
+                                             rf"\(1024 x {page.shape[1]} pixels\)"):
+        read_scan(path, split_views=True)
+    assert read_scan(path).view_names == ["VIEW"]  # read as stored: one view, as asked
+
+
+@pytest.mark.parametrize("width", [768, 1024, 1300])
+def test_one_body_or_a_page_of_two_in_a_wide_frame_is_not_refused(real_nm1, width):
+    """One body centred in a frame three to five times its width, with its arms apart from the trunk, is one body;
+    two in such a frame are two; a known pixel size no wider than one camera's field is one view, whatever its shape."""
+    nm1 = read_scan(real_nm1).view("ANT").astype(np.float64)
+    frame = np.zeros((1024, width))
+    frame[:, 100:356] = nm1
+    assert bodies_side_by_side(frame) == 1
+    frame[:, 141:148] = 0  # NM1's right arm (its columns 12-41) apart from the trunk: too narrow for a body
+    assert bodies_side_by_side(frame) == 1
+    frame[:, width - 256:] = nm1[:, ::-1]
+    assert bodies_side_by_side(frame) == 2
+    assert bodies_side_by_side(frame, col_mm=0.5) == 1  # 0.4-0.65 m wide: one camera's field
+    if width >= 3 * 256 + 200:
+        frame[:, 600:856] = nm1
+        assert bodies_side_by_side(frame) == 3
 
 
 def test_read_scan_splits_only_when_asked(tmp_path, real_nm1):

@@ -31,7 +31,14 @@ from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, reading_notes, undo_display_inversion
 from scintiseg.io import interfile, metaimage
 from scintiseg.io.interfile import is_interfile, read_interfile
-from scintiseg.io.layout import QUARTER_CLOCKWISE, STOOD_KEY, STORED_SHAPE_KEY, split_side_by_side, stand_lying_body
+from scintiseg.io.layout import (
+    QUARTER_CLOCKWISE,
+    STOOD_KEY,
+    STORED_SHAPE_KEY,
+    bodies_side_by_side,
+    split_side_by_side,
+    stand_lying_body,
+)
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back, turned_letters, with_letters_moved
 from scintiseg.io.metaimage import is_metaimage, read_metaimage
@@ -107,6 +114,7 @@ def split_page(scan: Scan) -> Scan | None:
     if scan.view_names != ["VIEW"]:
         return None
     known = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing[1]
+    refuse_many_bodies(scan.view("VIEW"), known, scan.source)
     split = split_side_by_side(scan.view("VIEW"), known)
     if split is None:
         return None
@@ -120,6 +128,17 @@ def split_page(scan: Scan) -> Scan | None:
         spacing, fixed.metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*ant.shape)
         fixed = fixed.with_views(fixed.views, pixel_spacing=spacing)
     return fixed
+
+
+def refuse_many_bodies(image: np.ndarray, col_mm: float | None, path) -> None:
+    """Raise :class:`ScintisegError` for a page of more than two whole bodies side by side
+    (:func:`~scintiseg.io.layout.bodies_side_by_side`): which of them are ANT and POST the page does not say."""
+    bodies = bodies_side_by_side(image, col_mm)
+    if bodies > 2:
+        rows, cols = image.shape
+        raise ScintisegError(f"a page of {bodies} whole bodies side by side ({rows} x {cols} pixels): scintiseg reads one "
+                             "view, or ANT and POST side by side, and the page does not say which bodies they are; crop "
+                             "it to them or save each view as a file (scintiseg predict --no-split-views reads it as one view)", path=path)
 
 
 def _split_note(cut: int) -> str:
@@ -316,6 +335,8 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         metadata["turned_upright"] = _turned_note(array.shape)
         metadata[STOOD_KEY], metadata[STORED_SHAPE_KEY] = QUARTER_CLOCKWISE, list(array.shape)
         array, given = standing, None if given is None else (given[1], given[0])
+    if split_views and array.ndim == 2:
+        refuse_many_bodies(array, None if given is None else given[1], path)
     split = split_side_by_side(array, None if given is None else given[1]) if split_views and array.ndim == 2 else None
     if split is not None:  # before the inversion check, which judges whole-body views
         metadata.setdefault(STORED_SHAPE_KEY, list(array.shape))

@@ -19,6 +19,9 @@ acquired (seen from behind: the patient's left on the image left), scintiseg's c
 out otherwise is read wrongly in names only: give its views as separate files, or turn the split off
 (``read_scan(..., split_views=False)``, ``scintiseg predict --no-split-views``).
 
+A page of more than two bodies side by side (both views at two display windows, two studies;
+:func:`bodies_side_by_side`) is refused by the reader: which two are ANT and POST it does not say.
+
 Plain images are split (PNG, JPEG, TIFF, ``.npy``, raw), and a DICOM file whose one frame names no view (a
 screen capture of the page); a DICOM file that names its views keeps them (a body lying in a one-view DICOM file is
 stood whether or not it names its view). A data set's image is never split:
@@ -69,6 +72,11 @@ MIN_SIDE_COUNTS = 0.25
 MIN_WIDTH_RATIO = 0.5
 #: Share of a column's rows that must be lit for the column to count in a body's width.
 LIT_COLUMN = 0.05
+#: Least width of a run of lit columns, as a share of the image's rows, and least share of the counts, for the run to
+#: count as a whole body in :func:`bodies_side_by_side` (a body is about a quarter of its height wide, a thin one a
+#: sixth; an arm lying apart from the trunk a twentieth).
+MIN_BODY_WIDTH = 1 / 12
+MIN_BODY_COUNTS = 0.05
 
 
 def is_side_by_side(shape: tuple[int, ...]) -> bool:
@@ -142,6 +150,39 @@ def split_at(page: np.ndarray, cut: int) -> np.ndarray:
     left = np.pad(left, ((0, 0), (width - left.shape[1], 0)))    # padded on its outer (left) side
     right = np.pad(right, ((0, 0), (0, width - right.shape[1])))  # on its outer (right) side
     return np.stack([left, right])
+
+
+def bodies_side_by_side(image: np.ndarray, col_mm: float | None = None) -> int:
+    """How many whole bodies stand side by side in a 2-D ``image`` wider than a page of two (rows under
+    ``SIDE_BY_SIDE_ASPECT[0]`` times its columns, at least :data:`MIN_ROWS` rows, wider than one camera's field where
+    ``col_mm`` is known); 1 for any other image.
+
+    A workstation's page may hold more than ANT and POST: both views at two display windows, or two studies. Read as
+    one view, its bodies confuse every step after the reader (NM1 four times across a page gave no lesion at all, the
+    page's regions named as one body's; session 31), and which two are ANT and POST the page does not say, so the
+    reader refuses such a page (:func:`scintiseg.io.read_scan`). A body is a run of columns with :data:`LIT_COLUMN` of
+    their rows in a body, at least :data:`MIN_BODY_WIDTH` of the rows wide and holding :data:`MIN_BODY_COUNTS` of the
+    counts: arms apart from the trunk are too narrow, a body in a wide frame is one run.
+    """
+    if image.ndim != 2:
+        return 1
+    rows, cols = image.shape
+    if rows < MIN_ROWS or rows >= SIDE_BY_SIDE_ASPECT[0] * cols:
+        return 1
+    if col_mm is not None and cols * col_mm <= MAX_FIELD_WIDTH_MM:
+        return 1
+    smooth, body = _body_columns(image)
+    if body is None:
+        return 1
+    lit = np.flatnonzero(body >= LIT_COLUMN)
+    if lit.size == 0:
+        return 1
+    counts = smooth.sum(axis=0)
+    total = float(counts.sum())
+    runs = np.split(lit, np.flatnonzero(np.diff(lit) > 1) + 1)
+    bodies = sum(1 for run in runs if len(run) >= MIN_BODY_WIDTH * rows
+                 and float(counts[run[0]:run[-1] + 1].sum()) >= MIN_BODY_COUNTS * total)
+    return max(bodies, 1)
 
 
 def two_bodies(image: np.ndarray, cut: int) -> bool:
