@@ -217,6 +217,8 @@ def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_b
     through_table = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"colour_table": "hot_iron"})
     flags = predict_from_probabilities(through_table, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
     assert "colour_table_read" in flags and "colour_annotations_removed" not in flags
+    blanked = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"panels_blanked": {"right": 40}})
+    assert "panels_blanked" in predict_from_probabilities(blanked, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
 
 
 def test_an_export_cut_off_by_a_display_window_is_flagged_clipped(nm1_scan, make_blobs):

@@ -39,6 +39,7 @@ from scintiseg.io.layout import (
     split_side_by_side,
     stand_lying_body,
 )
+from scintiseg.io.panels import PANELS_KEY, blank_flat_panels, display_area
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back, turned_letters, with_letters_moved
 from scintiseg.io.metaimage import is_metaimage, read_metaimage
@@ -330,6 +331,10 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         return _name_the_view(_header_format_scan(kind, path, given, patient_id), view, path)
     array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
     metadata: dict = {}
+    if array.ndim == 2:  # a screen capture's toolbars and side panels, before anything judges the image
+        array, panels = blank_flat_panels(array)
+        if panels:
+            metadata[PANELS_KEY] = panels
     standing = stand_lying_body(array, given) if split_views else None
     if standing is not None:  # before the split and the assumed spacing, which judge a standing image
         metadata["turned_upright"] = _turned_note(array.shape)
@@ -342,7 +347,8 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         metadata.setdefault(STORED_SHAPE_KEY, list(array.shape))
         array, cut = split
         metadata["views_split"], metadata[SPLIT_COLUMN] = _split_note(cut), cut
-    array, inverted = undo_display_inversion(array)
+    within = display_area(array.shape, metadata[PANELS_KEY]) if PANELS_KEY in metadata and array.ndim == 2 else None
+    array, inverted = undo_display_inversion(array, within=within)  # a capture's display area judged, not its panels
     if inverted:
         metadata["display_inverted"] = True
     views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}

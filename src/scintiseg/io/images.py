@@ -191,7 +191,7 @@ def noise_trend(array: np.ndarray, samples: int = 20_000) -> float:
     return float(np.corrcoef(*ranks)[0, 1]) if all(r.std() > 0 for r in ranks) else 0.0
 
 
-def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
+def undo_display_inversion(array: np.ndarray, within: tuple[slice, slice] | None = None) -> tuple[np.ndarray, bool]:
     """An 8-bit whole-body export of an inverted display (hot = black, the background white) turned back into grey
     levels that rise with the counts (``255 - value``), and whether it was.
 
@@ -204,30 +204,41 @@ def undo_display_inversion(array: np.ndarray) -> tuple[np.ndarray, bool]:
     frame and a hard window and an inversion look alike (measured: docs/io.md "Inverted displays"). Zeros that
     reach the image's edge (a crop's blanked outside) stay 0; black pixels inside are the hottest and become 255.
     Only 8-bit images are judged: 16-bit counts are not a display. Each view of a two-view array is judged alone.
+    ``within`` (a 2-D array's rows and columns) judges only that part, the display area of a screen capture whose flat
+    panels were blanked (:mod:`scintiseg.io.panels`), and turns the whole image back when it is inverted.
     """
     if array.dtype != np.uint8:
         return array, False
     if array.ndim == 3:
         pairs = [undo_display_inversion(view) for view in array]
         return np.stack([view for view, _ in pairs]), any(flag for _, flag in pairs)
+    if not _inverted(array if within is None else array[within]):
+        return array, False
+    out = (255 - array).astype(np.uint8)
+    out[_outside(array)] = 0
+    return out, True
+
+
+def _outside(array: np.ndarray) -> np.ndarray:
+    """The zeros that reach the image's edge: a crop's blanked outside, not black (hot) pixels."""
+    from scipy import ndimage  # lazy: start-up time (0.2 s); only bright 8-bit whole-body views get here
+
+    labels, _ = ndimage.label(array == 0)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return np.isin(labels, edge[edge > 0])
+
+
+def _inverted(array: np.ndarray) -> bool:
+    """Whether a 2-D 8-bit image is a whole-body view of an inverted display (:func:`undo_display_inversion`'s cues)."""
     rows, cols = array.shape
     lit = array[array > 0]
     if not looks_whole_body(rows, cols) or not (lit.size and float(np.median(lit)) > INVERTED_MEDIAN):
-        return array, False
-    from scipy import ndimage  # lazy: start-up time (0.2 s); only bright 8-bit whole-body views get here
-
-    # Zeros that reach the image's edge are a crop's blanked outside, not black (hot) pixels: they stay 0.
-    labels, _ = ndimage.label(array == 0)
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    outside = np.isin(labels, edge[edge > 0])
+        return False
+    outside = _outside(array)
     frame = np.zeros(array.shape, dtype=bool)
     frame[:FRAME_PX], frame[-FRAME_PX:], frame[:, :FRAME_PX], frame[:, -FRAME_PX:] = True, True, True, True
     border = array[frame & ~outside]
-    if (border.size and float(np.median(border)) <= INVERTED_MEDIAN) or noise_trend(array) >= INVERTED_NOISE_TREND:
-        return array, False
-    out = (255 - array).astype(np.uint8)
-    out[outside] = 0
-    return out, True
+    return not ((border.size and float(np.median(border)) <= INVERTED_MEDIAN) or noise_trend(array) >= INVERTED_NOISE_TREND)
 
 
 def looks_whole_body(rows: int, cols: int) -> bool:

@@ -375,6 +375,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
         flags.append("colour_annotations_removed")
     if scan.metadata.get("colour_table"):
         flags.append("colour_table_read")
+    if scan.metadata.get("panels_blanked"):
+        flags.append("panels_blanked")
     if scan.metadata.get("views_split"):
         flags.append("views_split")
     if scan.metadata.get("turned_upright"):
