@@ -154,12 +154,37 @@ def _split_unnamed_page(scan: Scan) -> Scan:
     return stood_scan(scan) or split_page(scan) or scan
 
 
+def _blank_capture_panels(scan: Scan) -> Scan:
+    """A DICOM screen capture (one 8-bit view) with the viewer's flat panels set to its background, as plain images
+    are read (:func:`~scintiseg.io.panels.blank_flat_panels`); anything else as it is."""
+    if len(scan.views) != 1 or scan.views[scan.view_names[0]].dtype != np.uint8:
+        return scan
+    name = scan.view_names[0]
+    blanked, panels = blank_flat_panels(scan.view(name))
+    if not panels:
+        return scan
+    fixed = scan.with_views({name: blanked})
+    fixed.metadata[PANELS_KEY] = panels
+    return fixed
+
+
+def _inside_panels(metadata: dict, image: np.ndarray) -> tuple[slice, slice] | None:
+    """The display area inside the panels the reader blanked on ``image`` (one 2-D view as the file stores it), for
+    the inversion check to judge; None when none were blanked or the image was since stood or split."""
+    panels = metadata.get(PANELS_KEY)
+    if not panels or image.ndim != 2 or STORED_SHAPE_KEY in metadata:
+        return None
+    return display_area(image.shape, panels)
+
+
 def _undo_inverted_captures(scan: Scan) -> Scan:
     """A DICOM screen capture (8-bit) of an inverted display, read back as the 8-bit exports are
-    (:func:`~scintiseg.io.images.undo_display_inversion`); counts (16-bit) are returned as they are."""
+    (:func:`~scintiseg.io.images.undo_display_inversion`; a capture whose panels were blanked judged inside them);
+    counts (16-bit) are returned as they are."""
     if not any(view.dtype == np.uint8 for view in scan.views.values()):
         return scan
-    pairs = {name: undo_display_inversion(view) for name, view in scan.views.items()}
+    within = _inside_panels(scan.metadata, scan.view(scan.view_names[0]))
+    pairs = {name: undo_display_inversion(view, within=within) for name, view in scan.views.items()}
     if not any(flag for _, flag in pairs.values()):
         return scan
     fixed = scan.with_views({name: view for name, (view, _) in pairs.items()})
@@ -306,7 +331,7 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         raise ScintisegError("not a file", path=path)
     given = None if pixel_spacing is None else parse_pixel_spacing(pixel_spacing)
     if shape is None and is_dicom(path):
-        scan = read_dicom(path)
+        scan = _blank_capture_panels(read_dicom(path))
         if split_views:
             scan = _split_unnamed_page(scan)
         scan = _name_the_view(_undo_inverted_captures(scan), view, path)  # after the split (it judges whole views)
@@ -347,8 +372,7 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         metadata.setdefault(STORED_SHAPE_KEY, list(array.shape))
         array, cut = split
         metadata["views_split"], metadata[SPLIT_COLUMN] = _split_note(cut), cut
-    within = display_area(array.shape, metadata[PANELS_KEY]) if PANELS_KEY in metadata and array.ndim == 2 else None
-    array, inverted = undo_display_inversion(array, within=within)  # a capture's display area judged, not its panels
+    array, inverted = undo_display_inversion(array, within=_inside_panels(metadata, array))  # not judged on its panels
     if inverted:
         metadata["display_inverted"] = True
     views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}

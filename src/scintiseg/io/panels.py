@@ -19,8 +19,8 @@ Choices, stated:
   the commonest level (a body filling the frame makes it soft tissue's), is the scan's own empty margin (above the
   head) and is left as it is; a run of another level is a panel. The panel is painted with the
   background, before an inverted display is turned back, so an inverted capture's panel ends black with its margin.
-- **Only 8-bit images** (exports and captures): counts never hold a viewer's panel, and a 16-bit image with a flat
-  edge is a scan's own.
+- **Only 8-bit images** (plain exports and captures, and a DICOM screen capture of one view): counts never hold a
+  viewer's panel, and a 16-bit image with a flat edge is a scan's own.
 """
 
 from __future__ import annotations
