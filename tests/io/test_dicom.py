@@ -504,17 +504,20 @@ def test_a_capture_of_a_hot_iron_display_is_read_back_to_its_grey_levels(tmp_pat
 
 
 def test_a_capture_with_a_viewer_s_panels_has_them_set_to_its_background(tmp_path, real_nm1):
-    """A grey Secondary Capture of a viewer, NM1 shown inverted beside a flat side panel and under a toolbar: the
-    panels blanked as a plain image's are (io.panels), the inversion judged inside them and undone."""
+    """A grey Secondary Capture of a viewer, NM1 shown inverted beside a flat side panel and under a toolbar, a line
+    between toolbar and scan: the panels and the line blanked as a plain image's are (io.panels), the inversion judged
+    inside them and undone."""
     counts = read_scan(real_nm1).view("ANT").astype(np.float64)
     grey = np.clip(counts / np.percentile(counts, 99.9) * 255, 0, 255).astype(np.uint8)
-    window = np.full((1124, 400), 150, np.uint8)
-    window[100:, :256] = 255 - grey
+    window = np.full((1126, 400), 150, np.uint8)
+    window[100:102] = 90
+    window[102:, :256] = 255 - grey
     scan = read_scan(_capture(tmp_path, window, "MONOCHROME2", "viewer.dcm"))
     assert scan.metadata["panels_blanked"] == {"top": 100, "right": 144} and scan.metadata["display_inverted"]
+    assert scan.metadata["frame_lines_blanked"] == ["rows 100-101"]
     view = scan.view(scan.view_names[0])
-    assert not view[:100].any() and not view[:, 256:].any()
-    assert np.corrcoef(view[100:, :256].ravel(), grey.ravel())[0, 1] > 0.99
+    assert not view[:102].any() and not view[:, 256:].any()
+    assert np.corrcoef(view[102:, :256].ravel(), grey.ravel())[0, 1] > 0.99
 
 
 def test_a_palette_capture_is_read_through_its_palette_not_as_indices(tmp_path):

@@ -39,7 +39,7 @@ from scintiseg.io.layout import (
     split_side_by_side,
     stand_lying_body,
 )
-from scintiseg.io.panels import PANELS_KEY, blank_flat_panels, display_area
+from scintiseg.io.panels import LINES_KEY, PANELS_KEY, blank_flat_panels, blank_frame_lines, display_area
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back, turned_letters, with_letters_moved
 from scintiseg.io.metaimage import is_metaimage, read_metaimage
@@ -154,17 +154,30 @@ def _split_unnamed_page(scan: Scan) -> Scan:
     return stood_scan(scan) or split_page(scan) or scan
 
 
+def _blank_viewer_furniture(image: np.ndarray, metadata: dict) -> np.ndarray:
+    """``image`` (one 2-D view as the file stores it) with a screen capture's flat panels and thin frame and separator
+    lines set to its background (:mod:`scintiseg.io.panels`; 8-bit images only), recorded in ``metadata``."""
+    image, panels = blank_flat_panels(image)
+    if panels:
+        metadata[PANELS_KEY] = panels
+    image, lines = blank_frame_lines(image)
+    if lines:
+        metadata[LINES_KEY] = lines
+    return image
+
+
 def _blank_capture_panels(scan: Scan) -> Scan:
-    """A DICOM screen capture (one 8-bit view) with the viewer's flat panels set to its background, as plain images
-    are read (:func:`~scintiseg.io.panels.blank_flat_panels`); anything else as it is."""
+    """A DICOM screen capture (one 8-bit view) with the viewer's flat panels and frame lines set to its background,
+    as plain images are read (:func:`_blank_viewer_furniture`); anything else as it is."""
     if len(scan.views) != 1 or scan.views[scan.view_names[0]].dtype != np.uint8:
         return scan
     name = scan.view_names[0]
-    blanked, panels = blank_flat_panels(scan.view(name))
-    if not panels:
+    notes: dict = {}
+    blanked = _blank_viewer_furniture(scan.view(name), notes)
+    if not notes:
         return scan
     fixed = scan.with_views({name: blanked})
-    fixed.metadata[PANELS_KEY] = panels
+    fixed.metadata.update(notes)
     return fixed
 
 
@@ -356,10 +369,8 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         return _name_the_view(_header_format_scan(kind, path, given, patient_id), view, path)
     array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
     metadata: dict = {}
-    if array.ndim == 2:  # a screen capture's toolbars and side panels, before anything judges the image
-        array, panels = blank_flat_panels(array)
-        if panels:
-            metadata[PANELS_KEY] = panels
+    if array.ndim == 2:  # a screen capture's toolbars, side panels and frames, before anything judges the image
+        array = _blank_viewer_furniture(array, metadata)
     standing = stand_lying_body(array, given) if split_views else None
     if standing is not None:  # before the split and the assumed spacing, which judge a standing image
         metadata["turned_upright"] = _turned_note(array.shape)

@@ -1,4 +1,5 @@
-"""A screen capture's flat panels at the image's edges (toolbars, side panels) set to the scan's background.
+"""A screen capture's viewer furniture, flat panels at the image's edges (toolbars, side panels) and thin frame and
+separator lines, set to the scan's background.
 
 A screen capture of a viewer holds the scan's display area and, around it, the viewer's own panels: a toolbar above,
 a panel of thumbnails or settings beside it, each a flat field of one grey. Read as part of the scan, such a panel
@@ -21,6 +22,17 @@ Choices, stated:
   background, before an inverted display is turned back, so an inverted capture's panel ends black with its margin.
 - **Only 8-bit images** (plain exports and captures, and a DICOM screen capture of one view): counts never hold a
   viewer's panel, and a 16-bit image with a flat edge is a scan's own.
+
+:func:`blank_frame_lines` does the same for the viewer's **thin lines**: a frame drawn around a viewport (at the
+image's edge or inset in its margin) and the separator between two viewports of a page, one to
+:data:`MAX_LINE_WIDTH` pixels wide. Read as part of the scan, a frame reached the image's edge, so every such view was
+flagged ``body_truncated`` (its region names and BSI called unreliable), and a separator lay between ANT and POST
+(session 32). A line is a run of rows (columns) at most :data:`MAX_LINE_WIDTH` thick, each holding a straight run of
+at least :data:`MIN_LINE_SHARE` of the image's width (height) within :data:`FLAT_TOLERANCE` levels of one level more
+than :data:`MIN_PANEL_CONTRAST` from the background, with the rows on both sides of it (where there are any) more than
+:data:`MIN_PANEL_CONTRAST` from that level over the run. A scan's own row is never so: noise and anatomy move a row of
+counts by more than a few levels over a third of the image, and where they do not (soft tissue of a low-count export,
+a saturated hard window) its neighbours are at the same level, so the run is thicker than a line.
 """
 
 from __future__ import annotations
@@ -37,6 +49,15 @@ FLAT_TOLERANCE = 3
 MIN_PANEL_CONTRAST = 10
 #: ``Scan.metadata`` key of the panels a reader blanked: ``{side: depth in pixels}``.
 PANELS_KEY = "panels_blanked"
+#: Most rows (columns) a viewer's line spans: frames and separators are drawn one to three pixels wide.
+MAX_LINE_WIDTH = 3
+#: Least length of a line, as a share of the image's width (height): a frame around one of two viewports of a page
+#: spans nearly half of it.
+MIN_LINE_SHARE = 0.35
+#: Least length of a line in pixels (on a small image, a third of a row is a few pixels of anything).
+MIN_LINE_PIXELS = 64
+#: ``Scan.metadata`` key of the lines a reader blanked: ``["rows 0-1", "column 265", ...]``.
+LINES_KEY = "frame_lines_blanked"
 
 
 def _flat_depth(lines: np.ndarray) -> tuple[int, float]:
@@ -95,3 +116,76 @@ def blank_flat_panels(image: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
         else:
             blanked[:, cols - depth:] = background
     return blanked, panels
+
+
+def _runs(mask: np.ndarray, least: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of every run of True in the 1-D ``mask`` at least ``least`` long."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], mask, [False])).astype(np.int8)))
+    return [(int(start), int(stop)) for start, stop in zip(edges[0::2], edges[1::2]) if stop - start >= least]
+
+
+def _row_segments(row: np.ndarray, background: int, least: int) -> list[tuple[int, int, int]]:
+    """``(level, start, stop)`` of each straight run of ``row`` (int16) at least ``least`` long at one level away from
+    ``background`` (each level that fills ``least`` pixels of it: two viewports' frames may differ)."""
+    away = row[np.abs(row - background) > MIN_PANEL_CONTRAST]
+    if away.size < least:
+        return []
+    counts = np.bincount(away, minlength=256)
+    segments = []
+    for level in np.flatnonzero(counts >= least):
+        if segments and min(abs(int(level) - other) for other, _, _ in segments) <= FLAT_TOLERANCE:
+            continue  # a level next to one already taken: the same line's JPEG rounding
+        segments += [(int(level), start, stop) for start, stop in _runs(np.abs(row - level) <= FLAT_TOLERANCE, least)]
+    return segments
+
+
+def _line_rows(image: np.ndarray, background: int) -> list[tuple[int, int, int, int, int]]:
+    """The viewer's lines along the rows of ``image``: ``(first row, last row + 1, level, start, stop)``: runs of
+    segments (:func:`_row_segments`) at one level over overlapping columns in consecutive rows, at most
+    :data:`MAX_LINE_WIDTH` rows thick, standing out of the rows beside them."""
+    least = max(MIN_LINE_PIXELS, int(np.ceil(MIN_LINE_SHARE * image.shape[1])))
+    groups: list[list[int]] = []  # [first, end, level, start, stop]
+    open_groups: list[list[int]] = []
+    for index, row in enumerate(image.astype(np.int16)):
+        still_open = []
+        for level, start, stop in _row_segments(row, background, least):
+            group = next((g for g in open_groups if abs(g[2] - level) <= FLAT_TOLERANCE and start < g[4] and g[3] < stop
+                          and g[1] == index), None)
+            if group is None:
+                group = [index, index, level, start, stop]
+                groups.append(group)
+            group[1], group[3], group[4] = index + 1, max(group[3], start), min(group[4], stop)
+            still_open.append(group)
+        open_groups = still_open
+    return [(first, end, level, start, stop) for first, end, level, start, stop in groups
+            if end - first <= MAX_LINE_WIDTH and stop > start and _stands_out(image, first, end, level, start, stop)]
+
+
+def _stands_out(image: np.ndarray, first: int, end: int, level: int, start: int, stop: int) -> bool:
+    """Whether the rows beside ``image[first:end]`` (those there are) lie more than :data:`MIN_PANEL_CONTRAST` from
+    ``level`` over the line's columns ``start:stop``."""
+    beside = [image[row, start:stop] for row in (first - 1, end) if 0 <= row < image.shape[0]]
+    return bool(beside) and all(abs(float(np.median(line)) - level) > MIN_PANEL_CONTRAST for line in beside)
+
+
+def blank_frame_lines(image: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """``image`` (2-D, uint8) with a viewer's thin frame and separator lines (module docstring) painted with the scan's
+    background (its commonest level), and each line's rows or columns (``"rows 0-1"``, ``"column 265"``); an
+    empty list and the image itself when there is none."""
+    if image.ndim != 2 or image.dtype != np.uint8 or min(image.shape) < 4 * MIN_PANEL_DEPTH:
+        return image, []
+    background = int(np.argmax(np.bincount(image.reshape(-1), minlength=256)))
+    found = [("rows", line) for line in _line_rows(image, background)]
+    found += [("columns", line) for line in _line_rows(image.T, background)]
+    if not found:
+        return image, []
+    blanked = image.copy()
+    names = []
+    for axis, (first, end, level, start, stop) in found:
+        if axis == "rows":
+            window = blanked[first:end, start:stop]
+        else:
+            window = blanked[start:stop, first:end]
+        window[np.abs(window.astype(np.int16) - level) <= FLAT_TOLERANCE] = background
+        names.append(f"{axis} {first}-{end - 1}" if end - first > 1 else f"{axis[:-1]} {first}")
+    return blanked, list(dict.fromkeys(names))  # two viewports' frames on the same rows named once

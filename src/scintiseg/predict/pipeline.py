@@ -377,6 +377,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
         flags.append("colour_table_read")
     if scan.metadata.get("panels_blanked"):
         flags.append("panels_blanked")
+    if scan.metadata.get("frame_lines_blanked"):
+        flags.append("frame_lines_blanked")
     if scan.metadata.get("views_split"):
         flags.append("views_split")
     if scan.metadata.get("turned_upright"):

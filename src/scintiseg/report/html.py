@@ -132,6 +132,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "panels_blanked": "a screen capture's flat panels at the image's edges (a toolbar, a side panel) were set to the "
                       "scan's background when the file was read (report.json, input.panels_blanked: each side's depth "
                       "in pixels)",
+    "frame_lines_blanked": "a screen capture's thin lines (a frame around the viewport, a separator between two "
+                           "viewports) were set to the scan's background when the file was read (report.json, "
+                           "input.frame_lines_blanked: each line's rows or columns)",
     "burned_in_removed": "text or a grey bar was drawn into the export (a view name, side markers, a scale): painted "
                          "over with the view around it before the networks read it, and shown painted",
     "clipped_export": "at least 1 % of the body sits at the image's top value: the export was cut off by a display "
