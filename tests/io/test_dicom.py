@@ -520,6 +520,20 @@ def test_a_capture_with_a_viewer_s_panels_has_them_set_to_its_background(tmp_pat
     assert np.corrcoef(view[102:, :256].ravel(), grey.ravel())[0, 1] > 0.99
 
 
+def test_a_capture_through_a_display_gamma_is_read_back_linear(tmp_path, real_nm1):
+    """An uncompressed 8-bit capture of NM1 shown through gamma 0.5: its curve read from the noise and undone, as a
+    PNG's is (io.display_curve); the linear capture left as it is."""
+    counts = read_scan(real_nm1).view("ANT").astype(np.float64)
+    linear = np.clip(np.round(255 * counts / counts.max()), 0, 255).astype(np.uint8)
+    bent = np.clip(np.round(255 * (linear / 255.0) ** 0.5), 0, 255).astype(np.uint8)
+    scan = read_scan(_capture(tmp_path, bent, "MONOCHROME2", "bent.dcm"))
+    assert scan.metadata["display_gamma"] == pytest.approx(0.5, abs=0.06)
+    body = linear > 20
+    assert np.mean(np.abs(scan.view(scan.view_names[0])[body].astype(float) - linear[body])) < 5
+    plain = read_scan(_capture(tmp_path, linear, "MONOCHROME2", "linear.dcm"))
+    assert "display_gamma" not in plain.metadata
+
+
 def test_a_palette_capture_is_read_through_its_palette_not_as_indices(tmp_path):
     order = np.random.default_rng(3).permutation(256).astype(np.uint8)  # index i shows grey order[i]
     indices = np.argsort(order).astype(np.uint8)[GREY]                 # so that the picture is GREY

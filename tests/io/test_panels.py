@@ -133,3 +133,14 @@ def _jpeg(grey: np.ndarray) -> np.ndarray:
     buffer = io.BytesIO()
     Image.fromarray(grey).save(buffer, "JPEG", quality=75)
     return np.asarray(Image.open(buffer))
+
+
+@pytest.mark.parametrize("window", [0.05, 0.1, 0.3])
+def test_a_hard_window_s_saturated_body_and_black_margins_are_no_panels(real_nm1, window):
+    """NM1 exported with the display window's top at 5-30 % of its hottest pixel: its torso mostly at 255, its black
+    margins on every side. Before session 32 the margins were taken for panels on a white display and painted white,
+    and a chest crop's saturated top rows for a white panel and painted black."""
+    counts = read_scan(real_nm1).view("ANT").astype(np.float64)
+    grey = np.clip(np.round(255 * counts / (window * counts.max())), 0, 255).astype(np.uint8)
+    for image in (grey, np.ascontiguousarray(grey[100:400, 20:236]), _jpeg(grey)):
+        assert blank_flat_panels(image)[1] == {}

@@ -223,6 +223,9 @@ def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_b
     framed = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"frame_lines_blanked": ["row 0"]})
     flags = predict_from_probabilities(framed, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
     assert "frame_lines_blanked" in flags and "panels_blanked" not in flags
+    bent = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"display_gamma": 0.5})
+    flags = predict_from_probabilities(bent, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
+    assert "display_curve_undone" in flags and "frame_lines_blanked" not in flags
 
 
 def test_an_export_cut_off_by_a_display_window_is_flagged_clipped(nm1_scan, make_blobs):

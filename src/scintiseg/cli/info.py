@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 #: What the reader assumed or undid, as ``scan.metadata`` records it, added to ``--json``.
 READING_NOTES = ("pixel_spacing_assumed", "turned_upright", "views_split", "display_inverted", "view_from_name",
                  "nifti_axes", "energy_window_read", "colour_painted", "colour_table", "colour_table_off",
-                 "panels_blanked", "frame_lines_blanked", ORIENTATION_KEY, MIRRORED_KEY)
+                 "panels_blanked", "frame_lines_blanked", "display_gamma", ORIENTATION_KEY, MIRRORED_KEY)
 #: The patient directions of DICOM's orientation letters, as ``info`` words them.
 DIRECTIONS = {"L": "the patient's left", "R": "the patient's right", "H": "the head", "F": "the feet",
               "A": "the front", "P": "the back"}
@@ -74,6 +74,9 @@ def format_table(scan: Scan) -> str:
     if scan.metadata.get("frame_lines_blanked"):
         drawn = ", ".join(scan.metadata["frame_lines_blanked"])
         lines[-1:-1] = [f"values         a screen capture's frame and separator lines set to the background ({drawn})"]
+    if scan.metadata.get("display_gamma"):
+        lines[-1:-1] = [f"values         shown through a display gamma of {scan.metadata['display_gamma']:g} (read from the "
+                        "noise), read back to linear grey levels"]
     if scan.metadata.get("energy_window_read"):
         lines[-1:-1] = [f"frames         {scan.metadata['energy_window_read']}"]
     eight_bit = facts["dtype"] == "uint8"  # an 8-bit export (JPEG, 8-bit PNG or DICOM): grey levels, not counts

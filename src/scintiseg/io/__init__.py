@@ -28,7 +28,14 @@ import numpy as np
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dicom import is_dicom, read_dicom
 from scintiseg.io.file_keys import scan_stem
-from scintiseg.io.images import assumed_pixel_spacing, parse_pixel_spacing, read_image, reading_notes, undo_display_inversion
+from scintiseg.io.images import (
+    assumed_pixel_spacing,
+    lossy_picture,
+    parse_pixel_spacing,
+    read_image,
+    reading_notes,
+    undo_display_inversion,
+)
 from scintiseg.io import interfile, metaimage
 from scintiseg.io.interfile import is_interfile, read_interfile
 from scintiseg.io.layout import (
@@ -39,6 +46,7 @@ from scintiseg.io.layout import (
     split_side_by_side,
     stand_lying_body,
 )
+from scintiseg.io.display_curve import GAMMA_KEY, undo_display_curve
 from scintiseg.io.panels import LINES_KEY, PANELS_KEY, blank_flat_panels, blank_frame_lines, display_area
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back, turned_letters, with_letters_moved
@@ -205,6 +213,28 @@ def _undo_inverted_captures(scan: Scan) -> Scan:
     return fixed
 
 
+#: DICOM transfer syntaxes that keep every pixel as stored (uncompressed, deflated, RLE, JPEG / JPEG-LS / JPEG 2000
+#: lossless): the only DICOM files whose noise tells a display curve (:mod:`scintiseg.io.display_curve`).
+LOSSLESS_SYNTAXES = frozenset({
+    "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.5",
+    "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.90",
+})
+
+
+def _undo_display_curve(scan: Scan, lossless: bool) -> Scan:
+    """An 8-bit export shown through a display gamma read back to linear grey levels
+    (:func:`~scintiseg.io.display_curve.undo_display_curve`; lossless files only); anything else as it is."""
+    if not lossless:
+        return scan
+    names = scan.view_names
+    views, gamma = undo_display_curve([scan.view(name) for name in names])
+    if gamma is None:
+        return scan
+    fixed = scan.with_views(dict(zip(names, views)))
+    fixed.metadata[GAMMA_KEY] = gamma
+    return fixed
+
+
 def _header_format(path: Path) -> str | None:
     """``"interfile"``, ``"metaimage"`` or ``"nifti"`` for a file of one of those formats (by content), else None."""
     try:
@@ -348,6 +378,7 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         if split_views:
             scan = _split_unnamed_page(scan)
         scan = _name_the_view(_undo_inverted_captures(scan), view, path)  # after the split (it judges whole views)
+        scan = _undo_display_curve(scan, str(scan.metadata.get("transfer_syntax")) in LOSSLESS_SYNTAXES)
         if split_views:  # a view its orientation attributes say is stored mirrored, read with its sides as named
             scan = mirrored_back(scan)
         if given is not None and scan.metadata.get("turned_upright"):  # given for the frame as stored
@@ -393,4 +424,4 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         metadata["pixel_spacing_assumed"] = why
     scan = Scan(views=views, pixel_spacing=spacing, patient_id=path.stem if patient_id is None else patient_id,
                 source=path, metadata=metadata)
-    return _name_the_view(scan, view, path)
+    return _name_the_view(_undo_display_curve(scan, shape is not None or not lossy_picture(path)), view, path)

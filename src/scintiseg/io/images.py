@@ -365,6 +365,13 @@ def _read_tiff(path: Path, said: LibraryMessages) -> np.ndarray:
         raise ScintisegError(f"unreadable TIFF file ({description}){said.hint(description)}", path=path) from None
 
 
+def lossy_picture(path: str | Path) -> bool:
+    """Whether ``path`` holds a JPEG or WebP picture, whose compression bends the noise of the grey levels."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    return head.startswith(JPEG_MAGIC) or _is_webp(head)
+
+
 def _is_webp(head: bytes) -> bool:
     return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
 

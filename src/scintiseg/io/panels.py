@@ -14,7 +14,10 @@ Choices, stated:
 - **A panel** is a run of rows (top, bottom) or columns (left, right) from the image's edge, at least
   :data:`MIN_PANEL_DEPTH` deep, in each of which at least :data:`MIN_FLAT_SHARE` of the pixels lie within
   :data:`FLAT_TOLERANCE` grey levels of the edge row's (column's) median; a panel's icons and text may take the rest
-  of a row. It ends at the first row that is not so.
+  of a row. It ends at the first row that is not so, which must hold at most :data:`MAX_EDGE_SHARE` of its pixels at
+  the panel's level (a panel's straight edge).
+- **A surround**: runs black (or white) on three or four sides at once are the scan's own margin, whatever else
+  (:func:`_surround`): the display area's commonest level is then taken without them.
 - **The background** is the most common grey level of the image without its flat edges. A run whose level is the
   background's (within :data:`MIN_PANEL_CONTRAST`), or black on a dark display (white on an inverted one) whatever
   the commonest level (a body filling the frame makes it soft tissue's), is the scan's own empty margin (above the
@@ -45,6 +48,10 @@ MIN_PANEL_DEPTH = 4
 MIN_FLAT_SHARE = 0.5
 #: Grey levels within which a pixel is at the panel's level (JPEG's rounding moves a flat field by a level or two).
 FLAT_TOLERANCE = 3
+#: Most share of the pixels of the line just inside a panel at the panel's level: a panel ends at a straight edge,
+#: where a scan's saturated hot area or soft tissue fades out over rows (session 32: tight chest crops of hard-windowed
+#: exports, their top or bottom rows saturated across, were taken for white panels and painted black).
+MAX_EDGE_SHARE = 0.2
 #: Least difference (grey levels) between a panel's level and the scan's background.
 MIN_PANEL_CONTRAST = 10
 #: ``Scan.metadata`` key of the panels a reader blanked: ``{side: depth in pixels}``.
@@ -60,16 +67,17 @@ MIN_LINE_PIXELS = 64
 LINES_KEY = "frame_lines_blanked"
 
 
-def _flat_depth(lines: np.ndarray) -> tuple[int, float]:
-    """How many of ``lines`` (rows from the edge inwards, each a 1-D array) are flat at the first line's level, and
-    that level."""
+def _flat_depth(lines: np.ndarray) -> tuple[int, float, float]:
+    """How many of ``lines`` (rows from the edge inwards, each a 1-D array) are flat at the first line's level, that
+    level, and the share of the pixels of the line after the run at the level (0 when the run ends at the far edge)."""
     level = float(np.median(lines[0]))
     depth = 0
     for line in lines:
-        if np.mean(np.abs(line.astype(np.float64) - level) <= FLAT_TOLERANCE) < MIN_FLAT_SHARE:
-            break
+        share = float(np.mean(np.abs(line.astype(np.float64) - level) <= FLAT_TOLERANCE))
+        if share < MIN_FLAT_SHARE:
+            return depth, level, share
         depth += 1
-    return depth, level
+    return depth, level, 0.0
 
 
 def display_area(shape: tuple[int, int], panels: dict[str, int]) -> tuple[slice, slice]:
@@ -77,6 +85,20 @@ def display_area(shape: tuple[int, int], panels: dict[str, int]) -> tuple[slice,
     rows, cols = shape
     return (slice(panels.get("top", 0), rows - panels.get("bottom", 0)),
             slice(panels.get("left", 0), cols - panels.get("right", 0)))
+
+
+def _surround(runs: dict[str, tuple[int, float, float]]) -> set[str]:
+    """The sides whose flat runs are the scan's own margin around it: black or white (within
+    :data:`MIN_PANEL_CONTRAST` of 0 or 255) on at least three sides at one level. A viewer's panels do not surround
+    the display at black or white; a scan's background does (session 32: NM1 exported with the display window's top at
+    30 % of its hottest pixel, its torso mostly at 255, had its black margins taken for panels on a white display and
+    painted white)."""
+    for extreme in (0, 255):
+        sides = {side for side, (depth, level, _) in runs.items()
+                 if depth > 0 and abs(level - extreme) <= MIN_PANEL_CONTRAST}
+        if len(sides) >= 3:
+            return sides
+    return set()
 
 
 def _margin(level: float, background: int) -> bool:
@@ -95,13 +117,16 @@ def blank_flat_panels(image: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
         return image, {}
     lines = {"top": image, "bottom": image[::-1], "left": image.T, "right": image.T[::-1]}
     runs = {side: _flat_depth(view) for side, view in lines.items()}
+    surround = _surround(runs)
+    runs = {side: run for side, run in runs.items() if side not in surround}
     rows, cols = image.shape
-    inner = image[runs["top"][0]:rows - runs["bottom"][0], runs["left"][0]:cols - runs["right"][0]]
+    depth = {side: runs[side][0] if side in runs else 0 for side in lines}
+    inner = image[depth["top"]:rows - depth["bottom"], depth["left"]:cols - depth["right"]]
     if inner.size == 0:
         return image, {}
     background = int(np.argmax(np.bincount(inner.reshape(-1), minlength=256)))
-    panels = {side: depth for side, (depth, level) in runs.items()
-              if depth >= MIN_PANEL_DEPTH and abs(level - background) > MIN_PANEL_CONTRAST
+    panels = {side: depth for side, (depth, level, edge) in runs.items()
+              if depth >= MIN_PANEL_DEPTH and edge <= MAX_EDGE_SHARE and abs(level - background) > MIN_PANEL_CONTRAST
               and not _margin(level, background)}
     if not panels:
         return image, {}

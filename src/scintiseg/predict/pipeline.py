@@ -379,6 +379,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
         flags.append("panels_blanked")
     if scan.metadata.get("frame_lines_blanked"):
         flags.append("frame_lines_blanked")
+    if scan.metadata.get("display_gamma"):
+        flags.append("display_curve_undone")
     if scan.metadata.get("views_split"):
         flags.append("views_split")
     if scan.metadata.get("turned_upright"):

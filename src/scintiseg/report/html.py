@@ -135,6 +135,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "frame_lines_blanked": "a screen capture's thin lines (a frame around the viewport, a separator between two "
                            "viewports) were set to the scan's background when the file was read (report.json, "
                            "input.frame_lines_blanked: each line's rows or columns)",
+    "display_curve_undone": "the 8-bit export was shown through a non-linear display curve (a viewer's gamma, read "
+                            "from how its noise grows with its grey level; report.json, input.display_gamma) and was "
+                            "read back to linear grey levels; export the scan linearly where you can",
     "burned_in_removed": "text or a grey bar was drawn into the export (a view name, side markers, a scale): painted "
                          "over with the view around it before the networks read it, and shown painted",
     "clipped_export": "at least 1 % of the body sits at the image's top value: the export was cut off by a display "

@@ -7,7 +7,8 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                "stood", "split_column", "stored_shape",  # (a file read turned or split)
                "mirrored", "patient_orientation",  # (a DICOM file's sides: scintiseg.io.patient_sides)
                "colour_table",  # (a picture shown through a colour table: scintiseg.io.colour_tables)
-               "panels_blanked", "frame_lines_blanked"},  # (a screen capture's panels and lines: scintiseg.io.panels)
+               "panels_blanked", "frame_lines_blanked",  # (a screen capture's panels and lines: scintiseg.io.panels)
+               "display_gamma"},  # (an export's display curve read back: scintiseg.io.display_curve)
      "patient": {"id", "name"}, "study_uid", "series_uid",
      "model": {"name", "source", "trained_on", "synthetic", "disclaimer", "engine", "input_mode", ...},
      "settings": {"threshold", "min_area_px", "window"},
@@ -39,7 +40,8 @@ session 30 ``views.V.symmetric_calls``, the calls in a paired bone left out beca
 :mod:`scintiseg.predict.symmetry`; session 31 ``input.colour_table``, the display colour table a picture was read back
 through, :mod:`scintiseg.io.colour_tables`, and ``input.panels_blanked``, a screen capture's flat panels set to the
 background, :mod:`scintiseg.io.panels`; session 32 ``input.frame_lines_blanked``, a capture's thin frame and separator
-lines set to the background, the same module) keep the version, and a reader ignores keys it
+lines set to the background, the same module, and ``input.display_gamma``, the display gamma an 8-bit export was read
+back from, :mod:`scintiseg.io.display_curve`) keep the version, and a reader ignores keys it
 does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
@@ -65,7 +67,7 @@ from scintiseg.predict.prediction import Prediction
 #: view's file (:data:`scintiseg.io.view_pairs.READ_APART_KEY`), and the display colour table a picture was read
 #: back through (:mod:`scintiseg.io.colour_tables`), copied into ``input``.
 READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_KEY, ORIENTATION_KEY, READ_APART_KEY,
-                            "colour_table", "panels_blanked", "frame_lines_blanked")
+                            "colour_table", "panels_blanked", "frame_lines_blanked", "display_gamma")
 
 DEFINITIONS = {
     "coordinates": ("pixel (row, col) of the view as read (POST as acquired, not mirrored to ANT; a file stood, split "
