@@ -1,12 +1,14 @@
 """The lesion model on lossless 8-bit exports shown through a display gamma, as bent and as read back.
 
-    OMP_NUM_THREADS=2 python benchmarks/bench_display_curve.py [--gammas 1 0.5 0.7 1.5] [--patients 16]
-        [--nm1-cases 16] [--json-out X.json]
+    OMP_NUM_THREADS=2 python benchmarks/bench_display_curve.py [--gammas 1 0.5 0.7 1.5] [--floors 0.1 0.2]
+        [--patients 16] [--nm1-cases 16] [--json-out X.json]
 
 Viewers offer a display gamma, and a screen capture or an export keeps it (:mod:`scintiseg.io.display_curve`). This
 benchmark exports two sets in 8 bits, each view with its own display window (the top at a share of the hottest pixel
 drawn from bench_shift's ``JPEG_SATURATION``, 0.3-1.0; lossless, no JPEG), bends each export through every
-``--gammas`` value, and runs the shipped pipeline on each view set twice: as bent, and after
+``--gammas`` value and raises its display window's bottom to every ``--floors`` share of its top (a window's lower
+level, which :mod:`scintiseg.io.display_curve` does not read back: measured so that what the gamma check does with it
+is known), and runs the shipped pipeline on each view set twice: as bent, and after
 :func:`~scintiseg.io.display_curve.undo_display_curve` (what ``read_scan`` does with a PNG, TIFF or uncompressed
 DICOM). It reports, per set, gamma and reading, bench_shift's measures (sensitivity over the visible lesions, over
 those of contrast >= 2, false positives per view and per lesion-free view, triage AUC) and how many scans were read
@@ -38,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # a sibling script: it
 import bench_shift  # noqa: E402
 
 GAMMAS = (1.0, 0.5, 0.7, 1.5)
+FLOORS = (0.1, 0.2)
 MEASURES = ("images", "sensitivity", "sensitivity_contrast_ge_2", "fp_per_view", "fp_per_lesion_free_view",
             "auc_max_probability")
 
@@ -52,6 +55,18 @@ def export(image: np.ndarray, window: float) -> np.ndarray:
 def bend(grey: np.ndarray, gamma: float) -> np.ndarray:
     """An 8-bit export shown through a display ``gamma``."""
     return np.clip(np.round(255 * (grey.astype(np.float64) / 255) ** gamma), 0, 255).astype(np.uint8)
+
+
+def floored(grey: np.ndarray, floor: float) -> np.ndarray:
+    """An 8-bit export with its display window's bottom raised to ``floor`` of its top: below it black."""
+    low = 255 * floor
+    return np.clip(np.round((grey.astype(np.float64) - low) / (255 - low) * 255), 0, 255).astype(np.uint8)
+
+
+def shown(grey: np.ndarray, curve: tuple[str, float]) -> np.ndarray:
+    """``grey`` through ``curve``: ``("gamma", g)`` or ``("floor", f)``."""
+    kind, value = curve
+    return bend(grey, value) if kind == "gamma" else floored(grey, value)
 
 
 def exported(cases: list, seed: int) -> list:
@@ -77,31 +92,35 @@ def read_back(case) -> tuple[object, float | None]:
     return with_views(case, dict(zip(names, views))), gamma
 
 
-def run(model, sets: dict[str, list], gammas: list[float]) -> list[dict]:
-    """One row per set, gamma and reading (``as bent`` / ``read back``; gamma 1 read back only when any was)."""
+def run(model, sets: dict[str, list], curves: list[tuple[str, float]]) -> list[dict]:
+    """One row per set, curve and reading (``as bent`` / ``read back``; a curve none of whose scans was read back
+    only as bent)."""
     rows = []
     for name, cases in sets.items():
-        for gamma in gammas:
-            bent = [with_views(case, {view: bend(np.asarray(image), gamma) for view, image in case.scan.views.items()})
+        for curve in curves:
+            bent = [with_views(case, {view: shown(np.asarray(image), curve) for view, image in case.scan.views.items()})
                     for case in cases]
             pairs = [read_back(case) for case in bent]
             undone = [value for _, value in pairs if value is not None]
-            for reading, shown in (("as bent", bent), ("read back", [case for case, _ in pairs])):
-                if reading == "read back" and gamma == 1.0 and not undone:
+            for reading, scans in (("as bent", bent), ("read back", [case for case, _ in pairs])):
+                if reading == "read back" and not undone:
                     continue
-                cell, _, _ = bench_shift.evaluate_column(model, shown)
-                rows.append({"set": name, "gamma": gamma, "reading": reading, "scans": len(cases),
+                cell, _, _ = bench_shift.evaluate_column(model, scans)
+                gamma = curve[1] if curve[0] == "gamma" else None
+                floor = curve[1] if curve[0] == "floor" else None
+                rows.append({"set": name, "gamma": gamma, "floor": floor, "reading": reading, "scans": len(cases),
                              "read_back": len(undone), "median_gamma_read": float(np.median(undone)) if undone else None}
                             | {key: cell.get(key) for key in MEASURES})
     return rows
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| set | gamma | reading | sensitivity (contrast >= 2) | FP / view (lesion-free) | triage AUC | read back (median gamma) |",
+    lines = ["| set | curve | reading | sensitivity (contrast >= 2) | FP / view (lesion-free) | triage AUC | read back (median gamma) |",
              "|---|---|---|---|---|---|---|"]
     for row in rows:
         read = f"{row['read_back']}/{row['scans']}" + (f" ({row['median_gamma_read']:.2f})" if row["median_gamma_read"] else "")
-        lines.append(f"| {row['set']} | {row['gamma']:g} | {row['reading']} | {row['sensitivity']:.3f} "
+        curve = f"gamma {row['gamma']:g}" if row["gamma"] is not None else f"floor {row['floor']:g}"
+        lines.append(f"| {row['set']} | {curve} | {row['reading']} | {row['sensitivity']:.3f} "
                      f"({row['sensitivity_contrast_ge_2']:.3f}) | {row['fp_per_view']:.2f} "
                      f"({row['fp_per_lesion_free_view']:.2f}) | {row['auc_max_probability']:.3f} | {read} |")
     return "\n".join(lines)
@@ -110,6 +129,8 @@ def table(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gammas", type=float, nargs="+", default=list(GAMMAS))
+    parser.add_argument("--floors", type=float, nargs="*", default=list(FLOORS),
+                        help="display windows whose bottom is raised to this share of the top (below it black)")
     parser.add_argument("--patients", type=int, default=16, help="held-out default phantom patients")
     parser.add_argument("--nm1-cases", type=int, default=16, help="NM1 hybrids with lesions per count level (0: none)")
     parser.add_argument("--model", default="shipped", help="lesion model (a run folder or .pt; default the shipped one)")
@@ -119,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.patients < 0 or args.nm1_cases < 0 or (args.patients == 0 and args.nm1_cases == 0):
         print("bench_display_curve: error: --patients and --nm1-cases must not be negative, nor both 0", file=sys.stderr)
         return 2
-    if any(not 0.1 <= gamma <= 10 for gamma in args.gammas):
-        print("bench_display_curve: error: every --gammas value must lie within 0.1-10", file=sys.stderr)
+    if any(not 0.1 <= gamma <= 10 for gamma in args.gammas) or any(not 0 <= floor < 0.9 for floor in args.floors):
+        print("bench_display_curve: error: every --gammas value must lie within 0.1-10, every --floors value within "
+              "0-0.9", file=sys.stderr)
         return 2
     import torch  # lazy: start-up time
 
@@ -137,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         sets["phantom"] = exported(cache.cases("default"), 1)
     if args.nm1_cases:
         sets["nm1"] = exported(cache.cases("nm1", "skeleton"), 2)
-    rows = run(model, sets, args.gammas)
+    rows = run(model, sets, [("gamma", gamma) for gamma in args.gammas] + [("floor", floor) for floor in args.floors])
     print(table(rows))
     print(f"total {time.perf_counter() - start:.0f} s")
     if args.json_out:

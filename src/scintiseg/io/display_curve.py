@@ -31,8 +31,11 @@ against log mean gives ``gamma = 1 / (2 - s)``. Choices, stated:
   through gamma 0.5 0.38-0.53, 41 undone (11 not judged); through 0.7 0.58-0.77, 39 undone; through 1.5 1.03-1.87, 33
   undone. And 637 linear lossless exports of 49 views (24 phantom patients of four profiles and NM1; windows 5-100 %,
   whole and cropped to the chest, and thinned to a BS-80K-like count level): none undone, the judged ones reading
-  0.77-1.23. Outside it the view is read back as ``255 x (grey / 255) ** (1 /
-  gamma)``; an estimate outside :data:`PLAUSIBLE_RANGE` (a picture that is not a scan's counts) is left as it is.
+  0.77-1.23. Outside the range the view is read back as ``255 x (grey / 255) ** (1 / gamma)``; an estimate outside
+  :data:`PLAUSIBLE_RANGE` (a picture that is not a scan's counts) is left as it is.
+- **Not read back: a raised lower window** (below a level, black). Its intercept bends the log-log line, so half of
+  the exports with the window's bottom at 20 % of its top read as gamma 0.66-0.70 and are read back through that,
+  which neither restores nor much worsens what the model finds (docs/robustness.md, "Display curves").
 """
 
 from __future__ import annotations
