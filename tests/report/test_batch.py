@@ -130,6 +130,11 @@ def test_names_are_safe_and_unique(tmp_path):
     taken: set[str] = set()
     assert output_name(tmp_path / "a b;c.dcm", taken) == "a_b_c"
     assert output_name(tmp_path / "x" / "a b;c.dcm", taken) == "a_b_c-2"
+    uids = ["1.2.840.113619.2.55.3.604688119.969.1268071029.320.dcm", "1.2.840.113619.2.55.3.604688119.969.1268071029.321"]
+    assert [output_name(tmp_path / uid, taken) for uid in uids] == [
+        "1.2.840.113619.2.55.3.604688119.969.1268071029.320", "1.2.840.113619.2.55.3.604688119.969.1268071029.321"]
+    assert [output_name(tmp_path / name, taken) for name in ("scan.1.png", "scan.2.PNG", "pet.nii.gz")] == [
+        "scan.1", "scan.2", "pet"]
     with pytest.raises(Exception, match="no such file"):
         expand_inputs([tmp_path / "missing"])
 

@@ -62,6 +62,9 @@ from scintiseg.predict.prediction import Prediction
 from scintiseg.report.outputs import write_outputs
 from scintiseg.scan import Scan
 
+#: Suffixes an output folder's name leaves out (the double ``.nii.gz`` first).
+IMAGE_SUFFIXES = (".nii.gz", ".dcm", ".dicom", ".ima", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif",
+                  ".webp", ".npy", ".raw", ".img", ".bin", ".h00", ".hdr", ".mhd", ".mha", ".nii")
 SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml", ".log", ".xml"}
 SUMMARY_NAME = "summary.csv"
 LOCK_NAME = ".scintiseg.lock"
@@ -145,8 +148,15 @@ def _walk_folder(root: Path) -> list[Path]:
 
 
 def output_name(path: Path, taken: set[str]) -> str:
-    """Safe, unique folder name for an input file."""
-    return unique_name(path.name.split(".")[0] if not path.name.startswith(".") else path.name, taken)
+    """Safe, unique folder name for an input file: its name without a known image suffix (:data:`IMAGE_SUFFIXES`).
+
+    Only a known suffix goes: a DICOM file named by its SOP Instance UID (``1.2.840.113619.2.55.3.604688119.969.dcm``,
+    or the UID alone) keeps every component, where cutting at the first dot named every output ``1``, ``1-2``, ...
+    (session 32), and ``scan.1.png`` / ``scan.2.png`` keep theirs."""
+    name = path.name
+    lower = name.lower()
+    suffix = next((end for end in IMAGE_SUFFIXES if lower.endswith(end) and len(name) > len(end)), "")
+    return unique_name(name[:len(name) - len(suffix)] if suffix else name, taken)
 
 
 def unique_name(stem: str, taken: set[str]) -> str:
