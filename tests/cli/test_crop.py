@@ -27,6 +27,19 @@ def test_crop_real_scan_writes_crop_and_boxes(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not REAL.is_file(), reason="real NEMA NM1 scan not available")
+def test_two_inputs_of_one_name_are_both_kept(tmp_path, capsys):
+    """Two folders' ``scan.dcm``, and DICOM files named by UIDs one component apart: each crop under its own name."""
+    names = ["a/scan.dcm", "b/scan.dcm", "1.2.840.10008.99.1", "1.2.840.10008.99.2"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(REAL.read_bytes())
+    out = tmp_path / "out"
+    assert main(["crop", *[str(tmp_path / name) for name in names], "--out", str(out)]) == 0
+    assert sorted(path.name for path in out.glob("*_crop.json")) == [
+        "1.2.840.10008.99.1_crop.json", "1.2.840.10008.99.2_crop.json", "scan-2_crop.json", "scan_crop.json"]
+
+
+@pytest.mark.skipif(not REAL.is_file(), reason="real NEMA NM1 scan not available")
 def test_crop_size_option(tmp_path, capsys):
     assert main(["crop", str(REAL), "--out", str(tmp_path), "--size", "128"]) == 0
     assert "128 x 128" in capsys.readouterr().out

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.file_keys import output_stem
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
 
@@ -63,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         raise ScintisegError(f"--size must be positive, got {args.size}")
     if args.out.exists() and not args.out.is_dir():
         raise ScintisegError("output exists and is not a folder", path=args.out)
-    records = []
+    from scintiseg.report.batch import unique_name  # lazy: start-up time
+
+    records, taken = [], set()
     for name in args.inputs:
         path = Path(name)
         scan = read_scan(path)
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             result = thoracic_crop(scan, size=args.size)
         except ScintisegError as exc:
             raise ScintisegError(exc.problem, path=path) from None
-        stem = path.stem
+        stem = unique_name(output_stem(path), taken)  # two inputs of one name (two folders' scan.dcm) both kept
         args.out.mkdir(parents=True, exist_ok=True)
         write_dicom(result.scan, args.out / f"{stem}_thorax.dcm")
         for view, image in result.scan.views.items():

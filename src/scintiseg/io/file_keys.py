@@ -18,6 +18,23 @@ T = TypeVar("T")
 DOUBLE_SUFFIXES = (".nii.gz",)
 
 
+#: Suffixes an output's name leaves out (:func:`output_stem`; the double ``.nii.gz`` first).
+IMAGE_SUFFIXES = (".nii.gz", ".dcm", ".dicom", ".ima", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif",
+                  ".webp", ".npy", ".raw", ".img", ".bin", ".h00", ".hdr", ".mhd", ".mha", ".nii")
+
+
+def output_stem(path: str | Path) -> str:
+    """A scan file's name without a known image suffix (:data:`IMAGE_SUFFIXES`), for naming what is written from it.
+
+    Only a known suffix goes: a DICOM file named by its SOP Instance UID (``1.2.840.113619.2.55.3.604688119.969.dcm``,
+    or the UID alone) keeps every component, where cutting at the first dot named every output ``1`` and the last
+    dot (``Path.stem``) gave files one component apart the same name (session 32)."""
+    name = Path(path).name
+    lower = name.lower()
+    suffix = next((end for end in IMAGE_SUFFIXES if lower.endswith(end) and len(name) > len(end)), "")
+    return name[:len(name) - len(suffix)] if suffix else name
+
+
 def scan_stem(path: str | Path) -> str:
     """A scan file's name without its suffix, a double one (:data:`DOUBLE_SUFFIXES`) counting as one."""
     path = Path(path)

@@ -53,6 +53,7 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.file_keys import output_stem
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
 from scintiseg.io.view_pairs import READ_APART_KEY, find_view_pairs, join_views, joined_name, study_patient
 from scintiseg.predict.loader import LoadedModel
@@ -62,9 +63,6 @@ from scintiseg.predict.prediction import Prediction
 from scintiseg.report.outputs import write_outputs
 from scintiseg.scan import Scan
 
-#: Suffixes an output folder's name leaves out (the double ``.nii.gz`` first).
-IMAGE_SUFFIXES = (".nii.gz", ".dcm", ".dicom", ".ima", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif",
-                  ".webp", ".npy", ".raw", ".img", ".bin", ".h00", ".hdr", ".mhd", ".mha", ".nii")
 SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml", ".log", ".xml"}
 SUMMARY_NAME = "summary.csv"
 LOCK_NAME = ".scintiseg.lock"
@@ -148,15 +146,9 @@ def _walk_folder(root: Path) -> list[Path]:
 
 
 def output_name(path: Path, taken: set[str]) -> str:
-    """Safe, unique folder name for an input file: its name without a known image suffix (:data:`IMAGE_SUFFIXES`).
-
-    Only a known suffix goes: a DICOM file named by its SOP Instance UID (``1.2.840.113619.2.55.3.604688119.969.dcm``,
-    or the UID alone) keeps every component, where cutting at the first dot named every output ``1``, ``1-2``, ...
-    (session 32), and ``scan.1.png`` / ``scan.2.png`` keep theirs."""
-    name = path.name
-    lower = name.lower()
-    suffix = next((end for end in IMAGE_SUFFIXES if lower.endswith(end) and len(name) > len(end)), "")
-    return unique_name(name[:len(name) - len(suffix)] if suffix else name, taken)
+    """Safe, unique folder name for an input file: its name without a known image suffix
+    (:func:`~scintiseg.io.file_keys.output_stem`)."""
+    return unique_name(output_stem(path), taken)
 
 
 def unique_name(stem: str, taken: set[str]) -> str:
