@@ -91,6 +91,19 @@ def test_a_viewport_s_frame_is_set_to_the_background_and_reported(tmp_path, nm1_
     np.testing.assert_array_equal(scan.view("VIEW"), np.pad(nm1_grey, 6 + width))  # the frame gone, nothing else moved
 
 
+def test_a_separator_under_a_toolbar_merged_with_the_frame_is_one_line(tmp_path, nm1_grey):
+    """A 3-row separator under the toolbar and the viewport's 1-px frame beside it, both grey 128: one line 4 rows
+    thick, blanked with the frame (it was left as a band)."""
+    view = np.pad(np.pad(nm1_grey, 6), 1, constant_values=128)
+    window = np.full((view.shape[0] + 83, view.shape[1] + 120), 200, np.uint8)
+    window[:80], window[80:83], window[83:, :view.shape[1]] = 60, 128, view
+    path = tmp_path / "capture.png"
+    Image.fromarray(window).save(path)
+    scan = read_scan(path)
+    assert "rows 80-83" in scan.metadata[LINES_KEY]
+    assert not scan.view("VIEW")[:90].any()
+
+
 def test_a_page_s_separator_and_inset_frames_are_blanked_before_the_split(tmp_path, nm1_grey):
     """Two viewports, each framed inside a black margin, a separator between them: the views split as without them."""
     def page(frame: int, separator: int) -> np.ndarray:
