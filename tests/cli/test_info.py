@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
@@ -106,3 +107,22 @@ def test_info_says_what_the_dicom_header_says_of_the_sides(real_nm1, tmp_path, c
     assert facts["mirrored"] == ["ANT"] and facts["patient_orientation"] == {"ANT": "L\\F"}  # as read
     assert main(["info", str(real_nm1)]) == 0
     assert "sides" not in capsys.readouterr().out  # NM1 itself says nothing of its sides
+
+
+def test_info_says_a_capture_s_frame_and_display_gamma_were_read_back(real_nm1, tmp_path, capsys):
+    """NM1 in 8 bits through a display gamma of 0.5, framed by a viewer's 1-px grey line: both undone and said."""
+    from PIL import Image
+
+    from scintiseg.io import read_scan
+
+    counts = read_scan(real_nm1).view("ANT").astype(np.float64)
+    bent = np.clip(np.round(255 * (counts / counts.max()) ** 0.5), 0, 255).astype(np.uint8)
+    framed = np.pad(np.pad(bent, 6), 1, constant_values=128)
+    Image.fromarray(framed).save(tmp_path / "capture.png")
+    assert main(["info", str(tmp_path / "capture.png")]) == 0
+    out = capsys.readouterr().out
+    assert "frame and separator lines set to the background (row 0, row 1037, column 0, column 269)" in out
+    assert re.search(r"shown through a display gamma of 0\.\d+ \(read from the noise\), read back to linear", out)
+    assert main(["info", str(tmp_path / "capture.png"), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert abs(facts["display_gamma"] - 0.5) <= 0.06 and len(facts["frame_lines_blanked"]) == 4
