@@ -59,6 +59,7 @@ def test_info_imports_no_torch_monai_or_matplotlib(small_scan, tmp_path):
     assert probe["code"] == 0
     assert heavy_in(probe["modules"]) == set()
     assert list(home.iterdir()) == []  # nothing cached into HOME (matplotlib would write ~/.cache/matplotlib)
+    assert "scipy.ndimage" not in probe["modules"]  # the 8-bit readers' checks import it only for an 8-bit image
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["--help"]])

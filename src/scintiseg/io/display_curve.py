@@ -46,7 +46,6 @@ against log mean gives ``gamma = 1 / (2 - s)``. Choices, stated:
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 
 #: Estimates read as a linear export (no curve undone): within a factor 1.4 of 1.
 LINEAR_RANGE = (1 / 1.4, 1.4)
@@ -77,6 +76,8 @@ GAMMA_KEY = "display_gamma"
 def display_gamma(image: np.ndarray) -> float | None:
     """The display gamma of an 8-bit export (module docstring), or None when the image holds too few body pixels at
     enough grey levels to tell, or its noise does not follow one curve of its level (:data:`MAX_FIT_RESIDUAL`)."""
+    from scipy import ndimage as ndi  # lazy: start-up time (every command imports scintiseg.io; 16-bit never gets here)
+
     grey = np.asarray(image, dtype=np.float64)
     if grey.ndim != 2 or min(grey.shape) < 16:
         return None
