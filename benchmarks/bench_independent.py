@@ -32,7 +32,8 @@ predicted by the shipped pipeline (:func:`~scintiseg.predict.pipeline.predict_sc
 ``--rows`` / ``--cols`` set the matrix (the generator keeps the field in mm: 512 x 128 at about 4.5 mm, 2048 x 512
 at about 1.1 mm), so the same patients can be read at a coarser or finer matrix. ``--no-spine-pattern`` keeps the
 calls on the spine that the pipeline leaves out as the normal segmental pattern (:mod:`scintiseg.predict.spine_pattern`;
-the "without" rows of docs/robustness.md); ``--no-symmetry`` keeps the calls in a paired bone that it leaves out
+the "without" rows of docs/robustness.md), and ``--spine-pattern-ratio R`` sets its cut (1.2 since session 33; 1.1
+reproduces sessions 29-32); ``--no-symmetry`` keeps the calls in a paired bone that it leaves out
 because their mirror image matches them (:mod:`scintiseg.predict.symmetry`; session 30).
 
     OMP_NUM_THREADS=2 python benchmarks/bench_independent.py --patients 40 --json-out X.json --figure X.png
@@ -56,6 +57,7 @@ from scintiseg.predict.bsi import SPIERS_WEIGHTS, bone_scan_index
 from scintiseg.predict.loader import load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.regions import SkeletonRegions
+from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.scan import Scan
 
 HERE = Path(__file__).resolve().parent
@@ -175,7 +177,8 @@ def run(args) -> dict:
     generator = _module("independent_phantom")
     wholebody = _module("bench_wholebody")
     model = load_model(args.model)
-    settings = PredictSettings(spine_pattern=not args.no_spine_pattern, symmetry=not args.no_symmetry)
+    settings = PredictSettings(spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
+                               symmetry=not args.no_symmetry)
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}
     records: list[dict] = []
@@ -296,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cols", type=int, default=256, help="matrix columns")
     parser.add_argument("--no-spine-pattern", action="store_true",
                         help="keep the calls the spine-pattern rule leaves out (predict.spine_pattern)")
+    parser.add_argument("--spine-pattern-ratio", type=float, default=PATTERN_RATIO,
+                        help="the spine-pattern rule's cut (default %(default)s; 1.1 before session 33)")
     parser.add_argument("--no-symmetry", action="store_true",
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
     parser.add_argument("--threads", type=int, default=2)

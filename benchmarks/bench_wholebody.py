@@ -73,7 +73,8 @@ profile's range, the same patients otherwise: whether a miss is the noise's or t
 "What the aim asks of the lesion model").
 
 ``--no-spine-pattern`` (either mode) keeps the calls on the spine that the pipeline leaves out as the normal
-segmental pattern (:mod:`scintiseg.predict.spine_pattern`), as the pipeline did before session 29. ``--no-symmetry``
+segmental pattern (:mod:`scintiseg.predict.spine_pattern`), as the pipeline did before session 29;
+``--spine-pattern-ratio R`` sets its cut (1.2 since session 33; 1.1 reproduces sessions 29-32). ``--no-symmetry``
 (either mode) keeps the calls in a paired bone that the pipeline leaves out because their mirror image matches them
 (:mod:`scintiseg.predict.symmetry`), as the pipeline did before session 30.
 
@@ -109,6 +110,7 @@ from scintiseg.predict.loader import load_model
 from scintiseg.predict import pipeline as pipeline_module
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.regions import SkeletonRegions
+from scintiseg.predict.spine_pattern import PATTERN_RATIO
 
 #: A false positive within this distance (mm) of a look-alike's centre is that look-alike.
 LOOKALIKE_MM = 20.0
@@ -622,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the network at SCALE x its pixel size and keep the larger probability")
     parser.add_argument("--no-spine-pattern", action="store_true",
                         help="keep the calls the spine-pattern rule leaves out (predict.spine_pattern)")
+    parser.add_argument("--spine-pattern-ratio", type=float, default=PATTERN_RATIO,
+                        help="the spine-pattern rule's cut (default %(default)s; 1.1 before session 33)")
     parser.add_argument("--no-symmetry", action="store_true",
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
     parser.add_argument("--disc-fraction", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
@@ -647,7 +651,8 @@ def run(args: argparse.Namespace) -> int:
     if args.coarse_pass is not None:  # predict_scan looks the function up in its module at each call
         pipeline_module.model_probabilities = with_coarse_pass(pipeline_module.model_probabilities, args.coarse_pass)
     settings = PredictSettings(regions=args.regions, region_model=args.region_model,
-                               spine_pattern=not args.no_spine_pattern, symmetry=not args.no_symmetry)
+                               spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
+                               symmetry=not args.no_symmetry)
     if args.threshold is not None:
         settings = replace(settings, threshold=args.threshold)
     if args.source == "nm1":

@@ -317,10 +317,11 @@ def test_no_spine_pattern_option_keeps_every_call(bench, monkeypatch):
 
     monkeypatch.setattr(bench, "predict_scan", predict)
     monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
-    for options, expected in (([], True), (["--no-spine-pattern"], False)):
+    for options, expected, ratio in (([], True, 1.2), (["--no-spine-pattern"], False, 1.2),
+                                     (["--spine-pattern-ratio", "1.1"], True, 1.1)):
         with pytest.raises(Stop):
             bench.main(["--patients", "1", "--profile", "small", *options])
-        assert seen[-1].spine_pattern is expected
+        assert seen[-1].spine_pattern is expected and seen[-1].spine_pattern_ratio == ratio
 
 
 def test_bone_contrast_reads_the_lesions_own_bone_not_the_soft_tissue_beside_it(bench):

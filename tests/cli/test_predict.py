@@ -420,14 +420,17 @@ def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp
     assert reports["said"]["input"]["mirrored"] == ["ANT"] and reports["said"]["input"]["patient_orientation"] == {"ANT": "L\\F"}
     assert "read_mirrored" in reports["said"]["summary"]["qc_flags"]
     assert "mirrored" not in reports["unsaid"]["input"] and "read_mirrored" not in reports["unsaid"]["summary"]["qc_flags"]
-    # Read as stored, NM1's lumbar focus is named on the other side (and the model, not exactly mirror-symmetric,
-    # calls other spots as well).
+    # Read as stored, NM1's lumbar focus is never named on its own side (and the model, not exactly mirror-symmetric,
+    # calls other spots as well): its call there, a small one at 1.18 times the vertebrae beside it, is left out by
+    # the spine rule since session 33 (cut 1.2; 1.40 upright), and named on the other side when kept.
     assert ("lumbar_spine", "left") in [lesion[:2] for lesion in found("upright")]
-    assert ("lumbar_spine", "right") in [lesion[:2] for lesion in found("unsaid")]
+    assert (("lumbar_spine", "right") in [lesion[:2] for lesion in found("unsaid")]
+            or reports["unsaid"]["views"]["ANT"]["spine_pattern_calls"] >= 1)
     assert ("lumbar_spine", "left") not in [lesion[:2] for lesion in found("unsaid")]
     assert reports["said"]["dicom"].get("gsps") == "gsps.dcm"
     as_stored = tmp_path / "as_stored"  # --no-split-views reads every file as it is stored, mirrored ones too
     assert main(["predict", str(scans / "said.dcm"), "--out", str(as_stored), "--no-split-views", "--quiet"]) == 0
     read = json.loads((as_stored / "said" / "report.json").read_text())
-    assert "mirrored" not in read["input"] and ("lumbar_spine", "right") in [
-        (lesion["region"], lesion["laterality"]) for lesion in read["lesions"]]
+    sides = [(lesion["region"], lesion["laterality"]) for lesion in read["lesions"]]
+    assert "mirrored" not in read["input"] and ("lumbar_spine", "left") not in sides
+    assert ("lumbar_spine", "right") in sides or read["views"]["ANT"]["spine_pattern_calls"] >= 1

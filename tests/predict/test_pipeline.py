@@ -180,6 +180,15 @@ def test_an_unknown_tiling_in_the_settings_is_one_error():
         PredictSettings(tiling="tiles")
 
 
+@pytest.mark.parametrize("ratio", [0.0, -1.2, float("nan"), float("inf")])
+def test_a_spine_pattern_ratio_that_is_no_positive_number_is_one_error(ratio):
+    from scintiseg.errors import ScintisegError
+
+    with pytest.raises(ScintisegError, match="spine-pattern ratio"):
+        PredictSettings(spine_pattern_ratio=ratio)
+    assert PredictSettings().spine_pattern_ratio == 1.2 and PredictSettings(spine_pattern_ratio=1.1).to_dict()["spine_pattern_ratio"] == 1.1
+
+
 def test_a_hot_bladder_does_not_blind_the_shipped_networks(nm1_scan):
     """NM1 with a 13.5 cm bladder at 10 times its brightest pixel: the scan is still read whole (the region map
     covers the skeleton, NM1's own lumbar focus is still found), not normalised to an empty image (prepare/body.py,

@@ -71,6 +71,17 @@ def test_only_named_spine_calls_are_judged():
     assert not pattern_calls(counts, lone, replace(regions, labels=sparse), SPACING).any()
 
 
+def test_a_vertebra_within_the_beads_spread_is_the_pattern_and_one_clearly_hotter_is_not():
+    # Session 33: the calls on a beaded column's beads stand at up to about 1.14 times their quieter side (90th
+    # percentile, docs/robustness.md "The spine rule's cut"), so a bead whose peak is 1.15 times the others' is the
+    # pattern; one 1.3 times them is called, and session 29's cut (1.1) would still have called the first. (A peak is
+    # the bone's 40 counts plus the bead's height: 40 + 121 = 1.15 x (40 + 100), 40 + 142 = 1.3 x (40 + 100).)
+    counts, calls, regions, centres = _column({5: 121.0, 9: 142.0})
+    dropped = pattern_calls(counts, calls, regions, SPACING)
+    assert dropped[centres[5], COL] and not dropped[centres[9], COL]
+    assert not pattern_calls(counts, calls, regions, SPACING, ratio=1.1)[centres[5], COL]
+
+
 @pytest.mark.parametrize("height", [60.0, 100.0, 200.0])
 def test_a_column_of_equal_beads_is_the_pattern_whatever_their_height(height):
     counts, calls, regions, centres = _column({k: height for k in range(17)})

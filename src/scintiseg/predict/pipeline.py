@@ -37,11 +37,13 @@ test compares them).
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -73,6 +75,7 @@ from scintiseg.predict.region_model import (
 )
 from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions, partial_view
 from scintiseg.predict.rule_calls import component_count
+from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
 from scintiseg.predict.symmetry import symmetric_calls as symmetric_calls_mask
 from scintiseg.predict.windows import (
@@ -121,6 +124,8 @@ class PredictSettings:
             (:mod:`.crop_level`); False keeps the crop's own level (for measuring it).
         spine_pattern: leave out the calls on the spine no hotter than the vertebrae above and below
             (:mod:`.spine_pattern`); False keeps every call (for measuring it).
+        spine_pattern_ratio: how much hotter than the vertebrae above and below a spine call must be to stay
+            (:data:`.spine_pattern.PATTERN_RATIO`, 1.2; session 29's rule: 1.1).
         symmetry: leave out the calls in a paired bone that their mirror image across the skeleton's midline
             matches (:mod:`.symmetry`); False keeps them (for measuring it).
     """
@@ -133,12 +138,15 @@ class PredictSettings:
     tiling: str = DEFAULT_TILING
     crop_level: bool = True
     spine_pattern: bool = True
+    spine_pattern_ratio: float = PATTERN_RATIO
     symmetry: bool = True
 
     def __post_init__(self) -> None:
         if self.window is not None:
             check_window_mode(self.window)
         check_tiling(self.tiling)
+        if not (math.isfinite(self.spine_pattern_ratio) and self.spine_pattern_ratio > 0):
+            raise ScintisegError(f"spine-pattern ratio {self.spine_pattern_ratio!r} is not a positive number")
         if self.regions not in REGION_METHODS:
             raise ScintisegError(f"unknown region method {self.regions!r} (choose from {', '.join(REGION_METHODS)})")
 
@@ -333,7 +341,8 @@ def predict_view(
         regions = partial_view(estimate_regions(counts, view), scan.pixel_spacing[0])
     mask = lesion_components(probability, settings.threshold, settings.min_area_px, coverage)
     left_out = {}  # the calls each reading rule leaves out: the spine's pattern, then the symmetric ones
-    for name, applies, rule in (("spine_pattern_calls", settings.spine_pattern, pattern_calls_mask),
+    spine = partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio)
+    for name, applies, rule in (("spine_pattern_calls", settings.spine_pattern, spine),
                                 ("symmetric_calls", settings.symmetry, symmetric_calls_mask)):
         dropped = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
         left_out[name] = component_count(dropped)
