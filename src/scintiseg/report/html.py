@@ -42,6 +42,7 @@ import html
 
 from scintiseg.predict.bsi import NEARER_VIEW, REGION_TO_BONE, view_weights
 from scintiseg.predict.regions import REGION_NAMES
+from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg
 from scintiseg.report.overlay import REGION_COLOURS
 
@@ -164,8 +165,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
                              "lesion there or hide one; check a post-void image",
     "lesion_at_forearm_or_hand": "a lesion at an elbow, forearm or hand (column Beside): more often the injection "
                                  "site or a degenerative joint than a metastasis; check the injection arm",
-    "spine_pattern": "calls on the spine no hotter than the vertebrae above and below were left out as the normal "
-                     "segmental pattern: check the column if a whole segment looks involved",
+    "spine_pattern": "calls on the spine not clearly hotter than the vertebrae above and below (peak under "
+                     f"{PATTERN_RATIO:g} times theirs) were left out as the normal segmental pattern: check the column "
+                     "if a whole segment looks involved",
     "symmetric": "calls in a paired bone matched by the same uptake at the mirror spot of the other side were left "
                  "out as a symmetric pattern (joints, anatomy): check both sides if disease may be symmetric",
     "views_misaligned": "ANT and POST could not be aligned: lesions were not paired",
