@@ -64,6 +64,7 @@ from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
 from scintiseg.predict.orientation import HEAD_DOWN_FLAG, NO_UPRIGHT_HEAD_FLAG, turned_maps, turned_regions, turned_scan
 from scintiseg.predict.orientation import upright, views_without_upright_head
+from scintiseg.predict.pair_names import one_name_per_pair
 from scintiseg.predict.pairing import LesionPair, pair_lesions, post_shift
 from scintiseg.predict.postprocess import DEFAULT_MIN_AREA_PX, DEFAULT_THRESHOLD, lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
@@ -454,7 +455,8 @@ def predict_from_probabilities(
 ) -> Prediction:
     """Everything after the model, from whole-body probability maps (one per predicted view).
 
-    Lesions of ANT and POST are paired (:func:`view_pairs`, ``Prediction.pairs``); the triage score is
+    Lesions of ANT and POST are paired (:func:`view_pairs`, ``Prediction.pairs``), a pair's two records named alike
+    where the views' maps name a front and a back bone (:mod:`.pair_names`); the triage score is
     ``Prediction.triage_score`` (the largest covered probability).
 
     Args:
@@ -495,6 +497,9 @@ def predict_from_probabilities(
         next_id += len(views[view].lesions)
     flags = list(qc_flags or []) + scan_qc_flags(scan, views)
     pairs, shift = view_pairs(scan, views, flags, analysis.shift)
+    if pairs:  # one lesion, one name: the bone of the view that sees it brighter where the maps name front and back
+        ant, post, _ = one_name_per_pair(pairs, views["ANT"].lesions, views["POST"].lesions)
+        views["ANT"], views["POST"] = replace(views["ANT"], lesions=ant), replace(views["POST"], lesions=post)
     timings = {"postprocess_s": time.perf_counter() - start}
     return Prediction(scan, views, settings.to_dict(), info, flags, timings, pairs, shift)
 

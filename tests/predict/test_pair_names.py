@@ -1,0 +1,77 @@
+"""One name for a lesion seen in both views (scintiseg.predict.pair_names)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from support import blob_settings
+from scintiseg.phantom import generate_patient, profile
+from scintiseg.predict.measurements import LesionMeasurement
+from scintiseg.predict.pair_names import depth_named, one_name_per_pair
+from scintiseg.predict.pairing import LesionPair
+from scintiseg.predict.pipeline import PredictSettings, analyse_counts, predict_from_probabilities
+from scintiseg.predict.regions import REGION_IDS
+from scintiseg.prepare.views import align_mask
+
+
+def _record(lesion_id: int, view: str, region: str, peak: float) -> LesionMeasurement:
+    return LesionMeasurement(lesion_id, view, region, "left", 20, 100.0, 10 * peak, peak, peak / 2, 2.0, 0.8, 0.9,
+                             100.0, 100.0, (95, 95, 105, 105), 11.0, 0.3, 0.01)
+
+
+@pytest.mark.parametrize(("ant", "post", "ant_peak", "post_peak", "expected"), [
+    ("sternum", "thoracic_spine", 111.0, 259.0, "thoracic_spine"),  # a vertebra, brighter from behind
+    ("sternum", "thoracic_spine", 300.0, 80.0, "sternum"),  # the sternum, brighter from the front
+    ("clavicle_left", "scapula_left", 50.0, 90.0, "scapula_left"),
+    ("ribs_right", "scapula_right", 127.0, 214.0, None),  # both at the back: the counts do not tell them
+    ("sternum", "sternum", 100.0, 50.0, None),  # agree
+    ("pelvis", "sacrum", 100.0, 50.0, None),  # the pelvis is no nearer to either view
+    ("clavicle_left", "scapula_right", 50.0, 90.0, None),  # sides differ: not one bone misnamed by depth
+    ("sternum", "thoracic_spine", 90.0, 90.0, None),  # a tie
+])
+def test_the_view_that_sees_the_lesion_brighter_names_a_front_and_back_pair(ant, post, ant_peak, post_peak, expected):
+    assert depth_named(ant, post, ant_peak, post_peak) == expected
+
+
+def test_only_paired_records_the_rule_decides_are_renamed_and_nothing_else_changes():
+    ant = [_record(1, "ANT", "sternum", 111.0), _record(2, "ANT", "ribs_right", 127.0), _record(3, "ANT", "sternum", 90.0)]
+    post = [_record(4, "POST", "thoracic_spine", 259.0), _record(5, "POST", "scapula_right", 214.0)]
+    pairs = [LesionPair(1, 4, 0.8, 3.0), LesionPair(2, 5, 0.9, 2.0)]
+    new_ant, new_post, renamed = one_name_per_pair(pairs, ant, post)
+    assert renamed == 1
+    assert [lesion.region for lesion in new_ant] == ["thoracic_spine", "ribs_right", "sternum"]  # 3 is unpaired
+    assert [lesion.region for lesion in new_post] == ["thoracic_spine", "scapula_right"]
+    assert new_ant[0] == replace(ant[0], region="thoracic_spine") and new_ant[1:] == ant[1:] and new_post[1] == post[1]
+
+
+def test_the_pipeline_gives_a_pair_over_the_sternum_and_the_spine_one_name():
+    """A phantom patient, a lesion-probability blob where ANT's learned map names sternum and POST's, at the same
+    spot of the body, thoracic spine: both records carry the name of the view whose counts are higher there."""
+    patient = generate_patient(910000, profile("default"))
+    scan = patient.scan
+    settings = blob_settings(regions="learned")
+    analysis = analyse_counts(scan, ["ANT", "POST"], settings.region_network())
+    ant_map, post_map = (np.asarray(analysis.regions[view].labels) for view in ("ANT", "POST"))
+    post_on_ant = align_mask(post_map == REGION_IDS["thoracic_spine"], analysis.shift)
+    spot = (ant_map == REGION_IDS["sternum"]) & post_on_ant
+    spot &= np.roll(spot, 4, 0) & np.roll(spot, -4, 0) & np.roll(spot, 4, 1) & np.roll(spot, -4, 1)  # well inside
+    assert spot.any()
+    row, col = (int(v) for v in np.argwhere(spot)[len(np.argwhere(spot)) // 2])
+    # The same spot on POST as acquired: shifted back and mirrored (prepare.views: POST is mirrored, then shifted).
+    post_row, post_col = row - int(analysis.shift[0]), scan.shape[1] - 1 - (col - int(analysis.shift[1]))
+    rows, cols = np.ogrid[: scan.shape[0], : scan.shape[1]]
+    probability = {
+        "ANT": np.where((rows - row) ** 2 + (cols - col) ** 2 <= 9, 0.9, 0.1).astype(np.float32),
+        "POST": np.where((rows - post_row) ** 2 + (cols - post_col) ** 2 <= 9, 0.9, 0.1).astype(np.float32),
+    }
+    prediction = predict_from_probabilities(scan, probability, settings=settings, analysis=analysis)
+    assert len(prediction.pairs) == 1
+    ant = prediction.views["ANT"].lesions[0]
+    post = prediction.views["POST"].lesions[0]
+    assert ant.region == post.region == ("sternum" if ant.counts_max > post.counts_max else "thoracic_spine")
+    unnamed = predict_from_probabilities(scan, {"ANT": probability["ANT"]}, settings=settings)
+    assert unnamed.views["ANT"].lesions[0].region == "sternum"  # ANT alone keeps its own map's name
+    assert PredictSettings().spine_pattern  # the rules are on by default; blob_settings turned them off here
