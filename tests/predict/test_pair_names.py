@@ -41,7 +41,8 @@ def test_only_paired_records_the_rule_decides_are_renamed_and_nothing_else_chang
     post = [_record(4, "POST", "thoracic_spine", 259.0), _record(5, "POST", "scapula_right", 214.0)]
     pairs = [LesionPair(1, 4, 0.8, 3.0), LesionPair(2, 5, 0.9, 2.0)]
     new_ant, new_post, renamed = one_name_per_pair(pairs, ant, post)
-    assert renamed == 1
+    assert renamed == {1}  # the ANT record took POST's name
+    assert one_name_per_pair([LesionPair(3, 4, 0.8, 3.0)], [_record(3, "ANT", "sternum", 300.0)], post)[2] == {4}
     assert [lesion.region for lesion in new_ant] == ["thoracic_spine", "ribs_right", "sternum"]  # 3 is unpaired
     assert [lesion.region for lesion in new_post] == ["thoracic_spine", "scapula_right"]
     assert new_ant[0] == replace(ant[0], region="thoracic_spine") and new_ant[1:] == ant[1:] and new_post[1] == post[1]
@@ -72,6 +73,14 @@ def test_the_pipeline_gives_a_pair_over_the_sternum_and_the_spine_one_name():
     ant = prediction.views["ANT"].lesions[0]
     post = prediction.views["POST"].lesions[0]
     assert ant.region == post.region == ("sternum" if ant.counts_max > post.counts_max else "thoracic_spine")
-    unnamed = predict_from_probabilities(scan, {"ANT": probability["ANT"]}, settings=settings)
-    assert unnamed.views["ANT"].lesions[0].region == "sternum"  # ANT alone keeps its own map's name
+    alone = {view: predict_from_probabilities(scan, {view: probability[view]}, settings=settings).views[view]
+             for view in ("ANT", "POST")}
+    assert alone["ANT"].lesions[0].region == "sternum"  # ANT alone keeps its own map's name
+    # The lesion counts once, in its bone, from the view that names it: the other view's BSI no longer holds it.
+    loser, winner = ("ANT", "POST") if ant.region == "thoracic_spine" else ("POST", "ANT")
+    lost = prediction.views[loser]
+    assert lost.lesions[0].bsi_contribution_percent == 0 and lost.bsi["bsi_percent"] == 0
+    assert alone[loser].bsi["bsi_percent"] > 0 and alone[loser].lesions[0].bsi_contribution_percent > 0
+    assert prediction.views[winner].bsi == alone[winner].bsi
+    assert prediction.views[winner].lesions[0].bsi_contribution_percent == alone[winner].lesions[0].bsi_contribution_percent
     assert PredictSettings().spine_pattern  # the rules are on by default; blob_settings turned them off here

@@ -14,8 +14,10 @@ side, the lesion lies nearer the camera that records more of its counts (at 140 
 about every 5 cm: physics.md), so both records take the name of the view whose peak counts are higher; on a tie,
 each keeps its own. Every other disagreement is left as it is: between a rib and a scapula both lie at the back and
 the counts do not tell them (on the default phantom POST, the brighter view, was wrong on 4 of those 5), and a bone
-that is no nearer to either view (ribs, pelvis, limbs) gives no depth. Only the name changes: the outlines, the
-BSI (each view's pixels over its own map) and every measurement stay as they were.
+that is no nearer to either view (ribs, pelvis, limbs) gives no depth. The outlines and the other measurements stay as they were. The record whose name the other view's replaced is the lesion seen through
+the wrong bone, so that view's BSI no longer counts its pixels (the pipeline recomputes the view's BSI without them
+and sets the record's BSI contribution to 0): the lesion counts once, in its bone, from the view that names it, where
+before a vertebral lesion added sternal involvement on ANT as well as spinal on POST.
 """
 
 from __future__ import annotations
@@ -41,11 +43,12 @@ def depth_named(ant_region: str, post_region: str, ant_peak: float, post_peak: f
 
 
 def one_name_per_pair(pairs: list[LesionPair], ant: list[LesionMeasurement],
-                      post: list[LesionMeasurement]) -> tuple[list[LesionMeasurement], list[LesionMeasurement], int]:
-    """The ANT and POST lesion records with each pair the rule decides named alike, and how many pairs it renamed."""
+                      post: list[LesionMeasurement]) -> tuple[list[LesionMeasurement], list[LesionMeasurement], set[int]]:
+    """The ANT and POST lesion records with each pair the rule decides named alike, and the ids of the records it
+    renamed (the one of each such pair that took the other view's name)."""
     ant_by_id = {lesion.id: lesion for lesion in ant}
     post_by_id = {lesion.id: lesion for lesion in post}
-    renamed = 0
+    renamed: set[int] = set()
     for pair in pairs:
         a, p = ant_by_id.get(pair.ant_id), post_by_id.get(pair.post_id)
         if a is None or p is None:
@@ -54,5 +57,5 @@ def one_name_per_pair(pairs: list[LesionPair], ant: list[LesionMeasurement],
         if name is None:
             continue
         ant_by_id[a.id], post_by_id[p.id] = replace(a, region=name), replace(p, region=name)
-        renamed += 1
+        renamed.add(a.id if a.region != name else p.id)
     return [ant_by_id[lesion.id] for lesion in ant], [post_by_id[lesion.id] for lesion in post], renamed

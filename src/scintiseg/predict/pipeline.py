@@ -359,8 +359,7 @@ def predict_view(
             if near is not None:
                 lesions = [replace(lesion, beside=mark) if lesion.beside is None and near[labels == index].any()
                            else lesion for index, lesion in enumerate(lesions, start=1)]
-    index = bone_scan_index(labels > 0, regions, coverage)
-    bsi = {"bsi_percent": index.bsi_percent, "covered_mass_percent": index.covered_mass_percent, "bones": index.bones}
+    bsi = view_bsi(labels > 0, regions, coverage)
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
                           **left_out)
 
@@ -444,6 +443,24 @@ def view_pairs(scan: Scan, views: dict[str, ViewPrediction], flags: list[str],
     return pairs, shift
 
 
+def view_bsi(lesion_mask: np.ndarray, regions: SkeletonRegions, coverage: np.ndarray) -> dict:
+    """A view's BSI as :class:`ViewPrediction.bsi` holds it (:func:`~scintiseg.predict.bsi.bone_scan_index`)."""
+    index = bone_scan_index(lesion_mask, regions, coverage)
+    return {"bsi_percent": index.bsi_percent, "covered_mass_percent": index.covered_mass_percent, "bones": index.bones}
+
+
+def with_lesions_renamed(result: ViewPrediction, lesions: list, renamed: set[int]) -> ViewPrediction:
+    """``result`` with its lesion records replaced by ``lesions`` (the same lesions, in label order); the records whose
+    ids are in ``renamed`` took the other view's bone (:mod:`.pair_names`), so the view's BSI is recomputed without
+    their pixels and their own BSI contribution is 0: each such lesion counts once, from the view that names it."""
+    gone = [label for label, lesion in enumerate(lesions, start=1) if lesion.id in renamed]
+    if not gone:
+        return replace(result, lesions=lesions)
+    bsi = view_bsi((result.labels > 0) & ~np.isin(result.labels, gone), result.regions, result.coverage)
+    lesions = [replace(lesion, bsi_contribution_percent=0.0) if lesion.id in renamed else lesion for lesion in lesions]
+    return replace(result, lesions=lesions, bsi=bsi)
+
+
 def predict_from_probabilities(
     scan: Scan,
     probabilities: dict[str, np.ndarray],
@@ -498,8 +515,9 @@ def predict_from_probabilities(
     flags = list(qc_flags or []) + scan_qc_flags(scan, views)
     pairs, shift = view_pairs(scan, views, flags, analysis.shift)
     if pairs:  # one lesion, one name: the bone of the view that sees it brighter where the maps name front and back
-        ant, post, _ = one_name_per_pair(pairs, views["ANT"].lesions, views["POST"].lesions)
-        views["ANT"], views["POST"] = replace(views["ANT"], lesions=ant), replace(views["POST"], lesions=post)
+        ant, post, renamed = one_name_per_pair(pairs, views["ANT"].lesions, views["POST"].lesions)
+        views["ANT"], views["POST"] = (with_lesions_renamed(views[name], lesions, renamed)
+                                       for name, lesions in (("ANT", ant), ("POST", post)))
     timings = {"postprocess_s": time.perf_counter() - start}
     return Prediction(scan, views, settings.to_dict(), info, flags, timings, pairs, shift)
 
