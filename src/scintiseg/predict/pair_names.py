@@ -14,10 +14,11 @@ side, the lesion lies nearer the camera that records more of its counts (at 140 
 about every 5 cm: physics.md), so both records take the name of the view whose peak counts are higher; on a tie,
 each keeps its own. Every other disagreement is left as it is: between a rib and a scapula both lie at the back and
 the counts do not tell them (on the default phantom POST, the brighter view, was wrong on 4 of those 5), and a bone
-that is no nearer to either view (ribs, pelvis, limbs) gives no depth. The outlines and the other measurements stay as they were. The record whose name the other view's replaced is the lesion seen through
-the wrong bone, so that view's BSI no longer counts its pixels (the pipeline recomputes the view's BSI without them
-and sets the record's BSI contribution to 0): the lesion counts once, in its bone, from the view that names it, where
-before a vertebral lesion added sternal involvement on ANT as well as spinal on POST.
+that is no nearer to either view (ribs, pelvis, limbs) gives no depth. The outlines and the other measurements stay
+as they were. The record whose name the other view's replaced is the lesion seen through the wrong bone, so that
+view's BSI no longer counts its pixels (the pipeline recomputes the view's BSI without them and sets the record's BSI
+contribution to 0): the lesion counts once, in its bone, from the view that names it, where before a vertebral lesion
+added sternal involvement on ANT as well as spinal on POST.
 """
 
 from __future__ import annotations
