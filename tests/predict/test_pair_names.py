@@ -12,7 +12,7 @@ from scintiseg.phantom import generate_patient, profile
 from scintiseg.predict.measurements import LesionMeasurement
 from scintiseg.predict.pair_names import depth_named, one_name_per_pair
 from scintiseg.predict.pairing import LesionPair
-from scintiseg.predict.pipeline import PredictSettings, analyse_counts, predict_from_probabilities
+from scintiseg.predict.pipeline import analyse_counts, predict_from_probabilities
 from scintiseg.predict.regions import REGION_IDS
 from scintiseg.prepare.views import align_mask
 
@@ -83,4 +83,3 @@ def test_the_pipeline_gives_a_pair_over_the_sternum_and_the_spine_one_name():
     assert alone[loser].bsi["bsi_percent"] > 0 and alone[loser].lesions[0].bsi_contribution_percent > 0
     assert prediction.views[winner].bsi == alone[winner].bsi
     assert prediction.views[winner].lesions[0].bsi_contribution_percent == alone[winner].lesions[0].bsi_contribution_percent
-    assert PredictSettings().spine_pattern  # the rules are on by default; blob_settings turned them off here
