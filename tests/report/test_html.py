@@ -380,3 +380,15 @@ def test_the_read_mirrored_flag_names_the_views_mirrored_back():
     assert "say POST is stored mirrored" in _qc_flags(["read_mirrored"], {"mirrored": ["POST"]})
     assert "say ANT and POST are stored mirrored" in _qc_flags(["read_mirrored"], {"mirrored": ["ANT", "POST"]})
     assert "say a view is stored mirrored" in _qc_flags(["read_mirrored"], {})
+
+
+def test_a_superscan_pattern_shows_in_the_grade_and_the_flags(paired_report):
+    _, report = paired_report
+    assert re.search(r'<tr id="soloway">.*?<td>(.*?)</td>', report_html(report, {}), re.S).group(1) == "1"
+    flagged = json.loads(json.dumps(report))
+    flagged["summary"]["soloway_grade"] = 4
+    flagged["summary"]["qc_flags"].append("superscan_pattern")
+    page = report_html(flagged, {})
+    assert re.search(r'<tr id="soloway">.*?<td>(.*?)</td>', page, re.S).group(1) == "4 (superscan pattern)"
+    flags = re.search(r'<div class="flags" id="qc-flags">(.*?)</div>', page, re.S).group(1)
+    assert "superscan_pattern</span> the axial skeleton is far brighter than the lower legs" in flags

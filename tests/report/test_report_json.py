@@ -1,6 +1,7 @@
 """report.json: the triage score per view and per scan, and the ANT-POST pairs on both lesion records."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -51,3 +52,22 @@ def test_one_view_report_has_no_pairs(nm1_scan, make_blobs):
     assert report["pairs"] == [] and report["summary"]["pairing_shift_px"] is None
     assert [lesion["paired_with"] for lesion in report["lesions"]] == [None]
     assert report["summary"]["triage_score"] == report["views"]["ANT"]["max_probability"] == pytest.approx(0.9)
+
+
+def _with_ratios(prediction, ratios: dict[str, float]):
+    """``prediction`` with its views' axial-to-distal ratios set (scintiseg.predict.superscan)."""
+    views = {name: replace(view, axial_to_distal=ratios[name]) for name, view in prediction.views.items()}
+    return replace(prediction, views=views)
+
+
+def test_the_superscan_pattern_makes_the_grade_4_and_is_said_in_the_bsi_scope(paired):
+    plain = json.loads(report_json(_with_ratios(paired, {"ANT": 1.1, "POST": float("nan")})))
+    assert plain["summary"]["soloway_grade"] == 1  # two lesions
+    assert plain["views"]["ANT"]["axial_to_distal"] == pytest.approx(1.1) and plain["views"]["POST"]["axial_to_distal"] is None
+    assert "superscan" not in plain["summary"]["bsi_scope"]
+    superscan = json.loads(report_json(_with_ratios(paired, {"ANT": 1.1, "POST": 2.4})))
+    assert superscan["summary"]["soloway_grade"] == 4
+    assert superscan["views"]["POST"]["axial_to_distal"] == pytest.approx(2.4)
+    assert "superscan pattern" in superscan["summary"]["bsi_scope"]
+    assert "superscan_pattern" in superscan["definitions"]["soloway_grade"]
+    assert "axial_to_distal" in superscan["definitions"]

@@ -24,7 +24,9 @@ found in a crop: before, every crop was refused ("the body is only 362 mm long .
 A whole-body scan stored head-down (the region map shows no upright head, and shows one with the rows reversed) is
 read turned and its maps turned back, so that every output stays on the image as stored (:mod:`.orientation`, flag
 ``head_down``); a lesion beside the bladder's activity (:mod:`.bladder`) or at an elbow, forearm or hand
-(:mod:`.distal_arm`) is marked.
+(:mod:`.distal_arm`) is marked. Each whole-body view's axial bones are compared with its lower legs, and a scan
+whose axial skeleton is far brighter shows the superscan pattern (:mod:`.superscan`: flag ``superscan_pattern``,
+Soloway grade 4).
 
 Concurrency: the skeleton regions (the learned map, or the atlas) and the ANT-POST shift depend on the
 counts only, not on the lesion network (:class:`CountAnalysis`), so :func:`predict_scan` computes them on
@@ -78,6 +80,7 @@ from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned
 from scintiseg.predict.rule_calls import component_count
 from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
+from scintiseg.predict.superscan import SUPERSCAN_FLAG, axial_to_distal, superscan_pattern
 from scintiseg.predict.symmetry import symmetric_calls as symmetric_calls_mask
 from scintiseg.predict.windows import (
     DEFAULT_TILING,
@@ -360,8 +363,9 @@ def predict_view(
                 lesions = [replace(lesion, beside=mark) if lesion.beside is None and near[labels == index].any()
                            else lesion for index, lesion in enumerate(lesions, start=1)]
     bsi = view_bsi(labels > 0, regions, coverage)
+    ratio = axial_to_distal(counts, regions, scan.pixel_spacing)
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
-                          **left_out)
+                          **left_out, axial_to_distal=ratio)
 
 
 def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
@@ -420,6 +424,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
         edge = result.coverage & ~inner
         if (result.labels[edge] > 0).any() and not result.coverage.all():
             flags.append(f"lesion_at_window_edge_{name}")
+    if superscan_pattern({name: result.axial_to_distal for name, result in views.items()}):
+        flags.append(SUPERSCAN_FLAG)
     return flags
 
 

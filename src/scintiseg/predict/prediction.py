@@ -15,6 +15,7 @@ from scintiseg.predict.contours import Contour
 from scintiseg.predict.measurements import LesionMeasurement
 from scintiseg.predict.pairing import LesionPair
 from scintiseg.predict.regions import SkeletonRegions
+from scintiseg.predict.superscan import superscan_pattern
 from scintiseg.scan import Annotation, Scan
 
 
@@ -36,6 +37,8 @@ class ViewPrediction:
             than the vertebrae above and below, :mod:`.spine_pattern`).
         symmetric_calls: the network's calls in a paired bone left out because their mirror image across the
             skeleton's midline matches them (:mod:`.symmetry`).
+        axial_to_distal: the median counts of the axial bones over those of the lower legs, the superscan
+            pattern's measure (:mod:`.superscan`); NaN where not measured (a crop, no lower legs in the field).
     """
 
     view: str
@@ -49,6 +52,7 @@ class ViewPrediction:
     bsi: dict
     spine_pattern_calls: int = 0
     symmetric_calls: int = 0
+    axial_to_distal: float = float("nan")
 
     @property
     def mask(self) -> np.ndarray:
@@ -123,6 +127,12 @@ class Prediction:
         """Lesion id -> the id of the same lesion in the other view, for every paired lesion (both ways)."""
         partners = {pair.ant_id: pair.post_id for pair in self.pairs}
         return partners | {post: ant for ant, post in partners.items()}
+
+    @property
+    def superscan_pattern(self) -> bool:
+        """Whether the scan shows the superscan pattern (:func:`~scintiseg.predict.superscan.superscan_pattern`):
+        its axial skeleton far brighter than its lower legs; the Soloway grade is then 4."""
+        return superscan_pattern({name: view.axial_to_distal for name, view in self.views.items()})
 
     @property
     def bsi_given(self) -> bool:

@@ -43,6 +43,7 @@ import html
 from scintiseg.predict.bsi import NEARER_VIEW, REGION_TO_BONE, view_weights
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.predict.spine_pattern import PATTERN_RATIO
+from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT, SUPERSCAN_FLAG
 from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg
 from scintiseg.report.overlay import REGION_COLOURS
 
@@ -170,6 +171,11 @@ QC_FLAG_MEANINGS: dict[str, str] = {
                      "if a whole segment looks involved",
     "symmetric": "calls in a paired bone matched by the same uptake at the mirror spot of the other side were left "
                  "out as a symmetric pattern (joints, anatomy): check both sides if disease may be symmetric",
+    "superscan_pattern": "the axial skeleton is far brighter than the lower legs (report.json, views.V.axial_to_distal; "
+                         f"POST at least {AXIAL_TO_DISTAL_CUT['POST']:g} times, or ANT {AXIAL_TO_DISTAL_CUT['ANT']:g} "
+                         "without POST): the pattern of a metastatic superscan, so the Soloway grade is 4 and the BSI "
+                         "of outlined lesions understates the disease; confirm on the images (faint kidneys and soft "
+                         "tissue, crisp bones)",
     "views_misaligned": "ANT and POST could not be aligned: lesions were not paired",
     "crop_uncertain": "the model's window was placed by a fallback: check it covers the thorax",
 }
@@ -331,6 +337,14 @@ def _qc_flags(flags: list[str], read: dict | None = None) -> str:
             meaning = meaning.replace("a view is", f"{' and '.join(mirrored)} {'is' if len(mirrored) == 1 else 'are'}")
         items.append(f"<li><span>{_e(flag)}</span>" + (f" {_e(meaning)}" if meaning else "") + "</li>")
     return '<div class="flags" id="qc-flags">QC flags:<ul>' + "".join(items) + "</ul></div>"
+
+
+def _soloway(summary: dict) -> str:
+    """The Soloway grade as the page shows it: grade 4 says why (the superscan pattern)."""
+    grade = summary.get("soloway_grade")
+    if grade is None:
+        return "not given: a partial view"
+    return f"{grade} (superscan pattern)" if SUPERSCAN_FLAG in (summary.get("qc_flags") or []) else str(grade)
 
 
 def _bsi_rows(report: dict) -> list[str]:
@@ -510,7 +524,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         f"<tr><th>Lesions seen in both views (pairs)</th><td>{_e(summary.get('pair_count', 0))}</td></tr>",
         f'<tr id="triage"><th>Triage score (largest lesion probability; a ranking, not calibrated)</th>'
         f"<td>{_triage(summary, report.get('views', {}))}</td></tr>",
-        f"<tr><th>Soloway grade</th><td>{_e(summary['soloway_grade'] if summary['soloway_grade'] is not None else 'not given: a partial view')}</td></tr>",
+        f"<tr id=\"soloway\"><th>Soloway grade</th><td>{_e(_soloway(summary))}</td></tr>",
         *_bsi_rows(report),
         f'<tr id="regions-involved"><th>Regions with lesions</th><td class="t">'
         f"{_e(', '.join(region_title(r) for r in involved) or 'none')}</td></tr>",

@@ -16,7 +16,7 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                  "bsi_covered_mass_percent", "bsi_scope", "triage_score", "pair_count", "pairing_shift_px",
                  "qc_flags"},
      "views": {VIEW: {"lesion_count", "max_probability", "spine_pattern_calls", "symmetric_calls", "reference_counts",
-                      "bsi": {...},
+                      "axial_to_distal", "bsi": {...},
                       "window_pixels", "region_estimate": {...}, "files": {...}}},
      "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
                   counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
@@ -41,7 +41,9 @@ session 30 ``views.V.symmetric_calls``, the calls in a paired bone left out beca
 through, :mod:`scintiseg.io.colour_tables`, and ``input.panels_blanked``, a screen capture's flat panels set to the
 background, :mod:`scintiseg.io.panels`; session 32 ``input.frame_lines_blanked``, a capture's thin frame and separator
 lines set to the background, the same module, and ``input.display_gamma``, the display gamma an 8-bit export was read
-back from, :mod:`scintiseg.io.display_curve`) keep the version, and a reader ignores keys it
+back from, :mod:`scintiseg.io.display_curve`; session 34 ``views.V.axial_to_distal``, the superscan pattern's measure,
+:mod:`scintiseg.predict.superscan`, whose flag ``superscan_pattern`` gives ``summary.soloway_grade`` 4, a grade
+never given before) keep the version, and a reader ignores keys it
 does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 
 from scintiseg import __version__
 from scintiseg.io import SPLIT_COLUMN
@@ -61,6 +64,7 @@ from scintiseg.predict.bsi import soloway_grade
 from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
 from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
+from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT
 
 #: The reader's records of a file read turned, split (:mod:`scintiseg.io.layout`) or mirrored back, the patient
 #: directions its DICOM header gave (:mod:`scintiseg.io.patient_sides`), and a study's file read apart from its other
@@ -113,7 +117,16 @@ DEFINITIONS = {
         "unpaired lesion on a bone the other view sees better (spine, sacrum, scapulae: POST; sternum, clavicles: "
         "ANT) is shown in report.html as not seen on the nearer view: more often a false positive, and not in the BSI."
     ),
-    "soloway_grade": "extent of disease: 0 none, 1 fewer than 6 lesions, 2 6-20, 3 more than 20, 4 superscan (not detected automatically); null for a partial view (a crop), as the BSI.",
+    "soloway_grade": ("extent of disease: 0 none, 1 fewer than 6 lesions, 2 6-20, 3 more than 20 (the lesions of the "
+                      "view with most), 4 superscan: the scan flagged superscan_pattern (views.V.axial_to_distal); "
+                      "null for a partial view (a crop), as the BSI."),
+    "axial_to_distal": (
+        "the median counts (Gaussian sigma 1 px) of the view's axial bones (thoracic and lumbar spine, sacrum, pelvis, "
+        "ribs) over those of its lower legs, on the learned region map: a metastatic superscan raises the first and "
+        f"spares the second. The scan is flagged superscan_pattern when POST's reaches {AXIAL_TO_DISTAL_CUT['POST']:g} "
+        f"(ANT's {AXIAL_TO_DISTAL_CUT['ANT']:g} on a scan without POST); null where not measured (a crop, the lower "
+        "legs out of the field). Normal phantom scans stand at about 1.4 on POST and 1.1 on ANT."
+    ),
 }
 
 
@@ -137,6 +150,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
             "spine_pattern_calls": result.spine_pattern_calls,
             "symmetric_calls": result.symmetric_calls,
             "reference_counts": result.reference_counts,
+            "axial_to_distal": round(result.axial_to_distal, 3) if math.isfinite(result.axial_to_distal) else None,
             "bsi": result.bsi,
             "window_pixels": int(result.coverage.sum()),
             "region_estimate": {
@@ -171,7 +185,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         "summary": {
             "lesion_count": count,
             "lesion_count_by_view": {name: len(r.lesions) for name, r in prediction.views.items()},
-            "soloway_grade": soloway_grade(count) if prediction.bsi_given else None,  # whole-skeleton, as the BSI
+            "soloway_grade": soloway_grade(count, prediction.superscan_pattern) if prediction.bsi_given else None,
             "bsi_percent": round(prediction.bsi_percent, 4) if prediction.bsi_given else None,
             "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2),
             "bsi_scope": bsi_scope(prediction),
@@ -193,7 +207,8 @@ WHOLE_SKELETON_PERCENT = 99.0
 
 
 def bsi_scope(prediction: Prediction) -> str:
-    """One sentence: what the BSI covers (mass seen, window, how bones were named) and how to read it."""
+    """One sentence: what the BSI covers (mass seen, window, how bones were named) and how to read it; one more
+    when the scan shows the superscan pattern, which a BSI of outlined lesions understates."""
     covered = prediction.covered_mass_percent
     if not prediction.bsi_given:
         return ("No BSI: less than a whole body in the field of view (a crop or spot view), so its bones are not "
@@ -202,10 +217,15 @@ def bsi_scope(prediction: Prediction) -> str:
     method = (prediction.model_info.get("regions") or {}).get("method", "atlas")
     named = "the learned region map" if method == "learned" else "a proportional atlas"
     if covered >= WHOLE_SKELETON_PERCENT:
-        return (f"Whole-skeleton BSI: {covered:.1f} % of the skeletal mass was seen ({window} window); "
-                f"bones named by {named}.")
-    return (f"BSI over the {covered:.1f} % of skeletal mass seen ({window} window); bone not seen counts as "
-            f"uninvolved, so this is a lower bound, not a whole-skeleton BSI; bones named by {named}.")
+        scope = (f"Whole-skeleton BSI: {covered:.1f} % of the skeletal mass was seen ({window} window); "
+                 f"bones named by {named}.")
+    else:
+        scope = (f"BSI over the {covered:.1f} % of skeletal mass seen ({window} window); bone not seen counts as "
+                 f"uninvolved, so this is a lower bound, not a whole-skeleton BSI; bones named by {named}.")
+    if prediction.superscan_pattern:
+        scope += (" The scan shows the superscan pattern (axial skeleton far brighter than the lower legs): diffuse "
+                  "involvement is not outlined, so this BSI understates it.")
+    return scope
 
 
 def report_json(prediction: Prediction, files: dict[str, dict[str, str]] | None = None) -> str:
