@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from scintiseg.phantom import generate_patient, profile
-from scintiseg.predict.pipeline import predict_from_probabilities
+from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 from scintiseg.predict.superscan import (
     AXIAL_TO_DISTAL_CUT,
@@ -99,3 +99,10 @@ def test_nm1_a_real_normal_scan_is_not_flagged(nm1_scan):
     ratio = prediction.views["ANT"].axial_to_distal
     assert 1.0 < ratio < AXIAL_TO_DISTAL_CUT["ANT"]
     assert not prediction.superscan_pattern
+
+
+def test_the_atlas_s_boxes_are_not_read(nm1_scan):
+    # The atlas's boxes hold soft tissue beside the bones (NM1 would read 6.9): no ratio, no flag.
+    zero = {"ANT": np.zeros(nm1_scan.shape, np.float32)}
+    prediction = predict_from_probabilities(nm1_scan, zero, settings=PredictSettings(regions="atlas"))
+    assert np.isnan(prediction.views["ANT"].axial_to_distal) and not prediction.superscan_pattern

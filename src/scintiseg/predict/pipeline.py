@@ -363,9 +363,8 @@ def predict_view(
                 lesions = [replace(lesion, beside=mark) if lesion.beside is None and near[labels == index].any()
                            else lesion for index, lesion in enumerate(lesions, start=1)]
     bsi = view_bsi(labels > 0, regions, coverage)
-    ratio = axial_to_distal(counts, regions, scan.pixel_spacing)
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
-                          **left_out, axial_to_distal=ratio)
+                          **left_out)
 
 
 def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
@@ -518,6 +517,9 @@ def predict_from_probabilities(
         views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id,
                                    analysis.regions[view])
         next_id += len(views[view].lesions)
+    if network is not None:  # the superscan pattern on the learned map's bones (the atlas's boxes hold soft tissue)
+        views = {name: replace(result, axial_to_distal=axial_to_distal(scan.view(name), result.regions, scan.pixel_spacing))
+                 for name, result in views.items()}
     flags = list(qc_flags or []) + scan_qc_flags(scan, views)
     pairs, shift = view_pairs(scan, views, flags, analysis.shift)
     if pairs:  # one lesion, one name: the bone of the view that sees it brighter where the maps name front and back

@@ -38,7 +38,8 @@ class ViewPrediction:
         symmetric_calls: the network's calls in a paired bone left out because their mirror image across the
             skeleton's midline matches them (:mod:`.symmetry`).
         axial_to_distal: the median counts of the axial bones over those of the lower legs, the superscan
-            pattern's measure (:mod:`.superscan`); NaN where not measured (a crop, no lower legs in the field).
+            pattern's measure (:mod:`.superscan`); NaN where not measured (a crop, no lower legs in the field, bones
+            named by the atlas).
     """
 
     view: str

@@ -29,6 +29,8 @@ Choices the pattern leaves open (all [E]):
   (normals up to 1.32 / 1.30 / 1.39, superscans from 1.09) and NM1's ANT, a real normal scan, stands at 1.36, so
   ANT's cut 1.8 flags only the clearest ANT-only scans;
 * a single view of unknown side (``VIEW``) is read at the higher of the two cuts;
+* read on the learned map only (:mod:`.region_model`): the proportional atlas's boxes (``--regions atlas``) hold soft
+  tissue beside the bones, and NM1 read through them stood at 6.9 (the learned map: 1.36);
 * a view without named bones (a crop, a spot view) has no ratio, nor one whose ratio exceeds :data:`MAX_RATIO` (lower
   legs named where the image holds next to no counts); a scan with no view measured is not flagged.
 
