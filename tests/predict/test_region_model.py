@@ -14,8 +14,10 @@ from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.region_model import (
     ARM_ENDS,
     absorb_detached_limbs,
+    MAX_SPINE_GAP_PX,
     SHIPPED_REGION_WEIGHTS,
     class_argmax,
+    close_spine_gaps,
     load_region_model,
     predict_region_labels,
     predict_region_maps,
@@ -263,6 +265,65 @@ def test_nm1s_skull_is_not_named_an_arm(real_nm1):
     skull_rows = np.nonzero((labels == names.index("skull")).any(axis=1))[0]
     assert not arm[: skull_rows.max() + 1].any()
     assert arm.sum() > 2000  # forearms and hands beside the body
+
+
+def _column(gap: int, filler: str = "ribs_right"):
+    """A thoracic spine (rows 10-39, columns 28-31) over a lumbar spine (from row 40 + gap, columns 27-32), ribs on
+    both sides, the ``gap`` rows between them ``filler`` across the column."""
+    names = _classes()
+    ids = {name: names.index(name) for name in names}
+    labels = np.zeros((80, 60), dtype=np.int16)
+    labels[10:40 + gap, 5:28] = ids["ribs_right"]
+    labels[10:40 + gap, 33:55] = ids["ribs_left"]
+    labels[40:40 + gap, 28:33] = ids[filler]
+    labels[10:40, 28:32] = ids["thoracic_spine"]
+    labels[40 + gap:70, 27:33] = ids["lumbar_spine"]
+    return names, ids, labels
+
+
+def _spine_gaps(labels: np.ndarray, ids: dict[str, int], longest: int = 10**6) -> int:
+    """Pixels between the thoracic and the lumbar spine in the columns holding both (the last thoracic pixel to the
+    first lumbar one below it, at most ``longest`` rows apart), that are neither."""
+    spine = (ids["thoracic_spine"], ids["lumbar_spine"])
+    count = 0
+    for col in range(labels.shape[1]):
+        upper = np.flatnonzero(labels[:, col] == spine[0])
+        lower = np.flatnonzero(labels[:, col] == spine[1])
+        lower = lower[lower > upper.max()] if upper.size else lower[:0]
+        if lower.size and lower[0] - upper.max() - 1 <= longest:
+            count += int(np.count_nonzero(~np.isin(labels[upper.max() + 1:lower[0], col], spine)))
+    return count
+
+
+def test_a_short_gap_between_two_spine_segments_goes_back_to_the_spine():
+    names, ids, labels = _column(4)
+    fixed = close_spine_gaps(labels, names)
+    # Column by column: where both segments stand, the gap is split between them ...
+    assert (fixed[40:42, 28:32] == ids["thoracic_spine"]).all() and (fixed[42:44, 28:32] == ids["lumbar_spine"]).all()
+    assert _spine_gaps(fixed, ids) == 0 and _spine_gaps(labels, ids) == 4 * 4
+    # ... and only there: the wider lumbar top's own columns and the ribs beside the column stay.
+    changed = fixed != labels
+    assert changed.sum() == 4 * 4 and not changed[:, :28].any() and not changed[:, 32:].any()
+    assert close_spine_gaps(fixed, names) is fixed
+    # A longer gap is left; in a short one, another bone (a hand over the spine) keeps its name.
+    longer = _column(MAX_SPINE_GAP_PX + 1)[2]
+    assert close_spine_gaps(longer, names) is longer
+    hand = _column(2, "hand_right")[2]
+    assert (close_spine_gaps(hand, names)[40:42, 28:33] == ids["hand_right"]).all()
+
+
+def test_nm1s_spine_is_one_column(real_nm1, monkeypatch):
+    """The shipped network left two rows named ribs between NM1's thoracic and lumbar spine (9 mm) in every column
+    that holds both: none now within the network's reach (its 4 pixels of 4.52 mm: 8 rows at NM1's 2.26 mm; the
+    thoracic column's tapered edges, ending 13-50 rows above the lumbar spine, are left)."""
+    from scintiseg.io import read_scan
+
+    model = load_region_model()
+    labels = predict_region_maps(model, read_scan(real_nm1))["ANT"]
+    ids = {name: index for index, name in enumerate(model.classes)}
+    assert _spine_gaps(labels, ids, longest=8) == 0
+    monkeypatch.setattr("scintiseg.predict.region_model.close_spine_gaps", lambda labels, classes: labels)
+    assert _spine_gaps(predict_region_maps(model, read_scan(real_nm1))["ANT"], ids, longest=8) > 0  # as it was
 
 
 def test_raised_arms_keep_their_names(monkeypatch):
