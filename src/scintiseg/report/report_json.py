@@ -125,7 +125,7 @@ DEFINITIONS = {
         "ribs) over those of its lower legs, on the learned region map: a metastatic superscan raises the first and "
         f"spares the second. The scan is flagged superscan_pattern when POST's reaches {AXIAL_TO_DISTAL_CUT['POST']:g} "
         f"(ANT's {AXIAL_TO_DISTAL_CUT['ANT']:g} on a scan without POST); null where not measured (a crop, the lower "
-        "legs out of the field). Normal phantom scans stand at about 1.4 on POST and 1.1 on ANT."
+        "legs out of the field, bones named by the atlas: --regions atlas). Normal phantom scans stand at about 1.4 on POST and 1.1 on ANT."
     ),
 }
 
