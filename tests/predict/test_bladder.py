@@ -80,3 +80,28 @@ def test_a_lesion_at_a_hand_is_marked_one_on_the_humeral_head_is_not(nm1_scan, m
     assert "lesion_at_forearm_or_hand_ANT" in prediction.qc_flags
     write_outputs(prediction, tmp_path, dicom=False)
     assert "lesion_at_forearm_or_hand_ANT" in (tmp_path / "report.html").read_text()
+
+
+
+def test_a_hot_spot_over_the_lumbar_spine_is_not_the_bladder(monkeypatch):
+    """A faint bladder below a hot L5 (a superscan's, or a lesion's): the lumbar spot, with more counts above bone,
+    was taken for the bladder (phantom superscan 910008 POST); a piece mostly over the map's lumbar spine is refused,
+    and the bladder is found."""
+    from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
+
+    labels = np.zeros((400, 200), np.int16)
+    labels[100:250, 92:108] = REGION_IDS["lumbar_spine"]
+    labels[250:330, 85:115] = REGION_IDS["sacrum"]
+    labels[225:340, 30:85] = REGION_IDS["pelvis"]  # the iliac crests beside L4-L5
+    labels[225:340, 115:170] = REGION_IDS["pelvis"]
+    counts = np.where(labels > 0, 20.0, 4.0)
+    rows, cols = np.mgrid[:400, :200]
+    counts[(rows - 300) ** 2 + (cols - 100) ** 2 <= 15**2] = 70.0  # the bladder: 3.5 x bone, 707 px
+    lumbar = (labels == REGION_IDS["lumbar_spine"]) & (rows >= 215)  # L4-L5: 560 px
+    counts[lumbar] = 200.0  # far hotter: more counts above bone than the bladder
+    regions = SkeletonRegions("POST", labels, labels > 0, np.ones(labels.shape, bool), 20, 390, 100.0)
+    spacing = (2.26, 2.26)
+    found = bladder_mask(counts, regions, spacing)
+    assert found is not None and not (found & lumbar).any() and abs(np.nonzero(found)[0].mean() - 300) < 2
+    monkeypatch.setattr(bladder, "_LUMBAR", -1)  # without the rule the lumbar spot wins
+    assert (bladder_mask(counts, regions, spacing) & lumbar).any()

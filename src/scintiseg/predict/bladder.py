@@ -12,7 +12,9 @@ How (our choices; no paper describes this step). The bladder is the hot spot of 
 region map names), in connected pieces; a piece is the bladder's when its centroid lies within the rows of the
 pelvis and sacrum of the learned map (their 10th to 90th percentile row, :data:`PELVIC_MARGIN_MM` beyond), within
 :data:`MIDLINE_MM` of the body's midline, and it covers at least :data:`MIN_AREA_MM2`; of several, the one with
-the most counts above normal bone. The region map cannot say "not bone" here (it names the bladder's pixels
+the most counts above normal bone; a piece lying mostly on the map's lumbar spine is not the bladder's (session 34:
+on a superscan or beside a small bladder a hot L4-L5 was taken for it, and its lesions marked beside the bladder).
+The region map cannot say "not bone" here (it names the bladder's pixels
 sacrum or pelvis, as they lie over them), so the counts decide. A view without named bones (a crop, the
 atlas's partial views) has no bladder found. On NM1 the bladder found is the one a reader sees (2,860 mm^2,
 5.9 times its normal bone).
@@ -46,6 +48,7 @@ BESIDE_MM: float = 10.0
 BESIDE_BLADDER = "bladder"
 
 _PELVIC = np.array([REGION_IDS["pelvis"], REGION_IDS["sacrum"]])
+_LUMBAR = REGION_IDS["lumbar_spine"]
 
 
 def bladder_mask(counts: np.ndarray, regions: SkeletonRegions, pixel_mm: tuple[float, float]) -> np.ndarray | None:
@@ -75,6 +78,9 @@ def bladder_mask(counts: np.ndarray, regions: SkeletonRegions, pixel_mm: tuple[f
         if not first - margin <= centre_row <= last + margin:
             continue
         if abs(centre_col - regions.midline) * col_mm > MIDLINE_MM:
+            continue
+        named = regions.labels[piece][mask]
+        if np.count_nonzero(named == _LUMBAR) * 2 > mask.sum():  # over the lumbar spine: a lesion, not urine
             continue
         excess = float((smooth[piece][mask] - reference).sum())
         if excess > best_excess:
