@@ -186,6 +186,7 @@ def run(args) -> dict:
     naming: list[dict] = []
     fp = {"with lesions": [], "lesion-free": []}
     fp_where: Counter = Counter()
+    left_out: Counter = Counter()  # the calls the reading rules left out: (rule, on a true lesion | not)
     scores, positive, seconds = [], [], []
     bsi = {"predicted": [], "planar_truth": [], "volume_truth": []}
     examples = []
@@ -202,6 +203,7 @@ def run(args) -> dict:
                 scored = score_view(case, view, result)
                 fp[group].append(len(scored["false_positives"]))
                 fp_where.update(scored["false_positives"])
+                left_out.update(wholebody.left_out_truth(result, np.asarray(case.lesions[view]) > 0))
                 if with_lesions:
                     overlap[view] += class_overlap(result.regions.labels, np.asarray(case.regions[view]), classes)
                     records += scored["records"]
@@ -248,6 +250,7 @@ def run(args) -> dict:
             "per_view_lesion_free": float(np.mean(fp["lesion-free"])),
             "views": views, "by_region": dict(fp_where.most_common()),
         },
+        "left_out": wholebody.left_out_table(left_out),
         "triage_auc": wholebody._roc_auc(scores, positive),
         "naming": naming_shares(naming),
         "naming_errors": dict(Counter(f"{n['truth']} -> {n['named']}" for n in naming
@@ -322,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     print("  found by apparent contrast: " + ", ".join(f"{k} {v['found']}/{v['lesions']}" for k, v in s["by_apparent_contrast"].items()))
     print("  found by region: " + ", ".join(f"{k} {v['found']}/{v['lesions']}" for k, v in s["by_region"].items()))
     print(f"  false positives by region: {f['by_region']}")
+    print(f"  calls left out by a reading rule (on a true lesion / all): "
+          f"{_module('bench_wholebody').left_out_text(result['left_out'])}")
     print(f"  naming of found lesions: {result['naming']}; named otherwise: {result['naming_errors']}")
     print(f"  region Dice (mean over regions): {result['region_dice_mean']}")
     for name, row in result["bsi"].items():

@@ -377,6 +377,27 @@ def classify_false_positive(patient, view: str, lesion_mask: np.ndarray) -> tupl
     return ("soft tissue" if region == "other" else "bone, no lesion"), region
 
 
+def left_out_truth(result, truth: np.ndarray) -> Counter:
+    """(rule, whether the call touches a pixel of ``truth``) for each call the reading rules left out of a view's
+    result (:class:`scintiseg.predict.rule_calls.LeftOutCall`): were the calls the rules judged normal lesions?"""
+    tally: Counter = Counter()
+    for call in result.left_out:
+        inside = call.contour.to_mask(truth.shape)
+        tally[(call.rule, bool((inside & truth).any()))] += 1
+    return tally
+
+
+def left_out_table(tally: Counter) -> dict[str, dict[str, int]]:
+    """Rule -> {"calls", "on_true_lesion"} (JSON form of :func:`left_out_truth`'s tallies)."""
+    rules = sorted({rule for rule, _ in tally})
+    return {rule: {"calls": tally[(rule, True)] + tally[(rule, False)], "on_true_lesion": tally[(rule, True)]}
+            for rule in rules}
+
+
+def left_out_text(table: dict[str, dict[str, int]]) -> str:
+    return ", ".join(f"{rule} {row['on_true_lesion']}/{row['calls']}" for rule, row in table.items()) or "none"
+
+
 def _majority_region(region_labels: np.ndarray, mask: np.ndarray) -> str:
     """The region the learned map gives most of ``mask``'s pixels (``other``: off the map)."""
     return REGION_CLASSES[int(np.bincount(region_labels[mask].astype(np.int64), minlength=1).argmax())]
@@ -408,6 +429,7 @@ def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: in
     on_hot: dict[str, int] = {"lesion-free": 0, "with lesions": 0}
     fp_views: dict[str, list[int]] = {"lesion-free": [], "with lesions": []}
     records: list[tuple[np.ndarray, int]] = []  # (false positive's mask, index of its view)
+    left_out: Counter = Counter()  # the calls the reading rules left out: (rule, on an inserted lesion | not)
     detected = visible = 0
     contrasts: list[tuple[float, bool]] = []  # (apparent contrast, found) of every visible lesion
     scores, positive, seconds = [], [], []
@@ -419,6 +441,7 @@ def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: in
         result = predict_scan(case.scan, model, settings).views[NM1_VIEW]
         seconds.append(time.perf_counter() - started)
         instances = case.instances[NM1_VIEW]
+        left_out.update(left_out_truth(result, instances > 0))
         count = 0
         for index in range(1, int(result.labels.max()) + 1):
             mask = result.labels == index
@@ -488,6 +511,7 @@ def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: in
                                         for les in baseline.lesions],
         "sensitivity_visible": detected / visible if visible else float("nan"), "visible_lesions": visible,
         "sensitivity_by_contrast": sensitivity_by_contrast([("", c, found) for c, found in contrasts]),
+        "left_out": left_out_table(left_out),
         "triage_auc": _roc_auc(scores, positive), "triage_images": {"with": int(sum(positive)), "without": int(len(positive) - sum(positive))},
         "seconds_per_scan_median": float(np.median(seconds)),
         "_arrays": {"counts": np.asarray(scan.view(NM1_VIEW)), "regions": baseline.regions.labels,
@@ -666,6 +690,7 @@ def run(args: argparse.Namespace) -> int:
               f"triage AUC {result['triage_auc']:.3f}")
         print("  found by apparent contrast: " + ", ".join(
             f"{name} {row['found']}/{row['lesions']}" for name, row in result["sensitivity_by_contrast"].items()))
+        print(f"  calls left out by a reading rule (on an inserted lesion / all): {left_out_text(result['left_out'])}")
         print(nm1_markdown(result))
         if args.figure_nm1:
             nm1_figure(result, args.figure_nm1)
@@ -691,6 +716,7 @@ def run(args: argparse.Namespace) -> int:
     false_positives: Counter = Counter()
     fp_regions: Counter = Counter()
     marks: Counter = Counter()  # (true lesion | false positive, the call's ``beside`` mark or "None")
+    left_out: Counter = Counter()  # the calls the reading rules left out: (rule, on a true lesion | not)
     detections: list[tuple[str, float, bool]] = []
     bone_detections: list[tuple[str, float, bool]] = []  # the same lesions, by contrast against their bone
     views_seen = 0
@@ -714,6 +740,7 @@ def run(args: argparse.Namespace) -> int:
                     what, region = classify_false_positive(patient, view, mask)
                     false_positives[what] += 1
                     fp_regions[region] += 1
+            left_out.update(left_out_truth(result, truth_any))
         # Candidate triage score: the largest probability on bone only (the region map's bone pixels), which
         # ignores soft-tissue look-alikes (bladder, kidneys, an injection site off the bone).
         bone_scores.append(max(float(np.max(r.probability[r.regions.bone & r.coverage], initial=0.0))
@@ -798,6 +825,7 @@ def run(args: argparse.Namespace) -> int:
         "false_positives": {"per_view": sum(false_positives.values()) / max(views_seen, 1),
                             "by_kind": dict(false_positives.most_common()), "by_region": dict(fp_regions.most_common())},
         "marks": {f"{truth}: {mark}": n for (truth, mark), n in sorted(marks.items())},
+        "left_out": left_out_table(left_out),
         "seconds_per_scan_median": float(np.median(seconds)),
     }
     print("mean region Dice: " + ", ".join(f"{v} {d:.3f}" for v, d in mean_dice.items()))
@@ -835,6 +863,7 @@ def run(args: argparse.Namespace) -> int:
         f"{region} {row['found']}/{row['lesions']}" for region, row in sens["by_region_bone_contrast_2"].items()))
     print(f"false positives: {result['false_positives']['per_view']:.2f} per view; by kind {dict(false_positives)}")
     print(f"calls marked beside (bladder, forearm_or_hand; None = unmarked), by truth: {result['marks']}")
+    print(f"calls left out by a reading rule (on a true lesion / all): {left_out_text(result['left_out'])}")
     print(f"  by region {dict(fp_regions)}")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(result, indent=1) + "\n")

@@ -15,6 +15,9 @@ import pytest
 from scipy import ndimage
 from support import benchmark_module
 
+from scintiseg.predict.contours import mask_contours
+from scintiseg.predict.rule_calls import LeftOutCall
+
 
 @pytest.fixture(scope="module")
 def bench():
@@ -50,8 +53,11 @@ def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
         regions = np.zeros(shape, dtype=np.int16)
         regions[:900] = 5  # lumbar_spine
         regions[900:] = 20  # pelvis
+        dropped = np.zeros(shape, dtype=bool)
+        dropped[1010:1013, 5:8] = True  # a call a reading rule left out, on no inserted lesion
+        left_out = [LeftOutCall("symmetric", mask_contours(dropped)[0], None)]
         view = SimpleNamespace(labels=labels, mask=labels > 0, regions=SimpleNamespace(labels=regions),
-                               max_probability=0.9 if (instances > 0).any() else 0.4, lesions=[])
+                               max_probability=0.9 if (instances > 0).any() else 0.4, lesions=[], left_out=left_out)
         return SimpleNamespace(views={"ANT": view})
 
     monkeypatch.setattr(bench, "prepare_source", prepare)
@@ -70,6 +76,7 @@ def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
     assert sum(row["lesions"] for row in by_contrast.values()) == result["visible_lesions"]
     assert sum(row["found"] for row in by_contrast.values()) == round(result["sensitivity_visible"] * result["visible_lesions"])
     assert result["triage_auc"] == 1.0  # 0.9 on every case with a visible lesion, 0.4 on the negative
+    assert result["left_out"] == {"symmetric": {"calls": 3, "on_true_lesion": 0}}  # one per view, on no lesion
     text = bench.nm1_markdown(result)
     assert "| lumbar_spine | 1.000 | 1.000 | 1.000 |" in text and "| **total** | **3.00** |" in text
 
@@ -349,3 +356,21 @@ def test_bone_contrast_reads_the_lesions_own_bone_not_the_soft_tissue_beside_it(
     assert bench.bone_contrast(counts, extent, region_map, other) == pytest.approx(lesion_level / 200.0, rel=0.01)
     # A lesion on no bone and with no bone in reach has no bone contrast.
     assert np.isnan(bench.bone_contrast(counts, extent, np.zeros_like(region_map), extent))
+
+
+def test_left_out_calls_are_tallied_by_rule_and_by_whether_they_touch_a_true_lesion(bench):
+    def call(rule, rows, cols):
+        mask = np.zeros((20, 20), bool)
+        mask[rows, cols] = True
+        return LeftOutCall(rule, mask_contours(mask)[0], None)
+
+    truth = np.zeros((20, 20), bool)
+    truth[2:4, 2:4] = True
+    result = SimpleNamespace(left_out=[call("symmetric", slice(3, 6), slice(3, 6)),  # overlaps the truth by one pixel
+                                       call("symmetric", slice(10, 13), slice(10, 13)),
+                                       call("spine_pattern", slice(15, 18), slice(2, 5))])
+    tally = bench.left_out_truth(result, truth)
+    assert tally == {("symmetric", True): 1, ("symmetric", False): 1, ("spine_pattern", False): 1}
+    table = bench.left_out_table(tally)
+    assert table == {"spine_pattern": {"calls": 1, "on_true_lesion": 0}, "symmetric": {"calls": 2, "on_true_lesion": 1}}
+    assert bench.left_out_text(table) == "spine_pattern 0/1, symmetric 1/2" and bench.left_out_text({}) == "none"

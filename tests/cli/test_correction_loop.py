@@ -86,19 +86,19 @@ def test_predict_edit_import_marks_the_case_reviewed_with_the_edited_outline(tmp
 
 def test_predict_then_import_pseudo_labels_takes_the_confident_views_as_predicted(tmp_path, capsys):
     """predict -> import --pseudo-labels 0.9 -> site adaptation reads them: every view the report shows the
-    model confident on (all lesion peaks >= 0.9, or no lesion and a largest probability <= 0.1) is a
-    pseudo-label equal to the predicted mask, every other view is listed with its reason, and read_site counts
-    the pseudo-labelled views apart from the labelled ones."""
+    model confident on (all lesion peaks >= 0.9, or no lesion and a largest probability <= 0.1, and no call left out
+    by a reading rule) is a pseudo-label equal to the predicted mask, every other view is listed with its reason,
+    and read_site counts the pseudo-labelled views apart from the labelled ones."""
     scans, data, predictions = tmp_path / "scans", tmp_path / "site", tmp_path / "predictions"
     scans.mkdir()
     patient = generate_patient(12, profile("default"), patient_id="PID-12")
     write_dicom(patient.scan, scans / "P12.dcm")
     assert main(["predict", str(scans / "P12.dcm"), "--out", str(predictions), "--quiet"]) == 0
     report = json.loads((predictions / "P12" / "report.json").read_text())
-    confident = []
+    confident, left_out = [], {call["view"] for call in report["left_out_calls"]}
     for view, record in report["views"].items():
         peaks = [lesion["probability_max"] for lesion in report["lesions"] if lesion["view"] == view]
-        if (min(peaks) >= 0.9) if peaks else (1.0 - record["max_probability"] >= 0.9):
+        if ((min(peaks) >= 0.9) if peaks else (1.0 - record["max_probability"] >= 0.9)) and view not in left_out:
             confident.append(view)
 
     capsys.readouterr()
@@ -108,7 +108,8 @@ def test_predict_then_import_pseudo_labels_takes_the_confident_views_as_predicte
     assert case.meta.get("pseudo", []) == confident and "reviewed" not in case.meta
     assert case.labels == {view: f"labels/P12_{view}.pseudo.json" for view in confident}
     for view in set(report["views"]) - set(confident):
-        assert f"{view}.labelme.json: not confident: " in printed
+        reason = "a reading rule left out the network's call" if view in left_out else "not confident: "
+        assert f"{view}.labelme.json: {reason}" in printed
     assert f"pseudo-labelled {len(confident)} views (confidence 0.9)" in printed
     scan, masks = load_case(data, case)
     for view in confident:

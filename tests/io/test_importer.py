@@ -18,7 +18,7 @@ from scintiseg.io.layout import QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
 from scintiseg.io.importer import import_dataset
-from scintiseg.io.predicted_labels import check_pseudo_threshold, pseudo_label_doubt
+from scintiseg.io.predicted_labels import LEFT_OUT_LABEL, check_pseudo_threshold, pseudo_label_doubt
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.scan import Annotation, Scan, Shape
 
@@ -239,6 +239,10 @@ def test_labels_for_a_case_imported_earlier_are_added_as_a_reviewed_revision(tmp
     _, masks = load_case(out, case)
     assert np.array_equal(masks["POST"], _square(20)) and np.array_equal(masks["ANT"], _square(9))
     assert "reviewed" not in load_manifest(out).case("b1").meta
+    # The same outline beside a call a reading rule left out (a prediction's left_out shape) is still the same labels.
+    same = Annotation.from_mask(_square(8), view="ANT")
+    left_out = Annotation.from_mask(_square(3), label=LEFT_OUT_LABEL, view="ANT").shapes
+    write_labelme(Annotation(same.shapes + left_out, same.image_shape, view="ANT"), corrected / "b1.json")
     before = _tree(out)
     assert import_dataset([scans], out, labels_dir=corrected).updated == []
     assert _tree(out) == before
@@ -428,7 +432,7 @@ def test_pseudo_label_doubt_when_the_report_cannot_say(tmp_path):
     report = json.loads((tmp_path / "P" / "report.json").read_text())
     report["lesions"] = []  # the report and the file disagree
     (tmp_path / "P" / "report.json").write_text(json.dumps(report))
-    assert "lists 0 lesions on view ANT, the file has 1 outlines" in pseudo_label_doubt(path, read_labelme(path), 0.9)
+    assert "lists 0 lesions on view ANT, the file has 1 lesion outlines" in pseudo_label_doubt(path, read_labelme(path), 0.9)
     (tmp_path / "P" / "report.json").unlink()
     assert "no scintiseg report.json" in pseudo_label_doubt(path, read_labelme(path), 0.9)
 

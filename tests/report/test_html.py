@@ -257,7 +257,7 @@ def test_print_css_is_a4_without_toggles_and_breaks_before_the_table(multi_regio
     style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
     assert re.search(r"@page\{size:A4", style)
     block = style[style.index("@media print{"):]
-    assert re.search(r"\.toggle-label,#show-regions\{display:none\}", block)
+    assert re.search(r"\.toggle-label,#show-regions,#show-left-out\{display:none\}", block)
     assert re.search(r"#lesions-section\{break-before:page\}", block)
     assert re.search(r"svg\.scan\{height:\d+mm", block)  # images sized in page units
 
@@ -392,3 +392,29 @@ def test_a_superscan_pattern_shows_in_the_grade_and_the_flags(paired_report):
     assert re.search(r'<tr id="soloway">.*?<td>(.*?)</td>', page, re.S).group(1) == "4 (superscan pattern)"
     flags = re.search(r'<div class="flags" id="qc-flags">(.*?)</div>', page, re.S).group(1)
     assert "superscan_pattern</span> the axial skeleton is far brighter than the lower legs" in flags
+
+
+def test_calls_left_out_are_listed_apart_and_drawn_only_on_demand(multi_region):
+    """A page without such calls has no toggle and no table; with them, each is in the table as x<id> with its rule
+    in words and drawn dashed (in a group the toggle shows) on its own view only; hostile text is escaped."""
+    _, report, page = multi_region
+    assert not report["left_out_calls"]
+    assert 'id="show-left-out"' not in page and 'id="left-out"' not in page and 'class="left-out-outline"' not in page
+    lesion = report["lesions"][0]
+    calls = [dict(lesion, id=2, rule="symmetric", view="POST"),
+             dict(lesion, id=1, rule=HOSTILE, view="ANT", region=HOSTILE)]
+    for call in calls:
+        call.pop("beside", None), call.pop("paired_with", None)
+    page = report_html(dict(report, left_out_calls=calls), {"ANT": b"\x89PNG", "POST": b"\x89PNG"})
+    assert "<script" not in page.lower() and page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") == 2
+    assert 'Show the 2 calls left out by a reading rule' in page
+    table = page[page.index('<table id="left-out">'):]
+    table = table[:table.index("</table>")]
+    assert re.findall(r'<tr class="left-out-call" id="left-out-(\d+)">', table) == ["1", "2"]  # by view, then id
+    assert ">x1<" in table and ">x2<" in table and "mirror spot" in table
+    figures = {m.group(1): m.group(2) for m in re.finditer(r'<figure data-view="(\w+)">(.*?)</figure>', page, re.S)}
+    for view, label in (("ANT", "x1"), ("POST", "x2")):
+        assert re.findall(r'<g class="left-out"><text class="left-out-id" data-id="(x\d+)"', figures[view]) == [label]
+        assert figures[view].count('<g class="left-out"><polygon class="left-out-outline"') == 1
+    assert "#show-left-out:checked ~ .views .left-out{display:inline}" in page
+    assert "svg.scan .left-out{display:none}" in page

@@ -61,8 +61,9 @@ check`` passes:
   becomes that view's labels only when the model was confident on the whole view, judged from the
   ``report.json`` beside it (:func:`~scintiseg.io.predicted_labels.pseudo_label_doubt`): every lesion of the view has a peak probability
   (``lesions[].probability_max``) of at least ``P``, a view without lesions has a largest probability
-  (``views.V.max_probability``, its triage score) of at most ``1 - P``, and the model saw every pixel of
-  the view (``views.V.window_pixels``). The pseudo mask is the predicted outline as it stands. It is
+  (``views.V.max_probability``, its triage score) of at most ``1 - P``, no reading rule left out one of the
+  network's calls on the view (``left_out_calls``: the network and the rule disagree), and the model saw every
+  pixel of the view (``views.V.window_pixels``). The pseudo mask is the predicted outline as it stands. It is
   written as ``labels/<case>_<VIEW>.pseudo.json`` (``.pseudo-2.json``... when a later, different
   confident prediction replaces it: the Noisy Student loop, where the adapted model predicts again) and
   the view is listed in ``meta["pseudo"]`` (:data:`PSEUDO`). Any other unedited prediction stays
@@ -170,7 +171,7 @@ from scintiseg.io.import_sources import read_source, recorded
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
 from scintiseg.io.patient_sides import MIRRORED_KEY
-from scintiseg.io.predicted_labels import check_pseudo_threshold, predicted_view
+from scintiseg.io.predicted_labels import check_pseudo_threshold, outline_mask, predicted_view
 from scintiseg.io.view_pairs import find_view_pairs
 from scintiseg.scan import VIEW_NAMES, Scan
 
@@ -316,10 +317,10 @@ def _updated_case(out: Path, case: Case, source: ScanSource, report: ImportRepor
             continue
         if view in case.labels and (is_pseudo or not was_pseudo):
             try:
-                current = read_labelme(resolve(out, case.labels[view]), root=out).to_mask()
+                current = outline_mask(read_labelme(resolve(out, case.labels[view]), root=out))
             except (ScintisegError, OSError):
                 current = None
-            if current is not None and current.shape == annotation.image_shape and (current == annotation.to_mask()).all():
+            if current is not None and current.shape == annotation.image_shape and (current == outline_mask(annotation)).all():
                 continue
         rel = _revision_path(out, case, view, PSEUDO if is_pseudo else REVIEWED)
         write_labelme(replace(annotation, view=view, image_path=None), out / rel, image=source.scan.view(view))

@@ -23,6 +23,15 @@ _PREDICTED_LABELME = re.compile(r"^(?P<view>ANT|POST|VIEW)\.labelme\.json$")
 PREDICTED_MASK = "{view}_mask.png"
 #: The range of the pseudo-label confidence ``P`` (:mod:`scintiseg.io.importer`, "Pseudo-labels").
 PSEUDO_RANGE = (0.5, 1.0)
+#: The label of the shapes ``scintiseg predict`` writes for the calls a reading rule left out
+#: (:mod:`scintiseg.predict.rule_calls`): shown for review, no outline of anything until a reader relabels one.
+LEFT_OUT_LABEL = "left_out"
+
+
+def outline_mask(annotation: Annotation):
+    """The mask of ``annotation``'s shapes other than :data:`LEFT_OUT_LABEL` ones: what a person drew or kept, the
+    lesions of a prediction; compared so, a prediction's left-out calls neither make nor hide an edit."""
+    return annotation.to_mask([label for label in annotation.labels if label != LEFT_OUT_LABEL])
 
 
 def predicted_view(path: Path) -> str | None:
@@ -35,8 +44,9 @@ def unedited_prediction(path: Path, annotation: Annotation) -> str:
     """The mask file a predicted LabelMe file still equals (nobody corrected it), else ``""``.
 
     ``scintiseg predict`` writes ``V_mask.png`` beside ``V.labelme.json``: the same polygons rasterised. A file
-    whose outline still rasterises to that mask is the model's output, not a person's (a prediction confirmed
-    as it stands is indistinguishable from one nobody opened; to keep it, save it under another name).
+    whose outline (:func:`outline_mask`: its shapes but the left-out calls) still rasterises to that mask is the
+    model's output, not a person's (a prediction confirmed as it stands is indistinguishable from one nobody opened;
+    to keep it, save it under another name); a left-out call relabelled ``lesion`` is an edit.
     Without the mask beside it the file counts as corrected.
     """
     view = predicted_view(path)
@@ -47,7 +57,7 @@ def unedited_prediction(path: Path, annotation: Annotation) -> str:
         predicted = read_mask_png(mask_path)
     except (ScintisegError, OSError):
         return ""
-    mask = annotation.to_mask()
+    mask = outline_mask(annotation)  # the calls left out by a reading rule (label left_out) are in no mask
     return mask_path.name if predicted.shape == mask.shape and bool((predicted == mask).all()) else ""
 
 
@@ -67,8 +77,9 @@ def pseudo_label_doubt(path: Path, annotation: Annotation, threshold: float) -> 
     """Why the unedited prediction in ``path`` is no pseudo-label at confidence ``threshold``; ``""`` when it is one.
 
     Judged from the ``report.json`` of its folder (:mod:`scintiseg.io.importer`, "Pseudo-labels"): the model saw the
-    whole view, every lesion of the view has ``probability_max >= threshold``, and a view without lesions
-    has ``max_probability <= 1 - threshold``. A report that cannot say (missing, older, inconsistent with
+    whole view, every lesion of the view has ``probability_max >= threshold``, a view without lesions
+    has ``max_probability <= 1 - threshold``, and no reading rule left out a call of the view (``left_out_calls``:
+    the network called it, the rule did not). A report that cannot say (missing, older, inconsistent with
     the file) is a doubt too: a pseudo-label is taken only on evidence.
 
     Args:
@@ -96,8 +107,13 @@ def pseudo_label_doubt(path: Path, annotation: Annotation, threshold: float) -> 
         return (f"the model saw {100 * seen / pixels:.0f} % of view {view}: a pseudo-label must cover the whole view "
                 "(predict with --window whole)")
     lesions = [item for item in report.get("lesions") or [] if isinstance(item, dict) and item.get("view") == view]
-    if len(lesions) != len(annotation.shapes):
-        return f"{REPORT_NAME} lists {len(lesions)} lesions on view {view}, the file has {len(annotation.shapes)} outlines"
+    outlines = sum(1 for shape in annotation.shapes if shape.label != LEFT_OUT_LABEL)
+    if len(lesions) != outlines:
+        return f"{REPORT_NAME} lists {len(lesions)} lesions on view {view}, the file has {outlines} lesion outlines"
+    left_out = [item for item in report.get("left_out_calls") or [] if isinstance(item, dict) and item.get("view") == view]
+    if left_out:  # the network called it, a reading rule did not: neither label is confident
+        ids = ", ".join(f"x{item.get('id', '?')}" for item in left_out)
+        return f"a reading rule left out the network's call {ids} on view {view}: not a confident label either way"
     if not lesions:
         peak = _number(record.get("max_probability"))
         if peak is None:

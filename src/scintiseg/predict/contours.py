@@ -12,8 +12,10 @@ would grow every lesion by a ring of pixels (about 30 % of a small lesion's area
 
 The *final* lesion mask is the rasterisation of these polygons, so every output (PNG mask, LabelMe JSON,
 measurements, DICOM contours) agrees by construction: opening the LabelMe file gives back the PNG mask
-pixel for pixel. Lesions are numbered top to bottom, then left to right (by the top-left corner of their
-bounding box); where two polygons' rasters touch, the pixel goes to the lower lesion id.
+pixel for pixel (its ``lesion`` shapes; the calls a reading rule left out are shapes of another label,
+:data:`~scintiseg.io.predicted_labels.LEFT_OUT_LABEL`, in no mask). Lesions are numbered top to bottom, then left
+to right (by the top-left corner of their bounding box); where two polygons' rasters touch, the pixel goes to the
+lower lesion id.
 """
 
 from __future__ import annotations

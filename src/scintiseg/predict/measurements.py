@@ -83,6 +83,7 @@ def measure_lesions(
     view: str,
     coverage: np.ndarray | None = None,
     first_id: int = 1,
+    reference: float | None = None,
 ) -> tuple[list[LesionMeasurement], float | None]:
     """Measure every lesion of a label map.
 
@@ -95,13 +96,16 @@ def measure_lesions(
         view: view name recorded in each lesion.
         coverage: pixels the model saw (for the reference region).
         first_id: id given to label 1 (ids are unique across views of a scan).
+        reference: the normal-bone reference counts to use (the view's, measured with its lesions, for calls that are
+            not lesions: :class:`~.rule_calls.LeftOutCall`); None: measured here, away from ``labels``' lesions.
 
     Returns:
         The lesion records in label order and the normal-bone reference counts used.
     """
     counts = np.asarray(counts)
     probability = np.asarray(probability)
-    reference = normal_bone_reference(counts, regions, labels > 0, coverage)
+    if reference is None:
+        reference = normal_bone_reference(counts, regions, labels > 0, coverage)
     pixel_mm2 = float(pixel_spacing[0]) * float(pixel_spacing[1])
     bone_or_lesion = regions.bone | (labels > 0)
     # Per bone group, its atlas pixels and their bone-or-lesion count, made once per view on first use.

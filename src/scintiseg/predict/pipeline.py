@@ -77,7 +77,7 @@ from scintiseg.predict.region_model import (
     predict_region_maps,
 )
 from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions, partial_view
-from scintiseg.predict.rule_calls import component_count
+from scintiseg.predict.rule_calls import LeftOutCall, component_count
 from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
 from scintiseg.predict.superscan import SUPERSCAN_FLAG, axial_to_distal, superscan_pattern
@@ -337,24 +337,30 @@ def predict_view(
     settings: PredictSettings,
     first_id: int = 1,
     regions: SkeletonRegions | None = None,
+    first_left_out_id: int = 1,
 ) -> ViewPrediction:
     """Post-process one view's whole-body probability map into measured lesions (``regions``: the view's
-    skeleton regions, :func:`analyse_counts`; None: the atlas, fitted here)."""
+    skeleton regions, :func:`analyse_counts`; None: the atlas, fitted here), and the calls the reading rules left out
+    (ids from ``first_left_out_id``)."""
     counts = scan.view(view)
     if regions is None:
         regions = partial_view(estimate_regions(counts, view), scan.pixel_spacing[0])
     mask = lesion_components(probability, settings.threshold, settings.min_area_px, coverage)
-    left_out = {}  # the calls each reading rule leaves out: the spine's pattern, then the symmetric ones
+    # The calls each reading rule leaves out (their count and pixels): the spine's pattern, then the symmetric ones.
+    left_out, dropped_by = {}, {}
     spine = partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio)
-    for name, applies, rule in (("spine_pattern_calls", settings.spine_pattern, spine),
-                                ("symmetric_calls", settings.symmetry, symmetric_calls_mask)):
+    for name, applies, rule in (("spine_pattern", settings.spine_pattern, spine),
+                                ("symmetric", settings.symmetry, symmetric_calls_mask)):
         dropped = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
-        left_out[name] = component_count(dropped)
+        left_out[f"{name}_calls"] = component_count(dropped)
+        dropped_by[name] = dropped
         mask = mask & ~dropped
     contours, labels = outline_lesions(mask)
     lesions, reference = measure_lesions(
         labels, counts, probability, regions, scan.pixel_spacing, view, coverage=coverage, first_id=first_id
     )
+    calls = left_out_calls(dropped_by, counts, probability, regions, scan.pixel_spacing, view, coverage, reference,
+                           first_left_out_id)
     if lesions:  # a lesion at the bladder's edge (.bladder), or at an elbow, forearm or hand (.distal_arm): marked
         marks = ((BESIDE_BLADDER, surroundings(bladder_mask(counts, regions, scan.pixel_spacing), scan.pixel_spacing)),
                  (BESIDE_DISTAL_ARM, distal_arm_surroundings(regions, scan.pixel_spacing)))
@@ -364,7 +370,24 @@ def predict_view(
                            else lesion for index, lesion in enumerate(lesions, start=1)]
     bsi = view_bsi(labels > 0, regions, coverage)
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
-                          **left_out)
+                          **left_out, left_out=calls)
+
+
+def left_out_calls(dropped_by: dict[str, np.ndarray], counts: np.ndarray, probability: np.ndarray,
+                   regions: SkeletonRegions, pixel_spacing: tuple[float, float], view: str, coverage: np.ndarray,
+                   reference: float | None, first_id: int = 1) -> list[LeftOutCall]:
+    """The calls each rule left out (rule name -> its pixels, in the rules' order) outlined and measured as lesions
+    are, against the view's normal-bone ``reference``; ids from ``first_id`` in that order
+    (:class:`~.rule_calls.LeftOutCall`)."""
+    calls: list[LeftOutCall] = []
+    for rule, dropped in dropped_by.items():
+        if not dropped.any():
+            continue
+        contours, labels = outline_lesions(dropped)
+        records, _ = measure_lesions(labels, counts, probability, regions, pixel_spacing, view, coverage=coverage,
+                                     first_id=first_id + len(calls), reference=reference)
+        calls += [LeftOutCall(rule, contour, record) for contour, record in zip(contours, records)]
+    return calls
 
 
 def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
@@ -511,12 +534,13 @@ def predict_from_probabilities(
     info["regions"] = ({"method": "learned", **network.info} if network is not None else
                        {"method": "atlas", "source": "proportional atlas fitted to the body outline (scintiseg.predict.regions)"})
     views: dict[str, ViewPrediction] = {}
-    next_id = 1
+    next_id = next_left_out_id = 1
     for view, prob in probabilities.items():
         seen = coverage.get(view, np.ones(scan.shape, dtype=bool))
         views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id,
-                                   analysis.regions[view])
+                                   analysis.regions[view], next_left_out_id)
         next_id += len(views[view].lesions)
+        next_left_out_id += len(views[view].left_out)
     if network is not None:  # the superscan pattern on the learned map's bones (the atlas's boxes hold soft tissue)
         views = {name: replace(result, axial_to_distal=axial_to_distal(scan.view(name), result.regions, scan.pixel_spacing))
                  for name, result in views.items()}

@@ -15,6 +15,8 @@ from scintiseg.predict.contours import Contour
 from scintiseg.predict.measurements import LesionMeasurement
 from scintiseg.predict.pairing import LesionPair
 from scintiseg.predict.regions import SkeletonRegions
+from scintiseg.io.predicted_labels import LEFT_OUT_LABEL
+from scintiseg.predict.rule_calls import RULE_TEXT, LeftOutCall
 from scintiseg.predict.superscan import superscan_pattern
 from scintiseg.scan import Annotation, Scan
 
@@ -40,6 +42,8 @@ class ViewPrediction:
         axial_to_distal: the median counts of the axial bones over those of the lower legs, the superscan
             pattern's measure (:mod:`.superscan`); NaN where not measured (a crop, no lower legs in the field, bones
             named by the atlas).
+        left_out: the calls the reading rules left out, with their outlines and measurements, for the reader to
+            review (:class:`~.rule_calls.LeftOutCall`; ``spine_pattern_calls`` and ``symmetric_calls`` count them).
     """
 
     view: str
@@ -54,6 +58,7 @@ class ViewPrediction:
     spine_pattern_calls: int = 0
     symmetric_calls: int = 0
     axial_to_distal: float = float("nan")
+    left_out: list[LeftOutCall] = field(default_factory=list)
 
     @property
     def mask(self) -> np.ndarray:
@@ -71,11 +76,20 @@ class ViewPrediction:
 
     def annotation(self) -> Annotation:
         """LabelMe annotation: one ``lesion`` polygon per lesion, ``group_id`` = lesion id; the description names
-        the region and, for a marked lesion, what it lies beside (``lesion 3: pelvis (beside bladder)``)."""
+        the region and, for a marked lesion, what it lies beside (``lesion 3: pelvis (beside bladder)``). Then one
+        :data:`~scintiseg.io.predicted_labels.LEFT_OUT_LABEL` polygon per left-out call, ``group_id`` = its id, the
+        description naming the rule (``left out x2: pelvis, a symmetric pattern ...; relabel lesion to restore``): a
+        data set reads only its lesion labels, so such a shape is no lesion until a reader relabels it."""
         shapes = [
             contour.to_shape(label="lesion", group_id=lesion.id, description=f"lesion {lesion.id}: {lesion.region}"
                              + (f" (beside {lesion.beside.replace('_', ' ')})" if lesion.beside else ""))
             for contour, lesion in zip(self.contours, self.lesions)
+        ]
+        shapes += [
+            call.contour.to_shape(label=LEFT_OUT_LABEL, group_id=call.id,
+                                  description=f"left out x{call.id}: {call.measurement.region}, "
+                                              f"{RULE_TEXT.get(call.rule, call.rule)}; relabel lesion to restore")
+            for call in self.left_out
         ]
         return Annotation(shapes=shapes, image_shape=self.labels.shape, view=self.view)
 

@@ -4,16 +4,62 @@ A reading rule judges each call (an 8-connected component of the lesion mask) wh
 reads, by the ratio of the call's peak to a reference read elsewhere on the view's counts (smoothed by a Gaussian of
 sigma 1 pixel: noise), and leaves the call out when the ratio is below its cut; a ratio of NaN (nothing to compare
 with) keeps the call. A view without named bones (a crop) is not judged.
+
+Left out is not thrown away (:class:`LeftOutCall`): each call a rule leaves out is kept with its outline, its
+measurements and the rule's name, so that the report shows it apart from the lesions (dashed, numbered ``x1``,
+``x2``, ...; report.json ``left_out_calls``; LabelMe label :data:`scintiseg.io.predicted_labels.LEFT_OUT_LABEL`,
+which no data set reads as a lesion) and a reader who judges it a lesion restores it by relabelling it ``lesion``
+(issue 15: hard negatives "reported separately so a user can see them"). It counts in no lesion count, BSI, Soloway
+grade or DICOM SR / GSPS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
 
+from scintiseg.predict.contours import Contour
+from scintiseg.predict.measurements import LesionMeasurement
 from scintiseg.predict.regions import SkeletonRegions
+
+#: What each rule's name means, for the report (the rules' modules say why and how they judge).
+RULE_TEXT: dict[str, str] = {
+    "spine_pattern": "the spine's segmental pattern (not clearly hotter than the vertebrae above and below)",
+    "symmetric": "a symmetric pattern (matched by the same uptake at the mirror spot of the other side)",
+}
+
+
+@dataclass(frozen=True)
+class LeftOutCall:
+    """A network call a reading rule left out, kept for the reader (module docstring).
+
+    Attributes:
+        rule: the rule that left it out, a key of :data:`RULE_TEXT`.
+        contour: its outline, as a lesion's (:mod:`.contours`).
+        measurement: its record as a lesion's (:func:`~.measurements.measure_lesions`, the view's normal-bone
+            reference); ``id`` numbers the scan's left-out calls (shown ``x1``, ``x2``, ...; apart from the lesions'
+            ids), ``bsi_contribution_percent`` is what it would add to its view's BSI were it restored (counted in
+            no BSI).
+    """
+
+    rule: str
+    contour: Contour
+    measurement: LesionMeasurement
+
+    @property
+    def id(self) -> int:
+        return self.measurement.id
+
+    def to_dict(self) -> dict:
+        """report.json's ``left_out_calls`` record: the measurement, the rule and the outline."""
+        record = self.measurement.to_dict()
+        record.pop("beside", None)
+        record["rule"] = self.rule
+        record["contour"] = [[round(float(x), 2), round(float(y), 2)] for x, y in self.contour.points]
+        return record
 
 #: ``ratio(smooth, call, region)``: the call's peak over the rule's reference (NaN: not judged).
 Ratio = Callable[[np.ndarray, np.ndarray, int], float]

@@ -19,7 +19,9 @@ What the page shows (issue 15, "Report"), top to bottom:
   is drawn turned head-up, as a physician reads it (:func:`shown_head_up`; every other output stays on the image
   as stored). **Region map on demand**: a checkbox (pure
   CSS, no script) lays each view's skeleton-region map (:func:`.overlay.region_map_image`) over the scan
-  and shows its colour legend.
+  and shows its colour legend. **Calls left out on demand** (session 35): when a reading rule left out calls of the
+  network (report.json ``left_out_calls``: the spine's segmental pattern, a symmetric pattern), a second checkbox
+  draws them dashed blue, numbered ``x1``, ``x2``, ..., so that a reader sees what was judged normal.
 - **Lesions by region**: ``<table id="lesions">`` with one ``<tbody class="region-group">`` per region (in
   the order of :data:`~scintiseg.predict.regions.REGION_NAMES`; ``other`` and unknown names last), each
   opened by a ``<tr class="region-header">`` (lesions per view and the region's BSI contribution) and then
@@ -30,6 +32,9 @@ What the page shows (issue 15, "Report"), top to bottom:
   of those the nearer view shows too); it counts nothing in the BSI, which reads that bone from the nearer view.
   A region's BSI contribution is that of the view's bone group (``views.V.bsi.bones``), combined over the
   predicted views like the scan's BSI, so the region rows add up to the BSI.
+- **Calls left out by a reading rule**: ``<table id="left-out">`` after the lesions (none when there are none):
+  each call's id (``x1``), view, rule, region, side, area, counts, ratio to normal bone, largest probability and
+  what it would add to its view's BSI were it restored; how to restore one (relabel it ``lesion`` in LabelMe).
 - **Print** (``@media print``): A4 portrait, toggles hidden (a printed checkbox does nothing), the summary
   on page 1, the images sized to one page, the lesion table from a new page with its header repeated, and
   colours printed as shown.
@@ -42,6 +47,7 @@ import html
 
 from scintiseg.predict.bsi import NEARER_VIEW, REGION_TO_BONE, view_weights
 from scintiseg.predict.regions import REGION_NAMES
+from scintiseg.predict.rule_calls import RULE_TEXT
 from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT, SUPERSCAN_FLAG
 from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg
@@ -68,6 +74,14 @@ svg.scan{height:940px;width:auto;max-width:100%;border:1px solid #ccc;background
 svg.scan .lesion-outline{fill:none;stroke:#dc0000;stroke-width:1.6}
 svg.scan .lesion-id{fill:#c00000;stroke:#fff;paint-order:stroke;font-weight:bold;font-family:sans-serif}
 svg.scan .side{fill:#222;font-weight:bold;font-family:sans-serif}
+svg.scan .left-out{display:none}
+svg.scan .left-out-outline{fill:none;stroke:#1d5bd8;stroke-width:1.4;stroke-dasharray:4 3}
+svg.scan .left-out-id{fill:#1d4fb0;stroke:#fff;paint-order:stroke;font-weight:bold;font-style:italic;font-family:sans-serif}
+#show-left-out{position:absolute;opacity:0}
+#show-left-out:focus-visible + .toggle-label{outline:2px solid #336}
+#show-left-out:checked ~ .views .left-out{display:inline}
+#show-left-out:checked + .toggle-label{background:#cce}
+#left-out td.t,#left-out th.t{text-align:left}
 svg.scan .regionmap{display:none;mix-blend-mode:multiply;opacity:.9;image-rendering:pixelated}
 .toggle-label{display:inline-block;margin:.2em 0 .6em;padding:.2em .6em;border:1px solid #88a;border-radius:4px;
  background:#eef;cursor:pointer;user-select:none}
@@ -84,7 +98,7 @@ dl{font-size:.85em} dt{font-weight:bold} dd{margin:0 0 .4em 1em}
 @page{size:A4 portrait;margin:12mm}
 @media print{
  body{margin:0;font-size:9pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
- .toggle-label,#show-regions{display:none}
+ .toggle-label,#show-regions,#show-left-out{display:none}
  .top{flex-wrap:nowrap;gap:5mm}
  .top .summary{flex:1 1 auto}
  #body-diagram{flex:0 0 78mm}
@@ -167,10 +181,11 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "lesion_at_forearm_or_hand": "a lesion at an elbow, forearm or hand (column Beside): more often the injection "
                                  "site or a degenerative joint than a metastasis; check the injection arm",
     "spine_pattern": "calls on the spine not clearly hotter than the vertebrae above and below (peak under "
-                     f"{PATTERN_RATIO:g} times theirs) were left out as the normal segmental pattern: check the column "
-                     "if a whole segment looks involved",
+                     f"{PATTERN_RATIO:g} times theirs) were left out as the normal segmental pattern (listed after "
+                     "the lesions, x1, ...): check the column if a whole segment looks involved",
     "symmetric": "calls in a paired bone matched by the same uptake at the mirror spot of the other side were left "
-                 "out as a symmetric pattern (joints, anatomy): check both sides if disease may be symmetric",
+                 "out as a symmetric pattern (joints, anatomy; listed after the lesions, x1, ...): check both sides "
+                 "if disease may be symmetric",
     "superscan_pattern": "the axial skeleton is far brighter than the lower legs (report.json, views.V.axial_to_distal; "
                          f"POST at least {AXIAL_TO_DISTAL_CUT['POST']:g} times, or ANT {AXIAL_TO_DISTAL_CUT['ANT']:g} "
                          "without POST): the pattern of a metastatic superscan, so the Soloway grade is 4 and the BSI "
@@ -321,6 +336,49 @@ def _lesion_table(report: dict) -> list[str]:
     return parts
 
 
+_LEFT_OUT_COLUMNS = (
+    ("id", "Id"),
+    ("view", "View"),
+    ("rule", "Left out as"),
+    ("region", "Region"),
+    ("laterality", "Side"),
+    ("area_mm2", "Area (mm²)"),
+    ("counts_max", "Max counts"),
+    ("lesion_to_normal_bone", "Lesion / normal bone"),
+    ("probability_max", "Max probability"),
+    ("bsi_contribution_percent", "BSI if restored (%)"),
+)
+
+
+def _left_out_table(report: dict) -> list[str]:
+    """The calls the reading rules left out (:class:`~scintiseg.predict.rule_calls.LeftOutCall`): a short table after
+    the lesions, none when there are none. Counted in nothing; a reader restores one in the LabelMe file."""
+    calls = report.get("left_out_calls") or []
+    if not calls:
+        return []
+    parts = ['<h3 id="left-out-title">Calls left out by a reading rule (not lesions; for review)</h3>',
+             '<p class="note">The network called these, and a reading rule judged them normal; they count in no lesion '
+             "count, BSI or grade. Shown dashed on the images with the toggle above. To restore one, relabel its "
+             "shape <code>left_out</code> as <code>lesion</code> in the view's LabelMe file.</p>",
+             '<table id="left-out"><thead><tr>', *(f"<th>{_e(title)}</th>" for _, title in _LEFT_OUT_COLUMNS),
+             "</tr></thead><tbody>"]
+    for call in sorted(calls, key=lambda c: (str(c.get("view")), int(c.get("id") or 0))):
+        cells = []
+        for key, _ in _LEFT_OUT_COLUMNS:
+            if key == "id":
+                cells.append(f'<td class="t">x{_e(call.get("id"))}</td>')
+            elif key == "rule":
+                cells.append(f'<td class="t">{_e(RULE_TEXT.get(str(call.get("rule")), call.get("rule")))}</td>')
+            elif key == "probability_max":
+                value = call.get(key)
+                cells.append(f"<td>{_e('–' if value is None else f'{float(value):.3g}')}</td>")
+            else:
+                cells.append(_cell(key, call.get(key)))
+        parts.append(f'<tr class="left-out-call" id="left-out-{_e(call.get("id"))}">' + "".join(cells) + "</tr>")
+    parts.append("</tbody></table>")
+    return parts
+
+
 def _qc_flags(flags: list[str], read: dict | None = None) -> str:
     """The QC flags with their meanings; ``read`` (report.json's ``input``) says which way a lying body was turned and
     which views were read mirrored back."""
@@ -403,25 +461,30 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
                      f'x="0" y="0" width="{width:.2f}" height="{height:.2f}" preserveAspectRatio="none"/>')
     parts.append("</g>")
     ids = []
-    for lesion in report["lesions"]:
-        if lesion.get("view") != view:
+    # The lesions (red, their ids), then the calls a reading rule left out (dashed blue, x1, x2, ...: shown with the
+    # toggle, :func:`_left_out_table`), each numbered beside its outline.
+    marked = [(lesion, "lesion", str(lesion.get("id"))) for lesion in report["lesions"]]
+    marked += [(call, "left-out", f"x{call.get('id')}") for call in report.get("left_out_calls") or []]
+    for record, kind, label in marked:
+        if record.get("view") != view:
             continue
         points = [((float(x) + 0.5) * dc, (rows - 0.5 - float(y) if head_up else float(y) + 0.5) * dr)
-                  for x, y in lesion.get("contour") or []]
+                  for x, y in record.get("contour") or []]
+        group = '<g class="left-out">' if kind == "left-out" else ""
         if points:
-            parts.append(f'<polygon class="lesion-outline" data-id="{_e(lesion.get("id"))}" vector-effect="non-scaling-stroke" '
-                         'points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+            parts.append(f'{group}<polygon class="{kind}-outline" data-id="{_e(label)}" vector-effect="non-scaling-stroke" '
+                         'points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>' + ("</g>" if group else ""))
             xs, ys = [p[0] for p in points], [p[1] for p in points]
             left, right, top = min(xs), max(xs), min(ys)
         else:  # no contour: number the centroid
-            left = right = (float(lesion.get("centroid_col", 0.0)) + 0.5) * dc
-            row = float(lesion.get("centroid_row", 0.0))
+            left = right = (float(record.get("centroid_col", 0.0)) + 0.5) * dc
+            row = float(record.get("centroid_row", 0.0))
             top = (rows - 0.5 - row if head_up else row + 0.5) * dr
-        label = str(lesion.get("id"))
         room_right = width - right > font * (0.7 * len(label) + 0.4)
         x, anchor = (right + 0.25 * font, "start") if room_right else (left - 0.25 * font, "end")
-        ids.append(f'<text class="lesion-id" data-id="{_e(label)}" x="{x:.1f}" y="{max(top + 0.7 * font, y0 + font):.1f}" '
-                   f'text-anchor="{anchor}" font-size="{font:.1f}" stroke-width="{font * 0.22:.1f}">{_e(label)}</text>')
+        ids.append(f'{group}<text class="{kind}-id" data-id="{_e(label)}" x="{x:.1f}" y="{max(top + 0.7 * font, y0 + font):.1f}" '
+                   f'text-anchor="{anchor}" font-size="{font:.1f}" stroke-width="{font * 0.22:.1f}">{_e(label)}</text>'
+                   + ("</g>" if group else ""))
     parts += ids
     right_left = ("R", "L") if view != "POST" else ("L", "R")
     parts += [f'<text class="side" x="{font * 0.4:.1f}" y="{y0 + 1.1 * font:.1f}" font-size="{font * 1.2:.1f}">{right_left[0]}</text>',
@@ -429,8 +492,10 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
               f'text-anchor="end">{right_left[1]}</text>']
     side_note = ("the patient's right on the image right" if view == "POST" else "the patient's right on the image left")
     turned = "; stored head-down, shown turned head-up" if head_up else ""
+    shown_left_out = any(call.get("view") == view for call in report.get("left_out_calls") or [])
     parts.append(f"</svg><figcaption><b>{_e(view)}</b> ({side_note}{turned}): lesion outlines and ids (red) as in the "
-                 "table</figcaption></figure>")
+                 "table" + ("; calls left out by a reading rule dashed blue (x), when shown" if shown_left_out else "")
+                 + "</figcaption></figure>")
     return "".join(parts)
 
 
@@ -442,9 +507,10 @@ def _rows_shown(report: dict) -> tuple[int, int]:
     bottoms = [int(e["body_bottom_row"]) for e in estimates if e.get("body_bottom_row") is not None]
     if not tops or not bottoms or min(tops) >= max(bottoms):
         return 0, rows - 1
-    # Every lesion stays in view, even one outside the body.
-    tops += [int(float(y)) for l in report["lesions"] for _, y in l.get("contour") or []]
-    bottoms += [int(float(y)) + 1 for l in report["lesions"] for _, y in l.get("contour") or []]
+    # Every lesion and left-out call stays in view, even one outside the body.
+    outlined = [*report["lesions"], *(report.get("left_out_calls") or [])]
+    tops += [int(float(y)) for l in outlined for _, y in l.get("contour") or []]
+    bottoms += [int(float(y)) + 1 for l in outlined for _, y in l.get("contour") or []]
     return max(min(tops) - CROP_MARGIN_PX, 0), min(max(bottoms) + CROP_MARGIN_PX, rows - 1)
 
 
@@ -536,6 +602,11 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         "</div>",
         '<section id="images"><h2>Images</h2>',
     ]
+    left_out = report.get("left_out_calls") or []
+    if left_out:
+        parts += ['<input type="checkbox" id="show-left-out" class="toggle">',
+                  f'<label for="show-left-out" class="toggle-label">Show the {len(left_out)} call'
+                  f'{"s" if len(left_out) != 1 else ""} left out by a reading rule (dashed)</label>']
     if region_maps:
         parts += ['<input type="checkbox" id="show-regions" class="toggle">',
                   '<label for="show-regions" class="toggle-label">Show the skeleton-region map</label>']
@@ -547,7 +618,8 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
     if region_maps:
         parts.append(_legend())
     parts.append("</section>")
-    parts += ['<section id="lesions-section"><h2>Lesions by region</h2>', *_lesion_table(report), "</section>"]
+    parts += ['<section id="lesions-section"><h2>Lesions by region</h2>', *_lesion_table(report), *_left_out_table(report),
+              "</section>"]
     parts.append('<section id="definitions"><h2>Definitions</h2><dl>')
     for key, text in report.get("definitions", {}).items():
         parts.append(f"<dt>{_e(key)}</dt><dd>{_e(text)}</dd>")

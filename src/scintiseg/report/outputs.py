@@ -1,7 +1,8 @@
 """Write every output of one predicted scan into a folder.
 
-Per predicted view ``V``: ``V.labelme.json`` (LabelMe, scan embedded, one polygon per lesion,
-``group_id`` = lesion id), ``V_mask.png`` (0 = background, 1 = lesion; the LabelMe polygons rasterised),
+Per predicted view ``V``: ``V.labelme.json`` (LabelMe, scan embedded, one ``lesion`` polygon per lesion,
+``group_id`` = lesion id, then one ``left_out`` polygon per call a reading rule left out, :mod:`scintiseg.predict.
+rule_calls`), ``V_mask.png`` (0 = background, 1 = lesion; the LabelMe ``lesion`` polygons rasterised),
 ``V_overlay.png``. Per scan: ``report.json``, ``report.html`` and, for DICOM input, ``sr.dcm`` (TID 1500)
 and ``gsps.dcm`` (:mod:`.dicom_out`). Each file is written atomically (:mod:`scintiseg.io.atomic`); the
 batch runner also writes the whole folder atomically (:mod:`.batch`).

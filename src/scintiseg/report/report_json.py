@@ -22,6 +22,8 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                   counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
                   centroid_col, bbox, equivalent_diameter_mm, eccentricity, bsi_contribution_percent,
                   beside, paired_with, contour: [[x, y], ...]}],
+     "left_out_calls": [{id, view, rule, region, laterality, area_px, ..., bsi_contribution_percent,
+                         contour: [[x, y], ...]}],
      "pairs": [{"ant_id", "post_id", "overlap", "distance_mm"}],
      "definitions": {...}, "timings_s": {...}}
 
@@ -43,7 +45,9 @@ background, :mod:`scintiseg.io.panels`; session 32 ``input.frame_lines_blanked``
 lines set to the background, the same module, and ``input.display_gamma``, the display gamma an 8-bit export was read
 back from, :mod:`scintiseg.io.display_curve`; session 34 ``views.V.axial_to_distal``, the superscan pattern's measure,
 :mod:`scintiseg.predict.superscan`, whose flag ``superscan_pattern`` gives ``summary.soloway_grade`` 4, a grade
-never given before) keep the version, and a reader ignores keys it
+never given before; session 35 ``left_out_calls``, the calls the reading rules left out, each measured as a lesion
+with the ``rule`` that left it out and its outline, :class:`scintiseg.predict.rule_calls.LeftOutCall`; their ids
+number them apart from the lesions') keep the version, and a reader ignores keys it
 does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
@@ -64,6 +68,7 @@ from scintiseg.predict.bsi import soloway_grade
 from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
 from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
+from scintiseg.predict.rule_calls import RULE_TEXT
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT
 
 #: The reader's records of a file read turned, split (:mod:`scintiseg.io.layout`) or mirrored back, the patient
@@ -126,6 +131,13 @@ DEFINITIONS = {
         f"spares the second. The scan is flagged superscan_pattern when POST's reaches {AXIAL_TO_DISTAL_CUT['POST']:g} "
         f"(ANT's {AXIAL_TO_DISTAL_CUT['ANT']:g} on a scan without POST); null where not measured (a crop, the lower "
         "legs out of the field, bones named by the atlas: --regions atlas). Normal phantom scans stand at about 1.4 on POST and 1.1 on ANT."
+    ),
+    "left_out_calls": (
+        "the network's calls that a reading rule left out, measured as lesions are and shown apart from them (report.html: "
+        "dashed, x1, x2, ...; the LabelMe files: label 'left_out'). rule: " + "; ".join(
+            f"'{name}', {text}" for name, text in RULE_TEXT.items()) + ". They count in no lesion count, BSI, Soloway "
+        "grade or DICOM SR / GSPS; bsi_contribution_percent is what one would add to its view's BSI were it restored. "
+        "To restore one, relabel its shape 'lesion' in the LabelMe file."
     ),
 }
 
@@ -196,6 +208,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         },
         "views": views,
         "lesions": lesions,
+        "left_out_calls": [call.to_dict() for result in prediction.views.values() for call in result.left_out],
         "pairs": [pair.to_dict() for pair in prediction.pairs],
         "definitions": DEFINITIONS,
         "timings_s": {k: round(v, 4) for k, v in prediction.timings.items()},
