@@ -34,7 +34,8 @@ at about 1.1 mm), so the same patients can be read at a coarser or finer matrix.
 calls on the spine that the pipeline leaves out as the normal segmental pattern (:mod:`scintiseg.predict.spine_pattern`;
 the "without" rows of docs/robustness.md), and ``--spine-pattern-ratio R`` sets its cut (1.2 since session 33; 1.1
 reproduces sessions 29-32); ``--no-symmetry`` keeps the calls in a paired bone that it leaves out
-because their mirror image matches them (:mod:`scintiseg.predict.symmetry`; session 30).
+because their mirror image matches them (:mod:`scintiseg.predict.symmetry`; session 30); ``--no-bladder-rule`` keeps the
+calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladder.bladder_calls`; session 35).
 
     OMP_NUM_THREADS=2 python benchmarks/bench_independent.py --patients 40 --json-out X.json --figure X.png
 """
@@ -178,7 +179,7 @@ def run(args) -> dict:
     wholebody = _module("bench_wholebody")
     model = load_model(args.model)
     settings = PredictSettings(spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
-                               symmetry=not args.no_symmetry)
+                               symmetry=not args.no_symmetry, bladder=not args.no_bladder_rule)
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}
     records: list[dict] = []
@@ -306,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the spine-pattern rule's cut (default %(default)s; 1.1 before session 33)")
     parser.add_argument("--no-symmetry", action="store_true",
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
+    parser.add_argument("--no-bladder-rule", action="store_true",
+                        help="keep the calls that cover much of the bladder's hot spot (predict.bladder.bladder_calls)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json-out", default=None)
     parser.add_argument("--figure", default=None, help="PNG of the first --figure-cases patients")

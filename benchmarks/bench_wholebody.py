@@ -76,7 +76,9 @@ profile's range, the same patients otherwise: whether a miss is the noise's or t
 segmental pattern (:mod:`scintiseg.predict.spine_pattern`), as the pipeline did before session 29;
 ``--spine-pattern-ratio R`` sets its cut (1.2 since session 33; 1.1 reproduces sessions 29-32). ``--no-symmetry``
 (either mode) keeps the calls in a paired bone that the pipeline leaves out because their mirror image matches them
-(:mod:`scintiseg.predict.symmetry`), as the pipeline did before session 30.
+(:mod:`scintiseg.predict.symmetry`), as the pipeline did before session 30. ``--no-bladder-rule`` (either mode) keeps
+the calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladder.bladder_calls`), as the pipeline
+did before session 35.
 
 ``--disc-fraction LOW HIGH`` (phantom mode) draws each patient's disc gaps (``AnatomyConfig.disc_fraction``) from
 ``[LOW, HIGH]``, the same patients otherwise: whether a column of vertebral bodies standing apart is called
@@ -652,6 +654,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the spine-pattern rule's cut (default %(default)s; 1.1 before session 33)")
     parser.add_argument("--no-symmetry", action="store_true",
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
+    parser.add_argument("--no-bladder-rule", action="store_true",
+                        help="keep the calls that cover much of the bladder's hot spot (predict.bladder.bladder_calls)")
     parser.add_argument("--disc-fraction", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                         help="share of each vertebral level left to its disc, drawn from [LOW, HIGH] (profile's: off)")
     parser.add_argument("--counts", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
@@ -676,7 +680,7 @@ def run(args: argparse.Namespace) -> int:
         pipeline_module.model_probabilities = with_coarse_pass(pipeline_module.model_probabilities, args.coarse_pass)
     settings = PredictSettings(regions=args.regions, region_model=args.region_model,
                                spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
-                               symmetry=not args.no_symmetry)
+                               symmetry=not args.no_symmetry, bladder=not args.no_bladder_rule)
     if args.threshold is not None:
         settings = replace(settings, threshold=args.threshold)
     if args.source == "nm1":

@@ -9,7 +9,7 @@ import pytest
 
 from support import blob_settings
 from scintiseg.predict import bladder
-from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
+from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_calls, bladder_mask, surroundings
 from scintiseg.predict.pipeline import PredictSettings, analyse_counts, predict_from_probabilities
 from scintiseg.report.outputs import write_outputs
 
@@ -105,3 +105,61 @@ def test_a_hot_spot_over_the_lumbar_spine_is_not_the_bladder(monkeypatch):
     assert found is not None and not (found & lumbar).any() and abs(np.nonzero(found)[0].mean() - 300) < 2
     monkeypatch.setattr(bladder, "_LUMBAR", -1)  # without the rule the lumbar spot wins
     assert (bladder_mask(counts, regions, spacing) & lumbar).any()
+
+
+def ndimage_touch(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two masks touch (8-connected): then they would be one call."""
+    from scipy import ndimage
+
+    return bool((ndimage.binary_dilation(a, structure=np.ones((3, 3), bool)) & b).any())
+
+
+def _pelvis_with_bladder():
+    """A synthetic pelvis: sacrum and iliac bones at 20 counts, a bladder of 3.5 times bone (radius 15 px) below."""
+    from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
+
+    labels = np.zeros((400, 200), np.int16)
+    labels[100:250, 92:108] = REGION_IDS["lumbar_spine"]
+    labels[250:330, 85:115] = REGION_IDS["sacrum"]
+    labels[225:340, 30:85] = REGION_IDS["pelvis"]
+    labels[225:340, 115:170] = REGION_IDS["pelvis"]
+    counts = np.where(labels > 0, 20.0, 4.0)
+    rows, cols = np.mgrid[:400, :200]
+    counts[(rows - 300) ** 2 + (cols - 100) ** 2 <= 15**2] = 70.0
+    regions = SkeletonRegions("ANT", labels, labels > 0, np.ones(labels.shape, bool), 20, 390, 100.0)
+    return counts, regions, rows, cols
+
+
+def test_a_call_covering_the_bladder_is_left_out_one_at_its_edge_or_elsewhere_is_not():
+    counts, regions, rows, cols = _pelvis_with_bladder()
+    spacing = (2.26, 2.26)
+    spot = bladder_mask(counts, regions, spacing)
+    disc = lambda r, c, radius: (rows - r) ** 2 + (cols - c) ** 2 <= radius**2  # noqa: E731
+    urine = disc(302, 100, 11)  # covers about half of the spot
+    edge = disc(300, 118, 5)  # at its right edge: lies partly on the spot, covers a few hundredths of it
+    far = disc(150, 100, 5)  # a lumbar call
+    assert 0.4 <= (urine & spot).sum() / spot.sum() < 0.6 and 0 < (edge & spot).sum() / spot.sum() < 0.1
+    assert not ndimage_touch(urine, edge)  # two calls
+    dropped = bladder_calls(counts, urine | edge | far, regions, spacing)
+    assert (dropped == urine).all()
+    assert not bladder_calls(counts, urine | edge | far, regions, spacing, cover=0.6).any()  # the cut decides
+    assert not bladder_calls(counts, np.zeros_like(urine), regions, spacing).any()
+    assert not bladder_calls(np.where(regions.labels > 0, 20.0, 4.0), urine, regions, spacing).any()  # no bladder
+
+
+def test_the_pipeline_leaves_a_call_on_the_bladder_out_for_review(nm1_scan, make_blobs, nm1_regions, tmp_path):
+    """A blob over NM1's bladder is the urine: left out, flagged, kept for review; with the rule off, a lesion."""
+    spot = bladder_mask(nm1_scan.view("ANT"), nm1_regions, nm1_scan.pixel_spacing)
+    row, col = (int(round(v)) for v in np.argwhere(spot).mean(axis=0))
+    probability = make_blobs(nm1_scan.shape, [(row, col, 10), (250, 128, 4)])
+    kept = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=blob_settings(0.5, 4))
+    everything = predict_from_probabilities(nm1_scan, {"ANT": probability},
+                                            settings=blob_settings(0.5, 4, bladder=False))
+    assert len(everything.lesions) == 2 and [round(lesion.centroid_row) for lesion in kept.lesions] == [250]
+    (call,) = kept.views["ANT"].left_out
+    assert call.rule == "bladder" and kept.views["ANT"].bladder_calls == 1
+    assert "bladder_activity_ANT" in kept.qc_flags and "bladder_activity_ANT" not in everything.qc_flags
+    write_outputs(kept, tmp_path, dicom=False)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["views"]["ANT"]["bladder_calls"] == 1 and report["left_out_calls"][0]["rule"] == "bladder"
+    assert "the urine, not a lesion" in (tmp_path / "report.html").read_text()

@@ -55,7 +55,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import STOOD_OTHER_WAY
 from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
 from scintiseg.io.patient_sides import MIRRORED_FLAG, MIRRORED_KEY, turned_letters, with_letters_moved
-from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_mask, surroundings
+from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_calls, bladder_mask, surroundings
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
 from scintiseg.predict.crop_level import level_inputs
@@ -132,6 +132,8 @@ class PredictSettings:
             (:data:`.spine_pattern.PATTERN_RATIO`, 1.2; session 29's rule: 1.1).
         symmetry: leave out the calls in a paired bone that their mirror image across the skeleton's midline
             matches (:mod:`.symmetry`); False keeps them (for measuring it).
+        bladder: leave out the calls that cover much of the bladder's hot spot, the network outlining the urine
+            (:func:`.bladder.bladder_calls`); False keeps them (for measuring it).
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -144,6 +146,7 @@ class PredictSettings:
     spine_pattern: bool = True
     spine_pattern_ratio: float = PATTERN_RATIO
     symmetry: bool = True
+    bladder: bool = True
 
     def __post_init__(self) -> None:
         if self.window is not None:
@@ -350,7 +353,8 @@ def predict_view(
     left_out, dropped_by = {}, {}
     spine = partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio)
     for name, applies, rule in (("spine_pattern", settings.spine_pattern, spine),
-                                ("symmetric", settings.symmetry, symmetric_calls_mask)):
+                                ("symmetric", settings.symmetry, symmetric_calls_mask),
+                                ("bladder", settings.bladder, bladder_calls)):
         dropped = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
         left_out[f"{name}_calls"] = component_count(dropped)
         dropped_by[name] = dropped
@@ -442,6 +446,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
             flags.append(f"spine_pattern_{name}")
         if result.symmetric_calls:
             flags.append(f"symmetric_{name}")
+        if result.bladder_calls:
+            flags.append(f"bladder_activity_{name}")
         inner = ndi.binary_erosion(result.coverage, border_value=1)
         edge = result.coverage & ~inner
         if (result.labels[edge] > 0).any() and not result.coverage.all():

@@ -39,11 +39,14 @@ class ViewPrediction:
             than the vertebrae above and below, :mod:`.spine_pattern`).
         symmetric_calls: the network's calls in a paired bone left out because their mirror image across the
             skeleton's midline matches them (:mod:`.symmetry`).
+        bladder_calls: the network's calls left out because they cover much of the bladder's hot spot (the urine,
+            :func:`.bladder.bladder_calls`).
         axial_to_distal: the median counts of the axial bones over those of the lower legs, the superscan
             pattern's measure (:mod:`.superscan`); NaN where not measured (a crop, no lower legs in the field, bones
             named by the atlas).
         left_out: the calls the reading rules left out, with their outlines and measurements, for the reader to
-            review (:class:`~.rule_calls.LeftOutCall`; ``spine_pattern_calls`` and ``symmetric_calls`` count them).
+            review (:class:`~.rule_calls.LeftOutCall`; ``spine_pattern_calls``, ``symmetric_calls`` and ``bladder_calls``
+            count them).
     """
 
     view: str
@@ -57,6 +60,7 @@ class ViewPrediction:
     bsi: dict
     spine_pattern_calls: int = 0
     symmetric_calls: int = 0
+    bladder_calls: int = 0
     axial_to_distal: float = float("nan")
     left_out: list[LeftOutCall] = field(default_factory=list)
 

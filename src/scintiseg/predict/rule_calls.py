@@ -29,6 +29,7 @@ from scintiseg.predict.regions import SkeletonRegions
 RULE_TEXT: dict[str, str] = {
     "spine_pattern": "the spine's segmental pattern (not clearly hotter than the vertebrae above and below)",
     "symmetric": "a symmetric pattern (matched by the same uptake at the mirror spot of the other side)",
+    "bladder": "the bladder's activity (covering much of the bladder's hot spot: urine, not a lesion beside it)",
 }
 
 

@@ -186,6 +186,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "symmetric": "calls in a paired bone matched by the same uptake at the mirror spot of the other side were left "
                  "out as a symmetric pattern (joints, anatomy; listed after the lesions, x1, ...): check both sides "
                  "if disease may be symmetric",
+    "bladder_activity": "a call covering much of the bladder's hot spot was left out as the urine, not a lesion "
+                        "(listed after the lesions, x1, ...): a lesion under the bladder is hidden by it; check a "
+                        "post-void image",
     "superscan_pattern": "the axial skeleton is far brighter than the lower legs (report.json, views.V.axial_to_distal; "
                          f"POST at least {AXIAL_TO_DISTAL_CUT['POST']:g} times, or ANT {AXIAL_TO_DISTAL_CUT['ANT']:g} "
                          "without POST): the pattern of a metastatic superscan, so the Soloway grade is 4 and the BSI "
