@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from scintiseg.predict.nearby import within_mm
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 
 #: Gaussian sigma (pixels) of the counts the hot spot is found on.
@@ -105,17 +106,22 @@ def surroundings(spot: np.ndarray | None, pixel_mm: tuple[float, float]) -> np.n
     """The pixels within :data:`BESIDE_MM` of ``spot`` (it included): a lesion with a pixel there is beside it."""
     if spot is None:
         return None
-    return ndi.distance_transform_edt(~spot, sampling=(float(pixel_mm[0]), float(pixel_mm[1]))) <= BESIDE_MM
+    return within_mm(spot, pixel_mm, BESIDE_MM)
+
+
+_FIND = object()
 
 
 def bladder_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegions, pixel_mm: tuple[float, float],
-                  cover: float = BLADDER_COVER) -> np.ndarray:
+                  cover: float = BLADDER_COVER, spot=_FIND) -> np.ndarray:
     """The pixels of ``mask``'s components (8-connected) that cover at least ``cover`` of the bladder's hot spot
-    (:func:`bladder_mask`): the network outlining the urine (module docstring). None found: nothing."""
+    (:func:`bladder_mask`; ``spot``: the view's, when the caller found it already, None for none): the network
+    outlining the urine (module docstring). No bladder: nothing."""
     out = np.zeros(mask.shape, dtype=bool)
     if not mask.any():
         return out
-    spot = bladder_mask(counts, regions, pixel_mm)
+    if spot is _FIND:
+        spot = bladder_mask(counts, regions, pixel_mm)
     if spot is None:
         return out
     components, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))

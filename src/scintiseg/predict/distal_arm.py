@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from scintiseg.predict.nearby import within_mm
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 
 #: The learned map's regions beyond the elbow.
@@ -44,4 +45,4 @@ def distal_arm_surroundings(regions: SkeletonRegions, pixel_mm: tuple[float, flo
     distal = np.isin(pieces, 1 + np.flatnonzero(areas >= MIN_PIECE_MM2))
     if not distal.any():
         return None
-    return ndi.distance_transform_edt(~distal, sampling=(float(pixel_mm[0]), float(pixel_mm[1]))) <= NEAR_MM
+    return within_mm(distal, pixel_mm, NEAR_MM)

@@ -349,12 +349,25 @@ def predict_view(
     if regions is None:
         regions = partial_view(estimate_regions(counts, view), scan.pixel_spacing[0])
     mask = lesion_components(probability, settings.threshold, settings.min_area_px, coverage)
-    # The calls each reading rule leaves out (their count and pixels): the spine's pattern, then the symmetric ones.
+    found: list[np.ndarray | None] = []  # the bladder's hot spot, found once when first needed (a few ms a view)
+
+    def bladder_spot() -> np.ndarray | None:
+        if not found:
+            found.append(bladder_mask(counts, regions, scan.pixel_spacing))
+        return found[0]
+
+    def bladder(counts, mask, regions, pixel_mm):
+        return bladder_calls(counts, mask, regions, pixel_mm, spot=bladder_spot()) if mask.any() else np.zeros_like(mask)
+
+    symmetric = partial(symmetric_calls_mask, bladder_spot=bladder_spot)
+
+    # The calls each reading rule leaves out (their count and pixels): the spine's pattern, the symmetric ones, the
+    # bladder's activity.
     left_out, dropped_by = {}, {}
     spine = partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio)
     for name, applies, rule in (("spine_pattern", settings.spine_pattern, spine),
-                                ("symmetric", settings.symmetry, symmetric_calls_mask),
-                                ("bladder", settings.bladder, bladder_calls)):
+                                ("symmetric", settings.symmetry, symmetric),
+                                ("bladder", settings.bladder, bladder)):
         dropped = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
         left_out[f"{name}_calls"] = component_count(dropped)
         dropped_by[name] = dropped
@@ -366,7 +379,7 @@ def predict_view(
     calls = left_out_calls(dropped_by, counts, probability, regions, scan.pixel_spacing, view, coverage, reference,
                            first_left_out_id)
     if lesions:  # a lesion at the bladder's edge (.bladder), or at an elbow, forearm or hand (.distal_arm): marked
-        marks = ((BESIDE_BLADDER, surroundings(bladder_mask(counts, regions, scan.pixel_spacing), scan.pixel_spacing)),
+        marks = ((BESIDE_BLADDER, surroundings(bladder_spot(), scan.pixel_spacing)),
                  (BESIDE_DISTAL_ARM, distal_arm_surroundings(regions, scan.pixel_spacing)))
         for mark, near in marks:
             if near is not None:

@@ -39,6 +39,8 @@ disease, are left out together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from scintiseg.predict.bladder import bladder_mask, surroundings
@@ -120,13 +122,17 @@ def mirror_ratio(smooth: np.ndarray, call: np.ndarray, regions: SkeletonRegions,
 
 
 def symmetric_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegions,
-                    pixel_mm: tuple[float, float], ratio: float = SYMMETRY_RATIO) -> np.ndarray:
-    """The pixels of ``mask``'s components (8-connected) that their mirror image matches (module docstring)."""
+                    pixel_mm: tuple[float, float], ratio: float = SYMMETRY_RATIO,
+                    bladder_spot: Callable[[], np.ndarray | None] | None = None) -> np.ndarray:
+    """The pixels of ``mask``'s components (8-connected) that their mirror image matches (module docstring).
+    ``bladder_spot`` gives the view's bladder spot when the caller finds it anyway (:func:`~.bladder.bladder_mask`,
+    found once per view); None: found here, when the first call is judged."""
     bladder: list[np.ndarray | None] = []  # found once, when the first call is judged
+    find = bladder_spot or (lambda: bladder_mask(counts, regions, pixel_mm))
 
     def to_mirror(smooth: np.ndarray, call: np.ndarray, region: int) -> float:
         if not bladder:
-            bladder.append(surroundings(bladder_mask(counts, regions, pixel_mm), pixel_mm))
+            bladder.append(surroundings(find(), pixel_mm))
         return mirror_ratio(smooth, call, regions, pixel_mm, bladder[0], region)
 
     return calls_left_out(counts, mask, regions, JUDGED_IDS, to_mirror, ratio)
