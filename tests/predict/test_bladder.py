@@ -140,11 +140,12 @@ def test_a_call_covering_the_bladder_is_left_out_one_at_its_edge_or_elsewhere_is
     far = disc(150, 100, 5)  # a lumbar call
     assert 0.4 <= (urine & spot).sum() / spot.sum() < 0.6 and 0 < (edge & spot).sum() / spot.sum() < 0.1
     assert not ndimage_touch(urine, edge)  # two calls
-    dropped = bladder_calls(counts, urine | edge | far, regions, spacing)
+    dropped = bladder_calls(urine | edge | far, spot)
     assert (dropped == urine).all()
-    assert not bladder_calls(counts, urine | edge | far, regions, spacing, cover=0.6).any()  # the cut decides
-    assert not bladder_calls(counts, np.zeros_like(urine), regions, spacing).any()
-    assert not bladder_calls(np.where(regions.labels > 0, 20.0, 4.0), urine, regions, spacing).any()  # no bladder
+    assert not bladder_calls(urine | edge | far, spot, cover=0.6).any()  # the cut decides
+    assert not bladder_calls(np.zeros_like(urine), spot).any()
+    no_bladder = bladder_mask(np.where(regions.labels > 0, 20.0, 4.0), regions, spacing)
+    assert no_bladder is None and not bladder_calls(urine, no_bladder).any()
 
 
 def test_the_pipeline_leaves_a_call_on_the_bladder_out_for_review(nm1_scan, make_blobs, nm1_regions, tmp_path):

@@ -109,20 +109,12 @@ def surroundings(spot: np.ndarray | None, pixel_mm: tuple[float, float]) -> np.n
     return within_mm(spot, pixel_mm, BESIDE_MM)
 
 
-_FIND = object()
-
-
-def bladder_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegions, pixel_mm: tuple[float, float],
-                  cover: float = BLADDER_COVER, spot=_FIND) -> np.ndarray:
+def bladder_calls(mask: np.ndarray, spot: np.ndarray | None, cover: float = BLADDER_COVER) -> np.ndarray:
     """The pixels of ``mask``'s components (8-connected) that cover at least ``cover`` of the bladder's hot spot
-    (:func:`bladder_mask`; ``spot``: the view's, when the caller found it already, None for none): the network
-    outlining the urine (module docstring). No bladder: nothing."""
+    ``spot`` (:func:`bladder_mask`, None when the view has none): the network outlining the urine (module
+    docstring). No bladder: nothing."""
     out = np.zeros(mask.shape, dtype=bool)
-    if not mask.any():
-        return out
-    if spot is _FIND:
-        spot = bladder_mask(counts, regions, pixel_mm)
-    if spot is None:
+    if spot is None or not mask.any():
         return out
     components, count = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))
     covered = np.bincount(components[spot], minlength=count + 1)[1:]

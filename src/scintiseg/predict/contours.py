@@ -41,6 +41,10 @@ class Contour:
     def to_mask(self, image_shape: tuple[int, int]) -> np.ndarray:
         return shape_to_mask(self.points, image_shape)
 
+    def to_list(self) -> list[list[float]]:
+        """The points as report.json writes them: ``[[x, y], ...]``, rounded to 0.01 pixel."""
+        return [[round(float(x), 2), round(float(y), 2)] for x, y in self.points]
+
     def translated(self, d_row: float, d_col: float) -> "Contour":
         return Contour(points=self.points + np.array([d_col, d_row], dtype=np.float64))
 

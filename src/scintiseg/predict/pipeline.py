@@ -77,7 +77,7 @@ from scintiseg.predict.region_model import (
     predict_region_maps,
 )
 from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions, partial_view
-from scintiseg.predict.rule_calls import LeftOutCall, component_count
+from scintiseg.predict.rule_calls import LeftOutCall
 from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
 from scintiseg.predict.superscan import SUPERSCAN_FLAG, axial_to_distal, superscan_pattern
@@ -356,22 +356,17 @@ def predict_view(
             found.append(bladder_mask(counts, regions, scan.pixel_spacing))
         return found[0]
 
-    def bladder(counts, mask, regions, pixel_mm):
-        return bladder_calls(counts, mask, regions, pixel_mm, spot=bladder_spot()) if mask.any() else np.zeros_like(mask)
+    def bladder(counts, mask, regions, pixel_mm):  # a rule's signature; the spot found once for the view
+        return bladder_calls(mask, bladder_spot()) if mask.any() else np.zeros_like(mask)
 
-    symmetric = partial(symmetric_calls_mask, bladder_spot=bladder_spot)
-
-    # The calls each reading rule leaves out (their count and pixels): the spine's pattern, the symmetric ones, the
-    # bladder's activity.
-    left_out, dropped_by = {}, {}
-    spine = partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio)
-    for name, applies, rule in (("spine_pattern", settings.spine_pattern, spine),
-                                ("symmetric", settings.symmetry, symmetric),
+    # The calls each reading rule leaves out: the spine's pattern, the symmetric ones, the bladder's activity.
+    dropped_by = {}
+    for name, applies, rule in (("spine_pattern", settings.spine_pattern,
+                                 partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio)),
+                                ("symmetric", settings.symmetry, partial(symmetric_calls_mask, bladder_spot=bladder_spot)),
                                 ("bladder", settings.bladder, bladder)):
-        dropped = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
-        left_out[f"{name}_calls"] = component_count(dropped)
-        dropped_by[name] = dropped
-        mask = mask & ~dropped
+        dropped_by[name] = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
+        mask = mask & ~dropped_by[name]
     contours, labels = outline_lesions(mask)
     lesions, reference = measure_lesions(
         labels, counts, probability, regions, scan.pixel_spacing, view, coverage=coverage, first_id=first_id
@@ -387,7 +382,7 @@ def predict_view(
                            else lesion for index, lesion in enumerate(lesions, start=1)]
     bsi = view_bsi(labels > 0, regions, coverage)
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
-                          **left_out, left_out=calls)
+                          left_out=calls)
 
 
 def left_out_calls(dropped_by: dict[str, np.ndarray], counts: np.ndarray, probability: np.ndarray,

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scintiseg.io.predicted_labels import LEFT_OUT_LABEL
 from scintiseg.predict.bsi import scan_bone_index
 from scintiseg.predict.contours import Contour
 from scintiseg.predict.measurements import LesionMeasurement
 from scintiseg.predict.pairing import LesionPair
 from scintiseg.predict.regions import SkeletonRegions
-from scintiseg.io.predicted_labels import LEFT_OUT_LABEL
 from scintiseg.predict.rule_calls import RULE_TEXT, LeftOutCall
 from scintiseg.predict.superscan import superscan_pattern
 from scintiseg.scan import Annotation, Scan
@@ -35,18 +35,12 @@ class ViewPrediction:
         regions: the skeleton-region estimate.
         reference_counts: normal-bone reference (median counts) used for the lesion-to-bone ratios.
         bsi: the BSI of this view (:class:`~scintiseg.predict.bsi.BoneIndex` as a dict).
-        spine_pattern_calls: the network's calls on the spine left out as its normal segmental pattern (no hotter
-            than the vertebrae above and below, :mod:`.spine_pattern`).
-        symmetric_calls: the network's calls in a paired bone left out because their mirror image across the
-            skeleton's midline matches them (:mod:`.symmetry`).
-        bladder_calls: the network's calls left out because they cover much of the bladder's hot spot (the urine,
-            :func:`.bladder.bladder_calls`).
         axial_to_distal: the median counts of the axial bones over those of the lower legs, the superscan
             pattern's measure (:mod:`.superscan`); NaN where not measured (a crop, no lower legs in the field, bones
             named by the atlas).
         left_out: the calls the reading rules left out, with their outlines and measurements, for the reader to
-            review (:class:`~.rule_calls.LeftOutCall`; ``spine_pattern_calls``, ``symmetric_calls`` and ``bladder_calls``
-            count them).
+            review (:class:`~.rule_calls.LeftOutCall`; :attr:`spine_pattern_calls`, :attr:`symmetric_calls` and
+            :attr:`bladder_calls` count them).
     """
 
     view: str
@@ -58,11 +52,26 @@ class ViewPrediction:
     regions: SkeletonRegions
     reference_counts: float | None
     bsi: dict
-    spine_pattern_calls: int = 0
-    symmetric_calls: int = 0
-    bladder_calls: int = 0
     axial_to_distal: float = float("nan")
     left_out: list[LeftOutCall] = field(default_factory=list)
+
+    @property
+    def spine_pattern_calls(self) -> int:
+        """The network's calls on the spine left out as its normal segmental pattern (no hotter than the vertebrae
+        above and below, :mod:`.spine_pattern`)."""
+        return sum(call.rule == "spine_pattern" for call in self.left_out)
+
+    @property
+    def symmetric_calls(self) -> int:
+        """The network's calls in a paired bone left out because their mirror image across the skeleton's midline
+        matches them (:mod:`.symmetry`)."""
+        return sum(call.rule == "symmetric" for call in self.left_out)
+
+    @property
+    def bladder_calls(self) -> int:
+        """The network's calls left out because they cover much of the bladder's hot spot (the urine,
+        :func:`.bladder.bladder_calls`)."""
+        return sum(call.rule == "bladder" for call in self.left_out)
 
     @property
     def mask(self) -> np.ndarray:

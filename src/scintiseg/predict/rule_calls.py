@@ -59,7 +59,7 @@ class LeftOutCall:
         record = self.measurement.to_dict()
         record.pop("beside", None)
         record["rule"] = self.rule
-        record["contour"] = [[round(float(x), 2), round(float(y), 2)] for x, y in self.contour.points]
+        record["contour"] = self.contour.to_list()
         return record
 
 #: ``ratio(smooth, call, region)``: the call's peak over the rule's reference (NaN: not judged).

@@ -210,7 +210,8 @@ def _cell(key: str, value) -> str:
     if value is None:
         text = "–"
     elif isinstance(value, float):
-        text = f"{value:.3g}" if key in ("lesion_to_normal_bone", "probability_mean", "bsi_contribution_percent") else f"{value:.1f}"
+        three = ("lesion_to_normal_bone", "probability_mean", "probability_max", "bsi_contribution_percent")
+        text = f"{value:.3g}" if key in three else f"{value:.1f}"
     else:
         text = str(value)
     css = ' class="t"' if key in _TEXT_COLUMNS else ""
@@ -372,9 +373,6 @@ def _left_out_table(report: dict) -> list[str]:
                 cells.append(f'<td class="t">x{_e(call.get("id"))}</td>')
             elif key == "rule":
                 cells.append(f'<td class="t">{_e(RULE_TEXT.get(str(call.get("rule")), call.get("rule")))}</td>')
-            elif key == "probability_max":
-                value = call.get(key)
-                cells.append(f"<td>{_e('–' if value is None else f'{float(value):.3g}')}</td>")
             else:
                 cells.append(_cell(key, call.get(key)))
         parts.append(f'<tr class="left-out-call" id="left-out-{_e(call.get("id"))}">' + "".join(cells) + "</tr>")

@@ -182,7 +182,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         for contour, lesion in zip(result.contours, result.lesions):
             record = lesion.to_dict()
             record["paired_with"] = partners.get(lesion.id)
-            record["contour"] = [[round(float(x), 2), round(float(y), 2)] for x, y in contour.points]
+            record["contour"] = contour.to_list()
             lesions.append(record)
     return {
         "format": "scintiseg-report",
