@@ -16,6 +16,8 @@ Rows are models (``--model NAME=PATH``, repeatable; PATH is a run folder, a ``.p
 * ``fine_matrix``: the default anatomy on a 2048 x 512 camera at 1.13 mm (half the default pixel; the
   voxel depth stays 10 mm);
 * ``coarse_matrix``: 512 x 128 at 4.52 mm with 15 mm voxels (the phantom profile ``small``);
+* ``tilted``: the default profile with the patient lying at an angle on the table, turned in the image plane by
+  :data:`TILT_DEG` degrees to either side (``AnatomyConfig.body_tilt_deg``; session 36);
 * ``jpeg8``: the ``default`` scans exported to 8-bit JPEG (``scintiseg.prepare.degrade.export_8bit``,
   ``jpeg_quality=75``) with a per-view grey-level gain: ``saturation`` uniform in
   :data:`JPEG_SATURATION` from the view's own seed (1 = the hottest pixel is 255; 0.3 = everything above
@@ -112,13 +114,16 @@ def _load_bench_hybrid():
 bench_hybrid = _load_bench_hybrid()
 mann_whitney_auc = bench_hybrid.mann_whitney_auc
 
-COLUMNS: tuple[str, ...] = ("default", "low_counts", "fine_matrix", "coarse_matrix", "jpeg8", "crops", "shifted", "nm1")
+COLUMNS: tuple[str, ...] = ("default", "low_counts", "fine_matrix", "coarse_matrix", "tilted", "jpeg8", "crops", "shifted",
+                           "nm1")
 #: Columns made from generated phantom patients (``--patients`` each).
-PHANTOM_COLUMNS = ("default", "low_counts", "fine_matrix", "coarse_matrix", "shifted")
+PHANTOM_COLUMNS = ("default", "low_counts", "fine_matrix", "coarse_matrix", "tilted", "shifted")
 #: Columns derived from the ``default`` column's scans.
 DERIVED_COLUMNS = ("jpeg8", "crops")
 DEFAULT_SEED = 900_000
 LOW_COUNTS = (0.15e6, 0.4e6)
+#: Size (degrees) of the ``tilted`` column's turn, to either side: what a technologist may leave uncorrected.
+TILT_DEG = (3.0, 8.0)
 JPEG_QUALITY = 75
 JPEG_SATURATION = (0.3, 1.0)
 NM1_LEVELS = (1.0, 0.25)
@@ -192,6 +197,10 @@ def phantom_config(column: str) -> tuple[PhantomConfig, str]:
     if column == "coarse_matrix":
         camera = dataclasses.replace(base.camera, rows=512, cols=128, pixel_mm=4.52, depth_mm=15.0)
         return dataclasses.replace(base, name="coarse-matrix-shift", camera=camera), "profile default on 512 x 128 at 4.52 mm"
+    if column == "tilted":
+        anatomy = dataclasses.replace(base.anatomy, body_tilt_deg=TILT_DEG)
+        return (dataclasses.replace(base, name="tilted-shift", anatomy=anatomy),
+                f"profile default, the patient turned {TILT_DEG[0]:g}-{TILT_DEG[1]:g} degrees to either side")
     if column == "shifted":
         try:
             return profile("shifted"), "profile shifted"

@@ -106,6 +106,7 @@ from scintiseg.io import read_scan
 from scintiseg.metrics import class_dice, class_overlap
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
+from scintiseg.phantom.patient import image_point
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.predict.bsi import BONE_GROUPS, NEARER_VIEW, bone_scan_index
 from scintiseg.predict.loader import load_model
@@ -356,7 +357,7 @@ def _lookalike_pixels(patient, view: str) -> list[tuple[str, float, float]]:
     out = []
     for item in patient.meta.get("lookalikes", []):
         z, x = item["centre_mm"][0], item["centre_mm"][1]
-        row, col = z / row_mm - 0.5, x / col_mm - 0.5
+        row, col = image_point(z / row_mm - 0.5, x / col_mm - 0.5, patient.meta)
         out.append((item["kind"], row, cols - 1 - col if view == "POST" else col))
     return out
 

@@ -52,6 +52,7 @@ from scintiseg.io import read_scan
 from scintiseg.io.images import write_png16
 from scintiseg.io.voc import VocBox, write_voc
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
+from scintiseg.phantom.patient import image_point
 from scintiseg.prepare.degrade import FRAMINGS, region_box
 from scintiseg.predict.region_model import load_region_model, predict_region_maps
 from scintiseg.report.box_labels import lesion_boxes
@@ -143,7 +144,7 @@ def lookalike_spots(patient, view: str = "ANT") -> list[tuple[float, float, floa
     cols = patient.scan.shape[1]
     spots = []
     for item in patient.meta.get("lookalikes", []):
-        row, col = item["centre_mm"][0] / row_mm - 0.5, item["centre_mm"][1] / col_mm - 0.5
+        row, col = image_point(item["centre_mm"][0] / row_mm - 0.5, item["centre_mm"][1] / col_mm - 0.5, patient.meta)
         spots.append((row, cols - 1 - col if view == "POST" else col, item["size_mm"] / 2 / min(row_mm, col_mm) + 1))
     return spots
 

@@ -144,6 +144,15 @@ def test_shifted_column_differs_from_default(bench_shift):
     assert note
 
 
+def test_the_tilted_column_is_the_default_profile_with_the_patient_turned(bench_shift):
+    config, note = bench_shift.phantom_config("tilted")
+    default = profile("default").to_dict()
+    tilted = config.to_dict()
+    assert tilted["anatomy"].pop("body_tilt_deg") == tuple(bench_shift.TILT_DEG) != default["anatomy"].pop("body_tilt_deg")
+    tilted.pop("name"), default.pop("name")
+    assert tilted == default and "turned" in note  # one shift away, nothing else
+
+
 def test_parse_models_refuses_malformed_specs(bench_shift):
     assert bench_shift.parse_models(["old=shipped", "new=runs/x"]) == [("old", "shipped"), ("new", "runs/x")]
     with pytest.raises(ScintisegError):

@@ -145,3 +145,36 @@ def test_the_views_state_the_directions_their_anatomy_runs(default_patient):
         assert (left > right) == (toward == "L")
         head, femur = (np.nonzero(regions == REGION_IDS[name])[0].mean() for name in ("skull", "femur_left"))
         assert head < femur and letters_from_codes(letters[view])[1] == "F"  # the rows grow toward the feet
+
+
+def _spine_slope(regions: np.ndarray) -> float:
+    """Columns per row of the least-squares line through the thoracic and lumbar spine's pixels."""
+    rows, cols = np.nonzero(np.isin(regions, [REGION_IDS["thoracic_spine"], REGION_IDS["lumbar_spine"]]))
+    return float(np.polyfit(rows, cols, 1)[0])
+
+
+def test_a_patient_lying_at_an_angle_turns_scan_and_truth_together():
+    from scintiseg.phantom.patient import image_point
+
+    config = profile("metastatic")
+    straight = generate_patient(11, config)
+    assert "body_tilt_deg" not in straight.meta  # off by default
+    tilted = generate_patient(11, replace(config, anatomy=replace(config.anatomy, body_tilt_deg=(6.0, 6.0))))
+    tilt = tilted.meta["body_tilt_deg"]
+    assert abs(tilt) == 6.0
+    # The spine leans by the angle: on ANT one way, on POST (stored mirrored) the other.
+    assert _spine_slope(tilted.regions["ANT"]) == pytest.approx(np.tan(np.radians(tilt)), abs=0.02)
+    assert _spine_slope(tilted.regions["POST"]) == pytest.approx(-np.tan(np.radians(tilt)), abs=0.02)
+    assert abs(_spine_slope(straight.regions["ANT"])) < 0.02
+    # Every lesion's extent lies where image_point puts its straight extent; the counts are the same patient's.
+    ids = [i for i in np.unique(straight.instances["ANT"]) if i and (tilted.instances["ANT"] == i).sum() > 20]
+    assert len(ids) >= 3
+    for lesion_id in ids:
+        rows, cols = np.nonzero(straight.instances["ANT"] == lesion_id)
+        moved = image_point(rows.mean(), cols.mean(), tilted.meta)
+        rows, cols = np.nonzero(tilted.instances["ANT"] == lesion_id)
+        assert np.hypot(rows.mean() - moved[0], cols.mean() - moved[1]) < 1.5
+    assert [les["visible"] for les in tilted.lesions] == [les["visible"] for les in straight.lesions]
+    for view in ("ANT", "POST"):
+        ratio = tilted.expected[view].sum(dtype=np.float64) / straight.expected[view].sum(dtype=np.float64)
+        assert 0.97 < ratio <= 1.0  # what the turn moves out of the field is lost, nothing is added

@@ -87,3 +87,36 @@ def test_a_column_of_equal_beads_is_the_pattern_whatever_their_height(height):
     counts, calls, regions, centres = _column({k: height for k in range(17)})
     dropped = pattern_calls(counts, calls, regions, SPACING)
     assert all(dropped[centre, COL] for centre in centres[:-2])  # L4 and L5 stand above the sacrum: kept
+
+
+def _running_column(across_at):
+    """A 600 x 128 view: a thoracic (rows 100-300) and lumbar (300-400) spine 17 px wide and a sacrum (400-440)
+    whose middle lies ``across_at(row)`` columns from COL, a bead (100 counts over the bone's 40) every level
+    (20 rows) along it and a call on each."""
+    rows, cols = np.mgrid[:600, :128].astype(np.float64)
+    offset = cols - COL - across_at(rows)
+    labels = np.zeros((600, 128), np.int16)
+    labels[(np.abs(offset) <= 8) & (rows >= 100) & (rows < 300)] = REGION_IDS["thoracic_spine"]
+    labels[(np.abs(offset) <= 8) & (rows >= 300) & (rows < 400)] = REGION_IDS["lumbar_spine"]
+    labels[(np.abs(offset) <= 15) & (rows >= 400) & (rows < 440)] = REGION_IDS["sacrum"]
+    counts = np.where(labels > 0, 40.0, 5.0)
+    calls = np.zeros((600, 128), bool)
+    for centre in range(110, 400, LEVEL):
+        bead = (rows - centre) ** 2 + (cols - COL - across_at(float(centre))) ** 2
+        counts += 100.0 * np.exp(-bead / (2 * 3.0**2))
+        calls |= bead <= 3.5**2
+    return counts, calls, SkeletonRegions("POST", labels, labels > 0, labels > 0, 0, 599, COL)
+
+
+def test_a_beaded_column_of_a_patient_lying_at_an_angle_is_the_pattern(monkeypatch):
+    # Session 36: tilted by 12 degrees, two levels (40 rows) away the bead lies 8 px aside, outside the 3 px
+    # half-width of a window kept on the call's own column; the windows now move along the skeleton's axis.
+    counts, calls, regions = _running_column(lambda row: np.tan(np.radians(12.0)) * (row - 300))
+    dropped = pattern_calls(counts, calls, regions, SPACING)
+    assert dropped.sum() >= 0.7 * calls.sum()  # all but the last lumbar levels (their quieter side is the sacrum)
+    straight, straight_calls, straight_regions = _running_column(lambda row: 0.0 * row)
+    assert pattern_calls(straight, straight_calls, straight_regions, SPACING).sum() == pytest.approx(dropped.sum(), rel=0.15)
+    import scintiseg.predict.spine_pattern as spine_pattern
+
+    monkeypatch.setattr(spine_pattern, "axis_slope", lambda *args: 0.0)  # windows kept on the call's column
+    assert pattern_calls(counts, calls, regions, SPACING).sum() < 0.3 * calls.sum()

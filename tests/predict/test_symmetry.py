@@ -89,3 +89,38 @@ def test_calls_near_the_midline_on_the_spine_or_in_a_crop_are_not_judged():
                                              regions.labels).astype(np.int16))
     assert not symmetric_calls(counts, calls, spine, SPACING).any()  # the spine's calls are spine_pattern's
 
+
+
+def _tilted_pelvis(tilt_deg: float, spots: dict[int, float]):
+    """A trunk leaning ``tilt_deg`` about (ROW, MID): lumbar spine above, sacrum, pelvis each side; a hot spot (and
+    a call) ``v`` px across the axis at the row of ``ROW`` along it, for each ``v: height`` of ``spots``."""
+    rows, cols = np.mgrid[:300, :200].astype(np.float64)
+    theta = np.radians(tilt_deg)
+    along = (rows - ROW) * np.cos(theta) + (cols - MID) * np.sin(theta)
+    across = -(rows - ROW) * np.sin(theta) + (cols - MID) * np.cos(theta)
+    labels = np.zeros((300, 200), np.int16)
+    labels[(np.abs(across) <= 8) & (along < -40)] = REGION_IDS["lumbar_spine"]
+    labels[(np.abs(across) <= 12) & (along >= -40) & (along < 110)] = REGION_IDS["sacrum"]
+    labels[(np.abs(across) > 12) & (np.abs(across) < 80) & (along >= -50) & (along < 70)] = REGION_IDS["pelvis"]
+    counts = np.where(labels > 0, 40.0, 5.0)
+    calls = np.zeros((300, 200), bool)
+    for v, height in spots.items():
+        counts += height * np.exp(-(along**2 + (across - v) ** 2) / (2 * 3.0**2))
+        calls |= along**2 + (across - v) ** 2 <= 3.5**2
+    regions = SkeletonRegions("POST", labels, labels > 0, np.ones_like(calls), 0, 299, float(MID))
+    return counts, calls, regions
+
+
+def test_a_patient_lying_at_an_angle_is_mirrored_across_the_leaning_axis(monkeypatch):
+    # Session 36: tilted by 8 degrees, a spot 40 px (90 mm) beside the axis has its mirror spot 11 px (25 mm) above
+    # or below its own row, outside the 10 mm window that the image's column would have looked in.
+    counts, calls, regions = _tilted_pelvis(8.0, {-40: 100.0, 40: 100.0})
+    assert symmetric_calls(counts, calls, regions, SPACING)[calls].all()
+    counts, calls, regions = _tilted_pelvis(8.0, {-40: 100.0})  # one side only: kept
+    assert not symmetric_calls(counts, calls, regions, SPACING).any()
+    # Mirrored about a column as before: the symmetric pair is called.
+    import scintiseg.predict.symmetry as symmetry
+
+    monkeypatch.setattr(symmetry, "axis_slope", lambda *args: 0.0)
+    counts, calls, regions = _tilted_pelvis(8.0, {-40: 100.0, 40: 100.0})
+    assert not symmetric_calls(counts, calls, regions, SPACING).any()

@@ -116,6 +116,11 @@ class AnatomyConfig(Config):
             Off: ``(0, 0)``.
         head_flexion_deg: chin-down (+) or chin-up (-) rotation of the head in the sagittal plane [E].
             Off: ``(0, 0)``.
+        body_tilt_deg: the patient lying at an angle on the table: the whole body turned in the image plane
+            about the field's centre by an angle whose size is uniform in this range, to either side at random
+            [E] (a technologist straightens the patient, but a few degrees remain: the head a few centimetres to
+            one side, the feet to the other). Applied to the projections before the noise is drawn, which is
+            exact for a turn about the camera's axis. Off: ``(0, 0)``.
         p_scoliosis: probability of a scoliotic curve of the spine (C or S shaped, either side); the ribs,
             sternum, clavicles and scapulae follow it. Off: 0. Adult scoliosis (Cobb >= 10 deg) is common
             in the elderly bone-scan population [E].
@@ -165,6 +170,7 @@ class AnatomyConfig(Config):
     breast_ml: tuple[float, float] = (150.0, 1500.0)
     head_tilt_deg: tuple[float, float] = (0.0, 0.0)
     head_flexion_deg: tuple[float, float] = (0.0, 0.0)
+    body_tilt_deg: tuple[float, float] = (0.0, 0.0)
     p_scoliosis: float = 0.0
     scoliosis_cobb_deg: tuple[float, float] = (10.0, 45.0)
     kyphosis_deg: tuple[float, float] = (0.0, 0.0)

@@ -23,6 +23,13 @@ Ground truth, per view (all stored in the view's own orientation, POST as acquir
 * **region map**: region id (:data:`~scintiseg.phantom.regions.REGION_NAMES`) of the bone that contributes
   the most attenuated, unblurred normal-bone counts to the pixel, grown by 2 pixels into the
   background to cover the PSF; 0 elsewhere.
+* **a patient lying at an angle** (``AnatomyConfig.body_tilt_deg``): the noise-free projections, the instance
+  and region maps and each lesion's extent are turned together about the body's centre (half-way between its
+  first and last rows, the field's middle column; :func:`image_point`) before the noise is drawn; the visibility
+  and SNR are those of the straight projection (the same counts). ``meta["body_tilt_deg"]`` and
+  ``meta["body_tilt_centre"]`` hold the angle and the pivot (ANT orientation); the lesions' and look-alikes'
+  ``centre_mm`` stay in the patient's own frame (straight), so a point is placed on the image with
+  :func:`image_point`.
 """
 
 from __future__ import annotations
@@ -130,6 +137,30 @@ def _bbox(mask: np.ndarray) -> list[int] | None:
     return [int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1]
 
 
+def image_point(row: float, col: float, meta: dict) -> tuple[float, float]:
+    """Where the point ``(row, col)`` of the straight ANT-oriented projection lies on a patient's image: turned by
+    ``meta["body_tilt_deg"]`` (counter-clockwise as displayed, rows down) about ``meta["body_tilt_centre"]``;
+    itself for a patient lying straight."""
+    tilt_deg = meta.get("body_tilt_deg", 0.0)
+    if not tilt_deg:
+        return row, col
+    theta = math.radians(tilt_deg)
+    centre_row, centre_col = meta["body_tilt_centre"]
+    d_row, d_col = row - centre_row, col - centre_col
+    return (centre_row + math.cos(theta) * d_row - math.sin(theta) * d_col,
+            centre_col + math.sin(theta) * d_row + math.cos(theta) * d_col)
+
+
+def _turned(image: np.ndarray, tilt_deg: float, pivot: tuple[float, float], order: int, cval: float = 0.0) -> np.ndarray:
+    """``image`` (ANT orientation) as a patient turned by ``tilt_deg`` about ``pivot`` shows it (:func:`image_point`):
+    linear for counts, nearest for label maps; ``cval`` outside the turned field."""
+    theta = math.radians(tilt_deg)
+    inverse = np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
+    centre = np.asarray(pivot, dtype=np.float64)
+    return ndimage.affine_transform(image, inverse, offset=centre - inverse @ centre, order=order, mode="constant",
+                                    cval=cval, output=image.dtype)
+
+
 def _region_maps(anatomy: Anatomy, projector: Projector) -> dict[str, np.ndarray]:
     grid = anatomy.grid
     best = {v: np.zeros((grid.rows, grid.cols), dtype=np.float32) for v in VIEWS}
@@ -169,7 +200,8 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
     config = config if config is not None else PhantomConfig()
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5C1]))
     # Phantom-v2 randomisers draw from their own streams: switching one on changes nothing else.
-    camera_rng, lesion_rng, lookalike_rng = (np.random.default_rng(s) for s in np.random.SeedSequence([int(seed), 0x5C1, 2]).spawn(3))
+    camera_rng, lesion_rng, lookalike_rng, tilt_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([int(seed), 0x5C1, 2]).spawn(4))
     cam = config.camera
     disease = sample_disease(rng, config.lesions)
     probe = Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm)
@@ -210,6 +242,10 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
         scatter = scatter_image(primary[view], scatter_fraction, scatter_sigma, grid)
         expected[view] = (primary[view] + scatter) * np.float32(k) + np.float32(background)
     counts = {view: poisson_counts(expected[view], rng) for view in VIEWS}
+    tilt, pivot = 0.0, ((rows[0] + rows[1] - 1) / 2.0, (grid.cols - 1) / 2.0)
+    if config.anatomy.body_tilt_deg != (0.0, 0.0):
+        # rounded as the metadata store it, so image_point places a point exactly as the maps were turned
+        tilt = round(float(tilt_rng.uniform(*config.anatomy.body_tilt_deg)) * float(tilt_rng.choice([-1.0, 1.0])), 3)
 
     # Ground truth in ANT orientation first; POST is mirrored at the end.
     instances = {v: np.zeros((grid.rows, grid.cols), dtype=np.uint16) for v in VIEWS}
@@ -232,6 +268,8 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
             snr = float(signal[own].sum()) / math.sqrt(max(background_sum, 1e-6))
             full = np.zeros((grid.rows, grid.cols), dtype=bool)
             full[window] = own
+            if tilt:
+                full = _turned(full.view(np.uint8), tilt, pivot, 0) > 0
             stored = mirror(full) if view == "POST" else full
             info["visible"][view] = bool(snr >= ROSE_K)
             info["bbox"][view] = _bbox(stored)
@@ -241,6 +279,11 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
         lesion_meta.append(info)
 
     regions = _region_maps(anatomy, projector)
+    if tilt:
+        expected = {v: _turned(expected[v], tilt, pivot, 1, cval=background) for v in VIEWS}
+        counts = {v: poisson_counts(expected[v], tilt_rng) for v in VIEWS}
+        instances = {v: _turned(instances[v], tilt, pivot, 0) for v in VIEWS}
+        regions = {v: _turned(regions[v], tilt, pivot, 0) for v in VIEWS}
     stored = lambda view, image: mirror(image) if view == "POST" else image  # noqa: E731
     instances = {v: stored(v, instances[v]) for v in VIEWS}
     regions = {v: stored(v, regions[v]) for v in VIEWS}
@@ -275,6 +318,8 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
         "lookalikes": [item.metadata() for item in lookalikes],
         **facts,
     }
+    if tilt:
+        meta["body_tilt_deg"], meta["body_tilt_centre"] = tilt, list(pivot)
     scan = Scan(
         views=views,
         pixel_spacing=(grid.row_mm, grid.col_mm),

@@ -21,7 +21,10 @@ Choices the reading rule leaves open (all [E]):
   median columns of ``femur_left`` and ``femur_right`` in those rows, say); else the body's midline. The skeleton's
   midline, not the body's, so a patient lying off-centre or with one arm away from the body is mirrored about the
   spine (NM1: the body's midline lies 9 columns off its spine);
-* a call within :data:`MIN_OFFSET_MM` of that midline is not judged (its mirror spot is itself);
+* the mirror is taken across the skeleton's axis through that midline point, which leans as the patient lies
+  (:func:`~.skeleton_axis.axis_slope`; a column when the patient lies straight): tilted by 6 degrees, a hip's mirror
+  spot lies some 20 mm above or below its own row (session 36);
+* a call within :data:`MIN_OFFSET_MM` of that axis is not judged (its mirror spot is itself);
 * the call's peak is the maximum of the counts smoothed by a Gaussian of sigma 1 pixel (noise); the mirror's is
   the maximum of the same counts in a window :data:`WINDOW_HALF_MM` on each side of the mirrored peak (the two sides
   of a patient are never placed exactly alike), over the map's bone only, and not over the bladder's activity or
@@ -46,6 +49,7 @@ import numpy as np
 from scintiseg.predict.bladder import bladder_mask, surroundings
 from scintiseg.predict.regions import REGION_IDS, REGION_NAMES, SkeletonRegions
 from scintiseg.predict.rule_calls import calls_left_out
+from scintiseg.predict.skeleton_axis import axis_slope, distance_from_axis, reflect
 
 #: A call whose peak is below this multiple of its mirror's is the symmetric pattern.
 SYMMETRY_RATIO: float = 1.1
@@ -104,12 +108,14 @@ def mirror_ratio(smooth: np.ndarray, call: np.ndarray, regions: SkeletonRegions,
     peak_at = int(np.argmax(smooth[rr, cc]))
     row, col = int(rr[peak_at]), int(cc[peak_at])
     midline = skeleton_midline(labels, row, pixel_mm, regions.midline, region)
-    if abs(col - midline) * pixel_mm[1] < MIN_OFFSET_MM:
+    slope = axis_slope(labels, pixel_mm)
+    if distance_from_axis(col, midline, slope, pixel_mm) < MIN_OFFSET_MM:
         return float("nan")
-    mirror = int(round(2.0 * midline - col))
+    mirror_row, mirror_col = reflect(row, col, midline, slope, pixel_mm)
+    centre, mirror = int(round(mirror_row)), int(round(mirror_col))
     half_rows = max(int(round(WINDOW_HALF_MM / pixel_mm[0])), 1)
     half_cols = max(int(round(WINDOW_HALF_MM / pixel_mm[1])), 1)
-    top, bottom = max(row - half_rows, 0), min(row + half_rows + 1, smooth.shape[0])
+    top, bottom = max(centre - half_rows, 0), min(centre + half_rows + 1, smooth.shape[0])
     left, right = max(mirror - half_cols, 0), min(mirror + half_cols + 1, smooth.shape[1])
     if top >= bottom or left >= right:
         return float("nan")
