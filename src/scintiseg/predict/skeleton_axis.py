@@ -45,11 +45,13 @@ _AXIS_IDS = np.array([REGION_IDS[name] for name in ("thoracic_spine", "lumbar_sp
 
 def axis_slope(region_labels: np.ndarray, pixel_mm: tuple[float, float]) -> float:
     """The skeleton's axis as columns per row (0: along the image's columns; module docstring)."""
-    trunk = np.isin(region_labels, _AXIS_IDS)
-    rows = np.flatnonzero(trunk.sum(axis=1) >= MIN_ROW_PX)
+    rr, cc = np.nonzero(np.isin(region_labels, _AXIS_IDS))  # row by row, each row's columns ascending
+    rows, start, count = np.unique(rr, return_index=True, return_counts=True)
+    held = count >= MIN_ROW_PX
+    rows, start, count = rows[held], start[held], count[held]
     if rows.size < 2 or (rows[-1] - rows[0]) * pixel_mm[0] < MIN_AXIS_SPAN_MM:
         return 0.0
-    middles = np.array([np.median(np.flatnonzero(trunk[row])) for row in rows])
+    middles = (cc[start + (count - 1) // 2] + cc[start + count // 2]) / 2.0  # each row's median column
     centred = rows - rows.mean()
     slope = float(np.dot(centred, middles - middles.mean()) / np.dot(centred, centred))
     tilt = math.degrees(math.atan(slope * pixel_mm[1] / pixel_mm[0]))

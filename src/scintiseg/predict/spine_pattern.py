@@ -68,9 +68,10 @@ _COLUMN_IDS = np.array([*_SEGMENT_IDS, REGION_IDS["sacrum"]])
 
 
 def neighbour_ratio(smooth: np.ndarray, call: np.ndarray, region_labels: np.ndarray, segment: int,
-                    pixel_mm: tuple[float, float]) -> float:
+                    pixel_mm: tuple[float, float], slope: float | None = None) -> float:
     """The call's peak (``smooth`` counts) over the median of the same spot's maxima one and two levels of
-    ``segment`` (a region id) above and below; NaN when fewer than :data:`MIN_NEIGHBOURS` windows hold spine."""
+    ``segment`` (a region id) above and below; NaN when fewer than :data:`MIN_NEIGHBOURS` windows hold spine.
+    ``slope``: the view's :func:`~.skeleton_axis.axis_slope` when the caller has it (None: read here)."""
     rows = np.nonzero((region_labels == segment).any(axis=1))[0]
     level = (rows.max() - rows.min() + 1) / _SEGMENT_IDS[segment]
     rr, cc = np.nonzero(call)
@@ -79,7 +80,7 @@ def neighbour_ratio(smooth: np.ndarray, call: np.ndarray, region_labels: np.ndar
     half_rows = max(int(round(level * WINDOW_LEVEL_SHARE)), 1)
     half_cols = max(int(round(WINDOW_HALF_WIDTH_MM / pixel_mm[1])), 1)
     column = np.isin(region_labels, _COLUMN_IDS)
-    slope = axis_slope(region_labels, pixel_mm)
+    slope = axis_slope(region_labels, pixel_mm) if slope is None else slope
     neighbours: dict[int, list[float]] = {-1: [], 1: []}  # above, below
     for k in NEIGHBOUR_LEVELS:
         centre = int(round(row + k * level))
@@ -102,5 +103,11 @@ def pattern_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegions
                   pixel_mm: tuple[float, float], ratio: float = PATTERN_RATIO) -> np.ndarray:
     """The pixels of ``mask``'s components (8-connected) that are the spine's normal pattern (module docstring)."""
     labels = np.asarray(regions.labels)
-    return calls_left_out(counts, mask, regions, _SEGMENT_IDS,
-                          lambda smooth, call, segment: neighbour_ratio(smooth, call, labels, segment, pixel_mm), ratio)
+    slope: list[float] = []  # read once, when the first call is judged
+
+    def to_neighbours(smooth: np.ndarray, call: np.ndarray, segment: int) -> float:
+        if not slope:
+            slope.append(axis_slope(labels, pixel_mm))
+        return neighbour_ratio(smooth, call, labels, segment, pixel_mm, slope[0])
+
+    return calls_left_out(counts, mask, regions, _SEGMENT_IDS, to_neighbours, ratio)

@@ -99,16 +99,17 @@ def skeleton_midline(region_labels: np.ndarray, row: int, pixel_mm: tuple[float,
 
 
 def mirror_ratio(smooth: np.ndarray, call: np.ndarray, regions: SkeletonRegions, pixel_mm: tuple[float, float],
-                 excluded: np.ndarray | None = None, region: int | None = None) -> float:
+                 excluded: np.ndarray | None = None, region: int | None = None, slope: float | None = None) -> float:
     """The call's peak (``smooth`` counts) over the largest bone counts in the window about its mirror spot; NaN when
     the call is too near the midline or the window holds no bone outside ``excluded`` (nothing to compare with).
-    ``region``: the call's learned region, whose other-side twin gives the midline where no midline bone lies."""
+    ``region``: the call's learned region, whose other-side twin gives the midline where no midline bone lies;
+    ``slope``: the view's :func:`~.skeleton_axis.axis_slope` when the caller has it (None: read here)."""
     labels = np.asarray(regions.labels)
     rr, cc = np.nonzero(call)
     peak_at = int(np.argmax(smooth[rr, cc]))
     row, col = int(rr[peak_at]), int(cc[peak_at])
     midline = skeleton_midline(labels, row, pixel_mm, regions.midline, region)
-    slope = axis_slope(labels, pixel_mm)
+    slope = axis_slope(labels, pixel_mm) if slope is None else slope
     if distance_from_axis(col, midline, slope, pixel_mm) < MIN_OFFSET_MM:
         return float("nan")
     mirror_row, mirror_col = reflect(row, col, midline, slope, pixel_mm)
@@ -133,12 +134,14 @@ def symmetric_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegio
     """The pixels of ``mask``'s components (8-connected) that their mirror image matches (module docstring).
     ``bladder_spot`` gives the view's bladder spot when the caller finds it anyway (:func:`~.bladder.bladder_mask`,
     found once per view); None: found here, when the first call is judged."""
-    bladder: list[np.ndarray | None] = []  # found once, when the first call is judged
+    bladder: list[np.ndarray | None] = []  # found once, when the first call is judged, with the skeleton's axis
     find = bladder_spot or (lambda: bladder_mask(counts, regions, pixel_mm))
+    slope: list[float] = []
 
     def to_mirror(smooth: np.ndarray, call: np.ndarray, region: int) -> float:
         if not bladder:
             bladder.append(surroundings(find(), pixel_mm))
-        return mirror_ratio(smooth, call, regions, pixel_mm, bladder[0], region)
+            slope.append(axis_slope(np.asarray(regions.labels), pixel_mm))
+        return mirror_ratio(smooth, call, regions, pixel_mm, bladder[0], region, slope[0])
 
     return calls_left_out(counts, mask, regions, JUDGED_IDS, to_mirror, ratio)
