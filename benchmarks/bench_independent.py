@@ -36,6 +36,8 @@ the "without" rows of docs/robustness.md), and ``--spine-pattern-ratio R`` sets 
 reproduces sessions 29-32); ``--no-symmetry`` keeps the calls in a paired bone that it leaves out
 because their mirror image matches them (:mod:`scintiseg.predict.symmetry`; session 30); ``--no-bladder-rule`` keeps the
 calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladder.bladder_calls`; session 35).
+``--tilt D`` turns every patient D degrees, to one side and the other by turns (:func:`turned_case`; a patient lying at
+an angle, session 36).
 
     OMP_NUM_THREADS=2 python benchmarks/bench_independent.py --patients 40 --json-out X.json --figure X.png
 """
@@ -43,6 +45,7 @@ calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladde
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -80,6 +83,21 @@ def case_scan(case, patient_id: str) -> Scan:
     """The generator's case as the :class:`~scintiseg.scan.Scan` a reader would give the pipeline."""
     views = {view: np.asarray(image, dtype=np.float32) for view, image in case.views.items()}
     return Scan(views=views, pixel_spacing=tuple(float(s) for s in case.pixel_spacing), patient_id=patient_id)
+
+
+def turned_case(case, degrees: float):
+    """``case`` as a patient lying ``degrees`` off straight shows it (counter-clockwise on ANT as displayed; POST,
+    stored mirrored, the other way): every view and truth map turned about the image's centre by nearest neighbour,
+    so the counts stay Poisson counts and the maps their labels, the matrix kept (what leaves it is lost)."""
+    from scipy import ndimage
+
+    def turn(image: np.ndarray, view: str) -> np.ndarray:
+        angle = degrees if view == "ANT" else -degrees
+        return ndimage.rotate(np.asarray(image), angle, reshape=False, order=0, mode="constant", cval=0)
+
+    return dataclasses.replace(case, views={v: turn(x, v) for v, x in case.views.items()},
+                               lesions={v: turn(x, v) for v, x in case.lesions.items()},
+                               regions={v: turn(x, v) for v, x in case.regions.items()})
 
 
 def truth_regions(labels: np.ndarray, view: str) -> SkeletonRegions:
@@ -195,6 +213,8 @@ def run(args) -> dict:
         seed = args.seed + k
         for with_lesions in (True, False):
             case = generator.make_case(seed, lesions=with_lesions, rows=args.rows, cols=args.cols)
+            if args.tilt:
+                case = turned_case(case, args.tilt if k % 2 == 0 else -args.tilt)  # either side, by turns
             scan = case_scan(case, f"IP{seed}")
             started = time.perf_counter()
             prediction = predict_scan(scan, model, settings)
@@ -236,7 +256,7 @@ def run(args) -> dict:
     views = {group: len(counts) for group, counts in fp.items()}
     return {
         "generator": "benchmarks/independent_phantom.py", "seed": args.seed, "patients": args.patients,
-        "matrix": [args.rows, args.cols],
+        "matrix": [args.rows, args.cols], "tilt_deg": args.tilt,
         "model": args.model,
         "sensitivity": {
             "lesion_views": len(records), "found": int(sum(r["found"] for r in records)),
@@ -309,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
     parser.add_argument("--no-bladder-rule", action="store_true",
                         help="keep the calls that cover much of the bladder's hot spot (predict.bladder.bladder_calls)")
+    parser.add_argument("--tilt", type=float, default=0.0,
+                        help="turn every patient this many degrees, to one side and the other by turns (session 36)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json-out", default=None)
     parser.add_argument("--figure", default=None, help="PNG of the first --figure-cases patients")
@@ -320,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     result = run(args)
     s, f = result["sensitivity"], result["false_positives"]
-    print(f"independent phantom, {args.patients} patients (+ lesion-free twins), {args.rows} x {args.cols}: sensitivity {s['per_view']} of "
+    turned = f", turned {args.tilt:g} degrees either way" if args.tilt else ""
+    print(f"independent phantom, {args.patients} patients (+ lesion-free twins), {args.rows} x {args.cols}{turned}: sensitivity {s['per_view']} of "
           f"{s['lesion_views']} lesion-views ({s['per_lesion_either_view']} of lesions on either view); "
           f"{f['per_view_with_lesions']:.2f} false positives per view ({f['per_view_lesion_free']:.2f} lesion-free); "
           f"triage AUC {result['triage_auc']:.3f}")

@@ -81,3 +81,28 @@ def test_bsi_truths(bench):
     femur = 16 / 140 * bench.SPIERS_WEIGHTS["femur_left"]
     assert bench.planar_truth_bsi(case) == pytest.approx(spine + femur, rel=1e-4)  # fractions rounded to 5 places
     assert bench.volume_truth_bsi(case) == pytest.approx(0.1 * bench.SPIERS_WEIGHTS["thoracic_spine"])
+
+
+def test_a_turned_case_turns_both_views_as_one_patient_and_keeps_counts_and_labels(bench):
+    from dataclasses import dataclass
+
+    @dataclass
+    class Case:  # the generator's IndependentCase fields the turn touches
+        views: dict
+        lesions: dict
+        regions: dict
+
+    case = _case()
+    ant = case.views["ANT"]
+    stored = Case(views={"ANT": ant, "POST": ant[:, ::-1]}, lesions={"ANT": case.lesions["ANT"], "POST": case.lesions["ANT"][:, ::-1]},
+                  regions={"ANT": case.regions["ANT"], "POST": case.regions["ANT"][:, ::-1]})
+    turned = bench.turned_case(stored, 8.0)
+    for field in ("views", "lesions", "regions"):
+        front, back = getattr(turned, field)["ANT"], getattr(turned, field)["POST"]
+        assert front.shape == ant.shape and np.array_equal(back[:, ::-1], front)  # POST is ANT's mirror, turned too
+        assert not np.array_equal(front, getattr(stored, field)["ANT"])
+    assert set(np.unique(turned.views["ANT"])) <= set(np.unique(ant)) | {0.0}  # nearest neighbour: no new values
+    assert set(np.unique(turned.lesions["ANT"])) == {0, 1, 2}
+    # The spine (rows 5-55, a column) leans: its middle moves across by about tan(8 degrees) per row.
+    rows, cols = np.nonzero(turned.regions["ANT"] == REGION_IDS["thoracic_spine"])
+    assert abs(np.polyfit(rows, cols, 1)[0]) == pytest.approx(np.tan(np.radians(8.0)), abs=0.04)

@@ -15,7 +15,7 @@ Choices the rules leave open (all [E]):
 
 * the whole trunk, not the rows near the call: a tilt turns the whole body, while a scoliosis bends the column
   locally and leaves the pelvis and the shoulders level. NM1's lumbar spine stands 10 columns right of its thoracic
-  spine and sacrum; a line fitted over 300 mm about each row leaned up to 6.7 degrees there, the whole trunk's 1;
+  spine and sacrum; a line fitted over 300 mm about each row leaned up to 6.7 degrees there, the whole trunk's 0.8;
 * each row counts once (its median column), so the wide sacrum and the sternum lying over the spine on an anterior
   view weigh no more than a thin vertebra;
 * the skull and the cervical spine are left out: the head turns and tilts on the pillow apart from the trunk
