@@ -6,7 +6,7 @@ import pytest
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.phantom.anatomy import build_anatomy, sample_body
 from scintiseg.phantom.lesions import Disease, place_lesions
-from scintiseg.phantom.patient import patient_grid
+from scintiseg.phantom.patient import image_point, patient_grid
 from scintiseg.phantom.primitives import Grid
 from scintiseg.phantom.regions import REGION_IDS
 
@@ -154,8 +154,6 @@ def _spine_slope(regions: np.ndarray) -> float:
 
 
 def test_a_patient_lying_at_an_angle_turns_scan_and_truth_together():
-    from scintiseg.phantom.patient import image_point
-
     config = profile("metastatic")
     straight = generate_patient(11, config)
     assert "body_tilt_deg" not in straight.meta  # off by default

@@ -1,4 +1,4 @@
-"""The skeleton's long axis near a row, as a patient lies (scintiseg.predict.skeleton_axis)."""
+"""The skeleton's long axis, as a patient lies (scintiseg.predict.skeleton_axis)."""
 
 from __future__ import annotations
 

@@ -116,7 +116,5 @@ def test_a_beaded_column_of_a_patient_lying_at_an_angle_is_the_pattern(monkeypat
     assert dropped.sum() >= 0.7 * calls.sum()  # all but the last lumbar levels (their quieter side is the sacrum)
     straight, straight_calls, straight_regions = _running_column(lambda row: 0.0 * row)
     assert pattern_calls(straight, straight_calls, straight_regions, SPACING).sum() == pytest.approx(dropped.sum(), rel=0.15)
-    import scintiseg.predict.spine_pattern as spine_pattern
-
-    monkeypatch.setattr(spine_pattern, "axis_slope", lambda *args: 0.0)  # windows kept on the call's column
+    monkeypatch.setattr("scintiseg.predict.spine_pattern.axis_slope", lambda *args: 0.0)  # windows on the call's column
     assert pattern_calls(counts, calls, regions, SPACING).sum() < 0.3 * calls.sum()

@@ -119,8 +119,6 @@ def test_a_patient_lying_at_an_angle_is_mirrored_across_the_leaning_axis(monkeyp
     counts, calls, regions = _tilted_pelvis(8.0, {-40: 100.0})  # one side only: kept
     assert not symmetric_calls(counts, calls, regions, SPACING).any()
     # Mirrored about a column as before: the symmetric pair is called.
-    import scintiseg.predict.symmetry as symmetry
-
-    monkeypatch.setattr(symmetry, "axis_slope", lambda *args: 0.0)
+    monkeypatch.setattr("scintiseg.predict.symmetry.axis_slope", lambda *args: 0.0)
     counts, calls, regions = _tilted_pelvis(8.0, {-40: 100.0, 40: 100.0})
     assert not symmetric_calls(counts, calls, regions, SPACING).any()
