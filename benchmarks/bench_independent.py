@@ -35,7 +35,9 @@ calls on the spine that the pipeline leaves out as the normal segmental pattern 
 the "without" rows of docs/robustness.md), and ``--spine-pattern-ratio R`` sets its cut (1.2 since session 33; 1.1
 reproduces sessions 29-32); ``--no-symmetry`` keeps the calls in a paired bone that it leaves out
 because their mirror image matches them (:mod:`scintiseg.predict.symmetry`; session 30); ``--no-bladder-rule`` keeps the
-calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladder.bladder_calls`; session 35).
+calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladder.bladder_calls`; session 35);
+``--no-off-skeleton-rule`` keeps the calls lying off the skeleton, in the soft tissue (:mod:`scintiseg.predict.off_skeleton`;
+session 37).
 ``--tilt D`` turns every patient D degrees, to one side and the other by turns (:func:`turned_case`; a patient lying at
 an angle, session 36).
 
@@ -197,7 +199,8 @@ def run(args) -> dict:
     wholebody = _module("bench_wholebody")
     model = load_model(args.model)
     settings = PredictSettings(spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
-                               symmetry=not args.no_symmetry, bladder=not args.no_bladder_rule)
+                               symmetry=not args.no_symmetry, bladder=not args.no_bladder_rule,
+                               off_skeleton=not args.no_off_skeleton_rule)
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}
     records: list[dict] = []
@@ -329,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
     parser.add_argument("--no-bladder-rule", action="store_true",
                         help="keep the calls that cover much of the bladder's hot spot (predict.bladder.bladder_calls)")
+    parser.add_argument("--no-off-skeleton-rule", action="store_true",
+                        help="keep the calls lying off the skeleton, in the soft tissue (predict.off_skeleton)")
     parser.add_argument("--tilt", type=float, default=0.0,
                         help="turn every patient this many degrees, to one side and the other by turns (session 36)")
     parser.add_argument("--threads", type=int, default=2)

@@ -101,8 +101,9 @@ def blob_settings(*args, **kwargs):
     """:class:`~scintiseg.predict.pipeline.PredictSettings` for a probability map of blobs injected with no focus
     behind them in the counts. The pipeline's count-based reading rules would judge such a blob on plain bone
     as what a reader reads as normal (:mod:`scintiseg.predict.spine_pattern`: no hotter than the vertebrae above
-    and below; :mod:`scintiseg.predict.symmetry`: no hotter than the mirror spot) and leave it out; a test of
-    what comes after them (pairing, measurements, reports, DICOM) turns them off. The rules have their own tests."""
+    and below; :mod:`scintiseg.predict.symmetry`: no hotter than the mirror spot) and leave it out, and a blob
+    placed in the soft tissue lies off the skeleton (:mod:`scintiseg.predict.off_skeleton`); a test of what comes
+    after them (pairing, measurements, reports, DICOM) turns them off. The rules have their own tests."""
     from scintiseg.predict.pipeline import PredictSettings
 
-    return PredictSettings(*args, **{"spine_pattern": False, "symmetry": False, **kwargs})
+    return PredictSettings(*args, **{"spine_pattern": False, "symmetry": False, "off_skeleton": False, **kwargs})

@@ -1,4 +1,4 @@
-"""Fixtures of the prediction tests: the real NM1 scan, a tiny untrained checkpoint, a blob scan."""
+"""Fixtures of the prediction tests: the real NM1 scan and its regions, a tiny untrained checkpoint, a blob scan."""
 
 from __future__ import annotations
 
@@ -22,6 +22,17 @@ def nm1_scan(nm1_path):
     from scintiseg.io import read_scan
 
     return read_scan(nm1_path)
+
+
+@pytest.fixture(scope="module")
+def nm1_regions(nm1_scan):
+    """NM1's ANT regions by the shipped region network, as the pipeline reads them."""
+    from scintiseg.predict.pipeline import PredictSettings, analyse_counts
+
+    network = PredictSettings().region_network("onnx")
+    if network is None:
+        pytest.skip("no shipped region network")
+    return analyse_counts(nm1_scan, ["ANT"], network).regions["ANT"]
 
 
 def tiny_network(seed: int = 0, in_channels: int = 1):

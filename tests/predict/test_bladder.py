@@ -5,21 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
 from support import blob_settings
 from scintiseg.predict import bladder
 from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_calls, bladder_mask, surroundings
-from scintiseg.predict.pipeline import PredictSettings, analyse_counts, predict_from_probabilities
+from scintiseg.predict.pipeline import predict_from_probabilities
 from scintiseg.report.outputs import write_outputs
-
-
-@pytest.fixture(scope="module")
-def nm1_regions(nm1_scan):
-    network = PredictSettings().region_network("onnx")
-    if network is None:
-        pytest.skip("no shipped region network")
-    return analyse_counts(nm1_scan, ["ANT"], network).regions["ANT"]
 
 
 def test_nm1s_bladder_is_found_where_a_reader_sees_it(nm1_scan, nm1_regions):

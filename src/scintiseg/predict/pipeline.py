@@ -64,6 +64,7 @@ from scintiseg.predict.edges import EXTEND_MM, FADE_MM, extend_inputs, is_partia
 from scintiseg.predict.engines import ONNX_ENGINES
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
+from scintiseg.predict.off_skeleton import off_skeleton_calls
 from scintiseg.predict.orientation import HEAD_DOWN_FLAG, NO_UPRIGHT_HEAD_FLAG, turned_maps, turned_regions, turned_scan
 from scintiseg.predict.orientation import upright, views_without_upright_head
 from scintiseg.predict.pair_names import one_name_per_pair
@@ -134,6 +135,8 @@ class PredictSettings:
             matches (:mod:`.symmetry`); False keeps them (for measuring it).
         bladder: leave out the calls that cover much of the bladder's hot spot, the network outlining the urine
             (:func:`.bladder.bladder_calls`); False keeps them (for measuring it).
+        off_skeleton: leave out the calls lying mostly more than 10 mm from every bone of the region map, hot spots
+            of the soft tissue (:mod:`.off_skeleton`); False keeps them (for measuring it).
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -147,6 +150,7 @@ class PredictSettings:
     spine_pattern_ratio: float = PATTERN_RATIO
     symmetry: bool = True
     bladder: bool = True
+    off_skeleton: bool = True
 
     def __post_init__(self) -> None:
         if self.window is not None:
@@ -359,12 +363,17 @@ def predict_view(
     def bladder(counts, mask, regions, pixel_mm):  # a rule's signature; the spot found once for the view
         return bladder_calls(mask, bladder_spot()) if mask.any() else np.zeros_like(mask)
 
-    # The calls each reading rule leaves out: the spine's pattern, the symmetric ones, the bladder's activity.
+    def off_skeleton(counts, mask, regions, pixel_mm):  # a rule's signature
+        return off_skeleton_calls(mask, regions, pixel_mm)
+
+    # The calls each reading rule leaves out: the spine's pattern, the symmetric ones, the bladder's activity, the
+    # soft tissue's hot spots.
     dropped_by = {}
     for name, applies, rule in (("spine_pattern", settings.spine_pattern,
                                  partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio)),
                                 ("symmetric", settings.symmetry, partial(symmetric_calls_mask, bladder_spot=bladder_spot)),
-                                ("bladder", settings.bladder, bladder)):
+                                ("bladder", settings.bladder, bladder),
+                                ("off_skeleton", settings.off_skeleton, off_skeleton)):
         dropped_by[name] = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
         mask = mask & ~dropped_by[name]
     contours, labels = outline_lesions(mask)
@@ -456,6 +465,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
             flags.append(f"symmetric_{name}")
         if result.bladder_calls:
             flags.append(f"bladder_activity_{name}")
+        if result.off_skeleton_calls:
+            flags.append(f"off_skeleton_{name}")
         inner = ndi.binary_erosion(result.coverage, border_value=1)
         edge = result.coverage & ~inner
         if (result.labels[edge] > 0).any() and not result.coverage.all():

@@ -74,6 +74,11 @@ class ViewPrediction:
         return sum(call.rule == "bladder" for call in self.left_out)
 
     @property
+    def off_skeleton_calls(self) -> int:
+        """The network's calls left out because they lie off the skeleton, in the soft tissue (:mod:`.off_skeleton`)."""
+        return sum(call.rule == "off_skeleton" for call in self.left_out)
+
+    @property
     def mask(self) -> np.ndarray:
         return self.labels > 0
 

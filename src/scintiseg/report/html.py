@@ -189,6 +189,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "bladder_activity": "a call covering much of the bladder's hot spot was left out as the urine, not a lesion "
                         "(listed after the lesions, x1, ...): a lesion under the bladder is hidden by it; check a "
                         "post-void image",
+    "off_skeleton": "a call lying off the skeleton, in the soft tissue (mostly more than 10 mm from every bone the "
+                    "region map names), was left out as not a bone lesion (listed after the lesions, x1, ...): urine "
+                    "on the skin, an injection or a lymph node; check it on the images",
     "superscan_pattern": "the axial skeleton is far brighter than the lower legs (report.json, views.V.axial_to_distal; "
                          f"POST at least {AXIAL_TO_DISTAL_CUT['POST']:g} times, or ANT {AXIAL_TO_DISTAL_CUT['ANT']:g} "
                          "without POST): the pattern of a metastatic superscan, so the Soloway grade is 4 and the BSI "

@@ -16,7 +16,7 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                  "bsi_covered_mass_percent", "bsi_scope", "triage_score", "pair_count", "pairing_shift_px",
                  "qc_flags"},
      "views": {VIEW: {"lesion_count", "max_probability", "spine_pattern_calls", "symmetric_calls", "bladder_calls",
-                      "reference_counts", "axial_to_distal", "bsi": {...},
+                      "off_skeleton_calls", "reference_counts", "axial_to_distal", "bsi": {...},
                       "window_pixels", "region_estimate": {...}, "files": {...}}},
      "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
                   counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
@@ -48,7 +48,8 @@ back from, :mod:`scintiseg.io.display_curve`; session 34 ``views.V.axial_to_dist
 never given before; session 35 ``left_out_calls``, the calls the reading rules left out, each measured as a lesion
 with the ``rule`` that left it out and its outline, :class:`scintiseg.predict.rule_calls.LeftOutCall`; their ids
 number them apart from the lesions', and ``views.V.bladder_calls``, the calls left out because they cover much of the
-bladder's hot spot, :func:`scintiseg.predict.bladder.bladder_calls`) keep the version, and a reader ignores keys it
+bladder's hot spot, :func:`scintiseg.predict.bladder.bladder_calls`; session 37 ``views.V.off_skeleton_calls``, the
+calls left out because they lie off the skeleton, :mod:`scintiseg.predict.off_skeleton`) keep the version, and a reader ignores keys it
 does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
@@ -163,6 +164,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
             "spine_pattern_calls": result.spine_pattern_calls,
             "symmetric_calls": result.symmetric_calls,
             "bladder_calls": result.bladder_calls,
+            "off_skeleton_calls": result.off_skeleton_calls,
             "reference_counts": result.reference_counts,
             "axial_to_distal": round(result.axial_to_distal, 3) if math.isfinite(result.axial_to_distal) else None,
             "bsi": result.bsi,
