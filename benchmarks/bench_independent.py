@@ -37,6 +37,7 @@ reproduces sessions 29-32); ``--no-symmetry`` keeps the calls in a paired bone t
 because their mirror image matches them (:mod:`scintiseg.predict.symmetry`; session 30); ``--no-bladder-rule`` keeps the
 calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladder.bladder_calls`; session 35);
 ``--no-off-skeleton-rule`` keeps the calls lying off the skeleton, in the soft tissue (:mod:`scintiseg.predict.off_skeleton`;
+session 37), ``--no-distal-arm-rule`` those at an elbow, forearm or hand on an arm's bone (:mod:`scintiseg.predict.distal_arm`;
 session 37).
 ``--tilt D`` turns every patient D degrees, to one side and the other by turns (:func:`turned_case`; a patient lying at
 an angle, session 36).
@@ -200,6 +201,7 @@ def run(args) -> dict:
     model = load_model(args.model)
     settings = PredictSettings(spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
                                symmetry=not args.no_symmetry, bladder=not args.no_bladder_rule,
+                               distal_arm=not args.no_distal_arm_rule,
                                off_skeleton=not args.no_off_skeleton_rule)
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}
@@ -332,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
     parser.add_argument("--no-bladder-rule", action="store_true",
                         help="keep the calls that cover much of the bladder's hot spot (predict.bladder.bladder_calls)")
+    parser.add_argument("--no-distal-arm-rule", action="store_true",
+                        help="keep (marked) the calls at an elbow, forearm or hand (predict.distal_arm)")
     parser.add_argument("--no-off-skeleton-rule", action="store_true",
                         help="keep the calls lying off the skeleton, in the soft tissue (predict.off_skeleton)")
     parser.add_argument("--tilt", type=float, default=0.0,

@@ -79,7 +79,8 @@ segmental pattern (:mod:`scintiseg.predict.spine_pattern`), as the pipeline did 
 (:mod:`scintiseg.predict.symmetry`), as the pipeline did before session 30. ``--no-bladder-rule`` (either mode) keeps
 the calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladder.bladder_calls`), as the pipeline
 did before session 35. ``--no-off-skeleton-rule`` (either mode) keeps the calls lying off the skeleton, in the soft
-tissue (:mod:`scintiseg.predict.off_skeleton`), as the pipeline did before session 37.
+tissue (:mod:`scintiseg.predict.off_skeleton`), and ``--no-distal-arm-rule`` the calls at an elbow, forearm or hand on
+an arm's bone, marked (:mod:`scintiseg.predict.distal_arm`), as the pipeline did before session 37.
 
 ``--disc-fraction LOW HIGH`` (phantom mode) draws each patient's disc gaps (``AnatomyConfig.disc_fraction``) from
 ``[LOW, HIGH]``, the same patients otherwise: whether a column of vertebral bodies standing apart is called
@@ -658,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
     parser.add_argument("--no-bladder-rule", action="store_true",
                         help="keep the calls that cover much of the bladder's hot spot (predict.bladder.bladder_calls)")
+    parser.add_argument("--no-distal-arm-rule", action="store_true",
+                        help="keep (marked) the calls at an elbow, forearm or hand (predict.distal_arm)")
     parser.add_argument("--no-off-skeleton-rule", action="store_true",
                         help="keep the calls lying off the skeleton, in the soft tissue (predict.off_skeleton)")
     parser.add_argument("--disc-fraction", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
@@ -685,6 +688,7 @@ def run(args: argparse.Namespace) -> int:
     settings = PredictSettings(regions=args.regions, region_model=args.region_model,
                                spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
                                symmetry=not args.no_symmetry, bladder=not args.no_bladder_rule,
+                               distal_arm=not args.no_distal_arm_rule,
                                off_skeleton=not args.no_off_skeleton_rule)
     if args.threshold is not None:
         settings = replace(settings, threshold=args.threshold)

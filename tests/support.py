@@ -102,8 +102,10 @@ def blob_settings(*args, **kwargs):
     behind them in the counts. The pipeline's count-based reading rules would judge such a blob on plain bone
     as what a reader reads as normal (:mod:`scintiseg.predict.spine_pattern`: no hotter than the vertebrae above
     and below; :mod:`scintiseg.predict.symmetry`: no hotter than the mirror spot) and leave it out, and a blob
-    placed in the soft tissue lies off the skeleton (:mod:`scintiseg.predict.off_skeleton`); a test of what comes
-    after them (pairing, measurements, reports, DICOM) turns them off. The rules have their own tests."""
+    placed in the soft tissue lies off the skeleton (:mod:`scintiseg.predict.off_skeleton`), one near a hand at the
+    injection arm (:mod:`scintiseg.predict.distal_arm`); a test of what comes after them (pairing, measurements,
+    reports, DICOM) turns them off. The rules have their own tests."""
     from scintiseg.predict.pipeline import PredictSettings
 
-    return PredictSettings(*args, **{"spine_pattern": False, "symmetry": False, "off_skeleton": False, **kwargs})
+    return PredictSettings(*args, **{"spine_pattern": False, "symmetry": False, "off_skeleton": False,
+                                     "distal_arm": False, **kwargs})

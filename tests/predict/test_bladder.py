@@ -57,23 +57,6 @@ def test_a_lesion_beside_the_bladder_is_marked_and_flagged_one_far_from_it_is_no
     assert "lesion_beside_bladder_ANT" not in far.qc_flags
 
 
-def test_a_lesion_at_a_hand_is_marked_one_on_the_humeral_head_is_not(nm1_scan, make_blobs, tmp_path):
-    """NM1's left hand (its wrist focus, image right) and its left humeral head: only the first is marked
-    ``forearm_or_hand`` (an injection site or a joint more often than a metastasis); a stray 'hand' label of a few
-    pixels beside the pelvis marks nothing (the lumbar focus stays unmarked)."""
-    from scintiseg.predict.distal_arm import BESIDE_DISTAL_ARM
-
-    probability = make_blobs(nm1_scan.shape, [(476, 233, 4), (257, 222, 4), (363, 150, 5)])
-    prediction = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=blob_settings(0.5, 4))
-    by_row = {round(lesion.centroid_row): lesion for lesion in prediction.lesions}
-    assert by_row[476].beside == BESIDE_DISTAL_ARM
-    assert by_row[257].beside is None and by_row[363].beside is None
-    assert "lesion_at_forearm_or_hand_ANT" in prediction.qc_flags
-    write_outputs(prediction, tmp_path, dicom=False)
-    assert "lesion_at_forearm_or_hand_ANT" in (tmp_path / "report.html").read_text()
-
-
-
 def test_a_hot_spot_over_the_lumbar_spine_is_not_the_bladder(monkeypatch):
     """A faint bladder below a hot L5 (a superscan's, or a lesion's): the lumbar spot, with more counts above bone,
     was taken for the bladder (phantom superscan 910008 POST); a piece mostly over the map's lumbar spine is refused,

@@ -59,7 +59,7 @@ from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_calls, bladder_mas
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
 from scintiseg.predict.crop_level import level_inputs
-from scintiseg.predict.distal_arm import BESIDE_DISTAL_ARM, distal_arm_surroundings
+from scintiseg.predict.distal_arm import BESIDE_DISTAL_ARM, distal_arm_calls, distal_arm_surroundings
 from scintiseg.predict.edges import EXTEND_MM, FADE_MM, extend_inputs, is_partial_field
 from scintiseg.predict.engines import ONNX_ENGINES
 from scintiseg.predict.loader import LoadedModel
@@ -135,6 +135,8 @@ class PredictSettings:
             matches (:mod:`.symmetry`); False keeps them (for measuring it).
         bladder: leave out the calls that cover much of the bladder's hot spot, the network outlining the urine
             (:func:`.bladder.bladder_calls`); False keeps them (for measuring it).
+        distal_arm: leave out the calls at an elbow, forearm or hand, more often the injection site or a joint than
+            a metastasis (:mod:`.distal_arm`); False keeps them, marked (for measuring it).
         off_skeleton: leave out the calls lying mostly more than 10 mm from every bone of the region map, hot spots
             of the soft tissue (:mod:`.off_skeleton`); False keeps them (for measuring it).
     """
@@ -150,6 +152,7 @@ class PredictSettings:
     spine_pattern_ratio: float = PATTERN_RATIO
     symmetry: bool = True
     bladder: bool = True
+    distal_arm: bool = True
     off_skeleton: bool = True
 
     def __post_init__(self) -> None:
@@ -363,16 +366,27 @@ def predict_view(
     def bladder(counts, mask, regions, pixel_mm):  # a rule's signature; the spot found once for the view
         return bladder_calls(mask, bladder_spot()) if mask.any() else np.zeros_like(mask)
 
+    arm: list[np.ndarray | None] = []  # the pixels near the forearms and hands, found once when first needed
+
+    def near_distal_arm() -> np.ndarray | None:
+        if not arm:
+            arm.append(distal_arm_surroundings(regions, scan.pixel_spacing))
+        return arm[0]
+
+    def distal_arm(counts, mask, regions, pixel_mm):  # a rule's signature; the forearms' surroundings found once
+        return distal_arm_calls(mask, near_distal_arm(), regions.labels) if mask.any() else np.zeros_like(mask)
+
     def off_skeleton(counts, mask, regions, pixel_mm):  # a rule's signature
         return off_skeleton_calls(mask, regions, pixel_mm)
 
     # The calls each reading rule leaves out: the spine's pattern, the symmetric ones, the bladder's activity, the
-    # soft tissue's hot spots.
+    # injection arm's, the soft tissue's hot spots.
     dropped_by = {}
     for name, applies, rule in (("spine_pattern", settings.spine_pattern,
                                  partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio)),
                                 ("symmetric", settings.symmetry, partial(symmetric_calls_mask, bladder_spot=bladder_spot)),
                                 ("bladder", settings.bladder, bladder),
+                                ("distal_arm", settings.distal_arm, distal_arm),
                                 ("off_skeleton", settings.off_skeleton, off_skeleton)):
         dropped_by[name] = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
         mask = mask & ~dropped_by[name]
@@ -384,7 +398,7 @@ def predict_view(
                            first_left_out_id)
     if lesions:  # a lesion at the bladder's edge (.bladder), or at an elbow, forearm or hand (.distal_arm): marked
         marks = ((BESIDE_BLADDER, surroundings(bladder_spot(), scan.pixel_spacing)),
-                 (BESIDE_DISTAL_ARM, distal_arm_surroundings(regions, scan.pixel_spacing)))
+                 (BESIDE_DISTAL_ARM, near_distal_arm()))
         for mark, near in marks:
             if near is not None:
                 lesions = [replace(lesion, beside=mark) if lesion.beside is None and near[labels == index].any()
@@ -465,6 +479,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
             flags.append(f"symmetric_{name}")
         if result.bladder_calls:
             flags.append(f"bladder_activity_{name}")
+        if result.distal_arm_calls:
+            flags.append(f"distal_arm_{name}")
         if result.off_skeleton_calls:
             flags.append(f"off_skeleton_{name}")
         inner = ndi.binary_erosion(result.coverage, border_value=1)

@@ -74,6 +74,12 @@ class ViewPrediction:
         return sum(call.rule == "bladder" for call in self.left_out)
 
     @property
+    def distal_arm_calls(self) -> int:
+        """The network's calls left out because they lie at an elbow, forearm or hand (the injection site or a joint
+        more often than a metastasis, :mod:`.distal_arm`)."""
+        return sum(call.rule == "distal_arm" for call in self.left_out)
+
+    @property
     def off_skeleton_calls(self) -> int:
         """The network's calls left out because they lie off the skeleton, in the soft tissue (:mod:`.off_skeleton`)."""
         return sum(call.rule == "off_skeleton" for call in self.left_out)

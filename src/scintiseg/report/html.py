@@ -189,6 +189,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "bladder_activity": "a call covering much of the bladder's hot spot was left out as the urine, not a lesion "
                         "(listed after the lesions, x1, ...): a lesion under the bladder is hidden by it; check a "
                         "post-void image",
+    "distal_arm": "a call at an elbow, forearm or hand was left out as the injection site or a joint, which it is "
+                  "far more often than a metastasis (listed after the lesions, x1, ...): check the injection arm; "
+                  "restore it if it is an acral metastasis",
     "off_skeleton": "a call lying off the skeleton, in the soft tissue (mostly more than 10 mm from every bone the "
                     "region map names), was left out as not a bone lesion (listed after the lesions, x1, ...): urine "
                     "on the skin, an injection or a lymph node; check it on the images",

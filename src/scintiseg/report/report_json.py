@@ -16,7 +16,7 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                  "bsi_covered_mass_percent", "bsi_scope", "triage_score", "pair_count", "pairing_shift_px",
                  "qc_flags"},
      "views": {VIEW: {"lesion_count", "max_probability", "spine_pattern_calls", "symmetric_calls", "bladder_calls",
-                      "off_skeleton_calls", "reference_counts", "axial_to_distal", "bsi": {...},
+                      "distal_arm_calls", "off_skeleton_calls", "reference_counts", "axial_to_distal", "bsi": {...},
                       "window_pixels", "region_estimate": {...}, "files": {...}}},
      "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
                   counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
@@ -49,7 +49,9 @@ never given before; session 35 ``left_out_calls``, the calls the reading rules l
 with the ``rule`` that left it out and its outline, :class:`scintiseg.predict.rule_calls.LeftOutCall`; their ids
 number them apart from the lesions', and ``views.V.bladder_calls``, the calls left out because they cover much of the
 bladder's hot spot, :func:`scintiseg.predict.bladder.bladder_calls`; session 37 ``views.V.off_skeleton_calls``, the
-calls left out because they lie off the skeleton, :mod:`scintiseg.predict.off_skeleton`) keep the version, and a reader ignores keys it
+calls left out because they lie off the skeleton, :mod:`scintiseg.predict.off_skeleton`, and ``views.V.distal_arm_calls``,
+those at an elbow, forearm or hand, :mod:`scintiseg.predict.distal_arm`, which until then were lesions marked
+``beside: "forearm_or_hand"``) keep the version, and a reader ignores keys it
 does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
@@ -99,8 +101,9 @@ DEFINITIONS = {
     "beside": (
         "'bladder' for a lesion within 10 mm of the bladder's activity (the pelvis's midline hot spot above 2.5 x "
         "normal bone): urine can mimic a lesion or hide one there; 'forearm_or_hand' for one within 20 mm of a "
-        "forearm or hand of the region map: more often the injection site or a joint than a metastasis; null "
-        "otherwise. A mark for the reader: the lesion counts as every other."
+        "forearm or hand of the region map: more often the injection site or a joint than a metastasis (only when "
+        "that reading rule is off: since session 37 such a call is left out, left_out_calls' rule 'distal_arm'); "
+        "null otherwise. A mark for the reader: the lesion counts as every other."
     ),
     "laterality": "the patient's side (ANT view: patient right on the image left; POST as acquired: the reverse).",
     "bsi_percent": (
@@ -164,6 +167,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
             "spine_pattern_calls": result.spine_pattern_calls,
             "symmetric_calls": result.symmetric_calls,
             "bladder_calls": result.bladder_calls,
+            "distal_arm_calls": result.distal_arm_calls,
             "off_skeleton_calls": result.off_skeleton_calls,
             "reference_counts": result.reference_counts,
             "axial_to_distal": round(result.axial_to_distal, 3) if math.isfinite(result.axial_to_distal) else None,
