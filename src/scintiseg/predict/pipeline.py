@@ -23,8 +23,10 @@ first brought to the level its whole view would have given it (:mod:`.crop_level
 found in a crop: before, every crop was refused ("the body is only 362 mm long ... a whole-body scan is needed").
 A whole-body scan stored head-down (the region map shows no upright head, and shows one with the rows reversed) is
 read turned and its maps turned back, so that every output stays on the image as stored (:mod:`.orientation`, flag
-``head_down``); a lesion beside the bladder's activity (:mod:`.bladder`) or at an elbow, forearm or hand
-(:mod:`.distal_arm`) is marked. Each whole-body view's axial bones are compared with its lower legs, and a scan
+``head_down``). Reading rules leave out, for review, the calls a reader reads as normal (:mod:`.rule_calls`): the
+spine's segmental pattern (:mod:`.spine_pattern`), a symmetric pattern (:mod:`.symmetry`), the bladder's activity
+(:mod:`.bladder`), the injection arm's (:mod:`.distal_arm`) and the soft tissue's hot spots (:mod:`.off_skeleton`);
+a lesion beside the bladder's activity, or at an elbow, forearm or hand on another bone, is marked. Each whole-body view's axial bones are compared with its lower legs, and a scan
 whose axial skeleton is far brighter shows the superscan pattern (:mod:`.superscan`: flag ``superscan_pattern``,
 Soloway grade 4).
 
