@@ -30,8 +30,8 @@ RULE_TEXT: dict[str, str] = {
     "spine_pattern": "the spine's segmental pattern (not clearly hotter than the vertebrae above and below)",
     "symmetric": "a symmetric pattern (matched by the same uptake at the mirror spot of the other side)",
     "bladder": "the bladder's activity (covering much of the bladder's hot spot: urine, not a lesion beside it)",
-    "distal_arm": "at an elbow, forearm or hand (within 20 mm of them: more often the injection site or a degenerative "
-                  "joint than a metastasis)",
+    "distal_arm": "at an elbow, forearm or hand (on an arm's bone or none, within 20 mm of a forearm or hand: more "
+                  "often the injection site or a degenerative joint than a metastasis)",
     "off_skeleton": "off the skeleton (mostly more than 10 mm from every bone: a hot spot of the soft tissue, such as "
                     "urine on the skin, an injection or a lymph node, not a bone lesion)",
 }

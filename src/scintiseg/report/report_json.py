@@ -101,8 +101,9 @@ DEFINITIONS = {
     "beside": (
         "'bladder' for a lesion within 10 mm of the bladder's activity (the pelvis's midline hot spot above 2.5 x "
         "normal bone): urine can mimic a lesion or hide one there; 'forearm_or_hand' for one within 20 mm of a "
-        "forearm or hand of the region map: more often the injection site or a joint than a metastasis (only when "
-        "that reading rule is off: since session 37 such a call is left out, left_out_calls' rule 'distal_arm'); "
+        "forearm or hand of the region map: more often the injection site or a joint than a metastasis (since session "
+        "37 such a call on an arm's bone or on none is left out, left_out_calls' rule 'distal_arm', so the mark "
+        "falls on calls named another bone, a pelvis beside a hand, or on every such call with that rule off); "
         "null otherwise. A mark for the reader: the lesion counts as every other."
     ),
     "laterality": "the patient's side (ANT view: patient right on the image left; POST as acquired: the reverse).",
