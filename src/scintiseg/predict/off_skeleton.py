@@ -1,7 +1,7 @@
 """Calls off the skeleton: a hot spot in the soft tissue is not a bone lesion.
 
-Why. A bone-scan lesion lies on bone, and clinical tools count only the hotspots inside their skeleton segmentation
-(EXINI's aBSI, BONENAVI: ``../shared/reference/landscape.md``). The soft tissue has its own hot spots: urine on the
+Why. A bone-scan lesion lies on bone, and clinical tools segment the skeleton and score the hotspots on it, its
+Bone Scan Index a share of skeletal mass (EXINI's aBSI, BONENAVI: ``../shared/reference/landscape.md``). The soft tissue has its own hot spots: urine on the
 skin of the pelvis and thighs ("a common artifact", physics.md), a paravenous injection, an axillary node. The
 shipped lesion network calls some of them: on the independently built phantom (``benchmarks/independent_phantom.py``,
 session 29) 6 of the 49 false positives on seeds 0-39 and their lesion-free twins lay wholly in the soft tissue,
