@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 
 from support import blob_settings
 from scintiseg.predict.distal_arm import BESIDE_DISTAL_ARM, distal_arm_calls
 from scintiseg.predict.pipeline import predict_from_probabilities
-from scintiseg.predict.regions import REGION_IDS
+from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 from scintiseg.report.outputs import write_outputs
 
 #: NM1's left wrist focus (image right), its left humeral head and its lumbar focus (rows, cols, radius).
@@ -22,15 +23,17 @@ def test_a_call_touching_the_surroundings_is_left_out_whole_when_named_an_arms_b
     labels = np.zeros((60, 60), np.int16)
     labels[:, 30:] = REGION_IDS["humerus_left"]
     labels[40:, :20] = REGION_IDS["pelvis"]
+    regions = SkeletonRegions("ANT", labels, labels > 0, np.ones(labels.shape, bool), 0, 59, 30.0)
+    unnamed_bones = replace(regions, labels=np.zeros_like(labels))
     reaching = ((rows - 20) ** 2 + (cols - 36) ** 2 <= 25)  # on the humerus, reaching into the surroundings
     apart = ((rows - 20) ** 2 + (cols - 10) ** 2 <= 25)  # soft tissue, away from them
-    dropped = distal_arm_calls(reaching | apart, near, labels)
+    dropped = distal_arm_calls(reaching | apart, near, regions)
     assert (dropped == reaching).all()  # the whole call, not only its pixels near the forearm
-    assert (distal_arm_calls(reaching, near, np.zeros_like(labels)) == reaching).all()  # named no bone: left out
+    assert (distal_arm_calls(reaching, near, unnamed_bones) == reaching).all()  # named no bone: left out
     pelvic = ((rows - 50) ** 2 + (cols - 17) ** 2 <= 16) | ((rows == 50) & (cols >= 17) & (cols <= 41))
-    assert not distal_arm_calls(pelvic, near, labels).any()  # mostly on the pelvis: a lesion beside a hand stays
-    assert not distal_arm_calls(reaching | apart, None, labels).any()  # no forearm or hand named: nothing left out
-    assert not distal_arm_calls(np.zeros_like(near), near, labels).any()
+    assert not distal_arm_calls(pelvic, near, regions).any()  # mostly on the pelvis: a lesion beside a hand stays
+    assert not distal_arm_calls(reaching | apart, None, regions).any()  # no forearm or hand named: nothing left out
+    assert not distal_arm_calls(np.zeros_like(near), near, regions).any()
 
 
 def test_a_call_at_a_hand_is_left_out_for_review_one_on_the_humeral_head_is_not(nm1_scan, make_blobs, tmp_path):

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from scintiseg.predict.nearby import within_mm
-from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
+from scintiseg.predict.regions import REGION_IDS, REGION_NAMES, SkeletonRegions
 
 #: The learned map's regions beyond the elbow.
 DISTAL_ARM_REGIONS: tuple[str, ...] = ("forearm_left", "forearm_right", "hand_left", "hand_right")
@@ -47,7 +47,7 @@ BESIDE_DISTAL_ARM = "forearm_or_hand"
 ARM_REGIONS: tuple[str, ...] = ("humerus_left", "humerus_right", *DISTAL_ARM_REGIONS)
 
 _DISTAL = np.array([REGION_IDS[name] for name in DISTAL_ARM_REGIONS])
-_ARM = {REGION_IDS[name] for name in ARM_REGIONS}
+_LEFT_OUT_ON = {*ARM_REGIONS, REGION_NAMES[0]}  # an arm's bone, or none named
 
 
 def distal_arm_surroundings(regions: SkeletonRegions, pixel_mm: tuple[float, float]) -> np.ndarray | None:
@@ -64,19 +64,17 @@ def distal_arm_surroundings(regions: SkeletonRegions, pixel_mm: tuple[float, flo
     return within_mm(distal, pixel_mm, NEAR_MM)
 
 
-def distal_arm_calls(mask: np.ndarray, near: np.ndarray | None, region_labels: np.ndarray) -> np.ndarray:
+def distal_arm_calls(mask: np.ndarray, near: np.ndarray | None, regions: SkeletonRegions) -> np.ndarray:
     """The pixels of ``mask``'s components (8-connected) with a pixel in ``near`` (:func:`distal_arm_surroundings`;
-    None: no forearm or hand named, nothing left out) whose majority named region (``region_labels``; none named:
-    the soft tissue) is an arm's (:data:`ARM_REGIONS`): a pelvic or femoral lesion beside a hand is judged by the
-    other rules (module docstring)."""
+    None: no forearm or hand named, nothing left out) whose region (:meth:`~.regions.SkeletonRegions.region_of`, the
+    majority named bone; ``other``: none named, the soft tissue) is an arm's (:data:`ARM_REGIONS`): a pelvic or
+    femoral lesion beside a hand is judged by the other rules (module docstring)."""
     out = np.zeros(mask.shape, dtype=bool)
     if near is None or not mask.any():
         return out
     components, _ = ndi.label(mask, structure=np.ones((3, 3)))
     for index in np.unique(components[near & mask]):
         call = components == index
-        named = region_labels[call]
-        named = named[named > 0]
-        if named.size == 0 or int(np.bincount(named.astype(np.int64)).argmax()) in _ARM:
+        if regions.region_of(call) in _LEFT_OUT_ON:
             out |= call
     return out

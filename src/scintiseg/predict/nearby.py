@@ -14,17 +14,25 @@ import numpy as np
 from scipy import ndimage as ndi
 
 
+def grown_box(mask: np.ndarray, pixel_mm: tuple[float, float], distance_mm: float) -> tuple[slice, slice] | None:
+    """The bounding box of ``mask``'s pixels grown by ``distance_mm`` (and a pixel) on every side, clipped to the image:
+    every pixel within that distance of the mask lies in it. None for an empty mask."""
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return None
+    grow = [math.ceil(distance_mm / float(size)) + 1 for size in pixel_mm]
+    return (slice(max(rows.min() - grow[0], 0), min(rows.max() + grow[0] + 1, mask.shape[0])),
+            slice(max(cols.min() - grow[1], 0), min(cols.max() + grow[1] + 1, mask.shape[1])))
+
+
 def within_mm(mask: np.ndarray, pixel_mm: tuple[float, float], distance_mm: float) -> np.ndarray:
     """Boolean map of the pixels at most ``distance_mm`` from a pixel of ``mask`` (the mask included), distances
     measured between pixel centres with the pixel sizes ``pixel_mm`` (rows, columns); all False for an empty mask."""
     mask = np.asarray(mask, dtype=bool)
     out = np.zeros(mask.shape, dtype=bool)
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
+    box = grown_box(mask, pixel_mm, distance_mm)
+    if box is None:
         return out
     sampling = (float(pixel_mm[0]), float(pixel_mm[1]))
-    grow = [math.ceil(distance_mm / size) + 1 for size in sampling]
-    box = (slice(max(rows.min() - grow[0], 0), min(rows.max() + grow[0] + 1, mask.shape[0])),
-           slice(max(cols.min() - grow[1], 0), min(cols.max() + grow[1] + 1, mask.shape[1])))
     out[box] = ndi.distance_transform_edt(~mask[box], sampling=sampling) <= distance_mm
     return out

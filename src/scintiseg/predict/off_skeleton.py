@@ -35,6 +35,7 @@ import math
 import numpy as np
 from scipy import ndimage as ndi
 
+from scintiseg.predict.nearby import grown_box
 from scintiseg.predict.regions import SkeletonRegions
 
 #: A call whose median pixel lies farther than this (mm) from every bone of the region map is off the skeleton.
@@ -44,18 +45,15 @@ OFF_SKELETON_MM: float = 10.0
 def median_distance_to_bone(call: np.ndarray, bone: np.ndarray, pixel_mm: tuple[float, float], margin_mm: float) -> float:
     """The median distance (mm) of ``call``'s pixels from the nearest pixel of ``bone``, exact up to ``margin_mm``
     (inf when no bone lies within ``margin_mm`` of the call; beyond the margin the value only says "farther"): the
-    transform runs in the call's bounding box grown by the margin, where every bone pixel that near lies."""
-    rows, cols = np.nonzero(call)
-    if rows.size == 0:
+    transform runs in the call's bounding box grown by the margin (:func:`~.nearby.grown_box`), where every bone
+    pixel that near lies."""
+    box = grown_box(call, pixel_mm, margin_mm)
+    if box is None:
         raise ValueError("an empty call has no distance")
-    sampling = (float(pixel_mm[0]), float(pixel_mm[1]))
-    grow = [math.ceil(margin_mm / size) + 1 for size in sampling]
-    box = (slice(max(rows.min() - grow[0], 0), min(rows.max() + grow[0] + 1, call.shape[0])),
-           slice(max(cols.min() - grow[1], 0), min(cols.max() + grow[1] + 1, call.shape[1])))
     near = np.asarray(bone[box], dtype=bool)
     if not near.any():
         return math.inf
-    distance = ndi.distance_transform_edt(~near, sampling=sampling)
+    distance = ndi.distance_transform_edt(~near, sampling=(float(pixel_mm[0]), float(pixel_mm[1])))
     return float(np.median(distance[np.asarray(call[box], dtype=bool)]))
 
 

@@ -376,7 +376,7 @@ def predict_view(
         return arm[0]
 
     def distal_arm(counts, mask, regions, pixel_mm):  # a rule's signature; the forearms' surroundings found once
-        return distal_arm_calls(mask, near_distal_arm(), regions.labels) if mask.any() else np.zeros_like(mask)
+        return distal_arm_calls(mask, near_distal_arm(), regions) if mask.any() else np.zeros_like(mask)
 
     def off_skeleton(counts, mask, regions, pixel_mm):  # a rule's signature
         return off_skeleton_calls(mask, regions, pixel_mm)
