@@ -53,6 +53,8 @@ metaimage   MetaImage: a .mhd header and its .raw data file (uint16), an    ``re
             .mha with two zlib-compressed int16 planes (session 23)
 nifti       NIfTI-1 .nii (uint16, rows first), NIfTI-2 .nii.gz (two          ``read_scan``
             float32 views, columns first) (session 23)
+npz         NumPy archives: ant + post uint16 views, a mask and a pixel     ``read_scan``
+            size; one compressed (2, rows, cols) float32 array (session 38)
 ==========  ==============================================================  ======================
 
 Mutations: truncation, bit flips, extreme integers over length and offset fields, deleted / repeated /
@@ -101,10 +103,10 @@ REAL_NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.d
 #: Every kind of file the harness knows, in the order inputs are dealt out.
 KINDS: tuple[str, ...] = (
     "dicom", "png", "tiff", "npy", "raw", "labelme4", "labelme5", "dataset", "splits", "checkpoint", "yaml", "jpeg",
-    "voc", "interfile", "metaimage", "nifti",
+    "voc", "interfile", "metaimage", "nifti", "npz",
 )
 #: The scan readers (scintiseg.io.dicom and scintiseg.io.images); tests/io/test_fuzz_harness.py holds them to 0.
-SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg", "interfile", "metaimage", "nifti")
+SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg", "interfile", "metaimage", "nifti", "npz")
 OUTCOMES: tuple[str, ...] = ("clean", "accept", "unexpected", "hang", "crash")
 
 
@@ -457,6 +459,17 @@ def _nifti_seeds(out: Path, rng: np.random.Generator) -> None:
         _write_seed(out / "nifti" / "n2-gz-f32", {"scan.nii.gz": (Path(tmp) / "scan.nii.gz").read_bytes()}, "scan.nii.gz")
 
 
+def _npz_seeds(out: Path, rng: np.random.Generator) -> None:
+    """A phantom's archive (``ant`` and ``post`` uint16 views, a boolean mask, a pixel size, a patient id; stored) and
+    one compressed ``(2, rows, cols)`` float32 array with no names (``np.savez_compressed``)."""
+    named, plain = io.BytesIO(), io.BytesIO()
+    np.savez(named, ant=_counts(rng, (64, 32)), post=_counts(rng, (64, 32), 30), ant_mask=_counts(rng, (64, 32)) > 45,
+             pixel_spacing=np.array([2.26, 2.4]), patient_id="FUZZ1")
+    np.savez_compressed(plain, np.stack([_counts(rng, (64, 32)), _counts(rng, (64, 32))]).astype(np.float32))
+    _write_seed(out / "npz" / "named-u16", {"scan.npz": named.getvalue()}, "scan.npz")
+    _write_seed(out / "npz" / "stack-f32-deflated", {"scan.npz": plain.getvalue()}, "scan.npz")
+
+
 def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     """Write the valid seed files of ``kinds`` under ``out/<kind>/<variant>/``; returns ``out``."""
     rng = np.random.default_rng(20240514)
@@ -480,6 +493,8 @@ def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
         _metaimage_seeds(out, rng)
     if "nifti" in kinds:
         _nifti_seeds(out, rng)
+    if "npz" in kinds:
+        _npz_seeds(out, rng)
     return out
 
 
@@ -1146,6 +1161,45 @@ def mutate_nifti(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return (_gzip(raw) if gz else raw), what
 
 
+def mutate_npz(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """One member of the archive mutated as a ``.npy`` file is (:func:`mutate_npy`, written back with a valid CRC), a
+    member renamed, dropped or repeated, or byte mutations of the archive itself."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [(info, archive.read(info)) for info in archive.infolist()]
+    except Exception:  # an archive an earlier mutation broke: bytes only
+        members = []
+    if not members or rng.random() < 0.25:
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
+    k = int(rng.integers(len(members)))
+    info, content = members[k]
+    op = _pick(rng, ("member", "member", "member", "rename", "drop", "repeat"))
+    if op == "member":
+        content, what = mutate_npy(content, rng)
+        members[k] = (info, content)
+        what = f"{info.filename}: {what}"
+    elif op == "rename":
+        name = _pick(rng, ("ANT.npy", "posterior.npy", "arr_0.npy", "spacing.npy", "patient_id.npy", "x/ant.npy",
+                           "ant", "ant.npy/"))
+        members[k] = (zipfile.ZipInfo(name), content)
+        what = f"{info.filename} renamed {name}"
+    elif op == "drop":
+        del members[k]
+        what = f"{info.filename} dropped"
+    else:
+        members.append((info, content))
+        what = f"{info.filename} repeated"
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile's "Duplicate name" when a member is repeated
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for member, payload in members:
+                archive.writestr(member, payload)
+    return buffer.getvalue(), what
+
+
 def _gzip(data: bytes) -> bytes:
     import gzip
 
@@ -1276,7 +1330,7 @@ FORMAT_MUTATIONS: dict[str, Callable] = {
     "dicom": mutate_dicom, "png": mutate_png, "tiff": mutate_tiff, "npy": mutate_npy, "labelme4": mutate_json,
     "labelme5": mutate_json, "dataset": mutate_json, "splits": mutate_json, "checkpoint": mutate_checkpoint,
     "yaml": mutate_yaml, "jpeg": mutate_jpeg, "voc": mutate_voc, "interfile": mutate_interfile,
-    "metaimage": mutate_metaimage, "nifti": mutate_nifti,
+    "metaimage": mutate_metaimage, "nifti": mutate_nifti, "npz": mutate_npz,
 }
 
 
@@ -1363,7 +1417,7 @@ def read_input(item: Input) -> Any:
     """Call the library function the CLI calls for ``item.kind``."""
     from scintiseg.io import read_scan
 
-    if item.kind in ("dicom", "png", "tiff", "npy", "jpeg", "interfile", "metaimage", "nifti"):
+    if item.kind in ("dicom", "png", "tiff", "npy", "jpeg", "interfile", "metaimage", "nifti", "npz"):
         return read_scan(item.target)
     if item.kind == "raw":
         return read_scan(item.target, shape=item.args["shape"], dtype=item.args["dtype"],

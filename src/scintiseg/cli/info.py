@@ -16,8 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "info",
         help="show the views, shape, pixel spacing and counts of a scan file",
         description="Show what a scan file holds: views, shape, dtype, pixel spacing, total and maximum "
-        "counts per view, patient id. Reads DICOM (any transfer syntax pydicom decodes), .npy, 16-bit PNG, "
-        "TIFF, and raw matrices (with --shape and --dtype).",
+        "counts per view, patient id. Reads DICOM (any transfer syntax pydicom decodes), Interfile, MetaImage, "
+        "NIfTI, .npy, .npz, 16-bit PNG, TIFF, 8-bit exports, and raw matrices (with --shape and --dtype).",
     )
     parser.add_argument("path", help="scan file")
     parser.add_argument("--json", action="store_true", help="print the facts as one JSON object")

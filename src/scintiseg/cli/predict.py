@@ -15,9 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS)",
         description=(
             "Predict bone-metastasis lesions on whole-body planar bone scans (DICOM single/multi-frame, 16-bit "
-            "PNG/TIFF, .npy, raw) or folders of them. Per scan, OUT/<name>/ receives report.json, report.html, "
-            "LabelMe JSON, mask and overlay PNGs per view and, for DICOM input, a TID 1500 SR and a GSPS; "
-            "OUT/summary.csv lists every input. Exit code 0: all scans done; 1: some failed; 2: bad arguments."
+            "PNG/TIFF, 8-bit exports, .npy, .npz, NIfTI, Interfile, MetaImage, raw) or folders of them. Per scan, "
+            "OUT/<name>/ receives report.json, report.html, LabelMe JSON, mask and overlay PNGs per view and, for "
+            "DICOM input, a TID 1500 SR and a GSPS; OUT/summary.csv lists every input. Exit code 0: all scans done; 1: some failed; 2: bad arguments."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="scan files or folders of scans")
@@ -39,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--pixel-spacing", default=None, metavar="MM",
-        help="pixel size of inputs without one (PNG, JPEG, TIFF, .npy, raw): MM or ROWxCOL; default: a whole-body "
-             "view's 2.3 m over its rows, else 2.26 mm, with a warning; DICOM files keep their own",
+        help="pixel size of inputs without one (PNG, JPEG, TIFF, .npy, raw; .npz, NIfTI that record none): MM or "
+             "ROWxCOL; default: a whole-body view's 2.3 m over its rows, else 2.26 mm, with a warning; DICOM files keep their own",
     )
     parser.add_argument(
         "--labels", default=None, metavar="CSV", action="append",

@@ -2,8 +2,8 @@
 
 ``read_scan(path)`` reads any supported scan file (DICOM of any transfer syntax pydicom decodes,
 Interfile (a ``!INTERFILE`` header beside its data file), MetaImage (``.mhd`` + data file, or ``.mha``), NIfTI
-(``.nii``, ``.nii.gz``), ``.npy``, PNG, JPEG, TIFF, BMP, GIF or WebP, raw matrices with an explicit shape) into a
-:class:`~scintiseg.scan.Scan`.
+(``.nii``, ``.nii.gz``), NumPy ``.npy`` and ``.npz`` (views named ``ant`` / ``post``), PNG, JPEG, TIFF, BMP, GIF or
+WebP, raw matrices with an explicit shape) into a :class:`~scintiseg.scan.Scan`.
 
 Pixel spacing: a DICOM file carries its own; ``.npy``, PNG, JPEG, TIFF and raw files carry none and take
 ``pixel_spacing`` when given (``scintiseg predict --pixel-spacing``), else one assumed from the image
@@ -52,6 +52,7 @@ from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back, turned_letters, with_letters_moved
 from scintiseg.io.metaimage import is_metaimage, read_metaimage
 from scintiseg.io.nifti import SNIFF_BYTES, is_nifti
+from scintiseg.io.npz import is_npz, read_npz
 from scintiseg.io.view_names import view_from_path
 from scintiseg.scan import Scan
 
@@ -236,7 +237,8 @@ def _undo_display_curve(scan: Scan, lossless: bool) -> Scan:
 
 
 def _header_format(path: Path) -> str | None:
-    """``"interfile"``, ``"metaimage"`` or ``"nifti"`` for a file of one of those formats (by content), else None."""
+    """``"interfile"``, ``"metaimage"``, ``"nifti"`` or ``"npz"`` for a file of one of those formats (by content), else
+    None."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(SNIFF_BYTES)
@@ -250,31 +252,38 @@ def _format_of(head: bytes) -> str | None:
         return "interfile"
     if is_metaimage(head[:256]):
         return "metaimage"
+    if is_npz(head):
+        return "npz"
     return "nifti" if is_nifti(head) else None
 
 
 def _header_format_scan(kind: str, path: Path, given: tuple[float, float] | None, patient_id: str | None) -> Scan:
-    """An Interfile study (:mod:`scintiseg.io.interfile`), MetaImage (:mod:`scintiseg.io.metaimage`) or NIfTI image
-    (:mod:`scintiseg.io.nifti`): its header's pixel size, else the given or an assumed one (as for images).
-    ``metadata["interfile"]`` marks an Interfile study, ``metadata["data_file"]`` names a MetaImage header's data
-    file (both: a scan stored in two files)."""
-    if kind == "interfile":
-        array, spacing, facts = read_interfile(path)
-        metadata: dict = {"interfile": True}
-    elif kind == "metaimage":
-        array, spacing, facts = read_metaimage(path)
-        metadata = {key: facts[key] for key in ("data_file",) if key in facts}
+    """An Interfile study (:mod:`scintiseg.io.interfile`), MetaImage (:mod:`scintiseg.io.metaimage`), NIfTI image
+    (:mod:`scintiseg.io.nifti`) or NumPy archive (:mod:`scintiseg.io.npz`): its header's pixel size, else the given or
+    an assumed one (as for images). ``metadata["interfile"]`` marks an Interfile study, ``metadata["data_file"]``
+    names a MetaImage header's data file (both: a scan stored in two files), ``metadata["npz_keys"]`` an archive's
+    arrays."""
+    if kind == "npz":
+        views, spacing, facts = read_npz(path)
+        metadata: dict = {"npz_keys": facts["keys"]}
     else:
-        from scintiseg.io.nifti import read_nifti  # lazy: nibabel only for a NIfTI file (start-up time)
+        if kind == "interfile":
+            array, spacing, facts = read_interfile(path)
+            metadata = {"interfile": True}
+        elif kind == "metaimage":
+            array, spacing, facts = read_metaimage(path)
+            metadata = {key: facts[key] for key in ("data_file",) if key in facts}
+        else:
+            from scintiseg.io.nifti import read_nifti  # lazy: nibabel only for a NIfTI file (start-up time)
 
-        array, spacing, facts = read_nifti(path)
-        metadata = {"nifti_axes": facts["nifti_axes"]}
+            array, spacing, facts = read_nifti(path)
+            metadata = {"nifti_axes": facts["nifti_axes"]}
+        views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
     if spacing is None:
         spacing = given
         if spacing is None:
-            spacing, why = assumed_pixel_spacing(*array.shape[-2:])
+            spacing, why = assumed_pixel_spacing(*next(iter(views.values())).shape)
             metadata["pixel_spacing_assumed"] = f"{facts['pixel_spacing_unset']}; {why}" if "pixel_spacing_unset" in facts else why
-    views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
     return Scan(views=views, pixel_spacing=spacing, patient_id=patient_id or facts.get("patient_id") or scan_stem(path),
                 patient_name=facts.get("patient_name", ""), source=path, metadata=metadata)
 

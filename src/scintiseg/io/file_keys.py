@@ -20,7 +20,7 @@ DOUBLE_SUFFIXES = (".nii.gz",)
 
 #: Suffixes an output's name leaves out (:func:`output_stem`; the double ``.nii.gz`` first).
 IMAGE_SUFFIXES = (".nii.gz", ".dcm", ".dicom", ".ima", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif",
-                  ".webp", ".npy", ".raw", ".img", ".bin", ".h00", ".hdr", ".mhd", ".mha", ".nii")
+                  ".webp", ".npy", ".npz", ".raw", ".img", ".bin", ".h00", ".hdr", ".mhd", ".mha", ".nii")
 
 
 def output_stem(path: str | Path) -> str:

@@ -479,8 +479,8 @@ def read_image(
                 array = _read_tiff(path, said)
             else:
                 raise ScintisegError(
-                    "unrecognised file format (not DICOM, .npy, PNG, JPEG, TIFF, BMP, GIF or WebP; "
-                    "a raw matrix needs --shape ROWSxCOLS and --dtype)",
+                    "unrecognised file format (not DICOM, Interfile, MetaImage, NIfTI, .npy, .npz, PNG, JPEG, TIFF, "
+                    "BMP, GIF or WebP; a raw matrix needs --shape ROWSxCOLS and --dtype)",
                     path=path,
                 )
         if array.ndim == 3 and array.shape[0] == 1:
