@@ -126,3 +126,14 @@ def test_info_says_a_capture_s_frame_and_display_gamma_were_read_back(real_nm1, 
     assert main(["info", str(tmp_path / "capture.png"), "--json"]) == 0
     facts = json.loads(capsys.readouterr().out)
     assert abs(facts["display_gamma"] - 0.5) <= 0.06 and len(facts["frame_lines_blanked"]) == 4
+
+
+def test_info_says_which_arrays_of_a_npz_archive_it_read(tmp_path, capsys):
+    view = np.random.default_rng(0).poisson(20, size=(96, 32)).astype(np.uint16)
+    np.savez(tmp_path / "case.npz", post=view, ant=view, ant_mask=view > 20, spacing=2.4)
+    assert main(["info", str(tmp_path / "case.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "arrays         ANT from 'ant'; POST from 'post'; pixel size from 'spacing'; not read: ant_mask" in out
+    assert "2.4 x 2.4 mm\n" in out
+    assert main(["info", str(tmp_path / "case.npz"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["npz_arrays"].startswith("ANT from 'ant'")

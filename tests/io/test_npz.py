@@ -33,7 +33,8 @@ def test_a_phantoms_archive_reads_its_named_views_spacing_and_patient_and_leaves
     np.testing.assert_array_equal(scan.view("POST"), POST)
     assert scan.pixel_spacing == (2.2, 2.4) and "pixel_spacing_assumed" not in scan.metadata
     assert scan.patient_id == "P007"
-    assert "post_regions" in scan.metadata["npz_keys"]
+    assert scan.metadata["npz_arrays"] == ("ANT from 'Anterior'; POST from 'post'; pixel size from 'pixel_spacing'; "
+                                           "patient id from 'patient_id'; not read: ant_mask, post_regions")
 
 
 def test_one_named_view_alone_is_that_view(tmp_path):
@@ -54,6 +55,7 @@ def test_one_unnamed_array_reads_as_a_npy_file_would(tmp_path, stored, views):
     for name in views:
         np.testing.assert_array_equal(scan.view(name), same.view(name))
     assert scan.pixel_spacing == same.pixel_spacing and "pixel_spacing_assumed" in scan.metadata
+    assert scan.metadata["npz_arrays"].endswith("; not read: note")
 
 
 def test_a_spacing_given_for_files_without_one_is_used_and_the_archives_own_wins(tmp_path):

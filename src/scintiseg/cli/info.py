@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 #: What the reader assumed or undid, as ``scan.metadata`` records it, added to ``--json``.
 READING_NOTES = ("pixel_spacing_assumed", "turned_upright", "views_split", "display_inverted", "view_from_name",
-                 "nifti_axes", "energy_window_read", "colour_painted", "colour_table", "colour_table_off",
+                 "nifti_axes", "npz_arrays", "energy_window_read", "colour_painted", "colour_table", "colour_table_off",
                  "panels_blanked", "frame_lines_blanked", "display_gamma", ORIENTATION_KEY, MIRRORED_KEY)
 #: The patient directions of DICOM's orientation letters, as ``info`` words them.
 DIRECTIONS = {"L": "the patient's left", "R": "the patient's right", "H": "the head", "F": "the feet",
@@ -56,6 +56,8 @@ def format_table(scan: Scan) -> str:
             lines[-1:-1] = [f"layout         {scan.metadata[key]}"]
     if scan.metadata.get("view_from_name"):
         lines[-1:-1] = [f"view           {scan.metadata['view_from_name']}"]
+    if scan.metadata.get("npz_arrays"):
+        lines[-1:-1] = [f"arrays         {scan.metadata['npz_arrays']}"]
     orientation = scan.metadata.get(ORIENTATION_KEY) or {}
     mirrored = scan.metadata.get(MIRRORED_KEY) or []
     for view, letters in orientation.items():  # the view's directions from the DICOM header, as read (io.patient_sides)

@@ -261,11 +261,11 @@ def _header_format_scan(kind: str, path: Path, given: tuple[float, float] | None
     """An Interfile study (:mod:`scintiseg.io.interfile`), MetaImage (:mod:`scintiseg.io.metaimage`), NIfTI image
     (:mod:`scintiseg.io.nifti`) or NumPy archive (:mod:`scintiseg.io.npz`): its header's pixel size, else the given or
     an assumed one (as for images). ``metadata["interfile"]`` marks an Interfile study, ``metadata["data_file"]``
-    names a MetaImage header's data file (both: a scan stored in two files), ``metadata["npz_keys"]`` an archive's
-    arrays."""
+    names a MetaImage header's data file (both: a scan stored in two files), ``metadata["npz_arrays"]`` what was read
+    from which of an archive's arrays."""
     if kind == "npz":
         views, spacing, facts = read_npz(path)
-        metadata: dict = {"npz_keys": facts["keys"]}
+        metadata: dict = {"npz_arrays": facts["arrays"]}
     else:
         if kind == "interfile":
             array, spacing, facts = read_interfile(path)

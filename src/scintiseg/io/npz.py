@@ -128,7 +128,8 @@ def _view(archive: _Archive, name: str, view: str) -> np.ndarray:
     return archive.array(name).reshape(shape)
 
 
-def _views(archive: _Archive) -> dict[str, np.ndarray]:
+def _views(archive: _Archive) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The views, and the member each was read from."""
     named = {view: archive.find(keys) for view, keys in VIEW_KEYS.items()}
     named = {view: name for view, name in named.items() if name is not None}
     if named:
@@ -137,7 +138,7 @@ def _views(archive: _Archive) -> dict[str, np.ndarray]:
         if len(set(shapes.values())) > 1:
             raise ScintisegError("the views differ in matrix: " + ", ".join(
                 f"{view} {rows} x {cols}" for view, (rows, cols) in shapes.items()), path=archive.path)
-        return views
+        return views, named
     images = [name for name in sorted(archive.members) if _image_like(*archive.header(name))]
     if not images:
         raise ScintisegError(f"no image array in the .npz archive (arrays: {', '.join(sorted(archive.members))})",
@@ -150,11 +151,11 @@ def _views(archive: _Archive) -> dict[str, np.ndarray]:
         shape = shape[1:]
     if len(shape) == 2:
         check_view_size(*shape, path=archive.path)
-        return {"VIEW": archive.array(images[0]).reshape(shape)}
+        return {"VIEW": archive.array(images[0]).reshape(shape)}, {"VIEW": images[0]}
     if len(shape) == 3 and shape[0] == 2:
         check_view_size(*shape[1:], path=archive.path)
         stack = archive.array(images[0])
-        return {"ANT": stack[0], "POST": stack[1]}
+        return {"ANT": stack[0], "POST": stack[1]}, {"ANT": f"{images[0]}[0]", "POST": f"{images[0]}[1]"}
     raise ScintisegError(f"array {images[0]!r} of shape {shape}: expected ROWSxCOLS or 2xROWSxCOLS (ANT, POST)",
                          path=archive.path)
 
@@ -167,8 +168,7 @@ def _small(archive: _Archive, name: str, what: str) -> np.ndarray:
     return archive.array(name)
 
 
-def _spacing(archive: _Archive) -> tuple[float, float] | None:
-    name = archive.find(SPACING_KEYS)
+def _spacing(archive: _Archive, name: str | None) -> tuple[float, float] | None:
     if name is None:
         return None
     value = _small(archive, name, "pixel size")
@@ -179,8 +179,7 @@ def _spacing(archive: _Archive) -> tuple[float, float] | None:
     return (float(numbers[0]), float(numbers[-1]))
 
 
-def _patient_id(archive: _Archive) -> str | None:
-    name = archive.find((PATIENT_KEY,))
+def _patient_id(archive: _Archive, name: str | None) -> str | None:
     if name is None:
         return None
     value = _small(archive, name, "patient id")
@@ -191,8 +190,9 @@ def _patient_id(archive: _Archive) -> str | None:
 
 
 def read_npz(path: str | Path) -> tuple[dict[str, np.ndarray], tuple[float, float] | None, dict]:
-    """The views, pixel size (mm, or None when the archive has none) and facts (``keys``: every array's name;
-    ``patient_id`` when given) of a ``.npz`` archive (module docstring).
+    """The views, pixel size (mm, or None when the archive has none) and facts of a ``.npz`` archive (module
+    docstring): ``arrays``, what was read from which array and what was not (a line for the reader's notes), and
+    ``patient_id`` when given.
 
     Raises:
         ScintisegError: not a zip file of arrays, no or ambiguous views, a view of the wrong shape or type, or a pixel
@@ -201,10 +201,15 @@ def read_npz(path: str | Path) -> tuple[dict[str, np.ndarray], tuple[float, floa
     path = Path(path)
     archive = _Archive(path)
     try:
-        views = _views(archive)
-        spacing = _spacing(archive)
-        facts: dict = {"keys": sorted(archive.members)}
-        patient = _patient_id(archive)
+        views, sources = _views(archive)
+        spacing_key, patient_key = archive.find(SPACING_KEYS), archive.find((PATIENT_KEY,))
+        spacing = _spacing(archive, spacing_key)
+        patient = _patient_id(archive, patient_key)
+        used = {source.split("[")[0] for source in sources.values()} | {spacing_key, patient_key}
+        read = [f"{view} from {source!r}" for view, source in sources.items()]
+        read += [f"{what} from {key!r}" for what, key in (("pixel size", spacing_key), ("patient id", patient_key)) if key]
+        unread = [name for name in sorted(archive.members) if name not in used]
+        facts: dict = {"arrays": "; ".join(read) + (f"; not read: {', '.join(unread)}" if unread else "")}
         if patient:
             facts["patient_id"] = patient
     finally:
