@@ -35,7 +35,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.images import check_view_size
+from scintiseg.io.images import _describe, check_view_size
 
 #: Zip signatures: a local file header (any archive with members) and an empty archive's end record.
 ZIP_MAGICS: tuple[bytes, ...] = (b"PK\x03\x04", b"PK\x05\x06")
@@ -56,11 +56,6 @@ def is_npz(head: bytes) -> bool:
     """Whether a file starting with ``head`` is a zip archive (what a ``.npz`` file is; :func:`read_npz` says
     whether it holds arrays)."""
     return head.startswith(ZIP_MAGICS)
-
-
-def _describe(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 class _Archive:
@@ -115,13 +110,17 @@ def _image_like(shape: tuple[int, ...], dtype: np.dtype) -> bool:
     return len(shape) >= 2 and dtype.kind in "uif"
 
 
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A ``(1, rows, cols)`` shape as ``(rows, cols)`` (one view stored with a leading axis); any other as it is."""
+    return shape[1:] if len(shape) == 3 and shape[0] == 1 else shape
+
+
 def _view(archive: _Archive, name: str, view: str) -> np.ndarray:
     shape, dtype = archive.header(name)
     if dtype.kind not in "uif":
         raise ScintisegError(f"the {view} view {name!r} holds {dtype} values: counts must be numbers",
                              path=archive.path)
-    if len(shape) == 3 and shape[0] == 1:
-        shape = shape[1:]
+    shape = _squeezed(shape)
     if len(shape) != 2:
         raise ScintisegError(f"the {view} view {name!r} has shape {shape}: expected ROWSxCOLS", path=archive.path)
     check_view_size(*shape, path=archive.path)
@@ -146,9 +145,7 @@ def _views(archive: _Archive) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     if len(images) > 1:
         raise ScintisegError(f"{len(images)} image arrays in the .npz archive ({', '.join(images)}) and none named a "
                              "view: name them ant and post", path=archive.path)
-    shape, _ = archive.header(images[0])
-    if len(shape) == 3 and shape[0] == 1:
-        shape = shape[1:]
+    shape = _squeezed(archive.header(images[0])[0])
     if len(shape) == 2:
         check_view_size(*shape, path=archive.path)
         return {"VIEW": archive.array(images[0]).reshape(shape)}, {"VIEW": images[0]}
