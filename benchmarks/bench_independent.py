@@ -32,8 +32,8 @@ predicted by the shipped pipeline (:func:`~scintiseg.predict.pipeline.predict_sc
 ``--rows`` / ``--cols`` set the matrix (the generator keeps the field in mm: 512 x 128 at about 4.5 mm, 2048 x 512
 at about 1.1 mm), so the same patients can be read at a coarser or finer matrix. ``--no-spine-pattern`` keeps the
 calls on the spine that the pipeline leaves out as the normal segmental pattern (:mod:`scintiseg.predict.spine_pattern`;
-the "without" rows of docs/robustness.md), and ``--spine-pattern-ratio R`` sets its cut (1.2 since session 33; 1.1
-reproduces sessions 29-32); ``--no-symmetry`` keeps the calls in a paired bone that it leaves out
+the "without" rows of docs/robustness.md), and ``--spine-pattern-ratio R`` sets its cut (1.3 since session 39,
+with the level from the map's pieces; 1.2 sessions 33-38, 1.1 sessions 29-32); ``--no-symmetry`` keeps the calls in a paired bone that it leaves out
 because their mirror image matches them (:mod:`scintiseg.predict.symmetry`; session 30); ``--no-bladder-rule`` keeps the
 calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladder.bladder_calls`; session 35);
 ``--no-off-skeleton-rule`` keeps the calls lying off the skeleton, in the soft tissue (:mod:`scintiseg.predict.off_skeleton`;
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-spine-pattern", action="store_true",
                         help="keep the calls the spine-pattern rule leaves out (predict.spine_pattern)")
     parser.add_argument("--spine-pattern-ratio", type=float, default=PATTERN_RATIO,
-                        help="the spine-pattern rule's cut (default %(default)s; 1.1 before session 33)")
+                        help="the spine-pattern rule's cut (default %(default)s; 1.2 in sessions 33-38, 1.1 before)")
     parser.add_argument("--no-symmetry", action="store_true",
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
     parser.add_argument("--no-bladder-rule", action="store_true",

@@ -74,7 +74,8 @@ profile's range, the same patients otherwise: whether a miss is the noise's or t
 
 ``--no-spine-pattern`` (either mode) keeps the calls on the spine that the pipeline leaves out as the normal
 segmental pattern (:mod:`scintiseg.predict.spine_pattern`), as the pipeline did before session 29;
-``--spine-pattern-ratio R`` sets its cut (1.2 since session 33; 1.1 reproduces sessions 29-32). ``--no-symmetry``
+``--spine-pattern-ratio R`` sets its cut (1.3 since session 39, with the level
+from the map's pieces; 1.2 sessions 33-38, 1.1 sessions 29-32). ``--no-symmetry``
 (either mode) keeps the calls in a paired bone that the pipeline leaves out because their mirror image matches them
 (:mod:`scintiseg.predict.symmetry`), as the pipeline did before session 30. ``--no-bladder-rule`` (either mode) keeps
 the calls that cover much of the bladder's hot spot (:func:`scintiseg.predict.bladder.bladder_calls`), as the pipeline
@@ -654,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-spine-pattern", action="store_true",
                         help="keep the calls the spine-pattern rule leaves out (predict.spine_pattern)")
     parser.add_argument("--spine-pattern-ratio", type=float, default=PATTERN_RATIO,
-                        help="the spine-pattern rule's cut (default %(default)s; 1.1 before session 33)")
+                        help="the spine-pattern rule's cut (default %(default)s; 1.2 in sessions 33-38, 1.1 before)")
     parser.add_argument("--no-symmetry", action="store_true",
                         help="keep the calls the symmetry rule leaves out (predict.symmetry)")
     parser.add_argument("--no-bladder-rule", action="store_true",

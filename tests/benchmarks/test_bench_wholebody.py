@@ -324,7 +324,7 @@ def test_no_spine_pattern_option_keeps_every_call(bench, monkeypatch):
 
     monkeypatch.setattr(bench, "predict_scan", predict)
     monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
-    for options, expected, ratio in (([], True, 1.2), (["--no-spine-pattern"], False, 1.2),
+    for options, expected, ratio in (([], True, 1.3), (["--no-spine-pattern"], False, 1.3),
                                      (["--spine-pattern-ratio", "1.1"], True, 1.1)):
         with pytest.raises(Stop):
             bench.main(["--patients", "1", "--profile", "small", *options])

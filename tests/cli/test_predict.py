@@ -422,7 +422,7 @@ def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp
     assert "mirrored" not in reports["unsaid"]["input"] and "read_mirrored" not in reports["unsaid"]["summary"]["qc_flags"]
     # Read as stored, NM1's lumbar focus is never named on its own side (and the model, not exactly mirror-symmetric,
     # calls other spots as well): its call there, a small one at 1.18 times the vertebrae beside it, is left out by
-    # the spine rule since session 33 (cut 1.2; 1.40 upright), and named on the other side when kept.
+    # the spine rule since session 33 (cut 1.2, 1.3 since session 39; 1.40 upright), and named on the other side when kept.
     assert ("lumbar_spine", "left") in [lesion[:2] for lesion in found("upright")]
     assert (("lumbar_spine", "right") in [lesion[:2] for lesion in found("unsaid")]
             or reports["unsaid"]["views"]["ANT"]["spine_pattern_calls"] >= 1)

@@ -188,7 +188,7 @@ def test_a_spine_pattern_ratio_that_is_no_positive_number_is_one_error(ratio):
 
     with pytest.raises(ScintisegError, match="spine-pattern ratio"):
         PredictSettings(spine_pattern_ratio=ratio)
-    assert PredictSettings().spine_pattern_ratio == 1.2 and PredictSettings(spine_pattern_ratio=1.1).to_dict()["spine_pattern_ratio"] == 1.1
+    assert PredictSettings().spine_pattern_ratio == 1.3 and PredictSettings(spine_pattern_ratio=1.1).to_dict()["spine_pattern_ratio"] == 1.1
 
 
 def test_a_hot_bladder_does_not_blind_the_shipped_networks(nm1_scan):

@@ -132,7 +132,7 @@ class PredictSettings:
         spine_pattern: leave out the calls on the spine no hotter than the vertebrae above and below
             (:mod:`.spine_pattern`); False keeps every call (for measuring it).
         spine_pattern_ratio: how much hotter than the vertebrae above and below a spine call must be to stay
-            (:data:`.spine_pattern.PATTERN_RATIO`, 1.2; session 29's rule: 1.1).
+            (:data:`.spine_pattern.PATTERN_RATIO`, 1.3; session 33: 1.2, session 29: 1.1).
         symmetry: leave out the calls in a paired bone that their mirror image across the skeleton's midline
             matches (:mod:`.symmetry`); False keeps them (for measuring it).
         bladder: leave out the calls that cover much of the bladder's hot spot, the network outlining the urine
