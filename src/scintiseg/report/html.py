@@ -48,7 +48,7 @@ import html
 from scintiseg.predict.bsi import NEARER_VIEW, REGION_TO_BONE, view_weights
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.predict.rule_calls import RULE_TEXT
-from scintiseg.predict.spine_pattern import PATTERN_RATIO
+from scintiseg.predict.spine_pattern import BROAD_CALL_RATIO, PATTERN_RATIO
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT, SUPERSCAN_FLAG
 from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg
 from scintiseg.report.overlay import REGION_COLOURS
@@ -181,7 +181,8 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "lesion_at_forearm_or_hand": "a lesion at an elbow, forearm or hand (column Beside): more often the injection "
                                  "site or a degenerative joint than a metastasis; check the injection arm",
     "spine_pattern": "calls on the spine not clearly hotter than the vertebrae above and below (peak under "
-                     f"{PATTERN_RATIO:g} times theirs) were left out as the normal segmental pattern (listed after "
+                     f"{PATTERN_RATIO:g} times theirs, {BROAD_CALL_RATIO:g} for a call over much of a vertebra) were "
+                     "left out as the normal segmental pattern (listed after "
                      "the lesions, x1, ...): check the column if a whole segment looks involved",
     "symmetric": "calls in a paired bone matched by the same uptake at the mirror spot of the other side were left "
                  "out as a symmetric pattern (joints, anatomy; listed after the lesions, x1, ...): check both sides "
