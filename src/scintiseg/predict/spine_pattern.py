@@ -154,7 +154,7 @@ def pattern_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegions
         if not slope:
             slope.append(axis_slope(labels, pixel_mm))
         value = neighbour_ratio(smooth, call, labels, segment, pixel_mm, slope[0])
-        if value >= BROAD_CALL_RATIO and is_broad(call, labels, segment, pixel_mm):
+        if BROAD_CALL_RATIO <= value < ratio and is_broad(call, labels, segment, pixel_mm):
             return float("inf")  # a vertebra hotter over much of its body, if only a little: kept
         return value
 
