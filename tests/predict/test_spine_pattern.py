@@ -179,3 +179,23 @@ def test_broad_is_read_in_millimetres_against_the_level():
     assert is_broad(call, labels, thoracic, (1.0, 1.0))  # the pixel's size cancels: the level is in pixels too
     call[centres[5] - 5] = False  # 90 px
     assert not is_broad(call, labels, thoracic, SPACING)
+
+
+def test_a_vertebra_between_two_involved_ones_is_read_against_the_next_normal_ones():
+    # Session 40: three vertebrae in a row half as hot again (40 + 170 = 1.5 x (40 + 100)). The middle one stands at
+    # 1.2 times its quieter side (each side's median holds an involved neighbour) and was left out; both its
+    # neighbours are kept as lesions, so it is read against the vertebrae two levels away: 1.5 times, kept. A normal
+    # vertebra between two involved ones stays the pattern (1.0 times the next normal ones).
+    counts, calls, regions, centres = _column({7: 170.0, 8: 170.0, 9: 170.0})
+    dropped = pattern_calls(counts, calls, regions, SPACING)
+    assert not any(dropped[centres[k], COL] for k in (7, 8, 9))
+    middle = calls & (np.abs(np.arange(600) - centres[8])[:, None] < 5)
+    labels, thoracic = np.asarray(regions.labels), REGION_IDS["thoracic_spine"]
+    assert neighbour_ratio(counts, middle, labels, thoracic, SPACING) < 1.3
+    lesions = calls & ~middle & (np.abs(np.arange(600) - centres[8])[:, None] < 25)
+    assert neighbour_ratio(counts, middle, labels, thoracic, SPACING, lesions=lesions) > 1.4
+    one_side = lesions & (np.arange(600) < centres[8])[:, None]
+    assert np.isnan(neighbour_ratio(counts, middle, labels, thoracic, SPACING, lesions=one_side))
+    counts, calls, regions, centres = _column({7: 170.0, 9: 170.0})
+    dropped = pattern_calls(counts, calls, regions, SPACING)
+    assert dropped[centres[8], COL] and not dropped[centres[7], COL] and not dropped[centres[9], COL]
