@@ -152,7 +152,7 @@ def _broadened(calls: np.ndarray, centre: int) -> np.ndarray:
 
 
 def test_a_call_over_much_of_a_vertebra_stays_when_a_little_hotter_than_its_neighbours():
-    # Session 40: the whole-vertebra lumbar lesions of the independent phantom stood at 1.15-1.28 times their
+    # Session 40: the whole-vertebra lumbar lesions of the independent phantom stood at 1.06-1.28 times their
     # quieter side, among the beads' spread; their calls cover 0.2-0.5 of a level squared, the beads' 0.04-0.22.
     # A vertebra 1.2 times the others (40 + 128 = 1.2 x (40 + 100)): a bead-sized call on it is the pattern, a
     # broad one is not; at 1.1 times (40 + 114) a broad call is the pattern too.

@@ -58,18 +58,18 @@ Choices the reading rule leaves open (all [E]):
   1.06-1.28, 7 are broad and 5 of those reach 1.15 (seeds 1000-1039: 7 at 1.00-1.23, none both; 60
   default-phantom patients: 8, 3 both). Other reads of "hotter" were tried and separate nothing: the peak over the
   median of every level of the segment, and the call's mean over the same shape's mean one and two levels away. End
-  to end (docs/robustness.md,
-  "Broad calls on the spine"): the independent phantom's seeds 0-39 find 5 more lesion-views of 226 for 0.03 more
-  false positives per view, its seeds 1000-1039 the same lesions for one more false positive; NM1's hybrids one more
-  call in 120 views;
+  to end (docs/robustness.md, "Broad calls on the spine"): the independent phantom's seeds 0-39 find 5 more
+  lesion-views of 226 for 0.03 more false positives per view, its seeds 1000-1039 the same lesions for one more false
+  positive; NM1's hybrids one more call in 120 views;
 * a call left out whose neighbours one level above and one below are both kept as lesions (their windows touch
   them) is read again against the windows that touch none, the vertebrae two levels away (:func:`pattern_calls`'
   second pass): a vertebra between two involved ones is no bead, its quieter side being no normal vertebra. On NM1
   with three lumbar vertebrae in a row made 1.5 times as hot (session 40, docs/robustness.md "Several vertebrae in a
   row") the middle one, left out on 3 of 3 noise draws, is called; the independent phantom's seeds 0-39 get one false
-  positive more (a thoracic bead between two calls), its seeds 1000-1039, the 100 default patients and NM1's hybrids
-  not one call. Dropping every window that touches a lesion (one involved neighbour enough) also called L4 beside an
-  involved L3 on NM1 but cost 2 and 3 false positives on the two independent sets for no lesion;
+  positive more (a thoracic bead between two calls); its seeds 1000-1039 and matrices of 2048 x 512 and 512 x
+  128, the 100 default patients and NM1's hybrids not one call. Dropping every window that touches a lesion (one
+  involved neighbour enough) also called L4 beside an involved L3 on NM1 but cost 2 and 3 false positives on the
+  two independent sets for no lesion;
 * a view without named bones (a crop) is not judged; a call off the spine is never judged.
 """
 
