@@ -199,3 +199,33 @@ def test_a_vertebra_between_two_involved_ones_is_read_against_the_next_normal_on
     counts, calls, regions, centres = _column({7: 170.0, 9: 170.0})
     dropped = pattern_calls(counts, calls, regions, SPACING)
     assert dropped[centres[8], COL] and not dropped[centres[7], COL] and not dropped[centres[9], COL]
+
+
+def test_the_bladder_is_no_vertebra_below_an_involved_lower_lumbar_spine():
+    # Session 41: L3 to L5 involved (a bead two and a half times the others) and the bladder over the lower sacrum.
+    # Read against a window on the urine, L5's side below stood as hot as its involved side above, and the last of
+    # the run was left out (NM1 with L1-L5 three times as hot: L4 and L5 on both noise draws); the bladder and its
+    # surroundings are no neighbour, the sacrum above it is.
+    counts, calls, regions, centres = _column({14: 250.0, 15: 250.0, 16: 250.0})
+    rows, cols = np.mgrid[:600, :128]
+    counts = counts + 600.0 * np.exp(-((rows - LUMBAR[1] - 38) ** 2 + (cols - COL) ** 2) / (2 * 8.0**2))
+    with_bladder = pattern_calls(counts, calls, regions, SPACING)
+    assert not with_bladder[centres[14:17], COL].any()
+    assert with_bladder[centres[:14], COL].all()  # the normal beads above stay the pattern
+    read_on_the_urine = pattern_calls(counts, calls, regions, SPACING, bladder_spot=lambda: None)
+    assert read_on_the_urine[centres[16], COL]
+
+
+def test_a_run_down_to_the_bladder_is_read_again_from_the_involved_side_until_nothing_changes(monkeypatch):
+    # L2 to L5 involved and the bladder over the upper sacrum: both sides of L4 and L5 are hot (involved vertebrae
+    # above, the urine and the involved L5 below), so both are first left out. Read again beside the kept L3, L4 is
+    # called; only then L5, beside the kept L4.
+    counts, calls, regions, centres = _column({13: 250.0, 14: 300.0, 15: 300.0, 16: 200.0})
+    rows, cols = np.mgrid[:600, :128]
+    counts = counts + 600.0 * np.exp(-((rows - LUMBAR[1] - 25) ** 2 + (cols - COL) ** 2) / (2 * 8.0**2))
+    first = pattern_calls(counts, calls, regions, SPACING, bladder_spot=lambda: None)  # no second reading to do
+    assert first[centres[15], COL] and first[centres[16], COL]
+    assert not pattern_calls(counts, calls, regions, SPACING)[centres[13:17], COL].any()
+    monkeypatch.setattr("scintiseg.predict.spine_pattern.MAX_PASSES", 1)
+    once = pattern_calls(counts, calls, regions, SPACING)
+    assert not once[centres[15], COL] and once[centres[16], COL]

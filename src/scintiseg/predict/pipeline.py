@@ -385,7 +385,8 @@ def predict_view(
     # injection arm's, the soft tissue's hot spots.
     dropped_by = {}
     for name, applies, rule in (("spine_pattern", settings.spine_pattern,
-                                 partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio)),
+                                 partial(pattern_calls_mask, ratio=settings.spine_pattern_ratio,
+                                         bladder_spot=bladder_spot)),
                                 ("symmetric", settings.symmetry, partial(symmetric_calls_mask, bladder_spot=bladder_spot)),
                                 ("bladder", settings.bladder, bladder),
                                 ("distal_arm", settings.distal_arm, distal_arm),
