@@ -77,9 +77,9 @@ Choices the reading rule leaves open (all [E]):
   read again until none changes (at most :data:`MAX_PASSES`), so a run of involved vertebrae down to the bladder is
   called from its kept end. On the anterior view the bladder projects over the sacrum one or two levels below L5, so
   the lower lumbar vertebrae of an involved run stood against involved vertebrae above and the urine below, both hot:
-  on NM1 with runs of 1-5 lumbar vertebrae made 1.5-3 times as hot (session 41, docs/robustness.md "The bladder below
-  an involved lumbar spine") 20 of 210 vertebrae were left out, now 3 (L5 alone at 2 times on one of two noise
-  draws, a small call; L4 of a run from L2 to L5 at 3 times, every neighbour involved or the urine), with no other
+  on NM1 with runs of 1-5 lumbar vertebrae made 1.5-3 times as hot (session 41, ``benchmarks/bench_spine_runs.py``,
+  docs/robustness.md "The bladder below an involved lumbar spine") 19 of 210 vertebrae were left out, now 1 (L4 of
+  a run from L2 to L5 at 3 times on one of two noise draws: every neighbour involved or the urine), with no other
   call more; the 100 default patients find 4 lumbar lesion-views more (79 of 99) for no false positive. Not read so
   in the first reading, where it cost the independent phantom 5 lumbar false positives on each of its two seed sets
   for no lesion (an L5 bead whose quieter side became the top of the sacrum once the urine was left out); as a
