@@ -229,3 +229,17 @@ def test_a_run_down_to_the_bladder_is_read_again_from_the_involved_side_until_no
     monkeypatch.setattr("scintiseg.predict.spine_pattern.MAX_PASSES", 1)
     once = pattern_calls(counts, calls, regions, SPACING)
     assert not once[centres[15], COL] and once[centres[16], COL]
+
+
+def test_a_vertebra_inside_a_long_involved_run_is_read_against_the_nearest_vertebrae_beyond_it(monkeypatch):
+    # T6 to T12 involved and kept as lesions but T9 (read again): its neighbours one and two levels away are all
+    # involved, so it is read against T5 and L1, the nearest vertebrae beyond the run that are no lesions.
+    heights = {k: 250.0 for k in range(5, 12)}
+    counts, calls, regions, centres = _column(heights)
+    rows = np.arange(600)[:, None]
+    call = calls & (np.abs(rows - centres[8]) < 5)
+    kept = calls & ~call & (rows >= centres[5] - 5) & (rows <= centres[11] + 5)
+    ratio = neighbour_ratio(counts, call, regions.labels, REGION_IDS["thoracic_spine"], SPACING, lesions=kept)
+    assert ratio == pytest.approx((40 + 250) / (40 + 100), rel=0.05)  # against the normal beads beyond the run
+    monkeypatch.setattr("scintiseg.predict.spine_pattern.FARTHEST_LEVEL", 2)  # no farther than two levels
+    assert np.isnan(neighbour_ratio(counts, call, regions.labels, REGION_IDS["thoracic_spine"], SPACING, lesions=kept))
