@@ -16,8 +16,10 @@ counts; ``--draws`` noise draws per case). Cases (:func:`cases`): the lumbar spi
 every start (L1-L5), and the thoracic spine's runs of 1, 3, 5 and 7 from T5. Each inserted vertebra is *called*
 (a lesion of the prediction touches it), *left out* (a call the spine rule left out touches it) or *missed*; the
 other calls are the prediction's lesions farther than 3 pixels from every inserted vertebra (NM1's own lumbar focus
-among them, so compare them between runs, not with zero). One run: the draws are seeded, so a second run prints the
-same. Session 41's numbers are in docs/robustness.md ("The bladder below an involved lumbar spine").
+among them, so compare them between runs, not with zero); for the missed vertebrae, the median of the network's
+largest probability over each (how far below the threshold the network's blind spot lies: compare models with
+``--model``). One run: the draws are seeded, so a second run prints the same. Session 41's numbers are in
+docs/robustness.md ("The bladder below an involved lumbar spine").
 """
 
 from __future__ import annotations
@@ -111,18 +113,25 @@ def cases() -> list[tuple[str, int, int]]:
 def summary(records: list[dict]) -> str:
     """A markdown table: per segment, run length and factor, the vertebrae called / left out / missed and the other
     calls."""
-    lines = ["| segment | vertebrae in a row | hotter by | called / left out / missed | other calls |",
-             "|---|---|---|---|---|"]
+    lines = ["| segment | vertebrae in a row | hotter by | called / left out / missed | other calls | missed: largest "
+             "probability (median) |", "|---|---|---|---|---|---|"]
     keys = sorted({(r["segment"], r["run"], r["factor"]) for r in records}, key=lambda k: (k[0] != "lumbar_spine", k))
     for segment, run, factor in keys:
         group = [r for r in records if (r["segment"], r["run"], r["factor"]) == (segment, run, factor)]
         states = Counter(state for r in group for state in r["states"])
         lines.append(f"| {segment} | {run} | {factor:g} | {' / '.join(str(states[s]) for s in STATES)} | "
-                     f"{sum(r['other_calls'] for r in group)} |")
+                     f"{sum(r['other_calls'] for r in group)} | {_missed_probability(group)} |")
     totals = Counter(state for r in records for state in r["states"])
     lines.append(f"| **all** | | | **{' / '.join(str(totals[s]) for s in STATES)}** | "
-                 f"{sum(r['other_calls'] for r in records)} |")
+                 f"{sum(r['other_calls'] for r in records)} | {_missed_probability(records)} |")
     return "\n".join(lines)
+
+
+def _missed_probability(records: list[dict]) -> str:
+    """The median of the network's largest probability over the missed vertebrae of ``records`` ("-": none missed,
+    or records without probabilities)."""
+    values = [p for r in records for state, p in zip(r["states"], r.get("max_probability", [])) if state == "missed"]
+    return f"{np.median(values):.3f}" if values else "-"
 
 
 def run(args) -> list[dict]:
@@ -141,9 +150,12 @@ def run(args) -> list[dict]:
         rng = np.random.default_rng([draw, first, length, int(round(100 * factor))])
         hot = Scan(views={"ANT": insert_run(counts, masks, factor, rng)}, pixel_spacing=scan.pixel_spacing,
                    patient_id="NM1RUN")
-        states, other = vertebra_states(predict_scan(hot, model, settings).views["ANT"], masks)
+        result = predict_scan(hot, model, settings).views["ANT"]
+        states, other = vertebra_states(result, masks)
+        probability = np.asarray(result.probability)
         records.append({"segment": segment, "first": first, "run": length, "factor": factor, "draw": draw,
-                        "states": states, "other_calls": other})
+                        "states": states, "other_calls": other,
+                        "max_probability": [round(float(probability[mask].max()), 4) for mask in masks]})
         print(f"  {segment} from {first + 1}, {length} in a row, x{factor:g}, draw {draw}: {', '.join(states)}; "
               f"{other} other calls", file=sys.stderr)
     return records

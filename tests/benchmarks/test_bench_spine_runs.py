@@ -85,9 +85,9 @@ def test_each_vertebra_is_called_left_out_or_missed_and_the_other_calls_are_coun
     assert states == ["called", "left out", "missed", "missed"]
     assert other == 1
     records = [{"segment": "lumbar_spine", "first": 0, "run": 4, "factor": 2.0, "draw": 0, "states": states,
-                "other_calls": other}]
+                "other_calls": other, "max_probability": [0.99, 0.8, 0.02, 0.3]}]
     table = bench.summary(records)
-    assert "| lumbar_spine | 4 | 2 | 1 / 1 / 2 | 1 |" in table
+    assert "| lumbar_spine | 4 | 2 | 1 / 1 / 2 | 1 | 0.160 |" in table  # the median over the two missed only
     assert "**1 / 1 / 2**" in table
 
 
