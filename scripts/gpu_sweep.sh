@@ -20,9 +20,10 @@
 #   WORK     scratch folder: one run folder per profile (config.yaml, log.csv, checkpoints/, soup.pt: the mean of
 #            its last half of checkpoints, soup_half.pt: that soup half-way to the shipped model), eval/*.json
 #   MINUTES  wall clock of the training (default 4); the scoring after it takes about 3 minutes on 16 cores, so the
-#            default fits one device call (10 minutes) with a minute to spare
+#            default fits one device call (10 minutes) with a minute to spare, and the spine runs of step 5 (about
+#            a minute) come last: cut short, they leave the table and archive of step 4 whole
 #   RESULTS  where the few files to keep go (default WORK/results): table.md (benchmarks/sweep_table.py),
-#            results.tar.gz (every bench_wholebody JSON and crops triage.json, the training logs and configs), and the checkpoints
+#            results.tar.gz (every bench_wholebody JSON and crops triage.json, the spine runs, the training logs and configs), and the checkpoints
 #            the table marks "both" (fewer NM1 false positives and a higher phantom r than the shipped model),
 #            at most four, else the two with the fewest NM1 false positives
 #
@@ -103,8 +104,14 @@ for profile in $profiles; do
 done
 echo "$(wc -l <"$models") models to score, $jobs at a time"
 
-score() {  # NAME MODEL KIND: one bench_wholebody run (crops: one predict --labels; independent: bench_independent)
-  local name=$1 model=$2 kind=$3 args
+score() {  # NAME MODEL KIND: one bench_wholebody run (crops: one predict --labels; independent: bench_independent;
+  local name=$1 model=$2 kind=$3 args  # spine_runs: bench_spine_runs, runs of involved vertebrae on NM1)
+  if [ "$kind" = spine_runs ]; then  # does it find the lower lumbar vertebrae the shipped model misses on NM1?
+    "$PYTHON_BIN" benchmarks/bench_spine_runs.py --model "$model" --threads 1 \
+      --json-out "$EVAL_DIR/$name.spine_runs.json" >"$EVAL_DIR/$name.spine_runs.txt" 2>&1 \
+      || echo "scoring $name on spine_runs failed: $EVAL_DIR/$name.spine_runs.txt"
+    return
+  fi
   if [ "$kind" = independent ]; then  # the phantom built without reading scintiseg's (docs/robustness.md)
     "$PYTHON_BIN" benchmarks/bench_independent.py --patients "$INDEPENDENT_PATIENTS" --model "$model" --threads 1 \
       --json-out "$EVAL_DIR/$name.independent.json" >"$EVAL_DIR/$name.independent.txt" 2>&1 \
@@ -151,4 +158,16 @@ done
 tar -czf "$results/results.tar.gz" -C "$work" eval models.txt picked.txt \
   $(for profile in $profiles; do echo "$profile.txt"; for f in log.csv config.yaml; do
       [ -f "$work/$profile/$f" ] && echo "$profile/$f"; done; done)
+ls -la "$results"
+
+# 5. Runs of involved vertebrae on NM1 (benchmarks/bench_spine_runs.py, about a minute each) for the picked models:
+#    does a model find the lower lumbar vertebrae the shipped one misses? Last, so that a device call cut short keeps
+#    the table and the archive above; then the archive again with their NAME.spine_runs.txt / .json
+#    (written aside and moved over the first when whole).
+awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "spine_runs"}' "$work/picked.txt" "$models" \
+  | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
+tar -czf "$results/results.tar.gz.part" -C "$work" eval models.txt picked.txt \
+  $(for profile in $profiles; do echo "$profile.txt"; for f in log.csv config.yaml; do
+      [ -f "$work/$profile/$f" ] && echo "$profile/$f"; done; done) \
+  && mv "$results/results.tar.gz.part" "$results/results.tar.gz"  # whole, or the archive of step 4 stays
 ls -la "$results"
