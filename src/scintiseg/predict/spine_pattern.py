@@ -163,7 +163,9 @@ def neighbour_ratio(smooth: np.ndarray, call: np.ndarray, region_labels: np.ndar
     two (the windows one level above and below touch them), or beside one (the window one level away on one side)
     with the bladder's surroundings ``excluded`` on the other side (a window one or two levels away touches them), is
     read against the windows that touch no lesion, on the spine and sacrum outside ``excluded`` (one window is enough
-    beside the bladder); any other call gets NaN."""
+    beside the bladder), a side whose windows one and two levels away both touch lesions at the nearest window beyond
+    them (up to :data:`FARTHEST_LEVEL` levels away) that holds some of that column and touches none; any other call
+    gets NaN."""
     level = vertebral_level(region_labels, segment)
     rr, cc = np.nonzero(call)
     peak_at = int(np.argmax(smooth[rr, cc]))
@@ -184,12 +186,14 @@ def neighbour_ratio(smooth: np.ndarray, call: np.ndarray, region_labels: np.ndar
     windows = {k: found for k in NEIGHBOUR_LEVELS if (found := window(k)) is not None}
     least = MIN_NEIGHBOURS
     if lesions is not None:
-        involved = {k for k, window in windows.items() if lesions[window].any()}
-        urine = {int(np.sign(k)) for k, window in windows.items() if excluded is not None and excluded[window].any()}
+        involved = {k for k, found in windows.items() if lesions[found].any()}
+        urine = {int(np.sign(k)) for k, found in windows.items() if excluded is not None and excluded[found].any()}
         beside_bladder = any(-side in urine for side in involved & {-1, 1})
         if not ({-1, 1} <= involved or beside_bladder):
             return float("nan")
         windows = {k: found for k, found in windows.items() if k not in involved}
+        if excluded is not None:
+            column &= ~excluded  # the urine over the sacrum is no vertebra
         for side in (-1, 1):  # a side whose neighbours are all involved: the nearest vertebra beyond them
             if any(np.sign(k) == side for k in windows):
                 continue
@@ -200,8 +204,6 @@ def neighbour_ratio(smooth: np.ndarray, call: np.ndarray, region_labels: np.ndar
                 if column[found].any() and not lesions[found].any():
                     windows[side * k] = found
                     break
-        if excluded is not None:
-            column &= ~excluded  # the urine over the sacrum is no vertebra
         least = 1 if beside_bladder else MIN_NEIGHBOURS
     neighbours: dict[int, list[float]] = {-1: [], 1: []}  # above, below
     for k, found in windows.items():
