@@ -39,7 +39,7 @@ from scintiseg.io import read_scan
 from scintiseg.predict.loader import load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.regions import REGION_IDS
-from scintiseg.predict.spine_pattern import PIECE_SHARE, vertebral_level
+from scintiseg.predict.spine_pattern import segment_pieces, vertebral_level
 from scintiseg.scan import Scan
 
 HERE = Path(__file__).resolve().parent
@@ -56,14 +56,11 @@ STATES = ("called", "left out", "missed")
 
 
 def segment_geometry(labels: np.ndarray, segment: str) -> tuple[float, np.ndarray, int]:
-    """(vertebral level in rows, the segment's pieces holding :data:`PIECE_SHARE` of its pixels or more, their first
-    row) on a learned region map, as the spine rule reads the level."""
-    ids = labels == REGION_IDS[segment]
-    pieces, count = ndi.label(ids, structure=np.ones((3, 3)))
-    if count == 0:
+    """(vertebral level in rows, the segment's pieces (:func:`~scintiseg.predict.spine_pattern.segment_pieces`),
+    their first row) on a learned region map, as the spine rule reads the level."""
+    if not (labels == REGION_IDS[segment]).any():
         raise ValueError(f"the region map names no {segment}")
-    sizes = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
-    body = np.isin(pieces, np.flatnonzero(sizes >= PIECE_SHARE * sizes.sum()) + 1)
+    body = segment_pieces(labels, REGION_IDS[segment])
     return vertebral_level(labels, REGION_IDS[segment]), body, int(np.flatnonzero(body.any(axis=1)).min())
 
 

@@ -148,6 +148,13 @@ awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "phantom"; print $1,
   | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
 
 # 4. The table, everything measured in one archive, and the checkpoints worth keeping.
+archive() {  # results.tar.gz, written aside and moved in when whole (a call cut short keeps the last whole one)
+  tar -czf "$results/results.tar.gz.part" -C "$work" eval models.txt picked.txt \
+    $(for profile in $profiles; do echo "$profile.txt"; for f in log.csv config.yaml; do
+        [ -f "$work/$profile/$f" ] && echo "$profile/$f"; done; done) \
+    && mv "$results/results.tar.gz.part" "$results/results.tar.gz"
+  ls -la "$results"
+}
 "$python" benchmarks/sweep_table.py "$work/eval" --out "$results/table.md"
 keep=$("$python" benchmarks/sweep_table.py "$work/eval" --marked | head -n 4)
 [ -n "$keep" ] || keep=$("$python" benchmarks/sweep_table.py "$work/eval" --pick 3 | grep -v -x shipped | head -n 2)
@@ -155,19 +162,11 @@ for name in $keep; do
   model=$(awk -v n="$name" '$1 == n {print $2}' "$models")
   [ -n "$model" ] && cp "$model" "$results/$name.pt"
 done
-tar -czf "$results/results.tar.gz" -C "$work" eval models.txt picked.txt \
-  $(for profile in $profiles; do echo "$profile.txt"; for f in log.csv config.yaml; do
-      [ -f "$work/$profile/$f" ] && echo "$profile/$f"; done; done)
-ls -la "$results"
+archive
 
 # 5. Runs of involved vertebrae on NM1 (benchmarks/bench_spine_runs.py, about a minute each) for the picked models:
 #    does a model find the lower lumbar vertebrae the shipped one misses? Last, so that a device call cut short keeps
-#    the table and the archive above; then the archive again with their NAME.spine_runs.txt / .json
-#    (written aside and moved over the first when whole).
+#    the table and the archive above; then the archive again with their NAME.spine_runs.txt / .json.
 awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "spine_runs"}' "$work/picked.txt" "$models" \
   | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
-tar -czf "$results/results.tar.gz.part" -C "$work" eval models.txt picked.txt \
-  $(for profile in $profiles; do echo "$profile.txt"; for f in log.csv config.yaml; do
-      [ -f "$work/$profile/$f" ] && echo "$profile/$f"; done; done) \
-  && mv "$results/results.tar.gz.part" "$results/results.tar.gz"  # whole, or the archive of step 4 stays
-ls -la "$results"
+archive

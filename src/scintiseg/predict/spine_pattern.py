@@ -137,13 +137,18 @@ _SEGMENT_IDS: dict[int, int] = {REGION_IDS[name]: n for name, n in SEGMENT_VERTE
 _COLUMN_IDS = np.array([*_SEGMENT_IDS, REGION_IDS["sacrum"]])
 
 
-def vertebral_level(region_labels: np.ndarray, segment: int) -> float:
-    """Rows per vertebra of ``segment`` (a region id of :data:`SEGMENT_VERTEBRAE`) on the learned map: the rows its
-    pieces (8-connected) of at least :data:`PIECE_SHARE` of its pixels span, over its number of vertebrae."""
+def segment_pieces(region_labels: np.ndarray, segment: int) -> np.ndarray:
+    """The pixels of ``segment`` (a region id) on the learned map in its pieces (8-connected) of at least
+    :data:`PIECE_SHARE` of its pixels: the segment without the stray specks of the map."""
     pieces, count = ndi.label(region_labels == segment, structure=np.ones((3, 3)))
     sizes = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
-    kept = np.flatnonzero(sizes >= PIECE_SHARE * sizes.sum()) + 1
-    rows = np.flatnonzero(np.isin(pieces, kept).any(axis=1))
+    return np.isin(pieces, np.flatnonzero(sizes >= PIECE_SHARE * sizes.sum()) + 1)
+
+
+def vertebral_level(region_labels: np.ndarray, segment: int) -> float:
+    """Rows per vertebra of ``segment`` (a region id of :data:`SEGMENT_VERTEBRAE`) on the learned map: the rows its
+    :func:`segment_pieces` span, over its number of vertebrae."""
+    rows = np.flatnonzero(segment_pieces(region_labels, segment).any(axis=1))
     return (rows.max() - rows.min() + 1) / _SEGMENT_IDS[segment]
 
 
