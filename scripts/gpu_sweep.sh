@@ -1,38 +1,48 @@
 #!/usr/bin/env bash
-# Issue 15's open aim (whole-body BSI r >= 0.95 against the phantom's truth) on a lent GPU, in one device call:
-# fine-tune the shipped lesion network on one or more training profiles side by side, score every checkpoint on
-# the NM1 real background, the few with the fewest NM1 false positives also on 100 held-out phantom patients and on
-# 500 BS-80K-like region crops of NM1 hybrids (benchmarks/make_region_crops.py), and write one table.
+# Issue 15's open aim (whole-body BSI r >= 0.95 against the phantom's truth) with a lent GPU: fine-tune the shipped
+# lesion network on one or more training profiles side by side on the GPU, choose among every checkpoint on the NM1
+# real background there, and score the chosen few here on the CPU (100 held-out phantom patients, 500 BS-80K-like
+# region crops of NM1 hybrids, the independently built phantom, runs of involved vertebrae on NM1) in one table.
 #
 # Why this experiment (docs/robustness.md, sessions 9-16): every CPU fine-tune moved the model along one trade-off,
 # more faint phantom lesions found (the BSI aim needs most of those of apparent contrast 1.5-2, docs/predict.md)
 # against more of NM1's real hot spots called, and swung 1-7 false positives per NM1 view from one epoch to the
-# next; the one GPU fine-tune (session 5: hundreds of new patients in minutes) was the only run that did not
-# raise NM1's false positives. So: the profiles of sessions 16 (fainter lesions, bones less uneven) and 12
-# (lesions oversampled where look-alikes sit) with the GPU's number of patients per step, a checkpoint every
-# epoch, and the choice made on NM1 first (as the shipped model was chosen, scripts/train_on_gpu.sh), then on
-# the phantom. Every run also draws a random gain on each normalised input (--gain-jitter, GAIN_JITTER below): in
-# session 19's CPU fine-tunes (docs/robustness.md, "Gain") it halved NM1's false positives against the same
-# fine-tune without it and made the calls depend far less on the input's level.
+# next; the GPU fine-tune of session 5 (hundreds of new patients in minutes) was the only run that did not raise
+# NM1's false positives. So: the profiles of sessions 16 (fainter lesions, bones less uneven) and 12 (lesions
+# oversampled where look-alikes sit) with the GPU's number of patients per step, a checkpoint every epoch, and the
+# choice made on NM1 first (as the shipped model was chosen, scripts/train_on_gpu.sh), then on the phantom. Every
+# run also draws a random gain on each normalised input (--gain-jitter, GAIN_JITTER below; docs/robustness.md "Gain").
 #
-#   bash scripts/gpu_sweep.sh WORK [MINUTES] [RESULTS]
+# Three stages, because the device's time is short (15 minutes a session, 10 a call) and scoring is CPU work
+# (session 42 measured it on the H200 host: 4 minutes of training gave 24 epochs per profile, the soups 34 s, the 54
+# models on NM1 3 min 49 s with 8 jobs; the phantom and crop scoring of the old one-call script did not fit):
 #
-#   WORK     scratch folder: one run folder per profile (config.yaml, log.csv, checkpoints/, soup.pt: the mean of
-#            its last half of checkpoints, soup_half.pt: that soup half-way to the shipped model), eval/*.json
-#   MINUTES  wall clock of the training (default 4); the scoring after it takes about 3 minutes on 16 cores, so the
-#            default fits one device call (10 minutes) with a minute to spare, and the spine runs of step 5 (about
-#            a minute) come last: cut short, they leave the table and archive of step 4 whole
-#   RESULTS  where the few files to keep go (default WORK/results): table.md (benchmarks/sweep_table.py),
-#            results.tar.gz (every bench_wholebody JSON and crops triage.json, the spine runs, the training logs and configs), and the checkpoints
-#            the table marks "both" (fewer NM1 false positives and a higher phantom r than the shipped model),
-#            at most four, else the two with the fewest NM1 false positives
+#   bash scripts/gpu_sweep.sh train WORK [MINUTES]   on the device: one run per profile for MINUTES (default 4) of
+#                                                    wall clock, then per run the soup of its last half of
+#                                                    checkpoints and that soup half-way back to the shipped model
+#   bash scripts/gpu_sweep.sh pick WORK RESULTS      on the device, after train (same call, or the next call while
+#                                                    the machine is warm): every NM1_EVERY-th checkpoint, the soups
+#                                                    and the shipped model on 60 NM1 hybrids; into RESULTS the PICK
+#                                                    with the fewest NM1 false positives as NAME.pt (weights only,
+#                                                    4 MB each) and device.tar.gz (the NM1 JSONs, models, training
+#                                                    logs and configs): at most PICK + 1 files, as the device returns
+#   bash scripts/gpu_sweep.sh score RESULTS [WORK]   here, on the CPU (about 11 minutes per model on one core):
+#                                                    the shipped model and every RESULTS/NAME.pt on the phantom,
+#                                                    the crops and the independent phantom, RESULTS/table.md
+#                                                    (benchmarks/sweep_table.py: a row better than the shipped one
+#                                                    on NM1 false positives and phantom r is marked "both"), then
+#                                                    the spine runs; RESULTS/results.tar.gz holds every JSON
+#
+# train + pick with the default 4 minutes take about 9 minutes: one device call. For longer training, call
+# `train` alone (MINUTES 8 fits a call) and `pick` in the next call with NM1_EVERY=2, while the machine is warm.
+# A model worth shipping is then measured like any candidate (docs/training.md) and packaged by
+# `python -m scintiseg.predict.shipped`; session 42's run and what it found: docs/robustness.md, "The first GPU sweep".
 #
 # Settings by environment (defaults in brackets): PYTHON [.venv/bin/python], PROFILES ["randomised-faint-even
 # randomised-sites": the two kinds of miss of docs/predict.md, faint lesions and conspicuous ones where the
-# look-alikes sit], GENERATOR_WORKERS per run [6], SEED [2040], PICK (checkpoints scored on the phantom) [6],
-# EVAL_JOBS [cores / 2, at least 1], PHANTOM_PATIENTS [100], NM1_CASES [30] (and as many lesion-free hybrids),
-# INDEPENDENT_PATIENTS [20] (of benchmarks/independent_phantom.py, each with its lesion-free twin),
-# GAIN_JITTER [0.3; 0 for none],
+# look-alikes sit], GENERATOR_WORKERS per run [6], SEED [2040], PICK [6], NM1_EVERY [1], EVAL_JOBS [cores / 2, at
+# least 1], PHANTOM_PATIENTS [100], NM1_CASES [30] (and as many lesion-free hybrids), INDEPENDENT_PATIENTS [40]
+# (of benchmarks/independent_phantom.py, each with its lesion-free twin), GAIN_JITTER [0.3; 0 for none],
 # TRAIN_ARGS (appended to every `scintiseg train`; a later option wins: e.g. "--pool-patients 256 --lr 1e-4").
 #
 # On the device (docs/training.md, "A prepared GPU sweep"; its python3 has torch but not pydicom or MONAI, and
@@ -43,66 +53,23 @@
 #     --platform manylinux2014_x86_64 -d .whl pydicom==3.0.2 monai==1.6.1
 # then one `run` with carry [".whl", ".nm1"] and timeout_s 600:
 #   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
-#   && export PYTHONPATH=/tmp/site:src && mkdir -p ../shared/data/real && cp .nm1/*.dcm ../shared/data/real/
-#   && PYTHON=python3 GENERATOR_WORKERS=6 bash scripts/gpu_sweep.sh /tmp/sweep 4 $OUT
+#   && export PYTHONPATH=/tmp/site:$PWD/src && mkdir -p ../shared/data/real && cp .nm1/*.dcm ../shared/data/real/
+#   && export PYTHON=python3 GENERATOR_WORKERS=6 && bash scripts/gpu_sweep.sh train /tmp/sweep 4
+#   && bash scripts/gpu_sweep.sh pick /tmp/sweep $OUT
+# and here: bash scripts/gpu_sweep.sh score /work/.device/N (the files_at of that call; read-only there, so copy
+# it first: cp -r /work/.device/N runs/sweep && bash scripts/gpu_sweep.sh score runs/sweep).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-work=${1:?usage: gpu_sweep.sh WORK [MINUTES] [RESULTS]}
-minutes=${2:-4}
-results=${3:-$work/results}
+usage="usage: gpu_sweep.sh train WORK [MINUTES] | pick WORK RESULTS | score RESULTS [WORK]"
+stage=${1:?$usage}
 python=${PYTHON:-.venv/bin/python}
 profiles=${PROFILES:-randomised-faint-even randomised-sites}
 cores=$(nproc)
 jobs=${EVAL_JOBS:-$(( cores / 2 > 0 ? cores / 2 : 1 ))}
 shipped=src/scintiseg/weights/phantom_lesions.pt
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-export PYTHON_BIN=$python PHANTOM_PATIENTS=${PHANTOM_PATIENTS:-100} NM1_CASES=${NM1_CASES:-30} EVAL_DIR=$work/eval
-export INDEPENDENT_PATIENTS=${INDEPENDENT_PATIENTS:-20}
-export CROPS_DIR=$work/crops
-mkdir -p "$work/eval" "$results" || exit 2
-
-# 1. Training: one run per profile, side by side on the one GPU (each spawns its own generator processes).
-pids=()
-for profile in $profiles; do
-  # shellcheck disable=SC2086  # TRAIN_ARGS is a list of options
-  timeout --signal=INT "${minutes}m" "$python" -m scintiseg train --out "$work/$profile" --init "$shipped" \
-    --model rdinet --model-arg preset=small --pixel-mm 2.26 --window-size 256 --pool-patients 128 --refresh 0.5 \
-    --windows-per-view 4 --val-patients 24 --loss dice_bce --batch-size 16 --lr 3e-4 --augment \
-    --seed "${SEED:-2040}" --generator-workers "${GENERATOR_WORKERS:-6}" --save-every 1 --synthetic "$profile" \
-    --normalisation robust --input-mode ant --epochs 1000 --threads 2 --no-progress \
-    --gain-jitter "${GAIN_JITTER:-0.3}" ${TRAIN_ARGS:-} \
-    >"$work/$profile.txt" 2>&1 &
-  pids+=($!)
-done
-for pid in "${pids[@]}"; do wait "$pid"; done
-for profile in $profiles; do echo "== $profile"; tail -n 2 "$work/$profile.txt"; done
-
-# 2. Models to score: the shipped one (the reference row) and every checkpoint of every run ...
-models=$work/models.txt
-echo "shipped $shipped" >"$models"
-for profile in $profiles; do
-  for checkpoint in "$work/$profile"/checkpoints/epoch_*.pt "$work/$profile"/checkpoints/best.pt; do
-    [ -f "$checkpoint" ] || continue
-    name=$(basename "$checkpoint" .pt)
-    echo "${profile}_${name#epoch_} $checkpoint" >>"$models"
-  done
-done
-# ... and per run the uniform soup of its last half of checkpoints (docs/training.md, "Average a run's checkpoints").
-for profile in $profiles; do
-  mapfile -t epochs < <(ls "$work/$profile"/checkpoints/epoch_*.pt 2>/dev/null)
-  half=$(( ${#epochs[@]} / 2 ))
-  if [ "$half" -ge 2 ] && "$python" -m scintiseg models average "${epochs[@]:$half}" \
-       --out "$work/$profile/soup.pt" >"$work/$profile.soup.txt" 2>&1; then
-    echo "${profile}_soup $work/$profile/soup.pt" >>"$models"
-    # ... and that soup half-way back to the shipped model (WiSE-FT, docs/robustness.md "Weight interpolation":
-    # the dial that tamed the CPU fine-tunes' NM1 false positives).
-    if "$python" -m scintiseg models interpolate shipped "$work/$profile/soup.pt" --alpha 0.5 \
-         --out "$work/$profile/soup_half.pt" >>"$work/$profile.soup.txt" 2>&1; then
-      echo "${profile}_soup_half $work/$profile/soup_half.pt" >>"$models"
-    fi
-  fi
-done
-echo "$(wc -l <"$models") models to score, $jobs at a time"
+export PYTHON_BIN=$python PHANTOM_PATIENTS=${PHANTOM_PATIENTS:-100} NM1_CASES=${NM1_CASES:-30}
+export INDEPENDENT_PATIENTS=${INDEPENDENT_PATIENTS:-40}
 
 score() {  # NAME MODEL KIND: one bench_wholebody run (crops: one predict --labels; independent: bench_independent;
   local name=$1 model=$2 kind=$3 args  # spine_runs: bench_spine_runs, runs of involved vertebrae on NM1)
@@ -137,36 +104,109 @@ score() {  # NAME MODEL KIND: one bench_wholebody run (crops: one predict --labe
 }
 export -f score
 
-# 3. Every model on NM1 (seconds each), then the PICK with the fewest NM1 false positives (and the shipped
-#    model) on the phantom (minutes each), on the region crops (seconds each) and on the independent phantom
-#    (about a minute each: does it call what another generator draws as normal, a beaded lumbar column?).
-awk '{print $1, $2, "nm1"}' "$models" | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
-{ echo shipped; "$python" benchmarks/sweep_table.py "$work/eval" --pick "$(( ${PICK:-6} + 1 ))"; } | sort -u >"$work/picked.txt"
-"$python" benchmarks/make_region_crops.py --out "$CROPS_DIR" >"$work/crops.txt" 2>&1 || echo "no crops: $work/crops.txt"
-awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "phantom"; print $1, $2, "crops"; print $1, $2, "independent"}' \
-  "$work/picked.txt" "$models" \
-  | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
-
-# 4. The table, everything measured in one archive, and the checkpoints worth keeping.
-archive() {  # results.tar.gz, written aside and moved in when whole (a call cut short keeps the last whole one)
-  tar -czf "$results/results.tar.gz.part" -C "$work" eval models.txt picked.txt \
-    $(for profile in $profiles; do echo "$profile.txt"; for f in log.csv config.yaml; do
-        [ -f "$work/$profile/$f" ] && echo "$profile/$f"; done; done) \
-    && mv "$results/results.tar.gz.part" "$results/results.tar.gz"
+case $stage in
+train)  # 1. One run per profile, side by side on the one GPU (each spawns its own generator processes) ...
+  work=${2:?$usage}
+  minutes=${3:-4}
+  mkdir -p "$work" || exit 2
+  pids=()
+  for profile in $profiles; do
+    # shellcheck disable=SC2086  # TRAIN_ARGS is a list of options
+    timeout --signal=INT "${minutes}m" "$python" -m scintiseg train --out "$work/$profile" --init "$shipped" \
+      --model rdinet --model-arg preset=small --pixel-mm 2.26 --window-size 256 --pool-patients 128 --refresh 0.5 \
+      --windows-per-view 4 --val-patients 24 --loss dice_bce --batch-size 16 --lr 3e-4 --augment \
+      --seed "${SEED:-2040}" --generator-workers "${GENERATOR_WORKERS:-6}" --save-every 1 --synthetic "$profile" \
+      --normalisation robust --input-mode ant --epochs 1000 --threads 2 --no-progress \
+      --gain-jitter "${GAIN_JITTER:-0.3}" ${TRAIN_ARGS:-} \
+      >"$work/$profile.txt" 2>&1 &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  for profile in $profiles; do echo "== $profile"; tail -n 2 "$work/$profile.txt"; done
+  # ... then per run the uniform soup of its last half of checkpoints (docs/training.md, "Average a run's
+  # checkpoints") and that soup half-way back to the shipped model (WiSE-FT, docs/robustness.md "Weight
+  # interpolation": the dial that tamed the CPU fine-tunes' NM1 false positives).
+  for profile in $profiles; do
+    mapfile -t epochs < <(ls "$work/$profile"/checkpoints/epoch_*.pt 2>/dev/null)
+    half=$(( ${#epochs[@]} / 2 ))
+    if [ "$half" -ge 2 ] && "$python" -m scintiseg models average "${epochs[@]:$half}" \
+         --out "$work/$profile/soup.pt" >"$work/$profile.soup.txt" 2>&1; then
+      "$python" -m scintiseg models interpolate shipped "$work/$profile/soup.pt" --alpha 0.5 \
+        --out "$work/$profile/soup_half.pt" >>"$work/$profile.soup.txt" 2>&1
+    fi
+  done
+  ;;
+pick)  # 2. Every NM1_EVERY-th checkpoint of every run, the soups and the shipped model on NM1 (seconds each) ...
+  work=${2:?$usage}
+  results=${3:?$usage}
+  export EVAL_DIR=$work/eval
+  mkdir -p "$EVAL_DIR" "$results" || exit 2
+  models=$work/models.txt
+  echo "shipped $shipped" >"$models"
+  for profile in $profiles; do
+    n=0
+    for checkpoint in "$work/$profile"/checkpoints/epoch_*.pt; do
+      [ -f "$checkpoint" ] || continue
+      n=$(( n + 1 ))
+      [ $(( n % ${NM1_EVERY:-1} )) -eq 0 ] || continue
+      name=$(basename "$checkpoint" .pt)
+      echo "${profile}_${name#epoch_} $checkpoint" >>"$models"
+    done
+    for soup in soup soup_half; do
+      [ -f "$work/$profile/$soup.pt" ] && echo "${profile}_$soup $work/$profile/$soup.pt" >>"$models"
+    done
+  done
+  echo "$(wc -l <"$models") models on NM1, $jobs at a time"
+  awk '{print $1, $2, "nm1"}' "$models" | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
+  # ... and the PICK with the fewest NM1 false positives into RESULTS, weights only (the optimizer's state dropped).
+  "$python" benchmarks/sweep_table.py "$EVAL_DIR" --pick "$(( ${PICK:-6} + 1 ))" | grep -v -x shipped \
+    | head -n "${PICK:-6}" >"$work/picked.txt"
+  while read -r name; do
+    model=$(awk -v n="$name" '$1 == n {print $2}' "$models")
+    "$python" - "$model" "$results/$name.pt" <<'PY' || echo "could not copy $name"
+import sys
+from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint
+state = load_checkpoint(sys.argv[1])
+save_checkpoint({k: v for k, v in state.items() if k not in ("optimizer", "rng", "history")}, sys.argv[2])
+PY
+  done <"$work/picked.txt"
+  tar -czf "$results/device.tar.gz.part" -C "$work" eval models.txt picked.txt \
+    $(for profile in $profiles; do
+        for f in "$profile.txt" "$profile.soup.txt" "$profile/log.csv" "$profile/config.yaml"; do
+          [ -f "$work/$f" ] && echo "$f"; done; done) \
+    && mv "$results/device.tar.gz.part" "$results/device.tar.gz"
+  echo "picked (fewest NM1 false positives first):"; cat "$work/picked.txt"
   ls -la "$results"
-}
-"$python" benchmarks/sweep_table.py "$work/eval" --out "$results/table.md"
-keep=$("$python" benchmarks/sweep_table.py "$work/eval" --marked | head -n 4)
-[ -n "$keep" ] || keep=$("$python" benchmarks/sweep_table.py "$work/eval" --pick 3 | grep -v -x shipped | head -n 2)
-for name in $keep; do
-  model=$(awk -v n="$name" '$1 == n {print $2}' "$models")
-  [ -n "$model" ] && cp "$model" "$results/$name.pt"
-done
-archive
-
-# 5. Runs of involved vertebrae on NM1 (benchmarks/bench_spine_runs.py, about a minute each) for the picked models:
-#    does a model find the lower lumbar vertebrae the shipped one misses? Last, so that a device call cut short keeps
-#    the table and the archive above; then the archive again with their NAME.spine_runs.txt / .json.
-awk 'NR == FNR {want[$1]; next} ($1 in want) {print $1, $2, "spine_runs"}' "$work/picked.txt" "$models" \
-  | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
-archive
+  ;;
+score)  # 3. Here: the shipped model and each picked NAME.pt on the phantom, the crops and the independent phantom.
+  results=${2:?$usage}
+  work=${3:-$results/score}
+  export EVAL_DIR=$work/eval CROPS_DIR=$work/crops
+  mkdir -p "$work" || exit 2
+  [ -f "$results/device.tar.gz" ] && tar -xzf "$results/device.tar.gz" -C "$work"
+  mkdir -p "$EVAL_DIR"
+  models=$work/scored.txt
+  echo "shipped $shipped" >"$models"
+  for checkpoint in "$results"/*.pt; do
+    [ -f "$checkpoint" ] && echo "$(basename "$checkpoint" .pt) $checkpoint" >>"$models"
+  done
+  "$python" benchmarks/make_region_crops.py --out "$CROPS_DIR" >"$work/crops.txt" 2>&1 \
+    || echo "no crops: $work/crops.txt"
+  awk '{print $1, $2, "phantom"; print $1, $2, "crops"; print $1, $2, "independent"}' "$models" \
+    | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
+  "$python" benchmarks/sweep_table.py "$EVAL_DIR" --out "$results/table.md"
+  archive() {  # results.tar.gz, written aside and moved in when whole (a run cut short keeps the last whole one)
+    tar -czf "$results/results.tar.gz.part" -C "$work" eval scored.txt && mv "$results/results.tar.gz.part" \
+      "$results/results.tar.gz"
+  }
+  archive
+  # 4. Runs of involved vertebrae on NM1 (benchmarks/bench_spine_runs.py, about a minute each): does a model find
+  #    the lower lumbar vertebrae the shipped one misses? Last, so that a run cut short keeps the table above.
+  awk '{print $1, $2, "spine_runs"}' "$models" | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
+  archive
+  ;;
+*)
+  echo "$usage" >&2
+  exit 2
+  ;;
+esac

@@ -1,0 +1,62 @@
+"""scripts/gpu_sweep.sh's device stage ``pick``: NM1 scoring, the choice, and what comes back from the device.
+
+The GPU run of session 42 and why the script is split: docs/training.md ("A prepared GPU sweep"). Here ``pick``
+runs on a hand-made training folder (one profile, one checkpoint carrying an optimizer's state like a training
+run's) with one NM1 hybrid each way, so the whole stage runs in seconds on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint
+from scintiseg.predict.loader import SHIPPED_WEIGHTS
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "gpu_sweep.sh"
+NM1 = ROOT.parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+
+
+def _sweep(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = dict(os.environ, PYTHON=sys.executable, **env)
+    return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, env=environment,
+                          timeout=240)
+
+
+def test_an_unknown_stage_is_refused_with_the_usage():
+    done = _sweep("sweep")
+    assert done.returncode == 2
+    assert "usage: gpu_sweep.sh train WORK" in done.stderr
+
+
+@pytest.mark.skipif(not NM1.exists(), reason="needs ../shared/data/real (the NM1 scan)")
+def test_pick_scores_on_nm1_and_brings_back_the_pick_without_the_optimizer(tmp_path):
+    work, results = tmp_path / "work", tmp_path / "results"
+    checkpoints = work / "randomised-sites" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    state = load_checkpoint(SHIPPED_WEIGHTS)
+    state["optimizer"] = {"state": {0: {"exp_avg": torch.ones(3)}}, "param_groups": [{"lr": 3e-4, "params": [0]}]}
+    save_checkpoint(state, checkpoints / "epoch_0001.pt")
+    (work / "randomised-sites" / "log.csv").write_text("epoch,val_dsc\n1,0.4\n")
+
+    done = _sweep("pick", str(work), str(results), PROFILES="randomised-sites", NM1_CASES="1", PICK="1",
+                  EVAL_JOBS="1")
+    assert done.returncode == 0, done.stderr
+    assert "2 models on NM1" in done.stdout
+
+    picked = load_checkpoint(results / "randomised-sites_0001.pt")
+    assert "optimizer" not in picked
+    assert all(torch.equal(picked["model"][key], value) for key, value in state["model"].items())
+    assert picked["model_config"] == state["model_config"]
+    with tarfile.open(results / "device.tar.gz") as archive:
+        names = set(archive.getnames())
+    assert {"eval/shipped.nm1.json", "eval/randomised-sites_0001.nm1.json", "picked.txt",
+            "randomised-sites/log.csv"} <= names
+    assert not list(results.glob("*.part"))
