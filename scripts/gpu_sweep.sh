@@ -34,7 +34,8 @@
 #                                                    the spine runs; RESULTS/results.tar.gz holds every JSON
 #
 # train + pick with the default 4 minutes take about 9 minutes: one device call. For longer training, call
-# `train` alone (MINUTES 8 fits a call) and `pick` in the next call with NM1_EVERY=2, while the machine is warm.
+# `train` alone (MINUTES 8 fits a call) and `pick` in the next call with NM1_EVERY=2, within the 30 s the machine
+# stays warm (about 14 of a session's 15 device minutes in all).
 # A model worth shipping is then measured like any candidate (docs/training.md) and packaged by
 # `python -m scintiseg.predict.shipped`; session 42's run and what it found: docs/robustness.md, "The first GPU sweep".
 #
