@@ -55,10 +55,10 @@
 # then one `run` with carry [".whl", ".nm1"] and timeout_s 600:
 #   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
 #   && export PYTHONPATH=/tmp/site:$PWD/src && mkdir -p ../shared/data/real && cp .nm1/*.dcm ../shared/data/real/
-#   && export PYTHON=python3 GENERATOR_WORKERS=6 && bash scripts/gpu_sweep.sh train /tmp/sweep 4
-#   && bash scripts/gpu_sweep.sh pick /tmp/sweep $OUT
-# and here: bash scripts/gpu_sweep.sh score /work/.device/N (the files_at of that call; read-only there, so copy
-# it first: cp -r /work/.device/N runs/sweep && bash scripts/gpu_sweep.sh score runs/sweep).
+#   && export PYTHON=python3 GENERATOR_WORKERS=6 && bash scripts/gpu_sweep.sh train /tmp/sweep 4;
+#   bash scripts/gpu_sweep.sh pick /tmp/sweep $OUT
+# and here, with that call's files_at folder N (read-only, so copied first):
+#   cp -r /work/.device/N runs/sweep && bash scripts/gpu_sweep.sh score runs/sweep
 set -uo pipefail
 cd "$(dirname "$0")/.."
 usage="usage: gpu_sweep.sh train WORK [MINUTES] | pick WORK RESULTS | score RESULTS [WORK]"
