@@ -159,7 +159,7 @@ pick)  # 2. Every NM1_EVERY-th checkpoint of every run, the soups and the shippe
   done
   echo "$(wc -l <"$models") models on NM1, $jobs at a time"
   awk '{print $1, $2, "nm1"}' "$models" | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
-  # ... and the PICK with the fewest NM1 false positives into RESULTS, weights only (the optimizer's state dropped).
+  # ... and the PICK with the fewest NM1 false positives into RESULTS as prediction needs them (predict.shipped).
   "$python" benchmarks/sweep_table.py "$EVAL_DIR" --pick "$(( ${PICK:-6} + 1 ))" | grep -v -x shipped \
     | head -n "${PICK:-6}" >"$work/picked.txt"
   while read -r name; do
@@ -167,8 +167,8 @@ pick)  # 2. Every NM1_EVERY-th checkpoint of every run, the soups and the shippe
     "$python" - "$model" "$results/$name.pt" <<'PY' || echo "could not copy $name"
 import sys
 from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint
-state = load_checkpoint(sys.argv[1])
-save_checkpoint({k: v for k, v in state.items() if k not in ("optimizer", "rng", "history")}, sys.argv[2])
+from scintiseg.predict.shipped import prediction_state
+save_checkpoint(prediction_state(load_checkpoint(sys.argv[1])), sys.argv[2])
 PY
   done <"$work/picked.txt"
   tar -czf "$results/device.tar.gz.part" -C "$work" eval models.txt picked.txt \

@@ -26,6 +26,20 @@ from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint, save_c
 from scintiseg.predict.loader import SHIPPED_WEIGHTS
 
 
+def prediction_state(state: dict) -> dict:
+    """What prediction needs of a training checkpoint: weights, ``model_config``, the training and data config,
+    the epoch and best validation score; the optimizer's and RNG state and the history dropped (about a third of
+    the size). ``scripts/gpu_sweep.sh pick`` writes its candidates this way too."""
+    return {
+        "epoch": state.get("epoch"),
+        "model": state["model"],
+        "model_config": state["model_config"],
+        "config": state.get("config", {}),
+        "data": state.get("data", {}),  # input mode, normalisation and window size, as training recorded them
+        "best": state.get("best", {}),
+    }
+
+
 def package_run(run: str | Path, trained_on: str, out: str | Path = SHIPPED_WEIGHTS, command: str = "") -> Path:
     """Write the shipped checkpoint built from ``run`` (a run folder or a checkpoint file) to ``out``.
 
@@ -34,20 +48,12 @@ def package_run(run: str | Path, trained_on: str, out: str | Path = SHIPPED_WEIG
     """
     run = Path(run)
     source = checkpoint_path(run, "best") if run.is_dir() else run
-    state = load_checkpoint(source)
-    slim = {
-        "epoch": state.get("epoch"),
-        "model": state["model"],
-        "model_config": state["model_config"],
-        "config": state.get("config", {}),
-        "data": state.get("data", {}),  # input mode, normalisation and window size, as training recorded them
-        "best": state.get("best", {}),
-        "shipped": {
-            "trained_on": trained_on,
-            "synthetic": True,
-            "command": command,
-            "source_run": str(run),
-        },
+    slim = prediction_state(load_checkpoint(source))
+    slim["shipped"] = {
+        "trained_on": trained_on,
+        "synthetic": True,
+        "command": command,
+        "source_run": str(run),
     }
     return save_checkpoint(slim, out)
 
