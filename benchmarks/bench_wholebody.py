@@ -469,7 +469,7 @@ def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: in
                 labelled = extent & np.asarray(case.masks[NM1_VIEW], dtype=bool)
                 contrasts.append((_bench_misses().apparent_contrast(case.scan.view(NM1_VIEW), labelled), found))
         if negative or case.masks[NM1_VIEW].any():
-            scores.append(result.max_probability)
+            scores.append(result.triage_score)
             positive.append(not negative)
         print(f"  {k + 1}/{cases + negatives} ({group}): {count} false positives, {seconds[-1]:.2f} s", file=sys.stderr)
 

@@ -57,7 +57,7 @@ def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
         dropped[1010:1013, 5:8] = True  # a call a reading rule left out, on no inserted lesion
         left_out = [LeftOutCall("symmetric", mask_contours(dropped)[0], None)]
         view = SimpleNamespace(labels=labels, mask=labels > 0, regions=SimpleNamespace(labels=regions),
-                               max_probability=0.9 if (instances > 0).any() else 0.4, lesions=[], left_out=left_out)
+                               triage_score=0.9 if (instances > 0).any() else 0.4, lesions=[], left_out=left_out)
         return SimpleNamespace(views={"ANT": view})
 
     monkeypatch.setattr(bench, "prepare_source", prepare)

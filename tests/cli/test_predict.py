@@ -383,7 +383,7 @@ def test_a_studys_ant_and_post_files_are_predicted_as_its_two_view_file(tmp_path
     for view in ("ANT", "POST"):
         row = rows[layout.format(view=view)]
         assert (row["output"], row["views"]) == ("0123", view)
-        assert float(row["triage_score"]) == joined["views"][view]["max_probability"]
+        assert float(row["triage_score"]) == joined["views"][view]["triage_score"]
         assert int(row["lesion_count"]) == joined["summary"]["lesion_count_by_view"][view]
         assert row["bsi_percent"] == str(both["summary"]["bsi_percent"])
     assert main(argv[:3] + [str(tmp_path / "alone")] + argv[4:] + ["--no-join-views"]) == 0

@@ -61,7 +61,7 @@ check`` passes:
   becomes that view's labels only when the model was confident on the whole view, judged from the
   ``report.json`` beside it (:func:`~scintiseg.io.predicted_labels.pseudo_label_doubt`): every lesion of the view has a peak probability
   (``lesions[].probability_max``) of at least ``P``, a view without lesions has a largest probability
-  (``views.V.max_probability``, its triage score) of at most ``1 - P``, no reading rule left out one of the
+  (``views.V.max_probability``, the network's own) of at most ``1 - P``, no reading rule left out one of the
   network's calls on the view (``left_out_calls``: the network and the rule disagree), and the model saw every
   pixel of the view (``views.V.window_pixels``). The pseudo mask is the predicted outline as it stands. It is
   written as ``labels/<case>_<VIEW>.pseudo.json`` (``.pseudo-2.json``... when a later, different

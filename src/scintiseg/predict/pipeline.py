@@ -4,7 +4,7 @@
          aggregated for models that take it) -> model -> sigmoid -> probability per view on the model's
          grid -> back onto the scan's own grid -> threshold -> small components removed -> closed
          contours -> rasterised lesion map -> region estimate, measurements, BSI, Soloway, QC flags ->
-         ANT and POST lesions paired (:mod:`.pairing`); triage score (:attr:`Prediction.triage_score`)
+         ANT and POST lesions paired (:mod:`.pairing`); triage score (:attr:`Prediction.triage_score`, :mod:`.triage`)
 
 Everything after the model (:func:`predict_from_probabilities`) works on whole-body probability maps on
 the scan's own grid and spacing, so a test can inject a known map; the window modes differ only in where
@@ -85,6 +85,7 @@ from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
 from scintiseg.predict.superscan import SUPERSCAN_FLAG, axial_to_distal, superscan_pattern
 from scintiseg.predict.symmetry import symmetric_calls as symmetric_calls_mask
+from scintiseg.predict.triage import set_aside
 from scintiseg.predict.windows import (
     DEFAULT_TILING,
     MISALIGNED_PX,
@@ -407,8 +408,10 @@ def predict_view(
                 lesions = [replace(lesion, beside=mark) if lesion.beside is None and near[labels == index].any()
                            else lesion for index, lesion in enumerate(lesions, start=1)]
     bsi = view_bsi(labels > 0, regions, coverage)
+    rules = np.logical_or.reduce(list(dropped_by.values())) if dropped_by else np.zeros_like(mask)
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
-                          left_out=calls)
+                          left_out=calls,
+                          aside=set_aside(probability, rules, labels > 0, min(scan.pixel_spacing)) if rules.any() else None)
 
 
 def left_out_calls(dropped_by: dict[str, np.ndarray], counts: np.ndarray, probability: np.ndarray,
@@ -546,7 +549,7 @@ def predict_from_probabilities(
 
     Lesions of ANT and POST are paired (:func:`view_pairs`, ``Prediction.pairs``), a pair's two records named alike
     where the views' maps name a front and a back bone (:mod:`.pair_names`); the triage score is
-    ``Prediction.triage_score`` (the largest covered probability).
+    ``Prediction.triage_score`` (the largest covered probability outside the calls a reading rule left out, :mod:`.triage`).
 
     Args:
         scan: the whole-body scan.

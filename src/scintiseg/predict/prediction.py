@@ -18,6 +18,7 @@ from scintiseg.predict.pairing import LesionPair
 from scintiseg.predict.regions import SkeletonRegions
 from scintiseg.predict.rule_calls import RULE_TEXT, LeftOutCall
 from scintiseg.predict.superscan import superscan_pattern
+from scintiseg.predict.triage import largest_probability
 from scintiseg.scan import Annotation, Scan
 
 
@@ -41,6 +42,8 @@ class ViewPrediction:
         left_out: the calls the reading rules left out, with their outlines and measurements, for the reader to
             review (:class:`~.rule_calls.LeftOutCall`; :attr:`spine_pattern_calls`, :attr:`symmetric_calls` and
             :attr:`bladder_calls` count them).
+        aside: the pixels the triage score sets aside, the left-out calls and the network's response around them
+            (:func:`~.triage.set_aside`); None: none (:attr:`triage_score` is then :attr:`max_probability`).
     """
 
     view: str
@@ -54,6 +57,7 @@ class ViewPrediction:
     bsi: dict
     axial_to_distal: float = float("nan")
     left_out: list[LeftOutCall] = field(default_factory=list)
+    aside: np.ndarray | None = None
 
     @property
     def spine_pattern_calls(self) -> int:
@@ -90,13 +94,19 @@ class ViewPrediction:
 
     @property
     def max_probability(self) -> float:
-        """The view's triage score: the largest lesion probability among the pixels the model covered.
+        """The network's largest lesion probability among the pixels the model covered.
 
         A pixel outside ``coverage`` does not count, whatever its value (the model never looked there). 0
-        when nothing was covered. A ranking score, not a calibrated probability (docs/predict.md, "Triage").
+        when nothing was covered.
         """
-        covered = self.probability[np.asarray(self.coverage, dtype=bool)]
-        return float(covered.max()) if covered.size else 0.0
+        return largest_probability(self.probability, self.coverage)
+
+    @property
+    def triage_score(self) -> float:
+        """The view's triage score: the largest lesion probability among the pixels the model covered, the calls a
+        reading rule left out and the network's response around them set aside (:attr:`aside`, :mod:`.triage`).
+        A ranking score, not a calibrated probability (docs/predict.md, "Triage score")."""
+        return largest_probability(self.probability, self.coverage, self.aside)
 
     def annotation(self) -> Annotation:
         """LabelMe annotation: one ``lesion`` polygon per lesion, ``group_id`` = lesion id; the description names
@@ -154,12 +164,12 @@ class Prediction:
 
     @property
     def triage_score(self) -> float:
-        """The scan's triage score: the largest :attr:`ViewPrediction.max_probability` over its views (0 without views).
+        """The scan's triage score: the largest :attr:`ViewPrediction.triage_score` over its views (0 without views).
 
         Sorting a worklist by it puts the scans the model is surest hold a lesion first. It is a ranking
         score, not the calibrated probability that the scan holds a lesion, unless measured so.
         """
-        return max((view.max_probability for view in self.views.values()), default=0.0)
+        return max((view.triage_score for view in self.views.values()), default=0.0)
 
     @property
     def paired_with(self) -> dict[int, int]:

@@ -25,7 +25,7 @@
   view's triage score and lesion count, and the scan's Soloway grade, BSI and QC flags; ``seconds`` is half the
   scan's time each.
   Its ``triage_score`` column (report.json ``summary.triage_score``: the largest lesion probability the
-  model gave inside what it saw, over the scan's views) lets a worklist be sorted (highest first: the
+  model gave inside what it saw, the calls a reading rule left out set aside, over the scan's views) lets a worklist be sorted (highest first: the
   scans the model is surest hold a lesion); empty for a failed input.
 - One run at a time per ``OUT``: a run holds :class:`OutputLock` (``OUT/.scintiseg.lock``) from its first
   output to its summary, and a second run on the same folder is refused at once, in one line naming the
@@ -244,7 +244,7 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
         return _predict_apart(pair, scans, unread, out, taken, model, settings, dicom)
     seconds = (time.perf_counter() - start) / 2
     return [
-        ScanResult(path, "ok", name, report["summary"] | {"triage_score": report["views"][view]["max_probability"],
+        ScanResult(path, "ok", name, report["summary"] | {"triage_score": report["views"][view]["triage_score"],
                                                           "lesion_count": report["summary"]["lesion_count_by_view"][view]},
                    view, seconds)
         for path, view in zip(pair, ("ANT", "POST"))

@@ -230,7 +230,8 @@ def _triage(summary: dict, views: dict) -> str:
     score = summary.get("triage_score")
     if score is None:
         return "–"
-    per_view = ", ".join(f"{name} {float(v['max_probability']):.3g}" for name, v in views.items() if "max_probability" in v)
+    per_view = ", ".join(f"{name} {float(v.get('triage_score', v.get('max_probability'))):.3g}"
+                         for name, v in views.items() if "triage_score" in v or "max_probability" in v)
     return _e(f"{float(score):.3g}" + (f" ({per_view})" if per_view else ""))
 
 
@@ -596,7 +597,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         '<table id="summary"><tbody>',
         f"<tr><th>Lesions (view with most)</th><td>{_e(summary['lesion_count'])}</td></tr>",
         f"<tr><th>Lesions seen in both views (pairs)</th><td>{_e(summary.get('pair_count', 0))}</td></tr>",
-        f'<tr id="triage"><th>Triage score (largest lesion probability; a ranking, not calibrated)</th>'
+        f'<tr id="triage"><th>Triage score (largest lesion probability, calls left out by a reading rule set aside; a ranking, not calibrated)</th>'
         f"<td>{_triage(summary, report.get('views', {}))}</td></tr>",
         f"<tr id=\"soloway\"><th>Soloway grade</th><td>{_e(_soloway(summary))}</td></tr>",
         *_bsi_rows(report),

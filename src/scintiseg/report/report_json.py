@@ -15,7 +15,8 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "summary": {"lesion_count", "lesion_count_by_view", "soloway_grade", "bsi_percent",
                  "bsi_covered_mass_percent", "bsi_scope", "triage_score", "pair_count", "pairing_shift_px",
                  "qc_flags"},
-     "views": {VIEW: {"lesion_count", "max_probability", "spine_pattern_calls", "symmetric_calls", "bladder_calls",
+     "views": {VIEW: {"lesion_count", "max_probability", "triage_score", "spine_pattern_calls", "symmetric_calls",
+                      "bladder_calls",
                       "distal_arm_calls", "off_skeleton_calls", "reference_counts", "axial_to_distal", "bsi": {...},
                       "window_pixels", "region_estimate": {...}, "files": {...}}},
      "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
@@ -51,8 +52,11 @@ number them apart from the lesions', and ``views.V.bladder_calls``, the calls le
 bladder's hot spot, :func:`scintiseg.predict.bladder.bladder_calls`; session 37 ``views.V.off_skeleton_calls``, the
 calls left out because they lie off the skeleton, :mod:`scintiseg.predict.off_skeleton`, and ``views.V.distal_arm_calls``,
 those at an elbow, forearm or hand, :mod:`scintiseg.predict.distal_arm`, which until then were lesions marked
-``beside: "forearm_or_hand"``) keep the version, and a reader ignores keys it
-does not know.
+``beside: "forearm_or_hand"``; session 43 ``views.V.triage_score``, each view's triage score, the largest
+probability outside the calls the reading rules left out and the network's response around them
+(:mod:`scintiseg.predict.triage`), which ``summary.triage_score`` has since been the largest of, where it was the
+largest ``views.V.max_probability``, which stays the network's own largest probability: a ranking score either
+way) keep the version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -73,6 +77,7 @@ from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
 from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.rule_calls import RULE_TEXT
+from scintiseg.predict.triage import BASIN_PROBABILITY
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT
 
 #: The reader's records of a file read turned, split (:mod:`scintiseg.io.layout`) or mirrored back, the patient
@@ -116,8 +121,10 @@ DEFINITIONS = {
     ),
     "bsi_covered_mass_percent": "share of skeletal mass (Spiers) the model saw.",
     "triage_score": (
-        "largest lesion probability over the pixels the model saw, per view (views.V.max_probability) and per "
-        "scan (the largest over views): sort a worklist by it to read first the scans the model is surest hold "
+        "largest lesion probability over the pixels the model saw, the calls a reading rule left out "
+        f"(left_out_calls) and the network's response around them (down to probability {BASIN_PROBABILITY:g}) set "
+        "aside, per view (views.V.triage_score; views.V.max_probability is the network's own largest probability) and per scan "
+        "(the largest over views): sort a worklist by it to read first the scans the model is surest hold "
         "a lesion. A ranking score, not a calibrated probability that the scan holds a lesion."
     ),
     "paired_with": (
@@ -165,6 +172,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         views[name] = {
             "lesion_count": len(result.lesions),
             "max_probability": _significant(result.max_probability),
+            "triage_score": _significant(result.triage_score),
             "spine_pattern_calls": result.spine_pattern_calls,
             "symmetric_calls": result.symmetric_calls,
             "bladder_calls": result.bladder_calls,
