@@ -65,6 +65,14 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
     if REAL_SCAN.is_file():
         real = state["predictions"]["real scan"]
         assert "skipped" not in real and real["overlays"] and Path(real["overlays"][0]).is_file()
+        assert Path(state["predictions"]["shipped-real scan"]["overlays"][0]).is_file()
+    # The same held-out patient through the shipped model, what `scintiseg predict` runs: both views, its weights.
+    shipped = state["predictions"]["shipped-phantom"]
+    shipped_report = json.loads((Path(shipped["folder"]) / "report.json").read_text(encoding="utf-8"))
+    assert Path(shipped_report["model"]["source"]).name == "phantom_lesions.pt"
+    assert set(shipped_report["views"]) == {"ANT", "POST"} and shipped["folder"] != phantom["folder"]
+    assert any(link.startswith("figures/shipped-phantom_") for link in links)
+    assert "Model: the shipped model" in report and "Model: DPU-Net" in report
 
 
 def test_rerun_skips_finished_steps_and_reports_missing_real_scan(demo_run, capsys):

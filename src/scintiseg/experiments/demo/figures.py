@@ -6,6 +6,7 @@ nothing into ``~/.cache/matplotlib`` or ``~/.config/matplotlib``.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ def truth_overlay(counts: np.ndarray, truth: np.ndarray, predicted: np.ndarray, 
     if rows.size and not whole:
         axes[0].add_patch(plt.Rectangle((cols[0] - 0.5, rows[0] - 0.5), len(cols), len(rows), fill=False,
                                         edgecolor="royalblue", linewidth=1.0))
-    figure.suptitle(title, fontsize=10)
+    figure.suptitle(textwrap.fill(title, 70), fontsize=10)  # wrapped: a long title runs off the figure's edges
     figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")

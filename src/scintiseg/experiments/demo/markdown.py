@@ -139,8 +139,8 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         lines += [
             f"### {info['title']}",
             "",
-            f"Model: {MODEL_TITLES['dpunet']} from `{relative_link(Path(info['run']), out)}`, through `predict_scan` "
-            f"({PIPELINES[settings.synthetic]}). "
+            f"Model: {info['model']}, through `predict_scan` "
+            f"({PIPELINES[info.get('whole', settings.synthetic)]}). "
             f"{info['lesions']} lesion(s) predicted; BSI estimate {info['bsi']:.2f} % of the skeleton "
             f"(covered mass {info['covered']:.0f} %); QC flags: {', '.join(info['qc_flags']) or 'none'}. "
             f"Outputs (LabelMe, masks, overlays, report.html, DICOM SR/GSPS) in `{relative_link(Path(info['folder']), out)}/`.",

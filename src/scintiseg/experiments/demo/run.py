@@ -64,8 +64,10 @@ def run_demo(settings: DemoSettings) -> Path:
                                                                OUT/dpunet/, OUT/unet/   (normal run folders)
         4 evaluate   evaluate_run on the held-out test patients' crops  RUN/eval-test/ (metrics, overlays)
         5 predict    predict_scan on a held-out whole-body phantom scan and on the real NEMA NM1 scan
-                     (the whole view for ``synthetic``, the thoracic window for ``crops``)
-                                                               OUT/predict/<name>/ (LabelMe, masks, overlays, reports)
+                     (the whole view for ``synthetic``, the thoracic window for ``crops``), then the same two
+                     scans with the shipped model (``scintiseg predict``'s default), when the install has it
+                                                               OUT/predict/<name>/, OUT/predict/shipped-<name>/
+                                                               (LabelMe, masks, overlays, reports)
         6 report     OUT/report.md (+ OUT/figures/), OUT/demo.json (settings, timings, metrics)
 
     Raises:
