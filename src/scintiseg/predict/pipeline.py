@@ -409,9 +409,9 @@ def predict_view(
                            else lesion for index, lesion in enumerate(lesions, start=1)]
     bsi = view_bsi(labels > 0, regions, coverage)
     rules = np.logical_or.reduce(list(dropped_by.values())) if dropped_by else np.zeros_like(mask)
+    aside = set_aside(probability, rules, labels > 0, min(scan.pixel_spacing)) if rules.any() else None
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
-                          left_out=calls,
-                          aside=set_aside(probability, rules, labels > 0, min(scan.pixel_spacing)) if rules.any() else None)
+                          left_out=calls, aside=aside)
 
 
 def left_out_calls(dropped_by: dict[str, np.ndarray], counts: np.ndarray, probability: np.ndarray,
@@ -549,7 +549,8 @@ def predict_from_probabilities(
 
     Lesions of ANT and POST are paired (:func:`view_pairs`, ``Prediction.pairs``), a pair's two records named alike
     where the views' maps name a front and a back bone (:mod:`.pair_names`); the triage score is
-    ``Prediction.triage_score`` (the largest covered probability outside the calls a reading rule left out, :mod:`.triage`).
+    ``Prediction.triage_score`` (the largest covered probability outside the calls a reading rule left out,
+    :mod:`.triage`).
 
     Args:
         scan: the whole-body scan.

@@ -25,8 +25,8 @@
   view's triage score and lesion count, and the scan's Soloway grade, BSI and QC flags; ``seconds`` is half the
   scan's time each.
   Its ``triage_score`` column (report.json ``summary.triage_score``: the largest lesion probability the
-  model gave inside what it saw, the calls a reading rule left out set aside, over the scan's views) lets a worklist be sorted (highest first: the
-  scans the model is surest hold a lesion); empty for a failed input.
+  model gave inside what it saw, the calls a reading rule left out set aside, over the scan's views) lets a
+  worklist be sorted (highest first: the scans the model is surest hold a lesion); empty for a failed input.
 - One run at a time per ``OUT``: a run holds :class:`OutputLock` (``OUT/.scintiseg.lock``) from its first
   output to its summary, and a second run on the same folder is refused at once, in one line naming the
   holder's pid. Two runs would otherwise replace each other's scan folders and summary.

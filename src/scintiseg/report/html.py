@@ -597,7 +597,8 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         '<table id="summary"><tbody>',
         f"<tr><th>Lesions (view with most)</th><td>{_e(summary['lesion_count'])}</td></tr>",
         f"<tr><th>Lesions seen in both views (pairs)</th><td>{_e(summary.get('pair_count', 0))}</td></tr>",
-        f'<tr id="triage"><th>Triage score (largest lesion probability, calls left out by a reading rule set aside; a ranking, not calibrated)</th>'
+        '<tr id="triage"><th>Triage score (largest lesion probability, calls left out by a reading rule set aside; '
+        'a ranking, not calibrated)</th>'
         f"<td>{_triage(summary, report.get('views', {}))}</td></tr>",
         f"<tr id=\"soloway\"><th>Soloway grade</th><td>{_e(_soloway(summary))}</td></tr>",
         *_bsi_rows(report),

@@ -123,8 +123,8 @@ DEFINITIONS = {
     "triage_score": (
         "largest lesion probability over the pixels the model saw, the calls a reading rule left out "
         f"(left_out_calls) and the network's response around them (down to probability {BASIN_PROBABILITY:g}) set "
-        "aside, per view (views.V.triage_score; views.V.max_probability is the network's own largest probability) and per scan "
-        "(the largest over views): sort a worklist by it to read first the scans the model is surest hold "
+        "aside, per view (views.V.triage_score; views.V.max_probability is the network's own largest probability) "
+        "and per scan (the largest over views): sort a worklist by it to read first the scans the model is surest hold "
         "a lesion. A ranking score, not a calibrated probability that the scan holds a lesion."
     ),
     "paired_with": (
