@@ -39,9 +39,10 @@
 # A model worth shipping is then measured like any candidate (docs/training.md) and packaged by
 # `python -m scintiseg.predict.shipped`; session 42's run and what it found: docs/robustness.md, "The first GPU sweep".
 #
-# Settings by environment (defaults in brackets): PYTHON [.venv/bin/python], PROFILES ["randomised-faint-even
+# Settings by environment (defaults in brackets): PYTHON [.venv/bin/python], PROFILES ["randomised-faint
 # randomised-sites": the two kinds of miss of docs/predict.md, faint lesions and conspicuous ones where the
-# look-alikes sit], GENERATOR_WORKERS per run [6], SEED [2040], PICK [6], NM1_EVERY [1], EVAL_JOBS [cores / 2, at
+# look-alikes sit; session 42 ran randomised-faint-even, whose bones less uneven cost NM1 a false positive at the
+# right hip, docs/robustness.md "The first GPU sweep"], GENERATOR_WORKERS per run [6], SEED [2040], PICK [6], NM1_EVERY [1], EVAL_JOBS [cores / 2, at
 # least 1], PHANTOM_PATIENTS [100], NM1_CASES [30] (and as many lesion-free hybrids), INDEPENDENT_PATIENTS [40]
 # (of benchmarks/independent_phantom.py, each with its lesion-free twin), GAIN_JITTER [0.3; 0 for none],
 # TRAIN_ARGS (appended to every `scintiseg train`; a later option wins: e.g. "--pool-patients 256 --lr 1e-4").
@@ -64,7 +65,7 @@ cd "$(dirname "$0")/.."
 usage="usage: gpu_sweep.sh train WORK [MINUTES] | pick WORK RESULTS | score RESULTS [WORK]"
 stage=${1:?$usage}
 python=${PYTHON:-.venv/bin/python}
-profiles=${PROFILES:-randomised-faint-even randomised-sites}
+profiles=${PROFILES:-randomised-faint randomised-sites}
 cores=$(nproc)
 jobs=${EVAL_JOBS:-$(( cores / 2 > 0 ? cores / 2 : 1 ))}
 shipped=src/scintiseg/weights/phantom_lesions.pt
