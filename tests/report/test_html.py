@@ -19,6 +19,7 @@ from scintiseg.predict.bsi import NEARER_VIEW
 from scintiseg.predict.pipeline import predict_from_probabilities
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.prepare.views import mirror
+from scintiseg.report import html as html_module
 from scintiseg.report.html import report_html
 from scintiseg.report.outputs import write_outputs
 from scintiseg.report.overlay import REGION_COLOURS, jpeg_bytes, overlay_image, png_bytes, region_map_image
@@ -114,6 +115,9 @@ def test_pairs_and_triage_are_shown(paired_report):
                                    str(lone): "–"}
     triage = re.search(r'<tr id="triage">.*?<td>(.*?)</td>', page, re.S).group(1)
     assert triage == "0.96 (ANT 0.9, POST 0.96)"
+    # A score short of 1 is never shown as a certainty.
+    assert html_module._triage({"triage_score": 0.99997}, {"ANT": {"triage_score": 0.99997}, "POST": {
+        "max_probability": 1.0}}) == "0.999 (ANT 0.999, POST 1)"
 
 
 def test_pairs_and_triage_render_in_headless_chromium(paired_report, tmp_path):

@@ -225,14 +225,20 @@ def _cell(key: str, value) -> str:
     return f"<td{css}>{_e(text)}</td>"
 
 
+def _score(value: float) -> str:
+    """A probability to 3 significant digits, never rounded up to a certainty it is not (0.9997 -> ``0.999``)."""
+    text = f"{value:.3g}"
+    return "0.999" if text == "1" and value < 1.0 else text
+
+
 def _triage(summary: dict, views: dict) -> str:
     """The triage score of the scan, and of each view in brackets (escaped)."""
     score = summary.get("triage_score")
     if score is None:
         return "–"
-    per_view = ", ".join(f"{name} {float(v.get('triage_score', v.get('max_probability'))):.3g}"
+    per_view = ", ".join(f"{name} {_score(float(v.get('triage_score', v.get('max_probability'))))}"
                          for name, v in views.items() if "triage_score" in v or "max_probability" in v)
-    return _e(f"{float(score):.3g}" + (f" ({per_view})" if per_view else ""))
+    return _e(_score(float(score)) + (f" ({per_view})" if per_view else ""))
 
 
 def region_title(region: str) -> str:
