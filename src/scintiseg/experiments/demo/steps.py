@@ -167,14 +167,11 @@ def showcase_case(crops: Path, test_ids: list[str], whole: bool = False) -> str:
     return max(test_ids, key=lambda case_id: (visible(cases[case_id]) if case_id in cases else -1, -test_ids.index(case_id)))
 
 
-def predict_one(scan, run_dir: Path | None, folder: Path) -> tuple:
-    """Step 5 for one scan: :func:`scintiseg.predict.predict_scan` with the run's best checkpoint (None: the shipped
-    model, ``scintiseg predict``'s default), all outputs written."""
-    from scintiseg.predict import load_model, predict_scan  # lazy: start-up time
+def predict_one(scan, model, folder: Path) -> tuple:
+    """Step 5 for one scan: :func:`scintiseg.predict.predict_scan` with a loaded model, all outputs written."""
+    from scintiseg.predict import predict_scan  # lazy: start-up time
     from scintiseg.report.outputs import write_outputs  # lazy: start-up time
 
-    # The checkpoint records the window, its size and (synthetic recipe) the pixel size and "whole" view.
-    model = load_model(run_dir, engine="torch", device="cpu")
     prediction = predict_scan(scan, model)
     report = write_outputs(prediction, folder)
     return prediction, report
@@ -220,29 +217,31 @@ def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict
     with the shipped model, what ``scintiseg predict`` runs (when the install has one)."""
     from scintiseg.predict import load_model  # lazy: start-up time
 
-    _predict_with(settings, out, phantom, splits, state, figures_dir, out / "dpunet")
+    # The checkpoint records the window, its size and (synthetic recipe) the pixel size and "whole" view.
+    run_dir = out / "dpunet"
+    _predict_with(settings, out, phantom, splits, state, figures_dir, load_model(run_dir, engine="torch", device="cpu"),
+                  f"{MODEL_TITLES['dpunet']} from `{run_dir.name}`")
     try:
-        load_model(None, engine="torch", device="cpu")
+        shipped = load_model(None, engine="torch", device="cpu")
     except ScintisegError as error:  # an install without the shipped weights
         say(f"      shipped model: skipped: {error}")
         state.predictions["shipped model"] = {"skipped": str(error)}
         return
-    _predict_with(settings, out, phantom, splits, state, figures_dir, None)
+    _predict_with(settings, out, phantom, splits, state, figures_dir, shipped, None)
 
 
 def _predict_with(settings: DemoSettings, out: Path, phantom: Path, splits: dict, state: DemoState,
-                  figures_dir: Path, run_dir: Path | None) -> None:
-    """:func:`predict_scans` with one model: the demo's run folder, or None for the shipped model."""
-    shipped = run_dir is None
-    model = ("the shipped model (what `scintiseg predict` runs by default; docs/robustness.md)" if shipped else
-             f"{MODEL_TITLES['dpunet']} from `{run_dir.name}`")
+                  figures_dir: Path, loaded, described: str | None) -> None:
+    """:func:`predict_scans` with one loaded model, ``described`` for the report (None: the shipped model)."""
+    shipped = described is None
+    model = described or "the shipped model (what `scintiseg predict` runs by default; docs/robustness.md)"
     tag, suffix = ("shipped-", ", the shipped model") if shipped else ("", "")
     test_ids = sorted(splits.get("test", []))
     if test_ids:
         case = whole_body_case(phantom, showcase_case(out / "crops", test_ids, whole=settings.synthetic))
         scan = read_scan(resolve(phantom, case.image))
         folder = out / "predict" / f"{tag}phantom-{case.case_id}"
-        prediction, _ = predict_one(scan, run_dir, folder)
+        prediction, _ = predict_one(scan, loaded, folder)
         view = "ANT" if "ANT" in prediction.views else next(iter(prediction.views))
         result = prediction.views[view]
         truth = read_mask_png(resolve(phantom, case.masks[view])) if view in case.masks else np.zeros(scan.shape, bool)
@@ -279,7 +278,7 @@ def _predict_with(settings: DemoSettings, out: Path, phantom: Path, splits: dict
         return
     scan = read_scan(real)
     folder = out / "predict" / f"{tag}real-{real.stem}"
-    prediction, report = predict_one(scan, run_dir, folder)
+    prediction, report = predict_one(scan, loaded, folder)
     overlays = sorted(folder / view["files"]["overlay"] for view in report.get("views", {}).values()
                       if "overlay" in view.get("files", {}))
     state.predictions[f"{tag}real scan"] = {
