@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scintiseg.predict.bsi import bone_weight
+from scintiseg.predict.bsi import bone_scan_index, bone_weight
 from scintiseg.predict.measurements import measure_lesions
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 
@@ -57,7 +57,14 @@ def test_measurements_of_many_lesions_equal_a_whole_view_computation():
         assert lesion.probability_max == round(float(prob[inside].max()), 4)
         assert lesion.probability_mean == round(float(prob[inside].astype(np.float64).mean()), 4)
         assert lesion.lesion_to_normal_bone == round(values.mean() / reference, 3)
-        group = region_map == REGION_IDS[lesion.region]
-        share = (inside & group).sum() / (lesion_or_bone & group).sum()
-        assert lesion.bsi_contribution_percent == pytest.approx(round(bone_weight(lesion.region) * share, 5))
+        contribution = 0.0  # every bone the lesion lies in (lesion 3 straddles the thoracic spine and the pelvis)
+        for name in ("thoracic_spine", "pelvis", "femur_left"):
+            group = region_map == REGION_IDS[name]
+            contribution += bone_weight(name) * (inside & group).sum() / (lesion_or_bone & group).sum()
+        assert lesion.bsi_contribution_percent == pytest.approx(round(contribution, 5))
     assert [lesion.region for lesion in lesions] == ["thoracic_spine", "thoracic_spine", "pelvis", "femur_left", "femur_left"]
+    # So the lesions add up to the view's BSI (no bone wholly involved here).
+    total = bone_scan_index(labels > 0, regions).bsi_percent
+    assert sum(lesion.bsi_contribution_percent for lesion in lesions) == pytest.approx(total, abs=1e-4)
+    assert lesions[2].bsi_contribution_percent > bone_weight("pelvis") * ((labels == 3) & (region_map == REGION_IDS[
+        "pelvis"])).sum() / (lesion_or_bone & (region_map == REGION_IDS["pelvis"])).sum()

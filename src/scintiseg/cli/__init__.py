@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "experiment": ("experiment", "run one of the papers' experiments (table + CSV + plot beside the paper's numbers)"),
     "gan": ("gan", "DCGAN augmentation of thoracic crops (paper B §3.2.2, data set D3)"),
     "predict": ("predict", "find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS)"),
+    "review": ("review", "write a prediction's report again from the outlines a reader corrected in its LabelMe files"),
     "export": ("export", "export a trained model to ONNX"),
     "demo": ("demo", "phantom test cohort -> train DPU-Net and U-Net -> evaluate -> predict -> report.md"),
 }

@@ -47,11 +47,14 @@ def unedited_prediction(path: Path, annotation: Annotation) -> str:
     whose outline (:func:`outline_mask`: its shapes but the left-out calls) still rasterises to that mask is the
     model's output, not a person's (a prediction confirmed as it stands is indistinguishable from one nobody opened;
     to keep it, save it under another name); a left-out call relabelled ``lesion`` is an edit.
-    Without the mask beside it the file counts as corrected.
+    Without the mask beside it the file counts as corrected, and so does a reviewed report's (``scintiseg review``
+    writes the reader's outlines and their mask: its ``report.json`` has ``review``).
     """
     view = predicted_view(path)
     mask_path = path.parent / PREDICTED_MASK.format(view=view) if view else None
     if mask_path is None or not mask_path.is_file():
+        return ""
+    if "review" in (prediction_report(path.parent) or {}):  # written again from a reader's outlines (scintiseg review)
         return ""
     try:
         predicted = read_mask_png(mask_path)

@@ -11,8 +11,11 @@ For each lesion (a label of the rasterised-contour map, :mod:`.contours`) on one
   whole view. The median makes it robust to hot spots the model missed;
 - **probability**: mean and maximum of the model's probability over the lesion;
 - **shape**: centroid (row, col), bounding box, equivalent diameter (mm) and eccentricity;
-- **location**: atlas region and laterality (:mod:`.regions`) and the BSI contribution of the lesion
-  (its pixels' share of its bone group x the group's Spiers weight, :mod:`.bsi`).
+- **location**: atlas region and laterality (:mod:`.regions`) and the BSI contribution of the lesion: its
+  pixels' share of each bone group they lie in x that group's Spiers weight, summed (:mod:`.bsi`), so that a
+  view's lesions add up to its BSI where no bone is wholly involved. (Until session 44 only the pixels in the
+  lesion's own bone counted, and a lesion across two bones, the sacrum and an iliac bone, added less than its
+  pixels do.)
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.measure import regionprops
 
-from scintiseg.predict.bsi import BONE_GROUPS, REGION_TO_BONE
+from scintiseg.predict.bsi import BONE_GROUPS
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 
 #: Dilation (px) around lesions excluded from the normal-bone reference.
@@ -74,6 +77,21 @@ def normal_bone_reference(
     return float(np.median(np.asarray(counts)[normal].astype(np.float64)))
 
 
+def _bsi_per_pixel(regions: SkeletonRegions, bone_or_lesion: np.ndarray) -> np.ndarray:
+    """Region id -> what one lesion pixel there adds to the view's BSI: its bone group's Spiers weight over the group's
+    bone-or-lesion pixels (:func:`~.bsi.bone_scan_index`); 0 outside every group."""
+    ids = np.asarray(regions.labels, dtype=np.int64)
+    size = max(len(REGION_IDS), int(ids.max(initial=0)) + 1)
+    pixels = np.bincount(ids[bone_or_lesion], minlength=size)
+    per_pixel = np.zeros(size, dtype=np.float64)
+    for weight, names in BONE_GROUPS.values():
+        group = [REGION_IDS[name] for name in names]
+        total = int(pixels[group].sum())
+        if total:
+            per_pixel[group] = weight / total
+    return per_pixel
+
+
 def measure_lesions(
     labels: np.ndarray,
     counts: np.ndarray,
@@ -107,9 +125,7 @@ def measure_lesions(
     if reference is None:
         reference = normal_bone_reference(counts, regions, labels > 0, coverage)
     pixel_mm2 = float(pixel_spacing[0]) * float(pixel_spacing[1])
-    bone_or_lesion = regions.bone | (labels > 0)
-    # Per bone group, its atlas pixels and their bone-or-lesion count, made once per view on first use.
-    groups: dict[str, tuple[np.ndarray, int]] = {}
+    per_pixel = _bsi_per_pixel(regions, regions.bone | (labels > 0))
     records = []
     for region in regionprops(labels):
         # Only the lesion's bounding box is read: the maps are whole-body, a lesion is a few pixels.
@@ -120,14 +136,7 @@ def measure_lesions(
         whole_body_mask = np.zeros(labels.shape, dtype=bool)
         whole_body_mask[box] = inside
         region_name = regions.region_of(whole_body_mask)
-        bone = REGION_TO_BONE.get(region_name)
-        contribution = 0.0
-        if bone is not None:
-            if bone not in groups:
-                in_group = np.isin(regions.labels, [REGION_IDS[n] for n in BONE_GROUPS[bone][1]])
-                groups[bone] = (in_group, int((bone_or_lesion & in_group).sum()))
-            in_group, group_pixels = groups[bone]
-            contribution = BONE_GROUPS[bone][0] * int((inside & in_group[box]).sum()) / max(group_pixels, 1)
+        contribution = float(per_pixel[np.asarray(regions.labels)[box][inside]].sum())
         mean = float(values.mean())
         r, c = region.centroid
         records.append(

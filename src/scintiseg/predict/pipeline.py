@@ -351,10 +351,14 @@ def predict_view(
     first_id: int = 1,
     regions: SkeletonRegions | None = None,
     first_left_out_id: int = 1,
+    reader_mask: np.ndarray | None = None,
 ) -> ViewPrediction:
     """Post-process one view's whole-body probability map into measured lesions (``regions``: the view's
     skeleton regions, :func:`analyse_counts`; None: the atlas, fitted here), and the calls the reading rules left out
-    (ids from ``first_left_out_id``)."""
+    (ids from ``first_left_out_id``).
+
+    ``reader_mask``: a reader's outlines of the view (:mod:`.review`), which then are its lesions, measured as the
+    network's are; the reading rules' left-out calls that touch them are no longer listed as left out."""
     counts = scan.view(view)
     if regions is None:
         regions = partial_view(estimate_regions(counts, view), scan.pixel_spacing[0])
@@ -394,6 +398,9 @@ def predict_view(
                                 ("off_skeleton", settings.off_skeleton, off_skeleton)):
         dropped_by[name] = rule(counts, mask, regions, scan.pixel_spacing) if applies else np.zeros_like(mask)
         mask = mask & ~dropped_by[name]
+    if reader_mask is not None:  # the reader decides: their outlines are the lesions
+        mask = np.asarray(reader_mask, dtype=bool)
+        dropped_by = {name: calls_apart_from(dropped, mask) for name, dropped in dropped_by.items()}
     contours, labels = outline_lesions(mask)
     lesions, reference = measure_lesions(
         labels, counts, probability, regions, scan.pixel_spacing, view, coverage=coverage, first_id=first_id
@@ -412,6 +419,15 @@ def predict_view(
     aside = set_aside(probability, rules, labels > 0, min(scan.pixel_spacing)) if rules.any() else None
     return ViewPrediction(view, probability.astype(np.float32), coverage, labels, contours, lesions, regions, reference, bsi,
                           left_out=calls, aside=aside)
+
+
+def calls_apart_from(calls: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The components (8-connected) of ``calls`` that touch no pixel of ``mask``."""
+    if not calls.any() or not mask.any():
+        return calls
+    components, _ = ndi.label(calls, structure=np.ones((3, 3), dtype=bool))
+    touched = np.unique(components[mask & calls])
+    return calls & ~np.isin(components, touched[touched > 0])
 
 
 def left_out_calls(dropped_by: dict[str, np.ndarray], counts: np.ndarray, probability: np.ndarray,
@@ -544,6 +560,7 @@ def predict_from_probabilities(
     model_info: dict | None = None,
     qc_flags: list[str] | None = None,
     analysis: CountAnalysis | None = None,
+    reader_masks: dict[str, np.ndarray] | None = None,
 ) -> Prediction:
     """Everything after the model, from whole-body probability maps (one per predicted view).
 
@@ -562,6 +579,7 @@ def predict_from_probabilities(
         qc_flags: flags raised before (e.g. ``crop_uncertain``).
         analysis: the counts' regions and ANT-POST shift already computed for these settings and this
             engine (:func:`predict_scan` computes it beside the lesion network); None: computed here.
+        reader_masks: view -> a reader's outlines, the view's lesions instead of the network's calls (:mod:`.review`).
 
     Example::
 
@@ -586,7 +604,7 @@ def predict_from_probabilities(
     for view, prob in probabilities.items():
         seen = coverage.get(view, np.ones(scan.shape, dtype=bool))
         views[view] = predict_view(scan, view, np.asarray(prob, dtype=np.float32), seen, settings, next_id,
-                                   analysis.regions[view], next_left_out_id)
+                                   analysis.regions[view], next_left_out_id, (reader_masks or {}).get(view))
         next_id += len(views[view].lesions)
         next_left_out_id += len(views[view].left_out)
     if network is not None:  # the superscan pattern on the learned map's bones (the atlas's boxes hold soft tissue)
@@ -677,8 +695,11 @@ def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysi
     return other, _with_shift(other, regions)
 
 
-def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | None = None) -> Prediction:
+def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | None = None, *,
+                 reader_masks: dict[str, np.ndarray] | None = None) -> Prediction:
     """Predict lesions on a whole-body scan with ``model`` (see the module docstring).
+
+    ``reader_masks``: view -> a reader's outlines on the scan as read, that view's lesions (:mod:`.review`).
 
     A scan whose pixel size was assumed (``scan.metadata["pixel_spacing_assumed"]``, a file with no
     spacing read without one) is predicted with one warning saying so: sizes in mm and the resampling to
@@ -730,7 +751,7 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
                                "normalisation": model.normalisation, "window_size": model.window_size,
                                "pixel_mm": model.pixel_mm, "window": settings.window}
     flags = [*flags, *(f"{BURNED_IN_FLAG}_{view}" for view in drawn)]
-    prediction = predict_from_probabilities(scan, probabilities, coverage, settings, info, flags, analysis)
+    prediction = predict_from_probabilities(scan, probabilities, coverage, settings, info, flags, analysis, reader_masks)
     prediction.timings["model_s"] = model_s
     return prediction
 

@@ -142,6 +142,9 @@ class Prediction:
         pairs: lesions seen in both views, one ANT and one POST lesion each (:mod:`.pairing`).
         pairing_shift: the (rows, cols) shift that put the mirrored POST on ANT for the pairing; None when
             no pairing was done (one view, or views too far apart to align).
+        review: None for the network's own reading; for a reading whose outlines a reader edited
+            (:mod:`.review`), what changed: per view the network's lesions kept, edited, deleted and the ones drawn,
+            and each lesion's origin.
     """
 
     scan: Scan
@@ -152,6 +155,7 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
     pairs: list[LesionPair] = field(default_factory=list)
     pairing_shift: tuple[float, float] | None = None
+    review: dict | None = None
 
     @property
     def lesions(self) -> list[LesionMeasurement]:

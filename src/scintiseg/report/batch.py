@@ -161,7 +161,7 @@ def unique_name(stem: str, taken: set[str]) -> str:
     return name
 
 
-def _publish(tmp: Path, final: Path) -> None:
+def publish_folder(tmp: Path, final: Path) -> None:
     """Rename a finished temporary folder into place, replacing an older result only now."""
     old = None
     if final.exists():
@@ -183,7 +183,7 @@ def _predict_into(scan: Scan, out: Path, name: str, model: LoadedModel, settings
             shutil.rmtree(tmp, ignore_errors=True)
             return None
         report = write_outputs(prediction, tmp, dicom=dicom)
-        _publish(tmp, out / name)
+        publish_folder(tmp, out / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -133,7 +133,7 @@ _COLUMNS = (
     ("bsi_contribution_percent", "BSI contribution (%)"),
     ("beside", "Beside"),
 )
-_TEXT_COLUMNS = {"view", "region", "laterality", "beside"}
+_TEXT_COLUMNS = {"view", "region", "laterality", "beside", "origin"}
 
 #: What each QC flag means (flags ending in ``_VIEW`` name their view); docs/predict.md has the full text.
 QC_FLAG_MEANINGS: dict[str, str] = {
@@ -328,8 +328,9 @@ def _not_on_nearer_view(report: dict, lesion: dict) -> str | None:
 
 def _lesion_table(report: dict) -> list[str]:
     views = list(report.get("views", {}))
+    columns = _COLUMNS + ((("origin", "Outline"),) if "review" in report else ())
     parts = ['<table id="lesions"><thead><tr>']
-    parts += [f"<th>{_e(title)}</th>" for _, title in _COLUMNS]
+    parts += [f"<th>{_e(title)}</th>" for _, title in columns]
     parts.append("</tr></thead>")
     for region, lesions in group_by_region(report["lesions"]):
         per_view = {v: sum(1 for l in lesions if l.get("view") == v) for v in views or sorted({l.get("view") for l in lesions})}
@@ -338,17 +339,17 @@ def _lesion_table(report: dict) -> list[str]:
         bsi = region_bsi_percent(report, region)
         parts.append(
             f'<tbody class="region-group" data-region="{_e(region)}">'
-            f'<tr class="region-header"><th colspan="{len(_COLUMNS)}"><b>{_e(region_title(region))}</b> '
+            f'<tr class="region-header"><th colspan="{len(columns)}"><b>{_e(region_title(region))}</b> '
             f"({_e(region)}): {len(lesions)} lesion{'s' if len(lesions) != 1 else ''} ({_e(counts)}); "
             f'BSI contribution <span class="region-bsi">{bsi:.3g}</span> % ({_views_read(report, region)}: {_e(view_bsi)})</th></tr>'
         )
         for lesion in lesions:
-            cells = [_not_on_nearer_view(report, lesion) if key == "paired_with" else None for key, _ in _COLUMNS]
+            cells = [_not_on_nearer_view(report, lesion) if key == "paired_with" else None for key, _ in columns]
             parts.append(f'<tr class="lesion" id="lesion-{_e(lesion.get("id"))}" data-region="{_e(region)}">'
-                         + "".join(cell or _cell(key, lesion.get(key)) for cell, (key, _) in zip(cells, _COLUMNS)) + "</tr>")
+                         + "".join(cell or _cell(key, lesion.get(key)) for cell, (key, _) in zip(cells, columns)) + "</tr>")
         parts.append("</tbody>")
     if not report["lesions"]:
-        parts.append(f'<tbody><tr class="empty"><td class="t" colspan="{len(_COLUMNS)}">No lesion found above the '
+        parts.append(f'<tbody><tr class="empty"><td class="t" colspan="{len(columns)}">No lesion found above the '
                      "threshold.</td></tr></tbody>")
     parts.append("</table>")
     return parts
@@ -410,6 +411,20 @@ def _qc_flags(flags: list[str], read: dict | None = None) -> str:
             meaning = meaning.replace("a view is", f"{' and '.join(mirrored)} {'is' if len(mirrored) == 1 else 'are'}")
         items.append(f"<li><span>{_e(flag)}</span>" + (f" {_e(meaning)}" if meaning else "") + "</li>")
     return '<div class="flags" id="qc-flags">QC flags:<ul>' + "".join(items) + "</ul></div>"
+
+
+def _review_row(report: dict) -> list[str]:
+    """The summary's row saying the outlines are a reader's (a report of ``scintiseg review``), else none."""
+    review = report.get("review")
+    if not isinstance(review, dict):
+        return []
+    told = []
+    for view, tally in (review.get("views") or {}).items():
+        told.append(f"{view}: {tally.get('kept', 0)} kept as found, {tally.get('edited', 0)} edited, "
+                    f"{tally.get('drawn', 0)} drawn, {tally.get('deleted', 0)} deleted of the network's "
+                    f"{tally.get('network_lesions', 0)}")
+    return [f'<tr id="review"><th>Outlines</th><td class="t">reviewed by a reader ({_e("; ".join(told))}); the lesions, '
+            "BSI and grade below are the reader's outlines measured</td></tr>"]
 
 
 def _soloway(summary: dict) -> str:
@@ -601,6 +616,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
     parts += [
         '<div class="top"><div class="summary"><h2>Summary</h2>',
         '<table id="summary"><tbody>',
+        *_review_row(report),
         f"<tr><th>Lesions (view with most)</th><td>{_e(summary['lesion_count'])}</td></tr>",
         f"<tr><th>Lesions seen in both views (pairs)</th><td>{_e(summary.get('pair_count', 0))}</td></tr>",
         '<tr id="triage"><th>Triage score (largest lesion probability, calls left out by a reading rule set aside; '

@@ -26,7 +26,9 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "left_out_calls": [{id, view, rule, region, laterality, area_px, ..., bsi_contribution_percent,
                          contour: [[x, y], ...]}],
      "pairs": [{"ant_id", "post_id", "overlap", "distance_mm"}],
-     "definitions": {...}, "timings_s": {...}}
+     "definitions": {...}, "timings_s": {...},
+     "review": {"reviewed", "source_folder", "views": {VIEW: {"network_lesions", "kept", "edited", "drawn",
+                "deleted"}}}}  # (only a reviewed report, scintiseg review; each lesion then has "origin")
 
 **Version**: ``version`` counts changes a reader of an older report would misread: a key removed or
 renamed, or a value whose meaning or unit changed. Keys added (issue 15 added ``summary.triage_score``,
@@ -56,7 +58,8 @@ those at an elbow, forearm or hand, :mod:`scintiseg.predict.distal_arm`, which u
 probability outside the calls the reading rules left out and the network's response around them
 (:mod:`scintiseg.predict.triage`), which ``summary.triage_score`` has since been the largest of, where it was the
 largest ``views.V.max_probability``, which stays the network's own largest probability: a ranking score either
-way) keep the version, and a reader ignores keys it does not know.
+way; session 44 ``review`` and ``lesions[].origin``, only in a report written again from a reader's corrected
+outlines, :mod:`scintiseg.predict.review`) keep the version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -197,9 +200,11 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         for contour, lesion in zip(result.contours, result.lesions):
             record = lesion.to_dict()
             record["paired_with"] = partners.get(lesion.id)
+            if prediction.review is not None:  # a reader's outline, the network's, or one the reader edited
+                record["origin"] = prediction.review["origin"].get(str(lesion.id))
             record["contour"] = contour.to_list()
             lesions.append(record)
-    return {
+    report = {
         "format": "scintiseg-report",
         "version": 1,
         "scintiseg_version": __version__,
@@ -230,6 +235,9 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         "definitions": DEFINITIONS,
         "timings_s": {k: round(v, 4) for k, v in prediction.timings.items()},
     }
+    if prediction.review is not None:
+        report["review"] = {key: value for key, value in prediction.review.items() if key != "origin"}
+    return report
 
 
 #: Skeletal mass seen (%) from which the BSI is called a whole-skeleton BSI.

@@ -1,0 +1,166 @@
+"""A prediction whose outlines a reader corrected, read again: the report a physician signs.
+
+``scintiseg predict`` writes per view ``V.labelme.json``: one ``lesion`` polygon per lesion found, and one
+``left_out`` polygon per call a reading rule left out (:mod:`.rule_calls`). A physician opens it in LabelMe,
+deletes the false calls, redraws an outline, draws a lesion the network missed, relabels a left-out call
+``lesion``, and saves. Clinical BSI tools work the same way: the reader accepts or rejects each hotspot and the
+index follows (EXINI aBSI, BONENAVI; ../shared/reference/landscape.md). ``scintiseg review PRED_DIR --out DIR``
+(:mod:`scintiseg.cli.review`) then writes every output again from the reader's outlines: lesion records, skeletal
+regions, BSI, Soloway grade, ANT-POST pairs, QC flags, HTML, DICOM SR and GSPS.
+
+How (choices the papers leave open, all stated here):
+
+- **The reader's outlines are the lesions.** Each view's mask is the union of the file's shapes other than
+  ``left_out`` ones (:func:`scintiseg.io.predicted_labels.outline_mask`, as ``scintiseg dataset import`` reads a
+  correction), rasterised as LabelMe does; its 8-connected components are the lesions, as a network's mask's are
+  (two outlines drawn touching become one lesion). No threshold, minimum area or reading rule applies to them.
+- **Everything else is computed again, not copied**: the scan is read again from the file the report names (the
+  report's pixel spacing given to files without one), checked to be the scan predicted (views and shape), and
+  predicted again with the report's settings (:func:`scintiseg.predict.pipeline.predict_scan` with
+  ``reader_masks``): the region map, the normal-bone reference, the network's probabilities inside each outline
+  (a lesion's ``probability_mean``/``probability_max``: what the network said of the reader's outline) and the
+  triage score (the network's, not the reader's). The reading rules still run on the network's calls; a left-out
+  call that touches a reader's outline is no longer listed as left out.
+- **What changed** (:func:`review_record`, ``report.json`` ``review`` and each lesion's ``origin``): each lesion of
+  the reviewed view is ``network`` (pixel for pixel one of the network's lesions, from ``V_mask.png`` beside the
+  LabelMe file), ``edited`` (overlapping a network lesion or a left-out call, but not equal to one) or ``reader``
+  (drawn where the network outlined nothing); a network lesion no reviewed outline touches is counted ``deleted``.
+- The network run again must be the one that predicted (same weights, same settings): the model named in the
+  report is checked by name and file (a different one is refused unless given with ``--model``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.io.images import read_mask_png
+from scintiseg.io.labelme import read_labelme
+from scintiseg.io.predicted_labels import LEFT_OUT_LABEL, PREDICTED_MASK, outline_mask
+from scintiseg.io.view_pairs import join_views
+from scintiseg.predict.prediction import Prediction
+from scintiseg.scan import Scan
+
+#: A reviewed lesion's origin (module docstring).
+ORIGINS: tuple[str, ...] = ("network", "edited", "reader")
+#: The LabelMe file of a predicted view in a prediction's folder.
+LABELME_NAME = "{view}.labelme.json"
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def scan_as_predicted(report: dict, folder: Path, scans: list[Path] | None = None) -> Scan:
+    """The scan ``report`` (a prediction's ``report.json`` in ``folder``) was made from, read again as ``predict``
+    read it: its file (``scans`` when given: one file, or a study's ANT and POST files), views named by file name,
+    a page of two views split, the report's pixel spacing for files without one. A scan that does not match the
+    report's views and shape is refused in one line."""
+    facts = report.get("input") if isinstance(report.get("input"), dict) else {}
+    spacing = facts.get("pixel_spacing_mm") or facts.get("pixel_spacing")
+    kwargs = {"view": "name", "split_views": True}
+    if isinstance(spacing, list) and len(spacing) == 2 and all(isinstance(v, (int, float)) for v in spacing):
+        kwargs["pixel_spacing"] = (float(spacing[0]), float(spacing[1]))
+    sources = facts.get("view_sources") if isinstance(facts.get("view_sources"), dict) else None
+    if scans:
+        paths = [Path(p) for p in scans]
+    elif sources and set(sources) == {"ANT", "POST"}:
+        paths = [Path(sources["ANT"]), Path(sources["POST"])]
+    elif isinstance(facts.get("source"), str):
+        paths = [Path(facts["source"])]
+    else:
+        raise ScintisegError("the report names no scan file: give it with --scan", path=folder / "report.json")
+    if len(paths) > 2:
+        raise ScintisegError(f"{len(paths)} scan files given: one scan file, or a study's ANT and POST files")
+    for path in paths:
+        if not path.is_file():
+            raise ScintisegError("the scan this report was made from is not there (give it with --scan)", path=path)
+    read = [read_scan(path, **kwargs) for path in paths]
+    scan = read[0] if len(read) == 1 else join_views(*_ant_first(read))
+    views, shape = facts.get("views"), facts.get("shape")
+    if (isinstance(views, list) and list(scan.view_names) != views) or (
+            isinstance(shape, list) and list(scan.shape) != shape):
+        raise ScintisegError(
+            f"is not the scan of {folder / 'report.json'}: views {', '.join(scan.view_names)}, {scan.shape[0]} x "
+            f"{scan.shape[1]}, where the report has {', '.join(map(str, views or []))}, "
+            f"{' x '.join(map(str, shape or []))}", path=", ".join(map(str, paths)))
+    return scan
+
+
+def _ant_first(scans: list[Scan]) -> list[Scan]:
+    """A study's two one-view scans, ANT first (each file's view as its name says)."""
+    return sorted(scans, key=lambda scan: scan.view_names != ["ANT"])
+
+
+def reader_masks(folder: Path, views: list[str], shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """View -> the reader's outline mask of each predicted view (module docstring), from ``folder/V.labelme.json``.
+
+    Raises:
+        ScintisegError: a missing or unreadable LabelMe file, or one drawn on an image of another size.
+    """
+    masks: dict[str, np.ndarray] = {}
+    for view in views:
+        path = folder / LABELME_NAME.format(view=view)
+        if not path.is_file():
+            raise ScintisegError(f"no LabelMe file for the predicted view {view}", path=path)
+        annotation = read_labelme(path)
+        if tuple(annotation.image_shape) != tuple(shape):
+            raise ScintisegError(f"drawn on a {annotation.image_shape[0]} x {annotation.image_shape[1]} image; the "
+                                 f"scan's {view} view is {shape[0]} x {shape[1]}", path=path)
+        masks[view] = outline_mask(annotation)
+    return masks
+
+
+def network_outlines(folder: Path, view: str, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The network's lesion mask of ``view`` as predicted (``V_mask.png``) and its left-out calls (the LabelMe file's
+    ``left_out`` shapes); an empty mask where the file is missing (nothing to compare with)."""
+    path = folder / PREDICTED_MASK.format(view=view)
+    mask = read_mask_png(path) if path.is_file() else np.zeros(shape, dtype=bool)
+    if mask.shape != tuple(shape):
+        raise ScintisegError(f"{mask.shape[0]} x {mask.shape[1]}; the scan's {view} view is {shape[0]} x {shape[1]}",
+                             path=path)
+    annotation = read_labelme(folder / LABELME_NAME.format(view=view))
+    left_out = (annotation.to_mask([LEFT_OUT_LABEL]) if LEFT_OUT_LABEL in annotation.labels
+                else np.zeros(shape, dtype=bool))
+    return mask.astype(bool), left_out
+
+
+def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path) -> dict:
+    """``report.json``'s ``review``: per view the network's lesions and what became of them, each lesion's origin
+    (:data:`ORIGINS`, module docstring), keyed by lesion id, and the folder the reader's files came from."""
+    views: dict[str, dict] = {}
+    origin: dict[int, str] = {}
+    for name, result in prediction.views.items():
+        found, left_out = network[name]
+        components, count = ndi.label(found, structure=_EIGHT)
+        drawn = result.labels > 0
+        touched = set(np.unique(components[drawn & found]).tolist()) - {0}
+        tally = dict.fromkeys(ORIGINS, 0)
+        for index, lesion in enumerate(result.lesions, start=1):
+            pixels = result.labels == index
+            under = np.unique(components[pixels])
+            exact = len(under) == 1 and under[0] > 0 and bool((components == under[0]).sum() == pixels.sum())
+            kind = "network" if exact else "edited" if (found | left_out)[pixels].any() else "reader"
+            origin[lesion.id] = kind
+            tally[kind] += 1
+        views[name] = {"network_lesions": int(count), "kept": tally["network"], "edited": tally["edited"],
+                       "drawn": tally["reader"], "deleted": int(count - len(touched))}
+    return {"reviewed": True, "source_folder": str(folder), "views": views,
+            "origin": {str(key): value for key, value in origin.items()}}
+
+
+def reviewed(prediction: Prediction, record: dict) -> Prediction:
+    """``prediction`` carrying its :func:`review_record`."""
+    return replace(prediction, review=record)
+
+
+def review_line(record: dict) -> str:
+    """One line: per view how many lesions now, and what became of the network's."""
+    parts = []
+    for view, tally in record["views"].items():
+        now = tally["kept"] + tally["edited"] + tally["drawn"]
+        parts.append(f"{view} {now} lesion{'s' if now != 1 else ''} ({tally['kept']} kept, {tally['edited']} edited, "
+                     f"{tally['drawn']} drawn; {tally['deleted']} of the network's {tally['network_lesions']} deleted)")
+    return "; ".join(parts)

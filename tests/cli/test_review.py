@@ -1,0 +1,165 @@
+"""``scintiseg review``: a prediction's report written again from the outlines a reader corrected in LabelMe, and
+every bad input refused in one line with nothing written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scintiseg.cli import main
+from scintiseg.geometry import shape_to_mask
+from scintiseg.io.dataset import load_manifest
+from scintiseg.io.dicom import write_dicom
+from scintiseg.io.images import read_mask_png
+from scintiseg.phantom import generate_patient, profile
+
+#: A polygon the "physician" draws on the ANT view (x = column, y = row).
+DRAWN = [[120.0, 420.0], [136.0, 418.0], [140.0, 434.0], [124.0, 440.0]]
+
+
+@pytest.fixture(scope="module")
+def predicted(tmp_path_factory) -> Path:
+    """One phantom patient (ANT + POST DICOM) predicted by the shipped model: its scan folder's sibling
+    ``predictions/P7``."""
+    root = tmp_path_factory.mktemp("review")
+    (root / "scans").mkdir()
+    patient = generate_patient(7, profile("default"), patient_id="PID-7")
+    write_dicom(patient.scan, root / "scans" / "P7.dcm")
+    assert main(["predict", str(root / "scans" / "P7.dcm"), "--out", str(root / "predictions"), "--quiet"]) == 0
+    folder = root / "predictions" / "P7"
+    report = json.loads((folder / "report.json").read_text())
+    assert report["summary"]["lesion_count_by_view"]["ANT"] >= 1, "the test needs an ANT lesion to delete"
+    return folder
+
+
+def _copy(folder: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "edited" / folder.name
+    shutil.copytree(folder, copy)
+    return copy
+
+
+def _report(folder: Path) -> dict:
+    return json.loads((folder / "report.json").read_text())
+
+
+def test_an_unedited_prediction_reviewed_is_the_prediction(predicted, tmp_path, capsys):
+    out = tmp_path / "reviewed"
+    assert main(["review", str(predicted), "--out", str(out)]) == 0
+    assert "reviewed: ANT" in capsys.readouterr().err
+    before, after = _report(predicted), _report(out)
+    keys = ("view", "region", "laterality", "area_px", "bsi_contribution_percent", "contour", "paired_with")
+    assert [[lesion[k] for k in keys] for lesion in after["lesions"]] == [
+        [lesion[k] for k in keys] for lesion in before["lesions"]]
+    assert {lesion["origin"] for lesion in after["lesions"]} == {"network"}
+    assert after["summary"]["bsi_percent"] == before["summary"]["bsi_percent"]
+    assert after["summary"]["triage_score"] == before["summary"]["triage_score"]
+    assert len(after["left_out_calls"]) == len(before["left_out_calls"])
+    for view, tally in after["review"]["views"].items():
+        count = before["summary"]["lesion_count_by_view"][view]
+        assert tally == {"network_lesions": count, "kept": count, "edited": 0, "drawn": 0, "deleted": 0}
+    assert "review" not in before and "origin" not in before["lesions"][0]
+    assert (out / "sr.dcm").is_file() and (out / "gsps.dcm").is_file()
+    assert 'id="review"' in (out / "report.html").read_text()
+
+
+def test_a_deleted_and_a_drawn_outline_change_the_lesions_mask_and_bsi(predicted, tmp_path):
+    folder = _copy(predicted, tmp_path)
+    before = _report(predicted)
+    labelme = folder / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    lesions = [shape for shape in document["shapes"] if shape["label"] == "lesion"]
+    gone = lesions[0]
+    document["shapes"] = [shape for shape in document["shapes"] if shape is not gone]
+    document["shapes"].append({"label": "lesion", "points": DRAWN, "group_id": None, "description": "",
+                               "shape_type": "polygon", "flags": {}})
+    labelme.write_text(json.dumps(document))
+    out = tmp_path / "reviewed" / "P7"
+    assert main(["review", str(folder), "--out", str(out)]) == 0
+
+    shape = tuple(before["input"]["shape"])
+    expected = read_mask_png(predicted / "ANT_mask.png").astype(bool)
+    expected &= ~shape_to_mask(np.asarray(gone["points"]), shape)
+    expected |= shape_to_mask(np.asarray(DRAWN), shape)
+    assert (read_mask_png(out / "ANT_mask.png").astype(bool) == expected).all()
+    after = _report(out)
+    count = before["summary"]["lesion_count_by_view"]["ANT"]
+    assert after["review"]["views"]["ANT"] == {"network_lesions": count, "kept": count - 1, "edited": 0, "drawn": 1,
+                                               "deleted": 1}
+    ant = [lesion for lesion in after["lesions"] if lesion["view"] == "ANT"]
+    assert sorted(lesion["origin"] for lesion in ant) == ["network"] * (count - 1) + ["reader"]
+    # The view's BSI is its lesions' contributions: the deleted one's taken off, the drawn one's added.
+    removed = next(lesion for lesion in before["lesions"] if lesion["view"] == "ANT" and lesion["id"] == gone["group_id"])
+    drawn = next(lesion for lesion in ant if lesion["origin"] == "reader")
+    expected_bsi = (before["views"]["ANT"]["bsi"]["bsi_percent"] - removed["bsi_contribution_percent"]
+                    + drawn["bsi_contribution_percent"])
+    assert after["views"]["ANT"]["bsi"]["bsi_percent"] == pytest.approx(expected_bsi, abs=2e-4)
+    assert after["views"]["POST"]["bsi"] == before["views"]["POST"]["bsi"]  # POST not touched
+
+
+def test_a_reviewed_folder_imports_as_the_readers_labels(predicted, tmp_path, capsys):
+    folder = _copy(predicted, tmp_path)
+    labelme = folder / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    document["shapes"] = [{"label": "lesion", "points": DRAWN, "group_id": None, "description": "",
+                           "shape_type": "polygon", "flags": {}}]
+    labelme.write_text(json.dumps(document))
+    out = tmp_path / "reviewed" / "P7"
+    assert main(["review", str(folder), "--out", str(out)]) == 0
+    data = tmp_path / "site"
+    capsys.readouterr()
+    assert main(["dataset", "import", str(predicted.parent.parent / "scans"), str(out.parent), "--out", str(data)]) == 0
+    (case,) = load_manifest(data).cases
+    assert "ANT" in case.meta.get("reviewed", []) and "an unedited prediction" not in capsys.readouterr().out
+
+
+def _bad_size(folder: Path) -> None:
+    path = folder / "ANT.labelme.json"
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({**document, "imageData": None, "imagePath": "", "imageHeight": 2048, "imageWidth": 512}))
+
+
+def _scan_moved(folder: Path) -> None:
+    report = _report(folder)
+    report["input"]["source"] = str(folder / "gone.dcm")
+    (folder / "report.json").write_text(json.dumps(report))
+
+
+@pytest.mark.parametrize("spoil, extra, message", [
+    (lambda folder: (folder / "report.json").unlink(), [], "no scintiseg report.json"),
+    (_bad_size, [], "drawn on a 2048 x 512 image"),
+    (lambda folder: (folder / "POST.labelme.json").unlink(), [], "no LabelMe file for the predicted view POST"),
+    (_scan_moved, [], "is not there (give it with --scan)"),
+    (lambda folder: None, ["--model", "none-such.pt"], "none-such.pt"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(predicted, tmp_path, capsys, spoil, extra, message):
+    folder = _copy(predicted, tmp_path)
+    spoil(folder)
+    out = tmp_path / "reviewed"
+    capsys.readouterr()
+    assert main(["review", str(folder), "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".reviewed")]
+
+
+def test_out_must_be_another_folder_and_not_someone_elses(predicted, tmp_path, capsys):
+    assert main(["review", str(predicted), "--out", str(predicted)]) == 2
+    assert "another folder than PRED_DIR" in capsys.readouterr().err
+    taken = tmp_path / "notes"
+    taken.mkdir()
+    (taken / "mine.txt").write_text("keep")
+    assert main(["review", str(predicted), "--out", str(taken)]) == 2
+    assert "not a scintiseg report folder" in capsys.readouterr().err and (taken / "mine.txt").read_text() == "keep"
+
+
+def test_a_moved_scan_is_found_with_scan(predicted, tmp_path):
+    folder = _copy(predicted, tmp_path)
+    _scan_moved(folder)
+    out = tmp_path / "reviewed"
+    scan = predicted.parent.parent / "scans" / "P7.dcm"
+    assert main(["review", str(folder), "--out", str(out), "--scan", str(scan)]) == 0
+    assert _report(out)["summary"]["bsi_percent"] == _report(predicted)["summary"]["bsi_percent"]
