@@ -73,6 +73,18 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
     assert set(shipped_report["views"]) == {"ANT", "POST"} and shipped["folder"] != phantom["folder"]
     assert any(link.startswith("figures/shipped-phantom_") for link in links)
     assert "Model: the shipped model" in report and "Model: DPU-Net" in report
+    # A reader who knows the truth corrects the shipped model's outlines; scintiseg review writes the report again.
+    reviewed = state["predictions"]["reviewed phantom"]
+    reviewed_report = json.loads((Path(reviewed["folder"]) / "report.json").read_text(encoding="utf-8"))
+    assert reviewed_report["review"]["reviewed"] and Path(reviewed["edited"]).is_dir()
+    assert {lesion["origin"] for lesion in reviewed_report["lesions"]} <= {"network", "edited", "reader"}
+    case = Path(shipped["folder"]).name.removeprefix("shipped-phantom-")
+    from scintiseg.io.images import read_mask_png  # lazy: this test only
+
+    for view in ("ANT", "POST"):  # the reviewed mask is the phantom's truth, pixel for pixel
+        truth = read_mask_png(out / "phantom" / "masks" / f"{case}_{view}.png").astype(bool)
+        assert (read_mask_png(Path(reviewed["folder"]) / f"{view}_mask.png").astype(bool) == truth).all()
+    assert "scintiseg review" in report and reviewed["title"] in report
 
 
 def test_rerun_skips_finished_steps_and_reports_missing_real_scan(demo_run, capsys):

@@ -92,7 +92,8 @@ def test_a_deleted_and_a_drawn_outline_change_the_lesions_mask_and_bsi(predicted
     ant = [lesion for lesion in after["lesions"] if lesion["view"] == "ANT"]
     assert sorted(lesion["origin"] for lesion in ant) == ["network"] * (count - 1) + ["reader"]
     # The view's BSI is its lesions' contributions: the deleted one's taken off, the drawn one's added.
-    removed = next(lesion for lesion in before["lesions"] if lesion["view"] == "ANT" and lesion["id"] == gone["group_id"])
+    removed = next(lesion for lesion in before["lesions"]
+                   if lesion["view"] == "ANT" and lesion["id"] == gone["group_id"])
     drawn = next(lesion for lesion in ant if lesion["origin"] == "reader")
     expected_bsi = (before["views"]["ANT"]["bsi"]["bsi_percent"] - removed["bsi_contribution_percent"]
                     + drawn["bsi_contribution_percent"])
@@ -119,7 +120,8 @@ def test_a_reviewed_folder_imports_as_the_readers_labels(predicted, tmp_path, ca
 def _bad_size(folder: Path) -> None:
     path = folder / "ANT.labelme.json"
     document = json.loads(path.read_text())
-    path.write_text(json.dumps({**document, "imageData": None, "imagePath": "", "imageHeight": 2048, "imageWidth": 512}))
+    path.write_text(json.dumps({**document, "imageData": None, "imagePath": "", "imageHeight": 2048,
+                                "imageWidth": 512}))
 
 
 def _scan_moved(folder: Path) -> None:

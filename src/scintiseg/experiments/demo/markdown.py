@@ -136,12 +136,14 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         if info.get("skipped"):
             lines += [f"- **{name}:** skipped: {info['skipped']}", ""]
             continue
+        how = ("" if info.get("review") else
+               f", through `predict_scan` ({PIPELINES[info.get('whole', settings.synthetic)]})")
+        lesions = "lesion(s) after the review" if info.get("review") else "lesion(s) predicted"
         lines += [
             f"### {info['title']}",
             "",
-            f"Model: {info['model']}, through `predict_scan` "
-            f"({PIPELINES[info.get('whole', settings.synthetic)]}). "
-            f"{info['lesions']} lesion(s) predicted; BSI estimate {info['bsi']:.2f} % of the skeleton "
+            f"Model: {info['model']}{how}. "
+            f"{info['lesions']} {lesions}; BSI estimate {info['bsi']:.2f} % of the skeleton "
             f"(covered mass {info['covered']:.0f} %); QC flags: {', '.join(info['qc_flags']) or 'none'}. "
             f"Outputs (LabelMe, masks, overlays, report.html, DICOM SR/GSPS) in `{relative_link(Path(info['folder']), out)}/`.",
             "",
@@ -149,6 +151,8 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         if info.get("truth_figure"):
             lines += [f"![{name} with truth]({relative_link(Path(info['truth_figure']), out)})", "",
                       f"*{info['caption']}*", ""]
+        if info.get("review"):
+            lines += [info["review"], ""]
         for overlay in info.get("overlays", []):
             lines += [f"![{name} overlay]({relative_link(Path(overlay), out)})", ""]
         if info.get("caption_overlay"):

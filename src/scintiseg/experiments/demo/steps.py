@@ -20,6 +20,7 @@ import numpy as np
 
 from scintiseg.errors import ScintisegError
 from scintiseg.experiments.demo.figures import truth_overlay
+from scintiseg.experiments.demo.markdown import relative_link
 from scintiseg.experiments.demo.settings import (
     DEMO_MODELS,
     MODEL_TITLES,
@@ -187,6 +188,45 @@ def whole_body_detection(predicted: np.ndarray, truth: np.ndarray, coverage: np.
             f"{result['false_positives']} false positive(s)")
 
 
+def review_with_truth(folder: Path, case: Case, phantom: Path, loaded, out: Path) -> dict:
+    """Step 5, the correction a physician makes: a copy of the shipped model's prediction ``folder`` whose LabelMe
+    files a "reader" who knows the phantom's truth edits (every call deleted, every visible lesion's true outline
+    drawn), written again with ``scintiseg review``'s own function into ``OUT/predict/reviewed-<name>``."""
+    from scintiseg.predict.contours import mask_contours  # lazy: start-up time
+    from scintiseg.predict.review import review_line  # lazy: start-up time
+    from scintiseg.report.review_folder import review_folder  # lazy: start-up time
+
+    edited = folder.with_name(f"reader-{folder.name.removeprefix('shipped-')}")
+    reviewed_folder = folder.with_name(f"reviewed-{folder.name.removeprefix('shipped-')}")
+    shutil.rmtree(edited, ignore_errors=True)
+    shutil.copytree(folder, edited)
+    for view, mask_path in case.masks.items():
+        labelme = edited / f"{view}.labelme.json"
+        if not labelme.is_file():
+            continue
+        document = json.loads(labelme.read_text(encoding="utf-8"))
+        truth = read_mask_png(resolve(phantom, mask_path)).astype(bool)
+        document["shapes"] = [{"label": "lesion", "points": contour.points.tolist(), "group_id": None,
+                               "description": "", "shape_type": "polygon", "flags": {}}
+                              for contour in mask_contours(truth)]
+        write_text_atomic(labelme, json.dumps(document))
+    written, record, before = review_folder(edited, reviewed_folder, model=loaded)
+    summary, was = written["summary"], before["summary"]
+    text = (f"A reader corrects the shipped model's outlines in LabelMe (`{relative_link(edited, out)}/`: here one who "
+            "knows the phantom's truth deletes every call and draws every visible lesion's true outline), then "
+            f"`scintiseg review {relative_link(edited, out)} --out {relative_link(reviewed_folder, out)}` writes the "
+            f"report again from those outlines: {review_line(record)}. BSI {was['bsi_percent']:.2f} % -> "
+            f"{summary['bsi_percent']:.2f} % (the truth's outlines measured on the learned region map), Soloway "
+            f"grade {was['soloway_grade']} -> {summary['soloway_grade']}; report.json's `review` and each lesion's "
+            "`origin` say what changed.")
+    say(f"      reviewed {case.case_id}: {review_line(record)} -> {reviewed_folder}")
+    return {"title": f"Held-out phantom patient {case.case_id}, the shipped model's outlines corrected by a reader",
+            "model": "the shipped model, run again by `scintiseg review` on the reader's outlines", "whole": True,
+            "folder": str(reviewed_folder), "lesions": summary["lesion_count"], "bsi": summary["bsi_percent"],
+            "covered": summary["bsi_covered_mass_percent"], "qc_flags": summary["qc_flags"], "review": text,
+            "edited": str(edited)}
+
+
 def real_scan_caption(settings: DemoSettings, scan, prediction, shipped: bool = False) -> str:
     """The caption of the real scan's overlay: what the model saw, and why no finding may be read into it
     (``shipped``: the shipped model's prediction, whose measurements on NM1 docs/robustness.md gives)."""
@@ -271,6 +311,8 @@ def _predict_with(settings: DemoSettings, out: Path, phantom: Path, splits: dict
             "window": "whole" if result.coverage.all() else "thoracic",
         }
         say(f"      phantom {case.case_id}{suffix}: {prediction.lesion_count} lesion(s) predicted; {detected}")
+        if shipped:  # a reader corrects the shipped model's outlines and the report is written again
+            state.predictions["reviewed phantom"] = review_with_truth(folder, case, phantom, loaded, out)
     real, message = resolve_real_scan(settings.real_scan)
     if real is None:
         say(f"      real scan{suffix}: skipped: {message}")

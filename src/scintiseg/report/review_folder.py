@@ -1,0 +1,91 @@
+"""A prediction's folder written again from a reader's corrected outlines (``scintiseg review``): the steps around
+:mod:`scintiseg.predict.review`, which says what is read, what is computed again and how origins are told."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.not_scans import prediction_report
+from scintiseg.predict.loader import LoadedModel, load_model
+from scintiseg.predict.pipeline import PredictSettings, predict_scan
+from scintiseg.predict.review import network_outlines, reader_masks, review_record, reviewed, scan_as_predicted
+from scintiseg.report.batch import publish_folder
+from scintiseg.report.outputs import write_outputs
+
+#: The engines a report may name and a review may run.
+ENGINES = ("torch", "onnx", "onnx-int8")
+
+
+def same_model(report_model: dict, loaded: dict) -> bool:
+    """Whether the report's model and the loaded one are the same network and weights file (by name)."""
+    def key(info: dict) -> tuple:
+        return (info.get("name"), str(info.get("model_config")), info.get("epoch"), Path(str(info.get("source"))).name)
+
+    return key(report_model) == key(loaded)
+
+
+def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | LoadedModel | None = None,
+                  engine: str | None = None, scans: list[str | Path] | None = None,
+                  dicom: bool = True) -> tuple[dict, dict, dict]:
+    """Write ``folder``'s prediction again into ``out`` from the reader's outlines in its LabelMe files.
+
+    Args:
+        folder: one scan's output folder of ``scintiseg predict`` (its LabelMe files edited by a reader).
+        out: the reviewed folder (not ``folder``; an existing one only an earlier report, replaced when complete).
+        model: the model that predicted: None, the shipped one, checked against the report's; a run, checkpoint or
+            ONNX file, or a loaded model, taken as given.
+        engine: the inference engine (default: the report's).
+        scans: the scan file(s), when no longer where the report says.
+        dicom: write the SR and GSPS for DICOM input.
+
+    Returns:
+        The reviewed report as written, the review record (:func:`~scintiseg.predict.review.review_record`) and the
+        prediction's own report.
+
+    Raises:
+        ScintisegError: one line, nothing written (:mod:`scintiseg.predict.review` lists the cases).
+    """
+    folder, out = Path(folder), Path(out)
+    report = prediction_report(folder)
+    if report is None:
+        raise ScintisegError("no scintiseg report.json here: give the folder scintiseg predict wrote for one scan",
+                             path=folder)
+    if out.resolve() == folder.resolve():
+        raise ScintisegError("--out must be another folder than PRED_DIR (the reader's files stay as they are)",
+                             path=out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and prediction_report(out) is None)):
+        raise ScintisegError("exists and is not a scintiseg report folder: give a new --out", path=out)
+    scan = scan_as_predicted(report, folder, [Path(p) for p in scans] if scans else None)
+    views = list(report.get("views") or {})
+    masks = reader_masks(folder, views, scan.shape)
+    network = {view: network_outlines(folder, view, scan.shape) for view in views}
+    given = report.get("settings") if isinstance(report.get("settings"), dict) else {}
+    names = {field.name for field in fields(PredictSettings)}
+    settings = PredictSettings(**{key: value for key, value in given.items() if key in names})
+    report_model = report.get("model") if isinstance(report.get("model"), dict) else {}
+    engine = engine or (report_model.get("engine") if report_model.get("engine") in ENGINES else "onnx")
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine)
+    if model is None and not same_model(report_model, dict(loaded.info)):
+        raise ScintisegError(f"the prediction was made by another model ({report_model.get('source')}, epoch "
+                             f"{report_model.get('epoch')}) than the shipped one: give it with --model",
+                             path=folder / "report.json")
+    settings.region_network(getattr(loaded.engine, "name", engine))  # a region model that cannot load: one line
+    prediction = predict_scan(scan, loaded, settings, reader_masks=masks)
+    if sorted(prediction.views) != sorted(views):
+        raise ScintisegError(f"predicted again, the scan gives views {', '.join(prediction.views)}, not the "
+                             f"report's {', '.join(views)}", path=folder / "report.json")
+    record = review_record(prediction, network, folder.resolve())
+    prediction = reviewed(prediction, record)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        written = write_outputs(prediction, tmp, dicom=dicom)
+        publish_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return written, record, report
