@@ -3,6 +3,7 @@ every bad input refused in one line with nothing written."""
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
@@ -99,6 +100,28 @@ def test_a_deleted_and_a_drawn_outline_change_the_lesions_mask_and_bsi(predicted
                     + drawn["bsi_contribution_percent"])
     assert after["views"]["ANT"]["bsi"]["bsi_percent"] == pytest.approx(expected_bsi, abs=2e-4)
     assert after["views"]["POST"]["bsi"] == before["views"]["POST"]["bsi"]  # POST not touched
+
+
+def test_a_review_edited_again_is_compared_with_the_earlier_review(predicted, tmp_path, capsys):
+    first = tmp_path / "first" / "P7"
+    assert main(["review", str(predicted), "--out", str(first)]) == 0
+    labelme = first / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    document["shapes"].append({"label": "lesion", "points": DRAWN, "group_id": None, "description": "",
+                               "shape_type": "polygon", "flags": {}})
+    labelme.write_text(json.dumps(document))
+    capsys.readouterr()
+    second = tmp_path / "second" / "P7"
+    assert main(["review", str(first), "--out", str(second)]) == 0
+    assert "of the earlier review's" in capsys.readouterr().err
+    after, before = _report(second), _report(predicted)
+    assert after["review"]["compared_with"] == "an earlier review"
+    assert after["review"]["source_folder"] == str(first.resolve())
+    count = before["summary"]["lesion_count_by_view"]["ANT"]
+    assert after["review"]["views"]["ANT"] == {"network_lesions": count, "kept": count, "edited": 0, "drawn": 1,
+                                               "deleted": 0}
+    assert "of the earlier review's" in html.unescape((second / "report.html").read_text())
+    assert _report(first)["review"]["compared_with"] == "the network"
 
 
 def test_a_reviewed_folder_imports_as_the_readers_labels(predicted, tmp_path, capsys):

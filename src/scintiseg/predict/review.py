@@ -25,6 +25,9 @@ How (choices the papers leave open, all stated here):
   the reviewed view is ``network`` (pixel for pixel one of the network's lesions, from ``V_mask.png`` beside the
   LabelMe file), ``edited`` (overlapping a network lesion or a left-out call, but not equal to one) or ``reader``
   (drawn where the network outlined nothing); a network lesion no reviewed outline touches is counted ``deleted``.
+- A reviewed folder may be edited and reviewed again: its outlines are then compared with that earlier review's
+  (``review.compared_with``: ``"an earlier review"``; ``"the network"`` otherwise), a lesion it kept is
+  ``network`` only in that sense, and the source folder's own ``review`` is not carried over.
 - The network run again must be the one that predicted (same weights, same settings): the model named in the
   report is checked by name and file (a different one is refused unless given with ``--model``).
 """
@@ -127,9 +130,13 @@ def network_outlines(folder: Path, view: str, shape: tuple[int, int]) -> tuple[n
     return mask.astype(bool), left_out
 
 
-def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path) -> dict:
+def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path,
+                  earlier: bool = False) -> dict:
     """``report.json``'s ``review``: per view the network's lesions and what became of them, each lesion's origin
-    (:data:`ORIGINS`, module docstring), keyed by lesion id, and the folder the reader's files came from."""
+    (:data:`ORIGINS`, module docstring), keyed by lesion id, and the folder the reader's files came from.
+
+    ``earlier``: the folder is itself a review (edited again): its outlines are an earlier review's, not the
+    network's, and ``compared_with`` says so (the counts and origins are then against that review)."""
     views: dict[str, dict] = {}
     origin: dict[int, str] = {}
     for name, result in prediction.views.items():
@@ -147,7 +154,8 @@ def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, n
             tally[kind] += 1
         views[name] = {"network_lesions": int(count), "kept": tally["network"], "edited": tally["edited"],
                        "drawn": tally["reader"], "deleted": int(count - len(touched))}
-    return {"reviewed": True, "source_folder": str(folder), "views": views,
+    return {"reviewed": True, "source_folder": str(folder),
+            "compared_with": "an earlier review" if earlier else "the network", "views": views,
             "origin": {str(key): value for key, value in origin.items()}}
 
 
@@ -157,10 +165,11 @@ def reviewed(prediction: Prediction, record: dict) -> Prediction:
 
 
 def review_line(record: dict) -> str:
-    """One line: per view how many lesions now, and what became of the network's."""
+    """One line: per view how many lesions now, and what became of the network's (or the earlier review's)."""
+    whose = "the earlier review's" if record.get("compared_with") == "an earlier review" else "the network's"
     parts = []
     for view, tally in record["views"].items():
         now = tally["kept"] + tally["edited"] + tally["drawn"]
         parts.append(f"{view} {now} lesion{'s' if now != 1 else ''} ({tally['kept']} kept, {tally['edited']} edited, "
-                     f"{tally['drawn']} drawn; {tally['deleted']} of the network's {tally['network_lesions']} deleted)")
+                     f"{tally['drawn']} drawn; {tally['deleted']} of {whose} {tally['network_lesions']} deleted)")
     return "; ".join(parts)

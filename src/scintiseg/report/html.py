@@ -418,10 +418,11 @@ def _review_row(report: dict) -> list[str]:
     review = report.get("review")
     if not isinstance(review, dict):
         return []
+    whose = "the earlier review's" if review.get("compared_with") == "an earlier review" else "the network's"
     told = []
     for view, tally in (review.get("views") or {}).items():
         told.append(f"{view}: {tally.get('kept', 0)} kept as found, {tally.get('edited', 0)} edited, "
-                    f"{tally.get('drawn', 0)} drawn, {tally.get('deleted', 0)} deleted of the network's "
+                    f"{tally.get('drawn', 0)} drawn, {tally.get('deleted', 0)} deleted of {whose} "
                     f"{tally.get('network_lesions', 0)}")
     return [f'<tr id="review"><th>Outlines</th><td class="t">reviewed by a reader ({_e("; ".join(told))}); the lesions, '
             "BSI and grade below are the reader's outlines measured</td></tr>"]

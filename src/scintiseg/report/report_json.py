@@ -27,8 +27,9 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                          contour: [[x, y], ...]}],
      "pairs": [{"ant_id", "post_id", "overlap", "distance_mm"}],
      "definitions": {...}, "timings_s": {...},
-     "review": {"reviewed", "source_folder", "views": {VIEW: {"network_lesions", "kept", "edited", "drawn",
-                "deleted"}}}}  # (only a reviewed report, scintiseg review; each lesion then has "origin")
+     "review": {"reviewed", "source_folder", "compared_with",
+                "views": {VIEW: {"network_lesions", "kept", "edited", "drawn", "deleted"}}}}
+                # (only a reviewed report, scintiseg review; each lesion then has "origin")
 
 **Version**: ``version`` counts changes a reader of an older report would misread: a key removed or
 renamed, or a value whose meaning or unit changed. Keys added (issue 15 added ``summary.triage_score``,

@@ -78,7 +78,7 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     if sorted(prediction.views) != sorted(views):
         raise ScintisegError(f"predicted again, the scan gives views {', '.join(prediction.views)}, not the "
                              f"report's {', '.join(views)}", path=folder / "report.json")
-    record = review_record(prediction, network, folder.resolve())
+    record = review_record(prediction, network, folder.resolve(), earlier="review" in report)
     prediction = reviewed(prediction, record)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
