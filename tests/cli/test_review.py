@@ -188,3 +188,29 @@ def test_a_moved_scan_is_found_with_scan(predicted, tmp_path):
     scan = predicted.parent.parent / "scans" / "P7.dcm"
     assert main(["review", str(folder), "--out", str(out), "--scan", str(scan)]) == 0
     assert _report(out)["summary"]["bsi_percent"] == _report(predicted)["summary"]["bsi_percent"]
+
+
+REAL_SCAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+
+
+@pytest.mark.skipif(not REAL_SCAN.is_file(), reason="the real NM1 scan is not beside the repository")
+def test_the_real_scan_reviewed_with_every_call_deleted(tmp_path, capsys):
+    """NM1 (one GE anterior view): the reader deletes what the network called (its lumbar focus, docs/robustness.md);
+    the reviewed report has no lesion, a BSI of 0 and a grade of 0, and still its SR."""
+    predictions = tmp_path / "predictions"
+    assert main(["predict", str(REAL_SCAN), "--out", str(predictions), "--quiet"]) == 0
+    folder = next(p for p in predictions.iterdir() if p.is_dir())
+    called = _report(folder)["summary"]["lesion_count"]
+    labelme = folder / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    labelme.write_text(json.dumps({**document, "shapes": [s for s in document["shapes"] if s["label"] != "lesion"]}))
+    out = tmp_path / "reviewed"
+    capsys.readouterr()
+    assert main(["review", str(folder), "--out", str(out)]) == 0
+    after = _report(out)
+    assert after["review"]["views"] == {"ANT": {"network_lesions": called, "kept": 0, "edited": 0, "drawn": 0,
+                                                "deleted": called}}
+    assert after["lesions"] == [] and after["summary"]["bsi_percent"] == 0.0 and after["summary"]["soloway_grade"] == 0
+    assert called >= 1 and (out / "sr.dcm").is_file()
+    line = f"ANT 0 lesions (0 kept, 0 edited, 0 drawn; {called} of the network's {called} deleted)"
+    assert line in capsys.readouterr().err
