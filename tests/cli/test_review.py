@@ -102,6 +102,29 @@ def test_a_deleted_and_a_drawn_outline_change_the_lesions_mask_and_bsi(predicted
     assert after["views"]["POST"]["bsi"] == before["views"]["POST"]["bsi"]  # POST not touched
 
 
+def test_a_file_saved_without_its_image_data_is_read(predicted, tmp_path, capsys):
+    """LabelMe with "Save With Image Data" off writes imageData null and the imagePath it was given (ANT.png, which
+    predict does not write): the review and the import read the declared size, the scan being the image."""
+    folder = _copy(predicted, tmp_path)
+    labelme = folder / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    assert document["imagePath"] == "ANT.png" and not (folder / "ANT.png").exists()
+    document["shapes"] = [{"label": "lesion", "points": DRAWN, "group_id": None, "description": "",
+                           "shape_type": "polygon", "flags": {}}]
+    labelme.write_text(json.dumps({**document, "imageData": None}))
+    out = tmp_path / "reviewed" / "P7"
+    assert main(["review", str(folder), "--out", str(out)]) == 0
+    shape = tuple(_report(predicted)["input"]["shape"])
+    assert (read_mask_png(out / "ANT_mask.png").astype(bool) == shape_to_mask(np.asarray(DRAWN), shape)).all()
+    data = tmp_path / "site"
+    capsys.readouterr()
+    assert main(["dataset", "import", str(predicted.parent.parent / "scans"), str(folder.parent),
+                 "--out", str(data)]) == 0
+    assert "unreadable" not in capsys.readouterr().out
+    (case,) = load_manifest(data).cases
+    assert "ANT" in case.meta.get("reviewed", [])
+
+
 def test_a_review_edited_again_is_compared_with_the_earlier_review(predicted, tmp_path, capsys):
     first = tmp_path / "first" / "P7"
     assert main(["review", str(predicted), "--out", str(first)]) == 0

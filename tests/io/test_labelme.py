@@ -86,6 +86,14 @@ def test_null_image_data_needs_an_existing_image_inside_root(tmp_path):
     missing = _write(tmp_path / "labels" / "m.json", [], image_data=False, image_path="../images/none.png")
     with pytest.raises(ScintisegError, match="does not exist"):
         read_labelme(missing, root=tmp_path)
+    # A caller that knows the image (a prediction's file saved without its image data) takes the declared size;
+    # without a declared size the missing image is still an error.
+    assert read_labelme(missing, root=tmp_path, image_optional=True).image_shape == (20, 10)
+    doc = json.loads(missing.read_text())
+    del doc["imageWidth"]
+    (tmp_path / "labels" / "w.json").write_text(json.dumps(doc))
+    with pytest.raises(ScintisegError, match="does not exist"):
+        read_labelme(tmp_path / "labels" / "w.json", root=tmp_path, image_optional=True)
     sized_only = _write(tmp_path / "labels" / "s.json", [], image_data=False, image_path="")
     assert read_labelme(sized_only, root=tmp_path).image_shape == (20, 10)
     doc = json.loads(sized_only.read_text())

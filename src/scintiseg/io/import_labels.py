@@ -90,7 +90,10 @@ def match_labels(
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                annotation = read_labelme(json_path, root=read_root)
+                # A prediction's file saved by LabelMe without its image data names an image that is not there: the
+                # scan is the image (the counts always come from it), so its declared size is enough.
+                predicted = predicted_view(json_path) is not None and prediction_report(json_path.parent) is not None
+                annotation = read_labelme(json_path, root=read_root, image_optional=predicted)
         except ScintisegError as exc:
             report.unmatched_labels.append((str(json_path), f"unreadable: {exc.problem}"))
             continue

@@ -245,8 +245,9 @@ def _declared_side(data: dict, key: str, path: Path) -> int | None:
     return side
 
 
-def _image_shape(data: dict, path: Path, root: Path) -> tuple[tuple[int, int], str]:
-    """The annotated image's (rows, cols) and ``imagePath`` ("" when none), checked as the module says."""
+def _image_shape(data: dict, path: Path, root: Path, image_optional: bool = False) -> tuple[tuple[int, int], str]:
+    """The annotated image's (rows, cols) and ``imagePath`` ("" when none), checked as the module says
+    (``image_optional``: :func:`read_labelme`'s)."""
     declared = (_declared_side(data, "imageHeight", path), _declared_side(data, "imageWidth", path))
     image_path = data.get("imagePath")
     if image_path is None:
@@ -258,10 +259,13 @@ def _image_shape(data: dict, path: Path, root: Path) -> tuple[tuple[int, int], s
     if image_data is not None and image_data != "":
         actual, source = _decode_image_data(image_data, path), "imageData"
     elif resolved is not None:
-        if not resolved.is_file():
+        if resolved.is_file():
+            actual = None if None not in declared else _image_size(resolved, path)
+            source = f"imagePath image {resolved.name}"
+        elif image_optional and None not in declared:  # the size is declared, the image is known elsewhere
+            actual, source = None, ""
+        else:
             raise ScintisegError(f"imagePath {_brief(image_path)} does not exist ({resolved})", path=path)
-        actual = None if None not in declared else _image_size(resolved, path)
-        source = f"imagePath image {resolved.name}"
     elif None in declared:
         raise ScintisegError("no imageData, no imagePath and no image size: the annotation names no image", path=path)
     else:
@@ -421,7 +425,8 @@ def _as_float(value: int | float) -> float:
 
 
 def read_labelme(
-    path: str | Path, *, root: str | Path | None = None, labels: Iterable[str] | None = None
+    path: str | Path, *, root: str | Path | None = None, labels: Iterable[str] | None = None,
+    image_optional: bool = False,
 ) -> Annotation:
     """Read a LabelMe 4/5 JSON file into an :class:`Annotation`.
 
@@ -429,6 +434,9 @@ def read_labelme(
         path: the JSON file.
         root: the data set folder ``imagePath`` must stay inside (default: the JSON's own folder).
         labels: keep only shapes with these labels (default: all).
+        image_optional: an ``imagePath`` that does not exist is no error when ``imageHeight`` and ``imageWidth``
+            are declared (a file ``scintiseg predict`` wrote, saved by LabelMe without its image data, "Save With
+            Image Data" off: the image is the scan, known to the caller).
 
     Returns:
         The annotation; ``image_shape`` from ``imageHeight``/``imageWidth`` (checked against
@@ -457,7 +465,7 @@ def read_labelme(
     shapes_data = data.get("shapes")
     if not isinstance(shapes_data, list):
         raise ScintisegError("not a LabelMe file: no 'shapes' list", path=path)
-    image_shape, image_path = _image_shape(data, path, root)
+    image_shape, image_path = _image_shape(data, path, root, image_optional)
     shapes = _read_shapes(shapes_data, image_shape, path)
     flags = data.get("flags") if isinstance(data.get("flags"), dict) else {}
     annotation = Annotation(

@@ -108,7 +108,7 @@ def reader_masks(folder: Path, views: list[str], shape: tuple[int, int]) -> dict
         path = folder / LABELME_NAME.format(view=view)
         if not path.is_file():
             raise ScintisegError(f"no LabelMe file for the predicted view {view}", path=path)
-        annotation = read_labelme(path)
+        annotation = read_labelme(path, image_optional=True)  # saved without its image data: the scan is known
         if tuple(annotation.image_shape) != tuple(shape):
             raise ScintisegError(f"drawn on a {annotation.image_shape[0]} x {annotation.image_shape[1]} image; the "
                                  f"scan's {view} view is {shape[0]} x {shape[1]}", path=path)
@@ -124,7 +124,7 @@ def network_outlines(folder: Path, view: str, shape: tuple[int, int]) -> tuple[n
     if mask.shape != tuple(shape):
         raise ScintisegError(f"{mask.shape[0]} x {mask.shape[1]}; the scan's {view} view is {shape[0]} x {shape[1]}",
                              path=path)
-    annotation = read_labelme(folder / LABELME_NAME.format(view=view))
+    annotation = read_labelme(folder / LABELME_NAME.format(view=view), image_optional=True)
     left_out = (annotation.to_mask([LEFT_OUT_LABEL]) if LEFT_OUT_LABEL in annotation.labels
                 else np.zeros(shape, dtype=bool))
     return mask.astype(bool), left_out
