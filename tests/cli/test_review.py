@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,30 @@ def test_a_deleted_and_a_drawn_outline_change_the_lesions_mask_and_bsi(predicted
                     + drawn["bsi_contribution_percent"])
     assert after["views"]["ANT"]["bsi"]["bsi_percent"] == pytest.approx(expected_bsi, abs=2e-4)
     assert after["views"]["POST"]["bsi"] == before["views"]["POST"]["bsi"]  # POST not touched
+
+
+def test_a_named_reader_verifies_the_sr(predicted, tmp_path, capsys):
+    import pydicom  # lazy: this test only
+
+    out = tmp_path / "reviewed"
+    assert main(["review", str(predicted), "--out", str(out), "--reader", "Doe^Jane",
+                 "--organization", "Nuclear Medicine, Example Hospital"]) == 0
+    sr = pydicom.dcmread(out / "sr.dcm")
+    assert (sr.VerificationFlag, sr.CompletionFlag) == ("VERIFIED", "COMPLETE")
+    (verifier,) = sr.VerifyingObserverSequence
+    assert str(verifier.VerifyingObserverName) == "Doe^Jane"
+    assert verifier.VerifyingOrganization == "Nuclear Medicine, Example Hospital"
+    assert _report(out)["review"]["reader"] == {"name": "Doe^Jane", "organization": "Nuclear Medicine, Example Hospital"}
+    assert "reviewed by Jane Doe (Nuclear Medicine, Example Hospital)" in (out / "report.html").read_text()
+    if shutil.which("dciodvfy"):
+        result = subprocess.run(["dciodvfy", str(out / "sr.dcm")], capture_output=True, text=True, timeout=60)
+        assert [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")] == []
+    unnamed = tmp_path / "unnamed"
+    assert main(["review", str(predicted), "--out", str(unnamed)]) == 0
+    assert pydicom.dcmread(unnamed / "sr.dcm").VerificationFlag == "UNVERIFIED"
+    capsys.readouterr()
+    assert main(["review", str(predicted), "--out", str(tmp_path / "empty"), "--reader", " "]) == 2
+    assert "--reader is empty" in capsys.readouterr().err and not (tmp_path / "empty").exists()
 
 
 def test_a_file_saved_without_its_image_data_is_read(predicted, tmp_path, capsys):

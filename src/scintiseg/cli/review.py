@@ -33,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "checkpoint or .onnx)")
     parser.add_argument("--engine", choices=("torch", "onnx", "onnx-int8"), default=None,
                         help="inference engine (default: the report's)")
+    parser.add_argument("--reader", default=None, metavar="NAME",
+                        help="the reviewing reader's name (DICOM person name, e.g. Doe^Jane): on the page, and the SR "
+                             "marked VERIFIED by them")
+    parser.add_argument("--organization", default=None, help="the reader's organization (the SR's verifying "
+                                                                "organization)")
     parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS")
     parser.set_defaults(func=run)
 
@@ -42,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from scintiseg.report.review_folder import review_folder  # lazy: start-up time
 
     written, record, before = review_folder(args.folder, args.out, model=args.model, engine=args.engine,
-                                            scans=args.scan, dicom=not args.no_dicom)
+                                            scans=args.scan, dicom=not args.no_dicom, reader=args.reader,
+                                            organization=args.organization)
     bsi = written["summary"].get("bsi_percent")
     was = (before.get("summary") or {}).get("bsi_percent")
     bsi_text = "" if bsi is None else f"; BSI {bsi:.3g} %" + ("" if was is None else f" (network: {was:.3g} %)")

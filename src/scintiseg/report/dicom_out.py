@@ -240,7 +240,14 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
     sources = per_view_sources(prediction, source_ds)
     frames = _frame_numbers(sources)
     observer = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name="scintiseg", model_name=f"scintiseg {__version__}")
+    reader = (prediction.review or {}).get("reader") or {}
+    person = None
+    if reader.get("name"):  # the outlines a named reader reviewed (scintiseg review --reader): a person observer too
+        person = hd.sr.ObserverContext(observer_type=codes.DCM.Person,
+                                       observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
+                                           name=reader["name"], organization_name=reader.get("organization")))
     context = ObservationContext(
+        observer_person_context=person,
         observer_device_context=hd.sr.ObserverContext(observer_type=codes.DCM.Device, observer_identifying_attributes=observer)
     )
     algorithm = AlgorithmIdentification(name=f"scintiseg {prediction.model_info.get('name', 'model')}".strip(), version=__version__)
@@ -311,9 +318,11 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
         instance_number=1,
         manufacturer="scintiseg",
         series_description="scintiseg lesion measurements",
-        is_complete=False,
+        is_complete=bool(person),
         is_final=False,
-        is_verified=False,
+        is_verified=bool(person),  # VERIFIED by the reader who reviewed the outlines, with their organization
+        verifying_observer_name=reader.get("name") if person else None,
+        verifying_organization=(reader.get("organization") or "unknown") if person else None,
     )
     sr.ContentSequence = report[0].ContentSequence  # a MeasurementReport is a sequence of its one root item
     sr.CodingSchemeIdentificationSequence = [_coding_scheme()]

@@ -424,8 +424,14 @@ def _review_row(report: dict) -> list[str]:
         told.append(f"{view}: {tally.get('kept', 0)} kept as found, {tally.get('edited', 0)} edited, "
                     f"{tally.get('drawn', 0)} drawn, {tally.get('deleted', 0)} deleted of {whose} "
                     f"{tally.get('network_lesions', 0)}")
-    return [f'<tr id="review"><th>Outlines</th><td class="t">reviewed by a reader ({_e("; ".join(told))}); the lesions, '
-            "BSI and grade below are the reader's outlines measured</td></tr>"]
+    reader = review.get("reader") or {}
+    who = "a reader"
+    if reader.get("name"):
+        where = f" ({reader['organization']})" if reader.get("organization") else ""
+        family, given = (str(reader["name"]).split("^") + [""])[:2]  # a DICOM person name: Family^Given^...
+        who = " ".join(f"{given} {family}".split()) + where
+    return [f'<tr id="review"><th>Outlines</th><td class="t">reviewed by {_e(who)} ({_e("; ".join(told))}); the '
+            "lesions, BSI and grade below are the reader's outlines measured</td></tr>"]
 
 
 def _soloway(summary: dict) -> str:

@@ -27,7 +27,7 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                          contour: [[x, y], ...]}],
      "pairs": [{"ant_id", "post_id", "overlap", "distance_mm"}],
      "definitions": {...}, "timings_s": {...},
-     "review": {"reviewed", "source_folder", "compared_with",
+     "review": {"reviewed", "source_folder", "compared_with", "reader": {"name", "organization"},
                 "views": {VIEW: {"network_lesions", "kept", "edited", "drawn", "deleted"}}}}
                 # (only a reviewed report, scintiseg review; each lesion then has "origin")
 

@@ -30,7 +30,8 @@ def same_model(report_model: dict, loaded: dict) -> bool:
 
 def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | LoadedModel | None = None,
                   engine: str | None = None, scans: list[str | Path] | None = None,
-                  dicom: bool = True) -> tuple[dict, dict, dict]:
+                  dicom: bool = True, reader: str | None = None,
+                  organization: str | None = None) -> tuple[dict, dict, dict]:
     """Write ``folder``'s prediction again into ``out`` from the reader's outlines in its LabelMe files.
 
     Args:
@@ -41,6 +42,10 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         engine: the inference engine (default: the report's).
         scans: the scan file(s), when no longer where the report says.
         dicom: write the SR and GSPS for DICOM input.
+        reader: the reviewing reader's name (DICOM person name, ``Family^Given``): recorded in the review, shown on
+            the page, and the SR's person observer and verifying observer (VERIFIED, COMPLETE); None: an
+            UNVERIFIED SR, as a prediction's.
+        organization: the reader's organization (the SR's verifying organization; "unknown" when not given).
 
     Returns:
         The reviewed report as written, the review record (:func:`~scintiseg.predict.review.review_record`) and the
@@ -50,6 +55,8 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         ScintisegError: one line, nothing written (:mod:`scintiseg.predict.review` lists the cases).
     """
     folder, out = Path(folder), Path(out)
+    if reader is not None and not reader.strip():
+        raise ScintisegError("--reader is empty: give the reviewing reader's name, e.g. Doe^Jane")
     report = prediction_report(folder)
     if report is None:
         raise ScintisegError("no scintiseg report.json here: give the folder scintiseg predict wrote for one scan",
@@ -79,6 +86,8 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         raise ScintisegError(f"predicted again, the scan gives views {', '.join(prediction.views)}, not the "
                              f"report's {', '.join(views)}", path=folder / "report.json")
     record = review_record(prediction, network, folder.resolve(), earlier="review" in report)
+    if reader:
+        record["reader"] = {"name": reader, "organization": organization}
     prediction = reviewed(prediction, record)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
