@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -101,6 +102,10 @@ def test_a_deleted_and_a_drawn_outline_change_the_lesions_mask_and_bsi(predicted
                     + drawn["bsi_contribution_percent"])
     assert after["views"]["ANT"]["bsi"]["bsi_percent"] == pytest.approx(expected_bsi, abs=2e-4)
     assert after["views"]["POST"]["bsi"] == before["views"]["POST"]["bsi"]  # POST not touched
+    page = (out / "report.html").read_text()  # the drawn outline orange on the page, the others red
+    assert page.count('class="lesion-outline" data-id="') == len(after["lesions"])
+    assert len(re.findall(r'<polygon class="lesion-outline" data-id="\d+" data-origin="reader"', page)) == 1
+    assert "those a reader drew where the network outlined nothing" in page
 
 
 def test_a_named_reader_verifies_the_sr(predicted, tmp_path, capsys):

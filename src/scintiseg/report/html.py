@@ -73,6 +73,8 @@ figure{margin:0} figcaption{font-size:.85em;text-align:center;max-width:26em;mar
 svg.scan{height:940px;width:auto;max-width:100%;border:1px solid #ccc;background:#fff}
 svg.scan .lesion-outline{fill:none;stroke:#dc0000;stroke-width:1.6}
 svg.scan .lesion-id{fill:#c00000;stroke:#fff;paint-order:stroke;font-weight:bold;font-family:sans-serif}
+svg.scan .lesion-outline[data-origin="reader"]{stroke:#e07000;stroke-width:1.8}
+svg.scan .lesion-id[data-origin="reader"]{fill:#b85c00}
 svg.scan .side{fill:#222;font-weight:bold;font-family:sans-serif}
 svg.scan .left-out{display:none}
 svg.scan .left-out-outline{fill:none;stroke:#1d5bd8;stroke-width:1.4;stroke-dasharray:4 3}
@@ -508,8 +510,11 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
         points = [((float(x) + 0.5) * dc, (rows - 0.5 - float(y) if head_up else float(y) + 0.5) * dr)
                   for x, y in record.get("contour") or []]
         group = '<g class="left-out">' if kind == "left-out" else ""
+        # a lesion a reader drew where the network outlined nothing (scintiseg review) is drawn orange
+        origin = f' data-origin="{_e(record["origin"])}"' if kind == "lesion" and record.get("origin") else ""
         if points:
-            parts.append(f'{group}<polygon class="{kind}-outline" data-id="{_e(label)}" vector-effect="non-scaling-stroke" '
+            parts.append(f'{group}<polygon class="{kind}-outline" data-id="{_e(label)}"{origin} '
+                         'vector-effect="non-scaling-stroke" '
                          'points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>' + ("</g>" if group else ""))
             xs, ys = [p[0] for p in points], [p[1] for p in points]
             left, right, top = min(xs), max(xs), min(ys)
@@ -519,7 +524,7 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
             top = (rows - 0.5 - row if head_up else row + 0.5) * dr
         room_right = width - right > font * (0.7 * len(label) + 0.4)
         x, anchor = (right + 0.25 * font, "start") if room_right else (left - 0.25 * font, "end")
-        ids.append(f'{group}<text class="{kind}-id" data-id="{_e(label)}" x="{x:.1f}" y="{max(top + 0.7 * font, y0 + font):.1f}" '
+        ids.append(f'{group}<text class="{kind}-id" data-id="{_e(label)}"{origin} x="{x:.1f}" y="{max(top + 0.7 * font, y0 + font):.1f}" '
                    f'text-anchor="{anchor}" font-size="{font:.1f}" stroke-width="{font * 0.22:.1f}">{_e(label)}</text>'
                    + ("</g>" if group else ""))
     parts += ids
@@ -530,8 +535,10 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
     side_note = ("the patient's right on the image right" if view == "POST" else "the patient's right on the image left")
     turned = "; stored head-down, shown turned head-up" if head_up else ""
     shown_left_out = any(call.get("view") == view for call in report.get("left_out_calls") or [])
+    drawn = any(lesion.get("view") == view and lesion.get("origin") == "reader" for lesion in report["lesions"])
     parts.append(f"</svg><figcaption><b>{_e(view)}</b> ({side_note}{turned}): lesion outlines and ids (red) as in the "
-                 "table" + ("; calls left out by a reading rule dashed blue (x), when shown" if shown_left_out else "")
+                 "table" + ("; those a reader drew where the network outlined nothing orange" if drawn else "")
+                 + ("; calls left out by a reading rule dashed blue (x), when shown" if shown_left_out else "")
                  + "</figcaption></figure>")
     return "".join(parts)
 
