@@ -119,7 +119,8 @@ def test_a_named_reader_verifies_the_sr(predicted, tmp_path, capsys):
     (verifier,) = sr.VerifyingObserverSequence
     assert str(verifier.VerifyingObserverName) == "Doe^Jane"
     assert verifier.VerifyingOrganization == "Nuclear Medicine, Example Hospital"
-    assert _report(out)["review"]["reader"] == {"name": "Doe^Jane", "organization": "Nuclear Medicine, Example Hospital"}
+    reader = {"name": "Doe^Jane", "organization": "Nuclear Medicine, Example Hospital"}
+    assert _report(out)["review"]["reader"] == reader
     assert "reviewed by Jane Doe (Nuclear Medicine, Example Hospital)" in (out / "report.html").read_text()
     if shutil.which("dciodvfy"):
         result = subprocess.run(["dciodvfy", str(out / "sr.dcm")], capture_output=True, text=True, timeout=60)
@@ -267,3 +268,30 @@ def test_the_real_scan_reviewed_with_every_call_deleted(tmp_path, capsys):
     assert called >= 1 and (out / "sr.dcm").is_file()
     line = f"ANT 0 lesions (0 kept, 0 edited, 0 drawn; {called} of the network's {called} deleted)"
     assert line in capsys.readouterr().err
+
+
+def test_a_batch_folder_reviews_the_edited_scans_and_lists_the_others(predicted, tmp_path, capsys):
+    batch = tmp_path / "predictions"
+    for name in ("A", "B", "C"):
+        shutil.copytree(predicted, batch / name)
+    for name in ("A", "C"):  # edited: the ANT outlines replaced by one drawn polygon
+        labelme = batch / name / "ANT.labelme.json"
+        document = json.loads(labelme.read_text())
+        labelme.write_text(json.dumps({**document, "shapes": [{"label": "lesion", "points": DRAWN, "group_id": None,
+                                                               "description": "", "shape_type": "polygon",
+                                                               "flags": {}}]}))
+    _scan_moved(batch / "C")  # C cannot be reviewed: its scan is gone
+    out = tmp_path / "reviewed"
+    capsys.readouterr()
+    assert main(["review", str(batch), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "1 scan(s) reviewed, 1 not edited (left out), 1 failed" in err and "gone.dcm" in err
+    lines = (out / "summary.csv").read_text().splitlines()[1:]
+    rows = {Path(line.split(",")[0]).name: line.split(",")[1] for line in lines}
+    assert rows == {"A": "reviewed", "B": "not edited", "C": "failed"}
+    assert _report(out / "A")["review"]["views"]["ANT"]["drawn"] == 1
+    assert not (out / "B").exists() and not (out / "C").exists()
+    capsys.readouterr()
+    (tmp_path / "nothing").mkdir()
+    assert main(["review", str(tmp_path / "nothing"), "--out", str(out)]) == 2  # no prediction folder there
+    assert "no scintiseg report.json here nor in its folders" in capsys.readouterr().err

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from scintiseg.errors import ScintisegError
+
 HELP = "write a prediction's report again from the outlines a reader corrected in its LabelMe files"
 
 
@@ -19,11 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "relabelled 'lesion'), write every output again into OUT from those outlines: lesion table, regions, BSI, "
             "Soloway grade, pairs, HTML, DICOM SR and GSPS. The scan is read again from the file the report names and "
             "predicted again with the report's settings (regions, probabilities, triage score); report.json's "
-            "'review' says what the reader changed and each lesion's 'origin'. Exit code 0: written; 2: bad input "
-            "(nothing written)."
+            "'review' says what the reader changed and each lesion's 'origin'. Exit code 0: written; 1: some scan "
+            "folders of a batch failed; 2: bad input (nothing written)."
         ),
     )
-    parser.add_argument("folder", metavar="PRED_DIR", help="one scan's output folder of scintiseg predict")
+    parser.add_argument("folder", metavar="PRED_DIR",
+                        help="one scan's output folder of scintiseg predict, or the folder it wrote them into (every "
+                             "scan folder a reader edited is reviewed into OUT/<name>, with OUT/summary.csv)")
     parser.add_argument("--out", required=True, help="output folder for the reviewed report (not PRED_DIR)")
     parser.add_argument("--scan", action="append", default=None, metavar="FILE",
                         help="the scan file, when it is no longer where the report says (repeat for a study's ANT "
@@ -39,13 +43,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--organization", default=None, help="the reader's organization (the SR's verifying "
                                                                 "organization)")
     parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from scintiseg.predict.review import review_line  # lazy: start-up time
-    from scintiseg.report.review_folder import review_folder  # lazy: start-up time
+    from pathlib import Path  # lazy: start-up time
 
+    from scintiseg.predict.review import review_line  # lazy: start-up time
+    from scintiseg.report.review_folder import review_batch, review_folder  # lazy: start-up time
+
+    if not (Path(args.folder) / "report.json").is_file() and Path(args.folder).is_dir():  # a batch's output folder
+        if args.scan:
+            raise ScintisegError("--scan names one scan's file: review one prediction folder at a time",
+                                 path=args.folder)
+        results = review_batch(args.folder, args.out, model=args.model, engine=args.engine, dicom=not args.no_dicom,
+                               reader=args.reader, organization=args.organization, progress=not args.quiet)
+        counts = {status: sum(r.status == status for r in results) for status in ("reviewed", "not edited", "failed")}
+        for result in results:
+            if result.status == "failed":
+                print(f"scintiseg review: {result.error}", file=sys.stderr)
+        print(f"{counts['reviewed']} scan(s) reviewed, {counts['not edited']} not edited (left out), "
+              f"{counts['failed']} failed; summary: {args.out}/summary.csv", file=sys.stderr)
+        return 1 if counts["failed"] else 0
     written, record, before = review_folder(args.folder, args.out, model=args.model, engine=args.engine,
                                             scans=args.scan, dicom=not args.no_dicom, reader=args.reader,
                                             organization=args.organization)

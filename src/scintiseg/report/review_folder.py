@@ -1,19 +1,34 @@
 """A prediction's folder written again from a reader's corrected outlines (``scintiseg review``): the steps around
-:mod:`scintiseg.predict.review`, which says what is read, what is computed again and how origins are told."""
+:mod:`scintiseg.predict.review`, which says what is read, what is computed again and how origins are told.
+
+:func:`review_batch` does it for a batch's output folder (``scintiseg predict``'s ``OUT``, one folder per scan): each
+scan folder a reader edited is reviewed into ``OUT2/<name>``, the model loaded once; a folder nobody edited is listed
+``not edited`` and left out (reviewing it would sign outlines nobody looked at: name its folder to confirm it as it
+stands), a folder that cannot be reviewed is listed ``failed`` with its one-line reason, and ``OUT2/summary.csv``
+has a row per folder (``predict``'s columns).
+"""
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+import time
 from dataclasses import fields
 from pathlib import Path
 
+from tqdm import tqdm
+
 from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.labelme import read_labelme
 from scintiseg.io.not_scans import prediction_report
+from scintiseg.io.predicted_labels import unedited_prediction
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
-from scintiseg.predict.review import network_outlines, reader_masks, review_record, reviewed, scan_as_predicted
-from scintiseg.report.batch import publish_folder
+from scintiseg.predict.review import (LABELME_NAME, network_outlines, reader_masks, review_record, reviewed,
+                                      scan_as_predicted)
+from scintiseg.report.batch import SUMMARY_NAME, ScanResult, publish_folder, summary_csv
 from scintiseg.report.outputs import write_outputs
 
 #: The engines a report may name and a review may run.
@@ -30,8 +45,8 @@ def same_model(report_model: dict, loaded: dict) -> bool:
 
 def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | LoadedModel | None = None,
                   engine: str | None = None, scans: list[str | Path] | None = None,
-                  dicom: bool = True, reader: str | None = None,
-                  organization: str | None = None) -> tuple[dict, dict, dict]:
+                  dicom: bool = True, reader: str | None = None, organization: str | None = None,
+                  check_model: bool | None = None) -> tuple[dict, dict, dict]:
     """Write ``folder``'s prediction again into ``out`` from the reader's outlines in its LabelMe files.
 
     Args:
@@ -46,6 +61,7 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
             the page, and the SR's person observer and verifying observer (VERIFIED, COMPLETE); None: an
             UNVERIFIED SR, as a prediction's.
         organization: the reader's organization (the SR's verifying organization; "unknown" when not given).
+        check_model: whether the model must be the report's (default: when ``model`` is None, the shipped one).
 
     Returns:
         The reviewed report as written, the review record (:func:`~scintiseg.predict.review.review_record`) and the
@@ -76,7 +92,7 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     report_model = report.get("model") if isinstance(report.get("model"), dict) else {}
     engine = engine or (report_model.get("engine") if report_model.get("engine") in ENGINES else "onnx")
     loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine)
-    if model is None and not same_model(report_model, dict(loaded.info)):
+    if (model is None if check_model is None else check_model) and not same_model(report_model, dict(loaded.info)):
         raise ScintisegError(f"the prediction was made by another model ({report_model.get('source')}, epoch "
                              f"{report_model.get('epoch')}) than the shipped one: give it with --model",
                              path=folder / "report.json")
@@ -98,3 +114,58 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return written, record, report
+
+
+def is_edited(folder: Path) -> bool:
+    """Whether a reader edited any predicted view's LabelMe file in ``folder`` (its outline no longer the mask beside
+    it, :func:`~scintiseg.io.predicted_labels.unedited_prediction`); a file missing or unreadable counts as edited, so
+    that its review says what is wrong."""
+    report = prediction_report(folder) or {}
+    for view in report.get("views") or {}:
+        path = folder / LABELME_NAME.format(view=view)
+        try:
+            if not unedited_prediction(path, read_labelme(path, image_optional=True)):
+                return True
+        except (ScintisegError, OSError):
+            return True
+    return False
+
+
+def review_batch(root: str | Path, out: str | Path, *, model: str | Path | None = None, engine: str | None = None,
+                 dicom: bool = True, reader: str | None = None, organization: str | None = None,
+                 progress: bool = True) -> list[ScanResult]:
+    """Review every edited scan folder of a batch's output folder ``root`` into ``out/<name>`` (module docstring);
+    one :class:`~scintiseg.report.batch.ScanResult` per scan folder, ``out/summary.csv`` written.
+
+    Raises:
+        ScintisegError: ``root`` holds no prediction folder, or ``out`` is ``root``.
+    """
+    root, out = Path(root), Path(out)
+    folders = []
+    if root.is_dir():
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and prediction_report(p) is not None)
+    if not folders:
+        raise ScintisegError("no scintiseg report.json here nor in its folders: give a prediction's folder, or the "
+                             "folder scintiseg predict wrote them into", path=root)
+    if out.resolve() == root.resolve():
+        raise ScintisegError("--out must be another folder than PRED_DIR (the reader's files stay as they are)",
+                             path=out)
+    loaded = load_model(model, engine=engine or "onnx")
+    out.mkdir(parents=True, exist_ok=True)
+    results: list[ScanResult] = []
+    for folder in tqdm(folders, desc="review", unit="scan", disable=not progress or len(folders) < 2, file=sys.stderr):
+        start = time.perf_counter()
+        if not is_edited(folder):
+            results.append(ScanResult(folder, "not edited", error="no LabelMe file edited: name the folder to "
+                                                                  "confirm it as it stands"))
+            continue
+        try:
+            written, _, _ = review_folder(folder, out / folder.name, model=loaded, check_model=model is None,
+                                          dicom=dicom, reader=reader, organization=organization)
+        except ScintisegError as exc:
+            results.append(ScanResult(folder, "failed", error=str(exc), seconds=time.perf_counter() - start))
+            continue
+        results.append(ScanResult(folder, "reviewed", folder.name, written["summary"], ",".join(written["views"]),
+                                  time.perf_counter() - start))
+    write_text_atomic(out / SUMMARY_NAME, summary_csv(results))
+    return results
