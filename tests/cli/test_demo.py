@@ -77,7 +77,7 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
     reviewed = state["predictions"]["reviewed phantom"]
     reviewed_report = json.loads((Path(reviewed["folder"]) / "report.json").read_text(encoding="utf-8"))
     assert reviewed_report["review"]["reviewed"] and Path(reviewed["edited"]).is_dir()
-    assert {lesion["origin"] for lesion in reviewed_report["lesions"]} <= {"network", "edited", "reader"}
+    assert {lesion["origin"] for lesion in reviewed_report["lesions"]} <= {"network", "restored", "edited", "reader"}
     case = Path(shipped["folder"]).name.removeprefix("shipped-phantom-")
     from scintiseg.io.images import read_mask_png  # lazy: this test only
 

@@ -63,7 +63,8 @@ def test_an_unedited_prediction_reviewed_is_the_prediction(predicted, tmp_path, 
     assert len(after["left_out_calls"]) == len(before["left_out_calls"])
     for view, tally in after["review"]["views"].items():
         count = before["summary"]["lesion_count_by_view"][view]
-        assert tally == {"network_lesions": count, "kept": count, "edited": 0, "drawn": 0, "deleted": 0}
+        assert tally == {"network_lesions": count, "kept": count, "restored": 0, "edited": 0, "drawn": 0,
+                         "deleted": 0}
     assert "review" not in before and "origin" not in before["lesions"][0]
     assert (out / "sr.dcm").is_file() and (out / "gsps.dcm").is_file()
     assert 'id="review"' in (out / "report.html").read_text()
@@ -90,8 +91,8 @@ def test_a_deleted_and_a_drawn_outline_change_the_lesions_mask_and_bsi(predicted
     assert (read_mask_png(out / "ANT_mask.png").astype(bool) == expected).all()
     after = _report(out)
     count = before["summary"]["lesion_count_by_view"]["ANT"]
-    assert after["review"]["views"]["ANT"] == {"network_lesions": count, "kept": count - 1, "edited": 0, "drawn": 1,
-                                               "deleted": 1}
+    assert after["review"]["views"]["ANT"] == {"network_lesions": count, "kept": count - 1, "restored": 0,
+                                               "edited": 0, "drawn": 1, "deleted": 1}
     ant = [lesion for lesion in after["lesions"] if lesion["view"] == "ANT"]
     assert sorted(lesion["origin"] for lesion in ant) == ["network"] * (count - 1) + ["reader"]
     # The view's BSI is its lesions' contributions: the deleted one's taken off, the drawn one's added.
@@ -172,8 +173,8 @@ def test_a_review_edited_again_is_compared_with_the_earlier_review(predicted, tm
     assert after["review"]["compared_with"] == "an earlier review"
     assert after["review"]["source_folder"] == str(first.resolve())
     count = before["summary"]["lesion_count_by_view"]["ANT"]
-    assert after["review"]["views"]["ANT"] == {"network_lesions": count, "kept": count, "edited": 0, "drawn": 1,
-                                               "deleted": 0}
+    assert after["review"]["views"]["ANT"] == {"network_lesions": count, "kept": count, "restored": 0,
+                                               "edited": 0, "drawn": 1, "deleted": 0}
     assert "of the earlier review's" in html.unescape((second / "report.html").read_text())
     assert _report(first)["review"]["compared_with"] == "the network"
 
@@ -262,8 +263,8 @@ def test_the_real_scan_reviewed_with_every_call_deleted(tmp_path, capsys):
     capsys.readouterr()
     assert main(["review", str(folder), "--out", str(out)]) == 0
     after = _report(out)
-    assert after["review"]["views"] == {"ANT": {"network_lesions": called, "kept": 0, "edited": 0, "drawn": 0,
-                                                "deleted": called}}
+    assert after["review"]["views"] == {"ANT": {"network_lesions": called, "kept": 0, "restored": 0, "edited": 0,
+                                                "drawn": 0, "deleted": called}}
     assert after["lesions"] == [] and after["summary"]["bsi_percent"] == 0.0 and after["summary"]["soloway_grade"] == 0
     assert called >= 1 and (out / "sr.dcm").is_file()
     line = f"ANT 0 lesions (0 kept, 0 edited, 0 drawn; {called} of the network's {called} deleted)"

@@ -49,8 +49,16 @@ def test_the_readers_outlines_are_the_lesions_and_each_says_where_it_came_from(n
     record = review_record(review, {"ANT": (found, left_out)}, Path("pred"))
     origins = {round(lesion.centroid_row): record["origin"][str(lesion.id)] for lesion in view.lesions}
     assert origins == {310: "edited", 364: "network", 624: "reader"}
-    assert record["views"]["ANT"] == {"network_lesions": 1, "kept": 1, "edited": 1, "drawn": 1, "deleted": 0}
+    assert record["views"]["ANT"] == {"network_lesions": 1, "kept": 1, "restored": 0, "edited": 1, "drawn": 1,
+                                        "deleted": 0}
     assert review_line(record).startswith("ANT 3 lesions (1 kept, 1 edited, 1 drawn; 0 of the network's 1 deleted)")
+
+    # The reader relabels the left-out call 'lesion' as it stands: restored, not edited.
+    restored = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=settings,
+                                          reader_masks={"ANT": found | left_out})
+    record = review_record(restored, {"ANT": (found, left_out)}, Path("pred"))
+    assert sorted(record["origin"].values()) == ["network", "restored"] and restored.views["ANT"].left_out == []
+    assert record["views"]["ANT"]["restored"] == 1 and "1 left-out call restored" in review_line(record)
 
     # The reader deletes the network's lesion and draws nothing: no lesion, no BSI, one deletion.
     empty = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=settings,
@@ -58,6 +66,7 @@ def test_the_readers_outlines_are_the_lesions_and_each_says_where_it_came_from(n
     assert empty.lesions == [] and empty.bsi_percent == 0.0
     assert len(empty.views["ANT"].left_out) == 1  # the rule's call stays listed for the reader
     record = review_record(empty, {"ANT": (found, left_out)}, Path("pred"))
-    assert record["views"]["ANT"] == {"network_lesions": 1, "kept": 0, "edited": 0, "drawn": 0, "deleted": 1}
+    assert record["views"]["ANT"] == {"network_lesions": 1, "kept": 0, "restored": 0, "edited": 0, "drawn": 0,
+                                        "deleted": 1}
     # The triage score stays the network's: a ranking of what the network saw, whatever the reader drew.
     assert empty.triage_score == network.triage_score

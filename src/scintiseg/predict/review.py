@@ -23,8 +23,10 @@ How (choices the papers leave open, all stated here):
   call that touches a reader's outline is no longer listed as left out.
 - **What changed** (:func:`review_record`, ``report.json`` ``review`` and each lesion's ``origin``): each lesion of
   the reviewed view is ``network`` (pixel for pixel one of the network's lesions, from ``V_mask.png`` beside the
-  LabelMe file), ``edited`` (overlapping a network lesion or a left-out call, but not equal to one) or ``reader``
-  (drawn where the network outlined nothing); a network lesion no reviewed outline touches is counted ``deleted``.
+  LabelMe file; counted ``kept``), ``restored`` (pixel for pixel a call a reading rule left out, relabelled
+  ``lesion``), ``edited`` (overlapping a network lesion or a left-out call, but not equal to one) or ``reader``
+  (drawn where the network outlined nothing; counted ``drawn``); a network lesion no reviewed outline touches is
+  counted ``deleted``.
 - A reviewed folder may be edited and reviewed again: its outlines are then compared with that earlier review's
   (``review.compared_with``: ``"an earlier review"``; ``"the network"`` otherwise), a lesion it kept is
   ``network`` only in that sense, and the source folder's own ``review`` is not carried over.
@@ -50,7 +52,7 @@ from scintiseg.predict.prediction import Prediction
 from scintiseg.scan import Scan
 
 #: A reviewed lesion's origin (module docstring).
-ORIGINS: tuple[str, ...] = ("network", "edited", "reader")
+ORIGINS: tuple[str, ...] = ("network", "restored", "edited", "reader")
 #: The LabelMe file of a predicted view in a prediction's folder.
 LABELME_NAME = "{view}.labelme.json"
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -142,21 +144,27 @@ def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, n
     for name, result in prediction.views.items():
         found, left_out = network[name]
         components, count = ndi.label(found, structure=_EIGHT)
+        calls, _ = ndi.label(left_out, structure=_EIGHT)
         drawn = result.labels > 0
         touched = set(np.unique(components[drawn & found]).tolist()) - {0}
         tally = dict.fromkeys(ORIGINS, 0)
         for index, lesion in enumerate(result.lesions, start=1):
             pixels = result.labels == index
-            under = np.unique(components[pixels])
-            exact = len(under) == 1 and under[0] > 0 and bool((components == under[0]).sum() == pixels.sum())
-            kind = "network" if exact else "edited" if (found | left_out)[pixels].any() else "reader"
+            kind = ("network" if _is_component(components, pixels) else "restored" if _is_component(calls, pixels)
+                    else "edited" if (found | left_out)[pixels].any() else "reader")
             origin[lesion.id] = kind
             tally[kind] += 1
-        views[name] = {"network_lesions": int(count), "kept": tally["network"], "edited": tally["edited"],
-                       "drawn": tally["reader"], "deleted": int(count - len(touched))}
+        views[name] = {"network_lesions": int(count), "kept": tally["network"], "restored": tally["restored"],
+                       "edited": tally["edited"], "drawn": tally["reader"], "deleted": int(count - len(touched))}
     return {"reviewed": True, "source_folder": str(folder),
             "compared_with": "an earlier review" if earlier else "the network", "views": views,
             "origin": {str(key): value for key, value in origin.items()}}
+
+
+def _is_component(components: np.ndarray, pixels: np.ndarray) -> bool:
+    """Whether ``pixels`` are exactly one labelled component of ``components``."""
+    under = np.unique(components[pixels])
+    return len(under) == 1 and under[0] > 0 and int((components == under[0]).sum()) == int(pixels.sum())
 
 
 def reviewed(prediction: Prediction, record: dict) -> Prediction:
@@ -169,7 +177,10 @@ def review_line(record: dict) -> str:
     whose = "the earlier review's" if record.get("compared_with") == "an earlier review" else "the network's"
     parts = []
     for view, tally in record["views"].items():
-        now = tally["kept"] + tally["edited"] + tally["drawn"]
-        parts.append(f"{view} {now} lesion{'s' if now != 1 else ''} ({tally['kept']} kept, {tally['edited']} edited, "
-                     f"{tally['drawn']} drawn; {tally['deleted']} of {whose} {tally['network_lesions']} deleted)")
+        restored = tally.get("restored", 0)
+        now = tally["kept"] + restored + tally["edited"] + tally["drawn"]
+        again = f"{restored} left-out call{'s' if restored != 1 else ''} restored, " if restored else ""
+        gone = f"{tally['deleted']} of {whose} {tally['network_lesions']} deleted"
+        parts.append(f"{view} {now} lesion{'s' if now != 1 else ''} ({tally['kept']} kept, {again}{tally['edited']} "
+                     f"edited, {tally['drawn']} drawn; {gone})")
     return "; ".join(parts)

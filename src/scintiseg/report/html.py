@@ -348,7 +348,8 @@ def _lesion_table(report: dict) -> list[str]:
         for lesion in lesions:
             cells = [_not_on_nearer_view(report, lesion) if key == "paired_with" else None for key, _ in columns]
             parts.append(f'<tr class="lesion" id="lesion-{_e(lesion.get("id"))}" data-region="{_e(region)}">'
-                         + "".join(cell or _cell(key, lesion.get(key)) for cell, (key, _) in zip(cells, columns)) + "</tr>")
+                         + "".join(cell or _cell(key, lesion.get(key)) for cell, (key, _) in zip(cells, columns))
+                         + "</tr>")
         parts.append("</tbody>")
     if not report["lesions"]:
         parts.append(f'<tbody><tr class="empty"><td class="t" colspan="{len(columns)}">No lesion found above the '
@@ -423,7 +424,8 @@ def _review_row(report: dict) -> list[str]:
     whose = "the earlier review's" if review.get("compared_with") == "an earlier review" else "the network's"
     told = []
     for view, tally in (review.get("views") or {}).items():
-        told.append(f"{view}: {tally.get('kept', 0)} kept as found, {tally.get('edited', 0)} edited, "
+        restored = f"{tally['restored']} left-out restored, " if tally.get("restored") else ""
+        told.append(f"{view}: {tally.get('kept', 0)} kept as found, {restored}{tally.get('edited', 0)} edited, "
                     f"{tally.get('drawn', 0)} drawn, {tally.get('deleted', 0)} deleted of {whose} "
                     f"{tally.get('network_lesions', 0)}")
     reader = review.get("reader") or {}
@@ -524,7 +526,8 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
             top = (rows - 0.5 - row if head_up else row + 0.5) * dr
         room_right = width - right > font * (0.7 * len(label) + 0.4)
         x, anchor = (right + 0.25 * font, "start") if room_right else (left - 0.25 * font, "end")
-        ids.append(f'{group}<text class="{kind}-id" data-id="{_e(label)}"{origin} x="{x:.1f}" y="{max(top + 0.7 * font, y0 + font):.1f}" '
+        y = max(top + 0.7 * font, y0 + font)
+        ids.append(f'{group}<text class="{kind}-id" data-id="{_e(label)}"{origin} x="{x:.1f}" y="{y:.1f}" '
                    f'text-anchor="{anchor}" font-size="{font:.1f}" stroke-width="{font * 0.22:.1f}">{_e(label)}</text>'
                    + ("</g>" if group else ""))
     parts += ids

@@ -28,7 +28,7 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "pairs": [{"ant_id", "post_id", "overlap", "distance_mm"}],
      "definitions": {...}, "timings_s": {...},
      "review": {"reviewed", "source_folder", "compared_with", "reader": {"name", "organization"},
-                "views": {VIEW: {"network_lesions", "kept", "edited", "drawn", "deleted"}}}}
+                "views": {VIEW: {"network_lesions", "kept", "restored", "edited", "drawn", "deleted"}}}}
                 # (only a reviewed report, scintiseg review; each lesion then has "origin")
 
 **Version**: ``version`` counts changes a reader of an older report would misread: a key removed or

@@ -88,7 +88,10 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     network = {view: network_outlines(folder, view, scan.shape) for view in views}
     given = report.get("settings") if isinstance(report.get("settings"), dict) else {}
     names = {field.name for field in fields(PredictSettings)}
-    settings = PredictSettings(**{key: value for key, value in given.items() if key in names})
+    try:
+        settings = PredictSettings(**{key: value for key, value in given.items() if key in names})
+    except (TypeError, ValueError) as exc:
+        raise ScintisegError(f"its settings cannot be used again ({exc})", path=folder / "report.json") from None
     report_model = report.get("model") if isinstance(report.get("model"), dict) else {}
     engine = engine or (report_model.get("engine") if report_model.get("engine") in ENGINES else "onnx")
     loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine)
@@ -103,7 +106,7 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
                              f"report's {', '.join(views)}", path=folder / "report.json")
     record = review_record(prediction, network, folder.resolve(), earlier="review" in report)
     if reader:
-        record["reader"] = {"name": reader, "organization": organization}
+        record["reader"] = {"name": reader.strip(), "organization": organization}
     prediction = reviewed(prediction, record)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
