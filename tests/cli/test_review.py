@@ -52,7 +52,8 @@ def _report(folder: Path) -> dict:
 def test_an_unedited_prediction_reviewed_is_the_prediction(predicted, tmp_path, capsys):
     out = tmp_path / "reviewed"
     assert main(["review", str(predicted), "--out", str(out)]) == 0
-    assert "reviewed: ANT" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "reviewed: ANT" in err and "(network: " in err
     before, after = _report(predicted), _report(out)
     keys = ("view", "region", "laterality", "area_px", "bsi_contribution_percent", "contour", "paired_with")
     assert [[lesion[k] for k in keys] for lesion in after["lesions"]] == [
@@ -168,7 +169,8 @@ def test_a_review_edited_again_is_compared_with_the_earlier_review(predicted, tm
     capsys.readouterr()
     second = tmp_path / "second" / "P7"
     assert main(["review", str(first), "--out", str(second)]) == 0
-    assert "of the earlier review's" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "of the earlier review's" in err and "(earlier review: " in err
     after, before = _report(second), _report(predicted)
     assert after["review"]["compared_with"] == "an earlier review"
     assert after["review"]["source_folder"] == str(first.resolve())

@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
                                             organization=args.organization)
     bsi = written["summary"].get("bsi_percent")
     was = (before.get("summary") or {}).get("bsi_percent")
-    bsi_text = "" if bsi is None else f"; BSI {bsi:.3g} %" + ("" if was is None else f" (network: {was:.3g} %)")
+    whose = "earlier review" if record.get("compared_with") == "an earlier review" else "network"
+    bsi_text = "" if bsi is None else f"; BSI {bsi:.3g} %" + ("" if was is None else f" ({whose}: {was:.3g} %)")
     print(f"reviewed: {review_line(record)}{bsi_text} -> {args.out}", file=sys.stderr)
     return 0
