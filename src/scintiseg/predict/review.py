@@ -99,37 +99,29 @@ def _ant_first(scans: list[Scan]) -> list[Scan]:
     return sorted(scans, key=lambda scan: scan.view_names != ["ANT"])
 
 
-def reader_masks(folder: Path, views: list[str], shape: tuple[int, int]) -> dict[str, np.ndarray]:
-    """View -> the reader's outline mask of each predicted view (module docstring), from ``folder/V.labelme.json``.
+def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One predicted view's outlines in ``folder``, its LabelMe file read once: the reader's mask (module docstring),
+    the network's lesion mask as predicted (``V_mask.png``; empty where the file is missing: nothing to compare with)
+    and the calls the reading rules left out (the file's ``left_out`` shapes).
 
     Raises:
-        ScintisegError: a missing or unreadable LabelMe file, or one drawn on an image of another size.
+        ScintisegError: a missing or unreadable LabelMe file, or a file or mask of another size than the view.
     """
-    masks: dict[str, np.ndarray] = {}
-    for view in views:
-        path = folder / LABELME_NAME.format(view=view)
-        if not path.is_file():
-            raise ScintisegError(f"no LabelMe file for the predicted view {view}", path=path)
-        annotation = read_labelme(path, image_optional=True)  # saved without its image data: the scan is known
-        if tuple(annotation.image_shape) != tuple(shape):
-            raise ScintisegError(f"drawn on a {annotation.image_shape[0]} x {annotation.image_shape[1]} image; the "
-                                 f"scan's {view} view is {shape[0]} x {shape[1]}", path=path)
-        masks[view] = outline_mask(annotation)
-    return masks
-
-
-def network_outlines(folder: Path, view: str, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The network's lesion mask of ``view`` as predicted (``V_mask.png``) and its left-out calls (the LabelMe file's
-    ``left_out`` shapes); an empty mask where the file is missing (nothing to compare with)."""
-    path = folder / PREDICTED_MASK.format(view=view)
-    mask = read_mask_png(path) if path.is_file() else np.zeros(shape, dtype=bool)
-    if mask.shape != tuple(shape):
-        raise ScintisegError(f"{mask.shape[0]} x {mask.shape[1]}; the scan's {view} view is {shape[0]} x {shape[1]}",
-                             path=path)
-    annotation = read_labelme(folder / LABELME_NAME.format(view=view), image_optional=True)
+    path = folder / LABELME_NAME.format(view=view)
+    if not path.is_file():
+        raise ScintisegError(f"no LabelMe file for the predicted view {view}", path=path)
+    annotation = read_labelme(path, image_optional=True)  # saved without its image data: the scan is known
+    if tuple(annotation.image_shape) != tuple(shape):
+        raise ScintisegError(f"drawn on a {annotation.image_shape[0]} x {annotation.image_shape[1]} image; the "
+                             f"scan's {view} view is {shape[0]} x {shape[1]}", path=path)
+    mask_path = folder / PREDICTED_MASK.format(view=view)
+    found = read_mask_png(mask_path).astype(bool) if mask_path.is_file() else np.zeros(shape, dtype=bool)
+    if found.shape != tuple(shape):
+        raise ScintisegError(f"{found.shape[0]} x {found.shape[1]}; the scan's {view} view is {shape[0]} x "
+                             f"{shape[1]}", path=mask_path)
     left_out = (annotation.to_mask([LEFT_OUT_LABEL]) if LEFT_OUT_LABEL in annotation.labels
                 else np.zeros(shape, dtype=bool))
-    return mask.astype(bool), left_out
+    return outline_mask(annotation), found, left_out
 
 
 def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path,

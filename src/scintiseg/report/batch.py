@@ -161,7 +161,7 @@ def unique_name(stem: str, taken: set[str]) -> str:
     return name
 
 
-def publish_folder(tmp: Path, final: Path) -> None:
+def _publish_folder(tmp: Path, final: Path) -> None:
     """Rename a finished temporary folder into place, replacing an older result only now."""
     old = None
     if final.exists():
@@ -175,15 +175,34 @@ def publish_folder(tmp: Path, final: Path) -> None:
 def _predict_into(scan: Scan, out: Path, name: str, model: LoadedModel, settings: PredictSettings, dicom: bool,
                   accept: Callable[[Prediction], bool] | None = None) -> dict | None:
     """Predict ``scan`` and write its outputs into ``out/name`` atomically; returns its report, or None when
-    ``accept`` refuses the prediction (nothing is then left in ``out``)."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=out))
+    ``accept`` refuses the prediction (nothing is then left in ``out``). The hidden folder is there from the start,
+    so a scan in progress shows."""
+    tmp = _partial_folder(out / name)
     try:
         prediction = predict_scan(scan, model, settings)
-        if accept is not None and not accept(prediction):
-            shutil.rmtree(tmp, ignore_errors=True)
-            return None
+        refused = accept is not None and not accept(prediction)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if refused:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+    return write_published(prediction, out / name, dicom, tmp=tmp)
+
+
+def _partial_folder(final: Path) -> Path:
+    """A new hidden temporary folder beside ``final`` for its outputs."""
+    return Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+
+
+def write_published(prediction: Prediction, final: Path, dicom: bool = True, *, tmp: Path | None = None) -> dict:
+    """Write every output of ``prediction`` into a hidden temporary folder beside ``final`` (``tmp``, or a new one)
+    and rename it into place when complete (an older ``final`` replaced only then); returns the report. On any
+    failure nothing is left."""
+    tmp = tmp or _partial_folder(final)
+    try:
         report = write_outputs(prediction, tmp, dicom=dicom)
-        publish_folder(tmp, out / name)
+        _publish_folder(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -10,9 +10,7 @@ has a row per folder (``predict``'s columns).
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -26,10 +24,8 @@ from scintiseg.io.not_scans import prediction_report
 from scintiseg.io.predicted_labels import unedited_prediction
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
-from scintiseg.predict.review import (LABELME_NAME, network_outlines, reader_masks, review_record, reviewed,
-                                      scan_as_predicted)
-from scintiseg.report.batch import SUMMARY_NAME, ScanResult, publish_folder, summary_csv
-from scintiseg.report.outputs import write_outputs
+from scintiseg.predict.review import LABELME_NAME, review_record, reviewed, scan_as_predicted, view_outlines
+from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
 
 #: The engines a report may name and a review may run.
 ENGINES = ("torch", "onnx", "onnx-int8")
@@ -84,8 +80,9 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         raise ScintisegError("exists and is not a scintiseg report folder: give a new --out", path=out)
     scan = scan_as_predicted(report, folder, [Path(p) for p in scans] if scans else None)
     views = list(report.get("views") or {})
-    masks = reader_masks(folder, views, scan.shape)
-    network = {view: network_outlines(folder, view, scan.shape) for view in views}
+    outlines = {view: view_outlines(folder, view, scan.shape) for view in views}
+    masks = {view: reader for view, (reader, _, _) in outlines.items()}
+    network = {view: (found, left_out) for view, (_, found, left_out) in outlines.items()}
     given = report.get("settings") if isinstance(report.get("settings"), dict) else {}
     names = {field.name for field in fields(PredictSettings)}
     try:
@@ -109,14 +106,7 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         record["reader"] = {"name": reader.strip(), "organization": organization}
     prediction = reviewed(prediction, record)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        written = write_outputs(prediction, tmp, dicom=dicom)
-        publish_folder(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return written, record, report
+    return write_published(prediction, out, dicom), record, report
 
 
 def is_edited(folder: Path) -> bool:
