@@ -161,7 +161,7 @@ def unique_name(stem: str, taken: set[str]) -> str:
     return name
 
 
-def _publish_folder(tmp: Path, final: Path) -> None:
+def publish_folder(tmp: Path, final: Path) -> None:
     """Rename a finished temporary folder into place, replacing an older result only now."""
     old = None
     if final.exists():
@@ -202,7 +202,7 @@ def write_published(prediction: Prediction, final: Path, dicom: bool = True, *, 
     tmp = tmp or _partial_folder(final)
     try:
         report = write_outputs(prediction, tmp, dicom=dicom)
-        _publish_folder(tmp, final)
+        publish_folder(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

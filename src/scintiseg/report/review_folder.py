@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
 from tqdm import tqdm
@@ -23,21 +22,9 @@ from scintiseg.io.labelme import read_labelme
 from scintiseg.io.not_scans import prediction_report
 from scintiseg.io.predicted_labels import unedited_prediction
 from scintiseg.predict.loader import LoadedModel, load_model
-from scintiseg.predict.pipeline import PredictSettings, predict_scan
-from scintiseg.predict.review import LABELME_NAME, review_record, reviewed, scan_as_predicted, view_outlines
+from scintiseg.predict.review import LABELME_NAME, review_record, reviewed
 from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
-
-#: The engines a report may name and a review may run.
-ENGINES = ("torch", "onnx", "onnx-int8")
-
-
-def same_model(report_model: dict, loaded: dict) -> bool:
-    """Whether the report's model and the loaded one are the same network and weights file (by name)."""
-    def key(info: dict) -> tuple:
-        return (info.get("name"), str(info.get("model_config")), info.get("epoch"), Path(str(info.get("source"))).name)
-
-    return key(report_model) == key(loaded)
-
+from scintiseg.report.predicted_again import predict_again, report_of
 
 def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | LoadedModel | None = None,
                   engine: str | None = None, scans: list[str | Path] | None = None,
@@ -69,38 +56,14 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     folder, out = Path(folder), Path(out)
     if reader is not None and not reader.strip():
         raise ScintisegError("--reader is empty: give the reviewing reader's name, e.g. Doe^Jane")
-    report = prediction_report(folder)
-    if report is None:
-        raise ScintisegError("no scintiseg report.json here: give the folder scintiseg predict wrote for one scan",
-                             path=folder)
+    report = report_of(folder)
     if out.resolve() == folder.resolve():
         raise ScintisegError("--out must be another folder than PRED_DIR (the reader's files stay as they are)",
                              path=out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and prediction_report(out) is None)):
         raise ScintisegError("exists and is not a scintiseg report folder: give a new --out", path=out)
-    scan = scan_as_predicted(report, folder, [Path(p) for p in scans] if scans else None)
-    views = list(report.get("views") or {})
-    outlines = {view: view_outlines(folder, view, scan.shape) for view in views}
-    masks = {view: reader for view, (reader, _, _) in outlines.items()}
-    network = {view: (found, left_out) for view, (_, found, left_out) in outlines.items()}
-    given = report.get("settings") if isinstance(report.get("settings"), dict) else {}
-    names = {field.name for field in fields(PredictSettings)}
-    try:
-        settings = PredictSettings(**{key: value for key, value in given.items() if key in names})
-    except (TypeError, ValueError) as exc:
-        raise ScintisegError(f"its settings cannot be used again ({exc})", path=folder / "report.json") from None
-    report_model = report.get("model") if isinstance(report.get("model"), dict) else {}
-    engine = engine or (report_model.get("engine") if report_model.get("engine") in ENGINES else "onnx")
-    loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine)
-    if (model is None if check_model is None else check_model) and not same_model(report_model, dict(loaded.info)):
-        raise ScintisegError(f"the prediction was made by another model ({report_model.get('source')}, epoch "
-                             f"{report_model.get('epoch')}) than the shipped one: give it with --model",
-                             path=folder / "report.json")
-    settings.region_network(getattr(loaded.engine, "name", engine))  # a region model that cannot load: one line
-    prediction = predict_scan(scan, loaded, settings, reader_masks=masks)
-    if sorted(prediction.views) != sorted(views):
-        raise ScintisegError(f"predicted again, the scan gives views {', '.join(prediction.views)}, not the "
-                             f"report's {', '.join(views)}", path=folder / "report.json")
+    again = predict_again(folder, model=model, engine=engine, scans=scans, check_model=check_model)
+    prediction, network = again.prediction, again.network
     record = review_record(prediction, network, folder.resolve(), earlier="review" in report)
     if reader:
         record["reader"] = {"name": reader.strip(), "organization": organization}

@@ -1,0 +1,348 @@
+"""Two scans of one patient compared: which lesions are new, which persist, which are no longer seen, and how the Bone
+Scan Index changed.
+
+Why. A bone scan is read against the last one: clinical BSI software reports the index's change between studies
+(EXINI aBSI, whose change on treatment is its validated use in metastatic prostate cancer), and the Prostate Cancer
+Clinical Trials Working Group 3 (PCWG3; Scher et al., J Clin Oncol 2016;34:1402-18) defines bone-scan progression by
+*new lesions*: at least two new lesions on a follow-up scan, which, on the first scan after treatment starts, must be
+confirmed by at least two more on a scan at least six weeks later (the "2+2" rule; a flare makes lesions appear
+early). Neither paper compares scans. ``scintiseg compare BASELINE FOLLOWUP`` (:mod:`scintiseg.report.follow_up_folder`)
+reads two predictions (each one's outlines as its LabelMe files hold them, so a reader's corrections count) and
+this module says what changed, view by view. All choices below are ours.
+
+- **Registration, follow-up onto baseline, per view, from the learned skeleton-region maps.** Each bone region
+  named in both views with at least :data:`MIN_REGION_MM2` of bone gives its centroid in millimetres (each scan's own
+  pixel spacing, so two matrices or cameras compare); a similarity transform (scale, rotation, translation; least
+  squares, :class:`skimage.transform.SimilarityTransform`) is fitted to those pairs, and while more than
+  :data:`MIN_REGIONS` remain the region farthest from the fit is set aside if it lies more than :data:`TRIM_MM` off
+  (arms and legs lie differently from one study to the next, the trunk much less). A lesion then moves by the fit
+  *plus its own region's residual* (its bone's centroid put exactly on the baseline's: a humeral lesion follows its
+  humerus even when the arm moved). With fewer regions (a crop or spot view, bones named by no map) the
+  translation between the two views' counts is measured instead (phase correlation on a common millimetre grid,
+  :func:`skimage.registration.phase_cross_correlation`), and the view is flagged ``registered_by_counts``. A fit
+  whose kept regions lie more than :data:`UNCERTAIN_RMS_MM` off on average (root mean square), or whose scale is
+  more than :data:`SCALE_TOLERANCE` from 1 (one scan's pixel size is then likely wrong), is flagged
+  ``registration_uncertain``.
+- **Matching.** A follow-up lesion *persists* when its outline, moved onto the baseline, touches a baseline lesion of
+  the same view, or their centroids lie within :data:`MATCH_RADIUS_MM` (20 mm: about a vertebral body's spacing, and
+  a few times the registration's residual on the trunk). The relation is many to many, not one to one: a lesion that
+  grew into its neighbour, or two that merged, persist, and are not counted new (counting growth as new would call
+  progression too early). A follow-up lesion matching none is **new**; a baseline lesion matching none is **not
+  seen** on the follow-up (resolved, or below what the network or the reader outlines).
+- **One lesion, two views.** ANT and POST outlines of one lesion (``Prediction.pairs``) are one lesion: it is new only
+  when it is new in every view that outlines it, not seen only when neither view sees it. :attr:`FollowUp.new_lesions`
+  counts such lesions, so a new lesion seen on both views counts once (the PCWG3 count is of lesions, not outlines).
+- **BSI change**: the follow-up's scan BSI minus the baseline's, in points, and the change of each bone group's share;
+  a comparison where the two scans saw different shares of the skeleton (more than :data:`COVERAGE_TOLERANCE`
+  points apart) is flagged ``coverage_differs``: part of the change is then the field of view.
+- **PCWG3**: :attr:`FollowUp.two_or_more_new` and a sentence; the rule's confirmation needs the next scan, so the
+  comparison says what it found and what the rule asks, and does not call progression itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.registration import phase_cross_correlation
+from skimage.transform import SimilarityTransform
+
+from scintiseg.predict.bsi import BONE_GROUPS, scan_bone_index
+from scintiseg.predict.prediction import Prediction, ViewPrediction
+from scintiseg.predict.regions import REGION_NAMES
+
+#: Bone a region needs in both views (mm^2) to anchor the registration.
+MIN_REGION_MM2 = 400.0
+#: Regions kept at least (a similarity has four parameters; three points fit it, a fourth checks it).
+MIN_REGIONS = 4
+#: A region whose centroid lies farther than this from the fit (mm) is set aside while more than MIN_REGIONS remain.
+TRIM_MM = 15.0
+#: Root mean square residual of the kept regions (mm) above which the registration is flagged uncertain.
+UNCERTAIN_RMS_MM = 10.0
+#: The fitted scale's tolerance around 1 (both scans in mm: the same patient is the same size).
+SCALE_TOLERANCE = 0.1
+#: Two outlines whose centroids lie this close (mm), the follow-up's moved onto the baseline, are one lesion.
+MATCH_RADIUS_MM = 20.0
+#: Covered skeletal mass (points) by which the two scans may differ before ``coverage_differs`` is flagged.
+COVERAGE_TOLERANCE = 5.0
+#: The millimetre grid of the counts' phase correlation (the fallback registration).
+_GRID_MM = 4.0
+
+PCWG3_RULE = ("PCWG3 (Scher et al., J Clin Oncol 2016): bone-scan progression needs at least two new lesions; on the "
+              "first scan after treatment starts they must be confirmed by at least two more on a scan at least six "
+              "weeks later (the 2+2 rule)")
+
+
+@dataclass
+class ViewRegistration:
+    """Where a follow-up view's pixels lie on the baseline view.
+
+    Attributes:
+        transform: follow-up mm (x = column, y = row) -> baseline mm.
+        offsets_mm: region name -> the residual (x, y) that puts that region's centroid on the baseline's.
+        method: ``regions`` or ``counts`` (module docstring).
+        regions_used: the regions the fit kept.
+        regions_set_aside: the regions the fit set aside (they moved otherwise than the trunk).
+        rms_mm: root mean square residual of the kept regions (0 for ``counts``).
+        follow_spacing, baseline_spacing: (row, column) pixel size of each view in mm.
+    """
+
+    transform: SimilarityTransform
+    offsets_mm: dict[str, tuple[float, float]]
+    method: str
+    regions_used: list[str]
+    regions_set_aside: list[str]
+    rms_mm: float
+    follow_spacing: tuple[float, float]
+    baseline_spacing: tuple[float, float]
+
+    @property
+    def scale(self) -> float:
+        return float(self.transform.scale)
+
+    @property
+    def uncertain(self) -> bool:
+        return self.method == "regions" and (self.rms_mm > UNCERTAIN_RMS_MM
+                                             or abs(self.scale - 1.0) > SCALE_TOLERANCE)
+
+    def to_baseline(self, rows: np.ndarray, cols: np.ndarray, region: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Follow-up pixel coordinates -> baseline pixel coordinates (floats), moved with ``region``'s residual."""
+        points = np.column_stack([np.asarray(cols, float) * self.follow_spacing[1],
+                                  np.asarray(rows, float) * self.follow_spacing[0]])
+        moved = self.transform(points) + np.asarray(self.offsets_mm.get(region, (0.0, 0.0)))
+        return moved[:, 1] / self.baseline_spacing[0], moved[:, 0] / self.baseline_spacing[1]
+
+    def record(self) -> dict:
+        return {"method": self.method, "regions_used": self.regions_used, "regions_set_aside": self.regions_set_aside,
+                "rms_mm": round(self.rms_mm, 2), "scale": round(self.scale, 4),
+                "rotation_deg": round(float(np.degrees(self.transform.rotation)), 2),
+                "translation_mm": [round(float(v), 1) for v in self.transform.translation],
+                "uncertain": self.uncertain}
+
+
+def _centroids_mm(view: ViewPrediction, spacing: tuple[float, float]) -> dict[str, tuple[np.ndarray, float]]:
+    """Region name -> (centroid (x, y) in mm, bone area in mm^2) of the regions the view's map names on bone."""
+    if not view.regions.named:
+        return {}
+    labels = np.where(view.regions.bone, view.regions.labels, 0).astype(np.int64)
+    ids = np.arange(1, len(REGION_NAMES))
+    areas = ndi.sum_labels(np.ones_like(labels), labels, ids)
+    centres = np.asarray(ndi.center_of_mass(np.ones_like(labels), labels, ids), dtype=float).reshape(-1, 2)
+    pixel_mm2 = spacing[0] * spacing[1]
+    return {REGION_NAMES[i]: (np.array([c[1] * spacing[1], c[0] * spacing[0]]), float(a) * pixel_mm2)
+            for i, a, c in zip(ids, areas, centres) if a > 0}
+
+
+def _by_counts(baseline: np.ndarray, base_spacing, follow: np.ndarray, follow_spacing) -> SimilarityTransform:
+    """The translation (mm) of ``follow`` onto ``baseline`` by phase correlation of both views' counts resampled to one
+    grid of :data:`_GRID_MM` (each normalised by its mean: count levels differ between studies)."""
+    def on_grid(image: np.ndarray, spacing) -> np.ndarray:
+        zoomed = ndi.zoom(np.asarray(image, float), (spacing[0] / _GRID_MM, spacing[1] / _GRID_MM), order=1)
+        return zoomed / max(float(zoomed.mean()), 1e-9)
+
+    a, b = on_grid(baseline, base_spacing), on_grid(follow, follow_spacing)
+    shape = (max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1]))
+    pad = [np.pad(x, ((0, shape[0] - x.shape[0]), (0, shape[1] - x.shape[1]))) for x in (a, b)]
+    shift, _, _ = phase_cross_correlation(pad[0], pad[1], normalization=None)
+    return SimilarityTransform(translation=(float(shift[1]) * _GRID_MM, float(shift[0]) * _GRID_MM))
+
+
+def _fit(src: np.ndarray, dst: np.ndarray) -> SimilarityTransform:
+    """The least-squares similarity ``src`` -> ``dst`` (falsy when it cannot be estimated)."""
+    if hasattr(SimilarityTransform, "from_estimate"):  # scikit-image >= 0.26
+        return SimilarityTransform.from_estimate(src, dst)
+    transform = SimilarityTransform()
+    return transform if transform.estimate(src, dst) else None
+
+
+def register_view(baseline: ViewPrediction, base_counts: np.ndarray, base_spacing: tuple[float, float],
+                  follow: ViewPrediction, follow_counts: np.ndarray,
+                  follow_spacing: tuple[float, float]) -> ViewRegistration:
+    """Register one follow-up view onto its baseline view (module docstring: the regions' fit, or the counts')."""
+    base_spacing = (float(base_spacing[0]), float(base_spacing[1]))
+    follow_spacing = (float(follow_spacing[0]), float(follow_spacing[1]))
+    base, late = _centroids_mm(baseline, base_spacing), _centroids_mm(follow, follow_spacing)
+    names = [n for n in base if n in late and min(base[n][1], late[n][1]) >= MIN_REGION_MM2]
+    if len(names) < MIN_REGIONS:
+        transform = _by_counts(base_counts, base_spacing, follow_counts, follow_spacing)
+        return ViewRegistration(transform, {}, "counts", [], [], 0.0, follow_spacing, base_spacing)
+    src = np.array([late[n][0] for n in names])
+    dst = np.array([base[n][0] for n in names])
+    kept = list(range(len(names)))
+    while True:
+        transform = _fit(src[kept], dst[kept])
+        if not transform:  # degenerate (the centroids on one line): the counts decide
+            transform = _by_counts(base_counts, base_spacing, follow_counts, follow_spacing)
+            return ViewRegistration(transform, {}, "counts", [], [], 0.0, follow_spacing, base_spacing)
+        residuals = np.linalg.norm(transform(src[kept]) - dst[kept], axis=1)
+        worst = int(np.argmax(residuals))
+        if len(kept) <= MIN_REGIONS or residuals[worst] <= TRIM_MM:
+            break
+        kept.pop(worst)
+    moved = transform(src)
+    offsets = {n: (float(dst[i][0] - moved[i][0]), float(dst[i][1] - moved[i][1])) for i, n in enumerate(names)}
+    rms = float(np.sqrt(np.mean(residuals**2)))
+    return ViewRegistration(transform, offsets, "regions", [names[i] for i in kept],
+                            [n for i, n in enumerate(names) if i not in kept], rms, follow_spacing, base_spacing)
+
+
+@dataclass
+class ViewChange:
+    """What changed on one view.
+
+    Attributes:
+        view: the view's name.
+        registration: the follow-up's placement on the baseline.
+        matches: follow-up lesion id -> the baseline lesion ids it matches (empty: new).
+        seen_again: baseline lesion id -> the follow-up lesion ids that match it (empty: not seen).
+        moved: follow-up lesion id -> its outline's pixels moved onto the baseline view (rows, cols), for display.
+    """
+
+    view: str
+    registration: ViewRegistration
+    matches: dict[int, list[int]]
+    seen_again: dict[int, list[int]]
+    moved: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def compare_view(baseline: ViewPrediction, follow: ViewPrediction, registration: ViewRegistration) -> ViewChange:
+    """Match one view's follow-up lesions with its baseline lesions (module docstring)."""
+    shape = baseline.labels.shape
+    base_ids = [lesion.id for lesion in baseline.lesions]
+    base_centres = np.array([[lesion.centroid_row * registration.baseline_spacing[0],
+                              lesion.centroid_col * registration.baseline_spacing[1]] for lesion in baseline.lesions]
+                            ).reshape(-1, 2)
+    matches: dict[int, list[int]] = {}
+    moved_all: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for index, lesion in enumerate(follow.lesions, start=1):
+        rows, cols = np.nonzero(follow.labels == index)
+        moved_rows, moved_cols = registration.to_baseline(rows, cols, lesion.region)
+        r, c = np.rint(moved_rows).astype(int), np.rint(moved_cols).astype(int)
+        inside = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
+        touched = set(np.unique(baseline.labels[r[inside], c[inside]]).tolist()) - {0}
+        found = {base_ids[k - 1] for k in touched}
+        centre_r, centre_c = registration.to_baseline(np.array([lesion.centroid_row]), np.array([lesion.centroid_col]),
+                                                      lesion.region)
+        centre = np.array([centre_r[0] * registration.baseline_spacing[0],
+                           centre_c[0] * registration.baseline_spacing[1]])
+        if base_centres.size:
+            near = np.linalg.norm(base_centres - centre, axis=1) <= MATCH_RADIUS_MM
+            found |= {base_ids[k] for k in np.flatnonzero(near)}
+        matches[lesion.id] = sorted(found)
+        moved_all[lesion.id] = (moved_rows, moved_cols)
+    seen_again = {base_id: sorted(fid for fid, ids in matches.items() if base_id in ids) for base_id in base_ids}
+    return ViewChange(follow.view, registration, matches, seen_again, moved_all)
+
+
+def _groups(prediction: Prediction, view_names: list[str]) -> list[list[tuple[str, int]]]:
+    """The scan's lesions on ``view_names`` as lesions, not outlines: a pair's two outlines one group."""
+    partners = prediction.paired_with
+    groups, done = [], set()
+    for name in view_names:
+        for lesion in prediction.views[name].lesions:
+            if lesion.id in done:
+                continue
+            group = [(name, lesion.id)]
+            other = partners.get(lesion.id)
+            for other_name in view_names:
+                if other is not None and other_name != name and any(
+                        item.id == other for item in prediction.views[other_name].lesions):
+                    group.append((other_name, other))
+            done.update(item for _, item in group)
+            groups.append(group)
+    return groups
+
+
+@dataclass
+class FollowUp:
+    """Two scans of one patient compared (module docstring).
+
+    Attributes:
+        baseline, follow_up: the two predictions.
+        views: view name -> :class:`ViewChange`, for the views both scans have.
+        flags: ``registered_by_counts_<V>``, ``registration_uncertain_<V>``, ``coverage_differs``,
+            ``views_differ`` (a view only one scan has), ``bsi_not_given`` (a partial view: no BSI to compare).
+    """
+
+    baseline: Prediction
+    follow_up: Prediction
+    views: dict[str, ViewChange]
+    flags: list[str] = field(default_factory=list)
+
+    def _statuses(self) -> tuple[list, list]:
+        names = list(self.views)
+        late = _groups(self.follow_up, names)
+        early = _groups(self.baseline, names)
+        new = [g for g in late if all(not self.views[v].matches.get(i) for v, i in g)]
+        gone = [g for g in early if all(not self.views[v].seen_again.get(i) for v, i in g)]
+        return new, gone
+
+    @property
+    def new_lesions(self) -> int:
+        """Lesions on the follow-up that match no baseline lesion in any view that outlines them (a pair once)."""
+        return len(self._statuses()[0])
+
+    @property
+    def lesions_not_seen(self) -> int:
+        """Baseline lesions that no follow-up lesion matches in any view (a pair once)."""
+        return len(self._statuses()[1])
+
+    @property
+    def persisting_lesions(self) -> int:
+        """Follow-up lesions (a pair once) that match a baseline lesion in a view."""
+        return len(_groups(self.follow_up, list(self.views))) - self.new_lesions
+
+    @property
+    def two_or_more_new(self) -> bool:
+        """Whether the follow-up shows at least two new lesions: PCWG3's condition, still to be confirmed."""
+        return self.new_lesions >= 2
+
+    @property
+    def bsi_change(self) -> float | None:
+        """Follow-up BSI minus baseline BSI (points); None when either scan has no BSI."""
+        if not (self.baseline.bsi_given and self.follow_up.bsi_given):
+            return None
+        return self.follow_up.bsi_percent - self.baseline.bsi_percent
+
+    def status_of(self, view: str, lesion_id: int, *, follow_up: bool = True) -> str:
+        """``new`` / ``persisting`` of a follow-up lesion, ``persisting`` / ``not seen`` of a baseline lesion, as a
+        lesion: the pair's other view counts."""
+        new, gone = self._statuses()
+        groups = new if follow_up else gone
+        if any((view, lesion_id) in group for group in groups):
+            return "new" if follow_up else "not seen"
+        return "persisting"
+
+    def bone_changes(self) -> dict[str, tuple[float, float]]:
+        """Bone group -> (baseline, follow-up) share of the scan BSI (points), the bones either scan finds involved."""
+        def per_bone(prediction: Prediction) -> dict[str, float]:
+            tables = {name: view.bsi["bones"] for name, view in prediction.views.items()}
+            return {bone: scan_bone_index({n: {bone: t[bone]} for n, t in tables.items() if bone in t})[0]
+                    for bone in BONE_GROUPS}
+
+        early, late = per_bone(self.baseline), per_bone(self.follow_up)
+        return {bone: (early[bone], late[bone]) for bone in BONE_GROUPS if early[bone] > 0 or late[bone] > 0}
+
+
+def compare(baseline: Prediction, follow_up: Prediction) -> FollowUp:
+    """Compare two predictions of one patient's scans, view by view (module docstring)."""
+    names = [name for name in baseline.views if name in follow_up.views]
+    flags = []
+    if set(baseline.views) != set(follow_up.views):
+        flags.append("views_differ")
+    views = {}
+    for name in names:
+        early, late = baseline.views[name], follow_up.views[name]
+        registration = register_view(early, baseline.scan.view(name), baseline.scan.pixel_spacing,
+                                     late, follow_up.scan.view(name), follow_up.scan.pixel_spacing)
+        if registration.method == "counts":
+            flags.append(f"registered_by_counts_{name}")
+        if registration.uncertain:
+            flags.append(f"registration_uncertain_{name}")
+        views[name] = compare_view(early, late, registration)
+    if not (baseline.bsi_given and follow_up.bsi_given):
+        flags.append("bsi_not_given")
+    elif abs(baseline.covered_mass_percent - follow_up.covered_mass_percent) > COVERAGE_TOLERANCE:
+        flags.append("coverage_differs")
+    return FollowUp(baseline, follow_up, views, flags)

@@ -1,0 +1,201 @@
+"""``scintiseg compare BASELINE FOLLOWUP --out DIR``: two predictions of one patient's scans compared
+(:mod:`scintiseg.predict.follow_up` says how), written as ``comparison.json`` and ``comparison.html``.
+
+Each folder is read back as :mod:`.predicted_again` reads it (the scan read again, predicted again with its report's
+settings and model, its lesions the outlines its LabelMe files hold): a folder a reader reviewed, or edited, is
+compared with the reader's outlines. The model is loaded once for both.
+
+Refused in one line, nothing written: a folder that is not a prediction's, the same folder twice, ``--out`` one of
+the two or someone else's folder, two patients (both scans name a patient ID, and they differ), a follow-up acquired
+before its baseline (both scans carry a study date). ``--out`` is written into a hidden folder beside it and renamed
+into place when complete (an earlier comparison there replaced only then).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from scintiseg import __version__
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import write_text_atomic
+from scintiseg.predict.follow_up import PCWG3_RULE, FollowUp, compare
+from scintiseg.predict.loader import LoadedModel, load_model
+from scintiseg.predict.prediction import Prediction
+from scintiseg.report.batch import publish_folder
+from scintiseg.report.follow_up_html import comparison_html
+from scintiseg.report.predicted_again import PredictedAgain, predict_again, report_of
+
+COMPARISON_JSON = "comparison.json"
+COMPARISON_HTML = "comparison.html"
+
+
+def _study_date(prediction: Prediction) -> _dt.date | None:
+    """The scan's study (else acquisition) date, from its DICOM header; None when it has none."""
+    for key in ("study_date", "acquisition_date"):
+        text = str(prediction.scan.metadata.get(key) or "").strip()
+        try:
+            return _dt.datetime.strptime(text[:8], "%Y%m%d").date()
+        except ValueError:
+            continue
+    return None
+
+
+def _scan_record(folder: Path, again: PredictedAgain) -> dict:
+    prediction, report = again.prediction, again.report
+    date = _study_date(prediction)
+    review = report.get("review") if isinstance(report.get("review"), dict) else None
+    return {
+        "folder": str(folder.resolve()),
+        "source": str(prediction.scan.source) if prediction.scan.source else (report.get("input") or {}).get("source"),
+        "study_uid": prediction.scan.study_uid,
+        "study_date": date.isoformat() if date else None,
+        "pixel_spacing_mm": [float(v) for v in prediction.scan.pixel_spacing],
+        "shape": [int(v) for v in prediction.scan.shape],
+        "reviewed_by": ((review or {}).get("reader") or {}).get("name") if review else None,
+        "lesion_count_by_view": {name: len(view.lesions) for name, view in prediction.views.items()},
+        "bsi_percent": round(prediction.bsi_percent, 4) if prediction.bsi_given else None,
+        "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2) if prediction.bsi_given else None,
+    }
+
+
+def _lesion_rows(result: FollowUp, name: str) -> tuple[list[dict], list[dict]]:
+    """One view's follow-up lesions (status, the baseline lesions they match) and baseline lesions (status, seen as)."""
+    change = result.views[name]
+    early = {lesion.id: lesion for lesion in result.baseline.views[name].lesions}
+    late_rows = []
+    for lesion in result.follow_up.views[name].lesions:
+        matched = [early[i] for i in change.matches[lesion.id]]
+        before_area = sum(m.area_mm2 for m in matched)
+        ratios = [m.lesion_to_normal_bone for m in matched if m.lesion_to_normal_bone is not None]
+        late_rows.append({
+            "id": lesion.id, "view": name, "region": lesion.region, "laterality": lesion.laterality,
+            "status": result.status_of(name, lesion.id), "matches_baseline": change.matches[lesion.id],
+            "area_mm2": round(lesion.area_mm2, 1), "area_mm2_baseline": round(before_area, 1) if matched else None,
+            "lesion_to_normal_bone": lesion.lesion_to_normal_bone,
+            "lesion_to_normal_bone_baseline": round(max(ratios), 3) if ratios else None,
+            "centroid_row": round(lesion.centroid_row, 2), "centroid_col": round(lesion.centroid_col, 2),
+        })
+    early_rows = [{
+        "id": lesion.id, "view": name, "region": lesion.region, "laterality": lesion.laterality,
+        "status": result.status_of(name, lesion.id, follow_up=False), "seen_as": change.seen_again[lesion.id],
+        "area_mm2": round(lesion.area_mm2, 1), "lesion_to_normal_bone": lesion.lesion_to_normal_bone,
+        "centroid_row": round(lesion.centroid_row, 2), "centroid_col": round(lesion.centroid_col, 2),
+    } for lesion in result.baseline.views[name].lesions]
+    return late_rows, early_rows
+
+
+def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
+                      follow_up: tuple[Path, PredictedAgain]) -> dict:
+    """``comparison.json``: both scans, the interval, what changed (per lesion, per view, per bone) and the flags."""
+    early, late = _study_date(result.baseline), _study_date(result.follow_up)
+    change = result.bsi_change
+    views = {}
+    for name, view in result.views.items():
+        late_rows, early_rows = _lesion_rows(result, name)
+        views[name] = {"registration": view.registration.record(), "follow_up_lesions": late_rows,
+                       "baseline_lesions": early_rows}
+    scan = result.follow_up.scan
+    return {
+        "format": "scintiseg-comparison", "version": 1, "scintiseg_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "patient": {"id": scan.patient_id or result.baseline.scan.patient_id,
+                    "name": scan.patient_name or result.baseline.scan.patient_name},
+        "baseline": _scan_record(*baseline), "follow_up": _scan_record(*follow_up),
+        "interval_days": (late - early).days if early and late else None,
+        "summary": {
+            "new_lesions": result.new_lesions, "persisting_lesions": result.persisting_lesions,
+            "lesions_not_seen": result.lesions_not_seen, "two_or_more_new": result.two_or_more_new,
+            "bsi_change_points": None if change is None else round(change, 4),
+            "bsi_change_relative": (None if change is None or not result.baseline.bsi_percent
+                                    else round(change / result.baseline.bsi_percent, 4)),
+            "pcwg3": PCWG3_RULE, "flags": list(result.flags),
+        },
+        "bones": {bone: {"baseline": round(a, 4), "follow_up": round(b, 4), "change": round(b - a, 4)}
+                  for bone, (a, b) in result.bone_changes().items()},
+        "views": views,
+        "definitions": {
+            "new": "a follow-up lesion that no baseline lesion matches in any view that outlines it (an ANT-POST pair "
+                   "once)",
+            "persisting": "a follow-up lesion that touches, or lies within 20 mm of, a baseline lesion of the same view "
+                          "once moved onto the baseline (grown, merged or split lesions persist)",
+            "not seen": "a baseline lesion that no follow-up lesion matches (resolved, or no longer outlined)",
+            "bsi_change_points": "follow-up BSI minus baseline BSI, % of the skeletal mass",
+        },
+    }
+
+
+def summary_line(record: dict) -> str:
+    """One line: the counts, the BSI change, the interval and the flags."""
+    s = record["summary"]
+    parts = [f"{s['new_lesions']} new, {s['persisting_lesions']} persisting, {s['lesions_not_seen']} not seen"]
+    early, late = record["baseline"]["bsi_percent"], record["follow_up"]["bsi_percent"]
+    if s["bsi_change_points"] is not None:
+        parts.append(f"BSI {early:.3g} % -> {late:.3g} % ({s['bsi_change_points']:+.2f} points)")
+    if record["interval_days"] is not None:
+        parts.append(f"{record['interval_days']} days apart")
+    if s["two_or_more_new"]:
+        parts.append("two or more new lesions (PCWG3: progression if confirmed on a later scan)")
+    if s["flags"]:
+        parts.append("flags: " + ", ".join(s["flags"]))
+    return "; ".join(parts)
+
+
+def _checked_pair(early: PredictedAgain, late: PredictedAgain, folders: tuple[Path, Path]) -> None:
+    a, b = early.prediction.scan, late.prediction.scan
+    if a.patient_id and b.patient_id and a.patient_id != b.patient_id:
+        raise ScintisegError(f"the baseline is patient {a.patient_id!r}, the follow-up patient {b.patient_id!r}: a "
+                             "comparison needs two scans of one patient", path=folders[1])
+    first, then = _study_date(early.prediction), _study_date(late.prediction)
+    if first and then and then < first:
+        raise ScintisegError(f"the follow-up ({then.isoformat()}) was acquired before the baseline "
+                             f"({first.isoformat()}): give the earlier scan first", path=folders[1])
+
+
+def compare_folders(baseline: str | Path, follow_up: str | Path, out: str | Path, *,
+                    model: str | Path | LoadedModel | None = None, engine: str | None = None,
+                    baseline_scans: list[str | Path] | None = None,
+                    follow_up_scans: list[str | Path] | None = None) -> dict:
+    """Compare two prediction folders of one patient into ``out`` (module docstring); returns the record written.
+
+    Args:
+        baseline, follow_up: the two scans' output folders of ``scintiseg predict`` (or ``review``), earlier first.
+        out: the comparison's folder (``comparison.json``, ``comparison.html``).
+        model: the model that predicted both (None: the shipped one, checked against each report's).
+        engine: the inference engine (default: ONNX Runtime).
+        baseline_scans, follow_up_scans: each scan's file(s), when no longer where its report says.
+
+    Raises:
+        ScintisegError: one line, nothing written (module docstring).
+    """
+    folders = (Path(baseline), Path(follow_up))
+    out = Path(out)
+    for folder in folders:
+        report_of(folder)
+    if folders[0].resolve() == folders[1].resolve():
+        raise ScintisegError("the baseline and the follow-up are the same folder: give two scans' folders",
+                             path=folders[0])
+    if out.resolve() in {folder.resolve() for folder in folders}:
+        raise ScintisegError("--out must be a new folder, not one of the two compared", path=out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / COMPARISON_JSON).is_file())):
+        raise ScintisegError("exists and is not a scintiseg comparison folder: give a new --out", path=out)
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine or "onnx")
+    check = model is None
+    early = predict_again(folders[0], model=loaded, scans=baseline_scans, check_model=check)
+    late = predict_again(folders[1], model=loaded, scans=follow_up_scans, check_model=check)
+    _checked_pair(early, late, folders)
+    result = compare(early.prediction, late.prediction)
+    record = comparison_record(result, (folders[0], early), (folders[1], late))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        write_text_atomic(tmp / COMPARISON_JSON, json.dumps(record, indent=1))
+        write_text_atomic(tmp / COMPARISON_HTML, comparison_html(record, result))
+        publish_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return record

@@ -1,0 +1,206 @@
+"""``comparison.html``: a follow-up scan read against its baseline (:mod:`scintiseg.predict.follow_up`), one
+self-contained page (images inline).
+
+Per view the baseline and the follow-up side by side, head up, each outline coloured by what became of it: on the
+follow-up new lesions red and lesions that persist amber; on the baseline persisting lesions amber and those the
+follow-up no longer shows dashed blue. Then the counts, the BSI of both and its change, the PCWG3 rule the count is
+read against, the lesion tables, the change per bone and how each view was registered. Every text from a file (patient
+name, paths, regions) is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+
+from scintiseg.display import render_display
+from scintiseg.predict.follow_up import FollowUp
+from scintiseg.predict.prediction import ViewPrediction
+from scintiseg.report.html import region_title
+from scintiseg.report.overlay import jpeg_bytes, overlay_image
+
+#: Outline colour of each status.
+STATUS_COLOURS = {"new": "#dc0000", "persisting": "#d08000", "not seen": "#1d5bd8"}
+
+_STYLE = """
+body{font-family:sans-serif;margin:1.5em;color:#111;background:#fff}
+h1{font-size:1.4em;margin:0 0 .3em} h2{font-size:1.15em;margin:1em 0 .4em}
+.warn{background:#fff3cd;border:1px solid #d9a400;padding:.5em .8em;margin:.8em 0}
+.flags span{display:inline-block;background:#fde2e1;border:1px solid #d33;margin:2px;padding:1px 6px}
+table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
+th,td{border:1px solid #999;padding:3px 7px;text-align:right} th{background:#e8eef7} td.t,th.t{text-align:left}
+.views{display:flex;gap:1.2em;flex-wrap:wrap;align-items:flex-start}
+figure{margin:0} figcaption{font-size:.85em;text-align:center;max-width:22em;margin:.3em auto 0}
+svg.scan{height:900px;width:auto;max-width:100%;border:1px solid #ccc;background:#fff}
+svg.scan polygon{fill:none;stroke-width:1.8}
+svg.scan polygon[data-status="not seen"]{stroke-dasharray:4 3}
+svg.scan text{font-weight:bold;font-family:sans-serif;stroke:#fff;paint-order:stroke}
+.status-new{color:#b00000;font-weight:bold} .status-persisting{color:#8a5500} .status-not-seen{color:#1d4fb0}
+.note{font-size:.85em;color:#333}
+@page{size:A4 portrait;margin:12mm}
+@media print{body{margin:0;font-size:9pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ .views{flex-wrap:nowrap;gap:3mm} svg.scan{height:200mm;max-width:45mm;border:none} figcaption{max-width:45mm}
+ table{font-size:7.5pt} tr{break-inside:avoid}}
+"""
+
+
+def _e(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _number(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}g}"
+
+
+def _figure(title: str, counts, view: ViewPrediction, spacing, statuses: dict[int, str]) -> str:
+    """One view as inline SVG in mm: the scan (as the report draws it), each lesion's outline and id in its status's
+    colour."""
+    rows, cols = view.labels.shape
+    dr, dc = float(spacing[0]), float(spacing[1])
+    width, height = cols * dc, rows * dr
+    body_rows = view.regions.top, view.regions.bottom
+    first, last = (body_rows if body_rows[1] > body_rows[0] else (0, rows - 1))
+    y0, y1 = max(first - 8, 0) * dr, min(last + 9, rows) * dr
+    font = (y1 - y0) / 70.0
+    picture = jpeg_bytes(overlay_image(counts, view, scale=2, outlines=False, display=render_display(counts)))
+    uri = "data:image/jpeg;base64," + base64.b64encode(picture).decode("ascii")
+    parts = [f'<figure><svg class="scan" xmlns="http://www.w3.org/2000/svg" viewBox="0 {y0:.1f} {width:.1f} '
+             f'{y1 - y0:.1f}" role="img" aria-label="{_e(title)}"><image href="{uri}" x="0" y="0" width="{width:.1f}" '
+             f'height="{height:.1f}" preserveAspectRatio="none"/>']
+    for contour, lesion in zip(view.contours, view.lesions):
+        status = statuses.get(lesion.id, "persisting")
+        colour = STATUS_COLOURS[status]
+        points = [((float(x) + 0.5) * dc, (float(y) + 0.5) * dr) for x, y in contour.points]
+        parts.append(f'<polygon data-id="{lesion.id}" data-status="{_e(status)}" stroke="{colour}" '
+                     'vector-effect="non-scaling-stroke" points="'
+                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+        right, top = max(p[0] for p in points), min(p[1] for p in points)
+        parts.append(f'<text x="{right + 0.3 * font:.1f}" y="{max(top + 0.7 * font, y0 + font):.1f}" fill="{colour}" '
+                     f'font-size="{font:.1f}" stroke-width="{font * 0.22:.1f}">{lesion.id}</text>')
+    parts.append(f"</svg><figcaption>{_e(title)}</figcaption></figure>")
+    return "".join(parts)
+
+
+def _status_cell(status: str) -> str:
+    return f'<td class="t status-{_e(status.replace(" ", "-"))}">{_e(status)}</td>'
+
+
+def _late_table(record: dict) -> list[str]:
+    rows = ['<table id="follow-up-lesions"><thead><tr><th>Lesion</th><th class="t">View</th><th class="t">Region</th>'
+            '<th class="t">Side</th><th class="t">Status</th><th class="t">Baseline lesion(s)</th>'
+            "<th>Area mm² (baseline)</th><th>Area mm²</th><th>x normal bone (baseline)</th><th>x normal bone</th>"
+            "</tr></thead><tbody>"]
+    for view in record["views"].values():
+        for lesion in view["follow_up_lesions"]:
+            rows.append(f"<tr><td>{lesion['id']}</td><td class=\"t\">{_e(lesion['view'])}</td>"
+                        f"<td class=\"t\">{_e(region_title(lesion['region']))}</td>"
+                        f"<td class=\"t\">{_e(lesion['laterality'])}</td>{_status_cell(lesion['status'])}"
+                        f"<td class=\"t\">{_e(', '.join(map(str, lesion['matches_baseline'])) or '–')}</td>"
+                        f"<td>{_number(lesion['area_mm2_baseline'], 4)}</td><td>{_number(lesion['area_mm2'], 4)}</td>"
+                        f"<td>{_number(lesion['lesion_to_normal_bone_baseline'])}</td>"
+                        f"<td>{_number(lesion['lesion_to_normal_bone'])}</td></tr>")
+    return rows + ["</tbody></table>"]
+
+
+def _gone_table(record: dict) -> list[str]:
+    gone = [lesion for view in record["views"].values() for lesion in view["baseline_lesions"]
+            if lesion["status"] == "not seen"]
+    if not gone:
+        return ["<p>Every baseline lesion is matched on the follow-up.</p>"]
+    rows = ['<table id="baseline-not-seen"><thead><tr><th>Baseline lesion</th><th class="t">View</th>'
+            '<th class="t">Region</th><th class="t">Side</th><th>Area mm²</th><th>x normal bone</th></tr></thead><tbody>']
+    rows += [f"<tr><td>{lesion['id']}</td><td class=\"t\">{_e(lesion['view'])}</td>"
+             f"<td class=\"t\">{_e(region_title(lesion['region']))}</td><td class=\"t\">{_e(lesion['laterality'])}</td>"
+             f"<td>{_number(lesion['area_mm2'], 4)}</td><td>{_number(lesion['lesion_to_normal_bone'])}</td></tr>"
+             for lesion in gone]
+    return rows + ["</tbody></table>"]
+
+
+def _bone_table(record: dict) -> list[str]:
+    if not record["bones"]:
+        return []
+    rows = ['<table id="bones"><thead><tr><th class="t">Bone</th><th>Baseline BSI share</th><th>Follow-up</th>'
+            "<th>Change (points)</th></tr></thead><tbody>"]
+    rows += [f"<tr><td class=\"t\">{_e(bone.replace('_', ' '))}</td><td>{values['baseline']:.3f}</td>"
+             f"<td>{values['follow_up']:.3f}</td><td>{values['change']:+.3f}</td></tr>"
+             for bone, values in sorted(record["bones"].items(), key=lambda kv: -abs(kv[1]["change"]))]
+    return rows + ["</tbody></table>"]
+
+
+def _registration(record: dict) -> list[str]:
+    rows = ['<table id="registration"><thead><tr><th class="t">View</th><th class="t">From</th><th>Regions kept</th>'
+            '<th class="t">Set aside</th><th>RMS mm</th><th>Scale</th><th>Rotation °</th></tr></thead><tbody>']
+    for name, view in record["views"].items():
+        reg = view["registration"]
+        method = "the skeleton-region maps" if reg["method"] == "regions" else "the counts (translation)"
+        rows.append(f"<tr><td class=\"t\">{_e(name)}</td><td class=\"t\">{method}"
+                    f"{' <b>(uncertain)</b>' if reg['uncertain'] else ''}</td><td>{len(reg['regions_used'])}</td>"
+                    f"<td class=\"t\">{_e(', '.join(r.replace('_', ' ') for r in reg['regions_set_aside']) or '–')}</td>"
+                    f"<td>{reg['rms_mm']:.1f}</td><td>{reg['scale']:.3f}</td><td>{reg['rotation_deg']:.1f}</td></tr>")
+    return rows + ["</tbody></table>"]
+
+
+def comparison_html(record: dict, result: FollowUp) -> str:
+    """The page of a comparison (its :func:`~scintiseg.report.follow_up_folder.comparison_record` and the
+    :class:`~scintiseg.predict.follow_up.FollowUp` it was made from)."""
+    s, early, late = record["summary"], record["baseline"], record["follow_up"]
+    patient = record["patient"]
+    parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>scintiseg follow-up comparison"
+             f"</title><style>{_STYLE}</style></head><body>",
+             f"<h1>Follow-up comparison: {_e(patient.get('name') or patient.get('id') or 'patient')}</h1>"]
+    disclaimer = result.follow_up.model_info.get("disclaimer")
+    if disclaimer:
+        parts.append(f'<p class="warn"><strong>Not a clinical device.</strong> {_e(disclaimer)}</p>')
+
+    def pair(label: str, a, b) -> str:
+        return f"<tr><th class=\"t\">{label}</th><td class=\"t\">{a}</td><td class=\"t\">{b}</td></tr>"
+
+    def bsi(scan: dict) -> str:
+        if scan["bsi_percent"] is None:
+            return "– (a partial view)"
+        return f"{scan['bsi_percent']:.3g} % (of {scan['bsi_covered_mass_percent']:.0f} % of the skeleton seen)"
+
+    change = s["bsi_change_points"]
+    parts += ['<table id="scans"><thead><tr><th></th><th class="t">Baseline</th><th class="t">Follow-up</th></tr>'
+              "</thead><tbody>",
+              pair("Study date", _e(early["study_date"] or "unknown"), _e(late["study_date"] or "unknown")),
+              pair("Scan", _e(early["source"]), _e(late["source"])),
+              pair("Report folder", _e(early["folder"]), _e(late["folder"])),
+              pair("Outlines", _e(f"reviewed by {early['reviewed_by']}" if early["reviewed_by"] else "as in the folder"),
+                   _e(f"reviewed by {late['reviewed_by']}" if late["reviewed_by"] else "as in the folder")),
+              pair("Lesions per view", _e(", ".join(f"{v} {n}" for v, n in early["lesion_count_by_view"].items())),
+                   _e(", ".join(f"{v} {n}" for v, n in late["lesion_count_by_view"].items()))),
+              pair("BSI", _e(bsi(early)), _e(bsi(late))), "</tbody></table>"]
+    interval = f" over {record['interval_days']} days" if record["interval_days"] is not None else ""
+    parts.append(f"<h2>What changed{_e(interval)}</h2><p id=\"counts\"><span class=\"status-new\">{s['new_lesions']} "
+                 f"new</span>, <span class=\"status-persisting\">{s['persisting_lesions']} persisting</span>, "
+                 f"<span class=\"status-not-seen\">{s['lesions_not_seen']} not seen</span> (a lesion outlined on both "
+                 "views counted once)"
+                 + ("" if change is None else f"; BSI change <b>{change:+.2f} points</b>") + ".</p>")
+    parts.append(f"<p class=\"{'warn' if s['two_or_more_new'] else 'note'}\" id=\"pcwg3\">"
+                 + ("<b>Two or more new lesions.</b> " if s["two_or_more_new"] else "Fewer than two new lesions. ")
+                 + f"{_e(s['pcwg3'])}.</p>")
+    if s["flags"]:
+        parts.append('<p class="flags">' + "".join(f"<span>{_e(flag)}</span>" for flag in s["flags"]) + "</p>")
+    parts.append('<h2>Images</h2><div class="views">')
+    for name in result.views:
+        early_view, late_view = result.baseline.views[name], result.follow_up.views[name]
+        early_status = {lesion.id: result.status_of(name, lesion.id, follow_up=False) for lesion in early_view.lesions}
+        late_status = {lesion.id: result.status_of(name, lesion.id) for lesion in late_view.lesions}
+        parts.append(_figure(f"{name} baseline ({early['study_date'] or 'date unknown'}): persisting amber, not seen "
+                             "dashed blue", result.baseline.scan.view(name), early_view,
+                             result.baseline.scan.pixel_spacing, early_status))
+        parts.append(_figure(f"{name} follow-up ({late['study_date'] or 'date unknown'}): new red, persisting amber",
+                             result.follow_up.scan.view(name), late_view, result.follow_up.scan.pixel_spacing,
+                             late_status))
+    parts.append("</div><h2>Follow-up lesions</h2>")
+    parts += _late_table(record)
+    parts.append("<h2>Baseline lesions not seen on the follow-up</h2>")
+    parts += _gone_table(record)
+    parts.append("<h2>BSI by bone</h2>")
+    parts += _bone_table(record) or ["<p>No bone involved on either scan.</p>"]
+    parts.append("<h2>Registration</h2>")
+    parts += _registration(record)
+    parts.append('<p class="note">' + " ".join(f"<b>{_e(k)}</b>: {_e(v)}." for k, v in record["definitions"].items())
+                 + f" scintiseg {_e(record['scintiseg_version'])}, {_e(record['created'])}.</p></body></html>")
+    return "\n".join(parts)

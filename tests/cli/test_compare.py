@@ -1,0 +1,150 @@
+"""``scintiseg compare``: a follow-up prediction read against the baseline's, end to end on a phantom patient's ANT +
+POST DICOM scans, and every bad input refused in one line with nothing written."""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from scintiseg.cli import main
+from scintiseg.io.dicom import write_dicom
+from scintiseg.phantom import generate_patient, profile
+
+#: The follow-up's patient lies this many (rows, columns) away from where the baseline's lay.
+MOVE = (8, -3)
+
+
+def _square(row: float, col: float, half: float = 5.0) -> list[list[float]]:
+    return [[col - half, row - half], [col + half, row - half], [col + half, row + half], [col - half, row + half]]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory) -> dict:
+    """Phantom patient 4 (9 ANT and 15 POST lesions) scanned twice, three months apart, lying :data:`MOVE` pixels otherwise, both predicted."""
+    root = tmp_path_factory.mktemp("compare")
+    (root / "scans").mkdir()
+    scan = generate_patient(4, profile("default"), patient_id="PID-7").scan
+    early = replace(scan, metadata={**scan.metadata, "study_date": "20240105"})
+    late = replace(scan, views={name: np.roll(view, MOVE, axis=(0, 1)) for name, view in scan.views.items()},
+                   metadata={**scan.metadata, "study_date": "20240412"})
+    write_dicom(early, root / "scans" / "baseline.dcm")
+    write_dicom(late, root / "scans" / "follow_up.dcm")
+    write_dicom(replace(late, patient_id="PID-8"), root / "scans" / "someone_else.dcm")
+    assert main(["predict", str(root / "scans" / "baseline.dcm"), str(root / "scans" / "follow_up.dcm"),
+                 "--out", str(root / "predictions"), "--quiet"]) == 0
+    return {"root": root, "baseline": root / "predictions" / "baseline",
+            "follow_up": root / "predictions" / "follow_up", "shape": scan.shape, "ant": scan.view("ANT")}
+
+
+def _lesion_shapes(folder: Path, view: str) -> list[dict]:
+    document = json.loads((folder / f"{view}.labelme.json").read_text())
+    return [shape for shape in document["shapes"] if shape["label"] == "lesion"]
+
+
+def _set_lesions(folder: Path, view: str, shapes: list[dict]) -> None:
+    path = folder / f"{view}.labelme.json"
+    document = json.loads(path.read_text())
+    path.write_text(json.dumps({**document, "shapes": shapes}))
+
+
+def _bone_places(report: dict, ant: np.ndarray) -> list[tuple[int, int]]:
+    """Places on bright bone of the ANT view (smoothed counts in the top 2 % of the body's) at least 40 mm from every
+    baseline lesion of either view (POST mirrored) and from each other, head and bladder rows left out."""
+    spacing = report["input"]["pixel_spacing_mm"][0]
+    cols = ant.shape[1]
+    centres = [(lesion["centroid_row"], lesion["centroid_col"] if lesion["view"] == "ANT"
+                else cols - 1 - lesion["centroid_col"]) for lesion in report["lesions"]]
+    smooth = ndi.gaussian_filter(ant.astype(float), 3)
+    body = smooth > 0.2 * smooth.max()
+    bone = smooth > np.percentile(smooth[body], 98)
+    places: list[tuple[int, int]] = []
+    for r, c in zip(*np.nonzero(bone)):
+        if 250 <= r <= 420 and 20 <= c < cols - 20 and all(
+                np.hypot(r - a, c - b) * spacing >= 40.0 for a, b in [*centres, *places]):
+            places.append((int(r), int(c)))
+    return places
+
+
+def test_the_reader_outlined_follow_up_gives_two_new_lesions_a_pair_once(pair, tmp_path, capsys):
+    """The follow-up's outlines are the baseline's, moved with the patient, plus two new lesions: one on ANT alone and
+    one on both views (one lesion). Everything the baseline showed persists; the BSI rises."""
+    follow = tmp_path / "follow_up"
+    shutil.copytree(pair["follow_up"], follow)
+    baseline = json.loads((pair["baseline"] / "report.json").read_text())
+    cols = pair["shape"][1]
+    places = _bone_places(baseline, pair["ant"])
+    assert len(places) >= 2, "the test needs two places on bone away from the baseline's lesions"
+    (r1, c1) = places[0]
+    (r2, c2) = max(places, key=lambda place: np.hypot(place[0] - r1, place[1] - c1))
+    for view in ("ANT", "POST"):
+        moved = [{**shape, "points": [[x + MOVE[1], y + MOVE[0]] for x, y in shape["points"]]}
+                 for shape in _lesion_shapes(pair["baseline"], view)]
+        drawn = [(r1, c1), (r2, c2)] if view == "ANT" else [(r2, cols - 1 - c2)]
+        moved += [{"label": "lesion", "points": _square(r + MOVE[0], c + MOVE[1]), "group_id": None,
+                   "description": "", "shape_type": "polygon", "flags": {}} for r, c in drawn]
+        _set_lesions(follow, view, moved)
+    out = tmp_path / "comparison"
+    assert main(["compare", str(pair["baseline"]), str(follow), "--out", str(out)]) == 0
+    record = json.loads((out / "comparison.json").read_text())
+    summary = record["summary"]
+    groups = len(baseline["lesions"]) - len(baseline["pairs"])
+    assert (summary["new_lesions"], summary["persisting_lesions"], summary["lesions_not_seen"]) == (2, groups, 0)
+    assert summary["two_or_more_new"] and summary["bsi_change_points"] > 0.05  # two 11 x 11 px lesions on bone
+    statuses = [lesion["status"] for view in record["views"].values() for lesion in view["follow_up_lesions"]]
+    assert statuses.count("new") == 3  # two on ANT, one on POST: three outlines, two lesions
+    assert record["interval_days"] == 98 and record["patient"]["id"] == "PID-7"
+    for view in record["views"].values():
+        assert view["registration"]["method"] == "regions"
+        assert abs(view["registration"]["rotation_deg"]) < 0.3 and abs(view["registration"]["scale"] - 1) < 0.01
+        assert view["registration"]["translation_mm"] == pytest.approx([-MOVE[1] * 2.26, -MOVE[0] * 2.26], abs=5.0)
+    page = html.unescape((out / "comparison.html").read_text())
+    assert page.count('data-status="new"') == 3 and "over 98 days" in page and "Two or more new lesions." in page
+    assert "2 new" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".comparison.partial-*"))
+
+
+def test_an_unedited_pair_compares_every_lesion_by_the_network(pair, tmp_path):
+    out = tmp_path / "comparison"
+    assert main(["compare", str(pair["baseline"]), str(pair["follow_up"]), "--out", str(out)]) == 0
+    record = json.loads((out / "comparison.json").read_text())
+    late = json.loads((pair["follow_up"] / "report.json").read_text())
+    outlines = sum(len(view["follow_up_lesions"]) for view in record["views"].values())
+    assert outlines == len(late["lesions"])
+    assert record["follow_up"]["bsi_percent"] == pytest.approx(late["summary"]["bsi_percent"], abs=1e-3)
+
+
+@pytest.mark.parametrize("case", ["swapped", "same", "out_is_input", "out_taken", "other_patient", "not_a_report"])
+def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, case):
+    baseline, follow, out = pair["baseline"], pair["follow_up"], tmp_path / "comparison"
+    extra: list[str] = []
+    expected = {"swapped": "was acquired before the baseline", "same": "are the same folder",
+                "out_is_input": "must be a new folder", "out_taken": "is not a scintiseg comparison folder",
+                "other_patient": "needs two scans of one patient", "not_a_report": "no scintiseg report.json"}[case]
+    if case == "swapped":
+        baseline, follow = follow, baseline
+    elif case == "same":
+        follow = baseline
+    elif case == "out_is_input":
+        out = follow
+    elif case == "out_taken":
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    elif case == "other_patient":
+        extra = ["--follow-up-scan", str(pair["root"] / "scans" / "someone_else.dcm")]
+    elif case == "not_a_report":
+        follow = tmp_path
+    assert main(["compare", str(baseline), str(follow), "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0] and "Traceback" not in err[0]
+    if case == "out_taken":
+        assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    elif case != "out_is_input":
+        assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}.partial-*"))

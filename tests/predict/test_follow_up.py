@@ -1,0 +1,120 @@
+"""Two scans of one patient compared (scintiseg.predict.follow_up): the follow-up registered onto the baseline by the
+learned region maps across matrices, turns and shifts; lesions new, persisting or not seen; the counts' registration
+where no bones are named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from scintiseg.predict import follow_up
+from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.scan import Scan
+
+#: Baseline lesions on NM1's ANT view (row, col, radius px): at the skull, NM1's lumbar focus and the left femur.
+KEPT = [(200, 100, 4), (364, 150, 4), (600, 150, 5)]
+#: A baseline lesion the follow-up no longer shows (the right femur).
+GONE = (800, 60, 4)
+#: Lesions only the follow-up shows, in the follow-up's own pixels (pelvis, left knee).
+NEW = [(450, 128, 4), (700, 100, 4)]
+#: The follow-up's matrix: 2.0 mm pixels (NM1 is 2.26), the patient 12 mm higher, 8 mm to the image left, turned 3°.
+NEW_SPACING, SHIFT_MM, TURN_DEG = 2.0, (12.0, -8.0), 3.0
+
+
+def _disc(shape, row, col, radius):
+    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    return (rows - row) ** 2 + (cols - col) ** 2 <= radius**2
+
+
+def _predicted(scan: Scan, mask: np.ndarray):
+    """``scan`` read with ``mask`` as a reader's outlines (no network: the lesions are exactly the mask's)."""
+    zero = {name: np.zeros(scan.shape, np.float32) for name in scan.view_names}
+    return predict_from_probabilities(scan, zero, settings=PredictSettings(0.5, 4),
+                                      reader_masks={name: mask for name in scan.view_names})
+
+
+def _follow_up_to_baseline(rows, cols, spacing=2.26):
+    """Where the follow-up's pixel (rows, cols) lies on NM1 (the truth the registration must find)."""
+    centre_y, centre_x = 512 * spacing, 128 * spacing
+    turn = np.radians(TURN_DEG)
+    y = rows * NEW_SPACING - SHIFT_MM[0] - centre_y
+    x = cols * NEW_SPACING - SHIFT_MM[1] - centre_x
+    return ((np.cos(turn) * y - np.sin(turn) * x + centre_y) / spacing,
+            (np.sin(turn) * y + np.cos(turn) * x + centre_x) / spacing)
+
+
+@pytest.fixture(scope="module")
+def nm1_pair(nm1_scan):
+    """NM1 with KEPT + GONE outlined, and a follow-up on another matrix, moved and turned, with KEPT + NEW."""
+    ant = nm1_scan.view("ANT").astype(float)
+    baseline_mask = np.zeros(ant.shape, bool)
+    for row, col, radius in [*KEPT, GONE]:
+        baseline_mask |= _disc(ant.shape, row, col, radius)
+    shape = (int(1024 * 2.26 / NEW_SPACING), int(256 * 2.26 / NEW_SPACING))
+    rows, cols = np.mgrid[: shape[0], : shape[1]].astype(float)
+    on_baseline = _follow_up_to_baseline(rows, cols)
+    counts = ndi.map_coordinates(ant, list(on_baseline), order=1) * (NEW_SPACING / 2.26) ** 2
+    counts = np.random.default_rng(0).poisson(counts).astype(np.int32)
+    kept = np.zeros(ant.shape, bool)
+    for row, col, radius in KEPT:
+        kept |= _disc(ant.shape, row, col, radius)
+    late_mask = ndi.map_coordinates(kept.astype(float), list(on_baseline), order=0) > 0.5
+    for row, col, radius in NEW:
+        late_mask |= _disc(shape, row, col, radius)
+    late = Scan({"ANT": counts}, pixel_spacing=(NEW_SPACING, NEW_SPACING), patient_id=nm1_scan.patient_id)
+    return _predicted(nm1_scan, baseline_mask), _predicted(late, late_mask)
+
+
+def test_the_region_maps_register_another_matrix_moved_and_turned_within_a_pixel(nm1_pair):
+    baseline, late = nm1_pair
+    registration = follow_up.register_view(baseline.views["ANT"], baseline.scan.view("ANT"), baseline.scan.pixel_spacing,
+                                           late.views["ANT"], late.scan.view("ANT"), late.scan.pixel_spacing)
+    assert registration.method == "regions" and not registration.uncertain
+    assert len(registration.regions_used) >= 15
+    assert registration.scale == pytest.approx(1.0, abs=0.01)
+    assert np.degrees(registration.transform.rotation) == pytest.approx(-TURN_DEG, abs=0.5)
+    rows, cols = np.array([100.0, 400.0, 700.0, 950.0]), np.array([128.0, 128.0, 80.0, 128.0])
+    found = registration.to_baseline(rows, cols)
+    truth = _follow_up_to_baseline(rows, cols)
+    assert np.abs(found[0] - truth[0]).max() < 1.5 and np.abs(found[1] - truth[1]).max() < 1.5
+
+
+def test_lesions_are_new_persisting_or_not_seen_and_the_bsi_change_is_the_difference(nm1_pair):
+    baseline, late = nm1_pair
+    result = follow_up.compare(baseline, late)
+    change = result.views["ANT"]
+    by_place = {(round(lesion.centroid_row), round(lesion.centroid_col)): lesion.id
+                for lesion in late.views["ANT"].lesions}
+    for row, col, _ in NEW:
+        assert change.matches[by_place[(row, col)]] == [], "a lesion only the follow-up shows is new"
+        assert result.status_of("ANT", by_place[(row, col)]) == "new"
+    persisting = [lesion_id for lesion_id, matched in change.matches.items() if matched]
+    assert len(persisting) == len(KEPT) and all(len(change.matches[i]) == 1 for i in persisting)
+    gone = next(lesion.id for lesion in baseline.views["ANT"].lesions
+                if (round(lesion.centroid_row), round(lesion.centroid_col)) == GONE[:2])
+    assert change.seen_again[gone] == [] and result.status_of("ANT", gone, follow_up=False) == "not seen"
+    assert (result.new_lesions, result.persisting_lesions, result.lesions_not_seen) == (2, 3, 1)
+    assert result.two_or_more_new and result.flags == []
+    assert result.bsi_change == pytest.approx(late.bsi_percent - baseline.bsi_percent)
+    bones = result.bone_changes()
+    assert sum(b - a for a, b in bones.values()) == pytest.approx(result.bsi_change, abs=1e-9)
+
+
+def test_a_view_whose_bones_are_not_named_is_registered_by_its_counts(nm1_scan):
+    """Two thoracic crops (no bone named on a partial view), the second taken 5 rows lower and 3 columns to the
+    right: the counts' phase correlation finds the move, and a lesion at one anatomical spot persists."""
+    ant = nm1_scan.view("ANT")
+    first = Scan({"ANT": np.ascontiguousarray(ant[150:406])}, pixel_spacing=nm1_scan.pixel_spacing)
+    second = Scan({"ANT": np.ascontiguousarray(ant[155:411, :])}, pixel_spacing=nm1_scan.pixel_spacing)
+    second = Scan({"ANT": np.ascontiguousarray(np.roll(second.view("ANT"), 3, axis=1))},
+                  pixel_spacing=nm1_scan.pixel_spacing)
+    early = _predicted(first, _disc(first.shape, 120, 100, 4))
+    late = _predicted(second, _disc(second.shape, 115, 103, 4) | _disc(second.shape, 40, 200, 4))
+    assert not early.views["ANT"].regions.named, "the test needs a partial view"
+    result = follow_up.compare(early, late)
+    registration = result.views["ANT"].registration
+    assert registration.method == "counts" and "registered_by_counts_ANT" in result.flags
+    assert registration.transform.translation == pytest.approx((-3 * 2.26, 5 * 2.26), abs=4.0)
+    assert (result.new_lesions, result.persisting_lesions, result.lesions_not_seen) == (1, 1, 0)
+    assert result.bsi_change is None and "bsi_not_given" in result.flags
