@@ -85,6 +85,13 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
         truth = read_mask_png(out / "phantom" / "masks" / f"{case}_{view}.png").astype(bool)
         assert (read_mask_png(Path(reviewed["folder"]) / f"{view}_mask.png").astype(bool) == truth).all()
     assert "scintiseg review" in report and reviewed["title"] in report
+    if REAL_SCAN.is_file():  # NM1 three months later, with lesions inserted, read against the first scan
+        follow = state["predictions"]["follow-up real scan"]
+        record = json.loads((Path(follow["compared"]) / "comparison.json").read_text(encoding="utf-8"))
+        assert record["interval_days"] == 91 and record["summary"]["new_lesions"] >= 1
+        assert record["summary"]["bsi_change_points"] > 0 and (Path(follow["compared"]) / "comparison.html").is_file()
+        assert record["views"]["ANT"]["registration"]["method"] == "regions"
+        assert "scintiseg compare" in report and follow["title"] in report
 
 
 def test_rerun_skips_finished_steps_and_reports_missing_real_scan(demo_run, capsys):

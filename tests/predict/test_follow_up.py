@@ -118,3 +118,23 @@ def test_a_view_whose_bones_are_not_named_is_registered_by_its_counts(nm1_scan):
     assert registration.transform.translation == pytest.approx((-3 * 2.26, 5 * 2.26), abs=4.0)
     assert (result.new_lesions, result.persisting_lesions, result.lesions_not_seen) == (1, 1, 0)
     assert result.bsi_change is None and "bsi_not_given" in result.flags
+
+
+def test_a_follow_up_stored_head_down_is_turned_before_the_fit(nm1_pair):
+    """One scan stored head-down (its maps and outlines on the image as stored, rows reversed): a reflection, which
+    the fit alone cannot find; with ``turned`` the follow-up's rows are reversed first and it lies where it lay."""
+    from dataclasses import replace
+
+    baseline, _ = nm1_pair
+    view = baseline.views["ANT"]
+    regions = replace(view.regions, labels=view.regions.labels[::-1], bone=view.regions.bone[::-1],
+                      body=view.regions.body[::-1])
+    stored = replace(view, labels=view.labels[::-1], regions=regions)
+    counts, spacing = baseline.scan.view("ANT"), baseline.scan.pixel_spacing
+    straight = follow_up.register_view(view, counts, spacing, stored, counts[::-1], spacing)
+    turned = follow_up.register_view(view, counts, spacing, stored, counts[::-1], spacing, turned=True)
+    assert straight.uncertain  # a similarity cannot reverse the rows
+    assert turned.method == "regions" and not turned.uncertain and turned.record()["turned"]
+    rows, cols = np.array([100.0, 500.0, 900.0]), np.array([128.0, 100.0, 150.0])
+    found = turned.to_baseline(rows, cols)
+    assert np.abs(found[0] - (1023 - rows)).max() < 0.5 and np.abs(found[1] - cols).max() < 0.5

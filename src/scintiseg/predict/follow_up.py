@@ -20,9 +20,12 @@ this module says what changed, view by view. All choices below are ours.
   humerus even when the arm moved). With fewer regions (a crop or spot view, bones named by no map) the
   translation between the two views' counts is measured instead (phase correlation on a common millimetre grid,
   :func:`skimage.registration.phase_cross_correlation`), and the view is flagged ``registered_by_counts``. A fit
-  whose kept regions lie more than :data:`UNCERTAIN_RMS_MM` off on average (root mean square), or whose scale is
-  more than :data:`SCALE_TOLERANCE` from 1 (one scan's pixel size is then likely wrong), is flagged
-  ``registration_uncertain``.
+  whose kept regions lie more than :data:`UNCERTAIN_RMS_MM` off on average (root mean square), whose scale is
+  more than :data:`SCALE_TOLERANCE` from 1 (one scan's pixel size is then likely wrong), or that set aside more
+  regions than it kept (a few midline bones then fit a body turned over, a flip read as a half turn), is flagged
+  ``registration_uncertain``. When one of the two scans is stored head-down and the other not (QC flag ``head_down``:
+  the prediction reads it turned and keeps its outputs on the image as stored), the follow-up's rows are reversed
+  before the fit (a reflection, which no similarity transform is).
 - **Matching.** A follow-up lesion *persists* when its outline, moved onto the baseline, touches a baseline lesion of
   the same view, or their centroids lie within :data:`MATCH_RADIUS_MM` (20 mm: about a vertebral body's spacing, and
   a few times the registration's residual on the trunk). The relation is many to many, not one to one: a lesion that
@@ -86,6 +89,8 @@ class ViewRegistration:
         regions_set_aside: the regions the fit set aside (they moved otherwise than the trunk).
         rms_mm: root mean square residual of the kept regions (0 for ``counts``).
         follow_spacing, baseline_spacing: (row, column) pixel size of each view in mm.
+        turned_rows: the follow-up view's row count when it is stored the other way up from the baseline's (one of the
+            two head-down, QC flag ``head_down``): its rows are reversed before the transform; None otherwise.
     """
 
     transform: SimilarityTransform
@@ -96,6 +101,7 @@ class ViewRegistration:
     rms_mm: float
     follow_spacing: tuple[float, float]
     baseline_spacing: tuple[float, float]
+    turned_rows: int | None = None
 
     @property
     def scale(self) -> float:
@@ -103,13 +109,15 @@ class ViewRegistration:
 
     @property
     def uncertain(self) -> bool:
-        return self.method == "regions" and (self.rms_mm > UNCERTAIN_RMS_MM
-                                             or abs(self.scale - 1.0) > SCALE_TOLERANCE)
+        return self.method == "regions" and (self.rms_mm > UNCERTAIN_RMS_MM or abs(self.scale - 1.0) > SCALE_TOLERANCE
+                                             or len(self.regions_set_aside) > len(self.regions_used))
 
     def to_baseline(self, rows: np.ndarray, cols: np.ndarray, region: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Follow-up pixel coordinates -> baseline pixel coordinates (floats), moved with ``region``'s residual."""
-        points = np.column_stack([np.asarray(cols, float) * self.follow_spacing[1],
-                                  np.asarray(rows, float) * self.follow_spacing[0]])
+        rows = np.asarray(rows, float)
+        if self.turned_rows is not None:
+            rows = self.turned_rows - 1 - rows
+        points = np.column_stack([np.asarray(cols, float) * self.follow_spacing[1], rows * self.follow_spacing[0]])
         moved = self.transform(points) + np.asarray(self.offsets_mm.get(region, (0.0, 0.0)))
         return moved[:, 1] / self.baseline_spacing[0], moved[:, 0] / self.baseline_spacing[1]
 
@@ -118,20 +126,24 @@ class ViewRegistration:
                 "rms_mm": round(self.rms_mm, 2), "scale": round(self.scale, 4),
                 "rotation_deg": round(float(np.degrees(self.transform.rotation)), 2),
                 "translation_mm": [round(float(v), 1) for v in self.transform.translation],
-                "uncertain": self.uncertain}
+                "turned": self.turned_rows is not None, "uncertain": self.uncertain}
 
 
-def _centroids_mm(view: ViewPrediction, spacing: tuple[float, float]) -> dict[str, tuple[np.ndarray, float]]:
-    """Region name -> (centroid (x, y) in mm, bone area in mm^2) of the regions the view's map names on bone."""
+def _centroids_mm(view: ViewPrediction, spacing: tuple[float, float],
+                  turned: bool = False) -> dict[str, tuple[np.ndarray, float]]:
+    """Region name -> (centroid (x, y) in mm, bone area in mm^2) of the regions the view's map names on bone (its rows
+    reversed when ``turned``)."""
     if not view.regions.named:
         return {}
     labels = np.where(view.regions.bone, view.regions.labels, 0).astype(np.int64)
-    ids = np.arange(1, len(REGION_NAMES))
+    if turned:
+        labels = labels[::-1]
+    ids = np.unique(labels[labels > 0])
     areas = ndi.sum_labels(np.ones_like(labels), labels, ids)
     centres = np.asarray(ndi.center_of_mass(np.ones_like(labels), labels, ids), dtype=float).reshape(-1, 2)
     pixel_mm2 = spacing[0] * spacing[1]
     return {REGION_NAMES[i]: (np.array([c[1] * spacing[1], c[0] * spacing[0]]), float(a) * pixel_mm2)
-            for i, a, c in zip(ids, areas, centres) if a > 0}
+            for i, a, c in zip(ids, areas, centres)}
 
 
 def _by_counts(baseline: np.ndarray, base_spacing, follow: np.ndarray, follow_spacing) -> SimilarityTransform:
@@ -157,24 +169,32 @@ def _fit(src: np.ndarray, dst: np.ndarray) -> SimilarityTransform:
 
 
 def register_view(baseline: ViewPrediction, base_counts: np.ndarray, base_spacing: tuple[float, float],
-                  follow: ViewPrediction, follow_counts: np.ndarray,
-                  follow_spacing: tuple[float, float]) -> ViewRegistration:
-    """Register one follow-up view onto its baseline view (module docstring: the regions' fit, or the counts')."""
+                  follow: ViewPrediction, follow_counts: np.ndarray, follow_spacing: tuple[float, float],
+                  turned: bool = False) -> ViewRegistration:
+    """Register one follow-up view onto its baseline view (module docstring: the regions' fit, or the counts').
+    ``turned``: one of the two views is stored head-down and the other not (a reflection, which no similarity is):
+    the follow-up's rows are reversed first."""
     base_spacing = (float(base_spacing[0]), float(base_spacing[1]))
     follow_spacing = (float(follow_spacing[0]), float(follow_spacing[1]))
-    base, late = _centroids_mm(baseline, base_spacing), _centroids_mm(follow, follow_spacing)
+    turned_rows = int(follow.labels.shape[0]) if turned else None
+    if turned:
+        follow_counts = np.asarray(follow_counts)[::-1]
+    base, late = _centroids_mm(baseline, base_spacing), _centroids_mm(follow, follow_spacing, turned)
     names = [n for n in base if n in late and min(base[n][1], late[n][1]) >= MIN_REGION_MM2]
-    if len(names) < MIN_REGIONS:
+
+    def by_counts() -> ViewRegistration:
         transform = _by_counts(base_counts, base_spacing, follow_counts, follow_spacing)
-        return ViewRegistration(transform, {}, "counts", [], [], 0.0, follow_spacing, base_spacing)
+        return ViewRegistration(transform, {}, "counts", [], [], 0.0, follow_spacing, base_spacing, turned_rows)
+
+    if len(names) < MIN_REGIONS:
+        return by_counts()
     src = np.array([late[n][0] for n in names])
     dst = np.array([base[n][0] for n in names])
     kept = list(range(len(names)))
     while True:
         transform = _fit(src[kept], dst[kept])
         if not transform:  # degenerate (the centroids on one line): the counts decide
-            transform = _by_counts(base_counts, base_spacing, follow_counts, follow_spacing)
-            return ViewRegistration(transform, {}, "counts", [], [], 0.0, follow_spacing, base_spacing)
+            return by_counts()
         residuals = np.linalg.norm(transform(src[kept]) - dst[kept], axis=1)
         worst = int(np.argmax(residuals))
         if len(kept) <= MIN_REGIONS or residuals[worst] <= TRIM_MM:
@@ -184,7 +204,8 @@ def register_view(baseline: ViewPrediction, base_counts: np.ndarray, base_spacin
     offsets = {n: (float(dst[i][0] - moved[i][0]), float(dst[i][1] - moved[i][1])) for i, n in enumerate(names)}
     rms = float(np.sqrt(np.mean(residuals**2)))
     return ViewRegistration(transform, offsets, "regions", [names[i] for i in kept],
-                            [n for i, n in enumerate(names) if i not in kept], rms, follow_spacing, base_spacing)
+                            [n for i, n in enumerate(names) if i not in kept], rms, follow_spacing, base_spacing,
+                            turned_rows)
 
 
 @dataclass
@@ -334,8 +355,9 @@ def compare(baseline: Prediction, follow_up: Prediction) -> FollowUp:
     views = {}
     for name in names:
         early, late = baseline.views[name], follow_up.views[name]
+        turned = ("head_down" in baseline.qc_flags) != ("head_down" in follow_up.qc_flags)
         registration = register_view(early, baseline.scan.view(name), baseline.scan.pixel_spacing,
-                                     late, follow_up.scan.view(name), follow_up.scan.pixel_spacing)
+                                     late, follow_up.scan.view(name), follow_up.scan.pixel_spacing, turned)
         if registration.method == "counts":
             flags.append(f"registered_by_counts_{name}")
         if registration.uncertain:

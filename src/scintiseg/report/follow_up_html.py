@@ -1,7 +1,8 @@
 """``comparison.html``: a follow-up scan read against its baseline (:mod:`scintiseg.predict.follow_up`), one
 self-contained page (images inline).
 
-Per view the baseline and the follow-up side by side, head up, each outline coloured by what became of it: on the
+Per view the baseline and the follow-up side by side, head up (a view stored head-down turned, as the report's page
+turns it), each outline coloured by what became of it: on the
 follow-up new lesions red and lesions that persist amber; on the baseline persisting lesions amber and those the
 follow-up no longer shows dashed blue. Then the counts, the BSI of both and its change, the PCWG3 rule the count is
 read against, the lesion tables, the change per bone and how each view was registered. Every text from a file (patient
@@ -52,25 +53,29 @@ def _number(value, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}g}"
 
 
-def _figure(title: str, counts, view: ViewPrediction, spacing, statuses: dict[int, str]) -> str:
+def _figure(title: str, counts, view: ViewPrediction, spacing, statuses: dict[int, str], head_down: bool) -> str:
     """One view as inline SVG in mm: the scan (as the report draws it), each lesion's outline and id in its status's
-    colour."""
+    colour; a view stored head-down (QC flag ``head_down``) drawn turned head-up, as the report's page draws it."""
     rows, cols = view.labels.shape
     dr, dc = float(spacing[0]), float(spacing[1])
     width, height = cols * dc, rows * dr
     body_rows = view.regions.top, view.regions.bottom
     first, last = (body_rows if body_rows[1] > body_rows[0] else (0, rows - 1))
+    if head_down:
+        first, last = rows - 1 - last, rows - 1 - first
     y0, y1 = max(first - 8, 0) * dr, min(last + 9, rows) * dr
     font = (y1 - y0) / 70.0
     picture = jpeg_bytes(overlay_image(counts, view, scale=2, outlines=False, display=render_display(counts)))
     uri = "data:image/jpeg;base64," + base64.b64encode(picture).decode("ascii")
+    flip = f' transform="matrix(1 0 0 -1 0 {height:.1f})"' if head_down else ""
     parts = [f'<figure><svg class="scan" xmlns="http://www.w3.org/2000/svg" viewBox="0 {y0:.1f} {width:.1f} '
              f'{y1 - y0:.1f}" role="img" aria-label="{_e(title)}"><image href="{uri}" x="0" y="0" width="{width:.1f}" '
-             f'height="{height:.1f}" preserveAspectRatio="none"/>']
+             f'height="{height:.1f}" preserveAspectRatio="none"{flip}/>']
     for contour, lesion in zip(view.contours, view.lesions):
         status = statuses.get(lesion.id, "persisting")
         colour = STATUS_COLOURS[status]
-        points = [((float(x) + 0.5) * dc, (float(y) + 0.5) * dr) for x, y in contour.points]
+        points = [((float(x) + 0.5) * dc, (rows - 0.5 - float(y) if head_down else float(y) + 0.5) * dr)
+                  for x, y in contour.points]
         parts.append(f'<polygon data-id="{lesion.id}" data-status="{_e(status)}" stroke="{colour}" '
                      'vector-effect="non-scaling-stroke" points="'
                      + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
@@ -189,10 +194,10 @@ def comparison_html(record: dict, result: FollowUp) -> str:
         late_status = {lesion.id: result.status_of(name, lesion.id) for lesion in late_view.lesions}
         parts.append(_figure(f"{name} baseline ({early['study_date'] or 'date unknown'}): persisting amber, not seen "
                              "dashed blue", result.baseline.scan.view(name), early_view,
-                             result.baseline.scan.pixel_spacing, early_status))
+                             result.baseline.scan.pixel_spacing, early_status, "head_down" in result.baseline.qc_flags))
         parts.append(_figure(f"{name} follow-up ({late['study_date'] or 'date unknown'}): new red, persisting amber",
                              result.follow_up.scan.view(name), late_view, result.follow_up.scan.pixel_spacing,
-                             late_status))
+                             late_status, "head_down" in result.follow_up.qc_flags))
     parts.append("</div><h2>Follow-up lesions</h2>")
     parts += _late_table(record)
     parts.append("<h2>Baseline lesions not seen on the follow-up</h2>")

@@ -136,9 +136,10 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         if info.get("skipped"):
             lines += [f"- **{name}:** skipped: {info['skipped']}", ""]
             continue
-        how = ("" if info.get("review") else
+        how = ("" if info.get("review") or info.get("comparison") else
                f", through `predict_scan` ({PIPELINES[info.get('whole', settings.synthetic)]})")
-        lesions = "lesion(s) after the review" if info.get("review") else "lesion(s) predicted"
+        lesions = ("lesion(s) after the review" if info.get("review") else
+                   "lesion(s) predicted on the follow-up" if info.get("comparison") else "lesion(s) predicted")
         lines += [
             f"### {info['title']}",
             "",
@@ -153,6 +154,8 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
                       f"*{info['caption']}*", ""]
         if info.get("review"):
             lines += [info["review"], ""]
+        if info.get("comparison"):
+            lines += [info["comparison"], ""]
         for overlay in info.get("overlays", []):
             lines += [f"![{name} overlay]({relative_link(Path(overlay), out)})", ""]
         if info.get("caption_overlay"):

@@ -227,6 +227,51 @@ def review_with_truth(folder: Path, case: Case, phantom: Path, loaded, out: Path
             "edited": str(edited)}
 
 
+def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
+    """Step 5, a follow-up read against its baseline: NM1 three months later (three lesions inserted into its counts,
+    :mod:`scintiseg.phantom.hybrid`, the patient lying 14 mm lower and 5 mm to the side), predicted by the shipped model
+    and compared with the shipped model's NM1 prediction ``baseline`` by ``scintiseg compare``'s own function into
+    ``OUT/predict/compare-<name>``."""
+    import datetime as dt  # lazy: start-up time
+    from dataclasses import replace  # lazy: start-up time
+
+    from scintiseg.io.dicom import write_dicom  # lazy: start-up time
+    from scintiseg.phantom.hybrid import HybridConfig, make_hybrid_case, prepare_source  # lazy: start-up time
+    from scintiseg.report.follow_up_folder import compare_folders, summary_line  # lazy: start-up time
+
+    scan = read_scan(real)
+    config = HybridConfig(contrast=(3.0, 5.0), size_mm=(15.0, 30.0), lesions_per_case=(3, 3))
+    case = make_hybrid_case(prepare_source(scan, config), 1.0, seed=5)
+    when = scan.metadata.get("study_date")
+    later = ((dt.datetime.strptime(when, "%Y%m%d") + dt.timedelta(days=91)).strftime("%Y%m%d")
+             if isinstance(when, str) and len(when) == 8 and when.isdigit() else None)
+    shift = (round(14 / scan.pixel_spacing[0]), round(5 / scan.pixel_spacing[1]))
+    late = replace(case.scan, views={name: np.roll(view, shift, axis=(0, 1)) for name, view in case.scan.views.items()},
+                   patient_id=scan.patient_id, patient_name=scan.patient_name, study_uid="", series_uid="",
+                   metadata={"study_date": later} if later else {})
+    scans = out / "follow-up"
+    scans.mkdir(parents=True, exist_ok=True)
+    late_file = scans / f"{real.stem}-follow-up.dcm"
+    write_dicom(late, late_file)
+    late_folder = baseline.with_name(f"{baseline.name}-follow-up")
+    predict_one(read_scan(late_file), loaded, late_folder)
+    compared = baseline.with_name(f"compare-{baseline.name.removeprefix('shipped-')}")
+    record = compare_folders(baseline, late_folder, compared, model=loaded)
+    inserted = sum(any(lesion["visible"].values()) for lesion in case.lesions)
+    text = (f"The same patient three months later (`{relative_link(late_file, out)}`: NM1 with {inserted} lesions "
+            "inserted into its counts, the patient lying 14 mm lower and 5 mm to the side), predicted by the shipped "
+            f"model, then `scintiseg compare {relative_link(baseline, out)} {relative_link(late_folder, out)} --out "
+            f"{relative_link(compared, out)}` reads it against the first scan: {summary_line(record)} "
+            "(`comparison.html`: the two scans side by side, outlines coloured new, persisting, not seen).")
+    say(f"      follow-up of {real.name}: {summary_line(record)} -> {compared}")
+    summary = record["follow_up"]
+    return {"title": f"Real scan {real.name} three months later, compared with the first (`scintiseg compare`)",
+            "model": "the shipped model on both scans", "whole": True, "folder": str(late_folder),
+            "lesions": sum(summary["lesion_count_by_view"].values()), "bsi": summary["bsi_percent"] or 0.0,
+            "covered": summary["bsi_covered_mass_percent"] or 0.0, "qc_flags": record["summary"]["flags"],
+            "comparison": text, "compared": str(compared), "inserted": inserted}
+
+
 def real_scan_caption(settings: DemoSettings, scan, prediction, shipped: bool = False) -> str:
     """The caption of the real scan's overlay: what the model saw, and why no finding may be read into it
     (``shipped``: the shipped model's prediction, whose measurements on NM1 docs/robustness.md gives)."""
@@ -333,3 +378,5 @@ def _predict_with(settings: DemoSettings, out: Path, phantom: Path, splits: dict
         "caption_overlay": real_scan_caption(settings, scan, prediction, shipped),
     }
     say(f"      real scan {real.name}{suffix}: {prediction.lesion_count} lesion(s) predicted -> {folder}")
+    if shipped:  # the same patient's follow-up read against this scan
+        state.predictions["follow-up real scan"] = follow_up_on_real(real, folder, loaded, out)
