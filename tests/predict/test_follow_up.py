@@ -138,3 +138,19 @@ def test_a_follow_up_stored_head_down_is_turned_before_the_fit(nm1_pair):
     rows, cols = np.array([100.0, 500.0, 900.0]), np.array([128.0, 100.0, 150.0])
     found = turned.to_baseline(rows, cols)
     assert np.abs(found[0] - (1023 - rows)).max() < 0.5 and np.abs(found[1] - cols).max() < 0.5
+
+
+def test_a_lesion_where_the_other_scan_saw_nothing_is_outside_its_field_not_new_or_gone(nm1_scan):
+    """A whole-body scan against a thoracic crop of it (rows 150-405), registered by the counts: the femoral lesion
+    the crop cannot show is neither 'not seen' (as baseline) nor 'new' (as follow-up)."""
+    crop = Scan({"ANT": np.ascontiguousarray(nm1_scan.view("ANT")[150:406])}, pixel_spacing=nm1_scan.pixel_spacing)
+    whole = _predicted(nm1_scan, _disc(nm1_scan.shape, 250, 100, 4) | _disc(nm1_scan.shape, 800, 60, 4))
+    part = _predicted(crop, _disc(crop.shape, 100, 100, 4))
+    forward = follow_up.compare(whole, part)
+    assert (forward.persisting_lesions, forward.new_lesions, forward.lesions_not_seen) == (1, 0, 0)
+    assert forward.outside_field == (0, 1)
+    femur = next(lesion.id for lesion in whole.views["ANT"].lesions if round(lesion.centroid_row) == 800)
+    assert forward.status_of("ANT", femur, follow_up=False) == "outside field"
+    back = follow_up.compare(part, whole)
+    assert (back.persisting_lesions, back.new_lesions, back.lesions_not_seen, back.outside_field) == (1, 0, 0, (1, 0))
+    assert not back.two_or_more_new

@@ -31,7 +31,9 @@ this module says what changed, view by view. All choices below are ours.
   a few times the registration's residual on the trunk). The relation is many to many, not one to one: a lesion that
   grew into its neighbour, or two that merged, persist, and are not counted new (counting growth as new would call
   progression too early). A follow-up lesion matching none is **new**; a baseline lesion matching none is **not
-  seen** on the follow-up (resolved, or below what the network or the reader outlines).
+  seen** on the follow-up (resolved, or below what the network or the reader outlines). An unmatched lesion whose
+  centre lies outside what the other scan's model saw (its image, or its window: a crop, a spot view, a scan that
+  stops at the knees) is **outside field**, neither new nor gone: nothing is known of that place on the other scan.
 - **One lesion, two views.** ANT and POST outlines of one lesion (``Prediction.pairs``) are one lesion: it is new only
   when it is new in every view that outlines it, not seen only when neither view sees it. :attr:`FollowUp.new_lesions`
   counts such lesions, so a new lesion seen on both views counts once (the PCWG3 count is of lesions, not outlines).
@@ -120,6 +122,16 @@ class ViewRegistration:
         points = np.column_stack([np.asarray(cols, float) * self.follow_spacing[1], rows * self.follow_spacing[0]])
         moved = self.transform(points) + np.asarray(self.offsets_mm.get(region, (0.0, 0.0)))
         return moved[:, 1] / self.baseline_spacing[0], moved[:, 0] / self.baseline_spacing[1]
+
+    def to_follow_up(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Baseline pixel coordinates -> follow-up pixel coordinates (the fit's inverse, no region's residual)."""
+        points = np.column_stack([np.asarray(cols, float) * self.baseline_spacing[1],
+                                  np.asarray(rows, float) * self.baseline_spacing[0]])
+        back = self.transform.inverse(points)
+        rows_back = back[:, 1] / self.follow_spacing[0]
+        if self.turned_rows is not None:
+            rows_back = self.turned_rows - 1 - rows_back
+        return rows_back, back[:, 0] / self.follow_spacing[1]
 
     def record(self) -> dict:
         return {"method": self.method, "regions_used": self.regions_used, "regions_set_aside": self.regions_set_aside,
@@ -218,6 +230,9 @@ class ViewChange:
         matches: follow-up lesion id -> the baseline lesion ids it matches (empty: new).
         seen_again: baseline lesion id -> the follow-up lesion ids that match it (empty: not seen).
         moved: follow-up lesion id -> its outline's pixels moved onto the baseline view (rows, cols), for display.
+        outside_baseline: the unmatched follow-up lesions whose centre lies outside what the baseline's model saw
+            (its image, or its window): not new, unknown.
+        outside_follow_up: the unmatched baseline lesions whose centre lies outside what the follow-up's model saw.
     """
 
     view: str
@@ -225,6 +240,16 @@ class ViewChange:
     matches: dict[int, list[int]]
     seen_again: dict[int, list[int]]
     moved: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    outside_baseline: set[int] = field(default_factory=set)
+    outside_follow_up: set[int] = field(default_factory=set)
+
+
+def _inside(coverage: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Whether each point lies on a pixel of ``coverage`` (the model's field: the image, or its window)."""
+    r, c = np.rint(rows).astype(int), np.rint(cols).astype(int)
+    inside = (r >= 0) & (r < coverage.shape[0]) & (c >= 0) & (c < coverage.shape[1])
+    inside[inside] = coverage[r[inside], c[inside]]
+    return inside
 
 
 def compare_view(baseline: ViewPrediction, follow: ViewPrediction, registration: ViewRegistration) -> ViewChange:
@@ -236,6 +261,7 @@ def compare_view(baseline: ViewPrediction, follow: ViewPrediction, registration:
                             ).reshape(-1, 2)
     matches: dict[int, list[int]] = {}
     moved_all: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    outside_baseline: set[int] = set()
     for index, lesion in enumerate(follow.lesions, start=1):
         rows, cols = np.nonzero(follow.labels == index)
         moved_rows, moved_cols = registration.to_baseline(rows, cols, lesion.region)
@@ -252,8 +278,16 @@ def compare_view(baseline: ViewPrediction, follow: ViewPrediction, registration:
             found |= {base_ids[k] for k in np.flatnonzero(near)}
         matches[lesion.id] = sorted(found)
         moved_all[lesion.id] = (moved_rows, moved_cols)
+        if not found and not _inside(baseline.coverage, centre_r, centre_c)[0]:
+            outside_baseline.add(lesion.id)
     seen_again = {base_id: sorted(fid for fid, ids in matches.items() if base_id in ids) for base_id in base_ids}
-    return ViewChange(follow.view, registration, matches, seen_again, moved_all)
+    outside_follow_up = set()
+    for lesion in baseline.lesions:
+        if not seen_again[lesion.id]:
+            back = registration.to_follow_up(np.array([lesion.centroid_row]), np.array([lesion.centroid_col]))
+            if not _inside(follow.coverage, *back)[0]:
+                outside_follow_up.add(lesion.id)
+    return ViewChange(follow.view, registration, matches, seen_again, moved_all, outside_baseline, outside_follow_up)
 
 
 def _groups(prediction: Prediction, view_names: list[str]) -> list[list[tuple[str, int]]]:
@@ -291,13 +325,18 @@ class FollowUp:
     views: dict[str, ViewChange]
     flags: list[str] = field(default_factory=list)
 
-    def _statuses(self) -> tuple[list, list]:
+    def _statuses(self) -> tuple[list, list, list, list]:
+        """(new, not seen, follow-up lesions outside the baseline's field, baseline lesions outside the follow-up's),
+        each a list of lesions (a pair's outlines one group)."""
         names = list(self.views)
         late = _groups(self.follow_up, names)
         early = _groups(self.baseline, names)
-        new = [g for g in late if all(not self.views[v].matches.get(i) for v, i in g)]
-        gone = [g for g in early if all(not self.views[v].seen_again.get(i) for v, i in g)]
-        return new, gone
+        unmatched = [g for g in late if all(not self.views[v].matches.get(i) for v, i in g)]
+        unseen = [g for g in early if all(not self.views[v].seen_again.get(i) for v, i in g)]
+        late_out = [g for g in unmatched if all(i in self.views[v].outside_baseline for v, i in g)]
+        early_out = [g for g in unseen if all(i in self.views[v].outside_follow_up for v, i in g)]
+        return ([g for g in unmatched if g not in late_out], [g for g in unseen if g not in early_out],
+                late_out, early_out)
 
     @property
     def new_lesions(self) -> int:
@@ -312,7 +351,15 @@ class FollowUp:
     @property
     def persisting_lesions(self) -> int:
         """Follow-up lesions (a pair once) that match a baseline lesion in a view."""
-        return len(_groups(self.follow_up, list(self.views))) - self.new_lesions
+        new, _, outside, _ = self._statuses()
+        return len(_groups(self.follow_up, list(self.views))) - len(new) - len(outside)
+
+    @property
+    def outside_field(self) -> tuple[int, int]:
+        """(follow-up lesions outside what the baseline's model saw, baseline lesions outside what the follow-up's saw),
+        a pair once: neither new nor gone, unknown."""
+        _, _, late_out, early_out = self._statuses()
+        return len(late_out), len(early_out)
 
     @property
     def two_or_more_new(self) -> bool:
@@ -328,10 +375,12 @@ class FollowUp:
 
     def status_of(self, view: str, lesion_id: int, *, follow_up: bool = True) -> str:
         """``new`` / ``persisting`` of a follow-up lesion, ``persisting`` / ``not seen`` of a baseline lesion, as a
-        lesion: the pair's other view counts."""
-        new, gone = self._statuses()
-        groups = new if follow_up else gone
-        if any((view, lesion_id) in group for group in groups):
+        lesion: the pair's other view counts; ``outside field`` for one whose place the other scan's model did not
+        see."""
+        new, gone, late_out, early_out = self._statuses()
+        if any((view, lesion_id) in group for group in (late_out if follow_up else early_out)):
+            return "outside field"
+        if any((view, lesion_id) in group for group in (new if follow_up else gone)):
             return "new" if follow_up else "not seen"
         return "persisting"
 

@@ -109,6 +109,7 @@ def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
         "summary": {
             "new_lesions": result.new_lesions, "persisting_lesions": result.persisting_lesions,
             "lesions_not_seen": result.lesions_not_seen, "two_or_more_new": result.two_or_more_new,
+            "outside_field": {"follow_up": result.outside_field[0], "baseline": result.outside_field[1]},
             "bsi_change_points": None if change is None else round(change, 4),
             "bsi_change_relative": (None if change is None or not result.baseline.bsi_percent
                                     else round(change / result.baseline.bsi_percent, 4)),
@@ -123,6 +124,8 @@ def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
             "persisting": "a follow-up lesion that touches, or lies within 20 mm of, a baseline lesion of the same view "
                           "once moved onto the baseline (grown, merged or split lesions persist)",
             "not seen": "a baseline lesion that no follow-up lesion matches (resolved, or no longer outlined)",
+            "outside field": "an unmatched lesion whose place the other scan's model did not see (its image or window): "
+                             "neither new nor gone",
             "bsi_change_points": "follow-up BSI minus baseline BSI, % of the skeletal mass",
         },
     }
@@ -132,6 +135,9 @@ def summary_line(record: dict) -> str:
     """One line: the counts, the BSI change, the interval and the flags."""
     s = record["summary"]
     parts = [f"{s['new_lesions']} new, {s['persisting_lesions']} persisting, {s['lesions_not_seen']} not seen"]
+    outside = s["outside_field"]["follow_up"] + s["outside_field"]["baseline"]
+    if outside:
+        parts.append(f"{outside} outside the other scan's field")
     early, late = record["baseline"]["bsi_percent"], record["follow_up"]["bsi_percent"]
     if s["bsi_change_points"] is not None:
         parts.append(f"BSI {early:.3g} % -> {late:.3g} % ({s['bsi_change_points']:+.2f} points)")

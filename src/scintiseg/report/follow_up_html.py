@@ -21,7 +21,7 @@ from scintiseg.report.html import region_title
 from scintiseg.report.overlay import jpeg_bytes, overlay_image
 
 #: Outline colour of each status.
-STATUS_COLOURS = {"new": "#dc0000", "persisting": "#d08000", "not seen": "#1d5bd8"}
+STATUS_COLOURS = {"new": "#dc0000", "persisting": "#d08000", "not seen": "#1d5bd8", "outside field": "#707070"}
 
 _STYLE = """
 body{font-family:sans-serif;margin:1.5em;color:#111;background:#fff}
@@ -34,9 +34,10 @@ th,td{border:1px solid #999;padding:3px 7px;text-align:right} th{background:#e8e
 figure{margin:0} figcaption{font-size:.85em;text-align:center;max-width:22em;margin:.3em auto 0}
 svg.scan{height:900px;width:auto;max-width:100%;border:1px solid #ccc;background:#fff}
 svg.scan polygon{fill:none;stroke-width:1.8}
-svg.scan polygon[data-status="not seen"]{stroke-dasharray:4 3}
+svg.scan polygon[data-status="not seen"],svg.scan polygon[data-status="outside field"]{stroke-dasharray:4 3}
 svg.scan text{font-weight:bold;font-family:sans-serif;stroke:#fff;paint-order:stroke}
 .status-new{color:#b00000;font-weight:bold} .status-persisting{color:#8a5500} .status-not-seen{color:#1d4fb0}
+.status-outside-field{color:#555}
 .note{font-size:.85em;color:#333}
 @page{size:A4 portrait;margin:12mm}
 @media print{body{margin:0;font-size:9pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -177,10 +178,12 @@ def comparison_html(record: dict, result: FollowUp) -> str:
                    _e(", ".join(f"{v} {n}" for v, n in late["lesion_count_by_view"].items()))),
               pair("BSI", _e(bsi(early)), _e(bsi(late))), "</tbody></table>"]
     interval = f" over {record['interval_days']} days" if record["interval_days"] is not None else ""
+    outside = s["outside_field"]["follow_up"] + s["outside_field"]["baseline"]
     parts.append(f"<h2>What changed{_e(interval)}</h2><p id=\"counts\"><span class=\"status-new\">{s['new_lesions']} "
                  f"new</span>, <span class=\"status-persisting\">{s['persisting_lesions']} persisting</span>, "
-                 f"<span class=\"status-not-seen\">{s['lesions_not_seen']} not seen</span> (a lesion outlined on both "
-                 "views counted once)"
+                 f"<span class=\"status-not-seen\">{s['lesions_not_seen']} not seen</span>"
+                 + (f", <span class=\"status-outside-field\">{outside} outside the other scan's field</span> (neither "
+                    "new nor gone: dashed grey)" if outside else "") + " (a lesion outlined on both views counted once)"
                  + ("" if change is None else f"; BSI change <b>{change:+.2f} points</b>") + ".</p>")
     parts.append(f"<p class=\"{'warn' if s['two_or_more_new'] else 'note'}\" id=\"pcwg3\">"
                  + ("<b>Two or more new lesions.</b> " if s["two_or_more_new"] else "Fewer than two new lesions. ")
