@@ -148,3 +148,39 @@ def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, ca
     elif case != "out_is_input":
         assert not out.exists()
     assert not list(out.parent.glob(f".{out.name}.partial-*"))
+
+
+def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair, tmp_path, capsys):
+    """PID-7's three dated scans (the third lying twice as far off), an undated fourth, and PID-8's only scan: two
+    comparisons, date after date, and each folder left out says why."""
+    import csv
+
+    from scintiseg.io import read_scan
+
+    root = pair["root"]
+    late = read_scan(root / "scans" / "follow_up.dcm")
+    third = replace(late, views={n: np.roll(v, MOVE, axis=(0, 1)) for n, v in late.views.items()},
+                    metadata={**late.metadata, "study_date": "20240710"})
+    undated = replace(late, metadata={k: v for k, v in late.metadata.items() if "date" not in k})
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_dicom(third, scans / "third.dcm")
+    write_dicom(undated, scans / "undated.dcm")
+    batch = tmp_path / "predictions"
+    shutil.copytree(pair["baseline"], batch / "a_baseline")
+    shutil.copytree(pair["follow_up"], batch / "b_follow_up")
+    assert main(["predict", str(scans / "third.dcm"), str(scans / "undated.dcm"),
+                 str(root / "scans" / "someone_else.dcm"), "--out", str(batch), "--quiet"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "compared"
+    assert main(["compare", str(batch), "--out", str(out), "--quiet"]) == 0
+    assert "2 comparison(s) written, 2 folder(s) left out, 0 failed" in capsys.readouterr().err
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    compared = [row for row in rows if row["status"] == "compared"]
+    assert [(Path(r["baseline"]).name, Path(r["follow_up"]).name, r["interval_days"]) for r in compared] == [
+        ("a_baseline", "b_follow_up", "98"), ("b_follow_up", "third", "89")]
+    for row in compared:
+        assert row["patient_id"] == "PID-7" and (out / row["output"] / "comparison.html").is_file()
+        assert int(row["persisting_lesions"]) >= 1
+    why = {Path(r["follow_up"]).name: r["error"] for r in rows if r["status"] == "left out"}
+    assert why == {"undated": "no study date: name the pair to compare it", "someone_else": "the patient's only scan here"}

@@ -1,4 +1,5 @@
-"""``scintiseg compare BASELINE FOLLOWUP --out DIR``: a follow-up scan read against its baseline."""
+"""``scintiseg compare BASELINE FOLLOWUP --out DIR``: a follow-up scan read against its baseline; ``scintiseg compare
+PRED_ROOT --out DIR``: every patient's successive scans in a folder of predictions."""
 
 from __future__ import annotations
 
@@ -19,11 +20,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "each lesion is new, persisting or no longer seen (a lesion outlined on both views counted once), and "
             "the BSI change is given in points and per bone, with the PCWG3 rule the count of new lesions is read "
             "against. Each folder's lesions are the outlines its LabelMe files hold (a reader's corrections count). "
-            "Writes OUT/comparison.json and OUT/comparison.html. Exit code 0: written; 2: bad input (nothing written)."
+            "Writes OUT/comparison.json and OUT/comparison.html. Given one folder of predictions instead (the folder "
+            "scintiseg predict wrote a batch into), the folders are grouped by patient ID, ordered by study date, and "
+            "each scan is compared with the one before it into OUT/<patient>_<baseline>_to_<follow-up>, with "
+            "OUT/summary.csv. Exit code 0: written; 1: some comparisons of a batch failed; 2: bad input (nothing "
+            "written)."
         ),
     )
-    parser.add_argument("baseline", metavar="BASELINE", help="the earlier scan's prediction folder")
-    parser.add_argument("follow_up", metavar="FOLLOWUP", help="the later scan's prediction folder")
+    parser.add_argument("baseline", metavar="BASELINE",
+                        help="the earlier scan's prediction folder (or, alone, a folder of prediction folders)")
+    parser.add_argument("follow_up", metavar="FOLLOWUP", nargs="?", default=None,
+                        help="the later scan's prediction folder")
     parser.add_argument("--out", required=True, help="output folder for the comparison")
     parser.add_argument("--baseline-scan", action="append", default=None, metavar="FILE",
                         help="the baseline's scan file, when no longer where its report says (repeat for ANT and POST "
@@ -35,11 +42,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "checkpoint or .onnx)")
     parser.add_argument("--engine", choices=("torch", "onnx", "onnx-int8"), default=None,
                         help="inference engine (default: onnx)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from scintiseg.errors import ScintisegError  # lazy: start-up time
+    from scintiseg.report.follow_up_batch import compare_batch  # lazy: start-up time
     from scintiseg.report.follow_up_folder import compare_folders, summary_line  # lazy: start-up time
+
+    if args.follow_up is None:  # a folder of prediction folders
+        if args.baseline_scan or args.follow_up_scan:
+            raise ScintisegError("--baseline-scan and --follow-up-scan name one pair's files: give BASELINE and "
+                                 "FOLLOWUP", path=args.baseline)
+        results = compare_batch(args.baseline, args.out, model=args.model, engine=args.engine,
+                                progress=not args.quiet)
+        counts = {status: sum(r.status == status for r in results) for status in ("compared", "left out", "failed")}
+        for result in results:
+            if result.status == "failed":
+                print(f"scintiseg compare: {result.error}", file=sys.stderr)
+        print(f"{counts['compared']} comparison(s) written, {counts['left out']} folder(s) left out, "
+              f"{counts['failed']} failed; summary: {args.out}/summary.csv", file=sys.stderr)
+        return 1 if counts["failed"] else 0
 
     record = compare_folders(args.baseline, args.follow_up, args.out, model=args.model, engine=args.engine,
                              baseline_scans=args.baseline_scan, follow_up_scans=args.follow_up_scan)

@@ -372,9 +372,10 @@ def _same_file(fd: int, path: Path) -> bool:
     return (opened.st_dev, opened.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
-def summary_csv(results: list[ScanResult]) -> str:
+def summary_csv(results: list, columns: tuple[str, ...] = SUMMARY_COLUMNS) -> str:
+    """The CSV of ``results`` (each with a ``row()`` dict of ``columns``: :class:`ScanResult`'s by default)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for result in results:
         writer.writerow(result.row())

@@ -33,7 +33,7 @@ COMPARISON_JSON = "comparison.json"
 COMPARISON_HTML = "comparison.html"
 
 
-def _study_date(prediction: Prediction) -> _dt.date | None:
+def study_date(prediction: Prediction) -> _dt.date | None:
     """The scan's study (else acquisition) date, from its DICOM header; None when it has none."""
     for key in ("study_date", "acquisition_date"):
         text = str(prediction.scan.metadata.get(key) or "").strip()
@@ -46,7 +46,7 @@ def _study_date(prediction: Prediction) -> _dt.date | None:
 
 def _scan_record(folder: Path, again: PredictedAgain) -> dict:
     prediction, report = again.prediction, again.report
-    date = _study_date(prediction)
+    date = study_date(prediction)
     review = report.get("review") if isinstance(report.get("review"), dict) else None
     return {
         "folder": str(folder.resolve()),
@@ -91,7 +91,7 @@ def _lesion_rows(result: FollowUp, name: str) -> tuple[list[dict], list[dict]]:
 def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
                       follow_up: tuple[Path, PredictedAgain]) -> dict:
     """``comparison.json``: both scans, the interval, what changed (per lesion, per view, per bone) and the flags."""
-    early, late = _study_date(result.baseline), _study_date(result.follow_up)
+    early, late = study_date(result.baseline), study_date(result.follow_up)
     change = result.bsi_change
     views = {}
     for name, view in result.views.items():
@@ -155,7 +155,7 @@ def _checked_pair(early: PredictedAgain, late: PredictedAgain, folders: tuple[Pa
     if a.patient_id and b.patient_id and a.patient_id != b.patient_id:
         raise ScintisegError(f"the baseline is patient {a.patient_id!r}, the follow-up patient {b.patient_id!r}: a "
                              "comparison needs two scans of one patient", path=folders[1])
-    first, then = _study_date(early.prediction), _study_date(late.prediction)
+    first, then = study_date(early.prediction), study_date(late.prediction)
     if first and then and then < first:
         raise ScintisegError(f"the follow-up ({then.isoformat()}) was acquired before the baseline "
                              f"({first.isoformat()}): give the earlier scan first", path=folders[1])
@@ -192,9 +192,16 @@ def compare_folders(baseline: str | Path, follow_up: str | Path, out: str | Path
     check = model is None
     early = predict_again(folders[0], model=loaded, scans=baseline_scans, check_model=check)
     late = predict_again(folders[1], model=loaded, scans=follow_up_scans, check_model=check)
-    _checked_pair(early, late, folders)
+    return write_comparison((folders[0], early), (folders[1], late), out)
+
+
+def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Path, PredictedAgain], out: Path) -> dict:
+    """Compare two folders already read back (:func:`~.predicted_again.predict_again`) into ``out``, checked to be one
+    patient's in order; returns the record written (hidden folder first, renamed into place when complete)."""
+    early, late = baseline[1], follow_up[1]
+    _checked_pair(early, late, (baseline[0], follow_up[0]))
     result = compare(early.prediction, late.prediction)
-    record = comparison_record(result, (folders[0], early), (folders[1], late))
+    record = comparison_record(result, baseline, follow_up)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:

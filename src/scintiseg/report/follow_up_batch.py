@@ -1,0 +1,123 @@
+"""``scintiseg compare PRED_ROOT --out DIR``: every patient's follow-up scans read against the scan before, for a
+folder of predictions (``scintiseg predict``'s or ``review``'s output folder, one folder per scan).
+
+The folders are grouped by the patient ID their reports name and each patient's scans ordered by study date (the
+scans' DICOM headers); each scan is compared with the one before it (:mod:`.follow_up_folder`) into
+``DIR/<patient>_<baseline>_to_<follow-up>``, the model loaded once and each folder read back once. ``DIR/summary.csv``
+has a row per comparison, and one per folder left out with the reason: no patient ID, the patient's only scan here, no
+study date among several (their order is unknown: name the pair to compare it), a folder that cannot be read back.
+Rows in patient and date order, so a reader applying PCWG3's 2+2 rule reads a patient's successive new-lesion
+counts one under the other.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.not_scans import prediction_report
+from scintiseg.predict.loader import load_model
+from scintiseg.report.batch import SUMMARY_NAME, summary_csv, unique_name
+from scintiseg.report.follow_up_folder import study_date, write_comparison
+from scintiseg.report.predicted_again import PredictedAgain, predict_again
+
+SUMMARY_COLUMNS = (
+    "patient_id", "baseline", "follow_up", "status", "output", "baseline_date", "follow_up_date", "interval_days",
+    "new_lesions", "persisting_lesions", "lesions_not_seen", "outside_field", "two_or_more_new", "bsi_baseline",
+    "bsi_follow_up", "bsi_change_points", "flags", "error",
+)
+
+
+@dataclass
+class PairResult:
+    """One row of the summary: a comparison made, or a folder left out (``baseline`` None) with why."""
+
+    patient_id: str
+    follow_up: Path
+    status: str
+    baseline: Path | None = None
+    output: str = ""
+    record: dict = field(default_factory=dict)
+    error: str = ""
+
+    def row(self) -> dict:
+        r = self.record
+        s = r.get("summary", {})
+        early, late = r.get("baseline", {}), r.get("follow_up", {})
+        return {
+            "patient_id": self.patient_id, "baseline": "" if self.baseline is None else str(self.baseline),
+            "follow_up": str(self.follow_up), "status": self.status, "output": self.output,
+            "baseline_date": early.get("study_date") or "", "follow_up_date": late.get("study_date") or "",
+            "interval_days": "" if r.get("interval_days") is None else r["interval_days"],
+            "new_lesions": s.get("new_lesions", ""), "persisting_lesions": s.get("persisting_lesions", ""),
+            "lesions_not_seen": s.get("lesions_not_seen", ""),
+            "outside_field": sum((s.get("outside_field") or {}).values()) if s else "",
+            "two_or_more_new": s.get("two_or_more_new", ""),
+            "bsi_baseline": "" if early.get("bsi_percent") is None else early["bsi_percent"],
+            "bsi_follow_up": "" if late.get("bsi_percent") is None else late["bsi_percent"],
+            "bsi_change_points": "" if s.get("bsi_change_points") is None else s["bsi_change_points"],
+            "flags": ";".join(s.get("flags", [])), "error": self.error,
+        }
+
+
+def _patient(report: dict) -> str:
+    patient = report.get("patient") if isinstance(report.get("patient"), dict) else {}
+    return str(patient.get("id") or "").strip()
+
+
+def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None = None, engine: str | None = None,
+                  progress: bool = True) -> list[PairResult]:
+    """Compare each patient's successive scans among ``root``'s prediction folders into ``out`` (module docstring).
+
+    Raises:
+        ScintisegError: ``root`` holds no prediction folder, or ``out`` is ``root``.
+    """
+    root, out = Path(root), Path(out)
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and prediction_report(p) is not None) if root.is_dir() else []
+    if not folders:
+        raise ScintisegError("no scintiseg report.json here nor in its folders: give two prediction folders, or the "
+                             "folder scintiseg predict wrote them into", path=root)
+    if out.resolve() == root.resolve():
+        raise ScintisegError("--out must be another folder than PRED_ROOT", path=out)
+    groups: dict[str, list[Path]] = {}
+    results: list[PairResult] = []
+    for folder in folders:
+        patient = _patient(prediction_report(folder) or {})
+        if patient:
+            groups.setdefault(patient, []).append(folder)
+        else:
+            results.append(PairResult("", folder, "left out", error="no patient ID: name the pair to compare it"))
+    loaded = load_model(model, engine=engine or "onnx")
+    out.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    for patient in tqdm(sorted(groups), desc="compare", unit="patient", disable=not progress or len(groups) < 2,
+                        file=sys.stderr):
+        group = groups[patient]
+        if len(group) < 2:
+            results.append(PairResult(patient, group[0], "left out", error="the patient's only scan here"))
+            continue
+        read: list[tuple[Path, PredictedAgain]] = []
+        for folder in group:
+            try:
+                read.append((folder, predict_again(folder, model=loaded, check_model=model is None)))
+            except ScintisegError as exc:
+                results.append(PairResult(patient, folder, "failed", error=str(exc)))
+        dated = sorted((item for item in read if study_date(item[1].prediction)),
+                       key=lambda item: (study_date(item[1].prediction), item[0].name))
+        results += [PairResult(patient, folder, "left out", error="no study date: name the pair to compare it")
+                    for folder, again in read if not study_date(again.prediction)]
+        for early, late in zip(dated, dated[1:]):
+            name = unique_name(f"{patient}_{early[0].name}_to_{late[0].name}", taken)
+            try:
+                record = write_comparison(early, late, out / name)
+            except ScintisegError as exc:
+                results.append(PairResult(patient, late[0], "failed", early[0], error=str(exc)))
+                continue
+            results.append(PairResult(patient, late[0], "compared", early[0], name, record))
+    write_text_atomic(out / SUMMARY_NAME, summary_csv(results, SUMMARY_COLUMNS))
+    return results
