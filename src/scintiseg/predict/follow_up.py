@@ -11,8 +11,9 @@ reads two predictions (each one's outlines as its LabelMe files hold them, so a 
 this module says what changed, view by view. All choices below are ours.
 
 - **Registration, follow-up onto baseline, per view, from the learned skeleton-region maps.** Each bone region
-  named in both views with at least :data:`MIN_REGION_MM2` of bone gives its centroid in millimetres (each scan's own
-  pixel spacing, so two matrices or cameras compare); a similarity transform (scale, rotation, translation; least
+  named in both views with at least :data:`MIN_REGION_MM2` of bone, its two areas within :data:`AREA_RATIO` of each
+  other (a bone the field of view cuts, or the map names differently, has its centroid elsewhere), gives its centroid
+  in millimetres (each scan's own pixel spacing, so two matrices or cameras compare); a similarity transform (scale, rotation, translation; least
   squares, :class:`skimage.transform.SimilarityTransform`) is fitted to those pairs, and while more than
   :data:`MIN_REGIONS` remain the region farthest from the fit is set aside if it lies more than :data:`TRIM_MM` off
   (arms and legs lie differently from one study to the next, the trunk much less). A lesion then moves by the fit
@@ -59,6 +60,9 @@ from scintiseg.predict.regions import REGION_NAMES
 
 #: Bone a region needs in both views (mm^2) to anchor the registration.
 MIN_REGION_MM2 = 400.0
+#: A region anchors the registration only when its bone areas on the two views agree within this ratio (one cut by
+#: the field of view, or named differently, has its centroid elsewhere).
+AREA_RATIO = 1.5
 #: Regions kept at least (a similarity has four parameters; three points fit it, a fourth checks it).
 MIN_REGIONS = 4
 #: A region whose centroid lies farther than this from the fit (mm) is set aside while more than MIN_REGIONS remain.
@@ -192,7 +196,8 @@ def register_view(baseline: ViewPrediction, base_counts: np.ndarray, base_spacin
     if turned:
         follow_counts = np.asarray(follow_counts)[::-1]
     base, late = _centroids_mm(baseline, base_spacing), _centroids_mm(follow, follow_spacing, turned)
-    names = [n for n in base if n in late and min(base[n][1], late[n][1]) >= MIN_REGION_MM2]
+    names = [n for n in base if n in late and min(base[n][1], late[n][1]) >= MIN_REGION_MM2
+             and max(base[n][1], late[n][1]) <= AREA_RATIO * min(base[n][1], late[n][1])]
 
     def by_counts() -> ViewRegistration:
         transform = _by_counts(base_counts, base_spacing, follow_counts, follow_spacing)

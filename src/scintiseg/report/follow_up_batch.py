@@ -4,7 +4,8 @@ folder of predictions (``scintiseg predict``'s or ``review``'s output folder, on
 The folders are grouped by the patient ID their reports name and each patient's scans ordered by study date (the
 scans' DICOM headers); each scan is compared with the one before it (:mod:`.follow_up_folder`) into
 ``DIR/<patient>_<baseline>_to_<follow-up>``, the model loaded once and each folder read back once. ``DIR/summary.csv``
-has a row per comparison, and one per folder left out with the reason: no patient ID, the patient's only scan here, no
+has a row per comparison, and one per folder left out with the reason: no patient ID (an image file's ID is its name,
+which says nothing of the patient), the patient's only scan here, no
 study date among several (their order is unknown: name the pair to compare it), a folder that cannot be read back.
 Rows in patient and date order, so a reader applying PCWG3's 2+2 rule reads a patient's successive new-lesion
 counts one under the other.
@@ -66,8 +67,9 @@ class PairResult:
 
 
 def _patient(report: dict) -> str:
+    """The patient ID of a DICOM scan's report ('' for an image file's, whose ID is its name)."""
     patient = report.get("patient") if isinstance(report.get("patient"), dict) else {}
-    return str(patient.get("id") or "").strip()
+    return str(patient.get("id") or "").strip() if report.get("study_uid") else ""
 
 
 def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None = None, engine: str | None = None,
@@ -91,7 +93,8 @@ def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None
         if patient:
             groups.setdefault(patient, []).append(folder)
         else:
-            results.append(PairResult("", folder, "left out", error="no patient ID: name the pair to compare it"))
+            results.append(PairResult("", folder, "left out",
+                                      error="no patient ID (not a DICOM scan): name the pair to compare it"))
     loaded = load_model(model, engine=engine or "onnx")
     out.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()

@@ -6,8 +6,9 @@ settings and model, its lesions the outlines its LabelMe files hold): a folder a
 compared with the reader's outlines. The model is loaded once for both.
 
 Refused in one line, nothing written: a folder that is not a prediction's, the same folder twice, ``--out`` one of
-the two or someone else's folder, two patients (both scans name a patient ID, and they differ), a follow-up acquired
-before its baseline (both scans carry a study date). ``--out`` is written into a hidden folder beside it and renamed
+the two or someone else's folder, two patients (both scans are DICOM files whose patient IDs differ; an image file's
+ID is its name, which says nothing of the patient), a follow-up acquired before its baseline (both scans carry a study
+date). ``--out`` is written into a hidden folder beside it and renamed
 into place when complete (an earlier comparison there replaced only then).
 """
 
@@ -152,7 +153,9 @@ def summary_line(record: dict) -> str:
 
 def _checked_pair(early: PredictedAgain, late: PredictedAgain, folders: tuple[Path, Path]) -> None:
     a, b = early.prediction.scan, late.prediction.scan
-    if a.patient_id and b.patient_id and a.patient_id != b.patient_id:
+    # A patient ID is a DICOM header's (a file with a Study Instance UID); an image file's is its name, two of which
+    # differ for one patient's two exports.
+    if a.study_uid and b.study_uid and a.patient_id and b.patient_id and a.patient_id != b.patient_id:
         raise ScintisegError(f"the baseline is patient {a.patient_id!r}, the follow-up patient {b.patient_id!r}: a "
                              "comparison needs two scans of one patient", path=folders[1])
     first, then = study_date(early.prediction), study_date(late.prediction)

@@ -1,0 +1,40 @@
+"""A comparison written from two folders read back (scintiseg.report.follow_up_folder.write_comparison): one
+patient's scans in order, the patient told by a DICOM header's ID and not by an image file's name."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.report.follow_up_folder import COMPARISON_HTML, COMPARISON_JSON, write_comparison
+from scintiseg.report.predicted_again import PredictedAgain
+
+
+def _read(scan, **facts) -> PredictedAgain:
+    scan = replace(scan, **facts)
+    mask = np.zeros(scan.shape, bool)
+    mask[360:368, 146:154] = True
+    prediction = predict_from_probabilities(scan, {"ANT": np.zeros(scan.shape, np.float32)},
+                                            settings=PredictSettings(0.5, 4), reader_masks={"ANT": mask})
+    return PredictedAgain(prediction, {}, {})
+
+
+def test_two_image_exports_named_apart_are_one_patient_two_dicom_ids_are_two(nm1_scan, tmp_path):
+    early = _read(nm1_scan, patient_id="export_2024", study_uid="", metadata={})
+    late = _read(nm1_scan, patient_id="export_2025", study_uid="", metadata={})
+    record = write_comparison((Path("a"), early), (Path("b"), late), tmp_path / "images")
+    assert record["summary"]["persisting_lesions"] == 1 and record["interval_days"] is None
+    assert json.loads((tmp_path / "images" / COMPARISON_JSON).read_text()) == record
+    assert (tmp_path / "images" / COMPARISON_HTML).is_file()
+
+    other = _read(nm1_scan, patient_id="P2", study_uid="1.2.3.4", metadata={})
+    mine = _read(nm1_scan, patient_id="P1", study_uid="1.2.3.5", metadata={})
+    with pytest.raises(ScintisegError, match="needs two scans of one patient"):
+        write_comparison((Path("a"), mine), (Path("b"), other), tmp_path / "dicom")
+    assert not (tmp_path / "dicom").exists() and not list(tmp_path.glob(".dicom.partial-*"))
