@@ -184,3 +184,42 @@ def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair
         assert int(row["persisting_lesions"]) >= 1
     why = {Path(r["follow_up"]).name: r["error"] for r in rows if r["status"] == "left out"}
     assert why == {"undated": "no study date: name the pair to compare it", "someone_else": "the patient's only scan here"}
+
+
+def test_the_follow_ups_sr_carries_the_baseline_lesions_tracking_uids(pair, tmp_path):
+    """TID 1410's Tracking UID is a finding's identity across time points: each persisting follow-up lesion carries its
+    baseline lesion's UID (read from the baseline folder's SR), a pair one UID; and a baseline whose outlines were
+    edited after its SR was written links nothing."""
+    import subprocess
+
+    from scintiseg.report.dicom_out import tracking_uids
+
+    out = tmp_path / "comparison"
+    assert main(["compare", str(pair["baseline"]), str(pair["follow_up"]), "--out", str(out)]) == 0
+    record = json.loads((out / "comparison.json").read_text())
+    late_rows = [lesion for view in record["views"].values() for lesion in view["follow_up_lesions"]]
+    persisting = [lesion for lesion in late_rows if lesion["matches_baseline"]]
+    assert persisting and record["dicom"] == {"sr": "sr.dcm", "outlines_tracked": len(persisting)}
+    before, after = tracking_uids(pair["baseline"] / "sr.dcm"), tracking_uids(out / "sr.dcm")
+    assert sorted(after) == sorted(lesion["id"] for lesion in late_rows)
+    for lesion in persisting:
+        assert after[lesion["id"]] == before[lesion["matches_baseline"][0]]
+    late = json.loads((pair["follow_up"] / "report.json").read_text())
+    for pair_record in late["pairs"]:
+        assert after[pair_record["ant_id"]] == after[pair_record["post_id"]]
+    assert tracking_uids(pair["follow_up"] / "sr.dcm")[persisting[0]["id"]] != after[persisting[0]["id"]]
+    page = html.unescape((out / "comparison.html").read_text())
+    assert f"{len(persisting)} outline(s) carrying the tracking UID of the baseline lesion" in page
+    if shutil.which("dciodvfy"):
+        lines = subprocess.run(["dciodvfy", str(out / "sr.dcm")], capture_output=True, text=True,
+                               timeout=60).stderr.splitlines()
+        assert not [line for line in lines if line.startswith("Error")]
+
+    edited = tmp_path / "baseline"
+    shutil.copytree(pair["baseline"], edited)
+    view = next(v for v in ("ANT", "POST") if _lesion_shapes(edited, v))
+    _set_lesions(edited, view, _lesion_shapes(edited, view)[1:])
+    again = tmp_path / "again"
+    assert main(["compare", str(edited), str(pair["follow_up"]), "--out", str(again)]) == 0
+    note = json.loads((again / "comparison.json").read_text())["dicom"]["note"]
+    assert "edited after its SR was written" in note and not (again / "sr.dcm").exists()

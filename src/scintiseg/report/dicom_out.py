@@ -58,6 +58,7 @@ session 27; before, a DICOM body stored lying and a screen capture of a page got
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Mapping
 
@@ -220,10 +221,44 @@ def _coding_scheme():
     return item
 
 
-def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
+def tracking_uids(path: str | Path) -> dict[int, str]:
+    """Lesion id -> Tracking Unique Identifier of a scintiseg SR's measurement groups (:func:`write_sr`; the ids read
+    from each group's Tracking Identifier, ``lesion 1 (ANT)`` or a pair's ``lesion 1 (ANT) = lesion 3 (POST)``);
+    empty for a file that is not one."""
+    try:
+        ds = pydicom.dcmread(path)
+    except Exception:  # noqa: BLE001 (pydicom raises many types for a bad file): no ids to read
+        return {}
+    found: dict[int, str] = {}
+
+    def walk(items) -> None:
+        for item in items or []:
+            children = getattr(item, "ContentSequence", None) or []
+            text = uid = None
+            for child in children:
+                code = getattr(child, "ConceptNameCodeSequence", [None])[0]
+                value = getattr(code, "CodeValue", None)
+                if value == "112039":  # Tracking Identifier
+                    text = str(getattr(child, "TextValue", ""))
+                elif value == "112040":  # Tracking Unique Identifier
+                    uid = str(getattr(child, "UID", ""))
+            if text and uid:
+                found.update({int(n): uid for n in re.findall(r"lesion (\d+) \(", text)})
+            walk(children)
+
+    walk(getattr(ds, "ContentSequence", None))
+    return found
+
+
+def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
+             tracking: dict[int, tuple[str, str]] | None = None, description: str | None = None) -> None:
     """Write the TID 1500 measurement report of ``prediction`` (every lesion of every view, pairs sharing
     their tracking identifiers) referencing ``source_ds`` to ``path``: one dataset holding every view, or a
-    mapping view -> dataset (:func:`per_view_sources`)."""
+    mapping view -> dataset (:func:`per_view_sources`).
+
+    ``tracking``: lesion id -> (Tracking Identifier, Tracking UID) given instead of :func:`tracking_identifiers`'
+    (a follow-up's lesions carrying the UIDs of the baseline lesions they continue: ``scintiseg compare``);
+    ``description``: the series description (default: ``scintiseg lesion measurements``)."""
     import highdicom as hd  # lazy: start-up time
     from highdicom.sr import (  # lazy: start-up time
         AlgorithmIdentification,
@@ -251,7 +286,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
         observer_device_context=hd.sr.ObserverContext(observer_type=codes.DCM.Device, observer_identifying_attributes=observer)
     )
     algorithm = AlgorithmIdentification(name=f"scintiseg {prediction.model_info.get('name', 'model')}".strip(), version=__version__)
-    tracking = tracking_identifiers(prediction)
+    tracking = tracking or tracking_identifiers(prediction)
     activity, counts = codes.DCM.NuclearMedicineProjectionActivity, codes.UCUM.Counts
     groups = []
     for view, result in prediction.views.items():
@@ -317,7 +352,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path) -> None:
         sop_instance_uid=hd.UID(),
         instance_number=1,
         manufacturer="scintiseg",
-        series_description="scintiseg lesion measurements",
+        series_description=description or "scintiseg lesion measurements",
         is_complete=bool(person),
         is_final=False,
         is_verified=bool(person),  # VERIFIED by the reader who reviewed the outlines, with their organization

@@ -27,11 +27,15 @@ from scintiseg.predict.follow_up import PCWG3_RULE, FollowUp, compare
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
 from scintiseg.report.batch import publish_folder
+from scintiseg.report.dicom_out import read_source_dataset, tracking_identifiers, tracking_uids, write_sr
 from scintiseg.report.follow_up_html import comparison_html
+from scintiseg.report.outputs import is_dicom_source, source_files
 from scintiseg.report.predicted_again import PredictedAgain, predict_again, report_of
 
 COMPARISON_JSON = "comparison.json"
 COMPARISON_HTML = "comparison.html"
+#: The follow-up's DICOM SR whose lesions carry the tracking UIDs of the baseline lesions they continue.
+TRACKED_SR = "sr.dcm"
 
 
 def study_date(prediction: Prediction) -> _dt.date | None:
@@ -198,6 +202,60 @@ def compare_folders(baseline: str | Path, follow_up: str | Path, out: str | Path
     return write_comparison((folders[0], early), (folders[1], late), out)
 
 
+def _same_lesions(report: dict, prediction: Prediction) -> bool:
+    """Whether ``report`` (a folder's report.json, the one its SR was written with) lists the lesions ``prediction``
+    read back from the folder's outlines: same ids, views and centroids (a reader who edited the LabelMe files without
+    a review changed them, and the SR's lesion ids then name other lesions)."""
+    def key(items) -> set:
+        return {(int(i["id"]), str(i["view"]), round(float(i["centroid_row"]), 1), round(float(i["centroid_col"]), 1))
+                for i in items}
+
+    try:
+        written = key(report.get("lesions") or [])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return written == key({"id": l.id, "view": l.view, "centroid_row": l.centroid_row, "centroid_col": l.centroid_col}
+                          for l in prediction.lesions)
+
+
+def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], path: Path) -> dict:
+    """The follow-up's DICOM SR (TID 1500) whose persisting lesions carry the Tracking UIDs of the baseline lesions
+    they continue, read from the baseline folder's own SR: TID 1410's tracking UID is the identity of a finding across
+    time points, so a viewer that follows findings links the two studies' measurements. A new lesion (and one whose
+    baseline UID cannot be read) gets its own. Written for a DICOM follow-up whose baseline folder holds its SR as
+    written with its outlines; otherwise ``dicom`` says why not. A pair keeps one UID."""
+    sources = source_files(result.follow_up)
+    if not is_dicom_source(sources):
+        return {"note": "no DICOM SR: the follow-up is not a DICOM scan"}
+    folder, early = baseline
+    if not (folder / TRACKED_SR).is_file() or not _same_lesions(early.report, early.prediction):
+        why = ("the baseline folder has no SR" if not (folder / TRACKED_SR).is_file()
+               else "the baseline's outlines were edited after its SR was written: review it first")
+        return {"note": f"no tracked DICOM SR: {why}"}
+    known = tracking_uids(folder / TRACKED_SR)
+    tracking = tracking_identifiers(result.follow_up)
+    linked: set[int] = set()
+    for change in result.views.values():
+        for lesion_id, matched in change.matches.items():
+            continuing = [m for m in matched if m in known]
+            if continuing:
+                text, _ = tracking[lesion_id]
+                tracking[lesion_id] = (f"{text}; baseline lesion {continuing[0]}", known[continuing[0]])
+                linked.add(lesion_id)
+    for pair in result.follow_up.pairs:  # one lesion, one UID: the ANT outline's link first, else the POST one's
+        first, second = (pair.ant_id, pair.post_id) if pair.ant_id in linked or pair.post_id not in linked else (
+            pair.post_id, pair.ant_id)
+        tracking[second] = (tracking[second][0], tracking[first][1])
+    try:
+        read = {p: read_source_dataset(p) for p in dict.fromkeys(sources.values())}
+        date = study_date(early.prediction)
+        write_sr(result.follow_up, {view: read[p] for view, p in sources.items()}, path, tracking=tracking,
+                 description="scintiseg lesions tracked from " + (date.isoformat() if date else "the baseline"))
+    except (ScintisegError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        return {"note": f"no tracked DICOM SR ({type(exc).__name__}: {exc})"}
+    return {"sr": TRACKED_SR, "outlines_tracked": len(linked)}
+
+
 def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Path, PredictedAgain], out: Path) -> dict:
     """Compare two folders already read back (:func:`~.predicted_again.predict_again`) into ``out``, checked to be one
     patient's in order; returns the record written (hidden folder first, renamed into place when complete)."""
@@ -208,6 +266,7 @@ def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
+        record["dicom"] = _tracked_sr(result, baseline, tmp / TRACKED_SR)
         write_text_atomic(tmp / COMPARISON_JSON, json.dumps(record, indent=1))
         write_text_atomic(tmp / COMPARISON_HTML, comparison_html(record, result))
         publish_folder(tmp, out)

@@ -190,6 +190,14 @@ def comparison_html(record: dict, result: FollowUp) -> str:
                  + f"{_e(s['pcwg3'])}.</p>")
     if s["flags"]:
         parts.append('<p class="flags">' + "".join(f"<span>{_e(flag)}</span>" for flag in s["flags"]) + "</p>")
+    dicom = record.get("dicom") or {}
+    if dicom.get("sr"):
+        parts.append(f'<p class="note" id="dicom">DICOM SR <code>{_e(dicom["sr"])}</code>: the follow-up\'s '
+                     f"measurements, {dicom.get('outlines_tracked', 0)} outline(s) carrying the tracking UID of the "
+                     "baseline lesion they continue (TID 1410), so a viewer that follows findings links the two "
+                     "studies.</p>")
+    elif dicom.get("note"):
+        parts.append(f'<p class="note" id="dicom">{_e(dicom["note"])}.</p>')
     parts.append('<h2>Images</h2><div class="views">')
     for name in result.views:
         early_view, late_view = result.baseline.views[name], result.follow_up.views[name]

@@ -29,7 +29,7 @@ REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
 
 
-def _source_files(prediction: Prediction) -> dict[str, Path] | None:
+def source_files(prediction: Prediction) -> dict[str, Path] | None:
     """View -> the file it was read from (a study's two files, :mod:`scintiseg.io.view_pairs`, or one file for
     every view); None when there is no source file."""
     scan = prediction.scan
@@ -39,8 +39,8 @@ def _source_files(prediction: Prediction) -> dict[str, Path] | None:
     return None if scan.source is None else {view: Path(scan.source) for view in scan.view_names}
 
 
-def _is_dicom_source(files: dict[str, Path] | None) -> bool:
-    """Whether every source file (:func:`_source_files`) is DICOM."""
+def is_dicom_source(files: dict[str, Path] | None) -> bool:
+    """Whether every source file (:func:`source_files`) is DICOM."""
     if files is None:
         return False
     for source in set(files.values()):
@@ -77,8 +77,8 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     report["dicom"] = {}
     # Outlines of views the reader stood, split from a page or mirrored back are placed back on the source frame
     # exactly (scintiseg.io.stored_points), so every DICOM input gets its SR and GSPS.
-    sources = _source_files(prediction)
-    if dicom and _is_dicom_source(sources):
+    sources = source_files(prediction)
+    if dicom and is_dicom_source(sources):
         report["dicom"] = {}
         try:
             read = {path: read_source_dataset(path) for path in dict.fromkeys(sources.values())}
