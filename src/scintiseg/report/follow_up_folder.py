@@ -206,16 +206,15 @@ def _same_lesions(report: dict, prediction: Prediction) -> bool:
     """Whether ``report`` (a folder's report.json, the one its SR was written with) lists the lesions ``prediction``
     read back from the folder's outlines: same ids, views and centroids (a reader who edited the LabelMe files without
     a review changed them, and the SR's lesion ids then name other lesions)."""
-    def key(items) -> set:
-        return {(int(i["id"]), str(i["view"]), round(float(i["centroid_row"]), 1), round(float(i["centroid_col"]), 1))
-                for i in items}
-
     try:
-        written = key(report.get("lesions") or [])
+        written = {int(item["id"]): (str(item["view"]), float(item["centroid_row"]), float(item["centroid_col"]))
+                   for item in report.get("lesions") or []}
     except (KeyError, TypeError, ValueError):
         return False
-    return written == key({"id": l.id, "view": l.view, "centroid_row": l.centroid_row, "centroid_col": l.centroid_col}
-                          for l in prediction.lesions)
+    now = {lesion.id: (lesion.view, lesion.centroid_row, lesion.centroid_col) for lesion in prediction.lesions}
+    return written.keys() == now.keys() and all(  # report.json rounds centroids to 0.01 pixel
+        written[i][0] == now[i][0] and abs(written[i][1] - now[i][1]) <= 0.01 and abs(written[i][2] - now[i][2]) <= 0.01
+        for i in now)
 
 
 def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], path: Path) -> dict:
