@@ -90,7 +90,7 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
         record = json.loads((Path(follow["compared"]) / "comparison.json").read_text(encoding="utf-8"))
         assert record["interval_days"] == 91 and record["summary"]["new_lesions"] >= 1
         assert record["summary"]["bsi_change_points"] > 0 and (Path(follow["compared"]) / "comparison.html").is_file()
-        assert record["views"]["ANT"]["registration"]["method"] == "regions"
+        assert record["views"]["ANT"]["registration"]["method"] == "regions" and record["dicom"]["sr"] == "sr.dcm"
         assert "scintiseg compare" in report and follow["title"] in report
 
 

@@ -262,7 +262,9 @@ def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
             "inserted into its counts, the patient lying 14 mm lower and 5 mm to the side), predicted by the shipped "
             f"model, then `scintiseg compare {relative_link(baseline, out)} {relative_link(late_folder, out)} --out "
             f"{relative_link(compared, out)}` reads it against the first scan: {summary_line(record)} "
-            "(`comparison.html`: the two scans side by side, outlines coloured new, persisting, not seen).")
+            "(`comparison.html`: the two scans side by side, outlines coloured new, persisting, not seen"
+            + ("; `sr.dcm`: the follow-up's DICOM measurements, each persisting lesion carrying the first scan's "
+               "tracking UID" if (record.get("dicom") or {}).get("sr") else "") + ").")
     say(f"      follow-up of {real.name}: {summary_line(record)} -> {compared}")
     summary = record["follow_up"]
     return {"title": f"Real scan {real.name} three months later, compared with the first (`scintiseg compare`)",
