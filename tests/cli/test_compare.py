@@ -55,19 +55,21 @@ def _set_lesions(folder: Path, view: str, shapes: list[dict]) -> None:
 
 
 def _bone_places(report: dict, ant: np.ndarray) -> list[tuple[int, int]]:
-    """Places on bright bone of the ANT view (smoothed counts in the top 2 % of the body's) at least 40 mm from every
-    baseline lesion of either view (POST mirrored) and from each other, head and bladder rows left out."""
+    """Places on bright bone of the ANT view (smoothed counts in the top 5 % of the band's body) at least 40 mm from every
+    baseline lesion of either view (POST mirrored) and from each other, on the chest and spine (rows 180-370: the head
+    and the bladder left out)."""
     spacing = report["input"]["pixel_spacing_mm"][0]
     cols = ant.shape[1]
     centres = [(lesion["centroid_row"], lesion["centroid_col"] if lesion["view"] == "ANT"
                 else cols - 1 - lesion["centroid_col"]) for lesion in report["lesions"]]
     smooth = ndi.gaussian_filter(ant.astype(float), 3)
-    body = smooth > 0.2 * smooth.max()
-    bone = smooth > np.percentile(smooth[body], 98)
+    band = np.zeros(ant.shape, bool)
+    band[180:371, 20:cols - 20] = True
+    body = band & (smooth > 0.2 * smooth[band].max())
+    bone = body & (smooth > np.percentile(smooth[body], 95))
     places: list[tuple[int, int]] = []
     for r, c in zip(*np.nonzero(bone)):
-        if 250 <= r <= 420 and 20 <= c < cols - 20 and all(
-                np.hypot(r - a, c - b) * spacing >= 40.0 for a, b in [*centres, *places]):
+        if all(np.hypot(r - a, c - b) * spacing >= 40.0 for a, b in [*centres, *places]):
             places.append((int(r), int(c)))
     return places
 
