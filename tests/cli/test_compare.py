@@ -122,13 +122,15 @@ def test_an_unedited_pair_compares_every_lesion_by_the_network(pair, tmp_path):
     assert record["follow_up"]["bsi_percent"] == pytest.approx(late["summary"]["bsi_percent"], abs=1e-3)
 
 
-@pytest.mark.parametrize("case", ["swapped", "same", "out_is_input", "out_taken", "other_patient", "not_a_report"])
+@pytest.mark.parametrize("case", ["swapped", "same", "out_is_input", "out_taken", "other_patient", "not_a_report",
+                                  "out_under_a_file"])
 def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, case):
     baseline, follow, out = pair["baseline"], pair["follow_up"], tmp_path / "comparison"
     extra: list[str] = []
     expected = {"swapped": "was acquired before the baseline", "same": "are the same folder",
                 "out_is_input": "must be a new folder", "out_taken": "is not a scintiseg comparison folder",
-                "other_patient": "needs two scans of one patient", "not_a_report": "no scintiseg report.json"}[case]
+                "other_patient": "needs two scans of one patient", "not_a_report": "no scintiseg report.json",
+                "out_under_a_file": "a_file"}[case]
     if case == "swapped":
         baseline, follow = follow, baseline
     elif case == "same":
@@ -142,6 +144,9 @@ def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, ca
         extra = ["--follow-up-scan", str(pair["root"] / "scans" / "someone_else.dcm")]
     elif case == "not_a_report":
         follow = tmp_path
+    elif case == "out_under_a_file":  # a folder that cannot be made: the OS's reason, one line
+        (tmp_path / "a_file").write_text("")
+        out = tmp_path / "a_file" / "comparison"
     assert main(["compare", str(baseline), str(follow), "--out", str(out), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and expected in err[0] and "Traceback" not in err[0]
@@ -149,7 +154,8 @@ def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, ca
         assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     elif case != "out_is_input":
         assert not out.exists()
-    assert not list(out.parent.glob(f".{out.name}.partial-*"))
+    if case != "out_under_a_file":
+        assert not list(out.parent.glob(f".{out.name}.partial-*"))
 
 
 def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair, tmp_path, capsys):

@@ -73,6 +73,14 @@ def test_bad_arguments_give_exit_2(run_dir, scans, tmp_path, extra, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_an_output_folder_that_cannot_be_made_is_one_line_naming_it(run_dir, scans, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("")
+    out = tmp_path / "a_file" / "o"
+    assert main(["predict", str(scans), "--out", str(out), "--model", str(run_dir), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"scintiseg predict: error: {out}: Not a directory"]
+
+
 def test_missing_input_gives_exit_2(run_dir, tmp_path):
     assert main(["predict", str(tmp_path / "nope.dcm"), "--out", str(tmp_path / "o"), "--model", str(run_dir)]) == 2
 

@@ -5,7 +5,8 @@ all from that table, and only the chosen subcommand's module is imported (``scin
 imports :mod:`scintiseg.cli.info` and what it needs, never torch, MONAI or matplotlib), which keeps
 ``--help``, ``--version`` and ``info`` fast. That module adds its parser with ``register(subparsers)``
 and sets ``func`` on it; the function receives the parsed arguments and returns an exit code. A
-:class:`~scintiseg.errors.ScintisegError` anywhere becomes one line on stderr and exit status 2.
+:class:`~scintiseg.errors.ScintisegError` anywhere becomes one line on stderr and exit status 2, and so does an
+OSError (an output folder that cannot be made or written), naming its path.
 """
 
 from __future__ import annotations
@@ -93,11 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     except ScintisegError as exc:
         print(f"scintiseg {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"scintiseg {args.command}: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # The reader went away (``scintiseg info ... | head``): stop quietly, as Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as exc:  # a folder that cannot be made or written (--out under a file, read-only, full disk)
+        where = exc.filename if exc.filename is not None else "output"
+        print(f"scintiseg {args.command}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"scintiseg {args.command}: interrupted", file=sys.stderr)
+        return 130
