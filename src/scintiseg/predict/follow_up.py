@@ -48,6 +48,7 @@ this module says what changed, view by view. All choices below are ours.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -234,7 +235,6 @@ class ViewChange:
         registration: the follow-up's placement on the baseline.
         matches: follow-up lesion id -> the baseline lesion ids it matches (empty: new).
         seen_again: baseline lesion id -> the follow-up lesion ids that match it (empty: not seen).
-        moved: follow-up lesion id -> its outline's pixels moved onto the baseline view (rows, cols), for display.
         outside_baseline: the unmatched follow-up lesions whose centre lies outside what the baseline's model saw
             (its image, or its window): not new, unknown.
         outside_follow_up: the unmatched baseline lesions whose centre lies outside what the follow-up's model saw.
@@ -244,7 +244,6 @@ class ViewChange:
     registration: ViewRegistration
     matches: dict[int, list[int]]
     seen_again: dict[int, list[int]]
-    moved: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     outside_baseline: set[int] = field(default_factory=set)
     outside_follow_up: set[int] = field(default_factory=set)
 
@@ -265,7 +264,6 @@ def compare_view(baseline: ViewPrediction, follow: ViewPrediction, registration:
                               lesion.centroid_col * registration.baseline_spacing[1]] for lesion in baseline.lesions]
                             ).reshape(-1, 2)
     matches: dict[int, list[int]] = {}
-    moved_all: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     outside_baseline: set[int] = set()
     for index, lesion in enumerate(follow.lesions, start=1):
         rows, cols = np.nonzero(follow.labels == index)
@@ -282,7 +280,6 @@ def compare_view(baseline: ViewPrediction, follow: ViewPrediction, registration:
             near = np.linalg.norm(base_centres - centre, axis=1) <= MATCH_RADIUS_MM
             found |= {base_ids[k] for k in np.flatnonzero(near)}
         matches[lesion.id] = sorted(found)
-        moved_all[lesion.id] = (moved_rows, moved_cols)
         if not found and not _inside(baseline.coverage, centre_r, centre_c)[0]:
             outside_baseline.add(lesion.id)
     seen_again = {base_id: sorted(fid for fid, ids in matches.items() if base_id in ids) for base_id in base_ids}
@@ -292,7 +289,7 @@ def compare_view(baseline: ViewPrediction, follow: ViewPrediction, registration:
             back = registration.to_follow_up(np.array([lesion.centroid_row]), np.array([lesion.centroid_col]))
             if not _inside(follow.coverage, *back)[0]:
                 outside_follow_up.add(lesion.id)
-    return ViewChange(follow.view, registration, matches, seen_again, moved_all, outside_baseline, outside_follow_up)
+    return ViewChange(follow.view, registration, matches, seen_again, outside_baseline, outside_follow_up)
 
 
 def _groups(prediction: Prediction, view_names: list[str]) -> list[list[tuple[str, int]]]:
@@ -330,9 +327,10 @@ class FollowUp:
     views: dict[str, ViewChange]
     flags: list[str] = field(default_factory=list)
 
+    @cached_property
     def _statuses(self) -> tuple[list, list, list, list]:
         """(new, not seen, follow-up lesions outside the baseline's field, baseline lesions outside the follow-up's),
-        each a list of lesions (a pair's outlines one group)."""
+        each a list of lesions (a pair's outlines one group); computed once (the comparison does not change)."""
         names = list(self.views)
         late = _groups(self.follow_up, names)
         early = _groups(self.baseline, names)
@@ -346,24 +344,24 @@ class FollowUp:
     @property
     def new_lesions(self) -> int:
         """Lesions on the follow-up that match no baseline lesion in any view that outlines them (a pair once)."""
-        return len(self._statuses()[0])
+        return len(self._statuses[0])
 
     @property
     def lesions_not_seen(self) -> int:
         """Baseline lesions that no follow-up lesion matches in any view (a pair once)."""
-        return len(self._statuses()[1])
+        return len(self._statuses[1])
 
     @property
     def persisting_lesions(self) -> int:
         """Follow-up lesions (a pair once) that match a baseline lesion in a view."""
-        new, _, outside, _ = self._statuses()
+        new, _, outside, _ = self._statuses
         return len(_groups(self.follow_up, list(self.views))) - len(new) - len(outside)
 
     @property
     def outside_field(self) -> tuple[int, int]:
         """(follow-up lesions outside what the baseline's model saw, baseline lesions outside what the follow-up's saw),
         a pair once: neither new nor gone, unknown."""
-        _, _, late_out, early_out = self._statuses()
+        _, _, late_out, early_out = self._statuses
         return len(late_out), len(early_out)
 
     @property
@@ -382,7 +380,7 @@ class FollowUp:
         """``new`` / ``persisting`` of a follow-up lesion, ``persisting`` / ``not seen`` of a baseline lesion, as a
         lesion: the pair's other view counts; ``outside field`` for one whose place the other scan's model did not
         see."""
-        new, gone, late_out, early_out = self._statuses()
+        new, gone, late_out, early_out = self._statuses
         if any((view, lesion_id) in group for group in (late_out if follow_up else early_out)):
             return "outside field"
         if any((view, lesion_id) in group for group in (new if follow_up else gone)):

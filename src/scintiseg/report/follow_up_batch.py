@@ -80,7 +80,8 @@ def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None
         ScintisegError: ``root`` holds no prediction folder, or ``out`` is ``root``.
     """
     root, out = Path(root), Path(out)
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and prediction_report(p) is not None) if root.is_dir() else []
+    reports = {p: prediction_report(p) for p in sorted(root.iterdir()) if p.is_dir()} if root.is_dir() else {}
+    folders = [folder for folder, report in reports.items() if report is not None]
     if not folders:
         raise ScintisegError("no scintiseg report.json here nor in its folders: give two prediction folders, or the "
                              "folder scintiseg predict wrote them into", path=root)
@@ -89,7 +90,7 @@ def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None
     groups: dict[str, list[Path]] = {}
     results: list[PairResult] = []
     for folder in folders:
-        patient = _patient(prediction_report(folder) or {})
+        patient = _patient(reports[folder])
         if patient:
             groups.setdefault(patient, []).append(folder)
         else:
