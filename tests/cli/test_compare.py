@@ -54,17 +54,29 @@ def _set_lesions(folder: Path, view: str, shapes: list[dict]) -> None:
     path.write_text(json.dumps({**document, "shapes": shapes}))
 
 
-def _bone_places(report: dict, ant: np.ndarray) -> list[tuple[int, int]]:
+def _reader_outlines(folder: Path, baseline: Path, drawn: dict[str, list[tuple[int, int]]],
+                     move: tuple[int, int]) -> None:
+    """A reader's outlines of a patient moved by ``move`` from ``baseline``: the baseline's lesions moved, and squares at
+    each view's ``drawn`` places (baseline pixels)."""
+    for view in ("ANT", "POST"):
+        shapes = [{**shape, "points": [[x + move[1], y + move[0]] for x, y in shape["points"]]}
+                  for shape in _lesion_shapes(baseline, view)]
+        shapes += [{"label": "lesion", "points": _square(r + move[0], c + move[1]), "group_id": None,
+                    "description": "", "shape_type": "polygon", "flags": {}} for r, c in drawn.get(view, [])]
+        _set_lesions(folder, view, shapes)
+
+
+def _bone_places(report: dict, ant: np.ndarray, rows: tuple[int, int] = (180, 371)) -> list[tuple[int, int]]:
     """Places on bright bone of the ANT view (smoothed counts in the top 5 % of the band's body) at least 40 mm from every
-    baseline lesion of either view (POST mirrored) and from each other, on the chest and spine (rows 180-370: the head
-    and the bladder left out)."""
+    baseline lesion of either view (POST mirrored) and from each other, in a band of ``rows`` (by default the chest and
+    spine: the head and the bladder left out)."""
     spacing = report["input"]["pixel_spacing_mm"][0]
     cols = ant.shape[1]
     centres = [(lesion["centroid_row"], lesion["centroid_col"] if lesion["view"] == "ANT"
                 else cols - 1 - lesion["centroid_col"]) for lesion in report["lesions"]]
     smooth = ndi.gaussian_filter(ant.astype(float), 3)
     band = np.zeros(ant.shape, bool)
-    band[180:371, 20:cols - 20] = True
+    band[rows[0]:rows[1], 20:cols - 20] = True
     body = band & (smooth > 0.2 * smooth[band].max())
     bone = body & (smooth > np.percentile(smooth[body], 95))
     places: list[tuple[int, int]] = []
@@ -85,13 +97,7 @@ def test_the_reader_outlined_follow_up_gives_two_new_lesions_a_pair_once(pair, t
     assert len(places) >= 2, "the test needs two places on bone away from the baseline's lesions"
     (r1, c1) = places[0]
     (r2, c2) = max(places, key=lambda place: np.hypot(place[0] - r1, place[1] - c1))
-    for view in ("ANT", "POST"):
-        moved = [{**shape, "points": [[x + MOVE[1], y + MOVE[0]] for x, y in shape["points"]]}
-                 for shape in _lesion_shapes(pair["baseline"], view)]
-        drawn = [(r1, c1), (r2, c2)] if view == "ANT" else [(r2, cols - 1 - c2)]
-        moved += [{"label": "lesion", "points": _square(r + MOVE[0], c + MOVE[1]), "group_id": None,
-                   "description": "", "shape_type": "polygon", "flags": {}} for r, c in drawn]
-        _set_lesions(follow, view, moved)
+    _reader_outlines(follow, pair["baseline"], {"ANT": [(r1, c1), (r2, c2)], "POST": [(r2, cols - 1 - c2)]}, MOVE)
     out = tmp_path / "comparison"
     assert main(["compare", str(pair["baseline"]), str(follow), "--out", str(out)]) == 0
     record = json.loads((out / "comparison.json").read_text())
@@ -160,7 +166,9 @@ def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, ca
 
 def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair, tmp_path, capsys):
     """PID-7's three dated scans (the third lying twice as far off), an undated fourth, and PID-8's only scan: two
-    comparisons, date after date, and each folder left out says why."""
+    comparisons, date after date, and each folder left out says why. A reader outlined the baseline's lesions on the
+    later scans, two new ones on the second, and both again with two more on the third, 89 days later: read together,
+    the 2+2 pattern."""
     import csv
 
     from scintiseg.io import read_scan
@@ -180,16 +188,27 @@ def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair
     assert main(["predict", str(scans / "third.dcm"), str(scans / "undated.dcm"),
                  str(root / "scans" / "someone_else.dcm"), "--out", str(batch), "--quiet"]) == 0
     capsys.readouterr()
+    places = _bone_places(json.loads((pair["baseline"] / "report.json").read_text()), pair["ant"], rows=(180, 600))
+    assert len(places) >= 4, "the test needs four places on bone away from the baseline's lesions"
+    _reader_outlines(batch / "b_follow_up", pair["baseline"], {"ANT": places[:2]}, MOVE)
+    _reader_outlines(batch / "third", pair["baseline"], {"ANT": places[:4]}, (2 * MOVE[0], 2 * MOVE[1]))
     out = tmp_path / "compared"
     assert main(["compare", str(batch), "--out", str(out), "--quiet"]) == 0
-    assert "2 comparison(s) written, 2 folder(s) left out, 0 failed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "2 comparison(s) written, 2 folder(s) left out, 0 failed" in err
+    assert "PID-7: 2 new lesions on b_follow_up, 2 more on the next scan 89 days later: PCWG3's 2+2 pattern" in err
     rows = list(csv.DictReader((out / "summary.csv").open()))
     compared = [row for row in rows if row["status"] == "compared"]
     assert [(Path(r["baseline"]).name, Path(r["follow_up"]).name, r["interval_days"]) for r in compared] == [
         ("a_baseline", "b_follow_up", "98"), ("b_follow_up", "third", "89")]
     for row in compared:
         assert row["patient_id"] == "PID-7" and (out / row["output"] / "comparison.html").is_file()
-        assert int(row["persisting_lesions"]) >= 1
+        assert int(row["persisting_lesions"]) >= 1 and row["new_lesions"] == "2"
+    read_on = {key: compared[0][key] for key in ("next_scan_new_lesions", "days_to_next_scan", "new_seen_on_next_scan",
+                                                 "new_not_seen_on_next_scan", "pcwg3_2plus2")}
+    assert read_on == {"next_scan_new_lesions": "2", "days_to_next_scan": "89", "new_seen_on_next_scan": "2",
+                       "new_not_seen_on_next_scan": "0", "pcwg3_2plus2": "yes"}
+    assert compared[1]["pcwg3_2plus2"] == compared[1]["next_scan_new_lesions"] == ""
     why = {Path(r["follow_up"]).name: r["error"] for r in rows if r["status"] == "left out"}
     assert why == {"undated": "no study date: name the pair to compare it", "someone_else": "the patient's only scan here"}
 

@@ -28,7 +28,8 @@ def _read(scan, **facts) -> PredictedAgain:
 def test_two_image_exports_named_apart_are_one_patient_two_dicom_ids_are_two(nm1_scan, tmp_path):
     early = _read(nm1_scan, patient_id="export_2024", study_uid="", metadata={})
     late = _read(nm1_scan, patient_id="export_2025", study_uid="", metadata={})
-    record = write_comparison((Path("a"), early), (Path("b"), late), tmp_path / "images")
+    record, result = write_comparison((Path("a"), early), (Path("b"), late), tmp_path / "images")
+    assert result.persisting_lesions == 1 and result.baseline is early.prediction
     assert record["summary"]["persisting_lesions"] == 1 and record["interval_days"] is None
     assert json.loads((tmp_path / "images" / COMPARISON_JSON).read_text()) == record
     assert (tmp_path / "images" / COMPARISON_HTML).is_file()

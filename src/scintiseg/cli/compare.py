@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "predictions instead (the folder "
             "scintiseg predict wrote a batch into), the folders are grouped by patient ID, ordered by study date, and "
             "each scan is compared with the one before it into OUT/<patient>_<baseline>_to_<follow-up>, with "
-            "OUT/summary.csv. Exit code 0: written; 1: some comparisons of a batch failed; 2: bad input (nothing "
+            "OUT/summary.csv, whose rows also read each comparison with the next (the next scan's new lesions, "
+            "whether this scan's new lesions are seen again, PCWG3's 2+2 pattern). Exit code 0: written; 1: some comparisons of a batch failed; 2: bad input (nothing "
             "written)."
         ),
     )
@@ -63,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
         for result in results:
             if result.status == "failed":
                 print(f"scintiseg compare: {result.error}", file=sys.stderr)
+            elif result.series is not None and result.series.two_plus_two:
+                print(f"{result.patient_id}: {result.series.new_lesions} new lesions on {result.follow_up.name}, "
+                      f"{result.series.next_new_lesions} more on the next scan {result.series.days_to_next} days later: "
+                      "PCWG3's 2+2 pattern, for a reader to confirm",
+                      file=sys.stderr)
         print(f"{counts['compared']} comparison(s) written, {counts['left out']} folder(s) left out, "
               f"{counts['failed']} failed; summary: {args.out}/summary.csv", file=sys.stderr)
         return 1 if counts["failed"] else 0

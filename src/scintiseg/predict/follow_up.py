@@ -347,6 +347,11 @@ class FollowUp:
         return len(self._statuses[0])
 
     @property
+    def new_lesion_outlines(self) -> list[list[tuple[str, int]]]:
+        """The new lesions, each as its outlines' (view, follow-up lesion id): a pair's two outlines one lesion."""
+        return [list(group) for group in self._statuses[0]]
+
+    @property
     def lesions_not_seen(self) -> int:
         """Baseline lesions that no follow-up lesion matches in any view (a pair once)."""
         return len(self._statuses[1])

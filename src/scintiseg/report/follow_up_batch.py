@@ -7,8 +7,11 @@ scans' DICOM headers); each scan is compared with the one before it (:mod:`.foll
 has a row per comparison, and one per folder left out with the reason: no patient ID (an image file's ID is its name,
 which says nothing of the patient), the patient's only scan here, no
 study date among several (their order is unknown: name the pair to compare it), a folder that cannot be read back.
-Rows in patient and date order, so a reader applying PCWG3's 2+2 rule reads a patient's successive new-lesion
-counts one under the other.
+Rows in patient and date order. A patient's comparisons are also read together (:mod:`scintiseg.predict.series`):
+each row gives what the next comparison adds, the new lesions of the next scan and its interval, how many of this
+scan's new lesions the next scan sees again or no longer sees, and whether the two show PCWG3's 2+2 pattern (two or
+more new lesions, two or more more at least six weeks later), which a reader applies when the row's follow-up is the
+first scan after treatment starts. A failed comparison breaks the series there: the row before it has no next scan.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.not_scans import prediction_report
+from scintiseg.predict.follow_up import FollowUp
 from scintiseg.predict.loader import load_model
+from scintiseg.predict.series import SeriesStep, read_series
 from scintiseg.report.batch import SUMMARY_NAME, summary_csv, unique_name
 from scintiseg.report.follow_up_folder import study_date, write_comparison
 from scintiseg.report.predicted_again import PredictedAgain, predict_again
@@ -30,8 +35,13 @@ from scintiseg.report.predicted_again import PredictedAgain, predict_again
 SUMMARY_COLUMNS = (
     "patient_id", "baseline", "follow_up", "status", "output", "baseline_date", "follow_up_date", "interval_days",
     "new_lesions", "persisting_lesions", "lesions_not_seen", "outside_field", "two_or_more_new", "bsi_baseline",
-    "bsi_follow_up", "bsi_change_points", "flags", "error",
+    "bsi_follow_up", "bsi_change_points", "flags", "next_scan_new_lesions", "days_to_next_scan",
+    "new_seen_on_next_scan", "new_not_seen_on_next_scan", "pcwg3_2plus2", "error",
 )
+
+
+def _blank(value) -> object:
+    return "" if value is None else value
 
 
 @dataclass
@@ -45,6 +55,7 @@ class PairResult:
     output: str = ""
     record: dict = field(default_factory=dict)
     error: str = ""
+    series: SeriesStep | None = None
 
     def row(self) -> dict:
         r = self.record
@@ -62,14 +73,32 @@ class PairResult:
             "bsi_baseline": "" if early.get("bsi_percent") is None else early["bsi_percent"],
             "bsi_follow_up": "" if late.get("bsi_percent") is None else late["bsi_percent"],
             "bsi_change_points": "" if s.get("bsi_change_points") is None else s["bsi_change_points"],
-            "flags": ";".join(s.get("flags", [])), "error": self.error,
+            "flags": ";".join(s.get("flags", [])), **self._series_columns(), "error": self.error,
         }
+
+    def _series_columns(self) -> dict:
+        step = self.series
+        if step is None:
+            return {}
+        pattern = step.two_plus_two
+        return {"next_scan_new_lesions": _blank(step.next_new_lesions), "days_to_next_scan": _blank(step.days_to_next),
+                "new_seen_on_next_scan": _blank(step.seen_again_next),
+                "new_not_seen_on_next_scan": _blank(step.not_seen_next),
+                "pcwg3_2plus2": "" if pattern is None else ("yes" if pattern else "no")}
 
 
 def _patient(report: dict) -> str:
     """The patient ID of a DICOM scan's report ('' for an image file's, whose ID is its name)."""
     patient = report.get("patient") if isinstance(report.get("patient"), dict) else {}
     return str(patient.get("id") or "").strip() if report.get("study_uid") else ""
+
+
+def _read_together(chain: list[tuple[PairResult, FollowUp]]) -> None:
+    """Give each row of a patient's unbroken run of comparisons its series step."""
+    steps = read_series([comparison for _, comparison in chain],
+                        [row.record.get("interval_days") for row, _ in chain])
+    for (row, _), step in zip(chain, steps):
+        row.series = step
 
 
 def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None = None, engine: str | None = None,
@@ -115,13 +144,18 @@ def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None
                        key=lambda item: (study_date(item[1].prediction), item[0].name))
         results += [PairResult(patient, folder, "left out", error="no study date: name the pair to compare it")
                     for folder, again in read if not study_date(again.prediction)]
+        chain: list[tuple[PairResult, FollowUp]] = []
         for early, late in zip(dated, dated[1:]):
             name = unique_name(f"{patient}_{early[0].name}_to_{late[0].name}", taken)
             try:
-                record = write_comparison(early, late, out / name)
+                record, comparison = write_comparison(early, late, out / name)
             except ScintisegError as exc:
                 results.append(PairResult(patient, late[0], "failed", early[0], error=str(exc)))
+                _read_together(chain)
+                chain = []
                 continue
             results.append(PairResult(patient, late[0], "compared", early[0], name, record))
+            chain.append((results[-1], comparison))
+        _read_together(chain)
     write_text_atomic(out / SUMMARY_NAME, summary_csv(results, SUMMARY_COLUMNS))
     return results

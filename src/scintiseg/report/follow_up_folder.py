@@ -199,7 +199,7 @@ def compare_folders(baseline: str | Path, follow_up: str | Path, out: str | Path
     check = model is None
     early = predict_again(folders[0], model=loaded, scans=baseline_scans, check_model=check)
     late = predict_again(folders[1], model=loaded, scans=follow_up_scans, check_model=check)
-    return write_comparison((folders[0], early), (folders[1], late), out)
+    return write_comparison((folders[0], early), (folders[1], late), out)[0]
 
 
 def _same_lesions(report: dict, prediction: Prediction) -> bool:
@@ -255,9 +255,11 @@ def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], path: P
     return {"sr": TRACKED_SR, "outlines_tracked": len(linked)}
 
 
-def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Path, PredictedAgain], out: Path) -> dict:
+def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Path, PredictedAgain],
+                     out: Path) -> tuple[dict, FollowUp]:
     """Compare two folders already read back (:func:`~.predicted_again.predict_again`) into ``out``, checked to be one
-    patient's in order; returns the record written (hidden folder first, renamed into place when complete)."""
+    patient's in order (hidden folder first, renamed into place when complete); returns the record written and the
+    comparison (a batch reads a patient's comparisons together: :mod:`scintiseg.predict.series`)."""
     early, late = baseline[1], follow_up[1]
     _checked_pair(early, late, (baseline[0], follow_up[0]))
     result = compare(early.prediction, late.prediction)
@@ -272,4 +274,4 @@ def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Pat
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return record
+    return record, result
