@@ -116,6 +116,28 @@ def test_the_reader_outlined_follow_up_gives_two_new_lesions_a_pair_once(pair, t
     assert page.count('data-status="new"') == 3 and "over 98 days" in page and "Two or more new lesions." in page
     assert "2 new" in capsys.readouterr().err
     assert not list(tmp_path.glob(".comparison.partial-*"))
+    _check_gsps(out / "gsps.dcm", new=3, persisting=sum(len(_lesion_shapes(pair["baseline"], v)) for v in ("ANT", "POST")))
+
+
+def _check_gsps(path: Path, new: int, persisting: int) -> None:
+    """The comparison's GSPS draws each follow-up outline on its status's layer, its text the id and the status, and
+    passes dciodvfy where it is installed."""
+    import subprocess
+
+    import pydicom
+
+    gsps = pydicom.dcmread(path)
+    assert gsps.ContentLabel == "FOLLOW_UP" and gsps.ContentDescription.startswith("scintiseg follow-up against 2024-01-05")
+    assert [layer.GraphicLayer for layer in gsps.GraphicLayerSequence] == ["NEW", "PERSISTING"]
+    drawn: dict[str, int] = {}
+    for annotation in gsps.GraphicAnnotationSequence:
+        drawn[annotation.GraphicLayer] = drawn.get(annotation.GraphicLayer, 0) + len(annotation.GraphicObjectSequence)
+        assert all(text.UnformattedTextValue.endswith(annotation.GraphicLayer.lower())
+                   for text in annotation.TextObjectSequence)
+    assert drawn == {"NEW": new, "PERSISTING": persisting}
+    if shutil.which("dciodvfy"):
+        lines = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60).stderr.splitlines()
+        assert not [line for line in lines if line.startswith("Error")]
 
 
 def test_an_unedited_pair_compares_every_lesion_by_the_network(pair, tmp_path):
@@ -226,7 +248,7 @@ def test_the_follow_ups_sr_carries_the_baseline_lesions_tracking_uids(pair, tmp_
     record = json.loads((out / "comparison.json").read_text())
     late_rows = [lesion for view in record["views"].values() for lesion in view["follow_up_lesions"]]
     persisting = [lesion for lesion in late_rows if lesion["matches_baseline"]]
-    assert persisting and record["dicom"] == {"sr": "sr.dcm", "outlines_tracked": len(persisting)}
+    assert persisting and record["dicom"] == {"sr": "sr.dcm", "outlines_tracked": len(persisting), "gsps": "gsps.dcm"}
     before, after = tracking_uids(pair["baseline"] / "sr.dcm"), tracking_uids(out / "sr.dcm")
     assert sorted(after) == sorted(lesion["id"] for lesion in late_rows)
     for lesion in persisting:

@@ -91,6 +91,7 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
         assert record["interval_days"] == 91 and record["summary"]["new_lesions"] >= 1
         assert record["summary"]["bsi_change_points"] > 0 and (Path(follow["compared"]) / "comparison.html").is_file()
         assert record["views"]["ANT"]["registration"]["method"] == "regions" and record["dicom"]["sr"] == "sr.dcm"
+        assert record["dicom"]["gsps"] == "gsps.dcm"
         assert "scintiseg compare" in report and follow["title"] in report
 
 

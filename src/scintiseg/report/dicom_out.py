@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import pydicom
@@ -366,9 +366,26 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
         sr.save_as(tmp)
 
 
-def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
+def _cielab(colour: str):
+    """A ``#rrggbb`` colour as a GSPS display colour (CIE L*a*b*, scikit-image's D65 conversion)."""
+    import highdicom as hd  # lazy: start-up time
+    from skimage.color import rgb2lab  # lazy: start-up time
+
+    rgb = np.array([[[int(colour[i:i + 2], 16) / 255.0 for i in (1, 3, 5)]]])
+    lab = rgb2lab(rgb)[0, 0]
+    return hd.color.CIELabColor(float(np.clip(lab[0], 0, 100)), *(float(np.clip(v, -128, 127)) for v in lab[1:]))
+
+
+def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
+               layer_of: Callable[[str, int], str] | None = None, layer_colours: Mapping[str, str] | None = None,
+               label: str = "LESIONS", description: str = "scintiseg lesion contours") -> None:
     """Write a GSPS drawing every lesion outline of every view (and its id) on that view's frame of the source
-    (``source_ds``: one dataset holding every view, or a mapping view -> dataset, :func:`per_view_sources`)."""
+    (``source_ds``: one dataset holding every view, or a mapping view -> dataset, :func:`per_view_sources`).
+
+    By default one graphic layer, ``LESIONS``. With ``layer_of`` (view, lesion id -> a name, e.g. a follow-up lesion's
+    status) each outline goes to the layer of its name, upper case, coloured by ``layer_colours`` (name ->
+    ``#rrggbb``), and its text names it too; ``label`` and ``description`` are the presentation state's Content
+    Label and Content Description."""
     import highdicom as hd  # lazy: start-up time
     from highdicom.pr import (  # lazy: start-up time
         AnnotationUnitsValues,
@@ -384,29 +401,32 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
     views = _lesion_views(prediction)
     partners = prediction.paired_with
     window = max(display_window(np.concatenate([np.ravel(v) for v in prediction.scan.views.values()])), 1.0)
-    layer = GraphicLayer(layer_name="LESIONS", order=1, description="scintiseg lesion contours", display_color=hd.color.CIELabColor(50.0, 80.0, 60.0))
+    colours = {"lesions": "#ff0000", **(layer_colours or {})}
+    if layer_of is None:
+        names = ["lesions"]
+    else:  # the layers drawn, in the order of layer_colours, then by name
+        present = {layer_of(view, lesion.id) for view, result in prediction.views.items() for lesion in result.lesions}
+        names = [name for name in colours if name in present] + sorted(present - colours.keys())
+    layers = {name: GraphicLayer(layer_name=name.upper(), order=order, description=f"scintiseg {name} contours" if layer_of else "scintiseg lesion contours",
+                                 display_color=_cielab(colours.get(name, "#ff0000")))
+              for order, name in enumerate(names, start=1)}
     annotations = []
     for view, result in prediction.views.items():
-        objects, texts = [], []
+        drawn: dict[str, tuple[list, list]] = {}
         for contour, lesion in zip(result.contours, result.lesions):
+            name = layer_of(view, lesion.id) if layer_of is not None else "lesions"
+            objects, texts = drawn.setdefault(name, ([], []))
             outline = _polyline(_stored_points(prediction, view, contour.points))
             objects.append(GraphicObject(graphic_type=GraphicTypeValues.POLYLINE, graphic_data=outline, units=AnnotationUnitsValues.PIXEL, is_filled=False))
             x0, y0 = outline.min(axis=0) - 0.5  # the top left corner of the lesion's top left pixel
             partner = partners.get(lesion.id)
-            label = str(lesion.id) if partner is None else f"{lesion.id} ({views[partner]} {partner})"
-            texts.append(TextObject(text_value=label, units=AnnotationUnitsValues.PIXEL, anchor_point=(float(x0), float(max(y0 - 2.0, 0.0)))))
-        if not objects:
-            continue
-        frame = frames.get(view)
-        annotations.append(
-            GraphicAnnotation(
-                referenced_images=[sources[view]],
-                graphic_layer=layer,
-                graphic_objects=objects,
-                text_objects=texts,
-                referenced_frame_number=frame,
-            )
-        )
+            text = str(lesion.id) if partner is None else f"{lesion.id} ({views[partner]} {partner})"
+            text = text if layer_of is None else f"{text} {name}"
+            texts.append(TextObject(text_value=text, units=AnnotationUnitsValues.PIXEL, anchor_point=(float(x0), float(max(y0 - 2.0, 0.0)))))
+        annotations += [GraphicAnnotation(referenced_images=[sources[view]], graphic_layer=layers[name],
+                                          graphic_objects=objects, text_objects=texts,
+                                          referenced_frame_number=frames.get(view))
+                        for name, (objects, texts) in drawn.items()]
     gsps = hd.pr.GrayscaleSoftcopyPresentationState(
         referenced_images=_distinct(sources),
         series_instance_uid=hd.UID(),
@@ -417,9 +437,9 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path) -> None:
         manufacturer_model_name="scintiseg",
         software_versions=__version__,
         device_serial_number="0",
-        content_label="LESIONS",
-        content_description="scintiseg lesion contours",
-        graphic_layers=[layer] if annotations else None,
+        content_label=label,
+        content_description=description,
+        graphic_layers=list(layers.values()) if annotations else None,
         graphic_annotations=annotations or None,
         # An explicit VOI window: highdicom otherwise looks for one in the source's functional groups,
         # which a (non-enhanced) multi-frame NM image does not have. Window = 0..display_window (scintiseg.display).

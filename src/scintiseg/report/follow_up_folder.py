@@ -1,5 +1,6 @@
 """``scintiseg compare BASELINE FOLLOWUP --out DIR``: two predictions of one patient's scans compared
-(:mod:`scintiseg.predict.follow_up` says how), written as ``comparison.json`` and ``comparison.html``.
+(:mod:`scintiseg.predict.follow_up` says how), written as ``comparison.json`` and ``comparison.html``, and for a
+DICOM follow-up ``sr.dcm`` (its lesions tracked from the baseline's) and ``gsps.dcm`` (its outlines by status).
 
 Each folder is read back as :mod:`.predicted_again` reads it (the scan read again, predicted again with its report's
 settings and model, its lesions the outlines its LabelMe files hold): a folder a reader reviewed, or edited, is
@@ -27,8 +28,14 @@ from scintiseg.predict.follow_up import PCWG3_RULE, FollowUp, compare
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
 from scintiseg.report.batch import publish_folder
-from scintiseg.report.dicom_out import read_source_dataset, tracking_identifiers, tracking_uids, write_sr
-from scintiseg.report.follow_up_html import comparison_html
+from scintiseg.report.dicom_out import (
+    read_source_dataset,
+    tracking_identifiers,
+    tracking_uids,
+    write_gsps,
+    write_sr,
+)
+from scintiseg.report.follow_up_html import STATUS_COLOURS, comparison_html
 from scintiseg.report.outputs import is_dicom_source, source_files
 from scintiseg.report.predicted_again import PredictedAgain, predict_again, report_of
 
@@ -36,6 +43,8 @@ COMPARISON_JSON = "comparison.json"
 COMPARISON_HTML = "comparison.html"
 #: The follow-up's DICOM SR whose lesions carry the tracking UIDs of the baseline lesions they continue.
 TRACKED_SR = "sr.dcm"
+#: The follow-up's outlines on its own images, one layer per status, for a PACS (a DICOM follow-up).
+COMPARISON_GSPS = "gsps.dcm"
 
 
 def study_date(prediction: Prediction) -> _dt.date | None:
@@ -255,6 +264,24 @@ def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], path: P
     return {"sr": TRACKED_SR, "outlines_tracked": len(linked)}
 
 
+def _comparison_gsps(result: FollowUp, early: PredictedAgain, path: Path) -> dict:
+    """A Grayscale Softcopy Presentation State on the follow-up's images drawing each of its outlines on the layer
+    of its status (``NEW``, ``PERSISTING``, ``OUTSIDE FIELD``, coloured as on the page), its text the lesion's id and
+    status: what a PACS shows of the comparison without reading the SR's tracking. For a DICOM follow-up."""
+    sources = source_files(result.follow_up)
+    if not is_dicom_source(sources):
+        return {}
+    date = study_date(early.prediction)
+    try:
+        read = {p: read_source_dataset(p) for p in dict.fromkeys(sources.values())}
+        write_gsps(result.follow_up, {view: read[p] for view, p in sources.items()}, path,
+                   layer_of=result.status_of, layer_colours=STATUS_COLOURS, label="FOLLOW_UP",
+                   description="scintiseg follow-up against " + (date.isoformat() if date else "the baseline"))
+    except (ScintisegError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        return {"gsps_note": f"no DICOM GSPS ({type(exc).__name__}: {exc})"}
+    return {"gsps": COMPARISON_GSPS}
+
+
 def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Path, PredictedAgain],
                      out: Path) -> tuple[dict, FollowUp]:
     """Compare two folders already read back (:func:`~.predicted_again.predict_again`) into ``out``, checked to be one
@@ -268,6 +295,7 @@ def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         record["dicom"] = _tracked_sr(result, baseline, tmp / TRACKED_SR)
+        record["dicom"].update(_comparison_gsps(result, baseline[1], tmp / COMPARISON_GSPS))
         write_text_atomic(tmp / COMPARISON_JSON, json.dumps(record, indent=1))
         write_text_atomic(tmp / COMPARISON_HTML, comparison_html(record, result))
         publish_folder(tmp, out)

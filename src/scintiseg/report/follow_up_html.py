@@ -198,6 +198,10 @@ def comparison_html(record: dict, result: FollowUp) -> str:
                      "studies.</p>")
     elif dicom.get("note"):
         parts.append(f'<p class="note" id="dicom">{_e(dicom["note"])}.</p>')
+    if dicom.get("gsps"):
+        parts.append(f'<p class="note" id="gsps">DICOM GSPS <code>{_e(dicom["gsps"])}</code>: the follow-up\'s '
+                     "outlines on its own images, one layer per status (new, persisting, outside field), for a "
+                     "PACS viewer.</p>")
     parts.append('<h2>Images</h2><div class="views">')
     for name in result.views:
         early_view, late_view = result.baseline.views[name], result.follow_up.views[name]
