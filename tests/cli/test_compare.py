@@ -231,6 +231,13 @@ def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair
     assert read_on == {"next_scan_new_lesions": "2", "days_to_next_scan": "89", "new_seen_on_next_scan": "2",
                        "new_not_seen_on_next_scan": "0", "pcwg3_2plus2": "yes"}
     assert compared[1]["pcwg3_2plus2"] == compared[1]["next_scan_new_lesions"] == ""
+    assert {row["series_page"] for row in compared} == {"PID-7_series.html"}
+    page = html.unescape((out / "PID-7_series.html").read_text())
+    assert page.count("<circle") == 3 and page.count('data-two-or-more-new="true"') == 2
+    assert ">2+2</text>" in page and "PCWG3's 2+2 pattern</b> after scan 2 (2024-04-12)" in page
+    for row in compared:
+        assert f'href="{row["output"]}/comparison.html"' in page
+    assert "series.html" in err and not list(out.glob("PID-8*"))
     why = {Path(r["follow_up"]).name: r["error"] for r in rows if r["status"] == "left out"}
     assert why == {"undated": "no study date: name the pair to compare it", "someone_else": "the patient's only scan here"}
 

@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "scintiseg predict wrote a batch into), the folders are grouped by patient ID, ordered by study date, and "
             "each scan is compared with the one before it into OUT/<patient>_<baseline>_to_<follow-up>, with "
             "OUT/summary.csv, whose rows also read each comparison with the next (the next scan's new lesions, "
-            "whether this scan's new lesions are seen again, PCWG3's 2+2 pattern). Exit code 0: written; 1: some comparisons of a batch failed; 2: bad input (nothing "
+            "whether this scan's new lesions are seen again, PCWG3's 2+2 pattern) and a page per patient over time, "
+            "OUT/<patient>_series.html (the BSI against the study date). Exit code 0: written; 1: some comparisons of a batch failed; 2: bad input (nothing "
             "written)."
         ),
     )
@@ -70,8 +71,11 @@ def run(args: argparse.Namespace) -> int:
                       f"{result.series.next_new_lesions} more on the next scan {result.series.days_to_next} days later: "
                       "PCWG3's 2+2 pattern, for a reader to confirm",
                       file=sys.stderr)
+        pages = len({r.series_page for r in results if r.series_page})
         print(f"{counts['compared']} comparison(s) written, {counts['left out']} folder(s) left out, "
-              f"{counts['failed']} failed; summary: {args.out}/summary.csv", file=sys.stderr)
+              f"{counts['failed']} failed; summary: {args.out}/summary.csv"
+              + (f"; {pages} patient page(s) over time: {args.out}/<patient>_series.html" if pages else ""),
+              file=sys.stderr)
         return 1 if counts["failed"] else 0
 
     record = compare_folders(args.baseline, args.follow_up, args.out, model=args.model, engine=args.engine,

@@ -12,6 +12,8 @@ each row gives what the next comparison adds, the new lesions of the next scan a
 scan's new lesions the next scan sees again or no longer sees, and whether the two show PCWG3's 2+2 pattern (two or
 more new lesions, two or more more at least six weeks later), which a reader applies when the row's follow-up is the
 first scan after treatment starts. A failed comparison breaks the series there: the row before it has no next scan.
+Each patient with a comparison also gets ``DIR/<patient>_series.html`` (:mod:`.follow_up_series_html`: the BSI
+against the study date and a row per scan, linking each comparison's page), named in the rows' ``series_page``.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from scintiseg.predict.loader import load_model
 from scintiseg.predict.series import SeriesStep, read_series
 from scintiseg.report.batch import SUMMARY_NAME, summary_csv, unique_name
 from scintiseg.report.follow_up_folder import study_date, write_comparison
+from scintiseg.report.follow_up_series_html import series_html
 from scintiseg.report.predicted_again import PredictedAgain, predict_again
 
 SUMMARY_COLUMNS = (
     "patient_id", "baseline", "follow_up", "status", "output", "baseline_date", "follow_up_date", "interval_days",
     "new_lesions", "persisting_lesions", "lesions_not_seen", "outside_field", "two_or_more_new", "bsi_baseline",
     "bsi_follow_up", "bsi_change_points", "flags", "next_scan_new_lesions", "days_to_next_scan",
-    "new_seen_on_next_scan", "new_not_seen_on_next_scan", "pcwg3_2plus2", "error",
+    "new_seen_on_next_scan", "new_not_seen_on_next_scan", "pcwg3_2plus2", "series_page", "error",
 )
 
 
@@ -56,6 +59,7 @@ class PairResult:
     record: dict = field(default_factory=dict)
     error: str = ""
     series: SeriesStep | None = None
+    series_page: str = ""
 
     def row(self) -> dict:
         r = self.record
@@ -73,7 +77,8 @@ class PairResult:
             "bsi_baseline": "" if early.get("bsi_percent") is None else early["bsi_percent"],
             "bsi_follow_up": "" if late.get("bsi_percent") is None else late["bsi_percent"],
             "bsi_change_points": "" if s.get("bsi_change_points") is None else s["bsi_change_points"],
-            "flags": ";".join(s.get("flags", [])), **self._series_columns(), "error": self.error,
+            "flags": ";".join(s.get("flags", [])), **self._series_columns(), "series_page": self.series_page,
+            "error": self.error,
         }
 
     def _series_columns(self) -> dict:
@@ -99,6 +104,16 @@ def _read_together(chain: list[tuple[PairResult, FollowUp]]) -> None:
                         [row.record.get("interval_days") for row, _ in chain])
     for (row, _), step in zip(chain, steps):
         row.series = step
+
+
+def _write_series_page(compared: list[PairResult], out: Path, taken: set[str]) -> None:
+    """The patient's page over time (:mod:`.follow_up_series_html`), named in each of its rows."""
+    page = unique_name(f"{compared[0].patient_id}_series", taken) + ".html"
+    items = [{"record": row.record, "output": row.output, "step": row.series.record() if row.series else None}
+             for row in compared]
+    write_text_atomic(out / page, series_html(compared[0].record["patient"], items))
+    for row in compared:
+        row.series_page = page
 
 
 def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None = None, engine: str | None = None,
@@ -145,6 +160,7 @@ def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None
         results += [PairResult(patient, folder, "left out", error="no study date: name the pair to compare it")
                     for folder, again in read if not study_date(again.prediction)]
         chain: list[tuple[PairResult, FollowUp]] = []
+        compared: list[PairResult] = []
         for early, late in zip(dated, dated[1:]):
             name = unique_name(f"{patient}_{early[0].name}_to_{late[0].name}", taken)
             try:
@@ -156,6 +172,9 @@ def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None
                 continue
             results.append(PairResult(patient, late[0], "compared", early[0], name, record))
             chain.append((results[-1], comparison))
+            compared.append(results[-1])
         _read_together(chain)
+        if compared:
+            _write_series_page(compared, out, taken)
     write_text_atomic(out / SUMMARY_NAME, summary_csv(results, SUMMARY_COLUMNS))
     return results

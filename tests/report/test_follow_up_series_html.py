@@ -1,0 +1,44 @@
+"""A patient's page over time (scintiseg.report.follow_up_series_html): one point and one row per scan, a series
+broken by a failed comparison, a scan without a BSI, and every text from a file escaped."""
+
+from __future__ import annotations
+
+import html
+
+from scintiseg.report.follow_up_series_html import scans_of, series_html
+
+
+def _scan(folder: str, date: str | None, bsi: float | None) -> dict:
+    return {"folder": folder, "study_date": date, "bsi_percent": bsi,
+            "bsi_covered_mass_percent": None if bsi is None else 100.0, "lesion_count_by_view": {"ANT": 2, "POST": 3}}
+
+
+def _comparison(early: dict, late: dict, new: int, output: str, step: dict | None = None) -> dict:
+    summary = {"new_lesions": new, "persisting_lesions": 1, "lesions_not_seen": 0, "two_or_more_new": new >= 2,
+               "bsi_change_points": None if None in (early["bsi_percent"], late["bsi_percent"])
+               else late["bsi_percent"] - early["bsi_percent"], "flags": ["coverage_differs"]}
+    return {"record": {"baseline": early, "follow_up": late, "interval_days": 60, "summary": summary},
+            "output": output, "step": step}
+
+
+def test_a_broken_series_keeps_every_scan_once_and_a_scan_without_bsi_has_no_point():
+    a, b = _scan("/p/a", "2024-01-01", 0.5), _scan("/p/b", "2024-03-01", None)
+    c, d = _scan("/p/c", "2024-05-01", 1.0), _scan("/p/d", "2024-07-01", 1.5)
+    step = {"two_plus_two": False, "next_new_lesions": 0, "seen_again_next": 1}
+    comparisons = [_comparison(a, b, 1, "a_to_b", step), _comparison(b, c, 0, "b_to_c"), _comparison(c, d, 3, "c_to_d")]
+    del comparisons[1]  # the comparison of b and c failed: c starts the series again
+    scans = scans_of(comparisons)
+    assert [s["scan"]["folder"] for s in scans] == ["/p/a", "/p/b", "/p/c", "/p/d"]
+    assert scans[2]["before"] is None and scans[3]["before"]["output"] == "c_to_d"
+    page = series_html({"id": "P1", "name": None}, comparisons)
+    assert page.count("<circle") == 3 and page.count('data-two-or-more-new="true"') == 1  # b has no BSI; d had 3 new
+    assert page.count("<tr") == 5 and "No 2+2 pattern" in page and ">2+2</text>" not in page
+    assert 'href="a_to_b/comparison.html"' in page and 'href="c_to_d/comparison.html"' in page
+
+
+def test_text_from_files_is_escaped():
+    name = '<script>alert("x")</script>'
+    early, late = _scan("/p/<a>", "2024-01-01", 0.5), _scan("/p/b", "2024-03-01", 0.7)
+    page = series_html({"id": "P&1", "name": name}, [_comparison(early, late, 2, 'x"><b>', {"two_plus_two": True})])
+    assert "<script>" not in page and "<b>" not in page.split("<body>")[1].replace("<b>PCWG3", "")
+    assert html.escape(name) in page and "P&amp;1" in page and "after scan 2 (2024-03-01)" in html.unescape(page)
