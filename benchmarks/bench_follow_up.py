@@ -2,7 +2,7 @@
 follow-up holds a known number of new lesions.
 
     OMP_NUM_THREADS=2 python benchmarks/bench_follow_up.py [--source phantom|nm1] [--pairs 40] [--fraction 0.5]
-        [--model M] [--json-out X.json]
+        [--series] [--model M] [--json-out X.json]
 
 **Pairs.** One patient's acquisition (a ``default`` phantom patient, ANT + POST, seeds from :data:`PHANTOM_SEED`; or
 NM1's anterior view, ``../shared/data/real``) thinned twice to ``--fraction`` of its counts by independent binomial
@@ -30,6 +30,15 @@ network's own outlines on both (no reader). Measured:
 - **two or more new** (PCWG3's condition): against the truth (at least two inserted lesions visible), sensitivity and
   specificity over the pairs.
 
+**Series** (``--series``: three scans instead of two, :mod:`scintiseg.predict.series`). Scan 0 is a thinning with no
+lesion; scan 1 holds ``k1`` inserted lesions and scan 2 the same ``k1`` (the same draw: the lesion stream of one seed,
+the first ``k1`` of ``k1 + k2``) plus ``k2`` more, ``(k1, k2)`` = (0, 0), (2, 0), (2, 2), (3, 3) in turn; the three
+thinnings are independent (noise streams of count levels one part in a million apart), scans 1 and 2 each moved as
+above, 56 days between scans. Measured: PCWG3's 2+2 pattern read on scan 1 (:func:`~scintiseg.predict.series.
+read_series`) against the truth (at least two inserted lesions visible on scan 1 and two more on scan 2),
+sensitivity and specificity over the series; and of scan 1's inserted lesions found new, the share that scan 2
+*sees again* (each was kept, so every one not seen again is the network's or the matching's miss).
+
 One run: the pairs are seeded, so a second run prints the same.
 """
 
@@ -47,7 +56,7 @@ from scipy import ndimage as ndi
 from scintiseg.io import read_scan
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.phantom.hybrid import HybridConfig, make_hybrid_case, prepare_source
-from scintiseg.predict import follow_up
+from scintiseg.predict import follow_up, series
 from scintiseg.predict.loader import load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.scan import Scan
@@ -110,6 +119,99 @@ def make_pair(source_scan: Scan, index: int, fraction: float, rng: np.random.Gen
             "move": {"shift_mm": [round(v, 1) for v in shift], "turn_deg": round(turn, 2), "spacing_mm": new_spacing}}
 
 
+#: (lesions new on scan 1, further lesions new on scan 2) of the series, in turn.
+SERIES_KINDS = ((0, 0), (2, 0), (2, 2), (3, 3))
+#: Days between the scans of a series (PCWG3's confirmation needs at least 42).
+SERIES_DAYS = 56
+
+
+def _moved_case(case, source_scan: Scan, rng: np.random.Generator, index: int) -> tuple[Scan, dict]:
+    """A hybrid case's scan moved as a patient lies otherwise (:func:`make_pair`'s moves), and its truth per view."""
+    spacing = float(source_scan.pixel_spacing[0])
+    shift = tuple(float(v) for v in rng.uniform(-SHIFT_MM, SHIFT_MM, 2))
+    turn = float(rng.uniform(-TURN_DEG, TURN_DEG)) if index % 3 else 0.0
+    new_spacing = OTHER_SPACING_MM if index % 3 == 2 else spacing
+    views, truth = {}, {}
+    for name in case.scan.view_names:
+        sign = -1.0 if name == "POST" else 1.0
+        args = (spacing, (shift[0], sign * shift[1]), sign * turn, new_spacing)
+        views[name], _ = moved(case.scan.view(name), *args, order=1)
+        truth[name], _ = moved(np.where(case.masks[name], case.instances[name], 0), *args, order=0)
+    return Scan(views, pixel_spacing=(new_spacing, new_spacing), patient_id=source_scan.patient_id), truth
+
+
+def make_series(source_scan: Scan, index: int, fraction: float, rng: np.random.Generator) -> dict:
+    """Three scans of one patient (module docstring, "Series"): their scans, truths and the lesions new on each."""
+    first, more = SERIES_KINDS[index % len(SERIES_KINDS)]
+    seed, step = 3 * index, 1e-6
+    cases = []
+    for scan_index, count in enumerate((0, first, first + more)):
+        config = HybridConfig(contrast=CONTRAST, size_mm=SIZE_MM, lesions_per_case=(count, count))
+        cases.append(make_hybrid_case(prepare_source(source_scan, config), fraction + scan_index * step, seed=seed,
+                                      negative=count == 0))
+    def drawn(lesions: list[dict]) -> list[tuple]:
+        return [(tuple(lesion["centre"]), lesion["contrast"], lesion["size_mm"]) for lesion in lesions]
+
+    if drawn(cases[1].lesions) != drawn(cases[2].lesions[:len(cases[1].lesions)]):
+        raise RuntimeError("scan 2 must hold scan 1's lesions (one lesion draw)")
+    scans, truths = [cases[0].scan], [{name: np.zeros(cases[0].scan.shape, np.int32) for name in cases[0].scan.view_names}]
+    for case in cases[1:]:
+        scan, truth = _moved_case(case, source_scan, rng, index)
+        scans.append(scan)
+        truths.append(truth)
+    visible = [[lesion["id"] for lesion in case.lesions if any(lesion["visible"].values())] for case in cases]
+    return {"scans": scans, "truths": truths, "new_on_1": visible[1],
+            "new_on_2": [i for i in visible[2] if i > len(cases[1].lesions)]}
+
+
+def score_series(series_case: dict, comparisons: list[follow_up.FollowUp]) -> dict:
+    """The series' pattern against its truth, and how many of scan 1's found new lesions scan 2 sees again."""
+    step = series.read_series(comparisons, [SERIES_DAYS, SERIES_DAYS])[0]
+    first, second = comparisons
+    truth = series_case["truths"][1]
+    found, seen_again = set(), set()
+    for name in first.views:
+        view = first.follow_up.views[name]
+        for index, lesion in enumerate(view.lesions, start=1):
+            if first.status_of(name, lesion.id) != "new":
+                continue
+            under = set(np.unique(truth[name][view.labels == index]).tolist()) & set(series_case["new_on_1"])
+            found |= under
+            if second.status_of(name, lesion.id, follow_up=False) == "persisting":
+                seen_again |= under
+    return {"new_on_1": len(series_case["new_on_1"]), "new_on_2": len(series_case["new_on_2"]),
+            "truth_pattern": len(series_case["new_on_1"]) >= 2 and len(series_case["new_on_2"]) >= 2,
+            "pattern": bool(step.two_plus_two), "found_new_on_1": len(found), "seen_again": len(seen_again),
+            "step": step.record()}
+
+
+def run_series(args, model, settings, nm1) -> dict:
+    """``--series``: the series and their summary (module docstring)."""
+    rng = np.random.default_rng(46)
+    rows = []
+    for index in range(args.pairs):
+        scan = nm1 if nm1 is not None else generate_patient(PHANTOM_SEED + index, profile("default"),
+                                                            patient_id=f"P{index}").scan
+        case = make_series(scan, index, args.fraction, rng)
+        predictions = [predict_scan(s, model, settings) for s in case["scans"]]
+        comparisons = [follow_up.compare(a, b) for a, b in zip(predictions, predictions[1:])]
+        row = score_series(case, comparisons)
+        rows.append(row)
+        print(f"series {index}: truth {row['new_on_1']} + {row['new_on_2']}, read {row['step']['new_lesions']} + "
+              f"{row['step']['next_new_lesions']}, pattern {row['pattern']} (truth {row['truth_pattern']}), "
+              f"{row['seen_again']} of {row['found_new_on_1']} seen again", file=sys.stderr)
+    positives = [r for r in rows if r["truth_pattern"]]
+    negatives = [r for r in rows if not r["truth_pattern"]]
+    found = sum(r["found_new_on_1"] for r in rows)
+    return {"summary": {
+        "source": args.source, "series": len(rows), "fraction": args.fraction, "model": str(args.model or "shipped"),
+        "two_plus_two": {"sensitivity": round(sum(r["pattern"] for r in positives) / max(len(positives), 1), 3),
+                         "specificity": round(sum(not r["pattern"] for r in negatives) / max(len(negatives), 1), 3),
+                         "positives": len(positives), "negatives": len(negatives)},
+        "found_new_on_scan_1": found, "seen_again_on_scan_2": sum(r["seen_again"] for r in rows),
+        "seen_again_share": round(sum(r["seen_again"] for r in rows) / max(found, 1), 3)}, "series": rows}
+
+
 def registration_errors(result: follow_up.FollowUp, maps: dict, spacing: float) -> dict[str, float]:
     """Per view, the median distance (mm) between where the registration puts the follow-up's bone pixels and where
     they lay on the baseline; also every sampled distance."""
@@ -155,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=("phantom", "nm1"), default="phantom")
     parser.add_argument("--pairs", type=int, default=40)
     parser.add_argument("--fraction", type=float, default=0.5)
+    parser.add_argument("--series", action="store_true", help="three scans per patient: the 2+2 pattern (docstring)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--json-out", default=None)
     args = parser.parse_args(argv)
@@ -164,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     nm1 = read_scan(NM1) if args.source == "nm1" else None
     rows, all_errors, view_medians = [], [], []
     start = time.perf_counter()
+    if args.series:
+        result = run_series(args, model, settings, nm1)
+        result["summary"]["seconds"] = round(time.perf_counter() - start, 1)
+        print(json.dumps(result["summary"], indent=1))
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(result, indent=1))
+        return 0
     for index in range(args.pairs):
         scan = nm1 if nm1 is not None else generate_patient(PHANTOM_SEED + index, profile("default"),
                                                             patient_id=f"P{index}").scan

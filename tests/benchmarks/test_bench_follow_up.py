@@ -39,3 +39,21 @@ def test_a_short_run_on_nm1_scores_every_pair(bench, tmp_path, real_nm1, capsys)
         assert pair["found_new"] + pair["found_matched"] + pair["missed"] == pair["visible_new"]
     assert summary["registration_mm"]["median"] < 3.0
     assert "pair 2:" in capsys.readouterr().err
+
+
+def test_a_series_keeps_scan_1s_lesions_on_scan_2_and_scores_the_pattern(bench, tmp_path, real_nm1):
+    from scintiseg.io import read_scan
+
+    case = bench.make_series(read_scan(real_nm1), 3, 0.5, np.random.default_rng(0))  # (3, 3): three, then three more
+    assert len(case["scans"]) == 3 and not case["truths"][0]["ANT"].any()
+    first, second = (set(np.unique(truth["ANT"]).tolist()) - {0} for truth in case["truths"][1:])
+    assert first == {1, 2, 3} and second == {1, 2, 3, 4, 5, 6}  # the same draw: scan 1's lesions, then three more
+    assert set(case["new_on_2"]) <= {4, 5, 6} and set(case["new_on_1"]) <= {1, 2, 3}
+    bench.NM1 = real_nm1
+    out = tmp_path / "series.json"
+    assert bench.main(["--source", "nm1", "--pairs", "4", "--series", "--json-out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["summary"]["series"] == 4 and record["summary"]["two_plus_two"]["negatives"] >= 2
+    for row in record["series"]:
+        assert row["seen_again"] <= row["found_new_on_1"] <= row["new_on_1"]
+        assert row["pattern"] == bool(row["step"]["two_plus_two"])
