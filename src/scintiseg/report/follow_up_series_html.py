@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import math
 
 from scintiseg.predict.follow_up import PCWG3_RULE
 from scintiseg.predict.series import CONFIRMATION_DAYS
@@ -60,6 +61,7 @@ def scans_of(comparisons: list[dict]) -> list[dict]:
 
 
 def _nice_step(top: float) -> float:
+    """The grid step of an axis from 0 to ``top``: a 1-2-5 value giving at most six lines."""
     for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0):
         if top / step <= 6:
             return step
@@ -74,9 +76,9 @@ def _chart(scans: list[dict]) -> str:
     else:
         xs = [float(i) for i in range(len(scans))]
     values = [s["scan"]["bsi_percent"] for s in scans]
-    given = [v for v in values if v is not None]
-    step = _nice_step(max(max(given, default=0.0) * 1.15, 0.05))
-    top = step * max(1, -(-max(max(given, default=0.0) * 1.15, 0.05) // step))
+    highest = max(max((v for v in values if v is not None), default=0.0) * 1.15, 0.05)  # room for the labels
+    step = _nice_step(highest)
+    top = step * math.ceil(highest / step)
     span = (max(xs) - min(xs)) or 1.0
 
     def x(value: float) -> float:
