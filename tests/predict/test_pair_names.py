@@ -83,3 +83,12 @@ def test_the_pipeline_gives_a_pair_over_the_sternum_and_the_spine_one_name():
     assert alone[loser].bsi["bsi_percent"] > 0 and alone[loser].lesions[0].bsi_contribution_percent > 0
     assert prediction.views[winner].bsi == alone[winner].bsi
     assert prediction.views[winner].lesions[0].bsi_contribution_percent == alone[winner].lesions[0].bsi_contribution_percent
+
+
+def test_on_a_scan_of_one_view_a_sternal_lesion_may_lie_in_the_spine_behind_it():
+    from scintiseg.predict.pair_names import one_view_alternative
+
+    assert one_view_alternative("ANT", "sternum", ["ANT"]) == "thoracic_spine"
+    assert one_view_alternative("ANT", "sternum", ["ANT", "POST"]) is None  # the pair decides (depth_named)
+    assert one_view_alternative("ANT", "thoracic_spine", ["ANT"]) is None
+    assert one_view_alternative("POST", "thoracic_spine", ["POST"]) is None  # the sternum is seldom seen through it

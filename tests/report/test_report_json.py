@@ -1,8 +1,10 @@
-"""report.json: the triage score per view and per scan, and the ANT-POST pairs on both lesion records."""
+"""report.json: the triage score per view and per scan, the ANT-POST pairs on both lesion records, and the bone
+behind a sternal lesion on an anterior view alone."""
 
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from support import blob_settings
@@ -71,3 +73,25 @@ def test_the_superscan_pattern_makes_the_grade_4_and_is_said_in_the_bsi_scope(pa
     assert "superscan pattern" in superscan["summary"]["bsi_scope"]
     assert "superscan_pattern" in superscan["definitions"]["soloway_grade"]
     assert "axial_to_distal" in superscan["definitions"]
+
+
+def test_a_sternal_lesion_on_an_anterior_view_alone_names_the_spine_behind_it(nm1_scan, make_blobs):
+    """NM1 has ANT only: a lesion the learned map names sternum may be a thoracic vertebra (region_alternative), and
+    the page says so beside the name; a lesion elsewhere has no alternative."""
+    import html
+
+    from scintiseg.predict.regions import REGION_IDS
+    from scintiseg.report.html import report_html
+
+    empty = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [])}, settings=blob_settings(0.5, 4))
+    rows, cols = (empty.views["ANT"].regions.labels == REGION_IDS["sternum"]).nonzero()
+    centre = (int(np.median(rows)), int(np.median(cols)))
+    prediction = predict_from_probabilities(
+        nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(*centre, 3), (600, 150, 4)])}, settings=blob_settings(0.5, 4))
+    report = report_dict(prediction)
+    by_region = {lesion["region"]: lesion for lesion in report["lesions"]}
+    assert by_region["sternum"]["region_alternative"] == "thoracic_spine"
+    assert all("region_alternative" not in lesion for region, lesion in by_region.items() if region != "sternum")
+    assert "region_alternative" in report["definitions"]
+    page = html.unescape(report_html(report, {}))
+    assert page.count('<span class="behind">(or thoracic spine behind it: one view cannot tell)</span>') == 1

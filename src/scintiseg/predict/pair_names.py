@@ -19,6 +19,14 @@ as they were. The record whose name the other view's replaced is the lesion seen
 view's BSI no longer counts its pixels (the pipeline recomputes the view's BSI without them and sets the record's BSI
 contribution to 0): the lesion counts once, in its bone, from the view that names it, where before a vertebral lesion
 added sternal involvement on ANT as well as spinal on POST.
+
+One view. A scan with no other view (an anterior export, NM1) has no pair to decide it: a lesion named ``sternum`` on
+ANT may lie in the thoracic spine behind it (NM1's T4, T5 and T6 made twice as hot were named sternum on both noise
+draws, session 43: docs/robustness.md, "A thoracic vertebra on an anterior view alone").
+:func:`one_view_alternative` names that other bone, and the report gives it beside the name (the name, its BSI and
+its SR finding site stay the map's: a sternal lesion is what an anterior view shows best). Only the sternum over the
+thoracic spine is named so: elsewhere (a clavicle or a scapula over a rib) the bones overlap at their edges, and on a
+posterior view alone the sternum behind the spine is seldom visible through it.
 """
 
 from __future__ import annotations
@@ -28,6 +36,18 @@ from dataclasses import replace
 from scintiseg.predict.bsi import NEARER_VIEW
 from scintiseg.predict.measurements import LesionMeasurement
 from scintiseg.predict.pairing import LesionPair
+
+
+#: On a scan with one view, (view, region named) -> the bone the lesion may lie in behind it (module docstring).
+BEHIND_ON_ONE_VIEW: dict[tuple[str, str], str] = {("ANT", "sternum"): "thoracic_spine"}
+
+
+def one_view_alternative(view: str, region: str, view_names) -> str | None:
+    """The other bone a lesion named ``region`` on ``view`` may lie in, when the scan has no other view than
+    ``view`` (``view_names``); None otherwise (module docstring, "One view")."""
+    if set(view_names) != {view}:
+        return None
+    return BEHIND_ON_ONE_VIEW.get((view, region))
 
 
 def _side(region: str) -> str:

@@ -328,6 +328,16 @@ def _not_on_nearer_view(report: dict, lesion: dict) -> str | None:
     return f'<td class="t far">{_e(f"– (not seen on {nearer}, the nearer view)")}</td>'
 
 
+def _region_or_behind(lesion: dict) -> str | None:
+    """The "Region" cell of a lesion on a one-view scan that may lie in the bone behind the one named
+    (``region_alternative``), else None (the plain cell)."""
+    behind = lesion.get("region_alternative")
+    if not behind:
+        return None
+    return (f'<td class="t">{_e(lesion.get("region"))} <span class="behind">(or {_e(region_title(str(behind)).lower())} '
+            f'behind it: one view cannot tell)</span></td>')
+
+
 def _lesion_table(report: dict) -> list[str]:
     views = list(report.get("views", {}))
     columns = _COLUMNS + ((("origin", "Outline"),) if "review" in report else ())
@@ -346,7 +356,8 @@ def _lesion_table(report: dict) -> list[str]:
             f'BSI contribution <span class="region-bsi">{bsi:.3g}</span> % ({_views_read(report, region)}: {_e(view_bsi)})</th></tr>'
         )
         for lesion in lesions:
-            cells = [_not_on_nearer_view(report, lesion) if key == "paired_with" else None for key, _ in columns]
+            cells = [_not_on_nearer_view(report, lesion) if key == "paired_with" else
+                     _region_or_behind(lesion) if key == "region" else None for key, _ in columns]
             parts.append(f'<tr class="lesion" id="lesion-{_e(lesion.get("id"))}" data-region="{_e(region)}">'
                          + "".join(cell or _cell(key, lesion.get(key)) for cell, (key, _) in zip(cells, columns))
                          + "</tr>")

@@ -22,7 +22,7 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
                   counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
                   centroid_col, bbox, equivalent_diameter_mm, eccentricity, bsi_contribution_percent,
-                  beside, paired_with, contour: [[x, y], ...]}],
+                  beside, paired_with, [region_alternative], contour: [[x, y], ...]}],
      "left_out_calls": [{id, view, rule, region, laterality, area_px, ..., bsi_contribution_percent,
                          contour: [[x, y], ...]}],
      "pairs": [{"ant_id", "post_id", "overlap", "distance_mm"}],
@@ -60,7 +60,9 @@ probability outside the calls the reading rules left out and the network's respo
 (:mod:`scintiseg.predict.triage`), which ``summary.triage_score`` has since been the largest of, where it was the
 largest ``views.V.max_probability``, which stays the network's own largest probability: a ranking score either
 way; session 44 ``review`` and ``lesions[].origin``, only in a report written again from a reader's corrected
-outlines, :mod:`scintiseg.predict.review`) keep the version, and a reader ignores keys it does not know.
+outlines, :mod:`scintiseg.predict.review`; session 46 ``lesions[].region_alternative``, on a scan with one view
+the bone a lesion may lie in behind the one named, :func:`scintiseg.predict.pair_names.one_view_alternative`) keep
+the version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -78,6 +80,7 @@ from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.io.view_pairs import READ_APART_KEY
 from scintiseg.predict.bsi import soloway_grade
 from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
+from scintiseg.predict.pair_names import one_view_alternative
 from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.rule_calls import RULE_TEXT
@@ -138,6 +141,11 @@ DEFINITIONS = {
         "(Hungarian assignment); null when unpaired. No pairs on a one-view scan or with views_misaligned. An "
         "unpaired lesion on a bone the other view sees better (spine, sacrum, scapulae: POST; sternum, clavicles: "
         "ANT) is shown in report.html as not seen on the nearer view: more often a false positive, and not in the BSI."
+    ),
+    "region_alternative": (
+        "on a scan with one view only: another bone the lesion may lie in, behind the bone named (on ANT the "
+        "thoracic spine behind the sternum; one view cannot tell them apart). The region, its BSI and the SR's "
+        "finding site stay the named bone's; absent otherwise."
     ),
     "soloway_grade": ("extent of disease: 0 none, 1 fewer than 6 lesions, 2 6-20, 3 more than 20 (the lesions of the "
                       "view with most), 4 superscan: the scan flagged superscan_pattern (views.V.axial_to_distal); "
@@ -201,6 +209,9 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         for contour, lesion in zip(result.contours, result.lesions):
             record = lesion.to_dict()
             record["paired_with"] = partners.get(lesion.id)
+            alternative = one_view_alternative(name, lesion.region, prediction.views)
+            if alternative is not None:
+                record["region_alternative"] = alternative
             if prediction.review is not None:  # a reader's outline, the network's, or one the reader edited
                 record["origin"] = prediction.review["origin"].get(str(lesion.id))
             record["contour"] = contour.to_list()
