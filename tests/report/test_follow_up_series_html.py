@@ -17,7 +17,8 @@ def _comparison(early: dict, late: dict, new: int, output: str, step: dict | Non
     summary = {"new_lesions": new, "persisting_lesions": 1, "lesions_not_seen": 0, "two_or_more_new": new >= 2,
                "bsi_change_points": None if None in (early["bsi_percent"], late["bsi_percent"])
                else late["bsi_percent"] - early["bsi_percent"], "flags": ["coverage_differs"]}
-    return {"record": {"baseline": early, "follow_up": late, "interval_days": 60, "summary": summary},
+    bones = {"thoracic_spine": {"baseline": early["bsi_percent"] or 0.0, "follow_up": late["bsi_percent"] or 0.0}}
+    return {"record": {"baseline": early, "follow_up": late, "interval_days": 60, "summary": summary, "bones": bones},
             "output": output, "step": step}
 
 
@@ -32,8 +33,11 @@ def test_a_broken_series_keeps_every_scan_once_and_a_scan_without_bsi_has_no_poi
     assert scans[2]["before"] is None and scans[3]["before"]["output"] == "c_to_d"
     page = series_html({"id": "P1", "name": None}, comparisons)
     assert page.count("<circle") == 3 and page.count('data-two-or-more-new="true"') == 1  # b has no BSI; d had 3 new
-    assert page.count("<tr") == 5 and "No 2+2 pattern" in page and ">2+2</text>" not in page
+    series = page.split('<table id="series">')[1].split("</table>")[0]
+    assert series.count("<tr") == 5 and "No 2+2 pattern" in page and ">2+2</text>" not in page
     assert 'href="a_to_b/comparison.html"' in page and 'href="c_to_d/comparison.html"' in page
+    bones = page.split('<table id="bones">')[1].split("</table>")[0]
+    assert bones.count("<tr>") == 2 and "<td>0.500</td><td>0.000</td><td>1.000</td><td>1.500</td>" in bones
 
 
 def test_text_from_files_is_escaped():

@@ -5,9 +5,10 @@ Why. Clinical BSI software is used to follow a patient on treatment (EXINI aBSI'
 between studies), and PCWG3 reads new lesions across successive scans (:mod:`scintiseg.predict.series`). Each
 comparison's own page shows two scans; this page shows them all: the BSI against the study date (inline SVG, each
 point labelled, a point red when its scan showed two or more new lesions against the one before, "2+2" above a scan
-whose new lesions the next scan, six weeks or more later, followed with two or more further ones), and a row per
+whose new lesions the next scan, six weeks or more later, followed with two or more further ones), a row per
 scan: date, interval, BSI and the share of the skeleton it covers, lesions per view, new / persisting / not seen
-against the scan before, what the next scan adds, flags, and a link to the comparison's page. A BSI that a scan does
+against the scan before, what the next scan adds, flags, and a link to the comparison's page; and each involved bone's
+share of the BSI, a column per scan (where the disease grows). A BSI that a scan does
 not give (a partial view) leaves its point out. Every text from a file is escaped.
 """
 
@@ -49,14 +50,18 @@ def _blank(value) -> str:
 def scans_of(comparisons: list[dict]) -> list[dict]:
     """The scans of a patient's comparisons in date order (``comparisons[i]["record"]`` a ``comparison.json``), each
     ``{"scan": the record's scan dict, "before": the comparison into it or None, "after": the step that reads it with the
-    next or None}``; a comparison whose baseline is not the scan before it (the series broken by a failed comparison)
-    adds its baseline as a scan of its own."""
+    next or None, "bones": bone group -> its share of the scan's BSI (points; the bones either scan of a comparison
+    found involved)}``; a comparison whose baseline is not the scan before it (the series broken by a failed
+    comparison) adds its baseline as a scan of its own."""
     scans: list[dict] = []
     for item in comparisons:
         record = item["record"]
+        bones = record.get("bones") or {}
         if not scans or scans[-1]["scan"]["folder"] != record["baseline"]["folder"]:
-            scans.append({"scan": record["baseline"], "before": None, "after": None})
-        scans.append({"scan": record["follow_up"], "before": item, "after": item.get("step")})
+            scans.append({"scan": record["baseline"], "before": None, "after": None,
+                          "bones": {bone: values["baseline"] for bone, values in bones.items()}})
+        scans.append({"scan": record["follow_up"], "before": item, "after": item.get("step"),
+                      "bones": {bone: values["follow_up"] for bone, values in bones.items()}})
     return scans
 
 
@@ -144,6 +149,20 @@ def _row(index: int, scan: dict) -> str:
     return f"<tr{marked}>" + "".join(cells) + "</tr>"
 
 
+def _bone_rows(scans: list[dict]) -> list[str]:
+    """The BSI share of each bone involved on any scan, a column per scan (largest on the last scan first)."""
+    bones = sorted({bone for scan in scans for bone, value in scan["bones"].items() if value > 0},
+                   key=lambda bone: (-scans[-1]["bones"].get(bone, 0.0), bone))
+    if not bones:
+        return ["<p>No bone involved on any scan.</p>"]
+    head = "".join(f"<th>{i + 1}: {_e(scan['scan']['study_date'] or 'undated')}</th>" for i, scan in enumerate(scans))
+    rows = [f'<table id="bones"><thead><tr><th class="t">Bone</th>{head}</tr></thead><tbody>']
+    for bone in bones:
+        cells = "".join(f"<td>{scan['bones'].get(bone, 0.0):.3f}</td>" for scan in scans)
+        rows.append(f'<tr><td class="t">{_e(bone.replace("_", " "))}</td>{cells}</tr>')
+    return rows + ["</tbody></table>"]
+
+
 _HEADER = ("<tr><th class=\"t\">Scan</th><th class=\"t\">Study date</th><th>Days since the scan before</th>"
            "<th>BSI (%)</th><th>BSI change (points)</th><th class=\"t\">Lesions per view</th><th>New</th>"
            "<th>Persisting</th><th>Not seen</th><th>New on the next scan</th><th>Of the new, seen again on the next"
@@ -181,6 +200,7 @@ def series_html(patient: dict, comparisons: list[dict]) -> str:
     else:
         parts.append('<p id="pcwg3">No 2+2 pattern: no scan with two or more new lesions was followed by two or more '
                      "further ones six weeks or more later.</p>")
+    parts += ["<h2>BSI by bone (points of the scan's BSI)</h2>", *_bone_rows(scans)]
     parts.append(f'<p class="note">{_e(PCWG3_RULE)}. Each comparison\'s page shows its two scans, the lesions by '
                  "status and the registration.</p></body></html>")
     return "\n".join(parts)
