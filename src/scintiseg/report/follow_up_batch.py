@@ -10,8 +10,8 @@ study date among several (their order is unknown: name the pair to compare it), 
 Rows in patient and date order. A patient's comparisons are also read together (:mod:`scintiseg.predict.series`):
 each row gives what the next comparison adds, the new lesions of the next scan and its interval, how many of this
 scan's new lesions the next scan sees again or no longer sees, and whether the two show PCWG3's 2+2 pattern (two or
-more new lesions, two or more more at least six weeks later), which a reader applies when the row's follow-up is the
-first scan after treatment starts. A failed comparison breaks the series there: the row before it has no next scan.
+more new lesions, then two or more further ones at least six weeks later), which a reader applies when the row's
+follow-up is the first scan after treatment starts. A failed comparison breaks the series there: the row before it has no next scan.
 Each patient with a comparison also gets ``DIR/<patient>_series.html`` (:mod:`.follow_up_series_html`: the BSI
 against the study date and a row per scan, linking each comparison's page), named in the rows' ``series_page``.
 """
