@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "predictions instead (the folder "
             "scintiseg predict wrote a batch into), the folders are grouped by patient ID, ordered by study date, and "
             "each scan is compared with the one before it into OUT/<patient>_<baseline>_to_<follow-up>, with "
-            "OUT/summary.csv, whose rows also read each comparison with the next (the next scan's new lesions, "
+            "OUT/summary.csv (its rows also read each comparison with the next: the next scan's new lesions, "
             "whether this scan's new lesions are seen again, PCWG3's 2+2 pattern) and a page per patient over time, "
             "OUT/<patient>_series.html (the BSI against the study date). Exit code 0: written; 1: some comparisons of a batch failed; 2: bad input (nothing "
             "written)."
