@@ -186,6 +186,28 @@ def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, ca
         assert not list(out.parent.glob(f".{out.name}.partial-*"))
 
 
+def _three_scans(pair: dict, tmp_path: Path) -> Path:
+    """PID-7's scans in ``tmp_path/predictions``: a_baseline, b_follow_up and a third three months later lying twice as
+    far off, each outlined by a reader as the baseline's lesions moved, two new ones on b_follow_up, and both again with
+    two more on the third."""
+    from scintiseg.io import read_scan
+
+    late = read_scan(pair["root"] / "scans" / "follow_up.dcm")
+    third = replace(late, views={n: np.roll(v, MOVE, axis=(0, 1)) for n, v in late.views.items()},
+                    metadata={**late.metadata, "study_date": "20240710"})
+    (tmp_path / "scans").mkdir()
+    write_dicom(third, tmp_path / "scans" / "third.dcm")
+    batch = tmp_path / "predictions"
+    shutil.copytree(pair["baseline"], batch / "a_baseline")
+    shutil.copytree(pair["follow_up"], batch / "b_follow_up")
+    assert main(["predict", str(tmp_path / "scans" / "third.dcm"), "--out", str(batch), "--quiet"]) == 0
+    places = _bone_places(json.loads((pair["baseline"] / "report.json").read_text()), pair["ant"], rows=(180, 600))
+    assert len(places) >= 4, "the test needs four places on bone away from the baseline's lesions"
+    _reader_outlines(batch / "b_follow_up", pair["baseline"], {"ANT": places[:2]}, MOVE)
+    _reader_outlines(batch / "third", pair["baseline"], {"ANT": places[:4]}, (2 * MOVE[0], 2 * MOVE[1]))
+    return batch
+
+
 def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair, tmp_path, capsys):
     """PID-7's three dated scans (the third lying twice as far off), an undated fourth, and PID-8's only scan: two
     comparisons, date after date, and each folder left out says why. A reader outlined the baseline's lesions on the
@@ -196,24 +218,13 @@ def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair
     from scintiseg.io import read_scan
 
     root = pair["root"]
+    batch = _three_scans(pair, tmp_path)
     late = read_scan(root / "scans" / "follow_up.dcm")
-    third = replace(late, views={n: np.roll(v, MOVE, axis=(0, 1)) for n, v in late.views.items()},
-                    metadata={**late.metadata, "study_date": "20240710"})
-    undated = replace(late, metadata={k: v for k, v in late.metadata.items() if "date" not in k})
-    scans = tmp_path / "scans"
-    scans.mkdir()
-    write_dicom(third, scans / "third.dcm")
-    write_dicom(undated, scans / "undated.dcm")
-    batch = tmp_path / "predictions"
-    shutil.copytree(pair["baseline"], batch / "a_baseline")
-    shutil.copytree(pair["follow_up"], batch / "b_follow_up")
-    assert main(["predict", str(scans / "third.dcm"), str(scans / "undated.dcm"),
-                 str(root / "scans" / "someone_else.dcm"), "--out", str(batch), "--quiet"]) == 0
+    write_dicom(replace(late, metadata={k: v for k, v in late.metadata.items() if "date" not in k}),
+                tmp_path / "scans" / "undated.dcm")
+    assert main(["predict", str(tmp_path / "scans" / "undated.dcm"), str(root / "scans" / "someone_else.dcm"),
+                 "--out", str(batch), "--quiet"]) == 0
     capsys.readouterr()
-    places = _bone_places(json.loads((pair["baseline"] / "report.json").read_text()), pair["ant"], rows=(180, 600))
-    assert len(places) >= 4, "the test needs four places on bone away from the baseline's lesions"
-    _reader_outlines(batch / "b_follow_up", pair["baseline"], {"ANT": places[:2]}, MOVE)
-    _reader_outlines(batch / "third", pair["baseline"], {"ANT": places[:4]}, (2 * MOVE[0], 2 * MOVE[1]))
     out = tmp_path / "compared"
     assert main(["compare", str(batch), "--out", str(out), "--quiet"]) == 0
     err = capsys.readouterr().err
@@ -240,6 +251,29 @@ def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair
     assert "series.html" in err and not list(out.glob("PID-8*"))
     why = {Path(r["follow_up"]).name: r["error"] for r in rows if r["status"] == "left out"}
     assert why == {"undated": "no study date: name the pair to compare it", "someone_else": "the patient's only scan here"}
+
+
+def test_three_folders_are_one_patients_series_in_the_order_given(pair, tmp_path, capsys):
+    """``compare A B C``: the same comparisons, series reading and page as the batch gives PID-7; the folders out of
+    date order, or one given twice, are refused in one line with nothing written."""
+    import csv
+
+    batch = _three_scans(pair, tmp_path)
+    folders = [str(batch / name) for name in ("a_baseline", "b_follow_up", "third")]
+    capsys.readouterr()
+    out = tmp_path / "series"
+    assert main(["compare", *folders, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "2 comparison(s) written, 0 folder(s) left out, 0 failed" in err and "PID-7_series.html" in err
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert [(r["output"], r["new_lesions"], r["pcwg3_2plus2"]) for r in rows] == [
+        ("PID-7_a_baseline_to_b_follow_up", "2", "yes"), ("PID-7_b_follow_up_to_third", "2", "")]
+    assert (out / "PID-7_series.html").is_file() and (out / rows[0]["output"] / "gsps.dcm").is_file()
+    for bad, why in ((folders[::-1], "was acquired before the baseline"), ([*folders, folders[0]], "given twice")):
+        refused = tmp_path / f"refused{len(bad)}"
+        assert main(["compare", *bad, "--out", str(refused)]) == 2
+        line = capsys.readouterr().err.strip()
+        assert why in line and len(line.splitlines()) == 1 and not refused.exists()
 
 
 def test_the_follow_ups_sr_carries_the_baseline_lesions_tracking_uids(pair, tmp_path):
@@ -279,3 +313,26 @@ def test_the_follow_ups_sr_carries_the_baseline_lesions_tracking_uids(pair, tmp_
     assert main(["compare", str(edited), str(pair["follow_up"]), "--out", str(again)]) == 0
     note = json.loads((again / "comparison.json").read_text())["dicom"]["note"]
     assert "edited after its SR was written" in note and not (again / "sr.dcm").exists()
+
+
+def test_three_image_exports_compare_in_the_order_given_without_dates(real_nm1, tmp_path, capsys):
+    """Image files carry no patient ID or date: given in order they compare, the 2+2 pattern unjudged (no interval),
+    the page's scans numbered; the outputs are named by the folders alone."""
+    import csv
+
+    from scintiseg.io import read_scan
+
+    ant = read_scan(real_nm1).view("ANT").astype(np.uint16)
+    for index, name in enumerate(("jan", "apr", "jul")):
+        np.save(tmp_path / f"{name}.npy", np.roll(ant, (3 * index, 0), axis=(0, 1)))
+    assert main(["predict", *(str(tmp_path / f"{n}.npy") for n in ("jan", "apr", "jul")),
+                 "--out", str(tmp_path / "predictions"), "--quiet"]) == 0
+    out = tmp_path / "series"
+    folders = [str(tmp_path / "predictions" / name) for name in ("jan", "apr", "jul")]
+    assert main(["compare", *folders, "--out", str(out)]) == 0
+    assert "series.html" in capsys.readouterr().err
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert [(r["output"], r["interval_days"], r["pcwg3_2plus2"], r["patient_id"]) for r in rows] == [
+        ("jan_to_apr", "", "", ""), ("apr_to_jul", "", "", "")]
+    page = (out / "series.html").read_text()
+    assert ">scan 1</text>" in page and ">scan 3</text>" in page and "No 2+2 pattern" in page

@@ -31,9 +31,9 @@ from scintiseg.predict.follow_up import FollowUp
 from scintiseg.predict.loader import load_model
 from scintiseg.predict.series import SeriesStep, read_series
 from scintiseg.report.batch import SUMMARY_NAME, summary_csv, unique_name
-from scintiseg.report.follow_up_folder import study_date, write_comparison
+from scintiseg.report.follow_up_folder import check_pair, study_date, write_comparison
 from scintiseg.report.follow_up_series_html import series_html
-from scintiseg.report.predicted_again import PredictedAgain, predict_again
+from scintiseg.report.predicted_again import PredictedAgain, predict_again, report_of
 
 SUMMARY_COLUMNS = (
     "patient_id", "baseline", "follow_up", "status", "output", "baseline_date", "follow_up_date", "interval_days",
@@ -108,7 +108,7 @@ def _read_together(chain: list[tuple[PairResult, FollowUp]]) -> None:
 
 def _write_series_page(compared: list[PairResult], out: Path, taken: set[str]) -> None:
     """The patient's page over time (:mod:`.follow_up_series_html`), named in each of its rows."""
-    page = unique_name(f"{compared[0].patient_id}_series", taken) + ".html"
+    page = unique_name(f"{compared[0].patient_id}_series".lstrip("_"), taken) + ".html"
     items = [{"record": row.record, "output": row.output, "step": row.series.record() if row.series else None}
              for row in compared]
     write_text_atomic(out / page, series_html(compared[0].record["patient"], items))
@@ -159,22 +159,63 @@ def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None
                        key=lambda item: (study_date(item[1].prediction), item[0].name))
         results += [PairResult(patient, folder, "left out", error="no study date: name the pair to compare it")
                     for folder, again in read if not study_date(again.prediction)]
-        chain: list[tuple[PairResult, FollowUp]] = []
-        compared: list[PairResult] = []
-        for early, late in zip(dated, dated[1:]):
-            name = unique_name(f"{patient}_{early[0].name}_to_{late[0].name}", taken)
-            try:
-                record, comparison = write_comparison(early, late, out / name)
-            except ScintisegError as exc:
-                results.append(PairResult(patient, late[0], "failed", early[0], error=str(exc)))
-                _read_together(chain)
-                chain = []
-                continue
-            results.append(PairResult(patient, late[0], "compared", early[0], name, record))
-            chain.append((results[-1], comparison))
-            compared.append(results[-1])
-        _read_together(chain)
-        if compared:
-            _write_series_page(compared, out, taken)
+        results += _compare_in_order(patient, dated, out, taken)
+    write_text_atomic(out / SUMMARY_NAME, summary_csv(results, SUMMARY_COLUMNS))
+    return results
+
+
+def _compare_in_order(patient: str, scans: list[tuple[Path, PredictedAgain]], out: Path,
+                      taken: set[str]) -> list[PairResult]:
+    """One patient's scans, in order, each compared with the one before into ``out``, read together, and the
+    patient's page over time; a row per comparison (a failed one breaks the series there)."""
+    results: list[PairResult] = []
+    chain: list[tuple[PairResult, FollowUp]] = []
+    for early, late in zip(scans, scans[1:]):
+        name = unique_name(f"{patient}_{early[0].name}_to_{late[0].name}".lstrip("_"), taken)
+        try:
+            record, comparison = write_comparison(early, late, out / name)
+        except ScintisegError as exc:
+            results.append(PairResult(patient, late[0], "failed", early[0], error=str(exc)))
+            _read_together(chain)
+            chain = []
+            continue
+        results.append(PairResult(patient, late[0], "compared", early[0], name, record))
+        chain.append((results[-1], comparison))
+    _read_together(chain)
+    compared = [row for row in results if row.status == "compared"]
+    if compared:
+        _write_series_page(compared, out, taken)
+    return results
+
+
+def compare_series(folders: list[str | Path], out: str | Path, *, model: str | Path | None = None,
+                   engine: str | None = None) -> list[PairResult]:
+    """One patient's scans in the order given (``scintiseg compare A B C ... --out DIR``: three or more prediction
+    folders, e.g. image exports, which carry no patient ID or date for a batch to group and order them): each
+    compared with the one before into ``out`` with ``summary.csv`` and the patient's page, as a batch writes a
+    patient's. Checked before anything is written, as a pair is (:func:`~.follow_up_folder.compare_folders`).
+
+    Raises:
+        ScintisegError: one line, nothing written: a folder that is no prediction's, one given twice, ``out`` one of
+            them or someone else's folder, two patients (DICOM IDs), a scan dated before the one given before it.
+    """
+    folders, out = [Path(folder) for folder in folders], Path(out)
+    for folder in folders:
+        report_of(folder)
+    seen: set[Path] = set()
+    for folder in folders:
+        if folder.resolve() in seen:
+            raise ScintisegError("the folder is given twice: give each scan's folder once", path=folder)
+        seen.add(folder.resolve())
+    if out.resolve() in seen:
+        raise ScintisegError("--out must be a new folder, not one of those compared", path=out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / SUMMARY_NAME).is_file())):
+        raise ScintisegError("exists and is not a scintiseg comparison folder: give a new --out", path=out)
+    loaded = load_model(model, engine=engine or "onnx")
+    read = [(folder, predict_again(folder, model=loaded, check_model=model is None)) for folder in folders]
+    for early, late in zip(read, read[1:]):
+        check_pair(early[1], late[1], (early[0], late[0]))
+    out.mkdir(parents=True, exist_ok=True)
+    results = _compare_in_order(_patient(read[0][1].report), read, out, set())
     write_text_atomic(out / SUMMARY_NAME, summary_csv(results, SUMMARY_COLUMNS))
     return results

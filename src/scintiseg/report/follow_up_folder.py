@@ -164,7 +164,8 @@ def summary_line(record: dict) -> str:
     return "; ".join(parts)
 
 
-def _checked_pair(early: PredictedAgain, late: PredictedAgain, folders: tuple[Path, Path]) -> None:
+def check_pair(early: PredictedAgain, late: PredictedAgain, folders: tuple[Path, Path]) -> None:
+    """Refuse two folders read back that are not one patient's scans in order (module docstring)."""
     a, b = early.prediction.scan, late.prediction.scan
     # A patient ID is a DICOM header's (a file with a Study Instance UID); an image file's is its name, two of which
     # differ for one patient's two exports.
@@ -288,7 +289,7 @@ def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Pat
     patient's in order (hidden folder first, renamed into place when complete); returns the record written and the
     comparison (a batch reads a patient's comparisons together: :mod:`scintiseg.predict.series`)."""
     early, late = baseline[1], follow_up[1]
-    _checked_pair(early, late, (baseline[0], follow_up[0]))
+    check_pair(early, late, (baseline[0], follow_up[0]))
     result = compare(early.prediction, late.prediction)
     record = comparison_record(result, baseline, follow_up)
     out.parent.mkdir(parents=True, exist_ok=True)
