@@ -264,7 +264,9 @@ def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
             f"{relative_link(compared, out)}` reads it against the first scan: {summary_line(record)} "
             "(`comparison.html`: the two scans side by side, outlines coloured new, persisting, not seen"
             + ("; `sr.dcm`: the follow-up's DICOM measurements, each persisting lesion carrying the first scan's "
-               "tracking UID" if (record.get("dicom") or {}).get("sr") else "") + ").")
+               "tracking UID" if (record.get("dicom") or {}).get("sr") else "")
+            + ("; `gsps.dcm`: the follow-up's outlines by status for a PACS viewer"
+               if (record.get("dicom") or {}).get("gsps") else "") + ").")
     say(f"      follow-up of {real.name}: {summary_line(record)} -> {compared}")
     summary = record["follow_up"]
     return {"title": f"Real scan {real.name} three months later, compared with the first (`scintiseg compare`)",
