@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "whether this scan's new lesions are seen again, PCWG3's 2+2 pattern) and a page per patient over time, "
             "OUT/<patient>_series.html (the BSI against the study date). Given three or more folders, they are one "
             "patient's scans in the order given (image exports carry no patient ID or date to group them by), "
-            "compared the same way into OUT. Exit code 0: written; 1: some comparisons of a batch failed; 2: bad input (nothing "
-            "written)."
+            "compared the same way into OUT. Exit code 0: written; 1: some comparisons of a batch or series failed; "
+            "2: bad input (nothing written)."
         ),
     )
     parser.add_argument("baseline", metavar="BASELINE",

@@ -407,7 +407,8 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
     else:  # the layers drawn, in the order of layer_colours, then by name
         present = {layer_of(view, lesion.id) for view, result in prediction.views.items() for lesion in result.lesions}
         names = [name for name in colours if name in present] + sorted(present - colours.keys())
-    layers = {name: GraphicLayer(layer_name=name.upper(), order=order, description=f"scintiseg {name} contours" if layer_of else "scintiseg lesion contours",
+    layers = {name: GraphicLayer(layer_name=name.upper(), order=order,
+                                 description=f"scintiseg {name} contours" if layer_of else "scintiseg lesion contours",
                                  display_color=_cielab(colours.get(name, "#ff0000")))
               for order, name in enumerate(names, start=1)}
     annotations = []
