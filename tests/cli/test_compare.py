@@ -245,6 +245,7 @@ def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair
     assert {row["series_page"] for row in compared} == {"PID-7_series.html"}
     page = html.unescape((out / "PID-7_series.html").read_text())
     assert page.count("<circle") == 3 and page.count('data-two-or-more-new="true"') == 2
+    assert "Not a clinical device." in page  # the shipped model's disclaimer, as on every report
     assert ">2+2</text>" in page and "PCWG3's 2+2 pattern</b> after scan 2 (2024-04-12)" in page
     for row in compared:
         assert f'href="{row["output"]}/comparison.html"' in page

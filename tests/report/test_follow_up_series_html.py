@@ -43,6 +43,8 @@ def test_a_broken_series_keeps_every_scan_once_and_a_scan_without_bsi_has_no_poi
 def test_text_from_files_is_escaped():
     name = '<script>alert("x")</script>'
     early, late = _scan("/p/<a>", "2024-01-01", 0.5), _scan("/p/b", "2024-03-01", 0.7)
-    page = series_html({"id": "P&1", "name": name}, [_comparison(early, late, 2, 'x"><b>', {"two_plus_two": True})])
+    page = series_html({"id": "P&1", "name": name}, [_comparison(early, late, 2, 'x"><b>', {"two_plus_two": True})],
+                       disclaimer="trained <on> phantoms")
+    assert "Not a clinical device.</strong> trained &lt;on&gt; phantoms" in page
     assert "<script>" not in page and "<b>" not in page.split("<body>")[1].replace("<b>PCWG3", "")
     assert html.escape(name) in page and "P&amp;1" in page and "after scan 2 (2024-03-01)" in html.unescape(page)

@@ -106,12 +106,12 @@ def _read_together(chain: list[tuple[PairResult, FollowUp]]) -> None:
         row.series = step
 
 
-def _write_series_page(compared: list[PairResult], out: Path, taken: set[str]) -> None:
+def _write_series_page(compared: list[PairResult], out: Path, taken: set[str], disclaimer: str | None) -> None:
     """The patient's page over time (:mod:`.follow_up_series_html`), named in each of its rows."""
     page = unique_name(f"{compared[0].patient_id}_series".lstrip("_"), taken) + ".html"
     items = [{"record": row.record, "output": row.output, "step": row.series.record() if row.series else None}
              for row in compared]
-    write_text_atomic(out / page, series_html(compared[0].record["patient"], items))
+    write_text_atomic(out / page, series_html(compared[0].record["patient"], items, disclaimer))
     for row in compared:
         row.series_page = page
 
@@ -170,6 +170,7 @@ def _compare_in_order(patient: str, scans: list[tuple[Path, PredictedAgain]], ou
     patient's page over time; a row per comparison (a failed one breaks the series there)."""
     results: list[PairResult] = []
     chain: list[tuple[PairResult, FollowUp]] = []
+    disclaimer = None
     for early, late in zip(scans, scans[1:]):
         name = unique_name(f"{patient}_{early[0].name}_to_{late[0].name}".lstrip("_"), taken)
         try:
@@ -181,10 +182,11 @@ def _compare_in_order(patient: str, scans: list[tuple[Path, PredictedAgain]], ou
             continue
         results.append(PairResult(patient, late[0], "compared", early[0], name, record))
         chain.append((results[-1], comparison))
+        disclaimer = disclaimer or comparison.follow_up.model_info.get("disclaimer")
     _read_together(chain)
     compared = [row for row in results if row.status == "compared"]
     if compared:
-        _write_series_page(compared, out, taken)
+        _write_series_page(compared, out, taken, disclaimer)
     return results
 
 

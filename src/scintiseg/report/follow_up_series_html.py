@@ -28,6 +28,7 @@ h1{font-size:1.4em;margin:0 0 .3em} h2{font-size:1.15em;margin:1em 0 .4em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
 th,td{border:1px solid #999;padding:3px 7px;text-align:right} th{background:#e8eef7} td.t,th.t{text-align:left}
 td{white-space:nowrap} tr.pattern td{background:#fde2e1}
+.warn{background:#fff3cd;border:1px solid #d9a400;padding:.5em .8em;margin:.8em 0}
 svg.chart{width:100%;max-width:720px;height:auto;border:1px solid #ccc}
 svg.chart text{font-family:sans-serif;font-size:11px}
 .note{font-size:.85em;color:#333}
@@ -169,13 +170,14 @@ _HEADER = ("<tr><th class=\"t\">Scan</th><th class=\"t\">Study date</th><th>Days
            "</th><th>2+2 pattern</th><th class=\"t\">Flags</th><th class=\"t\">Comparison</th></tr>")
 
 
-def series_html(patient: dict, comparisons: list[dict]) -> str:
+def series_html(patient: dict, comparisons: list[dict], disclaimer: str | None = None) -> str:
     """The page of one patient's comparisons (module docstring).
 
     Args:
         patient: ``{"id": ..., "name": ...}`` (a comparison record's ``patient``).
         comparisons: the patient's comparisons in date order, each ``{"record": comparison.json, "output": its
             folder's name beside this page, "step": its :class:`~scintiseg.predict.series.SeriesStep` record, or None}``.
+        disclaimer: the model's "not a clinical device" text (its ``model_info``), shown first as the reports show it.
     """
     scans = scans_of(comparisons)
     who = patient.get("name") or patient.get("id") or "patient"
@@ -185,6 +187,7 @@ def series_html(patient: dict, comparisons: list[dict]) -> str:
     parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>scintiseg: a patient's scans"
              f"</title><style>{_STYLE}</style></head><body>",
              f"<h1>Bone scans over time: {_e(who)}</h1>",
+             f'<p class="warn"><strong>Not a clinical device.</strong> {_e(disclaimer)}</p>' if disclaimer else "",
              f'<p id="scope">Patient ID {_e(patient.get("id") or "unknown")}: {len(scans)} scans{_e(span)}, each '
              "compared with the one before (a lesion outlined on both views counted once).</p>",
              "<h2>Bone Scan Index</h2>", _chart(scans),
