@@ -92,6 +92,10 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
         assert record["summary"]["bsi_change_points"] > 0 and (Path(follow["compared"]) / "comparison.html").is_file()
         assert record["views"]["ANT"]["registration"]["method"] == "regions" and record["dicom"]["sr"] == "sr.dcm"
         assert record["dicom"]["gsps"] == "gsps.dcm"
+        page = Path(follow["series"])  # six months later too: the three scans read together
+        assert page.name.endswith("series.html") and page.read_text(encoding="utf-8").count("<circle") == 3
+        rows = (page.parent / "summary.csv").read_text(encoding="utf-8").splitlines()
+        assert len(rows) == 3 and all(",compared," in row for row in rows[1:])
         assert "scintiseg compare" in report and follow["title"] in report
 
 

@@ -28,7 +28,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.not_scans import prediction_report
 from scintiseg.predict.follow_up import FollowUp
-from scintiseg.predict.loader import load_model
+from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.series import SeriesStep, read_series
 from scintiseg.report.batch import SUMMARY_NAME, summary_csv, unique_name
 from scintiseg.report.follow_up_folder import check_pair, study_date, write_comparison
@@ -190,7 +190,7 @@ def _compare_in_order(patient: str, scans: list[tuple[Path, PredictedAgain]], ou
     return results
 
 
-def compare_series(folders: list[str | Path], out: str | Path, *, model: str | Path | None = None,
+def compare_series(folders: list[str | Path], out: str | Path, *, model: str | Path | LoadedModel | None = None,
                    engine: str | None = None) -> list[PairResult]:
     """One patient's scans in the order given (``scintiseg compare A B C ... --out DIR``: three or more prediction
     folders, e.g. image exports, which carry no patient ID or date for a batch to group and order them): each
@@ -213,7 +213,7 @@ def compare_series(folders: list[str | Path], out: str | Path, *, model: str | P
         raise ScintisegError("--out must be a new folder, not one of those compared", path=out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / SUMMARY_NAME).is_file())):
         raise ScintisegError("exists and is not a scintiseg comparison folder: give a new --out", path=out)
-    loaded = load_model(model, engine=engine or "onnx")
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine or "onnx")
     read = [(folder, predict_again(folder, model=loaded, check_model=model is None)) for folder in folders]
     for early, late in zip(read, read[1:]):
         check_pair(early[1], late[1], (early[0], late[0]))

@@ -27,7 +27,7 @@ body{font-family:sans-serif;margin:1.5em;color:#111;background:#fff}
 h1{font-size:1.4em;margin:0 0 .3em} h2{font-size:1.15em;margin:1em 0 .4em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
 th,td{border:1px solid #999;padding:3px 7px;text-align:right} th{background:#e8eef7} td.t,th.t{text-align:left}
-td{white-space:nowrap} tr.pattern td{background:#fde2e1}
+td{white-space:nowrap} td.link{white-space:normal;overflow-wrap:anywhere;min-width:12em} tr.pattern td{background:#fde2e1}
 .warn{background:#fff3cd;border:1px solid #d9a400;padding:.5em .8em;margin:.8em 0}
 svg.chart{width:100%;max-width:720px;height:auto;border:1px solid #ccc}
 svg.chart text{font-family:sans-serif;font-size:11px}
@@ -144,7 +144,7 @@ def _row(index: int, scan: dict) -> str:
         f"<td>{_blank(s.get('lesions_not_seen'))}</td>", f"<td>{_blank(after.get('next_new_lesions'))}</td>",
         f"<td>{_blank(after.get('seen_again_next'))}</td>",
         f"<td>{'–' if pattern is None else ('yes' if pattern else 'no')}</td>",
-        f'<td class="t">{_e(", ".join(s.get("flags", [])))}</td>', f'<td class="t">{link}</td>',
+        f'<td class="t">{_e(", ".join(s.get("flags", [])))}</td>', f'<td class="t link">{link}</td>',
     ]
     marked = ' class="pattern"' if pattern else ""
     return f"<tr{marked}>" + "".join(cells) + "</tr>"

@@ -227,37 +227,57 @@ def review_with_truth(folder: Path, case: Case, phantom: Path, loaded, out: Path
             "edited": str(edited)}
 
 
-def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
-    """Step 5, a follow-up read against its baseline: NM1 three months later (three lesions inserted into its counts,
-    :mod:`scintiseg.phantom.hybrid`, the patient lying 14 mm lower and 5 mm to the side), predicted by the shipped model
-    and compared with the shipped model's NM1 prediction ``baseline`` by ``scintiseg compare``'s own function into
-    ``OUT/predict/compare-<name>``."""
+def later_scan(scan, lesions: int, days: int, shift_mm: tuple[float, float], path: Path) -> int:
+    """NM1 ``days`` later with ``lesions`` inserted into its counts (:mod:`scintiseg.phantom.hybrid`, one draw of one
+    seed: a later scan's first lesions are an earlier one's), the patient ``shift_mm`` (rows, columns) away, written as
+    DICOM to ``path``; returns the lesions visible."""
     import datetime as dt  # lazy: start-up time
     from dataclasses import replace  # lazy: start-up time
 
     from scintiseg.io.dicom import write_dicom  # lazy: start-up time
     from scintiseg.phantom.hybrid import HybridConfig, make_hybrid_case, prepare_source  # lazy: start-up time
-    from scintiseg.report.follow_up_folder import compare_folders, summary_line  # lazy: start-up time
 
-    scan = read_scan(real)
-    config = HybridConfig(contrast=(3.0, 5.0), size_mm=(15.0, 30.0), lesions_per_case=(3, 3))
+    config = HybridConfig(contrast=(3.0, 5.0), size_mm=(15.0, 30.0), lesions_per_case=(lesions, lesions))
     case = make_hybrid_case(prepare_source(scan, config), 1.0, seed=5)
     when = scan.metadata.get("study_date")
-    later = ((dt.datetime.strptime(when, "%Y%m%d") + dt.timedelta(days=91)).strftime("%Y%m%d")
+    later = ((dt.datetime.strptime(when, "%Y%m%d") + dt.timedelta(days=days)).strftime("%Y%m%d")
              if isinstance(when, str) and len(when) == 8 and when.isdigit() else None)
-    shift = (round(14 / scan.pixel_spacing[0]), round(5 / scan.pixel_spacing[1]))
+    shift = (round(shift_mm[0] / scan.pixel_spacing[0]), round(shift_mm[1] / scan.pixel_spacing[1]))
     late = replace(case.scan, views={name: np.roll(view, shift, axis=(0, 1)) for name, view in case.scan.views.items()},
                    patient_id=scan.patient_id, patient_name=scan.patient_name, study_uid="", series_uid="",
                    metadata={"study_date": later} if later else {})
-    scans = out / "follow-up"
-    scans.mkdir(parents=True, exist_ok=True)
-    late_file = scans / f"{real.stem}-follow-up.dcm"
-    write_dicom(late, late_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_dicom(late, path)
+    return sum(any(lesion["visible"].values()) for lesion in case.lesions)
+
+
+def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
+    """Step 5, a follow-up read against its baseline: NM1 three months later (three lesions inserted into its counts,
+    :mod:`scintiseg.phantom.hybrid`, the patient lying 14 mm lower and 5 mm to the side), predicted by the shipped model
+    and compared with the shipped model's NM1 prediction ``baseline`` by ``scintiseg compare``'s own function into
+    ``OUT/predict/compare-<name>``; then six months later (the three and two more, the patient 8 mm higher), the three
+    scans read together as ``scintiseg compare A B C`` reads them, into ``OUT/predict/series-<name>``."""
+    from scintiseg.report.follow_up_batch import compare_series  # lazy: start-up time
+    from scintiseg.report.follow_up_folder import compare_folders, summary_line  # lazy: start-up time
+
+    scan = read_scan(real)
+    late_file = out / "follow-up" / f"{real.stem}-follow-up.dcm"
+    inserted = later_scan(scan, 3, 91, (14.0, 5.0), late_file)
     late_folder = baseline.with_name(f"{baseline.name}-follow-up")
     predict_one(read_scan(late_file), loaded, late_folder)
     compared = baseline.with_name(f"compare-{baseline.name.removeprefix('shipped-')}")
     record = compare_folders(baseline, late_folder, compared, model=loaded)
-    inserted = sum(any(lesion["visible"].values()) for lesion in case.lesions)
+    third_file = out / "follow-up" / f"{real.stem}-follow-up-2.dcm"
+    later_scan(scan, 5, 182, (-8.0, 0.0), third_file)
+    third_folder = baseline.with_name(f"{baseline.name}-follow-up-2")
+    predict_one(read_scan(third_file), loaded, third_folder)
+    series = baseline.with_name(f"series-{baseline.name.removeprefix('shipped-')}")
+    rows = compare_series([baseline, late_folder, third_folder], series, model=loaded)
+    step, page = rows[0].series, series / (rows[0].series_page or "summary.csv")
+    together = ("the first comparison failed: see its summary" if step is None else
+                f"{step.new_lesions} new on the second scan, {step.next_new_lesions} further new on the third "
+                f"{step.days_to_next or 'some'} days later, {step.seen_again_next} of the second scan's new lesions seen "
+                "again; " + ("PCWG3's 2+2 pattern" if step.two_plus_two else "not PCWG3's 2+2 pattern"))
     text = (f"The same patient three months later (`{relative_link(late_file, out)}`: NM1 with {inserted} lesions "
             "inserted into its counts, the patient lying 14 mm lower and 5 mm to the side), predicted by the shipped "
             f"model, then `scintiseg compare {relative_link(baseline, out)} {relative_link(late_folder, out)} --out "
@@ -266,14 +286,19 @@ def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
             + ("; `sr.dcm`: the follow-up's DICOM measurements, each persisting lesion carrying the first scan's "
                "tracking UID" if (record.get("dicom") or {}).get("sr") else "")
             + ("; `gsps.dcm`: the follow-up's outlines by status for a PACS viewer"
-               if (record.get("dicom") or {}).get("gsps") else "") + ").")
+               if (record.get("dicom") or {}).get("gsps") else "") + "). "
+            f"Six months after the first scan (`{relative_link(third_file, out)}`: the three lesions and two more, the "
+            f"patient 8 mm higher), `scintiseg compare` with the three folders reads the scans together: {together} "
+            f"(`{relative_link(page, out)}`: the BSI over time, a row per scan, each bone's share).")
     say(f"      follow-up of {real.name}: {summary_line(record)} -> {compared}")
+    say(f"      three scans of {real.name} read together: {together} -> {page}")
     summary = record["follow_up"]
     return {"title": f"Real scan {real.name} three months later, compared with the first (`scintiseg compare`)",
             "model": "the shipped model on both scans", "whole": True, "folder": str(late_folder),
             "lesions": sum(summary["lesion_count_by_view"].values()), "bsi": summary["bsi_percent"] or 0.0,
             "covered": summary["bsi_covered_mass_percent"] or 0.0, "qc_flags": record["summary"]["flags"],
-            "comparison": text, "compared": str(compared), "inserted": inserted}
+            "comparison": text, "compared": str(compared), "inserted": inserted, "series": str(page),
+            "two_plus_two": bool(step and step.two_plus_two)}
 
 
 def real_scan_caption(settings: DemoSettings, scan, prediction, shipped: bool = False) -> str:
