@@ -200,6 +200,9 @@ def series_html(patient: dict, comparisons: list[dict], disclaimer: str | None =
                      + ", ".join(f"{i + 1} ({_e(scan['scan']['study_date'] or 'undated')})" for i, scan in patterns)
                      + ": the rule for the first scan after treatment starts; which scan that was is not in the scans, "
                      "so a reader confirms.</p>")
+    elif not all(scan["scan"]["study_date"] for scan in scans):
+        parts.append('<p id="pcwg3">The 2+2 pattern is not judged: a scan here has no study date, and the pattern\'s '
+                     "six weeks need them.</p>")
     else:
         parts.append('<p id="pcwg3">No 2+2 pattern: no scan with two or more new lesions was followed by two or more '
                      "further ones six weeks or more later.</p>")
