@@ -227,15 +227,13 @@ def _same_lesions(report: dict, prediction: Prediction) -> bool:
         for i in now)
 
 
-def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], path: Path) -> dict:
+def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], headers: dict, against: str,
+                path: Path) -> dict:
     """The follow-up's DICOM SR (TID 1500) whose persisting lesions carry the Tracking UIDs of the baseline lesions
     they continue, read from the baseline folder's own SR: TID 1410's tracking UID is the identity of a finding across
     time points, so a viewer that follows findings links the two studies' measurements. A new lesion (and one whose
-    baseline UID cannot be read) gets its own. Written for a DICOM follow-up whose baseline folder holds its SR as
-    written with its outlines; otherwise ``dicom`` says why not. A pair keeps one UID."""
-    sources = source_files(result.follow_up)
-    if not is_dicom_source(sources):
-        return {"note": "no DICOM SR: the follow-up is not a DICOM scan"}
+    baseline UID cannot be read) gets its own. Written when the baseline folder holds its SR as written with its
+    outlines; otherwise ``dicom`` says why not. A pair keeps one UID. ``headers``: the follow-up's source datasets."""
     folder, early = baseline
     if not (folder / TRACKED_SR).is_file() or not _same_lesions(early.report, early.prediction):
         why = ("the baseline folder has no SR" if not (folder / TRACKED_SR).is_file()
@@ -256,31 +254,40 @@ def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], path: P
             pair.post_id, pair.ant_id)
         tracking[second] = (tracking[second][0], tracking[first][1])
     try:
-        read = {p: read_source_dataset(p) for p in dict.fromkeys(sources.values())}
-        date = study_date(early.prediction)
-        write_sr(result.follow_up, {view: read[p] for view, p in sources.items()}, path, tracking=tracking,
-                 description="scintiseg lesions tracked from " + (date.isoformat() if date else "the baseline"))
+        write_sr(result.follow_up, headers, path, tracking=tracking,
+                 description=f"scintiseg lesions tracked from {against}")
     except (ScintisegError, ValueError, TypeError, AttributeError, KeyError) as exc:
         return {"note": f"no tracked DICOM SR ({type(exc).__name__}: {exc})"}
     return {"sr": TRACKED_SR, "outlines_tracked": len(linked)}
 
 
-def _comparison_gsps(result: FollowUp, early: PredictedAgain, path: Path) -> dict:
+def _comparison_gsps(result: FollowUp, headers: dict, against: str, path: Path) -> dict:
     """A Grayscale Softcopy Presentation State on the follow-up's images drawing each of its outlines on the layer
     of its status (``NEW``, ``PERSISTING``, ``OUTSIDE FIELD``, coloured as on the page), its text the lesion's id and
-    status: what a PACS shows of the comparison without reading the SR's tracking. For a DICOM follow-up."""
-    sources = source_files(result.follow_up)
-    if not is_dicom_source(sources):
-        return {}
-    date = study_date(early.prediction)
+    status: what a PACS shows of the comparison without reading the SR's tracking."""
     try:
-        read = {p: read_source_dataset(p) for p in dict.fromkeys(sources.values())}
-        write_gsps(result.follow_up, {view: read[p] for view, p in sources.items()}, path,
-                   layer_of=result.status_of, layer_colours=STATUS_COLOURS, label="FOLLOW_UP",
-                   description="scintiseg follow-up against " + (date.isoformat() if date else "the baseline"))
+        write_gsps(result.follow_up, headers, path, layer_of=result.status_of, layer_colours=STATUS_COLOURS,
+                   label="FOLLOW_UP", description=f"scintiseg follow-up against {against}")
     except (ScintisegError, ValueError, TypeError, AttributeError, KeyError) as exc:
         return {"gsps_note": f"no DICOM GSPS ({type(exc).__name__}: {exc})"}
     return {"gsps": COMPARISON_GSPS}
+
+
+def _dicom_outputs(result: FollowUp, baseline: tuple[Path, PredictedAgain], folder: Path) -> dict:
+    """The follow-up's DICOM outputs, the tracked SR and the GSPS, its source headers read once; what ``dicom`` in
+    ``comparison.json`` records (a note for a follow-up that is not DICOM or whose headers cannot be read)."""
+    sources = source_files(result.follow_up)
+    if not is_dicom_source(sources):
+        return {"note": "no DICOM SR: the follow-up is not a DICOM scan"}
+    try:
+        read = {path: read_source_dataset(path) for path in dict.fromkeys(sources.values())}
+    except ScintisegError as exc:
+        return {"note": f"no DICOM SR or GSPS ({exc})"}
+    headers = {view: read[path] for view, path in sources.items()}
+    date = study_date(baseline[1].prediction)
+    against = date.isoformat() if date else "the baseline"
+    return {**_tracked_sr(result, baseline, headers, against, folder / TRACKED_SR),
+            **_comparison_gsps(result, headers, against, folder / COMPARISON_GSPS)}
 
 
 def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Path, PredictedAgain],
@@ -295,8 +302,7 @@ def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        record["dicom"] = _tracked_sr(result, baseline, tmp / TRACKED_SR)
-        record["dicom"].update(_comparison_gsps(result, baseline[1], tmp / COMPARISON_GSPS))
+        record["dicom"] = _dicom_outputs(result, baseline, tmp)
         write_text_atomic(tmp / COMPARISON_JSON, json.dumps(record, indent=1))
         write_text_atomic(tmp / COMPARISON_HTML, comparison_html(record, result))
         publish_folder(tmp, out)
