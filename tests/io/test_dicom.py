@@ -446,7 +446,7 @@ GREY = (np.add.outer(np.arange(48) * 5, np.arange(24) * 3) % 240 // 2).astype(np
 
 def _capture(tmp_path, pixels: np.ndarray, photometric: str, name: str, **extra) -> str:
     """A Secondary Capture file of ``pixels`` (rows, cols[, 3]) with the given photometric interpretation."""
-    scan = Scan({"ANT": np.zeros(pixels.shape[:2], np.uint16)}, pixel_spacing=(4.0, 4.0))
+    scan = Scan({"ANT": np.zeros(pixels.shape[:2], np.uint16)}, pixel_spacing=(2.0, 2.0))
     ds = scan_to_dataset(scan)
     for keyword in ("NumberOfFrames", "FrameIncrementPointer", "DetectorVector", "DetectorInformationSequence",
                     "EnergyWindowVector"):

@@ -17,6 +17,8 @@ from scintiseg.io import read_scan
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import (
     DEFAULT_PIXEL_SPACING,
+    MAX_FIELD_MM,
+    MIN_FIELD_MM,
     MIN_VIEW_SIDE,
     assumed_pixel_spacing,
     looks_whole_body,
@@ -222,6 +224,36 @@ def test_a_dicom_file_keeps_its_own_spacing(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same spacing given: nothing to say
         assert read_scan(tmp_path / "scan.dcm", pixel_spacing="2.4").pixel_spacing == (2.4, 2.4)
+
+
+@pytest.mark.parametrize("spacing", [(500.0, 500.0), (0.001, 0.001), (0.05, 0.05), (4.0, 4.0), (2.26, 25.0)])
+def test_a_dicom_spacing_that_is_no_cameras_is_refused_in_one_line(tmp_path, spacing):
+    """500 mm (the process was killed for memory resampling it) and 0.001 mm (read as one pixel); 0.05 mm makes a
+    51 x 13 mm view, a field, but no camera's pixel; 4 mm makes the 1024 rows 4.1 m long."""
+    write_dicom(Scan({"ANT": np.ones((1024, 256), np.uint16)}, pixel_spacing=spacing), tmp_path / "scan.dcm")
+    with pytest.raises(ScintisegError, match="no camera's") as info:
+        read_scan(tmp_path / "scan.dcm")
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path / "scan.dcm") in message and f"{spacing[0]:g} x {spacing[1]:g} mm" in message
+
+
+def test_the_field_bounds_are_inclusive_and_a_whole_body_scan_is_inside(tmp_path):
+    for shape, spacing in [((1024, 256), (2.26, 2.26)), ((2048, 512), (1.13, 1.13)), ((512, 128), (4.52, 4.52)),
+                           ((16, 16), (MIN_FIELD_MM / 16, MIN_FIELD_MM / 16)), ((1000, 256), (MAX_FIELD_MM / 1000, 2.0))]:
+        write_dicom(Scan({"ANT": np.ones(shape, np.uint16)}, pixel_spacing=spacing), tmp_path / "scan.dcm")
+        assert read_scan(tmp_path / "scan.dcm").pixel_spacing == pytest.approx(spacing)
+
+
+def test_a_spacing_given_for_a_file_without_one_must_make_a_field_too(tmp_path):
+    np.save(tmp_path / "scan.npy", np.ones((1024, 256), np.uint16))
+    with pytest.raises(ScintisegError, match=r"makes the 1024 x 256 view 10\.24 m x 2\.56 m: no camera's"):
+        read_scan(tmp_path / "scan.npy", pixel_spacing="10")
+
+
+def test_a_dicom_spacing_that_is_no_cameras_gives_way_to_the_given_one(tmp_path):
+    write_dicom(Scan({"ANT": np.ones((1024, 256), np.uint16)}, pixel_spacing=(226.0, 226.0)), tmp_path / "scan.dcm")
+    with pytest.warns(ReaderWarning, match=r"file's pixel spacing 226 x 226 mm is no camera's; 2\.26 x 2\.26 mm given"):
+        assert read_scan(tmp_path / "scan.dcm", pixel_spacing="2.26").pixel_spacing == (2.26, 2.26)
 
 
 def test_a_dicom_file_without_spacing_takes_the_given_one(tmp_path, monkeypatch):

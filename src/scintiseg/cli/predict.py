@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--pixel-spacing", default=None, metavar="MM",
         help="pixel size of inputs without one (PNG, JPEG, TIFF, .npy, raw; .npz, NIfTI that record none): MM or "
-             "ROWxCOL; default: a whole-body view's 2.3 m over its rows, else 2.26 mm, with a warning; DICOM files keep their own",
+             "ROWxCOL; default: a whole-body view's 2.3 m over its rows, else 2.26 mm, with a warning; DICOM files keep "
+             "their own unless it is no camera's (a pixel outside 0.1-20 mm, a side under 10 mm or over 4 m)",
     )
     parser.add_argument(
         "--labels", default=None, metavar="CSV", action="append",

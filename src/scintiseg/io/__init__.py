@@ -30,6 +30,7 @@ from scintiseg.io.dicom import is_dicom, read_dicom
 from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.images import (
     assumed_pixel_spacing,
+    check_view_field,
     lossy_picture,
     parse_pixel_spacing,
     read_image,
@@ -336,7 +337,8 @@ def read_scan(
         pixel_spacing: (row, col) mm (or one number, or ``"ROWxCOL"``) for formats without a header
             (default: :func:`~scintiseg.io.images.assumed_pixel_spacing`, marked as assumed); a DICOM
             file keeps its own, with a :class:`~scintiseg.io.library_messages.ReaderWarning` when
-            they differ (module docstring).
+            they differ (module docstring), unless its own makes no camera's field
+            (:func:`~scintiseg.io.images.check_view_field`): then the one given is used, with a warning.
         patient_id: patient id for formats without a header (default: the file name without suffix).
         split_views: a plain image about twice as tall as wide is ANT and POST side by side: read it as the
             two views (:mod:`scintiseg.io.layout`; ``scan.metadata["views_split"]`` says where it was cut); so is
@@ -355,7 +357,8 @@ def read_scan(
         ``(2, rows, cols)`` array.
 
     Raises:
-        ScintisegError: a file that is missing, unrecognised, corrupt or inconsistent.
+        ScintisegError: a file that is missing, unrecognised, corrupt or inconsistent, or whose pixel spacing
+            makes no camera's field of view (:func:`~scintiseg.io.images.check_view_field`).
 
     Example::
 
@@ -365,12 +368,22 @@ def read_scan(
     with reading_notes() as notes:
         scan = _read_scan(Path(path), shape=shape, dtype=dtype, byteorder=byteorder, pixel_spacing=pixel_spacing,
                           patient_id=patient_id, split_views=split_views, view=view)
+    check_view_field(scan.shape, scan.pixel_spacing, path)
     if notes.get("colour_painted"):
         scan.metadata["colour_painted"] = int(notes["colour_painted"])
     if notes.get("colour_table"):
         scan.metadata["colour_table"] = str(notes["colour_table"])
         scan.metadata["colour_table_off"] = int(notes.get("colour_table_off", 0))
     return scan
+
+
+def _plausible_field(scan: Scan) -> bool:
+    """Whether ``scan``'s pixel spacing makes a field a camera has (:func:`~scintiseg.io.images.check_view_field`)."""
+    try:
+        check_view_field(scan.shape, scan.pixel_spacing)
+    except ScintisegError:
+        return False
+    return True
 
 
 def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id, split_views, view) -> Scan:
@@ -396,6 +409,14 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
             fixed = scan.with_views(scan.views, pixel_spacing=given)
             fixed.metadata.pop("pixel_spacing_assumed")
             return fixed
+        if given is not None and not _plausible_field(scan):  # the file's own spacing is wrong: the one given
+            warnings.warn(
+                f"{path}: the DICOM file's pixel spacing {scan.pixel_spacing[0]:g} x {scan.pixel_spacing[1]:g} mm "
+                f"is no camera's; {given[0]:g} x {given[1]:g} mm given, used",
+                ReaderWarning,
+                stacklevel=2,
+            )
+            return scan.with_views(scan.views, pixel_spacing=given)
         if given is not None and not all(math.isclose(a, b, rel_tol=1e-3) for a, b in zip(given, scan.pixel_spacing)):
             warnings.warn(
                 f"{path}: pixel spacing {given[0]:g} x {given[1]:g} mm given, the DICOM file's own "

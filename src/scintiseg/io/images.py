@@ -12,6 +12,12 @@ is about 400 x 540 mm, so even at a coarse 4.4 mm (128 x 128 matrix) a side span
 view a model could segment: a 1 x 1 PNG is an accident, not a scan. The maximum (4096 x 4096) is four
 times the largest whole-body matrix (1024 x 2048 / 256 x 1024 at 2.26 mm) and is checked from the header
 *before* decoding, so a file that claims 200,000 x 200,000 pixels is refused instead of exhausting memory.
+Its pixel spacing must be a camera's (:func:`check_view_field`, every reader through
+:func:`scintiseg.io.read_scan`): each pixel within :data:`PIXEL_SPACING_RANGE` (0.1-20 mm, as a spacing a user gives)
+and each side spanning :data:`MIN_FIELD_MM` (10 mm) to :data:`MAX_FIELD_MM` (4 m, about 1.5 times the longest
+whole-body scan). A spacing in the wrong unit (500 mm, or 0.001 mm) is refused in one line: at
+500 mm NM1's 1024 x 256 view resampled to the model's 2.26 mm would be some 10^10 pixels and the process was killed
+for memory (session 47), at 0.001 mm it shrank to one pixel and was read as "no bone found".
 
 **Exports.** Archives and public sets hold scans as 8-bit exports (BS-80K: JPEG; ``../shared/reference/
 realdata.md``), often saved in colour with three equal channels, or with a grey palette. Such an image is read
@@ -128,6 +134,36 @@ def check_view_size(rows: int, cols: int, path: str | Path | None = None) -> Non
             f"(at most {MAX_VIEW_PIXELS:,} pixels)",
             path=path,
         )
+
+
+#: The field of view (mm) a view's side may span: a whole-body scan is at most about 2.6 m long and a spot view a
+#: few centimetres across; beyond these bounds a file's pixel spacing is wrong (module docstring).
+MIN_FIELD_MM, MAX_FIELD_MM = 10.0, 4000.0
+
+
+def check_view_field(shape: tuple[int, int], pixel_spacing: tuple[float, float], path: str | Path | None = None) -> None:
+    """Refuse a view whose pixel spacing is no camera's (module docstring).
+
+    Raises:
+        ScintisegError: a spacing outside :data:`PIXEL_SPACING_RANGE`, or a side spanning under
+            :data:`MIN_FIELD_MM` or over :data:`MAX_FIELD_MM`.
+    """
+    rows_mm, cols_mm = (n * float(mm) for n, mm in zip(shape, pixel_spacing))
+    low, high = PIXEL_SPACING_RANGE
+    if (all(low <= float(mm) <= high for mm in pixel_spacing)
+            and min(rows_mm, cols_mm) >= MIN_FIELD_MM and max(rows_mm, cols_mm) <= MAX_FIELD_MM):
+        return
+
+    def extent(mm: float) -> str:
+        return f"{mm / 1000:.4g} m" if mm >= 1000 else f"{mm:.3g} mm"
+
+    raise ScintisegError(
+        f"pixel spacing {pixel_spacing[0]:g} x {pixel_spacing[1]:g} mm makes the {shape[0]} x {shape[1]} view "
+        f"{extent(rows_mm)} x {extent(cols_mm)}: no camera's (a pixel is {low:g}-{high:g} mm, a side "
+        f"{MIN_FIELD_MM:g} mm to {MAX_FIELD_MM / 1000:g} m); the spacing is wrong (scintiseg predict and info take "
+        "the right one with --pixel-spacing)",
+        path=path,
+    )
 
 
 def parse_shape(text: str | tuple[int, ...]) -> tuple[int, ...]:
