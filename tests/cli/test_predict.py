@@ -442,3 +442,38 @@ def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp
     sides = [(lesion["region"], lesion["laterality"]) for lesion in read["lesions"]]
     assert "mirrored" not in read["input"] and ("lumbar_spine", "left") not in sides
     assert ("lumbar_spine", "right") in sides or read["views"]["ANT"]["spine_pattern_calls"] >= 1
+
+
+@pytest.mark.parametrize("signum, code, said", [("SIGTERM", 143, "stopped (SIGTERM)"), ("SIGINT", 130, "interrupted")])
+def test_a_run_stopped_keeps_the_scans_it_finished_and_nothing_half_written(run_dir, scans, tmp_path, capsys, monkeypatch,
+                                                                             signum, code, said):
+    """SIGTERM (kill, timeout, a scheduler) stops a run as Ctrl-C does: the signal arrives while the second scan's
+    outputs are being written; its hidden folder, the lock and the summary are absent, the first scan complete."""
+    import os
+    import signal
+
+    from scintiseg.report import batch
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(scans / "nm1.dcm", folder / f"{name}.dcm")
+    written = []
+    real_write = batch.write_outputs
+
+    def write_then_stop(prediction, into, **kwargs):
+        written.append(into)
+        if len(written) == 2:
+            (into / "report.json").write_text("{")  # half written when the signal comes
+            os.kill(os.getpid(), getattr(signal, signum))
+        return real_write(prediction, into, **kwargs)
+
+    monkeypatch.setattr(batch, "write_outputs", write_then_stop)
+    before = signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "out"
+    assert main(["predict", str(folder), "--out", str(out), "--model", str(run_dir), "--quiet"]) == code
+    assert capsys.readouterr().err == (f"scintiseg predict: {said}: 1 of 3 input(s) done into {out}, no summary.csv "
+                                       "written (run again to predict every input)\n")
+    assert sorted(p.name for p in out.iterdir()) == ["a"]  # no .b.partial-*, no .scintiseg.lock, no summary.csv
+    assert json.loads((out / "a" / "report.json").read_text())["views"]
+    assert signal.getsignal(signal.SIGTERM) is before  # the command's handler is the command's only

@@ -12,8 +12,8 @@ from scintiseg.train.config import TrainConfig
 from scintiseg.train.loop import train
 
 
-class Interrupted(Exception):
-    pass
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, or SIGTERM (scintiseg.cli raises it as one), arriving mid-epoch."""
 
 
 def _weights(run_dir):
@@ -56,9 +56,11 @@ def test_interrupt_mid_epoch_then_resume_matches_uninterrupted_run(make_data, ti
             raise Interrupted
 
     config = tiny_config(out=str(tmp_path / "crash"))
-    with pytest.raises(Interrupted):
+    with pytest.raises(Interrupted) as stopped:
         train(config, data=make_data(), on_batch=crash)
     assert load_checkpoint(checkpoint_path(config.out, "last"))["epoch"] == 1  # epoch 2 was lost mid-way
+    assert stopped.value.__notes__ == [f"epoch 1 was the last finished, in {checkpoint_path(config.out, 'last')}: "
+                                       f"go on with scintiseg train --resume --out {config.out}"]
     resumed = train(config, resume=True, data=make_data())
     assert resumed.epochs_run == 3
     expected, got = _weights(reference.run_dir), _weights(config.out)
@@ -211,3 +213,14 @@ def test_save_every_keeps_the_checkpoints_of_those_epochs(make_data, tiny_config
 def test_save_every_off_keeps_only_best_and_last(make_data, tiny_config):
     result = train(tiny_config(epochs=2), data=make_data())
     assert sorted(p.name for p in (result.run_dir / "checkpoints").iterdir()) == ["best.pt", "last.pt"]
+
+
+def test_a_run_stopped_in_its_first_epoch_says_it_left_no_checkpoint(make_data, tiny_config, tmp_path):
+    def crash(epoch, batch_index):
+        raise Interrupted
+
+    config = tiny_config(out=str(tmp_path / "first"))
+    with pytest.raises(Interrupted) as stopped:
+        train(config, data=make_data(), on_batch=crash)
+    assert stopped.value.__notes__ == [f"no epoch finished, {config.out} holds no checkpoint"]
+    assert not checkpoint_path(config.out, "last").exists()

@@ -7,6 +7,14 @@ imports :mod:`scintiseg.cli.info` and what it needs, never torch, MONAI or matpl
 and sets ``func`` on it; the function receives the parsed arguments and returns an exit code. A
 :class:`~scintiseg.errors.ScintisegError` anywhere becomes one line on stderr and exit status 2, and so does an
 OSError (an output folder that cannot be made or written), naming its path.
+
+Stopping a command. Ctrl-C (SIGINT) and SIGTERM (what ``kill``, ``timeout``, a batch scheduler or ``docker stop``
+send) end it the same way: the main process raises :class:`KeyboardInterrupt` (:class:`Terminated` for SIGTERM)
+wherever it is, every output being written is removed by the ``except BaseException`` cleanup around it (a
+prediction's hidden ``.NAME.partial-*`` folder, ``OUT``'s lock), and one line says what was done (exit 130 for
+SIGINT, 143 for SIGTERM). Without the handler SIGTERM killed the process where it stood, leaving the partial
+folder and the lock behind (session 47). Processes the command started keep the default SIGTERM (a pool stops
+its workers with it).
 """
 
 from __future__ import annotations
@@ -15,7 +23,9 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 
 from scintiseg import __version__
@@ -75,6 +85,30 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM raised in the command's main process as Ctrl-C is, so that the same cleanup runs (module docstring)."""
+
+
+def _terminate(main_pid: int):
+    """The SIGTERM handler of the process ``main_pid``: :class:`Terminated` there; in a process forked from it (which
+    inherits the handler), the default action, as that process would have had."""
+    def handler(signum, frame):  # noqa: ARG001
+        if os.getpid() != main_pid:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated()
+    return handler
+
+
+def _stopped_line(command: str, exc: KeyboardInterrupt) -> tuple[str, int]:
+    """The line a stopped command prints and its exit code: 143 for SIGTERM, 130 for Ctrl-C; the notes the command
+    added to the interrupt (what it had done) follow."""
+    notes = "; ".join(getattr(exc, "__notes__", []))
+    what, code = ("stopped (SIGTERM)", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+    return f"scintiseg {command}: {what}" + (f": {notes}" if notes else ""), code
+
+
 def _warning_one_line(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
     sys.stderr.write(f"warning: {message}\n")
 
@@ -89,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only there can a handler be set
+    previous = signal.signal(signal.SIGTERM, _terminate(os.getpid())) if in_main_thread else None
     try:
         return int(args.func(args) or 0)
     except ScintisegError as exc:
@@ -103,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         where = exc.filename if exc.filename is not None else "output"
         print(f"scintiseg {args.command}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"scintiseg {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        line, code = _stopped_line(args.command, exc)
+        print(line, file=sys.stderr)
+        return code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -27,6 +27,9 @@
   Its ``triage_score`` column (report.json ``summary.triage_score``: the largest lesion probability the
   model gave inside what it saw, the calls a reading rule left out set aside, over the scan's views) lets a
   worklist be sorted (highest first: the scans the model is surest hold a lesion); empty for a failed input.
+- A run stopped (Ctrl-C, SIGTERM: :mod:`scintiseg.cli`) keeps the scan folders it finished, removes the one in
+  progress and writes no ``summary.csv``, whose presence says the run went through; the line it prints says how
+  many inputs were done.
 - One run at a time per ``OUT``: a run holds :class:`OutputLock` (``OUT/.scintiseg.lock``) from its first
   output to its summary, and a second run on the same folder is refused at once, in one line naming the
   holder's pid. Two runs would otherwise replace each other's scan folders and summary.
@@ -419,16 +422,23 @@ def run_batch(
     results: list[ScanResult] = []
     with OutputLock(out):
         bar = tqdm(total=len(files), desc="predict", unit="file", disable=not progress or len(files) < 2, file=sys.stderr)
-        for group in groups:
-            if len(group) == 2:
-                results.extend(predict_pair(group, out, taken, model, settings, read_kwargs | {"view": "name"}, dicom))
-            else:
-                path, start = group[0], time.perf_counter()
-                try:
-                    results.append(predict_one(path, out, output_name(path, taken), model, settings, read_kwargs, dicom))
-                except ScintisegError as exc:
-                    results.append(_failed(path, exc, start))
-            bar.update(len(group))
+        try:
+            for group in groups:
+                if len(group) == 2:
+                    results.extend(predict_pair(group, out, taken, model, settings, read_kwargs | {"view": "name"}, dicom))
+                else:
+                    path, start = group[0], time.perf_counter()
+                    try:
+                        results.append(predict_one(path, out, output_name(path, taken), model, settings, read_kwargs,
+                                                   dicom))
+                    except ScintisegError as exc:
+                        results.append(_failed(path, exc, start))
+                bar.update(len(group))
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (scintiseg.cli): what is done stays, no summary claims all
+            bar.close()
+            exc.add_note(f"{len(results)} of {len(files)} input(s) done into {out}, no {SUMMARY_NAME} written "
+                         "(run again to predict every input)")
+            raise
         bar.close()
         write_text_atomic(out / SUMMARY_NAME, summary_csv(results))
     return results

@@ -441,10 +441,21 @@ def train(
         made = data = prepare_synthetic_data(config, _resume_epoch(last_path) if resume else 0)
     try:
         return _train(config, run_dir, last_path, best_path, context, resume, data, on_batch)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (scintiseg.cli): say where the run can go on from
+        exc.add_note(stopped_note(run_dir, last_path))
+        raise
     finally:
         context.close()
         if made is not None:
             made.close()
+
+
+def stopped_note(run_dir: Path, last_path: Path) -> str:
+    """What a stopped run left: the last finished epoch and how to go on from it, or that none finished."""
+    if not last_path.exists():
+        return f"no epoch finished, {run_dir} holds no checkpoint"
+    return (f"epoch {_resume_epoch(last_path)} was the last finished, in {last_path}: go on with "
+            f"scintiseg train --resume --out {run_dir}")
 
 
 def _resume_epoch(last_path: Path) -> int:
