@@ -38,6 +38,16 @@ def test_an_mhd_and_its_raw_file_read_as_one_view_with_its_pixel_size(tmp_path):
     assert scan.metadata["data_file"] == "scan.raw" and "pixel_spacing_assumed" not in scan.metadata
 
 
+def test_a_header_spacing_in_metres_is_refused_unless_the_right_one_is_given(tmp_path):
+    """ElementSpacing written in metres (0.0024 m read as mm): the 64 x 32 view would be 0.15 x 0.07 mm."""
+    header = _mhd(tmp_path, spacing="0.0022 0.0024")
+    with pytest.raises(ScintisegError, match=r"pixel spacing 0\.0024 x 0\.0022 mm .*no camera's") as info:
+        read_scan(header)
+    assert str(header) in str(info.value)
+    with pytest.warns(ReaderWarning, match=r"file's pixel spacing 0\.0024 x 0\.0022 mm is no camera's; 2\.4 x 2\.2 mm given"):
+        assert read_scan(header, pixel_spacing="2.4x2.2").pixel_spacing == (2.4, 2.2)
+
+
 @pytest.mark.parametrize("element, dtype, msb", [
     ("MET_SHORT", ">i2", "True"), ("MET_FLOAT", "<f4", "False"), ("MET_UCHAR", "u1", "False"), ("MET_UINT", ">u4", "True"),
 ])

@@ -280,6 +280,8 @@ def _header_format_scan(kind: str, path: Path, given: tuple[float, float] | None
             array, spacing, facts = read_nifti(path)
             metadata = {"nifti_axes": facts["nifti_axes"]}
         views = {"VIEW": array} if array.ndim == 2 else {"ANT": array[0], "POST": array[1]}
+    if spacing is not None:
+        spacing = _given_over_no_cameras(path, next(iter(views.values())).shape, spacing, given)
     if spacing is None:
         spacing = given
         if spacing is None:
@@ -377,13 +379,24 @@ def read_scan(
     return scan
 
 
-def _plausible_field(scan: Scan) -> bool:
-    """Whether ``scan``'s pixel spacing makes a field a camera has (:func:`~scintiseg.io.images.check_view_field`)."""
+def _cameras(shape: tuple[int, int], spacing: tuple[float, float]) -> bool:
+    """Whether ``spacing`` is a camera's for a view of ``shape`` (:func:`~scintiseg.io.images.check_view_field`)."""
     try:
-        check_view_field(scan.shape, scan.pixel_spacing)
+        check_view_field(shape, spacing)
     except ScintisegError:
         return False
     return True
+
+
+def _given_over_no_cameras(path: Path, shape: tuple[int, int], own: tuple[float, float],
+                           given: tuple[float, float] | None) -> tuple[float, float]:
+    """A file's own pixel spacing, or the one given (with a warning) when its own is no camera's: ``--pixel-spacing``
+    mends a header in the wrong unit. A header's spacing is otherwise kept (:func:`read_scan`)."""
+    if given is None or _cameras(shape, own):
+        return own
+    warnings.warn(f"{path}: the file's pixel spacing {own[0]:g} x {own[1]:g} mm is no camera's; "
+                  f"{given[0]:g} x {given[1]:g} mm given, used", ReaderWarning, stacklevel=3)
+    return given
 
 
 def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id, split_views, view) -> Scan:
@@ -409,14 +422,9 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
             fixed = scan.with_views(scan.views, pixel_spacing=given)
             fixed.metadata.pop("pixel_spacing_assumed")
             return fixed
-        if given is not None and not _plausible_field(scan):  # the file's own spacing is wrong: the one given
-            warnings.warn(
-                f"{path}: the DICOM file's pixel spacing {scan.pixel_spacing[0]:g} x {scan.pixel_spacing[1]:g} mm "
-                f"is no camera's; {given[0]:g} x {given[1]:g} mm given, used",
-                ReaderWarning,
-                stacklevel=2,
-            )
-            return scan.with_views(scan.views, pixel_spacing=given)
+        mended = _given_over_no_cameras(path, scan.shape, scan.pixel_spacing, given)
+        if mended != scan.pixel_spacing:  # the file's own spacing is wrong: the one given
+            return scan.with_views(scan.views, pixel_spacing=mended)
         if given is not None and not all(math.isclose(a, b, rel_tol=1e-3) for a, b in zip(given, scan.pixel_spacing)):
             warnings.warn(
                 f"{path}: pixel spacing {given[0]:g} x {given[1]:g} mm given, the DICOM file's own "
