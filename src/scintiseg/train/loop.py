@@ -454,8 +454,8 @@ def stopped_note(run_dir: Path, last_path: Path) -> str:
     """What a stopped run left: the last finished epoch and how to go on from it, or that none finished."""
     if not last_path.exists():
         return f"no epoch finished, {run_dir} holds no checkpoint"
-    return (f"epoch {_resume_epoch(last_path)} was the last finished, in {last_path}: go on with "
-            f"scintiseg train --resume --out {run_dir}")
+    return (f"epoch {_resume_epoch(last_path)} was the last finished, in {last_path}: the same command with --resume "
+            "goes on from it")
 
 
 def _resume_epoch(last_path: Path) -> int:
