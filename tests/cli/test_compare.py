@@ -151,14 +151,14 @@ def test_an_unedited_pair_compares_every_lesion_by_the_network(pair, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["swapped", "same", "out_is_input", "out_taken", "other_patient", "not_a_report",
-                                  "out_under_a_file"])
+                                  "out_under_a_file", "scan_moved"])
 def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, case):
     baseline, follow, out = pair["baseline"], pair["follow_up"], tmp_path / "comparison"
     extra: list[str] = []
     expected = {"swapped": "was acquired before the baseline", "same": "are the same folder",
                 "out_is_input": "must be a new folder", "out_taken": "is not a scintiseg comparison folder",
                 "other_patient": "needs two scans of one patient", "not_a_report": "no scintiseg report.json",
-                "out_under_a_file": "a_file"}[case]
+                "out_under_a_file": "a_file", "scan_moved": "is not there (give it with --follow-up-scan)"}[case]
     if case == "swapped":
         baseline, follow = follow, baseline
     elif case == "same":
@@ -175,6 +175,11 @@ def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, ca
     elif case == "out_under_a_file":  # a folder that cannot be made: the OS's reason, one line
         (tmp_path / "a_file").write_text("")
         out = tmp_path / "a_file" / "comparison"
+    elif case == "scan_moved":  # compare names its own option for the file, not review's --scan
+        follow = Path(shutil.copytree(follow, tmp_path / "moved"))
+        report = json.loads((follow / "report.json").read_text())
+        report["input"]["source"] = str(tmp_path / "gone.dcm")
+        (follow / "report.json").write_text(json.dumps(report))
     assert main(["compare", str(baseline), str(follow), "--out", str(out), *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and expected in err[0] and "Traceback" not in err[0]

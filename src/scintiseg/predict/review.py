@@ -58,11 +58,11 @@ LABELME_NAME = "{view}.labelme.json"
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
-def scan_as_predicted(report: dict, folder: Path, scans: list[Path] | None = None) -> Scan:
+def scan_as_predicted(report: dict, folder: Path, scans: list[Path] | None = None, flag: str = "--scan") -> Scan:
     """The scan ``report`` (a prediction's ``report.json`` in ``folder``) was made from, read again as ``predict``
     read it: its file (``scans`` when given: one file, or a study's ANT and POST files), views named by file name,
     a page of two views split, the report's pixel spacing for files without one. A scan that does not match the
-    report's views and shape is refused in one line."""
+    report's views and shape is refused in one line; ``flag`` is the command's option that names the scan file."""
     facts = report.get("input") if isinstance(report.get("input"), dict) else {}
     spacing = facts.get("pixel_spacing_mm") or facts.get("pixel_spacing")
     kwargs = {"view": "name", "split_views": True}
@@ -76,12 +76,12 @@ def scan_as_predicted(report: dict, folder: Path, scans: list[Path] | None = Non
     elif isinstance(facts.get("source"), str):
         paths = [Path(facts["source"])]
     else:
-        raise ScintisegError("the report names no scan file: give it with --scan", path=folder / "report.json")
+        raise ScintisegError(f"the report names no scan file: give it with {flag}", path=folder / "report.json")
     if len(paths) > 2:
         raise ScintisegError(f"{len(paths)} scan files given: one scan file, or a study's ANT and POST files")
     for path in paths:
         if not path.is_file():
-            raise ScintisegError("the scan this report was made from is not there (give it with --scan)", path=path)
+            raise ScintisegError(f"the scan this report was made from is not there (give it with {flag})", path=path)
     read = [read_scan(path, **kwargs) for path in paths]
     scan = read[0] if len(read) == 1 else join_views(*_ant_first(read))
     views, shape = facts.get("views"), facts.get("shape")

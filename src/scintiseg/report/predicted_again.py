@@ -53,7 +53,8 @@ def report_of(folder: Path) -> dict:
 
 
 def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None = None, engine: str | None = None,
-                  scans: list[str | Path] | None = None, check_model: bool | None = None) -> PredictedAgain:
+                  scans: list[str | Path] | None = None, check_model: bool | None = None,
+                  scan_flag: str = "--scan") -> PredictedAgain:
     """Read ``folder`` (one scan's output folder of ``scintiseg predict`` or ``review``) back into a prediction.
 
     Args:
@@ -63,6 +64,7 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
         engine: the inference engine (default: the report's).
         scans: the scan file(s), when no longer where the report says.
         check_model: whether the model must be the report's (default: when ``model`` is None, the shipped one).
+        scan_flag: the command's option that gives ``scans``, named when the scan is not found.
 
     Raises:
         ScintisegError: one line: no report, the scan gone or another scan, a LabelMe file missing or of another size,
@@ -70,7 +72,7 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
     """
     folder = Path(folder)
     report = report_of(folder)
-    scan = scan_as_predicted(report, folder, [Path(p) for p in scans] if scans else None)
+    scan = scan_as_predicted(report, folder, [Path(p) for p in scans] if scans else None, scan_flag)
     views = list(report.get("views") or {})
     outlines = {view: view_outlines(folder, view, scan.shape) for view in views}
     masks = {view: reader for view, (reader, _, _) in outlines.items()}
