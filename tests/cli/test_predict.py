@@ -81,6 +81,14 @@ def test_an_output_folder_that_cannot_be_made_is_one_line_naming_it(run_dir, sca
     assert err == [f"scintiseg predict: error: {out}: Not a directory"]
 
 
+def test_an_output_folder_that_is_a_file_is_one_line_and_left_alone(run_dir, scans, tmp_path, capsys):
+    out = tmp_path / "out.txt"
+    out.write_text("mine")
+    assert main(["predict", str(scans), "--out", str(out), "--model", str(run_dir), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"scintiseg predict: error: {out}: is a file, not a folder: give --out a folder\n"
+    assert out.read_text() == "mine"
+
+
 def test_missing_input_gives_exit_2(run_dir, tmp_path):
     assert main(["predict", str(tmp_path / "nope.dcm"), "--out", str(tmp_path / "o"), "--model", str(run_dir)]) == 2
 

@@ -414,6 +414,8 @@ def run_batch(
     files = expand_inputs(inputs)
     if not files:
         raise ScintisegError("no input files found", path=", ".join(str(i) for i in inputs))
+    if out.exists() and not out.is_dir():
+        raise ScintisegError("is a file, not a folder: give --out a folder", path=out)
     out.mkdir(parents=True, exist_ok=True)
     read_kwargs = dict(read_kwargs or {})
     join = join and read_kwargs.get("view") in (None, "name")
