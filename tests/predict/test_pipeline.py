@@ -217,10 +217,15 @@ def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_b
     grey = np.clip(counts * 0.9, 0, 255).astype(np.uint8)
     low = (counts // 8).astype(np.uint16)  # 0.45 M counts
     prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
-    for image, expected, absent in ((grey, "export_8bit_ANT", "low_counts_ANT"), (low, "low_counts_ANT", "export_8bit_ANT")):
+    for image, expected, absent in ((grey, "export_8bit_ANT", "low_counts_ANT"), (low, "low_counts_ANT", "export_8bit_ANT"),
+                                    (low.astype(np.float32), "low_counts_ANT", "export_8bit_ANT")):
         scan = Scan({"ANT": image}, pixel_spacing=nm1_scan.pixel_spacing)
         flags = predict_from_probabilities(scan, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
         assert expected in flags and absent not in flags
+    for other_unit in (counts / counts.max(), counts * 1e-6):  # floats that are no counts: their sum says nothing
+        scan = Scan({"ANT": other_unit.astype(np.float32)}, pixel_spacing=nm1_scan.pixel_spacing)
+        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
+        assert not any(flag.startswith(("low_counts", "export_8bit")) for flag in flags)
     inverted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"display_inverted": True})
     assert "inverted_export" in predict_from_probabilities(inverted, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
     painted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"colour_painted": 120})
@@ -317,3 +322,21 @@ def test_a_model_of_thoracic_crops_reads_a_crop_as_its_own_window(nm1_scan, make
     assert "partial_view_VIEW" in prediction.qc_flags
     whole = predict_scan(nm1_scan, model, PredictSettings(threshold=0.5, min_area_px=4))
     assert whole.views["ANT"].coverage.sum() == 256 * 256  # a whole body: still the thoracic crop of paper B
+
+
+def test_a_view_in_any_unit_is_read_as_its_counts(nm1_scan):
+    """NM1 stored as floats far below counts (a simulation's unit, 1e-12 of the counts): the same calls, bones and BSI.
+    The reading rules' ratios and the body check had absolute floors (1e-9, 1e-6) that decided at such values."""
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model
+
+    if not SHIPPED_WEIGHTS.is_file():
+        pytest.skip("no shipped weights")
+    model = load_model()
+    counts = predict_scan(nm1_scan, model, PredictSettings())
+    tiny = nm1_scan.with_views({"ANT": (nm1_scan.view("ANT") * 1e-12).astype(np.float32)})
+    scaled = predict_scan(tiny, model, PredictSettings())
+    assert len(counts.views["ANT"].lesions) >= 1
+    np.testing.assert_array_equal(scaled.views["ANT"].mask, counts.views["ANT"].mask)
+    np.testing.assert_array_equal(scaled.views["ANT"].regions.labels, counts.views["ANT"].regions.labels)
+    assert scaled.bsi_percent == pytest.approx(counts.bsi_percent)
+    assert [f for f in scaled.qc_flags if not f.startswith("low_counts")] == counts.qc_flags

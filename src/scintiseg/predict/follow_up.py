@@ -168,7 +168,8 @@ def _by_counts(baseline: np.ndarray, base_spacing, follow: np.ndarray, follow_sp
     grid of :data:`_GRID_MM` (each normalised by its mean: count levels differ between studies)."""
     def on_grid(image: np.ndarray, spacing) -> np.ndarray:
         zoomed = ndi.zoom(np.asarray(image, float), (spacing[0] / _GRID_MM, spacing[1] / _GRID_MM), order=1)
-        return zoomed / max(float(zoomed.mean()), 1e-9)
+        mean = float(zoomed.mean())
+        return zoomed / mean if mean > 0 else zoomed  # any unit: no absolute floor
 
     a, b = on_grid(baseline, base_spacing), on_grid(follow, follow_spacing)
     shape = (max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1]))

@@ -460,6 +460,14 @@ def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
     return float(np.count_nonzero((image == top) & body)) / float(np.count_nonzero(body))
 
 
+def holds_counts(image: np.ndarray) -> bool:
+    """Whether a view's values can be counts: any integer array, a float one only of whole numbers (a float view of
+    other values, a normalised export or a noise-free simulation, is in a unit of its own: its sum says nothing of its
+    noise, and it is not flagged ``low_counts``)."""
+    image = np.asarray(image)
+    return image.dtype.kind != "f" or bool(np.array_equal(image, np.rint(image)))
+
+
 def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
     """QC flags of the scan and its predicted views (meanings in docs/predict.md)."""
     flags: list[str] = ["inverted_export"] if scan.metadata.get("display_inverted") else []
@@ -483,7 +491,7 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
         if np.asarray(image).dtype == np.uint8:
             # An 8-bit export holds grey levels, not counts: "few counts" cannot be judged from it.
             flags.append(f"export_8bit_{name}")
-        elif float(np.asarray(image, dtype=np.float64).sum()) < LOW_COUNTS:
+        elif holds_counts(image) and float(np.asarray(image, dtype=np.float64).sum()) < LOW_COUNTS:
             flags.append(f"low_counts_{name}")
     for name, result in views.items():
         if clipped_share(scan.view(name), result.regions.body) >= CLIPPED_BODY_SHARE:

@@ -98,6 +98,7 @@ Choices the reading rule leaves open (all [E]):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -219,7 +220,7 @@ def neighbour_ratio(smooth: np.ndarray, call: np.ndarray, region_labels: np.ndar
         return float("nan")
     # The quieter side: a hot structure on one side only (the bladder below L5, a sacroiliac joint) is not the pattern.
     reference = min(float(np.median(side)) for side in neighbours.values() if side)
-    return float(smooth[row, col] / max(reference, 1e-9))
+    return float(smooth[row, col] / reference) if reference > 0 else math.inf  # any unit: no absolute floor
 
 
 def pattern_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegions,

@@ -44,6 +44,7 @@ NM1's sternoclavicular joint (3.6-3.9 times its bone) on one view in seven (docs
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -127,7 +128,8 @@ def mirror_ratio(smooth: np.ndarray, call: np.ndarray, regions: SkeletonRegions,
         inside &= ~excluded[top:bottom, left:right]
     if not inside.any():
         return float("nan")
-    return float(smooth[row, col] / max(float(smooth[top:bottom, left:right][inside].max()), 1e-9))
+    mirror_peak = float(smooth[top:bottom, left:right][inside].max())
+    return float(smooth[row, col] / mirror_peak) if mirror_peak > 0 else math.inf  # any unit: no absolute floor
 
 
 def symmetric_calls(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegions,
