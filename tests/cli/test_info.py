@@ -16,8 +16,23 @@ def test_info_json_on_real_file(real_nm1, capsys):
     assert facts["views"] == ["ANT"]
     assert facts["shape"] == [1024, 256]
     assert facts["counts"]["ANT"]["total"] == 3596452
-    assert facts["pixel_spacing"] == [2.26, 2.26]
+    assert facts["pixel_spacing"] == [2.26, 2.26] and facts["field_mm"] == [2314.2, 578.6]
     assert facts["patient_id"] == "8NM1"
+
+
+def test_info_shows_the_field_and_mends_a_spacing_that_is_no_cameras(real_nm1, tmp_path, capsys):
+    import pydicom
+
+    ds = pydicom.dcmread(real_nm1)
+    ds.PixelSpacing = [226, 226]  # a header in tenths of a millimetre
+    ds.save_as(tmp_path / "tenths.dcm")
+    assert main(["info", str(tmp_path / "tenths.dcm")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "231.4 m x 57.86 m: no camera's" in err and "--pixel-spacing" in err
+    assert main(["info", str(tmp_path / "tenths.dcm"), "--pixel-spacing", "2.26"]) == 0
+    captured = capsys.readouterr()
+    assert "field          2314 x 579 mm (rows x columns)" in captured.out
+    assert "pixel spacing 226 x 226 mm is no camera's; 2.26 x 2.26 mm given, used" in captured.err
 
 
 def test_info_table_is_aligned(real_nm1_rle, capsys):

@@ -26,6 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--byteorder", choices=("little", "big"), default="little", help="byte order of a raw matrix"
     )
+    parser.add_argument(
+        "--pixel-spacing", default=None, metavar="MM",
+        help="pixel size, as scintiseg predict takes it: for a file without one, or one whose own is no camera's",
+    )
     parser.set_defaults(func=run)
 
 
@@ -40,6 +44,11 @@ DIRECTIONS = {"L": "the patient's left", "R": "the patient's right", "H": "the h
 ASSUMED = " (assumed: the file records none)"
 
 
+def field_mm(scan: Scan) -> str:
+    """The view's extent, rows x columns in mm (a whole-body view about 2 m x 0.6 m: a wrong spacing shows here)."""
+    return " x ".join(f"{n * mm:.0f}" for n, mm in zip(scan.shape, scan.pixel_spacing))
+
+
 def format_table(scan: Scan) -> str:
     """The human-readable summary: a header block and one aligned row per view."""
     facts = scan.summary()
@@ -49,6 +58,7 @@ def format_table(scan: Scan) -> str:
         f"patient id     {facts['patient_id'] or '-'}",
         f"shape          {facts['shape'][0]} x {facts['shape'][1]} ({facts['dtype']})",
         f"pixel spacing  {spacing} mm" + (ASSUMED if scan.metadata.get("pixel_spacing_assumed") else ""),
+        f"field          {field_mm(scan)} mm (rows x columns)",
         "",
     ]
     for key in ("nifti_axes", "turned_upright", "views_split"):
@@ -96,11 +106,12 @@ def format_table(scan: Scan) -> str:
 def run(args: argparse.Namespace) -> int:
     scan = read_scan(  # views split and named as `scintiseg predict` splits and names them
         args.path, shape=args.shape, dtype=args.dtype, byteorder="<" if args.byteorder == "little" else ">",
-        split_views=True, view="name",
+        split_views=True, view="name", pixel_spacing=args.pixel_spacing,
     )
     if args.json:
         facts = scan.summary()
         facts.update({key: scan.metadata[key] for key in READING_NOTES if key in scan.metadata})
+        facts["field_mm"] = [round(n * mm, 1) for n, mm in zip(scan.shape, scan.pixel_spacing)]
         print(json.dumps(facts, indent=1))
     else:
         print(format_table(scan))
