@@ -1,5 +1,5 @@
 """scintiseg.io.not_scans: what a folder of scans holds that is not a scan (a DICOMDIR, SR, presentation states, an
-earlier prediction's outputs)."""
+earlier prediction's outputs, another modality's images, SPECT)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from pydicom.fileset import FileSet
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from scintiseg.io.dicom import write_dicom
-from scintiseg.io.not_scans import dicom_without_image, prediction_report
+from scintiseg.io import read_scan
+from scintiseg.errors import ScintisegError
+from scintiseg.io.not_scans import dicom_not_a_scan, dicom_without_image, not_planar, prediction_report
 from scintiseg.scan import Scan
 
 
@@ -61,3 +63,43 @@ def test_a_prediction_report_is_known_by_its_format(tmp_path):
     (tmp_path / "report.json").write_text(json.dumps({"format": "other"}))
     assert prediction_report(tmp_path) is None
     assert prediction_report(tmp_path / "missing") is None
+
+
+@pytest.mark.parametrize("sop_class, image_type, what", [
+    ("1.2.840.10008.5.1.4.1.1.2", None, "a CT image"), ("1.2.840.10008.5.1.4.1.1.2.1", None, "a CT image"),
+    ("1.2.840.10008.5.1.4.1.1.4", None, "an MR image"), ("1.2.840.10008.5.1.4.1.1.128", None, "a PET image"),
+    ("1.2.840.10008.5.1.4.1.1.20", ["ORIGINAL", "PRIMARY", "TOMO", "EMISSION"], "a SPECT acquisition (Image Type TOMO)"),
+    ("1.2.840.10008.5.1.4.1.1.20", "ORIGINAL\\PRIMARY\\RECON TOMO\\EMISSION", "a SPECT acquisition (Image Type RECON TOMO)"),
+    ("1.2.840.10008.5.1.4.1.1.20", ["ORIGINAL", "PRIMARY", "DYNAMIC", "EMISSION"], "a dynamic acquisition"),
+])
+def test_other_modalities_and_spect_are_no_planar_scan(sop_class, image_type, what):
+    assert not_planar(sop_class, image_type).startswith(what)
+
+
+@pytest.mark.parametrize("sop_class, image_type", [
+    ("1.2.840.10008.5.1.4.1.1.20", ["ORIGINAL", "PRIMARY", "WHOLE BODY", "EMISSION"]),  # NM, not CT's ...1.1.2 prefix
+    ("1.2.840.10008.5.1.4.1.1.20", ["ORIGINAL", "PRIMARY", "STATIC", "EMISSION"]),  # a spot view
+    ("1.2.840.10008.5.1.4.1.1.7", ["DERIVED", "SECONDARY"]),  # a screen capture
+    ("1.2.840.10008.5.1.4.1.1.20", None), ("", None),  # nothing said: read as a scan
+])
+def test_planar_views_and_unknown_images_are_scans(sop_class, image_type):
+    assert not_planar(sop_class, image_type) is None
+
+
+def test_a_ct_slice_in_a_folder_is_passed_over_and_named_is_one_line(tmp_path):
+    """A SPECT/CT study's folder: its CT slices were each a failed scan ("pixel data holds negative counts")."""
+    write_dicom(Scan({"ANT": np.ones((64, 32), np.uint16)}), tmp_path / "nm.dcm")
+    ds = pydicom.dcmread(tmp_path / "nm.dcm")
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.Modality = "CT"
+    ds.save_as(tmp_path / "ct.dcm")
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.20"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "TOMO", "EMISSION"]
+    ds.save_as(tmp_path / "spect.dcm")
+    assert dicom_not_a_scan(tmp_path / "nm.dcm") is None
+    assert dicom_not_a_scan(tmp_path / "ct.dcm").startswith("a CT image")
+    assert dicom_not_a_scan(tmp_path / "spect.dcm").startswith("a SPECT acquisition")
+    for name, what in (("ct.dcm", "a CT image"), ("spect.dcm", "a SPECT acquisition")):
+        with pytest.raises(ScintisegError, match=f"{what} .*not a planar bone scan") as info:
+            read_scan(tmp_path / name)
+        assert str(tmp_path / name) in str(info.value)

@@ -267,8 +267,8 @@ def test_a_studys_two_files_give_one_folder_unless_they_cannot_be_one_scan(nm1_s
 
 
 def test_a_folder_walk_passes_over_a_dicomdir_and_an_earlier_predictions_outputs(tmp_path, real_nm1):
-    """A CD export (DICOMDIR + image) with an earlier prediction folder inside: only the image is a scan; a DICOMDIR
-    named on the command line is still read (and fails, saying why)."""
+    """A CD export (DICOMDIR + image + a CT slice) with an earlier prediction folder inside: only the planar image is a
+    scan; a DICOMDIR named on the command line is still read (and fails, saying why)."""
     import json
 
     import pydicom
@@ -281,6 +281,9 @@ def test_a_folder_walk_passes_over_a_dicomdir_and_an_earlier_predictions_outputs
     earlier.mkdir()
     (earlier / "report.json").write_text(json.dumps({"format": "scintiseg-report"}))
     (earlier / "ANT_overlay.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    ct = pydicom.dcmread(real_nm1)  # a SPECT/CT study's CT slice beside the planar view
+    ct.SOPClassUID = ct.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ct.save_as(tmp_path / "cd" / "CT000001")
     found = expand_inputs([tmp_path / "cd"])
     assert [p.name for p in found] == ["IM000000"]
     assert expand_inputs([tmp_path / "cd" / "DICOMDIR"]) == [(tmp_path / "cd" / "DICOMDIR").resolve()]

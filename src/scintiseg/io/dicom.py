@@ -86,6 +86,7 @@ from scintiseg.io.atomic import atomic_path
 from scintiseg.io.images import MAX_VIEW_PIXELS, assumed_pixel_spacing, grey_from_channels
 from scintiseg.io.isolated_decode import decode_in_child, in_process_plugin
 from scintiseg.io.library_messages import ReaderWarning, library_messages
+from scintiseg.io.not_scans import not_planar
 from scintiseg.io.patient_sides import ORIENTATION_KEY, cosines_from_letters, letters_from_codes, letters_from_cosines
 from scintiseg.io.view_names import view_from_text
 from scintiseg.scan import Scan
@@ -198,6 +199,9 @@ def dataset_to_scan(ds: Dataset, path: str | Path | None = None) -> Scan:
     """Turn a decoded pydicom dataset into a :class:`Scan` (see :func:`read_dicom`)."""
     if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):
         raise ScintisegError("no pixel data in this DICOM file", path=path)
+    other = not_planar(str(ds.get("SOPClassUID", "") or ""), ds.get("ImageType"))
+    if other is not None:  # a CT slice of a SPECT/CT study, SPECT projections (io.not_scans)
+        raise ScintisegError(other, path=path)
     rows, cols, frames = _geometry(ds, path)
     frames_array = _pixels(ds, rows, cols, frames, path)
     keep, window_note = _photopeak_frames(ds, frames, frames_array, path)

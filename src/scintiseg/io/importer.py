@@ -169,7 +169,7 @@ from scintiseg.io.import_labels import match_labels
 from scintiseg.io.import_sources import ImportReport, ScanSource, check_patient_rule, joined_sources, judge
 from scintiseg.io.import_sources import read_source, recorded
 from scintiseg.io.labelme import read_labelme, write_labelme
-from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
+from scintiseg.io.not_scans import REPORT_NAME, dicom_not_a_scan, prediction_report
 from scintiseg.io.patient_sides import MIRRORED_KEY
 from scintiseg.io.predicted_labels import check_pseudo_threshold, outline_mask, predicted_view
 from scintiseg.io.view_pairs import find_view_pairs
@@ -218,8 +218,8 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             if resolved in seen or not path.is_file():
                 continue
             seen.add(resolved)
-            if path.suffix.lower() in NOT_SCANS or (root != path and dicom_without_image(path) is not None):
-                continue  # (a DICOMDIR, an SR, a presentation state found in a folder: io.not_scans)
+            if path.suffix.lower() in NOT_SCANS or (root != path and dicom_not_a_scan(path) is not None):
+                continue  # (a DICOMDIR, an SR, a presentation state, a CT slice found in a folder: io.not_scans)
             (jsons if path.suffix.lower() == ".json" else scans).append((path, root))
     data = header_data_files([path for path, _ in scans])  # read with their Interfile or MetaImage headers
     return [(path, root) for path, root in scans if path.resolve() not in data], jsons, missing

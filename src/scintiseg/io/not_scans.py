@@ -10,6 +10,14 @@ predict`` exit 1, or, for the PNG overlays and masks of an earlier prediction, p
 - :func:`dicom_without_image`: a DICOM file whose SOP Class holds no image (:data:`NON_IMAGE_SOP_CLASSES`, read from
   its header without pixel data), or one named ``DICOMDIR``.
 - :func:`prediction_report`: a folder's ``report.json`` when scintiseg wrote it (``"format": "scintiseg-report"``).
+- :func:`not_planar` / :func:`dicom_not_a_scan` (session 47): an image that is no planar scan, by its header: another
+  modality's image (CT, MR, PET, ultrasound, angiography: :data:`OTHER_MODALITY_SOP_CLASSES`; a SPECT/CT study's
+  folder holds hundreds of CT slices beside its planar views), or a nuclear-medicine acquisition that is not planar
+  (Image Type's third value :data:`NOT_PLANAR_IMAGE_TYPES`: SPECT projections and reconstructions, gated and dynamic
+  studies). Walked, they are passed over with the images without pixel data; named, they are refused in one line by
+  :func:`scintiseg.io.dicom.read_dicom` (a CT slice was "pixel data holds negative counts", SPECT projections "64
+  frames of one energy window"). Planar views are NM Image Storage of Image Type ``WHOLE BODY`` or ``STATIC``, or a
+  Secondary Capture of any; a file whose class or type is not known is read as a scan.
 """
 
 from __future__ import annotations
@@ -30,10 +38,24 @@ NON_IMAGE_SOP_CLASSES: tuple[str, ...] = (
     "1.2.840.10008.5.1.4.1.1.66.",
     "1.2.840.10008.5.1.4.1.1.481.",
 )
+#: SOP Class UIDs of other modalities' images (exactly, or as a prefix ending in ``.``) -> what to call them.
+OTHER_MODALITY_SOP_CLASSES: dict[str, str] = {
+    "1.2.840.10008.5.1.4.1.1.2": "a CT image", "1.2.840.10008.5.1.4.1.1.2.": "a CT image",
+    "1.2.840.10008.5.1.4.1.1.4": "an MR image", "1.2.840.10008.5.1.4.1.1.4.": "an MR image",
+    "1.2.840.10008.5.1.4.1.1.128": "a PET image", "1.2.840.10008.5.1.4.1.1.128.": "a PET image",
+    "1.2.840.10008.5.1.4.1.1.130": "a PET image",
+    "1.2.840.10008.5.1.4.1.1.6.": "an ultrasound image", "1.2.840.10008.5.1.4.1.1.3.1": "an ultrasound image",
+    "1.2.840.10008.5.1.4.1.1.12.": "an X-ray angiography or fluoroscopy image",
+}
+#: Image Type (0008,0008) third values of a nuclear-medicine acquisition that is not a planar view (the NM Image IOD
+#: also has ``STATIC`` and ``WHOLE BODY``, both planar).
+NOT_PLANAR_IMAGE_TYPES: frozenset[str] = frozenset({"TOMO", "GATED TOMO", "RECON TOMO", "RECON GATED TOMO", "GATED",
+                                                    "DYNAMIC"})
 REPORT_NAME = "report.json"
 REPORT_FORMAT = "scintiseg-report"
 
-__all__ = ["NON_IMAGE_SOP_CLASSES", "dicom_without_image", "prediction_report"]
+__all__ = ["NON_IMAGE_SOP_CLASSES", "NOT_PLANAR_IMAGE_TYPES", "OTHER_MODALITY_SOP_CLASSES", "dicom_not_a_scan",
+           "dicom_without_image", "not_planar", "prediction_report"]
 
 
 def _is_non_image(uid: str) -> bool:
@@ -60,6 +82,41 @@ def dicom_without_image(path: str | Path) -> str | None:
     if uid == "1.2.840.10008.1.3.10" or path.name.upper() == "DICOMDIR":
         return "a DICOMDIR (the export's index, no image)"
     return f"DICOM object of SOP Class {uid} (no image)" if uid and _is_non_image(uid) else None
+
+
+def not_planar(sop_class: str, image_type: object) -> str | None:
+    """What an image of SOP Class ``sop_class`` and Image Type ``image_type`` (the header's value: a list, a
+    backslash-separated text, or None) is when it is no planar scan (module docstring), else None."""
+    for uid, what in OTHER_MODALITY_SOP_CLASSES.items():
+        if sop_class.startswith(uid) if uid.endswith(".") else sop_class == uid:
+            return f"{what} (SOP Class {sop_class}), not a planar bone scan"
+    values = image_type.split("\\") if isinstance(image_type, str) else list(image_type or [])
+    kind = str(values[2]).strip().upper() if len(values) > 2 else ""
+    if kind in NOT_PLANAR_IMAGE_TYPES:
+        what = "SPECT" if "TOMO" in kind else kind.lower()
+        return f"a {what} acquisition (Image Type {kind}), not a planar bone scan"
+    return None
+
+
+def dicom_not_a_scan(path: str | Path) -> str | None:
+    """What a DICOM file is when it holds no planar scan: no image (:func:`dicom_without_image`) or another kind of
+    image (:func:`not_planar`); None for a planar image, an unknown one or a file that is not DICOM (header only;
+    never raises)."""
+    import pydicom  # lazy: start-up time
+
+    without = dicom_without_image(path)
+    if without is not None:
+        return without
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(132)[128:132] != b"DICM":
+                return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "ImageType"])
+        return not_planar(str(ds.get("SOPClassUID", "") or ""), ds.get("ImageType"))
+    except Exception:  # unreadable: reading it as a scan says why
+        return None
 
 
 def prediction_report(folder: str | Path) -> dict | None:

@@ -57,7 +57,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.file_keys import output_stem
-from scintiseg.io.not_scans import REPORT_NAME, dicom_without_image, prediction_report
+from scintiseg.io.not_scans import REPORT_NAME, dicom_not_a_scan, prediction_report
 from scintiseg.io.view_pairs import READ_APART_KEY, find_view_pairs, join_views, joined_name, study_patient
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.orientation import NO_UPRIGHT_HEAD_FLAG
@@ -131,7 +131,7 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
 def _walk_folder(root: Path) -> list[Path]:
     """The candidate scan files under ``root`` (sorted): not hidden, not of :data:`SKIP_SUFFIXES`, not in an earlier
     prediction's folder (a ``report.json`` scintiseg wrote), not a DICOM object without an image (a DICOMDIR, an SR, a
-    presentation state: :mod:`scintiseg.io.not_scans`)."""
+    presentation state) or with one that is no planar scan (a CT slice, SPECT: :mod:`scintiseg.io.not_scans`)."""
     found: list[Path] = []
     for folder, dirs, names in os.walk(root):
         here = Path(folder)
@@ -143,7 +143,7 @@ def _walk_folder(root: Path) -> list[Path]:
             path = here / name
             if name.startswith(".") or path.suffix.lower() in SKIP_SUFFIXES or not path.is_file():
                 continue
-            if dicom_without_image(path) is None:
+            if dicom_not_a_scan(path) is None:
                 found.append(path)
     return sorted(found)
 
