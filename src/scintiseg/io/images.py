@@ -141,7 +141,8 @@ def check_view_size(rows: int, cols: int, path: str | Path | None = None) -> Non
 MIN_FIELD_MM, MAX_FIELD_MM = 10.0, 4000.0
 
 
-def check_view_field(shape: tuple[int, int], pixel_spacing: tuple[float, float], path: str | Path | None = None) -> None:
+def check_view_field(shape: tuple[int, int], pixel_spacing: tuple[float, float],
+                     path: str | Path | None = None) -> None:
     """Refuse a view whose pixel spacing is no camera's (module docstring).
 
     Raises:

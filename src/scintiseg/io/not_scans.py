@@ -62,26 +62,39 @@ def _is_non_image(uid: str) -> bool:
     return any(uid.startswith(cls) if cls.endswith(".") else uid == cls for cls in NON_IMAGE_SOP_CLASSES)
 
 
-def dicom_without_image(path: str | Path) -> str | None:
-    """What a DICOM file without an image is (``"a DICOMDIR"``, ``"DICOM object 1.2.840... (no image)"``), or None
-    for anything else, an image or a file that is not DICOM (reads the header only; never raises)."""
+def _header(path: Path):
+    """The header tags the checks below read (SOP Class, Image Type; no pixel data), or None for a file that is not
+    DICOM or cannot be read (reading it as a scan says why)."""
     import pydicom  # lazy: start-up time
 
-    path = Path(path)
     try:
         with open(path, "rb") as handle:
-            head = handle.read(132)
-        if head[128:132] != b"DICM":
-            return None
+            if handle.read(132)[128:132] != b"DICM":
+                return None
         with warnings.catch_warnings():  # pydicom's notes on a damaged header: the scan's read reports them
             warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "MediaStorageSOPClassUID"])
-            uid = str(ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "") or "")
-    except Exception:  # unreadable: reading it as a scan says why
+            return pydicom.dcmread(path, stop_before_pixels=True,
+                                   specific_tags=["SOPClassUID", "MediaStorageSOPClassUID", "ImageType"])
+    except Exception:
         return None
+
+
+def _without_image(path: Path, ds) -> str | None:
+    uid = str(ds.get("SOPClassUID", "") or ds.file_meta.get("MediaStorageSOPClassUID", "") or "")
     if uid == "1.2.840.10008.1.3.10" or path.name.upper() == "DICOMDIR":
         return "a DICOMDIR (the export's index, no image)"
     return f"DICOM object of SOP Class {uid} (no image)" if uid and _is_non_image(uid) else None
+
+
+def dicom_without_image(path: str | Path) -> str | None:
+    """What a DICOM file without an image is (``"a DICOMDIR"``, ``"DICOM object 1.2.840... (no image)"``), or None
+    for anything else, an image or a file that is not DICOM (reads the header only; never raises)."""
+    path = Path(path)
+    ds = _header(path)
+    try:
+        return None if ds is None else _without_image(path, ds)
+    except Exception:  # a value pydicom cannot convert: reading it as a scan says why
+        return None
 
 
 def not_planar(sop_class: str, image_type: object) -> str | None:
@@ -100,22 +113,15 @@ def not_planar(sop_class: str, image_type: object) -> str | None:
 
 def dicom_not_a_scan(path: str | Path) -> str | None:
     """What a DICOM file is when it holds no planar scan: no image (:func:`dicom_without_image`) or another kind of
-    image (:func:`not_planar`); None for a planar image, an unknown one or a file that is not DICOM (header only;
-    never raises)."""
-    import pydicom  # lazy: start-up time
-
-    without = dicom_without_image(path)
-    if without is not None:
-        return without
+    image (:func:`not_planar`); None for a planar image, an unknown one or a file that is not DICOM (the header read
+    once, no pixel data; never raises)."""
+    path = Path(path)
+    ds = _header(path)
+    if ds is None:
+        return None
     try:
-        with open(path, "rb") as handle:
-            if handle.read(132)[128:132] != b"DICM":
-                return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "ImageType"])
-        return not_planar(str(ds.get("SOPClassUID", "") or ""), ds.get("ImageType"))
-    except Exception:  # unreadable: reading it as a scan says why
+        return _without_image(path, ds) or not_planar(str(ds.get("SOPClassUID", "") or ""), ds.get("ImageType"))
+    except Exception:  # a value pydicom cannot convert: reading it as a scan says why
         return None
 
 

@@ -427,7 +427,8 @@ def run_batch(
         try:
             for group in groups:
                 if len(group) == 2:
-                    results.extend(predict_pair(group, out, taken, model, settings, read_kwargs | {"view": "name"}, dicom))
+                    results.extend(predict_pair(group, out, taken, model, settings, read_kwargs | {"view": "name"},
+                                                dicom))
                 else:
                     path, start = group[0], time.perf_counter()
                     try:

@@ -156,7 +156,8 @@ def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None
         read: list[tuple[Path, PredictedAgain]] = []
         for folder in group:
             try:
-                read.append((folder, predict_again(folder, model=loaded, check_model=model is None, scan_flag=PAIR_SCAN_FLAGS)))
+                read.append((folder, predict_again(folder, model=loaded, check_model=model is None,
+                                                   scan_flag=PAIR_SCAN_FLAGS)))
             except ScintisegError as exc:
                 results.append(PairResult(patient, folder, "failed", error=str(exc)))
         dated = sorted((item for item in read if study_date(item[1].prediction)),
@@ -218,7 +219,8 @@ def compare_series(folders: list[str | Path], out: str | Path, *, model: str | P
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / SUMMARY_NAME).is_file())):
         raise ScintisegError("exists and is not a scintiseg comparison folder: give a new --out", path=out)
     loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine or "onnx")
-    read = [(folder, predict_again(folder, model=loaded, check_model=model is None, scan_flag=PAIR_SCAN_FLAGS)) for folder in folders]
+    read = [(folder, predict_again(folder, model=loaded, check_model=model is None, scan_flag=PAIR_SCAN_FLAGS))
+            for folder in folders]
     for early, late in zip(read, read[1:]):
         check_pair(early[1], late[1], (early[0], late[0]))
     out.mkdir(parents=True, exist_ok=True)

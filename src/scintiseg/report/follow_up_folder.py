@@ -207,8 +207,10 @@ def compare_folders(baseline: str | Path, follow_up: str | Path, out: str | Path
         raise ScintisegError("exists and is not a scintiseg comparison folder: give a new --out", path=out)
     loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine or "onnx")
     check = model is None
-    early = predict_again(folders[0], model=loaded, scans=baseline_scans, check_model=check, scan_flag="--baseline-scan")
-    late = predict_again(folders[1], model=loaded, scans=follow_up_scans, check_model=check, scan_flag="--follow-up-scan")
+    early = predict_again(folders[0], model=loaded, scans=baseline_scans, check_model=check,
+                          scan_flag="--baseline-scan")
+    late = predict_again(folders[1], model=loaded, scans=follow_up_scans, check_model=check,
+                         scan_flag="--follow-up-scan")
     return write_comparison((folders[0], early), (folders[1], late), out)[0]
 
 
