@@ -73,3 +73,25 @@ def test_same_seed_same_bytes(cohort, tmp_path):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
     first = json.loads((tmp_path / "dataset.json").read_text())["cases"][0]
     assert first == json.loads((out / "dataset.json").read_text())["cases"][0]
+
+
+def test_a_cohort_stopped_is_no_data_set_and_says_so(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM (scintiseg.cli raises it as one) after the first patient: no dataset.json, and the note says
+    how far it got."""
+    import scintiseg.phantom.cohort as cohort
+
+    made = cohort._make_one
+    calls = []
+
+    def stop_second(job):
+        calls.append(job)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return made(job)
+
+    monkeypatch.setattr(cohort, "_make_one", stop_second)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        write_cohort(3, tmp_path / "set", seed=9, config="small", workers=1, progress=False)
+    assert stopped.value.__notes__ == [f"1 of 3 patients written into {tmp_path / 'set'}, no dataset.json (an "
+                                       "unfinished run: write it again)"]
+    assert not (tmp_path / "set" / "dataset.json").exists()

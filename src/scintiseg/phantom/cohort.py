@@ -126,6 +126,10 @@ def write_cohort(
                 for case in pool.map(_make_one, jobs, chunksize=1):
                     cases.append(Case(**case))
                     bar.update()
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (scintiseg.cli): the folder is no data set without its manifest
+        exc.add_note(f"{len(cases)} of {n} patients written into {out}, no dataset.json (an unfinished run: write it "
+                     "again)")
+        raise
     finally:
         bar.close()
     manifest = DatasetManifest(
