@@ -280,6 +280,13 @@ def test_three_folders_are_one_patients_series_in_the_order_given(pair, tmp_path
         assert main(["compare", *bad, "--out", str(refused)]) == 2
         line = capsys.readouterr().err.strip()
         assert why in line and len(line.splitlines()) == 1 and not refused.exists()
+    report = json.loads((batch / "third" / "report.json").read_text())  # the third scan's file moved away
+    report["input"]["source"] = str(tmp_path / "gone.dcm")
+    (batch / "third" / "report.json").write_text(json.dumps(report))
+    assert main(["compare", *folders, "--out", str(tmp_path / "moved")]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.endswith("is not there (give it with --baseline-scan or --follow-up-scan, comparing its pair alone)")
+    assert not (tmp_path / "moved").exists()
 
 
 def test_the_follow_ups_sr_carries_the_baseline_lesions_tracking_uids(pair, tmp_path):
