@@ -30,6 +30,7 @@ from scintiseg.io.dicom import is_dicom, read_dicom
 from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.images import (
     assumed_pixel_spacing,
+    cameras_field,
     check_view_field,
     lossy_picture,
     parse_pixel_spacing,
@@ -379,20 +380,11 @@ def read_scan(
     return scan
 
 
-def _cameras(shape: tuple[int, int], spacing: tuple[float, float]) -> bool:
-    """Whether ``spacing`` is a camera's for a view of ``shape`` (:func:`~scintiseg.io.images.check_view_field`)."""
-    try:
-        check_view_field(shape, spacing)
-    except ScintisegError:
-        return False
-    return True
-
-
 def _given_over_no_cameras(path: Path, shape: tuple[int, int], own: tuple[float, float],
                            given: tuple[float, float] | None) -> tuple[float, float]:
     """A file's own pixel spacing, or the one given (with a warning) when its own is no camera's: ``--pixel-spacing``
     mends a header in the wrong unit. A header's spacing is otherwise kept (:func:`read_scan`)."""
-    if given is None or _cameras(shape, own):
+    if given is None or cameras_field(shape, own):
         return own
     warnings.warn(f"{path}: the file's pixel spacing {own[0]:g} x {own[1]:g} mm is no camera's; "
                   f"{given[0]:g} x {given[1]:g} mm given, used", ReaderWarning, stacklevel=3)

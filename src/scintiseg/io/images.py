@@ -141,19 +141,26 @@ def check_view_size(rows: int, cols: int, path: str | Path | None = None) -> Non
 MIN_FIELD_MM, MAX_FIELD_MM = 10.0, 4000.0
 
 
+def cameras_field(shape: tuple[int, int], pixel_spacing: tuple[float, float]) -> bool:
+    """Whether ``pixel_spacing`` is a camera's for a view of ``shape``: each pixel within :data:`PIXEL_SPACING_RANGE`,
+    each side spanning :data:`MIN_FIELD_MM` to :data:`MAX_FIELD_MM` (module docstring)."""
+    low, high = PIXEL_SPACING_RANGE
+    sides = [n * float(mm) for n, mm in zip(shape, pixel_spacing)]
+    return all(low <= float(mm) <= high for mm in pixel_spacing) and MIN_FIELD_MM <= min(sides) <= max(sides) <= MAX_FIELD_MM
+
+
 def check_view_field(shape: tuple[int, int], pixel_spacing: tuple[float, float],
                      path: str | Path | None = None) -> None:
-    """Refuse a view whose pixel spacing is no camera's (module docstring).
+    """Refuse a view whose pixel spacing is no camera's (:func:`cameras_field`).
 
     Raises:
         ScintisegError: a spacing outside :data:`PIXEL_SPACING_RANGE`, or a side spanning under
             :data:`MIN_FIELD_MM` or over :data:`MAX_FIELD_MM`.
     """
-    rows_mm, cols_mm = (n * float(mm) for n, mm in zip(shape, pixel_spacing))
-    low, high = PIXEL_SPACING_RANGE
-    if (all(low <= float(mm) <= high for mm in pixel_spacing)
-            and min(rows_mm, cols_mm) >= MIN_FIELD_MM and max(rows_mm, cols_mm) <= MAX_FIELD_MM):
+    if cameras_field(shape, pixel_spacing):
         return
+    low, high = PIXEL_SPACING_RANGE
+    rows_mm, cols_mm = (n * float(mm) for n, mm in zip(shape, pixel_spacing))
 
     def extent(mm: float) -> str:
         return f"{mm / 1000:.4g} m" if mm >= 1000 else f"{mm:.3g} mm"

@@ -438,10 +438,10 @@ def run_batch(
                         results.append(_failed(path, exc, start))
                 bar.update(len(group))
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (scintiseg.cli): what is done stays, no summary claims all
-            bar.close()
             exc.add_note(f"{len(results)} of {len(files)} input(s) done into {out}, no {SUMMARY_NAME} written "
                          "(run again to predict every input)")
             raise
-        bar.close()
+        finally:
+            bar.close()
         write_text_atomic(out / SUMMARY_NAME, summary_csv(results))
     return results
