@@ -72,6 +72,20 @@ def test_import_lists_skipped_files_and_writes_a_valid_dataset(tmp_path, capsys)
     assert "exactly one group" in capsys.readouterr().err
 
 
+def test_import_of_no_scan_is_an_error_and_writes_no_data_set(tmp_path, capsys):
+    src = tmp_path / "scans"
+    src.mkdir()
+    out = tmp_path / "ds"
+    assert main(["dataset", "import", str(src), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == f"scintiseg dataset: error: {src}: no scan found to import: no data set written"
+    assert not out.exists()
+    (src / "junk.bin").write_bytes(b"junk")
+    assert main(["dataset", "import", str(src), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"skipped: {src / 'junk.bin'}: ") and "(1 file(s) skipped, listed above)" in captured.err
+    assert not out.exists()
+
+
 def test_import_joins_a_studys_two_files_unless_told_not_to(tmp_path, capsys):
     import numpy as np
 

@@ -64,3 +64,13 @@ def test_evaluate_without_overlays_imports_no_monai_or_matplotlib_and_leaves_hom
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"code": 0, "heavy": []}
     assert list(home.iterdir()) == []
+
+
+def test_a_threshold_outside_0_1_or_an_out_that_is_a_file_is_refused_before_any_work(trained_run, tmp_path, capsys):
+    assert main(["evaluate", "--run", str(trained_run), "--threshold", "2"]) == 2
+    assert capsys.readouterr().err.strip() == "scintiseg evaluate: error: threshold must lie in (0, 1], got 2.0"
+    taken = tmp_path / "taken.json"
+    taken.write_text("{}")
+    assert main(["evaluate", "--run", str(trained_run), "--out", str(taken)]) == 2
+    assert capsys.readouterr().err.strip() == f"scintiseg evaluate: error: {taken}: output exists and is not a folder"
+    assert taken.read_text() == "{}" and not (trained_run / "eval-test").exists()

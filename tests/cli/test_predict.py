@@ -103,6 +103,19 @@ def test_export_then_predict_with_onnx(run_dir, scans, tmp_path):
     assert not (out / "nm1" / "sr.dcm").exists()
 
 
+def test_export_into_a_folder_writes_model_onnx_there_and_under_a_file_is_refused(run_dir, tmp_path, capsys):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    assert main(["export", "--run", str(run_dir), "--out", str(folder)]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["model.onnx", "model.onnx.json"]
+    capsys.readouterr()
+    taken = tmp_path / "taken.txt"
+    taken.write_text("x")
+    assert main(["export", "--run", str(run_dir), "--out", str(taken / "m.onnx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"scintiseg export: error: {taken}: not a folder: the ONNX file cannot be written under it"
+
+
 class _OpensMarker:
     """Unpickles as ``open(marker, "w")``: code run by ``torch.load`` unless ``weights_only=True``."""
 

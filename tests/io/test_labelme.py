@@ -366,6 +366,11 @@ def test_unparseable_json_is_one_error(tmp_path, text):
     _refused(tmp_path / "j.json", "malformed JSON")
 
 
+def test_a_folder_is_named_as_no_labelme_file(tmp_path):
+    (tmp_path / "readers").mkdir()
+    _refused(tmp_path / "readers", "a folder, not a LabelMe file")
+
+
 @pytest.mark.parametrize(
     "points, extra, match",
     [

@@ -1,5 +1,8 @@
-"""select_device: CUDA when available, else the CPU."""
+"""select_device: CUDA when available, else the CPU; a CUDA asked for and missing is said."""
 
+import warnings
+
+import pytest
 import torch
 
 from scintiseg.models.device import autocast_dtype, select_device
@@ -12,3 +15,12 @@ def test_picks_cpu_without_cuda_and_cuda_with_it(monkeypatch):
     assert select_device().type == "cuda"
     assert select_device("cpu").type == "cpu"
     assert autocast_dtype(torch.device("cpu")) is None
+
+
+def test_cuda_asked_for_without_one_runs_on_the_cpu_and_says_so(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="--device cuda: no CUDA device visible"):
+        assert select_device("cuda").type == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # automatic and CPU choices are silent
+        assert select_device().type == "cpu" and select_device("cpu").type == "cpu"

@@ -7,6 +7,7 @@ import json
 import sys
 
 from scintiseg.cli import dataset_prepare
+from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import SPLITS_NAME, check_dataset, split_dataset
 
 
@@ -144,6 +145,9 @@ def run_import(args: argparse.Namespace) -> int:
               "image is written as read, the patient's sides as named (meta mirrored)")
     for path, how in report.turned:
         print(f"read turned: {path}: stored {how.replace('_', '-')}; the case is read upright (meta read_turned)")
+    if report.manifest is None:
+        skipped = f" ({len(report.skipped)} file(s) skipped, listed above)" if report.skipped else ""
+        raise ScintisegError(f"no scan found to import{skipped}: no data set written", path=", ".join(map(str, args.sources)))
     labelled = sum(1 for case in report.added if case.labels)
     patients = len({case.patient_id for case in report.added})
     joined = sum(1 for case in report.added if VIEW_SOURCES in case.meta)

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--run", required=True, help="run folder or checkpoint (.pt)")
     parser.add_argument("--format", choices=("onnx",), default="onnx", help="export format (onnx)")
-    parser.add_argument("--out", default=None, help="output file (default RUN/model.onnx, or CHECKPOINT.onnx)")
+    parser.add_argument("--out", default=None, help="output file, or a folder to write model.onnx into (default RUN/model.onnx, or CHECKPOINT.onnx)")
     parser.set_defaults(func=run)
 
 
@@ -36,11 +36,16 @@ def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import load_model  # lazy: start-up time
 
     source = Path(args.run)
-    model = load_model(source, engine="torch")
     if args.out:
         out = Path(args.out)
+        if out.is_dir():  # a folder given: the file name predict looks for in a run folder
+            out = out / "model.onnx"
+        above = next(parent for parent in out.parents if parent.exists())
+        if not above.is_dir():
+            raise ScintisegError("not a folder: the ONNX file cannot be written under it", path=above)
     else:
         out = source / "model.onnx" if source.is_dir() else source.with_suffix(".onnx")
+    model = load_model(source, engine="torch")
     sidecar = {  # export_onnx adds the format tags, the opset and in_channels
         "data": {"input_mode": model.input_mode, "normalisation": model.normalisation, "window_size": model.window_size,
                  "window": model.window, **({"pixel_mm": model.pixel_mm} if model.pixel_mm else {})},

@@ -51,7 +51,8 @@ class ImportReport:
             column (:mod:`scintiseg.io.importer`, "Pages of two views").
         mirrored: (path, views) of every file with views its DICOM header says are stored mirrored, imported
             mirrored back (:mod:`scintiseg.io.importer`, "Views stored mirrored").
-        manifest: path of the ``dataset.json`` written.
+        manifest: path of the ``dataset.json`` written; None when nothing was written: no data set in ``out`` yet and
+            no scan found to make one of (an empty or mistyped source folder is not an empty data set).
     """
 
     added: list[Case] = field(default_factory=list)

@@ -421,7 +421,8 @@ def import_dataset(
         progress: show a tqdm progress bar (stderr).
 
     Returns:
-        The report: cases added, skipped files and unmatched LabelMe files with their reasons, warnings.
+        The report: cases added, skipped files and unmatched LabelMe files with their reasons, warnings. Where
+        ``out`` holds no data set yet and no scan was found, nothing is written (``report.manifest`` is None).
 
     Raises:
         ScintisegError: a bad ``patient_from`` rule or ``pseudo_labels``, a missing ``labels_dir``, an ``out``
@@ -543,6 +544,8 @@ def import_dataset(
                                  origin="clinical", meta=meta))
         views_of[source.case_id] = source.scan.view_names
 
+    if manifest is None and not fresh:  # nothing to make a data set of: no empty dataset.json looking like one
+        return report
     if manifest is None:
         spacings = Counter(tuple(s.scan.pixel_spacing) for s in fresh)
         spacing = spacings.most_common(1)[0][0] if spacings else (2.26, 2.26)

@@ -135,6 +135,8 @@ def _load_json(path: Path) -> dict:
             raw = handle.read(size + 1 if size else MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ScintisegError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise ScintisegError("a folder, not a LabelMe file", path=path) from None
     except OSError as exc:
         raise ScintisegError(f"cannot read ({type(exc).__name__}: {exc})", path=path) from None
     if len(raw) > MAX_FILE_BYTES:

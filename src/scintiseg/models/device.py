@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 
@@ -9,8 +11,8 @@ def select_device(prefer: str | None = None) -> torch.device:
     """Pick the compute device: CUDA when available, else the CPU.
 
     Args:
-        prefer: ``"cpu"`` or ``"cuda"`` to force a choice (``"cuda"`` falls back to the CPU when no GPU is
-            visible); ``None`` picks automatically.
+        prefer: ``"cpu"`` or ``"cuda"`` to force a choice (``"cuda"`` falls back to the CPU, with a warning,
+            when no GPU is visible); ``None`` picks automatically.
 
     Returns:
         the :class:`torch.device` to move models and batches to.
@@ -22,7 +24,11 @@ def select_device(prefer: str | None = None) -> torch.device:
     """
     if prefer == "cpu":
         return torch.device("cpu")
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if prefer == "cuda":  # asked for, not there (no GPU, or a CPU build of torch): said, not silent
+        warnings.warn("--device cuda: no CUDA device visible to torch; running on the CPU", stacklevel=2)
+    return torch.device("cpu")
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:

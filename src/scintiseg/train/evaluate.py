@@ -189,13 +189,22 @@ def evaluate_run(
         checkpoint: ``best`` or ``last``.
         out: output folder (default ``RUN/eval-<split>``).
         overlays: how many best and worst cases to draw (0: none).
-        threshold: probability threshold (default: the run's).
+        threshold: probability threshold in (0, 1] (default: the run's).
         device: ``auto``, ``cpu`` or ``cuda``.
 
     Returns:
         the metrics dict also written to ``metrics.json``.
+
+    Raises:
+        ScintisegError: a threshold outside (0, 1], an ``out`` that is a file (both before any work), a run
+            without the checkpoint, an empty split.
     """
     run_dir = Path(run_dir)
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise ScintisegError(f"threshold must lie in (0, 1], got {threshold}")
+    folder = Path(out) if out else run_dir / f"eval-{split}"
+    if folder.exists() and not folder.is_dir():
+        raise ScintisegError("output exists and is not a folder", path=folder)
     torch_device = select_device(None if device == "auto" else device)
     model, state = load_model_from_checkpoint(checkpoint_path(run_dir, checkpoint), map_location=torch_device)
     config = TrainConfig.from_dict(state["config"])
@@ -210,7 +219,6 @@ def evaluate_run(
     )
     metrics.update(run=str(run_dir), data=str(data), split=split, checkpoint=checkpoint,
                    epoch=int(state["epoch"]), model=state["model_config"])
-    folder = Path(out) if out else run_dir / f"eval-{split}"
     write_text_atomic(folder / "metrics.json", json.dumps(json_safe(metrics), indent=1) + "\n")
     write_text_atomic(folder / "per_case.csv", _csv_text(rows))
     if overlays:
