@@ -197,11 +197,41 @@ def test_a_reviewed_folder_imports_as_the_readers_labels(predicted, tmp_path, ca
     assert "ANT" in case.meta.get("reviewed", []) and "an unedited prediction" not in capsys.readouterr().out
 
 
+def test_a_call_relabelled_as_no_lesion_is_deleted_and_said(predicted, tmp_path, capsys):
+    """A reader relabels the network's first ANT lesion 'Bladder' instead of deleting it, and names the others
+    'Metastasis': the first is no lesion (before, every shape but a left-out call counted), the others stay."""
+    folder = _copy(predicted, tmp_path)
+    labelme = folder / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    lesions = [shape for shape in document["shapes"] if shape["label"] == "lesion"]
+    for index, shape in enumerate(lesions):
+        shape["label"] = "Bladder" if index == 0 else "Metastasis"
+    labelme.write_text(json.dumps(document))
+    out = tmp_path / "reviewed" / "P7"
+    capsys.readouterr()
+    assert main(["review", str(folder), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {labelme}: outlines labelled as no lesion, not counted (1 'Bladder')" in err
+    count = _report(predicted)["summary"]["lesion_count_by_view"]["ANT"]
+    assert _report(out)["review"]["views"]["ANT"] == {"network_lesions": count, "kept": count - 1, "restored": 0,
+                                                      "edited": 0, "drawn": 0, "deleted": 1}
+    expected = read_mask_png(predicted / "ANT_mask.png").astype(bool)
+    expected &= ~shape_to_mask(np.asarray(lesions[0]["points"]), expected.shape)
+    assert (read_mask_png(out / "ANT_mask.png").astype(bool) == expected).all()
+
+
 def _bad_size(folder: Path) -> None:
     path = folder / "ANT.labelme.json"
     document = json.loads(path.read_text())
     path.write_text(json.dumps({**document, "imageData": None, "imagePath": "", "imageHeight": 2048,
                                 "imageWidth": 512}))
+
+
+def _unknown_label(folder: Path) -> None:
+    path = folder / "ANT.labelme.json"
+    document = json.loads(path.read_text())
+    document["shapes"][0]["label"] = "lesion?"
+    path.write_text(json.dumps(document))
 
 
 def _scan_moved(folder: Path) -> None:
@@ -213,6 +243,7 @@ def _scan_moved(folder: Path) -> None:
 @pytest.mark.parametrize("spoil, extra, message", [
     (lambda folder: (folder / "report.json").unlink(), [], "no scintiseg report.json"),
     (_bad_size, [], "drawn on a 2048 x 512 image"),
+    (_unknown_label, [], "ANT.labelme.json: shape 0 is labelled 'lesion?', neither a lesion"),
     (lambda folder: (folder / "POST.labelme.json").unlink(), [], "no LabelMe file for the predicted view POST"),
     (_scan_moved, [], "is not there (give it with --scan)"),
     (lambda folder: None, ["--model", "none-such.pt"], "none-such.pt"),

@@ -344,6 +344,34 @@ def test_pseudo_labels_take_only_the_views_the_model_was_confident_on(tmp_path):
     assert check_dataset(out).valid
 
 
+def test_a_reader_relabelling_a_call_is_a_correction_imported_as_its_lesions(tmp_path):
+    """P7 ANT's two predicted lesions: the reader relabels the first 'Bladder' and the second 'Metastasis' (and LabelMe
+    keeps a left-out call); P7 POST's lesion is relabelled 'lesion?'. Before, every shape but a left-out call counted
+    as a lesion: ANT still equalled its mask (an unedited prediction), and a 'Metastasis' outline was written under a
+    label the data set does not count."""
+    scans, predictions = _predicted_site(tmp_path)
+    ant, post = predictions / "P7" / "ANT.labelme.json", predictions / "P7" / "POST.labelme.json"
+    document = json.loads(ant.read_text())
+    for shape, label in zip(document["shapes"], ("Bladder", "Metastasis")):
+        shape["label"] = label
+    document["shapes"].append({"label": LEFT_OUT_LABEL, "points": [[3, 28], [8, 28], [8, 31]], "shape_type": "polygon"})
+    ant.write_text(json.dumps(document))
+    document = json.loads(post.read_text())
+    document["shapes"][0]["label"] = "lesion?"
+    post.write_text(json.dumps(document))
+    out = tmp_path / "ds"
+    report = import_dataset([scans, predictions], out)
+    p7 = load_manifest(out).case("P7")
+    assert p7.labels == {"ANT": "labels/P7_ANT.json"} and p7.meta["reviewed"] == ["ANT"]
+    written = read_labelme(out / p7.labels["ANT"], root=out)
+    assert [shape.label for shape in written.shapes] == ["lesion"]
+    _, masks = load_case(out, p7)
+    np.testing.assert_array_equal(masks["ANT"], _square(20))  # the 'Metastasis' square; the 'Bladder' one dropped
+    reasons = {Path(p).parent.name + "/" + Path(p).name: why for p, why in report.unmatched_labels}
+    assert reasons["P7/POST.labelme.json"].startswith("shape 0 is labelled 'lesion?', neither a lesion")
+    assert check_dataset(out).valid
+
+
 def test_without_the_flag_no_prediction_becomes_labels(tmp_path):
     scans, predictions = _predicted_site(tmp_path)
     out = tmp_path / "ds"

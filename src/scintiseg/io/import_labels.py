@@ -13,7 +13,7 @@ from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.import_sources import ImportReport, ScanSource, recorded
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.not_scans import prediction_report
-from scintiseg.io.predicted_labels import predicted_view, pseudo_label_doubt, unedited_prediction
+from scintiseg.io.predicted_labels import predicted_view, pseudo_label_doubt, reader_lesions, unedited_prediction
 from scintiseg.scan import Annotation, Scan, mask_to_shapes
 
 _VIEW_SUFFIX = re.compile(r"^(?P<stem>.+)_(?P<view>ANT|POST)$", re.IGNORECASE)
@@ -80,6 +80,9 @@ def match_labels(
 
     With ``pseudo_threshold``, a confident unedited prediction (:func:`~.predicted_labels.pseudo_label_doubt`) is matched as a
     pseudo-label after every other file, so that a person's outline for the same view wins.
+    A prediction's file (corrected, or a pseudo-label) is attached as its lesions (:func:`~.predicted_labels.reader_lesions`:
+    each labelled ``lesion``, as the data set's lesion label; a call left out or relabelled ``bladder`` dropped); one with
+    a label that says neither is listed with the shape and label.
     """
     by_stem: dict[str, list[ScanSource]] = {}
     for source in scans:
@@ -101,21 +104,26 @@ def match_labels(
             report.unmatched_labels.append((str(json_path), f"unreadable: {exc}"))
             continue
         recorded(report, json_path, caught)
-        unedited = unedited_prediction(json_path, annotation)
+        try:
+            unedited = unedited_prediction(json_path, annotation)
+            lesions = reader_lesions(annotation, json_path) if predicted else annotation
+        except ScintisegError as exc:  # a reader's label that says neither lesion nor not (predicted_labels)
+            report.unmatched_labels.append((str(json_path), exc.problem))
+            continue
         if unedited and pseudo_threshold is not None:
             doubt = pseudo_label_doubt(json_path, annotation, pseudo_threshold)
             if doubt:
                 report.unmatched_labels.append((str(json_path), f"{doubt} (an unedited prediction: left unlabelled, "
                                                 "no pseudo-label)"))
             else:
-                confident.append((json_path, json_root, annotation))
+                confident.append((json_path, json_root, lesions))
             continue
         if unedited:
             report.unmatched_labels.append((str(json_path), f"an unedited prediction (its outline equals {unedited} "
                                             "beside it): correct it in LabelMe first; a model's own output is not imported "
                                             "as labels"))
             continue
-        _attach(json_path, json_root, annotation, by_stem, report, pseudo=False)
+        _attach(json_path, json_root, lesions, by_stem, report, pseudo=False)
     for json_path, json_root, annotation in confident:
         _attach(json_path, json_root, annotation, by_stem, report, pseudo=True)
 

@@ -171,7 +171,7 @@ from scintiseg.io.import_sources import read_source, recorded
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.io.not_scans import REPORT_NAME, dicom_not_a_scan, prediction_report
 from scintiseg.io.patient_sides import MIRRORED_KEY
-from scintiseg.io.predicted_labels import check_pseudo_threshold, outline_mask, predicted_view
+from scintiseg.io.predicted_labels import check_pseudo_threshold, drawn_mask, predicted_view
 from scintiseg.io.view_pairs import find_view_pairs
 from scintiseg.scan import VIEW_NAMES, Scan
 
@@ -317,10 +317,10 @@ def _updated_case(out: Path, case: Case, source: ScanSource, report: ImportRepor
             continue
         if view in case.labels and (is_pseudo or not was_pseudo):
             try:
-                current = outline_mask(read_labelme(resolve(out, case.labels[view]), root=out))
+                current = drawn_mask(read_labelme(resolve(out, case.labels[view]), root=out))
             except (ScintisegError, OSError):
                 current = None
-            if current is not None and current.shape == annotation.image_shape and (current == outline_mask(annotation)).all():
+            if current is not None and current.shape == annotation.image_shape and (current == drawn_mask(annotation)).all():
                 continue
         rel = _revision_path(out, case, view, PSEUDO if is_pseudo else REVIEWED)
         write_labelme(replace(annotation, view=view, image_path=None), out / rel, image=source.scan.view(view))

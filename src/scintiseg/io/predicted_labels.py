@@ -6,16 +6,30 @@ rasterised; :mod:`scintiseg.report.outputs`) beside the scan's ``report.json``. 
 an outline still equal to the mask beside it is the model's, never imported as labels), and, for opt-in
 pseudo-labels, was the model confident on the whole view (:func:`pseudo_label_doubt`, judged from the report;
 the importer's docstring, "Pseudo-labels", states the rule and the choices behind it).
+
+**What a reader's label means** (:func:`label_kind`; session 48). A reader correcting such a file in LabelMe may delete
+a false call, or relabel it to say what it is (``bladder``, ``degenerative``, ``artefact``), and may label a lesion
+drawn by hand as habit has it (``Lesion``, ``metastasis``, ``mets``). Before, every shape but a ``left_out`` one
+counted as a lesion: a call relabelled ``bladder`` stayed in ``scintiseg review``'s BSI, and ``dataset import`` took
+the file for an unedited prediction (its mask unchanged). Labels are compared lower-case, spaces and hyphens read as
+``_``: those of :data:`READER_LESION_LABELS` are lesions, those of :data:`READER_NOT_LESION_LABELS` and
+:data:`LEFT_OUT_LABEL` are not; any other label is refused in one line naming the shape (a lesion or not is the
+reader's to say: ``lesion?`` or ``L1`` decides neither way, and a guess would move the BSI). Choices the papers leave
+open: the two lists (the lesion and benign box labels of :mod:`scintiseg.io.voc`, common abbreviations, the hard
+negatives of the issue: bladder, kidneys, injection site, degenerative joints, fractures); a label is one word of a
+list, not a sentence searched for one.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.not_scans import REPORT_NAME, prediction_report
+from scintiseg.io.voc import LESION_LABELS, NORMAL_LABELS
 from scintiseg.scan import Annotation
 
 #: The LabelMe file ``scintiseg predict`` writes per view (:mod:`scintiseg.report.outputs`) and its mask beside it.
@@ -26,11 +40,69 @@ PSEUDO_RANGE = (0.5, 1.0)
 #: The label of the shapes ``scintiseg predict`` writes for the calls a reading rule left out
 #: (:mod:`scintiseg.predict.rule_calls`): shown for review, no outline of anything until a reader relabels one.
 LEFT_OUT_LABEL = "left_out"
+#: The label ``scintiseg predict`` gives a lesion's outline, and a reader's lesion in a corrected file as imported.
+LESION_LABEL = "lesion"
+#: A reader's labels of a lesion (compared as :func:`normalised_label` writes them; module docstring).
+READER_LESION_LABELS: tuple[str, ...] = (*LESION_LABELS, "lesions", "met", "mets", "metastatic", "bone_metastasis",
+                                         "bone_metastases")
+#: A reader's labels of a hot spot that is no lesion: benign, physiological, an artefact (module docstring).
+READER_NOT_LESION_LABELS: tuple[str, ...] = (
+    *NORMAL_LABELS, "not_lesion", "no_lesion", "false_positive", "artefact", "artifact", "contamination", "bladder",
+    "urine", "kidney", "kidneys", "injection", "injection_site", "degenerative", "degeneration", "arthritis",
+    "arthrosis", "osteoarthritis", "fracture", "trauma",
+)
 
 
-def outline_mask(annotation: Annotation):
-    """The mask of ``annotation``'s shapes other than :data:`LEFT_OUT_LABEL` ones: what a person drew or kept, the
-    lesions of a prediction; compared so, a prediction's left-out calls neither make nor hide an edit."""
+def normalised_label(label: str) -> str:
+    """``label`` lower-case, stripped, runs of spaces and hyphens as one ``_`` (``"Injection site"`` ->
+    ``"injection_site"``)."""
+    return re.sub(r"[\s\-]+", "_", label.strip().lower())
+
+
+def label_kind(label: str) -> str:
+    """``"lesion"``, ``"not_lesion"`` (a benign finding, or a call a reading rule left out) or ``"unknown"``."""
+    name = normalised_label(label)
+    if name in READER_LESION_LABELS:
+        return "lesion"
+    return "not_lesion" if name in READER_NOT_LESION_LABELS or name == LEFT_OUT_LABEL else "unknown"
+
+
+def reader_lesions(annotation: Annotation, path: str | Path | None = None) -> Annotation:
+    """``annotation``'s lesion shapes, each labelled :data:`LESION_LABEL`; the others dropped (module docstring).
+
+    Raises:
+        ScintisegError: a shape whose label is neither a lesion's nor a finding's that is not one (named, with
+            ``path``).
+    """
+    for index, shape in enumerate(annotation.shapes):
+        if label_kind(shape.label) == "unknown":
+            raise ScintisegError(
+                f"shape {index} is labelled {shape.label!r}, neither a lesion (lesion, metastasis, mets, abnormal, ...) "
+                "nor a finding that is not one (normal, benign, bladder, degenerative, artefact, ...): relabel it or "
+                "delete it", path=path)
+    return replace(annotation, shapes=[replace(shape, label=LESION_LABEL) for shape in annotation.shapes
+                                       if label_kind(shape.label) == "lesion"])
+
+
+def not_counted(annotation: Annotation) -> dict[str, int]:
+    """How many shapes of each label a reader gave a finding that is not a lesion (``left_out`` calls not included)."""
+    counts: dict[str, int] = {}
+    for shape in annotation.shapes:
+        if label_kind(shape.label) == "not_lesion" and normalised_label(shape.label) != LEFT_OUT_LABEL:
+            counts[shape.label] = counts.get(shape.label, 0) + 1
+    return counts
+
+
+def outline_mask(annotation: Annotation, path: str | Path | None = None):
+    """The mask of ``annotation``'s lesion shapes (:func:`reader_lesions`): what a person drew or kept, the lesions of
+    a prediction; compared so, a prediction's left-out calls and a reader's benign findings neither make nor hide an
+    edit. Raises :class:`ScintisegError` for a shape of an unknown label."""
+    return reader_lesions(annotation, path).to_mask()
+
+
+def drawn_mask(annotation: Annotation):
+    """The mask of every shape but :data:`LEFT_OUT_LABEL` ones, whatever its label: a LabelMe file of any origin
+    compared with another (has an outline changed?), never refused."""
     return annotation.to_mask([label for label in annotation.labels if label != LEFT_OUT_LABEL])
 
 
@@ -44,11 +116,15 @@ def unedited_prediction(path: Path, annotation: Annotation) -> str:
     """The mask file a predicted LabelMe file still equals (nobody corrected it), else ``""``.
 
     ``scintiseg predict`` writes ``V_mask.png`` beside ``V.labelme.json``: the same polygons rasterised. A file
-    whose outline (:func:`outline_mask`: its shapes but the left-out calls) still rasterises to that mask is the
-    model's output, not a person's (a prediction confirmed as it stands is indistinguishable from one nobody opened;
-    to keep it, save it under another name); a left-out call relabelled ``lesion`` is an edit.
+    whose outline (:func:`outline_mask`: its lesion shapes) still rasterises to that mask is the model's output, not a
+    person's (a prediction confirmed as it stands is indistinguishable from one nobody opened; to keep it, save it
+    under another name); a left-out call relabelled ``lesion``, or a call relabelled ``bladder``, is an edit.
     Without the mask beside it the file counts as corrected, and so does a reviewed report's (``scintiseg review``
     writes the reader's outlines and their mask: its ``report.json`` has ``review``).
+
+    Raises:
+        ScintisegError: a predicted file (its mask beside it) with a shape of a label that is neither a lesion's
+            nor a benign finding's (:func:`reader_lesions`).
     """
     view = predicted_view(path)
     mask_path = path.parent / PREDICTED_MASK.format(view=view) if view else None
@@ -60,7 +136,7 @@ def unedited_prediction(path: Path, annotation: Annotation) -> str:
         predicted = read_mask_png(mask_path)
     except (ScintisegError, OSError):
         return ""
-    mask = outline_mask(annotation)  # the calls left out by a reading rule (label left_out) are in no mask
+    mask = outline_mask(annotation, path)  # the calls left out by a reading rule (label left_out) are in no mask
     return mask_path.name if predicted.shape == mask.shape and bool((predicted == mask).all()) else ""
 
 

@@ -10,10 +10,13 @@ regions, BSI, Soloway grade, ANT-POST pairs, QC flags, HTML, DICOM SR and GSPS.
 
 How (choices the papers leave open, all stated here):
 
-- **The reader's outlines are the lesions.** Each view's mask is the union of the file's shapes other than
-  ``left_out`` ones (:func:`scintiseg.io.predicted_labels.outline_mask`, as ``scintiseg dataset import`` reads a
-  correction), rasterised as LabelMe does; its 8-connected components are the lesions, as a network's mask's are
-  (two outlines drawn touching become one lesion). No threshold, minimum area or reading rule applies to them.
+- **The reader's outlines are the lesions.** Each view's mask is the union of the file's lesion shapes
+  (:func:`scintiseg.io.predicted_labels.outline_mask`, as ``scintiseg dataset import`` reads a correction: labelled
+  ``lesion``, ``Lesion``, ``metastasis``, ``mets``, ...; a ``left_out`` call or one a reader relabelled ``bladder``,
+  ``degenerative``, ``artefact``, ... is not one, said in one warning per file; any other label is refused in one
+  line naming the shape), rasterised as LabelMe does; its 8-connected components are the lesions, as a network's
+  mask's are (two outlines drawn touching become one lesion). No threshold, minimum area or reading rule applies to
+  them.
 - **Everything else is computed again, not copied**: the scan is read again from the file the report names (the
   report's pixel spacing given to files without one), checked to be the scan predicted (views and shape), and
   predicted again with the report's settings (:func:`scintiseg.predict.pipeline.predict_scan` with
@@ -37,6 +40,7 @@ How (choices the papers leave open, all stated here):
 from __future__ import annotations
 
 from dataclasses import replace
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +50,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme
-from scintiseg.io.predicted_labels import LEFT_OUT_LABEL, PREDICTED_MASK, outline_mask
+from scintiseg.io.predicted_labels import LEFT_OUT_LABEL, PREDICTED_MASK, not_counted, outline_mask
 from scintiseg.io.view_pairs import join_views
 from scintiseg.predict.prediction import Prediction
 from scintiseg.scan import Scan
@@ -105,7 +109,8 @@ def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> tuple[np.n
     and the calls the reading rules left out (the file's ``left_out`` shapes).
 
     Raises:
-        ScintisegError: a missing or unreadable LabelMe file, or a file or mask of another size than the view.
+        ScintisegError: a missing or unreadable LabelMe file, a file or mask of another size than the view, or a shape
+            whose label says neither lesion nor not (:func:`scintiseg.io.predicted_labels.reader_lesions`).
     """
     path = folder / LABELME_NAME.format(view=view)
     if not path.is_file():
@@ -121,7 +126,12 @@ def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> tuple[np.n
                              f"{shape[1]}", path=mask_path)
     left_out = (annotation.to_mask([LEFT_OUT_LABEL]) if LEFT_OUT_LABEL in annotation.labels
                 else np.zeros(shape, dtype=bool))
-    return outline_mask(annotation), found, left_out
+    lesions = outline_mask(annotation, path)
+    benign = not_counted(annotation)
+    if benign:  # a call relabelled rather than deleted: said, so that a reader sees it was read as meant
+        named = ", ".join(f"{count} {label!r}" for label, count in benign.items())
+        warnings.warn(f"{path}: outlines labelled as no lesion, not counted ({named})", stacklevel=2)
+    return lesions, found, left_out
 
 
 def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path,
