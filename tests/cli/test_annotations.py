@@ -11,10 +11,10 @@ from scintiseg.io.labelme import write_labelme
 from scintiseg.scan import Annotation
 
 
-def _reader(path, c1):
+def _reader(path, c1, label="lesion"):
     mask = np.zeros((30, 30), dtype=bool)
     mask[5:25, 5:c1] = True
-    write_labelme(Annotation.from_mask(mask), path, image=np.ones((30, 30), dtype=np.uint16))
+    write_labelme(Annotation.from_mask(mask, label=label), path, image=np.ones((30, 30), dtype=np.uint16))
     return str(path)
 
 
@@ -32,6 +32,20 @@ def test_consensus_flags_disagreement(tmp_path, capsys):
     assert main(["annotations", "consensus", *readers]) == 0
     decision = json.loads(capsys.readouterr().out)
     assert decision["decision"] == "re-annotate" and decision["ground_truth_reader"] is None
+
+
+def test_readers_naming_lesions_their_own_way_agree_and_a_label_saying_neither_is_refused(tmp_path, capsys):
+    """Before, only 'lesion' counted: a reader writing 'Lesion' had no lesion and the image was sent back."""
+    readers = [_reader(tmp_path / "A.json", 25), _reader(tmp_path / "B.json", 25, "Lesion"),
+               _reader(tmp_path / "C.json", 25, "metastasis")]
+    assert main(["annotations", "consensus", *readers]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "accept"
+    assert main(["annotations", "consensus", *readers, "--label", "lesion"]) == 0  # exactly these names
+    assert json.loads(capsys.readouterr().out)["decision"] == "re-annotate"
+    unsure = _reader(tmp_path / "D.json", 25, "lesion?")
+    assert main(["annotations", "consensus", readers[0], unsure]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"scintiseg annotations: error: {unsure}: shape 0 is labelled 'lesion?', neither a lesion")
 
 
 def test_consensus_malformed_json_is_one_line(tmp_path, capsys):

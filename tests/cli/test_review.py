@@ -214,7 +214,10 @@ def test_a_call_relabelled_as_no_lesion_is_deleted_and_said(predicted, tmp_path,
     assert f"warning: {labelme}: outlines labelled as no lesion, not counted (1 'Bladder')" in err
     count = _report(predicted)["summary"]["lesion_count_by_view"]["ANT"]
     assert _report(out)["review"]["views"]["ANT"] == {"network_lesions": count, "kept": count - 1, "restored": 0,
-                                                      "edited": 0, "drawn": 0, "deleted": 1}
+                                                      "edited": 0, "drawn": 0, "deleted": 1,
+                                                      "not_lesions": {"Bladder": 1}}
+    assert "1 deleted; labelled no lesion: 1 'Bladder')" in err  # the reader's decision in the record and the line
+    assert "labelled no lesion: 1 Bladder" in (out / "report.html").read_text()
     expected = read_mask_png(predicted / "ANT_mask.png").astype(bool)
     expected &= ~shape_to_mask(np.asarray(lesions[0]["points"]), expected.shape)
     assert (read_mask_png(out / "ANT_mask.png").astype(bool) == expected).all()

@@ -282,6 +282,11 @@ def test_a_prediction_folder_gives_only_its_edited_labelme_files(tmp_path):
 # Pseudo-labels (opt-in): unedited predictions the model was confident on, judged from report.json.
 
 
+def _shape(mask: np.ndarray, label: str) -> Shape:
+    (shape,) = Annotation.from_mask(mask, label=label).shapes
+    return shape
+
+
 def _two_squares(first: int, second: int) -> np.ndarray:
     return _square(first) | _square(second)
 
@@ -370,6 +375,39 @@ def test_a_reader_relabelling_a_call_is_a_correction_imported_as_its_lesions(tmp
     reasons = {Path(p).parent.name + "/" + Path(p).name: why for p, why in report.unmatched_labels}
     assert reasons["P7/POST.labelme.json"].startswith("shape 0 is labelled 'lesion?', neither a lesion")
     assert check_dataset(out).valid
+
+
+def test_any_labelme_files_lesions_are_written_lesion_and_a_manifests_own_names_kept(tmp_path):
+    """Outlines from another tool or department: 'Metastasis' is the data set's lesion, 'Injection site' no lesion,
+    'hot spot' says neither. Before, they were written as they stood and only 'lesion' counted: a labelled view with
+    no lesion in it."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    _write_dicom(scans / "A1.dcm", "PID-1", 1)
+    _write_dicom(scans / "B2.dcm", "PID-2", 2)
+    write_labelme(Annotation([_shape(_square(2), "Metastasis"), _shape(_square(20), "Injection site")], SHAPE,
+                             view="ANT"), scans / "A1_ANT.json")
+    write_labelme(Annotation([_shape(_square(2), "hot spot")], SHAPE, view="ANT"), scans / "B2_ANT.json")
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out)
+    a1 = load_manifest(out).case("A1")
+    assert [shape.label for shape in read_labelme(out / a1.labels["ANT"], root=out).shapes] == ["lesion"]
+    _, masks = load_case(out, a1)
+    np.testing.assert_array_equal(masks["ANT"], _square(2))
+    assert load_manifest(out).case("B2").labels == {}
+    ((path, why),) = report.unmatched_labels
+    assert path.endswith("B2_ANT.json") and why.startswith("shape 0 is labelled 'hot spot', neither a lesion")
+    assert check_dataset(out).valid
+
+    # A data set of its own vocabulary: the manifest's names are read as it says and kept.
+    manifest = load_manifest(out)
+    manifest.labels = {"background": 0, "lesion": 1, "hot spot": 1}
+    save_manifest(manifest, out)
+    report = import_dataset([scans], out)
+    b2 = load_manifest(out).case("B2")
+    assert [shape.label for shape in read_labelme(out / b2.labels["ANT"], root=out).shapes] == ["hot spot"]
+    _, masks = load_case(out, b2)
+    np.testing.assert_array_equal(masks["ANT"], _square(2))
 
 
 def test_without_the_flag_no_prediction_becomes_labels(tmp_path):

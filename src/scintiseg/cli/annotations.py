@@ -9,6 +9,7 @@ from pathlib import Path
 
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.labelme import read_labelme
+from scintiseg.io.predicted_labels import LESION_LABEL, reader_lesions
 from scintiseg.prepare.consensus import DEFAULT_THRESHOLD, consensus
 
 
@@ -32,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("readers", nargs="+", metavar="READER.json", help="one LabelMe file per reader (2 or more)")
     cmd.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="largest area difference (default 0.05)")
     cmd.add_argument("--seed", type=int, default=0, help="seed of the random choice of reader (default 0)")
-    cmd.add_argument("--label", action="append", default=None, help="lesion label(s) (default: lesion)")
+    cmd.add_argument("--label", action="append", default=None,
+                     help="lesion label(s), exactly (default: a reader's lesion by any common name: lesion, Lesion, "
+                     "metastasis, mets, ...; a finding labelled normal, bladder, degenerative, ... is none; any other "
+                     "label is refused)")
     cmd.add_argument("--root", default=None, help="folder imagePath must stay inside (default: each JSON's folder)")
     cmd.add_argument("--out", default=None, help="write the decision JSON here instead of printing it")
     cmd.set_defaults(func=run_consensus)
@@ -53,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_consensus(args: argparse.Namespace) -> int:
     annotations = [read_labelme(path, root=args.root) for path in args.readers]
-    decision = consensus(annotations, threshold=args.threshold, seed=args.seed, labels=args.label or ["lesion"])
+    if not args.label:  # each reader's lesions by the names readers give them (scintiseg.io.predicted_labels)
+        annotations = [reader_lesions(annotation, path) for annotation, path in zip(annotations, args.readers)]
+    decision = consensus(annotations, threshold=args.threshold, seed=args.seed, labels=args.label or [LESION_LABEL])
     decision["files"] = [str(Path(p)) for p in args.readers]
     if decision["ground_truth_reader"] is not None:
         decision["ground_truth_file"] = decision["files"][decision["ground_truth_reader"]]

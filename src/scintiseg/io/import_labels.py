@@ -74,15 +74,15 @@ def _target_view(scan: Scan, annotation_view: str, suffix_view: str | None) -> t
 
 def match_labels(
     jsons: list[tuple[Path, Path]], scans: list[ScanSource], read_root: Path, report: ImportReport,
-    pseudo_threshold: float | None = None,
+    pseudo_threshold: float | None = None, labels: dict[str, int] | None = None,
 ) -> None:
     """Attach each LabelMe file to its scan and view (``ScanSource.annotations``); list the others.
 
     With ``pseudo_threshold``, a confident unedited prediction (:func:`~.predicted_labels.pseudo_label_doubt`) is matched as a
     pseudo-label after every other file, so that a person's outline for the same view wins.
-    A prediction's file (corrected, or a pseudo-label) is attached as its lesions (:func:`~.predicted_labels.reader_lesions`:
-    each labelled ``lesion``, as the data set's lesion label; a call left out or relabelled ``bladder`` dropped); one with
-    a label that says neither is listed with the shape and label.
+    Every file is attached as its lesions (:func:`~.predicted_labels.reader_lesions` with the data set's manifest
+    ``labels``: ``Metastasis`` or ``mets`` labelled ``lesion``, the data set's lesion label; a call left out or a finding
+    labelled ``bladder`` dropped); one with a label that says neither is listed with the shape and label.
     """
     by_stem: dict[str, list[ScanSource]] = {}
     for source in scans:
@@ -106,7 +106,7 @@ def match_labels(
         recorded(report, json_path, caught)
         try:
             unedited = unedited_prediction(json_path, annotation)
-            lesions = reader_lesions(annotation, json_path) if predicted else annotation
+            lesions = reader_lesions(annotation, json_path, labels=labels)
         except ScintisegError as exc:  # a reader's label that says neither lesion nor not (predicted_labels)
             report.unmatched_labels.append((str(json_path), exc.problem))
             continue

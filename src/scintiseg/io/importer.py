@@ -496,7 +496,8 @@ def import_dataset(
     existing = dict(existing_sources)
     if json_files and manifest is not None:  # labels for cases imported earlier (the correction loop)
         existing.update(_dataset_sources(out, manifest, set(existing)))
-    match_labels(json_files, fresh + list(existing.values()), read_root, report, threshold)
+    match_labels(json_files, fresh + list(existing.values()), read_root, report, threshold,
+                 labels=None if manifest is None else manifest.labels)
 
     for folder in ("images", "labels"):
         if (out / folder).is_dir():

@@ -67,29 +67,47 @@ def label_kind(label: str) -> str:
     return "not_lesion" if name in READER_NOT_LESION_LABELS or name == LEFT_OUT_LABEL else "unknown"
 
 
-def reader_lesions(annotation: Annotation, path: str | Path | None = None) -> Annotation:
+def reader_lesions(annotation: Annotation, path: str | Path | None = None, *,
+                   labels: dict[str, int] | None = None) -> Annotation:
     """``annotation``'s lesion shapes, each labelled :data:`LESION_LABEL`; the others dropped (module docstring).
+
+    ``labels``: a data set's manifest labels (name -> class, non-zero a lesion; :mod:`scintiseg.io.dataset`). A shape
+    labelled exactly one of those names is read as the manifest says and keeps its label (a data set of its own
+    vocabulary, ``tumour: 1``); any other lesion shape is labelled the manifest's lesion label (``lesion``, or its
+    first non-zero name where it has no ``lesion``).
 
     Raises:
         ScintisegError: a shape whose label is neither a lesion's nor a finding's that is not one (named, with
             ``path``).
     """
+    declared = dict(labels or {})
+    lesion_names = sorted(name for name, value in declared.items() if int(value) != 0)
+    target = LESION_LABEL if not lesion_names or LESION_LABEL in lesion_names else lesion_names[0]
+    kept = []
     for index, shape in enumerate(annotation.shapes):
-        if label_kind(shape.label) == "unknown":
+        if shape.label in declared:
+            if int(declared[shape.label]) != 0:
+                kept.append(shape)
+            continue
+        kind = label_kind(shape.label)
+        if kind == "unknown":
             raise ScintisegError(
                 f"shape {index} is labelled {shape.label!r}, neither a lesion (lesion, metastasis, mets, abnormal, ...) "
                 "nor a finding that is not one (normal, benign, bladder, degenerative, artefact, ...): relabel it or "
                 "delete it", path=path)
-    return replace(annotation, shapes=[replace(shape, label=LESION_LABEL) for shape in annotation.shapes
-                                       if label_kind(shape.label) == "lesion"])
+        if kind == "lesion":
+            kept.append(replace(shape, label=target))
+    return replace(annotation, shapes=kept)
 
 
 def not_counted(annotation: Annotation) -> dict[str, int]:
-    """How many shapes of each label a reader gave a finding that is not a lesion (``left_out`` calls not included)."""
+    """How many shapes of each label (stripped) a reader gave a finding that is not a lesion (``left_out`` calls not
+    included)."""
     counts: dict[str, int] = {}
     for shape in annotation.shapes:
         if label_kind(shape.label) == "not_lesion" and normalised_label(shape.label) != LEFT_OUT_LABEL:
-            counts[shape.label] = counts.get(shape.label, 0) + 1
+            label = shape.label.strip()
+            counts[label] = counts.get(label, 0) + 1
     return counts
 
 

@@ -29,7 +29,8 @@ How (choices the papers leave open, all stated here):
   LabelMe file; counted ``kept``), ``restored`` (pixel for pixel a call a reading rule left out, relabelled
   ``lesion``), ``edited`` (overlapping a network lesion or a left-out call, but not equal to one) or ``reader``
   (drawn where the network outlined nothing; counted ``drawn``); a network lesion no reviewed outline touches is
-  counted ``deleted``.
+  counted ``deleted``, and the outlines a reader labelled as no lesion are listed by label (``not_lesions``:
+  ``{"bladder": 1}``, a call relabelled rather than deleted; :mod:`scintiseg.report.review_folder`).
 - A reviewed folder may be edited and reviewed again: its outlines are then compared with that earlier review's
   (``review.compared_with``: ``"an earlier review"``; ``"the network"`` otherwise), a lesion it kept is
   ``network`` only in that sense, and the source folder's own ``review`` is not carried over.
@@ -103,10 +104,12 @@ def _ant_first(scans: list[Scan]) -> list[Scan]:
     return sorted(scans, key=lambda scan: scan.view_names != ["ANT"])
 
 
-def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def view_outlines(folder: Path, view: str, shape: tuple[int, int]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
     """One predicted view's outlines in ``folder``, its LabelMe file read once: the reader's mask (module docstring),
-    the network's lesion mask as predicted (``V_mask.png``; empty where the file is missing: nothing to compare with)
-    and the calls the reading rules left out (the file's ``left_out`` shapes).
+    the network's lesion mask as predicted (``V_mask.png``; empty where the file is missing: nothing to compare with),
+    the calls the reading rules left out (the file's ``left_out`` shapes) and how many outlines of each label a reader
+    gave a finding that is no lesion (:func:`scintiseg.io.predicted_labels.not_counted`: a call relabelled ``bladder``).
 
     Raises:
         ScintisegError: a missing or unreadable LabelMe file, a file or mask of another size than the view, or a shape
@@ -129,9 +132,13 @@ def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> tuple[np.n
     lesions = outline_mask(annotation, path)
     benign = not_counted(annotation)
     if benign:  # a call relabelled rather than deleted: said, so that a reader sees it was read as meant
-        named = ", ".join(f"{count} {label!r}" for label, count in benign.items())
-        warnings.warn(f"{path}: outlines labelled as no lesion, not counted ({named})", stacklevel=2)
-    return lesions, found, left_out
+        warnings.warn(f"{path}: outlines labelled as no lesion, not counted ({_named(benign)})", stacklevel=2)
+    return lesions, found, left_out, benign
+
+
+def _named(counts: dict[str, int]) -> str:
+    """``{"bladder": 1, "degenerative": 2}`` -> ``"1 'bladder', 2 'degenerative'"``."""
+    return ", ".join(f"{count} {label!r}" for label, count in counts.items())
 
 
 def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path,
@@ -183,6 +190,7 @@ def review_line(record: dict) -> str:
         now = tally["kept"] + restored + tally["edited"] + tally["drawn"]
         again = f"{restored} left-out call{'s' if restored != 1 else ''} restored, " if restored else ""
         gone = f"{tally['deleted']} of {whose} {tally['network_lesions']} deleted"
+        benign = f"; labelled no lesion: {_named(tally['not_lesions'])}" if tally.get("not_lesions") else ""
         parts.append(f"{view} {now} lesion{'s' if now != 1 else ''} ({tally['kept']} kept, {again}{tally['edited']} "
-                     f"edited, {tally['drawn']} drawn; {gone})")
+                     f"edited, {tally['drawn']} drawn; {gone}{benign})")
     return "; ".join(parts)

@@ -436,9 +436,11 @@ def _review_row(report: dict) -> list[str]:
     told = []
     for view, tally in (review.get("views") or {}).items():
         restored = f"{tally['restored']} left-out restored, " if tally.get("restored") else ""
+        benign = tally.get("not_lesions") if isinstance(tally.get("not_lesions"), dict) else {}
+        named = ", ".join(f"{count} {label}" for label, count in benign.items())
         told.append(f"{view}: {tally.get('kept', 0)} kept as found, {restored}{tally.get('edited', 0)} edited, "
                     f"{tally.get('drawn', 0)} drawn, {tally.get('deleted', 0)} deleted of {whose} "
-                    f"{tally.get('network_lesions', 0)}")
+                    f"{tally.get('network_lesions', 0)}" + (f", labelled no lesion: {named}" if named else ""))
     reader = review.get("reader") or {}
     who = "a reader"
     if reader.get("name"):

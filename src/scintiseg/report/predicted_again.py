@@ -7,7 +7,7 @@ folder's LabelMe files (a reader's, when edited: :mod:`scintiseg.predict.review`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +36,14 @@ class PredictedAgain:
         prediction: the scan predicted again, its lesions the folder's outlines.
         report: the folder's own ``report.json``.
         network: view -> (the network's lesion mask as predicted, the calls the reading rules left out).
+        not_lesions: view -> label -> how many outlines a reader labelled as a finding that is no lesion (a call
+            relabelled ``bladder`` rather than deleted; :func:`scintiseg.io.predicted_labels.not_counted`).
     """
 
     prediction: Prediction
     report: dict
     network: dict[str, tuple[np.ndarray, np.ndarray]]
+    not_lesions: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def report_of(folder: Path) -> dict:
@@ -75,8 +78,8 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
     scan = scan_as_predicted(report, folder, [Path(p) for p in scans] if scans else None, scan_flag)
     views = list(report.get("views") or {})
     outlines = {view: view_outlines(folder, view, scan.shape) for view in views}
-    masks = {view: reader for view, (reader, _, _) in outlines.items()}
-    network = {view: (found, left_out) for view, (_, found, left_out) in outlines.items()}
+    masks = {view: reader for view, (reader, _, _, _) in outlines.items()}
+    network = {view: (found, left_out) for view, (_, found, left_out, _) in outlines.items()}
     given = report.get("settings") if isinstance(report.get("settings"), dict) else {}
     names = {field.name for field in fields(PredictSettings)}
     try:
@@ -95,4 +98,4 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
     if sorted(prediction.views) != sorted(views):
         raise ScintisegError(f"predicted again, the scan gives views {', '.join(prediction.views)}, not the "
                              f"report's {', '.join(views)}", path=folder / "report.json")
-    return PredictedAgain(prediction, report, network)
+    return PredictedAgain(prediction, report, network, {view: parts[3] for view, parts in outlines.items()})

@@ -65,6 +65,9 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     again = predict_again(folder, model=model, engine=engine, scans=scans, check_model=check_model)
     prediction, network = again.prediction, again.network
     record = review_record(prediction, network, folder.resolve(), earlier="review" in report)
+    for view, benign in again.not_lesions.items():
+        if benign and view in record["views"]:  # the reader's relabelled calls: part of what the reader decided
+            record["views"][view]["not_lesions"] = dict(benign)
     if reader:
         record["reader"] = {"name": reader.strip(), "organization": organization}
     prediction = reviewed(prediction, record)
