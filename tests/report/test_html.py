@@ -261,7 +261,7 @@ def test_print_css_is_a4_without_toggles_and_breaks_before_the_table(multi_regio
     style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
     assert re.search(r"@page\{size:A4", style)
     block = style[style.index("@media print{"):]
-    assert re.search(r"\.toggle-label,#show-regions,#show-left-out\{display:none\}", block)
+    assert re.search(r"\.toggle-label,#show-regions,#show-left-out,#correcting\{display:none\}", block)
     assert re.search(r"#lesions-section\{break-before:page\}", block)
     assert re.search(r"svg\.scan\{height:\d+mm", block)  # images sized in page units
 
@@ -305,6 +305,18 @@ def test_a_study_joined_from_two_files_shows_each_views_file_escaped(multi_regio
     one["input"]["source"] = "in/a&b.dcm"
     plain = re.search(r"<tr><th>Source</th><td[^>]*>(.*?)</td></tr>", _full_page(prediction, one)).group(1)
     assert plain == "in/a&amp;b.dcm"
+
+
+def test_the_page_says_how_to_correct_it_naming_the_views_labelme_files_escaped(multi_region):
+    prediction, report, page = multi_region
+    assert 'id="correcting"' not in page  # a report naming no LabelMe file (not written by write_outputs)
+    named = json.loads(json.dumps(report))
+    named["views"]["ANT"]["files"] = {"labelme": "ANT.labelme.json"}
+    named["views"]["POST"]["files"] = {"labelme": f"{HOSTILE}.labelme.json"}
+    section = re.search(r'<section id="correcting">(.*?)</section>', _full_page(prediction, named), re.S).group(1)
+    assert "<code>ANT.labelme.json</code> and <code>&lt;script&gt;" in section
+    assert "scintiseg review &lt;this folder&gt; --out &lt;a new folder&gt;" in section
+    assert "<code>bladder</code>" in section and "relabel a dashed <code>left_out</code> call <code>lesion</code>" in section
 
 
 def test_a_one_view_scan_says_its_region_bsi_is_that_views(hostile_report):

@@ -35,6 +35,8 @@ What the page shows (issue 15, "Report"), top to bottom:
 - **Calls left out by a reading rule**: ``<table id="left-out">`` after the lesions (none when there are none):
   each call's id (``x1``), view, rule, region, side, area, counts, ratio to normal bone, largest probability and
   what it would add to its view's BSI were it restored; how to restore one (relabel it ``lesion`` in LabelMe).
+- **Correcting this report** (session 48, on screen only): the view's LabelMe files, what deleting, relabelling and
+  drawing mean, and the ``scintiseg review`` command that writes every output again from the reader's outlines.
 - **Print** (``@media print``): A4 portrait, toggles hidden (a printed checkbox does nothing), the summary
   on page 1, the images sized to one page, the lesion table from a new page with its header repeated, and
   colours printed as shown.
@@ -100,7 +102,7 @@ dl{font-size:.85em} dt{font-weight:bold} dd{margin:0 0 .4em 1em}
 @page{size:A4 portrait;margin:12mm}
 @media print{
  body{margin:0;font-size:9pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
- .toggle-label,#show-regions,#show-left-out{display:none}
+ .toggle-label,#show-regions,#show-left-out,#correcting{display:none}
  .top{flex-wrap:nowrap;gap:5mm}
  .top .summary{flex:1 1 auto}
  #body-diagram{flex:0 0 78mm}
@@ -381,6 +383,26 @@ _LEFT_OUT_COLUMNS = (
     ("probability_max", "Max probability"),
     ("bsi_contribution_percent", "BSI if restored (%)"),
 )
+
+
+def _correcting(report: dict) -> list[str]:
+    """How a reader corrects this report (on screen, not printed): the view's LabelMe files beside the page, what each
+    edit means (:mod:`scintiseg.predict.review`, :mod:`scintiseg.io.predicted_labels`), and the command that writes every
+    output again. None where the report names no LabelMe file."""
+    files = [str(view.get("files", {}).get("labelme")) for view in (report.get("views") or {}).values()
+             if isinstance(view, dict) and isinstance(view.get("files"), dict) and view["files"].get("labelme")]
+    if not files:
+        return []
+    named = " and ".join(f"<code>{_e(name)}</code>" for name in files)
+    return ['<section id="correcting"><h2>Correcting this report</h2><p class="note">Open ' + named + " (beside this "
+            "page) in LabelMe. Delete a false call, or relabel it to say what it is (<code>bladder</code>, "
+            "<code>kidney</code>, <code>injection site</code>, <code>degenerative</code>, <code>fracture</code>, "
+            "<code>artefact</code>, <code>normal</code>): either way it is no lesion. Move or redraw an outline; draw a "
+            "missed lesion labelled <code>lesion</code>; relabel a dashed <code>left_out</code> call <code>lesion</code> "
+            "to count it. Any other label is refused, so that no outline is counted on a guess. Save, then run "
+            "<code>scintiseg review &lt;this folder&gt; --out &lt;a new folder&gt;</code>: every output (lesions, "
+            "regions, BSI, grade, this page, the DICOM SR and GSPS) is written again from your outlines, and the page "
+            "says what you changed.</p></section>"]
 
 
 def _left_out_table(report: dict) -> list[str]:
@@ -682,6 +704,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
     parts.append("</section>")
     parts += ['<section id="lesions-section"><h2>Lesions by region</h2>', *_lesion_table(report), *_left_out_table(report),
               "</section>"]
+    parts += _correcting(report)
     parts.append('<section id="definitions"><h2>Definitions</h2><dl>')
     for key, text in report.get("definitions", {}).items():
         parts.append(f"<dt>{_e(key)}</dt><dd>{_e(text)}</dd>")
