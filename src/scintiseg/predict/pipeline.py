@@ -84,6 +84,7 @@ from scintiseg.predict.rule_calls import LeftOutCall
 from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
 from scintiseg.predict.superscan import SUPERSCAN_FLAG, axial_to_distal, superscan_pattern
+from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG, views_swapped
 from scintiseg.predict.symmetry import symmetric_calls as symmetric_calls_mask
 from scintiseg.predict.triage import set_aside
 from scintiseg.predict.windows import (
@@ -468,8 +469,9 @@ def holds_counts(image: np.ndarray) -> bool:
     return image.dtype.kind != "f" or bool(np.array_equal(image, np.rint(image)))
 
 
-def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
-    """QC flags of the scan and its predicted views (meanings in docs/predict.md)."""
+def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bool = False) -> list[str]:
+    """QC flags of the scan and its predicted views (meanings in docs/predict.md); ``head_down``: the scan was read
+    turned head-up (:data:`~.orientation.HEAD_DOWN_FLAG`), its views and regions as stored."""
     flags: list[str] = ["inverted_export"] if scan.metadata.get("display_inverted") else []
     if scan.metadata.get("colour_painted"):
         flags.append("colour_annotations_removed")
@@ -519,6 +521,13 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction]) -> list[str]:
             flags.append(f"lesion_at_window_edge_{name}")
     if superscan_pattern({name: result.axial_to_distal for name, result in views.items()}):
         flags.append(SUPERSCAN_FLAG)
+    counts = {name: scan.view(name) for name in views}
+    regions = {name: result.regions for name, result in views.items()}
+    if head_down:  # judged on the body head-up (a head-down scan's regions are carried onto the views as stored)
+        counts = {name: np.asarray(image)[::-1] for name, image in counts.items()}
+        regions = {name: turned_regions(one) for name, one in regions.items()}
+    if views_swapped(counts, regions):
+        flags.append(VIEWS_SWAPPED_FLAG)
     return flags
 
 
@@ -618,7 +627,7 @@ def predict_from_probabilities(
     if network is not None:  # the superscan pattern on the learned map's bones (the atlas's boxes hold soft tissue)
         views = {name: replace(result, axial_to_distal=axial_to_distal(scan.view(name), result.regions, scan.pixel_spacing))
                  for name, result in views.items()}
-    flags = list(qc_flags or []) + scan_qc_flags(scan, views)
+    flags = list(qc_flags or []) + scan_qc_flags(scan, views, head_down=HEAD_DOWN_FLAG in (qc_flags or []))
     pairs, shift = view_pairs(scan, views, flags, analysis.shift)
     if pairs:  # one lesion, one name: the bone of the view that sees it brighter where the maps name front and back
         ant, post, renamed = one_name_per_pair(pairs, views["ANT"].lesions, views["POST"].lesions)

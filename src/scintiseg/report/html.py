@@ -206,6 +206,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
                          "of outlined lesions understates the disease; confirm on the images (faint kidneys and soft "
                          "tissue, crisp bones)",
     "views_misaligned": "ANT and POST could not be aligned: lesions were not paired",
+    "views_swapped": "ANT and POST look named the other way round: the lumbar spine, which lies at the back, stands out "
+                     "less on the view named POST than on the one named ANT; check the view names in the file (if "
+                     "swapped, every side here is the wrong one, and each view read the bones the other sees better)",
     "crop_uncertain": "the model's window was placed by a fallback: check it covers the thorax",
 }
 

@@ -1,0 +1,58 @@
+"""Are ANT and POST named the right way round (scintiseg.predict.view_labels): the lumbar spine stands out on the
+view taken from the back; a scan named the other way is flagged, by the measure and through the pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scintiseg.phantom import generate_patient, profile
+from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
+from scintiseg.predict.regions import learned_regions, partial_view
+from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG, lumbar_contrast, views_swapped
+from scintiseg.scan import Scan
+
+
+@pytest.fixture(scope="module")
+def patients():
+    """Three two-view phantom patients of two profiles (held-out seeds)."""
+    return [generate_patient(seed, profile(name)).scan
+            for seed, name in ((930100, "default"), (930101, "randomised"), (930102, "low-count"))]
+
+
+def _regions(scan: Scan) -> dict:
+    """Each view's body fit (the measure needs the body, not the bone names: an empty label map will do)."""
+    return {view: learned_regions(scan.view(view), view, np.zeros(scan.shape, np.int16)) for view in scan.view_names}
+
+
+def test_the_lumbar_spine_stands_out_more_on_post_and_the_names_are_judged_by_it(patients):
+    for scan in patients:
+        counts = {view: scan.view(view) for view in scan.view_names}
+        regions = _regions(scan)
+        ant, post = (lumbar_contrast(counts[view], regions[view]) for view in ("ANT", "POST"))
+        assert post > 1.05 * ant > 0
+        assert not views_swapped(counts, regions)
+        swapped = {"ANT": counts["POST"], "POST": counts["ANT"]}
+        assert views_swapped(swapped, {"ANT": regions["POST"], "POST": regions["ANT"]})
+
+
+def test_nothing_is_judged_without_both_views_or_a_whole_body(patients):
+    scan = patients[0]
+    counts = {view: scan.view(view) for view in scan.view_names}
+    swapped_counts = {"ANT": counts["POST"], "POST": counts["ANT"]}
+    regions = _regions(scan)
+    swapped = {"ANT": regions["POST"], "POST": regions["ANT"]}
+    assert not views_swapped({"ANT": swapped_counts["ANT"]}, {"ANT": swapped["ANT"]})  # one view
+    crop = partial_view(swapped["ANT"], 0.5)  # a body of 0.5 mm rows: shorter than a whole body, its height unknown
+    assert lumbar_contrast(swapped_counts["ANT"], crop) is None
+    assert not views_swapped(swapped_counts, {"ANT": crop, "POST": swapped["POST"]})
+
+
+def test_the_pipeline_flags_a_scan_named_the_other_way_round(patients):
+    scan = patients[0]
+    nothing = {view: np.zeros(scan.shape, np.float32) for view in scan.view_names}
+    named = predict_from_probabilities(scan, nothing, settings=PredictSettings())
+    assert VIEWS_SWAPPED_FLAG not in named.qc_flags
+    other_way = Scan({"ANT": scan.view("POST"), "POST": scan.view("ANT")}, scan.pixel_spacing, patient_id="P")
+    flagged = predict_from_probabilities(other_way, nothing, settings=PredictSettings())
+    assert VIEWS_SWAPPED_FLAG in flagged.qc_flags
