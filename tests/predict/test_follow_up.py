@@ -101,6 +101,20 @@ def test_lesions_are_new_persisting_or_not_seen_and_the_bsi_change_is_the_differ
     assert sum(b - a for a, b in bones.values()) == pytest.approx(result.bsi_change, abs=1e-9)
 
 
+def test_scans_whose_views_look_named_differently_are_flagged(nm1_pair):
+    """One scan flagged views_swapped and the other not: its ANT may be the other's POST (every lesion new or not seen);
+    both flagged, the two are named alike and compare as they are."""
+    from dataclasses import replace
+
+    from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG
+
+    baseline, late = nm1_pair
+    swapped = replace(late, qc_flags=[*late.qc_flags, VIEWS_SWAPPED_FLAG])
+    assert follow_up.NAMED_DIFFERENTLY_FLAG in follow_up.compare(baseline, swapped).flags
+    both = replace(baseline, qc_flags=[*baseline.qc_flags, VIEWS_SWAPPED_FLAG])
+    assert follow_up.NAMED_DIFFERENTLY_FLAG not in follow_up.compare(both, swapped).flags
+
+
 def test_a_view_whose_bones_are_not_named_is_registered_by_its_counts(nm1_scan):
     """Two thoracic crops (no bone named on a partial view), the second taken 5 rows lower and 3 columns to the
     right: the counts' phase correlation finds the move, and a lesion at one anatomical spot persists."""

@@ -58,6 +58,7 @@ from skimage.transform import SimilarityTransform
 from scintiseg.predict.bsi import BONE_GROUPS, scan_bone_index
 from scintiseg.predict.prediction import Prediction, ViewPrediction
 from scintiseg.predict.regions import REGION_NAMES
+from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG
 
 #: Bone a region needs in both views (mm^2) to anchor the registration.
 MIN_REGION_MM2 = 400.0
@@ -74,6 +75,9 @@ UNCERTAIN_RMS_MM = 10.0
 SCALE_TOLERANCE = 0.1
 #: Two outlines whose centroids lie this close (mm), the follow-up's moved onto the baseline, are one lesion.
 MATCH_RADIUS_MM = 20.0
+#: The flag of a comparison whose scans' views look named differently (one scan flagged ``views_swapped``, the other
+#: not: :mod:`.view_labels`).
+NAMED_DIFFERENTLY_FLAG = "views_named_differently"
 #: Covered skeletal mass (points) by which the two scans may differ before ``coverage_differs`` is flagged.
 COVERAGE_TOLERANCE = 5.0
 #: The millimetre grid of the counts' phase correlation (the fallback registration).
@@ -320,7 +324,9 @@ class FollowUp:
         baseline, follow_up: the two predictions.
         views: view name -> :class:`ViewChange`, for the views both scans have.
         flags: ``registered_by_counts_<V>``, ``registration_uncertain_<V>``, ``coverage_differs``,
-            ``views_differ`` (a view only one scan has), ``bsi_not_given`` (a partial view: no BSI to compare).
+            ``views_differ`` (a view only one scan has), ``bsi_not_given`` (a partial view: no BSI to compare),
+            :data:`NAMED_DIFFERENTLY_FLAG` (one scan's views look named the other way round, the other's not:
+            :mod:`.view_labels`; its ANT may be the other scan's POST, so lesions read new and not seen).
     """
 
     baseline: Prediction
@@ -421,6 +427,8 @@ def compare(baseline: Prediction, follow_up: Prediction) -> FollowUp:
         if registration.uncertain:
             flags.append(f"registration_uncertain_{name}")
         views[name] = compare_view(early, late, registration)
+    if (VIEWS_SWAPPED_FLAG in baseline.qc_flags) != (VIEWS_SWAPPED_FLAG in follow_up.qc_flags):
+        flags.append(NAMED_DIFFERENTLY_FLAG)  # ANT compared with what may be the other scan's POST
     if not (baseline.bsi_given and follow_up.bsi_given):
         flags.append("bsi_not_given")
     elif abs(baseline.covered_mass_percent - follow_up.covered_mass_percent) > COVERAGE_TOLERANCE:
