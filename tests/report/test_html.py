@@ -319,6 +319,17 @@ def test_the_page_says_how_to_correct_it_naming_the_views_labelme_files_escaped(
     assert "<code>bladder</code>" in section and "relabel a dashed <code>left_out</code> call <code>lesion</code>" in section
 
 
+def test_views_that_look_named_the_other_way_round_are_said_before_the_summary(multi_region):
+    prediction, report, page = multi_region
+    assert 'id="views-swapped"' not in page
+    swapped = json.loads(json.dumps(report))
+    swapped["summary"]["qc_flags"] = [*swapped["summary"]["qc_flags"], "views_swapped"]
+    page = _full_page(prediction, swapped)
+    banner = re.search(r'<p class="warn" id="views-swapped"><strong>Check the view names\.</strong> (.*?)</p>', page)
+    assert banner and "every side here is the wrong one" in banner.group(1)
+    assert page.index('id="views-swapped"') < page.index('<table id="summary">')
+
+
 def test_a_one_view_scan_says_its_region_bsi_is_that_views(hostile_report):
     folder, _ = hostile_report
     page = (folder / "report.html").read_text(encoding="utf-8")

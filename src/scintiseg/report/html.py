@@ -52,6 +52,7 @@ from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.predict.rule_calls import RULE_TEXT
 from scintiseg.predict.spine_pattern import BROAD_CALL_RATIO, PATTERN_RATIO
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT, SUPERSCAN_FLAG
+from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG
 from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg
 from scintiseg.report.overlay import REGION_COLOURS
 
@@ -206,7 +207,7 @@ QC_FLAG_MEANINGS: dict[str, str] = {
                          "of outlined lesions understates the disease; confirm on the images (faint kidneys and soft "
                          "tissue, crisp bones)",
     "views_misaligned": "ANT and POST could not be aligned: lesions were not paired",
-    "views_swapped": "ANT and POST look named the other way round: the lumbar spine, which lies at the back, stands out "
+    VIEWS_SWAPPED_FLAG: "ANT and POST look named the other way round: the lumbar spine, which lies at the back, stands out "
                      "less on the view named POST than on the one named ANT; check the view names in the file (if "
                      "swapped, every side here is the wrong one, and each view read the bones the other sees better)",
     "crop_uncertain": "the model's window was placed by a fallback: check it covers the thorax",
@@ -667,6 +668,9 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
     ]
     if model.get("disclaimer"):
         parts.append(f'<p class="warn"><strong>Not a clinical device.</strong> {_e(model["disclaimer"])}</p>')
+    if VIEWS_SWAPPED_FLAG in (summary.get("qc_flags") or []):  # every side on the page may be the wrong one: said first
+        parts.append(f'<p class="warn" id="views-swapped"><strong>Check the view names.</strong> '
+                     f'{_e(QC_FLAG_MEANINGS[VIEWS_SWAPPED_FLAG])}.</p>')
     involved = [r for r, _ in group_by_region(report["lesions"])]
     parts += [
         '<div class="top"><div class="summary"><h2>Summary</h2>',
