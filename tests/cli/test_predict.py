@@ -498,3 +498,26 @@ def test_a_run_stopped_keeps_the_scans_it_finished_and_nothing_half_written(run_
     assert sorted(p.name for p in out.iterdir()) == ["a"]  # no .b.partial-*, no .scintiseg.lock, no summary.csv
     assert json.loads((out / "a" / "report.json").read_text())["views"]
     assert signal.getsignal(signal.SIGTERM) is before  # the command's handler is the command's only
+
+
+def test_a_scan_whose_views_look_named_the_other_way_round_is_said_on_the_console(tmp_path, capsys):
+    """A vendor storing POST first: every side of the report would be the wrong one, so the run says it per scan (and
+    the scan's report and summary row carry views_swapped); the same patient named right is not flagged."""
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.phantom import generate_patient, profile
+    from scintiseg.scan import Scan
+
+    scan = generate_patient(930001, profile("default"), patient_id="PID-SW").scan
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_dicom(scan, scans / "named.dcm")
+    write_dicom(Scan({"ANT": scan.view("POST"), "POST": scan.view("ANT")}, scan.pixel_spacing, patient_id="PID-SW"),
+                scans / "swapped.dcm")
+    out = tmp_path / "out"
+    assert main(["predict", str(scans), "--out", str(out), "--quiet", "--no-dicom"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "look named the other way round" in line]
+    assert warned == [f"warning: {scans / 'swapped.dcm'}: ANT and POST look named the other way round (views_swapped: "
+                      "the lumbar spine stands out less on POST): check the view names; if swapped, every side is the "
+                      "wrong one"]
+    rows = {Path(row["input"]).name: row for row in csv.DictReader((out / "summary.csv").open())}
+    assert "views_swapped" in rows["swapped.dcm"]["qc_flags"] and "views_swapped" not in rows["named.dcm"]["qc_flags"]

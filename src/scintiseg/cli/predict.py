@@ -88,6 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import load_model  # lazy: start-up time
     from scintiseg.predict.pipeline import PredictSettings  # lazy: start-up time
+    from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG  # lazy: start-up time (the pipeline imports it)
     from scintiseg.io.images import parse_pixel_spacing  # lazy: start-up time
     from scintiseg.report.batch import run_batch  # lazy: start-up time
 
@@ -120,6 +121,11 @@ def run(args: argparse.Namespace) -> int:
     done = len(results) - len(failed)
     scans = len({r.output for r in results if r.status == "ok"})
     what = f"{done} scan(s) predicted" if scans == done else f"{done} files predicted as {scans} scan(s) (a study's ANT and POST files joined)"
+    for result in results:  # a scan whose every side may be the wrong one is said here, not only in its report
+        if result.status == "ok" and VIEWS_SWAPPED_FLAG in (result.summary.get("qc_flags") or []):
+            print(f"warning: {result.input}: ANT and POST look named the other way round (views_swapped: the lumbar "
+                  "spine stands out less on POST): check the view names; if swapped, every side is the wrong one",
+                  file=sys.stderr)
     print(f"{what}, {len(failed)} failed; summary: {args.out}/summary.csv", file=sys.stderr)
     if labels is not None:
         from scintiseg.report.image_labels import evaluate_triage, triage_line, write_triage  # lazy: only with --labels
