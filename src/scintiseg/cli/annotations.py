@@ -9,7 +9,7 @@ from pathlib import Path
 
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.labelme import read_labelme
-from scintiseg.io.predicted_labels import LESION_LABEL, reader_lesions
+from scintiseg.io.reader_labels import LESION_LABEL, reader_lesions
 from scintiseg.prepare.consensus import DEFAULT_THRESHOLD, consensus
 
 
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_consensus(args: argparse.Namespace) -> int:
     annotations = [read_labelme(path, root=args.root) for path in args.readers]
-    if not args.label:  # each reader's lesions by the names readers give them (scintiseg.io.predicted_labels)
+    if not args.label:  # each reader's lesions by the names readers give them (scintiseg.io.reader_labels)
         annotations = [reader_lesions(annotation, path) for annotation, path in zip(annotations, args.readers)]
     decision = consensus(annotations, threshold=args.threshold, seed=args.seed, labels=args.label or [LESION_LABEL])
     decision["files"] = [str(Path(p)) for p in args.readers]

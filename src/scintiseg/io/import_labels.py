@@ -13,7 +13,8 @@ from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.import_sources import ImportReport, ScanSource, recorded
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.not_scans import prediction_report
-from scintiseg.io.predicted_labels import predicted_view, pseudo_label_doubt, reader_lesions, unedited_prediction
+from scintiseg.io.predicted_labels import predicted_view, pseudo_label_doubt, unedited_prediction
+from scintiseg.io.reader_labels import reader_lesions
 from scintiseg.scan import Annotation, Scan, mask_to_shapes
 
 _VIEW_SUFFIX = re.compile(r"^(?P<stem>.+)_(?P<view>ANT|POST)$", re.IGNORECASE)
@@ -80,7 +81,7 @@ def match_labels(
 
     With ``pseudo_threshold``, a confident unedited prediction (:func:`~.predicted_labels.pseudo_label_doubt`) is matched as a
     pseudo-label after every other file, so that a person's outline for the same view wins.
-    Every file is attached as its lesions (:func:`~.predicted_labels.reader_lesions` with the data set's manifest
+    Every file is attached as its lesions (:func:`~.reader_labels.reader_lesions` with the data set's manifest
     ``labels``: ``Metastasis`` or ``mets`` labelled ``lesion``, the data set's lesion label; a call left out or a finding
     labelled ``bladder`` dropped); one with a label that says neither is listed with the shape and label.
     """

@@ -51,7 +51,8 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme
-from scintiseg.io.predicted_labels import LEFT_OUT_LABEL, PREDICTED_MASK, not_counted, outline_mask
+from scintiseg.io.predicted_labels import PREDICTED_MASK, outline_mask
+from scintiseg.io.reader_labels import LEFT_OUT_LABEL, not_counted
 from scintiseg.io.view_pairs import join_views
 from scintiseg.predict.prediction import Prediction
 from scintiseg.scan import Scan
@@ -109,11 +110,11 @@ def view_outlines(folder: Path, view: str, shape: tuple[int, int]
     """One predicted view's outlines in ``folder``, its LabelMe file read once: the reader's mask (module docstring),
     the network's lesion mask as predicted (``V_mask.png``; empty where the file is missing: nothing to compare with),
     the calls the reading rules left out (the file's ``left_out`` shapes) and how many outlines of each label a reader
-    gave a finding that is no lesion (:func:`scintiseg.io.predicted_labels.not_counted`: a call relabelled ``bladder``).
+    gave a finding that is no lesion (:func:`scintiseg.io.reader_labels.not_counted`: a call relabelled ``bladder``).
 
     Raises:
         ScintisegError: a missing or unreadable LabelMe file, a file or mask of another size than the view, or a shape
-            whose label says neither lesion nor not (:func:`scintiseg.io.predicted_labels.reader_lesions`).
+            whose label says neither lesion nor not (:func:`scintiseg.io.reader_labels.reader_lesions`).
     """
     path = folder / LABELME_NAME.format(view=view)
     if not path.is_file():

@@ -37,7 +37,7 @@ class PredictedAgain:
         report: the folder's own ``report.json``.
         network: view -> (the network's lesion mask as predicted, the calls the reading rules left out).
         not_lesions: view -> label -> how many outlines a reader labelled as a finding that is no lesion (a call
-            relabelled ``bladder`` rather than deleted; :func:`scintiseg.io.predicted_labels.not_counted`).
+            relabelled ``bladder`` rather than deleted; :func:`scintiseg.io.reader_labels.not_counted`).
     """
 
     prediction: Prediction
