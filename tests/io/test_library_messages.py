@@ -49,3 +49,13 @@ def test_loggers_are_restored_afterwards():
     with library_messages("pydicom"):
         pass
     assert (logger.handlers, logger.propagate, logger.level) == before
+
+
+def test_a_resource_warning_of_other_code_finalised_during_a_read_is_not_the_files():
+    with library_messages("pydicom") as said:
+        warnings.warn("Implicitly cleaning up <TemporaryDirectory '/tmp/x'>", ResourceWarning, stacklevel=1)
+    assert said.messages == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        said.warn_once("scan.dcm")
+    assert caught == []
