@@ -410,6 +410,27 @@ def test_any_labelme_files_lesions_are_written_lesion_and_a_manifests_own_names_
     np.testing.assert_array_equal(masks["ANT"], _square(2))
 
 
+def test_what_check_views_says_of_a_new_scan_is_listed_among_the_warnings(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    _write_dicom(scans / "A1.dcm", "PID-1", 1)
+    _write_dicom(scans / "B2.dcm", "PID-2", 2)
+    said = []
+
+    def check(scan):
+        said.append(scan.patient_id)
+        return "its views look named the other way round" if scan.patient_id == "PID-2" else ""
+
+    report = import_dataset([scans], tmp_path / "ds", check_views=check)
+    assert sorted(said) == ["PID-1", "PID-2"] and len(load_manifest(tmp_path / "ds").cases) == 2  # imported as named
+    assert [(Path(path).name, why) for path, why in report.warnings] == [
+        ("B2.dcm", "its views look named the other way round")]
+    _write_dicom(scans / "C3.dcm", "PID-3", 3)
+    said.clear()
+    import_dataset([scans], tmp_path / "ds", check_views=check)
+    assert said == ["PID-3"]  # a re-run judges no scan the data set already has
+
+
 def test_without_the_flag_no_prediction_becomes_labels(tmp_path):
     scans, predictions = _predicted_site(tmp_path)
     out = tmp_path / "ds"

@@ -9,7 +9,7 @@ import pytest
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.predict.pipeline import PredictSettings, predict_from_probabilities
 from scintiseg.predict.regions import learned_regions, partial_view
-from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG, lumbar_contrast, views_swapped
+from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG, lumbar_contrast, swapped_note, views_swapped
 from scintiseg.scan import Scan
 
 
@@ -56,3 +56,12 @@ def test_the_pipeline_flags_a_scan_named_the_other_way_round(patients):
     other_way = Scan({"ANT": scan.view("POST"), "POST": scan.view("ANT")}, scan.pixel_spacing, patient_id="P")
     flagged = predict_from_probabilities(other_way, nothing, settings=PredictSettings())
     assert VIEWS_SWAPPED_FLAG in flagged.qc_flags
+
+
+def test_a_scan_not_predicted_gets_a_note_when_its_views_look_swapped(patients):
+    """What `dataset import` says of a scan (no network: each view's body fit)."""
+    scan = patients[1]
+    assert swapped_note(scan) == ""
+    other_way = Scan({"ANT": scan.view("POST"), "POST": scan.view("ANT")}, scan.pixel_spacing)
+    assert swapped_note(other_way).startswith("its views look named the other way round (views_swapped")
+    assert swapped_note(Scan({"ANT": scan.view("POST")}, scan.pixel_spacing)) == ""  # one view: not judged

@@ -120,6 +120,8 @@ def run_split(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from scintiseg.io.importer import VIEW_SOURCES, import_dataset  # lazy: start-up time (tqdm, pydicom, PIL)
 
+    from scintiseg.predict.view_labels import swapped_note  # lazy: start-up time (scipy, scikit-image)
+
     orient = None
     if not args.as_stored:
         from scintiseg.predict.pipeline import upright_reader  # lazy: start-up time (torch)
@@ -127,7 +129,8 @@ def run_import(args: argparse.Namespace) -> int:
         orient = upright_reader()
     report = import_dataset(args.sources, args.out, labels_dir=args.labels, link=args.link,
                             patient_from=args.patient_from, pseudo_labels=args.pseudo_labels,
-                            join=not args.no_join_views, orient=orient, progress=sys.stderr.isatty())
+                            join=not args.no_join_views, orient=orient, check_views=swapped_note,
+                            progress=sys.stderr.isatty())
     for path, message in report.warnings:
         print(f"warning: {path}: {message}")
     for path, reason in report.skipped:

@@ -234,12 +234,15 @@ def read_source(path: Path, root: Path, rule: str, report: ImportReport, view: s
     return source
 
 
-def judge(source: ScanSource, orient: Callable[[Scan], tuple[Scan, str]] | None, report: ImportReport) -> None:
+def judge(source: ScanSource, orient: Callable[[Scan], tuple[Scan, str]] | None, report: ImportReport,
+          check_views: Callable[[Scan], str] | None = None) -> None:
     """How ``source``'s scan is read upright by ``orient`` (:mod:`scintiseg.io.importer`): ``source.turn`` set to ``""`` or one of
     :data:`~scintiseg.io.dataset.TURNS`, and a body stored lying that the reader's quarter turn left head-down
     (:data:`~scintiseg.io.dataset.STOOD_OTHER_WAY`) taken as ``orient`` stands it; a turn the data set's readers do
-    not make is listed as a warning. Listed in ``report.turned`` and ``report.stood``."""
-    how = ""
+    not make is listed as a warning. Listed in ``report.turned`` and ``report.stood``. ``check_views``: what to say of
+    the scan as read upright (its views named the other way round: :func:`scintiseg.predict.view_labels.swapped_note`),
+    listed as a warning when it says anything."""
+    how, upright = "", source.scan
     if orient is not None:
         try:
             upright, how = orient(source.scan)
@@ -253,6 +256,10 @@ def judge(source: ScanSource, orient: Callable[[Scan], tuple[Scan, str]] | None,
             report.warnings.append((str(source.path), f"read turned ({how}) by prediction; imported as stored"))
             how = ""
     source.turn = how
+    if check_views is not None:
+        note = check_views(upright if how else source.scan)
+        if note:
+            report.warnings.append((str(source.path), note))
     if how:
         report.turned.append((str(source.path), how))
     if source.stood:

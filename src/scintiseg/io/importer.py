@@ -400,6 +400,7 @@ def import_dataset(
     pseudo_labels: float | None = None,
     join: bool = True,
     orient: Callable[[Scan], tuple[Scan, str]] | None = None,
+    check_views: Callable[[Scan], str] | None = None,
     progress: bool = False,
 ) -> ImportReport:
     """Import scans (and their LabelMe files) into the data set folder ``out``; see the module docstring.
@@ -418,6 +419,9 @@ def import_dataset(
         orient: how a scan is read upright (:func:`scintiseg.predict.pipeline.read_upright`; module docstring,
             "Scans stored head-down"); given, a body stored lying is also stood ("Bodies stored lying"); None:
             every scan as stored.
+        check_views: what to say of a new scan as read upright, listed among the warnings when it says anything
+            (``scintiseg dataset import`` gives :func:`scintiseg.predict.view_labels.swapped_note`: views that look
+            named the other way round, imported as named); None: nothing checked.
         progress: show a tqdm progress bar (stderr).
 
     Returns:
@@ -488,7 +492,7 @@ def import_dataset(
             fresh.append(source)
 
     for source in fresh:  # before the labels: an outline drawn on a lying file follows the image's final turn
-        judge(source, orient, report)
+        judge(source, orient, report, check_views)
     every_folder = [p.resolve() if p.is_dir() else p.resolve().parent for p in source_paths if p.exists()]
     if label_root is not None:
         every_folder.append(label_root.resolve())

@@ -21,7 +21,8 @@ was at least 1.08 on all 360 two-view patients of scintiseg's phantom (60 each o
 scan named the wrong way round is flagged when its true ratio exceeds 1 / 0.9 = 1.11, which 95 % or more of each set
 did (5th percentiles 1.12-1.33). Choices left open and made here: the band (a thoracic band, 20-35 %, reads the
 sternum on ANT: the ratio fell to 0.57 on the default phantom), the cut (0.9: a margin below the lowest ratio seen),
-and a flag, not a swap: a scan with both views in doubt is a reader's to judge, so nothing is renamed. Not judged
+and a flag, not a swap: a scan with both views in doubt is a reader's to judge, so nothing is renamed. ``scintiseg
+dataset import`` says the same of a scan it imports (:func:`swapped_note`, on each view's body fit, no network). Not judged
 (no flag): a scan without both views, a body that touches the top or bottom edge or holds less than a whole body
 (its height, so its band, is unknown: 2 of the independent phantom's 120 views), no body found. Not verified on a real
 two-view scan (the one real scan here, NM1, has ANT alone). One view alone does not tell: the contrast of ANT views
@@ -33,7 +34,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from scintiseg.predict.regions import SkeletonRegions
+from scintiseg.predict.regions import SkeletonRegions, learned_regions, partial_view
+from scintiseg.scan import Scan
 
 #: The QC flag (docs/predict.md, "QC flags").
 VIEWS_SWAPPED_FLAG = "views_swapped"
@@ -78,3 +80,18 @@ def views_swapped(counts: dict[str, np.ndarray], regions: dict[str, SkeletonRegi
         return False
     ant, post = (lumbar_contrast(counts[view], regions[view]) for view in ("ANT", "POST"))
     return ant is not None and post is not None and post < SWAPPED_RATIO * ant
+
+
+def swapped_note(scan: Scan) -> str:
+    """For a scan not predicted (``scintiseg dataset import`` hands this over, as it hands over how a scan stands):
+    a warning when its views look named the other way round (:func:`views_swapped` on each view's body fit, no
+    network), else ``""``. The scan as read upright."""
+    if not {"ANT", "POST"} <= set(scan.view_names):
+        return ""
+    counts = {view: scan.view(view) for view in ("ANT", "POST")}
+    regions = {view: partial_view(learned_regions(image, view, np.zeros(np.shape(image), np.int16)),
+                                  scan.pixel_spacing[0]) for view, image in counts.items()}
+    if not views_swapped(counts, regions):
+        return ""
+    return (f"its views look named the other way round ({VIEWS_SWAPPED_FLAG}: the lumbar spine stands out less on "
+            "POST than on ANT); imported as named: check the file's view names")
