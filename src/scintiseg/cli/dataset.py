@@ -119,7 +119,6 @@ def run_split(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from scintiseg.io.importer import VIEW_SOURCES, import_dataset  # lazy: start-up time (tqdm, pydicom, PIL)
-
     from scintiseg.predict.view_labels import swapped_note  # lazy: start-up time (scipy, scikit-image)
 
     orient = None

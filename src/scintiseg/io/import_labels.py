@@ -108,7 +108,7 @@ def match_labels(
         try:
             unedited = unedited_prediction(json_path, annotation)
             lesions = reader_lesions(annotation, json_path, labels=labels)
-        except ScintisegError as exc:  # a reader's label that says neither lesion nor not (predicted_labels)
+        except ScintisegError as exc:  # a label that says neither lesion nor not (reader_labels)
             report.unmatched_labels.append((str(json_path), exc.problem))
             continue
         if unedited and pseudo_threshold is not None:
