@@ -36,6 +36,54 @@ def test_load_case_reads_scan_and_labelme_masks(tiny_dataset):
     np.testing.assert_array_equal(scan_by_id.view("POST"), scan.view("POST"))
 
 
+def _relabel(root, case, view, labels):
+    """Give the shapes of ``case``'s ``view`` file the ``labels`` (one shape copied per label, moved down 12 rows
+    each)."""
+    path = root / case.labels[view]
+    data = json.loads(path.read_text())
+    first = data["shapes"][0]
+    data["shapes"] = [dict(first, label=label, points=[[x, y + 12 * i] for x, y in first["points"]])
+                      for i, label in enumerate(labels)]
+    path.write_text(json.dumps(data))
+
+
+def test_load_case_reads_a_readers_words_for_lesions(tiny_dataset):
+    """A hand-made data set's ``Metastasis`` outline is a lesion, its ``bladder`` outline none (session 49: only the
+    manifest's ``lesion`` counted, and such a view trained as lesion-free)."""
+    case = load_manifest(tiny_dataset).cases[1]
+    _, before = load_case(tiny_dataset, case)
+    _relabel(tiny_dataset, case, "ANT", ["Metastasis", "bladder"])
+    _, masks = load_case(tiny_dataset, case)
+    np.testing.assert_array_equal(masks["ANT"], before["ANT"])  # the first shape kept where it was, the second not
+    _relabel(tiny_dataset, case, "ANT", ["left_out", "Injection site"])
+    _, masks = load_case(tiny_dataset, case)
+    assert not masks["ANT"].any() and masks["POST"].any()
+    report = check_dataset(tiny_dataset)
+    assert report.valid and any("no lesion shapes" in str(p) for p in report.warnings)
+
+
+def test_load_case_reads_the_manifests_own_names(tiny_dataset):
+    manifest = load_manifest(tiny_dataset)
+    manifest.labels = {"background": 0, "tumour": 1, "physiological": 0}
+    save_manifest(manifest, tiny_dataset)
+    case = manifest.cases[1]
+    _relabel(tiny_dataset, case, "ANT", ["tumour", "physiological"])
+    _, masks = load_case(tiny_dataset, case)
+    assert masks["ANT"].sum() == 25
+    _relabel(tiny_dataset, case, "ANT", ["physiological"])
+    assert not load_case(tiny_dataset, case)[1]["ANT"].any()
+
+
+def test_an_unknown_label_is_refused_naming_the_shape(tiny_dataset):
+    case = load_manifest(tiny_dataset).cases[1]
+    _relabel(tiny_dataset, case, "ANT", ["lesion", "L1"])
+    with pytest.raises(ScintisegError, match=r"P001_0_ANT\.json: shape 1 is labelled 'L1'"):
+        load_case(tiny_dataset, case)
+    report = check_dataset(tiny_dataset)
+    assert not report.valid
+    assert [str(p) for p in report.errors if "'L1'" in str(p)] and all("\n" not in str(p) for p in report.problems)
+
+
 def test_load_case_falls_back_to_png_masks(tiny_dataset):
     manifest = load_manifest(tiny_dataset)
     mask = np.zeros((32, 16), dtype=bool)

@@ -44,6 +44,7 @@ from scintiseg.io.images import read_label_png, read_mask_png
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.patient_sides import MIRRORED_KEY
+from scintiseg.io.reader_labels import reader_lesions
 from scintiseg.scan import Scan
 
 MANIFEST_NAME = "dataset.json"
@@ -374,36 +375,48 @@ def turned_scan(scan: Scan, how: str) -> Scan:
     return turned
 
 
-def lesion_label_names(manifest: DatasetManifest) -> list[str]:
-    """LabelMe labels that count as lesion: every manifest label with a non-zero value."""
-    return sorted(name for name, value in manifest.labels.items() if int(value) != 0) or ["lesion"]
+#: A manifest's labels when a data set has no ``dataset.json`` to say them.
+DEFAULT_LABELS: dict[str, int] = {"background": 0, "lesion": 1}
+
+
+def manifest_labels(root: str | Path) -> dict[str, int]:
+    """The labels of the manifest in ``root`` (:data:`DEFAULT_LABELS` where it has none)."""
+    root = Path(root)
+    return dict(load_manifest(root).labels) if (root / MANIFEST_NAME).is_file() else dict(DEFAULT_LABELS)
 
 
 def load_case(
-    root: str | Path, case: "Case | str", *, labels: list[str] | None = None
+    root: str | Path, case: "Case | str", *, labels: dict[str, int] | None = None
 ) -> tuple[Scan, dict[str, np.ndarray]]:
     """Read one case: its scan and a boolean lesion mask per annotated view.
 
     The mask of a view comes from its LabelMe file (the source of truth) when the case has one, else
     from its PNG mask; views with neither are absent from the dict (callers treat them as unannotated).
+    A LabelMe file's lesions are its shapes labelled a non-zero manifest label, or a reader's word for a lesion
+    (``Lesion``, ``metastasis``, ``mets``; :func:`scintiseg.io.reader_labels.reader_lesions`, as ``scintiseg review``
+    and ``dataset import`` read them; session 49: before, only the manifest's names counted, and a hand-made data
+    set's ``Metastasis`` outlines trained as lesion-free views); a shape labelled as a finding that is no lesion
+    (``bladder``, ``degenerative``, ``left_out``, a zero manifest label) is not one.
     A case stored head-down (:data:`TURNED_KEY`) comes back upright, its masks with it.
 
     Args:
         root: the data set folder.
         case: a :class:`Case` or a case id.
-        labels: LabelMe labels rasterised into the mask (default: the manifest's non-zero labels).
+        labels: the manifest's labels, name -> class (default: read from ``root``'s manifest, once per call: pass
+            them when loading many cases).
 
     Returns:
         ``(scan, {view: mask})``; the scan's ``patient_id`` is the case's when the file has none.
 
     Raises:
         ScintisegError: a missing or unreadable file, a path outside ``root``, a mask whose size differs
-            from the image, an annotated view the scan does not have, an unknown :data:`TURNED_KEY`.
+            from the image, an annotated view the scan does not have, an unknown :data:`TURNED_KEY`, a shape
+            whose label says neither a lesion nor a finding that is not one (``lesion?``, ``L1``).
     """
     root = Path(root)
     case = _as_case(root, case)
     if labels is None:
-        labels = lesion_label_names(load_manifest(root)) if (root / MANIFEST_NAME).is_file() else ["lesion"]
+        labels = manifest_labels(root)
     how = case_turn(case)
     scan = read_scan(resolve(root, case.image))
     if not scan.patient_id:
@@ -417,7 +430,7 @@ def load_case(
             )
         if view in case.labels:
             source = resolve(root, case.labels[view])
-            mask = read_labelme(source, root=root).to_mask(labels)
+            mask = reader_lesions(read_labelme(source, root=root), source, labels=labels).to_mask()
         else:
             source = resolve(root, case.masks[view])
             mask = read_mask_png(source)
@@ -515,7 +528,6 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
         if missing_views and not (manifest.views == ["VIEW"] or scan.view_names == ["VIEW"]):
             add("error", image_path, f"image lacks view(s) {', '.join(missing_views)} listed in the manifest")
     shape = None if scan is None else scan.shape
-    lesion_labels = set(lesion_label_names(manifest))
     for view, relative in sorted(case.labels.items()):
         path = locate(relative)
         if path is None:
@@ -529,10 +541,10 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
                 f"{annotation.image_shape[1]} image, {case.image} is {shape[0]}x{shape[1]}")
         if scan is not None and view not in scan.views:
             add("error", path, f"labels view {view}, the image has {', '.join(scan.view_names)}")
-        unknown = sorted(set(annotation.labels) - set(manifest.labels))
-        if unknown:
-            add("warning", path, f"labels not in the manifest: {', '.join(unknown)}")
-        if not [s for s in annotation.shapes if s.label in lesion_labels]:
+        lesions = guarded(path, lambda: reader_lesions(annotation, path, labels=manifest.labels))
+        if lesions is None:
+            continue
+        if not lesions.shapes:
             add("warning", path, "empty annotation (no lesion shapes)")
         else:
             tally["lesion_views"] += 1
@@ -572,9 +584,9 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
 
     Errors: an unreadable manifest, duplicate case ids, missing files, paths outside the folder,
     unreadable images or labels, size mismatches between an image and its labels/masks/regions,
-    mask values other than 0/1 (and 0/255), LabelMe points outside the image, views the image lacks.
-    Warnings: masks stored as 0/255 (read as 0/1), empty annotations, labels unknown to the manifest,
-    cases without any annotation.
+    mask values other than 0/1 (and 0/255), LabelMe points outside the image, views the image lacks, a shape whose
+    label says neither a lesion nor a finding that is not one (:func:`scintiseg.io.reader_labels.reader_lesions`).
+    Warnings: masks stored as 0/255 (read as 0/1), annotations with no lesion shape, cases without any annotation.
 
     Args:
         root: the data set folder.

@@ -58,7 +58,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, Case, lesion_label_names, load_case, load_manifest
+from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, Case, load_case, load_manifest
 from scintiseg.phantom.hybrid import HybridSource, make_hybrid_case, prepare_source
 from scintiseg.scan import Scan
 from scintiseg.train.data import Sample
@@ -114,7 +114,7 @@ def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan]]]:
                 for path in scan_files(folder)]
 
     manifest = load_manifest(folder)
-    labels = lesion_label_names(manifest)  # read once, not by load_case for every case
+    labels = manifest.labels  # read once, not by load_case for every case
 
     def case_scan(case: Case) -> Scan:
         scan, masks = load_case(folder, case, labels=labels)

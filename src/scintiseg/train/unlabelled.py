@@ -86,7 +86,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import SPLIT_COLUMN, read_scan
-from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, STOOD_KEY, STOOD_TURNS, TURNED_KEY, lesion_label_names, load_case
+from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, STOOD_KEY, STOOD_TURNS, TURNED_KEY, load_case
 from scintiseg.io.dataset import SPLIT_KEY, STORED_SHAPE_KEY, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
 from scintiseg.io.patient_sides import MIRRORED_KEY
@@ -336,7 +336,7 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
     site = SiteScans(views=[], source=str(folder))
     if (folder / MANIFEST_NAME).is_file():
         manifest = load_manifest(folder)
-        cases, labels = manifest.cases, lesion_label_names(manifest)  # the manifest read once, not per case
+        cases, labels = manifest.cases, manifest.labels  # the manifest read once, not per case
         for case in tqdm(cases, desc="site scans", unit="case", disable=not progress, leave=False):
             try:
                 with warnings.catch_warnings():
