@@ -126,3 +126,19 @@ def test_import_records_a_scan_stored_head_down_as_predict_reads_it(tmp_path, ca
     assert main(["dataset", "import", str(src), "--out", str(tmp_path / "as_stored"), "--as-stored"]) == 0
     assert "read turned" not in capsys.readouterr().out
     assert all(TURNED_KEY not in case.meta for case in load_manifest(tmp_path / "as_stored").cases)
+
+
+def test_export_nnunet_makes_the_split_train_would_and_says_where_the_folds_go(tiny_dataset, tmp_path, capsys):
+    raw = tmp_path / "raw"
+    assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--id", "42", "--name", "Tiny",
+                 "--folds", "3", "--seed", "5"]) == 0
+    captured = capsys.readouterr()
+    splits = json.loads((tiny_dataset / "splits.json").read_text())
+    assert "no splits.json: made a patient-level split" in captured.err and splits["seed"] == 5
+    folder = raw / "Dataset042_Tiny"
+    assert f"6 training and 2 test views, 3 folds by patient -> {folder}" in captured.out
+    assert f"cp {folder / 'splits_final.json'} $nnUNet_preprocessed/Dataset042_Tiny/" in captured.out
+    assert sorted(p.name.split("_")[0] for p in (folder / "imagesTs").iterdir()) == splits["test"][0].split("_")[:1] * 2
+    assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--folds", "1"]) == 2
+    assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--id", "0"]) == 2
+    assert "1 to 999" in capsys.readouterr().err and sorted(p.name for p in raw.iterdir()) == ["Dataset042_Tiny"]

@@ -74,3 +74,13 @@ def test_a_threshold_outside_0_1_or_an_out_that_is_a_file_is_refused_before_any_
     assert main(["evaluate", "--run", str(trained_run), "--out", str(taken)]) == 2
     assert capsys.readouterr().err.strip() == f"scintiseg evaluate: error: {taken}: output exists and is not a folder"
     assert taken.read_text() == "{}" and not (trained_run / "eval-test").exists()
+
+
+def test_predictions_need_the_data_set_and_take_no_run_options(tmp_path, capsys):
+    assert main(["evaluate", "--predictions", str(tmp_path)]) == 2
+    assert "--predictions needs --data" in capsys.readouterr().err
+    assert main(["evaluate", "--predictions", str(tmp_path), "--data", str(tmp_path), "--threshold", "0.3"]) == 2
+    assert "--threshold and --checkpoint are a run's" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--predictions", str(tmp_path), "--run", str(tmp_path)])
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -55,3 +55,59 @@ def test_evaluate_samples_perfect_model_scores_one():
     assert metrics["pooled"]["dsc"] == 1.0 and metrics["per_image"]["dsc"] == 1.0
     assert metrics["detection"]["sensitivity"] == 1.0 and metrics["detection"]["fp_per_image"] == 0.0
     assert [r["lesions"] for r in rows] == [1, 0]
+
+
+def _masks_as_predicted(root, folder, change=None):
+    """Write every test view's true mask as another tool's prediction (``change(identifier, mask)`` edits one)."""
+    from scintiseg.io.dataset import load_case, load_manifest, load_splits
+    from scintiseg.io.nnunet import nnunet_identifier, write_nifti_view
+
+    folder.mkdir()
+    manifest = load_manifest(root)
+    for case_id in load_splits(root)["test"]:
+        scan, masks = load_case(root, manifest.case(case_id))
+        for view, mask in masks.items():
+            identifier = nnunet_identifier(case_id, view)
+            write_nifti_view(change(identifier, mask) if change else mask, scan.pixel_spacing,
+                             folder / f"{identifier}.nii.gz")
+    return folder
+
+
+def test_another_tools_masks_scored_as_a_hand_count(tiny_dataset, tmp_path):
+    """The true masks score 1; one view predicted empty and one with a false blob give the hand-counted scores."""
+    from scintiseg.errors import ScintisegError
+    from scintiseg.io.dataset import split_dataset
+    from scintiseg.train.evaluate import evaluate_predictions
+
+    split_dataset(tiny_dataset, test=0.5, seed=0)
+    perfect = evaluate_predictions(_masks_as_predicted(tiny_dataset, tmp_path / "a"), tiny_dataset, overlays=0)
+    assert perfect["images"] == 4 and perfect["pooled"]["dsc"] == 1.0 and perfect["detection"]["sensitivity"] == 1.0
+    assert perfect["detection"]["false_positives"] == 0 and not (tmp_path / "a" / "eval-test" / "overlays").exists()
+
+    edited = {}
+
+    def change(identifier, mask):
+        if not edited:
+            edited["empty"] = (identifier, int(mask.sum()))
+            return np.zeros_like(mask)
+        if len(edited) == 1:
+            edited["extra"] = identifier
+            mask = mask.copy()
+            mask[-3:, -3:] = True  # 9 false pixels, one false blob
+        return mask
+
+    folder = _masks_as_predicted(tiny_dataset, tmp_path / "b", change)
+    metrics = evaluate_predictions(folder, tiny_dataset, out=tmp_path / "eval", overlays=1)
+    lesion_pixels = 4 * 25  # every tiny view holds one 5 x 5 lesion
+    tp = lesion_pixels - edited["empty"][1]
+    assert metrics["pooled"]["dsc"] == pytest.approx(2 * tp / (2 * tp + 9 + edited["empty"][1]))
+    assert metrics["detection"] == {"lesions": 4, "detected": 3, "sensitivity": 0.75, "predicted": 4,
+                                    "false_positives": 1, "fp_per_image": 0.25, "images": 4}
+    rows = {line.split(",")[0]: line for line in (tmp_path / "eval" / "per_case.csv").read_text().splitlines()[1:]}
+    assert rows[edited["empty"][0]].split(",")[2] == "0" and len(rows) == 4
+    assert len(list((tmp_path / "eval" / "overlays").glob("*.png"))) == 2
+    next(folder.glob("*.nii.gz")).unlink()
+    with pytest.raises(ScintisegError, match="no mask for 1 of the 4 views"):
+        evaluate_predictions(folder, tiny_dataset)
+    with pytest.raises(ScintisegError, match="not 'val'"):
+        evaluate_predictions(folder, tiny_dataset, split="val")

@@ -43,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "list the segmentation networks and their size and speed"),
     "train": ("train", "train a segmentation network (paper defaults: Adam, lr 1e-4, batch 32, 200 epochs)"),
     "adapt": ("adapt", "adapt a lesion model to a site's own scans (unlabelled: paper B's Chan-Vese loss; normal: inserted lesions)"),
-    "evaluate": ("evaluate", "evaluate a trained run (DSC, Recall, CPA, IoU, lesion detection, overlays)"),
+    "evaluate": ("evaluate", "evaluate a trained run, or another tool's masks (DSC, Recall, CPA, IoU, lesion detection, overlays)"),
     "experiment": ("experiment", "run one of the papers' experiments (table + CSV + plot beside the paper's numbers)"),
     "gan": ("gan", "DCGAN augmentation of thoracic crops (paper B §3.2.2, data set D3)"),
     "predict": ("predict", "find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS)"),

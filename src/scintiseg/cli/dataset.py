@@ -1,10 +1,12 @@
-"""``scintiseg dataset check|split|import`` (and the preparation subcommands of :mod:`scintiseg.cli.dataset_prepare`)."""
+"""``scintiseg dataset check|split|import|export-nnunet`` (and the preparation subcommands of
+:mod:`scintiseg.cli.dataset_prepare`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from scintiseg.cli import dataset_prepare
 from scintiseg.errors import ScintisegError
@@ -85,6 +87,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     importer.set_defaults(func=run_import)
 
+    nnunet = dataset_subparsers.add_parser(
+        "export-nnunet",
+        help="write a data set as nnU-Net v2's raw data set, with folds by patient",
+        description="Write DIR as nnU-Net v2's raw data set OUT/Dataset<ID>_<NAME>: one 2-D case per annotated view "
+        "(NIfTI, counts as stored, the pixel size in the header), the data set's test patients as imagesTs / "
+        "labelsTs, and splits_final.json with folds by patient (the data set's own folds, else --folds seeded "
+        "by --seed) to copy into nnUNet_preprocessed/Dataset<ID>_<NAME>/ after planning. A data set without "
+        "splits.json gets one as `scintiseg train` makes it (20 %% of patients held out, --seed), so both see the "
+        "same test patients. Score nnU-Net's predictions with `scintiseg evaluate --predictions`. See docs/own-data.md.",
+    )
+    nnunet.add_argument("dir", type=Path, help="data set folder (holding dataset.json)")
+    nnunet.add_argument("--out", type=Path, required=True, help="nnU-Net's raw folder (nnUNet_raw)")
+    nnunet.add_argument("--id", type=int, default=501, dest="dataset_id", help="nnU-Net data-set id, 1-999 (default 501)")
+    nnunet.add_argument("--name", default="BoneScan", help="nnU-Net data-set name (default BoneScan)")
+    nnunet.add_argument("--folds", type=int, default=5, help="folds by patient where the data set has none (default 5)")
+    nnunet.add_argument("--seed", type=int, default=0, help="seeds the folds, and the split where there is none (default 0)")
+    nnunet.set_defaults(func=run_export_nnunet)
+
     dataset_prepare.register(dataset_subparsers)
 
 
@@ -115,6 +135,24 @@ def run_split(args: argparse.Namespace) -> int:
     splits = split_dataset(args.dir, test=args.test, seed=args.seed, folds=args.folds)
     print(f"train {len(splits['train'])} cases, test {len(splits['test'])} cases "
           f"({len(splits['test_patients'])} patients), {len(splits['folds'])} folds -> {args.dir}/{SPLITS_NAME}")
+    return 0
+
+
+def run_export_nnunet(args: argparse.Namespace) -> int:
+    from scintiseg.io.nnunet import export_nnunet, nnunet_folder_name  # lazy: start-up time (nibabel, tqdm)
+    from scintiseg.train.data import training_splits  # lazy: start-up time (torch)
+
+    nnunet_folder_name(args.dataset_id, args.name)  # a bad id or name refused before a split is made
+    if args.folds < 2:
+        raise ScintisegError(f"--folds must be at least 2, got {args.folds}")
+    splits = training_splits(args.dir, args.seed)
+    done = export_nnunet(args.dir, args.out, splits, dataset_id=args.dataset_id, name=args.name, folds=args.folds,
+                         seed=args.seed, progress=sys.stderr.isatty())
+    left = f"; {done.unannotated_views} view(s) without annotation left out" if done.unannotated_views else ""
+    print(f"{len(done.training)} training and {len(done.test)} test views, {len(done.folds)} folds by patient "
+          f"-> {done.folder}{left}")
+    print(f"after nnUNetv2_plan_and_preprocess -d {args.dataset_id}: cp {done.folder / 'splits_final.json'} "
+          f"$nnUNet_preprocessed/{done.folder.name}/")
     return 0
 
 

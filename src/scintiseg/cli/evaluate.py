@@ -3,6 +3,7 @@
 Example::
 
     scintiseg evaluate --run runs/dpunet --data data/crops --split test
+    scintiseg evaluate --predictions nnunet_out --data data/site          # nnU-Net's masks of the test views
 """
 
 from __future__ import annotations
@@ -17,15 +18,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``scintiseg evaluate``."""
     parser = subparsers.add_parser(
         "evaluate",
-        help="evaluate a trained run (DSC, Recall, CPA, IoU, lesion detection, overlays)",
+        help="evaluate a trained run, or another tool's masks (DSC, Recall, CPA, IoU, lesion detection, overlays)",
         description="Evaluate a run's best checkpoint on a split of a data set; writes metrics.json, "
-        "per_case.csv and overlays of the best and worst cases to RUN/eval-SPLIT (or --out).",
+        "per_case.csv and overlays of the best and worst cases to RUN/eval-SPLIT (or --out). With --predictions, "
+        "score another tool's masks instead, one per annotated view named <case>_<VIEW>.nii.gz (or .png): "
+        "nnU-Net's predictions of the views `scintiseg dataset export-nnunet` wrote.",
     )
-    parser.add_argument("--run", type=Path, required=True, help="run folder written by `scintiseg train`")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", type=Path, help="run folder written by `scintiseg train`")
+    source.add_argument("--predictions", type=Path, metavar="DIR",
+                        help="folder of another tool's masks (with --data; split test or all)")
     parser.add_argument("--data", type=Path, default=None, help="data-set folder (default: the run's)")
     parser.add_argument("--split", choices=SPLIT_NAMES, default="test", help="which cases (default: test)")
     parser.add_argument("--checkpoint", choices=("best", "last"), default="best", help="default: best")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: RUN/eval-SPLIT)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: RUN/eval-SPLIT or DIR/eval-SPLIT)")
     parser.add_argument("--overlays", type=int, default=3, help="best and worst cases to draw (default: 3)")
     parser.add_argument("--threshold", type=float, default=None, help="probability threshold (default: the run's)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -33,16 +39,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scintiseg.train.evaluate import evaluate_run  # lazy: start-up time (torch, the training loop)
+    from scintiseg.errors import ScintisegError
+    from scintiseg.train.evaluate import evaluate_predictions, evaluate_run  # lazy: start-up time (torch, the training loop)
 
-    metrics = evaluate_run(
-        args.run, args.data, split=args.split, checkpoint=args.checkpoint, out=args.out,
-        overlays=args.overlays, threshold=args.threshold, device=args.device,
-    )
+    if args.predictions is not None:
+        if args.data is None:
+            raise ScintisegError("--predictions needs --data: the data set the masks are scored against")
+        if args.threshold is not None or args.checkpoint != "best":
+            raise ScintisegError("--threshold and --checkpoint are a run's; --predictions scores masks as they are")
+        metrics = evaluate_predictions(args.predictions, args.data, split=args.split, out=args.out,
+                                       overlays=args.overlays)
+    else:
+        metrics = evaluate_run(
+            args.run, args.data, split=args.split, checkpoint=args.checkpoint, out=args.out,
+            overlays=args.overlays, threshold=args.threshold, device=args.device,
+        )
     pooled, image, det = metrics["pooled"], metrics["per_image"], metrics["detection"]
     print(f"{metrics['split']}: {metrics['images']} images")
     print("pooled    " + "  ".join(f"{k.upper()} {v:.4f}" for k, v in pooled.items()))
     print("per image " + "  ".join(f"{k.upper()} {v:.4f}" for k, v in image.items()))
     print(f"lesions: sensitivity {det['sensitivity']:.3f}, false positives per image {det['fp_per_image']:.2f}")
-    print(f"written to {args.out or args.run / f'eval-{args.split}'}")
+    print(f"written to {args.out or (args.run or args.predictions) / f'eval-{args.split}'}")
     return 0

@@ -727,19 +727,43 @@ def split_dataset(
         "folds": [],
     }
     if folds is not None:
-        folds = int(folds)
-        if folds < 2 or folds > len(train_groups):
-            raise ScintisegError(
-                f"{folds} folds need at least {max(folds, 2)} real training patient groups, have {len(train_groups)}"
-            )
-        for k in range(folds):
-            val_patients = {p for i, g in enumerate(train_groups) if i % folds == k for p in g}
-            splits["folds"].append(
-                {"train": in_order(all_train - val_patients), "val": in_order(val_patients)}
-            )
+        splits["folds"] = _folds(train_groups, all_train, int(folds), in_order)
     if write:
         write_text_atomic(root / SPLITS_NAME, json.dumps(splits, indent=1) + "\n")
     return splits
+
+
+def _folds(groups: list[list[str]], patients: set[str], folds: int, in_order) -> list[dict]:
+    """``folds`` train / validation parts of ``patients``: the ``groups`` (in their order) dealt round."""
+    if folds < 2 or folds > len(groups):
+        raise ScintisegError(f"{folds} folds need at least {max(folds, 2)} real training patient groups, have {len(groups)}")
+    parts = []
+    for k in range(folds):
+        val_patients = {p for i, g in enumerate(groups) if i % folds == k for p in g}
+        parts.append({"train": in_order(patients - val_patients), "val": in_order(val_patients)})
+    return parts
+
+
+def patient_folds(manifest: DatasetManifest, case_ids: list[str], folds: int, seed: int = 0) -> list[dict]:
+    """K folds of ``case_ids`` by patient, as :func:`split_dataset` deals its folds (session 49).
+
+    A patient's cases, and the cases derived from them, share a fold; generated and pseudo-labelled cases are in
+    every fold's train part. ``folds`` is capped at the number of patient groups that can validate (at least 2).
+
+    Returns:
+        ``[{"train": [case ids], "val": [case ids]}, ...]`` in manifest order.
+
+    Raises:
+        ScintisegError: fewer than two patient groups that can validate.
+    """
+    chosen = set(case_ids)
+    patients = {c.patient_id for c in manifest.cases if c.case_id in chosen}
+    derived = {c.patient_id for c in manifest.cases if c.case_id in chosen and _is_training_derived(c)}
+    groups = [g for g in _patient_groups(manifest) if patients & set(g)]
+    eligible = [g for g in groups if not derived & set(g)]
+    order = [eligible[i] for i in np.random.default_rng(seed).permutation(len(eligible))]
+    in_order = lambda members: [c.case_id for c in manifest.cases if c.case_id in chosen and c.patient_id in members]  # noqa: E731
+    return _folds(order, patients, min(int(folds), max(len(order), 2)), in_order)
 
 
 def load_splits(root: str | Path) -> dict:

@@ -9,6 +9,11 @@ Outputs (all written atomically) in ``RUN/eval-<split>/`` unless another folder 
 Which cases: ``test`` comes from the data set's ``splits.json`` (patients never seen in training);
 ``val``, ``train`` from the run's own ``split.json``; ``all`` is every case of the data set.
 
+Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predictions of the views that
+``scintiseg dataset export-nnunet`` wrote, or any tool's one mask per view named ``<case>_<VIEW>.nii.gz`` or
+``.png`` (:func:`scintiseg.io.nnunet.nnunet_identifier`), scored with the same metrics against the same split, each
+view at its own matrix (the data set's annotation, not a model's input grid).
+
 Example::
 
     metrics = evaluate_run("runs/dpunet", data="data/crops", split="test")
@@ -27,9 +32,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
-from scintiseg.io.dataset import SPLIT_NAMES, load_manifest, load_splits
+from scintiseg.io.dataset import SPLIT_NAMES, load_case, load_manifest, load_splits
+from scintiseg.io.nnunet import nnunet_identifier, read_nnunet_mask
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
 from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpoint
 from scintiseg.models.device import select_device
@@ -223,4 +230,103 @@ def evaluate_run(
     write_text_atomic(folder / "per_case.csv", _csv_text(rows))
     if overlays:
         write_overlays(samples, rows, predictions, folder / "overlays", overlays)
+    return metrics
+
+
+#: The file endings :func:`evaluate_predictions` looks for, in this order.
+PREDICTION_ENDINGS: tuple[str, ...] = (".nii.gz", ".nii", ".png")
+
+
+def evaluate_predictions(
+    predictions: str | Path,
+    data: str | Path,
+    *,
+    split: str = "test",
+    out: str | Path | None = None,
+    overlays: int = 3,
+) -> dict:
+    """Score another tool's masks of a data set's views (module docstring) and write the outputs of
+    :func:`evaluate_run`.
+
+    Args:
+        predictions: folder of one mask per annotated view of the split, ``<case>_<VIEW>`` + one of
+            :data:`PREDICTION_ENDINGS` (nnU-Net's output folder).
+        data: the data set folder.
+        split: ``test`` (the data set's ``splits.json``) or ``all``.
+        out: output folder (default ``PREDICTIONS/eval-<split>``).
+        overlays: how many best and worst views to draw (0: none).
+
+    Returns:
+        the metrics dict also written to ``metrics.json`` (``pooled`` and ``per_image`` over views).
+
+    Raises:
+        ScintisegError: another split, an ``out`` that is a file, an empty split, a view's mask missing (the
+            count and the first named), unreadable or of another size.
+    """
+    if split not in ("test", "all"):
+        raise ScintisegError(f"another tool's masks are scored on the data set's test split or all of it, not {split!r} "
+                             "(the train and val parts are a run's own)")
+    predictions, data = Path(predictions), Path(data)
+    if not predictions.is_dir():
+        raise ScintisegError("no such folder of predicted masks", path=predictions)
+    folder = Path(out) if out else predictions / f"eval-{split}"
+    if folder.exists() and not folder.is_dir():
+        raise ScintisegError("output exists and is not a folder", path=folder)
+    case_ids = cases_of_split(predictions, data, split)
+    manifest = load_manifest(data)
+    wanted = [(case_id, view) for case_id in case_ids
+              for view in sorted(set(manifest.case(case_id).labels) | set(manifest.case(case_id).masks))]
+    if not wanted:
+        raise ScintisegError(f"the {split} split has no annotated view", path=data)
+    found = {}
+    for case_id, view in wanted:
+        identifier = nnunet_identifier(case_id, view)
+        found[case_id, view] = next((predictions / f"{identifier}{end}" for end in PREDICTION_ENDINGS
+                                     if (predictions / f"{identifier}{end}").is_file()), None)
+    missing = [nnunet_identifier(*key) for key, path in found.items() if path is None]
+    if missing:
+        raise ScintisegError(f"no mask for {len(missing)} of the {len(wanted)} views (first: {missing[0]}"
+                             f"{PREDICTION_ENDINGS[0]})", path=predictions)
+    samples, rows, counts, predicted, detections = [], [], [], [], []
+    loaded: dict[str, tuple] = {}
+    for case_id, view in wanted:
+        if case_id not in loaded:
+            loaded = {case_id: load_case(data, manifest.case(case_id), labels=manifest.labels)}
+        scan, masks = loaded[case_id]
+        truth = masks[view]
+        mask = read_nnunet_mask(found[case_id, view], truth.shape)
+        count = confusion_counts(mask, truth)
+        scores = per_image_scores(count)
+        detection = lesion_detection(mask, truth)
+        identifier = nnunet_identifier(case_id, view)
+        counts.append(count)
+        detections.append(detection)
+        predicted.append(mask)
+        shown = np.clip(scan.view(view) / display_window(scan.view(view)), 0.0, 1.0)  # the report's display window
+        samples.append(Sample(identifier, manifest.case(case_id).patient_id, shown[None], truth[None]))
+        rows.append({"case_id": identifier, "patient_id": manifest.case(case_id).patient_id,
+                     **{name: float(scores[name][0]) for name in METRIC_NAMES},
+                     "lesion_pixels": int(truth.sum()), "predicted_pixels": int(mask.sum()),
+                     "lesions": detection["lesions"], "detected": detection["detected"],
+                     "false_positives": detection["false_positives"]})
+    summary = summarise(np.concatenate(counts))
+    lesions = sum(d["lesions"] for d in detections)
+    detected = sum(d["detected"] for d in detections)
+    false_positives = sum(d["false_positives"] for d in detections)
+    metrics = {
+        "pooled": summary["pooled"],
+        "per_image": summary["per_image"],
+        "detection": {"lesions": lesions, "detected": detected,
+                      "sensitivity": detected / lesions if lesions else math.nan,
+                      "predicted": sum(d["predicted"] for d in detections), "false_positives": false_positives,
+                      "fp_per_image": false_positives / len(wanted), "images": len(wanted)},
+        "images": len(wanted),
+        "empty_image_rule": "an image with no lesion and no prediction scores 1 on every per-image metric; "
+        "an undefined per-image Recall or CPA (zero denominator) is left out of the mean",
+        "predictions": str(predictions), "data": str(data), "split": split,
+    }
+    write_text_atomic(folder / "metrics.json", json.dumps(json_safe(metrics), indent=1) + "\n")
+    write_text_atomic(folder / "per_case.csv", _csv_text(rows))
+    if overlays:
+        write_overlays(samples, rows, predicted, folder / "overlays", overlays)
     return metrics

@@ -1,0 +1,229 @@
+"""nnU-Net v2's raw data-set layout: a scintiseg data set written for nnU-Net, and nnU-Net's masks read back (session 49).
+
+Why. nnU-Net (Isensee et al., Nature Methods 18:203, 2021) is the baseline a medical-imaging researcher compares a
+new network against (../shared/reference/landscape.md), and what its users ask of it is what a bone-scan data set
+needs: splits by patient (its own five folds split cases, so the ANT and POST of one patient, or two studies of one
+patient, fall on both sides unless a ``splits_final.json`` is written by hand) and a reading of the data it does not
+do (LabelMe outlines, DICOM views, studies stored head-down). ``scintiseg dataset export-nnunet`` writes a data set
+as nnU-Net v2 reads it, with the folds by patient; ``scintiseg evaluate --predictions`` scores nnU-Net's masks (or
+any tool's written with these names) with the metrics and split of ``scintiseg evaluate``.
+
+Layout (nnU-Net v2's ``documentation/dataset_format.md``)::
+
+    OUT/Dataset501_BoneScan/
+        dataset.json          channel_names {"0": "counts"}, labels {"background": 0, "lesion": 1}, numTraining,
+                              file_ending ".nii.gz", name, description, reference
+        imagesTr/<case>_<VIEW>_0000.nii.gz     labelsTr/<case>_<VIEW>.nii.gz
+        imagesTs/<case>_<VIEW>_0000.nii.gz     labelsTs/<case>_<VIEW>.nii.gz      the data set's test patients
+        splits_final.json     folds by patient: copy into nnUNet_preprocessed/Dataset501_BoneScan/ after planning
+
+Choices nnU-Net's format leaves open:
+
+- *One 2-D case per annotated view* (nnU-Net's ``2d`` configuration), ANT and POST as read: upright (a case stored
+  head-down is turned, :func:`scintiseg.io.dataset.load_case`), POST not mirrored (nnU-Net mirrors in training and at
+  inference). A view without an annotation is left out (nnU-Net has no use for an unlabelled image) and counted; a
+  view annotated with no lesion is a negative case. Identifier ``<case>_<VIEW>`` with characters other than letters,
+  digits, ``-`` and ``_`` written ``_``.
+- *NIfTI, not PNG*: nnU-Net reads a 2-D NIfTI's pixel size (its SimpleITK reader) and resamples scans of different
+  matrices to one spacing; its PNG reader takes every image as 1 x 1. Written with nibabel, the first voxel axis x
+  (the columns), the pixel size in the affine and ``pixdim``; scintiseg's NIfTI reader reads the files back upright.
+- *Counts as stored*: ``uint16`` where they are integers from 0 to 65535 (DICOM counts), else ``float32`` (an 8-bit
+  export stays its grey levels). Channel name ``counts``: nnU-Net z-scores every channel not named ``CT``, per image.
+- *Folds*: the data set's own (``splits.json`` ``folds``) when it has them, else :data:`FOLDS` by patient group
+  (:func:`scintiseg.io.dataset.patient_folds`, seeded: a patient's cases and the cases derived from them in one
+  fold; augmented and GAN cases in every fold's train part), fewer where there are fewer patient groups. Identifiers
+  are listed per fold as nnU-Net's ``splits_final.json`` holds them.
+- The data set's test split is ``imagesTs`` / ``labelsTs`` (nnU-Net trains on none of it); the caller makes the
+  split where the data set has none, as ``scintiseg train`` does, so both see the same test patients.
+- Written into a hidden folder beside the target and renamed into place when complete; an existing target, or
+  another data set of the same id in ``OUT`` (nnU-Net refuses two), is refused first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, patient_folds
+
+#: nnU-Net's default number of cross-validation folds.
+FOLDS = 5
+#: The file ending of every image and label written.
+FILE_ENDING = ".nii.gz"
+#: The one input channel's name (module docstring: nnU-Net z-scores it).
+CHANNEL_NAME = "counts"
+#: The data-set id and name when none is given (nnU-Net reserves 001-010 for the Medical Segmentation Decathlon).
+DEFAULT_ID, DEFAULT_NAME = 501, "BoneScan"
+
+__all__ = ["NnunetExport", "export_nnunet", "nnunet_folder_name", "nnunet_identifier", "read_nnunet_mask", "write_nifti_view"]
+
+
+@dataclass
+class NnunetExport:
+    """What :func:`export_nnunet` wrote: the folder, the training and test identifiers, the folds, what was left out."""
+
+    folder: Path
+    training: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
+    folds: list[dict] = field(default_factory=list)
+    unannotated_views: int = 0
+
+
+def nnunet_identifier(case_id: str, view: str) -> str:
+    """nnU-Net's case identifier of a case's view: ``<case>_<VIEW>``, other characters than ``A-Za-z0-9_-`` as ``_``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{case_id}_{view}")
+
+
+def nnunet_folder_name(dataset_id: int, name: str) -> str:
+    """``Dataset<ID>_<NAME>``, as nnU-Net finds a data set (id 1-999, three digits; name of letters, digits, ``-``, ``_``).
+
+    Raises:
+        ScintisegError: an id outside 1-999 or a name nnU-Net's folder lookup would not find.
+    """
+    if not 1 <= int(dataset_id) <= 999:
+        raise ScintisegError(f"an nnU-Net data-set id is 1 to 999, got {dataset_id}")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+        raise ScintisegError(f"an nnU-Net data-set name is letters, digits, '-' and '_', got {name!r}")
+    return f"Dataset{int(dataset_id):03d}_{name}"
+
+
+def write_nifti_view(array: np.ndarray, spacing: tuple[float, float], path: Path) -> None:
+    """One 2-D view as NIfTI-1: x the columns, the (row, column) ``spacing`` in mm in the affine (module docstring)."""
+    import nibabel  # lazy: start-up time
+
+    array = np.asarray(array)
+    if array.dtype != bool and np.issubdtype(array.dtype, np.floating):
+        whole = np.isfinite(array).all() and np.array_equal(array, np.round(array))
+        if whole and array.size and 0 <= float(array.min()) and float(array.max()) <= 65535:
+            array = array.astype(np.uint16)
+        else:
+            array = array.astype(np.float32)
+    elif array.dtype == bool:
+        array = array.astype(np.uint8)
+    affine = np.diag([float(spacing[1]), float(spacing[0]), 1.0, 1.0])
+    image = nibabel.Nifti1Image(np.ascontiguousarray(array.T), affine)
+    image.header.set_xyzt_units("mm")
+    nibabel.save(image, str(path))
+
+
+def read_nnunet_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
+    """A predicted lesion mask of a view of ``shape`` (rows, columns): nnU-Net's NIfTI (x the columns, as written
+    here), or an 8-bit PNG of 0/1 (or 0/255); every non-zero label is lesion.
+
+    Raises:
+        ScintisegError: a file that cannot be read, or one of another size than ``shape`` (named, with the file).
+    """
+    path = Path(path)
+    if path.name.endswith(".png"):
+        from scintiseg.io.images import read_mask_png  # lazy: only for PNG masks
+
+        mask = read_mask_png(path)
+    else:
+        import nibabel  # lazy: start-up time
+
+        try:
+            data = np.asarray(nibabel.load(str(path)).dataobj)
+        except Exception as exc:  # nibabel raises its own types (ImageFileError) and OSError for a damaged file
+            raise ScintisegError(f"not a readable NIfTI mask ({type(exc).__name__}: {str(exc)[:120]})", path=path) from None
+        data = np.squeeze(data)
+        if data.ndim != 2:
+            raise ScintisegError(f"a mask must be one 2-D image, got shape {data.shape}", path=path)
+        mask = data.T != 0
+    if mask.shape != tuple(shape):
+        raise ScintisegError(f"size mismatch: the mask is {mask.shape[0]}x{mask.shape[1]}, the view "
+                             f"{shape[0]}x{shape[1]}", path=path)
+    return mask
+
+
+def _identifiers(manifest: DatasetManifest, case_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """case id -> [(view, identifier)] of its annotated views; two views of one identifier refused."""
+    seen: dict[str, str] = {}
+    out: dict[str, list[tuple[str, str]]] = {}
+    for case_id in case_ids:
+        case = manifest.case(case_id)
+        for view in sorted(set(case.labels) | set(case.masks)):
+            identifier = nnunet_identifier(case_id, view)
+            if identifier in seen:
+                raise ScintisegError(f"cases {seen[identifier]!r} and {case_id!r} both give the nnU-Net identifier "
+                                     f"{identifier!r}: rename one")
+            seen[identifier] = case_id
+            out.setdefault(case_id, []).append((view, identifier))
+    return out
+
+
+def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id: int = DEFAULT_ID,
+                  name: str = DEFAULT_NAME, folds: int = FOLDS, seed: int = 0, progress: bool = False) -> NnunetExport:
+    """Write the data set at ``root`` as nnU-Net v2's raw data set ``out/Dataset<ID>_<NAME>`` (module docstring).
+
+    Args:
+        root: the data set folder.
+        out: nnU-Net's raw folder (``nnUNet_raw``), made when missing.
+        splits: the data set's splits (:func:`scintiseg.io.dataset.load_splits`): ``train`` and ``test`` case ids,
+            and ``folds`` when it has them.
+        dataset_id, name: nnU-Net's data-set id and name.
+        folds: folds made by patient where ``splits`` has none.
+        seed: seeds those folds.
+        progress: a tqdm bar on stderr.
+
+    Raises:
+        ScintisegError: a bad id or name, the target or another data set of the id already in ``out``, ``out`` a
+            file, no annotated view among the training cases, an unreadable case (named).
+    """
+    from tqdm import tqdm  # lazy: start-up time
+
+    root, out = Path(root), Path(out)
+    folder_name = nnunet_folder_name(dataset_id, name)
+    if out.exists() and not out.is_dir():
+        raise ScintisegError("the nnU-Net raw folder is a file", path=out)
+    target = out / folder_name
+    if target.exists():
+        raise ScintisegError("already exists: choose another id or name, or remove it", path=target)
+    taken = sorted(p.name for p in out.glob(f"Dataset{int(dataset_id):03d}_*")) if out.is_dir() else []
+    if taken:
+        raise ScintisegError(f"nnU-Net would find two data sets of id {int(dataset_id):03d} ({taken[0]} is there): "
+                             "choose another id", path=out)
+    manifest = load_manifest(root)
+    train_ids, test_ids = list(splits.get("train", [])), list(splits.get("test", []))
+    views = _identifiers(manifest, train_ids + test_ids)
+    unannotated = sum(max(len(manifest.views) - len(views.get(c, [])), 0) for c in train_ids + test_ids)
+    training = [identifier for c in train_ids for _, identifier in views.get(c, [])]
+    if not training:
+        raise ScintisegError("no annotated view among the training cases: nnU-Net needs labelled images", path=root)
+    own = splits.get("folds") or patient_folds(manifest, [c for c in train_ids if c in views], folds, seed)
+    fold_list = [{part: [i for c in fold[part] for _, i in views.get(c, [])] for part in ("train", "val")}
+                 for fold in own]
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder_name}.partial-", dir=out))
+    result = NnunetExport(folder=target, training=training, folds=fold_list, unannotated_views=unannotated)
+    try:
+        for sub in ("imagesTr", "labelsTr") + (("imagesTs", "labelsTs") if test_ids else ()):
+            (staging / sub).mkdir()
+        chosen = [(c, "Tr") for c in train_ids] + [(c, "Ts") for c in test_ids]
+        for case_id, part in tqdm(chosen, desc="export", unit="case", disable=not progress):
+            if case_id not in views:
+                continue
+            scan, masks = load_case(root, manifest.case(case_id), labels=manifest.labels)
+            for view, identifier in views[case_id]:
+                write_nifti_view(scan.view(view), scan.pixel_spacing, staging / f"images{part}" / f"{identifier}_0000{FILE_ENDING}")
+                write_nifti_view(masks[view], scan.pixel_spacing, staging / f"labels{part}" / f"{identifier}{FILE_ENDING}")
+                if part == "Ts":
+                    result.test.append(identifier)
+        (staging / "splits_final.json").write_text(json.dumps(fold_list, indent=1) + "\n", encoding="utf-8")
+        description = (f"Planar bone scans exported by scintiseg from {root.name}: one 2-D case per annotated view, "
+                       "counts as stored, lesion = 1; splits_final.json holds folds by patient.")
+        dataset_json = {"channel_names": {"0": CHANNEL_NAME}, "labels": {"background": 0, "lesion": 1},
+                        "numTraining": len(training), "file_ending": FILE_ENDING, "name": name,
+                        "description": description, "reference": "scintiseg dataset export-nnunet"}
+        (staging / "dataset.json").write_text(json.dumps(dataset_json, indent=1) + "\n", encoding="utf-8")
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return result

@@ -1,0 +1,134 @@
+"""nnU-Net v2's raw layout: what `export_nnunet` writes, its folds by patient, and masks read back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nibabel
+import numpy as np
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.io.dataset import load_case, load_manifest, save_manifest, split_dataset
+from scintiseg.io.images import write_mask_png
+from scintiseg.io.nnunet import (
+    export_nnunet,
+    nnunet_folder_name,
+    nnunet_identifier,
+    read_nnunet_mask,
+    write_nifti_view,
+)
+
+
+def _export(root: Path, out: Path, **kwargs):
+    return export_nnunet(root, out, split_dataset(root, test=0.25, seed=3), **kwargs)
+
+
+def test_layout_and_dataset_json(tiny_dataset, tmp_path):
+    done = _export(tiny_dataset, tmp_path / "raw")
+    folder = tmp_path / "raw" / "Dataset501_BoneScan"
+    assert done.folder == folder and not [p for p in (tmp_path / "raw").iterdir() if p.name.startswith(".")]
+    meta = json.loads((folder / "dataset.json").read_text())
+    assert meta["channel_names"] == {"0": "counts"} and meta["labels"] == {"background": 0, "lesion": 1}
+    assert meta["file_ending"] == ".nii.gz"
+    images = sorted(p.name.removesuffix("_0000.nii.gz") for p in (folder / "imagesTr").iterdir())
+    labels = sorted(p.name.removesuffix(".nii.gz") for p in (folder / "labelsTr").iterdir())
+    assert images == labels == sorted(done.training) and meta["numTraining"] == len(images) == 6  # 3 patients x 2 views
+    assert sorted(p.name for p in (folder / "imagesTs").iterdir()) == [f"{i}_0000.nii.gz" for i in sorted(done.test)]
+    assert len(done.test) == 2 and not set(done.test) & set(done.training)
+
+
+def test_views_written_upright_with_their_counts_spacing_and_masks(tiny_dataset, tmp_path):
+    done = _export(tiny_dataset, tmp_path / "raw")
+    manifest = load_manifest(tiny_dataset)
+    for case in manifest.cases:
+        scan, masks = load_case(tiny_dataset, case)
+        for view in ("ANT", "POST"):
+            identifier = nnunet_identifier(case.case_id, view)
+            part = "Tr" if identifier in done.training else "Ts"
+            image = done.folder / f"images{part}" / f"{identifier}_0000.nii.gz"
+            read = read_scan(image)
+            np.testing.assert_array_equal(read.views[read.view_names[0]], scan.view(view))
+            assert read.pixel_spacing == pytest.approx(scan.pixel_spacing)
+            stored = nibabel.load(str(image))
+            assert stored.get_data_dtype() == np.uint16 and stored.shape == scan.shape[::-1]  # x = the columns
+            mask = read_nnunet_mask(done.folder / f"labels{part}" / f"{identifier}.nii.gz", scan.shape)
+            np.testing.assert_array_equal(mask, masks[view])
+            assert mask.any()
+
+
+def test_folds_keep_a_patient_together(dataset_factory, tmp_path):
+    root = dataset_factory(patients=7, cases_per_patient=2)
+    done = _export(root, tmp_path / "raw")
+    patient = {nnunet_identifier(c.case_id, v): c.patient_id for c in load_manifest(root).cases for v in ("ANT", "POST")}
+    written = json.loads((done.folder / "splits_final.json").read_text())
+    assert written == done.folds and len(written) == 5
+    for fold in written:
+        assert not {patient[i] for i in fold["train"]} & {patient[i] for i in fold["val"]}
+        assert sorted(fold["train"] + fold["val"]) == sorted(done.training)
+    assert sorted(i for fold in written for i in fold["val"]) == sorted(done.training)  # each view validates once
+
+
+def test_the_data_sets_own_folds_are_kept(dataset_factory, tmp_path):
+    root = dataset_factory(patients=6)
+    splits = split_dataset(root, test=0.2, seed=1, folds=2)
+    done = export_nnunet(root, tmp_path / "raw", splits)
+    expected = [{part: [f"{c}_{v}" for c in fold[part] for v in ("ANT", "POST")] for part in ("train", "val")}
+                for fold in splits["folds"]]
+    assert done.folds == expected
+
+
+def test_unannotated_views_are_left_out_and_counted(tiny_dataset, tmp_path):
+    manifest = load_manifest(tiny_dataset)
+    manifest.cases[0].labels.pop("POST")
+    manifest.cases[1].labels = {}
+    save_manifest(manifest, tiny_dataset)
+    done = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": [c.case_id for c in manifest.cases], "test": []})
+    assert done.unannotated_views == 3 and len(done.training) == 5 and not done.test
+    assert not (done.folder / "imagesTs").exists()
+
+
+def test_refusals_leave_nothing_behind(tiny_dataset, tmp_path):
+    raw = tmp_path / "raw"
+    splits = split_dataset(tiny_dataset, test=0.25, seed=3)
+    export_nnunet(tiny_dataset, raw, splits)
+    with pytest.raises(ScintisegError, match="already exists"):
+        export_nnunet(tiny_dataset, raw, splits)
+    with pytest.raises(ScintisegError, match="two data sets of id 501"):
+        export_nnunet(tiny_dataset, raw, splits, name="Other")
+    for dataset_id, name in ((0, "A"), (1000, "A"), (7, "a b"), (7, "")):
+        with pytest.raises(ScintisegError, match="nnU-Net data-set"):
+            nnunet_folder_name(dataset_id, name)
+    with pytest.raises(ScintisegError, match="no annotated view"):
+        export_nnunet(tiny_dataset, raw, {"train": [], "test": splits["test"]}, dataset_id=8)
+    manifest = load_manifest(tiny_dataset)
+    (tiny_dataset / manifest.case(splits["test"][0]).image).write_bytes(b"not a scan")
+    with pytest.raises(ScintisegError):
+        export_nnunet(tiny_dataset, raw, splits, dataset_id=9)
+    assert sorted(p.name for p in raw.iterdir()) == ["Dataset501_BoneScan"]  # no half-written folder
+
+
+def test_read_mask_back_from_nifti_and_png(tmp_path):
+    mask = np.zeros((12, 5), dtype=bool)
+    mask[2:4, 1] = True
+    write_nifti_view(mask, (2.0, 3.0), tmp_path / "m.nii.gz")
+    np.testing.assert_array_equal(read_nnunet_mask(tmp_path / "m.nii.gz", (12, 5)), mask)
+    assert nibabel.load(str(tmp_path / "m.nii.gz")).header.get_zooms()[:2] == (3.0, 2.0)  # x = columns first
+    write_mask_png(mask, tmp_path / "m.png")
+    np.testing.assert_array_equal(read_nnunet_mask(tmp_path / "m.png", (12, 5)), mask)
+    with pytest.raises(ScintisegError, match="size mismatch: the mask is 12x5, the view 5x12"):
+        read_nnunet_mask(tmp_path / "m.nii.gz", (5, 12))
+    (tmp_path / "bad.nii.gz").write_bytes(b"nonsense")
+    with pytest.raises(ScintisegError, match="bad.nii.gz: not a readable NIfTI mask"):
+        read_nnunet_mask(tmp_path / "bad.nii.gz", (12, 5))
+
+
+def test_counts_that_are_no_integers_stay_floats(tmp_path):
+    write_nifti_view(np.array([[0.5, 2.0], [1.0, 3.0], [4.0, 5.0]]), (1.0, 1.0), tmp_path / "f.nii.gz")
+    assert nibabel.load(str(tmp_path / "f.nii.gz")).get_data_dtype() == np.float32
+
+
+def test_identifiers_are_safe_file_names():
+    assert nnunet_identifier("1.2.840 x/y", "ANT") == "1_2_840_x_y_ANT"
