@@ -87,3 +87,34 @@ def test_from_boxes_writes_an_outline_per_lesion_box_that_labelme_reads(tmp_path
     assert main(["annotations", "from-boxes", str(tmp_path / "images"), "--boxes", str(tmp_path / "bad"),
                  "--out", str(tmp_path / "never")]) == 2
     assert "x.xml: object 1 (Abnormal) has no bndbox" in capsys.readouterr().err and not (tmp_path / "never").exists()
+
+
+def test_from_masks_brings_an_nnunet_data_set_back_as_it_was(tiny_dataset, tmp_path, capsys):
+    """Exported for nnU-Net, outlined from its labelsTr and imported again: every view's counts and mask as before,
+    a study's two views one case again; an image without a mask passed over, a mask of another size listed."""
+    from scintiseg.io.dataset import load_case, load_manifest
+    from scintiseg.io.images import write_mask_png
+    from scintiseg.io.nnunet import export_nnunet
+
+    raw = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": [c.case_id for c in load_manifest(tiny_dataset).cases],
+                                                          "test": []}).folder
+    (raw / "labelsTr" / "P003_0_POST.nii.gz").unlink()
+    assert main(["annotations", "from-masks", str(raw / "imagesTr"), "--masks", str(raw / "labelsTr"),
+                 "--out", str(tmp_path / "lm")]) == 0
+    said = capsys.readouterr().err
+    assert "7 LabelMe file(s) written" in said and "1 image(s) without a mask, 0 skipped" in said
+    assert main(["dataset", "import", str(raw / "imagesTr"), "--labels", str(tmp_path / "lm"), "--out", str(tmp_path / "again"),
+                 "--patient-from", r"regex:(P\d+)"]) == 0
+    again = load_manifest(tmp_path / "again")
+    assert sorted(c.case_id for c in again.cases) == ["P000_0_0000", "P001_0_0000", "P002_0_0000", "P003_0_0000"]
+    for case in again.cases:
+        scan, masks = load_case(tmp_path / "again", case)
+        before, truth = load_case(tiny_dataset, f"{case.patient_id}_0")
+        assert sorted(masks) == (["ANT"] if case.patient_id == "P003" else ["ANT", "POST"])  # no mask: unlabelled
+        for view in masks:
+            np.testing.assert_array_equal(scan.view(view), before.view(view))
+            np.testing.assert_array_equal(masks[view], truth[view])
+    write_mask_png(np.zeros((4, 4), bool), raw / "labelsTr" / "P003_0_POST.png")
+    assert main(["annotations", "from-masks", str(raw / "imagesTr" / "P003_0_POST_0000.nii.gz"), "--masks",
+                 str(raw / "labelsTr"), "--out", str(tmp_path / "lm2")]) == 1
+    assert "P003_0_POST.png: size mismatch" in capsys.readouterr().err and not (tmp_path / "lm2").exists()

@@ -38,6 +38,13 @@ def test_layout_and_dataset_json(tiny_dataset, tmp_path):
     assert images == labels == sorted(done.training) and meta["numTraining"] == len(images) == 6  # 3 patients x 2 views
     assert sorted(p.name for p in (folder / "imagesTs").iterdir()) == [f"{i}_0000.nii.gz" for i in sorted(done.test)]
     assert len(done.test) == 2 and not set(done.test) & set(done.training)
+    from monai.data import load_decathlon_datalist
+
+    listed = load_decathlon_datalist(folder / "dataset.json", data_list_key="training")
+    assert sorted(Path(item["label"]).name for item in listed) == sorted(f"{i}.nii.gz" for i in done.training)
+    assert all(Path(item["image"]).is_file() and Path(item["label"]).is_file() for item in listed)
+    assert {item["fold"] for item in listed} == set(range(len(done.folds)))
+    assert len(load_decathlon_datalist(folder / "dataset.json", data_list_key="test")) == 2
 
 
 def test_views_written_upright_with_their_counts_spacing_and_masks(tiny_dataset, tmp_path):

@@ -42,6 +42,7 @@ def test_read_scan_names_a_one_view_image_when_asked(tmp_path):
 @pytest.mark.parametrize("name, words, stem", [
     ("0123_ANT.jpg", ("0123",), "0123"), ("wb ant 7.png", ("wb", "7"), "wb 7"), ("ANT.png", (), ""),
     ("wbPost.png", ("wb",), "wb"), ("chestLANT.jpg", ("chest", "l"), "chestL"), ("pant_post.png", ("pant",), "pant"),
+    ("P001_ANT_0000.nii.gz", ("p", "001", "0000"), "P001_0000"),  # nnU-Net's image names: .nii.gz one suffix (session 49)
 ])
 def test_the_words_a_study_shares_and_the_name_without_its_view(name, words, stem):
     assert words_besides_view(name) == words and stem_without_view(name) == stem

@@ -1,10 +1,12 @@
 """``scintiseg annotations``: ``consensus A.json B.json C.json`` (three-reader consensus, paper B §2.2) and
-``from-boxes IMAGES --boxes DIR --out DIR`` (hot-spot boxes, BS-80K's, turned into LabelMe outlines)."""
+``from-boxes IMAGES --boxes DIR --out DIR`` (hot-spot boxes, BS-80K's, turned into LabelMe outlines) and
+``from-masks IMAGES --masks DIR --out DIR`` (another tool's masks, nnU-Net's ``labelsTr``, as LabelMe outlines)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from scintiseg.io.atomic import write_text_atomic
@@ -53,6 +55,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     boxes.add_argument("--out", required=True, metavar="DIR", help="folder for the LabelMe files")
     boxes.add_argument("--label", default="lesion", help="label of the outlines (default: lesion)")
     boxes.set_defaults(func=run_from_boxes)
+    masks = sub.add_parser(
+        "from-masks",
+        help="LabelMe outlines from another tool's masks (nnU-Net's labelsTr, 0/1 PNG): for `dataset import --labels`",
+        description="For each one-view image with a mask in DIR (<stem>.nii.gz, .nii or .png, nnU-Net's label of "
+        "<stem>_0000.nii.gz too; every non-zero label a lesion), write the mask's outlines as OUT/<image stem>.json, "
+        "a LabelMe file with the image embedded, for `scintiseg dataset import IMAGES --labels OUT`: a data set "
+        "prepared for nnU-Net, or any tool's masks, becomes a scintiseg data set. Images without a mask are passed "
+        "over; a mask of another size than its image is listed, not written.",
+    )
+    masks.add_argument("inputs", nargs="+", metavar="IMAGE", help="image files or folders (as `predict` reads them)")
+    masks.add_argument("--masks", required=True, metavar="DIR", help="the folder of masks")
+    masks.add_argument("--out", required=True, metavar="DIR", help="folder for the LabelMe files")
+    masks.add_argument("--label", default="lesion", help="label of the outlines (default: lesion)")
+    masks.set_defaults(func=run_from_masks)
 
 
 def run_consensus(args: argparse.Namespace) -> int:
@@ -72,53 +88,93 @@ def run_consensus(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_from_boxes(args: argparse.Namespace) -> int:
-    import sys
+def _outline_images(inputs: list[str], out: Path, label: str, source, outline) -> tuple[int, int, list[str]]:
+    """Write ``out/<image stem>.json`` for each one-view image ``source(path)`` finds something for (None: passed
+    over), with the outlines of the mask ``outline(path, found, image)`` gives; never two images' files on one name.
 
-    from scintiseg.errors import ScintisegError  # lazy: only this subcommand
-    from scintiseg.io import read_scan  # lazy: only this subcommand
-    from scintiseg.io.labelme import write_labelme  # lazy: only this subcommand
-    from scintiseg.io.voc import annotation_of, box_kind, read_voc_folder  # lazy: only this subcommand
-    from scintiseg.prepare.box_outlines import outlines_from_boxes  # lazy: only this subcommand
-    from scintiseg.report.batch import expand_inputs  # lazy: only this subcommand
-    from scintiseg.scan import Annotation  # lazy: only this subcommand
+    Returns:
+        ``(files written, outlines, skipped lines)``: an image that cannot be read, has two views or whose
+        ``outline`` raises a :class:`~scintiseg.errors.ScintisegError` is skipped with its reason.
+    """
+    from scintiseg.errors import ScintisegError  # lazy: only these subcommands
+    from scintiseg.io import read_scan  # lazy: only these subcommands
+    from scintiseg.io.file_keys import output_stem  # lazy: only these subcommands
+    from scintiseg.io.labelme import write_labelme  # lazy: only these subcommands
+    from scintiseg.report.batch import expand_inputs  # lazy: only these subcommands
+    from scintiseg.scan import Annotation  # lazy: only these subcommands
 
-    found = read_voc_folder(args.boxes)  # checked before any image: a bad file is one line
-    out = Path(args.out)
-    written = outlines = lesion_boxes = empty = 0
+    written = outlines = 0
     skipped: list[str] = []
     stems: set[str] = set()
-    for path in expand_inputs(args.inputs):
-        annotation = annotation_of(found, path)
-        if annotation is None:
+    for path in expand_inputs(inputs):
+        found = source(path)
+        if found is None:
             continue
-        if path.stem in stems:  # OUT/<stem>.json is taken: never overwrite another image's outlines
-            skipped.append(f"{path}: another image of this run is also named {path.stem!r}")
+        stem = output_stem(path)
+        if stem in stems:  # OUT/<stem>.json is taken: never overwrite another image's outlines
+            skipped.append(f"{path}: another image of this run is also named {stem!r}")
             continue
         try:
             scan = read_scan(path, view="name")
+            if len(scan.view_names) != 1:
+                raise ScintisegError(f"{len(scan.view_names)} views (outlines are placed on one-view images)")
+            view = scan.view_names[0]
+            mask = outline(path, found, scan.view(view))
         except ScintisegError as exc:
-            skipped.append(f"{path}: {exc.problem}")
+            skipped.append(str(exc) if exc.path else f"{path}: {exc.problem}")
             continue
-        if len(scan.view_names) != 1:
-            skipped.append(f"{path}: {len(scan.view_names)} views (boxes are placed on one-view images)")
-            continue
-        view = scan.view_names[0]
-        image = scan.view(view)
-        if annotation.shape is not None and tuple(image.shape) != annotation.shape:
-            skipped.append(f"{path}: the image is {image.shape[1]} x {image.shape[0]}, {annotation.path.name} "
-                           f"declares {annotation.shape[1]} x {annotation.shape[0]}")
-            continue
-        mask, none = outlines_from_boxes(image, annotation.boxes)
-        lesion_boxes += sum(box_kind(box) == "lesion" for box in annotation.boxes)
-        empty += none
-        labelled = Annotation.from_mask(mask, label=args.label, view=view)
-        write_labelme(labelled, out / f"{path.stem}.json", image=image)
-        stems.add(path.stem)
+        labelled = Annotation.from_mask(mask, label=label, view=view)
+        write_labelme(labelled, out / f"{stem}.json", image=scan.view(view))
+        stems.add(stem)
         written += 1
         outlines += len(labelled.shapes)
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
-    print(f"{written} LabelMe file(s) written to {out}: {outlines} outline(s) from {lesion_boxes} lesion box(es), "
-          f"{empty} box(es) with no hot spot; {len(skipped)} image(s) skipped", file=sys.stderr)
+    return written, outlines, skipped
+
+
+def run_from_boxes(args: argparse.Namespace) -> int:
+    from scintiseg.errors import ScintisegError  # lazy: only this subcommand
+    from scintiseg.io.voc import annotation_of, box_kind, read_voc_folder  # lazy: only this subcommand
+    from scintiseg.prepare.box_outlines import outlines_from_boxes  # lazy: only this subcommand
+
+    found = read_voc_folder(args.boxes)  # checked before any image: a bad file is one line
+    boxes = {"lesion": 0, "empty": 0}
+
+    def outline(path, annotation, image):
+        if annotation.shape is not None and tuple(image.shape) != annotation.shape:
+            raise ScintisegError(f"the image is {image.shape[1]} x {image.shape[0]}, {annotation.path.name} "
+                                 f"declares {annotation.shape[1]} x {annotation.shape[0]}", path=path)
+        mask, none = outlines_from_boxes(image, annotation.boxes)
+        boxes["lesion"] += sum(box_kind(box) == "lesion" for box in annotation.boxes)
+        boxes["empty"] += none
+        return mask
+
+    out = Path(args.out)
+    written, outlines, skipped = _outline_images(args.inputs, out, args.label, lambda path: annotation_of(found, path),
+                                                 outline)
+    print(f"{written} LabelMe file(s) written to {out}: {outlines} outline(s) from {boxes['lesion']} lesion box(es), "
+          f"{boxes['empty']} box(es) with no hot spot; {len(skipped)} image(s) skipped", file=sys.stderr)
+    return 1 if skipped else 0
+
+
+def run_from_masks(args: argparse.Namespace) -> int:
+    from scintiseg.errors import ScintisegError  # lazy: only this subcommand
+    from scintiseg.io.nnunet import mask_of, read_nnunet_mask  # lazy: only this subcommand
+
+    folder, out = Path(args.masks), Path(args.out)
+    if not folder.is_dir():
+        raise ScintisegError("no such folder of masks", path=folder)
+    without = []
+
+    def source(path):
+        mask_path = mask_of(path, folder)
+        if mask_path is None:
+            without.append(path)
+        return mask_path
+
+    written, outlines, skipped = _outline_images(args.inputs, out, args.label, source,
+                                                 lambda path, mask_path, image: read_nnunet_mask(mask_path, image.shape))
+    print(f"{written} LabelMe file(s) written to {out}: {outlines} outline(s); {len(without)} image(s) without a mask, "
+          f"{len(skipped)} skipped", file=sys.stderr)
     return 1 if skipped else 0

@@ -6,13 +6,17 @@ needs: splits by patient (its own five folds split cases, so the ANT and POST of
 patient, fall on both sides unless a ``splits_final.json`` is written by hand) and a reading of the data it does not
 do (LabelMe outlines, DICOM views, studies stored head-down). ``scintiseg dataset export-nnunet`` writes a data set
 as nnU-Net v2 reads it, with the folds by patient; ``scintiseg evaluate --predictions`` scores nnU-Net's masks (or
-any tool's written with these names) with the metrics and split of ``scintiseg evaluate``.
+any tool's written with these names) with the metrics and split of ``scintiseg evaluate``; and ``scintiseg
+annotations from-masks`` turns the label files of a data set prepared for nnU-Net (``labelsTr``), or any tool's masks,
+into LabelMe outlines of their images for ``scintiseg dataset import --labels`` (:func:`mask_of`).
 
 Layout (nnU-Net v2's ``documentation/dataset_format.md``)::
 
     OUT/Dataset501_BoneScan/
         dataset.json          channel_names {"0": "counts"}, labels {"background": 0, "lesion": 1}, numTraining,
-                              file_ending ".nii.gz", name, description, reference
+                              file_ending ".nii.gz", name, description, reference; and the Decathlon lists
+                              "training" (image, label, fold) and "test" (image, label) that MONAI's
+                              load_decathlon_datalist reads (nnU-Net v2 finds its files by their names)
         imagesTr/<case>_<VIEW>_0000.nii.gz     labelsTr/<case>_<VIEW>.nii.gz
         imagesTs/<case>_<VIEW>_0000.nii.gz     labelsTs/<case>_<VIEW>.nii.gz      the data set's test patients
         splits_final.json     folds by patient: copy into nnUNet_preprocessed/Dataset501_BoneScan/ after planning
@@ -52,6 +56,7 @@ import numpy as np
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, patient_folds
+from scintiseg.io.file_keys import output_stem
 
 #: nnU-Net's default number of cross-validation folds.
 FOLDS = 5
@@ -61,8 +66,13 @@ FILE_ENDING = ".nii.gz"
 CHANNEL_NAME = "counts"
 #: The data-set id and name when none is given (nnU-Net reserves 001-010 for the Medical Segmentation Decathlon).
 DEFAULT_ID, DEFAULT_NAME = 501, "BoneScan"
+#: The endings of a mask file read back (:func:`read_nnunet_mask`), looked for in this order.
+MASK_ENDINGS: tuple[str, ...] = (".nii.gz", ".nii", ".png")
+#: What nnU-Net appends to an image's name for its first channel, and its label file's name lacks.
+CHANNEL_SUFFIX = "_0000"
 
-__all__ = ["NnunetExport", "export_nnunet", "nnunet_folder_name", "nnunet_identifier", "read_nnunet_mask", "write_nifti_view"]
+__all__ = ["NnunetExport", "export_nnunet", "mask_of", "nnunet_folder_name", "nnunet_identifier", "read_nnunet_mask",
+           "write_nifti_view"]
 
 
 @dataclass
@@ -142,6 +152,16 @@ def read_nnunet_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
+def mask_of(image: str | Path, masks: str | Path) -> Path | None:
+    """The mask in folder ``masks`` of the image file ``image``: its name without the image suffix
+    (:func:`scintiseg.io.file_keys.output_stem`), or without nnU-Net's :data:`CHANNEL_SUFFIX` too, and one of
+    :data:`MASK_ENDINGS` (``imagesTr/P001_ANT_0000.nii.gz`` -> ``labelsTr/P001_ANT.nii.gz``); None when there is none."""
+    stem = output_stem(image)
+    stems = [stem] + ([stem[: -len(CHANNEL_SUFFIX)]] if stem.endswith(CHANNEL_SUFFIX) and len(stem) > len(CHANNEL_SUFFIX) else [])
+    return next((Path(masks) / f"{name}{end}" for name in stems for end in MASK_ENDINGS
+                 if (Path(masks) / f"{name}{end}").is_file()), None)
+
+
 def _identifiers(manifest: DatasetManifest, case_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
     """case id -> [(view, identifier)] of its annotated views; two views of one identifier refused."""
     seen: dict[str, str] = {}
@@ -218,9 +238,14 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
         (staging / "splits_final.json").write_text(json.dumps(fold_list, indent=1) + "\n", encoding="utf-8")
         description = (f"Planar bone scans exported by scintiseg from {root.name}: one 2-D case per annotated view, "
                        "counts as stored, lesion = 1; splits_final.json holds folds by patient.")
+        val_fold = {i: k for k, fold in enumerate(fold_list) for i in fold["val"]}
+        entry = lambda part, i: {"image": f"images{part}/{i}_0000{FILE_ENDING}", "label": f"labels{part}/{i}{FILE_ENDING}"}  # noqa: E731
         dataset_json = {"channel_names": {"0": CHANNEL_NAME}, "labels": {"background": 0, "lesion": 1},
                         "numTraining": len(training), "file_ending": FILE_ENDING, "name": name,
-                        "description": description, "reference": "scintiseg dataset export-nnunet"}
+                        "description": description, "reference": "scintiseg dataset export-nnunet",
+                        "training": [{**entry("Tr", i), **({"fold": val_fold[i]} if i in val_fold else {})}
+                                     for i in training],
+                        "test": [entry("Ts", i) for i in result.test]}
         (staging / "dataset.json").write_text(json.dumps(dataset_json, indent=1) + "\n", encoding="utf-8")
         staging.rename(target)
     except BaseException:

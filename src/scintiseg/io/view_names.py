@@ -30,6 +30,8 @@ import os
 import re
 from pathlib import Path
 
+from scintiseg.io.file_keys import scan_stem
+
 #: Words of a file name that name a view.
 VIEW_WORDS: dict[str, str] = {"ant": "ANT", "anterior": "ANT", "post": "POST", "posterior": "POST"}
 #: Words: an upper-case run not followed by a lower-case letter, a capitalised or lower-case word, a number.
@@ -64,7 +66,7 @@ def view_from_name(path: str | Path) -> str | None:
         view_from_name("scans/0123_POST.jpg")   # "POST"
         view_from_name("scans/0123.jpg")        # None
     """
-    return _view_said([word for _, _, word in _spans(Path(path).stem)])
+    return _view_said([word for _, _, word in _spans(scan_stem(path))])
 
 
 def view_from_text(text: str) -> str | None:
@@ -135,7 +137,7 @@ def view_from_path(path: str | Path) -> tuple[str, str] | None:
 def words_besides_view(path: str | Path) -> tuple[str, ...]:
     """The words of the file name (module docstring's rule) other than those naming a view: what two files of one
     study's views share (``0123_ANT.jpg`` and ``0123_POST.jpg`` -> ``("0123",)``; :mod:`scintiseg.io.view_pairs`)."""
-    return _words_without_view(Path(path).stem)
+    return _words_without_view(scan_stem(path))
 
 
 def folder_words_besides_view(path: str | Path) -> tuple[str, ...]:
@@ -145,9 +147,9 @@ def folder_words_besides_view(path: str | Path) -> tuple[str, ...]:
 
 def stem_without_view(path: str | Path) -> str:
     """The file name without its suffix and without its view word, and the separators that then lead, trail or
-    repeat (``"0123_ANT.jpg"`` -> ``"0123"``, ``"wb ant 7.png"`` -> ``"wb 7"``, ``"wbPost.png"`` -> ``"wb"``);
-    empty when nothing else is left."""
-    stem = Path(path).stem
+    repeat (``"0123_ANT.jpg"`` -> ``"0123"``, ``"wb ant 7.png"`` -> ``"wb 7"``, ``"wbPost.png"`` -> ``"wb"``,
+    ``"P1_ANT.nii.gz"`` -> ``"P1"``: a double suffix is one, session 49); empty when nothing else is left."""
+    stem = scan_stem(path)
     kept, last = [], 0
     for start, end, word in _spans(stem):
         if word in VIEW_WORDS:

@@ -36,7 +36,7 @@ from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.io.dataset import SPLIT_NAMES, load_case, load_manifest, load_splits
-from scintiseg.io.nnunet import nnunet_identifier, read_nnunet_mask
+from scintiseg.io.nnunet import MASK_ENDINGS, nnunet_identifier, read_nnunet_mask
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
 from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpoint
 from scintiseg.models.device import select_device
@@ -233,10 +233,6 @@ def evaluate_run(
     return metrics
 
 
-#: The file endings :func:`evaluate_predictions` looks for, in this order.
-PREDICTION_ENDINGS: tuple[str, ...] = (".nii.gz", ".nii", ".png")
-
-
 def evaluate_predictions(
     predictions: str | Path,
     data: str | Path,
@@ -250,7 +246,7 @@ def evaluate_predictions(
 
     Args:
         predictions: folder of one mask per annotated view of the split, ``<case>_<VIEW>`` + one of
-            :data:`PREDICTION_ENDINGS` (nnU-Net's output folder).
+            :data:`scintiseg.io.nnunet.MASK_ENDINGS` (nnU-Net's output folder).
         data: the data set folder.
         split: ``test`` (the data set's ``splits.json``) or ``all``.
         out: output folder (default ``PREDICTIONS/eval-<split>``).
@@ -281,12 +277,12 @@ def evaluate_predictions(
     found = {}
     for case_id, view in wanted:
         identifier = nnunet_identifier(case_id, view)
-        found[case_id, view] = next((predictions / f"{identifier}{end}" for end in PREDICTION_ENDINGS
+        found[case_id, view] = next((predictions / f"{identifier}{end}" for end in MASK_ENDINGS
                                      if (predictions / f"{identifier}{end}").is_file()), None)
     missing = [nnunet_identifier(*key) for key, path in found.items() if path is None]
     if missing:
         raise ScintisegError(f"no mask for {len(missing)} of the {len(wanted)} views (first: {missing[0]}"
-                             f"{PREDICTION_ENDINGS[0]})", path=predictions)
+                             f"{MASK_ENDINGS[0]})", path=predictions)
     samples, rows, counts, predicted, detections = [], [], [], [], []
     loaded: dict[str, tuple] = {}
     for case_id, view in wanted:
