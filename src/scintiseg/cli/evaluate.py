@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import SPLIT_NAMES
 
 
@@ -39,7 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scintiseg.errors import ScintisegError
     from scintiseg.train.evaluate import evaluate_predictions, evaluate_run  # lazy: start-up time (torch, the training loop)
 
     if args.predictions is not None:
