@@ -84,3 +84,30 @@ def test_predictions_need_the_data_set_and_take_no_run_options(tmp_path, capsys)
     with pytest.raises(SystemExit):
         main(["evaluate", "--predictions", str(tmp_path), "--run", str(tmp_path)])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_predict_folder_of_the_data_sets_images_is_scored_view_by_view(tmp_path, capsys):
+    """`predict` over a data set's images, then `evaluate --predictions`: each view's mask found through the
+    source its report names, and the pooled DSC that of a hand count over those masks."""
+    from scintiseg.io.dataset import load_case, load_manifest
+    from scintiseg.io.images import read_mask_png
+
+    data, predicted = tmp_path / "ds", tmp_path / "pred"
+    assert main(["phantom", "--patients", "2", "--out", str(data), "--seed", "4"]) == 0
+    assert main(["predict", str(data / "images"), "--out", str(predicted)]) == 0
+    assert main(["evaluate", "--predictions", str(predicted), "--data", str(data), "--split", "all",
+                 "--overlays", "0"]) == 0
+    metrics = json.loads((predicted / "eval-all" / "metrics.json").read_text())
+    tp = fp = fn = 0
+    for case in load_manifest(data).cases:
+        _, truth = load_case(data, case)
+        folder = predicted / case.case_id
+        assert json.loads((folder / "report.json").read_text())["input"]["source"].endswith(case.image.split("/")[-1])
+        for view, mask in truth.items():
+            called = read_mask_png(folder / f"{view}_mask.png")
+            tp, fp, fn = tp + int((called & mask).sum()), fp + int((called & ~mask).sum()), fn + int((~called & mask).sum())
+    assert metrics["images"] == 4 and tp > 0
+    assert metrics["pooled"]["dsc"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    (predicted / load_manifest(data).cases[0].case_id / "report.json").unlink()
+    assert main(["evaluate", "--predictions", str(predicted), "--data", str(data), "--split", "all"]) == 2
+    assert "no mask for 2 of the 4 views" in capsys.readouterr().err

@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Evaluate a run's best checkpoint on a split of a data set; writes metrics.json, "
         "per_case.csv and overlays of the best and worst cases to RUN/eval-SPLIT (or --out). With --predictions, "
         "score another tool's masks instead, one per annotated view named <case>_<VIEW>.nii.gz (or .png): "
-        "nnU-Net's predictions of the views `scintiseg dataset export-nnunet` wrote.",
+        "nnU-Net's predictions of the views `scintiseg dataset export-nnunet` wrote; or a `scintiseg predict` "
+        "output folder of the data set's images (the whole pipeline's outlines).",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", type=Path, help="run folder written by `scintiseg train`")

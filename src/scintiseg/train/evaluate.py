@@ -11,8 +11,10 @@ Which cases: ``test`` comes from the data set's ``splits.json`` (patients never 
 
 Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predictions of the views that
 ``scintiseg dataset export-nnunet`` wrote, or any tool's one mask per view named ``<case>_<VIEW>.nii.gz`` or
-``.png`` (:func:`scintiseg.io.nnunet.nnunet_identifier`), scored with the same metrics against the same split, each
-view at its own matrix (the data set's annotation, not a model's input grid).
+``.png`` (:func:`scintiseg.io.nnunet.nnunet_identifier`), or the whole prediction pipeline's: a ``scintiseg predict``
+(or ``review``) output folder of the data set's images, each scan's folder found by the source its ``report.json``
+names and its ``<VIEW>_mask.png`` read; scored with the same metrics against the same split, each view at its own
+matrix (the data set's annotation, not a model's input grid).
 
 Example::
 
@@ -143,7 +145,9 @@ def save_overlay(image: np.ndarray, target: np.ndarray, prediction: np.ndarray, 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # lazy: start-up time
 
-    figure, axis = plt.subplots(figsize=(4, 4), dpi=100)
+    rows, cols = image.shape
+    size = (4, 4) if rows <= 1.5 * cols else (max(3.0, 8 * cols / rows + 0.6), 8)  # a whole-body view: taller
+    figure, axis = plt.subplots(figsize=size, dpi=100)
     axis.imshow(image, cmap="gray_r", interpolation="nearest")
     if target.any():
         axis.contour(target.astype(float), levels=[0.5], colors="lime", linewidths=1.0)
@@ -170,7 +174,7 @@ def write_overlays(samples: list[Sample], rows: list[dict], predictions: np.ndar
     for label, chosen in (("best", best), ("worst", worst)):
         for rank, i in enumerate(chosen, start=1):
             path = folder / f"{label}_{rank}_{rows[i]['case_id']}.png"
-            title = f"{rows[i]['case_id']}  DSC {rows[i]['dsc']:.3f}  (green: truth, red: prediction)"
+            title = f"{rows[i]['case_id']}  DSC {rows[i]['dsc']:.3f}\n(green: truth, red: prediction)"
             save_overlay(samples[i].image[0], samples[i].target[0] > 0.5, predictions[i], title, path)
             written.append(path)
     return written
@@ -233,6 +237,22 @@ def evaluate_run(
     return metrics
 
 
+def _predicted_scans(predictions: Path) -> dict[Path, tuple[Path, dict]]:
+    """The scans a ``scintiseg predict`` (or ``review``) output folder holds: source file (resolved) -> (its scan
+    folder, ``{view: {"mask": file name, ...}}``), from each ``*/report.json``; a report that cannot be read is passed
+    over (its views are then missing, and said so)."""
+    scans = {}
+    for report in sorted(predictions.glob("*/report.json")):
+        try:
+            data = json.loads(report.read_text(encoding="utf-8"))
+            source = Path(data["input"]["source"]).resolve()
+            views = {name: dict(view.get("files", {})) for name, view in data["views"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        scans.setdefault(source, (report.parent, views))
+    return scans
+
+
 def evaluate_predictions(
     predictions: str | Path,
     data: str | Path,
@@ -246,7 +266,8 @@ def evaluate_predictions(
 
     Args:
         predictions: folder of one mask per annotated view of the split, ``<case>_<VIEW>`` + one of
-            :data:`scintiseg.io.nnunet.MASK_ENDINGS` (nnU-Net's output folder).
+            :data:`scintiseg.io.nnunet.MASK_ENDINGS` (nnU-Net's output folder), or ``scintiseg predict``'s folder of
+            the data set's images.
         data: the data set folder.
         split: ``test`` (the data set's ``splits.json``) or ``all``.
         out: output folder (default ``PREDICTIONS/eval-<split>``).
@@ -275,14 +296,21 @@ def evaluate_predictions(
     if not wanted:
         raise ScintisegError(f"the {split} split has no annotated view", path=data)
     found = {}
+    reports = None
     for case_id, view in wanted:
         identifier = nnunet_identifier(case_id, view)
         found[case_id, view] = next((predictions / f"{identifier}{end}" for end in MASK_ENDINGS
                                      if (predictions / f"{identifier}{end}").is_file()), None)
+        if found[case_id, view] is None:
+            reports = _predicted_scans(predictions) if reports is None else reports
+            folder_views = reports.get((data / manifest.case(case_id).image).resolve())
+            mask_name = (folder_views or (None, {}))[1].get(view, {}).get("mask")
+            found[case_id, view] = folder_views[0] / mask_name if mask_name else None
     missing = [nnunet_identifier(*key) for key, path in found.items() if path is None]
     if missing:
         raise ScintisegError(f"no mask for {len(missing)} of the {len(wanted)} views (first: {missing[0]}"
-                             f"{MASK_ENDINGS[0]})", path=predictions)
+                             f"{MASK_ENDINGS[0]}, or its case image's view in a `scintiseg predict` folder)",
+                             path=predictions)
     samples, rows, counts, predicted, detections = [], [], [], [], []
     loaded: dict[str, tuple] = {}
     for case_id, view in wanted:
