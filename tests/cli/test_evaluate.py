@@ -108,6 +108,29 @@ def test_a_predict_folder_of_the_data_sets_images_is_scored_view_by_view(tmp_pat
             tp, fp, fn = tp + int((called & mask).sum()), fp + int((called & ~mask).sum()), fn + int((~called & mask).sum())
     assert metrics["images"] == 4 and tp > 0
     assert metrics["pooled"]["dsc"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
-    (predicted / load_manifest(data).cases[0].case_id / "report.json").unlink()
+
+    # The same data set with its first case stored head-down and read turned (`read_turned`): predict writes that
+    # scan's masks on the image as stored, and they are turned back to the case's reading: the same scores.
+    from scintiseg.io import read_scan
+    from scintiseg.io.dataset import TURNED_KEY, save_manifest
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.io.labelme import read_labelme, write_labelme
+
+    manifest = load_manifest(data)
+    case = manifest.cases[0]
+    turned = read_scan(data / case.image).rows_reversed()
+    write_dicom(turned, data / case.image)
+    for view, relative in case.labels.items():
+        write_labelme(read_labelme(data / relative, root=data).rows_reversed(), data / relative, image=turned.view(view))
+    case.meta[TURNED_KEY] = "head_down"
+    save_manifest(manifest, data)
+    assert main(["predict", str(data / "images"), "--out", str(tmp_path / "pred2")]) == 0
+    assert json.loads((tmp_path / "pred2" / case.case_id / "report.json").read_text())["summary"]["qc_flags"].count("head_down")
+    assert main(["evaluate", "--predictions", str(tmp_path / "pred2"), "--data", str(data), "--split", "all",
+                 "--overlays", "0"]) == 0
+    again = json.loads((tmp_path / "pred2" / "eval-all" / "metrics.json").read_text())
+    assert again["pooled"] == metrics["pooled"] and again["detection"] == metrics["detection"]
+
+    (predicted / case.case_id / "report.json").unlink()
     assert main(["evaluate", "--predictions", str(predicted), "--data", str(data), "--split", "all"]) == 2
     assert "no mask for 2 of the 4 views" in capsys.readouterr().err

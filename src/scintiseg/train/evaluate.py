@@ -13,7 +13,8 @@ Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predi
 ``scintiseg dataset export-nnunet`` wrote, or any tool's one mask per view named ``<case>_<VIEW>.nii.gz`` or
 ``.png`` (:func:`scintiseg.io.nnunet.nnunet_identifier`), or the whole prediction pipeline's: a ``scintiseg predict``
 (or ``review``) output folder of the data set's images, each scan's folder found by the source its ``report.json``
-names and its ``<VIEW>_mask.png`` read; scored with the same metrics against the same split, each view at its own
+names and its ``<VIEW>_mask.png`` read (on the image as stored, so a case the data set reads turned,
+``read_turned``, has its mask turned with it); scored with the same metrics against the same split, each view at its own
 matrix (the data set's annotation, not a model's input grid).
 
 Example::
@@ -37,7 +38,7 @@ import torch
 from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
-from scintiseg.io.dataset import SPLIT_NAMES, load_case, load_manifest, load_splits
+from scintiseg.io.dataset import SPLIT_NAMES, case_turn, load_case, load_manifest, load_splits, turned_array
 from scintiseg.io.nnunet import MASK_ENDINGS, nnunet_identifier, read_nnunet_mask
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
 from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpoint
@@ -295,7 +296,7 @@ def evaluate_predictions(
               for view in sorted(set(manifest.case(case_id).labels) | set(manifest.case(case_id).masks))]
     if not wanted:
         raise ScintisegError(f"the {split} split has no annotated view", path=data)
-    found = {}
+    found, stored = {}, set()  # stored: masks on the case's image as stored (a predict folder's)
     reports = None
     for case_id, view in wanted:
         identifier = nnunet_identifier(case_id, view)
@@ -306,6 +307,7 @@ def evaluate_predictions(
             folder_views = reports.get((data / manifest.case(case_id).image).resolve())
             mask_name = (folder_views or (None, {}))[1].get(view, {}).get("mask")
             found[case_id, view] = folder_views[0] / mask_name if mask_name else None
+            stored.add((case_id, view))
     missing = [nnunet_identifier(*key) for key, path in found.items() if path is None]
     if missing:
         raise ScintisegError(f"no mask for {len(missing)} of the {len(wanted)} views (first: {missing[0]}"
@@ -319,6 +321,8 @@ def evaluate_predictions(
         scan, masks = loaded[case_id]
         truth = masks[view]
         mask = read_nnunet_mask(found[case_id, view], truth.shape)
+        if (case_id, view) in stored:
+            mask = turned_array(mask, case_turn(manifest.case(case_id)))
         count = confusion_counts(mask, truth)
         scores = per_image_scores(count)
         detection = lesion_detection(mask, truth)
