@@ -142,3 +142,7 @@ def test_export_nnunet_makes_the_split_train_would_and_says_where_the_folds_go(t
     assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--folds", "1"]) == 2
     assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--id", "0"]) == 2
     assert "1 to 999" in capsys.readouterr().err and sorted(p.name for p in raw.iterdir()) == ["Dataset042_Tiny"]
+    (tiny_dataset / "splits.json").unlink()
+    (tmp_path / "afile").write_text("")
+    assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(tmp_path / "afile")]) == 2
+    assert "is a file" in capsys.readouterr().err and not (tiny_dataset / "splits.json").exists()  # refused first

@@ -139,10 +139,10 @@ def run_split(args: argparse.Namespace) -> int:
 
 
 def run_export_nnunet(args: argparse.Namespace) -> int:
-    from scintiseg.io.nnunet import export_nnunet, nnunet_folder_name  # lazy: start-up time (nibabel, tqdm)
+    from scintiseg.io.nnunet import export_nnunet, export_target  # lazy: start-up time (nibabel, tqdm)
     from scintiseg.train.data import training_splits  # lazy: start-up time (torch)
 
-    nnunet_folder_name(args.dataset_id, args.name)  # a bad id or name refused before a split is made
+    export_target(args.out, args.dataset_id, args.name)  # a bad id, name or folder refused before a split is made
     if args.folds < 2:
         raise ScintisegError(f"--folds must be at least 2, got {args.folds}")
     splits = training_splits(args.dir, args.seed)

@@ -71,7 +71,7 @@ MASK_ENDINGS: tuple[str, ...] = (".nii.gz", ".nii", ".png")
 #: What nnU-Net appends to an image's name for its first channel, and its label file's name lacks.
 CHANNEL_SUFFIX = "_0000"
 
-__all__ = ["NnunetExport", "export_nnunet", "mask_of", "nnunet_folder_name", "nnunet_identifier", "read_nnunet_mask",
+__all__ = ["NnunetExport", "export_nnunet", "export_target", "mask_of", "nnunet_folder_name", "nnunet_identifier", "read_nnunet_mask",
            "write_nifti_view"]
 
 
@@ -178,6 +178,26 @@ def _identifiers(manifest: DatasetManifest, case_ids: list[str]) -> dict[str, li
     return out
 
 
+def export_target(out: str | Path, dataset_id: int = DEFAULT_ID, name: str = DEFAULT_NAME) -> Path:
+    """The folder :func:`export_nnunet` would write, ``out/Dataset<ID>_<NAME>``, checked before any work.
+
+    Raises:
+        ScintisegError: a bad id or name, ``out`` a file, the target already there, or another data set of the id in
+            ``out`` (nnU-Net refuses two).
+    """
+    out = Path(out)
+    target = out / nnunet_folder_name(dataset_id, name)
+    if out.exists() and not out.is_dir():
+        raise ScintisegError("the nnU-Net raw folder is a file", path=out)
+    if target.exists():
+        raise ScintisegError("already exists: choose another id or name, or remove it", path=target)
+    taken = sorted(p.name for p in out.glob(f"Dataset{int(dataset_id):03d}_*")) if out.is_dir() else []
+    if taken:
+        raise ScintisegError(f"nnU-Net would find two data sets of id {int(dataset_id):03d} ({taken[0]} is there): "
+                             "choose another id", path=out)
+    return target
+
+
 def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id: int = DEFAULT_ID,
                   name: str = DEFAULT_NAME, folds: int = FOLDS, seed: int = 0, progress: bool = False) -> NnunetExport:
     """Write the data set at ``root`` as nnU-Net v2's raw data set ``out/Dataset<ID>_<NAME>`` (module docstring).
@@ -199,16 +219,8 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
     from tqdm import tqdm  # lazy: start-up time
 
     root, out = Path(root), Path(out)
-    folder_name = nnunet_folder_name(dataset_id, name)
-    if out.exists() and not out.is_dir():
-        raise ScintisegError("the nnU-Net raw folder is a file", path=out)
-    target = out / folder_name
-    if target.exists():
-        raise ScintisegError("already exists: choose another id or name, or remove it", path=target)
-    taken = sorted(p.name for p in out.glob(f"Dataset{int(dataset_id):03d}_*")) if out.is_dir() else []
-    if taken:
-        raise ScintisegError(f"nnU-Net would find two data sets of id {int(dataset_id):03d} ({taken[0]} is there): "
-                             "choose another id", path=out)
+    target = export_target(out, dataset_id, name)
+    folder_name = target.name
     manifest = load_manifest(root)
     train_ids, test_ids = list(splits.get("train", [])), list(splits.get("test", []))
     views = _identifiers(manifest, train_ids + test_ids)
