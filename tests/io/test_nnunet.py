@@ -132,9 +132,17 @@ def test_read_mask_back_from_nifti_and_png(tmp_path):
         read_nnunet_mask(tmp_path / "bad.nii.gz", (12, 5))
 
 
-def test_counts_that_are_no_integers_stay_floats(tmp_path):
-    write_nifti_view(np.array([[0.5, 2.0], [1.0, 3.0], [4.0, 5.0]]), (1.0, 1.0), tmp_path / "f.nii.gz")
-    assert nibabel.load(str(tmp_path / "f.nii.gz")).get_data_dtype() == np.float32
+@pytest.mark.parametrize("values, dtype", [
+    ([[0.5, 2.0], [1.0, 3.0]], np.float32),  # grey levels of an export stay as they are
+    ([[0, 2], [70000, 3]], np.float32),  # beyond uint16: floats keep them
+    ([[-1, 2], [1, 3]], np.float32),
+    (np.array([[0, 2], [1, 3]], dtype=np.int64), np.uint16),  # nibabel refuses int64 without a header type
+    (np.array([[0, 2], [1, 3]], dtype=np.int16), np.uint16),
+])
+def test_counts_are_written_in_a_type_that_keeps_them(tmp_path, values, dtype):
+    write_nifti_view(np.asarray(values), (1.0, 1.0), tmp_path / "f.nii.gz")
+    stored = nibabel.load(str(tmp_path / "f.nii.gz"))
+    assert stored.get_data_dtype() == dtype and np.array_equal(np.asarray(stored.dataobj).T, values)
 
 
 def test_identifiers_are_safe_file_names():

@@ -109,14 +109,12 @@ def write_nifti_view(array: np.ndarray, spacing: tuple[float, float], path: Path
     import nibabel  # lazy: start-up time
 
     array = np.asarray(array)
-    if array.dtype != bool and np.issubdtype(array.dtype, np.floating):
-        whole = np.isfinite(array).all() and np.array_equal(array, np.round(array))
-        if whole and array.size and 0 <= float(array.min()) and float(array.max()) <= 65535:
-            array = array.astype(np.uint16)
-        else:
-            array = array.astype(np.float32)
-    elif array.dtype == bool:
+    if array.dtype == bool:
         array = array.astype(np.uint8)
+    else:  # counts: uint16 where they are whole numbers in its range, else float32 (module docstring)
+        whole = bool(np.isfinite(array).all()) and np.array_equal(array, np.round(array))
+        in_range = array.size and 0 <= float(array.min()) and float(array.max()) <= 65535
+        array = array.astype(np.uint16 if whole and in_range else np.float32)
     affine = np.diag([float(spacing[1]), float(spacing[0]), 1.0, 1.0])
     image = nibabel.Nifti1Image(np.ascontiguousarray(array.T), affine)
     image.header.set_xyzt_units("mm")
