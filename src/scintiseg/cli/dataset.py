@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(NIfTI, counts as stored, the pixel size in the header), the data set's test patients as imagesTs / "
         "labelsTs, and splits_final.json with folds by patient (the data set's own folds, else --folds seeded "
         "by --seed) to copy into nnUNet_preprocessed/Dataset<ID>_<NAME>/ after planning. A data set without "
-        "splits.json gets one as `scintiseg train` makes it (20 %% of patients held out, --seed), so both see the "
+        "splits.json gets one as `scintiseg train` makes it (20 % of patients held out, --seed), so both see the "
         "same test patients. Score nnU-Net's predictions with `scintiseg evaluate --predictions`. See docs/own-data.md.",
     )
     nnunet.add_argument("dir", type=Path, help="data set folder (holding dataset.json)")
