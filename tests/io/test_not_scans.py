@@ -15,7 +15,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io import read_scan
 from scintiseg.errors import ScintisegError
-from scintiseg.io.not_scans import dicom_not_a_scan, dicom_without_image, not_planar, prediction_report
+from scintiseg.io.not_scans import dataset_files, dicom_not_a_scan, dicom_without_image, not_planar, prediction_report
 from scintiseg.scan import Scan
 
 
@@ -103,3 +103,39 @@ def test_a_ct_slice_in_a_folder_is_passed_over_and_named_is_one_line(tmp_path):
         with pytest.raises(ScintisegError, match=f"{what} .*not a planar bone scan") as info:
             read_scan(tmp_path / name)
         assert str(tmp_path / name) in str(info.value)
+
+
+def test_a_data_sets_folder_gives_its_case_images_and_labelme_files(tiny_dataset, tmp_path):
+    """Its masks (written here beside the cases) and any file the manifest does not name as an image are none."""
+    from scintiseg.io.dataset import load_manifest, save_manifest
+    from scintiseg.io.images import write_mask_png
+
+    manifest = load_manifest(tiny_dataset)
+    write_mask_png(np.zeros((32, 16), bool), tiny_dataset / "masks" / "m.png")
+    manifest.cases[0].masks = {"ANT": "masks/m.png"}
+    save_manifest(manifest, tiny_dataset)
+    images, labels = dataset_files(tiny_dataset)
+    assert images == sorted((tiny_dataset / c.image).resolve() for c in manifest.cases)
+    assert labels == sorted((tiny_dataset / p).resolve() for c in manifest.cases for p in c.labels.values())
+    (tiny_dataset / "dataset.json").write_text("{oops")
+    assert dataset_files(tiny_dataset) is None  # walked as any folder
+    (tmp_path / "dataset.json").write_text(json.dumps({"cases": [{"image": "../x.dcm"}], "format_version": 1}))
+    assert dataset_files(tmp_path) == ([], []) and dataset_files(tmp_path / "none") is None
+
+
+def test_predict_and_import_walk_a_data_set_for_its_cases_only(tiny_dataset, tmp_path):
+    from scintiseg.io.dataset import load_manifest
+    from scintiseg.io.images import write_mask_png
+    from scintiseg.io.importer import import_dataset
+    from scintiseg.report.batch import expand_inputs
+
+    write_mask_png(np.zeros((32, 16), bool), tiny_dataset / "masks" / "P000_0_ANT.png")
+    cases = load_manifest(tiny_dataset).cases
+    assert expand_inputs([tiny_dataset.parent]) == sorted((tiny_dataset / c.image).resolve() for c in cases)
+    from scintiseg.train.unlabelled import scan_files  # adapt's walk of a folder of site scans
+
+    assert scan_files(tiny_dataset.parent) == sorted((tiny_dataset / c.image).resolve() for c in cases)
+    report = import_dataset([tiny_dataset], tmp_path / "again", progress=False)
+    again = load_manifest(tmp_path / "again")
+    assert len(again.cases) == len(cases) and all(set(c.labels) == {"ANT", "POST"} for c in again.cases)
+    assert not report.skipped

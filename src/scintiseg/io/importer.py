@@ -169,7 +169,7 @@ from scintiseg.io.import_labels import match_labels
 from scintiseg.io.import_sources import ImportReport, ScanSource, check_patient_rule, joined_sources, judge
 from scintiseg.io.import_sources import read_source, recorded
 from scintiseg.io.labelme import read_labelme, write_labelme
-from scintiseg.io.not_scans import REPORT_NAME, dicom_not_a_scan, prediction_report
+from scintiseg.io.not_scans import DATASET_MANIFEST, REPORT_NAME, dataset_files, dicom_not_a_scan, prediction_report
 from scintiseg.io.patient_sides import MIRRORED_KEY
 from scintiseg.io.predicted_labels import check_pseudo_threshold, drawn_mask, predicted_view
 from scintiseg.io.view_pairs import find_view_pairs
@@ -209,6 +209,11 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
                 here = Path(folder)
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
                 names = [n for n in sorted(names) if not n.startswith(".")]
+                in_dataset = dataset_files(here) if DATASET_MANIFEST in names else None
+                if in_dataset is not None:  # a data set: its case images and LabelMe files, not its masks and maps
+                    dirs[:] = []
+                    files += in_dataset[0] + in_dataset[1]
+                    continue
                 if REPORT_NAME in names and prediction_report(here) is not None:
                     # A prediction's folder: only its LabelMe files, never its masks, overlays, SR or GSPS.
                     names = [n for n in names if predicted_view(here / n)]

@@ -18,6 +18,10 @@ predict`` exit 1, or, for the PNG overlays and masks of an earlier prediction, p
   :func:`scintiseg.io.dicom.read_dicom` (a CT slice was "pixel data holds negative counts", SPECT projections "64
   frames of one energy window"). Planar views are NM Image Storage of Image Type ``WHOLE BODY`` or ``STATIC``, or a
   Secondary Capture of any; a file whose class or type is not known is read as a scan.
+- :func:`dataset_files` (session 49): a scintiseg data set's folder (its ``dataset.json``) holds, besides the case
+  images, PNG lesion masks, region and instance maps, which are no scans: walked, the folder gives its case images
+  (and, to ``dataset import``, its LabelMe files) and nothing else. Before, ``scintiseg predict data/site`` predicted
+  each mask and map as a scan (a 6-patient phantom data set: 42 files as 24 "scans" where 6 were).
 """
 
 from __future__ import annotations
@@ -53,9 +57,11 @@ NOT_PLANAR_IMAGE_TYPES: frozenset[str] = frozenset({"TOMO", "GATED TOMO", "RECON
                                                     "DYNAMIC"})
 REPORT_NAME = "report.json"
 REPORT_FORMAT = "scintiseg-report"
+#: A scintiseg data set's manifest (:mod:`scintiseg.io.dataset`).
+DATASET_MANIFEST = "dataset.json"
 
 __all__ = ["NON_IMAGE_SOP_CLASSES", "NOT_PLANAR_IMAGE_TYPES", "OTHER_MODALITY_SOP_CLASSES", "dicom_not_a_scan",
-           "dicom_without_image", "not_planar", "prediction_report"]
+           "dataset_files", "dicom_without_image", "not_planar", "prediction_report"]
 
 
 def _is_non_image(uid: str) -> bool:
@@ -133,3 +139,31 @@ def prediction_report(folder: str | Path) -> dict | None:
     except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) and data.get("format") == REPORT_FORMAT else None
+
+
+def dataset_files(folder: str | Path) -> tuple[list[Path], list[Path]] | None:
+    """``(case images, LabelMe files)`` of the scintiseg data set in ``folder`` (its ``dataset.json``: an object with
+    ``format_version`` and a list of ``cases``), each an existing file inside ``folder``, sorted; None when ``folder``
+    holds no such manifest (an unreadable one included: the folder is then walked as any other)."""
+    root = Path(folder)
+    try:
+        with open(root / DATASET_MANIFEST, "rb") as handle:
+            data = json.loads(handle.read(1 << 26).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not (isinstance(data, dict) and "format_version" in data and isinstance(data.get("cases"), list)):
+        return None
+    inside = root.resolve()
+    images, labels = set(), set()
+    for case in data["cases"]:
+        if not isinstance(case, dict):
+            continue
+        named = [(images, case.get("image"))]
+        if isinstance(case.get("labels"), dict):
+            named += [(labels, relative) for relative in case["labels"].values()]
+        for into, relative in named:
+            if isinstance(relative, str) and relative:
+                path = (root / relative).resolve()
+                if path.is_relative_to(inside) and path.is_file():
+                    into.add(path)
+    return sorted(images), sorted(labels)

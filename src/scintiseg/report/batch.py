@@ -57,7 +57,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.file_keys import output_stem
-from scintiseg.io.not_scans import REPORT_NAME, dicom_not_a_scan, prediction_report
+from scintiseg.io.not_scans import DATASET_MANIFEST, REPORT_NAME, dataset_files, dicom_not_a_scan, prediction_report
 from scintiseg.io.view_pairs import READ_APART_KEY, find_view_pairs, join_views, joined_name, study_patient
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.orientation import NO_UPRIGHT_HEAD_FLAG
@@ -131,13 +131,19 @@ def expand_inputs(inputs: list[str | Path]) -> list[Path]:
 def _walk_folder(root: Path) -> list[Path]:
     """The candidate scan files under ``root`` (sorted): not hidden, not of :data:`SKIP_SUFFIXES`, not in an earlier
     prediction's folder (a ``report.json`` scintiseg wrote), not a DICOM object without an image (a DICOMDIR, an SR, a
-    presentation state) or with one that is no planar scan (a CT slice, SPECT: :mod:`scintiseg.io.not_scans`)."""
+    presentation state) or with one that is no planar scan (a CT slice, SPECT: :mod:`scintiseg.io.not_scans`); of a
+    data set's folder (its ``dataset.json``), its case images only, not its masks and maps."""
     found: list[Path] = []
     for folder, dirs, names in os.walk(root):
         here = Path(folder)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         if REPORT_NAME in names and prediction_report(here) is not None:
             dirs[:] = []  # an earlier prediction's outputs are not scans
+            continue
+        in_dataset = dataset_files(here) if DATASET_MANIFEST in names else None
+        if in_dataset is not None:
+            dirs[:] = []  # a data set's masks, region and instance maps are not scans
+            found += in_dataset[0]
             continue
         for name in sorted(names):
             path = here / name
