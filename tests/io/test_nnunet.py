@@ -125,11 +125,13 @@ def test_read_mask_back_from_nifti_and_png(tmp_path):
     assert nibabel.load(str(tmp_path / "m.nii.gz")).header.get_zooms()[:2] == (3.0, 2.0)  # x = columns first
     write_mask_png(mask, tmp_path / "m.png")
     np.testing.assert_array_equal(read_nnunet_mask(tmp_path / "m.png", (12, 5)), mask)
-    with pytest.raises(ScintisegError, match="size mismatch: the mask is 12x5, the view 5x12"):
-        read_nnunet_mask(tmp_path / "m.nii.gz", (5, 12))
+    with pytest.raises(ScintisegError, match="size mismatch: the mask is 12x5, the view 12x6"):
+        read_nnunet_mask(tmp_path / "m.nii.gz", (12, 6))
     (tmp_path / "bad.nii.gz").write_bytes(b"nonsense")
-    with pytest.raises(ScintisegError, match="bad.nii.gz: not a readable NIfTI mask"):
+    with pytest.raises(ScintisegError, match="bad.nii.gz: not a NIfTI file"):
         read_nnunet_mask(tmp_path / "bad.nii.gz", (12, 5))
+    nibabel.save(nibabel.Nifti1Image(mask.astype(np.uint8), np.eye(4)), str(tmp_path / "rows.nii"))  # rows first
+    np.testing.assert_array_equal(read_nnunet_mask(tmp_path / "rows.nii", (12, 5)), mask)
 
 
 @pytest.mark.parametrize("values, dtype", [

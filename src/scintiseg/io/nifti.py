@@ -45,7 +45,7 @@ MAX_BYTES = 2 * 4096 * 4096 * 8 + 1024
 SNIFF_BYTES = 544
 _UNIT_MM = {"mm": 1.0, "unknown": 1.0, "meter": 1000.0, "micron": 0.001}
 
-__all__ = ["is_nifti", "read_nifti"]
+__all__ = ["is_nifti", "nifti_voxels", "read_nifti"]
 
 
 def _is_nifti_header(head: bytes) -> bool:
@@ -108,6 +108,31 @@ def _quiet(logger: logging.Logger):
         yield
     finally:
         logger.setLevel(level)
+
+
+def nifti_voxels(path: str | Path) -> np.ndarray:
+    """The voxel array of a NIfTI-1 or -2 file as stored (x first, the header's scaling applied), read as
+    :func:`read_nifti` reads (by content, quietly, at most :data:`MAX_BYTES`), without its reading as a view: a
+    mask written for a known view (:mod:`scintiseg.io.nnunet`).
+
+    Raises:
+        ScintisegError: a file that cannot be read or parsed (one line, the file named).
+    """
+    import nibabel  # lazy: start-up time (only a NIfTI file needs it)
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings(), _quiet(nibabel.imageglobals.logger):
+            warnings.simplefilter("ignore")
+            raw = _contents(path)
+            if not _is_nifti_header(raw[:SNIFF_BYTES]):
+                raise ScintisegError("not a NIfTI file (no n+1 or n+2 magic)", path=path)
+            kind = nibabel.Nifti1Image if raw[344:348] == b"n+1\0" else nibabel.Nifti2Image
+            return np.asarray(kind.from_bytes(raw).dataobj)
+    except ScintisegError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the library's boundary: any failure to parse is this file's problem
+        raise ScintisegError(f"not a readable NIfTI image ({type(exc).__name__}: {str(exc)[:120]})", path=path) from None
 
 
 def read_nifti(path: str | Path) -> tuple[np.ndarray, tuple[float, float] | None, dict]:

@@ -123,7 +123,8 @@ def write_nifti_view(array: np.ndarray, spacing: tuple[float, float], path: Path
 
 def read_nnunet_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
     """A predicted lesion mask of a view of ``shape`` (rows, columns): nnU-Net's NIfTI (x the columns, as written
-    here), or an 8-bit PNG of 0/1 (or 0/255); every non-zero label is lesion.
+    here; a non-square one stored rows first, as a NumPy array saved as it is, is read so too), or an 8-bit PNG of
+    0/1 (or 0/255); every non-zero label is lesion.
 
     Raises:
         ScintisegError: a file that cannot be read, or one of another size than ``shape`` (named, with the file).
@@ -134,16 +135,12 @@ def read_nnunet_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
 
         mask = read_mask_png(path)
     else:
-        import nibabel  # lazy: start-up time
+        from scintiseg.io.nifti import nifti_voxels  # lazy: only for NIfTI masks
 
-        try:
-            data = np.asarray(nibabel.load(str(path)).dataobj)
-        except Exception as exc:  # nibabel raises its own types (ImageFileError) and OSError for a damaged file
-            raise ScintisegError(f"not a readable NIfTI mask ({type(exc).__name__}: {str(exc)[:120]})", path=path) from None
-        data = np.squeeze(data)
+        data = np.squeeze(nifti_voxels(path))
         if data.ndim != 2:
             raise ScintisegError(f"a mask must be one 2-D image, got shape {data.shape}", path=path)
-        mask = data.T != 0
+        mask = (data if data.shape == tuple(shape) and data.shape[0] != data.shape[1] else data.T) != 0
     if mask.shape != tuple(shape):
         raise ScintisegError(f"size mismatch: the mask is {mask.shape[0]}x{mask.shape[1]}, the view "
                              f"{shape[0]}x{shape[1]}", path=path)
