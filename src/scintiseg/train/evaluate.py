@@ -313,26 +313,33 @@ def evaluate_predictions(
         raise ScintisegError(f"no mask for {len(missing)} of the {len(wanted)} views (first: {missing[0]}"
                              f"{MASK_ENDINGS[0]}, or its case image's view in a `scintiseg predict` folder)",
                              path=predictions)
-    samples, rows, counts, predicted, detections = [], [], [], [], []
     loaded: dict[str, tuple] = {}
-    for case_id, view in wanted:
+
+    def view_of(index: int) -> tuple[Sample, np.ndarray]:
+        """The ``index``-th view's sample (shown in the report's display window) and predicted mask, read again
+        for an overlay rather than held: a test set of whole-body views would not fit in memory."""
+        case_id, view = wanted[index]
         if case_id not in loaded:
-            loaded = {case_id: load_case(data, manifest.case(case_id), labels=manifest.labels)}
+            loaded.clear()
+            loaded[case_id] = load_case(data, manifest.case(case_id), labels=manifest.labels)
         scan, masks = loaded[case_id]
-        truth = masks[view]
-        mask = read_nnunet_mask(found[case_id, view], truth.shape)
+        mask = read_nnunet_mask(found[case_id, view], masks[view].shape)
         if (case_id, view) in stored:
             mask = turned_array(mask, case_turn(manifest.case(case_id)))
+        shown = np.clip(scan.view(view) / display_window(scan.view(view)), 0.0, 1.0).astype(np.float32)
+        identifier = nnunet_identifier(case_id, view)
+        return Sample(identifier, manifest.case(case_id).patient_id, shown[None], masks[view][None]), mask
+
+    rows, counts, detections = [], [], []
+    for index in range(len(wanted)):
+        sample, mask = view_of(index)
+        truth = sample.target[0]
         count = confusion_counts(mask, truth)
         scores = per_image_scores(count)
         detection = lesion_detection(mask, truth)
-        identifier = nnunet_identifier(case_id, view)
         counts.append(count)
         detections.append(detection)
-        predicted.append(mask)
-        shown = np.clip(scan.view(view) / display_window(scan.view(view)), 0.0, 1.0)  # the report's display window
-        samples.append(Sample(identifier, manifest.case(case_id).patient_id, shown[None], truth[None]))
-        rows.append({"case_id": identifier, "patient_id": manifest.case(case_id).patient_id,
+        rows.append({"case_id": sample.case_id, "patient_id": sample.patient_id,
                      **{name: float(scores[name][0]) for name in METRIC_NAMES},
                      "lesion_pixels": int(truth.sum()), "predicted_pixels": int(mask.sum()),
                      "lesions": detection["lesions"], "detected": detection["detected"],
@@ -356,5 +363,19 @@ def evaluate_predictions(
     write_text_atomic(folder / "metrics.json", json.dumps(json_safe(metrics), indent=1) + "\n")
     write_text_atomic(folder / "per_case.csv", _csv_text(rows))
     if overlays:
-        write_overlays(samples, rows, predicted, folder / "overlays", overlays)
+        write_overlays(_ReadAgain(len(wanted), lambda i: view_of(i)[0]), rows,
+                       _ReadAgain(len(wanted), lambda i: view_of(i)[1]), folder / "overlays", overlays)
     return metrics
+
+
+class _ReadAgain:
+    """A sequence of ``length`` items made by ``make(index)`` when asked (:func:`write_overlays` asks for a few)."""
+
+    def __init__(self, length: int, make) -> None:
+        self.length, self.make = length, make
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int):
+        return self.make(index)
