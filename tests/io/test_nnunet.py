@@ -108,6 +108,8 @@ def test_refusals_leave_nothing_behind(tiny_dataset, tmp_path):
     for dataset_id, name in ((0, "A"), (1000, "A"), (7, "a b"), (7, "")):
         with pytest.raises(ScintisegError, match="nnU-Net data-set"):
             nnunet_folder_name(dataset_id, name)
+    with pytest.raises(ScintisegError, match="folds by patient: 2 folds need at least 2 real training patient groups, have 1"):
+        export_nnunet(tiny_dataset, raw, {"train": splits["train"][:1], "test": []}, dataset_id=10)
     with pytest.raises(ScintisegError, match="no annotated view"):
         export_nnunet(tiny_dataset, raw, {"train": [], "test": splits["test"]}, dataset_id=8)
     manifest = load_manifest(tiny_dataset)

@@ -16,10 +16,10 @@ from scintiseg.prepare.consensus import DEFAULT_THRESHOLD, consensus
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``annotations`` with its ``consensus`` subcommand."""
+    """Add ``annotations`` with its ``consensus``, ``from-boxes`` and ``from-masks`` subcommands."""
     parser = subparsers.add_parser(
         "annotations",
-        help="work with physicians' LabelMe annotations (reader consensus)",
+        help="work with physicians' LabelMe annotations (reader consensus; outlines from boxes or masks)",
         description="Work with physicians' LabelMe annotations.",
     )
     sub = parser.add_subparsers(dest="annotations_command", metavar="SUBCOMMAND")

@@ -223,7 +223,11 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
     training = [identifier for c in train_ids for _, identifier in views.get(c, [])]
     if not training:
         raise ScintisegError("no annotated view among the training cases: nnU-Net needs labelled images", path=root)
-    own = splits.get("folds") or patient_folds(manifest, [c for c in train_ids if c in views], folds, seed)
+    try:
+        own = splits.get("folds") or patient_folds(manifest, [c for c in train_ids if c in views], folds, seed)
+    except ScintisegError as exc:  # one patient: nnU-Net could not validate on another
+        raise ScintisegError(f"nnU-Net's folds by patient: {exc.problem} (each fold validates on other patients than "
+                             "it trains on)", path=root) from None
     fold_list = [{part: [i for c in fold[part] for _, i in views.get(c, [])] for part in ("train", "val")}
                  for fold in own]
     out.mkdir(parents=True, exist_ok=True)
