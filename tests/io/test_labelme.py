@@ -391,3 +391,12 @@ def test_consensus_command_prints_one_line_and_exits_2(tmp_path, points, extra, 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith(f"scintiseg annotations: error: {readers[2]}: ") and re.search(match, lines[0])
+
+
+def test_an_image_path_the_file_system_refuses_is_one_line(tmp_path):
+    """A name longer than the file system allows (a fuzzed file: OSError ENAMETOOLONG from the lookup, session 49)."""
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps({"version": "5.4.1", "flags": {}, "shapes": [], "imagePath": "a" * 300 + ".png",
+                                "imageData": None, "imageHeight": None, "imageWidth": None}))
+    with pytest.raises(ScintisegError, match=r"long.json: imagePath 'a+\.\.\..* cannot be looked up"):
+        read_labelme(path)

@@ -261,7 +261,11 @@ def _image_shape(data: dict, path: Path, root: Path, image_optional: bool = Fals
     if image_data is not None and image_data != "":
         actual, source = _decode_image_data(image_data, path), "imageData"
     elif resolved is not None:
-        if resolved.is_file():
+        try:
+            present = resolved.is_file()
+        except OSError as exc:  # a name too long for the file system, a path the OS refuses
+            raise ScintisegError(f"imagePath {_brief(image_path)} cannot be looked up ({exc.strerror})", path=path) from None
+        if present:
             actual = None if None not in declared else _image_size(resolved, path)
             source = f"imagePath image {resolved.name}"
         elif image_optional and None not in declared:  # the size is declared, the image is known elsewhere
