@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from scintiseg.cli import main
 from scintiseg.io.labelme import write_labelme
@@ -118,3 +119,12 @@ def test_from_masks_brings_an_nnunet_data_set_back_as_it_was(tiny_dataset, tmp_p
     assert main(["annotations", "from-masks", str(raw / "imagesTr" / "P003_0_POST_0000.nii.gz"), "--masks",
                  str(raw / "labelsTr"), "--out", str(tmp_path / "lm2")]) == 1
     assert "P003_0_POST.png: size mismatch" in capsys.readouterr().err and not (tmp_path / "lm2").exists()
+
+
+@pytest.mark.parametrize("label", ["L1", "normal"])
+def test_outlines_labelled_as_no_lesion_are_refused_before_any_image(tmp_path, capsys, label):
+    """`dataset import` would refuse (or drop) every such outline: said at once, nothing written."""
+    (tmp_path / "masks").mkdir()
+    assert main(["annotations", "from-masks", str(tmp_path), "--masks", str(tmp_path / "masks"), "--out",
+                 str(tmp_path / "lm"), "--label", label]) == 2
+    assert f"--label {label!r} does not name a lesion" in capsys.readouterr().err and not (tmp_path / "lm").exists()

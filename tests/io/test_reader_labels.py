@@ -19,7 +19,7 @@ def _square(top: int, label: str) -> Shape:
 
 
 @pytest.mark.parametrize("label", ["lesion", "Lesion", " LESION ", "metastasis", "Metastases", "mets", "Met",
-                                   "abnormal", "bone metastasis"])
+                                   "abnormal", "bone metastasis", "Tumour", "tumor"])
 def test_a_lesion_is_read_whatever_its_case_spacing_or_common_name(label):
     assert label_kind(label) == "lesion"
 

@@ -98,11 +98,15 @@ def _outline_images(inputs: list[str], out: Path, label: str, source, outline) -
     """
     from scintiseg.errors import ScintisegError  # lazy: only these subcommands
     from scintiseg.io import read_scan  # lazy: only these subcommands
+    from scintiseg.io.reader_labels import label_kind  # lazy: only these subcommands
     from scintiseg.io.file_keys import output_stem  # lazy: only these subcommands
     from scintiseg.io.labelme import write_labelme  # lazy: only these subcommands
     from scintiseg.report.batch import expand_inputs  # lazy: only these subcommands
     from scintiseg.scan import Annotation  # lazy: only these subcommands
 
+    if label_kind(label) != "lesion":  # `dataset import` and `review` would refuse or drop every outline
+        raise ScintisegError(f"--label {label!r} does not name a lesion (lesion, metastasis, mets, abnormal, tumour, "
+                             "...): the outlines would not be read as lesions")
     written = outlines = 0
     skipped: list[str] = []
     stems: set[str] = set()

@@ -36,7 +36,7 @@ LEFT_OUT_LABEL = "left_out"
 LESION_LABEL = "lesion"
 #: A reader's labels of a lesion (compared as :func:`normalised_label` writes them; module docstring).
 READER_LESION_LABELS: tuple[str, ...] = (*LESION_LABELS, "lesions", "met", "mets", "metastatic", "bone_metastasis",
-                                         "bone_metastases")
+                                         "bone_metastases", "tumour", "tumor", "tumours", "tumors", "bone_lesion")
 #: A reader's labels of a hot spot that is no lesion: benign, physiological, an artefact (module docstring).
 READER_NOT_LESION_LABELS: tuple[str, ...] = (
     *NORMAL_LABELS, "not_lesion", "no_lesion", "false_positive", "artefact", "artifact", "contamination", "bladder",
