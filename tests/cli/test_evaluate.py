@@ -109,6 +109,13 @@ def test_a_predict_folder_of_the_data_sets_images_is_scored_view_by_view(tmp_pat
     assert metrics["images"] == 4 and tp > 0
     assert metrics["pooled"]["dsc"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
 
+    # The archive predicted, the data set imported from it: each case found by the SHA-256 import recorded.
+    assert main(["dataset", "import", str(data), "--out", str(tmp_path / "site")]) == 0
+    assert main(["evaluate", "--predictions", str(predicted), "--data", str(tmp_path / "site"), "--split", "all",
+                 "--overlays", "0", "--out", str(tmp_path / "by_hash")]) == 0
+    by_hash = json.loads((tmp_path / "by_hash" / "metrics.json").read_text())
+    assert by_hash["pooled"] == metrics["pooled"] and by_hash["detection"] == metrics["detection"]
+
     # The same data set with its first case stored head-down and read turned (`read_turned`): predict writes that
     # scan's masks on the image as stored, and they are turned back to the case's reading: the same scores.
     from scintiseg.io import read_scan

@@ -13,7 +13,8 @@ Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predi
 ``scintiseg dataset export-nnunet`` wrote, or any tool's one mask per view named ``<case>_<VIEW>.nii.gz`` or
 ``.png`` (:func:`scintiseg.io.nnunet.nnunet_identifier`), or the whole prediction pipeline's: a ``scintiseg predict``
 (or ``review``) output folder of the data set's images, each scan's folder found by the source its ``report.json``
-names and its ``<VIEW>_mask.png`` read (on the image as stored, so a case the data set reads turned,
+names (the data set's image, or the file ``dataset import`` made the case from, by its SHA-256) and its
+``<VIEW>_mask.png`` read (on the image as stored, so a case the data set reads turned,
 ``read_turned``, has its mask turned with it); scored with the same metrics against the same split, each view at its own
 matrix (the data set's annotation, not a model's input grid).
 
@@ -39,6 +40,7 @@ from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.io.dataset import SPLIT_NAMES, case_turn, load_case, load_manifest, load_splits, turned_array
+from scintiseg.io.import_sources import file_sha256
 from scintiseg.io.nnunet import MASK_ENDINGS, nnunet_identifier, read_nnunet_mask
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
 from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpoint
@@ -238,20 +240,42 @@ def evaluate_run(
     return metrics
 
 
-def _predicted_scans(predictions: Path) -> dict[Path, tuple[Path, dict]]:
-    """The scans a ``scintiseg predict`` (or ``review``) output folder holds: source file (resolved) -> (its scan
-    folder, ``{view: {"mask": file name, ...}}``), from each ``*/report.json``; a report that cannot be read is passed
-    over (its views are then missing, and said so)."""
-    scans = {}
-    for report in sorted(predictions.glob("*/report.json")):
-        try:
-            data = json.loads(report.read_text(encoding="utf-8"))
-            source = Path(data["input"]["source"]).resolve()
-            views = {name: dict(view.get("files", {})) for name, view in data["views"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            continue
-        scans.setdefault(source, (report.parent, views))
-    return scans
+class _PredictedScans:
+    """The scans a ``scintiseg predict`` (or ``review``) output folder holds, each ``(its scan folder, {view: {"mask":
+    file name, ...}})`` from its ``report.json`` (one that cannot be read is passed over: its views are then missing,
+    and said so), found for a data set's case by the case's image, or, for a case ``dataset import`` made, by the
+    SHA-256 it recorded of its source file(s) (``meta["sha256"]``, ``meta["view_sha256"]``): the archive predicted
+    rather than the data set's copy of it."""
+
+    def __init__(self, predictions: Path) -> None:
+        self.by_path: dict[Path, tuple[Path, dict]] = {}
+        self._by_hash: dict[str, tuple[Path, dict]] | None = None
+        for report in sorted(predictions.glob("*/report.json")):
+            try:
+                facts = json.loads(report.read_text(encoding="utf-8"))
+                views = {name: dict(view.get("files", {})) for name, view in facts["views"].items()}
+                named = [facts["input"].get("source")] + list((facts["input"].get("view_sources") or {}).values())
+                sources = [Path(p).resolve() for p in named if isinstance(p, str) and p]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue
+            for source in sources:
+                self.by_path.setdefault(source, (report.parent, views))
+
+    def of(self, data: Path, case) -> tuple[Path, dict] | None:
+        """The scan folder and views predicted from ``case``'s image or, by hash, from the file it was imported from."""
+        found = self.by_path.get((data / case.image).resolve())
+        recorded = [case.meta.get("sha256"), *dict(case.meta.get("view_sha256") or {}).values()]
+        recorded = [h for h in recorded if isinstance(h, str) and h]
+        if found is not None or not recorded:
+            return found
+        if self._by_hash is None:
+            self._by_hash = {}
+            for source, entry in self.by_path.items():
+                try:
+                    self._by_hash.setdefault(file_sha256(source), entry)
+                except OSError:  # the predicted file moved or went: found by its path or not at all
+                    continue
+        return next((self._by_hash[h] for h in recorded if h in self._by_hash), None)
 
 
 def evaluate_predictions(
@@ -303,8 +327,8 @@ def evaluate_predictions(
         found[case_id, view] = next((predictions / f"{identifier}{end}" for end in MASK_ENDINGS
                                      if (predictions / f"{identifier}{end}").is_file()), None)
         if found[case_id, view] is None:
-            reports = _predicted_scans(predictions) if reports is None else reports
-            folder_views = reports.get((data / manifest.case(case_id).image).resolve())
+            reports = _PredictedScans(predictions) if reports is None else reports
+            folder_views = reports.of(data, manifest.case(case_id))
             mask_name = (folder_views or (None, {}))[1].get(view, {}).get("mask")
             found[case_id, view] = folder_views[0] / mask_name if mask_name else None
             stored.add((case_id, view))
