@@ -36,7 +36,7 @@ from scintiseg.errors import ScintisegError
 #: each help line here is the one its module registers.
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("info", "show the views, shape, pixel spacing and counts of a scan file"),
-    "dataset": ("dataset", "check, split and prepare a data set folder (dataset.json layout)"),
+    "dataset": ("dataset", "check, split, prepare and export a data set folder (dataset.json layout)"),
     "annotations": ("annotations", "work with physicians' LabelMe annotations (reader consensus; outlines from boxes or masks)"),
     "phantom": ("phantom", "generate synthetic 99mTc-MDP whole-body scans with lesion masks"),
     "crop": ("crop", "cut the 256 x 256 thoracic region out of whole-body scans"),

@@ -14,10 +14,10 @@ from scintiseg.io.dataset import SPLITS_NAME, check_dataset, split_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``dataset`` with ``check``, ``split`` and ``import``; ``dataset_prepare`` adds ``augment`` and ``crop``."""
+    """Add ``dataset`` with ``check``, ``split``, ``import`` and ``export-nnunet``; ``dataset_prepare`` adds ``augment`` and ``crop``."""
     parser = subparsers.add_parser(
         "dataset",
-        help="check, split and prepare a data set folder (dataset.json layout)",
+        help="check, split, prepare and export a data set folder (dataset.json layout)",
         description="Work on a data set folder with a dataset.json manifest (see docs/io.md).",
     )
     dataset_subparsers = parser.add_subparsers(dest="dataset_command", metavar="SUBCOMMAND")
