@@ -60,6 +60,10 @@ def test_load_case_reads_a_readers_words_for_lesions(tiny_dataset):
     assert not masks["ANT"].any() and masks["POST"].any()
     report = check_dataset(tiny_dataset)
     assert report.valid and any("no lesion shapes" in str(p) for p in report.warnings)
+    assert report.summary["outlines of findings that are no lesion"] == "Injection site 1, left_out 1"
+    _relabel(tiny_dataset, case, "POST", ["mets", "Metastasis"])
+    _relabel(tiny_dataset, load_manifest(tiny_dataset).cases[2], "POST", ["Metastasis"])
+    assert check_dataset(tiny_dataset).summary["outlines read as lesions by their label"] == "Metastasis 2, mets 1"
 
 
 def test_load_case_reads_the_manifests_own_names(tiny_dataset):

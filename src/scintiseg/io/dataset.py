@@ -44,7 +44,7 @@ from scintiseg.io.images import read_label_png, read_mask_png
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.patient_sides import MIRRORED_KEY
-from scintiseg.io.reader_labels import reader_lesions
+from scintiseg.io.reader_labels import label_kind, reader_lesions
 from scintiseg.scan import Scan
 
 MANIFEST_NAME = "dataset.json"
@@ -548,6 +548,10 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
             add("warning", path, "empty annotation (no lesion shapes)")
         else:
             tally["lesion_views"] += 1
+        for drawn in annotation.shapes:  # what a label the manifest does not name was read as (the summary says)
+            if drawn.label not in manifest.labels:
+                kind = "by_name" if label_kind(drawn.label) == "lesion" else "not_lesion"
+                tally[kind][drawn.label] = tally[kind].get(drawn.label, 0) + 1
     for view, relative in sorted(case.masks.items()):
         path = locate(relative)
         if path is None:
@@ -608,7 +612,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     for case_id, count in seen.items():
         if count > 1:
             report.problems.append(Problem("error", str(root / MANIFEST_NAME), f"duplicate case id {case_id!r} ({count} cases)"))
-    tally = {"labelled_views": 0, "lesion_views": 0}
+    tally = {"labelled_views": 0, "lesion_views": 0, "by_name": {}, "not_lesion": {}}
     cases = manifest.cases
     if progress:
         cases = tqdm(cases, desc="checking", unit="case", leave=False)
@@ -628,6 +632,8 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "views": ",".join(manifest.views),
         "labelled views": tally["labelled_views"],
         "views with lesions": tally["lesion_views"],
+        **({"outlines read as lesions by their label": _counted(tally["by_name"])} if tally["by_name"] else {}),
+        **({"outlines of findings that are no lesion": _counted(tally["not_lesion"])} if tally["not_lesion"] else {}),
         "origins": ", ".join(f"{k} {v}" for k, v in sorted(origins.items())) or "-",
         **({"read turned (stored head-down)": turned} if turned else {}),
         **({"stood at import (stored lying)": stood} if stood else {}),
@@ -637,6 +643,11 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "warnings": len(report.warnings),
     }
     return report
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """``label count`` pairs, the commonest first (``Metastasis 12, mets 3``)."""
+    return ", ".join(f"{label} {n}" for label, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 # --------------------------------------------------------------------------------------------- splits
