@@ -27,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -339,9 +340,9 @@ def evaluate_predictions(
                              path=predictions)
     loaded: dict[str, tuple] = {}
 
-    def view_of(index: int) -> tuple[Sample, np.ndarray]:
-        """The ``index``-th view's sample (shown in the report's display window) and predicted mask, read again
-        for an overlay rather than held: a test set of whole-body views would not fit in memory."""
+    def view_of(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``index``-th view's counts, true mask and predicted mask, read when needed rather than held: a test
+        set of whole-body views would not fit in memory."""
         case_id, view = wanted[index]
         if case_id not in loaded:
             loaded.clear()
@@ -350,20 +351,24 @@ def evaluate_predictions(
         mask = read_nnunet_mask(found[case_id, view], masks[view].shape)
         if (case_id, view) in stored:
             mask = turned_array(mask, case_turn(manifest.case(case_id)))
-        shown = np.clip(scan.view(view) / display_window(scan.view(view)), 0.0, 1.0).astype(np.float32)
-        identifier = nnunet_identifier(case_id, view)
-        return Sample(identifier, manifest.case(case_id).patient_id, shown[None], masks[view][None]), mask
+        return scan.view(view), masks[view], mask
+
+    @functools.lru_cache(maxsize=1)  # write_overlays asks for a view's sample, then for its prediction
+    def drawn(index: int) -> tuple[Sample, np.ndarray]:
+        """The ``index``-th view as an overlay draws it: in the report's display window, with its prediction."""
+        counts_, truth, mask = view_of(index)
+        shown = np.clip(counts_ / display_window(counts_), 0.0, 1.0).astype(np.float32)
+        return Sample(rows[index]["case_id"], rows[index]["patient_id"], shown[None], truth[None]), mask
 
     rows, counts, detections = [], [], []
-    for index in range(len(wanted)):
-        sample, mask = view_of(index)
-        truth = sample.target[0]
+    for index, (case_id, view) in enumerate(wanted):
+        _, truth, mask = view_of(index)
         count = confusion_counts(mask, truth)
         scores = per_image_scores(count)
         detection = lesion_detection(mask, truth)
         counts.append(count)
         detections.append(detection)
-        rows.append({"case_id": sample.case_id, "patient_id": sample.patient_id,
+        rows.append({"case_id": nnunet_identifier(case_id, view), "patient_id": manifest.case(case_id).patient_id,
                      **{name: float(scores[name][0]) for name in METRIC_NAMES},
                      "lesion_pixels": int(truth.sum()), "predicted_pixels": int(mask.sum()),
                      "lesions": detection["lesions"], "detected": detection["detected"],
@@ -387,8 +392,8 @@ def evaluate_predictions(
     write_text_atomic(folder / "metrics.json", json.dumps(json_safe(metrics), indent=1) + "\n")
     write_text_atomic(folder / "per_case.csv", _csv_text(rows))
     if overlays:
-        write_overlays(_ReadAgain(len(wanted), lambda i: view_of(i)[0]), rows,
-                       _ReadAgain(len(wanted), lambda i: view_of(i)[1]), folder / "overlays", overlays)
+        write_overlays(_ReadAgain(len(wanted), lambda i: drawn(i)[0]), rows,
+                       _ReadAgain(len(wanted), lambda i: drawn(i)[1]), folder / "overlays", overlays)
     return metrics
 
 
