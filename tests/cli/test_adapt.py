@@ -183,3 +183,28 @@ def test_adapt_reads_a_scan_stored_head_down_turned_as_predict_does(tmp_path, ca
     from scintiseg.train.unlabelled import ROWS_REVERSED
 
     assert ROWS_REVERSED == UPRIGHT_ROWS_REVERSED
+
+
+def test_adapt_on_a_data_set_leaves_its_test_patients_out_unless_told(tmp_path, capsys):
+    """A data set with a reader's outlines and no split: one is made as ``train`` makes it, its test patient's
+    scan is read neither as an image nor as an outline, and both are said (a warning line each, adapt.json);
+    ``--include-test`` adapts on every case and warns that the test split is then no longer unseen."""
+    model, data = _model(tmp_path), tmp_path / "ds"
+    assert main(["phantom", "--patients", "5", "--profile", "small", "--seed", "7", "--out", str(data)]) == 0
+    capsys.readouterr()
+    run = tmp_path / "run"
+    assert main(_args(model, data, run)) == 0
+    err = capsys.readouterr().err
+    splits = json.loads((data / "splits.json").read_text())
+    assert len(splits["test"]) == 1 and "made a patient-level split" in err
+    assert "its test split (1 case) left out of adaptation" in err
+    record = json.loads((run / "adapt.json").read_text())
+    assert record["test_split"] == {"from": "made", "cases": splits["test"], "left_out": splits["test"],
+                                    "include_test": False}
+    assert record["site_views"]["labelled"] == 8  # four patients' ANT and POST, not five
+    assert main([*_args(model, data, tmp_path / "all"), "--include-test"]) == 0
+    err = capsys.readouterr().err
+    assert "adapting on its test split too" in err and "made a patient-level split" not in err
+    record = json.loads((tmp_path / "all" / "adapt.json").read_text())
+    assert record["test_split"]["left_out"] == [] and record["test_split"]["from"] == "splits.json"
+    assert record["site_views"]["labelled"] == 10

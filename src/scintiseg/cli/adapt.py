@@ -44,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the readers' hot-spot boxes of the --unlabelled scans (a folder of Pascal VOC XML, "
                         "BS-80K's Abnormal / Normal; repeat for several): each annotated view is taught 'a lesion lies "
                         "in this box' and 'nothing outside the lesion boxes' (the box tightness prior), not an outline")
+    parser.add_argument("--include-test", action="store_true",
+                        help="adapt on a data set's test split too (default: its test patients are left out, image and "
+                        "outline, so `evaluate --split test` measures scans the adapted model never saw)")
     parser.add_argument("--out", required=True, type=Path, metavar="RUN", help="run folder to write")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"adaptation epochs (default {defaults.epochs})")
     parser.add_argument("--alpha", type=float, default=None,
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         val_patients=args.val_patients, synthetic=args.synthetic, seed=args.seed, threads=args.threads,
         generator_workers=args.generator_workers, device=args.device, progress=not args.quiet,
         freeze_norm=args.freeze_norm, normals=str(args.normals) if args.normals else "",
-        boxes=[str(b) for b in args.boxes],
+        boxes=[str(b) for b in args.boxes], include_test=args.include_test,
     )
     result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume,
                    orient=upright_reader())

@@ -41,6 +41,16 @@ The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unla
   (:func:`scintiseg.train.hybrid_site.split_normals`), else of the training scans with lesions the run never
   trains on (the same backgrounds: it rewards fitting the site, and the phantom windows guard the drift).
   ``scintiseg predict --model RUN`` uses ``best.pt``.
+* **The test split** (session 50): a data set's test patients are left out of adaptation whole, image and
+  outline (:func:`held_out_cases`), as ``scintiseg train`` leaves them out, so ``scintiseg evaluate --split test``
+  (of the adapted run, or of its predictions) measures scans the adapted model never saw. The split is the data
+  set's ``splits.json``; a data set without one that holds a person's outlines gets one made as ``train`` makes it
+  (:func:`scintiseg.train.data.training_splits`: a fifth of the patients, by patient, seeded, saved and said).
+  [Choice: the test cases' images are left out too, not only their outlines: the Chan-Vese term would otherwise
+  fit the network to the very images it is then scored on (transductive adaptation), and a published measurement
+  would carry that advantage unsaid. A data set of unlabelled scans only has nothing to measure, so nothing is held
+  out unless it has a split.] ``include_test`` (``--include-test``) adapts on every case, for a department that
+  measures elsewhere; ``adapt.json`` records which cases were left out (``test_split``).
 
 What the site folder held and what was used is written to ``RUN/adapt.json`` (atomically) beside the
 usual run files (:mod:`scintiseg.train.loop`).
@@ -60,12 +70,14 @@ import torch
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.dataset import MANIFEST_NAME, SPLITS_NAME, Case, load_manifest, load_splits
+from scintiseg.io.importer import PSEUDO
 from scintiseg.io.voc import read_voc_folders
 from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, load_checkpoint
 from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data, train
-from scintiseg.train.data import SegmentationDataset
+from scintiseg.train.data import SegmentationDataset, training_splits
 from scintiseg.train.hybrid_site import read_normals, split_normals, validation_windows
 from scintiseg.train.site_mix import MixedPool
 from scintiseg.train.unlabelled import ROWS_REVERSED, Orient, read_site
@@ -82,6 +94,33 @@ def model_checkpoint(model: str | Path) -> Path:
     if not path.is_file():
         raise ScintisegError("no such model file or run folder", path=path)
     return path
+
+
+def _outlined(case: Case) -> bool:
+    """The case holds a person's outline of at least one view (a pseudo-labelled view is the model's own)."""
+    pseudo = case.meta.get(PSEUDO)
+    return bool((set(case.labels) | set(case.masks)) - set(pseudo if isinstance(pseudo, list) else []))
+
+
+def held_out_cases(site: str | Path | None, seed: int) -> tuple[list[str], str]:
+    """The cases of the data set ``site`` that adaptation leaves out: its test split (module docstring).
+
+    Returns:
+        ``(case ids, where the split came from)``: ``splits.json`` (the data set's), ``made`` (a data set with a
+        person's outlines and no split: one made and saved by :func:`scintiseg.train.data.training_splits`, which
+        warns), or ``""`` with no case (a plain folder of scans, or a data set of unlabelled scans without a split).
+
+    Raises:
+        ScintisegError: an unreadable ``dataset.json`` or ``splits.json``.
+    """
+    if site is None or not (Path(site) / MANIFEST_NAME).is_file():
+        return [], ""
+    root = Path(site)
+    if (root / SPLITS_NAME).is_file():
+        return list(load_splits(root)["test"]), SPLITS_NAME
+    if not any(_outlined(case) for case in load_manifest(root).cases):
+        return [], ""
+    return list(training_splits(root, seed)["test"]), "made"
 
 
 def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSettings) -> TrainConfig:
@@ -154,9 +193,18 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         raise ScintisegError("run folder already holds a checkpoint: use --resume or another --out", path=out)
     if config.threads:
         torch.set_num_threads(config.threads)
+    test_cases, split_from = held_out_cases(site, config.seed)
+    if test_cases and settings.include_test:
+        warnings.warn(f"{site}: adapting on its test split too (--include-test): `scintiseg evaluate --split test` on "
+                      "this data set no longer measures scans the adapted model never saw", stacklevel=2)
+    elif test_cases:
+        count = f"{len(test_cases)} case{'s' * (len(test_cases) != 1)}"
+        warnings.warn(f"{site}: its test split ({count}) left out of adaptation, so `scintiseg evaluate --split test` "
+                      "measures scans the adapted model never saw (--include-test uses them)", stacklevel=2)
+    left_out = [] if settings.include_test else test_cases
     scans = (None if site is None else
              read_site(site, pixel_mm=config.pixel_mm, normalisation=config.normalisation, progress=config.progress,
-                       boxes=annotations, orient=orient))
+                       boxes=annotations, orient=orient, leave_out=left_out))
     if annotations is not None and not scans.boxed_views:
         unused = (f"; {len(scans.box_notes)} found and not used, e.g. {scans.box_notes[0][0]}: {scans.box_notes[0][1]}"
                   if scans.box_notes else "")
@@ -191,6 +239,8 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         "site_views": {"unlabelled": scans.unlabelled_views if scans else 0, "labelled": scans.labelled_views if scans else 0,
                        "pseudo": scans.pseudo_views if scans else 0, "boxed": scans.boxed_views if scans else 0},
         "boxes": list(map(str, settings.boxes)),
+        "test_split": {"from": split_from or None, "cases": test_cases, "left_out": left_out,
+                       "include_test": settings.include_test},
         "turned": [{"path": p, "how": h} for p, h in [*(scans.turned if scans else []), *(normals.turned if normals else [])]],
         "normals": {"folder": settings.normals, "scans": len(normals.sources), "views": normals.views,
                     "held_out_scans": len(held_out.sources) if held_out else 0,

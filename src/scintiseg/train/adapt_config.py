@@ -40,6 +40,8 @@ class AdaptSettings:
         normals: a folder of the site's normal scans (:mod:`scintiseg.train.hybrid_site`; "" = none).
         boxes: folders (or files) of Pascal VOC hot-spot boxes of the site's scans, which then label them
             (:mod:`scintiseg.train.unlabelled`, "Hot-spot boxes"; empty = none).
+        include_test: adapt on a data set's test split too (:mod:`scintiseg.train.adapt`, "The test split";
+            default False: its cases are left out, so ``evaluate --split test`` measures scans adaptation never saw).
     """
 
     epochs: int = EPOCHS
@@ -57,3 +59,4 @@ class AdaptSettings:
     freeze_norm: bool = False
     normals: str = ""
     boxes: list[str] = field(default_factory=list)
+    include_test: bool = False

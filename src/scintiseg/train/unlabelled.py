@@ -126,6 +126,8 @@ class SiteScans:
         source: the folder read.
         box_notes: ``(path, reason)`` of every box annotation found and not used (the scan stays in).
         turned: ``(path or case id, what was done)`` of every scan ``orient`` turned (module docstring).
+        left_out: case ids of a data set not read because the caller held them out (its test split,
+            :func:`scintiseg.train.adapt.held_out_cases`).
     """
 
     views: list[SiteView]
@@ -133,6 +135,7 @@ class SiteScans:
     source: str = ""
     box_notes: list[tuple[str, str]] = field(default_factory=list)
     turned: list[tuple[str, str]] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def labelled_views(self) -> int:
@@ -322,7 +325,8 @@ def _oriented(scan: Scan, masks: dict[str, np.ndarray] | None, boxes: dict[str, 
 
 
 def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False,
-              boxes: dict[str, VocAnnotation] | None = None, orient: Orient | None = None) -> SiteScans:
+              boxes: dict[str, VocAnnotation] | None = None, orient: Orient | None = None,
+              leave_out: Collection[str] = ()) -> SiteScans:
     """The site's scans in ``folder`` built for a model of ``pixel_mm`` and ``normalisation``.
 
     A folder with a ``dataset.json`` is read as a data set (labelled cases labelled, views listed in
@@ -330,7 +334,8 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
     any other folder is walked for files :func:`scintiseg.io.read_scan` reads, all unlabelled. A file it
     cannot read is skipped and listed. With ``boxes`` (:func:`scintiseg.io.voc.read_voc_folders`), a view
     without an outline whose file has a box annotation is labelled by its boxes; with ``orient``, scans stored
-    head-down are read turned (module docstring).
+    head-down are read turned (module docstring). A data set's cases named in ``leave_out`` are not read at all
+    (neither image nor outline; listed in :attr:`SiteScans.left_out`).
 
     Raises:
         ScintisegError: the folder does not exist, or not one scan could be read from it.
@@ -341,7 +346,13 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
     site = SiteScans(views=[], source=str(folder))
     if (folder / MANIFEST_NAME).is_file():
         manifest = load_manifest(folder)
-        cases, labels = manifest.cases, manifest.labels  # the manifest read once, not per case
+        held_out = set(leave_out)
+        site.left_out = [case.case_id for case in manifest.cases if case.case_id in held_out]
+        cases = [case for case in manifest.cases if case.case_id not in held_out]
+        labels = manifest.labels  # the manifest read once, not per case
+        if manifest.cases and not cases:
+            raise ScintisegError("every case of this data set is held out (its test split): nothing left to adapt on",
+                                 path=folder)
         for case in tqdm(cases, desc="site scans", unit="case", disable=not progress, leave=False):
             try:
                 with warnings.catch_warnings():
