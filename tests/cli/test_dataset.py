@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from scintiseg.cli import main
 from scintiseg.io.dataset import load_manifest, save_manifest
 
@@ -146,3 +148,24 @@ def test_export_nnunet_makes_the_split_train_would_and_says_where_the_folds_go(t
     (tmp_path / "afile").write_text("")
     assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(tmp_path / "afile")]) == 2
     assert "is a file" in capsys.readouterr().err and not (tiny_dataset / "splits.json").exists()  # refused first
+
+
+def test_export_nnunet_fused_writes_studies_and_evaluate_scores_their_masks(tiny_dataset, tmp_path, capsys):
+    """``--fuse two_channel``: one two-channel case per study; nnU-Net's labels of the test studies, read back as its
+    predictions, score 1 with ``evaluate --predictions`` (the fused mask scored against both views' outlines)."""
+    import shutil
+
+    raw = tmp_path / "raw"
+    assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--fuse", "two_channel"]) == 0
+    out = capsys.readouterr().out
+    folder = raw / "Dataset501_BoneScan"
+    assert f"3 training and 1 test studies (two_channel), 3 folds by patient -> {folder}" in out
+    assert len(list((folder / "imagesTr").glob("*_0001.nii.gz"))) == 3
+    predictions = tmp_path / "nnunet_predicted"
+    shutil.copytree(folder / "labelsTs", predictions)
+    assert main(["evaluate", "--predictions", str(predictions), "--data", str(tiny_dataset)]) == 0
+    metrics = json.loads((predictions / "eval-test" / "metrics.json").read_text())
+    assert metrics["images"] == 1 and metrics["pooled"]["dsc"] == 1.0
+    with pytest.raises(SystemExit):  # argparse names the choices
+        main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--fuse", "sum", "--id", "7"])
+    assert "choose from 'none', 'two_channel', 'aggregate'" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from scintiseg.io import read_scan
 from scintiseg.io.dataset import load_case, load_manifest, save_manifest, split_dataset
 from scintiseg.io.images import write_mask_png
 from scintiseg.io.nnunet import (
+    Fusion,
     export_nnunet,
     nnunet_folder_name,
     nnunet_identifier,
@@ -95,6 +96,41 @@ def test_unannotated_views_are_left_out_and_counted(tiny_dataset, tmp_path):
     done = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": [c.case_id for c in manifest.cases], "test": []})
     assert done.unannotated_views == 3 and len(done.training) == 5 and not done.test
     assert not (done.folder / "imagesTs").exists()
+
+
+def test_a_fused_export_writes_one_case_per_study_with_its_channels_and_the_union_label(tiny_dataset, tmp_path):
+    """``--fuse``: the fusion's channels as ``_0000``, ``_0001``, its label, the channel names in dataset.json and
+    MONAI's list; a study with one view outlined left out and counted; a single-view data set refused."""
+    from monai.data import load_decathlon_datalist
+
+    from scintiseg.prepare.model_input import FUSED_CHANNELS, fused_counts
+
+    manifest = load_manifest(tiny_dataset)
+    manifest.cases[0].labels.pop("POST")  # one view outlined: the other's lesions unknown
+    save_manifest(manifest, tiny_dataset)
+    fusion = Fusion("two_channel", FUSED_CHANNELS["two_channel"], lambda scan, masks: fused_counts(scan, masks, "two_channel"))
+    ids = [c.case_id for c in manifest.cases]
+    done = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[:3], "test": ids[3:]}, fusion=fusion)
+    assert done.training == [nnunet_identifier(c) for c in ids[1:3]] and done.test == [nnunet_identifier(ids[3])]
+    assert done.unpaired_cases == 1 and done.unannotated_views == 0
+    meta = json.loads((done.folder / "dataset.json").read_text())
+    assert meta["channel_names"] == {"0": "ANT", "1": "POST_mirrored"} and "two_channel" in meta["description"]
+    for case_id in ids[1:]:
+        part = "Tr" if case_id in ids[:3] else "Ts"
+        scan, masks = load_case(tiny_dataset, manifest.case(case_id))
+        channels, target = fused_counts(scan, masks, "two_channel")
+        for k in range(2):
+            written = nibabel.load(str(done.folder / f"images{part}" / f"{case_id}_{k:04d}.nii.gz"))
+            assert written.get_data_dtype() == np.uint16
+            np.testing.assert_array_equal(np.asarray(written.dataobj).T, channels[k])
+        label = read_nnunet_mask(done.folder / f"labels{part}" / f"{case_id}.nii.gz", scan.shape)
+        np.testing.assert_array_equal(label, target)
+        assert label.sum() >= masks["ANT"].sum()
+    listed = load_decathlon_datalist(done.folder / "dataset.json", data_list_key="training")
+    assert [len(item["image"]) for item in listed] == [2, 2] and all(Path(f).is_file() for f in listed[0]["image"])
+    assert not (done.folder / "imagesTr" / f"{ids[0]}_0000.nii.gz").exists()
+    with pytest.raises(ScintisegError, match="no training study with both ANT and POST annotated"):
+        export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[:1], "test": []}, fusion=fusion, dataset_id=9)
 
 
 def test_refusals_leave_nothing_behind(tiny_dataset, tmp_path):

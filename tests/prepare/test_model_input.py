@@ -5,7 +5,7 @@ import pytest
 
 from scintiseg.errors import ScintisegError
 from scintiseg.prepare.intensity import METHODS, normalise
-from scintiseg.prepare.model_input import INPUT_MODES, ViewGrid, model_input, model_inputs
+from scintiseg.prepare.model_input import FUSED_CHANNELS, INPUT_MODES, ViewGrid, fused_counts, model_input, model_inputs
 from scintiseg.prepare.views import mirror, shift_image
 from scintiseg.scan import Scan
 
@@ -143,3 +143,28 @@ def test_view_grid_round_trip_keeps_every_pixel_not_shifted_out(shift):
     kept = back > 0  # pixels shifted out of the frame come back as 0
     assert kept.sum() == (17 - abs(shift[0])) * (13 - abs(shift[1]))
     np.testing.assert_array_equal(back[kept], values[kept])
+
+
+def test_fused_counts_are_the_fused_networks_input_in_whole_counts_with_the_union_target(make_toy_scan):
+    """What ``export-nnunet --fuse`` writes: ANT as stored, POST mirrored and moved by the alignment's whole pixels
+    (counts stay whole numbers, so they are written as uint16), the sum for paper B's aggregate, and the union of
+    both views' outlines on ANT's grid."""
+    scan, _ = make_toy_scan(7, shift=POST_SHIFT)
+    masks = {"ANT": np.zeros(scan.shape, bool), "POST": np.zeros(scan.shape, bool)}
+    masks["ANT"][240:246, 80:87] = True
+    masks["POST"][250:254, 150:156] = True
+    channels, target = fused_counts(scan, masks, "two_channel")
+    built = model_input(scan, "two_channel")
+    assert channels.shape == (2, *scan.shape) and len(FUSED_CHANNELS["two_channel"]) == 2
+    np.testing.assert_array_equal(channels[0], scan.view("ANT"))
+    assert built.shift is not None and built.shift != (0.0, 0.0)  # the alignment had work to do
+    np.testing.assert_array_equal(channels[1], shift_image(mirror(scan.view("POST")).astype(np.float32), built.shift, order=0))
+    assert np.array_equal(channels, np.round(channels)) and channels.min() >= 0
+    post_on_ant = ViewGrid(mirrored=True, shift=built.shift).to_input(masks["POST"])
+    np.testing.assert_array_equal(target, masks["ANT"] | post_on_ant)
+    assert target.sum() == masks["ANT"].sum() + masks["POST"].sum()  # neither outline lost or moved off the grid
+    (summed,), same = fused_counts(scan, masks, "aggregate")
+    np.testing.assert_array_equal(summed, channels[0] + channels[1])
+    np.testing.assert_array_equal(same, target)
+    with pytest.raises(ScintisegError, match="no fused mode"):
+        fused_counts(scan, masks, "ant")

@@ -111,3 +111,42 @@ def test_another_tools_masks_scored_as_a_hand_count(tiny_dataset, tmp_path):
         evaluate_predictions(folder, tiny_dataset)
     with pytest.raises(ScintisegError, match="not 'val'"):
         evaluate_predictions(folder, tiny_dataset, split="val")
+
+
+def test_a_fused_studys_mask_is_scored_on_ants_grid_against_both_views_outlines(tiny_dataset, tmp_path):
+    """A model reading ANT and POST fused (``export-nnunet --fuse``) predicts one mask per study, ``<case>``: it is
+    scored against the union of both views' outlines on ANT's grid; where a view's own mask is there too, the views
+    are scored as views."""
+    from scintiseg.errors import ScintisegError
+    from scintiseg.io.dataset import load_case, load_manifest, split_dataset
+    from scintiseg.io.nnunet import write_nifti_view
+    from scintiseg.prepare.model_input import fused_counts
+    from scintiseg.train.evaluate import evaluate_predictions
+
+    test = split_dataset(tiny_dataset, test=0.5, seed=0)["test"]
+    manifest = load_manifest(tiny_dataset)
+    folder = tmp_path / "fused"
+    folder.mkdir()
+    unions = {}
+    for case_id in test:
+        scan, masks = load_case(tiny_dataset, manifest.case(case_id))
+        _, unions[case_id] = fused_counts(scan, masks, "two_channel")
+        write_nifti_view(unions[case_id], scan.pixel_spacing, folder / f"{case_id}.nii.gz")
+    assert all(union.sum() > 25 for union in unions.values())  # the POST outline lands elsewhere than ANT's
+    perfect = evaluate_predictions(folder, tiny_dataset, overlays=1)
+    assert perfect["images"] == 2 and perfect["pooled"]["dsc"] == 1.0
+    assert perfect["detection"]["lesions"] == perfect["detection"]["detected"] >= 2
+    ant_only = {}
+    for case_id in test:  # the ANT outline alone: the POST lesion missed
+        scan, masks = load_case(tiny_dataset, manifest.case(case_id))
+        ant_only[case_id] = masks["ANT"]
+        write_nifti_view(masks["ANT"], scan.pixel_spacing, folder / f"{case_id}.nii.gz")
+    metrics = evaluate_predictions(folder, tiny_dataset, out=tmp_path / "e2", overlays=0)
+    found = sum(int(m.sum()) for m in ant_only.values())
+    total = sum(int(u.sum()) for u in unions.values())
+    assert metrics["pooled"]["dsc"] == pytest.approx(2 * found / (found + total))
+    assert metrics["pooled"]["recall"] == pytest.approx(found / total)
+    scan, masks = load_case(tiny_dataset, manifest.case(test[0]))
+    write_nifti_view(masks["ANT"], scan.pixel_spacing, folder / f"{test[0]}_ANT.nii.gz")  # a per-view mask wins
+    with pytest.raises(ScintisegError, match="no mask for 1 of the 3 views"):
+        evaluate_predictions(folder, tiny_dataset, out=tmp_path / "e3")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 from scintiseg.cli import dataset_prepare
@@ -95,7 +96,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "labelsTs, and splits_final.json with folds by patient (the data set's own folds, else --folds seeded "
         "by --seed) to copy into nnUNet_preprocessed/Dataset<ID>_<NAME>/ after planning. A data set without "
         "splits.json gets one as `scintiseg train` makes it (20 % of patients held out, --seed), so both see the "
-        "same test patients. Score nnU-Net's predictions with `scintiseg evaluate --predictions`. See docs/own-data.md.",
+        "same test patients. --fuse two_channel|aggregate writes one case per study instead, ANT and POST fused as "
+        "scintiseg's network of that input mode reads them (paper B's view fusion). Score nnU-Net's predictions with "
+        "`scintiseg evaluate --predictions`. See docs/own-data.md.",
     )
     nnunet.add_argument("dir", type=Path, help="data set folder (holding dataset.json)")
     nnunet.add_argument("--out", type=Path, required=True, help="nnU-Net's raw folder (nnUNet_raw)")
@@ -103,6 +106,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nnunet.add_argument("--name", default="BoneScan", help="nnU-Net data-set name (default BoneScan)")
     nnunet.add_argument("--folds", type=int, default=5, help="folds by patient where the data set has none (default 5)")
     nnunet.add_argument("--seed", type=int, default=0, help="seeds the folds, and the split where there is none (default 0)")
+    nnunet.add_argument("--fuse", choices=("none", "two_channel", "aggregate"), default="none",
+                        help="none: one case per annotated view (default); two_channel: one case per study with both "
+                        "views outlined, channels ANT and POST mirrored and aligned to it; aggregate: their sum, one "
+                        "channel (paper B Eq. 4); the label the union of both views' outlines on ANT's grid")
     nnunet.set_defaults(func=run_export_nnunet)
 
     dataset_prepare.register(dataset_subparsers)
@@ -145,11 +152,20 @@ def run_export_nnunet(args: argparse.Namespace) -> int:
     export_target(args.out, args.dataset_id, args.name)  # a bad id, name or folder refused before a split is made
     if args.folds < 2:
         raise ScintisegError(f"--folds must be at least 2, got {args.folds}")
+    fusion = None
+    if args.fuse != "none":
+        from scintiseg.io.nnunet import Fusion  # lazy: start-up time (as above)
+        from scintiseg.prepare.model_input import FUSED_CHANNELS, fused_counts  # lazy: start-up time (scipy)
+
+        fusion = Fusion(args.fuse, FUSED_CHANNELS[args.fuse], partial(fused_counts, input_mode=args.fuse))
     splits = training_splits(args.dir, args.seed)
     done = export_nnunet(args.dir, args.out, splits, dataset_id=args.dataset_id, name=args.name, folds=args.folds,
-                         seed=args.seed, progress=sys.stderr.isatty())
+                         seed=args.seed, progress=sys.stderr.isatty(), fusion=fusion)
     left = f"; {done.unannotated_views} view(s) without annotation left out" if done.unannotated_views else ""
-    print(f"{len(done.training)} training and {len(done.test)} test views, {len(done.folds)} folds by patient "
+    left += (f"; {done.unpaired_cases} stud{'ies' if done.unpaired_cases != 1 else 'y'} with one view outlined left out"
+             if done.unpaired_cases else "")
+    unit = "views" if fusion is None else f"studies ({args.fuse})"
+    print(f"{len(done.training)} training and {len(done.test)} test {unit}, {len(done.folds)} folds by patient "
           f"-> {done.folder}{left}")
     print(f"after nnUNetv2_plan_and_preprocess -d {args.dataset_id}: cp {done.folder / 'splits_final.json'} "
           f"$nnUNet_preprocessed/{done.folder.name}/")

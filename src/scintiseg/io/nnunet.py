@@ -28,6 +28,14 @@ Choices nnU-Net's format leaves open:
   inference). A view without an annotation is left out (nnU-Net has no use for an unlabelled image) and counted; a
   view annotated with no lesion is a negative case. Identifier ``<case>_<VIEW>`` with characters other than letters,
   digits, ``-`` and ``_`` written ``_``.
+- *Or one case per study, its two views fused* (``--fuse two_channel|aggregate``, session 50): ANT and POST as the
+  network of that scintiseg input mode reads them (:mod:`scintiseg.prepare.model_input`): POST mirrored and aligned
+  to ANT by whole pixels, then two channels (``_0000`` ANT, ``_0001`` the mirrored POST) or paper B's sum (Eq. 4,
+  one channel), in counts; the label the union of both views' outlines on ANT's grid (a lesion seen in either view
+  is a lesion), as scintiseg's own fused networks are trained. So nnU-Net is compared with paper B's view fusion on
+  the same input. Identifier ``<case>``; a study with only one view outlined is left out and counted (its other view's
+  lesions are unknown, not absent). The fusion is handed in by the caller (:class:`Fusion`): it is prepare's, which
+  io may not import.
 - *NIfTI, not PNG*: nnU-Net reads a 2-D NIfTI's pixel size (its SimpleITK reader) and resamples scans of different
   matrices to one spacing; its PNG reader takes every image as 1 x 1. Written with nibabel, the first voxel axis x
   (the columns), the pixel size in the affine and ``pixdim``; scintiseg's NIfTI reader reads the files back upright.
@@ -49,6 +57,7 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +66,7 @@ import numpy as np
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, patient_folds
 from scintiseg.io.file_keys import output_stem
+from scintiseg.scan import Scan
 
 #: nnU-Net's default number of cross-validation folds.
 FOLDS = 5
@@ -71,7 +81,10 @@ MASK_ENDINGS: tuple[str, ...] = (".nii.gz", ".nii", ".png")
 #: What nnU-Net appends to an image's name for its first channel, and its label file's name lacks.
 CHANNEL_SUFFIX = "_0000"
 
-__all__ = ["NnunetExport", "export_nnunet", "export_target", "mask_of", "nnunet_folder_name", "nnunet_identifier", "read_nnunet_mask",
+#: The two views a fused case needs outlined.
+FUSED_VIEWS = ("ANT", "POST")
+
+__all__ = ["Fusion", "NnunetExport", "export_nnunet", "export_target", "mask_of", "nnunet_folder_name", "nnunet_identifier", "read_nnunet_mask",
            "write_nifti_view"]
 
 
@@ -84,11 +97,30 @@ class NnunetExport:
     test: list[str] = field(default_factory=list)
     folds: list[dict] = field(default_factory=list)
     unannotated_views: int = 0
+    #: With a fusion: studies left out because only one of their views is outlined.
+    unpaired_cases: int = 0
 
 
-def nnunet_identifier(case_id: str, view: str) -> str:
-    """nnU-Net's case identifier of a case's view: ``<case>_<VIEW>``, other characters than ``A-Za-z0-9_-`` as ``_``."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{case_id}_{view}")
+@dataclass(frozen=True)
+class Fusion:
+    """How a study's ANT and POST become one nnU-Net case (module docstring, "one case per study").
+
+    Attributes:
+        mode: the scintiseg input mode it reproduces (``two_channel``, ``aggregate``).
+        channel_names: one name per channel, for ``dataset.json``.
+        combine: ``(scan, masks) -> (channels (C, H, W) counts, target (H, W) bool)``
+            (:func:`scintiseg.prepare.model_input.fused_counts`).
+    """
+
+    mode: str
+    channel_names: tuple[str, ...]
+    combine: Callable[[Scan, dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
+
+
+def nnunet_identifier(case_id: str, view: str | None = None) -> str:
+    """nnU-Net's case identifier of a case's view, ``<case>_<VIEW>`` (of a fused study, ``<case>``), other characters
+    than ``A-Za-z0-9_-`` written ``_``."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", case_id if view is None else f"{case_id}_{view}")
 
 
 def nnunet_folder_name(dataset_id: int, name: str) -> str:
@@ -157,13 +189,18 @@ def mask_of(image: str | Path, masks: str | Path) -> Path | None:
                  if (Path(masks) / f"{name}{end}").is_file()), None)
 
 
-def _identifiers(manifest: DatasetManifest, case_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """case id -> [(view, identifier)] of its annotated views; two views of one identifier refused."""
+def _identifiers(manifest: DatasetManifest, case_ids: list[str],
+                 fused: bool = False) -> dict[str, list[tuple[str | None, str]]]:
+    """case id -> [(view, identifier)] of its annotated views (fused: [(None, identifier)] of a study with both
+    views annotated); two views of one identifier refused."""
     seen: dict[str, str] = {}
-    out: dict[str, list[tuple[str, str]]] = {}
+    out: dict[str, list[tuple[str | None, str]]] = {}
     for case_id in case_ids:
         case = manifest.case(case_id)
-        for view in sorted(set(case.labels) | set(case.masks)):
+        annotated = sorted(set(case.labels) | set(case.masks))
+        if fused:
+            annotated = [None] if set(FUSED_VIEWS) <= set(annotated) else []
+        for view in annotated:
             identifier = nnunet_identifier(case_id, view)
             if identifier in seen:
                 raise ScintisegError(f"cases {seen[identifier]!r} and {case_id!r} both give the nnU-Net identifier "
@@ -194,7 +231,8 @@ def export_target(out: str | Path, dataset_id: int = DEFAULT_ID, name: str = DEF
 
 
 def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id: int = DEFAULT_ID,
-                  name: str = DEFAULT_NAME, folds: int = FOLDS, seed: int = 0, progress: bool = False) -> NnunetExport:
+                  name: str = DEFAULT_NAME, folds: int = FOLDS, seed: int = 0, progress: bool = False,
+                  fusion: Fusion | None = None) -> NnunetExport:
     """Write the data set at ``root`` as nnU-Net v2's raw data set ``out/Dataset<ID>_<NAME>`` (module docstring).
 
     Args:
@@ -206,10 +244,12 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
         folds: folds made by patient where ``splits`` has none.
         seed: seeds those folds.
         progress: a tqdm bar on stderr.
+        fusion: one case per study, its two views fused (module docstring); None: one case per view.
 
     Raises:
         ScintisegError: a bad id or name, the target or another data set of the id already in ``out``, ``out`` a
-            file, no annotated view among the training cases, an unreadable case (named).
+            file, no annotated view (fused: no study with both views annotated) among the training cases, an
+            unreadable case (named).
     """
     from tqdm import tqdm  # lazy: start-up time
 
@@ -218,9 +258,18 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
     folder_name = target.name
     manifest = load_manifest(root)
     train_ids, test_ids = list(splits.get("train", [])), list(splits.get("test", []))
-    views = _identifiers(manifest, train_ids + test_ids)
-    unannotated = sum(max(len(manifest.views) - len(views.get(c, [])), 0) for c in train_ids + test_ids)
+    views = _identifiers(manifest, train_ids + test_ids, fused=fusion is not None)
+    if fusion is None:
+        unannotated = sum(max(len(manifest.views) - len(views.get(c, [])), 0) for c in train_ids + test_ids)
+        unpaired = 0
+    else:
+        unannotated = 0
+        unpaired = sum(c not in views and bool(manifest.case(c).labels or manifest.case(c).masks)
+                       for c in train_ids + test_ids)
     training = [identifier for c in train_ids for _, identifier in views.get(c, [])]
+    if not training and fusion is not None:
+        raise ScintisegError(f"no training study with both {' and '.join(FUSED_VIEWS)} annotated: a fused case needs "
+                             "both views' outlines", path=root)
     if not training:
         raise ScintisegError("no annotated view among the training cases: nnU-Net needs labelled images", path=root)
     try:
@@ -232,7 +281,9 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
                  for fold in own]
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder_name}.partial-", dir=out))
-    result = NnunetExport(folder=target, training=training, folds=fold_list, unannotated_views=unannotated)
+    result = NnunetExport(folder=target, training=training, folds=fold_list, unannotated_views=unannotated,
+                          unpaired_cases=unpaired)
+    channel_names = fusion.channel_names if fusion else (CHANNEL_NAME,)
     try:
         for sub in ("imagesTr", "labelsTr") + (("imagesTs", "labelsTs") if test_ids else ()):
             (staging / sub).mkdir()
@@ -242,16 +293,31 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
                 continue
             scan, masks = load_case(root, manifest.case(case_id), labels=manifest.labels)
             for view, identifier in views[case_id]:
-                write_nifti_view(scan.view(view), scan.pixel_spacing, staging / f"images{part}" / f"{identifier}_0000{FILE_ENDING}")
-                write_nifti_view(masks[view], scan.pixel_spacing, staging / f"labels{part}" / f"{identifier}{FILE_ENDING}")
+                if fusion is None:
+                    channels, label = scan.view(view)[None], masks[view]
+                else:
+                    channels, label = fusion.combine(scan, masks)
+                    if len(channels) != len(channel_names):
+                        raise ScintisegError(f"the fusion gave {len(channels)} channels, it names {len(channel_names)}")
+                for k, channel in enumerate(channels):
+                    write_nifti_view(channel, scan.pixel_spacing, staging / f"images{part}" / f"{identifier}_{k:04d}{FILE_ENDING}")
+                write_nifti_view(label, scan.pixel_spacing, staging / f"labels{part}" / f"{identifier}{FILE_ENDING}")
                 if part == "Ts":
                     result.test.append(identifier)
         (staging / "splits_final.json").write_text(json.dumps(fold_list, indent=1) + "\n", encoding="utf-8")
-        description = (f"Planar bone scans exported by scintiseg from {root.name}: one 2-D case per annotated view, "
-                       "counts as stored, lesion = 1; splits_final.json holds folds by patient.")
+        cases = ("one 2-D case per annotated view, counts as stored" if fusion is None else
+                 f"one 2-D case per study, ANT and POST fused as scintiseg's {fusion.mode} input (POST mirrored and "
+                 "aligned to ANT, counts), the label the union of both views' outlines on ANT's grid")
+        description = (f"Planar bone scans exported by scintiseg from {root.name}: {cases}, lesion = 1; "
+                       "splits_final.json holds folds by patient.")
         val_fold = {i: k for k, fold in enumerate(fold_list) for i in fold["val"]}
-        entry = lambda part, i: {"image": f"images{part}/{i}_0000{FILE_ENDING}", "label": f"labels{part}/{i}{FILE_ENDING}"}  # noqa: E731
-        dataset_json = {"channel_names": {"0": CHANNEL_NAME}, "labels": {"background": 0, "lesion": 1},
+
+        def entry(part: str, i: str) -> dict:
+            """A Decathlon list entry (MONAI reads a multi-channel case's image as a list of files)."""
+            images = [f"images{part}/{i}_{k:04d}{FILE_ENDING}" for k in range(len(channel_names))]
+            return {"image": images[0] if len(images) == 1 else images, "label": f"labels{part}/{i}{FILE_ENDING}"}
+
+        dataset_json = {"channel_names": {str(k): n for k, n in enumerate(channel_names)}, "labels": {"background": 0, "lesion": 1},
                         "numTraining": len(training), "file_ending": FILE_ENDING, "name": name,
                         "description": description, "reference": "scintiseg dataset export-nnunet",
                         "training": [{**entry("Tr", i), **({"fold": val_fold[i]} if i in val_fold else {})}

@@ -45,6 +45,9 @@ from scintiseg.scan import Scan
 
 #: Model input modes: which views the network reads and how they are combined (module docstring).
 INPUT_MODES: tuple[str, ...] = ("ant", "post", "aggregate", "two_channel")
+#: The fused modes' channels as another tool is told of them (:func:`fused_counts`; nnU-Net's ``channel_names``).
+FUSED_CHANNELS: dict[str, tuple[str, ...]] = {"two_channel": ("ANT", "POST_mirrored"),
+                                              "aggregate": ("ANT_plus_POST_mirrored",)}
 
 
 @dataclass(frozen=True)
@@ -181,3 +184,25 @@ def model_inputs(scan: Scan, input_mode: str, normalisation: str = "none") -> li
     if input_mode == "ant":
         return [model_input(scan, "ant", normalisation, view=view) for view in scan.view_names]
     return [model_input(scan, input_mode, normalisation)]
+
+
+def fused_counts(scan: Scan, masks: dict[str, np.ndarray], input_mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """A study as a network of a fused mode reads it, in counts, with its target: for another tool to train on the
+    same input (``scintiseg dataset export-nnunet --fuse``, session 50).
+
+    Args:
+        scan: ANT and POST.
+        masks: view -> lesion mask of both views (a view without one counts as lesion-free).
+        input_mode: ``two_channel`` (ANT and the aligned mirrored POST) or ``aggregate`` (their sum, paper B Eq. 4).
+
+    Returns:
+        ``(channels, target)``: ``(C, H, W)`` float32 counts, not normalised (the other tool normalises), and the
+        ``(H, W)`` boolean union of the two views' masks on ANT's grid (module docstring).
+
+    Raises:
+        ScintisegError: another mode, a scan lacking ANT or POST, or views too far apart to be aligned.
+    """
+    if input_mode not in FUSED_CHANNELS:
+        raise ScintisegError(f"{input_mode!r} is no fused mode (expected one of {', '.join(FUSED_CHANNELS)})")
+    built = model_input(scan, input_mode, "none")
+    return built.image, built.target(masks)[0] > 0.5

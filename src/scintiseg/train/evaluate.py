@@ -16,7 +16,10 @@ Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predi
 names (the data set's image, or the file ``dataset import`` made the case from, by its SHA-256) and its
 ``<VIEW>_mask.png`` read (on the image as stored, so a case the data set reads turned,
 ``read_turned``, has its mask turned with it); scored with the same metrics against the same split, each view at its own
-matrix (the data set's annotation, not a model's input grid).
+matrix (the data set's annotation, not a model's input grid). A study's mask named ``<case>`` (no view), of a model
+reading the two views fused (``export-nnunet --fuse``, session 50), is scored where the case has no mask of its own
+views: on ANT's grid against the union of both views' outlines, the target the export wrote
+(:func:`scintiseg.prepare.model_input.fused_counts`).
 
 Example::
 
@@ -46,6 +49,7 @@ from scintiseg.io.nnunet import MASK_ENDINGS, nnunet_identifier, read_nnunet_mas
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
 from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpoint
 from scintiseg.models.device import select_device
+from scintiseg.prepare.model_input import fused_counts
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.data import Sample, load_samples
 from scintiseg.train.loop import predict_probabilities
@@ -292,7 +296,8 @@ def evaluate_predictions(
 
     Args:
         predictions: folder of one mask per annotated view of the split, ``<case>_<VIEW>`` + one of
-            :data:`scintiseg.io.nnunet.MASK_ENDINGS` (nnU-Net's output folder), or ``scintiseg predict``'s folder of
+            :data:`scintiseg.io.nnunet.MASK_ENDINGS` (nnU-Net's output folder; ``<case>`` of a study whose ANT and
+            POST are both annotated: a fused prediction, module docstring), or ``scintiseg predict``'s folder of
             the data set's images.
         data: the data set folder.
         split: ``test`` (the data set's ``splits.json``) or ``all``.
@@ -317,16 +322,29 @@ def evaluate_predictions(
         raise ScintisegError("output exists and is not a folder", path=folder)
     case_ids = cases_of_split(predictions, data, split)
     manifest = load_manifest(data)
-    wanted = [(case_id, view) for case_id in case_ids
-              for view in sorted(set(manifest.case(case_id).labels) | set(manifest.case(case_id).masks))]
+    found, stored = {}, set()  # stored: masks on the case's image as stored (a predict folder's)
+
+    def mask_file(case_id: str, view: str | None) -> Path | None:
+        identifier = nnunet_identifier(case_id, view)
+        return next((predictions / f"{identifier}{end}" for end in MASK_ENDINGS
+                     if (predictions / f"{identifier}{end}").is_file()), None)
+
+    wanted: list[tuple[str, str | None]] = []  # (case, view), view None for a study's fused mask
+    for case_id in case_ids:
+        views = sorted(set(manifest.case(case_id).labels) | set(manifest.case(case_id).masks))
+        fused = mask_file(case_id, None) if {"ANT", "POST"} <= set(views) else None
+        if fused is not None and not any(mask_file(case_id, view) for view in views):
+            found[case_id, None] = fused
+            wanted.append((case_id, None))
+        else:
+            wanted += [(case_id, view) for view in views]
     if not wanted:
         raise ScintisegError(f"the {split} split has no annotated view", path=data)
-    found, stored = {}, set()  # stored: masks on the case's image as stored (a predict folder's)
     reports = None
     for case_id, view in wanted:
-        identifier = nnunet_identifier(case_id, view)
-        found[case_id, view] = next((predictions / f"{identifier}{end}" for end in MASK_ENDINGS
-                                     if (predictions / f"{identifier}{end}").is_file()), None)
+        if view is None:
+            continue
+        found[case_id, view] = mask_file(case_id, view)
         if found[case_id, view] is None:
             reports = _PredictedScans(predictions) if reports is None else reports
             folder_views = reports.of(data, manifest.case(case_id))
@@ -336,7 +354,8 @@ def evaluate_predictions(
     missing = [nnunet_identifier(*key) for key, path in found.items() if path is None]
     if missing:
         raise ScintisegError(f"no mask for {len(missing)} of the {len(wanted)} views (first: {missing[0]}"
-                             f"{MASK_ENDINGS[0]}, or its case image's view in a `scintiseg predict` folder)",
+                             f"{MASK_ENDINGS[0]}, or its case image's view in a `scintiseg predict` folder, or the "
+                             "case's own name for a study of ANT and POST fused)",
                              path=predictions)
     loaded: dict[str, tuple] = {}
 
@@ -348,6 +367,9 @@ def evaluate_predictions(
             loaded.clear()
             loaded[case_id] = load_case(data, manifest.case(case_id), labels=manifest.labels)
         scan, masks = loaded[case_id]
+        if view is None:  # a fused study: on ANT's grid, the union of both views' outlines (module docstring)
+            channels, truth = fused_counts(scan, masks, "two_channel")  # either fused mode: the same target
+            return channels[0], truth, read_nnunet_mask(found[case_id, None], truth.shape)
         mask = read_nnunet_mask(found[case_id, view], masks[view].shape)
         if (case_id, view) in stored:
             mask = turned_array(mask, case_turn(manifest.case(case_id)))
