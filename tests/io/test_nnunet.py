@@ -132,6 +132,15 @@ def test_a_fused_export_writes_one_case_per_study_with_its_channels_and_the_unio
     with pytest.raises(ScintisegError, match="no training study with both ANT and POST annotated"):
         export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[:1], "test": []}, fusion=fusion, dataset_id=9)
 
+    def refuse(scan, masks):
+        raise ScintisegError("cannot align views: one of them holds no counts")
+
+    with pytest.raises(ScintisegError, match=f"case {ids[1]}: cannot align views") as caught:
+        export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[1:], "test": []}, dataset_id=8,
+                      fusion=Fusion("two_channel", ("ANT", "POST_mirrored"), refuse))
+    assert f"{ids[1]}.dcm" in str(caught.value)
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["Dataset501_BoneScan"]  # nothing half-written
+
 
 def test_refusals_leave_nothing_behind(tiny_dataset, tmp_path):
     raw = tmp_path / "raw"

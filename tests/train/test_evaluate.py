@@ -113,7 +113,7 @@ def test_another_tools_masks_scored_as_a_hand_count(tiny_dataset, tmp_path):
         evaluate_predictions(folder, tiny_dataset, split="val")
 
 
-def test_a_fused_studys_mask_is_scored_on_ants_grid_against_both_views_outlines(tiny_dataset, tmp_path):
+def test_a_fused_studys_mask_is_scored_on_ants_grid_against_both_views_outlines(tiny_dataset, tmp_path, monkeypatch):
     """A model reading ANT and POST fused (``export-nnunet --fuse``) predicts one mask per study, ``<case>``: it is
     scored against the union of both views' outlines on ANT's grid; where a view's own mask is there too, the views
     are scored as views."""
@@ -150,3 +150,12 @@ def test_a_fused_studys_mask_is_scored_on_ants_grid_against_both_views_outlines(
     write_nifti_view(masks["ANT"], scan.pixel_spacing, folder / f"{test[0]}_ANT.nii.gz")  # a per-view mask wins
     with pytest.raises(ScintisegError, match="no mask for 1 of the 3 views"):
         evaluate_predictions(folder, tiny_dataset, out=tmp_path / "e3")
+    (folder / f"{test[0]}_ANT.nii.gz").unlink()
+
+    def unaligned(scan, masks, mode):
+        raise ScintisegError("posterior view is -31, +5 pixels off the anterior one (more than 20)")
+
+    monkeypatch.setattr("scintiseg.train.evaluate.fused_counts", unaligned)
+    with pytest.raises(ScintisegError, match=f"case {test[0]}: posterior view is") as caught:
+        evaluate_predictions(folder, tiny_dataset, out=tmp_path / "e4")
+    assert f"{test[0]}.dcm" in str(caught.value)

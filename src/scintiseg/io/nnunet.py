@@ -296,7 +296,11 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
                 if fusion is None:
                     channels, label = scan.view(view)[None], masks[view]
                 else:
-                    channels, label = fusion.combine(scan, masks)
+                    try:
+                        channels, label = fusion.combine(scan, masks)
+                    except ScintisegError as exc:  # e.g. views too far apart to align: name the case
+                        raise ScintisegError(f"case {case_id}: {exc.problem}",
+                                             path=root / manifest.case(case_id).image) from None
                     if len(channels) != len(channel_names):
                         raise ScintisegError(f"the fusion gave {len(channels)} channels, it names {len(channel_names)}")
                 for k, channel in enumerate(channels):

@@ -368,7 +368,10 @@ def evaluate_predictions(
             loaded[case_id] = load_case(data, manifest.case(case_id), labels=manifest.labels)
         scan, masks = loaded[case_id]
         if view is None:  # a fused study: on ANT's grid, the union of both views' outlines (module docstring)
-            channels, truth = fused_counts(scan, masks, "two_channel")  # either fused mode: the same target
+            try:
+                channels, truth = fused_counts(scan, masks, "two_channel")  # either fused mode: the same target
+            except ScintisegError as exc:  # e.g. views too far apart to align: name the case
+                raise ScintisegError(f"case {case_id}: {exc.problem}", path=data / manifest.case(case_id).image) from None
             return channels[0], truth, read_nnunet_mask(found[case_id, None], truth.shape)
         mask = read_nnunet_mask(found[case_id, view], masks[view].shape)
         if (case_id, view) in stored:
