@@ -24,3 +24,15 @@ def test_test_split_patients_are_never_used(real_crops):
     images = load_training_images(real_crops, ["ANT"], 32, 2.0)
     assert images.case_ids == ["P000", "P001", "P002"]
     assert images.tensor.shape[1] == 2  # one view: one image and one mask channel
+
+
+def test_a_case_without_an_outline_of_a_view_drawn_is_not_read(real_crops):
+    """D sees image and mask together: an unannotated view (lesions unknown) would teach 'no lesion here'."""
+    from scintiseg.io.dataset import load_manifest, save_manifest
+
+    manifest = load_manifest(real_crops)
+    annotation = manifest.cases[1].masks or manifest.cases[1].labels
+    annotation.pop("POST")
+    save_manifest(manifest, real_crops)
+    assert load_training_images(real_crops, ["ANT", "POST"], 32, 2.0).case_ids == ["P000", "P002", "P003"]
+    assert load_training_images(real_crops, ["ANT"], 32, 2.0).case_ids == ["P000", "P001", "P002", "P003"]

@@ -196,3 +196,17 @@ def test_counts_are_written_in_a_type_that_keeps_them(tmp_path, values, dtype):
 
 def test_identifiers_are_safe_file_names():
     assert nnunet_identifier("1.2.840 x/y", "ANT") == "1_2_840_x_y_ANT"
+
+
+def test_a_test_cases_pseudo_label_is_no_test_label(tiny_dataset, tmp_path):
+    """A pseudo-label imported after the split (the model's own prediction) trains nnU-Net but is no truth to score
+    on: left out of labelsTs / imagesTs."""
+    manifest = load_manifest(tiny_dataset)
+    ids = [c.case_id for c in manifest.cases]
+    for case_id in ids[1], ids[3]:
+        manifest.case(case_id).meta["pseudo"] = ["ANT"]
+    save_manifest(manifest, tiny_dataset)
+    done = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[:3], "test": ids[3:]})
+    assert nnunet_identifier(ids[1], "ANT") in done.training  # trains, as it was imported for
+    assert done.test == [nnunet_identifier(ids[3], "POST")]
+    assert sorted(p.name for p in (done.folder / "labelsTs").iterdir()) == [f"{nnunet_identifier(ids[3], 'POST')}.nii.gz"]

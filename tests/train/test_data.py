@@ -83,3 +83,68 @@ def test_training_without_splits_makes_a_seeded_patient_split_saves_it_and_says_
         warnings.simplefilter("error", SplitMadeWarning)
         train(tiny_config(data=str(data), out=str(tmp_path / "run2"), epochs=1, seed=4, normalisation="percentile"))
     assert (data / SPLITS_NAME).read_bytes() == before
+
+
+def _unannotate(data, cases: dict[str, str]) -> None:
+    """``cases``: case id -> "unknown" (its ANT mask removed) or "pseudo" (its ANT listed as a pseudo-label)."""
+    from scintiseg.io.dataset import load_manifest, save_manifest
+
+    manifest = load_manifest(data)
+    for case in manifest.cases:
+        if cases.get(case.case_id) == "unknown":
+            case.masks.pop("ANT")
+        elif cases.get(case.case_id) == "pseudo":
+            case.meta["pseudo"] = ["ANT"]
+    save_manifest(manifest, data)
+
+
+def test_case_truth_names_unannotated_and_pseudo_labelled_views():
+    from scintiseg.io.dataset import Case
+    from scintiseg.prepare.model_input import input_views
+    from scintiseg.train.data import PERSON, PSEUDO_LABEL, UNKNOWN, case_truth
+
+    case = Case("c", "p", "c.dcm", labels={"ANT": "a.json"}, masks={"POST": "p.png"}, meta={"pseudo": ["POST"]})
+    assert case_truth(case, input_views("ant", ["ANT", "POST"])) == PERSON
+    assert case_truth(case, input_views("post", ["ANT", "POST"])) == PSEUDO_LABEL
+    assert case_truth(case, input_views("two_channel", ["ANT", "POST"])) == PSEUDO_LABEL
+    assert case_truth(Case("d", "p", "d.dcm", labels={"POST": "p.json"}), ("ANT",)) == UNKNOWN
+    assert input_views("ant", ["VIEW"]) == ("VIEW",) and input_views("ant", ["POST"]) == ("POST",)
+
+
+def test_validation_patients_are_drawn_from_those_a_person_outlined():
+    patients_of = _patients()
+    splits = {"seed": 0, "test": [], "train": list(patients_of)}
+    outlined = {c for c in patients_of if patients_of[c] in ("P7", "P8", "P9")}
+    for seed in range(5):
+        split = split_cases(patients_of, splits, val_fraction=0.5, seed=seed, outlined=outlined)
+        assert {patients_of[c] for c in split.val} <= {"P7", "P8", "P9"} and split.val
+    with pytest.raises(ScintisegError, match="two training patients with outlines"):
+        split_cases(patients_of, splits, outlined={"P7_0"})
+    # every case outlined: the same split as without the argument (earlier runs' splits stand)
+    assert split_cases(patients_of, splits, seed=2, outlined=set(patients_of)) == split_cases(patients_of, splits, seed=2)
+
+
+def test_training_leaves_out_unannotated_cases_and_validates_on_outlined_ones(tmp_path, tiny_config):
+    """A site's data set: some scans without an outline (lesions unknown), one with a pseudo-label. A supervised
+    run trains on the outlined and pseudo-labelled cases and says what it left out; it validates on outlined cases
+    only; the Chan-Vese run keeps the unannotated ones, as unlabelled."""
+    from scintiseg.train.data import PERSON, UNKNOWN, load_samples
+    from scintiseg.train.loop import prepare_data
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=10, test=0.2)
+    test = set(json.loads((data / SPLITS_NAME).read_text())["test"])
+    pool = [c for c in (f"P{i:03d}" for i in range(10)) if c not in test]
+    _unannotate(data, {pool[0]: "unknown", pool[1]: "unknown", pool[2]: "unknown", pool[3]: "pseudo"})
+    with pytest.warns(UserWarning, match="3 training case.s. without an outline of ANT left out"):
+        prepared = prepare_data(tiny_config(data=str(data), seed=1))
+    trained = {s.case_id for s in prepared.train.samples}
+    validated = {s.case_id for s in prepared.val.samples}
+    assert not trained & set(pool[:3]) and not validated & set(pool[:4])
+    assert trained | validated == set(pool[3:]) and pool[3] in trained
+    assert all(s.truth == PERSON for s in prepared.val.samples)
+    unlabelled = prepare_data(tiny_config(data=str(data), seed=1, loss="chan_vese"))
+    flags = {s.case_id: bool(unlabelled.train.labelled[i]) for i, s in enumerate(unlabelled.train.samples)}
+    assert {c for c, labelled in flags.items() if not labelled} == set(pool[:3])
+    assert [s.truth for s in load_samples(data, pool[:1], "ant", "none")] == [UNKNOWN]
+    assert load_samples(data, pool[:1], "ant", "none", keep=(PERSON,)) == []
+    assert [s.truth for s in load_samples(data, pool[:1], "post", "none")] == [PERSON]  # its POST is outlined

@@ -159,3 +159,48 @@ def test_a_fused_studys_mask_is_scored_on_ants_grid_against_both_views_outlines(
     with pytest.raises(ScintisegError, match=f"case {test[0]}: posterior view is") as caught:
         evaluate_predictions(folder, tiny_dataset, out=tmp_path / "e4")
     assert f"{test[0]}.dcm" in str(caught.value)
+
+
+def test_only_views_a_person_outlined_are_scored_and_the_rest_counted(tmp_path):
+    """A test case without an outline of the view the model reads (lesions unknown) and one whose outline is a
+    pseudo-label are not scored, by a run's evaluation or by another tool's masks, and metrics.json counts them;
+    before, the first was scored as lesion-free."""
+    import shutil
+
+    from scintiseg.errors import ScintisegError
+    from scintiseg.io.dataset import load_manifest, save_manifest
+    from scintiseg.io.nnunet import nnunet_identifier
+    from scintiseg.train.evaluate import evaluate_predictions
+    from support import conftest_of
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=8, test=0.5)
+    config = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="unet", model_args={"width": 4, "depth": 2},
+                         epochs=1, batch_size=4, normalisation="zscore", progress=False)
+    train(config)
+    test = json.loads((data / "splits.json").read_text())["test"]
+    manifest = load_manifest(data)
+    manifest.case(test[0]).masks.pop("ANT")
+    manifest.case(test[1]).meta["pseudo"] = ["ANT"]
+    save_manifest(manifest, data)
+    metrics = evaluate_run(tmp_path / "run", split="test", overlays=0)
+    assert metrics["images"] == len(test) - 2 and metrics["left_out"] == {"pseudo": 1, "unknown": 1}
+    rows = (tmp_path / "run" / "eval-test" / "per_case.csv").read_text()
+    assert test[0] not in rows and test[1] not in rows and test[2] in rows
+
+    predicted = tmp_path / "masks"  # another tool's masks: the data set's own, copied
+    predicted.mkdir()
+    for case in manifest.cases:
+        for view, mask in case.masks.items():
+            shutil.copy(data / mask, predicted / f"{nnunet_identifier(case.case_id, view)}.png")
+    scored = evaluate_predictions(predicted, data, overlays=0)
+    assert scored["images"] == 2 * len(test) - 2 and scored["left_out"] == {"unknown": 1, "pseudo": 1}
+    assert scored["pooled"]["dsc"] == 1.0
+    for case_id in test[2:]:
+        manifest.case(case_id).masks = {}
+    manifest.case(test[0]).masks.pop("POST")
+    manifest.case(test[1]).masks.pop("POST")
+    save_manifest(manifest, data)
+    with pytest.raises(ScintisegError, match="no case of the test split has a person's outline"):
+        evaluate_run(tmp_path / "run", split="test", overlays=0)
+    with pytest.raises(ScintisegError, match="no view a person outlined"):
+        evaluate_predictions(predicted, data, overlays=0)

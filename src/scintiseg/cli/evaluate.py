@@ -56,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
             overlays=args.overlays, threshold=args.threshold, device=args.device,
         )
     pooled, image, det = metrics["pooled"], metrics["per_image"], metrics["detection"]
-    print(f"{metrics['split']}: {metrics['images']} images")
+    left = metrics.get("left_out") or {}
+    unit = "views" if args.predictions is not None else "cases"
+    not_scored = (f" ({left.get('unknown', 0)} {unit} without an outline and {left.get('pseudo', 0)} pseudo-labelled "
+                  "not scored: no person's truth)" if any(left.values()) else "")
+    print(f"{metrics['split']}: {metrics['images']} images{not_scored}")
     print("pooled    " + "  ".join(f"{k.upper()} {v:.4f}" for k, v in pooled.items()))
     print("per image " + "  ".join(f"{k.upper()} {v:.4f}" for k, v in image.items()))
     print(f"lesions: sensitivity {det['sensitivity']:.3f}, false positives per image {det['fp_per_image']:.2f}")

@@ -3,7 +3,8 @@
 Only the *training* patients are used: when the data set has a ``splits.json`` (``scintiseg dataset
 split``), patients of its test subset are left out, so that GAN samples added to a training set can
 never carry a test patient's image into it. Cases with ``origin == "gan"`` are never used (a GAN is not
-trained on another GAN's output).
+trained on another GAN's output), nor cases without an annotation of every view the GAN draws (session 50): D sees
+image and mask together, and an unannotated view's lesions are unknown, not absent (:mod:`scintiseg.train.data`).
 
 Counts are area-averaged down to ``native_size`` (mean counts per original pixel, so the count scale
 is unchanged) and mapped to [-1, 1] by :mod:`scintiseg.gan.counts`; masks are area-averaged too, so a
@@ -78,7 +79,8 @@ def load_training_images(root: str | Path, views: list[str], native_size: int, s
     if missing:
         raise ScintisegError(f"data set has views {manifest.views}, the GAN needs {views}", path=root / ds.MANIFEST_NAME)
     excluded = held_out_patients(root)
-    cases = [c for c in manifest.cases if c.origin != "gan" and c.patient_id not in excluded]
+    cases = [c for c in manifest.cases if c.origin != "gan" and c.patient_id not in excluded
+             and set(views) <= set(c.labels) | set(c.masks)]
     if len(cases) < 2:
         raise ScintisegError(f"need at least 2 real training cases, found {len(cases)}", path=root / ds.MANIFEST_NAME)
     arrays, scales, size = [], [], None

@@ -34,7 +34,8 @@ Choices nnU-Net's format leaves open:
   one channel), in counts; the label the union of both views' outlines on ANT's grid (a lesion seen in either view
   is a lesion), as scintiseg's own fused networks are trained. So nnU-Net is compared with paper B's view fusion on
   the same input. Identifier ``<case>``; a study with only one view outlined is left out and counted (its other view's
-  lesions are unknown, not absent). The fusion is handed in by the caller (:class:`Fusion`): it is prepare's, which
+  lesions are unknown, not absent). A test case's pseudo-labelled view (the model's own prediction, possible where
+  pseudo-labels were imported after the split) is left out of ``labelsTs``: it is no truth to score on. The fusion is handed in by the caller (:class:`Fusion`): it is prepare's, which
   io may not import.
 - *NIfTI, not PNG*: nnU-Net reads a 2-D NIfTI's pixel size (its SimpleITK reader) and resamples scans of different
   matrices to one spacing; its PNG reader takes every image as 1 x 1. Written with nibabel, the first voxel axis x
@@ -66,6 +67,7 @@ import numpy as np
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, patient_folds
 from scintiseg.io.file_keys import output_stem
+from scintiseg.io.importer import PSEUDO
 from scintiseg.scan import Scan
 
 #: nnU-Net's default number of cross-validation folds.
@@ -189,15 +191,17 @@ def mask_of(image: str | Path, masks: str | Path) -> Path | None:
                  if (Path(masks) / f"{name}{end}").is_file()), None)
 
 
-def _identifiers(manifest: DatasetManifest, case_ids: list[str],
-                 fused: bool = False) -> dict[str, list[tuple[str | None, str]]]:
+def _identifiers(manifest: DatasetManifest, case_ids: list[str], fused: bool = False,
+                 person_only: set[str] = frozenset()) -> dict[str, list[tuple[str | None, str]]]:
     """case id -> [(view, identifier)] of its annotated views (fused: [(None, identifier)] of a study with both
-    views annotated); two views of one identifier refused."""
+    views annotated), a pseudo-labelled view left out of a case in ``person_only`` (a test case: no person's truth);
+    two views of one identifier refused."""
     seen: dict[str, str] = {}
     out: dict[str, list[tuple[str | None, str]]] = {}
     for case_id in case_ids:
         case = manifest.case(case_id)
-        annotated = sorted(set(case.labels) | set(case.masks))
+        listed = case.meta.get(PSEUDO) if case_id in person_only else None
+        annotated = sorted((set(case.labels) | set(case.masks)) - set(listed if isinstance(listed, list) else []))
         if fused:
             annotated = [None] if set(FUSED_VIEWS) <= set(annotated) else []
         for view in annotated:
@@ -258,7 +262,7 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
     folder_name = target.name
     manifest = load_manifest(root)
     train_ids, test_ids = list(splits.get("train", [])), list(splits.get("test", []))
-    views = _identifiers(manifest, train_ids + test_ids, fused=fusion is not None)
+    views = _identifiers(manifest, train_ids + test_ids, fused=fusion is not None, person_only=set(test_ids))
     if fusion is None:
         unannotated = sum(max(len(manifest.views) - len(views.get(c, [])), 0) for c in train_ids + test_ids)
         unpaired = 0

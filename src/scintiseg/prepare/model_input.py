@@ -116,6 +116,24 @@ def check_input_mode(input_mode: str) -> None:
         raise ScintisegError(f"unknown input mode {input_mode!r} (expected one of {', '.join(INPUT_MODES)})")
 
 
+def input_views(input_mode: str, views) -> tuple[str, ...]:
+    """The views of ``views`` (a scan's or a data set's view names) that :func:`model_input` reads for ``input_mode``
+    (default view of ``ant``: ANT, else ``VIEW``, else POST); a view lacking from ``views`` is named anyway, so a
+    caller checking annotations finds it missing.
+
+    Example::
+
+        input_views("ant", ["ANT", "POST"])          # ("ANT",)
+        input_views("two_channel", ["ANT", "POST"])  # ("ANT", "POST")
+    """
+    check_input_mode(input_mode)
+    if input_mode == "ant":
+        return (next((name for name in ("ANT", "VIEW", "POST") if name in views), "ANT"),)
+    if input_mode == "post":
+        return ("POST",)
+    return ("ANT", "POST")
+
+
 def _normalise_channels(channels: list[np.ndarray], normalisation: str, pixel_spacing: tuple[float, float]) -> np.ndarray:
     """``(C, H, W)`` float32 stack of the channels, each normalised on its own (module docstring)."""
 

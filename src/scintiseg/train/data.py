@@ -8,8 +8,16 @@ The flow for one case (:func:`load_samples`):
    (the same builder prediction uses) and :meth:`~scintiseg.prepare.model_input.ModelInput.target` its
    target: the masks of the views read, carried onto the input's grid.
 
+**What a sample's target is** (:attr:`Sample.truth`, :func:`case_truth`, session 50). A view with no annotation has
+unknown lesions, not none (the convention of ``dataset check``, ``export-nnunet``, ``evaluate --predictions`` and
+site adaptation); a view whose annotation is a pseudo-label (``meta["pseudo"]``) holds the model's own prediction.
+So a supervised loss trains only on cases whose views read are annotated (pseudo-labels included: that is what they
+were imported for), validation and test scores only on cases a person outlined (an empty outline is a reader's "no
+lesion"), and the Chan-Vese term (``loss="chan_vese"``) takes unannotated cases as unlabelled. Before session 50 an
+imported site data set's scans without outlines trained, validated and were scored as lesion-free.
+
 Splits are always by patient (``splits.json``): the test patients never reach training; validation
-is ``folds[fold]`` or a seeded share of the training patients. With ``labelled < 1`` a seeded share
+is ``folds[fold]`` or a seeded share of the training patients (of those a person outlined). With ``labelled < 1`` a seeded share
 of the *training patients* keeps its labels (paper B: "images of one patient never cross subsets").
 The whole (small) data set is preloaded into memory: a DataLoader with ``num_workers=0`` is then
 the fastest choice on a few CPU cores.
@@ -27,18 +35,35 @@ import torch
 from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import SPLITS_NAME, load_case, load_manifest, load_splits, split_dataset
+from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, split_dataset
+from scintiseg.io.importer import PSEUDO
 from scintiseg.prepare.model_input import model_input
+
+#: :attr:`Sample.truth`: every view read outlined by a person; one of them a pseudo-label; one of them not annotated.
+PERSON, PSEUDO_LABEL, UNKNOWN = "person", "pseudo", "unknown"
+TRUTHS: tuple[str, ...] = (PERSON, PSEUDO_LABEL, UNKNOWN)
 
 
 @dataclass
 class Sample:
-    """One model-ready image: ``image`` (C, H, W) float32, ``target`` (1, H, W) float32 in {0, 1}."""
+    """One model-ready image: ``image`` (C, H, W) float32, ``target`` (1, H, W) float32 in {0, 1}; ``truth`` says
+    what the target is (module docstring: :data:`PERSON`, :data:`PSEUDO_LABEL`, :data:`UNKNOWN`)."""
 
     case_id: str
     patient_id: str
     image: np.ndarray
     target: np.ndarray
+    truth: str = PERSON
+
+
+def case_truth(case: Case, views) -> str:
+    """What ``case``'s target over ``views`` (the views an input reads) is: :data:`UNKNOWN` when one of them has no
+    annotation (LabelMe file or mask), :data:`PSEUDO_LABEL` when one holds a pseudo-label, else :data:`PERSON`."""
+    views = set(views)
+    if not views <= set(case.labels) | set(case.masks):
+        return UNKNOWN
+    pseudo = case.meta.get(PSEUDO)
+    return PSEUDO_LABEL if views & set(pseudo if isinstance(pseudo, list) else []) else PERSON
 
 
 @dataclass
@@ -134,6 +159,7 @@ def split_cases(
     labelled: float = 1.0,
     seed: int = 0,
     generated: frozenset[str] | set[str] = frozenset(),
+    outlined: set[str] | None = None,
 ) -> SplitCases:
     """Train / val / test case ids from ``splits.json`` content, always separating patients.
 
@@ -147,6 +173,8 @@ def split_cases(
         generated: ids of cases made from training data (origin ``augment`` or ``gan``). Without a
             fold they never validate: only patients with an original case are held out, only their
             original cases validate, and their generated copies are dropped (they would leak).
+        outlined: ids of the cases a person outlined (:data:`PERSON`; None: every case). Without a fold the
+            validation patients are drawn from their patients, for only such a case can validate.
     """
     unknown = [c for key in ("train", "test") for c in splits.get(key, []) if c not in patients_of]
     if unknown:
@@ -159,9 +187,10 @@ def split_cases(
         train, val = list(folds[fold]["train"]), list(folds[fold]["val"])
     else:
         pool = list(splits.get("train", []))
-        patients = sorted({patients_of[c] for c in pool if c not in generated})
+        patients = sorted({patients_of[c] for c in pool if c not in generated and (outlined is None or c in outlined)})
         if len(patients) < 2:
-            raise ScintisegError("need at least two training patients to hold one out for validation")
+            raise ScintisegError("need at least two training patients" + ("" if outlined is None else " with outlines")
+                                 + " to hold one out for validation")
         n_val = min(max(1, int(math.floor(val_fraction * len(patients) + 0.5))), len(patients) - 1)
         val_patients = set(_seeded_share(patients, n_val / len(patients), seed))
         train = [c for c in pool if patients_of[c] not in val_patients]
@@ -176,15 +205,19 @@ def split_cases(
     return SplitCases(train=train, val=val, test=test, labelled={c for c in train if patients_of[c] in keep})
 
 
-def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str) -> list[Sample]:
-    """Read and convert the given cases of the data set at ``root``, in order."""
+def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str, *,
+                 keep: tuple[str, ...] = TRUTHS) -> list[Sample]:
+    """Read and convert the given cases of the data set at ``root``, in order; only those whose
+    :attr:`Sample.truth` is in ``keep`` (the truth of the views the input reads: module docstring)."""
     manifest = load_manifest(root)
     samples = []
     for case_id in case_ids:
         case = manifest.case(case_id)
-        scan, masks = load_case(root, case)
+        scan, masks = load_case(root, case, labels=manifest.labels)
         built = model_input(scan, input_mode, normalisation)
-        samples.append(Sample(case.case_id, case.patient_id, built.image, built.target(masks)))
+        truth = case_truth(case, built.sources)
+        if truth in keep:
+            samples.append(Sample(case.case_id, case.patient_id, built.image, built.target(masks), truth))
     return samples
 
 

@@ -7,7 +7,11 @@ Outputs (all written atomically) in ``RUN/eval-<split>/`` unless another folder 
     overlays/best_1_<case>.png ... worst_1_<case>.png   input with true (green) and predicted (red) outlines
 
 Which cases: ``test`` comes from the data set's ``splits.json`` (patients never seen in training);
-``val``, ``train`` from the run's own ``split.json``; ``all`` is every case of the data set.
+``val``, ``train`` from the run's own ``split.json``; ``all`` is every case of the data set. Of them only views a
+person outlined are scored (an empty outline is a reader's "no lesion"): a view without an annotation has unknown
+lesions, and a pseudo-label is the model's own prediction (:mod:`scintiseg.train.data`, "What a sample's target is";
+session 50: before, both were scored, the first as lesion-free). ``metrics.json`` counts what was left out
+(``left_out``).
 
 Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predictions of the views that
 ``scintiseg dataset export-nnunet`` wrote, or any tool's one mask per view named ``<case>_<VIEW>.nii.gz`` or
@@ -45,13 +49,14 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.io.dataset import SPLIT_NAMES, case_turn, load_case, load_manifest, load_splits, turned_array
 from scintiseg.io.import_sources import file_sha256
+from scintiseg.io.importer import PSEUDO
 from scintiseg.io.nnunet import MASK_ENDINGS, nnunet_identifier, read_nnunet_mask
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
 from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpoint
 from scintiseg.models.device import select_device
 from scintiseg.prepare.model_input import fused_counts
 from scintiseg.train.config import TrainConfig
-from scintiseg.train.data import Sample, load_samples
+from scintiseg.train.data import PERSON, TRUTHS, Sample, load_samples
 from scintiseg.train.loop import predict_probabilities
 
 
@@ -231,13 +236,18 @@ def evaluate_run(
     case_ids = cases_of_split(run_dir, data, split)
     if not case_ids:
         raise ScintisegError(f"the {split} split is empty", path=data)
-    samples = load_samples(data, case_ids, config.input_mode, config.normalisation)
+    read = load_samples(data, case_ids, config.input_mode, config.normalisation, keep=TRUTHS)
+    samples = [sample for sample in read if sample.truth == PERSON]
+    left_out = {truth: sum(s.truth == truth for s in read) for truth in TRUTHS if truth != PERSON}
+    if not samples:
+        raise ScintisegError(f"no case of the {split} split has a person's outline of the views the model reads "
+                             f"({left_out['unknown']} unannotated, {left_out['pseudo']} pseudo-labelled)", path=data)
     metrics, rows, predictions = evaluate_samples(
         model, samples, threshold=threshold or config.threshold, batch_size=config.batch_size,
         device=torch_device, config=config,
     )
     metrics.update(run=str(run_dir), data=str(data), split=split, checkpoint=checkpoint,
-                   epoch=int(state["epoch"]), model=state["model_config"])
+                   epoch=int(state["epoch"]), model=state["model_config"], left_out=left_out)
     write_text_atomic(folder / "metrics.json", json.dumps(json_safe(metrics), indent=1) + "\n")
     write_text_atomic(folder / "per_case.csv", _csv_text(rows))
     if overlays:
@@ -330,8 +340,15 @@ def evaluate_predictions(
                      if (predictions / f"{identifier}{end}").is_file()), None)
 
     wanted: list[tuple[str, str | None]] = []  # (case, view), view None for a study's fused mask
+    left_out = {"unknown": 0, "pseudo": 0}  # views without a person's outline (module docstring)
     for case_id in case_ids:
-        views = sorted(set(manifest.case(case_id).labels) | set(manifest.case(case_id).masks))
+        case = manifest.case(case_id)
+        annotated = set(case.labels) | set(case.masks)
+        listed = case.meta.get(PSEUDO)
+        pseudo = set(listed if isinstance(listed, list) else []) & annotated
+        views = sorted(annotated - pseudo)
+        left_out["pseudo"] += len(pseudo)
+        left_out["unknown"] += len(set(manifest.views) - annotated)
         fused = mask_file(case_id, None) if {"ANT", "POST"} <= set(views) else None
         if fused is not None and not any(mask_file(case_id, view) for view in views):
             found[case_id, None] = fused
@@ -339,7 +356,8 @@ def evaluate_predictions(
         else:
             wanted += [(case_id, view) for view in views]
     if not wanted:
-        raise ScintisegError(f"the {split} split has no annotated view", path=data)
+        raise ScintisegError(f"the {split} split has no view a person outlined ({left_out['unknown']} unannotated, "
+                             f"{left_out['pseudo']} pseudo-labelled)", path=data)
     reports = None
     for case_id, view in wanted:
         if view is None:
@@ -412,7 +430,7 @@ def evaluate_predictions(
         "images": len(wanted),
         "empty_image_rule": "an image with no lesion and no prediction scores 1 on every per-image metric; "
         "an undefined per-image Recall or CPA (zero denominator) is left out of the mean",
-        "predictions": str(predictions), "data": str(data), "split": split,
+        "predictions": str(predictions), "data": str(data), "split": split, "left_out": left_out,
     }
     write_text_atomic(folder / "metrics.json", json.dumps(json_safe(metrics), indent=1) + "\n")
     write_text_atomic(folder / "per_case.csv", _csv_text(rows))

@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
+from scintiseg.io.dataset import load_manifest
 from scintiseg.losses import RegionLoss, SegmentationLoss
 from scintiseg.metrics import class_dice, class_overlap, confusion_counts, summarise
 from scintiseg.models import create_model
@@ -58,11 +60,16 @@ from scintiseg.models.device import autocast_dtype
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.prepare.augment import RandomGeometric
 from scintiseg.prepare.gain import RandomGain
+from scintiseg.prepare.model_input import input_views
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.data import (
+    PERSON,
+    PSEUDO_LABEL,
+    UNKNOWN,
     SegmentationDataset,
     SplitCases,
     case_patients,
+    case_truth,
     generated_cases,
     load_samples,
     split_cases,
@@ -145,12 +152,20 @@ def prepare_synthetic_data(config: TrainConfig, start_epoch: int = 0) -> TrainDa
 
 
 def prepare_data(config: TrainConfig) -> TrainData:
-    """Split the data set by patient and preload the train and validation images."""
+    """Split the data set by patient and preload the train and validation images.
+
+    Only cases with a truth train and validate (:mod:`scintiseg.train.data`, "What a sample's target is"): a
+    supervised loss trains on cases whose views read are annotated, pseudo-labels included; the Chan-Vese loss takes
+    the others as unlabelled; validation is on cases a person outlined. Training cases left out are warned about.
+    """
     if config.synthetic:
         return prepare_synthetic_data(config)
     if not config.data:
         raise ScintisegError("no data set given (--data DIR)")
     patients_of = case_patients(config.data)
+    manifest = load_manifest(config.data)
+    read = input_views(config.input_mode, manifest.views)
+    truth = {case.case_id: case_truth(case, read) for case in manifest.cases}
     split = split_cases(
         patients_of,
         training_splits(config.data, config.seed),
@@ -159,17 +174,28 @@ def prepare_data(config: TrainConfig) -> TrainData:
         labelled=config.labelled,
         seed=config.seed,
         generated=generated_cases(config.data),
+        outlined={case_id for case_id, said in truth.items() if said == PERSON},
     )
     train_ids = split.train
-    if config.loss != "chan_vese":  # a supervised loss has no use for an image without labels
-        train_ids = [c for c in train_ids if c in split.labelled]
+    supervised = config.loss != "chan_vese"
+    if supervised:  # a supervised loss has no use for an image without labels
+        unknown = [c for c in train_ids if truth.get(c) == UNKNOWN]
+        if unknown:
+            warnings.warn(f"{config.data}: {len(unknown)} training case(s) without an outline of {' and '.join(read)} "
+                          f"left out (their lesions are unknown, not absent), e.g. {unknown[0]}", stacklevel=2)
+        train_ids = [c for c in train_ids if c in split.labelled and truth.get(c) != UNKNOWN]
     if config.max_train_images:
         train_ids = train_ids[: config.max_train_images]
     if not train_ids:
         raise ScintisegError("no training images left after the split and the labelled share", path=config.data)
-    train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation)
-    val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation)
-    flags = [s.case_id in split.labelled for s in train_samples]
+    keep = (PERSON, PSEUDO_LABEL) if supervised else (PERSON, PSEUDO_LABEL, UNKNOWN)
+    train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation, keep=keep)
+    val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation, keep=(PERSON,))
+    if not train_samples or not val_samples:
+        raise ScintisegError(f"no {'training' if not train_samples else 'validation'} case with an outline of "
+                             f"{' and '.join(read)} (unannotated cases have no truth to learn or choose on)",
+                             path=config.data)
+    flags = [s.case_id in split.labelled and s.truth != UNKNOWN for s in train_samples]
     return TrainData(SegmentationDataset(train_samples, flags), SegmentationDataset(val_samples), split)
 
 
