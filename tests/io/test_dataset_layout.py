@@ -208,6 +208,28 @@ def test_split_keeps_pseudo_labelled_cases_out_of_test(dataset_factory, seed):
     assert len({patient_of[c] for c in splits["test"]}) == 2  # round(0.5 * 4 eligible patients)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_only_patients_a_person_outlined_test_or_validate(dataset_factory, seed):
+    """A site's data set: 4 of 10 patients outlined. Test and validation folds come from those 4 (the others
+    cannot be scored, and held out would be lost to training); a data set outlined nowhere is dealt whole."""
+    root = dataset_factory(patients=10, shape=(8, 8))
+    manifest = load_manifest(root)
+    for case in manifest.cases[4:]:
+        case.labels = {}
+    save_manifest(manifest, root)
+    outlined = {c.patient_id for c in manifest.cases[:4]}
+    splits = split_dataset(root, test=0.5, seed=seed, folds=2, write=False)
+    patient_of = {c.case_id: c.patient_id for c in manifest.cases}
+    assert {patient_of[c] for c in splits["test"]} <= outlined and len(splits["test"]) == 2  # half of 4
+    assert {c.case_id for c in manifest.cases[4:]} <= set(splits["train"])
+    for fold in splits["folds"]:
+        assert {patient_of[c] for c in fold["val"]} <= outlined and fold["val"]
+    for case in manifest.cases[:4]:
+        case.labels = {}
+    save_manifest(manifest, root)
+    assert len(split_dataset(root, test=0.5, seed=seed, write=False)["test"]) == 5  # unlabelled: dealt whole
+
+
 def test_an_unknown_turn_is_a_check_error_and_a_load_error_naming_the_case(tiny_dataset):
     manifest = load_manifest(tiny_dataset)
     manifest.cases[1].meta[TURNED_KEY] = "sideways"

@@ -661,6 +661,24 @@ def _is_training_derived(case: Case) -> bool:
     return case.origin in TRAINING_DERIVED_ORIGINS or origin in TRAINING_DERIVED_ORIGINS or bool(meta.get("pseudo"))
 
 
+def _outlined(case: Case) -> bool:
+    """A person outlined at least one of ``case``'s views: a LabelMe file or a mask that is no pseudo-label (an empty
+    outline is a reader's "no lesion"; a view with neither has unknown lesions)."""
+    meta = case.meta if isinstance(case.meta, dict) else {}
+    pseudo = meta.get("pseudo")
+    return bool((set(case.labels) | set(case.masks)) - set(pseudo if isinstance(pseudo, list) else []))
+
+
+def _scorable(groups: list[list[str]], manifest: DatasetManifest, derived: set[str]) -> list[list[str]]:
+    """The patient groups that may test or validate: none derived from training data (generated, pseudo-labelled)
+    and, when a person outlined some patients, only groups holding one of them (session 50: a patient without an
+    outline cannot be scored, and held out it would only be lost to training and adaptation)."""
+    candidates = [g for g in groups if not derived & set(g)]
+    outlined = {c.patient_id for c in manifest.cases if _outlined(c) and not _is_training_derived(c)}
+    with_truth = [g for g in candidates if outlined & set(g)]
+    return with_truth or candidates
+
+
 def _patient_groups(manifest: DatasetManifest) -> list[list[str]]:
     """Patients that must stay on one side: one patient, joined with the patients of parent cases."""
     parent_of = {c.case_id: c.patient_id for c in manifest.cases}
@@ -694,6 +712,9 @@ def split_dataset(
       cases holding pseudo-labels (``meta["pseudo"]``, a model's own confident predictions) never land
       in test: their patient group goes to train, and in folds it stays in every fold's train part
       (validation is on real images only).
+    * When a person outlined some patients (a LabelMe file or mask that is no pseudo-label), only their groups are
+      dealt into test and folds; a patient without any outline trains (session 50: nothing of it can be scored).
+      A data set outlined nowhere (a site's unlabelled scans) is dealt whole, as before.
     * ``round(test * n)`` of the ``n`` eligible patient groups go to test (at least one when ``test > 0``
       and at least two groups are eligible), chosen with ``numpy.random.default_rng(seed)``.
 
@@ -716,8 +737,8 @@ def split_dataset(
         raise ScintisegError("the data set has no cases to split", path=root / MANIFEST_NAME)
     groups = _patient_groups(manifest)
     derived_patients = {c.patient_id for c in manifest.cases if _is_training_derived(c)}
-    eligible = [g for g in groups if not derived_patients & set(g)]
-    forced = [g for g in groups if derived_patients & set(g)]
+    eligible = _scorable(groups, manifest, derived_patients)
+    forced = [g for g in groups if g not in eligible]
     rng = np.random.default_rng(seed)
     order = [eligible[i] for i in rng.permutation(len(eligible))]
     n_test = int(np.floor(test * len(eligible) + 0.5))
@@ -771,7 +792,7 @@ def patient_folds(manifest: DatasetManifest, case_ids: list[str], folds: int, se
     patients = {c.patient_id for c in manifest.cases if c.case_id in chosen}
     derived = {c.patient_id for c in manifest.cases if c.case_id in chosen and _is_training_derived(c)}
     groups = [g for g in _patient_groups(manifest) if patients & set(g)]
-    eligible = [g for g in groups if not derived & set(g)]
+    eligible = _scorable(groups, manifest, derived)
     order = [eligible[i] for i in np.random.default_rng(seed).permutation(len(eligible))]
     in_order = lambda members: [c.case_id for c in manifest.cases if c.case_id in chosen and c.patient_id in members]  # noqa: E731
     return _folds(order, patients, min(int(folds), max(len(order), 2)), in_order)

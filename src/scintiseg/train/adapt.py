@@ -45,7 +45,7 @@ The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unla
   outline (:func:`held_out_cases`), as ``scintiseg train`` leaves them out, so ``scintiseg evaluate --split test``
   (of the adapted run, or of its predictions) measures scans the adapted model never saw. The split is the data
   set's ``splits.json``; a data set without one that holds a person's outlines gets one made as ``train`` makes it
-  (:func:`scintiseg.train.data.training_splits`: a fifth of the patients, by patient, seeded, saved and said).
+  (:func:`scintiseg.train.data.training_splits`: a fifth of the patients a person outlined, seeded, saved and said).
   [Choice: the test cases' images are left out too, not only their outlines: the Chan-Vese term would otherwise
   fit the network to the very images it is then scored on (transductive adaptation), and a published measurement
   would carry that advantage unsaid. A data set of unlabelled scans only has nothing to measure, so nothing is held

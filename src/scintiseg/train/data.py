@@ -135,7 +135,7 @@ def training_splits(root: str | Path, seed: int) -> dict:
         split_dataset(root, test=AUTO_TEST_SHARE, seed=seed)
         warnings.warn(
             f"{root}: no {SPLITS_NAME}: made a patient-level split ({AUTO_TEST_SHARE:.0%} of patients held out "
-            f"for test, seed {seed}) and saved it as {root / SPLITS_NAME}",
+            f"for test, of those with an outline where some have one; seed {seed}) and saved it as {root / SPLITS_NAME}",
             SplitMadeWarning,
             stacklevel=2,
         )
