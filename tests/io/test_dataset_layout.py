@@ -59,7 +59,7 @@ def test_load_case_reads_a_readers_words_for_lesions(tiny_dataset):
     _, masks = load_case(tiny_dataset, case)
     assert not masks["ANT"].any() and masks["POST"].any()
     report = check_dataset(tiny_dataset)
-    assert report.valid and any("no lesion shapes" in str(p) for p in report.warnings)
+    assert report.valid and report.summary["views with lesions"] == report.summary["labelled views"] - 1
     assert report.summary["outlines of findings that are no lesion"] == "Injection site 1, left_out 1"
     _relabel(tiny_dataset, case, "POST", ["mets", "Metastasis"])
     _relabel(tiny_dataset, load_manifest(tiny_dataset).cases[2], "POST", ["Metastasis"])
@@ -115,7 +115,7 @@ def test_check_finds_every_problem(tiny_dataset):
     manifest = load_manifest(tiny_dataset)
     root = tiny_dataset
     # 1. a missing image; 2. a duplicate id; 3. 0/255 mask (warning) and a mask with value 2 (error);
-    # 4. a size mismatch; 5. an empty annotation (warning); 6. points outside the image (error).
+    # 4. a size mismatch; 5. an empty annotation (a reader's "no lesion": none); 6. points outside the image (error).
     manifest.cases[0].image = "images/none.dcm"
     manifest.cases.append(replace(manifest.cases[1]))
     Image.fromarray((np.eye(32, 16) * 255).astype(np.uint8)).save(root / "m255.png")
@@ -139,9 +139,23 @@ def test_check_finds_every_problem(tiny_dataset):
     assert any("0/255" in str(p) for p in report.warnings)
     assert any("label values [2]" in str(p) for p in report.errors)
     assert any("size mismatch" in str(p) and "small.png" in str(p) for p in report.errors)
-    assert any("empty annotation" in str(p) for p in report.warnings)
+    assert not any(manifest.cases[2].labels["ANT"] in str(p) for p in report.problems)  # outlined lesion-free: no problem
     assert any("outside the 32x16 image" in str(p) for p in report.errors)
     assert all("\n" not in str(p) for p in report.problems)
+
+
+def test_check_counts_unannotated_cases_and_what_the_test_split_can_score(tiny_dataset):
+    """A site's scans without outlines are normal (adaptation reads them unlabelled): counted, not warned about; the
+    summary says how many test cases a person outlined."""
+    manifest = load_manifest(tiny_dataset)
+    manifest.cases[0].labels = {}
+    save_manifest(manifest, tiny_dataset)
+    report = check_dataset(tiny_dataset)
+    assert report.valid and not report.problems
+    assert report.summary["cases without outlines"] == 1
+    assert "test split (splits.json)" not in report.summary
+    split_dataset(tiny_dataset, test=0.5, seed=0)
+    assert check_dataset(tiny_dataset).summary["test split (splits.json)"] == "2 cases, 2 outlined by a person"
 
 
 def test_check_reports_a_broken_manifest(tmp_path):

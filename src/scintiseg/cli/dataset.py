@@ -28,9 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="validate every file, size and id of a data set",
         description="Validate a data set: missing files, size mismatches between images and labels, duplicate "
-        "ids, mask values, empty annotations, points outside the image, labels that say neither a lesion nor a "
+        "ids, mask values, points outside the image, labels that say neither a lesion nor a "
         "finding that is no lesion. Prints every problem on one line and "
-        "a summary table. Exit 0 when valid (warnings allowed), 2 when there are errors.",
+        "a summary table (views outlined, views with lesions, cases without outlines, what the test split can score). Exit 0 when valid (warnings allowed), 2 when there are errors.",
     )
     check.add_argument("dir", help="data set folder (holding dataset.json)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
