@@ -1428,13 +1428,15 @@ def read_input(item: Input) -> Any:
         # Every command that reads a LabelMe file rasterises it (consensus, dataset check, training).
         return read_labelme(item.target).to_mask()
     if item.kind == "dataset":
-        from scintiseg.io.dataset import check_dataset, load_manifest
+        from scintiseg.io.dataset import check_dataset, load_manifest, split_dataset
 
         load_manifest(item.folder)
+        split_dataset(item.folder, write=False)  # who tests and validates: a case's outlines and meta (session 50)
         return check_dataset(item.folder)
     if item.kind == "splits":
-        from scintiseg.io.dataset import load_splits
+        from scintiseg.io.dataset import check_dataset, load_splits
 
+        check_dataset(item.folder)  # its summary reads the split too (session 50), never raising for it
         return load_splits(item.folder)
     if item.kind == "checkpoint":
         return _checkpoint_loader()(item.target)
