@@ -71,6 +71,8 @@ TURNS: tuple[str, ...] = (HEAD_DOWN,)
 #: split it as prediction reads it (:func:`scintiseg.io.split_page`) into an ANT+POST case, and this is the page's
 #: column where it was cut; a record, not an instruction, like :data:`STOOD_KEY`.
 SPLIT_KEY = "split_at_column"
+#: ``meta`` key listing the views whose annotation is a pseudo-label (``dataset import --pseudo-labels``).
+PSEUDO_KEY = "pseudo"
 #: ``meta`` keys that map a case's source file onto its image (:data:`STOOD_KEY`, :data:`SPLIT_KEY`,
 #: :data:`STORED_SHAPE_KEY`, :data:`~scintiseg.io.patient_sides.MIRRORED_KEY`): a case made by cutting or moving the image (``dataset crop``, ``dataset augment``) drops
 #: them, since what was drawn on the source file no longer lands on it that way.
@@ -654,7 +656,7 @@ def _test_split_summary(root: Path, manifest: DatasetManifest) -> dict[str, str]
         test = set(load_splits(root)["test"])
     except ScintisegError:
         return {}
-    outlined = sum(_outlined(case) for case in manifest.cases if case.case_id in test)
+    outlined = sum(bool(person_views(case)) for case in manifest.cases if case.case_id in test)
     return {"test split (splits.json)": f"{len(test)} cases, {outlined} outlined by a person"}
 
 
@@ -671,15 +673,16 @@ def _is_training_derived(case: Case) -> bool:
     origin = str(meta.get("origin", case.origin))
     # A pseudo-labelled view's truth is a model's own prediction (``dataset import --pseudo-labels``):
     # scoring a model against it would measure agreement with itself, so such a case trains only.
-    return case.origin in TRAINING_DERIVED_ORIGINS or origin in TRAINING_DERIVED_ORIGINS or bool(meta.get("pseudo"))
+    return case.origin in TRAINING_DERIVED_ORIGINS or origin in TRAINING_DERIVED_ORIGINS or bool(meta.get(PSEUDO_KEY))
 
 
-def _outlined(case: Case) -> bool:
-    """A person outlined at least one of ``case``'s views: a LabelMe file or a mask that is no pseudo-label (an empty
-    outline is a reader's "no lesion"; a view with neither has unknown lesions)."""
+def person_views(case: Case) -> set[str]:
+    """The views of ``case`` a person outlined: those with a LabelMe file or a mask, less those whose annotation is a
+    pseudo-label (``meta["pseudo"]``, :data:`PSEUDO_KEY`: the model's own prediction). An empty outline is a reader's
+    "no lesion"; a view with neither file has unknown lesions, not none (session 50)."""
     meta = case.meta if isinstance(case.meta, dict) else {}
-    pseudo = meta.get("pseudo")
-    return bool((set(case.labels) | set(case.masks)) - set(pseudo if isinstance(pseudo, list) else []))
+    listed = meta.get(PSEUDO_KEY)
+    return (set(case.labels) | set(case.masks)) - set(listed if isinstance(listed, list) else [])
 
 
 def _scorable(groups: list[list[str]], manifest: DatasetManifest, derived: set[str]) -> list[list[str]]:
@@ -687,7 +690,7 @@ def _scorable(groups: list[list[str]], manifest: DatasetManifest, derived: set[s
     and, when a person outlined some patients, only groups holding one of them (session 50: a patient without an
     outline cannot be scored, and held out it would only be lost to training and adaptation)."""
     candidates = [g for g in groups if not derived & set(g)]
-    outlined = {c.patient_id for c in manifest.cases if _outlined(c) and not _is_training_derived(c)}
+    outlined = {c.patient_id for c in manifest.cases if person_views(c) and not _is_training_derived(c)}
     with_truth = [g for g in candidates if outlined & set(g)]
     return with_truth or candidates
 

@@ -161,7 +161,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import atomic_path, remove_stale_partials
 from scintiseg.io.dataset import MANIFEST_NAME, TURNED_KEY, Case, DatasetManifest, load_manifest
-from scintiseg.io.dataset import save_manifest
+from scintiseg.io.dataset import PSEUDO_KEY, save_manifest
 from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY, resolve
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.file_keys import scan_stem
@@ -180,7 +180,7 @@ DICOM_SUFFIX = ".dcm"
 #: ``Case.meta`` key: the views whose labels a person corrected or added after the scan was imported.
 REVIEWED = "reviewed"
 #: ``Case.meta`` key: the views whose labels are a model's confident prediction (opt-in pseudo-labels).
-PSEUDO = "pseudo"
+PSEUDO = PSEUDO_KEY
 #: ``Case.meta`` keys of a study joined from two files: each view's source file and its SHA-256.
 VIEW_SOURCES = "view_sources"
 VIEW_SHA256 = "view_sha256"

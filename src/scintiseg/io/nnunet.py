@@ -65,9 +65,8 @@ from pathlib import Path
 import numpy as np
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, patient_folds
+from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, patient_folds, person_views
 from scintiseg.io.file_keys import output_stem
-from scintiseg.io.importer import PSEUDO
 from scintiseg.scan import Scan
 
 #: nnU-Net's default number of cross-validation folds.
@@ -200,8 +199,7 @@ def _identifiers(manifest: DatasetManifest, case_ids: list[str], fused: bool = F
     out: dict[str, list[tuple[str | None, str]]] = {}
     for case_id in case_ids:
         case = manifest.case(case_id)
-        listed = case.meta.get(PSEUDO) if case_id in person_only else None
-        annotated = sorted((set(case.labels) | set(case.masks)) - set(listed if isinstance(listed, list) else []))
+        annotated = sorted(person_views(case) if case_id in person_only else set(case.labels) | set(case.masks))
         if fused:
             annotated = [None] if set(FUSED_VIEWS) <= set(annotated) else []
         for view in annotated:

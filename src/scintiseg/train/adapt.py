@@ -70,8 +70,7 @@ import torch
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.dataset import MANIFEST_NAME, SPLITS_NAME, Case, load_manifest, load_splits
-from scintiseg.io.importer import PSEUDO
+from scintiseg.io.dataset import MANIFEST_NAME, SPLITS_NAME, load_manifest, load_splits, person_views
 from scintiseg.io.voc import read_voc_folders
 from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, load_checkpoint
 from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
@@ -96,12 +95,6 @@ def model_checkpoint(model: str | Path) -> Path:
     return path
 
 
-def _outlined(case: Case) -> bool:
-    """The case holds a person's outline of at least one view (a pseudo-labelled view is the model's own)."""
-    pseudo = case.meta.get(PSEUDO)
-    return bool((set(case.labels) | set(case.masks)) - set(pseudo if isinstance(pseudo, list) else []))
-
-
 def held_out_cases(site: str | Path | None, seed: int) -> tuple[list[str], str]:
     """The cases of the data set ``site`` that adaptation leaves out: its test split (module docstring).
 
@@ -118,7 +111,7 @@ def held_out_cases(site: str | Path | None, seed: int) -> tuple[list[str], str]:
     root = Path(site)
     if (root / SPLITS_NAME).is_file():
         return list(load_splits(root)["test"]), SPLITS_NAME
-    if not any(_outlined(case) for case in load_manifest(root).cases):
+    if not any(person_views(case) for case in load_manifest(root).cases):
         return [], ""
     return list(training_splits(root, seed)["test"]), "made"
 

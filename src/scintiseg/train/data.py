@@ -35,8 +35,7 @@ import torch
 from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, split_dataset
-from scintiseg.io.importer import PSEUDO
+from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views, split_dataset
 from scintiseg.prepare.model_input import model_input
 
 #: :attr:`Sample.truth`: every view read outlined by a person; one of them a pseudo-label; one of them not annotated.
@@ -62,8 +61,7 @@ def case_truth(case: Case, views) -> str:
     views = set(views)
     if not views <= set(case.labels) | set(case.masks):
         return UNKNOWN
-    pseudo = case.meta.get(PSEUDO)
-    return PSEUDO_LABEL if views & set(pseudo if isinstance(pseudo, list) else []) else PERSON
+    return PERSON if views <= person_views(case) else PSEUDO_LABEL
 
 
 @dataclass

@@ -47,9 +47,8 @@ import torch
 from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
-from scintiseg.io.dataset import SPLIT_NAMES, case_turn, load_case, load_manifest, load_splits, turned_array
+from scintiseg.io.dataset import SPLIT_NAMES, case_turn, load_case, load_manifest, load_splits, person_views, turned_array
 from scintiseg.io.import_sources import file_sha256
-from scintiseg.io.importer import PSEUDO
 from scintiseg.io.nnunet import MASK_ENDINGS, nnunet_identifier, read_nnunet_mask
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
 from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpoint
@@ -344,10 +343,8 @@ def evaluate_predictions(
     for case_id in case_ids:
         case = manifest.case(case_id)
         annotated = set(case.labels) | set(case.masks)
-        listed = case.meta.get(PSEUDO)
-        pseudo = set(listed if isinstance(listed, list) else []) & annotated
-        views = sorted(annotated - pseudo)
-        left_out["pseudo"] += len(pseudo)
+        views = sorted(person_views(case))
+        left_out["pseudo"] += len(annotated) - len(views)
         left_out["unknown"] += len(set(manifest.views) - annotated)
         fused = mask_file(case_id, None) if {"ANT", "POST"} <= set(views) else None
         if fused is not None and not any(mask_file(case_id, view) for view in views):
