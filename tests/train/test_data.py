@@ -148,3 +148,15 @@ def test_training_leaves_out_unannotated_cases_and_validates_on_outlined_ones(tm
     assert [s.truth for s in load_samples(data, pool[:1], "ant", "none")] == [UNKNOWN]
     assert load_samples(data, pool[:1], "ant", "none", keep=(PERSON,)) == []
     assert [s.truth for s in load_samples(data, pool[:1], "post", "none")] == [PERSON]  # its POST is outlined
+
+
+def test_a_fold_validating_on_unannotated_patients_only_is_one_error_saying_how_to_split_again(tmp_path, tiny_config):
+    from scintiseg.train.loop import prepare_data
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=6, test=0.0)
+    _unannotate(data, {"P004": "unknown", "P005": "unknown"})
+    ids = [f"P{i:03d}" for i in range(6)]
+    folds = [{"train": ids[:4], "val": ids[4:]}]  # an old split's fold: its validation patients outlined nowhere
+    (data / SPLITS_NAME).write_text(json.dumps({"train": ids, "test": [], "folds": folds}))
+    with pytest.raises(ScintisegError, match="no validation case a person outlined .ANT. in fold 0: `scintiseg dataset split`"):
+        prepare_data(tiny_config(data=str(data), fold=0))

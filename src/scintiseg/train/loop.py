@@ -191,10 +191,13 @@ def prepare_data(config: TrainConfig) -> TrainData:
     keep = (PERSON, PSEUDO_LABEL) if supervised else (PERSON, PSEUDO_LABEL, UNKNOWN)
     train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation, keep=keep)
     val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation, keep=(PERSON,))
-    if not train_samples or not val_samples:
-        raise ScintisegError(f"no {'training' if not train_samples else 'validation'} case with an outline of "
-                             f"{' and '.join(read)} (unannotated cases have no truth to learn or choose on)",
-                             path=config.data)
+    if not train_samples:
+        raise ScintisegError(f"no training case with an outline of {' and '.join(read)} (unannotated cases have no "
+                             "truth to learn from)", path=config.data)
+    if not val_samples:  # a fold of a splits.json made before session 50 may validate on unannotated patients only
+        raise ScintisegError(f"no validation case a person outlined ({' and '.join(read)}) in "
+                             f"{'fold ' + str(config.fold) if config.fold is not None else 'the validation patients'}: "
+                             "`scintiseg dataset split` deals only outlined patients into folds", path=config.data)
     flags = [s.case_id in split.labelled and s.truth != UNKNOWN for s in train_samples]
     return TrainData(SegmentationDataset(train_samples, flags), SegmentationDataset(val_samples), split)
 
