@@ -204,3 +204,43 @@ def test_only_views_a_person_outlined_are_scored_and_the_rest_counted(tmp_path):
         evaluate_run(tmp_path / "run", split="test", overlays=0)
     with pytest.raises(ScintisegError, match="no view a person outlined"):
         evaluate_predictions(predicted, data, overlays=0)
+
+
+def test_a_whole_body_models_run_reads_the_data_set_at_its_pixel_size(tmp_path):
+    """A run whose checkpoint records a pixel size (a whole-body model: the shipped one, an adapted one) is scored on
+    scans resampled to it, as prediction reads them; before, a site's scans at another matrix met it unresampled."""
+    from scintiseg.io.dataset import load_case, load_manifest
+    from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+    from scintiseg.prepare.resample import resample_map
+    from support import conftest_of
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=6, test=0.34)  # 32 x 32 at 2.26 mm
+    config = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="unet", model_args={"width": 4, "depth": 2},
+                         epochs=1, batch_size=4, normalisation="zscore", progress=False)
+    train(config)
+    best = checkpoint_path(tmp_path / "run", "best")
+    state = load_checkpoint(best)
+    state["data"] = {**state["data"], "pixel_mm": 4.52, "window": "whole"}
+    save_checkpoint(state, best)
+    evaluate_run(tmp_path / "run", split="test", overlays=0)
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "run" / "eval-test" / "per_case.csv").open()))
+    manifest = load_manifest(data)
+    assert rows
+    for row in rows:
+        case_id, lesion_pixels = row["case_id"], int(row["lesion_pixels"])
+        _, masks = load_case(data, manifest.case(case_id))
+        assert lesion_pixels == int((resample_map(masks["ANT"].astype(np.float32), (16, 16)) >= 0.5).sum())
+        assert lesion_pixels < int(masks["ANT"].sum())
+
+
+def test_images_of_two_sizes_are_one_error_naming_the_way_to_score_them():
+    from scintiseg.errors import ScintisegError
+    from scintiseg.models import create_model
+    from scintiseg.train.data import Sample
+
+    samples = [Sample("a", "p", np.zeros((1, 32, 16), np.float32), np.zeros((1, 32, 16), np.float32)),
+               Sample("b", "q", np.zeros((1, 64, 16), np.float32), np.zeros((1, 64, 16), np.float32))]
+    with pytest.raises(ScintisegError, match="2 sizes .32x16, 64x16. .* `scintiseg evaluate --predictions`"):
+        evaluate_samples(create_model("unet", width=4, depth=2), samples)

@@ -37,6 +37,7 @@ from torch.utils.data import Dataset
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views, split_dataset
 from scintiseg.prepare.model_input import model_input
+from scintiseg.prepare.resample import resample_map, resample_scan
 
 #: :attr:`Sample.truth`: every view read outlined by a person; one of them a pseudo-label; one of them not annotated.
 PERSON, PSEUDO_LABEL, UNKNOWN = "person", "pseudo", "unknown"
@@ -204,14 +205,20 @@ def split_cases(
 
 
 def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str, *,
-                 keep: tuple[str, ...] = TRUTHS) -> list[Sample]:
+                 keep: tuple[str, ...] = TRUTHS, pixel_mm: float | None = None) -> list[Sample]:
     """Read and convert the given cases of the data set at ``root``, in order; only those whose
-    :attr:`Sample.truth` is in ``keep`` (the truth of the views the input reads: module docstring)."""
+    :attr:`Sample.truth` is in ``keep`` (the truth of the views the input reads: module docstring). With
+    ``pixel_mm`` (a whole-body model's pixel size) each scan is resampled to it first, as prediction resamples it
+    (counts conserved), and its masks carried by area and kept where they cover half a pixel."""
     manifest = load_manifest(root)
     samples = []
     for case_id in case_ids:
         case = manifest.case(case_id)
         scan, masks = load_case(root, case, labels=manifest.labels)
+        if pixel_mm is not None:
+            scan = resample_scan(scan, (pixel_mm, pixel_mm))
+            masks = {view: resample_map(np.asarray(mask, np.float32), scan.shape) >= 0.5 if mask.shape != scan.shape
+                     else mask for view, mask in masks.items()}
         built = model_input(scan, input_mode, normalisation)
         truth = case_truth(case, built.sources)
         if truth in keep:

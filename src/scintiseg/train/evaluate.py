@@ -11,7 +11,10 @@ Which cases: ``test`` comes from the data set's ``splits.json`` (patients never 
 person outlined are scored (an empty outline is a reader's "no lesion"): a view without an annotation has unknown
 lesions, and a pseudo-label is the model's own prediction (:mod:`scintiseg.train.data`, "What a sample's target is";
 session 50: before, both were scored, the first as lesion-free). ``metrics.json`` counts what was left out
-(``left_out``).
+(``left_out``). A whole-body model (its checkpoint records ``pixel_mm``: the shipped model, an adapted one) reads each
+scan resampled to that pixel size, as prediction does, and is scored on that grid (the masks carried by area, kept
+where they cover half a pixel); a crop model reads the data set as it is. Views of several sizes cannot be scored in
+one batch: that is one error pointing at ``predict`` and :func:`evaluate_predictions` (session 50).
 
 Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predictions of the views that
 ``scintiseg dataset export-nnunet`` wrote, or any tool's one mask per view named ``<case>_<VIEW>.nii.gz`` or
@@ -90,6 +93,11 @@ def evaluate_samples(
     """
     if not samples:
         raise ScintisegError("no images to evaluate")
+    shapes = sorted({tuple(s.image.shape[-2:]) for s in samples})
+    if len(shapes) > 1:
+        raise ScintisegError(f"images of {len(shapes)} sizes ({shapes[0][0]}x{shapes[0][1]}, {shapes[-1][0]}x"
+                             f"{shapes[-1][1]}) cannot be scored in one batch: score the model's predictions with "
+                             "`scintiseg predict` and `scintiseg evaluate --predictions` (each view at its own matrix)")
     device = torch.device(device)
     model = model.to(device)
     images = torch.from_numpy(np.stack([s.image for s in samples]).astype(np.float32))
@@ -235,7 +243,11 @@ def evaluate_run(
     case_ids = cases_of_split(run_dir, data, split)
     if not case_ids:
         raise ScintisegError(f"the {split} split is empty", path=data)
-    read = load_samples(data, case_ids, config.input_mode, config.normalisation, keep=TRUTHS)
+    # A whole-body model reads every scan at its pixel size (the checkpoint's record, as prediction resamples);
+    # a crop model reads the data set as it is.
+    pixel_mm = (state.get("data") or {}).get("pixel_mm")
+    read = load_samples(data, case_ids, config.input_mode, config.normalisation, keep=TRUTHS,
+                        pixel_mm=float(pixel_mm) if pixel_mm else None)
     samples = [sample for sample in read if sample.truth == PERSON]
     left_out = {truth: sum(s.truth == truth for s in read) for truth in TRUTHS if truth != PERSON}
     if not samples:
