@@ -218,6 +218,12 @@ def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
             made_for = f" (they were made for {made.get('name', '?')} {_arguments(made)})" if made else ""
             raise ScintisegError(f"its weights do not fit {config.model} {_arguments(dict(model.config))}{made_for}",
                                  path=config.init) from None
+        whole_body_mm = (state.get("data") or {}).get("pixel_mm") if isinstance(state.get("data"), dict) else None
+        if whole_body_mm and not config.synthetic:  # session 50: a whole-body model fine-tuned as a crop model
+            warnings.warn(f"{config.init}: a whole-body model (scans resampled to {whole_body_mm} mm); a run on a data "
+                          "set records no pixel size, so `scintiseg predict` reads it as a thoracic-crop model: to "
+                          "fine-tune it on your outlined scans use `scintiseg adapt --unlabelled DATA` (its outlined "
+                          "cases train with the supervised loss)", stacklevel=2)
     elif config.head_prior > 0 and config.task == "lesions":
         initialise_head_prior(model, config.head_prior)
     return model
