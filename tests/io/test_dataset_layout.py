@@ -156,6 +156,9 @@ def test_check_counts_unannotated_cases_and_what_the_test_split_can_score(tiny_d
     assert "test split (splits.json)" not in report.summary
     split_dataset(tiny_dataset, test=0.5, seed=0)
     assert check_dataset(tiny_dataset).summary["test split (splits.json)"] == "2 cases, 2 outlined by a person"
+    (tiny_dataset / "splits.json").write_text(json.dumps({"train": ["P000_0"], "test": ["P999_0"]}))
+    broken = check_dataset(tiny_dataset)
+    assert not broken.valid and any("splits.json" in str(p) and "P999_0" in str(p) for p in broken.errors)
 
 
 def test_check_reports_a_broken_manifest(tmp_path):

@@ -584,7 +584,8 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
 def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     """Validate a data set folder: every file, every size, every id.
 
-    Errors: an unreadable manifest, duplicate case ids, missing files, paths outside the folder,
+    Errors: an unreadable manifest, duplicate case ids, missing files, paths outside the folder, a ``splits.json``
+    that :func:`load_splits` refuses,
     unreadable images or labels, size mismatches between an image and its labels/masks/regions,
     mask values other than 0/1 (and 0/255), LabelMe points outside the image, views the image lacks, a shape whose
     label says neither a lesion nor a finding that is not one (:func:`scintiseg.io.reader_labels.reader_lesions`).
@@ -633,7 +634,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "labelled views": tally["labelled_views"],
         "views with lesions": tally["lesion_views"],
         **({"cases without outlines": tally["unannotated_cases"]} if tally["unannotated_cases"] else {}),
-        **_test_split_summary(root, manifest),
+        **_test_split_summary(root, manifest, report),
         **({"outlines read as lesions by their label": _counted(tally["by_name"])} if tally["by_name"] else {}),
         **({"outlines of findings that are no lesion": _counted(tally["not_lesion"])} if tally["not_lesion"] else {}),
         "origins": ", ".join(f"{k} {v}" for k, v in sorted(origins.items())) or "-",
@@ -647,14 +648,15 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     return report
 
 
-def _test_split_summary(root: Path, manifest: DatasetManifest) -> dict[str, str]:
-    """``{"test split (splits.json)": "N cases, K outlined by a person"}`` when the data set has a readable split
-    (a broken one is not this summary's to report: ``load_splits`` names it where a split is used)."""
+def _test_split_summary(root: Path, manifest: DatasetManifest, report: "DatasetReport") -> dict[str, str]:
+    """``{"test split (splits.json)": "N cases, K outlined by a person"}`` when the data set has a split; a split
+    ``load_splits`` refuses (unknown cases, a patient on both sides, malformed) is an error of the report."""
     if not (root / SPLITS_NAME).is_file():
         return {}
     try:
         test = set(load_splits(root)["test"])
-    except ScintisegError:
+    except ScintisegError as exc:
+        report.problems.append(Problem("error", str(exc.path or root / SPLITS_NAME), exc.problem))
         return {}
     outlined = sum(bool(person_views(case)) for case in manifest.cases if case.case_id in test)
     return {"test split (splits.json)": f"{len(test)} cases, {outlined} outlined by a person"}
