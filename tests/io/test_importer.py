@@ -112,6 +112,30 @@ def test_labels_matched_by_suffix_view_key_and_image_path(tmp_path):
     np.testing.assert_array_equal(masks["VIEW"], _square(12))
 
 
+def test_read_normal_gives_every_view_without_a_file_an_empty_outline(tmp_path):
+    """``--read-normal``: the readers read every scan and outlined only lesions. A view without a LabelMe file gets an
+    empty outline (a negative), an outlined view keeps its outline; a later import adds nothing to old cases; the flag
+    refuses pseudo-labels. Without it such views stay unannotated (lesions unknown)."""
+    from scintiseg.io.dataset import person_views
+
+    scans, outlines = _department(tmp_path)
+    out = tmp_path / "ds"
+    report = import_dataset([scans], out, labels_dir=outlines, read_normal=True)
+    manifest = load_manifest(out)
+    assert manifest.case("a1").labels == {"ANT": "labels/a1_ANT.json", "POST": "labels/a1_POST.json"}
+    assert person_views(manifest.case("a2")) == {"ANT", "POST"} and person_views(manifest.case("d1")) == {"VIEW"}
+    _, masks = load_case(out, "a1")
+    assert not masks["ANT"].any()
+    np.testing.assert_array_equal(masks["POST"], _square(4))  # the reader's outline, not replaced
+    assert report.read_normal == 5  # a1 ANT, a2 ANT and POST, b1 POST, d1 VIEW
+    assert check_dataset(out).valid
+    assert import_dataset([scans], out, labels_dir=outlines, read_normal=True).read_normal == 0  # old cases: as they are
+    plain = import_dataset([scans], tmp_path / "plain", labels_dir=outlines)
+    assert plain.read_normal == 0 and load_manifest(tmp_path / "plain").case("a2").labels == {}
+    with pytest.raises(ScintisegError, match="--read-normal and --pseudo-labels"):
+        import_dataset([scans], tmp_path / "both", read_normal=True, pseudo_labels=0.9)
+
+
 def test_post_view_of_two_view_dicom_keeps_its_counts(tmp_path):
     scans, outlines = _department(tmp_path)
     out = tmp_path / "ds"

@@ -75,6 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(P in [0.5, 1), e.g. 0.9); others stay unlabelled and are listed with the reason. Default: never",
     )
     importer.add_argument(
+        "--read-normal", action="store_true",
+        help="every view of a new scan without a LabelMe file was read and found free of lesions: it gets an empty "
+        "outline, a negative for training and evaluation (by default such a view's lesions are unknown: adaptation "
+        "reads it unlabelled, training and evaluation pass over it)",
+    )
+    importer.add_argument(
         "--no-join-views", action="store_true",
         help="a case per file, even for a study's ANT and POST stored as two files (by default one ANT+POST case, "
         "found as `scintiseg predict` finds them)",
@@ -184,7 +190,7 @@ def run_import(args: argparse.Namespace) -> int:
     report = import_dataset(args.sources, args.out, labels_dir=args.labels, link=args.link,
                             patient_from=args.patient_from, pseudo_labels=args.pseudo_labels,
                             join=not args.no_join_views, orient=orient, check_views=swapped_note,
-                            progress=sys.stderr.isatty())
+                            progress=sys.stderr.isatty(), read_normal=args.read_normal)
     for path, message in report.warnings:
         print(f"warning: {path}: {message}")
     for path, reason in report.skipped:
@@ -215,6 +221,8 @@ def run_import(args: argparse.Namespace) -> int:
     if report.updated:
         what = "corrected labels (marked reviewed)" + (" or pseudo-labels" if report.pseudo else "")
         print(f"updated {len(report.updated)} cases with {what}: {', '.join(case.case_id for case in report.updated)}")
+    if args.read_normal:
+        print(f"read normal: {report.read_normal} views without a LabelMe file given an empty outline (no lesion)")
     if args.pseudo_labels is not None:
         views = ", ".join(f"{case}/{view}" for case, view in report.pseudo)
         print(f"pseudo-labelled {len(report.pseudo)} views (confidence {args.pseudo_labels:g}){': ' + views if views else ''}")

@@ -51,6 +51,7 @@ class ImportReport:
             column (:mod:`scintiseg.io.importer`, "Pages of two views").
         mirrored: (path, views) of every file with views its DICOM header says are stored mirrored, imported
             mirrored back (:mod:`scintiseg.io.importer`, "Views stored mirrored").
+        read_normal: views given an empty outline as read and found free of lesions (``read_normal``, session 50).
         manifest: path of the ``dataset.json`` written; None when nothing was written: no data set in ``out`` yet and
             no scan found to make one of (an empty or mistyped source folder is not an empty data set).
     """
@@ -66,6 +67,7 @@ class ImportReport:
     stood: list[tuple[str, str]] = field(default_factory=list)
     split: list[tuple[str, int]] = field(default_factory=list)
     mirrored: list[tuple[str, list[str]]] = field(default_factory=list)
+    read_normal: int = 0
     manifest: Path | None = None
 
 

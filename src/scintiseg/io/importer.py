@@ -139,6 +139,13 @@ the same content as an earlier one is skipped as a duplicate. The manifest is wr
 atomically, so an interrupted run leaves the previous data set (or none) behind, plus copied files that
 the next run overwrites.
 
+**Scans read and found normal** (``read_normal``, ``dataset import --read-normal``, session 50). A view without a
+LabelMe file has unknown lesions (:func:`scintiseg.io.dataset.person_views`): an archive's scans nobody outlined are
+not scans found normal. Where a department's readers did read every scan and outlined only the lesions they saw, the
+flag gives each new case's view without a file an empty outline, so training learns it as a negative and evaluation
+scores its false calls. [Choice: opt-in, and only for new cases: an unedited prediction imported later is no read
+view, and a wrong "normal" teaches a metastasis as background.]
+
 The code: this module walks the sources, names and writes the cases and the manifest;
 :mod:`scintiseg.io.import_sources` reads each scan (and joins a study's two files) as prediction reads it;
 :mod:`scintiseg.io.import_labels` finds each LabelMe file's scan and view.
@@ -155,6 +162,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
@@ -173,7 +181,7 @@ from scintiseg.io.not_scans import DATASET_MANIFEST, REPORT_NAME, dataset_files,
 from scintiseg.io.patient_sides import MIRRORED_KEY
 from scintiseg.io.predicted_labels import check_pseudo_threshold, drawn_mask, predicted_view
 from scintiseg.io.view_pairs import find_view_pairs
-from scintiseg.scan import VIEW_NAMES, Scan
+from scintiseg.scan import VIEW_NAMES, Annotation, Scan
 
 #: Suffix of an image file copied from a DICOM source, whatever the source's name.
 DICOM_SUFFIX = ".dcm"
@@ -407,6 +415,7 @@ def import_dataset(
     orient: Callable[[Scan], tuple[Scan, str]] | None = None,
     check_views: Callable[[Scan], str] | None = None,
     progress: bool = False,
+    read_normal: bool = False,
 ) -> ImportReport:
     """Import scans (and their LabelMe files) into the data set folder ``out``; see the module docstring.
 
@@ -428,6 +437,11 @@ def import_dataset(
             (``scintiseg dataset import`` gives :func:`scintiseg.predict.view_labels.swapped_note`: views that look
             named the other way round, imported as named); None: nothing checked.
         progress: show a tqdm progress bar (stderr).
+        read_normal: every view of a new case without a LabelMe file was read and found free of lesions: it gets an
+            empty outline (a reader's "no lesion"), so training learns it as a negative and evaluation scores it.
+            Default False: such a view has unknown lesions (a scan nobody outlined is no scan found normal; session
+            50, :func:`scintiseg.io.dataset.person_views`). Not with ``pseudo_labels`` (an unconfident prediction
+            is no read view).
 
     Returns:
         The report: cases added, skipped files and unmatched LabelMe files with their reasons, warnings. Where
@@ -445,6 +459,9 @@ def import_dataset(
     """
     rule = check_patient_rule(patient_from)
     threshold = None if pseudo_labels is None else check_pseudo_threshold(pseudo_labels)
+    if read_normal and pseudo_labels is not None:
+        raise ScintisegError("--read-normal and --pseudo-labels exclude each other: a view the model was unsure of is "
+                             "no view a reader found normal")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ScintisegError("not a folder: the data set to import into must be a folder", path=out)
@@ -529,6 +546,12 @@ def import_dataset(
                 annotation = replace(source.annotations[view][1], view=view, image_path=None)
                 write_labelme(annotation, out / rel, image=source.scan.view(view))
                 labels[view] = rel
+            elif read_normal and view in source.scan.views:  # read, no lesion: an empty outline says so
+                rel = f"labels/{source.case_id}_{view}.json"
+                write_labelme(Annotation.from_mask(np.zeros(source.scan.view(view).shape, bool), view=view), out / rel,
+                              image=source.scan.view(view))
+                labels[view] = rel
+                report.read_normal += 1
         meta = {"source": _relative(source.path, source.root), "sha256": source.sha256}
         if source.view_files:
             meta[VIEW_SOURCES] = {view: _relative(f, root_of.get(f, source.root)) for view, f in source.view_files.items()}
