@@ -36,7 +36,7 @@ from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views, split_dataset
-from scintiseg.prepare.model_input import model_input, model_inputs
+from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_map, resample_scan
 
 #: :attr:`Sample.truth`: every view read outlined by a person; one of them a pseudo-label; one of them not annotated.
@@ -205,13 +205,11 @@ def split_cases(
 
 
 def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str, *,
-                 keep: tuple[str, ...] = TRUTHS, pixel_mm: float | None = None, every_view: bool = False) -> list[Sample]:
+                 keep: tuple[str, ...] = TRUTHS, pixel_mm: float | None = None) -> list[Sample]:
     """Read and convert the given cases of the data set at ``root``, in order; only those whose
     :attr:`Sample.truth` is in ``keep`` (the truth of the views the input reads: module docstring). With
     ``pixel_mm`` (a whole-body model's pixel size) each scan is resampled to it first, as prediction resamples it
-    (counts conserved), and its masks carried by area and kept where they cover half a pixel. With ``every_view`` a
-    single-view network's input is made of every view, as prediction reads a scan (one sample per view, its case id
-    ``<case>_<VIEW>``); else of one view (ANT, else the single view, else POST), as training reads a crop."""
+    (counts conserved), and its masks carried by area and kept where they cover half a pixel."""
     manifest = load_manifest(root)
     samples = []
     for case_id in case_ids:
@@ -221,12 +219,10 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
             scan = resample_scan(scan, (pixel_mm, pixel_mm))
             masks = {view: resample_map(np.asarray(mask, np.float32), scan.shape) >= 0.5 if mask.shape != scan.shape
                      else mask for view, mask in masks.items()}
-        inputs = model_inputs(scan, input_mode, normalisation) if every_view else [model_input(scan, input_mode, normalisation)]
-        for built in inputs:
-            truth = case_truth(case, built.sources)
-            name = f"{case.case_id}_{built.predicted_views[0]}" if every_view and len(inputs) > 1 else case.case_id
-            if truth in keep:
-                samples.append(Sample(name, case.patient_id, built.image, built.target(masks), truth))
+        built = model_input(scan, input_mode, normalisation)
+        truth = case_truth(case, built.sources)
+        if truth in keep:
+            samples.append(Sample(case.case_id, case.patient_id, built.image, built.target(masks), truth))
     return samples
 
 
