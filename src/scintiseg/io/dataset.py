@@ -756,7 +756,8 @@ def split_dataset(
     groups = _patient_groups(manifest)
     derived_patients = {c.patient_id for c in manifest.cases if _is_training_derived(c)}
     eligible = _scorable(groups, manifest, derived_patients)
-    forced = [g for g in groups if g not in eligible]
+    dealt = {tuple(g) for g in eligible}
+    forced = [g for g in groups if tuple(g) not in dealt]
     rng = np.random.default_rng(seed)
     order = [eligible[i] for i in rng.permutation(len(eligible))]
     n_test = int(np.floor(test * len(eligible) + 0.5))
