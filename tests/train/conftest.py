@@ -74,8 +74,10 @@ def make_data():
     return synthetic_data
 
 
-def write_tiny_dataset(root, patients: int = 8, size: int = 32, seed: int = 0, test: float = 0.25):
-    """A dual-view data set on disk (DICOM ANT+POST, PNG masks per view) with a patient-level split."""
+def write_tiny_dataset(root, patients: int = 8, size: int = 32, seed: int = 0, test: float = 0.25,
+                       pixel_mm: float = 2.26):
+    """A dual-view data set on disk (DICOM ANT+POST of ``pixel_mm`` pixels, PNG masks per view) with a patient-level
+    split. With ``size x pixel_mm`` of at least 1 m its views count as whole-body scans (train.data)."""
     from scintiseg.io.dataset import Case, DatasetManifest, save_manifest, split_dataset
     from scintiseg.io.dicom import write_dicom
     from scintiseg.io.images import write_mask_png
@@ -87,7 +89,8 @@ def write_tiny_dataset(root, patients: int = 8, size: int = 32, seed: int = 0, t
     for i, sample in enumerate(synthetic_samples(patients, size=size, seed=seed)):
         counts = np.clip(sample.image[0] * 15 + 40, 0, None).astype(np.uint16)
         mask = sample.target[0] > 0
-        scan = Scan({"ANT": counts, "POST": mirror(counts).copy()}, patient_id=f"P{i:03d}")
+        scan = Scan({"ANT": counts, "POST": mirror(counts).copy()}, pixel_spacing=(pixel_mm, pixel_mm),
+                    patient_id=f"P{i:03d}")
         case_id = f"P{i:03d}"
         write_dicom(scan, root / "images" / f"{case_id}.dcm")
         write_mask_png(mask, root / "masks" / f"{case_id}_ANT.png")
@@ -95,7 +98,7 @@ def write_tiny_dataset(root, patients: int = 8, size: int = 32, seed: int = 0, t
         cases.append(Case(case_id, case_id, f"images/{case_id}.dcm",
                           masks={"ANT": f"masks/{case_id}_ANT.png", "POST": f"masks/{case_id}_POST.png"},
                           synthetic=True, origin="phantom"))
-    save_manifest(DatasetManifest("tiny", ["ANT", "POST"], (2.26, 2.26), cases), root)
+    save_manifest(DatasetManifest("tiny", ["ANT", "POST"], (pixel_mm, pixel_mm), cases), root)
     split_dataset(root, test=test, seed=seed)
     return root
 

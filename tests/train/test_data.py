@@ -160,3 +160,64 @@ def test_a_fold_validating_on_unannotated_patients_only_is_one_error_saying_how_
     (data / SPLITS_NAME).write_text(json.dumps({"train": ids, "test": [], "folds": folds}))
     with pytest.raises(ScintisegError, match="no validation case a person outlined .ANT. in fold 0: `scintiseg dataset split`"):
         prepare_data(tiny_config(data=str(data), fold=0))
+
+
+def test_window_starts_overlap_by_half_and_reach_the_end():
+    from scintiseg.train.data import window_starts
+
+    assert window_starts(1024, 256) == [0, 128, 256, 384, 512, 640, 768]
+    assert window_starts(300, 256) == [0, 44]
+    assert window_starts(256, 256) == [0] and window_starts(100, 256) == [0]
+    for length, size in ((1024, 256), (997, 256), (257, 256), (5000, 448)):
+        starts = window_starts(length, size)
+        covered = np.zeros(length, bool)
+        for start in starts:
+            covered[start:start + size] = True
+        assert covered.all() and starts[-1] + size == length and np.diff(starts).max() <= size // 2
+
+
+def test_a_data_set_of_whole_body_scans_trains_on_windows_at_the_model_pixel_size(tmp_path):
+    """Views of at least 1 m (here 112 rows of 9 mm) are resampled to the run's pixel size and cut into windows of
+    its window size; every lesion pixel of the scan lands in some window; crops stay whole images."""
+    from scintiseg.io.dataset import load_case, load_manifest
+    from scintiseg.train.data import WholeBodyWindows, load_samples
+
+    train_conftest = conftest_of("train")
+    whole = train_conftest.write_tiny_dataset(tmp_path / "whole", patients=3, size=112, pixel_mm=9.0)
+    case_id = load_manifest(whole).cases[0].case_id
+    windows = WholeBodyWindows(pixel_mm=4.5, size=64)  # 112 rows of 9 mm -> 224 of 4.5 mm -> 6 x 6 windows a view
+    samples = load_samples(whole, [case_id], "ant", "none", windows=windows)
+    assert len(samples) == 2 * 36 and all(s.whole_body and s.image.shape == (1, 64, 64) for s in samples)
+    _, masks = load_case(whole, case_id)
+    lesion_area_mm2 = (masks["ANT"].sum() + masks["POST"].sum()) * 9.0 ** 2  # both views train (input mode ant)
+    # the windows overlap: the lesion pixels they hold are at least the scan's (4.5 mm pixels), at most 4 times
+    held_mm2 = sum(s.target.sum() for s in samples) * 4.5 ** 2
+    assert lesion_area_mm2 * 0.8 <= held_mm2 <= 4 * lesion_area_mm2 * 1.2 and held_mm2 > 0
+    crops = train_conftest.write_tiny_dataset(tmp_path / "crops", patients=3, size=32)
+    crop = load_samples(crops, [load_manifest(crops).cases[0].case_id], "ant", "none", windows=windows)
+    assert len(crop) == 1 and not crop[0].whole_body and crop[0].image.shape == (1, 32, 32)
+
+
+def test_a_whole_body_data_set_makes_a_whole_body_model_that_predict_tiles(tmp_path, tiny_config):
+    """The checkpoint of a run on whole-body scans records its pixel size and the whole window, so prediction
+    resamples every scan to it and reads the whole body; a data set mixing whole-body scans and crops is refused."""
+    from scintiseg.io.dataset import load_manifest
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint
+    from scintiseg.predict.loader import load_model
+    from scintiseg.scan import Scan
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=6, size=112, pixel_mm=9.0)
+    config = tiny_config(data=str(data), out=str(tmp_path / "run"), epochs=1, pixel_mm=9.0, window_size=64)
+    train(config)
+    recorded = load_checkpoint(checkpoint_path(config.out, "best"))["data"]
+    assert recorded["pixel_mm"] == 9.0 and recorded["window"] == "whole" and recorded["window_size"] == 64
+    model = load_model(config.out)
+    assert model.window == "whole" and model.pixel_mm == 9.0
+    # one case turned into a thoracic-size view (112 rows of 2.26 mm: 25 cm) beside whole-body ones
+    case = load_manifest(data).cases[0]
+    counts = np.full((112, 112), 40, np.uint16)
+    write_dicom(Scan({"ANT": counts, "POST": counts}, pixel_spacing=(2.26, 2.26)), data / case.image)
+    with pytest.raises(ScintisegError, match=r"whole-body scans \(e.g. P\d+\) and partial views \(e.g. "
+                                             f"{case.case_id}.*`scintiseg dataset crop`"):
+        train(tiny_config(data=str(data), out=str(tmp_path / "mixed"), epochs=1, pixel_mm=9.0, window_size=64))

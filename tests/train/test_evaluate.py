@@ -244,3 +244,27 @@ def test_images_of_two_sizes_are_one_error_naming_the_way_to_score_them():
                Sample("b", "q", np.zeros((1, 64, 16), np.float32), np.zeros((1, 64, 16), np.float32))]
     with pytest.raises(ScintisegError, match="2 sizes .32x16, 64x16. .* `scintiseg evaluate --predictions`"):
         evaluate_samples(create_model("unet", width=4, depth=2), samples)
+
+
+def test_views_of_any_matrix_are_padded_for_the_network_and_scored_on_their_own_pixels():
+    """A scan resampled to a whole-body model's pixel size has any matrix (997 x 249 from 2048 x 512 at 1.1 mm): the
+    input is padded to the network's multiple and the output cropped back, so every pixel and only those is scored."""
+    import torch
+
+    from scintiseg.models import create_model
+    from scintiseg.train.data import Sample
+
+    class Echo(torch.nn.Module):  # a depth-2 network (sides multiples of 4) that returns its input as logits
+        depth = 2
+
+        def forward(self, x):
+            assert x.shape[-2] % 4 == 0 and x.shape[-1] % 4 == 0
+            return x
+
+    mask = np.zeros((1, 37, 21), np.float32)
+    mask[0, 30:37, 15:21] = 1  # a lesion at the bottom-right corner, where the padding goes
+    sample = Sample("C1", "P1", (mask * 20 - 10).astype(np.float32), mask)
+    metrics, rows, predictions = evaluate_samples(Echo(), [sample])
+    assert predictions.shape == (1, 37, 21) and metrics["pooled"]["dsc"] == 1.0 and rows[0]["lesion_pixels"] == 42
+    # a real network of depth 2 runs too (it refuses sides that are not multiples of 4)
+    evaluate_samples(create_model("unet", width=4, depth=2), [sample])

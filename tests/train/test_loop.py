@@ -226,9 +226,9 @@ def test_a_run_stopped_in_its_first_epoch_says_it_left_no_checkpoint(make_data, 
     assert not checkpoint_path(config.out, "last").exists()
 
 
-def test_fine_tuning_a_whole_body_model_on_a_data_set_says_that_predict_will_read_a_crop_model(tmp_path, tiny_config):
-    """`train --data DS --init <whole-body model>` records no pixel size, so predict reads the run as a thoracic-crop
-    model: one warning says so and names `adapt`; a crop model's `--init` says nothing."""
+def test_fine_tuning_a_whole_body_model_on_crops_says_that_predict_will_read_a_crop_model(tmp_path, tiny_config):
+    """`train --data CROPS --init <whole-body model>` records no pixel size, so predict reads the run as a
+    thoracic-crop model: one warning says so and names `adapt`; a crop model's `--init` says nothing."""
     import warnings
 
     from scintiseg.models import create_model
@@ -241,7 +241,8 @@ def test_fine_tuning_a_whole_body_model_on_a_data_set_says_that_predict_will_rea
         save_checkpoint({"epoch": 1, "model": network.state_dict(), "model_config": dict(network.config),
                          "data": {"input_mode": "ant", "normalisation": "none", **record}}, tmp_path / name)
     config = tiny_config(data=str(data), out=str(tmp_path / "a"), epochs=1, init=str(tmp_path / "whole.pt"))
-    with pytest.warns(UserWarning, match="whole-body model .* reads it as a thoracic-crop model: .*`scintiseg adapt"):
+    with pytest.warns(UserWarning, match="whole-body model .* partial views .* reads the result as a thoracic-crop "
+                      "model.*`scintiseg adapt"):
         train(config)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

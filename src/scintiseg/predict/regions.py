@@ -34,6 +34,9 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
+# A body (vertex to soles as :func:`fit_body` finds them) shorter than this is a partial field of view: no bones named.
+from scintiseg.prepare.body import PARTIAL_VIEW_MM
+
 #: Region ids (index) and names of the label map; 0 is "other" (soft tissue or outside the atlas). Ids and
 #: names are those of the phantom's ground-truth region maps (:mod:`scintiseg.phantom.regions`).
 REGION_NAMES: tuple[str, ...] = (
@@ -94,13 +97,6 @@ ATLAS: tuple[tuple[str, float, float, float, float, tuple[str, ...]], ...] = (
 
 #: Body mask threshold as a fraction of the 95th percentile of the smoothed counts.
 BODY_FRACTION: float = 0.10
-#: Body length (mm, vertex to soles as :func:`fit_body` finds them) below which a view is a partial field of view:
-#: a region crop (BS-80K's are 0.2-0.5 m; realdata.md), a spot view or a thoracic crop (about 0.6 m). Neither the
-#: atlas nor the region network (trained on whole bodies) can name bones without the body around them: on 500
-#: BS-80K-like crops of NM1 the learned map named 107 of 126 lesions of the left half-chest "femur_left" (session
-#: 18, benchmarks/make_region_crops.py). A whole-body view of an adult spans 1.5-2 m; 1 m leaves out only small
-#: children and half-body fields.
-PARTIAL_VIEW_MM: float = 1000.0
 #: Region name of a lesion on a partial view, whose bones are not named; its laterality is :data:`UNKNOWN_SIDE`.
 UNNAMED = "unnamed"
 UNKNOWN_SIDE = "unknown"

@@ -16,6 +16,19 @@ were imported for), validation and test scores only on cases a person outlined (
 lesion"), and the Chan-Vese term (``loss="chan_vese"``) takes unannotated cases as unlabelled. Before session 50 an
 imported site data set's scans without outlines trained, validated and were scored as lesion-free.
 
+**Whole-body data sets** (session 51). A data set of whole-body scans (views of at least
+:data:`~scintiseg.prepare.body.PARTIAL_VIEW_MM`, 1 m) trains a whole-body model, as ``--synthetic`` and ``adapt`` do:
+each scan is resampled to ``pixel_mm`` (counts conserved, masks carried by area), normalised whole (the same
+builder prediction uses on a whole view; input mode ``ant`` reads every view, each its own input, as prediction
+and the ``--synthetic`` recipe read them, where the papers' crops train on ANT alone), and its input and target cut into square windows of ``window_size`` that
+overlap by half and reach every edge (:func:`window_starts`; a side shorter than the window is zero-padded). The
+checkpoint then records ``pixel_mm`` and ``window: whole``, so ``scintiseg predict`` resamples every scan to that
+size and tiles the whole body (:mod:`scintiseg.predict.loader`). [Choice: fixed tiles, not random windows: the data
+set is preloaded, every pixel of every view trains, and a run is repeatable from its seed; augmentation adds the
+shifts.] Before session 51 such a run trained on the whole views at the data set's matrix and recorded no pixel
+size, and ``predict`` read it as a thoracic-crop model: the thorax only. Partial views (thoracic crops, the
+papers' input) train as they are, as before; a data set mixing both kinds is refused in one line.
+
 Splits are always by patient (``splits.json``): the test patients never reach training; validation
 is ``folds[fold]`` or a seeded share of the training patients (of those a person outlined). With ``labelled < 1`` a seeded share
 of the *training patients* keeps its labels (paper B: "images of one patient never cross subsets").
@@ -36,7 +49,8 @@ from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views, split_dataset
-from scintiseg.prepare.model_input import model_input
+from scintiseg.prepare.body import spans_whole_body
+from scintiseg.prepare.model_input import model_input, model_inputs
 from scintiseg.prepare.resample import resample_map, resample_scan
 
 #: :attr:`Sample.truth`: every view read outlined by a person; one of them a pseudo-label; one of them not annotated.
@@ -54,6 +68,40 @@ class Sample:
     image: np.ndarray
     target: np.ndarray
     truth: str = PERSON
+    whole_body: bool = False
+
+
+@dataclass(frozen=True)
+class WholeBodyWindows:
+    """How :func:`load_samples` reads a whole-body scan (module docstring, "Whole-body data sets"): resampled to
+    ``pixel_mm``, cut into windows of ``size`` pixels."""
+
+    pixel_mm: float
+    size: int
+
+
+def window_starts(length: int, size: int) -> list[int]:
+    """First pixels of windows of ``size`` along a side of ``length``: half-overlapping, the last at the end.
+
+    Example::
+
+        window_starts(1024, 256)   # [0, 128, 256, ..., 768]
+        window_starts(200, 256)    # [0]: one window, zero-padded
+    """
+    if length <= size:
+        return [0]
+    step = max(size // 2, 1)
+    starts = list(range(0, length - size, step))
+    return starts + [length - size]
+
+
+def _windows(image: np.ndarray, target: np.ndarray, size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``image`` (C, H, W) and ``target`` (1, H, W) cut into :func:`window_starts` windows, short sides zero-padded."""
+    rows, cols = image.shape[-2:]
+    pad = ((0, 0), (0, max(size - rows, 0)), (0, max(size - cols, 0)))
+    image, target = np.pad(image, pad), np.pad(target, pad)
+    return [(image[:, r:r + size, c:c + size], target[:, r:r + size, c:c + size])
+            for r in window_starts(rows, size) for c in window_starts(cols, size)]
 
 
 def case_truth(case: Case, views) -> str:
@@ -205,24 +253,38 @@ def split_cases(
 
 
 def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str, *,
-                 keep: tuple[str, ...] = TRUTHS, pixel_mm: float | None = None) -> list[Sample]:
+                 keep: tuple[str, ...] = TRUTHS, pixel_mm: float | None = None,
+                 windows: WholeBodyWindows | None = None) -> list[Sample]:
     """Read and convert the given cases of the data set at ``root``, in order; only those whose
     :attr:`Sample.truth` is in ``keep`` (the truth of the views the input reads: module docstring). With
     ``pixel_mm`` (a whole-body model's pixel size) each scan is resampled to it first, as prediction resamples it
-    (counts conserved), and its masks carried by area and kept where they cover half a pixel."""
+    (counts conserved), and its masks carried by area and kept where they cover half a pixel. With ``windows`` a
+    scan that spans a whole body is resampled to ``windows.pixel_mm`` and cut into windows (one sample each,
+    :attr:`Sample.whole_body` set; module docstring, "Whole-body data sets"); a partial view stays one sample."""
     manifest = load_manifest(root)
     samples = []
     for case_id in case_ids:
         case = manifest.case(case_id)
         scan, masks = load_case(root, case, labels=manifest.labels)
-        if pixel_mm is not None:
-            scan = resample_scan(scan, (pixel_mm, pixel_mm))
+        whole = windows is not None and spans_whole_body(scan.shape[0], scan.pixel_spacing[0])
+        size = windows.pixel_mm if whole else pixel_mm
+        if size is not None:
+            scan = resample_scan(scan, (size, size))
             masks = {view: resample_map(np.asarray(mask, np.float32), scan.shape) >= 0.5 if mask.shape != scan.shape
                      else mask for view, mask in masks.items()}
-        built = model_input(scan, input_mode, normalisation)
-        truth = case_truth(case, built.sources)
-        if truth in keep:
-            samples.append(Sample(case.case_id, case.patient_id, built.image, built.target(masks), truth))
+        if not whole:
+            built = model_input(scan, input_mode, normalisation)
+            truth = case_truth(case, built.sources)
+            if truth in keep:
+                samples.append(Sample(case.case_id, case.patient_id, built.image, built.target(masks), truth))
+            continue
+        for built in model_inputs(scan, input_mode, normalisation):  # input mode ant: every view, as predict reads
+            truth = case_truth(case, built.sources)
+            if truth not in keep:
+                continue
+            for image, target in _windows(built.image, built.target(masks), windows.size):
+                samples.append(Sample(case.case_id, case.patient_id, np.ascontiguousarray(image),
+                                      np.ascontiguousarray(target), truth, whole_body=True))
     return samples
 
 

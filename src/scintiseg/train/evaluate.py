@@ -102,8 +102,14 @@ def evaluate_samples(
     model = model.to(device)
     images = torch.from_numpy(np.stack([s.image for s in samples]).astype(np.float32))
     targets = np.stack([s.target[0] > 0.5 for s in samples])
+    # A scan resampled to a whole-body model's pixel size has any matrix (2048 x 512 at 1.1 mm -> 997 x 249): the
+    # network's sides must be multiples of 2**depth, so pad at the bottom and right (zero: the normalised
+    # background) and crop the output back.
+    rows, cols = images.shape[-2:]
+    multiple = 2 ** int(getattr(model, "depth", 0) or 0)
+    images = torch.nn.functional.pad(images, (0, -cols % multiple, 0, -rows % multiple))
     started = time.perf_counter()
-    probabilities = predict_probabilities(model, images, batch_size, device, config)
+    probabilities = predict_probabilities(model, images, batch_size, device, config)[..., :rows, :cols]
     seconds = time.perf_counter() - started
     predictions = (probabilities[:, 0] > threshold).numpy()
     counts = confusion_counts(predictions, targets)

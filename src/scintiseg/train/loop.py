@@ -59,6 +59,7 @@ from scintiseg.models.checkpoint import (
 from scintiseg.models.device import autocast_dtype
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.prepare.augment import RandomGeometric
+from scintiseg.prepare.body import PARTIAL_VIEW_MM
 from scintiseg.prepare.gain import RandomGain
 from scintiseg.prepare.model_input import input_views
 from scintiseg.train.config import TrainConfig
@@ -68,6 +69,7 @@ from scintiseg.train.data import (
     UNKNOWN,
     SegmentationDataset,
     SplitCases,
+    WholeBodyWindows,
     case_patients,
     case_truth,
     generated_cases,
@@ -103,6 +105,9 @@ class TrainData:
     split: SplitCases | None = None
     pool: SyntheticPool | None = None
     first_epoch: int = 0
+    #: the pixel size (mm) whole-body scans of a data set were resampled to (:mod:`scintiseg.train.data`,
+    #: "Whole-body data sets"); ``None`` for a data set of partial views
+    pixel_mm: float | None = None
 
     def for_epoch(self, epoch: int) -> SegmentationDataset:
         """The training images of ``epoch``."""
@@ -189,8 +194,11 @@ def prepare_data(config: TrainConfig) -> TrainData:
     if not train_ids:
         raise ScintisegError("no training images left after the split and the labelled share", path=config.data)
     keep = (PERSON, PSEUDO_LABEL) if supervised else (PERSON, PSEUDO_LABEL, UNKNOWN)
-    train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation, keep=keep)
-    val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation, keep=(PERSON,))
+    windows = WholeBodyWindows(config.pixel_mm, config.window_size)  # for whole-body scans (train.data)
+    train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation, keep=keep,
+                                 windows=windows)
+    val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation, keep=(PERSON,),
+                               windows=windows)
     if not train_samples:
         raise ScintisegError(f"no training case with an outline of {' and '.join(read)} (unannotated cases have no "
                              "truth to learn from)", path=config.data)
@@ -198,12 +206,20 @@ def prepare_data(config: TrainConfig) -> TrainData:
         raise ScintisegError(f"no validation case a person outlined ({' and '.join(read)}) in "
                              f"{'fold ' + str(config.fold) if config.fold is not None else 'the validation patients'}: "
                              "`scintiseg dataset split` deals only outlined patients into folds", path=config.data)
+    whole = next((s for s in train_samples + val_samples if s.whole_body), None)
+    partial = next((s for s in train_samples + val_samples if not s.whole_body), None)
+    if whole is not None and partial is not None:
+        raise ScintisegError(f"whole-body scans (e.g. {whole.case_id}) and partial views (e.g. {partial.case_id}: "
+                             f"shorter than {PARTIAL_VIEW_MM / 1000:g} m) cannot train one model: train on one kind "
+                             "(`scintiseg dataset crop` makes thoracic crops of whole-body scans)", path=config.data)
     flags = [s.case_id in split.labelled and s.truth != UNKNOWN for s in train_samples]
-    return TrainData(SegmentationDataset(train_samples, flags), SegmentationDataset(val_samples), split)
+    return TrainData(SegmentationDataset(train_samples, flags), SegmentationDataset(val_samples), split,
+                     pixel_mm=float(config.pixel_mm) if whole is not None else None)
 
 
-def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
-    """The network of ``config`` with ``in_channels`` input channels (the data decide)."""
+def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = None) -> torch.nn.Module:
+    """The network of ``config`` with ``in_channels`` input channels (the data decide); ``pixel_mm``: the pixel size
+    a data set's whole-body scans were resampled to (:attr:`TrainData.pixel_mm`), to check ``init`` against."""
     kwargs = dict(config.model_args)
     kwargs["in_channels"] = in_channels
     if config.task == "regions":
@@ -219,11 +235,15 @@ def build_model(config: TrainConfig, in_channels: int) -> torch.nn.Module:
             raise ScintisegError(f"its weights do not fit {config.model} {_arguments(dict(model.config))}{made_for}",
                                  path=config.init) from None
         whole_body_mm = (state.get("data") or {}).get("pixel_mm") if isinstance(state.get("data"), dict) else None
-        if whole_body_mm and not config.synthetic:  # session 50: a whole-body model fine-tuned as a crop model
-            warnings.warn(f"{config.init}: a whole-body model (scans resampled to {whole_body_mm} mm); a run on a data "
-                          "set records no pixel size, so `scintiseg predict` reads it as a thoracic-crop model: to "
-                          "fine-tune it on your outlined scans use `scintiseg adapt --unlabelled DATA` (its outlined "
-                          "cases train with the supervised loss)", stacklevel=2)
+        if whole_body_mm and not config.synthetic and pixel_mm is None:  # a whole-body model tuned on partial views
+            warnings.warn(f"{config.init}: a whole-body model (scans resampled to {whole_body_mm} mm) fine-tuned on "
+                          "partial views (crops), which record no pixel size: `scintiseg predict` reads the result as "
+                          "a thoracic-crop model. Whole-body scans in the data set make a whole-body run; "
+                          "`scintiseg adapt` fine-tunes on a site's scans", stacklevel=2)
+        elif whole_body_mm and pixel_mm is not None and abs(float(whole_body_mm) - pixel_mm) > 1e-6:
+            warnings.warn(f"{config.init}: a whole-body model of {whole_body_mm} mm pixels fine-tuned at {pixel_mm:g} mm "
+                          f"(--pixel-mm): its lesions and bones will look {whole_body_mm / pixel_mm:.2g} times as large "
+                          "as they did", stacklevel=2)
     elif config.head_prior > 0 and config.task == "lesions":
         initialise_head_prior(model, config.head_prior)
     return model
@@ -504,7 +524,7 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     device = context.device
     data = data or prepare_data(config)
     torch.manual_seed(config.seed)
-    model = build_model(config, data.train.in_channels).to(device)
+    model = build_model(config, data.train.in_channels, data.pixel_mm).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     frozen = freeze_modules(model, config.freeze)
@@ -619,7 +639,9 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
                      "window_size": int(data.train.images.shape[-1]),
                      # A synthetic run trains on windows of the whole body at one pixel size: prediction
                      # resamples to it and tiles the whole view (the checkpoint contract of predict.loader).
-                     **({"pixel_mm": float(config.pixel_mm), "window": "whole"} if config.synthetic else {}),
+                     # So does a data set of whole-body scans (train.data, "Whole-body data sets").
+                     **({"pixel_mm": float(config.pixel_mm), "window": "whole"}
+                        if config.synthetic or data.pixel_mm else {}),
                      # A region network says so, with the names of its classes (predict.regions reads them).
                      **({"task": "regions", "classes": list(REGION_CLASSES)} if config.task == "regions" else {})},
             "history": history,
