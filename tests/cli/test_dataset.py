@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -141,6 +142,15 @@ def test_export_nnunet_makes_the_split_train_would_and_says_where_the_folds_go(t
     assert f"6 training and 2 test views, 3 folds by patient -> {folder}" in captured.out
     assert f"cp {folder / 'splits_final.json'} $nnUNet_preprocessed/Dataset042_Tiny/" in captured.out
     assert sorted(p.name.split("_")[0] for p in (folder / "imagesTs").iterdir()) == splits["test"][0].split("_")[:1] * 2
+    # a test view whose outline is a pseudo-label is left out and said so, as what it is
+    manifest = load_manifest(tiny_dataset)
+    manifest.case(splits["test"][0]).meta["pseudo"] = ["ANT"]
+    save_manifest(manifest, tiny_dataset)
+    assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--id", "43"]) == 0
+    assert "6 training and 1 test views" in (said := capsys.readouterr().out)
+    assert "; 1 pseudo-labelled test view left out (no person's truth to score on)" in said
+    assert "without annotation" not in said
+    shutil.rmtree(raw / "Dataset043_BoneScan")
     assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--folds", "1"]) == 2
     assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--id", "0"]) == 2
     assert "1 to 999" in capsys.readouterr().err and sorted(p.name for p in raw.iterdir()) == ["Dataset042_Tiny"]
@@ -153,8 +163,6 @@ def test_export_nnunet_makes_the_split_train_would_and_says_where_the_folds_go(t
 def test_export_nnunet_fused_writes_studies_and_evaluate_scores_their_masks(tiny_dataset, tmp_path, capsys):
     """``--fuse two_channel``: one two-channel case per study; nnU-Net's labels of the test studies, read back as its
     predictions, score 1 with ``evaluate --predictions`` (the fused mask scored against both views' outlines)."""
-    import shutil
-
     raw = tmp_path / "raw"
     assert main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--fuse", "two_channel"]) == 0
     out = capsys.readouterr().out

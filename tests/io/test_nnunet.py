@@ -209,4 +209,11 @@ def test_a_test_cases_pseudo_label_is_no_test_label(tiny_dataset, tmp_path):
     done = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[:3], "test": ids[3:]})
     assert nnunet_identifier(ids[1], "ANT") in done.training  # trains, as it was imported for
     assert done.test == [nnunet_identifier(ids[3], "POST")]
+    assert done.pseudo_test == 1 and done.unannotated_views == 0  # counted as what it is, not as unannotated
     assert sorted(p.name for p in (done.folder / "labelsTs").iterdir()) == [f"{nnunet_identifier(ids[3], 'POST')}.nii.gz"]
+    # fused: the test study is left out whole and counted as pseudo-labelled, not as a study with one view outlined
+    from scintiseg.prepare.model_input import FUSED_CHANNELS, fused_counts
+
+    fusion = Fusion("aggregate", FUSED_CHANNELS["aggregate"], lambda scan, masks: fused_counts(scan, masks, "aggregate"))
+    fused = export_nnunet(tiny_dataset, tmp_path / "raw2", {"train": ids[:3], "test": ids[3:]}, fusion=fusion)
+    assert fused.test == [] and fused.pseudo_test == 1 and fused.unpaired_cases == 0

@@ -170,6 +170,9 @@ def run_export_nnunet(args: argparse.Namespace) -> int:
     left = f"; {done.unannotated_views} view(s) without annotation left out" if done.unannotated_views else ""
     left += (f"; {done.unpaired_cases} stud{'ies' if done.unpaired_cases != 1 else 'y'} with one view outlined left out"
              if done.unpaired_cases else "")
+    pseudo = ("view", "views") if fusion is None else ("study", "studies")
+    left += (f"; {done.pseudo_test} pseudo-labelled test {pseudo[done.pseudo_test != 1]} left out (no person's truth "
+             "to score on)" if done.pseudo_test else "")
     unit = "views" if fusion is None else f"studies ({args.fuse})"
     print(f"{len(done.training)} training and {len(done.test)} test {unit}, {len(done.folds)} folds by patient "
           f"-> {done.folder}{left}")

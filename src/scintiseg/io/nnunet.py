@@ -100,6 +100,8 @@ class NnunetExport:
     unannotated_views: int = 0
     #: With a fusion: studies left out because only one of their views is outlined.
     unpaired_cases: int = 0
+    #: Test cases' pseudo-labelled views (fused: studies) left out: no person's truth to score on.
+    pseudo_test: int = 0
 
 
 @dataclass(frozen=True)
@@ -261,13 +263,15 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
     manifest = load_manifest(root)
     train_ids, test_ids = list(splits.get("train", [])), list(splits.get("test", []))
     views = _identifiers(manifest, train_ids + test_ids, fused=fusion is not None, person_only=set(test_ids))
+    annotated = {c: set(manifest.case(c).labels) | set(manifest.case(c).masks) for c in train_ids + test_ids}
+    pseudo = {c: len(annotated[c] - person_views(manifest.case(c))) for c in test_ids}  # left out: no truth
     if fusion is None:
-        unannotated = sum(max(len(manifest.views) - len(views.get(c, [])), 0) for c in train_ids + test_ids)
-        unpaired = 0
+        unannotated = sum(max(len(manifest.views) - len(annotated[c]), 0) for c in train_ids + test_ids)
+        unpaired, pseudo_test = 0, sum(pseudo.values())
     else:
         unannotated = 0
-        unpaired = sum(c not in views and bool(manifest.case(c).labels or manifest.case(c).masks)
-                       for c in train_ids + test_ids)
+        pseudo_test = sum(c not in views and pseudo[c] > 0 and set(FUSED_VIEWS) <= annotated[c] for c in test_ids)
+        unpaired = sum(c not in views and bool(annotated[c]) for c in train_ids + test_ids) - pseudo_test
     training = [identifier for c in train_ids for _, identifier in views.get(c, [])]
     if not training and fusion is not None:
         raise ScintisegError(f"no training study with both {' and '.join(FUSED_VIEWS)} annotated: a fused case needs "
@@ -284,7 +288,7 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder_name}.partial-", dir=out))
     result = NnunetExport(folder=target, training=training, folds=fold_list, unannotated_views=unannotated,
-                          unpaired_cases=unpaired)
+                          unpaired_cases=unpaired, pseudo_test=pseudo_test)
     channel_names = fusion.channel_names if fusion else (CHANNEL_NAME,)
     try:
         for sub in ("imagesTr", "labelsTr") + (("imagesTs", "labelsTs") if test_ids else ()):

@@ -89,9 +89,10 @@ class TrainConfig(Config):
         val_patients: synthetic validation patients (fixed for the run).
         degrade: random degradations of real archives on every synthetic view (matrix, framing,
             8-bit/JPEG export, flips; :func:`scintiseg.prepare.degrade.random_degradation`).
-        pixel_mm: the model's pixel size: synthetic views are resampled to it, and prediction resamples
-            every scan to it (recorded in the checkpoint).
-        window_size: side of the square synthetic training window (prediction tiles the whole view with it).
+        pixel_mm: the model's pixel size: synthetic views and a data set's whole-body scans are resampled to it,
+            and prediction resamples every scan to it (recorded in the checkpoint).
+        window_size: side of the square training window of synthetic views and of a data set's whole-body scans
+            (:mod:`scintiseg.train.data`, "Whole-body data sets"); prediction tiles the whole view with it.
         generator_workers: processes generating synthetic patients while the network trains (0: none,
             generate between epochs in the training process).
         task: ``lesions`` (the papers' binary lesion mask) or ``regions`` (issue 15: the skeleton-region
