@@ -66,3 +66,12 @@ def test_kill_mid_run_then_resume_finishes(tiny_split_dataset, tmp_path):
     assert state["epoch"] == 40 and len(state["history"]) == 40
     assert [row["epoch"] for row in state["history"]] == list(range(1, 41))
     assert not list(out.rglob("*.part"))
+
+
+def test_the_last_lines_say_whether_predict_will_read_the_whole_body(tiny_split_dataset, tmp_path, capsys):
+    """A data set of crops makes a crop model, one of whole-body scans (112 rows of 9 mm) a whole-body model: said."""
+    assert main(_args(tiny_split_dataset, tmp_path / "crops", "--epochs", "1")) == 0
+    assert "a model of partial views (crops): `scintiseg predict` reads the thoracic window" in capsys.readouterr().out
+    whole = conftest_of("train").write_tiny_dataset(tmp_path / "whole", patients=6, size=112, pixel_mm=9.0)
+    assert main(_args(whole, tmp_path / "whole_run", "--epochs", "1", "--pixel-mm", "9", "--window-size", "64")) == 0
+    assert "a whole-body model: `scintiseg predict` reads every scan at 9 mm, the whole body" in capsys.readouterr().out

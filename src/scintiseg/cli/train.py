@@ -49,4 +49,8 @@ def run(args: argparse.Namespace) -> int:
     result = train(config, resume=args.resume)
     if result.epochs_run and int(os.environ.get("RANK", "0")) == 0:
         print(f"best {config.monitor} {result.best_value:.4f} at epoch {result.best_epoch}; run in {result.run_dir}")
+        if config.task == "lesions":
+            print(f"a whole-body model: `scintiseg predict` reads every scan at {result.pixel_mm:g} mm, the whole body"
+                  if result.pixel_mm else "a model of partial views (crops): `scintiseg predict` reads the thoracic "
+                  "window of a whole-body scan")
     return 0

@@ -130,6 +130,8 @@ class TrainResult:
     epochs_run: int
     stopped_early: bool
     history: list[dict] = field(default_factory=list)
+    #: the pixel size (mm) a whole-body model reads scans at (recorded in its checkpoint); None for a crop model
+    pixel_mm: float | None = None
 
 
 def synthetic_settings(config: TrainConfig) -> SyntheticSettings:
@@ -676,6 +678,7 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
         epochs_run=len(history),
         stopped_early=stopped_early,
         history=history,
+        pixel_mm=float(config.pixel_mm) if config.synthetic or data.pixel_mm else None,
     )
     if context.is_main:
         summary = {
