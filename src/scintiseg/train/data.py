@@ -139,8 +139,11 @@ class SegmentationDataset(Dataset):
             raise ScintisegError(f"cases of different image sizes cannot train together: {first.case_id} is "
                                  f"{size(first)}, {odd.case_id} is {size(odd)}")
         self.samples = samples
-        self.images = torch.from_numpy(np.stack([s.image for s in samples]).astype(np.float32))
-        self.targets = torch.from_numpy(np.stack([s.target for s in samples]).astype(np.float32))
+        images = np.stack([s.image for s in samples]).astype(np.float32, copy=False)
+        targets = np.stack([s.target for s in samples]).astype(np.float32, copy=False)
+        for sample, image, target in zip(samples, images, targets):  # one copy in memory: the samples' arrays
+            sample.image, sample.target = image, target  # become views of the stacked ones (a site's tiles: GBs)
+        self.images, self.targets = torch.from_numpy(images), torch.from_numpy(targets)
         flags = [True] * len(samples) if labelled is None else list(labelled)
         self.labelled = torch.tensor(flags, dtype=torch.bool)
 
