@@ -268,3 +268,28 @@ def test_views_of_any_matrix_are_padded_for_the_network_and_scored_on_their_own_
     assert predictions.shape == (1, 37, 21) and metrics["pooled"]["dsc"] == 1.0 and rows[0]["lesion_pixels"] == 42
     # a real network of depth 2 runs too (it refuses sides that are not multiples of 4)
     evaluate_samples(create_model("unet", width=4, depth=2), [sample])
+
+
+def test_a_whole_body_run_is_scored_on_every_view_as_prediction_reads_a_scan(tmp_path):
+    """A model trained on whole-body scans (112 rows of 9 mm) is scored on ANT and POST of each test scan, each its
+    own image ``<case>_<VIEW>`` with that view's outline; a crop model on the same data set reads ANT only."""
+    import csv
+
+    from scintiseg.io.dataset import load_splits
+    from support import conftest_of
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=6, size=112, pixel_mm=9.0, test=0.34)
+    config = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="unet", model_args={"width": 4, "depth": 2},
+                         epochs=1, batch_size=8, normalisation="zscore", progress=False, pixel_mm=9.0, window_size=64)
+    train(config)
+    metrics = evaluate_run(tmp_path / "run", split="test", overlays=0)
+    test = load_splits(data)["test"]
+    rows = list(csv.DictReader((tmp_path / "run" / "eval-test" / "per_case.csv").open()))
+    assert sorted(row["case_id"] for row in rows) == sorted(f"{c}_{v}" for c in test for v in ("ANT", "POST"))
+    assert metrics["images"] == 2 * len(test)
+    by_name = {row["case_id"]: int(row["lesion_pixels"]) for row in rows}
+    from scintiseg.io.dataset import load_case
+
+    for case_id in test:  # each view scored against its own outline (POST is stored mirrored: the same area)
+        _, masks = load_case(data, case_id)
+        assert by_name[f"{case_id}_ANT"] == int(masks["ANT"].sum()) and by_name[f"{case_id}_POST"] == int(masks["POST"].sum())

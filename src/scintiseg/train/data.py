@@ -257,33 +257,41 @@ def split_cases(
 
 def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str, *,
                  keep: tuple[str, ...] = TRUTHS, pixel_mm: float | None = None,
-                 windows: WholeBodyWindows | None = None) -> list[Sample]:
+                 windows: WholeBodyWindows | None = None, every_view: bool = False) -> list[Sample]:
     """Read and convert the given cases of the data set at ``root``, in order; only those whose
-    :attr:`Sample.truth` is in ``keep`` (the truth of the views the input reads: module docstring). With
-    ``pixel_mm`` (a whole-body model's pixel size) each scan is resampled to it first, as prediction resamples it
+    :attr:`Sample.truth` is in ``keep`` (the truth of the views the input reads: module docstring).
+
+    With ``pixel_mm`` (a whole-body model's pixel size) each scan is resampled to it first, as prediction resamples it
     (counts conserved), and its masks carried by area and kept where they cover half a pixel. With ``windows`` a
-    scan that spans a whole body is resampled to ``windows.pixel_mm`` and cut into windows (one sample each,
-    :attr:`Sample.whole_body` set; module docstring, "Whole-body data sets"); a partial view stays one sample."""
+    scan that spans a whole body is resampled to ``windows.pixel_mm``, every view read (input mode ``ant``) and cut
+    into windows (one sample each, :attr:`Sample.whole_body` set; module docstring, "Whole-body data sets"). With
+    ``every_view`` (evaluating a whole-body model) every view of a scan that spans a whole body is read, as
+    prediction reads it, each its own sample ``<case>_<VIEW>``. A partial view (a crop) is one sample, as the papers'
+    networks read it (ANT, else the single view).
+    """
     manifest = load_manifest(root)
     samples = []
     for case_id in case_ids:
         case = manifest.case(case_id)
         scan, masks = load_case(root, case, labels=manifest.labels)
-        whole = windows is not None and spans_whole_body(scan.shape[0], scan.pixel_spacing[0])
-        size = windows.pixel_mm if whole else pixel_mm
+        whole = spans_whole_body(scan.shape[0], scan.pixel_spacing[0])
+        tiled = windows is not None and whole
+        size = windows.pixel_mm if tiled else pixel_mm
         if size is not None:
             scan = resample_scan(scan, (size, size))
             masks = {view: resample_map(np.asarray(mask, np.float32), scan.shape) >= 0.5 if mask.shape != scan.shape
                      else mask for view, mask in masks.items()}
-        if not whole:
-            built = model_input(scan, input_mode, normalisation)
-            truth = case_truth(case, built.sources)
-            if truth in keep:
-                samples.append(Sample(case.case_id, case.patient_id, built.image, built.target(masks), truth))
-            continue
-        for built in model_inputs(scan, input_mode, normalisation):  # input mode ant: every view, as predict reads
+        if tiled or (every_view and whole):  # input mode ant: every view, as prediction reads it
+            inputs = model_inputs(scan, input_mode, normalisation)
+        else:
+            inputs = [model_input(scan, input_mode, normalisation)]
+        for built in inputs:
             truth = case_truth(case, built.sources)
             if truth not in keep:
+                continue
+            if not tiled:
+                name = f"{case.case_id}_{built.predicted_views[0]}" if len(inputs) > 1 else case.case_id
+                samples.append(Sample(name, case.patient_id, built.image, built.target(masks), truth))
                 continue
             for image, target in _windows(built.image, built.target(masks), windows.size):
                 samples.append(Sample(case.case_id, case.patient_id, np.ascontiguousarray(image),

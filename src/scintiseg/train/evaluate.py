@@ -11,9 +11,11 @@ Which cases: ``test`` comes from the data set's ``splits.json`` (patients never 
 person outlined are scored (an empty outline is a reader's "no lesion"): a view without an annotation has unknown
 lesions, and a pseudo-label is the model's own prediction (:mod:`scintiseg.train.data`, "What a sample's target is";
 session 50: before, both were scored, the first as lesion-free). ``metrics.json`` counts what was left out
-(``left_out``). A whole-body model (its checkpoint records ``pixel_mm``: the shipped model, an adapted one) reads each
-scan resampled to that pixel size, as prediction does, and is scored on that grid (the masks carried by area, kept
-where they cover half a pixel); a crop model reads the data set as it is. Views of several sizes cannot be scored in
+(``left_out``). A whole-body model (its checkpoint records ``pixel_mm``: the shipped model, an adapted one, one trained
+on a data set of whole-body scans) reads each scan resampled to that pixel size, as prediction does, and is scored on
+that grid (the masks carried by area, kept where they cover half a pixel); of a scan that spans a whole body every
+view is scored (ANT and POST, each its own image ``<case>_<VIEW>``, session 51), as prediction reads it; a crop, and
+every scan a crop model reads, is one image (ANT), as the papers' networks were trained. Views of several sizes cannot be scored in
 one batch: that is one error pointing at ``predict`` and :func:`evaluate_predictions` (session 50).
 
 Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predictions of the views that
@@ -253,7 +255,7 @@ def evaluate_run(
     # a crop model reads the data set as it is.
     pixel_mm = (state.get("data") or {}).get("pixel_mm")
     read = load_samples(data, case_ids, config.input_mode, config.normalisation, keep=TRUTHS,
-                        pixel_mm=float(pixel_mm) if pixel_mm else None)
+                        pixel_mm=float(pixel_mm) if pixel_mm else None, every_view=bool(pixel_mm))
     samples = [sample for sample in read if sample.truth == PERSON]
     left_out = {truth: sum(s.truth == truth for s in read) for truth in TRUTHS if truth != PERSON}
     if not samples:
