@@ -225,13 +225,41 @@ def test_arguments_the_network_does_not_take_are_named(tmp_path):
     assert "'dpunet' network cannot be built here: model 'dpunet' does not take attention" in _one_line_error(path)
 
 
-@pytest.mark.parametrize("change", [{"width": 10**30}, {"width": None}, {"depth": float("inf")}, {"depth": {"a": 1}}])
+@pytest.mark.parametrize("change", [{"width": 10**30}, {"width": None}, {"depth": float("inf")}, {"depth": {"a": 1}},
+                                    {"depth": 2**31}])
 def test_a_hostile_model_config_is_one_line_and_allocates_nothing(change, tmp_path):
     # found by benchmarks/bench_fuzz.py: these raised TypeError / OverflowError deep in torch, and a width
     # of 10^30 tried to allocate the network; it is now built on the meta device first
     config = dict(create_model("dpunet", width=4, depth=4).config) | change
     path = save_checkpoint(_tiny_state(model_config=config), tmp_path / "x.pt")
     assert "'dpunet' network cannot be built" in _one_line_error(path)
+
+
+def test_a_damaged_file_read_down_torchs_legacy_path_is_one_error_and_no_warning(tmp_path, monkeypatch):
+    """Found by benchmarks/bench_fuzz.py (seed 515151, checkpoint 1070): two zero bytes at offset 2954 of the fuzzer's
+    unet checkpoint sent torch.load down its legacy path, which warned "TypedStorage is deprecated" before failing."""
+    import io
+    import warnings
+
+    model = create_model("unet", width=4, depth=2)
+    state = {"format": "scintiseg-checkpoint", "version": 1, "epoch": 1, "model": model.state_dict(),
+             "model_config": dict(model.config), "config": {"model": "unet", "epochs": 1},
+             "history": [{"epoch": 1, "train_loss": 0.5, "val_dsc": 0.1}],
+             "best": {"epoch": 1, "value": 0.1, "monitor": "val_dsc"}, "early_stopping_wait": 0}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = bytearray(buffer.getvalue())
+    data[2954:2956] = b"\0\0"
+    damaged = tmp_path / "best.pt"
+    damaged.write_bytes(bytes(data))
+    # torch warns of TypedStorage once a process: as if for the first time (a warning made an error would be
+    # swallowed with torch's own failure, so the warnings are recorded instead)
+    monkeypatch.setitem(torch.storage._warn_typed_storage_removal.__dict__, "has_warned", False)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with pytest.raises(ScintisegError, match="not a loadable checkpoint"):
+            load_checkpoint(damaged)
+    assert [str(w.message) for w in said] == []
 
 
 def test_weights_of_another_shape_name_the_first_differing_tensor(tmp_path):

@@ -16,6 +16,12 @@ from torch import nn
 from scintiseg.errors import ScintisegError
 
 
+#: Deepest network built: inputs must be multiples of ``2**depth`` (256 px at 8, a thoracic crop's side), and level
+#: ``i`` has ``width * 2**i`` channels. A checkpoint's ``depth`` beyond it (a damaged file: 2**31) is refused in one
+#: line instead of building layers without end.
+MAX_DEPTH = 8
+
+
 class SegmentationNetwork(nn.Module):
     """Base class: stores ``in_channels``, ``depth`` and the ``config`` the registry created it with.
 
@@ -30,8 +36,8 @@ class SegmentationNetwork(nn.Module):
         super().__init__()
         if in_channels < 1:
             raise ScintisegError(f"in_channels must be >= 1, got {in_channels}")
-        if depth < 1:
-            raise ScintisegError(f"depth must be >= 1, got {depth}")
+        if not 1 <= depth <= MAX_DEPTH:
+            raise ScintisegError(f"depth must lie in 1..{MAX_DEPTH}, got {depth}")
         self.in_channels = int(in_channels)
         self.depth = int(depth)
         self.min_bottleneck = int(min_bottleneck)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,9 @@ def load_weights_only(path: str | Path, what: str = "checkpoint", map_location: 
     """
     path = Path(path)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # a damaged file read down torch's legacy path warns of its own internals
+            warnings.filterwarnings("ignore", message="TypedStorage is deprecated", category=UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         # torch's message spans lines and suggests weights_only=False; its one informative line is kept
         code = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
