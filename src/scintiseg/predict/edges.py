@@ -58,7 +58,7 @@ FADE_MM: float = 27.0
 
 
 def is_partial_field(scan: Scan) -> bool:
-    """Whether ``scan``'s views are too short to hold a whole body (:func:`~scintiseg.prepare.body.spans_whole_body`)."""
+    """Whether ``scan``'s views are too short to hold a whole body (:func:`scintiseg.prepare.body.spans_whole_body`)."""
     return not spans_whole_body(scan.shape[0], scan.pixel_spacing[0])
 
 

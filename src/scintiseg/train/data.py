@@ -20,12 +20,13 @@ imported site data set's scans without outlines trained, validated and were scor
 :data:`~scintiseg.prepare.body.PARTIAL_VIEW_MM`, 1 m) trains a whole-body model, as ``--synthetic`` and ``adapt`` do:
 each scan is resampled to ``pixel_mm`` (counts conserved, masks carried by area), normalised whole (the same
 builder prediction uses on a whole view; input mode ``ant`` reads every view, each its own input, as prediction
-and the ``--synthetic`` recipe read them, where the papers' crops train on ANT alone), and its input and target cut into square windows of ``window_size`` that
-overlap by half and reach every edge (:func:`window_starts`; a side shorter than the window is zero-padded). The
-checkpoint then records ``pixel_mm`` and ``window: whole``, so ``scintiseg predict`` resamples every scan to that
+and the ``--synthetic`` recipe read them, where the papers' crops train on ANT alone), and its input and target
+cut into square windows of ``window_size`` that overlap by half and reach every edge (:func:`window_starts`; a side
+shorter than the window is zero-padded). The checkpoint then records ``pixel_mm`` and ``window: whole``, so ``scintiseg predict`` resamples every scan to that
 size and tiles the whole body (:mod:`scintiseg.predict.loader`). [Choice: fixed tiles, not random windows: the data
 set is preloaded, every pixel of every view trains, and a run is repeatable from its seed; augmentation adds the
-shifts.] Before session 51 such a run trained on the whole views at the data set's matrix and recorded no pixel
+shifts. Validation scores the windows too, so a pixel two windows share counts twice in ``val_dsc``;
+``scintiseg evaluate --run`` scores whole views.] Before session 51 such a run trained on the whole views at the data set's matrix and recorded no pixel
 size, and ``predict`` read it as a thoracic-crop model: the thorax only. Partial views (thoracic crops, the
 papers' input) train as they are, as before; a data set mixing both kinds is refused in one line.
 
