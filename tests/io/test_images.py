@@ -450,3 +450,25 @@ def test_a_tiff_of_two_pages_is_ant_and_post_and_of_three_is_refused(tmp_path):
             tiff.write(ant)
     with pytest.raises(ScintisegError, match="3 images of 64 x 32: a planar scan has at most two views"):
         read_scan(tmp_path / "three.tif")
+
+
+def test_a_damaged_chunk_length_on_a_machine_with_little_memory_is_one_line(tmp_path):
+    """Found by benchmarks/bench_fuzz.py (seed 20261205, dataset 191: a mask PNG whose IDAT length reads 0xffff0000):
+    Pillow reads the rest of the chunk in one call and Python allocates the 4 GB first; under a 1 GB limit that was a
+    MemoryError traceback, now one line naming the file. Run in a child process, which the limit cannot outlive."""
+    import subprocess
+    import sys
+
+    damaged = tmp_path / "mask.png"
+    damaged.write_bytes(bytes.fromhex(
+        "89504e470d0a1a0a0000000d49484452000000100000002008000000003ee2a710ffff000049444154789c6360a00760846286ff50"
+        "0126741564088c023a0000c16a010a18b021500000000049454e44ae426082"))
+    child = ("import resource, sys\n"
+             "resource.setrlimit(resource.RLIMIT_DATA, (2**30, 2**30))\n"
+             "from scintiseg.errors import ScintisegError\n"
+             "from scintiseg.io.images import read_image\n"
+             "try:\n    read_image(sys.argv[1])\n    print('read')\n"
+             "except ScintisegError as error:\n    print(error)\n")
+    done = subprocess.run([sys.executable, "-c", child, str(damaged)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == f"{damaged}: unreadable image (a damaged part claims more bytes than memory holds)"

@@ -434,6 +434,9 @@ def _read_pil(path: Path, said: LibraryMessages) -> np.ndarray:
         raise
     except Image.DecompressionBombError as exc:  # Pillow refuses, at open, more than 2 x its pixel limit
         raise ScintisegError(f"image too large to be a planar bone scan ({_describe(exc)})", path=path) from None
+    except MemoryError:  # a damaged chunk length (4 GB) read in one call: Python allocates it first (bench_fuzz)
+        raise ScintisegError("unreadable image (a damaged part claims more bytes than memory holds)",
+                             path=path) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         description = _describe(exc)
         raise ScintisegError(f"unreadable image ({description}){said.hint(description)}", path=path) from None
