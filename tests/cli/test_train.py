@@ -1,5 +1,6 @@
 """``scintiseg train`` / ``evaluate`` on the command line: config precedence, errors, kill -9 and --resume."""
 
+import argparse
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import torch
 import yaml
 
 from scintiseg.cli import main
+from scintiseg.cli.train import resolve_config
 from scintiseg.models.checkpoint import checkpoint_path
 from scintiseg.train.config import TrainConfig
 from support import conftest_of
@@ -75,3 +77,37 @@ def test_the_last_lines_say_whether_predict_will_read_the_whole_body(tiny_split_
     whole = conftest_of("train").write_tiny_dataset(tmp_path / "whole", patients=6, size=112, pixel_mm=9.0)
     assert main(_args(whole, tmp_path / "whole_run", "--epochs", "1", "--pixel-mm", "9", "--window-size", "64")) == 0
     assert "a whole-body model: `scintiseg predict` reads every scan at 9 mm, the whole body" in capsys.readouterr().out
+
+
+def test_init_gives_the_run_its_models_recipe_under_the_flags(tiny_split_dataset, tmp_path, capsys):
+    """`--init CKPT` alone fine-tunes the checkpoint's network with its arguments, input mode and normalisation (before,
+    the defaults: another network, refused, or the same one fed `percentile` inputs); a flag or --config overrides a
+    field; another network given by flag does not take the checkpoint's arguments (its weights are refused in one
+    line); `--init shipped` is the shipped model."""
+    from scintiseg.models.checkpoint import save_checkpoint
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS
+
+    network = create_model_for_test()
+    start = tmp_path / "start.pt"
+    save_checkpoint({"epoch": 1, "model": network.state_dict(), "model_config": dict(network.config),
+                     "data": {"input_mode": "ant", "normalisation": "zscore", "window_size": 32}}, start)
+    base = ["train", "--data", str(tiny_split_dataset), "--batch-size", "4", "--epochs", "1", "--no-progress",
+            "--threads", "1", "--init", str(start)]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    saved = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
+    assert saved["model"] == "unet" and saved["model_args"]["width"] == 4 and saved["model_args"]["depth"] == 2
+    assert saved["normalisation"] == "zscore"
+    assert main([*base, "--out", str(tmp_path / "b"), "--normalisation", "percentile", "-m", "upsample=transpose"]) == 0
+    saved = yaml.safe_load((tmp_path / "b" / "config.yaml").read_text())
+    assert saved["normalisation"] == "percentile" and saved["model_args"]["width"] == 4  # -m merged into them
+    capsys.readouterr()
+    assert main([*base, "--out", str(tmp_path / "c"), "--model", "dpunet"]) == 2
+    assert "its weights do not fit dpunet" in capsys.readouterr().err
+    config = resolve_config(argparse.Namespace(init="shipped", data=str(tiny_split_dataset), out=str(tmp_path / "d")))
+    assert config.init == str(SHIPPED_WEIGHTS) and config.model == "rdinet" and config.normalisation == "robust"
+
+
+def create_model_for_test():
+    from scintiseg.models import create_model
+
+    return create_model("unet", width=4, depth=2)

@@ -19,13 +19,40 @@ from scintiseg.train.config import TrainConfig
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
-    """Defaults < ``--config`` YAML (or ``RUN/config.yaml`` with ``--resume``) < flags given."""
+    """Defaults < the ``--init`` checkpoint's recipe < ``--config`` YAML (or ``RUN/config.yaml`` with ``--resume``) <
+    flags given. ``--init shipped`` is the shipped lesion model."""
     config_file = getattr(args, "config", None)
-    if config_file is None and getattr(args, "resume", False) and getattr(args, "out", None):
+    resuming = getattr(args, "resume", False)
+    if config_file is None and resuming and getattr(args, "out", None):
         saved = Path(args.out) / "config.yaml"
         config_file = saved if saved.is_file() else None
     values = read_yaml(config_file) if config_file is not None else {}
+    init = getattr(args, "init", None) or values.get("init")
+    if init == "shipped":
+        from scintiseg.predict.loader import SHIPPED_WEIGHTS  # lazy: start-up time (torch)
+
+        init = str(SHIPPED_WEIGHTS)
+        if getattr(args, "init", None):
+            args.init = init
+        else:
+            values["init"] = init
+    if init and not resuming:  # a resumed run's config.yaml holds every field already
+        values = _under_init_recipe(values, args, init)
     return from_args(TrainConfig, args, values, path=config_file)
+
+
+def _under_init_recipe(values: dict, args: argparse.Namespace, init: str) -> dict:
+    """``values`` with the fields of ``init``'s recipe (``train.loop.init_recipe``) that neither they nor a flag set;
+    its network arguments only when the network is the same (another network's weights are refused anyway)."""
+    from scintiseg.train.loop import init_recipe  # lazy: start-up time (torch)
+
+    recipe = init_recipe(init)
+    model = getattr(args, "model", None) or values.get("model")
+    if model and model != recipe.get("model"):
+        recipe.pop("model_args", None)
+    elif "model_args" in recipe:
+        values = {**values, "model_args": {**recipe["model_args"], **(values.get("model_args") or {})}}
+    return {**{k: v for k, v in recipe.items() if getattr(args, k, None) is None}, **values}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

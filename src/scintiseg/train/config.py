@@ -99,7 +99,9 @@ class TrainConfig(Config):
             map, 27 classes, from synthetic phantoms only; the network needs a ``classes`` argument, e.g.
             ``unet``; no flips, no head prior; ``val_dsc`` is the mean Dice over the regions).
         init: a checkpoint whose network weights start this run (fine-tuning; the architecture must match).
-            Optimiser state, epochs and history start afresh. Empty: random initialisation from ``seed``.
+            Optimiser state, epochs and history start afresh. Empty: random initialisation from ``seed``. On the
+            command line (``scintiseg train --init``, or ``shipped``) the checkpoint's recipe fills the fields no
+            flag or ``--config`` sets (:func:`scintiseg.train.loop.init_recipe`).
         freeze_norm: keep every normalisation layer (BatchNorm, InstanceNorm with running statistics) in
             evaluation mode while training: its running statistics stay those of ``init`` and batches are
             normalised with them, while its affine weights still learn. For fine-tuning on small or mixed
@@ -172,7 +174,8 @@ class TrainConfig(Config):
     window_size: int = 256
     generator_workers: int = 1
     task: str = option("lesions", choices=("lesions", "regions"), help="what the network learns")
-    init: str = option("", help="checkpoint whose network weights start the run (fine-tuning)")
+    init: str = option("", help="checkpoint whose network weights start the run (fine-tuning; 'shipped': the shipped "
+                                "lesion model); its network, input mode, normalisation and pixel size too, unless set")
     freeze_norm: bool = option(False, help="keep normalisation layers' running statistics fixed (fine-tuning)")
     freeze: list[str] = option(default_factory=list,
                                help="the network's top-level modules kept fixed, e.g. stem,encoders,downs,bottleneck")

@@ -219,6 +219,38 @@ def prepare_data(config: TrainConfig) -> TrainData:
                      pixel_mm=float(config.pixel_mm) if whole is not None else None)
 
 
+#: The fields a fine-tune takes from its ``--init`` checkpoint unless they are set (:func:`init_recipe`).
+INIT_FIELDS: tuple[str, ...] = ("model", "model_args", "input_mode", "normalisation", "pixel_mm", "window_size")
+
+
+def init_recipe(path: str | Path) -> dict:
+    """How the network of the checkpoint at ``path`` was made and fed, as :class:`TrainConfig` fields: ``model`` and
+    ``model_args`` (its ``model_config``), ``input_mode`` and ``normalisation``, and for a whole-body model its
+    ``pixel_mm`` and ``window_size``. ``scintiseg train --init`` takes them under ``--config`` and the flags given
+    (session 51), so a fine-tune reads scans as its starting model was trained to: before, a run with the defaults
+    normalised by ``percentile`` a model trained on ``robust`` inputs, or refused its weights for another network.
+
+    Raises:
+        ScintisegError: an unreadable checkpoint (named).
+    """
+    state = load_checkpoint(Path(path), map_location="cpu", required=("model",))
+    made = dict(state.get("model_config") or {})
+    data = state.get("data") if isinstance(state.get("data"), dict) else {}
+    recipe: dict = {}
+    name = made.pop("name", None)
+    made.pop("in_channels", None)  # the input mode decides it
+    if isinstance(name, str) and name:
+        recipe.update(model=name, model_args=made)
+    for key in ("input_mode", "normalisation"):
+        if isinstance(data.get(key), str):
+            recipe[key] = data[key]
+    if data.get("pixel_mm") and data.get("window") == "whole":
+        recipe["pixel_mm"] = float(data["pixel_mm"])
+        if isinstance(data.get("window_size"), int):
+            recipe["window_size"] = int(data["window_size"])
+    return recipe
+
+
 def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = None) -> torch.nn.Module:
     """The network of ``config`` with ``in_channels`` input channels (the data decide); ``pixel_mm``: the pixel size
     a data set's whole-body scans were resampled to (:attr:`TrainData.pixel_mm`), to check ``init`` against."""
