@@ -22,6 +22,7 @@ from scintiseg.io.dataset import (
     split_dataset,
 )
 from scintiseg.io.images import write_mask_png
+from scintiseg.scan import Scan
 
 
 def test_load_case_reads_scan_and_labelme_masks(tiny_dataset):
@@ -257,3 +258,22 @@ def test_an_unknown_turn_is_a_check_error_and_a_load_error_naming_the_case(tiny_
         f"error: {tiny_dataset / 'dataset.json'}: case P001_0: meta read_turned is 'sideways', not one of head_down"]
     with pytest.raises(ScintisegError, match="case P001_0: meta read_turned is 'sideways'"):
         load_case(tiny_dataset, "P001_0")
+
+
+def test_check_says_what_kind_of_model_train_makes_of_the_field_of_view(tmp_path):
+    """Whole-body scans (112 rows of 9 mm, 1 m) make a whole-body model, crops (32 rows of 2.26 mm) a crop model; a data
+    set with both is said to need one kind (train refuses it)."""
+    from scintiseg.io.dicom import write_dicom
+    from support import conftest_of
+
+    write = conftest_of("train").write_tiny_dataset
+    whole = write(tmp_path / "whole", patients=3, size=112, pixel_mm=9.0)
+    crops = write(tmp_path / "crops", patients=3, size=32)
+    said = check_dataset(whole).summary["field of view"]
+    assert said == "3 whole-body (at least 1 m): `train` makes a whole-body model"
+    assert check_dataset(crops).summary["field of view"] == "3 partial (crops, under 1 m): `train` makes a crop model"
+    case = load_manifest(whole).cases[0]
+    write_dicom(Scan({"ANT": np.full((112, 112), 40, np.uint16), "POST": np.full((112, 112), 40, np.uint16)},
+                     pixel_spacing=(2.26, 2.26)), whole / case.image)
+    report = check_dataset(whole)
+    assert report.summary["field of view"] == "2 whole-body, 1 partial (under 1 m): `train` needs one kind"

@@ -45,7 +45,7 @@ from scintiseg.io.labelme import read_labelme
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.patient_sides import MIRRORED_KEY
 from scintiseg.io.reader_labels import label_kind, reader_lesions
-from scintiseg.scan import Scan
+from scintiseg.scan import PARTIAL_VIEW_MM, Scan, spans_whole_body
 
 MANIFEST_NAME = "dataset.json"
 SPLITS_NAME = "splits.json"
@@ -530,6 +530,8 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
         if missing_views and not (manifest.views == ["VIEW"] or scan.view_names == ["VIEW"]):
             add("error", image_path, f"image lacks view(s) {', '.join(missing_views)} listed in the manifest")
     shape = None if scan is None else scan.shape
+    if scan is not None:  # what `train` makes of the data set (train.data, "Whole-body data sets")
+        tally["whole_body" if spans_whole_body(scan.shape[0], scan.pixel_spacing[0]) else "partial"] += 1
     for view, relative in sorted(case.labels.items()):
         path = locate(relative)
         if path is None:
@@ -613,7 +615,8 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     for case_id, count in seen.items():
         if count > 1:
             report.problems.append(Problem("error", str(root / MANIFEST_NAME), f"duplicate case id {case_id!r} ({count} cases)"))
-    tally = {"labelled_views": 0, "lesion_views": 0, "unannotated_cases": 0, "by_name": {}, "not_lesion": {}}
+    tally = {"labelled_views": 0, "lesion_views": 0, "unannotated_cases": 0, "by_name": {}, "not_lesion": {},
+             "whole_body": 0, "partial": 0}
     cases = manifest.cases
     if progress:
         cases = tqdm(cases, desc="checking", unit="case", leave=False)
@@ -635,6 +638,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "views with lesions": tally["lesion_views"],
         **({"cases without outlines": tally["unannotated_cases"]} if tally["unannotated_cases"] else {}),
         **_test_split_summary(root, manifest, report),
+        **_field_summary(tally["whole_body"], tally["partial"]),
         **({"outlines read as lesions by their label": _counted(tally["by_name"])} if tally["by_name"] else {}),
         **({"outlines of findings that are no lesion": _counted(tally["not_lesion"])} if tally["not_lesion"] else {}),
         "origins": ", ".join(f"{k} {v}" for k, v in sorted(origins.items())) or "-",
@@ -646,6 +650,21 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "warnings": len(report.warnings),
     }
     return report
+
+
+def _field_summary(whole: int, partial: int) -> dict[str, str]:
+    """``{"field of view": ...}``: how many images span a whole body (:data:`~scintiseg.scan.PARTIAL_VIEW_MM`) and how
+    many are partial views, and what ``scintiseg train`` makes of that (session 51)."""
+    if not whole and not partial:
+        return {}
+    metre = f"{PARTIAL_VIEW_MM / 1000:g} m"
+    if whole and partial:
+        said = f"{whole} whole-body, {partial} partial (under {metre}): `train` needs one kind"
+    elif whole:
+        said = f"{whole} whole-body (at least {metre}): `train` makes a whole-body model"
+    else:
+        said = f"{partial} partial (crops, under {metre}): `train` makes a crop model"
+    return {"field of view": said}
 
 
 def _test_split_summary(root: Path, manifest: DatasetManifest, report: "DatasetReport") -> dict[str, str]:

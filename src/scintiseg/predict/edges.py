@@ -26,7 +26,7 @@ false positives per crop / pooled DSC / AUC), and stated:
 | ... faded over 8 / 12 / 16 / 24 / 32 pixels | 0.877-0.882 / 0.99-1.00 | 0.39-0.44 / 0.09-0.19 / 0.32-0.41 / 0.84-0.89 |
 | ... faded over 12 pixels (27 mm), the choice | 0.877 / 1.00 | 0.42 / 0.11 / 0.41 / 0.87 |
 
-- **Which views**: those whose rows span less than :data:`~scintiseg.prepare.body.PARTIAL_VIEW_MM` (1 m) at
+- **Which views**: those whose rows span less than :data:`~scintiseg.scan.PARTIAL_VIEW_MM` (1 m) at
   their pixel size; nothing shorter can hold a whole body, and a whole-body view's edges are air. (A whole-body
   matrix with a short body, a child, is not extended: its edges are air too.)
 - **After the normalisation**: the ``robust`` normalisation divides by a percentile of the view; copies of a hot
@@ -48,8 +48,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from scintiseg.prepare.body import spans_whole_body
-from scintiseg.scan import Scan
+from scintiseg.scan import Scan, spans_whole_body
 
 #: How far (mm) a partial view is extended on every side.
 EXTEND_MM: float = 145.0
@@ -58,7 +57,7 @@ FADE_MM: float = 27.0
 
 
 def is_partial_field(scan: Scan) -> bool:
-    """Whether ``scan``'s views are too short to hold a whole body (:func:`scintiseg.prepare.body.spans_whole_body`)."""
+    """Whether ``scan``'s views are too short to hold a whole body (:func:`scintiseg.scan.spans_whole_body`)."""
     return not spans_whole_body(scan.shape[0], scan.pixel_spacing[0])
 
 

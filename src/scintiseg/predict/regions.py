@@ -35,7 +35,7 @@ from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
 # A body (vertex to soles as :func:`fit_body` finds them) shorter than this is a partial field of view: no bones named.
-from scintiseg.prepare.body import PARTIAL_VIEW_MM
+from scintiseg.scan import PARTIAL_VIEW_MM
 
 #: Region ids (index) and names of the label map; 0 is "other" (soft tissue or outside the atlas). Ids and
 #: names are those of the phantom's ground-truth region maps (:mod:`scintiseg.phantom.regions`).

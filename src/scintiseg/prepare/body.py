@@ -171,27 +171,6 @@ def _check_plausible_body(image: np.ndarray, mask: np.ndarray, path) -> None:
         )
 
 
-#: Length (mm) below which a view is a partial field of view: a region crop (BS-80K's are 0.2-0.5 m; realdata.md),
-#: a spot view or a thoracic crop (about 0.6 m). Neither the atlas nor the region network (trained on whole bodies)
-#: can name bones without the body around them: on 500 BS-80K-like crops of NM1 the learned map named 107 of 126
-#: lesions of the left half-chest "femur_left" (session 18, benchmarks/make_region_crops.py). A whole-body view of
-#: an adult spans 1.5-2 m; 1 m leaves out only small children and half-body fields. Prediction names no bones on a
-#: shorter view and extends its edges (:mod:`scintiseg.predict.edges`); training on a data set of longer views makes
-#: a whole-body model (:mod:`scintiseg.train.data`, "Whole-body data sets").
-PARTIAL_VIEW_MM: float = 1000.0
-
-
-def spans_whole_body(rows: int, row_mm: float) -> bool:
-    """Whether a view of ``rows`` rows of ``row_mm`` mm is long enough to hold a whole body (:data:`PARTIAL_VIEW_MM`).
-
-    Example::
-
-        spans_whole_body(1024, 2.26)   # True: 2.3 m
-        spans_whole_body(256, 2.26)    # False: a thoracic crop
-    """
-    return int(rows) * float(row_mm) >= PARTIAL_VIEW_MM
-
-
 #: Margin kept above and below the body's rows by :func:`body_rows`, in mm.
 BODY_ROWS_MARGIN_MM = 40.0
 #: :func:`body_rows` sums the image in blocks of this many pixels per side before smoothing it.

@@ -17,7 +17,7 @@ lesion"), and the Chan-Vese term (``loss="chan_vese"``) takes unannotated cases 
 imported site data set's scans without outlines trained, validated and were scored as lesion-free.
 
 **Whole-body data sets** (session 51). A data set of whole-body scans (views of at least
-:data:`~scintiseg.prepare.body.PARTIAL_VIEW_MM`, 1 m) trains a whole-body model, as ``--synthetic`` and ``adapt`` do:
+:data:`~scintiseg.scan.PARTIAL_VIEW_MM`, 1 m) trains a whole-body model, as ``--synthetic`` and ``adapt`` do:
 each scan is resampled to ``pixel_mm`` (counts conserved, masks carried by area), normalised whole (the same
 builder prediction uses on a whole view; input mode ``ant`` reads every view, each its own input, as prediction
 and the ``--synthetic`` recipe read them, where the papers' crops train on ANT alone), and its input and target
@@ -50,9 +50,9 @@ from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views, split_dataset
-from scintiseg.prepare.body import spans_whole_body
 from scintiseg.prepare.model_input import model_input, model_inputs
 from scintiseg.prepare.resample import resample_map, resample_scan
+from scintiseg.scan import spans_whole_body
 
 #: :attr:`Sample.truth`: every view read outlined by a person; one of them a pseudo-label; one of them not annotated.
 PERSON, PSEUDO_LABEL, UNKNOWN = "person", "pseudo", "unknown"

@@ -59,9 +59,9 @@ from scintiseg.models.checkpoint import (
 from scintiseg.models.device import autocast_dtype
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.prepare.augment import RandomGeometric
-from scintiseg.prepare.body import PARTIAL_VIEW_MM
 from scintiseg.prepare.gain import RandomGain
 from scintiseg.prepare.model_input import input_views
+from scintiseg.scan import PARTIAL_VIEW_MM
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.data import (
     PERSON,
