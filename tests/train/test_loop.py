@@ -247,3 +247,19 @@ def test_fine_tuning_a_whole_body_model_on_crops_says_that_predict_will_read_a_c
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         train(tiny_config(data=str(data), out=str(tmp_path / "b"), epochs=1, init=str(tmp_path / "crop.pt")))
+
+
+def test_init_recipe_reads_how_the_shipped_networks_were_made_and_fed():
+    """The recipe `train --init` takes: the lesion model's network, `robust` inputs, 2.26 mm whole-body windows of
+    256; the region network's task, its classes among the arguments, 4.52 mm windows of 448."""
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS
+    from scintiseg.predict.region_model import SHIPPED_REGION_WEIGHTS
+    from scintiseg.train.loop import init_recipe
+
+    lesions = init_recipe(SHIPPED_WEIGHTS)
+    assert (lesions["model"], lesions["input_mode"], lesions["normalisation"]) == ("rdinet", "ant", "robust")
+    assert (lesions["pixel_mm"], lesions["window_size"]) == (2.26, 256) and "task" not in lesions
+    assert "in_channels" not in lesions["model_args"] and lesions["model_args"]["width"] == 8
+    regions = init_recipe(SHIPPED_REGION_WEIGHTS)
+    assert (regions["task"], regions["pixel_mm"], regions["window_size"]) == ("regions", 4.52, 448)
+    assert regions["model_args"]["classes"] == 27

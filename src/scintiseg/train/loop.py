@@ -219,14 +219,10 @@ def prepare_data(config: TrainConfig) -> TrainData:
                      pixel_mm=float(config.pixel_mm) if whole is not None else None)
 
 
-#: The fields a fine-tune takes from its ``--init`` checkpoint unless they are set (:func:`init_recipe`).
-INIT_FIELDS: tuple[str, ...] = ("model", "model_args", "input_mode", "normalisation", "pixel_mm", "window_size")
-
-
 def init_recipe(path: str | Path) -> dict:
     """How the network of the checkpoint at ``path`` was made and fed, as :class:`TrainConfig` fields: ``model`` and
-    ``model_args`` (its ``model_config``), ``input_mode`` and ``normalisation``, and for a whole-body model its
-    ``pixel_mm`` and ``window_size``. ``scintiseg train --init`` takes them under ``--config`` and the flags given
+    ``model_args`` (its ``model_config``), ``input_mode`` and ``normalisation``, ``task`` for a region network, and
+    for a whole-body model its ``pixel_mm`` and ``window_size``. ``scintiseg train --init`` takes them under ``--config`` and the flags given
     (session 51), so a fine-tune reads scans as its starting model was trained to: before, a run with the defaults
     normalised by ``percentile`` a model trained on ``robust`` inputs, or refused its weights for another network.
 
@@ -244,6 +240,8 @@ def init_recipe(path: str | Path) -> dict:
     for key in ("input_mode", "normalisation"):
         if isinstance(data.get(key), str):
             recipe[key] = data[key]
+    if data.get("task") == "regions":  # a region network goes on learning regions
+        recipe["task"] = "regions"
     if data.get("pixel_mm") and data.get("window") == "whole":
         recipe["pixel_mm"] = float(data["pixel_mm"])
         if isinstance(data.get("window_size"), int):
