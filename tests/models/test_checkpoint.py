@@ -262,6 +262,21 @@ def test_a_damaged_file_read_down_torchs_legacy_path_is_one_error_and_no_warning
     assert [str(w.message) for w in said] == []
 
 
+def test_a_plain_pickle_of_another_protocol_is_one_error_and_no_warning(tmp_path):
+    """Found by benchmarks/bench_fuzz.py (seed 999003, checkpoint 94): a file that is a pickle of protocol 4, not
+    torch's zip, made torch's weights-only unpickler warn "Detected pickle protocol 4" before it failed."""
+    import pickle
+    import warnings
+
+    foreign = tmp_path / "foreign.pt"
+    foreign.write_bytes(pickle.dumps({"epoch": 1}, protocol=4))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with pytest.raises(ScintisegError, match="not a loadable checkpoint"):
+            load_checkpoint(foreign)
+    assert [str(w.message) for w in said] == []
+
+
 def test_weights_of_another_shape_name_the_first_differing_tensor(tmp_path):
     wider = dict(create_model("dpunet", width=8, depth=4).config)
     path = save_checkpoint(_tiny_state(model_config=wider), tmp_path / "x.pt")

@@ -107,8 +107,10 @@ def load_weights_only(path: str | Path, what: str = "checkpoint", map_location: 
     """
     path = Path(path)
     try:
-        with warnings.catch_warnings():  # a damaged file read down torch's legacy path warns of its own internals
+        with warnings.catch_warnings():  # a damaged or foreign file read down torch's legacy path warns of its
+            # own internals (a storage class it deprecates, a pickle protocol it was not written with) before failing
             warnings.filterwarnings("ignore", message="TypedStorage is deprecated", category=UserWarning)
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         # torch's message spans lines and suggests weights_only=False; its one informative line is kept
