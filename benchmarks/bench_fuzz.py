@@ -1206,6 +1206,23 @@ def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
 
+#: Most nodes, counted as written out (a shared list once per place it appears), a mutated YAML tree may have.
+MAX_DUMPED_NODES = 200_000
+
+
+def _expanded_size(tree: Any, budget: int = MAX_DUMPED_NODES) -> int:
+    """Nodes of ``tree`` as a writer expands them (shared objects once per reference), counted up to ``budget + 1``."""
+    count, stack = 0, [tree]
+    while stack and count <= budget:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
 def mutate_yaml(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     import yaml
 
@@ -1229,6 +1246,9 @@ def mutate_yaml(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
         return _pick(rng, BYTE_MUTATIONS)(data, rng)
     tree = yaml.safe_load(data)
     tree, what = mutate_tree(tree, rng)
+    if _expanded_size(tree) > MAX_DUMPED_NODES:  # e.g. a list repeated x3000 inside one repeated x3000 (seed 16180,
+        # yaml 1123): PyYAML writes every scalar out and took minutes; a byte mutation of the same text instead
+        return _pick(rng, BYTE_MUTATIONS)(data, rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         text = yaml.safe_dump(tree, sort_keys=False, allow_unicode=True)

@@ -84,3 +84,20 @@ def test_outcomes_are_classified(bench_fuzz, tmp_path, monkeypatch):
     assert outcomes["clean"]["outcome"] == "clean" and outcomes["clean"]["writes"] == []
     summary = bench_fuzz.summarise(list(outcomes.values()), n=3, seed=0, kinds=("npy",), timeout=1.0, elapsed=1.0)
     assert summary["per_kind"]["npy"]["unexpected"] == 1 and summary["unexpected"][0]["type"] == "KeyError"
+
+
+@pytest.mark.timeout(300)  # a regression hangs: fail it instead of the whole run
+def test_a_yaml_input_is_made_in_moments_whatever_the_mutations_grew(bench_fuzz, tmp_path):
+    """Seed 16180, yaml 1123 took minutes to make before the harness counted a mutated tree as written out: a list
+    repeated thousands of times inside another (or an alias bomb) is mutated as bytes instead of dumped."""
+    import time
+
+    assert bench_fuzz._expanded_size({"a": [[1, 2]] * 3}) == 1 + 1 + 3 * 3
+    bomb = ["lol"] * 9
+    for _ in range(8):
+        bomb = [bomb] * 9
+    assert bench_fuzz._expanded_size(bomb) == bench_fuzz.MAX_DUMPED_NODES + 1  # stops at the budget
+    seeds = bench_fuzz.build_seeds(tmp_path / "seeds", ("yaml",))
+    item = bench_fuzz.make_input(seeds, "yaml", 1123, 16180, tmp_path / "input")  # (hung before: the suite's timeout)
+    assert item.mutations[:2] == ["seed train-config", "billion-laughs aliases"]
+    assert item.target.stat().st_size < 10_000  # the bomb's text, cut: nothing was written out expanded
