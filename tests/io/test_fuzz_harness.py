@@ -90,8 +90,6 @@ def test_outcomes_are_classified(bench_fuzz, tmp_path, monkeypatch):
 def test_a_yaml_input_is_made_in_moments_whatever_the_mutations_grew(bench_fuzz, tmp_path):
     """Seed 16180, yaml 1123 took minutes to make before the harness counted a mutated tree as written out: a list
     repeated thousands of times inside another (or an alias bomb) is mutated as bytes instead of dumped."""
-    import time
-
     assert bench_fuzz._expanded_size({"a": [[1, 2]] * 3}) == 1 + 1 + 3 * 3
     bomb = ["lol"] * 9
     for _ in range(8):
