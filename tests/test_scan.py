@@ -129,3 +129,14 @@ def test_rows_reversed_outlines_rasterise_to_the_reversed_mask():
     moved = circle.rows_reversed().shapes[0].points
     assert np.hypot(*(moved[1] - moved[0])) == pytest.approx(np.hypot(3.8, 3.4))  # the radius is kept
     assert (circle.rows_reversed().to_mask() != circle.to_mask()[::-1]).sum() <= 2 * 9  # a pixel at the rim at most
+
+
+def test_a_view_spans_a_whole_body_from_one_metre():
+    """The rule training, prediction and `dataset check` share: a thoracic crop (256 rows of 2.26 mm) and a region crop
+    are partial; a whole-body matrix at any camera's pixel size is not; the boundary is 1 m exactly."""
+    from scintiseg.scan import PARTIAL_VIEW_MM, spans_whole_body
+
+    assert PARTIAL_VIEW_MM == 1000.0
+    assert not spans_whole_body(256, 2.26) and not spans_whole_body(200, 2.0)
+    assert spans_whole_body(1024, 2.26) and spans_whole_body(512, 4.52) and spans_whole_body(2048, 1.13)
+    assert spans_whole_body(500, 2.0) and not spans_whole_body(499, 2.0)
