@@ -555,6 +555,9 @@ def _resume_epoch(last_path: Path) -> int:
 def _train(config, run_dir, last_path, best_path, context, resume, data, on_batch) -> TrainResult:
     device = context.device
     data = data or prepare_data(config)
+    # A synthetic run trains on windows of the whole body at one pixel size, and so does a data set of whole-body
+    # scans (train.data, "Whole-body data sets"): prediction resamples to it and tiles the whole view.
+    whole_body_mm = float(config.pixel_mm) if config.synthetic or data.pixel_mm else None
     torch.manual_seed(config.seed)
     model = build_model(config, data.train.in_channels, data.pixel_mm).to(device)
     if config.channels_last:
@@ -669,11 +672,8 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
             # What prediction needs to build the same input (scintiseg.predict.loader reads it).
             "data": {"input_mode": config.input_mode, "normalisation": config.normalisation,
                      "window_size": int(data.train.images.shape[-1]),
-                     # A synthetic run trains on windows of the whole body at one pixel size: prediction
-                     # resamples to it and tiles the whole view (the checkpoint contract of predict.loader).
-                     # So does a data set of whole-body scans (train.data, "Whole-body data sets").
-                     **({"pixel_mm": float(config.pixel_mm), "window": "whole"}
-                        if config.synthetic or data.pixel_mm else {}),
+                     # a whole-body model's pixel size (the checkpoint contract of predict.loader)
+                     **({"pixel_mm": whole_body_mm, "window": "whole"} if whole_body_mm else {}),
                      # A region network says so, with the names of its classes (predict.regions reads them).
                      **({"task": "regions", "classes": list(REGION_CLASSES)} if config.task == "regions" else {})},
             "history": history,
@@ -708,7 +708,7 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
         epochs_run=len(history),
         stopped_early=stopped_early,
         history=history,
-        pixel_mm=float(config.pixel_mm) if config.synthetic or data.pixel_mm else None,
+        pixel_mm=whole_body_mm,
     )
     if context.is_main:
         summary = {
