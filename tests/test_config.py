@@ -65,12 +65,35 @@ def test_from_dict_converts_values_to_the_field_types():
         ({"mode": "slow"}, "job.yaml: mode must be one of fast, exact, got 'slow'"),
         ({"views": ["ANT", "LAT"]}, "job.yaml: views must be one of ANT, POST, got ['ANT', 'LAT']"),
         ({"steps": 0}, "job.yaml: steps must be >= 1, got 0"),
+        ({"rate": "inf"}, "job.yaml: rate must be a finite number, got inf"),  # a flag's text, YAML's .inf
+        ({"rate": float("nan")}, "job.yaml: rate must be a finite number, got nan"),
+        ({"blur": {"sigma": [1.0, float("-inf")]}}, "job.yaml: sigma must be a finite number, got (1.0, -inf)"),
+        ({"blur": {"weights": {1: float("nan")}}}, None),  # a mapping's values are the consumer's to check
     ],
 )
 def test_bad_values_are_one_line_errors_naming_the_key_and_the_file(data, message):
+    if message is None:
+        Job.from_dict(data, path="job.yaml")
+        return
     with pytest.raises(ScintisegError) as error:
         Job.from_dict(data, path="job.yaml")
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+@dataclass
+class Seeded(Config):
+    seed: int = 0
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**32 - 1])
+def test_a_seed_is_a_whole_number_from_zero_to_max_seed(seed):
+    assert Seeded(seed=seed).seed == seed == config_module.check_seed(seed)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, True])
+def test_a_seed_out_of_range_is_one_line_naming_it(seed):
+    with pytest.raises(ScintisegError, match=r"^seed must be a whole number from 0 to 4294967295, got "):
+        Seeded(seed=seed)
 
 
 def test_choices_are_checked_on_construction_too():

@@ -8,6 +8,11 @@ validator and the command line need in ``dataclasses.field`` metadata, written w
 - ``flags``: the command-line spellings (default ``--field-name``);
 - ``parse``: how a flag's text becomes the value (default: the field type, lists split at commas).
 
+Two rules hold for every configuration (:meth:`Config.validate`): no number is NaN or infinite (YAML reads ``.inf``
+and ``.nan``, Python's ``float()`` reads ``inf`` and ``nan`` from a flag: a learning rate of ``inf`` passed every
+``> 0`` check and trained on NaN losses), and a field named ``seed`` is a whole number from 0 to :data:`MAX_SEED`
+(:func:`check_seed`; NumPy's generators refuse a negative seed with a traceback).
+
 :meth:`Config.from_dict` converts values to the field types (YAML and flags both give strings where a
 number is meant) and refuses unknown keys with one line that names the keys and the file; a field whose
 type is itself a :class:`Config` takes a nested mapping. :func:`add_arguments` adds one flag per field
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -61,6 +67,16 @@ MAX_CONFIG_VALUES = 100_000
 #: libyaml's safe loader when PyYAML was built with it: C, tens of times faster than the pure-Python
 #: ``SafeLoader`` it falls back to (the fuzz run's 900 KB documents: 0.2-0.3 s against more than 10 s).
 YAML_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Largest seed: NumPy's ``SeedSequence`` takes no negative number, torch's ``manual_seed`` nothing from 2**64;
+#: 2**32 - 1 is the range both (and NumPy's legacy ``RandomState``) take, and the one users know.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """``value`` when it is a whole number from 0 to :data:`MAX_SEED`, else a :class:`ScintisegError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise ScintisegError(f"{name} must be a whole number from 0 to {MAX_SEED}, got {value!r}")
+    return value
 
 
 def option(
@@ -97,10 +113,16 @@ class Config:
         self.validate()
 
     def validate(self) -> None:
-        """Raise :class:`ScintisegError` naming the first field whose value is not one of its choices."""
+        """Raise :class:`ScintisegError` naming the first field whose value is not one of its choices, a number that
+        is NaN or infinite, or a seed out of range (module docstring)."""
         for item in dataclasses.fields(self):
             choices = item.metadata.get("choices")
             value = getattr(self, item.name)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+                raise ScintisegError(f"{item.name} must be a finite number, got {value!r}")
+            if item.name == "seed":
+                check_seed(value)
             if choices is not None and any(v not in choices for v in (value if isinstance(value, list) else [value])):
                 raise ScintisegError(f"{item.name} must be one of {', '.join(map(str, choices))}, got {value!r}")
 

@@ -41,10 +41,12 @@ def test_split_writes_splits_json(tiny_dataset, capsys):
     assert "train 3 cases, test 1 cases" in capsys.readouterr().out
 
 
-def test_split_bad_folds_is_one_line_error(tiny_dataset, capsys):
-    assert main(["dataset", "split", str(tiny_dataset), "--folds", "9"]) == 2
+@pytest.mark.parametrize(("folds", "said"), [("9", "folds need at least"), ("1", "--folds must be at least 2, got 1"),
+                                           ("-1", "--folds must be at least 2, got -1")])
+def test_split_bad_folds_is_one_line_error(tiny_dataset, capsys, folds, said):
+    assert main(["dataset", "split", str(tiny_dataset), "--folds", folds]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("scintiseg dataset: error:")
+    assert len(err) == 1 and err[0].startswith("scintiseg dataset: error:") and said in err[0]
 
 
 def test_import_lists_skipped_files_and_writes_a_valid_dataset(tmp_path, capsys):

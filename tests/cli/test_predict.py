@@ -63,7 +63,8 @@ def test_corrupt_input_gives_exit_1(run_dir, scans, tmp_path):
 
 @pytest.mark.parametrize(
     "extra",
-    [["--threshold", "1.5"], ["--model", "/nonexistent/model.pt"], ["--min-area", "0"]],
+    [["--threshold", "1.5"], ["--model", "/nonexistent/model.pt"], ["--min-area", "0"],
+     ["--shape", "0x0"], ["--dtype", "uint12"]],  # raw inputs' flags: checked once, even with no raw input
 )
 def test_bad_arguments_give_exit_2(run_dir, scans, tmp_path, extra, capsys):
     args = ["predict", str(scans), "--out", str(tmp_path / "o"), "--model", str(run_dir), *extra]

@@ -21,8 +21,9 @@ from scintiseg.cli import COMMANDS, build_parser, main
 from scintiseg.io.dicom import write_dicom
 
 HEAVY = ("torch", "monai", "matplotlib")
-#: cli modules that add subcommands under another command instead of a top-level one.
-NESTED_MODULES = {"dataset_prepare"}
+#: cli modules that are not a top-level command: subcommands added under another command, and the argument types
+#: the commands share.
+NESTED_MODULES = {"dataset_prepare", "arguments"}
 
 #: Run ``scintiseg ARGV`` in this interpreter, then print its exit code and the modules it imported.
 PROBE = """

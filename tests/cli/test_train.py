@@ -46,6 +46,13 @@ def test_bad_input_is_one_line_and_exit_2(tiny_split_dataset, tmp_path, capsys):
     assert len(err) == 1 and "labelled" in err[0]
     assert main(_args(tmp_path / "nowhere", tmp_path / "r2")) == 2
     assert main(["train", "--config", str(tmp_path / "missing.yaml")]) == 2
+    for flag, value, said in [("--lr", "inf", "lr must be a finite number, got inf"),
+                              ("--lr", "nan", "lr must be a finite number, got nan"),
+                              ("--seed", "-1", "seed must be a whole number from 0 to 4294967295, got -1")]:
+        capsys.readouterr()
+        assert main(_args(tiny_split_dataset, tmp_path / "r3", flag, value)) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].endswith(said) and not (tmp_path / "r3").exists()
 
 
 def test_kill_mid_run_then_resume_finishes(tiny_split_dataset, tmp_path):

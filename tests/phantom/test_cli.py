@@ -21,3 +21,10 @@ def test_help_lists_profiles(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "low-count" in out and "--patients" in out and "calibrate" in out
+
+
+def test_workers_below_one_is_one_line_error_and_nothing_written(tmp_path, capsys):
+    assert main(["phantom", "--patients", "1", "--out", str(tmp_path / "d"), "--workers", "-3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["scintiseg phantom: error: --workers must be at least 1 (1: in this process), got -3"]
+    assert not (tmp_path / "d").exists()

@@ -221,3 +221,41 @@ def test_a_whole_body_data_set_makes_a_whole_body_model_that_predict_tiles(tmp_p
     with pytest.raises(ScintisegError, match=r"whole-body scans \(e.g. P\d+\) and partial views \(e.g. "
                                              f"{case.case_id}.*`scintiseg dataset crop`"):
         train(tiny_config(data=str(data), out=str(tmp_path / "mixed"), epochs=1, pixel_mm=9.0, window_size=64))
+
+
+def test_lesion_windows_are_centred_on_each_lesion_and_stay_inside_the_view():
+    """One window a lesion (8-connected), the lesion whole and central in it; one near an edge is moved inside."""
+    from scintiseg.train.data import lesion_window_starts
+
+    target = np.zeros((300, 120), np.float32)
+    target[150:160, 60:66] = 1  # a lesion in the middle of the view
+    target[160, 66] = 1  # touching it at a corner: the same lesion
+    target[2:8, 110:118] = 1  # one at the top right corner
+    starts = lesion_window_starts(target, 64)
+    assert len(starts) == 2
+    (r0, c0), (r1, c1) = sorted(starts)
+    assert (r0, c0) == (0, 120 - 64)  # moved inside the view: the lesion is still in it
+    assert target[r0:r0 + 64, c0:c0 + 64].sum() == 6 * 8
+    assert r1 + 32 - 155 in (-1, 0, 1) and target[r1:r1 + 64, c1:c1 + 64].sum() == 61
+    assert lesion_window_starts(np.zeros((40, 40)), 64) == []
+
+
+def test_training_windows_of_whole_body_scans_add_one_on_each_lesion_validation_the_tiles_alone(tmp_path, tiny_config):
+    """A whole-body training case gets its tiles and one window centred on each lesion of each view; the validation
+    cases only their tiles (prepare_data)."""
+    from scintiseg.io.dataset import load_manifest
+    from scintiseg.train.data import WholeBodyWindows, load_samples, window_starts
+    from scintiseg.train.loop import prepare_data
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=6, size=112, pixel_mm=9.0)
+    case_id = load_manifest(data).cases[0].case_id
+    tiles = load_samples(data, [case_id], "ant", "none", windows=WholeBodyWindows(4.5, 64))
+    both = load_samples(data, [case_id], "ant", "none", windows=WholeBodyWindows(4.5, 64, around_lesions=True))
+    assert [s.image.tobytes() for s in both[:36]] == [s.image.tobytes() for s in tiles[:36]]  # ANT's tiles first
+    extra = len(both) - len(tiles)
+    assert extra > 0 and all(s.target.sum() > 0 for s in both if not any(
+        s.image.tobytes() == t.image.tobytes() for t in tiles))
+    tiles_a_view = len(window_starts(224, 64)) ** 2
+    data_run = prepare_data(tiny_config(data=str(data), out=str(tmp_path / "run"), pixel_mm=4.5, window_size=64))
+    assert len(data_run.val) == 2 * tiles_a_view * len(data_run.split.val)
+    assert len(data_run.train) > 2 * tiles_a_view * len(data_run.split.train)

@@ -263,3 +263,32 @@ def test_init_recipe_reads_how_the_shipped_networks_were_made_and_fed():
     regions = init_recipe(SHIPPED_REGION_WEIGHTS)
     assert (regions["task"], regions["pixel_mm"], regions["window_size"]) == ("regions", 4.52, 448)
     assert regions["model_args"]["classes"] == 27
+
+
+def test_a_loss_that_is_no_longer_a_number_stops_the_run_saying_what_it_kept(make_data, tiny_config, monkeypatch):
+    """A diverged run stops at the batch whose loss is NaN (its weights would be NaN from the next step on), in one
+    line naming the epoch, the batch and the learning rate; the epochs finished before it are kept."""
+    from scintiseg.train import loop
+
+    build = loop.build_loss_from_config
+    calls = {"n": 0}
+
+    def poisoned(config):
+        loss_fn = build(config)
+
+        def call(*args, **kwargs):
+            calls["n"] += torch.is_grad_enabled()  # training batches; validation runs without gradients
+            loss, parts = loss_fn(*args, **kwargs)
+            return (loss * float("nan") if calls["n"] == 5 and torch.is_grad_enabled() else loss), parts
+
+        return call
+
+    monkeypatch.setattr(loop, "build_loss_from_config", poisoned)
+    config = tiny_config(epochs=3, batch_size=4)
+    data = make_data()  # 12 training images: 3 batches an epoch, so the fifth is epoch 2's second
+    with pytest.raises(ScintisegError, match=r"^the training loss is nan at epoch 2, batch 2: the run diverged "
+                                             r"\(learning rate 0.003; try a lower --lr\); epoch 1 was the last "
+                                             r"finished, in .*last.pt$"):
+        train(config, data=data)
+    state = load_checkpoint(checkpoint_path(config.out, "last"))
+    assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())

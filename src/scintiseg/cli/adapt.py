@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scintiseg.cli.arguments import seed
 from scintiseg.train.adapt_config import AdaptSettings
 
 HELP = "adapt a lesion model to a site's own scans (unlabelled: paper B's Chan-Vese loss; normal: inserted lesions)"
@@ -63,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="phantom profile of the supervised term (default: the model's own)")
     parser.add_argument("--freeze-norm", action=argparse.BooleanOptionalAction, default=defaults.freeze_norm,
                         help="keep the model's BatchNorm statistics fixed while adapting")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=seed, default=defaults.seed)
     parser.add_argument("--threads", type=int, default=defaults.threads, help="torch threads on the CPU (0: default)")
     parser.add_argument("--generator-workers", type=int, default=defaults.generator_workers,
                         help="processes generating phantom patients (0: none)")

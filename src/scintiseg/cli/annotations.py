@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from scintiseg.cli.arguments import seed
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.reader_labels import LESION_LABEL, reader_lesions
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     cmd.add_argument("readers", nargs="+", metavar="READER.json", help="one LabelMe file per reader (2 or more)")
     cmd.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="largest area difference (default 0.05)")
-    cmd.add_argument("--seed", type=int, default=0, help="seed of the random choice of reader (default 0)")
+    cmd.add_argument("--seed", type=seed, default=0, help="seed of the random choice of reader (default 0)")
     cmd.add_argument("--label", action="append", default=None,
                      help="lesion label(s), exactly (default: a reader's lesion by any common name: lesion, Lesion, "
                      "metastasis, mets, ...; a finding labelled normal, bladder, degenerative, ... is none; any other "

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from scintiseg.cli import dataset_prepare
+from scintiseg.cli.arguments import seed
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import SPLITS_NAME, check_dataset, split_dataset
 
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     split.add_argument("dir", help="data set folder (holding dataset.json)")
     split.add_argument("--test", type=float, default=0.2, help="share of patients held out for test (default 0.2)")
-    split.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    split.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     split.add_argument("--folds", type=int, default=None, help="K-fold cross-validation of the training part")
     split.set_defaults(func=run_split)
 
@@ -111,7 +112,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nnunet.add_argument("--id", type=int, default=501, dest="dataset_id", help="nnU-Net data-set id, 1-999 (default 501)")
     nnunet.add_argument("--name", default="BoneScan", help="nnU-Net data-set name (default BoneScan)")
     nnunet.add_argument("--folds", type=int, default=5, help="folds by patient where the data set has none (default 5)")
-    nnunet.add_argument("--seed", type=int, default=0, help="seeds the folds, and the split where there is none (default 0)")
+    nnunet.add_argument("--seed", type=seed, default=0, help="seeds the folds, and the split where there is none (default 0)")
     nnunet.add_argument("--fuse", choices=("none", "two_channel", "aggregate"), default="none",
                         help="none: one case per annotated view (default); two_channel: one case per study with both "
                         "views outlined, channels ANT and POST mirrored and aligned to it; aggregate: their sum, one "
@@ -145,6 +146,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_split(args: argparse.Namespace) -> int:
+    if args.folds is not None and args.folds < 2:
+        raise ScintisegError(f"--folds must be at least 2, got {args.folds}")
     splits = split_dataset(args.dir, test=args.test, seed=args.seed, folds=args.folds)
     print(f"train {len(splits['train'])} cases, test {len(splits['test'])} cases "
           f"({len(splits['test_patients'])} patients), {len(splits['folds'])} folds -> {args.dir}/{SPLITS_NAME}")

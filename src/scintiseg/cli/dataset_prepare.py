@@ -10,6 +10,7 @@ import argparse
 import os
 from pathlib import Path
 
+from scintiseg.cli.arguments import seed
 from scintiseg.errors import ScintisegError
 
 
@@ -42,7 +43,7 @@ def register(dataset_subparsers: argparse._SubParsersAction) -> None:
     augment.add_argument("dataset", type=Path, metavar="DIR", help="data-set folder (with dataset.json)")
     augment.add_argument("--out", required=True, type=Path, metavar="DIR2", help="new data-set folder")
     augment.add_argument("--factor", type=int, default=20, help="output cases per input case (default 20)")
-    augment.add_argument("--seed", type=int, default=0, help="seed of the random transforms (default 0)")
+    augment.add_argument("--seed", type=seed, default=0, help="seed of the random transforms (default 0)")
     augment.add_argument("--max-angle", type=float, default=10.0, help="largest rotation in degrees (default 10)")
     augment.add_argument(
         "--max-shift", type=float, default=0.1, help="largest translation as a fraction of the size (default 0.1)"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scintiseg.cli.arguments import seed
 from scintiseg.experiments.demo import DemoSettings, run_demo
 from scintiseg.experiments.demo.settings import DEFAULT_REAL_SCAN, RECIPE_DEFAULTS, RECIPES
 
@@ -68,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--generator-workers", type=int, default=defaults.generator_workers,
                         help=f"synthetic recipe: processes generating patients beside training (default "
                         f"{defaults.generator_workers}; 0: between epochs)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="cohort, split and training seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=defaults.seed, help="cohort, split and training seed (default 0)")
     parser.add_argument("--real", default=None,
                         help=f"real whole-body scan to predict on (default {DEFAULT_REAL_SCAN}, relative to the "
                         "repository; '' skips it)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scintiseg.cli.arguments import seed
 from scintiseg.config import add_arguments, from_args, read_yaml
 from scintiseg.errors import ScintisegError
 from scintiseg.gan.config import LESION_AWARE, GanConfig
@@ -105,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("--run", required=True, help="a `gan train` run folder")
     sample.add_argument("--n", type=_positive, required=True, help="number of cases")
     sample.add_argument("--out", required=True, help="output data-set folder (new or empty)")
-    sample.add_argument("--seed", type=int, default=0, help="sampling seed (same seed, same data set)")
+    sample.add_argument("--seed", type=seed, default=0, help="sampling seed (same seed, same data set)")
     sample.add_argument("--batch-size", type=_positive, default=64, help="generator batch size")
     sample.add_argument("--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(func=_sample)
@@ -117,6 +118,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--data", required=True, help="the real crops (usually the training data set)")
     evaluate.add_argument("--out", help="report folder (default RUN/evaluation)")
     evaluate.add_argument("--n", type=_positive, default=200, help="generated samples to compare (default 200)")
-    evaluate.add_argument("--seed", type=int, default=0, help="sampling seed")
+    evaluate.add_argument("--seed", type=seed, default=0, help="sampling seed")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=_evaluate)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from scintiseg.cli.arguments import seed
 from scintiseg.config import read_yaml
 from scintiseg.errors import ScintisegError
 from scintiseg.phantom.config import PROFILE_HELP, PhantomConfig, profile
@@ -24,6 +25,8 @@ def _generate(args: argparse.Namespace) -> int:
 
     if args.out is None:
         raise ScintisegError("--out DIR is required")
+    if args.workers is not None and args.workers < 1:
+        raise ScintisegError(f"--workers must be at least 1 (1: in this process), got {args.workers}")
     config = _load_config(args)
     manifest = write_cohort(args.patients, args.out, seed=args.seed, config=config, workers=args.workers,
                             progress=sys.stderr.isatty() or args.patients > 20)
@@ -54,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--patients", type=int, default=10, help="number of patients (default 10)")
     parser.add_argument("--out", help="output data-set folder")
-    parser.add_argument("--seed", type=int, default=0, help="cohort seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="cohort seed (default 0)")
     parser.add_argument("--profile", default="default", help=f"configuration profile ({profiles})")
     parser.add_argument("--config", help="YAML file overriding profile settings (nested like phantom_config.json)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all available CPUs)")
@@ -69,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     cal.add_argument("--real", required=True, help="real whole-body scan (any file scintiseg reads)")
     cal.add_argument("--out", help="folder for calibration.png and calibration.json")
-    cal.add_argument("--seed", type=int, default=0, help="phantom seed (default 0)")
+    cal.add_argument("--seed", type=seed, default=0, help="phantom seed (default 0)")
     cal.add_argument("--profile", default="default", help="configuration profile")
     cal.add_argument("--config", help="YAML overrides")
     cal.set_defaults(func=_calibrate)

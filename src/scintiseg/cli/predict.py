@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import load_model  # lazy: start-up time
     from scintiseg.predict.pipeline import PredictSettings  # lazy: start-up time
     from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG  # lazy: start-up time (the pipeline imports it)
-    from scintiseg.io.images import parse_pixel_spacing  # lazy: start-up time
+    from scintiseg.io.images import RAW_DTYPES, parse_pixel_spacing, parse_shape  # lazy: start-up time
     from scintiseg.report.batch import run_batch  # lazy: start-up time
 
     if not 0.0 < args.threshold <= 1.0:
@@ -97,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
     if args.min_area < 1:
         raise ScintisegError(f"--min-area must be at least 1, got {args.min_area}")
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
+    if args.shape is not None:  # the raw inputs' flags are checked once, not file by file (every file skipped)
+        parse_shape(args.shape)
+    if args.dtype is not None and args.dtype not in RAW_DTYPES:
+        raise ScintisegError(f"--dtype must be one of {', '.join(RAW_DTYPES)}, got {args.dtype!r}")
     labels = None
     if args.labels is not None:  # checked before any scan
         from scintiseg.report.image_labels import read_label_files  # lazy: only with --labels (scipy.stats)

@@ -26,7 +26,14 @@ shorter than the window is zero-padded). The checkpoint then records ``pixel_mm`
 size and tiles the whole body (:mod:`scintiseg.predict.loader`). [Choice: fixed tiles, not random windows: the data
 set is preloaded, every pixel of every view trains, and a run is repeatable from its seed; augmentation adds the
 shifts. Validation scores the windows too, so a pixel two windows share counts twice in ``val_dsc``;
-``scintiseg evaluate --run`` scores whole views.] Before session 51 such a run trained on the whole views at the data set's matrix and recorded no pixel
+``scintiseg evaluate --run`` scores whole views.] **Lesions oversampled** (session 52): a training case adds, beside
+its tiles, one window centred on each lesion of each view (:attr:`WholeBodyWindows.around_lesions`; a lesion is an
+8-connected part of the target, its centre its centre of mass, the window moved inside the view where the lesion lies
+near an edge). Lesions cover under 1 % of a whole body: of the tiles of 30 default phantom patients (2.26 mm, 256
+pixels) only 26 % hold a lesion pixel, with them 44 % (135 windows more to 420); the ``--synthetic`` recipe centres half its windows near a
+lesion (:data:`~scintiseg.train.synthetic.LESION_FOCUS`) and nnU-Net a third of its patches for the same reason. A
+centred window also shows every lesion whole with its surroundings, where a tile may cut it at its edge. Validation
+keeps the tiles alone, so ``val_dsc`` is not weighted towards lesions. Before session 51 such a run trained on the whole views at the data set's matrix and recorded no pixel
 size, and ``predict`` read it as a thoracic-crop model: the thorax only. Partial views (thoracic crops, the
 papers' input) train as they are, as before; a data set mixing both kinds is refused in one line.
 
@@ -46,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import ndimage
 from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
@@ -75,10 +83,12 @@ class Sample:
 @dataclass(frozen=True)
 class WholeBodyWindows:
     """How :func:`load_samples` reads a whole-body scan (module docstring, "Whole-body data sets"): resampled to
-    ``pixel_mm``, cut into windows of ``size`` pixels."""
+    ``pixel_mm``, cut into windows of ``size`` pixels; with ``around_lesions`` (training) one more window centred
+    on each lesion."""
 
     pixel_mm: float
     size: int
+    around_lesions: bool = False
 
 
 def window_starts(length: int, size: int) -> list[int]:
@@ -96,13 +106,30 @@ def window_starts(length: int, size: int) -> list[int]:
     return starts + [length - size]
 
 
-def _windows(image: np.ndarray, target: np.ndarray, size: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``image`` (C, H, W) and ``target`` (1, H, W) cut into :func:`window_starts` windows, short sides zero-padded."""
+def lesion_window_starts(target: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """First (row, column) of a ``size`` window centred on each lesion of ``target`` (H, W): an 8-connected part of
+    its pixels above one half, centred at its centre of mass, the window moved inside the image (module docstring,
+    "Lesions oversampled"); in the order :func:`scipy.ndimage.label` numbers them."""
+    labels, count = ndimage.label(np.asarray(target) > 0.5, structure=np.ones((3, 3), bool))
+    if not count:
+        return []
+    centres = ndimage.center_of_mass(np.ones(labels.shape), labels, range(1, count + 1))
+    rows, cols = labels.shape
+    return [(int(np.clip(round(r) - size // 2, 0, max(rows - size, 0))),
+             int(np.clip(round(c) - size // 2, 0, max(cols - size, 0)))) for r, c in centres]
+
+
+def _windows(image: np.ndarray, target: np.ndarray, size: int,
+             around_lesions: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``image`` (C, H, W) and ``target`` (1, H, W) cut into :func:`window_starts` windows, short sides zero-padded;
+    with ``around_lesions`` then one window centred on each lesion (:func:`lesion_window_starts`)."""
     rows, cols = image.shape[-2:]
     pad = ((0, 0), (0, max(size - rows, 0)), (0, max(size - cols, 0)))
     image, target = np.pad(image, pad), np.pad(target, pad)
-    return [(image[:, r:r + size, c:c + size], target[:, r:r + size, c:c + size])
-            for r in window_starts(rows, size) for c in window_starts(cols, size)]
+    corners = [(r, c) for r in window_starts(rows, size) for c in window_starts(cols, size)]
+    if around_lesions:
+        corners += lesion_window_starts(target[0], size)
+    return [(image[:, r:r + size, c:c + size], target[:, r:r + size, c:c + size]) for r, c in corners]
 
 
 def case_truth(case: Case, views) -> str:
@@ -265,7 +292,8 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
     With ``pixel_mm`` (a whole-body model's pixel size) each scan is resampled to it first, as prediction resamples it
     (counts conserved), and its masks carried by area and kept where they cover half a pixel. With ``windows`` a
     scan that spans a whole body is resampled to ``windows.pixel_mm``, every view read (input mode ``ant``) and cut
-    into windows (one sample each, :attr:`Sample.whole_body` set; module docstring, "Whole-body data sets"). With
+    into windows (one sample each, :attr:`Sample.whole_body` set; module docstring, "Whole-body data sets"; with
+    ``windows.around_lesions`` one more centred on each lesion, "Lesions oversampled"). With
     ``every_view`` (evaluating a whole-body model) every view of a scan that spans a whole body is read, as
     prediction reads it, each its own sample ``<case>_<VIEW>``. A partial view (a crop) is one sample, as the papers'
     networks read it (ANT, else the single view).
@@ -294,7 +322,7 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
                 name = f"{case.case_id}_{built.predicted_views[0]}" if len(inputs) > 1 else case.case_id
                 samples.append(Sample(name, case.patient_id, built.image, built.target(masks), truth))
                 continue
-            for image, target in _windows(built.image, built.target(masks), windows.size):
+            for image, target in _windows(built.image, built.target(masks), windows.size, windows.around_lesions):
                 samples.append(Sample(case.case_id, case.patient_id, np.ascontiguousarray(image),
                                       np.ascontiguousarray(target), truth, whole_body=True))
     return samples

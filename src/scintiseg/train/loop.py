@@ -31,7 +31,7 @@ import math
 import time
 import warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -196,9 +196,10 @@ def prepare_data(config: TrainConfig) -> TrainData:
     if not train_ids:
         raise ScintisegError("no training images left after the split and the labelled share", path=config.data)
     keep = (PERSON, PSEUDO_LABEL) if supervised else (PERSON, PSEUDO_LABEL, UNKNOWN)
-    windows = WholeBodyWindows(config.pixel_mm, config.window_size)  # for whole-body scans (train.data)
+    # whole-body scans (train.data): tiles, and for training one more window on each lesion
+    windows = WholeBodyWindows(config.pixel_mm, config.window_size)
     train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation, keep=keep,
-                                 windows=windows)
+                                 windows=replace(windows, around_lesions=True))
     val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation, keep=(PERSON,),
                                windows=windows)
     if not train_samples:
@@ -545,6 +546,16 @@ def stopped_note(run_dir: Path, last_path: Path) -> str:
             "goes on from it")
 
 
+def diverged(loss: float, epoch: int, batch_index: int, lr: float, run_dir: Path, last_path: Path) -> ScintisegError:
+    """The error of a run whose loss is no longer a number: its weights would turn NaN at the next step and every
+    later epoch would train and save nothing of use, so the run stops there (what it keeps is said; a lower learning
+    rate is the usual cure, and ``--resume`` would go on from the last finished epoch with the same one)."""
+    kept = (f"epoch {_resume_epoch(last_path)} was the last finished, in {last_path}" if last_path.exists()
+            else f"no epoch finished, {run_dir} holds no checkpoint")
+    return ScintisegError(f"the training loss is {loss} at epoch {epoch + 1}, batch {batch_index + 1}: the run diverged "
+                          f"(learning rate {lr:g}; try a lower --lr); {kept}")
+
+
 def _resume_epoch(last_path: Path) -> int:
     """The epoch a resumed run continues with (0 without a checkpoint)."""
     if not last_path.exists():
@@ -633,6 +644,9 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
             with _autocast(config, device):
                 logits = network(images)
             loss, parts = loss_fn(logits.float(), targets, image=images, labelled=batch["labelled"], progress=progress)
+            if not math.isfinite(context.mean(float(loss.detach()))):  # every process stops at the same batch
+                raise diverged(float(loss.detach()), epoch, batch_index, optimizer.param_groups[0]["lr"], run_dir,
+                               last_path)
             loss.backward()
             optimizer.step()
             count = len(images)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from scintiseg.config import check_seed
 from scintiseg.errors import ScintisegError
 
 #: The real scan the demo predicts on by default, relative to the repository that holds the package.
@@ -163,6 +164,11 @@ class DemoSettings:
         """Raise :class:`~scintiseg.errors.ScintisegError` for settings no demo can run with."""
         if self.recipe not in RECIPES:
             raise ScintisegError(f"--recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
+        for item in fields(self):  # as every typed configuration (scintiseg.config): no NaN or infinite number
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ScintisegError(f"--{item.name.replace('_', '-')} must be a finite number, got {value!r}")
+        check_seed(self.seed, "--seed")
         if self.synthetic and self.patients < 1:
             raise ScintisegError(f"--patients must be at least 1 (the test patients), got {self.patients}")
         if not self.synthetic and self.patients < 5:

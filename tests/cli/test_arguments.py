@@ -1,0 +1,29 @@
+"""scintiseg.cli.arguments: a seed out of range is argparse's usage error naming --seed, on every command taking one."""
+
+import pytest
+
+from scintiseg.cli import main
+
+
+@pytest.mark.parametrize("command", [
+    ["phantom", "--patients", "1"],
+    ["phantom", "calibrate", "--real", "x.dcm"],
+    ["dataset", "split", "DIR"],
+    ["dataset", "export-nnunet", "DIR"],
+    ["dataset", "augment", "DIR"],
+    ["annotations", "consensus", "A.json"],
+    ["adapt", "--unlabelled", "DIR"],
+    ["demo"],
+])
+@pytest.mark.parametrize(("seed", "problem"), [
+    ("-5", "must be a whole number from 0 to 4294967295, got -5"),
+    ("4294967296", "must be a whole number from 0 to 4294967295, got 4294967296"),
+    ("1.5", None),
+])
+def test_a_bad_seed_stops_before_any_work_naming_the_flag(command, seed, problem, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main([*command, "--out", str(tmp_path / "out"), "--seed", seed])
+    assert stopped.value.code == 2 and not (tmp_path / "out").exists()
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--seed" in error and (problem is None or error.endswith(problem)), error
