@@ -179,3 +179,10 @@ def test_export_nnunet_fused_writes_studies_and_evaluate_scores_their_masks(tiny
     with pytest.raises(SystemExit):  # argparse names the choices
         main(["dataset", "export-nnunet", str(tiny_dataset), "--out", str(raw), "--fuse", "sum", "--id", "7"])
     assert "choose from 'none', 'two_channel', 'aggregate'" in capsys.readouterr().err
+
+
+def test_crop_workers_below_zero_is_one_line_error(tiny_dataset, tmp_path, capsys):
+    assert main(["dataset", "crop", str(tiny_dataset), "--out", str(tmp_path / "c"), "--workers", "-1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["scintiseg dataset: error: --workers must be 0 (one per CPU core) or more, got -1"]
+    assert not (tmp_path / "c").exists()

@@ -74,6 +74,9 @@ def test_a_threshold_outside_0_1_or_an_out_that_is_a_file_is_refused_before_any_
     assert main(["evaluate", "--run", str(trained_run), "--out", str(taken)]) == 2
     assert capsys.readouterr().err.strip() == f"scintiseg evaluate: error: {taken}: output exists and is not a folder"
     assert taken.read_text() == "{}" and not (trained_run / "eval-test").exists()
+    assert main(["evaluate", "--run", str(trained_run), "--overlays", "-1"]) == 2  # was: every case but one drawn
+    assert capsys.readouterr().err.strip() == "scintiseg evaluate: error: --overlays must be 0 (none) or more, got -1"
+    assert not (trained_run / "eval-test").exists()
 
 
 def test_predictions_need_the_data_set_and_take_no_run_options(tmp_path, capsys):

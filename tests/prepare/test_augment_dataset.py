@@ -1,10 +1,12 @@
 import argparse
+import re
 
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
 from scintiseg.cli.dataset_prepare import register
+from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.dataset import load_manifest
 from scintiseg.io.images import read_label_png, read_mask_png
@@ -123,3 +125,17 @@ def test_a_flipped_copy_states_the_directions_of_its_flipped_views():
     assert moved[(True, False)] == {"ANT": "R\\F", "POST": "L\\F"}
     assert moved[(False, True)] == {"ANT": "L\\H", "POST": "R\\H"}
     assert scan.metadata[ORIENTATION_KEY] == CONVENTION  # the source case unchanged
+
+
+@pytest.mark.parametrize(("flag", "value", "said"), [
+    ("max_angle", float("nan"), "--max-angle must lie in [0, 180], got nan"),  # was NumPy's OverflowError
+    ("hflip_prob", 2.0, "--hflip-prob must lie in [0, 1], got 2.0"),  # was: every copy flipped
+    ("vflip_prob", -0.1, "--vflip-prob must lie in [0, 1], got -0.1"),
+    ("max_shift", float("inf"), "--max-shift must lie in [0, 0.5], got inf"),
+    ("max_zoom", 0.1, "unknown augmentation range 'max_zoom'"),
+])
+def test_augmentation_ranges_out_of_bounds_are_refused_before_anything_is_written(augmented, tmp_path, flag, value, said):
+    src, _ = augmented
+    with pytest.raises(ScintisegError, match=re.escape(said)):
+        augment_dataset(src, tmp_path / "x", factor=2, progress=False, **{flag: value})
+    assert not (tmp_path / "x").exists()

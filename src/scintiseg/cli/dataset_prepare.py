@@ -58,6 +58,8 @@ def run_crop(args: argparse.Namespace) -> int:
 
     if args.size <= 0:
         raise ScintisegError(f"--size must be positive, got {args.size}")
+    if args.workers < 0:
+        raise ScintisegError(f"--workers must be 0 (one per CPU core) or more, got {args.workers}")
     workers = args.workers if args.workers > 0 else (os.cpu_count() or 1)
     from scintiseg.io.dataset import load_manifest  # lazy: start-up time
 

@@ -43,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from scintiseg.train.evaluate import evaluate_predictions, evaluate_run  # lazy: start-up time (torch, the training loop)
 
+    if args.overlays < 0:
+        raise ScintisegError(f"--overlays must be 0 (none) or more, got {args.overlays}")
     if args.predictions is not None:
         if args.data is None:
             raise ScintisegError("--predictions needs --data: the data set the masks are scored against")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scintiseg.cli.arguments import seed
 from scintiseg.config import parse_key_values
 from scintiseg.errors import ScintisegError
 from scintiseg.experiments.specs import EXPERIMENTS, PAPER_B_AUGMENTATION
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help=f"phantom test patients, both views, shared by every row (default {TEST_PATIENTS}; "
                       "0: the data set's own test split)")
     test.add_argument("--test-profile", default="default", help="phantom profile of the test patients (default: default)")
-    test.add_argument("--test-seed", type=int, default=TEST_SEED, help=f"cohort seed of the test patients (default {TEST_SEED})")
+    test.add_argument("--test-seed", type=seed, default=TEST_SEED, help=f"cohort seed of the test patients (default {TEST_SEED})")
     test.add_argument("--test-sets", type=Path, default=None,
                       help="folder where phantom test sets are generated and reused (default OUT/../test-sets)")
     test.add_argument("--test-data", type=Path, default=None,

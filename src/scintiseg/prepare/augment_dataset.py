@@ -75,6 +75,22 @@ def augment_case_arrays(arrays: CaseArrays, params: GeometricParams) -> CaseArra
     )
 
 
+#: The ranges :func:`augment_dataset` takes, each with its bounds (inclusive): probabilities, degrees, a fraction.
+RANGE_BOUNDS = {"hflip_prob": (0.0, 1.0), "vflip_prob": (0.0, 1.0), "max_angle": (0.0, 180.0), "max_shift": (0.0, 0.5)}
+
+
+def check_ranges(ranges: dict) -> None:
+    """A :class:`ScintisegError` naming the flag of the first range that is unknown, not a number or out of its
+    :data:`RANGE_BOUNDS` (NaN is out of every one: before session 52 ``--max-angle nan`` ended in NumPy's
+    ``OverflowError`` and ``--hflip-prob 2`` flipped every copy)."""
+    for name, value in ranges.items():
+        if name not in RANGE_BOUNDS:
+            raise ScintisegError(f"unknown augmentation range {name!r} (one of {', '.join(RANGE_BOUNDS)})")
+        low, high = RANGE_BOUNDS[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise ScintisegError(f"--{name.replace('_', '-')} must lie in [{low:g}, {high:g}], got {value!r}")
+
+
 def augment_dataset(
     src: str | Path,
     out: str | Path,
@@ -100,6 +116,7 @@ def augment_dataset(
     src, out = Path(src), Path(out)
     if factor < 1:
         raise ScintisegError(f"--factor must be at least 1, got {factor}")
+    check_ranges(ranges)
     manifest = load_manifest(src)
     if (out / MANIFEST_NAME).exists():
         raise ScintisegError("output folder already holds a data set; choose a new folder", path=out)
