@@ -10,8 +10,8 @@ validator and the command line need in ``dataclasses.field`` metadata, written w
 
 Two rules hold for every configuration (:meth:`Config.validate`): no number is NaN or infinite (YAML reads ``.inf``
 and ``.nan``, Python's ``float()`` reads ``inf`` and ``nan`` from a flag: a learning rate of ``inf`` passed every
-``> 0`` check and trained on NaN losses), and a field named ``seed`` is a whole number from 0 to :data:`MAX_SEED`
-(:func:`check_seed`; NumPy's generators refuse a negative seed with a traceback).
+``> 0`` check and trained on NaN losses), and a field named ``seed`` is a whole number from 0 to 2**32 - 1
+(:func:`scintiseg.seeds.check_seed`; NumPy's generators refuse a negative seed with a traceback).
 
 :meth:`Config.from_dict` converts values to the field types (YAML and flags both give strings where a
 number is meant) and refuses unknown keys with one line that names the keys and the file; a field whose
@@ -49,6 +49,7 @@ import yaml
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.seeds import check_seed
 
 ConfigT = TypeVar("ConfigT", bound="Config")
 
@@ -67,16 +68,6 @@ MAX_CONFIG_VALUES = 100_000
 #: libyaml's safe loader when PyYAML was built with it: C, tens of times faster than the pure-Python
 #: ``SafeLoader`` it falls back to (the fuzz run's 900 KB documents: 0.2-0.3 s against more than 10 s).
 YAML_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: Largest seed: NumPy's ``SeedSequence`` takes no negative number, torch's ``manual_seed`` nothing from 2**64;
-#: 2**32 - 1 is the range both (and NumPy's legacy ``RandomState``) take, and the one users know.
-MAX_SEED = 2**32 - 1
-
-
-def check_seed(value: Any, name: str = "seed") -> int:
-    """``value`` when it is a whole number from 0 to :data:`MAX_SEED`, else a :class:`ScintisegError` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
-        raise ScintisegError(f"{name} must be a whole number from 0 to {MAX_SEED}, got {value!r}")
-    return value
 
 
 def option(

@@ -135,6 +135,20 @@ def test_a_named_reader_verifies_the_sr(predicted, tmp_path, capsys):
     assert "--reader is empty" in capsys.readouterr().err and not (tmp_path / "empty").exists()
 
 
+def test_a_reader_named_in_one_word_is_a_family_name_and_no_library_warning(predicted, tmp_path, capsys, recwarn):
+    """``--reader Smith``: highdicom warned twice, at length, that a one-component name "is unlikely to represent the
+    intended person name"; the SR now carries it as a family name (``Smith^``), the report as typed."""
+    import pydicom  # lazy: this test only
+
+    out = tmp_path / "reviewed"
+    assert main(["review", str(predicted), "--out", str(out), "--reader", "Smith"]) == 0
+    assert "person name" not in capsys.readouterr().err and not [w for w in recwarn if "person name" in str(w.message)]
+    (verifier,) = pydicom.dcmread(out / "sr.dcm").VerifyingObserverSequence
+    assert str(verifier.VerifyingObserverName) == "Smith^" and verifier.VerifyingObserverName.family_name == "Smith"
+    assert _report(out)["review"]["reader"]["name"] == "Smith"
+    assert "reviewed by Smith" in (out / "report.html").read_text()
+
+
 def test_a_file_saved_without_its_image_data_is_read(predicted, tmp_path, capsys):
     """LabelMe with "Save With Image Data" off writes imageData null and the imagePath it was given (ANT.png, which
     predict does not write): the review and the import read the declared size, the scan being the image."""

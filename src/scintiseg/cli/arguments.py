@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 
-from scintiseg.config import check_seed
 from scintiseg.errors import ScintisegError
+from scintiseg.seeds import check_seed
 
 
 def seed(text: str) -> int:
-    """A random seed: a whole number from 0 to :data:`scintiseg.config.MAX_SEED` (:func:`~scintiseg.config.check_seed`)."""
+    """A random seed: a whole number from 0 to :data:`scintiseg.seeds.MAX_SEED` (:func:`~scintiseg.seeds.check_seed`)."""
     try:
         return check_seed(int(text))
     except ValueError:

@@ -250,6 +250,15 @@ def tracking_uids(path: str | Path) -> dict[int, str]:
     return found
 
 
+def person_name(text: str) -> str:
+    """A reader's name as typed, as a DICOM person name (PN): ``Doe^Jane`` as it is; a name of one component
+    (``Smith``, ``Jane Smith``) with the trailing caret PS3.5 6.2.1.2 asks for, so that highdicom does not warn that
+    it "is unlikely to represent the intended person name" (it did, twice, on ``scintiseg review --reader Smith``
+    before session 52) and the SR says it is a family name as given."""
+    text = str(text)
+    return text if "^" in text or "=" in text else f"{text}^"
+
+
 def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
              tracking: dict[int, tuple[str, str]] | None = None, description: str | None = None) -> None:
     """Write the TID 1500 measurement report of ``prediction`` (every lesion of every view, pairs sharing
@@ -280,7 +289,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
     if reader.get("name"):  # the outlines a named reader reviewed (scintiseg review --reader): a person observer too
         person = hd.sr.ObserverContext(observer_type=codes.DCM.Person,
                                        observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
-                                           name=reader["name"], organization_name=reader.get("organization")))
+                                           name=person_name(reader["name"]), organization_name=reader.get("organization")))
     context = ObservationContext(
         observer_person_context=person,
         observer_device_context=hd.sr.ObserverContext(observer_type=codes.DCM.Device, observer_identifying_attributes=observer)
@@ -356,7 +365,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
         is_complete=bool(person),
         is_final=False,
         is_verified=bool(person),  # VERIFIED by the reader who reviewed the outlines, with their organization
-        verifying_observer_name=reader.get("name") if person else None,
+        verifying_observer_name=person_name(reader["name"]) if person else None,
         verifying_organization=(reader.get("organization") or "unknown") if person else None,
     )
     sr.ContentSequence = report[0].ContentSequence  # a MeasurementReport is a sequence of its one root item

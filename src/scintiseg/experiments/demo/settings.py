@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from scintiseg.config import check_seed
 from scintiseg.errors import ScintisegError
+from scintiseg.seeds import check_seed
 
 #: The real scan the demo predicts on by default, relative to the repository that holds the package.
 DEFAULT_REAL_SCAN = "../shared/data/real/nema-wg04-nm1-wholebody.dcm"
