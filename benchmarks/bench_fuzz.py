@@ -55,6 +55,8 @@ nifti       NIfTI-1 .nii (uint16, rows first), NIfTI-2 .nii.gz (two          ``r
             float32 views, columns first) (session 23)
 npz         NumPy archives: ant + post uint16 views, a mask and a pixel     ``read_scan``
             size; one compressed (2, rows, cols) float32 array (session 38)
+labels      image-level labels: a CSV with a header, BS-80K's per-folder    ``read_label_files``
+            list (session 52)
 ==========  ==============================================================  ======================
 
 Mutations: truncation, bit flips, extreme integers over length and offset fields, deleted / repeated /
@@ -103,7 +105,7 @@ REAL_NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.d
 #: Every kind of file the harness knows, in the order inputs are dealt out.
 KINDS: tuple[str, ...] = (
     "dicom", "png", "tiff", "npy", "raw", "labelme4", "labelme5", "dataset", "splits", "checkpoint", "yaml", "jpeg",
-    "voc", "interfile", "metaimage", "nifti", "npz",
+    "voc", "interfile", "metaimage", "nifti", "npz", "labels",
 )
 #: The scan readers (scintiseg.io.dicom and scintiseg.io.images); tests/io/test_fuzz_harness.py holds them to 0.
 SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg", "interfile", "metaimage", "nifti", "npz")
@@ -407,6 +409,15 @@ def _voc_seeds(out: Path) -> None:
         _write_seed(out / "voc" / "written", {"crop.xml": (Path(tmp) / "crop.xml").read_bytes()}, "crop.xml")
 
 
+def _labels_seeds(out: Path) -> None:
+    """Image-level labels as ``predict --labels`` reads them: a CSV with a header, and BS-80K's per-folder list."""
+    csv_text = ("file,label\nscans/0001.dcm,abnormal\nscans/0002.dcm,normal\n\"scans/a, b.png\",1\n"
+                "scans/0004.jpg,no\n")
+    _write_seed(out / "labels" / "csv", {"labels.csv": csv_text.encode()}, "labels.csv")
+    _write_seed(out / "labels" / "bs80k-list", {"wholeBodyANT.txt": b"0001.jpg 1\n0002.jpg 0\n0003.jpg 0\n"},
+                "wholeBodyANT.txt")
+
+
 def _interfile_seeds(out: Path, rng: np.random.Generator) -> None:
     """An Interfile header and its data file: one big-endian uint16 view with its pixel size, and two
     little-endian float32 views without one (as a simulator writes them)."""
@@ -495,6 +506,8 @@ def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
         _nifti_seeds(out, rng)
     if "npz" in kinds:
         _npz_seeds(out, rng)
+    if "labels" in kinds:
+        _labels_seeds(out)
     return out
 
 
@@ -1302,6 +1315,39 @@ def mutate_voc(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return _pick(rng, BYTE_MUTATIONS)(data, rng)
 
 
+def mutate_labels(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A field replaced by a hostile value, lines dropped, repeated or joined, quotes and separators broken."""
+    text = data.decode("utf-8", "replace")
+    lines = text.splitlines()
+    op = _pick(rng, ("value", "value", "drop", "repeat", "quote", "separator", "long", "text", "bytes"))
+    if op == "value" and lines:
+        at = int(rng.integers(len(lines)))
+        value = _pick(rng, ("", "nan", "-1", "2", "maybe", "ABNORMAL", " yes ", "../../etc/passwd", "\x00", "x" * 5000,
+                            "a,b,c", "\"", "=cmd|' /C calc'!A0", "é"))
+        fields = lines[at].replace(" ", ",").split(",")
+        fields[int(rng.integers(len(fields)))] = value
+        lines[at] = ("," if "," in text else " ").join(fields)
+        return "\n".join(lines).encode(), f"line {at + 1} field = {value[:20]!r}"
+    if op == "drop" and lines:
+        at = int(rng.integers(len(lines)))
+        return "\n".join(lines[:at] + lines[at + 1:]).encode(), f"line {at + 1} removed"
+    if op == "repeat" and lines:
+        copies = int(_pick(rng, (2, 1_000, 100_000)))
+        at = int(rng.integers(len(lines)))
+        return "\n".join(lines[:at + 1] + [lines[at]] * copies + lines[at + 1:]).encode(), f"line {at + 1} x {copies}"
+    if op == "quote":
+        return text.replace(",", ',"', 1).encode(), "an unterminated quote"
+    if op == "separator":
+        sep = _pick(rng, (";", "\t", "|", "\r", " , "))
+        return text.replace(",", sep).replace(" ", sep).encode(), f"separator {sep!r}"
+    if op == "long":
+        size = int(_pick(rng, (131_073, 1_000_000)))
+        return (text + "scans/" + "a" * size + ",normal\n").encode(), f"a field of {size} characters"
+    if op == "text":
+        return _text_mutation(data, rng)
+    return _pick(rng, BYTE_MUTATIONS)(data, rng)
+
+
 # ---------------------------------------------------------------------------------------------- checkpoint
 
 
@@ -1350,7 +1396,7 @@ FORMAT_MUTATIONS: dict[str, Callable] = {
     "dicom": mutate_dicom, "png": mutate_png, "tiff": mutate_tiff, "npy": mutate_npy, "labelme4": mutate_json,
     "labelme5": mutate_json, "dataset": mutate_json, "splits": mutate_json, "checkpoint": mutate_checkpoint,
     "yaml": mutate_yaml, "jpeg": mutate_jpeg, "voc": mutate_voc, "interfile": mutate_interfile,
-    "metaimage": mutate_metaimage, "nifti": mutate_nifti, "npz": mutate_npz,
+    "metaimage": mutate_metaimage, "nifti": mutate_nifti, "npz": mutate_npz, "labels": mutate_labels,
 }
 
 
@@ -1471,6 +1517,10 @@ def read_input(item: Input) -> Any:
         # predict --boxes reads the file, then scores its boxes on the image's outlines
         annotation = read_voc(item.target)
         return score_image(np.ones(annotation.shape or (256, 64), dtype=np.uint8), annotation.boxes)
+    if item.kind == "labels":
+        from scintiseg.report.image_labels import read_label_files
+
+        return read_label_files([item.target])  # predict --labels, before any scan is predicted
     raise ValueError(f"unknown kind {item.kind!r}")
 
 

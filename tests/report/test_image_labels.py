@@ -37,6 +37,7 @@ def test_labels_are_read_from_any_named_columns_and_values(tmp_path):
     ("file,label\na,maybe\n", "line 2: label 'maybe'"),
     ("file,label\na,1\na,0\n", "line 3: 'a' is labelled both abnormal and normal"),
     ("file,label\n", "labels need a header"),
+    ("file,label\n" + "a" * 200_000 + ",normal\n", "not a labels CSV \\(field larger than field limit"),  # _csv.Error
 ])
 def test_a_bad_labels_file_is_one_error_naming_the_line(tmp_path, text, problem):
     path = tmp_path / "labels.csv"
@@ -114,6 +115,13 @@ def test_written_labels_read_back_as_they_were(tmp_path):
     assert write_image_labels(tmp_path / "labels.csv", labels) == 2
     assert read_image_labels(tmp_path / "labels.csv") == labels
     assert (tmp_path / "labels.csv").read_text().splitlines()[:2] == ["file,label", "a,abnormal"]
+
+
+def test_a_bs80k_list_naming_a_file_with_a_nul_byte_is_one_line(tmp_path):
+    path = tmp_path / "wholeBodyANT.txt"
+    path.write_bytes(b"0001.jpg 1\n00\x0002.jpg 0\n")
+    with pytest.raises(ScintisegError, match="line 2: the file name holds a NUL byte"):
+        read_image_labels(path)
 
 
 def test_bs80k_lists_are_read_per_folder_and_keep_same_named_views_apart(tmp_path):

@@ -67,7 +67,10 @@ def read_image_labels(path: str | Path) -> dict[str, bool]:
         raise ScintisegError(f"cannot read the labels ({exc.__class__.__name__}: {exc})", path=path) from None
     if _is_name_label_list(text):
         return _read_name_label_list(text, path)
-    rows = list(csv.DictReader(text.splitlines()))
+    try:
+        rows = list(csv.DictReader(text.splitlines()))
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072 characters: a traceback before session 52
+        raise ScintisegError(f"not a labels CSV ({exc})", path=path) from None
     header = {name.strip().lower(): name for name in (rows[0].keys() if rows else []) if name}
     file_column = next((header[c] for c in FILE_COLUMNS if c in header), None)
     label_column = next((header[c] for c in LABEL_COLUMNS if c in header), None)
@@ -106,6 +109,8 @@ def _read_name_label_list(text: str, path: Path) -> dict[str, bool]:
         if not line.strip():
             continue
         name, value = line.split()
+        if "\0" in name:  # no file can be named so; resolve() would raise ValueError (the fuzzer, session 52)
+            raise ScintisegError(f"line {number}: the file name holds a NUL byte", path=path)
         key = str((path.parent / name).resolve())
         if key in labels and labels[key] != LABEL_VALUES[value.lower()]:
             raise ScintisegError(f"line {number}: {name!r} is labelled both abnormal and normal", path=path)
