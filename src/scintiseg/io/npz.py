@@ -35,7 +35,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.images import _describe, check_view_size
+from scintiseg.io.images import _describe, check_view_size, quiet_npy_header
 
 #: Zip signatures: a local file header (any archive with members) and an empty archive's end record.
 ZIP_MAGICS: tuple[bytes, ...] = (b"PK\x03\x04", b"PK\x05\x06")
@@ -87,7 +87,7 @@ class _Archive:
     def header(self, name: str) -> tuple[tuple[int, ...], np.dtype]:
         """A member's shape and element type, read from its ``.npy`` header only."""
         try:
-            with self.zip.open(self.members[name]) as handle:
+            with self.zip.open(self.members[name]) as handle, quiet_npy_header():
                 version = npy_format.read_magic(handle)
                 reader = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
                 shape, _, dtype = reader(handle)
@@ -99,7 +99,7 @@ class _Archive:
     def array(self, name: str) -> np.ndarray:
         """A member's array (never unpickled)."""
         try:
-            with self.zip.open(self.members[name]) as handle:
+            with self.zip.open(self.members[name]) as handle, quiet_npy_header():
                 return npy_format.read_array(handle, allow_pickle=False)
         except Exception as exc:  # as in header(); an object array raises ValueError here
             raise ScintisegError(f"unreadable array {name!r} in the .npz archive ({_describe(exc)})",
