@@ -43,3 +43,5 @@ def test_report_and_run_refuse_what_they_cannot_do(tmp_path, capsys):
     assert "--data is required" in capsys.readouterr().err
     assert main(["experiment", "paper-a-table2", str(tmp_path), "--data", "d"]) == 2
     assert "for `report` only" in capsys.readouterr().err
+    assert main(["experiment", "paper-a-table2", "--data", str(tmp_path), "--workers", "-2"]) == 2  # was: it ran
+    assert "--workers must be at least 1, got -2" in capsys.readouterr().err

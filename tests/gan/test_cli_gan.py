@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import yaml
 
 from scintiseg.cli import main
@@ -100,3 +101,14 @@ def test_bad_train_flag_is_one_line_error_naming_the_flag(real_crops, tmp_path, 
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--k: expected an integer, got 'two'" in err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(("flag", "value", "said"), [
+    ("--threads", "-1", "threads must be 0 (torch's default) or more, got -1"),  # was torch's RuntimeError
+    ("--lr-g", "-0.001", "lr_g must be positive, got -0.001"),  # was Adam's ValueError, after the crops were read
+    ("--lr-d", "nan", "lr_d must be a finite number, got nan"),
+])
+def test_impossible_train_values_are_one_line_before_the_crops_are_read(real_crops, tmp_path, capsys, flag, value, said):
+    assert main(["gan", "train", "--data", str(real_crops), "--out", str(tmp_path / "r"), flag, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.endswith(said) and not (tmp_path / "r").exists()

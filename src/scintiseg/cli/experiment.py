@@ -115,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         settings["model_args"] = parse_key_values(args.model_arg, "--model-arg")
     if args.runs is not None and args.runs < 1:
         raise ScintisegError(f"--runs must be at least 1, got {args.runs}")
+    if args.workers is not None and args.workers < 1:
+        raise ScintisegError(f"--workers must be at least 1, got {args.workers}")
     test_set = _test_set(args)
     test_options = {"test_set": test_set, "test_sets": args.test_sets, "workers": args.workers}
     gan_only = {"--factor": args.factor, "--gan-run": args.gan_run, "--gan-set": args.gan_set,

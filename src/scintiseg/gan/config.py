@@ -153,6 +153,11 @@ class GanConfig(Config):
             raise ScintisegError(f"mask_match must be >= 0, got {self.mask_match}")
         if not self.sqrt_ceiling > 0:
             raise ScintisegError(f"sqrt_ceiling must be positive, got {self.sqrt_ceiling}")
+        for name in ("lr_g", "lr_d"):  # Adam refuses a negative one with a traceback, after the crops are read
+            if not getattr(self, name) > 0:
+                raise ScintisegError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.threads < 0:  # torch.set_num_threads(-1) was a RuntimeError traceback (session 52)
+            raise ScintisegError(f"threads must be 0 (torch's default) or more, got {self.threads}")
 
     @property
     def channels(self) -> int:
