@@ -644,17 +644,17 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
             with _autocast(config, device):
                 logits = network(images)
             loss, parts = loss_fn(logits.float(), targets, image=images, labelled=batch["labelled"], progress=progress)
-            if not math.isfinite(context.mean(float(loss.detach()))):  # every process stops at the same batch
-                raise diverged(float(loss.detach()), epoch, batch_index, optimizer.param_groups[0]["lr"], run_dir,
-                               last_path)
+            batch_loss = float(loss.detach())  # one device sync a batch, for the check, the totals and the bar
+            if not math.isfinite(context.mean(batch_loss)):  # every process stops at the same batch
+                raise diverged(batch_loss, epoch, batch_index, optimizer.param_groups[0]["lr"], run_dir, last_path)
             loss.backward()
             optimizer.step()
             count = len(images)
             seen += count
-            totals["loss"] += float(loss.detach()) * count
+            totals["loss"] += batch_loss * count
             for key in ("supervised", "unsupervised", "alpha"):
                 totals[key] += parts.get(key, 0.0) * count
-            bar.set_postfix(loss=f"{float(loss.detach()):.4f}", val_dsc=f"{last_val:.3f}")
+            bar.set_postfix(loss=f"{batch_loss:.4f}", val_dsc=f"{last_val:.3f}")
             if on_batch is not None:
                 on_batch(epoch, batch_index)
         train_stats = {k: context.mean(v / max(seen, 1)) for k, v in totals.items()}
