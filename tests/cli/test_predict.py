@@ -53,6 +53,22 @@ def test_predict_folder_writes_reports(run_dir, scans, tmp_path, capsys):
     assert "1 scan(s) predicted, 0 failed" in capsys.readouterr().err
 
 
+def test_a_model_given_twice_is_their_mean_and_models_read_otherwise_are_refused(run_dir, scans, tmp_path, capsys):
+    out = tmp_path / "mean"
+    assert main(["predict", str(scans / "nm1.dcm"), "--out", str(out), "--model", str(run_dir), "--model", str(run_dir),
+                 "--quiet"]) == 0
+    model = json.loads((out / "nm1" / "report.json").read_text())["model"]
+    assert model["name"] == "mean of dpunet + dpunet" and len(model["members"]) == 2 and model["engine"] == "onnx"
+    capsys.readouterr()
+    # the tiny run reads scans with percentile normalisation, the shipped model with robust: refused before any scan
+    refused = tmp_path / "refused"
+    assert main(["predict", str(scans / "nm1.dcm"), "--out", str(refused), "--model", str(run_dir), "--model", "shipped",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot average it with" in err[0] and "normalisation" in err[0]
+    assert not refused.exists()
+
+
 def test_corrupt_input_gives_exit_1(run_dir, scans, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")

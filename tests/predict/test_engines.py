@@ -76,3 +76,40 @@ def test_threads_do_not_spin_unless_asked_and_the_output_does_not_depend_on_it(f
     assert spinning.session.get_session_options().get_session_config_entry(option) == "1"
     batch = batches(7, 1)[0]
     np.testing.assert_array_equal(quiet(batch), spinning(batch))
+
+
+class Constant:
+    """An engine that returns the same logit everywhere (a stand-in network)."""
+
+    def __init__(self, logit: float, channels: int = 1, name: str = "onnx") -> None:
+        self.logit, self.channels, self.name = logit, channels, name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.full((batch.shape[0], self.channels, *batch.shape[2:]), self.logit, np.float32)
+
+
+def test_the_mean_engine_averages_probabilities_not_logits():
+    from scipy.special import expit, logit
+
+    from scintiseg.predict.engines import MeanEngine
+
+    batch = np.zeros((2, 1, 8, 8), np.float32)
+    # 0.9 and 0.2: the mean probability 0.55 is a call, the mean logit (2.197 - 1.386) / 2 = 0.405 would say 0.60
+    engine = MeanEngine([Constant(float(logit(0.9))), Constant(float(logit(0.2)))])
+    out = engine(batch)
+    assert out.shape == (2, 1, 8, 8) and out.dtype == np.float32
+    assert expit(out) == pytest.approx(np.full(out.shape, 0.55), abs=1e-6)
+    # One network sure of a lesion (logit 40), the other sure of none (-40): one half, not an overflow
+    assert expit(MeanEngine([Constant(40.0), Constant(-40.0)])(batch)) == pytest.approx(0.5, abs=1e-6)
+    # Two copies of one network give its own logits back; the engine name is the members'
+    same = MeanEngine([Constant(-3.25), Constant(-3.25)])
+    assert same(batch) == pytest.approx(np.full((2, 1, 8, 8), -3.25), abs=1e-5) and same.name == "onnx"
+
+
+def test_the_mean_engine_refuses_what_is_no_one_probability():
+    from scintiseg.predict.engines import MeanEngine
+
+    with pytest.raises(ValueError):
+        MeanEngine([Constant(0.0)])
+    with pytest.raises(ScintisegError, match="one lesion probability per pixel; a model returned 27 channels"):
+        MeanEngine([Constant(0.0), Constant(0.0, channels=27)])(np.zeros((1, 1, 4, 4), np.float32))

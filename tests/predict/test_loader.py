@@ -189,3 +189,51 @@ def test_a_run_says_what_it_was_trained_on(tmp_path, make_tiny_network, config, 
     path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config), "config": config},
                            tmp_path / "run.pt")
     assert load_model(path).info["trained_on"] == said
+
+
+def test_models_given_twice_run_as_the_mean_of_their_probabilities(tmp_path, make_tiny_network):
+    from scipy.special import expit
+
+    from scintiseg.predict.loader import load_models
+
+    data = {"input_mode": "ant", "normalisation": "robust", "window_size": 96, "pixel_mm": 2.26, "window": "whole"}
+    network = make_tiny_network(1)
+    first = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config), "data": data},
+                            tmp_path / "a.pt")
+    other = make_tiny_network(2)
+    for parameter in other.parameters():  # a second network that differs from the first
+        torch.nn.init.normal_(parameter, std=0.3)
+    second = save_checkpoint({"model": other.state_dict(), "model_config": dict(other.config), "data": data},
+                             tmp_path / "b.pt")
+    one, two = load_model(first), load_model(second)
+    mean = load_models([first, second])
+    batch = np.random.default_rng(0).gamma(2.0, 0.5, size=(2, 1, 96, 96)).astype(np.float32)
+    expected = (expit(one.engine(batch)) + expit(two.engine(batch))) / 2
+    assert np.abs(expit(two.engine(batch)) - expit(one.engine(batch))).max() > 0.01  # the two differ
+    assert expit(mean.engine(batch)) == pytest.approx(expected, abs=1e-5)
+    assert (mean.normalisation, mean.window_size, mean.pixel_mm, mean.window) == ("robust", 96, 2.26, "whole")
+    assert mean.info["name"] == f"mean of {one.info['name']} + {two.info['name']}" and len(mean.info["members"]) == 2
+    assert load_models([first]).engine.__class__ is one.engine.__class__  # once: the model itself
+
+
+def test_models_that_read_scans_otherwise_are_not_averaged(tmp_path, make_tiny_network):
+    from scintiseg.predict.loader import load_models
+
+    network = make_tiny_network()
+    paths = [save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                              "data": {"input_mode": "ant", "normalisation": norm, "window_size": 64}},
+                             tmp_path / f"{norm}.pt") for norm in ("robust", "log")]
+    with pytest.raises(ScintisegError) as error:
+        load_models(paths)
+    assert str(error.value) == (f"{paths[1]}: cannot average it with {paths[0]}: it reads scans with normalisation "
+                                "'log', that one with 'robust'")
+
+
+def test_the_shipped_model_by_name(tmp_path, monkeypatch):
+    if not SHIPPED_WEIGHTS.is_file():
+        pytest.skip("this install has no shipped model")
+    assert load_model("shipped").info["source"] == str(SHIPPED_WEIGHTS)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shipped").mkdir()  # a run folder of that name comes first
+    with pytest.raises(ScintisegError, match="no checkpoints/best.pt or last.pt in this run folder"):
+        load_model("shipped")

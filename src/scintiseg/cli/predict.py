@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="scan files or folders of scans")
     parser.add_argument("--out", required=True, help="output folder (nothing is written outside it)")
-    parser.add_argument("--model", default=None, help="run folder, checkpoint (.pt) or .onnx file; default: the shipped phantom-trained model")
+    parser.add_argument("--model", action="append", default=None,
+                        help="run folder, checkpoint (.pt) or .onnx file, or 'shipped'; default: the shipped phantom-trained "
+                             "model. Given twice or more: the mean of the models' lesion probabilities (docs/predict.md)")
     parser.add_argument("--engine", choices=("torch", "onnx", "onnx-int8"), default="onnx",
                         help="inference engine (default onnx: ONNX Runtime, exported at load; torch: PyTorch; onnx-int8: partly 8-bit, opt-in, docs/predict.md)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
@@ -86,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scintiseg.predict.loader import load_model  # lazy: start-up time
+    from scintiseg.predict.loader import load_models  # lazy: start-up time
     from scintiseg.predict.pipeline import PredictSettings  # lazy: start-up time
     from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG  # lazy: start-up time (the pipeline imports it)
     from scintiseg.io.images import RAW_DTYPES, parse_pixel_spacing, parse_shape  # lazy: start-up time
@@ -111,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         from scintiseg.io.voc import read_voc_folders  # lazy: only with --boxes
 
         boxes = read_voc_folders(args.boxes)
-    model = load_model(args.model, engine=args.engine)
+    model = load_models(args.model or [None], engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
     read_kwargs["split_views"] = not args.no_split_views
     read_kwargs["view"] = "name" if args.view == "auto" else args.view

@@ -7,7 +7,13 @@ the model shipped inside the package.
 - a run folder: its ``checkpoints/best.pt`` (else ``last.pt``), or its exported ``model.onnx`` with
   ``--engine onnx`` when present;
 - a ``.pt`` checkpoint (:mod:`scintiseg.models.checkpoint` format, ``torch.load(weights_only=True)``);
-- a ``.onnx`` file with its JSON sidecar (:mod:`.export`).
+- a ``.onnx`` file with its JSON sidecar (:mod:`.export`);
+- ``shipped``: the shipped model, by name (where no file or folder of that name is in the way).
+
+Given twice or more (``--model A --model B``; :func:`load_models`), the models run side by side on every window
+and each pixel's lesion probability is the mean of theirs (:class:`.engines.MeanEngine`, which says what it was
+measured to do); they must read scans alike (input mode, normalisation, pixel size, window size and mode), else
+one line names the first that differs.
 
 With ``--engine onnx`` and a checkpoint, the network is exported to ONNX in memory (nothing is written).
 ``--engine onnx-int8`` (opt-in) does the same and then quantises part of the network to 8 bits
@@ -40,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from scintiseg.errors import ScintisegError
-from scintiseg.predict.engines import ENGINES, ONNX_ENGINES, Engine, OnnxEngine, TorchEngine, quantise_int8
+from scintiseg.predict.engines import ENGINES, ONNX_ENGINES, Engine, MeanEngine, OnnxEngine, TorchEngine, quantise_int8
 from scintiseg.predict.export import onnx_bytes, read_sidecar, sidecar_path, signature_mismatch
 from scintiseg.predict.windows import WINDOW_MODES, sliding_window_blend, whole_view_windows
 from scintiseg.prepare.intensity import METHODS
@@ -49,6 +55,10 @@ from scintiseg.prepare.resample import resample_scan
 
 #: The shipped model inside the package.
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "phantom_lesions.pt"
+#: ``--model shipped``: the shipped model by name.
+SHIPPED_NAME = "shipped"
+#: What models averaged by :func:`load_models` must share: they read each scan the same way.
+READING: tuple[str, ...] = ("input_mode", "normalisation", "in_channels", "pixel_mm", "window_size", "window")
 #: Default window (thoracic crop) size.
 DEFAULT_WINDOW = 256
 #: Where a model whose checkpoint does not say looks: the thoracic crop every older model was trained on.
@@ -263,6 +273,8 @@ def load_model(spec: str | Path | None = None, engine: str = "torch", device: st
     """
     if engine not in ENGINES:
         raise ScintisegError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if spec is not None and str(spec) == SHIPPED_NAME and not Path(spec).exists():
+        spec = None
     if spec is None:
         if not SHIPPED_WEIGHTS.is_file():
             raise ScintisegError(
@@ -289,3 +301,37 @@ def load_model(spec: str | Path | None = None, engine: str = "torch", device: st
             raise ScintisegError("an ONNX file runs with --engine onnx or onnx-int8", path=path)
         return load_onnx_model(path, engine)
     return load_checkpoint_model(path, engine, device)
+
+
+def load_models(specs: list[str | Path | None] | tuple[str | Path | None, ...], engine: str = "torch",
+                device: str = "cpu") -> LoadedModel:
+    """``--model`` given once or not at all (:func:`load_model`), or twice or more: the mean of the models'
+    lesion probabilities (module docstring; :class:`.engines.MeanEngine`).
+
+    Raises:
+        ScintisegError: what :func:`load_model` refuses, and a model that reads scans otherwise than the first
+            (naming it, the setting and both values).
+    """
+    specs = list(specs) or [None]
+    if len(specs) == 1:
+        return load_model(specs[0], engine, device)
+    members = [load_model(spec, engine, device) for spec in specs]
+    first = members[0]
+    for spec, member in zip(specs[1:], members[1:]):
+        for name in READING:
+            if getattr(member, name) != getattr(first, name):
+                raise ScintisegError(
+                    f"cannot average it with {specs[0] or SHIPPED_NAME}: it reads scans with {name} "
+                    f"{getattr(member, name)!r}, that one with {getattr(first, name)!r}", path=spec or SHIPPED_WEIGHTS)
+    infos = [dict(member.info) for member in members]
+    info: dict = {
+        "name": "mean of " + " + ".join(str(i.get("name", "model")) for i in infos),
+        "source": " + ".join(str(i.get("source", "")) for i in infos),
+        "trained_on": " + ".join(str(i.get("trained_on", "unknown")) for i in infos),
+        "synthetic": any(bool(i.get("synthetic")) for i in infos),
+        "members": infos,
+    }
+    if info["synthetic"]:
+        info["disclaimer"] = SYNTHETIC_DISCLAIMER
+    return LoadedModel(MeanEngine([member.engine for member in members]), first.input_mode, first.normalisation,
+                       first.window_size, first.in_channels, info, None, first.pixel_mm, first.window)
