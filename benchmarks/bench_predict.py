@@ -87,8 +87,10 @@ MATRICES = ((512, 128, 4.52), (1024, 256, 2.26), (2048, 512, 1.13))
 
 
 def load(spec: str | None, engine: str):
-    from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model, model_from_network
+    from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model, load_models, model_from_network
 
+    if spec and "," in spec:  # several models, their mean (`predict --model A --model B`)
+        return load_models(spec.split(","), engine=engine), spec
     if spec or SHIPPED_WEIGHTS.is_file():
         return load_model(spec, engine=engine), spec or "shipped"
     import torch
@@ -250,7 +252,8 @@ def compare_study(model, path: Path, folder: Path, settings, repeats: int) -> No
 
 def startup_study(path: Path, folder: Path, repeats: int, model_spec: str | None) -> None:
     """Fresh ``scintiseg predict`` processes, with and without monai.inferers imported first."""
-    argv = [str(path), "--out", str(folder / "startup"), "--quiet"] + (["--model", model_spec] if model_spec else [])
+    models = [flag for spec in (model_spec.split(",") if model_spec else []) for flag in ("--model", spec)]
+    argv = [str(path), "--out", str(folder / "startup"), "--quiet"] + models
     code = "import sys{extra}\nfrom scintiseg.cli import main\nsys.exit(main(sys.argv[1:]))"
     variants = {"scintiseg predict (today)": code.format(extra=""),
                 "with monai.inferers imported first (the MONAI tiler's imports)": code.format(extra="; import monai.inferers")}
@@ -403,7 +406,9 @@ def trees_study(trees: str, engines: list[str], scan_path: Path, folder: Path, a
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None)
+    parser.add_argument("--model", default=None,
+                        help="run, checkpoint or .onnx (default: the shipped model); several joined by commas "
+                             "(`shipped,RUN`): their mean, as `predict --model A --model B`")
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--batch", type=int, default=20, help="copies for the batch throughput (0: none)")
     parser.add_argument("--scan", default=str(REAL))
