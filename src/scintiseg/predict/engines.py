@@ -140,8 +140,8 @@ class MeanEngine:
     paper: an ensemble of networks trained apart, each pixel's probability the mean of theirs, so a call
     survives where they agree. Measured in session 53 (docs/robustness.md, "A whole-body model trained from
     scratch on a phantom data set, and two-model means"): the shipped model and one trained from scratch on a
-    whole-body phantom data set, averaged, called NM1's real hot spots on 0.05 views in place of 1.03 at the
-    same sensitivity, and raised the triage AUC on every real background, but found fewer faint lesions of
+    whole-body phantom data set, averaged, made 0.05 false calls per NM1 view (NM1's own hot spots) in place of
+    1.03 at the same sensitivity, and raised the triage AUC on every real background, but found fewer faint lesions of
     the phantom (0.39 of its lesion-views against 0.44); each member runs on every window, so the network's
     time is the members' sum. [choice: the mean of probabilities, not of logits, so that one network's
     extreme logit does not outvote the other's; the larger of the two, also measured, kept both networks'
