@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         from scintiseg.io.voc import read_voc_folders  # lazy: only with --boxes
 
         boxes = read_voc_folders(args.boxes)
-    model = load_models(args.model or [None], engine=args.engine)
+    model = load_models(args.model or (), engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
     read_kwargs["split_views"] = not args.no_split_views
     read_kwargs["view"] = "name" if args.view == "auto" else args.view

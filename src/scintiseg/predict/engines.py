@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from scipy.special import expit, logit
 
 from scintiseg.errors import ScintisegError
 
@@ -169,10 +170,9 @@ class MeanEngine:
             if logits.ndim != 4 or logits.shape[1] != 1:
                 raise ScintisegError(f"a mean of models needs one lesion probability per pixel; a model returned "
                                      f"{logits.shape[1] if logits.ndim == 4 else '?'} channels")
-            probability = 0.5 * (1.0 + np.tanh(0.5 * logits))  # the logistic function, without overflow
+            probability = expit(logits)
             total = probability if total is None else total + probability
-        mean = np.clip(total / len(self.engines), 1e-12, 1.0 - 1e-12)
-        return (np.log(mean) - np.log1p(-mean)).astype(np.float32)
+        return logit(np.clip(total / len(self.engines), 1e-12, 1.0 - 1e-12)).astype(np.float32)
 
 
 def int8_convolutions(model: bytes, min_fan_in: int = INT8_MIN_FAN_IN, min_out_channels: int = INT8_MIN_OUT_CHANNELS) -> list[str]:

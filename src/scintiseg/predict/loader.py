@@ -39,6 +39,7 @@ one :class:`~scintiseg.errors.ScintisegError` line naming the file.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,5 +334,4 @@ def load_models(specs: list[str | Path | None] | tuple[str | Path | None, ...], 
     }
     if info["synthetic"]:
         info["disclaimer"] = SYNTHETIC_DISCLAIMER
-    return LoadedModel(MeanEngine([member.engine for member in members]), first.input_mode, first.normalisation,
-                       first.window_size, first.in_channels, info, None, first.pixel_mm, first.window)
+    return dataclasses.replace(first, engine=MeanEngine([member.engine for member in members]), info=info, network=None)
