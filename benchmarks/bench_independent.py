@@ -61,7 +61,7 @@ import numpy as np
 from scintiseg.metrics import class_dice, class_overlap
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.predict.bsi import SPIERS_WEIGHTS, bone_scan_index
-from scintiseg.predict.loader import load_model
+from scintiseg.predict.loader import load_models
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.regions import SkeletonRegions
 from scintiseg.predict.spine_pattern import PATTERN_RATIO
@@ -198,7 +198,7 @@ def naming_shares(naming: list[dict]) -> dict[str, float]:
 def run(args) -> dict:
     generator = _module("independent_phantom")
     wholebody = _module("bench_wholebody")
-    model = load_model(args.model)
+    model = load_models(args.model.split(",") if args.model else [None])  # comma-joined: their mean
     settings = PredictSettings(spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
                                symmetry=not args.no_symmetry, bladder=not args.no_bladder_rule,
                                distal_arm=not args.no_distal_arm_rule,
@@ -323,7 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0, help="first patient seed of the independent generator")
-    parser.add_argument("--model", default=None, help="lesion model (default: the shipped one)")
+    parser.add_argument("--model", default=None,
+                        help="lesion model (default: the shipped one); models comma-joined (A,B; 'shipped' names the "
+                             "shipped one): the mean of their lesion probabilities")
     parser.add_argument("--rows", type=int, default=1024, help="matrix rows (the field in mm is kept)")
     parser.add_argument("--cols", type=int, default=256, help="matrix columns")
     parser.add_argument("--no-spine-pattern", action="store_true",

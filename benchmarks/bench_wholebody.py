@@ -112,7 +112,7 @@ from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.phantom.patient import image_point
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.predict.bsi import BONE_GROUPS, NEARER_VIEW, bone_scan_index
-from scintiseg.predict.loader import load_model
+from scintiseg.predict.loader import load_models
 from scintiseg.predict import pipeline as pipeline_module
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.regions import SkeletonRegions
@@ -633,7 +633,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=40)
     parser.add_argument("--seed", type=int, default=910_000, help="first patient seed (held out)")
     parser.add_argument("--profile", default="default")
-    parser.add_argument("--model", default=None, help="lesion model (default: the shipped one)")
+    parser.add_argument("--model", default=None,
+                        help="lesion model (default: the shipped one); models comma-joined (A,B; 'shipped' names the "
+                             "shipped one): the mean of their lesion probabilities")
     parser.add_argument("--regions", default="auto", choices=("auto", "learned", "atlas"))
     parser.add_argument("--region-model", default=None)
     parser.add_argument("--threshold", type=float, default=None,
@@ -681,7 +683,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    model = load_model(args.model)
+    model = load_models(args.model.split(",") if args.model else [None])  # comma-joined: their mean
     if args.flip_tta:
         model = replace(model, engine=FlipEngine(model.engine))
     if args.coarse_pass is not None:  # predict_scan looks the function up in its module at each call

@@ -272,7 +272,7 @@ def test_coarse_pass_option_wraps_the_pipeline_for_its_run_only(bench, monkeypat
         raise Stop
 
     monkeypatch.setattr(bench, "generate_patient", generate)
-    monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
+    monkeypatch.setattr(bench, "load_models", lambda specs: SimpleNamespace(engine=None))
     with pytest.raises(Stop):
         bench.main(["--patients", "1", "--coarse-pass", "1.5"])
     assert seen[0] is not original and seen[0].__qualname__.startswith("with_coarse_pass")
@@ -291,7 +291,7 @@ def _first_config(bench, monkeypatch, *options: str):
         raise Stop
 
     monkeypatch.setattr(bench, "generate_patient", generate)
-    monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
+    monkeypatch.setattr(bench, "load_models", lambda specs: SimpleNamespace(engine=None))
     with pytest.raises(Stop):
         bench.main(["--patients", "1", "--profile", "default", *options])
     return seen[0]
@@ -312,6 +312,24 @@ def test_disc_fraction_option_replaces_only_the_profiles_disc_gaps(bench, monkey
     assert config.camera == base.camera and config.lesions == base.lesions  # the same patients otherwise
 
 
+def test_model_option_loads_one_model_or_the_mean_of_comma_joined_ones(bench, monkeypatch):
+    """``--model A,B`` hands ``load_models`` both (the mean of their probabilities); no ``--model`` the shipped one."""
+    asked = []
+
+    class Stop(Exception):
+        pass
+
+    def load(specs):
+        asked.append(list(specs))
+        raise Stop
+
+    monkeypatch.setattr(bench, "load_models", load)
+    for options in ([], ["--model", "runs/a"], ["--model", "shipped,runs/a/checkpoints/best.pt"]):
+        with pytest.raises(Stop):
+            bench.main(["--patients", "1", "--profile", "small", *options])
+    assert asked == [[None], ["runs/a"], ["shipped", "runs/a/checkpoints/best.pt"]]
+
+
 def test_no_spine_pattern_option_keeps_every_call(bench, monkeypatch):
     seen = []
 
@@ -323,7 +341,7 @@ def test_no_spine_pattern_option_keeps_every_call(bench, monkeypatch):
         raise Stop
 
     monkeypatch.setattr(bench, "predict_scan", predict)
-    monkeypatch.setattr(bench, "load_model", lambda path: SimpleNamespace(engine=None))
+    monkeypatch.setattr(bench, "load_models", lambda specs: SimpleNamespace(engine=None))
     for options, expected, ratio in (([], True, 1.3), (["--no-spine-pattern"], False, 1.3),
                                      (["--spine-pattern-ratio", "1.1"], True, 1.1)):
         with pytest.raises(Stop):

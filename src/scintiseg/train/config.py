@@ -89,6 +89,8 @@ class TrainConfig(Config):
         val_patients: synthetic validation patients (fixed for the run).
         degrade: random degradations of real archives on every synthetic view (matrix, framing,
             8-bit/JPEG export, flips; :func:`scintiseg.prepare.degrade.random_degradation`).
+        degrade_data: the same degradations on a whole-body data set's training scans, drawn anew every epoch
+            (:mod:`scintiseg.train.degraded_data`; input mode ``ant``; validation stays undegraded).
         pixel_mm: the model's pixel size: synthetic views and a data set's whole-body scans are resampled to it,
             and prediction resamples every scan to it (recorded in the checkpoint).
         window_size: side of the square training window of synthetic views and of a data set's whole-body scans
@@ -170,6 +172,8 @@ class TrainConfig(Config):
     windows_per_view: int = 2
     val_patients: int = 12
     degrade: bool = True
+    degrade_data: bool = option(False, help="degrade a whole-body data set's training scans like real archives, "
+                                "drawn anew every epoch (train.degraded_data)")
     pixel_mm: float = 2.26
     window_size: int = 256
     generator_workers: int = 1
@@ -216,6 +220,10 @@ class TrainConfig(Config):
             profile(self.synthetic)  # an unknown profile is one line naming the choices
         if self.synthetic and self.input_mode != "ant":
             raise ScintisegError(f"synthetic training makes single-view windows: --input-mode ant, not {self.input_mode!r}")
+        if self.degrade_data and self.synthetic:
+            raise ScintisegError("--degrade-data degrades a data set's scans; synthetic views are degraded by --degrade")
+        if self.degrade_data and self.input_mode != "ant":
+            raise ScintisegError(f"--degrade-data degrades each view on its own: --input-mode ant, not {self.input_mode!r}")
         if self.task == "regions" and not self.synthetic:
             raise ScintisegError("--task regions learns from the phantom's region maps: give --synthetic PROFILE")
         if self.task == "regions" and self.augment:

@@ -119,7 +119,7 @@ def lesion_window_starts(target: np.ndarray, size: int) -> list[tuple[int, int]]
              int(np.clip(round(c) - size // 2, 0, max(cols - size, 0)))) for r, c in centres]
 
 
-def _windows(image: np.ndarray, target: np.ndarray, size: int,
+def cut_windows(image: np.ndarray, target: np.ndarray, size: int,
              around_lesions: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """``image`` (C, H, W) and ``target`` (1, H, W) cut into :func:`window_starts` windows, short sides zero-padded;
     with ``around_lesions`` then one window centred on each lesion (:func:`lesion_window_starts`)."""
@@ -322,7 +322,7 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
                 name = f"{case.case_id}_{built.predicted_views[0]}" if len(inputs) > 1 else case.case_id
                 samples.append(Sample(name, case.patient_id, built.image, built.target(masks), truth))
                 continue
-            for image, target in _windows(built.image, built.target(masks), windows.size, windows.around_lesions):
+            for image, target in cut_windows(built.image, built.target(masks), windows.size, windows.around_lesions):
                 samples.append(Sample(case.case_id, case.patient_id, np.ascontiguousarray(image),
                                       np.ascontiguousarray(target), truth, whole_body=True))
     return samples

@@ -77,6 +77,7 @@ from scintiseg.train.data import (
     split_cases,
     training_splits,
 )
+from scintiseg.train.degraded_data import DegradedDataPool, training_views
 from scintiseg.train.distributed import DistributedContext
 from scintiseg.train.synthetic import SyntheticPool, SyntheticSettings, validation_dataset
 
@@ -94,7 +95,8 @@ class TrainData:
     """The datasets of one run and the split they came from.
 
     ``pool`` is set for synthetic training (:mod:`scintiseg.train.synthetic`) and site adaptation
-    (:class:`scintiseg.train.site_mix.MixedPool`, which has the same interface): each epoch then trains on
+    (:class:`scintiseg.train.site_mix.MixedPool`, which has the same interface), and for a whole-body data set
+    degraded anew every epoch (:class:`scintiseg.train.degraded_data.DegradedDataPool`): each epoch then trains on
     ``pool.dataset(epoch)``, and ``train`` is the windows of epoch ``first_epoch`` (the first of this
     process), which that epoch reuses instead of asking the pool again (asking twice would throw away the
     patients the generator made meanwhile for the next epoch, and make them again).
@@ -103,7 +105,7 @@ class TrainData:
     train: SegmentationDataset
     val: SegmentationDataset
     split: SplitCases | None = None
-    pool: SyntheticPool | None = None
+    pool: SyntheticPool | DegradedDataPool | None = None
     first_epoch: int = 0
     #: the pixel size (mm) whole-body scans of a data set were resampled to (:mod:`scintiseg.train.data`,
     #: "Whole-body data sets"); ``None`` for a data set of partial views
@@ -198,8 +200,19 @@ def prepare_data(config: TrainConfig) -> TrainData:
     keep = (PERSON, PSEUDO_LABEL) if supervised else (PERSON, PSEUDO_LABEL, UNKNOWN)
     # whole-body scans (train.data): tiles, and for training one more window on each lesion
     windows = WholeBodyWindows(config.pixel_mm, config.window_size)
-    train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation, keep=keep,
-                                 windows=replace(windows, around_lesions=True))
+    pool = None
+    if config.degrade_data:  # train.degraded_data: the training scans degraded anew every epoch
+        views = training_views(config.data, train_ids, config.pixel_mm, input_mode=config.input_mode, keep=keep,
+                               labelled=split.labelled)
+        if not views:
+            raise ScintisegError(f"no training case with an outline of {' and '.join(read)} (unannotated cases have "
+                                 "no truth to learn from)", path=config.data)
+        pool = DegradedDataPool(views, config.pixel_mm, config.normalisation, config.window_size, seed=config.seed)
+        first = pool.dataset(0)
+        train_samples = first.samples
+    else:
+        train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation, keep=keep,
+                                     windows=replace(windows, around_lesions=True))
     val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation, keep=(PERSON,),
                                windows=windows)
     if not train_samples:
@@ -215,9 +228,12 @@ def prepare_data(config: TrainConfig) -> TrainData:
         raise ScintisegError(f"whole-body scans (e.g. {whole.case_id}) and partial views (e.g. {partial.case_id}: "
                              f"shorter than {PARTIAL_VIEW_MM / 1000:g} m) cannot train one model: train on one kind "
                              "(`scintiseg dataset crop` makes thoracic crops of whole-body scans)", path=config.data)
+    pixel_mm = float(config.pixel_mm) if whole is not None else None
+    if pool is not None:
+        return TrainData(first, SegmentationDataset(val_samples), split, pool, pixel_mm=pixel_mm)
     flags = [s.case_id in split.labelled and s.truth != UNKNOWN for s in train_samples]
     return TrainData(SegmentationDataset(train_samples, flags), SegmentationDataset(val_samples), split,
-                     pixel_mm=float(config.pixel_mm) if whole is not None else None)
+                     pixel_mm=pixel_mm)
 
 
 def init_recipe(path: str | Path) -> dict:
