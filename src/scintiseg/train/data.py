@@ -120,7 +120,7 @@ def lesion_window_starts(target: np.ndarray, size: int) -> list[tuple[int, int]]
 
 
 def cut_windows(image: np.ndarray, target: np.ndarray, size: int,
-             around_lesions: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+                around_lesions: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """``image`` (C, H, W) and ``target`` (1, H, W) cut into :func:`window_starts` windows, short sides zero-padded;
     with ``around_lesions`` then one window centred on each lesion (:func:`lesion_window_starts`)."""
     rows, cols = image.shape[-2:]
