@@ -8,7 +8,7 @@ import pytest
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import load_manifest, save_manifest
 from scintiseg.train.data import PERSON, PSEUDO_LABEL, UNKNOWN, WholeBodyWindows, load_samples
-from scintiseg.train.degraded_data import DegradedDataPool, training_views
+from scintiseg.train.degraded_data import DegradedDataPool, dataset_views
 from support import conftest_of
 
 #: the tiny whole-body data set's views (112 rows of 9 mm: 1 m) read at 4.5 mm in windows of 64 pixels
@@ -28,7 +28,7 @@ def _cases(root):
 def test_every_epoch_degrades_the_views_anew_and_the_same_epoch_is_made_again(whole_body):
     """Epoch ``e`` is a pure function of (seed, e) (a resumed run trains on what it would have), another epoch or seed
     draws other degradations, and none of them is the undegraded tiling of the scans."""
-    views = training_views(whole_body, _cases(whole_body)[:2], PIXEL_MM)
+    views = dataset_views(whole_body, _cases(whole_body)[:2], PIXEL_MM)
     assert len(views) == 4 and {v.view for v in views} == {"ANT", "POST"}
     pool = DegradedDataPool(views, PIXEL_MM, "none", WINDOW, seed=3)
     first = pool.dataset(0)
@@ -48,7 +48,7 @@ def test_the_lesion_mask_goes_through_every_degradation_with_its_image(whole_bod
     """The lesions of the tiny data set are 60 counts over a 20-30 background: in every degraded window the target's
     pixels are hotter than the rest (a mask left behind by a flip or a crop would not be), and every epoch holds
     lesions, each with one window around it."""
-    pool = DegradedDataPool(training_views(whole_body, _cases(whole_body), PIXEL_MM), PIXEL_MM, "none", WINDOW, seed=0)
+    pool = DegradedDataPool(dataset_views(whole_body, _cases(whole_body), PIXEL_MM), PIXEL_MM, "none", WINDOW, seed=0)
     for epoch in range(4):
         data = pool.dataset(epoch)
         images, targets = data.images.numpy()[:, 0], data.targets.numpy()[:, 0] > 0.5
@@ -65,9 +65,9 @@ def test_views_without_an_outline_keep_their_truth_and_never_train_on_their_labe
     masks = {"ANT": first.masks["ANT"]}  # POST not annotated: its lesions are unknown, not absent
     save_manifest(dataclasses.replace(manifest, cases=[dataclasses.replace(first, masks=masks), *rest]), root)
     ids = _cases(root)
-    supervised = training_views(root, ids, PIXEL_MM)
+    supervised = dataset_views(root, ids, PIXEL_MM)
     assert [(v.case_id, v.view) for v in supervised if v.case_id == first.case_id] == [(first.case_id, "ANT")]
-    every = training_views(root, ids, PIXEL_MM, keep=(PERSON, PSEUDO_LABEL, UNKNOWN), labelled={ids[1]})
+    every = dataset_views(root, ids, PIXEL_MM, keep=(PERSON, PSEUDO_LABEL, UNKNOWN), labelled={ids[1]})
     flags = {(v.case_id, v.view): (v.truth, v.labelled) for v in every}
     assert flags[(first.case_id, "POST")] == (UNKNOWN, False)
     assert flags[(first.case_id, "ANT")] == (PERSON, False)  # not in the labelled share
@@ -82,9 +82,9 @@ def test_crops_and_two_view_inputs_are_refused_in_one_line(tmp_path):
 
     crops = conftest_of("train").write_tiny_dataset(tmp_path / "crops", patients=3, size=32)
     with pytest.raises(ScintisegError, match=r"degrades whole-body scans; case P000 is a partial view \(32 rows"):
-        training_views(crops, _cases(crops), PIXEL_MM)
+        dataset_views(crops, _cases(crops), PIXEL_MM)
     with pytest.raises(ScintisegError, match="needs input mode ant, not two_channel"):
-        training_views(crops, _cases(crops), PIXEL_MM, input_mode="two_channel")
+        dataset_views(crops, _cases(crops), PIXEL_MM, input_mode="two_channel")
     with pytest.raises(ScintisegError, match="synthetic views are degraded by --degrade"):
         TrainConfig(data="d", degrade_data=True, synthetic="randomised").validate()
     with pytest.raises(ScintisegError, match="--input-mode ant, not 'aggregate'"):

@@ -221,9 +221,11 @@ class TrainConfig(Config):
         if self.synthetic and self.input_mode != "ant":
             raise ScintisegError(f"synthetic training makes single-view windows: --input-mode ant, not {self.input_mode!r}")
         if self.degrade_data and self.synthetic:
-            raise ScintisegError("--degrade-data degrades a data set's scans; synthetic views are degraded by --degrade")
+            raise ScintisegError("--degrade-data degrades a data set's scans; synthetic views are degraded by "
+                                 "--degrade")
         if self.degrade_data and self.input_mode != "ant":
-            raise ScintisegError(f"--degrade-data degrades each view on its own: --input-mode ant, not {self.input_mode!r}")
+            raise ScintisegError("--degrade-data degrades each view on its own: --input-mode ant, not "
+                                 f"{self.input_mode!r}")
         if self.task == "regions" and not self.synthetic:
             raise ScintisegError("--task regions learns from the phantom's region maps: give --synthetic PROFILE")
         if self.task == "regions" and self.augment:

@@ -54,9 +54,9 @@ class TrainingView:
     labelled: bool
 
 
-def training_views(root: str | Path, case_ids: list[str], pixel_mm: float, *, input_mode: str = "ant",
-                   keep: tuple[str, ...] = (PERSON, PSEUDO_LABEL),
-                   labelled: set[str] | None = None) -> list[TrainingView]:
+def dataset_views(root: str | Path, case_ids: list[str], pixel_mm: float, *, input_mode: str = "ant",
+                  keep: tuple[str, ...] = (PERSON, PSEUDO_LABEL),
+                  labelled: set[str] | None = None) -> list[TrainingView]:
     """Every view of the given cases of the data set at ``root``, resampled to ``pixel_mm`` (module docstring, step 1);
     only views whose truth is in ``keep``; ``labelled`` names the cases whose labels train (None: all; a view
     without an annotation never trains on its labels, as in :func:`scintiseg.train.loop.prepare_data`).
@@ -108,7 +108,7 @@ class DegradedDataPool:
     training loop runs it as it runs a synthetic pool.
 
     Args:
-        views: the training views (:func:`training_views`).
+        views: the training views (:func:`dataset_views`).
         pixel_mm: the model's pixel size (the views are at it).
         normalisation: the model input's normalisation.
         window_size: side of the training windows.

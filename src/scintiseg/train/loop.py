@@ -77,7 +77,7 @@ from scintiseg.train.data import (
     split_cases,
     training_splits,
 )
-from scintiseg.train.degraded_data import DegradedDataPool, training_views
+from scintiseg.train.degraded_data import DegradedDataPool, dataset_views
 from scintiseg.train.distributed import DistributedContext
 from scintiseg.train.synthetic import SyntheticPool, SyntheticSettings, validation_dataset
 
@@ -202,8 +202,8 @@ def prepare_data(config: TrainConfig) -> TrainData:
     windows = WholeBodyWindows(config.pixel_mm, config.window_size)
     pool = None
     if config.degrade_data:  # train.degraded_data: the training scans degraded anew every epoch
-        views = training_views(config.data, train_ids, config.pixel_mm, input_mode=config.input_mode, keep=keep,
-                               labelled=split.labelled)
+        views = dataset_views(config.data, train_ids, config.pixel_mm, input_mode=config.input_mode, keep=keep,
+                              labelled=split.labelled)
         if not views:
             raise ScintisegError(f"no training case with an outline of {' and '.join(read)} (unannotated cases have "
                                  "no truth to learn from)", path=config.data)
