@@ -484,7 +484,7 @@ def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp
 
 @pytest.mark.parametrize("signum, code, said", [("SIGTERM", 143, "stopped (SIGTERM)"), ("SIGINT", 130, "interrupted")])
 def test_a_run_stopped_keeps_the_scans_it_finished_and_nothing_half_written(run_dir, scans, tmp_path, capsys, monkeypatch,
-                                                                             signum, code, said):
+                                                                             request, signum, code, said):
     """SIGTERM (kill, timeout, a scheduler) stops a run as Ctrl-C does: the signal arrives while the second scan's
     outputs are being written; its hidden folder, the lock and the summary are absent, the first scan complete."""
     import os
@@ -507,6 +507,11 @@ def test_a_run_stopped_keeps_the_scans_it_finished_and_nothing_half_written(run_
         return real_write(prediction, into, **kwargs)
 
     monkeypatch.setattr(batch, "write_outputs", write_then_stop)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # A shell's background job (`make test &`) ignores SIGINT, and Python keeps ignoring it (as a user's Ctrl-C
+        # would be ignored there too): give this process Python's own handler, as a terminal does, while it runs.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        request.addfinalizer(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     before = signal.getsignal(signal.SIGTERM)
     out = tmp_path / "out"
     assert main(["predict", str(folder), "--out", str(out), "--model", str(run_dir), "--quiet"]) == code
