@@ -60,7 +60,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views, split_dataset
 from scintiseg.prepare.model_input import model_input, model_inputs
 from scintiseg.prepare.resample import resample_map, resample_scan
-from scintiseg.scan import spans_whole_body
+from scintiseg.scan import Scan, spans_whole_body
 
 #: :attr:`Sample.truth`: every view read outlined by a person; one of them a pseudo-label; one of them not annotated.
 PERSON, PSEUDO_LABEL, UNKNOWN = "person", "pseudo", "unknown"
@@ -130,6 +130,14 @@ def cut_windows(image: np.ndarray, target: np.ndarray, size: int,
     if around_lesions:
         corners += lesion_window_starts(target[0], size)
     return [(image[:, r:r + size, c:c + size], target[:, r:r + size, c:c + size]) for r, c in corners]
+
+
+def resample_case(scan: Scan, masks: dict[str, np.ndarray], pixel_mm: float) -> tuple[Scan, dict[str, np.ndarray]]:
+    """``scan`` resampled to ``pixel_mm`` (counts conserved) and its masks carried onto the new grid by area, kept where
+    they cover half a pixel, as prediction resamples a scan (module docstring, "Whole-body data sets")."""
+    scan = resample_scan(scan, (pixel_mm, pixel_mm))
+    return scan, {view: resample_map(np.asarray(mask, np.float32), scan.shape) >= 0.5 if mask.shape != scan.shape
+                  else mask for view, mask in masks.items()}
 
 
 def case_truth(case: Case, views) -> str:
@@ -307,9 +315,7 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
         tiled = windows is not None and whole
         size = windows.pixel_mm if tiled else pixel_mm
         if size is not None:
-            scan = resample_scan(scan, (size, size))
-            masks = {view: resample_map(np.asarray(mask, np.float32), scan.shape) >= 0.5 if mask.shape != scan.shape
-                     else mask for view, mask in masks.items()}
+            scan, masks = resample_case(scan, masks, size)
         if tiled or (every_view and whole):  # input mode ant: every view, as prediction reads it
             inputs = model_inputs(scan, input_mode, normalisation)
         else:

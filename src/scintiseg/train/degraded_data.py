@@ -8,7 +8,7 @@ found 68 of the 166 lesion boxes of 500 NM1 region crops where the shipped model
 103 (docs/robustness.md). With ``degrade_data`` (``scintiseg train --data DS --degrade-data``) the training
 scans go through the same degradations, as SynthSeg and nnU-Net augment, on the fly:
 
-1. each training case is read once, resampled to the model's pixel size (counts conserved, masks carried by area,
+1. each training case is read once, resampled to the model's pixel size (:func:`scintiseg.train.data.resample_case`,
    as :func:`scintiseg.train.data.load_samples` reads it), and each view kept with its lesion mask;
 2. before epoch ``e`` every view ``j`` is degraded with the generator of ``SeedSequence([seed, e, j])`` (a pure
    function of the epoch, so a resumed run trains on what it would have trained on), made a one-view scan at the
@@ -39,9 +39,17 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import load_case, load_manifest
 from scintiseg.prepare.degrade import random_degradation
 from scintiseg.prepare.model_input import model_input
-from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan, spans_whole_body
-from scintiseg.train.data import PERSON, PSEUDO_LABEL, UNKNOWN, Sample, SegmentationDataset, case_truth, cut_windows
+from scintiseg.train.data import (
+    PERSON,
+    PSEUDO_LABEL,
+    UNKNOWN,
+    Sample,
+    SegmentationDataset,
+    case_truth,
+    cut_windows,
+    resample_case,
+)
 
 
 @dataclass(frozen=True)
@@ -77,15 +85,12 @@ def dataset_views(root: str | Path, case_ids: list[str], pixel_mm: float, *, inp
         if not spans_whole_body(scan.shape[0], scan.pixel_spacing[0]):
             raise ScintisegError(f"--degrade-data degrades whole-body scans; case {case_id} is a partial view "
                                  f"({scan.shape[0]} rows of {scan.pixel_spacing[0]:g} mm)", path=root)
-        scan = resample_scan(scan, (pixel_mm, pixel_mm))
+        scan, masks = resample_case(scan, masks, pixel_mm)
         for view in scan.view_names:
             truth = case_truth(case, (view,))
             if truth not in keep:
                 continue
-            mask = masks.get(view)
-            mask = np.zeros(scan.shape, bool) if mask is None else np.asarray(mask)
-            if mask.shape != scan.shape:
-                mask = resample_map(mask.astype(np.float32), scan.shape) >= 0.5
+            mask = masks.get(view, np.zeros(scan.shape, bool))
             views.append(TrainingView(case.case_id, case.patient_id, view, np.asarray(scan.view(view), np.float32),
                                       mask.astype(bool), truth,
                                       (labelled is None or case.case_id in labelled) and truth != UNKNOWN))
