@@ -1,6 +1,6 @@
 """Runs of involved vertebrae on the real NM1 scan: called, left out by the spine rule, or missed by the network.
 
-    OMP_NUM_THREADS=2 python benchmarks/bench_spine_runs.py [--factors 1.5 2 3] [--draws 2] [--model M]
+    OMP_NUM_THREADS=2 python benchmarks/bench_spine_runs.py [--factors 1.5 2 3] [--draws 2] [--model M|A,B]
         [--no-spine-pattern] [--json-out X.json]
 
 The spine rule (:mod:`scintiseg.predict.spine_pattern`) reads a vertebra against its neighbours, so a segment
@@ -36,7 +36,7 @@ from scipy import ndimage as ndi
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.predict.loader import load_model
+from scintiseg.predict.loader import load_models
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.regions import REGION_IDS
 from scintiseg.predict.spine_pattern import segment_pieces, vertebral_level
@@ -136,7 +136,7 @@ def run(args) -> list[dict]:
     scan = read_scan(args.scan)
     if "ANT" not in scan.view_names:
         raise ScintisegError("no anterior view", path=args.scan)
-    model = load_model(args.model)
+    model = load_models(args.model.split(",") if args.model else [None])  # comma-joined: their mean
     settings = PredictSettings(spine_pattern=not args.no_spine_pattern)
     counts = np.asarray(scan.view("ANT"), dtype=np.float64)
     labels = np.asarray(predict_scan(scan, model, settings).views["ANT"].regions.labels)
@@ -161,7 +161,8 @@ def run(args) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scan", type=Path, default=NM1, help="a whole-body scan with an anterior view (NM1)")
-    parser.add_argument("--model", default=None, help="lesion model (default: the shipped one)")
+    parser.add_argument("--model", default=None,
+                        help="lesion model (default: the shipped one); A,B: the mean of their probabilities")
     parser.add_argument("--factors", type=float, nargs="+", default=[1.5, 2.0, 3.0])
     parser.add_argument("--draws", type=int, default=2, help="noise draws per case")
     parser.add_argument("--no-spine-pattern", action="store_true", help="keep every call on the spine")

@@ -7,6 +7,7 @@ run's) with one NM1 hybrid each way, so the whole stage runs in seconds on the C
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint
 from scintiseg.predict.loader import SHIPPED_WEIGHTS
@@ -60,3 +62,50 @@ def test_pick_scores_on_nm1_and_brings_back_the_pick_without_the_optimizer(tmp_p
     assert {"eval/shipped.nm1.json", "eval/randomised-sites_0001.nm1.json", "picked.txt",
             "randomised-sites/log.csv"} <= names
     assert not list(results.glob("*.part"))
+
+
+def test_an_unknown_recipe_is_refused_in_one_line(tmp_path):
+    done = _sweep("train", str(tmp_path / "work"), RECIPE="soup")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "gpu_sweep.sh: RECIPE must be synthetic or data, not soup"
+    assert not (tmp_path / "work").exists()
+
+
+def test_the_data_recipe_trains_one_run_per_seed_from_scratch_on_one_split_data_set(tmp_path):
+    work = tmp_path / "work"
+    done = _sweep("train", str(work), "5", RECIPE="data", SEEDS="11 12", DATA_PATIENTS="4", DATA_PROFILE="small",
+                  DATA_SEED="3", EPOCHS="1", TRAIN_ARGS="--batch-size 4 --max-train-images 1")
+    assert done.returncode == 0, done.stderr
+    splits = json.loads((work / "data" / "splits.json").read_text())
+    assert splits["seed"] == 3 and splits["test"]
+    configs = {}
+    for seed in (11, 12):
+        run = work / f"seed_{seed}"
+        assert (run / "checkpoints" / "best.pt").is_file(), (work / f"seed_{seed}.txt").read_text()
+        configs[seed] = yaml.safe_load((run / "config.yaml").read_text())
+        assert not (run / "soup_half.pt").exists()  # no interpolation back to the shipped weights from scratch
+    assert [configs[s]["seed"] for s in (11, 12)] == [11, 12]
+    for config in configs.values():
+        assert config["degrade_data"] is True and config["init"] == "" and config["epochs"] == 1
+        assert Path(config["data"]) == work / "data"
+    # both runs held out the data set's own test patients, not a split of their own
+    assert all(json.loads((work / f"seed_{s}" / "split.json").read_text())["test"] == splits["test"] for s in (11, 12))
+
+
+@pytest.mark.skipif(not NM1.exists(), reason="needs ../shared/data/real (the NM1 scan)")
+def test_pick_of_the_data_recipe_brings_back_each_seeds_best(tmp_path):
+    work, results = tmp_path / "work", tmp_path / "results"
+    state = load_checkpoint(SHIPPED_WEIGHTS)
+    checkpoints = work / "seed_7" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    save_checkpoint(state, checkpoints / "epoch_0001.pt")
+    save_checkpoint(state, checkpoints / "best.pt")
+    (work / "seed_7" / "log.csv").write_text("epoch,val_dsc\n1,0.4\n")
+
+    done = _sweep("pick", str(work), str(results), RECIPE="data", SEEDS="7", NM1_CASES="1", PICK="1",
+                  EVAL_JOBS="1")
+    assert done.returncode == 0, done.stderr
+    assert "3 models on NM1" in done.stdout
+    assert (results / "seed_7_best.pt").is_file()
+    picked = (work / "picked.txt").read_text().split()
+    assert "seed_7_best" in picked and len(picked) == len(set(picked))
