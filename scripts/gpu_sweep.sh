@@ -43,8 +43,9 @@
 # like archives anew every epoch) for EPOCHS [9] epochs or MINUTES, whichever ends first; the runs are the folders
 # seed_N (give `pick` the same RECIPE and SEEDS). On 2 CPU cores one such run took 44-53 minutes and two seeds gave
 # the default phantom's BSI r 0.895 and 0.892, their mean 0.912 (the aim 0.95), with more calls on real backgrounds.
-# `pick` then also brings back each run's best.pt (validation DSC) as seed_N_best.pt, and `score` scores the mean of
-# every *_best.pt it was given as the model `mean_best` (benchmarks take a comma-joined --model).
+# `pick` then also brings back each run's best.pt (validation DSC) as seed_N_best.pt (PICK defaults to 7 - the
+# number of seeds, so that with device.tar.gz at most 8 files come back), and `score` scores the mean of every
+# *_best.pt it was given as the model `mean_best` (benchmarks take a comma-joined --model).
 # A model worth shipping is then measured like any candidate (docs/training.md) and packaged by
 # `python -m scintiseg.predict.shipped`; session 42's run and what it found: docs/robustness.md, "The first GPU sweep".
 #
@@ -79,8 +80,10 @@ profiles=${PROFILES:-randomised-faint randomised-sites}
 recipe=${RECIPE:-synthetic}
 case $recipe in
 synthetic) ;;
-data)  # one run folder per seed (header: RECIPE=data)
-  profiles=$(for seed in ${SEEDS:-5300 5501 5502 5503}; do printf 'seed_%s ' "$seed"; done) ;;
+data)  # one run folder per seed (header: RECIPE=data); each seed's best.pt comes back beside the PICK
+  profiles=$(for seed in ${SEEDS:-5300 5501 5502 5503}; do printf 'seed_%s ' "$seed"; done)
+  seeds=$(wc -w <<<"$profiles")
+  PICK=${PICK:-$(( 7 - seeds > 0 ? 7 - seeds : 0 ))} ;;
 *) echo "gpu_sweep.sh: RECIPE must be synthetic or data, not $recipe" >&2; exit 2 ;;
 esac
 cores=$(nproc)
