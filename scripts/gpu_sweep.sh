@@ -36,13 +36,14 @@
 # train + pick with the default 4 minutes take about 9 minutes: one device call. For longer training, call
 # `train` alone (MINUTES 8 fits a call) and `pick` in the next call with NM1_EVERY=2, within the 30 s the machine
 # stays warm (about 14 of a session's 15 device minutes in all).
-# RECIPE=data (session 55; docs/robustness.md "A second seed"): instead of fine-tuning the shipped model on phantoms
+# RECIPE=data (session 55; docs/robustness.md "Two more seeds"): instead of fine-tuning the shipped model on phantoms
 # made on the fly, `train` writes one phantom data set (DATA_PATIENTS [160] patients of DATA_PROFILE
 # [randomised-sites], seed DATA_SEED [5300], split by patient with that seed) and trains one network from scratch per
 # seed of SEEDS ["5300 5501 5502 5503"] on it side by side, each with `--degrade-data` (its training scans degraded
 # like archives anew every epoch) for EPOCHS [9] epochs or MINUTES, whichever ends first; the runs are the folders
-# seed_N (give `pick` the same RECIPE and SEEDS). On 2 CPU cores one such run took 44-53 minutes and two seeds gave
-# the default phantom's BSI r 0.895 and 0.892, their mean 0.912 (the aim 0.95), with more calls on real backgrounds.
+# seed_N (give `pick` the same RECIPE and SEEDS). On 2 CPU cores one such run took 44-53 minutes; three seeds gave
+# the default phantom's BSI r 0.895, 0.892 and 0.824, the mean of two 0.912 and of three 0.889 (the aim 0.95), with
+# more calls on real backgrounds.
 # `pick` then also brings back each run's best.pt (validation DSC) as seed_N_best.pt (PICK defaults to 7 - the
 # number of seeds, so that with device.tar.gz at most 8 files come back), and `score` scores the mean of every
 # *_best.pt it was given as the model `mean_best` (benchmarks take a comma-joined --model).
