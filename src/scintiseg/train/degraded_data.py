@@ -22,10 +22,11 @@ flip in half), so about half of each epoch still trains on whole views; only who
 input (input mode ``ant``) can be degraded this way (a crop is already framed; the fused modes need two aligned
 views, which independent degradations of each view would misalign), and anything else is refused in one line.
 The views are degraded in the training process between epochs (about 0.1 s a view on one core: about 20 s of each
-5-minute epoch for 102 training patients). Off by default. Measured once (docs/robustness.md, "A data set's training
-scans degraded like archives"): session 53's run with it finds 97 of those 166 boxes and the default phantom's Bone
-Scan Index at r 0.895 (shipped 0.856), at more false calls on real backgrounds (NM1's hybrids 1.53 per view against
-0.60 without it).
+5-minute epoch for 102 training patients). Off by default. Measured (docs/robustness.md, "A data set's training
+scans degraded like archives" and "Two more seeds"): session 53's run with it finds 97 of those 166 boxes (68
+without it) and more lesions at the humeri, sternum and pelvis on three seeds, at more false calls on real
+backgrounds (NM1's hybrids 1.15-2.10 per view against 0.60 without it); the default phantom's Bone Scan Index r
+0.895, 0.892 and 0.824 on the three seeds (shipped 0.856), so it does not reliably raise the correlation.
 """
 
 from __future__ import annotations
