@@ -43,7 +43,8 @@
 # like archives anew every epoch) for EPOCHS [9] epochs or MINUTES, whichever ends first; the runs are the folders
 # seed_N (give `pick` the same RECIPE and SEEDS). On 2 CPU cores one such run took 44-53 minutes; three seeds gave
 # the default phantom's BSI r 0.895, 0.892 and 0.824, the mean of two 0.912 and of three 0.889 (the aim 0.95), with
-# more calls on real backgrounds.
+# more calls on real backgrounds; one run on DATA_PATIENTS=320 gave 0.905 at its best checkpoint (session 56,
+# docs/robustness.md "Twice the patients"), with NM1's bladder called: more patients are worth a GPU run.
 # `pick` then also brings back each run's best.pt (validation DSC) as seed_N_best.pt (PICK defaults to 7 - the
 # number of seeds, so that with device.tar.gz at most 8 files come back), and `score` scores the mean of every
 # *_best.pt it was given as the model `mean_best` (benchmarks take a comma-joined --model).
