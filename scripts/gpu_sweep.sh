@@ -45,6 +45,10 @@
 # the default phantom's BSI r 0.895, 0.892 and 0.824, the mean of two 0.912 and of three 0.889 (the aim 0.95), with
 # more calls on real backgrounds; one run on DATA_PATIENTS=320 gave 0.905 at its best checkpoint (session 56,
 # docs/robustness.md "Twice the patients"), with NM1's bladder called: more patients are worth a GPU run.
+# DATA_INDEPENDENT [0] adds that many patients of benchmarks/independent_phantom.py (seeds 200000 on) to the data set's
+# training part (benchmarks/independent_dataset.py; session 57, docs/robustness.md "Two phantom generators in one data
+# set": one CPU run read NM1's crops and hybrids better than the one-generator runs); the independent-phantom column
+# then no longer measures transfer.
 # `pick` then also brings back each run's best.pt (validation DSC) as seed_N_best.pt (PICK defaults to 7 - the
 # number of seeds, so that with device.tar.gz at most 8 files come back), and `score` scores the mean of every
 # *_best.pt it was given as the model `mean_best` (benchmarks take a comma-joined --model).
@@ -141,6 +145,8 @@ train)  # 1. One run per profile, side by side on the one GPU (each spawns its o
       "$python" -m scintiseg phantom --patients "${DATA_PATIENTS:-160}" --seed "${DATA_SEED:-5300}" \
         --profile "${DATA_PROFILE:-randomised-sites}" --workers "$cores" --out "$data" >"$work/data.txt" 2>&1 \
         && "$python" -m scintiseg dataset split "$data" --seed "${DATA_SEED:-5300}" >>"$work/data.txt" 2>&1 \
+        && { [ "${DATA_INDEPENDENT:-0}" -eq 0 ] || "$python" benchmarks/independent_dataset.py --out "$data" \
+          --patients "$DATA_INDEPENDENT" >>"$work/data.txt" 2>&1; } \
         || { echo "gpu_sweep.sh: no data set: $work/data.txt" >&2; exit 1; }
     fi
     for profile in $profiles; do

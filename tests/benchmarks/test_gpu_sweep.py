@@ -74,10 +74,11 @@ def test_an_unknown_recipe_is_refused_in_one_line(tmp_path):
 def test_the_data_recipe_trains_one_run_per_seed_from_scratch_on_one_split_data_set(tmp_path):
     work = tmp_path / "work"
     done = _sweep("train", str(work), "5", RECIPE="data", SEEDS="11 12", DATA_PATIENTS="4", DATA_PROFILE="small",
-                  DATA_SEED="3", EPOCHS="1", TRAIN_ARGS="--batch-size 4 --max-train-images 1")
+                  DATA_SEED="3", EPOCHS="1", TRAIN_ARGS="--batch-size 4 --max-train-images 1", DATA_INDEPENDENT="1")
     assert done.returncode == 0, done.stderr
     splits = json.loads((work / "data" / "splits.json").read_text())
     assert splits["seed"] == 3 and splits["test"]
+    assert splits["train"][-1] == "IP200000" and "IP200000" not in splits["test"]  # the second generator only trains
     configs = {}
     for seed in (11, 12):
         run = work / f"seed_{seed}"
