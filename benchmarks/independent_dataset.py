@@ -33,16 +33,16 @@ from pathlib import Path
 
 import numpy as np
 
+from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.dataset import Case, DatasetManifest, load_manifest, load_splits, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_label_png, write_mask_png
+from scintiseg.phantom.patient import ROSE_K
 from scintiseg.phantom.regions import region_names_json
 from scintiseg.scan import Scan
 
 HERE = Path(__file__).resolve().parent
-#: Rose criterion, as scintiseg's phantom labels (``scintiseg.phantom.patient.ROSE_K``).
-ROSE_K = 5.0
 #: seeds the benchmarks read (bench_independent.py): never written for training.
 BENCHMARK_SEEDS = (range(0, 40), range(1000, 1040))
 
@@ -99,11 +99,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=80)
     parser.add_argument("--first-seed", type=int, default=200000)
     args = parser.parse_args(argv)
+    if args.patients < 1:
+        parser.error(f"--patients must be at least 1, got {args.patients}")
     seeds = range(args.first_seed, args.first_seed + args.patients)
     clash = [s for s in seeds if any(s in r for r in BENCHMARK_SEEDS)]
     if clash:
         parser.error(f"seeds {clash[0]}-{clash[-1]} are the benchmarks' test patients: choose --first-seed past 1039")
-    out = Path(args.out)
+    try:
+        return _write(Path(args.out), seeds)
+    except ScintisegError as exc:  # a malformed dataset.json or splits.json: one line, nothing half-listed
+        print(f"independent_dataset.py: {exc}", file=sys.stderr)
+        return 2
+
+
+def _write(out: Path, seeds: range) -> int:
+    if out.exists() and not out.is_dir():
+        raise ScintisegError("output exists and is not a folder", path=out)
+    if (out / "splits.json").is_file():
+        load_splits(out)  # a broken split is said before any case is written
     if (out / "dataset.json").is_file():
         manifest = load_manifest(out)
     else:

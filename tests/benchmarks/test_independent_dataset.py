@@ -63,3 +63,13 @@ def test_benchmark_seeds_are_refused(idd, tmp_path, capsys):
         idd.main(["--out", str(tmp_path / "ds"), "--patients", "5", "--first-seed", "1030"])
     assert stop.value.code == 2 and "benchmarks' test patients" in capsys.readouterr().err
     assert not (tmp_path / "ds").exists()
+
+
+def test_a_broken_data_set_is_said_in_one_line_and_nothing_is_written(idd, tmp_path, capsys):
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "dataset.json").write_text("{not json")
+    assert idd.main(["--out", str(out), "--patients", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "dataset.json" in err
+    assert sorted(p.name for p in out.iterdir()) == ["dataset.json"]
