@@ -31,7 +31,6 @@ It also lists the findings on the lesion-free NM1 at full counts (all false posi
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import os
@@ -82,18 +81,10 @@ def mann_whitney_auc(positive: list[float], negative: list[float]) -> float:
 
 
 def _bench_shift():
-    """benchmarks/bench_shift.py, loaded by path once (a script beside this one, not a package module)."""
-    module = sys.modules.get("bench_shift")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("bench_shift", Path(__file__).resolve().parent / "bench_shift.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_shift"] = module  # dataclasses resolve annotations through sys.modules
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop("bench_shift", None)
-            raise
-    return module
+    """``benchmarks/bench_shift.py`` (a sibling script): its image-level scoring."""
+    import bench_shift  # lazy: bench_shift imports this module at its top
+
+    return bench_shift
 
 
 def score_case(case: HybridCase, prediction, nm1_predicted: np.ndarray) -> dict:

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
+import importlib
 import json
 import sys
 import time
@@ -68,18 +68,14 @@ from scintiseg.predict.spine_pattern import PATTERN_RATIO
 from scintiseg.scan import Scan
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # sibling scripts import by name (as when run)
 #: Uptake-ratio bins (lower edges; the last is open) of the sensitivity by the generator's lesion contrast.
 UPTAKE_BINS: tuple[float, ...] = (0.0, 2.0, 3.0, 5.0)
 
 
 def _module(name: str):
-    """A sibling benchmark module, loaded once (benchmarks/ is not a package)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """A sibling benchmark script, imported by name as when run (benchmarks/ is not a package)."""
+    return importlib.import_module(name)
 
 
 def case_scan(case, patient_id: str) -> Scan:

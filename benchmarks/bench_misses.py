@@ -34,7 +34,6 @@ contrast below and from 2. ``--probe-scan`` probes another lesion-free scan inst
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from collections import defaultdict
@@ -44,6 +43,7 @@ import numpy as np
 from scipy import ndimage
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # sibling scripts import by name (as when run)
 RING_PX = (3, 6)
 #: Count level of the region probe's NM1 hybrids (the kept fraction of NM1's counts).
 PROBE_LEVEL = 0.5
@@ -58,12 +58,10 @@ BINS = {
 
 
 def _bench_shift():
-    if "bench_shift" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("bench_shift", HERE / "bench_shift.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_shift"] = module  # its dataclasses resolve annotations through sys.modules
-        spec.loader.exec_module(module)
-    return sys.modules["bench_shift"]
+    """``benchmarks/bench_shift.py``: its NM1 cases and scoring."""
+    import bench_shift  # lazy: it loads bench_hybrid and NM1's tools, which only the NM1 probes need
+
+    return bench_shift
 
 
 def apparent_contrast(counts: np.ndarray, extent: np.ndarray) -> float:

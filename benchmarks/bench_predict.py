@@ -80,6 +80,8 @@ import time
 import warnings
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling scripts import by name (as when run)
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 #: (rows, cols, pixel mm) of the scaling study: one patient, one field of view, three matrices.
@@ -325,16 +327,12 @@ def spec_settings(spec: str, window: str | None):
 
 def accuracy_study(engines: list[str], args) -> None:
     """The engines' results on the same phantom and NM1 cases (module docstring, ``--accuracy``)."""
-    import importlib.util
-
     import numpy as np
 
     from scintiseg.predict.pipeline import predict_scan
 
-    spec = importlib.util.spec_from_file_location("bench_shift", Path(__file__).resolve().parent / "bench_shift.py")
-    shift = importlib.util.module_from_spec(spec)
-    sys.modules["bench_shift"] = shift  # its dataclasses look their module up while the class is made
-    spec.loader.exec_module(shift)
+    import bench_shift as shift  # lazy: only --accuracy needs its phantom and NM1 cases
+
     cache = shift.ColumnCache(args.patients, args.seed, args.nm1_cases, args.nm1_negatives)
     models = {spec: load(args.model, spec.partition("/")[0])[0] for spec in engines}
     settings = {spec: spec_settings(spec, None) for spec in engines}

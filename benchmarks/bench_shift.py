@@ -72,7 +72,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import io
 import json
 import os
@@ -103,15 +102,9 @@ except ImportError:  # engineer D's module not merged yet: the stand-in follows 
     EXPORT_8BIT_SOURCE = "stand-in (bench_shift._export_8bit_standin; scintiseg.prepare.degrade missing)"
 
 
-def _load_bench_hybrid():
-    # bench_hybrid is a script beside this one, not a package module: load it by path.
-    spec = importlib.util.spec_from_file_location("bench_hybrid", Path(__file__).resolve().parent / "bench_hybrid.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling scripts import by name (as when run)
+import bench_hybrid  # noqa: E402  (a sibling script: the NM1 hybrid cases, placement and scoring)
 
-
-bench_hybrid = _load_bench_hybrid()
 mann_whitney_auc = bench_hybrid.mann_whitney_auc
 
 COLUMNS: tuple[str, ...] = ("default", "low_counts", "fine_matrix", "coarse_matrix", "tilted", "jpeg8", "crops", "shifted",

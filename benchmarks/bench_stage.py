@@ -39,8 +39,6 @@ Results: docs/robustness.md ("A second look at each candidate").
 from __future__ import annotations
 
 import argparse
-import functools
-import importlib.util
 import json
 import sys
 from collections.abc import Iterator
@@ -57,6 +55,8 @@ from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.predict.bsi import bone_scan_index
 from scintiseg.predict.loader import load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling scripts import by name (as when run)
 
 #: The real scan of the NM1 hybrids (as bench_wholebody.py).
 NM1 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
@@ -227,12 +227,11 @@ def training_candidates(model, settings, profile_name: str, seed: int, patients:
     return np.concatenate(patches), np.concatenate(truth)
 
 
-@functools.cache
 def _bench_wholebody():
-    spec = importlib.util.spec_from_file_location("bench_wholebody", Path(__file__).resolve().parent / "bench_wholebody.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``benchmarks/bench_wholebody.py`` (a sibling script): its phantom cases and lesion matching."""
+    import bench_wholebody  # lazy: only the whole-body measurement needs it
+
+    return bench_wholebody
 
 
 def found_and_false(views: list[dict], kept: list[np.ndarray]) -> tuple[int, int, int]:

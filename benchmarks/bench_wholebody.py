@@ -91,7 +91,6 @@ an arm's bone, marked (:mod:`scintiseg.predict.distal_arm`), as the pipeline did
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import sys
@@ -118,6 +117,8 @@ from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.regions import SkeletonRegions
 from scintiseg.predict.spine_pattern import PATTERN_RATIO
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling scripts import by name (as when run)
+
 #: A false positive within this distance (mm) of a look-alike's centre is that look-alike.
 LOOKALIKE_MM = 20.0
 #: The real scan of the NM1 mode.
@@ -132,12 +133,10 @@ CONSPICUOUS: float = 2.0
 
 
 def _bench_misses():
-    if "bench_misses" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("bench_misses", Path(__file__).resolve().parent / "bench_misses.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["bench_misses"] = module  # its dataclasses resolve annotations through sys.modules
-        spec.loader.exec_module(module)
-    return sys.modules["bench_misses"]
+    """``benchmarks/bench_misses.py`` (a sibling script): the misses' apparent contrast and bins."""
+    import bench_misses  # lazy: only --misses and the per-region sensitivity need it
+
+    return bench_misses
 
 
 class FlipEngine:

@@ -26,7 +26,6 @@ Run: ``python benchmarks/independent_dataset.py --out DS --patients 80 [--first-
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -43,29 +42,28 @@ from scintiseg.phantom.regions import region_names_json
 from scintiseg.scan import Scan
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # sibling scripts import by name (as when run)
 #: seeds the benchmarks read (bench_independent.py): never written for training.
 BENCHMARK_SEEDS = (range(0, 40), range(1000, 1040))
 
 
 def generator():
-    """``benchmarks/independent_phantom.py`` (benchmarks/ is not a package)."""
-    if "independent_phantom" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("independent_phantom", HERE / "independent_phantom.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["independent_phantom"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["independent_phantom"]
+    """``benchmarks/independent_phantom.py`` (a sibling script; benchmarks/ is not a package)."""
+    import independent_phantom  # lazy: kept a function so its tests can call make_case directly
+
+    return independent_phantom
 
 
 def visible_mask(ids: np.ndarray, with_lesions: np.ndarray, without: np.ndarray, k: float = ROSE_K) -> tuple[np.ndarray, int, int]:
     """The pixels of the lesions of the id map ``ids`` that pass the Rose criterion; (mask, visible, all)."""
-    excess = np.asarray(with_lesions, dtype=np.float64) - np.asarray(without, dtype=np.float64)
+    without = np.asarray(without, dtype=np.float64)
+    excess = np.asarray(with_lesions, dtype=np.float64) - without
     mask = np.zeros(ids.shape, dtype=bool)
     labels = [int(v) for v in np.unique(ids) if v > 0]
     seen = 0
     for label in labels:
         pixels = ids == label
-        background = float(np.asarray(without, dtype=np.float64)[pixels].sum())
+        background = float(without[pixels].sum())
         if background > 0 and float(excess[pixels].sum()) / np.sqrt(background) >= k:
             mask |= pixels
             seen += 1

@@ -30,12 +30,13 @@ def conftest_of(folder: str) -> ModuleType:
 
 
 @contextlib.contextmanager
-def benchmark_module(name: str, *also_loaded: str) -> Iterator[ModuleType]:
+def benchmark_module(name: str) -> Iterator[ModuleType]:
     """``benchmarks/<name>.py`` (a script, not a package) imported as ``name`` for its tests.
 
-    Registered in ``sys.modules`` while in use (its dataclasses resolve annotations there); on exit it and
-    ``also_loaded`` (benchmark modules it loaded itself) are dropped.
+    Registered in ``sys.modules`` while in use (its dataclasses resolve annotations there); on exit it and every
+    sibling script it imported by name are dropped, so the next test loads them afresh.
     """
+    before = set(sys.modules)
     spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -43,8 +44,9 @@ def benchmark_module(name: str, *also_loaded: str) -> Iterator[ModuleType]:
         spec.loader.exec_module(module)
         yield module
     finally:
-        for loaded in (name, *also_loaded):
-            sys.modules.pop(loaded, None)
+        for loaded in set(sys.modules) - before:
+            if Path(getattr(sys.modules[loaded], "__file__", None) or "/").parent == BENCHMARKS:
+                sys.modules.pop(loaded, None)
 
 
 def gdcm_recompressed(source: Path, target: Path, syntax: str) -> Path:

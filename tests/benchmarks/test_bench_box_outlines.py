@@ -9,7 +9,7 @@ from support import benchmark_module
 
 @pytest.fixture(scope="module")
 def bench():
-    with benchmark_module("bench_box_outlines", "make_region_crops") as module:
+    with benchmark_module("bench_box_outlines") as module:
         yield module
 
 

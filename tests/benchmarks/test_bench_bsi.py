@@ -11,7 +11,7 @@ from scintiseg.predict.regions import SkeletonRegions
 
 @pytest.fixture(scope="module")
 def bench():
-    with benchmark_module("bench_bsi", "bench_wholebody") as module:
+    with benchmark_module("bench_bsi") as module:
         yield module
 
 

@@ -13,7 +13,7 @@ from scintiseg.io import read_scan
 
 @pytest.fixture(scope="module")
 def bench():
-    with benchmark_module("bench_display_curve", "bench_shift") as module:
+    with benchmark_module("bench_display_curve") as module:
         yield module
 
 

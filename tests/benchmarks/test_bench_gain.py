@@ -12,7 +12,7 @@ from scintiseg.predict.pipeline import PredictSettings, predict_scan
 
 @pytest.fixture(scope="module")
 def bench():
-    with benchmark_module("bench_gain", "make_region_crops") as module:
+    with benchmark_module("bench_gain") as module:
         yield module
 
 

@@ -18,7 +18,7 @@ from scintiseg.phantom.regions import REGION_IDS
 
 @pytest.fixture(scope="module")
 def bench():
-    with benchmark_module("bench_independent", "bench_wholebody", "bench_misses", "bench_shift") as module:
+    with benchmark_module("bench_independent") as module:
         yield module
 
 

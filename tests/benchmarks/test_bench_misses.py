@@ -19,7 +19,7 @@ from support import benchmark_module
 
 @pytest.fixture(scope="module")
 def bench_misses():
-    with benchmark_module("bench_misses", "bench_shift") as module:
+    with benchmark_module("bench_misses") as module:
         yield module
 
 

@@ -21,7 +21,7 @@ from scintiseg.predict.rule_calls import LeftOutCall
 
 @pytest.fixture(scope="module")
 def bench():
-    with benchmark_module("bench_wholebody", "bench_misses", "bench_shift") as module:
+    with benchmark_module("bench_wholebody") as module:
         yield module
 
 

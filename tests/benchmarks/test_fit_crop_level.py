@@ -11,7 +11,7 @@ from scintiseg.predict import crop_level
 
 @pytest.fixture(scope="module")
 def bench():
-    with benchmark_module("fit_crop_level", "make_region_crops") as module:
+    with benchmark_module("fit_crop_level") as module:
         yield module
 
 

@@ -11,7 +11,7 @@ from scintiseg.io.dataset import check_dataset, load_case, load_manifest, load_s
 
 @pytest.fixture(scope="module")
 def idd():
-    with benchmark_module("independent_dataset", "independent_phantom") as module:
+    with benchmark_module("independent_dataset") as module:
         yield module
 
 

@@ -146,3 +146,21 @@ def test_two_label_files_that_disagree_are_one_error_naming_both(tmp_path):
     assert "b.csv" in str(caught.value)
     (tmp_path / "c.csv").write_text("file,label\ny.png,0\n")
     assert read_label_files([tmp_path / "a.csv", tmp_path / "c.csv"]) == {"x.png": True, "y.png": False}
+
+
+def test_a_bs80k_list_keys_every_name_by_its_resolved_path(tmp_path):
+    """The shortcut for plain names (the folder resolved once) gives the keys resolving each line would: through a
+    linked folder, a linked file, a sub-folder, ``..`` and a name given twice."""
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "target.jpg").write_bytes(b"")
+    (real / "link.jpg").symlink_to(tmp_path / "other" / "target.jpg")
+    (tmp_path / "linked").symlink_to(real, target_is_directory=True)
+    names = ["0001.jpg", "link.jpg", "sub/0002.jpg", "../other/0003.jpg", "0001.jpg", "./0004.jpg"]
+    path = tmp_path / "linked" / "list.txt"
+    path.write_text("".join(f"{name} {number % 2}\n" for number, name in enumerate(names)))
+    labels = read_image_labels(path)
+    assert sorted(labels) == sorted({str((path.parent / name).resolve()) for name in names})
+    assert str(tmp_path / "other" / "target.jpg") in labels  # the link's target, not the link
+    assert str(real / "0001.jpg") in labels  # the folder's link resolved
