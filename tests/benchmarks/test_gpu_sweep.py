@@ -49,7 +49,7 @@ def test_pick_scores_on_nm1_and_brings_back_the_pick_without_the_optimizer(tmp_p
     (work / "randomised-sites" / "log.csv").write_text("epoch,val_dsc\n1,0.4\n")
 
     done = _sweep("pick", str(work), str(results), PROFILES="randomised-sites", NM1_CASES="1", PICK="1",
-                  EVAL_JOBS="1")
+                  EVAL_JOBS="2")
     assert done.returncode == 0, done.stderr
     assert "2 models on NM1" in done.stdout
 
@@ -104,7 +104,7 @@ def test_pick_of_the_data_recipe_brings_back_each_seeds_best(tmp_path):
     (work / "seed_7" / "log.csv").write_text("epoch,val_dsc\n1,0.4\n")
 
     done = _sweep("pick", str(work), str(results), RECIPE="data", SEEDS="7", NM1_CASES="1", PICK="1",
-                  EVAL_JOBS="1")
+                  EVAL_JOBS="2")
     assert done.returncode == 0, done.stderr
     assert "3 models on NM1" in done.stdout
     assert (results / "seed_7_best.pt").is_file()

@@ -13,7 +13,9 @@ from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.region_model import (
     ARM_ENDS,
+    ISLAND_PX,
     absorb_detached_limbs,
+    absorb_islands,
     MAX_SPINE_GAP_PX,
     SHIPPED_REGION_WEIGHTS,
     class_argmax,
@@ -234,13 +236,20 @@ def _classes():
     return list(REGION_CLASSES)
 
 
-def test_an_arm_piece_against_the_skull_and_no_arm_bone_becomes_skull():
+def _vertex_named_forearm():
+    """(names, ids, labels): a 60 x 60 map holding a skull (a disc of radius 12 at the centre) whose vertex, rows
+    16-18 and columns 26-29, the network named right forearm: NM1's error."""
     names = _classes()
     ids = {name: names.index(name) for name in names}
     labels = np.zeros((60, 60), dtype=np.int16)
     rows, cols = np.ogrid[:60, :60]
     labels[(rows - 30) ** 2 + (cols - 30) ** 2 <= 12**2] = ids["skull"]
-    labels[16:19, 26:30] = ids["forearm_right"]  # on the vertex, alone: the NM1 error
+    labels[16:19, 26:30] = ids["forearm_right"]
+    return names, ids, labels
+
+
+def test_an_arm_piece_against_the_skull_and_no_arm_bone_becomes_skull():
+    names, ids, labels = _vertex_named_forearm()  # the forearm piece on the vertex, alone: the NM1 error
     labels[17:19, 31:33] = ids["hand_left"]  # a second piece one pixel away: the two are one piece
     labels[28:32, 15:18] = ids["hand_left"]  # a raised arm beside the head: its hand against the skull ...
     labels[32:40, 15:18] = ids["forearm_left"]  # ... and a chain to the humerus: kept
@@ -251,6 +260,52 @@ def test_an_arm_piece_against_the_skull_and_no_arm_bone_becomes_skull():
     changed = fixed != labels
     assert changed.sum() == 12 + 4
     assert absorb_detached_limbs(fixed, names) is fixed  # nothing left to change: the same array back
+
+
+def test_a_stray_piece_against_another_bone_takes_its_name_and_frees_a_misnamed_forearm():
+    names, ids, labels = _vertex_named_forearm()
+    labels[17:19, 30] = ids["humerus_right"]  # two pixels of humerus beside the forearm piece: the NM1 hybrid's error
+    labels[40:58, 4:8] = ids["humerus_right"]  # the humerus itself, at the patient's side
+    labels[40:50, 50:56] = ids["femur_left"]
+    labels[5:7, 50] = ids["femur_left"]  # a stray piece alone in soft tissue: kept
+    labels[33:33 + ISLAND_PX // 3, 40:43] = ids["sternum"]  # a piece of ISLAND_PX pixels on the skull: kept
+    labels[2:4, 2:4] = ids["hand_left"]  # a bone in one small piece: nothing to stray from, kept
+    assert (absorb_detached_limbs(labels, names)[16:19, 26:30] == ids["forearm_right"]).all()  # as it was
+    islands = absorb_islands(labels, names)
+    assert ((islands != labels) == np.isin(np.arange(60 * 60).reshape(60, 60), [17 * 60 + 30, 18 * 60 + 30])).all()
+    assert islands[17, 30] in (ids["skull"], ids["forearm_right"])  # the bone most of its neighbours are
+    assert absorb_islands(islands, names) is islands  # nothing left to change: the same array back
+    fixed = absorb_detached_limbs(islands, names)
+    assert (fixed[16:19, 26:30] == ids["skull"]).all() and (fixed[17:19, 30] == ids["skull"]).all()
+    assert (fixed[5:7, 50] == ids["femur_left"]).all() and (fixed[2:4, 2:4] == ids["hand_left"]).all()
+    alone = labels.copy()
+    alone[40:58, 4:8] = 0  # no humerus but the two pixels: nothing they stray from, so they keep their name
+    assert absorb_islands(alone, names) is alone
+
+
+def test_a_hot_lesion_at_nm1s_vertex_is_named_skull_and_called(real_nm1, monkeypatch):
+    """``bench_misses.py --probe-regions skull``'s case 10: a lesion of five times its surroundings inserted
+    at NM1's vertex (half NM1's counts). The network calls it (probability 1), and the map now names it skull; with
+    the stray humerus pixels left beside the misnamed forearm, the distal-arm rule left it out."""
+    from scintiseg.io import read_scan
+    from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
+    from scintiseg.predict.loader import load_models
+
+    model = load_models([None])
+    scan = read_scan(real_nm1)
+    skull = predict_scan(scan, model, PredictSettings()).views["ANT"].regions.labels == REGION_IDS["skull"]
+    case = make_hybrid_case(prepare_source(scan, within=skull), 0.5, 10)
+    extent = case.instances["ANT"] == 1
+    assert extent.sum() >= 30 and case.scan.view("ANT")[extent].mean() > 3 * np.median(case.scan.view("ANT")[skull])
+
+    def read():
+        result = predict_scan(case.scan, model, PredictSettings()).views["ANT"]
+        named = REGION_NAMES[int(np.bincount(result.regions.labels[extent].ravel()).argmax())]
+        return named, bool((result.labels[extent] > 0).any())
+
+    assert read() == ("skull", True)
+    monkeypatch.setattr("scintiseg.predict.region_model.absorb_islands", lambda labels, classes: labels)
+    assert read() == ("forearm_right", False)
 
 
 def test_nm1s_skull_is_not_named_an_arm(real_nm1):
