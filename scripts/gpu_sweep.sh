@@ -2,7 +2,8 @@
 # Issue 15's open aim (whole-body BSI r >= 0.95 against the phantom's truth) with a lent GPU: fine-tune the shipped
 # lesion network on one or more training profiles side by side on the GPU, choose among every checkpoint on the NM1
 # real background there, and score the chosen few here on the CPU (100 held-out phantom patients, 500 BS-80K-like
-# region crops of NM1 hybrids, the independently built phantom, runs of involved vertebrae on NM1) in one table.
+# region crops of NM1 hybrids, the independently built phantom, lesions inserted into NM1's humeri and skull, runs of
+# involved vertebrae on NM1) in one table.
 #
 # Why this experiment (docs/robustness.md, sessions 9-16): every CPU fine-tune moved the model along one trade-off,
 # more faint phantom lesions found (the BSI aim needs most of those of apparent contrast 1.5-2, docs/predict.md)
@@ -28,7 +29,8 @@
 #                                                    logs and configs): at most PICK + 1 files, as the device returns
 #   bash scripts/gpu_sweep.sh score RESULTS [WORK]   here, on the CPU (about 11 minutes per model on one core):
 #                                                    the shipped model and every RESULTS/NAME.pt on the phantom,
-#                                                    the crops and the independent phantom, RESULTS/table.md
+#                                                    the crops, the independent phantom and NM1's humerus and
+#                                                    skull probe (bench_misses), RESULTS/table.md
 #                                                    (benchmarks/sweep_table.py: a row better than the shipped one
 #                                                    on NM1 false positives and phantom r is marked "both"), then
 #                                                    the spine runs; RESULTS/results.tar.gz holds every JSON
@@ -100,7 +102,14 @@ export PYTHON_BIN=$python PHANTOM_PATIENTS=${PHANTOM_PATIENTS:-100} NM1_CASES=${
 export INDEPENDENT_PATIENTS=${INDEPENDENT_PATIENTS:-40}
 
 score() {  # NAME MODEL KIND: one bench_wholebody run (crops: one predict --labels; independent: bench_independent;
-  local name=$1 model=$2 kind=$3 args  # spine_runs: bench_spine_runs, runs of involved vertebrae on NM1)
+  local name=$1 model=$2 kind=$3 args  # spine_runs: bench_spine_runs, runs of involved vertebrae on NM1; probe:
+  # bench_misses' region probe, lesions inserted into NM1's humeri and skull: the real-background blind spots)
+  if [ "$kind" = probe ]; then
+    OMP_NUM_THREADS=1 "$PYTHON_BIN" benchmarks/bench_misses.py --model "$model" --patients 0 --nm1-cases 0 \
+      --probe-regions humerus,skull --probe-cases 20 --json-out "$EVAL_DIR/$name.probe.json" \
+      >"$EVAL_DIR/$name.probe.txt" 2>&1 || echo "scoring $name on probe failed: $EVAL_DIR/$name.probe.txt"
+    return
+  fi
   if [ "$kind" = spine_runs ]; then  # does it find the lower lumbar vertebrae the shipped model misses on NM1?
     "$PYTHON_BIN" benchmarks/bench_spine_runs.py --model "$model" --threads 1 \
       --json-out "$EVAL_DIR/$name.spine_runs.json" >"$EVAL_DIR/$name.spine_runs.txt" 2>&1 \
@@ -233,7 +242,8 @@ PY
   echo "picked (fewest NM1 false positives first):"; cat "$work/picked.txt"
   ls -la "$results"
   ;;
-score)  # 3. Here: the shipped model and each picked NAME.pt on the phantom, the crops and the independent phantom.
+score)  # 3. Here: the shipped model and each picked NAME.pt on the phantom, the crops, the independent phantom and
+        #    NM1's region probe (humeri, skull; bench_misses takes one model, so mean_best's probe is "-").
   results=${2:?$usage}
   work=${3:-$results/score}
   export EVAL_DIR=$work/eval CROPS_DIR=$work/crops
@@ -249,7 +259,7 @@ score)  # 3. Here: the shipped model and each picked NAME.pt on the phantom, the
   [[ $best == *,* ]] && echo "mean_best $best" >>"$models"  # RECIPE=data: the seeds' mean (header)
   "$python" benchmarks/make_region_crops.py --out "$CROPS_DIR" >"$work/crops.txt" 2>&1 \
     || echo "no crops: $work/crops.txt"
-  awk '{print $1, $2, "phantom"; print $1, $2, "crops"; print $1, $2, "independent"}' "$models" \
+  awk '{print $1, $2, "phantom"; print $1, $2, "crops"; print $1, $2, "independent"; print $1, $2, "probe"}' "$models" \
     | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
   "$python" benchmarks/sweep_table.py "$EVAL_DIR" --out "$results/table.md"
   archive() {  # results.tar.gz, written aside and moved in when whole (a run cut short keeps the last whole one)

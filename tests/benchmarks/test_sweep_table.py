@@ -37,6 +37,16 @@ def independent_result(fp_free: float, sensitivity: float) -> dict:
             "sensitivity": {"per_view": sensitivity}}
 
 
+def probe_result(found: int, missed: int, region: str = "humerus") -> list[dict]:
+    """``bench_misses.py --probe-regions ... --json-out`` records: ``found`` and ``missed`` lesions of apparent contrast
+    3 in ``region``, and subtle ones (1.5), found or not, that the column does not count."""
+    def record(found_it: bool, contrast: float) -> dict:
+        return {"source": f"probe: {region}", "found": found_it, "apparent_contrast": contrast}
+
+    return ([record(True, 3.0)] * found + [record(False, 3.0)] * missed + [record(True, 1.5), record(False, 1.5)]
+            + [{"source": "phantom", "found": False, "apparent_contrast": 3.0}])
+
+
 def write(folder, name, kind, result) -> None:
     (folder / f"{name}.{kind}.json").write_text(json.dumps(result))
 
@@ -49,6 +59,7 @@ def results(tmp_path):
     write(tmp_path, "better", "phantom", phantom_result(0.870, 20, 40))
     write(tmp_path, "better", "crops", crops_result(0.877, 1.0))
     write(tmp_path, "better", "independent", independent_result(1.11, 0.199))
+    write(tmp_path, "better", "probe", probe_result(15, 5) + probe_result(19, 2, "skull"))
     write(tmp_path, "noisy", "nm1", nm1_result(3.5, 0.80))         # higher r, more NM1 FP: not marked
     write(tmp_path, "noisy", "phantom", phantom_result(0.900))
     write(tmp_path, "nm1only", "nm1", nm1_result(0.9, 0.75))       # not scored on the phantom yet
@@ -63,8 +74,9 @@ def test_a_row_is_marked_only_when_it_beats_the_reference_on_both_counts(sweep, 
     assert rows["better"].rstrip(" |").endswith("**both**")
     assert "**both**" not in rows["noisy"] and "**both**" not in rows["nm1only"]
     assert "20/40 (0.50)" in rows["better"] and "0.870 (0.820-0.920)" in rows["better"]
-    assert "| 0.877 | 1.00 | 1.11 | 0.199 |" in rows["better"]  # the lesion-free views' false positives
-    assert rows["shipped"].count(" - ") == 4  # no crops or independent file: empty
+    # the lesion-free views' false positives; of the probe, the conspicuous lesions only
+    assert "| 0.877 | 1.00 | 1.11 | 0.199 | 15/20 | 19/21 |" in rows["better"]
+    assert rows["shipped"].count(" - ") == 6  # no crops, independent or probe file: empty
     assert rows["nm1only"].count(" - ") >= 5  # its phantom columns are empty, not zero
     assert sweep.marked(sweep.read_results(results)) == ["better"]
 
