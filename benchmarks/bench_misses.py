@@ -29,6 +29,15 @@ the pixels the model's learned region map names so on NM1's ANT view (``prepare_
 lesion generator, seeds 0.., for every region). It prints each region's sensitivity, overall and for apparent
 contrast below and from 2. ``--probe-scan`` probes another lesion-free scan instead of NM1 (any file
 ``scintiseg predict`` reads, integer counts: a site's own normal scan, or a phantom patient's).
+
+A lesion on a long bone (:data:`LONG_BONES`: humerus, forearm, femur, lower leg) also records where along the bone
+it lies, ``along``: its centre's row between the first and last rows the view's map names that bone, 0 at the end
+nearer the head [choice: rows, since the views are read head up and these bones run nearly along the rows]; the
+probe then prints, per probed region that holds such lesions, the conspicuous ones (apparent contrast >= 2) found in
+the bone's proximal, middle and distal third. scintiseg's phantom centres every femoral and humeral lesion in the
+proximal third (physics.md: "proximal femur ... proximal humerus"; ``phantom.lesions._random_voxel_centre``), the
+probe anywhere the map names the bone, so the split tells a blind spot of position from one of the bone
+(docs/robustness.md, "The humeral probe three times larger").
 """
 
 from __future__ import annotations
@@ -55,6 +64,9 @@ BINS = {
     "snr": (0.0, 5.0, 10.0, 20.0, np.inf),
     "size_mm": (0.0, 10.0, 20.0, 30.0, 45.0, np.inf),
 }
+#: Bones whose lesions record how far along the bone they lie (module docstring): region-name prefixes.
+LONG_BONES = ("humerus", "forearm", "femur", "tibia_fibula")
+THIRDS = ("proximal", "middle", "distal")
 
 
 def _bench_shift():
@@ -74,6 +86,15 @@ def apparent_contrast(counts: np.ndarray, extent: np.ndarray) -> float:
     return float(smooth[extent].mean() / max(float(np.median(smooth[ring])), 1e-6))
 
 
+def along_bone(regions: np.ndarray, region: int, row: float) -> float | None:
+    """Where ``row`` lies between the first (0) and last (1) rows of ``regions`` labelled ``region``; None when the
+    label spans fewer than two rows."""
+    rows = np.flatnonzero((regions == region).any(axis=1))
+    if rows.size == 0 or rows[-1] <= rows[0]:
+        return None
+    return float((row - rows[0]) / (rows[-1] - rows[0]))
+
+
 def lesion_records(case, view: str, result, region_names, fused: bool = False) -> list[dict]:
     """One record per lesion visible in ``view`` inside the model's coverage (module docstring)."""
     bs = _bench_shift()
@@ -90,11 +111,13 @@ def lesion_records(case, view: str, result, region_names, fused: bool = False) -
             continue
         region = int(np.bincount(regions[extent].astype(np.int64).ravel()).argmax())
         rows, cols = np.nonzero(extent)
+        name = region_names[region] if region < len(region_names) else str(region)
+        along = along_bone(regions, region, float(rows.mean())) if name.startswith(LONG_BONES) else None
         records.append({
             "case": case.case_id, "view": view,
             "source": case.meta.get("source") or ("nm1" if case.meta.get("level") is not None else "phantom"),
             "id": info["id"], "contrast": float(info["contrast"]), "size_mm": float(info["size_mm"]), "shape": info["shape"],
-            "snr": float(info["snr"].get(view) or 0.0), "region": region_names[region] if region < len(region_names) else str(region),
+            "snr": float(info["snr"].get(view) or 0.0), "region": name, "along": along,
             "found": bool((predicted & extent).any()), "max_probability": float(probability[extent].max()),
             "apparent_contrast": apparent_contrast(counts, extent), "centre": [float(rows.mean()), float(cols.mean())],
         })
@@ -151,7 +174,31 @@ def summary_markdown(records: list[dict]) -> str:
 
             out.append(f"| {source[len('probe: '):]} | {len(group)} | {np.mean([r['found'] for r in group]):.2f} | {cell(low)} | "
                        f"{cell(high)} | {sum(r['max_probability'] < HOPELESS for r in misses)} of {len(misses)} |")
+        out += along_table([r for r in records if r["source"] in probes])
     return "\n".join(out)
+
+
+def third(along: float) -> str:
+    """The third of a long bone ``along`` (0 = the end nearer the head) falls in."""
+    return THIRDS[min(max(int(along * 3), 0), 2)]
+
+
+def along_table(records: list[dict]) -> list[str]:
+    """Per probe region with long-bone lesions: the conspicuous ones (apparent contrast >= 2) found per third."""
+    rows = []
+    for source in dict.fromkeys(r["source"] for r in records):
+        placed = [r for r in records if r["source"] == source and r.get("along") is not None and r["apparent_contrast"] >= 2.0]
+        if not placed:
+            continue
+        cells = []
+        for name in THIRDS:
+            found = [r["found"] for r in placed if third(r["along"]) == name]
+            cells.append(f"{sum(found)} of {len(found)}")
+        rows.append(f"| {source[len('probe: '):]} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return ["", "Conspicuous lesions (apparent contrast >= 2) on a long bone found, by where along the bone they lie:", "",
+            "| lesions placed in | proximal third | middle third | distal third |", "|---|---|---|---|", *rows]
 
 
 def probe_cases(bs, model, regions: list[str], cases_per_region: int, region_names, scan_path: Path | None = None) -> list:

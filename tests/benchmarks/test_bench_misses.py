@@ -117,3 +117,43 @@ def test_the_probe_table_splits_each_region_by_apparent_contrast(bench_misses):
     text = bench_misses.summary_markdown([record(True, 2.5), record(False, 1.4), record(False, 1.6, 0.2), record(True, 1.8)])
     assert "hybrids of NM1 at 0.5 of its counts" in text
     assert "| sternum | 4 | 0.50 | 3: 0.33 | 1: 1.00 | 1 of 2 |" in text
+
+
+def test_a_long_bone_lesion_records_where_along_the_bone_it_lies(bench_misses):
+    regions = np.zeros((100, 40), dtype=np.int16)
+    regions[20:81, 5:10] = 1  # a humerus from row 20 (the head's end) to row 80
+    regions[0:10, 20:30] = 2  # a skull
+    assert bench_misses.along_bone(regions, 1, 20.0) == 0.0
+    assert bench_misses.along_bone(regions, 1, 80.0) == 1.0
+    assert bench_misses.along_bone(regions, 1, 50.0) == pytest.approx(0.5)
+    assert bench_misses.along_bone(regions, 3, 50.0) is None  # a bone the map does not name
+    assert [bench_misses.third(a) for a in (0.0, 0.2, 0.34, 0.66, 0.67, 1.0, 1.2)] == \
+        ["proximal", "proximal", "middle", "middle", "distal", "distal", "distal"]
+
+    counts = np.full((100, 40), 10, dtype=np.uint16)
+    instances = np.zeros((100, 40), dtype=np.uint16)
+    instances[68:73, 5:10] = 1  # centre row 70: 5/6 along the humerus
+    instances[3:6, 22:26] = 2  # on the skull: not a long bone
+    counts[instances > 0] = 40
+    lesions = [_lesion(1, 3.0, True), _lesion(2, 3.0, True)]
+    case = bench_misses._bench_shift().ShiftCase("toy", Scan(views={"ANT": counts}), {"ANT": instances > 0},
+                                                 {"ANT": instances}, lesions)
+    result = SimpleNamespace(coverage=np.ones((100, 40), dtype=bool), labels=np.zeros((100, 40), dtype=np.int32),
+                             probability=np.zeros((100, 40), dtype=np.float32), regions=SimpleNamespace(labels=regions))
+    records = bench_misses.lesion_records(case, "ANT", result, ("other", "humerus_left", "skull"))
+    assert [(r["region"], r["along"]) for r in records] == [("humerus_left", pytest.approx(50 / 60)), ("skull", None)]
+
+
+def test_the_probe_prints_the_conspicuous_long_bone_lesions_found_per_third(bench_misses):
+    def record(found, along, apparent=2.5, source="probe: humerus"):
+        return {"source": source, "case": "NM1/x_s0", "found": found, "apparent_contrast": apparent, "max_probability": 0.5,
+                "along": along}
+
+    records = [record(True, 0.1), record(False, 0.2), record(True, 0.5), record(False, 0.9),
+               record(True, 0.95, apparent=1.5),  # subtle: not counted
+               record(True, None),  # named another region: not counted
+               record(True, None, source="probe: skull")]  # no long bone: no row
+    text = bench_misses.summary_markdown(records)
+    assert "| humerus | 1 of 2 | 1 of 1 | 0 of 1 |" in text
+    assert "| skull |" not in text.split("by where along the bone")[1]
+    assert "by where along the bone" not in bench_misses.summary_markdown([record(True, None, source="probe: skull")])
