@@ -191,6 +191,30 @@ def test_a_run_says_what_it_was_trained_on(tmp_path, make_tiny_network, config, 
     assert load_model(path).info["trained_on"] == said
 
 
+def test_only_a_run_on_real_scans_loses_the_phantoms_only_disclaimer(tmp_path, make_tiny_network):
+    """A checkpoint that records real patients' scans among its training cases (train --data on a site's data set)
+    is not called trained on phantoms only; one that does not say so is, and so is a mean with a phantom model; every
+    model keeps 'not a clinical device'."""
+    from scintiseg.predict.loader import RESEARCH_DISCLAIMER, SYNTHETIC_DISCLAIMER, load_models
+
+    network = make_tiny_network()
+    data = {"input_mode": "ant", "normalisation": "robust", "window_size": 96}
+    paths = {}
+    for name, extra in (("real", {"real_scans": True}), ("phantom", {}), ("odd", {"real_scans": "yes"})):
+        paths[name] = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                                       "config": {"data": f"data/{name}"}, "data": {**data, **extra}},
+                                      tmp_path / f"{name}.pt")
+    real = load_model(paths["real"]).info
+    assert real["synthetic"] is False and real["disclaimer"] == RESEARCH_DISCLAIMER
+    assert "not a clinical device" in real["disclaimer"]
+    for name in ("phantom", "odd"):  # no flag, or one that is not True: read as phantoms only
+        info = load_model(paths[name]).info
+        assert info["synthetic"] is True and info["disclaimer"] == SYNTHETIC_DISCLAIMER
+    mean = load_models([str(paths["real"]), str(paths["phantom"])]).info
+    assert mean["synthetic"] is False and mean["disclaimer"] == RESEARCH_DISCLAIMER
+    assert load_models([str(paths["phantom"]), str(paths["odd"])]).info["disclaimer"] == SYNTHETIC_DISCLAIMER
+
+
 def test_models_given_twice_run_as_the_mean_of_their_probabilities(tmp_path, make_tiny_network):
     from scipy.special import expit
 

@@ -124,6 +124,34 @@ def test_validation_patients_are_drawn_from_those_a_person_outlined():
     assert split_cases(patients_of, splits, seed=2, outlined=set(patients_of)) == split_cases(patients_of, splits, seed=2)
 
 
+def test_a_data_set_with_real_scans_among_its_training_cases_says_so(tmp_path, tiny_config):
+    """TrainData.real_scans (the checkpoint's data.real_scans): a training case not marked synthetic in the manifest;
+    a real case that only tests does not count."""
+    from scintiseg.io.dataset import load_manifest, save_manifest
+    from scintiseg.train.loop import prepare_data
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=10, test=0.2)
+    assert prepare_data(tiny_config(data=str(data), seed=1)).real_scans is False  # every case from the phantom
+    test = set(json.loads((data / SPLITS_NAME).read_text())["test"])
+    manifest = load_manifest(data)
+    for case in manifest.cases:  # the test patients real: still trained on phantoms only
+        case.synthetic = case.case_id not in test
+    save_manifest(manifest, data)
+    assert prepare_data(tiny_config(data=str(data), seed=1)).real_scans is False
+    trained = prepare_data(tiny_config(data=str(data), seed=1)).train.samples[0].case_id
+    for case in manifest.cases:
+        case.synthetic = case.case_id != trained
+    save_manifest(manifest, data)
+    assert prepare_data(tiny_config(data=str(data), seed=1)).real_scans is True
+    # ... and the run's checkpoint says so, which prediction reads (not "trained on phantoms only")
+    from scintiseg.models.checkpoint import checkpoint_path
+    from scintiseg.predict.loader import load_model
+
+    config = tiny_config(data=str(data), seed=1, epochs=1)
+    train(config)
+    assert load_model(checkpoint_path(config.out, "last")).info["synthetic"] is False
+
+
 def test_training_leaves_out_unannotated_cases_and_validates_on_outlined_ones(tmp_path, tiny_config):
     """A site's data set: some scans without an outline (lesions unknown), one with a pseudo-label. A supervised
     run trains on the outlined and pseudo-labelled cases and says what it left out; it validates on outlined cases

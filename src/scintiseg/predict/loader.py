@@ -79,6 +79,12 @@ SYNTHETIC_DISCLAIMER = (
     "This model was trained on synthetic phantom scans only. It is a research tool, not a clinical "
     "device; its findings must not be used for diagnosis."
 )
+#: The same warning for a model whose training cases include real patients' scans (a checkpoint's
+#: ``data.real_scans``, written by ``scintiseg train --data`` from the data set's ``synthetic`` marks).
+RESEARCH_DISCLAIMER = (
+    "This model was trained on a data set that includes real patients' scans. It is a research tool, not a "
+    "clinical device; its findings must not be used for diagnosis."
+)
 
 
 @dataclass
@@ -218,17 +224,18 @@ def _info(state: dict, source: Path) -> dict:
     shipped = state.get("shipped") or {}
     config = state.get("config") or {}
     model_config = state.get("model_config") or {}
+    data = state.get("data") if isinstance(state.get("data"), dict) else {}
     info = {
         "name": str(model_config.get("name", "unknown")),
         "model_config": dict(model_config),
         "source": str(source),
         "epoch": state.get("epoch"),
         "trained_on": str(shipped.get("trained_on") or _trained_on(config)),
-        "synthetic": bool(shipped.get("synthetic", True)),
+        # a checkpoint that does not say it learned from real scans is taken as trained on phantoms (the safe reading)
+        "synthetic": bool(shipped.get("synthetic", data.get("real_scans") is not True)),
     }
     info.update({k: v for k, v in shipped.items() if k not in info})
-    if info["synthetic"]:
-        info["disclaimer"] = SYNTHETIC_DISCLAIMER
+    info["disclaimer"] = SYNTHETIC_DISCLAIMER if info["synthetic"] else RESEARCH_DISCLAIMER
     return info
 
 
@@ -329,9 +336,8 @@ def load_models(specs: list[str | Path | None] | tuple[str | Path | None, ...], 
         "name": "mean of " + " + ".join(str(i.get("name", "model")) for i in infos),
         "source": " + ".join(str(i.get("source", "")) for i in infos),
         "trained_on": " + ".join(str(i.get("trained_on", "unknown")) for i in infos),
-        "synthetic": any(bool(i.get("synthetic")) for i in infos),
+        "synthetic": all(bool(i.get("synthetic")) for i in infos),
         "members": infos,
     }
-    if info["synthetic"]:
-        info["disclaimer"] = SYNTHETIC_DISCLAIMER
+    info["disclaimer"] = SYNTHETIC_DISCLAIMER if info["synthetic"] else RESEARCH_DISCLAIMER
     return dataclasses.replace(first, engine=MeanEngine([member.engine for member in members]), info=info, network=None)

@@ -110,6 +110,9 @@ class TrainData:
     #: the pixel size (mm) whole-body scans of a data set were resampled to (:mod:`scintiseg.train.data`,
     #: "Whole-body data sets"); ``None`` for a data set of partial views
     pixel_mm: float | None = None
+    #: whether a training case is a real patient's scan (a data set case not marked ``synthetic``): the checkpoint
+    #: says so (``data.real_scans``), so that the report does not call the model trained on phantoms only
+    real_scans: bool = False
 
     def for_epoch(self, epoch: int) -> SegmentationDataset:
         """The training images of ``epoch``."""
@@ -229,11 +232,13 @@ def prepare_data(config: TrainConfig) -> TrainData:
                              f"shorter than {PARTIAL_VIEW_MM / 1000:g} m) cannot train one model: train on one kind "
                              "(`scintiseg dataset crop` makes thoracic crops of whole-body scans)", path=config.data)
     pixel_mm = float(config.pixel_mm) if whole is not None else None
+    trained = set(train_ids)
+    real = any(not case.synthetic for case in manifest.cases if case.case_id in trained)
     if pool is not None:
-        return TrainData(first, SegmentationDataset(val_samples), split, pool, pixel_mm=pixel_mm)
+        return TrainData(first, SegmentationDataset(val_samples), split, pool, pixel_mm=pixel_mm, real_scans=real)
     flags = [s.case_id in split.labelled and s.truth != UNKNOWN for s in train_samples]
     return TrainData(SegmentationDataset(train_samples, flags), SegmentationDataset(val_samples), split,
-                     pixel_mm=pixel_mm)
+                     pixel_mm=pixel_mm, real_scans=real)
 
 
 def init_recipe(path: str | Path) -> dict:
@@ -705,7 +710,9 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
                      # a whole-body model's pixel size (the checkpoint contract of predict.loader)
                      **({"pixel_mm": whole_body_mm, "window": "whole"} if whole_body_mm else {}),
                      # A region network says so, with the names of its classes (predict.regions reads them).
-                     **({"task": "regions", "classes": list(REGION_CLASSES)} if config.task == "regions" else {})},
+                     **({"task": "regions", "classes": list(REGION_CLASSES)} if config.task == "regions" else {}),
+                     # real patients' scans among the training cases (predict.loader: no "phantoms only" disclaimer)
+                     **({"real_scans": True} if data.real_scans else {})},
             "history": history,
             "best": {"epoch": best_epoch, "value": best_value, "monitor": config.monitor},
             "early_stopping_wait": wait,
