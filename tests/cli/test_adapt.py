@@ -11,12 +11,14 @@ import torch
 
 from scintiseg.cli import main
 from scintiseg.errors import ScintisegError
+from scintiseg.io.dataset import load_manifest, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_png16
 from scintiseg.io.voc import VocBox, write_voc
 from scintiseg.models import create_model
 from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from scintiseg.phantom import generate_patient, profile
+from scintiseg.predict.loader import ADAPTED_DISCLAIMER, RESEARCH_DISCLAIMER, load_model
 from scintiseg.train.adapt import adaptation_config
 from scintiseg.train.adapt_config import AdaptSettings
 from scintiseg.train.config import TrainConfig
@@ -64,6 +66,11 @@ def test_adapt_fine_tunes_the_model_with_the_chan_vese_term_on_site_windows(tmp_
     config = TrainConfig.from_dict(state["config"])
     assert (config.loss, config.alpha, config.init, config.model) == ("chan_vese", 0.4, str(model), "unet")
     assert state["data"]["pixel_mm"] == 4.52 and state["data"]["window"] == "whole"  # predict reads it as before
+    # the reports say it was adapted to this folder's scans (a plain folder's files carry no real-or-phantom mark)
+    assert state["data"]["adapted_on"] == [str(site)] and "real_scans" not in state["data"]
+    assert record["real_scans"] is False
+    info = load_model(run).info
+    assert info["disclaimer"] == ADAPTED_DISCLAIMER and info["trained_on"].endswith(f"adapted to the scans in {site}")
     row = state["history"][0]
     assert row["train_unsupervised"] > 0 and row["alpha"] == 0.4
     # Fine-tuned from the model's weights: one or two Adam steps of 1e-3 moved each weight by at most a few
@@ -127,8 +134,10 @@ def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, 
     assert record["site"] is None and record["normals"] == {"folder": str(site), "scans": 2, "views": 4, "held_out_scans": 0,
                                                             "validation": "the training scans, new lesions"}
     assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0, "boxed": 0}
-    row = load_checkpoint(checkpoint_path(run, "last"))["history"][0]
+    state = load_checkpoint(checkpoint_path(run, "last"))
+    row = state["history"][0]
     assert row["train_supervised"] > 0 and row["train_loss"] == pytest.approx(row["train_supervised"])
+    assert state["data"]["adapted_on"] == [str(site)]  # the normal scans' folder is a site's scans too
     assert main(["adapt", "--model", str(model), "--out", str(tmp_path / "run2"), "--epochs", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--normals" in err
@@ -202,9 +211,14 @@ def test_adapt_on_a_data_set_leaves_its_test_patients_out_unless_told(tmp_path, 
     assert record["test_split"] == {"from": "made", "cases": splits["test"], "left_out": splits["test"],
                                     "include_test": False}
     assert record["site_views"]["labelled"] == 8  # four patients' ANT and POST, not five
+    assert record["real_scans"] is False  # the phantom's cases are marked synthetic
+    manifest = load_manifest(data)
+    manifest.cases[0].synthetic = False  # as `dataset import` marks a patient's scan
+    save_manifest(manifest, data)
     assert main([*_args(model, data, tmp_path / "all"), "--include-test"]) == 0
     err = capsys.readouterr().err
     assert "adapting on its test split too" in err and "made a patient-level split" not in err
     record = json.loads((tmp_path / "all" / "adapt.json").read_text())
     assert record["test_split"]["left_out"] == [] and record["test_split"]["from"] == "splits.json"
     assert record["site_views"]["labelled"] == 10
+    assert record["real_scans"] is True and load_model(tmp_path / "all").info["disclaimer"] == RESEARCH_DISCLAIMER

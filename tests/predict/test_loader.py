@@ -215,6 +215,48 @@ def test_only_a_run_on_real_scans_loses_the_phantoms_only_disclaimer(tmp_path, m
     assert load_models([str(paths["phantom"]), str(paths["odd"])]).info["disclaimer"] == SYNTHETIC_DISCLAIMER
 
 
+def test_an_adapted_model_is_called_adapted_to_the_folders_it_saw_in_checkpoint_package_and_onnx(tmp_path,
+                                                                                                  make_tiny_network):
+    """``data.adapted_on`` (scintiseg adapt): the report names the site's folders and says the model was adapted to a
+    site's scans, not trained on phantoms only; with real scans too the real-scans warning wins; a value that is not a
+    list of folder names reads as none. Packaging and ONNX export keep it (before session 61 packaging always wrote
+    ``synthetic: true``)."""
+    from scintiseg.predict.export import export_onnx, read_sidecar, sidecar_path
+    from scintiseg.predict.loader import ADAPTED_DISCLAIMER, RESEARCH_DISCLAIMER, SYNTHETIC_DISCLAIMER, load_models
+
+    network = make_tiny_network()
+    data = {"input_mode": "ant", "normalisation": "robust", "window_size": 96}
+    config = {"synthetic": "randomised"}
+    paths = {}
+    for name, extra in (("site", {"adapted_on": ["/data/site", "/data/normals"]}), ("phantom", {}),
+                        ("both", {"adapted_on": ["/data/site"], "real_scans": True}), ("odd", {"adapted_on": "/x"})):
+        paths[name] = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                                       "config": config, "data": {**data, **extra}}, tmp_path / f"{name}.pt")
+    site = load_model(paths["site"]).info
+    assert site["synthetic"] is False and site["disclaimer"] == ADAPTED_DISCLAIMER
+    assert site["trained_on"] == ("phantom patients made on the fly (profile randomised), adapted to the scans in "
+                                  "/data/site and /data/normals")
+    assert site["adapted_on"] == ["/data/site", "/data/normals"] and "real_scans" not in site
+    assert load_model(paths["both"]).info["disclaimer"] == RESEARCH_DISCLAIMER
+    odd = load_model(paths["odd"]).info
+    assert odd["synthetic"] is True and odd["disclaimer"] == SYNTHETIC_DISCLAIMER and "adapted_on" not in odd
+    mean = load_models([str(paths["phantom"]), str(paths["site"])]).info
+    assert mean["disclaimer"] == ADAPTED_DISCLAIMER and mean["adapted_on"] == ["/data/site", "/data/normals"]
+    assert load_models([str(paths["site"]), str(paths["both"])]).info["disclaimer"] == RESEARCH_DISCLAIMER
+    # packaged: the shipped record says not synthetic, and the disclaimer follows
+    packaged = load_model(package_run(paths["site"], "the site's run", tmp_path / "packaged.pt")).info
+    assert packaged["synthetic"] is False and packaged["disclaimer"] == ADAPTED_DISCLAIMER
+    assert load_model(package_run(paths["phantom"], "phantoms", tmp_path / "p.pt")).info["synthetic"] is True
+    # exported: the sidecar's record carries what it learned from, as `scintiseg export` writes it
+    loaded = load_model(paths["both"])
+    sidecar = {"data": data, "model_config": dict(network.config),
+               "shipped": {k: v for k, v in loaded.info.items() if k not in ("model_config", "source", "disclaimer")}}
+    onnx = export_onnx(network, tmp_path / "both.onnx", in_channels=1, size=96, sidecar=sidecar)
+    assert read_sidecar(onnx)["shipped"]["adapted_on"] == ["/data/site"] and sidecar_path(onnx).is_file()
+    exported = load_model(onnx, engine="onnx").info
+    assert exported["disclaimer"] == RESEARCH_DISCLAIMER and exported["trained_on"] == loaded.info["trained_on"]
+
+
 def test_models_given_twice_run_as_the_mean_of_their_probabilities(tmp_path, make_tiny_network):
     from scipy.special import expit
 

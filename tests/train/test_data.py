@@ -144,12 +144,39 @@ def test_a_data_set_with_real_scans_among_its_training_cases_says_so(tmp_path, t
     save_manifest(manifest, data)
     assert prepare_data(tiny_config(data=str(data), seed=1)).real_scans is True
     # ... and the run's checkpoint says so, which prediction reads (not "trained on phantoms only")
-    from scintiseg.models.checkpoint import checkpoint_path
+    from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint
     from scintiseg.predict.loader import load_model
 
     config = tiny_config(data=str(data), seed=1, epochs=1)
     train(config)
     assert load_model(checkpoint_path(config.out, "last")).info["synthetic"] is False
+    # A run started from that model (--init) on phantoms only keeps it: its weights learned from real scans.
+    for case in manifest.cases:
+        case.synthetic = True
+    save_manifest(manifest, data)
+    tuned = tiny_config(data=str(data), seed=1, epochs=1, init=str(checkpoint_path(config.out, "last")),
+                        out=str(tmp_path / "tuned"))
+    train(tuned)
+    state = load_checkpoint(checkpoint_path(tuned.out, "last"))
+    assert state["data"]["real_scans"] is True and "adapted_on" not in state["data"]
+
+
+def test_a_run_keeps_the_folders_its_starting_model_was_adapted_to(tmp_path):
+    """learned_from: the --init model's adapted_on come first, the run's own after, each once; real_scans from
+    either; a model that says neither adds nothing."""
+    from scintiseg.models import create_model
+    from scintiseg.models.checkpoint import save_checkpoint
+    from scintiseg.train.loop import TrainData, learned_from
+
+    network = create_model("unet", width=4, depth=2)
+    start = save_checkpoint({"model": network.state_dict(), "data": {"adapted_on": ["/a", "/b"], "real_scans": True}},
+                            tmp_path / "start.pt")
+    plain = save_checkpoint({"model": network.state_dict(), "data": {"adapted_on": "/not-a-list"}}, tmp_path / "plain.pt")
+    run = TrainData(None, None, adapted_on=("/b", "/c"))
+    assert learned_from(run, start) == {"real_scans": True, "adapted_on": ["/a", "/b", "/c"]}
+    assert learned_from(run, plain) == {"adapted_on": ["/b", "/c"]}
+    assert learned_from(TrainData(None, None), plain) == {} == learned_from(TrainData(None, None), None)
+    assert learned_from(TrainData(None, None, real_scans=True), None) == {"real_scans": True}
 
 
 def test_training_leaves_out_unannotated_cases_and_validates_on_outlined_ones(tmp_path, tiny_config):

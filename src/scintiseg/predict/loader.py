@@ -80,10 +80,17 @@ SYNTHETIC_DISCLAIMER = (
     "device; its findings must not be used for diagnosis."
 )
 #: The same warning for a model whose training cases include real patients' scans (a checkpoint's
-#: ``data.real_scans``, written by ``scintiseg train --data`` from the data set's ``synthetic`` marks).
+#: ``data.real_scans``, written by ``scintiseg train --data`` from the data set's ``synthetic`` marks, by
+#: ``scintiseg adapt`` from a site data set's, and kept by a run started from such a model with ``--init``).
 RESEARCH_DISCLAIMER = (
     "This model was trained on a data set that includes real patients' scans. It is a research tool, not a "
     "clinical device; its findings must not be used for diagnosis."
+)
+#: The same warning for a model adapted to a site's scans without their outlines (``scintiseg adapt``; a checkpoint's
+#: ``data.adapted_on``, the site's folders): its reports name the folders in ``trained_on`` (session 61).
+ADAPTED_DISCLAIMER = (
+    "This model was trained on synthetic phantom scans and adapted to a site's scans without their outlines. It is "
+    "a research tool, not a clinical device; its findings must not be used for diagnosis."
 )
 
 
@@ -213,11 +220,25 @@ def _data_config(state: dict, source: Path | None = None) -> dict:
             "pixel_mm": pixel_mm, "window": str(window)}
 
 
-def _trained_on(config: dict) -> str:
-    """What a run's training config says it learned from: phantoms made on the fly, a data set, or unknown."""
-    if config.get("synthetic"):
-        return f"phantom patients made on the fly (profile {config['synthetic']})"
-    return str(config.get("data") or "unknown")
+def _trained_on(config: dict, adapted_on: list[str]) -> str:
+    """What a run's training config says it learned from: phantoms made on the fly, a data set, or unknown; and the
+    folders of a site's scans it was adapted to."""
+    made = (f"phantom patients made on the fly (profile {config['synthetic']})" if config.get("synthetic")
+            else str(config.get("data") or "unknown"))
+    return made + (f", adapted to the scans in {' and '.join(adapted_on)}" if adapted_on else "")
+
+
+def _folders(value: object) -> list[str]:
+    """The folder names of a checkpoint's ``adapted_on`` (a list of strings; anything else reads as none)."""
+    return [str(f) for f in value if isinstance(f, str)] if isinstance(value, list) else []
+
+
+def _disclaimer(info: dict) -> str:
+    """The report's warning for a model of ``info``: trained on phantoms only; on a data set with real patients'
+    scans (or said not synthetic by its packaging, which names no reason); or adapted to a site's scans."""
+    if info.get("synthetic"):
+        return SYNTHETIC_DISCLAIMER
+    return ADAPTED_DISCLAIMER if info.get("adapted_on") and not info.get("real_scans") else RESEARCH_DISCLAIMER
 
 
 def _info(state: dict, source: Path) -> dict:
@@ -225,17 +246,23 @@ def _info(state: dict, source: Path) -> dict:
     config = state.get("config") or {}
     model_config = state.get("model_config") or {}
     data = state.get("data") if isinstance(state.get("data"), dict) else {}
+    # what it learned from besides phantoms (scintiseg.train.loop.learned_from); an ONNX sidecar carries it in "shipped"
+    real = data.get("real_scans") is True or shipped.get("real_scans") is True
+    adapted = _folders(data.get("adapted_on")) or _folders(shipped.get("adapted_on"))
     info = {
         "name": str(model_config.get("name", "unknown")),
         "model_config": dict(model_config),
         "source": str(source),
         "epoch": state.get("epoch"),
-        "trained_on": str(shipped.get("trained_on") or _trained_on(config)),
-        # a checkpoint that does not say it learned from real scans is taken as trained on phantoms (the safe reading)
-        "synthetic": bool(shipped.get("synthetic", data.get("real_scans") is not True)),
+        "trained_on": str(shipped.get("trained_on") or _trained_on(config, adapted)),
+        # a checkpoint that does not say it learned from real or a site's scans is taken as trained on phantoms
+        # (the safe reading)
+        "synthetic": bool(shipped.get("synthetic", not real and not adapted)),
+        **({"real_scans": True} if real else {}),
+        **({"adapted_on": adapted} if adapted else {}),
     }
     info.update({k: v for k, v in shipped.items() if k not in info})
-    info["disclaimer"] = SYNTHETIC_DISCLAIMER if info["synthetic"] else RESEARCH_DISCLAIMER
+    info["disclaimer"] = _disclaimer(info)
     return info
 
 
@@ -332,12 +359,15 @@ def load_models(specs: list[str | Path | None] | tuple[str | Path | None, ...], 
                     f"cannot average it with {specs[0] or SHIPPED_NAME}: it reads scans with {name} "
                     f"{getattr(member, name)!r}, that one with {getattr(first, name)!r}", path=spec or SHIPPED_WEIGHTS)
     infos = [dict(member.info) for member in members]
+    folders = list(dict.fromkeys(f for i in infos for f in _folders(i.get("adapted_on"))))
     info: dict = {
         "name": "mean of " + " + ".join(str(i.get("name", "model")) for i in infos),
         "source": " + ".join(str(i.get("source", "")) for i in infos),
         "trained_on": " + ".join(str(i.get("trained_on", "unknown")) for i in infos),
         "synthetic": all(bool(i.get("synthetic")) for i in infos),
+        **({"real_scans": True} if any(i.get("real_scans") is True for i in infos) else {}),
+        **({"adapted_on": folders} if folders else {}),
         "members": infos,
     }
-    info["disclaimer"] = SYNTHETIC_DISCLAIMER if info["synthetic"] else RESEARCH_DISCLAIMER
+    info["disclaimer"] = _disclaimer(info)
     return dataclasses.replace(first, engine=MeanEngine([member.engine for member in members]), info=info, network=None)

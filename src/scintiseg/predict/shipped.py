@@ -12,7 +12,8 @@ this module does the last step)::
 
 Packaging keeps only what prediction needs (weights, ``model_config``, the training and data config, the
 epoch and best validation score), drops the optimizer and RNG state (the file shrinks about threefold), and
-adds a ``shipped`` record: what the model was trained on, that it is synthetic, the command that made it.
+adds a ``shipped`` record: what the model was trained on, whether on phantoms only (``synthetic``: unless the run's
+``data`` says it learned from real patients' or a site's scans), the command that made it.
 The file still loads with :func:`scintiseg.models.checkpoint.load_checkpoint` (``weights_only=True``).
 """
 
@@ -49,9 +50,12 @@ def package_run(run: str | Path, trained_on: str, out: str | Path = SHIPPED_WEIG
     run = Path(run)
     source = checkpoint_path(run, "best") if run.is_dir() else run
     slim = prediction_state(load_checkpoint(source))
+    data = slim["data"] if isinstance(slim["data"], dict) else {}
     slim["shipped"] = {
         "trained_on": trained_on,
-        "synthetic": True,
+        # phantoms only unless the run says it learned from real or a site's scans (scintiseg.train.loop.learned_from;
+        # before session 61 every packaged run was written synthetic)
+        "synthetic": data.get("real_scans") is not True and not data.get("adapted_on"),
         "command": command,
         "source_run": str(run),
     }

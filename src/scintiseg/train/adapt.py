@@ -222,7 +222,11 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
             site_val = validation_windows(held_out or train_normals, len(val), window_size=config.window_size,
                                           seed=config.seed)
             val = SegmentationDataset(list(val.samples) + site_val)
-        data = TrainData(mixed.mix(phantom.train, start), val, None, mixed, first_epoch=start)
+        # what the reports say it learned from (scintiseg.predict.loader): the site's folders, and real patients'
+        # scans where a data set's manifest says so (a plain folder's files carry no such mark)
+        data = TrainData(mixed.mix(phantom.train, start), val, None, mixed, first_epoch=start,
+                         real_scans=bool(scans and scans.real),
+                         adapted_on=tuple(str(f) for f in (site, settings.normals) if f))
     except BaseException:
         phantom.close()
         raise
@@ -242,6 +246,7 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         "skipped": [{"path": p, "reason": r} for p, r in [*(scans.skipped if scans else []),
                                                           *(normals.skipped if normals else [])]],
         "phantom_profile": config.synthetic, "pixel_mm": config.pixel_mm, "normalisation": config.normalisation,
+        "real_scans": data.real_scans,  # a data set's case not marked synthetic was read (the loader's disclaimer)
     }
     Path(out).mkdir(parents=True, exist_ok=True)
     write_text_atomic(Path(out) / "adapt.json", json.dumps(record, indent=1) + "\n")

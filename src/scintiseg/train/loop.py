@@ -113,6 +113,9 @@ class TrainData:
     #: whether a training case is a real patient's scan (a data set case not marked ``synthetic``): the checkpoint
     #: says so (``data.real_scans``), so that the report does not call the model trained on phantoms only
     real_scans: bool = False
+    #: the folders of a site's scans the run was adapted to (:mod:`scintiseg.train.adapt`): the checkpoint says so
+    #: (``data.adapted_on``), and the report calls the model adapted to a site's scans, not trained on phantoms only
+    adapted_on: tuple[str, ...] = ()
 
     def for_epoch(self, epoch: int) -> SegmentationDataset:
         """The training images of ``epoch``."""
@@ -269,6 +272,23 @@ def init_recipe(path: str | Path) -> dict:
         if isinstance(data.get("window_size"), int):
             recipe["window_size"] = int(data["window_size"])
     return recipe
+
+
+def learned_from(data: TrainData, init: str | Path | None) -> dict:
+    """What the checkpoint's ``data`` block says the run learned from besides phantoms (:mod:`scintiseg.predict.loader`
+    reads it for the report's disclaimer): ``real_scans`` when a training case is a real patient's scan, ``adapted_on``
+    the folders of a site's scans it was adapted to. A run started from ``init`` (``--init``, and every adaptation)
+    keeps what that model learned from too: its weights carry it (session 61; before, a fine-tune on phantoms of a model
+    trained on a department's scans was called trained on phantoms only)."""
+    real, adapted = data.real_scans, list(data.adapted_on)
+    if init:
+        start = load_checkpoint(Path(init), map_location="cpu", required=("model",)).get("data")
+        start = start if isinstance(start, dict) else {}
+        real = real or start.get("real_scans") is True
+        before = start.get("adapted_on")
+        adapted = [str(f) for f in before if isinstance(f, str)] + adapted if isinstance(before, list) else adapted
+    return {**({"real_scans": True} if real else {}),
+            **({"adapted_on": list(dict.fromkeys(adapted))} if adapted else {})}
 
 
 def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = None) -> torch.nn.Module:
@@ -592,6 +612,7 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     whole_body_mm = float(config.pixel_mm) if config.synthetic or data.pixel_mm else None
     torch.manual_seed(config.seed)
     model = build_model(config, data.train.in_channels, data.pixel_mm).to(device)
+    learned = learned_from(data, config.init)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     frozen = freeze_modules(model, config.freeze)
@@ -711,8 +732,9 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
                      **({"pixel_mm": whole_body_mm, "window": "whole"} if whole_body_mm else {}),
                      # A region network says so, with the names of its classes (predict.regions reads them).
                      **({"task": "regions", "classes": list(REGION_CLASSES)} if config.task == "regions" else {}),
-                     # real patients' scans among the training cases (predict.loader: no "phantoms only" disclaimer)
-                     **({"real_scans": True} if data.real_scans else {})},
+                     # real patients' scans among the training cases, a site's scans adapted to, and what the
+                     # --init model learned from (predict.loader: no "phantoms only" disclaimer)
+                     **learned},
             "history": history,
             "best": {"epoch": best_epoch, "value": best_value, "monitor": config.monitor},
             "early_stopping_wait": wait,

@@ -128,6 +128,9 @@ class SiteScans:
         turned: ``(path or case id, what was done)`` of every scan ``orient`` turned (module docstring).
         left_out: case ids of a data set not read because the caller held them out (its test split,
             :func:`scintiseg.train.adapt.held_out_cases`).
+        real: a data set's case read here is a real patient's scan (its manifest does not mark it ``synthetic``);
+            False for a plain folder, whose files carry no such mark (the adapted model's reports then name the
+            folder, :mod:`scintiseg.predict.loader`).
     """
 
     views: list[SiteView]
@@ -136,6 +139,7 @@ class SiteScans:
     box_notes: list[tuple[str, str]] = field(default_factory=list)
     turned: list[tuple[str, str]] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
+    real: bool = False
 
     @property
     def labelled_views(self) -> int:
@@ -383,6 +387,7 @@ def read_site(folder: str | Path, *, pixel_mm: float, normalisation: str, progre
                 scan, masks, found = _oriented(scan, masks, found, case.case_id, orient, site)
                 site.views += build_views(scan, masks, case.case_id, pixel_mm=pixel_mm, normalisation=normalisation,
                                           pseudo=pseudo if isinstance(pseudo, list) else [], boxes=found)
+                site.real = site.real or not case.synthetic
             except ScintisegError as exc:
                 site.skipped.append((case.case_id, exc.problem))
     else:
