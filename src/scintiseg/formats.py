@@ -5,12 +5,15 @@ wrote it). A reader reads every format version up to the one it writes and refus
 malformed one with one line naming both versions and the writer, so a model from another install says
 what differs instead of failing later inside torch or ONNX Runtime. Files written before
 ``scintiseg_version`` existed load unchanged.
+
+Both also say what their network learned from besides phantoms (:func:`provenance`): a checkpoint in its ``data``
+block, a sidecar in its ``shipped`` record.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from scintiseg import __version__
 from scintiseg.errors import ScintisegError
@@ -37,3 +40,20 @@ def check_format_version(kind: str, version: Any, supported: int, tags: Mapping[
             path=path,
         )
     return version
+
+
+def provenance(blocks: Iterable[Any]) -> dict[str, Any]:
+    """What networks learned from besides phantoms, together, as their ``blocks`` say (checkpoint ``data`` blocks,
+    sidecar ``shipped`` records, a loaded model's ``info``; :mod:`scintiseg.models.checkpoint`, session 61):
+    ``{"real_scans": True}`` when one says so (only a literal ``True`` counts), ``{"adapted_on": [...]}`` the folders
+    of every block in order, each once (a value that is not a list of strings counts as none); ``{}`` for phantoms
+    only. A block that is not a mapping is skipped."""
+    real, folders = False, []
+    for block in blocks:
+        if not isinstance(block, Mapping):
+            continue
+        real = real or block.get("real_scans") is True
+        adapted = block.get("adapted_on")
+        if isinstance(adapted, list):
+            folders += [folder for folder in adapted if isinstance(folder, str)]
+    return {**({"real_scans": True} if real else {}), **({"adapted_on": list(dict.fromkeys(folders))} if folders else {})}

@@ -126,6 +126,22 @@ def test_a_soup_is_the_mean_of_its_members_and_keeps_the_last_ones_record(pair, 
         torch.testing.assert_close(two[name], half[name])
 
 
+def test_a_mix_of_weights_keeps_what_any_of_its_networks_learned_from(pair, tmp_path):
+    """An adapted or real-data network mixed with a phantom one (either end of an interpolation, any member of a
+    soup): the result's data block says what any of them learned from, and a packaged member's shipped record (which
+    would call the mix trained on phantoms only) is not carried into a soup."""
+    base, tuned, base_path, tuned_path = pair
+    adapted = _save(base, tmp_path / "adapted.pt", data={**DATA, "adapted_on": ["/site"]})
+    real = _save(tuned, tmp_path / "real.pt", data={**DATA, "real_scans": True, "adapted_on": ["/other", "/site"]})
+    shipped = _save(tuned, tmp_path / "shipped.pt", shipped={"trained_on": "phantoms", "synthetic": True})
+    mixed = load_checkpoint(interpolate_checkpoints(adapted, tuned_path, 0.5, tmp_path / "wise.pt"))["data"]
+    assert mixed == {**DATA, "adapted_on": ["/site"]}  # from the base, though the record is the fine-tune's
+    plain = load_checkpoint(interpolate_checkpoints(base_path, tuned_path, 0.5, tmp_path / "plain.pt"))["data"]
+    assert plain == DATA
+    soup = load_checkpoint(average_checkpoints([adapted, real, shipped], tmp_path / "soup.pt"))
+    assert soup["data"] == {**DATA, "real_scans": True, "adapted_on": ["/site", "/other"]} and "shipped" not in soup
+
+
 def test_a_soup_refuses_one_member_and_a_foreign_network(pair, tmp_path):
     _, _, base_path, tuned_path = pair
     with pytest.raises(ScintisegError, match="at least two"):

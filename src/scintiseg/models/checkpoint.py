@@ -12,7 +12,15 @@ A checkpoint is a dict::
      "model": state_dict, "model_config": {"name": ..., **kwargs}, "optimizer": state_dict,
      "config": TrainConfig.to_dict(), "history": [{"epoch": 1, "train_loss": ..., "val_dsc": ...}, ...],
      "best": {"epoch": int, "value": float, "monitor": str}, "early_stopping_wait": int,
-     "rng": {"torch": ByteTensor}}
+     "rng": {"torch": ByteTensor},
+     "data": {"input_mode": ..., "normalisation": ..., "window_size": int, ...,
+              "real_scans": true, "adapted_on": [folder, ...]}}
+
+The ``data`` block's last two keys say what the network learned from besides phantoms (:func:`scintiseg.formats.provenance`;
+absent when nothing): real patients' scans among its training cases, and the folders of a site's scans it was
+adapted to. Whatever is made from a network keeps them: a run started from it (``--init``), an adapted model, a
+mean or interpolation of weights (:mod:`scintiseg.models.interpolate`), a packaged model; the report's disclaimer
+reads them (:mod:`scintiseg.predict.loader`).
 
 ``version`` is the *format* version: a reader reads every version up to :data:`VERSION` and refuses a
 newer one with a message naming both (and ``scintiseg_version``, the package that wrote the file, when

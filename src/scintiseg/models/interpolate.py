@@ -16,7 +16,9 @@ Choices the paper leaves open for this use:
 * the two checkpoints must hold the same network (names, shapes and arguments) and be made for the same
   input (``data``: input mode, normalisation, pixel size, task): anything else is one error line;
 * the result is the *fine-tune's* checkpoint (its data contract, history and training config) with the
-  interpolated weights and an ``interpolation`` record: the two files' names and SHA-256 and alpha.
+  interpolated weights and an ``interpolation`` record: the two files' names and SHA-256 and alpha; its ``data``
+  block says what either network learned from besides phantoms (real patients' scans, the folders of a site's scans
+  it was adapted to: :func:`scintiseg.formats.provenance`, session 61), which the report's disclaimer reads.
 
 The *uniform soup* (Wortsman et al., "Model soups", ICML 2022; over one run's checkpoints it is stochastic
 weight averaging, Izmailov et al. 2018) is the mean of the weights of several fine-tunes of one network
@@ -24,7 +26,8 @@ weight averaging, Izmailov et al. 2018) is the mean of the weights of several fi
 scan's normal hot spots per view two epochs apart, and their mean (1.65) does not depend on where the run
 stopped (docs/robustness.md). Same
 choices as above: every floating tensor averaged, BatchNorm statistics too; integer tensors and the record
-from the *last* checkpoint given; a ``soup`` record with every file's name and SHA-256.
+from the *last* checkpoint given, without its ``shipped`` record (which describes that one member); a ``soup``
+record with every file's name and SHA-256; the ``data`` block says what any member learned from besides phantoms.
 
 Example::
 
@@ -42,6 +45,7 @@ from pathlib import Path
 import torch
 
 from scintiseg.errors import ScintisegError
+from scintiseg.formats import provenance
 from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint, state_dict_mismatch
 
 #: Keys of a checkpoint's ``data`` record that must agree: what input the network reads, what it answers.
@@ -93,7 +97,7 @@ def interpolate_checkpoints(base: str | Path, tuned: str | Path, alpha: float, o
         "tuned": tuned.name, "tuned_sha256": _sha256(tuned),
     }
     state.pop("optimizer", None)  # the fine-tune's optimiser state belongs to its own weights, not to these
-    return save_checkpoint(state, out)
+    return save_checkpoint(_learned_from_all(state, [first, second]), out)
 
 
 def average_weights(states: list[Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -130,7 +134,19 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
                      "members": [{"file": path.name, "sha256": _sha256(path)} for path in paths]}
     state.pop("optimizer", None)
     state.pop("interpolation", None)  # a member's own record describes that member, not the mean
-    return save_checkpoint(state, out)
+    state.pop("shipped", None)  # ... and so does a packaged member's (what it was trained on, that it is synthetic)
+    return save_checkpoint(_learned_from_all(state, states), out)
+
+
+def _learned_from_all(state: dict, states: list[dict]) -> dict:
+    """``state`` with its ``data`` block saying what any of ``states``' networks learned from besides phantoms
+    (:func:`scintiseg.formats.provenance`): weights made of an adapted or a real-data network carry what it learned,
+    so the report does not call their mix trained on phantoms only (session 61)."""
+    data = {k: v for k, v in (state.get("data") or {}).items() if k not in ("real_scans", "adapted_on")}
+    learned = provenance(one.get("data") for one in states)
+    if learned or state.get("data"):
+        state["data"] = {**data, **learned}
+    return state
 
 
 def _load_compatible(paths: list[Path], verb: str) -> list[dict]:

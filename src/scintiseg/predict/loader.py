@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from scintiseg.errors import ScintisegError
+from scintiseg.formats import provenance
 from scintiseg.predict.engines import ENGINES, ONNX_ENGINES, Engine, MeanEngine, OnnxEngine, TorchEngine, quantise_int8
 from scintiseg.predict.export import onnx_bytes, read_sidecar, sidecar_path, signature_mismatch
 from scintiseg.predict.windows import WINDOW_MODES, sliding_window_blend, whole_view_windows
@@ -228,11 +229,6 @@ def _trained_on(config: dict, adapted_on: list[str]) -> str:
     return made + (f", adapted to the scans in {' and '.join(adapted_on)}" if adapted_on else "")
 
 
-def _folders(value: object) -> list[str]:
-    """The folder names of a checkpoint's ``adapted_on`` (a list of strings; anything else reads as none)."""
-    return [str(f) for f in value if isinstance(f, str)] if isinstance(value, list) else []
-
-
 def _disclaimer(info: dict) -> str:
     """The report's warning for a model of ``info``: trained on phantoms only; on a data set with real patients'
     scans (or said not synthetic by its packaging, which names no reason); or adapted to a site's scans."""
@@ -247,8 +243,8 @@ def _info(state: dict, source: Path) -> dict:
     model_config = state.get("model_config") or {}
     data = state.get("data") if isinstance(state.get("data"), dict) else {}
     # what it learned from besides phantoms (scintiseg.train.loop.learned_from); an ONNX sidecar carries it in "shipped"
-    real = data.get("real_scans") is True or shipped.get("real_scans") is True
-    adapted = _folders(data.get("adapted_on")) or _folders(shipped.get("adapted_on"))
+    learned = provenance([data, shipped])
+    real, adapted = learned.get("real_scans", False), learned.get("adapted_on", [])
     info = {
         "name": str(model_config.get("name", "unknown")),
         "model_config": dict(model_config),
@@ -359,14 +355,12 @@ def load_models(specs: list[str | Path | None] | tuple[str | Path | None, ...], 
                     f"cannot average it with {specs[0] or SHIPPED_NAME}: it reads scans with {name} "
                     f"{getattr(member, name)!r}, that one with {getattr(first, name)!r}", path=spec or SHIPPED_WEIGHTS)
     infos = [dict(member.info) for member in members]
-    folders = list(dict.fromkeys(f for i in infos for f in _folders(i.get("adapted_on"))))
     info: dict = {
         "name": "mean of " + " + ".join(str(i.get("name", "model")) for i in infos),
         "source": " + ".join(str(i.get("source", "")) for i in infos),
         "trained_on": " + ".join(str(i.get("trained_on", "unknown")) for i in infos),
         "synthetic": all(bool(i.get("synthetic")) for i in infos),
-        **({"real_scans": True} if any(i.get("real_scans") is True for i in infos) else {}),
-        **({"adapted_on": folders} if folders else {}),
+        **provenance(infos),  # what any of them learned from besides phantoms
         "members": infos,
     }
     info["disclaimer"] = _disclaimer(info)

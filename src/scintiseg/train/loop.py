@@ -42,6 +42,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
+from scintiseg.formats import provenance
 from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
 from scintiseg.io.dataset import load_manifest
 from scintiseg.losses import RegionLoss, SegmentationLoss
@@ -280,15 +281,8 @@ def learned_from(data: TrainData, init: str | Path | None) -> dict:
     the folders of a site's scans it was adapted to. A run started from ``init`` (``--init``, and every adaptation)
     keeps what that model learned from too: its weights carry it (session 61; before, a fine-tune on phantoms of a model
     trained on a department's scans was called trained on phantoms only)."""
-    real, adapted = data.real_scans, list(data.adapted_on)
-    if init:
-        start = load_checkpoint(Path(init), map_location="cpu", required=("model",)).get("data")
-        start = start if isinstance(start, dict) else {}
-        real = real or start.get("real_scans") is True
-        before = start.get("adapted_on")
-        adapted = [str(f) for f in before if isinstance(f, str)] + adapted if isinstance(before, list) else adapted
-    return {**({"real_scans": True} if real else {}),
-            **({"adapted_on": list(dict.fromkeys(adapted))} if adapted else {})}
+    start = load_checkpoint(Path(init), map_location="cpu", required=("model",)).get("data") if init else None
+    return provenance([start, {"real_scans": data.real_scans, "adapted_on": list(data.adapted_on)}])
 
 
 def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = None) -> torch.nn.Module:
