@@ -111,3 +111,28 @@ def blob_settings(*args, **kwargs):
 
     return PredictSettings(*args, **{"spine_pattern": False, "symmetry": False, "off_skeleton": False,
                                      "distal_arm": False, **kwargs})
+
+
+def dicom_breaking_the_standard(scan, path: Path, **attributes) -> Path:
+    """``scan`` written as DICOM to ``path``, then ``attributes`` set to values the standard does not allow (an
+    over-long UID or name), as a department's archive may hold: pydicom's checks are switched off for the write."""
+    import warnings
+
+    import pydicom
+    from pydicom import config
+
+    from scintiseg.io.dicom import write_dicom
+
+    write_dicom(scan, path)
+    ds = pydicom.dcmread(path)
+    mode = config.settings.writing_validation_mode
+    config.settings.writing_validation_mode = config.IGNORE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for keyword, value in attributes.items():
+                setattr(ds, keyword, value)
+            ds.save_as(path)
+    finally:
+        config.settings.writing_validation_mode = mode
+    return path

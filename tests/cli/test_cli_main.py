@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from scintiseg.cli import Terminated, _stopped_line, _terminate
+from scintiseg.cli import Terminated, _stopped_line, _terminate, main
 
 
 def test_sigterm_in_the_command_process_is_an_interrupt():
@@ -44,3 +44,18 @@ def test_the_stop_line_says_the_signal_and_what_was_done():
     stop.add_note("1 of 3 input(s) done")
     assert _stopped_line("predict", stop) == ("scintiseg predict: stopped (SIGTERM): 1 of 3 input(s) done", 143)
     assert _stopped_line("train", KeyboardInterrupt()) == ("scintiseg train: interrupted", 130)
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["predict", "", "--out", "OUT"], "an argument"),  # read as the current folder: every scan under it predicted
+    (["predict", "scan.dcm", "--out", ""], "--out"),
+    (["predict", "scan.dcm", "--out="], "--out"),
+    (["info", ""], "an argument"),
+])
+def test_an_empty_argument_is_refused_before_anything_runs(tmp_path, monkeypatch, capsys, argv, named):
+    """An unset shell variable, quoted: refused in one line, exit 2, nothing written in the current folder."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"scintiseg {argv[0]}: error: {named} is given an empty value (an unset shell variable?)"]
+    assert not list(tmp_path.iterdir())

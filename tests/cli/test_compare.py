@@ -191,6 +191,78 @@ def test_bad_input_is_one_line_and_nothing_is_written(pair, tmp_path, capsys, ca
         assert not list(out.parent.glob(f".{out.name}.partial-*"))
 
 
+def _spoil_settings(folder: Path, key: str, value) -> None:
+    report = json.loads((folder / "report.json").read_text())
+    if key == "settings":
+        report["settings"] = value
+    else:
+        report["settings"][key] = value
+    (folder / "report.json").write_text(json.dumps(report))
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("threshold", None, "settings.threshold must be a number in (0, 1], got null"),
+    ("threshold", -3, "settings.threshold must lie in (0, 1], got -3"),
+    ("threshold", "abc", 'settings.threshold must be a number in (0, 1], got "abc"'),
+    ("min_area_px", "x", 'settings.min_area_px must be a whole number of pixels, at least 1, got "x"'),
+    ("min_area_px", -1, "settings.min_area_px must be at least 1, got -1"),
+    ("min_area_px", 2.5, "settings.min_area_px must be a whole number of pixels, at least 1, got 2.5"),
+    ("settings", [], "settings must be an object of predict's settings, got a list"),
+    ("regions", "x", "settings.regions: unknown region method 'x'"),
+    ("spine_pattern_ratio", float("nan"), "settings.spine_pattern_ratio: spine-pattern ratio nan is not a positive"),
+])
+def test_a_bad_recorded_setting_is_one_line_naming_the_report(pair, tmp_path, capsys, key, value, message):
+    follow = Path(shutil.copytree(pair["follow_up"], tmp_path / "follow_up"))
+    _spoil_settings(follow, key, value)
+    out = tmp_path / "comparison"
+    capsys.readouterr()
+    assert main(["compare", str(pair["baseline"]), str(follow), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{follow / 'report.json'}: {message}" in err[0] and "Traceback" not in err[0]
+    assert not out.exists() and not list(tmp_path.glob(".comparison.partial-*"))
+
+
+@pytest.mark.parametrize("content, message", [("", "is empty, not a scintiseg report"),
+                                              ("{", "is malformed JSON (Expecting property name")])
+def test_a_damaged_report_says_so_not_that_there_is_none(pair, tmp_path, capsys, content, message):
+    follow = Path(shutil.copytree(pair["follow_up"], tmp_path / "follow_up"))
+    (follow / "report.json").write_text(content)
+    capsys.readouterr()
+    for command in (["compare", str(pair["baseline"]), str(follow)], ["compare", str(follow)]):  # a pair; a batch
+        out = tmp_path / "comparison"
+        assert main([*command, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{follow / 'report.json'}: {message}" in err[0]
+        assert "no scintiseg report.json here" not in err[0] and "Traceback" not in err[0] and not out.exists()
+
+
+def test_a_batch_lists_the_folders_with_a_bad_report_and_compares_the_rest(pair, tmp_path, capsys):
+    """PID-7's baseline and follow-up beside a copy of the follow-up whose recorded threshold is -3 and one whose
+    report.json is empty: each listed failed with its one line, the pair compared, the summary written (the first
+    stopped the batch with a traceback; the second was passed over unsaid)."""
+    import csv
+
+    batch = tmp_path / "predictions"
+    shutil.copytree(pair["baseline"], batch / "a_baseline")
+    shutil.copytree(pair["follow_up"], batch / "b_follow_up")
+    shutil.copytree(pair["follow_up"], batch / "c_bad_settings")
+    shutil.copytree(pair["follow_up"], batch / "d_empty_report")
+    _spoil_settings(batch / "c_bad_settings", "threshold", -3)
+    (batch / "d_empty_report" / "report.json").write_text("")
+    out = tmp_path / "compared"
+    capsys.readouterr()
+    assert main(["compare", str(batch), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "1 comparison(s) written, 0 folder(s) left out, 2 failed" in err
+    assert f"{batch / 'c_bad_settings' / 'report.json'}: settings.threshold must lie in (0, 1], got -3" in err
+    assert f"{batch / 'd_empty_report' / 'report.json'}: is empty, not a scintiseg report" in err
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert sorted((Path(r["follow_up"]).name, r["status"]) for r in rows) == [
+        ("b_follow_up", "compared"), ("c_bad_settings", "failed"), ("d_empty_report", "failed")]
+    compared = next(r for r in rows if r["status"] == "compared")
+    assert (out / compared["output"] / "comparison.json").is_file()
+
+
 def _three_scans(pair: dict, tmp_path: Path) -> Path:
     """PID-7's scans in ``tmp_path/predictions``: a_baseline, b_follow_up and a third three months later lying twice as
     far off, each outlined by a reader as the baseline's lesions moved, two new ones on b_follow_up, and both again with

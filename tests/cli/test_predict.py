@@ -3,7 +3,9 @@ one-line refusals of an untrusted or newer model and of an output folder in use.
 
 import csv
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +133,65 @@ def test_export_into_a_folder_writes_model_onnx_there_and_under_a_file_is_refuse
     assert main(["export", "--run", str(run_dir), "--out", str(taken / "m.onnx")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"scintiseg export: error: {taken}: not a folder: the ONNX file cannot be written under it"
+
+
+def test_export_refuses_to_overwrite_the_checkpoint_it_exports(run_dir, tmp_path, capsys):
+    from scintiseg.models.checkpoint import checkpoint_path
+
+    checkpoint = tmp_path / "X.pt"
+    shutil.copy(checkpoint_path(run_dir, "best"), checkpoint)
+    original = checkpoint.read_bytes()
+    best = checkpoint_path(run_dir, "best").read_bytes()
+    (tmp_path / "link.pt").symlink_to(checkpoint)
+    for source, out in ((checkpoint, checkpoint), (checkpoint, tmp_path / "link.pt"),
+                        (run_dir, checkpoint_path(run_dir, "best")), (run_dir, checkpoint_path(run_dir, "last"))):
+        assert main(["export", "--run", str(source), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"scintiseg export: error: {out}: is the checkpoint being exported: the ONNX file would "
+                       f"overwrite it; give --out another file or a folder"]
+    assert checkpoint.read_bytes() == original and checkpoint_path(run_dir, "best").read_bytes() == best
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.pt", "link.pt"]
+    assert not checkpoint_path(run_dir, "last").exists() and not (run_dir / "checkpoints" / "best.pt.json").exists()
+
+
+def test_a_failed_parity_check_leaves_an_existing_export_untouched(run_dir, tmp_path, capsys, monkeypatch):
+    import scintiseg.predict.export
+
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    keep = folder / "keep.onnx"
+    assert main(["export", "--run", str(run_dir), "--out", str(keep)]) == 0
+    # an earlier good export of another network: bytes this export cannot write again
+    keep.write_bytes(keep.read_bytes() + b"another network")
+    sidecar = folder / "keep.onnx.json"
+    sidecar.write_text(json.dumps(json.loads(sidecar.read_text()) | {"exported_from": "another run"}))
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert sorted(before) == ["keep.onnx", "keep.onnx.json"]
+    capsys.readouterr()
+    monkeypatch.setattr(scintiseg.predict.export, "max_logit_difference", lambda *args: 1.0)
+    for out in (keep, folder / "new.onnx"):
+        assert main(["export", "--run", str(run_dir), "--out", str(out)]) == 2
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no temporaries left either
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"scintiseg export: error: {out}: ONNX logits differ from torch by 1.00e+00 (>= 1e-4): "
+                       f"not written, an existing file there is left as it was"]  # and no "wrote ..." line
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_export_refuses_to_replace_a_fifo_or_a_folder_where_the_sidecar_goes(run_dir, tmp_path, capsys):
+    pipe = tmp_path / "pipe.onnx"
+    os.mkfifo(pipe)
+    assert main(["export", "--run", str(run_dir), "--out", str(pipe)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"scintiseg export: error: {pipe}: exists and is not a regular file: the ONNX file would replace "
+                   f"it; give --out a new or regular file, or a folder"]
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    (tmp_path / "m.onnx.json").mkdir()
+    assert main(["export", "--run", str(run_dir), "--out", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"scintiseg export: error: {tmp_path / 'm.onnx.json'}: exists and is not a regular file: its "
+                   f"sidecar would replace it; give --out a new or regular file, or a folder"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx.json", "pipe.onnx"]
 
 
 class _OpensMarker:

@@ -276,6 +276,62 @@ def test_bad_input_is_one_line_and_writes_nothing(predicted, tmp_path, capsys, s
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".reviewed")]
 
 
+def _set_setting(folder: Path, key: str, value) -> None:
+    report = _report(folder)
+    if key == "settings":
+        report["settings"] = value
+    else:
+        report["settings"][key] = value
+    (folder / "report.json").write_text(json.dumps(report))
+
+
+#: A report.json's recorded setting spoilt -> what the one line says after the report's path (the post-processing
+#: raised TypeError or ValueError on most, a traceback; min_area_px -1 or 2.5 and a list were taken silently).
+BAD_SETTINGS = [
+    ("threshold", None, "settings.threshold must be a number in (0, 1], got null"),
+    ("threshold", -3, "settings.threshold must lie in (0, 1], got -3"),
+    ("threshold", "abc", 'settings.threshold must be a number in (0, 1], got "abc"'),
+    ("min_area_px", "x", 'settings.min_area_px must be a whole number of pixels, at least 1, got "x"'),
+    ("min_area_px", None, "settings.min_area_px must be a whole number of pixels, at least 1, got null"),
+    ("min_area_px", -1, "settings.min_area_px must be at least 1, got -1"),
+    ("min_area_px", 2.5, "settings.min_area_px must be a whole number of pixels, at least 1, got 2.5"),
+    ("settings", [0.5, 4], "settings must be an object of predict's settings, got a list"),
+    ("regions", "x", "settings.regions: unknown region method 'x'"),
+    ("tiling", "x", "settings.tiling: unknown tiling 'x'"),
+    ("window", "x", "settings.window: unknown window mode 'x'"),
+    ("spine_pattern_ratio", float("nan"), "settings.spine_pattern_ratio: spine-pattern ratio nan is not a positive"),
+]
+
+
+@pytest.mark.parametrize("key, value, message", BAD_SETTINGS)
+def test_a_bad_recorded_setting_is_one_line_naming_the_report(predicted, tmp_path, capsys, key, value, message):
+    folder = _copy(predicted, tmp_path)
+    _set_setting(folder, key, value)
+    out = tmp_path / "reviewed"
+    capsys.readouterr()
+    assert main(["review", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'report.json'}: {message}" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".reviewed")]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty, not a scintiseg report"),
+    ('{"format": "scintiseg-report", "settings": {', "is malformed JSON (Expecting property name"),
+    ("[]", "holds a list, not a scintiseg report's JSON object"),
+])
+def test_a_damaged_report_says_so_not_that_there_is_none(predicted, tmp_path, capsys, content, message):
+    folder = _copy(predicted, tmp_path)
+    (folder / "report.json").write_text(content)
+    out = tmp_path / "reviewed"
+    capsys.readouterr()
+    assert main(["review", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'report.json'}: {message}" in err and "no scintiseg report.json here" not in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and not out.exists()
+
+
 def test_out_must_be_another_folder_and_not_someone_elses(predicted, tmp_path, capsys):
     assert main(["review", str(predicted), "--out", str(predicted)]) == 2
     assert "another folder than PRED_DIR" in capsys.readouterr().err
@@ -346,3 +402,31 @@ def test_a_batch_folder_reviews_the_edited_scans_and_lists_the_others(predicted,
     (tmp_path / "nothing").mkdir()
     assert main(["review", str(tmp_path / "nothing"), "--out", str(out)]) == 2  # no prediction folder there
     assert "no scintiseg report.json here nor in its folders" in capsys.readouterr().err
+
+
+def test_a_batch_lists_the_folders_with_a_bad_report_and_reviews_the_rest(predicted, tmp_path, capsys):
+    """A folder whose recorded threshold is null and one whose report.json is empty: each listed failed with its
+    one line, the edited good one reviewed, the summary written (the first stopped the batch with a traceback)."""
+    batch = tmp_path / "predictions"
+    for name in ("A", "B", "C"):
+        shutil.copytree(predicted, batch / name)
+        labelme = batch / name / "ANT.labelme.json"
+        document = json.loads(labelme.read_text())
+        labelme.write_text(json.dumps({**document, "shapes": document["shapes"][1:]}))  # edited: a call deleted
+    _set_setting(batch / "B", "threshold", None)
+    (batch / "C" / "report.json").write_text("")
+    out = tmp_path / "reviewed"
+    capsys.readouterr()
+    assert main(["review", str(batch), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "1 scan(s) reviewed, 0 not edited (left out), 2 failed" in err
+    assert f"{batch / 'B' / 'report.json'}: settings.threshold must be a number in (0, 1], got null" in err
+    assert f"{batch / 'C' / 'report.json'}: is empty, not a scintiseg report" in err
+    lines = (out / "summary.csv").read_text().splitlines()[1:]
+    rows = {Path(line.split(",")[0]).name: line.split(",")[1] for line in lines}
+    assert rows == {"A": "reviewed", "B": "failed", "C": "failed"}
+    assert (out / "A" / "report.json").is_file() and not (out / "B").exists() and not (out / "C").exists()
+    capsys.readouterr()
+    (batch / "A" / "report.json").write_text("{")  # a damaged report named alone: it says so
+    assert main(["review", str(batch / "A"), "--out", str(tmp_path / "again")]) == 2
+    assert "report.json: is malformed JSON" in capsys.readouterr().err

@@ -53,6 +53,18 @@ def test_tiny_experiment_runs_resumes_and_writes_table(tmp_path):
     stamp = metrics.stat().st_mtime_ns
     run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)  # finished cells are skipped
     assert metrics.stat().st_mtime_ns == stamp
+    # a damaged cell, or record: one line naming the file and what to do (a JSON traceback before session 61)
+    metrics.write_text("{")
+    with pytest.raises(ScintisegError, match=f"{metrics}: cannot be read as JSON .*remove .*run0 to train"):
+        run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)
+    metrics.write_text("[]")
+    with pytest.raises(ScintisegError, match="holds no JSON object"):
+        run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)
+    from scintiseg.experiments.runner import report_experiment
+
+    (out / "experiment.json").write_text('{"spec": {"rows": 3}}')
+    with pytest.raises(ScintisegError, match="experiment.json: its experiment spec is malformed"):
+        report_experiment(out)
 
 
 def test_cli_rejects_unknown_experiment(capsys):

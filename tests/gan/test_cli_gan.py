@@ -107,6 +107,8 @@ def test_bad_train_flag_is_one_line_error_naming_the_flag(real_crops, tmp_path, 
     ("--threads", "-1", "threads must be 0 (torch's default) or more, got -1"),  # was torch's RuntimeError
     ("--lr-g", "-0.001", "lr_g must be positive, got -0.001"),  # was Adam's ValueError, after the crops were read
     ("--lr-d", "nan", "lr_d must be a finite number, got nan"),
+    ("--beta1", "1.5", "beta1 must lie in [0, 1), got 1.5"),  # was Adam's ValueError (session 61)
+    ("--beta2", "-1", "beta2 must lie in [0, 1), got -1.0"),
 ])
 def test_impossible_train_values_are_one_line_before_the_crops_are_read(real_crops, tmp_path, capsys, flag, value, said):
     assert main(["gan", "train", "--data", str(real_crops), "--out", str(tmp_path / "r"), flag, value]) == 2

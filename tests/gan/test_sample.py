@@ -67,6 +67,18 @@ def test_a_generator_file_that_would_run_code_is_refused_in_one_line(tiny_run, t
     assert "\n" not in str(error.value) and not marker.exists()
 
 
+def test_a_generator_of_another_runs_widths_is_refused_in_one_line(tiny_run, run_factory):
+    """Another run's generator.pt beside this config.yaml: sample, evaluate and the augmentation experiment ended in
+    torch's size-mismatch traceback (session 61)."""
+    other = run_factory("wide", base_width=16)
+    (tiny_run / GENERATOR_NAME).write_bytes((other / GENERATOR_NAME).read_bytes())
+    with pytest.raises(ScintisegError) as error:
+        load_run(tiny_run)
+    message = str(error.value)
+    assert message.startswith(f"{tiny_run / GENERATOR_NAME}: the generator is not the one config.yaml describes: ")
+    assert "in the file but" in message and "\n" not in message
+
+
 def test_sample_refuses_non_empty_output(tiny_run, tmp_path):
     out = tmp_path / "out"
     out.mkdir()

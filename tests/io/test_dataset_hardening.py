@@ -75,6 +75,13 @@ MANIFEST_CORRUPTIONS = {
                       "cases[3] ('P003_0'): masks['POST'] contains a NUL byte"),
     "case-id-unhashable": (_set("cases", 1, "case_id", value=[[0.0, 0.0]]), "cases[1]: case_id must be a string, not a list"),
     "case-id-missing": (_delete("cases", 1, "case_id"), "cases[1] lacks case_id"),
+    # crop, augment and export name a case's files after its id: "../x" wrote outside their output folder
+    "case-id-a-path": (_set("cases", 1, "case_id", value="../../ESCAPED"),
+                       "cases[1] ('../../ESCAPED'): case_id is a path, not a name"),
+    "case-id-dot-dot": (_set("cases", 1, "case_id", value=".."), "cases[1] ('..'): case_id is a path, not a name"),
+    "case-id-backslash": (_set("cases", 1, "case_id", value="a\\b"), "cases[1] ('a\\\\b'): case_id is a path"),
+    "case-id-empty": (_set("cases", 0, "case_id", value=" "), "cases[0] (' '): case_id is empty"),
+    "case-id-control": (_set("cases", 0, "case_id", value="P\n1"), "cases[0] ('P\\n1'): case_id holds a control character"),
     "patient-id-a-list": (_set("cases", 0, "patient_id", value=[[]]),
                           "cases[0] ('P000_0'): patient_id must be a string, not a list"),
     "origin-infinite": (_set("cases", 2, "origin", value=float("inf")),
@@ -115,6 +122,16 @@ def test_a_malformed_manifest_is_one_line_naming_the_key(tiny_dataset, name):
     assert message.startswith(f"malformed manifest: {expected}"), message
     report = check_dataset(tiny_dataset)  # the checker reports it instead of raising
     assert not report.valid and [str(p) for p in report.errors] == [f"error: {tiny_dataset / 'dataset.json'}: {message}"]
+
+
+def test_a_case_id_two_cases_carry_is_refused_by_readers_and_listed_by_the_checker(tiny_dataset):
+    """Two cases of one id overwrote each other's files in crop, augment and export (one silently lost)."""
+    _rewrite(tiny_dataset, "dataset.json", _set("cases", 1, "case_id", value="P000_0"))
+    message = _one_line(load_manifest, tiny_dataset)
+    assert message.startswith("malformed manifest: duplicate case id 'P000_0' (2 cases"), message
+    assert _one_line(lambda root: split_dataset(root, write=False), tiny_dataset) == message
+    errors = [str(p) for p in check_dataset(tiny_dataset).errors]
+    assert any("duplicate case id 'P000_0' (2 cases)" in e for e in errors)
 
 
 def test_every_manifest_reader_refuses_the_same_way(tiny_dataset):

@@ -742,3 +742,21 @@ def test_a_source_timing_that_is_no_number_is_not_written(small_scan, tmp_path):
     ds = pydicom.dcmread(tmp_path / "scan.dcm")
     assert "ActualFrameDuration" not in ds and float(ds.ScanVelocity) == 12.5 and int(ds.ScanLength) == 1900
     assert int(ds.CountsAccumulated) == int(sum(view.sum(dtype=np.int64) for view in small_scan.views.values()))
+
+
+def test_the_pairing_probe_says_nothing_of_a_damaged_header(tmp_path, caplog, recwarn):
+    """The header probe that pairs two one-view files read pydicom's log unmuted: a damaged UID printed its own
+    unprefixed lines (88 with raw bytes for one file) before the full read's one-line error (session 61)."""
+    from support import dicom_breaking_the_standard
+
+    from scintiseg.io.dicom import one_view_header
+
+    path = dicom_breaking_the_standard(Scan({"ANT": np.ones((64, 32), np.float32)}, pixel_spacing=(4.5, 4.5),
+                                            patient_id="P"), tmp_path / "uid.dcm",
+                                       StudyInstanceUID="1.2.X" + "9" * 90)  # too long, and not digits
+    recwarn.clear()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        header = one_view_header(path)
+    assert header is not None and header["view"] == "ANT" and header["study_uid"].startswith("1.2.X")
+    assert not caplog.records and not [w for w in recwarn if "pydicom" in str(w.filename) or "VR UI" in str(w.message)]

@@ -179,6 +179,19 @@ def test_read_mask_back_from_nifti_and_png(tmp_path):
         read_nnunet_mask(tmp_path / "bad.nii.gz", (12, 5))
     nibabel.save(nibabel.Nifti1Image(mask.astype(np.uint8), np.eye(4)), str(tmp_path / "rows.nii"))  # rows first
     np.testing.assert_array_equal(read_nnunet_mask(tmp_path / "rows.nii", (12, 5)), mask)
+    labels = mask.astype(np.float32) * 2  # a label map stored as floats: whole numbers, read as lesion where > 0
+    write_nifti_view(labels, (2.0, 3.0), tmp_path / "labels.nii.gz")
+    np.testing.assert_array_equal(read_nnunet_mask(tmp_path / "labels.nii.gz", (12, 5)), mask)
+
+
+@pytest.mark.parametrize("value", [0.3, -1.0, float("nan")])
+def test_a_mask_of_values_that_are_no_labels_is_refused_not_read_as_lesion_everywhere(tmp_path, value):
+    """A probability map, a float image or NaN (read before as lesion wherever it was not 0: the whole view)."""
+    data = np.zeros((12, 5), dtype=np.float32)
+    data[2:4, 1] = value
+    write_nifti_view(data, (2.0, 3.0), tmp_path / "p.nii.gz")
+    with pytest.raises(ScintisegError, match="p.nii.gz: a mask holds labels .* threshold a probability map first"):
+        read_nnunet_mask(tmp_path / "p.nii.gz", (12, 5))
 
 
 @pytest.mark.parametrize("values, dtype", [

@@ -150,3 +150,14 @@ def test_a_soup_refuses_one_member_and_a_foreign_network(pair, tmp_path):
     with pytest.raises(ScintisegError, match="another network") as info:
         average_checkpoints([base_path, tuned_path, other], tmp_path / "out.pt")
     assert "other.pt" in str(info.value) and not (tmp_path / "out.pt").exists()
+
+
+def test_an_output_that_is_one_of_the_inputs_is_refused_and_left_as_it_was(pair, tmp_path):
+    _, _, base_path, tuned_path = pair
+    before = tuned_path.read_bytes()
+    for mix in (lambda: interpolate_checkpoints(base_path, tuned_path, 0.5, tuned_path),
+                lambda: average_checkpoints([base_path, tuned_path], tmp_path / "." / tuned_path.name)):
+        with pytest.raises(ScintisegError, match="is one of the checkpoints being mixed") as error:
+            mix()
+        assert str(tuned_path.name) in str(error.value)
+    assert tuned_path.read_bytes() == before

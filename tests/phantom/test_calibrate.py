@@ -58,3 +58,19 @@ def test_scan_statistics_report_the_texture_keys():
     assert {"psd_low", "psd_mid", "psd_high", "psd_slope"} <= set(stats)
     # Poisson noise of mean 30 on counts / median (30): white, variance 1/30
     assert 10 ** stats["psd_high"] == pytest.approx(1.0 / 30.0, rel=0.15)
+
+
+@pytest.mark.parametrize("value, words", [(0, "holds no counts"), (7, "holds one value in every pixel")])
+def test_a_scan_with_nothing_to_compare_is_one_line_naming_it(tmp_path, value, words):
+    """An empty or flat view: its statistics would be NaN and its count level 0 (the phantom drawn at 0 counts
+    raised a math domain error; a flat one wrote NaN into calibration.json)."""
+    import tifffile
+
+    from scintiseg.errors import ScintisegError
+    from scintiseg.phantom.calibrate import calibrate
+
+    path = tmp_path / "flat.tif"
+    tifffile.imwrite(path, np.full((1024, 256), value, np.uint16))
+    with pytest.raises(ScintisegError, match=words) as error:
+        calibrate(path, out=tmp_path / "out")
+    assert str(error.value).startswith(f"{path}: ") and not (tmp_path / "out").exists()

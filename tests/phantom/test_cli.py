@@ -5,6 +5,13 @@ def test_phantom_command_writes_a_dataset(tmp_path, capsys):
     assert main(["phantom", "--patients", "1", "--out", str(tmp_path), "--seed", "2", "--profile", "small", "--workers", "1"]) == 0
     assert (tmp_path / "dataset.json").is_file()
     assert "wrote 1 patients" in capsys.readouterr().out
+    # a second run into the same folder would replace its manifest and same-named files (an imported clinical
+    # data set's too): refused in one line, nothing touched
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    assert main(["phantom", "--patients", "1", "--out", str(tmp_path), "--seed", "5", "--profile", "small", "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(tmp_path) in err[0] and "already holds a data set" in err[0]
+    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == before
 
 
 def test_unknown_profile_is_one_line_error(tmp_path, capsys):

@@ -303,3 +303,12 @@ def test_the_shipped_model_by_name(tmp_path, monkeypatch):
     (tmp_path / "shipped").mkdir()  # a run folder of that name comes first
     with pytest.raises(ScintisegError, match="no checkpoints/best.pt or last.pt in this run folder"):
         load_model("shipped")
+
+
+def test_the_region_network_given_as_the_lesion_model_is_refused_naming_it(tmp_path):
+    """Its 27 channels were read as one lesion logit: a 'lesion' and a triage score from the wrong network."""
+    from scintiseg.predict.region_model import SHIPPED_REGION_WEIGHTS
+
+    with pytest.raises(ScintisegError) as error:
+        load_model(SHIPPED_REGION_WEIGHTS)
+    assert str(error.value) == f"{SHIPPED_REGION_WEIGHTS}: a region network, not a lesion model (give it as --region-model)"

@@ -394,3 +394,30 @@ def test_a_dicom_body_stored_lying_gets_an_sr_and_gsps_on_its_lying_frame(nm1_sc
         _assert_on_the_lesion(np.asarray(obj.GraphicData, dtype=np.float64).reshape(-1, 2), stored_labels, index + 1)
     for index, group in enumerate(_lesion_groups(pydicom.dcmread(tmp_path / "out" / "sr.dcm"))):
         _assert_on_the_lesion(_group_region(group)[0], stored_labels, index + 1)
+
+
+def test_what_the_dicom_libraries_say_while_writing_is_one_warning_naming_the_scan(make_blobs, tmp_path, caplog):
+    """A source whose patient name is longer than DICOM allows: the SR and GSPS are written, and pydicom's and
+    highdicom's complaints come as one warning per output naming the scan, not as their own unprefixed lines
+    (session 61: four such lines for one file)."""
+    import logging
+    import warnings
+
+    from support import dicom_breaking_the_standard
+
+    path = dicom_breaking_the_standard(Scan({"ANT": np.ones((512, 128), np.uint16) * 20}, pixel_spacing=(4.52, 4.52)),
+                                       tmp_path / "long_name.dcm", PatientName="A" * 300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scan = read_scan(path)
+    prediction = predict_from_probabilities(scan, {"ANT": make_blobs(scan.shape, [(200, 60, 4)])},
+                                            settings=blob_settings(0.5, 4, regions="atlas"))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        report = write_outputs(prediction, tmp_path / "out")
+    assert report["dicom"] == {"sr": "sr.dcm", "gsps": "gsps.dcm"}
+    assert not [r for r in caplog.records if r.name.split(".")[0] in ("pydicom", "highdicom")]
+    messages = [str(w.message) for w in said]
+    assert messages and all(m.startswith(f"{path}: ") for m in messages), messages
+    assert any("sr.dcm written despite" in m and "PN component length (300)" in m for m in messages), messages

@@ -86,3 +86,15 @@ def test_every_field_is_one_train_flag():
     assert {"--model-arg", "-m", "--input-mode", "--batch-size", "--no-progress", "--head-prior"} <= flags
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--input-mode", "lat"])  # choices from the field reach argparse
+
+
+def test_impossible_values_are_refused_when_the_config_is_made():
+    """Each was a traceback from torch or the network's constructor after the data were read (session 61)."""
+    from scintiseg.errors import ScintisegError
+    from scintiseg.models import create_model
+
+    with pytest.raises(ScintisegError, match="weight_decay has an impossible value: -1.0"):
+        TrainConfig(weight_decay=-1.0)
+    for name, args in (("unet", {"width": "abc"}), ("unet", {"width": 8.5}), ("rdinet", {"dilations": 5})):
+        with pytest.raises(ScintisegError, match=f"model '{name}' cannot be built with .*{next(iter(args))}="):
+            create_model(name, **args)

@@ -39,6 +39,16 @@ def test_run_folder_contents_and_weights_only_checkpoints(make_data, tiny_config
     assert not list(run.rglob("*.part"))
     with pytest.raises(ScintisegError, match="--resume"):
         train(config, data=make_data())
+    # resumed with another network than the run's: one line naming last.pt (torch's traceback before session 61)
+    with pytest.raises(ScintisegError, match=r"last.pt: its weights are not this run's unet width=8 .*resume with the"):
+        train(tiny_config(model_args={"width": 8, "depth": 2}), data=make_data(), resume=True)
+    # last.pt deleted (to save space): a new run, or one told to resume, would overwrite best.pt
+    best = checkpoint_path(run, "best").read_bytes()
+    checkpoint_path(run, "last").unlink()
+    for resume in (False, True):
+        with pytest.raises(ScintisegError, match="holds checkpoints/best.pt and no last.pt to resume from"):
+            train(config, data=make_data(), resume=resume)
+    assert checkpoint_path(run, "best").read_bytes() == best
 
 
 def test_training_reduces_loss_and_finds_lesions(make_data, tiny_config):

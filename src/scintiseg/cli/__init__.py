@@ -113,6 +113,20 @@ def _warning_one_line(message, category, filename, lineno, file=None, line=None)
     sys.stderr.write(f"warning: {message}\n")
 
 
+def _empty_argument(argv: list[str]) -> str:
+    """Why an empty argument is refused, or ``""``: ``--out ""`` or ``predict ""`` (a shell variable left unset,
+    quoted) read as the current folder, and ``predict ""`` predicted every scan under it (session 61). No option of
+    scintiseg takes an empty value on purpose."""
+    for index, token in enumerate(argv):
+        if token.startswith("--") and token.endswith("=") and len(token) > 3:
+            return f"{token[:-1]} is given an empty value (an unset shell variable?)"
+        if token == "":
+            before = argv[index - 1] if index else ""
+            named = before if before.startswith("-") and before != "-" else "an argument"
+            return f"{named} is given an empty value (an unset shell variable?)"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 some inputs failed, 2 bad input)."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -122,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _warning_one_line
     if not getattr(args, "func", None):
         parser.print_help()
+        return 2
+    empty = _empty_argument(argv)
+    if empty:
+        print(f"scintiseg {args.command}: error: {empty}", file=sys.stderr)
         return 2
     in_main_thread = threading.current_thread() is threading.main_thread()  # only there can a handler be set
     previous = signal.signal(signal.SIGTERM, _terminate(os.getpid())) if in_main_thread else None

@@ -21,12 +21,16 @@ def _load_config(args: argparse.Namespace) -> PhantomConfig:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from scintiseg.io.dataset import MANIFEST_NAME  # lazy: start-up time
     from scintiseg.phantom.cohort import write_cohort  # lazy: start-up time
 
     if args.out is None:
         raise ScintisegError("--out DIR is required")
     if args.workers is not None and args.workers < 1:
         raise ScintisegError(f"--workers must be at least 1 (1: in this process), got {args.workers}")
+    if (Path(args.out) / MANIFEST_NAME).exists():  # its manifest and same-named files would be replaced (session 61)
+        raise ScintisegError(f"already holds a data set ({MANIFEST_NAME}): give a new --out folder, or remove this one "
+                             "first", path=args.out)
     config = _load_config(args)
     manifest = write_cohort(args.patients, args.out, seed=args.seed, config=config, workers=args.workers,
                             progress=sys.stderr.isatty() or args.patients > 20)

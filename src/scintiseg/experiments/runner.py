@@ -70,14 +70,30 @@ def cell_config(spec: ExperimentSpec, row: Row, data: str | Path, out: Path, run
     return TrainConfig.from_dict(values)
 
 
+def read_record(path: Path, remedy: str) -> dict:
+    """The JSON object in ``path``; anything else (a damaged file, another program's) is one line naming it and
+    ``remedy`` (session 61: a damaged cell's metrics.json ended a re-run or ``experiment report`` in a traceback)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ScintisegError(f"cannot be read as JSON ({type(exc).__name__}: {' '.join(str(exc).split())[:120]}): "
+                             f"{remedy}", path=path) from None
+    if not isinstance(record, dict):
+        raise ScintisegError(f"holds no JSON object: {remedy}", path=path)
+    return record
+
+
 def cell_result(run_dir: Path, evaluation: str = "eval-test") -> dict | None:
     """Flat metrics of a finished cell (None when ``run_dir/evaluation/metrics.json`` does not exist)."""
     path = run_dir / evaluation / "metrics.json"
     if not path.is_file():
         return None
-    metrics = json.loads(path.read_text(encoding="utf-8"))
+    again = f"remove {run_dir} to train and evaluate that cell again"
+    metrics = read_record(path, again)
     summary_path = run_dir / "summary.json"
-    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    summary = read_record(summary_path, again) if summary_path.is_file() else {}
+    if not all(isinstance(metrics.get(key), dict) for key in ("pooled", "per_image", "detection")):
+        raise ScintisegError(f"is not an evaluation's metrics (no pooled, per_image and detection): {again}", path=path)
     flat = {name: metrics["pooled"].get(name) for name in ("dsc", "recall", "cpa", "iou")}
     flat.update({f"{name}_image": value for name, value in metrics["per_image"].items()})
     flat.update(
@@ -221,8 +237,14 @@ def read_experiment(folder: str | Path) -> tuple[ExperimentSpec, dict]:
         raise ScintisegError("not an experiment folder", path=folder)
     record_path = folder / EXPERIMENT_FILE
     if record_path.is_file():
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        return (ExperimentSpec.from_json(record["spec"]) if "spec" in record else _spec(record["name"])), record
+        record = read_record(record_path, "the experiment's own record; rerun the experiment into a new --out")
+        if "spec" not in record and "name" not in record:
+            raise ScintisegError("names no experiment (no spec or name)", path=record_path)
+        try:
+            return (ExperimentSpec.from_json(record["spec"]) if "spec" in record else _spec(record["name"])), record
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ScintisegError(f"its experiment spec is malformed ({type(exc).__name__}: {exc})",
+                                 path=record_path) from None
     if folder.name in _SPECS:
         return _SPECS[folder.name], {}
     return _guess_spec(folder), {}

@@ -156,6 +156,9 @@ class GanConfig(Config):
         for name in ("lr_g", "lr_d"):  # Adam refuses a negative one with a traceback, after the crops are read
             if not getattr(self, name) > 0:
                 raise ScintisegError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("beta1", "beta2"):  # ... and a beta outside [0, 1) the same way
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ScintisegError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
         if self.threads < 0:  # torch.set_num_threads(-1) was a RuntimeError traceback (session 52)
             raise ScintisegError(f"threads must be 0 (torch's default) or more, got {self.threads}")
 

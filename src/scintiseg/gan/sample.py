@@ -46,7 +46,7 @@ from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_mask_png
 from scintiseg.io.labelme import write_labelme
-from scintiseg.models.checkpoint import load_weights_only
+from scintiseg.models.checkpoint import load_weights_only, state_dict_mismatch
 from scintiseg.scan import Annotation, Scan
 
 
@@ -78,6 +78,9 @@ def load_run(run_dir: str | Path) -> TrainedGan:
     if config.output_size == 0:  # a run saved before training resolved it: the crops' size
         config.output_size = int(normalisation.get("source_size", 256))
     generator = build_generator(config)
+    mismatch = state_dict_mismatch(generator.state_dict(), state.get("generator"))
+    if mismatch:  # a generator of another run's widths beside this config.yaml (torch's traceback before)
+        raise ScintisegError(f"the generator is not the one {CONFIG_NAME} describes: {mismatch}", path=weights)
     generator.load_state_dict(state["generator"])
     generator.eval()
     return TrainedGan(

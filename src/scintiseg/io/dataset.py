@@ -271,6 +271,9 @@ def _case_from_json(entry: Any, where: str, schema: _Schema) -> Case:
     schema.expect(entry, dict, where)
     schema.required(entry, *(key for key, required in _CASE_FIELDS.items() if required), where=where)
     where = f"{where} ({_short(schema.expect(entry['case_id'], str, f'{where}: case_id'))})"
+    unsafe = _unsafe_case_id(entry["case_id"])
+    if unsafe:
+        schema.fail(f"{where}: case_id {unsafe}")
     unknown = [_short(key) for key in entry if key not in _CASE_FIELDS]
     if unknown:
         schema.fail(f"{where} has unknown key(s) {', '.join(unknown[:3])}")
@@ -287,6 +290,27 @@ def _case_from_json(entry: Any, where: str, schema: _Schema) -> Case:
         if key in entry:
             values[key] = schema.expect(entry[key], kind, f"{where}: {key}")
     return Case(**values)
+
+
+def _unsafe_case_id(case_id: str) -> str:
+    """Why ``case_id`` cannot name a case's files (crop, augment and export name theirs after it), or ``""``: an
+    empty id, ``.`` or ``..``, a path separator or a control character (an id ``../x`` wrote outside the output
+    folder before session 61)."""
+    if not case_id.strip():
+        return "is empty"
+    if case_id in (".", "..") or "/" in case_id or "\\" in case_id:
+        return "is a path, not a name (no '/', '\\', '.' or '..')"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in case_id):
+        return "holds a control character"
+    return ""
+
+
+def _duplicate_ids(manifest: DatasetManifest) -> dict[str, int]:
+    """Case ids that more than one case of ``manifest`` carries, with how many."""
+    seen: dict[str, int] = {}
+    for case in manifest.cases:
+        seen[case.case_id] = seen.get(case.case_id, 0) + 1
+    return {case_id: count for case_id, count in seen.items() if count > 1}
 
 
 def _read_json(path: Path) -> Any:
@@ -316,12 +340,20 @@ def resolve(root: str | Path, relative: str) -> Path:
     return candidate
 
 
-def load_manifest(root: str | Path) -> DatasetManifest:
-    """Read ``root/dataset.json``."""
+def load_manifest(root: str | Path, *, unique_ids: bool = True) -> DatasetManifest:
+    """Read ``root/dataset.json``; a case id that two cases carry is refused (their files would overwrite each other
+    in crop, augment and export; since session 61) unless ``unique_ids`` is False (:func:`check_dataset` lists them
+    among its other findings)."""
     path = Path(root) / MANIFEST_NAME
     if not path.is_file():
         raise ScintisegError(f"no {MANIFEST_NAME} here: not a scintiseg data set folder", path=root)
-    return DatasetManifest.from_json(_read_json(path), path=path)
+    manifest = DatasetManifest.from_json(_read_json(path), path=path)
+    twice = _duplicate_ids(manifest) if unique_ids else {}
+    if twice:
+        case_id, count = next(iter(twice.items()))
+        raise ScintisegError(f"malformed manifest: duplicate case id {_short(case_id)} ({count} cases; every case "
+                             "needs its own id)", path=path)
+    return manifest
 
 
 def save_manifest(manifest: DatasetManifest, root: str | Path) -> Path:
@@ -605,16 +637,12 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     root = Path(root)
     report = DatasetReport()
     try:
-        manifest = load_manifest(root)
+        manifest = load_manifest(root, unique_ids=False)
     except ScintisegError as exc:
         report.problems.append(Problem("error", exc.path or str(root), exc.problem))
         return report
-    seen: dict[str, int] = {}
-    for case in manifest.cases:
-        seen[case.case_id] = seen.get(case.case_id, 0) + 1
-    for case_id, count in seen.items():
-        if count > 1:
-            report.problems.append(Problem("error", str(root / MANIFEST_NAME), f"duplicate case id {case_id!r} ({count} cases)"))
+    for case_id, count in _duplicate_ids(manifest).items():
+        report.problems.append(Problem("error", str(root / MANIFEST_NAME), f"duplicate case id {case_id!r} ({count} cases)"))
     tally = {"labelled_views": 0, "lesion_views": 0, "unannotated_cases": 0, "by_name": {}, "not_lesion": {},
              "whole_body": 0, "partial": 0}
     cases = manifest.cases

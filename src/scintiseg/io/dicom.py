@@ -181,8 +181,10 @@ def one_view_header(path: str | Path) -> dict | None:
     """
     if not is_dicom(path):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # (pydicom's logger too, not only its warnings: a damaged header's "Invalid value for VR UI" printed 88 lines
+    # with raw bytes before the full read's one-line error; session 61)
+    with library_messages("pydicom"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the reader's own warnings too: the full read gives them)
         try:
             ds = pydicom.dcmread(path, stop_before_pixels=True)
             if "Rows" not in ds or "Columns" not in ds or int(ds.get("NumberOfFrames", 1) or 1) != 1:

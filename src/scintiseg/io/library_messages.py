@@ -49,8 +49,9 @@ class LibraryMessages:
         first = self.messages[0]
         return "" if first.split(": ", 1)[1][:60] in error else f" ({first})"
 
-    def warn_once(self, path: str | Path, stacklevel: int = 3) -> None:
-        """After a successful read: re-issue the reader's own warnings, then one summary of the rest."""
+    def warn_once(self, path: str | Path, stacklevel: int = 3, done: str = "read") -> None:
+        """After a successful read (or what ``done`` says: ``"sr.dcm written"``): re-issue the reader's own warnings,
+        then one summary of the rest."""
         for own in self._own:
             warnings.warn_explicit(own.message, own.category, own.filename, own.lineno)
         if not self.messages:
@@ -58,7 +59,7 @@ class LibraryMessages:
         count = len(self.messages)
         more = f" (and {count - 1} more)" if count > 1 else ""
         warnings.warn(
-            f"{path}: read despite {count} library warning{'s' if count > 1 else ''}: {self.messages[0]}{more}",
+            f"{path}: {done} despite {count} library warning{'s' if count > 1 else ''}: {self.messages[0]}{more}",
             ReaderWarning,
             stacklevel=stacklevel,
         )

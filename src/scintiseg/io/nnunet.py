@@ -159,7 +159,8 @@ def write_nifti_view(array: np.ndarray, spacing: tuple[float, float], path: Path
 def read_nnunet_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
     """A predicted lesion mask of a view of ``shape`` (rows, columns): nnU-Net's NIfTI (x the columns, as written
     here; a non-square one stored rows first, as a NumPy array saved as it is, is read so too), or an 8-bit PNG of
-    0/1 (or 0/255); every non-zero label is lesion.
+    0/1 (or 0/255); every non-zero label is lesion. A NIfTI of values that are no labels (NaN, negative, fractions:
+    a probability map) is refused rather than read as lesion wherever it is not 0.
 
     Raises:
         ScintisegError: a file that cannot be read, or one of another size than ``shape`` (named, with the file).
@@ -175,6 +176,10 @@ def read_nnunet_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
         data = np.squeeze(nifti_voxels(path))
         if data.ndim != 2:
             raise ScintisegError(f"a mask must be one 2-D image, got shape {data.shape}", path=path)
+        odd = ~np.isfinite(data) | (data < 0) | (data != np.round(data)) if data.dtype.kind == "f" else data < 0
+        if odd.any():  # a probability map or a float image read as lesion wherever it is not 0 (session 61)
+            raise ScintisegError(f"a mask holds labels (0, or a positive whole number for lesion), not "
+                                 f"{data[odd].flat[0]!r}: threshold a probability map first", path=path)
         mask = (data if data.shape == tuple(shape) and data.shape[0] != data.shape[1] else data.T) != 0
     if mask.shape != tuple(shape):
         raise ScintisegError(f"size mismatch: the mask is {mask.shape[0]}x{mask.shape[1]}, the view "

@@ -87,6 +87,7 @@ def interpolate_checkpoints(base: str | Path, tuned: str | Path, alpha: float, o
     if not 0.0 <= float(alpha) <= 1.0:
         raise ScintisegError(f"alpha must lie in [0, 1] (0: the base network, 1: the fine-tune), got {alpha!r}")
     base, tuned, out = Path(base), Path(tuned), Path(out)
+    _refuse_an_input(out, [base, tuned])
     first, second = _load_compatible([base, tuned], "interpolated")
     state = dict(second)
     state["model"] = interpolate_weights(first["model"], second["model"], alpha)
@@ -127,6 +128,7 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
     paths = [Path(path) for path in paths]
     if len(paths) < 2:
         raise ScintisegError(f"averaging needs at least two checkpoints of one network, got {len(paths)}")
+    _refuse_an_input(Path(out), paths)
     states = _load_compatible(paths, "averaged")
     state = dict(states[-1])
     state["model"] = average_weights([one["model"] for one in states])
@@ -147,6 +149,14 @@ def _learned_from_all(state: dict, states: list[dict]) -> dict:
     if learned or state.get("data"):
         state["data"] = {**data, **learned}
     return state
+
+
+def _refuse_an_input(out: Path, paths: list[Path]) -> None:
+    """``out`` naming one of the checkpoints read would overwrite it with the mix (session 61: written, exit 0)."""
+    for path in paths:
+        if out.resolve() == path.resolve() or (out.exists() and path.exists() and out.samefile(path)):
+            raise ScintisegError("is one of the checkpoints being mixed: writing the result there would overwrite it; "
+                                 "give --out a new file", path=out)
 
 
 def _load_compatible(paths: list[Path], verb: str) -> list[dict]:

@@ -122,7 +122,12 @@ def create_model(name: str, preset: str | None = None, **kwargs: Any) -> nn.Modu
             f"model {name!r} does not take {', '.join(unknown)}; it takes {', '.join(accepted)}"
         )
     arguments = {**accepted, **entry.presets[preset_name], **kwargs}
-    model = entry.builder(**arguments)
+    try:
+        model = entry.builder(**arguments)
+    except (TypeError, ValueError) as exc:  # an argument of the wrong kind (-m width=abc, width=8.5, t=abc)
+        given = " ".join(f"{key}={value!r}" for key, value in kwargs.items() if key != "in_channels")
+        problem = " ".join(str(exc).split())
+        raise ScintisegError(f"model {name!r} cannot be built with {given or 'its preset'}: {problem[:160]}") from None
     model.config = {"name": name, **{key: _plain(value) for key, value in arguments.items()}}
     return model
 

@@ -31,6 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from scintiseg.display import display_window
+from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.phantom.config import PhantomConfig
@@ -155,9 +156,16 @@ def calibrate(real_path: str | Path, config: PhantomConfig | None = None, seed: 
     name = "ANT" if "ANT" in real.views else real.view_names[0]
     real_counts = np.asarray(real.view(name), dtype=np.float64)
     total = float(real_counts.sum())
-    camera = replace(config.camera, rows=real_counts.shape[0], cols=real_counts.shape[1],
-                     pixel_mm=float(real.pixel_spacing[1]), counts=(total, total))
-    patient = generate_patient(seed, replace(config, camera=camera))
+    if not total > 0 or not np.ptp(real_counts) > 0:  # (its statistics would be NaN, its count level 0)
+        raise ScintisegError(f"view {name} holds {'no counts' if not total > 0 else 'one value in every pixel'}: "
+                             "nothing to calibrate against", path=real_path)
+    try:
+        camera = replace(config.camera, rows=real_counts.shape[0], cols=real_counts.shape[1],
+                         pixel_mm=float(real.pixel_spacing[1]), counts=(total, total))
+        config = replace(config, camera=camera)
+    except ScintisegError as exc:  # a field the phantom cannot be drawn in (phantom.config's limits)
+        raise ScintisegError(f"a phantom cannot be drawn at this scan's geometry: {exc.problem}", path=real_path) from None
+    patient = generate_patient(seed, config)
     report = {
         "real_file": str(real_path),
         "seed": int(seed),

@@ -11,11 +11,46 @@ real NM1 scan with ``scintiseg phantom calibrate`` (see ``docs/phantom.md``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from scintiseg.config import Config
 from scintiseg.errors import ScintisegError
+
+#: Arm positions the anatomy draws (:attr:`AnatomyConfig.arm_positions`).
+ARM_POSITIONS: tuple[str, ...] = ("sides", "sides_wide", "abdomen", "raised")
+#: Largest image a phantom is drawn at, rows and columns [choice: four times the whole-body matrix's 1024 x 256
+#: each way, 1024 x 4096 at most; the generator's volumes grow with it, and 100000 x 100000 asked for 75 GiB].
+MAX_ROWS, MAX_COLS = 4096, 1024
+#: Pixel sizes a phantom is drawn at (mm) [choice: a whole-body camera's matrices span 1.1-4.8 mm].
+PIXEL_MM_LIMITS: tuple[float, float] = (0.5, 10.0)
+#: Statures the skeleton model is built for (mm) [choice: adults, and room either side; at 10-20 mm the vertebrae
+#: it places were not there to place lesions in].
+HEIGHT_MM_LIMITS: tuple[float, float] = (1000.0, 2400.0)
+#: The shortest field of view the generator draws (mm) [choice: at 452 mm it failed to place the thoracic spine;
+#: 900 mm worked, about a thorax and abdomen].
+MIN_FIELD_MM = 900.0
+
+
+def _check_section(config: Config, section: str) -> None:
+    """The value rules every part of a phantom configuration keeps, each error naming the key as a YAML file of
+    overrides spells it (session 61; before, ``counts: [4e6, 8e5]`` or ``p_thyroid: 2`` reached numpy): a range
+    ``(low, high)`` whose low end is not above its high end, a probability (``p_...``) in [0, 1]."""
+    for item in dataclasses.fields(config):
+        value, key = getattr(config, item.name), f"{section}.{item.name}"
+        if item.name.startswith("p_") and isinstance(value, int | float) and not 0.0 <= value <= 1.0:
+            raise ScintisegError(f"{key} is a probability, in [0, 1]; got {value!r}")
+        if (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int | float) for v in value)
+                and value[0] > value[1]):
+            raise ScintisegError(f"{key} is a range [low, high], and its low end {value[0]:g} is above its high end "
+                                 f"{value[1]:g}")
+
+
+def _check_between(key: str, value: float, limits: tuple[float, float], unit: str = "") -> None:
+    low, high = limits
+    if not low <= value <= high:
+        raise ScintisegError(f"{key} must lie in [{low:g}, {high:g}]{unit}, got {value!r}")
 
 
 @dataclass
@@ -74,6 +109,24 @@ class CameraConfig(Config):
     lehs_hole_diameter_mm: float = 2.3
     lehs_hole_length_mm: float = 24.05
     scatter_sigma_scale: tuple[float, float] = (1.0, 1.0)
+
+    def validate(self) -> None:
+        super().validate()
+        _check_section(self, "camera")
+        _check_between("camera.rows", self.rows, (1, MAX_ROWS))
+        _check_between("camera.cols", self.cols, (1, MAX_COLS))
+        _check_between("camera.pixel_mm", self.pixel_mm, PIXEL_MM_LIMITS, " mm")
+        for key, positive in (("counts", True), ("scatter_sigma_scale", True), ("background_cpp", False),
+                              ("scatter_fraction", False), ("anterior_gap_mm", False), ("posterior_gap_mm", False)):
+            low = getattr(self, key)[0]  # (the range check above puts the high end above it)
+            if not (low > 0 if positive else low >= 0):
+                raise ScintisegError(f"camera.{key} must be {'positive' if positive else 'non-negative'}, got "
+                                     f"{list(getattr(self, key))}")
+        for key in ("depth_mm", "depth_group_mm", "hole_diameter_mm", "hole_length_mm", "intrinsic_fwhm_mm",
+                    "lehs_hole_diameter_mm", "lehs_hole_length_mm", "scatter_sigma_mm", "mu_lead_per_cm",
+                    "mu_water_per_cm", "mu_bone_per_cm", "mu_lung_per_cm"):
+            if not getattr(self, key) > 0:
+                raise ScintisegError(f"camera.{key} must be positive, got {getattr(self, key)!r}")
 
 
 #: Share of a vertebral level its disc takes in the default patient (:attr:`AnatomyConfig.disc_fraction`) [E].
@@ -181,6 +234,24 @@ class AnatomyConfig(Config):
     proportion_sd: float = 0.0
     uptake_group_sd: float = 0.0
     disc_fraction: tuple[float, float] = (DISC_FRACTION, DISC_FRACTION)
+
+    def validate(self) -> None:
+        super().validate()
+        _check_section(self, "anatomy")
+        for end in self.height_mm:
+            _check_between("anatomy.height_mm", end, HEIGHT_MM_LIMITS, " mm")
+        unknown = sorted(set(self.arm_positions) - set(ARM_POSITIONS))
+        if unknown:
+            raise ScintisegError(f"anatomy.arm_positions: unknown position(s) {', '.join(map(repr, unknown))} (choose "
+                                 f"from {', '.join(ARM_POSITIONS)})")
+        weights = list(self.arm_positions.values())
+        if not weights or any(not w >= 0 for w in weights) or not sum(weights) > 0:
+            raise ScintisegError("anatomy.arm_positions must give each position a weight >= 0, at least one of them "
+                                 f"positive, got {self.arm_positions!r}")
+        for key in ("build", "bone_to_soft", "kidney_ratio", "bladder_ratio", "bladder_ml", "trunk_width",
+                    "breast_ml", "bone_thickness"):
+            if not getattr(self, key)[0] > 0:
+                raise ScintisegError(f"anatomy.{key} must be positive, got {list(getattr(self, key))}")
 
 
 #: The anatomy of the ``randomised`` profile (its uptake fields are set in :func:`randomised_profile`).
@@ -290,6 +361,10 @@ class LesionConfig(Config):
 
     def validate(self) -> None:
         super().validate()
+        _check_section(self, "lesions")
+        for key in ("size_mm", "elongation", "contrast", "superscan_boost", "cold_contrast"):  # (log-uniform draws)
+            if not getattr(self, key)[0] > 0:
+                raise ScintisegError(f"lesions.{key} must be positive, got {list(getattr(self, key))}")
         bad = {site: factor for site, factor in self.site_boost.items() if not float(factor) >= 0.0}
         if bad:
             raise ScintisegError(f"site_boost factors must be >= 0, got {bad}")
@@ -336,6 +411,12 @@ class LookalikeConfig(Config):
     p_feet: float = 0.0
     p_old_fracture: float = 0.0
 
+    def validate(self) -> None:
+        super().validate()
+        _check_section(self, "lookalikes")
+        if not self.contrast[0] > 0:
+            raise ScintisegError(f"lookalikes.contrast must be positive, got {list(self.contrast)}")
+
 
 @dataclass
 class PhantomConfig(Config):
@@ -348,6 +429,13 @@ class PhantomConfig(Config):
     anatomy: AnatomyConfig = field(default_factory=AnatomyConfig)
     lesions: LesionConfig = field(default_factory=LesionConfig)
     lookalikes: LookalikeConfig = field(default_factory=LookalikeConfig)
+
+    def validate(self) -> None:
+        super().validate()
+        tall = self.camera.rows * self.camera.pixel_mm  # (a camera alone may image a slab of any size: tests do)
+        if tall < MIN_FIELD_MM:
+            raise ScintisegError(f"camera.rows x camera.pixel_mm is a field {tall:g} mm tall: a phantom patient needs at "
+                                 f"least {MIN_FIELD_MM:g} mm")
 
 
 def _profiles() -> dict[str, PhantomConfig]:

@@ -24,14 +24,14 @@ import io
 import json
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from scintiseg import __version__
 from scintiseg.errors import ScintisegError
 from scintiseg.formats import check_format_version, made_by
-from scintiseg.io.atomic import atomic_path, write_text_atomic
+from scintiseg.io.atomic import atomic_path
 from scintiseg.predict.engines import OnnxEngine, TorchEngine
 
 #: ONNX opset written.
@@ -63,19 +63,28 @@ def onnx_bytes(network, in_channels: int, size: int = 256) -> bytes:
     return buffer.getvalue()
 
 
-def export_onnx(network, path: str | Path, *, in_channels: int, size: int = 256, sidecar: dict | None = None) -> Path:
+def export_onnx(network, path: str | Path, *, in_channels: int, size: int = 256, sidecar: dict | None = None,
+                check: Callable[[bytes], object] | None = None) -> Path:
     """Write ``network`` to ``path`` and its sidecar ``path + '.json'`` (both atomically); returns the path.
 
     ``sidecar`` holds the data configuration and provenance; the format tags, the opset and
     ``in_channels`` are added here, so every exported file can be checked by :func:`read_sidecar`.
+    ``check`` (``scintiseg export``'s torch / ONNX parity check) is called with the serialised model
+    before anything is written: if it raises, ``path`` and its sidecar are left as they were. Both files
+    are written to temporaries beside their targets and only then renamed into place (the model first),
+    so a failure while writing either also leaves the old pair untouched.
     """
     path = Path(path)
     data = onnx_bytes(network, in_channels, size)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    if check is not None:
+        check(data)
     tags = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION, "scintiseg_version": __version__, "opset": OPSET,
             "in_channels": int(in_channels)}
-    write_text_atomic(sidecar_path(path), json.dumps({**(sidecar or {}), **tags}, indent=1) + "\n")
+    text = json.dumps({**(sidecar or {}), **tags}, indent=1) + "\n"
+    # exits innermost first: the model is renamed into place, then the sidecar
+    with atomic_path(sidecar_path(path)) as side_tmp, atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+        side_tmp.write_text(text, encoding="utf-8")
     return path
 
 

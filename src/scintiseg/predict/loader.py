@@ -198,6 +198,10 @@ def _data_config(state: dict, source: Path | None = None) -> dict:
     data = state.get("data") or {}
     if not isinstance(config, dict) or not isinstance(data, dict):
         raise ScintisegError("its 'config' and 'data' entries must be mappings", path=source)
+    task = data.get("task", "lesions")
+    if task != "lesions":  # the region network's 27 channels were read as one lesion logit (session 61)
+        raise ScintisegError(f"a {'region network' if task == 'regions' else f'network for task {task!r}'}, not a "
+                             "lesion model" + (" (give it as --region-model)" if task == "regions" else ""), path=source)
     input_mode = str(data.get("input_mode", config.get("input_mode", "ant")))
     normalisation = str(data.get("normalisation", config.get("normalisation", "percentile")))
     # Training records the crop size in ``data`` (scintiseg.train.loop); older checkpoints used 256.

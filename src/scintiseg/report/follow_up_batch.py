@@ -6,7 +6,8 @@ scans' DICOM headers); each scan is compared with the one before it (:mod:`.foll
 ``DIR/<patient>_<baseline>_to_<follow-up>``, the model loaded once and each folder read back once. ``DIR/summary.csv``
 has a row per comparison, and one per folder left out with the reason: no patient ID (an image file's ID is its name,
 which says nothing of the patient), the patient's only scan here, no
-study date among several (their order is unknown: name the pair to compare it), a folder that cannot be read back.
+study date among several (their order is unknown: name the pair to compare it), a folder that cannot be read back
+(its ``report.json`` damaged, whose patient is then unknown, or its settings unusable among them).
 Rows in patient and date order. A patient's comparisons are also read together (:mod:`scintiseg.predict.series`):
 each row gives what the next comparison adds, the new lesions of the next scan and its interval, how many of this
 scan's new lesions the next scan sees again or no longer sees, and whether the two show PCWG3's 2+2 pattern (two or
@@ -26,14 +27,14 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.not_scans import prediction_report
+from scintiseg.io.not_scans import REPORT_NAME, prediction_report
 from scintiseg.predict.follow_up import FollowUp
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.series import SeriesStep, read_series
 from scintiseg.report.batch import SUMMARY_NAME, summary_csv, unique_name
 from scintiseg.report.follow_up_folder import check_pair, study_date, write_comparison
 from scintiseg.report.follow_up_series_html import series_html
-from scintiseg.report.predicted_again import PredictedAgain, predict_again, report_of
+from scintiseg.report.predicted_again import PredictedAgain, damaged_report, predict_again, report_of
 
 #: How a batch or a series names the option for a scan file gone from where its report says: only a pair compared alone
 #: takes one.
@@ -125,18 +126,23 @@ def compare_batch(root: str | Path, out: str | Path, *, model: str | Path | None
     """Compare each patient's successive scans among ``root``'s prediction folders into ``out`` (module docstring).
 
     Raises:
-        ScintisegError: ``root`` holds no prediction folder, or ``out`` is ``root``.
+        ScintisegError: ``root`` holds no prediction folder (or is one whose ``report.json`` is damaged), or ``out``
+            is ``root``.
     """
     root, out = Path(root), Path(out)
     reports = {p: prediction_report(p) for p in sorted(root.iterdir()) if p.is_dir()} if root.is_dir() else {}
     folders = [folder for folder, report in reports.items() if report is not None]
-    if not folders:
+    damaged = {folder: error for folder, report in reports.items()  # a report.json there but unreadable: failed
+               if report is None and (error := damaged_report(folder)) is not None}
+    if not folders and not damaged:
+        if (root / REPORT_NAME).exists():
+            report_of(root)  # a damaged one says so
         raise ScintisegError("no scintiseg report.json here nor in its folders: give two prediction folders, or the "
                              "folder scintiseg predict wrote them into", path=root)
     if out.resolve() == root.resolve():
         raise ScintisegError("--out must be another folder than PRED_ROOT", path=out)
     groups: dict[str, list[Path]] = {}
-    results: list[PairResult] = []
+    results = [PairResult("", folder, "failed", error=str(error)) for folder, error in damaged.items()]
     for folder in folders:
         patient = _patient(reports[folder])
         if patient:

@@ -18,6 +18,7 @@ from scintiseg.display import render_display
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.io.images import write_mask_png
+from scintiseg.io.library_messages import library_messages
 from scintiseg.io.labelme import write_labelme
 from scintiseg.predict.prediction import Prediction
 from scintiseg.report.dicom_out import read_source_dataset, write_gsps, write_sr
@@ -81,7 +82,8 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
     if dicom and is_dicom_source(sources):
         report["dicom"] = {}
         try:
-            read = {path: read_source_dataset(path) for path in dict.fromkeys(sources.values())}
+            with library_messages("pydicom"):  # (said once already, when the scan was read for prediction)
+                read = {path: read_source_dataset(path) for path in dict.fromkeys(sources.values())}
             source_ds = {view: read[path] for view, path in sources.items()}
         except ScintisegError as exc:
             source_ds = None
@@ -89,13 +91,21 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
         if source_ds is not None:
             # highdicom validates the source strictly (its GSPS wants enhanced multi-frame functional groups,
             # which a classic multi-frame NM image lacks); a refusal costs only that one DICOM output.
+            # What pydicom and highdicom say on the way (a source's unknown character set, an over-long name) is
+            # one warning naming the file, not their own unprefixed lines (session 61: seven for one file).
             for key, writer, name in (("sr", write_sr, "sr.dcm"), ("gsps", write_gsps, "gsps.dcm")):
-                try:
-                    writer(prediction, source_ds, folder / name)
-                    report["dicom"][key] = name
-                except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                    warnings.warn(f"{prediction.scan.source}: no DICOM {key.upper()} written ({exc})", stacklevel=2)
-                    report["dicom"][f"{key}_error"] = f"{type(exc).__name__}: {exc}"
+                failed = None
+                with library_messages("pydicom", "highdicom") as said:
+                    try:
+                        writer(prediction, source_ds, folder / name)
+                        report["dicom"][key] = name
+                    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                        failed = exc
+                if failed is None:
+                    said.warn_once(prediction.scan.source, done=f"{name} written")
+                else:
+                    warnings.warn(f"{prediction.scan.source}: no DICOM {key.upper()} written ({failed})", stacklevel=2)
+                    report["dicom"][f"{key}_error"] = f"{type(failed).__name__}: {failed}"
     elif not dicom:
         report["dicom"] = {"note": "disabled"}
     else:

@@ -7,13 +7,14 @@ folder's LabelMe files (a reader's, when edited: :mod:`scintiseg.predict.review`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import json
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.not_scans import prediction_report
+from scintiseg.io.not_scans import REPORT_FORMAT, REPORT_NAME, prediction_report
 from scintiseg.predict.engines import ENGINES
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
@@ -46,13 +47,155 @@ class PredictedAgain:
     not_lesions: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
+#: The most of a ``report.json`` read (as :func:`~scintiseg.io.not_scans.prediction_report` reads it).
+REPORT_LIMIT = 1 << 24
+#: What a command that reads a prediction back asks for, when a folder's report is none.
+GIVE_FOLDER = "give the folder scintiseg predict wrote for one scan"
+
+
 def report_of(folder: Path) -> dict:
-    """``folder``'s scintiseg ``report.json`` (one line when there is none)."""
+    """``folder``'s scintiseg ``report.json``.
+
+    Raises:
+        ScintisegError: one line: there is none, it is damaged (:func:`damaged_report`) or another program's.
+    """
     report = prediction_report(folder)
     if report is None:
-        raise ScintisegError("no scintiseg report.json here: give the folder scintiseg predict wrote for one scan",
-                             path=folder)
+        path = Path(folder) / REPORT_NAME
+        if not path.exists():
+            raise ScintisegError(f"no scintiseg report.json here: {GIVE_FOLDER}", path=folder)
+        damaged = damaged_report(folder)
+        if damaged is not None:
+            raise damaged
+        raise ScintisegError(f"is not a scintiseg report (its \"format\" is {_shown(_format_of(path))}, not "
+                             f"\"{REPORT_FORMAT}\"): {GIVE_FOLDER}", path=path)
     return report
+
+
+def damaged_report(folder: str | Path) -> ScintisegError | None:
+    """The one-line error for ``folder``'s ``report.json`` when it is there but cannot be read as a report: it
+    cannot be opened, is empty, too large, not UTF-8 text, malformed JSON or no JSON object. None when it is a
+    scintiseg report, when there is none, and when it is another program's JSON object (a batch passes such a folder
+    over, and lists a damaged one as failed)."""
+    path = Path(folder) / REPORT_NAME
+    if not path.exists() or prediction_report(folder) is not None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(REPORT_LIMIT + 1)
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or exc})"
+    else:
+        problem = _json_problem(raw)
+    return None if problem is None else ScintisegError(f"{problem}: {GIVE_FOLDER}", path=path)
+
+
+def _json_problem(raw: bytes) -> str | None:
+    """What keeps ``raw`` from being a JSON object, or None."""
+    if len(raw) > REPORT_LIMIT:
+        return f"is larger than {REPORT_LIMIT >> 20} MiB, too large for a scintiseg report"
+    if not raw.strip():
+        return "is empty, not a scintiseg report"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "is malformed (not UTF-8 text), not a scintiseg report"
+    except json.JSONDecodeError as exc:
+        return f"is malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    except (ValueError, RecursionError):
+        return "is malformed JSON (nested too deeply)"
+    return None if isinstance(data, dict) else f"holds {_json_kind(data)}, not a scintiseg report's JSON object"
+
+
+def _format_of(path: Path) -> object:
+    """The ``format`` of the JSON object in ``path`` (read before: :func:`damaged_report` found nothing wrong)."""
+    try:
+        return json.loads(path.read_bytes().decode("utf-8")).get("format")
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return None
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in words (``"a list"``, ``"text"``, ``"null"``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    return {dict: "an object", list: "a list", str: "text"}.get(type(value), "a number")
+
+
+def _shown(value: object) -> str:
+    """``value`` as the report's JSON writes it (``null``, ``"abc"``, ``-3``), cut to one short line."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# The ranges predict's own options are checked to (``--threshold`` in (0, 1], ``--min-area`` a whole number of at
+# least 1, in scintiseg.cli.predict): PredictSettings does not check them itself, and a report's value outside them
+# failed deep in the post-processing (a traceback).
+def _threshold_problem(value: object) -> str | None:
+    if not _is_number(value):
+        return f"must be a number in (0, 1], got {_shown(value)}"
+    return None if 0.0 < float(value) <= 1.0 else f"must lie in (0, 1], got {_shown(value)}"  # NaN: outside
+
+
+def _min_area_problem(value: object) -> str | None:
+    if not (isinstance(value, int) and not isinstance(value, bool)):
+        return f"must be a whole number of pixels, at least 1, got {_shown(value)}"
+    return None if value >= 1 else f"must be at least 1, got {_shown(value)}"
+
+
+def _type_problem(default: object, value: object) -> str | None:
+    """What is wrong with the type of ``value`` for a setting whose default is ``default``: a flag takes true or
+    false, a number a number, text text, and a setting whose default is null text or null."""
+    if isinstance(default, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(default, (int, float)):
+        ok, want = _is_number(value), "a number"
+    elif isinstance(default, str):
+        ok, want = isinstance(value, str), "text"
+    else:
+        ok, want = value is None or isinstance(value, str), "text or null"
+    return None if ok else f"must be {want}, got {_shown(value)}"
+
+
+def recorded_settings(report: dict, path: Path) -> PredictSettings:
+    """The settings a prediction's ``report`` (its ``report.json`` at ``path``) records, checked as ``predict``
+    checks its options; the defaults for those it does not record, and keys that are no setting passed over.
+
+    Raises:
+        ScintisegError: one line naming ``path`` and the setting: ``settings`` not an object, a value of another
+            type, out of range or not one of the choices (``<path>: settings.threshold must lie in (0, 1], got -3``).
+    """
+    given = report.get("settings", {})
+    if not isinstance(given, dict):
+        raise ScintisegError(f"settings must be an object of predict's settings, got {_json_kind(given)}", path=path)
+    defaults = {item.name: item.default for item in fields(PredictSettings) if item.default is not MISSING}
+    chosen = {key: value for key, value in given.items() if key in defaults}
+    for key, value in chosen.items():
+        if key == "threshold":
+            problem = _threshold_problem(value)
+        elif key == "min_area_px":
+            problem = _min_area_problem(value)
+        else:
+            problem = _type_problem(defaults[key], value)
+        if problem:
+            raise ScintisegError(f"settings.{key} {problem}", path=path)
+        try:
+            PredictSettings(**{key: value})  # its own checks of this one setting: the choices, the ratio's range
+        except ScintisegError as exc:
+            raise ScintisegError(f"settings.{key}: {exc.problem}", path=path) from None
+    try:
+        return PredictSettings(**chosen)
+    except (ScintisegError, TypeError, ValueError) as exc:  # a check of settings together, none today
+        raise ScintisegError(f"its settings cannot be used again ({exc})", path=path) from None
 
 
 def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None = None, engine: str | None = None,
@@ -75,17 +218,12 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
     """
     folder = Path(folder)
     report = report_of(folder)
+    settings = recorded_settings(report, folder / REPORT_NAME)
     scan = scan_as_predicted(report, folder, [Path(p) for p in scans] if scans else None, scan_flag)
     views = list(report.get("views") or {})
     outlines = {view: view_outlines(folder, view, scan.shape) for view in views}
     masks = {view: reader for view, (reader, _, _, _) in outlines.items()}
     network = {view: (found, left_out) for view, (_, found, left_out, _) in outlines.items()}
-    given = report.get("settings") if isinstance(report.get("settings"), dict) else {}
-    names = {field.name for field in fields(PredictSettings)}
-    try:
-        settings = PredictSettings(**{key: value for key, value in given.items() if key in names})
-    except (TypeError, ValueError) as exc:
-        raise ScintisegError(f"its settings cannot be used again ({exc})", path=folder / "report.json") from None
     report_model = report.get("model") if isinstance(report.get("model"), dict) else {}
     engine = engine or (report_model.get("engine") if report_model.get("engine") in ENGINES else "onnx")
     loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine)

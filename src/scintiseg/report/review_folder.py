@@ -4,8 +4,8 @@
 :func:`review_batch` does it for a batch's output folder (``scintiseg predict``'s ``OUT``, one folder per scan): each
 scan folder a reader edited is reviewed into ``OUT2/<name>``, the model loaded once; a folder nobody edited is listed
 ``not edited`` and left out (reviewing it would sign outlines nobody looked at: name its folder to confirm it as it
-stands), a folder that cannot be reviewed is listed ``failed`` with its one-line reason, and ``OUT2/summary.csv``
-has a row per folder (``predict``'s columns).
+stands), a folder that cannot be reviewed (its ``report.json`` damaged or its settings unusable among them) is
+listed ``failed`` with its one-line reason, and ``OUT2/summary.csv`` has a row per folder (``predict``'s columns).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.labelme import read_labelme
-from scintiseg.io.not_scans import prediction_report
+from scintiseg.io.not_scans import REPORT_NAME, prediction_report
 from scintiseg.io.predicted_labels import unedited_prediction
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.review import LABELME_NAME, review_record, reviewed
 from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
-from scintiseg.report.predicted_again import predict_again, report_of
+from scintiseg.report.predicted_again import damaged_report, predict_again, report_of
 
 def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | LoadedModel | None = None,
                   engine: str | None = None, scans: list[str | Path] | None = None,
@@ -97,13 +97,21 @@ def review_batch(root: str | Path, out: str | Path, *, model: str | Path | None 
     one :class:`~scintiseg.report.batch.ScanResult` per scan folder, ``out/summary.csv`` written.
 
     Raises:
-        ScintisegError: ``root`` holds no prediction folder, or ``out`` is ``root``.
+        ScintisegError: ``root`` holds no prediction folder (or is one whose ``report.json`` is damaged), or ``out``
+            is ``root``.
     """
     root, out = Path(root), Path(out)
-    folders = []
-    if root.is_dir():
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and prediction_report(p) is not None)
+    folders: list[Path] = []
+    damaged: dict[Path, ScintisegError] = {}  # a report.json there but unreadable: listed failed, as it says
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        if prediction_report(folder) is not None:
+            folders.append(folder)
+        elif (error := damaged_report(folder)) is not None:
+            damaged[folder] = error
+            folders.append(folder)
     if not folders:
+        if (root / REPORT_NAME).exists():
+            report_of(root)  # a damaged one says so
         raise ScintisegError("no scintiseg report.json here nor in its folders: give a prediction's folder, or the "
                              "folder scintiseg predict wrote them into", path=root)
     if out.resolve() == root.resolve():
@@ -114,6 +122,9 @@ def review_batch(root: str | Path, out: str | Path, *, model: str | Path | None 
     results: list[ScanResult] = []
     for folder in tqdm(folders, desc="review", unit="scan", disable=not progress or len(folders) < 2, file=sys.stderr):
         start = time.perf_counter()
+        if folder in damaged:
+            results.append(ScanResult(folder, "failed", error=str(damaged[folder])))
+            continue
         if not is_edited(folder):
             results.append(ScanResult(folder, "not edited", error="no LabelMe file edited: name the folder to "
                                                                   "confirm it as it stands"))

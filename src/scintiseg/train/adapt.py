@@ -75,7 +75,7 @@ from scintiseg.io.voc import read_voc_folders
 from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, load_checkpoint
 from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
 from scintiseg.train.config import TrainConfig
-from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data, train
+from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data, refuse_overwriting, train
 from scintiseg.train.data import SegmentationDataset, training_splits
 from scintiseg.train.hybrid_site import read_normals, split_normals, validation_windows
 from scintiseg.train.site_mix import MixedPool
@@ -182,8 +182,7 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
     annotations = read_voc_folders(list(settings.boxes)) if settings.boxes else None  # a bad file fails here, first
     config = adaptation_config(model, out, settings)
     last = Path(out) / CHECKPOINT_DIR / LAST
-    if last.exists() and not resume:
-        raise ScintisegError("run folder already holds a checkpoint: use --resume or another --out", path=out)
+    refuse_overwriting(Path(out), resume)
     if config.threads:
         torch.set_num_threads(config.threads)
     test_cases, split_from = held_out_cases(site, config.seed)

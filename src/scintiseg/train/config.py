@@ -192,6 +192,7 @@ class TrainConfig(Config):
             ("epochs", self.epochs >= 1),
             ("batch_size", self.batch_size >= 1),
             ("lr", self.lr > 0),
+            ("weight_decay", self.weight_decay >= 0),  # (torch refused -1 with a traceback, after the data were read)
             ("labelled", 0.0 <= self.labelled <= 1.0),
             ("val_fraction", 0.0 < self.val_fraction < 1.0),
             ("alpha", self.alpha >= 0),

@@ -56,6 +56,7 @@ from scintiseg.models.checkpoint import (
     epoch_checkpoint_path,
     load_checkpoint,
     save_checkpoint,
+    state_dict_mismatch,
 )
 from scintiseg.models.device import autocast_dtype
 from scintiseg.phantom.regions import REGION_CLASSES
@@ -554,8 +555,7 @@ def train(
         raise ScintisegError("no run folder given (--out RUN)")
     run_dir = Path(config.out)
     last_path, best_path = run_dir / CHECKPOINT_DIR / LAST, run_dir / CHECKPOINT_DIR / BEST
-    if last_path.exists() and not resume:
-        raise ScintisegError("run folder already holds a checkpoint: use --resume or another --out", path=run_dir)
+    refuse_overwriting(run_dir, resume)
     if config.threads:
         torch.set_num_threads(config.threads)
     context = DistributedContext.from_environment(config.device)
@@ -571,6 +571,18 @@ def train(
         context.close()
         if made is not None:
             made.close()
+
+
+def refuse_overwriting(run_dir: Path, resume: bool) -> None:
+    """Refuse a run folder whose checkpoints the run would overwrite: one holding ``last.pt`` without ``resume``,
+    and one holding ``best.pt`` with no ``last.pt`` to go on from (session 61: only ``last.pt`` was looked at, so a
+    run folder whose ``last.pt`` was deleted to save space lost its ``best.pt`` to a fresh run)."""
+    last, best = run_dir / CHECKPOINT_DIR / LAST, run_dir / CHECKPOINT_DIR / BEST
+    if last.exists() and not resume:
+        raise ScintisegError("run folder already holds a checkpoint: use --resume or another --out", path=run_dir)
+    if best.exists() and not last.exists():
+        raise ScintisegError(f"run folder holds {CHECKPOINT_DIR}/{BEST} and no {LAST} to resume from: a new run "
+                             "would overwrite it; give another --out", path=run_dir)
 
 
 def stopped_note(run_dir: Path, last_path: Path) -> str:
@@ -620,6 +632,10 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
             for folder in (last_path.parent, run_dir):
                 remove_stale_partials(folder)
         state = load_checkpoint(last_path, map_location=device, required=RESUME_KEYS)
+        mismatch = state_dict_mismatch(model.state_dict(), state["model"])
+        if mismatch:  # another --model (or -m) than the run's, or another run's last.pt: torch's traceback before
+            raise ScintisegError(f"its weights are not this run's {config.model} {_arguments(dict(model.config))}: "
+                                 f"{mismatch}; resume with the run's own network, or give another --out", path=last_path)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history = list(state["history"])

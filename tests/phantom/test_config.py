@@ -1,0 +1,44 @@
+"""``scintiseg.phantom.config``: the value rules of a phantom configuration (a YAML file of overrides laid over a
+profile), each broken one a single line naming the file and the key (session 61: before, these reached numpy or the
+anatomy as a traceback, or, for a probability of 2, were accepted)."""
+
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.phantom import generate_patient, profile, profile_names
+
+#: (override, words the one-line error must contain)
+BROKEN = {
+    "counts-reversed": ({"camera": {"counts": [4e6, 8e5]}}, "camera.counts is a range [low, high], and its low end"),
+    "counts-zero": ({"camera": {"counts": [0, 0]}}, "camera.counts must be positive"),
+    "pixel-negative": ({"camera": {"pixel_mm": -1}}, "camera.pixel_mm must lie in [0.5, 10] mm, got -1.0"),
+    "rows-zero": ({"camera": {"rows": 0}}, "camera.rows must lie in [1, 4096], got 0"),
+    "matrix-huge": ({"camera": {"rows": 100000, "cols": 100000}}, "camera.rows must lie in [1, 4096]"),
+    "field-short": ({"camera": {"rows": 100}}, "a field 452 mm tall: a phantom patient needs at least 900 mm"),
+    "height-reversed": ({"anatomy": {"height_mm": [1950, 1500]}}, "anatomy.height_mm is a range"),
+    "height-tiny": ({"anatomy": {"height_mm": [10, 20]}}, "anatomy.height_mm must lie in [1000, 2400] mm"),
+    "probability-two": ({"anatomy": {"p_thyroid": 2}}, "anatomy.p_thyroid is a probability, in [0, 1]; got 2.0"),
+    "arms-none": ({"anatomy": {"arm_positions": {}}}, "anatomy.arm_positions must give each position a weight"),
+    "arms-negative": ({"anatomy": {"arm_positions": {"sides": -1}}}, "anatomy.arm_positions must give"),
+    "arms-unknown": ({"anatomy": {"arm_positions": {"flying": 1}}}, "unknown position(s) 'flying'"),
+    "contrast-zero": ({"lesions": {"contrast": [0, 3]}}, "lesions.contrast must be positive"),
+    "lookalike-probability": ({"lookalikes": {"p_fracture": -0.1}}, "lookalikes.p_fracture is a probability"),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_a_broken_value_is_one_line_naming_the_file_and_the_key(name):
+    change, words = BROKEN[name]
+    with pytest.raises(ScintisegError) as error:
+        profile("small").updated(change, path="overrides.yaml")
+    message = str(error.value)
+    assert message.startswith("overrides.yaml: ") and words in message and "\n" not in message, message
+
+
+def test_every_profile_keeps_the_rules_and_the_limits_leave_room_for_a_real_camera():
+    for name in profile_names():
+        profile(name).validate()
+    # a shorter field than the whole body (a 1024-row matrix at 0.9 mm), and the edges of the limits, still draw
+    near = profile("small").updated({"camera": {"rows": 1000, "cols": 256, "pixel_mm": 0.9},
+                                     "anatomy": {"height_mm": [1000, 1000]}})
+    assert generate_patient(3, near).scan.view("ANT").shape == (1000, 256)

@@ -1,0 +1,122 @@
+"""A prediction folder's ``report.json`` read back (:mod:`scintiseg.report.predicted_again`): the settings it records
+checked as ``predict`` checks its options, and a report that is missing, damaged or someone else's refused in one line
+that names the file, never a traceback from deep in the post-processing."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from scintiseg.errors import ScintisegError
+from scintiseg.predict.pipeline import PredictSettings
+from scintiseg.report.predicted_again import damaged_report, recorded_settings, report_of
+
+#: What ``scintiseg predict`` records (report.json's ``settings``).
+RECORDED = {"threshold": 0.5, "min_area_px": 4, "window": "whole", "regions": "auto", "region_model": None,
+            "tiling": "windows", "crop_level": True, "spine_pattern": True, "spine_pattern_ratio": 1.3,
+            "symmetry": True, "bladder": True, "distal_arm": True, "off_skeleton": True}
+
+#: (key, recorded value, what the line says after the path).
+BAD_SETTINGS = [
+    ("threshold", None, "settings.threshold must be a number in (0, 1], got null"),
+    ("threshold", -3, "settings.threshold must lie in (0, 1], got -3"),
+    ("threshold", 0, "settings.threshold must lie in (0, 1], got 0"),
+    ("threshold", 1.5, "settings.threshold must lie in (0, 1], got 1.5"),
+    ("threshold", math.nan, "settings.threshold must lie in (0, 1], got NaN"),
+    ("threshold", "abc", 'settings.threshold must be a number in (0, 1], got "abc"'),
+    ("threshold", "0.5", 'settings.threshold must be a number in (0, 1], got "0.5"'),
+    ("threshold", True, "settings.threshold must be a number in (0, 1], got true"),
+    ("min_area_px", "x", 'settings.min_area_px must be a whole number of pixels, at least 1, got "x"'),
+    ("min_area_px", None, "settings.min_area_px must be a whole number of pixels, at least 1, got null"),
+    ("min_area_px", 2.5, "settings.min_area_px must be a whole number of pixels, at least 1, got 2.5"),
+    ("min_area_px", -1, "settings.min_area_px must be at least 1, got -1"),
+    ("min_area_px", 0, "settings.min_area_px must be at least 1, got 0"),
+    ("regions", "x", "settings.regions: unknown region method 'x' (choose from auto, learned, atlas)"),
+    ("regions", None, "settings.regions must be text, got null"),
+    ("tiling", "tiles", "settings.tiling: unknown tiling 'tiles' (choose from windows, one-pass)"),
+    ("window", "chest", "settings.window: unknown window mode 'chest' (choose from whole, thoracic)"),
+    ("window", ["whole"], 'settings.window must be text or null, got ["whole"]'),
+    ("region_model", 3, "settings.region_model must be text or null, got 3"),
+    ("spine_pattern_ratio", math.nan, "settings.spine_pattern_ratio: spine-pattern ratio nan is not a positive number"),
+    ("spine_pattern_ratio", -1.0, "settings.spine_pattern_ratio: spine-pattern ratio -1.0 is not a positive number"),
+    ("spine_pattern_ratio", "1.3", 'settings.spine_pattern_ratio must be a number, got "1.3"'),
+    ("bladder", "no", 'settings.bladder must be true or false, got "no"'),
+    ("symmetry", 0, "settings.symmetry must be true or false, got 0"),
+]
+
+
+def _write(folder: Path, report: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(report))
+    return folder
+
+
+def _report(settings: object = None) -> dict:
+    report = {"format": "scintiseg-report", "version": 1, "views": {"ANT": {}}}
+    if settings is not None:
+        report["settings"] = settings
+    return report
+
+
+def test_the_recorded_settings_are_read_back():
+    path = Path("pred/report.json")
+    settings = recorded_settings(_report({**RECORDED, "threshold": 0.3, "min_area_px": 9, "tiling": "one-pass",
+                                          "bladder": False, "threshold_note": "ignored: no setting"}), path)
+    assert settings == PredictSettings(threshold=0.3, min_area_px=9, window="whole", tiling="one-pass", bladder=False)
+    assert recorded_settings(_report(), path) == PredictSettings()  # none recorded: predict's defaults
+    assert recorded_settings(_report({"threshold": 1}), path).threshold == 1  # a whole number in range is a number
+
+
+@pytest.mark.parametrize("key, value, message", BAD_SETTINGS)
+def test_a_bad_recorded_setting_is_one_line_naming_the_report_and_the_key(tmp_path, key, value, message):
+    path = tmp_path / "pred" / "report.json"
+    with pytest.raises(ScintisegError) as caught:
+        recorded_settings(_report({**RECORDED, key: value}), path)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("settings, what", [([0.5, 4], "a list"), ("threshold=0.5", "text"), (None, "null"),
+                                            (7, "a number")])
+def test_settings_that_are_no_object_are_refused(tmp_path, settings, what):
+    report = _report()
+    report["settings"] = settings
+    with pytest.raises(ScintisegError) as caught:
+        recorded_settings(report, tmp_path / "report.json")
+    assert str(caught.value) == f"{tmp_path / 'report.json'}: settings must be an object of predict's settings, got {what}"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty, not a scintiseg report"),
+    (b"  \n", "is empty, not a scintiseg report"),
+    (b'{"format": "scintiseg-report", ', "is malformed JSON (Expecting property name enclosed in double quotes at "
+                                         "line 1, column 32)"),
+    (b"\xff\xfe{}", "is malformed (not UTF-8 text), not a scintiseg report"),
+    (b"[1, 2]", "holds a list, not a scintiseg report's JSON object"),
+    (b'"scintiseg-report"', "holds text, not a scintiseg report's JSON object"),
+    (b'{"format": "someone-else"}', 'is not a scintiseg report (its "format" is "someone-else", not '
+                                    '"scintiseg-report")'),
+])
+def test_a_report_that_is_there_but_no_scintiseg_report_says_what_it_is(tmp_path, content, message):
+    (tmp_path / "report.json").write_bytes(content)
+    with pytest.raises(ScintisegError) as caught:
+        report_of(tmp_path)
+    line = str(caught.value)
+    assert line.startswith(f"{tmp_path / 'report.json'}: {message}") and "no scintiseg report.json here" not in line
+    assert line.endswith("give the folder scintiseg predict wrote for one scan") and "\n" not in line
+    # a batch lists the damaged ones as failed, and passes another program's JSON object over
+    assert (damaged_report(tmp_path) is None) == content.startswith(b'{"format": "someone-else"')
+
+
+def test_a_folder_without_a_report_and_a_good_report(tmp_path):
+    with pytest.raises(ScintisegError, match="no scintiseg report.json here"):
+        report_of(tmp_path)
+    assert damaged_report(tmp_path) is None
+    (tmp_path / "report.json").mkdir()  # a folder of that name: cannot be read
+    with pytest.raises(ScintisegError) as caught:
+        report_of(tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'report.json'}: cannot be read (")
+    good = _write(tmp_path / "good", _report(RECORDED))
+    assert report_of(good)["settings"] == RECORDED and damaged_report(good) is None
