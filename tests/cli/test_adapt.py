@@ -107,7 +107,7 @@ def test_adaptation_keeps_the_recipe_and_refuses_a_fused_view_model(tmp_path):
         adaptation_config(_model(fused, input_mode="two_channel", synthetic=""), tmp_path / "run", AdaptSettings())
 
 
-def test_an_interrupted_adaptation_resumes_where_it_stopped(tmp_path, site):
+def test_an_interrupted_adaptation_resumes_where_it_stopped(tmp_path, site, capsys):
     model = _model(tmp_path)
     run = tmp_path / "run"
     assert main(_args(model, site, run)) == 0
@@ -115,6 +115,11 @@ def test_an_interrupted_adaptation_resumes_where_it_stopped(tmp_path, site):
     assert main([*_args(model, site, run), "--epochs", "2", "--resume"]) == 0
     history = load_checkpoint(checkpoint_path(run, "last"))["history"]
     assert [row["epoch"] for row in history] == [1, 2] and history[0] == first[0]
+    # a training run's folder (no adapt.json) is not resumed as an adaptation (it was, mixing the two runs' logs)
+    (run / "adapt.json").unlink()
+    assert main([*_args(model, site, run), "--epochs", "3", "--resume"]) == 2
+    assert "is not an adaptation run (no adapt.json)" in capsys.readouterr().err
+    assert [row["epoch"] for row in load_checkpoint(checkpoint_path(run, "last"))["history"]] == [1, 2]
 
 
 def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, site, capsys):

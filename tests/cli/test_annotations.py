@@ -26,6 +26,12 @@ def test_consensus_accepts_and_writes_decision(tmp_path, capsys):
     decision = json.loads(out.read_text())
     assert decision["decision"] == "accept" and decision["ground_truth_file"] in readers
     assert len(decision["pairs"]) == 3 and capsys.readouterr().out.startswith("accept:")
+    # --out one of the readers' own files: refused, the reader's outlines kept (replaced by the decision before)
+    before = (tmp_path / "B.json").read_bytes()
+    assert main(["annotations", "consensus", *readers, "--out", str(tmp_path / "B.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "B.json: is one of the readers' files" in err[0]
+    assert (tmp_path / "B.json").read_bytes() == before
 
 
 def test_consensus_flags_disagreement(tmp_path, capsys):

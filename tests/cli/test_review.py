@@ -3,6 +3,7 @@ every bad input refused in one line with nothing written."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -340,6 +341,15 @@ def test_out_must_be_another_folder_and_not_someone_elses(predicted, tmp_path, c
     (taken / "mine.txt").write_text("keep")
     assert main(["review", str(predicted), "--out", str(taken)]) == 2
     assert "not a scintiseg report folder" in capsys.readouterr().err and (taken / "mine.txt").read_text() == "keep"
+    # another study's prediction folder (its reader's edits with it) was replaced before session 61
+    someone = _copy(predicted, tmp_path / "other")
+    report = _report(someone)
+    report["study_uid"] = "1.2.826.0.1.3680043.2.1125.999"
+    (someone / "report.json").write_text(json.dumps(report))
+    before = {p.name: p.read_bytes() for p in someone.iterdir()}
+    assert main(["review", str(predicted), "--out", str(someone)]) == 2
+    assert "holds the report of another scan" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in someone.iterdir()} == before
 
 
 def test_a_moved_scan_is_found_with_scan(predicted, tmp_path):
@@ -349,6 +359,23 @@ def test_a_moved_scan_is_found_with_scan(predicted, tmp_path):
     scan = predicted.parent.parent / "scans" / "P7.dcm"
     assert main(["review", str(folder), "--out", str(out), "--scan", str(scan)]) == 0
     assert _report(out)["summary"]["bsi_percent"] == _report(predicted)["summary"]["bsi_percent"]
+
+
+@pytest.mark.parametrize("same_uid", [False, True])
+def test_another_studys_scan_of_the_same_matrix_is_refused(predicted, tmp_path, capsys, same_uid):
+    """Another patient's scan with the same views and matrix was accepted, its report carrying this study's UID
+    (session 61): refused by its study UID, and where the UIDs agree (a re-export) by its counts."""
+    folder = _copy(predicted, tmp_path)
+    other = generate_patient(8, profile("default"), patient_id="PID-8").scan
+    if same_uid:
+        other = dataclasses.replace(other, study_uid=_report(predicted)["study_uid"])
+    write_dicom(other, tmp_path / "P8.dcm")
+    out = tmp_path / "reviewed"
+    capsys.readouterr()
+    assert main(["review", str(folder), "--out", str(out), "--scan", str(tmp_path / "P8.dcm")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "P8.dcm: is not the scan of" in err[0] and not out.exists()
+    assert ("counts, where the report's had" if same_uid else "where the report's is") in err[0]
 
 
 REAL_SCAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"

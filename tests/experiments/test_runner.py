@@ -1,5 +1,6 @@
 """Tests for scintiseg.experiments: the paper numbers in the specs, a tiny resumable run, the table."""
 
+import dataclasses
 import json
 
 import pytest
@@ -52,6 +53,12 @@ def test_tiny_experiment_runs_resumes_and_writes_table(tmp_path):
     metrics = out / "max" / "run0" / "eval-test" / "metrics.json"
     stamp = metrics.stat().st_mtime_ns
     run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)  # finished cells are skipped
+    assert metrics.stat().st_mtime_ns == stamp
+    # ... but not reused for other settings, nor the folder for another experiment (both were, silently)
+    with pytest.raises(ScintisegError, match="this cell was trained with epochs 1, not 2: use another --out"):
+        run_experiment(spec, data, out, settings={"epochs": 2}, progress=False)
+    with pytest.raises(ScintisegError, match="holds the experiment 'tiny', not 'other'"):
+        run_experiment(dataclasses.replace(spec, name="other"), data, out, settings={"epochs": 1}, progress=False)
     assert metrics.stat().st_mtime_ns == stamp
     # a damaged cell, or record: one line naming the file and what to do (a JSON traceback before session 61)
     metrics.write_text("{")

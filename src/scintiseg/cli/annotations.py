@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from scintiseg.cli.arguments import seed
+from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.reader_labels import LESION_LABEL, reader_lesions
@@ -73,6 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_consensus(args: argparse.Namespace) -> int:
+    if args.out and any(Path(args.out).resolve() == Path(path).resolve() for path in args.readers):
+        # (the decision replaced that reader's outlines: session 61)
+        raise ScintisegError("is one of the readers' files: the decision would replace its outlines; give --out a "
+                             "new file", path=args.out)
     annotations = [read_labelme(path, root=args.root) for path in args.readers]
     if not args.label:  # each reader's lesions by the names readers give them (scintiseg.io.reader_labels)
         annotations = [reader_lesions(annotation, path) for annotation, path in zip(annotations, args.readers)]
@@ -97,7 +102,6 @@ def _outline_images(inputs: list[str], out: Path, label: str, source, outline) -
         ``(files written, outlines, skipped lines)``: an image that cannot be read, has two views or whose
         ``outline`` raises a :class:`~scintiseg.errors.ScintisegError` is skipped with its reason.
     """
-    from scintiseg.errors import ScintisegError  # lazy: only these subcommands
     from scintiseg.io import read_scan  # lazy: only these subcommands
     from scintiseg.io.reader_labels import label_kind  # lazy: only these subcommands
     from scintiseg.io.file_keys import output_stem  # lazy: only these subcommands
@@ -139,7 +143,6 @@ def _outline_images(inputs: list[str], out: Path, label: str, source, outline) -
 
 
 def run_from_boxes(args: argparse.Namespace) -> int:
-    from scintiseg.errors import ScintisegError  # lazy: only this subcommand
     from scintiseg.io.voc import annotation_of, box_kind, read_voc_folder  # lazy: only this subcommand
     from scintiseg.prepare.box_outlines import outlines_from_boxes  # lazy: only this subcommand
 
@@ -164,7 +167,6 @@ def run_from_boxes(args: argparse.Namespace) -> int:
 
 
 def run_from_masks(args: argparse.Namespace) -> int:
-    from scintiseg.errors import ScintisegError  # lazy: only this subcommand
     from scintiseg.io.nnunet import mask_of, read_nnunet_mask  # lazy: only this subcommand
 
     folder, out = Path(args.masks), Path(args.out)

@@ -146,13 +146,28 @@ def prepare_test_set(
     return TestSetEvaluator(root, name=name)
 
 
-def _check_same_data(run_dir: Path, data: str | Path) -> None:
-    """Refuse to resume or re-evaluate a cell that was trained on another data set."""
+#: A cell's configuration keys that say how it ran, not what it learned (a re-run may change them).
+HOW_IT_RAN = frozenset({"out", "data", "progress", "threads", "device", "generator_workers", "tensorboard"})
+
+
+def _check_same_data(run_dir: Path, data: str | Path, config: TrainConfig | None = None) -> None:
+    """Refuse to resume or re-evaluate a cell that was trained on another data set, or (``config``) with another
+    recipe: a re-run with other settings (``-m width=16``, more epochs) reused the cells trained with the first ones
+    and recorded the new settings beside them (session 61)."""
     saved = run_dir / "config.yaml"
     if saved.is_file():
-        trained_on = Path(TrainConfig.from_yaml(saved).data)
+        before = TrainConfig.from_yaml(saved)
+        trained_on = Path(before.data)
         if trained_on.resolve() != Path(data).resolve():
             raise ScintisegError(f"this cell was trained on {trained_on}, not {data}: use another --out", path=run_dir)
+        if config is not None:
+            old, new = before.to_dict(), config.to_dict()
+            changed = [key for key in new if key not in HOW_IT_RAN and old.get(key) != new[key]]
+            if changed:
+                key = changed[0]
+                raise ScintisegError(f"this cell was trained with {key} {old.get(key)!r}, not {new[key]!r}"
+                                     f"{f' (and {len(changed) - 1} more)' if len(changed) > 1 else ''}: use another --out",
+                                     path=run_dir)
 
 
 def run_experiment(
@@ -190,6 +205,11 @@ def run_experiment(
     settings = dict(settings or {})
     settings.setdefault("progress", False)
     cells = [(row, k) for row in spec.rows for k in range(runs)]
+    record = out / EXPERIMENT_FILE
+    if record.is_file():  # another experiment's folder: its record, table and plot would be replaced (session 61)
+        name = read_record(record, "the experiment's own record; rerun the experiment into a new --out").get("name")
+        if name != spec.name:
+            raise ScintisegError(f"holds the experiment {name!r}, not {spec.name!r}: use another --out", path=out)
     for row, k in cells:  # a bad setting fails before the test set is made or anything trains
         cell_config(spec, row, data, out, k, settings)
     evaluator = prepare_test_set(test_set, data, out, test_sets=test_sets, workers=workers, progress=progress)
@@ -198,7 +218,7 @@ def run_experiment(
     for row, k in tqdm(cells, desc=spec.name, unit="cell", disable=not progress):
         config = cell_config(spec, row, data, out, k, settings)
         run_dir = Path(config.out)
-        _check_same_data(run_dir, data)
+        _check_same_data(run_dir, data, config)
         result = cell_result(run_dir, evaluation)
         if result is None:
             if not (run_dir / "summary.json").is_file():

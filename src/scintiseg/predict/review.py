@@ -40,6 +40,7 @@ How (choices the papers leave open, all stated here):
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 import warnings
 from pathlib import Path
@@ -97,7 +98,27 @@ def scan_as_predicted(report: dict, folder: Path, scans: list[Path] | None = Non
             f"is not the scan of {folder / 'report.json'}: views {', '.join(scan.view_names)}, {scan.shape[0]} x "
             f"{scan.shape[1]}, where the report has {', '.join(map(str, views or []))}, "
             f"{' x '.join(map(str, shape or []))}", path=", ".join(map(str, paths)))
+    other = _another_study(report, scan)
+    if other:  # same views and matrix, another patient's or day's scan (accepted before session 61)
+        raise ScintisegError(f"is not the scan of {folder / 'report.json'}: {other}", path=", ".join(map(str, paths)))
     return scan
+
+
+def _another_study(report: dict, scan: Scan) -> str:
+    """What shows ``scan`` is not the one ``report`` was made from, or ``""``: another study UID (where both have
+    one), or a view whose total counts differ from the report's (``input.counts``; read the same way, the same file
+    gives the same sum)."""
+    recorded = report.get("study_uid")
+    if isinstance(recorded, str) and recorded and scan.study_uid and scan.study_uid != recorded:
+        return f"study {scan.study_uid}, where the report's is {recorded}"
+    counts = (report.get("input") or {}).get("counts") if isinstance(report.get("input"), dict) else None
+    for view, facts in (counts.items() if isinstance(counts, dict) else ()):
+        total = facts.get("total") if isinstance(facts, dict) else None
+        if view in scan.view_names and isinstance(total, int | float) and not isinstance(total, bool):
+            found = float(np.asarray(scan.view(view), dtype=np.float64).sum())
+            if not math.isclose(found, float(total), rel_tol=1e-6, abs_tol=0.5):
+                return f"{view} holds {found:.0f} counts, where the report's had {float(total):.0f}"
+    return ""
 
 
 def _ant_first(scans: list[Scan]) -> list[Scan]:

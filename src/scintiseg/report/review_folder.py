@@ -62,6 +62,10 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
                              path=out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and prediction_report(out) is None)):
         raise ScintisegError("exists and is not a scintiseg report folder: give a new --out", path=out)
+    there = prediction_report(out) if out.is_dir() else None
+    if there is not None and not _same_scan(there, report):  # its files, a reader's edits too, would be replaced
+        raise ScintisegError("holds the report of another scan: give a new --out (a review goes over its own scan's "
+                             "report only)", path=out)
     again = predict_again(folder, model=model, engine=engine, scans=scans, check_model=check_model)
     prediction, network = again.prediction, again.network
     record = review_record(prediction, network, folder.resolve(), earlier="review" in report)
@@ -73,6 +77,16 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     prediction = reviewed(prediction, record)
     out.parent.mkdir(parents=True, exist_ok=True)
     return write_published(prediction, out, dicom), record, report
+
+
+def _same_scan(one: dict, other: dict) -> bool:
+    """Whether two reports are of one scan: the same study UID where both have one, else the same source file (session
+    61: `review --out` another study's prediction folder replaced its report and LabelMe files)."""
+    uids = [str(r.get("study_uid") or "") for r in (one, other)]
+    if all(uids):
+        return uids[0] == uids[1]
+    sources = [(r.get("input") or {}).get("source") if isinstance(r.get("input"), dict) else None for r in (one, other)]
+    return sources[0] == sources[1]
 
 
 def is_edited(folder: Path) -> bool:

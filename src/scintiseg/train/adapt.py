@@ -183,6 +183,10 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
     config = adaptation_config(model, out, settings)
     last = Path(out) / CHECKPOINT_DIR / LAST
     refuse_overwriting(Path(out), resume)
+    if resume and last.exists() and not (Path(out) / "adapt.json").is_file():  # a `train` run's folder (session 61:
+        # resumed as an adaptation, its best.pt kept the unadapted weights and its log mixed two runs)
+        raise ScintisegError("is not an adaptation run (no adapt.json): --resume goes on with an interrupted "
+                             "`scintiseg adapt`; give another --out", path=out)
     if config.threads:
         torch.set_num_threads(config.threads)
     test_cases, split_from = held_out_cases(site, config.seed)
