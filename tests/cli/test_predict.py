@@ -79,6 +79,22 @@ def test_corrupt_input_gives_exit_1(run_dir, scans, tmp_path):
     assert (out / "nm1" / "report.html").is_file()
 
 
+def test_a_failed_input_whose_folder_holds_an_earlier_report_says_so(run_dir, scans, tmp_path, capsys):
+    """The earlier report is kept (a reader may have edited it), and the line and the summary say it is not this
+    run's (nothing did before session 61: a complete-looking report beside a failed row)."""
+    scan = tmp_path / "in" / "nm1.dcm"
+    scan.parent.mkdir()
+    shutil.copy(scans / "nm1.dcm", scan)
+    out = tmp_path / "out"
+    assert main(["predict", str(scan), "--out", str(out), "--model", str(run_dir), "--quiet"]) == 0
+    scan.write_bytes(scan.read_bytes()[:5000])  # the file damaged since
+    capsys.readouterr()
+    assert main(["predict", str(scan), "--out", str(out), "--model", str(run_dir), "--quiet"]) == 1
+    said = f"({out / 'nm1'} holds an earlier run's report, not this run's)"
+    assert said in capsys.readouterr().err and said in (out / "summary.csv").read_text()
+    assert (out / "nm1" / "report.json").is_file()
+
+
 @pytest.mark.parametrize(
     "extra",
     [["--threshold", "1.5"], ["--model", "/nonexistent/model.pt"], ["--min-area", "0"],

@@ -41,6 +41,14 @@ def test_train_resume_sample_check_evaluate(real_crops, tmp_path, capsys):
     quality = json.loads((run / "evaluation" / "quality.json").read_text())
     assert quality["n_generated"] == 4 and quality["n_real"] == 4
     assert (run / "evaluation" / "grid_generated.png").is_file() and (run / "evaluation" / "quality.md").is_file()
+    # whole-body scans are not what the GAN learned: refused as training refuses them (compared before session 61)
+    whole = tmp_path / "whole"
+    assert main(["phantom", "--patients", "2", "--profile", "small", "--out", str(whole), "--workers", "1"]) == 0
+    capsys.readouterr()
+    assert main(["gan", "evaluate", "--run", str(run), "--data", str(whole), "--n", "4", "--quiet",
+                 "--out", str(tmp_path / "eval_whole")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a square thoracic crop" in err and not (tmp_path / "eval_whole").exists()
 
 
 def test_bad_run_folder_is_one_line_error(tmp_path, capsys):

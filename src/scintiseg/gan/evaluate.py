@@ -44,6 +44,9 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path, out: str | Path | No
         scan, masks = ds.load_case(data_dir, case)
         if any(v not in scan.views for v in views):
             raise ScintisegError(f"case {case.case_id} lacks one of the GAN's views {views}", path=data_dir)
+        if scan.shape[0] != scan.shape[1]:  # as training refuses it (gan.data); whole-body scans were compared before
+            raise ScintisegError(f"case {case.case_id} is {scan.shape}, not a square thoracic crop like the GAN's "
+                                 "training data", path=data_dir)
         item = CountCase([scan.view(v) for v in views], [masks.get(v, np.zeros(scan.shape, bool)) for v in views])
         real.append(item)
         if not training_ids or case.case_id in training_ids:

@@ -33,7 +33,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise _naming(exc, target) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -41,9 +44,20 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp creates the file 0600; give the result the permissions an ordinary open() would.
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if str(tmp) in (str(exc.filename), str(exc.filename2)):
+            raise _naming(exc, target) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """``exc`` naming ``target``, not the temporary file beside it that the user never asked for (session 61: "X/
+    .splits.json.bunkf1v5.part: Is a directory" where X/splits.json is a folder)."""
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(target))
 
 
 @contextlib.contextmanager

@@ -225,9 +225,14 @@ def predict_one(path: Path, out: Path, name: str, model: LoadedModel, settings: 
     return ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start)
 
 
-def _failed(path: Path, exc: ScintisegError, start: float) -> ScanResult:
-    tqdm.write(f"scintiseg predict: skipped {path}: {exc.problem}", file=sys.stderr)
-    return ScanResult(path, "failed", seconds=time.perf_counter() - start, error=exc.problem)
+def _failed(path: Path, exc: ScintisegError, start: float, folder: Path | None = None) -> ScanResult:
+    """A failed input's row; the line and the row say so when its output ``folder`` still holds an earlier run's
+    report (kept: a reader may have edited its outlines; before session 61 nothing said it was not this run's)."""
+    problem = exc.problem
+    if folder is not None and (folder / REPORT_NAME).is_file():
+        problem += f" ({folder} holds an earlier run's report, not this run's)"
+    tqdm.write(f"scintiseg predict: skipped {path}: {problem}", file=sys.stderr)
+    return ScanResult(path, "failed", seconds=time.perf_counter() - start, error=problem)
 
 
 def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: LoadedModel, settings: PredictSettings,
@@ -262,7 +267,7 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
     try:
         report = _predict_into(joined, out, name, model, settings, dicom, accept=views_agree)
     except ScintisegError as exc:
-        return [_failed(path, exc, start) for path in pair]
+        return [_failed(path, exc, start, out / name) for path in pair]
     if report is None:  # each file gets the head-down check alone
         taken.discard(name)
         why = (f"{headless[0]} shows no upright head where the other view does (a file stored head-down?); each view "
@@ -296,14 +301,14 @@ def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dic
     results = []
     for path in pair:
         start = time.perf_counter()
+        name = output_name(path, taken)
         try:
             if path in unread:
                 raise unread[path]
-            name = output_name(path, taken)
             report = _predict_into(scans[path], out, name, model, settings, dicom)
             results.append(ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start))
         except ScintisegError as exc:
-            results.append(_failed(path, exc, start))
+            results.append(_failed(path, exc, start, out / name))
     return results
 
 
@@ -437,11 +442,11 @@ def run_batch(
                                                 dicom))
                 else:
                     path, start = group[0], time.perf_counter()
+                    name = output_name(path, taken)
                     try:
-                        results.append(predict_one(path, out, output_name(path, taken), model, settings, read_kwargs,
-                                                   dicom))
+                        results.append(predict_one(path, out, name, model, settings, read_kwargs, dicom))
                     except ScintisegError as exc:
-                        results.append(_failed(path, exc, start))
+                        results.append(_failed(path, exc, start, out / name))
                 bar.update(len(group))
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (scintiseg.cli): what is done stays, no summary claims all
             exc.add_note(f"{len(results)} of {len(files)} input(s) done into {out}, no {SUMMARY_NAME} written "

@@ -1,0 +1,30 @@
+"""``scintiseg.io.atomic``: a write lands whole or not at all, and a failure names the file asked for."""
+
+from pathlib import Path
+
+import pytest
+
+from scintiseg.io.atomic import atomic_path, write_text_atomic
+
+
+def test_a_write_lands_whole_and_a_failed_one_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "out.txt"
+    write_text_atomic(target, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("stopped")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_a_failure_names_the_file_asked_for_not_the_temporary(tmp_path):
+    """A folder where the file goes: the error named ".out.json.k2x9.part" before session 61."""
+    (tmp_path / "out.json").mkdir()
+    with pytest.raises(IsADirectoryError) as error:
+        write_text_atomic(tmp_path / "out.json", "{}")
+    assert error.value.filename == str(tmp_path / "out.json") and ".part" not in str(error.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+    if Path("/proc/self").is_dir():  # Linux: a folder no file can be made in, even by root
+        with pytest.raises(OSError) as error:
+            write_text_atomic("/proc/scintiseg-test.json", "{}")
+        assert error.value.filename == "/proc/scintiseg-test.json"
