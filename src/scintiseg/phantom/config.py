@@ -21,7 +21,8 @@ from scintiseg.errors import ScintisegError
 #: Arm positions the anatomy draws (:attr:`AnatomyConfig.arm_positions`).
 ARM_POSITIONS: tuple[str, ...] = ("sides", "sides_wide", "abdomen", "raised")
 #: Largest image a phantom is drawn at, rows and columns [choice: four times the whole-body matrix's 1024 x 256
-#: each way, 1024 x 4096 at most; the generator's volumes grow with it, and 100000 x 100000 asked for 75 GiB].
+#: each way, 4096 rows by 1024 columns at most; the generator's volumes grow with it, and 100000 x 100000 asked for
+#: 75 GiB].
 MAX_ROWS, MAX_COLS = 4096, 1024
 #: Pixel sizes a phantom is drawn at (mm) [choice: a whole-body camera's matrices span 1.1-4.8 mm].
 PIXEL_MM_LIMITS: tuple[float, float] = (0.5, 10.0)
