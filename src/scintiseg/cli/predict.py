@@ -89,15 +89,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import load_models  # lazy: start-up time
-    from scintiseg.predict.pipeline import PredictSettings  # lazy: start-up time
+    from scintiseg.predict.pipeline import PredictSettings, min_area_problem, threshold_problem  # lazy: start-up time
     from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG  # lazy: start-up time (the pipeline imports it)
     from scintiseg.io.images import RAW_DTYPES, parse_pixel_spacing, parse_shape  # lazy: start-up time
     from scintiseg.report.batch import run_batch  # lazy: start-up time
 
-    if not 0.0 < args.threshold <= 1.0:
-        raise ScintisegError(f"--threshold must lie in (0, 1], got {args.threshold}")
-    if args.min_area < 1:
-        raise ScintisegError(f"--min-area must be at least 1, got {args.min_area}")
+    for flag, problem in (("--threshold", threshold_problem(args.threshold, str)),
+                          ("--min-area", min_area_problem(args.min_area, str))):
+        if problem:  # (the rules PredictSettings and a report read back follow)
+            raise ScintisegError(f"{flag} {problem}")
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
     if args.shape is not None:  # the raw inputs' flags are checked once, not file by file (every file skipped)
         parse_shape(args.shape)

@@ -42,6 +42,7 @@ test compares them).
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import warnings
 from collections.abc import Callable
@@ -114,6 +115,23 @@ LOW_COUNTS = 800_000
 CLIPPED_BODY_SHARE = 0.01
 
 
+def threshold_problem(value: object, shown: Callable[[object], str] = repr) -> str | None:
+    """Why ``value`` is no probability threshold (a number in (0, 1]; NaN lies outside), or None. One rule for
+    :class:`PredictSettings`, ``predict --threshold`` and a report's recorded settings read back (``review``,
+    ``compare``; session 61), each showing the value its own way (``shown``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return f"must be a number in (0, 1], got {shown(value)}"
+    return None if 0.0 < float(value) <= 1.0 else f"must lie in (0, 1], got {shown(value)}"
+
+
+def min_area_problem(value: object, shown: Callable[[object], str] = repr) -> str | None:
+    """Why ``value`` is no smallest lesion area (a whole number of pixels, at least 1), or None (as
+    :func:`threshold_problem`)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return f"must be a whole number of pixels, at least 1, got {shown(value)}"
+    return None if value >= 1 else f"must be at least 1, got {shown(value)}"
+
+
 @dataclass
 class PredictSettings:
     """Post-processing settings (defaults and their reasons in :mod:`.postprocess`).
@@ -160,6 +178,10 @@ class PredictSettings:
     off_skeleton: bool = True
 
     def __post_init__(self) -> None:
+        for name, problem in (("threshold", threshold_problem(self.threshold)),
+                              ("min_area_px", min_area_problem(self.min_area_px))):
+            if problem:  # (a threshold of -3 failed deep in the post-processing; 2.5 pixels passed)
+                raise ScintisegError(f"{name} {problem}")
         if self.window is not None:
             check_window_mode(self.window)
         check_tiling(self.tiling)

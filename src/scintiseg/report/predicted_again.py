@@ -17,7 +17,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.not_scans import REPORT_FORMAT, REPORT_NAME, prediction_report
 from scintiseg.predict.engines import ENGINES
 from scintiseg.predict.loader import LoadedModel, load_model
-from scintiseg.predict.pipeline import PredictSettings, predict_scan
+from scintiseg.predict.pipeline import PredictSettings, min_area_problem, predict_scan, threshold_problem
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.review import scan_as_predicted, view_outlines
 
@@ -137,21 +137,6 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-# The ranges predict's own options are checked to (``--threshold`` in (0, 1], ``--min-area`` a whole number of at
-# least 1, in scintiseg.cli.predict): PredictSettings does not check them itself, and a report's value outside them
-# failed deep in the post-processing (a traceback).
-def _threshold_problem(value: object) -> str | None:
-    if not _is_number(value):
-        return f"must be a number in (0, 1], got {_shown(value)}"
-    return None if 0.0 < float(value) <= 1.0 else f"must lie in (0, 1], got {_shown(value)}"  # NaN: outside
-
-
-def _min_area_problem(value: object) -> str | None:
-    if not (isinstance(value, int) and not isinstance(value, bool)):
-        return f"must be a whole number of pixels, at least 1, got {_shown(value)}"
-    return None if value >= 1 else f"must be at least 1, got {_shown(value)}"
-
-
 def _type_problem(default: object, value: object) -> str | None:
     """What is wrong with the type of ``value`` for a setting whose default is ``default``: a flag takes true or
     false, a number a number, text text, and a setting whose default is null text or null."""
@@ -180,10 +165,10 @@ def recorded_settings(report: dict, path: Path) -> PredictSettings:
     defaults = {item.name: item.default for item in fields(PredictSettings) if item.default is not MISSING}
     chosen = {key: value for key, value in given.items() if key in defaults}
     for key, value in chosen.items():
-        if key == "threshold":
-            problem = _threshold_problem(value)
+        if key == "threshold":  # the rules predict's options follow, the value shown as the report's JSON writes it
+            problem = threshold_problem(value, _shown)
         elif key == "min_area_px":
-            problem = _min_area_problem(value)
+            problem = min_area_problem(value, _shown)
         else:
             problem = _type_problem(defaults[key], value)
         if problem:
