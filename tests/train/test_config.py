@@ -1,6 +1,7 @@
 """TrainConfig: choices declared on the fields, old config.yaml files load, every field is a `train` flag."""
 
 import dataclasses
+import re
 
 import pytest
 import yaml
@@ -96,5 +97,31 @@ def test_impossible_values_are_refused_when_the_config_is_made():
     with pytest.raises(ScintisegError, match="weight_decay has an impossible value: -1.0"):
         TrainConfig(weight_decay=-1.0)
     for name, args in (("unet", {"width": "abc"}), ("unet", {"width": 8.5}), ("rdinet", {"dilations": 5})):
-        with pytest.raises(ScintisegError, match=f"model '{name}' cannot be built with .*{next(iter(args))}="):
+        with pytest.raises(ScintisegError, match=f"model '{name}': {next(iter(args))} must be "):
             create_model(name, **args)
+    # a value of the right kind that the network cannot take: the constructor's reason, in one line
+    for args, said in (({"t": -1}, "t (the recurrent block's steps; 0: none) must be >= 0, got -1"),
+                       ({"dilations": []}, "dilations must name at least one dilation rate")):
+        with pytest.raises(ScintisegError, match=re.escape(said)):
+            create_model("rdinet", **args)
+
+
+def test_a_model_argument_of_the_wrong_kind_is_refused_not_taken_as_truthy():
+    """``-m batch_norm=maybe`` reached the constructor as a truthy string; ``in_channels`` given was replaced by the
+    data's without a word (session 61)."""
+    from scintiseg.errors import ScintisegError
+    from scintiseg.models import create_model
+    from scintiseg.train.loop import build_model
+
+    for args, said in (({"batch_norm": "maybe"}, "batch_norm must be true or false, got 'maybe'"),
+                       ({"depth": 2.0}, "depth must be a whole number, got 2.0"),
+                       ({"pooling": 3}, "pooling must be text, got 3")):
+        with pytest.raises(ScintisegError, match=re.escape(f"model 'unet': {said}")):
+            create_model("unet", **args)
+    with pytest.raises(ScintisegError, match=r"a list of whole numbers, got \[2, 'x'\]"):
+        create_model("dpunet", rmp_pool_sizes=[2, "x"])
+    assert create_model("dpunet", width=4, depth=2, rmp_pool_sizes=[2, 3]).config["rmp_pool_sizes"] == [2, 3]
+    config = TrainConfig(model="unet", model_args={"width": 4, "depth": 2, "in_channels": 3})
+    with pytest.raises(ScintisegError, match="in_channels 3: the data give the network 1 input channel"):
+        build_model(config, 1)
+    assert build_model(TrainConfig(model="unet", model_args={"width": 4, "depth": 2, "in_channels": 1}), 1)

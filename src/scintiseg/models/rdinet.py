@@ -92,6 +92,10 @@ class RDINet(SegmentationNetwork):
             raise ScintisegError(f"rdinet with inception down-sampling needs width >= 3, got {width}")
         if down not in ("inception", "maxpool"):
             raise ScintisegError(f"unknown down {down!r}; choose 'inception' or 'maxpool'")
+        if t < 0:  # (t = -1 built a network without a word: session 61; t = 0 is no recurrence, as "none")
+            raise ScintisegError(f"t (the recurrent block's steps; 0: none) must be >= 0, got {t}")
+        if not dilations:
+            raise ScintisegError("dilations must name at least one dilation rate")
         if recurrent not in RECURRENT_PLACES:
             raise ScintisegError(f"unknown recurrent {recurrent!r}; choose one of {', '.join(RECURRENT_PLACES)}")
         if view_fusion not in ("feature_sum", "concat"):

@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _kind_problem(default: Any, value: Any) -> str:
+    """What kind ``value`` must be, by its argument's default, when it is not (``""`` when it is, or the default says
+    nothing): true or false for a flag, a whole number, a number, text, a list of whole numbers. ``-m
+    batch_norm=maybe`` reached the constructor as a truthy string before session 61. None passes: some arguments take
+    it for "none" (``dac=None``: no DAC block), and the constructor judges it."""
+    if value is None:
+        return ""
+    if isinstance(default, bool):
+        return "" if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return "" if isinstance(value, numbers.Integral) and not isinstance(value, bool) else "a whole number"
+    if isinstance(default, float):
+        return "" if isinstance(value, numbers.Real) and not isinstance(value, bool) else "a number"
+    if isinstance(default, str):
+        return "" if isinstance(value, str) else "text"
+    if isinstance(default, tuple | list):
+        whole = isinstance(value, tuple | list) and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                                        for v in value)
+        return "" if whole else "a list of whole numbers"
+    return ""
+
+
 def create_model(name: str, preset: str | None = None, **kwargs: Any) -> nn.Module:
     """Build a registered network.
 
@@ -121,6 +144,10 @@ def create_model(name: str, preset: str | None = None, **kwargs: Any) -> nn.Modu
         raise ScintisegError(
             f"model {name!r} does not take {', '.join(unknown)}; it takes {', '.join(accepted)}"
         )
+    for key, value in kwargs.items():
+        wrong = _kind_problem(accepted[key], value)
+        if wrong:
+            raise ScintisegError(f"model {name!r}: {key} must be {wrong}, got {value!r}")
     arguments = {**accepted, **entry.presets[preset_name], **kwargs}
     try:
         model = entry.builder(**arguments)

@@ -290,6 +290,9 @@ def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = 
     """The network of ``config`` with ``in_channels`` input channels (the data decide); ``pixel_mm``: the pixel size
     a data set's whole-body scans were resampled to (:attr:`TrainData.pixel_mm`), to check ``init`` against."""
     kwargs = dict(config.model_args)
+    if kwargs.get("in_channels", in_channels) != in_channels:  # it was replaced without a word (session 61)
+        raise ScintisegError(f"model_args in_channels {kwargs['in_channels']!r}: the data give the network "
+                             f"{in_channels} input channel(s) (--input-mode {config.input_mode}); leave it out")
     kwargs["in_channels"] = in_channels
     if config.task == "regions":
         kwargs["classes"] = len(REGION_CLASSES)
