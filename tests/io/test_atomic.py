@@ -28,3 +28,16 @@ def test_a_failure_names_the_file_asked_for_not_the_temporary(tmp_path):
         with pytest.raises(OSError) as error:
             write_text_atomic("/proc/scintiseg-test.json", "{}")
         assert error.value.filename == "/proc/scintiseg-test.json"
+
+
+def test_same_file_sees_one_file_under_another_name_and_tells_two_apart(tmp_path):
+    from scintiseg.io.atomic import same_file
+
+    one, two = tmp_path / "one.pt", tmp_path / "two.pt"
+    one.write_text("a")
+    two.write_text("a")
+    (tmp_path / "link.pt").symlink_to(one)
+    (tmp_path / "hard.pt").hardlink_to(one)
+    assert same_file(one, tmp_path / "link.pt") and same_file(one, tmp_path / "hard.pt")
+    assert same_file(one, tmp_path / "sub" / ".." / "one.pt")  # not yet there, the same path resolved
+    assert not same_file(one, two) and not same_file(one, tmp_path / "new.pt")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from scintiseg.cli.arguments import seed
 from scintiseg.errors import ScintisegError
-from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.atomic import same_file, write_text_atomic
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.reader_labels import LESION_LABEL, reader_lesions
 from scintiseg.prepare.consensus import DEFAULT_THRESHOLD, consensus
@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_consensus(args: argparse.Namespace) -> int:
-    if args.out and any(Path(args.out).resolve() == Path(path).resolve() for path in args.readers):
+    if args.out and any(same_file(args.out, path) for path in args.readers):
         # (the decision replaced that reader's outlines: session 61)
         raise ScintisegError("is one of the readers' files: the decision would replace its outlines; give --out a "
                              "new file", path=args.out)

@@ -31,14 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` name one file: the same resolved path, or (both existing) the same inode."""
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
-        return False
-
-
 def _check_out(out: Path, source: Path, loaded: Path) -> None:
     """Refuse, before anything is written, an output that would destroy something.
 
@@ -51,13 +43,14 @@ def _check_out(out: Path, source: Path, loaded: Path) -> None:
     Raises:
         ScintisegError: naming the output and the problem.
     """
+    from scintiseg.io.atomic import same_file  # lazy: start-up time
     from scintiseg.models.checkpoint import checkpoint_path  # lazy: start-up time
     from scintiseg.predict.export import sidecar_path  # lazy: start-up time
 
     inputs = [loaded, *([checkpoint_path(source, which) for which in ("best", "last")] if source.is_dir() else [source])]
     for target, what in ((out, "the ONNX file"), (sidecar_path(out), "its sidecar")):
         for checkpoint in inputs:
-            if _same_file(target, checkpoint):
+            if same_file(target, checkpoint):
                 raise ScintisegError(f"is the checkpoint being exported: {what} would overwrite it; give --out "
                                      f"another file or a folder", path=target)
         if target.exists() and not target.is_file():

@@ -54,6 +54,17 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same resolved path, or (both existing) the same inode (a hard link).
+    The commands that write an output check it against their inputs with this (export, the weight mixes, consensus:
+    each overwrote an input given as ``--out`` before session 61)."""
+    a, b = Path(a), Path(b)
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return False
+
+
 def _naming(exc: OSError, target: Path) -> OSError:
     """``exc`` naming ``target``, not the temporary file beside it that the user never asked for (session 61: "X/
     .splits.json.bunkf1v5.part: Is a directory" where X/splits.json is a folder)."""

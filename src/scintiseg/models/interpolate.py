@@ -46,6 +46,7 @@ import torch
 
 from scintiseg.errors import ScintisegError
 from scintiseg.formats import provenance
+from scintiseg.io.atomic import same_file
 from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint, state_dict_mismatch
 
 #: Keys of a checkpoint's ``data`` record that must agree: what input the network reads, what it answers.
@@ -154,7 +155,7 @@ def _learned_from_all(state: dict, states: list[dict]) -> dict:
 def _refuse_an_input(out: Path, paths: list[Path]) -> None:
     """``out`` naming one of the checkpoints read would overwrite it with the mix (session 61: written, exit 0)."""
     for path in paths:
-        if out.resolve() == path.resolve() or (out.exists() and path.exists() and out.samefile(path)):
+        if same_file(out, path):
             raise ScintisegError("is one of the checkpoints being mixed: writing the result there would overwrite it; "
                                  "give --out a new file", path=out)
 
