@@ -51,6 +51,8 @@
 # training part (benchmarks/independent_dataset.py; session 57, docs/robustness.md "Two phantom generators in one data
 # set": one CPU run read NM1's crops and hybrids better than the one-generator runs); the independent-phantom column
 # then no longer measures transfer.
+# DATA_CONFIG (session 62): a YAML of phantom overrides for that data set, e.g. scripts/phantom_lower_legs.yaml
+# (lesions on the tibiae and fibulae too, which the clinical site tables never draw).
 # `pick` then also brings back each run's best.pt (validation DSC) as seed_N_best.pt (PICK defaults to 7 - the
 # number of seeds, so that with device.tar.gz at most 8 files come back), and `score` scores the mean of every
 # *_best.pt it was given as the model `mean_best` (benchmarks take a comma-joined --model).
@@ -152,7 +154,8 @@ train)  # 1. One run per profile, side by side on the one GPU (each spawns its o
     data=$work/data
     if [ ! -f "$data/splits.json" ]; then
       "$python" -m scintiseg phantom --patients "${DATA_PATIENTS:-160}" --seed "${DATA_SEED:-5300}" \
-        --profile "${DATA_PROFILE:-randomised-sites}" --workers "$cores" --out "$data" >"$work/data.txt" 2>&1 \
+        --profile "${DATA_PROFILE:-randomised-sites}" ${DATA_CONFIG:+--config "$DATA_CONFIG"} --workers "$cores" \
+        --out "$data" >"$work/data.txt" 2>&1 \
         && "$python" -m scintiseg dataset split "$data" --seed "${DATA_SEED:-5300}" >>"$work/data.txt" 2>&1 \
         && { [ "${DATA_INDEPENDENT:-0}" -eq 0 ] || "$python" benchmarks/independent_dataset.py --out "$data" \
           --patients "$DATA_INDEPENDENT" >>"$work/data.txt" 2>&1; } \

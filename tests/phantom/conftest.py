@@ -3,6 +3,9 @@
 import pytest
 
 from scintiseg.phantom import generate_patient, profile
+from scintiseg.phantom.anatomy import build_anatomy, sample_body
+from scintiseg.phantom.patient import patient_grid
+from scintiseg.phantom.primitives import Grid
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +16,14 @@ def default_patient():
 @pytest.fixture(scope="session")
 def small_config():
     return profile("small")
+
+
+@pytest.fixture
+def small_anatomy():
+    """A factory: the ``small`` profile's anatomy of a body drawn with ``rng`` (which goes on being drawn from)."""
+    def build(rng):
+        config = profile("small")
+        cam = config.camera
+        body = sample_body(rng, config.anatomy, Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm))
+        return build_anatomy(body, patient_grid(config, body.height_mm, body.build), rng, config.anatomy)[0]
+    return build

@@ -112,13 +112,10 @@ def test_faint_lesion_still_has_a_mask():
     assert labelled > 0  # the large faint lesions clear the Rose criterion and are labelled
 
 
-def test_every_lesion_voxel_lies_inside_its_bone():
-    config = profile("small")
+def test_every_lesion_voxel_lies_inside_its_bone(small_anatomy):
     rng = np.random.default_rng(0)
-    cam = config.camera
-    body = sample_body(rng, config.anatomy, Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm))
-    anatomy, _ = build_anatomy(body, patient_grid(config, body.height_mm, body.build), rng, config.anatomy)
-    lesions = place_lesions(anatomy, Disease(3, 30, "breast", False), rng, config.lesions)
+    anatomy = small_anatomy(rng)
+    lesions = place_lesions(anatomy, Disease(3, 30, "breast", False), rng, profile("small").lesions)
     assert len(lesions) == 30
     for lesion in lesions:
         bone = anatomy.bone(lesion.bone)

@@ -165,13 +165,15 @@ def test_a_run_keeps_the_folders_its_starting_model_was_adapted_to(tmp_path):
     """learned_from: the --init model's adapted_on come first, the run's own after, each once; real_scans from
     either; a model that says neither adds nothing."""
     from scintiseg.models import create_model
-    from scintiseg.models.checkpoint import save_checkpoint
+    from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint
     from scintiseg.train.loop import TrainData, learned_from
 
     network = create_model("unet", width=4, depth=2)
-    start = save_checkpoint({"model": network.state_dict(), "data": {"adapted_on": ["/a", "/b"], "real_scans": True}},
-                            tmp_path / "start.pt")
-    plain = save_checkpoint({"model": network.state_dict(), "data": {"adapted_on": "/not-a-list"}}, tmp_path / "plain.pt")
+    start = load_checkpoint(save_checkpoint({"model": network.state_dict(),
+                                             "data": {"adapted_on": ["/a", "/b"], "real_scans": True}},
+                                            tmp_path / "start.pt"), required=("model",))
+    plain = load_checkpoint(save_checkpoint({"model": network.state_dict(), "data": {"adapted_on": "/not-a-list"}},
+                                            tmp_path / "plain.pt"), required=("model",))
     run = TrainData(None, None, adapted_on=("/b", "/c"))
     assert learned_from(run, start) == {"real_scans": True, "adapted_on": ["/a", "/b", "/c"]}
     assert learned_from(run, plain) == {"adapted_on": ["/b", "/c"]}

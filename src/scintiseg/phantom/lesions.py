@@ -56,6 +56,20 @@ SITE_WEIGHTS: dict[str, dict[str, float]] = {
               "pelvis": 0.17, "femur": 0.07, "humerus": 0.04, "skull": 0.04, "sternum": 0.03, "scapula": 0.02,
               "clavicle": 0.01},
 }
+#: Site groups no primary's table holds (metastases there are rare; physics.md: over 90 % lie in the vertebrae,
+#: pelvis, proximal femur, ribs, proximal humerus and skull), which a training profile may add with
+#: ``LesionConfig.extra_sites`` so that a network sees lesions beyond the knee too.
+EXTRA_SITE_GROUPS = ("tibia", "fibula")
+#: Every site group a configuration may name (``site_boost``, ``extra_sites``).
+SITE_GROUPS = tuple(sorted({site for table in SITE_WEIGHTS.values() for site in table} | set(EXTRA_SITE_GROUPS)))
+
+
+def unknown_site_groups(key: str, groups) -> None:
+    """Refuse site groups outside :data:`SITE_GROUPS` (``key``: the configuration's name for them)."""
+    unknown = sorted(set(groups) - set(SITE_GROUPS))
+    if unknown:
+        raise ScintisegError(f"{key}: unknown site group(s) {', '.join(unknown)} (choose from {', '.join(SITE_GROUPS)})")
+
 #: Bones of the axial skeleton whose uptake a superscan raises.
 AXIAL_PREFIXES = ("skull", "C", "T", "L", "sacrum", "rib", "sternum", "hip", "clavicle", "scapula", "femur", "humerus")
 EDGE_MM = 2.0
@@ -134,7 +148,7 @@ def _choose_bone(anatomy: Anatomy, group: str, rng: np.random.Generator) -> Bone
         options = [f"rib_{side}_{k}"]
     elif group == "pelvis":
         options = [f"hip_{side}"]
-    elif group in ("femur", "humerus", "scapula", "clavicle"):
+    elif group in ("femur", "humerus", "scapula", "clavicle") + EXTRA_SITE_GROUPS:
         options = [f"{group}_{side}"]
     else:
         options = [group]
@@ -359,13 +373,22 @@ def make_lesion(lesion_id: int, bone: Bone, anatomy: Anatomy, rng: np.random.Gen
     return Lesion(lesion_id, bone.name, bone.region, site, shape, contrast, size, tuple(float(v) for v in centre), block, extra)
 
 
+def site_weights(primary: str, extra: dict[str, float]) -> dict[str, float]:
+    """The site-group weights of ``primary`` (:data:`SITE_WEIGHTS`, ``other`` for an unknown primary) with the
+    ``extra`` groups' weights added after them (``LesionConfig.extra_sites``: :data:`EXTRA_SITE_GROUPS` or a group
+    of the tables); empty ``extra`` gives the table itself, so the draws of every profile without it are
+    unchanged."""
+    weights = dict(SITE_WEIGHTS.get(primary, SITE_WEIGHTS["other"]))
+    unknown_site_groups("extra_sites", extra)
+    for group, weight in extra.items():
+        weights[group] = weights.get(group, 0.0) + float(weight)
+    return weights
+
+
 def site_probabilities(weights: dict[str, float], boost: dict[str, float]) -> np.ndarray:
     """The draw probabilities of ``weights``' site groups (in their order) with each multiplied by its
     ``boost`` factor (absent: 1); an unknown site group in ``boost`` is an error."""
-    known = {site for table in SITE_WEIGHTS.values() for site in table}
-    unknown = sorted(set(boost) - known)
-    if unknown:
-        raise ScintisegError(f"site_boost: unknown site group(s) {', '.join(unknown)} (choose from {', '.join(sorted(known))})")
+    unknown_site_groups("site_boost", boost)
     probs = np.asarray([weights[g] * float(boost.get(g, 1.0)) for g in weights], float)
     if probs.sum() <= 0:
         raise ScintisegError("site_boost leaves no site with a positive weight")
@@ -374,9 +397,9 @@ def site_probabilities(weights: dict[str, float], boost: dict[str, float]) -> np
 
 def place_lesions(anatomy: Anatomy, disease: Disease, rng: np.random.Generator, cfg: LesionConfig,
                   v2_rng: np.random.Generator | None = None) -> list[Lesion]:
-    """Draw ``disease.n_lesions`` lesions at sites weighted by the primary cancer, times ``cfg.site_boost``
-    (``v2_rng``: see :func:`make_lesion`)."""
-    weights = SITE_WEIGHTS.get(disease.primary, SITE_WEIGHTS["other"])
+    """Draw ``disease.n_lesions`` lesions at sites weighted by the primary cancer (with ``cfg.extra_sites``), times
+    ``cfg.site_boost`` (``v2_rng``: see :func:`make_lesion`)."""
+    weights = site_weights(disease.primary, cfg.extra_sites)
     groups = list(weights)
     probs = site_probabilities(weights, cfg.site_boost)
     lesions: list[Lesion] = []

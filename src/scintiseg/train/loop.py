@@ -276,19 +276,28 @@ def init_recipe(path: str | Path) -> dict:
     return recipe
 
 
-def learned_from(data: TrainData, init: str | Path | None) -> dict:
+def load_init(config: TrainConfig) -> dict | None:
+    """The checkpoint ``config.init`` names, read once for both the weights (:func:`build_model`) and what its
+    model learned from (:func:`learned_from`); None without ``--init``."""
+    return load_checkpoint(Path(config.init), map_location="cpu", required=("model",)) if config.init else None
+
+
+def learned_from(data: TrainData, start: dict | None) -> dict:
     """What the checkpoint's ``data`` block says the run learned from besides phantoms (:mod:`scintiseg.predict.loader`
     reads it for the report's disclaimer): ``real_scans`` when a training case is a real patient's scan, ``adapted_on``
     the folders of a site's scans it was adapted to. A run started from ``init`` (``--init``, and every adaptation)
     keeps what that model learned from too: its weights carry it (session 61; before, a fine-tune on phantoms of a model
-    trained on a department's scans was called trained on phantoms only)."""
-    start = load_checkpoint(Path(init), map_location="cpu", required=("model",)).get("data") if init else None
-    return provenance([start, {"real_scans": data.real_scans, "adapted_on": list(data.adapted_on)}])
+    trained on a department's scans was called trained on phantoms only). ``start``: that checkpoint as
+    :func:`load_init` read it."""
+    return provenance([start.get("data") if start else None,
+                       {"real_scans": data.real_scans, "adapted_on": list(data.adapted_on)}])
 
 
-def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = None) -> torch.nn.Module:
+def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = None,
+                start: dict | None = None) -> torch.nn.Module:
     """The network of ``config`` with ``in_channels`` input channels (the data decide); ``pixel_mm``: the pixel size
-    a data set's whole-body scans were resampled to (:attr:`TrainData.pixel_mm`), to check ``init`` against."""
+    a data set's whole-body scans were resampled to (:attr:`TrainData.pixel_mm`), to check ``init`` against;
+    ``start``: ``config.init`` as :func:`load_init` read it (read here when not given)."""
     kwargs = dict(config.model_args)
     if kwargs.get("in_channels", in_channels) != in_channels:  # it was replaced without a word (session 61)
         raise ScintisegError(f"model_args in_channels {kwargs['in_channels']!r}: the data give the network "
@@ -298,7 +307,7 @@ def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = 
         kwargs["classes"] = len(REGION_CLASSES)
     model = create_model(config.model, **kwargs)
     if config.init:
-        state = load_checkpoint(Path(config.init), map_location="cpu", required=("model",))
+        state = start if start is not None else load_init(config)
         try:
             model.load_state_dict(state["model"])
         except RuntimeError:
@@ -620,8 +629,10 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     # scans (train.data, "Whole-body data sets"): prediction resamples to it and tiles the whole view.
     whole_body_mm = float(config.pixel_mm) if config.synthetic or data.pixel_mm else None
     torch.manual_seed(config.seed)
-    model = build_model(config, data.train.in_channels, data.pixel_mm).to(device)
-    learned = learned_from(data, config.init)
+    start = load_init(config)
+    model = build_model(config, data.train.in_channels, data.pixel_mm, start).to(device)
+    learned = learned_from(data, start)
+    del start
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     frozen = freeze_modules(model, config.freeze)
