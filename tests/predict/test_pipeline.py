@@ -310,6 +310,29 @@ def test_a_region_crop_gets_its_lesions_but_no_bone_names_and_no_bsi(nm1_scan, m
     assert "partial_view_ANT" not in whole.qc_flags and whole.lesions[0].region != "unnamed"
 
 
+def test_a_blank_image_gets_no_bsi_and_no_grade_rather_than_a_normal_skeleton(nm1_scan, make_blobs, tmp_path):
+    """An image holding no body (a failed acquisition, an all-zero export) was reported as "BSI 0.0, Soloway 0": a
+    normal scan. Now neither is given, the scope says why, and so does the page; a scan whose other view is blank
+    too (a two-view file with one frame empty: a mean of a real view and a blank one would halve the BSI)."""
+    blank = Scan({"VIEW": np.zeros((40, 30), np.uint16)}, pixel_spacing=(2.26, 2.26))
+    prediction = predict_from_probabilities(blank, {"VIEW": np.zeros((40, 30), np.float32)},
+                                            settings=blob_settings(0.5, 4))
+    assert prediction.views_without_skeleton == ["VIEW"] and not prediction.bsi_given
+    write_outputs(prediction, tmp_path)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["summary"]["bsi_percent"] is None and report["summary"]["soloway_grade"] is None
+    assert report["summary"]["bsi_scope"].startswith("No BSI: no skeleton found in VIEW")
+    assert "not given: no skeleton found" in (tmp_path / "report.html").read_text()
+    ant = nm1_scan.view("ANT")
+    half_blank = Scan({"ANT": ant, "POST": np.zeros_like(ant)}, pixel_spacing=nm1_scan.pixel_spacing)
+    probability = make_blobs(ant.shape, [(300, 100, 5)])
+    prediction = predict_from_probabilities(half_blank, {"ANT": probability, "POST": np.zeros_like(probability)},
+                                            settings=blob_settings(0.5, 4))
+    assert prediction.views_without_skeleton == ["POST"] and not prediction.bsi_given
+    whole = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=blob_settings(0.5, 4))
+    assert whole.views_without_skeleton == [] and whole.bsi_given and whole.bsi_percent > 0
+
+
 def test_a_model_of_thoracic_crops_reads_a_crop_as_its_own_window(nm1_scan, make_tiny_network):
     """No thorax can be found in a region crop: a thoracic-window model (the papers' kind) reads the crop itself,
     padded to its window, where it refused every crop ("the body is only 362 mm long ...")."""

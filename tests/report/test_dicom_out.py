@@ -421,3 +421,40 @@ def test_what_the_dicom_libraries_say_while_writing_is_one_warning_naming_the_sc
     messages = [str(w.message) for w in said]
     assert messages and all(m.startswith(f"{path}: ") for m in messages), messages
     assert any("sr.dcm written despite" in m and "PN component length (300)" in m for m in messages), messages
+
+
+def test_an_anonymised_source_without_type_2_attributes_still_gets_its_sr_and_gsps(nm1_path, make_blobs, tmp_path):
+    """An export that dropped the Patient and Study modules' Type 2 attributes (Patient ID, name, birth date, sex,
+    study date, accession number, ...) gets both outputs, valid, with those attributes empty (before session 62:
+    neither, with "'FileDataset' object has no attribute 'PatientID'" in report.json only); one without a Study
+    Instance UID gets neither, said in one sentence on stderr, in report.json and on the page."""
+    from scintiseg.report.dicom_out import TYPE2_COPIED
+
+    anonymised = pydicom.dcmread(nm1_path)
+    for keyword in TYPE2_COPIED:
+        if keyword in anonymised:
+            del anonymised[keyword]
+    anonymised.save_as(tmp_path / "anonymised.dcm")
+    scan = read_scan(tmp_path / "anonymised.dcm")
+    prediction = predict_from_probabilities(scan, {"ANT": make_blobs(scan.shape, [(300, 100, 5)])},
+                                            settings=blob_settings(0.5, 4, regions="atlas"))
+    report = write_outputs(prediction, tmp_path / "out")
+    assert report["dicom"] == {"sr": "sr.dcm", "gsps": "gsps.dcm"}
+    for name in ("sr.dcm", "gsps.dcm"):
+        written = pydicom.dcmread(tmp_path / "out" / name)
+        assert all(keyword in written and not str(written[keyword].value) for keyword in TYPE2_COPIED)
+        if shutil.which("dciodvfy"):
+            assert [line for line in _dciodvfy(tmp_path / "out" / name) if line.startswith("Error")] == []
+    assert 'id="dicom-outputs"' in (tmp_path / "out" / "report.html").read_text()
+
+    del anonymised.StudyInstanceUID
+    anonymised.save_as(tmp_path / "no_study.dcm")
+    scan = read_scan(tmp_path / "no_study.dcm")
+    prediction = predict_from_probabilities(scan, {"ANT": make_blobs(scan.shape, [(300, 100, 5)])},
+                                            settings=blob_settings(0.5, 4, regions="atlas"))
+    with pytest.warns(UserWarning, match="no StudyInstanceUID: an SR or GSPS cannot reference it"):
+        report = write_outputs(prediction, tmp_path / "out2")
+    assert set(report["dicom"]) == {"error"} and "StudyInstanceUID" in report["dicom"]["error"]
+    assert not (tmp_path / "out2" / "sr.dcm").exists() and not (tmp_path / "out2" / "gsps.dcm").exists()
+    page = (tmp_path / "out2" / "report.html").read_text()
+    assert 'id="dicom-outputs"' in page and "warn-cell" in page and "no StudyInstanceUID" in page

@@ -190,8 +190,17 @@ class Prediction:
     @property
     def bsi_given(self) -> bool:
         """Whether the scan has a BSI: False when a view is a partial view (a crop or spot view, whose bones are
-        not named: :func:`~scintiseg.predict.regions.partial_view`); :attr:`bsi_percent` then reads 0."""
-        return all(view.regions.named for view in self.views.values())
+        not named: :func:`~scintiseg.predict.regions.partial_view`) or shows no skeleton (:attr:`views_without_skeleton`);
+        :attr:`bsi_percent` then reads 0."""
+        return all(view.regions.named for view in self.views.values()) and not self.views_without_skeleton
+
+    @property
+    def views_without_skeleton(self) -> list[str]:
+        """The views where no body or no bone was found (QC flags ``no_body`` / ``no_bone_found``: a blank, failed
+        or non-bone image): no BSI or grade is given for such a scan, where 0 would read as a normal skeleton
+        (session 62; before, a blank image was reported as BSI 0, Soloway 0)."""
+        return [name for name, view in self.views.items()
+                if "no_body" in view.regions.flags or not view.regions.bone.any()]
 
     @property
     def bsi_percent(self) -> float:

@@ -465,9 +465,31 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
         gsps.save_as(tmp)
 
 
+#: Type 2 attributes of the Patient and General Study modules (PS3.3 C.7.1.1, C.7.2.1) that the SR and the GSPS
+#: copy from their source: present in every conformant image, yet an anonymised export often drops them.
+TYPE2_COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                "ReferringPhysicianName", "StudyID", "AccessionNumber")
+#: Type 1 attributes every reference needs: without them no SR or GSPS can point at the source.
+TYPE1_REFERENCED = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+
+
 def read_source_dataset(path: str | Path):
-    """The source DICOM dataset (without pixel data) or a ScintisegError."""
+    """The source DICOM dataset (without pixel data) or a ScintisegError.
+
+    A source without a Type 2 attribute the SR and GSPS copy (:data:`TYPE2_COPIED`) gets it empty in the copy read
+    here (the file is not touched): Type 2 may be empty, and highdicom reads each one (before session 62 an
+    anonymised export without a Patient ID got no SR and no GSPS, said only as "'FileDataset' object has no
+    attribute 'PatientID'"). A source without a Type 1 UID the references need (:data:`TYPE1_REFERENCED`) is refused
+    with a sentence naming it."""
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True)
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
     except Exception as exc:  # pydicom raises many types for a bad file
         raise ScintisegError(f"cannot re-read the DICOM source for references ({exc})", path=path) from None
+    missing = [keyword for keyword in TYPE1_REFERENCED if not str(ds.get(keyword, "") or "").strip()]
+    if missing:
+        raise ScintisegError(f"the DICOM source has no {', '.join(missing)}: an SR or GSPS cannot reference it",
+                             path=path)
+    for keyword in TYPE2_COPIED:
+        if keyword not in ds:
+            setattr(ds, keyword, "")
+    return ds

@@ -65,6 +65,8 @@ h1{font-size:1.4em;margin:0 0 .3em} h2{font-size:1.15em;margin:1em 0 .4em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
 th,td{border:1px solid #999;padding:3px 7px;text-align:right}
 th{background:#e8eef7} td.t,th.t{text-align:left}
+table.meta{max-width:100%} table.meta td{overflow-wrap:anywhere}
+td.warn-cell{background:#fff3cd}
 tr.region-header th{background:#d5dff0;text-align:left;font-weight:normal}
 tr.region-header b{font-size:1.05em}
 .top{display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start}
@@ -481,14 +483,24 @@ def _soloway(summary: dict) -> str:
     """The Soloway grade as the page shows it: grade 4 says why (the superscan pattern)."""
     grade = summary.get("soloway_grade")
     if grade is None:
-        return "not given: a partial view"
+        return f"not given: {_no_bsi_reason(summary)}"
     return f"{grade} (superscan pattern)" if SUPERSCAN_FLAG in (summary.get("qc_flags") or []) else str(grade)
+
+
+def _no_bsi_reason(summary: dict) -> str:
+    """Why a report has no BSI and no grade: a view without a skeleton (flags ``no_body_V`` / ``no_bone_found_V``),
+    else a partial view."""
+    flags = [str(flag) for flag in summary.get("qc_flags") or []]
+    if any(flag.startswith(("no_body_", "no_bone_found_")) for flag in flags):
+        return "no skeleton found"
+    return "a partial view"
 
 
 def _bsi_rows(report: dict) -> list[str]:
     summary = report["summary"]
-    if any(str(flag).startswith("partial_view") for flag in summary.get("qc_flags", [])):
-        return ['<tr id="bsi"><th>Bone Scan Index</th><td>not given: a partial view (bones not named)</td></tr>']
+    if summary.get("bsi_percent") is None:
+        detail = " (bones not named)" if _no_bsi_reason(summary) == "a partial view" else ""
+        return [f'<tr id="bsi"><th>Bone Scan Index</th><td>not given: {_no_bsi_reason(summary)}{detail}</td></tr>']
     rows = [
         '<tr id="bsi"><th>Bone Scan Index (% of skeletal mass; each bone from the nearer view or the mean of views)</th>'
         f'<td>{float(summary["bsi_percent"]):.3f}</td></tr>',
@@ -630,6 +642,23 @@ def _source_text(summary: dict) -> str:
     return _e(summary.get("source"))
 
 
+def _dicom_row(dicom) -> list[str]:
+    """The header row saying which DICOM objects were written beside the page, and why one was not (report.json
+    ``dicom``: ``sr`` / ``gsps`` the file names, ``error``, ``sr_error`` / ``gsps_error``, ``note``); none for a report
+    without the block (before session 62 a failed SR showed nowhere but report.json and a line on stderr)."""
+    if not isinstance(dicom, dict) or not dicom:
+        return []
+    said = [f"{_e(dicom[key])} ({label})" for key, label in (("sr", "structured report"), ("gsps", "presentation state"))
+            if dicom.get(key)]
+    said += [f"no {label}: {_e(dicom[key])}" for key, label in (("sr_error", "SR"), ("gsps_error", "GSPS"))
+             if dicom.get(key)]
+    said += [f"none: {_e(dicom[key])}" for key in ("error", "note") if dicom.get(key)]
+    if not said:
+        return []
+    warn = " warn-cell" if any(dicom.get(key) for key in ("error", "sr_error", "gsps_error")) else ""
+    return [f'<tr id="dicom-outputs"><th>DICOM outputs</th><td class="t{warn}">{"; ".join(said)}</td></tr>']
+
+
 def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, bytes] | None = None) -> str:
     """The HTML page of a report dict (:func:`.report_json.report_dict`).
 
@@ -664,6 +693,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         f"<tr><th>Model</th><td class=\"t\">{_e(model.get('name'))} ({_e(model.get('engine'))}, "
         f"input {_e(model.get('input_mode'))}); trained on {_e(model.get('trained_on'))}</td></tr>",
         f"<tr><th>Created</th><td class=\"t\">{_e(report.get('created'))} by scintiseg {_e(report.get('scintiseg_version'))}</td></tr>",
+        *_dicom_row(report.get("dicom")),
         "</tbody></table>",
     ]
     if model.get("disclaimer"):

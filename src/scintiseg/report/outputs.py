@@ -88,6 +88,7 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
         except ScintisegError as exc:
             source_ds = None
             report["dicom"]["error"] = str(exc)
+            warnings.warn(f"{exc}; no DICOM SR or GSPS written", stacklevel=2)
         if source_ds is not None:
             # highdicom validates the source strictly (its GSPS wants enhanced multi-frame functional groups,
             # which a classic multi-frame NM image lacks); a refusal costs only that one DICOM output.

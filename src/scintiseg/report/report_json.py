@@ -260,6 +260,10 @@ def bsi_scope(prediction: Prediction) -> str:
     """One sentence: what the BSI covers (mass seen, window, how bones were named) and how to read it; one more
     when the scan shows the superscan pattern, which a BSI of outlined lesions understates."""
     covered = prediction.covered_mass_percent
+    blank = prediction.views_without_skeleton
+    if blank:
+        return (f"No BSI: no skeleton found in {', '.join(blank)} (a blank, failed or non-bone image?); check the "
+                "acquisition and the file before reading any result of this scan.")
     if not prediction.bsi_given:
         return ("No BSI: less than a whole body in the field of view (a crop or spot view), so its bones are not "
                 "named (lesions' region 'unnamed'); the lesions and the triage score stand.")
