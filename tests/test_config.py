@@ -6,7 +6,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -214,9 +213,11 @@ def test_a_large_yaml_is_parsed_by_libyaml_quickly(tmp_path):
     points = ", ".join(["[0.0, 0.0]"] * 75_000)
     (tmp_path / "long.yaml").write_text(f"extra: {{x: [{points}]}}\n")
     assert 800_000 < (tmp_path / "long.yaml").stat().st_size < config_module.MAX_CONFIG_BYTES
-    start = time.perf_counter()
+    # libyaml, not pure Python, reads it (0.2-0.3 s against over 10 s; the time itself is the fuzz harness's to
+    # watch: under a loaded machine a bound of 6 s here failed with libyaml in use, session 62)
+    assert config_module.YAML_LOADER is yaml.CSafeLoader
     problem = _refused(Job.from_yaml, tmp_path / "long.yaml")  # 225,001 values: more than any configuration
-    assert problem.startswith("more than") and time.perf_counter() - start < 6.0
+    assert problem.startswith("more than")
 
 
 def test_updated_lays_values_over_an_instance_nested_key_by_key():

@@ -333,6 +333,21 @@ def test_a_blank_image_gets_no_bsi_and_no_grade_rather_than_a_normal_skeleton(nm
     assert whole.views_without_skeleton == [] and whole.bsi_given and whole.bsi_percent > 0
 
 
+def test_an_assumed_pixel_size_is_a_qc_flag_with_its_reason_in_the_report(nm1_scan, make_blobs, tmp_path):
+    """A file without a pixel size (a PNG export) was measured at an assumed one said only on the console: now flag
+    ``pixel_spacing_assumed``, the reason in report.json's input block and the flag explained on the page."""
+    probability = make_blobs(nm1_scan.shape, [(300, 100, 5)])
+    measured = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=blob_settings(0.5, 4))
+    assert "pixel_spacing_assumed" not in measured.qc_flags
+    assumed = Scan(dict(nm1_scan.views), pixel_spacing=nm1_scan.pixel_spacing,
+                   metadata={"pixel_spacing_assumed": "a whole-body field of 2.3 m over 1024 rows"})
+    prediction = predict_from_probabilities(assumed, {"ANT": probability}, settings=blob_settings(0.5, 4))
+    assert "pixel_spacing_assumed" in prediction.qc_flags
+    report = write_outputs(prediction, tmp_path)
+    assert report["input"]["pixel_spacing_assumed"] == "a whole-body field of 2.3 m over 1024 rows"
+    assert "the file gives no pixel size" in (tmp_path / "report.html").read_text()
+
+
 def test_a_model_of_thoracic_crops_reads_a_crop_as_its_own_window(nm1_scan, make_tiny_network):
     """No thorax can be found in a region crop: a thoracic-window model (the papers' kind) reads the crop itself,
     padded to its window, where it refused every crop ("the body is only 362 mm long ...")."""

@@ -505,6 +505,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bo
         flags.append("frame_lines_blanked")
     if scan.metadata.get("display_gamma"):
         flags.append("display_curve_undone")
+    if scan.metadata.get("pixel_spacing_assumed"):  # said on stderr only before session 62
+        flags.append("pixel_spacing_assumed")
     if scan.metadata.get("views_split"):
         flags.append("views_split")
     if scan.metadata.get("turned_upright"):

@@ -145,6 +145,9 @@ _TEXT_COLUMNS = {"view", "region", "laterality", "beside", "origin"}
 #: What each QC flag means (flags ending in ``_VIEW`` name their view); docs/predict.md has the full text.
 QC_FLAG_MEANINGS: dict[str, str] = {
     "low_counts": "few counts in the view: noisy, lesions may be missed",
+    "pixel_spacing_assumed": "the file gives no pixel size, so one was assumed (report.json input.pixel_spacing_assumed "
+                             "says which and why): every area, diameter and the bones' scale rest on it; give the right "
+                             "one with --pixel-spacing",
     "export_8bit": "an 8-bit export (JPEG, 8-bit PNG or DICOM): its values are grey levels, not counts",
     "colour_annotations_removed": "annotations drawn in colour on the grey export (text, markers, a colour scale) were "
                                   "painted over with the grey view around them when the file was read",

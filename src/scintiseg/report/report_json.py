@@ -92,7 +92,8 @@ from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT
 #: view's file (:data:`scintiseg.io.view_pairs.READ_APART_KEY`), and the display colour table a picture was read
 #: back through (:mod:`scintiseg.io.colour_tables`), copied into ``input``.
 READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_KEY, ORIENTATION_KEY, READ_APART_KEY,
-                            "colour_table", "panels_blanked", "frame_lines_blanked", "display_gamma")
+                            "colour_table", "panels_blanked", "frame_lines_blanked", "display_gamma",
+                            "pixel_spacing_assumed")
 
 DEFINITIONS = {
     "coordinates": ("pixel (row, col) of the view as read (POST as acquired, not mirrored to ANT; a file stood, split "
