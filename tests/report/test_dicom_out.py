@@ -28,8 +28,9 @@ SNOMED = {"skull": "89546000", "ribs": "113197003", "lumbar_spine": "122496007",
 #: dciodvfy warnings on the SR of :func:`prediction` (6 lesions on NM1), measured with dicom3tools 1.00 (Debian 12):
 #: 35 before issue 15 (one private-code warning per finding site), 29 with SNOMED finding sites (27 private
 #: measurement names, the source's zero size and weight), 9 now: the private codes left (BSI and covered mass
-#: in the summary, one lesion-to-normal-bone ratio per lesion) and the Coding Scheme Identification item.
-SR_WARNINGS = 9
+#: in the summary, one lesion-to-normal-bone ratio per lesion) and the Coding Scheme Identification item; 10 since
+#: session 62 (the Soloway grade in the summary), and two per QC flag.
+SR_WARNINGS = 10
 TRACKING_ID, TRACKING_UID, IMAGE_REGION = "112039", "112040", "111030"
 
 
@@ -133,9 +134,10 @@ def test_dciodvfy_finds_no_error(written, prediction):
     warnings = [line for line in sr if line.startswith("Warning")]
     private = [line for line in warnings if SCHEME in line]
     ratios = sum(lesion.lesion_to_normal_bone is not None for lesion in prediction.lesions)
-    assert len(private) == 2 + ratios + 1  # BSI, covered mass, the ratios and the scheme's description only
+    # BSI, covered mass, Soloway grade, the ratios, each QC flag's name and value, the scheme's description only
+    assert len(private) == 3 + ratios + 2 * len(prediction.qc_flags) + 1
     assert not [line for line in gsps + sr if "Patient's Size" in line or "Patient's Weight" in line]
-    assert len(warnings) <= SR_WARNINGS
+    assert len(warnings) <= SR_WARNINGS + 2 * len(prediction.qc_flags)  # (and a QC flag's name and value)
 
 
 # --- both views: a two-frame NM source (ANT, POST = NM1 mirrored), lesions paired and unpaired ---------------
@@ -226,6 +228,80 @@ def test_sr_pairs_share_tracking_identifier_and_uid(two_views):
     assert len(set(uids)) == len(prediction.lesions) - len(prediction.pairs)  # one finding per pair, one per lone lesion
 
 
+def _summary_group(sr):
+    container = next(i for i in sr.ContentSequence if i.ValueType == "CONTAINER")
+    return next(g for g in container.ContentSequence if g.ValueType == "CONTAINER"
+                and _group_tracking_text(g) == "scan summary")
+
+
+def _group_tracking_text(group) -> str:
+    return next((i.TextValue for i in group.ContentSequence if _code(i, "ConceptNameCodeSequence")[0] == TRACKING_ID), "")
+
+
+def _numbers(group) -> dict[str, float]:
+    return {i.ConceptNameCodeSequence[0].CodeMeaning: float(i.MeasuredValueSequence[0].NumericValue)
+            for i in group.ContentSequence if i.ValueType == "NUM"}
+
+
+def _codes(group, name: str) -> list[str]:
+    """The values (code or long code) of the group's CODE items named ``name`` (code meaning)."""
+    return [str(i.ConceptCodeSequence[0].get("CodeValue") or i.ConceptCodeSequence[0].get("LongCodeValue"))
+            for i in group.ContentSequence if i.ValueType == "CODE" and i.ConceptNameCodeSequence[0].CodeMeaning == name]
+
+
+def test_sr_summary_counts_each_pair_once_and_gives_the_grade_flags_and_comments(two_views):
+    """The summary group's "Number of lesions" is the distinct lesions (4 + 4 outlines, 3 pairs: 5; it said 4, the
+    view with most), the Soloway grade and every QC flag are there, and a Qualitative Evaluations container holds the
+    model's disclaimer and the BSI's scope as the page gives them (session 62: the SR alone lacked them)."""
+    from scintiseg.report.report_json import bsi_scope
+
+    prediction, _, folder = two_views
+    sr = pydicom.dcmread(folder / "sr.dcm")
+    summary = _summary_group(sr)
+    numbers = _numbers(summary)
+    assert prediction.distinct_lesion_count == 5 and prediction.lesion_count == 4
+    assert numbers["Number of lesions"] == 5 and numbers["Soloway extent of disease grade"] == 1
+    from scintiseg.report.html import report_html
+    from scintiseg.report.report_json import report_dict
+
+    report = report_dict(prediction)
+    assert report["summary"]["distinct_lesion_count"] == 5
+    assert '<tr id="distinct-lesions"><th>Distinct lesions (each pair counted once)</th><td>5</td>' in \
+        report_html(report, {})
+    assert _codes(summary, "Quality control flag") == prediction.qc_flags
+    comments = next(i for i in sr.ContentSequence if i.ValueType == "CONTAINER"
+                    and i.ConceptNameCodeSequence[0].CodeValue == "C0034375")
+    texts = [i.TextValue for i in comments.ContentSequence]
+    assert f"BSI scope: {bsi_scope(prediction)}" in texts
+    assert prediction.model_info.get("disclaimer") is None or prediction.model_info["disclaimer"] in texts
+
+
+def test_a_reviewed_sr_says_who_drew_each_outline_and_which_sr_it_replaces(two_views, tmp_path):
+    """A review's SR: each lesion's "Outline drawn by" (the reader's own outlines told from the network's), the
+    series description says reviewed, and the Predecessor Documents Sequence points at the SR of the folder the
+    reader's outlines came from (session 62: a corrected SR could not be told from the original in a PACS)."""
+    import dataclasses
+
+    prediction, source, folder = two_views
+    ids = [lesion.id for lesion in prediction.lesions]
+    origin = {str(ids[0]): "reader", str(ids[1]): "restored"} | {str(i): "network" for i in ids[2:]}
+    reviewed = dataclasses.replace(prediction, review={"reviewed": True, "source_folder": str(folder),
+                                                       "origin": origin})
+    write_sr(reviewed, source, tmp_path / "sr.dcm")
+    sr = pydicom.dcmread(tmp_path / "sr.dcm")
+    drawn = [_codes(group, "Outline drawn by") for group in _lesion_groups(sr)]
+    assert drawn == [["READER"], ["RESTORED"]] + [["NETWORK"]] * (len(ids) - 2)
+    assert sr.SeriesDescription.endswith("reviewed")
+    (predecessor,) = sr.PredecessorDocumentsSequence
+    earlier = pydicom.dcmread(folder / "sr.dcm")
+    sop = predecessor.ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
+    assert sop.ReferencedSOPInstanceUID == earlier.SOPInstanceUID
+    assert not [_codes(group, "Outline drawn by") for group in _lesion_groups(pydicom.dcmread(folder / "sr.dcm"))
+                if _codes(group, "Outline drawn by")]  # a prediction's SR has none
+    if shutil.which("dciodvfy"):
+        assert [line for line in _dciodvfy(tmp_path / "sr.dcm") if line.startswith("Error")] == []
+
+
 def test_gsps_draws_every_outline_of_both_views_on_its_frame(two_views):
     prediction, source, folder = two_views
     gsps = pydicom.dcmread(folder / "gsps.dcm")
@@ -262,7 +338,8 @@ def test_dciodvfy_two_views_no_error(two_views):
     assert len(source_gaps) <= 6
     ratios = sum(lesion.lesion_to_normal_bone is not None for lesion in prediction.lesions)
     sr_other = [line for line in sr if line.startswith("Warning") and "DICOMDIR" not in line]
-    assert len([line for line in sr_other if SCHEME in line]) == len(sr_other) == 2 + ratios + 1
+    private = 3 + ratios + 2 * len(prediction.qc_flags) + 1  # as test_dciodvfy_finds_no_error counts them
+    assert len([line for line in sr_other if SCHEME in line]) == len(sr_other) == private
     assert [line for line in gsps if line.startswith("Warning") and "DICOMDIR" not in line] == []
 
 

@@ -167,6 +167,13 @@ class Prediction:
         return max((len(v.lesions) for v in self.views.values()), default=0)
 
     @property
+    def distinct_lesion_count(self) -> int:
+        """The distinct lesions over every view: a lesion seen in both views (an ANT-POST pair) counted once
+        (session 62: the SR's "Number of lesions" and the page's row; :attr:`lesion_count`, the view with most, stays
+        the Soloway grade's count, as the grade was measured with it)."""
+        return sum(len(v.lesions) for v in self.views.values()) - len(self.pairs)
+
+    @property
     def triage_score(self) -> float:
         """The scan's triage score: the largest :attr:`ViewPrediction.triage_score` over its views (0 without views).
 

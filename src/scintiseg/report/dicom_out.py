@@ -12,9 +12,17 @@ Reference, which whole-body NM images lack (landscape.md).
 
 SR content (PS3.16 TID 1500):
 
-- a first, image-level group (TID 1501) with the scan summary: number of lesions (SCT 246206008; the
-  view with most lesions, :attr:`~scintiseg.predict.prediction.Prediction.lesion_count`), BSI over the
-  covered bones and the covered skeletal mass (so a scan without lesions still gives a valid report);
+- a first, image-level group (TID 1501) with the scan summary: number of lesions (SCT 246206008; the distinct
+  lesions, a pair once, :attr:`~scintiseg.predict.prediction.Prediction.distinct_lesion_count`; before session 62 the
+  view with most lesions), BSI over the covered bones, the covered skeletal mass and the Soloway grade (none of the
+  three for a partial or blank view), and each QC flag as a qualitative evaluation "Quality control flag" (so a scan
+  without lesions still gives a valid report);
+- a Qualitative Evaluations container (TID 1500, UMLS C0034375) of TEXT comments (DCM 121106): the model's disclaimer
+  (what it was trained on, not a clinical device) and the BSI's scope (:func:`~.report_json.bsi_scope`), as the page
+  gives them (session 62);
+- a reviewed prediction (``scintiseg review``): each lesion's qualitative evaluation "Outline drawn by"
+  (:data:`OUTLINE_ORIGINS`: kept, drawn, restored or edited by the reader), the series description ending
+  "reviewed", and the Predecessor Documents Sequence naming the SR of the folder the outlines came from;
 - one planar ROI group (TID 1410) per lesion of *every* view, in view order then lesion id: finding
   *Lesion* (SCT 52988006); finding site the SNOMED CT concept of the atlas region (:data:`FINDING_SITES`,
   :func:`finding_site`) with the patient's side as the *Laterality* modifier (CID 244) for a paired bone,
@@ -70,7 +78,9 @@ from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
 from scintiseg.io.stored_points import points_as_stored
+from scintiseg.predict.bsi import soloway_grade
 from scintiseg.predict.prediction import Prediction
+from scintiseg.report.report_json import bsi_scope
 
 #: Private coding scheme for the quantities that have no standard code: the lesion-to-normal-bone ratio,
 #: the BSI and its covered skeletal mass (module docstring).
@@ -104,6 +114,16 @@ FINDING_SITES: dict[str, str] = {
 
 #: Body Part Examined of the GSPS (PS3.16 Annex L): scintiseg reads whole-body scans only.
 BODY_PART = "WHOLEBODY"
+
+#: Who drew a lesion's outline in a reviewed prediction (``review.origin``, :mod:`scintiseg.predict.review`): the
+#: code of the SR's qualitative evaluation "Outline drawn by" (private scheme) and its meaning (at most 64 characters,
+#: LO).
+OUTLINE_ORIGINS: dict[str, str] = {
+    "network": "the network, kept by the reader",
+    "reader": "the reader, where the network outlined nothing",
+    "restored": "the network (a call its rules left out), restored by the reader",
+    "edited": "the network, edited by the reader",
+}
 
 _SIDES = {"left": "Left", "right": "Right"}
 
@@ -276,6 +296,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
         MeasurementReport,
         ObservationContext,
         PlanarROIMeasurementsAndQualitativeEvaluations,
+        QualitativeEvaluation,
         SourceImageForRegion,
         TrackingIdentifier,
     )
@@ -296,6 +317,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
     )
     algorithm = AlgorithmIdentification(name=f"scintiseg {prediction.model_info.get('name', 'model')}".strip(), version=__version__)
     tracking = tracking or tracking_identifiers(prediction)
+    origins = (prediction.review or {}).get("origin") or {}
     activity, counts = codes.DCM.NuclearMedicineProjectionActivity, codes.UCUM.Counts
     groups = []
     for view, result in prediction.views.items():
@@ -321,6 +343,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
                 )
             site = finding_site(lesion.region, lesion.laterality)
             text, uid = tracking[lesion.id]
+            origin = origins.get(str(lesion.id))
             groups.append(
                 PlanarROIMeasurementsAndQualitativeEvaluations(
                     tracking_identifier=TrackingIdentifier(uid=uid, identifier=text),
@@ -328,21 +351,31 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
                     finding_type=codes.SCT.Lesion,
                     finding_sites=None if site is None else [site],
                     measurements=measurements,
+                    qualitative_evaluations=None if origin not in OUTLINE_ORIGINS else [QualitativeEvaluation(
+                        CodedConcept("OUTLINEBY", SCHEME, "Outline drawn by"),
+                        CodedConcept(origin.upper(), SCHEME, OUTLINE_ORIGINS[origin]))],
                 )
             )
     summary = [
-        hd.sr.Measurement(name=CodedConcept("246206008", "SCT", "Number of lesions"), value=float(prediction.lesion_count), unit=CodedConcept("{lesions}", "UCUM", "lesions")),
+        hd.sr.Measurement(name=CodedConcept("246206008", "SCT", "Number of lesions"), value=float(prediction.distinct_lesion_count), unit=CodedConcept("{lesions}", "UCUM", "lesions")),
     ]
-    if prediction.bsi_given:  # a partial view (a crop) names no bone: no BSI to report
+    if prediction.bsi_given:  # a partial view (a crop) or a blank one names no bone: no BSI or grade to report
         summary += [
             hd.sr.Measurement(name=CodedConcept("BSI", SCHEME, "Bone Scan Index over covered bones"), value=float(prediction.bsi_percent), unit=codes.UCUM.Percent),
             hd.sr.Measurement(name=CodedConcept("BSICOV", SCHEME, "Skeletal mass covered by the model"), value=float(prediction.covered_mass_percent), unit=codes.UCUM.Percent),
+            hd.sr.Measurement(name=CodedConcept("SOLOWAY", SCHEME, "Soloway extent of disease grade"),
+                              value=float(soloway_grade(prediction.lesion_count, prediction.superscan_pattern)),
+                              unit=codes.UCUM.NoUnits),
         ]
+    flags = [QualitativeEvaluation(CodedConcept("QCFLAG", SCHEME, "Quality control flag"),
+                                   CodedConcept(flag, SCHEME, flag.replace("_", " ")[:64]))
+             for flag in prediction.qc_flags]
     groups.insert(
         0,
         hd.sr.MeasurementsAndQualitativeEvaluations(
             tracking_identifier=TrackingIdentifier(uid=hd.UID(), identifier="scan summary"),
             measurements=summary,
+            qualitative_evaluations=flags or None,
         ),
     )
     procedure = CodedConcept("44136002", "SCT", "Bone scan")
@@ -361,18 +394,53 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
         sop_instance_uid=hd.UID(),
         instance_number=1,
         manufacturer="scintiseg",
-        series_description=description or "scintiseg lesion measurements",
+        series_description=description or ("scintiseg lesion measurements, reviewed" if prediction.review
+                                            else "scintiseg lesion measurements"),
+        previous_versions=_predecessor(prediction, _distinct(sources)[0]) or None,
         is_complete=bool(person),
         is_final=False,
         is_verified=bool(person),  # VERIFIED by the reader who reviewed the outlines, with their organization
         verifying_observer_name=person_name(reader["name"]) if person else None,
         verifying_organization=(reader.get("organization") or "unknown") if person else None,
     )
-    sr.ContentSequence = report[0].ContentSequence  # a MeasurementReport is a sequence of its one root item
+    sr.ContentSequence = [*report[0].ContentSequence,  # a MeasurementReport is a sequence of its one root item
+                          _comments(prediction)]
     sr.CodingSchemeIdentificationSequence = [_coding_scheme()]
     _without_zero_patient_measures(sr)
     with atomic_path(path) as tmp:
         sr.save_as(tmp)
+
+
+def _predecessor(prediction: Prediction, source) -> list:
+    """The SR a reviewed prediction replaces, for the Predecessor Documents Sequence (PS3.3 C.17.2; session 62:
+    before, a corrected SR could not be told from the one it corrects in a PACS): the ``sr.dcm`` of the folder the
+    reader's outlines came from (``review.source_folder``) when it is an SR of the same study; none otherwise."""
+    folder = (prediction.review or {}).get("source_folder")
+    path = Path(folder) / "sr.dcm" if folder else None
+    if path is None or not path.is_file():
+        return []
+    try:
+        earlier = pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001 (pydicom raises many types for a bad file): nothing to point at
+        return []
+    same = str(earlier.get("StudyInstanceUID", "")) == str(source.get("StudyInstanceUID", "")) != ""
+    return [earlier] if same and earlier.get("Modality") == "SR" and "SOPInstanceUID" in earlier else []
+
+
+def _comments(prediction: Prediction):
+    """TID 1500's Qualitative Evaluations container (UMLS C0034375) of TEXT comments (DCM 121106) a reader of the
+    SR alone needs (session 62; before, only the page said them): what the model was trained on and that it is no
+    clinical device, what the BSI covers and how to read it (a superscan's understated BSI, a partial view's none)."""
+    import highdicom as hd  # lazy: start-up time
+    from pydicom.sr.codedict import codes  # lazy: start-up time
+
+    texts = [prediction.model_info.get("disclaimer"), f"BSI scope: {bsi_scope(prediction)}"]
+    items = [hd.sr.TextContentItem(name=codes.DCM.Comment, value=str(text),
+                                   relationship_type=hd.sr.RelationshipTypeValues.CONTAINS) for text in texts if text]
+    container = hd.sr.ContainerContentItem(name=hd.sr.CodedConcept("C0034375", "UMLS", "Qualitative Evaluations"),
+                                           relationship_type=hd.sr.RelationshipTypeValues.CONTAINS)
+    container.ContentSequence = items
+    return container
 
 
 def _cielab(colour: str):

@@ -711,6 +711,8 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         *_review_row(report),
         f"<tr><th>Lesions (view with most)</th><td>{_e(summary['lesion_count'])}</td></tr>",
         f"<tr><th>Lesions seen in both views (pairs)</th><td>{_e(summary.get('pair_count', 0))}</td></tr>",
+        *([f'<tr id="distinct-lesions"><th>Distinct lesions (each pair counted once)</th>'
+           f"<td>{_e(summary['distinct_lesion_count'])}</td></tr>"] if "distinct_lesion_count" in summary else []),
         '<tr id="triage"><th>Triage score (largest lesion probability, calls left out by a reading rule set aside; '
         'a ranking, not calibrated)</th>'
         f"<td>{_triage(summary, report.get('views', {}))}</td></tr>",

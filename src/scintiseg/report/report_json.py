@@ -8,11 +8,12 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                "mirrored", "patient_orientation",  # (a DICOM file's sides: scintiseg.io.patient_sides)
                "colour_table",  # (a picture shown through a colour table: scintiseg.io.colour_tables)
                "panels_blanked", "frame_lines_blanked",  # (a screen capture's panels and lines: scintiseg.io.panels)
-               "display_gamma"},  # (an export's display curve read back: scintiseg.io.display_curve)
+               "display_gamma",  # (an export's display curve read back: scintiseg.io.display_curve)
+               "pixel_spacing_assumed"},  # (the reason a pixel size was assumed: the file gives none)
      "patient": {"id", "name"}, "study_uid", "series_uid",
      "model": {"name", "source", "trained_on", "synthetic", "disclaimer", "engine", "input_mode", ...},
      "settings": {"threshold", "min_area_px", "window"},
-     "summary": {"lesion_count", "lesion_count_by_view", "soloway_grade", "bsi_percent",
+     "summary": {"lesion_count", "lesion_count_by_view", "distinct_lesion_count", "soloway_grade", "bsi_percent",
                  "bsi_covered_mass_percent", "bsi_scope", "triage_score", "pair_count", "pairing_shift_px",
                  "qc_flags"},
      "views": {VIEW: {"lesion_count", "max_probability", "triage_score", "spine_pattern_calls", "symmetric_calls",
@@ -232,6 +233,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         "summary": {
             "lesion_count": count,
             "lesion_count_by_view": {name: len(r.lesions) for name, r in prediction.views.items()},
+            "distinct_lesion_count": prediction.distinct_lesion_count,
             "soloway_grade": soloway_grade(count, prediction.superscan_pattern) if prediction.bsi_given else None,
             "bsi_percent": round(prediction.bsi_percent, 4) if prediction.bsi_given else None,
             "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2),
