@@ -50,6 +50,27 @@ def test_hostile_patient_name_is_escaped(hostile_report):
     assert not re.search(r'(src|href)="(?!data:)', page)
 
 
+def test_the_header_names_patient_and_study_and_every_printed_page_says_whose_it_is(hostile_report):
+    """The patient's name as a person reads it (the DICOM form beside it), birth date, sex, and the study's date,
+    accession number and description (session 62: the study was named by its UID alone); every printed page carries
+    the patient in an @page margin box, escaped so that no name can leave the CSS string or the style element."""
+    from scintiseg.report.html import display_name, report_html
+
+    _, prediction = hostile_report
+    report = report_dict(prediction)
+    report["patient"] = {"id": "P1", "name": 'Doe^Jane</style><script>"', "birth_date": "19500101", "sex": "F"}
+    report["study"] = {"study_date": "20240229", "accession_number": "A1", "study_description": "WB & spot"}
+    page = report_html(report, {})
+    assert display_name("Doe^Jane^Q^Dr") == "Dr Jane Q Doe" and display_name("Jane Doe") == "Jane Doe"
+    assert 'id="patient-name">Jane&lt;/style&gt;&lt;script&gt;&quot; Doe' in page
+    assert "born 1950-01-01; sex F" in page and '<tr id="study"><th>Study</th><td class="t">2024-02-29; accession A1; ' \
+        "WB &amp; spot</td>" in page
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    header = re.search(r'@top-left\{content:"([^"]*)"', style).group(1)
+    assert "<" not in header and "\\3c " in header and "born 1950-01-01" in header and "study 2024-02-29" in header
+    assert page.count("</style>") == 1 and "<script" not in page
+
+
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if shutil.which(name):
@@ -220,6 +241,10 @@ def test_region_map_is_the_region_labels_on_demand(multi_region):
     assert re.search(r"svg\.scan \.regionmap\{display:none", page)  # hidden until asked for
     legend = re.search(r'<div class="legend" id="region-legend">(.*?)</div>', page, re.S).group(1)
     assert len(re.findall(r'<i style="background:#[0-9a-f]{6}">', legend)) == len(REGION_NAMES) - 1
+    learned = (prediction.model_info.get("regions") or {}).get("method") == "learned"
+    assert ("learned region network" in legend) == learned and ("atlas" in legend) != learned
+    assert {v["region_estimate"]["method"] for v in report["views"].values()} == \
+        {"learned region map" if learned else "proportional atlas"}
     for view, result in prediction.views.items():
         svg = re.search(rf'<svg class="scan" data-view="{view}".*?</svg>', page, re.S).group(0)
         data = re.search(r'<image class="regionmap" href="data:image/png;base64,([^"]+)"', svg).group(1)
@@ -232,6 +257,22 @@ def test_region_map_is_the_region_labels_on_demand(multi_region):
             expected = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
             assert (rgba[labels == region_id][:, :3] == expected).all()
     assert len(set(REGION_COLOURS.values())) == len(REGION_COLOURS) == len(REGION_NAMES) - 1
+
+
+def test_the_legend_and_report_name_the_learned_map_when_it_named_the_bones(multi_region):
+    """The region legend said "atlas estimate" and report.json "proportional atlas" under the learned map too."""
+    import dataclasses
+
+    from scintiseg.report.html import report_html
+    from scintiseg.report.report_json import report_dict
+
+    prediction, _, _ = multi_region
+    learned = dataclasses.replace(prediction, model_info=prediction.model_info | {"regions": {"method": "learned"}})
+    report = report_dict(learned)
+    assert {v["region_estimate"]["method"] for v in report["views"].values()} == {"learned region map"}
+    page = report_html(report, {}, {view: b"" for view in learned.views})
+    legend = re.search(r'<div class="legend" id="region-legend">(.*?)</div>', page, re.S).group(1)
+    assert "the learned region network's map" in legend and "atlas" not in legend
 
 
 def test_background_images_are_embedded_with_their_own_type(multi_region):

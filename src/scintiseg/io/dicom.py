@@ -537,6 +537,9 @@ def _metadata(ds: Dataset) -> dict:
         "sop_instance_uid": "SOPInstanceUID",
         "study_date": "StudyDate",
         "study_time": "StudyTime",
+        "accession_number": "AccessionNumber",  # (these three: the report's header, session 62)
+        "patient_birth_date": "PatientBirthDate",
+        "patient_sex": "PatientSex",
         "acquisition_date": "AcquisitionDate",
         "acquisition_time": "AcquisitionTime",
         "series_description": "SeriesDescription",

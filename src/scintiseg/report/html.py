@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import base64
 import html
+from pathlib import Path
 
 from scintiseg.predict.bsi import NEARER_VIEW, REGION_TO_BONE, view_weights
 from scintiseg.predict.regions import REGION_NAMES
@@ -224,6 +225,66 @@ CROP_MARGIN_PX: int = 12
 
 def _e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def display_name(text) -> str:
+    """A DICOM person name (``Family^Given^Middle^Prefix^Suffix``) as a person reads it, ``Prefix Given Middle Family
+    Suffix`` (``Doe^Jane`` -> ``Jane Doe``); a name without carets as it is (session 62: the patient's was shown raw)."""
+    text = "" if text is None else str(text)
+    if "^" not in text:
+        return text
+    family, given, middle, prefix, suffix = (text.split("=")[0].split("^") + [""] * 5)[:5]
+    return " ".join(" ".join((prefix, given, middle, family, suffix)).split())
+
+
+def _date(value) -> str:
+    """A DICOM date (DA, ``YYYYMMDD``) as ``YYYY-MM-DD``; anything else as it is."""
+    text = "" if value is None else str(value).strip()
+    return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else text
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string's content: every character but plain printable ASCII letters, digits, spaces and a
+    few marks escaped (``\\3c `` for ``<``), so that no name can close the string or the style element."""
+    keep = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;-_()/#")
+    return "".join(c if c in keep else f"\\{ord(c):x} " for c in text)
+
+
+def _print_header(report: dict) -> str:
+    """The printed page's running header (an ``@page`` margin box, on every page): the patient's name, id, birth
+    date and the study's date, so that page 3 of a printout still says whose it is (session 62: only page 1 did)."""
+    patient, study = report.get("patient") or {}, report.get("study") or {}
+    parts = [display_name(patient.get("name")), f"id {patient.get('id')}" if patient.get("id") else "",
+             f"born {_date(patient['birth_date'])}" if patient.get("birth_date") else "",
+             f"study {_date(study['study_date'])}" if study.get("study_date") else ""]
+    said = " \u00b7 ".join(part for part in parts if part)
+    return ("@page{@top-left{content:\"" + _css_string(said) + "\";font:8pt sans-serif;color:#333}"
+            "@bottom-right{content:\"page \" counter(page) \" of \" counter(pages);font:8pt sans-serif;color:#333}}")
+
+
+def _patient_rows(report: dict) -> list[str]:
+    """The header's patient and study rows: name as a person reads it, id (or that the file holds none), birth date
+    and sex, and the study's date, accession number and description where the source gives them."""
+    patient, study, source = report["patient"], report.get("study") or {}, report.get("input") or {}
+    shown = display_name(patient.get("name"))
+    raw = str(patient.get("name") or "")
+    name = _e(shown) + (f' <small class="note">({_e(raw)})</small>' if raw and raw != shown else "")
+    patient_id = _e(patient.get("id"))
+    stem = Path(str(source.get("source") or "")).stem
+    if not report.get("study_uid") and patient.get("id") and patient.get("id") == stem:
+        patient_id += ' <small class="note">(the file\'s name: the file holds no patient id)</small>'
+    rows = [f"<tr><th>Patient name</th><td class=\"t\" id=\"patient-name\">{name}</td></tr>",
+            f"<tr><th>Patient id</th><td class=\"t\">{patient_id}</td></tr>"]
+    born = "; ".join(x for x in (_date(patient.get("birth_date")) and f"born {_date(patient.get('birth_date'))}",
+                                 patient.get("sex") and f"sex {patient.get('sex')}") if x)
+    if born:
+        rows.append(f'<tr><th>Patient</th><td class="t">{_e(born)}</td></tr>')
+    told = "; ".join(x for x in (_date(study.get("study_date")) and f"{_date(study.get('study_date'))}",
+                                 study.get("accession_number") and f"accession {study.get('accession_number')}",
+                                 study.get("study_description")) if x)
+    if told:
+        rows.append(f'<tr id="study"><th>Study</th><td class="t">{_e(told)}</td></tr>')
+    return rows
 
 
 def _cell(key: str, value) -> str:
@@ -615,10 +676,14 @@ def _rows_shown(report: dict) -> tuple[int, int]:
     return max(min(tops) - CROP_MARGIN_PX, 0), min(max(bottoms) + CROP_MARGIN_PX, rows - 1)
 
 
-def _legend() -> str:
+def _legend(report: dict) -> str:
+    """The region map's colours, and which map named the bones: the learned region network's or the proportional
+    atlas's (session 62: "atlas estimate" was said under the learned map too)."""
     items = "".join(f'<span><i style="background:{colour}"></i>{_e(region_title(name))}</span>'
                     for name, colour in REGION_COLOURS.items())
-    return ('<div class="legend" id="region-legend"><span><b>Skeleton regions</b> (atlas estimate, '
+    learned = ((report.get("model") or {}).get("regions") or {}).get("method") == "learned"
+    what = "the learned region network's map" if learned else "proportional atlas estimate"
+    return (f'<div class="legend" id="region-legend"><span><b>Skeleton regions</b> ({what}, '
             f"not a bone segmentation):</span>{items}</div>")
 
 
@@ -685,11 +750,10 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">',
         f"<title>scintiseg report – {_e(patient.get('id'))}</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        f"<style>{_STYLE}{_print_header(report)}</style></head><body>",
         "<h1>Bone scan lesion report</h1>",
         "<table class=\"meta\"><tbody>",
-        f"<tr><th>Patient name</th><td class=\"t\" id=\"patient-name\">{_e(patient.get('name'))}</td></tr>",
-        f"<tr><th>Patient id</th><td class=\"t\">{_e(patient.get('id'))}</td></tr>",
+        *_patient_rows(report),
         f"<tr><th>Source</th><td class=\"t\">{_source_text(report['input'])}</td></tr>",
         f"<tr><th>Study UID</th><td class=\"t\">{_e(report.get('study_uid'))}</td></tr>",
         f"<tr><th>Views</th><td class=\"t\">{_e(', '.join(report['input'].get('views', [])))}</td></tr>",
@@ -742,7 +806,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         parts.append(_scan_figure(view, png, region_maps.get(view), report, shown))
     parts.append("</div>")
     if region_maps:
-        parts.append(_legend())
+        parts.append(_legend(report))
     parts.append("</section>")
     parts += ['<section id="lesions-section"><h2>Lesions by region</h2>', *_lesion_table(report), *_left_out_table(report),
               "</section>"]

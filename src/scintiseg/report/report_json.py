@@ -10,7 +10,8 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                "panels_blanked", "frame_lines_blanked",  # (a screen capture's panels and lines: scintiseg.io.panels)
                "display_gamma",  # (an export's display curve read back: scintiseg.io.display_curve)
                "pixel_spacing_assumed"},  # (the reason a pixel size was assumed: the file gives none)
-     "patient": {"id", "name"}, "study_uid", "series_uid",
+     "patient": {"id", "name", ["birth_date", "sex"]}, "study": {["study_date", "study_time", "accession_number",
+     "study_description"]}, "study_uid", "series_uid",
      "model": {"name", "source", "trained_on", "synthetic", "disclaimer", "engine", "input_mode", ...},
      "settings": {"threshold", "min_area_px", "window"},
      "summary": {"lesion_count", "lesion_count_by_view", "distinct_lesion_count", "soloway_grade", "bsi_percent",
@@ -180,6 +181,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
     files = files or {}
     count = prediction.lesion_count
     shift = prediction.pairing_shift
+    learned = (prediction.model_info.get("regions") or {}).get("method") == "learned"
     views = {}
     for name, result in prediction.views.items():
         regions = result.regions
@@ -197,7 +199,8 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
             "bsi": result.bsi,
             "window_pixels": int(result.coverage.sum()),
             "region_estimate": {
-                "method": "proportional atlas",
+                # the map that named the bones (session 62: "proportional atlas" was written for the learned map too)
+                "method": "learned region map" if learned else "proportional atlas",
                 "body_top_row": regions.top,
                 "body_bottom_row": regions.bottom,
                 "midline_col": round(regions.midline, 2),
@@ -225,7 +228,9 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "input": scan.summary() | {"pixel_spacing_mm": list(scan.pixel_spacing)} | {
             key: scan.metadata[key] for key in READ_AS if key in scan.metadata},
-        "patient": {"id": scan.patient_id, "name": scan.patient_name},
+        "patient": {"id": scan.patient_id, "name": scan.patient_name} | {
+            key: scan.metadata[f"patient_{key}"] for key in ("birth_date", "sex") if scan.metadata.get(f"patient_{key}")},
+        "study": {key: scan.metadata[key] for key in STUDY_KEYS if scan.metadata.get(key)},
         "study_uid": scan.study_uid,
         "series_uid": scan.series_uid,
         "model": prediction.model_info,
@@ -254,6 +259,10 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         report["review"] = {key: value for key, value in prediction.review.items() if key != "origin"}
     return report
 
+
+#: What the report's ``study`` block carries of the scan's metadata (a DICOM source's; session 62: the page named the
+#: study by its UID alone).
+STUDY_KEYS: tuple[str, ...] = ("study_date", "study_time", "accession_number", "study_description")
 
 #: Skeletal mass seen (%) from which the BSI is called a whole-skeleton BSI.
 WHOLE_SKELETON_PERCENT = 99.0
