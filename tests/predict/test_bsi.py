@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from scintiseg.predict.bsi import NEARER_VIEW, SPIERS_WEIGHTS, bone_scan_index, scan_bone_index, soloway_grade, view_weights
+from scintiseg.predict.bsi import (
+    BONE_GROUPS,
+    NEARER_VIEW,
+    SPIERS_WEIGHTS,
+    bone_scan_index,
+    scan_bone_index,
+    soloway_grade,
+    view_weights,
+)
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 
 
@@ -61,6 +69,21 @@ def test_scan_bsi_reads_each_bone_from_its_nearer_view_else_the_mean():
     assert view_weights("thoracic_spine", tables) == {"ANT": 0.5, "POST": 0.5}  # seen by neither: the mean
     assert view_weights("lumbar_spine", tables) == {"ANT": 0.0, "POST": 1.0}
     assert NEARER_VIEW["sternum"] == "ANT" and "femur_left" not in NEARER_VIEW
+
+
+def test_a_readers_outline_on_one_view_counts_from_that_view():
+    """A reviewed scan (``confirmed``): a sacral lesion outlined on ANT alone counts ANT's (the nearer-view rule gave
+    POST's 0); a femoral one on POST alone counts POST's in full (the mean halved it); a bone involved on both views
+    is read as before, and the network's own reading is unchanged."""
+    tables = _views(ant={"sacrum": (0.2, 1.0), "lumbar_spine": (0.1, 1.0), "femur_left": (0.0, 1.0)},
+                    post={"sacrum": (0.0, 1.0), "lumbar_spine": (0.4, 1.0), "femur_left": (0.3, 1.0)})
+    weight = {bone: w for bone, (w, _) in BONE_GROUPS.items()}
+    network, _ = scan_bone_index(tables)
+    reader, _ = scan_bone_index(tables, confirmed=True)
+    assert network == pytest.approx(weight["lumbar_spine"] * 0.4 + weight["femur_left"] * 0.15)
+    assert reader == pytest.approx(weight["sacrum"] * 0.2 + weight["lumbar_spine"] * 0.4 + weight["femur_left"] * 0.3)
+    assert view_weights("sacrum", tables, confirmed=True) == {"ANT": 1.0, "POST": 0.0}
+    assert view_weights("lumbar_spine", tables, confirmed=True) == {"ANT": 0.0, "POST": 1.0}  # both: the nearer
 
 
 def test_scan_bsi_of_one_view_is_that_views_own():

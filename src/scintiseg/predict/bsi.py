@@ -71,19 +71,31 @@ NEARER_VIEW: dict[str, str] = {
 }
 
 
-def view_weights(bone: str, bone_tables: dict[str, dict[str, dict]]) -> dict[str, float]:
+def view_weights(bone: str, bone_tables: dict[str, dict[str, dict]], confirmed: bool = False) -> dict[str, float]:
     """How much each predicted view counts for ``bone`` in the scan's BSI (module docstring): the nearer view alone
     when it was predicted and saw the bone (``bone_tables``: view -> its BSI's ``bones`` table), else each view
-    equally (a view that did not see the bone counts as uninvolved there, as in its own BSI)."""
+    equally (a view that did not see the bone counts as uninvolved there, as in its own BSI).
+
+    ``confirmed``: the lesions are a reader's (a reviewed prediction, ``scintiseg review``): a bone involved on one
+    view only is read from that view, the nearer one or not. Every outline left in a review is one the reader
+    confirmed, so the nearer-view rule, which keeps the network's far-view calls out (10 of 12 were false positives,
+    docs/predict.md), and the mean, which halves a lesion seen once, would drop or halve what the reader asserted
+    (session 62: a sacral lesion a reader outlined on ANT alone counted nothing in the BSI)."""
+    if confirmed and len(bone_tables) > 1:
+        involved = [view for view, table in bone_tables.items()
+                    if float((table.get(bone) or {}).get("contribution_percent") or 0.0) > 0.0]
+        if len(involved) == 1:
+            return {view: float(view == involved[0]) for view in bone_tables}
     nearer = NEARER_VIEW.get(bone)
     if len(bone_tables) > 1 and nearer in bone_tables and bone in bone_tables[nearer]:
         return {view: float(view == nearer) for view in bone_tables}
     return {view: 1.0 / len(bone_tables) for view in bone_tables}
 
 
-def scan_bone_index(bone_tables: dict[str, dict[str, dict]]) -> tuple[float, float]:
+def scan_bone_index(bone_tables: dict[str, dict[str, dict]], confirmed: bool = False) -> tuple[float, float]:
     """(BSI %, covered skeletal mass %) of a scan from its views' ``bones`` tables (:class:`BoneIndex.bones`): each
-    bone read by :func:`view_weights`. One view: that view's own BSI and covered mass.
+    bone read by :func:`view_weights` (``confirmed``: a reader's outlines). One view: that view's own BSI and covered
+    mass.
 
     Example::
 
@@ -93,7 +105,7 @@ def scan_bone_index(bone_tables: dict[str, dict[str, dict]]) -> tuple[float, flo
         return 0.0, 0.0
     total = covered = 0.0
     for bone, (weight, _) in BONE_GROUPS.items():
-        for view, share in view_weights(bone, bone_tables).items():
+        for view, share in view_weights(bone, bone_tables, confirmed).items():
             row = bone_tables[view].get(bone)
             if row is not None and share:
                 total += share * row["contribution_percent"]

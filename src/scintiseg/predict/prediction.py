@@ -212,10 +212,11 @@ class Prediction:
     @property
     def bsi_percent(self) -> float:
         """The scan's BSI: each bone from the view nearer to it, else the mean of the views
-        (:func:`~scintiseg.predict.bsi.scan_bone_index`)."""
-        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()})[0]
+        (:func:`~scintiseg.predict.bsi.scan_bone_index`); a reviewed reading's bone involved on one view only from that
+        view (the reader confirmed it)."""
+        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()}, self.review is not None)[0]
 
     @property
     def covered_mass_percent(self) -> float:
         """The skeletal mass the model saw (%), the views combined per bone as :attr:`bsi_percent` combines them."""
-        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()})[1]
+        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()}, self.review is not None)[1]

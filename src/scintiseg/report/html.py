@@ -370,7 +370,7 @@ def _region_weights(report: dict, region: str) -> dict[str, float]:
     if not views:
         return {}
     tables = {view: report.get("views", {}).get(view, {}).get("bsi", {}).get("bones", {}) for view in views}
-    return view_weights(REGION_TO_BONE.get(region, region), tables)
+    return view_weights(REGION_TO_BONE.get(region, region), tables, isinstance(report.get("review"), dict))
 
 
 def region_bsi_percent(report: dict, region: str) -> float:
@@ -385,7 +385,10 @@ def _views_read(report: dict, region: str) -> str:
     if len(weights) <= 1:
         return "one view"
     alone = [view for view, weight in weights.items() if weight == 1.0]
-    return f"from {alone[0]}, the nearer view" if alone else "mean of views"
+    if not alone:
+        return "mean of views"
+    nearer = NEARER_VIEW.get(REGION_TO_BONE.get(region, region))
+    return f"from {alone[0]}, the nearer view" if alone[0] == nearer else f"from {alone[0]}, the one view it was outlined on"
 
 
 def _not_on_nearer_view(report: dict, lesion: dict) -> str | None:
