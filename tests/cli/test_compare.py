@@ -33,7 +33,8 @@ def pair(tmp_path_factory) -> dict:
     scan = generate_patient(4, profile("default"), patient_id="PID-7").scan
     early = replace(scan, metadata={**scan.metadata, "study_date": "20240105"})
     late = replace(scan, views={name: np.roll(view, MOVE, axis=(0, 1)) for name, view in scan.views.items()},
-                   metadata={**scan.metadata, "study_date": "20240412"})
+                   metadata={**scan.metadata, "study_date": "20240412"}, study_uid="2.25.62002",
+                   series_uid="2.25.62012")  # a later study (one study compared with itself: flagged since session 62)
     write_dicom(early, root / "scans" / "baseline.dcm")
     write_dicom(late, root / "scans" / "follow_up.dcm")
     write_dicom(replace(late, patient_id="PID-8"), root / "scans" / "someone_else.dcm")
@@ -117,6 +118,48 @@ def test_the_reader_outlined_follow_up_gives_two_new_lesions_a_pair_once(pair, t
     assert "2 new" in capsys.readouterr().err
     assert not list(tmp_path.glob(".comparison.partial-*"))
     _check_gsps(out / "gsps.dcm", new=3, persisting=sum(len(_lesion_shapes(pair["baseline"], v)) for v in ("ANT", "POST")))
+
+
+def test_a_reviewed_follow_up_against_the_networks_baseline_and_a_scan_against_its_own_review_are_flagged(
+        pair, tmp_path, capsys):
+    """Session 62 (an audit, runs/s62/review_audit): an unreviewed baseline against a reviewed follow-up counted the
+    lesions the network missed on the baseline and the reader added as new, with no warning, and named the reader
+    "Doe^Jane"; a scan against its own review read "2 new" with PCWG3's sentence. Now the first is flagged (JSON,
+    page, a stderr line naming the side), the reader named as the report names them, and the second is one study
+    with no PCWG3 sentence."""
+    places = _bone_places(json.loads((pair["baseline"] / "report.json").read_text()), pair["ant"])
+    assert len(places) >= 2, "the test needs two places on bone away from the baseline's lesions"
+    follow = Path(shutil.copytree(pair["follow_up"], tmp_path / "follow_up"))
+    _reader_outlines(follow, pair["baseline"], {"ANT": places[:2]}, MOVE)
+    assert main(["review", str(follow), "--out", str(tmp_path / "reviewed"), "--reader", "Doe^Jane", "--no-dicom",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "mixed"
+    assert main(["compare", str(pair["baseline"]), str(tmp_path / "reviewed"), "--out", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[1].startswith(
+        "scintiseg compare: warning: The follow-up's outlines are a reader's (reviewed by Jane Doe), the baseline's "
+        "the network's own: the comparison mixes two readers' criteria")
+    record = json.loads((out / "comparison.json").read_text())
+    assert record["summary"]["flags"] == ["reader_outlines_follow_up_only"] and record["summary"]["new_lesions"] == 2
+    assert (record["baseline"]["outlines"], record["follow_up"]["outlines"]) == ("network", "review")
+    page = html.unescape((out / "comparison.html").read_text())
+    assert "reviewed by Jane Doe" in page and "Doe^Jane" not in page and "the network's own, not reviewed" in page
+    assert "mixes two readers' criteria" in page
+
+    own = Path(shutil.copytree(pair["baseline"], tmp_path / "baseline"))
+    _reader_outlines(own, pair["baseline"], {"ANT": places[:2]}, (0, 0))  # the baseline's own review: two added
+    assert main(["review", str(own), "--out", str(tmp_path / "own_review"), "--no-dicom", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(pair["baseline"]), str(tmp_path / "own_review"), "--out", str(tmp_path / "own")]) == 0
+    err = capsys.readouterr().err
+    summary = json.loads((tmp_path / "own" / "comparison.json").read_text())["summary"]
+    assert summary["new_lesions"] == 2 and not summary["two_or_more_new"] and summary["flags"][0] == "same_study"
+    assert "progression if confirmed" not in err and "warning: The baseline and the follow-up are one study (the " \
+        "same Study Instance UID)" in err
+    page = html.unescape((tmp_path / "own" / "comparison.html").read_text())
+    assert "Two or more new lesions" not in page and "One study compared with itself: no PCWG3 reading" in page
+    assert "reviewed, unsigned: no reader named" in page
 
 
 def _check_gsps(path: Path, new: int, persisting: int) -> None:
@@ -271,7 +314,8 @@ def _three_scans(pair: dict, tmp_path: Path) -> Path:
 
     late = read_scan(pair["root"] / "scans" / "follow_up.dcm")
     third = replace(late, views={n: np.roll(v, MOVE, axis=(0, 1)) for n, v in late.views.items()},
-                    metadata={**late.metadata, "study_date": "20240710"})
+                    metadata={**late.metadata, "study_date": "20240710"}, study_uid="2.25.62003",
+                    series_uid="2.25.62013")
     (tmp_path / "scans").mkdir()
     write_dicom(third, tmp_path / "scans" / "third.dcm")
     batch = tmp_path / "predictions"

@@ -168,3 +168,31 @@ def test_a_lesion_where_the_other_scan_saw_nothing_is_outside_its_field_not_new_
     back = follow_up.compare(part, whole)
     assert (back.persisting_lesions, back.new_lesions, back.lesions_not_seen, back.outside_field) == (1, 0, 0, (1, 0))
     assert not back.two_or_more_new
+
+
+def test_one_study_compared_with_itself_is_flagged_and_gives_no_pcwg3_count(nm1_scan):
+    """Session 62: a scan against its own review (the same Study Instance UID, file or counts) read "2 new", PCWG3's
+    condition, unflagged. It is flagged ``same_study`` (saying why) and two new lesions are then no PCWG3 count."""
+    from dataclasses import replace
+
+    places = [KEPT[1], *[(row, col, 4) for row, col, _ in NEW]]
+    network = _predicted(nm1_scan, _disc(nm1_scan.shape, *KEPT[1]))
+    mask = np.zeros(nm1_scan.shape, bool)
+    for row, col, radius in places:
+        mask |= _disc(nm1_scan.shape, row, col, radius)
+    review = _predicted(nm1_scan, mask)
+    result = follow_up.compare(network, review)
+    assert result.new_lesions == 2 and follow_up.SAME_STUDY_FLAG in result.flags
+    assert result.same_study == "the same Study Instance UID" and not result.two_or_more_new
+
+    def study(scan, uid, source, extra=0):
+        views = {name: view + extra for name, view in scan.views.items()}
+        return replace(scan, study_uid=uid, source=source, metadata={}, views=views)
+
+    copied = _predicted(study(nm1_scan, "", nm1_scan.source), mask)  # the file read again, its UID dropped
+    assert follow_up.same_study(network, copied) == "the same scan file"
+    renamed = _predicted(study(nm1_scan, "1.2.3", None), mask)  # an anonymised copy: new UID, no file, same counts
+    assert follow_up.same_study(network, renamed) == "the same counts in every view"
+    later = _predicted(study(nm1_scan, "1.2.4", None, extra=1), mask)  # another acquisition
+    assert follow_up.same_study(network, later) is None
+    assert follow_up.compare(network, later).two_or_more_new

@@ -39,3 +39,34 @@ def test_two_image_exports_named_apart_are_one_patient_two_dicom_ids_are_two(nm1
     with pytest.raises(ScintisegError, match="needs two scans of one patient"):
         write_comparison((Path("a"), mine), (Path("b"), other), tmp_path / "dicom")
     assert not (tmp_path / "dicom").exists() and not list(tmp_path.glob(".dicom.partial-*"))
+
+
+def _signed(again: PredictedAgain, reader: str | None) -> PredictedAgain:
+    """``again`` as a folder ``scintiseg review`` wrote (signed by ``reader``, or unsigned), its lesions as listed."""
+    lesions = [{"id": lesion.id, "view": lesion.view, "centroid_row": lesion.centroid_row,
+                "centroid_col": lesion.centroid_col} for lesion in again.prediction.lesions]
+    review = {"reviewed": True, **({"reader": {"name": reader}} if reader else {})}
+    return replace(again, report={"lesions": lesions, "review": review})
+
+
+def test_the_written_comparison_says_whose_outlines_and_flags_a_reader_against_the_network(nm1_scan, tmp_path):
+    """Session 62: an unreviewed baseline against a reviewed follow-up read its new lesions unflagged (a lesion the
+    network missed on the baseline and the reader added counts as new). comparison.json names whose outlines each
+    side holds and flags the mix, naming the side; a scan against its own review is flagged one study."""
+    early = _read(nm1_scan, study_uid="2.25.1", source=None, metadata={"study_date": "20240105"})
+    late = _read(nm1_scan, study_uid="2.25.2", source=None, metadata={"study_date": "20240405"},
+                 views={name: view + 1 for name, view in nm1_scan.views.items()})
+    early = replace(early, report={"lesions": [{"id": lesion.id, "view": lesion.view, "centroid_row": lesion.centroid_row,
+                                                "centroid_col": lesion.centroid_col}
+                                               for lesion in early.prediction.lesions]})
+    record, _ = write_comparison((Path("a"), early), (Path("b"), _signed(late, "Doe^Jane")), tmp_path / "mixed")
+    written = json.loads((tmp_path / "mixed" / COMPARISON_JSON).read_text())
+    assert written["baseline"]["outlines"] == "network" and written["follow_up"]["reader"] == "Jane Doe"
+    assert written["summary"]["flags"] == ["reader_outlines_follow_up_only"] and written["summary"]["same_study"] is None
+    assert "The follow-up's outlines are a reader's (reviewed by Jane Doe)" in written["summary"]["warnings"][0]
+    assert "reviewed by Jane Doe" in (tmp_path / "mixed" / COMPARISON_HTML).read_text()
+
+    record, _ = write_comparison((Path("a"), early), (Path("b"), _signed(_read(nm1_scan, study_uid="2.25.1", source=None,
+                                                                               metadata={}), None)), tmp_path / "own")
+    assert record["summary"]["same_study"] == "the same Study Instance UID"
+    assert record["summary"]["flags"][0] == "same_study" and record["follow_up"]["outlines"] == "review"

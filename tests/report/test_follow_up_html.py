@@ -25,6 +25,21 @@ def _disc(shape, row, col, radius):
     return (rows - row) ** 2 + (cols - col) ** 2 <= radius**2
 
 
+def _another_study(scan, date: str):
+    """``scan`` as a later study of its patient: its own Study Instance UID, counts and header, no file (one scan read
+    twice is one study: flagged ``same_study`` since session 62, with no PCWG3 sentence)."""
+    return replace(scan, study_uid="2.25.62", source=None, metadata={"study_date": date},
+                   views={name: view + 1 for name, view in scan.views.items()})
+
+
+def _listed(prediction, **review) -> dict:
+    """A ``report.json`` as its folder's, listing ``prediction``'s lesions as read back (an unedited folder), with
+    ``review`` when given."""
+    lesions = [{"id": lesion.id, "view": lesion.view, "centroid_row": round(lesion.centroid_row, 2),
+                "centroid_col": round(lesion.centroid_col, 2)} for lesion in prediction.lesions]
+    return {"lesions": lesions, **({"review": review} if review else {})}
+
+
 def _read(scan, places):
     mask = np.zeros(scan.shape, bool)
     for row, col in places:
@@ -36,7 +51,7 @@ def _read(scan, places):
 def test_the_page_draws_each_status_and_escapes_the_patients_name(nm1_scan):
     scan = replace(nm1_scan, patient_name=NAME)
     early = _read(replace(scan, metadata={**scan.metadata, "study_date": "20240105"}), [(364, 150), (800, 60)])
-    late = _read(replace(scan, metadata={**scan.metadata, "study_date": "20240301"}), [(364, 150), (450, 128)])
+    late = _read(_another_study(scan, "20240301"), [(364, 150), (450, 128)])
     result = compare(early, late)
     record = comparison_record(result, (Path("a"), PredictedAgain(early, {}, {})),
                                (Path("b"), PredictedAgain(late, {}, {})))
@@ -50,3 +65,67 @@ def test_the_page_draws_each_status_and_escapes_the_patients_name(nm1_scan):
         assert page.count(f'data-status="{status}" stroke="{STATUS_COLOURS[status]}"') == count
     assert "Fewer than two new lesions." in page and "over 56 days" in page
     assert summary_line(record).startswith("1 new, 1 persisting, 1 not seen; BSI ")
+
+
+def test_the_page_says_whose_outlines_each_scan_holds_naming_the_reader_as_the_report_does(nm1_scan):
+    """Session 62: the "Outlines" row read "as in the folder" for the network's output, an unsigned review and a folder
+    edited in place alike, and a signed review's reader as "Doe^Jane" where the report says "Jane Doe". It says which
+    each side is, the reader named as the report's page names them; one side a reader's and the other the network's
+    own is flagged and warned of, naming the side."""
+    from scintiseg.report import html as report_page
+
+    early = _read(replace(nm1_scan, metadata={**nm1_scan.metadata, "study_date": "20240105"}), [(364, 150)])
+    late = _read(_another_study(nm1_scan, "20240405"), [(364, 150), (450, 128), (600, 150)])
+    reader = {"name": "Doe^Jane", "organization": "St <Mary>"}
+    signed = PredictedAgain(late, _listed(late, reviewed=True, reader=reader), {})
+    network = PredictedAgain(early, _listed(early), {})
+    result = compare(early, late)
+    record = comparison_record(result, (Path("a"), network), (Path("b"), signed))
+    assert (record["baseline"]["outlines"], record["follow_up"]["outlines"]) == ("network", "review")
+    assert record["follow_up"]["reader"] == "Jane Doe (St <Mary>)" and record["follow_up"]["reviewed_by"] == "Doe^Jane"
+    shown = report_page._review_row({"review": {"reader": reader, "views": {}}})[0]
+    assert f"reviewed by {html.escape(record['follow_up']['reader'])} (" in shown  # the report's own words
+    assert record["summary"]["flags"] == ["reader_outlines_follow_up_only"] and record["summary"]["two_or_more_new"]
+    (warning,) = record["summary"]["warnings"]
+    assert warning.startswith("The follow-up's outlines are a reader's (reviewed by Jane Doe (St <Mary>)), the "
+                              "baseline's the network's own: the comparison mixes two readers' criteria")
+    page = comparison_html(record, result)
+    assert "Doe^Jane" not in page and "<Mary>" not in page
+    row = page[page.index("<th class=\"t\">Outlines</th>"):]
+    assert row.startswith("<th class=\"t\">Outlines</th><td class=\"t\">the network&#x27;s own, not reviewed</td>"
+                          "<td class=\"t\">reviewed by Jane Doe (St &lt;Mary&gt;)</td>")
+    assert f'<p class="warn" id="warning-1"><b>Warning.</b> {html.escape(warning)}</p>' in page
+
+    unsigned = PredictedAgain(late, _listed(late, reviewed=True), {})
+    edited = PredictedAgain(late, {**_listed(late), "lesions": _listed(late)["lesions"][:1]}, {})  # LabelMe edited
+    for again, kind, words in ((unsigned, "review", "reviewed, unsigned: no reader named"),
+                               (edited, "edited", "edited in place, without scintiseg review: no reader named")):
+        other = comparison_record(result, (Path("a"), network), (Path("b"), again))
+        assert other["follow_up"]["outlines"] == kind and other["summary"]["flags"] == ["reader_outlines_follow_up_only"]
+        assert f"<td class=\"t\">{html.escape(words)}</td>" in comparison_html(other, result)
+    backwards = comparison_record(result, (Path("a"), PredictedAgain(early, _listed(early, reviewed=True), {})),
+                                  (Path("b"), PredictedAgain(late, _listed(late), {})))
+    assert backwards["summary"]["flags"] == ["reader_outlines_baseline_only"]
+    assert backwards["summary"]["warnings"][0].startswith("The baseline's outlines are a reader's")
+    both = comparison_record(result, (Path("a"), PredictedAgain(early, _listed(early, reviewed=True), {})),
+                             (Path("b"), unsigned))
+    assert both["summary"]["flags"] == [] and both["summary"]["warnings"] == []
+
+
+def test_one_study_against_its_own_review_is_flagged_with_no_pcwg3_sentence(nm1_scan):
+    """Session 62: a scan against its own review (one Study Instance UID) read "2 new" with PCWG3's sentence and no
+    flag. It is flagged ``same_study``, warned of, and given no PCWG3 sentence, on the page or in the line."""
+    early = _read(nm1_scan, [(364, 150)])
+    late = _read(nm1_scan, [(364, 150), (450, 128), (600, 150)])
+    result = compare(early, late)
+    record = comparison_record(result, (Path("a"), PredictedAgain(early, _listed(early), {})),
+                               (Path("b"), PredictedAgain(late, _listed(late, reviewed=True), {})))
+    s = record["summary"]
+    assert s["new_lesions"] == 2 and not s["two_or_more_new"] and s["same_study"] == "the same Study Instance UID"
+    assert s["flags"] == ["same_study", "reader_outlines_follow_up_only"]
+    assert [w.split(":")[0] for w in s["warnings"]] == [
+        "The baseline and the follow-up are one study (the same Study Instance UID)"]
+    page = comparison_html(record, result)
+    assert "Two or more new lesions" not in page and "Fewer than two" not in page and "PCWG3 (Scher" not in page
+    assert "One study compared with itself: no PCWG3 reading" in page and 'id="warning-1"' in page
+    assert "PCWG3" not in summary_line(record) and "same_study" in summary_line(record)

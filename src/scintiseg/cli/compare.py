@@ -57,9 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _said(results: list, out: str) -> int:
-    """The lines of a batch or a series: failures, each 2+2 pattern, the counts; exit 1 when a comparison failed."""
+    """The lines of a batch or a series: failures, each 2+2 pattern, each comparison's warnings (whose outlines, one
+    study twice: since session 62), the counts; exit 1 when a comparison failed."""
     counts = {status: sum(r.status == status for r in results) for status in ("compared", "left out", "failed")}
     for result in results:
+        for warning in (result.record.get("summary") or {}).get("warnings") or []:  # session 62
+            print(f"{result.output}: warning: {warning}", file=sys.stderr)
         if result.status == "failed":
             print(f"scintiseg compare: {result.error}", file=sys.stderr)
         elif result.series is not None and result.series.two_plus_two:
@@ -97,4 +100,6 @@ def run(args: argparse.Namespace) -> int:
     record = compare_folders(args.baseline, args.follow_up, args.out, model=args.model, engine=args.engine,
                              baseline_scans=args.baseline_scan, follow_up_scans=args.follow_up_scan)
     print(f"compared: {summary_line(record)} -> {args.out}", file=sys.stderr)
+    for warning in record["summary"]["warnings"]:  # one side a reader's, one study twice (session 62)
+        print(f"scintiseg compare: warning: {warning}", file=sys.stderr)
     return 0

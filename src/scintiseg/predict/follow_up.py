@@ -43,6 +43,11 @@ this module says what changed, view by view. All choices below are ours.
   points apart) is flagged ``coverage_differs``: part of the change is then the field of view.
 - **PCWG3**: :attr:`FollowUp.two_or_more_new` and a sentence; the rule's confirmation needs the next scan, so the
   comparison says what it found and what the rule asks, and does not call progression itself.
+- **One study** (session 62): two predictions of one study (the same Study Instance UID, the same scan file or SOP
+  Instance UID, or the same counts in every view: a scan and its own review, say) are no follow-up. The comparison
+  is made (it shows what a review changed) but flagged :data:`SAME_STUDY_FLAG` (:attr:`FollowUp.same_study` says
+  why), and :attr:`FollowUp.two_or_more_new` is False for it: PCWG3 counts lesions new on a *later* scan. Before
+  session 62 a scan against its own review read "2 new", PCWG3's condition, unflagged.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 from skimage.transform import SimilarityTransform
 
+from scintiseg.io.atomic import same_file
 from scintiseg.predict.bsi import BONE_GROUPS, scan_bone_index
 from scintiseg.predict.prediction import Prediction, ViewPrediction
 from scintiseg.predict.regions import REGION_NAMES
@@ -78,6 +84,8 @@ MATCH_RADIUS_MM = 20.0
 #: The flag of a comparison whose scans' views look named differently (one scan flagged ``views_swapped``, the other
 #: not: :mod:`.view_labels`).
 NAMED_DIFFERENTLY_FLAG = "views_named_differently"
+#: The flag of a comparison of one study with itself (module docstring, "One study"; session 62).
+SAME_STUDY_FLAG = "same_study"
 #: Covered skeletal mass (points) by which the two scans may differ before ``coverage_differs`` is flagged.
 COVERAGE_TOLERANCE = 5.0
 #: The millimetre grid of the counts' phase correlation (the fallback registration).
@@ -326,13 +334,16 @@ class FollowUp:
         flags: ``registered_by_counts_<V>``, ``registration_uncertain_<V>``, ``coverage_differs``,
             ``views_differ`` (a view only one scan has), ``bsi_not_given`` (a partial view: no BSI to compare),
             :data:`NAMED_DIFFERENTLY_FLAG` (one scan's views look named the other way round, the other's not:
-            :mod:`.view_labels`; its ANT may be the other scan's POST, so lesions read new and not seen).
+            :mod:`.view_labels`; its ANT may be the other scan's POST, so lesions read new and not seen),
+            :data:`SAME_STUDY_FLAG` (the two are one study: :func:`same_study`; session 62).
+        same_study: why the two are one study, in words (:func:`same_study`), or None for two studies (session 62).
     """
 
     baseline: Prediction
     follow_up: Prediction
     views: dict[str, ViewChange]
     flags: list[str] = field(default_factory=list)
+    same_study: str | None = None
 
     @cached_property
     def _statuses(self) -> tuple[list, list, list, list]:
@@ -378,8 +389,10 @@ class FollowUp:
 
     @property
     def two_or_more_new(self) -> bool:
-        """Whether the follow-up shows at least two new lesions: PCWG3's condition, still to be confirmed."""
-        return self.new_lesions >= 2
+        """Whether the follow-up shows at least two new lesions: PCWG3's condition, still to be confirmed. False for
+        one study compared with itself (:attr:`same_study`: no later scan; session 62, before which it was the count
+        alone)."""
+        return self.new_lesions >= 2 and self.same_study is None
 
     @property
     def bsi_change(self) -> float | None:
@@ -403,17 +416,39 @@ class FollowUp:
         """Bone group -> (baseline, follow-up) share of the scan BSI (points), the bones either scan finds involved."""
         def per_bone(prediction: Prediction) -> dict[str, float]:
             tables = {name: view.bsi["bones"] for name, view in prediction.views.items()}
-            return {bone: scan_bone_index({n: {bone: t[bone]} for n, t in tables.items() if bone in t})[0]
+            confirmed = prediction.review is not None  # a reader's outlines, read as Prediction.bsi_percent reads them
+            return {bone: scan_bone_index({n: {bone: t[bone]} for n, t in tables.items() if bone in t}, confirmed)[0]
                     for bone in BONE_GROUPS}
 
         early, late = per_bone(self.baseline), per_bone(self.follow_up)
         return {bone: (early[bone], late[bone]) for bone in BONE_GROUPS if early[bone] > 0 or late[bone] > 0}
 
 
+def same_study(baseline: Prediction, follow_up: Prediction) -> str | None:
+    """Why two predictions are of one study, in words (the same Study Instance UID, the same scan file, the same SOP
+    Instance UID, the same counts in every view), or None (module docstring, "One study"; session 62)."""
+    early, late = baseline.scan, follow_up.scan
+    if early.study_uid and early.study_uid == late.study_uid:
+        return "the same Study Instance UID"
+    if early.source is not None and late.source is not None and same_file(early.source, late.source):
+        return "the same scan file"
+    instance = str(early.metadata.get("sop_instance_uid") or "")
+    if instance and instance == str(late.metadata.get("sop_instance_uid") or ""):
+        return "the same SOP Instance UID"
+    if early.views.keys() == late.views.keys() and all(
+            image.shape == late.views[name].shape and np.array_equal(image, late.views[name])
+            for name, image in early.views.items()):
+        return "the same counts in every view"
+    return None
+
+
 def compare(baseline: Prediction, follow_up: Prediction) -> FollowUp:
     """Compare two predictions of one patient's scans, view by view (module docstring)."""
     names = [name for name in baseline.views if name in follow_up.views]
     flags = []
+    one_study = same_study(baseline, follow_up)
+    if one_study:
+        flags.append(SAME_STUDY_FLAG)
     if set(baseline.views) != set(follow_up.views):
         flags.append("views_differ")
     views = {}
@@ -433,4 +468,4 @@ def compare(baseline: Prediction, follow_up: Prediction) -> FollowUp:
         flags.append("bsi_not_given")
     elif abs(baseline.covered_mass_percent - follow_up.covered_mass_percent) > COVERAGE_TOLERANCE:
         flags.append("coverage_differs")
-    return FollowUp(baseline, follow_up, views, flags)
+    return FollowUp(baseline, follow_up, views, flags, one_study)

@@ -19,6 +19,9 @@ whether more followed. Neither paper compares scans; every choice below is ours.
 - **Seen again** (:attr:`SeriesStep.seen_again_next`): of scan k's new lesions (an ANT-POST pair once), those that
   scan k+1 sees again (persisting in the next comparison); a flare's lesion, or a false call, is not seen again. A
   new lesion whose place the next scan's model did not see is neither (:attr:`SeriesStep.outside_next`).
+- **One study twice** (session 62): a comparison of one study with itself (:func:`.follow_up.same_study`: a scan and
+  its own review, in one batch) is no later scan. Its new lesions are not PCWG3's (:attr:`SeriesStep.same_study`),
+  and they confirm nothing as the next scan (:attr:`SeriesStep.next_same_study`): the 2+2 pattern is then no.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ class SeriesStep:
     """One follow-up scan of a series: what its comparison with the scan before found, and what the next one adds.
 
     ``next_new_lesions``, ``days_to_next``, ``seen_again_next`` and ``outside_next`` are None for the last scan (no
-    next comparison); ``days_*`` are None where a study date is missing."""
+    next comparison); ``days_*`` are None where a study date is missing. ``same_study`` / ``next_same_study``: this
+    comparison / the next one is of one study with itself (module docstring; session 62)."""
 
     new_lesions: int
     days_from_previous: int | None
@@ -45,11 +49,14 @@ class SeriesStep:
     days_to_next: int | None = None
     seen_again_next: int | None = None
     outside_next: int | None = None
+    same_study: bool = False
+    next_same_study: bool = False
 
     @property
     def two_or_more_new(self) -> bool:
-        """At least two new lesions against the scan before: PCWG3's condition, to be confirmed."""
-        return self.new_lesions >= 2
+        """At least two new lesions against the scan before: PCWG3's condition, to be confirmed; False when the scan
+        before was the same study (session 62)."""
+        return self.new_lesions >= 2 and not self.same_study
 
     @property
     def two_plus_two(self) -> bool | None:
@@ -57,7 +64,8 @@ class SeriesStep:
         later; None when there is no next scan or either date is missing."""
         if self.next_new_lesions is None or self.days_to_next is None:
             return None
-        return self.two_or_more_new and self.next_new_lesions >= 2 and self.days_to_next >= CONFIRMATION_DAYS
+        return (self.two_or_more_new and not self.next_same_study and self.next_new_lesions >= 2
+                and self.days_to_next >= CONFIRMATION_DAYS)
 
     @property
     def not_seen_next(self) -> int | None:
@@ -72,7 +80,7 @@ class SeriesStep:
         return {"new_lesions": self.new_lesions, "days_from_previous": self.days_from_previous,
                 "next_new_lesions": self.next_new_lesions, "days_to_next": self.days_to_next,
                 "seen_again_next": self.seen_again_next, "not_seen_next": self.not_seen_next,
-                "outside_next": self.outside_next,
+                "outside_next": self.outside_next, "same_study": self.same_study,
                 "two_plus_two": self.two_plus_two}
 
 
@@ -94,12 +102,14 @@ def read_series(comparisons: Sequence[FollowUp], intervals_days: Sequence[int | 
             raise ValueError("a comparison's baseline must be the previous comparison's follow-up (one prediction)")
     steps = []
     for k, (comparison, days) in enumerate(zip(comparisons, intervals_days)):
+        one_study = comparison.same_study is not None
         if k + 1 == len(comparisons):
-            steps.append(SeriesStep(comparison.new_lesions, days))
+            steps.append(SeriesStep(comparison.new_lesions, days, same_study=one_study))
             continue
         later = comparisons[k + 1]
         statuses = [later.status_of(view, lesion_id, follow_up=False)
                     for (view, lesion_id), *_ in comparison.new_lesion_outlines]
         steps.append(SeriesStep(comparison.new_lesions, days, later.new_lesions, intervals_days[k + 1],
-                                statuses.count("persisting"), statuses.count("outside field")))
+                                statuses.count("persisting"), statuses.count("outside field"), one_study,
+                                later.same_study is not None))
     return steps

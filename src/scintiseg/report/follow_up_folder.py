@@ -11,6 +11,17 @@ the two or someone else's folder, two patients (both scans are DICOM files whose
 ID is its name, which says nothing of the patient), a follow-up acquired before its baseline (both scans carry a study
 date). ``--out`` is written into a hidden folder beside it and renamed
 into place when complete (an earlier comparison there replaced only then).
+
+Whose outlines (session 62). Each scan's record says whose outlines were compared, as its folder's ``report.json``
+tells: ``outlines`` ``network`` (the network's own), ``review`` (``scintiseg review`` wrote them: ``reviewed``, and
+``reader`` the reader as the report's page names them, None when unsigned) or ``edited`` (the LabelMe files no longer
+give the lesions the report lists: edited in place, after the prediction or after a review). One side a reader's
+(``review`` or ``edited``) and the other the network's own is flagged ``reader_outlines_baseline_only`` or
+``reader_outlines_follow_up_only`` (:data:`READER_ONLY_FLAGS`): a lesion the network missed on the baseline and a
+reader outlined on the follow-up then counts as new (an audit's unreviewed baseline against a reviewed follow-up read
+6 new where 3 were). One study compared with itself (:func:`~scintiseg.predict.follow_up.same_study`) is flagged
+``same_study`` and given no PCWG3 sentence. Each such finding is a sentence in ``summary.warnings``, on the page and
+on stderr (:func:`~scintiseg.cli.compare.run`); before session 62 none was said.
 """
 
 from __future__ import annotations
@@ -35,7 +46,8 @@ from scintiseg.report.dicom_out import (
     write_gsps,
     write_sr,
 )
-from scintiseg.report.follow_up_html import STATUS_COLOURS, comparison_html
+from scintiseg.report.follow_up_html import STATUS_COLOURS, comparison_html, outlines_words
+from scintiseg.report.html import reader_name
 from scintiseg.report.outputs import is_dicom_source, source_files
 from scintiseg.report.predicted_again import PredictedAgain, predict_again, report_of
 
@@ -45,6 +57,10 @@ COMPARISON_HTML = "comparison.html"
 TRACKED_SR = "sr.dcm"
 #: The follow-up's outlines on its own images, one layer per status, for a PACS (a DICOM follow-up).
 COMPARISON_GSPS = "gsps.dcm"
+#: The flag of a comparison whose one side's outlines are a reader's and the other's the network's own, by the side
+#: that a reader outlined (module docstring; session 62).
+READER_ONLY_FLAGS = {"baseline": "reader_outlines_baseline_only", "follow_up": "reader_outlines_follow_up_only"}
+_SIDE = {"baseline": "baseline", "follow_up": "follow-up"}
 
 
 def study_date(prediction: Prediction) -> _dt.date | None:
@@ -56,6 +72,16 @@ def study_date(prediction: Prediction) -> _dt.date | None:
         except ValueError:
             continue
     return None
+
+
+def _outlines(again: PredictedAgain, review: dict | None) -> str:
+    """Whose outlines the folder holds, as its ``report.json`` tells (module docstring): ``review``, ``edited`` (its
+    LabelMe files no longer give the lesions the report lists) or ``network``. A report that lists no lesions (a
+    record made in memory) tells no edit."""
+    report = again.report
+    if isinstance(report.get("lesions"), list) and not _same_lesions(report, again.prediction):
+        return "edited"
+    return "review" if review is not None else "network"
 
 
 def _scan_record(folder: Path, again: PredictedAgain) -> dict:
@@ -70,6 +96,8 @@ def _scan_record(folder: Path, again: PredictedAgain) -> dict:
         "pixel_spacing_mm": [float(v) for v in prediction.scan.pixel_spacing],
         "shape": [int(v) for v in prediction.scan.shape],
         "reviewed_by": ((review or {}).get("reader") or {}).get("name") if review else None,
+        "outlines": _outlines(again, review), "reviewed": review is not None,
+        "reader": reader_name(review.get("reader")) if review else None,
         "lesion_count_by_view": {name: len(view.lesions) for name, view in prediction.views.items()},
         "bsi_percent": round(prediction.bsi_percent, 4) if prediction.bsi_given else None,
         "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2) if prediction.bsi_given else None,
@@ -102,11 +130,37 @@ def _lesion_rows(result: FollowUp, name: str) -> tuple[list[dict], list[dict]]:
     return late_rows, early_rows
 
 
+def _cautions(result: FollowUp, scans: dict[str, dict]) -> tuple[list[str], list[str]]:
+    """The flags and warning sentences of whose outlines were compared and of one study compared with itself (module
+    docstring; session 62). ``scans``: ``baseline`` and ``follow_up`` -> the scan's record."""
+    flags, warnings = [], []
+    if result.same_study:
+        warnings.append(f"The baseline and the follow-up are one study ({result.same_study}): not a follow-up but "
+                        "two readings of one scan (what differs is what was outlined), so the new lesions are no "
+                        "PCWG3 count")
+    network = [side for side, scan in scans.items() if scan["outlines"] == "network"]
+    if len(network) == 1:
+        other = "follow_up" if network[0] == "baseline" else "baseline"
+        flags.append(READER_ONLY_FLAGS[other])
+        effect = ("a lesion the network missed on the baseline and the reader outlined on the follow-up counts as new"
+                  if other == "follow_up" else "a lesion the reader deleted on the baseline and the network outlines "
+                  "on the follow-up counts as new, and one the reader added there as not seen")
+        if not result.same_study:  # its advice is no use for one study: a scan against its own review
+            warnings.append(f"The {_SIDE[other]}'s outlines are a reader's ({outlines_words(scans[other])}), the "
+                            f"{_SIDE[network[0]]}'s the network's own: the comparison mixes two readers' criteria "
+                            f"({effect}); review the {_SIDE[network[0]]} too (scintiseg review) and compare the two "
+                            "reviews")
+    return flags, warnings
+
+
 def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
                       follow_up: tuple[Path, PredictedAgain]) -> dict:
-    """``comparison.json``: both scans, the interval, what changed (per lesion, per view, per bone) and the flags."""
+    """``comparison.json``: both scans, the interval, what changed (per lesion, per view, per bone), the flags and
+    the warnings (whose outlines, one study: module docstring; session 62)."""
     early, late = study_date(result.baseline), study_date(result.follow_up)
     change = result.bsi_change
+    scans = {"baseline": _scan_record(*baseline), "follow_up": _scan_record(*follow_up)}
+    flags, warnings = _cautions(result, scans)
     views = {}
     for name, view in result.views.items():
         late_rows, early_rows = _lesion_rows(result, name)
@@ -118,7 +172,7 @@ def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "patient": {"id": scan.patient_id or result.baseline.scan.patient_id,
                     "name": scan.patient_name or result.baseline.scan.patient_name},
-        "baseline": _scan_record(*baseline), "follow_up": _scan_record(*follow_up),
+        **scans,
         "interval_days": (late - early).days if early and late else None,
         "summary": {
             "new_lesions": result.new_lesions, "persisting_lesions": result.persisting_lesions,
@@ -127,7 +181,8 @@ def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
             "bsi_change_points": None if change is None else round(change, 4),
             "bsi_change_relative": (None if change is None or not result.baseline.bsi_percent
                                     else round(change / result.baseline.bsi_percent, 4)),
-            "pcwg3": PCWG3_RULE, "flags": list(result.flags),
+            "pcwg3": PCWG3_RULE, "flags": [*result.flags, *flags], "same_study": result.same_study,
+            "warnings": warnings,
         },
         "bones": {bone: {"baseline": round(a, 4), "follow_up": round(b, 4), "change": round(b - a, 4)}
                   for bone, (a, b) in result.bone_changes().items()},

@@ -7,6 +7,13 @@ follow-up new lesions red and lesions that persist amber; on the baseline persis
 follow-up no longer shows dashed blue. Then the counts, the BSI of both and its change, the PCWG3 rule the count is
 read against, the lesion tables, the change per bone and how each view was registered. Every text from a file (patient
 name, paths, regions) is escaped.
+
+Session 62: the "Outlines" row says for each scan whose outlines were compared (:func:`outlines_words`): the
+network's own, a review (signed by whom, as the report's page names the reader, or unsigned) or a folder edited in
+place; before, an unsigned review, an edited folder and the network's output all read "as in the folder", and a
+signed one named the reader as the DICOM name ("Doe^Jane", where the report says "Jane Doe"). The comparison's
+warnings (one side a reader's outlines and the other the network's; one study compared with itself) stand above the
+counts, and a comparison of one study with itself gives no PCWG3 sentence.
 """
 
 from __future__ import annotations
@@ -48,6 +55,21 @@ svg.scan text{font-weight:bold;font-family:sans-serif;stroke:#fff;paint-order:st
 
 def _e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def outlines_words(scan: dict) -> str:
+    """Whose outlines a scan of the comparison holds, in words (its record's ``outlines``, ``reviewed`` and
+    ``reader``; session 62): the network's own, a review (signed or not), or a folder edited in place."""
+    review = (f"reviewed by {scan['reader']}" if scan.get("reader")
+              else "reviewed, unsigned: no reader named" if scan.get("reviewed") else "")
+    kind = scan.get("outlines")
+    if kind == "review":
+        return review
+    if kind == "edited":
+        if review:
+            return f"{review}, then edited in place: its LabelMe files no longer give the review's lesions"
+        return "edited in place, without scintiseg review: no reader named"
+    return "the network's own, not reviewed"
 
 
 def _number(value, digits: int = 3) -> str:
@@ -172,8 +194,7 @@ def comparison_html(record: dict, result: FollowUp) -> str:
               pair("Study date", _e(early["study_date"] or "unknown"), _e(late["study_date"] or "unknown")),
               pair("Scan", _e(early["source"]), _e(late["source"])),
               pair("Report folder", _e(early["folder"]), _e(late["folder"])),
-              pair("Outlines", _e(f"reviewed by {early['reviewed_by']}" if early["reviewed_by"] else "as in the folder"),
-                   _e(f"reviewed by {late['reviewed_by']}" if late["reviewed_by"] else "as in the folder")),
+              pair("Outlines", _e(outlines_words(early)), _e(outlines_words(late))),
               pair("Lesions per view", _e(", ".join(f"{v} {n}" for v, n in early["lesion_count_by_view"].items())),
                    _e(", ".join(f"{v} {n}" for v, n in late["lesion_count_by_view"].items()))),
               pair("BSI", _e(bsi(early)), _e(bsi(late))), "</tbody></table>"]
@@ -185,9 +206,15 @@ def comparison_html(record: dict, result: FollowUp) -> str:
                  + (f", <span class=\"status-outside-field\">{outside} outside the other scan's field</span> (neither "
                     "new nor gone: dashed grey)" if outside else "") + " (a lesion outlined on both views counted once)"
                  + ("" if change is None else f"; BSI change <b>{change:+.2f} points</b>") + ".</p>")
-    parts.append(f"<p class=\"{'warn' if s['two_or_more_new'] else 'note'}\" id=\"pcwg3\">"
-                 + ("<b>Two or more new lesions.</b> " if s["two_or_more_new"] else "Fewer than two new lesions. ")
-                 + f"{_e(s['pcwg3'])}.</p>")
+    for number, warning in enumerate(s.get("warnings") or []):
+        parts.append(f'<p class="warn" id="warning-{number + 1}"><b>Warning.</b> {_e(warning)}</p>')
+    if s.get("same_study"):  # a scan against itself or its own review: no later scan, no PCWG3 (session 62)
+        parts.append('<p class="note" id="pcwg3">One study compared with itself: no PCWG3 reading (the rule counts '
+                     "lesions new on a later scan).</p>")
+    else:
+        parts.append(f"<p class=\"{'warn' if s['two_or_more_new'] else 'note'}\" id=\"pcwg3\">"
+                     + ("<b>Two or more new lesions.</b> " if s["two_or_more_new"] else "Fewer than two new lesions. ")
+                     + f"{_e(s['pcwg3'])}.</p>")
     if s["flags"]:
         parts.append('<p class="flags">' + "".join(f"<span>{_e(flag)}</span>" for flag in s["flags"]) + "</p>")
     dicom = record.get("dicom") or {}

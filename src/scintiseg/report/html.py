@@ -243,6 +243,15 @@ def _date(value) -> str:
     return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else text
 
 
+def reader_name(reader: object) -> str | None:
+    """A review's reader (``report.json``'s ``review.reader``) as the pages name it: the person name as a person reads
+    it (:func:`display_name`), the organization in brackets; None for an unsigned review."""
+    if not isinstance(reader, dict) or not reader.get("name"):
+        return None
+    where = f" ({reader['organization']})" if reader.get("organization") else ""
+    return display_name(reader["name"]) + where
+
+
 def _css_string(text: str) -> str:
     """``text`` as a CSS string's content: every character but plain printable ASCII letters, digits, spaces and a
     few marks escaped (``\\3c `` for ``<``), so that no name can close the string or the style element."""
@@ -555,12 +564,7 @@ def _review_row(report: dict) -> list[str]:
         told.append(f"{view}: {tally.get('kept', 0)} kept as found, {restored}{tally.get('edited', 0)} edited, "
                     f"{tally.get('drawn', 0)} drawn, {tally.get('deleted', 0)} deleted of {whose} "
                     f"{tally.get('network_lesions', 0)}" + (f", labelled no lesion: {named}" if named else ""))
-    reader = review.get("reader") or {}
-    who = "a reader"
-    if reader.get("name"):
-        where = f" ({reader['organization']})" if reader.get("organization") else ""
-        family, given = (str(reader["name"]).split("^") + [""])[:2]  # a DICOM person name: Family^Given^...
-        who = " ".join(f"{given} {family}".split()) + where
+    who = reader_name(review.get("reader")) or "a reader"
     return [f'<tr id="review"><th>Outlines</th><td class="t">reviewed by {_e(who)} ({_e("; ".join(told))}); the '
             "lesions, BSI and grade below are the reader's outlines measured</td></tr>"]
 
