@@ -1,14 +1,20 @@
 """A reader's corrected outlines read as the lesions (scintiseg.predict.review): what each lesion's origin is, what
-was deleted, and which left-out calls stop being listed."""
+was deleted, and which left-out calls stop being listed; the network's own outlines taken from the prediction, never
+from the reader's file, and a review of a review told against them (session 62)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from scintiseg.errors import ScintisegError
 from scintiseg.predict.pipeline import PredictSettings, calls_apart_from, predict_from_probabilities
-from scintiseg.predict.review import review_line, review_record
+from scintiseg.predict.review import (network_run_again, recorded_network, review_line, review_record,
+                                      view_outlines)
+from scintiseg.report.outputs import write_outputs
 
 #: Blobs on NM1's ANT: the first on its plain lower thoracic spine (the spine rule leaves it out), the second on its
 #: lumbar focus (kept; tests/predict/test_rule_calls.py).
@@ -70,3 +76,98 @@ def test_the_readers_outlines_are_the_lesions_and_each_says_where_it_came_from(n
                                         "deleted": 1}
     # The triage score stays the network's: a ranking of what the network saw, whatever the reader drew.
     assert empty.triage_score == network.triage_score
+
+
+def _relabel(path: Path, old: str, new: str) -> dict:
+    """The LabelMe file ``path`` with its shapes labelled ``old`` relabelled ``new`` (a reader's edit); the shapes."""
+    document = json.loads(path.read_text())
+    for shape in document["shapes"]:
+        if shape["label"] == old:
+            shape["label"] = new
+    path.write_text(json.dumps(document))
+    return document
+
+
+def test_the_networks_own_outlines_come_from_the_prediction_not_from_the_readers_file(nm1_scan, make_blobs, tmp_path):
+    """Session 62: the left-out calls came from the edited LabelMe file, where a call relabelled ``lesion`` is no
+    ``left_out`` shape any more (so it was reported ``reader``, not ``restored``), and a folder without its masks gave
+    the network no lesion at all."""
+    probability = make_blobs(nm1_scan.shape, BLOBS)
+    settings = PredictSettings(0.5, 4)
+    network = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=settings)
+    found, left_out = network.views["ANT"].mask, network.views["ANT"].left_out[0].contour.to_mask(nm1_scan.shape)
+    folder = tmp_path / "pred"
+    write_outputs(network, folder, dicom=False)
+    report = json.loads((folder / "report.json").read_text())
+    _relabel(folder / "ANT.labelme.json", "left_out", "lesion")  # the reader restores the call as it stands
+
+    read = view_outlines(folder, "ANT", nm1_scan.shape)
+    assert (read.lesions == (found | left_out)).all() and read.not_lesions == {} and read.not_lesion_shapes == []
+    recorded = recorded_network(folder, report, "ANT", nm1_scan.shape)
+    assert (recorded[0] == found).all() and (recorded[1] == left_out).all() and recorded[2] == "ANT_mask.png"
+    review = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=settings,
+                                        reader_masks={"ANT": read.lesions})
+    record = review_record(review, {"ANT": recorded[:2]}, folder)
+    assert sorted(record["origin"].values()) == ["network", "restored"]
+
+    # Returned without its masks: the contours report.json lists are the same outlines.
+    (folder / "ANT_mask.png").unlink()
+    recorded = recorded_network(folder, report, "ANT", nm1_scan.shape)
+    assert (recorded[0] == found).all() and (recorded[1] == left_out).all() and recorded[2] == "report.json"
+    # Without them either, or in a reviewed folder (a reader's files): the network's output run again.
+    assert recorded_network(folder, {**report, "lesions": None}, "ANT", nm1_scan.shape)[0] is None
+    assert recorded_network(folder, {**report, "review": {}}, "ANT", nm1_scan.shape) == (None, None, "")
+    again_found, again_left_out = network_run_again(review, settings, "ANT")
+    assert (again_found == found).all() and (again_left_out == left_out).all()
+
+
+def test_a_review_of_a_review_tells_origins_against_the_network(nm1_scan, make_blobs):
+    """Session 62: a lesion only a reader drew became ``network`` once its review was reviewed again (the earlier
+    review's outlines were taken for the network's)."""
+    probability = make_blobs(nm1_scan.shape, BLOBS)
+    settings = PredictSettings(0.5, 4)
+    network = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=settings)
+    found = network.views["ANT"].mask
+    reader = found | _disc(nm1_scan.shape, 624, 155, 5)
+    review = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=settings,
+                                        reader_masks={"ANT": reader})
+    own = {"ANT": network_run_again(review, settings, "ANT")}
+    first = review_record(review, own, Path("pred"))
+    again = review_record(review, own, Path("pred.rev"), earlier={**first, "reader": {"name": "Doe^Jane"}})
+    assert sorted(again["origin"].values()) == sorted(first["origin"].values()) == ["network", "reader"]
+    assert again["views"] == first["views"] and again["compared_with"] == "the network"
+    assert again["earlier_review"] == {"source_folder": "pred", "reader": {"name": "Doe^Jane"}}
+
+
+def test_an_image_path_outside_the_folder_is_passed_over_when_the_file_needs_none(nm1_scan, tmp_path):
+    """Session 62: refused as pointing "outside the data set folder" although the image is embedded or its size
+    declared (the scan is the image)."""
+    network = predict_from_probabilities(nm1_scan, {"ANT": np.zeros(nm1_scan.shape, np.float32)},
+                                         settings=PredictSettings(0.5, 4))
+    folder = tmp_path / "pred"
+    write_outputs(network, folder, dicom=False)
+    path = folder / "ANT.labelme.json"
+    document = json.loads(path.read_text())
+    drawn = {"label": "lesion", "points": [[120.0, 420.0], [136.0, 418.0], [140.0, 434.0]], "group_id": None,
+             "description": "", "shape_type": "polygon", "flags": {}}
+    for changes in ({"imagePath": "../../elsewhere/ANT.png"},  # image embedded
+                    {"imagePath": "/somewhere/else.png", "imageData": None}):  # its size declared
+        path.write_text(json.dumps({**document, **changes, "shapes": [drawn]}))
+        assert view_outlines(folder, "ANT", nm1_scan.shape).lesions.sum() > 0
+    path.write_text(json.dumps({**document, "imagePath": "../x.png", "imageData": None, "imageHeight": None}))
+    with pytest.raises(ScintisegError, match="points outside this prediction's folder, and the file neither embeds"):
+        view_outlines(folder, "ANT", nm1_scan.shape)
+
+
+def test_an_outline_labelled_no_lesion_is_kept_as_drawn(nm1_scan, make_blobs, tmp_path):
+    probability = make_blobs(nm1_scan.shape, BLOBS)
+    network = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=PredictSettings(0.5, 4))
+    folder = tmp_path / "pred"
+    write_outputs(network, folder, dicom=False)
+    document = _relabel(folder / "ANT.labelme.json", "lesion", "Bladder")
+    with pytest.warns(UserWarning, match="1 'Bladder'"):
+        read = view_outlines(folder, "ANT", nm1_scan.shape)
+    assert not read.lesions.any() and read.not_lesions == {"Bladder": 1}
+    (kept,) = read.not_lesion_shapes
+    (drawn,) = [shape for shape in document["shapes"] if shape["label"] == "Bladder"]
+    assert kept.label == "Bladder" and kept.group_id is None and np.allclose(kept.points, drawn["points"])

@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("folder", metavar="PRED_DIR",
                         help="one scan's output folder of scintiseg predict, or the folder it wrote them into (every "
                              "scan folder a reader edited is reviewed into OUT/<name>, with OUT/summary.csv)")
-    parser.add_argument("--out", required=True, help="output folder for the reviewed report (not PRED_DIR)")
+    parser.add_argument("--out", required=True,
+                        help="output folder for the reviewed report (not PRED_DIR; one holding a review a reader "
+                             "signed only with the same --reader)")
     parser.add_argument("--scan", action="append", default=None, metavar="FILE",
                         help="the scan file, when it is no longer where the report says (repeat for a study's ANT "
                              "and POST files)")
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                                             organization=args.organization)
     bsi = written["summary"].get("bsi_percent")
     was = (before.get("summary") or {}).get("bsi_percent")
-    whose = "earlier review" if record.get("compared_with") == "an earlier review" else "network"
+    whose = "earlier review" if "review" in before else "network"  # the BSI of the report gone over (session 62)
     bsi_text = "" if bsi is None else f"; BSI {bsi:.3g} %" + ("" if was is None else f" ({whose}: {was:.3g} %)")
     print(f"reviewed: {review_line(record)}{bsi_text} -> {args.out}", file=sys.stderr)
     return 0

@@ -25,38 +25,52 @@ How (choices the papers leave open, all stated here):
   triage score (the network's, not the reader's). The reading rules still run on the network's calls; a left-out
   call that touches a reader's outline is no longer listed as left out.
 - **What changed** (:func:`review_record`, ``report.json`` ``review`` and each lesion's ``origin``): each lesion of
-  the reviewed view is ``network`` (pixel for pixel one of the network's lesions, from ``V_mask.png`` beside the
-  LabelMe file; counted ``kept``), ``restored`` (pixel for pixel a call a reading rule left out, relabelled
-  ``lesion``), ``edited`` (overlapping a network lesion or a left-out call, but not equal to one) or ``reader``
-  (drawn where the network outlined nothing; counted ``drawn``); a network lesion no reviewed outline touches is
-  counted ``deleted``, and the outlines a reader labelled as no lesion are listed by label (``not_lesions``:
-  ``{"bladder": 1}``, a call relabelled rather than deleted; :mod:`scintiseg.report.review_folder`).
-- A reviewed folder may be edited and reviewed again: its outlines are then compared with that earlier review's
-  (``review.compared_with``: ``"an earlier review"``; ``"the network"`` otherwise), a lesion it kept is
-  ``network`` only in that sense, and the source folder's own ``review`` is not carried over.
+  the reviewed view is ``network`` (pixel for pixel one of the network's lesions; counted ``kept``), ``restored``
+  (pixel for pixel a call a reading rule left out, relabelled ``lesion``), ``edited`` (overlapping a network lesion
+  or a left-out call, but not equal to one) or ``reader`` (drawn where the network outlined nothing; counted
+  ``drawn``); a network lesion no reviewed outline touches is counted ``deleted``, and the outlines a reader labelled
+  as no lesion are listed by label (``not_lesions``: ``{"bladder": 1}``, a call relabelled rather than deleted;
+  :mod:`scintiseg.report.review_folder`), and kept in the reviewed LabelMe file as the reader labelled them.
+- **The network's own outlines** are what each origin is told against, never the reader's file
+  (:func:`recorded_network`, :func:`network_run_again`; ``review.network_outlines`` names the source per view): in a
+  prediction's folder its lesions are ``V_mask.png`` (else the contours ``report.json`` lists, a folder returned
+  without its masks) and its left-out calls the contours ``report.json`` lists; in a reviewed folder, whose files are
+  a reader's, both are the network's output on the scan predicted again. Session 62: before, the left-out calls came
+  from the LabelMe file itself, where a call a reader relabelled ``lesion`` is no ``left_out`` shape any more (it was
+  reported ``reader``, not ``restored``); a folder without its masks credited every network lesion to the reader
+  (``network_lesions: 0``) without a word; and a review of a review took the earlier reader's outlines for the
+  network's, so a lesion only a reader drew became ``network``.
+- A reviewed folder may be edited and reviewed again: origins and counts stay against the network's own output
+  (``review.compared_with``: ``"the network"``; ``"an earlier review"`` only in records written before session 62),
+  a lesion only a reader drew stays ``reader`` through any number of reviews, and ``review.earlier_review`` records
+  the review gone over (its source folder and signing reader); the source folder's own ``review`` is not carried over.
 - The network run again must be the one that predicted (same weights, same settings): the model named in the
   report is checked by name and file (a different one is refused unless given with ``--model``).
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import replace
+import tempfile
 import warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from scintiseg.errors import ScintisegError
+from scintiseg.geometry import shapes_to_mask
 from scintiseg.io import read_scan
 from scintiseg.io.images import read_mask_png
-from scintiseg.io.labelme import read_labelme
+from scintiseg.io.labelme import MAX_FILE_BYTES, read_labelme, resolve_image_path
 from scintiseg.io.predicted_labels import PREDICTED_MASK, outline_mask
-from scintiseg.io.reader_labels import LEFT_OUT_LABEL, not_counted
+from scintiseg.io.reader_labels import LEFT_OUT_LABEL, label_kind, normalised_label, not_counted
 from scintiseg.io.view_pairs import join_views
+from scintiseg.predict.pipeline import PredictSettings, predict_view
 from scintiseg.predict.prediction import Prediction
-from scintiseg.scan import Scan
+from scintiseg.scan import Annotation, Scan, Shape
 
 #: A reviewed lesion's origin (module docstring).
 ORIGINS: tuple[str, ...] = ("network", "restored", "edited", "reader")
@@ -126,36 +140,152 @@ def _ant_first(scans: list[Scan]) -> list[Scan]:
     return sorted(scans, key=lambda scan: scan.view_names != ["ANT"])
 
 
-def view_outlines(folder: Path, view: str, shape: tuple[int, int]
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-    """One predicted view's outlines in ``folder``, its LabelMe file read once: the reader's mask (module docstring),
-    the network's lesion mask as predicted (``V_mask.png``; empty where the file is missing: nothing to compare with),
-    the calls the reading rules left out (the file's ``left_out`` shapes) and how many outlines of each label a reader
-    gave a finding that is no lesion (:func:`scintiseg.io.reader_labels.not_counted`: a call relabelled ``bladder``).
+@dataclass
+class ReaderOutlines:
+    """One predicted view's LabelMe file as a reader left it (:func:`view_outlines`).
+
+    Attributes:
+        lesions: the reader's lesion mask (module docstring).
+        not_lesions: label -> how many outlines a reader gave a finding that is no lesion
+            (:func:`scintiseg.io.reader_labels.not_counted`: a call relabelled ``bladder``).
+        not_lesion_shapes: those outlines as drawn, kept in the reviewed LabelMe file (session 62).
+    """
+
+    lesions: np.ndarray
+    not_lesions: dict[str, int] = field(default_factory=dict)
+    not_lesion_shapes: list[Shape] = field(default_factory=list)
+
+
+def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> ReaderOutlines:
+    """One predicted view's outlines in ``folder``, its LabelMe file read once: the reader's mask (module docstring)
+    and the outlines a reader gave a finding that is no lesion, counted by label and as drawn.
+
+    Session 62: the network's own outlines are no longer read here (:func:`recorded_network`): the left-out calls
+    came from this file, where a call the reader relabelled ``lesion`` is no ``left_out`` shape any more. An
+    ``imagePath`` that points outside the folder, or to nothing, is no error when the file embeds its image or declares
+    its size (:func:`_read_view_file`).
 
     Raises:
-        ScintisegError: a missing or unreadable LabelMe file, a file or mask of another size than the view, or a shape
-            whose label says neither lesion nor not (:func:`scintiseg.io.reader_labels.reader_lesions`).
+        ScintisegError: a missing or unreadable LabelMe file, a file of another size than the view, or a shape whose
+            label says neither lesion nor not (:func:`scintiseg.io.reader_labels.reader_lesions`).
     """
     path = folder / LABELME_NAME.format(view=view)
     if not path.is_file():
         raise ScintisegError(f"no LabelMe file for the predicted view {view}", path=path)
-    annotation = read_labelme(path, image_optional=True)  # saved without its image data: the scan is known
+    annotation = _read_view_file(path)
     if tuple(annotation.image_shape) != tuple(shape):
         raise ScintisegError(f"drawn on a {annotation.image_shape[0]} x {annotation.image_shape[1]} image; the "
                              f"scan's {view} view is {shape[0]} x {shape[1]}", path=path)
-    mask_path = folder / PREDICTED_MASK.format(view=view)
-    found = read_mask_png(mask_path).astype(bool) if mask_path.is_file() else np.zeros(shape, dtype=bool)
-    if found.shape != tuple(shape):
-        raise ScintisegError(f"{found.shape[0]} x {found.shape[1]}; the scan's {view} view is {shape[0]} x "
-                             f"{shape[1]}", path=mask_path)
-    left_out = (annotation.to_mask([LEFT_OUT_LABEL]) if LEFT_OUT_LABEL in annotation.labels
-                else np.zeros(shape, dtype=bool))
     lesions = outline_mask(annotation, path)
     benign = not_counted(annotation)
     if benign:  # a call relabelled rather than deleted: said, so that a reader sees it was read as meant
         warnings.warn(f"{path}: outlines labelled as no lesion, not counted ({_named(benign)})", stacklevel=2)
-    return lesions, found, left_out, benign
+    kept = [replace(one, group_id=None) for one in annotation.shapes  # its id was the network's lesion's, renumbered
+            if label_kind(one.label) == "not_lesion" and normalised_label(one.label) != LEFT_OUT_LABEL]
+    return ReaderOutlines(lesions, benign, kept)
+
+
+def _read_view_file(path: Path) -> Annotation:
+    """A predicted view's LabelMe file (:func:`~scintiseg.io.labelme.read_labelme`, saved without its image data or
+    not). The image is the scan, so the ``imagePath`` is not needed where the file embeds its image or declares its
+    size: one that points outside the prediction's folder (LabelMe saved the file elsewhere, or an absolute path) is
+    then passed over, the file read as if it named none (session 62: it was refused as pointing "outside the data set
+    folder"). Without an embedded image or a declared size the path is needed, and one outside the folder is refused
+    as such."""
+    try:
+        return read_labelme(path, image_optional=True)  # saved without its image data: the scan is known
+    except ScintisegError as exc:
+        refused = exc
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise refused
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        raise refused from None
+    named = document.get("imagePath") if isinstance(document, dict) else None
+    if not named:  # the refusal is not about the image's path
+        raise refused
+    if not document.get("imageData") and (document.get("imageHeight") is None or document.get("imageWidth") is None):
+        if isinstance(named, str) and _outside(path, named):  # the path is needed to know the image's size
+            raise ScintisegError(
+                f"imagePath {named[:60]!r} points outside this prediction's folder, and the file neither embeds its "
+                "image (imageData) nor declares its size (imageHeight, imageWidth): save it again in LabelMe with its "
+                "image data", path=path)
+        raise refused
+    with tempfile.TemporaryDirectory(prefix="scintiseg-review-") as tmp:  # the file as if it named no image
+        copy = Path(tmp) / path.name
+        copy.write_text(json.dumps({**document, "imagePath": ""}), encoding="utf-8")
+        try:
+            annotation = read_labelme(copy, image_optional=True)
+        except ScintisegError as exc:  # said of the reader's file, not of the copy
+            raise ScintisegError(exc.problem, path=path) from None
+    return replace(annotation, image_path=None)
+
+
+def _outside(path: Path, named: str) -> bool:
+    """Whether the ``imagePath`` ``named`` in the LabelMe file ``path`` leaves its folder (or cannot be resolved)."""
+    try:
+        resolve_image_path(path, named, path.parent)
+    except ScintisegError:
+        return True
+    return False
+
+
+def recorded_network(folder: Path, report: dict, view: str, shape: tuple[int, int]
+                     ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """The network's own lesion mask and left-out calls of ``view`` as the prediction in ``folder`` recorded them, and
+    where the lesions came from (module docstring, "The network's own outlines"; session 62); None for what must come
+    from the network run again (:func:`network_run_again`): both in a reviewed folder (its files are a reader's), the
+    lesions where neither ``V_mask.png`` nor usable contours are there, the calls where ``report.json`` lists none
+    usable.
+
+    Raises:
+        ScintisegError: a ``V_mask.png`` of another size than the view.
+    """
+    if "review" in report:  # written again from a reader's outlines: nothing in it is the network's own
+        return None, None, ""
+    mask_path = folder / PREDICTED_MASK.format(view=view)
+    if mask_path.is_file():
+        found = read_mask_png(mask_path).astype(bool)
+        if found.shape != tuple(shape):
+            raise ScintisegError(f"{found.shape[0]} x {found.shape[1]}; the scan's {view} view is {shape[0]} x "
+                                 f"{shape[1]}", path=mask_path)
+        source = mask_path.name
+    else:  # a folder returned without its masks: the contours the report lists are the same outlines
+        found, source = _contours_mask(report.get("lesions"), view, shape), "report.json"
+    return found, _contours_mask(report.get("left_out_calls"), view, shape), source if found is not None else ""
+
+
+def _contours_mask(records: object, view: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """The union of the ``contour`` of each record of ``view`` in ``records`` (``report.json``'s ``lesions`` or
+    ``left_out_calls``), rasterised as LabelMe rasterises the polygons ``predict`` wrote from them; None where the
+    list or a contour is not usable."""
+    if not isinstance(records, list):
+        return None
+    shapes = []
+    for record in records:
+        if not isinstance(record, dict) or record.get("view") != view:
+            continue
+        try:
+            points = np.asarray(record.get("contour"), dtype=np.float64).reshape(-1, 2)
+        except (TypeError, ValueError):
+            return None
+        if len(points) == 0 or not np.isfinite(points).all():
+            return None
+        shapes.append((points, "polygon"))
+    return shapes_to_mask(shapes, shape) if shapes else np.zeros(shape, dtype=bool)
+
+
+def network_run_again(prediction: Prediction, settings: PredictSettings, view: str) -> tuple[np.ndarray, np.ndarray]:
+    """The network's own lesion mask and left-out calls of ``view``: ``prediction`` (the scan predicted again with the
+    reader's outlines) post-processed again without them, from the same probabilities, coverage and regions
+    (:func:`~scintiseg.predict.pipeline.predict_view`, a few tens of ms a view); the left-out calls rasterised as
+    the LabelMe file ``predict`` writes them (session 62)."""
+    result = prediction.views[view]
+    own = predict_view(prediction.scan, view, result.probability, result.coverage, settings, 1, result.regions, 1)
+    left_out = (own.annotation().to_mask([LEFT_OUT_LABEL]) if own.left_out
+                else np.zeros(result.labels.shape, dtype=bool))
+    return own.mask, left_out
 
 
 def _named(counts: dict[str, int]) -> str:
@@ -164,12 +294,15 @@ def _named(counts: dict[str, int]) -> str:
 
 
 def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, np.ndarray]], folder: Path,
-                  earlier: bool = False) -> dict:
+                  earlier: dict | None = None) -> dict:
     """``report.json``'s ``review``: per view the network's lesions and what became of them, each lesion's origin
     (:data:`ORIGINS`, module docstring), keyed by lesion id, and the folder the reader's files came from.
 
-    ``earlier``: the folder is itself a review (edited again): its outlines are an earlier review's, not the
-    network's, and ``compared_with`` says so (the counts and origins are then against that review)."""
+    ``network``: view -> the network's own lesion mask and left-out calls (module docstring, "The network's own
+    outlines"). ``earlier``: the ``review`` of the folder's report when the folder is itself a review (edited again),
+    recorded as ``earlier_review`` (its source folder and reader). Session 62: the counts and origins stay against the
+    network's own outlines (``compared_with`` ``"the network"``); before, they were against the earlier review's
+    outlines, so a lesion only a reader drew was counted ``network`` once reviewed again."""
     views: dict[str, dict] = {}
     origin: dict[int, str] = {}
     for name, result in prediction.views.items():
@@ -187,9 +320,11 @@ def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, n
             tally[kind] += 1
         views[name] = {"network_lesions": int(count), "kept": tally["network"], "restored": tally["restored"],
                        "edited": tally["edited"], "drawn": tally["reader"], "deleted": int(count - len(touched))}
-    return {"reviewed": True, "source_folder": str(folder),
-            "compared_with": "an earlier review" if earlier else "the network", "views": views,
-            "origin": {str(key): value for key, value in origin.items()}}
+    record = {"reviewed": True, "source_folder": str(folder), "compared_with": "the network", "views": views,
+              "origin": {str(key): value for key, value in origin.items()}}
+    if earlier is not None:
+        record["earlier_review"] = {"source_folder": earlier.get("source_folder"), "reader": earlier.get("reader")}
+    return record
 
 
 def _is_component(components: np.ndarray, pixels: np.ndarray) -> bool:
@@ -204,7 +339,8 @@ def reviewed(prediction: Prediction, record: dict) -> Prediction:
 
 
 def review_line(record: dict) -> str:
-    """One line: per view how many lesions now, and what became of the network's (or the earlier review's)."""
+    """One line: per view how many lesions now, and what became of the network's (the earlier review's in a record
+    written before session 62)."""
     whose = "the earlier review's" if record.get("compared_with") == "an earlier review" else "the network's"
     parts = []
     for view, tally in record["views"].items():

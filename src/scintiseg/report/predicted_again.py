@@ -8,18 +8,22 @@ folder's LabelMe files (a reader's, when edited: :mod:`scintiseg.predict.review`
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.not_scans import REPORT_FORMAT, REPORT_NAME, prediction_report
+from scintiseg.io.predicted_labels import PREDICTED_MASK
 from scintiseg.predict.engines import ENGINES
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.pipeline import PredictSettings, min_area_problem, predict_scan, threshold_problem
 from scintiseg.predict.prediction import Prediction
-from scintiseg.predict.review import scan_as_predicted, view_outlines
+from scintiseg.predict.review import network_run_again, recorded_network, scan_as_predicted, view_outlines
+from scintiseg.scan import Shape
 
 def same_model(report_model: dict, loaded: dict) -> bool:
     """Whether the report's model and the loaded one are the same network and weights file (by name)."""
@@ -36,15 +40,22 @@ class PredictedAgain:
     Attributes:
         prediction: the scan predicted again, its lesions the folder's outlines.
         report: the folder's own ``report.json``.
-        network: view -> (the network's lesion mask as predicted, the calls the reading rules left out).
+        network: view -> (the network's own lesion mask, the calls the reading rules left out): as the prediction
+            recorded them, or the network's output run again for a reviewed folder (session 62:
+            :func:`scintiseg.predict.review.recorded_network`).
         not_lesions: view -> label -> how many outlines a reader labelled as a finding that is no lesion (a call
             relabelled ``bladder`` rather than deleted; :func:`scintiseg.io.reader_labels.not_counted`).
+        not_lesion_shapes: view -> those outlines as the reader drew them (session 62).
+        network_sources: view -> where the network's own lesions came from: ``V_mask.png``, ``report.json`` (its
+            contours, a folder without its masks) or ``predicted again`` (session 62).
     """
 
     prediction: Prediction
     report: dict
     network: dict[str, tuple[np.ndarray, np.ndarray]]
     not_lesions: dict[str, dict[str, int]] = field(default_factory=dict)
+    not_lesion_shapes: dict[str, list[Shape]] = field(default_factory=dict)
+    network_sources: dict[str, str] = field(default_factory=dict)
 
 
 #: The most of a ``report.json`` read (as :func:`~scintiseg.io.not_scans.prediction_report` reads it).
@@ -207,8 +218,8 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
     scan = scan_as_predicted(report, folder, [Path(p) for p in scans] if scans else None, scan_flag)
     views = list(report.get("views") or {})
     outlines = {view: view_outlines(folder, view, scan.shape) for view in views}
-    masks = {view: reader for view, (reader, _, _, _) in outlines.items()}
-    network = {view: (found, left_out) for view, (_, found, left_out, _) in outlines.items()}
+    masks = {view: read.lesions for view, read in outlines.items()}
+    recorded = {view: recorded_network(folder, report, view, scan.shape) for view in views}
     report_model = report.get("model") if isinstance(report.get("model"), dict) else {}
     engine = engine or (report_model.get("engine") if report_model.get("engine") in ENGINES else "onnx")
     loaded = model if isinstance(model, LoadedModel) else load_model(model, engine=engine)
@@ -221,4 +232,44 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
     if sorted(prediction.views) != sorted(views):
         raise ScintisegError(f"predicted again, the scan gives views {', '.join(prediction.views)}, not the "
                              f"report's {', '.join(views)}", path=folder / "report.json")
-    return PredictedAgain(prediction, report, network, {view: parts[3] for view, parts in outlines.items()})
+    network, sources = _network_outlines(folder, report, prediction, settings, recorded)
+    return PredictedAgain(prediction, report, network, {view: read.not_lesions for view, read in outlines.items()},
+                          {view: read.not_lesion_shapes for view, read in outlines.items()}, sources)
+
+
+#: Where the network's own lesions came from when the folder's files do not hold them (:class:`PredictedAgain`).
+RUN_AGAIN = "predicted again"
+
+
+def _network_outlines(folder: Path, report: dict, prediction: Prediction, settings: PredictSettings,
+                      recorded: dict[str, tuple[np.ndarray | None, np.ndarray | None, str]]
+                      ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, str]]:
+    """View -> the network's own (lesion mask, left-out calls) and where the lesions came from: as ``recorded``
+    (:func:`~scintiseg.predict.review.recorded_network`), else the network's output run again
+    (:func:`~scintiseg.predict.review.network_run_again`; session 62). One warning naming the file where a
+    prediction's folder holds neither its mask nor the report's contours, and where the network run again does not
+    find as many lesions as an earlier review of the folder counted."""
+    network: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    sources: dict[str, str] = {}
+    earlier = report.get("review") if isinstance(report.get("review"), dict) else None
+    counted = (earlier or {}).get("views") if (earlier or {}).get("compared_with") == "the network" else None
+    for view, (found, left_out, source) in recorded.items():
+        if found is None or left_out is None:
+            again_found, again_left_out = network_run_again(prediction, settings, view)
+            if found is None and earlier is None:
+                warnings.warn(f"{folder / PREDICTED_MASK.format(view=view)}: not there, and {REPORT_NAME} lists no "
+                              f"outline of the network's {view} lesions: the network's output run again stands for "
+                              f"them (review.network_outlines)", stacklevel=2)
+            found = again_found if found is None else found
+            left_out = again_left_out if left_out is None else left_out
+            source = source or RUN_AGAIN
+        network[view], sources[view] = (found, left_out), source
+        tally = counted.get(view) if isinstance(counted, dict) else None
+        before = tally.get("network_lesions") if isinstance(tally, dict) else None
+        if source == RUN_AGAIN and isinstance(before, int):  # the earlier review's count of the network's own
+            again = int(ndi.label(found, structure=np.ones((3, 3), dtype=bool))[1])
+            if again != before:
+                warnings.warn(f"{folder / REPORT_NAME}: the network run again outlines {again} lesion(s) on {view}, "
+                              f"where the review it holds counted {before} of the network's: origins are told against "
+                              "the network run again", stacklevel=2)
+    return network, sources

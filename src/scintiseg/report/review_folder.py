@@ -6,11 +6,22 @@ scan folder a reader edited is reviewed into ``OUT2/<name>``, the model loaded o
 ``not edited`` and left out (reviewing it would sign outlines nobody looked at: name its folder to confirm it as it
 stands), a folder that cannot be reviewed (its ``report.json`` damaged or its settings unusable among them) is
 listed ``failed`` with its one-line reason, and ``OUT2/summary.csv`` has a row per folder (``predict``'s columns).
+A folder whose scan moved is listed ``failed`` saying to review that folder alone with ``--scan`` (session 62: it said
+"give it with --scan", an option a batch refuses).
+
+Session 62 besides: an ``--out`` that holds a review a reader signed (``--reader``: a VERIFIED SR) is refused unless
+this run is signed by the same reader (before, a run without ``--reader`` silently replaced it with an unsigned one);
+the outlines a reader labelled as no lesion (``bladder``, ...) are kept in the reviewed LabelMe file, as drawn (before,
+only their count in ``report.json`` kept them); ``review.network_outlines`` says per view where the network's own
+lesions came from (:class:`~scintiseg.report.predicted_again.PredictedAgain`).
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,23 +29,27 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.labelme import read_labelme
+from scintiseg.io.labelme import annotation_to_json, read_labelme
 from scintiseg.io.not_scans import REPORT_NAME, prediction_report
 from scintiseg.io.predicted_labels import unedited_prediction
 from scintiseg.predict.loader import LoadedModel, load_model
+from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.review import LABELME_NAME, review_record, reviewed
-from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
+from scintiseg.report.batch import SUMMARY_NAME, ScanResult, publish_folder, summary_csv
+from scintiseg.report.outputs import write_outputs
 from scintiseg.report.predicted_again import damaged_report, predict_again, report_of
+from scintiseg.scan import Annotation, Shape
 
 def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | LoadedModel | None = None,
                   engine: str | None = None, scans: list[str | Path] | None = None,
                   dicom: bool = True, reader: str | None = None, organization: str | None = None,
-                  check_model: bool | None = None) -> tuple[dict, dict, dict]:
+                  check_model: bool | None = None, scan_flag: str = "--scan") -> tuple[dict, dict, dict]:
     """Write ``folder``'s prediction again into ``out`` from the reader's outlines in its LabelMe files.
 
     Args:
         folder: one scan's output folder of ``scintiseg predict`` (its LabelMe files edited by a reader).
-        out: the reviewed folder (not ``folder``; an existing one only an earlier report, replaced when complete).
+        out: the reviewed folder (not ``folder``; an existing one only an earlier report of the same scan, replaced
+            when complete, and not a review a reader signed unless ``reader`` is that reader: session 62).
         model: the model that predicted: None, the shipped one, checked against the report's; a run, checkpoint or
             ONNX file, or a loaded model, taken as given.
         engine: the inference engine (default: the report's).
@@ -45,6 +60,7 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
             UNVERIFIED SR, as a prediction's.
         organization: the reader's organization (the SR's verifying organization; "unknown" when not given).
         check_model: whether the model must be the report's (default: when ``model`` is None, the shipped one).
+        scan_flag: how the scan is given when it is not where the report says (named in that refusal).
 
     Returns:
         The reviewed report as written, the review record (:func:`~scintiseg.predict.review.review_record`) and the
@@ -66,9 +82,18 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     if there is not None and not _same_scan(there, report):  # its files, a reader's edits too, would be replaced
         raise ScintisegError("holds the report of another scan: give a new --out (a review goes over its own scan's "
                              "report only)", path=out)
-    again = predict_again(folder, model=model, engine=engine, scans=scans, check_model=check_model)
+    signed = _signed_by(there)
+    if signed and signed != (reader or "").strip():  # a signed report replaced by another's or an unsigned one
+        raise ScintisegError(
+            f"holds a review signed by {signed} (a VERIFIED SR): give another --out to keep it, or --reader {signed} "
+            f"to sign the review again" + (f" (this run's reader is {reader.strip()})" if reader else
+                                            " (this run names no reader)"), path=out)
+    again = predict_again(folder, model=model, engine=engine, scans=scans, check_model=check_model,
+                          scan_flag=scan_flag)
     prediction, network = again.prediction, again.network
-    record = review_record(prediction, network, folder.resolve(), earlier="review" in report)
+    earlier = report.get("review") if isinstance(report.get("review"), dict) else None
+    record = review_record(prediction, network, folder.resolve(), earlier=earlier)
+    record["network_outlines"] = dict(again.network_sources)
     for view, benign in again.not_lesions.items():
         if benign and view in record["views"]:  # the reader's relabelled calls: part of what the reader decided
             record["views"][view]["not_lesions"] = dict(benign)
@@ -76,7 +101,39 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         record["reader"] = {"name": reader.strip(), "organization": organization}
     prediction = reviewed(prediction, record)
     out.parent.mkdir(parents=True, exist_ok=True)
-    return write_published(prediction, out, dicom), record, report
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:  # as write_published, with the reader's outlines of no lesion put back before the folder is published
+        written = write_outputs(prediction, tmp, dicom=dicom)
+        _keep_not_lesions(tmp, prediction, again.not_lesion_shapes)
+        publish_folder(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return written, record, report
+
+
+def _signed_by(report: dict | None) -> str:
+    """The reader who signed the review ``report`` holds (``review.reader.name``), or ``""``."""
+    review = (report or {}).get("review")
+    signer = review.get("reader") if isinstance(review, dict) else None
+    name = signer.get("name") if isinstance(signer, dict) else None
+    return name.strip() if isinstance(name, str) else ""
+
+
+def _keep_not_lesions(folder: Path, prediction: Prediction, shapes: dict[str, list[Shape]]) -> None:
+    """Add to each reviewed view's LabelMe file in ``folder`` the outlines its reader labelled as no lesion
+    (``bladder``, ``degenerative``, ...), as drawn (their ``group_id`` dropped: the network's lesion ids are
+    renumbered). Session 62: they were dropped from the file, only ``review.views.V.not_lesions`` counting them, so a
+    review of the review, or an import, no longer saw what the reader had decided."""
+    for view, kept in shapes.items():
+        if not kept or view not in prediction.views:
+            continue
+        path = folder / LABELME_NAME.format(view=view)
+        document = json.loads(path.read_text(encoding="utf-8"))
+        extra = annotation_to_json(Annotation(shapes=list(kept), image_shape=prediction.views[view].labels.shape,
+                                              view=view))["shapes"]
+        document["shapes"] = list(document.get("shapes") or []) + extra
+        write_text_atomic(path, json.dumps(document, indent=1) + "\n")
 
 
 def _same_scan(one: dict, other: dict) -> bool:
@@ -102,6 +159,12 @@ def is_edited(folder: Path) -> bool:
         except (ScintisegError, OSError):
             return True
     return False
+
+
+def _alone(folder: Path, out: Path) -> str:
+    """How a batch's folder whose scan moved is given its scan (``--scan`` is refused for a batch; session 62: the
+    refusal said "give it with --scan")."""
+    return f"--scan in a review of this folder alone: scintiseg review {folder} --out {out} --scan FILE"
 
 
 def review_batch(root: str | Path, out: str | Path, *, model: str | Path | None = None, engine: str | None = None,
@@ -145,7 +208,8 @@ def review_batch(root: str | Path, out: str | Path, *, model: str | Path | None 
             continue
         try:
             written, _, _ = review_folder(folder, out / folder.name, model=loaded, check_model=model is None,
-                                          dicom=dicom, reader=reader, organization=organization)
+                                          dicom=dicom, reader=reader, organization=organization,
+                                          scan_flag=_alone(folder, out / folder.name))
         except ScintisegError as exc:
             results.append(ScanResult(folder, "failed", error=str(exc), seconds=time.perf_counter() - start))
             continue
