@@ -30,6 +30,7 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "pairs": [{"ant_id", "post_id", "overlap", "distance_mm"}],
      "definitions": {...}, "timings_s": {...},
      "review": {"reviewed", "source_folder", "compared_with", "reader": {"name", "organization"},
+                "earlier_review": {...}, "network_outlines": {VIEW: source},  # (session 62)
                 "views": {VIEW: {"network_lesions", "kept", "restored", "edited", "drawn", "deleted"}}}}
                 # (only a reviewed report, scintiseg review; each lesion then has "origin")
 
