@@ -55,6 +55,23 @@ def test_predict_folder_writes_reports(run_dir, scans, tmp_path, capsys):
     assert "1 scan(s) predicted, 0 failed" in capsys.readouterr().err
 
 
+def test_a_doubtful_pixel_size_is_said_on_the_console_naming_the_view(scans, tmp_path, capsys):
+    """Two views side by side in one DICOM frame named ANT (1.16 m wide at its pixel size): one warning line naming
+    the flag and the view, as for views named the other way round (session 62: the report alone said nothing)."""
+    from scintiseg.io import read_scan
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.scan import Scan
+
+    nm1 = read_scan(scans / "nm1.dcm")
+    ant = np.asarray(nm1.view("ANT"), dtype=np.uint16)
+    page = tmp_path / "page.dcm"
+    write_dicom(Scan({"ANT": np.hstack([ant, ant[:, ::-1]])}, nm1.pixel_spacing, patient_id="PAGE"), page)
+    assert main(["predict", str(page), "--out", str(tmp_path / "out"), "--quiet"]) == 0  # the shipped, whole-body model
+    err = capsys.readouterr().err
+    assert "the ANT view is wider than a camera's field or its body taller than a patient" in err
+    assert "(pixel_spacing_doubtful_ANT)" in err
+
+
 def test_a_model_given_twice_is_their_mean_and_models_read_otherwise_are_refused(run_dir, scans, tmp_path, capsys):
     out = tmp_path / "mean"
     assert main(["predict", str(scans / "nm1.dcm"), "--out", str(out), "--model", str(run_dir), "--model", str(run_dir),

@@ -29,6 +29,25 @@ def test_measurements_known_values():
     assert lesion.bsi_contribution_percent == pytest.approx(3.2 * 6 / 100)
 
 
+def test_a_lesion_on_a_sided_bone_takes_the_bones_side():
+    """A rib lesion whose centroid lies within 1 % of body height of the midline read "ribs_right" and "midline";
+    a sided region now gives the side (session 62); an unsided one keeps the centroid's."""
+    from scintiseg.predict.measurements import region_side
+
+    counts = np.full((100, 40), 100.0)
+    labels = np.zeros((100, 40), dtype=np.int32)
+    labels[40:44, 19:21] = 1  # on the midline (column 20)
+    labels[60:64, 19:21] = 2
+    region_map = np.zeros((100, 40), dtype=np.int16)
+    region_map[30:50, :] = REGION_IDS["ribs_right"]
+    region_map[50:70, :] = REGION_IDS["thoracic_spine"]
+    regions = SkeletonRegions("ANT", region_map, counts > 0, np.ones_like(counts, bool), 0, 99, 20.0)
+    rib, spine = measure_lesions(labels, counts, np.where(labels > 0, 0.9, 0.0), regions, (2.0, 2.0), "ANT")[0]
+    assert (rib.region, rib.laterality) == ("ribs_right", "right")
+    assert (spine.region, spine.laterality) == ("thoracic_spine", "midline")
+    assert region_side("femur_left") == "left" and region_side("sacrum") is None and region_side("unnamed") is None
+
+
 def test_measurements_of_many_lesions_equal_a_whole_view_computation():
     """Each lesion is measured on its bounding box: every number equals the same one computed over the
     whole view, for lesions of several bones (BSI shares of one group counted once per view)."""

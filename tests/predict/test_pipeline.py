@@ -348,6 +348,33 @@ def test_an_assumed_pixel_size_is_a_qc_flag_with_its_reason_in_the_report(nm1_sc
     assert "the file gives no pixel size" in (tmp_path / "report.html").read_text()
 
 
+def test_a_pixel_size_no_whole_body_view_can_have_is_flagged_and_an_unnamed_view_said(nm1_scan):
+    """NM1 resampled to 1.5 times its rows and columns with its header's pixel size kept (a body 2.6 m tall, a field
+    0.87 m wide) and two views side by side in one image named as one (1.16 m wide) are flagged
+    ``pixel_spacing_doubtful_<VIEW>``; NM1 itself is not. A view the file does not name is flagged ``view_unnamed``
+    (read as ANT). Session 62: all read without a word."""
+    from scipy import ndimage as ndi
+
+    from scintiseg.predict.pipeline import doubtful_size
+
+    ant = np.asarray(nm1_scan.view("ANT"))
+
+    def flags(image, name="ANT"):
+        scan = Scan({name: image}, pixel_spacing=nm1_scan.pixel_spacing)
+        return predict_from_probabilities(scan, {name: np.zeros(image.shape, np.float32)},
+                                          settings=blob_settings(0.5, 4)).qc_flags
+
+    assert not [flag for flag in flags(ant) if flag.startswith("pixel_spacing_doubtful")]
+    assert "pixel_spacing_doubtful_ANT" in flags(ndi.zoom(ant, 1.5, order=0))
+    assert "pixel_spacing_doubtful_ANT" in flags(np.hstack([ant, ant[:, ::-1]]))
+    assert "view_unnamed" in flags(ant, "VIEW") and "view_unnamed" not in flags(ant)
+    regions = predict_from_probabilities(nm1_scan, {"ANT": np.zeros(ant.shape, np.float32)},
+                                         settings=blob_settings(0.5, 4)).views["ANT"].regions
+    assert doubtful_size(ant.shape, regions, (2.26, 2.26)) == ""
+    assert doubtful_size(ant.shape, regions, (2.26, 3.2)) == "a field 0.82 m wide"
+    assert doubtful_size(ant.shape, regions, (3.2, 2.26)).startswith("a body 2.")
+
+
 def test_a_model_of_thoracic_crops_reads_a_crop_as_its_own_window(nm1_scan, make_tiny_network):
     """No thorax can be found in a region crop: a thoracic-window model (the papers' kind) reads the crop itself,
     padded to its window, where it refused every crop ("the body is only 362 mm long ...")."""

@@ -56,6 +56,10 @@ def test_the_pipeline_flags_a_scan_named_the_other_way_round(patients):
     other_way = Scan({"ANT": scan.view("POST"), "POST": scan.view("ANT")}, scan.pixel_spacing, patient_id="P")
     flagged = predict_from_probabilities(other_way, nothing, settings=PredictSettings())
     assert VIEWS_SWAPPED_FLAG in flagged.qc_flags
+    # A view with no upright head (a POST frame stored head-down) is no evidence of swapped names: the flag stays off
+    # and the head is what is flagged (session 62: views_swapped, the wrong cause and the wrong cure, was raised).
+    head = predict_from_probabilities(other_way, nothing, settings=PredictSettings(), qc_flags=["no_upright_head_POST"])
+    assert VIEWS_SWAPPED_FLAG not in head.qc_flags and "no_upright_head_POST" in head.qc_flags
 
 
 def test_a_scan_not_predicted_gets_a_note_when_its_views_look_swapped(patients):

@@ -128,10 +128,22 @@ def run(args: argparse.Namespace) -> int:
     scans = len({r.output for r in results if r.status == "ok"})
     what = f"{done} scan(s) predicted" if scans == done else f"{done} files predicted as {scans} scan(s) (a study's ANT and POST files joined)"
     for result in results:  # a scan whose every side may be the wrong one is said here, not only in its report
-        if result.status == "ok" and VIEWS_SWAPPED_FLAG in (result.summary.get("qc_flags") or []):
+        flags = [str(flag) for flag in result.summary.get("qc_flags") or []] if result.status == "ok" else []
+        if VIEWS_SWAPPED_FLAG in flags:
             print(f"warning: {result.input}: ANT and POST look named the other way round (views_swapped: the lumbar "
                   "spine stands out less on POST): check the view names; if swapped, every side is the wrong one",
                   file=sys.stderr)
+        for flag in flags:  # session 62: said in the report only before
+            view = flag.rsplit("_", 1)[-1]
+            if flag.startswith("no_upright_head_"):
+                print(f"warning: {result.input}: the {view} view shows no upright head while the other does "
+                      f"({flag}): if it is stored head-down, its regions and sides are wrong; check the file",
+                      file=sys.stderr)
+            elif flag.startswith("pixel_spacing_doubtful_"):
+                print(f"warning: {result.input}: the {view} view is wider than a camera's field or its body taller "
+                      f"than a patient at the pixel size read ({flag}): the pixel size is probably wrong, or two "
+                      "views lie side by side in one image; give --pixel-spacing, or the views as two files",
+                      file=sys.stderr)
     print(f"{what}, {len(failed)} failed; summary: {args.out}/summary.csv", file=sys.stderr)
     if labels is not None:
         from scintiseg.report.image_labels import evaluate_triage, triage_line, write_triage  # lazy: only with --labels

@@ -64,6 +64,14 @@ class LesionMeasurement:
         return record
 
 
+def region_side(region: str) -> str | None:
+    """The patient's side a sided region names (``ribs_right`` -> ``right``), else None: a lesion's laterality then
+    agrees with its bone (session 62: a rib lesion near the spine read "ribs_right" and "midline", its centroid
+    within 1 % of body height of the midline)."""
+    side = str(region).rsplit("_", 1)[-1]
+    return side if side in ("left", "right") else None
+
+
 def normal_bone_reference(
     counts: np.ndarray, regions: SkeletonRegions, lesion_mask: np.ndarray, coverage: np.ndarray | None = None
 ) -> float | None:
@@ -144,7 +152,7 @@ def measure_lesions(
                 id=first_id + region.label - 1,
                 view=view,
                 region=region_name,
-                laterality=regions.laterality(c),
+                laterality=region_side(region_name) or regions.laterality(c),
                 area_px=int(region.area),
                 area_mm2=round(float(region.area) * pixel_mm2, 2),
                 counts_total=float(values.sum()),

@@ -491,9 +491,40 @@ def holds_counts(image: np.ndarray) -> bool:
     return image.dtype.kind != "f" or bool(np.array_equal(image, np.rint(image)))
 
 
-def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bool = False) -> list[str]:
+#: QC flag of a view wider, or whose body is taller, than a whole-body view can be at the pixel size read
+#: (:func:`doubtful_size`).
+SIZE_DOUBTFUL_FLAG = "pixel_spacing_doubtful"
+#: The widest field a whole-body view has (m): detectors are 0.5-0.65 m wide (NM1: 256 columns of 2.26 mm, 0.58 m).
+MAX_FIELD_WIDTH_M = 0.8
+#: The tallest body a whole-body view shows (m): the tallest patients stand about 2.1 m.
+MAX_BODY_HEIGHT_M = 2.3
+#: QC flag of a view the file does not name (read as the anterior view: sides as for ANT).
+VIEW_UNNAMED_FLAG = "view_unnamed"
+
+
+def doubtful_size(image_shape: tuple[int, int], regions, pixel_spacing: tuple[float, float]) -> str:
+    """Why a view's pixel size looks wrong, in words, or ``""``: a field wider than :data:`MAX_FIELD_WIDTH_M`, or a
+    body taller than :data:`MAX_BODY_HEIGHT_M`, at the size read (session 62: a resampled image whose header kept the
+    old pixel size, or two views side by side in one image named as one, was read without a word, its BSI 57 % off
+    or its sides crossed)."""
+    row_mm, col_mm = (float(s) for s in pixel_spacing)
+    width = image_shape[1] * col_mm / 1000.0
+    if width > MAX_FIELD_WIDTH_M:
+        return f"a field {width:.2f} m wide"
+    if "no_body" not in regions.flags and "body_truncated" not in regions.flags:
+        height = regions.height * row_mm / 1000.0
+        if height > MAX_BODY_HEIGHT_M:
+            return f"a body {height:.2f} m tall"
+    return ""
+
+
+def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bool = False,
+                  no_upright_head: bool = False) -> list[str]:
     """QC flags of the scan and its predicted views (meanings in docs/predict.md); ``head_down``: the scan was read
-    turned head-up (:data:`~.orientation.HEAD_DOWN_FLAG`), its views and regions as stored."""
+    turned head-up (:data:`~.orientation.HEAD_DOWN_FLAG`), its views and regions as stored; ``no_upright_head``: a
+    view shows no upright head while the other does (:data:`~.orientation.NO_UPRIGHT_HEAD_FLAG`), so the views are
+    not judged for being named the other way round (session 62: a POST frame stored head-down was flagged
+    ``views_swapped``, the wrong cause and the wrong cure)."""
     flags: list[str] = ["inverted_export"] if scan.metadata.get("display_inverted") else []
     if scan.metadata.get("colour_painted"):
         flags.append("colour_annotations_removed")
@@ -507,6 +538,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bo
         flags.append("display_curve_undone")
     if scan.metadata.get("pixel_spacing_assumed"):  # said on stderr only before session 62
         flags.append("pixel_spacing_assumed")
+    if "VIEW" in scan.views:  # a view the file does not name: sides as for ANT (session 62: unflagged)
+        flags.append(VIEW_UNNAMED_FLAG)
     if scan.metadata.get("views_split"):
         flags.append("views_split")
     if scan.metadata.get("turned_upright"):
@@ -523,6 +556,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bo
         if clipped_share(scan.view(name), result.regions.body) >= CLIPPED_BODY_SHARE:
             flags.append(f"clipped_export_{name}")
         flags += [f"{flag}_{name}" for flag in result.regions.flags]
+        if doubtful_size(np.shape(scan.view(name)), result.regions, scan.pixel_spacing):
+            flags.append(f"{SIZE_DOUBTFUL_FLAG}_{name}")
         if not result.regions.bone.any():
             flags.append(f"no_bone_found_{name}")
         if any(lesion.beside == BESIDE_BLADDER for lesion in result.lesions):
@@ -550,7 +585,7 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bo
     if head_down:  # judged on the body head-up (a head-down scan's regions are carried onto the views as stored)
         counts = {name: np.asarray(image)[::-1] for name, image in counts.items()}
         regions = {name: turned_regions(one) for name, one in regions.items()}
-    if views_swapped(counts, regions):
+    if not no_upright_head and views_swapped(counts, regions):
         flags.append(VIEWS_SWAPPED_FLAG)
     return flags
 
@@ -651,7 +686,9 @@ def predict_from_probabilities(
     if network is not None:  # the superscan pattern on the learned map's bones (the atlas's boxes hold soft tissue)
         views = {name: replace(result, axial_to_distal=axial_to_distal(scan.view(name), result.regions, scan.pixel_spacing))
                  for name, result in views.items()}
-    flags = list(qc_flags or []) + scan_qc_flags(scan, views, head_down=HEAD_DOWN_FLAG in (qc_flags or []))
+    flags = list(qc_flags or []) + scan_qc_flags(
+        scan, views, head_down=HEAD_DOWN_FLAG in (qc_flags or []),
+        no_upright_head=any(str(flag).startswith(NO_UPRIGHT_HEAD_FLAG) for flag in qc_flags or []))
     pairs, shift = view_pairs(scan, views, flags, analysis.shift)
     if pairs:  # one lesion, one name: the bone of the view that sees it brighter where the maps name front and back
         ant, post, renamed = one_name_per_pair(pairs, views["ANT"].lesions, views["POST"].lesions)

@@ -146,6 +146,14 @@ _TEXT_COLUMNS = {"view", "region", "laterality", "beside", "origin"}
 #: What each QC flag means (flags ending in ``_VIEW`` name their view); docs/predict.md has the full text.
 QC_FLAG_MEANINGS: dict[str, str] = {
     "low_counts": "few counts in the view: noisy, lesions may be missed",
+    "pixel_spacing_doubtful": "at the pixel size read, the view is wider than a whole-body camera's field (0.8 m) or "
+                              "its body taller than a patient (2.3 m): the pixel size is probably wrong (an image "
+                              "resampled whose header kept the old one), or two views lie side by side in one image "
+                              "named as one; areas, the bones' names, sides and the BSI are unreliable: give the right "
+                              "size with --pixel-spacing, or the views as two files",
+    "view_unnamed": "the file does not say whether this is the anterior or the posterior view: it was read as the "
+                    "anterior one (the patient's right on the image left); if it is the posterior view every side is "
+                    "the wrong one",
     "pixel_spacing_assumed": "the file gives no pixel size, so one was assumed (report.json input.pixel_spacing_assumed "
                              "says which and why): every area, diameter and the bones' scale rest on it; give the right "
                              "one with --pixel-spacing",
@@ -176,7 +184,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
                      "mirrored back, so the patient's sides are named as the file says; images, outlines and LabelMe "
                      "files show it so, the SR and GSPS point into the file as stored",
     "head_down": "the views are stored with the head at the bottom: the networks read them turned head-up, and "
-                 "this page shows them so; the outputs (masks, LabelMe, GSPS, SR) stay on the image as stored",
+                 "this page shows them so; the outputs (masks, LabelMe, GSPS, SR) stay on the image as stored. A half "
+                 "turn cannot be told from an upside-down flip: if the file was flipped, not turned, left and right "
+                 "are the wrong way round: check the sides",
     "no_upright_head": "this view shows no upright head while the other view does: if it is stored head-down, its "
                        "lesions' regions and sides are wrong and the views were not paired (a study's two files are "
                        "then read apart, each turned as it needs; views of one file are read as stored)",
