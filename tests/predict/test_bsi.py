@@ -4,6 +4,7 @@ import pytest
 from scintiseg.predict.bsi import (
     BONE_GROUPS,
     NEARER_VIEW,
+    REGION_TO_BONE,
     SPIERS_WEIGHTS,
     bone_scan_index,
     scan_bone_index,
@@ -72,14 +73,17 @@ def test_scan_bsi_reads_each_bone_from_its_nearer_view_else_the_mean():
 
 
 def test_a_readers_outline_on_one_view_counts_from_that_view():
-    """A reviewed scan (``confirmed``): a sacral lesion outlined on ANT alone counts ANT's (the nearer-view rule gave
-    POST's 0); a femoral one on POST alone counts POST's in full (the mean halved it); a bone involved on both views
-    is read as before, and the network's own reading is unchanged."""
+    """A reviewed scan (``confirmed``: bones holding an outline the reader drew, restored or edited): a sacral lesion
+    outlined on ANT alone counts ANT's (the nearer-view rule gave POST's 0); a femoral one on POST alone counts POST's
+    in full (the mean halved it); a bone involved on both views is read as before; bones whose outlines the reader
+    kept as the network's are read as the network's, so an unedited review gives the prediction's BSI."""
     tables = _views(ant={"sacrum": (0.2, 1.0), "lumbar_spine": (0.1, 1.0), "femur_left": (0.0, 1.0)},
                     post={"sacrum": (0.0, 1.0), "lumbar_spine": (0.4, 1.0), "femur_left": (0.3, 1.0)})
     weight = {bone: w for bone, (w, _) in BONE_GROUPS.items()}
     network, _ = scan_bone_index(tables)
-    reader, _ = scan_bone_index(tables, confirmed=True)
+    reader, _ = scan_bone_index(tables, confirmed={"sacrum", "lumbar_spine", "femur_left"})
+    kept, _ = scan_bone_index(tables, confirmed={"lumbar_spine"})  # the sacral and femoral outlines the network's
+    assert kept == pytest.approx(network)
     assert network == pytest.approx(weight["lumbar_spine"] * 0.4 + weight["femur_left"] * 0.15)
     assert reader == pytest.approx(weight["sacrum"] * 0.2 + weight["lumbar_spine"] * 0.4 + weight["femur_left"] * 0.3)
     assert view_weights("sacrum", tables, confirmed=True) == {"ANT": 1.0, "POST": 0.0}
@@ -94,3 +98,15 @@ def test_scan_bsi_of_one_view_is_that_views_own():
     bsi, covered = scan_bone_index({"ANT": index.bones})
     assert bsi == pytest.approx(index.bsi_percent) and covered == pytest.approx(index.covered_mass_percent)
     assert scan_bone_index({}) == (0.0, 0.0)
+
+
+def test_reader_bones_are_the_bones_of_the_readers_own_outlines():
+    from types import SimpleNamespace as Lesion
+
+    from scintiseg.predict.bsi import reader_bones
+
+    lesions = [Lesion(id=1, region="sacrum"), Lesion(id=2, region="ribs_left"), Lesion(id=3, region="femur_right"),
+               Lesion(id=4, region="skull")]
+    origins = {"1": "reader", "2": "edited", "3": "network", "4": "restored"}
+    assert reader_bones(lesions, origins) == {"sacrum", REGION_TO_BONE["ribs_left"], "skull"}
+    assert reader_bones(lesions, {}) == frozenset()

@@ -76,11 +76,12 @@ def view_weights(bone: str, bone_tables: dict[str, dict[str, dict]], confirmed: 
     when it was predicted and saw the bone (``bone_tables``: view -> its BSI's ``bones`` table), else each view
     equally (a view that did not see the bone counts as uninvolved there, as in its own BSI).
 
-    ``confirmed``: the lesions are a reader's (a reviewed prediction, ``scintiseg review``): a bone involved on one
-    view only is read from that view, the nearer one or not. Every outline left in a review is one the reader
-    confirmed, so the nearer-view rule, which keeps the network's far-view calls out (10 of 12 were false positives,
-    docs/predict.md), and the mean, which halves a lesion seen once, would drop or halve what the reader asserted
-    (session 62: a sacral lesion a reader outlined on ANT alone counted nothing in the BSI)."""
+    ``confirmed``: the bone holds an outline a reader drew, restored or edited (a reviewed prediction, ``scintiseg
+    review``; :func:`reader_bones`): involved on one view only, it is read from that view, the nearer one or not. The
+    nearer-view rule keeps the network's far-view calls out (10 of 12 were false positives, docs/predict.md) and the
+    mean halves a lesion seen once; neither should drop or halve what a reader asserted (session 62: a sacral lesion a
+    reader outlined on ANT alone counted nothing in the BSI). The network's outlines a reader kept as they were are
+    read as the network's, so that a review nobody edited gives the prediction's BSI."""
     if confirmed and len(bone_tables) > 1:
         involved = [view for view, table in bone_tables.items()
                     if float((table.get(bone) or {}).get("contribution_percent") or 0.0) > 0.0]
@@ -92,10 +93,18 @@ def view_weights(bone: str, bone_tables: dict[str, dict[str, dict]], confirmed: 
     return {view: 1.0 / len(bone_tables) for view in bone_tables}
 
 
-def scan_bone_index(bone_tables: dict[str, dict[str, dict]], confirmed: bool = False) -> tuple[float, float]:
+def reader_bones(lesions, origins: dict) -> frozenset[str]:
+    """The bone groups named by the lesions (records with ``id`` and ``region``) whose origin in ``origins`` (a review's
+    ``origin``: lesion id as text -> ``network``, ``reader``, ``restored``, ``edited``) is a reader's own: drawn,
+    restored or edited (:func:`view_weights`' ``confirmed``)."""
+    return frozenset(REGION_TO_BONE.get(str(lesion.region), str(lesion.region)) for lesion in lesions
+                     if origins.get(str(lesion.id)) in ("reader", "restored", "edited"))
+
+
+def scan_bone_index(bone_tables: dict[str, dict[str, dict]], confirmed=frozenset()) -> tuple[float, float]:
     """(BSI %, covered skeletal mass %) of a scan from its views' ``bones`` tables (:class:`BoneIndex.bones`): each
-    bone read by :func:`view_weights` (``confirmed``: a reader's outlines). One view: that view's own BSI and covered
-    mass.
+    bone read by :func:`view_weights`, ``confirmed`` the bones holding a reader's own outline (:func:`reader_bones`).
+    One view: that view's own BSI and covered mass.
 
     Example::
 
@@ -105,7 +114,7 @@ def scan_bone_index(bone_tables: dict[str, dict[str, dict]], confirmed: bool = F
         return 0.0, 0.0
     total = covered = 0.0
     for bone, (weight, _) in BONE_GROUPS.items():
-        for view, share in view_weights(bone, bone_tables, confirmed).items():
+        for view, share in view_weights(bone, bone_tables, bone in confirmed).items():
             row = bone_tables[view].get(bone)
             if row is not None and share:
                 total += share * row["contribution_percent"]

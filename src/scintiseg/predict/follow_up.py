@@ -416,7 +416,7 @@ class FollowUp:
         """Bone group -> (baseline, follow-up) share of the scan BSI (points), the bones either scan finds involved."""
         def per_bone(prediction: Prediction) -> dict[str, float]:
             tables = {name: view.bsi["bones"] for name, view in prediction.views.items()}
-            confirmed = prediction.review is not None  # a reader's outlines, read as Prediction.bsi_percent reads them
+            confirmed = prediction.reader_bones  # a reader's own outlines, read as Prediction.bsi_percent reads them
             return {bone: scan_bone_index({n: {bone: t[bone]} for n, t in tables.items() if bone in t}, confirmed)[0]
                     for bone in BONE_GROUPS}
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scintiseg.io.predicted_labels import LEFT_OUT_LABEL
-from scintiseg.predict.bsi import scan_bone_index
+from scintiseg.predict.bsi import reader_bones, scan_bone_index
 from scintiseg.predict.contours import Contour
 from scintiseg.predict.measurements import LesionMeasurement
 from scintiseg.predict.pairing import LesionPair
@@ -212,11 +212,17 @@ class Prediction:
     @property
     def bsi_percent(self) -> float:
         """The scan's BSI: each bone from the view nearer to it, else the mean of the views
-        (:func:`~scintiseg.predict.bsi.scan_bone_index`); a reviewed reading's bone involved on one view only from that
-        view (the reader confirmed it)."""
-        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()}, self.review is not None)[0]
+        (:func:`~scintiseg.predict.bsi.scan_bone_index`); in a reviewed reading a bone holding an outline the reader
+        drew, restored or edited, involved on one view only, from that view."""
+        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()}, self.reader_bones)[0]
 
     @property
     def covered_mass_percent(self) -> float:
         """The skeletal mass the model saw (%), the views combined per bone as :attr:`bsi_percent` combines them."""
-        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()}, self.review is not None)[1]
+        return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()}, self.reader_bones)[1]
+
+    @property
+    def reader_bones(self) -> frozenset[str]:
+        """The bone groups holding an outline a reader drew, restored or edited (:func:`~.bsi.reader_bones`); empty
+        for the network's own reading."""
+        return reader_bones(self.lesions, (self.review or {}).get("origin") or {})

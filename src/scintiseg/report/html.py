@@ -389,7 +389,10 @@ def _region_weights(report: dict, region: str) -> dict[str, float]:
     if not views:
         return {}
     tables = {view: report.get("views", {}).get(view, {}).get("bsi", {}).get("bones", {}) for view in views}
-    return view_weights(REGION_TO_BONE.get(region, region), tables, isinstance(report.get("review"), dict))
+    bone = REGION_TO_BONE.get(region, region)
+    drawn = {REGION_TO_BONE.get(str(l.get("region")), str(l.get("region"))) for l in report["lesions"]
+             if l.get("origin") in ("reader", "restored", "edited")}  # as Prediction.reader_bones
+    return view_weights(bone, tables, bone in drawn)
 
 
 def region_bsi_percent(report: dict, region: str) -> float:
