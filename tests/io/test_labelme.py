@@ -83,6 +83,10 @@ def test_null_image_data_needs_an_existing_image_inside_root(tmp_path):
     escaping = _write(tmp_path / "labels" / "e.json", [], image_path="../../../etc/passwd")
     with pytest.raises(ScintisegError, match="outside"):
         read_labelme(escaping, root=tmp_path)
+    # A caller whose image is known (a predicted view: the scan) reads it as if it named none: the path neither
+    # resolved nor returned, the size from the embedded image or the declared sides (session 62).
+    ignored = read_labelme(escaping, root=tmp_path, ignore_image_path=True)
+    assert ignored.image_path is None and ignored.image_shape == read_labelme(good, root=tmp_path).image_shape
     missing = _write(tmp_path / "labels" / "m.json", [], image_data=False, image_path="../images/none.png")
     with pytest.raises(ScintisegError, match="does not exist"):
         read_labelme(missing, root=tmp_path)

@@ -247,12 +247,13 @@ def _declared_side(data: dict, key: str, path: Path) -> int | None:
     return side
 
 
-def _image_shape(data: dict, path: Path, root: Path, image_optional: bool = False) -> tuple[tuple[int, int], str]:
+def _image_shape(data: dict, path: Path, root: Path, image_optional: bool = False,
+                 ignore_image_path: bool = False) -> tuple[tuple[int, int], str]:
     """The annotated image's (rows, cols) and ``imagePath`` ("" when none), checked as the module says
-    (``image_optional``: :func:`read_labelme`'s)."""
+    (``image_optional``, ``ignore_image_path``: :func:`read_labelme`'s)."""
     declared = (_declared_side(data, "imageHeight", path), _declared_side(data, "imageWidth", path))
     image_path = data.get("imagePath")
-    if image_path is None:
+    if image_path is None or ignore_image_path:
         image_path = ""
     if not isinstance(image_path, str):
         raise ScintisegError("imagePath is not a string", path=path)
@@ -432,7 +433,7 @@ def _as_float(value: int | float) -> float:
 
 def read_labelme(
     path: str | Path, *, root: str | Path | None = None, labels: Iterable[str] | None = None,
-    image_optional: bool = False,
+    image_optional: bool = False, ignore_image_path: bool = False,
 ) -> Annotation:
     """Read a LabelMe 4/5 JSON file into an :class:`Annotation`.
 
@@ -443,6 +444,10 @@ def read_labelme(
         image_optional: an ``imagePath`` that does not exist is no error when ``imageHeight`` and ``imageWidth``
             are declared (a file ``scintiseg predict`` wrote, saved by LabelMe without its image data, "Save With
             Image Data" off: the image is the scan, known to the caller).
+        ignore_image_path: read the file as if it named no image (``imagePath`` neither resolved nor returned):
+            the size then comes from ``imageData`` or the declared sides, as for a file naming none (a predicted
+            view's file whose ``imagePath`` LabelMe rewrote to a place outside its folder: the image is the scan,
+            :mod:`scintiseg.predict.review`; session 62).
 
     Returns:
         The annotation; ``image_shape`` from ``imageHeight``/``imageWidth`` (checked against
@@ -471,7 +476,7 @@ def read_labelme(
     shapes_data = data.get("shapes")
     if not isinstance(shapes_data, list):
         raise ScintisegError("not a LabelMe file: no 'shapes' list", path=path)
-    image_shape, image_path = _image_shape(data, path, root, image_optional)
+    image_shape, image_path = _image_shape(data, path, root, image_optional, ignore_image_path)
     shapes = _read_shapes(shapes_data, image_shape, path)
     flags = data.get("flags") if isinstance(data.get("flags"), dict) else {}
     annotation = Annotation(

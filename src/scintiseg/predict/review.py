@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -212,14 +211,7 @@ def _read_view_file(path: Path) -> Annotation:
                 "image (imageData) nor declares its size (imageHeight, imageWidth): save it again in LabelMe with its "
                 "image data", path=path)
         raise refused
-    with tempfile.TemporaryDirectory(prefix="scintiseg-review-") as tmp:  # the file as if it named no image
-        copy = Path(tmp) / path.name
-        copy.write_text(json.dumps({**document, "imagePath": ""}), encoding="utf-8")
-        try:
-            annotation = read_labelme(copy, image_optional=True)
-        except ScintisegError as exc:  # said of the reader's file, not of the copy
-            raise ScintisegError(exc.problem, path=path) from None
-    return replace(annotation, image_path=None)
+    return read_labelme(path, image_optional=True, ignore_image_path=True)  # as if it named no image
 
 
 def _outside(path: Path, named: str) -> bool:
