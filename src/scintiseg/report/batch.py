@@ -204,13 +204,17 @@ def _partial_folder(final: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
 
 
-def write_published(prediction: Prediction, final: Path, dicom: bool = True, *, tmp: Path | None = None) -> dict:
+def write_published(prediction: Prediction, final: Path, dicom: bool = True, *, tmp: Path | None = None,
+                    finish: Callable[[Path], None] | None = None) -> dict:
     """Write every output of ``prediction`` into a hidden temporary folder beside ``final`` (``tmp``, or a new one)
     and rename it into place when complete (an older ``final`` replaced only then); returns the report. On any
-    failure nothing is left."""
+    failure nothing is left. ``finish``: called with the temporary folder once the outputs are in it, before it is
+    published (a review adds its reader's outlines of no lesion to the LabelMe files)."""
     tmp = tmp or _partial_folder(final)
     try:
         report = write_outputs(prediction, tmp, dicom=dicom)
+        if finish is not None:
+            finish(tmp)
         publish_folder(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,9 +19,7 @@ lesions came from (:class:`~scintiseg.report.predicted_again.PredictedAgain`).
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,8 +33,7 @@ from scintiseg.io.predicted_labels import unedited_prediction
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.review import LABELME_NAME, review_record, reviewed
-from scintiseg.report.batch import SUMMARY_NAME, ScanResult, publish_folder, summary_csv
-from scintiseg.report.outputs import write_outputs
+from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
 from scintiseg.report.predicted_again import damaged_report, predict_again, report_of
 from scintiseg.scan import Annotation, Shape
 
@@ -101,14 +98,8 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         record["reader"] = {"name": reader.strip(), "organization": organization}
     prediction = reviewed(prediction, record)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:  # as write_published, with the reader's outlines of no lesion put back before the folder is published
-        written = write_outputs(prediction, tmp, dicom=dicom)
-        _keep_not_lesions(tmp, prediction, again.not_lesion_shapes)
-        publish_folder(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    written = write_published(prediction, out, dicom,  # the reader's outlines of no lesion put back before publishing
+                              finish=lambda tmp: _keep_not_lesions(tmp, prediction, again.not_lesion_shapes))
     return written, record, report
 
 
