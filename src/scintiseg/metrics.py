@@ -19,9 +19,13 @@ How an image counts when a denominator is zero (per image only):
   with lesions but no prediction (its Recall, DSC and IoU are 0).
 
 Lesion-level detection: lesions are the 8-connected components of the masks (scikit-image
-``label``). A true lesion is *detected* when a predicted component overlaps it by at least
-``min_overlap`` of the true lesion's pixels (default: any overlap, one pixel); a predicted component
-that overlaps no true lesion is a false positive.
+``label``). A true lesion is *detected* when the predicted pixels inside it are more than ``min_overlap`` of its
+pixels (strictly; default 0: any overlap, one pixel); a predicted component that overlaps no true lesion is a false
+positive, and one that overlaps a true lesion by less than ``min_overlap`` is neither a hit nor a false positive.
+Touching lesions are one component. This is what ``scintiseg evaluate`` counts, against the *visible* lesions of the
+masks (labels); ``benchmarks/bench_wholebody.py`` counts per lesion instance, and calls a call touching any true
+lesion, visible or not, no false positive, so its false positives per view are not this function's (session 62: the
+docs quoted the two as one measure).
 
 Example::
 
