@@ -302,6 +302,36 @@ def test_a_reviewed_sr_says_who_drew_each_outline_and_which_sr_it_replaces(two_v
         assert [line for line in _dciodvfy(tmp_path / "sr.dcm") if line.startswith("Error")] == []
 
 
+def test_a_reviewed_gsps_draws_the_readers_own_outlines_on_a_layer_of_their_own(two_views, tmp_path):
+    """A review's GSPS: the outlines only its reader drew on layer READER, the rest on LESIONS, "reviewed" in the
+    Content Description, a signing reader as Content Creator (session 62: it could not be told from the network's)."""
+    import dataclasses
+
+    prediction, source, _ = two_views
+    ids = [lesion.id for lesion in prediction.lesions]
+    origin = {str(ids[0]): "reader"} | {str(i): "network" for i in ids[1:]}
+    reviewed = dataclasses.replace(prediction, review={"reviewed": True, "origin": origin,
+                                                       "reader": {"name": "Doe^Jane"}})
+    write_gsps(reviewed, source, tmp_path / "gsps.dcm")
+    gsps = pydicom.dcmread(tmp_path / "gsps.dcm")
+    assert gsps.ContentDescription.endswith("reviewed") and str(gsps.ContentCreatorName) == "Doe^Jane"
+    assert [layer.GraphicLayer for layer in gsps.GraphicLayerSequence] == ["LESIONS", "READER"]
+    by_layer = {}
+    for annotation in gsps.GraphicAnnotationSequence:
+        by_layer[annotation.GraphicLayer] = by_layer.get(annotation.GraphicLayer, 0) + len(annotation.GraphicObjectSequence)
+    assert by_layer == {"READER": 1, "LESIONS": len(ids) - 1}
+    plain = pydicom.dcmread(_written_gsps(prediction, source, tmp_path / "plain.dcm"))
+    assert [layer.GraphicLayer for layer in plain.GraphicLayerSequence] == ["LESIONS"]
+    assert "ContentCreatorName" not in plain or not str(plain.ContentCreatorName)
+    if shutil.which("dciodvfy"):
+        assert [line for line in _dciodvfy(tmp_path / "gsps.dcm") if line.startswith("Error")] == []
+
+
+def _written_gsps(prediction, source, path):
+    write_gsps(prediction, source, path)
+    return path
+
+
 def test_gsps_draws_every_outline_of_both_views_on_its_frame(two_views):
     prediction, source, folder = two_views
     gsps = pydicom.dcmread(folder / "gsps.dcm")

@@ -462,7 +462,11 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
     By default one graphic layer, ``LESIONS``. With ``layer_of`` (view, lesion id -> a name, e.g. a follow-up lesion's
     status) each outline goes to the layer of its name, upper case, coloured by ``layer_colours`` (name ->
     ``#rrggbb``), and its text names it too; ``label`` and ``description`` are the presentation state's Content
-    Label and Content Description."""
+    Label and Content Description.
+
+    A reviewed prediction (``scintiseg review``; session 62: its GSPS could not be told from the network's) draws
+    the outlines only its reader drew on a layer of their own, ``READER`` (orange, as on the page), the others on
+    ``LESIONS``, says "reviewed" in its Content Description, and names a signing reader as its Content Creator."""
     import highdicom as hd  # lazy: start-up time
     from highdicom.pr import (  # lazy: start-up time
         AnnotationUnitsValues,
@@ -478,6 +482,14 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
     views = _lesion_views(prediction)
     partners = prediction.paired_with
     window = max(display_window(np.concatenate([np.ravel(v) for v in prediction.scan.views.values()])), 1.0)
+    review = prediction.review or {}
+    origins = review.get("origin") or {}
+    if layer_of is None and "reader" in origins.values():
+        layer_of, layer_colours = (lambda view, lesion_id: "reader" if origins.get(str(lesion_id)) == "reader"
+                                   else "lesions"), {"lesions": "#ff0000", "reader": "#e07000"}
+    if review and description == "scintiseg lesion contours":
+        description = "scintiseg lesion contours, reviewed"
+    signer = (review.get("reader") or {}).get("name")
     colours = {"lesions": "#ff0000", **(layer_colours or {})}
     if layer_of is None:
         names = ["lesions"]
@@ -499,7 +511,7 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
             x0, y0 = outline.min(axis=0) - 0.5  # the top left corner of the lesion's top left pixel
             partner = partners.get(lesion.id)
             text = str(lesion.id) if partner is None else f"{lesion.id} ({views[partner]} {partner})"
-            text = text if layer_of is None else f"{text} {name}"
+            text = text if layer_of is None or name == "lesions" else f"{text} {name}"
             texts.append(TextObject(text_value=text, units=AnnotationUnitsValues.PIXEL, anchor_point=(float(x0), float(max(y0 - 2.0, 0.0)))))
         annotations += [GraphicAnnotation(referenced_images=[sources[view]], graphic_layer=layers[name],
                                           graphic_objects=objects, text_objects=texts,
@@ -517,6 +529,7 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
         device_serial_number="0",
         content_label=label,
         content_description=description,
+        content_creator_name=person_name(signer) if signer else None,
         graphic_layers=list(layers.values()) if annotations else None,
         graphic_annotations=annotations or None,
         # An explicit VOI window: highdicom otherwise looks for one in the source's functional groups,
