@@ -192,7 +192,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
                        "then read apart, each turned as it needs; views of one file are read as stored)",
     "inverted_export": "the export showed hot as dark (an inverted display); it was read inverted back: check the images",
     "body_truncated": "the body touches the top or bottom edge: region names and BSI are unreliable",
-    "partial_view": "less than a whole body in the view (a crop or spot view): bones are not named and no BSI is given",
+    "partial_view": "less than a whole body in the view (a crop or spot view; or, where the whole body is in the "
+                    "image, a pixel size read too small: a resampled image whose header kept the old one): bones are not "
+                    "named and no BSI is given",
     "polygon_crop": "a polygon crop (outside set to 0): its input was brought to the level of a whole view",
     "no_body": "no body found in the view",
     "no_bone_found": "no bone found in the view: BSI and lesion-to-bone ratios are missing",
