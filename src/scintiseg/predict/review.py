@@ -162,7 +162,7 @@ def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> ReaderOutl
     Session 62: the network's own outlines are no longer read here (:func:`recorded_network`): the left-out calls
     came from this file, where a call the reader relabelled ``lesion`` is no ``left_out`` shape any more. An
     ``imagePath`` that points outside the folder, or to nothing, is no error when the file embeds its image or declares
-    its size (:func:`_read_view_file`).
+    its size (:func:`read_view_file`).
 
     Raises:
         ScintisegError: a missing or unreadable LabelMe file, a file of another size than the view, or a shape whose
@@ -171,7 +171,7 @@ def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> ReaderOutl
     path = folder / LABELME_NAME.format(view=view)
     if not path.is_file():
         raise ScintisegError(f"no LabelMe file for the predicted view {view}", path=path)
-    annotation = _read_view_file(path)
+    annotation = read_view_file(path)
     if tuple(annotation.image_shape) != tuple(shape):
         raise ScintisegError(f"drawn on a {annotation.image_shape[0]} x {annotation.image_shape[1]} image; the "
                              f"scan's {view} view is {shape[0]} x {shape[1]}", path=path)
@@ -184,7 +184,7 @@ def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> ReaderOutl
     return ReaderOutlines(lesions, benign, kept)
 
 
-def _read_view_file(path: Path) -> Annotation:
+def read_view_file(path: Path) -> Annotation:
     """A predicted view's LabelMe file (:func:`~scintiseg.io.labelme.read_labelme`, saved without its image data or
     not). The image is the scan, so the ``imagePath`` is not needed where the file embeds its image or declares its
     size: one that points outside the prediction's folder (LabelMe saved the file elsewhere, or an absolute path) is

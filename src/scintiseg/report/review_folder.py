@@ -27,12 +27,12 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.labelme import annotation_to_json, read_labelme
+from scintiseg.io.labelme import annotation_to_json
 from scintiseg.io.not_scans import REPORT_NAME, prediction_report
 from scintiseg.io.predicted_labels import unedited_prediction
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
-from scintiseg.predict.review import LABELME_NAME, review_record, reviewed
+from scintiseg.predict.review import LABELME_NAME, read_view_file, review_record, reviewed
 from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
 from scintiseg.report.predicted_again import damaged_report, predict_again, report_of
 from scintiseg.scan import Annotation, Shape
@@ -145,7 +145,7 @@ def is_edited(folder: Path) -> bool:
     for view in report.get("views") or {}:
         path = folder / LABELME_NAME.format(view=view)
         try:
-            if not unedited_prediction(path, read_labelme(path, image_optional=True)):
+            if not unedited_prediction(path, read_view_file(path)):  # read as the review reads it
                 return True
         except (ScintisegError, OSError):
             return True
