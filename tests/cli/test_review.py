@@ -302,7 +302,7 @@ def test_an_image_path_outside_the_folder_is_no_error_when_the_image_is_embedded
                                    "imageWidth": None}))
     assert main(["review", str(folder), "--out", str(tmp_path / "again")]) == 2
     err = capsys.readouterr().err
-    assert "points outside this prediction's folder" in err and "data set folder" not in err
+    assert "points outside its folder" in err and "data set folder" not in err
 
 
 def test_a_reviewed_folder_imports_as_the_readers_labels(predicted, tmp_path, capsys):

@@ -85,8 +85,19 @@ def test_null_image_data_needs_an_existing_image_inside_root(tmp_path):
         read_labelme(escaping, root=tmp_path)
     # A caller whose image is known (a predicted view: the scan) reads it as if it named none: the path neither
     # resolved nor returned, the size from the embedded image or the declared sides (session 62).
-    ignored = read_labelme(escaping, root=tmp_path, ignore_image_path=True)
+    ignored = read_labelme(escaping, root=tmp_path, outside_image_path="pass_over")
     assert ignored.image_path is None and ignored.image_shape == read_labelme(good, root=tmp_path).image_shape
+    # ...but only where the file embeds its image or declares its size: the path is otherwise needed (session 63:
+    # decided here, not by a caller parsing the JSON again).
+    doc = json.loads(escaping.read_text())
+    (tmp_path / "labels" / "n.json").write_text(json.dumps({**doc, "imageData": None, "imageWidth": None}))
+    with pytest.raises(ScintisegError, match="points outside its folder .*neither embeds its image"):
+        read_labelme(tmp_path / "labels" / "n.json", root=tmp_path, outside_image_path="pass_over")
+    (tmp_path / "labels" / "d.json").write_text(json.dumps({**doc, "imageData": None}))
+    assert read_labelme(tmp_path / "labels" / "d.json", root=tmp_path, outside_image_path="pass_over").image_shape \
+        == (20, 10)
+    with pytest.raises(ValueError, match="outside_image_path"):
+        read_labelme(good, root=tmp_path, outside_image_path="ignore")
     missing = _write(tmp_path / "labels" / "m.json", [], image_data=False, image_path="../images/none.png")
     with pytest.raises(ScintisegError, match="does not exist"):
         read_labelme(missing, root=tmp_path)

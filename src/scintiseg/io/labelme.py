@@ -248,17 +248,27 @@ def _declared_side(data: dict, key: str, path: Path) -> int | None:
 
 
 def _image_shape(data: dict, path: Path, root: Path, image_optional: bool = False,
-                 ignore_image_path: bool = False) -> tuple[tuple[int, int], str]:
+                 outside_image_path: str = "refuse") -> tuple[tuple[int, int], str]:
     """The annotated image's (rows, cols) and ``imagePath`` ("" when none), checked as the module says
-    (``image_optional``, ``ignore_image_path``: :func:`read_labelme`'s)."""
+    (``image_optional``, ``outside_image_path``: :func:`read_labelme`'s)."""
     declared = (_declared_side(data, "imageHeight", path), _declared_side(data, "imageWidth", path))
     image_path = data.get("imagePath")
-    if image_path is None or ignore_image_path:
+    if image_path is None:
         image_path = ""
     if not isinstance(image_path, str):
         raise ScintisegError("imagePath is not a string", path=path)
-    resolved = resolve_image_path(path, image_path, root) if image_path else None
     image_data = data.get("imageData")
+    try:
+        resolved = resolve_image_path(path, image_path, root) if image_path else None
+    except ScintisegError:
+        if outside_image_path != "pass_over":
+            raise
+        if (image_data is None or image_data == "") and None in declared:  # the path is needed for the size
+            raise ScintisegError(
+                f"imagePath {_brief(image_path)} points outside its folder {root}, and the file neither embeds its "
+                "image (imageData) nor declares its size (imageHeight, imageWidth): save it again in LabelMe with "
+                "its image data", path=path) from None
+        image_path, resolved = "", None  # read as if it named no image
     if image_data is not None and image_data != "":
         actual, source = _decode_image_data(image_data, path), "imageData"
     elif resolved is not None:
@@ -433,7 +443,7 @@ def _as_float(value: int | float) -> float:
 
 def read_labelme(
     path: str | Path, *, root: str | Path | None = None, labels: Iterable[str] | None = None,
-    image_optional: bool = False, ignore_image_path: bool = False,
+    image_optional: bool = False, outside_image_path: str = "refuse",
 ) -> Annotation:
     """Read a LabelMe 4/5 JSON file into an :class:`Annotation`.
 
@@ -444,10 +454,11 @@ def read_labelme(
         image_optional: an ``imagePath`` that does not exist is no error when ``imageHeight`` and ``imageWidth``
             are declared (a file ``scintiseg predict`` wrote, saved by LabelMe without its image data, "Save With
             Image Data" off: the image is the scan, known to the caller).
-        ignore_image_path: read the file as if it named no image (``imagePath`` neither resolved nor returned):
-            the size then comes from ``imageData`` or the declared sides, as for a file naming none (a predicted
+        outside_image_path: what an ``imagePath`` that leaves ``root`` (or cannot be resolved) does: ``"refuse"``
+            (an error), or ``"pass_over"``: the file is read as if it named no image (the path not returned), its
+            size from ``imageData`` or the declared sides, and refused only where it has neither (a predicted
             view's file whose ``imagePath`` LabelMe rewrote to a place outside its folder: the image is the scan,
-            :mod:`scintiseg.predict.review`; session 62).
+            :mod:`scintiseg.predict.review`; session 62, decided here since session 63).
 
     Returns:
         The annotation; ``image_shape`` from ``imageHeight``/``imageWidth`` (checked against
@@ -476,7 +487,9 @@ def read_labelme(
     shapes_data = data.get("shapes")
     if not isinstance(shapes_data, list):
         raise ScintisegError("not a LabelMe file: no 'shapes' list", path=path)
-    image_shape, image_path = _image_shape(data, path, root, image_optional, ignore_image_path)
+    if outside_image_path not in ("refuse", "pass_over"):
+        raise ValueError(f"outside_image_path must be 'refuse' or 'pass_over', not {outside_image_path!r}")
+    image_shape, image_path = _image_shape(data, path, root, image_optional, outside_image_path)
     shapes = _read_shapes(shapes_data, image_shape, path)
     flags = data.get("flags") if isinstance(data.get("flags"), dict) else {}
     annotation = Annotation(

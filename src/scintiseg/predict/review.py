@@ -50,7 +50,6 @@ How (choices the papers leave open, all stated here):
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import dataclass, field, replace
@@ -63,7 +62,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.geometry import shapes_to_mask
 from scintiseg.io import read_scan
 from scintiseg.io.images import read_mask_png
-from scintiseg.io.labelme import MAX_FILE_BYTES, read_labelme, resolve_image_path
+from scintiseg.io.labelme import read_labelme
 from scintiseg.io.predicted_labels import PREDICTED_MASK, outline_mask
 from scintiseg.io.reader_labels import LEFT_OUT_LABEL, label_kind, normalised_label, not_counted
 from scintiseg.io.view_pairs import join_views
@@ -191,36 +190,7 @@ def read_view_file(path: Path) -> Annotation:
     then passed over, the file read as if it named none (session 62: it was refused as pointing "outside the data set
     folder"). Without an embedded image or a declared size the path is needed, and one outside the folder is refused
     as such."""
-    try:
-        return read_labelme(path, image_optional=True)  # saved without its image data: the scan is known
-    except ScintisegError as exc:
-        refused = exc
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise refused
-        document = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        raise refused from None
-    named = document.get("imagePath") if isinstance(document, dict) else None
-    if not named:  # the refusal is not about the image's path
-        raise refused
-    if not document.get("imageData") and (document.get("imageHeight") is None or document.get("imageWidth") is None):
-        if isinstance(named, str) and _outside(path, named):  # the path is needed to know the image's size
-            raise ScintisegError(
-                f"imagePath {named[:60]!r} points outside this prediction's folder, and the file neither embeds its "
-                "image (imageData) nor declares its size (imageHeight, imageWidth): save it again in LabelMe with its "
-                "image data", path=path)
-        raise refused
-    return read_labelme(path, image_optional=True, ignore_image_path=True)  # as if it named no image
-
-
-def _outside(path: Path, named: str) -> bool:
-    """Whether the ``imagePath`` ``named`` in the LabelMe file ``path`` leaves its folder (or cannot be resolved)."""
-    try:
-        resolve_image_path(path, named, path.parent)
-    except ScintisegError:
-        return True
-    return False
+    return read_labelme(path, image_optional=True, outside_image_path="pass_over")
 
 
 def recorded_network(folder: Path, report: dict, view: str, shape: tuple[int, int]
