@@ -60,9 +60,9 @@ def test_bce_known_value_and_dice_bce_is_sum():
 
 def test_chan_vese_lower_for_the_true_partition_than_for_a_wrong_one():
     image, mask = _square_batch()
-    right = chan_vese_loss((mask * 2 - 1) * 20, image, nu=0.0)
+    right = chan_vese_loss((mask * 2 - 1) * 20, image, area_weight=0.0)
     shifted = torch.roll(mask, shifts=5, dims=3)
-    wrong = chan_vese_loss((shifted * 2 - 1) * 20, image, nu=0.0)
+    wrong = chan_vese_loss((shifted * 2 - 1) * 20, image, area_weight=0.0)
     assert right.item() < 1e-6  # piecewise-constant image, exact partition: zero data term
     assert wrong.item() > 0.05
 
@@ -71,15 +71,18 @@ def test_chan_vese_hand_computed_value_and_length_term():
     # 1 x 4 image [0, 0, 1, 1]; soft mask y = [0.5]*4 -> c1 = c2 = 0.5, data = mean 0.25 = 0.25; TV = 0.
     image = torch.tensor([[[[0.0, 0.0, 1.0, 1.0]]]])
     logits = torch.zeros(1, 1, 1, 4)
-    assert chan_vese_loss(logits, image, nu=0.0).item() == pytest.approx(0.25, abs=1e-5)
+    assert chan_vese_loss(logits, image, area_weight=0.0).item() == pytest.approx(0.25, abs=1e-5)
     # A hard step mask [0, 0, 1, 1] on two rows: data 0, row TV 0, column TV = mean(|diff|) = 1/3.
     step = torch.tensor([[[[-30.0, -30.0, 30.0, 30.0]]]])
     image2 = image.repeat(1, 1, 2, 1)
     step2 = step.repeat(1, 1, 2, 1)
-    value = chan_vese_loss(step2, image2, nu=1.0).item()
+    value = chan_vese_loss(step2, image2, area_weight=0.0, length_weight=1.0).item()
     assert value == pytest.approx(1.0 / 3.0, abs=1e-4)
-    area = chan_vese_loss(step2, image2, nu=0.0, mu=1.0).item()
+    area = chan_vese_loss(step2, image2, area_weight=1.0, length_weight=0.0).item()
     assert area == pytest.approx(0.5, abs=1e-4)
+    # Paper B's "v = 0.004, u = 0" in Chan & Vese's notation: 0.004 on the area, nothing on the length (session 63;
+    # read the other way round before).
+    assert chan_vese_loss(step2, image2).item() == pytest.approx(0.004 * 0.5, abs=1e-6)
 
 
 def test_chan_vese_invariant_to_count_level():
@@ -95,7 +98,7 @@ def test_chan_vese_gradient_moves_mask_towards_bright_region():
     optimiser = torch.optim.Adam([logits], lr=0.2)
     for _ in range(150):
         optimiser.zero_grad()
-        chan_vese_loss(logits, image, nu=0.0).backward()
+        chan_vese_loss(logits, image, area_weight=0.0).backward()
         optimiser.step()
     predicted = logits.detach() > 0
     for item in range(2):  # Chan-Vese finds the partition (its two phases are symmetric, per item)
@@ -114,7 +117,7 @@ def test_semi_supervised_loss_ignores_targets_of_unlabelled_items():
     image, mask = _square_batch()
     torch.manual_seed(1)
     logits = torch.randn_like(mask)
-    loss = SegmentationLoss("chan_vese", supervised="bce", alpha=0.4, nu=0.004)
+    loss = SegmentationLoss("chan_vese", supervised="bce", alpha=0.4, area_weight=0.004)
     labelled = torch.tensor([True, False])
     total_a, parts = loss(logits, mask, image=image, labelled=labelled)
     garbage = mask.clone()

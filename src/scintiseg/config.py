@@ -99,6 +99,9 @@ class Config:
 
     #: What the configuration is called in error messages ("unknown gan config keys: ...").
     kind: ClassVar[str] = "configuration"
+    #: Keys an earlier version wrote, and the field each is read as now (a file or checkpoint written before a
+    #: field was renamed still loads, its value meaning what it meant then).
+    renamed: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
         self.validate()
@@ -167,6 +170,22 @@ class Config:
         write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
+    def _renamed_keys(cls, data: Mapping[str, Any], path: str | Path | None, where: str, kind: str
+                      ) -> Mapping[str, Any]:
+        """``data`` with each of :attr:`renamed`'s earlier keys under the field it is read as now; an error where
+        a mapping gives both names of one field."""
+        if not any(old in data for old in cls.renamed):
+            return data
+        renamed = dict(data)
+        for old, new in cls.renamed.items():
+            if old in renamed:
+                if new in renamed:
+                    raise ScintisegError(f"{kind} keys {where + old!r} and {where + new!r} both given: {old!r} is the "
+                                         f"earlier name of {new!r}", path=path)
+                renamed[new] = renamed.pop(old)
+        return renamed
+
+    @classmethod
     def _build(cls: type[ConfigT], data: Any, base: Config | None, path: str | Path | None, where: str,
                kind: str) -> ConfigT:
         """``from_dict`` (``base`` None) or ``updated``.
@@ -178,6 +197,7 @@ class Config:
             what = f"{kind} key {where[:-1]!r}" if where else f"a {kind}"
             raise ScintisegError(f"{what} must be a mapping, got {type(data).__name__}", path=path)
         names = [item.name for item in dataclasses.fields(cls) if item.init]
+        data = cls._renamed_keys(data, path, where, kind)
         unknown = sorted(str(key) for key in set(data) - set(names))
         if unknown:
             raise ScintisegError(f"unknown {kind} keys: {', '.join(where + key for key in unknown)}", path=path)

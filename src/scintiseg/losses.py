@@ -2,12 +2,25 @@
 
 Every loss takes the network's *logits* ``(B, 1, H, W)`` and a float target ``(B, 1, H, W)`` in
 {0, 1}. The semi-supervised loss also takes the input image and a per-item ``labelled`` flag, so that
-one batch can mix labelled and unlabelled images (paper B §2.4.2, Eq. 6):
+one batch can mix labelled and unlabelled images (paper B §2.4, Eqs. 6-8):
 
     l = l_S(labelled items) + alpha(progress) * l_U(all items)
 
 with ``l_U`` the Chan-Vese (piecewise-constant Mumford-Shah) functional of the soft mask, driven by the
-image alone (Eq. 7; Kim & Ye 2019, ``jongcye/CNN_MumfordShah_Loss``).
+image alone (Eq. 7; Kim & Ye 2019, ``jongcye/CNN_MumfordShah_Loss``). Eq. 6 itself is the unweighted sum
+``l_S + l_U``; the text assigns alpha = 0.4 to "Eqs. 7, 8" without saying where it multiplies (Eqs. 7 and 8
+were lost from the text). We read it as the weight of the whole of Eq. 7 [choice: the semi-supervised
+reading of Kim & Ye, whose loss is ``l_S + lambda l_U``].
+
+**The regularisers** (session 63). Chan & Vese (2001, Eq. 3) write their energy
+``mu Length(C) + nu Area(inside C) + lambda_1 ... + lambda_2 ...``: mu weights the length, nu the area. Paper B
+defines only ``Area(.)`` ("the area inside the curve, ... defined by Chan and Vese (2001)") and prints
+"v = 0.004, and u = 0": in that notation an area weight of 0.004 and no length term
+(:data:`PAPER_B_AREA_WEIGHT`, :data:`PAPER_B_LENGTH_WEIGHT`). Until session 62 the weights were read the other
+way round (0.004 on the length, following the methods digest); the configuration's old keys ``nu`` (then the
+length weight) and ``mu`` (then the area weight) are read for what they meant
+(:class:`scintiseg.train.config.TrainConfig`). Either term is below 1 % of ``l_U`` at these weights
+(docs/training.md, "Chan-Vese loss").
 
 A labelled item may also be labelled by **boxes** instead of outlines (a reader's hot-spot boxes, BS-80K's
 Pascal VOC ``Abnormal`` / ``Normal``): its target then holds :data:`BOX_LESION` inside each lesion box and
@@ -15,7 +28,7 @@ Pascal VOC ``Abnormal`` / ``Normal``): its target then holds :data:`BOX_LESION` 
 
 Example::
 
-    loss_fn = build_loss("chan_vese", alpha=0.4, nu=0.004, mu=0.0)
+    loss_fn = build_loss("chan_vese", alpha=0.4, area_weight=0.004, length_weight=0.0)
     total, parts = loss_fn(logits, target, image=images, labelled=flags, progress=epoch / epochs)
     total.backward()
 """
@@ -194,6 +207,12 @@ def box_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0,
     return total if image is None else total + box_pairwise_loss(logits, target, image)
 
 
+#: Paper B's "v = 0.004": Chan & Vese's nu, the weight of the area inside the curve (module docstring).
+PAPER_B_AREA_WEIGHT = 0.004
+#: Paper B's "u = 0": Chan & Vese's mu, the weight of the curve's length.
+PAPER_B_LENGTH_WEIGHT = 0.0
+
+
 def normalise_for_centroids(image: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """Rescale each item and channel of ``image`` to [0, 1] (min-max) before the Chan-Vese data term.
 
@@ -211,14 +230,17 @@ def normalise_for_centroids(image: torch.Tensor, eps: float = 1e-6) -> torch.Ten
 def chan_vese_loss(
     logits: torch.Tensor,
     image: torch.Tensor,
-    nu: float = 0.004,
-    mu: float = 0.0,
+    area_weight: float = PAPER_B_AREA_WEIGHT,
+    length_weight: float = PAPER_B_LENGTH_WEIGHT,
     eps: float = 1e-6,
     reduce: bool = True,
 ) -> torch.Tensor:
     """Paper B's unsupervised loss l_U (Eq. 7): the Chan-Vese functional of the soft mask.
 
-    ``l_U = mean_r[(g(r) - c1)^2 y(r) + (g(r) - c2)^2 (1 - y(r))] + nu * Length(y) + mu * Area(y)``
+    ``l_U = mean_r[(g(r) - c1)^2 y(r) + (g(r) - c2)^2 (1 - y(r))] + nu * Area(y) + mu * Length(y)``
+
+    with ``nu = area_weight`` and ``mu = length_weight`` in Chan & Vese's notation (module docstring, "The
+    regularisers"; paper B: nu = 0.004, mu = 0).
 
     where ``y = sigmoid(logits)`` is the soft lesion mask, ``g`` the image rescaled to [0, 1] per item
     and channel (:func:`normalise_for_centroids`), and ``c1``, ``c2`` the means of ``g`` inside and
@@ -230,16 +252,16 @@ def chan_vese_loss(
 
     - every term is normalised per pixel (a mean instead of a sum) so that alpha = 0.4 and
       nu = 0.004 are meaningful at any image size; Kim & Ye use sums with a weight of 1e-6;
+    - Area(y) is ``mean(y)``, the soft mask's share of the image (weight nu: 0.004 in the paper);
     - Length(y) is the anisotropic total variation ``mean(|dy/drow|) + mean(|dy/dcol|)`` of the soft
-      mask (Kim & Ye's ``gradientLoss2d`` with L1 penalty);
-    - Area(y) is ``mean(y)`` (weight mu, 0 in the paper: printed "u = 0");
+      mask (Kim & Ye's ``gradientLoss2d`` with L1 penalty; weight mu, 0 in the paper: printed "u = 0");
     - for a multi-channel input (ANT + mirrored POST) the data term is averaged over channels.
 
     Args:
         logits: ``(B, 1, H, W)``.
         image: ``(B, C, H, W)`` the network input (any normalisation).
-        nu: weight of the length term (paper B: 0.004).
-        mu: weight of the area term (paper B: 0).
+        area_weight: Chan & Vese's nu, the weight of Area(y) (paper B: 0.004).
+        length_weight: Chan & Vese's mu, the weight of Length(y) (paper B: 0).
         eps: keeps the centroids defined when the soft mask is all 0 or all 1.
         reduce: average over the batch; False returns one value per item ``(B,)``.
     """
@@ -254,7 +276,7 @@ def chan_vese_loss(
     data = ((g - c1) ** 2 * y + (g - c2) ** 2 * (1.0 - y)).mean(dim=(1, 2, 3))
     length = _mean_abs_difference(y, dim=2) + _mean_abs_difference(y, dim=3)
     area = y.mean(dim=(1, 2, 3))
-    per_item = data + nu * length + mu * area
+    per_item = data + area_weight * area + length_weight * length
     return per_item.mean() if reduce else per_item
 
 
@@ -293,9 +315,10 @@ class SegmentationLoss(nn.Module):
         supervised: the supervised term l_S used by ``"chan_vese"``. Paper B's Eq. 8 was lost from
             the text; ``"dice_bce"`` (our default) copes with lesions that cover ~1 % of the image,
             ``"bce"`` is Kim & Ye's cross-entropy.
-        alpha: weight of l_U (paper B: 0.4; where it multiplies is not stated, we use ``l_S + alpha l_U``).
-        nu: length weight (paper B: 0.004).
-        mu: area weight (paper B: 0).
+        alpha: weight of l_U (paper B: 0.4, assigned to "Eqs. 7, 8" without saying where it multiplies; we
+            use ``l_S + alpha l_U``: module docstring).
+        area_weight: Chan & Vese's nu, the area weight of l_U (paper B: 0.004).
+        length_weight: Chan & Vese's mu, the length weight of l_U (paper B: 0).
         alpha_rampup: fraction of training over which alpha ramps up with a sigmoid schedule (0: off).
 
     Calling it with ``(logits, target, image=..., labelled=..., progress=...)`` returns
@@ -311,8 +334,8 @@ class SegmentationLoss(nn.Module):
         name: str = "dice_bce",
         supervised: str = "dice_bce",
         alpha: float = 0.4,
-        nu: float = 0.004,
-        mu: float = 0.0,
+        area_weight: float = PAPER_B_AREA_WEIGHT,
+        length_weight: float = PAPER_B_LENGTH_WEIGHT,
         alpha_rampup: float = 0.0,
     ) -> None:
         super().__init__()
@@ -322,7 +345,8 @@ class SegmentationLoss(nn.Module):
             raise ScintisegError(f"unknown supervised loss {supervised!r} (choose from {', '.join(_SUPERVISED)})")
         self.name = name
         self.supervised = supervised if name == "chan_vese" else name
-        self.alpha, self.nu, self.mu, self.alpha_rampup = float(alpha), float(nu), float(mu), float(alpha_rampup)
+        self.alpha, self.alpha_rampup = float(alpha), float(alpha_rampup)
+        self.area_weight, self.length_weight = float(area_weight), float(length_weight)
 
     def forward(
         self,
@@ -353,7 +377,7 @@ class SegmentationLoss(nn.Module):
         if image is None:
             raise ScintisegError("the Chan-Vese loss needs the input image")
         weight = self.alpha * sigmoid_rampup(progress, self.alpha_rampup)
-        unsupervised = chan_vese_loss(logits, image, nu=self.nu, mu=self.mu)
+        unsupervised = chan_vese_loss(logits, image, area_weight=self.area_weight, length_weight=self.length_weight)
         parts.update(unsupervised=float(unsupervised.detach()), alpha=weight)
         return supervised + weight * unsupervised, parts
 

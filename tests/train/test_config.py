@@ -66,9 +66,27 @@ def test_an_old_run_folders_config_yaml_loads_and_saves_the_same_text(tmp_path):
     assert config.lr == 0.002 and config.fold is None and config.head_prior == 0.01
     config.save_yaml(tmp_path / "again.yaml")
     old, again = yaml.safe_load(OLD_CONFIG_YAML), yaml.safe_load((tmp_path / "again.yaml").read_text())
-    assert {key: again[key] for key in old} == old
+    # Session 63: the Chan-Vese weights took Chan & Vese's notation; the old `nu` was the length weight, `mu` the area's.
+    renamed = {"nu": "length_weight", "mu": "area_weight"}
+    assert {renamed.get(key, key): again[renamed.get(key, key)] for key in old} == \
+        {renamed.get(key, key): value for key, value in old.items()}
     # Fields added since (synthetic training, issue 13) take their defaults: an old run stays a data-set run.
     assert again["synthetic"] == "" and set(again) - set(old) <= {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def test_the_chan_vese_weights_of_an_old_file_keep_their_meaning_and_new_runs_take_paper_b_s(tmp_path):
+    """Until session 62 `nu` weighted the length and `mu` the area; Chan & Vese (2001) and paper B's "v = 0.004,
+    u = 0" put nu on the area. An old file reads as it trained; a new configuration weights the area."""
+    from scintiseg.losses import PAPER_B_AREA_WEIGHT, PAPER_B_LENGTH_WEIGHT  # lazy: torch, for this test only
+
+    old = TrainConfig.from_dict({"nu": 0.004, "mu": 0.0})
+    assert (old.length_weight, old.area_weight) == (0.004, 0.0)
+    assert (TrainConfig().area_weight, TrainConfig().length_weight) == (PAPER_B_AREA_WEIGHT, PAPER_B_LENGTH_WEIGHT)
+    assert (PAPER_B_AREA_WEIGHT, PAPER_B_LENGTH_WEIGHT) == (0.004, 0.0)
+    path = tmp_path / "config.yaml"
+    path.write_text("nu: 0.01\nlength_weight: 0.02\n")
+    with pytest.raises(ScintisegError, match=r"config.yaml: training configuration keys 'nu' and 'length_weight' both"):
+        TrainConfig.from_yaml(path)
 
 
 def test_unknown_key_names_the_key_and_the_file(tmp_path):

@@ -12,7 +12,8 @@ Settings the papers leave open and we fix here (documented in docs/results.md):
 
 - paper A: thoracic *anterior* views as single images (``input_mode="ant"``), Dice + BCE loss (paper A
   states no loss), the registry's ``default`` widths;
-- paper B: RDI-Net with t = 3, semi-supervised Chan-Vese loss ``l_S + 0.4 l_U`` (nu = 0.004, mu = 0),
+- paper B: RDI-Net with t = 3, semi-supervised Chan-Vese loss ``l_S + 0.4 l_U`` (area weight nu = 0.004, length weight mu = 0
+  in Chan & Vese's notation: :mod:`scintiseg.losses`),
   l_S = Dice + BCE; Fig. 7's label shares other than 37 % are not printed in the text, ours are
   0, 0.1, 0.2, 0.37, 0.5, 0.7 (0 = unsupervised: l_U only);
 - paper B Fig. 8 / Table 4: t = 1..5 (its text names t = 3 best; the range is the issue's);
@@ -81,7 +82,7 @@ _PAPER_A_BASE = {"input_mode": "ant", "loss": "dice_bce", "epochs": 200, "batch_
 #: Paper B's model and loss (RDI-Net t = 3, l_S + 0.4 l_U), shared by its experiments.
 PAPER_B_BASE = {
     "model": "rdinet", "model_args": {"t": 3}, "input_mode": "ant", "loss": "chan_vese",
-    "supervised_loss": "dice_bce", "alpha": 0.4, "nu": 0.004, "mu": 0.0, "epochs": 200, "batch_size": 32, "lr": 1e-4,
+    "supervised_loss": "dice_bce", "alpha": 0.4, "area_weight": 0.004, "length_weight": 0.0, "epochs": 200, "batch_size": 32, "lr": 1e-4,
 }
 
 

@@ -7,8 +7,9 @@ The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unla
   supervised term, so the adapted model reads scans exactly as the original did and prediction treats it
   the same way (the checkpoint records ``pixel_mm`` and ``window: whole``).
 * **Loss**: paper B's ``l_S + alpha l_U`` (``loss="chan_vese"``, :class:`scintiseg.losses.SegmentationLoss`)
-  with the paper's ``alpha = 0.4``, ``nu = 0.004``, ``mu = 0``, no ramp-up (the network is trained already;
-  a ramp exists to keep ``l_U`` from shaping a random network).
+  with the paper's ``alpha = 0.4``, area weight ``nu = 0.004`` and length weight ``mu = 0`` (Chan & Vese's notation,
+  set whatever the model was trained with; before session 63 the 0.004 weighted the length), no ramp-up (the network
+  is trained already; a ramp exists to keep ``l_U`` from shaping a random network).
 * **Supervised term**: phantom windows generated on the fly by the model's own recipe (its profile, e.g.
   ``randomised``, degradations on) plus any labelled cases of the site's data set (outlines, or predictions
   corrected in LabelMe). Without it ``l_U`` would pull the network towards the two-phase Chan-Vese
@@ -72,6 +73,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.dataset import MANIFEST_NAME, SPLITS_NAME, load_manifest, load_splits, person_views
 from scintiseg.io.voc import read_voc_folders
+from scintiseg.losses import PAPER_B_AREA_WEIGHT, PAPER_B_LENGTH_WEIGHT
 from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, load_checkpoint
 from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
 from scintiseg.train.config import TrainConfig
@@ -137,7 +139,8 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
     profile_name = settings.synthetic or base.synthetic or FALLBACK_PROFILE
     config = base.updated({
         "data": "", "out": str(out), "init": str(path), "loss": "chan_vese", "alpha": settings.alpha,
-        "alpha_rampup": 0.0, "epochs": settings.epochs, "lr": settings.lr, "synthetic": profile_name,
+        "alpha_rampup": 0.0, "area_weight": PAPER_B_AREA_WEIGHT, "length_weight": PAPER_B_LENGTH_WEIGHT,
+        "epochs": settings.epochs, "lr": settings.lr, "synthetic": profile_name,
         "pool_patients": settings.pool_patients, "refresh": 0.5, "val_patients": settings.val_patients,
         "seed": settings.seed, "threads": settings.threads, "generator_workers": settings.generator_workers,
         "device": settings.device, "progress": settings.progress, "freeze_norm": settings.freeze_norm,

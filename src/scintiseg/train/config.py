@@ -5,7 +5,8 @@ command line. The resolved configuration is written to ``RUN/config.yaml`` (and 
 checkpoint) so a run can be repeated exactly with ``scintiseg train --config RUN/config.yaml``.
 
 Defaults follow paper A Table 1 (Adam, learning rate 1e-4, batch 32, 200 epochs), which paper B's
-Table 2 shares as far as the text says; paper B's loss constants are alpha = 0.4, nu = 0.004, mu = 0.
+Table 2 would give for paper B (lost from its text; we use paper A's); paper B's loss constants are alpha = 0.4 and,
+in Chan & Vese's notation, an area weight nu = 0.004 and a length weight mu = 0 (:mod:`scintiseg.losses`).
 
 Example::
 
@@ -54,8 +55,10 @@ class TrainConfig(Config):
             (paper B: l_S + alpha l_U).
         supervised_loss: l_S of the ``chan_vese`` loss.
         alpha: weight of paper B's unsupervised term (0.4).
-        nu: Chan-Vese length weight (0.004).
-        mu: Chan-Vese area weight (0).
+        area_weight: Chan-Vese area weight, Chan & Vese's nu (paper B: 0.004). Read from ``mu`` in a file or
+            checkpoint written before session 63, which called the area weight ``mu``.
+        length_weight: Chan-Vese length weight, Chan & Vese's mu (paper B: 0). Read from ``nu`` in a file or
+            checkpoint written before session 63, which called the length weight ``nu`` (and set it to 0.004).
         alpha_rampup: fraction of training over which alpha ramps up (sigmoid schedule); 0 disables it.
         labelled: share of *training patients* whose labels are used (paper B: 0.37). With a
             supervised loss the other patients are left out; with ``chan_vese`` they contribute l_U only.
@@ -127,6 +130,9 @@ class TrainConfig(Config):
     """
 
     kind: ClassVar[str] = "training configuration"
+    #: Until session 62 the length weight was called ``nu`` and the area weight ``mu``, the other way round from
+    #: Chan & Vese's notation (:mod:`scintiseg.losses`, "The regularisers"): read for what they meant.
+    renamed: ClassVar[dict[str, str]] = {"nu": "length_weight", "mu": "area_weight"}
 
     data: str = option("", help="data-set folder with dataset.json and splits.json (usually thoracic crops)")
     out: str = option("", help="run folder (config.yaml, checkpoints/, log.csv)")
@@ -145,8 +151,9 @@ class TrainConfig(Config):
     loss: str = option("dice_bce", choices=(*_SUPERVISED_LOSSES, "chan_vese"))
     supervised_loss: str = option("dice_bce", choices=_SUPERVISED_LOSSES)
     alpha: float = 0.4
-    nu: float = 0.004
-    mu: float = 0.0
+    # paper B's constants as scintiseg.losses holds them (not imported: this module stays free of torch)
+    area_weight: float = option(0.004, help="Chan-Vese area weight (Chan & Vese's nu; paper B: 0.004)")
+    length_weight: float = option(0.0, help="Chan-Vese length weight (Chan & Vese's mu; paper B: 0)")
     alpha_rampup: float = 0.0
     labelled: float = option(1.0, help="share of training patients whose labels are used (paper B: 0.37)")
     fold: int | None = option(None, help="use folds[FOLD] of splits.json for train/validation")

@@ -403,8 +403,8 @@ def build_loss_from_config(config: TrainConfig) -> SegmentationLoss | RegionLoss
         config.loss,
         supervised=config.supervised_loss,
         alpha=config.alpha,
-        nu=config.nu,
-        mu=config.mu,
+        area_weight=config.area_weight,
+        length_weight=config.length_weight,
         alpha_rampup=config.alpha_rampup,
     )
 
