@@ -1,6 +1,6 @@
 """Segmentation metrics of both papers: DSC, Recall, CPA (precision), IoU; lesion-level detection.
 
-Pixel metrics (paper A §3.2, paper B Eqs. 10-12)::
+Pixel metrics (paper A §3.1, Eqs. (1)-(3); paper B's Eqs. 10-12 are lost from its text)::
 
     DSC = 2 TP / (2 TP + FP + FN)    Recall = TP / (TP + FN)    CPA = TP / (TP + FP)    IoU = TP / (TP + FP + FN)
 
@@ -126,7 +126,8 @@ def recall(prediction, target) -> float:
 
 
 def cpa(prediction, target) -> float:
-    """Pooled class pixel accuracy (precision) = TP / (TP + FP), paper B Eq. 11."""
+    """Pooled class pixel accuracy (precision) = TP / (TP + FP), paper A Eq. (3). Paper B's own definition (its
+    Eq. 11) is lost from its text, whose symbol list also names TN; we take paper A's, which needs none."""
     return pooled_scores(confusion_counts(prediction, target))["cpa"]
 
 

@@ -125,7 +125,8 @@ def create_model(name: str, preset: str | None = None, **kwargs: Any) -> nn.Modu
     Args:
         name: a name from :func:`list_models` (``unet``, ``dpunet``, ``rdinet``, ``monai_basicunet``,
             ``monai_dynunet``).
-        preset: ``"default"`` (CPU-sized) or ``"paper"`` (64-channel U-Net widths); ``None`` = default.
+        preset: ``"default"`` (CPU-sized, width 16), ``"small"`` (width 8, for tests and quick runs) or
+            ``"paper"`` (64-channel U-Net widths); ``None`` = default (:func:`list_presets`).
         **kwargs: constructor arguments; they override the preset.
 
     Returns:

@@ -1,4 +1,4 @@
-"""Closed lesion contours (paper B §2.3) and the lesion label map they define.
+"""Closed lesion contours (paper B §2.4 and its abstract) and the lesion label map they define.
 
 Each 8-connected component of the post-processed mask gets one closed polygon through the centres of its
 boundary pixels, traced by :func:`scintiseg.geometry.mask_to_polygons` (the contour convention, the

@@ -1,7 +1,8 @@
 """Thoracic crop of a whole-body bone scan (paper B §2.1).
 
-Both papers segment a ``size x size`` (256 x 256) thoracic region cut from the 1024 x 256 whole-body scan
-by an "empirical cropping method" (Li et al. 2022) in three steps: whole body -> body area -> upper body
+Paper B (§2.1) segments a ``size x size`` (256 x 256) thoracic region cut from the 1024 x 256 whole-body scan
+by an "empirical cropping method" (Li et al. 2022) in three steps (paper A, §2.1, "extracted the patients' thoracic
+regions" without giving a size or a method; we cut its crops the same way): whole body -> body area -> upper body
 -> thoracic region. The steps are not specified further; this module's version, step by step:
 
 1. **Body area** (:func:`scintiseg.prepare.body.body_mask`): smoothed counts above 5 % of their 99th

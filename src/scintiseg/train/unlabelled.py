@@ -1,7 +1,7 @@
 """A site's own scans as training windows for site adaptation (issue 16); the epoch mix with the phantom is in
 :mod:`scintiseg.train.site_mix`.
 
-Paper B (§2.4.2, Eq. 6-7) trains with ``l = l_S(labelled) + alpha l_U(all)``: the Chan-Vese term ``l_U``
+Paper B (§2.4, Eqs. 6-7) trains with ``l = l_S(labelled) + alpha l_U(all)``: the Chan-Vese term ``l_U``
 needs only the image, so scans without outlines still teach the network what a site's images look like.
 Site adaptation (:mod:`scintiseg.train.adapt`) uses it the other way round from the paper: the network is
 already trained (on phantom patients), and a site's *unlabelled* scans are added while the supervised term
