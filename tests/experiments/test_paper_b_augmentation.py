@@ -8,7 +8,7 @@ from scintiseg.io import dataset as ds
 def test_spec_is_paper_b_model_fully_supervised_on_fold_0_with_the_papers_d2_row(tmp_path):
     paths = {"D1": tmp_path / "d1", "D2": tmp_path / "d2", "D3": tmp_path / "d3"}
     spec = augmentation_spec(paths)
-    assert spec.base == {**PAPER_B_BASE, "labelled": 1.0, "fold": 0}
+    assert spec.base == {**PAPER_B_BASE, "labelled": 1.0, "fold": 0, "augment": False}  # D2's copies augment
     assert spec.base["model"] == "rdinet" and spec.base["loss"] == "chan_vese"
     assert [row.paper for row in spec.rows] == [{}, {"dsc": 0.683, "recall": 0.601, "cpa": 0.715}, {}]
     assert all("data" not in row.overrides for row in PAPER_B_AUGMENTATION.rows)  # filled in per run only

@@ -8,7 +8,16 @@ import pytest
 from scintiseg.cli import main
 from scintiseg.errors import ScintisegError
 from scintiseg.experiments.runner import cell_config, run_experiment
-from scintiseg.experiments.specs import EXPERIMENTS, PAPER_A_TABLE2, PAPER_B_COMPARE, ExperimentSpec, Row
+from scintiseg.experiments.specs import (
+    EXPERIMENTS,
+    PAPER_A_TABLE2,
+    PAPER_B_AUGMENTATION,
+    PAPER_B_BASE,
+    PAPER_B_COMPARE,
+    ExperimentSpec,
+    Row,
+    paper_b_labelled,
+)
 from support import conftest_of
 
 
@@ -24,14 +33,30 @@ def test_specs_hold_the_papers_numbers_and_variants():
     assert rows[-1].paper == {"dsc": 0.6414, "recall": 0.5812, "cpa": 0.7169}
     assert rows[-1].overrides["model_args"] == {"pooling": "fusion", "dac": "dac2", "rmp": True}
     labels = EXPERIMENTS["paper-b-labels"]
-    assert [r.overrides["labelled"] for r in labels.rows if r.paper] == [0.37]
+    # Paper B's shares are of all samples ("37% (≈840/2280)"; Table 6's "70% ... Llabel = 798" = every training
+    # sample of its 70/30 split); `labelled` is a share of the training patients (session 63; before: 0.37 as is).
+    assert [r.overrides["labelled"] for r in labels.rows if r.paper] == [paper_b_labelled(0.37)]
+    assert paper_b_labelled(0.37) == pytest.approx(0.37 / 0.7, abs=1e-4) and paper_b_labelled(0.7) == 1.0
+    assert [r.x for r in labels.rows] == [0.0, 0.1, 0.2, 0.37, 0.5, 0.7]
+    # Both views are images, paper B trains on D2 (augmented), the network after its epochs is tested; Table 4's
+    # parameters grow with t; the aggregated rows read one image per patient.
+    for spec in EXPERIMENTS.values():
+        assert spec.checkpoint == "last"
+        for row in spec.rows:
+            config = cell_config(spec, row, "d", __import__("pathlib").Path("o"), 0, {})
+            assert config.views == ("first" if config.input_mode == "aggregate" else "each"), (spec.name, row.name)
+            assert config.augment == (spec.name != "paper-a-table2")
+    assert all(r.overrides["model_args"]["recurrent_untied"] for r in EXPERIMENTS["paper-b-recurrence"].rows)
+    assert PAPER_B_BASE["area_weight"] == 0.004 and PAPER_B_BASE["length_weight"] == 0.0
+    assert PAPER_B_AUGMENTATION.base["augment"] is False  # D2's stored copies are its augmentation
 
 
 def test_cell_config_merges_base_row_and_user_settings(tmp_path):
     unet_row = PAPER_B_COMPARE.rows[1]
     config = cell_config(PAPER_B_COMPARE, unet_row, "d", tmp_path, 2, {"epochs": 3, "model_args": {"width": 8}})
     assert config.model == "unet" and config.model_args == {"pooling": "max", "width": 8}  # no rdinet 't'
-    assert config.loss == "dice_bce" and config.labelled == 0.7 and config.input_mode == "aggregate"
+    assert config.loss == "dice_bce" and config.labelled == 1.0 and config.input_mode == "aggregate"
+    assert config.views == "first"  # D2_Agg: one aggregated image per patient
     assert config.seed == 2 and config.epochs == 3 and config.out.endswith("run2")
 
 
@@ -60,6 +85,21 @@ def test_tiny_experiment_runs_resumes_and_writes_table(tmp_path):
     with pytest.raises(ScintisegError, match="holds the experiment 'tiny', not 'other'"):
         run_experiment(dataclasses.replace(spec, name="other"), data, out, settings={"epochs": 1}, progress=False)
     assert metrics.stat().st_mtime_ns == stamp
+    # The network after its epochs is tested, as the papers test (session 63; `best` on validation before), and a
+    # cell tested with another checkpoint is not mixed into the table.
+    assert json.loads(metrics.read_text())["checkpoint"] == "last"
+    with pytest.raises(ScintisegError, match="this cell was tested with last.pt, not best.pt: use another --out"):
+        run_experiment(dataclasses.replace(spec, checkpoint="best"), data, out, settings={"epochs": 1}, progress=False)
+    # A cell made before the Chan-Vese weights were renamed (config.yaml: nu, mu) with a loss that never reads them
+    # is reused (session 63: every earlier cell, paper A's included, read as trained otherwise).
+    saved = out / "max" / "run0" / "config.yaml"
+    text = saved.read_text()
+    assert "area_weight: 0.004\n" in text and "length_weight: 0.0\n" in text
+    saved.write_text(text.replace("area_weight: 0.004\n", "nu: 0.004\n").replace("length_weight: 0.0\n", "mu: 0.0\n"))
+    run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)
+    assert metrics.stat().st_mtime_ns == stamp
+    with pytest.raises(ScintisegError, match="this cell was trained with loss 'dice_bce', not 'chan_vese'"):
+        run_experiment(spec, data, out, settings={"epochs": 1, "loss": "chan_vese"}, progress=False)
     # a damaged cell, or record: one line naming the file and what to do (a JSON traceback before session 61)
     metrics.write_text("{")
     with pytest.raises(ScintisegError, match=f"{metrics}: cannot be read as JSON .*remove .*run0 to train"):
@@ -116,3 +156,16 @@ def test_every_row_is_scored_on_the_shared_test_set_and_the_report_regenerates(t
     with pytest.raises(ScintisegError, match="trained on"):  # cells trained on other data are not reused
         run_experiment(spec, test_data, out, settings={"epochs": 1}, progress=False, test_set=test_data)
 
+
+
+def test_a_network_too_deep_for_the_crops_fails_before_anything_trains(tmp_path):
+    """Session 63: the cell's model was first built when it trained, so a DPU-Net whose RMP needs a larger bottleneck
+    than 32 x 32 crops give failed after the earlier rows had trained (and the test set was made)."""
+    data = _tiny_dataset(tmp_path / "data")
+    spec = dataclasses.replace(_two_row_spec(), rows=(
+        Row("max", {"model_args": {"pooling": "max"}}, {}),
+        Row("rmp", {"model": "dpunet", "model_args": {"width": 4, "depth": 3, "rmp": True}}, {})))
+    out = tmp_path / "exp"
+    with pytest.raises(ScintisegError, match="DPUNet: the bottleneck would be 4 px but needs at least 5 px"):
+        run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)
+    assert not (out / "max").exists()

@@ -316,3 +316,28 @@ def test_training_windows_of_whole_body_scans_add_one_on_each_lesion_validation_
     data_run = prepare_data(tiny_config(data=str(data), out=str(tmp_path / "run"), pixel_mm=4.5, window_size=64))
     assert len(data_run.val) == 2 * tiles_a_view * len(data_run.split.val)
     assert len(data_run.train) > 2 * tiles_a_view * len(data_run.split.train)
+
+
+def test_views_each_trains_and_validates_on_both_views_of_each_crop_with_its_case_s_labels(tmp_path, tiny_config):
+    """Session 63: the papers' image sets hold both views of a patient (paper A: 410 images of 205 patients; paper B:
+    D2's 2,280 images against D2_Agg's 1,140); `views="each"` makes each view of a crop its own image (POST
+    mirrored), and the labelled share still goes by patient. Before, a crop data set trained on ANT alone."""
+    from scintiseg.prepare.views import mirror
+    from scintiseg.train.loop import prepare_data
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=10, test=0.2)
+    first = prepare_data(tiny_config(data=str(data), seed=1, loss="chan_vese", labelled=0.5))
+    each = prepare_data(tiny_config(data=str(data), seed=1, loss="chan_vese", labelled=0.5, views="each"))
+    assert len(each.train) == 2 * len(first.train) and len(each.val) == 2 * len(first.val)
+    names = [sample.case_id for sample in each.train.samples]
+    assert names == [f"{s.case_id}_{view}" for s in first.train.samples for view in ("ANT", "POST")]
+    assert [s.case for s in each.train.samples] == [s.case_id for s in first.train.samples for _ in range(2)]
+    # the labelled flags follow the case (both views of a labelled patient labelled), and some are not
+    assert each.train.labelled.tolist() == [flag for flag in first.train.labelled.tolist() for _ in range(2)]
+    assert 0 < sum(first.train.labelled.tolist()) < len(first.train)
+    # the tiny data set's POST is ANT mirrored: mirrored back, the two views are one image and one target
+    ant, post = each.train.samples[0], each.train.samples[1]
+    assert np.array_equal(ant.image, post.image) and np.array_equal(ant.target, post.target)
+    assert not np.array_equal(ant.image, mirror(ant.image[0])[None])  # (the image is not symmetric itself)
+    with pytest.raises(ScintisegError, match="--views each reads each view as a single-view image"):
+        tiny_config(data=str(data), views="each", input_mode="aggregate")

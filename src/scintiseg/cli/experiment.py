@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("name", choices=names, metavar="NAME", help=", ".join(names))
     parser.add_argument("folders", nargs="*", type=Path, metavar="DIR", help=f"{REPORT} only: experiment folders")
     parser.add_argument("--data", type=Path, default=None, help="data-set folder with splits.json (training patients)")
-    parser.add_argument("--runs", type=int, default=None, help="training runs per row (default: the paper's)")
+    parser.add_argument("--runs", type=int, default=None, help="training runs per row (default: paper A's 5; 3 for paper B, which averages 10)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the paper's 200)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default runs/experiments/NAME)")
     parser.add_argument("--model-arg", "-m", action="append", metavar="KEY=VALUE",

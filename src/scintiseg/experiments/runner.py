@@ -12,8 +12,11 @@ Layout of ``OUT`` (default ``runs/experiments/<name>``)::
 default: 200 phantom patients, both views) every cell is scored on one shared held-out cohort generated
 once under ``test_sets`` (default ``OUT/../test-sets``, so the experiments of one folder share it) and
 the evaluation folder is ``run<k>/eval-<test set name>``; with a data-set path, on every case of it; with
-None, on the training data set's own test split (``run<k>/eval-test``, the earlier behaviour). Training
-is unchanged: the data set's train (and validation) patients, the papers' sizes.
+None, on the training data set's own test split (``run<k>/eval-test``, the earlier behaviour). Training reads the
+training data set's own patients: its train patients, less the 20 % held out for validation
+(:mod:`scintiseg.experiments.specs`, "Settings the papers leave open"), at the size the data set has. Each cell is
+tested with the spec's checkpoint (``last``: the network after its epochs, as the papers test; ``best`` on
+validation before session 63), which its ``metrics.json`` records: a finished cell tested with another is refused.
 
 A cell is finished when its evaluation folder holds ``metrics.json``; an interrupted cell resumes its
 training from ``last.pt``. Run ``k`` trains with ``seed = k``.
@@ -32,6 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import torch
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
@@ -46,7 +50,7 @@ from scintiseg.experiments.test_set import (
 )
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.evaluate import evaluate_run
-from scintiseg.train.loop import train
+from scintiseg.train.loop import build_model, train
 
 __all__ = ["cell_config", "cell_result", "prepare_test_set", "report_experiment", "run_experiment", "slug"]
 
@@ -148,6 +152,9 @@ def prepare_test_set(
 
 #: A cell's configuration keys that say how it ran, not what it learned (a re-run may change them).
 HOW_IT_RAN = frozenset({"out", "data", "progress", "threads", "device", "generator_workers", "tensorboard"})
+#: Keys only the Chan-Vese loss reads: a cell trained with another loss did not learn from them (session 63: the
+#: renamed Chan-Vese weights made every earlier cell look trained otherwise, paper A's included).
+CHAN_VESE_ONLY = frozenset({"supervised_loss", "alpha", "alpha_rampup", "area_weight", "length_weight"})
 
 
 def _check_same_data(run_dir: Path, data: str | Path, config: TrainConfig | None = None) -> None:
@@ -162,12 +169,32 @@ def _check_same_data(run_dir: Path, data: str | Path, config: TrainConfig | None
             raise ScintisegError(f"this cell was trained on {trained_on}, not {data}: use another --out", path=run_dir)
         if config is not None:
             old, new = before.to_dict(), config.to_dict()
-            changed = [key for key in new if key not in HOW_IT_RAN and old.get(key) != new[key]]
+            unread = HOW_IT_RAN | (CHAN_VESE_ONLY if "chan_vese" not in (old.get("loss"), new["loss"]) else frozenset())
+            changed = [key for key in new if key not in unread and old.get(key) != new[key]]
             if changed:
                 key = changed[0]
                 raise ScintisegError(f"this cell was trained with {key} {old.get(key)!r}, not {new[key]!r}"
                                      f"{f' (and {len(changed) - 1} more)' if len(changed) > 1 else ''}: use another --out",
                                      path=run_dir)
+
+
+def _check_network_fits(config: TrainConfig, data: str | Path) -> None:
+    """Refuse, before anything trains, a cell whose network cannot read ``data``'s images (session 63: a DPU-Net too
+    deep for 64 x 64 crops failed after three rows had trained)."""
+    in_channels = config.in_channels
+    model = build_model(replace(config, init=""), in_channels)
+    rows, cols = crop_size_of(data)
+    model.check_input(torch.empty(1, in_channels, rows, cols, device="meta"))
+
+
+def _check_tested_with(run_dir: Path, evaluation: str, checkpoint: str) -> None:
+    """Refuse a finished cell tested with another checkpoint than the spec's (before session 63: ``best``)."""
+    path = run_dir / evaluation / "metrics.json"
+    if path.is_file():
+        tested = read_record(path, f"remove {run_dir} to train and evaluate that cell again").get("checkpoint", "best")
+        if tested != checkpoint:
+            raise ScintisegError(f"this cell was tested with {tested}.pt, not {checkpoint}.pt: use another --out",
+                                 path=run_dir)
 
 
 def run_experiment(
@@ -188,7 +215,7 @@ def run_experiment(
         spec: an :class:`ExperimentSpec` or its name.
         data: data-set folder with ``splits.json`` (training and validation patients).
         out: experiment folder (default ``runs/experiments/<name>``).
-        runs: runs per row (default: the spec's, i.e. the paper's).
+        runs: runs per row (default: the spec's: paper A's 5; 3 for paper B, which averages 10).
         settings: TrainConfig overrides applied to every cell (epochs, batch_size, model_args width, ...).
         progress: show progress bars.
         test_set: the shared test set (module docstring): a :class:`PhantomTestSet` (``size=None``: the size
@@ -211,7 +238,9 @@ def run_experiment(
         if name != spec.name:
             raise ScintisegError(f"holds the experiment {name!r}, not {spec.name!r}: use another --out", path=out)
     for row, k in cells:  # a bad setting fails before the test set is made or anything trains
-        cell_config(spec, row, data, out, k, settings)
+        config = cell_config(spec, row, data, out, k, settings)
+        if k == 0:  # a network that cannot read the data's images (too deep for the crop size) fails here too
+            _check_network_fits(config, data)
     evaluator = prepare_test_set(test_set, data, out, test_sets=test_sets, workers=workers, progress=progress)
     evaluation = evaluator.folder_name if evaluator else "eval-test"
     results: list[dict] = []
@@ -219,14 +248,15 @@ def run_experiment(
         config = cell_config(spec, row, data, out, k, settings)
         run_dir = Path(config.out)
         _check_same_data(run_dir, data, config)
+        _check_tested_with(run_dir, evaluation, spec.checkpoint)
         result = cell_result(run_dir, evaluation)
         if result is None:
             if not (run_dir / "summary.json").is_file():
                 train(config, resume=True)
             if evaluator:
-                evaluator.evaluate(run_dir)
+                evaluator.evaluate(run_dir, checkpoint=spec.checkpoint)
             else:
-                evaluate_run(run_dir, data, split="test", overlays=0)
+                evaluate_run(run_dir, data, split="test", checkpoint=spec.checkpoint, overlays=0)
             result = cell_result(run_dir, evaluation)
         results.append({"row": row.name, "run": k, **result})
     used = cell_config(spec, spec.rows[0], data, out, 0, settings).to_dict()

@@ -166,6 +166,18 @@ def _paired_markdown(stats: PairedStatistics, runs: int) -> list[str]:
     return lines
 
 
+def _images_per_run(results: list[dict]) -> str:
+    """"400 images", or each row's count where rows test on different numbers of images (single views against
+    aggregated ones: session 63, the header gave the reference row's count for every row)."""
+    counts: dict[str, int] = {}
+    for result in results:
+        if result.get("images") is not None:
+            counts.setdefault(result["row"], int(result["images"]))
+    if len(set(counts.values())) <= 1:
+        return f"{next(iter(counts.values()), 0)} images"
+    return "images: " + ", ".join(f"{row} {n}" for row, n in counts.items())
+
+
 def markdown_table(
     spec: ExperimentSpec, results: list[dict], settings: dict, runs: int, data: str,
     paired: PairedStatistics | None = None, test_set: str | None = None,
@@ -182,7 +194,8 @@ def markdown_table(
         cells = [entry["row"].name, str(entry["runs"])]
         for metric in TABLE_METRICS:
             mean, std = entry[metric]
-            ours = f"{_fmt(mean)} ± {_fmt(std)}" if entry["runs"] > 1 else _fmt(mean)  # one run has no spread
+            # one run (or one run where the metric is defined) has no spread
+            ours = f"{_fmt(mean)} ± {_fmt(std)}" if entry[f"{metric}_defined"] > 1 else _fmt(mean)
             if 0 < entry[f"{metric}_defined"] < entry["runs"]:
                 ours += f" ({entry[f'{metric}_defined']} of {entry['runs']} runs)"
             cells += [ours, _fmt(entry["row"].paper.get(metric))]
@@ -194,7 +207,7 @@ def markdown_table(
             cells.append(_fmt(mean, 0) if key == "parameters" else _fmt(mean, 4))
         lines.append("| " + " | ".join(cells) + " |")
     tested = f"the shared test set `{test_set}`" if test_set else "the data set's test patients"
-    size = f" ({paired.patients} patients, {paired.images} images per run)" if paired else ""
+    size = f" ({paired.patients} patients, {_images_per_run(results)} per run)" if paired else ""
     lines += [
         "",
         f"Ours: tested on {tested}{size}; pixel scores pooled over all test images, mean ± sample standard "

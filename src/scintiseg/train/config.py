@@ -46,6 +46,12 @@ class TrainConfig(Config):
         input_mode: ``ant``; ``post`` (mirrored and aligned to ANT); ``aggregate`` (I_Ant + Mirr(I_Post),
             paper B Eq. 4); ``two_channel`` (ANT and aligned mirrored POST as two channels).
         normalisation: intensity normalisation of the model input.
+        views: which views of a data set of crops (partial views) are images: ``first``, one per case (ANT, else its
+            one view; the default, as runs before session 63 trained), or ``each``, every view its own image, POST
+            mirrored into ANT's orientation (input mode ``ant``): the papers' image sets, which hold both views of
+            each patient (paper A §2.1: 410 images of 205 patients; paper B §3.4.2: 2,280 images in D2, 1,140
+            aggregated in D2_Agg). Whole-body data sets read every view either way. Validation and
+            ``scintiseg evaluate`` read the same views.
         epochs: training epochs (paper A: 200).
         batch_size: images per optimiser step, over all processes (paper A: 32).
         lr: learning rate (paper A: 1e-4).
@@ -143,6 +149,9 @@ class TrainConfig(Config):
     )
     input_mode: str = option("ant", choices=INPUT_MODES, help="model input built from the views")
     normalisation: str = option("percentile", choices=NORMALISATIONS, help="intensity normalisation of the input")
+    views: str = option("first", choices=("first", "each"),
+                        help="a data set of crops: train on each case's first view (ANT) or on each view, POST "
+                        "mirrored (the papers' image sets)")
     epochs: int = 200
     batch_size: int = 32
     lr: float = 1e-4
@@ -228,6 +237,9 @@ class TrainConfig(Config):
             profile(self.synthetic)  # an unknown profile is one line naming the choices
         if self.synthetic and self.input_mode != "ant":
             raise ScintisegError(f"synthetic training makes single-view windows: --input-mode ant, not {self.input_mode!r}")
+        if self.views == "each" and self.input_mode != "ant":
+            raise ScintisegError(f"--views each reads each view as a single-view image: --input-mode ant, not "
+                                 f"{self.input_mode!r}")
         if self.degrade_data and self.synthetic:
             raise ScintisegError("--degrade-data degrades a data set's scans; synthetic views are degraded by "
                                  "--degrade")

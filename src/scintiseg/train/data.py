@@ -78,6 +78,12 @@ class Sample:
     target: np.ndarray
     truth: str = PERSON
     whole_body: bool = False
+    source_case: str = ""  # the data set's case it was read from, where ``case_id`` names one of its views
+
+    @property
+    def case(self) -> str:
+        """The data set's case id of the sample (``splits.json``'s, ``split.labelled``'s)."""
+        return self.source_case or self.case_id
 
 
 @dataclass(frozen=True)
@@ -293,7 +299,8 @@ def split_cases(
 
 def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str, *,
                  keep: tuple[str, ...] = TRUTHS, pixel_mm: float | None = None,
-                 windows: WholeBodyWindows | None = None, every_view: bool = False) -> list[Sample]:
+                 windows: WholeBodyWindows | None = None, every_view: bool = False,
+                 views: str = "first") -> list[Sample]:
     """Read and convert the given cases of the data set at ``root``, in order; only those whose
     :attr:`Sample.truth` is in ``keep`` (the truth of the views the input reads: module docstring).
 
@@ -303,8 +310,9 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
     into windows (one sample each, :attr:`Sample.whole_body` set; module docstring, "Whole-body data sets"; with
     ``windows.around_lesions`` one more centred on each lesion, "Lesions oversampled"). With
     ``every_view`` (evaluating a whole-body model) every view of a scan that spans a whole body is read, as
-    prediction reads it, each its own sample ``<case>_<VIEW>``. A partial view (a crop) is one sample, as the papers'
-    networks read it (ANT, else the single view).
+    prediction reads it, each its own sample ``<case>_<VIEW>``. A partial view (a crop) is one sample, ANT, else the
+    single view (``views="first"``), or with ``views="each"`` every view its own sample ``<case>_<VIEW>``, POST
+    mirrored (input mode ``ant``): the papers' image sets hold both views (``TrainConfig.views``, session 63).
     """
     manifest = load_manifest(root)
     samples = []
@@ -316,7 +324,7 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
         size = windows.pixel_mm if tiled else pixel_mm
         if size is not None:
             scan, masks = resample_case(scan, masks, size)
-        if tiled or (every_view and whole):  # input mode ant: every view, as prediction reads it
+        if tiled or (every_view and whole) or (views == "each" and not whole):  # input mode ant: every view
             inputs = model_inputs(scan, input_mode, normalisation)
         else:
             inputs = [model_input(scan, input_mode, normalisation)]
@@ -326,7 +334,8 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
                 continue
             if not tiled:
                 name = f"{case.case_id}_{built.predicted_views[0]}" if len(inputs) > 1 else case.case_id
-                samples.append(Sample(name, case.patient_id, built.image, built.target(masks), truth))
+                samples.append(Sample(name, case.patient_id, built.image, built.target(masks), truth,
+                                      source_case=case.case_id))
                 continue
             for image, target in cut_windows(built.image, built.target(masks), windows.size, windows.around_lesions):
                 samples.append(Sample(case.case_id, case.patient_id, np.ascontiguousarray(image),

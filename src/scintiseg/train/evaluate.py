@@ -255,7 +255,8 @@ def evaluate_run(
     # a crop model reads the data set as it is.
     pixel_mm = (state.get("data") or {}).get("pixel_mm")
     read = load_samples(data, case_ids, config.input_mode, config.normalisation, keep=TRUTHS,
-                        pixel_mm=float(pixel_mm) if pixel_mm else None, every_view=bool(pixel_mm))
+                        pixel_mm=float(pixel_mm) if pixel_mm else None, every_view=bool(pixel_mm),
+                        views=config.views)
     samples = [sample for sample in read if sample.truth == PERSON]
     left_out = {truth: sum(s.truth == truth for s in read) for truth in TRUTHS if truth != PERSON}
     if not samples:

@@ -220,9 +220,9 @@ def prepare_data(config: TrainConfig) -> TrainData:
         train_samples = first.samples
     else:
         train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation, keep=keep,
-                                     windows=replace(windows, around_lesions=True))
+                                     windows=replace(windows, around_lesions=True), views=config.views)
     val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation, keep=(PERSON,),
-                               windows=windows)
+                               windows=windows, views=config.views)
     if not train_samples:
         raise ScintisegError(f"no training case with an outline of {' and '.join(read)} (unannotated cases have no "
                              "truth to learn from)", path=config.data)
@@ -241,7 +241,7 @@ def prepare_data(config: TrainConfig) -> TrainData:
     real = any(not case.synthetic for case in manifest.cases if case.case_id in trained)
     if pool is not None:
         return TrainData(first, SegmentationDataset(val_samples), split, pool, pixel_mm=pixel_mm, real_scans=real)
-    flags = [s.case_id in split.labelled and s.truth != UNKNOWN for s in train_samples]
+    flags = [s.case in split.labelled and s.truth != UNKNOWN for s in train_samples]
     return TrainData(SegmentationDataset(train_samples, flags), SegmentationDataset(val_samples), split,
                      pixel_mm=pixel_mm, real_scans=real)
 
