@@ -19,7 +19,14 @@ order, is lost; this is our assembly, every choice an argument:
   (:class:`~scintiseg.models.blocks.recurrent.RecurrentConvBlock`, ``t`` recurrent steps) after the
   bottleneck's dilated residual block (``recurrent="bottleneck"``, default: the context is widest and
   the grid smallest there, so test time grows slowly with t as paper B Table 4 reports), after every
-  encoder level too (``"all"``), or nowhere (``"none"`` or ``t=0``).
+  encoder level too (``"all"``), or nowhere (``"none"`` or ``t=0``). "We let the feature extraction network run in
+  a recurrent way" (Fig. 1A's dotted arrow) could also be read as the whole encoder unrolled t times with its
+  output fed back to its input; we take Eq. 5's recurrent convolutional layer (Liang & Hu's RCNN) [choice: Eq. 5 is
+  written for one layer's feature maps, and a whole encoder unrolled would multiply the test time by t, where
+  Table 4 says it grows slowly]. Eq. 5 names one W_R, tied over the steps (the default); Table 4 reports
+  "significant increases of parameters" with t, which only one W_R per step gives (``recurrent_untied=True``:
+  3.96 M parameters at t = 1 to 6.32 M at t = 5 at the default width, against a flat 3.96 M tied; the
+  ``paper-b-recurrence`` experiment's setting).
 * **Decoder** ("upsampling, and traditional convolution"): 2x2 transposed convolution (or bilinear),
   concatenation with the skip, two 3x3 conv -> BN -> ReLU; a 1x1 head gives one logit per pixel.
 
