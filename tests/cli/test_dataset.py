@@ -186,3 +186,30 @@ def test_crop_workers_below_zero_is_one_line_error(tiny_dataset, tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["scintiseg dataset: error: --workers must be 0 (one per CPU core) or more, got -1"]
     assert not (tmp_path / "c").exists()
+
+
+def test_import_says_an_assumed_pixel_size_and_takes_pixel_spacing(tmp_path, capsys):
+    """Session 63: a picture's pixel size was assumed silently and written into the DICOM; now one warning per file,
+    and --pixel-spacing (as predict takes it) gives the right one."""
+    import numpy as np
+
+    from scintiseg.io import read_scan
+    from scintiseg.io.images import write_png16
+
+    src = tmp_path / "scans"
+    src.mkdir()
+    rng = np.random.default_rng(2)
+    for view in ("ANT", "POST"):
+        write_png16(rng.poisson(9, (32, 16)).astype(np.uint16), src / f"P07_{view}.png")
+    assert main(["dataset", "import", str(src), "--out", str(tmp_path / "a")]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "no pixel spacing" in line]
+    assert [line.split(": ")[1] for line in said] == [str(src / "P07_ANT.png"), str(src / "P07_POST.png")]
+    assert all(line.startswith("warning: ") and "assuming 2.26 x 2.26 mm" in line for line in said)
+    assert load_manifest(tmp_path / "a").case("P07").meta["pixel_spacing_assumed"]
+    assert main(["dataset", "import", str(src), "--out", str(tmp_path / "b"), "--pixel-spacing", "3.3"]) == 0
+    assert "no pixel spacing" not in capsys.readouterr().out
+    case = load_manifest(tmp_path / "b").case("P07")
+    assert "pixel_spacing_assumed" not in case.meta
+    assert read_scan(tmp_path / "b" / case.image).pixel_spacing == (3.3, 3.3)
+    assert main(["dataset", "import", str(src), "--out", str(tmp_path / "c"), "--pixel-spacing", "abc"]) == 2
+    assert "pixel spacing 'abc'" in capsys.readouterr().err and not (tmp_path / "c").exists()

@@ -82,6 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "reads it unlabelled, training and evaluation pass over it)",
     )
     importer.add_argument(
+        "--pixel-spacing", default=None, metavar="MM",
+        help="pixel size of scans without one (PNG, JPEG, TIFF, .npy; a DICOM without Pixel Spacing), as scintiseg "
+        "predict takes it: MM or ROWxCOL; default: a whole-body view's 2.3 m over its rows, else 2.26 mm, with a "
+        "warning per file, recorded in the case (meta pixel_spacing_assumed); DICOM files keep their own",
+    )
+    importer.add_argument(
         "--no-join-views", action="store_true",
         help="a case per file, even for a study's ANT and POST stored as two files (by default one ANT+POST case, "
         "found as `scintiseg predict` finds them)",
@@ -186,7 +192,10 @@ def run_export_nnunet(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from scintiseg.io.importer import VIEW_SOURCES, import_dataset  # lazy: start-up time (tqdm, pydicom, PIL)
+    from scintiseg.io.images import parse_pixel_spacing  # lazy: start-up time (as predict takes it)
     from scintiseg.predict.view_labels import swapped_note  # lazy: start-up time (scipy, scikit-image)
+
+    spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)  # before any model loads
 
     orient = None
     if not args.as_stored:
@@ -196,7 +205,7 @@ def run_import(args: argparse.Namespace) -> int:
     report = import_dataset(args.sources, args.out, labels_dir=args.labels, link=args.link,
                             patient_from=args.patient_from, pseudo_labels=args.pseudo_labels,
                             join=not args.no_join_views, orient=orient, check_views=swapped_note,
-                            progress=sys.stderr.isatty(), read_normal=args.read_normal)
+                            progress=sys.stderr.isatty(), read_normal=args.read_normal, pixel_spacing=spacing)
     for path, message in report.warnings:
         print(f"warning: {path}: {message}")
     for path, reason in report.skipped:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.file_keys import scan_stem
-from scintiseg.io.import_sources import ImportReport, ScanSource, recorded
+from scintiseg.io.import_sources import ImportReport, ScanSource, file_sha256, recorded
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.not_scans import prediction_report
 from scintiseg.io.predicted_labels import predicted_view, pseudo_label_doubt, unedited_prediction
@@ -89,7 +89,7 @@ def match_labels(
     for source in scans:
         for stem in source.stems:
             by_stem.setdefault(stem, []).append(source)
-    confident: list[tuple[Path, Path, Annotation]] = []
+    confident: list[tuple[Path, Path, Annotation, str]] = []
     for json_path, json_root in jsons:
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -98,6 +98,7 @@ def match_labels(
                 # scan is the image (the counts always come from it), so its declared size is enough.
                 predicted = predicted_view(json_path) is not None and prediction_report(json_path.parent) is not None
                 annotation = read_labelme(json_path, root=read_root, image_optional=predicted)
+            digest = file_sha256(json_path)
         except ScintisegError as exc:
             report.unmatched_labels.append((str(json_path), f"unreadable: {exc.problem}"))
             continue
@@ -117,21 +118,23 @@ def match_labels(
                 report.unmatched_labels.append((str(json_path), f"{doubt} (an unedited prediction: left unlabelled, "
                                                 "no pseudo-label)"))
             else:
-                confident.append((json_path, json_root, lesions))
+                confident.append((json_path, json_root, lesions, digest))
             continue
         if unedited:
             report.unmatched_labels.append((str(json_path), f"an unedited prediction (its outline equals {unedited} "
                                             "beside it): correct it in LabelMe first; a model's own output is not imported "
                                             "as labels"))
             continue
-        _attach(json_path, json_root, lesions, by_stem, report, pseudo=False)
-    for json_path, json_root, annotation in confident:
-        _attach(json_path, json_root, annotation, by_stem, report, pseudo=True)
+        _attach(json_path, json_root, lesions, by_stem, report, pseudo=False, digest=digest)
+    for json_path, json_root, annotation, digest in confident:
+        _attach(json_path, json_root, annotation, by_stem, report, pseudo=True, digest=digest)
 
 
 def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: dict[str, list[ScanSource]],
-            report: ImportReport, *, pseudo: bool) -> None:
-    """Attach one LabelMe file to its scan's view, or list it with the reason (see :func:`match_labels`)."""
+            report: ImportReport, *, pseudo: bool, digest: str = "") -> None:
+    """Attach one LabelMe file to its scan's view, or list it with the reason (see :func:`match_labels`). A file whose
+    bytes (``digest``, SHA-256) were already imported into that view (``ScanSource.imported_labels``) is passed over
+    quietly, before it can take the view from a newer file of the same run (session 63)."""
     predicted = predicted_view(json_path) is not None
     reason = "no scan with this file stem or imagePath"
     if predicted:
@@ -147,15 +150,23 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
             break
         as_stored = source.stored_shape is not None and annotation.image_shape == source.stored_shape != source.scan.shape
         if as_stored and not source.view_files:  # drawn on the one file as stored: every view it holds
-            reason = _attach_as_stored(json_path, annotation, source, pseudo=pseudo, predicted=predicted)
+            if digest and all(digest in source.imported_labels.get(name, ()) for name in source.scan.view_names):
+                reason = ""  # imported before: a re-run changes nothing
+                break
+            reason = _attach_as_stored(json_path, annotation, source, pseudo=pseudo, predicted=predicted,
+                                       digest=digest)
             break
         if suffix_view is None and annotation.view == "VIEW" and source.view_files:
             suffix_view = source.view_named_by(stem, json_path)
         view, reason = _target_view(source.scan, annotation.view, suffix_view)
         if view is None:
             break
+        if digest and digest in source.imported_labels.get(view, ()):  # imported before: a re-run changes nothing
+            reason = ""
+            break
         if as_stored:  # drawn on one view's own file of a study's two, as stored
-            reason = _attach_as_stored(json_path, annotation, source, pseudo=pseudo, predicted=predicted, view=view)
+            reason = _attach_as_stored(json_path, annotation, source, pseudo=pseudo, predicted=predicted, view=view,
+                                       digest=digest)
             break
         if annotation.image_shape != source.scan.shape:
             reason = (f"size mismatch: labels are for a {annotation.image_shape[0]}x{annotation.image_shape[1]} "
@@ -169,6 +180,8 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
                 reason += " (a pseudo-label never replaces other labels)"
             break
         source.annotations[view] = (json_path, annotation)
+        if digest:
+            source.label_sha256[view] = digest
         if pseudo:
             source.pseudo.add(view)
         elif predicted:
@@ -180,7 +193,7 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
 
 
 def _attach_as_stored(json_path: Path, annotation: Annotation, source: ScanSource, *, pseudo: bool, predicted: bool,
-                      view: str | None = None) -> str:
+                      view: str | None = None, digest: str = "") -> str:
     """Attach an outline drawn on the file as stored to a stood or split ``source`` (:mod:`scintiseg.io.importer`), each label
     rasterised, turned and cut as the scan was (:meth:`ScanSource.read_frame`) and outlined again, so each view's mask
     is exactly the part of the drawn one; a page's outline labels both views (an empty view: no lesion there);
@@ -199,6 +212,8 @@ def _attach_as_stored(json_path: Path, annotation: Annotation, source: ScanSourc
     for name, found in shapes.items():
         source.annotations[name] = (json_path, Annotation(found, source.scan.view(name).shape, view=name,
                                                           image_path=annotation.image_path, flags=dict(annotation.flags)))
+        if digest:
+            source.label_sha256[name] = digest
         if pseudo:
             source.pseudo.add(name)
         elif predicted:

@@ -25,6 +25,9 @@ from scintiseg.io.view_names import view_from_path
 from scintiseg.io.view_pairs import join_views, joined_name
 from scintiseg.scan import Annotation, Scan
 
+#: ``Case.meta`` key (session 63): view -> the SHA-256 of every LabelMe file imported as that view's labels, oldest
+#: first (:mod:`scintiseg.io.importer`, "Labels imported once"). A file whose bytes are listed is not imported again.
+LABEL_SHA256 = "label_sha256"
 #: The named ``patient_from`` rules; ``"regex:PATTERN"`` is the third kind.
 PATIENT_RULES: tuple[str, ...] = ("stem", "parent")
 REGEX_PREFIX = "regex:"
@@ -88,6 +91,10 @@ class ScanSource:
     corrected: set[str] = field(default_factory=set)
     #: Views whose annotation is a confident unedited prediction taken as a pseudo-label.
     pseudo: set[str] = field(default_factory=set)
+    #: The SHA-256 of the LabelMe file each view's annotation came from (recorded in ``meta["label_sha256"]``).
+    label_sha256: dict[str, str] = field(default_factory=dict)
+    #: An existing case's ``meta["label_sha256"]``: view -> the LabelMe files imported before (never again).
+    imported_labels: dict[str, set[str]] = field(default_factory=dict)
     #: Other names the scan goes by (an existing case: its id and the stem of its original file).
     aliases: tuple[str, ...] = ()
     #: A study's two views joined from two files (:mod:`scintiseg.io.view_pairs`): each view's file (the anterior
@@ -150,6 +157,16 @@ class ScanSource:
         return None
 
 
+def imported_labels(meta: dict) -> dict[str, list[str]]:
+    """A case's ``meta["label_sha256"]`` (:data:`LABEL_SHA256`) as view -> digests; empty where it is missing or not
+    that shape (a data set imported before session 63)."""
+    found = meta.get(LABEL_SHA256)
+    if not isinstance(found, dict):
+        return {}
+    return {view: [d for d in digests if isinstance(d, str)] for view, digests in found.items()
+            if isinstance(view, str) and isinstance(digests, list)}
+
+
 def check_patient_rule(rule: str) -> str:
     """``rule`` when it is ``stem``, ``parent`` or ``regex:PATTERN`` with one group; else a ScintisegError."""
     if rule in PATIENT_RULES:
@@ -194,15 +211,15 @@ def recorded(report: ImportReport, path: Path, caught: list[warnings.WarningMess
 
 
 def read_source(path: Path, root: Path, rule: str, report: ImportReport, view: str | None = None,
-                 as_predicted: bool = False) -> ScanSource | None:
-    """The scan in ``path`` (``view``: as :func:`~scintiseg.io.read_scan`; ``as_predicted``: a body stored lying
+                 as_predicted: bool = False, pixel_spacing: tuple[float, float] | None = None) -> ScanSource | None:
+    """The scan in ``path`` (``view`` and ``pixel_spacing``: as :func:`~scintiseg.io.read_scan`; ``as_predicted``: a body stored lying
     stood and a page of two views split, as prediction reads them: :func:`~scintiseg.io.stood_scan`,
     :func:`~scintiseg.io.split_page`), or None (the reason added to ``report.skipped``)."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             dicom = is_dicom(path)
-            scan = read_scan(path, view=view)
+            scan = read_scan(path, view=view, pixel_spacing=pixel_spacing)
         sha256 = file_sha256(path)
     except ScintisegError as exc:
         report.skipped.append((str(path), exc.problem))

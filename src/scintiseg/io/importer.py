@@ -132,6 +132,18 @@ check`` passes:
   as drawn on the view as read (a prediction's, or one drawn on any picture scintiseg wrote): the file as stored has
   the same size, and a DICOM file is not what LabelMe opens. Listed in the report (``mirrored``).
 
+**Labels imported once** (session 63): each case records the SHA-256 of every LabelMe file imported into a view
+(``meta["label_sha256"]``, :data:`~scintiseg.io.import_sources.LABEL_SHA256`); a file whose bytes are recorded for its
+view is passed over quietly, so re-running an earlier folder of outlines or corrections never puts an older outline
+back over a newer correction (before, an outline was compared only with the current labels). A person's outline whose
+mask equals an earlier revision of the view in ``labels/`` (not the current one) is listed, not imported: a data set
+imported before session 63 records no hashes. Two new files for one view in one run: ``labels_dir`` first, then the
+sources last given first (the loop's folders given oldest first); the first matched wins, the other is listed.
+**A pixel size assumed** (a picture file records none, no ``pixel_spacing`` given): one warning per file in
+prediction's words, recorded as ``meta["pixel_spacing_assumed"]``. A DICOM file written carries the case's patient id.
+A ``scintiseg predict`` batch's own files (``summary.csv``, ``triage.json``, ``boxes.json``:
+:func:`~scintiseg.io.not_scans.prediction_batch_files`) are passed over quietly.
+
 Re-running on the same sources is idempotent: a source whose SHA-256 is already in the manifest
 (``meta["sha256"]``) is left alone, so existing cases, their files and ids never change (but for the
 corrected labels above), and only new files are added (a file edited since is new content and becomes a new case). Within one run, a file with
@@ -174,10 +186,12 @@ from scintiseg.io.dataset import SPLIT_KEY, STOOD_KEY, STOOD_TURNS, STORED_SHAPE
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.import_labels import match_labels
-from scintiseg.io.import_sources import ImportReport, ScanSource, check_patient_rule, joined_sources, judge
-from scintiseg.io.import_sources import read_source, recorded
+from scintiseg.io.images import parse_pixel_spacing
+from scintiseg.io.import_sources import LABEL_SHA256, ImportReport, ScanSource, check_patient_rule, imported_labels
+from scintiseg.io.import_sources import joined_sources, judge, read_source, recorded
 from scintiseg.io.labelme import read_labelme, write_labelme
-from scintiseg.io.not_scans import DATASET_MANIFEST, REPORT_NAME, dataset_files, dicom_not_a_scan, prediction_report
+from scintiseg.io.not_scans import BATCH_SUMMARY, DATASET_MANIFEST, REPORT_NAME, dataset_files, dicom_not_a_scan
+from scintiseg.io.not_scans import prediction_batch_files, prediction_report
 from scintiseg.io.patient_sides import MIRRORED_KEY
 from scintiseg.io.predicted_labels import check_pseudo_threshold, drawn_mask, predicted_view
 from scintiseg.io.view_pairs import find_view_pairs
@@ -192,6 +206,11 @@ PSEUDO = PSEUDO_KEY
 #: ``Case.meta`` keys of a study joined from two files: each view's source file and its SHA-256.
 VIEW_SOURCES = "view_sources"
 VIEW_SHA256 = "view_sha256"
+#: ``Case.meta`` key (session 63): the reason a new case's pixel size was assumed (its file records none and no
+#: ``--pixel-spacing`` was given), as the reader words it; the image written carries the assumed size.
+SPACING_ASSUMED = "pixel_spacing_assumed"
+#: A person's labels files of one view in ``labels/``: the first, and every reviewed revision.
+_PERSON_REVISION = r"{case}_{view}(\.{kind}(-\d+)?)?\.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -225,6 +244,9 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
                 if REPORT_NAME in names and prediction_report(here) is not None:
                     # A prediction's folder: only its LabelMe files, never its masks, overlays, SR or GSPS.
                     names = [n for n in names if predicted_view(here / n)]
+                if BATCH_SUMMARY in names:  # a prediction batch's root: its summary.csv, triage.json, boxes.json
+                    batch = prediction_batch_files(here, names)
+                    names = [n for n in names if n not in batch]
                 files += [here / n for n in names]
         for path in files:
             resolved = path.resolve()
@@ -282,6 +304,7 @@ def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> di
         named = case.meta.get(VIEW_SOURCES)
         view_files = {view: Path(str(f)) for view, f in named.items() if view in VIEW_NAMES} if isinstance(named, dict) else {}
         found[case.case_id] = ScanSource(path=path, root=out, scan=scan, sha256=str(case.meta.get("sha256", "")),
+                                      imported_labels={v: set(d) for v, d in imported_labels(case.meta).items()},
                                       dicom=False, patient_id=case.patient_id, display_export=False,
                                       case_id=case.case_id, aliases=tuple(a for a in (case.case_id, original) if a),
                                       view_files=view_files, stood=stood, split_column=column,
@@ -307,8 +330,32 @@ def _ordered_views(views: set[str]) -> list[str]:
     return sorted(views, key=VIEW_NAMES.index)
 
 
+def _earlier_revision(out: Path, case: Case, view: str, mask: np.ndarray) -> str:
+    """The labels file of a person's earlier outline of ``case``'s ``view`` (``labels/<case>_<VIEW>.json``,
+    ``.reviewed.json``, ``.reviewed-N.json``; not the current one) that rasterises to ``mask``, or ``""``."""
+    pattern = re.compile(_PERSON_REVISION.format(case=re.escape(case.case_id), view=view, kind=REVIEWED))
+    folder = out / "labels"
+    current = case.labels.get(view)
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        rel = f"labels/{path.name}"
+        if rel == current or not pattern.fullmatch(path.name):
+            continue
+        try:
+            earlier = drawn_mask(read_labelme(path, root=out))
+        except (ScintisegError, OSError):
+            continue
+        if earlier.shape == mask.shape and (earlier == mask).all():
+            return rel
+    return ""
+
+
 def _updated_case(out: Path, case: Case, source: ScanSource, report: ImportReport) -> Case | None:
     """``case`` with the labels matched to it this run written; None when nothing changed.
+
+    A LabelMe file already imported into the view (its SHA-256 in ``meta["label_sha256"]``) never reaches here
+    (:func:`scintiseg.io.import_labels.match_labels` passes over it). A person's outline whose mask equals an
+    earlier outline of the view that a later one replaced (a file kept in ``labels/``) is not imported either: it is
+    an older file re-run (a data set imported before session 63 records no hashes), listed with the file it equals.
 
     A person's outline for a view whose current labels rasterise to the same mask is left alone (a re-run
     changes nothing); a new or different one gets a new labels file (:func:`_revision_path`) and the view
@@ -319,11 +366,13 @@ def _updated_case(out: Path, case: Case, source: ScanSource, report: ImportRepor
     """
     labels = dict(case.labels)
     reviewed, pseudo = set(case.meta.get(REVIEWED, [])), set(case.meta.get(PSEUDO, []))
+    hashes = imported_labels(case.meta)
     for view in VIEW_NAMES:
         if view not in source.annotations:
             continue
         json_path, annotation = source.annotations[view]
         is_pseudo, was_pseudo = view in source.pseudo, view in pseudo and view in case.labels
+        digest = source.label_sha256.get(view, "")
         if is_pseudo and view in case.labels and not was_pseudo:
             report.unmatched_labels.append((str(json_path), f"case {case.case_id} view {view} already has labels "
                                             f"({case.labels[view]}); a pseudo-label never replaces them"))
@@ -335,9 +384,18 @@ def _updated_case(out: Path, case: Case, source: ScanSource, report: ImportRepor
                 current = None
             if current is not None and current.shape == annotation.image_shape and (current == drawn_mask(annotation)).all():
                 continue
+        if not is_pseudo and view in case.labels:
+            earlier = _earlier_revision(out, case, view, drawn_mask(annotation))
+            if earlier:
+                report.unmatched_labels.append((str(json_path), f"its outline equals {earlier}, an earlier outline of "
+                                                f"case {case.case_id} view {view} that {case.labels[view]} replaced: an "
+                                                "older file, not imported again"))
+                continue
         rel = _revision_path(out, case, view, PSEUDO if is_pseudo else REVIEWED)
         write_labelme(replace(annotation, view=view, image_path=None), out / rel, image=source.scan.view(view))
         labels[view] = rel
+        if digest:
+            hashes.setdefault(view, []).append(digest)
         if is_pseudo:
             pseudo.add(view)
             report.pseudo.append((case.case_id, view))
@@ -352,6 +410,8 @@ def _updated_case(out: Path, case: Case, source: ScanSource, report: ImportRepor
             meta[key] = _ordered_views(views)
         else:
             meta.pop(key, None)
+    if hashes:
+        meta[LABEL_SHA256] = {view: hashes[view] for view in _ordered_views(set(hashes) & set(VIEW_NAMES))}
     return replace(case, labels=labels, meta=meta)
 
 
@@ -368,10 +428,11 @@ def _case_hashes(case: Case) -> list[str]:
 
 
 def _write_scan(source: ScanSource, target: Path, report: ImportReport) -> None:
-    """The scan as the one DICOM file :func:`~scintiseg.io.dicom.write_dicom` makes (views, pixel size, ids)."""
+    """The scan as the one DICOM file :func:`~scintiseg.io.dicom.write_dicom` makes (views, pixel size, ids), its
+    Patient ID the case's (``--patient-from``'s for a file without one; session 63: before, the file's stem)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        write_dicom(source.scan, target)
+        write_dicom(replace(source.scan, patient_id=source.patient_id), target)  # the data set's patient (session 63)
     recorded(report, source.path, caught)
 
 
@@ -416,6 +477,7 @@ def import_dataset(
     check_views: Callable[[Scan], str] | None = None,
     progress: bool = False,
     read_normal: bool = False,
+    pixel_spacing: str | float | tuple[float, float] | None = None,
 ) -> ImportReport:
     """Import scans (and their LabelMe files) into the data set folder ``out``; see the module docstring.
 
@@ -442,13 +504,18 @@ def import_dataset(
             Default False: such a view has unknown lesions (a scan nobody outlined is no scan found normal; session
             50, :func:`scintiseg.io.dataset.person_views`). Not with ``pseudo_labels`` (an unconfident prediction
             is no read view).
+        pixel_spacing: (row, col) mm, one number or ``"ROWxCOL"`` (:func:`~scintiseg.io.images.parse_pixel_spacing`,
+            as ``scintiseg predict --pixel-spacing`` takes it): the pixel size of files that record none (PNG, JPEG,
+            TIFF, ``.npy``, a DICOM without Pixel Spacing); a DICOM file keeps its own, as prediction reads it. None
+            (the default): one is assumed (:func:`~scintiseg.io.images.assumed_pixel_spacing`), with one warning per
+            file, and the case records it (``meta["pixel_spacing_assumed"]``, session 63).
 
     Returns:
         The report: cases added, skipped files and unmatched LabelMe files with their reasons, warnings. Where
         ``out`` holds no data set yet and no scan was found, nothing is written (``report.manifest`` is None).
 
     Raises:
-        ScintisegError: a bad ``patient_from`` rule or ``pseudo_labels``, a missing ``labels_dir``, an ``out``
+        ScintisegError: a bad ``patient_from`` rule, ``pseudo_labels`` or ``pixel_spacing``, a missing ``labels_dir``, an ``out``
             that is a file, an unreadable existing manifest in ``out``, no source that exists, or an image that
             cannot be written.
 
@@ -458,6 +525,7 @@ def import_dataset(
         check_dataset("data/own").valid  # True
     """
     rule = check_patient_rule(patient_from)
+    spacing_given = None if pixel_spacing is None else parse_pixel_spacing(pixel_spacing)
     threshold = None if pseudo_labels is None else check_pseudo_threshold(pseudo_labels)
     if read_normal and pseudo_labels is not None:
         raise ScintisegError("--read-normal and --pseudo-labels exclude each other: a view the model was unsure of is "
@@ -476,7 +544,12 @@ def import_dataset(
     if missing and len(missing) == len(source_paths):
         raise ScintisegError("no such file or folder", path=missing[0])
     report.skipped += [(str(m), "no such file or folder") for m in missing]
-    if label_root is not None:  # matched first: --labels holds the newer outlines (corrections)
+    # One view, two new LabelMe files in one run: the first matched wins. Of the sources, the one given last is matched
+    # first (the correction loop's folders are given oldest first); --labels before them all (the newer outlines).
+    # (A file imported before is passed over whatever its place: module docstring, "Labels imported once".)
+    rank = {source: -n for n, source in enumerate(source_paths)}
+    json_files = sorted(json_files, key=lambda found: rank.get(found[1], 0))
+    if label_root is not None:
         json_files = _walk([label_root], out.resolve())[1] + json_files
 
     known = {} if manifest is None else {
@@ -491,17 +564,20 @@ def import_dataset(
     files = tqdm(groups, desc="importing", unit="scan", disable=not progress, leave=False)
     for group in files:
         if len(group) == 2:  # each file's view as its name or folder says, as prediction reads it
-            sources = joined_sources([read_source(path, root_of[path], rule, report, "name", as_predicted=orient is not None)
+            sources = joined_sources([read_source(path, root_of[path], rule, report, "name", as_predicted=orient is not None,
+                                                  pixel_spacing=spacing_given)
                                for path in group], known, rule, report, orient)
         else:
             sources = [s for s in [read_source(group[0], root_of[group[0]], rule, report,
-                                               "name" if orient is not None else None, as_predicted=orient is not None)]
+                                               "name" if orient is not None else None, as_predicted=orient is not None,
+                                               pixel_spacing=spacing_given)]
                        if s is not None]
         for source in sources:
             if source.sha256 in known:
                 case_id = known[source.sha256]
                 if source.hashes == joined_cases[case_id] and source.stored_shape is None:  # (one file of a joined
                     existing_sources[case_id] = source  # study: the case as stored is read; a stood or split one: its image)
+                    source.imported_labels = {v: set(d) for v, d in imported_labels(manifest.case(case_id).meta).items()}
                 continue
             earlier = next((s for s in fresh if source.hashes <= s.hashes), None)  # nothing new in it
             if earlier is not None:
@@ -553,6 +629,16 @@ def import_dataset(
                 labels[view] = rel
                 report.read_normal += 1
         meta = {"source": _relative(source.path, source.root), "sha256": source.sha256}
+        if source.label_sha256.keys() & labels.keys():  # each LabelMe file imported, never again (session 63)
+            meta[LABEL_SHA256] = {view: [source.label_sha256[view]] for view in labels if view in source.label_sha256}
+        assumed = source.scan.metadata.get(SPACING_ASSUMED)
+        if assumed:  # said once per file (as prediction says it) and recorded: the image written carries the guess
+            row, col = source.scan.pixel_spacing
+            why = f", {assumed}" if isinstance(assumed, str) else ""
+            for path in [] if source.dicom else source.view_files.values() or [source.path]:  # (a DICOM's reader said it)
+                report.warnings.append((str(path), f"the file has no pixel spacing; assuming {row:g} x {col:g} mm{why} "
+                                        "(give the right one with --pixel-spacing)"))
+            meta[SPACING_ASSUMED] = assumed if isinstance(assumed, str) else True
         if source.view_files:
             meta[VIEW_SOURCES] = {view: _relative(f, root_of.get(f, source.root)) for view, f in source.view_files.items()}
             meta[VIEW_SHA256] = dict(source.view_sha256)

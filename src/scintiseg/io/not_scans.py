@@ -22,6 +22,10 @@ predict`` exit 1, or, for the PNG overlays and masks of an earlier prediction, p
   images, PNG lesion masks, region and instance maps, which are no scans: walked, the folder gives its case images
   (and, to ``dataset import``, its LabelMe files) and nothing else. Before, ``scintiseg predict data/site`` predicted
   each mask and map as a scan (a 6-patient phantom data set: 42 files as 24 "scans" where 6 were).
+- :func:`prediction_batch_files` (session 63): the files ``scintiseg predict`` writes at the root of its output folder
+  (``summary.csv``, and with ``--labels`` / ``--boxes`` ``triage.json`` / ``boxes.json``), recognised by name and
+  content, in a folder whose ``summary.csv`` is predict's. ``dataset import`` of a prediction folder (the correction
+  loop) listed them as an unrecognised scan and unreadable LabelMe files on every run.
 """
 
 from __future__ import annotations
@@ -59,9 +63,17 @@ REPORT_NAME = "report.json"
 REPORT_FORMAT = "scintiseg-report"
 #: A scintiseg data set's manifest (:mod:`scintiseg.io.dataset`).
 DATASET_MANIFEST = "dataset.json"
+#: The batch summary ``scintiseg predict`` writes at the root of its output folder, and the first columns of its
+#: header (:data:`scintiseg.report.batch.SUMMARY_COLUMNS`; io sits below report, so the names are repeated here).
+BATCH_SUMMARY = "summary.csv"
+BATCH_SUMMARY_HEADER = "input,status,output,"
+#: The other files predict writes beside it (``--labels``: triage.json, ``--boxes``: boxes.json) -> keys every such
+#: file has (:mod:`scintiseg.report.image_labels`, :mod:`scintiseg.report.box_labels`).
+BATCH_FILES: dict[str, tuple[str, ...]] = {"triage.json": ("scans", "triage_auc"),
+                                           "boxes.json": ("images", "lesion_boxes")}
 
 __all__ = ["NON_IMAGE_SOP_CLASSES", "NOT_PLANAR_IMAGE_TYPES", "OTHER_MODALITY_SOP_CLASSES", "dicom_not_a_scan",
-           "dataset_files", "dicom_without_image", "not_planar", "prediction_report"]
+           "dataset_files", "dicom_without_image", "not_planar", "prediction_batch_files", "prediction_report"]
 
 
 def _is_non_image(uid: str) -> bool:
@@ -139,6 +151,34 @@ def prediction_report(folder: str | Path) -> dict | None:
     except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) and data.get("format") == REPORT_FORMAT else None
+
+
+def prediction_batch_files(folder: str | Path, names: list[str] | None = None) -> set[str]:
+    """The names in ``folder`` (of ``names``, default its listing) that are ``scintiseg predict``'s own batch files:
+    ``summary.csv`` when its header is predict's, and beside it ``triage.json`` / ``boxes.json`` when they hold the
+    keys predict writes (:data:`BATCH_FILES`); empty for any other folder. A user's file of the same name that is not
+    predict's (another CSV, a broken or foreign JSON) is not one, and is read (and reported) as any other file."""
+    root = Path(folder)
+    try:
+        names = sorted(p.name for p in root.iterdir()) if names is None else names
+        with open(root / BATCH_SUMMARY, "rb") as handle:
+            header = handle.read(len(BATCH_SUMMARY_HEADER)).decode("utf-8", "replace")
+    except OSError:
+        return set()
+    if BATCH_SUMMARY not in names or header != BATCH_SUMMARY_HEADER:
+        return set()
+    found = {BATCH_SUMMARY}
+    for name, keys in BATCH_FILES.items():
+        if name not in names:
+            continue
+        try:
+            with open(root / name, "rb") as handle:
+                data = json.loads(handle.read(1 << 24).decode("utf-8"))
+        except (OSError, ValueError, RecursionError):
+            continue
+        if isinstance(data, dict) and all(key in data for key in keys):
+            found.add(name)
+    return found
 
 
 def dataset_files(folder: str | Path) -> tuple[list[Path], list[Path]] | None:
