@@ -143,10 +143,38 @@ def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, 
     row = state["history"][0]
     assert row["train_supervised"] > 0 and row["train_loss"] == pytest.approx(row["train_supervised"])
     assert state["data"]["adapted_on"] == [str(site)]  # the normal scans' folder is a site's scans too
+    # a plain folder's files carry no mark of a real patient: the report says adapted, not trained on real scans
+    assert record["real_scans"] is False and load_model(run).info["disclaimer"] == ADAPTED_DISCLAIMER
     assert main(["adapt", "--model", str(model), "--out", str(tmp_path / "run2"), "--epochs", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--normals" in err
     assert not (tmp_path / "run2").exists()
+
+
+def test_adapt_on_a_data_set_of_real_normal_scans_says_the_model_saw_real_patients(tmp_path, site, capsys):
+    """Session 63: normal scans given as a data set whose cases are not marked synthetic (as `dataset import` marks
+    a patient's scan) are real patients' scans, counted as a site data set's are: adapt.json and the checkpoint say
+    ``real_scans`` and a report of the model carries the real-patients disclaimer. Before, ``real_scans`` counted the
+    unlabelled site's scans only, and the report said the model saw phantoms and a site's scans without outlines."""
+    from scintiseg.io.dataset import Case, DatasetManifest
+
+    data = tmp_path / "normals"
+    (data / "images").mkdir(parents=True)
+    cases = []
+    for k in range(2):
+        (data / "images" / f"s{k}.dcm").write_bytes((site / f"s{k}.dcm").read_bytes())
+        cases.append(Case(case_id=f"s{k}", patient_id=f"N{k}", image=f"images/s{k}.dcm", origin="clinical"))
+    save_manifest(DatasetManifest(name="normals", views=["ANT", "POST"], pixel_spacing=(4.52, 4.52), cases=cases), data)
+    model, run = _model(tmp_path), tmp_path / "run"
+    args = [a for a in _args(model, site, run) if a not in ("--unlabelled", str(site))]
+    assert main([*args, "--normals", str(data)]) == 0
+    capsys.readouterr()
+    record = json.loads((run / "adapt.json").read_text())
+    assert record["normals"]["scans"] == 2 and record["real_scans"] is True
+    assert load_checkpoint(checkpoint_path(run, "last"))["data"]["real_scans"] is True
+    info = load_model(run).info
+    assert info["disclaimer"] == RESEARCH_DISCLAIMER and info["synthetic"] is False
+    assert info["trained_on"].endswith(f"adapted to the scans in {data}")
 
 
 def test_adapt_learns_from_readers_boxes_and_refuses_boxes_that_label_nothing(tmp_path, capsys):

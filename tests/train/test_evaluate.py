@@ -293,3 +293,31 @@ def test_a_whole_body_run_is_scored_on_every_view_as_prediction_reads_a_scan(tmp
     for case_id in test:  # each view scored against its own outline (POST is stored mirrored: the same area)
         _, masks = load_case(data, case_id)
         assert by_name[f"{case_id}_ANT"] == int(masks["ANT"].sum()) and by_name[f"{case_id}_POST"] == int(masks["POST"].sum())
+
+
+def test_another_tools_masks_count_every_unoutlined_view_of_each_case_s_scan(tmp_path):
+    """Session 63: an imported data set's ``views`` are those every case shares (one lone POST scan makes them
+    ["POST"]); the views left unscored are counted on each case's own scan. Before, ``set(manifest.views) - annotated``
+    said 2 where 4 views had no outline (P000's ANT, P001's POST, both of P002's), as `evaluate --predictions ...
+    --split all` said 3 of an imported site's 5."""
+    import shutil
+
+    from scintiseg.io.dataset import load_manifest, save_manifest
+    from scintiseg.io.nnunet import nnunet_identifier
+    from scintiseg.train.evaluate import evaluate_predictions
+    from support import conftest_of
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=4, test=0.5)
+    predicted = tmp_path / "masks"  # another tool's masks: the data set's own, copied
+    predicted.mkdir()
+    manifest = load_manifest(data)
+    for case in manifest.cases:
+        for view, mask in case.masks.items():
+            shutil.copy(data / mask, predicted / f"{nnunet_identifier(case.case_id, view)}.png")
+    manifest.views = ["POST"]
+    for case_id, views in (("P000", ["ANT"]), ("P001", ["POST"]), ("P002", ["ANT", "POST"])):
+        for view in views:
+            manifest.case(case_id).masks.pop(view)
+    save_manifest(manifest, data)
+    scored = evaluate_predictions(predicted, data, split="all", overlays=0)
+    assert scored["left_out"] == {"unknown": 4, "pseudo": 0} and scored["images"] == 4

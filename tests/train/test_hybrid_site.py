@@ -124,3 +124,34 @@ def test_held_out_patients_are_whole_patients_and_their_validation_windows_are_f
     assert len(first) == 6 and all(np.array_equal(a.image, b.image) for a, b in zip(first, again))
     few = NormalScans(normals.sources[:4], normals.pixel_mm, normals.normalisation)
     assert split_normals(few, seed=3) == (few, None)
+
+
+def test_a_data_set_s_normal_scans_are_grouped_by_its_patients_and_said_real(tmp_path):
+    """Session 63: a data set's normal scans are grouped by the data set's patient, not the file's PatientID (a PNG's
+    is its stem, as is the DICOM `dataset import` writes): two scans of patient N1 (files N1_2023 and N1_2024) are
+    held out together or not at all. Before, N1_2023 and N1_2024 were two patients, and seed 1 held out N1_2024
+    alone while N1_2023 trained. A case not marked synthetic is a real patient's scan (``NormalScans.real``, as
+    read_site says it); a plain folder's files carry no such mark."""
+    config = _normal_small()
+    (tmp_path / "images").mkdir()
+    names = ["N1_2023", "N1_2024", "N2", "N3", "N4", "N5"]
+    for k, name in enumerate(names):  # each file's PatientID its stem
+        write_dicom(generate_patient(40 + k, config, patient_id=name).scan, tmp_path / "images" / f"{name}.dcm")
+    cases = [Case(case_id=name, patient_id=name.split("_")[0], image=f"images/{name}.dcm", origin="clinical")
+             for name in names]
+    save_manifest(DatasetManifest(name="site", views=["ANT", "POST"], pixel_spacing=(4.52, 4.52), cases=cases), tmp_path)
+    normals = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust")
+    held_n1 = 0
+    for seed in range(8):
+        train, held = split_normals(normals, seed=seed)
+        out = [case for case, _ in held.sources]
+        assert len(train.sources) + len(held.sources) == 6
+        assert ("N1_2023" in out) == ("N1_2024" in out), (seed, out)
+        held_n1 += "N1_2023" in out
+    assert held_n1  # some seed holds the patient out: both its scans
+    assert [source.scan.patient_id for _, source in normals.sources] == ["N1", "N1", "N2", "N3", "N4", "N5"]
+    assert normals.real is True
+    save_manifest(DatasetManifest(name="site", views=["ANT", "POST"], pixel_spacing=(4.52, 4.52),
+                                  cases=[replace(case, synthetic=True) for case in cases]), tmp_path)
+    assert read_normals(tmp_path, pixel_mm=4.52, normalisation="robust").real is False
+    assert read_normals(tmp_path / "images", pixel_mm=4.52, normalisation="robust").real is False

@@ -302,3 +302,64 @@ def test_a_loss_that_is_no_longer_a_number_stops_the_run_saying_what_it_kept(mak
         train(config, data=data)
     state = load_checkpoint(checkpoint_path(config.out, "last"))
     assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def _imported_whole_body_mix(root):
+    """Six whole-body cases (112 rows of 9 mm) as an imported site's data set holds them: P000 outlined on ANT only,
+    P001 on POST only, P002 not at all, P003 on both; P004 (ANT only) and P005 (a lone POST scan) validate
+    (fold 0). Returns the data set folder."""
+    from scintiseg.io.dataset import SPLITS_NAME, load_case, load_manifest, save_manifest
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.scan import Scan
+    from support import conftest_of
+
+    data = conftest_of("train").write_tiny_dataset(root, patients=6, size=112, pixel_mm=9.0, test=0.0)
+    manifest = load_manifest(data)
+    lone = manifest.case("P005")
+    scan, _ = load_case(data, lone)
+    write_dicom(Scan({"POST": scan.view("POST")}, pixel_spacing=scan.pixel_spacing, patient_id="P005"), data / lone.image)
+    for case_id, views in (("P000", ["POST"]), ("P001", ["ANT"]), ("P002", ["ANT", "POST"]), ("P004", ["POST"]),
+                           ("P005", ["ANT"])):
+        for view in views:
+            manifest.case(case_id).masks.pop(view)
+    save_manifest(manifest, data)
+    ids = [f"P{i:03d}" for i in range(6)]
+    (data / SPLITS_NAME).write_text(json.dumps({"train": ids, "test": [],
+                                                "folds": [{"train": ids[:4], "val": ids[4:]}]}))
+    return data
+
+
+@pytest.mark.parametrize("views", [["POST"], ["ANT", "POST"], ["VIEW"]])
+def test_a_whole_body_data_set_trains_every_outlined_view_whatever_views_its_cases_share(tmp_path, tiny_config, views):
+    """Session 63: an imported data set's ``views`` are those every case shares (one lone POST scan makes them
+    ["POST"]); a whole-body run reads every view as its own input, so a case trains on each outlined view and only its
+    views without an outline are left out, counted as views. Before, the shared views decided for the whole case:
+    with ["POST"] P000's outlined ANT never trained, with ["ANT", "POST"] P001's outlined POST did not."""
+    from scintiseg.io.dataset import load_manifest, save_manifest
+    from scintiseg.train.data import PERSON, WholeBodyWindows, load_samples, window_starts
+    from scintiseg.train.loop import prepare_data
+
+    data = _imported_whole_body_mix(tmp_path / "data")
+    manifest = load_manifest(data)
+    manifest.views = views
+    save_manifest(manifest, data)
+    config = tiny_config(data=str(data), fold=0, pixel_mm=9.0, window_size=64)
+    with pytest.warns(UserWarning, match=r"training left out 2 view\(s\) without an outline \(e\.g\. P000 POST\) and "
+                                         r"1 case\(s\) without an outline of any view \(e\.g\. P002\)"):
+        prepared = prepare_data(config)
+    trained = [s.case_id for s in prepared.train.samples]
+    assert sorted(set(trained)) == ["P000", "P001", "P003"]
+    # each case's windows are those of its outlined views alone (tiles and one on each lesion), the others said
+    training = WholeBodyWindows(9.0, 64, around_lesions=True)
+    for case_id, outlined, left in (("P000", 1, ["P000 POST"]), ("P001", 1, ["P001 ANT"]), ("P003", 2, [])):
+        said: list[str] = []
+        alone = load_samples(data, [case_id], "ant", "none", keep=(PERSON,), windows=training, left_out=said)
+        assert trained.count(case_id) == len(alone) > outlined * len(window_starts(112, 64)) ** 2 and said == left
+    # validation: P004's ANT and the lone P005's POST, each a view's tiles
+    assert len(prepared.val) == 2 * len(window_starts(112, 64)) ** 2
+    assert {s.case_id for s in prepared.val.samples} == {"P004", "P005"}
+    # the views degraded anew every epoch are the same outlined views
+    with pytest.warns(UserWarning, match=r"training left out 2 view\(s\) without an outline \(e\.g\. P000 POST\)"):
+        degraded = prepare_data(tiny_config(data=str(data), fold=0, pixel_mm=9.0, window_size=64, degrade_data=True))
+    assert sorted((v.case_id, v.view) for v in degraded.pool.views) == [
+        ("P000", "ANT"), ("P001", "POST"), ("P003", "ANT"), ("P003", "POST")]

@@ -229,9 +229,10 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
                                           seed=config.seed)
             val = SegmentationDataset(list(val.samples) + site_val)
         # what the reports say it learned from (scintiseg.predict.loader): the site's folders, and real patients'
-        # scans where a data set's manifest says so (a plain folder's files carry no such mark)
+        # scans where a data set's manifest says so (a plain folder's files carry no such mark), of the site's scans
+        # or of its normal ones (session 63: before, a data set's real normal scans were not counted)
         data = TrainData(mixed.mix(phantom.train, start), val, None, mixed, first_epoch=start,
-                         real_scans=bool(scans and scans.real),
+                         real_scans=bool((scans and scans.real) or (normals and normals.real)),
                          adapted_on=tuple(str(f) for f in (site, settings.normals) if f))
     except BaseException:
         phantom.close()

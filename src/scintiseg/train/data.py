@@ -15,6 +15,11 @@ So a supervised loss trains only on cases whose views read are annotated (pseudo
 were imported for), validation and test scores only on cases a person outlined (an empty outline is a reader's "no
 lesion"), and the Chan-Vese term (``loss="chan_vese"``) takes unannotated cases as unlabelled. Before session 50 an
 imported site data set's scans without outlines trained, validated and were scored as lesion-free.
+Where every view is its own input (input mode ``ant`` on whole-body scans) the truth is a view's: a case trains and
+validates on each view annotated, and only its views without one are left out (:func:`any_view_truth`,
+:func:`load_samples`'s ``left_out``; session 63: before, the data set's shared views (``dataset.json``'s ``views``)
+decided for the whole case, so one lone POST scan in an imported data set left out every case without a POST
+outline, its outlined ANT with it).
 
 **Whole-body data sets** (session 51). A data set of whole-body scans (views of at least
 :data:`~scintiseg.scan.PARTIAL_VIEW_MM`, 1 m) trains a whole-body model, as ``--synthetic`` and ``adapt`` do:
@@ -153,6 +158,22 @@ def case_truth(case: Case, views) -> str:
     if not views <= set(case.labels) | set(case.masks):
         return UNKNOWN
     return PERSON if views <= person_views(case) else PSEUDO_LABEL
+
+
+def any_view_truth(case: Case) -> str:
+    """What ``case``'s best view is, where every view is its own input (module docstring): :data:`PERSON` when a
+    person outlined one of its views, :data:`PSEUDO_LABEL` when one holds a pseudo-label and none an outline, else
+    :data:`UNKNOWN` (no view annotated)."""
+    if person_views(case):
+        return PERSON
+    return PSEUDO_LABEL if set(case.labels) | set(case.masks) else UNKNOWN
+
+
+def spans_whole_body_case(root: str | Path, case: Case, labels: dict[str, int] | None = None) -> bool:
+    """Whether ``case`` of the data set at ``root`` is a whole-body scan (:func:`scintiseg.scan.spans_whole_body`),
+    read to know it."""
+    scan, _ = load_case(root, case, labels=labels)
+    return spans_whole_body(scan.shape[0], scan.pixel_spacing[0])
 
 
 @dataclass
@@ -300,7 +321,7 @@ def split_cases(
 def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str, *,
                  keep: tuple[str, ...] = TRUTHS, pixel_mm: float | None = None,
                  windows: WholeBodyWindows | None = None, every_view: bool = False,
-                 views: str = "first") -> list[Sample]:
+                 views: str = "first", left_out: list[str] | None = None) -> list[Sample]:
     """Read and convert the given cases of the data set at ``root``, in order; only those whose
     :attr:`Sample.truth` is in ``keep`` (the truth of the views the input reads: module docstring).
 
@@ -313,6 +334,8 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
     prediction reads it, each its own sample ``<case>_<VIEW>``. A partial view (a crop) is one sample, ANT, else the
     single view (``views="first"``), or with ``views="each"`` every view its own sample ``<case>_<VIEW>``, POST
     mirrored (input mode ``ant``): the papers' image sets hold both views (``TrainConfig.views``, session 63).
+    ``left_out``, where given, gets ``"<case> <VIEW>"`` (views joined by ``and``) of each input left out for its
+    truth, in order.
     """
     manifest = load_manifest(root)
     samples = []
@@ -331,6 +354,8 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
         for built in inputs:
             truth = case_truth(case, built.sources)
             if truth not in keep:
+                if left_out is not None:
+                    left_out.append(f"{case.case_id} {' and '.join(built.sources)}")
                 continue
             if not tiled:
                 name = f"{case.case_id}_{built.predicted_views[0]}" if len(inputs) > 1 else case.case_id

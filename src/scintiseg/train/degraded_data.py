@@ -69,10 +69,12 @@ class TrainingView:
 
 def dataset_views(root: str | Path, case_ids: list[str], pixel_mm: float, *, input_mode: str = "ant",
                   keep: tuple[str, ...] = (PERSON, PSEUDO_LABEL),
-                  labelled: set[str] | None = None) -> list[TrainingView]:
+                  labelled: set[str] | None = None, left_out: list[str] | None = None) -> list[TrainingView]:
     """Every view of the given cases of the data set at ``root``, resampled to ``pixel_mm`` (module docstring, step 1);
     only views whose truth is in ``keep``; ``labelled`` names the cases whose labels train (None: all; a view
-    without an annotation never trains on its labels, as in :func:`scintiseg.train.loop.prepare_data`).
+    without an annotation never trains on its labels, as in :func:`scintiseg.train.loop.prepare_data`). ``left_out``,
+    where given, gets ``"<case> <VIEW>"`` of each view left out for its truth (as
+    :func:`scintiseg.train.data.load_samples` names them).
 
     Raises:
         ScintisegError: ``input_mode`` is not ``ant``, or a case is not a whole-body scan (module docstring).
@@ -91,6 +93,8 @@ def dataset_views(root: str | Path, case_ids: list[str], pixel_mm: float, *, inp
         for view in scan.view_names:
             truth = case_truth(case, (view,))
             if truth not in keep:
+                if left_out is not None:
+                    left_out.append(f"{case.case_id} {view}")
                 continue
             mask = masks.get(view, np.zeros(scan.shape, bool))
             views.append(TrainingView(case.case_id, case.patient_id, view, np.asarray(scan.view(view), np.float32),

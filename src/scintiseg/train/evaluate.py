@@ -11,7 +11,7 @@ Which cases: ``test`` comes from the data set's ``splits.json`` (patients never 
 person outlined are scored (an empty outline is a reader's "no lesion"): a view without an annotation has unknown
 lesions, and a pseudo-label is the model's own prediction (:mod:`scintiseg.train.data`, "What a sample's target is";
 session 50: before, both were scored, the first as lesion-free). ``metrics.json`` counts what was left out
-(``left_out``). A whole-body model (its checkpoint records ``pixel_mm``: the shipped model, an adapted one, one trained
+(``left_out``: the views of each case's scan without a person's outline, session 63). A whole-body model (its checkpoint records ``pixel_mm``: the shipped model, an adapted one, one trained
 on a data set of whole-body scans) reads each scan resampled to that pixel size, as prediction does, and is scored on
 that grid (the masks carried by area, kept where they cover half a pixel); of a scan that spans a whole body every
 view is scored (ANT and POST, each its own image ``<case>_<VIEW>``, session 51), as prediction reads it; a crop, and
@@ -313,6 +313,15 @@ class _PredictedScans:
         return next((self._by_hash[h] for h in recorded if h in self._by_hash), None)
 
 
+def _scan_views(data: Path, case, labels: dict[str, int], annotated: set[str]) -> set[str]:
+    """The views of ``case``'s scan: its annotated views where they are ANT and POST (a scan holds no more), else read
+    from its image (session 63: the data set's ``views``, the views every case shares, counted 3 unannotated views
+    of an imported data set with one lone POST scan where 5 were)."""
+    if {"ANT", "POST"} <= annotated:
+        return annotated
+    return set(load_case(data, case, labels=labels)[0].view_names)
+
+
 def evaluate_predictions(
     predictions: str | Path,
     data: str | Path,
@@ -366,7 +375,7 @@ def evaluate_predictions(
         annotated = set(case.labels) | set(case.masks)
         views = sorted(person_views(case))
         left_out["pseudo"] += len(annotated) - len(views)
-        left_out["unknown"] += len(set(manifest.views) - annotated)
+        left_out["unknown"] += len(_scan_views(data, case, manifest.labels, annotated) - annotated)
         fused = mask_file(case_id, None) if {"ANT", "POST"} <= set(views) else None
         if fused is not None and not any(mask_file(case_id, view) for view in views):
             found[case_id, None] = fused

@@ -90,6 +90,10 @@ class NormalScans:
         skipped: ``(path, reason)`` of every file that could not be used (listed, never raised).
         source: the folder read.
         turned: ``(path, what was done)`` of every scan read turned (:func:`read_normals`'s ``orient``).
+        real: a data set's case read here is a real patient's scan (its manifest does not mark it ``synthetic``), as
+            :class:`scintiseg.train.unlabelled.SiteScans` says it; False for a plain folder, whose files carry no such
+            mark (session 63: before, an adaptation on a data set's real normal scans alone was recorded as trained
+            on phantoms only).
     """
 
     sources: list[tuple[str, HybridSource]]
@@ -98,6 +102,7 @@ class NormalScans:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     source: str = ""
     turned: list[tuple[str, str]] = field(default_factory=list)
+    real: bool = False
 
     @property
     def views(self) -> int:
@@ -105,12 +110,13 @@ class NormalScans:
         return sum(len(hybrid.scan.views) for _, hybrid in self.sources)
 
 
-def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan]]]:
-    """``(name, case id, reader)`` of each scan in ``folder``: a data set's cases (``dataset.json``; a case with a
-    lesion outline is refused, it is not normal), else every file under it (case id: the file's stem), read as
-    prediction reads it (a page of two views split, a lying body stood, a view named by its file name)."""
+def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan], bool]]:
+    """``(name, case id, reader, real)`` of each scan in ``folder``: a data set's cases (``dataset.json``; a case with a
+    lesion outline is refused, it is not normal; its patient is the data set's, ``real`` unless the manifest marks it
+    ``synthetic``), else every file under it (case id: the file's stem; never said ``real``), read as prediction reads
+    it (a page of two views split, a lying body stood, a view named by its file name)."""
     if not (folder / MANIFEST_NAME).is_file():
-        return [(str(path), path.stem, partial(read_scan, path, split_views=True, view="name"))
+        return [(str(path), path.stem, partial(read_scan, path, split_views=True, view="name"), False)
                 for path in scan_files(folder)]
 
     manifest = load_manifest(folder)
@@ -120,9 +126,12 @@ def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan]]]:
         scan, masks = load_case(folder, case, labels=labels)
         if any(np.asarray(mask).any() for mask in masks.values()):
             raise ScintisegError("has a lesion outline: not a normal scan")
-        return scan
+        # the data set's patient, not the file's PatientID (a PNG's is its stem, as is the DICOM an import writes):
+        # split_normals keeps a patient's scans on one side (session 63: before, two scans of one patient imported
+        # as N1_2023.png and N1_2024.png could fall on both sides of the validation split)
+        return replace(scan, patient_id=case.patient_id) if case.patient_id else scan
 
-    return [(case.case_id, case.case_id, partial(case_scan, case)) for case in manifest.cases]
+    return [(case.case_id, case.case_id, partial(case_scan, case), not case.synthetic) for case in manifest.cases]
 
 
 def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False,
@@ -144,7 +153,8 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
     if not folder.exists():
         raise ScintisegError("no such file or folder", path=folder)
     normals = NormalScans([], float(pixel_mm), normalisation, source=str(folder))
-    for name, case_id, read in tqdm(_scans(folder), desc="normal scans", unit="file", disable=not progress, leave=False):
+    for name, case_id, read, real in tqdm(_scans(folder), desc="normal scans", unit="file", disable=not progress,
+                                          leave=False):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # e.g. an assumed pixel spacing: the file is still usable
@@ -158,6 +168,7 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
             if any(np.asarray(image).dtype == np.uint8 for image in scan.views.values()):
                 raise ScintisegError("an 8-bit image (an export?): inserted lesions need the counts as acquired")
             normals.sources.append((case_id, prepare_source(scan)))
+            normals.real = normals.real or real
         except ScintisegError as exc:
             normals.skipped.append((name, exc.problem))
         except OSError as exc:
@@ -202,7 +213,8 @@ def hybrid_windows(normals: NormalScans, count: int, *, window_size: int, seed: 
 def split_normals(normals: NormalScans, seed: int) -> tuple[NormalScans, NormalScans | None]:
     """The normal scans to train on and those held out to validate on (module docstring, "Which epoch").
 
-    Scans are grouped by patient id (the case id when a scan has none), so no patient is on both sides.
+    Scans are grouped by patient id (a data set's case's patient, :func:`read_normals`; a file's PatientID; the case
+    id when a scan has none), so no patient is on both sides.
 
     Returns:
         ``(train, held_out)``; ``held_out`` is None under :data:`MIN_PATIENTS_TO_HOLD_OUT` patients.

@@ -72,10 +72,12 @@ from scintiseg.train.data import (
     SegmentationDataset,
     SplitCases,
     WholeBodyWindows,
+    any_view_truth,
     case_patients,
     case_truth,
     generated_cases,
     load_samples,
+    spans_whole_body_case,
     split_cases,
     training_splits,
 )
@@ -173,7 +175,11 @@ def prepare_data(config: TrainConfig) -> TrainData:
 
     Only cases with a truth train and validate (:mod:`scintiseg.train.data`, "What a sample's target is"): a
     supervised loss trains on cases whose views read are annotated, pseudo-labels included; the Chan-Vese loss takes
-    the others as unlabelled; validation is on cases a person outlined. Training cases left out are warned about.
+    the others as unlabelled; validation is on cases a person outlined. Where every view is its own input (input
+    mode ``ant`` on whole-body scans, judged by the data set's first case: a data set mixing kinds is refused below)
+    that is view by view: a case trains when one of its views is annotated, and :func:`load_samples` leaves out its
+    views without an annotation (session 63: before, the manifest's shared views decided for the whole case). What
+    training leaves out is warned about: cases, or views where views are left out.
     """
     if config.synthetic:
         return prepare_synthetic_data(config)
@@ -182,7 +188,10 @@ def prepare_data(config: TrainConfig) -> TrainData:
     patients_of = case_patients(config.data)
     manifest = load_manifest(config.data)
     read = input_views(config.input_mode, manifest.views)
-    truth = {case.case_id: case_truth(case, read) for case in manifest.cases}
+    every_view = (config.input_mode == "ant" and bool(manifest.cases)
+                  and spans_whole_body_case(config.data, manifest.cases[0], manifest.labels))
+    truth = {case.case_id: any_view_truth(case) if every_view else case_truth(case, read) for case in manifest.cases}
+    named = "any view" if every_view else " and ".join(read)
     split = split_cases(
         patients_of,
         training_splits(config.data, config.seed),
@@ -195,10 +204,12 @@ def prepare_data(config: TrainConfig) -> TrainData:
     )
     train_ids = split.train
     supervised = config.loss != "chan_vese"
+    unknown: list[str] = []
+    left_views: list[str] | None = [] if supervised and every_view else None  # views load_samples leaves out
     if supervised:  # a supervised loss has no use for an image without labels
         unknown = [c for c in train_ids if truth.get(c) == UNKNOWN]
-        if unknown:
-            warnings.warn(f"{config.data}: {len(unknown)} training case(s) without an outline of {' and '.join(read)} "
+        if unknown and not every_view:
+            warnings.warn(f"{config.data}: {len(unknown)} training case(s) without an outline of {named} "
                           f"left out (their lesions are unknown, not absent), e.g. {unknown[0]}", stacklevel=2)
         train_ids = [c for c in train_ids if c in split.labelled and truth.get(c) != UNKNOWN]
     if config.max_train_images:
@@ -211,23 +222,29 @@ def prepare_data(config: TrainConfig) -> TrainData:
     pool = None
     if config.degrade_data:  # train.degraded_data: the training scans degraded anew every epoch
         views = dataset_views(config.data, train_ids, config.pixel_mm, input_mode=config.input_mode, keep=keep,
-                              labelled=split.labelled)
+                              labelled=split.labelled, left_out=left_views)
         if not views:
-            raise ScintisegError(f"no training case with an outline of {' and '.join(read)} (unannotated cases have "
+            raise ScintisegError(f"no training case with an outline of {named} (unannotated cases have "
                                  "no truth to learn from)", path=config.data)
         pool = DegradedDataPool(views, config.pixel_mm, config.normalisation, config.window_size, seed=config.seed)
         first = pool.dataset(0)
         train_samples = first.samples
     else:
         train_samples = load_samples(config.data, train_ids, config.input_mode, config.normalisation, keep=keep,
-                                     windows=replace(windows, around_lesions=True), views=config.views)
+                                     windows=replace(windows, around_lesions=True), views=config.views,
+                                     left_out=left_views)
+    if left_views or (every_view and unknown):  # say views where views were left out, cases where whole cases were
+        said = ([f"{len(left_views)} view(s) without an outline (e.g. {left_views[0]})"] if left_views else []) + (
+            [f"{len(unknown)} case(s) without an outline of any view (e.g. {unknown[0]})"] if unknown else [])
+        warnings.warn(f"{config.data}: training left out {' and '.join(said)}: their lesions are unknown, not absent",
+                      stacklevel=2)
     val_samples = load_samples(config.data, split.val, config.input_mode, config.normalisation, keep=(PERSON,),
                                windows=windows, views=config.views)
     if not train_samples:
-        raise ScintisegError(f"no training case with an outline of {' and '.join(read)} (unannotated cases have no "
+        raise ScintisegError(f"no training case with an outline of {named} (unannotated cases have no "
                              "truth to learn from)", path=config.data)
     if not val_samples:  # a fold of a splits.json made before session 50 may validate on unannotated patients only
-        raise ScintisegError(f"no validation case a person outlined ({' and '.join(read)}) in "
+        raise ScintisegError(f"no validation case a person outlined ({named}) in "
                              f"{'fold ' + str(config.fold) if config.fold is not None else 'the validation patients'}: "
                              "`scintiseg dataset split` deals only outlined patients into folds", path=config.data)
     whole = next((s for s in train_samples + val_samples if s.whole_body), None)
