@@ -84,3 +84,17 @@ def test_random_geometric_torch_moves_image_and_mask_together():
     for k in range(8):
         hot = (out_image[k, 0] > 50).numpy()
         assert np.linalg.norm(centroid(hot) - centroid(out_mask[k, 0].numpy())) < 0.75
+
+
+def test_what_comes_in_at_a_border_is_the_image_s_background_under_any_normalisation():
+    """Session 63: the border a shift or turn uncovers was filled with 0, a false edge under a z-score, whose
+    background is negative; it is each image's (channel's) minimum."""
+    image, _ = lesion_image()
+    zscore = (image - image.mean()) / image.std()
+    batch = torch.as_tensor(np.stack([zscore, image]).astype(np.float32))[:, None]
+    params = [GeometricParams(shift=(0.0, 6.0))] * 2
+    out, _ = RandomGeometric()(batch, None, params=params)
+    for k in range(2):
+        background = float(batch[k, 0].min())
+        assert torch.allclose(out[k, 0, :, :5], torch.full_like(out[k, 0, :, :5], background), atol=1e-5)
+    assert float(batch[0, 0].min()) < -0.1  # (the z-scored image's background is indeed negative)

@@ -341,3 +341,43 @@ def test_views_each_trains_and_validates_on_both_views_of_each_crop_with_its_cas
     assert not np.array_equal(ant.image, mirror(ant.image[0])[None])  # (the image is not symmetric itself)
     with pytest.raises(ScintisegError, match="--views each reads each view as a single-view image"):
         tiny_config(data=str(data), views="each", input_mode="aggregate")
+
+
+def test_the_labelled_share_is_drawn_among_the_patients_with_labels():
+    """Session 63: drawn among every training patient, the unannotated ones (no labels to keep) took part of the
+    share: a data set half unannotated labelled about half the share asked for."""
+    patients_of = _patients()
+    splits = {"seed": 0, "test": ["P0_0", "P0_1"], "train": [c for c in patients_of if not c.startswith("P0_")]}
+    annotated = {c for c in patients_of if patients_of[c] in ("P1", "P2", "P3", "P4", "P5", "P6")}
+    for seed in range(5):
+        split = split_cases(patients_of, splits, val_fraction=0.2, labelled=0.5, seed=seed, outlined=annotated,
+                            annotated=annotated)
+        kept = {patients_of[c] for c in split.labelled}
+        trained = {patients_of[c] for c in split.train if c in annotated}
+        assert kept <= trained and len(kept) == int(0.5 * len(trained) + 0.5)  # half, rounded half up
+    # every case annotated: the same draw as without the argument (earlier runs' shares stand)
+    assert split_cases(patients_of, splits, labelled=0.5, seed=3, annotated=set(patients_of)) == \
+        split_cases(patients_of, splits, labelled=0.5, seed=3)
+
+
+def test_views_each_trains_a_crop_outlined_on_one_view_on_that_view(tmp_path, tiny_config):
+    """Session 63: with views "each" a case was judged by its ANT outline alone: a crop outlined only on POST was left
+    out ("no outline of ANT"), one outlined only on ANT trained without a word about its POST."""
+    from scintiseg.io.dataset import load_manifest, save_manifest
+    from scintiseg.train.loop import prepare_data
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=10, test=0.2)
+    trained = [s.case_id for s in prepare_data(tiny_config(data=str(data), seed=1)).train.samples]
+    manifest = load_manifest(data)
+    post_only, ant_only = trained[0], trained[1]
+    for case in manifest.cases:
+        if case.case_id == post_only:
+            case.masks = {"POST": case.masks["POST"]}
+        if case.case_id == ant_only:
+            case.masks = {"ANT": case.masks["ANT"]}
+    save_manifest(manifest, data)
+    with pytest.warns(UserWarning, match=r"training left out 2 view\(s\) without an outline"):
+        each = prepare_data(tiny_config(data=str(data), seed=1, views="each"))
+    names = {s.case_id for s in each.train.samples}
+    assert f"{post_only}_POST" in names and f"{post_only}_ANT" not in names
+    assert f"{ant_only}_ANT" in names and f"{ant_only}_POST" not in names

@@ -14,7 +14,8 @@ translation", keeping the labels valid by moving them with the image, but gives 
 One transform is one 3 x 3 matrix in pixel coordinates ``(x = col, y = row)``,
 ``A = translate . rotate_about_centre . flip``; images are resampled linearly, masks and label maps with
 the nearest pixel, so a mask stays a mask and a lesion moves exactly with its image. Pixels from outside
-the image are 0. The NumPy path (:func:`apply_geometric`, :func:`random_geometric`) serves offline
+the image are the image's minimum, its background under any normalisation (a z-score's is negative; session 63:
+before, 0, a false edge there), and 0 in masks and label maps. The NumPy path (:func:`apply_geometric`, :func:`random_geometric`) serves offline
 expansion (``scintiseg dataset augment``); :class:`RandomGeometric` does the same per sample on a
 ``(B, C, H, W)`` torch batch inside a training loop, with ``torch.nn.functional.grid_sample``.
 
@@ -98,7 +99,8 @@ def apply_geometric(array: np.ndarray, params: GeometricParams, *, order: int = 
     """Apply ``params`` to a 2-D array or each channel of a ``(C, H, W)`` stack.
 
     Args:
-        array: image (``order=1``: linear) or mask / label map (``order=0``: nearest pixel; dtype kept).
+        array: image (``order=1``: linear; the border uncovered filled with its minimum, its background) or
+            mask / label map (``order=0``: nearest pixel, the border 0; dtype kept).
         params: the transform.
         order: spline order of the resampling.
 
@@ -117,8 +119,10 @@ def apply_geometric(array: np.ndarray, params: GeometricParams, *, order: int = 
         source = array.astype(np.uint8) if array.dtype == bool else array
         out = ndi.affine_transform(source, inverse_rc, order=0, mode="grid-constant", cval=0, prefilter=False)
         return out.astype(bool) if array.dtype == bool else out
+    # what comes in at a border is the image's minimum, its background (as RandomGeometric fills; session 63)
+    background = float(array.min()) if array.size else 0.0
     return ndi.affine_transform(
-        array.astype(np.float32), inverse_rc, order=order, mode="grid-constant", cval=0.0, prefilter=False
+        array.astype(np.float32), inverse_rc, order=order, mode="grid-constant", cval=background, prefilter=False
     )
 
 
@@ -207,9 +211,12 @@ class RandomGeometric:
             np.stack([_torch_theta(p, (rows, cols)) for p in params]), dtype=torch.float32, device=image.device
         )
         grid = F.affine_grid(theta, (batch, 1, rows, cols), align_corners=True)
-        out_image = F.grid_sample(
-            image.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=True
-        ).to(image.dtype if image.is_floating_point() else torch.float32)
+        # What comes in at a border is each image's (channel's) minimum, its background under every normalisation:
+        # a z-score's background is negative, and a zero fill drew a false edge there (session 63).
+        low = image.float().amin(dim=(2, 3), keepdim=True)
+        out_image = (F.grid_sample(
+            image.float() - low, grid, mode="bilinear", padding_mode="zeros", align_corners=True
+        ) + low).to(image.dtype if image.is_floating_point() else torch.float32)
         if mask is None:
             return out_image, None
         out_mask = F.grid_sample(mask.float(), grid, mode="nearest", padding_mode="zeros", align_corners=True)

@@ -66,8 +66,11 @@ class TrainConfig(Config):
         length_weight: Chan-Vese length weight, Chan & Vese's mu (paper B: 0). Read from ``nu`` in a file or
             checkpoint written before session 63, which called the length weight ``nu`` (and set it to 0.004).
         alpha_rampup: fraction of training over which alpha ramps up (sigmoid schedule); 0 disables it.
-        labelled: share of *training patients* whose labels are used (paper B: 0.37). With a
-            supervised loss the other patients are left out; with ``chan_vese`` they contribute l_U only.
+        labelled: share of the *training patients* with labels (a person's or pseudo-labels) whose labels are
+            used, drawn among those patients (session 63: before, among every training patient, so a data set half
+            unannotated labelled about half the share asked for). With a supervised loss the other patients are
+            left out; with ``chan_vese`` they contribute l_U only. Paper B's shares are of all its samples, 70 % of
+            which train: its 37 % is 0.53 here (:func:`scintiseg.experiments.specs.paper_b_labelled`).
         fold: use ``folds[fold]`` of ``splits.json`` for train/validation; None holds out
             ``val_fraction`` of the training patients instead (seeded, patient-level).
         val_fraction: share of training patients held out for validation when ``fold`` is None.
@@ -81,7 +84,8 @@ class TrainConfig(Config):
         early_stopping: stop after this many epochs without improvement of ``monitor`` (0: off).
         monitor: validation quantity that picks the best checkpoint.
         threshold: probability above which a pixel is predicted lesion.
-        max_train_images: cap on training images per epoch after the split (0: no cap; for smoke runs).
+        max_train_images: cap on training *cases* after the split (0: no cap; for smoke runs): the first N in
+            the split's order, each giving one image, or two with ``views="each"``, or a whole-body scan's windows.
         head_prior: initial lesion probability of every pixel, set through the bias of the network's
             1-channel output convolution, ``b = -log((1 - p) / p)`` (the prior initialisation of Lin et al.
             2017, RetinaNet §4.1). Lesions cover under 1 % of a thoracic crop; from PyTorch's default
@@ -164,7 +168,8 @@ class TrainConfig(Config):
     area_weight: float = option(0.004, help="Chan-Vese area weight (Chan & Vese's nu; paper B: 0.004)")
     length_weight: float = option(0.0, help="Chan-Vese length weight (Chan & Vese's mu; paper B: 0)")
     alpha_rampup: float = 0.0
-    labelled: float = option(1.0, help="share of training patients whose labels are used (paper B: 0.37)")
+    labelled: float = option(1.0, help="share of the training patients with labels whose labels are used (paper B's "
+                             "37 percent of all samples is 0.53 of its training patients)")
     fold: int | None = option(None, help="use folds[FOLD] of splits.json for train/validation")
     val_fraction: float = 0.2
     seed: int = 0
@@ -178,7 +183,7 @@ class TrainConfig(Config):
     early_stopping: int = option(0, help="stop after this many epochs without improvement (0: off)")
     monitor: str = option("val_dsc", choices=("val_dsc", "val_dsc_image", "val_loss"))
     threshold: float = 0.5
-    max_train_images: int = 0
+    max_train_images: int = option(0, help="cap on training cases after the split, the first N (0: no cap; smoke runs)")
     head_prior: float = 0.0
     tensorboard: bool = False
     progress: bool = True

@@ -273,6 +273,7 @@ def split_cases(
     seed: int = 0,
     generated: frozenset[str] | set[str] = frozenset(),
     outlined: set[str] | None = None,
+    annotated: set[str] | None = None,
 ) -> SplitCases:
     """Train / val / test case ids from ``splits.json`` content, always separating patients.
 
@@ -288,6 +289,9 @@ def split_cases(
             original cases validate, and their generated copies are dropped (they would leak).
         outlined: ids of the cases a person outlined (:data:`PERSON`; None: every case). Without a fold the
             validation patients are drawn from their patients, for only such a case can validate.
+        annotated: ids of the cases with labels to keep (a person's or pseudo-labels; None: every case): the
+            labelled share is drawn among their training patients (session 63: before, among every training
+            patient, so the unannotated ones, with no labels to keep, took part of the share).
     """
     unknown = [c for key in ("train", "test") for c in splits.get(key, []) if c not in patients_of]
     if unknown:
@@ -313,7 +317,7 @@ def split_cases(
         leaked = sorted({patients_of[c] for c in subset} & test_patients)
         if leaked:
             raise ScintisegError(f"patients {', '.join(leaked[:5])} are in both {name} and test")
-    train_patients = sorted({patients_of[c] for c in train})
+    train_patients = sorted({patients_of[c] for c in train if annotated is None or c in annotated})
     keep = set(_seeded_share(train_patients, labelled, seed + 1))
     return SplitCases(train=train, val=val, test=test, labelled={c for c in train if patients_of[c] in keep})
 

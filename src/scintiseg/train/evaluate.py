@@ -15,7 +15,8 @@ session 50: before, both were scored, the first as lesion-free). ``metrics.json`
 on a data set of whole-body scans) reads each scan resampled to that pixel size, as prediction does, and is scored on
 that grid (the masks carried by area, kept where they cover half a pixel); of a scan that spans a whole body every
 view is scored (ANT and POST, each its own image ``<case>_<VIEW>``, session 51), as prediction reads it; a crop, and
-every scan a crop model reads, is one image (ANT), as the papers' networks were trained. Views of several sizes
+every scan a crop model reads, is one image (ANT), unless the run trained with ``views="each"`` (each view its own
+image, POST mirrored, as it trained: session 63). Views of several sizes
 cannot be scored in one batch: that is one error pointing at ``predict`` and :func:`evaluate_predictions` (session 50).
 
 Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predictions of the views that

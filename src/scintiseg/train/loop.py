@@ -188,8 +188,10 @@ def prepare_data(config: TrainConfig) -> TrainData:
     patients_of = case_patients(config.data)
     manifest = load_manifest(config.data)
     read = input_views(config.input_mode, manifest.views)
+    # every view its own input: whole-body scans, or crops read view by view (views "each": session 63, before which
+    # a crop outlined on POST alone was left out as having no outline of ANT)
     every_view = (config.input_mode == "ant" and bool(manifest.cases)
-                  and spans_whole_body_case(config.data, manifest.cases[0], manifest.labels))
+                  and (config.views == "each" or spans_whole_body_case(config.data, manifest.cases[0], manifest.labels)))
     truth = {case.case_id: any_view_truth(case) if every_view else case_truth(case, read) for case in manifest.cases}
     named = "any view" if every_view else " and ".join(read)
     split = split_cases(
@@ -201,6 +203,7 @@ def prepare_data(config: TrainConfig) -> TrainData:
         seed=config.seed,
         generated=generated_cases(config.data),
         outlined={case_id for case_id, said in truth.items() if said == PERSON},
+        annotated={case_id for case_id, said in truth.items() if said != UNKNOWN},
     )
     train_ids = split.train
     supervised = config.loss != "chan_vese"
