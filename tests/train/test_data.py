@@ -381,3 +381,17 @@ def test_views_each_trains_a_crop_outlined_on_one_view_on_that_view(tmp_path, ti
     names = {s.case_id for s in each.train.samples}
     assert f"{post_only}_POST" in names and f"{post_only}_ANT" not in names
     assert f"{ant_only}_ANT" in names and f"{ant_only}_POST" not in names
+
+
+def test_a_split_listing_generated_cases_in_test_or_validation_is_refused():
+    """Session 63: a hand-edited splits.json with a GAN sample in test or in a fold's validation was taken as listed,
+    scoring the training data (the comment said such a case must never validate or test; nothing enforced it)."""
+    patients_of = {**_patients(), "gan_1": "gan_1", "aug_1": "aug_1"}
+    generated = frozenset({"gan_1", "aug_1"})
+    base = {"seed": 0, "test": ["P0_0", "P0_1"], "train": [c for c in patients_of if not c.startswith("P0_")]}
+    assert split_cases(patients_of, base, generated=generated).test == ["P0_0", "P0_1"]
+    with pytest.raises(ScintisegError, match="puts cases made from training data .* in test: gan_1"):
+        split_cases(patients_of, {**base, "test": ["P0_0", "gan_1"]}, generated=generated)
+    folds = [{"train": [c for c in base["train"] if c != "P1_0"], "val": ["P1_0", "aug_1"]}]
+    with pytest.raises(ScintisegError, match="in fold 0 validation: aug_1"):
+        split_cases(patients_of, {**base, "folds": folds}, fold=0, generated=generated)

@@ -263,6 +263,13 @@ def _seeded_share(items: list[str], share: float, seed: int) -> list[str]:
     return [item for i, item in enumerate(items) if i in chosen]
 
 
+def _foreign_generated(cases: list[str], patients_of: dict[str, str], generated: frozenset[str] | set[str]) -> list[str]:
+    """The generated cases of ``cases`` whose patient has no original case among them: a GAN sample (its own
+    patient), a copy of another subset's patient. A copy of a patient of ``cases`` itself is that patient's image."""
+    originals = {patients_of[c] for c in cases if c not in generated}
+    return [c for c in cases if c in generated and patients_of[c] not in originals]
+
+
 def split_cases(
     patients_of: dict[str, str],
     splits: dict,
@@ -297,12 +304,19 @@ def split_cases(
     if unknown:
         raise ScintisegError(f"splits.json names cases that are not in the data set: {', '.join(unknown[:5])}")
     test = list(splits.get("test", []))
+    leaked = _foreign_generated(test, patients_of, generated)
     if fold is not None:
         folds = splits.get("folds") or []
         if not 0 <= fold < len(folds):
             raise ScintisegError(f"fold {fold} does not exist (splits.json has {len(folds)} folds)")
         train, val = list(folds[fold]["train"]), list(folds[fold]["val"])
-    else:
+        leaked += _foreign_generated(val, patients_of, generated)
+    if leaked:  # made from training data: scored, it would score the training data (session 63: taken as listed)
+        raise ScintisegError(f"splits.json puts cases made from training data (a GAN sample, or a copy of a patient "
+                             f"who trains) in {'test' if leaked[0] in test else f'fold {fold} validation'}: "
+                             f"{', '.join(leaked[:5])}; they may only train (`scintiseg dataset split` never lists "
+                             "them elsewhere)")
+    if fold is None:
         pool = list(splits.get("train", []))
         patients = sorted({patients_of[c] for c in pool if c not in generated and (outlined is None or c in outlined)})
         if len(patients) < 2:
