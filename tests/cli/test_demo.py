@@ -7,6 +7,7 @@ The tiny run uses the default ``synthetic`` recipe with the fast ``small`` train
 import json
 import os
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,31 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
         rows = (page.parent / "summary.csv").read_text(encoding="utf-8").splitlines()
         assert len(rows) == 3 and all(",compared," in row for row in rows[1:])
         assert "scintiseg compare" in report and follow["title"] in report
+
+
+def test_report_counts_as_the_outputs_do_and_its_repeat_command_runs(demo_run, capsys):
+    out, code = demo_run
+    assert code == 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    state = json.loads((out / "demo.json").read_text(encoding="utf-8"))
+    for name in ("shipped-phantom", "reviewed phantom"):  # the distinct lesions, as report.html and the SR count them
+        info = state["predictions"][name]
+        summary = json.loads((Path(info["folder"]) / "report.json").read_text(encoding="utf-8"))["summary"]
+        assert info["lesions"] == summary["distinct_lesion_count"]
+        assert info["lesions_by_view"] == summary["lesion_count_by_view"] and info["pairs"] == summary["pair_count"]
+        by_view = ", ".join(f"{view} {count}" for view, count in summary["lesion_count_by_view"].items())
+        assert f"{summary['distinct_lesion_count']} distinct lesion(s) " in report and f"({by_view}; " in report
+    assert "deletes every call" not in report and "still listed as left out" in report
+    assert "`empty_image_rule`" in report and "| training loop |" in report
+    assert "trained on the CPU" in report or "trained on a CUDA GPU" in report
+    for key in ("dpunet", "unet"):  # 2 test images: never the same image as best and as worst
+        names = [p.name.split("_", 2)[2] for p in (out / key / "eval-test" / "overlays").glob("*.png")]
+        assert len(names) == len(set(names))
+    command = shlex.split(report.split("Repeat with `", 1)[1].split("`", 1)[0])
+    assert command[:4] == ["scintiseg", "demo", "--out", str(out)] and "--train-profile" in command
+    capsys.readouterr()
+    assert main(command[1:]) == 0  # the folder's own settings: not refused, every finished step skipped
+    assert capsys.readouterr().out.count("(skipped)") == 4
 
 
 def test_rerun_skips_finished_steps_and_reports_missing_real_scan(demo_run, capsys):

@@ -321,3 +321,21 @@ def test_another_tools_masks_count_every_unoutlined_view_of_each_case_s_scan(tmp
     save_manifest(manifest, data)
     scored = evaluate_predictions(predicted, data, split="all", overlays=0)
     assert scored["left_out"] == {"unknown": 4, "pseudo": 0} and scored["images"] == 4
+
+
+@pytest.mark.parametrize("images, worst", [(2, 0), (3, 1), (5, 2)])
+def test_write_overlays_never_draws_an_image_as_both_best_and_worst(tmp_path, images, worst):
+    from types import SimpleNamespace  # lazy: this test only
+
+    from scintiseg.train.evaluate import write_overlays  # lazy: this test only
+
+    samples = [SimpleNamespace(image=np.zeros((1, 8, 8), np.float32), target=np.ones((1, 8, 8), np.float32))
+               for _ in range(images)]
+    rows = [{"case_id": f"C{i}", "dsc": i / 10, "lesion_pixels": 64} for i in range(images)]
+    written = write_overlays(samples, rows, np.zeros((images, 8, 8), bool), tmp_path, 2)
+    best = {p.name.split("_", 2)[2] for p in written if p.name.startswith("best_")}
+    drawn_worst = {p.name.split("_", 2)[2] for p in written if p.name.startswith("worst_")}
+    assert len(best) == 2 and len(drawn_worst) == worst and not best & drawn_worst
+    assert best == {f"C{images - 1}.png", f"C{images - 2}.png"}  # the highest DSC
+    if worst:
+        assert "C0.png" in drawn_worst  # the lowest DSC

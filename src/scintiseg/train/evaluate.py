@@ -191,14 +191,19 @@ def save_overlay(image: np.ndarray, target: np.ndarray, prediction: np.ndarray, 
 
 
 def write_overlays(samples: list[Sample], rows: list[dict], predictions: np.ndarray, folder: Path, count: int) -> list[Path]:
-    """Overlays of the ``count`` best and ``count`` worst images by per-image DSC (lesion images first)."""
+    """Overlays of the ``count`` best and ``count`` worst images by per-image DSC (lesion images first).
+
+    No image is drawn twice: the worst are taken from the images not drawn as best, so with fewer than ``2 * count``
+    images to rank there are fewer worst than best (none with ``count`` or fewer; session 63: a 2-image test set drew
+    the same two images as best and as worst).
+    """
     order = sorted(
         range(len(rows)),
         key=lambda i: (rows[i]["lesion_pixels"] == 0, -(rows[i]["dsc"] if not math.isnan(rows[i]["dsc"]) else -1)),
     )
     with_lesions = [i for i in order if rows[i]["lesion_pixels"] > 0] or order
     best = with_lesions[:count]
-    worst = list(reversed(with_lesions))[:count]
+    worst = [i for i in reversed(with_lesions) if i not in best][:count]
     written = []
     for label, chosen in (("best", best), ("worst", worst)):
         for rank, i in enumerate(chosen, start=1):

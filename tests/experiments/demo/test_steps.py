@@ -1,14 +1,29 @@
-"""Demo steps: the training configuration of each recipe and the test-only split of the ``synthetic`` recipe."""
+"""Demo steps: the training configuration of each recipe and the test-only split of the ``synthetic`` recipe, what
+the report is told of lesions, the real scan and the reader's review, and the training device."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
-from scintiseg.experiments.demo.settings import DemoSettings
-from scintiseg.experiments.demo.steps import all_test_splits, showcase_case, train_config, whole_body_detection
+from scintiseg.experiments.demo import steps
+from scintiseg.experiments.demo.settings import NM1_STUDY_UIDS, DemoSettings
+from scintiseg.experiments.demo.state import DemoState
+from scintiseg.experiments.demo.steps import (
+    all_test_splits,
+    describe_real_scan,
+    lesion_counts,
+    real_scan_caption,
+    review_with_truth,
+    showcase_case,
+    train_config,
+    whole_body_detection,
+)
 from scintiseg.io.dataset import Case, DatasetManifest, load_splits, save_manifest
+from scintiseg.io.images import write_mask_png
 
 
 def test_synthetic_recipe_trains_as_the_shipped_model_without_reading_the_cohort(tmp_path):
@@ -65,3 +80,73 @@ def test_detection_caption_names_the_window_only_when_there_is_one():
     window = np.zeros_like(truth)
     window[:10] = True
     assert whole_body_detection(predicted, truth, window) == "1 of 1 true lesions in the window found, 0 false positive(s)"
+
+
+def test_lesion_counts_are_the_distinct_lesions_and_each_view():
+    summary = {"lesion_count": 11, "lesion_count_by_view": {"ANT": 5, "POST": 11}, "distinct_lesion_count": 13,
+               "pair_count": 3}
+    assert lesion_counts(summary) == {"lesions": 13, "lesions_by_view": {"ANT": 5, "POST": 11}, "pairs": 3}
+
+
+def _scan(study_uid: str, views=("ANT",), manufacturer: str = "Acme"):
+    return SimpleNamespace(study_uid=study_uid, views={view: None for view in views}, shape=(1024, 256),
+                           pixel_spacing=(2.4, 2.4), metadata={"manufacturer": manufacturer})
+
+
+def test_only_nm1_is_described_as_nm1():
+    nm1 = _scan(sorted(NM1_STUDY_UIDS)[0])
+    assert "NEMA WG04 test image NM1" in describe_real_scan(nm1)
+    other = _scan("1.2.3.4", views=("ANT", "POST"))
+    assert describe_real_scan(other) == "the scan given with --real, manufacturer Acme: views ANT, POST, 1024 x 256 pixels at 2.40 mm"
+    prediction = SimpleNamespace(views={"ANT": SimpleNamespace(coverage=np.ones((2, 2), bool))})
+    settings = DemoSettings(size=128)
+    for shipped in (False, True):
+        assert "NM1 has hot spots" in real_scan_caption(settings, nm1, prediction, shipped)
+        caption = real_scan_caption(settings, other, prediction, shipped)
+        assert "NM1 has" not in caption and "No ground truth exists for this scan" in caption
+
+
+def test_review_text_says_what_review_does_with_the_left_out_calls(tmp_path, monkeypatch):
+    from scintiseg.report import review_folder as review_module  # lazy: patched for this test only
+
+    truth = np.zeros((40, 20), bool)
+    truth[5:9, 5:9] = True
+    write_mask_png(truth, tmp_path / "phantom" / "masks" / "PH0001_ANT.png")
+    folder = tmp_path / "out" / "predict" / "shipped-phantom-PH0001"
+    folder.mkdir(parents=True)
+    left_out = {"label": "left_out", "points": [[1, 1], [1, 3], [3, 3]], "shape_type": "polygon"}
+    (folder / "ANT.labelme.json").write_text(json.dumps({"shapes": [left_out]}), encoding="utf-8")
+    summary = {"lesion_count": 2, "lesion_count_by_view": {"ANT": 1, "POST": 2}, "distinct_lesion_count": 2,
+               "pair_count": 1, "bsi_percent": 1.0, "bsi_covered_mass_percent": 100.0, "qc_flags": ["bladder_activity_ANT"],
+               "soloway_grade": 1}
+    record = {"views": {"ANT": {"kept": 0, "edited": 1, "drawn": 0, "deleted": 0, "network_lesions": 1}}}
+    monkeypatch.setattr(review_module, "review_folder",
+                        lambda edited, out, model=None: ({"summary": summary}, record, {"summary": summary}))
+    case = Case(case_id="PH0001", patient_id="PH0001", image="images/PH0001.dcm", masks={"ANT": "masks/PH0001_ANT.png"})
+    info = review_with_truth(folder, case, tmp_path / "phantom", None, tmp_path / "out")
+    edited = json.loads((Path(info["edited"]) / "ANT.labelme.json").read_text(encoding="utf-8"))
+    assert {shape["label"] for shape in edited["shapes"]} == {"lesion"}  # the reader's file holds no left-out call
+    assert "deletes every call" not in info["review"]
+    assert "still listed as left out in the reviewed report" in info["review"]
+    assert (info["lesions"], info["lesions_by_view"], info["pairs"]) == (2, {"ANT": 1, "POST": 2}, 1)
+
+
+def test_training_device_is_recorded_and_read_back_for_a_skipped_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(steps, "training_device", lambda config: {"device": "cuda:0", "name": "NVIDIA H100"})
+    monkeypatch.setattr("scintiseg.train.loop.train", lambda config, resume: None)
+    settings = DemoSettings(out=str(tmp_path), epochs=1, threads=1)
+    state = DemoState(settings={})
+    steps.train_model(settings, "dpunet", tmp_path / "crops", tmp_path / "dpunet", state, "3/6")
+    assert state.runs["device"]["dpunet"] == {"device": "cuda:0", "name": "NVIDIA H100"}
+    (tmp_path / "dpunet" / "summary.json").write_text(json.dumps({"finished": True, "epochs_run": 1}), encoding="utf-8")
+    again = DemoState(settings={})
+    steps.train_model(settings, "dpunet", tmp_path / "crops", tmp_path / "dpunet", again, "3/6")
+    assert again.skipped == ["train dpunet"] and again.runs["device"]["dpunet"]["name"] == "NVIDIA H100"
+
+
+def test_training_device_is_the_training_loops_choice():
+    import torch  # lazy: torch, for this test only
+
+    config = train_config(DemoSettings(), "unet", Path("crops"), Path("run"), threads=1)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert steps.training_device(config)["device"].split(":")[0] == expected

@@ -10,7 +10,7 @@ Two training recipes (:class:`DemoSettings`, reasons and the time arithmetic the
 * ``synthetic`` (default, issue 13): the shipped model's recipe (``scripts/train_shipped_model.sh``) at a
   demo's budget. Phantom patients made on the fly from the domain-randomised profile, resampled to 2.26 mm,
   degraded like real archives, ``robust``-normalised, cut into 256 x 256 windows of the whole body; a pool of
-  16 patients, a quarter replaced each epoch, 32 epochs. The demo's own cohort (20 patients of the default
+  16 patients, a quarter replaced each epoch, 24 epochs. The demo's own cohort (20 patients of the default
   profile) is test data only, and prediction tiles the whole view.
 * ``crops`` (the demo before issue 13): 100 phantom patients, thoracic crops (80 for training and
   validation, 20 for test), counts / body p99, 40 epochs; prediction sees the thoracic window only.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 from pathlib import Path
@@ -31,13 +32,53 @@ def relative_link(path: Path, root: Path) -> str:
     return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-def what_was_done(settings: DemoSettings, data: dict) -> list[str]:
-    """The report's lines on data, networks and training, for the demo's recipe."""
+def view_counts(by_view: dict[str, int]) -> str:
+    """'ANT 5, POST 11': a prediction's lesions per view."""
+    return ", ".join(f"{view} {count}" for view, count in by_view.items())
+
+
+def lesion_sentence(info: dict, done: str) -> str:
+    """What a prediction's lesion count is: the distinct lesions (an ANT-POST pair once, as report.html's "Distinct
+    lesions" and the SR's "Number of lesions") and each view's count; ``done``: 'predicted', 'after the review', ...
+    """
+    by_view = info.get("lesions_by_view")
+    if not by_view:
+        return f"{info['lesions']} lesion(s) {done}"
+    if len(by_view) == 1:
+        return f"{info['lesions']} lesion(s) {done} ({next(iter(by_view))}, the scan's only view)"
+    return (f"{info['lesions']} distinct lesion(s) {done} ({view_counts(by_view)}; {info.get('pairs', 0)} seen in both "
+            "views, each counted once)")
+
+
+def device_phrase(devices: dict | None) -> str:
+    """Where the networks trained, from the demo's record of each run (``state.runs["device"]``)."""
+
+    def named(record: dict | None) -> str | None:
+        if not record:
+            return None
+        if str(record.get("device", "")).startswith("cuda"):
+            return f"on a CUDA GPU ({record.get('name') or record['device']})"
+        return f"on the {str(record.get('device', 'cpu')).upper()}"
+
+    said = {key: named(record) for key, record in (devices or {}).items()}
+    known = {phrase for phrase in said.values() if phrase}
+    if not known:
+        return "training device not recorded"
+    if len(known) == 1 and all(said.get(key) for key in DEMO_MODELS):
+        return f"trained {known.pop()}"
+    short = {key: MODEL_TITLES[key].split(" ")[0].rstrip(",") for key in DEMO_MODELS}  # DPU-Net, U-Net
+    return "trained " + ", ".join(f"{short[key]} {said.get(key) or '(device not recorded)'}" for key in DEMO_MODELS)
+
+
+def what_was_done(settings: DemoSettings, data: dict, devices: dict | None = None) -> list[str]:
+    """The report's lines on data, networks and training, for the demo's recipe; ``devices``: where each network
+    trained (``state.runs["device"]``, the training loop's own choice: CUDA when present)."""
     networks = (f"- **Networks** (same budget): {MODEL_TITLES['dpunet']} (paper A) and the {MODEL_TITLES['unet']} "
                 f"baseline; width {settings.width or 'default preset (16)'}, depth {settings.depth or 'default (4)'}.")
     common = (f"Dice + BCE, Adam lr {settings.lr:g}, batch {settings.batch_size}, {settings.epochs} epochs, output bias "
               f"initialised to a lesion prior of {settings.head_prior:g}, "
-              f"{'on-the-fly flips, rotations and translations, ' if settings.augment else ''}seed {settings.seed}, CPU")
+              f"{'on-the-fly flips, rotations and translations, ' if settings.augment else ''}seed {settings.seed}, "
+              f"{device_phrase(devices)}")
     if not settings.synthetic:
         return [
             f"- **Data:** {settings.patients} phantom patients (seed {settings.seed}), whole-body ANT + POST "
@@ -67,6 +108,27 @@ def what_was_done(settings: DemoSettings, data: dict) -> list[str]:
     ]
 
 
+def lesion_free_images(per_case: Path) -> int | None:
+    """How many images of an evaluation's ``per_case.csv`` hold no lesion pixel (None without the file)."""
+    if not per_case.is_file():
+        return None
+    with per_case.open(encoding="utf-8", newline="") as handle:
+        return sum(1 for row in csv.DictReader(handle) if float(row.get("lesion_pixels") or 0) == 0)
+
+
+def overlays_caption(pictures: list[Path]) -> str:
+    """The caption under a network's best and worst test images; says when there are too few to show the worst apart
+    from the best (:func:`scintiseg.train.evaluate.write_overlays` never draws an image twice)."""
+    best = sum(p.name.startswith("best_") for p in pictures)
+    worst = sum(p.name.startswith("worst_") for p in pictures)
+    text = ("*Thoracic crops of test patients (ANT, the model's input normalisation), ranked by per-image DSC; green: "
+            "truth, red: prediction.")
+    if worst < best:
+        text += (f" Only {best + worst} test image(s) to rank: too few to show {best} worst apart from the {best} best, "
+                 + ("so no worst is shown." if worst == 0 else f"so {worst} worst, none of them among the best."))
+    return text + "*"
+
+
 def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures: dict[str, list[Path]]) -> str:
     """The text of ``report.md``.
 
@@ -87,7 +149,7 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         "",
         "## What was done",
         "",
-        *what_was_done(settings, data),
+        *what_was_done(settings, data, state.runs.get("device")),
         "- **Metrics** on the test patients (threshold 0.5): DSC, Recall, CPA (precision) and IoU pooled over all "
         "test pixels (as paper A reports them), DSC averaged per image, and lesion detection (a true lesion is "
         "found when a predicted pixel touches it; a predicted component touching none is a false positive).",
@@ -95,7 +157,7 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         "## Test metrics",
         "",
         "| network | parameters | best epoch | DSC | Recall | CPA | IoU | DSC / image | lesion sens. | FP / image "
-        "| train time | paper A DSC / Recall / CPA (clinical) |",
+        "| training loop | paper A DSC / Recall / CPA (clinical) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key in DEMO_MODELS:
@@ -111,9 +173,19 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
             f"| {format_metric(m['detection'].get('fp_per_image'), 2)} | {run.get('seconds', 0):.0f} s "
             f"| {p['dsc']:.4f} / {p['recall']:.4f} / {p['cpa']:.4f} |"
         )
+    first = next((state.metrics[key] for key in DEMO_MODELS if key in state.metrics), {})
+    empty = lesion_free_images(out / next((key for key in DEMO_MODELS if key in state.metrics), "dpunet")
+                               / "eval-test" / "per_case.csv")
+    rule = first.get("empty_image_rule")
     lines += [
         "",
-        f"Test set: {state.metrics.get('dpunet', {}).get('images', '?')} images. Paper A's numbers (He et al. "
+        f"Test set: {first.get('images', '?')} images"
+        + (f", {empty} of them without lesion pixels" if empty is not None else "") + ". DSC / image is the mean of "
+        "each test image's own DSC" + (f" (`metrics.json` `empty_image_rule`: {rule})" if rule else "") + "; an "
+        "image without lesions thus scores 1 when nothing is predicted on it, 0 when anything is. Training loop: the "
+        "epochs alone (each run's `summary.json` `seconds`); the Run table's train rows time the whole step, which "
+        + ("also generates the first pool and the validation patients before the first epoch."
+           if settings.synthetic else "also reads and prepares the crops.") + " Paper A's numbers (He et al. "
         "2024, Table 2, mean of 5 runs of 200 epochs on 62 clinical thoracic test images) are for context only: "
         "different data (clinical, not phantom), far longer training and wider networks. The phantom's "
         "lesions, noise and anatomy are ours, so absolute values are not comparable; a demo this short is "
@@ -129,8 +201,7 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         if pictures:
             lines += [f"### {MODEL_TITLES[key]}: best and worst test images", "",
                       " ".join(f"![{p.stem}]({relative_link(p, out)})" for p in pictures), "",
-                      "*Thoracic crops of test patients (ANT, the model's input normalisation), ranked by "
-                      "per-image DSC; green: truth, red: prediction.*", ""]
+                      overlays_caption(pictures), ""]
     lines += ["## Whole-body prediction (scintiseg.predict)", ""]
     for name, info in state.predictions.items():
         if info.get("skipped"):
@@ -138,13 +209,13 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
             continue
         how = ("" if info.get("review") or info.get("comparison") else
                f", through `predict_scan` ({PIPELINES[info.get('whole', settings.synthetic)]})")
-        lesions = ("lesion(s) after the review" if info.get("review") else
-                   "lesion(s) predicted on the follow-up" if info.get("comparison") else "lesion(s) predicted")
+        done = ("after the review" if info.get("review") else
+                "predicted on the follow-up" if info.get("comparison") else "predicted")
         lines += [
             f"### {info['title']}",
             "",
             f"Model: {info['model']}{how}. "
-            f"{info['lesions']} {lesions}; BSI estimate {info['bsi']:.2f} % of the skeleton "
+            f"{lesion_sentence(info, done)}; BSI estimate {info['bsi']:.2f} % of the skeleton "
             f"(covered mass {info['covered']:.0f} %); QC flags: {', '.join(info['qc_flags']) or 'none'}. "
             f"Outputs (LabelMe, masks, overlays, report.html, DICOM SR/GSPS) in `{relative_link(Path(info['folder']), out)}/`.",
             "",
@@ -173,8 +244,9 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         f"Load average (1, 5, 15 min) at start {state.load_average.get('start')}, at end "
         f"{state.load_average.get('end')}; CPUs available: {state.settings.get('cpus')}.",
         "",
-        "Repeat with `scintiseg demo --out " + str(settings.out) + "` (finished steps are skipped); the settings "
-        "are in `demo.json`, each run's resolved training configuration in `<run>/config.yaml`.",
+        f"Repeat with `{settings.command()}` (finished steps are skipped; the flags are this run's settings that "
+        "differ from the defaults, as `demo-settings.json` holds them, and the real scan given). All settings are in "
+        "`demo.json`, each run's resolved training configuration in `<run>/config.yaml`.",
     ]
     for note in state.notes:
         lines += ["", f"Note: {note}"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from scintiseg.seeds import check_seed
 
 #: The real scan the demo predicts on by default, relative to the repository that holds the package.
 DEFAULT_REAL_SCAN = "../shared/data/real/nema-wg04-nm1-wholebody.dcm"
+#: The study UIDs of NEMA WG04's NM1 (the repository's copies: uncompressed and RLE lossless). A scan is described
+#: as NM1 only when it is one of them: a file made from NM1 (a follow-up written by the demo, a copy re-encoded by
+#: another tool) carries NM1's patient name but a study of its own.
+NM1_STUDY_UIDS: frozenset[str] = frozenset({
+    "1.3.6.1.4.1.5962.1.2.8.20040826185059.5457",
+    "1.3.6.1.4.1.5962.1.2.8.20031208063649.855",
+})
 #: The training recipes: ``synthetic`` (issue 13, the default: phantom patients made on the fly from the
 #: domain-randomised profile, windows of the whole body) and ``crops`` (the demo before issue 13: thoracic
 #: crops of the demo's own phantom cohort).
@@ -64,15 +72,17 @@ class DemoSettings:
     ``randomised`` patient takes about 0.5 s to generate on one core)::
 
         windows per epoch  = pool_patients x 2 views x windows_per_view = 16 x 2 x 2 = 64 -> 8 steps of batch 8
-        steps per network  = 32 epochs x 8 = 256 (the old demo: 320 steps on 64 fixed crops; see below: 24 epochs)
-        training           = 256 x 0.8 s = 205 s (DPU-Net), 256 x 0.67 s = 172 s (U-Net)
+        steps per network  = 24 epochs x 8 = 192 (the old demo: 320 steps on 64 fixed crops)
+        training           = 192 x 0.8 s = 154 s (DPU-Net), 192 x 0.67 s = 129 s (U-Net)
         generation up front = (val_patients + pool_patients) x 0.5 s = (6 + 16) x 0.5 s = 11 s per network
-        generation beside   = 31 epochs x ceil(0.25 x 16) = 124 new patients x 0.5 s = 62 core-s, which
-                              takes about 31 s from training's two cores
-        per network         = about 250 s (DPU-Net) and 215 s (U-Net): 465 s for both
+        generation beside   = 23 epochs x ceil(0.25 x 16) = 92 new patients x 0.5 s = 46 core-s, which
+                              takes about 23 s from training's two cores
+        per network         = about 188 s (DPU-Net) and 163 s (U-Net): 351 s for both
         test cohort         = 20 default patients (about 0.35 core-s each: 4 s on 2 cores), crops 1 s,
                               evaluation 3 s, whole-view prediction of 2 scans about 10 s, report and imports 15 s
-        total               = about 500 s (8.5 minutes); at 1 s per step (the slow end) about 10.5 minutes
+        total               = about 385 s (6.5 minutes); at 1 s per step (the slow end) about 8 minutes
+                              (at 32 epochs, the default before the measurement below: about 500 s, and
+                              10.5 minutes at 1 s per step)
 
     Measured instead (2026-11-29, 32 epochs, one torch thread, the automatic choice on a machine busy at the
     start): 805 s, of which DPU-Net 444 s (13.9 s per epoch) and U-Net 343 s (10.7 s). The default is
@@ -197,6 +207,24 @@ class DemoSettings:
         keys += (["train_profile", "pixel_mm", "pool_patients", "refresh", "windows_per_view", "val_patients"]
                  if self.synthetic else ["test_fraction"])
         return {key: getattr(self, key) for key in keys}
+
+    def command(self) -> str:
+        """The ``scintiseg demo`` command that makes this demo again into the same folder: ``--out``, every
+        :meth:`fingerprint` setting that differs from its default (a folder made with other settings is refused, so
+        a bare ``--out`` repeats only a default demo) and the ``--real`` scan when one was given."""
+        defaults = DemoSettings(recipe=self.recipe)  # the recipe's own patients and epochs
+        words = ["scintiseg", "demo", "--out", str(self.out)]
+        for key, value in self.fingerprint().items():
+            if value == getattr(DemoSettings() if key == "recipe" else defaults, key):
+                continue
+            flag = "--" + key.replace("_", "-")
+            if isinstance(value, bool):
+                words.append(flag if value else f"--no-{flag[2:]}")
+            elif value is not None:  # width and depth None: the preset's, which no flag but the default gives
+                words += [flag, repr(value) if isinstance(value, float) else str(value)]
+        if self.real_scan is not None:
+            words += ["--real", self.real_scan]
+        return shlex.join(words)
 
     def training_patients(self) -> int:
         """Distinct generated patients each network trains on (``synthetic``): the first pool and the refreshes."""

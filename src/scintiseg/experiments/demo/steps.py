@@ -20,10 +20,11 @@ import numpy as np
 
 from scintiseg.errors import ScintisegError
 from scintiseg.experiments.demo.figures import truth_overlay
-from scintiseg.experiments.demo.markdown import relative_link
+from scintiseg.experiments.demo.markdown import relative_link, view_counts
 from scintiseg.experiments.demo.settings import (
     DEMO_MODELS,
     MODEL_TITLES,
+    NM1_STUDY_UIDS,
     DemoSettings,
     cpu_count,
     resolve_real_scan,
@@ -117,8 +118,33 @@ def train_config(settings: DemoSettings, key: str, crops: Path, run_dir: Path, t
     )
 
 
+#: The demo's record of where a network trained (in its run folder; training's own files do not say it).
+TRAINING_DEVICE_FILE = "demo-device.json"
+
+
+def training_device(config) -> dict:
+    """The device training runs ``config`` on, as the training loop picks it (``device: auto``: CUDA when present):
+    ``{"device": "cpu"}`` or ``{"device": "cuda:0", "name": <the GPU's name>}``."""
+    import torch  # lazy: start-up time
+
+    from scintiseg.models.device import select_device  # lazy: start-up time
+
+    device = select_device(None if config.device == "auto" else config.device)
+    if device.type != "cuda":
+        return {"device": device.type}
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return {"device": f"cuda:{index}", "name": torch.cuda.get_device_name(index)}
+
+
+def recorded_device(run_dir: Path) -> dict | None:
+    """The device a finished demo run trained on (:data:`TRAINING_DEVICE_FILE`), None when not recorded."""
+    path = run_dir / TRAINING_DEVICE_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def train_model(settings: DemoSettings, key: str, crops: Path, run_dir: Path, state: DemoState, step: str) -> None:
-    """Step 3: train one network (resumes an interrupted run; skipped when finished)."""
+    """Step 3: train one network (resumes an interrupted run; skipped when finished). The device it trains on is
+    written to ``RUN/demo-device.json`` and kept in ``state.runs["device"]`` (a skipped run's is read back)."""
     from scintiseg.train.loop import train  # lazy: start-up time
 
     summary_path = run_dir / "summary.json"
@@ -126,10 +152,14 @@ def train_model(settings: DemoSettings, key: str, crops: Path, run_dir: Path, st
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         if summary.get("finished") and summary.get("epochs_run") == settings.epochs:
             state.skipped.append(f"train {key}")
+            state.runs.setdefault("device", {})[key] = recorded_device(run_dir)
             say(f"[{step}] train {MODEL_TITLES[key]}: finished run in {run_dir} (skipped)")
             return
     config = train_config(settings, key, crops, run_dir, training_threads(settings, state.load_average.get("start")))
     state.runs.setdefault("threads", {})[key] = config.threads
+    device = state.runs.setdefault("device", {})[key] = training_device(config)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / TRAINING_DEVICE_FILE, json.dumps(device) + "\n")
     data = (f"{settings.training_patients()} {settings.train_profile} phantom patients made on the fly, "
             f"{settings.size} x {settings.size} windows of the whole body" if settings.synthetic else "thoracic crops")
     say(f"[{step}] train {MODEL_TITLES[key]}: {settings.epochs} epochs on {data} into {run_dir} "
@@ -188,10 +218,21 @@ def whole_body_detection(predicted: np.ndarray, truth: np.ndarray, coverage: np.
             f"{result['false_positives']} false positive(s)")
 
 
+def lesion_counts(summary: dict) -> dict:
+    """What the report says of a prediction's lesions, from its ``report.json`` summary: ``lesions``, the distinct
+    lesions (a lesion seen in both views, an ANT-POST pair, counted once: the SR's "Number of lesions" and
+    report.html's "Distinct lesions"), ``lesions_by_view`` and ``pairs``."""
+    return {"lesions": int(summary["distinct_lesion_count"]), "lesions_by_view": dict(summary["lesion_count_by_view"]),
+            "pairs": int(summary.get("pair_count") or 0)}
+
+
 def review_with_truth(folder: Path, case: Case, phantom: Path, loaded, out: Path) -> dict:
     """Step 5, the correction a physician makes: a copy of the shipped model's prediction ``folder`` whose LabelMe
-    files a "reader" who knows the phantom's truth edits (every call deleted, every visible lesion's true outline
-    drawn), written again with ``scintiseg review``'s own function into ``OUT/predict/reviewed-<name>``."""
+    files a "reader" who knows the phantom's truth edits (every shape of the network's, lesion or left-out call,
+    replaced by every visible lesion's true outline), written again with ``scintiseg review``'s own function into
+    ``OUT/predict/reviewed-<name>``. ``scintiseg review`` tells each true outline against the network's own output
+    (edited where it overlaps a call, drawn where it overlaps none) and runs the reading rules again on the network's
+    calls, so a left-out call no true outline touches stays listed as left out, with its QC flag."""
     from scintiseg.predict.contours import mask_contours  # lazy: start-up time
     from scintiseg.predict.review import review_line  # lazy: start-up time
     from scintiseg.report.review_folder import review_folder  # lazy: start-up time
@@ -213,22 +254,28 @@ def review_with_truth(folder: Path, case: Case, phantom: Path, loaded, out: Path
     written, record, before = review_folder(edited, reviewed_folder, model=loaded)
     summary, was = written["summary"], before["summary"]
     text = (f"A reader corrects the shipped model's outlines in LabelMe (`{relative_link(edited, out)}/`: here one who "
-            "knows the phantom's truth deletes every call and draws every visible lesion's true outline), then "
+            "knows the phantom's truth replaces every shape in the files, the network's lesions and left-out calls, "
+            "with every visible lesion's true outline), then "
             f"`scintiseg review {relative_link(edited, out)} --out {relative_link(reviewed_folder, out)}` writes the "
-            f"report again from those outlines: {review_line(record)}. BSI {was['bsi_percent']:.2f} % -> "
+            f"report again from those outlines: {review_line(record)}. `scintiseg review` tells each outline against "
+            "the network's own output, not against the file: a true outline over one of the network's lesions counts "
+            "as that lesion edited, one over none as drawn, and only a network lesion no true outline touches as "
+            "deleted; the reading rules run again on the network's calls, so a left-out call no true outline touches "
+            "is still listed as left out in the reviewed report (with its QC flag), though the reader's files no "
+            f"longer hold it. BSI {was['bsi_percent']:.2f} % -> "
             f"{summary['bsi_percent']:.2f} % (the truth's outlines measured on the learned region map), Soloway "
             f"grade {was['soloway_grade']} -> {summary['soloway_grade']}; report.json's `review` and each lesion's "
             "`origin` say what changed.")
     say(f"      reviewed {case.case_id}: {review_line(record)} -> {reviewed_folder}")
     return {"title": f"Held-out phantom patient {case.case_id}, the shipped model's outlines corrected by a reader",
             "model": "the shipped model, run again by `scintiseg review` on the reader's outlines", "whole": True,
-            "folder": str(reviewed_folder), "lesions": summary["lesion_count"], "bsi": summary["bsi_percent"],
+            "folder": str(reviewed_folder), **lesion_counts(summary), "bsi": summary["bsi_percent"],
             "covered": summary["bsi_covered_mass_percent"], "qc_flags": summary["qc_flags"], "review": text,
             "edited": str(edited)}
 
 
 def later_scan(scan, lesions: int, days: int, shift_mm: tuple[float, float], path: Path) -> int:
-    """NM1 ``days`` later with ``lesions`` inserted into its counts (:mod:`scintiseg.phantom.hybrid`, one draw of one
+    """The real scan (NM1 by default) ``days`` later with ``lesions`` inserted into its counts (:mod:`scintiseg.phantom.hybrid`, one draw of one
     seed: a later scan's first lesions are an earlier one's), the patient ``shift_mm`` (rows, columns) away, written as
     DICOM to ``path``; returns the lesions visible."""
     import datetime as dt  # lazy: start-up time
@@ -252,9 +299,9 @@ def later_scan(scan, lesions: int, days: int, shift_mm: tuple[float, float], pat
 
 
 def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
-    """Step 5, a follow-up read against its baseline: NM1 three months later (three lesions inserted into its counts,
+    """Step 5, a follow-up read against its baseline: the real scan (NM1 by default) three months later (three lesions inserted into its counts,
     :mod:`scintiseg.phantom.hybrid`, the patient lying 14 mm lower and 5 mm to the side), predicted by the shipped model
-    and compared with the shipped model's NM1 prediction ``baseline`` by ``scintiseg compare``'s own function into
+    and compared with the shipped model's prediction of the real scan ``baseline`` by ``scintiseg compare``'s own function into
     ``OUT/predict/compare-<name>``; then six months later (the three and two more, the patient 8 mm higher), the three
     scans read together as ``scintiseg compare A B C`` reads them, into ``OUT/predict/series-<name>``."""
     from scintiseg.report.follow_up_batch import compare_series  # lazy: start-up time
@@ -264,7 +311,7 @@ def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
     late_file = out / "follow-up" / f"{real.stem}-follow-up.dcm"
     inserted = later_scan(scan, 3, 91, (14.0, 5.0), late_file)
     late_folder = baseline.with_name(f"{baseline.name}-follow-up")
-    predict_one(read_scan(late_file), loaded, late_folder)
+    _, late_report = predict_one(read_scan(late_file), loaded, late_folder)
     compared = baseline.with_name(f"compare-{baseline.name.removeprefix('shipped-')}")
     record = compare_folders(baseline, late_folder, compared, model=loaded)
     third_file = out / "follow-up" / f"{real.stem}-follow-up-2.dcm"
@@ -278,7 +325,8 @@ def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
                 f"{step.new_lesions} new on the second scan, {step.next_new_lesions} further new on the third "
                 f"{step.days_to_next or 'some'} days later, {step.seen_again_next} of the second scan's new lesions seen "
                 "again; " + ("PCWG3's 2+2 pattern" if step.two_plus_two else "not PCWG3's 2+2 pattern"))
-    text = (f"The same patient three months later (`{relative_link(late_file, out)}`: NM1 with {inserted} lesions "
+    named = "NM1" if is_nm1(scan) else f"{real.name}"
+    text = (f"The same patient three months later (`{relative_link(late_file, out)}`: {named} with {inserted} lesions "
             "inserted into its counts, the patient lying 14 mm lower and 5 mm to the side), predicted by the shipped "
             f"model, then `scintiseg compare {relative_link(baseline, out)} {relative_link(late_folder, out)} --out "
             f"{relative_link(compared, out)}` reads it against the first scan: {summary_line(record)} "
@@ -295,15 +343,32 @@ def follow_up_on_real(real: Path, baseline: Path, loaded, out: Path) -> dict:
     summary = record["follow_up"]
     return {"title": f"Real scan {real.name} three months later, compared with the first (`scintiseg compare`)",
             "model": "the shipped model on both scans", "whole": True, "folder": str(late_folder),
-            "lesions": sum(summary["lesion_count_by_view"].values()), "bsi": summary["bsi_percent"] or 0.0,
+            **lesion_counts(late_report["summary"]), "bsi": summary["bsi_percent"] or 0.0,
             "covered": summary["bsi_covered_mass_percent"] or 0.0, "qc_flags": record["summary"]["flags"],
             "comparison": text, "compared": str(compared), "inserted": inserted, "series": str(page),
             "two_plus_two": bool(step and step.two_plus_two)}
 
 
+def is_nm1(scan) -> bool:
+    """Whether ``scan`` is NEMA WG04's NM1 (one of the repository's copies, by its study UID)."""
+    return scan.study_uid in NM1_STUDY_UIDS
+
+
+def describe_real_scan(scan) -> str:
+    """What the report calls the real scan: NM1's own description when it is NM1, else what the file holds."""
+    if is_nm1(scan):
+        return "a real GE 99mTc-MDP whole-body bone scan, NEMA WG04 test image NM1, anterior view"
+    views = list(scan.views)
+    maker = scan.metadata.get("manufacturer")
+    made = f", manufacturer {maker}" if isinstance(maker, str) and maker.strip() else ""
+    return (f"the scan given with --real{made}: {'view' if len(views) == 1 else 'views'} {', '.join(views)}, "
+            f"{scan.shape[0]} x {scan.shape[1]} pixels at {scan.pixel_spacing[0]:.2f} mm")
+
+
 def real_scan_caption(settings: DemoSettings, scan, prediction, shipped: bool = False) -> str:
     """The caption of the real scan's overlay: what the model saw, and why no finding may be read into it
-    (``shipped``: the shipped model's prediction, whose measurements on NM1 docs/robustness.md gives)."""
+    (``shipped``: the shipped model's prediction, whose measurements on NM1 docs/robustness.md gives). NM1's own hot
+    spots are named only when the scan is NM1 (:func:`is_nm1`)."""
     covered = all(result.coverage.all() for result in prediction.views.values())
     if covered:
         spacing = scan.pixel_spacing[0]
@@ -313,17 +378,20 @@ def real_scan_caption(settings: DemoSettings, scan, prediction, shipped: bool = 
                 "windows.")
     else:
         seen = "The blue frame is the thoracic window the model saw; nothing outside it is predicted."
+    nm1 = is_nm1(scan)
     if shipped:
+        own = ("NM1 has hot spots of its own (manubrium, a lumbar focus, a knee), and the shipped model calls its "
+               "lumbar focus on most views (docs/robustness.md measures it on 60 NM1 scans with lesions inserted: 0.77 "
+               "of them found, about one false positive per view, that focus)." if nm1 else
+               "a contour may be a lesion or normal uptake (docs/robustness.md measures the shipped model on the NEMA "
+               "NM1 scan with lesions inserted, not on this one).")
         return ("The real scan (inverted grey scale) with the shipped model's contours (red, numbered; the folder's "
                 "report.html shows them with the calls a reading rule left out and the region map on demand). The "
-                "model saw the whole view. No ground truth exists "
-                "for this scan; NM1 has hot spots of its own (manubrium, a lumbar focus, a knee), and the shipped "
-                "model calls its lumbar focus on most views (docs/robustness.md measures it on 60 NM1 scans with "
-                "lesions inserted: 0.77 of them found, about one false positive per view, that focus).")
+                f"model saw the whole view. No ground truth exists for this scan; {own}")
+    own = ", and NM1 has hot spots of its own (manubrium, a lumbar focus, a knee)" if nm1 else ""
     return (f"The real scan (inverted grey scale) with the predicted contours (red, numbered). {seen} No ground "
-            "truth exists for this scan, and NM1 has hot spots of its own (manubrium, a lumbar focus, a knee); "
-            "a network trained for a few minutes on phantom patients says nothing reliable about a real patient "
-            "(the shipped model's prediction follows).")
+            f"truth exists for this scan{own}; a network trained for a few minutes on phantom patients says nothing "
+            "reliable about a real patient (the shipped model's prediction follows).")
 
 
 def predict_scans(settings: DemoSettings, out: Path, phantom: Path, splits: dict, state: DemoState, figures_dir: Path) -> None:
@@ -355,7 +423,7 @@ def _predict_with(settings: DemoSettings, out: Path, phantom: Path, splits: dict
         case = whole_body_case(phantom, showcase_case(out / "crops", test_ids, whole=settings.synthetic))
         scan = read_scan(resolve(phantom, case.image))
         folder = out / "predict" / f"{tag}phantom-{case.case_id}"
-        prediction, _ = predict_one(scan, loaded, folder)
+        prediction, report = predict_one(scan, loaded, folder)
         view = "ANT" if "ANT" in prediction.views else next(iter(prediction.views))
         result = prediction.views[view]
         truth = read_mask_png(resolve(phantom, case.masks[view])) if view in case.masks else np.zeros(scan.shape, bool)
@@ -379,12 +447,13 @@ def _predict_with(settings: DemoSettings, out: Path, phantom: Path, splits: dict
         state.predictions[f"{tag}phantom"] = {
             "title": f"Held-out phantom patient {case.case_id} (test split, never trained on){suffix}",
             "model": model, "whole": shipped or settings.synthetic, "folder": str(folder),
-            "lesions": prediction.lesion_count,
+            **lesion_counts(report["summary"]),
             "bsi": prediction.bsi_percent, "covered": prediction.covered_mass_percent,
             "qc_flags": prediction.qc_flags, "truth_figure": str(figure), "caption": caption,
             "window": "whole" if result.coverage.all() else "thoracic",
         }
-        say(f"      phantom {case.case_id}{suffix}: {prediction.lesion_count} lesion(s) predicted; {detected}")
+        say(f"      phantom {case.case_id}{suffix}: {prediction.distinct_lesion_count} distinct lesion(s) predicted "
+            f"({view_counts(report['summary']['lesion_count_by_view'])}); {view}: {detected}")
         if shipped:  # a reader corrects the shipped model's outlines and the report is written again
             state.predictions["reviewed phantom"] = review_with_truth(folder, case, phantom, loaded, out)
     real, message = resolve_real_scan(settings.real_scan)
@@ -398,14 +467,14 @@ def _predict_with(settings: DemoSettings, out: Path, phantom: Path, splits: dict
     overlays = sorted(folder / view["files"]["overlay"] for view in report.get("views", {}).values()
                       if "overlay" in view.get("files", {}))
     state.predictions[f"{tag}real scan"] = {
-        "title": f"Real scan: {real.name} (a real GE 99mTc-MDP whole-body bone scan, NEMA WG04 test image NM1, "
-                 f"anterior view){suffix}",
+        "title": f"Real scan: {real.name} ({describe_real_scan(scan)}){suffix}",
         "model": model, "whole": shipped or settings.synthetic, "folder": str(folder),
-        "lesions": prediction.lesion_count,
+        **lesion_counts(report["summary"]),
         "bsi": prediction.bsi_percent, "covered": prediction.covered_mass_percent,
         "qc_flags": prediction.qc_flags, "overlays": [str(p) for p in overlays],
         "caption_overlay": real_scan_caption(settings, scan, prediction, shipped),
     }
-    say(f"      real scan {real.name}{suffix}: {prediction.lesion_count} lesion(s) predicted -> {folder}")
+    say(f"      real scan {real.name}{suffix}: {prediction.distinct_lesion_count} distinct lesion(s) predicted "
+        f"({view_counts(report['summary']['lesion_count_by_view'])}) -> {folder}")
     if shipped:  # the same patient's follow-up read against this scan
         state.predictions["follow-up real scan"] = follow_up_on_real(real, folder, loaded, out)

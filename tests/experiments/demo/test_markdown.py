@@ -1,0 +1,103 @@
+"""The demo's report.md: lesion counts, the repeat command, the per-image rule, the training times and device, and the
+best/worst caption, from a made-up state (no training)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from scintiseg.experiments.demo.markdown import lesion_sentence, report_markdown, what_was_done
+from scintiseg.experiments.demo.settings import DemoSettings
+from scintiseg.experiments.demo.state import DemoState
+
+RULE = "an image with no lesion and no prediction scores 1 on every per-image metric"
+
+
+def _metrics() -> dict:
+    return {"pooled": {"dsc": 0.1, "recall": 0.1, "cpa": 0.1, "iou": 0.05}, "per_image": {"dsc": 0.2},
+            "detection": {"sensitivity": 0.2, "fp_per_image": 1.0}, "images": 3, "empty_image_rule": RULE}
+
+
+def _state(predictions: dict | None = None, devices: dict | None = None) -> DemoState:
+    state = DemoState(settings={"cpus": 2})
+    for key, seconds in (("dpunet", 498.0), ("unet", 213.0)):
+        state.metrics[key] = _metrics()
+        state.runs[key] = {"parameters": 10, "best_epoch": 1, "seconds": seconds}
+    state.runs["device"] = devices if devices is not None else {"dpunet": {"device": "cpu"}, "unet": {"device": "cpu"}}
+    state.timings = {"train dpunet": 517.0, "train unet": 228.0}
+    state.predictions = predictions or {}
+    return state
+
+
+def _shipped(**extra) -> dict:
+    return {"title": "PH0003, the shipped model", "model": "the shipped model", "whole": True, "folder": "/x/f",
+            "lesions": 13, "lesions_by_view": {"ANT": 5, "POST": 11}, "pairs": 3, "bsi": 1.16, "covered": 100.0,
+            "qc_flags": [], **extra}
+
+
+def test_lesion_count_is_the_distinct_lesions_with_each_view_not_the_busiest_view(tmp_path):
+    text = report_markdown(DemoSettings(out=str(tmp_path)), _state({"shipped-phantom": _shipped()}), tmp_path, {})
+    assert "13 distinct lesion(s) predicted (ANT 5, POST 11; 3 seen in both views, each counted once)" in text
+    assert "11 lesion(s) predicted" not in text
+    review = lesion_sentence({"lesions": 20, "lesions_by_view": {"ANT": 12, "POST": 19}, "pairs": 11}, "after the review")
+    assert review.startswith("20 distinct lesion(s) after the review (ANT 12, POST 19;")
+    assert lesion_sentence({"lesions": 4, "lesions_by_view": {"ANT": 4}, "pairs": 0}, "predicted") == (
+        "4 lesion(s) predicted (ANT, the scan's only view)")
+
+
+@pytest.mark.parametrize("settings", [
+    DemoSettings(out="runs/d", patients=2, epochs=2, pool_patients=2, refresh=0.5, windows_per_view=1, val_patients=1,
+                 train_profile="small", width=4, size=128, batch_size=2, generator_workers=0, threads=1),
+    DemoSettings(out="runs/my demo", recipe="crops", epochs=3, augment=False, lr=5e-4, real_scan="scans/other scan.dcm"),
+    DemoSettings(out="runs/demo"),
+])
+def test_repeat_command_gives_the_settings_the_folder_was_made_with(settings, tmp_path, monkeypatch):
+    from scintiseg.cli import demo as demo_cli  # lazy: the CLI module, for this test only
+    from scintiseg.cli import main  # lazy: the CLI, for this test only
+
+    text = report_markdown(settings, _state(), tmp_path, {})
+    command = text.split("Repeat with `", 1)[1].split("`", 1)[0]
+    words = shlex.split(command)
+    assert words[:2] == ["scintiseg", "demo"]
+    seen = []
+    monkeypatch.setattr(demo_cli, "run_demo", lambda given: seen.append(given) or Path(given.out) / "report.md")
+    assert main(words[1:]) == 0
+    assert seen[0].fingerprint() == settings.fingerprint()  # what check_fingerprint compares: not refused
+    assert seen[0].out == settings.out and seen[0].real_scan == settings.real_scan
+
+
+def test_per_image_rule_and_lesion_free_images_are_stated(tmp_path):
+    per_case = tmp_path / "dpunet" / "eval-test" / "per_case.csv"
+    per_case.parent.mkdir(parents=True)
+    per_case.write_text("case_id,patient_id,dsc,lesion_pixels\nA,A,0.5,10\nB,B,1.0,0\nC,C,0.0,0\n", encoding="utf-8")
+    text = report_markdown(DemoSettings(out=str(tmp_path)), _state(), tmp_path, {})
+    assert f"`empty_image_rule`: {RULE}" in text and "2 of them without lesion pixels" in text
+
+
+def test_both_training_times_say_what_they_time(tmp_path):
+    text = report_markdown(DemoSettings(out=str(tmp_path)), _state(), tmp_path, {})
+    header = next(line for line in text.splitlines() if line.startswith("| network |"))
+    assert "| training loop |" in header and "train time" not in header
+    assert "| 498 s |" in text and "| train dpunet | 517 |" in text
+    assert "the Run table's train rows time the whole step, which also generates the first pool" in text
+
+
+def test_training_line_names_the_device_the_run_used():
+    gpu = {"device": "cuda:0", "name": "NVIDIA H100"}
+    line = what_was_done(DemoSettings(), {}, {"dpunet": gpu, "unet": gpu})[-1]
+    assert "trained on a CUDA GPU (NVIDIA H100)" in line and "CPU" not in line
+    cpu = what_was_done(DemoSettings(), {}, {"dpunet": {"device": "cpu"}, "unet": {"device": "cpu"}})[-1]
+    assert "trained on the CPU" in cpu
+    mixed = what_was_done(DemoSettings(), {}, {"dpunet": gpu, "unet": None})[-1]
+    assert "DPU-Net on a CUDA GPU (NVIDIA H100), U-Net (device not recorded)" in mixed
+    assert "training device not recorded" in what_was_done(DemoSettings(), {}, {})[-1]
+
+
+def test_overlay_caption_says_when_too_few_images_for_a_distinct_worst(tmp_path):
+    pictures = [tmp_path / "best_1_A.png", tmp_path / "best_2_B.png"]
+    text = report_markdown(DemoSettings(out=str(tmp_path)), _state(), tmp_path, {"overlays_dpunet": pictures})
+    assert "too few to show 2 worst apart from the 2 best, so no worst is shown" in text
+    full = pictures + [tmp_path / "worst_1_C.png", tmp_path / "worst_2_D.png"]
+    assert "too few" not in report_markdown(DemoSettings(out=str(tmp_path)), _state(), tmp_path, {"overlays_dpunet": full})
