@@ -29,3 +29,22 @@ def test_rows_of_different_image_counts_and_a_metric_of_one_run_are_said_as_they
                           [{**r, "images": 12} for r in results if r["row"] == "aggregated"], {}, 2, "d",
                           paired=PairedStatistics("single", patients=6, images=12), test_set="t")
     assert "(6 patients, 12 images per run)" in same
+
+
+def test_the_plot_says_a_bar_stands_for_only_some_runs(tmp_path, monkeypatch):
+    """Session 63: a CPA defined in 1 of 3 runs (the others predicted nothing) drew a full bar at 1.0 like any other;
+    it is hatched over and labelled with its runs."""
+    import matplotlib.axes
+
+    from scintiseg.experiments.plots import plot_experiment
+    from scintiseg.experiments.tables import row_statistics
+
+    said = []
+    annotate = matplotlib.axes.Axes.annotate
+    monkeypatch.setattr(matplotlib.axes.Axes, "annotate",
+                        lambda self, text, *args, **kwargs: said.append(text) or annotate(self, text, *args, **kwargs))
+    spec = ExperimentSpec(name="x", title="x", source="s", rows=(Row("single", {}), Row("aggregated", {})))
+    results = [_result("single", k, 12, cpa) for k, cpa in enumerate((1.0, math.nan, math.nan))] + \
+        [_result("aggregated", k, 6, 0.7) for k in range(3)]
+    plot_experiment(spec, row_statistics(spec, results), None, tmp_path / "x.png")
+    assert said == ["1/3 runs"] and (tmp_path / "x.png").stat().st_size > 0

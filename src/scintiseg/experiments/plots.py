@@ -69,8 +69,15 @@ def plot_experiment(spec: ExperimentSpec, stats: list[dict[str, Any]], paired: "
         width = 0.8 / len(TABLE_METRICS)
         for i, metric in enumerate(TABLE_METRICS):
             values = np.array([_spread(entry, metric, paired) for entry in stats])
-            axis.bar(positions + i * width, values[:, 0], width, yerr=values[:, 1:].T, capsize=2,
-                     label=f"{metric.upper()} (ours)")
+            bars = axis.bar(positions + i * width, values[:, 0], width, yerr=values[:, 1:].T, capsize=2,
+                            label=f"{metric.upper()} (ours)")
+            for bar, entry in zip(bars, stats):  # a value of only some runs (CPA of runs predicting nothing): said
+                defined = entry.get(f"{metric}_defined", entry["runs"])
+                if 0 < defined < entry["runs"]:  # hatched over, the legend's patch left plain
+                    axis.bar(bar.get_x(), bar.get_height(), bar.get_width(), align="edge", fill=False, hatch="//",
+                             edgecolor="white", linewidth=0)
+                    axis.annotate(f"{defined}/{entry['runs']} runs", (bar.get_x() + bar.get_width() / 2, 0.02),
+                                  rotation=90, ha="center", va="bottom", fontsize=6)
             paper = [entry["row"].paper.get(metric) for entry in stats]
             axis.scatter(positions + i * width, [math.nan if p is None else p for p in paper], marker="_", s=200,
                          color="black", zorder=3, label="paper" if i == 0 else None)
