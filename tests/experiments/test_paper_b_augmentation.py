@@ -1,8 +1,20 @@
 """paper-b-augmentation: D1, D2, D3 share the real test patients; D2 and D3 train on as many images."""
 
+import json
+
+import pytest
+
+from support import conftest_of
+
 from scintiseg.experiments.paper_b_augmentation import augmentation_spec, prepare_datasets
 from scintiseg.experiments.specs import PAPER_B_AUGMENTATION, PAPER_B_BASE
 from scintiseg.io import dataset as ds
+
+
+@pytest.fixture
+def six_crops(tmp_path):
+    """Six patients: 2 test, and 2 + 2 in two folds, so that fold 0's training part (the GAN's data) holds two."""
+    return conftest_of("gan").write_real_crops(tmp_path / "crops6", n_patients=6)
 
 
 def test_spec_is_paper_b_model_fully_supervised_on_fold_0_with_the_papers_d2_row(tmp_path):
@@ -14,9 +26,9 @@ def test_spec_is_paper_b_model_fully_supervised_on_fold_0_with_the_papers_d2_row
     assert all("data" not in row.overrides for row in PAPER_B_AUGMENTATION.rows)  # filled in per run only
 
 
-def test_prepared_datasets_share_test_patients_and_sizes(real_crops, tmp_path):
+def test_prepared_datasets_share_test_patients_and_sizes(six_crops, tmp_path):
     gan = {"native_size": 32, "output_size": 64, "latent_dim": 16, "base_width": 8, "batch_size": 2, "epochs": 1}
-    paths = prepare_datasets(real_crops, tmp_path / "exp", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
+    paths = prepare_datasets(six_crops, tmp_path / "exp", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
     splits = {name: ds.load_splits(paths[name]) for name in ("D1", "D2", "D3")}
     assert splits["D1"]["test"] == splits["D2"]["test"] == splits["D3"]["test"] and splits["D1"]["test"]
     n_train = len(splits["D1"]["train"])
@@ -30,18 +42,18 @@ def test_prepared_datasets_share_test_patients_and_sizes(real_crops, tmp_path):
     assert [row.overrides["data"] for row in spec.rows] == [str(paths[k]) for k in ("D1", "D2", "D3")]
     assert spec.base["fold"] == 0
     # re-running skips finished steps (nothing is rebuilt or overwritten)
-    again = prepare_datasets(real_crops, tmp_path / "exp", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
+    again = prepare_datasets(six_crops, tmp_path / "exp", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
     assert again == paths
 
 
-def test_a_gan_trained_beforehand_is_used_and_not_retrained(real_crops, tmp_path):
+def test_a_gan_trained_beforehand_is_used_and_not_retrained(six_crops, tmp_path):
     from scintiseg.gan.config import GanConfig
     from scintiseg.gan.train import load_checkpoint, train_gan
 
     gan = {"native_size": 32, "output_size": 64, "latent_dim": 16, "base_width": 8, "batch_size": 2, "epochs": 1}
-    first = prepare_datasets(real_crops, tmp_path / "a", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
+    first = prepare_datasets(six_crops, tmp_path / "a", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
     run = tmp_path / "own_gan"
-    train_gan(first["D1"], run, GanConfig(**{**gan, "epochs": 2}), progress=False)
+    train_gan(first["D1"], run, GanConfig(**{**gan, "epochs": 2, "held_out_fold": 0}), progress=False)
     paths = prepare_datasets(first["D1"], tmp_path / "b", factor=2, gan_run=run, progress=False)
     assert paths["gan"] == run and load_checkpoint(run)["epoch"] == 2
     assert not (tmp_path / "b" / "datasets" / "gan_run").exists()
@@ -90,3 +102,40 @@ def test_a_gan_run_that_is_not_one_fails_in_one_line_before_anything_is_written(
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "not a GAN run folder" in err
     assert not out.exists()
+
+
+def gan_training_patients(run):
+    return set(json.loads((run / "normalisation.json").read_text())["training_patients"])
+
+
+def test_the_experiments_gan_trains_on_fold_0s_training_patients_only(six_crops, tmp_path):
+    """Session 63: the GAN learned from fold 0's validation patients, on which every row validates (a leak in D3)."""
+    gan = {"native_size": 32, "output_size": 64, "latent_dim": 16, "base_width": 8, "batch_size": 2, "epochs": 1}
+    paths = prepare_datasets(six_crops, tmp_path / "exp", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
+    splits = ds.load_splits(paths["D1"])
+    patient_of = {c.case_id: c.patient_id for c in ds.load_manifest(paths["D1"]).cases}
+    fold = augmentation_spec(paths).base["fold"]
+    val = {patient_of[c] for c in splits["folds"][fold]["val"]}
+    test = {patient_of[c] for c in splits["test"]}
+    trained = gan_training_patients(paths["gan"])
+    assert val and not trained & val and not trained & test
+    assert trained == {patient_of[c] for c in splits["folds"][fold]["train"]}  # the patients every row trains on
+    with pytest.raises(Exception, match="held_out_fold 0"):  # the experiment's GAN cannot be told otherwise
+        prepare_datasets(six_crops, tmp_path / "exp2", factor=2, gan_settings={**gan, "held_out_fold": -1}, progress=False)
+
+
+def test_a_gan_run_that_saw_fold_0s_validation_patients_is_refused_before_d2_and_d3(six_crops, tmp_path):
+    from scintiseg.errors import ScintisegError
+    from scintiseg.gan.config import GanConfig
+    from scintiseg.gan.train import train_gan
+
+    gan = {"native_size": 32, "output_size": 64, "latent_dim": 16, "base_width": 8, "batch_size": 2, "epochs": 1}
+    d1 = tmp_path / "b" / "datasets" / "d1"
+    conftest_of("gan").write_real_crops(d1, n_patients=6)
+    splits = ds.split_dataset(d1, test=0.25, seed=0, folds=2)
+    run = tmp_path / "all_training_patients"
+    train_gan(d1, run, GanConfig(**gan), progress=False)  # no held-out fold: every D1 training patient
+    assert gan_training_patients(run) & set(splits["folds"][0]["val"])
+    with pytest.raises(ScintisegError, match="validation patients of fold 0"):
+        prepare_datasets(d1, tmp_path / "b", factor=2, gan_run=run, progress=False)
+    assert not any((tmp_path / "b" / "datasets").glob("d[23]_x2"))

@@ -74,3 +74,29 @@ def test_d3_refuses_samples_of_another_size_than_the_crops(real_crops, run_facto
     with pytest.raises(ScintisegError, match="GAN samples are 32x32, D1's crops 64x64"):
         build_d3(real_crops, generated, tmp_path / "d3")
     assert not (tmp_path / "d3" / ds.MANIFEST_NAME).exists()
+
+
+def test_d3_with_a_validation_fold_refuses_a_gan_that_saw_that_folds_patients(real_crops, run_factory, tmp_path):
+    """Session 63: a GAN trained on fold F's validation patients leaks them into the validation of a D3 network."""
+    ds.split_dataset(real_crops, test=0.25, seed=0, folds=2)
+    splits = ds.load_splits(real_crops)
+    val0 = splits["folds"][0]["val"]
+    run = run_factory("run", output_size=64)
+    norm = json.loads((run / "normalisation.json").read_text())
+    norm["training_cases"] = list(splits["train"])  # every training patient: fold 0's validation patients included
+    norm["training_patients"] = list(splits["train"])
+    (run / "normalisation.json").write_text(json.dumps(norm))
+    generated = sample_dataset(run, 2, tmp_path / "gan", seed=0, progress=False)
+    with pytest.raises(ScintisegError, match=f"validation patients of fold 0 \\({val0[0]}"):
+        build_d3(real_crops, generated, tmp_path / "d3", gan_run=run, val_fold=0)
+    assert not (tmp_path / "d3" / ds.MANIFEST_NAME).exists()
+    # ... also when only the patient, not the case id, is listed (a run trained on another copy of the crops)
+    norm["training_cases"] = []
+    (run / "normalisation.json").write_text(json.dumps(norm))
+    with pytest.raises(ScintisegError, match="validation patients of fold 0"):
+        build_d3(real_crops, generated, tmp_path / "d3", gan_run=run, val_fold=0)
+    # the fold-0 training patients only: accepted
+    norm["training_cases"] = norm["training_patients"] = list(splits["folds"][0]["train"])
+    (run / "normalisation.json").write_text(json.dumps(norm))
+    build_d3(real_crops, generated, tmp_path / "d3", gan_run=run, val_fold=0)
+    assert ds.check_dataset(tmp_path / "d3").valid

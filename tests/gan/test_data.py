@@ -36,3 +36,26 @@ def test_a_case_without_an_outline_of_a_view_drawn_is_not_read(real_crops):
     save_manifest(manifest, real_crops)
     assert load_training_images(real_crops, ["ANT", "POST"], 32, 2.0).case_ids == ["P000", "P002", "P003"]
     assert load_training_images(real_crops, ["ANT"], 32, 2.0).case_ids == ["P000", "P001", "P002", "P003"]
+
+
+def test_held_out_fold_leaves_that_folds_validation_patients_out_too(real_crops, tmp_path):
+    """Session 63: a GAN whose samples train a network validated on fold 0 must not learn fold 0's patients."""
+    import pytest
+
+    from scintiseg.errors import ScintisegError
+    from scintiseg.gan.config import GanConfig
+    from scintiseg.gan.train import train_gan
+
+    folds = [{"train": ["P000", "P001"], "val": ["P002"]}, {"train": ["P002"], "val": ["P000", "P001"]}]
+    (real_crops / "splits.json").write_text(json.dumps({"train": ["P000", "P001", "P002"], "test": ["P003"], "folds": folds}))
+    assert load_training_images(real_crops, ["ANT"], 32, 2.0).case_ids == ["P000", "P001", "P002"]
+    images = load_training_images(real_crops, ["ANT"], 32, 2.0, held_out_fold=0)
+    assert images.case_ids == ["P000", "P001"] and images.held_out_patients == ["P002", "P003"]
+    with pytest.raises(ScintisegError, match="fold 2: splits.json has 2 folds"):
+        load_training_images(real_crops, ["ANT"], 32, 2.0, held_out_fold=2)
+    # train_gan honours GanConfig.held_out_fold and records what it left out
+    config = GanConfig(views=["ANT"], native_size=32, latent_dim=16, base_width=8, batch_size=2, epochs=1, held_out_fold=0)
+    train_gan(real_crops, tmp_path / "run", config, progress=False)
+    normalisation = json.loads((tmp_path / "run" / "normalisation.json").read_text())
+    assert normalisation["training_cases"] == ["P000", "P001"]
+    assert normalisation["held_out_patients"] == ["P002", "P003"] and normalisation["held_out_fold"] == 0

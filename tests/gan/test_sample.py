@@ -107,3 +107,40 @@ def test_generated_data_set_reads_back_as_gan_cases(tiny_run, tmp_path):
         report = ds.check_dataset(out)
         problems = getattr(report, "errors", None)
         assert not problems, problems
+
+
+def test_a_samples_png_mask_is_its_labelme_mask_rasterised_and_what_generate_yields(tiny_run, tmp_path, monkeypatch):
+    """Session 63: the PNG (and generate's mask, which `gan evaluate` measures) was the unfilled threshold, the LabelMe
+    file (which training reads) its holes filled; one hole-filled mask now, equal in all three."""
+    import dataclasses
+
+    from PIL import Image
+    from scipy import ndimage as ndi
+
+    import scintiseg.gan.sample as sample_module
+
+    gan = load_run(tiny_run)
+    size = gan.config.native_size
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    radius = ((yy - 14.0) ** 2 + (xx - 12.0) ** 2).sqrt()
+    ring = ((radius >= 4) & (radius <= 8)).double()  # a lesion outline with a hole
+    ring[26:29, 24:28] = 1.0  # and a small solid one
+
+    class RingGenerator(torch.nn.Module):
+        def forward(self, z):
+            out = torch.zeros(z.shape[0], 4, size, size, dtype=torch.float32)
+            out[:, 2], out[:, 3] = ring, ring.flip(-1)
+            return out
+
+    stub = dataclasses.replace(gan, generator=RingGenerator())
+    monkeypatch.setattr(sample_module, "load_run", lambda run_dir: stub)
+    out = sample_dataset(tiny_run, 2, tmp_path / "gan", seed=0, progress=False)
+    yielded = list(generate(stub, 2, seed=0))
+    for case, sample in zip(ds.load_manifest(out).cases, yielded, strict=True):
+        _, read = ds.load_case(out, case)  # the LabelMe file, as training reads it
+        for view in ("ANT", "POST"):
+            png = np.asarray(Image.open(out / case.masks[view])) > 0
+            assert png.sum() > 0 and png[28, 24 if view == "ANT" else 39]  # the ring's hole is inside the lesion
+            assert np.array_equal(png, read[view])
+            assert np.array_equal(sample.masks[view], png)
+            assert np.array_equal(png, ndi.binary_fill_holes(png))

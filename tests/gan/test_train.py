@@ -149,3 +149,45 @@ def test_an_unreadable_checkpoint_is_one_line(tmp_path):
     with pytest.raises(ScintisegError, match="not a loadable GAN checkpoint") as error:
         load_checkpoint(tmp_path)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("n, batch, k, passes", [(28, 16, 3, 1.5), (70, 16, 3, 1.2), (10, 16, 3, 3.0), (70, 16, 1, 1.0)])
+def test_an_epoch_is_k_ceil_b_over_k_d_batches_not_one_pass(n, batch, k, passes):
+    """Session 63: an epoch is ceil(b / k) G steps = k ceil(b / k) D batches, b the batches of one pass over the
+    real images, i.e. k ceil(b / k) / b passes of D (1.5 for 28 images at batch 16 with k = 3)."""
+    import math
+
+    trainer = GanTrainer(small_config(k=k, batch_size=batch, native_size=32))
+    images = torch.rand(n, 4, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    drawn = []
+
+    def counted(source):
+        for indices in source:
+            drawn.append(len(indices))
+            yield indices
+
+    run_epoch(trainer, images, counted(epoch_batches(n, batch, trainer.rng)))
+    b = batches_per_epoch(n, batch)
+    assert trainer.g_steps == g_steps_per_epoch(n, trainer.config) == math.ceil(b / k)
+    assert trainer.d_steps == len(drawn) == k * math.ceil(b / k)
+    assert len(drawn) / b == pytest.approx(passes)
+
+
+def test_the_documented_epoch_is_the_one_the_code_runs():
+    """docs/gan.md's row "epoch", GanConfig.epochs' help and the config docstring said "one pass of D over the real
+    training images" (session 63): with k = 3 that is 1.5 passes for 28 images at batch 16."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    import scintiseg.gan.config as config_module
+    import scintiseg.gan.train as train_module
+
+    help_text = {f.name: f.metadata["help"] for f in dataclasses.fields(GanConfig)}["epochs"]
+    field_doc = GanConfig.__doc__.split("epochs:", 1)[1].split("batch_size:", 1)[0]
+    row = next(line for line in (Path(__file__).parents[2] / "docs" / "gan.md").read_text().splitlines()
+               if line.startswith("| epoch |"))
+    for text in (help_text, field_doc, config_module.__doc__, train_module.__doc__, row):
+        flat = " ".join(text.split())
+        assert not re.search(r"(epoch\*? is one pass|epoch \| one pass|epochs: passes|^passes of D)", flat), flat
+        assert "ceil(b/k)" in flat.replace(" ", "") and "1.5" in flat

@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = parser.add_argument_group(f"{AUGMENTATION_EXPERIMENT} only")
     group.add_argument("--factor", type=int, default=None, help="D2 / D1 size ratio; D3 gets as many GAN samples (paper B: 20)")
     group.add_argument("--gan-run", type=Path, default=None, help="a trained `scintiseg gan train` run to sample D3 from "
-                       "(trained on DATA's training patients); default: train one")
+                       "(trained on DATA's fold-0 training patients: `gan train --held-out-fold 0`); default: train one")
     group.add_argument("--gan-set", action="append", metavar="KEY=VALUE", help="GanConfig field of the GAN trained here")
     group.add_argument("--gan-lesion-aware", action="store_true", help="train the GAN with the lesion-aware settings (docs/gan.md)")
     group.add_argument("--gan-minutes", type=float, default=None, help="wall-clock bound of the GAN training")

@@ -7,9 +7,16 @@ finds D2 best. Our protocol, so that only the augmentation differs between rows:
 1. **D1** is a copy of the crops with a patient-level split (``test = 0.3`` as paper B's 70/30, plus
    ``folds`` so that every row validates on the same real patients, fold 0); an existing
    ``splits.json`` with folds is kept.
-2. **GAN**: :func:`scintiseg.gan.train.train_gan` on D1 (its test patients are left out automatically),
-   or a run trained beforehand (``gan_run``; e.g. longer, on a GPU), which must not have seen D1's
-   test patients (:func:`scintiseg.gan.d3.build_d3` checks).
+2. **GAN**: :func:`scintiseg.gan.train.train_gan` on D1's fold-0 training patients, the patients every
+   row trains on: D1's test patients are left out automatically, and fold 0's validation patients with
+   ``held_out_fold = 0`` (forced here); or a run trained beforehand (``gan_run``; e.g. longer, on a GPU,
+   with ``scintiseg gan train --data D1 --held-out-fold 0``), which must not have seen D1's test patients
+   nor fold 0's validation patients (:func:`scintiseg.gan.d3.check_gan_run`, run before any other work
+   and again by :func:`scintiseg.gan.d3.build_d3`). *(session 63, 2026-12-06)* Before, the GAN trained on every D1
+   training patient, fold 0's validation patients included: the D3 row's samples were learned from the
+   images and masks of the patients all rows validate on (a validation leak in D3 only; the cells are now
+   tested with ``last.pt``, but validation still shapes the log). A GAN run folder written before then is
+   refused; delete it (``out/datasets/gan_run``) to train one anew.
 3. **D2** = :func:`scintiseg.prepare.augment_dataset.augment_dataset` of D1 with ``factor`` (paper B:
    2,280 / 112 ~ 20); its ``splits.json`` is D1's with each training case's augmented copies appended
    to the train lists. Copies of test patients are written but listed in no split.
@@ -44,7 +51,7 @@ from scintiseg.experiments.runner import cell_config, cell_result, prepare_test_
 from scintiseg.experiments.specs import PAPER_B_AUGMENTATION, ExperimentSpec
 from scintiseg.experiments.tables import write_outputs
 from scintiseg.gan.config import GanConfig
-from scintiseg.gan.d3 import build_d3, copy_case
+from scintiseg.gan.d3 import build_d3, check_gan_run, copy_case
 from scintiseg.gan.sample import sample_dataset
 from scintiseg.gan.train import CHECKPOINT_NAME, train_gan
 from scintiseg.io import dataset as ds
@@ -52,6 +59,8 @@ from scintiseg.io.atomic import write_text_atomic
 from scintiseg.prepare.augment_dataset import augment_dataset
 
 NAME = PAPER_B_AUGMENTATION.name
+#: The validation fold of every row (the spec's ``fold``); the GAN never sees its patients.
+VAL_FOLD = int(PAPER_B_AUGMENTATION.base.get("fold", 0))
 #: Paper B's D2 size over D1 size: 2,280 / 112.
 PAPER_B_FACTOR = 20
 
@@ -102,15 +111,20 @@ def prepare_datasets(
 ) -> dict[str, Path]:
     """Build D1, D2, D3 (and the GAN run) under ``out/datasets``; steps already done are skipped.
 
-    ``gan_run`` uses a trained run instead of training one (``gan_settings`` are then ignored);
-    ``gan_minutes`` bounds the GAN's training time (:func:`scintiseg.gan.train.train_gan`).
+    ``gan_run`` uses a trained run instead of training one (``gan_settings`` are then ignored); it must not have
+    seen D1's test patients nor the validation patients of fold :data:`VAL_FOLD`. ``gan_minutes`` bounds the GAN's
+    training time (:func:`scintiseg.gan.train.train_gan`). The GAN trained here holds out fold :data:`VAL_FOLD`'s
+    validation patients (``held_out_fold``; a different value in ``gan_settings`` is refused).
 
     Returns:
         ``{"D1": path, "D2": path, "D3": path, "gan": run path}``.
     """
     if factor < 2:
         raise ScintisegError(f"augmentation factor must be at least 2, got {factor}")
-    gan_config = GanConfig.from_dict({"seed": seed, **(gan_settings or {})})  # bad settings fail before any work
+    gan_config = GanConfig.from_dict({"seed": seed, "held_out_fold": VAL_FOLD, **(gan_settings or {})})  # bad settings fail first
+    if gan_config.held_out_fold != VAL_FOLD:
+        raise ScintisegError(f"{NAME} validates every row on fold {VAL_FOLD}: its GAN must hold out that fold's patients "
+                             f"(held_out_fold {VAL_FOLD}, not {gan_config.held_out_fold})")
     if gan_run is not None and not (Path(gan_run) / CHECKPOINT_NAME).is_file():
         raise ScintisegError("not a GAN run folder (no checkpoints/last.pt)", path=gan_run)
     data, root = Path(data), Path(out) / "datasets"
@@ -122,8 +136,16 @@ def prepare_datasets(
 
     if gan_run is None:
         gan_done = (paths["gan"] / CHECKPOINT_NAME).is_file()
+        if gan_done:  # a run written before session 63 learned from the validation patients: refused, not resumed
+            try:
+                check_gan_run(paths["gan"], paths["D1"], VAL_FOLD)
+            except ScintisegError as exc:
+                raise ScintisegError(f"{exc.problem}; this experiment's GAN run was trained before session 63: delete it, "
+                                     f"{root}/gan_samples_* and {paths['D3']} to rebuild D3 without the leak",
+                                     path=exc.path) from None
         if not (gan_done and gan_minutes is not None):  # a time-bounded run that has ended is not extended
             train_gan(paths["D1"], paths["gan"], gan_config, resume=gan_done, progress=progress, max_minutes=gan_minutes)
+    check_gan_run(paths["gan"], paths["D1"], VAL_FOLD)  # before D2 and D3 are built on it
 
     if not (paths["D2"] / ds.MANIFEST_NAME).is_file():
         d2 = augment_dataset(paths["D1"], paths["D2"], factor=factor, seed=seed, progress=progress)
@@ -134,7 +156,7 @@ def prepare_datasets(
         samples = root / f"gan_samples_{n_gan}"
         if not (samples / ds.MANIFEST_NAME).is_file():
             sample_dataset(paths["gan"], n_gan, samples, seed=seed, progress=progress)
-        build_d3(paths["D1"], samples, paths["D3"], gan_run=paths["gan"])
+        build_d3(paths["D1"], samples, paths["D3"], gan_run=paths["gan"], val_fold=VAL_FOLD)
     _match_d2_fold_sizes(paths["D3"], d1_splits, factor)
     return paths
 
@@ -194,8 +216,8 @@ def run_paper_b_augmentation(
         gan_settings: GanConfig overrides (e.g. ``{"epochs": 100}``).
         seed: seeds the split, the augmentation, the GAN and its samples.
         progress: progress bars.
-        gan_run: a trained ``scintiseg gan train`` run to sample D3 from (trained on D1's training
-            patients only); default: train one here with ``gan_settings``.
+        gan_run: a trained ``scintiseg gan train`` run to sample D3 from (trained on D1's fold-0 training
+            patients only: ``--held-out-fold 0``); default: train one here with ``gan_settings``.
         gan_minutes: wall-clock bound of the GAN training done here.
         test_set, test_sets, workers: the shared test set of every row
             (:func:`scintiseg.experiments.runner.run_experiment`); None: D1's test patients.

@@ -8,8 +8,15 @@ Choices paper B leaves open, and ours:
 - ``k`` (paper B: "the iteration parameter is set as k = 3"). We read it as in Goodfellow et al. (2014),
   Algorithm 1: the discriminator D takes ``k`` optimiser steps, each on a fresh real mini-batch and a
   fresh noise batch, for every single generator step. ``k = 1`` is the Radford et al. (2015) schedule.
-- One *epoch* is one pass of D over the real training images, so an epoch has
-  ``ceil(batches_per_epoch / k)`` generator steps.
+- One *epoch* is ``ceil(b / k)`` generator steps, each after ``k`` discriminator steps on their own real
+  mini-batch, where ``b`` is the number of mini-batches in one pass over the ``N`` real training images
+  (``N // batch_size`` full batches plus a last one of the remaining images when there are at least 2 of
+  them; one batch of all ``N`` when ``N <= batch_size``). D thus sees ``k * ceil(b / k)`` mini-batches per
+  epoch, drawn from successive shuffled passes (an epoch may end inside a pass; the next epoch continues
+  it): ``k * ceil(b / k) / b`` passes of D over the real images, 1 only when ``k`` divides ``b``. With
+  paper B's k = 3 and batch 16 that is 1.5 passes for 28 images (b = 2), 1.2 for 70 (b = 5), and ``k``
+  passes whenever ``N <= batch_size`` (b = 1). (Session 63: this said "one pass of D over the real
+  training images", which holds only when ``k`` divides ``b``, e.g. for ``k = 1``.)
 - ``native_size``: the resolution G and D work at. 256 x 256 (the crop size) is possible but slow on a
   CPU; the default is 64 and generated images are up-sampled (bilinear) to ``output_size`` before they
   are mapped back to counts, where Poisson sampling restores pixel-level counting noise.
@@ -65,7 +72,9 @@ class GanConfig(Config):
             convolutions; paper B's DCGAN) or ``"resize"`` (Odena et al. 2016: nearest x2 then a 3 x 3
             convolution, no checkerboard artefacts); see :mod:`scintiseg.gan.dcgan`.
         k: discriminator steps per generator step (Goodfellow et al. 2014, Algorithm 1).
-        epochs: passes of D over the real training images.
+        epochs: training length in epochs; one epoch is ``ceil(b / k)`` G steps and ``k * ceil(b / k)`` D
+            mini-batches, ``b`` the mini-batches of one pass over the real training images: ``k * ceil(b / k) / b``
+            passes of D (1.5 for 28 images at batch 16 with k = 3; ``k`` when the images fit one batch).
         batch_size: images per mini-batch (Radford et al. use 128; small data sets need less).
         lr_g, lr_d: Adam learning rates (Radford et al.: 2e-4).
         beta1, beta2: Adam betas (Radford et al.: 0.5, 0.999).
@@ -86,11 +95,15 @@ class GanConfig(Config):
             samples, which penalises mode collapse.
         lesion_oversample: sampling weight of real crops with a lesion (any mask pixel, any view) over
             lesion-free crops; 1.0 is a uniform pass over the images. Batches are then drawn with
-            replacement, an epoch still has as many images as the training set.
+            replacement, a pass still has as many draws as the training set (an epoch as many passes as above).
         mask_match: weight of ``sum_v (log(m_fake_v + 1e-4) - log(m_real_v + 1e-4))^2`` in G's loss,
             ``m_v`` the mean mask value of view ``v`` (the real one over the training images weighted as
             they are drawn, the generated one over G's batch): G is told directly when it paints less
             (or more) lesion area than the real images hold. 0 switches it off.
+        held_out_fold: also leave out of GAN training the patients of this fold's ``val`` list in the data
+            set's ``splits.json`` (its test patients are always left out; :mod:`scintiseg.gan.data`); -1
+            (default): none. The ``paper-b-augmentation`` experiment sets its rows' validation fold (0), so
+            that no row is validated on patients G learned from (session 63).
         seed: seeds weights, noise and mini-batch order.
         threads: torch intra-op threads (0: leave torch's default).
     """
@@ -109,7 +122,8 @@ class GanConfig(Config):
     upsample: str = option("transpose", choices=("transpose", "resize"),
                            help="G's up-sampling: transpose (Radford et al.) or resize (nearest x2 + 3x3 conv, Odena et al. 2016)")
     k: int = option(3, help="discriminator steps per generator step (paper B: k = 3; Goodfellow et al. Algorithm 1)")
-    epochs: int = option(200, help="passes of D over the real training images")
+    epochs: int = option(200, help="training length: one epoch is ceil(b/k) G steps = k*ceil(b/k) D batches, b the batches of "
+                                   "one pass over the real images (k*ceil(b/k)/b passes of D: 1.5 for 28 images, batch 16, k 3)")
     batch_size: int = option(16, help="images per mini-batch")
     lr_g: float = option(2e-4, help="Adam learning rate of G")
     lr_d: float = option(2e-4, help="Adam learning rate of D")
@@ -127,6 +141,7 @@ class GanConfig(Config):
     minibatch_std: bool = option(False, help="minibatch standard deviation channel in D (Karras et al. 2018)")
     lesion_oversample: float = option(1.0, help="draw real crops with a lesion this many times as often")
     mask_match: float = option(0.0, help="weight of the mask-area term in G's loss (0: off)")
+    held_out_fold: int = option(-1, help="also leave out the validation patients of this fold of splits.json (-1: none)")
     seed: int = option(0, help="seed of weights, noise and batch order")
     threads: int = option(0, help="torch threads (0: torch's default)")
 
@@ -159,6 +174,8 @@ class GanConfig(Config):
         for name in ("beta1", "beta2"):  # ... and a beta outside [0, 1) the same way
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ScintisegError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+        if self.held_out_fold < -1:
+            raise ScintisegError(f"held_out_fold must be a fold index or -1 (none), got {self.held_out_fold}")
         if self.threads < 0:  # torch.set_num_threads(-1) was a RuntimeError traceback (session 52)
             raise ScintisegError(f"threads must be 0 (torch's default) or more, got {self.threads}")
 

@@ -11,7 +11,13 @@ no augmented or generated image may be derived from a test patient. So D3 is bui
 - ``splits.json``: D1's ``test`` unchanged; GAN cases appended to ``train`` and to every fold's ``train``,
   never to ``test`` or a fold's ``val`` (validation stays on real patients);
 - the GAN must have been trained on D1's training patients only (``scintiseg gan train`` does that
-  when D1 has a ``splits.json``); :func:`build_d3` checks the run's training cases against D1's test set.
+  when D1 has a ``splits.json``); :func:`build_d3` checks the run's training cases and patients against
+  D1's test set (:func:`check_gan_run`);
+- with ``val_fold`` (session 63) the run must not have seen that fold's validation patients either
+  (``scintiseg gan train --held-out-fold F``): a network trained on D3 and validated on fold F would
+  otherwise be validated on patients G learned from. The ``paper-b-augmentation`` experiment validates
+  every row on fold 0 and builds D3 so. D3's other folds still receive the same samples, so only fold
+  ``val_fold`` of D3 is leak-free.
 """
 
 from __future__ import annotations
@@ -44,14 +50,59 @@ def copy_case(src_root: Path, dst_root: Path, case: ds.Case) -> None:
         shutil.copy2(ds.resolve(src_root, relative), target)
 
 
-def build_d3(d1: str | Path, generated: str | Path, out: str | Path, gan_run: str | Path | None = None) -> ds.DatasetManifest:
+def check_gan_run(gan_run: str | Path, d1: str | Path, val_fold: int | None = None) -> None:
+    """Refuse a GAN run that learned from a D1 test patient, or, with ``val_fold``, from a patient of that fold's
+    validation list.
+
+    The run's ``normalisation.json`` lists its ``training_cases`` (and ``training_patients`` where recorded); both
+    are compared with D1's, as case ids and as patient ids (a run trained on another copy of the crops shares them).
+
+    Raises:
+        ScintisegError: naming the first leaked cases or patients, or a ``val_fold`` that D1's ``splits.json``
+            does not have.
+    """
+    gan_run, d1 = Path(gan_run), Path(d1)
+    try:
+        normalisation = json.loads((gan_run / "normalisation.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ScintisegError(f"cannot read the GAN run's normalisation.json ({type(exc).__name__}: {exc})", path=gan_run) from None
+    trained_cases = {str(c) for c in normalisation.get("training_cases", [])}
+    trained_patients = {str(p) for p in normalisation.get("training_patients", [])}
+    splits = ds.load_splits(d1)
+    patient_of = {c.case_id: c.patient_id for c in ds.load_manifest(d1).cases}
+    trained_patients |= {patient_of[c] for c in trained_cases if c in patient_of}
+
+    def seen(cases: list[str]) -> list[str]:
+        patients = {patient_of.get(str(c), str(c)) for c in cases}
+        return sorted((trained_cases & {str(c) for c in cases}) | (trained_patients & patients))
+
+    leaked = seen(list(splits["test"]))
+    if leaked:
+        raise ScintisegError(f"the GAN was trained on D1 test cases ({', '.join(leaked[:3])}): D3 would leak them", path=gan_run)
+    if val_fold is None:
+        return
+    folds = splits.get("folds") or []
+    if not 0 <= val_fold < len(folds):
+        raise ScintisegError(f"D1's {ds.SPLITS_NAME} has {len(folds)} folds, no validation fold {val_fold}", path=d1)
+    leaked = seen(list(folds[val_fold]["val"]))
+    if leaked:
+        raise ScintisegError(f"the GAN was trained on validation patients of fold {val_fold} ({', '.join(leaked[:3])}): "
+                             f"D3 would leak them into validation; train it with `scintiseg gan train --held-out-fold {val_fold}`",
+                             path=gan_run)
+
+
+def build_d3(d1: str | Path, generated: str | Path, out: str | Path, gan_run: str | Path | None = None,
+             val_fold: int | None = None) -> ds.DatasetManifest:
     """Write D3 = D1 + the GAN data set ``generated`` into ``out`` (see the module docstring).
 
     Args:
         d1: the original crops, with a ``splits.json``.
         generated: a ``scintiseg gan sample`` data set.
         out: new folder.
-        gan_run: the GAN's run folder; when given, its training cases must not include D1 test cases.
+        gan_run: the GAN's run folder; when given, its training cases must not include D1 test cases
+            (:func:`check_gan_run`).
+        val_fold: with ``gan_run``, the fold whose validation patients the GAN must not have seen either
+            (the fold a network trained on D3 validates on); None: not checked.
 
     Returns:
         D3's manifest (saved, with ``splits.json``).
@@ -66,10 +117,7 @@ def build_d3(d1: str | Path, generated: str | Path, out: str | Path, gan_run: st
     if any(c.origin != "gan" for c in fake.cases):
         raise ScintisegError("the generated data set holds cases whose origin is not 'gan'", path=generated)
     if gan_run is not None:
-        trained_on = set(json.loads((Path(gan_run) / "normalisation.json").read_text(encoding="utf-8")).get("training_cases", []))
-        leaked = sorted(trained_on & set(splits["test"]))
-        if leaked:
-            raise ScintisegError(f"the GAN was trained on D1 test cases ({', '.join(leaked[:3])}): D3 would leak them", path=gan_run)
+        check_gan_run(gan_run, d1, val_fold)
     if real.cases and fake.cases:
         real_shape = read_scan(ds.resolve(d1, real.cases[0].image)).shape
         fake_shape = read_scan(ds.resolve(generated, fake.cases[0].image)).shape

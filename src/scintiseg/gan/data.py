@@ -2,7 +2,10 @@
 
 Only the *training* patients are used: when the data set has a ``splits.json`` (``scintiseg dataset
 split``), patients of its test subset are left out, so that GAN samples added to a training set can
-never carry a test patient's image into it. Cases with ``origin == "gan"`` are never used (a GAN is not
+never carry a test patient's image into it. With ``held_out_fold`` (``GanConfig.held_out_fold``) the
+patients of that fold's validation list are left out too (session 63): a network validated on that fold
+and trained on the samples would otherwise be validated on patients G learned from (the
+``paper-b-augmentation`` experiment, whose rows validate on fold 0, trains its GAN so). Cases with ``origin == "gan"`` are never used (a GAN is not
 trained on another GAN's output), nor cases without an annotation of every view the GAN draws (session 50): D sees
 image and mask together, and an unannotated view's lesions are unknown, not absent (:mod:`scintiseg.train.data`).
 
@@ -13,7 +16,7 @@ real mask at native resolution has fractional edges just as G's sigmoid output h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +40,7 @@ class TrainingImages:
         patient_ids: their patient ids.
         pixel_spacing: (row, column) mm of the source crops.
         source_size: side of the source crops (256 for thoracic crops).
+        held_out_patients: the patients left out (test, and the held-out fold's validation patients), sorted.
     """
 
     tensor: torch.Tensor
@@ -45,6 +49,7 @@ class TrainingImages:
     patient_ids: list[str]
     pixel_spacing: tuple[float, float]
     source_size: int
+    held_out_patients: list[str] = field(default_factory=list)
 
 
 def to_native(views: list[np.ndarray], masks: list[np.ndarray], native_size: int, sqrt_ceiling: float) -> tuple[np.ndarray, float]:
@@ -59,26 +64,46 @@ def to_native(views: list[np.ndarray], masks: list[np.ndarray], native_size: int
     return np.concatenate([images, mask[0].numpy().clip(0, 1)], axis=0), scale
 
 
-def held_out_patients(root: Path) -> set[str]:
-    """Patient ids of the data set's test subset (empty without ``splits.json``).
+def held_out_patients(root: Path, fold: int | None = None) -> set[str]:
+    """Patient ids the GAN must not learn from: the data set's test subset (empty without ``splits.json``),
+    plus, with ``fold``, the patients of that fold's ``val`` list.
 
-    ``splits.json`` lists case ids under ``"test"``; every patient with a case there is held out.
+    ``splits.json`` lists case ids under ``"test"`` and ``folds[i]["val"]``; every patient with a case there
+    is held out.
+
+    Raises:
+        ScintisegError: ``fold`` given but the data set has no ``splits.json`` or no such fold.
     """
-    if not (Path(root) / ds.SPLITS_NAME).is_file():
+    root = Path(root)
+    if not (root / ds.SPLITS_NAME).is_file():
+        if fold is not None:
+            raise ScintisegError(f"cannot hold out the validation patients of fold {fold}: the data set has no "
+                                 f"{ds.SPLITS_NAME} (`scintiseg dataset split --folds K`)", path=root)
         return set()
-    listed = ds.load_splits(root)["test"]
+    splits = ds.load_splits(root)
+    listed = list(splits["test"])
+    if fold is not None:
+        folds = splits.get("folds") or []
+        if not 0 <= fold < len(folds):
+            raise ScintisegError(f"cannot hold out the validation patients of fold {fold}: {ds.SPLITS_NAME} has "
+                                 f"{len(folds)} folds", path=root / ds.SPLITS_NAME)
+        listed += list(folds[fold]["val"])
     patient_of = {c.case_id: c.patient_id for c in ds.load_manifest(root).cases}
     return {patient_of.get(str(name), str(name)) for name in listed}
 
 
-def load_training_images(root: str | Path, views: list[str], native_size: int, sqrt_ceiling: float, progress: bool = False) -> TrainingImages:
-    """Read every real training case of the data set at ``root`` (see the module docstring)."""
+def load_training_images(root: str | Path, views: list[str], native_size: int, sqrt_ceiling: float, progress: bool = False,
+                         held_out_fold: int | None = None) -> TrainingImages:
+    """Read every real training case of the data set at ``root`` (see the module docstring).
+
+    ``held_out_fold``: leave that fold's validation patients out as well (:func:`held_out_patients`).
+    """
     root = Path(root)
     manifest = ds.load_manifest(root)
     missing = [v for v in views if v not in manifest.views]
     if missing:
         raise ScintisegError(f"data set has views {manifest.views}, the GAN needs {views}", path=root / ds.MANIFEST_NAME)
-    excluded = held_out_patients(root)
+    excluded = held_out_patients(root, held_out_fold)
     cases = [c for c in manifest.cases if c.origin != "gan" and c.patient_id not in excluded
              and set(views) <= set(c.labels) | set(c.masks)]
     if len(cases) < 2:
@@ -103,6 +128,7 @@ def load_training_images(root: str | Path, views: list[str], native_size: int, s
         patient_ids=[c.patient_id for c in cases],
         pixel_spacing=tuple(manifest.pixel_spacing),
         source_size=int(size),
+        held_out_patients=sorted(excluded),
     )
 
 

@@ -4,8 +4,8 @@
 
     DIR/dataset.json               views = the GAN's views (ANT+POST by default), origin "gan"
     DIR/images/<case>.dcm          multi-frame NM DICOM, uint16 counts, one frame per view
-    DIR/masks/<case>_<VIEW>.png    0/1 lesion mask per view
-    DIR/labels/<case>_<VIEW>.json  LabelMe polygons around each mask component
+    DIR/masks/<case>_<VIEW>.png    0/1 lesion mask per view: the LabelMe polygons rasterised
+    DIR/labels/<case>_<VIEW>.json  LabelMe polygons around each mask component (holes filled)
 
 From noise to counts, for sample ``i`` of seed ``S``:
 
@@ -15,7 +15,13 @@ From noise to counts, for sample ``i`` of seed ``S``:
 2. Image channels are mapped to expected counts (:func:`scintiseg.gan.counts.model_to_expected_counts`)
    with a count scale resampled from the training cases', then up-sampled bilinearly from the native
    size to the output size (256); the mask channels are up-sampled the same way and thresholded
-   (``mask_threshold``, 0.5).
+   (``mask_threshold``, 0.5). Each view's thresholded mask is outlined as LabelMe polygons
+   (:meth:`scintiseg.scan.Annotation.from_mask`: one closed polygon per 8-connected component, holes
+   filled, as LabelMe draws lesions) and the sample's mask *is* those polygons rasterised
+   (:meth:`~scintiseg.scan.Annotation.to_mask`): the mask :func:`generate` yields (what ``gan evaluate``
+   measures), the PNG mask and the LabelMe file (what training reads, :func:`scintiseg.io.dataset.load_case`)
+   are one mask. *(session 63, 2026-12-06)* Before, the PNG and the yielded mask were the unfilled threshold, so
+   ``gan evaluate`` measured another mask than training read wherever a generated mask had holes.
 3. Expected counts become uint16 counts by Poisson sampling (or rounding, ``count_noise``), with a
    NumPy generator seeded by ``(S, i)``.
 
@@ -28,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -95,12 +101,17 @@ def load_run(run_dir: str | Path) -> TrainedGan:
 
 @dataclass
 class GeneratedCase:
-    """One generated sample at output size: uint16 counts and boolean masks per view."""
+    """One generated sample at output size: uint16 counts, LabelMe outlines and boolean masks per view.
+
+    ``masks[view]`` is ``annotations[view].to_mask()``: the thresholded mask with its holes filled, exactly as
+    the LabelMe file written for it rasterises (module docstring, step 2).
+    """
 
     index: int
     counts: dict[str, np.ndarray]
     masks: dict[str, np.ndarray]
     scale: float
+    annotations: dict[str, Annotation] = field(default_factory=dict)
 
 
 def generate(gan: TrainedGan, n: int, seed: int, batch_size: int = 64) -> Iterator[GeneratedCase]:
@@ -127,11 +138,13 @@ def generate(gan: TrainedGan, n: int, seed: int, batch_size: int = 64) -> Iterat
             index = start + j
             rng = np.random.default_rng([seed, index + 1])
             counts = to_integer_counts(expected[j], cfg.count_noise, rng)
+            annotations = {view: Annotation.from_mask(masks[j, c], view=view) for c, view in enumerate(cfg.views)}
             yield GeneratedCase(
                 index=index,
                 counts={view: counts[c] for c, view in enumerate(cfg.views)},
-                masks={view: masks[j, c] for c, view in enumerate(cfg.views)},
+                masks={view: annotation.to_mask() for view, annotation in annotations.items()},
                 scale=float(scales[index]),
+                annotations=annotations,
             )
 
 
@@ -166,8 +179,8 @@ def sample_dataset(run_dir: str | Path, n: int, out: str | Path, seed: int, *, p
         for view, mask in sample.masks.items():
             masks[view] = f"masks/{case_id}_{view}.png"
             labels[view] = f"labels/{case_id}_{view}.json"
-            write_mask_png(mask, out / masks[view])
-            write_labelme(Annotation.from_mask(mask, view=view), out / labels[view], image=sample.counts[view])
+            write_mask_png(mask, out / masks[view])  # == the LabelMe file's polygons rasterised (generate)
+            write_labelme(sample.annotations[view], out / labels[view], image=sample.counts[view])
         cases.append(
             Case(
                 case_id=case_id,

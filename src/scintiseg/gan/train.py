@@ -14,14 +14,19 @@ usual ones for the minimax game ``min_G max_D E[log D(x)] + E[log(1 - D(G(z)))]`
 - G uses the non-saturating form, maximising ``log D(G(z))`` (Goodfellow et al. §3, used by Radford
   et al.), because ``log(1 - D(G(z)))`` gives G no gradient early in training.
 
-One epoch is one pass of D over the real images (mini-batches of a fresh permutation, continued into
-the next permutation when an epoch's batches do not divide by k), i.e. ``ceil(batches / k)`` G steps.
+One epoch is ``ceil(b / k)`` G steps, ``b`` the mini-batches of one pass over the ``N`` real images
+(:func:`batches_per_epoch`), so D takes ``k * ceil(b / k)`` steps on as many real mini-batches, drawn from
+successive shuffled passes (an epoch may end inside a pass, and the next epoch continues it). That is
+``k * ceil(b / k) / b`` passes of D over the real images: one only when ``k`` divides ``b`` (session 63:
+this said "one pass"; with k = 3 and batch 16 it is 1.5 passes for 28 images and ``k`` passes whenever
+``N <= batch_size``).
 Optimisers: Adam(lr 2e-4, betas (0.5, 0.999)) for both (Radford et al. 2015 §4).
 
 A run folder holds::
 
     RUN/config.yaml            the resolved :class:`~scintiseg.gan.config.GanConfig`
-    RUN/normalisation.json     count scales of the training cases, views, spacing, source size, data set
+    RUN/normalisation.json     count scales of the training cases, views, spacing, source size, data set,
+                               training cases and patients, the patients held out
     RUN/checkpoints/last.pt    G, D, optimisers, counters, RNG state (resume continues from here)
     RUN/checkpoints/generator.pt  G's weights only (what ``scintiseg gan sample`` needs)
     RUN/samples/epoch_NNNN.png sample grids from a fixed noise batch
@@ -243,12 +248,15 @@ def epoch_batches(n_images: int, batch_size: int, rng: torch.Generator, weights:
 
 
 def batches_per_epoch(n_images: int, batch_size: int) -> int:
+    """Mini-batches in one pass over ``n_images`` real images (a trailing batch of one image dropped); an epoch
+    is :func:`g_steps_per_epoch` G steps, i.e. ``k * ceil(this / k)`` D batches, not necessarily one pass."""
     full, rest = divmod(n_images, min(batch_size, n_images))
     return full + (1 if rest >= 2 else 0)
 
 
 def g_steps_per_epoch(n_images: int, config: GanConfig) -> int:
-    """Generator steps in one epoch (one pass of D over the real images)."""
+    """Generator steps in one epoch: ``ceil(b / k)``, ``b`` = :func:`batches_per_epoch` (D then takes ``k`` times as
+    many steps, ``k * ceil(b / k) / b`` passes over the real images; module docstring)."""
     return math.ceil(batches_per_epoch(n_images, config.batch_size) / config.k)
 
 
@@ -308,7 +316,8 @@ def train_gan(
 
     Args:
         data_dir: a data set of thoracic crops (``scintiseg dataset crop``); only its training patients
-            are used (see :mod:`scintiseg.gan.data`).
+            are used, less the validation patients of ``config.held_out_fold`` when it is set (see
+            :mod:`scintiseg.gan.data`).
         run_dir: the run folder (layout in the module docstring). Must be new or empty unless ``resume``.
         config: the run's configuration; with ``resume`` the saved config is used, except ``epochs``.
         resume: continue from ``RUN/checkpoints/last.pt`` up to ``config.epochs``.
@@ -332,7 +341,8 @@ def train_gan(
         raise ScintisegError("run folder is not empty (use --resume to continue it)", path=run_dir)
     if config.threads:
         torch.set_num_threads(config.threads)
-    images = load_training_images(data_dir, config.views, config.native_size, config.sqrt_ceiling, progress=progress)
+    images = load_training_images(data_dir, config.views, config.native_size, config.sqrt_ceiling, progress=progress,
+                                  held_out_fold=config.held_out_fold if config.held_out_fold >= 0 else None)
     if config.output_size == 0:  # samples as large as the crops they imitate
         config = dataclasses.replace(config, output_size=images.source_size)
     trainer = GanTrainer(config)
@@ -353,6 +363,8 @@ def train_gan(
             "source_size": images.source_size,
             "training_cases": images.case_ids,
             "training_patients": sorted(set(images.patient_ids)),
+            "held_out_patients": images.held_out_patients,
+            "held_out_fold": config.held_out_fold,
             "data": str(Path(data_dir).resolve()),
         }
         write_text_atomic(run_dir / NORMALISATION_NAME, json.dumps(normalisation, indent=1) + "\n")
