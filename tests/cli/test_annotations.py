@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,6 +62,76 @@ def test_consensus_malformed_json_is_one_line(tmp_path, capsys):
     assert main(["annotations", "consensus", good, str(tmp_path / "B.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "B.json" in err[0] and "malformed JSON" in err[0]
+
+
+def _labelme(path, boxes, view=None, image_path=""):
+    """A LabelMe file as LabelMe writes it without its image: each box (x0, y0, x1, y1) a polygon."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"version": "5.2.1", "flags": {}, "imagePath": image_path, "imageData": None, "imageHeight": 64,
+            "imageWidth": 128, "shapes": [{"label": "lesion", "points": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]],
+                                           "group_id": None, "shape_type": "polygon", "flags": {}}
+                                          for x0, y0, x1, y1 in boxes]}
+    if view:
+        data["view"] = view
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_default_seed_draws_each_image_its_own_reader_repeatably(tmp_path, capsys):
+    """Session 63: with the default seed every image (one run each) got the third file's reader."""
+    def chosen(files, *extra):
+        assert main(["annotations", "consensus", *files, *extra]) == 0
+        return json.loads(capsys.readouterr().out)["ground_truth_file"]
+
+    images = [[_labelme(tmp_path / f"P{k:02d}" / f"{reader}.json", [(10, 10, 40, 40)]) for reader in "abc"]
+              for k in range(20)]
+    first = [chosen(files) for files in images]
+    assert len({Path(f).name for f in first}) > 1  # not one physician for the whole data set
+    assert first == [chosen(files) for files in images]  # a re-run draws the same
+    assert first == [chosen(files[::-1]) for files in images]  # whatever the order of the files
+    assert first != [chosen(files, "--seed", "1") for files in images]
+
+
+def test_touching_curves_of_one_reader_are_two_lesions(tmp_path, capsys):
+    """Session 63: a's two lesions share an edge, b and c left a one-pixel gap: differences 0.5 and 1 before."""
+    touching = [(10, 10, 49, 49), (50, 10, 89, 49)]
+    gap = [(10, 10, 48, 49), (50, 10, 89, 49)]
+    files = [_labelme(tmp_path / "a.json", touching), _labelme(tmp_path / "b.json", gap),
+             _labelme(tmp_path / "c.json", gap)]
+    assert main(["annotations", "consensus", *files]) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert decision["decision"] == "accept" and decision["lesions_per_reader"] == [2, 2, 2]
+    assert max(p["max_lesion_area_difference"] for p in decision["pairs"]) == 0.025
+
+
+def test_readers_files_of_different_views_or_images_are_refused_in_one_line(tmp_path, capsys):
+    """Session 63: P1_ANT, P1_POST and P1b_ANT with the same shapes were accepted."""
+    box = [(10, 10, 40, 40)]
+    files = [_labelme(tmp_path / f"{name}.json", box) for name in ("P1_ANT", "P1_POST", "P1b_ANT")]
+    assert main(["annotations", "consensus", *files]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "different views" in err[0] and f"{files[0]}: ANT, {files[1]}: POST" in err[0]
+    files = [_labelme(tmp_path / f"{name}.json", box, view=view) for name, view in (("a", "ANT"), ("b", "POST"))]
+    assert main(["annotations", "consensus", *files]) == 2
+    assert "different views" in capsys.readouterr().err
+    # imagePath names another image; files embedding their image name it after themselves (A.json -> A.png)
+    mask = np.zeros((30, 30), dtype=bool)
+    mask[5:25, 5:25] = True
+    image = np.arange(900, dtype=np.uint16).reshape(30, 30)
+    for name, shown, image_path in (("A", image, "P1_ANT.png"), ("B", image, "P1_ANT.png"),
+                                    ("C", image[::-1], "P2_ANT.png")):
+        write_labelme(Annotation.from_mask(mask), tmp_path / "named" / f"{name}.json", image=shown,
+                      image_path=image_path)
+    named = [str(tmp_path / "named" / f"{name}.json") for name in "ABC"]
+    assert main(["annotations", "consensus", *named]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "different images" in err[0] and "C.json: 'P2_ANT.png'" in err[0]
+    # The normal case: one image's files in three readers' folders under one name, or named reader-wise
+    same = [_labelme(tmp_path / reader / "P1_ANT.json", box, image_path="../images/P1_ANT.png") for reader in "abc"]
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "P1_ANT.png").write_bytes(b"")  # the size is declared: the image is not opened
+    assert main(["annotations", "consensus", *same, "--root", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"] == "accept"
 
 
 def test_from_boxes_writes_an_outline_per_lesion_box_that_labelme_reads(tmp_path, capsys):

@@ -115,3 +115,95 @@ def test_grouped_matching_equals_one_assignment_over_all_lesions():
         pair = compare_readers(a, b)
         assert sorted(pair.lesion_differences)[: len(expected)] == pytest.approx(expected)
         assert pair.unmatched == na + nb - 2 * len(expected)
+
+
+def _rect(x0, y0, x1, y1, label="lesion"):
+    """A LabelMe polygon: (x1 - x0 + 1) x (y1 - y0 + 1) pixels, edges included."""
+    return Shape(label, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+def test_each_image_draws_its_own_reader_repeatably_with_the_default_seed():
+    """Session 63: the draw used the seed alone, so every image (one run each) got the same reader."""
+    from scintiseg.prepare.consensus import choose_reader
+
+    def readers(k):  # image k: one lesion, drawn alike by all three readers
+        return [Annotation([_rect(10 + k, 10, 30 + k, 30)], image_shape=(64, 64)) for _ in range(3)]
+
+    chosen = [consensus(readers(k))["ground_truth_reader"] for k in range(20)]
+    assert len(set(chosen)) > 1  # not one reader for the whole data set
+    assert chosen == [consensus(readers(k))["ground_truth_reader"] for k in range(20)]  # a re-run draws the same
+    assert chosen != [consensus(readers(k), seed=1)["ground_truth_reader"] for k in range(20)]  # the seed still counts
+    # Files identify the image: the same shapes in 20 images' folders draw independently too, and the chosen file
+    # does not depend on the order the files are given.
+    same = readers(0)
+    files = [[f"images/P{k:02d}/{reader}.json" for reader in "abc"] for k in range(20)]
+    by_file = [names[consensus(same, files=names)["ground_truth_reader"]] for names in files]
+    assert len({name[-6:] for name in by_file}) > 1
+    assert by_file == [names[::-1][choose_reader(same, 0, names[::-1])] for names in files]
+
+
+def test_touching_curves_stay_separate_lesions_and_overlapping_ones_merge():
+    """Session 63: reader a's two lesions share an edge, b and c left a one-pixel gap: every curve agrees within
+    2.5 %, yet the 8-connected components made a's two lesions one (differences 0.5 and 1: re-annotate)."""
+    adjacent = [_rect(10, 10, 49, 49), _rect(50, 10, 89, 49)]  # neighbouring columns 49 | 50
+    shared_edge = [_rect(10, 10, 50, 49), _rect(50, 10, 89, 49)]  # one edge through the same pixel centres
+    gap = [_rect(10, 10, 48, 49), _rect(50, 10, 89, 49)]
+    for drawn in (adjacent, shared_edge):
+        readers = [Annotation(list(shapes), image_shape=(64, 128)) for shapes in (drawn, gap, gap)]
+        decision = consensus(readers)
+        assert decision["lesions_per_reader"] == [2, 2, 2] and decision["decision"] == "accept"
+        by_pair = {tuple(p["readers"]): p for p in decision["pairs"]}
+        assert by_pair[(0, 1)]["unmatched_lesions"] == 0 and by_pair[(0, 1)]["max_lesion_area_difference"] <= 0.05
+    # Curves of one reader whose areas overlap are one lesion: an inner curve (a hole LabelMe fills), or one lesion
+    # drawn in two overlapping pieces (by one pixel's width here); order of the curves does not matter.
+    whole = Annotation([_rect(10, 10, 59, 59)], image_shape=(64, 64))
+    for shapes in ([_rect(10, 10, 59, 59), _rect(25, 25, 44, 44)], [_rect(10, 10, 35, 59), _rect(34, 10, 59, 59)],
+                   [_rect(34, 10, 59, 59), _rect(10, 10, 35, 59)]):
+        decision = consensus([Annotation(shapes, image_shape=(64, 64)), whole, whole])
+        assert decision["curves_per_reader"] == [2, 1, 1] and decision["lesions_per_reader"] == [1, 1, 1]
+        assert decision["decision"] == "accept"
+    # The matching stays one to one by greatest IoU: a's one lesion against b's two touching halves.
+    halves = Annotation([_rect(10, 10, 34, 59), _rect(35, 10, 59, 59)], image_shape=(64, 64))
+    pair = consensus([whole, halves])["pairs"][0]
+    assert pair["lesion_area_differences"] == [0.5, 1.0] and pair["unmatched_lesions"] == 1
+
+
+def test_curve_lesions_rasterise_each_curve_as_labelme_does():
+    from scintiseg.prepare.consensus import curve_lesions, shape_raster
+
+    rng = np.random.default_rng(3)
+    shapes = []
+    for k in range(300):
+        kind = ("polygon", "rectangle", "circle")[k % 3]
+        points = rng.uniform(-1, 40, size=(int(rng.integers(3, 8)) if kind == "polygon" else 2, 2))
+        if kind == "circle":
+            points[1] = points[0] + rng.uniform(-6, 6, 2)
+        shape = Shape("lesion", np.round(points) if k % 2 else points, kind)
+        row0, col0, crop = shape_raster(shape, (44, 41))
+        full = np.zeros((44, 41), dtype=bool)
+        full[row0 : row0 + crop.shape[0], col0 : col0 + crop.shape[1]] = crop
+        assert (full == shape.to_mask((44, 41))).all()
+        shapes.append(shape)
+    annotation = Annotation(shapes[:25], image_shape=(44, 41))
+    lesions = curve_lesions(annotation)
+    assert (lesions.mask == annotation.to_mask()).all() and lesions.curves == 25
+
+
+def test_readers_files_of_different_views_or_images_are_refused():
+    """Session 63: files P1_ANT, P1_POST and P1b_ANT with the same shapes were accepted."""
+    lesion = [_rect(5, 5, 20, 20)]
+    ant, post = Annotation(lesion, (40, 40), view="ANT"), Annotation(lesion, (40, 40), view="POST")
+    with pytest.raises(ScintisegError, match=r"different views \(a.json: ANT, b.json: POST, c.json: ANT\)"):
+        consensus([ant, post, ant], files=["a.json", "b.json", "c.json"])
+    named = [Annotation(lesion, (40, 40), image_path=p) for p in ("../img/P1_ANT.png", "P1_ANT.PNG", "P2_ANT.png")]
+    with pytest.raises(ScintisegError, match=r"different images \(imagePath .*c.json: 'P2_ANT.png'\)"):
+        consensus(named, files=["a.json", "b.json", "c.json"])
+    assert consensus(named[:2])["decision"] == "accept"  # one image in other folders, extension case
+    # Files embedding the same pixels annotate one image whatever they call it (A.json -> A.png when written)
+    assert consensus(named, embedded=["d1", "d1", "d1"])["decision"] == "accept"
+    with pytest.raises(ScintisegError, match="different images"):
+        consensus(named, embedded=["d1", "d1", "d2"])
+    # A file that states no view or names no image is compared on nothing it lacks
+    assert consensus([ant, Annotation(lesion, (40, 40)), named[0]])["decision"] == "accept"
+    with pytest.raises(ScintisegError, match=r"different sizes \(reader 0: 40x40, reader 1: 40x41\)"):
+        consensus([ant, Annotation(lesion, (40, 41))])

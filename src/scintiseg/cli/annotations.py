@@ -30,13 +30,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "consensus",
         help="accept one reader's labels at random when all readers agree, else flag for re-annotation",
         description="Paper B §2.2: the area difference (1 - IoU) between every pair of readers' lesion curves "
-        "must be within the threshold; then one reader's labels are chosen at random (seeded) as ground "
-        "truth, otherwise the image is flagged for re-annotation. Lesions are matched between readers; see "
-        "docs/io.md. Prints (or writes with --out) the decision and the pairwise table as JSON.",
+        "must be within the threshold; then one reader's labels are chosen at random as ground truth (drawn "
+        "from --seed and the image's identity, so each image draws its own reader and a re-run draws the same), "
+        "otherwise the image is flagged for re-annotation. Each closed curve is a lesion (curves of one reader "
+        "that overlap are one), matched one to one between readers; the files must annotate one view of one "
+        "image. See docs/io.md. Prints (or writes with --out) the decision and the pairwise table as JSON.",
     )
     cmd.add_argument("readers", nargs="+", metavar="READER.json", help="one LabelMe file per reader (2 or more)")
     cmd.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="largest area difference (default 0.05)")
-    cmd.add_argument("--seed", type=seed, default=0, help="seed of the random choice of reader (default 0)")
+    cmd.add_argument("--seed", type=seed, default=0, help="seed of the random choice of reader, drawn with the image's identity: each "
+                     "image its own reader (default 0)")
     cmd.add_argument("--label", action="append", default=None,
                      help="lesion label(s), exactly (default: a reader's lesion by any common name: lesion, Lesion, "
                      "metastasis, mets, ...; a finding labelled normal, bladder, degenerative, ... is none; any other "
@@ -81,7 +84,8 @@ def run_consensus(args: argparse.Namespace) -> int:
     annotations = [read_labelme(path, root=args.root) for path in args.readers]
     if not args.label:  # each reader's lesions by the names readers give them (scintiseg.io.reader_labels)
         annotations = [reader_lesions(annotation, path) for annotation, path in zip(annotations, args.readers)]
-    decision = consensus(annotations, threshold=args.threshold, seed=args.seed, labels=args.label or [LESION_LABEL])
+    decision = consensus(annotations, threshold=args.threshold, seed=args.seed, labels=args.label or [LESION_LABEL],
+                         files=args.readers, embedded=[_embedded_pixels(path) for path in args.readers])
     decision["files"] = [str(Path(p)) for p in args.readers]
     if decision["ground_truth_reader"] is not None:
         decision["ground_truth_file"] = decision["files"][decision["ground_truth_reader"]]
@@ -92,6 +96,25 @@ def run_consensus(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _embedded_pixels(path: str) -> str | None:
+    """SHA-256 of the pixels of the image a LabelMe file embeds (``imageData``), None when it embeds none: two
+    files embedding the same pixels annotate one image, whatever their ``imagePath`` names. Called after
+    :func:`~scintiseg.io.labelme.read_labelme` accepted the file (its size bounded, its image decodable)."""
+    import base64  # lazy: only this subcommand
+    import hashlib  # lazy: only this subcommand
+    import io  # lazy: only this subcommand
+
+    from PIL import Image  # lazy: only this subcommand
+
+    data = json.loads(Path(path).read_bytes()).get("imageData")
+    if not isinstance(data, str) or not data:
+        return None
+    with Image.open(io.BytesIO(base64.b64decode(data)), formats=("PNG", "JPEG")) as image:
+        digest = hashlib.sha256(f"{image.mode} {image.size}\n".encode())
+        digest.update(image.tobytes())
+    return digest.hexdigest()
 
 
 def _outline_images(inputs: list[str], out: Path, label: str, source, outline) -> tuple[int, int, list[str]]:
