@@ -25,7 +25,8 @@ outline, its outlined ANT with it).
 :data:`~scintiseg.scan.PARTIAL_VIEW_MM`, 1 m) trains a whole-body model, as ``--synthetic`` and ``adapt`` do:
 each scan is resampled to ``pixel_mm`` (counts conserved, masks carried by area), normalised whole (the same
 builder prediction uses on a whole view; input mode ``ant`` reads every view, each its own input, as prediction
-and the ``--synthetic`` recipe read them, where the papers' crops train on ANT alone), and its input and target
+and the ``--synthetic`` recipe read them, where a data set of crops trains on ANT alone unless ``views="each"``, the
+papers' experiments' setting since session 63), and its input and target
 cut into square windows of ``window_size`` that overlap by half and reach every edge (:func:`window_starts`; a side
 shorter than the window is zero-padded). The checkpoint then records ``pixel_mm`` and ``window: whole``, so ``scintiseg predict`` resamples every scan to that
 size and tiles the whole body (:mod:`scintiseg.predict.loader`). [Choice: fixed tiles, not random windows: the data
@@ -44,7 +45,8 @@ papers' input) train as they are, as before; a data set mixing both kinds is ref
 
 Splits are always by patient (``splits.json``): the test patients never reach training; validation
 is ``folds[fold]`` or a seeded share of the training patients (of those a person outlined). With ``labelled < 1`` a seeded share
-of the *training patients* keeps its labels (paper B: "images of one patient never cross subsets").
+of the *training patients with labels* keeps its labels, drawn among them (session 63: among every training patient
+before; paper B: "images of one patient never cross subsets").
 The whole (small) data set is preloaded into memory: a DataLoader with ``num_workers=0`` is then
 the fastest choice on a few CPU cores.
 """
@@ -289,7 +291,7 @@ def split_cases(
         splits: ``{"test": [case ids], "train": [case ids], "folds": [{"train", "val"}], "seed"}``.
         fold: use ``folds[fold]``; None holds out ``val_fraction`` of the training patients (seeded).
         val_fraction: share of training patients for validation (at least one patient).
-        labelled: share of training patients whose labels are kept.
+        labelled: share of the training patients with labels (``annotated``) whose labels are kept.
         seed: seeds the validation hold-out and the labelled share.
         generated: ids of cases made from training data (origin ``augment`` or ``gan``). Without a
             fold they never validate: only patients with an original case are held out, only their
