@@ -5,11 +5,17 @@ Every landmark is a fraction of stature measured from the vertex (anthropometric
 Drillis & Contini: shoulder 0.18, elbow 0.37, wrist 0.515, hip 0.47, knee 0.715, ankle 0.96), so tall and
 short patients keep their proportions; the soft tissue is widened and deepened by the patient's ``build``.
 
-Bones are unions of :mod:`~scintiseg.phantom.primitives` (capsules, cylinders, ellipsoids), each with a
-relative activity concentration: normal bone concentration x a per-bone-part multiplier (:data:`UPTAKE`:
+Bones are unions of :mod:`~scintiseg.phantom.primitives` (capsules, cylinders, ellipsoids), each with an
+activity concentration: normal bone concentration (``bone_to_soft``) x a per-bone-part multiplier (:data:`UPTAKE`:
 spine and pelvis highest, ribs and long-bone shafts lowest: Nautiyal, Rohani 2020 in physics.md) x a
-per-bone log-normal variation. Concentrations are relative to soft tissue (= 1); the camera turns them
-into counts. What a planar bone scan shows, and the model copies (the issue's "looks like a bone scan"):
+per-bone log-normal variation. These concentrations (bones and organs alike) are *excess concentrations over
+soft tissue*: the body is filled with soft tissue at 1 and every bone or organ block is added on top
+(``patient._volumes``), so a fully occupied bone voxel holds ``1 + bone_to_soft x multiplier`` and a kidney
+``1 + kidney_ratio``. The camera turns them into counts. ``bone_to_soft`` is fitted to NM1's image-level
+bone-to-soft statistic, not to the reference's biodistribution (bone 34-50 % of the 3-D activity on default
+seeds 0-5 against physics.md's 50-60 %; docs/phantom.md, "Activity split").
+
+What a planar bone scan shows, and the model copies (the issue's "looks like a bone scan"):
 
 * the vertebral column is continuous: vertebral bodies touch with thin disc gaps (8 % of a level [E]; the
   camera's 7-10 mm FWHM closes them), with pedicles, articular pillars (a continuous posterior column),

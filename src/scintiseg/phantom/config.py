@@ -138,6 +138,13 @@ DISC_FRACTION = 0.08
 class AnatomyConfig(Config):
     """The patient: habitus, posture, skeleton shape and normal activity concentrations (soft tissue = 1).
 
+    The uptake fields (``bone_to_soft``, ``kidney_ratio``, ``bladder_ratio``) are *excess* concentrations over
+    soft tissue, despite their names: every body voxel holds soft tissue's 1 and a bone or organ adds its value
+    on top (``patient._volumes``), so the voxel is ``1 + value`` (a kidney at ``kidney_ratio`` 1.5 holds 2.5 x
+    the tissue around it). The default ``bone_to_soft`` range is fitted to NM1's *image-level* bone-to-soft
+    statistic, not to the reference's biodistribution: bone holds 34-50 % of the 3-D activity on default seeds
+    0-5 against physics.md's 50-60 % (docs/phantom.md, "Activity split").
+
     Every anatomy randomiser below defaults to "off" (today's default patient); the ``randomised`` and
     ``shifted`` profiles switch them on (:data:`RANDOMISED_ANATOMY`, :data:`SHIFTED_ANATOMY`). Each draws
     from its own random stream, so switching one on leaves every other draw of the patient unchanged.
@@ -150,11 +157,13 @@ class AnatomyConfig(Config):
             (hands on the body) and ``raised`` (elbows beside the head, forearms above it; the patient
             positions of the issue, "down, on the body, raised").
         head_margin_mm: gap between the image top and the vertex.
-        bone_to_soft: concentration of normal (axial) bone relative to soft tissue, log-uniform [E]
-            (calibrated on NM1).
+        bone_to_soft: excess concentration of normal (axial) bone over soft tissue (voxel = 1 + value x the
+            part's ``anatomy.UPTAKE`` multiplier), log-uniform [E] (calibrated on NM1's image-level ratio).
         bone_variation: log-normal sigma of the per-bone uptake multiplier (per vertebra, rib, ...).
-        kidney_ratio: kidney concentration relative to soft tissue, log-uniform [E] (not found).
-        bladder_ratio: urine concentration relative to soft tissue, log-uniform [E] (not found).
+        kidney_ratio: excess concentration of the kidneys over soft tissue (voxel = 1 + value), log-uniform
+            [E] (not found).
+        bladder_ratio: excess concentration of urine over soft tissue (voxel = 1 + value), log-uniform [E]
+            (not found).
         bladder_ml: bladder filling (urine volume, ml), log-uniform.
         p_thyroid: probability of free pertechnetate (thyroid, salivary glands, stomach).
         p_injection_site: probability of a visible injection site (paravenous) in an arm.
@@ -321,8 +330,11 @@ class LesionConfig(Config):
             (1: <6 lesions, 2: 6-20, 3: >20, 4: superscan).
         p_solitary: probability of exactly one lesion given grade 1 (solitary lesions are 15 % of scans).
         max_lesions: cap on the number of lesions of grade 3 and 4 (to bound run time).
-        primaries: primary cancer -> probability; it sets the site frequencies.
-        contrast: lesion / normal-bone concentration, log-uniform.
+        primaries: primary cancer -> probability; it sets the site frequencies, not the number of lesions
+            ([choice]: ``soloway`` is one mix for every primary; docs/phantom.md).
+        contrast: ``c``, log-uniform: the factor on normal bone's excess over soft tissue ``B`` (the lesion
+            adds ``(c - 1) B``), so the delivered lesion / normal-bone voxel ratio is ``(1 + c B) / (1 + B)``,
+            below ``c`` (a rib at ``bone_to_soft`` 8: 6.87 for c = 8, 1.17 for c = 1.2).
         size_mm: lesion diameter, log-uniform (many small lesions).
         superscan_boost: factor on axial-skeleton uptake in a superscan.
         p_elongated: probability that a lesion outside the spine and ribs is an ellipsoid stretched along
@@ -336,7 +348,8 @@ class LesionConfig(Config):
         p_cold: probability that a lesion is photopenic (lytic, uptake *below* normal bone); 0 = off. Its
             contrast is drawn from ``cold_contrast`` (< 1) instead of ``contrast``. A cold lesion is labelled
             by the same rule as a hot one, applied to its deficit (see :mod:`scintiseg.phantom.patient`).
-        cold_contrast: lesion / normal-bone concentration of a cold lesion, log-uniform, in (0, 1).
+        cold_contrast: ``c`` of a cold lesion, log-uniform, in (0, 1): the same factor on the bone's excess as
+            ``contrast`` (voxel ``1 + c B``).
         site_boost: site group (a key of :data:`scintiseg.phantom.lesions.SITE_WEIGHTS`' tables: ``sternum``,
             ``humerus``, ...) -> factor on that site's weight for every primary, before the weights are
             normalised; empty = the clinical frequencies. For training only: it oversamples lesions where a
@@ -397,7 +410,8 @@ class LookalikeConfig(Config):
         p_urine: probability of urine contamination on the skin of pelvis or thighs.
         p_dental: probability of dental / maxillary uptake.
         p_manubriosternal: probability of a hot manubriosternal junction.
-        contrast: look-alike / normal-bone concentration, log-uniform.
+        contrast: ``c``, log-uniform: the factor on the bone's excess over soft tissue, as a lesion's
+            (voxel ``1 + c B``; :class:`LesionConfig`).
         p_costochondral: probability of hot costochondral junctions (the anterior ends of 1-6 ribs, often on
             both sides) [E]; 0 = off (issue 13's list of physiological and degenerative hot spots).
         p_sternum: probability of a hot manubrium or sternal body (besides the junction above) [E]; 0 = off.
@@ -474,17 +488,20 @@ def randomised_profile() -> PhantomConfig:
     Each range and its source or reason is in ``docs/phantom-randomisation.md``. The anatomy (habitus, arms,
     posture, skeleton shape) is :data:`RANDOMISED_ANATOMY`; its uptake fields are set here:
 
-    * ``bone_to_soft`` (6, 70): the concentration ratio (calibrated on NM1) that gives an image-level
+    * ``bone_to_soft`` (6, 70): bone's excess concentration over soft tissue (voxel = 1 + value; the default's
+      8-18 is calibrated on NM1) that gives an image-level
       bone-to-soft-tissue ratio (``calibrate.scan_statistics``: 98th / 40th percentile of the smoothed body
       counts; NM1: 4.9) of about 2 to 10, the issue's range. The map, measured on 4 noise-free patients per
       value without kidneys or bladder, is about ``image = 1.4 + 0.12 x bone_to_soft`` on the randomised
       anatomy (+-35 % by habitus: thin patients higher) and ``1.45 + 0.16 x`` on the default one
       (docs/phantom-randomisation.md).
-    * kidneys (0.05, 20) and urine (0.3, 250) x soft tissue, log-uniform: from invisible (a concentration
-      of 1.05 x the surrounding tissue) to hotter than any bone (issue: "from none to very hot").
+    * kidneys (0.05, 20) and urine (0.3, 250), excess over soft tissue (voxel = 1 + value), log-uniform: from
+      invisible (a kidney at 1.05 x the surrounding tissue) to hotter than any bone (issue: "from none to very
+      hot").
     * injection sites (0.5, default 0.3), axillary nodes (0.4) and free pertechnetate (0.15) more often.
 
-    Per-bone (``bone_variation``) and per-patient (``uptake_group_sd``) uptake ratios come with the anatomy.
+    Per-bone (``bone_variation``) and per-patient (``uptake_group_sd``) uptake multipliers (factors on the bone
+    excess) come with the anatomy.
     """
     camera = replace(
         CameraConfig(), counts=(0.15e6, 6.0e6), p_lehs=0.3, scatter_fraction=(0.10, 0.55),
@@ -546,8 +563,8 @@ def randomised_faint_profile() -> PhantomConfig:
     The BSI's truth is an area: its large lesions carry it, and a detector that finds exactly the lesions of
     apparent contrast >= 1.5 (with their true outlines) would reach r 0.96 against it, one that finds those of
     >= 2 only r 0.87 (docs/predict.md, session 13); the shipped model finds under half of the 1.5-2 ones. This
-    profile doubles the share of lesions whose contrast (the concentration ratio; the planar view's apparent
-    contrast is lower still) is below 2 (log-uniform 1.1-4: 46 %; ``randomised``: 23 %) and draws fewer small
+    profile doubles the share of lesions whose contrast (the factor ``c`` on the bone's excess over soft tissue;
+    the voxel ratio ``(1 + c B) / (1 + B)`` is lower, and the planar view's apparent contrast lower still) is below 2 (log-uniform 1.1-4: 46 %; ``randomised``: 23 %) and draws fewer small
     ones; everything else, look-alikes included, is ``randomised``'s. Not a test profile. A CPU fine-tune of the
     shipped model on it finds more of the faint lesions and calls more normal bone (same BSI r; docs/robustness.md,
     "Fainter, larger lesions in training"); not shipped.
@@ -584,7 +601,7 @@ def shifted_profile() -> PhantomConfig:
 
     Inside the support of ``randomised`` but with another mix: an older population scanned at a busy site
     (0.3-1.5 M counts per view, a LEHS collimator on half the patients, more scatter), a narrower
-    bone-to-soft ratio (15-40: image ratio about 2-6 on this heavier anatomy; NM1: 4.9) and hotter kidneys
+    ``bone_to_soft`` (bone's excess over soft tissue 15-40: image ratio about 2-6 on this heavier anatomy; NM1: 4.9) and hotter kidneys
     (poorer renal function), lung and "other" primaries (more rib and
     fewer pelvic lesions), smaller and fainter lesions with more irregular, elongated and uneven ones, and
     about twice as many benign hot spots, brighter. The anatomy is :data:`SHIFTED_ANATOMY`.

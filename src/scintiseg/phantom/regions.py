@@ -19,6 +19,12 @@ open, stated here:
 * Ribs (all 24) 4.4 % are split equally between sides (2.2 each).
 * Forearm = ulna + radius (1.5 + 1.2 = 2.7 each); tibia/fibula = 5.1 + 1.3 = 6.4 each.
 The weights add up to 100.1 % as published (rounding); :func:`bsi_weights` returns them normalised to 1.
+:func:`bsi_weights` is used nowhere in the package (it is exported and tested only): the BSI
+(``scintiseg.predict.bsi.bone_scan_index``, the phantom's truth BSI included) multiplies involvement by the
+published percentages of ``predict.bsi.SPIERS_WEIGHTS`` (identical to :data:`SPIERS_WEIGHTS`), sum 100.1, while
+its ``covered_mass_percent`` divides by 100.1; so a fully involved skeleton reads BSI 100.1 %. Against normalised
+weights every BSI is 1.001 x larger: 0.0036 BSI points at the largest phantom truth docs/predict.md quotes (3.55),
+below any measured difference.
 """
 
 from __future__ import annotations

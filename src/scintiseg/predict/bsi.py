@@ -18,6 +18,11 @@ Choices the definition leaves open:
   ``covered_mass_percent`` = sum over bones of share x (seen bone pixels / all bone pixels), as a percentage
   of the shares' published total (100.1): **the BSI is
   a lower bound over the covered mass only, not a whole-skeleton BSI.**
+- **Weights not normalised**: the BSI multiplies involvement by the Spiers percentages as published
+  (:data:`SPIERS_WEIGHTS`, sum 100.1), while ``covered_mass_percent`` divides by 100.1, so a fully involved
+  skeleton reads BSI 100.1 %, not 100 %. ``scintiseg.phantom.regions.bsi_weights()`` (the same shares normalised
+  to 1) is used nowhere. The difference is a factor 1.001 on every BSI (0.0036 BSI points at the largest phantom
+  truth in docs/predict.md, 3.55), below any measured difference; the computation is left as it is.
 - **Views** (session 22): BSI is computed per view; the scan's BSI takes each bone from the view nearer to it
   when both were predicted (:data:`NEARER_VIEW`: the spine, sacrum and scapulae from POST, the sternum and
   clavicles from ANT; physics.md: at 140 keV the thoracic spine is clear on the posterior view and faint on the
@@ -28,6 +33,17 @@ Choices the definition leaves open:
   patients, 0.846 -> 0.862 / 0.242 -> 0.217 on 60 others, 0.820 -> 0.848 / 0.364 -> 0.323 on 100 randomised ones;
   the posterior view alone gave r 0.867 / 0.863 / 0.844 but the anterior alone 0.49-0.66, so the nearer view is
   chosen per bone by anatomy, not one view for all. The covered skeletal mass is combined the same way.
+
+**Which truth these figures use.** Only the *prediction's* views were combined differently above; every r / MAE
+in this docstring is against the headline truth ``benchmarks/bench_wholebody.truth_bsi``: each view's BSI of the
+phantom's labelled lesions, **averaged over the two views** (the mean of views), not read from the nearer view as
+the pipeline reads its predictions. ``benchmarks/bench_independent.planar_truth_bsi`` reads each bone from its
+nearer view instead. The two truths differ by up to 24 % on a patient (session 63, ``metastatic`` profile seeds
+2 / 3 / 4: mean of views 1.62 / 1.64 / 1.80, nearer view 1.59 / 1.81 / 2.23;
+``runs/s63/phantom_docs/truth_views.py``). Against the truth combined per bone as the pipeline combines views, the
+shipped model scores r 0.884 / MAE 0.293 on the 100 default patients (against 0.857 / 0.243 for the headline truth
+in the same run): docs/predict.md, section "Bone Scan Index and Soloway", paragraph "Two ways to combine the
+truth's views".
 """
 
 from __future__ import annotations
@@ -179,7 +195,8 @@ def bone_scan_index(lesion_mask: np.ndarray, regions: SkeletonRegions, coverage:
                 "contribution_percent": round(contribution, 5),
             }
     # The published shares add up to 100.1 % (rounding): the mass seen is reported as a share of their sum,
-    # so a whole skeleton reads 100 %, not 100.1 %.
+    # so a whole skeleton reads 100 %, not 100.1 %. (The BSI itself is not normalised: a fully involved skeleton reads
+    # 100.1 %; module docstring, "Weights not normalised".)
     return BoneIndex(bsi_percent=total, covered_mass_percent=100.0 * covered / sum(SPIERS_WEIGHTS.values()), bones=bones)
 
 
