@@ -24,7 +24,11 @@ region network (or ``--regions atlas``) predict every view, and the script repor
   maximum instead of the mean (:func:`bsi_over_views`), against the truth combined both ways; and the BSI
   *step by step* from the truth to the prediction (:func:`bsi_steps`: the found lesions with their true
   outlines, then with their predicted outlines, then with the false positives), which says whether missed
-  lesions, outlines or false positives cost the r;
+  lesions, outlines or false positives cost the r; and against the *3-D mass truth* (session 63,
+  ``bsi.truth_mass`` in the JSON): physics.md's definition, each region's bone volume inside the lesions visible
+  in at least one view over its bone volume, times its Spiers share, from the generator's 3-D occupancies
+  (``meta["bsi_mass_percent"]``, :func:`scintiseg.phantom.patient.mass_bsi`), with how the planar truths relate to
+  it (:func:`truth_relation`: r, mean ratio planar / mass);
 * **lesions found per region**: the share of labelled lesions (per view) with a predicted lesion pixel on
   them, per truth region, of all and of those of apparent contrast >= 2 (:data:`CONSPICUOUS`, lesions any
   reader calls): a blind spot at one site (the sternum, a humeral head) shows here, not in the BSI's r; and
@@ -602,6 +606,25 @@ def pearson(truth: np.ndarray, predicted: np.ndarray) -> float:
     return float(stats.pearsonr(truth, predicted)[0])
 
 
+def score_against(truth: np.ndarray, predicted: np.ndarray) -> dict:
+    """Pearson r and MAE of ``predicted`` against one ``truth`` (per patient), each with its 95 % bootstrap interval
+    (:func:`bsi_intervals`), the truth's mean and the truth itself (rounded)."""
+    r_ci, mae_ci = bsi_intervals(truth, predicted)
+    return {"pearson_r": pearson(truth, predicted), "pearson_r_ci95": r_ci, "mae": float(np.abs(truth - predicted).mean()),
+            "mae_ci95": mae_ci, "truth_mean": float(truth.mean()), "truth": truth.round(4).tolist()}
+
+
+def truth_relation(planar: np.ndarray, mass: np.ndarray) -> dict:
+    """How a planar truth BSI relates to the 3-D mass truth over the same patients: their Pearson r, the mean over
+    the patients with a mass truth above 0 of planar / mass (``mean_ratio``; ``patients`` of them), the ratio of the
+    means, and the MAE between them."""
+    some = mass > 0
+    return {"pearson_r": pearson(mass, planar),
+            "mean_ratio": float(np.mean(planar[some] / mass[some])) if some.any() else float("nan"),
+            "ratio_of_means": float(planar.mean() / mass.mean()) if mass.mean() > 0 else float("nan"),
+            "mae": float(np.abs(planar - mass).mean()), "patients": int(some.sum())}
+
+
 def bsi_intervals(truth: np.ndarray, predicted: np.ndarray, resamples: int = 2000,
                   seed: int = 0) -> tuple[list[float], list[float]]:
     """95 % percentile-bootstrap intervals of the BSI's Pearson r and MAE, resampling patients.
@@ -724,6 +747,8 @@ def run(args: argparse.Namespace) -> int:
     bsi_true, bsi_pred, scores, bone_scores, positive, seconds = [], [], [], [], [], []
     max_true: list[float] = []
     nearer_true: list[float] = []  # the truth's views combined per bone as the pipeline combines them (session 62)
+    mass_true: list[float] = []  # the 3-D mass-fraction truth of the visible lesions (session 63; mass_bsi)
+    mass_true_all: list[float] = []  # the same of every lesion, visible or not
     max_pred: list[float] = []
     combined: dict[str, list[float]] = {how: [] for how in VIEW_COMBINATIONS}
     reader_truth: dict[float, list[float]] = {level: [] for level in READER_CONTRASTS}
@@ -764,6 +789,8 @@ def run(args: argparse.Namespace) -> int:
         truth_views = truth_index(patient)
         bsi_true.append(float(np.mean([index.bsi_percent for index in truth_views.values()])))
         nearer_true.append(scan_bone_index({v: i.bones for v, i in truth_views.items()})[0])
+        mass_true.append(float(patient.meta["bsi_mass_percent"]))
+        mass_true_all.append(float(patient.meta["bsi_mass_percent_all"]))
         # The per-bone maximum over the views (bsi_over_views), for truth and prediction alike.
         max_true.append(bsi_over_views({v: involved_fractions(i.bones) for v, i in truth_views.items()}, "max"))
         fractions = {v: involved_fractions(r.bsi["bones"]) for v, r in prediction.views.items()}
@@ -817,6 +844,13 @@ def run(args: argparse.Namespace) -> int:
                     "mae_ci95": nt_mae_ci, "truth_mean": float(nt.mean()), "truth": nt.round(4).tolist(),
                     "perfect_outlines_vs_headline_truth": {"pearson_r": pearson(t, nt),
                                                            "mae": float(np.abs(t - nt).mean())}}
+    # The 3-D mass truth (session 63): physics.md's mass fraction from the generator's occupancies, of the visible
+    # lesions; and how the two planar truths (area fractions on the region maps) relate to it.
+    ms, ms_all = np.array(mass_true), np.array(mass_true_all)
+    mass = score_against(ms, p)
+    mass["all_lesions"] = {"pearson_r": pearson(ms_all, p), "mae": float(np.abs(ms_all - p).mean()),
+                           "truth_mean": float(ms_all.mean()), "truth": ms_all.round(4).tolist()}
+    mass["planar_vs_mass"] = {"headline": truth_relation(t, ms), "combined_as_predicted": truth_relation(nt, ms)}
     step_table = {}
     for name, values in steps.items():
         one = np.array(values)
@@ -841,7 +875,7 @@ def run(args: argparse.Namespace) -> int:
                 "predicted_mean": float(p.mean()), "truth": t.round(4).tolist(), "predicted": p.round(4).tolist(),
                 "reader_truth": readers, "reader_truth_bone": bone_readers, "per_bone_max_over_views": views_max,
                 "views_combined": views_combined, "truth_combined_as_predicted": as_predicted,
-                "steps": step_table},
+                "truth_mass": mass, "steps": step_table},
         "triage": {"auc": auc, "auc_bone_only": bone_auc, "with_lesion": int(labels.sum()), "without": int((~labels).sum())},
         "sensitivity": {"all": float(np.mean([found for _, _, found in detections])) if detections else float("nan"),
                         "by_region": sensitivity_by_region(detections),
@@ -873,6 +907,15 @@ def run(args: argparse.Namespace) -> int:
           f"r = {as_predicted['pearson_r']:.3f} ({nt_r_ci[0]:.3f}-{nt_r_ci[1]:.3f}), MAE = {as_predicted['mae']:.3f} "
           f"({nt_mae_ci[0]:.3f}-{nt_mae_ci[1]:.3f}; truth mean {nt.mean():.3f}); the true outlines so combined "
           f"against the headline truth: r = {ceiling['pearson_r']:.3f}, MAE = {ceiling['mae']:.3f}")
+    head, near = mass["planar_vs_mass"]["headline"], mass["planar_vs_mass"]["combined_as_predicted"]
+    print(f"  against the 3-D mass truth (visible lesions; meta bsi_mass_percent): r = {mass['pearson_r']:.3f} "
+          f"({mass['pearson_r_ci95'][0]:.3f}-{mass['pearson_r_ci95'][1]:.3f}), MAE = {mass['mae']:.3f} "
+          f"({mass['mae_ci95'][0]:.3f}-{mass['mae_ci95'][1]:.3f}; truth mean {mass['truth_mean']:.3f}; every lesion: "
+          f"mean {mass['all_lesions']['truth_mean']:.3f}, r = {mass['all_lesions']['pearson_r']:.3f}, MAE = "
+          f"{mass['all_lesions']['mae']:.3f}); planar truth against it: headline r = {head['pearson_r']:.3f}, mean "
+          f"ratio {head['mean_ratio']:.3f} (ratio of means {head['ratio_of_means']:.3f}); combined as the pipeline "
+          f"does r = {near['pearson_r']:.3f}, mean ratio {near['mean_ratio']:.3f} (ratio of means "
+          f"{near['ratio_of_means']:.3f})")
     print("  the predicted views combined per bone by (bsi_over_views; pipeline: nearer): " + ", ".join(
         f"{how} r = {one['pearson_r']:.3f}, MAE = {one['mae']:.3f}" for how, one in views_combined.items()))
     print("  step by step from the truth (truth region map; bsi_steps): " + ", ".join(

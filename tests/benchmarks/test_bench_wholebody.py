@@ -392,3 +392,24 @@ def test_left_out_calls_are_tallied_by_rule_and_by_whether_they_touch_a_true_les
     table = bench.left_out_table(tally)
     assert table == {"spine_pattern": {"calls": 1, "on_true_lesion": 0}, "symmetric": {"calls": 2, "on_true_lesion": 1}}
     assert bench.left_out_text(table) == "spine_pattern 0/1, symmetric 1/2" and bench.left_out_text({}) == "none"
+
+
+def test_the_planar_truth_is_related_to_the_mass_truth_by_r_and_mean_ratio(bench):
+    """Planar truths at 0.6 of the mass truth where it is above 0 (a patient without lesions: both 0, left out of the
+    ratio): r 1, mean ratio 0.6; the score against the mass truth carries r, MAE, their intervals and the truth."""
+    mass = np.array([0.0, 0.5, 1.0, 2.0, 4.0])
+    planar = 0.6 * mass
+    relation = bench.truth_relation(planar, mass)
+    assert relation["pearson_r"] == pytest.approx(1.0)
+    assert relation["mean_ratio"] == pytest.approx(0.6) and relation["ratio_of_means"] == pytest.approx(0.6)
+    assert relation["patients"] == 4 and relation["mae"] == pytest.approx(0.4 * mass.mean())
+    uneven = bench.truth_relation(np.array([0.0, 0.5, 0.5, 1.0]), np.array([0.0, 1.0, 0.5, 2.0]))
+    assert uneven["mean_ratio"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)
+    assert np.isnan(bench.truth_relation(np.zeros(3), np.zeros(3))["mean_ratio"])
+    predicted = np.array([0.1, 0.3, 0.4, 1.0, 1.5])
+    score = bench.score_against(mass, predicted)
+    assert score["pearson_r"] == pytest.approx(bench.pearson(mass, predicted))
+    assert score["mae"] == pytest.approx(np.abs(mass - predicted).mean())
+    assert score["pearson_r_ci95"][0] <= score["pearson_r"] <= score["pearson_r_ci95"][1]
+    assert score["mae_ci95"][0] <= score["mae"] <= score["mae_ci95"][1]
+    assert score["truth"] == mass.tolist() and score["truth_mean"] == pytest.approx(mass.mean())

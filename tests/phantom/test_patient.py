@@ -173,3 +173,109 @@ def test_a_patient_lying_at_an_angle_turns_scan_and_truth_together():
     for view in ("ANT", "POST"):
         ratio = tilted.expected[view].sum(dtype=np.float64) / straight.expected[view].sum(dtype=np.float64)
         assert 0.97 < ratio <= 1.0  # what the turn moves out of the field is lost, nothing is added
+
+
+# --- the 3-D mass-fraction BSI (meta["bsi_mass_percent"], session 63) ---------------------------------------------
+
+
+def _tiny_bone(name, occupancy, start=(0, 0, 0)):
+    from scintiseg.phantom.anatomy import Bone
+    from scintiseg.phantom.primitives import Block
+
+    occupancy = np.asarray(occupancy, dtype=np.float32)
+    return Bone(name, Block(start, occupancy, occupancy * np.float32(2.0)))
+
+
+def _tiny_lesion(lesion_id, bone, start, involved):
+    from scintiseg.phantom.lesions import Lesion
+    from scintiseg.phantom.primitives import Block
+    from scintiseg.phantom.regions import region_of_bone
+
+    involved = np.asarray(involved, dtype=np.float32)
+    block = Block(start, (involved > 0).astype(np.float32), involved * np.float32(3.0))
+    return Lesion(lesion_id, bone, region_of_bone(bone), "x", "focal", 2.5, 10.0, (0.0, 0.0, 0.0), block, {}, involved)
+
+
+def test_mass_bsi_by_hand_on_a_tiny_skeleton():
+    """T1 (8 full voxels) and T2 (8 half voxels) make the thoracic spine's 12 voxels of bone; rib_left_1 has 4. Two
+    overlapping lesions in T1 cover 1 + 0.5 (the larger of 0.5 and 0.25 where they overlap) + 0.5; one in T2 covers
+    0.5; one in the rib covers 1 + 1 of 4: BSI = 3.2 x 2.5 / 12 + 2.2 x 2 / 4 (Spiers %, as predict.bsi sums them)."""
+    from types import SimpleNamespace
+
+    from scintiseg.phantom.patient import mass_bsi
+
+    bones = [_tiny_bone("T1", np.ones((2, 2, 2))), _tiny_bone("T2", np.full((2, 2, 2), 0.5), (0, 2, 0)),
+             _tiny_bone("rib_left_1", np.ones((1, 4, 1)), (3, 0, 3))]
+    anatomy = SimpleNamespace(bones=bones, bone=lambda name: next(b for b in bones if b.name == name))
+    lesions = [_tiny_lesion(1, "T1", (0, 0, 0), [[[1.0, 0.5]]]),          # voxels (0,0,0) and (0,0,1)
+               _tiny_lesion(2, "T1", (0, 0, 1), [[[0.25], [0.5]]]),       # voxels (0,0,1) (overlap) and (0,1,1)
+               _tiny_lesion(3, "T2", (1, 3, 1), [[[0.5]]]),
+               _tiny_lesion(4, "rib_left_1", (3, 1, 3), [[[1.0], [1.0]]])]  # two voxels along the rib
+    expected = 3.2 * (1.0 + 0.5 + 0.5 + 0.5) / 12.0 + 2.2 * 2.0 / 4.0
+    assert mass_bsi(anatomy, lesions) == pytest.approx(expected)
+    assert mass_bsi(anatomy, lesions[:1]) == pytest.approx(3.2 * 1.5 / 12.0)
+    assert mass_bsi(anatomy, []) == 0.0
+
+
+def _patient_with_its_anatomy(monkeypatch, seed, config):
+    """``generate_patient(seed, config)`` and the anatomy and lesions it drew (captured from ``place_lesions``)."""
+    import scintiseg.phantom.patient as patient_module
+
+    caught = {}
+    place = patient_module.place_lesions
+
+    def catch(anatomy, *args, **kwargs):
+        caught["anatomy"], caught["lesions"] = anatomy, place(anatomy, *args, **kwargs)
+        return caught["lesions"]
+
+    monkeypatch.setattr(patient_module, "place_lesions", catch)
+    return generate_patient(seed, config), caught["anatomy"], caught["lesions"]
+
+
+def _mass_bsi_from_activity(anatomy, lesions) -> float:
+    """An independent 3-D mass BSI: each lesion's share of its bone recovered from its excess activity
+    (``(contrast - 1) x bone activity x share``, lesions without uneven uptake), the union per bone on a canvas of the
+    whole bone, and the weights of predict.bsi."""
+    from scintiseg.predict.bsi import SPIERS_WEIGHTS
+
+    canvases, involved, volume = {}, {}, {}
+    for lesion in lesions:
+        bone = anatomy.bone(lesion.bone)
+        canvas = canvases.setdefault(lesion.bone, np.zeros(bone.block.occupancy.shape))
+        window = tuple(slice(a - b, a - b + n)
+                       for a, b, n in zip(lesion.block.start, bone.block.start, lesion.block.activity.shape))
+        normal = bone.block.activity[window].astype(np.float64) * (lesion.contrast - 1.0)
+        share = np.divide(lesion.block.activity, normal, out=np.zeros(normal.shape), where=normal != 0)
+        canvas[window] = np.maximum(canvas[window], np.clip(share, 0.0, 1.0) * bone.block.occupancy[window])
+    for name, canvas in canvases.items():
+        region = anatomy.bone(name).region
+        involved[region] = involved.get(region, 0.0) + canvas.sum()
+    for bone in anatomy.bones:
+        volume[bone.region] = volume.get(bone.region, 0.0) + bone.block.occupancy.sum(dtype=np.float64)
+    return sum(SPIERS_WEIGHTS[region] * inside / volume[region] for region, inside in involved.items())
+
+
+def test_mass_bsi_of_a_generated_patient_equals_an_independent_computation(monkeypatch):
+    config = profile("small")
+    config = replace(config, lesions=replace(config.lesions, p_normal=0.0, p_cold=0.3, soloway={2: 1.0}))
+    patient, anatomy, lesions = _patient_with_its_anatomy(monkeypatch, 3, config)
+    visible = [lesion for lesion, info in zip(lesions, patient.lesions) if any(info["visible"].values())]
+    assert len(lesions) >= 6 and 0 < len(visible) < len(lesions)  # some lesions no view shows
+    assert any(lesion.cold for lesion in lesions)
+    meta = patient.meta
+    assert meta["bsi_mass_percent"] == pytest.approx(_mass_bsi_from_activity(anatomy, visible), abs=2e-4)
+    assert meta["bsi_mass_percent_all"] == pytest.approx(_mass_bsi_from_activity(anatomy, lesions), abs=2e-4)
+    assert 0 < meta["bsi_mass_percent"] < meta["bsi_mass_percent_all"]
+    again = generate_patient(3, config)
+    assert (again.meta["bsi_mass_percent"], again.meta["bsi_mass_percent_all"]) == (
+        meta["bsi_mass_percent"], meta["bsi_mass_percent_all"])
+
+
+def test_mass_bsi_is_zero_without_lesions_and_never_above_all_lesions():
+    config = profile("small")
+    normal = generate_patient(2, replace(config, lesions=replace(config.lesions, p_normal=1.0)))
+    assert normal.meta["n_lesions"] == 0
+    assert normal.meta["bsi_mass_percent"] == normal.meta["bsi_mass_percent_all"] == 0.0
+    for seed in range(4):
+        meta = generate_patient(seed, replace(config, lesions=replace(config.lesions, p_normal=0.0))).meta
+        assert 0.0 <= meta["bsi_mass_percent"] <= meta["bsi_mass_percent_all"]

@@ -5,15 +5,33 @@ Facts from ``../shared/reference/physics.md`` ("Lesions"):
 * sites: spine > ribs > pelvis overall; breast: spine then ribs and sternum, skull 7.7 %; prostate: spine
   and pelvis equal; lung: ribs then spine; > 90 % in vertebrae, pelvis, proximal femur, ribs, proximal
   humerus and skull. The per-primary site weights below are [E] shares consistent with that ordering.
+  [choice: physics.md's "skull in 7.7 % of breast cancers, < 4 % others" is read as a *per-lesion* site
+  share, not as the share of patients with skull involvement: the breast table's skull weight is 0.077,
+  lung and other 0.04 (the "< 4 %" taken as 0.04), prostate 0.03. The breast table sums to 0.98 and is
+  normalised when drawn, so its per-lesion skull share is 0.077 / 0.98 = 7.86 %.] Effect, from the draw
+  rules below (default ``LesionConfig``, exact sums over the lesion-count distribution;
+  ``runs/s63/phantom_docs/draw_rules.py``): a metastatic patient has at least one skull lesion with
+  probability 0.435 (breast), 0.287 (lung, other) and 0.233 (prostate), far above 7.7 % / < 4 % of patients.
 * extent: Soloway grade 1 < 6 lesions, 2 = 6-20, 3 > 20, 4 = superscan; solitary lesions ~15 % of scans.
-* contrast (lesion / normal bone of the same place) log-uniform ~1.2-8x; size log-uniform ~5-60 mm.
+  [choice: the number of lesions does not depend on the primary cancer: every primary draws its grade from
+  the same mix (``LesionConfig.soloway``, default 55/28/14/3 %), the primary only sets the sites.] Effect:
+  a metastatic patient has 10.27 lesions on average (grade 1: 2.625, grade 2: 13, grades 3-4: 30.5, capped
+  at ``max_lesions`` 40), whatever the primary; physics.md's mean *involved sites* per patient is breast
+  5.7, prostate 4.8, colon 3.3, lung 3.0 (sites, not lesions, but the phantom also has no order between
+  primaries). Solitary lesions: 0.75 x 0.55 x 0.35 = 14.4 % of scans.
+* contrast ``c`` log-uniform ~1.2-8; size log-uniform ~5-60 mm. ``c`` scales the bone's *excess* over soft
+  tissue, not the voxel: a bone voxel holds ``1 + B`` (soft tissue 1 plus bone excess ``B``, see
+  :class:`~scintiseg.phantom.config.AnatomyConfig`), the lesion adds ``(c - 1) B``, so the delivered
+  lesion / normal-bone voxel ratio is ``(1 + c B) / (1 + B)``, below ``c``: for a rib at ``bone_to_soft`` 8
+  (``B`` = 8 x 0.65 = 5.2) 6.87 for ``c`` = 8 and 1.17 for ``c`` = 1.2.
 
 Shapes follow the bone: a whole vertebral body, a focal or irregular blob in a vertebral body or pedicle,
 a segment of a rib along its path, a blob (smooth, randomly lobulated radius) elsewhere. Every lesion is
 the *intersection* of its shape with its bone's voxels, so no lesion activity lies outside bone. In a
 voxel the lesion's share of the bone is ``min(w, occupancy) / occupancy`` where ``w`` is the fraction of the
 voxel inside the lesion shape (exact partial volume along depth for spheres); its excess activity is
-``(contrast - 1) x normal bone activity x share``.
+``(contrast - 1) x normal bone activity x share``, where "normal bone activity" is the bone's excess over soft
+tissue (the block's activity; the soft tissue's 1 under it is not scaled).
 
 Domain randomisation (phantom v2, issue 13; each off at its default of 0). Their draws come from a
 separate generator (``v2_rng``), so switching one on changes only what it randomises (the same lesions
@@ -43,7 +61,9 @@ from scintiseg.phantom.anatomy import Anatomy, Bone
 from scintiseg.phantom.config import LesionConfig
 from scintiseg.phantom.primitives import Block, Grid
 
-#: Site group -> share of lesions, per primary cancer [E] (ordering from physics.md).
+#: Site group -> share of lesions, per primary cancer [E] (ordering from physics.md). Per-lesion shares, normalised
+#: when drawn (the breast table sums to 0.98); skull 0.077 for breast is physics.md's per-patient 7.7 % read per
+#: lesion, 0.04 for lung and other its "< 4 %" [choice; module docstring: effect on patients with a skull lesion].
 SITE_WEIGHTS: dict[str, dict[str, float]] = {
     "prostate": {"thoracic_spine": 0.17, "lumbar_spine": 0.15, "cervical_spine": 0.02, "sacrum": 0.04, "ribs": 0.16,
                  "pelvis": 0.27, "femur": 0.09, "humerus": 0.03, "skull": 0.03, "sternum": 0.02, "scapula": 0.02},
@@ -89,6 +109,10 @@ class Lesion:
     centre_mm: tuple[float, float, float]
     block: Block
     extra: dict = field(default_factory=dict)
+    #: Bone inside the lesion per voxel of ``block`` (fraction of the voxel: ``min(w, occupancy)``, the share of
+    #: :func:`excess_block` times the bone's occupancy); the patient's 3-D mass-fraction BSI sums it
+    #: (``scintiseg.phantom.patient.mass_bsi``). None for a lesion made without it.
+    involved: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def cold(self) -> bool:
@@ -119,7 +143,12 @@ def log_uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
 
 
 def sample_disease(rng: np.random.Generator, cfg: LesionConfig) -> Disease:
-    """Soloway grade (0 = no metastasis), number of lesions, primary cancer."""
+    """Soloway grade (0 = no metastasis), number of lesions, primary cancer.
+
+    [choice] The grade (hence the number of lesions) is drawn from ``cfg.soloway`` whatever the primary: the
+    primary sets only the sites (:func:`place_lesions`). Default mix: 10.27 lesions per metastatic patient on
+    average for every primary (module docstring).
+    """
     primaries = list(cfg.primaries)
     weights = np.asarray([cfg.primaries[p] for p in primaries], float)
     primary = str(primaries[int(rng.choice(len(primaries), p=weights / weights.sum()))])
@@ -216,7 +245,9 @@ def excess_block(bone: Bone, weight: np.ndarray, contrast: float, gain: np.ndarr
     Args:
         bone: the bone the lesion sits in.
         weight: fraction of each voxel of the bone's block inside the lesion shape.
-        contrast: lesion / normal-bone concentration; below 1 the excess is a deficit (a cold lesion).
+        contrast: ``c``, the factor on the bone's excess over soft tissue: the excess added is ``(c - 1)`` x the
+            bone's activity, so a fully covered voxel goes from ``1 + B`` to ``1 + c B`` (a lesion / bone voxel
+            ratio of ``(1 + c B) / (1 + B)``, module docstring); below 1 the excess is a deficit (a cold lesion).
         gain: optional per-voxel factor on the excess (uneven uptake inside the lesion); a deficit is
             limited to the bone's own activity.
     """
@@ -370,7 +401,10 @@ def make_lesion(lesion_id: int, bone: Bone, anatomy: Anatomy, rng: np.random.Gen
     block = excess_block(bone, weight, contrast, gain)
     if block is None:
         return None
-    return Lesion(lesion_id, bone.name, bone.region, site, shape, contrast, size, tuple(float(v) for v in centre), block, extra)
+    crop = tuple(slice(a - b, a - b + n) for a, b, n in zip(block.start, bone.block.start, block.activity.shape))
+    involved = np.minimum(weight[crop], bone.block.occupancy[crop]).astype(np.float32)
+    return Lesion(lesion_id, bone.name, bone.region, site, shape, contrast, size, tuple(float(v) for v in centre), block, extra,
+                  involved)
 
 
 def site_weights(primary: str, extra: dict[str, float]) -> dict[str, float]:
