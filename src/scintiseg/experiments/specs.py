@@ -8,8 +8,8 @@ setting.
 The paper's own numbers sit beside each row (None where the seed text does not give them: the texts
 lost paper B's tables 2-6 and its Eqs. 7, 8 and 10-12; only the values quoted in paper B's prose survive).
 
-What the papers' texts settle, and we follow (session 63; before it the first three were read otherwise, and the
-tables of docs/results.md were measured so, as each says):
+What the papers' texts settle, and we follow (session 63; before it all five were read otherwise, and the tables
+of docs/results.md measured before it say so):
 
 - **both views are images** (``views="each"``: ANT, and POST mirrored into ANT's orientation, each its own
   single-view image): paper A §2.1 "410 images of 205 patients" whose "anteroposterior data were captured",
