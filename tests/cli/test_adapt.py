@@ -175,6 +175,13 @@ def test_adapt_on_a_data_set_of_real_normal_scans_says_the_model_saw_real_patien
     info = load_model(run).info
     assert info["disclaimer"] == RESEARCH_DISCLAIMER and info["synthetic"] is False
     assert info["trained_on"].endswith(f"adapted to the scans in {data}")
+    # The data set's test split stays out, as the site's does (session 63: before, its test patients' scans trained).
+    (data / "splits.json").write_text(json.dumps({"seed": 0, "test": ["s1"], "train": ["s0"]}))
+    again = tmp_path / "run-split"
+    args = [a for a in _args(model, site, again) if a not in ("--unlabelled", str(site))]
+    assert main([*args, "--normals", str(data)]) == 0
+    assert "its test split (1 case) left out of adaptation" in capsys.readouterr().err
+    assert json.loads((again / "adapt.json").read_text())["normals"]["scans"] == 1
 
 
 def test_adapt_learns_from_readers_boxes_and_refuses_boxes_that_label_nothing(tmp_path, capsys):

@@ -155,3 +155,19 @@ def test_a_data_set_s_normal_scans_are_grouped_by_its_patients_and_said_real(tmp
                                   cases=[replace(case, synthetic=True) for case in cases]), tmp_path)
     assert read_normals(tmp_path, pixel_mm=4.52, normalisation="robust").real is False
     assert read_normals(tmp_path / "images", pixel_mm=4.52, normalisation="robust").real is False
+
+
+def test_a_data_set_s_test_cases_are_left_out_of_its_normal_scans(tmp_path):
+    """Session 63: `adapt --normals DATASET` trained on the data set's test patients' scans (its splits.json's test
+    split applied to --unlabelled only); read_normals leaves out the cases `adapt` passes."""
+    config = _normal_small()
+    (tmp_path / "images").mkdir()
+    names = ["N1", "N2", "N3"]
+    for k, name in enumerate(names):
+        write_dicom(generate_patient(60 + k, config, patient_id=name).scan, tmp_path / "images" / f"{name}.dcm")
+    cases = [Case(case_id=name, patient_id=name, image=f"images/{name}.dcm", origin="clinical") for name in names]
+    save_manifest(DatasetManifest(name="site", views=["ANT", "POST"], pixel_spacing=(4.52, 4.52), cases=cases), tmp_path)
+    every = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust")
+    kept = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust", leave_out=["N2"])
+    assert [case for case, _ in every.sources] == names
+    assert [case for case, _ in kept.sources] == ["N1", "N3"]

@@ -211,8 +211,15 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
                              f"(matched by file name or stem, as predict --boxes does{unused})", path=site)
     for path, reason in scans.box_notes if scans else []:
         warnings.warn(f"{path}: {reason}", stacklevel=2)
+    # a data set of normal scans with a test split (its splits.json; none is made for it): left out as the site's
+    normals_test = (list(load_splits(settings.normals)["test"]) if settings.normals
+                    and (Path(settings.normals) / SPLITS_NAME).is_file() else [])
+    if normals_test and not settings.include_test:
+        warnings.warn(f"{settings.normals}: its test split ({len(normals_test)} case{'s' * (len(normals_test) != 1)}) "
+                      "left out of adaptation (--include-test uses them)", stacklevel=2)
     normals = (read_normals(settings.normals, pixel_mm=config.pixel_mm, normalisation=config.normalisation,
-                            progress=config.progress, orient=orient) if settings.normals else None)
+                            progress=config.progress, orient=orient,
+                            leave_out=[] if settings.include_test else normals_test) if settings.normals else None)
     train_normals, held_out = split_normals(normals, config.seed) if normals else (None, None)
     for path, reason in [*(scans.skipped if scans else []), *(normals.skipped if normals else [])]:
         warnings.warn(f"{path}: skipped: {reason}", stacklevel=2)

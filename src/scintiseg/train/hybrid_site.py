@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -110,11 +110,12 @@ class NormalScans:
         return sum(len(hybrid.scan.views) for _, hybrid in self.sources)
 
 
-def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan], bool]]:
+def _scans(folder: Path, leave_out: frozenset[str] = frozenset()) -> list[tuple[str, str, Callable[[], Scan], bool]]:
     """``(name, case id, reader, real)`` of each scan in ``folder``: a data set's cases (``dataset.json``; a case with a
     lesion outline is refused, it is not normal; its patient is the data set's, ``real`` unless the manifest marks it
-    ``synthetic``), else every file under it (case id: the file's stem; never said ``real``), read as prediction reads
-    it (a page of two views split, a lying body stood, a view named by its file name)."""
+    ``synthetic``; the cases in ``leave_out`` passed over), else every file under it (case id: the file's stem; never
+    said ``real``), read as prediction reads it (a page of two views split, a lying body stood, a view named by its
+    file name)."""
     if not (folder / MANIFEST_NAME).is_file():
         return [(str(path), path.stem, partial(read_scan, path, split_views=True, view="name"), False)
                 for path in scan_files(folder)]
@@ -131,14 +132,18 @@ def _scans(folder: Path) -> list[tuple[str, str, Callable[[], Scan], bool]]:
         # as N1_2023.png and N1_2024.png could fall on both sides of the validation split)
         return replace(scan, patient_id=case.patient_id) if case.patient_id else scan
 
-    return [(case.case_id, case.case_id, partial(case_scan, case), not case.synthetic) for case in manifest.cases]
+    return [(case.case_id, case.case_id, partial(case_scan, case), not case.synthetic) for case in manifest.cases
+            if case.case_id not in leave_out]
 
 
 def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, progress: bool = False,
-                 orient: Callable[[Scan], tuple[Scan, str]] | None = None) -> NormalScans:
+                 orient: Callable[[Scan], tuple[Scan, str]] | None = None,
+                 leave_out: Sequence[str] = ()) -> NormalScans:
     """The normal scans in ``folder`` (any file :func:`scintiseg.io.read_scan` reads), prepared for insertion.
 
-    A data set folder (``dataset.json``) is read case by case, and a case with a lesion outline is refused. A
+    A data set folder (``dataset.json``) is read case by case, and a case with a lesion outline is refused; its cases
+    in ``leave_out`` (the test split of its ``splits.json``, as ``scintiseg adapt`` passes it) are not read
+    (session 63: before, a data set's test patients' normal scans trained). A
     file that cannot be read, an 8-bit image (an export: grey levels, not counts, so thinning it would not give
     the noise of a shorter scan), one whose counts cannot be thinned (not whole non-negative numbers), or one
     with no body to place a lesion on, is skipped and listed. With ``orient``
@@ -153,7 +158,7 @@ def read_normals(folder: str | Path, *, pixel_mm: float, normalisation: str, pro
     if not folder.exists():
         raise ScintisegError("no such file or folder", path=folder)
     normals = NormalScans([], float(pixel_mm), normalisation, source=str(folder))
-    for name, case_id, read, real in tqdm(_scans(folder), desc="normal scans", unit="file", disable=not progress,
+    for name, case_id, read, real in tqdm(_scans(folder, frozenset(leave_out)), desc="normal scans", unit="file", disable=not progress,
                                           leave=False):
         try:
             with warnings.catch_warnings():
