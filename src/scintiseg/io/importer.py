@@ -165,6 +165,7 @@ The code: this module walks the sources, names and writes the cases and the mani
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -336,7 +337,7 @@ def _earlier_revision(out: Path, case: Case, view: str, mask: np.ndarray) -> str
     pattern = re.compile(_PERSON_REVISION.format(case=re.escape(case.case_id), view=view, kind=REVIEWED))
     folder = out / "labels"
     current = case.labels.get(view)
-    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+    for path in sorted(folder.glob(f"{glob.escape(case.case_id)}_{view}*.json")):  # this view's files, not the folder's
         rel = f"labels/{path.name}"
         if rel == current or not pattern.fullmatch(path.name):
             continue
