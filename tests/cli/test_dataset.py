@@ -202,12 +202,12 @@ def test_import_says_an_assumed_pixel_size_and_takes_pixel_spacing(tmp_path, cap
     for view in ("ANT", "POST"):
         write_png16(rng.poisson(9, (32, 16)).astype(np.uint16), src / f"P07_{view}.png")
     assert main(["dataset", "import", str(src), "--out", str(tmp_path / "a")]) == 0
-    said = [line for line in capsys.readouterr().out.splitlines() if "no pixel spacing" in line]
+    said = [line for line in capsys.readouterr().out.splitlines() if "no measured pixel spacing" in line]
     assert [line.split(": ")[1] for line in said] == [str(src / "P07_ANT.png"), str(src / "P07_POST.png")]
     assert all(line.startswith("warning: ") and "assuming 2.26 x 2.26 mm" in line for line in said)
     assert load_manifest(tmp_path / "a").case("P07").meta["pixel_spacing_assumed"]
     assert main(["dataset", "import", str(src), "--out", str(tmp_path / "b"), "--pixel-spacing", "3.3"]) == 0
-    assert "no pixel spacing" not in capsys.readouterr().out
+    assert "no measured pixel spacing" not in capsys.readouterr().out
     case = load_manifest(tmp_path / "b").case("P07")
     assert "pixel_spacing_assumed" not in case.meta
     assert read_scan(tmp_path / "b" / case.image).pixel_spacing == (3.3, 3.3)

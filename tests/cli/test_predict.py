@@ -292,7 +292,7 @@ def test_a_file_without_spacing_is_predicted_at_the_assumed_one_with_one_warning
     out = tmp_path / "out"
     assert main(["predict", str(npy_scan), "--out", str(out), "--model", str(run_dir), "--quiet", "--no-dicom"]) == 0
     warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
-    assert warned == [f"warning: {npy_scan}: the file has no pixel spacing; assuming 2.26 x 2.26 mm, a whole-body "
+    assert warned == [f"warning: {npy_scan}: the file has no measured pixel spacing; assuming 2.26 x 2.26 mm, a whole-body "
                       "view's 2.3 m over its 1024 rows (give the right one with --pixel-spacing)"]
     assert json.loads((out / "nm1" / "report.json").read_text())["input"]["pixel_spacing_mm"] == [2.26, 2.26]
 

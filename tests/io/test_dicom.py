@@ -734,6 +734,27 @@ def test_dciodvfy_on_the_written_nm_image(small_scan, real_nm1, tmp_path):
     assert len(errors) == 1 and "ActualFrameDuration" in errors[0]
 
 
+def test_an_assumed_pixel_size_is_written_as_assumed_and_read_back_so(small_scan, tmp_path):
+    """A scan whose pixel size was assumed (a PNG imported without --pixel-spacing) keeps that size in the file, which
+    a crop's size in mm needs, and says it was assumed; read back, it is flagged again, and a size given replaces it.
+    Before session 64 the written file gave the assumed size as a measured one."""
+    small_scan.metadata["pixel_spacing_assumed"] = "the commonest whole-body pixel size"
+    write_dicom(small_scan, tmp_path / "assumed.dcm")
+    read = read_scan(tmp_path / "assumed.dcm")
+    assert read.pixel_spacing == small_scan.pixel_spacing
+    assert read.metadata["pixel_spacing_assumed"] == "assumed when the file was written: the commonest whole-body pixel size"
+    write_dicom(read, tmp_path / "again.dcm")  # written again, the reason is not wrapped twice
+    assert read_scan(tmp_path / "again.dcm").metadata["pixel_spacing_assumed"] == read.metadata["pixel_spacing_assumed"]
+    given = read_scan(tmp_path / "assumed.dcm", pixel_spacing="3.1")
+    assert given.pixel_spacing == (3.1, 3.1) and "pixel_spacing_assumed" not in given.metadata
+    del small_scan.metadata["pixel_spacing_assumed"]
+    write_dicom(small_scan, tmp_path / "measured.dcm")
+    assert "pixel_spacing_assumed" not in read_scan(tmp_path / "measured.dcm").metadata
+    assert not any(element.tag.is_private for element in pydicom.dcmread(tmp_path / "measured.dcm"))
+    if shutil.which("dciodvfy"):  # the private element is no error
+        assert [e for e in _dciodvfy_errors(tmp_path / "assumed.dcm") if "ActualFrameDuration" not in e] == []
+
+
 def test_a_source_timing_that_is_no_number_is_not_written(small_scan, tmp_path):
     """Whole-body timing carried from a source is written only as the number it is (a damaged value is left out, so
     writing a data set's image never fails on it)."""

@@ -45,4 +45,4 @@ def test_a_resource_warning_raised_while_a_file_is_read_is_not_listed_for_it(tmp
     scans.mkdir()
     write_png16(np.random.default_rng(1).poisson(20, (64, 32)).astype(np.uint16), scans / "7.png")
     report = import_dataset([scans], tmp_path / "ds")
-    assert [w for w in report.warnings if "has no pixel spacing" not in w[1]] == [(str(scans / "7.png"), "an odd header")]
+    assert [w for w in report.warnings if "has no measured pixel spacing" not in w[1]] == [(str(scans / "7.png"), "an odd header")]

@@ -65,7 +65,7 @@ def _department(root: Path) -> tuple[Path, Path]:
 
 def _warnings(report) -> list[tuple[str, str]]:
     """The report's warnings but the pixel size assumed for a picture file (said once per file since session 63)."""
-    return [(path, message) for path, message in report.warnings if "has no pixel spacing" not in message]
+    return [(path, message) for path, message in report.warnings if "has no measured pixel spacing" not in message]
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -1154,19 +1154,23 @@ def test_an_assumed_pixel_size_is_said_once_per_file_and_recorded_and_can_be_giv
     write_png16(_counts(7), scans / "Q1.png")
     out = tmp_path / "ds"
     report = import_dataset([scans], out)
-    said = [(Path(p).name, m) for p, m in report.warnings if "no pixel spacing" in m]
+    said = [(Path(p).name, m) for p, m in report.warnings if "no measured pixel spacing" in m]
     assert sorted(name for name, _ in said) == ["P07_ANT.png", "P07_POST.png", "Q1.png"]
-    assert all(m.startswith("the file has no pixel spacing; assuming 2.26 x 2.26 mm") and
+    assert all(m.startswith("the file has no measured pixel spacing; assuming 2.26 x 2.26 mm") and
                m.endswith("(give the right one with --pixel-spacing)") for _, m in said)
     manifest = load_manifest(out)
     assert all(isinstance(case.meta.get("pixel_spacing_assumed"), str) for case in manifest.cases)
-    assert not [m for _, m in import_dataset([scans], out).warnings if "no pixel spacing" in m]  # said once
+    written = read_scan(out / manifest.case("P07").image)  # the DICOM written says the size was assumed (session 64)
+    assert written.pixel_spacing == (2.26, 2.26)
+    assert written.metadata["pixel_spacing_assumed"] == "assumed when the file was written: the commonest whole-body pixel size"
+    assert not [m for _, m in import_dataset([scans], out).warnings if "no measured pixel spacing" in m]  # said once
     given = tmp_path / "given"
     report = import_dataset([scans], given, pixel_spacing="3.3")
-    assert not [m for _, m in report.warnings if "no pixel spacing" in m]
+    assert not [m for _, m in report.warnings if "no measured pixel spacing" in m]
     manifest = load_manifest(given)
     assert all("pixel_spacing_assumed" not in case.meta for case in manifest.cases)
     assert read_scan(given / manifest.case("P07").image).pixel_spacing == (3.3, 3.3)  # the DICOM written
+    assert "pixel_spacing_assumed" not in read_scan(given / manifest.case("P07").image).metadata
     assert tuple(manifest.pixel_spacing) == (3.3, 3.3)
     with pytest.raises(ScintisegError, match="pixel spacing"):
         import_dataset([scans], tmp_path / "bad", pixel_spacing="0")

@@ -63,6 +63,13 @@ byte-deterministic: UIDs missing from the scan are derived from a hash of its co
 date or time is written unless ``scan.metadata`` gives it (``study_date``, ``study_time``,
 ``acquisition_date``, ``acquisition_time`` as DICOM DA/TM strings). So the same scan always gives the
 same bytes, which keeps ``same seed -> same files`` true for the phantom.
+
+**An assumed pixel size stays assumed** (session 64): a scan whose pixel size was assumed
+(``metadata["pixel_spacing_assumed"]``: a PNG imported by ``scintiseg dataset import`` without ``--pixel-spacing``, a
+crop of one) is written with that Pixel Spacing, which a crop's size in mm needs, and the reason in a private element
+(creator :data:`ASSUMED_SPACING_CREATOR`, group 0009, element 01, LT); reading such a file marks the spacing assumed
+again, so ``predict`` warns and flags it (QC ``pixel_spacing_assumed``) and ``--pixel-spacing`` replaces it, as for a
+file that records no spacing. Before, the written file gave the assumed size as a measured one.
 """
 
 from __future__ import annotations
@@ -102,6 +109,9 @@ VIEW_CODES: dict[str, tuple[str, str, str]] = {
 _ANTERIOR_CODES = {"399348003", "R-10206", "399321004", "G-5215", "255549009"}
 _POSTERIOR_CODES = {"272479007", "R-10214", "399001007", "G-5216", "255551008"}
 _GE_PRIVATE_CREATOR = "GEMS_GENIE_1"
+#: Private creator of the element that says the Pixel Spacing was assumed, not measured (group 0009, element 01).
+ASSUMED_SPACING_CREATOR = "SCINTISEG ASSUMED PIXEL SPACING"
+_ASSUMED_SPACING_GROUP = 0x0009
 _DICOM_MAGIC_OFFSET = 128
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 #: Photometric interpretations of 3-sample pixel data read as grey when the channels agree (screen captures).
@@ -218,6 +228,10 @@ def dataset_to_scan(ds: Dataset, path: str | Path | None = None) -> Scan:
         metadata[ORIENTATION_KEY] = orientation
     if spacing is None:  # read_scan applies --pixel-spacing to such a file (io/__init__.py)
         spacing, metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*frames_array.shape[-2:])
+    else:
+        written = _assumed_spacing_note(ds)
+        if written is not None:  # a size scintiseg assumed and wrote (the module docstring)
+            metadata["pixel_spacing_assumed"] = written
     return Scan(
         views=views,
         pixel_spacing=spacing,
@@ -509,6 +523,16 @@ def _orientations(ds: Dataset, frames: int, keep: list[int], names: list[str]) -
     return found
 
 
+def _assumed_spacing_note(ds: Dataset) -> str | None:
+    """The reason a writer recorded for an assumed Pixel Spacing (:data:`ASSUMED_SPACING_CREATOR`), or None."""
+    try:
+        block = ds.private_block(_ASSUMED_SPACING_GROUP, ASSUMED_SPACING_CREATOR)
+        value = block[0x01].value if 0x01 in block else None
+    except (KeyError, ValueError):
+        return None
+    return f"assumed when the file was written: {value or 'no reason recorded'}"
+
+
 def _pixel_spacing(ds: Dataset, path) -> tuple[float, float] | None:
     """Pixel Spacing, Imager Pixel Spacing or the detector's; None (with a warning) when the file has none."""
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
@@ -662,6 +686,10 @@ def scan_to_dataset(scan: Scan) -> Dataset:
     ds.Columns = cols
     ds.NumberOfFrames = frames
     ds.PixelSpacing = [format_number_as_ds(float(v)) for v in scan.pixel_spacing]
+    assumed = scan.metadata.get("pixel_spacing_assumed")
+    if assumed:  # said as assumed, not given as measured (the module docstring)
+        why = str(assumed).removeprefix("assumed when the file was written: ")
+        ds.private_block(_ASSUMED_SPACING_GROUP, ASSUMED_SPACING_CREATOR, create=True).add_new(0x01, "LT", why)
     ds.BitsAllocated = 16
     ds.BitsStored = 16
     ds.HighBit = 15

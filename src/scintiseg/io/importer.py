@@ -637,7 +637,7 @@ def import_dataset(
             row, col = source.scan.pixel_spacing
             why = f", {assumed}" if isinstance(assumed, str) else ""
             for path in [] if source.dicom else source.view_files.values() or [source.path]:  # (a DICOM's reader said it)
-                report.warnings.append((str(path), f"the file has no pixel spacing; assuming {row:g} x {col:g} mm{why} "
+                report.warnings.append((str(path), f"the file has no measured pixel spacing; assuming {row:g} x {col:g} mm{why} "
                                         "(give the right one with --pixel-spacing)"))
             meta[SPACING_ASSUMED] = assumed if isinstance(assumed, str) else True
         if source.view_files:

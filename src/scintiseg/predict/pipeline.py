@@ -796,7 +796,7 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
         why = scan.metadata["pixel_spacing_assumed"]
         why = f", {why}" if isinstance(why, str) else ""
         warnings.warn(
-            f"{where}the file has no pixel spacing; assuming {row:g} x {col:g} mm{why} (give the right one with "
+            f"{where}the file has no measured pixel spacing; assuming {row:g} x {col:g} mm{why} (give the right one with "
             "--pixel-spacing)",
             UserWarning,
             stacklevel=2,
