@@ -260,3 +260,30 @@ def test_the_pairwise_term_wants_a_lesion_box_labelled_along_its_hot_spots_edge(
     assert box_pairwise_loss(noisy, target, image) > box_pairwise_loss(spot, target, image) + 0.01
     # Outside the lesion boxes the term says nothing.
     assert box_pairwise_loss(half, torch.zeros_like(target), image) == 0
+
+
+def test_chan_vese_data_term_is_symmetric_in_its_two_phases():
+    """Swapping inside and outside (y -> 1 - y) swaps c1 and c2 and leaves the data term unchanged; and the exact
+    partition scores 0 whichever phase holds the lesion (c2 is the mean of g outside, over the outside's weight)."""
+    torch.manual_seed(3)
+    image = torch.rand(2, 1, 12, 12) * 50 + 10
+    logits = torch.randn(2, 1, 12, 12) * 2
+    forward = chan_vese_loss(logits, image, area_weight=0.0, reduce=False)
+    swapped = chan_vese_loss(-logits, image, area_weight=0.0, reduce=False)
+    torch.testing.assert_close(forward, swapped)
+    square, mask = _square_batch()
+    assert chan_vese_loss((1 - 2 * mask) * 20, square, area_weight=0.0).item() < 1e-6  # lesion outside the soft mask
+
+
+def test_the_total_uses_the_ramped_alpha():
+    """l = l_S + alpha(progress) l_U: the ramped weight that parts reports is the one the total is built with."""
+    image, mask = _square_batch()
+    torch.manual_seed(4)
+    logits = torch.randn_like(mask)
+    loss = build_loss("chan_vese", supervised="bce", alpha=0.4, alpha_rampup=0.5)
+    for progress in (0.0, 0.25, 1.0):
+        total, parts = loss(logits, mask, image=image, progress=progress)
+        weight = 0.4 * sigmoid_rampup(progress, 0.5)
+        assert parts["alpha"] == pytest.approx(weight)
+        expected = bce_loss(logits, mask) + weight * chan_vese_loss(logits, image)
+        assert float(total) == pytest.approx(float(expected), rel=1e-6)

@@ -100,3 +100,27 @@ def test_class_overlap_and_dice_per_class():
     dice = class_dice(counts)
     assert dice[:3] == pytest.approx([1.0, 2 / 3, 2 / 3])
     assert np.isnan(dice[3])  # absent from both maps: undefined, not perfect
+
+
+def test_cpa_is_tp_over_predicted_and_recall_tp_over_true_when_fp_and_fn_differ():
+    """Paper A Eq. (3): CPA = TP / (TP + FP), the share of the predicted pixels that are lesion; Recall = TP / (TP + FN).
+    _pair() has FP = FN, where the two cannot be told apart; here they differ."""
+    target = np.zeros((10, 10), bool)
+    target[2:6, 2:6] = True  # 16 px
+    pred = np.zeros_like(target)
+    pred[2:6, 2:4] = True  # 8 px, all inside the lesion: TP 8, FN 8
+    pred[8, 0:4] = True  # 4 px outside it: FP 4
+    assert confusion_counts(pred, target).tolist() == [[8, 4, 8, 80]]
+    assert cpa(pred, target) == pytest.approx(8 / 12)
+    assert recall(pred, target) == pytest.approx(8 / 16)
+    assert cpa(pred & target, target) == 1.0  # a prediction wholly inside the lesion is wholly precise
+
+
+def test_min_overlap_is_strict_a_lesion_covered_exactly_at_the_threshold_is_missed():
+    """Module docstring: detected when the predicted pixels inside a lesion are *more than* min_overlap of it (strictly)."""
+    target = np.zeros((8, 8), bool)
+    target[2:4, 2:4] = True  # 4 px
+    pred = np.zeros_like(target)
+    pred[2:4, 2] = True  # 2 of its 4 px: exactly one half
+    assert lesion_detection(pred, target, min_overlap=0.5)["detected"] == 0
+    assert lesion_detection(pred, target, min_overlap=0.49)["detected"] == 1

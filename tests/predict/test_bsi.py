@@ -110,3 +110,43 @@ def test_reader_bones_are_the_bones_of_the_readers_own_outlines():
     origins = {"1": "reader", "2": "edited", "3": "network", "4": "restored"}
     assert reader_bones(lesions, origins) == {"sacrum", REGION_TO_BONE["ribs_left"], "skull"}
     assert reader_bones(lesions, {}) == frozenset()
+
+
+def test_spiers_weights_are_the_published_share_of_each_bone():
+    """physics.md (Spiers 1968 via Imbriaco et al.), bone by bone: the sum alone misses two bones' shares swapped."""
+    published = {"skull": 16.6, "mandible": 1.8, "sternum": 0.3, "pelvis": 7.5}
+    each_side = {"clavicle": 0.5, "scapula": 1.5, "humerus": 3.3, "forearm": 1.5 + 1.2, "hand": 1.5,
+                 "femur": 8.9, "tibia_fibula": 5.1 + 1.3, "foot": 5.8}  # forearm = ulna + radius, tibia + fibula
+    for bone, share in each_side.items():
+        published[f"{bone}_left"] = published[f"{bone}_right"] = share
+    for bone, share in published.items():
+        assert SPIERS_WEIGHTS[bone] == pytest.approx(share), bone
+    assert SPIERS_WEIGHTS["ribs_left"] + SPIERS_WEIGHTS["ribs_right"] == pytest.approx(4.4)  # all 24 ribs
+    spine = ("cervical_spine", "thoracic_spine", "lumbar_spine", "sacrum")
+    assert sum(SPIERS_WEIGHTS[bone] for bone in spine) == pytest.approx(8.3)  # spine + sacrum
+
+
+def test_a_partly_seen_bone_counts_its_seen_lesion_pixels_over_the_whole_bone():
+    """Module docstring, "Coverage": unseen parts are taken as uninvolved, so involvement = seen lesion pixels / all
+    the bone's pixels (not / its seen pixels), and a lesion outside the coverage adds nothing."""
+    regions = _regions()
+    lesion = np.zeros((10, 20), dtype=bool)
+    lesion[2:5, 0:5] = True  # 15 pelvis px, seen
+    lesion[2:5, 7:10] = True  # 9 pelvis px, not seen
+    coverage = np.zeros_like(lesion)
+    coverage[:, :6] = True  # 6 of the pelvis's 10 columns: 36 of its 60 bone px
+    index = bone_scan_index(lesion, regions, coverage)
+    assert index.bones["pelvis"]["covered_fraction"] == pytest.approx(36 / 60)
+    assert index.bones["pelvis"]["involved_fraction"] == pytest.approx(15 / 60)
+    assert index.bsi_percent == pytest.approx(7.5 * 15 / 60)
+
+
+def test_nearer_view_is_one_view_for_both_sides_and_posterior_for_the_spine():
+    """A bone and its mirror image lie at one depth, so left and right read from the same view (module docstring:
+    scapulae from POST, clavicles from ANT); every spinal level and the sacrum from POST, the sternum from ANT."""
+    for bone in SPIERS_WEIGHTS:
+        if bone.endswith("_left"):
+            right = bone[: -len("_left")] + "_right"
+            assert NEARER_VIEW.get(bone) == NEARER_VIEW.get(right), bone
+    assert all(NEARER_VIEW[b] == "POST" for b in ("cervical_spine", "thoracic_spine", "lumbar_spine", "sacrum"))
+    assert NEARER_VIEW["scapula_left"] == "POST" and NEARER_VIEW["clavicle_left"] == "ANT" and NEARER_VIEW["sternum"] == "ANT"

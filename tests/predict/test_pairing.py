@@ -146,3 +146,16 @@ def test_a_merged_outline_pairs_with_the_largest_outline_inside_it():
     post = _labels(shape, [(14, 63 - 15, 2), (25, 63 - 15, 4), (35, 63 - 15, 2)])  # the middle one is the largest
     (pair,) = pair_lesions(ant, [1], post, [5, 6, 7], (0.0, 0.0), (2.26, 2.26))
     assert (pair.post_id, pair.overlap) == (6, 1.0)
+
+
+def test_centroid_distance_uses_the_row_spacing_for_rows_and_the_column_spacing_for_columns():
+    """pixel_spacing is (row, col) mm: with non-square pixels an offset along the columns is measured with the
+    column spacing, one along the rows with the row spacing."""
+    shape, spacing = (64, 64), (2.0, 3.0)
+    ant = _labels(shape, [(30, 20, 1)])
+    right = _labels(shape, [(30, 63 - (20 + 4), 1)])  # POST as acquired: 4 columns to the right once mirrored
+    (pair,) = pair_lesions(ant, [1], right, [2], (0.0, 0.0), spacing)
+    assert pair.distance_mm == pytest.approx(4 * 3.0)
+    below = _labels(shape, [(30 + 4, 63 - 20, 1)])  # 4 rows below
+    (pair,) = pair_lesions(ant, [1], below, [2], (0.0, 0.0), spacing)
+    assert pair.distance_mm == pytest.approx(4 * 2.0)
