@@ -1,6 +1,6 @@
 """The import rule of docs/architecture.md: internal imports sit at module level, so the dependency graph
-that import-linter checks is what the code says; a function-level one is for start-up time (or a cycle)
-only, and says so with a ``# lazy: ...`` comment."""
+that import-linter checks is what the code says; a function-level one is for start-up time only, and says
+so with a ``# lazy: ...`` comment."""
 
 import ast
 from pathlib import Path

@@ -7,7 +7,7 @@ import pytest
 
 from scintiseg import geometry
 from scintiseg.errors import ScintisegError
-from scintiseg.scan import Annotation, Scan, Shape, mask_to_shapes
+from scintiseg.scan import Annotation, Scan, Shape, mask_to_shapes, mirror
 
 
 def test_views_are_ordered_and_summarised():
@@ -140,3 +140,11 @@ def test_a_view_spans_a_whole_body_from_one_metre():
     assert not spans_whole_body(256, 2.26) and not spans_whole_body(200, 2.0)
     assert spans_whole_body(1024, 2.26) and spans_whole_body(512, 4.52) and spans_whole_body(2048, 1.13)
     assert spans_whole_body(500, 2.0) and not spans_whole_body(499, 2.0)
+
+
+def test_mirror_flips_columns_of_a_view_or_a_stack_and_is_its_own_inverse():
+    image = np.arange(6).reshape(2, 3)
+    assert np.array_equal(mirror(image), [[2, 1, 0], [5, 4, 3]])
+    assert np.array_equal(mirror(mirror(image)), image)
+    stack = np.arange(24).reshape(2, 3, 4)
+    assert np.array_equal(mirror(stack), stack[:, :, ::-1]) and mirror(stack).flags.c_contiguous

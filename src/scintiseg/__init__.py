@@ -1,8 +1,21 @@
 """scintiseg: find and delineate bone-metastasis lesions in planar bone scintigraphy.
 
-The package is laid out as the pipeline a scan travels down::
+The package is laid out in the layers of docs/architecture.md (import-linter's layers contract in
+pyproject.toml): a module imports only the layers below its own, and the modules of one row do not import
+each other. A scan is read at ``io`` and travels up::
 
-    io -> prepare -> models -> train / experiments -> predict (report)
+    cli                          one entry point
+    experiments                  paper tables, augmentation, demo
+    gan                          paper B's DCGAN
+    report                       what a person or a PACS reads
+    predict | train
+    models | losses | metrics
+    prepare | phantom
+    config | formats
+    io                           reading and writing files
+    scan                         Scan, Shape, Annotation
+    geometry | display | seeds
+    errors
 
 ``Scan`` and ``Annotation`` (:mod:`scintiseg.scan`) are the objects every stage passes on, and
 :class:`scintiseg.errors.ScintisegError` is the one exception type a user ever sees.

@@ -3,7 +3,8 @@
 A planar whole-body bone scan is one or two 2-D count images of the same patient: the anterior (ANT)
 and posterior (POST) views, or a single view whose side is unknown (``VIEW``). The posterior view is
 kept *as acquired*: on a real camera it is mirrored left-right relative to the anterior view, and only
-:mod:`scintiseg.prepare.views` mirrors it back.
+:mod:`scintiseg.prepare.views` mirrors it back. The flip itself is :func:`mirror`, the one the phantom uses to
+store its POST as acquired and the one ``prepare.views`` uses to bring it back.
 
 Coordinates follow NumPy and LabelMe: an image is indexed ``[row, col]``; LabelMe points are
 ``(x, y) = (col, row)`` with the pixel centre at integer coordinates.
@@ -43,6 +44,12 @@ def spans_whole_body(rows: int, row_mm: float) -> bool:
         spans_whole_body(256, 2.26)    # False: a thoracic crop
     """
     return int(rows) * float(row_mm) >= PARTIAL_VIEW_MM
+
+
+def mirror(image: np.ndarray) -> np.ndarray:
+    """Left-right mirror (``Mirr`` of paper B Eq. 4) of a 2-D array or of the last two axes of a stack: turns a
+    POST view as acquired into ANT's orientation, and back (a C-contiguous copy)."""
+    return np.ascontiguousarray(np.asarray(image)[..., ::-1])
 
 
 @dataclass

@@ -151,3 +151,17 @@ def test_a_run_that_predicts_nothing_has_no_cpa_and_is_left_out_of_estimate_and_
     difference = paired_difference(both, other)
     assert difference.estimate == pytest.approx(both.value - other.value) and difference.excludes_zero
     assert np.isnan(row_scores([silent], "cpa").value)
+
+
+def test_rows_with_the_same_seeds_are_paired_by_seed():
+    """Run k of both rows shares seed k (module docstring): a row that is the other plus 0.01 on every run gives
+    0.01 in every replicate, however much the runs differ; runs drawn apart would turn seed luck into width."""
+    rng = np.random.default_rng(9)
+    base = rng.uniform(0.2, 0.8, 200)
+    luck = (0.0, 0.06, 0.12)  # seed luck, shared by both rows
+    a = row_scores([_records(base + s + 0.01) for s in luck], "dsc_image")
+    b = row_scores([_records(base + s) for s in luck], "dsc_image")
+    d = paired_difference(a, b)
+    assert d.estimate == pytest.approx(0.01)
+    assert d.low == pytest.approx(0.01, abs=1e-9) and d.high == pytest.approx(0.01, abs=1e-9)
+    assert d.excludes_zero

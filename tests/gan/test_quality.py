@@ -2,7 +2,15 @@
 
 import numpy as np
 
-from scintiseg.gan.quality import CountCase, compare, lesion_statistics, memorisation, memorisation_vectors, noise_statistics
+from scintiseg.gan.quality import (
+    CountCase,
+    compare,
+    lesion_statistics,
+    memorisation,
+    memorisation_vectors,
+    noise_statistics,
+    whole_image_spectrum,
+)
 
 
 def body_image(rng, size=64, level=60.0, hot=None, poisson=True):
@@ -56,3 +64,13 @@ def test_compare_same_distribution_gives_flat_spectrum_ratio_and_small_distance(
     assert abs(stats_same["spectrum"]["log10_ratio_by_band"]["high"]) < 0.1
     assert stats_smooth["spectrum"]["log10_ratio_by_band"]["high"] < -0.5  # no counting noise
     assert stats_same["counts"]["wasserstein_relative"] < 0.05
+
+
+def test_whole_image_spectrum_peaks_at_a_stripe_pattern_frequency():
+    """Stripes of 8 pixels (0.125 cycles/pixel) across a crop: the power lies in the ring of that frequency."""
+    columns = np.arange(64)
+    stripes = np.rint(50 + 20 * np.cos(2 * np.pi * 0.125 * columns))[None, :].repeat(64, axis=0).astype(np.uint16)
+    freq, power = whole_image_spectrum([CountCase([stripes], [np.zeros(stripes.shape, bool)])])
+    assert freq.shape == power.shape == (32,) and freq[0] > 0 and freq[-1] < 0.5
+    assert abs(freq[np.argmax(power)] - 0.125) <= 0.5 / 32
+    assert power[np.argmax(power)] > 100 * np.median(power)

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from scintiseg.phantom.calibrate import PSD_BANDS, radial_power_spectrum, scan_statistics, spectrum_statistics
+from scintiseg.phantom.calibrate import (
+    PSD_BANDS,
+    calibration_body,
+    radial_power_spectrum,
+    scan_statistics,
+    spectrum_statistics,
+)
 
 
 def _power_law_field(shape, beta, rng):
@@ -74,3 +80,14 @@ def test_a_scan_with_nothing_to_compare_is_one_line_naming_it(tmp_path, value, w
     with pytest.raises(ScintisegError, match=words) as error:
         calibrate(path, out=tmp_path / "out")
     assert str(error.value).startswith(f"{path}: ") and not (tmp_path / "out").exists()
+
+
+def test_calibration_body_is_the_largest_smoothed_region_above_its_fixed_level_holes_filled():
+    counts = np.zeros((120, 80))
+    counts[20:100, 20:60] = 5.0  # the body, with a cold hole in it
+    counts[50:60, 35:45] = 0.0
+    counts[5:9, 70:74] = 5.0  # a small hot spot outside it: another component, dropped
+    body = calibration_body(counts)
+    assert body[55, 40] and body[60, 40] and not body[7, 72] and not body[110, 40]
+    assert body[20:100, 20:60].all() and body[12:108, 12:68].sum() == body.sum() > 80 * 40  # a few pixels past the edge
+    assert calibration_body(counts * 0.1).sum() < body.sum()  # a fixed level, not one relative to the counts

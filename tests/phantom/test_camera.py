@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scintiseg.phantom.camera import Projector, count_scale, mirror, system_fwhm_mm
+from scintiseg.phantom.camera import Projector, count_scale, system_fwhm_mm
 from scintiseg.phantom.config import CameraConfig
 from scintiseg.phantom.primitives import Grid
 
@@ -46,4 +46,3 @@ def test_local_projection_equals_dense_projection():
 def test_count_scale_keeps_views_in_range():
     k = count_scale({"ANT": 1.0, "POST": 3.0}, target=4.0e6, counts_range=(0.8e6, 4.0e6), background_total=0.0, scatter_fraction=0.0)
     assert 3.0 * k <= 4.0e6 + 1 and 1.0 * k >= 0.8e6 - 1
-    assert np.array_equal(mirror(np.arange(6).reshape(2, 3)), [[2, 1, 0], [5, 4, 3]])

@@ -2,6 +2,9 @@
 profile), each broken one a single line naming the file and the key (session 61: before, these reached numpy or the
 anatomy as a traceback, or, for a probability of 2, were accepted)."""
 
+import subprocess
+import sys
+
 import pytest
 
 from scintiseg.errors import ScintisegError
@@ -42,3 +45,16 @@ def test_every_profile_keeps_the_rules_and_the_limits_leave_room_for_a_real_came
     near = profile("small").updated({"camera": {"rows": 1000, "cols": 256, "pixel_mm": 0.9},
                                      "anatomy": {"height_mm": [1000, 1000]}})
     assert generate_patient(3, near).scan.view("ANT").shape == (1000, 256)
+
+
+def test_a_configuration_is_read_and_checked_without_the_generator():
+    """``scintiseg phantom --help`` and every reader of a profile import the configuration alone: the package loads
+    the generator on first use (PEP 562), and the site groups a profile names are checked without the lesion module
+    (phantom.sites; before, config imported lesions inside a function to avoid a cycle)."""
+    code = ("import sys, scintiseg.phantom.config as config; config.profile('randomised-sites'); "
+            "print(sorted(m for m in sys.modules if m in ('scintiseg.phantom.patient', 'scintiseg.phantom.cohort', "
+            "'scintiseg.phantom.lesions', 'scintiseg.phantom.anatomy'))); "
+            "import scintiseg.phantom as phantom; print(phantom.generate_patient.__module__, phantom.write_cohort.__module__)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["[]", "scintiseg.phantom.patient scintiseg.phantom.cohort"]

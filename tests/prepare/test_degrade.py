@@ -16,7 +16,6 @@ from scintiseg.prepare.degrade import (
     random_flip,
     random_framing,
     random_matrix,
-    random_window,
 )
 
 PIXEL_MM = (2.26, 2.26)
@@ -192,37 +191,6 @@ def test_random_degradation_is_reproducible_and_its_record_says_what_happened(vi
             assert out.sum() == pytest.approx(image.sum(), rel=1e-5)
             seen.add("matrix")
     assert {"export", "clean"} <= seen
-
-
-def test_random_window_inside_a_large_image(view_and_mask):
-    image, mask = view_and_mask
-    rng = np.random.default_rng(1)
-    origins = []
-    for _ in range(30):
-        window, window_mask, (row0, col0) = random_window(image, mask, 128, rng)
-        assert window.shape == window_mask.shape == (128, 128)
-        assert 0 <= row0 <= image.shape[0] - 128 and 0 <= col0 <= image.shape[1] - 128
-        assert np.array_equal(window, image[row0 : row0 + 128, col0 : col0 + 128])
-        assert np.array_equal(window_mask, mask[row0 : row0 + 128, col0 : col0 + 128])
-        origins.append((row0, col0))
-    assert len({r for r, _ in origins}) > 20 and len({c for _, c in origins}) > 10
-
-
-def test_random_window_pads_a_small_side_and_places_the_image_at_random():
-    image = np.arange(1, 101 * 300 + 1, dtype=np.float32).reshape(101, 300)
-    mask = image % 7 == 0
-    rng = np.random.default_rng(2)
-    offsets = set()
-    for _ in range(30):
-        window, window_mask, (row0, col0) = random_window(image, mask, 256, rng)
-        assert -(256 - 101) <= row0 <= 0 and 0 <= col0 <= 300 - 256
-        rows = slice(-row0, -row0 + 101)
-        assert np.array_equal(window[rows], image[:, col0 : col0 + 256])
-        assert np.array_equal(window_mask[rows], mask[:, col0 : col0 + 256])
-        assert window.sum() == image[:, col0 : col0 + 256].sum()  # zero everywhere else
-        assert window_mask.sum() == mask[:, col0 : col0 + 256].sum()
-        offsets.add(row0)
-    assert len(offsets) > 15
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -9,17 +9,10 @@ from scintiseg.prepare.views import (
     aggregate_views,
     align_mask,
     align_post_to_ant,
-    mirror,
     shift_image,
     two_channel,
 )
-from scintiseg.scan import Scan
-
-
-def test_mirror_flips_columns_and_is_its_own_inverse():
-    image = np.arange(12).reshape(3, 4)
-    assert np.array_equal(mirror(image)[:, 0], image[:, -1])
-    assert np.array_equal(mirror(mirror(image)), image)
+from scintiseg.scan import Scan, mirror
 
 
 def test_integer_shift_moves_pixels_exactly_and_fills_zero():
@@ -54,6 +47,10 @@ def test_aggregate_is_ant_plus_aligned_mirrored_post(make_toy_scan):
     assert np.array_equal(unaligned, scan.view("ANT").astype(np.float32) + mirror(scan.view("POST")))
     stack = two_channel(scan)
     assert stack.shape == (2, *scan.shape) and np.array_equal(stack.sum(axis=0), total)
+    # a shift given is applied, not estimated again: aggregate_scan's image is this sum at its one shift
+    assert np.array_equal(aggregate_views(scan, shift=shift), total)
+    assert np.array_equal(aggregate_views(scan, shift=(0.0, 0.0)), unaligned)
+    assert np.array_equal(aggregate_scan(scan)[0], total) and aggregate_scan(scan)[2] == shift != (0.0, 0.0)
 
 
 def test_masks_aggregate_as_union_of_aligned_masks(make_toy_scan):

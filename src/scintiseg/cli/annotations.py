@@ -5,16 +5,25 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import io
 import json
 import sys
 from pathlib import Path
 
+from PIL import Image
+
 from scintiseg.cli.arguments import seed
 from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
 from scintiseg.io.atomic import same_file, write_text_atomic
-from scintiseg.io.labelme import read_labelme
-from scintiseg.io.reader_labels import LESION_LABEL, reader_lesions
+from scintiseg.io.file_keys import output_stem
+from scintiseg.io.labelme import read_labelme, write_labelme
+from scintiseg.io.reader_labels import LESION_LABEL, label_kind, reader_lesions
+from scintiseg.io.voc import annotation_of, box_kind, read_voc_folder
 from scintiseg.prepare.consensus import DEFAULT_THRESHOLD, consensus
+from scintiseg.scan import Annotation
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -102,12 +111,6 @@ def _embedded_pixels(path: str) -> str | None:
     """SHA-256 of the pixels of the image a LabelMe file embeds (``imageData``), None when it embeds none: two
     files embedding the same pixels annotate one image, whatever their ``imagePath`` names. Called after
     :func:`~scintiseg.io.labelme.read_labelme` accepted the file (its size bounded, its image decodable)."""
-    import base64  # lazy: only this subcommand
-    import hashlib  # lazy: only this subcommand
-    import io  # lazy: only this subcommand
-
-    from PIL import Image  # lazy: only this subcommand
-
     data = json.loads(Path(path).read_bytes()).get("imageData")
     if not isinstance(data, str) or not data:
         return None
@@ -125,12 +128,7 @@ def _outline_images(inputs: list[str], out: Path, label: str, source, outline) -
         ``(files written, outlines, skipped lines)``: an image that cannot be read, has two views or whose
         ``outline`` raises a :class:`~scintiseg.errors.ScintisegError` is skipped with its reason.
     """
-    from scintiseg.io import read_scan  # lazy: only these subcommands
-    from scintiseg.io.reader_labels import label_kind  # lazy: only these subcommands
-    from scintiseg.io.file_keys import output_stem  # lazy: only these subcommands
-    from scintiseg.io.labelme import write_labelme  # lazy: only these subcommands
     from scintiseg.report.batch import expand_inputs  # lazy: only these subcommands
-    from scintiseg.scan import Annotation  # lazy: only these subcommands
 
     if label_kind(label) != "lesion":  # `dataset import` and `review` would refuse or drop every outline
         raise ScintisegError(f"--label {label!r} does not name a lesion (lesion, metastasis, mets, abnormal, tumour, "
@@ -166,7 +164,6 @@ def _outline_images(inputs: list[str], out: Path, label: str, source, outline) -
 
 
 def run_from_boxes(args: argparse.Namespace) -> int:
-    from scintiseg.io.voc import annotation_of, box_kind, read_voc_folder  # lazy: only this subcommand
     from scintiseg.prepare.box_outlines import outlines_from_boxes  # lazy: only this subcommand
 
     found = read_voc_folder(args.boxes)  # checked before any image: a bad file is one line

@@ -13,6 +13,7 @@ from scintiseg.cli import dataset_prepare
 from scintiseg.cli.arguments import seed
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import SPLITS_NAME, check_dataset, split_dataset
+from scintiseg.io.images import parse_pixel_spacing
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -192,7 +193,6 @@ def run_export_nnunet(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from scintiseg.io.importer import VIEW_SOURCES, import_dataset  # lazy: start-up time (tqdm, pydicom, PIL)
-    from scintiseg.io.images import parse_pixel_spacing  # lazy: start-up time (as predict takes it)
     from scintiseg.predict.view_labels import swapped_note  # lazy: start-up time (scipy, scikit-image)
 
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)  # before any model loads

@@ -57,7 +57,7 @@ Example::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -170,6 +170,27 @@ class Interval:
     def excludes_zero(self) -> bool:
         """True when the whole interval lies on one side of 0: a real difference."""
         return self.low > 0 or self.high < 0
+
+
+@dataclass
+class PairedStatistics:
+    """The bootstrap intervals of an experiment, as :func:`scintiseg.experiments.tables.paired_statistics` finds them
+    (written to ``table.md`` and ``paired.csv``, drawn by :mod:`~scintiseg.experiments.plots`).
+
+    Attributes:
+        reference: the row every other row is compared with.
+        rows: row -> metric -> interval of the row's value (mean over runs).
+        versus_reference: row -> metric -> interval of row - reference.
+        pairs: ``(a, b, interval of a - b)`` in pooled DSC, every pair of rows once.
+        patients, images: the test set's size (of the reference row).
+    """
+
+    reference: str
+    rows: dict[str, dict[str, Interval]] = field(default_factory=dict)
+    versus_reference: dict[str, dict[str, Interval]] = field(default_factory=dict)
+    pairs: list[tuple[str, str, Interval]] = field(default_factory=list)
+    patients: int = 0
+    images: int = 0
 
 
 def resample_weights(n_patients: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:

@@ -15,18 +15,16 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from scintiseg.experiments.paired import PairedStatistics
 from scintiseg.experiments.specs import TABLE_METRICS, ExperimentSpec
 from scintiseg.io.atomic import atomic_path
 
-if TYPE_CHECKING:  # only for annotations: tables imports this module
-    from scintiseg.experiments.tables import PairedStatistics
 
-
-def _spread(entry: dict[str, Any], metric: str, paired: "PairedStatistics | None") -> tuple[float, float, float]:
+def _spread(entry: dict[str, Any], metric: str, paired: PairedStatistics | None) -> tuple[float, float, float]:
     """(value, lower error, upper error): the bootstrap interval when there is one, else mean +- SD."""
     name = entry["row"].name
     if paired and name in paired.rows:
@@ -36,7 +34,7 @@ def _spread(entry: dict[str, Any], metric: str, paired: "PairedStatistics | None
     return mean, std, std
 
 
-def plot_experiment(spec: ExperimentSpec, stats: list[dict[str, Any]], paired: "PairedStatistics | None", path: Path) -> None:
+def plot_experiment(spec: ExperimentSpec, stats: list[dict[str, Any]], paired: PairedStatistics | None, path: Path) -> None:
     """Write the plot of the module docstring to ``path`` (PNG, atomically).
 
     Args:

@@ -19,7 +19,6 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from scintiseg.experiments.paired import (
     CONFIDENCE,
     N_RESAMPLES,
     Interval,
+    PairedStatistics,
     RowScores,
     bootstrap_interval,
     paired_difference,
@@ -74,26 +74,6 @@ def row_statistics(spec: ExperimentSpec, results: list[dict]) -> list[dict[str, 
             entry[f"{key}_defined"] = sum(not math.isnan(v) for v in values)  # e.g. no CPA without a predicted pixel
         stats.append(entry)
     return stats
-
-
-@dataclass
-class PairedStatistics:
-    """Bootstrap intervals of an experiment (:mod:`scintiseg.experiments.paired`).
-
-    Attributes:
-        reference: the row every other row is compared with.
-        rows: row -> metric -> interval of the row's value (mean over runs).
-        versus_reference: row -> metric -> interval of row - reference.
-        pairs: ``(a, b, interval of a - b)`` in pooled DSC, every pair of rows once.
-        patients, images: the test set's size (of the reference row).
-    """
-
-    reference: str
-    rows: dict[str, dict[str, Interval]] = field(default_factory=dict)
-    versus_reference: dict[str, dict[str, Interval]] = field(default_factory=dict)
-    pairs: list[tuple[str, str, Interval]] = field(default_factory=list)
-    patients: int = 0
-    images: int = 0
 
 
 def image_scores(spec: ExperimentSpec, results: list[dict], out: Path, evaluation: str) -> dict[str, dict[int, list[dict]]]:

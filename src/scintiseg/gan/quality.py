@@ -13,8 +13,8 @@ about count images anyway. ``scintiseg gan evaluate`` compares generated and rea
   eroded by 2 px, and the local mean is at least 5 counts)
   is compared with the mean; Poisson counts give a ratio (Fano factor) near ``8/9`` (the residual
   removes a ninth of the variance), smooth images a ratio near 0;
-- **radial power spectrum** of the scale-free image (mean removed, Hann window), averaged over cases,
-  and the log10 ratio generated / real in low, middle and high frequency bands;
+- **radial power spectrum** of the scale-free image (mean removed, Hann window; :func:`whole_image_spectrum`),
+  averaged over cases, and the log10 ratio generated / real in low, middle and high frequency bands;
 - **lesions**: connected components of each view's mask (8-connectivity): number per view, size in
   pixels, contrast = mean counts in the lesion / mean counts in a 3-pixel ring around it (inside the
   body, outside every lesion); generated masks that sit on cold tissue give contrast near 1;
@@ -122,8 +122,13 @@ def noise_statistics(cases: list[CountCase], bins: int = 12) -> dict:
     return {"fano": round(fano, 4), "curve": rows}
 
 
-def radial_power_spectrum(cases: list[CountCase], n_bins: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """(frequencies in cycles/pixel, mean radial power) of the scale-free views."""
+def whole_image_spectrum(cases: list[CountCase], n_bins: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(frequencies in cycles/pixel, mean radial power) of the scale-free views: one Hann-windowed FFT of each whole
+    crop, averaged over views and cases (module docstring).
+
+    Not :func:`scintiseg.phantom.calibrate.radial_power_spectrum`, which averages Welch tiles lying wholly inside
+    a view's body, in cycles/mm.
+    """
     spectra = []
     for case in cases:
         scale = case.scale
@@ -208,8 +213,8 @@ def memorisation(generated: np.ndarray, training: np.ndarray) -> dict:
 def compare(real: list[CountCase], generated: list[CountCase], training: list[CountCase], sqrt_ceiling: float) -> dict:
     """All statistics of generated vs real crops (module docstring); keys starting with ``_`` are arrays."""
     counts_real, counts_gen = count_statistics(real), count_statistics(generated)
-    freq, spec_real = radial_power_spectrum(real)
-    _, spec_gen = radial_power_spectrum(generated)
+    freq, spec_real = whole_image_spectrum(real)
+    _, spec_gen = whole_image_spectrum(generated)
     log_ratio = np.log10(np.maximum(spec_gen, 1e-20) / np.maximum(spec_real, 1e-20))
     bands = {name: round(float(log_ratio[(freq >= lo) & (freq < hi)].mean()), 3) for name, (lo, hi) in BANDS.items()}
     return {

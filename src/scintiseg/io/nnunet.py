@@ -63,10 +63,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, patient_folds, person_views
 from scintiseg.io.file_keys import output_stem
+from scintiseg.io.images import read_mask_png
+from scintiseg.io.nifti import nifti_voxels
 from scintiseg.scan import Scan
 
 #: nnU-Net's default number of cross-validation folds.
@@ -167,12 +170,8 @@ def read_nnunet_mask(path: str | Path, shape: tuple[int, int]) -> np.ndarray:
     """
     path = Path(path)
     if path.name.endswith(".png"):
-        from scintiseg.io.images import read_mask_png  # lazy: only for PNG masks
-
         mask = read_mask_png(path)
     else:
-        from scintiseg.io.nifti import nifti_voxels  # lazy: only for NIfTI masks
-
         data = np.squeeze(nifti_voxels(path))
         if data.ndim != 2:
             raise ScintisegError(f"a mask must be one 2-D image, got shape {data.shape}", path=path)
@@ -260,8 +259,6 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
             file, no annotated view (fused: no study with both views annotated) among the training cases, an
             unreadable case (named).
     """
-    from tqdm import tqdm  # lazy: start-up time
-
     root, out = Path(root), Path(out)
     target = export_target(out, dataset_id, name)
     folder_name = target.name

@@ -51,7 +51,7 @@ import numpy as np
 
 from scintiseg.phantom.config import DISC_FRACTION, AnatomyConfig
 from scintiseg.phantom.primitives import Block, Capsule, Ellipsoid, Grid, Primitive, Section, rasterise, union_chord
-from scintiseg.phantom.regions import BONE_IDS, BONE_REGION
+from scintiseg.phantom.regions import BONE_REGION
 
 #: Default uptake multiplier per bone part (relative to normal axial bone = 1) [E], after the SUV ordering
 #: in physics.md (spine and pelvis highest, ribs and humerus lowest) and tuned by eye and by the calibration
@@ -131,10 +131,6 @@ class Bone:
     body: dict | None = None
 
     @property
-    def bone_id(self) -> int:
-        return BONE_IDS[self.name]
-
-    @property
     def region(self) -> str:
         return BONE_REGION[self.name]
 
@@ -178,12 +174,6 @@ class Anatomy:
             if bone.name == name:
                 return bone
         raise KeyError(name)
-
-
-def grid_depth_for(camera_depth_mm: float, build_max: float) -> int:
-    """Depth slabs needed for the thickest patient the configuration allows (abdomen of the largest build)."""
-    thickest = 240.0 * 1.12 + (build_max - 1.0) * 160.0 + 60.0
-    return int(math.ceil(thickest / camera_depth_mm)) + 1
 
 
 def _streams(seed: int) -> dict[str, np.random.Generator]:

@@ -102,7 +102,15 @@ def spectrum_statistics(counts: np.ndarray, mask: np.ndarray, pixel_mm: float) -
     return out
 
 
-def body_mask(counts: np.ndarray) -> np.ndarray:
+def calibration_body(counts: np.ndarray) -> np.ndarray:
+    """The body as the calibration statistics see it (module docstring): counts smoothed by a Gaussian of sigma
+    4 px above a fixed 0.6 counts/pixel, holes filled, the largest component kept [choice].
+
+    A fixed threshold, so that the phantom and the real scan are measured inside the same rule at one count
+    level; it reaches a few pixels past the skin. Not :func:`scintiseg.prepare.body.body_mask`, the body outline
+    of the pipeline (5 % of the smoothed counts' 99th percentile, with plausibility checks).
+    :mod:`scintiseg.phantom.hybrid` finds the body of a real view with it too.
+    """
     smooth = ndimage.gaussian_filter(counts.astype(np.float64), 4.0)
     mask = ndimage.binary_fill_holes(smooth > 0.6)
     labels, n = ndimage.label(mask)
@@ -115,7 +123,7 @@ def body_mask(counts: np.ndarray) -> np.ndarray:
 def scan_statistics(counts: np.ndarray, pixel_mm: tuple[float, float]) -> dict:
     """The calibration statistics of one view (see the module docstring)."""
     counts = np.asarray(counts, dtype=np.float64)
-    mask = body_mask(counts)
+    mask = calibration_body(counts)
     inside = counts[mask]
     rows = np.flatnonzero(mask.any(axis=1))
     smooth = ndimage.gaussian_filter(counts, 2.0)
@@ -197,7 +205,7 @@ def _figure(real: np.ndarray, patient, report: dict, path: Path) -> None:
     ax = axes[3]
     bins = np.arange(0, 200, 2)
     for (title, image), colour in zip(images[:2], ("k", "tab:red")):
-        values = np.asarray(image, float)[body_mask(np.asarray(image, float))]
+        values = np.asarray(image, float)[calibration_body(np.asarray(image, float))]
         ax.hist(values, bins=bins, histtype="step", color=colour, label=title, density=True)
     ax.set_yscale("log")
     ax.set_xlabel("counts per pixel (inside the body)")
@@ -207,7 +215,7 @@ def _figure(real: np.ndarray, patient, report: dict, path: Path) -> None:
     pixel_mm = float(patient.scan.pixel_spacing[1])
     for (title, image), colour in zip(images, ("k", "tab:red", "tab:blue")):
         image = np.asarray(image, float)
-        mask = body_mask(image)
+        mask = calibration_body(image)
         freq, power = radial_power_spectrum(image / max(float(np.median(image[mask])), 1e-9), mask, pixel_mm)
         ax.loglog(freq, power, color=colour, label=title)
     for lo, hi in PSD_BANDS.values():

@@ -26,7 +26,8 @@ Model (``../shared/reference/physics.md``, section "Camera"):
   configured range, the factor is moved just enough to bring it in. Room background is added, then
   every pixel is Poisson-sampled.
 
-The POST image is returned *as acquired*: mirrored left-right relative to ANT.
+Both views are projected in ANT's orientation; :mod:`scintiseg.phantom.patient` stores POST *as acquired*,
+mirrored left-right relative to ANT (:func:`scintiseg.scan.mirror`).
 """
 
 from __future__ import annotations
@@ -236,8 +237,3 @@ def poisson_counts(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray
     """Poisson-sample expected counts into a uint16 image (clipped at 65535)."""
     counts = rng.poisson(np.maximum(expected, 0.0).astype(np.float64))
     return np.minimum(counts, 65535).astype(np.uint16)
-
-
-def mirror(image: np.ndarray) -> np.ndarray:
-    """Left-right mirror: turns a posterior projection in ANT orientation into the POST view as acquired."""
-    return np.ascontiguousarray(image[:, ::-1])

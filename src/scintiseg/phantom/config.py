@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from scintiseg.config import Config
 from scintiseg.errors import ScintisegError
+from scintiseg.phantom.sites import unknown_site_groups
 
 #: Arm positions the anatomy draws (:attr:`AnatomyConfig.arm_positions`).
 ARM_POSITIONS: tuple[str, ...] = ("sides", "sides_wide", "abdomen", "raised")
@@ -350,13 +351,13 @@ class LesionConfig(Config):
             by the same rule as a hot one, applied to its deficit (see :mod:`scintiseg.phantom.patient`).
         cold_contrast: ``c`` of a cold lesion, log-uniform, in (0, 1): the same factor on the bone's excess as
             ``contrast`` (voxel ``1 + c B``).
-        site_boost: site group (a key of :data:`scintiseg.phantom.lesions.SITE_WEIGHTS`' tables: ``sternum``,
+        site_boost: site group (a key of :data:`scintiseg.phantom.sites.SITE_WEIGHTS`' tables: ``sternum``,
             ``humerus``, ...) -> factor on that site's weight for every primary, before the weights are
             normalised; empty = the clinical frequencies. For training only: it oversamples lesions where a
             normal variant looks the same (profile ``randomised-sites``), so that position alone stops deciding.
         extra_sites: site group -> weight added to every primary's table before the boost (the tables' weights sum
             to 1, so 0.05 is about 5 % of the lesions): groups no table holds
-            (:data:`scintiseg.phantom.lesions.EXTRA_SITE_GROUPS`: ``tibia``, ``fibula``) or more of one it holds;
+            (:data:`scintiseg.phantom.sites.EXTRA_SITE_GROUPS`: ``tibia``, ``fibula``) or more of one it holds;
             empty = the clinical frequencies. For training only, e.g. ``{tibia: 0.04, fibula: 0.01}`` so that a
             network sees lesions beyond the knee (``scripts/phantom_lower_legs.yaml``; docs/robustness.md: the
             shipped model finds 24 of 60 inserted lower-leg lesions on NM1, the phantom drawing none there).
@@ -392,8 +393,6 @@ class LesionConfig(Config):
         bad = {site: weight for site, weight in self.extra_sites.items() if not 0.0 <= float(weight) <= 10.0}
         if bad:
             raise ScintisegError(f"lesions.extra_sites weights must be in 0-10, got {bad}")
-        from scintiseg.phantom.lesions import unknown_site_groups  # lazy: lesions imports this module
-
         unknown_site_groups("lesions.site_boost", self.site_boost)
         unknown_site_groups("lesions.extra_sites", self.extra_sites)
 

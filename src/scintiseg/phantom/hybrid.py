@@ -70,7 +70,7 @@ from scipy import ndimage
 
 from scintiseg.config import Config
 from scintiseg.errors import ScintisegError
-from scintiseg.phantom.calibrate import body_mask
+from scintiseg.phantom.calibrate import calibration_body
 from scintiseg.phantom.camera import system_fwhm_mm
 from scintiseg.phantom.config import CameraConfig
 from scintiseg.phantom.lesions import lobulated_radius, log_uniform
@@ -243,7 +243,7 @@ def _local_mean(counts: np.ndarray, body: np.ndarray, sigma_px: float) -> np.nda
 
 def skeleton_and_hot_spots(counts: np.ndarray, config: HybridConfig) -> tuple[np.ndarray, np.ndarray]:
     """The estimated skeleton and the view's own hot spots (grown), as in step 2 of the module docstring."""
-    body = body_mask(counts)
+    body = calibration_body(counts)
     if not body.any():
         raise ScintisegError("the source view holds no body (no counts above the body threshold)")
     smooth = smoothed(counts, config.uptake_sigma_px)

@@ -50,13 +50,13 @@ from scipy import ndimage
 
 from scintiseg.io.patient_sides import CONVENTION, ORIENTATION_KEY
 from scintiseg.phantom.anatomy import LUNG_PREFIX, Anatomy, build_anatomy, sample_body
-from scintiseg.phantom.camera import VIEWS, Projector, count_scale, mirror, poisson_counts, scatter_image, with_collimator
+from scintiseg.phantom.camera import VIEWS, Projector, count_scale, poisson_counts, scatter_image, with_collimator
 from scintiseg.phantom.config import PhantomConfig
 from scintiseg.phantom.lesions import Lesion, apply_superscan, log_uniform, place_lesions, sample_disease
 from scintiseg.phantom.lookalikes import Lookalike, sample_lookalikes
 from scintiseg.phantom.primitives import Grid, depth_fractions
 from scintiseg.phantom.regions import REGION_IDS, SPIERS_WEIGHTS
-from scintiseg.scan import Scan
+from scintiseg.scan import Scan, mirror
 
 #: Rose criterion threshold for "visible".
 ROSE_K = 5.0

@@ -45,9 +45,6 @@ class Contour:
         """The points as report.json writes them: ``[[x, y], ...]``, rounded to 0.01 pixel."""
         return [[round(float(x), 2), round(float(y), 2)] for x, y in self.points]
 
-    def translated(self, d_row: float, d_col: float) -> "Contour":
-        return Contour(points=self.points + np.array([d_col, d_row], dtype=np.float64))
-
 
 def mask_contours(mask: np.ndarray) -> list[Contour]:
     """One outer contour per 8-connected component of ``mask``, ordered top to bottom, then left to right.

@@ -5,7 +5,11 @@ matrix, crops of one region with the outside set to zero, and 8-bit JPEG exports
 gain (issue 13, part 1 "camera"/"export", part 2 "Framing"). This module draws those degradations at random
 for training, in the order an archive applies them (:func:`random_degradation`): **acquisition** (matrix
 and pixel size) -> **crop** (framing) -> **export** (8 bits, window, JPEG) -> **orientation** (flip).
-The training window itself is cut last, by :func:`random_window`.
+The training window is cut last, from the model input built on the degraded view, by the training stage:
+:func:`scintiseg.train.synthetic.cut_window` for phantom patients made on the fly (one window at random, often on
+a lesion), :func:`scintiseg.train.data.cut_windows` for a data set's scans (half-overlapping tiles, and with
+``around_lesions`` one window on each lesion; :mod:`scintiseg.train.degraded_data` degrades such scans with
+:func:`random_degradation` before it cuts them).
 
 Sources of the ranges (``../shared/reference/realdata.md``, "What real archives hold"):
 
@@ -36,7 +40,6 @@ Example::
 
     rng = np.random.default_rng(0)
     image, mask, record = random_degradation(counts, lesion_mask, rng, pixel_mm=2.26)
-    window, window_mask, origin = random_window(image, mask, 256, rng)
 """
 
 from __future__ import annotations
@@ -412,37 +415,3 @@ def random_degradation(
     if record["flip"]:
         extra = [np.ascontiguousarray(a[:, ::-1]) for a in extra]
     return (image.astype(np.float32, copy=False), mask, record, *extra)
-
-
-def random_window(
-    image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """A ``size x size`` window at a random position: training's input cut.
-
-    Along each axis independently: when the image is at least ``size`` long, the window's start is uniform
-    over every position that keeps it inside the image; when it is shorter, the whole image is placed at a
-    uniformly random offset inside the window and the rest is zero (image) / False (mask).
-
-    Returns:
-        (image window float32, mask window bool, (row0, col0)): the window's origin in the image's pixels,
-        negative when the image was padded (``window[r, c] == image[row0 + r, col0 + c]`` where that
-        pixel exists, 0 elsewhere).
-    """
-    image = np.asarray(image, dtype=np.float32)
-    mask = np.asarray(mask, dtype=bool)
-    if image.ndim != 2 or mask.shape != image.shape:
-        raise ScintisegError(f"random_window needs a 2-D image and mask of one shape, got {image.shape} and {mask.shape}")
-    if size < 1:
-        raise ScintisegError(f"window size must be positive, got {size}")
-    origin = []
-    for n in image.shape:
-        origin.append(int(rng.integers(0, n - size + 1)) if n >= size else -int(rng.integers(0, size - n + 1)))
-    row0, col0 = origin
-    window = np.zeros((size, size), dtype=np.float32)
-    window_mask = np.zeros((size, size), dtype=bool)
-    src_r, src_c = slice(max(row0, 0), min(row0 + size, image.shape[0])), slice(max(col0, 0), min(col0 + size, image.shape[1]))
-    dst_r = slice(src_r.start - row0, src_r.stop - row0)
-    dst_c = slice(src_c.start - col0, src_c.stop - col0)
-    window[dst_r, dst_c] = image[src_r, src_c]
-    window_mask[dst_r, dst_c] = mask[src_r, src_c]
-    return window, window_mask, (row0, col0)

@@ -31,15 +31,10 @@ from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 
 from scintiseg.errors import ScintisegError
-from scintiseg.scan import Scan
+from scintiseg.scan import Scan, mirror
 
 #: Default bound on the alignment shift, in pixels (about 45 mm at 2.26 mm per pixel).
 MAX_SHIFT = 20
-
-
-def mirror(image: np.ndarray) -> np.ndarray:
-    """Left-right mirror (``Mirr`` of paper B Eq. 4) of a 2-D array or of the last two axes of a stack."""
-    return np.ascontiguousarray(np.asarray(image)[..., ::-1])
 
 
 def shift_image(image: np.ndarray, shift: tuple[float, float], *, order: int = 0) -> np.ndarray:
@@ -140,14 +135,26 @@ def _dual_views(scan: Scan) -> tuple[np.ndarray, np.ndarray]:
     return scan.view("ANT"), scan.view("POST")
 
 
-def aggregate_views(scan: Scan, *, align: bool = True, subpixel: bool = False) -> np.ndarray:
+def aggregate_views(
+    scan: Scan, *, align: bool = True, subpixel: bool = False, shift: tuple[float, float] | None = None
+) -> np.ndarray:
     """``I_Agg = I_Ant + Mirr(I_Post)`` (paper B Eq. 4), POST aligned to ANT first unless ``align=False``.
+
+    Args:
+        scan: ANT and POST (as acquired).
+        align: move ``Mirr(I_Post)`` onto ANT first (:func:`align_post_to_ant`); False adds it where it lies.
+        subpixel: as in :func:`align_post_to_ant`.
+        shift: a (rows, cols) shift already estimated for this scan (:func:`estimate_shift` of ANT and the
+            mirrored POST), applied instead of estimating it again; :func:`aggregate_scan` passes the one its
+            mask is moved by.
 
     Returns:
         float32 array of the views' shape, in counts.
     """
     ant, post = _dual_views(scan)
-    if align:
+    if shift is not None:
+        post_aligned = shift_image(mirror(post), shift, order=1 if subpixel else 0)
+    elif align:
         _, post_aligned = align_post_to_ant(ant, post, subpixel=subpixel)
     else:
         post_aligned = mirror(post)
@@ -169,7 +176,7 @@ def aggregate_masks(ant_mask: np.ndarray, post_mask: np.ndarray, shift: tuple[fl
 def aggregate_scan(
     scan: Scan, masks: dict[str, np.ndarray] | None = None, *, subpixel: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float]]:
-    """Aggregate image, aggregated mask (or None) and the shift used, all from one alignment.
+    """Aggregate image (:func:`aggregate_views`), aggregated mask (or None) and the shift used, all from one alignment.
 
     Args:
         scan: ANT and POST (as acquired).
@@ -177,8 +184,8 @@ def aggregate_scan(
         subpixel: as in :func:`align_post_to_ant`.
     """
     ant, post = _dual_views(scan)
-    shift, post_aligned = align_post_to_ant(ant, post, subpixel=subpixel)
-    image = np.asarray(ant, dtype=np.float32) + np.asarray(post_aligned, dtype=np.float32)
+    shift = estimate_shift(ant, mirror(post), subpixel=subpixel)
+    image = aggregate_views(scan, subpixel=subpixel, shift=shift)
     if masks is None:
         return image, None, shift
     empty = np.zeros(ant.shape, dtype=bool)
