@@ -83,6 +83,22 @@ def test_another_network_is_refused_naming_the_file(pair, tmp_path):
     assert not (tmp_path / "out.pt").exists()
 
 
+def test_a_checkpoint_older_than_an_argument_holds_the_same_network_as_one_recording_its_default(tmp_path):
+    """A DPU-Net saved before ``rmp_shared_conv`` was recorded mixes with one that records its default (True), and
+    not with one made with the other value (session 64: the exact comparison refused its own fine-tune)."""
+    torch.manual_seed(0)
+    network = create_model("dpunet", preset="small", depth=2)
+    old = dict(network.config)
+    old.pop("rmp_shared_conv")
+    state = {"epoch": 1, "model": network.state_dict(), "model_config": old, "data": dict(DATA)}
+    before = save_checkpoint(state, tmp_path / "before.pt")
+    after = _save(network, tmp_path / "after.pt")
+    assert load_checkpoint(interpolate_checkpoints(before, after, 0.5, tmp_path / "mixed.pt"))
+    other = create_model("dpunet", preset="small", depth=2, rmp_shared_conv=False)
+    with pytest.raises(ScintisegError, match="another network"):
+        interpolate_checkpoints(before, _save(other, tmp_path / "other.pt"), 0.5, tmp_path / "out.pt")
+
+
 def test_another_input_is_refused(pair, tmp_path):
     _, tuned, base_path, _ = pair
     percentile = _save(tuned, tmp_path / "percentile.pt", data=DATA | {"normalisation": "percentile"})

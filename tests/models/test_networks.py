@@ -106,6 +106,11 @@ class TestDPUNetRawDacUnshared(BaseModelTester):
     kwargs = {"width": 4, "depth": 2, "pooling": "fusion", "dac": "raw", "dac_shared": False, "rmp": True}
 
 
+class TestDPUNetRmpConvPerPool(BaseModelTester):
+    name = "dpunet"
+    kwargs = {"width": 4, "depth": 2, "pooling": "max", "dac": "dac2", "rmp": True, "rmp_shared_conv": False}
+
+
 class TestDPUNetDac1NoRmp(BaseModelTester):
     name = "dpunet"
     kwargs = {"width": 4, "depth": 3, "pooling": "avg", "dac": "dac1", "rmp": False}

@@ -71,7 +71,3 @@ class SegmentationNetwork(nn.Module):
                 f"{self.min_bottleneck} px (largest RMP pool); use an input of at least "
                 f"{self.min_bottleneck * multiple} px or a smaller depth"
             )
-
-    def count_parameters(self) -> int:
-        """Number of trainable parameters."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)

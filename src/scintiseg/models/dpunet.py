@@ -11,7 +11,8 @@ He et al. (2024), §2.2 and Fig. 1: the U-Net of :class:`~scintiseg.models.unet.
 Choices left open (ours): DAC and RMP follow the bottleneck's double convolution, in CE-Net's order
 (DAC, then RMP); the RMP output's ``C + 4`` channels feed the first decoder up-sampling directly, as
 CE-Net's ``decoder4`` takes 516 = 512 + 4 channels. With RMP the bottleneck must be at least 5 x 5
-(largest pool), i.e. inputs of at least ``5 * 2**depth`` pixels.
+(largest pool), i.e. inputs of at least ``5 * 2**depth`` pixels. RMP's 1x1 convolution is shared by all the
+pooled maps, as in CE-Net's ``SPPblock``; ``rmp_shared_conv=False`` gives each map its own.
 
 Every row of paper A Table 2 is one call (see :data:`PAPER_A_TABLE2`)::
 
@@ -53,6 +54,8 @@ class DPUNet(UNet):
         dac_shared: share DAC convolutions between branches (CE-Net) or not.
         dac2_form: ``"cascade"`` or ``"dilated"`` reading of DAC_2.
         rmp_pool_sizes: RMP windows (paper A 2/3/4/5; CE-Net 2/3/5/6).
+        rmp_shared_conv: one 1x1 convolution for every RMP pooled map (CE-Net) or one each (``False``; the state
+            dict then holds one ``convs.i`` per pool instead of ``convs.0``).
         upsample: ``"transpose"`` or ``"bilinear"``.
         batch_norm: BatchNorm in the U-Net convolutions.
 
@@ -74,29 +77,30 @@ class DPUNet(UNet):
         dac_shared: bool = True,
         dac2_form: str = "cascade",
         rmp_pool_sizes: Sequence[int] = PAPER_A_POOL_SIZES,
+        rmp_shared_conv: bool = True,
         upsample: str = "transpose",
         batch_norm: bool = True,
     ) -> None:
         if dac in ("none", ""):
             dac = None
         self._dac_options = (dac, dac_shared, dac2_form)
-        self._rmp_options = (bool(rmp), tuple(rmp_pool_sizes))
+        self._rmp_options = (bool(rmp), tuple(rmp_pool_sizes), bool(rmp_shared_conv))
         if rmp and not self._rmp_options[1]:
             raise ScintisegError("rmp_pool_sizes must not be empty when rmp=True")
         super().__init__(in_channels, width, depth, pooling, upsample, batch_norm)
 
     def _min_bottleneck(self) -> int:
-        use_rmp, pool_sizes = self._rmp_options
+        use_rmp, pool_sizes, _ = self._rmp_options
         return max(pool_sizes) if use_rmp else 1
 
     def _build_context(self, channels: int) -> tuple[nn.Module, int]:
         dac, dac_shared, dac2_form = self._dac_options
-        use_rmp, pool_sizes = self._rmp_options
+        use_rmp, pool_sizes, shared_conv = self._rmp_options
         modules: list[nn.Module] = []
         if dac is not None:
             modules.append(DenseAtrousConvolution(channels, dac, shared=dac_shared, dac2_form=dac2_form))
         if use_rmp:
-            rmp_block = ResidualMultiKernelPooling(channels, pool_sizes)
+            rmp_block = ResidualMultiKernelPooling(channels, pool_sizes, shared_conv=shared_conv)
             modules.append(rmp_block)
             channels = rmp_block.out_channels
         return (nn.Sequential(*modules) if modules else nn.Identity()), channels

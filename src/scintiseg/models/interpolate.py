@@ -48,6 +48,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.formats import provenance
 from scintiseg.io.atomic import same_file
 from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint, state_dict_mismatch
+from scintiseg.models.registry import get_entry
 
 #: Keys of a checkpoint's ``data`` record that must agree: what input the network reads, what it answers.
 DATA_KEYS: tuple[str, ...] = ("input_mode", "normalisation", "pixel_mm", "window_size", "task", "classes")
@@ -170,7 +171,7 @@ def _load_compatible(paths: list[Path], verb: str) -> list[dict]:
             raise ScintisegError("its 'model' entry is not a state dict of tensors", path=path)
     reference, first = paths[0], states[0]
     for path, state in zip(paths[1:], states[1:]):
-        if first["model_config"] != state["model_config"]:
+        if _made(first["model_config"]) != _made(state["model_config"]):
             raise ScintisegError(f"holds another network than {reference.name} ({_describe(state)} against "
                                  f"{_describe(first)}): only a network and its own fine-tunes can be {verb}",
                                  path=path)
@@ -183,6 +184,19 @@ def _load_compatible(paths: list[Path], verb: str) -> list[dict]:
                 raise ScintisegError(f"was made for {key} {theirs.get(key)!r}, {reference.name} for "
                                      f"{ours.get(key)!r}", path=path)
     return states
+
+
+def _made(config: object) -> object:
+    """A checkpoint's ``model_config`` with the arguments it does not record filled in with today's defaults: a
+    checkpoint saved before an argument was added (``dpunet``'s ``rmp_shared_conv``, session 64) holds the same
+    network as one that records the default."""
+    if not isinstance(config, Mapping):
+        return config
+    try:
+        defaults = get_entry(str(config.get("name"))).parameters()
+    except ScintisegError:  # a network no longer registered: compared as recorded
+        return dict(config)
+    return {**{key: value for key, value in defaults.items() if key not in config}, **config}
 
 
 def _describe(state: Mapping) -> str:

@@ -27,8 +27,9 @@ order, is lost; this is our assembly, every choice an argument:
   "significant increases of parameters" with t, which only one W_R per step gives (``recurrent_untied=True``:
   3.96 M parameters at t = 1 to 6.32 M at t = 5 at the default width, against a flat 3.96 M tied; the
   ``paper-b-recurrence`` experiment's setting).
-* **Decoder** ("upsampling, and traditional convolution"): 2x2 transposed convolution (or bilinear),
-  concatenation with the skip, two 3x3 conv -> BN -> ReLU; a 1x1 head gives one logit per pixel.
+* **Decoder** ("upsampling, and traditional convolution"): 2x2 transposed convolution (or bilinear;
+  :func:`~scintiseg.models.blocks.upsampling.make_upsampling`, shared with the U-Net), concatenation with the skip,
+  two 3x3 conv -> BN -> ReLU; a 1x1 head gives one logit per pixel.
 
 ``encoder_block="plain"`` swaps the dilated residual blocks for U-Net double convolutions (another
 Table 5 ablation axis).
@@ -47,7 +48,7 @@ from scintiseg.models.blocks.dilated_residual import DilatedResidualBlock
 from scintiseg.models.blocks.double_conv import DoubleConv
 from scintiseg.models.blocks.inception import InceptionBlock
 from scintiseg.models.blocks.recurrent import RecurrentConvBlock
-from scintiseg.models.unet import make_upsampling
+from scintiseg.models.blocks.upsampling import make_upsampling
 
 RECURRENT_PLACES: tuple[str, ...] = ("bottleneck", "all", "none")
 

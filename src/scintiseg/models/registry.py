@@ -4,12 +4,14 @@
 values, then the caller's, then the constructor defaults) and stores them in ``model.config`` with the
 name, so that ``create_model(**model.config)`` rebuilds the same architecture from a checkpoint.
 
-Presets (the same two for every network):
+Three presets, shared by every network (:data:`COMMON_PRESETS`); a network's registration may override one
+(``monai_dynunet`` does, for ``"paper"``):
 
 * ``"default"`` — sized for CPU training on two cores: ``width=16, depth=4``.
 * ``"small"`` — ``width=8, depth=4``: a quarter of the default's FLOPs, for quick CPU experiments.
 * ``"paper"`` — the classic U-Net widths, ``width=64, depth=4`` (64-128-256-512-1024); paper A and B
-  state no widths, so this is the usual reading of "U-Net".
+  state no widths, so this is the usual reading of "U-Net". ``monai_dynunet``'s is nnU-Net's 2-D plan,
+  ``width=32, depth=5``.
 
 Example::
 
@@ -126,7 +128,8 @@ def create_model(name: str, preset: str | None = None, **kwargs: Any) -> nn.Modu
         name: a name from :func:`list_models` (``unet``, ``dpunet``, ``rdinet``, ``monai_basicunet``,
             ``monai_dynunet``).
         preset: ``"default"`` (CPU-sized, width 16), ``"small"`` (width 8, for tests and quick runs) or
-            ``"paper"`` (64-channel U-Net widths); ``None`` = default (:func:`list_presets`).
+            ``"paper"`` (64-channel U-Net widths; ``monai_dynunet``: nnU-Net's width 32, depth 5); ``None`` =
+            default (:func:`list_presets`).
         **kwargs: constructor arguments; they override the preset.
 
     Returns:
@@ -161,7 +164,7 @@ def create_model(name: str, preset: str | None = None, **kwargs: Any) -> nn.Modu
 
 
 register_model("unet", UNet, "plain U-Net, paper A's baseline (pooling max or avg)")
-register_model("dpunet", DPUNet, "paper A: U-Net + dual-pooling fusion + DAC + RMP", {"default": {}, "paper": {}})
+register_model("dpunet", DPUNet, "paper A: U-Net + dual-pooling fusion + DAC + RMP")
 register_model("rdinet", RDINet, "paper B: dilated residual + inception + recurrent (t) network")
 register_model("monai_basicunet", MonaiBasicUNet, "MONAI BasicUNet baseline (depth 4)")
 register_model("monai_dynunet", MonaiDynUNet, "MONAI DynUNet configured like a 2-D nnU-Net", {"paper": {"width": 32, "depth": 5}})

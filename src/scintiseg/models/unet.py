@@ -8,8 +8,9 @@ down-samplings.
 
 Choices left open (ours, each an argument): padded 3x3 convolutions with BatchNorm
 (:class:`~scintiseg.models.blocks.double_conv.DoubleConv`); up-sampling by a 2x2 transposed convolution
-("up-conv 2x2" in Ronneberger) or by bilinear interpolation followed by a 1x1 convolution; a 1x1
-convolution head giving one lesion logit per pixel.
+("up-conv 2x2" in Ronneberger) or by bilinear interpolation followed by a 1x1 convolution
+(:func:`~scintiseg.models.blocks.upsampling.make_upsampling`); a 1x1 convolution head giving one lesion logit
+per pixel.
 
 :class:`UNet` is also the backbone that :class:`~scintiseg.models.dpunet.DPUNet` extends (pooling choice
 per encoder step and context modules in the bottleneck).
@@ -24,20 +25,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.models.base import SegmentationNetwork
 from scintiseg.models.blocks.double_conv import DoubleConv
 from scintiseg.models.blocks.dual_pooling import make_pooling
-
-UPSAMPLE_MODES: tuple[str, ...] = ("transpose", "bilinear")
-
-
-def make_upsampling(mode: str, in_channels: int, out_channels: int) -> nn.Module:
-    """Double the resolution and map ``in_channels -> out_channels``: ``"transpose"`` or ``"bilinear"``."""
-    if mode == "transpose":
-        return nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)
-    if mode == "bilinear":
-        return nn.Sequential(
-            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-            nn.Conv2d(in_channels, out_channels, kernel_size=1),
-        )
-    raise ScintisegError(f"unknown upsample {mode!r}; choose one of {', '.join(UPSAMPLE_MODES)}")
+from scintiseg.models.blocks.upsampling import make_upsampling
 
 
 class UNet(SegmentationNetwork):

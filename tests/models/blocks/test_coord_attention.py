@@ -36,3 +36,14 @@ def test_hidden_width_is_max_8_c_over_32():
     assert CoordinateAttention(16).conv1.out_channels == 8
     assert CoordinateAttention(512).conv1.out_channels == 16
     assert CoordinateAttention(64, reduction=4).conv1.out_channels == 16
+
+
+def test_the_activation_is_the_official_h_swish_bit_for_bit():
+    """``torch.nn.Hardswish`` replaced a hand-written copy of the official ``h_swish`` (``x * relu6(x + 3) / 6``):
+    the same float32 values everywhere, the kinks at -3 and 3 and the saturated tails included, so no checkpoint's
+    output changes."""
+    block = CoordinateAttention(8)
+    assert isinstance(block.act, torch.nn.Hardswish)
+    x = torch.cat([torch.linspace(-8, 8, 200_001), torch.tensor([-3.0, 3.0, -1e30, 1e30, 0.0])])
+    official = x * torch.nn.functional.relu6(x + 3) / 6
+    assert torch.equal(block.act(x), official)

@@ -11,6 +11,7 @@ from scintiseg.models.blocks.dual_pooling import DualPoolingFusion, make_pooling
 from scintiseg.models.blocks.inception import InceptionBlock
 from scintiseg.models.blocks.recurrent import RecurrentConvBlock
 from scintiseg.models.blocks.rmp import ResidualMultiKernelPooling
+from scintiseg.models.blocks.upsampling import UPSAMPLE_MODES, make_upsampling
 
 __all__ = [
     "CoordinateAttention",
@@ -21,7 +22,9 @@ __all__ = [
     "InceptionBlock",
     "RecurrentConvBlock",
     "ResidualMultiKernelPooling",
+    "UPSAMPLE_MODES",
     "dac_layout",
     "dilated_output_size",
     "make_pooling",
+    "make_upsampling",
 ]

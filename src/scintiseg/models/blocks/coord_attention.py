@@ -5,7 +5,8 @@ Reference code: ``houqb/CoordAttention``, ``coordatt.py``, class ``CoordAtt(inp,
 1. strip *average* pooling along W -> ``(n, c, h, 1)`` and along H -> ``(n, c, 1, w)`` (transposed to
    ``(n, c, w, 1)``), concatenated on the spatial axis -> ``(n, c, h + w, 1)``;
 2. one shared 1x1 convolution (with bias) to ``mip = max(8, inp // reduction)`` channels, BatchNorm,
-   h-swish ``x * relu6(x + 3) / 6``;
+   h-swish ``x * relu6(x + 3) / 6`` (the official ``h_swish``; :class:`torch.nn.Hardswish` computes the same, bit
+   for bit in float32 and float64, and exports to ONNX as one ``HardSwish`` node at opset 17);
 3. split back into the H and W parts, a 1x1 convolution each back to ``oup`` channels, plain sigmoid;
 4. output ``identity * a_w * a_h`` (no residual).
 
@@ -21,13 +22,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-
-
-class HardSwish(nn.Module):
-    """``x * relu6(x + 3) / 6`` — the official code's ``h_swish`` (identical to :class:`torch.nn.Hardswish`)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * nn.functional.relu6(x + 3.0) / 6.0
 
 
 class CoordinateAttention(nn.Module):
@@ -54,7 +48,7 @@ class CoordinateAttention(nn.Module):
         hidden = max(min_hidden, in_channels // reduction)
         self.conv1 = nn.Conv2d(in_channels, hidden, kernel_size=1)
         self.bn1 = nn.BatchNorm2d(hidden)
-        self.act = HardSwish()
+        self.act = nn.Hardswish()
         self.conv_h = nn.Conv2d(hidden, out_channels, kernel_size=1)
         self.conv_w = nn.Conv2d(hidden, out_channels, kernel_size=1)
 
