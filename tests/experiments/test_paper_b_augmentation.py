@@ -6,6 +6,7 @@ import pytest
 
 from support import conftest_of
 
+from scintiseg.errors import ScintisegError
 from scintiseg.experiments.paper_b_augmentation import augmentation_spec, prepare_datasets
 from scintiseg.experiments.specs import PAPER_B_AUGMENTATION, PAPER_B_BASE
 from scintiseg.io import dataset as ds
@@ -120,12 +121,12 @@ def test_the_experiments_gan_trains_on_fold_0s_training_patients_only(six_crops,
     trained = gan_training_patients(paths["gan"])
     assert val and not trained & val and not trained & test
     assert trained == {patient_of[c] for c in splits["folds"][fold]["train"]}  # the patients every row trains on
-    with pytest.raises(Exception, match="held_out_fold 0"):  # the experiment's GAN cannot be told otherwise
+    # the experiment's GAN cannot be told otherwise
+    with pytest.raises(ScintisegError, match=r"GAN must hold out that fold's patients \(held_out_fold 0, not -1\)$"):
         prepare_datasets(six_crops, tmp_path / "exp2", factor=2, gan_settings={**gan, "held_out_fold": -1}, progress=False)
 
 
 def test_a_gan_run_that_saw_fold_0s_validation_patients_is_refused_before_d2_and_d3(six_crops, tmp_path):
-    from scintiseg.errors import ScintisegError
     from scintiseg.gan.config import GanConfig
     from scintiseg.gan.train import train_gan
 

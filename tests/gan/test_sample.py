@@ -87,10 +87,6 @@ def test_sample_refuses_non_empty_output(tiny_run, tmp_path):
         sample_dataset(tiny_run, 2, out, seed=0, progress=False)
 
 
-needs_load_case = pytest.mark.skipif(not hasattr(ds, "load_case"), reason="io.dataset.load_case not landed yet")
-
-
-@needs_load_case
 def test_generated_data_set_reads_back_as_gan_cases(tiny_run, tmp_path):
     out = sample_dataset(tiny_run, 3, tmp_path / "d3", seed=2, progress=False)
     manifest = ds.load_manifest(out)

@@ -9,6 +9,7 @@ from scintiseg.models.blocks.dac import DenseAtrousConvolution
 from scintiseg.models.blocks.dual_pooling import DualPoolingFusion
 from scintiseg.models.blocks.rmp import ResidualMultiKernelPooling
 from scintiseg.models.dpunet import PAPER_A_TABLE2
+from scintiseg.models.registry import COMMON_PRESETS
 
 
 def test_every_issue_model_is_registered_with_both_presets():
@@ -16,6 +17,17 @@ def test_every_issue_model_is_registered_with_both_presets():
     for name in list_models():
         presets = list_presets(name)
         assert {"default", "paper"} <= set(presets)
+
+
+def test_presets_are_the_common_three_and_only_monai_dynunet_overrides_one():
+    """What the registry's docstring says: default, paper and small for every network; dpunet's are the common ones
+    (``create_model("dpunet", preset="paper")`` is the 64-wide network), monai_dynunet's paper preset is nnU-Net's."""
+    for name in list_models():
+        expected = dict(COMMON_PRESETS)
+        if name == "monai_dynunet":
+            expected["paper"] = {"width": 32, "depth": 5}
+        assert list_presets(name) == expected, name
+    assert create_model("dpunet", preset="paper").encoders[0][0].out_channels == 64
 
 
 def test_presets_set_width_and_depth_and_kwargs_override_them():
@@ -46,10 +58,45 @@ def test_every_table2_row_builds_with_the_right_blocks(row):
     assert model(torch.randn(1, 1, 32, 32)).shape == (1, 1, 32, 32)
 
 
+def test_rmp_with_a_1x1_convolution_per_pool_is_reachable_by_name():
+    """``rmp_shared_conv=False`` (RMP's one-convolution-per-pooled-map variant) through ``create_model``; the default
+    keeps CE-Net's one shared convolution and the state-dict keys of every DPU-Net saved before the argument."""
+    torch.manual_seed(0)
+    shared = create_model("dpunet", width=4, depth=2).eval()
+    separate = create_model("dpunet", width=4, depth=2, rmp_shared_conv=False).eval()
+    assert shared.config["rmp_shared_conv"] is True and separate.config["rmp_shared_conv"] is False
+    rmp_keys = sorted(k for k in shared.state_dict() if k.startswith("context.1."))
+    assert rmp_keys == ["context.1.convs.0.bias", "context.1.convs.0.weight"]
+    assert sorted(k for k in separate.state_dict() if k.startswith("context.1.convs.")) == sorted(
+        f"context.1.convs.{i}.{p}" for i in range(4) for p in ("weight", "bias"))
+    assert create_model(**separate.config).state_dict().keys() == separate.state_dict().keys()
+    # the four convolutions set to the shared one give the shared network's output; one changed, another output
+    separate_state = {k: v for k, v in shared.state_dict().items() if not k.startswith("context.1.convs.")}
+    for i in range(4):
+        separate_state[f"context.1.convs.{i}.weight"] = shared.state_dict()["context.1.convs.0.weight"]
+        separate_state[f"context.1.convs.{i}.bias"] = shared.state_dict()["context.1.convs.0.bias"]
+    separate.load_state_dict(separate_state)
+    image = torch.randn(1, 1, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(separate(image), shared(image))
+        separate.context[1].convs[2].bias += 1.0
+        assert not torch.allclose(separate(image), shared(image))
+
+
 def test_plain_unet_equals_dpunet_without_extras():
-    unet = create_model("unet", width=4, depth=2, pooling="avg")
-    dpunet = create_model("dpunet", width=4, depth=2, pooling="avg", dac=None, rmp=False)
-    dpunet.load_state_dict(unet.state_dict())  # same parameters, same names
+    """A DP-UNet without its extras (average pooling, no DAC, no RMP) is the plain U-Net: the U-Net's state dict
+    loads strictly (same names and shapes), and then both give the same output on one input (eval mode: batch
+    norm's running statistics, part of the state dict, are used)."""
+    torch.manual_seed(0)
+    unet = create_model("unet", width=4, depth=2, pooling="avg").eval()
+    dpunet = create_model("dpunet", width=4, depth=2, pooling="avg", dac=None, rmp=False).eval()
+    image = torch.randn(2, 1, 32, 32)
+    with torch.inference_mode():
+        expected = unet(image)
+        assert not torch.allclose(dpunet(image), expected)  # its own random weights: a different output
+    dpunet.load_state_dict(unet.state_dict())
+    with torch.inference_mode():
+        torch.testing.assert_close(dpunet(image), expected, rtol=0, atol=0)  # the same operations: bit for bit
 
 
 def test_errors_are_clear():

@@ -10,11 +10,10 @@ and 77 % over phantom seeds 0-7).
 import numpy as np
 import pytest
 
-phantom = pytest.importorskip("scintiseg.phantom")
-
 from support import blob_settings
-from scintiseg.predict.pipeline import predict_from_probabilities  # noqa: E402
-from scintiseg.predict.regions import REGION_NAMES, estimate_regions  # noqa: E402
+from scintiseg import phantom
+from scintiseg.predict.pipeline import predict_from_probabilities
+from scintiseg.predict.regions import REGION_NAMES, estimate_regions
 
 
 @pytest.fixture(scope="module")

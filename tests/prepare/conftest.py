@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from skimage.draw import ellipse, line_aa
 
+from scintiseg.phantom.patient import generate_patient
 from scintiseg.prepare.views import mirror, shift_image
 from scintiseg.scan import Annotation, Scan, Shape, mask_to_shapes
 
@@ -133,6 +134,5 @@ def make_toy_dataset():
 
 @pytest.fixture(scope="session")
 def phantom_patients():
-    """Two default-profile phantom patients (about 2 s each); skipped when the phantom is unavailable."""
-    patient = pytest.importorskip("scintiseg.phantom.patient")
-    return [patient.generate_patient(seed) for seed in (1001, 1004)]
+    """Two default-profile phantom patients (about 2 s each)."""
+    return [generate_patient(seed) for seed in (1001, 1004)]

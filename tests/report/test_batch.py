@@ -4,6 +4,7 @@ per output folder (a second process is refused, a killed run's lock is free)."""
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -135,7 +136,7 @@ def test_names_are_safe_and_unique(tmp_path):
         "1.2.840.113619.2.55.3.604688119.969.1268071029.320", "1.2.840.113619.2.55.3.604688119.969.1268071029.321"]
     assert [output_name(tmp_path / name, taken) for name in ("scan.1.png", "scan.2.PNG", "pet.nii.gz")] == [
         "scan.1", "scan.2", "pet"]
-    with pytest.raises(Exception, match="no such file"):
+    with pytest.raises(ScintisegError, match=f"^{re.escape(str(tmp_path / 'missing'))}: no such file or folder$"):
         expand_inputs([tmp_path / "missing"])
 
 

@@ -10,6 +10,7 @@ import pytest
 from support import blob_settings
 from scintiseg.predict.pipeline import predict_from_probabilities
 from scintiseg.prepare.views import mirror, shift_image
+from scintiseg.report import outputs
 from scintiseg.report.report_json import report_dict, report_json
 from scintiseg.scan import Scan
 
@@ -34,7 +35,7 @@ def test_triage_score_per_view_and_scan(paired):
 
 
 def test_pairs_and_paired_with(paired):
-    report = json.loads(report_json(paired))  # the file's own serialisation: valid JSON, no NaN
+    report = json.loads(report_json(report_dict(paired)))  # the file's own serialisation: valid JSON, no NaN
     by_id = {lesion["id"]: lesion for lesion in report["lesions"]}
     (pair,) = report["pairs"]
     ant, post = by_id[pair["ant_id"]], by_id[pair["post_id"]]
@@ -45,6 +46,23 @@ def test_pairs_and_paired_with(paired):
     assert len(lone) == 1 and lone[0]["paired_with"] is None and abs(lone[0]["centroid_row"] - 420) < 1
     assert report["summary"]["pair_count"] == 1 and report["summary"]["pairing_shift_px"] == [-3.0, 0.0]
     assert report["version"] == 1
+
+
+def test_write_outputs_writes_report_json_and_refuses_a_nan(paired, tmp_path, monkeypatch):
+    """report.json is report_json's text of the report write_outputs returns, indented by one space and ending in
+    a newline; a NaN that reached the report stops the write (JSON has no NaN: a file with one is refused by strict
+    readers) rather than being written. Before, outputs.py serialised the report itself and no test saw it."""
+    report = outputs.write_outputs(paired, tmp_path / "out", dicom=False)
+    text = (tmp_path / "out" / "report.json").read_text()
+    assert text == report_json(report) and text.startswith('{\n "format": "scintiseg-report",\n') and text.endswith("}\n")
+    assert json.loads(text)["dicom"] == {"note": "disabled"}
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        report_json({"bsi_percent": float("nan")})
+    plain = outputs.report_dict
+    monkeypatch.setattr(outputs, "report_dict", lambda *args, **kwargs: {**plain(*args, **kwargs), "bsi_percent": float("nan")})
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        outputs.write_outputs(paired, tmp_path / "nan", dicom=False)
+    assert not (tmp_path / "nan" / "report.json").exists()
 
 
 def test_one_view_report_has_no_pairs(nm1_scan, make_blobs):
@@ -63,11 +81,11 @@ def _with_ratios(prediction, ratios: dict[str, float]):
 
 
 def test_the_superscan_pattern_makes_the_grade_4_and_is_said_in_the_bsi_scope(paired):
-    plain = json.loads(report_json(_with_ratios(paired, {"ANT": 1.1, "POST": float("nan")})))
+    plain = json.loads(report_json(report_dict(_with_ratios(paired, {"ANT": 1.1, "POST": float("nan")}))))
     assert plain["summary"]["soloway_grade"] == 1  # two lesions
     assert plain["views"]["ANT"]["axial_to_distal"] == pytest.approx(1.1) and plain["views"]["POST"]["axial_to_distal"] is None
     assert "superscan" not in plain["summary"]["bsi_scope"]
-    superscan = json.loads(report_json(_with_ratios(paired, {"ANT": 1.1, "POST": 2.4})))
+    superscan = json.loads(report_json(report_dict(_with_ratios(paired, {"ANT": 1.1, "POST": 2.4}))))
     assert superscan["summary"]["soloway_grade"] == 4
     assert superscan["views"]["POST"]["axial_to_distal"] == pytest.approx(2.4)
     assert "superscan pattern" in superscan["summary"]["bsi_scope"]

@@ -10,7 +10,6 @@ batch runner also writes the whole folder atomically (:mod:`.batch`).
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from scintiseg.predict.prediction import Prediction
 from scintiseg.report.dicom_out import read_source_dataset, write_gsps, write_sr
 from scintiseg.report.html import report_html
 from scintiseg.report.overlay import jpeg_bytes, overlay_image, png_bytes, region_map_image
-from scintiseg.report.report_json import report_dict
+from scintiseg.report.report_json import report_dict, report_json
 
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
@@ -111,6 +110,6 @@ def write_outputs(prediction: Prediction, folder: str | Path, *, dicom: bool = T
         report["dicom"] = {"note": "disabled"}
     else:
         report["dicom"] = {"note": "no DICOM output: the input is not DICOM"}
-    write_text_atomic(folder / REPORT_JSON, json.dumps(report, indent=1, allow_nan=False) + "\n")
+    write_text_atomic(folder / REPORT_JSON, report_json(report))
     write_text_atomic(folder / REPORT_HTML, report_html(report, backgrounds, region_maps))
     return report

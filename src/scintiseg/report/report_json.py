@@ -295,5 +295,8 @@ def bsi_scope(prediction: Prediction) -> str:
     return scope
 
 
-def report_json(prediction: Prediction, files: dict[str, dict[str, str]] | None = None) -> str:
-    return json.dumps(report_dict(prediction, files), indent=1, allow_nan=False) + "\n"
+def report_json(report: dict) -> str:
+    """The text of ``report.json`` (:func:`scintiseg.report.outputs.write_outputs` writes it): ``report``
+    (:func:`report_dict`, with the outputs' ``dicom`` entry) as JSON indented by one space, ending in a newline.
+    NaN and infinity, which JSON lacks, are refused (ValueError) rather than written as a file a reader rejects."""
+    return json.dumps(report, indent=1, allow_nan=False) + "\n"

@@ -5,8 +5,16 @@ import json
 import pytest
 import yaml
 
+from support import conftest_of
+
 from scintiseg.cli import main
 from scintiseg.io import dataset as ds
+
+
+@pytest.fixture
+def real_crops(tmp_path):
+    """tests/gan/conftest.py's tiny data set of thoracic crops (test folders are not packages: loaded by path)."""
+    return conftest_of("gan").write_real_crops(tmp_path / "crops")
 
 
 def test_train_resume_sample_check_evaluate(real_crops, tmp_path, capsys):
