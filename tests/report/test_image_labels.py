@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
+from scintiseg.report import image_labels
 from scintiseg.report.batch import SUMMARY_COLUMNS
 from scintiseg.report.image_labels import (
     auc_interval,
@@ -59,6 +60,31 @@ def test_roc_auc_is_the_share_of_abnormal_normal_pairs_ranked_right():
     assert roc_auc([1, 2], [True, True]) is None
     low, high = auc_interval(scores, abnormal)
     assert low <= roc_auc(scores, abnormal) <= high
+
+
+def test_auc_interval_keeps_its_draws_and_the_ties_rule():
+    """The interval's resamples are drawn as the documented intervals were (per resample the abnormal scans, then the
+    normal ones, from default_rng(seed)), each scored by its share of pairs ranked right, ties one half; computing
+    the AUCs in blocks changes nothing."""
+    rng = np.random.default_rng(4)
+    scores = rng.integers(0, 4, 30).astype(float)  # many ties
+    abnormal = rng.random(30) < 0.4
+    draw = np.random.default_rng(7)
+    shares = []
+    for _ in range(300):
+        pos, neg = draw.choice(scores[abnormal], abnormal.sum()), draw.choice(scores[~abnormal], (~abnormal).sum())
+        shares.append(np.mean([1.0 if a > b else 0.5 if a == b else 0.0 for a, b in itertools.product(pos, neg)]))
+    expected = [round(float(np.percentile(shares, 2.5)), 4), round(float(np.percentile(shares, 97.5)), 4)]
+    assert auc_interval(scores, abnormal, resamples=300, seed=7) == expected
+    assert roc_auc(np.full(5, 2.0), [True, False, True, False, False]) == 0.5  # all tied
+
+
+def test_auc_interval_is_the_same_whatever_its_block_size(monkeypatch):
+    rng = np.random.default_rng(5)
+    scores, abnormal = rng.random(50), rng.random(50) < 0.3
+    whole = auc_interval(scores, abnormal, resamples=101, seed=3)
+    monkeypatch.setattr(image_labels, "_BLOCK_CELLS", 120)  # blocks of 2 resamples, the last of 1
+    assert auc_interval(scores, abnormal, resamples=101, seed=3) == whole
 
 
 def _batch(out, rows):

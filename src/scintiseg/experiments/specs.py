@@ -35,7 +35,7 @@ Settings the papers leave open and we fix here (documented in docs/results.md):
 
 - paper A: Dice + BCE loss (paper A states no loss), the registry's ``default`` widths;
 - paper B: RDI-Net with t = 3, semi-supervised Chan-Vese loss ``l_S + 0.4 l_U`` (area weight nu = 0.004, length
-  weight mu = 0 in Chan & Vese's notation: :mod:`scintiseg.losses`), l_S = Dice + BCE; its Table 2 (training
+  weight mu = 0 in Chan & Vese's notation: :mod:`scintiseg.losses.chan_vese`), l_S = Dice + BCE; its Table 2 (training
   settings) is lost, so paper A's Table 1 (Adam, lr 1e-4, batch 32, 200 epochs) stands in; Fig. 7's label shares
   other than 37 % are not printed in the text, ours are 0, 10, 20, 37, 50 and 70 % of all samples (0 =
   unsupervised: l_U only);

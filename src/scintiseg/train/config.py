@@ -6,7 +6,7 @@ checkpoint) so a run can be repeated exactly with ``scintiseg train --config RUN
 
 Defaults follow paper A Table 1 (Adam, learning rate 1e-4, batch 32, 200 epochs), which paper B's
 Table 2 would give for paper B (lost from its text; we use paper A's); paper B's loss constants are alpha = 0.4 and,
-in Chan & Vese's notation, an area weight nu = 0.004 and a length weight mu = 0 (:mod:`scintiseg.losses`).
+in Chan & Vese's notation, an area weight nu = 0.004 and a length weight mu = 0 (:mod:`scintiseg.losses.chan_vese`).
 
 Example::
 
@@ -141,7 +141,7 @@ class TrainConfig(Config):
 
     kind: ClassVar[str] = "training configuration"
     #: Until session 62 the length weight was called ``nu`` and the area weight ``mu``, the other way round from
-    #: Chan & Vese's notation (:mod:`scintiseg.losses`, "The regularisers"): read for what they meant.
+    #: Chan & Vese's notation (:mod:`scintiseg.losses.chan_vese`, "The regularisers"): read for what they meant.
     renamed: ClassVar[dict[str, str]] = {"nu": "length_weight", "mu": "area_weight"}
 
     data: str = option("", help="data-set folder with dataset.json and splits.json (usually thoracic crops)")
