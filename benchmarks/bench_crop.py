@@ -10,14 +10,33 @@ Every number printed is measured in that one run; copy them into docs/prepare.md
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import matplotlib
 import numpy as np
+from tqdm import tqdm
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
+from scintiseg.io.dicom import write_dicom
+from scintiseg.io.images import write_label_png, write_mask_png
+from scintiseg.io.labelme import write_labelme
+from scintiseg.phantom.patient import generate_patient
+from scintiseg.prepare.augment import random_geometric
+from scintiseg.prepare.body import body_mask
+from scintiseg.prepare.crop import anatomical_frame, central_run_widths, thoracic_crop
+from scintiseg.prepare.crop_dataset import crop_dataset
+from scintiseg.prepare.views import aggregate_scan, align_post_to_ant, mirror, shift_image
+from scintiseg.scan import Annotation, Scan
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
@@ -38,15 +57,6 @@ def _show(ax, image, title=""):
 
 
 def figures() -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from scintiseg.io import read_scan
-    from scintiseg.prepare.body import body_mask
-    from scintiseg.prepare.crop import anatomical_frame, central_run_widths, thoracic_crop
-
     scan = read_scan(REAL)
     result = thoracic_crop(scan)
     box = result.boxes["ANT"]
@@ -82,16 +92,7 @@ def figures() -> None:
 
 def views_figure(seed: int = 1001) -> None:
     """ANT, POST as acquired, aligned Mirr(POST), I_Agg, and geometric augmentations of the crop (one phantom)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from scintiseg.prepare.augment import random_geometric
-    from scintiseg.prepare.crop import thoracic_crop
-    from scintiseg.prepare.views import aggregate_scan
-
-    patient = _phantom_module().generate_patient(seed)
+    patient = generate_patient(seed)
     crop = thoracic_crop(patient.scan)
     masks = {v: crop.crop(m, v) for v, m in patient.masks.items()}
     image, mask, shift = aggregate_scan(crop.scan, masks)
@@ -117,21 +118,9 @@ def views_figure(seed: int = 1001) -> None:
     print(f"wrote {IMG / 'prepare_views_augment.png'} (phantom seed {seed}, shift {shift})")
 
 
-def _phantom_module():
-    try:
-        from scintiseg.phantom import patient as phantom
-    except ImportError as exc:  # pragma: no cover
-        sys.exit(f"phantom package not available: {exc}")
-    return phantom
-
-
 def _measure_patient(seed: int, size: int, shift_seed: int) -> dict:
     """Crop containment and alignment errors for one phantom patient."""
-    from scintiseg.errors import ScintisegError
-    from scintiseg.prepare.crop import thoracic_crop
-    from scintiseg.prepare.views import align_post_to_ant, mirror, shift_image
-
-    patient = _phantom_module().generate_patient(seed)
+    patient = generate_patient(seed)
     scan = patient.scan
     out: dict = {"seed": seed, "arm": str(patient_meta(patient).get("arm_position", "?")),
                  "height_mm": patient_meta(patient).get("height_mm")}
@@ -169,10 +158,6 @@ def _measure_patient(seed: int, size: int, shift_seed: int) -> dict:
 
 def phantoms(n: int, seed: int, size: int, save_figure: bool, workers: int) -> None:
     """Lesion containment of the crop and alignment error on ``n`` phantom patients (default profile)."""
-    import concurrent.futures
-
-    from tqdm import tqdm
-
     start = time.perf_counter()
     seeds = list(range(seed, seed + n))
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
@@ -253,14 +238,9 @@ def _summary(values: list[float]) -> dict | None:
 
 
 def _phantom_figure(rows) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, len(rows), figsize=(1.8 * len(rows), 7))
     for ax, row in zip(np.atleast_1d(axes), rows):
-        patient = _phantom_module().generate_patient(row["seed"])
+        patient = generate_patient(row["seed"])
         box = row["box"]
         _show(ax, patient.scan.view("ANT"), f"seed {row['seed']}\n{row['arm']}, {row['height_mm']:.0f} mm")
         ax.imshow(np.ma.masked_equal(patient.masks["ANT"], False), cmap="autumn", alpha=0.8, interpolation="nearest")
@@ -274,11 +254,6 @@ def _phantom_figure(rows) -> None:
 
 
 def speed(repeats: int) -> None:
-    from scintiseg.io import read_scan
-    from scintiseg.prepare.crop import thoracic_crop
-    from scintiseg.prepare.views import align_post_to_ant, mirror
-    from scintiseg.scan import Scan
-
     scan = read_scan(REAL)
     ant = scan.view("ANT")
     dual = Scan({"ANT": ant, "POST": mirror(ant)}, pixel_spacing=scan.pixel_spacing)
@@ -305,13 +280,6 @@ def speed(repeats: int) -> None:
 
 def _time_dataset_crop(dual, cases: int) -> float:
     """Seconds for ``crop_dataset`` on ``cases`` copies of ``dual`` with masks, regions and LabelMe files."""
-    from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
-    from scintiseg.io.dicom import write_dicom
-    from scintiseg.io.images import write_label_png, write_mask_png
-    from scintiseg.io.labelme import write_labelme
-    from scintiseg.prepare.crop_dataset import crop_dataset
-    from scintiseg.scan import Annotation
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "whole"
         mask = np.zeros(dual.shape, dtype=bool)

@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import importlib
 import io
 import json
@@ -83,6 +84,7 @@ import logging
 import multiprocessing
 import os
 import re
+import resource
 import shutil
 import struct
 import sys
@@ -90,6 +92,7 @@ import tempfile
 import time
 import traceback
 import warnings
+import zipfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -97,7 +100,34 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Callable
 
+import nibabel
 import numpy as np
+import pydicom
+import pydicom.config
+import tifffile
+import yaml
+from PIL import Image
+from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
+from pydicom.sequence import Sequence
+
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.io.dataset import Case, DatasetManifest, check_dataset, load_manifest, load_splits, save_manifest
+from scintiseg.io.dicom import scan_to_dataset, write_dicom
+from scintiseg.io.images import write_mask_png, write_png16
+from scintiseg.io.labelme import read_labelme, write_labelme
+from scintiseg.io.voc import VocBox, read_voc, write_voc
+from scintiseg.prepare.splits import split_dataset
+from scintiseg.report.box_labels import score_image
+from scintiseg.report.image_labels import read_label_files
+from scintiseg.scan import Annotation, Scan
+from scintiseg.train.config import TrainConfig
+
+try:
+    import gdcm  # the JPEG Lossless and JPEG 2000 seeds (python-gdcm); without it they are left out
+except ImportError:  # pragma: no cover
+    gdcm = None
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
@@ -128,13 +158,6 @@ def _write_seed(folder: Path, files: dict[str, bytes], target: str, **args: Any)
 
 
 def _dicom_seeds(out: Path, rng: np.random.Generator) -> None:
-    import pydicom
-    from pydicom.encaps import encapsulate
-    from PIL import Image
-
-    from scintiseg.io.dicom import scan_to_dataset
-    from scintiseg.scan import Scan
-
     two = Scan({"ANT": _counts(rng, (64, 32)), "POST": _counts(rng, (64, 32), 30)}, patient_id="FUZZ2")
     one = Scan({"VIEW": _counts(rng, (48, 24))}, patient_id="FUZZ1")
     uid = pydicom.uid
@@ -214,9 +237,7 @@ def _dicom_seeds(out: Path, rng: np.random.Generator) -> None:
 
 def _gdcm_encoded(data: bytes, syntax: str) -> bytes | None:
     """A DICOM file's bytes re-encoded by GDCM in ``syntax`` (a ``gdcm.TransferSyntax`` name); None without GDCM."""
-    try:
-        import gdcm
-    except ImportError:
+    if gdcm is None:
         return None
     with tempfile.TemporaryDirectory() as scratch:
         source, target = Path(scratch) / "in.dcm", Path(scratch) / "out.dcm"
@@ -238,11 +259,6 @@ def _gdcm_encoded(data: bytes, syntax: str) -> bytes | None:
 
 
 def _image_seeds(out: Path, rng: np.random.Generator) -> None:
-    import tifffile
-    from PIL import Image
-
-    from scintiseg.io.images import write_png16
-
     with tempfile.TemporaryDirectory() as tmp:
         write_png16(_counts(rng, (64, 32), 300), Path(tmp) / "a.png")
         _write_seed(out / "png" / "grey16", {"seed.png": (Path(tmp) / "a.png").read_bytes()}, "seed.png")
@@ -290,10 +306,6 @@ def _image_seeds(out: Path, rng: np.random.Generator) -> None:
 
 
 def _labelme_seeds(out: Path, rng: np.random.Generator) -> None:
-    from scintiseg.io.images import write_png16
-    from scintiseg.io.labelme import write_labelme
-    from scintiseg.scan import Annotation
-
     image = _counts(rng, (64, 32))
     mask = np.zeros(image.shape, dtype=bool)
     mask[10:18, 5:12] = True
@@ -332,12 +344,6 @@ def _labelme_seeds(out: Path, rng: np.random.Generator) -> None:
 
 
 def _dataset_seeds(out: Path, rng: np.random.Generator) -> None:
-    from scintiseg.io.dataset import Case, DatasetManifest, save_manifest, split_dataset
-    from scintiseg.io.dicom import write_dicom
-    from scintiseg.io.images import write_mask_png
-    from scintiseg.io.labelme import write_labelme
-    from scintiseg.scan import Annotation, Scan
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "ds"
         cases = []
@@ -366,7 +372,7 @@ def _dataset_seeds(out: Path, rng: np.random.Generator) -> None:
 def _checkpoint_seeds(out: Path) -> None:
     import torch  # lazy: only this kind needs torch
 
-    from scintiseg.models import create_model
+    from scintiseg.models import create_model  # lazy: start-up time: it imports torch, which only this kind needs
 
     torch.manual_seed(0)
     model = create_model("unet", width=4, depth=2)
@@ -382,10 +388,6 @@ def _checkpoint_seeds(out: Path) -> None:
 
 
 def _yaml_seeds(out: Path) -> None:
-    import yaml
-
-    from scintiseg.train.config import TrainConfig
-
     config = TrainConfig(data="data/crops", out="runs/fuzz", model="dpunet",
                          model_args={"pooling": "fusion", "dac": "dac2", "rmp": True, "width": 8}, epochs=3)
     text = yaml.safe_dump(config.to_dict(), sort_keys=False)
@@ -393,8 +395,6 @@ def _yaml_seeds(out: Path) -> None:
 
 
 def _voc_seeds(out: Path) -> None:
-    from scintiseg.io.voc import VocBox, write_voc
-
     bs80k = (b"<annotation><folder>JPEGImages</folder><filename>0001.jpg</filename><source><database>BS-80K"
              b"</database></source><size><width>64</width><height>256</height><depth>3</depth></size><segmented>0"
              b"</segmented><object><name>Abnormal</name><pose>Unspecified</pose><truncated>0</truncated><difficult>0"
@@ -457,8 +457,6 @@ def _metaimage_seeds(out: Path, rng: np.random.Generator) -> None:
 def _nifti_seeds(out: Path, rng: np.random.Generator) -> None:
     """A NIfTI-1 ``.nii`` of one uint16 view stored rows first (a NumPy array saved as it is), and a gzipped
     NIfTI-2 of two float32 views stored columns first (as ITK writes them), in metres."""
-    import nibabel
-
     with tempfile.TemporaryDirectory() as tmp:
         one = nibabel.Nifti1Image(_counts(rng, (64, 32)), np.diag([2.26, 2.26, 1.0, 1.0]))
         nibabel.save(one, Path(tmp) / "scan.nii")
@@ -582,8 +580,6 @@ _DICOM_HOSTILE_DS = ("nan", "inf", "-inf", "-1", "0", "1e308", "-1e-308", "abc",
 @contextlib.contextmanager
 def _pydicom_writes_anything():
     """Let pydicom store invalid values while the harness builds hostile files (reading is untouched)."""
-    import pydicom.config
-
     settings = pydicom.config.settings
     saved = settings.writing_validation_mode
     settings.writing_validation_mode = pydicom.config.IGNORE
@@ -596,10 +592,6 @@ def _pydicom_writes_anything():
 
 
 def _dicom_structure(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
-    import pydicom
-    from pydicom.dataset import Dataset
-    from pydicom.sequence import Sequence
-
     ds = pydicom.dcmread(io.BytesIO(data))
     syntax = ds.file_meta.TransferSyntaxUID
     op = _pick(rng, ("int", "int", "spacing", "rescale", "detector", "photometric", "nested", "many-items",
@@ -1177,8 +1169,6 @@ def mutate_nifti(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
 def mutate_npz(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     """One member of the archive mutated as a ``.npy`` file is (:func:`mutate_npy`, written back with a valid CRC), a
     member renamed, dropped or repeated, or byte mutations of the archive itself."""
-    import zipfile
-
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = [(info, archive.read(info)) for info in archive.infolist()]
@@ -1214,8 +1204,6 @@ def mutate_npz(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
 
 
 def _gzip(data: bytes) -> bytes:
-    import gzip
-
     return gzip.compress(data, mtime=0)
 
 
@@ -1237,8 +1225,6 @@ def _expanded_size(tree: Any, budget: int = MAX_DUMPED_NODES) -> int:
 
 
 def mutate_yaml(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
-    import yaml
-
     op = _pick(rng, ("tree", "tree", "tree", "bytes", "text", "tag", "alias-bomb", "deep"))
     if op == "tag":
         line = _pick(rng, ('model_args: !!python/object/apply:os.system ["touch FUZZ-PWNED"]\n',
@@ -1272,8 +1258,6 @@ def mutate_yaml(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
 
 def mutate_voc(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     """A coordinate, size or name replaced by a hostile value, elements removed or repeated, entity bombs, XXE."""
-    import re
-
     op = _pick(rng, ("value", "value", "value", "drop", "repeat", "bomb", "external", "deep", "root", "text", "bytes"))
     text = data.decode("utf-8", "replace")
     if op == "value":
@@ -1468,8 +1452,6 @@ def _quiet_generation():
 
 def _checkpoint_loader() -> Callable:
     """The loader the CLI uses; it is moving from scintiseg.train.checkpoint to scintiseg.models.checkpoint."""
-    import importlib
-
     for module in ("scintiseg.models.checkpoint", "scintiseg.train.checkpoint"):
         try:
             found = importlib.import_module(module)
@@ -1481,45 +1463,30 @@ def _checkpoint_loader() -> Callable:
 
 def read_input(item: Input) -> Any:
     """Call the library function the CLI calls for ``item.kind``."""
-    from scintiseg.io import read_scan
-
     if item.kind in ("dicom", "png", "tiff", "npy", "jpeg", "interfile", "metaimage", "nifti", "npz"):
         return read_scan(item.target)
     if item.kind == "raw":
         return read_scan(item.target, shape=item.args["shape"], dtype=item.args["dtype"],
                          byteorder=item.args["byteorder"])
     if item.kind in ("labelme4", "labelme5"):
-        from scintiseg.io.labelme import read_labelme
-
         # Every command that reads a LabelMe file rasterises it (consensus, dataset check, training).
         return read_labelme(item.target).to_mask()
     if item.kind == "dataset":
-        from scintiseg.io.dataset import check_dataset, load_manifest, split_dataset
-
         load_manifest(item.folder)
         split_dataset(item.folder, write=False)  # who tests and validates: a case's outlines and meta (session 50)
         return check_dataset(item.folder)
     if item.kind == "splits":
-        from scintiseg.io.dataset import check_dataset, load_splits
-
         check_dataset(item.folder)  # its summary reads the split too (session 50), never raising for it
         return load_splits(item.folder)
     if item.kind == "checkpoint":
         return _checkpoint_loader()(item.target)
     if item.kind == "yaml":
-        from scintiseg.train.config import TrainConfig
-
         return TrainConfig.from_yaml(item.target)
     if item.kind == "voc":
-        from scintiseg.io.voc import read_voc
-        from scintiseg.report.box_labels import score_image
-
         # predict --boxes reads the file, then scores its boxes on the image's outlines
         annotation = read_voc(item.target)
         return score_image(np.ones(annotation.shape or (256, 64), dtype=np.uint8), annotation.boxes)
     if item.kind == "labels":
-        from scintiseg.report.image_labels import read_label_files
-
         return read_label_files([item.target])  # predict --labels, before any scan is predicted
     raise ValueError(f"unknown kind {item.kind!r}")
 
@@ -1597,8 +1564,6 @@ class _RootRecords(logging.Handler):
 
 def run_one(item: Input, sandbox: Path | None = None) -> dict:
     """Read one input; classify the outcome. Writes into the sandbox or the input folder are reported."""
-    from scintiseg.errors import ScintisegError
-
     watched = [item.folder] + ([sandbox] if sandbox else [])
     before = [_listing(folder) for folder in watched]
     handler = _RootRecords()
@@ -1648,8 +1613,6 @@ def run_one(item: Input, sandbox: Path | None = None) -> dict:
 
 def _worker(conn, seeds: str, seed: int, kinds: tuple[str, ...], memory_gb: float, sandbox: str) -> None:
     """A worker process: warm up, then generate and read inputs as the main process asks."""
-    import resource
-
     sandbox_path = Path(sandbox)
     (sandbox_path / "cwd").mkdir(parents=True, exist_ok=True)
     (sandbox_path / "home").mkdir(parents=True, exist_ok=True)
@@ -1660,7 +1623,7 @@ def _worker(conn, seeds: str, seed: int, kinds: tuple[str, ...], memory_gb: floa
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     try:
-        import torch
+        import torch  # lazy: start-up time: only the workers use torch, and import it inside their sandbox HOME
 
         torch.set_num_threads(1)
     except ImportError:
@@ -1889,8 +1852,6 @@ def format_summary(summary: dict) -> str:
 
 def replay(kind: str, index: int, seed: int, save: Path | None) -> int:
     """Regenerate one input and read it here, with the full traceback of anything unexpected."""
-    from scintiseg.errors import ScintisegError
-
     with tempfile.TemporaryDirectory() as tmp:
         seeds = build_seeds(Path(tmp) / "seeds", (kind,))
         folder = Path(save) if save else Path(tmp) / "input"

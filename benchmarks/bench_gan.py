@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -26,15 +27,22 @@ from pathlib import Path
 
 import torch
 
+from scintiseg.config import parse_key_values
+from scintiseg.gan.config import LESION_AWARE, GanConfig
+from scintiseg.gan.evaluate import evaluate_run
+from scintiseg.gan.quality import public
+from scintiseg.gan.sample import generate, load_run, sample_dataset
+from scintiseg.gan.train import GanTrainer, train_gan
+from scintiseg.io import dataset as ds
+from scintiseg.io.dicom import write_dicom
+from scintiseg.io.images import write_mask_png
+from scintiseg.phantom.patient import generate_patient
+from scintiseg.prepare.crop import thoracic_crop
+from scintiseg.prepare.splits import split_dataset
+
 
 def build_phantom_crops(out: Path, patients: int, seed: int) -> Path:
     """Phantom patients -> thoracic crops (ANT+POST, masks) as a data set, with a 70/30 patient split."""
-    from scintiseg.io import dataset as ds
-    from scintiseg.io.dicom import write_dicom
-    from scintiseg.io.images import write_mask_png
-    from scintiseg.phantom.patient import generate_patient
-    from scintiseg.prepare.crop import thoracic_crop
-
     cases = []
     for i in range(patients):
         patient = generate_patient(seed + i, patient_id=f"PH{i:04d}")
@@ -47,14 +55,11 @@ def build_phantom_crops(out: Path, patients: int, seed: int) -> Path:
             write_mask_png(crop.crop(patient.masks[view], view), out / masks[view])
         cases.append(ds.Case(case_id, case_id, f"images/{case_id}.dcm", masks=masks, synthetic=True, origin="phantom"))
     ds.save_manifest(ds.DatasetManifest("phantom-crops", ["ANT", "POST"], crop.scan.pixel_spacing, cases), out)
-    ds.split_dataset(out, test=0.3, seed=seed)
+    split_dataset(out, test=0.3, seed=seed)
     return out
 
 
 def iteration_seconds(native: int, batch: int, k: int, repeats: int = 5) -> float:
-    from scintiseg.gan.config import GanConfig
-    from scintiseg.gan.train import GanTrainer
-
     trainer = GanTrainer(GanConfig(native_size=native, batch_size=batch, k=k))
     real = torch.rand(batch, 4, native, native) * 2 - 1
     batches = iter(lambda: real, None)
@@ -83,13 +88,7 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any GanConfig field")
     args = parser.parse_args()
 
-    from scintiseg.gan.config import GanConfig
-    from scintiseg.gan.evaluate import evaluate_run
-    from scintiseg.gan.sample import generate, load_run, sample_dataset
-    from scintiseg.gan.train import train_gan
-
     args.out.mkdir(parents=True, exist_ok=True)
-    import os
 
     result: dict = {"threads": torch.get_num_threads(), "torch": torch.__version__, "patients": args.patients,
                     "cpu_count": os.cpu_count(), "loadavg_start": os.getloadavg()}
@@ -98,7 +97,6 @@ def main() -> int:
     if not (data / "dataset.json").is_file():
         build_phantom_crops(data, args.patients, args.seed)
     result["build_data_s"] = round(time.perf_counter() - start, 1)
-    from scintiseg.io import dataset as ds
 
     n_train = len(ds.load_splits(data)["train"])
     result["training_cases"] = n_train
@@ -109,9 +107,6 @@ def main() -> int:
         print(f"native {size}: {result['iteration_s'][size]} s per G iteration (k={args.k or 3}, batch {args.batch})", file=sys.stderr)
 
     # Train for --minutes of wall-clock time (the epoch cap is only a bound).
-    from scintiseg.gan.config import LESION_AWARE
-    from scintiseg.config import parse_key_values
-
     values = {"native_size": args.native, "batch_size": args.batch, "k": 3, "seed": args.seed,
               "sample_every": 50, "checkpoint_every": 50, "epochs": 100000}
     if args.lesion_aware:
@@ -144,7 +139,6 @@ def main() -> int:
     result["sampled"] = n_cases
 
     stats = evaluate_run(run, data, run / "evaluation", n=200, seed=2, progress=False)
-    from scintiseg.gan.quality import public
 
     result["quality"] = public(stats)
     result["loadavg_end"] = os.getloadavg()

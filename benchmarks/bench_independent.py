@@ -57,7 +57,9 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
+from scintiseg.display import display_window
 from scintiseg.metrics import class_dice, class_overlap
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.predict.bsi import SPIERS_WEIGHTS, bone_scan_index
@@ -88,8 +90,6 @@ def turned_case(case, degrees: float):
     """``case`` as a patient lying ``degrees`` off straight shows it (counter-clockwise on ANT as displayed; POST,
     stored mirrored, the other way): every view and truth map turned about the image's centre by nearest neighbour,
     so the counts stay Poisson counts and the maps their labels, the matrix kept (what leaves it is lost)."""
-    from scipy import ndimage
-
     def turn(image: np.ndarray, view: str) -> np.ndarray:
         angle = degrees if view == "ANT" else -degrees
         return ndimage.rotate(np.asarray(image), angle, reshape=False, order=0, mode="constant", cval=0)
@@ -291,9 +291,7 @@ def figure(examples: list, path: str | Path) -> None:
     import matplotlib  # lazy: start-up time
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from scintiseg.display import display_window
+    import matplotlib.pyplot as plt  # lazy: start-up time
 
     # The rows any example's body spans (the generator leaves the field below the feet empty).
     rows = [np.nonzero(np.asarray(case.regions[view]).any(axis=1))[0] for case, _ in examples for view in ("ANT", "POST")]
@@ -344,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure-cases", type=int, default=4)
     args = parser.parse_args(argv)
 
-    import torch
+    import torch  # lazy: start-up time: only a run needs torch, not --help or the tests' import
 
     torch.set_num_threads(args.threads)
     result = run(args)

@@ -51,6 +51,13 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from scintiseg.display import display_window
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.phantom import profile
+from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
+from scintiseg.predict.regions import REGION_NAMES
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # sibling scripts import by name (as when run)
 RING_PX = (3, 6)
@@ -203,10 +210,6 @@ def along_table(records: list[dict]) -> list[str]:
 
 def probe_cases(bs, model, regions: list[str], cases_per_region: int, region_names, scan_path: Path | None = None) -> list:
     """Hybrids of NM1 (or ``scan_path``) with lesion centres inside each of ``regions`` (module docstring)."""
-    from scintiseg.errors import ScintisegError
-    from scintiseg.io import read_scan
-    from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
-
     scan = read_scan(scan_path or bs.bench_hybrid.REAL)
     name = "NM1" if scan_path is None else Path(scan_path).name
     view = "ANT" if "ANT" in scan.views else next(iter(scan.views))
@@ -231,12 +234,10 @@ def probe_cases(bs, model, regions: list[str], cases_per_region: int, region_nam
 
 def draw_misses(examples: list[tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], path: Path, half: int = 32) -> None:
     """The misses given, each a crop of ``2 * half`` px: scan with outlines above its probability map."""
-    import matplotlib
+    import matplotlib  # lazy: start-up time: only --figure draws
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from scintiseg.display import display_window
+    import matplotlib.pyplot as plt  # lazy: start-up time: only --figure draws
 
     columns = max(len(examples), 1)
     fig, axes = plt.subplots(2, columns, figsize=(2.1 * columns, 5.0), squeeze=False)
@@ -280,8 +281,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     bs = _bench_shift()
-    from scintiseg.phantom import profile
-    from scintiseg.predict.regions import REGION_NAMES
 
     model = bs.ShiftModel("model", args.model)
     fused = model.model.input_mode in ("aggregate", "two_channel")

@@ -70,6 +70,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import json
 import os
 import shutil
 import statistics
@@ -80,6 +81,23 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+from scipy.special import expit
+
+import scintiseg.predict.pipeline as pipeline
+from scintiseg.io import read_scan
+from scintiseg.io.dicom import write_dicom
+from scintiseg.phantom import generate_patient
+from scintiseg.predict.engines import tensor_predictor
+from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model, load_models, model_from_network
+from scintiseg.predict.pipeline import PredictSettings, model_scan, predict_from_probabilities, predict_scan
+from scintiseg.predict.windows import (
+    GAUSSIAN_SIGMA_SCALE, WINDOWS_PER_BATCH, sliding_window_probability, whole_view_windows, window_starts,
+)
+from scintiseg.prepare.resample import resample_scan
+from scintiseg.report.batch import run_batch
+from scintiseg.report.outputs import write_outputs
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling scripts import by name (as when run)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,15 +107,13 @@ MATRICES = ((512, 128, 4.52), (1024, 256, 2.26), (2048, 512, 1.13))
 
 
 def load(spec: str | None, engine: str):
-    from scintiseg.predict.loader import SHIPPED_WEIGHTS, load_model, load_models, model_from_network
-
     if spec and "," in spec:  # several models, their mean (`predict --model A --model B`)
         return load_models(spec.split(","), engine=engine), spec
     if spec or SHIPPED_WEIGHTS.is_file():
         return load_model(spec, engine=engine), spec or "shipped"
-    import torch
+    import torch  # lazy: start-up time: torch only for the untrained stand-in network
 
-    from scintiseg.models import create_model
+    from scintiseg.models import create_model  # lazy: start-up time: it imports torch
 
     torch.manual_seed(0)
     network = create_model("rdinet", width=8, depth=4).eval()
@@ -124,16 +140,15 @@ class FoldedTorchEngine:
     name = "torch"
 
     def __init__(self, engine) -> None:
-        import numpy as np
-        import torch
+        import torch  # lazy: start-up time: only --compare runs the torch network
 
-        from scintiseg.models.inference import prepare_for_inference
+        from scintiseg.models.inference import prepare_for_inference  # lazy: start-up time: it imports torch
 
-        self._np, self._torch = np, torch
+        self._torch = torch
         self.model = prepare_for_inference(engine.model)
 
     def __call__(self, batch):
-        np, torch = self._np, self._torch
+        torch = self._torch
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).contiguous(memory_format=torch.channels_last)
             return self.model(x).float().contiguous().numpy()
@@ -141,13 +156,8 @@ class FoldedTorchEngine:
 
 def monai_probability(images, engine, window_size, overlap=0.25, batch_size=16):
     """The previous whole-view blending: MONAI's sliding_window_inference as windows.py called it."""
-    import numpy as np
-    import torch
-    from monai.inferers import sliding_window_inference
-    from scipy.special import expit
-
-    from scintiseg.predict.engines import tensor_predictor
-    from scintiseg.predict.windows import GAUSSIAN_SIGMA_SCALE
+    import torch  # lazy: start-up time: only --compare runs the previous tiler
+    from monai.inferers import sliding_window_inference  # lazy: start-up time: MONAI only for --compare
 
     with torch.inference_mode():
         blended = sliding_window_inference(
@@ -160,10 +170,6 @@ def monai_probability(images, engine, window_size, overlap=0.25, batch_size=16):
 
 def one_scan(model, path: Path, out: Path, settings) -> dict:
     """Seconds of one scan to every output, and of its parts (module docstring)."""
-    from scintiseg.io import read_scan
-    from scintiseg.predict.pipeline import predict_scan
-    from scintiseg.report.outputs import write_outputs
-
     timed = TimedEngine(model.engine)
     model = dataclasses.replace(model, engine=timed)
     start = time.perf_counter()
@@ -206,10 +212,6 @@ def part_table(title: str, results: dict) -> None:
 
 def phantom_scan(seed: int, folder: Path, pixel_mm: float | None = None):
     """A whole-body ANT+POST phantom patient written as DICOM (resampled to ``pixel_mm``); returns (path, patient)."""
-    from scintiseg.io.dicom import write_dicom
-    from scintiseg.phantom import generate_patient
-    from scintiseg.prepare.resample import resample_scan
-
     patient = generate_patient(seed)
     scan = patient.scan if pixel_mm is None else resample_scan(patient.scan, (pixel_mm, pixel_mm))
     path = folder / f"phantom{seed}{'' if pixel_mm is None else f'_{pixel_mm:g}mm'}.dcm"
@@ -230,9 +232,6 @@ def scaling_study(model, seed: int, folder: Path, settings, repeats: int) -> Non
 
 def compare_study(model, path: Path, folder: Path, settings, repeats: int) -> None:
     """The whole path with the previous tiler, today's, and today's with a folded channels-last network."""
-    import scintiseg.predict.pipeline as pipeline
-    from scintiseg.predict.windows import WINDOWS_PER_BATCH
-
     own = pipeline.sliding_window_probability
     folded = dataclasses.replace(model, engine=FoldedTorchEngine(model.engine))
 
@@ -276,12 +275,6 @@ def startup_study(path: Path, folder: Path, repeats: int, model_spec: str | None
 
 def overlap_study(model, patient, overlaps: list, repeats: int) -> None:
     """Speed and result of the whole-view mode per window overlap (module docstring)."""
-    import numpy as np
-    from scipy.special import expit
-
-    from scintiseg.predict.pipeline import PredictSettings, model_scan, predict_from_probabilities
-    from scintiseg.predict.windows import sliding_window_probability, whole_view_windows, window_starts
-
     scan = model_scan(patient.scan, model)
     windows = whole_view_windows(scan, model.input_mode, model.normalisation)
     images = np.stack([w.image for w in windows])
@@ -319,18 +312,12 @@ def overlap_study(model, patient, overlaps: list, repeats: int) -> None:
 
 def spec_settings(spec: str, window: str | None):
     """The prediction settings of an ``--engines`` / ``--accuracy`` entry: ``ENGINE`` or ``ENGINE/TILING``."""
-    from scintiseg.predict.pipeline import PredictSettings
-
     _, _, tiling = spec.partition("/")
     return PredictSettings(window=window, **({"tiling": tiling} if tiling else {}))
 
 
 def accuracy_study(engines: list[str], args) -> None:
     """The engines' results on the same phantom and NM1 cases (module docstring, ``--accuracy``)."""
-    import numpy as np
-
-    from scintiseg.predict.pipeline import predict_scan
-
     import bench_shift as shift  # lazy: only --accuracy needs its phantom and NM1 cases
 
     cache = shift.ColumnCache(args.patients, args.seed, args.nm1_cases, args.nm1_negatives)
@@ -360,10 +347,6 @@ def accuracy_study(engines: list[str], args) -> None:
 
 def serve(scan_path: Path, engine: str, model_spec: str | None, folder: Path, window: str | None) -> int:
     """``--serve``: a warm process for ``--trees``; one line ``run`` in, one JSON line of :func:`one_scan` out."""
-    import json
-
-    from scintiseg.predict.pipeline import PredictSettings
-
     model, _ = load(model_spec, engine.partition("/")[0])
     settings = spec_settings(engine, window) if "/" in engine else PredictSettings(window=window)
     print(json.dumps({"ready": True}), flush=True)
@@ -374,8 +357,6 @@ def serve(scan_path: Path, engine: str, model_spec: str | None, folder: Path, wi
 
 def trees_study(trees: str, engines: list[str], scan_path: Path, folder: Path, args) -> None:
     """One scan per source tree and engine, warm processes called in turn (module docstring, ``--trees``)."""
-    import json
-
     workers = {}
     for spec in trees.split(","):
         name, _, src = spec.partition("=")
@@ -428,7 +409,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.serve:
         threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
-        import torch
+        import torch  # lazy: start-up time: only a run needs torch, not --help or the tests' import
 
         torch.set_num_threads(threads)
         return serve(Path(args.scan), args.engines, args.model, Path(args.out), args.window)
@@ -437,7 +418,7 @@ def main() -> int:
     if (args.scaling or args.compare or args.overlaps) and args.phantom is None:
         parser.error("--scaling, --compare and --overlaps need --phantom")
     threads = int(os.environ.get("OMP_NUM_THREADS", "2"))
-    import torch
+    import torch  # lazy: start-up time: only a run needs torch, not --help or the tests' import
 
     torch.set_num_threads(threads)
     if args.accuracy:
@@ -445,8 +426,6 @@ def main() -> int:
               f"{args.nm1_cases} + {args.nm1_negatives} negatives per level; load average: {os.getloadavg()[0]:.2f}")
         accuracy_study(args.accuracy.split(","), args)
         return 0
-    from scintiseg.predict.pipeline import PredictSettings
-    from scintiseg.report.batch import run_batch
 
     settings = PredictSettings(window=args.window)
     with tempfile.TemporaryDirectory() as tmp:

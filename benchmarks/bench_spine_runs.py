@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
-    import torch
+    import torch  # lazy: start-up time: only a run needs torch, not --help or the tests' import
 
     torch.set_num_threads(args.threads)
     try:

@@ -53,8 +53,8 @@ for module, _ in COMMANDS.values():
 
 def phantom_dicom(folder: Path) -> Path:
     """A phantom patient (seed 0) written as a two-view NM DICOM file, for machines without the real scan."""
-    from scintiseg.io.dicom import write_dicom
-    from scintiseg.phantom import generate_patient
+    from scintiseg.io.dicom import write_dicom  # lazy: start-up time: a phantom only without the real scan
+    from scintiseg.phantom import generate_patient  # lazy: start-up time: a phantom only without the real scan
 
     path = folder / "phantom.dcm"
     write_dicom(generate_patient(0).scan, path)

@@ -37,6 +37,10 @@ from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT, axial_to_distal, su
 from scintiseg.scan import Scan
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # sibling scripts import by name (as when run)
+import independent_phantom  # noqa: E402  (a sibling script: the independently built phantom)
+from bench_independent import case_scan  # noqa: E402
+
 NM1 = HERE.parent.parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 #: First seed of each group (held apart from the seeds of the other benchmarks).
 SEEDS = {"drawn": 970000, "grade3": 975000, "superscan": 980000, "independent": 100}
@@ -62,10 +66,6 @@ def phantom_cases(name: str, patients: int):
 
 
 def independent_cases(patients: int):
-    sys.path.insert(0, str(HERE))
-    import independent_phantom  # noqa: E402  (a sibling script)
-    from bench_independent import case_scan  # noqa: E402
-
     for seed in range(SEEDS["independent"], SEEDS["independent"] + patients):
         yield "drawn", False, case_scan(independent_phantom.make_case(seed), f"IP{seed}")
 

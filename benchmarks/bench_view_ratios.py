@@ -19,6 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from scintiseg.io import read_scan
+from scintiseg.phantom import generate_patient, profile
+from scintiseg.predict.region_model import load_region_model, predict_region_maps
+from scintiseg.predict.regions import REGION_IDS
+from scintiseg.scan import Scan
+
 ROOT = Path(__file__).resolve().parents[1]
 NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 RATIOS = ("thoracic_spine/ribs", "spine/skull")
@@ -28,10 +34,6 @@ COHORTS = (("default", 910000, 1.0), ("randomised", 910000, 2 / 3), ("shifted", 
 
 def view_ratios(image: np.ndarray, spacing: tuple[float, float], network) -> dict[str, float]:
     """The two ratios of one view (NaN where a region has fewer than 20 pixels)."""
-    from scintiseg.predict.region_model import predict_region_maps
-    from scintiseg.predict.regions import REGION_IDS
-    from scintiseg.scan import Scan
-
     labels = predict_region_maps(network, Scan({"ANT": image.astype(np.float32)}, pixel_spacing=spacing))["ANT"]
 
     def median(*names: str) -> float:
@@ -45,10 +47,6 @@ def view_ratios(image: np.ndarray, spacing: tuple[float, float], network) -> dic
 
 def measure(patients: int, nm1: Path | None = NM1) -> dict:
     """Every view's ratios (``phantom``: a list of ``{profile, seed, view, ratios}``) and NM1's (``nm1``)."""
-    from scintiseg.io import read_scan
-    from scintiseg.phantom import generate_patient, profile
-    from scintiseg.predict.region_model import load_region_model
-
     network = load_region_model()
     rows = []
     for name, first, share in COHORTS:

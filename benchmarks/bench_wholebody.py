@@ -702,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """The benchmark for :func:`main`'s parsed ``args``."""
-    import torch
+    import torch  # lazy: start-up time: only a run needs torch, not --help or the tests' import
 
     torch.set_num_threads(args.threads)
     model = load_models(args.model.split(",") if args.model else [None])  # comma-joined: their mean
@@ -943,10 +943,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(result, indent=1) + "\n")
     if args.figure:
-        import matplotlib
+        import matplotlib  # lazy: start-up time
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # lazy: start-up time
 
         fig, ax = plt.subplots(figsize=(4.2, 4.2))
         top = max(float(t.max()), float(p.max()), 0.5) * 1.05

@@ -1177,15 +1177,15 @@ def _sub_occ(g: _Grid, prim, sl):
 
 
 def _preview(path: str, seed: int, real: str | None = None) -> None:
-    import matplotlib
+    import matplotlib  # lazy: start-up time: the phantom imports only numpy and scipy; the preview alone draws
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: start-up time: the phantom imports only numpy and scipy; the preview alone draws
 
     case = make_case(seed)
     panels = []
     if real:
-        import pydicom
+        import pydicom  # lazy: start-up time: the phantom imports only numpy and scipy; the preview alone reads NM1
 
         panels.append(("NM1 (real)", pydicom.dcmread(real).pixel_array.astype(float), None, None))
     for vw in ("ANT", "POST"):

@@ -57,7 +57,7 @@
 # number of seeds, so that with device.tar.gz at most 8 files come back), and `score` scores the mean of every
 # *_best.pt it was given as the model `mean_best` (benchmarks take a comma-joined --model).
 # A model worth shipping is then measured like any candidate (docs/training.md) and packaged by
-# `python -m scintiseg.predict.shipped`; session 42's run and what it found: docs/robustness.md, "The first GPU sweep".
+# `python scripts/package_shipped.py`; session 42's run and what it found: docs/robustness.md, "The first GPU sweep".
 #
 # Settings by environment (defaults in brackets): PYTHON [.venv/bin/python], RECIPE [synthetic; data: above],
 # PROFILES ["randomised-faint

@@ -28,7 +28,7 @@
 # checkpoints/epoch_NNNN.pt every 2 epochs: choose among them (and best.pt) on the NM1 real background before
 # packaging (docs/training.md; benchmarks/bench_wholebody.py --source nm1 --model CHECKPOINT), not on the
 # phantom validation alone (docs/robustness.md, "A CPU fine-tune"). Package a run with
-#   python -m scintiseg.predict.shipped --run OUT/lesions ...   (see scripts/train_shipped_model.sh)
+#   python scripts/package_shipped.py --run OUT/lesions ...   (see scripts/train_shipped_model.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: train_on_gpu.sh OUT [MINUTES]}

@@ -43,7 +43,7 @@ else
 fi
 [ -f "$run/checkpoints/best.pt" ] || { echo "no checkpoint in $run" >&2; exit 1; }
 if [ "${PACKAGE:-0}" = 1 ]; then
-  .venv/bin/python -m scintiseg.predict.shipped --run "$run" \
+  .venv/bin/python scripts/package_shipped.py --run "$run" \
     --trained-on "phantom patients made on the fly (profile randomised, seed $seed), degraded, 256x256 windows of the whole body at 2.26 mm" \
     --command "bash scripts/train_shipped_model.sh (MODEL=$model PRESET=$preset EPOCHS=$epochs SEED=$seed): scintiseg train ${args[*]}"
 fi

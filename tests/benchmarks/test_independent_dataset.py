@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from support import benchmark_module
 
-from scintiseg.io.dataset import check_dataset, load_case, load_manifest, load_splits, split_dataset
+from scintiseg.io.dataset import check_dataset, load_case, load_manifest, load_splits
+from scintiseg.prepare.splits import split_dataset
 
 
 @pytest.fixture(scope="module")

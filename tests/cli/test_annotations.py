@@ -173,9 +173,10 @@ def test_from_masks_brings_an_nnunet_data_set_back_as_it_was(tiny_dataset, tmp_p
     from scintiseg.io.dataset import load_case, load_manifest
     from scintiseg.io.images import write_mask_png
     from scintiseg.io.nnunet import export_nnunet
+    from scintiseg.prepare.splits import patient_folds
 
     raw = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": [c.case_id for c in load_manifest(tiny_dataset).cases],
-                                                          "test": []}).folder
+                                                          "test": []}, deal_folds=patient_folds).folder
     (raw / "labelsTr" / "P003_0_POST.nii.gz").unlink()
     assert main(["annotations", "from-masks", str(raw / "imagesTr"), "--masks", str(raw / "labelsTr"),
                  "--out", str(tmp_path / "lm")]) == 0

@@ -10,6 +10,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.experiments.paper_b_augmentation import augmentation_spec, prepare_datasets
 from scintiseg.experiments.specs import PAPER_B_AUGMENTATION, PAPER_B_BASE
 from scintiseg.io import dataset as ds
+from scintiseg.prepare.splits import split_dataset
 
 
 @pytest.fixture
@@ -133,7 +134,7 @@ def test_a_gan_run_that_saw_fold_0s_validation_patients_is_refused_before_d2_and
     gan = {"native_size": 32, "output_size": 64, "latent_dim": 16, "base_width": 8, "batch_size": 2, "epochs": 1}
     d1 = tmp_path / "b" / "datasets" / "d1"
     conftest_of("gan").write_real_crops(d1, n_patients=6)
-    splits = ds.split_dataset(d1, test=0.25, seed=0, folds=2)
+    splits = split_dataset(d1, test=0.25, seed=0, folds=2)
     run = tmp_path / "all_training_patients"
     train_gan(d1, run, GanConfig(**gan), progress=False)  # no held-out fold: every D1 training patient
     assert gan_training_patients(run) & set(splits["folds"][0]["val"])

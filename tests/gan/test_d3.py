@@ -8,10 +8,11 @@ from scintiseg.errors import ScintisegError
 from scintiseg.gan.d3 import build_d3
 from scintiseg.gan.sample import sample_dataset
 from scintiseg.io import dataset as ds
+from scintiseg.prepare.splits import split_dataset
 
 
 def test_d3_keeps_d1_test_patients_and_puts_gan_cases_in_train_only(real_crops, run_factory, tmp_path):
-    ds.split_dataset(real_crops, test=0.25, seed=0, folds=2)
+    split_dataset(real_crops, test=0.25, seed=0, folds=2)
     d1_splits = ds.load_splits(real_crops)
     run = run_factory("run", output_size=64)
     generated = sample_dataset(run, 3, tmp_path / "gan", seed=0, progress=False)
@@ -28,17 +29,17 @@ def test_d3_keeps_d1_test_patients_and_puts_gan_cases_in_train_only(real_crops, 
 def test_split_dataset_never_puts_gan_cases_in_test(real_crops, run_factory, tmp_path):
     run = run_factory("run", output_size=64)
     generated = sample_dataset(run, 4, tmp_path / "gan", seed=1, progress=False)
-    ds.split_dataset(real_crops, test=0.25, seed=0)
+    split_dataset(real_crops, test=0.25, seed=0)
     merged = build_d3(real_crops, generated, tmp_path / "d3")
     for seed in range(5):
-        splits = ds.split_dataset(tmp_path / "d3", test=0.5, seed=seed, folds=2, write=False)
+        splits = split_dataset(tmp_path / "d3", test=0.5, seed=seed, folds=2, write=False)
         gan = {c.case_id for c in merged.cases if c.origin == "gan"}
         assert not gan & set(splits["test"])
         assert all(not gan & set(f["val"]) for f in splits["folds"])
 
 
 def test_d3_refuses_a_gan_trained_on_test_cases(real_crops, run_factory, tmp_path):
-    ds.split_dataset(real_crops, test=0.25, seed=0)
+    split_dataset(real_crops, test=0.25, seed=0)
     run = run_factory("run", output_size=64)
     norm = json.loads((run / "normalisation.json").read_text())
     norm["training_cases"] = ds.load_splits(real_crops)["test"]
@@ -60,7 +61,7 @@ def test_d3_copies_every_file_a_case_names_including_phantom_instance_maps(real_
     write_label_png(labels, real_crops / "instances" / f"{first.case_id}_ANT.png")
     first.meta["instances"] = {"ANT": f"instances/{first.case_id}_ANT.png"}  # where the phantom keeps them
     ds.save_manifest(manifest, real_crops)
-    ds.split_dataset(real_crops, test=0.25, seed=0)
+    split_dataset(real_crops, test=0.25, seed=0)
     generated = sample_dataset(run_factory("run", output_size=64), 2, tmp_path / "gan", seed=0, progress=False)
     build_d3(real_crops, generated, tmp_path / "d3")
     copied = read_label_png(tmp_path / "d3" / "instances" / f"{first.case_id}_ANT.png")
@@ -69,7 +70,7 @@ def test_d3_copies_every_file_a_case_names_including_phantom_instance_maps(real_
 
 
 def test_d3_refuses_samples_of_another_size_than_the_crops(real_crops, run_factory, tmp_path):
-    ds.split_dataset(real_crops, test=0.25, seed=0)
+    split_dataset(real_crops, test=0.25, seed=0)
     generated = sample_dataset(run_factory("run", output_size=32), 2, tmp_path / "gan", seed=0, progress=False)
     with pytest.raises(ScintisegError, match="GAN samples are 32x32, D1's crops 64x64"):
         build_d3(real_crops, generated, tmp_path / "d3")
@@ -78,7 +79,7 @@ def test_d3_refuses_samples_of_another_size_than_the_crops(real_crops, run_facto
 
 def test_d3_with_a_validation_fold_refuses_a_gan_that_saw_that_folds_patients(real_crops, run_factory, tmp_path):
     """Session 63: a GAN trained on fold F's validation patients leaks them into the validation of a D3 network."""
-    ds.split_dataset(real_crops, test=0.25, seed=0, folds=2)
+    split_dataset(real_crops, test=0.25, seed=0, folds=2)
     splits = ds.load_splits(real_crops)
     val0 = splits["folds"][0]["val"]
     run = run_factory("run", output_size=64)

@@ -19,8 +19,8 @@ from scintiseg.io.dataset import (
     load_case,
     load_manifest,
     load_splits,
-    split_dataset,
 )
+from scintiseg.prepare.splits import split_dataset
 
 
 def _rewrite(root, name: str, change) -> None:

@@ -1,4 +1,4 @@
-"""The data-set layout: load_case, check_dataset, split_dataset, load_splits."""
+"""The data-set layout: load_case, check_dataset, save_splits, load_splits (the split itself: tests/prepare/test_splits.py)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from PIL import Image
 from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import (
     TURNED_KEY,
-    Case,
     check_dataset,
     load_case,
     load_manifest,
     load_splits,
     resolve,
     save_manifest,
-    split_dataset,
+    save_splits,
 )
 from scintiseg.io.images import write_mask_png
+from scintiseg.prepare.splits import split_dataset
 from scintiseg.scan import Scan
 
 
@@ -168,39 +168,14 @@ def test_check_reports_a_broken_manifest(tmp_path):
     assert not report.valid and "malformed JSON" in str(report.problems[0])
 
 
-def _add_synthetic(root, origin, patient, parent=None):
-    manifest = load_manifest(root)
-    meta = {"parent_case": parent} if parent else {}
-    manifest.cases.append(Case(f"{origin}_{patient}", patient, manifest.cases[0].image, synthetic=True, origin=origin, meta=meta))
-    save_manifest(manifest, root)
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_split_separates_patients_and_keeps_synthetic_in_train(dataset_factory, seed):
-    root = dataset_factory(patients=6, cases_per_patient=2, shape=(8, 8))
-    _add_synthetic(root, "gan", "GAN001")
-    _add_synthetic(root, "augment", "P003", parent="P003_0")
-    _add_synthetic(root, "augment", "AUG9", parent="P005_1")  # other patient id, linked by its parent
-    splits = split_dataset(root, test=0.34, seed=seed, folds=2)
-    patient_of = {c.case_id: c.patient_id for c in load_manifest(root).cases}
-    train_p = {patient_of[c] for c in splits["train"]}
-    test_p = {patient_of[c] for c in splits["test"]}
-    assert not train_p & test_p
-    assert {"GAN001", "P003", "P005", "AUG9"} <= train_p
-    assert len(test_p) == 1  # round(0.34 * 3 eligible patients)
-    assert sorted(splits["train"] + splits["test"]) == sorted(patient_of)
-    for fold in splits["folds"]:
-        assert not {patient_of[c] for c in fold["train"]} & {patient_of[c] for c in fold["val"]}
-        assert not {patient_of[c] for c in fold["val"]} & {"GAN001", "P003", "P005", "AUG9"}
-        assert sorted(fold["train"] + fold["val"]) == sorted(splits["train"])
-    assert load_splits(root) == splits
-    assert split_dataset(root, test=0.34, seed=seed, folds=2, write=False) == splits
-
-
-def test_split_seed_changes_the_split(dataset_factory):
-    root = dataset_factory(patients=10, shape=(8, 8))
-    tests = {tuple(split_dataset(root, test=0.3, seed=s, write=False)["test"]) for s in range(6)}
-    assert len(tests) > 1
+def test_save_splits_writes_what_load_splits_reads(tiny_dataset):
+    ids = [c.case_id for c in load_manifest(tiny_dataset).cases]
+    by_patient = {"train": [i for i in ids if not i.startswith("P000")], "test": [i for i in ids if i.startswith("P000")],
+                  "folds": []}
+    path = save_splits(by_patient, tiny_dataset)
+    assert path == tiny_dataset / "splits.json" and path.read_text().endswith("]\n}\n")
+    assert load_splits(tiny_dataset) == by_patient
+    assert not list(tiny_dataset.glob(".*"))  # written atomically: no temporary file left
 
 
 def test_load_splits_catches_leaks(tiny_dataset):
@@ -210,42 +185,6 @@ def test_load_splits_catches_leaks(tiny_dataset):
     (tiny_dataset / "splits.json").write_text(json.dumps(splits))
     with pytest.raises(ScintisegError, match="in both train and test"):
         load_splits(tiny_dataset)
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_split_keeps_pseudo_labelled_cases_out_of_test(dataset_factory, seed):
-    root = dataset_factory(patients=6, shape=(8, 8))
-    manifest = load_manifest(root)
-    pseudo = {manifest.cases[k].patient_id for k in (0, 3)}
-    manifest.cases[0].meta["pseudo"] = ["ANT"]
-    manifest.cases[3].meta["pseudo"] = ["ANT"]
-    save_manifest(manifest, root)
-    splits = split_dataset(root, test=0.5, seed=seed, write=False)
-    patient_of = {c.case_id: c.patient_id for c in load_manifest(root).cases}
-    assert pseudo <= {patient_of[c] for c in splits["train"]}
-    assert len({patient_of[c] for c in splits["test"]}) == 2  # round(0.5 * 4 eligible patients)
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_only_patients_a_person_outlined_test_or_validate(dataset_factory, seed):
-    """A site's data set: 4 of 10 patients outlined. Test and validation folds come from those 4 (the others
-    cannot be scored, and held out would be lost to training); a data set outlined nowhere is dealt whole."""
-    root = dataset_factory(patients=10, shape=(8, 8))
-    manifest = load_manifest(root)
-    for case in manifest.cases[4:]:
-        case.labels = {}
-    save_manifest(manifest, root)
-    outlined = {c.patient_id for c in manifest.cases[:4]}
-    splits = split_dataset(root, test=0.5, seed=seed, folds=2, write=False)
-    patient_of = {c.case_id: c.patient_id for c in manifest.cases}
-    assert {patient_of[c] for c in splits["test"]} <= outlined and len(splits["test"]) == 2  # half of 4
-    assert {c.case_id for c in manifest.cases[4:]} <= set(splits["train"])
-    for fold in splits["folds"]:
-        assert {patient_of[c] for c in fold["val"]} <= outlined and fold["val"]
-    for case in manifest.cases[:4]:
-        case.labels = {}
-    save_manifest(manifest, root)
-    assert len(split_dataset(root, test=0.5, seed=seed, write=False)["test"]) == 5  # unlabelled: dealt whole
 
 
 def test_an_unknown_turn_is_a_check_error_and_a_load_error_naming_the_case(tiny_dataset):

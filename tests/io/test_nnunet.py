@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import nibabel
@@ -11,7 +12,7 @@ import pytest
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
-from scintiseg.io.dataset import load_case, load_manifest, save_manifest, split_dataset
+from scintiseg.io.dataset import load_case, load_manifest, save_manifest
 from scintiseg.io.images import write_mask_png
 from scintiseg.io.nnunet import (
     Fusion,
@@ -21,10 +22,15 @@ from scintiseg.io.nnunet import (
     read_nnunet_mask,
     write_nifti_view,
 )
+from scintiseg.prepare.splits import patient_folds, split_dataset
+
+#: The export as ``scintiseg dataset export-nnunet`` runs it: folds dealt by patient (prepare's policy, handed in)
+#: where the splits hold none.
+export = partial(export_nnunet, deal_folds=patient_folds)
 
 
 def _export(root: Path, out: Path, **kwargs):
-    return export_nnunet(root, out, split_dataset(root, test=0.25, seed=3), **kwargs)
+    return export(root, out, split_dataset(root, test=0.25, seed=3), **kwargs)
 
 
 def test_layout_and_dataset_json(tiny_dataset, tmp_path):
@@ -82,10 +88,17 @@ def test_folds_keep_a_patient_together(dataset_factory, tmp_path):
 def test_the_data_sets_own_folds_are_kept(dataset_factory, tmp_path):
     root = dataset_factory(patients=6)
     splits = split_dataset(root, test=0.2, seed=1, folds=2)
-    done = export_nnunet(root, tmp_path / "raw", splits)
+    done = export_nnunet(root, tmp_path / "raw", splits)  # no fold policy needed
     expected = [{part: [f"{c}_{v}" for c in fold[part] for v in ("ANT", "POST")] for part in ("train", "val")}
                 for fold in splits["folds"]]
     assert done.folds == expected
+
+
+def test_splits_without_folds_need_the_fold_policy_handed_in(tiny_dataset, tmp_path):
+    splits = split_dataset(tiny_dataset, test=0.25, seed=3)
+    with pytest.raises(ValueError, match="hand in deal_folds"):
+        export_nnunet(tiny_dataset, tmp_path / "raw", splits)
+    assert not (tmp_path / "raw").exists()  # refused before anything is written
 
 
 def test_unannotated_views_are_left_out_and_counted(tiny_dataset, tmp_path):
@@ -93,7 +106,7 @@ def test_unannotated_views_are_left_out_and_counted(tiny_dataset, tmp_path):
     manifest.cases[0].labels.pop("POST")
     manifest.cases[1].labels = {}
     save_manifest(manifest, tiny_dataset)
-    done = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": [c.case_id for c in manifest.cases], "test": []})
+    done = export(tiny_dataset, tmp_path / "raw", {"train": [c.case_id for c in manifest.cases], "test": []})
     assert done.unannotated_views == 3 and len(done.training) == 5 and not done.test
     assert not (done.folder / "imagesTs").exists()
 
@@ -110,7 +123,7 @@ def test_a_fused_export_writes_one_case_per_study_with_its_channels_and_the_unio
     save_manifest(manifest, tiny_dataset)
     fusion = Fusion("two_channel", FUSED_CHANNELS["two_channel"], lambda scan, masks: fused_counts(scan, masks, "two_channel"))
     ids = [c.case_id for c in manifest.cases]
-    done = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[:3], "test": ids[3:]}, fusion=fusion)
+    done = export(tiny_dataset, tmp_path / "raw", {"train": ids[:3], "test": ids[3:]}, fusion=fusion)
     assert done.training == [nnunet_identifier(c) for c in ids[1:3]] and done.test == [nnunet_identifier(ids[3])]
     assert done.unpaired_cases == 1 and done.unannotated_views == 0
     meta = json.loads((done.folder / "dataset.json").read_text())
@@ -130,13 +143,13 @@ def test_a_fused_export_writes_one_case_per_study_with_its_channels_and_the_unio
     assert [len(item["image"]) for item in listed] == [2, 2] and all(Path(f).is_file() for f in listed[0]["image"])
     assert not (done.folder / "imagesTr" / f"{ids[0]}_0000.nii.gz").exists()
     with pytest.raises(ScintisegError, match="no training study with both ANT and POST annotated"):
-        export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[:1], "test": []}, fusion=fusion, dataset_id=9)
+        export(tiny_dataset, tmp_path / "raw", {"train": ids[:1], "test": []}, fusion=fusion, dataset_id=9)
 
     def refuse(scan, masks):
         raise ScintisegError("cannot align views: one of them holds no counts")
 
     with pytest.raises(ScintisegError, match=f"case {ids[1]}: cannot align views") as caught:
-        export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[1:], "test": []}, dataset_id=8,
+        export(tiny_dataset, tmp_path / "raw", {"train": ids[1:], "test": []}, dataset_id=8,
                       fusion=Fusion("two_channel", ("ANT", "POST_mirrored"), refuse))
     assert f"{ids[1]}.dcm" in str(caught.value)
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["Dataset501_BoneScan"]  # nothing half-written
@@ -145,22 +158,22 @@ def test_a_fused_export_writes_one_case_per_study_with_its_channels_and_the_unio
 def test_refusals_leave_nothing_behind(tiny_dataset, tmp_path):
     raw = tmp_path / "raw"
     splits = split_dataset(tiny_dataset, test=0.25, seed=3)
-    export_nnunet(tiny_dataset, raw, splits)
+    export(tiny_dataset, raw, splits)
     with pytest.raises(ScintisegError, match="already exists"):
-        export_nnunet(tiny_dataset, raw, splits)
+        export(tiny_dataset, raw, splits)
     with pytest.raises(ScintisegError, match="two data sets of id 501"):
-        export_nnunet(tiny_dataset, raw, splits, name="Other")
+        export(tiny_dataset, raw, splits, name="Other")
     for dataset_id, name in ((0, "A"), (1000, "A"), (7, "a b"), (7, "")):
         with pytest.raises(ScintisegError, match="nnU-Net data-set"):
             nnunet_folder_name(dataset_id, name)
     with pytest.raises(ScintisegError, match="folds by patient: 2 folds need at least 2 real training patient groups, have 1"):
-        export_nnunet(tiny_dataset, raw, {"train": splits["train"][:1], "test": []}, dataset_id=10)
+        export(tiny_dataset, raw, {"train": splits["train"][:1], "test": []}, dataset_id=10)
     with pytest.raises(ScintisegError, match="no annotated view"):
-        export_nnunet(tiny_dataset, raw, {"train": [], "test": splits["test"]}, dataset_id=8)
+        export(tiny_dataset, raw, {"train": [], "test": splits["test"]}, dataset_id=8)
     manifest = load_manifest(tiny_dataset)
     (tiny_dataset / manifest.case(splits["test"][0]).image).write_bytes(b"not a scan")
     with pytest.raises(ScintisegError):
-        export_nnunet(tiny_dataset, raw, splits, dataset_id=9)
+        export(tiny_dataset, raw, splits, dataset_id=9)
     assert sorted(p.name for p in raw.iterdir()) == ["Dataset501_BoneScan"]  # no half-written folder
 
 
@@ -219,7 +232,7 @@ def test_a_test_cases_pseudo_label_is_no_test_label(tiny_dataset, tmp_path):
     for case_id in ids[1], ids[3]:
         manifest.case(case_id).meta["pseudo"] = ["ANT"]
     save_manifest(manifest, tiny_dataset)
-    done = export_nnunet(tiny_dataset, tmp_path / "raw", {"train": ids[:3], "test": ids[3:]})
+    done = export(tiny_dataset, tmp_path / "raw", {"train": ids[:3], "test": ids[3:]})
     assert nnunet_identifier(ids[1], "ANT") in done.training  # trains, as it was imported for
     assert done.test == [nnunet_identifier(ids[3], "POST")]
     assert done.pseudo_test == 1 and done.unannotated_views == 0  # counted as what it is, not as unannotated
@@ -228,5 +241,5 @@ def test_a_test_cases_pseudo_label_is_no_test_label(tiny_dataset, tmp_path):
     from scintiseg.prepare.model_input import FUSED_CHANNELS, fused_counts
 
     fusion = Fusion("aggregate", FUSED_CHANNELS["aggregate"], lambda scan, masks: fused_counts(scan, masks, "aggregate"))
-    fused = export_nnunet(tiny_dataset, tmp_path / "raw2", {"train": ids[:3], "test": ids[3:]}, fusion=fusion)
+    fused = export(tiny_dataset, tmp_path / "raw2", {"train": ids[:3], "test": ids[3:]}, fusion=fusion)
     assert fused.test == [] and fused.pseudo_test == 1 and fused.unpaired_cases == 0

@@ -312,3 +312,25 @@ def test_a_checkpoint_written_before_the_version_tag_still_loads(tmp_path):
     model, loaded = load_model_from_checkpoint(path)
     assert "scintiseg_version" not in loaded
     assert all(torch.equal(model.state_dict()[k], v) for k, v in state["model"].items())
+
+
+WEIGHTS = Path(scintiseg.__file__).resolve().parent / "weights"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("phantom_lesions.pt", ("lesions", "ant", "robust", 256, 2.26, "whole", 0)),
+    ("phantom_regions.pt", ("regions", "ant", "robust", 448, 4.52, "whole", 27)),
+])
+def test_the_shipped_checkpoints_record_their_whole_input_contract(name, expected):
+    """Both shipped networks record every field they read: no default of :data:`formats.TASK_DEFAULTS` decides how
+    they are fed, so a change to a default cannot change a shipped model's predictions."""
+    from scintiseg.formats import InputContract
+
+    path = WEIGHTS / name
+    if not path.is_file():
+        pytest.skip(f"this install has no {name}")
+    contract = InputContract.from_state(load_checkpoint(path), path)
+    assert (contract.task, contract.input_mode, contract.normalisation, contract.window_size, contract.pixel_mm,
+            contract.window, len(contract.classes)) == expected
+    needed = {"input_mode", "normalisation", "window_size", "pixel_mm", "window"}
+    assert needed <= contract.recorded and (contract.task == "lesions") != ({"task", "classes"} <= contract.recorded)

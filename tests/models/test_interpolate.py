@@ -106,6 +106,21 @@ def test_another_input_is_refused(pair, tmp_path):
         interpolate_checkpoints(base_path, percentile, 0.5, tmp_path / "out.pt")
 
 
+def test_inputs_are_compared_as_prediction_reads_them(pair, tmp_path):
+    """Each side's input contract (formats.InputContract), not its raw record: a field one file leaves to the default
+    and the other records as that default is the same input; a whole-body and a thoracic-crop reading are not."""
+    _, tuned, base_path, _ = pair
+    said = _save(tuned, tmp_path / "said.pt", data=DATA | {"task": "lesions"})
+    assert load_checkpoint(interpolate_checkpoints(base_path, said, 0.5, tmp_path / "out.pt"))["data"] == DATA | {
+        "task": "lesions"}  # the fine-tune's record, as written
+    crop = _save(tuned, tmp_path / "crop.pt", data=DATA | {"window": "thoracic"})
+    with pytest.raises(ScintisegError, match="was made for window 'thoracic', base.pt for 'whole'"):
+        interpolate_checkpoints(base_path, crop, 0.5, tmp_path / "out2.pt")
+    broken = _save(tuned, tmp_path / "broken.pt", data=DATA | {"pixel_mm": "2.26"})
+    with pytest.raises(ScintisegError, match="pixel size '2.26' is not a number of mm"):
+        average_checkpoints([base_path, broken], tmp_path / "out3.pt")
+
+
 @pytest.mark.parametrize("alpha", [-0.1, 1.5])
 def test_alpha_outside_the_segment_is_refused(pair, tmp_path, alpha):
     _, _, base_path, tuned_path = pair

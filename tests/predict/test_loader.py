@@ -120,7 +120,9 @@ def test_shapes_that_do_not_fit_are_refused_through_load_model(tmp_path, make_ti
      ({"pixel_mm": 0.0}, "pixel size 0.0 is not a number of mm in [0.1, 20]"),
      ({"pixel_mm": True}, "pixel size True is not a number of mm"),
      ({"pixel_mm": float("nan")}, "pixel size nan is not a number of mm"),
-     ({"window": "body"}, "unknown window mode 'body' (this scintiseg knows whole, thoracic)")],
+     ({"window": "body"}, "unknown window mode 'body' (this scintiseg knows whole, thoracic)"),
+     ({"input_mode": 3}, "input mode 3 is not a name"),
+     ({"task": "bones"}, "a network for task 'bones', which this scintiseg does not know")],
 )
 def test_a_data_configuration_this_version_cannot_feed_is_named(tmp_path, make_tiny_network, data, problem):
     network = make_tiny_network()
@@ -129,6 +131,17 @@ def test_a_data_configuration_this_version_cannot_feed_is_named(tmp_path, make_t
     with pytest.raises(ScintisegError) as error:
         load_model(path)
     assert str(error.value).startswith(f"{path}: {problem}")
+
+
+def test_a_checkpoint_without_a_data_record_reads_its_training_config_and_the_old_defaults(tmp_path, make_tiny_network):
+    """The first checkpoints (before 2026-11-21) recorded only their training config: its input mode and normalisation,
+    paper B's 256-pixel thoracic crops (not the config's crop_size), no resampling (formats.TASK_DEFAULTS)."""
+    network = make_tiny_network()
+    path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                            "config": {"input_mode": "ant", "normalisation": "log", "crop_size": 128}}, tmp_path / "old.pt")
+    model = load_model(path)
+    assert (model.input_mode, model.normalisation, model.window_size, model.pixel_mm, model.window) == (
+        "ant", "log", 256, None, "thoracic")
 
 
 def test_packaging_keeps_the_data_configuration(tmp_path, make_tiny_network):

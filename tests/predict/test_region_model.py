@@ -397,3 +397,25 @@ def test_raised_arms_keep_their_names(monkeypatch):
                 patch.setattr(region_model, "absorb_detached_limbs", lambda labels, classes: labels)
                 raw = predict_region_labels(*args)
             assert not ((fixed != raw) & np.isin(raised.regions[view], ends)).any(), (seed, view)
+
+
+def test_a_region_checkpoint_silent_on_its_input_is_read_as_the_shipped_network_was_trained(tmp_path):
+    """Robust inputs at 4.52 mm (formats.TASK_DEFAULTS["regions"]), whatever its training config says; what it records
+    wins."""
+    from scintiseg.models import create_model
+    from scintiseg.models.checkpoint import save_checkpoint
+
+    network = create_model("unet", width=4, depth=2, classes=3)
+    classes = ["other", "skull", "pelvis"]
+    for name, record, expected in (("silent.pt", {}, (4.52, "robust")),
+                                   ("recorded.pt", {"pixel_mm": 9.04, "normalisation": "log"}, (9.04, "log"))):
+        path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                                "config": {"normalisation": "zscore", "pixel_mm": 2.26},
+                                "data": {"task": "regions", "classes": classes, **record}}, tmp_path / name)
+        model = load_region_model(str(path))
+        assert (model.pixel_mm, model.normalisation, model.classes) == (*expected, tuple(classes))
+    path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                            "data": {"task": "regions", "classes": classes, "pixel_mm": "4.52"}}, tmp_path / "bad.pt")
+    with pytest.raises(ScintisegError) as error:
+        load_region_model(str(path))
+    assert str(error.value) == f"{path}: pixel size '4.52' is not a number of mm in [0.1, 20]"

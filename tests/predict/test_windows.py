@@ -15,7 +15,6 @@ from scintiseg.predict.windows import (
     sliding_window_blend,
     sliding_window_probability,
     thoracic_windows,
-    window_starts,
 )
 from scintiseg.prepare.views import mirror
 from scintiseg.scan import Scan
@@ -85,20 +84,6 @@ def small_convolution(seed: int = 0, out_channels: int = 1):
             return conv(torch.from_numpy(batch)).numpy()
 
     return engine
-
-
-@pytest.mark.parametrize("overlap", [0.0, 0.25, 0.5, 0.8])
-def test_window_starts_are_monais(overlap):
-    from monai.data.utils import dense_patch_slices
-    from monai.inferers.utils import _get_scan_interval
-
-    for size in (16, 37, 64):
-        for length in range(size, 400, 13):
-            step = _get_scan_interval([length], [size], 1, [overlap])
-            expected = [s[0].start for s in dense_patch_slices([length], [size], step)]
-            starts = window_starts(length, size, overlap)
-            assert starts == expected, (length, size)
-            assert starts[0] == 0 and starts[-1] + size == length  # the view is covered end to end
 
 
 def test_gaussian_weight_is_monais_importance_map():

@@ -78,9 +78,10 @@ def write_tiny_dataset(root, patients: int = 8, size: int = 32, seed: int = 0, t
                        pixel_mm: float = 2.26):
     """A dual-view data set on disk (DICOM ANT+POST of ``pixel_mm`` pixels, PNG masks per view) with a patient-level
     split. With ``size x pixel_mm`` of at least 1 m its views count as whole-body scans (train.data)."""
-    from scintiseg.io.dataset import Case, DatasetManifest, save_manifest, split_dataset
+    from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
     from scintiseg.io.dicom import write_dicom
     from scintiseg.io.images import write_mask_png
+    from scintiseg.prepare.splits import split_dataset
     from scintiseg.prepare.views import mirror
     from scintiseg.scan import Scan
 

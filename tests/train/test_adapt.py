@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import SPLITS_NAME, Case, DatasetManifest, load_splits, save_manifest, split_dataset
+from scintiseg.io.dataset import SPLITS_NAME, Case, DatasetManifest, load_splits, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.labelme import write_labelme
+from scintiseg.prepare.splits import split_dataset
 from scintiseg.scan import Annotation, Scan
 from scintiseg.train.adapt import held_out_cases
 from scintiseg.train.data import SplitMadeWarning
@@ -86,3 +87,37 @@ def test_read_site_reads_no_held_out_case_neither_image_nor_outline(tmp_path):
     assert read.labelled_views == 3
     with pytest.raises(ScintisegError, match="every case of this data set is held out"):
         read_site(tmp_path, pixel_mm=4.52, normalisation="robust", leave_out=ids)
+
+
+def test_adaptation_reads_the_models_input_contract_and_keeps_the_recipes_pixel_size_for_a_crop_model(tmp_path):
+    """The record's normalisation and window size (else, for a checkpoint from before the record, whose training config
+    had no window size either, the config's normalisation and 256: as prediction reads them); a crop model records no
+    pixel size, so the phantom windows keep the recipe's."""
+    import torch
+
+    from scintiseg.models import create_model
+    from scintiseg.models.checkpoint import save_checkpoint
+    from scintiseg.train.adapt import adaptation_config
+    from scintiseg.train.adapt_config import AdaptSettings
+    from scintiseg.train.config import TrainConfig
+
+    torch.manual_seed(0)
+    network = create_model("unet", width=4, depth=2)
+    recipe = TrainConfig(model="unet", model_args={"width": 4, "depth": 2}, synthetic="small", pixel_mm=4.52,
+                         window_size=64, normalisation="log", generator_workers=0, progress=False).to_dict()
+    old = {key: value for key, value in recipe.items() if key not in ("window_size", "pixel_mm")}
+    cases = {
+        "whole.pt": (recipe, {"normalisation": "robust", "window_size": 128, "pixel_mm": 2.26, "window": "whole"},
+                     (2.26, 128, "robust")),
+        "crop.pt": (recipe, {"normalisation": "zscore", "window_size": 32}, (4.52, 32, "zscore")),
+        "old.pt": (old, {}, (TrainConfig.pixel_mm, 256, "log")),
+    }
+    for name, (config, record, expected) in cases.items():
+        path = save_checkpoint({"epoch": 1, "model": network.state_dict(), "model_config": dict(network.config),
+                                "config": config, "data": record}, tmp_path / name)
+        config = adaptation_config(path, tmp_path / "run", AdaptSettings())
+        assert (config.pixel_mm, config.window_size, config.normalisation) == expected, name
+    fused = save_checkpoint({"epoch": 1, "model": network.state_dict(), "model_config": dict(network.config),
+                             "config": recipe, "data": {"input_mode": "aggregate"}}, tmp_path / "fused.pt")
+    with pytest.raises(ScintisegError, match="single-view"):
+        adaptation_config(fused, tmp_path / "run", AdaptSettings())

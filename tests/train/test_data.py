@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import SPLITS_NAME, split_dataset
+from scintiseg.io.dataset import SPLITS_NAME
+from scintiseg.prepare.splits import split_dataset
 from scintiseg.train.data import AUTO_TEST_SHARE, SplitMadeWarning, split_cases
 from scintiseg.train.loop import train
 from support import conftest_of
@@ -219,18 +220,23 @@ def test_a_fold_validating_on_unannotated_patients_only_is_one_error_saying_how_
         prepare_data(tiny_config(data=str(data), fold=0))
 
 
-def test_window_starts_overlap_by_half_and_reach_the_end():
-    from scintiseg.train.data import window_starts
+def test_cut_windows_tile_the_input_padded_at_its_end_and_add_one_window_per_lesion():
+    from scintiseg.train.data import cut_windows
 
-    assert window_starts(1024, 256) == [0, 128, 256, 384, 512, 640, 768]
-    assert window_starts(300, 256) == [0, 44]
-    assert window_starts(256, 256) == [0] and window_starts(100, 256) == [0]
-    for length, size in ((1024, 256), (997, 256), (257, 256), (5000, 448)):
-        starts = window_starts(length, size)
-        covered = np.zeros(length, bool)
-        for start in starts:
-            covered[start:start + size] = True
-        assert covered.all() and starts[-1] + size == length and np.diff(starts).max() <= size // 2
+    image = np.arange(2 * 150 * 40, dtype=np.float32).reshape(2, 150, 40) + 1
+    target = np.zeros((1, 150, 40), np.float32)
+    target[0, 100:104, 10:14] = 1
+    tiles = cut_windows(image, target, 64)
+    assert len(tiles) == 4  # rows at 0, 32, 64, 86; the 40 columns one window, padded
+    padded = np.zeros((2, 150, 64), np.float32)
+    padded[:, :, :40] = image
+    for (window, window_target), start in zip(tiles, (0, 32, 64, 86)):
+        np.testing.assert_array_equal(window, padded[:, start:start + 64])
+        assert window.dtype == np.float32 and window.flags.c_contiguous and not np.shares_memory(window, image)
+        assert window_target.shape == (1, 64, 64)
+    lesion_image, lesion_target = cut_windows(image, target, 64, around_lesions=True)[-1]
+    np.testing.assert_array_equal(lesion_image, padded[:, 70:134])  # centred on rows 100-103: 102 - 32
+    assert lesion_target[0, 30:34, 10:14].all() and lesion_target.sum() == 16
 
 
 def test_a_data_set_of_whole_body_scans_trains_on_windows_at_the_model_pixel_size(tmp_path):

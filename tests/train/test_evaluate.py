@@ -76,7 +76,7 @@ def _masks_as_predicted(root, folder, change=None):
 def test_another_tools_masks_scored_as_a_hand_count(tiny_dataset, tmp_path):
     """The true masks score 1; one view predicted empty and one with a false blob give the hand-counted scores."""
     from scintiseg.errors import ScintisegError
-    from scintiseg.io.dataset import split_dataset
+    from scintiseg.prepare.splits import split_dataset
     from scintiseg.train.evaluate import evaluate_predictions
 
     split_dataset(tiny_dataset, test=0.5, seed=0)
@@ -118,7 +118,8 @@ def test_a_fused_studys_mask_is_scored_on_ants_grid_against_both_views_outlines(
     scored against the union of both views' outlines on ANT's grid; where a view's own mask is there too, the views
     are scored as views."""
     from scintiseg.errors import ScintisegError
-    from scintiseg.io.dataset import load_case, load_manifest, split_dataset
+    from scintiseg.io.dataset import load_case, load_manifest
+    from scintiseg.prepare.splits import split_dataset
     from scintiseg.io.nnunet import write_nifti_view
     from scintiseg.prepare.model_input import fused_counts
     from scintiseg.train.evaluate import evaluate_predictions

@@ -275,6 +275,28 @@ def test_init_recipe_reads_how_the_shipped_networks_were_made_and_fed():
     assert regions["model_args"]["classes"] == 27
 
 
+def test_init_recipe_takes_only_what_the_checkpoint_records(tmp_path):
+    """A field the record does not hold is left to the flags and TrainConfig, not filled with the input contract's
+    default (a region network's 4.52 mm) or the training config's value."""
+    from scintiseg.models import create_model
+    from scintiseg.train.loop import init_recipe
+
+    network = create_model("unet", width=4, depth=2)
+    cases = {
+        "old.pt": ({"config": {"input_mode": "ant", "normalisation": "log", "pixel_mm": 9.0}}, {}),
+        "regions.pt": ({"data": {"task": "regions", "classes": ["other", "skull"]}}, {"task": "regions"}),
+        "crop.pt": ({"data": {"normalisation": "robust", "pixel_mm": 2.26, "window_size": 128}},
+                    {"normalisation": "robust"}),  # a pixel size without "window": "whole" is no whole-body model
+        "whole.pt": ({"data": {"pixel_mm": 2.26, "window": "whole"}}, {"pixel_mm": 2.26}),
+    }
+    for name, (record, expected) in cases.items():
+        path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config), **record},
+                               tmp_path / name)
+        recipe = init_recipe(path)
+        assert recipe.pop("model") == "unet" and recipe.pop("model_args")["width"] == 4
+        assert recipe == expected, name
+
+
 def test_a_loss_that_is_no_longer_a_number_stops_the_run_saying_what_it_kept(make_data, tiny_config, monkeypatch):
     """A diverged run stops at the batch whose loss is NaN (its weights would be NaN from the next step on), in one
     line naming the epoch, the batch and the learning rate; the epochs finished before it are kept."""

@@ -12,8 +12,9 @@ from pathlib import Path
 from scintiseg.cli import dataset_prepare
 from scintiseg.cli.arguments import seed
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import SPLITS_NAME, check_dataset, split_dataset
+from scintiseg.io.dataset import SPLITS_NAME, check_dataset
 from scintiseg.io.images import parse_pixel_spacing
+from scintiseg.prepare.splits import patient_folds, split_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -176,7 +177,7 @@ def run_export_nnunet(args: argparse.Namespace) -> int:
         fusion = Fusion(args.fuse, FUSED_CHANNELS[args.fuse], partial(fused_counts, input_mode=args.fuse))
     splits = training_splits(args.dir, args.seed)
     done = export_nnunet(args.dir, args.out, splits, dataset_id=args.dataset_id, name=args.name, folds=args.folds,
-                         seed=args.seed, progress=sys.stderr.isatty(), fusion=fusion)
+                         seed=args.seed, progress=sys.stderr.isatty(), fusion=fusion, deal_folds=patient_folds)
     left = f"; {done.unannotated_views} view(s) without annotation left out" if done.unannotated_views else ""
     left += (f"; {done.unpaired_cases} stud{'ies' if done.unpaired_cases != 1 else 'y'} with one view outlined left out"
              if done.unpaired_cases else "")

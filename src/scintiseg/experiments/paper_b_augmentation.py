@@ -57,6 +57,7 @@ from scintiseg.gan.train import CHECKPOINT_NAME, train_gan
 from scintiseg.io import dataset as ds
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.prepare.augment_dataset import augment_dataset
+from scintiseg.prepare.splits import split_dataset
 
 NAME = PAPER_B_AUGMENTATION.name
 #: The validation fold of every row (the spec's ``fold``); the GAN never sees its patients.
@@ -78,7 +79,7 @@ def _copy_with_split(data: Path, out: Path, test: float, folds: int, seed: int) 
         if splits.get("folds"):
             write_text_atomic(out / ds.SPLITS_NAME, existing.read_text(encoding="utf-8"))
             return out
-    ds.split_dataset(out, test=test, seed=seed, folds=folds)
+    split_dataset(out, test=test, seed=seed, folds=folds)
     return out
 
 

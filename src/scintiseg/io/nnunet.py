@@ -43,9 +43,10 @@ Choices nnU-Net's format leaves open:
 - *Counts as stored*: ``uint16`` where they are integers from 0 to 65535 (DICOM counts), else ``float32`` (an 8-bit
   export stays its grey levels). Channel name ``counts``: nnU-Net z-scores every channel not named ``CT``, per image.
 - *Folds*: the data set's own (``splits.json`` ``folds``) when it has them, else :data:`FOLDS` by patient group
-  (:func:`scintiseg.io.dataset.patient_folds`, seeded: a patient's cases and the cases derived from them in one
+  (:func:`scintiseg.prepare.splits.patient_folds`, seeded: a patient's cases and the cases derived from them in one
   fold; augmented and GAN cases in every fold's train part), fewer where there are fewer patient groups. Identifiers
-  are listed per fold as nnU-Net's ``splits_final.json`` holds them.
+  are listed per fold as nnU-Net's ``splits_final.json`` holds them. The split policy is prepare's, which io may not
+  import: the caller hands it in (:data:`DealFolds`), as it hands in the fusion.
 - The data set's test split is ``imagesTs`` / ``labelsTs`` (nnU-Net trains on none of it); the caller makes the
   split where the data set has none, as ``scintiseg train`` does, so both see the same test patients.
 - Written into a hidden folder beside the target and renamed into place when complete; an existing target, or
@@ -66,7 +67,7 @@ import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, patient_folds, person_views
+from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, person_views
 from scintiseg.io.file_keys import output_stem
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.nifti import nifti_voxels
@@ -88,7 +89,11 @@ CHANNEL_SUFFIX = "_0000"
 #: The two views a fused case needs outlined.
 FUSED_VIEWS = ("ANT", "POST")
 
-__all__ = ["Fusion", "NnunetExport", "export_nnunet", "export_target", "mask_of", "nnunet_folder_name", "nnunet_identifier", "read_nnunet_mask",
+#: How folds are dealt where the splits hold none: ``(manifest, case ids, folds, seed) -> [{"train": [case ids],
+#: "val": [case ids]}, ...]``, :func:`scintiseg.prepare.splits.patient_folds` (module docstring, "Folds").
+DealFolds = Callable[[DatasetManifest, list[str], int, int], list[dict]]
+
+__all__ = ["DealFolds", "Fusion", "NnunetExport", "export_nnunet", "export_target", "mask_of", "nnunet_folder_name", "nnunet_identifier", "read_nnunet_mask",
            "write_nifti_view"]
 
 
@@ -240,7 +245,7 @@ def export_target(out: str | Path, dataset_id: int = DEFAULT_ID, name: str = DEF
 
 def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id: int = DEFAULT_ID,
                   name: str = DEFAULT_NAME, folds: int = FOLDS, seed: int = 0, progress: bool = False,
-                  fusion: Fusion | None = None) -> NnunetExport:
+                  fusion: Fusion | None = None, deal_folds: DealFolds | None = None) -> NnunetExport:
     """Write the data set at ``root`` as nnU-Net v2's raw data set ``out/Dataset<ID>_<NAME>`` (module docstring).
 
     Args:
@@ -253,11 +258,14 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
         seed: seeds those folds.
         progress: a tqdm bar on stderr.
         fusion: one case per study, its two views fused (module docstring); None: one case per view.
+        deal_folds: makes those folds (:func:`scintiseg.prepare.splits.patient_folds`); needed only where ``splits``
+            has no folds.
 
     Raises:
         ScintisegError: a bad id or name, the target or another data set of the id already in ``out``, ``out`` a
             file, no annotated view (fused: no study with both views annotated) among the training cases, an
             unreadable case (named).
+        ValueError: ``splits`` without folds and no ``deal_folds``.
     """
     root, out = Path(root), Path(out)
     target = export_target(out, dataset_id, name)
@@ -280,8 +288,11 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
                              "both views' outlines", path=root)
     if not training:
         raise ScintisegError("no annotated view among the training cases: nnU-Net needs labelled images", path=root)
+    own = splits.get("folds")
+    if not own and deal_folds is None:
+        raise ValueError("the splits hold no folds: hand in deal_folds (scintiseg.prepare.splits.patient_folds)")
     try:
-        own = splits.get("folds") or patient_folds(manifest, [c for c in train_ids if c in views], folds, seed)
+        own = own or deal_folds(manifest, [c for c in train_ids if c in views], folds, seed)
     except ScintisegError as exc:  # one patient: nnU-Net could not validate on another
         raise ScintisegError(f"nnU-Net's folds by patient: {exc.problem} (each fold validates on other patients than "
                              "it trains on)", path=root) from None

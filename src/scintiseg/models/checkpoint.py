@@ -16,6 +16,13 @@ A checkpoint is a dict::
      "data": {"input_mode": ..., "normalisation": ..., "window_size": int, ...,
               "real_scans": true, "adapted_on": [folder, ...]}}
 
+The ``data`` block is the network's *input contract*: what input it reads and what it answers (``task``; a region
+network adds ``"task": "regions", "classes": [...]``; a whole-body model ``pixel_mm`` and ``"window": "whole"``).
+Every reader reads it through :class:`scintiseg.formats.InputContract` (``InputContract.from_state(state, path)``),
+which fills what a file does not record with its task's stated defaults (:data:`scintiseg.formats.TASK_DEFAULTS`)
+and refuses a malformed record in one line naming the file. It lives in :mod:`scintiseg.formats`, not here, because an
+ONNX model's sidecar holds the same record and reading it must not import torch.
+
 The ``data`` block's last two keys say what the network learned from besides phantoms (:func:`scintiseg.formats.provenance`;
 absent when nothing): real patients' scans among its training cases, and the folders of a site's scans it was
 adapted to. Whatever is made from a network keeps them: a run started from it (``--init``), an adapted model, a

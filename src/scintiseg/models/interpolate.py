@@ -14,7 +14,8 @@ Choices the paper leaves open for this use:
   variances too (the interpolated network normalises with statistics between the two); integer
   tensors (BatchNorm's batch counters) are the fine-tune's;
 * the two checkpoints must hold the same network (names, shapes and arguments) and be made for the same
-  input (``data``: input mode, normalisation, pixel size, task): anything else is one error line;
+  input (their input contracts, :class:`scintiseg.formats.InputContract`: task, input mode, normalisation, window
+  size, pixel size, window, classes, each as prediction reads it): anything else is one error line;
 * the result is the *fine-tune's* checkpoint (its data contract, history and training config) with the
   interpolated weights and an ``interpolation`` record: the two files' names and SHA-256 and alpha; its ``data``
   block says what either network learned from besides phantoms (real patients' scans, the folders of a site's scans
@@ -45,14 +46,10 @@ from pathlib import Path
 import torch
 
 from scintiseg.errors import ScintisegError
-from scintiseg.formats import provenance
+from scintiseg.formats import INPUT_FIELDS, InputContract, provenance
 from scintiseg.io.atomic import same_file
 from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint, state_dict_mismatch
 from scintiseg.models.registry import get_entry
-
-#: Keys of a checkpoint's ``data`` record that must agree: what input the network reads, what it answers.
-DATA_KEYS: tuple[str, ...] = ("input_mode", "normalisation", "pixel_mm", "window_size", "task", "classes")
-
 
 def interpolate_weights(base: Mapping[str, torch.Tensor], tuned: Mapping[str, torch.Tensor],
                         alpha: float) -> dict[str, torch.Tensor]:
@@ -145,7 +142,8 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> Path:
 def _learned_from_all(state: dict, states: list[dict]) -> dict:
     """``state`` with its ``data`` block saying what any of ``states``' networks learned from besides phantoms
     (:func:`scintiseg.formats.provenance`): weights made of an adapted or a real-data network carry what it learned,
-    so the report does not call their mix trained on phantoms only (session 61)."""
+    so the report does not call their mix trained on phantoms only (session 61). The rest of the block is kept as
+    written (a mapping or nothing: :func:`_load_compatible` read it)."""
     data = {k: v for k, v in (state.get("data") or {}).items() if k not in ("real_scans", "adapted_on")}
     learned = provenance(one.get("data") for one in states)
     if learned or state.get("data"):
@@ -169,8 +167,9 @@ def _load_compatible(paths: list[Path], verb: str) -> list[dict]:
         weights = state["model"]
         if not isinstance(weights, Mapping) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
             raise ScintisegError("its 'model' entry is not a state dict of tensors", path=path)
+    inputs = [InputContract.from_state(state, path) for path, state in zip(paths, states)]
     reference, first = paths[0], states[0]
-    for path, state in zip(paths[1:], states[1:]):
+    for path, state, contract in zip(paths[1:], states[1:], inputs[1:]):
         if _made(first["model_config"]) != _made(state["model_config"]):
             raise ScintisegError(f"holds another network than {reference.name} ({_describe(state)} against "
                                  f"{_describe(first)}): only a network and its own fine-tunes can be {verb}",
@@ -178,11 +177,10 @@ def _load_compatible(paths: list[Path], verb: str) -> list[dict]:
         mismatch = state_dict_mismatch(first["model"], state["model"])
         if mismatch:
             raise ScintisegError(f"its weights do not fit {reference.name}'s: {mismatch}", path=path)
-        ours, theirs = first.get("data") or {}, state.get("data") or {}
-        for key in DATA_KEYS:
-            if ours.get(key) != theirs.get(key):
-                raise ScintisegError(f"was made for {key} {theirs.get(key)!r}, {reference.name} for "
-                                     f"{ours.get(key)!r}", path=path)
+        for key in INPUT_FIELDS:
+            if getattr(inputs[0], key) != getattr(contract, key):
+                raise ScintisegError(f"was made for {key} {getattr(contract, key)!r}, {reference.name} for "
+                                     f"{getattr(inputs[0], key)!r}", path=path)
     return states
 
 

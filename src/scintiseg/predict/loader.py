@@ -20,15 +20,18 @@ With ``--engine onnx`` and a checkpoint, the network is exported to ONNX in memo
 (:func:`.engines.quantise_int8`), calibrated on the whole-view windows of :data:`CALIBRATION_SEEDS` phantom
 patients made at load (:func:`calibration_windows`; a few seconds once, nothing downloaded or cached); an
 ``.onnx`` file is quantised the same way.
-The data configuration comes from the checkpoint's ``data`` record (written by training; an ONNX
-sidecar holds the same record under ``data``), else from its training config:
+The data configuration is the checkpoint's input contract (:class:`scintiseg.formats.InputContract`: its ``data``
+record, written by training; an ONNX sidecar holds the same record under ``data``), read with a lesion network's
+defaults where the record is silent, and checked here against what this install can feed:
 
-- ``input_mode``, ``normalisation``; ``window_size`` (default 256, paper B §2.1);
+- ``input_mode``, ``normalisation`` (absent: the training config's, else ``ant`` and ``percentile``); ``window_size``
+  (absent: 256, paper B §2.1);
 - ``pixel_mm``: the pixel size in mm the model was trained at; every scan is resampled to it before
-  the model (:mod:`scintiseg.prepare.resample`). Absent (checkpoints before issue 13): no resampling,
+  the model (:mod:`scintiseg.prepare.resample`). Absent (checkpoints before issue 13, crop models): no resampling,
   the scan is fed at its own pixel size, as before;
 - ``window``: where the model looks by default, ``whole`` (overlapping windows over the whole view) or
-  ``thoracic`` (the thoracic crop of paper B); absent: ``thoracic``, what every older model was trained on.
+  ``thoracic`` (the thoracic crop of paper B); absent: ``thoracic``, what every older model was trained on;
+- ``task``: a region network (``regions``) is refused, naming ``--region-model``.
 
 Trust and versions: a checkpoint loads with ``weights_only=True`` and its format version, keys, network
 name and weight shapes are checked (:mod:`scintiseg.models.checkpoint`); an ONNX file needs its sidecar,
@@ -40,14 +43,13 @@ one :class:`~scintiseg.errors.ScintisegError` line naming the file.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from scintiseg.errors import ScintisegError
-from scintiseg.formats import provenance
+from scintiseg.formats import TASK_DEFAULTS, InputContract, provenance
 from scintiseg.predict.engines import ENGINES, ONNX_ENGINES, Engine, MeanEngine, OnnxEngine, TorchEngine, quantise_int8
 from scintiseg.predict.export import onnx_bytes, read_sidecar, sidecar_path, signature_mismatch
 from scintiseg.predict.windows import WINDOW_MODES, sliding_window_blend, whole_view_windows
@@ -61,13 +63,10 @@ SHIPPED_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "phantom_
 SHIPPED_NAME = "shipped"
 #: What models averaged by :func:`load_models` must share: they read each scan the same way.
 READING: tuple[str, ...] = ("input_mode", "normalisation", "in_channels", "pixel_mm", "window_size", "window")
-#: Default window (thoracic crop) size.
-DEFAULT_WINDOW = 256
+#: Default window (thoracic crop) size: a lesion network's whose checkpoint does not record one (the input contract's).
+DEFAULT_WINDOW = TASK_DEFAULTS["lesions"].window_size
 #: Where a model whose checkpoint does not say looks: the thoracic crop every older model was trained on.
-DEFAULT_WINDOW_MODE = "thoracic"
-#: Plausible model pixel sizes, mm: planar cameras acquire at about 1.0 to 4.5 mm (realdata.md); a
-#: ``pixel_mm`` outside this range is a corrupt record, not a model.
-PIXEL_MM_RANGE = (0.1, 20.0)
+DEFAULT_WINDOW_MODE = TASK_DEFAULTS["lesions"].window
 #: Phantom patients (default profile) whose whole-view windows calibrate the ``onnx-int8`` engine (ANT and
 #: POST, 30 windows). Seed 11 holds a hot spot (injection site) whose robust-scaled input reaches 48.6, 9 one
 #: of 10.4 [choice, measured on the held-out seeds 910000-910005: calibrated on seeds 0-2 only (inputs up
@@ -145,24 +144,28 @@ def model_from_network(
     in_channels = int(getattr(network, "in_channels", 2 if input_mode == "two_channel" else 1))
     runner = _engine_for(network, engine, in_channels, data)
     details = {"name": type(network).__name__, "source": "in-memory", "synthetic": True} | (info or {})
-    return LoadedModel(runner, input_mode, normalisation, window_size, in_channels, details, network,
-                       data["pixel_mm"], data["window"])
+    return _loaded(runner, data, in_channels, details, network)
 
 
-def _engine_for(network, engine: str, in_channels: int, data: dict) -> Engine:
+def _loaded(runner: Engine, data: InputContract, in_channels: int, info: dict, network) -> LoadedModel:
+    return LoadedModel(runner, data.input_mode, data.normalisation, data.window_size, in_channels, info, network,
+                       data.pixel_mm, data.window)
+
+
+def _engine_for(network, engine: str, in_channels: int, data: InputContract) -> Engine:
     if engine not in ENGINES:
         raise ScintisegError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
     if engine == "torch":
         return TorchEngine(network)
-    return _onnx_engine(onnx_bytes(network, in_channels, data["window_size"]), engine, data)
+    return _onnx_engine(onnx_bytes(network, in_channels, data.window_size), engine, data)
 
 
-def _onnx_engine(model: bytes | Path, engine: str, data: dict) -> OnnxEngine:
+def _onnx_engine(model: bytes | Path, engine: str, data: InputContract) -> OnnxEngine:
     """The ONNX Runtime engine of ``model``: as it is (``onnx``), or quantised and calibrated (``onnx-int8``)."""
     if engine != "onnx-int8":
         return OnnxEngine(model)
     source = model if isinstance(model, bytes) else Path(model).read_bytes()
-    windows = calibration_windows(data["input_mode"], data["normalisation"], data["window_size"], data["pixel_mm"])
+    windows = calibration_windows(data.input_mode, data.normalisation, data.window_size, data.pixel_mm)
     return OnnxEngine(quantise_int8(source, windows), name="onnx-int8")
 
 
@@ -192,37 +195,22 @@ def calibration_windows(input_mode: str, normalisation: str, window_size: int, p
     return batches
 
 
-def _data_config(state: dict, source: Path | None = None) -> dict:
-    """The data configuration of a checkpoint or sidecar (module docstring); ``source`` names it in errors."""
-    config = state.get("config") or {}
-    data = state.get("data") or {}
-    if not isinstance(config, dict) or not isinstance(data, dict):
-        raise ScintisegError("its 'config' and 'data' entries must be mappings", path=source)
-    task = data.get("task", "lesions")
-    if task != "lesions":  # the region network's 27 channels were read as one lesion logit (session 61)
-        raise ScintisegError(f"a {'region network' if task == 'regions' else f'network for task {task!r}'}, not a "
-                             "lesion model" + (" (give it as --region-model)" if task == "regions" else ""), path=source)
-    input_mode = str(data.get("input_mode", config.get("input_mode", "ant")))
-    normalisation = str(data.get("normalisation", config.get("normalisation", "percentile")))
-    # Training records the crop size in ``data`` (scintiseg.train.loop); older checkpoints used 256.
-    window_size = data.get("window_size") or DEFAULT_WINDOW
-    if input_mode not in INPUT_MODES:
-        raise ScintisegError(f"unknown input mode {input_mode!r} (this scintiseg knows {', '.join(INPUT_MODES)})", path=source)
-    if normalisation not in METHODS:
-        raise ScintisegError(f"unknown normalisation {normalisation!r} (this scintiseg knows {', '.join(METHODS)})", path=source)
-    if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
-        raise ScintisegError(f"window size {window_size!r} is not a positive integer", path=source)
-    pixel_mm = data.get("pixel_mm")
-    if pixel_mm is not None:
-        low, high = PIXEL_MM_RANGE
-        if isinstance(pixel_mm, bool) or not isinstance(pixel_mm, int | float) or not math.isfinite(pixel_mm) or not low <= pixel_mm <= high:
-            raise ScintisegError(f"pixel size {pixel_mm!r} is not a number of mm in [{low:g}, {high:g}]", path=source)
-        pixel_mm = float(pixel_mm)
-    window = data.get("window") or DEFAULT_WINDOW_MODE
-    if window not in WINDOW_MODES:
-        raise ScintisegError(f"unknown window mode {window!r} (this scintiseg knows {', '.join(WINDOW_MODES)})", path=source)
-    return {"input_mode": input_mode, "normalisation": normalisation, "window_size": window_size,
-            "pixel_mm": pixel_mm, "window": str(window)}
+def _data_config(state: dict, source: Path | None = None) -> InputContract:
+    """The input contract of a lesion network's checkpoint or sidecar (module docstring), with names this install can
+    feed; ``source`` names it in errors."""
+    data = InputContract.from_state(state, source)
+    if data.task != "lesions":  # the region network's 27 channels were read as one lesion logit (session 61)
+        raise ScintisegError("a region network, not a lesion model (give it as --region-model)", path=source)
+    if data.input_mode not in INPUT_MODES:
+        raise ScintisegError(f"unknown input mode {data.input_mode!r} (this scintiseg knows {', '.join(INPUT_MODES)})",
+                             path=source)
+    if data.normalisation not in METHODS:
+        raise ScintisegError(f"unknown normalisation {data.normalisation!r} (this scintiseg knows {', '.join(METHODS)})",
+                             path=source)
+    if data.window not in WINDOW_MODES:
+        raise ScintisegError(f"unknown window mode {data.window!r} (this scintiseg knows {', '.join(WINDOW_MODES)})",
+                             path=source)
+    return data
 
 
 def _trained_on(config: dict, adapted_on: list[str]) -> str:
@@ -245,9 +233,8 @@ def _info(state: dict, source: Path) -> dict:
     shipped = state.get("shipped") or {}
     config = state.get("config") or {}
     model_config = state.get("model_config") or {}
-    data = state.get("data") if isinstance(state.get("data"), dict) else {}
     # what it learned from besides phantoms (scintiseg.train.loop.learned_from); an ONNX sidecar carries it in "shipped"
-    learned = provenance([data, shipped])
+    learned = provenance([state.get("data"), shipped])
     real, adapted = learned.get("real_scans", False), learned.get("adapted_on", [])
     info = {
         "name": str(model_config.get("name", "unknown")),
@@ -272,10 +259,9 @@ def load_checkpoint_model(path: Path, engine: str = "torch", device: str = "cpu"
 
     network, state = load_model_from_checkpoint(path)
     data = _data_config(state, path)
-    in_channels = int(getattr(network, "in_channels", 2 if data["input_mode"] == "two_channel" else 1))
+    in_channels = int(getattr(network, "in_channels", 2 if data.input_mode == "two_channel" else 1))
     runner = TorchEngine(network, device) if engine == "torch" else _engine_for(network, engine, in_channels, data)
-    return LoadedModel(runner, data["input_mode"], data["normalisation"], data["window_size"], in_channels, _info(state, path),
-                       network, data["pixel_mm"], data["window"])
+    return _loaded(runner, data, in_channels, _info(state, path), network)
 
 
 def load_onnx_model(path: Path, engine: str = "onnx") -> LoadedModel:
@@ -290,14 +276,12 @@ def load_onnx_model(path: Path, engine: str = "onnx") -> LoadedModel:
     data = _data_config(meta, sidecar_path(path))
     in_channels = int(meta.get("in_channels", 1))
     runner = OnnxEngine(path)
-    mismatch = signature_mismatch(runner.input_shape, runner.output_shape, in_channels, data["window_size"])
+    mismatch = signature_mismatch(runner.input_shape, runner.output_shape, in_channels, data.window_size)
     if mismatch:
         raise ScintisegError(mismatch, path=path)
     if engine == "onnx-int8":
         runner = _onnx_engine(path, engine, data)
-    info = _info(meta, path)
-    return LoadedModel(runner, data["input_mode"], data["normalisation"], data["window_size"], in_channels, info,
-                       None, data["pixel_mm"], data["window"])
+    return _loaded(runner, data, in_channels, _info(meta, path), None)
 
 
 def load_model(spec: str | Path | None = None, engine: str = "torch", device: str = "cpu") -> LoadedModel:
@@ -314,7 +298,7 @@ def load_model(spec: str | Path | None = None, engine: str = "torch", device: st
         if not SHIPPED_WEIGHTS.is_file():
             raise ScintisegError(
                 "this install has no shipped model; pass --model RUN_OR_WEIGHTS "
-                "(build one with `python -m scintiseg.predict.shipped`)",
+                "(a source checkout builds one with `python scripts/package_shipped.py`)",
                 path=SHIPPED_WEIGHTS,
             )
         return load_checkpoint_model(SHIPPED_WEIGHTS, engine, device)

@@ -53,6 +53,7 @@ from scipy import ndimage
 from skimage.measure import label as connected_pieces
 
 from scintiseg.errors import ScintisegError
+from scintiseg.formats import InputContract
 from scintiseg.predict.engines import ENGINES, Engine, OnnxEngine, TorchEngine
 from scintiseg.predict.export import onnx_bytes
 from scintiseg.prepare.model_input import model_input
@@ -113,8 +114,9 @@ def load_region_model(path: str | None = None, engine: str = "torch") -> RegionM
     if not source.is_file():
         raise ScintisegError("no region network here", path=source)
     network, state = load_model_from_checkpoint(source)
-    data = state.get("data") or {}
-    if data.get("task") != "regions" or not data.get("classes"):
+    # the region network's defaults where its record is silent: robust inputs at 4.52 mm (formats.TASK_DEFAULTS)
+    data = InputContract.from_state(state, source)
+    if data.task != "regions" or not data.classes:
         raise ScintisegError("not a region network (its checkpoint has no task 'regions' with classes)", path=source)
     network.eval()
     # torch: BatchNorm folded into a copy, channels-last (0.23 -> 0.15 CPU-s per scan); onnx: exported in memory.
@@ -122,8 +124,7 @@ def load_region_model(path: str | None = None, engine: str = "torch") -> RegionM
     shipped = state.get("shipped") or {}
     info = {"source": str(source), "epoch": state.get("epoch"), "val_mean_region_dice": (state.get("best") or {}).get("value"),
             **{k: v for k, v in shipped.items() if k in ("trained_on", "command")}}
-    return RegionModel(network, float(data.get("pixel_mm", 4.52)), str(data.get("normalisation", "robust")),
-                       tuple(str(c) for c in data["classes"]), info, runner)
+    return RegionModel(network, data.pixel_mm, data.normalisation, data.classes, info, runner)
 
 
 def _multiple(network) -> int:

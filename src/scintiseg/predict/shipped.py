@@ -5,10 +5,10 @@ synthetic phantom scans only; every report it produces says so (``SYNTHETIC_DISC
 Since issue 13 it is paper B's ``rdinet`` (preset ``small``), chosen by measurement among four networks
 (docs/robustness.md), trained on phantoms made on the fly from the domain-randomised profile, degraded like
 real archives, at 2.26 mm on windows of the whole body. Recipe (``scripts/train_shipped_model.sh`` runs it;
-this module does the last step)::
+this module does the last step, which the developers' script ``scripts/package_shipped.py`` runs)::
 
     MODEL=rdinet bash scripts/train_shipped_model.sh runs/shipped
-    python -m scintiseg.predict.shipped --run runs/shipped --trained-on "..." --command "..."
+    python scripts/package_shipped.py --run runs/shipped --trained-on "..." --command "..."
 
 Packaging keeps only what prediction needs (weights, ``model_config``, the training and data config, the
 epoch and best validation score), drops the optimizer and RNG state (the file shrinks about threefold), and
@@ -19,10 +19,9 @@ The file still loads with :func:`scintiseg.models.checkpoint.load_checkpoint` (`
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
+from scintiseg.formats import provenance
 from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from scintiseg.predict.loader import SHIPPED_WEIGHTS
 
@@ -36,7 +35,8 @@ def prediction_state(state: dict) -> dict:
         "model": state["model"],
         "model_config": state["model_config"],
         "config": state.get("config", {}),
-        "data": state.get("data", {}),  # input mode, normalisation and window size, as training recorded them
+        # the input contract (scintiseg.formats.InputContract) and provenance, as training recorded them
+        "data": state.get("data", {}),
         "best": state.get("best", {}),
     }
 
@@ -50,29 +50,12 @@ def package_run(run: str | Path, trained_on: str, out: str | Path = SHIPPED_WEIG
     run = Path(run)
     source = checkpoint_path(run, "best") if run.is_dir() else run
     slim = prediction_state(load_checkpoint(source))
-    data = slim["data"] if isinstance(slim["data"], dict) else {}
     slim["shipped"] = {
         "trained_on": trained_on,
         # phantoms only unless the run says it learned from real or a site's scans (scintiseg.train.loop.learned_from;
         # before session 61 every packaged run was written synthetic)
-        "synthetic": data.get("real_scans") is not True and not data.get("adapted_on"),
+        "synthetic": not provenance([slim["data"]]),
         "command": command,
         "source_run": str(run),
     }
     return save_checkpoint(slim, out)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scintiseg.predict.shipped", description=__doc__.splitlines()[0])
-    parser.add_argument("--run", required=True, help="training run folder (uses checkpoints/best.pt) or checkpoint")
-    parser.add_argument("--trained-on", required=True, help="one line: the phantom cohort the model was trained on")
-    parser.add_argument("--out", default=str(SHIPPED_WEIGHTS), help=f"output (default {SHIPPED_WEIGHTS})")
-    parser.add_argument("--command", default="", help="the full command line that trained the run, recorded in the file")
-    args = parser.parse_args(argv)
-    path = package_run(args.run, args.trained_on, args.out, args.command)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

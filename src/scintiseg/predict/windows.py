@@ -21,7 +21,8 @@ Window sources (:data:`WINDOW_MODES`):
 
 The blending is MONAI's ``sliding_window_inference`` (``mode="gaussian"``, ``padding_mode="constant"``,
 ``monai/inferers/utils.py``), rewritten here in NumPy with the same window positions
-(:func:`window_starts`, MONAI's ``_get_scan_interval`` and ``dense_patch_slices``), the same importance
+(:func:`scintiseg.prepare.windows.window_starts`, MONAI's ``_get_scan_interval`` and ``dense_patch_slices``,
+the placement training's tiles use too), the same importance
 map (:func:`gaussian_importance_map`, MONAI's ``compute_importance_map``), the same zero padding and the
 same float32 sums; ``tests/predict/test_windows.py`` checks that both give the same map. Why not MONAI
 itself: importing ``monai.inferers`` imports about 1,400 modules more than PyTorch does, matplotlib
@@ -73,7 +74,6 @@ QC flags raised here: ``crop_uncertain`` (the thorax was not found by its profil
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -85,6 +85,7 @@ from scintiseg.predict.engines import Engine
 from scintiseg.prepare.body import body_rows
 from scintiseg.prepare.crop import CropBox, thoracic_crop
 from scintiseg.prepare.model_input import ModelInput, check_input_mode, model_inputs
+from scintiseg.prepare.windows import window_starts
 from scintiseg.scan import Scan
 
 #: A POST that moves more than this many pixels (rows + columns) to lie on ANT is flagged.
@@ -231,24 +232,6 @@ def one_pass_probability(images: np.ndarray, engine: Engine, multiple: int) -> n
     logits = np.asarray(engine(images)[:, 0], dtype=np.float32)
     (top, _), (left, _) = pad
     return np.ascontiguousarray(expit(logits[:, top:top + rows, left:left + cols]))
-
-
-def window_starts(length: int, size: int, overlap: float) -> list[int]:
-    """First pixels of the ``size`` windows that cover ``length`` pixels (``length >= size``), as MONAI places them.
-
-    The step is ``int(size * (1 - overlap))`` (at least 1; the whole length when it equals ``size``);
-    windows are laid from 0 until one reaches the end, and the last is moved back to end at ``length``
-    (MONAI's ``_get_scan_interval`` and ``dense_patch_slices``).
-
-    Example::
-
-        window_starts(1024, 256, 0.25)   # [0, 192, 384, 576, 768]
-    """
-    if length < size:
-        raise ValueError(f"a length of {length} is shorter than the window ({size}): pad it first")
-    step = size if size == length else max(int(size * (1 - overlap)), 1)
-    count = next(d for d in range(math.ceil(length / step)) if d * step + size >= length) + 1
-    return [min(d * step, length - size) for d in range(count)]
 
 
 def gaussian_importance_map(size: int, sigma_scale: float = GAUSSIAN_SIGMA_SCALE) -> np.ndarray:

@@ -70,6 +70,7 @@ from pathlib import Path
 import torch
 
 from scintiseg.errors import ScintisegError
+from scintiseg.formats import InputContract
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.dataset import MANIFEST_NAME, SPLITS_NAME, load_manifest, load_splits, person_views
 from scintiseg.io.voc import read_voc_folders
@@ -130,8 +131,9 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
     recorded = dict(state["config"]) if isinstance(state.get("config"), dict) else {}
     known = {k: v for k, v in recorded.items() if k in TrainConfig.__dataclass_fields__}
     base = TrainConfig.from_dict(known)
-    data = state.get("data") or {}
-    if base.input_mode != "ant" or data.get("input_mode", "ant") != "ant":
+    # what the network reads, as prediction reads it (a crop model records no pixel size: the recipe's is kept)
+    data = InputContract.from_state(state, path)
+    if base.input_mode != "ant" or data.input_mode != "ant":
         raise ScintisegError(f"adaptation needs a single-view model (input_mode ant), this one reads "
                              f"{base.input_mode}", path=path)
     if getattr(base, "task", "lesions") != "lesions":
@@ -145,9 +147,8 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
         "seed": settings.seed, "threads": settings.threads, "generator_workers": settings.generator_workers,
         "device": settings.device, "progress": settings.progress, "freeze_norm": settings.freeze_norm,
         "early_stopping": 0, "monitor": "val_loss",
-        "tensorboard": False, "pixel_mm": float(data.get("pixel_mm", base.pixel_mm)),
-        "window_size": int(data.get("window_size", base.window_size)),
-        "normalisation": str(data.get("normalisation", base.normalisation)),
+        "tensorboard": False, "pixel_mm": data.pixel_mm if data.pixel_mm is not None else base.pixel_mm,
+        "window_size": data.window_size, "normalisation": data.normalisation,
     })
     config.validate()
     return config

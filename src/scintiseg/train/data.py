@@ -27,7 +27,8 @@ each scan is resampled to ``pixel_mm`` (counts conserved, masks carried by area)
 builder prediction uses on a whole view; input mode ``ant`` reads every view, each its own input, as prediction
 and the ``--synthetic`` recipe read them, where a data set of crops trains on ANT alone unless ``views="each"``, the
 papers' experiments' setting since session 63), and its input and target
-cut into square windows of ``window_size`` that overlap by half and reach every edge (:func:`window_starts`; a side
+cut into square windows of ``window_size`` that overlap by half and reach every edge
+(:func:`scintiseg.prepare.windows.window_starts`, as prediction places its own; a side
 shorter than the window is zero-padded). The checkpoint then records ``pixel_mm`` and ``window: whole``, so ``scintiseg predict`` resamples every scan to that
 size and tiles the whole body (:mod:`scintiseg.predict.loader`). [Choice: fixed tiles, not random windows: the data
 set is preloaded, every pixel of every view trains, and a run is repeatable from its seed; augmentation adds the
@@ -64,9 +65,11 @@ from scipy import ndimage
 from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views, split_dataset
+from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views
 from scintiseg.prepare.model_input import model_input, model_inputs
 from scintiseg.prepare.resample import resample_map, resample_scan
+from scintiseg.prepare.splits import split_dataset
+from scintiseg.prepare.windows import window_at, window_starts
 from scintiseg.scan import Scan, spans_whole_body
 
 #: :attr:`Sample.truth`: every view read outlined by a person; one of them a pseudo-label; one of them not annotated.
@@ -104,21 +107,6 @@ class WholeBodyWindows:
     around_lesions: bool = False
 
 
-def window_starts(length: int, size: int) -> list[int]:
-    """First pixels of windows of ``size`` along a side of ``length``: half-overlapping, the last at the end.
-
-    Example::
-
-        window_starts(1024, 256)   # [0, 128, 256, ..., 768]
-        window_starts(200, 256)    # [0]: one window, zero-padded
-    """
-    if length <= size:
-        return [0]
-    step = max(size // 2, 1)
-    starts = list(range(0, length - size, step))
-    return starts + [length - size]
-
-
 def lesion_window_starts(target: np.ndarray, size: int) -> list[tuple[int, int]]:
     """First (row, column) of a ``size`` window centred on each lesion of ``target`` (H, W): an 8-connected part of
     its pixels above one half, centred at its centre of mass, the window moved inside the image (module docstring,
@@ -134,15 +122,15 @@ def lesion_window_starts(target: np.ndarray, size: int) -> list[tuple[int, int]]
 
 def cut_windows(image: np.ndarray, target: np.ndarray, size: int,
                 around_lesions: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``image`` (C, H, W) and ``target`` (1, H, W) cut into :func:`window_starts` windows, short sides zero-padded;
-    with ``around_lesions`` then one window centred on each lesion (:func:`lesion_window_starts`)."""
+    """``image`` (C, H, W) and ``target`` (1, H, W) cut into half-overlapping tiles
+    (:func:`scintiseg.prepare.windows.window_starts`), short sides zero-padded at their end
+    (:func:`scintiseg.prepare.windows.window_at`); with ``around_lesions`` then one window centred on each lesion
+    (:func:`lesion_window_starts`). Every window is a new array of its input's type."""
     rows, cols = image.shape[-2:]
-    pad = ((0, 0), (0, max(size - rows, 0)), (0, max(size - cols, 0)))
-    image, target = np.pad(image, pad), np.pad(target, pad)
     corners = [(r, c) for r in window_starts(rows, size) for c in window_starts(cols, size)]
     if around_lesions:
         corners += lesion_window_starts(target[0], size)
-    return [(image[:, r:r + size, c:c + size], target[:, r:r + size, c:c + size]) for r, c in corners]
+    return [(window_at(image, r, c, size), window_at(target, r, c, size)) for r, c in corners]
 
 
 def resample_case(scan: Scan, masks: dict[str, np.ndarray], pixel_mm: float) -> tuple[Scan, dict[str, np.ndarray]]:
@@ -240,7 +228,7 @@ def training_splits(root: str | Path, seed: int) -> dict:
     """``root/splits.json``; when the data set has none, a seeded patient-level split made, saved and said.
 
     A department's own data set (issue 16) usually arrives without a split. Training then holds out
-    :data:`AUTO_TEST_SHARE` of the patients for test with :func:`scintiseg.io.dataset.split_dataset` (the
+    :data:`AUTO_TEST_SHARE` of the patients for test with :func:`scintiseg.prepare.splits.split_dataset` (the
     rules of ``scintiseg dataset split``: patients never straddle, generated cases never test), seeded with
     the run's seed, writes it beside ``dataset.json`` so evaluation and later runs see the same test
     patients, and warns once (the CLI prints it as one ``warning:`` line). The same seed gives the same split.

@@ -52,6 +52,7 @@ import torch
 
 from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
+from scintiseg.formats import InputContract
 from scintiseg.io.atomic import atomic_path, write_text_atomic
 from scintiseg.io.dataset import SPLIT_NAMES, case_turn, load_case, load_manifest, load_splits, person_views, turned_array
 from scintiseg.io.import_sources import file_sha256
@@ -251,18 +252,18 @@ def evaluate_run(
     if folder.exists() and not folder.is_dir():
         raise ScintisegError("output exists and is not a folder", path=folder)
     torch_device = select_device(None if device == "auto" else device)
-    model, state = load_model_from_checkpoint(checkpoint_path(run_dir, checkpoint), map_location=torch_device)
+    source = checkpoint_path(run_dir, checkpoint)
+    model, state = load_model_from_checkpoint(source, map_location=torch_device)
     config = TrainConfig.from_dict(state["config"])
     data = Path(data or config.data)
     case_ids = cases_of_split(run_dir, data, split)
     if not case_ids:
         raise ScintisegError(f"the {split} split is empty", path=data)
     # A whole-body model reads every scan at its pixel size (the checkpoint's record, as prediction resamples);
-    # a crop model reads the data set as it is.
-    pixel_mm = (state.get("data") or {}).get("pixel_mm")
+    # a crop model (no pixel size) reads the data set as it is.
+    pixel_mm = InputContract.from_state(state, source).pixel_mm
     read = load_samples(data, case_ids, config.input_mode, config.normalisation, keep=TRUTHS,
-                        pixel_mm=float(pixel_mm) if pixel_mm else None, every_view=bool(pixel_mm),
-                        views=config.views)
+                        pixel_mm=pixel_mm, every_view=pixel_mm is not None, views=config.views)
     samples = [sample for sample in read if sample.truth == PERSON]
     left_out = {truth: sum(s.truth == truth for s in read) for truth in TRUTHS if truth != PERSON}
     if not samples:

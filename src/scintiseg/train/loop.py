@@ -42,7 +42,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.formats import provenance
+from scintiseg.formats import InputContract, provenance
 from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
 from scintiseg.io.dataset import load_manifest
 from scintiseg.losses import RegionLoss, SegmentationLoss
@@ -278,21 +278,22 @@ def init_recipe(path: str | Path) -> dict:
     """
     state = load_checkpoint(Path(path), map_location="cpu", required=("model",))
     made = dict(state.get("model_config") or {})
-    data = state.get("data") if isinstance(state.get("data"), dict) else {}
+    # only what the checkpoint records: a field it does not is the flags' and TrainConfig's, not a default guessed here
+    data = InputContract.from_state(state, path)
     recipe: dict = {}
     name = made.pop("name", None)
     made.pop("in_channels", None)  # the input mode decides it
     if isinstance(name, str) and name:
         recipe.update(model=name, model_args=made)
     for key in ("input_mode", "normalisation"):
-        if isinstance(data.get(key), str):
-            recipe[key] = data[key]
-    if data.get("task") == "regions":  # a region network goes on learning regions
+        if key in data.recorded:
+            recipe[key] = getattr(data, key)
+    if data.task == "regions":  # a region network goes on learning regions
         recipe["task"] = "regions"
-    if data.get("pixel_mm") and data.get("window") == "whole":
-        recipe["pixel_mm"] = float(data["pixel_mm"])
-        if isinstance(data.get("window_size"), int):
-            recipe["window_size"] = int(data["window_size"])
+    if {"pixel_mm", "window"} <= data.recorded and data.window == "whole":
+        recipe["pixel_mm"] = data.pixel_mm
+        if "window_size" in data.recorded:
+            recipe["window_size"] = data.window_size
     return recipe
 
 
@@ -335,7 +336,7 @@ def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = 
             made_for = f" (they were made for {made.get('name', '?')} {_arguments(made)})" if made else ""
             raise ScintisegError(f"its weights do not fit {config.model} {_arguments(dict(model.config))}{made_for}",
                                  path=config.init) from None
-        whole_body_mm = (state.get("data") or {}).get("pixel_mm") if isinstance(state.get("data"), dict) else None
+        whole_body_mm = InputContract.from_state(state, config.init).pixel_mm  # None: a crop model
         if whole_body_mm and not config.synthetic and pixel_mm is None:  # a whole-body model tuned on partial views
             warnings.warn(f"{config.init}: a whole-body model (scans resampled to {whole_body_mm} mm) fine-tuned on "
                           "partial views (crops), which record no pixel size: `scintiseg predict` reads the result as "

@@ -58,6 +58,7 @@ from scintiseg.phantom.patient import generate_patient
 from scintiseg.prepare.degrade import random_degradation
 from scintiseg.prepare.model_input import model_input
 from scintiseg.prepare.resample import resample_counts, resample_labels, resample_map
+from scintiseg.prepare.windows import window_at
 from scintiseg.scan import Scan
 from scintiseg.train.data import Sample, SegmentationDataset
 
@@ -107,11 +108,10 @@ def cut_window(image: np.ndarray, target: np.ndarray, size: int, rng: np.random.
                focus: float = LESION_FOCUS) -> tuple[np.ndarray, np.ndarray]:
     """A ``size`` x ``size`` window of a ``(C, H, W)`` input and its ``(1, H, W)`` target (module docstring).
 
-    A side shorter than ``size`` is zero-padded, the image placed at a random offset inside the window.
+    A side shorter than ``size`` is zero-padded, the image placed at a random offset inside the window; the window
+    is cut by :func:`scintiseg.prepare.windows.window_at`, as a data set's tiles are, as float32.
     """
-    channels, rows, cols = image.shape
-    out_image = np.zeros((channels, size, size), dtype=np.float32)
-    out_target = np.zeros((1, size, size), dtype=np.float32)
+    _, rows, cols = image.shape
     lesion = np.argwhere((target[0] > 0.5) | (target[0] == BOX_LESION))  # a lesion, or a box said to hold one
     centre = lesion[rng.integers(len(lesion))] if len(lesion) and rng.random() < focus else None
 
@@ -126,10 +126,8 @@ def cut_window(image: np.ndarray, target: np.ndarray, size: int, rng: np.random.
 
     r0, dr = span(rows, None if centre is None else int(centre[0]))
     c0, dc = span(cols, None if centre is None else int(centre[1]))
-    h, w = min(rows, size), min(cols, size)
-    out_image[:, dr:dr + h, dc:dc + w] = image[:, r0:r0 + h, c0:c0 + w]
-    out_target[:, dr:dr + h, dc:dc + w] = target[:, r0:r0 + h, c0:c0 + w]
-    return out_image, out_target
+    return (window_at(image, r0, c0, size, offset=(dr, dc), dtype=np.float32),
+            window_at(target, r0, c0, size, offset=(dr, dc), dtype=np.float32))
 
 
 def training_views(index: int, settings: SyntheticSettings,

@@ -33,8 +33,9 @@ from scintiseg.experiments.demo.settings import (
 from scintiseg.experiments.demo.state import DemoState
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.dataset import MANIFEST_NAME, Case, load_manifest, load_splits, resolve, split_dataset
+from scintiseg.io.dataset import MANIFEST_NAME, Case, load_manifest, load_splits, resolve
 from scintiseg.io.images import read_mask_png
+from scintiseg.prepare.splits import split_dataset
 
 
 def say(message: str) -> None:
