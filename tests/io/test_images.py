@@ -257,17 +257,17 @@ def test_a_dicom_spacing_that_is_no_cameras_gives_way_to_the_given_one(tmp_path)
 
 
 def test_a_dicom_file_without_spacing_takes_the_given_one(tmp_path, monkeypatch):
-    import scintiseg.io
+    import scintiseg.io.read
 
     write_dicom(Scan({"ANT": COUNTS}, pixel_spacing=(2.26, 2.26)), tmp_path / "scan.dcm")
-    read = scintiseg.io.read_dicom
+    read = scintiseg.io.read.read_dicom
 
     def without_spacing(path):  # what read_dicom says of a file with no Pixel Spacing
         scan = read(path)
         scan.metadata["pixel_spacing_assumed"] = True
         return scan
 
-    monkeypatch.setattr(scintiseg.io, "read_dicom", without_spacing)
+    monkeypatch.setattr(scintiseg.io.read, "read_dicom", without_spacing)  # where read_scan looks it up
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         scan = read_scan(tmp_path / "scan.dcm", pixel_spacing="4.5")

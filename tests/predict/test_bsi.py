@@ -7,6 +7,7 @@ from scintiseg.predict.bsi import (
     REGION_TO_BONE,
     SPIERS_WEIGHTS,
     bone_scan_index,
+    bsi_view_weights,
     scan_bone_index,
     soloway_grade,
     view_weights,
@@ -89,6 +90,23 @@ def test_a_readers_outline_on_one_view_counts_from_that_view():
     assert view_weights("sacrum", tables, confirmed=True) == {"ANT": 1.0, "POST": 0.0}
     assert view_weights("lumbar_spine", tables, confirmed=True) == {"ANT": 0.0, "POST": 1.0}  # both: the nearer
 
+
+
+def test_the_view_weights_report_json_carries_are_the_ones_the_bsi_applied():
+    """``bsi_view_weights``: every bone some view saw, weighed by :func:`view_weights` with the reader's own bones, so
+    that the weighed views' contributions add up to :func:`scan_bone_index`'s BSI (the HTML report groups by them)."""
+    tables = _views(ant={"sacrum": (0.2, 1.0), "lumbar_spine": (0.1, 1.0), "femur_left": (0.2, 1.0)},
+                    post={"sacrum": (0.0, 1.0), "lumbar_spine": (0.4, 1.0)})
+    for confirmed in (frozenset(), frozenset({"sacrum"})):
+        weights = bsi_view_weights(tables, confirmed)
+        assert list(weights) == ["lumbar_spine", "sacrum", "femur_left"]  # Spiers order; unseen bones absent
+        assert weights == {bone: view_weights(bone, tables, bone in confirmed) for bone in weights}
+        total = sum(w * tables[view].get(bone, {}).get("contribution_percent", 0.0)
+                    for bone, by_view in weights.items() for view, w in by_view.items())
+        assert total == pytest.approx(scan_bone_index(tables, confirmed)[0])
+    assert bsi_view_weights(tables, frozenset({"sacrum"}))["sacrum"] == {"ANT": 1.0, "POST": 0.0}
+    assert bsi_view_weights(tables)["sacrum"] == {"ANT": 0.0, "POST": 1.0}  # the nearer view
+    assert bsi_view_weights({}) == {}
 
 def test_scan_bsi_of_one_view_is_that_views_own():
     regions = _regions()

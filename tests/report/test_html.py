@@ -224,6 +224,25 @@ def test_lesions_are_grouped_under_their_own_region(multi_region):
         assert ("from " + nearer + ", the nearer view" if nearer else "mean of views") in body
 
 
+
+def test_region_contributions_weigh_the_views_as_report_json_says(multi_region):
+    """The page groups the views' contributions by the weights the prediction applied (``summary.bsi_view_weights``),
+    not by the BSI's rule applied again; a report.json written before the field (session 64) renders as before."""
+    import copy
+
+    _, report, _ = multi_region
+    images = {view: b"" for view in report["views"]}
+    bone = next(l["region"] for l in report["lesions"] if l["region"] in report["summary"]["bsi_view_weights"])
+    older = copy.deepcopy(report)
+    del older["summary"]["bsi_view_weights"]
+    assert report_html(older, images) == report_html(report, images)
+    told = copy.deepcopy(report)
+    told["summary"]["bsi_view_weights"][bone] = {"ANT": 0.0, "POST": 1.0}
+    told["views"]["POST"]["bsi"]["bones"].setdefault(bone, {})["contribution_percent"] = 0.25
+    page = report_html(told, images)
+    header = re.search(rf'<tbody class="region-group" data-region="{bone}">.*?</tr>', page, re.S).group(0)
+    assert 'class="region-bsi">0.25</span>' in header and "from POST" in header
+
 def test_the_region_contributions_and_the_bones_reached_into_add_up_to_the_bsi(multi_region):
     """Each region header gives its bones' contribution; a bone an outline named elsewhere reaches into (a rib lesion
     into the scapula) is listed below the table, so that the page's parts add up to its BSI (session 62: they did

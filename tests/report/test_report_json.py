@@ -113,3 +113,18 @@ def test_a_sternal_lesion_on_an_anterior_view_alone_names_the_spine_behind_it(nm
     assert "region_alternative" in report["definitions"]
     page = html.unescape(report_html(report, {}))
     assert page.count('<span class="behind">(or thoracic spine behind it: one view cannot tell)</span>') == 1
+
+
+def test_the_summary_carries_the_view_weights_the_bsi_applied(paired):
+    """``summary.bsi_view_weights``: each seen bone's views weighed as the scan's BSI weighed them (the HTML report
+    groups by it rather than applying the rule again): the weighed bone contributions add up to ``bsi_percent``."""
+    from scintiseg.predict.bsi import bsi_view_weights
+
+    report = report_dict(paired)
+    tables = {name: view["bsi"]["bones"] for name, view in report["views"].items()}
+    weights = report["summary"]["bsi_view_weights"]
+    assert weights == bsi_view_weights(tables, paired.reader_bones) and weights["thoracic_spine"] == {"ANT": 0.0, "POST": 1.0}
+    total = sum(w * tables[view].get(bone, {}).get("contribution_percent", 0.0)
+                for bone, by_view in weights.items() for view, w in by_view.items())
+    assert total == pytest.approx(report["summary"]["bsi_percent"], abs=1e-4)
+    assert "bsi_view_weights" in report["definitions"] and json.loads(report_json(report)) == report

@@ -226,7 +226,7 @@ def dataset_to_scan(ds: Dataset, path: str | Path | None = None) -> Scan:
     orientation = _orientations(ds, frames, keep, names)
     if orientation:
         metadata[ORIENTATION_KEY] = orientation
-    if spacing is None:  # read_scan applies --pixel-spacing to such a file (io/__init__.py)
+    if spacing is None:  # read_scan applies --pixel-spacing to such a file (io/read.py)
         spacing, metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*frames_array.shape[-2:])
     else:
         written = _assumed_spacing_note(ds)

@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scintiseg.scan import Scan
+
 #: Estimates read as a linear export (no curve undone): within a factor 1.4 of 1.
 LINEAR_RANGE = (1 / 1.4, 1.4)
 #: Most standard deviation of the points about the log-log line: a scan's noise follows its level closely (measured
@@ -71,6 +73,12 @@ MIN_BIN_PIXELS = 200
 MIN_POINTS = 5
 #: ``Scan.metadata`` key of the display gamma read back: the estimate, rounded to 2 decimals.
 GAMMA_KEY = "display_gamma"
+#: DICOM transfer syntaxes that keep every pixel as stored (uncompressed, deflated, RLE, JPEG / JPEG-LS / JPEG 2000
+#: lossless): the only DICOM files whose noise tells a display curve.
+LOSSLESS_SYNTAXES = frozenset({
+    "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.5",
+    "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.90",
+})
 
 
 def display_gamma(image: np.ndarray) -> float | None:
@@ -123,3 +131,18 @@ def undo_display_curve(views: list[np.ndarray]) -> tuple[list[np.ndarray], float
         return views, None
     table = np.clip(np.round(255.0 * (np.arange(256) / 255.0) ** (1.0 / gamma)), 0, 255).astype(np.uint8)
     return [table[view] for view in views], round(gamma, 2)
+
+
+def undo_scan_display_curve(scan: Scan, lossless: bool) -> Scan:
+    """An 8-bit export shown through a display gamma read back to linear grey levels (:func:`undo_display_curve`,
+    ``metadata[GAMMA_KEY]`` the gamma undone; ``lossless`` files only: a JPEG's or a lossy DICOM's noise tells no
+    curve); anything else as it is."""
+    if not lossless:
+        return scan
+    names = scan.view_names
+    views, gamma = undo_display_curve([scan.view(name) for name in names])
+    if gamma is None:
+        return scan
+    fixed = scan.with_views(dict(zip(names, views)))
+    fixed.metadata[GAMMA_KEY] = gamma
+    return fixed

@@ -58,6 +58,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import atomic_path
 from scintiseg.io.colour_tables import grey_through_table
 from scintiseg.io.library_messages import LibraryMessages, library_messages
+from scintiseg.scan import Scan
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NPY_MAGIC = b"\x93NUMPY"
@@ -262,6 +263,21 @@ def undo_display_inversion(array: np.ndarray, within: tuple[slice, slice] | None
     out[_outside(array)] = 0
     return out, True
 
+
+
+def undo_inverted_captures(scan: Scan, within: tuple[slice, slice] | None = None) -> Scan:
+    """A DICOM screen capture (8-bit) of an inverted display, read back as the 8-bit exports are
+    (:func:`undo_display_inversion`, ``metadata["display_inverted"]``; ``within``: the display area of a capture whose
+    panels were blanked, :func:`~scintiseg.io.panels.inside_panels`, judged alone); counts (16-bit) are returned as
+    they are."""
+    if not any(view.dtype == np.uint8 for view in scan.views.values()):
+        return scan
+    pairs = {name: undo_display_inversion(view, within=within) for name, view in scan.views.items()}
+    if not any(flag for _, flag in pairs.values()):
+        return scan
+    fixed = scan.with_views({name: view for name, (view, _) in pairs.items()})
+    fixed.metadata["display_inverted"] = True
+    return fixed
 
 def _outside(array: np.ndarray) -> np.ndarray:
     """The zeros that reach the image's edge: a crop's blanked outside, not black (hot) pixels."""

@@ -45,6 +45,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from scintiseg.errors import ScintisegError
+from scintiseg.io.images import assumed_pixel_spacing
+from scintiseg.io.patient_sides import ORIENTATION_KEY, turned_letters, with_letters_moved
+from scintiseg.scan import Scan
+
 #: ``Scan.metadata`` (and data-set ``meta``) key saying how a body stored lying was turned to stand: one of
 #: :data:`STOOD_TURNS`, the name of the turn from the file as stored to the standing view.
 STOOD_KEY = "stood"
@@ -52,6 +57,8 @@ QUARTER_CLOCKWISE, QUARTER_COUNTERCLOCKWISE = "quarter_clockwise", "quarter_coun
 STOOD_TURNS: dict[str, int] = {QUARTER_CLOCKWISE: -1, QUARTER_COUNTERCLOCKWISE: 1}  # -> numpy.rot90's k
 #: ``Scan.metadata`` (and data-set ``meta``) key of a scan read stood or split: the (rows, columns) of the file.
 STORED_SHAPE_KEY = "stored_shape"
+#: ``Scan.metadata`` key of a page of two views that the reader split: the page's column where it was cut.
+SPLIT_COLUMN = "split_column"
 #: Rows / columns of an image taken for ANT and POST side by side (two 4:1 views make 2:1).
 SIDE_BY_SIDE_ASPECT = (1.6, 2.4)
 #: Fewest rows of such an image: a whole-body matrix has 512 rows or more; a pair of 256 x 256 thoracic crops
@@ -203,3 +210,79 @@ def two_bodies(image: np.ndarray, cut: int) -> bool:
         return False
     widths = sorted([int((body[:cut] >= LIT_COLUMN).sum()), int((body[cut:] >= LIT_COLUMN).sum())])
     return widths[1] > 0 and widths[0] >= MIN_WIDTH_RATIO * widths[1]
+
+
+def turned_note(shape: tuple[int, int]) -> str:
+    """``metadata["turned_upright"]`` of a body stored lying (``shape``: the file's rows and columns) and stood."""
+    return f"stored lying ({shape[0]} rows x {shape[1]} columns): turned a quarter clockwise to stand"
+
+
+def split_note(cut: int) -> str:
+    """``metadata["views_split"]`` of a page of two views cut at column ``cut``."""
+    return f"ANT (left) and POST (right, as displayed) side by side, cut at column {cut}"
+
+
+def stood_scan(scan: Scan) -> Scan | None:
+    """A one-view ``scan`` holding a body stored lying, turned a quarter clockwise to stand as the reader stands one
+    (:func:`stand_lying_body`; ``read_scan(split_views=True)``), its pixel size swapped (or, when assumed, assumed
+    again for the standing image) and ``metadata["turned_upright"]`` saying so; else None.
+
+    ``scintiseg dataset import`` stands a lying body with it, as prediction reads one, for a scan read as stored. The
+    view keeps its name (``VIEW``, or ``ANT``/``POST`` named by the file's name).
+    """
+    if len(scan.view_names) != 1:
+        return None
+    (name,) = scan.view_names
+    known_spacing = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing
+    standing = stand_lying_body(scan.view(name), known_spacing)
+    if standing is None:
+        return None
+    spacing = (scan.pixel_spacing[1], scan.pixel_spacing[0])
+    if scan.metadata.get("pixel_spacing_assumed"):
+        spacing, why = assumed_pixel_spacing(*standing.shape)
+    stood = scan.with_views({name: standing}, pixel_spacing=spacing)
+    stood.metadata = with_letters_moved(stood.metadata, lambda letters: turned_letters(letters, -1))
+    stood.metadata["turned_upright"] = turned_note(scan.shape)
+    stood.metadata[STOOD_KEY], stood.metadata[STORED_SHAPE_KEY] = QUARTER_CLOCKWISE, list(scan.shape)
+    if stood.metadata.get("pixel_spacing_assumed"):
+        stood.metadata["pixel_spacing_assumed"] = why
+    return stood
+
+
+def split_page(scan: Scan) -> Scan | None:
+    """A one-view ``scan`` holding two whole bodies side by side (a page of ANT and POST) split as the reader splits
+    one (:func:`split_side_by_side`; ``read_scan(split_views=True)``): views ``ANT`` (left) and ``POST`` (right, as
+    displayed), ``metadata["views_split"]`` saying so and ``metadata[SPLIT_COLUMN]`` the cut column of the page
+    (:func:`split_at` cuts another array of the page alike); a pixel size that was assumed is assumed again for one
+    view. Else None.
+
+    ``scintiseg dataset import`` splits a page with it, as prediction reads one, for a scan read as stored.
+    """
+    if scan.view_names != ["VIEW"]:
+        return None
+    known = None if scan.metadata.get("pixel_spacing_assumed") else scan.pixel_spacing[1]
+    refuse_many_bodies(scan.view("VIEW"), known, scan.source)
+    split = split_side_by_side(scan.view("VIEW"), known)
+    if split is None:
+        return None
+    (ant, post), cut = split
+    fixed = scan.with_views({"ANT": ant, "POST": post})
+    fixed.metadata.pop(ORIENTATION_KEY, None)  # a page's directions are not its views' (a view is never judged on one)
+    fixed.metadata["views_split"] = split_note(cut)
+    fixed.metadata[SPLIT_COLUMN] = cut
+    fixed.metadata.setdefault(STORED_SHAPE_KEY, list(scan.shape))
+    if fixed.metadata.get("pixel_spacing_assumed"):  # the whole-body rows say the pixel of each half
+        spacing, fixed.metadata["pixel_spacing_assumed"] = assumed_pixel_spacing(*ant.shape)
+        fixed = fixed.with_views(fixed.views, pixel_spacing=spacing)
+    return fixed
+
+
+def refuse_many_bodies(image: np.ndarray, col_mm: float | None, path) -> None:
+    """Raise :class:`~scintiseg.errors.ScintisegError` for a page of more than two whole bodies side by side
+    (:func:`bodies_side_by_side`): which of them are ANT and POST the page does not say."""
+    bodies = bodies_side_by_side(image, col_mm)
+    if bodies > 2:
+        rows, cols = image.shape
+        raise ScintisegError(f"a page of {bodies} whole bodies side by side ({rows} x {cols} pixels): scintiseg reads one "
+                             "view, or ANT and POST side by side, and the page does not say which bodies they are; crop "
+                             "it to them or save each view as a file (scintiseg predict --no-split-views reads it as one view)", path=path)

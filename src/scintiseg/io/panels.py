@@ -42,6 +42,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from scintiseg.io.layout import STORED_SHAPE_KEY
+from scintiseg.scan import Scan
+
 #: Fewest rows (columns) a panel spans: a toolbar is tens of pixels deep; one or two flat rows are an image's frame.
 MIN_PANEL_DEPTH = 4
 #: Least share of a row's (column's) pixels at the panel's level.
@@ -216,3 +219,41 @@ def blank_frame_lines(image: np.ndarray) -> tuple[np.ndarray, list[str]]:
         window[np.abs(window.astype(np.int16) - level) <= FLAT_TOLERANCE] = background
         names.append(f"{axis} {first}-{end - 1}" if end - first > 1 else f"{axis[:-1]} {first}")
     return blanked, list(dict.fromkeys(names))  # two viewports' frames on the same rows named once
+
+
+def blank_viewer_furniture(image: np.ndarray, metadata: dict) -> np.ndarray:
+    """``image`` (one 2-D view as the file stores it) with a screen capture's flat panels and thin frame and separator
+    lines set to its background (:func:`blank_flat_panels`, :func:`blank_frame_lines`; 8-bit images only), recorded
+    in ``metadata`` (:data:`PANELS_KEY`, :data:`LINES_KEY`)."""
+    image, panels = blank_flat_panels(image)
+    if panels:
+        metadata[PANELS_KEY] = panels
+    image, lines = blank_frame_lines(image)
+    if lines:
+        metadata[LINES_KEY] = lines
+    return image
+
+
+def blank_capture_panels(scan: Scan) -> Scan:
+    """A DICOM screen capture (one 8-bit view) with the viewer's flat panels and frame lines set to its background,
+    as plain images are read (:func:`blank_viewer_furniture`); anything else as it is."""
+    if len(scan.views) != 1 or scan.views[scan.view_names[0]].dtype != np.uint8:
+        return scan
+    name = scan.view_names[0]
+    notes: dict = {}
+    blanked = blank_viewer_furniture(scan.view(name), notes)
+    if not notes:
+        return scan
+    fixed = scan.with_views({name: blanked})
+    fixed.metadata.update(notes)
+    return fixed
+
+
+def inside_panels(metadata: dict, image: np.ndarray) -> tuple[slice, slice] | None:
+    """The display area inside the panels the reader blanked on ``image`` (one 2-D view as the file stores it), for
+    the inversion check to judge (:func:`~scintiseg.io.images.undo_display_inversion`); None when none were blanked
+    or the image was since stood or split."""
+    panels = metadata.get(PANELS_KEY)
+    if not panels or image.ndim != 2 or STORED_SHAPE_KEY in metadata:
+        return None
+    return display_area(image.shape, panels)

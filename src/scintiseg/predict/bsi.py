@@ -117,6 +117,15 @@ def reader_bones(lesions, origins: dict) -> frozenset[str]:
                      if origins.get(str(lesion.id)) in ("reader", "restored", "edited"))
 
 
+
+def bsi_view_weights(bone_tables: dict[str, dict[str, dict]], confirmed=frozenset()) -> dict[str, dict[str, float]]:
+    """Bone group -> view -> how much that view counts for the bone in the scan's BSI, for every bone some view's
+    ``bones`` table holds: :func:`view_weights` with ``confirmed`` (:func:`reader_bones`), the rule
+    :func:`scan_bone_index` applies. ``report.json`` carries it (``summary.bsi_view_weights``) so that the report
+    groups the views' contributions by region as the BSI combined them, without applying the rule again."""
+    return {bone: view_weights(bone, bone_tables, bone in confirmed) for bone in BONE_GROUPS
+            if any(bone in table for table in bone_tables.values())}
+
 def scan_bone_index(bone_tables: dict[str, dict[str, dict]], confirmed=frozenset()) -> tuple[float, float]:
     """(BSI %, covered skeletal mass %) of a scan from its views' ``bones`` tables (:class:`BoneIndex.bones`): each
     bone read by :func:`view_weights`, ``confirmed`` the bones holding a reader's own outline (:func:`reader_bones`).

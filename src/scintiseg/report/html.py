@@ -48,7 +48,7 @@ import base64
 import html
 from pathlib import Path
 
-from scintiseg.predict.bsi import NEARER_VIEW, REGION_TO_BONE, view_weights
+from scintiseg.predict.bsi import NEARER_VIEW, REGION_TO_BONE, reader_bones, view_weights
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.predict.rule_calls import RULE_TEXT
 from scintiseg.predict.spine_pattern import BROAD_CALL_RATIO, PATTERN_RATIO
@@ -366,7 +366,8 @@ def group_by_region(lesions: list[dict]) -> list[tuple[str, list[dict]]]:
 
 
 def _view_region_bsi(report: dict, view: str, region: str) -> float:
-    """The BSI contribution (%) of ``region`` on ``view``: its bone group's, else the sum over its lesions."""
+    """The BSI contribution (%) of ``region`` on ``view``, as ``report.json`` holds it: its bone group's
+    (``views.V.bsi.bones``), else the sum over its lesions (``bsi_contribution_percent``)."""
     bones = report.get("views", {}).get(view, {}).get("bsi", {}).get("bones", {})
     if region in bones and "contribution_percent" in bones[region]:
         return float(bones[region]["contribution_percent"])
@@ -385,20 +386,37 @@ def region_findings(report: dict) -> dict[str, dict[str, RegionFinding]]:
 
 
 def _region_weights(report: dict, region: str) -> dict[str, float]:
-    """View -> its weight in ``region``'s BSI contribution, as the scan's BSI weighs the views
-    (:func:`~scintiseg.predict.bsi.view_weights`: the nearer view for the spine, sternum, ...; else the mean)."""
+    """View -> its weight in ``region``'s BSI contribution, as the prediction weighed it: ``summary.bsi_view_weights``
+    (:func:`~scintiseg.predict.bsi.bsi_view_weights`). A bone it does not list no view saw, and a report written
+    before session 64 lists none: both are weighed by :func:`~scintiseg.predict.bsi.view_weights` itself, the reader's
+    own bones (:func:`~scintiseg.predict.bsi.reader_bones`) taken from the lesions' ``origin``."""
     views = list(report.get("views", {})) or sorted({str(l.get("view")) for l in report["lesions"]})
     if not views:
         return {}
-    tables = {view: report.get("views", {}).get(view, {}).get("bsi", {}).get("bones", {}) for view in views}
     bone = REGION_TO_BONE.get(region, region)
-    drawn = {REGION_TO_BONE.get(str(l.get("region")), str(l.get("region"))) for l in report["lesions"]
-             if l.get("origin") in ("reader", "restored", "edited")}  # as Prediction.reader_bones
-    return view_weights(bone, tables, bone in drawn)
+    summary = report.get("summary") or {}
+    stored = summary.get("bsi_view_weights")
+    if stored is not None and bone in stored:
+        return {view: float(weight) for view, weight in stored[bone].items()}
+    tables = {view: report.get("views", {}).get(view, {}).get("bsi", {}).get("bones", {}) for view in views}
+    confirmed = stored is None and bone in reader_bones(
+        [_LesionRecord(lesion) for lesion in report["lesions"]],
+        {str(lesion.get("id")): lesion.get("origin") for lesion in report["lesions"]})
+    return view_weights(bone, tables, confirmed)
+
+
+class _LesionRecord:
+    """A ``report.json`` lesion record as :func:`~scintiseg.predict.bsi.reader_bones` reads a lesion (``id``,
+    ``region``)."""
+
+    def __init__(self, record: dict):
+        self.id, self.region = record.get("id"), record.get("region")
 
 
 def region_bsi_percent(report: dict, region: str) -> float:
-    """A region's BSI contribution (%), its views combined as the scan's BSI combines them."""
+    """A region's BSI contribution (%): the views' contributions (:func:`_view_region_bsi`) weighed as the prediction
+    weighed them (:func:`_region_weights`). Report work, the one place the HTML report adds up a region: a grouping
+    of figures ``report.json`` holds, no rule of the BSI applied again."""
     return sum(weight * _view_region_bsi(report, view, region) for view, weight in _region_weights(report, region).items())
 
 

@@ -81,7 +81,7 @@ from scintiseg.io import SPLIT_COLUMN
 from scintiseg.io.layout import STOOD_KEY, STORED_SHAPE_KEY
 from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.io.view_pairs import READ_APART_KEY
-from scintiseg.predict.bsi import soloway_grade
+from scintiseg.predict.bsi import bsi_view_weights, soloway_grade
 from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
 from scintiseg.predict.pair_names import one_view_alternative
 from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
@@ -131,6 +131,11 @@ DEFINITIONS = {
         "each view's own). null for a partial view (a crop or spot view: flag partial_view), whose bones are not named."
     ),
     "bsi_covered_mass_percent": "share of skeletal mass (Spiers) the model saw.",
+    "bsi_view_weights": (
+        "bone -> view -> the weight of that view's contribution (views.V.bsi.bones) in the scan's BSI: 1 for the view "
+        "a bone is read from (the nearer one, or the one view a reader's own outline involves), 0.5 each for the mean "
+        "of two views; every bone some view saw (since session 64; the HTML report groups the views by it)."
+    ),
     "triage_score": (
         "largest lesion probability over the pixels the model saw, the calls a reading rule left out "
         f"(left_out_calls) and the network's response around them (down to probability {BASIN_PROBABILITY:g}) set "
@@ -244,6 +249,8 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
             "bsi_percent": round(prediction.bsi_percent, 4) if prediction.bsi_given else None,
             "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2),
             "bsi_scope": bsi_scope(prediction),
+            "bsi_view_weights": bsi_view_weights({name: r.bsi["bones"] for name, r in prediction.views.items()},
+                                                 prediction.reader_bones),
             "triage_score": _significant(prediction.triage_score),
             "pair_count": len(prediction.pairs),
             "pairing_shift_px": None if shift is None else [float(shift[0]), float(shift[1])],
