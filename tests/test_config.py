@@ -307,3 +307,93 @@ def test_configs_and_their_commands_import_no_torch(module):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@dataclass
+class Run(Config):
+    """A command's settings: flags spelled otherwise, without a flag, told by argparse, repeated, said as flags."""
+
+    kind: ClassVar[str] = "run settings"
+    said_as_flags: ClassVar[bool] = True
+
+    out: str = option("runs/x", parse=config_module.path_text, help="output folder")
+    min_area_px: int = option(4, flags=("--min-area",), help="smallest area")
+    window: str | None = option(None, choices=("whole", "thoracic"), default_help="the model's own", help="where")
+    lr: float = option(1e-3, help="learning rate")
+    seed: int = option(0, help="the seed")
+    boxes: list[str] = option(default_factory=list, repeat=True, metavar="DIR", help="box folders")
+    progress: bool = option(True, flags=())
+
+
+def _run_parser(**kwargs) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, Run, **kwargs)
+    return parser
+
+
+def test_flags_spelled_otherwise_left_out_repeated_and_described():
+    parser = _run_parser()
+    flags = {option for action in parser._actions for option in action.option_strings}
+    assert {"--out", "--min-area", "--window", "--lr", "--seed", "--boxes"} <= flags
+    assert not {"--min-area-px", "--progress", "--no-progress"} & flags  # flags=(): no flag
+    text = " ".join(parser.format_help().split())
+    assert "--min-area MIN_AREA" in text and "--boxes DIR" in text  # the value named after the flag, or as told
+    assert "where (one of whole, thoracic; default: the model's own)" in text
+    args = parser.parse_args(["--min-area", "9", "--boxes", "a,b", "--boxes", "c", "--out", "runs/y/"])
+    run = from_args(Run, args, {"progress": False})  # a field without a flag takes its value from the command
+    assert (run.min_area_px, run.boxes, run.out, run.progress) == (9, ["a,b", "c"], "runs/y", False)
+
+
+def test_an_optional_field_takes_none_whatever_its_choices():
+    assert Run().window is None and Run(window="whole").window == "whole"
+    with pytest.raises(ScintisegError, match=r"^--window must be one of whole, thoracic, got 'chest'$"):
+        Run(window="chest")
+    with pytest.raises(ScintisegError, match="mode must be one of fast, exact, got None"):
+        Job(mode=None)  # a field that may not be None still may not
+
+
+def test_said_as_flags_names_each_field_by_its_flag():
+    with pytest.raises(ScintisegError, match=r"^--lr must be a finite number, got nan$"):
+        Run(lr=float("nan"))
+    with pytest.raises(ScintisegError, match=r"^--seed must be a whole number from 0 to 4294967295, got -1$"):
+        Run(seed=-1)
+
+
+def test_a_value_refused_by_the_checks_can_be_named_by_the_flag_that_gave_it():
+    with pytest.raises(ScintisegError) as error:
+        from_args(Job, _parse(["--steps", "0"]), name_flags=True)
+    assert str(error.value) == "--steps must be >= 1, got 0"
+    with pytest.raises(ScintisegError) as error:  # given by the file, not a flag: named as the file names it
+        from_args(Job, _parse([]), {"steps": 0}, path="job.yaml", name_flags=True)
+    assert str(error.value) == "job.yaml: steps must be >= 1, got 0"
+    with pytest.raises(ScintisegError) as error:  # by default named as the configuration names it (train, gan)
+        from_args(Job, _parse(["--steps", "0"]))
+    assert str(error.value) == "steps must be >= 1, got 0"
+
+
+def test_typed_flags_are_converted_by_argparse(capsys):
+    with pytest.raises(SystemExit):
+        _run_parser(typed=True).parse_args(["--min-area", "2.5"])
+    assert "argument --min-area: invalid int value: '2.5'" in capsys.readouterr().err
+    args = _run_parser(typed=True).parse_args(["--min-area", "3", "--lr", "0.5"])
+    assert (args.min_area_px, args.lr) == (3, 0.5) and from_args(Run, args) == Run(min_area_px=3, lr=0.5)
+    with pytest.raises(ScintisegError, match="^--min-area: expected an integer"):  # untyped: from_args converts
+        from_args(Run, _run_parser().parse_args(["--min-area", "2.5"]))
+
+    def even(text: str) -> int:
+        if int(text) % 2:
+            raise argparse.ArgumentTypeError(f"not even: {text}")
+        return int(text)
+
+    with pytest.raises(SystemExit):
+        _run_parser(types={"seed": even}).parse_args(["--seed", "3"])
+    assert "argument --seed: not even: 3" in capsys.readouterr().err
+
+
+def test_reading_the_configuration_module_imports_no_yaml_or_numpy():
+    """``predict --help`` builds flags from a configuration: PyYAML and scintiseg.io (NumPy) come on first use."""
+    code = ("import json, sys, scintiseg.config as c; before = sorted({'yaml', 'numpy'} & set(sys.modules)); "
+            "loader = c.YAML_LOADER.__name__; print(json.dumps([before, 'yaml' in sys.modules, loader]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [[], True, "CSafeLoader" if yaml.__with_libyaml__ else "SafeLoader"]

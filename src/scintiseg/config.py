@@ -5,19 +5,25 @@ validator and the command line need in ``dataclasses.field`` metadata, written w
 
 - ``help``: one line for ``--help``;
 - ``choices``: the allowed values (of each item, for a list field), checked by :meth:`Config.validate`;
-- ``flags``: the command-line spellings (default ``--field-name``);
-- ``parse``: how a flag's text becomes the value (default: the field type, lists split at commas).
+- ``flags``: the command-line spellings (default ``--field-name``; ``()``: no flag, a setting that only a file, the
+  API or a flag the command writes itself sets);
+- ``parse``: how a flag's text becomes the value (default: the field type, lists split at commas);
+- ``metavar``: the value's name in ``--help`` (default: the flag's name in capitals);
+- ``default_help``: what ``--help`` says the default is where the value alone does not say it (a ``None`` that
+  means "the model's own");
+- ``repeat``: a list field's flag is given once per item (``--boxes A --boxes B``), for items that may hold commas.
 
 Two rules hold for every configuration (:meth:`Config.validate`): no number is NaN or infinite (YAML reads ``.inf``
 and ``.nan``, Python's ``float()`` reads ``inf`` and ``nan`` from a flag: a learning rate of ``inf`` passed every
 ``> 0`` check and trained on NaN losses), and a field named ``seed`` is a whole number from 0 to 2**32 - 1
-(:func:`scintiseg.seeds.check_seed`; NumPy's generators refuse a negative seed with a traceback).
+(:func:`scintiseg.seeds.check_seed`; NumPy's generators refuse a negative seed with a traceback). A field that may be
+``None`` takes ``None`` whatever its choices ("not set": the model's own window).
 
 :meth:`Config.from_dict` converts values to the field types (YAML and flags both give strings where a
 number is meant) and refuses unknown keys with one line that names the keys and the file; a field whose
 type is itself a :class:`Config` takes a nested mapping. :func:`add_arguments` adds one flag per field
 to an ``argparse`` parser and :func:`from_args` resolves defaults < a mapping (a ``--config`` file) <
-the flags given.
+the flags given (with ``name_flags``, a value the configuration's checks refuse is named by the flag that gave it).
 
 Example::
 
@@ -42,14 +48,15 @@ import json
 import math
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, ClassVar, TypeVar
-
-import yaml
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.atomic import write_text_atomic
 from scintiseg.seeds import check_seed
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import yaml
 
 ConfigT = TypeVar("ConfigT", bound="Config")
 
@@ -66,8 +73,26 @@ MAX_CONFIG_DEPTH = 100
 #: before anything expands it. A configuration holds a few hundred values.
 MAX_CONFIG_VALUES = 100_000
 #: libyaml's safe loader when PyYAML was built with it: C, tens of times faster than the pure-Python
-#: ``SafeLoader`` it falls back to (the fuzz run's 900 KB documents: 0.2-0.3 s against more than 10 s).
-YAML_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: ``SafeLoader`` it falls back to (the fuzz run's 900 KB documents: 0.2-0.3 s against more than 10 s). Set on first
+#: use (:func:`__getattr__`): PyYAML is imported by what reads or writes YAML, not by a command's ``--help``.
+YAML_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
+
+
+def __getattr__(name: str) -> Any:
+    """:data:`YAML_LOADER` on first use (PEP 562)."""
+    if name == "YAML_LOADER":
+        return _yaml_loader()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _yaml_loader() -> type[yaml.SafeLoader] | type[yaml.CSafeLoader]:
+    """:data:`YAML_LOADER`: the one set (a test sets the pure-Python one), else libyaml's where PyYAML has it."""
+    loader = globals().get("YAML_LOADER")
+    if loader is None:
+        import yaml  # lazy: start-up time (predict --help builds its flags from a configuration, and reads no YAML)
+
+        loader = globals()["YAML_LOADER"] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
 
 
 def option(
@@ -78,6 +103,9 @@ def option(
     choices: Sequence[Any] | None = None,
     flags: Sequence[str] | None = None,
     parse: Callable[[str], Any] | None = None,
+    metavar: str | None = None,
+    default_help: str | None = None,
+    repeat: bool = False,
 ) -> Any:
     """A configuration field: ``dataclasses.field`` with the metadata of the module docstring."""
     metadata: dict[str, Any] = {"help": help}
@@ -87,6 +115,12 @@ def option(
         metadata["flags"] = tuple(flags)
     if parse is not None:
         metadata["parse"] = parse
+    if metavar is not None:
+        metadata["metavar"] = metavar
+    if default_help is not None:
+        metadata["default_help"] = default_help
+    if repeat:
+        metadata["repeat"] = True
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 
@@ -102,6 +136,9 @@ class Config:
     #: Keys an earlier version wrote, and the field each is read as now (a file or checkpoint written before a
     #: field was renamed still loads, its value meaning what it meant then).
     renamed: ClassVar[dict[str, str]] = {}
+    #: Whether :meth:`validate`'s messages name a field by its flag (``--batch-size must be a finite number``), for a
+    #: configuration a person sets as a command's flags (the demo's), rather than by its name.
+    said_as_flags: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -113,12 +150,15 @@ class Config:
             choices = item.metadata.get("choices")
             value = getattr(self, item.name)
             values = value if isinstance(value, (list, tuple)) else [value]
+            name = _flags(item)[0] if self.said_as_flags else item.name
             if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-                raise ScintisegError(f"{item.name} must be a finite number, got {value!r}")
+                raise ScintisegError(f"{name} must be a finite number, got {value!r}")
             if item.name == "seed":
-                check_seed(value)
-            if choices is not None and any(v not in choices for v in (value if isinstance(value, list) else [value])):
-                raise ScintisegError(f"{item.name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+                check_seed(value, name)
+            if choices is None or (value is None and _may_be_none(type(self), item.name)):
+                continue
+            if any(v not in choices for v in (value if isinstance(value, list) else [value])):
+                raise ScintisegError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/YAML-able dict of every field (nested configurations as nested dicts)."""
@@ -149,11 +189,17 @@ class Config:
 
     def save_yaml(self, path: str | Path) -> None:
         """Write the configuration atomically as YAML, fields in declaration order."""
+        import yaml  # lazy: start-up time (YAML_LOADER)
+
+        from scintiseg.io.atomic import write_text_atomic  # lazy: start-up time (scintiseg.io reads DICOM: NumPy)
+
         write_text_atomic(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod
     def from_json(cls: type[ConfigT], path: str | Path) -> ConfigT:
         """Read a configuration written by :meth:`save_json`."""
+        from pathlib import Path  # lazy: start-up time (predict --help builds its flags from a configuration)
+
         path = Path(path)
         text = _read_config_text(path)
         try:
@@ -167,6 +213,8 @@ class Config:
 
     def save_json(self, path: str | Path) -> None:
         """Write the configuration atomically as indented JSON."""
+        from scintiseg.io.atomic import write_text_atomic  # lazy: start-up time (scintiseg.io reads DICOM: NumPy)
+
         write_text_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
@@ -226,8 +274,12 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     document is checked (:data:`MAX_CONFIG_DEPTH`, :data:`MAX_CONFIG_VALUES`, aliases counted each
     time they repeat) after composing and before constructing, so an alias bomb is never expanded.
     """
+    from pathlib import Path  # lazy: start-up time (predict --help builds its flags from a configuration)
+
+    import yaml  # lazy: start-up time (YAML_LOADER)
+
     path = Path(path)
-    loader = YAML_LOADER(_read_config_text(path))
+    loader = _yaml_loader()(_read_config_text(path))
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -266,9 +318,9 @@ def _read_config_text(path: Path) -> str:
 
 
 def _yaml_children(node: yaml.Node) -> Sequence[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
+    if node.id == "mapping":  # a yaml.MappingNode (told by its id: PyYAML is imported on first use, YAML_LOADER)
         return [item for pair in node.value for item in pair]
-    if isinstance(node, yaml.SequenceNode):
+    if node.id == "sequence":  # a yaml.SequenceNode
         return node.value
     return ()
 
@@ -362,25 +414,28 @@ def parse_key_values(items: Sequence[str] | None, flag: str) -> dict[str, Any]:
     ``["pooling=fusion", "rmp=true", "width=16"]`` -> ``{"pooling": "fusion", "rmp": True, "width": 16}``:
     values are read as YAML scalars, so numbers, booleans and ``null`` get their types.
     """
+    import yaml  # lazy: start-up time (YAML_LOADER)
+
     parsed: dict[str, Any] = {}
     for item in items or []:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ScintisegError(f"{flag} expects KEY=VALUE, got {item!r}")
         try:
-            parsed[key.strip()] = yaml.load(text, Loader=YAML_LOADER) if text.strip() else None
+            parsed[key.strip()] = yaml.load(text, Loader=_yaml_loader()) if text.strip() else None
         except (yaml.YAMLError, ValueError, LookupError, AttributeError, TypeError):  # read_yaml says why
             parsed[key.strip()] = text
     return parsed
 
 
 def _flag_fields(config_class: type[Config]) -> list[tuple[dataclasses.Field, Any]]:
-    """(field, type) of every field that is a flag: all but nested configurations."""
+    """(field, type) of every field that is a flag: all but nested configurations and fields of ``flags=()``."""
     hints = typing.get_type_hints(config_class)
     return [
         (item, hints[item.name])
         for item in dataclasses.fields(config_class)
-        if item.init and not (isinstance(hints[item.name], type) and issubclass(hints[item.name], Config))
+        if item.init and item.metadata.get("flags") != ()
+        and not (isinstance(hints[item.name], type) and issubclass(hints[item.name], Config))
     ]
 
 
@@ -392,13 +447,46 @@ def _default(item: dataclasses.Field) -> Any:
     return item.default_factory() if item.default is dataclasses.MISSING else item.default
 
 
-def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, config_class: type[Config]) -> None:
+def _may_be_none(config_class: type[Config], name: str) -> bool:
+    """Whether field ``name``'s type is ``X | None``."""
+    return type(None) in typing.get_args(typing.get_type_hints(config_class)[name])
+
+
+def path_text(text: str) -> str:
+    """A path flag's text as :class:`pathlib.Path` spells it (``runs/demo/`` -> ``runs/demo``): ``parse`` for a
+    ``str`` field that a hand-written ``type=Path`` flag set before."""
+    from pathlib import Path  # lazy: start-up time (predict --help builds its flags from a configuration)
+
+    return str(Path(text))
+
+
+def _number_type(hint: Any) -> type | None:
+    """``int`` or ``float`` for a field of that type (``X | None`` included), else None."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)] if type(None) in typing.get_args(hint) else [hint]
+    return args[0] if len(args) == 1 and args[0] in (int, float) else None
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    config_class: type[Config],
+    *,
+    typed: bool = False,
+    types: Mapping[str, Callable[[str], Any]] | None = None,
+) -> None:
     """Add one flag per field of ``config_class`` (``--field-name``; default: not given).
 
     Flags left out of the command line are absent from the parsed namespace, so :func:`from_args`
     can lay the given ones over defaults and a configuration file. A ``bool`` field gets
     ``--name / --no-name``; a ``dict`` field is a repeatable ``KEY=VALUE`` flag whose pairs are added to
-    the mapping; a ``list`` field takes comma-separated items.
+    the mapping; a ``list`` field takes comma-separated items (one item per flag with ``repeat``).
+
+    Args:
+        parser: the parser or argument group.
+        config_class: the configuration whose fields become flags.
+        typed: argparse converts the text of each ``int`` or ``float`` flag (``X | None`` too) as it parses the
+            command line, so a value that is no number is argparse's usage error naming the flag, as with a
+            hand-written ``type=int``; without it :func:`from_args` converts it (a :class:`ScintisegError`).
+        types: argparse types of some fields' flags, over ``typed`` (``{"seed": scintiseg.cli.arguments.seed}``).
     """
     for item, hint in _flag_fields(config_class):
         origin = typing.get_origin(hint) or hint
@@ -406,19 +494,27 @@ def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, con
         choices = item.metadata.get("choices")
         known = f"{'each ' if origin is list else ''}one of {', '.join(map(str, choices))}; " if choices else ""
         shown = ",".join(map(str, default)) if origin is list else default
+        shown = item.metadata.get("default_help", shown)
         text = f"{item.metadata.get('help') or item.name.replace('_', ' ')} ({known}default: {shown})".replace("%", "%%")
+        flags = _flags(item)
+        metavar = item.metadata.get("metavar")
         if hint is bool:
-            parser.add_argument(*_flags(item), dest=item.name, action=argparse.BooleanOptionalAction,
+            parser.add_argument(*flags, dest=item.name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=text)
         elif origin is dict:
-            parser.add_argument(*_flags(item), dest=item.name, action="append", default=argparse.SUPPRESS,
-                                metavar="KEY=VALUE", help=text)
+            parser.add_argument(*flags, dest=item.name, action="append", default=argparse.SUPPRESS,
+                                metavar=metavar or "KEY=VALUE", help=text)
+        elif origin is list and item.metadata.get("repeat"):
+            parser.add_argument(*flags, dest=item.name, action="append", default=argparse.SUPPRESS,
+                                metavar=metavar or "ITEM", help=text)
         elif origin is list:
-            parser.add_argument(*_flags(item), dest=item.name, default=argparse.SUPPRESS,
-                                metavar=",".join(map(str, default)) or "ITEM,...", help=text)
+            parser.add_argument(*flags, dest=item.name, default=argparse.SUPPRESS,
+                                metavar=metavar or ",".join(map(str, default)) or "ITEM,...", help=text)
         else:
-            parser.add_argument(*_flags(item), dest=item.name, default=argparse.SUPPRESS,
-                                metavar=item.name.upper(), choices=choices, help=text)
+            kind = (types or {}).get(item.name) or (_number_type(hint) if typed else None)
+            parser.add_argument(*flags, dest=item.name, default=argparse.SUPPRESS, choices=choices, help=text,
+                                metavar=metavar or flags[0].lstrip("-").replace("-", "_").upper(),
+                                **({"type": kind} if kind else {}))
 
 
 def from_args(
@@ -426,6 +522,8 @@ def from_args(
     args: argparse.Namespace,
     values: Mapping[str, Any] | None = None,
     path: str | Path | None = None,
+    *,
+    name_flags: bool = False,
 ) -> ConfigT:
     """Resolve a configuration: defaults < ``values`` (e.g. a ``--config`` file) < the flags given.
 
@@ -434,6 +532,8 @@ def from_args(
         args: the parsed command line.
         values: field values under the flags (a configuration file, a preset).
         path: the file ``values`` came from, named in errors.
+        name_flags: an impossible value's message that begins with the name of a field a flag gave begins with the
+            flag instead (``--min-area must be at least 1``, not ``min_area_px must ...``).
 
     Raises:
         ScintisegError: a flag value of the wrong type (naming the flag), an unknown key in ``values``
@@ -441,14 +541,21 @@ def from_args(
     """
     merged = dict(values or {})
     given = vars(args)
+    flags = {}
     for item, hint in _flag_fields(config_class):
         if item.name not in given:
             continue
         flag, raw = _flags(item)[0], given[item.name]
+        flags[item.name] = flag
         origin = typing.get_origin(hint) or hint
         try:
             if origin is dict:
                 merged[item.name] = {**(merged.get(item.name) or {}), **parse_key_values(raw, flag)}
+            elif not isinstance(raw, str) and origin is not list:  # converted by argparse (add_arguments' types)
+                merged[item.name] = coerce(raw, hint)
+            elif origin is list and item.metadata.get("repeat"):  # one item per flag given
+                parse = item.metadata.get("parse") or (lambda text: text)
+                merged[item.name] = coerce([parse(text) for text in raw], hint)
             elif "parse" in item.metadata:
                 merged[item.name] = item.metadata["parse"](raw)
             elif origin is list:
@@ -457,4 +564,10 @@ def from_args(
                 merged[item.name] = coerce(raw, hint)
         except (TypeError, ValueError) as exc:
             raise ScintisegError(f"{flag}: {exc}") from None
-    return config_class.from_dict(merged, path=path)
+    try:
+        return config_class.from_dict(merged, path=path)
+    except ScintisegError as exc:
+        name, space, rest = exc.problem.partition(" ")
+        if not (name_flags and space and name in flags):
+            raise
+        raise ScintisegError(f"{flags[name]} {rest}", path=exc.path) from None

@@ -262,3 +262,53 @@ def test_adapt_on_a_data_set_leaves_its_test_patients_out_unless_told(tmp_path, 
     assert record["test_split"]["left_out"] == [] and record["test_split"]["from"] == "splits.json"
     assert record["site_views"]["labelled"] == 10
     assert record["real_scans"] is True and load_model(tmp_path / "all").info["disclaimer"] == RESEARCH_DISCLAIMER
+
+
+def _settings(*argv: str) -> AdaptSettings:
+    """The :class:`AdaptSettings` ``scintiseg adapt ARGV`` resolves (no model is read)."""
+    from scintiseg.cli import build_parser
+    from scintiseg.cli.adapt import resolve_settings
+
+    return resolve_settings(build_parser("adapt").parse_args(["adapt", "--out", "run", *argv]))
+
+
+def test_every_setting_but_progress_is_a_flag_of_the_same_name_and_default():
+    assert _settings("--unlabelled", "site") == AdaptSettings()
+    given = _settings("--unlabelled", "site", "--epochs", "3", "--alpha", "0.2", "--share", "0.25", "--lr", "1e-3",
+                      "--pool-patients", "4", "--val-patients", "2", "--synthetic", "small", "--freeze-norm",
+                      "--seed", "7", "--threads", "1", "--generator-workers", "0", "--device", "cpu", "--normals",
+                      "normal/", "--boxes", "a,b", "--boxes", "c", "--include-test", "--quiet")
+    assert given == AdaptSettings(epochs=3, alpha=0.2, share=0.25, lr=1e-3, pool_patients=4, val_patients=2,
+                                  synthetic="small", freeze_norm=True, seed=7, threads=1, generator_workers=0,
+                                  device="cpu", normals="normal", boxes=["a,b", "c"], include_test=True,
+                                  progress=False)  # a folder named as a path; one folder per --boxes, commas and all
+
+
+def test_alpha_defaults_to_paper_bs_with_unlabelled_scans_and_to_0_with_normal_scans_alone():
+    assert _settings("--unlabelled", "site").alpha == _settings().alpha == 0.4
+    assert _settings("--unlabelled", "site", "--normals", "normal").alpha == 0.4
+    assert _settings("--normals", "normal").alpha == 0.0  # no unlabelled window for the Chan-Vese term
+    assert _settings("--normals", "normal", "--alpha", "0.1").alpha == 0.1
+
+
+@pytest.mark.parametrize("changes, said", [
+    ({"share": 1.0}, "--share must lie in [0, 1), got 1.0"),
+    ({"share": float("nan")}, "--share must lie in [0, 1), got nan"),
+    ({"alpha": float("inf")}, "--alpha must be a finite number, got inf"),
+    ({"seed": -1}, "--seed must be a whole number from 0 to 4294967295, got -1"),
+    ({"device": "tpu"}, "--device must be one of auto, cpu, cuda, got 'tpu'"),
+])
+def test_impossible_settings_are_one_line_naming_the_flag_when_made(changes, said):
+    with pytest.raises(ScintisegError) as caught:
+        AdaptSettings(**changes)
+    assert str(caught.value) == said
+
+
+@pytest.mark.parametrize("flag, value, said", [
+    ("--epochs", "abc", "argument --epochs: invalid int value: 'abc'"),
+    ("--device", "tpu", "argument --device: invalid choice: 'tpu'"),
+])
+def test_a_flag_that_is_no_number_or_choice_is_argparses_usage_error(flag, value, said, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        _settings("--unlabelled", "site", flag, value)
+    assert stopped.value.code == 2 and said in capsys.readouterr().err

@@ -167,3 +167,63 @@ def test_impossible_size_is_rejected_before_any_work(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "d"), "--size", "100"]) == 2
     assert "--size" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def _settings(*argv: str):
+    """The :class:`DemoSettings` ``scintiseg demo ARGV`` resolves (nothing runs)."""
+    from scintiseg.cli import build_parser
+    from scintiseg.config import from_args
+    from scintiseg.experiments.demo import DemoSettings
+
+    return from_args(DemoSettings, build_parser("demo").parse_args(["demo", *argv]))
+
+
+def test_every_setting_is_a_flag_and_the_tiny_demo_resolves_as_before():
+    from scintiseg.experiments.demo import DemoSettings
+
+    assert _settings() == DemoSettings()
+    assert _settings("--out", "runs/tiny/", "--real", "scan.dcm", "--seed", "5", *TINY) == DemoSettings(
+        out="runs/tiny", real_scan="scan.dcm", seed=5, patients=2, epochs=2, pool_patients=2, refresh=0.5,
+        windows_per_view=1, val_patients=1, train_profile="small", width=4, size=128, batch_size=2, workers=1,
+        threads=1, generator_workers=0, progress=False)
+    assert _settings("--recipe", "crops") == DemoSettings(recipe="crops")  # the recipe's patients and epochs
+
+
+def test_the_repeat_command_of_any_settings_reads_back_as_those_settings():
+    """The report's "Repeat with" line (DemoSettings.command) is read by these flags."""
+    import shlex
+
+    from scintiseg.experiments.demo import DemoSettings
+
+    for settings in (DemoSettings(), DemoSettings(out="runs/my demo", recipe="crops", epochs=3, augment=False, lr=5e-4,
+                                                   head_prior=0.0, test_fraction=0.25, real_scan="scans/other scan.dcm"),
+                     DemoSettings(patients=2, epochs=2, pool_patients=2, refresh=0.5, windows_per_view=1, val_patients=1,
+                                  train_profile="small", width=4, depth=2, size=128, batch_size=2, pixel_mm=4.52)):
+        words = shlex.split(settings.command())
+        assert words[:2] == ["scintiseg", "demo"]
+        assert _settings(*words[2:]).fingerprint() == settings.fingerprint()
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--lr", "nan"], "--lr must be a finite number, got nan"),
+    (["--refresh", "1.5"], "--refresh has an impossible value: 1.5"),
+    (["--recipe", "crops", "--patients", "4"], "--patients must be at least 5 (train, validation and test need "
+                                                "patients), got 4"),
+])
+def test_impossible_flags_are_one_line_naming_the_flag(argv, said):
+    from scintiseg.errors import ScintisegError
+
+    with pytest.raises(ScintisegError) as caught:
+        _settings(*argv)
+    assert str(caught.value) == said
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--patients", "abc"], "argument --patients: invalid int value: 'abc'"),
+    (["--recipe", "nets"], "argument --recipe: invalid choice: 'nets'"),
+    (["--seed", "1.5"], "argument --seed: not a whole number: '1.5'"),
+])
+def test_a_flag_that_is_no_number_or_choice_is_argparses_usage_error(argv, said, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        _settings(*argv)
+    assert stopped.value.code == 2 and said in capsys.readouterr().err

@@ -125,6 +125,26 @@ def test_bad_arguments_give_exit_2(run_dir, scans, tmp_path, extra, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_region_model_given_names_the_bones_whatever_regions_says(run_dir, scans, tmp_path, capsys):
+    """``--region-model`` sets ``regions`` to ``learned``: a missing one stops the command before any scan, even
+    with ``--regions atlas`` (which would not load a region network)."""
+    missing = tmp_path / "no_regions.pt"
+    args = ["predict", str(scans), "--out", str(tmp_path / "o"), "--model", str(run_dir), "--quiet"]
+    assert main([*args, "--regions", "atlas", "--region-model", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == f"scintiseg predict: error: {missing}: no region network here"
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("extra, said", [
+    (["--threshold", "1.5"], "--threshold must lie in (0, 1], got 1.5"),
+    (["--threshold", "nan"], "--threshold must lie in (0, 1], got nan"),
+    (["--min-area", "0"], "--min-area must be at least 1, got 0"),
+])
+def test_a_setting_out_of_range_is_one_line_naming_the_flag(tmp_path, extra, said, capsys):
+    assert main(["predict", str(tmp_path), "--out", str(tmp_path / "o"), *extra]) == 2
+    assert capsys.readouterr().err == f"scintiseg predict: error: {said}\n"  # before the model or any scan is read
+
+
 def test_an_output_folder_that_cannot_be_made_is_one_line_naming_it(run_dir, scans, tmp_path, capsys):
     (tmp_path / "a_file").write_text("")
     out = tmp_path / "a_file" / "o"

@@ -70,6 +70,16 @@ def test_the_recorded_settings_are_read_back():
     assert recorded_settings(_report({"threshold": 1}), path).threshold == 1  # a whole number in range is a number
 
 
+def test_a_report_written_before_the_later_settings_still_reads():
+    """An earlier report records fewer settings (none of the reading rules'), and may hold a key that is no setting
+    any more: the missing ones are predict's defaults, the others passed over (not PredictSettings.from_dict, which
+    refuses an unknown key)."""
+    earlier = {"threshold": 0.4, "min_area_px": 6, "window": "thoracic", "regions": "atlas", "old_setting": 3}
+    settings = recorded_settings(_report(earlier), Path("old/report.json"))
+    assert settings == PredictSettings(threshold=0.4, min_area_px=6, window="thoracic", regions="atlas")
+    assert settings.spine_pattern and settings.bladder and settings.tiling == "windows"
+
+
 @pytest.mark.parametrize("key, value, message", BAD_SETTINGS)
 def test_a_bad_recorded_setting_is_one_line_naming_the_report_and_the_key(tmp_path, key, value, message):
     path = tmp_path / "pred" / "report.json"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
+from scintiseg.config import add_arguments, from_args
 from scintiseg.errors import ScintisegError
+from scintiseg.predict.settings import PredictSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,18 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "model. Given twice or more: the mean of the models' lesion probabilities (docs/predict.md)")
     parser.add_argument("--engine", choices=("torch", "onnx", "onnx-int8"), default="onnx",
                         help="inference engine (default onnx: ONNX Runtime, exported at load; torch: PyTorch; onnx-int8: partly 8-bit, opt-in, docs/predict.md)")
-    parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
-    parser.add_argument("--min-area", type=int, default=4, help="smallest lesion kept, pixels (default 4)")
-    parser.add_argument(
-        "--window", choices=("whole", "thoracic"), default=None,
-        help="where the model looks: the whole view (overlapping windows) or the thoracic crop of paper B "
-             "(default: the mode the model was trained for)",
-    )
-    parser.add_argument(
-        "--tiling", choices=("windows", "one-pass"), default="windows",
-        help="how the whole-view mode feeds the network: overlapping 256-px windows over the rows that hold the "
-             "body, Gaussian-blended (default), or the whole view in one pass (docs/predict.md)",
-    )
+    # --threshold, --min-area, --window, --regions, --region-model, --tiling: the settings report.json records
+    add_arguments(parser, PredictSettings, typed=True)
     parser.add_argument(
         "--pixel-spacing", default=None, metavar="MM",
         help="pixel size of inputs without one (PNG, JPEG, TIFF, .npy, raw; .npz, NIfTI that record none): MM or "
@@ -75,11 +68,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "what the file name says, a word ant/anterior or post/posterior, else its folder's beside a folder "
              "named for the other view (wholeBodyANT/, wholeBodyPOST/), else anterior; docs/io.md)",
     )
-    parser.add_argument(
-        "--regions", choices=("auto", "learned", "atlas"), default="auto",
-        help="how bones are named: the learned region network, the proportional atlas, or auto (learned when installed)",
-    )
-    parser.add_argument("--region-model", default=None, help="a region-network checkpoint (default: the shipped one)")
     parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS")
     parser.add_argument("--shape", default=None, help="ROWSxCOLS of raw inputs")
     parser.add_argument("--dtype", default=None, help="element type of raw inputs (default uint16)")
@@ -89,15 +77,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import load_models  # lazy: start-up time
-    from scintiseg.predict.pipeline import PredictSettings, min_area_problem, threshold_problem  # lazy: start-up time
     from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG  # lazy: start-up time (the pipeline imports it)
     from scintiseg.io.images import RAW_DTYPES, parse_pixel_spacing, parse_shape  # lazy: start-up time
     from scintiseg.report.batch import run_batch  # lazy: start-up time
 
-    for flag, problem in (("--threshold", threshold_problem(args.threshold, str)),
-                          ("--min-area", min_area_problem(args.min_area, str))):
-        if problem:  # (the rules PredictSettings and a report read back follow)
-            raise ScintisegError(f"{flag} {problem}")
+    settings = from_args(PredictSettings, args, name_flags=True)  # before any scan: "--threshold must lie in (0, 1]"
+    if settings.region_model is not None:  # a region network given is the one that names the bones
+        settings = replace(settings, regions="learned")
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
     if args.shape is not None:  # the raw inputs' flags are checked once, not file by file (every file skipped)
         parse_shape(args.shape)
@@ -117,9 +103,6 @@ def run(args: argparse.Namespace) -> int:
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
     read_kwargs["split_views"] = not args.no_split_views
     read_kwargs["view"] = "name" if args.view == "auto" else args.view
-    settings = PredictSettings(threshold=args.threshold, min_area_px=args.min_area, window=args.window,
-                               regions=args.regions if args.region_model is None else "learned",
-                               region_model=args.region_model, tiling=args.tiling)
     settings.region_network(args.engine)  # a region model that cannot load stops here, in one line, before any scan
     results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom,
                         progress=not args.quiet, join=not args.no_join_views)

@@ -41,20 +41,17 @@ test compares them).
 
 from __future__ import annotations
 
-import math
-import numbers
 import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.special import expit
 
-from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import STOOD_OTHER_WAY
 from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
 from scintiseg.io.patient_sides import MIRRORED_FLAG, MIRRORED_KEY, turned_letters, with_letters_moved
@@ -64,7 +61,6 @@ from scintiseg.predict.contours import Contour, mask_contours, rasterise_contour
 from scintiseg.predict.crop_level import level_inputs
 from scintiseg.predict.distal_arm import BESIDE_DISTAL_ARM, distal_arm_calls, distal_arm_surroundings
 from scintiseg.predict.edges import EXTEND_MM, FADE_MM, extend_inputs, is_partial_field
-from scintiseg.predict.engines import ONNX_ENGINES
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
 from scintiseg.predict.off_skeleton import off_skeleton_calls
@@ -72,27 +68,20 @@ from scintiseg.predict.orientation import HEAD_DOWN_FLAG, NO_UPRIGHT_HEAD_FLAG, 
 from scintiseg.predict.orientation import upright, views_without_upright_head
 from scintiseg.predict.pair_names import one_name_per_pair
 from scintiseg.predict.pairing import LesionPair, pair_lesions, post_shift
-from scintiseg.predict.postprocess import DEFAULT_MIN_AREA_PX, DEFAULT_THRESHOLD, lesion_components
+from scintiseg.predict.postprocess import lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
-from scintiseg.predict.region_model import (
-    SHIPPED_REGION_WEIGHTS,
-    RegionModel,
-    load_region_model,
-    predict_region_maps,
-)
+from scintiseg.predict.region_model import RegionModel, predict_region_maps
 from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions, partial_view
 from scintiseg.predict.rule_calls import LeftOutCall
-from scintiseg.predict.spine_pattern import PATTERN_RATIO
+from scintiseg.predict.settings import PredictSettings
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
 from scintiseg.predict.superscan import SUPERSCAN_FLAG, axial_to_distal, superscan_pattern
 from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG, views_swapped
 from scintiseg.predict.symmetry import symmetric_calls as symmetric_calls_mask
 from scintiseg.predict.triage import set_aside
 from scintiseg.predict.windows import (
-    DEFAULT_TILING,
     MISALIGNED_PX,
     body_row_span,
-    check_tiling,
     check_window_mode,
     one_pass_probability,
     sliding_window_probability,
@@ -103,8 +92,6 @@ from scintiseg.prepare.burned_in import burned_in_mask, without_burned_in
 from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan
 
-#: How bones are named (:attr:`PredictSettings.regions`).
-REGION_METHODS: tuple[str, ...] = ("auto", "learned", "atlas")
 #: Below this many counts in a view the scan is flagged ``low_counts`` (physics.md: sites acquire
 #: 0.8-4 M counts per view; fewer than 0.8 M makes faint lesions unreliable).
 LOW_COUNTS = 800_000
@@ -113,98 +100,6 @@ LOW_COUNTS = 800_000
 #: the model no longer finds it (session 23, docs/predict.md "QC flags"); counts and an unclipped export put a
 #: handful of pixels at their maximum.
 CLIPPED_BODY_SHARE = 0.01
-
-
-def threshold_problem(value: object, shown: Callable[[object], str] = repr) -> str | None:
-    """Why ``value`` is no probability threshold (a number in (0, 1]; NaN lies outside), or None. One rule for
-    :class:`PredictSettings`, ``predict --threshold`` and a report's recorded settings read back (``review``,
-    ``compare``; session 61), each showing the value its own way (``shown``)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return f"must be a number in (0, 1], got {shown(value)}"
-    return None if 0.0 < float(value) <= 1.0 else f"must lie in (0, 1], got {shown(value)}"
-
-
-def min_area_problem(value: object, shown: Callable[[object], str] = repr) -> str | None:
-    """Why ``value`` is no smallest lesion area (a whole number of pixels, at least 1), or None (as
-    :func:`threshold_problem`)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        return f"must be a whole number of pixels, at least 1, got {shown(value)}"
-    return None if value >= 1 else f"must be at least 1, got {shown(value)}"
-
-
-@dataclass
-class PredictSettings:
-    """Post-processing settings (defaults and their reasons in :mod:`.postprocess`).
-
-    Attributes:
-        threshold: probability threshold.
-        min_area_px: smallest lesion kept, in pixels.
-        window: where the model looks: None = the model's own mode (:attr:`LoadedModel.window`),
-            ``whole`` (overlapping windows over the whole view) or ``thoracic`` (paper B §2.1).
-        regions: how bones are named: ``learned`` (the region network, :mod:`.region_model`; the shipped
-            one unless ``region_model`` names another), ``atlas`` (the proportional atlas of :mod:`.regions`),
-            or ``auto`` (learned when a region network is installed, else the atlas).
-        region_model: a region-network checkpoint (None: the shipped one).
-        tiling: how the ``whole`` mode runs the view through the network: ``windows`` (Gaussian-blended
-            sliding windows) or ``one-pass`` (the whole view at once; :mod:`.windows`).
-        crop_level: bring a polygon crop's input to the level its whole view would have given it
-            (:mod:`.crop_level`); False keeps the crop's own level (for measuring it).
-        spine_pattern: leave out the calls on the spine no hotter than the vertebrae above and below
-            (:mod:`.spine_pattern`); False keeps every call (for measuring it).
-        spine_pattern_ratio: how much hotter than the vertebrae above and below a spine call must be to stay
-            (:data:`.spine_pattern.PATTERN_RATIO`, 1.3; session 33: 1.2, session 29: 1.1).
-        symmetry: leave out the calls in a paired bone that their mirror image across the skeleton's midline
-            matches (:mod:`.symmetry`); False keeps them (for measuring it).
-        bladder: leave out the calls that cover much of the bladder's hot spot, the network outlining the urine
-            (:func:`.bladder.bladder_calls`); False keeps them (for measuring it).
-        distal_arm: leave out the calls at an elbow, forearm or hand, more often the injection site or a joint than
-            a metastasis (:mod:`.distal_arm`); False keeps them, marked (for measuring it).
-        off_skeleton: leave out the calls lying mostly more than 10 mm from every bone of the region map, hot spots
-            of the soft tissue (:mod:`.off_skeleton`); False keeps them (for measuring it).
-    """
-
-    threshold: float = DEFAULT_THRESHOLD
-    min_area_px: int = DEFAULT_MIN_AREA_PX
-    window: str | None = None
-    regions: str = "auto"
-    region_model: str | None = None
-    tiling: str = DEFAULT_TILING
-    crop_level: bool = True
-    spine_pattern: bool = True
-    spine_pattern_ratio: float = PATTERN_RATIO
-    symmetry: bool = True
-    bladder: bool = True
-    distal_arm: bool = True
-    off_skeleton: bool = True
-
-    def __post_init__(self) -> None:
-        for name, problem in (("threshold", threshold_problem(self.threshold)),
-                              ("min_area_px", min_area_problem(self.min_area_px))):
-            if problem:  # (a threshold of -3 failed deep in the post-processing; 2.5 pixels passed)
-                raise ScintisegError(f"{name} {problem}")
-        if self.window is not None:
-            check_window_mode(self.window)
-        check_tiling(self.tiling)
-        if not (math.isfinite(self.spine_pattern_ratio) and self.spine_pattern_ratio > 0):
-            raise ScintisegError(f"spine-pattern ratio {self.spine_pattern_ratio!r} is not a positive number")
-        if self.regions not in REGION_METHODS:
-            raise ScintisegError(f"unknown region method {self.regions!r} (choose from {', '.join(REGION_METHODS)})")
-
-    def region_network(self, engine: str = "torch") -> RegionModel | None:
-        """The region network these settings ask for, run by ``engine`` (the lesion model's), or None for the atlas.
-
-        The region network runs in float: ``onnx-int8`` (and any ONNX engine) runs it with ONNX Runtime in
-        float32, an unknown engine name with torch.
-        """
-        engine = "onnx" if engine in ONNX_ENGINES else "torch"
-        if self.regions == "atlas":
-            return None
-        if self.regions == "auto" and self.region_model is None and not SHIPPED_REGION_WEIGHTS.is_file():
-            return None
-        return load_region_model(self.region_model, engine)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def window_mode(settings: PredictSettings, model: LoadedModel) -> str:

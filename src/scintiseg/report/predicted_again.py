@@ -20,9 +20,10 @@ from scintiseg.io.not_scans import REPORT_FORMAT, REPORT_NAME, prediction_report
 from scintiseg.io.predicted_labels import PREDICTED_MASK
 from scintiseg.predict.engines import ENGINES
 from scintiseg.predict.loader import LoadedModel, load_model
-from scintiseg.predict.pipeline import PredictSettings, min_area_problem, predict_scan, threshold_problem
+from scintiseg.predict.pipeline import predict_scan
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.review import network_run_again, recorded_network, scan_as_predicted, view_outlines
+from scintiseg.predict.settings import PredictSettings, min_area_problem, threshold_problem
 from scintiseg.scan import Shape
 
 def same_model(report_model: dict, loaded: dict) -> bool:
@@ -165,6 +166,12 @@ def _type_problem(default: object, value: object) -> str | None:
 def recorded_settings(report: dict, path: Path) -> PredictSettings:
     """The settings a prediction's ``report`` (its ``report.json`` at ``path``) records, checked as ``predict``
     checks its options; the defaults for those it does not record, and keys that are no setting passed over.
+
+    Not :meth:`PredictSettings.from_dict <scintiseg.config.Config.from_dict>`, on purpose: that reads YAML files and
+    flags, whose values are text, so it converts ``"0.5"`` to 0.5 and ``"no"`` to false, and refuses a key it does not
+    know. A report's settings are the JSON values predict wrote: a value of another JSON type is a damaged report
+    (``settings.threshold must be a number in (0, 1], got "0.5"``), and a key that is no setting (written by another
+    version) is passed over, so that every report written before still reads.
 
     Raises:
         ScintisegError: one line naming ``path`` and the setting: ``settings`` not an object, a value of another

@@ -95,3 +95,29 @@ def test_fingerprint_holds_what_decides_the_data_of_each_recipe_only():
     assert DemoSettings(refresh=0.5).fingerprint() != synthetic
     assert DemoSettings(generator_workers=0).fingerprint() == synthetic  # the same patients either way
 
+
+
+@pytest.mark.parametrize("changes, said", [
+    ({"recipe": "nets"}, "--recipe must be one of synthetic, crops, got 'nets'"),
+    ({"lr": float("nan")}, "--lr must be a finite number, got nan"),
+    ({"head_prior": float("inf")}, "--head-prior must be a finite number, got inf"),
+    ({"seed": -1}, "--seed must be a whole number from 0 to 4294967295, got -1"),
+    ({"size": 100}, "--size must be a multiple of 16 and at least 80 (RMP pools need it), got 100"),
+])
+def test_settings_are_a_typed_configuration_checked_when_made_naming_the_flag(changes, said):
+    """The rules of every configuration (scintiseg.config) and the demo's own, when the settings are made."""
+    from scintiseg.config import Config
+
+    assert issubclass(DemoSettings, Config)
+    with pytest.raises(ScintisegError) as caught:
+        DemoSettings(**changes)
+    assert str(caught.value) == said
+
+
+def test_demo_json_records_the_settings_in_their_order():
+    from dataclasses import asdict
+
+    assert list(asdict(DemoSettings())) == [
+        "out", "recipe", "patients", "epochs", "size", "width", "depth", "batch_size", "lr", "head_prior", "augment",
+        "test_fraction", "train_profile", "pixel_mm", "pool_patients", "refresh", "windows_per_view", "val_patients",
+        "generator_workers", "seed", "real_scan", "workers", "threads", "progress"]

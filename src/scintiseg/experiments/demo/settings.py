@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import os
 import shlex
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
+from scintiseg.config import Config, option, path_text
 from scintiseg.errors import ScintisegError
-from scintiseg.seeds import check_seed
 
 #: The real scan the demo predicts on by default, relative to the repository that holds the package.
 DEFAULT_REAL_SCAN = "../shared/data/real/nema-wg04-nm1-wholebody.dcm"
@@ -51,8 +52,9 @@ PAPER_A_ROWS: dict[str, str] = {"dpunet": "Fusion + DAC_2 + RMP", "unet": "U-Net
 
 
 @dataclass
-class DemoSettings:
-    """Everything the demo does; each field is a ``scintiseg demo`` flag.
+class DemoSettings(Config):
+    """Everything the demo does; each field is a ``scintiseg demo`` flag (``--real`` sets ``real_scan``), and
+    :meth:`validate`'s messages name the flags.
 
     Two training recipes (``recipe``):
 
@@ -133,30 +135,47 @@ class DemoSettings:
         progress: progress bars on stderr.
     """
 
-    out: str = "runs/demo"
-    recipe: str = "synthetic"
-    patients: int | None = None
-    epochs: int | None = None
-    size: int = 256
-    width: int | None = 8
-    depth: int | None = None
-    batch_size: int = 8
-    lr: float = 1e-3
-    head_prior: float = 0.01
-    augment: bool = True
-    test_fraction: float = 0.2
-    train_profile: str = "randomised"
-    pixel_mm: float = 2.26
-    pool_patients: int = 16
-    refresh: float = 0.25
-    windows_per_view: int = 2
-    val_patients: int = 6
-    generator_workers: int = 1
-    seed: int = 0
-    real_scan: str | None = None
-    workers: int | None = None
-    threads: int | None = None
-    progress: bool = True
+    kind: ClassVar[str] = "demo settings"
+    said_as_flags: ClassVar[bool] = True
+
+    out: str = option("runs/demo", parse=path_text, help="output folder")
+    recipe: str = option(
+        "synthetic", choices=RECIPES,
+        help="training recipe: 'synthetic' (issue 13: phantom patients made on the fly, whole-body windows) or "
+             "'crops' (thoracic crops of the cohort, the demo before issue 13)")
+    patients: int | None = option(
+        None, help="phantom cohort patients",
+        default_help=f"{RECIPE_DEFAULTS['synthetic']['patients']}, all test patients; --recipe crops: "
+                     f"{RECIPE_DEFAULTS['crops']['patients']}, of which --test-fraction are test")
+    epochs: int | None = option(
+        None, help="epochs per network",
+        default_help=f"{RECIPE_DEFAULTS['synthetic']['epochs']}; --recipe crops: {RECIPE_DEFAULTS['crops']['epochs']}")
+    size: int = option(256, help="model input: thoracic crop and training window size")
+    width: int | None = option(8, help="network base width; the registry's CPU preset is 16")
+    depth: int | None = option(None, help="network depth", default_help="the preset, 4")
+    batch_size: int = option(8, help="batch size")
+    lr: float = option(1e-3, help="Adam learning rate")
+    head_prior: float = option(0.01, help="initial lesion probability of the output layer; 0: PyTorch's init")
+    augment: bool = option(True, help="on-the-fly flips, rotations and translations while training")
+    test_fraction: float = option(0.2, help="--recipe crops: share of patients held out for test")
+    train_profile: str = option(
+        "randomised", help="synthetic recipe: phantom profile of the training patients; 'small' for smoke runs")
+    pixel_mm: float = option(2.26, help="synthetic recipe: the model's pixel size in mm")
+    pool_patients: int = option(16, help="synthetic recipe: generated patients per epoch")
+    refresh: float = option(0.25, help="synthetic recipe: share of the pool replaced before each epoch")
+    windows_per_view: int = option(2, help="synthetic recipe: training windows per view")
+    val_patients: int = option(6, help="synthetic recipe: generated validation patients")
+    generator_workers: int = option(
+        1, help="synthetic recipe: processes generating patients beside training; 0: between epochs")
+    seed: int = option(0, help="cohort, split and training seed")
+    real_scan: str | None = option(
+        None, flags=("--real",), help="real whole-body scan to predict on",
+        default_help=f"{DEFAULT_REAL_SCAN}, relative to the repository; '' skips it")
+    workers: int | None = option(None, help="processes for phantom and crop", default_help="all CPUs")
+    threads: int | None = option(
+        None, help="torch threads for training; 0: PyTorch's",
+        default_help="1 when the machine is busy, else PyTorch's")
+    progress: bool = option(True, help="progress bars on stderr")
 
     def __post_init__(self) -> None:
         defaults = RECIPE_DEFAULTS.get(self.recipe, RECIPE_DEFAULTS["synthetic"])
@@ -164,6 +183,7 @@ class DemoSettings:
             self.patients = defaults["patients"]
         if self.epochs is None:
             self.epochs = defaults["epochs"]
+        super().__post_init__()
 
     @property
     def synthetic(self) -> bool:
@@ -171,14 +191,10 @@ class DemoSettings:
         return self.recipe == "synthetic"
 
     def validate(self) -> None:
-        """Raise :class:`~scintiseg.errors.ScintisegError` for settings no demo can run with."""
-        if self.recipe not in RECIPES:
-            raise ScintisegError(f"--recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
-        for item in fields(self):  # as every typed configuration (scintiseg.config): no NaN or infinite number
-            value = getattr(self, item.name)
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ScintisegError(f"--{item.name.replace('_', '-')} must be a finite number, got {value!r}")
-        check_seed(self.seed, "--seed")
+        """Raise :class:`~scintiseg.errors.ScintisegError` for settings no demo can run with: those of every typed
+        configuration (:meth:`Config.validate`: the recipe one of :data:`RECIPES`, no NaN or infinite number, the
+        seed), then the demo's own. Runs when the settings are made."""
+        super().validate()
         if self.synthetic and self.patients < 1:
             raise ScintisegError(f"--patients must be at least 1 (the test patients), got {self.patients}")
         if not self.synthetic and self.patients < 5:
