@@ -170,7 +170,7 @@ class DemoSettings(Config):
     seed: int = option(0, help="cohort, split and training seed")
     real_scan: str | None = option(
         None, flags=("--real",), help="real whole-body scan to predict on",
-        default_help=f"{DEFAULT_REAL_SCAN}, relative to the repository; '' skips it")
+        default_help=f"{DEFAULT_REAL_SCAN}, relative to the repository; a missing scan is skipped")
     workers: int | None = option(None, help="processes for phantom and crop", default_help="all CPUs")
     threads: int | None = option(
         None, help="torch threads for training; 0: PyTorch's",
@@ -305,9 +305,9 @@ def resolve_real_scan(path: str | None) -> tuple[Path | None, str]:
     root = repository_root()
     if root is None:
         return None, (f"the default real scan ({DEFAULT_REAL_SCAN}) lies relative to the repository, and this "
-                      "scintiseg is installed outside one; pass --real PATH, or --real '' to skip it")
+                      "scintiseg is installed outside one; pass --real PATH")
     candidate = (root / DEFAULT_REAL_SCAN).resolve()
     if candidate.is_file():
         return candidate, ""
     return None, (f"real scan not found at {str(candidate)!r} (the default, {DEFAULT_REAL_SCAN} relative to the "
-                  f"repository {root}); pass --real PATH, or --real '' to skip it")
+                  f"repository {root}); pass --real PATH")
