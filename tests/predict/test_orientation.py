@@ -10,6 +10,8 @@ from scintiseg.predict.orientation import (
     MIN_HEAD_MM2,
     NO_UPRIGHT_HEAD_FLAG,
     shows_head_up,
+    stood_the_other_quarter,
+    turned_head_up,
     turned_regions,
     turned_scan,
     upright,
@@ -89,6 +91,19 @@ def test_turned_regions_carry_a_turned_view_back_as_stored():
     assert (again.top, again.bottom, again.midline) == (regions.top, regions.bottom, regions.midline)
     scan = Scan({"ANT": np.arange(12.0).reshape(4, 3)}, pixel_spacing=PIXEL)
     np.testing.assert_array_equal(turned_scan(scan).view("ANT")[0], [9.0, 10.0, 11.0])
+
+
+def test_a_scan_is_mapped_turned_only_when_its_maps_as_stored_show_no_upright_head():
+    """The region network is asked only when every whole-body view as stored shows no upright head (a network
+    standing in for it here would fail if asked), and a lying body only when the reader stood it."""
+    up, down = _regions(_map((10, 80), (300, 380))), _regions(_map((320, 390), (20, 100)))
+    views = {"ANT": np.zeros((400, 100)), "POST": np.zeros((400, 100))}
+    scan = Scan(views, pixel_spacing=PIXEL)
+    stood = Scan(views, pixel_spacing=PIXEL, metadata={"turned_upright": "a quarter clockwise"})
+    for regions in ({"ANT": up, "POST": up}, {"ANT": up, "POST": down}):  # upright, or the views disagree
+        assert turned_head_up(scan, None, regions) is None
+        assert stood_the_other_quarter(stood, None, regions) is None
+    assert stood_the_other_quarter(scan, None, {"ANT": down, "POST": down}) is None  # never stood by the reader
 
 
 @pytest.fixture(scope="module")

@@ -194,54 +194,6 @@ def test_a_hot_bladder_does_not_blind_the_shipped_networks(nm1_scan):
     assert any(lesion.region == "lumbar_spine" for lesion in view.lesions)
 
 
-def test_an_8bit_export_is_flagged_and_not_judged_by_its_counts(nm1_scan, make_blobs):
-    """NM1 as an 8-bit export (grey levels 0-255, far below 0.8 M in sum): flagged ``export_8bit``, not
-    ``low_counts``; the same counts thinned to a low level in 16 bits are ``low_counts``."""
-    counts = nm1_scan.view("ANT")
-    grey = np.clip(counts * 0.9, 0, 255).astype(np.uint8)
-    low = (counts // 8).astype(np.uint16)  # 0.45 M counts
-    prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
-    for image, expected, absent in ((grey, "export_8bit_ANT", "low_counts_ANT"), (low, "low_counts_ANT", "export_8bit_ANT"),
-                                    (low.astype(np.float32), "low_counts_ANT", "export_8bit_ANT")):
-        scan = Scan({"ANT": image}, pixel_spacing=nm1_scan.pixel_spacing)
-        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
-        assert expected in flags and absent not in flags
-    for other_unit in (counts / counts.max(), counts * 1e-6):  # floats that are no counts: their sum says nothing
-        scan = Scan({"ANT": other_unit.astype(np.float32)}, pixel_spacing=nm1_scan.pixel_spacing)
-        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
-        assert not any(flag.startswith(("low_counts", "export_8bit")) for flag in flags)
-    inverted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"display_inverted": True})
-    assert "inverted_export" in predict_from_probabilities(inverted, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
-    painted = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"colour_painted": 120})
-    assert "colour_annotations_removed" in predict_from_probabilities(painted, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
-    through_table = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"colour_table": "hot_iron"})
-    flags = predict_from_probabilities(through_table, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
-    assert "colour_table_read" in flags and "colour_annotations_removed" not in flags
-    blanked = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"panels_blanked": {"right": 40}})
-    flags = predict_from_probabilities(blanked, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
-    assert "panels_blanked" in flags and "frame_lines_blanked" not in flags
-    framed = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"frame_lines_blanked": ["row 0"]})
-    flags = predict_from_probabilities(framed, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
-    assert "frame_lines_blanked" in flags and "panels_blanked" not in flags
-    bent = Scan({"ANT": grey}, pixel_spacing=nm1_scan.pixel_spacing, metadata={"display_gamma": 0.5})
-    flags = predict_from_probabilities(bent, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
-    assert "display_curve_undone" in flags and "frame_lines_blanked" not in flags
-
-
-def test_an_export_cut_off_by_a_display_window_is_flagged_clipped(nm1_scan, make_blobs):
-    """NM1 exported in 8 bits with the window's top at a quarter of its maximum (6 % of the body saturated; the
-    shipped model then misses its lumbar lesion, docs/predict.md) is ``clipped_export``; NM1's counts and an
-    export whose window holds the hottest pixel are not."""
-    counts = nm1_scan.view("ANT").astype(np.float64)
-    prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
-    windowed = np.clip(counts / (0.25 * counts.max()) * 255, 0, 255).round().astype(np.uint8)
-    whole = np.clip(counts / counts.max() * 255, 0, 255).round().astype(np.uint8)
-    for image, clipped in ((windowed, True), (whole, False), (nm1_scan.view("ANT"), False)):
-        scan = Scan({"ANT": image}, pixel_spacing=nm1_scan.pixel_spacing)
-        flags = predict_from_probabilities(scan, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
-        assert ("clipped_export_ANT" in flags) == clipped, flags
-
-
 def test_text_and_a_bar_burned_into_an_export_change_nothing_but_a_flag(nm1_scan):
     """NM1 exported in 8 bits with ``ANT``, ``R``, ``L``, a line of text and a grey bar drawn in: the shipped model
     gave three calls on them (session 23); painted over, the prediction is the clean export's, flagged."""
@@ -313,48 +265,6 @@ def test_a_blank_image_gets_no_bsi_and_no_grade_rather_than_a_normal_skeleton(nm
     assert prediction.views_without_skeleton == ["POST"] and not prediction.bsi_given
     whole = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=blob_settings(0.5, 4))
     assert whole.views_without_skeleton == [] and whole.bsi_given and whole.bsi_percent > 0
-
-
-def test_an_assumed_pixel_size_is_a_qc_flag_with_its_reason_in_the_report(nm1_scan, make_blobs, tmp_path):
-    """A file without a pixel size (a PNG export) was measured at an assumed one said only on the console: now flag
-    ``pixel_spacing_assumed``, the reason in report.json's input block and the flag explained on the page."""
-    probability = make_blobs(nm1_scan.shape, [(300, 100, 5)])
-    measured = predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=blob_settings(0.5, 4))
-    assert "pixel_spacing_assumed" not in measured.qc_flags
-    assumed = Scan(dict(nm1_scan.views), pixel_spacing=nm1_scan.pixel_spacing,
-                   metadata={"pixel_spacing_assumed": "a whole-body field of 2.3 m over 1024 rows"})
-    prediction = predict_from_probabilities(assumed, {"ANT": probability}, settings=blob_settings(0.5, 4))
-    assert "pixel_spacing_assumed" in prediction.qc_flags
-    report = write_outputs(prediction, tmp_path)
-    assert report["input"]["pixel_spacing_assumed"] == "a whole-body field of 2.3 m over 1024 rows"
-    assert "the file gives no pixel size" in (tmp_path / "report.html").read_text()
-
-
-def test_a_pixel_size_no_whole_body_view_can_have_is_flagged_and_an_unnamed_view_said(nm1_scan):
-    """NM1 resampled to 1.5 times its rows and columns with its header's pixel size kept (a body 2.6 m tall, a field
-    0.87 m wide) and two views side by side in one image named as one (1.16 m wide) are flagged
-    ``pixel_spacing_doubtful_<VIEW>``; NM1 itself is not. A view the file does not name is flagged ``view_unnamed``
-    (read as ANT). Session 62: all read without a word."""
-    from scipy import ndimage as ndi
-
-    from scintiseg.predict.pipeline import doubtful_size
-
-    ant = np.asarray(nm1_scan.view("ANT"))
-
-    def flags(image, name="ANT"):
-        scan = Scan({name: image}, pixel_spacing=nm1_scan.pixel_spacing)
-        return predict_from_probabilities(scan, {name: np.zeros(image.shape, np.float32)},
-                                          settings=blob_settings(0.5, 4)).qc_flags
-
-    assert not [flag for flag in flags(ant) if flag.startswith("pixel_spacing_doubtful")]
-    assert "pixel_spacing_doubtful_ANT" in flags(ndi.zoom(ant, 1.5, order=0))
-    assert "pixel_spacing_doubtful_ANT" in flags(np.hstack([ant, ant[:, ::-1]]))
-    assert "view_unnamed" in flags(ant, "VIEW") and "view_unnamed" not in flags(ant)
-    regions = predict_from_probabilities(nm1_scan, {"ANT": np.zeros(ant.shape, np.float32)},
-                                         settings=blob_settings(0.5, 4)).views["ANT"].regions
-    assert doubtful_size(ant.shape, regions, (2.26, 2.26)) == ""
-    assert doubtful_size(ant.shape, regions, (2.26, 3.2)) == "a field 0.82 m wide"
-    assert doubtful_size(ant.shape, regions, (3.2, 2.26)).startswith("a body 2.")
 
 
 def test_a_model_of_thoracic_crops_reads_a_crop_as_its_own_window(nm1_scan, make_tiny_network):

@@ -209,6 +209,12 @@ def bone_scan_index(lesion_mask: np.ndarray, regions: SkeletonRegions, coverage:
     return BoneIndex(bsi_percent=total, covered_mass_percent=100.0 * covered / sum(SPIERS_WEIGHTS.values()), bones=bones)
 
 
+def view_bsi(lesion_mask: np.ndarray, regions: SkeletonRegions, coverage: np.ndarray) -> dict:
+    """A view's BSI as :class:`~.prediction.ViewPrediction` ``bsi`` holds it (:func:`bone_scan_index`)."""
+    index = bone_scan_index(lesion_mask, regions, coverage)
+    return {"bsi_percent": index.bsi_percent, "covered_mass_percent": index.covered_mass_percent, "bones": index.bones}
+
+
 def soloway_grade(lesion_count: int, superscan: bool = False) -> int:
     """Soloway extent of disease (physics.md): 0 none, 1 fewer than 6, 2 6-20, 3 more than 20, 4 superscan.
 

@@ -38,7 +38,7 @@ are those of its upright file read alone, on the file's rows.
 
 A view stored lying (turned by 90 degrees) is stood up by the reader (:func:`scintiseg.io.layout.stand_lying_body`,
 a quarter clockwise) and, when that leaves its head at the bottom, turned the other quarter by the prediction
-(:func:`~.pipeline.stood_the_other_way`, a half turn, which keeps the sides, where this module's row reversal
+(:func:`stood_the_other_quarter`, a half turn, which keeps the sides, where this module's row reversal
 would mirror them). Not handled (stated choices): a left-right mirrored export (a planar bone scan shows no
 anatomical cue of the side reliable enough to undo it), and scans named by the atlas (``--regions atlas``), which
 does no check.
@@ -51,7 +51,10 @@ from dataclasses import replace
 import numpy as np
 
 from scintiseg.io.dataset import HEAD_DOWN
-from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
+from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
+from scintiseg.io.patient_sides import turned_letters, with_letters_moved
+from scintiseg.predict.region_model import RegionModel, predict_region_maps
+from scintiseg.predict.regions import REGION_IDS, SkeletonRegions, learned_regions, partial_view
 from scintiseg.scan import Scan
 
 #: The regions that make a head (ids of :data:`~.regions.REGION_NAMES`).
@@ -130,3 +133,37 @@ def turned_regions(regions: SkeletonRegions) -> SkeletonRegions:
 def turned_maps(maps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-view maps (probability, coverage) of a turned scan carried back onto the views as stored."""
     return {view: np.ascontiguousarray(np.asarray(one)[::-1]) for view, one in maps.items()}
+
+
+def turned_head_up(scan: Scan, network: RegionModel,
+                   regions: dict[str, SkeletonRegions]) -> tuple[Scan, dict[str, SkeletonRegions]] | None:
+    """``scan`` turned head-up (rows reversed) with the turned views' regions, when the region maps of its views as
+    stored (``regions``) show it stored head-down (module docstring); else None."""
+    pixel = tuple(float(s) for s in scan.pixel_spacing)
+    if upright(regions, pixel) is not False:
+        return None
+    turned = turned_scan(scan)
+    maps = predict_region_maps(network, turned, list(regions))
+    regions = {view: partial_view(learned_regions(turned.view(view), view, maps[view]), pixel[0]) for view in maps}
+    return (turned, regions) if upright(regions, pixel) is True else None
+
+
+def stood_the_other_quarter(scan: Scan, network: RegionModel,
+                            regions: dict[str, SkeletonRegions]) -> tuple[Scan, dict[str, SkeletonRegions]] | None:
+    """A scan stored lying, which the reader turned a quarter clockwise (``metadata["turned_upright"]``,
+    :func:`scintiseg.io.layout.stand_lying_body`), turned the other quarter instead (half a turn more) when its head
+    then lies at the bottom (the region maps of its views as read, ``regions``) and the other turn's region maps show it
+    upright, with those region maps; else None. A half turn, not the head-down check's row reversal: the image was
+    turned, not mirrored, so its sides stay."""
+    pixel = tuple(float(s) for s in scan.pixel_spacing)
+    if not scan.metadata.get("turned_upright") or upright(regions, pixel) is not False:
+        return None
+    other = scan.with_views({name: np.ascontiguousarray(np.rot90(np.asarray(image), 2)) for name, image in scan.views.items()})
+    maps = predict_region_maps(network, other, list(regions))
+    regions = {view: partial_view(learned_regions(other.view(view), view, maps[view]), pixel[0]) for view in maps}
+    if upright(regions, pixel) is not True:
+        return None
+    other.metadata = with_letters_moved(other.metadata, lambda letters: turned_letters(letters, 2))
+    other.metadata["turned_upright"] = str(scan.metadata["turned_upright"]).replace("clockwise", "counter-clockwise")
+    other.metadata[STOOD_KEY] = QUARTER_COUNTERCLOCKWISE
+    return other, regions

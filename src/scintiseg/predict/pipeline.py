@@ -3,7 +3,7 @@
     read -> resample to the model's pixel size -> windows (the whole view, or the thoracic crop; views
          aggregated for models that take it) -> model -> sigmoid -> probability per view on the model's
          grid -> back onto the scan's own grid -> threshold -> small components removed -> closed
-         contours -> rasterised lesion map -> region estimate, measurements, BSI, Soloway, QC flags ->
+         contours -> rasterised lesion map -> region estimate, measurements, BSI, Soloway, QC flags (:mod:`.qc`) ->
          ANT and POST lesions paired (:mod:`.pairing`); triage score (:attr:`Prediction.triage_score`, :mod:`.triage`)
 
 Everything after the model (:func:`predict_from_probabilities`) works on whole-body probability maps on
@@ -53,10 +53,8 @@ from scipy import ndimage as ndi
 from scipy.special import expit
 
 from scintiseg.io.dataset import STOOD_OTHER_WAY
-from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
-from scintiseg.io.patient_sides import MIRRORED_FLAG, MIRRORED_KEY, turned_letters, with_letters_moved
 from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_calls, bladder_mask, surroundings
-from scintiseg.predict.bsi import bone_scan_index
+from scintiseg.predict.bsi import view_bsi
 from scintiseg.predict.contours import Contour, mask_contours, rasterise_contours
 from scintiseg.predict.crop_level import level_inputs
 from scintiseg.predict.distal_arm import BESIDE_DISTAL_ARM, distal_arm_calls, distal_arm_surroundings
@@ -64,19 +62,19 @@ from scintiseg.predict.edges import EXTEND_MM, FADE_MM, extend_inputs, is_partia
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.measurements import measure_lesions
 from scintiseg.predict.off_skeleton import off_skeleton_calls
-from scintiseg.predict.orientation import HEAD_DOWN_FLAG, NO_UPRIGHT_HEAD_FLAG, turned_maps, turned_regions, turned_scan
-from scintiseg.predict.orientation import upright, views_without_upright_head
+from scintiseg.predict.orientation import HEAD_DOWN_FLAG, NO_UPRIGHT_HEAD_FLAG, stood_the_other_quarter, turned_head_up
+from scintiseg.predict.orientation import turned_maps, turned_regions, views_without_upright_head
 from scintiseg.predict.pair_names import one_name_per_pair
 from scintiseg.predict.pairing import LesionPair, pair_lesions, post_shift
 from scintiseg.predict.postprocess import lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
+from scintiseg.predict.qc import scan_qc_flags
 from scintiseg.predict.region_model import RegionModel, predict_region_maps
 from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions, partial_view
 from scintiseg.predict.rule_calls import LeftOutCall
 from scintiseg.predict.settings import PredictSettings
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
-from scintiseg.predict.superscan import SUPERSCAN_FLAG, axial_to_distal, superscan_pattern
-from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG, views_swapped
+from scintiseg.predict.superscan import axial_to_distal
 from scintiseg.predict.symmetry import symmetric_calls as symmetric_calls_mask
 from scintiseg.predict.triage import set_aside
 from scintiseg.predict.windows import (
@@ -91,15 +89,6 @@ from scintiseg.predict.windows import (
 from scintiseg.prepare.burned_in import burned_in_mask, without_burned_in
 from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.scan import Scan
-
-#: Below this many counts in a view the scan is flagged ``low_counts`` (physics.md: sites acquire
-#: 0.8-4 M counts per view; fewer than 0.8 M makes faint lesions unreliable).
-LOW_COUNTS = 800_000
-#: Share of a view's body at its top value from which the export counts as clipped by a display window
-#: (``clipped_export``): NM1 windowed so that 3.4 % of its body saturates still shows its lumbar lesion, at 6.1 %
-#: the model no longer finds it (session 23, docs/predict.md "QC flags"); counts and an unclipped export put a
-#: handful of pixels at their maximum.
-CLIPPED_BODY_SHARE = 0.01
 
 
 def window_mode(settings: PredictSettings, model: LoadedModel) -> str:
@@ -365,126 +354,6 @@ def left_out_calls(dropped_by: dict[str, np.ndarray], counts: np.ndarray, probab
     return calls
 
 
-def clipped_share(image: np.ndarray, body: np.ndarray) -> float:
-    """The share of ``body``'s pixels at an 8-bit view's top grey level: what a display window saturated (a plateau
-    that counts do not make; 0 for a view of counts, where a noise-free phantom's uniform bladder may be the plateau,
-    and for an empty view or body)."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or not body.any() or image.size == 0:  # a display window clips exports, not counts
-        return 0.0
-    top = image.max()
-    if top <= 0:
-        return 0.0
-    return float(np.count_nonzero((image == top) & body)) / float(np.count_nonzero(body))
-
-
-def holds_counts(image: np.ndarray) -> bool:
-    """Whether a view's values can be counts: any integer array, a float one only of whole numbers (a float view of
-    other values, a normalised export or a noise-free simulation, is in a unit of its own: its sum says nothing of its
-    noise, and it is not flagged ``low_counts``)."""
-    image = np.asarray(image)
-    return image.dtype.kind != "f" or bool(np.array_equal(image, np.rint(image)))
-
-
-#: QC flag of a view wider, or whose body is taller, than a whole-body view can be at the pixel size read
-#: (:func:`doubtful_size`).
-SIZE_DOUBTFUL_FLAG = "pixel_spacing_doubtful"
-#: The widest field a whole-body view has (m): detectors are 0.5-0.65 m wide (NM1: 256 columns of 2.26 mm, 0.58 m).
-MAX_FIELD_WIDTH_M = 0.8
-#: The tallest body a whole-body view shows (m): the tallest patients stand about 2.1 m.
-MAX_BODY_HEIGHT_M = 2.3
-#: QC flag of a view the file does not name (read as the anterior view: sides as for ANT).
-VIEW_UNNAMED_FLAG = "view_unnamed"
-
-
-def doubtful_size(image_shape: tuple[int, int], regions, pixel_spacing: tuple[float, float]) -> str:
-    """Why a view's pixel size looks wrong, in words, or ``""``: a field wider than :data:`MAX_FIELD_WIDTH_M`, or a
-    body taller than :data:`MAX_BODY_HEIGHT_M`, at the size read (session 62: a resampled image whose header kept the
-    old pixel size, or two views side by side in one image named as one, was read without a word, its BSI 57 % off
-    or its sides crossed)."""
-    row_mm, col_mm = (float(s) for s in pixel_spacing)
-    width = image_shape[1] * col_mm / 1000.0
-    if width > MAX_FIELD_WIDTH_M:
-        return f"a field {width:.2f} m wide"
-    if "no_body" not in regions.flags and "body_truncated" not in regions.flags:
-        height = regions.height * row_mm / 1000.0
-        if height > MAX_BODY_HEIGHT_M:
-            return f"a body {height:.2f} m tall"
-    return ""
-
-
-def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bool = False,
-                  no_upright_head: bool = False) -> list[str]:
-    """QC flags of the scan and its predicted views (meanings in docs/predict.md); ``head_down``: the scan was read
-    turned head-up (:data:`~.orientation.HEAD_DOWN_FLAG`), its views and regions as stored; ``no_upright_head``: a
-    view shows no upright head while the other does (:data:`~.orientation.NO_UPRIGHT_HEAD_FLAG`), so the views are
-    not judged for being named the other way round (session 62: a POST frame stored head-down was flagged
-    ``views_swapped``, the wrong cause and the wrong cure)."""
-    flags: list[str] = ["inverted_export"] if scan.metadata.get("display_inverted") else []
-    if scan.metadata.get("colour_painted"):
-        flags.append("colour_annotations_removed")
-    if scan.metadata.get("colour_table"):
-        flags.append("colour_table_read")
-    if scan.metadata.get("panels_blanked"):
-        flags.append("panels_blanked")
-    if scan.metadata.get("frame_lines_blanked"):
-        flags.append("frame_lines_blanked")
-    if scan.metadata.get("display_gamma"):
-        flags.append("display_curve_undone")
-    if scan.metadata.get("pixel_spacing_assumed"):  # said on stderr only before session 62
-        flags.append("pixel_spacing_assumed")
-    if "VIEW" in scan.views:  # a view the file does not name: sides as for ANT (session 62: unflagged)
-        flags.append(VIEW_UNNAMED_FLAG)
-    if scan.metadata.get("views_split"):
-        flags.append("views_split")
-    if scan.metadata.get("turned_upright"):
-        flags.append("turned_upright")
-    if scan.metadata.get(MIRRORED_KEY):
-        flags.append(MIRRORED_FLAG)
-    for name, image in scan.views.items():
-        if np.asarray(image).dtype == np.uint8:
-            # An 8-bit export holds grey levels, not counts: "few counts" cannot be judged from it.
-            flags.append(f"export_8bit_{name}")
-        elif holds_counts(image) and float(np.asarray(image, dtype=np.float64).sum()) < LOW_COUNTS:
-            flags.append(f"low_counts_{name}")
-    for name, result in views.items():
-        if clipped_share(scan.view(name), result.regions.body) >= CLIPPED_BODY_SHARE:
-            flags.append(f"clipped_export_{name}")
-        flags += [f"{flag}_{name}" for flag in result.regions.flags]
-        if doubtful_size(np.shape(scan.view(name)), result.regions, scan.pixel_spacing):
-            flags.append(f"{SIZE_DOUBTFUL_FLAG}_{name}")
-        if not result.regions.bone.any():
-            flags.append(f"no_bone_found_{name}")
-        if any(lesion.beside == BESIDE_BLADDER for lesion in result.lesions):
-            flags.append(f"lesion_beside_bladder_{name}")
-        if any(lesion.beside == BESIDE_DISTAL_ARM for lesion in result.lesions):
-            flags.append(f"lesion_at_forearm_or_hand_{name}")
-        if result.spine_pattern_calls:
-            flags.append(f"spine_pattern_{name}")
-        if result.symmetric_calls:
-            flags.append(f"symmetric_{name}")
-        if result.bladder_calls:
-            flags.append(f"bladder_activity_{name}")
-        if result.distal_arm_calls:
-            flags.append(f"distal_arm_{name}")
-        if result.off_skeleton_calls:
-            flags.append(f"off_skeleton_{name}")
-        inner = ndi.binary_erosion(result.coverage, border_value=1)
-        edge = result.coverage & ~inner
-        if (result.labels[edge] > 0).any() and not result.coverage.all():
-            flags.append(f"lesion_at_window_edge_{name}")
-    if superscan_pattern({name: result.axial_to_distal for name, result in views.items()}):
-        flags.append(SUPERSCAN_FLAG)
-    counts = {name: scan.view(name) for name in views}
-    regions = {name: result.regions for name, result in views.items()}
-    if head_down:  # judged on the body head-up (a head-down scan's regions are carried onto the views as stored)
-        counts = {name: np.asarray(image)[::-1] for name, image in counts.items()}
-        regions = {name: turned_regions(one) for name, one in regions.items()}
-    if not no_upright_head and views_swapped(counts, regions):
-        flags.append(VIEWS_SWAPPED_FLAG)
-    return flags
-
-
 def view_pairs(scan: Scan, views: dict[str, ViewPrediction], flags: list[str],
                shift: tuple[float, float] | None) -> tuple[list[LesionPair], tuple | None]:
     """The ANT-POST lesion pairs of a scan and the shift used (:mod:`.pairing`); ``([], None)`` when not paired.
@@ -503,12 +372,6 @@ def view_pairs(scan: Scan, views: dict[str, ViewPrediction], flags: list[str],
     pairs = pair_lesions(ant.labels, [lesion.id for lesion in ant.lesions], post.labels,
                          [lesion.id for lesion in post.lesions], shift, scan.pixel_spacing)
     return pairs, shift
-
-
-def view_bsi(lesion_mask: np.ndarray, regions: SkeletonRegions, coverage: np.ndarray) -> dict:
-    """A view's BSI as :class:`ViewPrediction.bsi` holds it (:func:`~scintiseg.predict.bsi.bone_scan_index`)."""
-    index = bone_scan_index(lesion_mask, regions, coverage)
-    return {"bsi_percent": index.bsi_percent, "covered_mass_percent": index.covered_mass_percent, "bones": index.bones}
 
 
 def with_lesions_renamed(result: ViewPrediction, lesions: list, renamed: set[int]) -> ViewPrediction:
@@ -599,7 +462,7 @@ def read_head_down(scan: Scan, model: LoadedModel, settings: PredictSettings, ne
     back onto the views as stored; None for a scan that is upright, or not clearly head-down
     (:mod:`.orientation`: the region maps judge it, and a turned scan is mapped only when no whole-body view
     of the stored one shows an upright head)."""
-    found = _turned_head_up(scan, network, analysis)
+    found = turned_head_up(scan, network, analysis.regions)
     if found is None:
         return None
     turned, regions = found
@@ -607,19 +470,6 @@ def read_head_down(scan: Scan, model: LoadedModel, settings: PredictSettings, ne
     regions = {view: turned_regions(one) for view, one in regions.items()}
     return (turned_maps(probabilities), turned_maps(coverage), [*flags, HEAD_DOWN_FLAG],
             replace(analysis, regions=regions))
-
-
-def _turned_head_up(scan: Scan, network: RegionModel,
-                    analysis: CountAnalysis) -> tuple[Scan, dict[str, SkeletonRegions]] | None:
-    """``scan`` turned head-up (rows reversed) with the turned views' regions, when the region maps show it
-    stored head-down (:mod:`.orientation`); else None."""
-    pixel = tuple(float(s) for s in scan.pixel_spacing)
-    if upright(analysis.regions, pixel) is not False:
-        return None
-    turned = turned_scan(scan)
-    maps = predict_region_maps(network, turned, list(analysis.regions))
-    regions = {view: partial_view(learned_regions(turned.view(view), view, maps[view]), pixel[0]) for view in maps}
-    return (turned, regions) if upright(regions, pixel) is True else None
 
 
 #: What :func:`read_upright` did to a scan: nothing, its rows reversed, or half a turn more.
@@ -635,7 +485,7 @@ def read_upright(scan: Scan, network: RegionModel) -> tuple[Scan, str]:
     other = stood_the_other_way(scan, network, analysis)
     if other is not None:
         return other[0], UPRIGHT_HALF_TURN
-    found = _turned_head_up(scan, network, analysis)
+    found = turned_head_up(scan, network, analysis.regions)
     return (scan, UPRIGHT_AS_STORED) if found is None else (found[0], UPRIGHT_ROWS_REVERSED)
 
 
@@ -649,23 +499,11 @@ def upright_reader(settings: PredictSettings | None = None) -> Callable[[Scan], 
 
 
 def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysis) -> tuple[Scan, CountAnalysis] | None:
-    """A scan stored lying, which the reader turned a quarter clockwise (``metadata["turned_upright"]``,
-    :func:`scintiseg.io.layout.stand_lying_body`), turned the other quarter instead (half a turn more) when its head
-    then lies at the bottom and the other turn's region maps show it upright (:mod:`.orientation`), with its count
-    analysis (those region maps); else None. A half turn, not the head-down check's row reversal: the image was
-    turned, not mirrored, so its sides stay."""
-    pixel = tuple(float(s) for s in scan.pixel_spacing)
-    if not scan.metadata.get("turned_upright") or upright(analysis.regions, pixel) is not False:
-        return None
-    other = scan.with_views({name: np.ascontiguousarray(np.rot90(np.asarray(image), 2)) for name, image in scan.views.items()})
-    maps = predict_region_maps(network, other, list(analysis.regions))
-    regions = {view: partial_view(learned_regions(other.view(view), view, maps[view]), pixel[0]) for view in maps}
-    if upright(regions, pixel) is not True:
-        return None
-    other.metadata = with_letters_moved(other.metadata, lambda letters: turned_letters(letters, 2))
-    other.metadata["turned_upright"] = str(scan.metadata["turned_upright"]).replace("clockwise", "counter-clockwise")
-    other.metadata[STOOD_KEY] = QUARTER_COUNTERCLOCKWISE
-    return other, _with_shift(other, regions)
+    """A scan stored lying that the reader stood the wrong way, turned the other quarter instead
+    (:func:`~.orientation.stood_the_other_quarter`), with its count analysis (the turned scan's region maps and
+    ANT-POST shift); else None."""
+    found = stood_the_other_quarter(scan, network, analysis.regions)
+    return None if found is None else (found[0], _with_shift(*found))
 
 
 def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | None = None, *,
