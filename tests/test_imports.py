@@ -70,3 +70,12 @@ def test_the_check_sees_the_lazy_imports_that_exist():
     assert any(file == "train/__init__.py" for file, _, _ in _function_level_internal_imports())
     # the start-up benchmark loads the phantom only where the real NM1 scan is missing
     assert any(file == "benchmarks/bench_startup.py" for file, _, _ in _function_level_script_imports())
+
+
+def test_a_lazy_package_lists_the_names_it_imports_on_first_use():
+    """The packages that import their names on first use (PEP 562) still list them (tab completion, ``help()``)."""
+    import importlib
+
+    for name in ("scintiseg", "scintiseg.phantom", "scintiseg.predict", "scintiseg.train"):
+        package = importlib.import_module(name)
+        assert set(package.__all__) <= set(dir(package)), name

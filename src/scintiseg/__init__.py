@@ -45,3 +45,8 @@ def __getattr__(name: str):
 
         return getattr(scan, name)
     raise AttributeError(f"module 'scintiseg' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names and the lazily imported ones (tab completion, ``help()``)."""
+    return sorted(set(globals()) | set(__all__))

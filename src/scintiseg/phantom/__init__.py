@@ -37,3 +37,8 @@ def __getattr__(name: str):
 
         return cohort.write_cohort
     raise AttributeError(f"module 'scintiseg.phantom' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names and the lazily imported ones (tab completion, ``help()``)."""
+    return sorted(set(globals()) | set(__all__))

@@ -49,3 +49,8 @@ def __getattr__(name: str):
 
     modules = {"loader": loader, "pipeline": pipeline, "prediction": prediction, "region_model": region_model}
     return getattr(modules[_LAZY[name]], name)
+
+
+def __dir__() -> list[str]:
+    """The module's names and the lazily imported ones (tab completion, ``help()``)."""
+    return sorted(set(globals()) | set(__all__))

@@ -31,3 +31,8 @@ def __getattr__(name: str):
 
         return getattr(loop, name)
     raise AttributeError(f"module 'scintiseg.train' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names and the lazily imported ones (tab completion, ``help()``)."""
+    return sorted(set(globals()) | set(__all__))
