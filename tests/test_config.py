@@ -241,7 +241,7 @@ def test_every_field_but_nested_configs_is_a_flag():
     assert {"--name", "--mode", "--views", "--steps", "--rate", "--fold", "--verbose", "--no-verbose",
             "--extra", "-x"} <= flags
     assert not any("blur" in flag for flag in flags)
-    assert "one of fast, exact" in parser.format_help() and "what the job is called" in parser.format_help()
+    assert "--mode {fast,exact}" in parser.format_help() and "what the job is called" in parser.format_help()
 
 
 def test_flags_override_values_which_override_defaults():
@@ -338,7 +338,8 @@ def test_flags_spelled_otherwise_left_out_repeated_and_described():
     assert not {"--min-area-px", "--progress", "--no-progress"} & flags  # flags=(): no flag
     text = " ".join(parser.format_help().split())
     assert "--min-area MIN_AREA" in text and "--boxes DIR" in text  # the value named after the flag, or as told
-    assert "where (one of whole, thoracic; default: the model's own)" in text
+    # a choice field shows its choices as argparse does, in the usage line and beside the flag, not again in the text
+    assert "[--window {whole,thoracic}]" in text and "--window {whole,thoracic} where (default: the model's own)" in text
     args = parser.parse_args(["--min-area", "9", "--boxes", "a,b", "--boxes", "c", "--out", "runs/y/"])
     run = from_args(Run, args, {"progress": False})  # a field without a flag takes its value from the command
     assert (run.min_area_px, run.boxes, run.out, run.progress) == (9, ["a,b", "c"], "runs/y", False)

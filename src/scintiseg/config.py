@@ -492,12 +492,16 @@ def add_arguments(
         origin = typing.get_origin(hint) or hint
         default = _default(item)
         choices = item.metadata.get("choices")
-        known = f"{'each ' if origin is list else ''}one of {', '.join(map(str, choices))}; " if choices else ""
+        metavar = item.metadata.get("metavar")
+        # a single-valued choice field without its own metavar shows its choices as argparse does ({a,b}), in the
+        # usage line and beside the flag, so the help text need not list them again
+        shows_choices = bool(choices) and origin is not list and hint is not bool and metavar is None
+        known = (f"{'each ' if origin is list else ''}one of {', '.join(map(str, choices))}; "
+                 if choices and not shows_choices else "")
         shown = ",".join(map(str, default)) if origin is list else default
         shown = item.metadata.get("default_help", shown)
         text = f"{item.metadata.get('help') or item.name.replace('_', ' ')} ({known}default: {shown})".replace("%", "%%")
         flags = _flags(item)
-        metavar = item.metadata.get("metavar")
         if hint is bool:
             parser.add_argument(*flags, dest=item.name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=text)
@@ -513,7 +517,7 @@ def add_arguments(
         else:
             kind = (types or {}).get(item.name) or (_number_type(hint) if typed else None)
             parser.add_argument(*flags, dest=item.name, default=argparse.SUPPRESS, choices=choices, help=text,
-                                metavar=metavar or flags[0].lstrip("-").replace("-", "_").upper(),
+                                metavar=None if shows_choices else metavar or flags[0].lstrip("-").replace("-", "_").upper(),
                                 **({"type": kind} if kind else {}))
 
 
