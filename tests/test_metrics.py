@@ -8,7 +8,6 @@ import torch
 from monai.metrics import DiceMetric
 
 from scintiseg.metrics import (
-    aggregate_runs,
     confusion_counts,
     cpa,
     dsc,
@@ -86,8 +85,7 @@ def test_mean_std_over_runs():
     assert mean_std([1.0, 2.0, 3.0]) == pytest.approx((2.0, 1.0))
     assert mean_std([0.5]) == (0.5, 0.0)
     assert all(math.isnan(v) for v in mean_std([]))
-    agg = aggregate_runs([{"dsc": 0.5, "cpa": 0.1}, {"dsc": 0.7, "cpa": 0.3}])
-    assert agg["dsc"] == pytest.approx((0.6, math.sqrt(0.02)))
+    assert mean_std([0.5, float("nan"), 0.7]) == pytest.approx((0.6, math.sqrt(0.02)))  # NaN (undefined) skipped
 
 
 def test_class_overlap_and_dice_per_class():

@@ -1,15 +1,22 @@
-"""Version tags of the files scintiseg writes for itself: checkpoints and ONNX sidecars.
+"""Version tags of the files scintiseg writes for itself: checkpoints, ONNX sidecars and the GAN's run files.
 
-Each such file records ``version`` (its *format* version) and ``scintiseg_version`` (the package that
-wrote it). A reader reads every format version up to the one it writes and refuses a newer or a
+Each such file records ``format`` (which of them it is), ``version`` (its *format* version) and
+``scintiseg_version`` (the package that wrote it); the format names, each defined beside its writer and reader:
+
+- ``scintiseg-checkpoint``: a network's checkpoint (:data:`scintiseg.models.checkpoint.FORMAT`);
+- ``scintiseg-onnx``: an exported ONNX model's sidecar (:data:`scintiseg.predict.export.SIDECAR_FORMAT`);
+- ``scintiseg-gan``: a GAN run's ``last.pt`` and ``generator.pt`` (:data:`scintiseg.gan.train.FORMAT`).
+
+A reader reads every format version up to the one it writes and refuses a newer or a
 malformed one with one line naming both versions and the writer, so a model from another install says
 what differs instead of failing later inside torch or ONNX Runtime. Files written before
-``scintiseg_version`` existed load unchanged.
+``scintiseg_version`` existed load unchanged; those written before their ``version`` (sidecars) or before any tag
+(the GAN's files before session 65) are read as version 1.
 
-Both also say what their network learned from besides phantoms (:func:`provenance`): a checkpoint in its ``data``
-block, a sidecar in its ``shipped`` record.
+A checkpoint and a sidecar also say what their network learned from besides phantoms (:func:`provenance`): a
+checkpoint in its ``data`` block, a sidecar in its ``shipped`` record.
 
-Both say what input their network reads in the same ``data`` record: :class:`InputContract` is its one reader.
+They say what input their network reads in the same ``data`` record: :class:`InputContract` is its one reader.
 It lives here, not in :mod:`scintiseg.models.checkpoint`, because reading an ONNX model's sidecar must not import
 torch (the ONNX engine runs without it; importing anything of :mod:`scintiseg.models` loads torch).
 """

@@ -37,7 +37,7 @@ Example::
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 from skimage.measure import label as label_components
@@ -185,12 +185,6 @@ def mean_std(values: Iterable[float]) -> tuple[float, float]:
     if array.size == 0:
         return math.nan, math.nan
     return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
-
-
-def aggregate_runs(results: Sequence[dict[str, float]]) -> dict[str, tuple[float, float]]:
-    """``{key: (mean, std)}`` over a list of flat metric dicts (one per run or seed)."""
-    keys = sorted({k for r in results for k, v in r.items() if isinstance(v, (int, float))})
-    return {k: mean_std(float(r[k]) for r in results if k in r) for k in keys}
 
 
 def class_overlap(prediction, target, classes: int) -> np.ndarray:

@@ -50,14 +50,14 @@ def test_prepared_datasets_share_test_patients_and_sizes(six_crops, tmp_path):
 
 def test_a_gan_trained_beforehand_is_used_and_not_retrained(six_crops, tmp_path):
     from scintiseg.gan.config import GanConfig
-    from scintiseg.gan.train import load_checkpoint, train_gan
+    from scintiseg.gan.train import load_trainer, train_gan
 
     gan = {"native_size": 32, "output_size": 64, "latent_dim": 16, "base_width": 8, "batch_size": 2, "epochs": 1}
     first = prepare_datasets(six_crops, tmp_path / "a", factor=2, gan_settings=gan, test=0.25, folds=2, progress=False)
     run = tmp_path / "own_gan"
     train_gan(first["D1"], run, GanConfig(**{**gan, "epochs": 2, "held_out_fold": 0}), progress=False)
     paths = prepare_datasets(first["D1"], tmp_path / "b", factor=2, gan_run=run, progress=False)
-    assert paths["gan"] == run and load_checkpoint(run)["epoch"] == 2
+    assert paths["gan"] == run and load_trainer(run)["epoch"] == 2
     assert not (tmp_path / "b" / "datasets" / "gan_run").exists()
     gan_cases = [c for c in ds.load_manifest(paths["D3"]).cases if c.origin == "gan"]
     assert gan_cases and all(c.patient_id.startswith("GAN-") for c in gan_cases)

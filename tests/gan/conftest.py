@@ -5,7 +5,7 @@ import json
 import pytest
 
 from scintiseg.gan.config import GanConfig
-from scintiseg.gan.train import CONFIG_NAME, NORMALISATION_NAME, GanTrainer, save_checkpoint
+from scintiseg.gan.train import CONFIG_NAME, NORMALISATION_NAME, GanTrainer, save_trainer
 
 
 def make_run(run_dir, **changes):
@@ -17,7 +17,7 @@ def make_run(run_dir, **changes):
     config.save_yaml(run_dir / CONFIG_NAME)
     normalisation = {"views": config.views, "scales": [50.0, 80.0, 120.0], "pixel_spacing": [2.26, 2.26], "source_size": 64}
     (run_dir / NORMALISATION_NAME).write_text(json.dumps(normalisation))
-    save_checkpoint(trainer, run_dir)
+    save_trainer(trainer, run_dir)
     return run_dir
 
 

@@ -11,7 +11,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.gan.config import LESION_AWARE, GanConfig
 from scintiseg.gan.data import lesion_weights, mask_means
 from scintiseg.gan.dcgan import Discriminator, MinibatchStd
-from scintiseg.gan.train import CHECKPOINT_NAME, GanTrainer, epoch_batches, load_checkpoint, train_gan
+from scintiseg.gan.train import CHECKPOINT_NAME, GanTrainer, epoch_batches, load_trainer, train_gan
 
 
 def small_config(**changes) -> GanConfig:
@@ -108,7 +108,7 @@ def test_time_budget_stops_after_one_epoch_with_a_checkpoint_that_resumes(real_c
     run = tmp_path / "run"
     trainer = train_gan(real_crops, run, config, progress=False, max_minutes=1e-6)
     assert trainer.epoch == 1
-    state = load_checkpoint(run)
+    state = load_trainer(run)
     assert state["epoch"] == 1 and state["mask_target"] is not None
     assert (run / "samples" / "epoch_0001.png").is_file()
     config.epochs = 2
@@ -139,11 +139,11 @@ def test_cli_rejects_a_non_positive_time_budget(real_crops, tmp_path, capsys):
 def test_history_of_a_run_older_than_the_mask_term_still_saves(tmp_path):
     import csv
 
-    from scintiseg.gan.train import HISTORY_NAME, save_checkpoint
+    from scintiseg.gan.train import HISTORY_NAME, save_trainer
 
     trainer = GanTrainer(small_config())
     trainer.history = [{"epoch": 1, "d_loss": 0.5}, {"epoch": 2, "d_loss": 0.4, "mask_term": 0.1}]
-    save_checkpoint(trainer, tmp_path)
+    save_trainer(trainer, tmp_path)
     rows = list(csv.DictReader((tmp_path / HISTORY_NAME).open()))
     assert rows == [{"epoch": "1", "d_loss": "0.5", "mask_term": ""}, {"epoch": "2", "d_loss": "0.4", "mask_term": "0.1"}]
 

@@ -79,6 +79,25 @@ def test_a_generator_of_another_runs_widths_is_refused_in_one_line(tiny_run, run
     assert "in the file but" in message and "\n" not in message
 
 
+def test_a_generator_written_before_the_format_tags_samples_the_same(tiny_run):
+    """Session 65 tagged generator.pt (format scintiseg-gan, version 1); an untagged one is read as version 1."""
+    tagged = stacked(load_run(tiny_run), 2, seed=4, batch_size=2)
+    path = tiny_run / GENERATOR_NAME
+    state = torch.load(path, weights_only=True)
+    torch.save({key: state[key] for key in ("config", "generator", "epoch")}, path)  # as written before session 65
+    untagged = stacked(load_run(tiny_run), 2, seed=4, batch_size=2)
+    assert all(np.array_equal(a, b) for a, b in zip(tagged, untagged))
+
+
+def test_a_generator_of_a_newer_format_is_refused_in_one_line(tiny_run):
+    path = tiny_run / GENERATOR_NAME
+    torch.save({**torch.load(path, weights_only=True), "version": 2}, path)
+    with pytest.raises(ScintisegError) as error:
+        load_run(tiny_run)
+    message = str(error.value)
+    assert message.startswith(f"{path}: GAN generator format 2 is newer than this scintiseg") and "\n" not in message
+
+
 def test_sample_refuses_non_empty_output(tiny_run, tmp_path):
     out = tmp_path / "out"
     out.mkdir()

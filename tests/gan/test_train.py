@@ -13,9 +13,9 @@ from scintiseg.gan.train import (
     batches_per_epoch,
     epoch_batches,
     g_steps_per_epoch,
-    load_checkpoint,
+    load_trainer,
     run_epoch,
-    save_checkpoint,
+    save_trainer,
 )
 
 
@@ -120,10 +120,10 @@ def test_a_saved_checkpoint_loads_with_weights_only_and_resumes_identically(tmp_
     batches = itertools.repeat(fixed_real_batch())
     a.iteration(batches)
     a.history.append({"epoch": 1, "d_loss": 0.5, "g_loss": 1.5})
-    save_checkpoint(a, tmp_path)
+    save_trainer(a, tmp_path)
     assert a.opt_g.state_dict()["state"]  # Adam's moments are in the file, not only hyper-parameters
     b = GanTrainer(config)
-    b.load_state_dict(load_checkpoint(tmp_path))
+    b.load_state_dict(load_trainer(tmp_path))
     assert b.history == a.history and torch.equal(b.fixed_z, a.fixed_z)
     la, lb = a.iteration(batches), b.iteration(batches)
     assert la.d_loss == pytest.approx(lb.d_loss, rel=1e-6) and la.g_loss == pytest.approx(lb.g_loss, rel=1e-6)
@@ -135,7 +135,7 @@ def test_a_checkpoint_that_would_run_code_is_refused_in_one_line(tmp_path):
     path.parent.mkdir(parents=True)
     torch.save({"epoch": 1, "history": _OpensAFile(marker)}, path)
     with pytest.raises(ScintisegError) as error:
-        load_checkpoint(tmp_path)
+        load_trainer(tmp_path)
     message = str(error.value)
     assert message.startswith(f"{path}: refused GAN checkpoint: loading it would call ") and "\n" not in message
     assert "weights_only=True" in message and "weights_only=False" not in message
@@ -147,8 +147,65 @@ def test_an_unreadable_checkpoint_is_one_line(tmp_path):
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a torch file")
     with pytest.raises(ScintisegError, match="not a loadable GAN checkpoint") as error:
-        load_checkpoint(tmp_path)
+        load_trainer(tmp_path)
     assert "\n" not in str(error.value)
+
+
+def test_both_files_of_a_run_carry_the_gan_format_tags(tmp_path):
+    from scintiseg import __version__
+    from scintiseg.gan.train import FORMAT, GENERATOR_NAME, VERSION
+
+    save_trainer(GanTrainer(small_config()), tmp_path)
+    for name in (CHECKPOINT_NAME, GENERATOR_NAME):
+        state = torch.load(tmp_path / name, weights_only=True)
+        assert (state["format"], state["version"], state["scintiseg_version"]) == (FORMAT, VERSION, __version__)
+    assert FORMAT != "scintiseg-checkpoint" and load_trainer(tmp_path)["format"] == FORMAT
+
+
+def test_a_checkpoint_written_before_the_tags_still_resumes_identically(tmp_path):
+    """Session 65 added the tags; an older last.pt (the bare state dict) is read as version 1."""
+    config = small_config()
+    a = GanTrainer(config)
+    batches = itertools.repeat(fixed_real_batch())
+    a.iteration(batches)
+    path = tmp_path / CHECKPOINT_NAME
+    path.parent.mkdir(parents=True)
+    torch.save(a.state_dict(), path)  # as save_checkpoint wrote it before session 65
+    b = GanTrainer(config)
+    b.load_state_dict(load_trainer(tmp_path))
+    la, lb = a.iteration(batches), b.iteration(batches)
+    assert la.d_loss == pytest.approx(lb.d_loss, rel=1e-6) and la.g_loss == pytest.approx(lb.g_loss, rel=1e-6)
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"version": 2}, r"GAN checkpoint format 2 is newer than this scintiseg \(.*\) reads \(1\); made by scintiseg 9\.9; "
+                     r"upgrade scintiseg to load it$"),
+    ({"version": "1"}, r"GAN checkpoint format version '1' is not one scintiseg writes; made by scintiseg 9\.9$"),
+    ({"format": "scintiseg-checkpoint"}, r"not a GAN checkpoint: its format is 'scintiseg-checkpoint', not "
+                                         r"'scintiseg-gan'; made by scintiseg 9\.9$"),
+    ({"opt_d": None}, r"GAN checkpoint lacks opt_d; made by scintiseg 9\.9$"),
+])
+def test_a_file_of_another_format_a_newer_version_or_lacking_a_key_is_refused_in_one_line(tmp_path, change, expected):
+    import re
+
+    save_trainer(GanTrainer(small_config()), tmp_path)
+    path = tmp_path / CHECKPOINT_NAME
+    state = {**torch.load(path, weights_only=True), "scintiseg_version": "9.9", **change}
+    state = {key: value for key, value in state.items() if value is not None}
+    torch.save(state, path)
+    with pytest.raises(ScintisegError) as error:
+        load_trainer(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    assert re.search(expected, message), message
+
+
+def test_a_file_that_is_no_dict_is_refused_in_one_line(tmp_path):
+    path = tmp_path / CHECKPOINT_NAME
+    path.parent.mkdir(parents=True)
+    torch.save([1, 2], path)
+    with pytest.raises(ScintisegError, match=r": not a GAN checkpoint: it holds a list, not a dict$"):
+        load_trainer(tmp_path)
 
 
 @pytest.mark.parametrize("n, batch, k, passes", [(28, 16, 3, 1.5), (70, 16, 3, 1.2), (10, 16, 3, 3.0), (70, 16, 1, 1.0)])

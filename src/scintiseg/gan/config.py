@@ -178,8 +178,3 @@ class GanConfig(Config):
             raise ScintisegError(f"held_out_fold must be a fold index or -1 (none), got {self.held_out_fold}")
         if self.threads < 0:  # torch.set_num_threads(-1) was a RuntimeError traceback (session 52)
             raise ScintisegError(f"threads must be 0 (torch's default) or more, got {self.threads}")
-
-    @property
-    def channels(self) -> int:
-        """Channels of G's output and D's input: one image and one mask channel per view."""
-        return 2 * len(self.views)

@@ -47,12 +47,12 @@ from scintiseg.errors import ScintisegError
 from scintiseg.gan.config import GanConfig
 from scintiseg.gan.counts import model_to_expected_counts, to_integer_counts
 from scintiseg.gan.dcgan import Generator
-from scintiseg.gan.train import CONFIG_NAME, GENERATOR_NAME, NORMALISATION_NAME, build_generator
+from scintiseg.gan.train import CONFIG_NAME, GENERATOR_KEYS, GENERATOR_NAME, NORMALISATION_NAME, build_generator, read_gan_file
 from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_mask_png
 from scintiseg.io.labelme import write_labelme
-from scintiseg.models.checkpoint import load_weights_only, state_dict_mismatch
+from scintiseg.models.checkpoint import state_dict_mismatch
 from scintiseg.scan import Annotation, Scan
 
 
@@ -69,7 +69,8 @@ class TrainedGan:
 
 
 def load_run(run_dir: str | Path) -> TrainedGan:
-    """Read G's weights (``weights_only=True``), ``config.yaml`` and ``normalisation.json`` of a run folder."""
+    """Read G's weights (``weights_only=True``, format tags checked: :func:`~scintiseg.gan.train.read_gan_file`),
+    ``config.yaml`` and ``normalisation.json`` of a run folder."""
     run_dir = Path(run_dir)
     weights = run_dir / GENERATOR_NAME
     if not weights.is_file():
@@ -80,7 +81,7 @@ def load_run(run_dir: str | Path) -> TrainedGan:
         raw = weights.read_bytes()
     except (OSError, ValueError) as exc:
         raise ScintisegError(f"cannot read GAN run ({type(exc).__name__}: {exc})", path=run_dir) from None
-    state = load_weights_only(weights, "GAN generator")
+    state = read_gan_file(weights, "GAN generator", GENERATOR_KEYS)
     if config.output_size == 0:  # a run saved before training resolved it: the crops' size
         config.output_size = int(normalisation.get("source_size", 256))
     generator = build_generator(config)

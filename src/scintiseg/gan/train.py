@@ -31,6 +31,14 @@ A run folder holds::
     RUN/checkpoints/generator.pt  G's weights only (what ``scintiseg gan sample`` needs)
     RUN/samples/epoch_NNNN.png sample grids from a fixed noise batch
     RUN/history.csv            per-epoch mean losses and D's mean outputs on real and fake
+
+The two ``.pt`` files are the GAN's own format, written by :func:`save_trainer` and read by :func:`load_trainer`
+(``last.pt``) and :func:`read_gan_file` (either; ``scintiseg gan sample`` reads ``generator.pt`` with it). Like a
+network's checkpoint (:mod:`scintiseg.models.checkpoint`) each records ``format`` (:data:`FORMAT`), ``version``
+(:data:`VERSION`) and ``scintiseg_version``, loads with ``torch.load(weights_only=True)``, and a file of another
+format, a newer version or lacking what its reader needs is refused in one line naming it
+(:func:`scintiseg.formats.check_format_version`). Files written before the tags (session 65) are read as
+version 1, as ONNX sidecars written before their ``version`` are (:mod:`scintiseg.predict.export`).
 """
 
 from __future__ import annotations
@@ -50,7 +58,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from scintiseg import __version__
 from scintiseg.errors import ScintisegError
+from scintiseg.formats import check_format_version, made_by
 from scintiseg.gan.config import GanConfig
 from scintiseg.gan.data import lesion_weights, load_training_images, mask_means
 from scintiseg.gan.dcgan import Discriminator, Generator
@@ -64,6 +74,15 @@ NORMALISATION_NAME = "normalisation.json"
 CHECKPOINT_NAME = "checkpoints/last.pt"
 GENERATOR_NAME = "checkpoints/generator.pt"
 HISTORY_NAME = "history.csv"
+#: The ``format`` tag of both ``.pt`` files of a GAN run (not a network's ``scintiseg-checkpoint``: G and D with
+#: their optimisers, no ``model_config``), and the newest format version written and read.
+FORMAT = "scintiseg-gan"
+VERSION = 1
+#: What ``last.pt`` holds for :meth:`GanTrainer.load_state_dict` (``mask_target`` is optional: older runs lack it).
+TRAINER_KEYS: tuple[str, ...] = ("generator", "discriminator", "opt_g", "opt_d", "rng", "fixed_z", "epoch", "d_steps",
+                                 "g_steps", "history")
+#: What ``generator.pt`` holds for sampling.
+GENERATOR_KEYS: tuple[str, ...] = ("generator",)
 #: Size of the fixed noise batch whose samples are drawn into the grids during training.
 GRID_SAMPLES = 16
 
@@ -284,11 +303,15 @@ def run_epoch(trainer: GanTrainer, images: torch.Tensor, batch_indices, progress
     return summary
 
 
-def save_checkpoint(trainer: GanTrainer, run_dir: Path) -> None:
+def save_trainer(trainer: GanTrainer, run_dir: Path) -> None:
+    """Write a run's ``last.pt`` (the whole trainer), ``generator.pt`` (G's weights) and ``history.csv``, each
+    atomically; both ``.pt`` files carry the format tags (:data:`FORMAT`, :data:`VERSION`, the writing scintiseg)."""
+    tags = {"format": FORMAT, "version": VERSION, "scintiseg_version": __version__}
     with atomic_path(run_dir / CHECKPOINT_NAME) as tmp:
-        torch.save(trainer.state_dict(), tmp)
+        torch.save({**trainer.state_dict(), **tags}, tmp)
     with atomic_path(run_dir / GENERATOR_NAME) as tmp:
-        torch.save({"config": trainer.config.to_dict(), "generator": trainer.generator.state_dict(), "epoch": trainer.epoch}, tmp)
+        torch.save({"config": trainer.config.to_dict(), "generator": trainer.generator.state_dict(), "epoch": trainer.epoch,
+                    **tags}, tmp)
     text = io.StringIO()
     if trainer.history:
         columns = list(dict.fromkeys(key for row in trainer.history for key in row))  # older rows lack newer columns
@@ -298,9 +321,40 @@ def save_checkpoint(trainer: GanTrainer, run_dir: Path) -> None:
     write_text_atomic(run_dir / HISTORY_NAME, text.getvalue())
 
 
-def load_checkpoint(run_dir: Path) -> dict:
-    """The trainer state of ``RUN/checkpoints/last.pt`` (G, D, Adam states, counters, RNG), for resuming."""
-    return load_weights_only(run_dir / CHECKPOINT_NAME, "GAN checkpoint")
+def load_trainer(run_dir: Path) -> dict:
+    """The trainer state of ``RUN/checkpoints/last.pt`` (G, D, Adam states, counters, RNG), for resuming
+    (:meth:`GanTrainer.load_state_dict`); checked by :func:`read_gan_file`."""
+    return read_gan_file(run_dir / CHECKPOINT_NAME, "GAN checkpoint", TRAINER_KEYS)
+
+
+def read_gan_file(path: Path, what: str, required: tuple[str, ...]) -> dict:
+    """One ``.pt`` file of a GAN run (``torch.load(weights_only=True)``), its format tags and ``required`` keys checked.
+
+    A file without a ``format`` tag was written before the tags existed (session 65) and is read as version 1: the
+    project's rule for untagged older files (a checkpoint without ``scintiseg_version``, an ONNX sidecar without
+    ``version``), so that every GAN run trained before still resumes and samples.
+
+    Args:
+        path: ``last.pt`` or ``generator.pt``.
+        what: what the file should be, for messages (``"GAN checkpoint"``, ``"GAN generator"``).
+        required: the keys its reader needs (:data:`TRAINER_KEYS`, :data:`GENERATOR_KEYS`).
+
+    Raises:
+        ScintisegError: one line naming ``path``: a file that would run code or is no PyTorch file
+            (:func:`~scintiseg.models.checkpoint.load_weights_only`), one that is not a dict or is tagged with another
+            format (a network's checkpoint), a format version newer than :data:`VERSION` (or none), a required key
+            missing.
+    """
+    state = load_weights_only(path, what)
+    if not isinstance(state, dict):
+        raise ScintisegError(f"not a {what}: it holds a {type(state).__name__}, not a dict", path=path)
+    if "format" in state and state["format"] != FORMAT:
+        raise ScintisegError(f"not a {what}: its format is {state['format']!r}, not {FORMAT!r}{made_by(state)}", path=path)
+    check_format_version(what, state.get("version") if "format" in state else 1, VERSION, state, path)
+    missing = [key for key in required if key not in state]
+    if missing:
+        raise ScintisegError(f"{what} lacks {', '.join(missing)}{made_by(state)}", path=path)
+    return state
 
 
 def train_gan(
@@ -352,7 +406,7 @@ def train_gan(
     if resume:
         for folder in (run_dir, checkpoint.parent, run_dir / "samples"):  # what a writer killed mid-write left
             remove_stale_partials(folder)
-        trainer.load_state_dict(load_checkpoint(run_dir))
+        trainer.load_state_dict(load_trainer(run_dir))
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         config.save_yaml(run_dir / CONFIG_NAME)
@@ -387,7 +441,7 @@ def train_gan(
                     grid = trainer.generator(trainer.fixed_z).numpy()
                 save_sample_grid(grid, len(config.views), run_dir / "samples" / f"epoch_{trainer.epoch:04d}.png")
             if last or trainer.epoch % config.checkpoint_every == 0:
-                save_checkpoint(trainer, run_dir)
+                save_trainer(trainer, run_dir)
             if last:
                 break
     finally:

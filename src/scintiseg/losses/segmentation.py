@@ -122,5 +122,11 @@ class SegmentationLoss(nn.Module):
 
 
 def build_loss(name: str, **kwargs) -> SegmentationLoss:
-    """The :class:`SegmentationLoss` called ``name`` (see :data:`LOSS_NAMES`) with its keyword options."""
+    """The :class:`SegmentationLoss` called ``name`` (see :data:`LOSS_NAMES`) with its keyword options: the losses'
+    constructor by name, the one training builds its loss with (``scintiseg train --loss``).
+
+    Example::
+
+        loss_fn = build_loss("chan_vese", supervised="dice_bce", alpha=0.4, alpha_rampup=0.1)
+    """
     return SegmentationLoss(name, **kwargs)

@@ -51,7 +51,7 @@ import numpy as np
 
 from scintiseg.phantom.config import DISC_FRACTION, AnatomyConfig
 from scintiseg.phantom.primitives import Block, Capsule, Ellipsoid, Grid, Primitive, Section, rasterise, union_chord
-from scintiseg.phantom.regions import BONE_REGION
+from scintiseg.phantom.regions import region_of_bone
 
 #: Default uptake multiplier per bone part (relative to normal axial bone = 1) [E], after the SUV ordering
 #: in physics.md (spine and pelvis highest, ribs and humerus lowest) and tuned by eye and by the calibration
@@ -132,7 +132,8 @@ class Bone:
 
     @property
     def region(self) -> str:
-        return BONE_REGION[self.name]
+        """The region this bone belongs to (:func:`~scintiseg.phantom.regions.region_of_bone`)."""
+        return region_of_bone(self.name)
 
 
 #: Name prefix of the lungs among :attr:`Anatomy.organs` (they attenuate as aerated lung, not water).

@@ -18,9 +18,9 @@ open, stated here:
   [E]: cervical 1.2, thoracic 3.2, lumbar 2.6, sacrum 1.3 (sum 8.3).
 * Ribs (all 24) 4.4 % are split equally between sides (2.2 each).
 * Forearm = ulna + radius (1.5 + 1.2 = 2.7 each); tibia/fibula = 5.1 + 1.3 = 6.4 each.
-The weights add up to 100.1 % as published (rounding); :func:`bsi_weights` returns them normalised to 1.
-:func:`bsi_weights` is used nowhere in the package (it is exported and tested only): the BSI
-(``scintiseg.predict.bsi.bone_scan_index``, the phantom's truth BSI included) multiplies involvement by the
+The weights add up to 100.1 % as published (rounding); :func:`bsi_weights` returns them normalised to 1, for a user
+who wants skeletal-mass fractions (public API, exported by :mod:`scintiseg.phantom`); the package's BSI does not use
+it: the BSI (``scintiseg.predict.bsi.bone_scan_index``, the phantom's truth BSI included) multiplies involvement by the
 published percentages of ``predict.bsi.SPIERS_WEIGHTS`` (identical to :data:`SPIERS_WEIGHTS`), sum 100.1, while
 its ``covered_mass_percent`` divides by 100.1; so a fully involved skeleton reads BSI 100.1 %. Against normalised
 weights every BSI is 1.001 x larger: 0.0036 BSI points at the largest phantom truth docs/predict.md quotes (3.55),
@@ -131,12 +131,23 @@ BONE_REGION: dict[str, str] = dict(_BONES)
 
 
 def region_of_bone(bone: str) -> str:
-    """The region a bone belongs to (``"T7"`` -> ``"thoracic_spine"``)."""
+    """The region a bone belongs to (``"T7"`` -> ``"thoracic_spine"``): :data:`BONE_REGION` as a function.
+
+    The public lookup of a bone's region, for a user reading lesion metadata (which names the bone); the phantom's
+    bones read theirs through it (:attr:`scintiseg.phantom.anatomy.Bone.region`).
+
+    Raises:
+        KeyError: a name that is not one of :data:`BONE_NAMES`.
+    """
     return BONE_REGION[bone]
 
 
 def bsi_weights() -> dict[str, float]:
-    """Region name -> fraction of skeletal mass (the Spiers percentages normalised to sum to 1)."""
+    """Region name -> fraction of skeletal mass (the Spiers percentages normalised to sum to 1).
+
+    Public API (exported by :mod:`scintiseg.phantom`, docs/phantom.md), not used by the package: the BSI multiplies
+    by the published percentages, :data:`SPIERS_WEIGHTS` (module docstring, the factor 1.001 between them).
+    """
     total = sum(SPIERS_WEIGHTS.values())
     return {name: value / total for name, value in SPIERS_WEIGHTS.items()}
 

@@ -73,7 +73,13 @@ REGION_TO_BONE: dict[str, str] = {region: bone for bone, (_, regions) in BONE_GR
 
 
 def bone_weight(region: str) -> float:
-    """Spiers share (%) of the bone group an atlas region belongs to (0 for ``other``)."""
+    """Spiers share (%) of the bone group an atlas region belongs to (0 for ``other``): what one fully involved region
+    adds to a view's BSI.
+
+    Kept as the public lookup by region name (a lesion record's ``region``), for a user weighing lesions by hand and
+    for the tests that recompute a lesion's BSI contribution; :func:`bone_scan_index` reads the same weights group by
+    group from :data:`BONE_GROUPS`.
+    """
     bone = REGION_TO_BONE.get(region)
     return BONE_GROUPS[bone][0] if bone else 0.0
 

@@ -90,8 +90,3 @@ def calls_left_out(counts: np.ndarray, mask: np.ndarray, regions: SkeletonRegion
         if ratio(smooth, call, region) < cut:
             out |= call
     return out
-
-
-def component_count(mask: np.ndarray) -> int:
-    """The number of ``mask``'s 8-connected components (calls)."""
-    return int(ndi.label(mask, structure=np.ones((3, 3)))[1]) if mask.any() else 0

@@ -313,7 +313,17 @@ def match_lesions(
 
 def compare_readers(a: np.ndarray, b: np.ndarray, reader_a: int = 0, reader_b: int = 1) -> PairComparison:
     """Per-lesion area differences between two readers' *masks*: lesions are the masks' 8-connected components
-    (a mask has no curves; :func:`consensus` compares the readers' closed curves)."""
+    (a mask has no curves; :func:`consensus` compares the readers' closed curves).
+
+    Public API for readers whose outlines exist only as masks (a NIfTI or PNG label per reader): the package's own
+    consensus reads LabelMe curves, so nothing in it calls this. It runs the same matching as :func:`consensus`
+    (:func:`match_lesions` on :func:`lesion_overlaps`), which its tests check against a dense assignment.
+
+    Example::
+
+        pair = compare_readers(mask_reader_1, mask_reader_2)
+        pair.agrees(0.05)   # every lesion's area difference within paper B's 5 %
+    """
     return _compare(_lesions_from_labels(*label_lesions(a)), _lesions_from_labels(*label_lesions(b)), reader_a, reader_b)
 
 

@@ -139,7 +139,13 @@ class CropResult:
     method: str = "profile"
 
     def to_whole_body(self, array: np.ndarray, view: str, fill=0) -> np.ndarray:
-        """Map a crop-sized mask, prediction or image of ``view`` back to whole-body coordinates."""
+        """Map a crop-sized mask, prediction or image of ``view`` back to whole-body coordinates (``fill`` outside the box).
+
+        Public API (docs/architecture.md, docs/prepare.md) for a user's own crop-sized arrays: the package itself
+        does not call it, because prediction sums overlapping windows into the view at each window's box and
+        divides by how often each pixel was seen (:mod:`scintiseg.predict.pipeline`), which this single placement
+        is not.
+        """
         return self._box(view).uncrop(np.asarray(array), self.whole_shape, fill=fill)
 
     def crop(self, array: np.ndarray, view: str) -> np.ndarray:

@@ -43,12 +43,3 @@ def binomial_thin(counts: np.ndarray, p: float, rng: np.random.Generator | int |
         raise ScintisegError("binomial thinning needs non-negative counts")
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return generator.binomial(whole.astype(np.int64), float(p)).astype(counts.dtype, copy=False)
-
-
-def random_thin(
-    counts: np.ndarray, p_range: tuple[float, float] = (0.3, 1.0), rng: np.random.Generator | int | None = None
-) -> tuple[np.ndarray, float]:
-    """Thin by a keep probability drawn uniformly from ``p_range``; returns ``(thinned, p)``."""
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    p = float(generator.uniform(*p_range))
-    return binomial_thin(counts, p, generator), p

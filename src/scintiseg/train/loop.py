@@ -45,7 +45,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.formats import InputContract, provenance
 from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
 from scintiseg.io.dataset import load_manifest
-from scintiseg.losses import RegionLoss, SegmentationLoss
+from scintiseg.losses import RegionLoss, SegmentationLoss, build_loss
 from scintiseg.metrics import class_dice, class_overlap, confusion_counts, summarise
 from scintiseg.models import create_model
 from scintiseg.models.checkpoint import (
@@ -418,9 +418,11 @@ def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
 
 
 def build_loss_from_config(config: TrainConfig) -> SegmentationLoss | RegionLoss:
+    """The training loss a config names: :class:`~scintiseg.losses.RegionLoss` for the region network, else
+    :func:`~scintiseg.losses.build_loss` with the config's loss name and options."""
     if config.task == "regions":
         return RegionLoss()
-    return SegmentationLoss(
+    return build_loss(
         config.loss,
         supervised=config.supervised_loss,
         alpha=config.alpha,
