@@ -578,3 +578,43 @@ def test_a_batch_lists_the_folders_with_a_bad_report_and_reviews_the_rest(predic
     (batch / "A" / "report.json").write_text("{")  # a damaged report named alone: it says so
     assert main(["review", str(batch / "A"), "--out", str(tmp_path / "again")]) == 2
     assert "report.json: is malformed JSON" in capsys.readouterr().err
+
+
+def test_a_left_out_call_deleted_or_relabelled_is_not_listed_again(predicted, tmp_path, capsys):
+    """Session 65: the network run again finds every left-out call anew, so a reviewed report listed the calls a reader
+    had deleted from the LabelMe file again (dashed, in its table, back in its LabelMe file) and a call relabelled
+    ``degenerative`` twice (the reader's shape and a ``left_out`` one)."""
+    before = _report(predicted)
+    calls = [call for call in before["left_out_calls"] if call["view"] == "ANT"]
+    assert calls, "the test needs a call a reading rule left out on ANT"
+    folder = _copy(predicted, tmp_path)
+    labelme = folder / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    shapes = [shape for shape in document["shapes"] if shape["label"] == "left_out"]
+    assert len(shapes) == len(calls)
+    document["shapes"].remove(shapes[0])  # the reader deletes the first call
+    if len(shapes) > 1:
+        shapes[1]["label"] = "degenerative"  # and relabels the second for what it is
+    labelme.write_text(json.dumps(document))
+    out = tmp_path / "reviewed"
+    capsys.readouterr()
+    assert main(["review", str(folder), "--out", str(out)]) == 0
+    assert "1 left-out call deleted" in capsys.readouterr().err
+    after = _report(out)
+    relabelled = 1 if len(shapes) > 1 else 0
+    listed = [call for call in after["left_out_calls"] if call["view"] == "ANT"]
+    assert len(listed) == len(calls) - 1 - relabelled
+    assert after["review"]["views"]["ANT"]["left_out_dismissed"] == 1
+    assert after["review"]["views"]["ANT"].get("not_lesions", {}) == ({"degenerative": 1} if relabelled else {})
+    kept = [call["contour"] for call in calls[1 + relabelled:]]
+    assert [call["contour"] for call in listed] == kept  # the calls the reader left, as found
+    assert [call["id"] for call in after["left_out_calls"]] == list(range(1, len(after["left_out_calls"]) + 1))
+    written = [shape["label"] for shape in json.loads((out / "ANT.labelme.json").read_text())["shapes"]]
+    assert written.count("left_out") == len(listed) and written.count("degenerative") == relabelled
+    assert after["summary"]["triage_score"] == before["summary"]["triage_score"]  # the network's, as predicted
+    assert "1 left-out deleted" in (out / "report.html").read_text()
+    # reviewed again as it stands, the deleted call stays gone, still counted against the network's own calls
+    again = tmp_path / "again"
+    assert main(["review", str(out), "--out", str(again)]) == 0
+    assert [call["contour"] for call in _report(again)["left_out_calls"] if call["view"] == "ANT"] == kept
+    assert _report(again)["review"]["views"]["ANT"]["left_out_dismissed"] == 1

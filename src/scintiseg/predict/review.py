@@ -23,7 +23,8 @@ How (choices the papers leave open, all stated here):
   ``reader_masks``): the region map, the normal-bone reference, the network's probabilities inside each outline
   (a lesion's ``probability_mean``/``probability_max``: what the network said of the reader's outline) and the
   triage score (the network's, not the reader's). The reading rules still run on the network's calls; a left-out
-  call that touches a reader's outline is no longer listed as left out.
+  call that touches a reader's outline is no longer listed as left out, and neither is one whose ``left_out`` shape
+  the reader deleted or relabelled (:func:`as_the_reader_left_them`; session 65).
 - **What changed** (:func:`review_record`, ``report.json`` ``review`` and each lesion's ``origin``): each lesion of
   the reviewed view is ``network`` (pixel for pixel one of the network's lesions; counted ``kept``), ``restored``
   (pixel for pixel a call a reading rule left out, relabelled ``lesion``), ``edited`` (overlapping a network lesion
@@ -147,11 +148,14 @@ class ReaderOutlines:
         not_lesions: label -> how many outlines a reader gave a finding that is no lesion
             (:func:`scintiseg.io.reader_labels.not_counted`: a call relabelled ``bladder``).
         not_lesion_shapes: those outlines as drawn, kept in the reviewed LabelMe file (session 62).
+        left_out: the pixels of the file's ``left_out`` shapes, the calls a reading rule left out that the reader
+            left as they were (:func:`as_the_reader_left_them`; session 65); None where no file was read.
     """
 
     lesions: np.ndarray
     not_lesions: dict[str, int] = field(default_factory=dict)
     not_lesion_shapes: list[Shape] = field(default_factory=list)
+    left_out: np.ndarray | None = None
 
 
 def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> ReaderOutlines:
@@ -180,7 +184,51 @@ def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> ReaderOutl
         warnings.warn(f"{path}: outlines labelled as no lesion, not counted ({_named(benign)})", stacklevel=2)
     kept = [replace(one, group_id=None) for one in annotation.shapes  # its id was the network's lesion's, renumbered
             if label_kind(one.label) == "not_lesion" and normalised_label(one.label) != LEFT_OUT_LABEL]
-    return ReaderOutlines(lesions, benign, kept)
+    calls = [one for one in annotation.shapes if normalised_label(one.label) == LEFT_OUT_LABEL]
+    left_out = (Annotation(shapes=calls, image_shape=tuple(shape), view=view).to_mask() if calls
+                else np.zeros(tuple(shape), dtype=bool))
+    return ReaderOutlines(lesions, benign, kept, left_out)
+
+
+def as_the_reader_left_them(prediction: Prediction, outlines: dict[str, ReaderOutlines]
+                            ) -> tuple[Prediction, dict[str, int]]:
+    """``prediction`` (the scan predicted again with the reader's outlines) listing only the left-out calls the reader
+    left in the LabelMe file, and per view how many calls the reader deleted.
+
+    A call a reading rule left out is written to the LabelMe file as a ``left_out`` shape; a reader who agrees it is
+    no lesion may delete it, relabel it for what it is (``bladder``, ``degenerative``: kept as drawn, counted in
+    ``not_lesions``) or leave it. The network run again finds every such call anew, so before session 65 the reviewed
+    report listed the deleted and the relabelled ones again (dashed, in its table, and back in its LabelMe file, the
+    relabelled ones twice). A call is now listed when it touches one of the file's ``left_out`` shapes; one touching
+    none is dropped, and counted ``dismissed`` when it touches no outline the reader labelled no lesion either (it
+    was deleted). The remaining calls are numbered ``x1``, ``x2``, ... again across the scan's views, as a
+    prediction numbers them. The triage score and the QC flags are unchanged: the score is the network's, the calls the
+    rules left out set aside whether or not a reader deleted them (module docstring), and a flag such as
+    ``spine_pattern_ANT`` says a rule left calls out; the views' per-rule counts (``spine_pattern_calls``, ...) count
+    the calls listed.
+    """
+    views, dismissed, next_id = {}, {}, 1
+    for name, result in prediction.views.items():
+        read = outlines.get(name)
+        if read is None or read.left_out is None:
+            kept, gone = list(result.left_out), 0
+        else:
+            shape = result.labels.shape
+            benign = (Annotation(shapes=list(read.not_lesion_shapes), image_shape=shape, view=name).to_mask()
+                      if read.not_lesion_shapes else np.zeros(shape, dtype=bool))
+            kept, gone = [], 0
+            for call in result.left_out:
+                pixels = call.contour.to_mask(shape)
+                if (pixels & read.left_out).any():
+                    kept.append(call)
+                elif not (pixels & benign).any():
+                    gone += 1
+        renumbered = [replace(call, measurement=replace(call.measurement, id=next_id + index))
+                      for index, call in enumerate(kept)]
+        next_id += len(renumbered)
+        views[name] = replace(result, left_out=renumbered)
+        dismissed[name] = gone
+    return replace(prediction, views=views), dismissed
 
 
 def read_view_file(path: Path) -> Annotation:
@@ -311,6 +359,8 @@ def review_line(record: dict) -> str:
         again = f"{restored} left-out call{'s' if restored != 1 else ''} restored, " if restored else ""
         gone = f"{tally['deleted']} of {whose} {tally['network_lesions']} deleted"
         benign = f"; labelled no lesion: {_named(tally['not_lesions'])}" if tally.get("not_lesions") else ""
+        dismissed = tally.get("left_out_dismissed", 0)
+        benign += (f"; {dismissed} left-out call{'s' if dismissed != 1 else ''} deleted" if dismissed else "")
         parts.append(f"{view} {now} lesion{'s' if now != 1 else ''} ({tally['kept']} kept, {again}{tally['edited']} "
                      f"edited, {tally['drawn']} drawn; {gone}{benign})")
     return "; ".join(parts)

@@ -22,7 +22,8 @@ from scintiseg.predict.engines import ENGINES
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.pipeline import predict_scan
 from scintiseg.predict.prediction import Prediction
-from scintiseg.predict.review import network_run_again, recorded_network, scan_as_predicted, view_outlines
+from scintiseg.predict.review import (as_the_reader_left_them, network_run_again, recorded_network, scan_as_predicted,
+                                      view_outlines)
 from scintiseg.predict.settings import PredictSettings, min_area_problem, threshold_problem
 from scintiseg.scan import Shape
 
@@ -49,6 +50,8 @@ class PredictedAgain:
         not_lesion_shapes: view -> those outlines as the reader drew them (session 62).
         network_sources: view -> where the network's own lesions came from: ``V_mask.png``, ``report.json`` (its
             contours, a folder without its masks) or ``predicted again`` (session 62).
+        left_out_dismissed: view -> how many calls a reading rule left out the reader deleted from the LabelMe file
+            (no longer listed: :func:`scintiseg.predict.review.as_the_reader_left_them`; session 65).
     """
 
     prediction: Prediction
@@ -57,6 +60,7 @@ class PredictedAgain:
     not_lesions: dict[str, dict[str, int]] = field(default_factory=dict)
     not_lesion_shapes: dict[str, list[Shape]] = field(default_factory=dict)
     network_sources: dict[str, str] = field(default_factory=dict)
+    left_out_dismissed: dict[str, int] = field(default_factory=dict)
 
 
 #: The most of a ``report.json`` read (as :func:`~scintiseg.io.not_scans.prediction_report` reads it).
@@ -240,8 +244,9 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
         raise ScintisegError(f"predicted again, the scan gives views {', '.join(prediction.views)}, not the "
                              f"report's {', '.join(views)}", path=folder / "report.json")
     network, sources = _network_outlines(folder, report, prediction, settings, recorded)
+    prediction, dismissed = as_the_reader_left_them(prediction, outlines)  # after the network's own: it needs them all
     return PredictedAgain(prediction, report, network, {view: read.not_lesions for view, read in outlines.items()},
-                          {view: read.not_lesion_shapes for view, read in outlines.items()}, sources)
+                          {view: read.not_lesion_shapes for view, read in outlines.items()}, sources, dismissed)
 
 
 #: Where the network's own lesions came from when the folder's files do not hold them (:class:`PredictedAgain`).

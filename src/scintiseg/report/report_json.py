@@ -31,7 +31,9 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "definitions": {...}, "timings_s": {...},
      "review": {"reviewed", "source_folder", "compared_with", "reader": {"name", "organization"},
                 "earlier_review": {...}, "network_outlines": {VIEW: source},  # (session 62)
-                "views": {VIEW: {"network_lesions", "kept", "restored", "edited", "drawn", "deleted"}}}}
+                "views": {VIEW: {"network_lesions", "kept", "restored", "edited", "drawn", "deleted",
+                                 "not_lesions": {LABEL: n}, "left_out_dismissed"}}}}  # (the last two when any;
+                                                                                # left_out_dismissed: session 65)
                 # (only a reviewed report, scintiseg review; each lesion then has "origin")
 
 **Version**: ``version`` counts changes a reader of an older report would misread: a key removed or
@@ -171,7 +173,9 @@ DEFINITIONS = {
         "dashed, x1, x2, ...; the LabelMe files: label 'left_out'). rule: " + "; ".join(
             f"'{name}', {text}" for name, text in RULE_TEXT.items()) + ". They count in no lesion count, BSI, Soloway "
         "grade or DICOM SR / GSPS; bsi_contribution_percent is what one would add to its view's BSI were it restored. "
-        "To restore one, relabel its shape 'lesion' in the LabelMe file."
+        "To restore one, relabel its shape 'lesion' in the LabelMe file. A reviewed report (scintiseg review) lists "
+        "only the calls whose 'left_out' shape the reader left in the file (review.views.V.left_out_dismissed counts "
+        "those deleted)."
     ),
 }
 

@@ -94,6 +94,9 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     for view, benign in again.not_lesions.items():
         if benign and view in record["views"]:  # the reader's relabelled calls: part of what the reader decided
             record["views"][view]["not_lesions"] = dict(benign)
+    for view, dismissed in again.left_out_dismissed.items():
+        if dismissed and view in record["views"]:  # left-out calls the reader deleted: no longer listed (session 65)
+            record["views"][view]["left_out_dismissed"] = dismissed
     if reader:
         record["reader"] = {"name": reader.strip(), "organization": organization}
     prediction = reviewed(prediction, record)

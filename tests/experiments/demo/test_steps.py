@@ -127,7 +127,7 @@ def test_review_text_says_what_review_does_with_the_left_out_calls(tmp_path, mon
     edited = json.loads((Path(info["edited"]) / "ANT.labelme.json").read_text(encoding="utf-8"))
     assert {shape["label"] for shape in edited["shapes"]} == {"lesion"}  # the reader's file holds no left-out call
     assert "deletes every call" not in info["review"]
-    assert "still listed as left out in the reviewed report" in info["review"]
+    assert "is no longer listed, since the reader's files no longer hold its dashed shape" in info["review"]
     assert (info["lesions"], info["lesions_by_view"], info["pairs"]) == (2, {"ANT": 1, "POST": 2}, 1)
 
 

@@ -233,7 +233,8 @@ def review_with_truth(folder: Path, case: Case, phantom: Path, loaded, out: Path
     replaced by every visible lesion's true outline), written again with ``scintiseg review``'s own function into
     ``OUT/predict/reviewed-<name>``. ``scintiseg review`` tells each true outline against the network's own output
     (edited where it overlaps a call, drawn where it overlaps none) and runs the reading rules again on the network's
-    calls, so a left-out call no true outline touches stays listed as left out, with its QC flag."""
+    calls; a left-out call no true outline touches is no longer listed, its ``left_out`` shape having been replaced
+    (counted ``left_out_dismissed``; session 65: it was listed again), its QC flag kept."""
     from scintiseg.predict.contours import mask_contours  # lazy: start-up time
     from scintiseg.predict.review import review_line  # lazy: start-up time
     from scintiseg.report.review_folder import review_folder  # lazy: start-up time
@@ -261,9 +262,10 @@ def review_with_truth(folder: Path, case: Case, phantom: Path, loaded, out: Path
             f"report again from those outlines: {review_line(record)}. `scintiseg review` tells each outline against "
             "the network's own output, not against the file: a true outline over one of the network's lesions counts "
             "as that lesion edited, one over none as drawn, and only a network lesion no true outline touches as "
-            "deleted; the reading rules run again on the network's calls, so a left-out call no true outline touches "
-            "is still listed as left out in the reviewed report (with its QC flag), though the reader's files no "
-            f"longer hold it. BSI {was['bsi_percent']:.2f} % -> "
+            "deleted; the reading rules run again on the network's calls, and a left-out call no true outline "
+            "touches is no longer listed, since the reader's files no longer hold its dashed shape (counted as a "
+            "left-out call deleted; the QC flag that a rule left calls out stays). "
+            f"BSI {was['bsi_percent']:.2f} % -> "
             f"{summary['bsi_percent']:.2f} % (the truth's outlines measured on the learned region map), Soloway "
             f"grade {was['soloway_grade']} -> {summary['soloway_grade']}; report.json's `review` and each lesion's "
             "`origin` say what changed.")
