@@ -618,3 +618,21 @@ def test_a_left_out_call_deleted_or_relabelled_is_not_listed_again(predicted, tm
     assert main(["review", str(out), "--out", str(again)]) == 0
     assert [call["contour"] for call in _report(again)["left_out_calls"] if call["view"] == "ANT"] == kept
     assert _report(again)["review"]["views"]["ANT"]["left_out_dismissed"] == 1
+
+
+def test_a_report_written_before_left_out_calls_were_kept_counts_none_deleted(predicted, tmp_path):
+    """A report written before session 35 has no ``left_out_calls`` and its LabelMe files no ``left_out`` shape: the
+    network run again finds its calls, none of which a reader can have deleted."""
+    folder = _copy(predicted, tmp_path)
+    report = _report(folder)
+    assert [call for call in report.pop("left_out_calls") if call["view"] == "ANT"]
+    (folder / "report.json").write_text(json.dumps(report))
+    labelme = folder / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    document["shapes"] = [shape for shape in document["shapes"] if shape["label"] != "left_out"]
+    labelme.write_text(json.dumps(document))
+    out = tmp_path / "reviewed"
+    assert main(["review", str(folder), "--out", str(out)]) == 0
+    after = _report(out)
+    assert "left_out_dismissed" not in after["review"]["views"]["ANT"]
+    assert len(after["left_out_calls"]) == len(_report(predicted)["left_out_calls"])

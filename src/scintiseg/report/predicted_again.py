@@ -244,7 +244,10 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
         raise ScintisegError(f"predicted again, the scan gives views {', '.join(prediction.views)}, not the "
                              f"report's {', '.join(views)}", path=folder / "report.json")
     network, sources = _network_outlines(folder, report, prediction, settings, recorded)
-    prediction, dismissed = as_the_reader_left_them(prediction, outlines)  # after the network's own: it needs them all
+    dismissed: dict[str, int] = {}
+    if "left_out_calls" in report:  # after the network's own, which needs them all; a report written before session
+        # 35 lists none and its LabelMe files hold no left_out shape, so no call of it was deleted by a reader
+        prediction, dismissed = as_the_reader_left_them(prediction, outlines)
     return PredictedAgain(prediction, report, network, {view: read.not_lesions for view, read in outlines.items()},
                           {view: read.not_lesion_shapes for view, read in outlines.items()}, sources, dismissed)
 
