@@ -612,7 +612,7 @@ def test_a_left_out_call_deleted_or_relabelled_is_not_listed_again(predicted, tm
     written = [shape["label"] for shape in json.loads((out / "ANT.labelme.json").read_text())["shapes"]]
     assert written.count("left_out") == len(listed) and written.count("degenerative") == relabelled
     assert after["summary"]["triage_score"] == before["summary"]["triage_score"]  # the network's, as predicted
-    assert "1 left-out deleted" in (out / "report.html").read_text()
+    assert "1 left-out call deleted" in (out / "report.html").read_text()
     # reviewed again as it stands, the deleted call stays gone, still counted against the network's own calls
     again = tmp_path / "again"
     assert main(["review", str(out), "--out", str(again)]) == 0

@@ -597,7 +597,8 @@ def _review_row(report: dict) -> list[str]:
         told.append(f"{view}: {tally.get('kept', 0)} kept as found, {restored}{tally.get('edited', 0)} edited, "
                     f"{tally.get('drawn', 0)} drawn, {tally.get('deleted', 0)} deleted of {whose} "
                     f"{tally.get('network_lesions', 0)}" + (f", labelled no lesion: {named}" if named else "")
-                    + (f", {tally['left_out_dismissed']} left-out deleted" if tally.get("left_out_dismissed") else ""))
+                    + (f", {tally['left_out_dismissed']} left-out call{'s' if tally['left_out_dismissed'] != 1 else ''} "
+                       "deleted" if tally.get("left_out_dismissed") else ""))
     who = reader_name(review.get("reader")) or "a reader"
     return [f'<tr id="review"><th>Outlines</th><td class="t">reviewed by {_e(who)} ({_e("; ".join(told))}); the '
             "lesions, BSI and grade below are the reader's outlines measured</td></tr>"]
