@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from scintiseg.phantom.anatomy import Bone, build_anatomy, sample_body
+from scintiseg.phantom.anatomy import Bone
 from scintiseg.phantom.config import LesionConfig
 from scintiseg.phantom.lesions import (
     AXIAL_PREFIXES,
@@ -52,15 +52,8 @@ def box_bone(occupancy: float = 1.0, activity: float = 2.0, body: dict | None = 
 
 
 @pytest.fixture(scope="module")
-def anatomy():
-    from scintiseg.phantom import profile
-    from scintiseg.phantom.patient import patient_grid
-
-    config = profile("small")
-    cam = config.camera
-    rng = np.random.default_rng(3)
-    body = sample_body(rng, config.anatomy, Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm))
-    return build_anatomy(body, patient_grid(config, body.height_mm, body.build), rng, config.anatomy)[0]
+def anatomy(small_anatomy_seed3):
+    return small_anatomy_seed3
 
 
 # --------------------------------------------------------------------------------------------- draws

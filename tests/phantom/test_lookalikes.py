@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 
 from scintiseg.phantom import profile
-from scintiseg.phantom.anatomy import build_anatomy, sample_body
 from scintiseg.phantom.lesions import point_on_path
 from scintiseg.phantom.lookalikes import Lookalike, sample_lookalikes
-from scintiseg.phantom.patient import patient_grid
-from scintiseg.phantom.primitives import Block, Grid
+from scintiseg.phantom.primitives import Block
 
 SOFT = {"injection_site", "axillary_node", "urine_contamination"}
 V2 = ("p_costochondral", "p_sternum", "p_sacroiliac", "p_facet", "p_feet", "p_old_fracture")
@@ -30,13 +28,8 @@ SEEDS = range(16)
 
 
 @pytest.fixture(scope="module")
-def small():
-    config = profile("small")
-    cam = config.camera
-    rng = np.random.default_rng(3)
-    body = sample_body(rng, config.anatomy, Grid(cam.rows, cam.cols, 1, cam.pixel_mm, cam.pixel_mm, cam.depth_mm))
-    anatomy = build_anatomy(body, patient_grid(config, body.height_mm, body.build), rng, config.anatomy)[0]
-    return anatomy, config
+def small(small_anatomy_seed3):
+    return small_anatomy_seed3, profile("small")
 
 
 @pytest.fixture(scope="module")
