@@ -12,8 +12,8 @@ import pytest
 
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.pipeline import PredictSettings, calls_apart_from, predict_from_probabilities
-from scintiseg.predict.review import (network_run_again, recorded_network, review_line, review_record,
-                                      view_outlines)
+from scintiseg.predict.review import (ReaderOutlines, as_the_reader_left_them, network_run_again, recorded_network,
+                                      review_line, review_record, view_outlines)
 from scintiseg.report.outputs import write_outputs
 
 #: Blobs on NM1's ANT: the first on its plain lower thoracic spine (the spine rule leaves it out), the second on its
@@ -171,3 +171,25 @@ def test_an_outline_labelled_no_lesion_is_kept_as_drawn(nm1_scan, make_blobs, tm
     (kept,) = read.not_lesion_shapes
     (drawn,) = [shape for shape in document["shapes"] if shape["label"] == "Bladder"]
     assert kept.label == "Bladder" and kept.group_id is None and np.allclose(kept.points, drawn["points"])
+
+
+def test_only_the_left_out_calls_the_reader_left_in_the_file_stay_listed(nm1_scan, make_blobs):
+    """Session 65: a call whose ``left_out`` shape the reader deleted is dropped and counted; one relabelled for what
+    it is (its shape kept as a no-lesion outline) is dropped, not counted; one left as it was stays, numbered x1."""
+    network = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, BLOBS)},
+                                         settings=PredictSettings(0.5, 4))
+    (call,) = network.views["ANT"].left_out
+    pixels = call.contour.to_mask(nm1_scan.shape)
+    none = np.zeros(nm1_scan.shape, dtype=bool)
+    left, kept = as_the_reader_left_them(network, {"ANT": ReaderOutlines(none, left_out=pixels)})
+    assert [c.contour for c in left.views["ANT"].left_out] == [call.contour] and kept == {"ANT": 0}
+    assert left.views["ANT"].left_out[0].id == 1 and left.views["ANT"].spine_pattern_calls == 1
+    deleted, dismissed = as_the_reader_left_them(network, {"ANT": ReaderOutlines(none, left_out=none)})
+    assert deleted.views["ANT"].left_out == [] and dismissed == {"ANT": 1}
+    assert deleted.qc_flags == network.qc_flags and deleted.triage_score == network.triage_score  # the network's
+    shape = call.contour.to_shape(label="degenerative")
+    relabelled, dismissed = as_the_reader_left_them(
+        network, {"ANT": ReaderOutlines(none, {"degenerative": 1}, [shape], left_out=none)})
+    assert relabelled.views["ANT"].left_out == [] and dismissed == {"ANT": 0}
+    unread, dismissed = as_the_reader_left_them(network, {})  # no file read for the view: every call kept
+    assert len(unread.views["ANT"].left_out) == 1 and dismissed == {"ANT": 0}
