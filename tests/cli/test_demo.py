@@ -112,7 +112,7 @@ def test_report_counts_as_the_outputs_do_and_its_repeat_command_runs(demo_run, c
         assert info["lesions_by_view"] == summary["lesion_count_by_view"] and info["pairs"] == summary["pair_count"]
         by_view = ", ".join(f"{view} {count}" for view, count in summary["lesion_count_by_view"].items())
         assert f"{summary['distinct_lesion_count']} distinct lesion(s) " in report and f"({by_view}; " in report
-    assert "deletes every call" not in report and "still listed as left out" in report
+    assert "deletes every call" not in report and "no longer hold its dashed shape" in report
     assert "`empty_image_rule`" in report and "| training loop |" in report
     assert "trained on the CPU" in report or "trained on a CUDA GPU" in report
     for key in ("dpunet", "unet"):  # 2 test images: never the same image as best and as worst
