@@ -398,3 +398,16 @@ def test_reading_the_configuration_module_imports_no_yaml_or_numpy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [[], True, "CSafeLoader" if yaml.__with_libyaml__ else "SafeLoader"]
+
+
+@dataclass
+class _Augmented(Config):
+    augment: str = option("none", choices=("none", "flip", "flip,noise"), help="what is drawn")
+
+
+def test_a_choice_holding_a_comma_keeps_its_name_and_is_listed_in_the_text():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, _Augmented)
+    text = " ".join(parser.format_help().split())
+    assert "--augment AUGMENT" in text and "(one of none, flip, flip,noise; default: none)" in text
+    assert "{none,flip,flip,noise}" not in text  # braces would hide where one choice ends

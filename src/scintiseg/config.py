@@ -494,8 +494,10 @@ def add_arguments(
         choices = item.metadata.get("choices")
         metavar = item.metadata.get("metavar")
         # a single-valued choice field without its own metavar shows its choices as argparse does ({a,b}), in the
-        # usage line and beside the flag, so the help text need not list them again
-        shows_choices = bool(choices) and origin is not list and hint is not bool and metavar is None
+        # usage line and beside the flag, so the help text need not list them again; not where a choice holds a comma
+        # ({none,translation,cutout,translation,cutout} would hide where one ends)
+        shows_choices = (bool(choices) and origin is not list and hint is not bool and metavar is None
+                         and not any("," in str(choice) for choice in choices))
         known = (f"{'each ' if origin is list else ''}one of {', '.join(map(str, choices))}; "
                  if choices and not shows_choices else "")
         shown = ",".join(map(str, default)) if origin is list else default

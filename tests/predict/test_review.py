@@ -174,8 +174,9 @@ def test_an_outline_labelled_no_lesion_is_kept_as_drawn(nm1_scan, make_blobs, tm
 
 
 def test_only_the_left_out_calls_the_reader_left_in_the_file_stay_listed(nm1_scan, make_blobs):
-    """Session 65: a call whose ``left_out`` shape the reader deleted is dropped and counted; one relabelled for what
-    it is (its shape kept as a no-lesion outline) is dropped, not counted; one left as it was stays, numbered x1."""
+    """Session 65: a call whose ``left_out`` shape the reader deleted is dropped and counted, its rule's QC flag with
+    it; one relabelled for what it is (its shape kept as a no-lesion outline) is dropped, not counted; one left as it
+    was stays, numbered x1."""
     network = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, BLOBS)},
                                          settings=PredictSettings(0.5, 4))
     (call,) = network.views["ANT"].left_out
@@ -186,7 +187,9 @@ def test_only_the_left_out_calls_the_reader_left_in_the_file_stay_listed(nm1_sca
     assert left.views["ANT"].left_out[0].id == 1 and left.views["ANT"].spine_pattern_calls == 1
     deleted, dismissed = as_the_reader_left_them(network, {"ANT": ReaderOutlines(none, left_out=none)})
     assert deleted.views["ANT"].left_out == [] and dismissed == {"ANT": 1}
-    assert deleted.qc_flags == network.qc_flags and deleted.triage_score == network.triage_score  # the network's
+    assert deleted.triage_score == network.triage_score and left.qc_flags == network.qc_flags  # the network's
+    assert "spine_pattern_ANT" in network.qc_flags  # the rule's flag goes with its last call
+    assert deleted.qc_flags == [flag for flag in network.qc_flags if flag != "spine_pattern_ANT"]
     shape = call.contour.to_shape(label="degenerative")
     relabelled, dismissed = as_the_reader_left_them(
         network, {"ANT": ReaderOutlines(none, {"degenerative": 1}, [shape], left_out=none)})

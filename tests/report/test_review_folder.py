@@ -123,3 +123,20 @@ def test_a_batch_refuses_a_root_without_predictions_and_an_out_that_is_the_root(
     _copy(predicted, root / "one")
     with pytest.raises(ScintisegError, match="--out must be another folder than PRED_DIR"):
         review_batch(root, root, progress=False)
+
+
+def test_a_folder_whose_reader_deleted_a_left_out_call_is_edited(nm1_scan, make_blobs, tmp_path):
+    """Session 65: a reader whose only edit was deleting a dashed left-out call (the lesion outlines untouched) had a
+    batch review pass the folder over as not edited."""
+    from scintiseg.predict.pipeline import PredictSettings  # lazy: this test only
+
+    blobs = [(310, 141, 4), (364, 150, 4)]  # the first on NM1's plain thoracic spine: left out by the spine rule
+    prediction = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, blobs)},
+                                            settings=PredictSettings(0.5, 4))
+    assert len(prediction.views["ANT"].left_out) == 1
+    folder = tmp_path / "NM1"
+    write_outputs(prediction, folder, dicom=False)
+    assert not is_edited(folder)
+    _edit(folder / "ANT.labelme.json",
+          lambda document: document.update(shapes=[s for s in document["shapes"] if s["label"] != "left_out"]))
+    assert is_edited(folder)

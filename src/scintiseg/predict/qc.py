@@ -54,6 +54,10 @@ from scintiseg.scan import Scan
 #: Below this many counts in a view the scan is flagged ``low_counts`` (physics.md: sites acquire
 #: 0.8-4 M counts per view; fewer than 0.8 M makes faint lesions unreliable).
 LOW_COUNTS = 800_000
+#: A reading rule (:data:`~scintiseg.predict.rule_calls.RULE_TEXT`'s keys) -> the QC flag a view gets, ``<flag>_<VIEW>``,
+#: while calls that rule left out are listed.
+RULE_FLAGS: dict[str, str] = {"spine_pattern": "spine_pattern", "symmetric": "symmetric", "bladder": "bladder_activity",
+                              "distal_arm": "distal_arm", "off_skeleton": "off_skeleton"}
 #: Share of a view's body at its top value from which the export counts as clipped by a display window
 #: (``clipped_export``): NM1 windowed so that 3.4 % of its body saturates still shows its lumbar lesion, at 6.1 %
 #: the model no longer finds it (session 23, docs/predict.md "QC flags"); counts and an unclipped export put a
@@ -155,16 +159,8 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bo
             flags.append(f"lesion_beside_bladder_{name}")
         if any(lesion.beside == BESIDE_DISTAL_ARM for lesion in result.lesions):
             flags.append(f"lesion_at_forearm_or_hand_{name}")
-        if result.spine_pattern_calls:
-            flags.append(f"spine_pattern_{name}")
-        if result.symmetric_calls:
-            flags.append(f"symmetric_{name}")
-        if result.bladder_calls:
-            flags.append(f"bladder_activity_{name}")
-        if result.distal_arm_calls:
-            flags.append(f"distal_arm_{name}")
-        if result.off_skeleton_calls:
-            flags.append(f"off_skeleton_{name}")
+        listed = {call.rule for call in result.left_out}
+        flags += [f"{flag}_{name}" for rule, flag in RULE_FLAGS.items() if rule in listed]
         inner = ndi.binary_erosion(result.coverage, border_value=1)
         edge = result.coverage & ~inner
         if (result.labels[edge] > 0).any() and not result.coverage.all():

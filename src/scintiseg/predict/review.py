@@ -69,6 +69,7 @@ from scintiseg.io.reader_labels import LEFT_OUT_LABEL, label_kind, normalised_la
 from scintiseg.io.view_pairs import join_views
 from scintiseg.predict.pipeline import PredictSettings, predict_view
 from scintiseg.predict.prediction import Prediction
+from scintiseg.predict.qc import RULE_FLAGS
 from scintiseg.scan import Annotation, Scan, Shape
 
 #: A reviewed lesion's origin (module docstring).
@@ -202,10 +203,10 @@ def as_the_reader_left_them(prediction: Prediction, outlines: dict[str, ReaderOu
     relabelled ones twice). A call is now listed when it touches one of the file's ``left_out`` shapes; one touching
     none is dropped, and counted ``dismissed`` when it touches no outline the reader labelled no lesion either (it
     was deleted). The remaining calls are numbered ``x1``, ``x2``, ... again across the scan's views, as a
-    prediction numbers them. The triage score and the QC flags are unchanged: the score is the network's, the calls the
-    rules left out set aside whether or not a reader deleted them (module docstring), and a flag such as
-    ``spine_pattern_ANT`` says a rule left calls out; the views' per-rule counts (``spine_pattern_calls``, ...) count
-    the calls listed.
+    prediction numbers them. The views' per-rule counts (``spine_pattern_calls``, ...) count the calls listed, and a
+    rule's QC flag (``spine_pattern_ANT``: calls left out, "listed after the lesions") goes with the last of its calls
+    the reader deleted or relabelled. The triage score is unchanged: it is the network's, the calls the rules left out
+    set aside whether or not a reader deleted them (module docstring).
     """
     views, dismissed, next_id = {}, {}, 1
     for name, result in prediction.views.items():
@@ -228,7 +229,9 @@ def as_the_reader_left_them(prediction: Prediction, outlines: dict[str, ReaderOu
         next_id += len(renumbered)
         views[name] = replace(result, left_out=renumbered)
         dismissed[name] = gone
-    return replace(prediction, views=views), dismissed
+    gone_flags = {f"{flag}_{name}" for name, result in views.items() for rule, flag in RULE_FLAGS.items()
+                  if not any(call.rule == rule for call in result.left_out)}
+    return replace(prediction, views=views, qc_flags=[f for f in prediction.qc_flags if f not in gone_flags]), dismissed
 
 
 def read_view_file(path: Path) -> Annotation:

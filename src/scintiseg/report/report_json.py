@@ -66,8 +66,11 @@ probability outside the calls the reading rules left out and the network's respo
 largest ``views.V.max_probability``, which stays the network's own largest probability: a ranking score either
 way; session 44 ``review`` and ``lesions[].origin``, only in a report written again from a reader's corrected
 outlines, :mod:`scintiseg.predict.review`; session 46 ``lesions[].region_alternative``, on a scan with one view
-the bone a lesion may lie in behind the one named, :func:`scintiseg.predict.pair_names.one_view_alternative`) keep
-the version, and a reader ignores keys it does not know.
+the bone a lesion may lie in behind the one named, :func:`scintiseg.predict.pair_names.one_view_alternative`; session
+65 ``review.views.V.left_out_dismissed``, the left-out calls a reader deleted, where a reviewed report's
+``left_out_calls``, per-rule counts and rule flags now hold only the calls the reader left,
+:func:`scintiseg.predict.review.as_the_reader_left_them`) keep the version, and a reader ignores keys it does not
+know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """

@@ -30,6 +30,7 @@ from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.labelme import annotation_to_json
 from scintiseg.io.not_scans import REPORT_NAME, prediction_report
 from scintiseg.io.predicted_labels import unedited_prediction
+from scintiseg.io.reader_labels import LEFT_OUT_LABEL, normalised_label
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.review import LABELME_NAME, read_view_file, review_record, reviewed
@@ -141,16 +142,22 @@ def _same_scan(one: dict, other: dict) -> bool:
 
 
 def is_edited(folder: Path) -> bool:
-    """Whether a reader edited any predicted view's LabelMe file in ``folder`` (its outline no longer the mask beside
-    it, :func:`~scintiseg.io.predicted_labels.unedited_prediction`); a file missing or unreadable counts as edited, so
-    that its review says what is wrong."""
+    """Whether a reader edited any predicted view's LabelMe file in ``folder``: its outline no longer the mask beside
+    it (:func:`~scintiseg.io.predicted_labels.unedited_prediction`), or fewer ``left_out`` shapes than ``report.json``
+    lists left-out calls of that view (a call deleted or relabelled: session 65, a batch review passed such a folder
+    over as not edited); a file missing or unreadable counts as edited, so that its review says what is wrong."""
     report = prediction_report(folder) or {}
+    calls = report.get("left_out_calls") if isinstance(report.get("left_out_calls"), list) else []
     for view in report.get("views") or {}:
         path = folder / LABELME_NAME.format(view=view)
         try:
-            if not unedited_prediction(path, read_view_file(path)):  # read as the review reads it
+            annotation = read_view_file(path)
+            if not unedited_prediction(path, annotation):  # read as the review reads it
                 return True
         except (ScintisegError, OSError):
+            return True
+        listed = sum(isinstance(call, dict) and call.get("view") == view for call in calls)
+        if sum(normalised_label(shape.label) == LEFT_OUT_LABEL for shape in annotation.shapes) < listed:
             return True
     return False
 

@@ -234,7 +234,7 @@ def review_with_truth(folder: Path, case: Case, phantom: Path, loaded, out: Path
     ``OUT/predict/reviewed-<name>``. ``scintiseg review`` tells each true outline against the network's own output
     (edited where it overlaps a call, drawn where it overlaps none) and runs the reading rules again on the network's
     calls; a left-out call no true outline touches is no longer listed, its ``left_out`` shape having been replaced
-    (counted ``left_out_dismissed``; session 65: it was listed again), its QC flag kept."""
+    (counted ``left_out_dismissed``; session 65: it was listed again), and its rule's QC flag with its last call."""
     from scintiseg.predict.contours import mask_contours  # lazy: start-up time
     from scintiseg.predict.review import review_line  # lazy: start-up time
     from scintiseg.report.review_folder import review_folder  # lazy: start-up time
@@ -264,7 +264,7 @@ def review_with_truth(folder: Path, case: Case, phantom: Path, loaded, out: Path
             "as that lesion edited, one over none as drawn, and only a network lesion no true outline touches as "
             "deleted; the reading rules run again on the network's calls, and a left-out call no true outline "
             "touches is no longer listed, since the reader's files no longer hold its dashed shape (counted as a "
-            "left-out call deleted; the QC flag that a rule left calls out stays). "
+            "left-out call deleted, and a rule's QC flag goes with its last call). "
             f"BSI {was['bsi_percent']:.2f} % -> "
             f"{summary['bsi_percent']:.2f} % (the truth's outlines measured on the learned region map), Soloway "
             f"grade {was['soloway_grade']} -> {summary['soloway_grade']}; report.json's `review` and each lesion's "
