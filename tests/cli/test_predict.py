@@ -1,11 +1,9 @@
-"""`scintiseg predict` and `scintiseg export` from the command line: outputs, exit codes 0 / 1 / 2, and the
+"""`scintiseg predict` from the command line: outputs, exit codes 0 / 1 / 2, and the
 one-line refusals of an untrusted or newer model and of an output folder in use."""
 
 import csv
 import json
-import os
 import shutil
-import stat
 from pathlib import Path
 
 import numpy as np
@@ -14,34 +12,6 @@ import pytest
 from scintiseg.cli import main
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """A run folder holding an untrained tiny DPU-Net checkpoint."""
-    import torch
-
-    from scintiseg.models import create_model
-    from scintiseg.models.checkpoint import checkpoint_path, save_checkpoint
-
-    torch.manual_seed(0)
-    network = create_model("dpunet", width=4, depth=4)
-    run = tmp_path_factory.mktemp("run")
-    save_checkpoint(
-        {"epoch": 0, "model": network.state_dict(), "model_config": dict(network.config),
-         "config": {"input_mode": "ant", "normalisation": "percentile"}},
-        checkpoint_path(run, "best"),
-    )
-    return run
-
-
-@pytest.fixture(scope="module")
-def scans(tmp_path_factory) -> Path:
-    if not REAL.is_file():
-        pytest.skip(f"real scan not found at {REAL}")
-    folder = tmp_path_factory.mktemp("scans")
-    shutil.copy(REAL, folder / "nm1.dcm")
-    return folder
 
 
 def test_predict_folder_writes_reports(run_dir, scans, tmp_path, capsys):
@@ -163,88 +133,6 @@ def test_an_output_folder_that_is_a_file_is_one_line_and_left_alone(run_dir, sca
 
 def test_missing_input_gives_exit_2(run_dir, tmp_path):
     assert main(["predict", str(tmp_path / "nope.dcm"), "--out", str(tmp_path / "o"), "--model", str(run_dir)]) == 2
-
-
-def test_export_then_predict_with_onnx(run_dir, scans, tmp_path):
-    assert main(["export", "--run", str(run_dir), "--format", "onnx"]) == 0
-    assert (run_dir / "model.onnx").is_file() and (run_dir / "model.onnx.json").is_file()
-    out = tmp_path / "out"
-    assert main(["predict", str(scans), "--out", str(out), "--model", str(run_dir), "--engine", "onnx", "--quiet", "--no-dicom"]) == 0
-    report = json.loads((out / "nm1" / "report.json").read_text())
-    assert report["model"]["engine"] == "onnx"
-    assert not (out / "nm1" / "sr.dcm").exists()
-
-
-def test_export_into_a_folder_writes_model_onnx_there_and_under_a_file_is_refused(run_dir, tmp_path, capsys):
-    folder = tmp_path / "models"
-    folder.mkdir()
-    assert main(["export", "--run", str(run_dir), "--out", str(folder)]) == 0
-    assert sorted(p.name for p in folder.iterdir()) == ["model.onnx", "model.onnx.json"]
-    capsys.readouterr()
-    taken = tmp_path / "taken.txt"
-    taken.write_text("x")
-    assert main(["export", "--run", str(run_dir), "--out", str(taken / "m.onnx")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err == f"scintiseg export: error: {taken}: not a folder: the ONNX file cannot be written under it"
-
-
-def test_export_refuses_to_overwrite_the_checkpoint_it_exports(run_dir, tmp_path, capsys):
-    from scintiseg.models.checkpoint import checkpoint_path
-
-    checkpoint = tmp_path / "X.pt"
-    shutil.copy(checkpoint_path(run_dir, "best"), checkpoint)
-    original = checkpoint.read_bytes()
-    best = checkpoint_path(run_dir, "best").read_bytes()
-    (tmp_path / "link.pt").symlink_to(checkpoint)
-    for source, out in ((checkpoint, checkpoint), (checkpoint, tmp_path / "link.pt"),
-                        (run_dir, checkpoint_path(run_dir, "best")), (run_dir, checkpoint_path(run_dir, "last"))):
-        assert main(["export", "--run", str(source), "--out", str(out)]) == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert err == [f"scintiseg export: error: {out}: is the checkpoint being exported: the ONNX file would "
-                       f"overwrite it; give --out another file or a folder"]
-    assert checkpoint.read_bytes() == original and checkpoint_path(run_dir, "best").read_bytes() == best
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.pt", "link.pt"]
-    assert not checkpoint_path(run_dir, "last").exists() and not (run_dir / "checkpoints" / "best.pt.json").exists()
-
-
-def test_a_failed_parity_check_leaves_an_existing_export_untouched(run_dir, tmp_path, capsys, monkeypatch):
-    import scintiseg.predict.export
-
-    folder = tmp_path / "exp"
-    folder.mkdir()
-    keep = folder / "keep.onnx"
-    assert main(["export", "--run", str(run_dir), "--out", str(keep)]) == 0
-    # an earlier good export of another network: bytes this export cannot write again
-    keep.write_bytes(keep.read_bytes() + b"another network")
-    sidecar = folder / "keep.onnx.json"
-    sidecar.write_text(json.dumps(json.loads(sidecar.read_text()) | {"exported_from": "another run"}))
-    before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    assert sorted(before) == ["keep.onnx", "keep.onnx.json"]
-    capsys.readouterr()
-    monkeypatch.setattr(scintiseg.predict.export, "max_logit_difference", lambda *args: 1.0)
-    for out in (keep, folder / "new.onnx"):
-        assert main(["export", "--run", str(run_dir), "--out", str(out)]) == 2
-        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no temporaries left either
-        err = capsys.readouterr().err.strip().splitlines()
-        assert err == [f"scintiseg export: error: {out}: ONNX logits differ from torch by 1.00e+00 (>= 1e-4): "
-                       f"not written, an existing file there is left as it was"]  # and no "wrote ..." line
-
-
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
-def test_export_refuses_to_replace_a_fifo_or_a_folder_where_the_sidecar_goes(run_dir, tmp_path, capsys):
-    pipe = tmp_path / "pipe.onnx"
-    os.mkfifo(pipe)
-    assert main(["export", "--run", str(run_dir), "--out", str(pipe)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"scintiseg export: error: {pipe}: exists and is not a regular file: the ONNX file would replace "
-                   f"it; give --out a new or regular file, or a folder"]
-    assert stat.S_ISFIFO(pipe.lstat().st_mode)
-    (tmp_path / "m.onnx.json").mkdir()
-    assert main(["export", "--run", str(run_dir), "--out", str(tmp_path / "m.onnx")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"scintiseg export: error: {tmp_path / 'm.onnx.json'}: exists and is not a regular file: its "
-                   f"sidecar would replace it; give --out a new or regular file, or a folder"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx.json", "pipe.onnx"]
 
 
 class _OpensMarker:

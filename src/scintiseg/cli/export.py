@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import load_model  # lazy: start-up time
 
     source = Path(args.run)
+    if source.suffix.lower() == ".onnx" and source.is_file():
+        raise ScintisegError("already an ONNX export: --run takes a training run folder or a checkpoint (.pt)",
+                             path=source)
     if args.out:
         out = Path(args.out)
         if out.is_dir():  # a folder given: the file name predict looks for in a run folder

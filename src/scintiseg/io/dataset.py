@@ -313,7 +313,7 @@ def _duplicate_ids(manifest: DatasetManifest) -> dict[str, int]:
     return {case_id: count for case_id, count in seen.items() if count > 1}
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     """The parsed content of ``path``; unreadable, undecodable or malformed JSON is one ScintisegError."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -347,7 +347,7 @@ def load_manifest(root: str | Path, *, unique_ids: bool = True) -> DatasetManife
     path = Path(root) / MANIFEST_NAME
     if not path.is_file():
         raise ScintisegError(f"no {MANIFEST_NAME} here: not a scintiseg data set folder", path=root)
-    manifest = DatasetManifest.from_json(_read_json(path), path=path)
+    manifest = DatasetManifest.from_json(read_json(path), path=path)
     twice = _duplicate_ids(manifest) if unique_ids else {}
     if twice:
         case_id, count = next(iter(twice.items()))
@@ -742,7 +742,7 @@ def load_splits(root: str | Path) -> dict:
     if not path.is_file():
         raise ScintisegError("no splits.json: run `scintiseg dataset split` first", path=root)
     schema = _Schema(path, "malformed splits file")
-    splits = schema.required(schema.document(_read_json(path)), "train", "test")
+    splits = schema.required(schema.document(read_json(path)), "train", "test")
     train, test = schema.string_list(splits["train"], "train"), schema.string_list(splits["test"], "test")
     pairs = [("train", "test", train, test)]
     folds = splits.get("folds")

@@ -240,7 +240,7 @@ def _info(state: dict, source: Path) -> dict:
         "name": str(model_config.get("name", "unknown")),
         "model_config": dict(model_config),
         "source": str(source),
-        "epoch": state.get("epoch"),
+        "epoch": state.get("epoch", shipped.get("epoch")),  # an exported file's sidecar carries it in "shipped"
         "trained_on": str(shipped.get("trained_on") or _trained_on(config, adapted)),
         # a checkpoint that does not say it learned from real or a site's scans is taken as trained on phantoms
         # (the safe reading)

@@ -248,6 +248,4 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         "differ from the defaults, as `demo-settings.json` holds them, and the real scan given). All settings are in "
         "`demo.json`, each run's resolved training configuration in `<run>/config.yaml`.",
     ]
-    for note in state.notes:
-        lines += ["", f"Note: {note}"]
     return "\n".join(lines) + "\n"

@@ -22,19 +22,25 @@ from scintiseg.experiments.demo.steps import (
     train_model,
 )
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.dataset import read_json
 
 
 def check_fingerprint(settings: DemoSettings, out: Path) -> None:
     """Refuse a folder that holds a demo made with other settings; record these settings in it."""
     fingerprint_path = out / "demo-settings.json"
+    current = settings.fingerprint()
     if fingerprint_path.is_file():
-        previous = json.loads(fingerprint_path.read_text(encoding="utf-8"))
-        if previous != settings.fingerprint():
-            changed = sorted(k for k in settings.fingerprint() if previous.get(k) != settings.fingerprint()[k])
+        previous = read_json(fingerprint_path)
+        if not isinstance(previous, dict):
+            raise ScintisegError("not a demo settings record (not a JSON object); "
+                                 "use another --out or delete the folder", path=fingerprint_path)
+        if previous != current:  # else a setting only the record holds (another version's, another recipe's)
+            changed = (sorted(k for k in current if previous.get(k) != current[k])
+                       or sorted(k for k in previous if k not in current))
             raise ScintisegError(
                 f"this folder holds a demo made with other settings ({', '.join(changed)}); "
                 "use another --out or delete the folder", path=out)
-    write_text_atomic(fingerprint_path, json.dumps(settings.fingerprint(), indent=1) + "\n")
+    write_text_atomic(fingerprint_path, json.dumps(current, indent=1) + "\n")
 
 
 def data_sizes(settings: DemoSettings, out: Path, splits: dict) -> dict:

@@ -16,7 +16,6 @@ class DemoState:
         metrics: test metrics per network key (``evaluate_run``'s result).
         runs: each run's ``summary.json``, the torch threads used and the split sizes (``data``).
         predictions: per predicted whole-body scan, what the report says about it (or why it was skipped).
-        notes: free-form lines appended to the report.
         load_average: the load averages at ``start`` and ``end``.
     """
 
@@ -26,5 +25,4 @@ class DemoState:
     metrics: dict[str, dict] = field(default_factory=dict)
     runs: dict[str, dict] = field(default_factory=dict)
     predictions: dict[str, dict] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
     load_average: dict[str, list[float]] = field(default_factory=dict)
