@@ -2,8 +2,11 @@
 
 import math
 
+import pytest
+
+from scintiseg.errors import ScintisegError
 from scintiseg.experiments.specs import ExperimentSpec, Row
-from scintiseg.experiments.tables import PairedStatistics, markdown_table
+from scintiseg.experiments.tables import PairedStatistics, markdown_table, write_outputs
 
 
 def _result(row, run, images, cpa):
@@ -48,3 +51,15 @@ def test_the_plot_says_a_bar_stands_for_only_some_runs(tmp_path, monkeypatch):
         [_result("aggregated", k, 6, 0.7) for k in range(3)]
     plot_experiment(spec, row_statistics(spec, results), None, tmp_path / "x.png")
     assert said == ["1/3 runs"] and (tmp_path / "x.png").stat().st_size > 0
+
+
+def test_damaged_per_image_scores_leave_the_experiment_files_unwritten(tmp_path):
+    """Session 66: experiment.json and results.csv were rewritten before the cells' per-image scores were read, so a
+    damaged file left them half updated (then a traceback); the scores are read before anything is written."""
+    spec = ExperimentSpec(name="x", title="x", source="s", rows=(Row("single", {}),))
+    cell = tmp_path / "single" / "run0" / "eval-test"
+    cell.mkdir(parents=True)
+    (cell / "per_case.csv").write_text("case_id,patient_id,dsc,lesion_pixels,predicted_pixels\nC1,P0,0.5,")
+    with pytest.raises(ScintisegError, match="malformed per-image scores"):
+        write_outputs(spec, [_result("single", 0, 1, 0.5)], tmp_path, settings={}, runs=1, data="d")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["single"]

@@ -82,3 +82,28 @@ def test_old_per_case_files_give_back_exact_pixel_counts(tmp_path):
     found = np.array([[r["tp"], r["fp"], r["fn"]] for r in records])
     np.testing.assert_array_equal(found, counts[:, :3])
     assert read_image_scores(tmp_path / "nothing") is None
+
+
+@pytest.mark.parametrize("content", ['{"patients": 2, "si', "[]"])
+def test_a_damaged_test_set_record_is_one_line_naming_it(tmp_path, content):
+    """Session 66: a cut or non-object crops<H>x<W>.json ended `scintiseg experiment` in a traceback."""
+    marker = tmp_path / "sets" / "phantom-default-seed5-n2" / "crops64x64.json"
+    marker.parent.mkdir(parents=True)
+    marker.write_text(content)
+    with pytest.raises(ScintisegError) as error:
+        build_test_set(PhantomTestSet(patients=2, size=(64, 64), seed=5), tmp_path / "sets", progress=False)
+    assert str(error.value).startswith(f"{marker}: ") and "\n" not in str(error.value)
+    assert sorted(p.name for p in marker.parent.iterdir()) == ["crops64x64.json"]  # nothing made
+
+
+@pytest.mark.parametrize("last_line", ["C2,P1,0.5,", "C2,P1,0.5,12a,3", "C2,P1"])
+def test_damaged_per_image_scores_are_one_line_naming_the_file(tmp_path, last_line):
+    """Session 66: a cut or edited per_case.csv ended `experiment report` in a TypeError / ValueError traceback."""
+    (tmp_path / "per_case.csv").write_text(
+        f"case_id,patient_id,dsc,lesion_pixels,predicted_pixels\nC1,P0,1.0,4,4\n{last_line}\n")
+    with pytest.raises(ScintisegError, match="line 3") as error:
+        read_image_scores(tmp_path)
+    assert str(error.value).startswith(f"{tmp_path / 'per_case.csv'}: malformed per-image scores")
+    (tmp_path / "per_case.csv").write_bytes(b"case_id,patient_id,dsc\nC1,P0,\xff\n")
+    with pytest.raises(ScintisegError, match="UnicodeDecodeError"):
+        read_image_scores(tmp_path)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.gan.d3 import build_d3
+from scintiseg.gan.d3 import build_d3, check_gan_run
 from scintiseg.gan.sample import sample_dataset
 from scintiseg.io import dataset as ds
 from scintiseg.prepare.splits import split_dataset
@@ -101,3 +101,14 @@ def test_d3_with_a_validation_fold_refuses_a_gan_that_saw_that_folds_patients(re
     (run / "normalisation.json").write_text(json.dumps(norm))
     build_d3(real_crops, generated, tmp_path / "d3", gan_run=run, val_fold=0)
     assert ds.check_dataset(tmp_path / "d3").valid
+
+
+def test_a_gan_run_whose_normalisation_json_is_no_object_is_refused_in_one_line(real_crops, run_factory):
+    """Session 66: a list in normalisation.json was an AttributeError traceback in `experiment paper-b-augmentation
+    --gan-run RUN`."""
+    split_dataset(real_crops, test=0.25, seed=0)
+    run = run_factory("run", output_size=64)
+    (run / "normalisation.json").write_text("[]")
+    with pytest.raises(ScintisegError, match="not a JSON object") as error:
+        check_gan_run(run, real_crops)
+    assert str(error.value).startswith(f"{run / 'normalisation.json'}: ")

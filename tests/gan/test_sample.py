@@ -6,7 +6,7 @@ import torch
 
 from scintiseg.errors import ScintisegError
 from scintiseg.gan.sample import generate, load_run, sample_dataset
-from scintiseg.gan.train import GENERATOR_NAME
+from scintiseg.gan.train import GENERATOR_NAME, NORMALISATION_NAME
 from scintiseg.io import dataset as ds
 
 
@@ -159,3 +159,12 @@ def test_a_samples_png_mask_is_its_labelme_mask_rasterised_and_what_generate_yie
             assert np.array_equal(png, read[view])
             assert np.array_equal(sample.masks[view], png)
             assert np.array_equal(png, ndi.binary_fill_holes(png))
+
+
+@pytest.mark.parametrize("content", ["[]", '{"views": ["ANT", "POST"]}'])
+def test_a_run_whose_normalisation_json_is_no_record_is_refused_in_one_line(tiny_run, content):
+    """Session 66: a list, or an object without ``scales``, was a TypeError / KeyError traceback in `gan sample`."""
+    (tiny_run / NORMALISATION_NAME).write_text(content)
+    with pytest.raises(ScintisegError) as error:
+        load_run(tiny_run)
+    assert str(error.value).startswith(f"{tiny_run / NORMALISATION_NAME}: not a GAN run's normalisation record")

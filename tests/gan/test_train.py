@@ -9,11 +9,13 @@ from scintiseg.errors import ScintisegError
 from scintiseg.gan.config import GanConfig
 from scintiseg.gan.train import (
     CHECKPOINT_NAME,
+    NORMALISATION_NAME,
     GanTrainer,
     batches_per_epoch,
     epoch_batches,
     g_steps_per_epoch,
     load_trainer,
+    read_normalisation,
     run_epoch,
     save_trainer,
 )
@@ -248,3 +250,21 @@ def test_the_documented_epoch_is_the_one_the_code_runs():
         flat = " ".join(text.split())
         assert not re.search(r"(epoch\*? is one pass|epoch \| one pass|epochs: passes|^passes of D)", flat), flat
         assert "ceil(b/k)" in flat.replace(" ", "") and "1.5" in flat
+
+
+@pytest.mark.parametrize("content, expected", [
+    ('{"scales": [1.0', "malformed JSON"),
+    ("[]", "not a JSON object"),
+    ('{"views": ["ANT"]}', "count scales"),
+    ('{"scales": [1.0], "pixel_spacing": 2.26}', "pixel_spacing"),
+    ('{"scales": [1.0], "training_cases": 5}', "training_cases"),
+])
+def test_a_damaged_normalisation_json_is_one_line_naming_it(tmp_path, content, expected):
+    """Session 66: a cut or edited normalisation.json ended `gan sample`, `gan evaluate` and the paper-B augmentation
+    experiment in a traceback (TypeError, KeyError, AttributeError)."""
+    (tmp_path / NORMALISATION_NAME).write_text(content)
+    with pytest.raises(ScintisegError, match=expected) as error:
+        read_normalisation(tmp_path)
+    assert str(error.value).startswith(f"{tmp_path / NORMALISATION_NAME}: ") and "\n" not in str(error.value)
+    (tmp_path / NORMALISATION_NAME).write_text('{"scales": [50.0, 80.0], "pixel_spacing": [2.26, 2.26]}')
+    assert read_normalisation(tmp_path)["scales"] == [50.0, 80.0]

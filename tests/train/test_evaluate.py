@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from scintiseg.train.config import TrainConfig
-from scintiseg.train.evaluate import evaluate_run, evaluate_samples
+from scintiseg.errors import ScintisegError
+from scintiseg.train.evaluate import cases_of_split, evaluate_run, evaluate_samples
 from scintiseg.train.loop import prepare_data, train
 
 
@@ -340,3 +341,15 @@ def test_write_overlays_never_draws_an_image_as_both_best_and_worst(tmp_path, im
     assert best == {f"C{images - 1}.png", f"C{images - 2}.png"}  # the highest DSC
     if worst:
         assert "C0.png" in drawn_worst  # the lowest DSC
+
+
+@pytest.mark.parametrize("content", ['{"train": ["P0', "[]", '{"train": []}', '{"train": [], "val": 5}'])
+def test_a_damaged_split_json_is_one_line_naming_it(tmp_path, content):
+    """Session 66: a cut or edited RUN/split.json ended `scintiseg evaluate --split val` in a traceback
+    (JSONDecodeError, TypeError, KeyError)."""
+    (tmp_path / "split.json").write_text(content)
+    with pytest.raises(ScintisegError) as error:
+        cases_of_split(tmp_path, tmp_path / "data", "val")
+    assert str(error.value).startswith(f"{tmp_path / 'split.json'}: ") and "\n" not in str(error.value)
+    (tmp_path / "split.json").write_text('{"train": ["A"], "val": ["B", "C"]}')
+    assert cases_of_split(tmp_path, tmp_path / "data", "val") == ["B", "C"]

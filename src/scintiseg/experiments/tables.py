@@ -274,9 +274,9 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     record = {"name": spec.name, "spec": spec.to_json(), "runs": runs, "data": data, "evaluation": evaluation, "test_set": test_set,
               "settings": settings}
+    paired = paired_statistics(spec, image_scores(spec, results, out, evaluation))  # read before anything is written
     write_text_atomic(out / EXPERIMENT_FILE, json.dumps(record, indent=1, default=str) + "\n")
     write_text_atomic(out / "results.csv", results_csv(results))
-    paired = paired_statistics(spec, image_scores(spec, results, out, evaluation))
     if paired:
         write_text_atomic(out / "paired.csv", paired_csv(paired))
     table = out / "table.md"

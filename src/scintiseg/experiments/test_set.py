@@ -103,7 +103,10 @@ def finished_test_set(marker: Path, wanted: dict) -> bool:
     """
     if not marker.is_file():
         return False
-    found = json.loads(marker.read_text(encoding="utf-8"))
+    found = ds.read_json(marker)  # a damaged file: one line naming it (a JSONDecodeError traceback before)
+    if not isinstance(found, dict):
+        raise ScintisegError(f"not a test set's record (not a JSON object): delete {marker.parent} to make the test "
+                             "set again", path=marker)
     if {k: found.get(k) for k in wanted} != wanted:
         raise ScintisegError(f"this test-set folder was made with {found}, not {wanted}", path=marker)
     return True
@@ -273,21 +276,35 @@ def read_image_scores(eval_dir: str | Path) -> list[dict] | None:
     for name in (PER_IMAGE_NAME, "per_case.csv"):
         path = eval_dir / name
         if path.is_file():
-            with path.open(encoding="utf-8", newline="") as handle:
-                rows = list(csv.DictReader(handle))
+            try:
+                with path.open(encoding="utf-8", newline="") as handle:
+                    rows = list(csv.DictReader(handle))
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise ScintisegError(f"malformed per-image scores ({type(exc).__name__}: {exc}): evaluate the cell "
+                                     "again", path=path) from None
             break
     else:
         return None
     records = []
-    for row in rows:
-        record: dict = {key: value for key, value in row.items() if key in ("image_id", "case_id", "patient_id", "view")}
-        for key in ("tp", "fp", "fn", *METRIC_NAMES, "lesions", "detected", "false_positives"):
-            if key in row:
-                record[key] = _number(row[key])
-        if "tp" not in record:
-            lesion, predicted = _number(row["lesion_pixels"]), _number(row["predicted_pixels"])
-            tp = float(round(record["dsc"] * (lesion + predicted) / 2)) if lesion + predicted > 0 else 0.0
-            record.update(tp=tp, fp=predicted - tp, fn=lesion - tp)
-        records.append(record)
+    for line, row in enumerate(rows, start=2):
+        try:
+            records.append(_image_record(row))
+        except (TypeError, ValueError, KeyError) as exc:  # a cut or edited file: a traceback before session 66
+            problem = f"no {exc} column" if isinstance(exc, KeyError) else "a value missing or not a number"
+            raise ScintisegError(f"malformed per-image scores (line {line}: {problem}): evaluate the cell again",
+                                 path=path) from None
     return records
+
+
+def _image_record(row: dict) -> dict:
+    """One row of a ``per_image.csv`` or ``per_case.csv`` as :func:`read_image_scores` returns it."""
+    record: dict = {key: value for key, value in row.items() if key in ("image_id", "case_id", "patient_id", "view")}
+    for key in ("tp", "fp", "fn", *METRIC_NAMES, "lesions", "detected", "false_positives"):
+        if key in row:
+            record[key] = _number(row[key])
+    if "tp" not in record:
+        lesion, predicted = _number(row["lesion_pixels"]), _number(row["predicted_pixels"])
+        tp = float(round(record["dsc"] * (lesion + predicted) / 2)) if lesion + predicted > 0 else 0.0
+        record.update(tp=tp, fp=predicted - tp, fn=lesion - tp)
+    return record
 

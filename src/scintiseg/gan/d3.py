@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from scintiseg.errors import ScintisegError
+from scintiseg.gan.train import read_normalisation
 from scintiseg.io import dataset as ds
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
@@ -62,10 +63,7 @@ def check_gan_run(gan_run: str | Path, d1: str | Path, val_fold: int | None = No
             does not have.
     """
     gan_run, d1 = Path(gan_run), Path(d1)
-    try:
-        normalisation = json.loads((gan_run / "normalisation.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ScintisegError(f"cannot read the GAN run's normalisation.json ({type(exc).__name__}: {exc})", path=gan_run) from None
+    normalisation = read_normalisation(gan_run)
     trained_cases = {str(c) for c in normalisation.get("training_cases", [])}
     trained_patients = {str(p) for p in normalisation.get("training_patients", [])}
     splits = ds.load_splits(d1)

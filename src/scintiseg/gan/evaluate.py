@@ -7,7 +7,6 @@ memory with :func:`scintiseg.gan.sample.generate` (seed ``--seed``), exactly as 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from scintiseg.gan.data import to_native
 from scintiseg.gan.grid import save_sample_grid
 from scintiseg.gan.quality import CountCase, compare, write_report
 from scintiseg.gan.sample import generate, load_run
-from scintiseg.gan.train import NORMALISATION_NAME
+from scintiseg.gan.train import read_normalisation
 from scintiseg.io import dataset as ds
 
 
@@ -34,7 +33,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path, out: str | Path | No
     gan = load_run(run_dir)
     views = gan.config.views
     manifest = ds.load_manifest(data_dir)
-    normalisation = json.loads((run_dir / NORMALISATION_NAME).read_text(encoding="utf-8"))
+    normalisation = read_normalisation(run_dir)
     training_ids = set(normalisation.get("training_cases", []))
     real, training = [], []
     cases = [c for c in manifest.cases if c.origin != "gan"]

@@ -33,7 +33,6 @@ real patient's test data; the run tag (a hash of G's weights) keeps ids from two
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -47,7 +46,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.gan.config import GanConfig
 from scintiseg.gan.counts import model_to_expected_counts, to_integer_counts
 from scintiseg.gan.dcgan import Generator
-from scintiseg.gan.train import CONFIG_NAME, GENERATOR_KEYS, GENERATOR_NAME, NORMALISATION_NAME, build_generator, read_gan_file
+from scintiseg.gan.train import CONFIG_NAME, GENERATOR_KEYS, GENERATOR_NAME, build_generator, read_gan_file, read_normalisation
 from scintiseg.io.dataset import Case, DatasetManifest, save_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import write_mask_png
@@ -76,10 +75,10 @@ def load_run(run_dir: str | Path) -> TrainedGan:
     if not weights.is_file():
         raise ScintisegError("not a GAN run folder (no checkpoints/generator.pt): train one with `scintiseg gan train`", path=run_dir)
     config = GanConfig.from_yaml(run_dir / CONFIG_NAME)
+    normalisation = read_normalisation(run_dir)
     try:
-        normalisation = json.loads((run_dir / NORMALISATION_NAME).read_text(encoding="utf-8"))
         raw = weights.read_bytes()
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise ScintisegError(f"cannot read GAN run ({type(exc).__name__}: {exc})", path=run_dir) from None
     state = read_gan_file(weights, "GAN generator", GENERATOR_KEYS)
     if config.output_size == 0:  # a run saved before training resolved it: the crops' size

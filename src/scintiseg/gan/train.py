@@ -67,6 +67,7 @@ from scintiseg.gan.dcgan import Discriminator, Generator
 from scintiseg.gan.diffaugment import diff_augment
 from scintiseg.gan.grid import save_sample_grid
 from scintiseg.io.atomic import atomic_path, remove_stale_partials, write_text_atomic
+from scintiseg.io.dataset import read_json
 from scintiseg.models.checkpoint import load_weights_only
 
 CONFIG_NAME = "config.yaml"
@@ -319,6 +320,34 @@ def save_trainer(trainer: GanTrainer, run_dir: Path) -> None:
         writer.writeheader()
         writer.writerows(trainer.history)
     write_text_atomic(run_dir / HISTORY_NAME, text.getvalue())
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def read_normalisation(run_dir: Path) -> dict:
+    """``RUN/normalisation.json``, checked: a JSON object whose ``scales`` are numbers and whose ``pixel_spacing``,
+    ``training_cases`` and ``training_patients``, where recorded, are what :func:`train_gan` writes.
+
+    Raises:
+        ScintisegError: one line naming the file: unreadable, malformed JSON, or not such an object (session 66:
+            a damaged file was a traceback in ``gan sample``, ``gan evaluate`` and ``experiment paper-b-augmentation``).
+    """
+    path = Path(run_dir) / NORMALISATION_NAME
+    record = read_json(path)
+    if not isinstance(record, dict):
+        raise ScintisegError("not a GAN run's normalisation record (not a JSON object)", path=path)
+    scales = record.get("scales")
+    if not isinstance(scales, list) or not scales or not all(_is_number(scale) for scale in scales):
+        raise ScintisegError("not a GAN run's normalisation record (no list of count scales under 'scales')", path=path)
+    spacing = record.get("pixel_spacing", [1.0, 1.0])
+    if not isinstance(spacing, list) or len(spacing) != 2 or not all(_is_number(mm) for mm in spacing):
+        raise ScintisegError("not a GAN run's normalisation record (its pixel_spacing is not two numbers)", path=path)
+    for key in ("training_cases", "training_patients"):
+        if not isinstance(record.get(key, []), list):
+            raise ScintisegError(f"not a GAN run's normalisation record (its {key} is not a list)", path=path)
+    return record
 
 
 def load_trainer(run_dir: Path) -> dict:

@@ -54,7 +54,8 @@ from scintiseg.display import display_window
 from scintiseg.errors import ScintisegError
 from scintiseg.formats import InputContract
 from scintiseg.io.atomic import atomic_path, write_text_atomic
-from scintiseg.io.dataset import SPLIT_NAMES, case_turn, load_case, load_manifest, load_splits, person_views, turned_array
+from scintiseg.io.dataset import (SPLIT_NAMES, case_turn, load_case, load_manifest, load_splits, person_views, read_json,
+                                  turned_array)
 from scintiseg.io.import_sources import file_sha256
 from scintiseg.io.nnunet import MASK_ENDINGS, nnunet_identifier, read_nnunet_mask
 from scintiseg.metrics import METRIC_NAMES, confusion_counts, lesion_detection, per_image_scores, summarise
@@ -76,7 +77,12 @@ def cases_of_split(run_dir: str | Path, data: str | Path, split: str) -> list[st
         path = Path(run_dir) / "split.json"
         if not path.is_file():
             raise ScintisegError("the run has no split.json (trained on preloaded data?)", path=path)
-        return list(json.loads(path.read_text(encoding="utf-8"))[split])
+        record = read_json(path)  # a damaged file: one line naming it (a JSONDecodeError traceback before)
+        ids = record.get(split) if isinstance(record, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(case_id, str) for case_id in ids):
+            raise ScintisegError(f"not a run's split record (no list of case ids under {split!r}): train the run again "
+                                 "into a new --out, or evaluate --split test", path=path)
+        return list(ids)
     raise ScintisegError(f"unknown split {split!r} (choose from {', '.join(SPLIT_NAMES)})")
 
 

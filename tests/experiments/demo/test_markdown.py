@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scintiseg.experiments.demo.markdown import lesion_sentence, report_markdown, what_was_done
+from scintiseg.errors import ScintisegError
+from scintiseg.experiments.demo.markdown import lesion_free_images, lesion_sentence, report_markdown, what_was_done
 from scintiseg.experiments.demo.settings import DemoSettings
 from scintiseg.experiments.demo.state import DemoState
 
@@ -101,3 +102,15 @@ def test_overlay_caption_says_when_too_few_images_for_a_distinct_worst(tmp_path)
     assert "too few to show 2 worst apart from the 2 best, so no worst is shown" in text
     full = pictures + [tmp_path / "worst_1_C.png", tmp_path / "worst_2_D.png"]
     assert "too few" not in report_markdown(DemoSettings(out=str(tmp_path)), _state(), tmp_path, {"overlays_dpunet": full})
+
+
+@pytest.mark.parametrize("content", [b"case_id,lesion_pixels\nA,12a\n", b"case_id,lesion_pixels\nA,\xff\xfe\n"])
+def test_a_damaged_per_case_csv_is_one_line_naming_it(tmp_path, content):
+    """Session 66: a per_case.csv left by an earlier demo with a value cut or not UTF-8 ended the report in a
+    ValueError / UnicodeDecodeError traceback."""
+    per_case = tmp_path / "per_case.csv"
+    per_case.write_bytes(content)
+    with pytest.raises(ScintisegError) as error:
+        lesion_free_images(per_case)
+    assert str(error.value).startswith(f"{per_case}: not an evaluation's per-case scores")
+    assert "\n" not in str(error.value)

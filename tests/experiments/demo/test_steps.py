@@ -8,7 +8,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
+from scintiseg.errors import ScintisegError
 from scintiseg.experiments.demo import steps
 from scintiseg.experiments.demo.settings import NM1_STUDY_UIDS, DemoSettings
 from scintiseg.experiments.demo.state import DemoState
@@ -150,3 +152,27 @@ def test_training_device_is_the_training_loops_choice():
     config = train_config(DemoSettings(), "unet", Path("crops"), Path("run"), threads=1)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert steps.training_device(config)["device"].split(":")[0] == expected
+
+
+@pytest.mark.parametrize("content", ['{"finished": tr', "[]"])
+def test_a_damaged_record_of_an_earlier_run_is_one_line_naming_it(tmp_path, monkeypatch, content):
+    """Session 66: a cut or non-object summary.json, demo-device.json or eval-test/metrics.json left by an earlier
+    demo in OUT ended the rerun in a traceback (JSONDecodeError, AttributeError, later a TypeError)."""
+    monkeypatch.setattr("scintiseg.train.loop.train", lambda config, resume: pytest.fail("trained"))
+    settings = DemoSettings(out=str(tmp_path), epochs=1, threads=1)
+    run = tmp_path / "dpunet"
+    run.mkdir()
+    (run / "summary.json").write_text(content)
+    with pytest.raises(ScintisegError) as error:
+        steps.train_model(settings, "dpunet", tmp_path / "crops", run, DemoState(settings={}), "3/6")
+    assert str(error.value).startswith(f"{run / 'summary.json'}: ") and "\n" not in str(error.value)
+    (run / "summary.json").write_text(json.dumps({"finished": True, "epochs_run": 1}))
+    (run / steps.TRAINING_DEVICE_FILE).write_text(content)
+    with pytest.raises(ScintisegError, match=steps.TRAINING_DEVICE_FILE):
+        steps.train_model(settings, "dpunet", tmp_path / "crops", run, DemoState(settings={}), "3/6")
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "best.pt").write_bytes(b"")
+    (run / "eval-test").mkdir()
+    (run / "eval-test" / "metrics.json").write_text(content)
+    with pytest.raises(ScintisegError, match="metrics.json: "):
+        steps.evaluate_model(run, tmp_path / "crops", "dpunet", DemoState(settings={}))

@@ -7,6 +7,7 @@ import math
 import os
 from pathlib import Path
 
+from scintiseg.errors import ScintisegError
 from scintiseg.experiments.demo.settings import DEMO_MODELS, MODEL_TITLES, PAPER_A_ROWS, DemoSettings
 from scintiseg.experiments.demo.state import DemoState
 from scintiseg.experiments.specs import PAPER_A_TABLE2
@@ -112,8 +113,12 @@ def lesion_free_images(per_case: Path) -> int | None:
     """How many images of an evaluation's ``per_case.csv`` hold no lesion pixel (None without the file)."""
     if not per_case.is_file():
         return None
-    with per_case.open(encoding="utf-8", newline="") as handle:
-        return sum(1 for row in csv.DictReader(handle) if float(row.get("lesion_pixels") or 0) == 0)
+    try:
+        with per_case.open(encoding="utf-8", newline="") as handle:
+            return sum(1 for row in csv.DictReader(handle) if float(row.get("lesion_pixels") or 0) == 0)
+    except (UnicodeDecodeError, csv.Error, ValueError) as exc:  # a damaged file: a traceback before session 66
+        raise ScintisegError(f"not an evaluation's per-case scores ({type(exc).__name__}: {exc}); delete the "
+                             "evaluation folder or use another --out", path=per_case) from None
 
 
 def overlays_caption(pictures: list[Path]) -> str:

@@ -53,7 +53,11 @@ def data_sizes(settings: DemoSettings, out: Path, splits: dict) -> dict:
     if settings.synthetic:
         return {"recipe": "synthetic", "train": settings.training_patients(), "val": settings.val_patients,
                 "test": len(splits.get("test", []))}
-    split_json = json.loads((out / "dpunet" / "split.json").read_text(encoding="utf-8"))
+    path = out / "dpunet" / "split.json"
+    split_json = read_json(path)
+    if not isinstance(split_json, dict) or not all(isinstance(split_json.get(name), list) for name in ("train", "val", "test")):
+        raise ScintisegError("not a run's split record (no train, val and test lists); delete the dpunet folder or use "
+                             "another --out", path=path)
     return {"recipe": "crops", **{name: len(split_json[name]) for name in ("train", "val", "test")}}
 
 

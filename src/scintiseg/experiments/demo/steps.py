@@ -33,7 +33,7 @@ from scintiseg.experiments.demo.settings import (
 from scintiseg.experiments.demo.state import DemoState
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.dataset import MANIFEST_NAME, Case, load_manifest, load_splits, resolve
+from scintiseg.io.dataset import MANIFEST_NAME, Case, load_manifest, load_splits, read_json, resolve
 from scintiseg.io.images import read_mask_png
 from scintiseg.prepare.splits import split_dataset
 
@@ -137,10 +137,19 @@ def training_device(config) -> dict:
     return {"device": f"cuda:{index}", "name": torch.cuda.get_device_name(index)}
 
 
+def read_record(path: Path, what: str) -> dict:
+    """The JSON object an earlier run of the demo left in ``path``; a damaged file, or one holding another JSON value,
+    is one line naming it (session 66: a traceback before)."""
+    record = read_json(path)
+    if not isinstance(record, dict):
+        raise ScintisegError(f"not {what} (not a JSON object); delete it or use another --out", path=path)
+    return record
+
+
 def recorded_device(run_dir: Path) -> dict | None:
     """The device a finished demo run trained on (:data:`TRAINING_DEVICE_FILE`), None when not recorded."""
     path = run_dir / TRAINING_DEVICE_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return read_record(path, "a record of the training device") if path.is_file() else None
 
 
 def train_model(settings: DemoSettings, key: str, crops: Path, run_dir: Path, state: DemoState, step: str) -> None:
@@ -150,7 +159,7 @@ def train_model(settings: DemoSettings, key: str, crops: Path, run_dir: Path, st
 
     summary_path = run_dir / "summary.json"
     if summary_path.is_file():
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        summary = read_record(summary_path, "a training run's summary")
         if summary.get("finished") and summary.get("epochs_run") == settings.epochs:
             state.skipped.append(f"train {key}")
             state.runs.setdefault("device", {})[key] = recorded_device(run_dir)
@@ -175,8 +184,11 @@ def evaluate_model(run_dir: Path, crops: Path, key: str, state: DemoState) -> di
     path = run_dir / "eval-test" / "metrics.json"
     checkpoint = run_dir / "checkpoints" / "best.pt"
     if path.is_file() and path.stat().st_mtime >= checkpoint.stat().st_mtime:
+        metrics = read_record(path, "an evaluation's metrics")
+        if not isinstance(metrics.get("pooled"), dict):
+            raise ScintisegError("not an evaluation's metrics (no pooled scores); delete it or use another --out", path=path)
         state.skipped.append(f"evaluate {key}")
-        return json.loads(path.read_text(encoding="utf-8"))
+        return metrics
     return evaluate_run(run_dir, crops, split="test", overlays=2, device="cpu")
 
 
