@@ -57,6 +57,17 @@ npz         NumPy archives: ant + post uint16 views, a mask and a pixel     ``re
             size; one compressed (2, rows, cols) float32 array (session 38)
 labels      image-level labels: a CSV with a header, BS-80K's per-folder    ``read_label_files``
             list (session 52)
+sidecar     an ONNX export's ``model.onnx.json`` beside a tiny ONNX file    ``load_onnx_model``
+            (a whole-view model, a two-channel adapted one; session 66)
+gan-        a GAN run's ``normalisation.json`` beside its config.yaml and   ``gan.sample.load_run``
+normalis-   generator.pt (a set output size; one read from the crops')      (``read_normalisation``)
+ation
+run-split   a training run's ``split.json``, read for --split val / train   ``cases_of_split``
+scores-csv  a cell's ``per_image.csv`` (test set) and ``per_case.csv``      ``read_image_scores``
+            (evaluate), each by its writer
+report-     a prediction folder of ``scintiseg predict`` (phantom 7, the    ``is_edited`` +
+json        shipped model): report.json, LabelMe files, masks, the scan     ``predict_again`` up to
+                                                                            the lesion network
 ==========  ==============================================================  ======================
 
 Mutations: truncation, bit flips, extreme integers over length and offset fields, deleted / repeated /
@@ -66,7 +77,10 @@ encoding, RLE/fragment headers, removed delimiters), PNG chunks with valid CRCs 
 data, unknown critical chunks), TIFF IFD entries (sizes, types, counts, offsets, loops), .npy headers
 (shape, dtype, version), raw parameters, and for JSON/YAML/checkpoints a random node of the document
 replaced by a hostile value (NaN, infinities, huge or negative numbers, wrong types, path traversal,
-deep nesting, long lists), plus YAML tags, alias bombs and invalid UTF-8.
+deep nesting, long lists), plus YAML tags, alias bombs and invalid UTF-8. Records a command wrote and a later one
+reads back (session 66: sidecar, gan-normalisation, run-split, report-json) also get each key's value of another JSON
+type, keys removed or added, integers beyond a float (10**400), NaN and infinities, deep nesting
+(:func:`mutate_record`); a scores CSV, values ``float()`` overflows on or cannot read and misaligned columns.
 
 Every input is deterministic in ``(--seed, kind, index)``; ``--replay kind:index`` regenerates one and
 runs it in this process with its full traceback. Results of a full run go to docs/robustness-fuzz.md.
@@ -136,6 +150,8 @@ REAL_NM1 = ROOT / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.d
 KINDS: tuple[str, ...] = (
     "dicom", "png", "tiff", "npy", "raw", "labelme4", "labelme5", "dataset", "splits", "checkpoint", "yaml", "jpeg",
     "voc", "interfile", "metaimage", "nifti", "npz", "labels",
+    # records an earlier command wrote, read back by a later one (session 66)
+    "sidecar", "gan-normalisation", "run-split", "scores-csv", "report-json",
 )
 #: The scan readers (scintiseg.io.dicom and scintiseg.io.images); tests/io/test_fuzz_harness.py holds them to 0.
 SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg", "interfile", "metaimage", "nifti", "npz")
@@ -479,6 +495,148 @@ def _npz_seeds(out: Path, rng: np.random.Generator) -> None:
     _write_seed(out / "npz" / "stack-f32-deflated", {"scan.npz": plain.getvalue()}, "scan.npz")
 
 
+def _tiny_onnx(in_channels: int) -> bytes:
+    """A 1 x 1 convolution from ``in_channels`` to one logit, built with onnx.helper (no torch, no export): input
+    ``image`` (batch, C, height, width), output ``logits`` (batch, 1, height, width), opset 17, as export writes."""
+    import onnx  # lazy: only the sidecar kind needs onnx
+    from onnx import TensorProto, helper  # lazy: as above
+
+    from scintiseg.predict.export import OPSET  # lazy: start-up time (onnxruntime behind it)
+
+    weight = helper.make_tensor("w", TensorProto.FLOAT, (1, in_channels, 1, 1), [1.0 / in_channels] * in_channels)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["image", "w"], ["logits"])], "fuzz",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", in_channels, "height", "width"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 1, "height", "width"])],
+        initializer=[weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def _sidecar_seeds(out: Path) -> None:
+    """An exported model's sidecar (``model.onnx.json``) beside a tiny ONNX file, as ``scintiseg export`` writes it
+    (:mod:`scintiseg.cli.export`: ``data``, ``model_config``, ``shipped``, ``exported_from``, plus the format tags
+    :func:`~scintiseg.predict.export.export_onnx` adds): a whole-view ANT model trained on phantoms, and a two-channel
+    thoracic-crop model adapted to a site's scans (session 66)."""
+    from scintiseg import __version__  # lazy: with the kind's other imports
+    from scintiseg.predict.export import OPSET, SIDECAR_FORMAT, SIDECAR_VERSION  # lazy: start-up time (onnxruntime)
+
+    tags = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION, "scintiseg_version": __version__, "opset": OPSET}
+    whole = {
+        "data": {"input_mode": "ant", "normalisation": "robust", "window_size": 256, "window": "whole", "pixel_mm": 2.26},
+        "model_config": {"name": "dpunet", "in_channels": 1, "width": 4, "depth": 4},
+        "shipped": {"name": "dpunet", "epoch": 8, "trained_on": "phantom patients made on the fly (profile default)",
+                    "synthetic": True},
+        "exported_from": "runs/fuzz", **tags, "in_channels": 1,
+    }
+    adapted = {
+        "data": {"input_mode": "two_channel", "normalisation": "percentile", "window_size": 128, "window": "thoracic",
+                 "real_scans": True, "adapted_on": ["site/scans"]},
+        "model_config": {"name": "unet", "in_channels": 2, "width": 4, "depth": 2},
+        "shipped": {"name": "unet", "epoch": 3, "trained_on": "data/crops, adapted to the scans in site/scans",
+                    "synthetic": False, "real_scans": True, "adapted_on": ["site/scans"]},
+        "exported_from": "runs/adapted/checkpoints/best.pt", **tags, "in_channels": 2,
+    }
+    for name, sidecar, channels in (("whole-ant", whole, 1), ("adapted-two-channel", adapted, 2)):
+        _write_seed(out / "sidecar" / name, {"model.onnx": _tiny_onnx(channels),
+                                             "model.onnx.json": (json.dumps(sidecar, indent=1) + "\n").encode()},
+                    "model.onnx.json", onnx="model.onnx")
+
+
+def _gan_normalisation_seeds(out: Path) -> None:
+    """A tiny GAN run folder (``config.yaml``, ``checkpoints/generator.pt``, ``normalisation.json``) as
+    ``scintiseg gan train`` writes it: one sampling at a set output size with the record tests/gan/conftest.py writes,
+    one whose output size is the crops' (``source_size`` read back) with the full record of ``train_gan``."""
+    import torch  # lazy: only this kind needs torch
+
+    from scintiseg.gan.config import GanConfig  # lazy: start-up time (torch)
+    from scintiseg.gan.train import CONFIG_NAME, GENERATOR_NAME, NORMALISATION_NAME, GanTrainer, save_trainer  # lazy: as above
+
+    records = {
+        "set-size": ({"output_size": 64}, {"views": ["ANT", "POST"], "scales": [50.0, 80.0, 120.0],
+                                           "pixel_spacing": [2.26, 2.26], "source_size": 64}),
+        "size-from-crops": ({"output_size": 0}, {
+            "views": ["ANT", "POST"], "scales": [41.5, 77.25, 130.0, 96.0], "pixel_spacing": [2.26, 2.26],
+            "source_size": 64, "training_cases": ["P000", "P001", "P002", "P003"],
+            "training_patients": ["P000", "P001", "P002", "P003"], "held_out_patients": [], "held_out_fold": -1,
+            "data": "/data/crops"}),
+    }
+    for name, (changes, record) in records.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            run = Path(tmp)
+            torch.manual_seed(0)
+            config = GanConfig(**{**dict(views=["ANT", "POST"], native_size=32, latent_dim=16, base_width=8,
+                                         batch_size=4, seed=3), **changes})
+            config.save_yaml(run / CONFIG_NAME)
+            save_trainer(GanTrainer(config), run)
+            files = {CONFIG_NAME: (run / CONFIG_NAME).read_bytes(), GENERATOR_NAME: (run / GENERATOR_NAME).read_bytes(),
+                     NORMALISATION_NAME: (json.dumps(record, indent=1) + "\n").encode()}
+        _write_seed(out / "gan-normalisation" / name, files, NORMALISATION_NAME)
+
+
+def _run_split_seeds(out: Path) -> None:
+    """A training run's ``split.json`` as :func:`scintiseg.train.loop.train` writes it, read for ``evaluate --split
+    val`` and for ``--split train``."""
+    split = {"train": ["P000", "P001", "P003", "P004"], "val": ["P002"], "test": ["P005", "P006"],
+             "labelled": ["P000", "P001", "P002", "P003", "P004", "P005", "P006"]}
+    text = (json.dumps(split, indent=1) + "\n").encode()
+    _write_seed(out / "run-split" / "val", {"split.json": text}, "split.json", split="val")
+    _write_seed(out / "run-split" / "train", {"split.json": text}, "split.json", split="train")
+
+
+def _scores_csv_seeds(out: Path) -> None:
+    """A cell's per-image scores as ``experiment report`` reads them: a test set's ``per_image.csv``
+    (:class:`~scintiseg.experiments.test_set.TestSetEvaluator`) and an evaluation's ``per_case.csv``
+    (:func:`scintiseg.train.evaluate.evaluate_run`: TP from the DSC and the pixel counts), each by its writer."""
+    from scintiseg.experiments.test_set import _per_image_csv  # lazy: start-up time (torch)
+    from scintiseg.train.evaluate import _csv_text  # lazy: as above
+
+    records = [{"image_id": f"P{p:03d}/{view}", "case_id": f"P{p:03d}", "patient_id": f"P{p:03d}", "view": view,
+                "tp": tp, "fp": fp, "fn": fn, "dsc": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
+                "recall": tp / (tp + fn) if tp + fn else float("nan"), "cpa": tp / (tp + fp) if tp + fp else float("nan"),
+                "iou": tp / (tp + fp + fn) if tp + fp + fn else float("nan"), "lesions": lesions,
+                "detected": detected, "false_positives": extra}
+               for p, view, tp, fp, fn, lesions, detected, extra in ((0, "ANT", 40, 5, 7, 2, 2, 0),
+                                                                     (0, "POST", 0, 0, 0, 0, 0, 0),
+                                                                     (1, "ANT", 12, 30, 2, 1, 1, 2))]
+    _write_seed(out / "scores-csv" / "per-image", {"per_image.csv": _per_image_csv(records).encode()}, "per_image.csv")
+    rows = [{"case_id": f"P{p:03d}", "patient_id": f"P{p:03d}", "dsc": dsc, "recall": recall, "cpa": cpa, "iou": iou,
+             "lesion_pixels": lesion, "predicted_pixels": predicted, "lesions": lesions, "detected": detected,
+             "false_positives": extra}
+            for p, dsc, recall, cpa, iou, lesion, predicted, lesions, detected, extra in (
+                (0, 0.8, 0.851064, 0.888889, 0.666667, 47, 45, 2, 2, 0), (1, float("nan"), float("nan"), float("nan"),
+                                                                         float("nan"), 0, 0, 0, 0, 0),
+                (2, 0.4, 0.857143, 0.285714, 0.25, 14, 42, 1, 1, 2))]
+    _write_seed(out / "scores-csv" / "per-case", {"per_case.csv": _csv_text(rows).encode()}, "per_case.csv")
+
+
+#: Where a prediction folder's report.json names its scan: replaced by the input's own folder once it is mutated.
+FOLDER_MARK = "@FUZZ_FOLDER@"
+
+
+def _report_json_seeds(out: Path) -> None:
+    """One scan's prediction folder as ``scintiseg predict`` writes it (phantom patient 7, ANT + POST DICOM, the
+    shipped model): ``report.json``, the LabelMe files and masks, and the scan, which the report names by
+    :data:`FOLDER_MARK` (several seconds: the model runs once)."""
+    from scintiseg.cli import main as cli_main  # lazy: start-up time: the whole command line, for this kind only
+    from scintiseg.phantom import generate_patient, profile  # lazy: as above
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_dicom(generate_patient(7, profile("default"), patient_id="PID-7").scan, Path(tmp) / "scan.dcm")
+        with _quiet_generation(), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            if cli_main(["predict", str(Path(tmp) / "scan.dcm"), "--out", str(Path(tmp) / "out"), "--quiet"]) != 0:
+                raise RuntimeError("scintiseg predict failed on the report-json seed's scan")
+        folder = Path(tmp) / "out" / "scan"
+        files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())
+                 if p.name == "report.json" or p.name.endswith((".labelme.json", "_mask.png"))}
+        files["report.json"] = files["report.json"].replace(str(Path(tmp) / "scan.dcm").encode(),
+                                                            f"{FOLDER_MARK}/scan.dcm".encode())
+        files["scan.dcm"] = (Path(tmp) / "scan.dcm").read_bytes()
+    _write_seed(out / "report-json" / "predicted", files, "report.json")
+
+
 def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     """Write the valid seed files of ``kinds`` under ``out/<kind>/<variant>/``; returns ``out``."""
     rng = np.random.default_rng(20240514)
@@ -506,6 +664,16 @@ def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
         _npz_seeds(out, rng)
     if "labels" in kinds:
         _labels_seeds(out)
+    if "sidecar" in kinds:
+        _sidecar_seeds(out)
+    if "gan-normalisation" in kinds:
+        _gan_normalisation_seeds(out)
+    if "run-split" in kinds:
+        _run_split_seeds(out)
+    if "scores-csv" in kinds:
+        _scores_csv_seeds(out)
+    if "report-json" in kinds:
+        _report_json_seeds(out)
     return out
 
 
@@ -1332,6 +1500,117 @@ def mutate_labels(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return _pick(rng, BYTE_MUTATIONS)(data, rng)
 
 
+# ------------------------------------------------------------------------- records read back (session 66)
+
+#: A value of each JSON type, for a key given one of another type (a sidecar's ``"shipped": "x"``).
+JSON_TYPED: tuple[Any, ...] = (None, True, False, 0, -1, 2.5, "x", "", "big", [], [1, 2], ["x"], {}, {"x": 1})
+#: Numbers no writer of these records writes: larger than a float (``float()`` overflows), at the edges, not finite.
+HUGE_NUMBERS: tuple[Any, ...] = (10**400, -(10**400), 2**63, -(2**63), 10**30, 1e308, -1e308, 5e-324)
+NON_FINITE: tuple[float, ...] = (float("nan"), float("inf"), float("-inf"))
+#: Keys a record may be given beside its own.
+EXTRA_KEYS = ("x", "__proto__", "format", "version", "shipped", "data", "scales", "val", "views", "settings", "input",
+              "lesions", "review", "model", "in_channels", "source_size", "task", "x" * 300)
+
+
+def _json_type(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    return {dict: "object", list: "array", str: "string"}.get(type(value), "number")
+
+
+def mutate_record(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A JSON record a scintiseg command wrote, changed as a hand (or another version) would: a key given a value of
+    another JSON type, a key removed or added, a number beyond a float or not finite, a value nested deep, the whole
+    document another type; else the generic tree, text and byte mutations (:func:`mutate_json`)."""
+    try:
+        tree = json.loads(data)
+    except (ValueError, RecursionError):
+        tree = None
+    op = _pick(rng, ("type", "type", "type", "missing", "extra", "huge", "non-finite", "deep", "whole", "generic"))
+    if tree is None or op == "generic":
+        return mutate_json(data, rng)
+    if op == "whole" or not isinstance(tree, (dict, list)):
+        return _json_text(_pick(rng, JSON_TYPED + HUGE_NUMBERS[:1] + (_DEEP,)), rng).encode(), "whole record replaced"
+    paths = [p for p in _nodes(tree) if p]
+    if op == "extra" or not paths:
+        objects = [p for p in [()] + paths if isinstance(_get(tree, p), dict)]
+        where = _pick(rng, objects) if objects else ()
+        if not isinstance(_get(tree, where), dict):
+            return mutate_json(data, rng)
+        key = _pick(rng, EXTRA_KEYS)
+        _get(tree, where)[key] = _pick(rng, HOSTILE_VALUES + HUGE_NUMBERS)
+        return _json_text(tree, rng).encode(), f"{'/'.join(map(str, where)) or 'top'} gains [{key[:20]!r}]"
+    if op == "missing":
+        keyed = [p for p in paths if isinstance(_get(tree, p[:-1]), dict)] or paths
+        path = _pick(rng, keyed)
+        del _get(tree, path[:-1])[path[-1]]
+        return _json_text(tree, rng).encode(), f"delete {'/'.join(map(str, path))}"
+    if op in ("huge", "non-finite"):
+        numbers = [p for p in paths if _json_type(_get(tree, p)) == "number"]
+        path = _pick(rng, numbers or paths)
+        value = _pick(rng, HUGE_NUMBERS if op == "huge" else NON_FINITE)
+    elif op == "deep":
+        path, value = _pick(rng, paths), _DEEP
+    else:
+        path = _pick(rng, paths)
+        was = _json_type(_get(tree, path))
+        value = _pick(rng, [v for v in JSON_TYPED if _json_type(v) != was])
+    _get(tree, path[:-1])[path[-1]] = value
+    return _json_text(tree, rng).encode(), f"{'/'.join(map(str, path))} = {_short(value)}"
+
+
+#: A field of a scores CSV replaced by text ``float()`` reads oddly or not at all.
+SCORE_VALUES = ("inf", "-inf", "Infinity", "nan", "1e309", "-1e309", "1e400", "", "abc", "-1", "None", "0x10", "1_000",
+                " 7 ", "\u0661\u0662", "9" * 400, "\x00", "é", "true", "1e-400", "-0")
+
+
+def mutate_scores_csv(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A per-image scores CSV changed field by field: a value ``float()`` overflows on or cannot read, a column renamed
+    or a field dropped or added (the rows misaligned), a row cut, lines dropped or repeated, quotes, a long field."""
+    text = data.decode("utf-8", "replace")
+    lines = text.splitlines()
+    op = _pick(rng, ("value", "value", "value", "header", "drop-field", "extra-field", "drop", "repeat", "quote", "long",
+                     "text", "bytes"))
+    if op in ("value", "drop-field", "extra-field") and len(lines) > 1:
+        at = int(rng.integers(1, len(lines)))
+        fields = lines[at].split(",")
+        column = int(rng.integers(len(fields)))
+        if op == "value":
+            value = _pick(rng, SCORE_VALUES)
+            fields[column] = value
+            what = f"line {at + 1} field {column + 1} = {value[:20]!r}"
+        elif op == "drop-field":
+            del fields[column]
+            what = f"line {at + 1} field {column + 1} removed"
+        else:
+            fields.append(_pick(rng, ("x", "1", "")))
+            what = f"line {at + 1} gains a field"
+        lines[at] = ",".join(fields)
+        return ("\n".join(lines) + "\n").encode(), what
+    if op == "header" and lines:
+        names = lines[0].split(",")
+        column = int(rng.integers(len(names)))
+        names[column] = _pick(rng, ("", "DSC", "x", names[(column + 1) % len(names)], "tp "))
+        lines[0] = ",".join(names)
+        return ("\n".join(lines) + "\n").encode(), f"header column {column + 1} = {names[column]!r}"
+    if op == "drop" and lines:
+        at = int(rng.integers(len(lines)))
+        return ("\n".join(lines[:at] + lines[at + 1:]) + "\n").encode(), f"line {at + 1} removed"
+    if op == "repeat" and lines:
+        copies = int(_pick(rng, (2, 1_000, 100_000)))
+        at = int(rng.integers(len(lines)))
+        return ("\n".join(lines[:at + 1] + [lines[at]] * copies + lines[at + 1:]) + "\n").encode(), \
+            f"line {at + 1} x {copies}"
+    if op == "quote":
+        return text.replace(",", ',"', 1).encode(), "an unterminated quote"
+    if op == "long":
+        size = int(_pick(rng, (131_073, 1_000_000)))
+        return (text + "P9," + "1" * size + "\n").encode(), f"a field of {size} characters"
+    if op == "text":
+        return _text_mutation(data, rng)
+    return _pick(rng, BYTE_MUTATIONS)(data, rng)
+
+
 # ---------------------------------------------------------------------------------------------- checkpoint
 
 
@@ -1381,6 +1660,8 @@ FORMAT_MUTATIONS: dict[str, Callable] = {
     "labelme5": mutate_json, "dataset": mutate_json, "splits": mutate_json, "checkpoint": mutate_checkpoint,
     "yaml": mutate_yaml, "jpeg": mutate_jpeg, "voc": mutate_voc, "interfile": mutate_interfile,
     "metaimage": mutate_metaimage, "nifti": mutate_nifti, "npz": mutate_npz, "labels": mutate_labels,
+    "sidecar": mutate_record, "gan-normalisation": mutate_record, "run-split": mutate_record,
+    "scores-csv": mutate_scores_csv, "report-json": mutate_record,
 }
 
 
@@ -1409,7 +1690,8 @@ def make_input(seeds: Path, kind: str, index: int, seed: int, folder: Path) -> I
     (folder / "seed.json").unlink()
     meta = json.loads((variant / "seed.json").read_text())
     item = Input(kind, index, folder, folder / meta["target"], dict(meta["args"]), [f"seed {variant.name}"])
-    if kind in ("dataset", "splits", "interfile", "metaimage") and rng.random() < 0.25 and len(list(folder.iterdir())) > 1:
+    if kind in ("dataset", "splits", "interfile", "metaimage", "sidecar", "report-json") and rng.random() < 0.25 \
+            and len(list(folder.iterdir())) > 1:
         # Now and then a file the manifest points to is broken instead of the manifest itself.
         members = sorted(p for p in folder.rglob("*") if p.is_file()
                          and p.name not in ("dataset.json", "splits.json", item.target.name))
@@ -1418,6 +1700,8 @@ def make_input(seeds: Path, kind: str, index: int, seed: int, folder: Path) -> I
             blob, what = (mutate_json if member.suffix == ".json" else _pick(rng, BYTE_MUTATIONS))(member.read_bytes(), rng)
         member.write_bytes(blob)
         item.mutations.append(f"{member.relative_to(folder)}: {what}")
+        if kind == "report-json":
+            item.target.write_bytes(_in_folder(item.target.read_bytes(), folder))
         return item
     data = item.target.read_bytes()
     with _quiet_generation():
@@ -1431,8 +1715,15 @@ def make_input(seeds: Path, kind: str, index: int, seed: int, folder: Path) -> I
                 data, what = _pick(rng, BYTE_MUTATIONS)(data, rng)
                 what = f"(format-aware mutation failed: {type(exc).__name__}) {what}"
             item.mutations.append(what)
+    if kind == "report-json":
+        data = _in_folder(data, folder)
     item.target.write_bytes(data)
     return item
+
+
+def _in_folder(report: bytes, folder: Path) -> bytes:
+    """A report-json input's report naming its scan in the input's folder, as predict named it in its own."""
+    return report.replace(FOLDER_MARK.encode(), str(folder.resolve()).encode())
 
 
 @contextlib.contextmanager
@@ -1488,7 +1779,52 @@ def read_input(item: Input) -> Any:
         return score_image(np.ones(annotation.shape or (256, 64), dtype=np.uint8), annotation.boxes)
     if item.kind == "labels":
         return read_label_files([item.target])  # predict --labels, before any scan is predicted
+    if item.kind == "sidecar":
+        from scintiseg.predict.loader import load_onnx_model  # lazy: start-up time (onnxruntime)
+
+        return load_onnx_model(item.folder / item.args["onnx"])  # predict --model FILE.onnx
+    if item.kind == "gan-normalisation":
+        from scintiseg.gan.sample import load_run  # lazy: start-up time (torch)
+
+        return load_run(item.folder)  # gan sample, gan evaluate (read_normalisation, then what they take from it)
+    if item.kind == "run-split":
+        from scintiseg.train.evaluate import cases_of_split  # lazy: start-up time (torch)
+
+        return cases_of_split(item.folder, item.folder, item.args["split"])  # evaluate --run RUN --split val/train
+    if item.kind == "scores-csv":
+        from scintiseg.experiments.test_set import read_image_scores  # lazy: start-up time (torch)
+
+        return read_image_scores(item.folder)  # experiment report, and the end of every experiment
+    if item.kind == "report-json":
+        return _read_prediction_folder(item.folder)
     raise ValueError(f"unknown kind {item.kind!r}")
+
+
+class _ModelReached(Exception):
+    """The report-json kind's stand-in network was called: the folder was read back as far as the model."""
+
+
+class _StandInEngine:
+    """A lesion model that stops the prediction where the network would run (:class:`_ModelReached`)."""
+
+    name = "torch"
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        raise _ModelReached
+
+
+def _read_prediction_folder(folder: Path) -> None:
+    """``scintiseg review`` / ``compare`` reading a prediction's folder back: a batch review's look at whether it was
+    edited (:func:`~scintiseg.report.review_folder.is_edited`), then
+    :func:`~scintiseg.report.predicted_again.predict_again` (report, settings, the scan it names, the LabelMe files,
+    the network's recorded outlines, the region network) up to the lesion network, which a stand-in replaces."""
+    from scintiseg.predict.loader import LoadedModel  # lazy: start-up time (onnxruntime)
+    from scintiseg.report.predicted_again import predict_again  # lazy: as above
+    from scintiseg.report.review_folder import is_edited  # lazy: as above
+
+    is_edited(folder)
+    with contextlib.suppress(_ModelReached):
+        predict_again(folder, model=LoadedModel(_StandInEngine()))
 
 
 def _warm_up(kinds: tuple[str, ...]) -> None:
@@ -1500,10 +1836,22 @@ def _warm_up(kinds: tuple[str, ...]) -> None:
         modules.append("scintiseg.train.config")
     if set(kinds) & {"labelme4", "labelme5", "dataset"}:
         modules.append("scipy.ndimage")
+    if "sidecar" in kinds:
+        modules += ["onnxruntime", "scintiseg.predict.loader"]
+    if "gan-normalisation" in kinds:
+        modules.append("scintiseg.gan.sample")
+    if set(kinds) & {"run-split", "scores-csv"}:
+        modules += ["scintiseg.train.evaluate", "scintiseg.experiments.test_set"]
+    if "report-json" in kinds:
+        modules += ["scintiseg.report.predicted_again", "scintiseg.report.review_folder"]
     for name in modules:
         importlib.import_module(name)
     if "checkpoint" in kinds:
         _checkpoint_loader()
+    if "report-json" in kinds:  # the region network loads once, with the first folder read back
+        from scintiseg.predict.settings import PredictSettings  # lazy: start-up time (only this kind)
+
+        PredictSettings().region_network(_StandInEngine.name)
 
 
 # ================================================================================================ running

@@ -76,6 +76,20 @@ def test_a_malformed_record_is_one_line_naming_the_file(state, problem):
     assert str(error.value) == f"model.pt: {problem}"
 
 
+@pytest.mark.parametrize("data, problem", [
+    ({"task": ["lesions"]}, "a network for task ['lesions'], which this scintiseg does not know"),
+    ({"task": {"lesions": 1}}, "a network for task {'lesions': 1}, which this scintiseg does not know"),
+    ({"pixel_mm": 10**400}, "pixel size 1000"),
+    ({"pixel_mm": -(10**400)}, "pixel size -1000"),
+])
+def test_a_record_of_values_no_json_writer_of_ours_writes_is_one_line(data, problem):
+    """Session 66 (bench_fuzz.py, kind sidecar): a task that is a list or an object (unhashable: TypeError) and a pixel
+    size beyond a float (math.isfinite: OverflowError) were tracebacks in `predict --model FILE.onnx`."""
+    with pytest.raises(ScintisegError) as error:
+        InputContract.from_state({"data": data}, "model.onnx.json")
+    assert str(error.value).startswith(f"model.onnx.json: {problem}") and "\n" not in str(error.value)
+
+
 def test_reading_the_contract_imports_no_torch():
     """An ONNX model's sidecar holds the record, and the ONNX engine runs without torch."""
     probe = ("import sys; from scintiseg.formats import InputContract; InputContract.from_state({}); "

@@ -132,7 +132,7 @@ class InputContract:
             raise ScintisegError("its 'config' and 'data' entries must be mappings", path=path)
         task = data.get("task")
         task = "lesions" if task is None else task
-        if task not in TASK_DEFAULTS:
+        if not isinstance(task, str) or task not in TASK_DEFAULTS:  # a list or object: a TypeError before session 66
             raise ScintisegError(f"a network for task {task!r}, which this scintiseg does not know (it knows "
                                  f"{', '.join(TASK_DEFAULTS)})", path=path)
         default = TASK_DEFAULTS[task]
@@ -166,7 +166,8 @@ class InputContract:
 
 def _pixel_mm(value: Any, path: str | Path | None) -> float:
     low, high = PIXEL_MM_RANGE
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or not low <= value <= high:
+    # the range first: math.isfinite of an integer beyond a float overflows (a sidecar's 10**400: session 66)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high or not math.isfinite(value):
         raise ScintisegError(f"pixel size {value!r} is not a number of mm in [{low:g}, {high:g}]", path=path)
     return float(value)
 

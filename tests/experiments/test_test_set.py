@@ -107,3 +107,16 @@ def test_damaged_per_image_scores_are_one_line_naming_the_file(tmp_path, last_li
     (tmp_path / "per_case.csv").write_bytes(b"case_id,patient_id,dsc\nC1,P0,\xff\n")
     with pytest.raises(ScintisegError, match="UnicodeDecodeError"):
         read_image_scores(tmp_path)
+
+
+@pytest.mark.parametrize("dsc", ["inf", "-Infinity"])
+def test_an_infinite_dsc_in_per_case_scores_is_one_line_naming_the_file(tmp_path, dsc):
+    """Session 66 (bench_fuzz.py, kind scores-csv): a DSC of infinity made the TP rounded from it an OverflowError
+    traceback in `experiment report`."""
+    (tmp_path / "per_case.csv").write_text(
+        f"case_id,patient_id,dsc,lesion_pixels,predicted_pixels\nC1,P0,1.0,4,4\nC2,P1,{dsc},3,5\n")
+    with pytest.raises(ScintisegError, match="line 3") as error:
+        read_image_scores(tmp_path)
+    assert str(error.value).startswith(f"{tmp_path / 'per_case.csv'}: malformed per-image scores")
+    (tmp_path / "per_case.csv").write_text("case_id,patient_id,dsc,lesion_pixels,predicted_pixels\nC1,P0,nan,0,0\n")
+    assert read_image_scores(tmp_path)[0]["tp"] == 0.0  # an empty image's NaN DSC, as evaluate writes it: read

@@ -268,3 +268,25 @@ def test_a_damaged_normalisation_json_is_one_line_naming_it(tmp_path, content, e
     assert str(error.value).startswith(f"{tmp_path / NORMALISATION_NAME}: ") and "\n" not in str(error.value)
     (tmp_path / NORMALISATION_NAME).write_text('{"scales": [50.0, 80.0], "pixel_spacing": [2.26, 2.26]}')
     assert read_normalisation(tmp_path)["scales"] == [50.0, 80.0]
+
+
+@pytest.mark.parametrize("content, expected", [
+    ('{"scales": [NaN, 1.0]}', "count scales"),
+    ('{"scales": [Infinity]}', "count scales"),
+    ('{"scales": [1' + "0" * 400 + "]}", "count scales"),
+    ('{"scales": [1.0], "pixel_spacing": [2.26, -Infinity]}', "pixel_spacing"),
+    ('{"scales": [1.0], "source_size": "x"}', "source_size"),
+    ('{"scales": [1.0], "source_size": NaN}', "source_size"),
+    ('{"scales": [1.0], "source_size": [64]}', "source_size"),
+    ('{"scales": [1.0], "source_size": 0}', "source_size"),
+])
+def test_a_normalisation_json_with_values_no_run_writes_is_one_line_naming_it(tmp_path, content, expected):
+    """Session 66 (bench_fuzz.py, kind gan-normalisation): a count scale beyond a float (OverflowError in NumPy) or a
+    source_size that is no whole number (int() of NaN, infinity, a list or text) was a traceback in `gan sample`'s
+    load_run; NaN or infinite scales and pixel sizes were read as they were."""
+    (tmp_path / NORMALISATION_NAME).write_text(content)
+    with pytest.raises(ScintisegError, match=expected) as error:
+        read_normalisation(tmp_path)
+    assert str(error.value).startswith(f"{tmp_path / NORMALISATION_NAME}: ") and "\n" not in str(error.value)
+    (tmp_path / NORMALISATION_NAME).write_text('{"scales": [50.0, 80], "pixel_spacing": [2.26, 2.26], "source_size": 64}')
+    assert read_normalisation(tmp_path)["source_size"] == 64

@@ -31,7 +31,7 @@ def bench_fuzz():
 
 #: The kinds whose readers give 0 unexpected exceptions in the full run (docs/robustness-fuzz.md).
 HARDENED_KINDS = ("dicom", "png", "tiff", "npy", "raw", "dataset", "splits", "jpeg", "voc", "interfile", "metaimage", "nifti",
-                  "npz", "labels")
+                  "npz", "labels", "sidecar", "run-split", "scores-csv")
 
 
 def test_scan_and_data_set_readers_survive_the_harness(bench_fuzz):

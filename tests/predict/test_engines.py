@@ -113,3 +113,12 @@ def test_the_mean_engine_refuses_what_is_no_one_probability():
         MeanEngine([Constant(0.0)])
     with pytest.raises(ScintisegError, match="one lesion probability per pixel; a model returned 27 channels"):
         MeanEngine([Constant(0.0), Constant(0.0, channels=27)])(np.zeros((1, 1, 4, 4), np.float32))
+
+
+def test_a_damaged_model_whose_input_name_is_not_utf8_is_one_line(float_model):
+    """Session 66 (bench_fuzz.py, kind sidecar: bits flipped in model.onnx): ONNX Runtime loads a model whose input
+    name is not UTF-8, and reading the name was a UnicodeDecodeError traceback."""
+    damaged = float_model.replace(b"image", b"im\xffge")
+    assert damaged != float_model
+    with pytest.raises(ScintisegError, match="ONNX Runtime .* cannot run this model"):
+        OnnxEngine(damaged)

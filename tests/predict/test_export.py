@@ -105,6 +105,28 @@ def test_unreadable_sidecar_json_is_named(copy):
     assert _refusal(path).startswith(f"{sidecar_path(path)}: unreadable sidecar")
 
 
+@pytest.mark.parametrize("change, problem", [
+    ({"shipped": "x"}, "sidecar shipped must be an object, not str"),
+    ({"shipped": [1, 2]}, "sidecar shipped must be an object, not list"),
+    ({"model_config": 10**30}, "sidecar model_config must be an object, not int"),
+])
+def test_a_sidecar_record_of_another_json_type_is_named(copy, change, problem):
+    """Session 66 (bench_fuzz.py, kind sidecar): ``"shipped": "x"`` or a ``model_config`` that is no object was an
+    AttributeError traceback from the loader's ``_info``."""
+    path, meta = copy
+    sidecar_path(path).write_text(json.dumps(meta | change))
+    assert _refusal(path).startswith(f"{sidecar_path(path)}: {problem}")
+    sidecar_path(path).write_text(json.dumps(meta | {"shipped": None}))  # none recorded: read as before
+    assert load_model(path, engine="onnx").window_size == 256
+
+
+def test_a_sidecar_nested_too_deeply_is_named(copy):
+    """Session 66 (bench_fuzz.py, kind sidecar): a RecursionError traceback from json.loads before."""
+    path, _ = copy
+    sidecar_path(path).write_text('{"format": "scintiseg-onnx", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert _refusal(path) == f"{sidecar_path(path)}: unreadable sidecar (nested too deeply)"
+
+
 def test_a_model_with_other_input_channels_than_its_sidecar_is_refused(copy):
     path, meta = copy
     sidecar_path(path).write_text(json.dumps(meta | {"in_channels": 2}))

@@ -196,3 +196,16 @@ def test_only_the_left_out_calls_the_reader_left_in_the_file_stay_listed(nm1_sca
     assert relabelled.views["ANT"].left_out == [] and dismissed == {"ANT": 0}
     unread, dismissed = as_the_reader_left_them(network, {})  # no file read for the view: every call kept
     assert len(unread.views["ANT"].left_out) == 1 and dismissed == {"ANT": 0}
+
+
+@pytest.mark.parametrize("coordinate", [10**400, -(10**400)])
+def test_a_contour_beyond_a_float_in_report_json_is_no_usable_contour(tmp_path, coordinate):
+    """Session 66 (bench_fuzz.py, kind report-json): a report.json contour coordinate larger than a float (a valid JSON
+    integer) was an OverflowError traceback in `review` / `compare`; it is a contour not usable, as a text one is."""
+    good = {"view": "ANT", "contour": [[2.0, 2.0], [6.0, 2.0], [6.0, 6.0]]}
+    bad = {"view": "ANT", "contour": [[2.0, 2.0], [coordinate, 2.0], [6.0, 6.0]]}
+    report = {"lesions": [good], "left_out_calls": [bad]}
+    found, left_out, source = recorded_network(tmp_path, report, "ANT", (8, 8))
+    assert found.any() and source == "report.json"
+    assert left_out is None  # the calls come from the network run again
+    assert recorded_network(tmp_path, {"lesions": [bad]}, "ANT", (8, 8)) == (None, None, "")

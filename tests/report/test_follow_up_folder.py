@@ -70,3 +70,16 @@ def test_the_written_comparison_says_whose_outlines_and_flags_a_reader_against_t
                                                                                metadata={}), None)), tmp_path / "own")
     assert record["summary"]["same_study"] == "the same Study Instance UID"
     assert record["summary"]["flags"][0] == "same_study" and record["follow_up"]["outlines"] == "review"
+
+
+def test_a_report_with_an_infinite_lesion_id_or_an_input_of_another_type_is_read_as_edited(nm1_scan, tmp_path):
+    """report.json as a reader's editor may leave it (session 66's fuzzing): a lesion id of ``Infinity`` (JSON's
+    extension Python reads) raised OverflowError, an ``input`` that is a list AttributeError; now the lesions count as
+    edited (they are not the SR's) and the scan's source is unknown."""
+    early = _read(nm1_scan, study_uid="2.25.1", source=None, metadata={"study_date": "20240105"})
+    late = _read(nm1_scan, study_uid="2.25.2", source=None, metadata={"study_date": "20240405"})
+    lesions = [{"id": float("inf"), "view": lesion.view, "centroid_row": lesion.centroid_row,
+                "centroid_col": lesion.centroid_col} for lesion in late.prediction.lesions]
+    late = replace(late, report={"lesions": lesions, "input": ["scan.dcm"]})
+    record, _ = write_comparison((Path("a"), early), (Path("b"), late), tmp_path / "out")
+    assert record["follow_up"]["outlines"] == "edited" and record["follow_up"]["source"] is None

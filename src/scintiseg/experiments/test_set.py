@@ -289,7 +289,8 @@ def read_image_scores(eval_dir: str | Path) -> list[dict] | None:
     for line, row in enumerate(rows, start=2):
         try:
             records.append(_image_record(row))
-        except (TypeError, ValueError, KeyError) as exc:  # a cut or edited file: a traceback before session 66
+        except (TypeError, ValueError, OverflowError, KeyError) as exc:  # a cut or edited file: a traceback before
+            # session 66 (OverflowError: an infinite DSC, rounded)
             problem = f"no {exc} column" if isinstance(exc, KeyError) else "a value missing or not a number"
             raise ScintisegError(f"malformed per-image scores (line {line}: {problem}): evaluate the cell again",
                                  path=path) from None

@@ -323,12 +323,19 @@ def save_trainer(trainer: GanTrainer, run_dir: Path) -> None:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite JSON number (an integer beyond a float is none: NumPy and ``int()`` overflow on it; session 66)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def read_normalisation(run_dir: Path) -> dict:
-    """``RUN/normalisation.json``, checked: a JSON object whose ``scales`` are numbers and whose ``pixel_spacing``,
-    ``training_cases`` and ``training_patients``, where recorded, are what :func:`train_gan` writes.
+    """``RUN/normalisation.json``, checked: a JSON object whose ``scales`` are finite numbers and whose
+    ``pixel_spacing`` (two finite numbers), ``source_size`` (a positive whole number), ``training_cases`` and
+    ``training_patients``, where recorded, are what :func:`train_gan` writes.
 
     Raises:
         ScintisegError: one line naming the file: unreadable, malformed JSON, or not such an object (session 66:
@@ -347,6 +354,10 @@ def read_normalisation(run_dir: Path) -> dict:
     for key in ("training_cases", "training_patients"):
         if not isinstance(record.get(key, []), list):
             raise ScintisegError(f"not a GAN run's normalisation record (its {key} is not a list)", path=path)
+    size = record.get("source_size", 256)  # the samples' size where the config leaves it to the crops' (load_run)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ScintisegError("not a GAN run's normalisation record (its source_size is not a positive whole number of "
+                             "pixels)", path=path)
     return record
 
 

@@ -120,15 +120,16 @@ class OnnxEngine:
         source = model if isinstance(model, bytes) else os.fspath(model)
         try:
             self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+            # a damaged file can load with an input or output name that is not UTF-8 (UnicodeDecodeError; session 66)
+            self.input_name = self.session.get_inputs()[0].name
+            #: Dimensions of the input and output: ints where fixed, names where dynamic.
+            self.input_shape: list = list(self.session.get_inputs()[0].shape)
+            self.output_shape: list = list(self.session.get_outputs()[0].shape)
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
             raise ScintisegError(
                 f"ONNX Runtime {ort.__version__} cannot run this model{_model_stamp(model)}: {_runtime_reason(exc)}",
                 path=None if isinstance(model, bytes) else model,
             ) from None
-        self.input_name = self.session.get_inputs()[0].name
-        #: Dimensions of the input and output: ints where fixed, names where dynamic.
-        self.input_shape: list = list(self.session.get_inputs()[0].shape)
-        self.output_shape: list = list(self.session.get_outputs()[0].shape)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]

@@ -39,6 +39,8 @@ OPSET = 17
 #: The sidecar's ``format`` tag, and the newest sidecar version written and read.
 SIDECAR_FORMAT = "scintiseg-onnx"
 SIDECAR_VERSION = 1
+#: The sidecar's entries that are JSON objects, where present (``scintiseg export`` writes each).
+SIDECAR_RECORDS = ("data", "model_config", "shipped")
 
 
 def onnx_bytes(network, in_channels: int, size: int = 256) -> bytes:
@@ -109,12 +111,18 @@ def read_sidecar(onnx_path: str | Path) -> dict[str, Any]:
         meta = json.loads(side.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ScintisegError(f"unreadable sidecar ({exc})", path=side) from None
+    except RecursionError:  # a RecursionError traceback before session 66
+        raise ScintisegError("unreadable sidecar (nested too deeply)", path=side) from None
     if not isinstance(meta, dict) or meta.get("format") != SIDECAR_FORMAT:
         raise ScintisegError(f'not a scintiseg ONNX sidecar (no "format": "{SIDECAR_FORMAT}")', path=side)
     check_format_version("sidecar", meta.get("version", 1), SIDECAR_VERSION, meta, side)
     channels = meta.get("in_channels", 1)
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise ScintisegError(f"sidecar in_channels {channels!r} is not a positive integer{made_by(meta)}", path=side)
+    for key in SIDECAR_RECORDS:  # the loader reads them as objects (an AttributeError traceback before session 66)
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise ScintisegError(f"sidecar {key} must be an object, not {type(meta[key]).__name__}{made_by(meta)}",
+                                 path=side)
     return meta
 
 

@@ -281,7 +281,7 @@ def _contours_mask(records: object, view: str, shape: tuple[int, int]) -> np.nda
             continue
         try:
             points = np.asarray(record.get("contour"), dtype=np.float64).reshape(-1, 2)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: a coordinate beyond a float (session 66)
             return None
         if len(points) == 0 or not np.isfinite(points).all():
             return None

@@ -90,7 +90,7 @@ def _scan_record(folder: Path, again: PredictedAgain) -> dict:
     review = report.get("review") if isinstance(report.get("review"), dict) else None
     return {
         "folder": str(folder.resolve()),
-        "source": str(prediction.scan.source) if prediction.scan.source else (report.get("input") or {}).get("source"),
+        "source": str(prediction.scan.source) if prediction.scan.source else _input_source(report),
         "study_uid": prediction.scan.study_uid,
         "study_date": date.isoformat() if date else None,
         "pixel_spacing_mm": [float(v) for v in prediction.scan.pixel_spacing],
@@ -102,6 +102,13 @@ def _scan_record(folder: Path, again: PredictedAgain) -> dict:
         "bsi_percent": round(prediction.bsi_percent, 4) if prediction.bsi_given else None,
         "bsi_covered_mass_percent": round(prediction.covered_mass_percent, 2) if prediction.bsi_given else None,
     }
+
+
+def _input_source(report: dict) -> str | None:
+    """The scan file report.json's ``input`` names (None where ``input`` is no object or names none)."""
+    record = report.get("input")
+    source = record.get("source") if isinstance(record, dict) else None
+    return source if isinstance(source, str) else None
 
 
 def _lesion_rows(result: FollowUp, name: str) -> tuple[list[dict], list[dict]]:
@@ -276,7 +283,7 @@ def _same_lesions(report: dict, prediction: Prediction) -> bool:
     try:
         written = {int(item["id"]): (str(item["view"]), float(item["centroid_row"]), float(item["centroid_col"]))
                    for item in report.get("lesions") or []}
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: an id of Infinity (session 66)
         return False
     now = {lesion.id: (lesion.view, lesion.centroid_row, lesion.centroid_col) for lesion in prediction.lesions}
     return written.keys() == now.keys() and all(  # report.json rounds centroids to 0.01 pixel

@@ -304,7 +304,7 @@ class _PredictedScans:
                 views = {name: dict(view.get("files", {})) for name, view in facts["views"].items()}
                 named = [facts["input"].get("source")] + list((facts["input"].get("view_sources") or {}).values())
                 sources = [Path(p).resolve() for p in named if isinstance(p, str) and p]
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 continue
             for source in sources:
                 self.by_path.setdefault(source, (report.parent, views))
