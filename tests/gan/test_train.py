@@ -279,6 +279,8 @@ def test_a_damaged_normalisation_json_is_one_line_naming_it(tmp_path, content, e
     ('{"scales": [1.0], "source_size": NaN}', "source_size"),
     ('{"scales": [1.0], "source_size": [64]}', "source_size"),
     ('{"scales": [1.0], "source_size": 0}', "source_size"),
+    ('{"scales": [1.0], "training_cases": [["P000"]]}', "training_cases is not a list of ids"),  # gan evaluate: set()
+    ('{"scales": [1.0], "training_patients": [7]}', "training_patients is not a list of ids"),
 ])
 def test_a_normalisation_json_with_values_no_run_writes_is_one_line_naming_it(tmp_path, content, expected):
     """Session 66 (bench_fuzz.py, kind gan-normalisation): a count scale beyond a float (OverflowError in NumPy) or a

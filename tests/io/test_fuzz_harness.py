@@ -1,9 +1,11 @@
-"""The mutation harness (benchmarks/bench_fuzz.py) on the scan and data-set readers: no traceback, no hang.
+"""The mutation harness (benchmarks/bench_fuzz.py) on the hardened readers: no traceback, no hang.
 
 The full run over every kind of file (LabelMe, checkpoints, YAML as well) is documented in
 docs/robustness-fuzz.md; here a few hundred inputs keep the scan readers (scintiseg.io.dicom and
-scintiseg.io.images) and the data-set readers (scintiseg.io.dataset: dataset.json with the files it
-names, splits.json) honest, and the harness's own bookkeeping is checked.
+scintiseg.io.images), the data-set readers (scintiseg.io.dataset: dataset.json with the files it
+names, splits.json), the label readers and, since session 66, the records one command writes and another reads
+back (an ONNX export's sidecar, a run's split.json, per-image score CSVs) honest, and the harness's own
+bookkeeping is checked.
 """
 
 from __future__ import annotations

@@ -179,3 +179,12 @@ def test_packaged_shipped_model_loads_with_disclaimer(tiny_checkpoint, tmp_path)
     model = load_model(path)
     assert model.info["trained_on"] == "3 test phantoms" and model.info["synthetic"] is True
     assert "not a clinical device" in model.info["disclaimer"]
+
+
+@pytest.mark.parametrize("epoch, read", [(7, 7), (0, 0), ([1], None), (-1, None), (True, None), ("7", None)])
+def test_an_exported_models_epoch_is_its_sidecars_where_a_whole_number(copy, epoch, read):
+    """The epoch an export recorded in ``shipped`` is the loaded model's (None before session 66); a value no export
+    writes is read as unknown, not carried into report.json."""
+    path, meta = copy
+    sidecar_path(path).write_text(json.dumps(meta | {"shipped": {"epoch": epoch}}))
+    assert load_model(path, engine="onnx").info["epoch"] == read

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from scintiseg.train.config import TrainConfig
 from scintiseg.errors import ScintisegError
+from scintiseg.train.config import TrainConfig
 from scintiseg.train.evaluate import cases_of_split, evaluate_run, evaluate_samples
 from scintiseg.train.loop import prepare_data, train
 

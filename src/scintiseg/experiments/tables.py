@@ -258,6 +258,9 @@ def write_outputs(
 ) -> Path:
     """Write the files of the module docstring in ``out``; returns the table's path.
 
+    The cells' per-image scores are read and paired first, so a damaged score file or rows tested on different
+    patients (:mod:`.paired`'s refusals) leave every file of ``out`` as it was, none rewritten (session 66).
+
     Args:
         spec: the experiment.
         results: one flat dict per finished cell (``row``, ``run`` and the scores of

@@ -279,7 +279,7 @@ def read_image_scores(eval_dir: str | Path) -> list[dict] | None:
             try:
                 with path.open(encoding="utf-8", newline="") as handle:
                     rows = list(csv.DictReader(handle))
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except (OSError, UnicodeDecodeError, csv.Error) as exc:
                 raise ScintisegError(f"malformed per-image scores ({type(exc).__name__}: {exc}): evaluate the cell "
                                      "again", path=path) from None
             break

@@ -348,12 +348,13 @@ def read_normalisation(run_dir: Path) -> dict:
     scales = record.get("scales")
     if not isinstance(scales, list) or not scales or not all(_is_number(scale) for scale in scales):
         raise ScintisegError("not a GAN run's normalisation record (no list of count scales under 'scales')", path=path)
-    spacing = record.get("pixel_spacing", [1.0, 1.0])
+    spacing = record.get("pixel_spacing", [2.26, 2.26])  # absent: the default gan.sample.load_run reads it as
     if not isinstance(spacing, list) or len(spacing) != 2 or not all(_is_number(mm) for mm in spacing):
         raise ScintisegError("not a GAN run's normalisation record (its pixel_spacing is not two numbers)", path=path)
     for key in ("training_cases", "training_patients"):
-        if not isinstance(record.get(key, []), list):
-            raise ScintisegError(f"not a GAN run's normalisation record (its {key} is not a list)", path=path)
+        ids = record.get(key, [])
+        if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
+            raise ScintisegError(f"not a GAN run's normalisation record (its {key} is not a list of ids)", path=path)
     size = record.get("source_size", 256)  # the samples' size where the config leaves it to the crops' (load_run)
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ScintisegError("not a GAN run's normalisation record (its source_size is not a positive whole number of "

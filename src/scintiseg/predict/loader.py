@@ -229,6 +229,11 @@ def _disclaimer(info: dict) -> str:
     return ADAPTED_DISCLAIMER if info.get("adapted_on") and not info.get("real_scans") else RESEARCH_DISCLAIMER
 
 
+def _epoch(value: object) -> int | None:
+    """A sidecar's recorded epoch where it is a whole number (anything else: unknown, None)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def _info(state: dict, source: Path) -> dict:
     shipped = state.get("shipped") or {}
     config = state.get("config") or {}
@@ -240,7 +245,7 @@ def _info(state: dict, source: Path) -> dict:
         "name": str(model_config.get("name", "unknown")),
         "model_config": dict(model_config),
         "source": str(source),
-        "epoch": state.get("epoch", shipped.get("epoch")),  # an exported file's sidecar carries it in "shipped"
+        "epoch": state.get("epoch", _epoch(shipped.get("epoch"))),  # an exported file's sidecar carries it in "shipped"
         "trained_on": str(shipped.get("trained_on") or _trained_on(config, adapted)),
         # a checkpoint that does not say it learned from real or a site's scans is taken as trained on phantoms
         # (the safe reading)

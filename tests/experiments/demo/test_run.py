@@ -100,7 +100,6 @@ def test_crops_sizes_are_the_dpunet_runs_split(tmp_path):
     assert sizes == {"recipe": "crops", "train": 3, "val": 1, "test": 2}
 
 
-
 @pytest.mark.parametrize("text", ['{"train": ["a"], "val"', '["a", "b"]', '{"train": ["a"], "val": [], "test": 3}'],
                          ids=["cut-off", "a-list", "test-not-a-list"])
 def test_a_damaged_split_record_is_one_line_naming_it(tmp_path, text):
@@ -110,6 +109,7 @@ def test_a_damaged_split_record_is_one_line_naming_it(tmp_path, text):
     with pytest.raises(ScintisegError) as caught:
         data_sizes(DemoSettings(out=str(tmp_path), recipe="crops"), tmp_path, {})
     assert caught.value.path == str(path) and "\n" not in str(caught.value)
+
 
 # run_demo, every step a fake
 

@@ -176,3 +176,6 @@ def test_a_damaged_record_of_an_earlier_run_is_one_line_naming_it(tmp_path, monk
     (run / "eval-test" / "metrics.json").write_text(content)
     with pytest.raises(ScintisegError, match="metrics.json: "):
         steps.evaluate_model(run, tmp_path / "crops", "dpunet", DemoState(settings={}))
+    (run / "eval-test" / "metrics.json").write_text('{"pooled": 5, "images": 2}')  # an object, but no scores
+    with pytest.raises(ScintisegError, match=r"metrics.json: not an evaluation's metrics \(no pooled scores\)"):
+        steps.evaluate_model(run, tmp_path / "crops", "dpunet", DemoState(settings={}))

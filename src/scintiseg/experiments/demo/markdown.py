@@ -116,7 +116,7 @@ def lesion_free_images(per_case: Path) -> int | None:
     try:
         with per_case.open(encoding="utf-8", newline="") as handle:
             return sum(1 for row in csv.DictReader(handle) if float(row.get("lesion_pixels") or 0) == 0)
-    except (UnicodeDecodeError, csv.Error, ValueError) as exc:  # a damaged file: a traceback before session 66
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as exc:  # a damaged file: a traceback before session 66
         raise ScintisegError(f"not an evaluation's per-case scores ({type(exc).__name__}: {exc}); delete the "
                              "evaluation folder or use another --out", path=per_case) from None
 

@@ -18,6 +18,7 @@ from scintiseg.experiments.demo.steps import (
     make_crops,
     make_phantom,
     predict_scans,
+    read_record,
     say,
     train_model,
 )
@@ -119,7 +120,7 @@ def run_demo(settings: DemoSettings) -> Path:
     for key in DEMO_MODELS:
         run_dir = out / key
         state.metrics[key] = timed(f"evaluate {key}", lambda run_dir=run_dir, key=key: evaluate_model(run_dir, crops, key, state))
-        state.runs[key] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        state.runs[key] = read_record(run_dir / "summary.json", "a training run's summary")
         histories[key] = load_checkpoint(run_dir / "checkpoints" / "last.pt")["history"]
         figures[f"overlays_{key}"] = sorted((run_dir / "eval-test" / "overlays").glob("*.png"),
                                             key=lambda p: (not p.name.startswith("best"), p.name))
