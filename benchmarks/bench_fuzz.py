@@ -68,6 +68,10 @@ scores-csv  a cell's ``per_image.csv`` (test set) and ``per_case.csv``      ``re
 report-     a prediction folder of ``scintiseg predict`` (phantom 7, the    ``is_edited`` +
 json        shipped model): report.json, LabelMe files, masks, the scan     ``predict_again`` up to
                                                                             the lesion network
+review      the same folder, its LabelMe files edited as a reader or a      ``scintiseg review
+            buggy tool would (session 66)                                   FOLDER --out OUT``
+                                                                            (``cli.main``), a
+                                                                            stand-in network
 ==========  ==============================================================  ======================
 
 Mutations: truncation, bit flips, extreme integers over length and offset fields, deleted / repeated /
@@ -81,6 +85,12 @@ deep nesting, long lists), plus YAML tags, alias bombs and invalid UTF-8. Record
 reads back (session 66: sidecar, gan-normalisation, run-split, report-json) also get each key's value of another JSON
 type, keys removed or added, integers beyond a float (10**400), NaN and infinities, deep nesting
 (:func:`mutate_record`); a scores CSV, values ``float()`` overflows on or cannot read and misaligned columns.
+A review input's LabelMe files get what a reader or their tool does to them (:func:`mutate_review_labelme`): shapes
+deleted, relabelled, duplicated or drawn (polygons, rectangles, circles), shape keys missing or of another type,
+unknown labels, points of the wrong shape or type, NaN, huge or off the image, 0-2 point and self-intersecting
+polygons, odd ``group_id``/``flags``, ``imageHeight``/``imageWidth`` changed, ``imageData`` damaged; a review is
+``accept`` only with a complete ``OUT/report.json``, ``clean`` when the command exits 2 (or 1, a batch's failures)
+with one line, and a refusal that leaves anything in ``OUT`` or beside it is listed under ``writes``.
 
 Every input is deterministic in ``(--seed, kind, index)``; ``--replay kind:index`` regenerates one and
 runs it in this process with its full traceback. Results of a full run go to docs/robustness-fuzz.md.
@@ -152,6 +162,8 @@ KINDS: tuple[str, ...] = (
     "voc", "interfile", "metaimage", "nifti", "npz", "labels",
     # records an earlier command wrote, read back by a later one (session 66)
     "sidecar", "gan-normalisation", "run-split", "scores-csv", "report-json",
+    # the physician's correction loop: the whole of ``scintiseg review`` after a reader's edits (session 66)
+    "review",
 )
 #: The scan readers (scintiseg.io.dicom and scintiseg.io.images); tests/io/test_fuzz_harness.py holds them to 0.
 SCAN_KINDS: tuple[str, ...] = ("dicom", "png", "tiff", "npy", "raw", "jpeg", "interfile", "metaimage", "nifti", "npz")
@@ -637,6 +649,14 @@ def _report_json_seeds(out: Path) -> None:
     _write_seed(out / "report-json" / "predicted", files, "report.json")
 
 
+def _review_seeds(out: Path) -> None:
+    """The report-json kind's prediction folder (:func:`_report_json_seeds`, built when that kind's is not), as a
+    reader gets it to correct in LabelMe."""
+    if not (out / "report-json" / "predicted").is_dir():
+        _report_json_seeds(out)
+    shutil.copytree(out / "report-json" / "predicted", out / "review" / "predicted")
+
+
 def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     """Write the valid seed files of ``kinds`` under ``out/<kind>/<variant>/``; returns ``out``."""
     rng = np.random.default_rng(20240514)
@@ -674,6 +694,8 @@ def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
         _scores_csv_seeds(out)
     if "report-json" in kinds:
         _report_json_seeds(out)
+    if "review" in kinds:
+        _review_seeds(out)
     return out
 
 
@@ -1559,6 +1581,214 @@ def mutate_record(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     return _json_text(tree, rng).encode(), f"{'/'.join(map(str, path))} = {_short(value)}"
 
 
+#: Labels a reader (or a tool) gives a shape: the words review reads, its no-lesion words, and others.
+REVIEW_LABELS: tuple[Any, ...] = (
+    "lesion", "Lesion", "LESION ", "metastasis", "mets", "left_out", "left out", "bladder", "degenerative", "artefact",
+    "kidney", "normal", "lesion?", "unknown", "", " ", "lésion", "\u0000", "lesion\n", "x" * 1000, "__proto__",
+)
+#: Shape types LabelMe writes (and some it does not).
+SHAPE_TYPES: tuple[Any, ...] = ("polygon", "rectangle", "circle", "line", "point", "linestrip", "points", "mask",
+                                "ellipse", "POLYGON", "", None, 5, ["polygon"])
+#: Keys a tool may add to a shape (LabelMe 5 writes ``mask`` and ``description``; others write their own).
+SHAPE_EXTRA_KEYS = ("mask", "description", "visible", "other_data", "line_color", "fill_color", "x", "x" * 300)
+
+
+_TURN = np.linspace(0.0, 2 * np.pi, 50_000, endpoint=False)
+
+
+def _review_points(rng: np.random.Generator, height: int, width: int) -> tuple[Any, str]:
+    """Points no LabelMe writes, or writes only now and then: too few, of another shape or type, not finite, beyond a
+    float, off the image, self-intersecting, many."""
+    x, y = float(rng.integers(0, width)), float(rng.integers(0, height))
+    choices: list[tuple[Any, str]] = [
+        ([], "no points"), ([[x, y]], "one point"), ([[x, y], [x + 5, y + 5]], "two points"),
+        ([[x, y], [x, y], [x, y]], "three equal points"),
+        ([[x, y], [x + 20, y + 20], [x, y + 20], [x + 20, y]], "a self-intersecting bow tie"),
+        ([[float("nan"), y], [x + 5, y], [x, float("nan")]], "NaN coordinates"),
+        ([[float("inf"), y], [x + 5, -float("inf")], [x, y + 5]], "infinite coordinates"),
+        ([[10**400, y], [x + 5, y], [x, y + 5]], "a coordinate beyond a float"),
+        ([[1e308, 1e308], [-1e308, 1e308], [0.0, -1e308]], "coordinates of 1e308"),
+        ([[-50.0, -50.0], [-10.0, -50.0], [-30.0, -10.0]], "a polygon off the image (negative)"),
+        ([[width + 50.0, height + 50.0], [width + 90.0, height + 50.0], [width + 70.0, height + 90.0]],
+         "a polygon off the image (beyond it)"),
+        ([[-1e6, -1e6], [1e6, -1e6], [1e6, 1e6], [-1e6, 1e6]], "a polygon covering the image many times over"),
+        ([[x, y, 1.0], [x + 5, y, 1.0], [x, y + 5, 1.0]], "three coordinates a point"),
+        ([x, y, x + 5, y, x, y + 5], "a flat list of numbers"), ([[[x, y]], [[x + 5, y]], [[x, y + 5]]], "nested deeper"),
+        ([["1", "2"], ["3", "4"], ["5", "6"]], "coordinates as text"), ("0,0 1,1 2,2", "points as text"),
+        ([[True, False], [True, True], [False, True]], "coordinates true/false"),
+        ([None, [x, y], [x + 5, y]], "a point null"), ({"x": x, "y": y}, "points an object"),
+        ([[x, y]] * 3 + [[x + 1, y]], "a sliver"), (None, "points null"),
+        (np.stack([x + 8 * np.cos(_TURN), y + 8 * np.sin(_TURN)], axis=1).tolist(), "50,000 points"),
+        ([[x + 3 * k % 40, y + (7 * k) % 40] for k in range(200)], "200 points crossing one another"),
+    ]
+    return _pick(rng, choices)
+
+
+def _review_shape(rng: np.random.Generator, height: int, width: int) -> tuple[dict, str]:
+    """A shape a reader draws in LabelMe: a polygon, rectangle, circle or point, labelled as a reader would."""
+    x, y = float(rng.integers(10, max(11, width - 30))), float(rng.integers(10, max(11, height - 30)))
+    kind = _pick(rng, ("polygon", "polygon", "rectangle", "circle", "point", "line", "linestrip"))
+    points = {"polygon": [[x, y], [x + 12, y + 2], [x + 10, y + 14], [x - 2, y + 9]],
+              "rectangle": [[x, y], [x + 10, y + 8]], "circle": [[x, y], [x + 6, y]], "point": [[x, y]],
+              "line": [[x, y], [x + 10, y + 10]], "linestrip": [[x, y], [x + 10, y], [x + 10, y + 10]]}[kind]
+    label = _pick(rng, ("lesion", "lesion", "Lesion", "metastasis", "bladder", "left_out", "degenerative"))
+    shape = {"label": label, "points": points, "group_id": None, "description": "", "shape_type": kind, "flags": {}}
+    if rng.random() < 0.3:
+        shape["mask"] = None  # LabelMe 5.3 writes it
+    return shape, f"a {kind} drawn, labelled {label!r}"
+
+
+def _small_png(rows: int, cols: int) -> str:
+    """Base64 of a grey PNG of ``rows`` x ``cols`` (an image of another size embedded)."""
+    import base64  # lazy: this mutation only
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((rows, cols), dtype=np.uint8)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def mutate_review_labelme(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A predicted view's LabelMe file as a reader or their tool leaves it: the edits LabelMe itself makes (a shape
+    deleted, relabelled, duplicated or drawn; every shape deleted), shape keys missing, added or of another JSON type,
+    labels of other types or unknown words, points a tool writes wrongly, odd ``shape_type``, ``group_id`` and
+    ``flags``, the image's size changed, its embedded image damaged, the top-level keys of another type; else the
+    record mutations (:func:`mutate_record`)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        doc = None
+    if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list):
+        return mutate_record(data, rng)
+    shapes = doc["shapes"]
+    height = doc.get("imageHeight") if isinstance(doc.get("imageHeight"), int) else 1024
+    width = doc.get("imageWidth") if isinstance(doc.get("imageWidth"), int) else 256
+    height, width = max(1, min(height, 4096)), max(1, min(width, 4096))
+    op = _pick(rng, ("delete", "relabel", "draw", "draw", "duplicate", "delete-all", "label", "label", "points",
+                     "points", "points", "shape-type", "key-type", "key-missing", "key-extra", "group-id", "flags",
+                     "size", "image-data", "top", "record"))
+    if not shapes and op not in ("size", "image-data", "top", "record"):  # a view without a call: one drawn first
+        op = "draw"
+    index = int(rng.integers(len(shapes))) if shapes else None
+    shape = shapes[index] if index is not None else None
+    if op == "record" or (index is None and op not in ("draw", "size", "image-data", "top")) \
+            or (shape is not None and not isinstance(shape, dict) and op not in ("delete", "duplicate", "draw")):
+        return mutate_record(data, rng)
+    if op == "delete":
+        del shapes[index]
+        what = f"shape {index} deleted"
+    elif op == "delete-all":
+        doc["shapes"], what = [], "every shape deleted"
+    elif op == "relabel":
+        shape["label"] = _pick(rng, ("lesion", "left_out", "bladder", "degenerative", "artefact", "Lesion", "mets"))
+        what = f"shape {index} relabelled {shape['label']!r}"
+    elif op == "draw":
+        new, what = _review_shape(rng, height, width)
+        shapes.insert(int(rng.integers(len(shapes) + 1)), new)
+    elif op == "duplicate":
+        copies = int(_pick(rng, (1, 1, 2, 500)))
+        shapes.extend(json.loads(json.dumps(shape)) for _ in range(copies))
+        what = f"shape {index} repeated {copies}x"
+    elif op == "label":
+        shape["label"] = _pick(rng, REVIEW_LABELS + (None, 5, 1.5, True, [], ["lesion"], {"name": "lesion"}))
+        what = f"shape {index} label = {_short(shape['label'])}"
+    elif op == "points":
+        shape["points"], what = _review_points(rng, height, width)
+        if rng.random() < 0.3:
+            shape["shape_type"] = _pick(rng, SHAPE_TYPES[:7])
+            what += f" ({shape['shape_type']})"
+        what = f"shape {index} points: {what}"
+    elif op == "shape-type":
+        shape["shape_type"] = _pick(rng, SHAPE_TYPES)
+        what = f"shape {index} shape_type = {_short(shape['shape_type'])}"
+    elif op == "key-type":
+        key = _pick(rng, ("label", "points", "group_id", "shape_type", "flags", "description"))
+        was = _json_type(shape.get(key))
+        shape[key] = _pick(rng, [v for v in JSON_TYPED + HUGE_NUMBERS[:2] + NON_FINITE if _json_type(v) != was])
+        what = f"shape {index} {key} = {_short(shape[key])}"
+    elif op == "key-missing":
+        key = _pick(rng, ("label", "points", "group_id", "shape_type", "flags", "description"))
+        shape.pop(key, None)
+        what = f"shape {index} without {key}"
+    elif op == "key-extra":
+        key = _pick(rng, SHAPE_EXTRA_KEYS)
+        shape[key] = _pick(rng, HOSTILE_VALUES + HUGE_NUMBERS)
+        what = f"shape {index} gains {key[:20]!r} = {_short(shape[key])}"
+    elif op == "group-id":
+        shape["group_id"] = _pick(rng, (None, 0, -1, 7, 1.5, "1", "", 10**400, 2**63, float("nan"), float("inf"), True,
+                                        [], {}, [1]))
+        what = f"shape {index} group_id = {_short(shape['group_id'])}"
+    elif op == "flags":
+        value = _pick(rng, (None, [], "x", 5, {"a": "b"}, {"a": [1]}, {"": True}, {"x" * 300: False}, {"lesion": True}))
+        (shape if rng.random() < 0.7 else doc)["flags"] = value
+        what = f"flags = {_short(value)}"
+    elif op == "size":
+        key = _pick(rng, ("imageHeight", "imageWidth"))
+        value = _pick(rng, (0, -1, 1, height - 1, height + 1, 2 * height, width, "1024", 1024.0, 10**400, 2**63,
+                            float("nan"), None, [], True))
+        doc[key] = value
+        if rng.random() < 0.5:
+            doc["imageData"] = None
+            doc["imagePath"] = ""
+        what = f"{key} = {_short(value)}" + (" (no image embedded)" if doc.get("imageData") is None else "")
+    elif op == "image-data":
+        image = doc.get("imageData") if isinstance(doc.get("imageData"), str) else ""
+        value, what = _pick(rng, [
+            (image[: len(image) // 2], "cut in half"), (image + "!!", "not base64"), (image[:-3], "padding lost"),
+            ("aGVsbG8=", "base64 of no image"), (_small_png(height // 2, width), "a PNG of half the height"),
+            (_small_png(width, height), "a PNG of the size transposed"), (None, "null"), ("", "empty"), (5, "a number"),
+            (image.replace("A", "B", 40), "bytes changed"),
+        ])
+        doc["imageData"] = value
+        if rng.random() < 0.3:
+            doc["imagePath"] = _pick(rng, ("", None, "gone.png", "../../../etc/passwd", "/etc/passwd", "ANT_mask.png"))
+            what += f", imagePath = {_short(doc['imagePath'])}"
+        what = f"imageData {what}"
+    else:  # top
+        key = _pick(rng, ("shapes", "version", "view", "imagePath", "flags"))
+        doc[key] = _pick(rng, ("POST", "ANT", "LAT", None, 5, "", [], {}, "5.2.1", "1.0", ["x"], {"shapes": []}))
+        what = f"{key} = {_short(doc[key])}"
+    return _json_text(doc, rng).encode(), what
+
+
+#: What ``review`` reads of ``report.json`` besides the settings, scan and outlines (the record mutations seldom pick
+#: them among the report's thousands of nodes): the summary it prints, an earlier review's record, the scan's facts.
+REVIEW_REPORT_PATHS: tuple[tuple[str, ...], ...] = (
+    ("summary",), ("summary", "bsi_percent"), ("review",), ("review", "reader"), ("review", "reader", "name"),
+    ("review", "views"), ("review", "views", "ANT"), ("review", "views", "ANT", "network_lesions"),
+    ("review", "compared_with"), ("review", "source_folder"), ("review", "origin"), ("study_uid",), ("input",),
+    ("input", "views"), ("input", "shape"), ("input", "counts"), ("input", "pixel_spacing_mm"), ("model", "engine"),
+    ("left_out_calls",), ("lesions",), ("views",), ("views", "ANT"), ("views", "ANT", "files"), ("patient",),
+)
+#: An earlier review's record, as a reviewed folder's report holds it (what a review of a review reads).
+EARLIER_REVIEW = {"compared_with": "the network", "source_folder": "/data/pred/P7", "origin": {"1": "network"},
+                  "views": {"ANT": {"network_lesions": 1, "kept": 1, "restored": 0, "edited": 0, "drawn": 0,
+                                    "deleted": 0}},
+                  "reader": {"name": "Doe^Jane", "organization": None}, "network_outlines": {"ANT": "ANT_mask.png"}}
+
+
+def mutate_review_report(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """A prediction's ``report.json`` for a review: half the time a key review reads (:data:`REVIEW_REPORT_PATHS`,
+    an earlier review's record added first where the path is in one) given a value of another JSON type, beyond a
+    float or not finite; else :func:`mutate_record`."""
+    try:
+        tree = json.loads(data)
+    except (ValueError, RecursionError):
+        tree = None
+    if not isinstance(tree, dict) or rng.random() < 0.5:
+        return mutate_record(data, rng)
+    path = _pick(rng, REVIEW_REPORT_PATHS)
+    if path[0] == "review" and len(path) > 1:
+        tree["review"] = json.loads(json.dumps(EARLIER_REVIEW))
+    here = tree
+    for key in path[:-1]:
+        if not isinstance(here.get(key), dict):
+            here[key] = {}
+        here = here[key]
+    value = _pick(rng, JSON_TYPED + HUGE_NUMBERS + NON_FINITE + (_DEEP,))
+    here[path[-1]] = value
+    return _json_text(tree, rng).encode(), f"{'/'.join(path)} = {_short(value)}"
+
+
 #: A field of a scores CSV replaced by text ``float()`` reads oddly or not at all.
 SCORE_VALUES = ("inf", "-inf", "Infinity", "nan", "1e309", "-1e309", "1e400", "", "abc", "-1", "None", "0x10", "1_000",
                 " 7 ", "\u0661\u0662", "9" * 400, "\x00", "é", "true", "1e-400", "-0")
@@ -1661,7 +1891,7 @@ FORMAT_MUTATIONS: dict[str, Callable] = {
     "yaml": mutate_yaml, "jpeg": mutate_jpeg, "voc": mutate_voc, "interfile": mutate_interfile,
     "metaimage": mutate_metaimage, "nifti": mutate_nifti, "npz": mutate_npz, "labels": mutate_labels,
     "sidecar": mutate_record, "gan-normalisation": mutate_record, "run-split": mutate_record,
-    "scores-csv": mutate_scores_csv, "report-json": mutate_record,
+    "scores-csv": mutate_scores_csv, "report-json": mutate_record, "review": mutate_review_labelme,
 }
 
 
@@ -1690,6 +1920,8 @@ def make_input(seeds: Path, kind: str, index: int, seed: int, folder: Path) -> I
     (folder / "seed.json").unlink()
     meta = json.loads((variant / "seed.json").read_text())
     item = Input(kind, index, folder, folder / meta["target"], dict(meta["args"]), [f"seed {variant.name}"])
+    if kind == "review":
+        return _review_input(item, rng)
     if kind in ("dataset", "splits", "interfile", "metaimage", "sidecar", "report-json") and rng.random() < 0.25 \
             and len(list(folder.iterdir())) > 1:
         # Now and then a file the manifest points to is broken instead of the manifest itself.
@@ -1718,6 +1950,41 @@ def make_input(seeds: Path, kind: str, index: int, seed: int, folder: Path) -> I
     if kind == "report-json":
         data = _in_folder(data, folder)
     item.target.write_bytes(data)
+    return item
+
+
+def review_out(folder: Path) -> Path:
+    """Where a review input is reviewed into (``--out``): a new folder beside the input's, in a folder of its own."""
+    return folder.parent / f"{folder.name}.review" / "reviewed"
+
+
+def _review_input(item: Input, rng: np.random.Generator) -> Input:
+    """A review input: mostly a view's LabelMe file edited one to three times (:func:`mutate_review_labelme`), now and
+    then both views', ``report.json`` (:func:`mutate_record`) or another file of the folder (a mask, the scan)."""
+    item.args["out"] = str(review_out(item.folder))
+    where = rng.random()
+    if where < 0.7:
+        targets = [item.folder / _pick(rng, ("ANT.labelme.json", "POST.labelme.json"))]
+    elif where < 0.8:
+        targets = [item.folder / "ANT.labelme.json", item.folder / "POST.labelme.json"]
+    elif where < 0.9:
+        targets = [item.target]
+    else:
+        targets = [item.folder / _pick(rng, ("ANT_mask.png", "POST_mask.png", "scan.dcm"))]
+    with _quiet_generation():
+        for target in targets:
+            data = target.read_bytes()
+            for _ in range(int(_pick(rng, (1, 1, 1, 2, 3)))):
+                mutation = (mutate_review_labelme if target.name.endswith(".labelme.json") else
+                            mutate_review_report if target == item.target else _pick(rng, BYTE_MUTATIONS))
+                try:
+                    data, what = mutation(data, rng)
+                except Exception as exc:  # noqa: BLE001 - an earlier mutation left nothing to parse: use bytes
+                    data, what = _pick(rng, BYTE_MUTATIONS)(data, rng)
+                    what = f"(format-aware mutation failed: {type(exc).__name__}) {what}"
+                item.mutations.append(f"{target.name}: {what}")
+            target.write_bytes(data)
+    item.target.write_bytes(_in_folder(item.target.read_bytes(), item.folder))
     return item
 
 
@@ -1797,6 +2064,8 @@ def read_input(item: Input) -> Any:
         return read_image_scores(item.folder)  # experiment report, and the end of every experiment
     if item.kind == "report-json":
         return _read_prediction_folder(item.folder)
+    if item.kind == "review":
+        return _review_folder(item.folder, Path(item.args["out"]))
     raise ValueError(f"unknown kind {item.kind!r}")
 
 
@@ -1827,6 +2096,73 @@ def _read_prediction_folder(folder: Path) -> None:
         predict_again(folder, model=LoadedModel(_StandInEngine()))
 
 
+class _BlobEngine:
+    """The review kind's stand-in lesion network: fixed logits, two hot discs in every window (fast, and the
+    prediction run again has lesions and calls of its own)."""
+
+    name = "onnx"  # the shipped model's engine in the seed's report: its region network
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        count, _, height, width = batch.shape
+        rows, cols = np.ogrid[:height, :width]
+        hot = (((rows - 0.4 * height) ** 2 + (cols - 0.5 * width) ** 2 <= 36)
+               | ((rows - 0.7 * height) ** 2 + (cols - 0.3 * width) ** 2 <= 16))
+        return np.broadcast_to(np.where(hot, 6.0, -6.0).astype(np.float32), (count, 1, height, width)).copy()
+
+
+_STAND_IN: dict[str, Any] = {}
+
+
+def _stand_in_model(*args: Any, **kwargs: Any):  # noqa: ARG001 - load_model's signature
+    """The shipped model (its provenance, input contract and region network) with :class:`_BlobEngine` as its
+    lesion network: what ``review`` loads in place of the shipped one, loaded once per worker."""
+    import dataclasses  # lazy: this kind only
+
+    if "model" not in _STAND_IN:
+        from scintiseg.predict.loader import load_model  # lazy: start-up time (onnxruntime)
+
+        _STAND_IN["model"] = dataclasses.replace(load_model(None, engine="onnx"), engine=_BlobEngine())
+    return _STAND_IN["model"]
+
+
+class _ReviewOutcome(Exception):
+    """``scintiseg review`` ended otherwise than the project's rule says: exit 0 without a complete report, or a
+    refusal in more than one line (a traceback printed)."""
+
+
+def _review_folder(folder: Path, out: Path) -> None:
+    """``scintiseg review FOLDER --out OUT`` as the command line runs it (:func:`scintiseg.cli.main`, in this
+    process), the shipped lesion network replaced by :class:`_BlobEngine` (:func:`_stand_in_model`). Exit 2 (or 1,
+    a batch's failures) with one line is a :class:`ScintisegError` (clean); exit 0 must leave ``OUT/report.json``.
+    The warnings the command prints (one line each) are issued again, for the harness to count."""
+    from unittest import mock  # lazy: this kind only
+
+    from scintiseg.cli import main as cli_main  # lazy: start-up time: the whole command line, for this kind only
+
+    stderr = io.StringIO()
+    shown = warnings.showwarning  # the command line prints warnings in one line each from now on: put back below
+    with mock.patch("scintiseg.report.predicted_again.load_model", _stand_in_model), \
+            mock.patch("scintiseg.report.review_folder.load_model", _stand_in_model), \
+            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+        try:
+            code = cli_main(["review", str(folder), "--out", str(out), "--quiet", "--reader", "Fuzz^Reader"])
+        finally:
+            warnings.showwarning = shown
+    lines = stderr.getvalue().splitlines()
+    for line in lines:
+        if line.startswith("warning: "):
+            warnings.warn(line.removeprefix("warning: "), stacklevel=1)
+    said = [line for line in lines if not line.startswith("warning: ")]
+    if code == 0:
+        if not (out / "report.json").is_file() and not (out / "summary.csv").is_file():
+            raise _ReviewOutcome(f"exit 0, but no report.json in --out: {' | '.join(said)[:200]}")
+        return
+    one_line = len(said) == 1 if code == 2 else code == 1 and bool(said)  # 1: a line per failed folder, a summary
+    if one_line and "Traceback" not in stderr.getvalue():
+        raise ScintisegError(said[0].split(": error: ", 1)[-1] if said else f"exit {code}")
+    raise _ReviewOutcome(f"exit {code}, {len(said)} lines: {' | '.join(said)[:200]}")
+
+
 def _warm_up(kinds: tuple[str, ...]) -> None:
     """Import what the readers import, so the first input of a kind is not timed with the imports."""
     modules = ["scintiseg.io", "scintiseg.io.dataset", "scintiseg.io.dicom", "scintiseg.io.images", "scintiseg.io.labelme"]
@@ -1842,8 +2178,10 @@ def _warm_up(kinds: tuple[str, ...]) -> None:
         modules.append("scintiseg.gan.sample")
     if set(kinds) & {"run-split", "scores-csv"}:
         modules += ["scintiseg.train.evaluate", "scintiseg.experiments.test_set"]
-    if "report-json" in kinds:
+    if "report-json" in kinds or "review" in kinds:
         modules += ["scintiseg.report.predicted_again", "scintiseg.report.review_folder"]
+    if "review" in kinds:
+        modules += ["scintiseg.cli.review", "scintiseg.report.outputs"]
     for name in modules:
         importlib.import_module(name)
     if "checkpoint" in kinds:
@@ -1852,6 +2190,10 @@ def _warm_up(kinds: tuple[str, ...]) -> None:
         from scintiseg.predict.settings import PredictSettings  # lazy: start-up time (only this kind)
 
         PredictSettings().region_network(_StandInEngine.name)
+    if "review" in kinds:  # the shipped model's provenance and region network, loaded once
+        from scintiseg.predict.settings import PredictSettings  # lazy: start-up time (only this kind)
+
+        PredictSettings().region_network(_stand_in_model().engine.name)
 
 
 # ================================================================================================ running
@@ -1913,6 +2255,8 @@ class _RootRecords(logging.Handler):
 def run_one(item: Input, sandbox: Path | None = None) -> dict:
     """Read one input; classify the outcome. Writes into the sandbox or the input folder are reported."""
     watched = [item.folder] + ([sandbox] if sandbox else [])
+    if "out" in item.args and item.kind == "review":  # its own folder: written on accept, nothing after a refusal
+        watched.append(Path(item.args["out"]).parent)
     before = [_listing(folder) for folder in watched]
     handler = _RootRecords()
     root = logging.getLogger()
@@ -1954,7 +2298,11 @@ def run_one(item: Input, sandbox: Path | None = None) -> dict:
     result["stray"] = [m[:200] for m in messages if not m.startswith(prefix)] + handler.records
     writes = []
     for folder, old in zip(watched, before):
-        writes += [f"{folder.name}: {c}" for c in _changes(old, _listing(folder))]
+        changes = _changes(old, _listing(folder))
+        if item.kind == "review" and folder != item.folder and result["outcome"] == "accept":
+            out = Path(item.args["out"]).name  # the reviewed folder a review writes; anything else is a finding
+            changes = [c for c in changes if not c.startswith(f"new {out}/")]
+        writes += [f"{folder.name}: {c}" for c in changes]
     result["writes"] = writes
     return result
 
@@ -2004,6 +2352,8 @@ def _worker(conn, seeds: str, seed: int, kinds: tuple[str, ...], memory_gb: floa
         for leftover in (sandbox_path / "cwd").iterdir():  # keep the sandbox empty for the next input
             (shutil.rmtree if leftover.is_dir() else Path.unlink)(leftover)
         shutil.rmtree(folder, ignore_errors=True)
+        if "out" in item.args and item.kind == "review":
+            shutil.rmtree(Path(item.args["out"]).parent, ignore_errors=True)
         conn.send(result)
 
 

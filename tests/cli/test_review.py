@@ -433,6 +433,25 @@ def test_a_bad_recorded_setting_is_one_line_naming_the_report(predicted, tmp_pat
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".reviewed")]
 
 
+@pytest.mark.parametrize("summary", [
+    {"bsi_percent": "x"}, {"bsi_percent": 10**400}, {"bsi_percent": [1]}, {"bsi_percent": float("nan")}, [1, 2], "x",
+])
+def test_a_recorded_bsi_of_another_type_is_left_out_of_the_line(predicted, tmp_path, capsys, summary):
+    """Session 66 (bench_fuzz.py --kinds review): a report.json whose summary, or its BSI, a hand or a tool changed to
+    another JSON type or a number beyond a float was a traceback (ValueError, OverflowError, TypeError,
+    AttributeError) formatting the review's line, after the review had been written."""
+    folder = _copy(predicted, tmp_path)
+    report = _report(folder)
+    report["summary"] = {**report["summary"], **summary} if isinstance(summary, dict) else summary
+    (folder / "report.json").write_text(json.dumps(report))
+    out = tmp_path / "reviewed"
+    capsys.readouterr()
+    assert main(["review", str(folder), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "reviewed: ANT" in err and "(network: " not in err and "Traceback" not in err
+    assert (out / "report.json").is_file()
+
+
 @pytest.mark.parametrize("content, message", [
     ("", "is empty, not a scintiseg report"),
     ('{"format": "scintiseg-report", "settings": {', "is malformed JSON (Expecting property name"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from scintiseg.errors import ScintisegError
@@ -72,8 +73,23 @@ def run(args: argparse.Namespace) -> int:
                                             scans=args.scan, dicom=not args.no_dicom, reader=args.reader,
                                             organization=args.organization)
     bsi = written["summary"].get("bsi_percent")
-    was = (before.get("summary") or {}).get("bsi_percent")
+    was = _recorded_bsi(before)
     whose = "earlier review" if "review" in before else "network"  # the BSI of the report gone over (session 62)
     bsi_text = "" if bsi is None else f"; BSI {bsi:.3g} %" + ("" if was is None else f" ({whose}: {was:.3g} %)")
     print(f"reviewed: {review_line(record)}{bsi_text} -> {args.out}", file=sys.stderr)
     return 0
+
+
+def _recorded_bsi(report: dict) -> float | None:
+    """The BSI the report gone over records (``summary.bsi_percent``), or None where it holds no finite number: a
+    hand-edited ``report.json`` may hold anything there (session 66: a summary of another JSON type, or a BSI of text
+    or 10**400, was a traceback after the review had been written)."""
+    summary = report.get("summary")
+    value = summary.get("bsi_percent") if isinstance(summary, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
