@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from scintiseg.errors import ScintisegError
 from scintiseg.predict.pipeline import PredictSettings, calls_apart_from, predict_from_probabilities
@@ -196,6 +197,28 @@ def test_only_the_left_out_calls_the_reader_left_in_the_file_stay_listed(nm1_sca
     assert relabelled.views["ANT"].left_out == [] and dismissed == {"ANT": 0}
     unread, dismissed = as_the_reader_left_them(network, {})  # no file read for the view: every call kept
     assert len(unread.views["ANT"].left_out) == 1 and dismissed == {"ANT": 0}
+
+
+def test_a_left_out_outline_the_reader_drew_is_no_lesion_and_said(nm1_scan, make_blobs, recwarn):
+    """Session 66 (bench_fuzz.py --kinds review): an outline a reader draws and labels ``left_out`` touches no call a
+    rule left out; it is read as no lesion, as before, but no longer silently: one warning names the file and how
+    many; the network's call the file keeps is listed as before, and no warning comes without such an outline."""
+    network = predict_from_probabilities(nm1_scan, {"ANT": make_blobs(nm1_scan.shape, BLOBS)},
+                                         settings=PredictSettings(0.5, 4))
+    (call,) = network.views["ANT"].left_out
+    pixels = call.contour.to_mask(nm1_scan.shape)
+    none = np.zeros(nm1_scan.shape, dtype=bool)
+    as_the_reader_left_them(network, {"ANT": ReaderOutlines(none, left_out=pixels, path=Path("f/ANT.labelme.json"))})
+    assert not recwarn.list  # the file's left_out outlines are the network's calls
+    drawn = pixels.copy()
+    far = np.argwhere(~ndi.binary_dilation(pixels, iterations=20))[0]  # a pixel well away from the call
+    drawn[far[0]:far[0] + 5, far[1]:far[1] + 5] = True
+    with pytest.warns(UserWarning, match=r"^f/ANT.labelme.json: 1 left_out outline\(s\) touch no call a reading rule "
+                      r"left out: read as no lesion"):
+        left, dismissed = as_the_reader_left_them(
+            network, {"ANT": ReaderOutlines(none, left_out=drawn, path=Path("f/ANT.labelme.json"))})
+    assert [c.contour for c in left.views["ANT"].left_out] == [call.contour] and dismissed == {"ANT": 0}
+    assert len(left.views["ANT"].lesions) == len(network.views["ANT"].lesions)  # the reader's outline adds none
 
 
 @pytest.mark.parametrize("coordinate", [10**400, -(10**400)])

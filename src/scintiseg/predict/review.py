@@ -151,12 +151,14 @@ class ReaderOutlines:
         not_lesion_shapes: those outlines as drawn, kept in the reviewed LabelMe file (session 62).
         left_out: the pixels of the file's ``left_out`` shapes, the calls a reading rule left out that the reader
             left as they were (:func:`as_the_reader_left_them`; session 65); None where no file was read.
+        path: the LabelMe file read (None: none), named by the warnings about it.
     """
 
     lesions: np.ndarray
     not_lesions: dict[str, int] = field(default_factory=dict)
     not_lesion_shapes: list[Shape] = field(default_factory=list)
     left_out: np.ndarray | None = None
+    path: Path | None = None
 
 
 def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> ReaderOutlines:
@@ -188,7 +190,7 @@ def view_outlines(folder: Path, view: str, shape: tuple[int, int]) -> ReaderOutl
     calls = [one for one in annotation.shapes if normalised_label(one.label) == LEFT_OUT_LABEL]
     left_out = (Annotation(shapes=calls, image_shape=tuple(shape), view=view).to_mask() if calls
                 else np.zeros(tuple(shape), dtype=bool))
-    return ReaderOutlines(lesions, benign, kept, left_out)
+    return ReaderOutlines(lesions, benign, kept, left_out, path)
 
 
 def as_the_reader_left_them(prediction: Prediction, outlines: dict[str, ReaderOutlines]
@@ -205,7 +207,9 @@ def as_the_reader_left_them(prediction: Prediction, outlines: dict[str, ReaderOu
     was deleted). The remaining calls are numbered ``x1``, ``x2``, ... again across the scan's views, as a
     prediction numbers them. The views' per-rule counts (``spine_pattern_calls``, ...) count the calls listed, and a
     rule's QC flag (``spine_pattern_ANT``: calls left out, "listed after the lesions") goes with the last of its calls
-    the reader deleted or relabelled. The triage score is unchanged: it is the network's, the calls the rules left out
+    the reader deleted or relabelled. A ``left_out`` outline that touches no call (one a reader drew, meaning "not a
+    lesion" or unsure) is read as no lesion, as any outline the reader does not label a lesion, and said in one warning
+    naming the file (session 66: silent before). The triage score is unchanged: it is the network's, the calls the rules left out
     set aside whether or not a reader deleted them (module docstring).
     """
     views, dismissed, next_id = {}, {}, 1
@@ -218,12 +222,19 @@ def as_the_reader_left_them(prediction: Prediction, outlines: dict[str, ReaderOu
             benign = (Annotation(shapes=list(read.not_lesion_shapes), image_shape=shape, view=name).to_mask()
                       if read.not_lesion_shapes else np.zeros(shape, dtype=bool))
             kept, gone = [], 0
+            drawn, count = ndi.label(read.left_out)
+            touched: set[int] = set()
             for call in result.left_out:
                 pixels = call.contour.to_mask(shape)
                 if (pixels & read.left_out).any():
                     kept.append(call)
+                    touched.update(int(v) for v in np.unique(drawn[pixels]) if v)
                 elif not (pixels & benign).any():
                     gone += 1
+            if count > len(touched):
+                warnings.warn(f"{read.path or name}: {count - len(touched)} left_out outline(s) touch no call a "
+                              "reading rule left out: read as no lesion (label an outline `lesion` to count it)",
+                              stacklevel=2)
         renumbered = [replace(call, measurement=replace(call.measurement, id=next_id + index))
                       for index, call in enumerate(kept)]
         next_id += len(renumbered)
