@@ -657,9 +657,18 @@ def _review_seeds(out: Path) -> None:
     shutil.copytree(out / "report-json" / "predicted", out / "review" / "predicted")
 
 
+#: Single-kind seed builders that draw from build_seeds' generator, in the order they draw.
+_RNG_SEEDS = {"interfile": _interfile_seeds, "metaimage": _metaimage_seeds, "nifti": _nifti_seeds, "npz": _npz_seeds}
+#: Single-kind seed builders that draw nothing (review's builds report-json's seed first where it is missing).
+_FIXED_SEEDS = {"checkpoint": _checkpoint_seeds, "yaml": _yaml_seeds, "voc": _voc_seeds, "labels": _labels_seeds,
+                "sidecar": _sidecar_seeds, "gan-normalisation": _gan_normalisation_seeds,
+                "run-split": _run_split_seeds, "scores-csv": _scores_csv_seeds, "report-json": _report_json_seeds,
+                "review": _review_seeds}
+
+
 def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
     """Write the valid seed files of ``kinds`` under ``out/<kind>/<variant>/``; returns ``out``."""
-    rng = np.random.default_rng(20240514)
+    rng = np.random.default_rng(20240514)  # the builders that draw from it, in this order (the seeds depend on it)
     if "dicom" in kinds:
         _dicom_seeds(out / "dicom", rng)
     if set(kinds) & {"png", "tiff", "npy", "raw", "jpeg"}:
@@ -668,34 +677,12 @@ def build_seeds(out: Path, kinds: tuple[str, ...] = KINDS) -> Path:
         _labelme_seeds(out, rng)
     if set(kinds) & {"dataset", "splits"}:
         _dataset_seeds(out, rng)
-    if "checkpoint" in kinds:
-        _checkpoint_seeds(out)
-    if "yaml" in kinds:
-        _yaml_seeds(out)
-    if "voc" in kinds:
-        _voc_seeds(out)
-    if "interfile" in kinds:
-        _interfile_seeds(out, rng)
-    if "metaimage" in kinds:
-        _metaimage_seeds(out, rng)
-    if "nifti" in kinds:
-        _nifti_seeds(out, rng)
-    if "npz" in kinds:
-        _npz_seeds(out, rng)
-    if "labels" in kinds:
-        _labels_seeds(out)
-    if "sidecar" in kinds:
-        _sidecar_seeds(out)
-    if "gan-normalisation" in kinds:
-        _gan_normalisation_seeds(out)
-    if "run-split" in kinds:
-        _run_split_seeds(out)
-    if "scores-csv" in kinds:
-        _scores_csv_seeds(out)
-    if "report-json" in kinds:
-        _report_json_seeds(out)
-    if "review" in kinds:
-        _review_seeds(out)
+    for kind, builder in _RNG_SEEDS.items():
+        if kind in kinds:
+            builder(out, rng)
+    for kind, builder in _FIXED_SEEDS.items():
+        if kind in kinds:
+            builder(out)
     return out
 
 
