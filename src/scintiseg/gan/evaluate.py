@@ -17,7 +17,6 @@ from scintiseg.gan.data import to_native
 from scintiseg.gan.grid import save_sample_grid
 from scintiseg.gan.quality import CountCase, compare, write_report
 from scintiseg.gan.sample import generate, load_run
-from scintiseg.gan.train import read_normalisation
 from scintiseg.io import dataset as ds
 
 
@@ -33,8 +32,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path, out: str | Path | No
     gan = load_run(run_dir)
     views = gan.config.views
     manifest = ds.load_manifest(data_dir)
-    normalisation = read_normalisation(run_dir)
-    training_ids = set(normalisation.get("training_cases", []))
+    training_ids = set(gan.training_cases)
     real, training = [], []
     cases = [c for c in manifest.cases if c.origin != "gan"]
     if progress:

@@ -57,7 +57,8 @@ from scintiseg.scan import Annotation, Scan
 
 @dataclass
 class TrainedGan:
-    """What sampling needs from a run: G, its config, and the training cases' count scales."""
+    """What sampling needs from a run: G, its config, and the training cases' count scales (and their ids, which
+    ``gan evaluate``'s memorisation check leaves out)."""
 
     generator: Generator
     config: GanConfig
@@ -65,6 +66,7 @@ class TrainedGan:
     pixel_spacing: tuple[float, float]
     tag: str
     epoch: int = 0
+    training_cases: tuple[str, ...] = ()
 
 
 def load_run(run_dir: str | Path) -> TrainedGan:
@@ -96,6 +98,7 @@ def load_run(run_dir: str | Path) -> TrainedGan:
         pixel_spacing=tuple(normalisation.get("pixel_spacing", (2.26, 2.26))),
         tag=hashlib.sha1(raw).hexdigest()[:8],
         epoch=int(state.get("epoch", 0)),
+        training_cases=tuple(normalisation.get("training_cases", [])),
     )
 
 
