@@ -34,6 +34,7 @@ from scintiseg.io.dataset import (
     load_splits,
     manifest_labels,
     person_views,
+    read_json_object,
     resolve,
     save_manifest,
     save_splits,
@@ -520,3 +521,20 @@ def test_splits_without_folds_still_load(tiny_dataset):
         assert load_splits(tiny_dataset)["test"] == splits["test"]
     _rewrite(tiny_dataset, "splits.json", _delete("folds"))
     assert load_splits(tiny_dataset)["train"] == splits["train"]
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('{"a": 1', "malformed JSON"),
+    ("[1, 2]", "not a run's record (not a JSON object); delete it"),
+    ('"text"', "not a run's record (not a JSON object); delete it"),
+])
+def test_a_record_that_is_no_json_object_is_one_line_naming_it(tmp_path, text, problem):
+    """read_json_object (session 66), what the records an earlier run left are read with: the record, or one line
+    naming the file, the record and the advice."""
+    path = tmp_path / "record.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScintisegError) as caught:
+        read_json_object(path, "a run's record", "delete it")
+    assert str(caught.value).startswith(f"{path}: {problem}") and "\n" not in str(caught.value)
+    path.write_text('{"a": [1]}', encoding="utf-8")
+    assert read_json_object(path, "a run's record") == {"a": [1]}

@@ -103,10 +103,8 @@ def finished_test_set(marker: Path, wanted: dict) -> bool:
     """
     if not marker.is_file():
         return False
-    found = ds.read_json(marker)  # a damaged file: one line naming it (a JSONDecodeError traceback before)
-    if not isinstance(found, dict):
-        raise ScintisegError(f"not a test set's record (not a JSON object): delete {marker.parent} to make the test "
-                             "set again", path=marker)
+    # a damaged file: one line naming it (a JSONDecodeError traceback before session 66)
+    found = ds.read_json_object(marker, "a test set's record", f"delete {marker.parent} to make the test set again")
     if {k: found.get(k) for k in wanted} != wanted:
         raise ScintisegError(f"this test-set folder was made with {found}, not {wanted}", path=marker)
     return True

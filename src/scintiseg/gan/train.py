@@ -67,7 +67,7 @@ from scintiseg.gan.dcgan import Discriminator, Generator
 from scintiseg.gan.diffaugment import diff_augment
 from scintiseg.gan.grid import save_sample_grid
 from scintiseg.io.atomic import atomic_path, remove_stale_partials, write_text_atomic
-from scintiseg.io.dataset import read_json
+from scintiseg.io.dataset import read_json_object
 from scintiseg.models.checkpoint import load_weights_only
 
 CONFIG_NAME = "config.yaml"
@@ -342,9 +342,7 @@ def read_normalisation(run_dir: Path) -> dict:
             a damaged file was a traceback in ``gan sample``, ``gan evaluate`` and ``experiment paper-b-augmentation``).
     """
     path = Path(run_dir) / NORMALISATION_NAME
-    record = read_json(path)
-    if not isinstance(record, dict):
-        raise ScintisegError("not a GAN run's normalisation record (not a JSON object)", path=path)
+    record = read_json_object(path, "a GAN run's normalisation record")
     scales = record.get("scales")
     if not isinstance(scales, list) or not scales or not all(_is_number(scale) for scale in scales):
         raise ScintisegError("not a GAN run's normalisation record (no list of count scales under 'scales')", path=path)

@@ -329,6 +329,15 @@ def read_json(path: Path) -> Any:
         raise ScintisegError("malformed JSON (a number of thousands of digits)", path=path) from None
 
 
+def read_json_object(path: Path, what: str, advice: str = "") -> dict:
+    """:func:`read_json` of a record that must be a JSON object: ``what`` names the record in the one-line error
+    ("not <what> (not a JSON object)"), ``advice`` follows it after a semicolon (e.g. what to delete)."""
+    record = read_json(path)
+    if not isinstance(record, dict):
+        raise ScintisegError(f"not {what} (not a JSON object)" + (f"; {advice}" if advice else ""), path=path)
+    return record
+
+
 def resolve(root: str | Path, relative: str) -> Path:
     """``root / relative``, refusing absolute paths and paths that escape ``root``."""
     if "\0" in relative:

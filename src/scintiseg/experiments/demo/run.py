@@ -23,7 +23,7 @@ from scintiseg.experiments.demo.steps import (
     train_model,
 )
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.dataset import read_json
+from scintiseg.io.dataset import read_json, read_json_object
 
 
 def check_fingerprint(settings: DemoSettings, out: Path) -> None:
@@ -31,10 +31,7 @@ def check_fingerprint(settings: DemoSettings, out: Path) -> None:
     fingerprint_path = out / "demo-settings.json"
     current = settings.fingerprint()
     if fingerprint_path.is_file():
-        previous = read_json(fingerprint_path)
-        if not isinstance(previous, dict):
-            raise ScintisegError("not a demo settings record (not a JSON object); "
-                                 "use another --out or delete the folder", path=fingerprint_path)
+        previous = read_json_object(fingerprint_path, "a demo settings record", "use another --out or delete the folder")
         if previous != current:  # else a setting only the record holds (another version's, another recipe's)
             changed = (sorted(k for k in current if previous.get(k) != current[k])
                        or sorted(k for k in previous if k not in current))

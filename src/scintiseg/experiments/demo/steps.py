@@ -33,7 +33,7 @@ from scintiseg.experiments.demo.settings import (
 from scintiseg.experiments.demo.state import DemoState
 from scintiseg.io import read_scan
 from scintiseg.io.atomic import write_text_atomic
-from scintiseg.io.dataset import MANIFEST_NAME, Case, load_manifest, load_splits, read_json, resolve
+from scintiseg.io.dataset import MANIFEST_NAME, Case, load_manifest, load_splits, read_json_object, resolve
 from scintiseg.io.images import read_mask_png
 from scintiseg.prepare.splits import split_dataset
 
@@ -140,10 +140,7 @@ def training_device(config) -> dict:
 def read_record(path: Path, what: str) -> dict:
     """The JSON object an earlier run of the demo left in ``path``; a damaged file, or one holding another JSON value,
     is one line naming it (session 66: a traceback before)."""
-    record = read_json(path)
-    if not isinstance(record, dict):
-        raise ScintisegError(f"not {what} (not a JSON object); delete it or use another --out", path=path)
-    return record
+    return read_json_object(path, what, "delete it or use another --out")
 
 
 def recorded_device(run_dir: Path) -> dict | None:
