@@ -78,3 +78,24 @@ def test_the_pairwise_term_wants_a_lesion_box_labelled_along_its_hot_spots_edge(
     assert box_pairwise_loss(noisy, target, image) > box_pairwise_loss(spot, target, image) + 0.01
     # Outside the lesion boxes the term says nothing.
     assert box_pairwise_loss(half, torch.zeros_like(target), image) == 0
+
+
+def test_a_box_cut_by_the_left_or_right_window_edge_is_no_bag():
+    for cols in (slice(0, 5), slice(11, 16)):
+        cut = torch.zeros(1, 1, 16, 16)
+        cut[0, 0, 4:9, cols] = BOX_LESION  # its lesion may lie beside the window
+        low = torch.full_like(cut, -8.0)
+        known = cut == 0
+        expected = 1 - 1 / (torch.sigmoid(low[known]).sum() + 1) + bce_loss(low[known], cut[known])
+        assert box_loss(low, cut) == pytest.approx(float(expected))
+
+
+def test_box_loss_asks_a_lesion_on_every_column_too():
+    target = boxed_target()
+    stripe = torch.full_like(target, -8.0)
+    stripe[0, 0, 6:16, 8:10] = 8.0  # every row of the box crossed, but only 2 of its 6 columns
+    disc = torch.full_like(target, -8.0)
+    disc[0, 0, 6:16, 10:12] = 8.0
+    disc[0, 0, 10:12, 8:14] = 8.0
+    assert box_loss(disc, target) < 0.01
+    assert box_loss(stripe, target) > 0.1  # 4 column bags without a lesion

@@ -88,3 +88,14 @@ def test_the_total_uses_the_ramped_alpha():
         assert parts["alpha"] == pytest.approx(weight)
         expected = bce_loss(logits, mask) + weight * chan_vese_loss(logits, image)
         assert float(total) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_an_unlabelled_item_holding_boxes_adds_no_supervised_loss():
+    image, mask = square_batch(24)
+    torch.manual_seed(2)
+    logits = torch.randn_like(mask)
+    target = mask.clone()
+    target[1] = boxed_target()[0]  # an unlabelled item whose target happens to hold boxes
+    labelled = torch.tensor([True, False])
+    total, _ = SegmentationLoss("dice_bce")(logits, target, image=image, labelled=labelled)
+    assert total.item() == pytest.approx(dice_bce_loss(logits[:1], mask[:1]).item(), rel=1e-6)

@@ -111,3 +111,20 @@ def test_a_hot_bladder_over_one_percent_of_the_frame_does_not_become_the_body(re
     plain, found = body_mask(ant), body_mask(hot)
     assert found[bladder].all() and (found & plain).sum() / (found | plain).sum() > 0.9
     assert robust_scale(hot) < 2 * robust_scale(ant)
+
+
+def test_a_small_cold_lesion_is_filled_a_large_gap_is_not():
+    image = np.zeros((400, 200), dtype=np.float32)
+    image[50:350, 40:160] = 20.0  # a plain trunk
+    image[100:112, 90:102] = 0.0  # a photopenic lesion, 12 x 12 px (about 735 mm^2)
+    image[200:300, 70:130] = 0.0  # a gap of 100 x 60 px, far larger than 1,500 mm^2
+    mask = body_mask(image)
+    assert mask[100:112, 90:102].all()
+    assert not mask[230:270, 85:115].any()
+
+
+def test_a_body_barely_brighter_than_its_surroundings_is_refused():
+    image = np.full((400, 200), 3.0, dtype=np.float32)
+    image[50:350, 40:160] = 10.0  # inside only 3.3 times the outside
+    with pytest.raises(ScintisegError, match="barely exceed"):
+        body_mask(image)

@@ -207,3 +207,22 @@ def test_readers_files_of_different_views_or_images_are_refused():
     assert consensus([ant, Annotation(lesion, (40, 40)), named[0]])["decision"] == "accept"
     with pytest.raises(ScintisegError, match=r"different sizes \(reader 0: 40x40, reader 1: 40x41\)"):
         consensus([ant, Annotation(lesion, (40, 41))])
+
+
+def test_a_thin_curve_drawn_across_an_earlier_lesion_joins_it():
+    from scintiseg.prepare.consensus import curve_lesions
+
+    big = Shape("lesion", [[5, 5], [25, 5], [25, 25], [5, 25]])
+    thin = Shape("lesion", [[10, 15], [32, 15], [32, 15.2], [10, 15.2]])  # one pixel wide: nothing inside it
+    for shapes in ([big, thin], [thin, big]):
+        lesions = curve_lesions(Annotation(shapes, (40, 40)))
+        assert (lesions.curves, lesions.count) == (2, 1)
+
+
+def test_triangles_sharing_a_diagonal_edge_stay_apart_and_overlapping_by_a_pixel_merge():
+    from scintiseg.prepare.consensus import curve_lesions
+
+    upper = Shape("lesion", [[2, 2], [22, 2], [2, 22]])
+    for shift, count in ((0, 2), (1, 1)):  # the lower triangle's diagonal on the upper's, then a pixel into it
+        lower = Shape("lesion", [[22, 2 - shift], [22, 22], [2 - shift, 22]])
+        assert curve_lesions(Annotation([upper, lower], (30, 30))).count == count

@@ -110,3 +110,31 @@ def test_crop_of_phantoms_holds_their_thoracic_lesions(phantom_patients):
             # Round trip on real ground truth: the crop of the mask maps back inside the box exactly.
             back = result.to_whole_body(result.crop(patient.masks[view], view), view)
             assert np.array_equal(back, patient.masks[view] & (result.to_whole_body(np.ones_like(cropped, bool), view)))
+
+
+def test_a_thorax_longer_than_the_crop_keeps_its_top_a_shorter_one_is_centred(make_toy_scan):
+    scan, _ = make_toy_scan(6)
+    short = thoracic_crop(scan, size=128)  # the toy's thorax spans about 250 rows
+    top, bottom = short.landmarks["thorax_top"], short.landmarks["thorax_bottom"]
+    assert bottom - top > 128
+    assert short.boxes["ANT"].top == round(top)
+    tall = thoracic_crop(scan, size=(320, 256))
+    assert tall.boxes["ANT"].top == round((top + bottom) / 2 - 160)
+
+
+def test_a_post_only_scan_is_cropped_on_its_own_body(make_toy_scan):
+    scan, _ = make_toy_scan(2)
+    # An off-centre body in POST as acquired: 100 empty columns on the image left, body midline near column 228.
+    post = Scan({"POST": np.pad(scan.view("POST"), ((0, 0), (100, 0)))})
+    box = thoracic_crop(post, size=(256, 200)).boxes["POST"]
+    assert abs(box.left + box.width / 2 - 228) <= 6
+
+
+def test_columns_are_centred_on_the_thorax_not_on_a_lopsided_lower_body(make_toy_scan):
+    scan, _ = make_toy_scan(7)
+    ant = scan.view("ANT").copy()
+    # Much body below the thorax on the image right (a leg drawn up, a bag): the thorax stays at column 128.
+    ant[560:950, 150:250] += np.random.default_rng(0).poisson(8, size=(390, 100)).astype(np.uint16)
+    result = thoracic_crop(Scan({"ANT": ant}, pixel_spacing=scan.pixel_spacing), size=(256, 128))
+    box = result.boxes["ANT"]
+    assert abs(box.left + box.width / 2 - 128) <= 4

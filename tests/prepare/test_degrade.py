@@ -208,3 +208,12 @@ def test_labels_travel_with_the_image_and_draws_do_not_depend_on_them(view_and_m
     assert kept.any()
     assert np.array_equal(got_image[kept], image.ravel()[got_labels[kept] - 1])  # each label came with its pixel
     assert not got_image[~kept].any()  # where the labels were cleared, so was the image
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_half_chest_left_is_the_patients_left_on_the_image_right_of_ant(view_and_mask, seed):
+    image, mask = view_and_mask  # the toy body's midline is column 128
+    for kind, side in (("half_chest_left", 1), ("half_chest_right", -1)):
+        _, _, record = random_framing(image, mask, np.random.default_rng(seed), PIXEL_MM, kind=kind)
+        _, left, _, width = record["box"]
+        assert side * (left + width / 2 - 128) > 10

@@ -153,3 +153,25 @@ def test_robust_on_a_single_hot_pixel_is_finite():
     image[10, 10] = 7.0
     out = normalise(image, "robust")
     assert np.isfinite(out).all() and out[10, 10] > 0
+
+
+def test_robust_scale_smooths_by_sigma_mm_over_each_axis_own_spacing(six_million):
+    from scipy import ndimage as ndi
+
+    counts, _ = six_million
+    body = synthetic_rates() >= 1.0
+    # Non-square pixels: 6 mm is 3 pixels along the rows and 1.5 along the columns.
+    expected = np.percentile(ndi.gaussian_filter(counts, sigma=(3.0, 1.5), mode="reflect")[body], 90)
+    scale = robust_scale(counts, (2.0, 4.0), body, sigma_mm=6.0, percentile=90)
+    assert scale == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_a_given_body_mask_is_used_for_every_channel_of_a_stack(image_and_body):
+    image, body = image_and_body
+    region = np.zeros_like(body)
+    region[200:300, 60:200] = True  # not the body: a stack must use it as given, as a single channel does
+    stack = np.stack([image, 2 * image]).astype(np.float32)
+    for method in ("percentile", "zscore", "robust"):
+        out = normalise(stack, method, region)
+        for k in range(2):
+            assert np.allclose(out[k], normalise(stack[k], method, region), rtol=1e-5, atol=1e-5)

@@ -93,3 +93,12 @@ def test_resample_labels_keeps_names_and_round_trips():
     assert set(np.unique(fine)) == set(range(12))  # no averaged (new) label
     assert np.array_equal(fine[::2, ::2], labels)
     assert np.array_equal(resample_labels(fine, (3, 4)), labels)
+
+
+def test_resample_labels_takes_the_label_under_each_output_pixels_centre():
+    from scintiseg.prepare.resample import resample_labels
+
+    labels = 10 * np.arange(9, dtype=np.int16)[:, None] + np.arange(9, dtype=np.int16)[None, :]  # row r, col c: 10 r + c
+    coarse = resample_labels(labels, (3, 3))
+    # The middle row and column of each 3 x 3 block.
+    assert np.array_equal(coarse, [[11, 14, 17], [41, 44, 47], [71, 74, 77]])

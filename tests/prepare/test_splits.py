@@ -99,3 +99,12 @@ def test_patient_folds_keep_a_patient_and_its_derived_cases_in_one_fold(dataset_
     assert len(patient_folds(manifest, chosen, 9, seed)) == 4  # capped at the 4 patient groups that can validate
     with pytest.raises(ScintisegError, match="2 folds need at least 2 real training patient groups, have 1"):
         patient_folds(manifest, ["P001_0", "P001_1", "gan_GAN001"], 5, seed)
+
+
+def test_a_small_share_tests_one_patient_and_a_large_one_leaves_one_to_train(dataset_factory):
+    root = dataset_factory(patients=2, shape=(8, 8))
+    patient_of = {c.case_id: c.patient_id for c in load_manifest(root).cases}
+    for test in (0.1, 0.9):  # round(0.2) = 0 and round(1.8) = 2 of the 2 patients
+        splits = split_dataset(root, test=test, seed=0, write=False)
+        assert len({patient_of[c] for c in splits["test"]}) == 1
+        assert len({patient_of[c] for c in splits["train"]}) == 1
