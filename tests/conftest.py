@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-#: /work/shared/data/real, i.e. ../shared/data/real relative to the repository. Never written to.
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
-REAL_NM1 = REAL / "nema-wg04-nm1-wholebody.dcm"
+from support import REAL, REAL_NM1
+
 REAL_NM1_RLE = REAL / "nema-wg04-nm1-wholebody-rle.dcm"
 
 

@@ -16,6 +16,11 @@ from types import ModuleType
 
 TESTS = Path(__file__).resolve().parent
 BENCHMARKS = TESTS.parent / "benchmarks"
+#: ../shared/data/real beside the repository: the real NEMA NM1 files (read-only). Tests that need them skip, naming
+#: this path, where it is absent (a clone elsewhere); CI clones main with ../shared beside it.
+REAL = TESTS.parent.parent / "shared" / "data" / "real"
+REAL_NM1 = REAL / "nema-wg04-nm1-wholebody.dcm"
+NO_REAL_NM1 = f"the real NEMA NM1 scan is not at {REAL_NM1}"
 
 
 def conftest_of(folder: str) -> ModuleType:

@@ -20,10 +20,10 @@ import yaml
 
 from scintiseg.models.checkpoint import load_checkpoint, save_checkpoint
 from scintiseg.predict.loader import SHIPPED_WEIGHTS
+from support import NO_REAL_NM1, REAL_NM1 as NM1
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "gpu_sweep.sh"
-NM1 = ROOT.parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 
 
 def _sweep(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -38,7 +38,7 @@ def test_an_unknown_stage_is_refused_with_the_usage():
     assert "usage: gpu_sweep.sh train WORK" in done.stderr
 
 
-@pytest.mark.skipif(not NM1.exists(), reason="needs ../shared/data/real (the NM1 scan)")
+@pytest.mark.skipif(not NM1.exists(), reason=NO_REAL_NM1)
 def test_pick_scores_on_nm1_and_brings_back_the_pick_without_the_optimizer(tmp_path):
     work, results = tmp_path / "work", tmp_path / "results"
     checkpoints = work / "randomised-sites" / "checkpoints"
@@ -93,7 +93,7 @@ def test_the_data_recipe_trains_one_run_per_seed_from_scratch_on_one_split_data_
     assert all(json.loads((work / f"seed_{s}" / "split.json").read_text())["test"] == splits["test"] for s in (11, 12))
 
 
-@pytest.mark.skipif(not NM1.exists(), reason="needs ../shared/data/real (the NM1 scan)")
+@pytest.mark.skipif(not NM1.exists(), reason=NO_REAL_NM1)
 def test_pick_of_the_data_recipe_brings_back_each_seeds_best(tmp_path):
     work, results = tmp_path / "work", tmp_path / "results"
     state = load_checkpoint(SHIPPED_WEIGHTS)

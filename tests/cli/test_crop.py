@@ -1,16 +1,14 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from scintiseg.cli import main
 from scintiseg.io import read_scan
+from support import NO_REAL_NM1, REAL_NM1 as REAL
 
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 
-
-@pytest.mark.skipif(not REAL.is_file(), reason="real NEMA NM1 scan not available")
+@pytest.mark.skipif(not REAL.is_file(), reason=NO_REAL_NM1)
 def test_crop_real_scan_writes_crop_and_boxes(tmp_path, capsys):
     assert main(["crop", str(REAL), "--out", str(tmp_path), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
@@ -26,7 +24,7 @@ def test_crop_real_scan_writes_crop_and_boxes(tmp_path, capsys):
     assert (tmp_path / f"{REAL.stem}_thorax_ANT.png").is_file()
 
 
-@pytest.mark.skipif(not REAL.is_file(), reason="real NEMA NM1 scan not available")
+@pytest.mark.skipif(not REAL.is_file(), reason=NO_REAL_NM1)
 def test_two_inputs_of_one_name_are_both_kept(tmp_path, capsys):
     """Two folders' ``scan.dcm``, and DICOM files named by UIDs one component apart: each crop under its own name."""
     names = ["a/scan.dcm", "b/scan.dcm", "1.2.840.10008.99.1", "1.2.840.10008.99.2"]
@@ -39,7 +37,7 @@ def test_two_inputs_of_one_name_are_both_kept(tmp_path, capsys):
         "1.2.840.10008.99.1_crop.json", "1.2.840.10008.99.2_crop.json", "scan-2_crop.json", "scan_crop.json"]
 
 
-@pytest.mark.skipif(not REAL.is_file(), reason="real NEMA NM1 scan not available")
+@pytest.mark.skipif(not REAL.is_file(), reason=NO_REAL_NM1)
 def test_crop_size_option(tmp_path, capsys):
     assert main(["crop", str(REAL), "--out", str(tmp_path), "--size", "128"]) == 0
     assert "128 x 128" in capsys.readouterr().out

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from scintiseg.cli import main
+from support import REAL_NM1 as REAL_SCAN
 
-REAL_SCAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
 TINY = ["--patients", "2", "--epochs", "2", "--pool-patients", "2", "--refresh", "0.5", "--windows-per-view", "1",
         "--val-patients", "1", "--train-profile", "small", "--width", "4", "--size", "128", "--batch-size", "2",
         "--workers", "1", "--threads", "1", "--generator-workers", "0", "--no-progress"]

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from scintiseg.cli import main
-
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+from support import REAL_NM1 as REAL
 
 
 def test_predict_folder_writes_reports(run_dir, scans, tmp_path, capsys):

@@ -20,6 +20,7 @@ from scintiseg.io.dataset import load_manifest
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import read_mask_png
 from scintiseg.phantom import generate_patient, profile
+from support import NO_REAL_NM1, REAL_NM1 as REAL_SCAN
 
 #: A polygon the "physician" draws on the ANT view (x = column, y = row).
 DRAWN = [[120.0, 420.0], [136.0, 418.0], [140.0, 434.0], [124.0, 440.0]]
@@ -515,10 +516,7 @@ def test_another_studys_scan_of_the_same_matrix_is_refused(predicted, tmp_path, 
     assert ("counts, where the report's had" if same_uid else "where the report's is") in err[0]
 
 
-REAL_SCAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
-
-
-@pytest.mark.skipif(not REAL_SCAN.is_file(), reason="the real NM1 scan is not beside the repository")
+@pytest.mark.skipif(not REAL_SCAN.is_file(), reason=NO_REAL_NM1)
 def test_the_real_scan_reviewed_with_every_call_deleted(tmp_path, capsys):
     """NM1 (one GE anterior view): the reader deletes what the network called (its lumbar focus, docs/robustness.md);
     the reviewed report has no lesion, a BSI of 0 and a grade of 0, and still its SR."""

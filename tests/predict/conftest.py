@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
+from support import REAL_NM1 as REAL
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from skimage.draw import ellipse, line_aa
@@ -11,9 +9,6 @@ from skimage.draw import ellipse, line_aa
 from scintiseg.phantom.patient import generate_patient
 from scintiseg.prepare.views import mirror, shift_image
 from scintiseg.scan import Annotation, Scan, Shape, mask_to_shapes
-
-REAL_SCAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "nema-wg04-nm1-wholebody.dcm"
-
 
 def toy_body_rates(rows: int = 1024, cols: int = 256, top: int = 90, scale: float = 1.0, posterior: bool = False):
     """Expected counts of a crude whole body (ANT frame): head, neck, shoulders, trunk with ribs, arms, legs.
@@ -65,12 +60,11 @@ def toy_scan(seed: int = 0, *, shift=(0, 0), **kwargs) -> tuple[Scan, dict]:
 
 
 @pytest.fixture(scope="session")
-def real_scan():
+def real_scan(real_nm1):
+    """The real NEMA NM1 scan as read (skipped, naming the path looked at, where ../shared is not beside the repo)."""
     from scintiseg.io import read_scan
 
-    if not REAL_SCAN.is_file():
-        pytest.skip("real NEMA NM1 scan not available")
-    return read_scan(REAL_SCAN)
+    return read_scan(real_nm1)
 
 
 def lesion_instances(shape):
