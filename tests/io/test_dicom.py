@@ -781,3 +781,29 @@ def test_the_pairing_probe_says_nothing_of_a_damaged_header(tmp_path, caplog, re
         header = one_view_header(path)
     assert header is not None and header["view"] == "ANT" and header["study_uid"].startswith("1.2.X")
     assert not caplog.records and not [w for w in recwarn if "pydicom" in str(w.filename) or "VR UI" in str(w.message)]
+
+
+def test_pixel_spacing_keeps_rows_then_columns(small_scan, tmp_path):
+    """Pixel Spacing is (row spacing, column spacing): a camera's non-square pixels read back in that order."""
+    write_dicom(small_scan.with_views(small_scan.views, pixel_spacing=(2.0, 3.0)), tmp_path / "aniso.dcm")
+    assert [float(v) for v in pydicom.dcmread(tmp_path / "aniso.dcm").PixelSpacing] == [2.0, 3.0]
+    assert read_dicom(tmp_path / "aniso.dcm").pixel_spacing == (2.0, 3.0)
+
+
+def test_the_photopeak_frames_are_read_where_they_lie_in_the_file(tmp_path):
+    """Energy Window Vector [1, 1, 2, 2], window 2 the photopeak: frames 3 and 4 are read, not the first two."""
+    path, frames = _four_frames(tmp_path, "late.dcm", [(100, 120), (126, 154)], vector=(1, 1, 2, 2))
+    scan = read_scan(path)
+    assert scan.metadata["energy_window_read"].startswith("energy window 2 of 2")
+    np.testing.assert_array_equal(scan.view("ANT"), frames["ANT scatter"])  # (the third frame stored)
+    np.testing.assert_array_equal(scan.view("POST"), frames["POST scatter"])
+
+
+def test_a_one_frame_file_of_detector_2_takes_that_detectors_view(small_scan, tmp_path):
+    """One frame, Detector Vector [2], two Detector Information items (ANT, POST): the frame is POST."""
+    ds = _two_frame_dataset(small_scan)
+    ds.NumberOfFrames, ds.DetectorVector, ds.EnergyWindowVector = 1, [2], [1]
+    ds.PixelData = small_scan.view("POST").astype("<u2").tobytes()
+    back = read_dicom(_save(ds, tmp_path / "detector2.dcm"))
+    assert back.view_names == ["POST"]
+    np.testing.assert_array_equal(back.view("POST"), small_scan.view("POST"))

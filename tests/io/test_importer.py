@@ -494,7 +494,8 @@ def test_a_persons_outline_always_wins_over_a_pseudo_label(tmp_path):
     scans, predictions = _predicted_site(tmp_path)
     outlines = tmp_path / "outlines"
     outlines.mkdir()
-    # In one run: a physician's outline of Q8 ANT beside the model's confident empty prediction, walked after it.
+    # In one run: a physician's outline of Q8 ANT beside the model's confident empty prediction; the outlines, given
+    # last, are matched first, and the prediction found after them is set aside (the other order: the test below).
     write_labelme(Annotation.from_mask(_square(6), view="ANT"), outlines / "Q8_ANT.json")
     out = tmp_path / "ds"
     report = import_dataset([scans, predictions, outlines], out, pseudo_labels=0.9)
@@ -1220,3 +1221,17 @@ def test_a_prediction_batchs_own_files_are_passed_over_and_a_users_are_still_lis
     report = import_dataset([notes, predictions], out)
     assert [Path(p).name for p, _ in report.skipped] == ["summary.csv"]
     assert sorted(Path(p).name for p, _ in report.unmatched_labels) == ["boxes.json", "triage.json"]
+
+
+def test_a_persons_outline_wins_over_a_pseudo_label_matched_before_it(tmp_path):
+    """The predictions given last are matched first (import_dataset's order): the confident prediction of Q8 ANT
+    comes before the person's outline, and is still deferred behind it (import_labels.match_labels)."""
+    scans, predictions = _predicted_site(tmp_path)
+    outlines = tmp_path / "outlines"
+    outlines.mkdir()
+    write_labelme(Annotation.from_mask(_square(6), view="ANT"), outlines / "Q8_ANT.json")
+    out = tmp_path / "ds"
+    report = import_dataset([scans, outlines, predictions], out, pseudo_labels=0.9)
+    q8 = load_manifest(out).case("Q8")
+    assert q8.labels == {"ANT": "labels/Q8_ANT.json"} and "pseudo" not in q8.meta
+    assert report.pseudo == [("P7", "POST")]

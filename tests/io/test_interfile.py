@@ -123,3 +123,14 @@ def test_dataset_import_keeps_an_interfile_study_as_one_dicom_case(tmp_path):
     back = read_scan(tmp_path / "data" / case.image)
     np.testing.assert_array_equal(back.view(back.view_names[0]), COUNTS)
     assert back.pixel_spacing == pytest.approx((2.2, 2.4))
+
+
+def test_a_header_without_byte_order_or_format_reads_big_endian_unsigned_from_its_data_block(tmp_path):
+    """Interfile 3.3's defaults: BIGENDIAN, unsigned integer; ``data starting block`` counts 2,048-byte blocks."""
+    counts = COUNTS.copy()
+    counts[0, 0] = 40000  # above the signed 16-bit range
+    header = _write(tmp_path, counts, dtype=">u2", offset=2048)
+    text = header.read_text().replace("data offset in bytes := 2048", "data starting block := 1")
+    text = "\n".join(line for line in text.splitlines() if "byte order" not in line and "number format" not in line)
+    header.write_text(text + "\n")
+    np.testing.assert_array_equal(read_scan(header).view("VIEW"), counts)

@@ -415,3 +415,12 @@ def test_an_image_path_the_file_system_refuses_is_one_line(tmp_path):
                                 "imageData": None, "imageHeight": None, "imageWidth": None}))
     with pytest.raises(ScintisegError, match=r"long.json: imagePath 'a+\.\.\..* cannot be looked up"):
         read_labelme(path)
+
+
+def test_a_point_up_to_one_pixel_outside_is_read_and_beyond_refused(tmp_path):
+    """OUTSIDE_TOLERANCE: on a 20 x 10 image, x up to 9 + 1 and y up to 19 + 1 are read; a little more is an error."""
+    edge = _write(tmp_path / "edge.json", [_shape([[1, 1], [10.0, 1], [4, 20.0]])])
+    assert len(read_labelme(edge).shapes) == 1
+    for points in ([[1, 1], [10.01, 1], [4, 3]], [[1, 1], [4, 1], [4, 20.01]]):
+        with pytest.raises(ScintisegError, match="outside the 20x10 image"):
+            read_labelme(_write(tmp_path / "past.json", [_shape(points)]))

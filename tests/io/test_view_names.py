@@ -16,7 +16,7 @@ from scintiseg.io.view_names import stem_without_view, view_from_name, view_from
     ("ANT-12.png", "ANT"), ("WB_Anterior_2019.dcm", "ANT"), ("dir.post/scan_ant.png", "ANT"),
     ("scan.png", None), ("postop.png", None), ("pant.png", None), ("x_ant_post.png", None), ("c_p.png", None),
     ("wholeBodyPOST.jpg", "POST"), ("chestLANT.jpg", "ANT"), ("kneeRPOST.jpg", "POST"), ("wbAnt.png", "ANT"),
-    ("SLANT.png", None), ("PETScan.png", None), ("AntPost.png", None),
+    ("SLANT.png", None), ("PETScan.png", None), ("AntPost.png", None), ("legPANT.png", None), ("legAPOST.png", None),
 ])
 def test_a_file_name_says_a_view_only_in_whole_words_and_only_one(name, view):
     assert view_from_name(name) == view
@@ -70,3 +70,10 @@ def test_a_sibling_folder_made_later_is_seen(tmp_path):
     assert view_from_path(tmp_path / "scansPOST" / "1.png") is None
     (tmp_path / "scansANT").mkdir()  # the parent's listing is cached per state of the parent, not for the process
     assert view_from_path(tmp_path / "scansPOST" / "1.png")[0] == "POST"
+
+
+def test_two_folders_naming_the_same_view_name_none(tmp_path):
+    """``ant`` beside ``anterior``: no sibling names the other view, so neither folder says a view."""
+    for folder in ("ant", "anterior"):
+        (tmp_path / folder).mkdir()
+    assert view_from_path(tmp_path / "ant" / "1.png") is None and view_from_path(tmp_path / "anterior" / "1.png") is None

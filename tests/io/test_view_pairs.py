@@ -136,6 +136,7 @@ def test_join_views_keeps_each_files_patient_directions_and_mirroring():
 @pytest.mark.parametrize("post, problem", [
     (_scan("POST", _view(shape=(64, 30))), "matrix (64 x 32 and 64 x 30)"),
     (_scan("POST", _view(), spacing=(2.4, 2.4)), "pixel size"),
+    (_scan("POST", _view(), spacing=(2.26, 2.4)), "pixel size"),  # the columns' size differs, the rows' not
     (_scan("POST", _view(dtype=np.uint8)), "pixel type (uint16 and uint8)"),
     (_scan("ANT", _view()), "not one anterior and one posterior view"),
     (_scan("POST", _view(), study_uid=STUDY, patient_id="P2"), "other patients"),

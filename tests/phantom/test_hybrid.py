@@ -195,3 +195,39 @@ def test_nm1_hybrid_case_places_lesions_on_bone_away_from_its_own_hot_spots(real
         assert ant.skeleton[r, c] and not ant.hot[r, c]
     added = float(case.excess["ANT"].sum())
     assert case.scan.view("ANT").sum() == pytest.approx(0.25 * scan.view("ANT").sum() + added, rel=0.01)
+
+
+def test_the_lesion_excess_is_poisson_sampled_not_rounded():
+    """Counts added minus the expected excess: Poisson noise, variance equal to the expectation (rounding the
+    excess would leave a variance under 1/4 per pixel)."""
+    source = prepare_source(bar_scan(), CONFIG)
+    squares = expected = 0.0
+    for seed in range(6):
+        case = make_hybrid_case(source, 0.5, seed)
+        control = make_hybrid_case(source, 0.5, seed, negative=True)
+        added = case.scan.view("ANT").astype(np.float64) - control.scan.view("ANT").astype(np.float64)
+        squares += float(((added - case.excess["ANT"]) ** 2).sum())
+        expected += float(case.excess["ANT"].sum())
+    assert squares == pytest.approx(expected, rel=0.25)
+
+
+def test_the_post_excess_is_centred_on_the_mirror_of_the_ant_excess():
+    """POST's place is column width - 1 - c of ANT's (a pixel's mirror): the excess centroids mirror exactly."""
+    from scipy import ndimage
+
+    config = CONFIG.updated({"contrast": [5.0, 5.0], "size_mm": [12.0, 12.0], "lesions_per_case": [1, 1]})
+    source = prepare_source(bar_scan(two_views=True), config)
+    for seed in range(3):
+        case = make_hybrid_case(source, 1.0, seed=seed)
+        width = case.scan.shape[1]
+        ant, post = (ndimage.center_of_mass(case.excess[view]) for view in ("ANT", "POST"))
+        assert post[0] == pytest.approx(ant[0], abs=0.05)
+        assert post[1] == pytest.approx(width - 1 - ant[1], abs=0.05)
+
+
+def test_the_psf_sigma_is_rows_then_columns_in_pixels():
+    """Non-square pixels (2 mm rows, 4 mm columns): the same PSF in mm is twice as many row pixels as column ones."""
+    from scintiseg.phantom.hybrid import psf_sigma_px
+
+    rows, cols = psf_sigma_px(100.0, (2.0, 4.0))
+    assert rows == pytest.approx(2.0 * cols)

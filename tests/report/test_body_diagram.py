@@ -93,3 +93,11 @@ def test_missing_view_is_marked_not_acquired():
 def test_hostile_region_names_are_escaped():
     svg = body_diagram_svg({'<script>alert("x")</script>': RegionFinding(1, 0.1)}, None)
     assert "<script" not in svg and "&lt;script&gt;" in svg
+
+
+@pytest.mark.parametrize("figure, right_x", [("front", 12), ("back", WIDTH - 12)])
+def test_the_r_mark_stands_on_the_patients_right(figure, right_x):
+    """Front as ANT: the patient's right on the image left; back as POST: on the image right."""
+    part = _figure(body_diagram_svg({}, {}), figure)
+    marks = dict((text, float(x)) for x, text in re.findall(r'<text x="([\d.]+)" y="30"[^>]*>([RL])</text>', part))
+    assert marks == {"R": right_x, "L": WIDTH - right_x}

@@ -568,3 +568,32 @@ def test_an_anonymised_source_without_type_2_attributes_still_gets_its_sr_and_gs
     assert not (tmp_path / "out2" / "sr.dcm").exists() and not (tmp_path / "out2" / "gsps.dcm").exists()
     page = (tmp_path / "out2" / "report.html").read_text()
     assert 'id="dicom-outputs"' in page and "warn-cell" in page and "no StudyInstanceUID" in page
+
+
+def _measurements(group) -> dict[tuple[str, str | None], tuple[float, str]]:
+    """(concept meaning, derivation meaning or None) -> (value, unit code) of a lesion group's measurements."""
+    found = {}
+    for item in group.ContentSequence:
+        if item.ValueType != "NUM":
+            continue
+        derivation = next((i.ConceptCodeSequence[0].CodeMeaning for i in item.get("ContentSequence", [])
+                           if i.ConceptNameCodeSequence[0].CodeMeaning == "Derivation"), None)
+        value = item.MeasuredValueSequence[0]
+        found[(item.ConceptNameCodeSequence[0].CodeMeaning, derivation)] = (
+            float(value.NumericValue), value.MeasurementUnitsCodeSequence[0].CodeValue)
+    return found
+
+
+def test_sr_measurements_are_each_lesions_area_in_mm2_and_its_mean_and_maximum_counts(two_views):
+    prediction, _, folder = two_views
+    groups = _lesion_groups(pydicom.dcmread(folder / "sr.dcm"))
+    lesions = [lesion for result in prediction.views.values() for lesion in result.lesions]
+    assert prediction.scan.pixel_spacing[0] * prediction.scan.pixel_spacing[1] != 1.0
+    assert len(groups) == len(lesions) > 0
+    for group, lesion in zip(groups, lesions):
+        numbers = _measurements(group)
+        assert numbers[("Area", None)] == (pytest.approx(lesion.area_mm2, rel=1e-4), "mm2")
+        activity = "Nuclear Medicine Projection Activity"
+        assert numbers[(activity, "Mean")][0] == pytest.approx(lesion.counts_mean, rel=1e-4)
+        assert numbers[(activity, "Maximum")][0] == pytest.approx(lesion.counts_max, rel=1e-4)
+        assert lesion.counts_max > lesion.counts_mean

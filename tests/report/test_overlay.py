@@ -96,3 +96,13 @@ def test_png_round_trip_keeps_the_palette_picture(lesion_view):
     image = overlay_image(counts, result)
     decoded = Image.open(io.BytesIO(png_bytes(image)))
     assert decoded.mode == "P" and np.array_equal(_rgb(decoded), _rgb(image))
+
+
+def test_outline_vertices_lie_on_the_centres_of_the_enlarged_pixels(lesion_view):
+    """At scale 3 the pixel (r, c) becomes rows 3r..3r+2 and columns 3c..3c+2: each outline vertex (a pixel centre)
+    is drawn on the middle one, (3r + 1, 3c + 1)."""
+    counts, result = lesion_view
+    red = np.all(_rgb(overlay_image(counts, result, scale=3)) == CONTOUR_COLOUR, axis=-1)
+    for contour in result.contours:
+        for x, y in contour.points:
+            assert red[int(round(y)) * 3 + 1, int(round(x)) * 3 + 1]

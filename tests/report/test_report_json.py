@@ -128,3 +128,17 @@ def test_the_summary_carries_the_view_weights_the_bsi_applied(paired):
                 for bone, by_view in weights.items() for view, w in by_view.items())
     assert total == pytest.approx(report["summary"]["bsi_percent"], abs=1e-4)
     assert "bsi_view_weights" in report["definitions"] and json.loads(report_json(report)) == report
+
+
+def test_view_counts_leave_out_the_rule_calls_and_window_pixels_count_the_window(nm1_scan, make_blobs):
+    """A call off the skeleton is left out: counted in no view's lesion count; ``window_pixels`` is the pixels the
+    model saw (the coverage given), not the view's size."""
+    coverage = np.zeros(nm1_scan.shape, dtype=bool)
+    coverage[100:900] = True
+    prediction = predict_from_probabilities(
+        nm1_scan, {"ANT": make_blobs(nm1_scan.shape, [(300, 80, 4), (300, 8, 4)])}, {"ANT": coverage},
+        settings=blob_settings(0.5, 4, off_skeleton=True))
+    report = report_dict(prediction)
+    assert [call["rule"] for call in report["left_out_calls"]] == ["off_skeleton"]
+    assert report["summary"]["lesion_count_by_view"] == {"ANT": 1} == {"ANT": report["views"]["ANT"]["lesion_count"]}
+    assert report["views"]["ANT"]["window_pixels"] == 800 * nm1_scan.shape[1]
