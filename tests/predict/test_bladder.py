@@ -138,3 +138,17 @@ def test_the_pipeline_leaves_a_call_on_the_bladder_out_for_review(nm1_scan, make
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["views"]["ANT"]["bladder_calls"] == 1 and report["left_out_calls"][0]["rule"] == "bladder"
     assert "the urine, not a lesion" in (tmp_path / "report.html").read_text()
+
+
+def test_a_hot_spot_far_from_the_midline_is_not_the_bladder():
+    counts, regions, rows, cols = _pelvis_with_bladder()
+    counts[(rows - 300) ** 2 + (cols - 175) ** 2 <= 15**2] = 200.0  # hotter and as large, 75 px (170 mm) aside
+    found = bladder_mask(counts, regions, (2.26, 2.26))
+    assert found is not None and abs(np.nonzero(found)[1].mean() - 100) < 2
+
+
+def test_of_two_hot_spots_in_the_pelvis_the_one_with_most_counts_above_bone_is_the_bladder():
+    counts, regions, rows, cols = _pelvis_with_bladder()
+    counts[(rows - 262) ** 2 + (cols - 112) ** 2 <= 8**2] = 70.0  # above the bladder, first in raster order, smaller
+    found = bladder_mask(counts, regions, (2.26, 2.26))
+    assert found is not None and abs(np.nonzero(found)[0].mean() - 300) < 2

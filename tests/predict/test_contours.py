@@ -49,3 +49,13 @@ def test_lesions_are_numbered_by_bounding_box_not_by_first_pixel():
     np.testing.assert_array_equal(written[1], first.points)
     labels = rasterise_contours([first, second], mask.shape)
     assert labels[7, 1] == 1 and labels[3, 5] == 2
+
+
+def test_where_two_rasters_overlap_the_lower_id_takes_the_pixel():
+    from scintiseg.predict.contours import Contour
+
+    first = Contour(points=np.array([[1.0, 1.0], [5.0, 1.0], [5.0, 5.0], [1.0, 5.0]]))  # x = col, y = row
+    second = Contour(points=np.array([[4.0, 4.0], [8.0, 4.0], [8.0, 8.0], [4.0, 8.0]]))
+    labels = rasterise_contours([first, second], (10, 10))
+    assert labels[4, 4] == labels[5, 5] == 1 and labels[6, 6] == 2 and labels[2, 2] == 1
+    assert (labels == 1).sum() == 25 and (labels == 2).sum() == 25 - 4

@@ -67,3 +67,50 @@ def test_hotspot_ring_background_uses_local_level():
     # Region level 100: half maximum 250 takes the shoulder; local ring level 200: 300 leaves it out.
     assert hotspot_extent(seeds, counts, regions, fraction=0.5, sigma=0).sum() == 64
     assert hotspot_extent(seeds, counts, regions, fraction=0.5, sigma=0, background="ring").sum() == 16
+
+
+def test_grow_from_seeds_joins_pixels_touching_only_at_a_corner():
+    candidate = np.zeros((8, 8), dtype=bool)
+    candidate[1:3, 1:3] = True
+    candidate[3:5, 3:5] = True  # touches the first at a corner only
+    seeds = np.zeros_like(candidate)
+    seeds[1, 1] = True
+    assert grow_from_seeds(candidate, seeds).sum() == 8
+
+
+def test_hotspot_ratio_level_is_a_multiple_of_normal_bone():
+    regions, counts = _pelvis_femur()
+    counts[10:18, 8:16] = 300.0  # 64 px at 3x normal bone
+    counts[12:16, 10:14] = 600.0  # its core, 16 px
+    seeds = np.zeros(counts.shape, dtype=bool)
+    seeds[13:15, 11:13] = True
+    # 2.5 x the normal level 100 takes the whole hot spot; 2.5 x the peak (a level of 1500) would keep only the seed.
+    assert hotspot_extent(seeds, counts, regions, ratio=2.5, sigma=0).sum() == 64
+    assert hotspot_extent(seeds, counts, regions, ratio=4.0, sigma=0).sum() == 16
+
+
+def test_a_seed_no_hotter_than_normal_bone_keeps_its_outline():
+    regions, counts = _pelvis_femur()
+    seeds = np.zeros(counts.shape, dtype=bool)
+    seeds[13:15, 11:13] = True  # on plain bone: its peak is the normal level
+    np.testing.assert_array_equal(hotspot_extent(seeds, counts, regions, fraction=0.5, sigma=0), seeds)
+    counts[10:18, 8:16] = 90.0  # under normal bone (100), though above a level of 0.8 x normal
+    np.testing.assert_array_equal(hotspot_extent(seeds, counts, regions, ratio=0.8, sigma=0), seeds)
+
+
+def test_normal_bone_is_read_only_where_the_model_looked_and_a_small_region_takes_the_views_level():
+    from scintiseg.predict.hotspots import MIN_NORMAL_PX, regional_normal_bone
+
+    regions, counts = _pelvis_femur()
+    counts[:, 20:] = np.where(regions.labels[:, 20:] > 0, 200.0, counts[:, 20:])  # the femur at 200
+    no_lesion = np.zeros(counts.shape, dtype=bool)
+    coverage = np.ones(counts.shape, dtype=bool)
+    coverage[5:35, 30:35] = False  # 150 femur pixels the model did not see, made hotter
+    counts[5:35, 30:35] = 900.0
+    pelvis, femur = REGION_IDS["pelvis"], REGION_IDS["femur_left"]
+    levels = regional_normal_bone(counts, regions, no_lesion, coverage)
+    assert levels[pelvis] == 100.0 and levels[femur] == 200.0
+    small = coverage.copy()
+    small[:, 20:] = False
+    small[5:8, 20:25] = True  # 15 femur pixels seen: under MIN_NORMAL_PX, the view's level (the pelvis's 450 px)
+    assert 15 < MIN_NORMAL_PX and regional_normal_bone(counts, regions, no_lesion, small)[femur] == 100.0

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from scintiseg.predict.bsi import bone_scan_index, bone_weight
-from scintiseg.predict.measurements import measure_lesions
+from scintiseg.predict.measurements import measure_lesions, normal_bone_reference
 from scintiseg.predict.regions import REGION_IDS, SkeletonRegions
 
 
@@ -87,3 +88,52 @@ def test_measurements_of_many_lesions_equal_a_whole_view_computation():
     assert sum(lesion.bsi_contribution_percent for lesion in lesions) == pytest.approx(total, abs=1e-4)
     assert lesions[2].bsi_contribution_percent > bone_weight("pelvis") * ((labels == 3) & (region_map == REGION_IDS[
         "pelvis"])).sum() / (lesion_or_bone & (region_map == REGION_IDS["pelvis"])).sum()
+
+
+def _one_lesion_view(shape=(40, 40)):
+    labels = np.zeros(shape, dtype=np.int32)
+    labels[8:10, 8:11] = 1  # 6 px
+    region_map = np.full(shape, REGION_IDS["thoracic_spine"], dtype=np.int16)
+    return labels, region_map
+
+
+def test_equivalent_diameter_is_the_discs_of_the_lesions_area_in_mm():
+    labels, region_map = _one_lesion_view()
+    counts = np.full(labels.shape, 100.0)
+    regions = SkeletonRegions("POST", region_map, np.ones(labels.shape, bool), np.ones(labels.shape, bool), 0, 39, 20.0)
+    (lesion,), _ = measure_lesions(labels, counts, np.where(labels > 0, 0.8, 0.0), regions, (2.0, 3.0), "POST")
+    assert lesion.equivalent_diameter_mm == pytest.approx(2.0 * np.sqrt(36.0 / np.pi), abs=0.01)  # 6.77 mm
+    assert (lesion.centroid_row, lesion.centroid_col) == (8.5, 9.0)
+
+
+def test_the_reference_leaves_out_the_bone_beside_a_lesion():
+    counts = np.full((20, 20), 10.0)
+    bone = np.zeros((20, 20), dtype=bool)
+    bone[2:8, 0:6] = True  # 36 px of bone, 24 of them within 2 px of the lesion
+    labels = np.zeros((20, 20), dtype=np.int32)
+    labels[4:6, 2:4] = 1
+    near = ndi.binary_dilation(labels > 0, iterations=2)
+    counts[bone] = 100.0
+    counts[bone & near] = 200.0  # the lesion's rim, brighter than normal bone
+    counts[labels > 0] = 300.0
+    regions = SkeletonRegions("ANT", np.zeros((20, 20), np.int16), bone, np.ones_like(bone), 0, 19, 10.0)
+    assert normal_bone_reference(counts, regions, labels > 0) == 100.0
+    (lesion,), reference = measure_lesions(labels, counts, counts / 300.0, regions, (2.0, 2.0), "ANT")
+    assert reference == 100.0 and lesion.lesion_to_normal_bone == pytest.approx(3.0)
+
+
+def test_the_reference_is_read_where_the_model_looked_else_on_the_whole_view():
+    counts = np.full((20, 40), 5.0)
+    bone = np.zeros((20, 40), dtype=bool)
+    bone[5:15, 2:10] = True  # 80 px of bone the model saw, at 100
+    bone[5:15, 15:38] = True  # 230 px it did not, at 50
+    counts[5:15, 2:10], counts[5:15, 15:38] = 100.0, 50.0
+    coverage = np.zeros_like(bone)
+    coverage[:, :12] = True
+    regions = SkeletonRegions("ANT", np.zeros((20, 40), np.int16), bone, np.ones_like(bone), 0, 19, 20.0)
+    no_lesion = np.zeros_like(bone)
+    assert normal_bone_reference(counts, regions, no_lesion, coverage) == 100.0
+    assert normal_bone_reference(counts, regions, no_lesion) == 50.0
+    boneless = np.zeros_like(bone)
+    boneless[:, 39] = True  # the model saw no bone: the whole view's bone
+    assert normal_bone_reference(counts, regions, no_lesion, boneless) == 50.0

@@ -29,6 +29,8 @@ def _record(lesion_id: int, view: str, region: str, peak: float) -> LesionMeasur
     ("ribs_right", "scapula_right", 127.0, 214.0, None),  # both at the back: the counts do not tell them
     ("sternum", "sternum", 100.0, 50.0, None),  # agree
     ("pelvis", "sacrum", 100.0, 50.0, None),  # the pelvis is no nearer to either view
+    ("sternum", "pelvis", 100.0, 50.0, None),  # nor on POST
+    ("clavicle_left", "ribs_left", 50.0, 90.0, None),
     ("clavicle_left", "scapula_right", 50.0, 90.0, None),  # sides differ: not one bone misnamed by depth
     ("sternum", "thoracic_spine", 90.0, 90.0, None),  # a tie
 ])
@@ -92,3 +94,10 @@ def test_on_a_scan_of_one_view_a_sternal_lesion_may_lie_in_the_spine_behind_it()
     assert one_view_alternative("ANT", "sternum", ["ANT", "POST"]) is None  # the pair decides (depth_named)
     assert one_view_alternative("ANT", "thoracic_spine", ["ANT"]) is None
     assert one_view_alternative("POST", "thoracic_spine", ["POST"]) is None  # the sternum is seldom seen through it
+
+
+def test_the_brighter_view_is_the_one_of_the_higher_peak_not_the_higher_mean():
+    ant = [replace(_record(1, "ANT", "sternum", 300.0), counts_mean=50.0)]  # a sharp focus seen from the front
+    post = [replace(_record(2, "POST", "thoracic_spine", 200.0), counts_mean=150.0)]
+    new_ant, new_post, renamed = one_name_per_pair([LesionPair(1, 2, 0.8, 3.0)], ant, post)
+    assert new_ant[0].region == new_post[0].region == "sternum" and renamed == {2}

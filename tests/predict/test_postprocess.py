@@ -29,3 +29,12 @@ def test_lesion_components_chain():
     prob[10, 10] = 0.99
     mask = lesion_components(prob, 0.5, 4)
     assert mask.sum() == 16 and not mask[10, 10]
+
+
+def test_a_minimum_of_two_pixels_removes_single_pixels():
+    mask = np.zeros((10, 10), dtype=bool)
+    mask[1, 1] = True  # a lone pixel
+    mask[5, 5:7] = True  # 2 px
+    kept = remove_small_components(mask, 2)
+    assert not kept[1, 1] and kept[5, 5:7].all() and kept.sum() == 2
+    assert remove_small_components(mask, 1).sum() == 3

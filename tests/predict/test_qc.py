@@ -5,7 +5,7 @@ from scipy import ndimage as ndi
 
 from support import blob_settings
 from scintiseg.predict.pipeline import predict_from_probabilities
-from scintiseg.predict.qc import doubtful_size
+from scintiseg.predict.qc import clipped_share, doubtful_size
 from scintiseg.report.outputs import write_outputs
 from scintiseg.scan import Scan
 
@@ -94,3 +94,60 @@ def test_a_pixel_size_no_whole_body_view_can_have_is_flagged_and_an_unnamed_view
     assert doubtful_size(ant.shape, regions, (2.26, 2.26)) == ""
     assert doubtful_size(ant.shape, regions, (2.26, 3.2)) == "a field 0.82 m wide"
     assert doubtful_size(ant.shape, regions, (3.2, 2.26)).startswith("a body 2.")
+
+
+def test_an_export_with_a_few_percent_of_its_body_saturated_is_flagged_clipped(nm1_scan, make_blobs):
+    counts = nm1_scan.view("ANT").astype(np.float64)
+    prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
+    body = predict_from_probabilities(nm1_scan, {"ANT": prob}, settings=blob_settings(0.5, 4)).views["ANT"].regions.body
+    windowed = np.clip(counts / np.quantile(counts[body], 0.97) * 255, 0, 255).round().astype(np.uint8)
+    prediction = predict_from_probabilities(Scan({"ANT": windowed}, pixel_spacing=nm1_scan.pixel_spacing), {"ANT": prob},
+                                            settings=blob_settings(0.5, 4))
+    assert 0.01 <= clipped_share(windowed, prediction.views["ANT"].regions.body) < 0.05  # about 3 %
+    assert "clipped_export_ANT" in prediction.qc_flags
+
+
+def test_a_lesion_at_the_window_edge_is_flagged_and_one_at_the_images_border_is_not(nm1_scan, make_blobs):
+    seen = np.zeros(nm1_scan.shape, dtype=bool)
+    seen[100:700] = True  # every column, rows 100-699: a view the model did not see whole
+
+    def flags(blobs, coverage):
+        probability = make_blobs(nm1_scan.shape, blobs)
+        return predict_from_probabilities(nm1_scan, {"ANT": probability}, settings=blob_settings(0.5, 4),
+                                          coverage={"ANT": coverage}).qc_flags
+
+    assert "lesion_at_window_edge_ANT" in flags([(101, 128, 5)], seen)  # cut by the window's top row
+    assert "lesion_at_window_edge_ANT" not in flags([(300, 2, 5)], seen)  # at the image's left border, inside the window
+    assert "lesion_at_window_edge_ANT" not in flags([(101, 128, 5)], np.ones_like(seen))  # a view seen whole
+
+
+def test_a_body_of_unknown_height_is_not_doubted():
+    from dataclasses import replace
+
+    from scintiseg.predict.regions import SkeletonRegions
+
+    whole = np.ones((1024, 256), dtype=bool)
+    regions = SkeletonRegions("ANT", np.zeros((1024, 256), np.int16), whole, whole, 0, 1023, 128.0)
+    assert doubtful_size((1024, 256), regions, (2.26, 2.26)).startswith("a body 2.31 m")
+    for flag in ("body_truncated", "no_body"):
+        assert doubtful_size((1024, 256), replace(regions, flags=[flag]), (2.26, 2.26)) == ""
+
+
+def test_a_scan_read_turned_is_judged_for_swapped_view_names_head_up():
+    from dataclasses import replace
+
+    from scintiseg.phantom import generate_patient, profile
+    from scintiseg.predict.orientation import turned_regions
+    from scintiseg.predict.pipeline import PredictSettings
+    from scintiseg.predict.qc import scan_qc_flags
+    from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG
+
+    scan = generate_patient(930100, profile("default")).scan
+    for names, swapped in (({"ANT": "ANT", "POST": "POST"}, False), ({"ANT": "POST", "POST": "ANT"}, True)):
+        upright = Scan({view: scan.view(other) for view, other in names.items()}, scan.pixel_spacing)
+        nothing = {view: np.zeros(scan.shape, np.float32) for view in names}
+        views = predict_from_probabilities(upright, nothing, settings=PredictSettings()).views
+        stored = Scan({view: np.ascontiguousarray(upright.view(view)[::-1]) for view in names}, scan.pixel_spacing)
+        as_stored = {view: replace(result, regions=turned_regions(result.regions), labels=result.labels[::-1],
+                                   coverage=result.coverage[::-1]) for view, result in views.items()}
+        assert (VIEWS_SWAPPED_FLAG in scan_qc_flags(stored, as_stored, head_down=True)) == swapped

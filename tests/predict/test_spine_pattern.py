@@ -243,3 +243,30 @@ def test_a_vertebra_inside_a_long_involved_run_is_read_against_the_nearest_verte
     assert ratio == pytest.approx((40 + 250) / (40 + 100), rel=0.05)  # against the normal beads beyond the run
     monkeypatch.setattr("scintiseg.predict.spine_pattern.FARTHEST_LEVEL", 2)  # no farther than two levels
     assert np.isnan(neighbour_ratio(counts, call, regions.labels, REGION_IDS["thoracic_spine"], SPACING, lesions=kept))
+
+
+def test_broad_reads_the_level_in_millimetres_of_a_row():
+    _, calls, regions, centres = _column({})
+    labels, thoracic = np.asarray(regions.labels), REGION_IDS["thoracic_spine"]
+    call = np.zeros_like(calls)
+    call[centres[5] - 3:centres[5] + 3, COL - 5:COL + 5] = True  # 60 px
+    # Rows of 2 mm, columns of 4 mm: a level of 20 rows is 40 mm, the call 480 mm^2, 0.3 of the level squared (read
+    # in columns' millimetres, 80 mm: 0.075). Rows of 4 mm, columns of 2 mm: 80 mm, 0.075.
+    assert is_broad(call, labels, thoracic, (2.0, 4.0))
+    assert not is_broad(call, labels, thoracic, (4.0, 2.0))
+
+
+def test_beside_the_bladder_one_neighbour_outside_its_surroundings_is_enough():
+    # L5 four times as hot as the beads, every vertebra above it kept as a lesion, the urine over the sacrum two levels
+    # below: the only neighbour left is the sacrum one level below, outside the bladder's surroundings.
+    counts, calls, regions, centres = _column({16: 400.0})
+    rows, cols = np.mgrid[:600, :128]
+    counts = counts + 600.0 * np.exp(-((rows - 472) ** 2 + (cols - COL) ** 2) / (2 * 4.0**2))
+    call = calls & (np.abs(rows - centres[16]) < 5)
+    lesions = calls & (rows < centres[16] - 10)
+    excluded = rows >= 460
+    ratio = neighbour_ratio(counts, call, regions.labels, REGION_IDS["lumbar_spine"], SPACING, lesions=lesions,
+                            excluded=excluded)
+    window_below = (slice(centres[16] + LEVEL - 7, centres[16] + LEVEL + 8), slice(COL - 3, COL + 4))
+    assert ratio == pytest.approx(counts[centres[16], COL] / counts[window_below].max())
+    assert ratio > 2.0

@@ -106,3 +106,13 @@ def test_the_atlas_s_boxes_are_not_read(nm1_scan):
     zero = {"ANT": np.zeros(nm1_scan.shape, np.float32)}
     prediction = predict_from_probabilities(nm1_scan, zero, settings=PredictSettings(regions="atlas"))
     assert np.isnan(prediction.views["ANT"].axial_to_distal) and not prediction.superscan_pattern
+
+
+def test_a_view_with_too_little_axial_bone_has_no_ratio():
+    counts, regions = _view(40.0, 20.0)
+    labels = np.asarray(regions.labels).copy()
+    axial = np.isin(labels, [REGION_IDS[n] for n in ("thoracic_spine", "lumbar_spine", "pelvis")])
+    labels[axial & (np.arange(900)[:, None] < 474)] = 0  # 720 px of pelvis left: 3,677 mm^2
+    assert np.isnan(axial_to_distal(counts, replace(regions, labels=labels), SPACING))
+    labels[axial & (np.arange(900)[:, None] >= 460)] = REGION_IDS["pelvis"]  # 2,400 px
+    assert axial_to_distal(counts, replace(regions, labels=labels), SPACING) == pytest.approx(2.0, rel=0.02)

@@ -122,3 +122,18 @@ def test_a_patient_lying_at_an_angle_is_mirrored_across_the_leaning_axis(monkeyp
     monkeypatch.setattr("scintiseg.predict.symmetry.axis_slope", lambda *args: 0.0)
     counts, calls, regions = _tilted_pelvis(8.0, {-40: 100.0, 40: 100.0})
     assert not symmetric_calls(counts, calls, regions, SPACING).any()
+
+
+def test_the_mirror_is_read_on_bone_only():
+    counts, calls, regions = _pelvis({60: 100.0})
+    labels = np.array(regions.labels)
+    labels[ROW - 4:ROW + 5, 141:145] = 0  # soft tissue beside the mirror spot (column 140) ...
+    counts[ROW - 4:ROW + 5, 141:145] = 200.0  # ... holding hot activity (urine on the skin)
+    regions = replace(regions, labels=labels)
+    assert mirror_ratio(counts, calls, regions, SPACING) > 2.0
+    assert not symmetric_calls(counts, calls, regions, SPACING).any()
+
+
+def test_a_symmetric_pair_on_the_sacrum_is_left_out():
+    counts, calls, regions = _pelvis({MID - 10: 100.0, MID + 10: 100.0})  # the sacroiliac joints, 23 mm aside
+    assert symmetric_calls(counts, calls, regions, SPACING)[calls].all()

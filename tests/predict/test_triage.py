@@ -67,3 +67,24 @@ def test_the_urine_does_not_set_the_triage_score(nm1_scan, nm1_regions, tmp_path
     assert report["views"]["ANT"]["max_probability"] == pytest.approx(0.97)
     assert report["views"]["ANT"]["triage_score"] == report["summary"]["triage_score"] == pytest.approx(0.8)
     assert "set aside" in report["definitions"]["triage_score"]
+
+
+def test_a_kept_lesion_inside_a_left_out_calls_basin_keeps_its_probability():
+    probability, rows, cols = _map()
+    probability[40:61, 40:66] = 0.3  # one response joining the two calls below, within the reach
+    call = (rows - 50) ** 2 + (cols - 50) ** 2 <= 9
+    kept = (rows - 50) ** 2 + (cols - 57) ** 2 <= 4  # 2 px from the call's edge: a separate lesion
+    probability[call], probability[kept] = 0.95, 0.7
+    aside = set_aside(probability, call, kept)
+    assert aside[call].all() and aside[50, 54] and not aside[kept].any()
+    assert largest_probability(probability, np.ones_like(call), aside) == pytest.approx(0.7)
+
+
+def test_a_separate_response_within_the_reach_but_not_joined_to_the_call_is_not_set_aside():
+    probability, rows, cols = _map()
+    call = (rows - 50) ** 2 + (cols - 50) ** 2 <= 9  # columns 47-53
+    probability[call] = 0.95
+    probability[49:52, 55:58] = 0.4  # 2-4 px beyond the call's edge, a gap of probability 0 between
+    aside = set_aside(probability, call)
+    assert aside[call].all() and not aside[49:52, 55:58].any()
+    assert largest_probability(probability, np.ones_like(call), aside) == pytest.approx(0.4)

@@ -213,3 +213,39 @@ def test_body_row_span_never_cuts_a_lesion_or_a_bone_of_a_phantom(profile_name):
                 rows = np.flatnonzero(inside.any(axis=1))
                 assert rows.size == 0 or (first <= rows[0] and rows[-1] < stop), (seed, view)
     assert any(shorter)
+
+
+def test_a_post_moved_more_than_ten_pixels_in_rows_and_columns_together_is_flagged_misaligned():
+    from types import SimpleNamespace
+
+    from scintiseg.predict.windows import MISALIGNED_PX, _alignment_flags
+
+    assert MISALIGNED_PX == 10
+    assert _alignment_flags(SimpleNamespace(shift=(0, 11)), []) == ["views_misaligned"]  # columns alone
+    assert _alignment_flags(SimpleNamespace(shift=(-6, 5)), ["crop_uncertain"]) == ["crop_uncertain", "views_misaligned"]
+    assert _alignment_flags(SimpleNamespace(shift=(5, -5)), []) == []
+    assert _alignment_flags(SimpleNamespace(shift=None), []) == []
+
+
+def test_a_thorax_not_found_by_its_profile_is_flagged_crop_uncertain():
+    body = np.zeros((1024, 256), np.float32)
+    body[100:900, 80:180] = np.random.default_rng(0).poisson(20, (800, 100))  # a box: no shoulders to find
+    windows = thoracic_windows(Scan({"ANT": body}, (2.26, 2.26)), "ant", "percentile")
+    assert [w.qc_flags for w in windows] == [["crop_uncertain"]]
+
+
+def test_one_pass_pads_as_the_windows_do_half_before_and_the_rest_after():
+    images = np.random.default_rng(6).normal(size=(1, 1, 45, 45)).astype(np.float32)  # 3 px short of 48
+    rows, cols = np.mgrid[:48, :48]
+
+    def engine(batch):  # its output depends on where a pixel lies in its input, as a network's with pooling does
+        return batch + np.float32(0.01) * (rows + 2 * cols)
+    np.testing.assert_allclose(one_pass_probability(images, engine, 16), sliding_window_probability(images, engine, 48),
+                               atol=1e-6)
+
+
+def test_a_body_shorter_than_a_window_is_widened_about_its_middle():
+    short = np.zeros((400, 256), dtype=np.float32)
+    short[150:200] = 20.0
+    first, stop = body_row_span(Scan({"ANT": short}, (2.26, 2.26)), 256)
+    assert stop - first == 256 and abs((first + stop) / 2 - 175) <= 1
