@@ -24,12 +24,10 @@ demo: $(STAMP)
 # The import contracts of pyproject.toml (the house plan of docs/architecture.md), pyflakes (unused imports, undefined
 # names, repeated dictionary keys), then the tests: one pytest-xdist worker per core (at most 4), each on one thread,
 # a worker that runs out of tests taking some of a busy one's (work stealing); a plain `pytest` runs in one process.
-# -rs lists every skipped test with its reason: those needing the real NM1 scan skip, naming the path they looked at,
-# where ../shared/data/real is not beside the repository.
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pyflakes src tests benchmarks scripts
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -rs -n auto --maxprocesses 4 --dist worksteal
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist worksteal
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache
