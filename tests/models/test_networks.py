@@ -144,3 +144,53 @@ def test_rdinet_feature_sum_treats_views_symmetrically():
     x = torch.randn(1, 2, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(model(x), model(x.flip(1)))
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [("unet", {"width": 4, "depth": 2}), ("dpunet", {"width": 4, "depth": 2}), ("rdinet", {"width": 4, "depth": 2, "t": 1})],
+)
+def test_every_decoder_gets_its_levels_encoder_output_as_skip(name, kwargs):
+    model = create_model(name, **kwargs).eval()
+    skips, decoder_inputs = {}, {}
+    for level, encoder in enumerate(model.encoders):
+        encoder.register_forward_hook(lambda m, i, o, level=level: skips.__setitem__(level, o))
+    for index, decoder in enumerate(model.decoders):
+        decoder.register_forward_pre_hook(lambda m, i, index=index: decoder_inputs.__setitem__(index, i[0]))
+    with torch.no_grad():
+        model(torch.randn(1, 1, 32, 32))
+    depth = len(model.encoders)
+    for level in range(depth):
+        skip = skips[level]
+        assert skip.abs().sum() > 0
+        torch.testing.assert_close(decoder_inputs[depth - 1 - level][:, -skip.shape[1]:], skip)
+
+
+def test_rdinet_feature_sum_adds_the_stem_features_of_the_two_views():
+    torch.manual_seed(0)
+    model = create_model("rdinet", width=4, depth=2, t=1, in_channels=2).eval()
+    x = torch.randn(1, 2, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.aggregate(x), model.stem(x[:, :1]) + model.stem(x[:, 1:]))
+
+
+def test_rdinet_runs_its_recurrent_block_in_the_bottleneck_t_times():
+    from scintiseg.models.blocks.recurrent import RecurrentConvBlock
+
+    model = create_model("rdinet", width=4, depth=2, t=2).eval()
+    blocks = [m for m in model.bottleneck.modules() if isinstance(m, RecurrentConvBlock)]
+    assert len(blocks) == 1 and blocks[0].t == 2
+    calls = []
+    blocks[0].register_forward_hook(lambda m, i, o: calls.append(o.shape))
+    with torch.no_grad():
+        model(torch.randn(1, 1, 32, 32))
+    assert len(calls) == 1
+    assert not any(isinstance(m, RecurrentConvBlock) for m in create_model("rdinet", width=4, depth=2, t=0).modules())
+
+
+def test_dpunet_keeps_its_dac_without_rmp():
+    from scintiseg.models.blocks.dac import DenseAtrousConvolution
+
+    model = create_model("dpunet", width=4, depth=2, dac="dac1", rmp=False)
+    dacs = [m for m in model.context.modules() if isinstance(m, DenseAtrousConvolution)]
+    assert len(dacs) == 1 and dacs[0].layout.tail_kernel == 3

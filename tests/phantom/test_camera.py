@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scintiseg.phantom.camera import Projector, count_scale, system_fwhm_mm
+from scintiseg.phantom.camera import Projector, count_scale, poisson_counts, system_fwhm_mm
 from scintiseg.phantom.config import CameraConfig
 from scintiseg.phantom.primitives import Grid
 
@@ -46,3 +46,19 @@ def test_local_projection_equals_dense_projection():
 def test_count_scale_keeps_views_in_range():
     k = count_scale({"ANT": 1.0, "POST": 3.0}, target=4.0e6, counts_range=(0.8e6, 4.0e6), background_total=0.0, scatter_fraction=0.0)
     assert 3.0 * k <= 4.0e6 + 1 and 1.0 * k >= 0.8e6 - 1
+
+
+def test_poisson_counts_have_the_variance_of_their_mean():
+    counts = poisson_counts(np.full((200, 200), 50.0, dtype=np.float32), np.random.default_rng(0))
+    assert counts.dtype == np.uint16
+    assert counts.mean() == pytest.approx(50.0, rel=0.01)
+    assert counts.var() == pytest.approx(50.0, rel=0.05)
+
+
+def test_the_psf_is_round_in_mm_on_rectangular_pixels():
+    grid = Grid(rows=40, cols=30, depth=20, row_mm=2.0, col_mm=4.0, depth_mm=10.0)
+    projector = Projector(grid, CameraConfig(rows=40, cols=30), anterior_detector_y=-20.0, posterior_detector_y=220.0)
+    for groups in projector.groups.values():
+        for group in groups:
+            rows_px, cols_px = group.sigma_px
+            assert rows_px * grid.row_mm == pytest.approx(cols_px * grid.col_mm) and rows_px > cols_px

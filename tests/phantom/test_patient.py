@@ -279,3 +279,14 @@ def test_mass_bsi_is_zero_without_lesions_and_never_above_all_lesions():
     for seed in range(4):
         meta = generate_patient(seed, replace(config, lesions=replace(config.lesions, p_normal=0.0))).meta
         assert 0.0 <= meta["bsi_mass_percent"] <= meta["bsi_mass_percent_all"]
+
+
+def test_post_counts_are_stored_mirrored_like_the_post_truth(default_patient):
+    """POST is stored as acquired (mirrored left-right against ANT): its counts, expected image and region map agree."""
+    from scintiseg.scan import mirror
+
+    counts = default_patient.scan.view("POST").astype(np.float64)
+    expected = default_patient.expected["POST"].astype(np.float64)
+    same = np.corrcoef(counts.ravel(), expected.ravel())[0, 1]
+    flipped = np.corrcoef(counts.ravel(), mirror(expected).ravel())[0, 1]
+    assert same > 0.9 and same > flipped + 0.02

@@ -29,3 +29,10 @@ def test_bones():
     assert len(BONE_NAMES) == 74 and max(BONE_NAMES) < 256
     assert sum(name.startswith("rib_") for name in BONE_NAMES.values()) == 24
     assert [n for n in BONE_NAMES.values() if n[0] == "T" and n[1:].isdigit()] == [f"T{i}" for i in range(1, 13)]
+
+
+def test_a_sided_bone_lies_in_the_region_of_its_side():
+    for bone, region in BONE_REGION.items():
+        for side in ("left", "right"):
+            if side in bone:
+                assert region == "pelvis" or region.endswith(side), (bone, region)

@@ -71,3 +71,20 @@ def test_unknown_variant_is_a_clear_error():
         DenseAtrousConvolution(4, "dac3")
     with pytest.raises(ScintisegError, match="dac2_form"):
         DenseAtrousConvolution(4, "dac2", dac2_form="spiral")
+
+
+def test_raw_dac_matches_the_cenet_formula():
+    """CE-Net DACblock: b1 = relu(d1 x), b2 = relu(c(d3 x)), b3 = relu(c(d3 d1 x)), b4 = relu(c(d5 d3 d1 x))."""
+    torch.manual_seed(0)
+    block = DenseAtrousConvolution(3, "raw")
+    with torch.no_grad():
+        for conv in [*block.convs, block.tail]:
+            conv.bias.normal_()  # non-zero biases: every branch has negative pre-activations to rectify
+    d1, d3, d5 = block.convs
+    x = torch.randn(1, 3, 20, 20)
+    with torch.no_grad():
+        branches = [torch.relu(d1(x)), torch.relu(block.tail(d3(x))), torch.relu(block.tail(d3(d1(x)))),
+                    torch.relu(block.tail(d5(d3(d1(x)))))]
+        for got, expected in zip(block.branch_outputs(x), branches):
+            torch.testing.assert_close(got, expected)
+        torch.testing.assert_close(block(x), x + sum(branches))

@@ -24,3 +24,13 @@ def test_shape_identity_path_and_receptive_field():
     active = (x.grad[0].abs().sum(0) > 0).nonzero()
     # dilations 2 and 3 with 3x3 kernels: 1 + 2*2 + 2*3 = 11
     assert int(active[:, 0].max() - active[:, 0].min() + 1) == 11
+
+
+def test_output_is_the_sum_of_the_identity_and_residual_paths():
+    torch.manual_seed(0)
+    block = DilatedResidualBlock(3, 4).eval()
+    x = torch.randn(2, 3, 12, 12)
+    with torch.no_grad():
+        identity, residual = block.identity(x), block.residual(x)
+        assert identity.abs().sum() > 0 and residual.abs().sum() > 0
+        torch.testing.assert_close(block(x), identity + residual)

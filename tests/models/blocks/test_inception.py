@@ -28,3 +28,11 @@ def test_branch_kernels_and_channel_split():
 def test_too_few_channels_is_an_error():
     with pytest.raises(ScintisegError):
         InceptionBlock(4, 4)
+
+
+def test_pool_branch_is_a_1x1_convolution_then_a_max_pool():
+    """Paper B: "a max pooling with stride = 2 after a 1x1 convolution"."""
+    for reduction in ("branch_stride", "concat_pool"):
+        first, last = InceptionBlock(4, 10, reduction).branch_pool
+        assert first[0].kernel_size == (1, 1)
+        assert isinstance(last, torch.nn.MaxPool2d) and last.stride == 2

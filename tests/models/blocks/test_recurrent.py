@@ -61,3 +61,16 @@ def test_weights_are_shared_over_time_unless_untied():
     assert sum(p.numel() for p in untied.parameters()) == n_tied + 2 * 4 * 4 * 9
     with pytest.raises(ScintisegError):
         RecurrentConvBlock(4, 4, t=-1)
+
+
+def test_separate_kernels_follow_eq5():
+    """Liang & Hu: x(0) = f(N0(W_F u)); x(k) = f(N_k(W_F u + W_R x(k-1)))."""
+    torch.manual_seed(0)
+    block = RecurrentConvBlock(3, 4, t=2).eval()
+    u = torch.randn(1, 3, 6, 6)
+    with torch.no_grad():
+        drive = block.feedforward(u)
+        x = torch.relu(block.norms[0](drive))
+        for step in (1, 2):
+            x = torch.relu(block.norms[step](drive + block.recurrent[0](x)))
+        torch.testing.assert_close(block(u), x)

@@ -37,3 +37,15 @@ def test_bottleneck_smaller_than_largest_pool_is_a_clear_error():
     block(torch.randn(1, 4, 5, 5))
     with pytest.raises(ScintisegError, match="at least 5 x 5"):
         block(torch.randn(1, 4, 4, 4))
+
+
+def test_every_map_pools_with_its_own_window():
+    torch.manual_seed(0)
+    block = ResidualMultiKernelPooling(3)
+    x = torch.randn(1, 3, 20, 20)
+    with torch.no_grad():
+        y = block(x)
+        for index, size in enumerate((2, 3, 4, 5)):
+            pooled = torch.nn.functional.max_pool2d(x, size)
+            expected = torch.nn.functional.interpolate(block.convs[0](pooled), size=(20, 20), mode="bilinear", align_corners=False)
+            torch.testing.assert_close(y[:, index:index + 1], expected)
