@@ -122,3 +122,13 @@ def test_min_overlap_is_strict_a_lesion_covered_exactly_at_the_threshold_is_miss
     pred[2:4, 2] = True  # 2 of its 4 px: exactly one half
     assert lesion_detection(pred, target, min_overlap=0.5)["detected"] == 0
     assert lesion_detection(pred, target, min_overlap=0.49)["detected"] == 1
+
+
+def test_predicted_components_are_8_connected_so_a_diagonal_call_is_one_false_positive():
+    """Predictions are labelled like the lesions (8-connectivity): two pixels touching at a corner are one call."""
+    target = np.zeros((8, 8), bool)
+    target[6, 6] = True
+    pred = np.zeros_like(target)
+    pred[1, 1] = pred[2, 2] = True  # one diagonal call, away from the lesion
+    result = lesion_detection(pred, target)
+    assert result["predicted"] == 1 and result["false_positives"] == 1

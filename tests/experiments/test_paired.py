@@ -165,3 +165,20 @@ def test_rows_with_the_same_seeds_are_paired_by_seed():
     assert d.estimate == pytest.approx(0.01)
     assert d.low == pytest.approx(0.01, abs=1e-9) and d.high == pytest.approx(0.01, abs=1e-9)
     assert d.excludes_zero
+
+
+def test_every_patient_can_be_drawn_including_the_last():
+    weights = resample_weights(3, 2000, np.random.default_rng(0))
+    assert (weights > 0).any(axis=0).all()  # each of the 3 patients appears in some draw
+    assert abs(weights.mean(axis=0) - 1).max() < 0.1  # each drawn once per draw on average
+
+
+def test_a_rows_value_is_the_mean_over_runs_of_each_runs_pooled_score_not_pooled_over_runs():
+    """The tables print mean +- SD over runs; the estimate of an interval is that mean, however many pixels each
+    run's images hold (pooling over runs would weight the run with more predicted pixels)."""
+    run0 = [{"patient_id": "A", "tp": 10, "fp": 0, "fn": 0}]  # DSC 1
+    run1 = [{"patient_id": "A", "tp": 10, "fp": 80, "fn": 0}]  # DSC 20 / 100 = 0.2
+    scores = row_scores([run0, run1], "dsc")
+    assert scores.per_run() == pytest.approx([1.0, 0.2])
+    assert scores.value == pytest.approx(0.6)  # pooled over the runs: 40 / 120 = 0.33
+    assert bootstrap_interval(scores, n_resamples=200).estimate == pytest.approx(0.6)

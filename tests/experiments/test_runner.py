@@ -169,3 +169,18 @@ def test_a_network_too_deep_for_the_crops_fails_before_anything_trains(tmp_path)
     with pytest.raises(ScintisegError, match="DPUNet: the bottleneck would be 4 px but needs at least 5 px"):
         run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)
     assert not (out / "max").exists()
+
+
+def test_a_cells_result_is_its_pooled_scores_and_its_lesion_detection(tmp_path):
+    from scintiseg.experiments.runner import cell_result
+
+    (tmp_path / "eval-test").mkdir()
+    (tmp_path / "eval-test" / "metrics.json").write_text(json.dumps({
+        "pooled": {"dsc": 0.6, "recall": 0.5, "cpa": 0.7, "iou": 0.4},
+        "per_image": {"dsc": 0.9, "recall": 0.8, "cpa": 0.95, "iou": 0.85},
+        "detection": {"lesions": 8, "detected": 6, "sensitivity": 0.75, "false_positives": 3, "fp_per_image": 1.5},
+        "images": 2}))
+    result = cell_result(tmp_path)
+    assert {k: result[k] for k in ("dsc", "recall", "cpa", "iou")} == {"dsc": 0.6, "recall": 0.5, "cpa": 0.7, "iou": 0.4}
+    assert result["dsc_image"] == 0.9 and result["sensitivity"] == 0.75 and result["fp_per_image"] == 1.5
+    assert result["images"] == 2

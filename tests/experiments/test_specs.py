@@ -6,6 +6,7 @@ How a cell's TrainConfig is made from a spec and a row: tests/experiments/test_r
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import fields
 
 import pytest
@@ -71,3 +72,17 @@ def test_paper_b_shares_of_all_samples_become_shares_of_the_training_patients():
     labelled = {row.x: row.overrides["labelled"] for row in PAPER_B_LABELS.rows}
     assert labelled[0.37] == pytest.approx(0.5286) and labelled[0.7] == 1.0
     assert PAPER_B_LABELS.reference_row.x == 0.37 and PAPER_B_LABELS.reference_row.paper["dsc"] == 0.683
+
+
+def test_paper_b_rows_label_the_share_their_names_say():
+    """37 % of all samples labels 53 % of the training patients, 70 % all of them (paper_b_labelled)."""
+    named = 0
+    for spec in EXPERIMENTS.values():
+        for row in spec.rows:
+            share = re.search(r"(\d+) ?% label", row.name)
+            if share and "labelled" in row.overrides:
+                assert row.overrides["labelled"] == paper_b_labelled(int(share.group(1)) / 100), (spec.name, row.name)
+                named += 1
+    assert named >= 9  # Fig. 7's six shares and Table 6's three rows
+    for name in ("paper-b-recurrence", "paper-b-aggregation"):  # 37 % labelled (their notes, Fig. 9's 840 labels)
+        assert {row.overrides["labelled"] for row in EXPERIMENTS[name].rows} == {paper_b_labelled(0.37)}, name

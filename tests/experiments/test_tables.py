@@ -63,3 +63,58 @@ def test_damaged_per_image_scores_leave_the_experiment_files_unwritten(tmp_path)
     with pytest.raises(ScintisegError, match="malformed per-image scores"):
         write_outputs(spec, [_result("single", 0, 1, 0.5)], tmp_path, settings={}, runs=1, data="d")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["single"]
+
+
+def _paired_rows():
+    """Rows a (the reference), b (better on every patient) and c (a again), 2 runs of 30 patients each."""
+    def records(extra_tp, detected, false_positives):
+        out = []
+        for i in range(30):
+            tp, fp, fn = 10 + extra_tp + i % 5, 5, 5 + i % 3
+            out.append({"patient_id": f"P{i:02d}", "tp": tp, "fp": fp, "fn": fn, "dsc": 2 * tp / (2 * tp + fp + fn),
+                        "lesions": 2, "detected": detected, "false_positives": false_positives})
+        return out
+
+    spec = ExperimentSpec(name="x", title="x", source="s", reference="a",
+                          rows=(Row("a", {}, {"dsc": 0.61, "recall": 0.52, "cpa": 0.74}), Row("b", {}), Row("c", {})))
+    scores = {"a": {k: records(0, 1, 1) for k in range(2)}, "b": {k: records(10, 2, 0) for k in range(2)},
+              "c": {k: records(0, 1, 1) for k in range(2)}}
+    return spec, scores
+
+
+def test_paired_statistics_are_row_minus_reference_and_every_pair_once():
+    from scintiseg.experiments.paired import row_scores
+    from scintiseg.experiments.tables import paired_statistics
+
+    spec, scores = _paired_rows()
+    stats = paired_statistics(spec, scores, n_resamples=200)
+    value = {name: row_scores([scores[name][k] for k in (0, 1)], "dsc").value for name in "abc"}
+    assert stats.reference == "a" and set(stats.versus_reference) == {"b", "c"}
+    better = stats.versus_reference["b"]
+    assert better["dsc"].estimate == pytest.approx(value["b"] - value["a"]) and better["dsc"].low > 0
+    assert better["fp_per_image"].estimate == pytest.approx(-1.0) and better["sensitivity"].estimate == pytest.approx(0.5)
+    assert stats.versus_reference["c"]["dsc"].estimate == 0 and not stats.versus_reference["c"]["dsc"].excludes_zero
+    assert [(a, b) for a, b, _ in stats.pairs] == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert stats.pairs[0][2].estimate == pytest.approx(value["a"] - value["b"]) and stats.pairs[0][2].high < 0
+    assert stats.pairs[2][2].estimate == pytest.approx(value["b"] - value["c"])
+
+
+def test_the_paired_table_puts_each_metric_in_its_column_and_bolds_only_real_differences():
+    from scintiseg.experiments.tables import PAIRED_METRICS, format_interval, paired_statistics
+
+    spec, scores = _paired_rows()
+    stats = paired_statistics(spec, scores, n_resamples=200)
+    results = [_result(name, k, 60, 0.7) for name in "abc" for k in range(2)]
+    text = markdown_table(spec, results, {}, 2, "d", paired=stats)
+    main, paired = text.split("## Paired differences")
+    header = next(line for line in main.splitlines() if line.startswith("| Row |")).split(" | ")
+    a_row = next(line for line in main.splitlines() if line.startswith("| a |")).split(" | ")
+    for metric, paper in (("DSC", "0.6100"), ("RECALL", "0.5200"), ("CPA", "0.7400")):
+        assert a_row[header.index(f"{metric} paper")] == paper
+    b_row = next(line for line in paired.splitlines() if line.startswith("| b |")).strip("| ").split(" | ")
+    assert b_row[1:] == [format_interval(stats.versus_reference["b"][m]) for m in PAIRED_METRICS]
+    dsc = b_row[1 + list(PAIRED_METRICS).index("dsc")]
+    fp = b_row[1 + list(PAIRED_METRICS).index("fp_per_image")]
+    assert dsc.startswith("**+") and fp.startswith("**-1.000")  # b: a higher DSC and one false positive fewer
+    c_row = next(line for line in paired.splitlines() if line.startswith("| c |"))
+    assert "**" not in c_row  # c is a again: no real difference

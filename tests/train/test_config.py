@@ -143,3 +143,10 @@ def test_a_model_argument_of_the_wrong_kind_is_refused_not_taken_as_truthy():
     with pytest.raises(ScintisegError, match="in_channels 3: the data give the network 1 input channel"):
         build_model(config, 1)
     assert build_model(TrainConfig(model="unet", model_args={"width": 4, "depth": 2, "in_channels": 1}), 1)
+
+
+def test_a_supervised_loss_needs_labels_and_two_channel_input_has_two_channels():
+    with pytest.raises(ScintisegError, match="labelled = 0 leaves nothing to learn"):
+        TrainConfig(loss="dice_bce", labelled=0.0)
+    assert TrainConfig(loss="chan_vese", labelled=0.0).labelled == 0.0  # paper B's unsupervised row
+    assert TrainConfig(input_mode="two_channel").in_channels == 2 and TrainConfig().in_channels == 1

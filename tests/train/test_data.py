@@ -401,3 +401,26 @@ def test_a_split_listing_generated_cases_in_test_or_validation_is_refused():
     folds = [{"train": [c for c in base["train"] if c != "P1_0"], "val": ["P1_0", "aug_1"]}]
     with pytest.raises(ScintisegError, match="in fold 0 validation: aug_1"):
         split_cases(patients_of, {**base, "folds": folds}, fold=0, generated=generated)
+
+
+def test_a_fold_validating_on_a_test_patient_is_refused():
+    patients_of = _patients()
+    folds = [{"train": ["P2_0", "P2_1"], "val": ["P3_0"]}]
+    with pytest.raises(ScintisegError, match="in both val and test"):
+        split_cases(patients_of, {"test": ["P3_1"], "train": [], "folds": folds}, fold=0)
+
+
+def test_validation_leaves_at_least_one_patient_to_train_whatever_the_fraction():
+    patients_of = _patients()
+    splits = {"test": [], "train": [c for c in patients_of if patients_of[c] in ("P1", "P2")]}
+    split = split_cases(patients_of, splits, val_fraction=0.9)
+    assert len({patients_of[c] for c in split.val}) == 1 and len({patients_of[c] for c in split.train}) == 1
+
+
+def test_a_lesion_window_on_a_view_smaller_than_the_window_starts_at_its_corner():
+    """A side shorter than the window is zero-padded at its end (module docstring): the window starts at 0."""
+    from scintiseg.train.data import lesion_window_starts
+
+    target = np.zeros((40, 30), np.float32)
+    target[20:24, 10:14] = 1
+    assert lesion_window_starts(target, 64) == [(0, 0)]

@@ -385,3 +385,20 @@ def test_a_whole_body_data_set_trains_every_outlined_view_whatever_views_its_cas
         degraded = prepare_data(tiny_config(data=str(data), fold=0, pixel_mm=9.0, window_size=64, degrade_data=True))
     assert sorted((v.case_id, v.view) for v in degraded.pool.views) == [
         ("P000", "ANT"), ("P001", "POST"), ("P003", "ANT"), ("P003", "POST")]
+
+
+@pytest.mark.parametrize("monitor, best", [("val_dsc", max), ("val_loss", min)])
+def test_best_pt_is_the_epoch_with_the_best_monitored_value(make_data, tiny_config, monitor, best):
+    """The validation DSC is maximised, the validation loss minimised; best.pt holds that epoch."""
+    result = train(tiny_config(epochs=8, lr=1e-2, monitor=monitor), data=make_data(train=16))
+    values = [row[monitor] for row in result.history]
+    assert len(set(values)) > 1  # else any epoch would do
+    assert result.best_epoch == values.index(best(values)) + 1 and result.best_value == pytest.approx(best(values))
+    assert torch.load(checkpoint_path(result.run_dir, "best"), weights_only=True)["epoch"] == result.best_epoch
+
+
+def test_a_score_that_never_improves_keeps_the_first_epoch_as_best(make_data, tiny_config):
+    """Ties are no improvement: a validation DSC equal every epoch keeps epoch 1 (as the loss does, early stopping)."""
+    config = tiny_config(epochs=3, lr=1e-12, model_args={"width": 4, "depth": 2, "batch_norm": False})
+    result = train(config, data=make_data())
+    assert len({row["val_dsc"] for row in result.history}) == 1 and result.best_epoch == 1

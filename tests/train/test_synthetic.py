@@ -160,3 +160,15 @@ def test_ctrl_c_stops_a_synthetic_run_with_one_line_and_no_worker_traceback(tmp_
     assert process.returncode != 0
     assert "Traceback" not in stderr, stderr
     assert "interrupted" in stderr
+
+
+def test_the_run_seed_changes_the_patients_and_validation_patients_are_not_training_ones():
+    from dataclasses import replace
+
+    from scintiseg.train.synthetic import validation_dataset
+
+    first = patient_samples(0, SMALL)
+    assert not np.array_equal(first[0].image, patient_samples(0, replace(SMALL, seed=4))[0].image)
+    val = validation_dataset(SMALL, 1)
+    assert val.samples[0].patient_id != first[0].patient_id  # patient 0 trains; validation has its own
+    assert not np.array_equal(val.samples[0].image, first[0].image)
