@@ -120,3 +120,45 @@ def test_an_infinite_dsc_in_per_case_scores_is_one_line_naming_the_file(tmp_path
     assert str(error.value).startswith(f"{tmp_path / 'per_case.csv'}: malformed per-image scores")
     (tmp_path / "per_case.csv").write_text("case_id,patient_id,dsc,lesion_pixels,predicted_pixels\nC1,P0,nan,0,0\n")
     assert read_image_scores(tmp_path)[0]["tp"] == 0.0  # an empty image's NaN DSC, as evaluate writes it: read
+
+
+def test_per_image_counts_are_the_predictions_own_tp_fp_fn(tmp_path, monkeypatch):
+    """A network that calls every pixel: no false negatives, every pixel outside the lesion a false positive, and
+    the counts written agree with the DSC written (the paired Recall and CPA are built from these columns)."""
+    import torch
+
+    from scintiseg.experiments import test_set as module
+    from scintiseg.train.config import TrainConfig
+
+    class Everything(torch.nn.Module):
+        def forward(self, x):
+            return torch.full_like(x[:, :1], 10.0)
+
+    state = {"config": TrainConfig(normalisation="zscore", batch_size=2).to_dict(), "epoch": 3,
+             "model_config": {"name": "everything"}}
+    monkeypatch.setattr(module, "load_model_from_checkpoint", lambda path, map_location: (Everything(), state))
+    data = _tiny(tmp_path / "d", patients=2, size=32)
+    TestSetEvaluator(data, name="t").evaluate(tmp_path / "run")
+    lines = (tmp_path / "run" / "eval-t" / "per_image.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    records = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    assert len(records) == 4
+    for record in records:
+        tp, fp, fn = (int(record[k]) for k in ("tp", "fp", "fn"))
+        assert tp > 0 and fn == 0 and tp + fp == 32 * 32
+        assert float(record["dsc"]) == pytest.approx(2 * tp / (2 * tp + fp + fn), rel=1e-4)
+
+
+def test_a_test_set_scores_only_its_original_cases(tmp_path):
+    """Copies made from training cases (augmentation, GAN) are never test images."""
+    from dataclasses import replace
+
+    from scintiseg.io import dataset as ds
+
+    data = _tiny(tmp_path / "d", patients=3, size=32)
+    manifest = ds.load_manifest(data)
+    derived = sorted(ds.TRAINING_DERIVED_ORIGINS)[0]
+    cases = [replace(case, origin=derived) if case.case_id == "P001" else case for case in manifest.cases]
+    ds.save_manifest(replace(manifest, cases=cases), data)
+    images = load_test_images(data, "ant", "zscore")
+    assert [s.case_id for s in images.samples] == ["P000/ANT", "P000/POST", "P002/ANT", "P002/POST"]

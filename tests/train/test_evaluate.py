@@ -37,6 +37,12 @@ def test_evaluate_run_writes_metrics_csv_and_overlays(tiny_split_dataset, tmp_pa
     assert len(lines) == 3 and lines[0].startswith("case_id,patient_id,dsc")
     overlays = sorted(p.name for p in (folder / "overlays").glob("*.png"))
     assert len(overlays) == 2 and overlays[0].startswith("best_1_") and overlays[1].startswith("worst_1_")
+    # The threshold given is the one applied: above a probability of 1 nothing, above 1e-9 every pixel.
+    for threshold, share in ((1.0, 0.0), (1e-9, 1.0)):
+        evaluate_run(tmp_path / "run", split="test", threshold=threshold, overlays=0, out=tmp_path / "t")
+        rows = [line.split(",") for line in (tmp_path / "t" / "per_case.csv").read_text().splitlines()]
+        column = rows[0].index("predicted_pixels")
+        assert [int(row[column]) for row in rows[1:]] == [round(share * 32 * 32)] * 2
 
 
 def test_evaluate_samples_perfect_model_scores_one():
