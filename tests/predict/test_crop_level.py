@@ -118,3 +118,14 @@ def test_prediction_on_a_polygon_crop_uses_the_level_and_on_a_rectangle_does_not
     plain = predict_scan(rectangle, model, on)
     assert plain.triage_score == predict_scan(rectangle, model, off).triage_score
     assert not any(flag.startswith("polygon_crop") for flag in plain.qc_flags)
+
+
+def test_a_polygon_with_three_corners_cut_off_is_a_polygon_crop_and_one_with_two_is_not():
+    """MIN_CORNERS (3) of the image's corners blanked outside make a polygon crop; two (a band cut diagonally) do not."""
+    rows, cols = np.mgrid[:80, :80]
+    image = np.full((80, 80), 50.0, np.float32)
+    image[(rows + cols < 20) | (rows + (79 - cols) < 20) | ((79 - rows) + cols < 20)] = 0.0  # three corners off
+    assert is_polygon_crop(image)
+    two = np.full((80, 80), 50.0, np.float32)
+    two[(rows + cols < 30) | ((79 - rows) + (79 - cols) < 30)] = 0.0
+    assert not is_polygon_crop(two)

@@ -68,3 +68,16 @@ def test_with_the_rule_off_a_lesion_at_a_hand_is_marked_one_on_the_humeral_head_
     write_outputs(prediction, tmp_path, dicom=False)
     assert "lesion_at_forearm_or_hand_ANT" in (tmp_path / "report.html").read_text()
     assert not prediction.views["ANT"].left_out
+
+
+def test_a_stray_piece_of_hand_names_no_surroundings_a_forearm_does():
+    """Pieces of forearm or hand under MIN_PIECE_MM2 (a stray label beside the trunk) give no surroundings."""
+    from scintiseg.predict.distal_arm import MIN_PIECE_MM2, distal_arm_surroundings
+
+    labels = np.zeros((100, 60), np.int16)
+    labels[50:56, 10:17] = REGION_IDS["hand_right"]  # 42 px of 5.1 mm^2: 215 mm^2
+    regions = SkeletonRegions("ANT", labels, labels > 0, np.ones(labels.shape, bool), 0, 99, 30.0)
+    assert 42 * 2.26**2 < MIN_PIECE_MM2 and distal_arm_surroundings(regions, (2.26, 2.26)) is None
+    labels[10:40, 40:50] = REGION_IDS["forearm_left"]
+    near = distal_arm_surroundings(regions, (2.26, 2.26))
+    assert near[25, 45] and near[25, 35] and not near[53, 13]

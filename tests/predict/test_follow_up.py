@@ -196,3 +196,88 @@ def test_one_study_compared_with_itself_is_flagged_and_gives_no_pcwg3_count(nm1_
     later = _predicted(study(nm1_scan, "1.2.4", None, extra=1), mask)  # another acquisition
     assert follow_up.same_study(network, later) is None
     assert follow_up.compare(network, later).two_or_more_new
+
+
+def _moved_region(view, name: str, rows: int):
+    """``view`` with the bone region ``name`` of its map moved ``rows`` rows down (an arm lying otherwise)."""
+    from dataclasses import replace
+
+    from scintiseg.predict.regions import REGION_IDS
+
+    labels, bone = view.regions.labels.copy(), view.regions.bone.copy()
+    region = labels == REGION_IDS[name]
+    labels[region], bone[region & bone] = 0, False
+    labels[np.roll(region, rows, axis=0)] = REGION_IDS[name]
+    bone |= np.roll(region & view.regions.bone, rows, axis=0)
+    return replace(view, regions=replace(view.regions, labels=labels, bone=bone))
+
+
+def test_a_bone_that_moved_is_set_aside_and_its_lesions_follow_it(nm1_pair):
+    """The left humerus 20 rows lower on the follow-up, all else in place: the fit sets it aside (the trunk decides,
+    no shift), and a point of that humerus moves by its residual back onto the baseline's humerus."""
+    baseline, _ = nm1_pair
+    view, counts, spacing = baseline.views["ANT"], baseline.scan.view("ANT"), baseline.scan.pixel_spacing
+    registration = follow_up.register_view(view, counts, spacing, _moved_region(view, "humerus_left", 20), counts,
+                                           spacing)
+    assert registration.method == "regions" and registration.regions_set_aside == ["humerus_left"]
+    assert not registration.uncertain and registration.scale == pytest.approx(1.0, abs=0.01)
+    rows, cols = registration.to_baseline(np.array([300.0]), np.array([60.0]), "humerus_left")
+    assert rows[0] == pytest.approx(280.0, abs=0.5) and cols[0] == pytest.approx(60.0, abs=0.5)
+    rows, cols = registration.to_baseline(np.array([300.0]), np.array([60.0]), "pelvis")
+    assert rows[0] == pytest.approx(300.0, abs=0.5)
+
+
+def test_a_lesion_within_the_match_radius_persists_without_touching():
+    """Matching by centroids: 18 mm apart (not touching) is one lesion, 22.6 mm apart is a new one."""
+    from types import SimpleNamespace
+
+    from skimage.transform import SimilarityTransform
+
+    spacing = (2.26, 2.26)
+    registration = follow_up.ViewRegistration(SimilarityTransform(), {}, "regions", [], [], 0.0, spacing, spacing)
+
+    def view(places):
+        labels = np.zeros((120, 60), np.int32)
+        lesions = []
+        for k, (row, col, lesion_id) in enumerate(places, start=1):
+            labels[_disc(labels.shape, row, col, 1)] = k
+            lesions.append(SimpleNamespace(id=lesion_id, centroid_row=row, centroid_col=col, region="femur_left"))
+        return SimpleNamespace(view="ANT", labels=labels, lesions=lesions, coverage=np.ones(labels.shape, bool))
+
+    early = view([(30, 30, 1), (80, 30, 2)])
+    late = view([(38, 30, 11), (90, 30, 12)])  # 8 px = 18 mm below lesion 1; 10 px = 22.6 mm below lesion 2
+    change = follow_up.compare_view(early, late, registration)
+    assert change.matches == {11: [1], 12: []} and change.seen_again == {1: [11], 2: []}
+
+
+def test_a_pair_counts_as_one_lesion_matched_when_either_view_matches():
+    """A follow-up lesion outlined on ANT and POST (a pair) is new only when new in both views, and a baseline pair
+    not seen only when neither view sees it: matched on POST alone, it persists and nothing is new or gone."""
+    from types import SimpleNamespace
+
+    def prediction(ant_id, post_id):
+        views = {"ANT": SimpleNamespace(lesions=[SimpleNamespace(id=ant_id)]),
+                 "POST": SimpleNamespace(lesions=[SimpleNamespace(id=post_id)])}
+        return SimpleNamespace(views=views, paired_with={ant_id: post_id, post_id: ant_id})
+
+    views = {"ANT": follow_up.ViewChange("ANT", None, {1: []}, {11: []}),
+             "POST": follow_up.ViewChange("POST", None, {2: [12]}, {12: [2]})}
+    result = follow_up.FollowUp(prediction(11, 12), prediction(1, 2), views)
+    assert (result.new_lesions, result.persisting_lesions, result.lesions_not_seen) == (0, 1, 0)
+    assert result.status_of("ANT", 1) == "persisting" and result.status_of("ANT", 11, follow_up=False) == "persisting"
+    assert not result.two_or_more_new
+
+
+def test_coverage_that_differs_either_way_is_flagged(nm1_pair):
+    """``coverage_differs``: the two scans saw skeletal masses more than COVERAGE_TOLERANCE points apart, whichever
+    saw more."""
+    from dataclasses import replace
+
+    baseline, _ = nm1_pair
+    view = baseline.views["ANT"]
+    half = {bone: {**row, "covered_fraction": row["covered_fraction"] / 2} for bone, row in view.bsi["bones"].items()}
+    narrow = replace(baseline, views={"ANT": replace(view, bsi={**view.bsi, "bones": half})})
+    assert baseline.covered_mass_percent - narrow.covered_mass_percent > 2 * follow_up.COVERAGE_TOLERANCE
+    assert "coverage_differs" in follow_up.compare(baseline, narrow).flags
+    assert "coverage_differs" in follow_up.compare(narrow, baseline).flags
+    assert "coverage_differs" not in follow_up.compare(baseline, baseline).flags

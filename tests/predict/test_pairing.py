@@ -159,3 +159,15 @@ def test_centroid_distance_uses_the_row_spacing_for_rows_and_the_column_spacing_
     below = _labels(shape, [(30 + 4, 63 - 20, 1)])  # 4 rows below
     (pair,) = pair_lesions(ant, [1], below, [2], (0.0, 0.0), spacing)
     assert pair.distance_mm == pytest.approx(4 * 2.0)
+
+
+def test_an_overlapping_outline_is_preferred_to_a_nearer_one_that_does_not_overlap():
+    """A candidate by distance only costs more than any overlapping one: a ring-shaped ANT outline pairs with the
+    POST outline lying on the ring, not with the one in its hole whose centroid is on the ring's own."""
+    shape = (64, 64)
+    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    radius2 = (rows - 30) ** 2 + (cols - 20) ** 2
+    ant = ((radius2 >= 36) & (radius2 <= 64)).astype(np.int32)
+    post = _labels(shape, [(30, 63 - 27, 1), (30, 63 - 20, 1)])  # 5: on the ring, 16 mm off; 6: in the hole, 0 mm
+    (pair,) = pair_lesions(ant, [1], post, [5, 6], (0.0, 0.0), (2.26, 2.26))
+    assert pair.post_id == 5 and pair.overlap == pytest.approx(1.0)

@@ -81,3 +81,33 @@ def test_a_body_shorter_than_a_metre_is_a_partial_view_with_no_bone_named(nm1_sc
     assert partial.region_of(np.ones(crop.labels.shape, bool)) == "unnamed" and partial.laterality(5.0) == "unknown"
     # the length in millimetres decides, not the rows: the same 200 rows at 5.6 mm are 1.12 m
     assert partial_view(crop, 1.01 * PARTIAL_VIEW_MM / crop.height) is crop
+
+
+def _named(view: str, labels=None):
+    from scintiseg.predict.regions import SkeletonRegions
+
+    labels = np.zeros((200, 100), np.int16) if labels is None else labels
+    return SkeletonRegions(view, labels, labels > 0, np.ones(labels.shape, bool), 0, 199, 50.0)
+
+
+def test_midline_is_within_one_percent_of_body_height():
+    """200 rows of body: up to 2 columns off the midline is ``midline``, 3 columns off is a side."""
+    ant = _named("ANT")
+    assert ant.laterality(51.9) == ant.laterality(48.1) == "midline"
+    assert ant.laterality(53.0) == "left" and ant.laterality(47.0) == "right"
+
+
+def test_a_view_named_view_has_the_anterior_sides():
+    """A view neither ANT nor POST is read as anterior: the patient's right on the image left."""
+    assert _named("VIEW").laterality(10.0) == _named("ANT").laterality(10.0) == "right"
+    assert _named("POST").laterality(10.0) == "left"
+
+
+def test_region_of_ignores_soft_tissue_under_the_mask():
+    """A mask mostly on soft tissue (``other``) with a few pixels on a rib is on that rib."""
+    labels = np.zeros((200, 100), np.int16)
+    labels[50:52, 20:23] = REGION_IDS["ribs_right"]
+    mask = np.zeros(labels.shape, bool)
+    mask[45:60, 15:30] = True
+    assert _named("ANT", labels).region_of(mask) == "ribs_right"
+    assert _named("ANT", labels).region_of(~(labels > 0) & mask) == "other"

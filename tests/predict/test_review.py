@@ -232,3 +232,20 @@ def test_a_contour_beyond_a_float_in_report_json_is_no_usable_contour(tmp_path, 
     assert found.any() and source == "report.json"
     assert left_out is None  # the calls come from the network run again
     assert recorded_network(tmp_path, {"lesions": [bad]}, "ANT", (8, 8)) == (None, None, "")
+
+
+def test_an_outline_shrunk_inside_a_network_lesion_is_edited_not_the_networks():
+    """``network`` means pixel for pixel one of the network's lesions: a reader's outline drawn smaller inside it is
+    ``edited``, and the same outline as the network's stays ``network``."""
+    from types import SimpleNamespace
+
+    shape = (60, 60)
+    found, none = _disc(shape, 20, 20, 6) | _disc(shape, 40, 40, 6), np.zeros(shape, bool)
+    labels = np.zeros(shape, np.int32)
+    labels[_disc(shape, 20, 20, 3)] = 1  # shrunk
+    labels[_disc(shape, 40, 40, 6)] = 2  # as the network drew it
+    view = SimpleNamespace(labels=labels, lesions=[SimpleNamespace(id=7), SimpleNamespace(id=8)])
+    record = review_record(SimpleNamespace(views={"ANT": view}), {"ANT": (found, none)}, Path("pred"))
+    assert record["origin"] == {"7": "edited", "8": "network"}
+    assert record["views"]["ANT"] == {"network_lesions": 2, "kept": 1, "restored": 0, "edited": 1, "drawn": 0,
+                                        "deleted": 0}

@@ -117,3 +117,17 @@ def test_the_pipeline_leaves_the_rules_calls_out_and_says_so(nm1_scan, make_blob
     assert "left out the network's call x1" in pseudo_label_doubt(labelme, annotation, 0.5)
     restored = replace(annotation, shapes=[replace(shape, label="lesion") for shape in annotation.shapes])
     assert unedited_prediction(labelme, restored) == ""
+
+
+def test_a_call_whose_ratio_equals_the_cut_stays_a_lesion():
+    """Only a ratio *below* the cut leaves a call out."""
+    from scintiseg.predict.rule_calls import calls_left_out
+
+    labels = np.full((20, 20), REGION_IDS["thoracic_spine"], np.int16)
+    regions = SkeletonRegions("POST", labels, labels > 0, np.ones(labels.shape, bool), 0, 19, 10.0)
+    mask = np.zeros((20, 20), bool)
+    mask[5:9, 5:9] = True
+    judged = {REGION_IDS["thoracic_spine"]}
+    counts = np.ones((20, 20))
+    assert not calls_left_out(counts, mask, regions, judged, lambda smooth, call, region: 1.5, 1.5).any()
+    assert (calls_left_out(counts, mask, regions, judged, lambda smooth, call, region: 1.49, 1.5) == mask).all()

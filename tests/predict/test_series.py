@@ -72,3 +72,13 @@ def test_one_study_twice_in_a_series_counts_no_new_lesions_for_pcwg3(three_scans
     two_more = _read(nm1_scan, [A, B, C, D, E, (300, 100), (520, 100)], 2)
     step = series.read_series([own_review, follow_up.compare(own_review.follow_up, two_more)], [0, 60])[0]
     assert (step.new_lesions, step.next_new_lesions, step.days_to_next) == (2, 2, 60) and step.two_plus_two is False
+
+
+def test_exactly_six_weeks_confirms_and_a_day_less_does_not():
+    """PCWG3: the confirming scan at least six weeks (42 days) later; two new each time."""
+    from scintiseg.predict.series import CONFIRMATION_DAYS, SeriesStep
+
+    assert SeriesStep(2, 30, 2, CONFIRMATION_DAYS).two_plus_two is True
+    assert SeriesStep(2, 30, 2, CONFIRMATION_DAYS - 1).two_plus_two is False
+    assert SeriesStep(1, 30, 2, CONFIRMATION_DAYS).two_plus_two is False
+    assert SeriesStep(2, 30, 2, None).two_plus_two is None

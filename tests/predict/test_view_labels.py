@@ -69,3 +69,24 @@ def test_a_scan_not_predicted_gets_a_note_when_its_views_look_swapped(patients):
     other_way = Scan({"ANT": scan.view("POST"), "POST": scan.view("ANT")}, scan.pixel_spacing)
     assert swapped_note(other_way).startswith("its views look named the other way round (views_swapped")
     assert swapped_note(Scan({"ANT": scan.view("POST")}, scan.pixel_spacing)) == ""  # one view: not judged
+
+
+def _lumbar_phantom(top: int):
+    """A 600-row body from ``top`` (tissue 10 counts) with a spine 3 columns wide (50 counts) in its lumbar band only."""
+    from scintiseg.predict.regions import SkeletonRegions
+    from scintiseg.predict.view_labels import LUMBAR_BAND
+
+    counts = np.zeros((1000, 100), np.float32)
+    counts[top:top + 600, 20:81] = 10.0
+    counts[top + int(LUMBAR_BAND[0] * 600) + 6:top + int(LUMBAR_BAND[1] * 600) - 6, 49:52] = 50.0
+    body = counts > 0
+    labels = np.zeros(counts.shape, np.int16)
+    return counts, SkeletonRegions("POST", labels, labels > 0, body, top, top + 599, 50.0)
+
+
+def test_lumbar_contrast_reads_the_band_from_the_vertex_and_the_spines_brightest_column():
+    """The lumbar band lies 34-46 % of the body's height below its vertex (not below the image's top), and the spine
+    is the brightest column within the band's half-width (a narrow spine is not averaged with the tissue beside it)."""
+    low, high = lumbar_contrast(*_lumbar_phantom(300)), lumbar_contrast(*_lumbar_phantom(100))
+    assert low is not None and low > 3.5
+    assert high == pytest.approx(low)
