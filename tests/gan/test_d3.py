@@ -112,3 +112,15 @@ def test_a_gan_run_whose_normalisation_json_is_no_object_is_refused_in_one_line(
     with pytest.raises(ScintisegError, match="not a JSON object") as error:
         check_gan_run(run, real_crops)
     assert str(error.value).startswith(f"{run / 'normalisation.json'}: ")
+
+
+def test_a_validation_fold_that_d1_lacks_is_refused_in_one_line(real_crops, run_factory):
+    split_dataset(real_crops, test=0.25, seed=0, folds=2)
+    run = run_factory("run", output_size=64)
+    norm = json.loads((run / "normalisation.json").read_text())
+    norm["training_cases"] = norm["training_patients"] = []
+    (run / "normalisation.json").write_text(json.dumps(norm))
+    check_gan_run(run, real_crops, val_fold=1)  # the last fold exists
+    for fold in (2, -1):
+        with pytest.raises(ScintisegError, match=f"has 2 folds, no validation fold {fold}"):
+            check_gan_run(run, real_crops, val_fold=fold)

@@ -74,3 +74,24 @@ def test_whole_image_spectrum_peaks_at_a_stripe_pattern_frequency():
     assert freq.shape == power.shape == (32,) and freq[0] > 0 and freq[-1] < 0.5
     assert abs(freq[np.argmax(power)] - 0.125) <= 0.5 / 32
     assert power[np.argmax(power)] > 100 * np.median(power)
+
+
+def test_lesions_touching_at_a_corner_are_one_lesion():
+    """Connected components by 8-connectivity (module docstring): two blocks meeting diagonally are one lesion."""
+    rng = np.random.default_rng(7)
+    image, _ = body_image(rng)
+    mask = np.zeros(image.shape, bool)
+    mask[28:32, 28:32] = True
+    mask[32:36, 32:36] = True  # shares only a corner with the first block
+    stats = lesion_statistics([CountCase([image], [mask])])
+    assert stats["lesions_per_view"]["mean"] == 1 and stats["size_px"]["median"] == 32
+
+
+def test_compare_measures_memorisation_against_the_training_cases_not_all_real_ones():
+    """``gan evaluate`` passes the run's training cases apart from the real crops: copies of training cases are
+    flagged even when the real crops compared are other ones."""
+    training = cases(2, n=6, hot=(30, 30, 4, 3.0))
+    other_real = cases(8, n=6, hot=(40, 20, 5, 2.0))
+    stats = compare(other_real, training[:3], training, 2.0)
+    assert stats["memorisation"]["possible_copies"] == 1.0
+    assert stats["memorisation"]["nn_generated_to_train_median"] == 0

@@ -168,3 +168,12 @@ def test_a_run_whose_normalisation_json_is_no_record_is_refused_in_one_line(tiny
     with pytest.raises(ScintisegError) as error:
         load_run(tiny_run)
     assert str(error.value).startswith(f"{tiny_run / NORMALISATION_NAME}: not a GAN run's normalisation record")
+
+
+def test_the_configured_mask_threshold_decides_the_generated_masks(run_factory):
+    """``mask_threshold`` (GanConfig) thresholds G's mask channel: a lower threshold never paints less lesion."""
+    low = load_run(run_factory("low", mask_threshold=0.2))
+    high = load_run(run_factory("high", mask_threshold=0.8))
+    _, masks_low = stacked(low, 2, seed=0, batch_size=2)
+    _, masks_high = stacked(high, 2, seed=0, batch_size=2)
+    assert not (masks_high & ~masks_low).any() and masks_low.sum() > masks_high.sum()

@@ -472,3 +472,19 @@ def test_a_damaged_chunk_length_on_a_machine_with_little_memory_is_one_line(tmp_
     done = subprocess.run([sys.executable, "-c", child, str(damaged)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip() == f"{damaged}: unreadable image (a damaged part claims more bytes than memory holds)"
+
+
+def test_an_inverted_exports_blanked_outside_of_any_outline_stays_zero(tmp_path):
+    """Zeros that reach the edge along a slanted outline (no flat panel a viewer's furniture check would blank) are the
+    blanked outside: they stay 0 when the display is turned back, not the hottest grey level."""
+    counts = whole_body_grey()
+    blanked = 255 - counts
+    rows, cols = np.mgrid[: blanked.shape[0], : blanked.shape[1]]
+    outside = rows + cols < 30  # a corner cut off along a diagonal
+    blanked[outside] = 0
+    _save(blanked, tmp_path / "corner.png")
+    scan = read_scan(tmp_path / "corner.png")
+    assert scan.metadata["display_inverted"] is True
+    view = scan.view("VIEW")
+    assert (view[outside] == 0).all()
+    np.testing.assert_array_equal(view[~outside], counts[~outside])

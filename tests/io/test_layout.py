@@ -195,3 +195,25 @@ def test_a_dicom_frame_lying_is_turned_with_its_spacing_whether_or_not_it_names_
     assert named.view_names == ["ANT"] and "turned_upright" in named.metadata
     np.testing.assert_array_equal(named.view("ANT"), upright)
     assert read_scan(tmp_path / "named.dcm").shape == (256, 1024)  # read as stored (a data set's reading)
+
+
+def test_a_spacing_given_for_a_lying_dicom_frame_without_one_is_turned_with_it(tmp_path, real_nm1, monkeypatch):
+    """``--pixel-spacing`` is given for the frame as stored: a frame without Pixel Spacing stood upright takes it
+    swapped."""
+    import scintiseg.io.read
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.scan import Scan
+
+    upright = np.asarray(read_scan(real_nm1).view("ANT"), dtype=np.uint16)
+    write_dicom(Scan({"VIEW": np.ascontiguousarray(np.rot90(upright, 1))}, pixel_spacing=(2.26, 2.26)), tmp_path / "lying.dcm")
+    read = scintiseg.io.read.read_dicom
+
+    def without_spacing(path):  # what read_dicom says of a file with no Pixel Spacing
+        scan = read(path)
+        scan.metadata["pixel_spacing_assumed"] = True
+        return scan
+
+    monkeypatch.setattr(scintiseg.io.read, "read_dicom", without_spacing)
+    scan = read_scan(tmp_path / "lying.dcm", split_views=True, pixel_spacing=(2.0, 2.26))
+    assert scan.shape == (1024, 256) and "turned_upright" in scan.metadata
+    assert scan.pixel_spacing == (2.26, 2.0)

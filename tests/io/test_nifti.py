@@ -93,3 +93,11 @@ def test_reading_other_formats_does_not_import_nibabel(tmp_path):
             "print('nibabel' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.npy")], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_square_view_is_read_transposed_as_the_standard_says(tmp_path):
+    """A spot view or crop (square) stored x first, as NIfTI's standard has it, reads upright (module docstring)."""
+    square = VIEW[:32]  # 32 x 32, not symmetric
+    scan = read_scan(_save(tmp_path / "square.nii", np.ascontiguousarray(square.T), zooms=(2.4, 2.2), unit="mm"))
+    np.testing.assert_array_equal(scan.view("VIEW"), square)
+    assert scan.pixel_spacing == (2.2, 2.4) and "transposed" in scan.metadata["nifti_axes"]

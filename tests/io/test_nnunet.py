@@ -243,3 +243,11 @@ def test_a_test_cases_pseudo_label_is_no_test_label(tiny_dataset, tmp_path):
     fusion = Fusion("aggregate", FUSED_CHANNELS["aggregate"], lambda scan, masks: fused_counts(scan, masks, "aggregate"))
     fused = export(tiny_dataset, tmp_path / "raw2", {"train": ids[:3], "test": ids[3:]}, fusion=fusion)
     assert fused.test == [] and fused.pseudo_test == 1 and fused.unpaired_cases == 0
+
+
+def test_a_square_mask_written_x_first_reads_back_upright(tmp_path):
+    """A crop's mask (square) as write_nifti_view stores it (x = columns first) is transposed back, not read as stored."""
+    mask = np.zeros((16, 16), dtype=bool)
+    mask[2:5, 10:12] = True
+    write_nifti_view(mask, (2.0, 2.0), tmp_path / "square.nii.gz")
+    np.testing.assert_array_equal(read_nnunet_mask(tmp_path / "square.nii.gz", (16, 16)), mask)

@@ -35,3 +35,11 @@ def test_a_call_relabelled_as_no_lesion_is_an_edit_and_a_capitalised_label_is_no
     assert unedited_prediction(path, relabelled) == ""
     with pytest.raises(ScintisegError, match="shape 0 is labelled 'L1'"):
         unedited_prediction(path, Annotation([_square(2, "L1")], SHAPE, view="ANT"))
+
+
+def test_the_drawn_mask_is_every_shape_but_a_left_out_call():
+    from scintiseg.io.predicted_labels import drawn_mask
+
+    annotation = Annotation([_square(2, "lesion"), _square(12, "bladder"), _square(22, "left_out")], SHAPE, view="ANT")
+    mask = drawn_mask(annotation)
+    assert mask[4, 5] and mask[14, 5] and not mask[24, 5]

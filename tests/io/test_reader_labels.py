@@ -53,3 +53,13 @@ def test_a_label_that_says_neither_is_refused_naming_the_shape_and_file():
     assert info.value.path == "pred/ANT.labelme.json"
     assert info.value.problem.startswith("shape 1 is labelled 'lesion?', neither a lesion (lesion, metastasis")
     assert info.value.problem.endswith("relabel it or delete it")
+
+
+def test_a_lesion_takes_the_manifests_own_lesion_name_when_it_has_no_lesion():
+    """A data set of its own vocabulary (``tumour: 1``, no ``lesion``): a ``metastasis`` outline is labelled ``tumour``,
+    and a name the manifest calls background (0) is dropped."""
+    annotation = Annotation([_square(2, "metastasis"), _square(12, "tumour"), _square(22, "hot")], SHAPE, view="ANT")
+    lesions = reader_lesions(annotation, labels={"background": 0, "hot": 0, "tumour": 1})
+    assert [shape.label for shape in lesions.shapes] == ["tumour", "tumour"]
+    with_lesion = reader_lesions(annotation, labels={"background": 0, "hot": 0, "lesion": 1, "tumour": 1})
+    assert [shape.label for shape in with_lesion.shapes] == [LESION_LABEL, "tumour"]
