@@ -120,6 +120,32 @@ def test_another_tools_masks_scored_as_a_hand_count(tiny_dataset, tmp_path):
         evaluate_predictions(folder, tiny_dataset, split="val")
 
 
+def test_false_positives_per_image_are_counted_over_images_not_lesions(tiny_dataset, tmp_path):
+    """One test view outlined with no lesion (an empty LabelMe file): 4 images, 3 lesions; a false blob on every
+    view gives 4 false positives, 1 per image."""
+    from scintiseg.io.dataset import load_manifest, load_splits
+    from scintiseg.io.labelme import read_labelme, write_labelme
+    from scintiseg.prepare.splits import split_dataset
+    from scintiseg.scan import Annotation
+    from scintiseg.train.evaluate import evaluate_predictions
+
+    split_dataset(tiny_dataset, test=0.5, seed=0)
+    case = load_manifest(tiny_dataset).case(load_splits(tiny_dataset)["test"][0])
+    outline = tiny_dataset / case.labels["ANT"]
+    write_labelme(Annotation([], read_labelme(outline).image_shape, view="ANT"), outline)
+
+    def false_blob(identifier, mask):
+        mask = mask.copy()
+        mask[-3:, -3:] = True
+        return mask
+
+    metrics = evaluate_predictions(_masks_as_predicted(tiny_dataset, tmp_path / "p", false_blob), tiny_dataset,
+                                   overlays=0)
+    detection = metrics["detection"]
+    assert (detection["images"], detection["lesions"], detection["false_positives"]) == (4, 3, 4)
+    assert detection["fp_per_image"] == 1.0
+
+
 def test_a_fused_studys_mask_is_scored_on_ants_grid_against_both_views_outlines(tiny_dataset, tmp_path, monkeypatch):
     """A model reading ANT and POST fused (``export-nnunet --fuse``) predicts one mask per study, ``<case>``: it is
     scored against the union of both views' outlines on ANT's grid; where a view's own mask is there too, the views
