@@ -32,3 +32,13 @@ def test_a_bad_seed_stops_before_any_work_naming_the_flag(command, seed, problem
     error = capsys.readouterr().err.strip().splitlines()[-1]
     said = command[-1] if not flag else "--seed"
     assert f"argument {said}:" in error and (problem is None or error.endswith(problem)), error
+
+
+def test_a_seed_that_is_no_whole_number_is_said_so():
+    import argparse
+
+    from scintiseg.cli.arguments import seed
+
+    assert seed("7") == 7
+    with pytest.raises(argparse.ArgumentTypeError, match="not a whole number: '1.5'"):
+        seed("1.5")

@@ -144,3 +144,15 @@ def test_a_predict_folder_of_the_data_sets_images_is_scored_view_by_view(tmp_pat
     (predicted / case.case_id / "report.json").unlink()
     assert main(["evaluate", "--predictions", str(predicted), "--data", str(data), "--split", "all"]) == 2
     assert "no mask for 2 of the 4 views" in capsys.readouterr().err
+
+
+def test_the_defaults_are_the_test_split_the_best_checkpoint_and_three_overlays():
+    from scintiseg.cli import build_parser
+
+    args = build_parser("evaluate").parse_args(["evaluate", "--run", "RUN"])
+    assert (args.split, args.checkpoint, args.overlays, args.threshold, args.device) == ("test", "best", 3, None, "auto")
+
+
+def test_predictions_take_no_checkpoint_either(tmp_path, capsys):
+    assert main(["evaluate", "--predictions", str(tmp_path), "--data", str(tmp_path), "--checkpoint", "last"]) == 2
+    assert "--threshold and --checkpoint are a run's" in capsys.readouterr().err

@@ -544,3 +544,11 @@ def test_a_scan_whose_views_look_named_the_other_way_round_is_said_on_the_consol
                       "wrong one"]
     rows = {Path(row["input"]).name: row for row in csv.DictReader((out / "summary.csv").open())}
     assert "views_swapped" in rows["swapped.dcm"]["qc_flags"] and "views_swapped" not in rows["named.dcm"]["qc_flags"]
+
+
+def test_no_dicom_writes_no_sr_or_gsps_for_a_dicom_scan_and_says_so(run_dir, scans, tmp_path):
+    out = tmp_path / "out"
+    assert main(["predict", str(scans / "nm1.dcm"), "--out", str(out), "--model", str(run_dir), "--quiet",
+                 "--no-dicom"]) == 0
+    assert not list((out / "nm1").glob("*.dcm"))
+    assert json.loads((out / "nm1" / "report.json").read_text())["dicom"] == {"note": "disabled"}

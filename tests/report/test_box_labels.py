@@ -192,3 +192,14 @@ def test_boxes_drawn_on_a_dicom_view_stored_mirrored_are_mirrored_with_it(tmp_pa
     assert (result["images"], result["lesion_boxes"], result["lesion_boxes_found"], result["calls_in_no_box"]) == (1, 1, 1, 0)
     other = evaluate_boxes(out, {"mirrored": VocAnnotation(tmp_path / "m.xml", "mirrored.dcm", (1024, 256), (missed,))})
     assert (other["lesion_boxes_found"], other["calls_in_no_box"]) == (0, 1)
+
+
+def test_an_outline_touching_itself_at_a_corner_is_one_call_and_one_on_both_kinds_counts_on_the_lesion():
+    mask = np.zeros((20, 20), np.uint8)
+    mask[5, 5] = mask[6, 6] = mask[7, 7] = 1  # one call, its pixels joined diagonally
+    mask[12:14, 12:14] = 1                    # one call under a lesion box and a normal box
+    boxes = [VocBox("Abnormal", (4, 8), (4, 8)), VocBox("Abnormal", (12, 13), (12, 13)),
+             VocBox("Normal", (12, 15), (12, 15))]
+    score = score_image(mask, boxes)
+    assert score["calls"] == 2 and score["calls_on_lesion_boxes"] == 2
+    assert score["calls_on_normal_boxes_only"] == 0 and score["normal_boxes_called"] == 1

@@ -83,3 +83,58 @@ def test_a_report_with_an_infinite_lesion_id_or_an_input_of_another_type_is_read
     late = replace(late, report={"lesions": lesions, "input": ["scan.dcm"]})
     record, _ = write_comparison((Path("a"), early), (Path("b"), late), tmp_path / "out")
     assert record["follow_up"]["outlines"] == "edited" and record["follow_up"]["source"] is None
+
+
+def _read_discs(scan, places, radius=4) -> PredictedAgain:
+    rows, cols = np.ogrid[: scan.shape[0], : scan.shape[1]]
+    mask = np.zeros(scan.shape, bool)
+    for row, col in places:
+        mask |= (rows - row) ** 2 + (cols - col) ** 2 <= radius**2
+    prediction = predict_from_probabilities(scan, {"ANT": np.zeros(scan.shape, np.float32)},
+                                            settings=PredictSettings(0.5, 4), reader_masks={"ANT": mask})
+    return PredictedAgain(prediction, {}, {})
+
+
+def test_a_lesion_that_merged_two_baseline_lesions_is_compared_with_their_summed_area_and_relative_bsi(nm1_scan):
+    """A follow-up lesion covering two baseline lesions: its baseline area is theirs together, not the larger one's;
+    the relative BSI change is the change over the baseline's BSI."""
+    from scintiseg.predict.follow_up import compare
+    from scintiseg.report.follow_up_folder import comparison_record
+
+    early = _read_discs(nm1_scan, [(360, 144), (360, 156)], radius=3)
+    late = _read_discs(replace(nm1_scan, study_uid="2.25.7", views={k: v + 1 for k, v in nm1_scan.views.items()}),
+                       [(360, 150)], radius=10)
+    result = compare(early.prediction, late.prediction)
+    record = comparison_record(result, (Path("a"), early), (Path("b"), late))
+    (row,) = record["views"]["ANT"]["follow_up_lesions"]
+    matched = sorted(row["matches_baseline"])
+    assert len(matched) == 2 and row["status"] == "persisting"
+    areas = {lesion.id: lesion.area_mm2 for lesion in early.prediction.views["ANT"].lesions}
+    assert row["area_mm2_baseline"] == pytest.approx(sum(areas[i] for i in matched), abs=0.11)
+    s = record["summary"]
+    assert early.prediction.bsi_percent != late.prediction.bsi_percent
+    assert s["bsi_change_relative"] == pytest.approx(result.bsi_change / early.prediction.bsi_percent, abs=1e-4)
+
+
+def test_the_record_counts_each_scans_lesions_outside_the_other_field_on_its_own_side(nm1_scan, monkeypatch):
+    from scintiseg.predict.follow_up import FollowUp, compare
+    from scintiseg.report.follow_up_folder import comparison_record, summary_line
+
+    early, late = _read(nm1_scan), _read(nm1_scan, study_uid="2.25.8")
+    result = compare(early.prediction, late.prediction)
+    monkeypatch.setattr(FollowUp, "outside_field", property(lambda self: (1, 2)))  # (follow-up's, baseline's)
+    record = comparison_record(result, (Path("a"), early), (Path("b"), late))
+    assert record["summary"]["outside_field"] == {"follow_up": 1, "baseline": 2}
+    assert "3 outside the other scan's field" in summary_line(record)
+
+
+def test_a_comparison_failing_while_written_leaves_no_folder_and_no_partial_one(nm1_scan, tmp_path, monkeypatch):
+    from scintiseg.report import follow_up_folder
+
+    def broken(*_args):
+        raise RuntimeError("page failed")
+
+    monkeypatch.setattr(follow_up_folder, "comparison_html", broken)
+    with pytest.raises(RuntimeError, match="page failed"):
+        write_comparison((Path("a"), _read(nm1_scan)), (Path("b"), _read(nm1_scan, study_uid="2.25.9")), tmp_path / "c")
+    assert list(tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ escaped."""
 from __future__ import annotations
 
 import html
+import re
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -129,3 +130,40 @@ def test_one_study_against_its_own_review_is_flagged_with_no_pcwg3_sentence(nm1_
     assert "Two or more new lesions" not in page and "Fewer than two" not in page and "PCWG3 (Scher" not in page
     assert "One study compared with itself: no PCWG3 reading" in page and 'id="warning-1"' in page
     assert "PCWG3" not in summary_line(record) and "same_study" in summary_line(record)
+
+
+def test_the_lesion_table_puts_each_scans_area_and_ratio_under_its_own_scan():
+    from scintiseg.report.follow_up_html import _late_table
+
+    lesion = {"id": 3, "view": "ANT", "region": "ribs_left", "laterality": "left", "status": "persisting",
+              "matches_baseline": [1, 2], "area_mm2_baseline": 111.0, "area_mm2": 222.0,
+              "lesion_to_normal_bone_baseline": 1.5, "lesion_to_normal_bone": 2.5}
+    table = "".join(_late_table({"views": {"ANT": {"follow_up_lesions": [lesion]}}}))
+    head = re.findall(r"<th[^>]*>(.*?)</th>", table)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", table)
+    row = dict(zip(head, cells))
+    assert row["Area mm² (baseline)"] == "111" and row["Area mm²"] == "222"
+    assert row["x normal bone (baseline)"] == "1.5" and row["x normal bone"] == "2.5"
+    assert row["Baseline lesion(s)"] == "1, 2" and row["Region"] == "Ribs (left)" and row["Status"] == "persisting"
+
+
+def test_the_bone_table_lists_the_largest_change_first_whatever_its_sign():
+    from scintiseg.report.follow_up_html import _bone_table
+
+    bones = {"skull": {"baseline": 0.1, "follow_up": 0.2, "change": 0.1},
+             "pelvis": {"baseline": 0.9, "follow_up": 0.4, "change": -0.5},
+             "ribs_left": {"baseline": 0.0, "follow_up": 0.2, "change": 0.2}}
+    table = "".join(_bone_table({"bones": bones}))
+    assert re.findall(r'<tr><td class="t">([^<]+)</td>', table) == ["pelvis", "ribs left", "skull"]
+    assert "<td>0.900</td><td>0.400</td><td>-0.500</td>" in table
+
+
+def test_lesions_outside_the_other_scans_field_are_counted_from_both_scans(nm1_scan):
+    early = _read(replace(nm1_scan, metadata={**nm1_scan.metadata, "study_date": "20240105"}), [(364, 150)])
+    late = _read(_another_study(nm1_scan, "20240301"), [(364, 150)])
+    result = compare(early, late)
+    record = comparison_record(result, (Path("a"), PredictedAgain(early, {}, {})),
+                               (Path("b"), PredictedAgain(late, {}, {})))
+    record["summary"]["outside_field"] = {"follow_up": 1, "baseline": 2}
+    counts = re.search(r'<p id="counts">(.*?)</p>', comparison_html(record, result)).group(1)
+    assert "3 outside the other scan's field" in html.unescape(counts)

@@ -4,6 +4,7 @@ broken by a failed comparison, a scan without a BSI, and every text from a file 
 from __future__ import annotations
 
 import html
+import re
 
 from scintiseg.report.follow_up_series_html import scans_of, series_html
 
@@ -48,3 +49,37 @@ def test_text_from_files_is_escaped():
     assert "Not a clinical device.</strong> trained &lt;on&gt; phantoms" in page
     assert "<script>" not in page and "<b>" not in page.split("<body>")[1].replace("<b>PCWG3", "")
     assert html.escape(name) in page and "P&amp;1" in page and "after scan 2 (2024-03-01)" in html.unescape(page)
+
+
+def _series_rows(page: str) -> list[dict[str, str]]:
+    """The scans table as one dict per scan, header title -> cell text."""
+    table = page.split('<table id="series">')[1].split("</table>")[0]
+    titles = [html.unescape(t) for t in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("</thead>")[1])
+    return [dict(zip(titles, (html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)))) for row in rows]
+
+
+def test_each_scans_row_puts_its_counts_and_the_2_plus_2_under_their_own_titles():
+    a, b, c = _scan("/p/a", "2024-01-01", 0.5), _scan("/p/b", "2024-03-01", 0.7), _scan("/p/c", "2024-05-01", 0.9)
+    first = _comparison(a, b, 2, "a_to_b", {"two_plus_two": True, "next_new_lesions": 4, "seen_again_next": 1})
+    second = _comparison(b, c, 4, "b_to_c", {"two_plus_two": False, "next_new_lesions": 0, "seen_again_next": 3})
+    rows = _series_rows(series_html({"id": "P1"}, [first, second]))
+    assert [(r["New"], r["Persisting"], r["Not seen"]) for r in rows] == [("–", "–", "–"), ("2", "1", "0"), ("4", "1", "0")]
+    assert [(r["New on the next scan"], r["Of the new, seen again on the next"], r["2+2 pattern"]) for r in rows] == [
+        ("–", "–", "–"), ("4", "1", "yes"), ("0", "3", "no")]
+    assert rows[1]["BSI change (points)"] == "+0.20" and rows[1]["Days since the scan before"] == "60"
+
+
+def test_a_point_is_red_from_two_new_lesions_on():
+    a, b = _scan("/p/a", "2024-01-01", 0.5), _scan("/p/b", "2024-03-01", 0.7)
+    assert 'data-two-or-more-new="true"' in series_html({"id": "P1"}, [_comparison(a, b, 2, "a_to_b")])
+    assert 'data-two-or-more-new="true"' not in series_html({"id": "P1"}, [_comparison(a, b, 1, "a_to_b")])
+
+
+def test_the_bone_table_lists_only_involved_bones_largest_on_the_last_scan_first():
+    a, b = _scan("/p/a", "2024-01-01", 0.5), _scan("/p/b", "2024-03-01", 0.7)
+    item = _comparison(a, b, 1, "a_to_b")
+    item["record"]["bones"] = {"skull": {"baseline": 0.3, "follow_up": 0.1}, "pelvis": {"baseline": 0.0, "follow_up": 0.6},
+                               "femur_left": {"baseline": 0.0, "follow_up": 0.0}}
+    bones = series_html({"id": "P1"}, [item]).split('<table id="bones">')[1].split("</table>")[0]
+    assert re.findall(r'<tr><td class="t">([^<]+)</td>', bones) == ["pelvis", "skull"]

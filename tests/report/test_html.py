@@ -527,3 +527,43 @@ def test_calls_left_out_are_listed_apart_and_drawn_only_on_demand(multi_region):
         assert figures[view].count('<g class="left-out"><polygon class="left-out-outline"') == 1
     assert "#show-left-out:checked ~ .views .left-out{display:inline}" in page
     assert "svg.scan .left-out{display:none}" in page
+
+
+def test_lesion_table_cells_show_each_figure_in_its_own_column_and_precision(multi_region):
+    """Each lesion row carries the lesion's own figures under the right titles: areas and counts to 0.1, ratios,
+    probabilities and the BSI contribution to 3 significant digits (a small contribution is not rounded to 0.0)."""
+    _, report, page = multi_region
+    head = re.search(r'<table id="lesions"><thead><tr>(.*?)</tr>', page, re.S).group(1)
+    titles = [html.unescape(t) for t in re.findall(r"<th>(.*?)</th>", head)]
+    body = re.search(r'<table id="lesions">.*?</thead>(.*?)</table>', page, re.S).group(1)
+    rows = {i: [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+            for i, row in re.findall(r'<tr class="lesion" id="lesion-(\d+)"[^>]*>(.*?)</tr>', body, re.S)}
+    for lesion in report["lesions"]:
+        row = dict(zip(titles, rows[str(lesion["id"])]))
+        assert row["View"] == lesion["view"] and row["Area (px)"] == str(lesion["area_px"])
+        assert row["Area (mm²)"] == f"{lesion['area_mm2']:.1f}"
+        assert row["Mean probability"] == f"{lesion['probability_mean']:.3g}"
+        assert row["BSI contribution (%)"] == f"{lesion['bsi_contribution_percent']:.3g}"
+
+
+def test_each_views_bsi_row_counts_the_bones_seen_of_all_named_bones(multi_region):
+    """"bones seen: n of 26": the skeleton's named bone groups, ``other`` (soft tissue) not one of them."""
+    _, report, page = multi_region
+    for view, info in report["views"].items():
+        row = re.search(rf'<tr class="bsi-view"><th>{view}: [^<]*</th><td>([^<]*)</td>', page).group(1)
+        assert row.endswith(f" / {len(info['bsi']['bones'])} of {len(REGION_NAMES) - 1}") and len(REGION_NAMES) - 1 == 26
+
+
+def test_side_marks_name_the_patients_right_on_the_image_left_on_ant_and_right_on_post(multi_region):
+    _, _, page = multi_region
+    for view, (left, right) in (("ANT", ("R", "L")), ("POST", ("L", "R"))):
+        svg = re.search(rf'<svg class="scan" data-view="{view}".*?</svg>', page, re.S).group(0)
+        assert re.findall(r'<text class="side"[^>]*>([RL])</text>', svg) == [left, right]
+
+
+def test_the_printed_lesion_table_repeats_its_header_on_every_page(multi_region):
+    _, _, page = multi_region
+    style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    block = style[style.index("@media print{"):]
+    assert re.search(r"#lesions thead\{display:table-header-group\}", block)
+    assert re.search(r"#lesions tr\{break-inside:avoid\}", block)

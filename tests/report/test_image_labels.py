@@ -190,3 +190,15 @@ def test_a_bs80k_list_keys_every_name_by_its_resolved_path(tmp_path):
     assert sorted(labels) == sorted({str((path.parent / name).resolve()) for name in names})
     assert str(tmp_path / "other" / "target.jpg") in labels  # the link's target, not the link
     assert str(real / "0001.jpg") in labels  # the folder's link resolved
+
+
+def test_the_operating_points_specificity_is_the_share_of_normal_scans_without_a_lesion(tmp_path):
+    out = tmp_path / "out"
+    _batch(out, [("a", "ok", 0.9, 1, 5.0), ("b", "ok", 0.8, 0, 5.0), ("c", "ok", 0.2, 0, 5.0), ("d", "ok", 0.6, 1, 5.0),
+                 ("e", "ok", 0.1, 0, 5.0)])
+    result = evaluate_triage(out, {"a": True, "b": True, "c": False, "d": False, "e": False})
+    assert result["operating_point"]["sensitivity"] == 0.5 and result["operating_point"]["specificity"] == pytest.approx(2 / 3)
+
+
+def test_no_auc_without_an_abnormal_scan():
+    assert roc_auc([1, 2, 3], [False, False, False]) is None

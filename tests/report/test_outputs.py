@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from support import blob_settings
+from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme
@@ -130,3 +131,42 @@ def test_is_dicom_source_needs_every_file_to_be_dicom(tmp_path, small_scan):
         short = tmp_path / "short.dcm"
         short.write_bytes(b"DICM")
         assert not is_dicom_source({"ANT": short})
+
+
+def test_a_refused_sr_costs_only_the_sr_and_is_said_not_claimed(prediction, tmp_path, monkeypatch):
+    """highdicom refusing the SR (a ValueError) leaves the GSPS and every other output written, and report.json says
+    why there is no SR without naming an sr.dcm that does not exist."""
+    from scintiseg.report import outputs
+
+    source = tmp_path / "scan.dcm"
+    write_dicom(prediction.scan, source)
+
+    def refuse(*_args):
+        raise ValueError("source lacks a module")
+
+    def gsps(_prediction, _datasets, path):
+        path.write_bytes(b"gsps")
+
+    monkeypatch.setattr(outputs, "write_sr", refuse)
+    monkeypatch.setattr(outputs, "write_gsps", gsps)
+    with pytest.warns(UserWarning, match="no DICOM SR written"):
+        report = write_outputs(replace(prediction, scan=replace(prediction.scan, source=source)), tmp_path / "out")
+    assert report["dicom"] == {"sr_error": "ValueError: source lacks a module", "gsps": "gsps.dcm"}
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.dcm")) == ["gsps.dcm"]
+    assert json.loads((tmp_path / "out" / REPORT_JSON).read_text())["dicom"] == report["dicom"]
+
+
+def test_the_report_files_are_written_through_the_atomic_writer(prediction, tmp_path, monkeypatch):
+    """report.json and report.html go through write_text_atomic (a temporary file renamed), so an interrupted write
+    never leaves a half-written report that looks complete."""
+    from scintiseg.report import outputs
+
+    written = []
+
+    def recording(path, text):
+        written.append(path.name)
+        return write_text_atomic(path, text)
+
+    monkeypatch.setattr(outputs, "write_text_atomic", recording)
+    write_outputs(prediction, tmp_path, dicom=False)
+    assert sorted(written) == [REPORT_HTML, REPORT_JSON]

@@ -43,6 +43,7 @@ BAD_SETTINGS = [
     ("spine_pattern_ratio", math.nan, "settings.spine_pattern_ratio: spine-pattern ratio nan is not a positive number"),
     ("spine_pattern_ratio", -1.0, "settings.spine_pattern_ratio: spine-pattern ratio -1.0 is not a positive number"),
     ("spine_pattern_ratio", "1.3", 'settings.spine_pattern_ratio must be a number, got "1.3"'),
+    ("spine_pattern_ratio", True, "settings.spine_pattern_ratio must be a number, got true"),
     ("bladder", "no", 'settings.bladder must be true or false, got "no"'),
     ("symmetry", 0, "settings.symmetry must be true or false, got 0"),
 ]
@@ -130,3 +131,21 @@ def test_a_folder_without_a_report_and_a_good_report(tmp_path):
     assert str(caught.value).startswith(f"{tmp_path / 'report.json'}: cannot be read (")
     good = _write(tmp_path / "good", _report(RECORDED))
     assert report_of(good)["settings"] == RECORDED and damaged_report(good) is None
+
+
+def test_a_report_over_the_size_limit_is_refused_as_too_large(tmp_path):
+    from scintiseg.report.predicted_again import REPORT_LIMIT
+
+    (tmp_path / "report.json").write_bytes(b"{" + b" " * REPORT_LIMIT + b"}")
+    with pytest.raises(ScintisegError, match="is larger than 16 MiB, too large for a scintiseg report"):
+        report_of(tmp_path)
+
+
+def test_a_report_of_another_epoch_or_weights_file_is_another_model():
+    from scintiseg.report.predicted_again import same_model
+
+    model = {"name": "unet", "model_config": "{'depth': 4}", "epoch": 40, "source": "/runs/a/best.pt"}
+    assert same_model(model, {**model, "source": "/elsewhere/best.pt"})  # the same file moved
+    assert not same_model(model, {**model, "epoch": 41})
+    assert not same_model(model, {**model, "source": "/runs/a/last.pt"})
+    assert not same_model(model, {**model, "model_config": "{'depth': 5}"})
