@@ -340,6 +340,7 @@ def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair
 
     root = pair["root"]
     batch = _three_scans(pair, tmp_path)
+    (batch / "third").rename(batch / "0_third")  # a name that sorts first: the order is the study dates', not the names'
     late = read_scan(root / "scans" / "follow_up.dcm")
     write_dicom(replace(late, metadata={k: v for k, v in late.metadata.items() if "date" not in k}),
                 tmp_path / "scans" / "undated.dcm")
@@ -354,7 +355,7 @@ def test_a_folder_of_predictions_compares_each_patients_scans_in_date_order(pair
     rows = list(csv.DictReader((out / "summary.csv").open()))
     compared = [row for row in rows if row["status"] == "compared"]
     assert [(Path(r["baseline"]).name, Path(r["follow_up"]).name, r["interval_days"]) for r in compared] == [
-        ("a_baseline", "b_follow_up", "98"), ("b_follow_up", "third", "89")]
+        ("a_baseline", "b_follow_up", "98"), ("b_follow_up", "0_third", "89")]
     for row in compared:
         assert row["patient_id"] == "PID-7" and (out / row["output"] / "comparison.html").is_file()
         assert int(row["persisting_lesions"]) >= 1 and row["new_lesions"] == "2"
