@@ -202,3 +202,19 @@ def test_the_operating_points_specificity_is_the_share_of_normal_scans_without_a
 
 def test_no_auc_without_an_abnormal_scan():
     assert roc_auc([1, 2, 3], [False, False, False]) is None
+
+
+def test_a_label_naming_a_study_joined_from_its_two_files_scores_the_study_once(tmp_path):
+    """ANT and POST as two files joined into one scan (one output folder): a label of the scan's name counts it once."""
+    out = tmp_path / "out"
+    _batch(out, [("s1", "ok", 0.9, 1, 5.0), ("s2", "ok", 0.1, 0, 9.0)])
+    rows = list(csv.DictReader((out / "summary.csv").read_text().splitlines()))
+    with open(out / "summary.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, SUMMARY_COLUMNS)
+        writer.writeheader()
+        for row in rows:  # each study read from an ANT and a POST file
+            for view in ("ANT", "POST"):
+                writer.writerow({**row, "input": f"/scans/{row['output']}_{view}.png"})
+    result = evaluate_triage(out, {"s1": True, "s2": False})
+    assert (result["scans"], result["abnormal"], result["normal"], result["unlabelled_scans"]) == (2, 1, 1, 0)
+    assert result["triage_auc"] == 1.0 and result["labels_without_scan"] == 0
