@@ -74,3 +74,11 @@ def test_nm1_with_a_hot_bladder_shows_its_skeleton(real_scan):
     plain, shown = render_display(ant)[bone].mean(), render_display(hot)[bone].mean()
     assert display_window(hot) < 0.15 * hot.max()  # not the bladder's level (2780 counts)
     assert plain < 30 and shown < 160
+
+
+def test_render_maps_counts_linearly_to_the_nearest_grey_level():
+    """Half the window is grey 127 (255 - round(127.5)), a quarter 191 (255 - round(63.75))."""
+    counts = np.full((20, 20), 100.0)
+    counts[0, :3] = [0.0, 50.0, 25.0]
+    assert display_window(counts) == 100.0
+    assert render_display(counts)[0, :4].tolist() == [255, 127, 191, 0]

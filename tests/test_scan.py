@@ -148,3 +148,11 @@ def test_mirror_flips_columns_of_a_view_or_a_stack_and_is_its_own_inverse():
     assert np.array_equal(mirror(mirror(image)), image)
     stack = np.arange(24).reshape(2, 3, 4)
     assert np.array_equal(mirror(stack), stack[:, :, ::-1]) and mirror(stack).flags.c_contiguous
+
+
+def test_a_scan_with_other_views_has_its_own_metadata():
+    scan = Scan({"ANT": np.ones((4, 4), dtype=np.uint16)}, metadata={"a": 1})
+    copy = scan.with_views({"ANT": np.zeros((4, 4), dtype=np.uint16)})
+    copy.metadata["read_turned"] = "head_down"
+    assert scan.metadata == {"a": 1} and copy.metadata == {"a": 1, "read_turned": "head_down"}
+    assert scan.rows_reversed().metadata is not scan.metadata

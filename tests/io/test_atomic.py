@@ -41,3 +41,24 @@ def test_same_file_sees_one_file_under_another_name_and_tells_two_apart(tmp_path
     assert same_file(one, tmp_path / "link.pt") and same_file(one, tmp_path / "hard.pt")
     assert same_file(one, tmp_path / "sub" / ".." / "one.pt")  # not yet there, the same path resolved
     assert not same_file(one, two) and not same_file(one, tmp_path / "new.pt")
+
+
+def test_a_written_file_has_the_permissions_an_ordinary_open_gives(tmp_path):
+    """mkstemp makes its file 0600; the result must be readable as any file written with open() is."""
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    write_text_atomic(tmp_path / "out.txt", "x")
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_stale_partials_are_removed_and_nothing_else(tmp_path):
+    from scintiseg.io.atomic import remove_stale_partials
+
+    stale = tmp_path / ".log.csv.7b7avh7s.part"
+    stale.write_text("half")
+    for name in ("log.csv", "notes.part", ".hidden"):
+        (tmp_path / name).write_text("keep")
+    assert remove_stale_partials(tmp_path) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "log.csv", "notes.part"]

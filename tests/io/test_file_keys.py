@@ -24,3 +24,8 @@ def test_an_output_s_stem_drops_only_a_known_image_suffix():
     assert output_stem(uid) == uid
     assert output_stem("1.2.840.113619.2.55.3.320.dcm") == "1.2.840.113619.2.55.3.320"
     assert output_stem("scan.1.png") == "scan.1" and output_stem(".dcm") == ".dcm"
+
+
+def test_a_double_suffix_scan_is_found_by_its_stem_without_either_suffix():
+    assert file_keys("a/pet.nii.gz")[3] == "pet"
+    assert find_by_name({"pet": "stem"}, "elsewhere/pet.nii.gz") == "stem"

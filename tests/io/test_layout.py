@@ -217,3 +217,23 @@ def test_a_spacing_given_for_a_lying_dicom_frame_without_one_is_turned_with_it(t
     scan = read_scan(tmp_path / "lying.dcm", split_views=True, pixel_spacing=(2.0, 2.26))
     assert scan.shape == (1024, 256) and "turned_upright" in scan.metadata
     assert scan.pixel_spacing == (2.26, 2.0)
+
+
+def test_the_narrower_left_view_is_padded_on_its_left():
+    image = _body(1024, 512, 20, 200) + _body(1024, 512, 250, 480) - 1.0  # gap 200-250, left of the middle
+    (ant, post), cut = split_side_by_side(image)
+    assert 200 <= cut <= 250 and ant.shape[1] == 512 - cut > cut
+    np.testing.assert_array_equal(ant[:, ant.shape[1] - cut:], image[:, :cut])
+    assert ant[:, :ant.shape[1] - cut].sum() == 0
+
+
+def test_a_body_with_a_bright_arm_apart_is_not_two_views():
+    """The arm holds over a quarter of the counts but is a sixth of the trunk's width: one body, not a page."""
+    image = _body(1024, 512, 60, 250) + _body(1024, 512, 270, 300, level=100.0) - 1.0
+    assert split_side_by_side(image) is None
+
+
+def test_of_two_gaps_the_cut_takes_the_one_nearest_the_middle():
+    image = _body(1024, 512, 20, 195) + _body(1024, 512, 215, 250) + _body(1024, 512, 275, 490) - 2.0
+    _, cut = split_side_by_side(image)
+    assert 250 <= cut <= 275

@@ -139,3 +139,15 @@ def test_predict_and_import_walk_a_data_set_for_its_cases_only(tiny_dataset, tmp
     again = load_manifest(tmp_path / "again")
     assert len(again.cases) == len(cases) and all(set(c.labels) == {"ANT", "POST"} for c in again.cases)
     assert not report.skipped
+
+
+def test_predict_s_batch_files_are_known_by_name_and_content_among_the_names_given(tmp_path):
+    from scintiseg.io.not_scans import prediction_batch_files
+
+    (tmp_path / "summary.csv").write_text("input,status,output,lesions\na.dcm,ok,a,1\n")
+    (tmp_path / "triage.json").write_text(json.dumps({"scans": [], "triage_auc": None}))
+    (tmp_path / "boxes.json").write_text(json.dumps({"images": []}))  # not predict's: a key missing
+    assert prediction_batch_files(tmp_path) == {"summary.csv", "triage.json"}
+    assert prediction_batch_files(tmp_path, names=["triage.json"]) == set()  # no summary.csv among them
+    (tmp_path / "summary.csv").write_text("name,age\n")
+    assert prediction_batch_files(tmp_path) == set()

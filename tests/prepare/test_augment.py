@@ -98,3 +98,35 @@ def test_what_comes_in_at_a_border_is_the_image_s_background_under_any_normalisa
         background = float(batch[k, 0].min())
         assert torch.allclose(out[k, 0, :, :5], torch.full_like(out[k, 0, :, :5], background), atol=1e-5)
     assert float(batch[0, 0].min()) < -0.1  # (the z-scored image's background is indeed negative)
+
+
+def test_a_vertical_flip_of_a_wide_image_mirrors_its_rows():
+    mask = np.zeros((20, 40), dtype=bool)
+    mask[2:5, 30:33] = True
+    assert np.array_equal(apply_geometric(mask, GeometricParams(vflip=True), order=0), mask[::-1])
+    assert np.array_equal(apply_geometric(mask.T, GeometricParams(hflip=True), order=0), mask.T[:, ::-1])
+
+
+def test_a_mask_shifted_off_its_edge_brings_in_no_lesion():
+    mask = np.zeros((16, 16), dtype=np.uint8)
+    mask[:, :3] = 1  # a lesion along the left edge
+    shifted = apply_geometric(mask, GeometricParams(shift=(0.0, 5.0)), order=0)
+    assert not shifted[:, :5].any() and shifted[:, 5:8].all() and shifted.sum() == mask.sum()
+
+
+def test_default_ranges_never_flip_vertically_and_shift_columns_by_the_width():
+    from scintiseg.prepare.augment import sample_params
+
+    rng = np.random.default_rng(0)
+    drawn = [sample_params(rng, (10, 1000)) for _ in range(200)]
+    assert not any(p.vflip for p in drawn) and 50 < sum(p.hflip for p in drawn) < 150
+    assert max(abs(p.shift[0]) for p in drawn) <= 1.0
+    assert max(abs(p.shift[1]) for p in drawn) > 50  # a tenth of the 1000 columns, not of the 10 rows
+
+
+def test_each_channel_s_border_is_filled_with_its_own_minimum():
+    image, _ = lesion_image()
+    batch = torch.as_tensor(np.stack([image, image - 20.0]).astype(np.float32))[None]  # (1, 2, H, W)
+    out, _ = RandomGeometric()(batch, None, params=[GeometricParams(shift=(0.0, 6.0))])
+    assert torch.allclose(out[0, 0, :, :5], torch.full_like(out[0, 0, :, :5], 5.0), atol=1e-5)
+    assert torch.allclose(out[0, 1, :, :5], torch.full_like(out[0, 1, :, :5], -15.0), atol=1e-5)

@@ -139,3 +139,15 @@ def test_augmentation_ranges_out_of_bounds_are_refused_before_anything_is_writte
     with pytest.raises(ScintisegError, match=re.escape(said)):
         augment_dataset(src, tmp_path / "x", factor=2, progress=False, **{flag: value})
     assert not (tmp_path / "x").exists()
+
+
+def test_each_copy_names_its_own_parent_and_each_case_draws_its_own_transforms(tmp_path, make_toy_dataset):
+    """On a whole-body set (no crop's ``parent_case`` to inherit) every copy records the case it was made from, and
+    the second case's copies are not the first's transforms again (the generator is seeded by the case index)."""
+    whole = make_toy_dataset(tmp_path / "w", n=2)
+    cases = augment_dataset(whole, tmp_path / "aug", factor=3, seed=5, progress=False).cases
+    assert [c.case_id for c in cases] == ["P000", "P000_aug01", "P000_aug02", "P001", "P001_aug01", "P001_aug02"]
+    for original, copies in ((cases[0], cases[1:3]), (cases[3], cases[4:6])):
+        assert "parent_case" not in original.meta
+        assert all(copy.meta["parent_case"] == original.case_id for copy in copies)
+    assert [c.meta["augment"] for c in cases[1:3]] != [c.meta["augment"] for c in cases[4:6]]

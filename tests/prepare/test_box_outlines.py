@@ -35,3 +35,22 @@ def test_flat_and_outside_boxes_give_nothing_and_only_lesion_boxes_are_outlined(
     mask, empty = outlines_from_boxes(image, boxes)
     assert np.array_equal(mask, box_outline(image, boxes[0]))  # the benign and difficult boxes are not outlined
     assert empty == 1  # the last box frames only the flat floor
+
+
+def test_a_few_dark_border_pixels_do_not_lower_the_background():
+    """The background is the border's median: a corner of the box outside the body (0 counts) leaves the outline."""
+    image = _spot()
+    box = VocBox("Abnormal", (18, 42), (8, 32))
+    dark = image.copy()
+    dark[18:22, 8:12] = 0.0
+    assert np.array_equal(box_outline(dark, box), box_outline(image, box))
+
+
+def test_the_outline_is_the_part_holding_the_peak_with_its_holes_filled():
+    rows, cols = np.indices((60, 60))
+    radius = np.hypot(rows - 30, cols - 20)
+    image = 10.0 + 40.0 * np.exp(-((radius - 6.0) ** 2) / 2.0)  # a hot ring around a cold centre
+    image += 30.0 * np.exp(-((rows - 30) ** 2 + (cols - 45) ** 2) / 8.0)  # a weaker spot beside it, in the box
+    outline = box_outline(image, VocBox("Abnormal", (15, 45), (5, 55)))
+    assert outline[30, 20] and outline[30, 26]  # the ring's centre is inside the outline
+    assert not outline[30, 45] and not outline[:, 36:].any()  # the weaker spot is not

@@ -96,3 +96,25 @@ def test_text_saved_as_jpeg_is_found_as_well(real_scan, tmp_path):
 
     mask = burned_in_mask(read_scan(tmp_path / "drawn.jpg").view("VIEW"))
     assert mask[where & (drawn >= 128)].mean() > 0.95
+
+
+def _line(level: int, under: int = 0) -> np.ndarray:
+    """A 64 x 64 8-bit view: a 2-pixel line at ``level`` over columns 10-29 (too short for a grey bar) on a square of
+    ``under``."""
+    view = np.zeros((64, 64), dtype=np.uint8)
+    view[8:40, 4:48] = under
+    view[20:22, 10:30] = level
+    return view
+
+
+def test_a_white_line_on_background_is_found_with_its_one_pixel_fringe():
+    mask = burned_in_mask(_line(255))
+    expected = np.zeros(mask.shape, dtype=bool)
+    expected[19:23, 9:31] = True
+    assert np.array_equal(mask, expected)
+
+
+def test_a_line_not_drawn_white_or_lying_on_bright_tissue_is_no_drawing():
+    assert burned_in_mask(_line(255)).any()
+    assert not burned_in_mask(_line(200)).any()  # its top below MIN_WHITE: a structure of the scan
+    assert not burned_in_mask(_line(255, under=60)).any()  # steep, but on tissue above a fifth of the top

@@ -167,3 +167,29 @@ def test_a_data_set_stored_head_down_crops_as_its_upright_twin(whole_body_datase
             drawn = read_labelme(out / case.labels[view], root=out)
             assert np.array_equal(drawn.to_mask(), read_labelme(cropped_dataset / twin.labels[view],
                                                                 root=cropped_dataset).to_mask())
+
+
+def test_a_shape_crossing_the_right_or_bottom_edge_is_cut_at_it():
+    right = Shape("lesion", np.array([[50, 10], [56, 10], [56, 16], [50, 16]], dtype=float))
+    bottom = Shape("lesion", np.array([[10, 50], [16, 50], [16, 56], [10, 56]], dtype=float))
+    annotation = Annotation([right, bottom], image_shape=(100, 100), view="ANT")
+    box = CropBox("ANT", top=4, left=4, height=50, width=50)  # one square crosses column 53, the other row 53
+    out = crop_annotation(annotation, box)
+    points = np.concatenate([s.points for s in out.shapes])
+    assert points.min() >= 0 and points.max() <= 49
+    assert np.array_equal(out.to_mask(), box.crop(annotation.to_mask()))
+
+
+def test_a_lesion_cut_by_the_crop_in_one_view_is_not_in_the_crop():
+    from scintiseg.prepare.case_arrays import CaseArrays
+    from scintiseg.prepare.crop_dataset import _lesions_in_crop
+
+    whole = np.zeros((20, 20), dtype=np.uint8)
+    whole[4:8, 4:8] = 1
+    ant, post = whole, np.roll(whole, 10, axis=1)  # POST's lesion lies at columns 14-17
+    box = (slice(0, 12), slice(0, 16))  # keeps ANT's lesion whole, cuts POST's
+    maps = lambda views: {"instances": views}  # noqa: E731
+    before = CaseArrays(scan=None, label_maps=maps({"ANT": ant, "POST": post}))
+    after = CaseArrays(scan=None, label_maps=maps({"ANT": ant[box], "POST": post[box]}))
+    (lesion,) = _lesions_in_crop({"lesions": [{"id": 1}]}, before, after)
+    assert lesion["in_crop"] is False and lesion["bbox"] == {"ANT": [4, 4, 8, 8], "POST": [4, 14, 8, 16]}
