@@ -35,3 +35,19 @@ def test_workers_below_one_is_one_line_error_and_nothing_written(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["scintiseg phantom: error: --workers must be at least 1 (1: in this process), got -3"]
     assert not (tmp_path / "d").exists()
+
+
+def test_the_seed_given_makes_the_cohort_and_the_calibration_phantom(tmp_path):
+    import json
+
+    from scintiseg.io.dataset import load_manifest
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.phantom import generate_patient, profile
+
+    assert main(["phantom", "--patients", "1", "--out", str(tmp_path / "d"), "--seed", "2", "--profile", "small",
+                 "--workers", "1"]) == 0
+    assert load_manifest(tmp_path / "d").name.endswith("-seed2")
+    write_dicom(generate_patient(1, profile("small")).scan, tmp_path / "real.dcm")
+    assert main(["phantom", "calibrate", "--real", str(tmp_path / "real.dcm"), "--out", str(tmp_path / "cal"),
+                 "--seed", "7", "--profile", "small"]) == 0
+    assert json.loads((tmp_path / "cal" / "calibration.json").read_text())["seed"] == 7

@@ -91,3 +91,30 @@ def test_calibration_body_is_the_largest_smoothed_region_above_its_fixed_level_h
     assert body[55, 40] and body[60, 40] and not body[7, 72] and not body[110, 40]
     assert body[20:100, 20:60].all() and body[12:108, 12:68].sum() == body.sum() > 80 * 40  # a few pixels past the edge
     assert calibration_body(counts * 0.1).sum() < body.sum()  # a fixed level, not one relative to the counts
+
+
+def test_body_height_counts_the_first_and_last_rows():
+    counts = np.zeros((120, 80))
+    counts[20:100, 20:60] = 5.0
+    rows = calibration_body(counts).any(axis=1).sum()
+    assert scan_statistics(counts, (3.0, 2.0))["body_height_mm"] == 3.0 * rows
+
+
+def test_the_phantom_is_drawn_at_the_real_scans_count_level_and_geometry(tmp_path, monkeypatch):
+    import scintiseg.phantom.calibrate as calibrate_module
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.phantom import profile
+    from scintiseg.scan import Scan
+
+    counts = np.zeros((400, 160), np.float32)
+    counts[40:360, 40:120] = 20.0
+    write_dicom(Scan({"ANT": counts}, pixel_spacing=(3.0, 3.0)), tmp_path / "real.dcm")
+    drawn = []
+    real_generate = calibrate_module.generate_patient
+    monkeypatch.setattr(calibrate_module, "generate_patient",
+                        lambda seed, config: drawn.append(config) or real_generate(seed, config))
+    report = calibrate_module.calibrate(tmp_path / "real.dcm", profile("small"))
+    camera = drawn[0].camera
+    assert (camera.rows, camera.cols, camera.pixel_mm) == (400, 160, 3.0)
+    assert camera.counts == (float(counts.sum()),) * 2
+    assert report["phantom_ANT"]["total_counts"] == pytest.approx(counts.sum(), rel=0.05)

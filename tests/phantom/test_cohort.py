@@ -98,3 +98,10 @@ def test_a_cohort_stopped_is_no_data_set_and_says_so(tmp_path, monkeypatch):
     assert stopped.value.__notes__ == [f"1 of 3 patients written into {tmp_path / 'set'}, no dataset.json (an "
                                        "unfinished run: write it again)"]
     assert not (tmp_path / "set" / "dataset.json").exists()
+
+
+def test_cohorts_of_neighbouring_seeds_share_no_patient():
+    """Patient i of seed s is not patient i+1 of seed s-1 (a seed of ``s + i`` would make them the same patient)."""
+    first = {patient_seed(0, i) for i in range(50)}
+    second = {patient_seed(1, i) for i in range(50)}
+    assert len(first) == len(second) == 50 and not first & second

@@ -25,6 +25,7 @@ BROKEN = {
     "arms-negative": ({"anatomy": {"arm_positions": {"sides": -1}}}, "anatomy.arm_positions must give"),
     "arms-unknown": ({"anatomy": {"arm_positions": {"flying": 1}}}, "unknown position(s) 'flying'"),
     "contrast-zero": ({"lesions": {"contrast": [0, 3]}}, "lesions.contrast must be positive"),
+    "lookalike-contrast-zero": ({"lookalikes": {"contrast": [0, 2]}}, "lookalikes.contrast must be positive"),
     "lookalike-probability": ({"lookalikes": {"p_fracture": -0.1}}, "lookalikes.p_fracture is a probability"),
 }
 

@@ -98,3 +98,10 @@ def test_rotated_ellipsoid_chord_matches_dense_sampling_and_bounds_contain_it():
     plain = Ellipsoid((40.0, 35.0, 50.0), (25.0, 12.0, 8.0))
     same = Ellipsoid((40.0, 35.0, 50.0), (25.0, 12.0, 8.0), ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)))
     assert np.allclose(np.nan_to_num(plain.chord(z, x)[1]), np.nan_to_num(same.chord(z, x)[1]))
+
+
+def test_voxel_centres_lie_half_a_step_inside_each_voxel():
+    grid = Grid(rows=4, cols=4, depth=4, row_mm=2.0, col_mm=3.0, depth_mm=5.0)
+    assert grid.z_centres(1, 3).ravel().tolist() == [3.0, 5.0]
+    assert grid.x_centres(1, 3).ravel().tolist() == [4.5, 7.5]
+    assert grid.y_centres(1, 3).tolist() == [7.5, 12.5]

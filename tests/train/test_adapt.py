@@ -121,3 +121,25 @@ def test_adaptation_reads_the_models_input_contract_and_keeps_the_recipes_pixel_
                              "config": recipe, "data": {"input_mode": "aggregate"}}, tmp_path / "fused.pt")
     with pytest.raises(ScintisegError, match="single-view"):
         adaptation_config(fused, tmp_path / "run", AdaptSettings())
+
+
+def test_adaptation_chooses_on_the_validation_loss_and_refreshes_half_the_pool(tmp_path):
+    """best.pt is the epoch of the lowest phantom validation loss (the drift guard), half the pool is new each epoch,
+    no early stop."""
+    import torch
+
+    from scintiseg.models import create_model
+    from scintiseg.models.checkpoint import save_checkpoint
+    from scintiseg.train.adapt import adaptation_config
+    from scintiseg.train.adapt_config import AdaptSettings
+    from scintiseg.train.config import TrainConfig
+
+    torch.manual_seed(0)
+    network = create_model("unet", width=4, depth=2)
+    recipe = TrainConfig(model="unet", model_args={"width": 4, "depth": 2}, synthetic="small", pixel_mm=4.52,
+                         window_size=64, monitor="val_dsc", refresh=0.25, early_stopping=5, generator_workers=0,
+                         progress=False).to_dict()
+    path = save_checkpoint({"epoch": 1, "model": network.state_dict(), "model_config": dict(network.config),
+                            "config": recipe, "data": {}}, tmp_path / "model.pt")
+    config = adaptation_config(path, tmp_path / "run", AdaptSettings())
+    assert (config.monitor, config.refresh, config.early_stopping) == ("val_loss", 0.5, 0)

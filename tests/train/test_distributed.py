@@ -27,3 +27,45 @@ def test_torchrun_two_cpu_processes(tiny_split_dataset, tmp_path):
     assert not any(key.startswith("module.") for key in state["model"])  # the unwrapped model is saved
     assert done.stdout.count("best val_dsc") == 1  # only rank 0 reports
     assert not list(run.rglob("*.part"))
+
+
+def test_only_global_rank_0_owns_the_outputs():
+    from scintiseg.train.distributed import DistributedContext
+
+    assert DistributedContext(rank=0, world_size=4, local_rank=0).is_main
+    assert not DistributedContext(rank=2, world_size=4, local_rank=0).is_main  # rank 0 of the second machine
+
+
+def _mean_of_ranks(rank: int, store: str, means) -> None:
+    import torch.distributed as dist
+
+    from scintiseg.train.distributed import DistributedContext
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    means[rank] = DistributedContext(rank=rank, world_size=2).mean(float(rank + 1))
+    dist.destroy_process_group()
+
+
+def test_mean_is_the_mean_over_the_processes(tmp_path):
+    import torch.multiprocessing as mp
+
+    means = mp.Manager().dict()
+    mp.spawn(_mean_of_ranks, args=(str(tmp_path / "store"), means), nprocs=2)
+    assert dict(means) == {0: 1.5, 1: 1.5}
+
+
+def test_close_leaves_a_process_group_it_did_not_start(tmp_path):
+    import torch.distributed as dist
+
+    from scintiseg.train.distributed import DistributedContext
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        DistributedContext(initialised_here=False).close()
+        assert dist.is_initialized()
+        DistributedContext(initialised_here=True).close()
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

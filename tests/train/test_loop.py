@@ -402,3 +402,41 @@ def test_a_score_that_never_improves_keeps_the_first_epoch_as_best(make_data, ti
     config = tiny_config(epochs=3, lr=1e-12, model_args={"width": 4, "depth": 2, "batch_norm": False})
     result = train(config, data=make_data())
     assert len({row["val_dsc"] for row in result.history}) == 1 and result.best_epoch == 1
+
+
+def test_a_resumed_run_keeps_counting_epochs_without_improvement(make_data, tiny_config):
+    """Early stopping's patience goes on across a resume: 2 epochs without improvement stop the run after epoch 3,
+    interrupted after epoch 2 or not."""
+    config = tiny_config(epochs=2, lr=1e-12, early_stopping=2, monitor="val_loss",
+                         model_args={"width": 4, "depth": 2, "batch_norm": False})
+    train(config, data=make_data())
+    assert load_checkpoint(checkpoint_path(config.out, "last"))["early_stopping_wait"] == 1
+    result = train(config.updated({"epochs": 10}), resume=True, data=make_data())
+    assert result.stopped_early and result.epochs_run == 3
+
+
+def test_each_epoch_trains_on_its_own_windows_of_a_refreshed_pool(make_data, tiny_config):
+    """With a pool, epoch e trains on ``pool.dataset(e)``; the first epoch reuses the windows already made."""
+    from support import conftest_of
+
+    from scintiseg.train.loop import TrainData
+
+    class Recording(conftest_of("train").FakePool):
+        asked: list[int] = []
+
+        def dataset(self, epoch):
+            self.asked.append(epoch)
+            return super().dataset(epoch)
+
+    pool = Recording(4)
+    plain = make_data()
+    train(tiny_config(epochs=3), data=TrainData(pool.dataset(0), plain.val, None, pool))
+    assert pool.asked == [0, 1, 2]
+
+
+def test_each_epoch_shuffles_its_windows_in_another_order():
+    from scintiseg.train.loop import _epoch_generator
+
+    orders = [torch.randperm(50, generator=_epoch_generator(0, epoch)).tolist() for epoch in range(3)]
+    assert orders[0] != orders[1] != orders[2]
+    assert orders[1] == torch.randperm(50, generator=_epoch_generator(0, 1)).tolist()
