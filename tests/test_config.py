@@ -272,7 +272,8 @@ def test_parse_key_values_reads_yaml_scalars():
 
 @pytest.mark.parametrize(
     ("value", "annotation", "expected"),
-    [("3", int, 3), (2, float, 2.0), ("no", bool, False), (None, int | None, None), ("7", int | None, 7),
+    [("3", int, 3), (2, float, 2.0), ("no", bool, False), ("1", bool, True), ("Yes", bool, True), ("0", bool, False),
+     (None, int | None, None), ("None", int | None, None), ("NULL", str | None, None), ("7", int | None, 7),
      ([1, 2], tuple[float, ...], (1.0, 2.0)), (["a"], list[str], ["a"]), ({"1": 2}, dict[int, float], {1: 2.0})],
 )
 def test_coerce(value, annotation, expected):

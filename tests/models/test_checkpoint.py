@@ -26,6 +26,7 @@ from scintiseg.models.checkpoint import (
     load_checkpoint,
     load_model_from_checkpoint,
     save_checkpoint,
+    state_dict_mismatch,
 )
 
 SOURCE = Path(scintiseg.__file__).resolve().parent
@@ -285,6 +286,13 @@ def test_weights_of_another_shape_name_the_first_differing_tensor(tmp_path):
     assert "weights do not fit the 'dpunet' network the checkpoint names" in message
     first = next(iter(_tiny_state()["model"]))
     assert f"{first} is (4, 1, 3, 3) in the file but (8, 1, 3, 3) in the network (and " in message
+
+
+def test_a_weight_of_the_same_size_in_another_shape_does_not_fit():
+    expected = {"conv.weight": torch.zeros(4, 2)}
+    assert state_dict_mismatch(expected, {"conv.weight": torch.zeros(2, 4)}) == (
+        "conv.weight is (2, 4) in the file but (4, 2) in the network")
+    assert state_dict_mismatch(expected, {"conv.weight": torch.ones(4, 2)}) == ""
 
 
 def test_missing_and_unexpected_weights_are_counted(tmp_path):

@@ -121,6 +121,15 @@ def test_inputs_are_compared_as_prediction_reads_them(pair, tmp_path):
         average_checkpoints([base_path, broken], tmp_path / "out3.pt")
 
 
+@pytest.mark.parametrize("field, value", [("window_size", 128), ("pixel_mm", 4.52), ("input_mode", "ant_post"),
+                                          ("classes", ["other", "spine"])])
+def test_every_input_field_must_agree(pair, tmp_path, field, value):
+    _, tuned, base_path, _ = pair
+    other = _save(tuned, tmp_path / "other.pt", data=DATA | {field: value})
+    with pytest.raises(ScintisegError, match=f"was made for {field} "):
+        interpolate_checkpoints(base_path, other, 0.5, tmp_path / "out.pt")
+
+
 @pytest.mark.parametrize("alpha", [-0.1, 1.5])
 def test_alpha_outside_the_segment_is_refused(pair, tmp_path, alpha):
     _, _, base_path, tuned_path = pair

@@ -123,3 +123,15 @@ def test_default_preset_maps_a_256_crop_to_256_logits(name):
     model = create_model(name).eval()
     with torch.inference_mode():
         assert model(torch.randn(1, model.in_channels, 256, 256)).shape == (1, 1, 256, 256)
+
+
+def test_a_networks_own_preset_changes_only_what_it_names(monkeypatch):
+    from scintiseg.models import registry
+    from scintiseg.models.unet import UNet
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the test's entry is dropped after it
+    registry.register_model("deeper_unet", UNet, "a U-Net whose paper preset is one level deeper",
+                            {"paper": {"depth": 5}, "tiny": {"width": 2}})
+    presets = list_presets("deeper_unet")
+    assert presets["paper"] == {**COMMON_PRESETS["paper"], "depth": 5}
+    assert presets["small"] == COMMON_PRESETS["small"] and presets["tiny"] == {"width": 2}

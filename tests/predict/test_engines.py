@@ -78,6 +78,12 @@ def test_threads_do_not_spin_unless_asked_and_the_output_does_not_depend_on_it(f
     np.testing.assert_array_equal(quiet(batch), spinning(batch))
 
 
+def test_threads_are_given_or_read_from_omp_num_threads(float_model, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert OnnxEngine(float_model).session.get_session_options().intra_op_num_threads == 3
+    assert OnnxEngine(float_model, threads=2).session.get_session_options().intra_op_num_threads == 2
+
+
 class Constant:
     """An engine that returns the same logit everywhere (a stand-in network)."""
 

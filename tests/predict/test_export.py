@@ -69,6 +69,26 @@ def test_the_sidecar_records_format_version_writer_and_opset(copy):
     assert meta["in_channels"] == 1 and meta["data"] == DATA
 
 
+def test_the_format_tags_are_written_over_what_the_caller_passes(make_tiny_network, tmp_path):
+    """A sidecar copied from an older export (its version, channels) does not outvote what this one wrote."""
+    stale = {"data": DATA, "format": "other", "version": 99, "in_channels": 2, "opset": 11}
+    path = export_onnx(make_tiny_network(), tmp_path / "m.onnx", in_channels=1, size=256, sidecar=stale)
+    meta = json.loads(sidecar_path(path).read_text())
+    assert (meta["format"], meta["version"], meta["in_channels"], meta["opset"]) == (
+        SIDECAR_FORMAT, SIDECAR_VERSION, 1, OPSET)
+
+
+def test_the_parity_check_is_the_largest_difference(monkeypatch):
+    from scintiseg.predict import export
+
+    torch_logits = np.zeros((1, 1, 8, 8), np.float32)
+    onnx_logits = torch_logits.copy()
+    onnx_logits[0, 0, 3, 3] = 0.5  # one pixel off: the mean would hide it
+    monkeypatch.setattr(export, "TorchEngine", lambda network: lambda batch: torch_logits)
+    monkeypatch.setattr(export, "OnnxEngine", lambda model: lambda batch: onnx_logits)
+    assert export.max_logit_difference(None, b"", torch_logits) == 0.5
+
+
 def test_a_sidecar_written_before_the_version_field_still_loads(copy):
     path, meta = copy
     for key in ("version", "scintiseg_version", "opset"):

@@ -177,6 +177,12 @@ def test_int8_calibration_windows_are_what_the_tiler_feeds():
     assert float(max(b.max() for b in batches)) > 1.0  # robust-scaled counts: the bone ridge is near 1, hot spots above
 
 
+def test_int8_calibration_windows_are_cut_at_the_models_pixel_size():
+    # The phantom is made at 2.26 mm (5 windows a view there): at 4.52 mm each view is half as large, 3 windows.
+    batches = loader.calibration_windows("ant", "robust", 256, 4.52, seeds=(0,))
+    assert [len(b) for b in batches] == [4, 2]
+
+
 def test_the_int8_engine_is_calibrated_and_named(monkeypatch, make_tiny_network):
     seen = {}
 
@@ -306,6 +312,36 @@ def test_models_that_read_scans_otherwise_are_not_averaged(tmp_path, make_tiny_n
         load_models(paths)
     assert str(error.value) == (f"{paths[1]}: cannot average it with {paths[0]}: it reads scans with normalisation "
                                 "'log', that one with 'robust'")
+
+
+def test_models_at_other_pixel_sizes_are_not_averaged(tmp_path, make_tiny_network):
+    from scintiseg.predict.loader import load_models
+
+    network = make_tiny_network()
+    paths = [save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                              "data": {"input_mode": "ant", "window_size": 64, "pixel_mm": mm}},
+                             tmp_path / f"{mm}.pt") for mm in (2.26, 4.52)]
+    with pytest.raises(ScintisegError, match="it reads scans with pixel_mm 4.52, that one with 2.26"):
+        load_models(paths)
+
+
+def test_a_run_folder_loads_best_before_last(tmp_path, make_tiny_network):
+    network = make_tiny_network()
+    for which, size in (("best", 96), ("last", 64)):
+        target = checkpoint_path(tmp_path / "run", which)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config),
+                         "data": {"input_mode": "ant", "window_size": size}}, target)
+    model = load_model(tmp_path / "run")
+    assert model.window_size == 96 and model.info["source"].endswith("best.pt")
+
+
+def test_the_torch_engine_runs_on_the_device_asked_for(tmp_path, make_tiny_network, monkeypatch):
+    network = make_tiny_network()
+    path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config)}, tmp_path / "m.pt")
+    monkeypatch.setattr(loader, "TorchEngine", lambda network, device="cpu": ("engine on", device))
+    assert load_model(path, device="cuda:1").engine == ("engine on", "cuda:1")
+    assert load_model(tmp_path / "m.pt").engine == ("engine on", "cpu")
 
 
 def test_the_shipped_model_by_name(tmp_path, monkeypatch):

@@ -299,3 +299,34 @@ def test_a_view_in_any_unit_is_read_as_its_counts(nm1_scan):
     np.testing.assert_array_equal(scaled.views["ANT"].regions.labels, counts.views["ANT"].regions.labels)
     assert scaled.bsi_percent == pytest.approx(counts.bsi_percent)
     assert [f for f in scaled.qc_flags if not f.startswith("low_counts")] == counts.qc_flags
+
+
+def test_a_small_view_is_padded_centred_with_zero_counts():
+    from scintiseg.predict.pipeline import pad_scan
+
+    ant = np.arange(100 * 40, dtype=np.float32).reshape(100, 40) + 1
+    padded, (top, left) = pad_scan(Scan({"ANT": ant}, pixel_spacing=(2.26, 2.26)), 128)
+    assert padded.shape == (128, 128) and (top, left) == (14, 44)
+    np.testing.assert_array_equal(padded.view("ANT")[14:114, 44:84], ant)
+    assert padded.view("ANT").sum() == ant.sum()  # the rest is zero counts
+    big = Scan({"ANT": np.ones((300, 200), np.float32)}, pixel_spacing=(2.26, 2.26))
+    assert pad_scan(big, 128) == (big, (0, 0))
+
+
+def test_a_whole_view_is_padded_to_the_networks_down_sampling_not_its_window():
+    from types import SimpleNamespace
+
+    from scintiseg.predict.loader import LoadedModel
+    from scintiseg.predict.pipeline import input_multiple
+
+    assert input_multiple(LoadedModel(engine=None, window_size=96, network=SimpleNamespace(depth=3))) == 8
+    assert input_multiple(LoadedModel(engine=None, window_size=96, network=None)) == 96  # an ONNX file: no depth
+
+
+def test_lesion_ids_run_on_from_one_view_to_the_next(nm1_scan, make_blobs):
+    ant = nm1_scan.view("ANT")
+    scan = Scan({"ANT": ant, "POST": mirror(ant)}, pixel_spacing=nm1_scan.pixel_spacing)
+    prob = make_blobs(scan.shape, [(300, 60, 5), (500, 190, 5)])
+    prediction = predict_from_probabilities(scan, {"ANT": prob, "POST": prob}, settings=blob_settings(0.5, 4))
+    ids = [lesion.id for view in ("ANT", "POST") for lesion in prediction.views[view].lesions]
+    assert len(ids) == 4 and sorted(ids) == [1, 2, 3, 4]

@@ -146,6 +146,24 @@ def test_coverage_carried_back_is_the_box_and_its_probability_undiluted():
     assert (back[~covered] == 0).all()
 
 
+def test_coverage_carried_back_to_another_grid_is_the_pixels_at_least_half_seen():
+    """Onto a grid 1.33 x 1.33 as fine: box edges fall inside scan pixels; the probability stays that of the box."""
+    prob = np.zeros((100, 60), np.float32)
+    seen = np.zeros((100, 60), bool)
+    prob[20:60, 10:50], seen[20:60, 10:50] = 0.8, True
+    back, covered = to_scan_grid(prob, seen, (133, 80))
+
+    def inside(n_model: int, n_scan: int, low: int, high: int) -> np.ndarray:
+        edges = np.arange(n_scan + 1) * n_model / n_scan  # each scan pixel's extent in model pixels
+        return np.clip(np.minimum(edges[1:], high) - np.maximum(edges[:-1], low), 0, None) / (n_model / n_scan)
+
+    fraction = np.outer(inside(100, 133, 20, 60), inside(60, 80, 10, 50))
+    assert ((fraction > 0) & (fraction < 0.5)).any()  # pixels the box's edge only grazes ...
+    assert ((fraction >= 0.5) & (fraction < 1)).any()  # ... and pixels it mostly covers
+    np.testing.assert_array_equal(covered, fraction >= 0.5)
+    np.testing.assert_allclose(back[covered], 0.8, atol=1e-5)  # an edge pixel is not the box's mean with zeros
+
+
 def test_unknown_window_mode_is_refused():
     with pytest.raises(ScintisegError, match="unknown window mode 'body'"):
         PredictSettings(window="body")
@@ -161,3 +179,29 @@ def test_injected_maps_are_recorded_with_the_window_they_cover(nm1_scan):
     box[200:456] = True
     assert predict_from_probabilities(nm1_scan, {"ANT": prob}).settings["window"] == "whole"
     assert predict_from_probabilities(nm1_scan, {"ANT": prob}, {"ANT": box}).settings["window"] == "thoracic"
+
+
+def test_a_crops_blanked_outside_gets_no_probability():
+    """A polygon crop's outside is filled for the network (.edges); what it says there is not the scan's."""
+    counts = np.random.default_rng(0).gamma(4.0, 25.0, size=(200, 150)).astype(np.float32)
+    counts[:, :30] = 0  # blanked outside the polygon, reaching the edge
+    scan = Scan({"ANT": counts}, pixel_spacing=(MODEL_MM, MODEL_MM))
+    model = model_from_network(pointwise(0.0, 5.0), pixel_mm=MODEL_MM, window="whole")  # p = 0.993 everywhere
+    probabilities, coverage, _ = model_probabilities(scan, model, PredictSettings())
+    assert (probabilities["ANT"][:, :30] == 0).all()
+    assert (probabilities["ANT"][:, 30:] > 0.99).all() and coverage["ANT"].all()
+
+
+@pytest.mark.parametrize("window, extended", [("whole", True), ("thoracic", False)])
+def test_only_a_whole_view_model_reads_a_crop_with_its_edges_run_on(monkeypatch, window, extended):
+    """The edges were measured with whole-view models (.edges); a model of thoracic crops reads the crop as it is."""
+    from scintiseg.predict import pipeline
+
+    calls = []
+    extend = pipeline.extend_inputs
+    monkeypatch.setattr(pipeline, "extend_inputs", lambda *args: calls.append(args) or extend(*args))
+    counts = np.random.default_rng(0).gamma(4.0, 25.0, size=(200, 150)).astype(np.float32)
+    scan = Scan({"ANT": counts}, pixel_spacing=(MODEL_MM, MODEL_MM))
+    model = model_from_network(pointwise(0.0, 5.0), pixel_mm=MODEL_MM, window=window)
+    model_probabilities(scan, model, PredictSettings())
+    assert bool(calls) is extended

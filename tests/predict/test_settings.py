@@ -56,6 +56,7 @@ def test_a_spine_pattern_ratio_that_is_no_positive_number_is_one_error(ratio):
 
 @pytest.mark.parametrize("changes, said", [
     ({"threshold": -3}, "threshold must lie in (0, 1], got -3"),
+    ({"threshold": 0}, "threshold must lie in (0, 1], got 0"),  # every pixel a lesion
     ({"threshold": float("nan")}, "threshold must lie in (0, 1], got nan"),
     ({"threshold": None}, "threshold must be a number in (0, 1], got None"),
     ({"min_area_px": 2.5}, "min_area_px must be a whole number of pixels, at least 1, got 2.5"),
@@ -71,6 +72,25 @@ def test_settings_out_of_range_are_refused_where_they_are_made(changes, said):
 
 def _parsed(*argv: str) -> argparse.Namespace:
     return build_parser("predict").parse_args(["predict", "scan.dcm", "--out", "o", *argv])
+
+
+@pytest.mark.parametrize("engine, runs", [("torch", "torch"), ("onnx", "onnx"), ("onnx-int8", "onnx"), ("?", "torch")])
+def test_the_region_network_runs_in_float_with_the_lesion_models_runtime(monkeypatch, engine, runs):
+    from scintiseg.predict import region_model
+
+    monkeypatch.setattr(region_model, "load_region_model", lambda path, engine: (path, engine))
+    assert PredictSettings(regions="learned").region_network(engine) == (None, runs)
+
+
+def test_learned_regions_are_loaded_even_without_a_shipped_region_network(monkeypatch, tmp_path):
+    """Asked for (``--regions learned``), a missing region network is load_region_model's error, not the atlas."""
+    from scintiseg.predict import region_model
+
+    monkeypatch.setattr(region_model, "SHIPPED_REGION_WEIGHTS", tmp_path / "none.pt")
+    monkeypatch.setattr(region_model, "load_region_model", lambda path, engine: "loaded")
+    assert PredictSettings(regions="learned").region_network() == "loaded"
+    assert PredictSettings(regions="auto").region_network() is None
+    assert PredictSettings(regions="atlas").region_network() is None
 
 
 def test_the_flags_are_the_six_settings_predict_had():
