@@ -206,3 +206,9 @@ def test_outlines_labelled_as_no_lesion_are_refused_before_any_image(tmp_path, c
     assert main(["annotations", "from-masks", str(tmp_path), "--masks", str(tmp_path / "masks"), "--out",
                  str(tmp_path / "lm"), "--label", label]) == 2
     assert f"--label {label!r} does not name a lesion" in capsys.readouterr().err and not (tmp_path / "lm").exists()
+
+
+def test_from_masks_without_the_masks_folder_is_one_line(tmp_path, capsys):
+    assert main(["annotations", "from-masks", str(tmp_path), "--masks", str(tmp_path / "nowhere"), "--out",
+                 str(tmp_path / "lm")]) == 2
+    assert "no such folder of masks" in capsys.readouterr().err and not (tmp_path / "lm").exists()

@@ -59,3 +59,21 @@ def test_an_empty_argument_is_refused_before_anything_runs(tmp_path, monkeypatch
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"scintiseg {argv[0]}: error: {named} is given an empty value (an unset shell variable?)"]
     assert not list(tmp_path.iterdir())
+
+
+def test_no_command_prints_the_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_an_output_that_cannot_be_written_is_one_line_naming_it_and_exit_2(monkeypatch, capsys):
+    import errno
+
+    from scintiseg.cli import info
+
+    def read_only(args):
+        raise OSError(errno.EROFS, "Read-only file system", "/mnt/out")
+
+    monkeypatch.setattr(info, "run", read_only)
+    assert main(["info", "scan.dcm"]) == 2
+    assert capsys.readouterr().err == "scintiseg info: error: /mnt/out: Read-only file system\n"

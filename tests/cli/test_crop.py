@@ -51,3 +51,12 @@ def test_blank_image_is_one_line_error_and_no_output(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("scintiseg crop: error:") and "no body" in err and "\n" not in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_an_impossible_size_or_an_output_that_is_a_file_is_refused_before_any_scan_is_read(tmp_path, capsys):
+    missing = str(tmp_path / "not-read.dcm")  # never read: the refusal comes first
+    assert main(["crop", missing, "--out", str(tmp_path / "out"), "--size", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "scintiseg crop: error: --size must be positive, got 0"
+    (tmp_path / "afile").write_text("")
+    assert main(["crop", missing, "--out", str(tmp_path / "afile")]) == 2
+    assert "output exists and is not a folder" in capsys.readouterr().err

@@ -214,3 +214,47 @@ def test_import_says_an_assumed_pixel_size_and_takes_pixel_spacing(tmp_path, cap
     assert read_scan(tmp_path / "b" / case.image).pixel_spacing == (3.3, 3.3)
     assert main(["dataset", "import", str(src), "--out", str(tmp_path / "c"), "--pixel-spacing", "abc"]) == 2
     assert "pixel spacing 'abc'" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
+def test_split_and_export_nnunet_default_as_their_help_says():
+    from scintiseg.cli import build_parser
+
+    split = build_parser("dataset").parse_args(["dataset", "split", "d"])
+    assert (split.test, split.seed, split.folds) == (0.2, 0, None)
+    nnunet = build_parser("dataset").parse_args(["dataset", "export-nnunet", "d", "--out", "o"])
+    assert (nnunet.dataset_id, nnunet.name, nnunet.folds, nnunet.seed, nnunet.fuse) == (501, "BoneScan", 5, 0, "none")
+
+
+def test_split_uses_the_test_share_it_is_given(tiny_dataset, capsys):
+    assert main(["dataset", "split", str(tiny_dataset), "--test", "0.5"]) == 0
+    splits = json.loads((tiny_dataset / "splits.json").read_text())
+    assert len(splits["test"]) == 2 and len(splits["train"]) == 2
+
+
+def test_check_json_of_an_invalid_data_set_exits_2(tiny_dataset, capsys):
+    manifest = load_manifest(tiny_dataset)
+    manifest.cases[0].image = "images/missing.dcm"
+    save_manifest(manifest, tiny_dataset)
+    assert main(["dataset", "check", str(tiny_dataset), "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["valid"] is False
+
+
+def test_import_link_hard_links_and_read_normal_outlines_every_view(tmp_path, capsys):
+    import os
+
+    import numpy as np
+
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.scan import Scan
+
+    src = tmp_path / "scans"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    write_dicom(Scan({"ANT": rng.poisson(9, (32, 16)).astype(np.uint16),
+                      "POST": rng.poisson(9, (32, 16)).astype(np.uint16)}, patient_id="PX"), src / "s1.dcm")
+    out = tmp_path / "ds"
+    assert main(["dataset", "import", str(src), "--out", str(out), "--link", "--read-normal", "--as-stored"]) == 0
+    assert "read normal: 2 views" in capsys.readouterr().out
+    case = load_manifest(out).cases[0]
+    assert os.path.samefile(out / case.image, src / "s1.dcm")
+    assert set(case.labels) == {"ANT", "POST"}

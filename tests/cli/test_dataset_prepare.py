@@ -47,3 +47,37 @@ def test_augment_writes_factor_times_the_cases_and_says_so(tiny_dataset, tmp_pat
     cases = json.loads((out / "dataset.json").read_text())["cases"]
     assert len(cases) == 8 and sum(case["origin"] == "augment" for case in cases) == 4
     assert capsys.readouterr().out.strip() == f"8 cases (x2) -> {out}"
+
+
+def test_augment_passes_every_option_on(tiny_dataset, tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import scintiseg.prepare.augment_dataset as augment_module
+
+    given = {}
+
+    def fake(dataset, out, **options):
+        given.update(options)
+        return SimpleNamespace(cases=[])
+
+    monkeypatch.setattr(augment_module, "augment_dataset", fake)
+    assert main(["dataset", "augment", str(tiny_dataset), "--out", str(tmp_path / "a"), "--factor", "3", "--seed", "4",
+                 "--max-angle", "5", "--max-shift", "0.05", "--hflip-prob", "0.75", "--vflip-prob", "0.25"]) == 0
+    assert given == {"factor": 3, "seed": 4, "max_angle": 5.0, "max_shift": 0.05, "hflip_prob": 0.75, "vflip_prob": 0.25}
+
+
+def test_crop_workers_0_is_one_per_cpu_core(tiny_dataset, tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import scintiseg.prepare.crop_dataset as crop_module
+
+    given = {}
+
+    def fake(dataset, out, size, workers):
+        given.update(size=size, workers=workers)
+        return SimpleNamespace(cases=[])
+
+    monkeypatch.setattr(crop_module, "crop_dataset", fake)
+    monkeypatch.setattr("os.cpu_count", lambda: 7)
+    assert main(["dataset", "crop", str(tiny_dataset), "--out", str(tmp_path / "c"), "--workers", "0", "--size", "64"]) == 0
+    assert given == {"size": 64, "workers": 7}

@@ -45,3 +45,26 @@ def test_report_and_run_refuse_what_they_cannot_do(tmp_path, capsys):
     assert "for `report` only" in capsys.readouterr().err
     assert main(["experiment", "paper-a-table2", "--data", str(tmp_path), "--workers", "-2"]) == 2  # was: it ran
     assert "--workers must be at least 1, got -2" in capsys.readouterr().err
+
+
+def test_run_refuses_zero_runs_and_gan_options_elsewhere(tmp_path, capsys):
+    assert main(["experiment", "paper-a-table2", "--data", str(tmp_path), "--runs", "0"]) == 2
+    assert "--runs must be at least 1, got 0" in capsys.readouterr().err
+    assert main(["experiment", "paper-a-table2", "--data", str(tmp_path), "--factor", "4"]) == 2
+    assert "--factor applies only to" in capsys.readouterr().err
+
+
+def test_run_passes_its_options_on(tmp_path, monkeypatch, capsys):
+    import scintiseg.experiments.runner as runner
+
+    given = {}
+
+    def fake(name, data, out, **options):
+        given.update(name=name, **options)
+        return tmp_path / "table.md"
+
+    monkeypatch.setattr(runner, "run_experiment", fake)
+    assert main(["experiment", "paper-a-table2", "--data", str(tmp_path), "--runs", "2", "--epochs", "3", "-m", "width=8",
+                 "--set", "batch_size=8", "--no-progress", "--test-patients", "0", "--workers", "2"]) == 0
+    assert given["runs"] == 2 and given["progress"] is False and given["workers"] == 2 and given["test_set"] is None
+    assert given["settings"] == {"batch_size": 8, "epochs": 3, "model_args": {"width": 8}}

@@ -130,3 +130,33 @@ def test_impossible_train_values_are_one_line_before_the_crops_are_read(real_cro
     assert main(["gan", "train", "--data", str(real_crops), "--out", str(tmp_path / "r"), flag, value]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.endswith(said) and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("argv", [["sample", "--run", "r", "--out", "o", "--n", "0"],
+                                  ["sample", "--run", "r", "--out", "o", "--n", "1", "--batch-size", "0"],
+                                  ["evaluate", "--run", "r", "--data", "d", "--n", "0"]])
+def test_a_count_below_1_is_argparses_usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["gan", *argv])
+    assert stopped.value.code == 2 and "must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_minutes_not_above_0_is_refused_before_training(tmp_path, capsys):
+    assert main(["gan", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--minutes", "0"]) == 2
+    assert capsys.readouterr().err.strip().endswith("--minutes must be positive, got 0.0")
+    assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_writes_to_run_evaluation_by_default(tmp_path, monkeypatch, capsys):
+    import scintiseg.gan.evaluate as gan_evaluate
+
+    given = {}
+
+    def fake(run, data, out, n, seed, progress):
+        given.update(out=out, n=n, seed=seed)
+        return {"memorisation": {"ratio": 1.0, "possible_copies": 0.0}, "counts": {"wasserstein_relative": 0.0},
+                "noise": {"real": {"fano": 1.0}, "generated": {"fano": 1.0}}}
+
+    monkeypatch.setattr(gan_evaluate, "evaluate_run", fake)
+    assert main(["gan", "evaluate", "--run", str(tmp_path / "run"), "--data", "d"]) == 0
+    assert given == {"out": tmp_path / "run" / "evaluation", "n": 200, "seed": 0}

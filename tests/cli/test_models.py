@@ -88,3 +88,9 @@ def test_average_of_one_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "at least two" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o.pt").exists()
+
+
+def test_no_subcommand_or_a_size_below_1_exits_2(capsys):
+    assert main(["models"]) == 2
+    assert main(["models", "table", "--size", "0", "--no-timing", "--models", "unet"]) == 2
+    assert "--size, --batch and --repeats must be positive" in capsys.readouterr().err

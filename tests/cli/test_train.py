@@ -118,3 +118,36 @@ def create_model_for_test():
     from scintiseg.models import create_model
 
     return create_model("unet", width=4, depth=2)
+
+
+def test_a_new_run_does_not_read_a_config_yaml_left_in_its_folder(tmp_path):
+    from scintiseg.cli import build_parser
+
+    (tmp_path / "config.yaml").write_text("epochs: 7\n")
+    fresh = resolve_config(build_parser("train").parse_args(["train", "--out", str(tmp_path), "--data", "d"]))
+    assert fresh.epochs == TrainConfig().epochs != 7
+    resumed = resolve_config(build_parser("train").parse_args(["train", "--out", str(tmp_path), "--data", "d", "--resume"]))
+    assert resumed.epochs == 7
+
+
+def test_a_resumed_run_does_not_read_its_init_checkpoint_again(tmp_path):
+    from scintiseg.cli import build_parser
+
+    (tmp_path / "config.yaml").write_text(f"init: {tmp_path / 'moved.pt'}\ndata: d\n")  # the init file since moved
+    resumed = resolve_config(build_parser("train").parse_args(["train", "--out", str(tmp_path), "--resume"]))
+    assert resumed.init == str(tmp_path / "moved.pt")
+
+
+def test_only_rank_0_says_where_the_run_is(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import scintiseg.train.loop as loop
+
+    monkeypatch.setattr(loop, "train", lambda config, resume: SimpleNamespace(
+        epochs_run=1, best_value=0.5, best_epoch=1, run_dir=tmp_path, pixel_mm=None))
+    monkeypatch.setenv("RANK", "1")
+    assert main(["train", "--data", "d", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("RANK", "0")
+    assert main(["train", "--data", "d", "--out", str(tmp_path)]) == 0
+    assert "at epoch 1; run in" in capsys.readouterr().out
