@@ -141,3 +141,30 @@ def test_a_gan_run_that_saw_fold_0s_validation_patients_is_refused_before_d2_and
     with pytest.raises(ScintisegError, match="validation patients of fold 0"):
         prepare_datasets(d1, tmp_path / "b", factor=2, gan_run=run, progress=False)
     assert not any((tmp_path / "b" / "datasets").glob("d[23]_x2"))
+
+
+def test_a_factor_below_two_is_refused(six_crops, tmp_path):
+    with pytest.raises(ScintisegError, match="at least 2, got 1"):
+        prepare_datasets(six_crops, tmp_path / "exp", factor=1, progress=False)
+    assert not (tmp_path / "exp").exists()
+
+
+def test_the_table_gets_each_rows_runs_from_their_own_run_folders(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from scintiseg.experiments import paper_b_augmentation as module
+
+    paths = {key: tmp_path / key.lower() for key in ("D1", "D2", "D3", "gan")}
+    written = {}
+    monkeypatch.setattr(module, "prepare_datasets", lambda *a, **k: paths)
+    monkeypatch.setattr(module, "prepare_test_set", lambda *a, **k: None)
+    monkeypatch.setattr(module, "run_experiment", lambda spec, **k: written.setdefault("data", []).append(k["data"]))
+    monkeypatch.setattr(module, "cell_result", lambda folder, evaluation: {"folder": f"{folder.parent.name}/{folder.name}"})
+    monkeypatch.setattr(module, "cell_config", lambda *a: SimpleNamespace(to_dict=lambda: {}))
+    monkeypatch.setattr(module, "write_outputs", lambda spec, results, out, **k: written.setdefault("results", results))
+    module.run_paper_b_augmentation(tmp_path / "crops", tmp_path / "exp", runs=2, progress=False)
+    assert written["data"] == [str(paths[k]) for k in ("D1", "D2", "D3")]
+    results = written["results"]
+    assert [(r["row"], r["run"]) for r in results] == [(row.name, k) for row in PAPER_B_AUGMENTATION.rows for k in (0, 1)]
+    assert all(r["folder"].endswith(f"/run{r['run']}") for r in results)
+    assert len({r["folder"] for r in results}) == len(results)  # each row's own folder

@@ -149,3 +149,12 @@ def test_spread_is_the_interval_where_the_row_has_one_else_mean_and_sd():
     assert _spread(entry, "dsc", paired) == pytest.approx((0.65, 0.08, 0.15))  # estimate, down to low, up to high
     assert _spread(entry, "dsc", None) == (0.6, 0.1, 0.1)
     assert _spread(entry, "recall", PairedStatistics("unet", rows={})) == (0.5, 0.05, 0.05)
+
+
+def test_each_rows_name_sits_under_the_middle_of_its_group_of_bars(drawn):
+    figure, _ = drawn(ExperimentSpec(name="x", title="t", source="s", rows=ROWS), statistics(), None)
+    axis = figure.axes[0]
+    middle = _bars(axis)[TABLE_METRICS[len(TABLE_METRICS) // 2]]
+    centres = [p.get_x() + p.get_width() / 2 for p in middle.patches]
+    np.testing.assert_allclose(axis.get_xticks(), centres)
+    assert [t.get_text() for t in axis.get_xticklabels()] == [row.name for row in ROWS]

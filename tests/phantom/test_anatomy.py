@@ -244,3 +244,72 @@ def test_metadata_records_the_randomisers_only_when_on():
     assert curved.meta["anatomy"]["kyphosis_deg"] == 20.0
     assert 10.0 <= abs(curved.meta["anatomy"]["scoliosis_cobb_deg"]) <= 45.0
     assert curved.meta["anatomy"]["scoliosis_shape"] in ("C", "S")
+
+
+def _centroid(block, grid):
+    """Occupancy-weighted centre (y, z, x) mm of a block."""
+    y, z, x = block.centres(grid)
+    weight = block.occupancy
+    return tuple(float((np.broadcast_to(c, weight.shape) * weight).sum() / weight.sum()) for c in (y, z, x))
+
+
+def test_left_bones_and_organs_lie_on_the_left_side_ribs_shoulders_and_kidneys_included():
+    """The builder puts the patient's left at +x (``"left" if side > 0``): every ``*_left`` part on that side."""
+    anatomy = _anatomy(AnatomyConfig(), 3)
+    mid = anatomy.body.midline_mm
+    parts = [(b.name, b.block) for b in anatomy.bones] + [(o.name, o.block) for o in anatomy.organs]
+    sided = [(name, block) for name, block in parts if "left" in name.split("_") or "right" in name.split("_")]
+    assert {"rib_left_6", "clavicle_right", "scapula_left", "hip_right", "kidney_left"} <= {n for n, _ in sided}
+    for name, block in sided:
+        x = _centroid(block, anatomy.grid)[2]
+        assert (x > mid) == ("left" in name.split("_")), name
+
+
+def test_right_kidney_lies_lower_than_the_left():
+    anatomy = _anatomy(AnatomyConfig(), 3)
+    kidneys = {o.name: _centroid(o.block, anatomy.grid) for o in anatomy.organs if o.name.startswith("kidney_")}
+    assert kidneys["kidney_right"][1] > kidneys["kidney_left"][1] + 10.0  # z grows towards the feet
+
+
+def test_vertebral_bodies_carry_their_levels_spine_uptake():
+    """Without per-bone variation, a full body voxel's concentration follows :func:`spine_uptake` (L5 over T8)."""
+    anatomy = _anatomy(replace(AnatomyConfig(), bone_variation=0.0), 3)
+
+    def peak(name):
+        block = anatomy.bone(name).block
+        full = block.occupancy > 0.999
+        return float(np.median(block.activity[full] / block.occupancy[full]))
+
+    assert peak("L5") / peak("T8") == pytest.approx(spine_uptake("L5") / spine_uptake("T8"), rel=0.05)
+
+
+def test_disc_draw_does_not_move_when_bone_thickness_is_switched_on():
+    discs = replace(AnatomyConfig(), disc_fraction=(0.05, 0.3))
+    both = replace(discs, bone_thickness=(0.8, 1.2))
+    assert [b.disc_fraction for b in _bodies(discs, 20)] == [b.disc_fraction for b in _bodies(both, 20)]
+
+
+def test_metadata_records_a_drawn_disc_fraction():
+    from scintiseg.phantom.anatomy import randomiser_facts
+
+    body = _bodies(replace(AnatomyConfig(), disc_fraction=(0.2, 0.3)), 1)[0]
+    assert randomiser_facts(body)["disc_fraction"] == pytest.approx(body.disc_fraction, abs=1e-3)
+
+
+def test_feet_point_outward_and_the_medial_malleolus_is_medial():
+    anatomy = _anatomy(AnatomyConfig(), 3)
+    mid = anatomy.body.midline_mm
+    for side in ("left", "right"):
+        heel, _, tip = anatomy.bone(f"foot_{side}").path
+        assert abs(tip[1] - mid) > abs(heel[1] - mid) + 5.0, side  # the toes fall outward
+        tibia = anatomy.bone(f"tibia_{side}").block
+        y, z, x = tibia.centres(anatomy.grid)
+        low = tibia.occupancy * (np.broadcast_to(z, tibia.occupancy.shape) > anatomy.landmarks[f"ankle_{side}"][0] - 10.0)
+        x_low = float((np.broadcast_to(x, low.shape) * low).sum() / low.sum())
+        assert abs(x_low - mid) < abs(anatomy.landmarks[f"ankle_{side}"][1] - mid), side
+
+
+def test_kyphosis_moves_the_thoracic_spine_posteriorly():
+    straight = _anatomy(AnatomyConfig(), 7)
+    bent = _anatomy(replace(AnatomyConfig(), kyphosis_deg=(40.0, 40.0)), 7)
+    assert bent.bone("T8").body["centre"][2] > straight.bone("T8").body["centre"][2] + 10.0  # towards the table

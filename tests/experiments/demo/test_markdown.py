@@ -114,3 +114,16 @@ def test_a_damaged_per_case_csv_is_one_line_naming_it(tmp_path, content):
         lesion_free_images(per_case)
     assert str(error.value).startswith(f"{per_case}: not an evaluation's per-case scores")
     assert "\n" not in str(error.value)
+
+
+def test_metrics_table_has_each_networks_scores_in_their_columns_and_its_own_paper_row(tmp_path):
+    from scintiseg.experiments.demo.settings import MODEL_TITLES, PAPER_A_ROWS
+    from scintiseg.experiments.specs import PAPER_A_TABLE2
+
+    state = _state()
+    state.metrics["unet"] = {**_metrics(), "pooled": {"dsc": 0.111, "recall": 0.222, "cpa": 0.333, "iou": 0.444}}
+    text = report_markdown(DemoSettings(out=str(tmp_path)), state, tmp_path, {})
+    row = next(line for line in text.splitlines() if line.startswith(f"| {MODEL_TITLES['unet']} |"))
+    assert "| 0.111 | 0.222 | 0.333 | 0.444 |" in row
+    paper = next(r.paper for r in PAPER_A_TABLE2.rows if r.name == PAPER_A_ROWS["unet"])
+    assert row.endswith(f"| {paper['dsc']:.4f} / {paper['recall']:.4f} / {paper['cpa']:.4f} |")

@@ -179,3 +179,60 @@ def test_a_damaged_record_of_an_earlier_run_is_one_line_naming_it(tmp_path, monk
     (run / "eval-test" / "metrics.json").write_text('{"pooled": 5, "images": 2}')  # an object, but no scores
     with pytest.raises(ScintisegError, match=r"metrics.json: not an evaluation's metrics \(no pooled scores\)"):
         steps.evaluate_model(run, tmp_path / "crops", "dpunet", DemoState(settings={}))
+
+
+def test_a_finished_run_of_fewer_epochs_is_trained_on(tmp_path, monkeypatch):
+    trained = []
+    monkeypatch.setattr(steps, "training_device", lambda config: {"device": "cpu"})
+    monkeypatch.setattr("scintiseg.train.loop.train", lambda config, resume: trained.append(config.epochs))
+    run = tmp_path / "dpunet"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps({"finished": True, "epochs_run": 1}), encoding="utf-8")
+    state = DemoState(settings={})
+    steps.train_model(DemoSettings(out=str(tmp_path), epochs=2, threads=1), "dpunet", tmp_path / "crops", run, state, "3/6")
+    assert trained == [2] and state.skipped == []
+
+
+def test_a_cohort_of_another_size_is_generated_again(tmp_path, monkeypatch):
+    made = []
+    monkeypatch.setattr("scintiseg.phantom.write_cohort", lambda n, folder, **k: made.append(n))
+    _dataset(tmp_path, ["PH0001", "PH0002"], {})
+    state = DemoState(settings={})
+    steps.make_phantom(DemoSettings(out=str(tmp_path), patients=4), tmp_path, state)
+    assert made == [4] and state.skipped == []
+    steps.make_phantom(DemoSettings(out=str(tmp_path), patients=2), tmp_path, state)
+    assert made == [4] and state.skipped == ["phantom"]
+
+
+def test_metrics_older_than_the_best_checkpoint_are_computed_again(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr("scintiseg.train.evaluate.evaluate_run", lambda run, crops, **k: {"pooled": {"dsc": 0.9}, "new": True})
+    run = tmp_path / "dpunet"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "eval-test").mkdir()
+    metrics, best = run / "eval-test" / "metrics.json", run / "checkpoints" / "best.pt"
+    metrics.write_text(json.dumps({"pooled": {"dsc": 0.1}}), encoding="utf-8")
+    best.write_bytes(b"")
+    os.utime(metrics, (1000, 1000))
+    os.utime(best, (2000, 2000))
+    state = DemoState(settings={})
+    assert steps.evaluate_model(run, tmp_path / "crops", "dpunet", state)["new"] and state.skipped == []
+    os.utime(metrics, (3000, 3000))
+    assert steps.evaluate_model(run, tmp_path / "crops", "dpunet", state) == {"pooled": {"dsc": 0.1}}
+    assert state.skipped == ["evaluate dpunet"]
+
+
+@pytest.mark.parametrize("recipe", ["synthetic", "crops"])
+def test_existing_crops_are_reused_and_only_the_synthetic_recipe_tests_on_all(tmp_path, recipe):
+    _dataset(tmp_path, [f"PH000{i}" for i in range(1, 7)], {})
+    state = DemoState(settings={})
+    splits = steps.make_crops(DemoSettings(out=str(tmp_path), recipe=recipe, patients=6), tmp_path, tmp_path, state)
+    assert (splits["train"] == []) == (recipe == "synthetic") and splits["test"]
+    assert state.skipped == ["crop"]  # the crops were there: recorded as reused
+
+
+def test_showcase_tie_goes_to_the_first_id(tmp_path):
+    seen = {"in_crop": True, "visible": {"ANT": True}}
+    _dataset(tmp_path, ["A", "B", "C"], {"A": [seen], "B": [seen, seen], "C": [seen, seen]})
+    assert showcase_case(tmp_path, ["A", "B", "C"]) == "B"
