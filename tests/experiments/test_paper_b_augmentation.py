@@ -168,3 +168,26 @@ def test_the_table_gets_each_rows_runs_from_their_own_run_folders(monkeypatch, t
     assert [(r["row"], r["run"]) for r in results] == [(row.name, k) for row in PAPER_B_AUGMENTATION.rows for k in (0, 1)]
     assert all(r["folder"].endswith(f"/run{r['run']}") for r in results)
     assert len({r["folder"] for r in results}) == len(results)  # each row's own folder
+
+
+def test_d1_keeps_a_given_folds_split_unless_it_lists_cases_d1_drops(six_crops, tmp_path):
+    """D1 is the data set's real cases: its own folds split is kept as given, but a split that lists a case D1 drops
+    (an augmented copy) is made afresh, so D1's split names only D1's cases."""
+    from dataclasses import replace
+
+    from scintiseg.experiments.paper_b_augmentation import _copy_with_split
+
+    split_dataset(six_crops, test=0.34, seed=3, folds=2)
+    given = (six_crops / ds.SPLITS_NAME).read_text()
+    kept = _copy_with_split(six_crops, tmp_path / "kept", test=0.25, folds=2, seed=0)
+    assert (kept / ds.SPLITS_NAME).read_text() == given
+    manifest = ds.load_manifest(six_crops)
+    copied = manifest.cases[0].case_id
+    cases = [replace(c, origin="augment") if c.case_id == copied else c for c in manifest.cases]
+    ds.save_manifest(replace(manifest, cases=cases), six_crops)
+    assert copied in given
+    fresh = _copy_with_split(six_crops, tmp_path / "fresh", test=0.25, folds=2, seed=0)
+    own = {c.case_id for c in ds.load_manifest(fresh).cases}
+    splits = ds.load_splits(fresh)
+    listed = set(splits["train"]) | set(splits["test"]) | {c for f in splits["folds"] for part in f.values() for c in part}
+    assert copied not in own and listed == own
