@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support import REAL, REAL_NM1
+from support import NO_REAL_NM1, REAL, REAL_NM1
 
 REAL_NM1_RLE = REAL / "nema-wg04-nm1-wholebody-rle.dcm"
 
 
 def _require(path: Path) -> Path:
     if not path.is_file():
-        pytest.skip(f"real data not available: {path}")
+        pytest.skip(NO_REAL_NM1 if path == REAL_NM1 else f"the real file is not at {path}")
     return path
 
 

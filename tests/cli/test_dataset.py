@@ -225,7 +225,7 @@ def test_split_and_export_nnunet_default_as_their_help_says():
     assert (nnunet.dataset_id, nnunet.name, nnunet.folds, nnunet.seed, nnunet.fuse) == (501, "BoneScan", 5, 0, "none")
 
 
-def test_split_uses_the_test_share_it_is_given(tiny_dataset, capsys):
+def test_split_uses_the_test_share_it_is_given(tiny_dataset):
     assert main(["dataset", "split", str(tiny_dataset), "--test", "0.5"]) == 0
     splits = json.loads((tiny_dataset / "splits.json").read_text())
     assert len(splits["test"]) == 2 and len(splits["train"]) == 2

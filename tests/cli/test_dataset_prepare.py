@@ -49,7 +49,7 @@ def test_augment_writes_factor_times_the_cases_and_says_so(tiny_dataset, tmp_pat
     assert capsys.readouterr().out.strip() == f"8 cases (x2) -> {out}"
 
 
-def test_augment_passes_every_option_on(tiny_dataset, tmp_path, monkeypatch, capsys):
+def test_augment_passes_every_option_on(tiny_dataset, tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     import scintiseg.prepare.augment_dataset as augment_module
@@ -66,7 +66,7 @@ def test_augment_passes_every_option_on(tiny_dataset, tmp_path, monkeypatch, cap
     assert given == {"factor": 3, "seed": 4, "max_angle": 5.0, "max_shift": 0.05, "hflip_prob": 0.75, "vflip_prob": 0.25}
 
 
-def test_crop_workers_0_is_one_per_cpu_core(tiny_dataset, tmp_path, monkeypatch, capsys):
+def test_crop_workers_0_is_one_per_cpu_core(tiny_dataset, tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     import scintiseg.prepare.crop_dataset as crop_module

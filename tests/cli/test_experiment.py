@@ -54,7 +54,7 @@ def test_run_refuses_zero_runs_and_gan_options_elsewhere(tmp_path, capsys):
     assert "--factor applies only to" in capsys.readouterr().err
 
 
-def test_run_passes_its_options_on(tmp_path, monkeypatch, capsys):
+def test_run_passes_its_options_on(tmp_path, monkeypatch):
     import scintiseg.experiments.runner as runner
 
     given = {}

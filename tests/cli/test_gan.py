@@ -147,7 +147,7 @@ def test_minutes_not_above_0_is_refused_before_training(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-def test_evaluate_writes_to_run_evaluation_by_default(tmp_path, monkeypatch, capsys):
+def test_evaluate_writes_to_run_evaluation_by_default(tmp_path, monkeypatch):
     import scintiseg.gan.evaluate as gan_evaluate
 
     given = {}

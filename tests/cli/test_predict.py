@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from scintiseg.cli import main
-from support import REAL_NM1 as REAL
 
 
 def test_predict_folder_writes_reports(run_dir, scans, tmp_path, capsys):
@@ -182,16 +181,14 @@ def test_an_output_folder_in_use_is_one_line_and_exit_2(run_dir, scans, tmp_path
 
 
 @pytest.fixture(scope="module")
-def npy_scan(tmp_path_factory) -> Path:
+def npy_scan(tmp_path_factory, real_nm1) -> Path:
     """NM1's counts as a ``.npy`` file: a scan with no pixel spacing of its own."""
     import numpy as np
 
     from scintiseg.io import read_scan
 
-    if not REAL.is_file():
-        pytest.skip(f"real scan not found at {REAL}")
     path = tmp_path_factory.mktemp("npy") / "nm1.npy"
-    np.save(path, read_scan(REAL).view("ANT"))
+    np.save(path, read_scan(real_nm1).view("ANT"))
     return path
 
 
@@ -440,13 +437,13 @@ def test_a_studys_ant_and_post_files_are_predicted_as_its_two_view_file(tmp_path
     assert [a["input"]["views"] for a in alone] == [["ANT"], ["POST"]] and not any(a["summary"]["pair_count"] for a in alone)
 
 
-def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp_path):
+def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp_path, real_nm1):
     """NM1 exported mirrored left-right (session 27): without an orientation attribute its lesion is named on the
     other side (no image cue tells the sides); with Patient Orientation saying so, it is read mirrored back and
     predicted as NM1 stored upright: the same lesions, regions, sides and BSI, flagged, the record in report.json."""
     import pydicom
 
-    ds = pydicom.dcmread(REAL)
+    ds = pydicom.dcmread(real_nm1)
     upright = ds.pixel_array
     ds.PixelData = np.ascontiguousarray(upright[:, ::-1]).tobytes()
     scans, out = tmp_path / "scans", tmp_path / "out"
@@ -454,7 +451,7 @@ def test_a_dicom_view_stored_mirrored_is_named_by_its_header_not_by_its_look(tmp
     ds.save_as(scans / "unsaid.dcm")
     ds.PatientOrientation = ["R", "F"]
     ds.save_as(scans / "said.dcm")
-    shutil.copy(REAL, scans / "upright.dcm")
+    shutil.copy(real_nm1, scans / "upright.dcm")
     assert main(["predict", str(scans), "--out", str(out), "--quiet"]) == 0
     reports = {name: json.loads((out / name / "report.json").read_text()) for name in ("upright", "said", "unsaid")}
 

@@ -151,6 +151,7 @@ def test_rdinet_feature_sum_treats_views_symmetrically():
     [("unet", {"width": 4, "depth": 2}), ("dpunet", {"width": 4, "depth": 2}), ("rdinet", {"width": 4, "depth": 2, "t": 1})],
 )
 def test_every_decoder_gets_its_levels_encoder_output_as_skip(name, kwargs):
+    torch.manual_seed(0)
     model = create_model(name, **kwargs).eval()
     skips, decoder_inputs = {}, {}
     for level, encoder in enumerate(model.encoders):
@@ -177,6 +178,7 @@ def test_rdinet_feature_sum_adds_the_stem_features_of_the_two_views():
 def test_rdinet_runs_its_recurrent_block_in_the_bottleneck_t_times():
     from scintiseg.models.blocks.recurrent import RecurrentConvBlock
 
+    torch.manual_seed(0)
     model = create_model("rdinet", width=4, depth=2, t=2).eval()
     blocks = [m for m in model.bottleneck.modules() if isinstance(m, RecurrentConvBlock)]
     assert len(blocks) == 1 and blocks[0].t == 2

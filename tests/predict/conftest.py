@@ -7,14 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support import REAL_NM1 as REAL
-
 
 @pytest.fixture(scope="session")
-def nm1_path() -> Path:
-    if not REAL.is_file():
-        pytest.skip(f"real scan not found at {REAL}")
-    return REAL
+def nm1_path(real_nm1) -> Path:
+    """The real NM1 file (the root conftest's fixture: skipped, naming the path, where ../shared is not beside)."""
+    return real_nm1
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ def _record(lesion_id: int, view: str, region: str, peak: float) -> LesionMeasur
     ("sternum", "sternum", 100.0, 50.0, None),  # agree
     ("pelvis", "sacrum", 100.0, 50.0, None),  # the pelvis is no nearer to either view
     ("sternum", "pelvis", 100.0, 50.0, None),  # nor on POST
-    ("clavicle_left", "ribs_left", 50.0, 90.0, None),
+    ("clavicle_left", "ribs_left", 50.0, 90.0, None),  # the ribs have no nearer view (bsi.NEARER_VIEW): no depth to decide by
     ("clavicle_left", "scapula_right", 50.0, 90.0, None),  # sides differ: not one bone misnamed by depth
     ("sternum", "thoracic_spine", 90.0, 90.0, None),  # a tie
 ])

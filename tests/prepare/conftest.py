@@ -10,6 +10,7 @@ from scintiseg.phantom.patient import generate_patient
 from scintiseg.prepare.views import mirror, shift_image
 from scintiseg.scan import Annotation, Scan, Shape, mask_to_shapes
 
+
 def toy_body_rates(rows: int = 1024, cols: int = 256, top: int = 90, scale: float = 1.0, posterior: bool = False):
     """Expected counts of a crude whole body (ANT frame): head, neck, shoulders, trunk with ribs, arms, legs.
 

@@ -5,8 +5,8 @@ escaped."""
 from __future__ import annotations
 
 import html
-import re
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 

@@ -538,6 +538,7 @@ def test_lesion_table_cells_show_each_figure_in_its_own_column_and_precision(mul
     body = re.search(r'<table id="lesions">.*?</thead>(.*?)</table>', page, re.S).group(1)
     rows = {i: [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
             for i, row in re.findall(r'<tr class="lesion" id="lesion-(\d+)"[^>]*>(.*?)</tr>', body, re.S)}
+    assert len(report["lesions"]) >= 2
     for lesion in report["lesions"]:
         row = dict(zip(titles, rows[str(lesion["id"])]))
         assert row["View"] == lesion["view"] and row["Area (px)"] == str(lesion["area_px"])

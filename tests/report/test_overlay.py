@@ -103,6 +103,7 @@ def test_outline_vertices_lie_on_the_centres_of_the_enlarged_pixels(lesion_view)
     is drawn on the middle one, (3r + 1, 3c + 1)."""
     counts, result = lesion_view
     red = np.all(_rgb(overlay_image(counts, result, scale=3)) == CONTOUR_COLOUR, axis=-1)
+    assert result.contours
     for contour in result.contours:
         for x, y in contour.points:
             assert red[int(round(y)) * 3 + 1, int(round(x)) * 3 + 1]

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import torch
 
@@ -42,7 +43,8 @@ def _mean_of_ranks(rank: int, store: str, means) -> None:
     from scintiseg.train.distributed import DistributedContext
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2,
+                            timeout=timedelta(seconds=60))  # a stuck peer fails the test instead of hanging it
     means[rank] = DistributedContext(rank=rank, world_size=2).mean(float(rank + 1))
     dist.destroy_process_group()
 
@@ -50,9 +52,10 @@ def _mean_of_ranks(rank: int, store: str, means) -> None:
 def test_mean_is_the_mean_over_the_processes(tmp_path):
     import torch.multiprocessing as mp
 
-    means = mp.Manager().dict()
-    mp.spawn(_mean_of_ranks, args=(str(tmp_path / "store"), means), nprocs=2)
-    assert dict(means) == {0: 1.5, 1: 1.5}
+    with mp.Manager() as manager:
+        means = manager.dict()
+        mp.spawn(_mean_of_ranks, args=(str(tmp_path / "store"), means), nprocs=2)
+        assert dict(means) == {0: 1.5, 1: 1.5}
 
 
 def test_close_leaves_a_process_group_it_did_not_start(tmp_path):

@@ -438,5 +438,5 @@ def test_each_epoch_shuffles_its_windows_in_another_order():
     from scintiseg.train.loop import _epoch_generator
 
     orders = [torch.randperm(50, generator=_epoch_generator(0, epoch)).tolist() for epoch in range(3)]
-    assert orders[0] != orders[1] != orders[2]
+    assert len({tuple(o) for o in orders}) == 3  # three epochs, three orders
     assert orders[1] == torch.randperm(50, generator=_epoch_generator(0, 1)).tolist()

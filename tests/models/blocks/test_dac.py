@@ -85,6 +85,8 @@ def test_raw_dac_matches_the_cenet_formula():
     with torch.no_grad():
         branches = [torch.relu(d1(x)), torch.relu(block.tail(d3(x))), torch.relu(block.tail(d3(d1(x)))),
                     torch.relu(block.tail(d5(d3(d1(x)))))]
-        for got, expected in zip(block.branch_outputs(x), branches):
+        outputs = block.branch_outputs(x)
+        assert len(outputs) == len(branches) == 4
+        for got, expected in zip(outputs, branches, strict=True):
             torch.testing.assert_close(got, expected)
         torch.testing.assert_close(block(x), x + sum(branches))
