@@ -205,3 +205,16 @@ def test_metadata_is_rounded_plain_json():
                                "centre_mm": [101.3, 40.0, -4.0]}
     assert json.loads(json.dumps(item.metadata())) == item.metadata()
 
+
+
+@pytest.mark.parametrize("switch, prefixes", [
+    ("p_endplate", ("endplate",)), ("p_fracture", ("fracture_",)), ("p_dental", ("dental",)),
+    ("p_manubriosternal", ("manubriosternal",)), ("p_old_fracture", ("old_fracture_",)),
+])
+def test_each_switch_alone_draws_its_own_kind_and_no_other(small, switch, prefixes):
+    anatomy, config = small
+    cfg, acfg = _off(config)
+    cfg = replace(cfg, **{switch: 1.0})
+    kinds = {item.kind for seed in range(8)
+             for item in sample_lookalikes(anatomy, np.random.default_rng(seed), cfg, acfg, np.random.default_rng(50 + seed))}
+    assert kinds and all(kind.startswith(prefixes) for kind in kinds), kinds
