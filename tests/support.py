@@ -1,4 +1,5 @@
-"""What several test folders share: another folder's conftest, and a benchmark script, loaded by path.
+"""What several test folders share: another folder's conftest, and a benchmark script, loaded by path; the path to
+the real NM1 scan and the skip reason that names it.
 
 Test folders are not packages (pytest runs with ``--import-mode=importlib``), so a fixture builder that
 lives in ``tests/train/conftest.py`` cannot be imported by name from ``tests/cli``. ``pyproject.toml``
