@@ -59,3 +59,23 @@ def test_a_resource_warning_of_other_code_finalised_during_a_read_is_not_the_fil
         warnings.simplefilter("always")
         said.warn_once("scan.dcm")
     assert caught == []
+
+
+# Session 67 mutation audit (docs/mutation-audit-s67/leftovers.md): each test below fails on a mutant the tests above let through.
+
+
+def test_a_long_library_message_is_cut_to_max_quoted_with_an_ellipsis():
+    from scintiseg.io.library_messages import MAX_QUOTED
+
+    with library_messages("tifffile") as said:
+        logging.getLogger("tifffile").warning("x" * 500)
+    text = said.messages[0].split(": ", 1)[1]
+    assert len(text) == MAX_QUOTED and text.endswith("...")
+
+
+def test_one_library_message_is_said_in_the_singular_with_no_more():
+    with library_messages("tifffile") as said:
+        logging.getLogger("tifffile").warning("invalid offset to first page")
+    with pytest.warns(ReaderWarning) as seen:
+        said.warn_once("scan.tif")
+    assert [str(w.message) for w in seen] == ["scan.tif: read despite 1 library warning: tifffile: invalid offset to first page"]

@@ -196,3 +196,38 @@ def test_dpunet_keeps_its_dac_without_rmp():
     model = create_model("dpunet", width=4, depth=2, dac="dac1", rmp=False)
     dacs = [m for m in model.context.modules() if isinstance(m, DenseAtrousConvolution)]
     assert len(dacs) == 1 and dacs[0].layout.tail_kernel == 3
+
+
+# Session 67 mutation audit (docs/mutation-audit-s67/leftovers.md): the base checks and the MONAI wrappings.
+
+
+def test_every_input_check_of_the_base_class_is_a_clear_error():
+    """Width checked as well as height, 5-D input refused, the bottleneck from the shorter side."""
+    unet = create_model("unet", width=4, depth=2).eval()
+    with pytest.raises(ScintisegError, match="multiples of 4, got 32 x 34"):
+        unet(torch.randn(1, 1, 32, 34))  # only the width is off
+    with pytest.raises(ScintisegError, match="expects input"):
+        unet(torch.randn(1, 1, 1, 32, 32))  # channel count right, dimensions wrong
+    dpunet = create_model("dpunet", width=4, depth=3, rmp=True).eval()
+    with pytest.raises(ScintisegError, match="bottleneck would be 4 px but needs at least 5 px"):
+        dpunet(torch.randn(1, 1, 32, 64))  # the shorter side sets the bottleneck
+
+
+def test_channels_and_depth_out_of_range_are_refused_when_built():
+    with pytest.raises(ScintisegError, match="in_channels must be >= 1, got 0"):
+        create_model("unet", in_channels=0, width=4, depth=2)
+    with pytest.raises(ScintisegError, match=r"depth must lie in 1\.\.8, got 9"):
+        create_model("unet", width=1, depth=9)
+
+
+def test_monai_baselines_are_built_as_documented():
+    basic = create_model("monai_basicunet", width=4, norm="batch")
+    assert basic.net.final_conv.in_channels == 4  # features (w, 2w, 4w, 8w, 16w, w)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in basic.modules())
+    dyn = create_model("monai_dynunet", width=4, depth=2, max_filters=8, norm="batch", res_block=True)
+    assert list(dyn.net.filters) == [4, 8, 8]  # doubling from width, capped at max_filters
+    assert type(dyn.net.input_block).__name__ == "UnetResBlock"
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in dyn.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in create_model("monai_dynunet", width=4, depth=2).modules())
+    with pytest.raises(ScintisegError, match="unknown norm 'group'"):
+        create_model("monai_dynunet", width=4, depth=2, norm="group")
