@@ -61,7 +61,7 @@ def test_a_resource_warning_of_other_code_finalised_during_a_read_is_not_the_fil
     assert caught == []
 
 
-# Session 67 mutation audit (docs/mutation-audit-s67/leftovers.md): each test below fails on a mutant the tests above let through.
+# Session 67 mutation audit (docs/mutation-audit-s67/leftovers.md): each test below kills a mutant the above missed.
 
 
 def test_a_long_library_message_is_cut_to_max_quoted_with_an_ellipsis():
