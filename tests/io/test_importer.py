@@ -490,18 +490,27 @@ def test_pseudo_labels_rerun_changes_nothing_and_a_new_confident_prediction_repl
     np.testing.assert_array_equal(load_case(out, case)[1]["POST"], _square(14))
 
 
-def test_a_persons_outline_always_wins_over_a_pseudo_label(tmp_path):
+def _outline_beside_the_prediction(tmp_path, outlines_last: bool):
+    """One run importing a physician's outline of Q8 ANT beside the model's confident empty prediction of it, the
+    outlines given after the predictions or before them (the source given last is matched first): the person's outline
+    is Q8's label either way, and only P7 POST becomes a pseudo-label. Returns the import's report, the data set and
+    the predictions folder."""
     scans, predictions = _predicted_site(tmp_path)
     outlines = tmp_path / "outlines"
     outlines.mkdir()
-    # In one run: a physician's outline of Q8 ANT beside the model's confident empty prediction; the outlines, given
-    # last, are matched first, and the prediction found after them is set aside (the other order: the test below).
     write_labelme(Annotation.from_mask(_square(6), view="ANT"), outlines / "Q8_ANT.json")
     out = tmp_path / "ds"
-    report = import_dataset([scans, predictions, outlines], out, pseudo_labels=0.9)
+    sources = [scans, predictions, outlines] if outlines_last else [scans, outlines, predictions]
+    report = import_dataset(sources, out, pseudo_labels=0.9)
     q8 = load_manifest(out).case("Q8")
     assert q8.labels == {"ANT": "labels/Q8_ANT.json"} and "pseudo" not in q8.meta
     assert report.pseudo == [("P7", "POST")]
+    return report, out, predictions
+
+
+def test_a_persons_outline_always_wins_over_a_pseudo_label(tmp_path):
+    # The outlines, given last, are matched first; the prediction found after them is set aside.
+    report, out, predictions = _outline_beside_the_prediction(tmp_path, outlines_last=True)
     assert any(p.endswith("ANT.labelme.json") and "never replaces" in why for p, why in report.unmatched_labels)
 
     # In a later run: the prediction of P7 POST corrected in LabelMe replaces its pseudo-label.
@@ -1226,12 +1235,4 @@ def test_a_prediction_batchs_own_files_are_passed_over_and_a_users_are_still_lis
 def test_a_persons_outline_wins_over_a_pseudo_label_matched_before_it(tmp_path):
     """The predictions given last are matched first (import_dataset's order): the confident prediction of Q8 ANT
     comes before the person's outline, and is still deferred behind it (import_labels.match_labels)."""
-    scans, predictions = _predicted_site(tmp_path)
-    outlines = tmp_path / "outlines"
-    outlines.mkdir()
-    write_labelme(Annotation.from_mask(_square(6), view="ANT"), outlines / "Q8_ANT.json")
-    out = tmp_path / "ds"
-    report = import_dataset([scans, outlines, predictions], out, pseudo_labels=0.9)
-    q8 = load_manifest(out).case("Q8")
-    assert q8.labels == {"ANT": "labels/Q8_ANT.json"} and "pseudo" not in q8.meta
-    assert report.pseudo == [("P7", "POST")]
+    _outline_beside_the_prediction(tmp_path, outlines_last=False)
