@@ -1,4 +1,5 @@
-"""scintiseg.cli.arguments: a seed out of range is argparse's usage error naming the flag, on every command taking one."""
+"""scintiseg.cli.arguments: a seed out of range is argparse's usage error naming the flag, on every command taking one;
+and every default a help text states is the one the parser uses."""
 
 import pytest
 
@@ -42,3 +43,40 @@ def test_a_seed_that_is_no_whole_number_is_said_so():
     assert seed("7") == 7
     with pytest.raises(argparse.ArgumentTypeError, match="not a whole number: '1.5'"):
         seed("1.5")
+
+
+def _stated_defaults():
+    """(command, flag, the default its help states, the parser's default) for every option of every command whose
+    help states a default of one word or number ("(default 10)") and whose parser holds one (not a typed config's
+    options, which argparse leaves unset and the config fills)."""
+    import argparse
+    import re
+
+    from scintiseg.cli import COMMANDS, build_parser
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, [*path, name])
+            elif action.help and action.default not in (None, argparse.SUPPRESS) and action.option_strings:
+                for stated in re.findall(r"\(default:? ([\w.-]+)\)", action.help):
+                    yield " ".join(path), action.option_strings[0], stated, action.default
+
+    for command in COMMANDS:
+        yield from (row for row in walk(build_parser(command), []) if row[0].split()[0] == command)
+
+
+def test_every_default_a_help_text_states_is_the_default_the_parser_uses():
+    rows = list(_stated_defaults())
+    assert len(rows) >= 20  # the walk reaches the subcommands (phantom --patients, dataset split --test, ...)
+    assert ("phantom", "--patients", "10", 10) in rows
+    wrong = [row for row in rows if str(row[3]) != row[2] and not _same_number(row[2], row[3])]
+    assert not wrong, wrong
+
+
+def _same_number(stated: str, default) -> bool:
+    try:
+        return float(stated) == float(default)
+    except (TypeError, ValueError):
+        return False

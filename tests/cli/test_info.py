@@ -73,6 +73,14 @@ def test_info_raw_file(tmp_path, capsys):
     assert facts["counts"]["VIEW"]["total"] == 511 * 512 // 2  # read little-endian, the total would differ
 
 
+def test_info_reads_a_raw_file_little_endian_unless_told(tmp_path, capsys):
+    data = np.arange(16 * 32, dtype="<u2").reshape(16, 32) * 3  # 0..1533: the high byte matters
+    (tmp_path / "m.bin").write_bytes(data.tobytes())
+    assert main(["info", str(tmp_path / "m.bin"), "--shape", "16x32", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["counts"]["VIEW"]["total"] == int(data.sum()) and facts["counts"]["VIEW"]["max"] == 1533
+
+
 def test_info_on_non_dicom_file_is_one_line(tmp_path, capsys):
     path = tmp_path / "report.txt"
     path.write_text("not a scan")
