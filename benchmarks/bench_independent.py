@@ -14,7 +14,9 @@ predicted by the shipped pipeline (:func:`~scintiseg.predict.pipeline.predict_sc
 * **sensitivity**: a lesion is found on a view when a predicted lesion pixel lies on its mask there (views
   where its mask is empty are not counted); per view, by uptake ratio (the generator's lesion-to-bone
   concentration), by apparent contrast on the view (``bench_misses.apparent_contrast``, as on scintiseg's
-  phantom), by truth region; and per lesion (found on either view);
+  phantom), by truth region, by the lesion's shape where the generator names one (the second: focal,
+  elongated, whole vertebral body, irregular, or a superscan's diffuse whole bone); and per lesion (found on
+  either view);
 * **false positives per view**: predicted lesions touching no lesion mask, on the scans with lesions and on
   their lesion-free twins, by what lies under them in the generator's region map (a region, or ``soft
   tissue``: bladder, kidneys, injection site off the bone);
@@ -42,7 +44,17 @@ session 37).
 ``--tilt D`` turns every patient D degrees, to one side and the other by turns (:func:`turned_case`; a patient lying at
 an angle, session 36).
 
+``--generator independent_phantom_2`` reads the second independently built phantom (session 68,
+``benchmarks/independent_phantom_2.py``: another helper, blind to scintiseg's phantom and to the first one, from the
+same reference facts) instead of the first. ``--via-dicom DIR`` (a generator with ``write_dicom``, the second) does
+not hand the pipeline the generator's arrays: each case is written as that generator's camera export (its own DICOM
+choices: one two-frame file or two files of one view), read back as ``scintiseg predict`` reads a folder
+(:func:`read_written`: a study's two files found and joined, the views named by their headers), and the views read
+compared with the generator's (:func:`read_back`): a reader that misses a view, mirrors it or loses counts is
+counted in ``read_back`` and its case scored as read.
+
     OMP_NUM_THREADS=2 python benchmarks/bench_independent.py --patients 40 --json-out X.json --figure X.png
+    OMP_NUM_THREADS=2 python benchmarks/bench_independent.py --generator independent_phantom_2 --via-dicom /tmp/ip2
 """
 
 from __future__ import annotations
@@ -60,6 +72,9 @@ import numpy as np
 from scipy import ndimage
 
 from scintiseg.display import display_window
+from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
+from scintiseg.io.view_pairs import find_view_pairs, join_views
 from scintiseg.metrics import class_dice, class_overlap
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.predict.bsi import SPIERS_WEIGHTS, bone_scan_index
@@ -73,6 +88,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # sibling scripts import by name (as when run)
 #: Uptake-ratio bins (lower edges; the last is open) of the sensitivity by the generator's lesion contrast.
 UPTAKE_BINS: tuple[float, ...] = (0.0, 2.0, 3.0, 5.0)
+#: The independently built phantoms (sibling scripts with ``make_case``), the first the default.
+GENERATORS: tuple[str, ...] = ("independent_phantom", "independent_phantom_2")
 
 
 def _module(name: str):
@@ -84,6 +101,36 @@ def case_scan(case, patient_id: str) -> Scan:
     """The generator's case as the :class:`~scintiseg.scan.Scan` a reader would give the pipeline."""
     views = {view: np.asarray(image, dtype=np.float32) for view, image in case.views.items()}
     return Scan(views=views, pixel_spacing=tuple(float(s) for s in case.pixel_spacing), patient_id=patient_id)
+
+
+def read_written(paths: list[Path]) -> Scan:
+    """The files one case was written to, read as ``scintiseg predict`` reads them (:mod:`scintiseg.report.batch`):
+    a study's ANT and POST stored as two files found by their headers and joined, any other file read alone, each
+    with the view its header or name gives and a two-view page split. Raises ScintisegError as the reader does, and
+    for files that do not make one scan."""
+    groups = find_view_pairs(paths)
+    if len(groups) != 1:
+        raise ScintisegError(f"{len(paths)} files read as {len(groups)} scans, not one study", path=paths[0])
+    scans = [read_scan(path, split_views=True, view="name") for path in groups[0]]
+    return scans[0] if len(scans) == 1 else join_views(*scans)
+
+
+def read_back(case, scan: Scan) -> str:
+    """How the views read from the written files compare with the generator's: ``"exact"``, or the first
+    difference (a view missing, another matrix or pixel size, the counts mirrored or otherwise changed)."""
+    if set(scan.views) != set(case.views):
+        return f"views {sorted(scan.views)} read, {sorted(case.views)} written"
+    if not np.allclose(scan.pixel_spacing, case.pixel_spacing, rtol=1e-3):
+        return f"pixel spacing {scan.pixel_spacing} read, {tuple(case.pixel_spacing)} written"
+    for view, image in case.views.items():
+        written = np.clip(np.rint(np.asarray(image, dtype=np.float64)), 0, 65535)
+        read = np.asarray(scan.views[view], dtype=np.float64)
+        if read.shape != written.shape:
+            return f"{view} {read.shape} read, {written.shape} written"
+        if not np.array_equal(read, written):
+            mirrored = np.array_equal(read[:, ::-1], written)
+            return f"{view} read mirrored" if mirrored else f"{view} counts differ"
+    return "exact"
 
 
 def turned_case(case, degrees: float):
@@ -151,7 +198,8 @@ def score_view(case, view: str, result) -> dict:
         found = bool(hits.size)
         records.append({"id": info["id"], "region": info["region"], "uptake_ratio": float(info["uptake_ratio"]),
                         "diameter_mm": float(info["diameter_mm"]),
-                        "apparent_contrast": misses.apparent_contrast(counts, extent), "found": found})
+                        "apparent_contrast": misses.apparent_contrast(counts, extent), "found": found,
+                        "shape": str(info.get("shape", ""))})  # the second generator names each lesion's shape
         if found:
             named = result.lesions[int(np.bincount(hits).argmax()) - 1].region
             naming.append({"truth": info["region"], "named": named})
@@ -192,7 +240,9 @@ def naming_shares(naming: list[dict]) -> dict[str, float]:
 
 
 def run(args) -> dict:
-    generator = _module("independent_phantom")
+    generator = _module(args.generator)
+    if args.via_dicom and not hasattr(generator, "write_dicom"):
+        raise SystemExit(f"--via-dicom: {args.generator}.py writes no DICOM (no write_dicom)")
     wholebody = _module("bench_wholebody")
     model = load_models(args.model.split(",") if args.model else [None])  # comma-joined: their mean
     settings = PredictSettings(spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
@@ -210,6 +260,7 @@ def run(args) -> dict:
     scores, positive, seconds = [], [], []
     bsi = {"predicted": [], "planar_truth": [], "volume_truth": []}
     examples = []
+    read: Counter = Counter()  # --via-dicom: how each written case read back ("exact", or the difference)
     for k in range(args.patients):
         seed = args.seed + k
         for with_lesions in (True, False):
@@ -217,6 +268,14 @@ def run(args) -> dict:
             if args.tilt:
                 case = turned_case(case, args.tilt if k % 2 == 0 else -args.tilt)  # either side, by turns
             scan = case_scan(case, f"IP{seed}")
+            if args.via_dicom:  # as a user's folder: written by the generator's camera, read by scintiseg's reader
+                folder = Path(args.via_dicom) / f"{seed}_{'lesions' if with_lesions else 'twin'}"
+                try:
+                    scan = read_written(generator.write_dicom(case, folder))
+                except ScintisegError as exc:
+                    read[f"not read: {exc}"] += 1
+                    continue
+                read[read_back(case, scan)] += 1
             started = time.perf_counter()
             prediction = predict_scan(scan, model, settings)
             seconds.append(time.perf_counter() - started)
@@ -256,7 +315,8 @@ def run(args) -> dict:
                           "truth_mean": float(truth.mean())}
     views = {group: len(counts) for group, counts in fp.items()}
     return {
-        "generator": "benchmarks/independent_phantom.py", "seed": args.seed, "patients": args.patients,
+        "generator": f"benchmarks/{args.generator}.py", "seed": args.seed, "patients": args.patients,
+        "via_dicom": bool(args.via_dicom), "read_back": dict(read.most_common()),
         "matrix": [args.rows, args.cols], "tilt_deg": args.tilt,
         "model": args.model,
         "sensitivity": {
@@ -266,6 +326,7 @@ def run(args) -> dict:
             "by_uptake_ratio": sensitivity(records, "uptake_ratio", UPTAKE_BINS),
             "by_apparent_contrast": sensitivity(records, "apparent_contrast", wholebody.CONTRAST_BINS),
             "by_region": sensitivity(records, "region"),
+            "by_shape": sensitivity(records, "shape") if any(r["shape"] for r in records) else {},
         },
         "false_positives": {
             "per_view_with_lesions": float(np.mean(fp["with lesions"])),
@@ -316,6 +377,11 @@ def figure(examples: list, path: str | Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=40)
+    parser.add_argument("--generator", choices=GENERATORS, default=GENERATORS[0],
+                        help="the independently built phantom to read (default %(default)s)")
+    parser.add_argument("--via-dicom", metavar="DIR", default=None,
+                        help="write each case as the generator's DICOM export into DIR and read it back with "
+                             "scintiseg's reader (a generator with write_dicom)")
     parser.add_argument("--seed", type=int, default=0, help="first patient seed of the independent generator")
     parser.add_argument("--model", default=None,
                         help="lesion model (default: the shipped one); models comma-joined (A,B; 'shipped' names the "
@@ -348,13 +414,17 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args)
     s, f = result["sensitivity"], result["false_positives"]
     turned = f", turned {args.tilt:g} degrees either way" if args.tilt else ""
-    print(f"independent phantom, {args.patients} patients (+ lesion-free twins), {args.rows} x {args.cols}{turned}: sensitivity {s['per_view']} of "
+    if args.via_dicom:
+        print(f"  read back from DICOM: {result['read_back']}")
+    print(f"{args.generator}, {args.patients} patients (+ lesion-free twins), {args.rows} x {args.cols}{turned}: sensitivity {s['per_view']} of "
           f"{s['lesion_views']} lesion-views ({s['per_lesion_either_view']} of lesions on either view); "
           f"{f['per_view_with_lesions']:.2f} false positives per view ({f['per_view_lesion_free']:.2f} lesion-free); "
           f"triage AUC {result['triage_auc']:.3f}")
     print("  found by uptake ratio: " + ", ".join(f"{k} {v['found']}/{v['lesions']}" for k, v in s["by_uptake_ratio"].items()))
     print("  found by apparent contrast: " + ", ".join(f"{k} {v['found']}/{v['lesions']}" for k, v in s["by_apparent_contrast"].items()))
     print("  found by region: " + ", ".join(f"{k} {v['found']}/{v['lesions']}" for k, v in s["by_region"].items()))
+    if s["by_shape"]:
+        print("  found by shape: " + ", ".join(f"{k} {v['found']}/{v['lesions']}" for k, v in s["by_shape"].items()))
     print(f"  false positives by region: {f['by_region']}")
     print(f"  calls left out by a reading rule (on a true lesion / all): "
           f"{_module('bench_wholebody').left_out_text(result['left_out'])}")

@@ -106,3 +106,60 @@ def test_a_turned_case_turns_both_views_as_one_patient_and_keeps_counts_and_labe
     # The spine (rows 5-55, a column) leans: its middle moves across by about tan(8 degrees) per row.
     rows, cols = np.nonzero(turned.regions["ANT"] == REGION_IDS["thoracic_spine"])
     assert abs(np.polyfit(rows, cols, 1)[0]) == pytest.approx(np.tan(np.radians(8.0)), abs=0.04)
+
+
+def _two_view_case():
+    rng = np.random.default_rng(3)
+    ant = rng.poisson(20.0, (64, 24)).astype(np.float32)
+    ant[10:20, 3:6] += 50.0  # the patient's right on ANT's left: not mirror-symmetric
+    return SimpleNamespace(views={"ANT": ant, "POST": ant[:, ::-1] * 0.8}, pixel_spacing=(4.5, 4.5))
+
+
+def test_read_back_tells_an_exact_read_from_each_way_a_reader_can_go_wrong(bench):
+    from scintiseg.scan import Scan
+
+    case = _two_view_case()
+    exact = {v: np.rint(x).astype(np.uint16) for v, x in case.views.items()}
+    assert bench.read_back(case, Scan(views=exact, pixel_spacing=(4.5, 4.5))) == "exact"
+    mirrored = dict(exact, POST=exact["POST"][:, ::-1])
+    assert bench.read_back(case, Scan(views=mirrored, pixel_spacing=(4.5, 4.5))) == "POST read mirrored"
+    halved = dict(exact, ANT=exact["ANT"] // 2)
+    assert bench.read_back(case, Scan(views=halved, pixel_spacing=(4.5, 4.5))) == "ANT counts differ"
+    assert bench.read_back(case, Scan(views=exact, pixel_spacing=(4.5, 2.25))).startswith("pixel spacing")
+    assert bench.read_back(case, Scan(views={"ANT": exact["ANT"]}, pixel_spacing=(4.5, 4.5))).startswith("views ['ANT']")
+
+
+def test_read_written_reads_a_two_view_file_as_written_and_refuses_two_studies(bench, tmp_path):
+    from scintiseg.errors import ScintisegError
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.scan import Scan
+
+    case = _two_view_case()
+    views = {v: np.rint(x).astype(np.uint16) for v, x in case.views.items()}
+    path = tmp_path / "both.dcm"
+    write_dicom(Scan(views=views, pixel_spacing=case.pixel_spacing, patient_id="IP1"), path)
+    assert bench.read_back(case, bench.read_written([path])) == "exact"
+    other = tmp_path / "other.dcm"
+    write_dicom(Scan(views={"ANT": views["ANT"]}, pixel_spacing=case.pixel_spacing, patient_id="IP2"), other)
+    with pytest.raises(ScintisegError, match="2 files read as 2 scans"):
+        bench.read_written([path, other])
+
+
+def test_a_lesion_shape_the_generator_names_is_kept_for_the_sensitivity_by_shape(bench):
+    case = _case()
+    case.lesion_info[0]["shape"] = "diffuse"  # the second generator's superscan bone
+    records = bench.score_view(case, "ANT", _prediction("thoracic_spine"))["records"]
+    assert [r["shape"] for r in records] == ["diffuse", ""]
+    assert bench.sensitivity(records, "shape") == {"diffuse": {"lesions": 1, "found": 1, "sensitivity": 1.0},
+                                                   "": {"lesions": 1, "found": 0, "sensitivity": 0.0}}
+
+
+def test_each_generator_names_regions_by_scintisegs_ids():
+    """The benchmark reads a generator's region maps by scintiseg's ids (false positives named by
+    ``REGION_CLASSES[id]``): both generators must number the bones the same way."""
+    from scintiseg.phantom.regions import REGION_CLASSES
+
+    with benchmark_module("independent_phantom") as first:
+        assert [first.REGION_NAMES[i] for i in range(1, len(REGION_CLASSES))] == list(REGION_CLASSES[1:])
+    with benchmark_module("independent_phantom_2") as second:
+        assert tuple(second.REGION_CLASSES) == tuple(REGION_CLASSES)
