@@ -8,15 +8,16 @@
 --nm1-negatives 30``), ``NAME.phantom.json`` (``--patients 100 --profile default``) and ``NAME.crops.json`` (the
 ``triage.json`` of ``scintiseg predict CROPS/jpeg --labels CROPS/labels.csv`` on the BS-80K-like region crops of
 ``benchmarks/make_region_crops.py``), ``NAME.independent.json`` (``bench_independent.py``: the phantom built
-without reading scintiseg's) and ``NAME.probe.json`` (``bench_misses.py --patients 0 --nm1-cases 0 --probe-regions
+without reading scintiseg's), ``NAME.independent2.json`` (``bench_independent.py --generator independent_phantom_2``:
+the second one, session 68) and ``NAME.probe.json`` (``bench_misses.py --patients 0 --nm1-cases 0 --probe-regions
 humerus,skull --probe-cases 20``: lesions inserted into NM1's humeri and skull), any of them, as
 ``scripts/gpu_sweep.sh`` writes them. One row per model,
 the columns of the tables in docs/robustness.md: NM1 false positives per view, sensitivity and triage AUC; phantom
 BSI r with its 95 % bootstrap interval, MAE, triage AUC, false positives per view, and the share of lesions of
 apparent contrast 1.5-2 found (what the BSI aim asks of a model, docs/predict.md "What the aim asks of the lesion
 model"); the region crops' triage AUC and the specificity of "a lesion found" on them (docs/predict.md "Region
-crops"); the independent phantom's false positives per lesion-free view and sensitivity per lesion-view
-(docs/robustness.md, "An independently built phantom"); and of the lesions of apparent contrast 2 or more inserted
+crops"); each independent phantom's false positives per lesion-free view and sensitivity per lesion-view
+(docs/robustness.md, "An independently built phantom", "A second independently built phantom"); and of the lesions of apparent contrast 2 or more inserted
 into NM1's humeri and skull, those found (the shipped model's real-background blind spots, docs/robustness.md "Stray
 pieces of the region map": 12 of 20 and 18 of 21). A missing file leaves its columns as ``-``.
 
@@ -44,9 +45,9 @@ PROBED: tuple[str, ...] = ("humerus", "skull")
 PROBE_CONTRAST = 2.0
 COLUMNS = ("model", "NM1 FP / view", "NM1 sens.", "NM1 triage AUC", "phantom BSI r (95 % CI)", "MAE",
            "triage AUC", "phantom FP / view", f"found, {FAINT_BIN}", "crops AUC", "crops spec.",
-           "indep. FP / view", "indep. sens.", *(f"NM1 {region}, >= {PROBE_CONTRAST:g}" for region in PROBED), "")
+           "indep. FP / view", "indep. sens.", "indep. 2 FP / view", "indep. 2 sens.", *(f"NM1 {region}, >= {PROBE_CONTRAST:g}" for region in PROBED), "")
 #: The result files of one model: ``NAME.<kind>.json``.
-KINDS = ("nm1", "phantom", "crops", "independent", "probe")
+KINDS = ("nm1", "phantom", "crops", "independent", "independent2", "probe")
 
 
 def read_results(folder: Path) -> dict[str, dict[str, dict]]:
@@ -66,7 +67,7 @@ def read_results(folder: Path) -> dict[str, dict[str, dict]]:
 def row_numbers(result: dict[str, dict]) -> dict[str, float | None]:
     """The numbers a row shows (None where its file is missing)."""
     nm1, phantom, crops = result.get("nm1"), result.get("phantom"), result.get("crops")
-    independent = result.get("independent")
+    independent, second = result.get("independent"), result.get("independent2")
     faint = (phantom or {}).get("sensitivity", {}).get("by_contrast", {}).get(FAINT_BIN, {})
     bsi = (phantom or {}).get("bsi", {})
     ci = bsi.get("pearson_r_ci95") or [None, None]
@@ -82,6 +83,8 @@ def row_numbers(result: dict[str, dict]) -> dict[str, float | None]:
         "crops_spec": (crops.get("operating_point") or {}).get("specificity") if crops else None,
         "ind_fp": independent["false_positives"]["per_view_lesion_free"] if independent else None,
         "ind_sens": independent["sensitivity"]["per_view"] if independent else None,
+        "ind2_fp": second["false_positives"]["per_view_lesion_free"] if second else None,
+        "ind2_sens": second["sensitivity"]["per_view"] if second else None,
         **{f"probe_{region}": probe_count(result.get("probe"), region) for region in PROBED},
     }
 
@@ -122,7 +125,8 @@ def table(results: dict[str, dict[str, dict]], reference: str = "shipped") -> st
         mark = "**both**" if ref is not None and name != reference and beats(r, ref) else ""  # as marked()
         cells = [name, _fmt(r["nm1_fp"]), _fmt(r["nm1_sens"]), _fmt(r["nm1_auc"], 3), _fmt(r["r"], 3) + ci,
                  _fmt(r["mae"], 3), _fmt(r["auc"], 3), _fmt(r["fp"]), faint, _fmt(r["crops_auc"], 3),
-                 _fmt(r["crops_spec"]), _fmt(r["ind_fp"]), _fmt(r["ind_sens"], 3),
+                 _fmt(r["crops_spec"]), _fmt(r["ind_fp"]), _fmt(r["ind_sens"], 3), _fmt(r["ind2_fp"]),
+                 _fmt(r["ind2_sens"], 3),
                  *(_count(r[f"probe_{region}"]) for region in PROBED), mark]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

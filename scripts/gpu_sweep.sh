@@ -2,7 +2,7 @@
 # Issue 15's open aim (whole-body BSI r >= 0.95 against the phantom's truth) with a lent GPU: fine-tune the shipped
 # lesion network on one or more training profiles side by side on the GPU, choose among every checkpoint on the NM1
 # real background there, and score the chosen few here on the CPU (100 held-out phantom patients, 500 BS-80K-like
-# region crops of NM1 hybrids, the independently built phantom, lesions inserted into NM1's humeri and skull, runs of
+# region crops of NM1 hybrids, the two independently built phantoms, lesions inserted into NM1's humeri and skull, runs of
 # involved vertebrae on NM1) in one table.
 #
 # Why this experiment (docs/robustness.md, sessions 9-16): every CPU fine-tune moved the model along one trade-off,
@@ -27,9 +27,10 @@
 #                                                    with the fewest NM1 false positives as NAME.pt (weights only,
 #                                                    4 MB each) and device.tar.gz (the NM1 JSONs, models, training
 #                                                    logs and configs): at most PICK + 1 files, as the device returns
-#   bash scripts/gpu_sweep.sh score RESULTS [WORK]   here, on the CPU (about 11 minutes per model on one core):
-#                                                    the shipped model and every RESULTS/NAME.pt on the phantom,
-#                                                    the crops, the independent phantom and NM1's humerus and
+#   bash scripts/gpu_sweep.sh score RESULTS [WORK]   here, on the CPU (about 11 minutes per model on one core, and
+#                                                    about 2 more for the second independent phantom): the
+#                                                    shipped model and every RESULTS/NAME.pt on the phantom,
+#                                                    the crops, both independent phantoms and NM1's humerus and
 #                                                    skull probe (bench_misses), RESULTS/table.md
 #                                                    (benchmarks/sweep_table.py: a row better than the shipped one
 #                                                    on NM1 false positives and phantom r is marked "both"), then
@@ -65,7 +66,8 @@
 # look-alikes sit; session 42 ran randomised-faint-even, whose bones less uneven cost NM1 a false positive at the
 # right hip, docs/robustness.md "The first GPU sweep"], GENERATOR_WORKERS per run [6], SEED [2040], PICK [6], NM1_EVERY [1], EVAL_JOBS [cores / 2, at
 # least 1], PHANTOM_PATIENTS [100], NM1_CASES [30] (and as many lesion-free hybrids), INDEPENDENT_PATIENTS [40]
-# (of benchmarks/independent_phantom.py, each with its lesion-free twin), GAIN_JITTER [0.3; 0 for none],
+# (of benchmarks/independent_phantom.py and of independent_phantom_2.py, read from its DICOM export, each with its
+# lesion-free twin), GAIN_JITTER [0.3; 0 for none],
 # TRAIN_ARGS (appended to every `scintiseg train`; a later option wins: e.g. "--pool-patients 256 --lr 1e-4").
 #
 # On the device (docs/training.md, "A prepared GPU sweep"; its python3 has torch but not pydicom or MONAI, and
@@ -118,10 +120,14 @@ score() {  # NAME MODEL KIND: one bench_wholebody run (crops: one predict --labe
       || echo "scoring $name on spine_runs failed: $EVAL_DIR/$name.spine_runs.txt"
     return
   fi
-  if [ "$kind" = independent ]; then  # the phantom built without reading scintiseg's (docs/robustness.md)
-    "$PYTHON_BIN" benchmarks/bench_independent.py --patients "$INDEPENDENT_PATIENTS" --model "$model" --threads 1 \
-      --json-out "$EVAL_DIR/$name.independent.json" >"$EVAL_DIR/$name.independent.txt" 2>&1 \
-      || echo "scoring $name on independent failed: $EVAL_DIR/$name.independent.txt"
+  if [ "$kind" = independent ] || [ "$kind" = independent2 ]; then  # the phantoms built without reading scintiseg's
+    local generator=independent_phantom  # (docs/robustness.md); the second read from its own DICOM export
+    [ "$kind" = independent2 ] && generator="independent_phantom_2 --via-dicom $EVAL_DIR/$name.independent2.d"
+    # shellcheck disable=SC2086  # the generator's options split on purpose
+    "$PYTHON_BIN" benchmarks/bench_independent.py --generator $generator --patients "$INDEPENDENT_PATIENTS" \
+      --model "$model" --threads 1 --json-out "$EVAL_DIR/$name.$kind.json" >"$EVAL_DIR/$name.$kind.txt" 2>&1 \
+      || echo "scoring $name on $kind failed: $EVAL_DIR/$name.$kind.txt"
+    rm -rf "$EVAL_DIR/$name.independent2.d"
     return
   fi
   if [ "$kind" = crops ]; then  # the region crops' triage.json is the result; the 500 reports are not kept
@@ -245,7 +251,7 @@ PY
   echo "picked (fewest NM1 false positives first):"; cat "$work/picked.txt"
   ls -la "$results"
   ;;
-score)  # 3. Here: the shipped model and each picked NAME.pt on the phantom, the crops, the independent phantom and
+score)  # 3. Here: the shipped model and each picked NAME.pt on the phantom, the crops, both independent phantoms and
         #    NM1's region probe (humeri, skull; bench_misses takes one model, so mean_best's probe is "-").
   results=${2:?$usage}
   work=${3:-$results/score}
@@ -262,7 +268,8 @@ score)  # 3. Here: the shipped model and each picked NAME.pt on the phantom, the
   [[ $best == *,* ]] && echo "mean_best $best" >>"$models"  # RECIPE=data: the seeds' mean (header)
   "$python" benchmarks/make_region_crops.py --out "$CROPS_DIR" >"$work/crops.txt" 2>&1 \
     || echo "no crops: $work/crops.txt"
-  awk '{print $1, $2, "phantom"; print $1, $2, "crops"; print $1, $2, "independent"; print $1, $2, "probe"}' "$models" \
+  awk '{print $1, $2, "phantom"; print $1, $2, "crops"; print $1, $2, "independent"; print $1, $2, "independent2";
+        print $1, $2, "probe"}' "$models" \
     | xargs -P "$jobs" -L 1 bash -c 'score "$0" "$1" "$2"'
   "$python" benchmarks/sweep_table.py "$EVAL_DIR" --out "$results/table.md"
   archive() {  # results.tar.gz, written aside and moved in when whole (a run cut short keeps the last whole one)

@@ -59,6 +59,7 @@ def results(tmp_path):
     write(tmp_path, "better", "phantom", phantom_result(0.870, 20, 40))
     write(tmp_path, "better", "crops", crops_result(0.877, 1.0))
     write(tmp_path, "better", "independent", independent_result(1.11, 0.199))
+    write(tmp_path, "better", "independent2", independent_result(0.84, 0.412))
     write(tmp_path, "better", "probe", probe_result(15, 5) + probe_result(19, 2, "skull"))
     write(tmp_path, "noisy", "nm1", nm1_result(3.5, 0.80))         # higher r, more NM1 FP: not marked
     write(tmp_path, "noisy", "phantom", phantom_result(0.900))
@@ -75,8 +76,8 @@ def test_a_row_is_marked_only_when_it_beats_the_reference_on_both_counts(sweep, 
     assert "**both**" not in rows["noisy"] and "**both**" not in rows["nm1only"]
     assert "20/40 (0.50)" in rows["better"] and "0.870 (0.820-0.920)" in rows["better"]
     # the lesion-free views' false positives; of the probe, the conspicuous lesions only
-    assert "| 0.877 | 1.00 | 1.11 | 0.199 | 15/20 | 19/21 |" in rows["better"]
-    assert rows["shipped"].count(" - ") == 6  # no crops, independent or probe file: empty
+    assert "| 0.877 | 1.00 | 1.11 | 0.199 | 0.84 | 0.412 | 15/20 | 19/21 |" in rows["better"]
+    assert rows["shipped"].count(" - ") == 8  # no crops, independent or probe file: empty
     assert rows["nm1only"].count(" - ") >= 5  # its phantom columns are empty, not zero
     assert sweep.marked(sweep.read_results(results)) == ["better"]
 
