@@ -174,6 +174,25 @@ def test_raised_arms_put_the_hands_above_the_head():
         assert anatomy.landmarks[f"wrist_{side}"][0] < top
 
 
+def test_hands_on_the_thighs_lie_in_front_of_each_femur_between_hip_and_knee():
+    """Session 68's pose (the second independent phantom's hands resting on the thighs): each hand over its own
+    thigh, in front of the femur, between the hip and the knee, where the hands at the sides lie beside the thigh."""
+    on_thighs = _anatomy(replace(AnatomyConfig(), arm_positions={"thighs": 1.0}))
+    at_sides = _anatomy(replace(AnatomyConfig(), arm_positions={"sides": 1.0}))
+    mx = on_thighs.body.midline_mm
+    for side in ("left", "right"):
+        z, x, y = on_thighs.landmarks[f"hand_{side}"]
+        hip, knee = on_thighs.landmarks[f"hip_{side}"], on_thighs.landmarks[f"knee_{side}"]
+        assert hip[0] < z < knee[0]
+        assert np.sign(x - mx) == np.sign(hip[1] - mx)  # the patient's left hand on the left thigh
+        shaft = on_thighs.bone(f"femur_{side}").path[2:]  # the shaft's top and bottom (after the head, trochanter)
+        femur_x = np.interp(z, shaft[:, 0], shaft[:, 1])
+        assert abs(x - femur_x) < 30.0  # over the femoral shaft (a hand is about 80 mm wide)
+        assert y < knee[2]  # in front of the femur (y grows towards the table)
+        side_x = at_sides.landmarks[f"hand_{side}"][1]
+        assert abs(side_x - mx) > abs(x - mx) + 30.0  # at the sides the hand lies beside the thigh, not on it
+
+
 def test_spine_is_a_continuous_column_from_c7_to_l5():
     anatomy = _anatomy(AnatomyConfig(), 3)
     grid = anatomy.grid

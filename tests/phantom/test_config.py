@@ -59,3 +59,19 @@ def test_a_configuration_is_read_and_checked_without_the_generator():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["[]", "scintiseg.phantom.patient scintiseg.phantom.cohort"]
+
+
+def test_the_training_overrides_in_scripts_load_onto_the_data_set_profile():
+    """scripts/phantom_lower_legs.yaml (scripts/gpu_sweep.sh's DATA_CONFIG) lays lesions beyond the knee and hands on
+    the thighs over ``randomised-sites``, and nothing else."""
+    from pathlib import Path
+
+    from scintiseg.config import read_yaml
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "phantom_lower_legs.yaml"
+    base = profile("randomised-sites")
+    config = base.updated(read_yaml(path), path=path)
+    assert config.lesions.extra_sites == {"tibia": 0.05, "fibula": 0.015}
+    assert config.anatomy.arm_positions["thighs"] == 0.15
+    assert sum(config.anatomy.arm_positions.values()) == pytest.approx(1.0)
+    assert config.camera == base.camera and config.lookalikes == base.lookalikes

@@ -671,6 +671,13 @@ class _Builder:
             wrist = (self.z(f_wrist), mx + side * 75.0 * s, self.front_of_trunk(f_wrist) - fore_r * 0.6)
             finger_dir = np.array([0.35, -side * 0.94, 0.0])
             spread_dir = np.array([0.94, side * 0.35, 0.0])
+        elif p.arm_position == "thighs":
+            # The wrist on the front of the upper thigh over the femoral shaft (the thigh's soft tissue, which :meth:`leg`
+            # draws, has radius thigh_r about the table), the fingers towards the knee and a little inwards [E].
+            thigh_r = 76.0 * s * b**0.8
+            wrist = (self.z(0.50), mx + side * 125.0 * s * b**0.6, ty - 1.9 * thigh_r)
+            finger_dir = np.array([0.98, -side * 0.2, 0.0])
+            spread_dir = np.array([side * 0.2, 0.98, 0.0])
         else:
             hip_width = self.trunk_width(0.47)
             x_wrist = mx + side * max(hip_width + fore_r + gap, abs(x_elbow - mx) - 5.0)

@@ -20,7 +20,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.phantom.sites import unknown_site_groups
 
 #: Arm positions the anatomy draws (:attr:`AnatomyConfig.arm_positions`).
-ARM_POSITIONS: tuple[str, ...] = ("sides", "sides_wide", "abdomen", "raised")
+ARM_POSITIONS: tuple[str, ...] = ("sides", "sides_wide", "abdomen", "raised", "thighs")
 #: Largest image a phantom is drawn at, rows and columns [choice: four times the whole-body matrix's 1024 x 256
 #: each way, 4096 rows by 1024 columns at most; the generator's volumes grow with it, and 100000 x 100000 asked for
 #: 75 GiB].
@@ -155,8 +155,11 @@ class AnatomyConfig(Config):
         build: width/depth factor of the soft tissue (1 = average; 1.4 = obese; the belly grows with it).
         age: years; older patients get more degenerative look-alikes and slower soft-tissue clearance [E].
         arm_positions: arm position -> probability: ``sides``, ``sides_wide`` (abducted), ``abdomen``
-            (hands on the body) and ``raised`` (elbows beside the head, forearms above it; the patient
-            positions of the issue, "down, on the body, raised").
+            (hands on the body), ``raised`` (elbows beside the head, forearms above it; the patient
+            positions of the issue, "down, on the body, raised") and ``thighs`` (hands resting on the front of
+            the upper thighs, fingers towards the knees; session 68: the second independent phantom's pose whose
+            hand foci the shipped model calls on the femur; in no profile, a training configuration's choice,
+            ``scripts/phantom_lower_legs.yaml``).
         head_margin_mm: gap between the image top and the vertex.
         bone_to_soft: excess concentration of normal (axial) bone over soft tissue (voxel = 1 + value x the
             part's ``anatomy.UPTAKE`` multiplier), log-uniform [E] (calibrated on NM1's image-level ratio).
