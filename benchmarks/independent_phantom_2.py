@@ -74,7 +74,8 @@ Uptake (activity concentration relative to muscle / extracellular fluid = 1)
   renal pelvis in 5 %.  Bladder: 40-600 ml (log-uniform, scaled down for children) holding 0.4-15 % of the
   skeletal activity (log-uniform; NM1's bladder holds about 3 %): urine 2-400 x soft tissue, sometimes the
   hottest object by far.  Free pertechnetate: thyroid in 12 %, stomach in 4 %.
-* Superscan (2.5 % of lesion patients): bone x 1.6, kidneys x 0.15, bladder x 0.4 volume and x 0.3 urine.
+* Superscan (2.5 % of all patients, about 3.6 % of those with lesions): bone x 1.6, kidneys x 0.15, bladder x 0.4
+  volume and x 0.3 urine.
 
 Benign hot spots and artefacts (in the base image and the twin; never labelled)
 ------------------------------------------------------------------------------

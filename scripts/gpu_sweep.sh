@@ -53,7 +53,8 @@
 # set": one CPU run read NM1's crops and hybrids better than the one-generator runs); the independent-phantom column
 # then no longer measures transfer.
 # DATA_CONFIG (session 62): a YAML of phantom overrides for that data set, e.g. scripts/phantom_lower_legs.yaml
-# (lesions on the tibiae and fibulae too, which the clinical site tables never draw).
+# (lesions on the tibiae and fibulae too, which the clinical site tables never draw; since session 68 also hands on the
+# thighs in 15 % of patients: its arm positions replace the profile's, written for randomised-sites).
 # `pick` then also brings back each run's best.pt (validation DSC) as seed_N_best.pt (PICK defaults to 7 - the
 # number of seeds, so that with device.tar.gz at most 8 files come back), and `score` scores the mean of every
 # *_best.pt it was given as the model `mean_best` (benchmarks take a comma-joined --model).
@@ -121,13 +122,13 @@ score() {  # NAME MODEL KIND: one bench_wholebody run (crops: one predict --labe
     return
   fi
   if [ "$kind" = independent ] || [ "$kind" = independent2 ]; then  # the phantoms built without reading scintiseg's
-    local generator=independent_phantom  # (docs/robustness.md); the second read from its own DICOM export
-    [ "$kind" = independent2 ] && generator="independent_phantom_2 --via-dicom $EVAL_DIR/$name.independent2.d"
-    # shellcheck disable=SC2086  # the generator's options split on purpose
-    "$PYTHON_BIN" benchmarks/bench_independent.py --generator $generator --patients "$INDEPENDENT_PATIENTS" \
+    local -a generator=(--generator independent_phantom)  # (docs/robustness.md); the second read from its own DICOM
+    local written=$EVAL_DIR/$name.independent2.d           # export, written into its own folder (kinds run in parallel)
+    [ "$kind" = independent2 ] && generator=(--generator independent_phantom_2 --via-dicom "$written")
+    "$PYTHON_BIN" benchmarks/bench_independent.py "${generator[@]}" --patients "$INDEPENDENT_PATIENTS" \
       --model "$model" --threads 1 --json-out "$EVAL_DIR/$name.$kind.json" >"$EVAL_DIR/$name.$kind.txt" 2>&1 \
       || echo "scoring $name on $kind failed: $EVAL_DIR/$name.$kind.txt"
-    rm -rf "$EVAL_DIR/$name.independent2.d"
+    if [ "$kind" = independent2 ]; then rm -rf "$written"; fi
     return
   fi
   if [ "$kind" = crops ]; then  # the region crops' triage.json is the result; the 500 reports are not kept

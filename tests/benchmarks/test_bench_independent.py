@@ -163,3 +163,18 @@ def test_each_generator_names_regions_by_scintisegs_ids():
         assert [first.REGION_NAMES[i] for i in range(1, len(REGION_CLASSES))] == list(REGION_CLASSES[1:])
     with benchmark_module("independent_phantom_2") as second:
         assert tuple(second.REGION_CLASSES) == tuple(REGION_CLASSES)
+
+
+def test_every_export_style_of_the_second_generator_reads_back_exactly_as_predict_reads_it(bench, tmp_path):
+    """The files ``write_dicom`` writes, one seed per style (a two-frame file; two files of one view, found by their
+    headers and joined): scintiseg's reader gives the generator's views, counts and pixel size."""
+    with benchmark_module("independent_phantom_2") as second:
+        seeds = {}
+        for seed in range(40):
+            seeds.setdefault(second.dicom_style(seed), seed)
+        assert set(seeds) == set(second.DICOM_STYLES)
+        for style, seed in seeds.items():
+            case = second.make_case(seed, rows=256, cols=64)
+            paths = second.write_dicom(case, tmp_path / style)
+            assert bench.read_back(case, bench.read_written(paths)) == "exact", style
+            assert len(paths) == (1 if style == "nm_multiframe" else 2)

@@ -64,6 +64,7 @@ def test_a_configuration_is_read_and_checked_without_the_generator():
 def test_the_training_overrides_in_scripts_load_onto_the_data_set_profile():
     """scripts/phantom_lower_legs.yaml (scripts/gpu_sweep.sh's DATA_CONFIG) lays lesions beyond the knee and hands on
     the thighs over ``randomised-sites``, and nothing else."""
+    from dataclasses import replace
     from pathlib import Path
 
     from scintiseg.config import read_yaml
@@ -75,3 +76,5 @@ def test_the_training_overrides_in_scripts_load_onto_the_data_set_profile():
     assert config.anatomy.arm_positions["thighs"] == 0.15
     assert sum(config.anatomy.arm_positions.values()) == pytest.approx(1.0)
     assert config.camera == base.camera and config.lookalikes == base.lookalikes
+    assert replace(config.anatomy, arm_positions=base.anatomy.arm_positions) == base.anatomy
+    assert replace(config.lesions, extra_sites=base.lesions.extra_sites) == base.lesions
