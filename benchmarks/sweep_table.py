@@ -17,9 +17,10 @@ BSI r with its 95 % bootstrap interval, MAE, triage AUC, false positives per vie
 apparent contrast 1.5-2 found (what the BSI aim asks of a model, docs/predict.md "What the aim asks of the lesion
 model"); the region crops' triage AUC and the specificity of "a lesion found" on them (docs/predict.md "Region
 crops"); each independent phantom's false positives per lesion-free view and sensitivity per lesion-view
-(docs/robustness.md, "An independently built phantom", "A second independently built phantom"); and of the lesions of apparent contrast 2 or more inserted
-into NM1's humeri and skull, those found (the shipped model's real-background blind spots, docs/robustness.md "Stray
-pieces of the region map": 12 of 20 and 18 of 21). A missing file leaves its columns as ``-``.
+(docs/robustness.md, "An independently built phantom", "A second independently built phantom"); and of the
+lesions of apparent contrast 2 or more inserted into NM1's humeri and skull, those found (the shipped model's
+real-background blind spots, docs/robustness.md "Stray pieces of the region map": 12 of 20 and 18 of 21). A missing
+file leaves its columns as ``-``.
 
 A row is marked **both** when it beats the reference row (``--reference``, default ``shipped``) on NM1 false
 positives per view and on phantom BSI r at once: no CPU fine-tune so far has (docs/robustness.md), so such a
@@ -45,7 +46,8 @@ PROBED: tuple[str, ...] = ("humerus", "skull")
 PROBE_CONTRAST = 2.0
 COLUMNS = ("model", "NM1 FP / view", "NM1 sens.", "NM1 triage AUC", "phantom BSI r (95 % CI)", "MAE",
            "triage AUC", "phantom FP / view", f"found, {FAINT_BIN}", "crops AUC", "crops spec.",
-           "indep. FP / view", "indep. sens.", "indep. 2 FP / view", "indep. 2 sens.", *(f"NM1 {region}, >= {PROBE_CONTRAST:g}" for region in PROBED), "")
+           "indep. FP / view", "indep. sens.", "indep. 2 FP / view", "indep. 2 sens.",
+           *(f"NM1 {region}, >= {PROBE_CONTRAST:g}" for region in PROBED), "")
 #: The result files of one model: ``NAME.<kind>.json``.
 KINDS = ("nm1", "phantom", "crops", "independent", "independent2", "probe")
 

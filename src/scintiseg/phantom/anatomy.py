@@ -672,8 +672,8 @@ class _Builder:
             finger_dir = np.array([0.35, -side * 0.94, 0.0])
             spread_dir = np.array([0.94, side * 0.35, 0.0])
         elif p.arm_position == "thighs":
-            # The wrist on the front of the upper thigh over the femoral shaft (the thigh's soft tissue, which :meth:`leg`
-            # draws, has radius thigh_r about the table), the fingers towards the knee and a little inwards [E].
+            # The wrist on the front of the upper thigh over the femoral shaft (the thigh's soft tissue, which
+            # :meth:`leg` draws, has radius thigh_r about the table), the fingers towards the knee, a little inwards [E].
             thigh_r = 76.0 * s * b**0.8
             wrist = (self.z(0.50), mx + side * 125.0 * s * b**0.6, ty - 1.9 * thigh_r)
             finger_dir = np.array([0.98, -side * 0.2, 0.0])
