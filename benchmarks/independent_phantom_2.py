@@ -157,8 +157,8 @@ Image Comments (ANTERIOR / POSTERIOR) and in the View Code Sequence, Bits Stored
 counts need).  ``ge_whole_body``: GE-like, as NM1: Secondary Capture with Modality NM, Image Type
 ORIGINAL/PRIMARY/WHOLE BODY/EMISSION, Series Description "WHOLE BODY ANT" / "WHOLE BODY POST" and the
 GEMS_GENIE_1 private dataset name "WHOLE BODY_E" / "_F".  All: uint16 counts (no rescale), Explicit VR Little
-Endian, Pixel Spacing = case.pixel_spacing, deterministic UIDs (pydicom generate_uid with seeded entropy),
-Patient's Name / ID from the seed, Patient Orientation L\\F (ANT) or R\\F (POST) where per view.
+Endian, Pixel Spacing = case.pixel_spacing, deterministic UIDs (pydicom generate_uid with seeded entropy; a
+lesion-free twin's differ from its patient's scan unless the images are the same), Patient's Name / ID from the seed, Patient Orientation L\\F (ANT) or R\\F (POST) where per view.
 """
 from __future__ import annotations
 
@@ -2152,7 +2152,10 @@ def write_dicom(case, folder):
     style = dicom_style(seed)
     rng = np.random.default_rng([seed, 4112])
     P = _draw_patient(np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0]))
-    uid = lambda tag: generate_uid(entropy_srcs=['independent_phantom_2', str(seed), tag])  # noqa: E731
+    # A patient's scan and its lesion-free twin are two acquisitions: their UIDs differ unless the images are the same
+    # (a patient without lesions), so both can lie in one folder as two studies.
+    drawn = 'lesions' if case.lesion_info else 'none'
+    uid = lambda tag: generate_uid(entropy_srcs=['independent_phantom_2', str(seed), drawn, tag])  # noqa: E731
     study_uid, series_uid, frame_uid = uid('study'), uid('series'), uid('frame')
     day = np.datetime64('2015-01-05') + int(rng.integers(0, 3000))
     date = str(day).replace('-', '')

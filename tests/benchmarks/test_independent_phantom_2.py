@@ -220,3 +220,16 @@ def test_lesion_mix_over_patients():
     assert sum(x == 0 for x in n) >= 1 and max(n) >= 2
     ratios = [d["uptake_ratio"] for s in range(12) for d in case(s).lesion_info]
     assert min(ratios) >= 1.3 - 1e-9 and max(ratios) <= 8.0 + 1e-9
+
+
+def test_a_scan_and_its_twin_are_two_studies_unless_their_images_are_the_same(tmp_path):
+    import pydicom
+
+    def study(c, name):
+        return {str(pydicom.dcmread(p).StudyInstanceUID) for p in ip2.write_dicom(c, tmp_path / name)}
+
+    s = seeds_with_lesions()[0]
+    scan, twin = study(case(s), "scan"), study(case(s, lesions=False), "twin")
+    assert len(scan) == 1 and len(twin) == 1 and scan != twin
+    free = next(k for k in range(40) if not case(k).lesion_info)
+    assert study(case(free), "free") == study(case(free, lesions=False), "free_twin")
