@@ -673,9 +673,8 @@ class _Builder:
             spread_dir = np.array([0.94, side * 0.35, 0.0])
         elif p.arm_position == "thighs":
             # The wrist on the front of the upper thigh over the femoral shaft (the thigh's soft tissue, which
-            # :meth:`leg` draws, has radius thigh_r about the table), the fingers towards the knee, a little inwards [E].
-            thigh_r = 76.0 * s * b**0.8
-            wrist = (self.z(0.50), mx + side * 125.0 * s * b**0.6, ty - 1.9 * thigh_r)
+            # :meth:`leg` draws about the table), the fingers towards the knee, a little inwards [E].
+            wrist = (self.z(0.50), mx + side * 125.0 * s * b**0.6, ty - 1.9 * self.thigh_radius())
             finger_dir = np.array([0.98, -side * 0.2, 0.0])
             spread_dir = np.array([side * 0.2, 0.98, 0.0])
         else:
@@ -764,11 +763,15 @@ class _Builder:
         self.add_bone("sacrum", [(top, "sacrum"), (lower, "sacrum")], path=[top.centre, lower.b])
         self.landmarks["sacrum"] = top.centre
 
+    def thigh_radius(self) -> float:
+        """Radius (mm) of the thigh's soft tissue, which :meth:`leg` draws and a hand resting on it (:meth:`arm`) lies on."""
+        return 76.0 * self.s * self.p.build**0.8
+
     def leg(self, side: int) -> None:
         s, mx, ty, b, p = self.s, self.mx, self.table_y, self.p.build, self.p
         name = "left" if side > 0 else "right"
         hip_c = self.landmarks[f"hip_{name}"]
-        thigh_r = 76.0 * s * b**0.8
+        thigh_r = self.thigh_radius()
         calf_r = 52.0 * s * b**0.6
         z_knee, z_ankle = self.zl("knee", 0.715), self.zl("ankle", 0.958)
         x_knee = mx + side * (78.0 * s * b**0.5 + p.leg_spread_mm * 0.5)
