@@ -172,3 +172,39 @@ def test_the_run_seed_changes_the_patients_and_validation_patients_are_not_train
     val = validation_dataset(SMALL, 1)
     assert val.samples[0].patient_id != first[0].patient_id  # patient 0 trains; validation has its own
     assert not np.array_equal(val.samples[0].image, first[0].image)
+
+
+def test_synthetic_config_lays_its_yaml_over_the_profile_in_every_generator_process(tmp_path):
+    """``--synthetic-config``: the YAML's settings reach the phantom the generator processes draw from (session 69:
+    the region network learns the hands-on-thighs pose no profile draws)."""
+    from scintiseg.train.loop import synthetic_settings
+
+    overrides = tmp_path / "thighs.yaml"
+    overrides.write_text("anatomy:\n  arm_positions: {thighs: 1.0}\n")
+    config = TrainConfig(synthetic="small", synthetic_config=str(overrides), pixel_mm=9.04, window_size=32, seed=3)
+    settings = synthetic_settings(config)
+    assert settings.phantom_config().anatomy.arm_positions == {"thighs": 1.0}
+    assert config.phantom_settings() == settings.phantom_config()
+    assert synthetic_settings(TrainConfig(synthetic="small")).phantom_config().anatomy.arm_positions != {"thighs": 1.0}
+    plain = SyntheticPool(synthetic_settings(TrainConfig(synthetic="small", pixel_mm=9.04, window_size=32, seed=3)),
+                          pool_patients=2, refresh=0.5, workers=0).dataset(0)
+    here = SyntheticPool(settings, pool_patients=2, refresh=0.5, workers=0).dataset(0)
+    assert not np.array_equal(here.images.numpy(), plain.images.numpy())  # the pose moved the hands
+    background = SyntheticPool(settings, pool_patients=2, refresh=0.5, workers=1)
+    try:
+        np.testing.assert_array_equal(background.dataset(0).images.numpy(), here.images.numpy())
+    finally:
+        background.close()
+
+
+def test_synthetic_config_errors_name_the_file(tmp_path):
+    from scintiseg.errors import ScintisegError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("anatomy:\n  arm_positions: {feet: 1.0}\n")
+    with pytest.raises(ScintisegError, match=r"bad\.yaml: anatomy\.arm_positions: unknown position"):
+        TrainConfig(synthetic="small", synthetic_config=str(bad))
+    with pytest.raises(ScintisegError, match=r"missing\.yaml: cannot read"):
+        TrainConfig(synthetic="small", synthetic_config=str(tmp_path / "missing.yaml"))
+    with pytest.raises(ScintisegError, match="give --synthetic PROFILE"):
+        TrainConfig(synthetic_config=str(bad))

@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from scintiseg.config import Config, option
+from scintiseg.config import Config, option, read_yaml
 from scintiseg.errors import ScintisegError
-from scintiseg.phantom.config import profile
+from scintiseg.phantom.config import PhantomConfig, profile
 from scintiseg.prepare.intensity import METHODS
 from scintiseg.prepare.model_input import INPUT_MODES
 
@@ -96,6 +96,12 @@ class TrainConfig(Config):
         synthetic: a phantom profile (``randomised`` for domain randomisation, issue 13): training and
             validation windows are generated on the fly (:mod:`scintiseg.train.synthetic`) and ``data``
             is not read. Only ``input_mode="ant"``.
+        synthetic_config: a YAML file of phantom settings laid over the ``synthetic`` profile, nested like
+            ``phantom_config.json`` (what ``scintiseg phantom --config`` reads), e.g.
+            ``scripts/phantom_lower_legs.yaml``: a pose or a lesion site no profile draws, for one run, without a
+            new profile (session 69: the region network learns the hands-on-thighs pose from it). The file is
+            read when the run starts (a bad key or value is one line naming the file); the run's
+            ``config.yaml`` records its path.
         pool_patients: synthetic patients whose windows make one epoch.
         refresh: share of those patients replaced by new ones before each epoch (1: all new every epoch).
         windows_per_view: training windows cut from each view of each synthetic patient.
@@ -188,6 +194,8 @@ class TrainConfig(Config):
     tensorboard: bool = False
     progress: bool = True
     synthetic: str = option("", help="phantom profile to generate training data from on the fly (e.g. randomised)")
+    synthetic_config: str = option("", help="YAML of phantom settings laid over --synthetic's profile (nested like "
+                                   "phantom_config.json, as scintiseg phantom --config reads it)")
     pool_patients: int = 64
     refresh: float = 0.25
     windows_per_view: int = 2
@@ -240,6 +248,13 @@ class TrainConfig(Config):
             raise ScintisegError(f"model_args must be a mapping, got {self.model_args!r}")
         if self.synthetic:
             profile(self.synthetic)  # an unknown profile is one line naming the choices
+        if self.synthetic_config and not self.synthetic:
+            raise ScintisegError("--synthetic-config lays phantom settings over a profile: give --synthetic PROFILE")
+        if self.synthetic_config:
+            try:
+                self.phantom_settings()
+            except ScintisegError as error:  # the message of a validation names the field, so the file goes in it
+                raise ScintisegError(f"synthetic_config {self.synthetic_config}: {error.problem}") from None
         if self.synthetic and self.input_mode != "ant":
             raise ScintisegError(f"synthetic training makes single-view windows: --input-mode ant, not {self.input_mode!r}")
         if self.views == "each" and self.input_mode != "ant":
@@ -259,6 +274,13 @@ class TrainConfig(Config):
             raise ScintisegError("--task regions is supervised: the Chan-Vese loss is for lesions")
         if self.loss != "chan_vese" and self.labelled == 0.0:
             raise ScintisegError("labelled = 0 leaves nothing to learn with a supervised loss; use --loss chan_vese")
+
+    def phantom_settings(self) -> PhantomConfig:
+        """The phantom a ``synthetic`` run generates: its profile with ``synthetic_config`` laid over it."""
+        config = profile(self.synthetic)
+        if self.synthetic_config:
+            config = config.updated(read_yaml(self.synthetic_config), path=self.synthetic_config)
+        return config
 
     @property
     def in_channels(self) -> int:

@@ -41,6 +41,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
+from scintiseg.config import read_yaml
 from scintiseg.errors import ScintisegError
 from scintiseg.formats import InputContract, provenance
 from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
@@ -148,9 +149,10 @@ class TrainResult:
 
 def synthetic_settings(config: TrainConfig) -> SyntheticSettings:
     """What the on-the-fly generator of a ``--synthetic`` run makes."""
+    overrides = json.dumps(read_yaml(config.synthetic_config)) if config.synthetic_config else ""
     return SyntheticSettings(profile=config.synthetic, pixel_mm=config.pixel_mm, window_size=config.window_size,
                              windows_per_view=config.windows_per_view, normalisation=config.normalisation,
-                             degrade=config.degrade, seed=config.seed, task=config.task)
+                             degrade=config.degrade, seed=config.seed, task=config.task, overrides=overrides)
 
 
 def prepare_synthetic_data(config: TrainConfig, start_epoch: int = 0) -> TrainData:
