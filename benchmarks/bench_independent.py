@@ -248,7 +248,7 @@ def run(args) -> dict:
     settings = PredictSettings(spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
                                symmetry=not args.no_symmetry, bladder=not args.no_bladder_rule,
                                distal_arm=not args.no_distal_arm_rule,
-                               off_skeleton=not args.no_off_skeleton_rule)
+                               off_skeleton=not args.no_off_skeleton_rule, region_model=args.region_model)
     classes = len(REGION_CLASSES)
     overlap = {view: np.zeros((classes, 3), dtype=np.int64) for view in ("ANT", "POST")}
     records: list[dict] = []
@@ -258,6 +258,7 @@ def run(args) -> dict:
     fp_where: Counter = Counter()
     left_out: Counter = Counter()  # the calls the reading rules left out: (rule, on a true lesion | not)
     scores, positive, seconds = [], [], []
+    scored_cases: list[tuple[int, bool]] = []  # (seed, the lesion-free twin) of each score
     bsi = {"predicted": [], "planar_truth": [], "volume_truth": []}
     examples = []
     read: Counter = Counter()  # --via-dicom: how each written case read back ("exact", or the difference)
@@ -292,6 +293,7 @@ def run(args) -> dict:
                     for record in scored["records"]:
                         per_lesion[(seed, record["id"])] = per_lesion.get((seed, record["id"]), False) or record["found"]
             scores.append(prediction.triage_score)
+            scored_cases.append((seed, not with_lesions))
             positive.append(with_lesions and any(np.asarray(m).any() for m in case.lesions.values()))
             if with_lesions:
                 bsi["predicted"].append(prediction.bsi_percent)
@@ -319,6 +321,7 @@ def run(args) -> dict:
         "via_dicom": bool(args.via_dicom), "read_back": dict(read.most_common()),
         "matrix": [args.rows, args.cols], "tilt_deg": args.tilt,
         "model": args.model,
+        "region_model": args.region_model,
         "sensitivity": {
             "lesion_views": len(records), "found": int(sum(r["found"] for r in records)),
             "per_view": round(float(np.mean([r["found"] for r in records])), 3) if records else None,
@@ -335,6 +338,8 @@ def run(args) -> dict:
         },
         "left_out": wholebody.left_out_table(left_out),
         "triage_auc": wholebody._roc_auc(scores, positive),
+        "triage_scores": [{"seed": seed, "twin": twin, "score": round(float(score), 4), "lesion": bool(label)}
+                          for (seed, twin), score, label in zip(scored_cases, scores, positive)],
         "naming": naming_shares(naming),
         "naming_errors": dict(Counter(f"{n['truth']} -> {n['named']}" for n in naming
                                       if n["named"] != n["truth"]).most_common()),
@@ -386,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None,
                         help="lesion model (default: the shipped one); models comma-joined (A,B; 'shipped' names the "
                              "shipped one): the mean of their lesion probabilities")
+    parser.add_argument("--region-model", default=None,
+                        help="skeleton-region network (a checkpoint; default: the shipped one)")
     parser.add_argument("--rows", type=int, default=1024, help="matrix rows (the field in mm is kept)")
     parser.add_argument("--cols", type=int, default=256, help="matrix columns")
     parser.add_argument("--no-spine-pattern", action="store_true",

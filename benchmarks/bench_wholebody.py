@@ -110,6 +110,7 @@ from scipy import ndimage, stats
 from scintiseg.display import display_window
 from scintiseg.io import read_scan
 from scintiseg.metrics import class_dice, class_overlap
+from scintiseg.config import read_yaml
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.phantom.patient import image_point
@@ -655,6 +656,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=40)
     parser.add_argument("--seed", type=int, default=910_000, help="first patient seed (held out)")
     parser.add_argument("--profile", default="default")
+    parser.add_argument("--phantom-config", default=None, metavar="YAML",
+                        help="phantom settings laid over --profile (as scintiseg phantom --config reads them), "
+                             "e.g. scripts/phantom_lower_legs.yaml")
     parser.add_argument("--model", default=None,
                         help="lesion model (default: the shipped one); models comma-joined (A,B; 'shipped' names the "
                              "shipped one): the mean of their lesion probabilities")
@@ -738,6 +742,8 @@ def run(args: argparse.Namespace) -> int:
             Path(args.json_out).write_text(json.dumps(record, indent=1) + "\n")
         return 0
     config = profile(args.profile)
+    if args.phantom_config:
+        config = config.updated(read_yaml(args.phantom_config), path=args.phantom_config)
     if args.counts is not None:
         config = replace(config, camera=replace(config.camera, counts=tuple(args.counts)))
     if args.disc_fraction is not None:
@@ -866,7 +872,8 @@ def run(args: argparse.Namespace) -> int:
 
     auc, bone_auc = roc_auc(scores), roc_auc(bone_scores)
     result = {
-        "patients": args.patients, "profile": args.profile, "seed": args.seed, "regions": args.regions,
+        "patients": args.patients, "profile": args.profile, "phantom_config": args.phantom_config, "seed": args.seed,
+        "regions": args.regions, "region_model": args.region_model,
         "counts": list(config.camera.counts),
         "model": args.model, "threshold": settings.threshold,
         "mean_region_dice": mean_dice, "region_dice": per_region,

@@ -22,6 +22,11 @@
 #     --epochs 1000 --threads 2
 # (38 epochs, validation mean region Dice 0.826 and still rising): src/scintiseg/weights/phantom_regions.pt.
 #
+# Session 69: the region run also draws hands resting on the thighs (REGION_CONFIG, default
+# scripts/phantom_region_poses.yaml: 40 % of patients; REGION_CONFIG= turns it off), which the shipped region weights
+# never saw (docs/robustness.md, "The region network fine-tuned with hands on the thighs": a CPU fine-tune with it,
+# measured and not shipped).
+#
 #   bash scripts/train_on_gpu.sh OUT [MINUTES]          (default 7 minutes; needs CUDA, else runs on the CPU)
 #
 # Writes OUT/lesions and OUT/regions (run folders: config.yaml, log.csv, checkpoints/). The lesion run keeps
@@ -34,6 +39,7 @@ cd "$(dirname "$0")/.."
 out=${1:?usage: train_on_gpu.sh OUT [MINUTES]}
 minutes=${2:-7}
 python=${PYTHON:-.venv/bin/python}
+region_config=${REGION_CONFIG-scripts/phantom_region_poses.yaml}
 mkdir -p "$out"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 common=(--synthetic randomised --normalisation robust --input-mode ant --epochs 1000 --threads 2 --no-progress)
@@ -47,6 +53,7 @@ timeout --signal=INT "${minutes}m" "$python" -m scintiseg train --out "$out/regi
   --model unet --model-arg width=8 --model-arg depth=5 \
   --pixel-mm 4.52 --window-size 448 --pool-patients 96 --refresh 0.5 --windows-per-view 1 --val-patients 16 \
   --batch-size 16 --lr 2e-3 --seed 2026 --generator-workers "${REGION_WORKERS:-5}" \
+  ${region_config:+--synthetic-config "$region_config"} \
   "${common[@]}" >"$out/regions.txt" 2>&1 &
 regions=$!
 wait $lesions; echo "lesions exit $?"

@@ -7,6 +7,7 @@ every count the script reports is known.
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -179,3 +180,18 @@ def test_every_export_style_of_the_second_generator_reads_back_exactly_as_predic
             paths = second.write_dicom(case, tmp_path / style)
             assert bench.read_back(case, bench.read_written(paths)) == "exact", style
             assert len(paths) == (1 if style == "nm_multiframe" else 2)
+
+
+def test_every_case_s_triage_score_is_written_with_its_seed_and_twin(bench, tmp_path):
+    """The JSON's ``triage_scores`` (session 69: which cases moved a triage AUC between two region networks): one
+    entry per scored case, a patient's lesion case then its lesion-free twin, the AUC computed from exactly these."""
+    out = tmp_path / "run.json"
+    assert bench.main(["--patients", "2", "--seed", "5", "--rows", "512", "--cols", "128", "--threads", "1",
+                       "--json-out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    scores = record["triage_scores"]
+    assert [(s["seed"], s["twin"]) for s in scores] == [(5, False), (5, True), (6, False), (6, True)]
+    assert not any(s["lesion"] for s in scores if s["twin"]) and record["region_model"] is None
+    wholebody = bench._module("bench_wholebody")
+    auc = wholebody._roc_auc([s["score"] for s in scores], [s["lesion"] for s in scores])
+    assert auc == pytest.approx(record["triage_auc"], abs=1e-3, nan_ok=True)

@@ -7,6 +7,7 @@ counts per view, by learned region, on hot spots and per recurring site are know
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
@@ -413,3 +414,15 @@ def test_the_planar_truth_is_related_to_the_mass_truth_by_r_and_mean_ratio(bench
     assert score["pearson_r_ci95"][0] <= score["pearson_r"] <= score["pearson_r_ci95"][1]
     assert score["mae_ci95"][0] <= score["mae"] <= score["mae_ci95"][1]
     assert score["truth"] == mass.tolist() and score["truth_mean"] == pytest.approx(mass.mean())
+
+
+def test_phantom_config_lays_its_settings_over_the_profile(bench, tmp_path):
+    """``--phantom-config`` (session 69: held-out patients with a pose no profile draws): the run's phantom is the
+    profile with the YAML laid over it, and the JSON says which file and which counts it drew from."""
+    overrides = tmp_path / "bright.yaml"
+    overrides.write_text("camera:\n  counts: [2500000, 2500000]\n")
+    out = tmp_path / "run.json"
+    assert bench.main(["--patients", "2", "--profile", "small", "--phantom-config", str(overrides), "--threads", "1",
+                       "--json-out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["phantom_config"] == str(overrides) and record["counts"] == [2500000.0, 2500000.0]
