@@ -338,7 +338,7 @@ def run(args) -> dict:
         },
         "left_out": wholebody.left_out_table(left_out),
         "triage_auc": wholebody._roc_auc(scores, positive),
-        "triage_scores": [{"seed": seed, "twin": twin, "score": round(float(score), 4), "lesion": bool(label)}
+        "triage_scores": [{"seed": seed, "twin": twin, "score": float(score), "lesion": bool(label)}
                           for (seed, twin), score, label in zip(scored_cases, scores, positive)],
         "naming": naming_shares(naming),
         "naming_errors": dict(Counter(f"{n['truth']} -> {n['named']}" for n in naming

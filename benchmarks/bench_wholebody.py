@@ -107,10 +107,10 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage, stats
 
+from scintiseg.config import read_yaml
 from scintiseg.display import display_window
 from scintiseg.io import read_scan
 from scintiseg.metrics import class_dice, class_overlap
-from scintiseg.config import read_yaml
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.phantom.patient import image_point
@@ -738,7 +738,7 @@ def run(args: argparse.Namespace) -> int:
             nm1_figure(result, args.figure_nm1)
         if args.json_out:
             record = {k: v for k, v in result.items() if k != "_arrays"}
-            record.update(model=args.model, threshold=settings.threshold)
+            record.update(model=args.model, region_model=args.region_model, threshold=settings.threshold)
             Path(args.json_out).write_text(json.dumps(record, indent=1) + "\n")
         return 0
     config = profile(args.profile)

@@ -25,7 +25,8 @@
 # Session 69: the region run also draws hands resting on the thighs (REGION_CONFIG, default
 # scripts/phantom_region_poses.yaml: 40 % of patients; REGION_CONFIG= turns it off), which the shipped region weights
 # never saw (docs/robustness.md, "The region network fine-tuned with hands on the thighs": a CPU fine-tune with it,
-# measured and not shipped).
+# measured and not shipped). Its validation patients then hold the pose too, so its region Dice is not comparable with
+# the 0.826 above. A REGION_CONFIG path is read from the repository's root (the script runs there).
 #
 #   bash scripts/train_on_gpu.sh OUT [MINUTES]          (default 7 minutes; needs CUDA, else runs on the CPU)
 #

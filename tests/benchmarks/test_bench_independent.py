@@ -194,4 +194,4 @@ def test_every_case_s_triage_score_is_written_with_its_seed_and_twin(bench, tmp_
     assert not any(s["lesion"] for s in scores if s["twin"]) and record["region_model"] is None
     wholebody = bench._module("bench_wholebody")
     auc = wholebody._roc_auc([s["score"] for s in scores], [s["lesion"] for s in scores])
-    assert auc == pytest.approx(record["triage_auc"], abs=1e-3, nan_ok=True)
+    assert auc == record["triage_auc"] or (np.isnan(auc) and np.isnan(record["triage_auc"]))

@@ -6,8 +6,16 @@ import pytest
 from scintiseg.losses import BOX_LESION
 from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint
 from scintiseg.train.config import TrainConfig
-from scintiseg.train.loop import train
-from scintiseg.train.synthetic import SyntheticPool, SyntheticSettings, cut_window, patient_samples
+from scintiseg.errors import ScintisegError
+from scintiseg.phantom.config import PhantomConfig, profile
+from scintiseg.train.loop import synthetic_settings, train
+from scintiseg.train.synthetic import (
+    SyntheticPool,
+    SyntheticSettings,
+    cut_window,
+    patient_samples,
+    validation_dataset,
+)
 
 # The 512 x 128 phantom at 4.52 mm, resampled to a 9.04 mm model grid (256 x 64): fast enough for tests.
 SMALL = SyntheticSettings(profile="small", pixel_mm=9.04, window_size=32, windows_per_view=2, seed=3)
@@ -80,8 +88,6 @@ def test_synthetic_run_records_pixel_size_and_whole_window_and_resumes(tmp_path)
 
 
 def test_synthetic_needs_single_view_input_and_a_known_profile():
-    from scintiseg.errors import ScintisegError
-
     with pytest.raises(ScintisegError, match="input-mode ant"):
         TrainConfig(synthetic="small", input_mode="aggregate")
     with pytest.raises(ScintisegError, match="profile"):
@@ -175,36 +181,48 @@ def test_the_run_seed_changes_the_patients_and_validation_patients_are_not_train
 
 
 def test_synthetic_config_lays_its_yaml_over_the_profile_in_every_generator_process(tmp_path):
-    """``--synthetic-config``: the YAML's settings reach the phantom the generator processes draw from (session 69:
-    the region network learns the hands-on-thighs pose no profile draws)."""
-    from scintiseg.train.loop import synthetic_settings
-
+    """``--synthetic-config``: the YAML's settings reach the phantom the generator processes and the validation
+    patients draw from (session 69: the region network learns the hands-on-thighs pose no profile draws), and the run
+    folder keeps that phantom."""
     overrides = tmp_path / "thighs.yaml"
     overrides.write_text("anatomy:\n  arm_positions: {thighs: 1.0}\n")
-    config = TrainConfig(synthetic="small", synthetic_config=str(overrides), pixel_mm=9.04, window_size=32, seed=3)
+    grid = {"pixel_mm": 9.04, "window_size": 32, "seed": 3}
+    config = TrainConfig(synthetic="small", synthetic_config=str(overrides), **grid)
     settings = synthetic_settings(config)
+    plain = synthetic_settings(TrainConfig(synthetic="small", **grid))
     assert settings.phantom_config().anatomy.arm_positions == {"thighs": 1.0}
-    assert config.phantom_settings() == settings.phantom_config()
-    assert synthetic_settings(TrainConfig(synthetic="small")).phantom_config().anatomy.arm_positions != {"thighs": 1.0}
-    plain = SyntheticPool(synthetic_settings(TrainConfig(synthetic="small", pixel_mm=9.04, window_size=32, seed=3)),
-                          pool_patients=2, refresh=0.5, workers=0).dataset(0)
+    assert plain.phantom_config().anatomy.arm_positions != {"thighs": 1.0}
     here = SyntheticPool(settings, pool_patients=2, refresh=0.5, workers=0).dataset(0)
-    assert not np.array_equal(here.images.numpy(), plain.images.numpy())  # the pose moved the hands
+    assert not np.array_equal(here.images.numpy(), SyntheticPool(plain, 2, 0.5, workers=0).dataset(0).images.numpy())
     background = SyntheticPool(settings, pool_patients=2, refresh=0.5, workers=1)
     try:
         np.testing.assert_array_equal(background.dataset(0).images.numpy(), here.images.numpy())
     finally:
         background.close()
+    assert not np.array_equal(validation_dataset(settings, 1).images.numpy(),
+                              validation_dataset(plain, 1).images.numpy())
+    run = TrainConfig.from_dict(config.to_dict() | {"out": str(tmp_path / "run"), "model": "unet",
+                                                     "model_args": {"width": 4, "depth": 2}, "pool_patients": 2,
+                                                     "val_patients": 1, "epochs": 1, "batch_size": 4, "threads": 1,
+                                                     "progress": False, "generator_workers": 0})
+    train(run)
+    kept = PhantomConfig.from_json(tmp_path / "run" / "synthetic_phantom.json")
+    assert kept == config.phantom_settings() and kept != profile("small")
+    longer = TrainConfig.from_dict(run.to_dict() | {"epochs": 2})
+    overrides.write_text("anatomy:\n  arm_positions: {raised: 1.0}\n")  # the file changed under the run
+    with pytest.raises(ScintisegError, match=r"thighs\.yaml: gives another phantom than the run started with"):
+        train(longer, resume=True)
+    overrides.write_text("anatomy:\n  arm_positions: {thighs: 1.0}\n")
+    assert train(longer, resume=True).epochs_run == 2
 
 
-def test_synthetic_config_errors_name_the_file(tmp_path):
-    from scintiseg.errors import ScintisegError
-
+def test_synthetic_config_is_read_when_a_run_starts_and_its_errors_name_the_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("anatomy:\n  arm_positions: {feet: 1.0}\n")
     with pytest.raises(ScintisegError, match=r"bad\.yaml: anatomy\.arm_positions: unknown position"):
-        TrainConfig(synthetic="small", synthetic_config=str(bad))
+        synthetic_settings(TrainConfig(synthetic="small", synthetic_config=str(bad)))
+    missing = TrainConfig(synthetic="small", synthetic_config=str(tmp_path / "missing.yaml"))  # a recorded config loads
     with pytest.raises(ScintisegError, match=r"missing\.yaml: cannot read"):
-        TrainConfig(synthetic="small", synthetic_config=str(tmp_path / "missing.yaml"))
+        missing.phantom_settings()
     with pytest.raises(ScintisegError, match="give --synthetic PROFILE"):
         TrainConfig(synthetic_config=str(bad))

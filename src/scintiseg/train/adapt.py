@@ -142,7 +142,7 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
     config = base.updated({
         "data": "", "out": str(out), "init": str(path), "loss": "chan_vese", "alpha": settings.alpha,
         "alpha_rampup": 0.0, "area_weight": PAPER_B_AREA_WEIGHT, "length_weight": PAPER_B_LENGTH_WEIGHT,
-        "epochs": settings.epochs, "lr": settings.lr, "synthetic": profile_name,
+        "epochs": settings.epochs, "lr": settings.lr, "synthetic": profile_name, "synthetic_config": "",
         "pool_patients": settings.pool_patients, "refresh": 0.5, "val_patients": settings.val_patients,
         "seed": settings.seed, "threads": settings.threads, "generator_workers": settings.generator_workers,
         "device": settings.device, "progress": settings.progress, "freeze_norm": settings.freeze_norm,

@@ -100,8 +100,9 @@ class TrainConfig(Config):
             ``phantom_config.json`` (what ``scintiseg phantom --config`` reads), e.g.
             ``scripts/phantom_lower_legs.yaml``: a pose or a lesion site no profile draws, for one run, without a
             new profile (session 69: the region network learns the hands-on-thighs pose from it). The file is
-            read when the run starts (a bad key or value is one line naming the file); the run's
-            ``config.yaml`` records its path.
+            read when a run starts (:meth:`phantom_settings`; a missing file or a bad key or value is one line
+            naming it), not when a recorded configuration is loaded; ``config.yaml`` records its path and the run
+            folder the phantom it drew from (``synthetic_phantom.json``), which a resumed run must still match.
         pool_patients: synthetic patients whose windows make one epoch.
         refresh: share of those patients replaced by new ones before each epoch (1: all new every epoch).
         windows_per_view: training windows cut from each view of each synthetic patient.
@@ -250,11 +251,6 @@ class TrainConfig(Config):
             profile(self.synthetic)  # an unknown profile is one line naming the choices
         if self.synthetic_config and not self.synthetic:
             raise ScintisegError("--synthetic-config lays phantom settings over a profile: give --synthetic PROFILE")
-        if self.synthetic_config:
-            try:
-                self.phantom_settings()
-            except ScintisegError as error:  # the message of a validation names the field, so the file goes in it
-                raise ScintisegError(f"synthetic_config {self.synthetic_config}: {error.problem}") from None
         if self.synthetic and self.input_mode != "ant":
             raise ScintisegError(f"synthetic training makes single-view windows: --input-mode ant, not {self.input_mode!r}")
         if self.views == "each" and self.input_mode != "ant":
@@ -276,7 +272,8 @@ class TrainConfig(Config):
             raise ScintisegError("labelled = 0 leaves nothing to learn with a supervised loss; use --loss chan_vese")
 
     def phantom_settings(self) -> PhantomConfig:
-        """The phantom a ``synthetic`` run generates: its profile with ``synthetic_config`` laid over it."""
+        """The phantom a ``synthetic`` run generates: its profile with ``synthetic_config`` laid over it, the file
+        read now (a missing file, or a bad key or value in it, is one :class:`ScintisegError` naming the file)."""
         config = profile(self.synthetic)
         if self.synthetic_config:
             config = config.updated(read_yaml(self.synthetic_config), path=self.synthetic_config)

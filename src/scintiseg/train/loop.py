@@ -3,6 +3,7 @@
 What a run folder holds (only rank 0 writes; every file is written atomically)::
 
     RUN/config.yaml              the resolved TrainConfig
+    RUN/synthetic_phantom.json   a ``--synthetic-config`` run's phantom: the profile with the YAML laid over it
     RUN/split.json               the case ids used for train / val / test and the labelled ones
     RUN/log.csv                  one row per epoch: losses, validation DSC/Recall/CPA/IoU, lr, seconds
     RUN/checkpoints/last.pt      after every epoch (model, optimiser, history, RNG state)
@@ -41,7 +42,6 @@ from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
-from scintiseg.config import read_yaml
 from scintiseg.errors import ScintisegError
 from scintiseg.formats import InputContract, provenance
 from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
@@ -60,6 +60,7 @@ from scintiseg.models.checkpoint import (
     state_dict_mismatch,
 )
 from scintiseg.models.device import autocast_dtype
+from scintiseg.phantom.config import PhantomConfig
 from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.prepare.augment import RandomGeometric
 from scintiseg.prepare.gain import RandomGain
@@ -147,12 +148,16 @@ class TrainResult:
     pixel_mm: float | None = None
 
 
+#: A ``--synthetic-config`` run's phantom (the profile with the YAML laid over it), in the run folder.
+SYNTHETIC_PHANTOM = "synthetic_phantom.json"
+
+
 def synthetic_settings(config: TrainConfig) -> SyntheticSettings:
     """What the on-the-fly generator of a ``--synthetic`` run makes."""
-    overrides = json.dumps(read_yaml(config.synthetic_config)) if config.synthetic_config else ""
     return SyntheticSettings(profile=config.synthetic, pixel_mm=config.pixel_mm, window_size=config.window_size,
                              windows_per_view=config.windows_per_view, normalisation=config.normalisation,
-                             degrade=config.degrade, seed=config.seed, task=config.task, overrides=overrides)
+                             degrade=config.degrade, seed=config.seed, task=config.task,
+                             phantom=config.phantom_settings() if config.synthetic_config else None)
 
 
 def prepare_synthetic_data(config: TrainConfig, start_epoch: int = 0) -> TrainData:
@@ -593,6 +598,8 @@ def train(
     run_dir = Path(config.out)
     last_path, best_path = run_dir / CHECKPOINT_DIR / LAST, run_dir / CHECKPOINT_DIR / BEST
     refuse_overwriting(run_dir, resume)
+    if resume:
+        refuse_a_changed_phantom(config, run_dir)
     if config.threads:
         torch.set_num_threads(config.threads)
     context = DistributedContext.from_environment(config.device)
@@ -608,6 +615,15 @@ def train(
         context.close()
         if made is not None:
             made.close()
+
+
+def refuse_a_changed_phantom(config: TrainConfig, run_dir: Path) -> None:
+    """Refuse to resume a ``--synthetic-config`` run whose YAML now gives another phantom than the one it started
+    with (kept in ``RUN/``:data:`SYNTHETIC_PHANTOM`): the rest of the run would draw from patients unlike the first."""
+    kept = run_dir / SYNTHETIC_PHANTOM
+    if config.synthetic_config and kept.is_file() and PhantomConfig.from_json(kept) != config.phantom_settings():
+        raise ScintisegError(f"gives another phantom than the run started with ({kept}); resume with the file as it "
+                             "was, or give another --out", path=config.synthetic_config)
 
 
 def refuse_overwriting(run_dir: Path, resume: bool) -> None:
@@ -687,6 +703,8 @@ def _train(config, run_dir, last_path, best_path, context, resume, data, on_batc
     if context.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         config.save_yaml(run_dir / "config.yaml")
+        if config.synthetic_config:  # the phantom itself, not only the path of a file that may change
+            config.phantom_settings().save_json(run_dir / SYNTHETIC_PHANTOM)
         if data.split is not None:
             split = {"train": data.split.train, "val": data.split.val, "test": data.split.test,
                      "labelled": sorted(data.split.labelled)}

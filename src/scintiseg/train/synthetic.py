@@ -43,7 +43,6 @@ lets one network read ANT, mirrored POST, or a one-view export.
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import signal
@@ -82,9 +81,9 @@ class SyntheticSettings:
         degrade: apply :func:`~scintiseg.prepare.degrade.random_degradation` to every view.
         seed: the run's seed.
         task: ``lesions`` (target: the lesion mask) or ``regions`` (target: the region map; module docstring).
-        overrides: phantom settings laid over ``profile``, as JSON text of a nested mapping (``""``: none;
-            :attr:`scintiseg.train.config.TrainConfig.synthetic_config`, read once by the training process so that
-            every generator process draws from the same phantom).
+        phantom: the phantom to draw from when not ``profile`` alone: the profile with
+            :attr:`scintiseg.train.config.TrainConfig.synthetic_config` laid over it, read once by the training
+            process, so that every generator process and the validation patients draw from the same phantom.
     """
 
     profile: str = "randomised"
@@ -95,11 +94,10 @@ class SyntheticSettings:
     degrade: bool = True
     seed: int = 0
     task: str = "lesions"
-    overrides: str = ""
+    phantom: PhantomConfig | None = None
 
     def phantom_config(self) -> PhantomConfig:
-        config = profile(self.profile)
-        return config.updated(json.loads(self.overrides)) if self.overrides else config
+        return self.phantom if self.phantom is not None else profile(self.profile)
 
 
 def _to_model_grid(image: np.ndarray, mask: np.ndarray, from_mm: tuple[float, float], pixel_mm: float):
