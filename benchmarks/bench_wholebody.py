@@ -107,11 +107,11 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage, stats
 
-from scintiseg.config import read_yaml
 from scintiseg.display import display_window
 from scintiseg.io import read_scan
 from scintiseg.metrics import class_dice, class_overlap
-from scintiseg.phantom import generate_patient, profile
+from scintiseg.phantom import generate_patient
+from scintiseg.phantom.config import profile_with
 from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.phantom.patient import image_point
 from scintiseg.phantom.regions import REGION_CLASSES
@@ -741,9 +741,7 @@ def run(args: argparse.Namespace) -> int:
             record.update(model=args.model, region_model=args.region_model, threshold=settings.threshold)
             Path(args.json_out).write_text(json.dumps(record, indent=1) + "\n")
         return 0
-    config = profile(args.profile)
-    if args.phantom_config:
-        config = config.updated(read_yaml(args.phantom_config), path=args.phantom_config)
+    config = profile_with(args.profile, args.phantom_config)
     if args.counts is not None:
         config = replace(config, camera=replace(config.camera, counts=tuple(args.counts)))
     if args.disc_fraction is not None:

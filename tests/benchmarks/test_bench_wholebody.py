@@ -16,6 +16,7 @@ import pytest
 from scipy import ndimage
 from support import benchmark_module
 
+from scintiseg.phantom import profile
 from scintiseg.predict.contours import mask_contours
 from scintiseg.predict.rule_calls import LeftOutCall
 
@@ -300,14 +301,14 @@ def _first_config(bench, monkeypatch, *options: str):
 
 def test_counts_option_replaces_only_the_profiles_count_range(bench, monkeypatch):
     config = _first_config(bench, monkeypatch, "--counts", "2e7", "4e7")
-    base = bench.profile("default")
+    base = profile("default")
     assert config.camera.counts == (2e7, 4e7) and base.camera.counts != (2e7, 4e7)
     assert config.lesions == base.lesions and config.anatomy == base.anatomy  # the same patients otherwise
 
 
 def test_disc_fraction_option_replaces_only_the_profiles_disc_gaps(bench, monkeypatch):
     config = _first_config(bench, monkeypatch, "--disc-fraction", "0.3", "0.3")
-    base = bench.profile("default")
+    base = profile("default")
     assert config.anatomy.disc_fraction == (0.3, 0.3) and base.anatomy.disc_fraction != (0.3, 0.3)
     assert replace(config.anatomy, disc_fraction=base.anatomy.disc_fraction) == base.anatomy
     assert config.camera == base.camera and config.lesions == base.lesions  # the same patients otherwise

@@ -55,6 +55,19 @@ def test_bad_input_is_one_line_and_exit_2(tiny_split_dataset, tmp_path, capsys):
         assert len(err) == 1 and err[0].endswith(said) and not (tmp_path / "r3").exists()
 
 
+def test_a_bad_synthetic_config_is_one_line_naming_the_file_and_nothing_is_written(tmp_path, capsys):
+    bad = tmp_path / "poses.yaml"
+    bad.write_text("anatomy:\n  arm_positions: {feet: 1.0}\n")
+    base = ["train", "--synthetic", "small", "--model", "unet", "-m", "width=4", "-m", "depth=2", "--pixel-mm", "9.04",
+            "--window-size", "32", "--epochs", "1", "--no-progress", "--threads", "1"]
+    for given, said in [(bad, "poses.yaml: anatomy.arm_positions: unknown position(s) 'feet'"),
+                        (tmp_path / "missing.yaml", "missing.yaml: cannot read configuration")]:
+        capsys.readouterr()
+        assert main([*base, "--synthetic-config", str(given), "--out", str(tmp_path / "run")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and said in err[0] and not (tmp_path / "run").exists()
+
+
 def test_kill_mid_run_then_resume_finishes(tiny_split_dataset, tmp_path):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "scintiseg", *_args(tiny_split_dataset, out, "--epochs", "40")]

@@ -9,6 +9,7 @@ import pytest
 
 from scintiseg.errors import ScintisegError
 from scintiseg.phantom import generate_patient, profile, profile_names
+from scintiseg.phantom.config import profile_with
 
 #: (override, words the one-line error must contain)
 BROKEN = {
@@ -78,3 +79,13 @@ def test_the_training_overrides_in_scripts_load_onto_the_data_set_profile():
     assert config.camera == base.camera and config.lookalikes == base.lookalikes
     assert replace(config.anatomy, arm_positions=base.anatomy.arm_positions) == base.anatomy
     assert replace(config.lesions, extra_sites=base.lesions.extra_sites) == base.lesions
+
+
+def test_profile_with_lays_a_yaml_over_the_named_profile_and_names_a_bad_file(tmp_path):
+    assert profile_with("small") == profile_with("small", "") == profile("small")
+    poses = tmp_path / "poses.yaml"
+    poses.write_text("anatomy:\n  arm_positions: {thighs: 1.0}\n")
+    laid = profile_with("small", poses)
+    assert laid.anatomy.arm_positions == {"thighs": 1.0} and laid.camera == profile("small").camera
+    with pytest.raises(ScintisegError, match=r"nowhere\.yaml: cannot read"):
+        profile_with("small", tmp_path / "nowhere.yaml")

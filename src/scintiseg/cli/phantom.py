@@ -7,17 +7,13 @@ import sys
 from pathlib import Path
 
 from scintiseg.cli.arguments import seed
-from scintiseg.config import read_yaml
 from scintiseg.errors import ScintisegError
-from scintiseg.phantom.config import PROFILE_HELP, PhantomConfig, profile
+from scintiseg.phantom.config import PROFILE_HELP, PhantomConfig, profile_with
 
 
 def _load_config(args: argparse.Namespace) -> PhantomConfig:
     """The ``--profile``, with the ``--config`` YAML laid over it (nested like ``phantom_config.json``)."""
-    config = profile(args.profile)
-    if getattr(args, "config", None):
-        config = config.updated(read_yaml(args.config), path=args.config)
-    return config
+    return profile_with(args.profile, getattr(args, "config", None))
 
 
 def _generate(args: argparse.Namespace) -> int:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import ClassVar
 
-from scintiseg.config import Config
+from scintiseg.config import Config, read_yaml
 from scintiseg.errors import ScintisegError
 from scintiseg.phantom.sites import unknown_site_groups
 
@@ -651,6 +652,15 @@ def profile(name: str) -> PhantomConfig:
     if name not in profiles:
         raise ScintisegError(f"unknown phantom profile {name!r} (choose from {', '.join(profiles)})")
     return profiles[name]
+
+
+def profile_with(name: str, overrides: str | Path | None = None) -> PhantomConfig:
+    """The named profile with the YAML file ``overrides`` laid over it, nested like ``phantom_config.json`` (None or
+    ``""``: the profile alone): what ``scintiseg phantom --config``, ``scintiseg train --synthetic-config`` and the
+    benchmarks' ``--phantom-config`` read. A missing file, or a bad key or value in it, is one
+    :class:`ScintisegError` naming the file."""
+    config = profile(name)
+    return config.updated(read_yaml(overrides), path=overrides) if overrides else config
 
 
 def profile_names() -> list[str]:

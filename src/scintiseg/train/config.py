@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from scintiseg.config import Config, option, read_yaml
+from scintiseg.config import Config, option
 from scintiseg.errors import ScintisegError
-from scintiseg.phantom.config import PhantomConfig, profile
+from scintiseg.phantom.config import PhantomConfig, profile, profile_with
 from scintiseg.prepare.intensity import METHODS
 from scintiseg.prepare.model_input import INPUT_MODES
 
@@ -274,10 +274,7 @@ class TrainConfig(Config):
     def phantom_settings(self) -> PhantomConfig:
         """The phantom a ``synthetic`` run generates: its profile with ``synthetic_config`` laid over it, the file
         read now (a missing file, or a bad key or value in it, is one :class:`ScintisegError` naming the file)."""
-        config = profile(self.synthetic)
-        if self.synthetic_config:
-            config = config.updated(read_yaml(self.synthetic_config), path=self.synthetic_config)
-        return config
+        return profile_with(self.synthetic, self.synthetic_config)
 
     @property
     def in_channels(self) -> int:
