@@ -156,3 +156,57 @@ def test_the_defaults_are_the_test_split_the_best_checkpoint_and_three_overlays(
 def test_predictions_take_no_checkpoint_either(tmp_path, capsys):
     assert main(["evaluate", "--predictions", str(tmp_path), "--data", str(tmp_path), "--checkpoint", "last"]) == 2
     assert "--threshold and --checkpoint are a run's" in capsys.readouterr().err
+
+
+def _masks_of_every_view(data, folder, empty=False):
+    """Every outlined view's true mask (or an empty one) of ``data`` as another tool's prediction."""
+    import numpy as np
+
+    from scintiseg.io.dataset import load_case, load_manifest
+    from scintiseg.io.nnunet import nnunet_identifier, write_nifti_view
+
+    folder.mkdir()
+    for case in load_manifest(data).cases:
+        scan, masks = load_case(data, case)
+        for view, mask in masks.items():
+            write_nifti_view(np.zeros_like(mask) if empty else mask, scan.pixel_spacing,
+                             folder / f"{nnunet_identifier(case.case_id, view)}.nii.gz")
+    return folder
+
+
+def test_against_prints_a_line_per_metric_with_the_paired_interval_and_verdict(tiny_dataset, tmp_path, capsys):
+    truth = _masks_of_every_view(tiny_dataset, tmp_path / "truth")
+    empty = _masks_of_every_view(tiny_dataset, tmp_path / "empty", empty=True)
+    out = tmp_path / "out"
+    assert main(["evaluate", "--predictions", str(truth), "--against", str(empty), "--data", str(tiny_dataset),
+                 "--split", "all", "--overlays", "0", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("all: 8 views of 4 patients; ") and "bootstrap interval over the 4 patients" in lines[0]
+    table = {line[:24].strip(): line.split() for line in lines[2:-1]}
+    assert list(table) == ["pooled DSC", "pooled recall", "pooled CPA", "lesion sensitivity",
+                           "false positives per view", "mean per-view DSC"]
+    assert table["pooled DSC"][-5:] == ["+1.0000", "[+1.0000,", "+1.0000]", "A", "higher"]
+    assert table["false positives per view"][-2:] == ["not", "decided"]
+    assert lines[-1] == f"written to {out}"
+    assert {p.name for p in out.iterdir()} == {"metrics.json", "per_case.csv", "comparison.json", "comparison.md"}
+
+
+def test_against_refuses_a_b_missing_a_view_in_one_line_and_writes_nothing(tiny_dataset, tmp_path, capsys):
+    truth = _masks_of_every_view(tiny_dataset, tmp_path / "a")
+    lacking = _masks_of_every_view(tiny_dataset, tmp_path / "b", empty=True)
+    (lacking / "P003_0_ANT.nii.gz").unlink()
+    out = tmp_path / "out"
+    assert main(["evaluate", "--predictions", str(truth), "--against", str(lacking), "--data", str(tiny_dataset),
+                 "--split", "all", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"scintiseg evaluate: error: {lacking}: no mask for 1 of the 8 views (first: P003_0_ANT")
+    assert len(err.splitlines()) == 1 and not out.exists()
+    assert main(["evaluate", "--predictions", str(truth), "--against", str(lacking), "--data", str(tiny_dataset),
+                 "--split", "all"]) == 2  # the default output, A/eval-all, neither
+    assert "P003_0_ANT" in capsys.readouterr().err and not (truth / "eval-all").exists()
+
+
+def test_against_is_refused_with_a_run(tmp_path, capsys):
+    assert main(["evaluate", "--run", str(tmp_path), "--against", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("scintiseg evaluate: error: --against compares two folders of masks") and "\n" not in err

@@ -4,6 +4,7 @@ Example::
 
     scintiseg evaluate --run runs/dpunet --data data/crops --split test
     scintiseg evaluate --predictions nnunet_out --data data/site          # nnU-Net's masks of the test views
+    scintiseg evaluate --predictions pred_adapted --against pred_shipped --data data/site --split all   # A vs B
 """
 
 from __future__ import annotations
@@ -24,12 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "per_case.csv and overlays of the best and worst cases to RUN/eval-SPLIT (or --out). With --predictions, "
         "score another tool's masks instead, one per annotated view named <case>_<VIEW>.nii.gz (or .png): "
         "nnU-Net's predictions of the views `scintiseg dataset export-nnunet` wrote; or a `scintiseg predict` "
-        "output folder of the data set's images (the whole pipeline's outlines).",
+        "output folder of the data set's images (the whole pipeline's outlines). With --against B as well, score "
+        "B's masks the same way and compare: per metric A, B, A - B with its 95 % paired bootstrap interval over "
+        "patients and a verdict, printed and written to OUT/comparison.json and OUT/comparison.md.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", type=Path, help="run folder written by `scintiseg train`")
     source.add_argument("--predictions", type=Path, metavar="DIR",
                         help="folder of another tool's masks (with --data; split test or all)")
+    parser.add_argument("--against", type=Path, metavar="DIR", default=None,
+                        help="with --predictions: a second folder of masks of the same views (e.g. the shipped "
+                        "model's) to compare A with, patient by patient")
     parser.add_argument("--data", type=Path, default=None, help="data-set folder (default: the run's)")
     parser.add_argument("--split", choices=SPLIT_NAMES, default="test", help="which cases (default: test)")
     parser.add_argument("--checkpoint", choices=("best", "last"), default="best", help="default: best")
@@ -45,11 +51,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.overlays < 0:
         raise ScintisegError(f"--overlays must be 0 (none) or more, got {args.overlays}")
+    if args.against is not None and args.predictions is None:
+        raise ScintisegError("--against compares two folders of masks: give it with --predictions, not --run "
+                             "(predict with the run's model first)")
     if args.predictions is not None:
         if args.data is None:
             raise ScintisegError("--predictions needs --data: the data set the masks are scored against")
         if args.threshold is not None or args.checkpoint != "best":
             raise ScintisegError("--threshold and --checkpoint are a run's; --predictions scores masks as they are")
+        if args.against is not None:
+            return _compare(args)
         metrics = evaluate_predictions(args.predictions, args.data, split=args.split, out=args.out,
                                        overlays=args.overlays)
     else:
@@ -67,4 +78,15 @@ def run(args: argparse.Namespace) -> int:
     print("per image " + "  ".join(f"{k.upper()} {v:.4f}" for k, v in image.items()))
     print(f"lesions: sensitivity {det['sensitivity']:.3f}, false positives per image {det['fp_per_image']:.2f}")
     print(f"written to {args.out or (args.run or args.predictions) / f'eval-{args.split}'}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """``--predictions A --against B``: A's evaluation written as without ``--against``, and the comparison."""
+    from scintiseg.experiments.prediction_comparison import compare_prediction_folders, comparison_lines  # lazy: start-up time (torch)
+
+    comparison = compare_prediction_folders(args.predictions, args.against, args.data, split=args.split,
+                                            out=args.out, overlays=args.overlays)
+    print("\n".join(comparison_lines(comparison)))
+    print(f"written to {comparison.folder}")
     return 0

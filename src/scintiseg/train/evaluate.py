@@ -29,7 +29,9 @@ names (the data set's image, or the file ``dataset import`` made the case from, 
 matrix (the data set's annotation, not a model's input grid). A study's mask named ``<case>`` (no view), of a model
 reading the two views fused (``export-nnunet --fuse``, session 50), is scored where the case has no mask of its own
 views: on ANT's grid against the union of both views' outlines, the target the export wrote
-(:func:`scintiseg.prepare.model_input.fused_counts`).
+(:func:`scintiseg.prepare.model_input.fused_counts`). :func:`score_predictions` scores such a folder without writing
+(:class:`ScoredPredictions`), so that ``evaluate --predictions A --against B``
+(:mod:`scintiseg.experiments.prediction_comparison`) scores both folders before it writes anything.
 
 Example::
 
@@ -45,7 +47,9 @@ import io
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -363,15 +367,70 @@ def evaluate_predictions(
         ScintisegError: another split, an ``out`` that is a file, an empty split, a view's mask missing (the
             count and the first named), unreadable or of another size.
     """
+    folder = prediction_output_folder(predictions, split, out)
+    scored = score_predictions(predictions, data, split=split)
+    scored.write(folder, overlays)
+    return scored.metrics
+
+
+def prediction_output_folder(predictions: str | Path, split: str, out: str | Path | None = None) -> Path:
+    """Where :func:`evaluate_predictions` writes: ``out``, or ``PREDICTIONS/eval-<split>``.
+
+    Raises:
+        ScintisegError: it exists and is not a folder (checked before any work).
+    """
+    folder = Path(out) if out else Path(predictions) / f"eval-{split}"
+    if folder.exists() and not folder.is_dir():
+        raise ScintisegError("output exists and is not a folder", path=folder)
+    return folder
+
+
+@dataclass
+class ScoredPredictions:
+    """A folder of masks scored by :func:`score_predictions` and not yet written, so that a caller scoring two
+    folders (``evaluate --against``, :mod:`scintiseg.experiments.prediction_comparison`) writes nothing when the
+    second cannot be scored.
+
+    Attributes:
+        metrics: what ``metrics.json`` holds.
+        rows: one dict per scored view (``per_case.csv``'s rows), in the order of ``counts``.
+        counts: ``(N, 4)`` TP, FP, FN, TN of each view.
+        drawn: ``drawn(index)`` -> the view as an overlay draws it and its predicted mask (read when asked).
+    """
+
+    metrics: dict
+    rows: list[dict]
+    counts: np.ndarray
+    drawn: Callable[[int], tuple[Sample, np.ndarray]]
+
+    def image_records(self) -> list[dict]:
+        """Each view's row with its pixel counts ``tp``, ``fp``, ``fn``: the per-image records
+        :func:`scintiseg.experiments.paired.row_scores` reads."""
+        return [{**row, "tp": int(tp), "fp": int(fp), "fn": int(fn)}
+                for row, (tp, fp, fn, _tn) in zip(self.rows, self.counts)]
+
+    def write(self, folder: str | Path, overlays: int = 3) -> None:
+        """``metrics.json``, ``per_case.csv`` and ``overlays`` best and worst views' overlays into ``folder``."""
+        folder = Path(folder)
+        write_text_atomic(folder / "metrics.json", json.dumps(json_safe(self.metrics), indent=1) + "\n")
+        write_text_atomic(folder / "per_case.csv", _csv_text(self.rows))
+        if overlays:
+            write_overlays(_ReadAgain(len(self.rows), lambda i: self.drawn(i)[0]), self.rows,
+                           _ReadAgain(len(self.rows), lambda i: self.drawn(i)[1]), folder / "overlays", overlays)
+
+
+def score_predictions(predictions: str | Path, data: str | Path, *, split: str = "test") -> ScoredPredictions:
+    """Score another tool's masks of a data set's views as :func:`evaluate_predictions` does, writing nothing.
+
+    Raises:
+        ScintisegError: as :func:`evaluate_predictions`, but for the output folder.
+    """
     if split not in ("test", "all"):
         raise ScintisegError(f"another tool's masks are scored on the data set's test split or all of it, not {split!r} "
                              "(the train and val parts are a run's own)")
     predictions, data = Path(predictions), Path(data)
     if not predictions.is_dir():
         raise ScintisegError("no such folder of predicted masks", path=predictions)
-    folder = Path(out) if out else predictions / f"eval-{split}"
-    if folder.exists() and not folder.is_dir():
-        raise ScintisegError("output exists and is not a folder", path=folder)
     case_ids = cases_of_split(predictions, data, split)
     manifest = load_manifest(data)
     found, stored = {}, set()  # stored: masks on the case's image as stored (a predict folder's)
@@ -472,12 +531,7 @@ def evaluate_predictions(
         "an undefined per-image Recall or CPA (zero denominator) is left out of the mean",
         "predictions": str(predictions), "data": str(data), "split": split, "left_out": left_out,
     }
-    write_text_atomic(folder / "metrics.json", json.dumps(json_safe(metrics), indent=1) + "\n")
-    write_text_atomic(folder / "per_case.csv", _csv_text(rows))
-    if overlays:
-        write_overlays(_ReadAgain(len(wanted), lambda i: drawn(i)[0]), rows,
-                       _ReadAgain(len(wanted), lambda i: drawn(i)[1]), folder / "overlays", overlays)
-    return metrics
+    return ScoredPredictions(metrics, rows, np.concatenate(counts), drawn)
 
 
 class _ReadAgain:
