@@ -33,14 +33,14 @@ from scintiseg.io.dicom import write_dicom
 from scintiseg.phantom import generate_patient, profile
 from scintiseg.phantom.config import PhantomConfig
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling scripts import by name (as when run)
+
 
 def normal_profile(name: str) -> PhantomConfig:
     """Profile ``name`` with every patient free of metastases."""
     base = profile(name)
     return replace(base, name=f"{base.name}-normal", lesions=replace(base.lesions, p_normal=1.0))
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling scripts import by name (as when run)
 
 #: The independently built generators whose lesion-free twins can be written (benchmarks/ siblings).
 GENERATORS: tuple[str, ...] = ("independent_phantom", "independent_phantom_2")
@@ -67,7 +67,7 @@ def write_generator_twin(generator: str, seed: int, out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--profile", default="shifted")
+    parser.add_argument("--profile", default="shifted", help="scintiseg phantom profile (not read with --generator)")
     parser.add_argument("--patients", type=int, default=24)
     parser.add_argument("--seed", type=int, default=None,
                         help=f"first patient seed (default 970000; {GENERATOR_SEED} with --generator)")

@@ -1,5 +1,5 @@
 """What several test folders share: another folder's conftest, and a benchmark script, loaded by path; the path to
-the real NM1 scan and the skip reason that names it.
+the real NM1 scan and the skip reason that names it; a data set's outlines written as another tool's masks.
 
 Test folders are not packages (pytest runs with ``--import-mode=importlib``), so a fixture builder that
 lives in ``tests/train/conftest.py`` cannot be imported by name from ``tests/cli``. ``pyproject.toml``
@@ -11,9 +11,14 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
+
+from scintiseg.io.dataset import load_case, load_manifest
+from scintiseg.io.nnunet import nnunet_identifier, write_nifti_view
 
 TESTS = Path(__file__).resolve().parent
 BENCHMARKS = TESTS.parent / "benchmarks"
@@ -33,6 +38,20 @@ def conftest_of(folder: str) -> ModuleType:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def write_masks(data: Path, folder: Path, change: Callable[[str, np.ndarray], np.ndarray] | None = None) -> Path:
+    """Every outlined view's true mask of the data set ``data`` (all cases) written to the new ``folder`` as another
+    tool's prediction (``<case>_<VIEW>.nii.gz``, what ``evaluate --predictions`` scores), ``change(identifier, mask)``
+    editing each; returns ``folder``."""
+    folder.mkdir()
+    for case in load_manifest(data).cases:
+        scan, masks = load_case(data, case)
+        for view, mask in masks.items():
+            identifier = nnunet_identifier(case.case_id, view)
+            write_nifti_view(change(identifier, mask) if change else mask, scan.pixel_spacing,
+                             folder / f"{identifier}.nii.gz")
+    return folder
 
 
 @contextlib.contextmanager
@@ -83,8 +102,6 @@ EIGHT = [(k, flip) for k in range(4) for flip in (False, True)]
 
 def stored_way(image, k: int, flip: bool):
     """``image`` stored one of the eight ways (:data:`EIGHT`)."""
-    import numpy as np
-
     turned = np.rot90(image, k)
     return np.ascontiguousarray(turned[:, ::-1] if flip else turned)
 

@@ -42,3 +42,10 @@ def test_an_independent_generator_s_site_normals_are_its_lesion_free_twins_as_sc
     assert patient.lesion_info and any(not np.array_equal(patient.views[v], scan.views[v]) for v in scan.views)
     assert all((p.suffix == ".npz") == (generator == "independent_phantom") for p in files)
     assert all(p.parent.name == ("5002_twin" if p.suffix == ".dcm" else tmp_path.name) for p in files)
+
+
+def test_an_independent_generator_s_site_patients_start_after_the_benchmarks_seeds(bench, tmp_path):
+    """Without ``--seed``, ``--generator`` starts at seed 5000 (the benchmarks' patients are 0-39 and 1000-1039),
+    not at the profile's 970000."""
+    assert bench.main(["--out", str(tmp_path), "--generator", "independent_phantom", "--patients", "1"]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["IP1_5000_twin.npz"]

@@ -12,11 +12,12 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from scintiseg.cli import main
 from scintiseg.io.dataset import SPLIT_NAMES
-from support import conftest_of
+from support import conftest_of, write_masks
 
 
 @pytest.fixture(scope="module")
@@ -158,42 +159,41 @@ def test_predictions_take_no_checkpoint_either(tmp_path, capsys):
     assert "--threshold and --checkpoint are a run's" in capsys.readouterr().err
 
 
-def _masks_of_every_view(data, folder, empty=False):
-    """Every outlined view's true mask (or an empty one) of ``data`` as another tool's prediction."""
-    import numpy as np
-
-    from scintiseg.io.dataset import load_case, load_manifest
-    from scintiseg.io.nnunet import nnunet_identifier, write_nifti_view
-
-    folder.mkdir()
-    for case in load_manifest(data).cases:
-        scan, masks = load_case(data, case)
-        for view, mask in masks.items():
-            write_nifti_view(np.zeros_like(mask) if empty else mask, scan.pixel_spacing,
-                             folder / f"{nnunet_identifier(case.case_id, view)}.nii.gz")
-    return folder
-
-
-def test_against_prints_a_line_per_metric_with_the_paired_interval_and_verdict(tiny_dataset, tmp_path, capsys):
-    truth = _masks_of_every_view(tiny_dataset, tmp_path / "truth")
-    empty = _masks_of_every_view(tiny_dataset, tmp_path / "empty", empty=True)
+def test_against_prints_a_line_per_metric_with_the_paired_interval_and_verdict(dataset_factory, tmp_path, capsys):
+    data = dataset_factory(patients=5)
+    truth = write_masks(data, tmp_path / "truth")
+    empty = write_masks(data, tmp_path / "empty", lambda identifier, mask: np.zeros_like(mask))
     out = tmp_path / "out"
-    assert main(["evaluate", "--predictions", str(truth), "--against", str(empty), "--data", str(tiny_dataset),
-                 "--split", "all", "--overlays", "0", "--out", str(out)]) == 0
+    assert main(["evaluate", "--predictions", str(truth), "--against", str(empty), "--data", str(data),
+                 "--split", "all", "--overlays", "1", "--out", str(out)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("all: 8 views of 4 patients; ") and "bootstrap interval over the 4 patients" in lines[0]
+    assert lines[0].startswith("all: 10 views of 5 patients; ") and "bootstrap interval over the 5 patients" in lines[0]
     table = {line[:24].strip(): line.split() for line in lines[2:-1]}
     assert list(table) == ["pooled DSC", "pooled recall", "pooled CPA", "lesion sensitivity",
                            "false positives per view", "mean per-view DSC"]
     assert table["pooled DSC"][-5:] == ["+1.0000", "[+1.0000,", "+1.0000]", "A", "higher"]
     assert table["false positives per view"][-2:] == ["not", "decided"]
     assert lines[-1] == f"written to {out}"
-    assert {p.name for p in out.iterdir()} == {"metrics.json", "per_case.csv", "comparison.json", "comparison.md"}
+    # A's evaluation as without --against, its overlays included (A's best and worst view)
+    assert {p.name for p in out.iterdir()} == {"metrics.json", "per_case.csv", "comparison.json", "comparison.md",
+                                               "overlays"}
+    assert len(list((out / "overlays").glob("*.png"))) == 2
+
+
+def test_against_the_predictions_folder_itself_is_refused_in_one_line(tiny_dataset, tmp_path, capsys):
+    truth = write_masks(tiny_dataset, tmp_path / "truth")
+    (tmp_path / "elsewhere").mkdir()
+    same = tmp_path / "elsewhere" / ".." / "truth"
+    assert main(["evaluate", "--predictions", str(truth), "--against", str(same), "--data", str(tiny_dataset),
+                 "--split", "all"]) == 2
+    assert capsys.readouterr().err == (f"scintiseg evaluate: error: {same}: --against is the --predictions folder "
+                                       "itself: compare two different folders\n")
+    assert not (truth / "eval-all").exists()
 
 
 def test_against_refuses_a_b_missing_a_view_in_one_line_and_writes_nothing(tiny_dataset, tmp_path, capsys):
-    truth = _masks_of_every_view(tiny_dataset, tmp_path / "a")
-    lacking = _masks_of_every_view(tiny_dataset, tmp_path / "b", empty=True)
+    truth = write_masks(tiny_dataset, tmp_path / "a")
+    lacking = write_masks(tiny_dataset, tmp_path / "b", lambda identifier, mask: np.zeros_like(mask))
     (lacking / "P003_0_ANT.nii.gz").unlink()
     out = tmp_path / "out"
     assert main(["evaluate", "--predictions", str(truth), "--against", str(lacking), "--data", str(tiny_dataset),

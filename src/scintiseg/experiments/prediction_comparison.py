@@ -8,6 +8,9 @@ that; this module gives, for each metric, A's value, B's value and A - B with it
 
 Choices:
 
+- **Two different folders**: ``--against`` naming the ``--predictions`` folder itself (the same folder once
+  resolved) is refused: it could only print zero differences, "not decided", for what is almost surely a typo. Two
+  different folders holding the same masks are compared as any two.
 - **Scored as** ``evaluate --predictions`` **scores a folder**: both folders by
   :func:`scintiseg.train.evaluate.score_predictions` on the same data set and split, so each metric has the definition
   of ``metrics.json`` (pooled DSC, Recall and CPA: ratios of the pixel counts summed over the views; lesion
@@ -28,8 +31,15 @@ Choices:
 - **Verdict**: "A higher" or "A lower" when the interval lies wholly on one side of 0, "not decided" when it holds 0
   (these patients cannot tell A from B; more outlined cases may); for false positives per view, where lower is
   better, "A fewer" or "A more". "undefined" where the metric has no value (lesion sensitivity of views without a
-  lesion). Six intervals at 95 % expect about 0.3 wrong "decided" verdicts between two equal models: no correction for
-  multiple comparisons is made, as in the experiment tables.
+  lesion). No correction for multiple comparisons is made, as in the experiment tables: six intervals at 95 % give
+  up to about 0.3 chance "decided" verdicts per comparison of two equal models (6 x 0.05, an expected count under
+  exact coverage; fewer in practice: the metrics move together).
+- **At least** :data:`MIN_PATIENTS` **= 5 patients for a verdict**: below it every verdict reads "too few patients"
+  (A, B, A - B and the interval are still given). A percentile bootstrap over fewer patients has too few distinct
+  resamples to stand for patient-to-patient noise: ``P`` patients drawn with replacement make C(2P - 1, P) distinct
+  draws, 1, 3, 10 and 35 for 1 to 4 patients (one patient: an interval of zero width, which would read "decided"
+  whatever the noise), 126 for 5; and with 3 or fewer, each patient drawn alone makes up more than 2.5 % of the
+  draws, so an interval's end can be one patient's own value.
 
 Outputs (written atomically beside A's ``metrics.json``, ``per_case.csv`` and overlays)::
 
@@ -54,6 +64,9 @@ from scintiseg.experiments.paired import CONFIDENCE, N_RESAMPLES, Interval, pair
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.train.evaluate import json_safe, prediction_output_folder, score_predictions
 
+#: Fewer patients than this give every metric the verdict "too few patients" (module docstring).
+MIN_PATIENTS = 5
+
 #: The metrics compared, in the order printed: (key of :data:`scintiseg.experiments.paired.RATIO_METRICS`, label,
 #: whether lower is better).
 COMPARED_METRICS: tuple[tuple[str, str, bool], ...] = (
@@ -75,6 +88,7 @@ class MetricComparison:
         lower_is_better: true for false positives per view.
         a, b: each folder's value on all its views (NaN where undefined).
         difference: A - B with its percentile interval over patients.
+        patients: how many patients the interval was drawn over.
     """
 
     metric: str
@@ -83,11 +97,15 @@ class MetricComparison:
     a: float
     b: float
     difference: Interval
+    patients: int
 
     @property
     def verdict(self) -> str:
         """``A higher`` / ``A lower`` (``A more`` / ``A fewer`` where lower is better), ``not decided`` when the
-        interval holds 0, ``undefined`` when there is no interval."""
+        interval holds 0, ``undefined`` when there is no interval, ``too few patients`` below
+        :data:`MIN_PATIENTS`."""
+        if self.patients < MIN_PATIENTS:
+            return "too few patients"
         low, high = self.difference.low, self.difference.high
         if not (math.isfinite(low) and math.isfinite(high)):
             return "undefined"
@@ -129,7 +147,7 @@ class PredictionComparison:
             "views": self.views, "patients": self.patients,
             "method": {"statistic": "A - B", "interval": "percentile bootstrap, paired", "unit": "patient",
                        "confidence": CONFIDENCE, "resamples": self.resamples, "seed": self.seed,
-                       "resample_runs": False},
+                       "resample_runs": False, "min_patients": MIN_PATIENTS},
             "metrics": [{"metric": m.metric, "label": m.label, "lower_is_better": m.lower_is_better, "a": m.a,
                          "b": m.b, "difference": m.difference.estimate, "low": m.difference.low,
                          "high": m.difference.high, "verdict": m.verdict, "replicates": m.difference.resamples,
@@ -164,10 +182,14 @@ def compare_prediction_folders(
         the comparison, also written to ``comparison.json`` and ``comparison.md``.
 
     Raises:
-        ScintisegError: what :func:`~scintiseg.train.evaluate.evaluate_predictions` refuses, of either folder (a
-            folder lacking a view's mask is named with the first view it lacks), or folders that score the views
-            differently; nothing is written then.
+        ScintisegError: ``against`` the ``predictions`` folder itself; what
+            :func:`~scintiseg.train.evaluate.evaluate_predictions` refuses, of either folder (a folder lacking a
+            view's mask is named with the first view it lacks), or folders that score the views differently;
+            nothing is written then.
     """
+    if Path(predictions).resolve() == Path(against).resolve():
+        raise ScintisegError("--against is the --predictions folder itself: compare two different folders",
+                             path=against)
     folder = prediction_output_folder(predictions, split, out)
     scored_a = score_predictions(predictions, data, split=split)
     scored_b = score_predictions(against, data, split=split)
@@ -185,7 +207,8 @@ def compare_prediction_folders(
     for metric, label, lower_is_better in COMPARED_METRICS:
         a, b = row_scores([records_a], metric), row_scores([records_b], metric)
         difference = paired_difference(a, b, n_resamples=n_resamples, seed=seed, resample_runs=False)
-        compared.append(MetricComparison(metric, label, lower_is_better, a.value, b.value, difference))
+        compared.append(MetricComparison(metric, label, lower_is_better, a.value, b.value, difference,
+                                         len(a.patients)))
     comparison = PredictionComparison(
         predictions=Path(predictions), against=Path(against), data=Path(data), split=split, views=len(views_a),
         patients=len({row["patient_id"] for row in scored_a.rows}), metrics=tuple(compared), resamples=n_resamples,
@@ -205,17 +228,31 @@ def _interval_text(interval: Interval) -> str:
     return f"[{_number(interval.low, True)}, {_number(interval.high, True)}]"
 
 
+def _patients_text(count: int) -> str:
+    return f"{count} patient" + ("" if count == 1 else "s")
+
+
+def _too_few_text(comparison: PredictionComparison) -> str:
+    """Why there is no verdict, or nothing when there are enough patients."""
+    if comparison.patients >= MIN_PATIENTS:
+        return ""
+    return (f"no verdict below {MIN_PATIENTS} patients (too few distinct bootstrap draws to stand for "
+            "patient-to-patient noise)")
+
+
 def _method_sentence(comparison: PredictionComparison) -> str:
-    return (f"A - B with its {CONFIDENCE:.0%} paired percentile bootstrap interval over the {comparison.patients} "
-            f"patients ({comparison.resamples} resamples, seed {comparison.seed}; both folders on each draw)")
+    return (f"A - B with its {CONFIDENCE:.0%} paired percentile bootstrap interval over the "
+            f"{_patients_text(comparison.patients)} ({comparison.resamples} resamples, seed {comparison.seed}; both "
+            "folders on each draw)")
 
 
 def comparison_lines(comparison: PredictionComparison) -> list[str]:
     """The printed table: a heading line, then one line per metric (A, B, A - B, interval, verdict)."""
     width = max(len(m.label) for m in comparison.metrics)
-    lines = [f"{comparison.split}: {comparison.views} views of {comparison.patients} patients; "
+    too_few = _too_few_text(comparison)
+    lines = [f"{comparison.split}: {comparison.views} views of {_patients_text(comparison.patients)}; "
              f"A = {comparison.predictions}, B = {comparison.against}; {_method_sentence(comparison)}; "
-             "false positives: lower is better",
+             "false positives: lower is better" + (f"; {too_few}" if too_few else ""),
              f"{'':{width}}  {'A':>7}  {'B':>7}  {'A - B':>8}  {'95 % interval':<20}  verdict"]
     for m in comparison.metrics:
         lines.append(f"{m.label:{width}}  {_number(m.a):>7}  {_number(m.b):>7}  {_number(m.difference.estimate, True):>8}"
@@ -225,7 +262,7 @@ def comparison_lines(comparison: PredictionComparison) -> list[str]:
 
 def comparison_markdown(comparison: PredictionComparison) -> str:
     """``comparison.md``: the table of :func:`comparison_lines` in Markdown, with the method."""
-    lines = [f"# A against B on {comparison.views} annotated views of {comparison.patients} patients "
+    lines = [f"# A against B on {comparison.views} annotated views of {_patients_text(comparison.patients)} "
              f"(split {comparison.split})", "",
              f"A: `{comparison.predictions}`; B: `{comparison.against}`; outlines: `{comparison.data}`.", "",
              "| Metric | A | B | A - B | 95 % interval | Verdict |", "|---|---|---|---|---|---|"]
@@ -235,6 +272,9 @@ def comparison_markdown(comparison: PredictionComparison) -> str:
                      f"{_interval_text(m.difference)} | {m.verdict} |")
     lines += ["", f"{_method_sentence(comparison)}, patients drawn with replacement, so a patient's views stay "
               "together (`scintiseg.experiments.paired`). \"not decided\": the interval holds 0, these patients cannot "
-              "tell A from B. No correction for the six comparisons: between two equal models about 0.3 verdicts "
-              "are expected to read \"decided\" by chance.", ""]
-    return "\n".join(lines)
+              "tell A from B. No correction for the six comparisons: up to about 0.3 chance \"decided\" verdicts per "
+              "comparison of two equal models (fewer in practice: the metrics move together)."]
+    too_few = _too_few_text(comparison)
+    if too_few:
+        lines += ["", f"\"too few patients\": {too_few}; A, B and A - B are as measured."]
+    return "\n".join(lines + [""])
