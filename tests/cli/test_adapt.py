@@ -59,6 +59,7 @@ def test_adapt_fine_tunes_the_model_with_the_chan_vese_term_on_site_windows(tmp_
     assert main(_args(model, site, run, "--lr", "1e-3")) == 0
     captured = capsys.readouterr()
     assert "readme.txt: skipped" in captured.err and f"--model {run}" in captured.out
+    assert f"with --model {model}, then `scintiseg evaluate --predictions ADAPTED --against BEFORE" in captured.out
     record = json.loads((run / "adapt.json").read_text())
     assert record["site_views"] == {"unlabelled": 4, "labelled": 0, "pseudo": 0, "boxed": 0}
     assert record["phantom_profile"] == "small" and record["boxes"] == []

@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume,
                    orient=upright_reader())
     if result.epochs_run:
+        started = f"--model {args.model}" if args.model else "the shipped model"
         print(f"adapted: lowest validation loss {result.best_value:.4f} at epoch {result.best_epoch}; "
               f"run in {result.run_dir} (scintiseg predict SCANS --model {result.run_dir})")
+        print(f"before using it, predict cases your readers outlined with it and with {started}, then "
+              "`scintiseg evaluate --predictions ADAPTED --against BEFORE --data DATA`: it can find fewer lesions "
+              "(docs/own-data.md)")
     return 0
