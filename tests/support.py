@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -40,12 +40,14 @@ def conftest_of(folder: str) -> ModuleType:
     return sys.modules[name]
 
 
-def write_masks(data: Path, folder: Path, change: Callable[[str, np.ndarray], np.ndarray] | None = None) -> Path:
-    """Every outlined view's true mask of the data set ``data`` (all cases) written to the new ``folder`` as another
-    tool's prediction (``<case>_<VIEW>.nii.gz``, what ``evaluate --predictions`` scores), ``change(identifier, mask)``
-    editing each; returns ``folder``."""
+def write_masks(data: Path, folder: Path, change: Callable[[str, np.ndarray], np.ndarray] | None = None, *,
+                cases: Iterable[str] | None = None) -> Path:
+    """Every outlined view's true mask of the data set ``data`` (all cases, or those named in ``cases``) written to
+    the new ``folder`` as another tool's prediction (``<case>_<VIEW>.nii.gz``, what ``evaluate --predictions``
+    scores), ``change(identifier, mask)`` editing each; returns ``folder``."""
     folder.mkdir()
-    for case in load_manifest(data).cases:
+    manifest = load_manifest(data)
+    for case in manifest.cases if cases is None else [manifest.case(case_id) for case_id in cases]:
         scan, masks = load_case(data, case)
         for view, mask in masks.items():
             identifier = nnunet_identifier(case.case_id, view)

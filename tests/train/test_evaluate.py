@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from scintiseg.errors import ScintisegError
+from scintiseg.io.dataset import load_splits
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.evaluate import cases_of_split, evaluate_run, evaluate_samples
 from scintiseg.train.loop import prepare_data, train
+from support import write_masks
 
 
 def test_prepare_data_splits_by_patient(tiny_split_dataset):
@@ -65,19 +67,9 @@ def test_evaluate_samples_perfect_model_scores_one():
 
 
 def _masks_as_predicted(root, folder, change=None):
-    """Write every test view's true mask as another tool's prediction (``change(identifier, mask)`` edits one)."""
-    from scintiseg.io.dataset import load_case, load_manifest, load_splits
-    from scintiseg.io.nnunet import nnunet_identifier, write_nifti_view
+    """Every test view's true mask as another tool's prediction (``change(identifier, mask)`` edits one)."""
+    return write_masks(root, folder, change, cases=load_splits(root)["test"])
 
-    folder.mkdir()
-    manifest = load_manifest(root)
-    for case_id in load_splits(root)["test"]:
-        scan, masks = load_case(root, manifest.case(case_id))
-        for view, mask in masks.items():
-            identifier = nnunet_identifier(case_id, view)
-            write_nifti_view(change(identifier, mask) if change else mask, scan.pixel_spacing,
-                             folder / f"{identifier}.nii.gz")
-    return folder
 
 
 def test_another_tools_masks_scored_as_a_hand_count(tiny_dataset, tmp_path):
