@@ -1,5 +1,6 @@
 """What several test folders share: another folder's conftest, and a benchmark script, loaded by path; the path to
-the real NM1 scan and the skip reason that names it; a data set's outlines written as another tool's masks.
+the real NM1 scan and the skip reason that names it; a data set's outlines written as another tool's masks; an
+evaluation's ``per_case.csv`` written from pixel counts.
 
 Test folders are not packages (pytest runs with ``--import-mode=importlib``), so a fixture builder that
 lives in ``tests/train/conftest.py`` cannot be imported by name from ``tests/cli``. ``pyproject.toml``
@@ -54,6 +55,26 @@ def write_masks(data: Path, folder: Path, change: Callable[[str, np.ndarray], np
             write_nifti_view(change(identifier, mask) if change else mask, scan.pixel_spacing,
                              folder / f"{identifier}.nii.gz")
     return folder
+
+
+def per_case_row(case_id: str, patient_id: str, tp: int, fp: int, fn: int, false_blobs: int = 0,
+                 pixels: int = 64 * 64) -> dict:
+    """One image's ``per_case.csv`` row (:func:`scintiseg.train.evaluate.image_row`, the evaluation's own builder) from
+    its pixel counts: one lesion, found when any of its pixels is, and ``false_blobs`` false components."""
+    from scintiseg.train.evaluate import image_row  # lazy: torch, for the tests that write evaluations only
+
+    detection = {"lesions": int(tp + fn > 0), "detected": int(tp > 0), "false_positives": false_blobs}
+    return image_row(case_id, patient_id, np.array([tp, fp, fn, pixels - tp - fp - fn]), detection)
+
+
+def write_per_case(out: Path, key: str, rows: list[dict]) -> Path:
+    """``out/<key>/eval-test/per_case.csv`` as ``evaluate_run`` writes it (a demo network's evaluation); returns it."""
+    from scintiseg.train.evaluate import _csv_text  # lazy: as above
+
+    path = out / key / "eval-test" / "per_case.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_csv_text(rows), encoding="utf-8")
+    return path
 
 
 @contextlib.contextmanager

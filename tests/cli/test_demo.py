@@ -58,6 +58,10 @@ def test_demo_writes_report_with_both_models_and_existing_pictures(demo_run, cap
     assert state["runs"]["data"] == {"recipe": "synthetic", "train": 3, "val": 1, "test": 2}
     splits = json.loads((out / "crops" / "splits.json").read_text(encoding="utf-8"))
     assert splits["train"] == [] and sorted(splits["test"]) == ["PH0001", "PH0002"]
+    # DPU-Net minus U-Net on the same 2 test crops: the table, but no verdict from 2 patients
+    assert state["comparison"]["images"] == 2 and "| metric | DPU-Net | U-Net |" in report
+    assert {m["verdict"] for m in state["comparison"]["metrics"]} == {"too few patients"}
+    assert "within run-to-run spread" not in report
     assert (out / "dpunet" / "config.yaml").is_file() and (out / "unet" / "checkpoints" / "best.pt").is_file()
     phantom = state["predictions"]["phantom"]
     assert (Path(phantom["folder"]) / "report.json").is_file()

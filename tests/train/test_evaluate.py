@@ -1,5 +1,6 @@
 """Tests for scintiseg.train.evaluate and the file-based path of training (data set on disk)."""
 
+import csv
 import json
 
 import numpy as np
@@ -37,6 +38,9 @@ def test_evaluate_run_writes_metrics_csv_and_overlays(tiny_split_dataset, tmp_pa
     assert metrics["per_image"]["dsc"] == pytest.approx(saved["per_image"]["dsc"])  # per image is never undefined
     lines = (folder / "per_case.csv").read_text().splitlines()
     assert len(lines) == 3 and lines[0].startswith("case_id,patient_id,dsc")
+    for row in csv.DictReader(lines):  # the pixel counts add up to the image's lesion and predicted pixels
+        assert int(row["tp"]) + int(row["fn"]) == int(row["lesion_pixels"])
+        assert int(row["tp"]) + int(row["fp"]) == int(row["predicted_pixels"])
     overlays = sorted(p.name for p in (folder / "overlays").glob("*.png"))
     assert len(overlays) == 2 and overlays[0].startswith("best_1_") and overlays[1].startswith("worst_1_")
     # The threshold given is the one applied: above a probability of 1 nothing, above 1e-9 every pixel.
@@ -64,6 +68,39 @@ def test_evaluate_samples_perfect_model_scores_one():
     assert metrics["pooled"]["dsc"] == 1.0 and metrics["per_image"]["dsc"] == 1.0
     assert metrics["detection"]["sensitivity"] == 1.0 and metrics["detection"]["fp_per_image"] == 0.0
     assert [r["lesions"] for r in rows] == [1, 0]
+
+
+def test_per_case_rows_carry_each_images_pixel_counts_as_counted_by_hand(tmp_path):
+    """A 4 x 4 lesion predicted 2 columns to the right (8 of its pixels hit, 8 missed, 8 beside it) plus a false 2 x 2
+    blob: TP 8, FP 12, FN 8; a lesion-free image predicted empty: 0, 0, 0. The file holds them under the names
+    scintiseg.experiments.paired reads, and reading it back gives them exactly."""
+    import torch
+
+    from scintiseg.experiments.test_set import read_image_scores
+    from scintiseg.train.data import Sample
+    from scintiseg.train.evaluate import _csv_text
+
+    class Oracle(torch.nn.Module):  # the image is its own logits: +10 where predicted, -10 elsewhere
+        def forward(self, x):
+            return x
+
+    truth = np.zeros((1, 16, 16), np.float32)
+    truth[0, 4:8, 4:8] = 1
+    predicted = np.zeros((1, 16, 16), np.float32)
+    predicted[0, 4:8, 6:10] = 1
+    predicted[0, 12:14, 12:14] = 1
+    samples = [Sample("C1", "P1", predicted * 20 - 10, truth),
+               Sample("C2", "P2", np.full((1, 16, 16), -10, np.float32), np.zeros((1, 16, 16), np.float32))]
+    _, rows, _ = evaluate_samples(Oracle(), samples)
+    assert [(r["tp"], r["fp"], r["fn"]) for r in rows] == [(8, 12, 8), (0, 0, 0)]
+    assert (rows[0]["lesion_pixels"], rows[0]["predicted_pixels"]) == (16, 20)
+    assert rows[0]["dsc"] == pytest.approx(2 * 8 / (2 * 8 + 12 + 8))
+    assert (rows[0]["lesions"], rows[0]["detected"], rows[0]["false_positives"]) == (1, 1, 1)
+    (tmp_path / "per_case.csv").write_text(_csv_text(rows), encoding="utf-8")  # as evaluate_run writes it
+    header = (tmp_path / "per_case.csv").read_text().splitlines()[0].split(",")
+    assert {"tp", "fp", "fn"} <= set(header) and header[:3] == ["case_id", "patient_id", "dsc"]
+    back = read_image_scores(tmp_path)
+    assert [(r["tp"], r["fp"], r["fn"]) for r in back] == [(8, 12, 8), (0, 0, 0)]
 
 
 def _masks_as_predicted(root, folder, change=None):
@@ -104,6 +141,10 @@ def test_another_tools_masks_scored_as_a_hand_count(tiny_dataset, tmp_path):
                                     "false_positives": 1, "fp_per_image": 0.25, "images": 4}
     rows = {line.split(",")[0]: line for line in (tmp_path / "eval" / "per_case.csv").read_text().splitlines()[1:]}
     assert rows[edited["empty"][0]].split(",")[2] == "0" and len(rows) == 4
+    counts = {row["case_id"]: (int(row["tp"]), int(row["fp"]), int(row["fn"]))
+              for row in csv.DictReader((tmp_path / "eval" / "per_case.csv").open())}
+    assert counts[edited["empty"][0]] == (0, 0, edited["empty"][1])  # the lesion missed whole
+    assert counts[edited["extra"]] == (25, 9, 0)  # found whole, with the 9 false pixels
     assert len(list((tmp_path / "eval" / "overlays").glob("*.png"))) == 2
     next(folder.glob("*.nii.gz")).unlink()
     with pytest.raises(ScintisegError, match="no mask for 1 of the 4 views"):

@@ -22,8 +22,9 @@ union of the views' masks. Images of one patient stay together in the bootstrap
 line per image: ``image_id, case_id, patient_id, view, tp, fp, fn``, the per-image DSC / Recall / CPA /
 IoU, ``lesions, detected, false_positives``) and then ``metrics.json`` (pooled, per-image mean, lesion
 detection, seconds per image), so rows can be compared image by image. :func:`read_image_scores` reads it,
-or the ``per_case.csv`` of :func:`scintiseg.train.evaluate.evaluate_run` (older experiments), whose TP,
-FP and FN it recovers from the DSC and the pixel counts.
+or the ``per_case.csv`` of :func:`scintiseg.train.evaluate.evaluate_run` (older experiments, and the demo), which
+holds each image's TP, FP and FN; from a ``per_case.csv`` written before it held them, it recovers them from the DSC
+and the pixel counts.
 
 Example::
 
@@ -266,8 +267,9 @@ def _number(text: str) -> float:
 def read_image_scores(eval_dir: str | Path) -> list[dict] | None:
     """Per-image records of an evaluation folder (None when it holds none).
 
-    Reads ``per_image.csv``, else ``per_case.csv`` of :func:`scintiseg.train.evaluate.evaluate_run`, whose
-    TP is ``round(DSC x (lesion_pixels + predicted_pixels) / 2)`` (exact: the file holds DSC to 6 digits
+    Reads ``per_image.csv``, else ``per_case.csv`` of :func:`scintiseg.train.evaluate.evaluate_run`, with its
+    ``tp``, ``fp`` and ``fn`` columns; a ``per_case.csv`` without them (written before they were added) has TP
+    recovered as ``round(DSC x (lesion_pixels + predicted_pixels) / 2)`` (exact: the file holds DSC to 6 digits
     and an image of a few thousand pixels), FP = predicted - TP and FN = lesion - TP.
     """
     eval_dir = Path(eval_dir)

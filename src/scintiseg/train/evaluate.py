@@ -3,8 +3,16 @@
 Outputs (all written atomically) in ``RUN/eval-<split>/`` unless another folder is given::
 
     metrics.json      pooled and per-image DSC / Recall / CPA / IoU, lesion detection, timing, settings
-    per_case.csv      one row per image
+    per_case.csv      one row per image: case_id, patient_id, its own dsc / recall / cpa / iou, lesion_pixels,
+                      predicted_pixels, its pixel counts tp / fp / fn, lesions, detected, false_positives
     overlays/best_1_<case>.png ... worst_1_<case>.png   input with true (green) and predicted (red) outlines
+
+``per_case.csv``'s ``tp``, ``fp`` and ``fn`` (true-positive, false-positive and false-negative pixels of the image,
+the column names :mod:`scintiseg.experiments.paired` reads) make two evaluations of the same images comparable
+image by image without recovering the counts from the rounded DSC: the demo's paired comparison of its two networks
+reads them (:mod:`scintiseg.experiments.demo.comparison`, through
+:func:`scintiseg.experiments.test_set.read_image_scores`, which still recovers them from a file written before they
+were added). TN is left out: no metric the tables print reads it, and it is the image's size minus the other three.
 
 Which cases: ``test`` comes from the data set's ``splits.json`` (patients never seen in training);
 ``val``, ``train`` from the run's own ``split.json``; ``all`` is every case of the data set. Of them only views a
@@ -128,20 +136,8 @@ def evaluate_samples(
     predictions = (probabilities[:, 0] > threshold).numpy()
     counts = confusion_counts(predictions, targets)
     summary = summarise(counts)
-    per_image = per_image_scores(counts)
-    rows = []
-    for i, sample in enumerate(samples):
-        detection = lesion_detection(predictions[i], targets[i])
-        rows.append({
-            "case_id": sample.case_id,
-            "patient_id": sample.patient_id,
-            **{name: float(per_image[name][i]) for name in METRIC_NAMES},
-            "lesion_pixels": int(targets[i].sum()),
-            "predicted_pixels": int(predictions[i].sum()),
-            "lesions": detection["lesions"],
-            "detected": detection["detected"],
-            "false_positives": detection["false_positives"],
-        })
+    rows = [image_row(sample.case_id, sample.patient_id, counts[i], lesion_detection(predictions[i], targets[i]))
+            for i, sample in enumerate(samples)]
     metrics = {
         "pooled": summary["pooled"],
         "per_image": summary["per_image"],
@@ -153,6 +149,24 @@ def evaluate_samples(
         "an undefined per-image Recall or CPA (zero denominator) is left out of the mean",
     }
     return metrics, rows, predictions
+
+
+def image_row(case_id: str, patient_id: str, counts: np.ndarray, detection: dict) -> dict:
+    """One image's row of ``per_case.csv`` (module docstring), in the file's column order: the one builder of both
+    writers' rows (:func:`evaluate_samples`, :func:`score_predictions`).
+
+    Args:
+        case_id, patient_id: the image's names (``<case>_<VIEW>`` for a view scored on its own).
+        counts: the image's TP, FP, FN, TN (a row of :func:`scintiseg.metrics.confusion_counts`); the lesion and
+            predicted pixels are TP + FN and TP + FP.
+        detection: :func:`scintiseg.metrics.lesion_detection` of the image.
+    """
+    scores = per_image_scores(counts)
+    tp, fp, fn, _tn = (int(value) for value in counts)
+    return {"case_id": case_id, "patient_id": patient_id, **{name: float(scores[name][0]) for name in METRIC_NAMES},
+            "lesion_pixels": tp + fn, "predicted_pixels": tp + fp, "tp": tp, "fp": fp, "fn": fn,
+            "lesions": detection["lesions"], "detected": detection["detected"],
+            "false_positives": detection["false_positives"]}
 
 
 def json_safe(value):
@@ -404,10 +418,9 @@ class ScoredPredictions:
     drawn: Callable[[int], tuple[Sample, np.ndarray]]
 
     def image_records(self) -> list[dict]:
-        """Each view's row with its pixel counts ``tp``, ``fp``, ``fn``: the per-image records
-        :func:`scintiseg.experiments.paired.row_scores` reads."""
-        return [{**row, "tp": int(tp), "fp": int(fp), "fn": int(fn)}
-                for row, (tp, fp, fn, _tn) in zip(self.rows, self.counts)]
+        """Each view's row (``per_case.csv``'s, which holds its pixel counts ``tp``, ``fp``, ``fn``): the per-image
+        records :func:`scintiseg.experiments.paired.row_scores` reads."""
+        return [dict(row) for row in self.rows]
 
     def write(self, folder: str | Path, overlays: int = 3) -> None:
         """``metrics.json``, ``per_case.csv`` and ``overlays`` best and worst views' overlays into ``folder``."""
@@ -506,15 +519,10 @@ def score_predictions(predictions: str | Path, data: str | Path, *, split: str =
     for index, (case_id, view) in enumerate(wanted):
         _, truth, mask = view_of(index)
         count = confusion_counts(mask, truth)
-        scores = per_image_scores(count)
         detection = lesion_detection(mask, truth)
         counts.append(count)
         detections.append(detection)
-        rows.append({"case_id": nnunet_identifier(case_id, view), "patient_id": manifest.case(case_id).patient_id,
-                     **{name: float(scores[name][0]) for name in METRIC_NAMES},
-                     "lesion_pixels": int(truth.sum()), "predicted_pixels": int(mask.sum()),
-                     "lesions": detection["lesions"], "detected": detection["detected"],
-                     "false_positives": detection["false_positives"]})
+        rows.append(image_row(nnunet_identifier(case_id, view), manifest.case(case_id).patient_id, count[0], detection))
     summary = summarise(np.concatenate(counts))
     lesions = sum(d["lesions"] for d in detections)
     detected = sum(d["detected"] for d in detections)

@@ -1,5 +1,6 @@
 """The demo's report.md: lesion counts, the repeat command, the per-image rule, the training times and device, and the
-best/worst caption, from a made-up state (no training)."""
+best/worst caption, and the paired comparison of the two networks (a table, or one line saying why there is none),
+from a made-up state (no training)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from scintiseg.errors import ScintisegError
+from scintiseg.experiments.demo.comparison import compare_networks
 from scintiseg.experiments.demo.markdown import lesion_free_images, lesion_sentence, report_markdown, what_was_done
 from scintiseg.experiments.demo.settings import DemoSettings
 from scintiseg.experiments.demo.state import DemoState
+from support import per_case_row, write_per_case
 
 RULE = "an image with no lesion and no prediction scores 1 on every per-image metric"
 
@@ -127,3 +130,38 @@ def test_metrics_table_has_each_networks_scores_in_their_columns_and_its_own_pap
     assert "| 0.111 | 0.222 | 0.333 | 0.444 |" in row
     paper = next(r.paper for r in PAPER_A_TABLE2.rows if r.name == PAPER_A_ROWS["unet"])
     assert row.endswith(f"| {paper['dsc']:.4f} / {paper['recall']:.4f} / {paper['cpa']:.4f} |")
+
+
+def _compared(tmp_path, unet_rows=None) -> DemoState:
+    """A state whose networks' per_case.csv differ as in test_comparison.py: the DPU-Net exact on 6 patients, the
+    U-Net half of each lesion's 50 pixels and a false blob of 10 (or ``unet_rows``)."""
+    write_per_case(tmp_path, "dpunet", [per_case_row(f"C{p}", f"P{p}", 50, 0, 0) for p in range(6)])
+    write_per_case(tmp_path, "unet", unet_rows or [per_case_row(f"C{p}", f"P{p}", 25, 10, 25, 1) for p in range(6)])
+    state = _state()
+    state.comparison = compare_networks(tmp_path, state.metrics)
+    return state
+
+
+def test_test_metrics_end_with_the_paired_comparison_table_not_a_guess_at_the_spread(tmp_path):
+    text = report_markdown(DemoSettings(out=str(tmp_path)), _compared(tmp_path), tmp_path, {})
+    assert "within run-to-run spread" not in text
+    section = text.split("## Test metrics", 1)[1].split("## Whole-body prediction", 1)[0]
+    assert "### DPU-Net against U-Net on these test patients" in section
+    assert "| DSC (pooled) | 1.000 | 0.588 | +0.412 [+0.412, +0.412] | DPU-Net higher |" in section
+    assert "| FP / image (lower is better) | 0.00 | 1.00 | -1.00 [-1.00, -1.00] | DPU-Net fewer |" in section
+    assert "test-patient noise only, not the run-to-run variance" in section and "docs/results.md" in section
+    assert section.index("| network |") < section.index("| metric | DPU-Net | U-Net |")  # under the metrics table
+
+
+def test_images_that_differ_between_the_networks_give_one_line_and_no_table(tmp_path):
+    other = [per_case_row(f"D{p}", f"P{p}", 25, 10, 25) for p in range(6)]
+    text = report_markdown(DemoSettings(out=str(tmp_path)), _compared(tmp_path, other), tmp_path, {})
+    assert "| metric | DPU-Net | U-Net |" not in text
+    assert ("No paired comparison of the DPU-Net and the U-Net on the test patients: the two networks were evaluated "
+            "on different test images (6 and 6 images; C0 scored for the DPU-Net only).") in text.splitlines()
+
+
+def test_a_state_without_a_comparison_says_so_in_one_line(tmp_path):
+    text = report_markdown(DemoSettings(out=str(tmp_path)), _state(), tmp_path, {})
+    assert "| metric | DPU-Net | U-Net |" not in text
+    assert "No paired comparison of the DPU-Net and the U-Net on the test patients: not computed." in text.splitlines()

@@ -1,6 +1,7 @@
 """Tests of :mod:`scintiseg.experiments.demo.run`: the settings fingerprint that guards a demo folder, the data sizes
-the report states, and ``run_demo``'s order of steps, timings, report and ``demo.json``, with every step replaced by a
-fake that records its call (no phantom, no training: milliseconds instead of minutes).
+the report states, and ``run_demo``'s order of steps, timings, report and ``demo.json`` (the paired comparison of the
+two networks included), with every step replaced by a fake that records its call (no phantom, no training: milliseconds
+instead of minutes).
 
 Elsewhere: tests/cli/test_demo.py runs the whole tiny demo once (each step's skipping on a rerun, the one-line error of
 other settings through the CLI); tests/experiments/demo/test_steps.py tests the steps themselves.
@@ -18,6 +19,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.experiments.demo import run as run_module
 from scintiseg.experiments.demo.run import check_fingerprint, data_sizes, run_demo
 from scintiseg.experiments.demo.settings import DemoSettings
+from support import per_case_row, write_per_case
 
 TINY = dict(patients=2, epochs=3, pool_patients=4, refresh=0.5, windows_per_view=1, val_patients=2,
             train_profile="small", width=4, size=128, batch_size=2, generator_workers=0, threads=1)
@@ -158,6 +160,9 @@ class Fakes:
         overlays.mkdir(parents=True, exist_ok=True)
         for name in ("worst_1_A.png", "best_2_B.png", "best_1_C.png", "worst_2_D.png"):
             (overlays / name).write_bytes(b"png")
+        found = 50 if key == "dpunet" else 25  # of each test crop's 50 lesion pixels
+        write_per_case(run_dir.parent, key, [per_case_row(case, case, found, 0, 50 - found)
+                                             for case in self.splits["test"]])
         return {"pooled": {"dsc": 0.5, "recall": 0.25, "cpa": float("nan")}, "images": 2}
 
     def load_checkpoint(self, path):
@@ -201,6 +206,10 @@ def test_demo_json_records_timings_metrics_runs_and_load(fakes, tmp_path):
         assert state["metrics"][key] == {"pooled": {"dsc": 0.5, "recall": 0.25, "cpa": None}, "images": 2}  # strict JSON
         assert state["runs"][key] == {"finished": True, "run": key}  # the run's own summary.json
     assert state["runs"]["data"] == {"recipe": "synthetic", "train": 8, "val": 2, "test": 2}
+    # DPU-Net minus U-Net on both evaluations' test images, paired over the 2 test patients: too few for a verdict
+    dsc = next(m for m in state["comparison"]["metrics"] if m["metric"] == "dsc")
+    assert (state["comparison"]["images"], state["comparison"]["patients"]) == (2, 2)
+    assert (dsc["dpunet"], dsc["unet"], dsc["verdict"]) == (1.0, pytest.approx(2 / 3), "too few patients")
     assert state["load_average"] == {"start": [1.5, 1.0, 0.5], "end": [2.5, 2.0, 1.0]}
     assert json.loads((out / "demo-settings.json").read_text(encoding="utf-8")) == settings.fingerprint()
 
@@ -253,6 +262,24 @@ def test_impossible_settings_are_refused_before_the_folder_is_made(fakes, tmp_pa
     with pytest.raises(ScintisegError, match="--size must be a multiple of 16"):
         run_demo(settings)
     assert fakes.calls == [] and not (tmp_path / "demo").exists()
+
+
+def test_a_network_evaluated_on_other_images_gives_the_report_no_comparison(fakes, tmp_path, monkeypatch):
+    evaluate = fakes.evaluate_model
+
+    def on_other_images(run_dir, crops, key, state):
+        metrics = evaluate(run_dir, crops, key, state)
+        if key == "unet":
+            write_per_case(run_dir.parent, key, [per_case_row("PH0001", "PH0001", 1, 0, 49)])
+        return metrics
+
+    monkeypatch.setattr(run_module, "evaluate_model", on_other_images)
+    out = tmp_path / "demo"
+    run_demo(DemoSettings(out=str(out), **TINY))
+    (_, state, _, _), = fakes.reports  # the state the report is made from
+    assert state["comparison"] == {"skipped": "the two networks were evaluated on different test images (2 and 1 "
+                                              "images; PH0002 scored for the DPU-Net only)"}
+    assert json.loads((out / "demo.json").read_text(encoding="utf-8"))["comparison"] == state["comparison"]
 
 
 def test_a_failing_step_leaves_no_report(fakes, tmp_path, monkeypatch):

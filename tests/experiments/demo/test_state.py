@@ -16,14 +16,14 @@ from scintiseg.experiments.demo.state import DemoState
 from scintiseg.train.evaluate import json_safe
 
 #: The keys of demo.json, in the order the docstring lists them (readers of demo.json and report.md use them).
-DEMO_JSON_KEYS = ["settings", "timings", "skipped", "metrics", "runs", "predictions", "load_average"]
+DEMO_JSON_KEYS = ["settings", "timings", "skipped", "metrics", "comparison", "runs", "predictions", "load_average"]
 
 
 def test_demo_json_has_the_documented_fields_in_order():
     state = DemoState(settings={"cpus": 2})
     assert list(asdict(state)) == DEMO_JSON_KEYS
-    assert asdict(state) == {"settings": {"cpus": 2}, "timings": {}, "skipped": [], "metrics": {}, "runs": {},
-                             "predictions": {}, "load_average": {}}
+    assert asdict(state) == {"settings": {"cpus": 2}, "timings": {}, "skipped": [], "metrics": {}, "comparison": {},
+                             "runs": {}, "predictions": {}, "load_average": {}}
     documented = DemoState.__doc__.split("Args:", 1)[1]
     places = [documented.find(f"\n        {field.name}:") for field in fields(DemoState)]
     assert -1 not in places and places == sorted(places)  # every field explained, in the fields' order
@@ -41,11 +41,12 @@ def test_two_states_share_nothing():
     first.timings["phantom"] = 1.0
     first.skipped.append("phantom")
     first.metrics["dpunet"] = {"images": 2}
+    first.comparison["skipped"] = "no"
     first.runs["data"] = {"train": 3}
     first.predictions["phantom"] = {"skipped": "no"}
     first.load_average["start"] = [1.0, 1.0, 1.0]
-    assert asdict(second) == {"settings": {}, "timings": {}, "skipped": [], "metrics": {}, "runs": {},
-                              "predictions": {}, "load_average": {}}
+    assert asdict(second) == {"settings": {}, "timings": {}, "skipped": [], "metrics": {}, "comparison": {},
+                              "runs": {}, "predictions": {}, "load_average": {}}
 
 
 def test_timings_keep_the_order_the_steps_ran_through_demo_json():
@@ -55,10 +56,12 @@ def test_timings_keep_the_order_the_steps_ran_through_demo_json():
         state.timings[name] = seconds
     state.skipped += ["phantom", "crop"]
     state.metrics["dpunet"] = {"pooled": {"dsc": 0.5, "recall": float("nan")}, "images": 2}
+    state.comparison = {"metrics": [{"metric": "cpa", "dpunet": float("nan"), "low": -0.5, "verdict": "undefined"}]}
     state.load_average = {"start": [2.5, 1.0, 0.4], "end": [3.0, 2.0, 1.0]}
     text = json.dumps(json_safe(asdict(state)), indent=1)  # how run_demo writes demo.json
     back = DemoState(**json.loads(text))
     assert list(back.timings) == ["phantom", "crop + split", "train dpunet", "train unet", "evaluate dpunet",
                                   "evaluate unet", "predict"]
     assert back.metrics["dpunet"]["pooled"] == {"dsc": 0.5, "recall": None}  # strict JSON: NaN is null
+    assert back.comparison["metrics"][0]["dpunet"] is None
     assert asdict(back) == json_safe(asdict(state))  # nothing else lost or changed on the way

@@ -22,8 +22,8 @@ with 20 epochs of batch 4 the DPU-Net had not yet left the all-background state)
 when the machine is already busy.
 
 One concept per module: :mod:`.settings` (what the demo does, thread policy, the real scan's path),
-:mod:`.state` (what it found out), :mod:`.steps`, :mod:`.figures`, :mod:`.markdown` (``report.md``) and
-:mod:`.run` (:func:`run_demo`).
+:mod:`.state` (what it found out), :mod:`.steps`, :mod:`.comparison` (DPU-Net minus U-Net per metric, paired over the
+test patients), :mod:`.figures`, :mod:`.markdown` (``report.md``) and :mod:`.run` (:func:`run_demo`).
 
 Example::
 

@@ -8,7 +8,14 @@ import os
 from pathlib import Path
 
 from scintiseg.errors import ScintisegError
-from scintiseg.experiments.demo.settings import DEMO_MODELS, MODEL_TITLES, PAPER_A_ROWS, DemoSettings
+from scintiseg.experiments.demo.comparison import comparison_lines
+from scintiseg.experiments.demo.settings import (
+    DEMO_MODELS,
+    MODEL_SHORT_TITLES,
+    MODEL_TITLES,
+    PAPER_A_ROWS,
+    DemoSettings,
+)
 from scintiseg.experiments.demo.state import DemoState
 from scintiseg.experiments.specs import PAPER_A_TABLE2
 
@@ -67,8 +74,8 @@ def device_phrase(devices: dict | None) -> str:
         return "training device not recorded"
     if len(known) == 1 and all(said.get(key) for key in DEMO_MODELS):
         return f"trained {known.pop()}"
-    short = {key: MODEL_TITLES[key].split(" ")[0].rstrip(",") for key in DEMO_MODELS}  # DPU-Net, U-Net
-    return "trained " + ", ".join(f"{short[key]} {said.get(key) or '(device not recorded)'}" for key in DEMO_MODELS)
+    return "trained " + ", ".join(f"{MODEL_SHORT_TITLES[key]} {said.get(key) or '(device not recorded)'}"
+                                  for key in DEMO_MODELS)
 
 
 def what_was_done(settings: DemoSettings, data: dict, devices: dict | None = None) -> list[str]:
@@ -137,7 +144,8 @@ def overlays_caption(pictures: list[Path]) -> str:
 def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures: dict[str, list[Path]]) -> str:
     """The text of ``report.md``.
 
-    What was done, both networks' test metrics beside paper A Table 2 (clinical numbers, for context), the
+    What was done, both networks' test metrics beside paper A Table 2 (clinical numbers, for context), their paired
+    difference on the test patients (``state.comparison``, :mod:`~scintiseg.experiments.demo.comparison`), the
     pictures, the whole-body predictions and the run's timings; ``figures`` maps ``"curves"`` and
     ``"overlays_<key>"`` to the pictures to link.
     """
@@ -193,9 +201,11 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
            if settings.synthetic else "also reads and prepares the crops.") + " Paper A's numbers (He et al. "
         "2024, Table 2, mean of 5 runs of 200 epochs on 62 clinical thoracic test images) are for context only: "
         "different data (clinical, not phantom), far longer training and wider networks. The phantom's "
-        "lesions, noise and anatomy are ours, so absolute values are not comparable; a demo this short is "
-        "also one run, so a small difference between the two networks is within run-to-run spread "
-        "(docs/results.md has repeated runs).",
+        "lesions, noise and anatomy are ours, so absolute values are not comparable.",
+        "",
+        f"### {MODEL_SHORT_TITLES['dpunet']} against {MODEL_SHORT_TITLES['unet']} on these test patients",
+        "",
+        *comparison_lines(state.comparison),
         "",
     ]
     if "curves" in figures:

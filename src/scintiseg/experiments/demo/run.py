@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from scintiseg.errors import ScintisegError
+from scintiseg.experiments.demo.comparison import compare_networks, console_line
 from scintiseg.experiments.demo.figures import learning_curves
 from scintiseg.experiments.demo.markdown import format_metric, report_markdown
 from scintiseg.experiments.demo.settings import DEMO_MODELS, MODEL_TITLES, DemoSettings, cpu_count, load_average
@@ -71,12 +72,13 @@ def run_demo(settings: DemoSettings) -> Path:
                      on phantom patients made on the fly (whole-body windows), ``crops`` on the crops
                                                                OUT/dpunet/, OUT/unet/   (normal run folders)
         4 evaluate   evaluate_run on the held-out test patients' crops  RUN/eval-test/ (metrics, overlays)
+                     and DPU-Net minus U-Net per metric, paired over the test patients (compare_networks)
         5 predict    predict_scan on a held-out whole-body phantom scan and on the real NEMA NM1 scan
                      (the whole view for ``synthetic``, the thoracic window for ``crops``), then the same two
                      scans with the shipped model (``scintiseg predict``'s default), when the install has it
                                                                OUT/predict/<name>/, OUT/predict/shipped-<name>/
                                                                (LabelMe, masks, overlays, reports)
-        6 report     OUT/report.md (+ OUT/figures/), OUT/demo.json (settings, timings, metrics)
+        6 report     OUT/report.md (+ OUT/figures/), OUT/demo.json (settings, timings, metrics, comparison)
 
     Raises:
         ScintisegError: ``out`` holds a demo made with other settings, or a step fails on bad input.
@@ -124,6 +126,8 @@ def run_demo(settings: DemoSettings) -> Path:
         m = state.metrics[key]
         say(f"      {MODEL_TITLES[key]}: test DSC {format_metric(m['pooled']['dsc'])}, "
             f"Recall {format_metric(m['pooled']['recall'])}, CPA {format_metric(m['pooled']['cpa'])} ({m['images']} images)")
+    state.comparison = compare_networks(out, state.metrics)
+    say(console_line(state.comparison))
     state.runs["data"] = data_sizes(settings, out, splits)
     learning_curves(histories, figures_dir / "learning_curves.png")
     figures["curves"] = [figures_dir / "learning_curves.png"]

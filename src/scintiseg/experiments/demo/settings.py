@@ -49,6 +49,8 @@ MODEL_TITLES: dict[str, str] = {
     "unet": "U-Net, max pooling",
 }
 PAPER_A_ROWS: dict[str, str] = {"dpunet": "Fusion + DAC_2 + RMP", "unet": "U-Net, max pooling"}
+#: What a sentence or a table's column calls each network.
+MODEL_SHORT_TITLES: dict[str, str] = {"dpunet": "DPU-Net", "unet": "U-Net"}
 
 
 @dataclass

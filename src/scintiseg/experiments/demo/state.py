@@ -14,6 +14,9 @@ class DemoState:
         timings: seconds per step, in the order the steps ran.
         skipped: steps reused from an earlier run into the same folder.
         metrics: test metrics per network key (``evaluate_run``'s result).
+        comparison: DPU-Net minus U-Net per metric on the same test images, with its paired bootstrap interval over
+            the test patients and a verdict, or ``{"skipped": reason}``
+            (:func:`~scintiseg.experiments.demo.comparison.compare_networks`).
         runs: each run's ``summary.json``, the torch threads used and the split sizes (``data``).
         predictions: per predicted whole-body scan, what the report says about it (or why it was skipped).
         load_average: the load averages at ``start`` and ``end``.
@@ -23,6 +26,7 @@ class DemoState:
     timings: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     metrics: dict[str, dict] = field(default_factory=dict)
+    comparison: dict = field(default_factory=dict)
     runs: dict[str, dict] = field(default_factory=dict)
     predictions: dict[str, dict] = field(default_factory=dict)
     load_average: dict[str, list[float]] = field(default_factory=dict)
