@@ -63,6 +63,11 @@ lesion against negatives).
     OMP_NUM_THREADS=1 python benchmarks/bench_wholebody.py --source nm1 --nm1-cases 30 --nm1-negatives 30 \
         --threads 1 --json-out X.json --figure-nm1 docs/img/nm1_false_positives.png
 
+``--nm1-by-site`` (session 71) places the lesions where metastases go instead: each region of the learned map its
+share (``prepare_source(regions=...)``, :func:`scintiseg.phantom.sites.region_shares`: spine, pelvis and ribs most),
+NM1's own hot spots still kept free (NM1 is not known to be normal). Placed uniformly, a lesion's bone is chosen by
+its projected area.
+
 ``--flip-tta`` (either mode) runs the lesion network on every batch and on its left-right mirror and averages the
 two logit maps (:class:`FlipEngine`; test-time augmentation as nnU-Net's mirroring), to measure what it would
 change; the pipeline does not do it (docs/robustness.md, "A second look at each candidate").
@@ -118,7 +123,7 @@ from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.predict.bsi import BONE_GROUPS, NEARER_VIEW, bone_scan_index, scan_bone_index
 from scintiseg.predict.loader import load_models
 from scintiseg.predict import pipeline as pipeline_module
-from scintiseg.predict.pipeline import PredictSettings, predict_scan
+from scintiseg.predict.pipeline import PredictSettings, predict_scan, region_labeller
 from scintiseg.predict.regions import SkeletonRegions
 from scintiseg.predict.spine_pattern import PATTERN_RATIO
 
@@ -424,7 +429,7 @@ def _roc_auc(scores: list[float], labels: list[bool]) -> float:
 
 
 def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: int, level: float,
-                        scan_path: Path = NM1) -> dict:
+                        scan_path: Path = NM1, by_site: bool = False) -> dict:
     """Whole-body prediction on NM1 hybrids: false positives by learned region, by NM1 hot spot, by site.
 
     Returns the result dict of the module docstring's NM1 mode, with the arrays the figure needs under
@@ -432,7 +437,10 @@ def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: in
     map and the site labels).
     """
     scan = read_scan(scan_path)
-    source = prepare_source(scan)
+    labeller = region_labeller(settings) if by_site else None
+    if by_site and labeller is None:
+        raise SystemExit("--nm1-by-site needs the region network")
+    source = prepare_source(scan, regions=labeller(scan) if labeller else None)
     hot = source.views[NM1_VIEW].hot
     frequency = np.zeros(scan.shape, dtype=np.int32)
     by_region: dict[str, Counter] = {"lesion-free": Counter(), "with lesions": Counter()}
@@ -503,7 +511,7 @@ def nm1_false_positives(model, settings, *, cases: int, negatives: int, seed: in
     for counter in by_region.values():
         total.update(counter)
     return {
-        "source": str(scan_path), "view": NM1_VIEW, "level": level, "seed": seed,
+        "source": str(scan_path), "view": NM1_VIEW, "level": level, "seed": seed, "by_site": by_site,
         "cases_with_lesions": cases, "lesion_free": negatives,
         "false_positives": {
             "per_view": sum(map(sum, fp_views.values())) / views,
@@ -675,6 +683,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nm1-negatives", type=int, default=30, help="lesion-free NM1 hybrids")
     parser.add_argument("--nm1-seed", type=int, default=60_000, help="first hybrid seed")
     parser.add_argument("--nm1-level", type=float, default=0.5, help="kept fraction of NM1's counts")
+    parser.add_argument("--nm1-by-site", action="store_true",
+                        help="place the lesions by metastatic site on the learned region map (default: uniformly)")
     parser.add_argument("--figure-nm1", default=None, help="PNG of NM1 with the false-positive sites")
     parser.add_argument("--flip-tta", action="store_true",
                         help="average the network's logits with those of the mirrored input (FlipEngine)")
@@ -723,7 +733,7 @@ def run(args: argparse.Namespace) -> int:
         settings = replace(settings, threshold=args.threshold)
     if args.source == "nm1":
         result = nm1_false_positives(model, settings, cases=args.nm1_cases, negatives=args.nm1_negatives,
-                                     seed=args.nm1_seed, level=args.nm1_level)
+                                     seed=args.nm1_seed, level=args.nm1_level, by_site=args.nm1_by_site)
         fp = result["false_positives"]
         print(f"NM1 hybrids ({args.nm1_cases} with lesions, {args.nm1_negatives} lesion-free, level {args.nm1_level}): "
               f"{fp['per_view']:.2f} false positives per view ({fp['per_view_lesion_free']:.2f} lesion-free, "

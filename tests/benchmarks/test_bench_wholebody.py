@@ -83,6 +83,32 @@ def test_nm1_false_positives_by_region_hot_spot_and_site(bench, monkeypatch):
     assert "| lumbar_spine | 1.000 | 1.000 | 1.000 |" in text and "| **total** | **3.00** |" in text
 
 
+def test_nm1_by_site_places_the_lesions_on_the_learned_map_of_nm1_not_known_normal(bench, monkeypatch):
+    """``--nm1-by-site``: the region labeller's map of NM1 goes to ``prepare_source`` as ``regions`` (lesions by
+    metastatic site), NM1 not taken for a known-normal scan (its own hot spots stay free); without it, no map."""
+    if not bench.NM1.is_file():
+        pytest.skip(f"the real NM1 scan is not here ({bench.NM1})")
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def prepare(scan, **kwargs):
+        calls.append(kwargs)
+        raise Stop
+
+    maps = {"ANT": np.ones((1024, 256), np.int16)}
+    monkeypatch.setattr(bench, "prepare_source", prepare)
+    monkeypatch.setattr(bench, "region_labeller", lambda settings: (lambda scan: maps))
+    for by_site in (True, False):
+        with pytest.raises(Stop):
+            bench.nm1_false_positives(None, None, cases=1, negatives=0, seed=0, level=0.5, by_site=by_site)
+    assert calls == [{"regions": maps}, {"regions": None}]
+    monkeypatch.setattr(bench, "region_labeller", lambda settings: None)
+    with pytest.raises(SystemExit, match="region network"):
+        bench.nm1_false_positives(None, None, cases=1, negatives=0, seed=0, level=0.5, by_site=True)
+
+
 def test_bsi_intervals_hold_the_estimate_and_narrow_with_more_patients(bench):
     rng = np.random.default_rng(1)
     truth = rng.gamma(0.8, 0.4, 400)

@@ -138,7 +138,8 @@ def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, 
     record = json.loads((run / "adapt.json").read_text())
     assert record["alpha"] == 0.0  # the default without unlabelled scans
     assert record["site"] is None and record["normals"] == {"folder": str(site), "scans": 2, "views": 4, "held_out_scans": 0,
-                                                            "validation": "the training scans, new lesions"}
+                                                            "validation": "the training scans, new lesions",
+                                                            "lesions_placed": "by metastatic site, on the learned region map"}
     assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0, "boxed": 0}
     state = load_checkpoint(checkpoint_path(run, "last"))
     row = state["history"][0]
@@ -146,6 +147,12 @@ def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, 
     assert state["data"]["adapted_on"] == [str(site)]  # the normal scans' folder is a site's scans too
     # a plain folder's files carry no mark of a real patient: the report says adapted, not trained on real scans
     assert record["real_scans"] is False and load_model(run).info["disclaimer"] == ADAPTED_DISCLAIMER
+    # --placement uniform: the placement before session 71, recorded as such
+    uniform = [a for a in _args(model, site, tmp_path / "uniform", "--lr", "1e-3") if a not in ("--unlabelled", str(site))]
+    assert main([*uniform, "--normals", str(site), "--placement", "uniform"]) == 0
+    placed = json.loads((tmp_path / "uniform" / "adapt.json").read_text())["normals"]["lesions_placed"]
+    assert placed == "uniformly on the estimated skeleton, away from its hot spots"
+    capsys.readouterr()
     assert main(["adapt", "--model", str(model), "--out", str(tmp_path / "run2"), "--epochs", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--normals" in err

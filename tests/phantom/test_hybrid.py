@@ -1,5 +1,6 @@
 """Hybrid cases (phantom/hybrid.py): thinning and Poisson excess statistics, the visibility rule, negative
-controls, mirrored POST placement, determinism, and the real NM1 source."""
+controls, mirrored POST placement, determinism, the real NM1 source, centres placed by metastatic site and a known
+normal scan's hot bone."""
 
 import math
 
@@ -14,9 +15,12 @@ from scintiseg.phantom.hybrid import (
     lesion_footprint,
     make_hybrid_case,
     prepare_source,
+    site_weights_map,
     smoothed,
 )
 from scintiseg.phantom.patient import ROSE_K
+from scintiseg.phantom.regions import REGION_NAMES
+from scintiseg.phantom.sites import region_shares
 from scintiseg.scan import Scan
 
 #: A synthetic source has no bladder: the percentile rule for the source's own hot spots is switched off.
@@ -231,3 +235,98 @@ def test_the_psf_sigma_is_rows_then_columns_in_pixels():
 
     rows, cols = psf_sigma_px(100.0, (2.0, 4.0))
     assert rows == pytest.approx(2.0 * cols)
+
+
+# --- Where metastases go: lesion centres weighted by a region map; a known-normal scan's hot bone (session 71) ---
+
+REGION_IDS = {name: region_id for region_id, name in REGION_NAMES.items()}
+SPINE, FEMUR = REGION_IDS["thoracic_spine"], REGION_IDS["femur_left"]
+
+
+def two_bars_scan() -> tuple[Scan, np.ndarray]:
+    """A narrow bar (labelled thoracic spine) and a bar three times as wide (labelled left femur), same uptake (3 x
+    the soft tissue: skeleton across their width, not only at their edges)."""
+    expected = np.zeros((160, 128))
+    expected[8:-8, 8:-8] = SOFT
+    expected[24:-24, 20:28] = 3 * SOFT
+    expected[24:-24, 60:84] = 3 * SOFT
+    labels = np.zeros((160, 128), dtype=np.int16)
+    labels[20:-20, 16:32], labels[20:-20, 56:88] = SPINE, FEMUR
+    scan = Scan({"ANT": np.random.default_rng(0).poisson(expected).astype(np.uint16)}, pixel_spacing=(2.26, 2.26))
+    return scan, labels
+
+
+def test_site_weights_give_each_region_its_share_of_the_centres_whatever_its_area():
+    scan, labels = two_bars_scan()
+    source = prepare_source(scan, CONFIG, regions={"ANT": labels})
+    view = source.views["ANT"]
+    shares = region_shares()
+    # the weight map: each region's allowed pixels sum to its share, nothing off them or on unnamed pixels
+    assert view.weights[view.allowed & (labels == SPINE)].sum() == pytest.approx(shares["thoracic_spine"])
+    assert view.weights[view.allowed & (labels == FEMUR)].sum() == pytest.approx(shares["femur_left"])
+    assert not view.weights[~view.allowed | (labels == 0)].any()
+    assert np.array_equal(site_weights_map(labels, view.allowed), view.weights)
+    on_spine = on_femur = 0
+    for seed in range(40):
+        for lesion in make_hybrid_case(source, 1.0, seed).lesions:
+            region = labels[tuple(lesion["centre"])]
+            on_spine, on_femur = on_spine + (region == SPINE), on_femur + (region == FEMUR)
+    # by share 0.183 : 0.036, 84 % on the spine; uniform by allowed area would put about a quarter there
+    assert on_spine + on_femur >= 60 and on_spine / (on_spine + on_femur) > 0.7
+    uniform = prepare_source(scan, CONFIG)
+    assert uniform.views["ANT"].weights is None
+    spread = [labels[tuple(lesion["centre"])] for seed in range(40) for lesion in make_hybrid_case(uniform, 1.0, seed).lesions]
+    assert spread.count(SPINE) / len(spread) < 0.4
+
+
+def test_a_known_normal_scan_opens_its_hot_bone_to_lesions_but_not_hot_spots_off_the_bones():
+    scan, labels = two_bars_scan()
+    counts = scan.view("ANT").astype(np.int64)
+    rng = np.random.default_rng(1)
+    counts[70:80, 20:28] = rng.poisson(6 * SOFT, (10, 8))     # a hot vertebra: a normal variant
+    counts[100:110, 100:110] = rng.poisson(40 * SOFT, (10, 10))  # an injection site in soft tissue, no bone named
+    scan = Scan({"ANT": counts.astype(np.uint16)}, pixel_spacing=scan.pixel_spacing)
+    config = HybridConfig()  # the percentile rule on: the injection site is the hottest half percent
+    unknown = prepare_source(scan, config, regions={"ANT": labels}).views["ANT"]
+    normal = prepare_source(scan, config, regions={"ANT": labels}, known_normal=True).views["ANT"]
+    assert unknown.hot[75, 24] and not unknown.allowed[70:80, 20:28].any()
+    assert not normal.hot[75, 24] and normal.allowed[72:78, 22:26].all()
+    assert unknown.hot[105, 105] and normal.hot[105, 105]
+    # soft tissue seen over a named bone (an injection site at the elbow, urine), far hotter than any normal bone,
+    # stays excluded on a known-normal scan: above normal_hot_cap x the named bones' median
+    labels_over = labels.copy()
+    labels_over[90:120, 90:120] = FEMUR  # the spot and its blurred rim, which would otherwise stay hot and grow over it
+    capped = prepare_source(scan, config, regions={"ANT": labels_over}, known_normal=True).views["ANT"]
+    assert capped.hot[105, 105] and not capped.hot[75, 24]
+    uncapped = prepare_source(scan, HybridConfig(normal_hot_cap=100.0), regions={"ANT": labels_over},
+                              known_normal=True).views["ANT"]
+    assert not uncapped.hot[105, 105]  # the cap, not the map, keeps it out
+    # without a map the flag changes nothing: no bone is known to be normal
+    assert np.array_equal(prepare_source(scan, config, known_normal=True).views["ANT"].hot, unknown.hot)
+    with pytest.raises(ScintisegError, match="region map"):
+        prepare_source(scan, config, regions={"ANT": labels[:-1]})
+
+
+def test_with_no_weighted_pixel_free_the_centres_fall_uniformly_on_the_allowed_ones():
+    """A map naming only regions with no share of metastases (here all forearm) leaves no weighted pixel: the
+    lesions are still placed, uniformly, rather than none."""
+    scan, labels = two_bars_scan()
+    forearm = np.where(labels > 0, REGION_IDS["forearm_left"], 0).astype(np.int16)
+    source = prepare_source(scan, CONFIG, regions={"ANT": forearm})
+    assert source.views["ANT"].weights is not None and not source.views["ANT"].weights.any()
+    placed = [labels[tuple(lesion["centre"])] for seed in range(20) for lesion in make_hybrid_case(source, 1.0, seed).lesions]
+    assert len(placed) >= 20 and {SPINE, FEMUR} <= set(placed)
+
+
+def test_site_weights_are_shares_of_what_within_leaves_free():
+    """``within`` (a model's window) and a region map together: the weights are spread over the free pixels inside
+    the window only, so every centre lies inside it, each region still drawing its share of them."""
+    scan, labels = two_bars_scan()
+    within = np.zeros(labels.shape, dtype=bool)
+    within[90:130] = True
+    source = prepare_source(scan, CONFIG, within=within, regions={"ANT": labels})
+    view = source.views["ANT"]
+    assert not view.weights[~within].any()
+    assert view.weights[labels == SPINE].sum() == pytest.approx(region_shares()["thoracic_spine"])
+    rows = [lesion["centre"][0] for seed in range(20) for lesion in make_hybrid_case(source, 1.0, seed).lesions]
+    assert rows and all(90 <= row < 130 for row in rows)

@@ -1,5 +1,5 @@
 """Tests of :mod:`scintiseg.phantom.sites`: the site tables per primary cancer, the groups a configuration may
-name, and the one-line refusal of any other.
+name, the one-line refusal of any other, and the shares per skeleton region.
 
 Elsewhere: tests/phantom/test_site_boost.py (the draw from these tables, ``site_boost`` and ``extra_sites`` as
 :class:`~scintiseg.phantom.config.LesionConfig` checks them).
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from scintiseg.errors import ScintisegError
-from scintiseg.phantom.sites import EXTRA_SITE_GROUPS, SITE_GROUPS, SITE_WEIGHTS, unknown_site_groups
+from scintiseg.phantom.regions import REGION_NAMES
+from scintiseg.phantom.sites import EXTRA_SITE_GROUPS, SITE_GROUPS, SITE_WEIGHTS, region_shares, unknown_site_groups
 
 
 def test_every_primary_has_a_table_of_positive_shares_summing_to_about_one():
@@ -62,4 +63,34 @@ def test_the_module_imports_neither_of_its_users():
     tree = ast.parse(Path(module.__file__).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | \
         {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    assert {name for name in imported if name.startswith("scintiseg")} == {"scintiseg.errors"}
+    assert {name for name in imported if name.startswith("scintiseg")} == {"scintiseg.errors", "scintiseg.phantom.regions"}
+    regions = ast.parse(Path(module.__file__).with_name("regions.py").read_text())  # which imports nothing of ours
+    assert not {node.module for node in ast.walk(regions) if isinstance(node, ast.ImportFrom)} - {"__future__"}
+    assert not any(isinstance(node, ast.Import) for node in ast.walk(regions))
+
+
+def test_region_shares_are_the_primaries_mean_split_by_side_and_sum_to_one():
+    shares = region_shares()
+    assert set(shares) == set(REGION_NAMES.values())
+    assert sum(shares.values()) == pytest.approx(1.0)
+    mean = {group: sum(table.get(group, 0.0) / sum(table.values()) for table in SITE_WEIGHTS.values()) / 4
+            for group in ("thoracic_spine", "pelvis", "ribs", "femur", "clavicle")}
+    assert shares["thoracic_spine"] == pytest.approx(mean["thoracic_spine"])
+    assert shares["pelvis"] == pytest.approx(mean["pelvis"])
+    # a paired group is split equally between the sides
+    assert shares["ribs_left"] == shares["ribs_right"] == pytest.approx(mean["ribs"] / 2)
+    assert shares["femur_left"] == pytest.approx(mean["femur"] / 2)
+    assert shares["clavicle_right"] == pytest.approx(mean["clavicle"] / 2)  # in two of the four tables
+    # where metastases go (physics.md): spine, pelvis and ribs hold most; no table names the hands or the lower legs
+    assert shares["thoracic_spine"] + shares["lumbar_spine"] + shares["pelvis"] + 2 * shares["ribs_left"] > 0.65
+    assert shares["thoracic_spine"] > shares["femur_left"] + shares["femur_right"]
+    assert shares["hand_left"] == shares["mandible"] == shares["tibia_fibula_left"] == 0.0
+
+
+def test_extra_region_shares_add_the_lower_legs_and_renormalise():
+    shares = region_shares({"tibia": 0.05, "fibula": 0.01})
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["tibia_fibula_left"] == shares["tibia_fibula_right"] == pytest.approx(0.03 / 1.06)
+    assert shares["pelvis"] == pytest.approx(region_shares()["pelvis"] / 1.06)
+    with pytest.raises(ScintisegError, match="extra_sites"):
+        region_shares({"hand": 0.1})

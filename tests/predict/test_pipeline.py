@@ -330,3 +330,48 @@ def test_lesion_ids_run_on_from_one_view_to_the_next(nm1_scan, make_blobs):
     prediction = predict_from_probabilities(scan, {"ANT": prob, "POST": prob}, settings=blob_settings(0.5, 4))
     ids = [lesion.id for view in ("ANT", "POST") for lesion in prediction.views[view].lesions]
     assert len(ids) == 4 and sorted(ids) == [1, 2, 3, 4]
+
+
+def test_the_region_labeller_names_nm1_s_bones_and_clears_its_bladder(nm1_scan):
+    """``region_labeller`` (what ``scintiseg adapt --normals`` places inserted lesions by): the shipped region
+    network's map of each view in :data:`REGION_IDS`' ids, except the bladder's hot spot, which the map names pelvis
+    or sacrum and a known-normal scan's hot bone must not take for bone."""
+    from scintiseg.predict.bladder import bladder_mask
+    from scintiseg.predict.pipeline import region_labeller
+    from scintiseg.predict.region_model import load_region_model, predict_region_maps
+    from scintiseg.predict.regions import REGION_IDS, learned_regions
+
+    labeller = region_labeller()
+    if labeller is None:
+        pytest.skip("no shipped region network")
+    maps = labeller(nm1_scan)
+    network = load_region_model()
+    raw = predict_region_maps(network, nm1_scan)["ANT"]
+    names = np.asarray(network.classes)[raw]
+    spot = bladder_mask(nm1_scan.view("ANT"), learned_regions(nm1_scan.view("ANT"), "ANT", raw), nm1_scan.pixel_spacing)
+    assert set(maps) == {"ANT"} and maps["ANT"].shape == nm1_scan.shape and spot is not None and spot.sum() > 100
+    assert np.isin(names[spot], ["pelvis", "sacrum"]).mean() > 0.9  # the network names the urine bone ...
+    assert not maps["ANT"][spot].any()  # ... the labeller does not
+    kept = ~spot
+    assert np.array_equal(maps["ANT"][kept], np.vectorize(lambda name: REGION_IDS.get(name, 0))(names[kept]))
+
+
+def test_the_region_labeller_translates_a_networks_own_class_order(monkeypatch):
+    """A region network whose classes come in another order (its own ``classes``) gives the table's ids, not its
+    indices: a class the table lacks is 0."""
+    from types import SimpleNamespace
+
+    from scintiseg.predict import pipeline
+    from scintiseg.predict.regions import REGION_IDS
+
+    classes = ["sternum", "other", "pelvis", "cartilage"]
+    network = SimpleNamespace(classes=classes)
+    indices = np.zeros((64, 32), dtype=np.int64)
+    indices[:16], indices[16:32], indices[32:48] = 0, 1, 2
+    indices[48:] = 3
+    monkeypatch.setattr(pipeline, "predict_region_maps", lambda net, scan: {"ANT": indices})
+    labeller = pipeline.region_labeller(SimpleNamespace(region_network=lambda: network))
+    scan = Scan({"ANT": np.full((64, 32), 5, np.uint16)}, pixel_spacing=(2.26, 2.26))
+    labels = labeller(scan)["ANT"]
+    assert (labels[:16] == REGION_IDS["sternum"]).all() and (labels[16:32] == 0).all()
+    assert (labels[32:48] == REGION_IDS["pelvis"]).all() and (labels[48:] == 0).all()

@@ -13,6 +13,7 @@ from scintiseg.io.dataset import TURNED_KEY, Case, DatasetManifest, save_manifes
 from scintiseg.io.dicom import write_dicom
 from scintiseg.io.labelme import write_labelme
 from scintiseg.phantom import generate_patient, profile
+from scintiseg.phantom.hybrid import make_hybrid_case, prepare_source
 from scintiseg.scan import Annotation
 from scintiseg.train.hybrid_site import NormalScans, hybrid_windows, read_normals, split_normals, validation_windows
 
@@ -171,3 +172,40 @@ def test_a_data_set_s_test_cases_are_left_out_of_its_normal_scans(tmp_path):
     kept = read_normals(tmp_path, pixel_mm=4.52, normalisation="robust", leave_out=["N2"])
     assert [case for case, _ in every.sources] == names
     assert [case for case, _ in kept.sources] == ["N1", "N3"]
+
+
+def test_with_regions_inserted_lesions_follow_the_site_shares_on_the_scan_as_read(normals_dir):
+    """``regions`` (``scintiseg adapt`` hands over the learned map, :func:`scintiseg.predict.pipeline.region_labeller`)
+    is asked of the scan as read (after ``orient``), and the inserted lesions then fall by its regions' shares of
+    metastases: here the upper half of each view is called thoracic spine, the lower half right femur, whose share is
+    a fifth of the spine's (placed uniformly, about a third of them lie in the upper half)."""
+    seen = []
+
+    def regions(scan):
+        seen.append(scan)
+        maps = {}
+        for view, image in scan.views.items():
+            labels = np.full(np.shape(image), 22, np.int16)  # femur_right
+            labels[: np.shape(image)[0] // 2] = 4  # thoracic_spine
+            labels[np.asarray(image) <= np.percentile(image, 80)] = 0  # bone: the brightest fifth of the image
+            maps[view] = labels
+        return maps
+
+    def orient(scan):
+        return scan.with_views({v: np.asarray(i)[::-1] for v, i in scan.views.items()}), "head_down"
+
+    read = read_normals(normals_dir / "n0.dcm", pixel_mm=4.52, normalisation="robust", orient=orient, regions=regions)
+    source = read.sources[0][1]
+    assert len(seen) == 1 and seen[0] is source.scan  # the turned scan, as prediction reads it
+    assert source.views["ANT"].weights is not None
+    uniform = read_normals(normals_dir / "n0.dcm", pixel_mm=4.52, normalisation="robust").sources[0][1]
+    assert uniform.views["ANT"].weights is None
+    rows = source.scan.shape[0] // 2
+    upper = [lesion["centre"][0] < rows for seed in range(30)
+             for lesion in make_hybrid_case(source, 1.0, seed).lesions]
+    assert len(upper) >= 30 and sum(upper) / len(upper) > 0.7
+    # the scans are read as normal: hot spots on the named bones are open (the same scan and map not known to be
+    # normal keeps every hot spot out)
+    unknown = prepare_source(source.scan, regions=regions(source.scan)).views["ANT"]
+    hot = source.views["ANT"].hot
+    assert hot.sum() < unknown.hot.sum() and not (hot & ~unknown.hot).any()

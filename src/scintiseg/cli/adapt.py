@@ -58,12 +58,12 @@ def resolve_settings(args: argparse.Namespace) -> AdaptSettings:
 
 def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import SHIPPED_WEIGHTS  # lazy: start-up time
-    from scintiseg.predict.pipeline import upright_reader  # lazy: start-up time
+    from scintiseg.predict.pipeline import region_labeller, upright_reader  # lazy: start-up time
     from scintiseg.train.adapt import adapt  # lazy: start-up time
 
     settings = resolve_settings(args)
     result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume,
-                   orient=upright_reader())
+                   orient=upright_reader(), regions=region_labeller() if settings.normals else None)
     if result.epochs_run:
         started = f"--model {args.model}" if args.model else "the shipped model"
         print(f"adapted: lowest validation loss {result.best_value:.4f} at epoch {result.best_epoch}; "

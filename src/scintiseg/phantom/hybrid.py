@@ -21,6 +21,26 @@ follows, from a real source scan (the NEMA WG04 NM1 whole-body ANT view in ``ben
    inserted lesion never sits on an uptake its truth does not describe. NM1 shows no kidneys above its
    soft tissue; another source may pass ``exclude=`` (kidneys, a catheter). A caller may restrict the
    lesion centres further with ``within=`` (e.g. the window a model looks at).
+
+   **Where metastases go** (``regions=``, session 71). Without a region map a centre is drawn uniformly over the
+   allowed pixels, so a lesion's bone is chosen by its projected area: on the second independent phantom's
+   normal scans 45 % of the centres fell on the femora, humeri and lower legs and 4 % on the thoracic and lumbar
+   spine, where metastases are most often (physics.md; :data:`scintiseg.phantom.sites.SITE_WEIGHTS`). Given the
+   placement view's skeleton-region map (ids of :data:`scintiseg.phantom.regions.REGION_NAMES`, e.g. the learned
+   region network's), a centre is drawn with weight ``share / allowed pixels of its region`` by
+   :func:`scintiseg.phantom.sites.region_shares` (``HybridConfig.extra_sites`` added), so each region gets its
+   share of the lesions whatever its size; a pixel of no named region takes none (uniform again where no
+   weighted pixel is left). And a scan **known to be normal** (``known_normal=True``: a department's scans
+   reported free of metastases, :mod:`scintiseg.train.hybrid_site`) keeps its hot spots *on the named bones* open
+   to lesions: a hot sternum, sacroiliac joints or a degenerative vertebra are normal variants there, the
+   background its truth describes, and excluding them kept lesions off most of the thoracic spine and sternum of
+   that phantom's normals (82 % and 91 % of their estimated skeleton; its hottest half percent is the sternum on
+   ANT and the thoracic spine on POST). Hot spots off the named bones stay excluded, and so do those on them above
+   ``normal_hot_cap`` (10) x the view's named-bone median: the map names a pixel by the bone it projects over, so an
+   injection site at the elbow, urine on the skin or a bladder lies "on" a bone, 10-600 x its median, where normal
+   hot bone reaches 3-8 x [E]. The bladder's hot spot is also cleared from the map by
+   :func:`scintiseg.predict.pipeline.region_labeller`. The kidneys (1-2 x) are not told apart from bone: on POST a
+   rib or vertebral lesion may project over one, as in a patient.
 3. **Lesion shape** (:func:`lesion_footprint`): ``round`` and ``irregular`` outlines are the phantom's
    lobulated blobs (:func:`scintiseg.phantom.lesions.lobulated_radius`, lobes 0.1 and 0.35 as
    :func:`~scintiseg.phantom.lesions.make_lesion`); ``elongated`` is a capsule along the local bone
@@ -62,6 +82,7 @@ arrays, and the same seed at two count levels gives the same lesions in differen
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -75,6 +96,8 @@ from scintiseg.phantom.camera import system_fwhm_mm
 from scintiseg.phantom.config import CameraConfig
 from scintiseg.phantom.lesions import lobulated_radius, log_uniform
 from scintiseg.phantom.patient import ROSE_K
+from scintiseg.phantom.regions import REGION_NAMES
+from scintiseg.phantom.sites import region_shares, unknown_site_groups
 from scintiseg.scan import Scan
 
 #: Lesion shapes and the lobe amplitude of the blob-shaped ones (as ``phantom.lesions.make_lesion``).
@@ -111,6 +134,12 @@ class HybridConfig(Config):
         separation_px: gap kept between the footprints of two lesions of one case.
         supersample: sub-pixels per pixel side for the footprint coverage.
         max_attempts: placement attempts per lesion before giving up.
+        extra_sites: site group -> weight added to the metastatic site shares when a region map places the
+            centres (:func:`scintiseg.phantom.sites.region_shares`; e.g. ``{"tibia": 0.05}``; empty: the tables').
+        normal_hot_cap: on a scan known to be normal, a hot spot on a named bone is opened to lesions only up to
+            this multiple of the median smoothed counts of the view's named bones: hotter is soft tissue seen over
+            the bone (an injection site, urine, a bladder or kidney the map names bone: 10-600 x on the phantoms'
+            normal scans), not bone (a hot sternum, sacroiliac joints or skull: 3-8 x) [E].
     """
 
     kind: ClassVar[str] = "hybrid config"
@@ -134,6 +163,15 @@ class HybridConfig(Config):
     separation_px: int = 4
     supersample: int = 3
     max_attempts: int = 200
+    extra_sites: dict[str, float] = field(default_factory=dict)
+    normal_hot_cap: float = 10.0
+
+    def validate(self) -> None:
+        """The checks of every configuration, then: ``extra_sites`` names site groups, ``normal_hot_cap`` > 0."""
+        super().validate()
+        unknown_site_groups("extra_sites", self.extra_sites)
+        if not self.normal_hot_cap > 0:
+            raise ScintisegError(f"normal_hot_cap must be > 0, got {self.normal_hot_cap}")
 
 
 @dataclass
@@ -146,6 +184,8 @@ class SourceView:
         skeleton: bool map of the estimated skeleton (lesion footprints are clipped to it).
         hot: bool map of the source's own hot spots, grown by the margin (no lesion there).
         allowed: bool map of the pixels a lesion *centre* may take (skeleton, not hot, inside ``within``).
+        weights: float map of a centre's draw weight over ``allowed`` (by metastatic site: module docstring, step 2);
+            None: uniform.
     """
 
     counts: np.ndarray
@@ -153,6 +193,7 @@ class SourceView:
     skeleton: np.ndarray
     hot: np.ndarray
     allowed: np.ndarray
+    weights: np.ndarray | None = None
 
 
 @dataclass
@@ -241,8 +282,13 @@ def _local_mean(counts: np.ndarray, body: np.ndarray, sigma_px: float) -> np.nda
     return total / np.maximum(ndimage.gaussian_filter(weight, sigma_px), 1e-6)
 
 
-def skeleton_and_hot_spots(counts: np.ndarray, config: HybridConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The estimated skeleton and the view's own hot spots (grown), as in step 2 of the module docstring."""
+def skeleton_and_hot_spots(counts: np.ndarray, config: HybridConfig,
+                           normal_bone: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The estimated skeleton and the view's own hot spots (grown), as in step 2 of the module docstring.
+
+    ``normal_bone``: pixels whose hot uptake is a normal variant (the named bones of a scan known to be normal, the
+    bladder's hot spot not among them): hot spots there, focal or among the hottest, are not excluded up to
+    ``config.normal_hot_cap`` x the median smoothed counts of those pixels (hotter is soft tissue over the bone)."""
     body = calibration_body(counts)
     if not body.any():
         raise ScintisegError("the source view holds no body (no counts above the body threshold)")
@@ -256,6 +302,9 @@ def skeleton_and_hot_spots(counts: np.ndarray, config: HybridConfig) -> tuple[np
     bone = ndimage.binary_opening(inner & (smooth > median) & (ridge | (smooth > config.strong_bone_ratio * median)))
     focal = (smooth > config.hot_ratio * _local_mean(counts, tissue, config.hot_sigma_px)) & (smooth > config.hot_floor * median)
     hot_core = body & ((smooth > np.percentile(smooth[body], config.hot_percentile)) | focal)
+    if normal_bone is not None and np.asarray(normal_bone, dtype=bool).any():
+        normal_bone = np.asarray(normal_bone, dtype=bool)
+        hot_core &= ~(normal_bone & (smooth <= config.normal_hot_cap * float(np.median(smooth[normal_bone]))))
     hot = ndimage.binary_dilation(hot_core, iterations=config.hot_margin_px) if hot_core.any() else hot_core
     return bone, hot
 
@@ -266,6 +315,8 @@ def prepare_source(
     *,
     within: np.ndarray | None = None,
     exclude: dict[str, np.ndarray] | None = None,
+    regions: Mapping[str, np.ndarray] | None = None,
+    known_normal: bool = False,
 ) -> HybridSource:
     """Prepare a real scan for lesion insertion: skeleton, own hot spots and allowed centres per view.
 
@@ -275,6 +326,11 @@ def prepare_source(
         within: optional bool map on the placement view (ANT, else the single view): lesion centres stay
             inside it (e.g. the thoracic window of a model that looks only there).
         exclude: optional view -> bool map of more pixels to keep free of lesions (kidneys, catheters).
+        regions: optional view -> skeleton-region map (ids of :data:`~scintiseg.phantom.regions.REGION_NAMES`, 0 no
+            bone) on the view's grid: the placement view's weights the centres by metastatic site (module
+            docstring, step 2).
+        known_normal: the scan holds no lesion: hot spots on the named bones of ``regions`` are open to lesions
+            (no effect on a view without a map).
 
     Returns:
         A :class:`HybridSource` for :func:`make_hybrid_case`.
@@ -283,6 +339,7 @@ def prepare_source(
         ScintisegError: counts that are not whole non-negative numbers, or a view with no body.
     """
     config = config if config is not None else HybridConfig()
+    config.validate()
     views: dict[str, SourceView] = {}
     for name, image in scan.views.items():
         counts = np.asarray(image)
@@ -290,15 +347,36 @@ def prepare_source(
             raise ScintisegError(f"view {name}: hybrid cases need integer counts as acquired", path=scan.source)
         if (counts < 0).any():
             raise ScintisegError(f"view {name}: negative counts", path=scan.source)
-        skeleton, hot = skeleton_and_hot_spots(counts, config)
+        labels = None if regions is None or name not in regions else np.asarray(regions[name])
+        if labels is not None and labels.shape != counts.shape:
+            raise ScintisegError(f"view {name}: region map {labels.shape} is not the view's {counts.shape}",
+                                 path=scan.source)
+        skeleton, hot = skeleton_and_hot_spots(counts, config,
+                                               labels > 0 if known_normal and labels is not None else None)
         if exclude and name in exclude:
             hot = hot | np.asarray(exclude[name], dtype=bool)
         views[name] = SourceView(counts, smoothed(counts, config.uptake_sigma_px), skeleton, hot, skeleton & ~hot)
     source = HybridSource(scan, views, config)
+    first = source.views[source.placement_view]
     if within is not None:
-        first = source.views[source.placement_view]
         first.allowed = first.allowed & np.asarray(within, dtype=bool)
+    if regions is not None and source.placement_view in regions:
+        first.weights = site_weights_map(np.asarray(regions[source.placement_view]), first.allowed, config.extra_sites)
     return source
+
+
+def site_weights_map(labels: np.ndarray, allowed: np.ndarray, extra_sites: dict[str, float] | None = None) -> np.ndarray:
+    """A centre's draw weight per pixel: its region's metastatic share (:func:`~scintiseg.phantom.sites.region_shares`)
+    over the region's allowed pixels, so each region draws its share of the centres; 0 off the allowed pixels and on
+    pixels of no named region."""
+    shares = region_shares(extra_sites)
+    weights = np.zeros(labels.shape, dtype=np.float64)
+    for region_id, name in REGION_NAMES.items():
+        inside = allowed & (labels == region_id)
+        count = int(inside.sum())
+        if count and shares[name] > 0:
+            weights[inside] = shares[name] / count
+    return weights
 
 
 def bone_axis_deg(smooth: np.ndarray, centre: tuple[int, int], sigma_px: float = 2.0) -> float:
@@ -444,11 +522,19 @@ def _draw_lesion(source: HybridSource, lesion_id: int, rng: np.random.Generator,
     candidates = np.argwhere(base.allowed & ~taken)
     if candidates.size == 0:
         return None
+    centre_weights = None if base.weights is None else base.weights[candidates[:, 0], candidates[:, 1]]
+    # Drawn by bisection of the cumulative weights, computed once for up to max_attempts draws (what rng.choice(p=)
+    # recomputes on each call); the last index clamped to the last weighted candidate. None when no weighted pixel
+    # is left free: uniform over the allowed ones.
+    cumulative = np.cumsum(centre_weights) if centre_weights is not None and centre_weights.sum() > 0 else None
+    last = int(np.flatnonzero(centre_weights)[-1]) if cumulative is not None else len(candidates) - 1
     for _ in range(cfg.max_attempts):
         shape = str(shape_names[int(rng.choice(len(shape_names), p=weights / weights.sum()))])
         contrast = log_uniform(rng, cfg.contrast)
         size_mm = log_uniform(rng, cfg.size_mm)
-        r, c = (int(v) for v in candidates[int(rng.integers(len(candidates)))])
+        pick = (int(rng.integers(len(candidates))) if cumulative is None else
+                min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), last))
+        r, c = (int(v) for v in candidates[pick])
         orientation = bone_axis_deg(base.smooth, (r, c))
         width_mm = min(cfg.elongated_width_mm, size_mm)
         local = lesion_footprint(shape, (size_mm / spacing[0], size_mm / spacing[1]), orientation, rng,
@@ -575,5 +661,5 @@ def make_hybrid_case(source: HybridSource, fraction: float, seed: int, *, negati
 __all__ = [
     "HybridCase", "HybridConfig", "HybridLesion", "HybridSource", "SHAPES", "SourceView", "blurred_excess",
     "bone_axis_deg", "lesion_footprint", "make_hybrid_case", "prepare_source", "psf_sigma_px",
-    "skeleton_and_hot_spots", "smoothed",
+    "site_weights_map", "skeleton_and_hot_spots", "smoothed",
 ]

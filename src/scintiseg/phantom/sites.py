@@ -3,11 +3,14 @@
 :mod:`scintiseg.phantom.lesions` draws a lesion's site group from these tables (its docstring gives the sources
 and the choices); :class:`~scintiseg.phantom.config.LesionConfig` checks the groups a configuration names
 (``site_boost``, ``extra_sites``) against :data:`SITE_GROUPS`. Both import this module, which imports neither.
+:func:`region_shares` reads the same tables per skeleton region (:data:`scintiseg.phantom.regions.REGION_NAMES`), for
+lesions placed by a region map rather than by the phantom's bones (:mod:`scintiseg.phantom.hybrid`).
 """
 
 from __future__ import annotations
 
 from scintiseg.errors import ScintisegError
+from scintiseg.phantom.regions import REGION_NAMES
 
 #: Site group -> share of lesions, per primary cancer [E] (ordering from physics.md). Per-lesion shares, normalised
 #: when drawn (the breast table sums to 0.98); skull 0.077 for breast is physics.md's per-patient 7.7 % read per
@@ -30,6 +33,35 @@ SITE_WEIGHTS: dict[str, dict[str, float]] = {
 EXTRA_SITE_GROUPS = ("tibia", "fibula")
 #: Every site group a configuration may name (``site_boost``, ``extra_sites``).
 SITE_GROUPS = tuple(sorted({site for table in SITE_WEIGHTS.values() for site in table} | set(EXTRA_SITE_GROUPS)))
+
+
+def region_shares(extra: dict[str, float] | None = None) -> dict[str, float]:
+    """The share of metastases in each skeleton region (:data:`~scintiseg.phantom.regions.REGION_NAMES`), summing to 1.
+
+    Each primary's :data:`SITE_WEIGHTS` table is normalised and the four are averaged (a mixed cohort, as
+    physics.md's site ordering is given across cancers [choice]); ``extra`` (site group -> weight, as
+    ``LesionConfig.extra_sites``) is added before the whole is normalised. A region takes its group's share
+    (``ribs_left`` and ``ribs_right`` half of ``ribs`` each, as every paired group; ``tibia_fibula_*`` half of
+    ``tibia`` + ``fibula``, which only ``extra`` can give). The mandible, forearms, hands and feet belong to no site
+    group and get 0 (metastases there are rare: physics.md, over 90 % in the vertebrae, pelvis, proximal femur, ribs,
+    proximal humerus and skull).
+    """
+    extra = dict(extra or {})
+    unknown_site_groups("extra_sites", extra)
+    groups: dict[str, float] = {}
+    for table in SITE_WEIGHTS.values():
+        total = sum(table.values())
+        for group, weight in table.items():
+            groups[group] = groups.get(group, 0.0) + weight / total / len(SITE_WEIGHTS)
+    for group, weight in extra.items():
+        groups[group] = groups.get(group, 0.0) + float(weight)
+    total = sum(groups.values())
+    shares: dict[str, float] = {}
+    for name in REGION_NAMES.values():
+        base, paired = (name.rsplit("_", 1)[0], True) if name.endswith(("_left", "_right")) else (name, False)
+        weight = sum(groups.get(group, 0.0) for group in (("tibia", "fibula") if base == "tibia_fibula" else (base,)))
+        shares[name] = weight / total / (2 if paired else 1)
+    return shares
 
 
 def unknown_site_groups(key: str, groups) -> None:

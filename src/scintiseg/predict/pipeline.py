@@ -70,7 +70,7 @@ from scintiseg.predict.postprocess import lesion_components
 from scintiseg.predict.prediction import Prediction, ViewPrediction
 from scintiseg.predict.qc import scan_qc_flags
 from scintiseg.predict.region_model import RegionModel, predict_region_maps
-from scintiseg.predict.regions import SkeletonRegions, estimate_regions, learned_regions, partial_view
+from scintiseg.predict.regions import REGION_IDS, SkeletonRegions, estimate_regions, learned_regions, partial_view
 from scintiseg.predict.rule_calls import LeftOutCall
 from scintiseg.predict.settings import PredictSettings
 from scintiseg.predict.spine_pattern import pattern_calls as pattern_calls_mask
@@ -496,6 +496,32 @@ def upright_reader(settings: PredictSettings | None = None) -> Callable[[Scan], 
     network."""
     network = (settings or PredictSettings()).region_network()
     return None if network is None else (lambda scan: read_upright(scan, network))
+
+
+def region_labeller(settings: PredictSettings | None = None) -> Callable[[Scan], dict[str, np.ndarray]] | None:
+    """The learned skeleton-region map of every view of a scan as read (:func:`.region_model.predict_region_maps`,
+    the network of ``settings``, default the shipped one), for ``scintiseg adapt --normals``, which places the lesions
+    it inserts by metastatic site (:mod:`scintiseg.train.hybrid_site`); ids of :data:`.regions.REGION_IDS` (a network's
+    own class order translated; a class it names that the table does not is 0), the bladder's hot spot
+    (:func:`.bladder.bladder_mask`) 0: the map names it pelvis or sacrum, and a normal scan's hot bone takes inserted
+    lesions where its urine must not. None without a region network."""
+    network = (settings or PredictSettings()).region_network()
+    if network is None:
+        return None
+    table = np.asarray([REGION_IDS.get(name, 0) for name in network.classes], dtype=np.int16)
+
+    def label(scan: Scan) -> dict[str, np.ndarray]:
+        maps = {}
+        for view, labels in predict_region_maps(network, scan).items():
+            named = table[labels]
+            spot = bladder_mask(np.asarray(scan.view(view)), learned_regions(scan.view(view), view, named),
+                                scan.pixel_spacing)
+            if spot is not None:
+                named[spot] = 0
+            maps[view] = named
+        return maps
+
+    return label
 
 
 def stood_the_other_way(scan: Scan, network: RegionModel, analysis: CountAnalysis) -> tuple[Scan, CountAnalysis] | None:

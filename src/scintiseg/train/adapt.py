@@ -80,7 +80,7 @@ from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data, refuse_overwriting, train
 from scintiseg.train.data import SegmentationDataset, training_splits
-from scintiseg.train.hybrid_site import read_normals, split_normals, validation_windows
+from scintiseg.train.hybrid_site import Regions, read_normals, split_normals, validation_windows
 from scintiseg.train.site_mix import MixedPool
 from scintiseg.train.unlabelled import ROWS_REVERSED, Orient, read_site
 
@@ -155,7 +155,8 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
 
 
 def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings: AdaptSettings | None = None, *,
-          resume: bool = False, orient: Orient | None = None) -> TrainResult:
+          resume: bool = False, orient: Orient | None = None,
+          regions: Regions | None = None) -> TrainResult:
     """Fine-tune ``model`` on the scans in ``site`` (module docstring) and write the run folder ``out``.
 
     Args:
@@ -167,6 +168,10 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         resume: continue an interrupted adaptation from ``out/checkpoints/last.pt``.
         orient: reads a scan upright as prediction does (:func:`scintiseg.predict.pipeline.read_upright` with the
             region network; ``scintiseg adapt`` passes it): scans stored head-down are then trained turned.
+        regions: the skeleton-region maps of a scan (:func:`scintiseg.predict.pipeline.region_labeller`; ``scintiseg
+            adapt`` passes it): with ``settings.placement`` ``sites`` (the default), lesions inserted into the normal
+            scans are then placed by metastatic site (:mod:`scintiseg.train.hybrid_site`); without it, or with
+            ``uniform``, uniformly on the skeleton away from every hot spot.
 
     Returns:
         the :class:`~scintiseg.train.loop.TrainResult` of the run.
@@ -220,6 +225,7 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
                       "left out of adaptation (--include-test uses them)", stacklevel=2)
     normals = (read_normals(settings.normals, pixel_mm=config.pixel_mm, normalisation=config.normalisation,
                             progress=config.progress, orient=orient,
+                            regions=regions if settings.placement == "sites" else None,
                             leave_out=[] if settings.include_test else normals_test) if settings.normals else None)
     train_normals, held_out = split_normals(normals, config.seed) if normals else (None, None)
     for path, reason in [*(scans.skipped if scans else []), *(normals.skipped if normals else [])]:
@@ -256,7 +262,9 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         "turned": [{"path": p, "how": h} for p, h in [*(scans.turned if scans else []), *(normals.turned if normals else [])]],
         "normals": {"folder": settings.normals, "scans": len(normals.sources), "views": normals.views,
                     "held_out_scans": len(held_out.sources) if held_out else 0,
-                    "validation": ("held-out patients" if held_out else "the training scans, new lesions")}
+                    "validation": ("held-out patients" if held_out else "the training scans, new lesions"),
+                    "lesions_placed": ("by metastatic site, on the learned region map" if normals.by_site else
+                                       "uniformly on the estimated skeleton, away from its hot spots")}
         if normals else None,
         "skipped": [{"path": p, "reason": r} for p, r in [*(scans.skipped if scans else []),
                                                           *(normals.skipped if normals else [])]],

@@ -32,6 +32,10 @@ class AdaptSettings(Config):
 
     Attributes:
         normals: a folder of the site's normal scans (:mod:`scintiseg.train.hybrid_site`; "" = none).
+        placement: where lesions are inserted into the normal scans: ``sites`` (by metastatic site on each scan's
+            learned region map, its normal hot bone open; session 71) or ``uniform`` (uniformly on the estimated
+            skeleton away from every hot spot, as before session 71: more false calls cut, more lesions lost;
+            docs/own-data.md "Where the inserted lesions go").
         boxes: folders (or files) of Pascal VOC hot-spot boxes of the site's scans, which then label them
             (:mod:`scintiseg.train.unlabelled`, "Hot-spot boxes"; empty = none).
         include_test: adapt on a data set's test split too (:mod:`scintiseg.train.adapt`, "The test split";
@@ -58,6 +62,11 @@ class AdaptSettings(Config):
         "", metavar="DIR", parse=path_text, default_help="none",
         help="the site's normal scans (reported free of metastases; counts as acquired): each is a labelled "
              "negative, and each epoch the real background of new inserted lesions (hybrid images)")
+    placement: str = option(
+        "sites", choices=("sites", "uniform"),
+        help="where --normals' inserted lesions go: 'sites' by metastatic site on the learned region map (spine, "
+             "pelvis, ribs most; a normal scan's hot bone included), 'uniform' anywhere on the skeleton away from "
+             "its hot spots (cuts more false calls, loses more lesions)")
     boxes: list[str] = option(
         default_factory=list, metavar="DIR", repeat=True, default_help="none",
         help="the readers' hot-spot boxes of the --unlabelled scans (a folder of Pascal VOC XML, BS-80K's Abnormal / "
