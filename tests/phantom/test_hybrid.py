@@ -330,3 +330,28 @@ def test_site_weights_are_shares_of_what_within_leaves_free():
     assert view.weights[labels == SPINE].sum() == pytest.approx(region_shares()["thoracic_spine"])
     rows = [lesion["centre"][0] for seed in range(20) for lesion in make_hybrid_case(source, 1.0, seed).lesions]
     assert rows and all(90 <= row < 130 for row in rows)
+
+
+def test_a_known_normal_scans_hot_bone_opens_on_post_too_so_the_mirrored_lesion_keeps_its_footprint():
+    """POST (stored as acquired, mirrored) gets its own map: its hot vertebra at the mirrored column opens with
+    ``known_normal`` as ANT's does (without a POST map it stays a hot spot), so a lesion placed there on ANT has on
+    POST the same footprint, clipped to the same bone."""
+    scan = bar_scan(two_views=True)
+    ant, post = scan.view("ANT").astype(np.int64), scan.view("POST").astype(np.int64)
+    rng = np.random.default_rng(2)
+    ant[60:100, BAR_COLS] = rng.poisson(3 * BONE, (40, BAR_COLS.stop - BAR_COLS.start))
+    mirrored = slice(96 - BAR_COLS.stop, 96 - BAR_COLS.start)
+    post[60:100, mirrored] = rng.poisson(3 * BONE, (40, mirrored.stop - mirrored.start))
+    scan = Scan({"ANT": ant.astype(np.uint16), "POST": post.astype(np.uint16)}, pixel_spacing=scan.pixel_spacing)
+    labels = np.zeros((160, 96), dtype=np.int16)
+    labels[20:-20, BAR_COLS] = SPINE
+    post_labels = np.ascontiguousarray(labels[:, ::-1])
+    within = np.zeros((160, 96), dtype=bool)
+    within[70:90] = True  # centres on the hot stretch
+    config = HybridConfig()
+    both = prepare_source(scan, config, within=within, regions={"ANT": labels, "POST": post_labels}, known_normal=True)
+    ant_only = prepare_source(scan, config, within=within, regions={"ANT": labels}, known_normal=True)
+    assert not both.views["POST"].hot[80, mirrored].any() and ant_only.views["POST"].hot[80, mirrored].all()
+    ratios = [lesion["footprint_px"]["POST"] / lesion["footprint_px"]["ANT"]
+              for seed in range(6) for lesion in make_hybrid_case(both, 1.0, seed).lesions]
+    assert len(ratios) >= 6 and all(0.8 < ratio < 1.25 for ratio in ratios)
