@@ -25,8 +25,8 @@ caller that has no region network, or ``scintiseg adapt --placement uniform``) l
 away from every hot spot, as before session 71: on the second independent phantom's normal scans that put 4 % of them
 on the thoracic and lumbar spine, and the model adapted on them found 30 % fewer of that site's metastases, against
 20 % fewer placed by site (docs/own-data.md, "Where the inserted lesions go"). Every view of the case is built as
-prediction builds it
-(:func:`scintiseg.train.unlabelled.build_views`: resampled to the model's pixel size, POST mirrored) and gives
+prediction builds it (:func:`scintiseg.train.unlabelled.build_views`: resampled to the model's pixel size, POST
+mirrored) and gives
 :data:`WINDOWS_PER_VIEW` windows, half of them centred near a lesion as the phantom's. All hybrid windows are
 labelled (``l_S``), negatives included. Seeds: ``(seed, epoch)``, so a resumed run makes the same cases.
 [Choices: a quarter negatives, as ``benchmarks/make_site_hybrids.py``; new lesions every epoch, so a handful
