@@ -34,8 +34,9 @@ follows, from a real source scan (the NEMA WG04 NM1 whole-body ANT view in ``ben
    reported free of metastases, :mod:`scintiseg.train.hybrid_site`) keeps its hot spots *on the named bones* open
    to lesions: a hot sternum, sacroiliac joints or a degenerative vertebra are normal variants there, the
    background its truth describes, and excluding them kept lesions off most of the thoracic spine and sternum of
-   that phantom's normals (82 % and 91 % of their estimated skeleton; its hottest half percent is the sternum on
-   ANT and the thoracic spine on POST). Hot spots off the named bones stay excluded, and so do those on them above
+   that phantom's normals (82 % and 91 % of their estimated skeleton; its hottest half percent lies mostly on the
+   sternum on ANT and the thoracic spine on POST). Hot spots off the named bones stay excluded, and so do those on
+   them above
    ``normal_hot_cap`` (10) x the view's named-bone median: the map names a pixel by the bone it projects over, so an
    injection site at the elbow, urine on the skin or a bladder lies "on" a bone, 10-600 x its median, where normal
    hot bone reaches 3-8 x [E]. The bladder's hot spot is also cleared from the map by
