@@ -23,25 +23,23 @@ follows, from a real source scan (the NEMA WG04 NM1 whole-body ANT view in ``ben
    lesion centres further with ``within=`` (e.g. the window a model looks at).
 
    **Where metastases go** (``regions=``, session 71). Without a region map a centre is drawn uniformly over the
-   allowed pixels, so a lesion's bone is chosen by its projected area: on the second independent phantom's
-   normal scans 45 % of the centres fell on the femora, humeri and lower legs and 4 % on the thoracic and lumbar
-   spine, where metastases are most often (physics.md; :data:`scintiseg.phantom.sites.SITE_WEIGHTS`). Given the
-   placement view's skeleton-region map (ids of :data:`scintiseg.phantom.regions.REGION_NAMES`, e.g. the learned
-   region network's), a centre is drawn with weight ``share / allowed pixels of its region`` by
-   :func:`scintiseg.phantom.sites.region_shares` (``HybridConfig.extra_sites`` added), so each region gets its
-   share of the lesions whatever its size; a pixel of no named region takes none (uniform again where no
-   weighted pixel is left). And a scan **known to be normal** (``known_normal=True``: a department's scans
-   reported free of metastases, :mod:`scintiseg.train.hybrid_site`) keeps its hot spots *on the named bones* open
-   to lesions: a hot sternum, sacroiliac joints or a degenerative vertebra are normal variants there, the
-   background its truth describes, and excluding them kept lesions off most of the thoracic spine and sternum of
-   that phantom's normals (82 % and 91 % of their estimated skeleton; its hottest half percent lies mostly on the
-   sternum on ANT and the thoracic spine on POST). Hot spots off the named bones stay excluded, and so do those on
-   them above
-   ``normal_hot_cap`` (10) x the view's named-bone median: the map names a pixel by the bone it projects over, so an
-   injection site at the elbow, urine on the skin or a bladder lies "on" a bone, 10-600 x its median, where normal
-   hot bone reaches 3-8 x [E]. The bladder's hot spot is also cleared from the map by
-   :func:`scintiseg.predict.pipeline.region_labeller`. The kidneys (1-2 x) are not told apart from bone: on POST a
-   rib or vertebral lesion may project over one, as in a patient.
+   allowed pixels, so a lesion's bone is chosen by its projected area: on the second independent phantom's normal
+   scans 45 % of the centres fell on the femora, humeri and lower legs and 4 % on the thoracic and lumbar spine,
+   where metastases are most often (physics.md; :data:`scintiseg.phantom.sites.SITE_WEIGHTS`). Given the placement
+   view's skeleton-region map (ids of :data:`scintiseg.phantom.regions.REGION_NAMES`, e.g. the learned region
+   network's), a centre is drawn with weight ``share / allowed pixels of its region`` by
+   :func:`scintiseg.phantom.sites.region_shares` (``HybridConfig.extra_sites`` added), so each region gets its share
+   of the lesions whatever its size; a pixel of no named region takes none (uniform again where no weighted pixel is
+   left). And a scan **known to be normal** (``known_normal=True``: a department's scans reported free of metastases,
+   :mod:`scintiseg.train.hybrid_site`) keeps its hot spots *on the named bones* open to lesions: a hot sternum,
+   sacroiliac joints or a degenerative vertebra are normal variants there, the background its truth describes, and
+   excluding them kept lesions off most of the thoracic spine and sternum of that phantom's normals (82 % and 91 % of
+   their estimated skeleton; its hottest half percent lies mostly on the sternum on ANT and the thoracic spine on
+   POST). Hot spots off the named bones stay excluded, and so do those on them above ``normal_hot_cap`` (10) x the
+   view's named-bone median: the map names a pixel by the bone it projects over, so an injection site at the elbow,
+   urine on the skin or a bladder lies "on" a bone, 10-600 x its median, where normal hot bone reaches 3-8 x [E]. The
+   bladder's hot spot is also cleared from the map by :func:`scintiseg.predict.pipeline.region_labeller`. The kidneys
+   (1-2 x) are not told apart from bone: on POST a rib or vertebral lesion may project over one, as in a patient.
 3. **Lesion shape** (:func:`lesion_footprint`): ``round`` and ``irregular`` outlines are the phantom's
    lobulated blobs (:func:`scintiseg.phantom.lesions.lobulated_radius`, lobes 0.1 and 0.35 as
    :func:`~scintiseg.phantom.lesions.make_lesion`); ``elongated`` is a capsule along the local bone
