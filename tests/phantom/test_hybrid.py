@@ -1,6 +1,6 @@
 """Hybrid cases (phantom/hybrid.py): thinning and Poisson excess statistics, the visibility rule, negative
 controls, mirrored POST placement, determinism, the real NM1 source, centres placed by metastatic site and a known
-normal scan's hot bone."""
+normal scan's hot bone, long bones' lesions near the girdle."""
 
 import math
 
@@ -15,12 +15,13 @@ from scintiseg.phantom.hybrid import (
     lesion_footprint,
     make_hybrid_case,
     prepare_source,
+    proximal_part,
     site_weights_map,
     smoothed,
 )
 from scintiseg.phantom.patient import ROSE_K
 from scintiseg.phantom.regions import REGION_NAMES
-from scintiseg.phantom.sites import region_shares
+from scintiseg.phantom.sites import PROXIMAL_FRACTION, region_shares
 from scintiseg.scan import Scan
 
 #: A synthetic source has no bladder: the percentile rule for the source's own hot spots is switched off.
@@ -355,3 +356,43 @@ def test_a_known_normal_scans_hot_bone_opens_on_post_too_so_the_mirrored_lesion_
     ratios = [lesion["footprint_px"]["POST"] / lesion["footprint_px"]["ANT"]
               for seed in range(6) for lesion in make_hybrid_case(both, 1.0, seed).lesions]
     assert len(ratios) >= 6 and all(0.8 < ratio < 1.25 for ratio in ratios)
+
+
+def long_bone_map(girdle: str | None, girdle_rows: slice, bone: str = "femur_left") -> np.ndarray:
+    """A vertical long bone (rows 50-189, columns 30-39) and optionally its girdle's region at ``girdle_rows``."""
+    labels = np.zeros((200, 100), dtype=np.int16)
+    if girdle is not None:
+        labels[girdle_rows, 20:80] = REGION_IDS[girdle]
+    labels[50:190, 30:40] = REGION_IDS[bone]
+    return labels
+
+
+@pytest.mark.parametrize("girdle, girdle_rows, bone, proximal_rows", [
+    ("pelvis", slice(20, 40), "femur_left", (50, 99)),  # hip above: the upper end
+    ("pelvis", slice(192, 200), "femur_left", (141, 190)),  # the map upside down: the end toward the pelvis
+    (None, slice(0, 0), "femur_left", (50, 99)),  # no girdle in view: the upper end (the phantom's rule)
+    ("scapula_right", slice(192, 200), "humerus_right", (141, 190)),  # a raised arm: the shoulder end, below
+    ("scapula_left", slice(192, 200), "humerus_right", (50, 99)),  # the other side's scapula is no anchor
+])
+def test_a_long_bones_proximal_part_is_its_third_toward_its_girdle(girdle, girdle_rows, bone, proximal_rows):
+    labels = long_bone_map(girdle, girdle_rows, bone)
+    part = proximal_part(labels, REGION_IDS[bone])
+    rows = np.flatnonzero(part.any(axis=1))
+    assert (rows.min(), rows.max() + 1) == proximal_rows
+    assert part[rows.min(), 30:40].all() and not (part & (labels != REGION_IDS[bone])).any()
+    # about PROXIMAL_FRACTION of the bone's 140 rows (the length between its 1st and 99th percentiles)
+    assert abs(len(rows) - PROXIMAL_FRACTION * 140) <= 2
+
+
+def test_a_femurs_share_of_the_centres_goes_to_its_proximal_part_unless_none_of_it_is_free():
+    labels = long_bone_map("pelvis", slice(20, 40))
+    femur = labels == FEMUR
+    weights = site_weights_map(labels, labels > 0)
+    near_hip = proximal_part(labels, FEMUR)
+    assert weights[near_hip].sum() == pytest.approx(region_shares()["femur_left"]) and not weights[femur & ~near_hip].any()
+    assert weights[labels == REGION_IDS["pelvis"]].sum() == pytest.approx(region_shares()["pelvis"])
+    # the hip excluded (a hot spot): the share goes to the rest of the femur rather than nowhere
+    hip_hot = labels > 0
+    hip_hot[near_hip] = False
+    weights = site_weights_map(labels, hip_hot)
+    assert weights[femur].sum() == pytest.approx(region_shares()["femur_left"]) and weights[femur & ~near_hip].all()

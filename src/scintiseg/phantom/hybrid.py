@@ -30,7 +30,8 @@ follows, from a real source scan (the NEMA WG04 NM1 whole-body ANT view in ``ben
    network's), a centre is drawn with weight ``share / allowed pixels of its region`` by
    :func:`scintiseg.phantom.sites.region_shares` (``HybridConfig.extra_sites`` added), so each region gets its share
    of the lesions whatever its size; a pixel of no named region takes none (uniform again where no weighted pixel is
-   left). And a scan **known to be normal** (``known_normal=True``: a department's scans reported free of metastases,
+   left). A femur's or humerus's share goes to its proximal part, the third and a bit of the bone toward its girdle
+   (:func:`proximal_part`), where the phantom puts them too (physics.md: proximal femur, proximal humerus). And a scan **known to be normal** (``known_normal=True``: a department's scans reported free of metastases,
    :mod:`scintiseg.train.hybrid_site`) keeps its hot spots *on the named bones* open to lesions: a hot sternum,
    sacroiliac joints or a degenerative vertebra are normal variants there, the background its truth describes, and
    excluding them kept lesions off most of the thoracic spine and sternum of that phantom's normals (82 % and 91 % of
@@ -95,8 +96,8 @@ from scintiseg.phantom.camera import system_fwhm_mm
 from scintiseg.phantom.config import CameraConfig
 from scintiseg.phantom.lesions import lobulated_radius, log_uniform
 from scintiseg.phantom.patient import ROSE_K
-from scintiseg.phantom.regions import REGION_NAMES
-from scintiseg.phantom.sites import region_shares, unknown_site_groups
+from scintiseg.phantom.regions import REGION_IDS, REGION_NAMES
+from scintiseg.phantom.sites import PROXIMAL_FRACTION, PROXIMAL_GROUPS, region_shares, unknown_site_groups
 from scintiseg.scan import Scan
 
 #: Lesion shapes and the lobe amplitude of the blob-shaped ones (as ``phantom.lesions.make_lesion``).
@@ -367,15 +368,57 @@ def prepare_source(
 def site_weights_map(labels: np.ndarray, allowed: np.ndarray, extra_sites: dict[str, float] | None = None) -> np.ndarray:
     """A centre's draw weight per pixel: its region's metastatic share (:func:`~scintiseg.phantom.sites.region_shares`)
     over the region's allowed pixels, so each region draws its share of the centres; 0 off the allowed pixels and on
-    pixels of no named region."""
+    pixels of no named region. A femur's or humerus's share goes to its proximal part (:func:`proximal_part`), or to
+    the whole region where no pixel of that part is allowed (a hip excluded as a hot spot)."""
     shares = region_shares(extra_sites)
     weights = np.zeros(labels.shape, dtype=np.float64)
     for region_id, name in REGION_NAMES.items():
         inside = allowed & (labels == region_id)
+        if name.startswith(PROXIMAL_GROUPS) and inside.any():
+            proximal = inside & proximal_part(labels, region_id)
+            inside = proximal if proximal.any() else inside
         count = int(inside.sum())
         if count and shares[name] > 0:
             weights[inside] = shares[name] / count
     return weights
+
+
+#: The regions whose side toward the trunk marks a long bone's proximal end (:func:`proximal_part`): the hip's and the
+#: shoulder girdle's; ``{side}`` is the long bone's own side.
+_PROXIMAL_ANCHORS = {"femur": ("pelvis", "sacrum"), "humerus": ("scapula_{side}", "clavicle_{side}")}
+
+
+def proximal_part(labels: np.ndarray, region_id: int) -> np.ndarray:
+    """The proximal :data:`~scintiseg.phantom.sites.PROXIMAL_FRACTION` of a long bone's region (femur or humerus) in a
+    region map: its pixels within that fraction of the region's length from the end toward its girdle.
+
+    The length runs along the region's principal axis (in pixels: a non-square pixel tilts an oblique bone's axis a
+    little), between the 1st and 99th percentiles of the pixels' positions on it, so that a few stray pixels of a
+    learned map do not stretch it [choice]. The proximal end is the one toward the centroid of the girdle's regions
+    (pelvis and sacrum for a femur, the same side's scapula and clavicle for a humerus), so a raised arm keeps its
+    shoulder end; with no girdle in the map it is the upper end (the phantom's rule: the top rows of the bone's box,
+    :mod:`scintiseg.phantom.lesions`). A region of fewer than two pixels is returned whole.
+    """
+    region = np.asarray(labels) == region_id
+    rows, cols = np.nonzero(region)
+    if rows.size < 2:
+        return region
+    name = REGION_NAMES[int(region_id)]
+    group, _, side = name.partition("_")
+    points = np.column_stack([rows, cols]).astype(np.float64)
+    centre = points.mean(axis=0)
+    axis = np.linalg.svd(points - centre, full_matrices=False)[2][0]
+    position = (points - centre) @ axis
+    anchor_ids = [REGION_IDS[a.format(side=side)] for a in _PROXIMAL_ANCHORS.get(group, ())]
+    anchor = np.isin(labels, anchor_ids) if anchor_ids else np.zeros(region.shape, dtype=bool)
+    towards = ((np.argwhere(anchor).mean(axis=0) - centre) @ axis) if anchor.any() else -axis[0]
+    if towards < 0:  # the proximal end at the largest position
+        position = -position
+    low, high = np.percentile(position, [1.0, 99.0])
+    keep = position >= high - PROXIMAL_FRACTION * (high - low)
+    part = np.zeros(region.shape, dtype=bool)
+    part[rows[keep], cols[keep]] = True
+    return part
 
 
 def bone_axis_deg(smooth: np.ndarray, centre: tuple[int, int], sigma_px: float = 2.0) -> float:
@@ -660,5 +703,5 @@ def make_hybrid_case(source: HybridSource, fraction: float, seed: int, *, negati
 __all__ = [
     "HybridCase", "HybridConfig", "HybridLesion", "HybridSource", "SHAPES", "SourceView", "blurred_excess",
     "bone_axis_deg", "lesion_footprint", "make_hybrid_case", "prepare_source", "psf_sigma_px",
-    "site_weights_map", "skeleton_and_hot_spots", "smoothed",
+    "proximal_part", "site_weights_map", "skeleton_and_hot_spots", "smoothed",
 ]

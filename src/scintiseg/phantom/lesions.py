@@ -61,7 +61,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.phantom.anatomy import Anatomy, Bone
 from scintiseg.phantom.config import LesionConfig
 from scintiseg.phantom.primitives import Block, Grid
-from scintiseg.phantom.sites import EXTRA_SITE_GROUPS, SITE_WEIGHTS, unknown_site_groups
+from scintiseg.phantom.sites import EXTRA_SITE_GROUPS, PROXIMAL_FRACTION, PROXIMAL_GROUPS, SITE_WEIGHTS, unknown_site_groups
 
 #: Bones of the axial skeleton whose uptake a superscan raises.
 AXIAL_PREFIXES = ("skull", "C", "T", "L", "sacrum", "rib", "sternum", "hip", "clavicle", "scapula", "femur", "humerus")
@@ -165,7 +165,7 @@ def _random_voxel_centre(bone: Bone, grid: Grid, rng: np.random.Generator, proxi
     candidates = np.argwhere(occ > 0.5 * occ.max())
     if proximal:  # proximal third of a long bone: the top rows of its box
         rows = candidates[:, 1]
-        candidates = candidates[rows <= rows.min() + 0.35 * (rows.max() - rows.min())]
+        candidates = candidates[rows <= rows.min() + PROXIMAL_FRACTION * (rows.max() - rows.min())]
     d, z, x = candidates[int(rng.integers(len(candidates)))]
     y_c, z_c, x_c = bone.block.centres(grid)
     return np.array([float(z_c[0, z, 0]), float(x_c[0, 0, x]), float(y_c[d, 0, 0])])
@@ -356,7 +356,7 @@ def make_lesion(lesion_id: int, bone: Bone, anatomy: Anatomy, rng: np.random.Gen
         centre = point_on_path(bone.path, float(rng.uniform(0.08, 0.95)))
         shape, weight = "rib_segment", path_segment_weight(bone, grid, centre, size / 2)
     else:
-        proximal = bone.name.startswith(("femur", "humerus"))
+        proximal = bone.name.startswith(PROXIMAL_GROUPS)
         centre = _random_voxel_centre(bone, grid, rng, proximal=proximal)
         irregular = rng.random() < 0.5
         shape = "irregular" if irregular else "focal"

@@ -31,6 +31,11 @@ SITE_WEIGHTS: dict[str, dict[str, float]] = {
 #: pelvis, proximal femur, ribs, proximal humerus and skull), which a training profile may add with
 #: ``LesionConfig.extra_sites`` so that a network sees lesions beyond the knee too.
 EXTRA_SITE_GROUPS = ("tibia", "fibula")
+#: Long bones whose metastases lie near the trunk (physics.md: proximal femur, proximal humerus): the phantom places
+#: them in the proximal ``PROXIMAL_FRACTION`` of the bone's length (:mod:`scintiseg.phantom.lesions`), a region map
+#: in the same part of the region (:func:`scintiseg.phantom.hybrid.proximal_part`) [choice: a third and a bit].
+PROXIMAL_GROUPS = ("femur", "humerus")
+PROXIMAL_FRACTION = 0.35
 #: Every site group a configuration may name (``site_boost``, ``extra_sites``).
 SITE_GROUPS = tuple(sorted({site for table in SITE_WEIGHTS.values() for site in table} | set(EXTRA_SITE_GROUPS)))
 
