@@ -135,6 +135,8 @@ def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, 
     assert main([*args, "--normals", str(site)]) == 0
     captured = capsys.readouterr()
     assert "readme.txt: skipped" in captured.err
+    # two patients: none held out, so nothing to check the adapted model on, and it says so
+    assert "no site check: under 5 patients" in captured.out and not (run / "site_check.json").exists()
     record = json.loads((run / "adapt.json").read_text())
     assert record["alpha"] == 0.0  # the default without unlabelled scans
     assert record["site"] is None and record["normals"] == {"folder": str(site), "scans": 2, "views": 4, "held_out_scans": 0,
@@ -157,6 +159,28 @@ def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--normals" in err
     assert not (tmp_path / "run2").exists()
+
+
+def test_adapt_on_normals_of_five_patients_checks_the_adapted_model_on_the_held_out_one(tmp_path, site, capsys):
+    """Five patients' normal scans: one is held out of training, and after adapting both models read its scan as
+    acquired and ``--check-cases`` copies with inserted lesions (experiments/site_check.py): printed, and written to
+    RUN/site_check.json and .md, each verdict "too few patients" (one patient)."""
+    normals = tmp_path / "normals"
+    normals.mkdir()
+    for k in range(5):
+        write_dicom(generate_patient(520 + k, profile("small")).scan, normals / f"n{k}.dcm")
+    model, run = _model(tmp_path), tmp_path / "run"
+    args = [a for a in _args(model, site, run) if a not in ("--unlabelled", str(site))]
+    assert main([*args, "--normals", str(normals), "--check-cases", "1"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads((run / "adapt.json").read_text())["normals"]["held_out_scans"] == 1
+    record = json.loads((run / "site_check.json").read_text())
+    assert (record["held_out_scans"], record["patients"], record["normal_views"], record["hybrid_views"]) == (1, 1, 2, 2)
+    assert record["started_from"] == f"--model {model}" and record["adapted"] == str(run)
+    assert [m["label"] for m in record["metrics"]] == ["lesions found", "false calls per normal view", "pooled DSC"]
+    assert {m["verdict"] for m in record["metrics"]} == {"too few patients"}
+    assert "check on 1 held-out patient (1 normal scan as acquired, and 1 copy of each with inserted lesions" in out and f"written to {run / 'site_check.md'}" in out
+    assert (run / "site_check.md").read_text().startswith(f"# Site check: {run} against --model {model}")
 
 
 def test_adapt_on_a_data_set_of_real_normal_scans_says_the_model_saw_real_patients(tmp_path, site, capsys):
@@ -285,11 +309,13 @@ def test_every_setting_but_progress_is_a_flag_of_the_same_name_and_default():
     given = _settings("--unlabelled", "site", "--epochs", "3", "--alpha", "0.2", "--share", "0.25", "--lr", "1e-3",
                       "--pool-patients", "4", "--val-patients", "2", "--synthetic", "small", "--freeze-norm",
                       "--seed", "7", "--threads", "1", "--generator-workers", "0", "--device", "cpu", "--normals",
-                      "normal/", "--boxes", "a,b", "--boxes", "c", "--include-test", "--quiet")
+                      "normal/", "--boxes", "a,b", "--boxes", "c", "--include-test", "--check-cases", "2",
+                      "--quiet")
     assert given == AdaptSettings(epochs=3, alpha=0.2, share=0.25, lr=1e-3, pool_patients=4, val_patients=2,
                                   synthetic="small", freeze_norm=True, seed=7, threads=1, generator_workers=0,
                                   device="cpu", normals="normal", boxes=["a,b", "c"], include_test=True,
-                                  progress=False)  # a folder named as a path; one folder per --boxes, commas and all
+                                  check_cases=2, progress=False)
+    # (a folder named as a path; one folder per --boxes, commas and all)
 
 
 def test_alpha_defaults_to_paper_bs_with_unlabelled_scans_and_to_0_with_normal_scans_alone():
@@ -305,6 +331,7 @@ def test_alpha_defaults_to_paper_bs_with_unlabelled_scans_and_to_0_with_normal_s
     ({"alpha": float("inf")}, "--alpha must be a finite number, got inf"),
     ({"seed": -1}, "--seed must be a whole number from 0 to 4294967295, got -1"),
     ({"device": "tpu"}, "--device must be one of auto, cpu, cuda, got 'tpu'"),
+    ({"check_cases": -1}, "--check-cases must be 0 or more, got -1"),
 ])
 def test_impossible_settings_are_one_line_naming_the_flag_when_made(changes, said):
     with pytest.raises(ScintisegError) as caught:

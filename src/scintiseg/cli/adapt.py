@@ -68,7 +68,27 @@ def run(args: argparse.Namespace) -> int:
         started = f"--model {args.model}" if args.model else "the shipped model"
         print(f"adapted: lowest validation loss {result.best_value:.4f} at epoch {result.best_epoch}; "
               f"run in {result.run_dir} (scintiseg predict SCANS --model {result.run_dir})")
+        if settings.normals and settings.check_cases:
+            check_site(args, settings, result, started)
         print(f"before using it, predict cases your readers outlined with it and with {started}, then "
               "`scintiseg evaluate --predictions ADAPTED --against BEFORE --data DATA`: it can find fewer lesions "
               "(docs/own-data.md)")
     return 0
+
+
+def check_site(args: argparse.Namespace, settings: AdaptSettings, result, started: str) -> None:
+    """The check after adapting on normal scans (:mod:`scintiseg.experiments.site_check`): printed, and written to
+    ``RUN/site_check.md`` and ``.json``; one line saying why not where no patient was held out."""
+    if not result.held_out_normals:
+        print("no site check: under 5 patients' normal scans, none was held out of adaptation to check it on")
+        return
+    from scintiseg.experiments.site_check import check_adaptation, site_check_lines, write_site_check  # lazy: start-up
+    from scintiseg.predict.loader import load_model  # lazy: start-up time
+
+    before = load_model(args.model)
+    after = load_model(result.run_dir)
+    check = check_adaptation(before, after, result.held_out_normals, cases=settings.check_cases, seed=settings.seed,
+                             names=(started, str(result.run_dir)))
+    written = write_site_check(check, result.run_dir)
+    print("\n".join(site_check_lines(check)))
+    print(f"written to {written}")

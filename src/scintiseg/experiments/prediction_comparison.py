@@ -145,14 +145,20 @@ class PredictionComparison:
         return json_safe({
             "a": str(self.predictions), "b": str(self.against), "data": str(self.data), "split": self.split,
             "views": self.views, "patients": self.patients,
-            "method": {"statistic": "A - B", "interval": "percentile bootstrap, paired", "unit": "patient",
-                       "confidence": CONFIDENCE, "resamples": self.resamples, "seed": self.seed,
-                       "resample_runs": False, "min_patients": MIN_PATIENTS},
+            "method": bootstrap_method("A - B", self.resamples, self.seed),
             "metrics": [{"metric": m.metric, "label": m.label, "lower_is_better": m.lower_is_better, "a": m.a,
                          "b": m.b, "difference": m.difference.estimate, "low": m.difference.low,
                          "high": m.difference.high, "verdict": m.verdict, "replicates": m.difference.resamples,
                          "replicates_dropped": m.difference.dropped} for m in self.metrics],
         })
+
+
+def bootstrap_method(statistic: str, resamples: int, seed: int) -> dict:
+    """The ``method`` record of a comparison file: the statistic, a paired percentile bootstrap over patients, one run
+    per side."""
+    return {"statistic": statistic, "interval": "percentile bootstrap, paired", "unit": "patient",
+            "confidence": CONFIDENCE, "resamples": resamples, "seed": seed, "resample_runs": False,
+            "min_patients": MIN_PATIENTS}
 
 
 def compare_prediction_folders(

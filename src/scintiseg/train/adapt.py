@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -78,6 +79,7 @@ from scintiseg.losses import PAPER_B_AREA_WEIGHT, PAPER_B_LENGTH_WEIGHT
 from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, load_checkpoint
 from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
 from scintiseg.train.config import TrainConfig
+from scintiseg.phantom.hybrid import HybridSource
 from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data, refuse_overwriting, train
 from scintiseg.train.data import SegmentationDataset, training_splits
 from scintiseg.train.hybrid_site import Regions, read_normals, split_normals, validation_windows
@@ -154,9 +156,18 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
     return config
 
 
+@dataclass
+class AdaptResult(TrainResult):
+    """What :func:`adapt` returns: the run's :class:`~scintiseg.train.loop.TrainResult`, and the normal scans of the
+    patients held out of training (``(case id, prepared scan)``; empty without ``--normals`` of five patients or more),
+    which the check after adapting reads (:mod:`scintiseg.experiments.site_check`)."""
+
+    held_out_normals: list[tuple[str, HybridSource]] = field(default_factory=list)
+
+
 def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings: AdaptSettings | None = None, *,
           resume: bool = False, orient: Orient | None = None,
-          regions: Regions | None = None) -> TrainResult:
+          regions: Regions | None = None) -> AdaptResult:
     """Fine-tune ``model`` on the scans in ``site`` (module docstring) and write the run folder ``out``.
 
     Args:
@@ -174,7 +185,7 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
             ``uniform``, uniformly on the skeleton away from every hot spot.
 
     Returns:
-        the :class:`~scintiseg.train.loop.TrainResult` of the run.
+        the run's :class:`AdaptResult` (its :class:`~scintiseg.train.loop.TrainResult` and the held-out normal scans).
 
     Raises:
         ScintisegError: a missing model or site folder, a site folder with no readable scan, neither site
@@ -274,6 +285,7 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
     Path(out).mkdir(parents=True, exist_ok=True)
     write_text_atomic(Path(out) / "adapt.json", json.dumps(record, indent=1) + "\n")
     try:
-        return train(config, resume=resume, data=data)
+        result = train(config, resume=resume, data=data)
     finally:
         data.close()
+    return AdaptResult(**vars(result), held_out_normals=list(held_out.sources) if held_out else [])

@@ -19,6 +19,9 @@ EPOCHS = 8
 LEARNING_RATE = 1e-4
 POOL_PATIENTS = 16
 VAL_PATIENTS = 8
+#: Hybrid copies with lesions per held-out normal scan in the check after adapting
+#: (:mod:`scintiseg.experiments.site_check`).
+CHECK_CASES = 4
 #: The phantom profile of the supervised term when the model's checkpoint names none.
 FALLBACK_PROFILE = "randomised"
 
@@ -38,6 +41,9 @@ class AdaptSettings(Config):
             docs/own-data.md "Where the inserted lesions go").
         boxes: folders (or files) of Pascal VOC hot-spot boxes of the site's scans, which then label them
             (:mod:`scintiseg.train.unlabelled`, "Hot-spot boxes"; empty = none).
+        check_cases: after adapting with ``normals`` of at least five patients, the adapted model and the one it
+            started from read the held-out patients' scans as acquired and this many copies of each with inserted
+            lesions, and are compared (:mod:`scintiseg.experiments.site_check`; 0: no check).
         include_test: adapt on a data set's test split too (:mod:`scintiseg.train.adapt`, "The test split";
             default False: its cases are left out, so ``evaluate --split test`` measures scans adaptation never saw).
         epochs: adaptation epochs.
@@ -72,6 +78,11 @@ class AdaptSettings(Config):
         help="the readers' hot-spot boxes of the --unlabelled scans (a folder of Pascal VOC XML, BS-80K's Abnormal / "
              "Normal; repeat for several): each annotated view is taught 'a lesion lies in this box' and 'nothing "
              "outside the lesion boxes' (the box tightness prior), not an outline")
+    check_cases: int = option(
+        CHECK_CASES, metavar="N",
+        help="after adapting on --normals of 5 or more patients, compare the adapted model with the one it started "
+             "from on the held-out patients' scans and N copies of each with inserted lesions (RUN/site_check.md; "
+             "0: no check)")
     include_test: bool = option(
         False, help="adapt on a data set's test split too (without it, its test patients are left out, image and "
                     "outline, so `evaluate --split test` measures scans the adapted model never saw)")
@@ -94,8 +105,10 @@ class AdaptSettings(Config):
 
     def validate(self) -> None:
         """Refuse a share of site windows outside [0, 1) (:func:`scintiseg.train.adapt.adapt`'s line), then the
-        checks of every configuration (:meth:`Config.validate`, naming flags). The rest is checked with the model's
-        recipe (:func:`scintiseg.train.adapt.adaptation_config`)."""
+        checks of every configuration (:meth:`Config.validate`, naming flags), then a negative ``check_cases``. The
+        rest is checked with the model's recipe (:func:`scintiseg.train.adapt.adaptation_config`)."""
         if not 0.0 <= self.share < 1.0:
             raise ScintisegError(f"--share must lie in [0, 1), got {self.share}")
         super().validate()
+        if self.check_cases < 0:
+            raise ScintisegError(f"--check-cases must be 0 or more, got {self.check_cases}")
