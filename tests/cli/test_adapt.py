@@ -347,3 +347,22 @@ def test_a_flag_that_is_no_number_or_choice_is_argparses_usage_error(flag, value
     with pytest.raises(SystemExit) as stopped:
         _settings("--unlabelled", "site", flag, value)
     assert stopped.value.code == 2 and said in capsys.readouterr().err
+
+
+def test_a_site_check_that_cannot_be_made_is_one_line_and_the_adaptation_stands(monkeypatch, capsys, tmp_path):
+    """The check runs after the run folder is complete: a check it cannot make says why in one line, writes nothing
+    and does not turn the command's exit status into a failure."""
+    from types import SimpleNamespace
+
+    from scintiseg.cli import adapt as cli_adapt
+    from scintiseg.experiments import site_check
+
+    def refuse(*args, **kwargs):
+        raise ScintisegError("view ANT: no skeleton pixel is free for a lesion")
+
+    monkeypatch.setattr(site_check, "check_adaptation", refuse)
+    monkeypatch.setattr("scintiseg.predict.loader.load_model", lambda spec=None, **kwargs: object())
+    result = SimpleNamespace(held_out_normals=[("n0", None)], run_dir=tmp_path)
+    cli_adapt.check_site(SimpleNamespace(model=None), AdaptSettings(normals="n"), result, "the shipped model")
+    assert capsys.readouterr().out == "no site check: view ANT: no skeleton pixel is free for a lesion\n"
+    assert not list(tmp_path.iterdir())

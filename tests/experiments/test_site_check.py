@@ -43,6 +43,8 @@ def test_the_cases_are_the_scan_as_acquired_then_seeded_copies_with_lesions():
     assert [c.case_id for c in again] == [c.case_id for c in cases]
     other = [c.case_id for c in check_cases(source, 3, seed=5, index=1)][1:]
     assert not set(other) & {c.case_id for c in cases[1:]}  # another scan's copies draw other lesions
+    source.views["ANT"].allowed[:] = False  # no free skeleton: the scan as acquired only, not an error
+    assert [case.negative for case in check_cases(source, 3, seed=5, index=0)] == [True]
 
 
 def test_adapted_minus_before_on_the_views_each_metric_reads(monkeypatch):

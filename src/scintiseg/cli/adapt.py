@@ -18,6 +18,7 @@ from pathlib import Path
 
 from scintiseg.cli.arguments import seed
 from scintiseg.config import add_arguments, from_args
+from scintiseg.errors import ScintisegError
 from scintiseg.train.adapt_config import AdaptSettings
 
 HELP = "adapt a lesion model to a site's own scans (unlabelled: paper B's Chan-Vese loss; normal: inserted lesions)"
@@ -85,10 +86,12 @@ def check_site(args: argparse.Namespace, settings: AdaptSettings, result, starte
     from scintiseg.experiments.site_check import check_adaptation, site_check_lines, write_site_check  # lazy: start-up
     from scintiseg.predict.loader import load_model  # lazy: start-up time
 
-    before = load_model(args.model)
-    after = load_model(result.run_dir)
-    check = check_adaptation(before, after, result.held_out_normals, cases=settings.check_cases, seed=settings.seed,
-                             names=(started, str(result.run_dir)))
+    try:
+        check = check_adaptation(load_model(args.model), load_model(result.run_dir), result.held_out_normals,
+                                 cases=settings.check_cases, seed=settings.seed, names=(started, str(result.run_dir)))
+    except ScintisegError as exc:  # the adaptation stands: its run folder is complete
+        print(f"no site check: {exc}")
+        return
     written = write_site_check(check, result.run_dir)
     print("\n".join(site_check_lines(check)))
     print(f"written to {written}")

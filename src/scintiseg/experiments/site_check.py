@@ -122,11 +122,16 @@ def verdict_text(verdict: str) -> str:
 
 
 def check_cases(source: HybridSource, cases: int, seed: int, index: int):
-    """The scan as acquired (a negative) and ``cases`` hybrid copies with lesions of held-out scan ``index``."""
+    """The scan as acquired (a negative) and ``cases`` hybrid copies with lesions of held-out scan ``index``; no copy
+    where the scan has no free skeleton for a lesion (training makes such a scan a negative,
+    :mod:`scintiseg.train.hybrid_site`)."""
     seeds = np.random.SeedSequence([int(seed), _CHECK_STREAM, int(index)]).generate_state(max(cases, 1))
     yield make_hybrid_case(source, 1.0, 0, negative=True)
     for case_seed in seeds[:cases]:
-        yield make_hybrid_case(source, 1.0, int(case_seed))
+        try:
+            yield make_hybrid_case(source, 1.0, int(case_seed))
+        except ScintisegError:  # no free skeleton: no copy of this scan has a lesion
+            return
 
 
 def _view_record(patient: str, name: str, mask: np.ndarray, truth: np.ndarray) -> dict:

@@ -53,6 +53,11 @@ The recipe (each choice with its reason; the data are :mod:`scintiseg.train.unla
   out unless it has a split.] ``include_test`` (``--include-test``) adapts on every case, for a department that
   measures elsewhere; ``adapt.json`` records which cases were left out (``test_split``).
 
+* **The check after adapting** (session 72): :func:`adapt` returns the held-out normal scans with the run
+  (:class:`AdaptResult`), and ``scintiseg adapt`` has the model it started from and the adapted one read them and
+  copies with inserted lesions (:mod:`scintiseg.experiments.site_check`, which may import prediction; this module may
+  not).
+
 What the site folder held and what was used is written to ``RUN/adapt.json`` (atomically) beside the
 usual run files (:mod:`scintiseg.train.loop`).
 
@@ -77,9 +82,9 @@ from scintiseg.io.dataset import MANIFEST_NAME, SPLITS_NAME, load_manifest, load
 from scintiseg.io.voc import read_voc_folders
 from scintiseg.losses import PAPER_B_AREA_WEIGHT, PAPER_B_LENGTH_WEIGHT
 from scintiseg.models.checkpoint import CHECKPOINT_DIR, LAST, checkpoint_path, load_checkpoint
+from scintiseg.phantom.hybrid import HybridSource
 from scintiseg.train.adapt_config import FALLBACK_PROFILE, AdaptSettings
 from scintiseg.train.config import TrainConfig
-from scintiseg.phantom.hybrid import HybridSource
 from scintiseg.train.loop import TrainData, TrainResult, prepare_synthetic_data, refuse_overwriting, train
 from scintiseg.train.data import SegmentationDataset, training_splits
 from scintiseg.train.hybrid_site import Regions, read_normals, split_normals, validation_windows
