@@ -141,7 +141,8 @@ def test_adapt_on_normal_scans_alone_trains_supervised_hybrid_windows(tmp_path, 
     assert record["alpha"] == 0.0  # the default without unlabelled scans
     assert record["site"] is None and record["normals"] == {"folder": str(site), "scans": 2, "views": 4, "held_out_scans": 0,
                                                             "validation": "the training scans, new lesions",
-                                                            "lesions_placed": "by metastatic site, on the learned region map"}
+                                                            "lesions_placed": "by metastatic site on the learned region map, a long "
+                                                                              "bone's at its proximal end"}
     assert record["site_views"] == {"unlabelled": 0, "labelled": 0, "pseudo": 0, "boxed": 0}
     state = load_checkpoint(checkpoint_path(run, "last"))
     row = state["history"][0]
@@ -177,10 +178,15 @@ def test_adapt_on_normals_of_five_patients_checks_the_adapted_model_on_the_held_
     record = json.loads((run / "site_check.json").read_text())
     assert (record["held_out_scans"], record["patients"], record["normal_views"], record["hybrid_views"]) == (1, 1, 2, 2)
     assert record["started_from"] == f"--model {model}" and record["adapted"] == str(run)
-    assert [m["label"] for m in record["metrics"]] == ["lesions found", "false calls per normal view", "pooled DSC"]
+    assert [m["label"] for m in record["metrics"]] == ["lesion-views found", "false calls per normal view", "pooled DSC"]
     assert {m["verdict"] for m in record["metrics"]} == {"too few patients"}
     assert "check on 1 held-out patient (1 normal scan as acquired, and 1 copy of each with inserted lesions" in out and f"written to {run / 'site_check.md'}" in out
     assert (run / "site_check.md").read_text().startswith(f"# Site check: {run} against --model {model}")
+    # --check-cases 0: no check, nothing written
+    quiet = tmp_path / "unchecked"
+    args = [a for a in _args(model, site, quiet) if a not in ("--unlabelled", str(site))]
+    assert main([*args, "--normals", str(normals), "--check-cases", "0"]) == 0
+    assert "check on" not in capsys.readouterr().out and not (quiet / "site_check.json").exists()
 
 
 def test_adapt_on_a_data_set_of_real_normal_scans_says_the_model_saw_real_patients(tmp_path, site, capsys):
@@ -363,6 +369,16 @@ def test_a_site_check_that_cannot_be_made_is_one_line_and_the_adaptation_stands(
     monkeypatch.setattr(site_check, "check_adaptation", refuse)
     monkeypatch.setattr("scintiseg.predict.loader.load_model", lambda spec=None, **kwargs: object())
     result = SimpleNamespace(held_out_normals=[("n0", None)], run_dir=tmp_path)
-    cli_adapt.check_site(SimpleNamespace(model=None), AdaptSettings(normals="n"), result, "the shipped model")
+    cli_adapt.check_site(SimpleNamespace(model=None), AdaptSettings(normals="n", progress=False), result,
+                         "the shipped model")
     assert capsys.readouterr().out == "no site check: view ANT: no skeleton pixel is free for a lesion\n"
     assert not list(tmp_path.iterdir())
+
+    def unwritable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "site_check.md"))
+
+    monkeypatch.setattr(site_check, "check_adaptation", lambda *args, **kwargs: object())
+    monkeypatch.setattr(site_check, "write_site_check", unwritable)
+    cli_adapt.check_site(SimpleNamespace(model=None), AdaptSettings(normals="n", progress=False), result,
+                         "the shipped model")
+    assert capsys.readouterr().out == f"no site check written: Permission denied ({tmp_path / 'site_check.md'})\n"

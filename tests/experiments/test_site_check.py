@@ -39,6 +39,9 @@ def test_the_cases_are_the_scan_as_acquired_then_seeded_copies_with_lesions():
     assert [case.negative for case in cases] == [True, False, False, False]
     assert np.array_equal(cases[0].scan.view("ANT"), source.scan.view("ANT"))  # fraction 1: the counts as acquired
     assert all(case.lesions for case in cases[1:])
+    # at the scan's own count level: every count of the scan is kept, the lesions only add
+    assert all(case.fraction == 1.0 and (case.scan.view(v) >= source.scan.view(v)).all()
+               for case in cases for v in ("ANT", "POST"))
     again = list(check_cases(source, 3, seed=5, index=0))
     assert [c.case_id for c in again] == [c.case_id for c in cases]
     other = [c.case_id for c in check_cases(source, 3, seed=5, index=1)][1:]
@@ -53,12 +56,16 @@ def test_adapted_minus_before_on_the_views_each_metric_reads(monkeypatch):
     acquired. False calls per normal view are read on the scans as acquired only: 0 against 1 (read on every view
     they would be 0.67 against 0.33)."""
     held_out = [bar_source(f"P{k}", k) for k in range(5)]
+    held_out.append(("second_scan_of_P0", bar_source("P0", 9)[1]))  # a patient's second scan: one patient still
     truth: dict = {}
     real = site_check.make_hybrid_case
+
+    lesions_seen: list[dict] = []
 
     def remember(source, fraction, seed, **kwargs):
         case = real(source, fraction, seed, **kwargs)
         truth[case.case_id] = {v: np.asarray(m, dtype=bool) for v, m in case.masks.items()}
+        lesions_seen.extend(info["visible"] for info in case.lesions)
         return case
 
     def predict(scan, model, settings=None):  # a case's scan is named by its case id
@@ -74,9 +81,11 @@ def test_adapted_minus_before_on_the_views_each_metric_reads(monkeypatch):
     monkeypatch.setattr(site_check, "make_hybrid_case", remember)
     monkeypatch.setattr(site_check, "predict_scan", predict)
     check = check_adaptation("before", "after", held_out, cases=2, seed=0, n_resamples=200)
-    assert (check.scans, check.patients, check.normal_views, check.lesion_views) == (5, 5, 10, 20)
-    assert check.lesions == sum(ndimage.label(m, structure=np.ones((3, 3)))[1] for masks in truth.values()
-                                for m in masks.values()) > 10
+    assert (check.scans, check.patients, check.normal_views, check.lesion_views) == (6, 5, 12, 24)
+    assert all(m.patients == 5 for m in check.metrics)  # the bootstrap draws patients, not scans or copies
+    views_seen = sum(ndimage.label(m, structure=np.ones((3, 3)))[1] for masks in truth.values() for m in masks.values())
+    assert check.visible_lesion_views == views_seen and check.lesions < views_seen  # most are seen on both views
+    assert check.lesions == sum(any(views.values()) for views in lesions_seen)
     metrics = {m.metric: m for m in check.metrics}
     assert metrics["sensitivity"].a == 1.0 and metrics["sensitivity"].b == 0.0
     assert metrics["sensitivity"].verdict == "A higher"
@@ -98,6 +107,10 @@ def test_under_five_patients_every_verdict_is_too_few_and_the_files_say_so(monke
     assert record["patients"] == 2 and record["started_from"] == "the shipped model" and record["adapted"] == "runs/x"
     assert [m["verdict"] for m in record["metrics"]] == ["too few patients"] * 3
     assert record["metrics"][0]["adapted"] == 0.0 and record["metrics"][1]["lower_is_better"] is True
-    assert "| lesions found | 0.000 | 0.000 |" in written.read_text()
+    assert "| lesion-views found | 0.000 | 0.000 |" in written.read_text()
     with pytest.raises(ScintisegError, match="no held-out normal scan"):
         check_adaptation(object(), object(), [], cases=1)
+    for _, source in held_out:  # no free skeleton anywhere: no copy has a lesion, nothing to check lesions on
+        source.views["ANT"].allowed[:] = False
+    with pytest.raises(ScintisegError, match="no held-out scan had free skeleton"):
+        check_adaptation(object(), object(), held_out, cases=1)

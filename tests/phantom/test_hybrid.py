@@ -372,7 +372,8 @@ def long_bone_map(girdle: str | None, girdle_rows: slice, bone: str = "femur_lef
     ("pelvis", slice(192, 200), "femur_left", (141, 190)),  # the map upside down: the end toward the pelvis
     (None, slice(0, 0), "femur_left", (50, 99)),  # no girdle in view: the upper end (the phantom's rule)
     ("scapula_right", slice(192, 200), "humerus_right", (141, 190)),  # a raised arm: the shoulder end, below
-    ("scapula_left", slice(192, 200), "humerus_right", (50, 99)),  # the other side's scapula is no anchor
+    ("scapula_left", slice(192, 200), "humerus_right", (141, 190)),  # the other side's girdle anchors it too
+    ("clavicle_right", slice(192, 200), "humerus_right", (141, 190)),  # a clavicle alone is enough
 ])
 def test_a_long_bones_proximal_part_is_its_third_toward_its_girdle(girdle, girdle_rows, bone, proximal_rows):
     labels = long_bone_map(girdle, girdle_rows, bone)
@@ -396,3 +397,22 @@ def test_a_femurs_share_of_the_centres_goes_to_its_proximal_part_unless_none_of_
     hip_hot[near_hip] = False
     weights = site_weights_map(labels, hip_hot)
     assert weights[femur].sum() == pytest.approx(region_shares()["femur_left"]) and weights[femur & ~near_hip].all()
+
+
+def test_a_learned_maps_stray_pixels_neither_stretch_the_bone_nor_take_its_share():
+    """A few pixels of the femur's label far from it (a learned map's strays: here beside the pelvis, above the
+    bone's upper end, and below its lower end) leave the proximal part what it is without them, and take none of it."""
+    labels = long_bone_map("pelvis", slice(20, 40))
+    clean = proximal_part(labels, FEMUR)
+    strays = labels.copy()
+    strays[10, 90], strays[45, 5], strays[198, 95], strays[199, 60] = FEMUR, FEMUR, FEMUR, FEMUR
+    assert np.array_equal(proximal_part(strays, FEMUR), clean)
+
+
+def test_a_stub_of_a_long_bone_cut_by_the_field_is_taken_whole():
+    """The field ending just below the hips leaves a femur stub wider than it is long: its principal axis would run
+    across the bone, so all of it (near its proximal end anyway) is its proximal part."""
+    labels = np.zeros((80, 100), dtype=np.int16)
+    labels[10:30, 20:80] = REGION_IDS["pelvis"]
+    labels[60:70, 30:42] = FEMUR  # 10 rows seen of a bone 12 columns wide
+    assert np.array_equal(proximal_part(labels, FEMUR), labels == FEMUR)

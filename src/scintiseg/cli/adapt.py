@@ -65,12 +65,13 @@ def run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
     result = adapt(args.model or SHIPPED_WEIGHTS, args.unlabelled, args.out, settings, resume=args.resume,
                    orient=upright_reader(), regions=region_labeller() if settings.normals else None)
+    started = f"--model {args.model}" if args.model else "the shipped model"
     if result.epochs_run:
-        started = f"--model {args.model}" if args.model else "the shipped model"
         print(f"adapted: lowest validation loss {result.best_value:.4f} at epoch {result.best_epoch}; "
               f"run in {result.run_dir} (scintiseg predict SCANS --model {result.run_dir})")
-        if settings.normals and settings.check_cases:
-            check_site(args, settings, result, started)
+    if settings.normals and settings.check_cases:  # also on --resume of a finished run: a check stopped is made again
+        check_site(args, settings, result, started)
+    if result.epochs_run:
         print(f"before using it, predict cases your readers outlined with it and with {started}, then "
               "`scintiseg evaluate --predictions ADAPTED --against BEFORE --data DATA`: it can find fewer lesions "
               "(docs/own-data.md)")
@@ -79,19 +80,35 @@ def run(args: argparse.Namespace) -> int:
 
 def check_site(args: argparse.Namespace, settings: AdaptSettings, result, started: str) -> None:
     """The check after adapting on normal scans (:mod:`scintiseg.experiments.site_check`): printed, and written to
-    ``RUN/site_check.md`` and ``.json``; one line saying why not where no patient was held out."""
+    ``RUN/site_check.md`` and ``.json``. The run folder is complete by then, so a check that cannot be made (no
+    patient held out, no free skeleton, a file that cannot be written) is one line and the command still succeeds;
+    stopped (Ctrl-C, SIGTERM), the command says the adapted model is complete and ``--resume`` makes the check."""
     if not result.held_out_normals:
         print("no site check: under 5 patients' normal scans, none was held out of adaptation to check it on")
         return
+    from tqdm import tqdm  # lazy: start-up time
+
     from scintiseg.experiments.site_check import check_adaptation, site_check_lines, write_site_check  # lazy: start-up
     from scintiseg.predict.loader import load_model  # lazy: start-up time
 
+    scans = len(result.held_out_normals)
+    bar = tqdm(total=scans, desc="site check", unit="scan", disable=not settings.progress, leave=False)
     try:
         check = check_adaptation(load_model(args.model), load_model(result.run_dir), result.held_out_normals,
-                                 cases=settings.check_cases, seed=settings.seed, names=(started, str(result.run_dir)))
+                                 cases=settings.check_cases, seed=settings.seed, names=(started, str(result.run_dir)),
+                                 progress=lambda done, _total: bar.update(1))
+        written = write_site_check(check, result.run_dir)
     except ScintisegError as exc:  # the adaptation stands: its run folder is complete
         print(f"no site check: {exc}")
         return
-    written = write_site_check(check, result.run_dir)
+    except OSError as exc:
+        print(f"no site check written: {exc.strerror or exc} ({exc.filename or result.run_dir})")
+        return
+    except KeyboardInterrupt as exc:
+        exc.add_note(f"the adapted model in {result.run_dir} is complete; its site check was not finished "
+                     "(the same command with --resume makes it)")
+        raise
+    finally:
+        bar.close()
     print("\n".join(site_check_lines(check)))
     print(f"written to {written}")

@@ -15,8 +15,9 @@ The cases (:func:`check_cases`):
   placed as the adaptation placed them: by metastatic site where it did; at the scan's own count level, fraction 1;
   seeds from the run's seed on a stream no training or validation draw uses), whose visible lesions are the truth.
 
-What is compared (adapted minus the start, :data:`CHECKED_METRICS`): **lesion sensitivity** over the hybrid copies'
-views (a visible lesion is found when a called pixel lies in its extent, :func:`scintiseg.metrics.lesion_detection`),
+What is compared (adapted minus the start, :data:`CHECKED_METRICS`): **lesion-views found** over the hybrid copies'
+views (a lesion visible in a view is found there when a called pixel lies in its extent,
+:func:`scintiseg.metrics.lesion_detection`; a lesion seen on ANT and POST counts in each, as the benchmarks count),
 **false calls per normal view** over the scans as acquired, and the **pooled DSC** of the hybrid copies' views.
 The method is ``scintiseg evaluate --predictions A --against B``'s (:mod:`.prediction_comparison`): a paired
 percentile bootstrap over patients, 2,000 resamples, seed 0, 95 %, one run per model; verdicts "adapted higher" /
@@ -70,7 +71,7 @@ CASES_PER_SCAN = CHECK_CASES
 _CHECK_STREAM = 19
 #: (metric of :data:`scintiseg.experiments.paired.RATIO_METRICS`, label, lower is better, the views it is read on).
 CHECKED_METRICS: tuple[tuple[str, str, bool, str], ...] = (
-    ("sensitivity", "lesions found", False, "lesion"),
+    ("sensitivity", "lesion-views found", False, "lesion"),
     ("fp_per_image", "false calls per normal view", True, "normal"),
     ("dsc", "pooled DSC", False, "lesion"),
 )
@@ -85,7 +86,9 @@ class SiteCheck:
         before, after: what each model is (a path, or "the shipped model").
         scans, patients: the held-out normal scans read, and their patients (the bootstrap's unit).
         lesion_views, normal_views: views of the hybrid copies, and of the scans as acquired.
-        lesions: visible inserted lesions over the hybrid copies' views.
+        lesions: inserted lesions visible in at least one view of their copy.
+        visible_lesion_views: the (lesion, view) pairs where an inserted lesion is visible, what lesion-views found
+            counts (a lesion seen on ANT and POST counts in each, as ``evaluate`` and the benchmarks count).
         metrics: one :class:`~scintiseg.experiments.prediction_comparison.MetricComparison` per
             :data:`CHECKED_METRICS` entry, A = the adapted model, B = the start.
         cases, seed, resamples: how many copies per scan, the seed of their lesions, the bootstrap's resamples.
@@ -98,6 +101,7 @@ class SiteCheck:
     lesion_views: int
     normal_views: int
     lesions: int
+    visible_lesion_views: int
     metrics: tuple[MetricComparison, ...]
     cases: int
     seed: int
@@ -108,7 +112,8 @@ class SiteCheck:
         return json_safe({
             "adapted": self.after, "started_from": self.before, "held_out_scans": self.scans,
             "patients": self.patients, "hybrid_views": self.lesion_views, "normal_views": self.normal_views,
-            "visible_lesions": self.lesions, "cases_per_scan": self.cases, "seed": self.seed,
+            "visible_lesions": self.lesions, "visible_lesion_views": self.visible_lesion_views,
+            "cases_per_scan": self.cases, "seed": self.seed,
             "method": bootstrap_method("adapted - started from", self.resamples, 0),
             "metrics": [{"metric": m.metric, "label": m.label, "lower_is_better": m.lower_is_better, "adapted": m.a,
                          "started_from": m.b, "difference": m.difference.estimate, "low": m.difference.low,
@@ -155,16 +160,18 @@ def check_adaptation(before: LoadedModel, after: LoadedModel, held_out: Sequence
         progress: called with (scans done, scans) after each scan.
 
     Raises:
-        ScintisegError: no held-out scan.
+        ScintisegError: no held-out scan, or none with free skeleton for a lesion.
     """
     if not held_out:
         raise ScintisegError("no held-out normal scan to check the adapted model on")
     records: dict[str, dict[str, list[dict]]] = {"before": {"lesion": [], "normal": []},
                                                  "after": {"lesion": [], "normal": []}}
+    lesions = 0
     for index, (case_id, source) in enumerate(held_out):
-        patient = source.scan.patient_id or case_id
+        patient = source.scan.patient_id or case_id  # the held-out patient's, not the copy's (named by its case id)
         for case in check_cases(source, cases, seed, index):
             kind = "normal" if case.negative else "lesion"
+            lesions += sum(any(info["visible"].values()) for info in case.lesions)
             for key, model in (("before", before), ("after", after)):
                 prediction = predict_scan(case.scan, model, settings)
                 for view, truth in case.masks.items():
@@ -172,16 +179,19 @@ def check_adaptation(before: LoadedModel, after: LoadedModel, held_out: Sequence
                                                            prediction.views[view].mask, truth))
         if progress is not None:
             progress(index + 1, len(held_out))
+    if not records["after"]["lesion"]:
+        raise ScintisegError("no held-out scan had free skeleton for an inserted lesion: no lesion to check on")
     compared = []
     for metric, label, lower_is_better, views in CHECKED_METRICS:
         a, b = row_scores([records["after"][views]], metric), row_scores([records["before"][views]], metric)
         difference = paired_difference(a, b, n_resamples=n_resamples, seed=0, resample_runs=False)
         compared.append(MetricComparison(metric, label, lower_is_better, a.value, b.value, difference, len(a.patients)))
     patients = len({source.scan.patient_id or case_id for case_id, source in held_out})
-    lesions = sum(int(row["lesions"]) for row in records["after"]["lesion"])
     return SiteCheck(before=names[0], after=names[1], scans=len(held_out), patients=patients,
                      lesion_views=len(records["after"]["lesion"]), normal_views=len(records["after"]["normal"]),
-                     lesions=lesions, metrics=tuple(compared), cases=int(cases), seed=int(seed), resamples=n_resamples)
+                     lesions=lesions,
+                     visible_lesion_views=sum(int(row["lesions"]) for row in records["after"]["lesion"]),
+                     metrics=tuple(compared), cases=int(cases), seed=int(seed), resamples=n_resamples)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -195,8 +205,9 @@ def _number(value: float, sign: bool = False) -> str:
 def site_check_lines(check: SiteCheck) -> list[str]:
     """The check as printed by ``scintiseg adapt``: a heading, one line per metric, and what it stands on."""
     lines = [f"check on {_count(check.patients, 'held-out patient')} ({_count(check.scans, 'normal scan')} as "
-             f"acquired, and {_count(check.cases, 'copy', 'copies')} of each with inserted lesions, "
-             f"{check.lesions} visible): adapted against {check.before}, 95 % paired bootstrap over patients",
+             f"acquired, and {_count(check.cases, 'copy', 'copies')} of each with inserted lesions: "
+             f"{_count(check.lesions, 'visible lesion')}, {check.visible_lesion_views} lesion-views): adapted against "
+             f"{check.before}, 95 % paired bootstrap over patients",
              f"  {'':30s} {'adapted':>8s} {'before':>8s} {'difference':>11s}  {'95 % interval':20s}  verdict"]
     for m in check.metrics:
         interval = f"[{_number(m.difference.low, True)}, {_number(m.difference.high, True)}]"
@@ -216,7 +227,8 @@ def site_check_markdown(check: SiteCheck) -> str:
     return (f"# Site check: {check.after} against {check.before}\n\n"
             f"{check.patients} patients held out of adaptation: {check.scans} normal scans as acquired "
             f"({check.normal_views} views), and {check.cases} copies of each with 1-3 inserted lesions "
-            f"({check.lesion_views} views, {check.lesions} visible lesions; seed {check.seed}). Adapted minus before, "
+            f"({check.lesion_views} views, {check.lesions} visible lesions in {check.visible_lesion_views} "
+            f"lesion-views; seed {check.seed}). Adapted minus before, "
             f"95 % percentile bootstrap over patients, paired, {check.resamples} resamples; under {MIN_PATIENTS} "
             "patients every verdict is \"too few patients\".\n\n"
             "| metric | adapted | before | difference | 95 % interval | verdict |\n|---|---|---|---|---|---|\n"
@@ -228,10 +240,11 @@ def site_check_markdown(check: SiteCheck) -> str:
 
 
 def write_site_check(check: SiteCheck, run_dir: str | Path) -> Path:
-    """Write ``site_check.json`` and ``site_check.md`` into the run folder; returns the Markdown file's path."""
+    """Write ``site_check.md`` and then ``site_check.json`` into the run folder, each atomically (the JSON, which a
+    program reads, last: present, both are whole); returns the Markdown file's path."""
     folder = Path(run_dir)
-    write_text_atomic(folder / JSON_NAME, json.dumps(check.as_dict(), indent=1) + "\n")
     write_text_atomic(folder / MARKDOWN_NAME, site_check_markdown(check))
+    write_text_atomic(folder / JSON_NAME, json.dumps(check.as_dict(), indent=1) + "\n")
     return folder / MARKDOWN_NAME
 
 

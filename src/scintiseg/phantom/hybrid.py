@@ -383,34 +383,45 @@ def site_weights_map(labels: np.ndarray, allowed: np.ndarray, extra_sites: dict[
     return weights
 
 
-#: The regions whose side toward the trunk marks a long bone's proximal end (:func:`proximal_part`): the hip's and the
-#: shoulder girdle's; ``{side}`` is the long bone's own side.
-_PROXIMAL_ANCHORS = {"femur": ("pelvis", "sacrum"), "humerus": ("scapula_{side}", "clavicle_{side}")}
+#: The regions toward which a long bone's proximal end lies (:func:`proximal_part`): the hip's, and the shoulder
+#: girdle's of both sides (at shoulder height whether the arm hangs or is raised, and a learned map may misname a side).
+_PROXIMAL_ANCHORS = {"femur": ("pelvis", "sacrum"),
+                     "humerus": ("scapula_left", "scapula_right", "clavicle_left", "clavicle_right")}
+#: A region no longer than this many times its width (singular values of its pixels' positions) is a stub of a bone
+#: cut by the field of view, all of it near one end: returned whole by :func:`proximal_part`.
+_STUB_ELONGATION = 1.5
 
 
 def proximal_part(labels: np.ndarray, region_id: int) -> np.ndarray:
     """The proximal :data:`~scintiseg.phantom.sites.PROXIMAL_FRACTION` of a long bone's region (femur or humerus) in a
-    region map: its pixels within that fraction of the region's length from the end toward its girdle.
+    region map: the pixels within that fraction of the bone's visible length from its end toward its girdle.
 
-    The length runs along the region's principal axis (in pixels: a non-square pixel tilts an oblique bone's axis a
-    little), between the 1st and 99th percentiles of the pixels' positions on it, so that a few stray pixels of a
-    learned map do not stretch it [choice]. The proximal end is the one toward the centroid of the girdle's regions
-    (pelvis and sacrum for a femur, the same side's scapula and clavicle for a humerus), so a raised arm keeps its
-    shoulder end; with no girdle in the map it is the upper end (the phantom's rule: the top rows of the bone's box,
-    :mod:`scintiseg.phantom.lesions`). A region of fewer than two pixels is returned whole.
+    Choices [all choice]: the bone is the region's largest 8-connected component (a learned map's stray pixels of
+    the region elsewhere take no share); its length runs along the component's principal axis (in pixels: a
+    non-square pixel tilts an oblique bone's axis a little), between the 1st and 99th percentiles of its pixels'
+    positions on it. The length is the *visible* one: a femur the field of view cuts at mid-thigh gives the top 35 % of
+    what is seen (about its top sixth). The proximal end is the one toward the centroid of the girdle's regions
+    (pelvis and sacrum for a femur; both scapulae and clavicles for a humerus), so a raised arm keeps its shoulder end;
+    with no girdle in the map it is the upper end (the phantom's rule: the top rows of the bone's box,
+    :mod:`scintiseg.phantom.lesions`). A component fewer than two pixels, or no longer than ``1.5`` x its width (a stub
+    the field cuts near one end), is returned whole.
     """
     region = np.asarray(labels) == region_id
+    components, count = ndimage.label(region, structure=np.ones((3, 3)))
+    if count > 1:
+        region = components == 1 + int(np.argmax(ndimage.sum(region, components, range(1, count + 1))))
     rows, cols = np.nonzero(region)
     if rows.size < 2:
         return region
-    name = REGION_NAMES[int(region_id)]
-    group, _, side = name.partition("_")
+    group = REGION_NAMES[int(region_id)].partition("_")[0]
     points = np.column_stack([rows, cols]).astype(np.float64)
     centre = points.mean(axis=0)
-    axis = np.linalg.svd(points - centre, full_matrices=False)[2][0]
+    _, spread, directions = np.linalg.svd(points - centre, full_matrices=False)
+    if spread[0] <= _STUB_ELONGATION * spread[1]:
+        return region
+    axis = directions[0]
     position = (points - centre) @ axis
-    anchor_ids = [REGION_IDS[a.format(side=side)] for a in _PROXIMAL_ANCHORS.get(group, ())]
-    anchor = np.isin(labels, anchor_ids) if anchor_ids else np.zeros(region.shape, dtype=bool)
+    anchor = np.isin(labels, [REGION_IDS[name] for name in _PROXIMAL_ANCHORS.get(group, ())])
     towards = ((np.argwhere(anchor).mean(axis=0) - centre) @ axis) if anchor.any() else -axis[0]
     if towards < 0:  # the proximal end at the largest position
         position = -position

@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -279,7 +279,8 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         "normals": {"folder": settings.normals, "scans": len(normals.sources), "views": normals.views,
                     "held_out_scans": len(held_out.sources) if held_out else 0,
                     "validation": ("held-out patients" if held_out else "the training scans, new lesions"),
-                    "lesions_placed": ("by metastatic site, on the learned region map" if normals.by_site else
+                    "lesions_placed": ("by metastatic site on the learned region map, a long bone's at its proximal end"
+                                       if normals.by_site else
                                        "uniformly on the estimated skeleton, away from its hot spots")}
         if normals else None,
         "skipped": [{"path": p, "reason": r} for p, r in [*(scans.skipped if scans else []),
@@ -293,4 +294,5 @@ def adapt(model: str | Path, site: str | Path | None, out: str | Path, settings:
         result = train(config, resume=resume, data=data)
     finally:
         data.close()
-    return AdaptResult(**vars(result), held_out_normals=list(held_out.sources) if held_out else [])
+    return AdaptResult(**{f.name: getattr(result, f.name) for f in fields(result)},
+                       held_out_normals=list(held_out.sources) if held_out else [])
