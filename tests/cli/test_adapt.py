@@ -182,6 +182,12 @@ def test_adapt_on_normals_of_five_patients_checks_the_adapted_model_on_the_held_
     assert {m["verdict"] for m in record["metrics"]} == {"too few patients"}
     assert "check on 1 held-out patient (1 normal scan as acquired, and 1 copy of each with inserted lesions" in out and f"written to {run / 'site_check.md'}" in out
     assert (run / "site_check.md").read_text().startswith(f"# Site check: {run} against --model {model}")
+    # a check stopped (or its files lost) is made again by --resume of the finished run, which trains no more
+    (run / "site_check.json").unlink()
+    assert main([*args, "--normals", str(normals), "--check-cases", "1", "--resume"]) == 0
+    assert "check on 1 held-out patient" in capsys.readouterr().out
+    assert json.loads((run / "site_check.json").read_text()) == record
+    assert [row["epoch"] for row in load_checkpoint(checkpoint_path(run, "last"))["history"]] == [1]
     # --check-cases 0: no check, nothing written
     quiet = tmp_path / "unchecked"
     args = [a for a in _args(model, site, quiet) if a not in ("--unlabelled", str(site))]

@@ -17,7 +17,8 @@ with probability :data:`NEGATIVE_SHARE`, no lesion (the thinned normal scan itse
 :class:`~scintiseg.phantom.hybrid.HybridConfig`'s lesions (1-3, contrast 1.2-8, 5-40 mm), visible by the
 phantom's Rose criterion. **Where** (session 71): with the scan's skeleton-region maps (``regions``, the learned
 region network's, which ``scintiseg adapt`` hands over), each region gets its share of metastases
-(:func:`scintiseg.phantom.sites.region_shares`: spine, pelvis and ribs most) and the scan counts as known normal, so
+(:func:`scintiseg.phantom.sites.region_shares`: spine, pelvis and ribs most; a femur's or humerus's at its proximal
+end since session 72, :func:`scintiseg.phantom.hybrid.proximal_part`) and the scan counts as known normal, so
 its hot spots on named bones (a hot sternum, sacroiliac joints, a degenerative vertebra) take lesions too
 (:func:`scintiseg.phantom.hybrid.prepare_source`); the bladder, hot spots off the bones and anything on a bone ten
 times hotter than the view's named bone (an injection site or urine seen over it) stay free. Without the maps (a
