@@ -10,6 +10,7 @@ import pytest
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.phantom.hybrid import (
+    PILE_UP,
     HybridConfig,
     bone_axis_deg,
     lesion_footprint,
@@ -397,6 +398,49 @@ def test_a_femurs_share_of_the_centres_goes_to_its_proximal_part_unless_none_of_
     hip_hot[near_hip] = False
     weights = site_weights_map(labels, hip_hot)
     assert weights[femur].sum() == pytest.approx(region_shares()["femur_left"]) and weights[femur & ~near_hip].all()
+
+
+def test_a_hip_mostly_excluded_keeps_at_most_pile_up_times_the_centres_per_pixel_of_a_free_one():
+    """A hot hip that leaves 10 of the proximal part's skeleton pixels free: those take PILE_UP times the share a free
+    part gives 10 of its pixels (not the whole femur's share piled on them), and the rest of the share spreads over the
+    femur's free pixels, the proximal ten included; a part with a third free keeps the whole share."""
+    labels = long_bone_map("pelvis", slice(20, 40))
+    femur, near_hip = labels == FEMUR, proximal_part(labels, FEMUR)
+    share = region_shares()["femur_left"]
+    free_per_pixel = share / near_hip.sum()
+    allowed = labels > 0
+    allowed[near_hip] = False
+    left = np.argwhere(near_hip)[:10]
+    allowed[left[:, 0], left[:, 1]] = True
+    weights = site_weights_map(labels, allowed, possible=labels > 0)
+    assert weights[femur].sum() == pytest.approx(share)
+    # without the skeleton it could have taken, a part with any free pixel counts as free (the whole share there)
+    assert site_weights_map(labels, allowed)[left[:, 0], left[:, 1]].sum() == pytest.approx(share)
+    rest = femur & allowed & ~near_hip
+    spread = share * (1 - PILE_UP * 10 / near_hip.sum()) / (rest.sum() + 10)
+    assert weights[left[:, 0], left[:, 1]] == pytest.approx(PILE_UP * free_per_pixel + spread)
+    assert weights[rest] == pytest.approx(spread) and not weights[femur & ~allowed].any()
+    # a third of the part free (over 1 / PILE_UP): the whole share on it, as on a free part
+    third = labels > 0
+    hot = np.argwhere(near_hip)[near_hip.sum() // 3:]
+    third[hot[:, 0], hot[:, 1]] = False
+    weights = site_weights_map(labels, third, possible=labels > 0)
+    assert weights[third & near_hip].sum() == pytest.approx(share) and not weights[femur & ~near_hip].any()
+
+
+def test_prepare_source_judges_a_sliver_of_free_hip_against_the_skeleton_not_the_allowed_pixels():
+    """``prepare_source`` gives the weights the skeleton the proximal part could have offered: a femur's proximal part
+    excluded but for one row of its skeleton draws a small share there, not the femur's whole share."""
+    scan, labels = two_bars_scan()
+    near_hip = proximal_part(labels, FEMUR)
+    free = near_hip & prepare_source(scan, CONFIG, regions={"ANT": labels}).views["ANT"].allowed
+    free[np.flatnonzero(free.any(axis=1))[1:]] = False  # the part's first free row alone left free
+    view = prepare_source(scan, CONFIG, regions={"ANT": labels}, exclude={"ANT": near_hip & ~free}).views["ANT"]
+    share = region_shares()["femur_left"]
+    sliver = view.allowed & free
+    assert sliver.any() and (view.skeleton & near_hip).sum() > 2 * PILE_UP * sliver.sum()
+    assert view.weights[view.allowed & (labels == FEMUR)].sum() == pytest.approx(share)
+    assert view.weights[sliver].sum() < 0.5 * share and view.weights[view.allowed & (labels == FEMUR) & ~near_hip].any()
 
 
 def test_a_learned_maps_stray_pixels_neither_stretch_the_bone_nor_take_its_share():
