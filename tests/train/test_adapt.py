@@ -90,9 +90,9 @@ def test_read_site_reads_no_held_out_case_neither_image_nor_outline(tmp_path):
 
 
 def test_adaptation_reads_the_models_input_contract_and_keeps_the_recipes_pixel_size_for_a_crop_model(tmp_path):
-    """The record's normalisation and window size (else, for a checkpoint from before the record, whose training config
-    had no window size either, the config's normalisation and 256: as prediction reads them); a crop model records no
-    pixel size, so the phantom windows keep the recipe's."""
+    """The record's normalisation and window size (else the training config's window size, the window the network
+    learned on; for a checkpoint from before the record, whose config had no window size either, the config's
+    normalisation and 256); a crop model records no pixel size, so the phantom windows keep the recipe's."""
     import torch
 
     from scintiseg.models import create_model
@@ -111,6 +111,8 @@ def test_adaptation_reads_the_models_input_contract_and_keeps_the_recipes_pixel_
                      (2.26, 128, "robust")),
         "crop.pt": (recipe, {"normalisation": "zscore", "window_size": 32}, (4.52, 32, "zscore")),
         "old.pt": (old, {}, (TrainConfig.pixel_mm, 256, "log")),
+        # a data record without the window: the recipe's (64), not the default 256
+        "recipe_window.pt": (recipe, {"normalisation": "log"}, (4.52, 64, "log")),
     }
     for name, (config, record, expected) in cases.items():
         path = save_checkpoint({"epoch": 1, "model": network.state_dict(), "model_config": dict(network.config),

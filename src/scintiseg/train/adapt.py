@@ -155,7 +155,9 @@ def adaptation_config(model: str | Path, out: str | Path, settings: AdaptSetting
         "device": settings.device, "progress": settings.progress, "freeze_norm": settings.freeze_norm,
         "early_stopping": 0, "monitor": "val_loss",
         "tensorboard": False, "pixel_mm": data.pixel_mm if data.pixel_mm is not None else base.pixel_mm,
-        "window_size": data.window_size, "normalisation": data.normalisation,
+        # the window the network was trained on: its data record's, else its recipe's (else the default)
+        "window_size": data.window_size if "window_size" in data.recorded else base.window_size,
+        "normalisation": data.normalisation,
     })
     config.validate()
     return config
