@@ -108,7 +108,7 @@ def test_batch_with_one_corrupt_file(inputs, make_tiny_network, tmp_path):
     assert _snapshot(inputs) == before  # nothing written beside the inputs
     rows = list(csv.DictReader(open(out / "summary.csv")))
     assert [r["status"] for r in rows] == ["failed", "ok", "ok"]
-    assert sorted(p.name for p in out.iterdir()) == ["good", "good_npy", "summary.csv"]  # no leftover temp folder
+    assert sorted(p.name for p in out.iterdir()) == ["good", "good_npy", "summary.csv", "worklist.html"]  # no temp folder
     assert (out / "good" / "sr.dcm").is_file() and not (out / "good_npy" / "sr.dcm").exists()
     # Running again replaces the results in place.
     run_batch([inputs / "good_npy.npy"], out, model, PredictSettings(threshold=0.99), progress=False)
@@ -158,12 +158,12 @@ def test_a_second_process_on_the_same_out_is_refused_and_the_first_finishes_inta
     finally:
         first.kill()
     assert first.returncode == 0 and stdout.split() == ["done", "ok"], stderr
-    assert sorted(p.name for p in out.iterdir()) == ["good_npy", "summary.csv"]  # lock removed on exit
+    assert sorted(p.name for p in out.iterdir()) == ["good_npy", "summary.csv", "worklist.html"]  # lock removed on exit
     assert [r["status"] for r in csv.DictReader(open(out / "summary.csv"))] == ["ok"]
     assert (out / "good_npy" / "report.json").is_file()
     # Once the first run is over, the folder is free again.
     run_batch([inputs / "good.dcm"], out, LoadedModel(NoLesions()), progress=False, dicom=False)
-    assert sorted(p.name for p in out.iterdir()) == ["good", "good_npy", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["good", "good_npy", "summary.csv", "worklist.html"]
 
 
 def test_the_lock_of_a_killed_run_is_stale_and_free(inputs, tmp_path):
@@ -221,6 +221,11 @@ def test_summary_has_the_triage_score_of_each_scan(inputs, tmp_path):
     report = json.loads((out / "good" / "report.json").read_text())
     assert float(rows["good.dcm"]["triage_score"]) == report["summary"]["triage_score"]
     assert rows["broken.dcm"]["status"] == "failed" and rows["broken.dcm"]["triage_score"] == ""
+    # the worklist beside it: the unreadable input first, then the scans, each linked to its report
+    page = (out / "worklist.html").read_text()
+    assert page.index("broken.dcm") < page.index('href="good/report.html"')
+    assert re.findall(r'href="([^"]+)"', page) == [f"{row['output']}/report.html" for row in rows.values()
+                                                   if row["status"] == "ok"]
 
 
 def test_a_crop_has_an_empty_bsi_in_the_summary(tmp_path):

@@ -23,7 +23,7 @@ predict`` exit 1, or, for the PNG overlays and masks of an earlier prediction, p
   (and, to ``dataset import``, its LabelMe files) and nothing else. Before, ``scintiseg predict data/site`` predicted
   each mask and map as a scan (a 6-patient phantom data set: 42 files as 24 "scans" where 6 were).
 - :func:`prediction_batch_files` (session 63): the files ``scintiseg predict`` writes at the root of its output folder
-  (``summary.csv``, and with ``--labels`` / ``--boxes`` ``triage.json`` / ``boxes.json``), recognised by name and
+  (``summary.csv``, ``worklist.html``, and with ``--labels`` / ``--boxes`` ``triage.json`` / ``boxes.json``), recognised by name and
   content, in a folder whose ``summary.csv`` is predict's. ``dataset import`` of a prediction folder (the correction
   loop) listed them as an unrecognised scan and unreadable LabelMe files on every run.
 """
@@ -71,6 +71,9 @@ BATCH_SUMMARY_HEADER = "input,status,output,"
 #: file has (:mod:`scintiseg.report.image_labels`, :mod:`scintiseg.report.box_labels`).
 BATCH_FILES: dict[str, tuple[str, ...]] = {"triage.json": ("scans", "triage_auc"),
                                            "boxes.json": ("images", "lesion_boxes")}
+#: The pages predict writes beside it (session 73: the worklist, :mod:`scintiseg.report.worklist`) -> text their
+#: first kilobyte holds.
+BATCH_PAGES: dict[str, str] = {"worklist.html": "<title>scintiseg worklist"}
 
 __all__ = ["NON_IMAGE_SOP_CLASSES", "NOT_PLANAR_IMAGE_TYPES", "OTHER_MODALITY_SOP_CLASSES", "dicom_not_a_scan",
            "dataset_files", "dicom_without_image", "not_planar", "prediction_batch_files", "prediction_report"]
@@ -156,8 +159,9 @@ def prediction_report(folder: str | Path) -> dict | None:
 def prediction_batch_files(folder: str | Path, names: list[str] | None = None) -> set[str]:
     """The names in ``folder`` (of ``names``, default its listing) that are ``scintiseg predict``'s own batch files:
     ``summary.csv`` when its header is predict's, and beside it ``triage.json`` / ``boxes.json`` when they hold the
-    keys predict writes (:data:`BATCH_FILES`); empty for any other folder. A user's file of the same name that is not
-    predict's (another CSV, a broken or foreign JSON) is not one, and is read (and reported) as any other file."""
+    keys predict writes (:data:`BATCH_FILES`) and ``worklist.html`` when it is predict's page (:data:`BATCH_PAGES`);
+    empty for any other folder. A user's file of the same name that is not predict's (another CSV, a broken or foreign
+    JSON) is not one, and is read (and reported) as any other file."""
     root = Path(folder)
     try:
         names = sorted(p.name for p in root.iterdir()) if names is None else names
@@ -178,6 +182,15 @@ def prediction_batch_files(folder: str | Path, names: list[str] | None = None) -
             continue
         if isinstance(data, dict) and all(key in data for key in keys):
             found.add(name)
+    for name, marker in BATCH_PAGES.items():
+        if name not in names:
+            continue
+        try:
+            with open(root / name, "rb") as handle:
+                if marker in handle.read(1024).decode("utf-8", "replace"):
+                    found.add(name)
+        except OSError:
+            continue
     return found
 
 

@@ -27,6 +27,8 @@
   Its ``triage_score`` column (report.json ``summary.triage_score``: the largest lesion probability the
   model gave inside what it saw, the calls a reading rule left out set aside, over the scan's views) lets a
   worklist be sorted (highest first: the scans the model is surest hold a lesion); empty for a failed input.
+- ``OUT/worklist.html`` (written just before the summary; :mod:`scintiseg.report.worklist`): the scans in the order to
+  read them, inputs the model could not read first, then by triage score, each linked to its report.
 - A run stopped (Ctrl-C, SIGTERM: :mod:`scintiseg.cli`) keeps the scan folders it finished, removes the one in
   progress and writes no ``summary.csv``, whose presence says the run went through; the line it prints says how
   many inputs were done.
@@ -64,6 +66,7 @@ from scintiseg.predict.orientation import NO_UPRIGHT_HEAD_FLAG
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.prediction import Prediction
 from scintiseg.report.outputs import write_outputs
+from scintiseg.report.worklist import write_worklist
 from scintiseg.scan import Scan
 
 SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml", ".log", ".xml"}
@@ -458,5 +461,6 @@ def run_batch(
             raise
         finally:
             bar.close()
+        write_worklist(out, [result.row() for result in results])  # before the summary, whose presence says all is done
         write_text_atomic(out / SUMMARY_NAME, summary_csv(results))
     return results

@@ -249,7 +249,7 @@ def display_name(text) -> str:
     return " ".join(" ".join((prefix, given, middle, family, suffix)).split())
 
 
-def _date(value) -> str:
+def display_date(value) -> str:
     """A DICOM date (DA, ``YYYYMMDD``) as ``YYYY-MM-DD``; anything else as it is."""
     text = "" if value is None else str(value).strip()
     return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 and text.isdigit() else text
@@ -276,8 +276,8 @@ def _print_header(report: dict) -> str:
     date and the study's date, so that page 3 of a printout still says whose it is (session 62: only page 1 did)."""
     patient, study = report.get("patient") or {}, report.get("study") or {}
     parts = [display_name(patient.get("name")), f"id {patient.get('id')}" if patient.get("id") else "",
-             f"born {_date(patient['birth_date'])}" if patient.get("birth_date") else "",
-             f"study {_date(study['study_date'])}" if study.get("study_date") else ""]
+             f"born {display_date(patient['birth_date'])}" if patient.get("birth_date") else "",
+             f"study {display_date(study['study_date'])}" if study.get("study_date") else ""]
     said = " \u00b7 ".join(part for part in parts if part)
     return ("@page{@top-left{content:\"" + _css_string(said) + "\";font:8pt sans-serif;color:#333}"
             "@bottom-right{content:\"page \" counter(page) \" of \" counter(pages);font:8pt sans-serif;color:#333}}")
@@ -296,11 +296,11 @@ def _patient_rows(report: dict) -> list[str]:
         patient_id += ' <small class="note">(the file\'s name: the file holds no patient id)</small>'
     rows = [f"<tr><th>Patient name</th><td class=\"t\" id=\"patient-name\">{name}</td></tr>",
             f"<tr><th>Patient id</th><td class=\"t\">{patient_id}</td></tr>"]
-    born = "; ".join(x for x in (_date(patient.get("birth_date")) and f"born {_date(patient.get('birth_date'))}",
+    born = "; ".join(x for x in (display_date(patient.get("birth_date")) and f"born {display_date(patient.get('birth_date'))}",
                                  patient.get("sex") and f"sex {patient.get('sex')}") if x)
     if born:
         rows.append(f'<tr><th>Patient</th><td class="t">{_e(born)}</td></tr>')
-    told = "; ".join(x for x in (_date(study.get("study_date")) and f"{_date(study.get('study_date'))}",
+    told = "; ".join(x for x in (display_date(study.get("study_date")) and f"{display_date(study.get('study_date'))}",
                                  study.get("accession_number") and f"accession {study.get('accession_number')}",
                                  study.get("study_description")) if x)
     if told:
