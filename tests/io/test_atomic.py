@@ -53,6 +53,21 @@ def test_a_written_file_has_the_permissions_an_ordinary_open_gives(tmp_path):
     assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
+def test_a_staging_folder_is_hidden_new_and_has_the_permissions_an_ordinary_mkdir_gives(tmp_path):
+    """mkdtemp makes its folder 0700: a published scan folder could be opened by its maker alone (session 73)."""
+    import os
+
+    from scintiseg.io.atomic import staging_folder
+
+    mask = os.umask(0)
+    os.umask(mask)
+    first, second = staging_folder(tmp_path, "scan"), staging_folder(tmp_path, "scan")
+    assert first != second and first.name.startswith(".scan.partial-") and first.parent == tmp_path
+    assert first.stat().st_mode & 0o777 == 0o777 & ~mask
+    (tmp_path / "plain").mkdir()
+    assert first.stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
+
+
 def test_stale_partials_are_removed_and_nothing_else(tmp_path):
     from scintiseg.io.atomic import remove_stale_partials
 

@@ -212,6 +212,13 @@ def test_not_a_dicom_file(tmp_path):
         read_dicom(path)
 
 
+def test_an_empty_file_is_said_to_be_empty(tmp_path):
+    """Not "unrecognised file format ... a raw matrix needs --shape": there is nothing in it to recognise."""
+    path = tmp_path / "empty.dcm"
+    path.write_bytes(b"")
+    _expect_one_line_error(path, r"empty file \(0 bytes\)$")
+
+
 def test_truncated_file(real_nm1, tmp_path):
     data = real_nm1.read_bytes()
     for cut in (140, 2000, len(data) // 2, len(data) - 1000):

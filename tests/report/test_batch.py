@@ -19,7 +19,15 @@ from scintiseg.errors import ScintisegError
 from scintiseg.predict.loader import LoadedModel, model_from_network
 from scintiseg.predict.pipeline import PredictSettings
 from scintiseg.report import batch, box_labels
-from scintiseg.report.batch import LOCK_NAME, OutputLock, ScanResult, expand_inputs, output_name, run_batch
+from scintiseg.report.batch import (
+    LOCK_NAME,
+    OutputLock,
+    ScanResult,
+    expand_inputs,
+    output_name,
+    run_batch,
+    same_scan,
+)
 
 #: A second ``run_batch`` process: its model's first call says "running" and waits for a line on stdin, so
 #: the test decides when it finishes. Its engine returns strongly negative logits (no lesions) without torch.
@@ -110,6 +118,10 @@ def test_batch_with_one_corrupt_file(inputs, make_tiny_network, tmp_path):
     assert [r["status"] for r in rows] == ["failed", "ok", "ok"]
     assert sorted(p.name for p in out.iterdir()) == ["good", "good_npy", "summary.csv", "worklist.html"]  # no temp folder
     assert (out / "good" / "sr.dcm").is_file() and not (out / "good_npy" / "sr.dcm").exists()
+    # a published scan folder opens for whoever the umask lets in, as a plain mkdir would (mkdtemp's 0700 before)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (out / "good").stat().st_mode & 0o777 == 0o777 & ~mask
     # Running again replaces the results in place.
     run_batch([inputs / "good_npy.npy"], out, model, PredictSettings(threshold=0.99), progress=False)
     assert (out / "good_npy" / "report.json").is_file()
@@ -206,6 +218,75 @@ def test_an_exception_mid_run_still_releases_the_lock(inputs, tmp_path, monkeypa
         pass
 
 
+def test_a_stopped_rerun_leaves_no_earlier_summary_to_say_it_went_through(inputs, tmp_path, monkeypatch):
+    """An earlier run's summary.csv and worklist.html go when a run starts; a user's own summary.csv (not predict's)
+    stays."""
+    out = tmp_path / "out"
+    run_batch([inputs / "good_npy.npy"], out, LoadedModel(NoLesions()), progress=False, dicom=False)
+    assert {"summary.csv", "worklist.html"} <= {p.name for p in out.iterdir()}
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "predict_scan", stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([inputs / "good_npy.npy"], out, LoadedModel(NoLesions()), progress=False, dicom=False)
+    assert sorted(p.name for p in out.iterdir()) == ["good_npy"]  # the earlier scan kept, its summary and list gone
+    (out / "summary.csv").write_text("patient,notes\n1,mine\n")
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([inputs / "good_npy.npy"], out, LoadedModel(NoLesions()), progress=False, dicom=False)
+    assert (out / "summary.csv").read_text() == "patient,notes\n1,mine\n"
+
+
+#: A lesion a reader draws on a view (x = column, y = row).
+DRAWN = {"label": "lesion", "points": [[120.0, 600.0], [136.0, 598.0], [140.0, 614.0], [124.0, 620.0]],
+         "group_id": None, "description": "", "shape_type": "polygon", "flags": {}}
+
+
+def test_a_rerun_keeps_another_scans_folder_of_the_same_name_and_a_readers_corrections(inputs, tmp_path):
+    """PACS exports name every study's files alike: a second run's other scan of the same file name gets ``-2``, not
+    the first's folder; a folder in the way that is no report is left alone too; the same scan's folder is replaced,
+    unless a reader edited it: then that input fails in one line and the folder stays as the reader left it."""
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(inputs / "good_npy.npy", other / "good_npy.npy")
+    out = tmp_path / "out"
+    model = LoadedModel(NoLesions())
+    run_batch([inputs / "good_npy.npy"], out, model, progress=False, dicom=False)
+    first = (out / "good_npy" / "report.json").read_text()
+    results = run_batch([other / "good_npy.npy"], out, model, progress=False, dicom=False)
+    assert [r.output for r in results] == ["good_npy-2"] and (out / "good_npy" / "report.json").read_text() == first
+    again = run_batch([other / "good_npy.npy"], out, model, progress=False, dicom=False)
+    assert [r.output for r in again] == ["good_npy-2"]  # the same scan: its folder replaced, no third one
+    (out / "good_npy-3").mkdir()
+    (out / "good_npy-3" / "mine.txt").write_text("a user's folder")
+    third = tmp_path / "third"
+    third.mkdir()
+    shutil.copy(inputs / "good_npy.npy", third / "good_npy.npy")
+    assert [r.output for r in run_batch([third / "good_npy.npy"], out, model, progress=False, dicom=False)] == ["good_npy-4"]
+    assert (out / "good_npy-3" / "mine.txt").read_text() == "a user's folder"
+    labelme = out / "good_npy" / "VIEW.labelme.json"  # (a .npy names no view)
+    document = json.loads(labelme.read_text())
+    document["shapes"].append(DRAWN)
+    labelme.write_text(json.dumps(document))
+    edited = labelme.read_text()
+    results = run_batch([inputs / "good_npy.npy"], out, model, progress=False, dicom=False)
+    assert [r.status for r in results] == ["failed"] and "a reader's corrections" in results[0].error
+    assert "scintiseg review" in results[0].error and labelme.read_text() == edited
+
+
+def test_two_reports_without_study_uids_are_one_scan_only_when_read_from_one_file():
+    """An image export has no Study Instance UID: its source file tells the scan, so a review --out holding another
+    export's report is refused rather than replaced."""
+    a, b = {"input": {"source": "/scans/a.png"}}, {"input": {"source": "/scans/b.png"}}
+    assert same_scan(a, dict(a)) and not same_scan(a, b)
+    assert not same_scan({**a, "study_uid": "1.2"}, {**a, "study_uid": "1.3"})
+    assert same_scan({**a, "study_uid": "1.2"}, {**b, "study_uid": "1.2"})
+    assert same_scan({**a, "study_uid": "1.2"}, a) and not same_scan({**a, "study_uid": "1.2"}, b)  # one UID: the file
+    assert same_scan(a, {"input": {"source": "/scans/x/../a.png"}})  # one file under two spellings
+    assert not same_scan({"input": {"source": None}}, {"input": {"source": None}})  # no source: nothing says one scan
+
+
 def test_an_input_named_like_the_lock_gets_another_folder(tmp_path):
     assert output_name(tmp_path / LOCK_NAME, set()) != LOCK_NAME
 
@@ -290,6 +371,8 @@ def test_a_folder_walk_passes_over_a_dicomdir_and_an_earlier_predictions_outputs
     ct = pydicom.dcmread(real_nm1)  # a SPECT/CT study's CT slice beside the planar view
     ct.SOPClassUID = ct.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
     ct.save_as(tmp_path / "cd" / "CT000001")
+    for litter in ("Thumbs.db", "desktop.ini"):  # what a Windows share leaves: passed over, not failed rows
+        (tmp_path / "cd" / litter).write_bytes(b"\xd0\xcf\x11\xe0 not a scan")
     found = expand_inputs([tmp_path / "cd"])
     assert [p.name for p in found] == ["IM000000"]
     assert expand_inputs([tmp_path / "cd" / "DICOMDIR"]) == [(tmp_path / "cd" / "DICOMDIR").resolve()]

@@ -93,6 +93,15 @@ def test_the_superscan_pattern_makes_the_grade_4_and_is_said_in_the_bsi_scope(pa
     assert "axial_to_distal" in superscan["definitions"]
 
 
+def test_a_view_exported_clipped_is_said_in_the_bsi_scope_to_understate_it(paired):
+    """A display window flattens hot spots: outlines shrink and the BSI falls (NM1 at 30 %: 0.051 for 0.093)."""
+    assert "cut off" not in report_dict(paired)["summary"]["bsi_scope"]
+    scope = report_dict(replace(paired, qc_flags=[*paired.qc_flags, "clipped_export_POST"]))["summary"]["bsi_scope"]
+    assert "POST was exported cut off by a display window" in scope and "this BSI lower" in scope
+    both = report_dict(replace(paired, qc_flags=["clipped_export_ANT", "clipped_export_POST"]))["summary"]["bsi_scope"]
+    assert "ANT and POST were exported cut off" in both
+
+
 def test_a_sternal_lesion_on_an_anterior_view_alone_names_the_spine_behind_it(nm1_scan, make_blobs):
     """NM1 has ANT only: a lesion the learned map names sternum may be a thoracic vertebra (region_alternative), and
     the page says so beside the name; a lesion elsewhere has no alternative."""

@@ -142,13 +142,3 @@ def test_a_folder_whose_reader_deleted_a_left_out_call_is_edited(nm1_scan, make_
     assert is_edited(folder)
 
 
-def test_two_reports_without_study_uids_are_one_scan_only_when_read_from_one_file():
-    """An image export has no Study Instance UID: its source file tells the scan, so a review --out holding another
-    export's report is refused rather than replaced."""
-    from scintiseg.report.review_folder import _same_scan
-
-    a, b = {"input": {"source": "/scans/a.png"}}, {"input": {"source": "/scans/b.png"}}
-    assert _same_scan(a, dict(a)) and not _same_scan(a, b)
-    assert not _same_scan({**a, "study_uid": "1.2"}, {**a, "study_uid": "1.3"})
-    assert _same_scan({**a, "study_uid": "1.2"}, {**b, "study_uid": "1.2"})
-    assert _same_scan({**a, "study_uid": "1.2"}, a) and not _same_scan({**a, "study_uid": "1.2"}, b)  # one UID: the file

@@ -91,6 +91,15 @@ def remove_stale_partials(folder: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def staging_folder(parent: str | os.PathLike[str], name: str) -> Path:
+    """A new hidden folder ``.NAME.partial-XXXXXXXX`` in ``parent`` for outputs renamed into place when complete, with
+    the permissions an ordinary ``mkdir`` gives under the process's umask (``tempfile.mkdtemp`` makes it 0700, so a
+    department's colleagues could not open a published scan folder: session 73)."""
+    path = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=parent))
+    os.chmod(path, 0o777 & ~_UMASK)
+    return path
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -547,6 +547,8 @@ def read_image(
                     head = handle.read(12)
             except OSError as exc:
                 raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
+            if not head:
+                raise ScintisegError("empty file (0 bytes)", path=path)
             if head.startswith(NPY_MAGIC):
                 array = _read_npy(path)
             elif head.startswith((PNG_MAGIC, JPEG_MAGIC, *OTHER_PICTURE_MAGICS)) or _is_webp(head):

@@ -192,7 +192,7 @@ from scintiseg.io.import_sources import LABEL_SHA256, ImportReport, ScanSource, 
 from scintiseg.io.import_sources import joined_sources, judge, read_source, recorded
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.io.not_scans import BATCH_SUMMARY, DATASET_MANIFEST, REPORT_NAME, dataset_files, dicom_not_a_scan
-from scintiseg.io.not_scans import prediction_batch_files, prediction_report
+from scintiseg.io.not_scans import OS_LITTER, prediction_batch_files, prediction_report
 from scintiseg.io.patient_sides import MIRRORED_KEY
 from scintiseg.io.predicted_labels import check_pseudo_threshold, drawn_mask, predicted_view
 from scintiseg.io.view_pairs import find_view_pairs
@@ -236,7 +236,7 @@ def _walk(sources: list[Path], skip: Path) -> tuple[list[tuple[Path, Path]], lis
             for folder, dirs, names in os.walk(source):
                 here = Path(folder)
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (here / d).resolve() != skip)
-                names = [n for n in sorted(names) if not n.startswith(".")]
+                names = [n for n in sorted(names) if not n.startswith(".") and n.lower() not in OS_LITTER]
                 in_dataset = dataset_files(here) if DATASET_MANIFEST in names else None
                 if in_dataset is not None:  # a data set: its case images and LabelMe files, not its masks and maps
                     dirs[:] = []

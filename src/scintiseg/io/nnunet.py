@@ -58,7 +58,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +66,7 @@ import numpy as np
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
+from scintiseg.io.atomic import staging_folder
 from scintiseg.io.dataset import DatasetManifest, load_case, load_manifest, person_views
 from scintiseg.io.file_keys import output_stem
 from scintiseg.io.images import read_mask_png
@@ -299,7 +299,7 @@ def export_nnunet(root: str | Path, out: str | Path, splits: dict, *, dataset_id
     fold_list = [{part: [i for c in fold[part] for _, i in views.get(c, [])] for part in ("train", "val")}
                  for fold in own]
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder_name}.partial-", dir=out))
+    staging = staging_folder(out, folder_name)
     result = NnunetExport(folder=target, training=training, folds=fold_list, unannotated_views=unannotated,
                           unpaired_cases=unpaired, pseudo_test=pseudo_test)
     channel_names = fusion.channel_names if fusion else (CHANNEL_NAME,)

@@ -71,11 +71,15 @@ BATCH_SUMMARY_HEADER = "input,status,output,"
 #: file has (:mod:`scintiseg.report.image_labels`, :mod:`scintiseg.report.box_labels`).
 BATCH_FILES: dict[str, tuple[str, ...]] = {"triage.json": ("scans", "triage_auc"),
                                            "boxes.json": ("images", "lesion_boxes")}
+#: Files an operating system leaves in folders it shows (Windows' thumbnail caches and folder settings; macOS's start
+#: with a dot, passed over as hidden): never scans, passed over by a folder walk (session 73: every export folder
+#: copied off a Windows share "failed" on its Thumbs.db).
+OS_LITTER: frozenset[str] = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini"})
 #: The pages predict writes beside it (session 73: the worklist, :mod:`scintiseg.report.worklist`) -> text their
 #: first kilobyte holds.
 BATCH_PAGES: dict[str, str] = {"worklist.html": "<title>scintiseg worklist"}
 
-__all__ = ["NON_IMAGE_SOP_CLASSES", "NOT_PLANAR_IMAGE_TYPES", "OTHER_MODALITY_SOP_CLASSES", "dicom_not_a_scan",
+__all__ = ["NON_IMAGE_SOP_CLASSES", "NOT_PLANAR_IMAGE_TYPES", "OS_LITTER", "OTHER_MODALITY_SOP_CLASSES", "dicom_not_a_scan",
            "dataset_files", "dicom_without_image", "not_planar", "prediction_batch_files", "prediction_report"]
 
 

@@ -64,7 +64,8 @@ from scintiseg.geometry import shapes_to_mask
 from scintiseg.io import read_scan
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme
-from scintiseg.io.predicted_labels import PREDICTED_MASK, outline_mask
+from scintiseg.io.not_scans import prediction_report
+from scintiseg.io.predicted_labels import PREDICTED_MASK, outline_mask, unedited_prediction
 from scintiseg.io.reader_labels import LEFT_OUT_LABEL, label_kind, normalised_label, not_counted
 from scintiseg.io.view_pairs import join_views
 from scintiseg.predict.pipeline import PredictSettings, predict_view
@@ -378,3 +379,26 @@ def review_line(record: dict) -> str:
         parts.append(f"{view} {now} lesion{'s' if now != 1 else ''} ({tally['kept']} kept, {again}{tally['edited']} "
                      f"edited, {tally['drawn']} drawn; {gone}{benign})")
     return "; ".join(parts)
+
+
+def is_edited(folder: Path) -> bool:
+    """Whether a reader edited any predicted view's LabelMe file in ``folder``: its outline no longer the mask beside
+    it (:func:`~scintiseg.io.predicted_labels.unedited_prediction`), or fewer ``left_out`` shapes than ``report.json``
+    lists left-out calls of that view (a call deleted or relabelled: session 65, a batch review passed such a folder
+    over as not edited); a file missing or unreadable counts as edited, so that its review says what is wrong."""
+    report = prediction_report(folder) or {}
+    calls = report.get("left_out_calls") if isinstance(report.get("left_out_calls"), list) else []
+    for view in report.get("views") or {}:
+        path = folder / LABELME_NAME.format(view=view)
+        try:
+            annotation = read_view_file(path)
+            if not unedited_prediction(path, annotation):  # read as the review reads it
+                return True
+        except (ScintisegError, OSError):
+            return True
+        listed = sum(isinstance(call, dict) and call.get("view") == view for call in calls)
+        if sum(normalised_label(shape.label) == LEFT_OUT_LABEL for shape in annotation.shapes) < listed:
+            return True
+    return False
+
+

@@ -2,14 +2,17 @@
 
 - Inputs are files or folders; a folder is searched recursively for regular files that are not hidden
   and not obviously something else (``.json``, ``.csv``, ``.txt``, ``.md``, ``.html``, ``.py``, ``.yaml``,
-  ``.xml``: annotations such as Pascal VOC boxes beside their images), not a DICOM object without an image (a CD
+  ``.xml``: annotations such as Pascal VOC boxes beside their images), not an operating system's litter (``Thumbs.db``,
+  ``desktop.ini``: :data:`scintiseg.io.not_scans.OS_LITTER`), not a DICOM object without an image (a CD
   export's DICOMDIR, an SR, a presentation state) and not in an earlier prediction's output folder
   (:mod:`scintiseg.io.not_scans`);
   each file is read by content (:func:`scintiseg.io.read_scan`).
 - Each scan's outputs go to ``OUT/<name>/`` where ``<name>`` is the input file name without suffix
   (characters other than letters, digits, ``.``, ``_``, ``-`` become ``_``; repeats get ``-2``, ``-3``).
   They are written into a hidden temporary folder inside ``OUT`` and renamed into place when complete, so
-  a half-done scan never looks complete; a previous result of the same name is replaced only then.
+  a half-done scan never looks complete; a previous result of the same scan is replaced only then
+  (:func:`claim_folder`: another scan's folder of that name, or a folder that is no result, keeps its place and the
+  scan takes ``NAME-2``; a result a reader corrected is not replaced, and that input fails saying so).
 - A file that cannot be read or predicted is reported (one line on stderr, a ``failed`` row in the
   summary) and skipped; the others are processed.
 - A study's two views stored as two files (``0123_ANT.jpg`` + ``0123_POST.jpg``, or two one-view DICOM files of one
@@ -31,7 +34,8 @@
   read them, inputs the model could not read first, then by triage score, each linked to its report.
 - A run stopped (Ctrl-C, SIGTERM: :mod:`scintiseg.cli`) keeps the scan folders it finished, removes the one in
   progress and writes no ``summary.csv``, whose presence says the run went through; the line it prints says how
-  many inputs were done.
+  many inputs were done. An earlier run's ``summary.csv`` (and the files predict wrote beside it) is removed when a
+  run starts (session 73: an interrupted re-run left the earlier run's summary, as if it had gone through).
 - One run at a time per ``OUT``: a run holds :class:`OutputLock` (``OUT/.scintiseg.lock``) from its first
   output to its summary, and a second run on the same folder is refused at once, in one line naming the
   holder's pid. Two runs would otherwise replace each other's scan folders and summary.
@@ -46,7 +50,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -57,13 +60,22 @@ from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io import header_data_files, read_scan
-from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.atomic import staging_folder, write_text_atomic
 from scintiseg.io.file_keys import output_stem
-from scintiseg.io.not_scans import DATASET_MANIFEST, REPORT_NAME, dataset_files, dicom_not_a_scan, prediction_report
+from scintiseg.io.not_scans import (
+    DATASET_MANIFEST,
+    OS_LITTER,
+    REPORT_NAME,
+    dataset_files,
+    dicom_not_a_scan,
+    prediction_batch_files,
+    prediction_report,
+)
 from scintiseg.io.view_pairs import READ_APART_KEY, find_view_pairs, join_views, joined_name, study_patient
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.orientation import NO_UPRIGHT_HEAD_FLAG
 from scintiseg.predict.pipeline import PredictSettings, predict_scan
+from scintiseg.predict.review import is_edited
 from scintiseg.predict.prediction import Prediction
 from scintiseg.report.outputs import write_outputs
 from scintiseg.report.worklist import write_worklist
@@ -150,7 +162,7 @@ def _walk_folder(root: Path) -> list[Path]:
             continue
         for name in sorted(names):
             path = here / name
-            if name.startswith(".") or path.suffix.lower() in SKIP_SUFFIXES or not path.is_file():
+            if name.startswith(".") or name.lower() in OS_LITTER or path.suffix.lower() in SKIP_SUFFIXES or not path.is_file():
                 continue
             if dicom_not_a_scan(path) is None:
                 found.append(path)
@@ -170,6 +182,43 @@ def unique_name(stem: str, taken: set[str]) -> str:
     while name in taken or name in (SUMMARY_NAME, LOCK_NAME):
         name, index = f"{base}-{index}", index + 1
     taken.add(name)
+    return name
+
+
+def same_scan(one: dict, other: dict) -> bool:
+    """Whether two reports (or a report and :meth:`~scintiseg.scan.Scan.summary`-like facts: ``study_uid`` and
+    ``input.source``) are of one scan: the same study UID where both have one, else the same source file, its path
+    resolved (session 61: `review --out` another study's prediction folder replaced its report and LabelMe files)."""
+    uids = [str(r.get("study_uid") or "") for r in (one, other)]
+    if all(uids):
+        return uids[0] == uids[1]
+    sources = [(r.get("input") or {}).get("source") if isinstance(r.get("input"), dict) else None for r in (one, other)]
+    if not all(isinstance(source, str) and source for source in sources):
+        return False
+    return sources[0] == sources[1] or Path(sources[0]).resolve() == Path(sources[1]).resolve()
+
+
+def claim_folder(out: Path, name: str, scan: Scan, taken: set[str]) -> str:
+    """The folder name in ``out`` that ``scan``'s outputs may take: ``name`` where it is free or holds an earlier
+    result of this very scan (:func:`same_scan`), to be replaced; else the next free ``name-2``, ``name-3``, ... (in
+    ``taken`` too) where it holds another scan's report, or anything that is not a report (session 73: PACS exports
+    name every study's files ``IM000001``, and a second run replaced the first run's other patient).
+
+    Raises:
+        ScintisegError: the folder holds this scan's result with a reader's corrections (an edited LabelMe file:
+            :func:`~scintiseg.predict.review.is_edited`): predicting again would replace them.
+    """
+    facts = {"study_uid": scan.study_uid, "input": {"source": None if scan.source is None else str(scan.source)}}
+    stem = name
+    while (out / name).exists():
+        report = prediction_report(out / name) if (out / name).is_dir() else None
+        if report is not None and same_scan(report, facts):
+            if is_edited(out / name):
+                raise ScintisegError(f"{out / name} holds a reader's corrections of this scan (an edited LabelMe "
+                                     f"file): review them first (scintiseg review {out / name} --out DIR) or move the "
+                                     "folder away, then predict again", path=scan.source)
+            return name
+        name = unique_name(stem, taken)
     return name
 
 
@@ -204,7 +253,7 @@ def _predict_into(scan: Scan, out: Path, name: str, model: LoadedModel, settings
 
 def _partial_folder(final: Path) -> Path:
     """A new hidden temporary folder beside ``final`` for its outputs."""
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    return staging_folder(final.parent, final.name)
 
 
 def write_published(prediction: Prediction, final: Path, dicom: bool = True, *, tmp: Path | None = None,
@@ -225,10 +274,15 @@ def write_published(prediction: Prediction, final: Path, dicom: bool = True, *, 
     return report
 
 
-def predict_one(path: Path, out: Path, name: str, model: LoadedModel, settings: PredictSettings, read_kwargs: dict, dicom: bool) -> ScanResult:
-    """Read, predict and write one input into ``out/name`` atomically."""
+def predict_one(path: Path, out: Path, name: str, model: LoadedModel, settings: PredictSettings, read_kwargs: dict,
+                dicom: bool, taken: set[str] | None = None) -> ScanResult:
+    """Read, predict and write one input into ``out/name`` atomically (or the next free name, :func:`claim_folder`;
+    ``taken``: the names the run has given)."""
+    taken = {name} if taken is None else taken
     start = time.perf_counter()
-    report = _predict_into(read_scan(path, **read_kwargs), out, name, model, settings, dicom)
+    scan = read_scan(path, **read_kwargs)
+    name = claim_folder(out, name, scan, taken)
+    report = _predict_into(scan, out, name, model, settings, dicom)
     return ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start)
 
 
@@ -272,6 +326,7 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
 
     name = unique_name(joined_name(*pair), taken)
     try:
+        name = claim_folder(out, name, joined, taken)
         report = _predict_into(joined, out, name, model, settings, dicom, accept=views_agree)
     except ScintisegError as exc:
         return [_failed(path, exc, start, out / name) for path in pair]
@@ -312,6 +367,7 @@ def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dic
         try:
             if path in unread:
                 raise unread[path]
+            name = claim_folder(out, name, scans[path], taken)
             report = _predict_into(scans[path], out, name, model, settings, dicom)
             results.append(ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start))
         except ScintisegError as exc:
@@ -441,6 +497,10 @@ def run_batch(
     taken: set[str] = set()
     results: list[ScanResult] = []
     with OutputLock(out):
+        # An earlier run's summary (and its worklist, triage.json, boxes.json) describes that run: gone before this one
+        # writes anything, so that a summary present always says the run that left it went through.
+        for name in prediction_batch_files(out):
+            (out / name).unlink(missing_ok=True)
         bar = tqdm(total=len(files), desc="predict", unit="file", disable=not progress or len(files) < 2, file=sys.stderr)
         try:
             for group in groups:
@@ -451,7 +511,7 @@ def run_batch(
                     path, start = group[0], time.perf_counter()
                     name = output_name(path, taken)
                     try:
-                        results.append(predict_one(path, out, name, model, settings, read_kwargs, dicom))
+                        results.append(predict_one(path, out, name, model, settings, read_kwargs, dicom, taken))
                     except ScintisegError as exc:
                         results.append(_failed(path, exc, start, out / name))
                 bar.update(len(group))

@@ -29,12 +29,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 from scintiseg import __version__
 from scintiseg.errors import ScintisegError
-from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.atomic import staging_folder, write_text_atomic
 from scintiseg.predict.follow_up import PCWG3_RULE, FollowUp, compare
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
@@ -364,7 +363,7 @@ def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Pat
     result = compare(early.prediction, late.prediction)
     record = comparison_record(result, baseline, follow_up)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    tmp = staging_folder(out.parent, out.name)
     try:
         record["dicom"] = _dicom_outputs(result, baseline, tmp)
         write_text_atomic(tmp / COMPARISON_JSON, json.dumps(record, indent=1))

@@ -176,7 +176,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "burned_in_removed": "text or a grey bar was drawn into the export (a view name, side markers, a scale): painted "
                          "over with the view around it before the networks read it, and shown painted",
     "clipped_export": "at least 1 % of the body sits at the image's top value: the export was cut off by a display "
-                      "window, so hot spots above it are flattened and may be missed; export without windowing",
+                      "window, so hot spots above it are flattened: faint ones may be missed, outlines come out "
+                      "smaller and the BSI lower (NM1 windowed to 30 %: its lesion's outline half its area, the BSI "
+                      "0.05 for 0.09); export without windowing",
     "views_split": "one image held two views side by side, read as ANT (left) and POST (right, as displayed)",
     "turned_upright": "the image held the body lying on its side: it was turned a quarter to stand, and images and "
                       "outlines are shown turned",

@@ -285,7 +285,8 @@ WHOLE_SKELETON_PERCENT = 99.0
 
 def bsi_scope(prediction: Prediction) -> str:
     """One sentence: what the BSI covers (mass seen, window, how bones were named) and how to read it; one more
-    when the scan shows the superscan pattern, which a BSI of outlined lesions understates."""
+    when the scan shows the superscan pattern, which a BSI of outlined lesions understates, and one when a view was
+    exported clipped by a display window (``clipped_export_<VIEW>``), which flattens hot spots and shrinks outlines."""
     covered = prediction.covered_mass_percent
     blank = prediction.views_without_skeleton
     if blank:
@@ -306,6 +307,10 @@ def bsi_scope(prediction: Prediction) -> str:
     if prediction.superscan_pattern:
         scope += (" The scan shows the superscan pattern (axial skeleton far brighter than the lower legs): diffuse "
                   "involvement is not outlined, so this BSI understates it.")
+    clipped = [flag.removeprefix("clipped_export_") for flag in prediction.qc_flags if flag.startswith("clipped_export_")]
+    if clipped:  # session 73: NM1 windowed to 30 %, its lesion's outline 317 mm2 against 587, the BSI 0.051 for 0.093
+        scope += (f" {' and '.join(clipped)} {'was' if len(clipped) == 1 else 'were'} exported cut off by a display "
+                  "window: hot spots are flattened, so outlines are smaller and this BSI lower than the scan's own.")
     return scope
 
 

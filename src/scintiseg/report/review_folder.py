@@ -29,12 +29,10 @@ from scintiseg.errors import ScintisegError
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.labelme import annotation_to_json
 from scintiseg.io.not_scans import REPORT_NAME, prediction_report
-from scintiseg.io.predicted_labels import unedited_prediction
-from scintiseg.io.reader_labels import LEFT_OUT_LABEL, normalised_label
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
-from scintiseg.predict.review import LABELME_NAME, read_view_file, review_record, reviewed
-from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
+from scintiseg.predict.review import LABELME_NAME, is_edited, review_record, reviewed
+from scintiseg.report.batch import SUMMARY_NAME, ScanResult, same_scan, summary_csv, write_published
 from scintiseg.report.predicted_again import damaged_report, predict_again, report_of
 from scintiseg.scan import Annotation, Shape
 
@@ -77,7 +75,7 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and prediction_report(out) is None)):
         raise ScintisegError("exists and is not a scintiseg report folder: give a new --out", path=out)
     there = prediction_report(out) if out.is_dir() else None
-    if there is not None and not _same_scan(there, report):  # its files, a reader's edits too, would be replaced
+    if there is not None and not same_scan(there, report):  # its files, a reader's edits too, would be replaced
         raise ScintisegError("holds the report of another scan: give a new --out (a review goes over its own scan's "
                              "report only)", path=out)
     signed = _signed_by(there)
@@ -129,37 +127,6 @@ def _keep_not_lesions(folder: Path, prediction: Prediction, shapes: dict[str, li
                                               view=view))["shapes"]
         document["shapes"] = list(document.get("shapes") or []) + extra
         write_text_atomic(path, json.dumps(document, indent=1) + "\n")
-
-
-def _same_scan(one: dict, other: dict) -> bool:
-    """Whether two reports are of one scan: the same study UID where both have one, else the same source file (session
-    61: `review --out` another study's prediction folder replaced its report and LabelMe files)."""
-    uids = [str(r.get("study_uid") or "") for r in (one, other)]
-    if all(uids):
-        return uids[0] == uids[1]
-    sources = [(r.get("input") or {}).get("source") if isinstance(r.get("input"), dict) else None for r in (one, other)]
-    return sources[0] == sources[1]
-
-
-def is_edited(folder: Path) -> bool:
-    """Whether a reader edited any predicted view's LabelMe file in ``folder``: its outline no longer the mask beside
-    it (:func:`~scintiseg.io.predicted_labels.unedited_prediction`), or fewer ``left_out`` shapes than ``report.json``
-    lists left-out calls of that view (a call deleted or relabelled: session 65, a batch review passed such a folder
-    over as not edited); a file missing or unreadable counts as edited, so that its review says what is wrong."""
-    report = prediction_report(folder) or {}
-    calls = report.get("left_out_calls") if isinstance(report.get("left_out_calls"), list) else []
-    for view in report.get("views") or {}:
-        path = folder / LABELME_NAME.format(view=view)
-        try:
-            annotation = read_view_file(path)
-            if not unedited_prediction(path, annotation):  # read as the review reads it
-                return True
-        except (ScintisegError, OSError):
-            return True
-        listed = sum(isinstance(call, dict) and call.get("view") == view for call in calls)
-        if sum(normalised_label(shape.label) == LEFT_OUT_LABEL for shape in annotation.shapes) < listed:
-            return True
-    return False
 
 
 def _alone(folder: Path, out: Path) -> str:

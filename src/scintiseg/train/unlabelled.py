@@ -90,7 +90,7 @@ from scintiseg.io.dataset import HEAD_DOWN, MANIFEST_NAME, STOOD_KEY, STOOD_TURN
 from scintiseg.io.dataset import SPLIT_KEY, STORED_SHAPE_KEY, load_manifest
 from scintiseg.io.importer import PSEUDO, VIEW_SOURCES
 from scintiseg.io.patient_sides import MIRRORED_KEY
-from scintiseg.io.not_scans import DATASET_MANIFEST, dataset_files, dicom_not_a_scan
+from scintiseg.io.not_scans import DATASET_MANIFEST, OS_LITTER, dataset_files, dicom_not_a_scan
 from scintiseg.io.voc import VocAnnotation, VocBox, annotation_of, box_kind, box_slices, quarter_turned_boxes
 from scintiseg.io.voc import columns_reversed_boxes, page_boxes, rows_reversed_boxes
 from scintiseg.losses import BOX_IGNORE, BOX_LESION
@@ -162,8 +162,8 @@ class SiteScans:
 
 
 def scan_files(folder: Path) -> list[Path]:
-    """Files under ``folder`` (sorted, recursive; hidden names, LabelMe ``.json`` and Pascal VOC ``.xml`` files
-    skipped, and DICOM files that hold no planar scan: a DICOMDIR, an SR, a CT slice, SPECT; of a data set's folder
+    """Files under ``folder`` (sorted, recursive; hidden names, an operating system's litter (``Thumbs.db``), LabelMe
+    ``.json`` and Pascal VOC ``.xml`` files skipped, and DICOM files that hold no planar scan: a DICOMDIR, an SR, a CT slice, SPECT; of a data set's folder
     found inside, its case images only: :mod:`scintiseg.io.not_scans`)."""
     if folder.is_file():
         return [folder]
@@ -175,7 +175,8 @@ def scan_files(folder: Path) -> list[Path]:
             dirs[:] = []
             files += in_dataset[0]
             continue
-        files += [Path(here) / n for n in sorted(names) if not n.startswith(".") and not n.lower().endswith((".json", ".xml"))]
+        files += [Path(here) / n for n in sorted(names)
+                  if not n.startswith(".") and n.lower() not in OS_LITTER and not n.lower().endswith((".json", ".xml"))]
     return [path for path in files if dicom_not_a_scan(path) is None]
 
 
