@@ -40,6 +40,35 @@ def test_a_doubtful_pixel_size_is_said_on_the_console_naming_the_view(scans, tmp
     assert "(pixel_spacing_doubtful_ANT)" in err
 
 
+def test_a_stale_header_pixel_size_is_replaced_when_asked_and_review_reads_the_scan_the_same_way(scans, tmp_path, capsys):
+    """NM1 halved to 512 x 128 whose header kept 2.26 mm reads as a 1.16 m partial body (no BSI); with
+    --pixel-spacing 4.52 --pixel-spacing-over-header the whole body is read, the report keeps the file's own, the page
+    says both, and the review's reading of the scan gives the same pixel size."""
+    from scintiseg.io import read_scan
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.predict.review import scan_as_predicted
+    from scintiseg.scan import Scan
+
+    ant = np.asarray(read_scan(scans / "nm1.dcm").view("ANT"), dtype=np.int64)
+    halved = ant.reshape(512, 2, 128, 2).sum(axis=(1, 3)).astype(np.uint16)
+    stale = tmp_path / "stale.dcm"
+    write_dicom(Scan({"ANT": halved}, (2.26, 2.26), patient_id="STALE"), stale)
+    assert main(["predict", str(stale), "--out", str(tmp_path / "kept"), "--quiet", "--pixel-spacing", "4.52"]) == 0
+    kept = json.loads((tmp_path / "kept" / "stale" / "report.json").read_text())
+    assert kept["summary"]["bsi_percent"] is None and kept["input"]["pixel_spacing_mm"] == [2.26, 2.26]
+    capsys.readouterr()
+    assert main(["predict", str(stale), "--out", str(tmp_path / "over"), "--quiet", "--pixel-spacing", "4.52",
+                 "--pixel-spacing-over-header"]) == 0
+    assert "given over the file's own 2.26 x 2.26 mm" in capsys.readouterr().err
+    over = json.loads((tmp_path / "over" / "stale" / "report.json").read_text())
+    assert over["input"]["pixel_spacing_mm"] == [4.52, 4.52] and over["input"]["pixel_spacing_over_header"] == [2.26, 2.26]
+    assert over["summary"]["bsi_percent"] is not None  # a whole body now: its bones named, a BSI
+    assert "4.52 x 4.52 mm given over the file's own 2.26 x 2.26 mm" in (tmp_path / "over" / "stale" / "report.html").read_text()
+    assert scan_as_predicted(over, tmp_path / "over" / "stale").pixel_spacing == (4.52, 4.52)
+    assert main(["predict", str(stale), "--out", str(tmp_path / "x"), "--pixel-spacing-over-header"]) == 2
+    assert "--pixel-spacing-over-header needs --pixel-spacing" in capsys.readouterr().err
+
+
 def test_a_model_given_twice_is_their_mean_and_models_read_otherwise_are_refused(run_dir, scans, tmp_path, capsys):
     out = tmp_path / "mean"
     assert main(["predict", str(scans / "nm1.dcm"), "--out", str(out), "--model", str(run_dir), "--model", str(run_dir),

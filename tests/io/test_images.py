@@ -226,6 +226,30 @@ def test_a_dicom_file_keeps_its_own_spacing(tmp_path):
         assert read_scan(tmp_path / "scan.dcm", pixel_spacing="2.4").pixel_spacing == (2.4, 2.4)
 
 
+def test_a_spacing_given_over_the_header_replaces_a_stale_one_and_records_it(tmp_path):
+    """A 512-row whole body whose header kept the 1024-row matrix's 2.26 mm reads as a 1.16 m partial view; asked to,
+    the given 4.52 mm replaces it (DICOM, and a header format: MetaImage), with a warning and the file's own kept."""
+    from scintiseg.io.read import OVER_HEADER_KEY
+
+    stale = Scan({"ANT": np.ones((512, 128), np.uint16)}, pixel_spacing=(2.26, 2.26))
+    write_dicom(stale, tmp_path / "scan.dcm")
+    (tmp_path / "scan.raw").write_bytes(np.ones((512, 128), "<u2").tobytes())
+    (tmp_path / "scan.mhd").write_text("ObjectType = Image\nNDims = 2\nBinaryData = True\nBinaryDataByteOrderMSB = False\n"
+                                       "DimSize = 128 512\nElementType = MET_USHORT\nElementSpacing = 2.26 2.26\n"
+                                       "ElementDataFile = scan.raw\n")
+    for path in (tmp_path / "scan.dcm", tmp_path / "scan.mhd"):
+        with pytest.warns(ReaderWarning, match=r"4\.52 x 4\.52 mm given over the file's own 2\.26 x 2\.26 mm"):
+            scan = read_scan(path, pixel_spacing="4.52", pixel_spacing_over_header=True)
+        assert scan.pixel_spacing == (4.52, 4.52) and scan.metadata[OVER_HEADER_KEY] == [2.26, 2.26], path
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert read_scan(path, pixel_spacing="4.52").pixel_spacing == (2.26, 2.26)  # not asked: the header's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the header's own given: nothing replaced, nothing said
+        same = read_scan(tmp_path / "scan.dcm", pixel_spacing="2.26", pixel_spacing_over_header=True)
+    assert OVER_HEADER_KEY not in same.metadata
+
+
 @pytest.mark.parametrize("spacing", [(500.0, 500.0), (0.001, 0.001), (0.05, 0.05), (4.0, 4.0), (2.26, 25.0)])
 def test_a_dicom_spacing_that_is_no_cameras_is_refused_in_one_line(tmp_path, spacing):
     """500 mm (the process was killed for memory resampling it) and 0.001 mm (read as one pixel); 0.05 mm makes a

@@ -39,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "their own unless it is no camera's (a pixel outside 0.1-20 mm, a side under 10 mm or over 4 m)",
     )
     parser.add_argument(
+        "--pixel-spacing-over-header", action="store_true",
+        help="--pixel-spacing replaces every file's own too (DICOM, Interfile, MetaImage, NIfTI, .npz): for a header "
+             "that kept a resampled image's old pixel size, which reads as a short body (report.json input."
+             "pixel_spacing_over_header keeps the file's own; review reads the scan the same way)",
+    )
+    parser.add_argument(
         "--labels", default=None, metavar="CSV", action="append",
         help="image-level labels (a CSV: file, normal/abnormal; or BS-80K's per-folder list 'name label'; repeat for "
              "several files): also measure the triage score's ROC AUC against them and "
@@ -85,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if settings.region_model is not None:  # a region network given is the one that names the bones
         settings = replace(settings, regions="learned")
     spacing = None if args.pixel_spacing is None else parse_pixel_spacing(args.pixel_spacing)
+    if args.pixel_spacing_over_header and spacing is None:
+        raise ScintisegError("--pixel-spacing-over-header needs --pixel-spacing MM (the size that replaces the files' own)")
     if args.shape is not None:  # the raw inputs' flags are checked once, not file by file (every file skipped)
         parse_shape(args.shape)
     if args.dtype is not None and args.dtype not in RAW_DTYPES:
@@ -101,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         boxes = read_voc_folders(args.boxes)
     model = load_models(args.model or (), engine=args.engine)
     read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
+    if args.pixel_spacing_over_header:
+        read_kwargs["pixel_spacing_over_header"] = True
     read_kwargs["split_views"] = not args.no_split_views
     read_kwargs["view"] = "name" if args.view == "auto" else args.view
     settings.region_network(args.engine)  # a region model that cannot load stops here, in one line, before any scan

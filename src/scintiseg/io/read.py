@@ -71,8 +71,26 @@ from scintiseg.scan import Scan
 
 #: What ``read_scan(view=...)`` accepts: a view to name a one-view image by, or ``"name"`` (from the file name).
 VIEW_CHOICES = ("ANT", "POST", "name")
+#: ``scan.metadata`` key (and report.json ``input`` key) of a file's own pixel spacing that a given one replaced
+#: (``read_scan(pixel_spacing_over_header=True)``, ``predict --pixel-spacing-over-header``): [row, col] mm.
+OVER_HEADER_KEY = "pixel_spacing_over_header"
 
-__all__ = ["VIEW_CHOICES", "header_data_files", "read_scan"]
+__all__ = ["OVER_HEADER_KEY", "VIEW_CHOICES", "header_data_files", "read_scan"]
+
+
+def _over_header(scan: Scan, given: tuple[float, float] | None, over: bool, path: Path) -> Scan | None:
+    """``scan`` with the ``given`` pixel spacing over the file's own (``over``: the user says the header is wrong, e.g.
+    a resampled image that kept the old one, whose body still reads as a possible height), recorded under
+    :data:`OVER_HEADER_KEY` and said in a warning; None when not asked, or when the two agree."""
+    if not over or given is None or all(math.isclose(a, b, rel_tol=1e-3) for a, b in zip(given, scan.pixel_spacing)):
+        return None
+    own = scan.pixel_spacing
+    fixed = scan.with_views(scan.views, pixel_spacing=given)
+    fixed.metadata.pop("pixel_spacing_assumed", None)
+    fixed.metadata[OVER_HEADER_KEY] = [float(own[0]), float(own[1])]
+    warnings.warn(f"{path}: pixel spacing {given[0]:g} x {given[1]:g} mm given over the file's own {own[0]:g} x "
+                  f"{own[1]:g} mm (--pixel-spacing-over-header)", ReaderWarning, stacklevel=3)
+    return fixed
 
 
 def _name_the_view(scan: Scan, view: str | None, path: Path) -> Scan:
@@ -186,6 +204,7 @@ def read_scan(
     patient_id: str | None = None,
     split_views: bool = False,
     view: str | None = None,
+    pixel_spacing_over_header: bool = False,
 ) -> Scan:
     """Read any supported scan file, recognised by its content (never by its name).
 
@@ -204,6 +223,10 @@ def read_scan(
             file keeps its own, with a :class:`~scintiseg.io.library_messages.ReaderWarning` when
             they differ (module docstring), unless its own makes no camera's field
             (:func:`~scintiseg.io.images.check_view_field`): then the one given is used, with a warning.
+        pixel_spacing_over_header: the ``pixel_spacing`` given replaces a DICOM, Interfile, MetaImage, NIfTI or
+            ``.npz`` file's own too (a header that kept a resampled image's old pixel size, which still gives a
+            possible body: a 512-row whole body at the 1024-row 2.26 mm reads as a 1.16 m "partial" view), with a
+            warning, the file's own kept in ``scan.metadata["pixel_spacing_over_header"]``.
         patient_id: patient id for formats without a header (default: the file name without suffix).
         split_views: a plain image about twice as tall as wide is ANT and POST side by side: read it as the
             two views (:mod:`scintiseg.io.layout`; ``scan.metadata["views_split"]`` says where it was cut); so is
@@ -232,7 +255,8 @@ def read_scan(
     """
     with reading_notes() as notes:
         scan = _read_scan(Path(path), shape=shape, dtype=dtype, byteorder=byteorder, pixel_spacing=pixel_spacing,
-                          patient_id=patient_id, split_views=split_views, view=view)
+                          patient_id=patient_id, split_views=split_views, view=view,
+                          over_header=pixel_spacing_over_header)
     check_view_field(scan.shape, scan.pixel_spacing, path)
     if notes.get("colour_painted"):
         scan.metadata["colour_painted"] = int(notes["colour_painted"])
@@ -253,7 +277,8 @@ def _given_over_no_cameras(path: Path, shape: tuple[int, int], own: tuple[float,
     return given
 
 
-def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id, split_views, view) -> Scan:
+def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id, split_views, view,
+               over_header: bool = False) -> Scan:
     """:func:`read_scan`'s reading, without the notes the readers leave."""
     if view is not None and view not in VIEW_CHOICES:
         raise ScintisegError(f"view must be one of {', '.join(VIEW_CHOICES)} or None, got {view!r}")
@@ -277,6 +302,9 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
             fixed = scan.with_views(scan.views, pixel_spacing=given)
             fixed.metadata.pop("pixel_spacing_assumed")
             return fixed
+        replaced = _over_header(scan, given, over_header, path)
+        if replaced is not None:
+            return replaced
         mended = _given_over_no_cameras(path, scan.shape, scan.pixel_spacing, given)
         if mended != scan.pixel_spacing:  # the file's own spacing is wrong: the one given
             return scan.with_views(scan.views, pixel_spacing=mended)
@@ -290,7 +318,8 @@ def _read_scan(path: Path, *, shape, dtype, byteorder, pixel_spacing, patient_id
         return scan
     kind = None if shape is not None else _header_format(path)
     if kind is not None:
-        return _name_the_view(_header_format_scan(kind, path, given, patient_id), view, path)
+        scan = _header_format_scan(kind, path, given, patient_id)
+        return _name_the_view(_over_header(scan, given, over_header, path) or scan, view, path)
     array = read_image(path, shape=shape, dtype=dtype, byteorder=byteorder)
     metadata: dict = {}
     if array.ndim == 2:  # a screen capture's toolbars, side panels and frames, before anything judges the image

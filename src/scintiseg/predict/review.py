@@ -62,6 +62,7 @@ from scipy import ndimage as ndi
 from scintiseg.errors import ScintisegError
 from scintiseg.geometry import shapes_to_mask
 from scintiseg.io import read_scan
+from scintiseg.io.read import OVER_HEADER_KEY
 from scintiseg.io.images import read_mask_png
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.not_scans import prediction_report
@@ -90,6 +91,8 @@ def scan_as_predicted(report: dict, folder: Path, scans: list[Path] | None = Non
     kwargs = {"view": "name", "split_views": True}
     if isinstance(spacing, list) and len(spacing) == 2 and all(isinstance(v, (int, float)) for v in spacing):
         kwargs["pixel_spacing"] = (float(spacing[0]), float(spacing[1]))
+        if facts.get(OVER_HEADER_KEY):  # predicted with a pixel size given over the file's own: read the same way
+            kwargs["pixel_spacing_over_header"] = True
     sources = facts.get("view_sources") if isinstance(facts.get("view_sources"), dict) else None
     if scans:
         paths = [Path(p) for p in scans]

@@ -195,8 +195,9 @@ QC_FLAG_MEANINGS: dict[str, str] = {
     "inverted_export": "the export showed hot as dark (an inverted display); it was read inverted back: check the images",
     "body_truncated": "the body touches the top or bottom edge: region names and BSI are unreliable",
     "partial_view": "less than a whole body in the view (a crop or spot view; or, where the whole body is in the "
-                    "image, a pixel size read too small: a resampled image whose header kept the old one): bones are not "
-                    "named and no BSI is given",
+                    "image, a pixel size read too small: a resampled image whose header kept the old one; then predict "
+                    "it again with --pixel-spacing MM --pixel-spacing-over-header): bones are not named and no BSI is "
+                    "given",
     "polygon_crop": "a polygon crop (outside set to 0): its input was brought to the level of a whole view",
     "no_body": "no body found in the view",
     "no_bone_found": "no bone found in the view: BSI and lesion-to-bone ratios are missing",
@@ -762,15 +763,21 @@ def _body_diagram(report: dict) -> str:
 
 def _source_text(summary: dict) -> str:
     """The input file, or each view's file for a study stored as two files; for a study's file read apart from its
-    other view's file, that file and why (escaped)."""
+    other view's file, that file and why; for a file whose pixel size was given over its own, both sizes (escaped)."""
     named = summary.get("view_sources")
-    if isinstance(named, dict) and named:
-        return "; ".join(f"{_e(view)}: {_e(path)}" for view, path in named.items())
     apart = summary.get("read_apart")
-    if isinstance(apart, dict) and apart.get("other_file"):
-        return (f"{_e(summary.get('source'))}<br><small>read apart from its study's other view, "
+    if isinstance(named, dict) and named:
+        text = "; ".join(f"{_e(view)}: {_e(path)}" for view, path in named.items())
+    elif isinstance(apart, dict) and apart.get("other_file"):
+        text = (f"{_e(summary.get('source'))}<br><small>read apart from its study's other view, "
                 f"{_e(apart['other_file'])}: {_e(apart.get('why', ''))}</small>")
-    return _e(summary.get("source"))
+    else:
+        text = _e(summary.get("source"))
+    own, given = summary.get("pixel_spacing_over_header"), summary.get("pixel_spacing_mm")
+    if isinstance(own, list) and len(own) == 2 and isinstance(given, list) and len(given) == 2:
+        text += (f"<br><small>pixel size {_e(' x '.join(f'{v:g}' for v in given))} mm given over the file's own "
+                 f"{_e(' x '.join(f'{v:g}' for v in own))} mm</small>")
+    return text
 
 
 def _dicom_row(dicom) -> list[str]:

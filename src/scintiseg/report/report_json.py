@@ -69,8 +69,9 @@ outlines, :mod:`scintiseg.predict.review`; session 46 ``lesions[].region_alterna
 the bone a lesion may lie in behind the one named, :func:`scintiseg.predict.pair_names.one_view_alternative`; session
 65 ``review.views.V.left_out_dismissed``, the left-out calls a reader deleted, where a reviewed report's
 ``left_out_calls``, per-rule counts and rule flags now hold only the calls the reader left,
-:func:`scintiseg.predict.review.as_the_reader_left_them`) keep the version, and a reader ignores keys it does not
-know.
+:func:`scintiseg.predict.review.as_the_reader_left_them`; session 73 ``input.pixel_spacing_over_header``, the file's
+own pixel spacing [row, col] mm where ``predict --pixel-spacing-over-header`` replaced it,
+:data:`scintiseg.io.read.OVER_HEADER_KEY`) keep the version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -85,6 +86,7 @@ from scintiseg import __version__
 from scintiseg.io import SPLIT_COLUMN
 from scintiseg.io.layout import STOOD_KEY, STORED_SHAPE_KEY
 from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
+from scintiseg.io.read import OVER_HEADER_KEY
 from scintiseg.io.view_pairs import READ_APART_KEY
 from scintiseg.predict.bsi import bsi_view_weights, soloway_grade
 from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
@@ -101,7 +103,7 @@ from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT
 #: back through (:mod:`scintiseg.io.colour_tables`), copied into ``input``.
 READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_KEY, ORIENTATION_KEY, READ_APART_KEY,
                             "colour_table", "panels_blanked", "frame_lines_blanked", "display_gamma",
-                            "pixel_spacing_assumed")
+                            "pixel_spacing_assumed", OVER_HEADER_KEY)
 
 DEFINITIONS = {
     "coordinates": ("pixel (row, col) of the view as read (POST as acquired, not mirrored to ANT; a file stood, split "
