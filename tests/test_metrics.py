@@ -132,3 +132,14 @@ def test_predicted_components_are_8_connected_so_a_diagonal_call_is_one_false_po
     pred[1, 1] = pred[2, 2] = True  # one diagonal call, away from the lesion
     result = lesion_detection(pred, target)
     assert result["predicted"] == 1 and result["false_positives"] == 1
+
+
+def test_class_confusion_rows_are_the_truth_columns_the_prediction_and_overlap_is_read_from_it():
+    from scintiseg.metrics import class_confusion, class_overlap, confusion_overlap
+
+    truth = np.array([[0, 1, 1, 2]])
+    predicted = np.array([[1, 1, 2, 2]])
+    joint = class_confusion(predicted, truth, 3)
+    np.testing.assert_array_equal(joint, [[0, 1, 0], [0, 1, 1], [0, 0, 1]])  # truth 0 called 1; truth 1 once called 2
+    np.testing.assert_array_equal(confusion_overlap(joint), class_overlap(predicted, truth, 3))
+    np.testing.assert_array_equal(confusion_overlap(joint), [[0, 0, 1], [1, 1, 1], [1, 1, 0]])

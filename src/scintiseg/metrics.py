@@ -187,19 +187,33 @@ def mean_std(values: Iterable[float]) -> tuple[float, float]:
     return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
 
 
+def class_confusion(prediction, target, classes: int) -> np.ndarray:
+    """``(classes, classes)`` pixel counts: row = the target's class id, column = the prediction's.
+
+    ``prediction`` and ``target`` are integer label maps of one shape (any number of images), ids 0 to
+    ``classes - 1``; pooled over all their pixels. Sum several to pool over more images.
+    """
+    prediction = np.asarray(prediction).ravel().astype(np.int64)
+    target = np.asarray(target).ravel().astype(np.int64)
+    if prediction.shape != target.shape:
+        raise ValueError(f"prediction and target differ in size: {prediction.size} vs {target.size}")
+    return np.bincount(target * classes + prediction, minlength=classes * classes).reshape(classes, classes)
+
+
+def confusion_overlap(joint: np.ndarray) -> np.ndarray:
+    """``(classes, 3)`` true positives, false positives, false negatives of each class from a :func:`class_confusion`."""
+    joint = np.asarray(joint)
+    tp = np.diag(joint)
+    return np.stack([tp, joint.sum(axis=0) - tp, joint.sum(axis=1) - tp], axis=1)
+
+
 def class_overlap(prediction, target, classes: int) -> np.ndarray:
     """``(classes, 3)`` counts (true positives, false positives, false negatives) of each class id.
 
     ``prediction`` and ``target`` are integer label maps of one shape (any number of images); pooled over
     all their pixels. Sum the counts of several calls to pool over more images.
     """
-    prediction = np.asarray(prediction).ravel().astype(np.int64)
-    target = np.asarray(target).ravel().astype(np.int64)
-    if prediction.shape != target.shape:
-        raise ValueError(f"prediction and target differ in size: {prediction.size} vs {target.size}")
-    joint = np.bincount(target * classes + prediction, minlength=classes * classes).reshape(classes, classes)
-    tp = np.diag(joint)
-    return np.stack([tp, joint.sum(axis=0) - tp, joint.sum(axis=1) - tp], axis=1)
+    return confusion_overlap(class_confusion(prediction, target, classes))
 
 
 def class_dice(counts: np.ndarray) -> np.ndarray:

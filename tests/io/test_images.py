@@ -507,3 +507,39 @@ def test_an_inverted_exports_blanked_outside_of_any_outline_stays_zero(tmp_path)
     view = scan.view("VIEW")
     assert (view[outside] == 0).all()
     np.testing.assert_array_equal(view[~outside], counts[~outside])
+
+
+def test_a_label_image_gives_its_ids_from_palette_grey_16_bit_tiff_and_npy(tmp_path):
+    """read_label_image: a palette PNG's indexes (not its colours' grey levels, which read_image gives), grey values of
+    8 and 16 bits, TIFF, and an .npy of whole-number floats, each back as the same ids."""
+    from scintiseg.io.images import read_image, read_label_image
+
+    ids = np.zeros((40, 20), dtype=np.uint8)
+    ids[5:15, 2:8], ids[20:30, 10:18] = 3, 12
+    palette = Image.fromarray(ids, mode="P")
+    palette.putpalette([min(20 * i, 255) for i in range(256) for _ in range(3)])  # id i shown grey 20 i
+    palette.save(tmp_path / "palette.png")
+    assert set(np.unique(read_image(tmp_path / "palette.png")).tolist()) == {0, 60, 240}  # as shown, not the ids
+    Image.fromarray(ids).save(tmp_path / "grey.png")
+    Image.fromarray(ids.astype(np.uint16) * 300).save(tmp_path / "deep.png")
+    tifffile.imwrite(tmp_path / "ids.tif", ids)
+    np.save(tmp_path / "ids.npy", ids.astype(np.float64))
+    for name, scale in (("palette.png", 1), ("grey.png", 1), ("deep.png", 300), ("ids.tif", 1), ("ids.npy", 1)):
+        np.testing.assert_array_equal(read_label_image(tmp_path / name), ids.astype(np.int64) * scale)
+
+
+@pytest.mark.parametrize("write, said", [
+    (lambda p: Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(p.with_suffix(".png")), "not colours"),
+    (lambda p: np.save(p.with_suffix(".npy"), np.full((20, 20), 0.5)), "whole numbers"),
+    (lambda p: np.save(p.with_suffix(".npy"), np.full((20, 20), -1)), "from 0"),
+    (lambda p: np.save(p.with_suffix(".npy"), np.zeros((3, 20, 20))), "one 2-D image"),
+    (lambda p: p.with_suffix(".png").write_bytes(b"GIF89a not a label image"), "not a label image"),
+])
+def test_a_label_image_that_holds_no_ids_is_one_line_naming_it(tmp_path, write, said):
+    from scintiseg.io.images import read_label_image
+
+    write(tmp_path / "mask")
+    path = next(tmp_path.iterdir())
+    with pytest.raises(ScintisegError, match=said) as caught:
+        read_label_image(path)
+    assert str(path) in str(caught.value)

@@ -10,7 +10,8 @@ import pytest
 from scintiseg.io import stood_scan
 from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
 from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back
-from scintiseg.io.stored_points import points_as_stored
+from scintiseg.io.layout import split_at
+from scintiseg.io.stored_points import points_as_stored, stored_as_read
 from scintiseg.scan import Scan
 from support import EIGHT, stored_way as _stored, upright_letters as _letters
 
@@ -53,3 +54,26 @@ def test_points_of_a_split_page_go_back_to_their_side_of_the_page(cut):
         back = points_as_stored(lit, view, {"split_column": cut}, (40, width)).astype(int)
         for (x, y), (xs, ys) in zip(lit.astype(int), back):
             assert page[ys, xs] == image[y, x]
+
+
+@pytest.mark.parametrize("k, flip", EIGHT)
+def test_an_array_of_the_stored_file_lands_on_the_view_as_the_reader_read_the_counts(k, flip):
+    """stored_as_read is the reading itself: a label image drawn on the file, placed with the reading's record, is the
+    view as read pixel for pixel (stand, the prediction's other quarter, mirror back)."""
+    rows, cols = np.mgrid[0:600, 0:150]
+    stored = {name: _stored(a, k, flip) for name, a in (("code", rows * 1000 + cols), ("rows", rows), ("cols", cols))}
+    scan = Scan({"ANT": stored["code"]}, pixel_spacing=(2.6, 2.6),
+                metadata={ORIENTATION_KEY: {"ANT": _letters(stored["rows"], stored["cols"], "L")}})
+    read = mirrored_back(stood_scan(scan) or scan)
+    if read.metadata.get("turned_upright") and read.view("ANT")[0, 0] // 1000 > read.view("ANT")[-1, 0] // 1000:
+        read = read.with_views({"ANT": np.rot90(read.view("ANT"), 2)})
+        read.metadata[STOOD_KEY] = QUARTER_COUNTERCLOCKWISE
+    np.testing.assert_array_equal(stored_as_read(stored["code"], "ANT", read.metadata), read.view("ANT"))
+
+
+def test_an_array_of_a_split_page_is_cut_as_the_page_was():
+    page = np.arange(40 * 30).reshape(40, 30)
+    views = split_at(page, 13)
+    for index, view in enumerate(("ANT", "POST")):
+        np.testing.assert_array_equal(stored_as_read(page, view, {"split_column": 13}), views[index])
+    np.testing.assert_array_equal(stored_as_read(page, "ANT", {}), page)  # read as stored: unchanged

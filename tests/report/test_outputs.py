@@ -16,10 +16,11 @@ import pytest
 from support import blob_settings
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.dicom import write_dicom
-from scintiseg.io.images import read_mask_png
+from scintiseg.io.images import read_label_png, read_mask_png
 from scintiseg.io.labelme import read_labelme
 from scintiseg.io.predicted_labels import LEFT_OUT_LABEL
 from scintiseg.predict.pipeline import predict_from_probabilities
+from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.prepare.views import mirror
 from scintiseg.report.outputs import REPORT_HTML, REPORT_JSON, is_dicom_source, source_files, write_outputs
 from scintiseg.report.report_json import report_json
@@ -46,7 +47,8 @@ def test_every_view_gets_its_labelme_mask_and_overlay_named_in_the_report(writte
     folder, report = written
     expected = {REPORT_JSON, REPORT_HTML}
     for view in ("ANT", "POST"):
-        names = {"labelme": f"{view}.labelme.json", "mask": f"{view}_mask.png", "overlay": f"{view}_overlay.png"}
+        names = {"labelme": f"{view}.labelme.json", "mask": f"{view}_mask.png", "overlay": f"{view}_overlay.png",
+                 "regions": f"{view}_regions.png"}
         assert report["views"][view]["files"] == names
         expected |= set(names.values())
     assert {path.name for path in folder.iterdir()} == expected  # nothing else: no DICOM, no temporary file
@@ -61,6 +63,37 @@ def test_the_mask_png_is_the_lesion_labels_and_the_labelme_file_outlines_them(wr
         assert [shape.group_id for shape in annotation.shapes] == [lesion.id for lesion in result.lesions]
         assert {shape.label for shape in annotation.shapes} == {"lesion"}
         np.testing.assert_array_equal(annotation.to_mask(), mask)  # the mask is the polygons rasterised
+
+
+def test_the_regions_png_is_the_views_region_map_on_the_masks_grid(written, prediction):
+    folder, report = written
+    for view, result in prediction.views.items():
+        labels = read_label_png(folder / report["views"][view]["files"]["regions"])
+        np.testing.assert_array_equal(labels, result.regions.labels)
+        assert labels.shape == read_mask_png(folder / f"{view}_mask.png").shape
+        assert len(np.unique(labels)) > 10  # bones named, not a blank map
+    assert report["region_ids"]["0"] == "other" and len(report["region_ids"]) == len(REGION_NAMES) <= 256
+
+
+def test_a_phantom_scan_predicted_writes_the_region_labels_the_lesions_were_named_by(tmp_path):
+    """The shipped models on a small phantom (512 x 128, both views): each V_regions.png reads back to the prediction's
+    region labels exactly, and each lesion's region is the id under most of its pixels in that file."""
+    from scintiseg.phantom import generate_patient, profile
+    from scintiseg.predict.loader import load_model
+    from scintiseg.predict.pipeline import predict_scan
+
+    scan = generate_patient(910003, profile("small")).scan
+    predicted = predict_scan(scan, load_model(None))
+    report = write_outputs(predicted, tmp_path, dicom=False)
+    named = 0
+    for view, result in predicted.views.items():
+        labels = read_label_png(tmp_path / f"{view}_regions.png")
+        np.testing.assert_array_equal(labels, result.regions.labels)
+        for lesion in result.lesions:
+            ids = labels[result.labels == lesion.id]
+            assert REGION_NAMES[np.bincount(ids[ids > 0]).argmax()] == lesion.region
+            named += 1
+    assert named and set(report["views"]) == {"ANT", "POST"}
 
 
 def test_a_left_out_call_is_written_as_such_in_the_labelme_file(prediction, tmp_path):

@@ -5,6 +5,7 @@ Example::
     scintiseg evaluate --run runs/dpunet --data data/crops --split test
     scintiseg evaluate --predictions nnunet_out --data data/site          # nnU-Net's masks of the test views
     scintiseg evaluate --predictions pred_adapted --against pred_shipped --data data/site --split all   # A vs B
+    scintiseg evaluate --predictions pred --region-masks bs80k/masks --class-map classes.json   # region maps
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "nnU-Net's predictions of the views `scintiseg dataset export-nnunet` wrote; or a `scintiseg predict` "
         "output folder of the data set's images (the whole pipeline's outlines). With --against B as well, score "
         "B's masks the same way and compare: per metric A, B, A - B with its 95 % paired bootstrap interval over "
-        "patients and a verdict, printed and written to OUT/comparison.json and OUT/comparison.md.",
+        "patients and a verdict, printed and written to OUT/comparison.json and OUT/comparison.md. With --region-masks "
+        "and --class-map instead of --data, score the folder's skeleton-region maps (V_regions.png) against a reader's "
+        "skeleton masks: Dice per class, macro Dice, pixel accuracy, a confusion table, written to OUT/regions.json "
+        "and OUT/regions.md (default OUT: DIR/eval-regions).",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", type=Path, help="run folder written by `scintiseg train`")
@@ -36,6 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--against", type=Path, metavar="DIR", default=None,
                         help="with --predictions: a second folder of masks of the same views (e.g. the shipped "
                         "model's) to compare A with, patient by patient")
+    parser.add_argument("--region-masks", type=Path, metavar="MASKDIR", default=None,
+                        help="with --predictions and --class-map: a folder of a reader's skeleton masks (PNG, TIFF or "
+                        ".npy label images named for each scan file, <stem>_<VIEW> or <stem>) to score the predicted "
+                        "region maps against")
+    parser.add_argument("--class-map", type=Path, metavar="MAP.json", default=None,
+                        help='with --region-masks: mask value -> {"name": class, "regions": [scintiseg regions merged '
+                        'into it]}, e.g. {"1": {"name": "spine", "regions": ["cervical_spine", "thoracic_spine", '
+                        '"lumbar_spine"]}}')
     parser.add_argument("--data", type=Path, default=None, help="data-set folder (default: the run's)")
     parser.add_argument("--split", choices=SPLIT_NAMES, default="test", help="which cases (default: test)")
     parser.add_argument("--checkpoint", choices=("best", "last"), default="best", help="default: best")
@@ -49,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from scintiseg.train.evaluate import evaluate_predictions, evaluate_run  # lazy: start-up time (torch, the training loop)
 
+    if args.region_masks is not None or args.class_map is not None:
+        return _regions(args)
     if args.overlays < 0:
         raise ScintisegError(f"--overlays must be 0 (none) or more, got {args.overlays}")
     if args.against is not None and args.predictions is None:
@@ -89,4 +103,20 @@ def _compare(args: argparse.Namespace) -> int:
                                             out=args.out, overlays=args.overlays)
     print("\n".join(comparison_lines(comparison)))
     print(f"written to {comparison.folder}")
+    return 0
+
+
+def _regions(args: argparse.Namespace) -> int:
+    """``--predictions DIR --region-masks MASKDIR --class-map MAP.json``: the region maps against a reader's masks."""
+    if args.predictions is None:
+        raise ScintisegError("--region-masks scores a prediction folder's region maps: give it with --predictions DIR")
+    if args.region_masks is None or args.class_map is None:
+        raise ScintisegError("--region-masks and --class-map go together: the masks, and what their values mean")
+    if args.data is not None or args.against is not None or args.threshold is not None or args.checkpoint != "best":
+        raise ScintisegError("--region-masks takes --predictions, --class-map and --out only (no --data, --against, "
+                             "--threshold or --checkpoint)")
+    from scintiseg.report.region_masks import evaluate_region_masks, region_masks_lines  # lazy: start-up time (scipy, scikit-image)
+
+    result, folder = evaluate_region_masks(args.predictions, args.region_masks, args.class_map, out=args.out)
+    print("\n".join(region_masks_lines(result, folder)))
     return 0

@@ -41,6 +41,10 @@ warning) are folded into the reader's one error, or one warning per file, by
 Masks are 8-bit PNG with 0 = background and 1 = lesion. Masks stored as 0/255 (what most image editors
 and many exporters write; the top complaint in nnU-Net's issue tracker) are accepted with a warning;
 any other value is an error, since it would silently become a second class.
+
+Label images of another tool (a reader's skeleton masks, one id per bone class: :func:`read_label_image`, session 73)
+are PNG, TIFF or ``.npy`` holding whole numbers from 0: grey values (8 or 16 bits), or a palette PNG's indexes (the
+ids such a file stores; its colours are only how a viewer shows them), never colour channels.
 """
 
 from __future__ import annotations
@@ -636,3 +640,66 @@ def read_label_png(path: str | Path) -> np.ndarray:
     if array.ndim != 2:
         raise ScintisegError(f"a label map must be 2-D, got shape {array.shape}", path=path)
     return array.astype(np.uint8)
+
+
+#: The file kinds :func:`read_label_image` reads, by content (their usual endings, for finding them in a folder).
+LABEL_IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".tif", ".tiff", ".npy")
+
+
+def read_label_image(path: str | Path) -> np.ndarray:
+    """Another tool's label image (a reader's skeleton masks, one id per class): a PNG, TIFF or ``.npy`` of whole
+    numbers from 0, read by content as an int64 ``(rows, cols)`` array.
+
+    Choices, stated: a palette PNG gives its palette indexes (segmentation tools store class ids so, with a colour per
+    class; :func:`read_image` would give the colours' grey levels); a grey PNG or TIFF (8 or 16 bits) its values; a
+    colour PNG (RGB, RGBA) is refused, since which id a colour stands for is nowhere written; a float array whose
+    values are all whole numbers is read as labels (NumPy's default dtype), any other (a fraction, NaN, a negative
+    value: a probability map) refused; one image of two views (``2 x rows x cols``) is refused, a mask being one view's.
+
+    Raises:
+        ScintisegError: a missing or unreadable file, another format, colour, more than one 2-D image, or values that
+            are no labels; one line naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScintisegError("no such file", path=path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except OSError as exc:
+        raise ScintisegError(f"cannot read ({exc.strerror})", path=path) from None
+    with library_messages("tifffile", "PIL") as said:
+        if head.startswith(NPY_MAGIC):
+            array = _read_npy(path)
+        elif head[:4] in TIFF_MAGICS:
+            array = _read_tiff(path, said)
+        elif head.startswith(PNG_MAGIC):
+            try:
+                with Image.open(path) as image:
+                    _check_header_size((image.height, image.width), path)
+                    image.load()
+                    if image.mode not in ("P", "L", "1", "I", "I;16", "I;16B", "I;16L"):
+                        raise ScintisegError(f"a {image.mode} image: label ids are grey values or palette indexes, "
+                                             "not colours (which id a colour stands for is nowhere written)", path=path)
+                    array = np.asarray(image).copy()
+            except ScintisegError:
+                raise
+            except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+                raise ScintisegError(f"unreadable PNG ({_describe(exc)})", path=path) from None
+        else:
+            raise ScintisegError("not a label image (a PNG, TIFF or .npy file of class ids)", path=path)
+    said.warn_once(path)
+    array = np.squeeze(array)
+    if array.ndim != 2:
+        raise ScintisegError(f"a label image is one 2-D image, got shape {array.shape}", path=path)
+    if array.dtype == bool:
+        return array.astype(np.int64)
+    if array.dtype.kind == "f":
+        odd = ~np.isfinite(array) | (array != np.round(array))
+        if odd.any():
+            raise ScintisegError(f"a label image holds class ids (whole numbers), not {array[odd].flat[0]!r}", path=path)
+    if array.dtype.kind not in "uif":
+        raise ScintisegError(f"a label image of {array.dtype} values, not class ids", path=path)
+    if array.size and array.min() < 0:
+        raise ScintisegError(f"a label image holds class ids from 0, not {array.min()!r}", path=path)
+    return array.astype(np.int64)

@@ -15,6 +15,10 @@ back, with ``k`` the recorded turn's (:data:`~scintiseg.io.layout.STOOD_TURNS`):
 the reader's quarter clockwise and its mirror, and a half turn of a mirrored image is the mirror of the half-turned
 image, so the three compose as the other quarter then the mirror, the turn the record names. Undoing the mirror,
 then the turn, is therefore exact (tests/io/test_stored_points.py, every way of storing a view).
+
+The other way, for arrays (:func:`stored_as_read`, session 73): an array drawn on the file as stored (a reader's label
+image of the file) placed on a view as read, turned by the stand's quarter, cut with the page, mirrored back, as the
+reader did to the counts (:meth:`scintiseg.io.import_sources.ScanSource.read_frame` does the same for an import).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from scintiseg.io import SPLIT_COLUMN
-from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS
+from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, split_at
 from scintiseg.io.patient_sides import MIRRORED_KEY
 
 
@@ -50,4 +54,22 @@ def points_as_stored(points: np.ndarray, view: str, metadata: Mapping, shape: tu
     return moved
 
 
-__all__ = ["points_as_stored"]
+def stored_as_read(array: np.ndarray, view: str, metadata: Mapping) -> np.ndarray:
+    """A 2-D ``array`` of the file as stored (its rows and columns: ``metadata["stored_shape"]`` for a file read stood or
+    split) placed on ``view`` as read, as ``metadata`` (the scan's, or a report's ``input``) records the reading: turned
+    by the stand's quarter, then cut with a page the reader split (``view`` ANT the left part, POST the right,
+    :func:`scintiseg.io.layout.split_at`), then mirrored back where the view was (a page's views never are).
+    Unchanged for a view read as stored. Exact: the inverse of :func:`points_as_stored` for every pixel."""
+    placed = np.asarray(array)
+    k = STOOD_TURNS.get(str(metadata.get(STOOD_KEY)))
+    if k is not None:
+        placed = np.rot90(placed, k)
+    cut = metadata.get(SPLIT_COLUMN)
+    if isinstance(cut, int) and not isinstance(cut, bool) and view in ("ANT", "POST"):
+        placed = split_at(placed, cut)[0 if view == "ANT" else 1]
+    if view in (metadata.get(MIRRORED_KEY) or []):
+        placed = placed[:, ::-1]
+    return np.ascontiguousarray(placed)
+
+
+__all__ = ["points_as_stored", "stored_as_read"]

@@ -20,7 +20,9 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "views": {VIEW: {"lesion_count", "max_probability", "triage_score", "spine_pattern_calls", "symmetric_calls",
                       "bladder_calls",
                       "distal_arm_calls", "off_skeleton_calls", "reference_counts", "axial_to_distal", "bsi": {...},
-                      "window_pixels", "region_estimate": {...}, "files": {...}}},
+                      "window_pixels", "region_estimate": {...},
+                      "files": {"labelme", "mask", "overlay", "regions"}}},
+     "region_ids": {"0": "other", "1": "skull", ...},  # (the pixel values of views.V.files.regions)
      "lesions": [{id, view, region, laterality, area_px, area_mm2, counts_total, counts_max,
                   counts_mean, lesion_to_normal_bone, probability_mean, probability_max, centroid_row,
                   centroid_col, bbox, equivalent_diameter_mm, eccentricity, bsi_contribution_percent,
@@ -71,7 +73,10 @@ the bone a lesion may lie in behind the one named, :func:`scintiseg.predict.pair
 ``left_out_calls``, per-rule counts and rule flags now hold only the calls the reader left,
 :func:`scintiseg.predict.review.as_the_reader_left_them`; session 73 ``input.pixel_spacing_over_header``, the file's
 own pixel spacing [row, col] mm where ``predict --pixel-spacing-over-header`` replaced it,
-:data:`scintiseg.io.read.OVER_HEADER_KEY`) keep the version, and a reader ignores keys it does not know.
+:data:`scintiseg.io.read.OVER_HEADER_KEY`, ``views.V.files.regions``, the view's skeleton-region map written as
+``V_regions.png`` (:func:`scintiseg.report.outputs.write_region_png`), and ``region_ids``, the table of its pixel
+values, id -> name of :data:`scintiseg.predict.regions.REGION_NAMES`) keep the version, and a reader ignores keys it
+does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -93,6 +98,7 @@ from scintiseg.predict.measurements import REFERENCE_MARGIN_PX
 from scintiseg.predict.pair_names import one_view_alternative
 from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
+from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.predict.rule_calls import RULE_TEXT
 from scintiseg.predict.triage import BASIN_PROBABILITY
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT
@@ -128,6 +134,11 @@ DEFINITIONS = {
         "37 such a call on an arm's bone or on none is left out, left_out_calls' rule 'distal_arm', so the mark "
         "falls on calls named another bone, a pelvis beside a hand, or on every such call with that rule off); "
         "null otherwise. A mark for the reader: the lesion counts as every other."
+    ),
+    "region_ids": (
+        "the pixel values of each view's skeleton-region map, views.V.files.regions (V_regions.png: 8-bit grey, the "
+        "grid of V_mask.png), id -> region name; 0 'other' is soft tissue and background. The map that names every "
+        "lesion's region and weights the BSI (a partial view's is all 0: no bone named)."
     ),
     "laterality": "the patient's side (ANT view: patient right on the image left; POST as acquired: the reverse).",
     "bsi_percent": (
@@ -269,12 +280,19 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         "lesions": lesions,
         "left_out_calls": [call.to_dict() for result in prediction.views.values() for call in result.left_out],
         "pairs": [pair.to_dict() for pair in prediction.pairs],
+        "region_ids": region_ids(),
         "definitions": DEFINITIONS,
         "timings_s": {k: round(v, 4) for k, v in prediction.timings.items()},
     }
     if prediction.review is not None:
         report["review"] = {key: value for key, value in prediction.review.items() if key != "origin"}
     return report
+
+
+def region_ids() -> dict[str, str]:
+    """``report.json``'s ``region_ids``: each region id (a JSON key, so a string) -> its name
+    (:data:`scintiseg.predict.regions.REGION_NAMES`), the pixel values of ``V_regions.png``."""
+    return {str(index): name for index, name in enumerate(REGION_NAMES)}
 
 
 #: What the report's ``study`` block carries of the scan's metadata (a DICOM source's; session 62: the page named the
