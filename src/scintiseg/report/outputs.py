@@ -3,8 +3,8 @@
 Per predicted view ``V``: ``V.labelme.json`` (LabelMe, scan embedded, one ``lesion`` polygon per lesion,
 ``group_id`` = lesion id, then one ``left_out`` polygon per call a reading rule left out, :mod:`scintiseg.predict.
 rule_calls`), ``V_mask.png`` (0 = background, 1 = lesion; the LabelMe ``lesion`` polygons rasterised),
-``V_overlay.png``, ``V_regions.png`` (the view's skeleton-region map, :func:`write_region_png`). Per scan: ``report.json``, ``report.html`` and, for DICOM input, ``sr.dcm`` (TID 1500)
-and ``gsps.dcm`` (:mod:`.dicom_out`). Each file is written atomically (:mod:`scintiseg.io.atomic`); the
+``V_overlay.png``, ``V_regions.png`` (the view's skeleton-region map, :func:`write_region_png`). Per scan:
+``report.json``, ``report.html`` and, for DICOM input, ``sr.dcm`` (TID 1500) and ``gsps.dcm`` (:mod:`.dicom_out`). Each file is written atomically (:mod:`scintiseg.io.atomic`); the
 batch runner also writes the whole folder atomically (:mod:`.batch`).
 """
 
@@ -57,8 +57,8 @@ def is_dicom_source(files: dict[str, Path] | None) -> bool:
 def write_region_png(regions: SkeletonRegions, path: str | Path) -> None:
     """``V_regions.png``: the view's skeleton-region map (``regions.labels``, the map that named each lesion's bone and
     weighted the BSI) as an 8-bit greyscale PNG whose pixel value is the region id of
-    :data:`scintiseg.predict.regions.REGION_NAMES` (27 ids, 0-26: they fit 8 bits; 0 = ``other``: soft tissue, background; the id -> name table is
-    ``report.json``'s ``region_ids``), on the grid of ``V_mask.png``: the view as read (POST as acquired, a file
+    :data:`scintiseg.predict.regions.REGION_NAMES` (27 ids, 0-26: they fit 8 bits; 0 = ``other``: soft tissue,
+    background; the id -> name table is ``report.json``'s ``region_ids``), on the grid of ``V_mask.png``: the view as read (POST as acquired, a file
     stood, split or mirrored back as ``input`` says; a scan read head-down turned has its map turned back onto the
     rows as stored, as its masks). A partial view, whose bones are not named, is all 0. Grey values, not a palette:
     every image reader gives back the ids, where a palette's indexes come back as colours from many.
