@@ -95,18 +95,23 @@ def _spacing(pixel_mm) -> tuple[float, float]:
 # --- export ------------------------------------------------------------------------------------------
 
 
-def export_8bit(image: np.ndarray, *, saturation: float = 1.0, jpeg_quality: int | None = None) -> np.ndarray:
+def export_8bit(image: np.ndarray, *, saturation: float = 1.0, jpeg_quality: int | None = None,
+                gain: float | None = None) -> np.ndarray:
     """An 8-bit grey export of a count image, as an archive stores it.
 
     ``grey = clip(round(255 * image / (saturation * image.max())), 0, 255)``: the display window runs from 0
     to ``saturation`` times the hottest pixel, so ``saturation < 1`` clips the hottest pixels to 255. With
-    ``jpeg_quality`` the grey image then makes a JPEG round trip through Pillow (grayscale, mode ``"L"``,
-    Pillow's default 4:2:0 setting is moot for one channel).
+    ``gain`` the window's top is instead ``255 / gain`` counts (``grey = clip(round(gain * image), 0, 255)``, a
+    gain of grey levels per count as realdata.md gives BS-80K's, 1.2-3: nothing clips while the hottest pixel stays
+    under the top). With ``jpeg_quality`` the grey image then makes a JPEG round trip through Pillow (grayscale,
+    mode ``"L"``, Pillow's default 4:2:0 setting is moot for one channel).
 
     Args:
         image: 2-D counts (any real dtype).
         saturation: window top as a share of the maximum, in (0, 1].
-        jpeg_quality: Pillow JPEG quality 1-95, or None for a lossless 8-bit export.
+        jpeg_quality: Pillow JPEG quality 1-100 (Pillow advises against 96-100, which some exporters offer), or None
+            for a lossless 8-bit export.
+        gain: grey levels per count, positive, or None to window by ``saturation``.
 
     Returns:
         uint8 array of ``image``'s shape; all zeros when the image holds no positive value.
@@ -116,15 +121,17 @@ def export_8bit(image: np.ndarray, *, saturation: float = 1.0, jpeg_quality: int
         raise ScintisegError(f"export_8bit needs a 2-D image, got shape {image.shape}")
     if not 0.0 < saturation <= 1.0:
         raise ScintisegError(f"export saturation must lie in (0, 1], got {saturation}")
-    top = saturation * float(image.max()) if image.size else 0.0
+    if gain is not None and not gain > 0:
+        raise ScintisegError(f"export gain must be positive, got {gain}")
+    top = 255.0 / gain if gain is not None else saturation * float(image.max()) if image.size else 0.0
     if top > 0:
         grey = np.clip(np.rint(255.0 * image / top), 0, 255).astype(np.uint8)
     else:
         grey = np.zeros(image.shape, dtype=np.uint8)
     if jpeg_quality is None or grey.size == 0:
         return grey
-    if not 1 <= int(jpeg_quality) <= 95:
-        raise ScintisegError(f"JPEG quality must lie in 1-95, got {jpeg_quality}")
+    if not 1 <= int(jpeg_quality) <= 100:
+        raise ScintisegError(f"JPEG quality must lie in 1-100, got {jpeg_quality}")
     buffer = io.BytesIO()
     Image.fromarray(grey, mode="L").save(buffer, format="JPEG", quality=int(jpeg_quality))
     buffer.seek(0)
