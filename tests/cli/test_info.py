@@ -6,8 +6,12 @@ import json
 import re
 
 import numpy as np
+from PIL import Image as PILImage
 
 from scintiseg.cli import main
+from scintiseg.io import read_scan
+from scintiseg.prepare.degrade import export_8bit
+from scintiseg.prepare.thinning import binomial_thin
 
 
 def test_info_json_on_real_file(real_nm1, capsys):
@@ -160,3 +164,23 @@ def test_info_says_which_arrays_of_a_npz_archive_it_read(tmp_path, capsys):
     assert "2.4 x 2.4 mm\n" in out
     assert main(["info", str(tmp_path / "case.npz"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["npz_arrays"].startswith("ANT from 'ant'")
+
+
+def test_info_tells_the_counts_behind_an_8bit_export(real_nm1, tmp_path, capsys):
+    """An 8-bit PNG of NM1 thinned to 0.15 (538,848 counts) at 2 grey levels per count: ``info`` says the counts its
+    grey levels stand for and the gain, in the table and ``--json``; a JPEG 75 of it tells none (said so); NM1's own
+    16-bit counts need no such line."""
+    counts = binomial_thin(np.asarray(read_scan(real_nm1).view("ANT"), dtype=np.int64), 0.15, np.random.default_rng(0))
+    PILImage.fromarray(export_8bit(counts, gain=2.0)).save(tmp_path / "ANT.png")
+    PILImage.fromarray(export_8bit(counts, gain=2.0, jpeg_quality=75)).save(tmp_path / "ANT.jpg", quality=100)
+    assert main(["info", str(tmp_path / "ANT.png")]) == 0
+    out = capsys.readouterr().out
+    assert f"counts         ANT: about {counts.sum():,}, at 2.00 grey levels per count" in out
+    assert main(["info", str(tmp_path / "ANT.png"), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["export_gain"]["ANT"] == {"grey_levels_per_count": 2.0, "counts_total": int(counts.sum()),
+                                           "lower_bound": False, "clipped_share": 0.0}
+    assert main(["info", str(tmp_path / "ANT.jpg")]) == 0
+    assert "counts         ANT: not told by the grey levels" in capsys.readouterr().out
+    assert main(["info", str(real_nm1)]) == 0
+    assert "counts         " not in capsys.readouterr().out

@@ -1,11 +1,14 @@
 """QC flags of a predicted scan (scintiseg.predict.qc): each raised where its cause is, and only there."""
 
 import numpy as np
+import pytest
 from scipy import ndimage as ndi
 
 from support import blob_settings
 from scintiseg.predict.pipeline import predict_from_probabilities
-from scintiseg.predict.qc import clipped_share, doubtful_size
+from scintiseg.predict.qc import clipped_share, doubtful_size, scan_qc_flags
+from scintiseg.prepare.degrade import export_8bit
+from scintiseg.prepare.thinning import binomial_thin
 from scintiseg.report.outputs import write_outputs
 from scintiseg.scan import Scan
 
@@ -151,3 +154,31 @@ def test_a_scan_read_turned_is_judged_for_swapped_view_names_head_up():
         as_stored = {view: replace(result, regions=turned_regions(result.regions), labels=result.labels[::-1],
                                    coverage=result.coverage[::-1]) for view, result in views.items()}
         assert (VIEWS_SWAPPED_FLAG in scan_qc_flags(stored, as_stored, head_down=True)) == swapped
+
+
+def test_an_export_of_few_counts_is_flagged_by_the_counts_its_grey_levels_hold(nm1_scan, make_blobs, tmp_path):
+    """NM1 thinned to 0.15 (0.54 M counts, BS-80K's level) and exported in 8 bits at 2 grey levels per count sums to
+    1.1 M grey levels, and an 8-bit view is never ``low_counts``: it is ``low_counts_estimated`` (its counts read from
+    the comb of its histogram, report.json ``input.export_gain``, explained on the page). NM1 at its full 3.6 M counts
+    exported at 1.5 (clipped at 170 counts: a lower bound, above 0.8 M) is not, nor is a 16-bit view, nor a low-count
+    export whose window clipped 1 % or more of its pixels (at 15 grey levels per count: 1.8 %; the counts it hides
+    cannot be told)."""
+    counts = np.asarray(nm1_scan.view("ANT"), dtype=np.int64)
+    thinned = binomial_thin(counts, 0.15, np.random.default_rng(0))
+    low = Scan({"ANT": export_8bit(thinned, gain=2.0)}, pixel_spacing=nm1_scan.pixel_spacing)
+    full = Scan({"ANT": export_8bit(counts, gain=1.5)}, pixel_spacing=nm1_scan.pixel_spacing)
+    clipped = Scan({"ANT": export_8bit(thinned, gain=15.0)}, pixel_spacing=nm1_scan.pixel_spacing)
+    assert "low_counts_estimated_ANT" in scan_qc_flags(low, {})
+    assert not any(flag.startswith("low_counts") for flag in scan_qc_flags(full, {}) + scan_qc_flags(nm1_scan, {}))
+    assert not any(flag.startswith("low_counts") for flag in scan_qc_flags(clipped, {}))
+    prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
+    prediction = predict_from_probabilities(low, {"ANT": prob}, settings=blob_settings(0.5, 4))
+    assert "low_counts_estimated_ANT" in prediction.qc_flags and "export_8bit_ANT" in prediction.qc_flags
+    report = write_outputs(prediction, tmp_path)
+    record = report["input"]["export_gain"]["ANT"]
+    assert record["grey_levels_per_count"] == pytest.approx(2.0, rel=0.02) and not record["lower_bound"]
+    assert record["counts_total"] == pytest.approx(thinned.sum(), rel=0.02) and "export_gain" in report["definitions"]
+    assert "read from the steps between its grey levels" in (tmp_path / "report.html").read_text()
+    counted = write_outputs(predict_from_probabilities(nm1_scan, {"ANT": prob}, settings=blob_settings(0.5, 4)),
+                            tmp_path / "counts")
+    assert "export_gain" not in counted["input"]

@@ -1,4 +1,5 @@
-"""``scintiseg info PATH [--json]``: what a scan file holds (views, shape, dtype, spacing, counts, patient)."""
+"""``scintiseg info PATH [--json]``: what a scan file holds (views, shape, dtype, spacing, counts, patient; for an export,
+the counts behind its grey levels where its histogram tells them, :mod:`scintiseg.prepare.export_gain`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 
 from scintiseg.io import read_scan
 from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
+from scintiseg.prepare.export_gain import GainEstimate, export_gains
 from scintiseg.scan import Scan
 
 
@@ -47,6 +49,17 @@ ASSUMED = " (assumed: the file records none)"
 def field_mm(scan: Scan) -> str:
     """The view's extent, rows x columns in mm (a whole-body view about 2 m x 0.6 m: a wrong spacing shows here)."""
     return " x ".join(f"{n * mm:.0f}" for n, mm in zip(scan.shape, scan.pixel_spacing))
+
+
+def gain_line(name: str, estimate: GainEstimate | None) -> str:
+    """One view's counts read from its export's comb (:func:`~scintiseg.prepare.export_gain.estimate_export_gain`), in
+    words."""
+    if estimate is None:
+        return f"counts         {name}: not told by the grey levels (no comb of counts in their histogram)"
+    bound = (f" or more (the top grey level may be clipped: {100 * estimate.clipped_share:.2g} % of the pixels there)"
+             if estimate.lower_bound else "")
+    return (f"counts         {name}: about {estimate.counts_total:,.0f}{bound}, at {estimate.gain:.2f} grey levels per "
+            "count (read from the steps between its grey levels)")
 
 
 def format_table(scan: Scan) -> str:
@@ -95,6 +108,9 @@ def format_table(scan: Scan) -> str:
     if eight_bit:
         inverted = ", read back from an inverted display" if scan.metadata.get("display_inverted") else ""
         lines[-1:-1] = [f"values         grey levels of an 8-bit export, not counts{inverted}"]
+    gains = export_gains(scan)
+    if eight_bit or any(estimate is not None for estimate in gains.values()):
+        lines[-1:-1] = [gain_line(name, estimate) for name, estimate in gains.items()]
     rows = [("view", "total grey levels", "max grey level") if eight_bit else ("view", "total counts", "max counts")]
     rows += [(name, f"{c['total']:,}", f"{c['max']:g}") for name, c in facts["counts"].items()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -111,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         facts = scan.summary()
         facts.update({key: scan.metadata[key] for key in READING_NOTES if key in scan.metadata})
+        gains = export_gains(scan)
+        if facts["dtype"] == "uint8" or any(estimate is not None for estimate in gains.values()):
+            facts["export_gain"] = {name: None if estimate is None else estimate.to_dict()
+                                    for name, estimate in gains.items()}
         facts["field_mm"] = [round(n * mm, 1) for n, mm in zip(scan.shape, scan.pixel_spacing)]
         print(json.dumps(facts, indent=1))
     else:

@@ -14,7 +14,10 @@ what each means and how it was measured: docs/predict.md, "QC flags"):
   (:data:`~scintiseg.io.patient_sides.MIRRORED_FLAG`, ``mirrored``: a view stored mirrored read mirrored back).
 - ``view_unnamed`` (:data:`VIEW_UNNAMED_FLAG`): the file does not name its view (``VIEW``), read as ANT.
 - Per view of the scan: ``export_8bit_<VIEW>`` (an 8-bit view: grey levels, not counts), else ``low_counts_<VIEW>``
-  (fewer than :data:`LOW_COUNTS` counts in a view that can hold counts, :func:`holds_counts`).
+  (fewer than :data:`LOW_COUNTS` counts in a view that can hold counts, :func:`holds_counts`); and
+  ``low_counts_estimated_<VIEW>`` (an export whose counts, read from its histogram's comb by
+  :func:`~scintiseg.prepare.export_gain.export_gains`, fall under :data:`LOW_COUNTS`; not judged where a display
+  window clipped :data:`CLIPPED_BODY_SHARE` or more of its non-zero pixels, whose counts it hides).
 - Per predicted view: ``clipped_export_<VIEW>`` (at least :data:`CLIPPED_BODY_SHARE` of an 8-bit view's body at its
   top grey level, :func:`clipped_share`); the region fit's own ``no_body_<VIEW>``, ``body_truncated_<VIEW>``,
   ``partial_view_<VIEW>`` (:class:`~.regions.SkeletonRegions` ``flags``); ``pixel_spacing_doubtful_<VIEW>``
@@ -49,11 +52,15 @@ from scintiseg.predict.orientation import turned_regions
 from scintiseg.predict.prediction import ViewPrediction
 from scintiseg.predict.superscan import SUPERSCAN_FLAG, superscan_pattern
 from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG, views_swapped
+from scintiseg.prepare.export_gain import export_gains
 from scintiseg.scan import Scan
 
 #: Below this many counts in a view the scan is flagged ``low_counts`` (physics.md: sites acquire
 #: 0.8-4 M counts per view; fewer than 0.8 M makes faint lesions unreliable).
 LOW_COUNTS = 800_000
+#: QC flag of an export whose counts, estimated from its grey levels' comb (:mod:`scintiseg.prepare.export_gain`), fall
+#: under :data:`LOW_COUNTS`: the grey levels of an 8-bit export are not counts, so ``low_counts`` never judges it.
+LOW_COUNTS_ESTIMATED_FLAG = "low_counts_estimated"
 #: A reading rule (:data:`~scintiseg.predict.rule_calls.RULE_TEXT`'s keys) -> the QC flag a view gets, ``<flag>_<VIEW>``,
 #: while calls that rule left out are listed.
 RULE_FLAGS: dict[str, str] = {"spine_pattern": "spine_pattern", "symmetric": "symmetric", "bladder": "bladder_activity",
@@ -147,6 +154,10 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bo
             flags.append(f"export_8bit_{name}")
         elif holds_counts(image) and float(np.asarray(image, dtype=np.float64).sum()) < LOW_COUNTS:
             flags.append(f"low_counts_{name}")
+    for name, estimate in export_gains(scan).items():
+        # A clipped total is a lower bound; past CLIPPED_BODY_SHARE of the pixels clipped it hides too much to tell.
+        if estimate is not None and estimate.counts_total < LOW_COUNTS and estimate.clipped_share < CLIPPED_BODY_SHARE:
+            flags.append(f"{LOW_COUNTS_ESTIMATED_FLAG}_{name}")
     for name, result in views.items():
         if clipped_share(scan.view(name), result.regions.body) >= CLIPPED_BODY_SHARE:
             flags.append(f"clipped_export_{name}")

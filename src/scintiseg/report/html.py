@@ -145,6 +145,10 @@ _TEXT_COLUMNS = {"view", "region", "laterality", "beside", "origin"}
 
 #: What each QC flag means (flags ending in ``_VIEW`` name their view); docs/predict.md has the full text.
 QC_FLAG_MEANINGS: dict[str, str] = {
+    # before "low_counts", which its name starts with
+    "low_counts_estimated": "an 8-bit export of a low-count acquisition: its counts, read from the steps between its "
+                            "grey levels (report.json, input.export_gain), are under 0.8 M: noisy, faint lesions are "
+                            "found less often",
     "low_counts": "few counts in the view: noisy, lesions may be missed",
     "pixel_spacing_doubtful": "at the pixel size read, the view is wider than a whole-body camera's field (0.8 m) or "
                               "its body taller than a patient (2.3 m): the pixel size is probably wrong (an image "

@@ -9,6 +9,7 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
                "colour_table",  # (a picture shown through a colour table: scintiseg.io.colour_tables)
                "panels_blanked", "frame_lines_blanked",  # (a screen capture's panels and lines: scintiseg.io.panels)
                "display_gamma",  # (an export's display curve read back: scintiseg.io.display_curve)
+               "export_gain",  # (an export's grey levels per count and counts: scintiseg.prepare.export_gain)
                "pixel_spacing_assumed"},  # (the reason a pixel size was assumed: the file gives none)
      "patient": {"id", "name", ["birth_date", "sex"]}, "study": {["study_date", "study_time", "accession_number",
      "study_description"]}, "study_uid", "series_uid",
@@ -74,9 +75,12 @@ the bone a lesion may lie in behind the one named, :func:`scintiseg.predict.pair
 :func:`scintiseg.predict.review.as_the_reader_left_them`; session 73 ``input.pixel_spacing_over_header``, the file's
 own pixel spacing [row, col] mm where ``predict --pixel-spacing-over-header`` replaced it,
 :data:`scintiseg.io.read.OVER_HEADER_KEY`, ``views.V.files.regions``, the view's skeleton-region map written as
-``V_regions.png`` (:func:`scintiseg.report.outputs.write_region_png`), and ``region_ids``, the table of its pixel
-values, id -> name of :data:`scintiseg.predict.regions.REGION_NAMES`) keep the version, and a reader ignores keys it
-does not know.
+``V_regions.png`` (:func:`scintiseg.report.outputs.write_region_png`), ``region_ids``, the table of its pixel
+values, id -> name of :data:`scintiseg.predict.regions.REGION_NAMES`, and ``input.export_gain``, for a scan with an
+8-bit view or a view whose histogram shows the comb of counts times a gain, each such view's
+``{"grey_levels_per_count", "counts_total", "lower_bound", "clipped_share"}`` read from that comb, or null where it
+shows none, :mod:`scintiseg.prepare.export_gain`, and the QC flag ``low_counts_estimated_<VIEW>`` it raises) keep the
+version, and a reader ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
@@ -100,8 +104,11 @@ from scintiseg.predict.pairing import MIN_OVERLAP, PAIR_RADIUS_MM
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.predict.rule_calls import RULE_TEXT
+from scintiseg.predict.qc import LOW_COUNTS
 from scintiseg.predict.triage import BASIN_PROBABILITY
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT
+from scintiseg.prepare.export_gain import export_gains
+from scintiseg.scan import Scan
 
 #: The reader's records of a file read turned, split (:mod:`scintiseg.io.layout`) or mirrored back, the patient
 #: directions its DICOM header gave (:mod:`scintiseg.io.patient_sides`), and a study's file read apart from its other
@@ -184,6 +191,17 @@ DEFINITIONS = {
         f"(ANT's {AXIAL_TO_DISTAL_CUT['ANT']:g} on a scan without POST); null where not measured (a crop, the lower "
         "legs out of the field, bones named by the atlas: --regions atlas). Normal phantom scans stand at about 1.4 on POST and 1.1 on ANT."
     ),
+    "export_gain": (
+        "per view of an 8-bit export (input.export_gain): grey_levels_per_count, the export's gain read from the comb "
+        "of its grey-level histogram (counts are whole numbers, so only every gain-th level is occupied); "
+        "counts_total, the view's grey levels summed and divided by it: the counts of the acquisition, which an 8-bit "
+        "export's grey levels are not (input.counts holds the grey levels' sum); lower_bound true when the image "
+        "reaches its format's top level (255), where a display window may have clipped the hottest pixels, counted at "
+        "the top level, so the counts are at least counts_total; clipped_share the share of non-zero pixels there. "
+        "null where the histogram shows no such comb (a JPEG below quality 100, a gain under 1.1, a display curve, "
+        f"too few counts to tell). Under {LOW_COUNTS:,} counts the view is flagged low_counts_estimated: faint lesions "
+        "are found less often at low counts (not judged with clipped_share at 0.01 or more)."
+    ),
     "left_out_calls": (
         "the network's calls that a reading rule left out, measured as lesions are and shown apart from them (report.html: "
         "dashed, x1, x2, ...; the LabelMe files: label 'left_out'). rule: " + "; ".join(
@@ -253,7 +271,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
         "scintiseg_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "input": scan.summary() | {"pixel_spacing_mm": list(scan.pixel_spacing)} | {
-            key: scan.metadata[key] for key in READ_AS if key in scan.metadata},
+            key: scan.metadata[key] for key in READ_AS if key in scan.metadata} | export_gain_record(scan),
         "patient": {"id": scan.patient_id, "name": scan.patient_name} | {
             key: scan.metadata[f"patient_{key}"] for key in ("birth_date", "sex") if scan.metadata.get(f"patient_{key}")},
         "study": {key: scan.metadata[key] for key in STUDY_KEYS if scan.metadata.get(key)},
@@ -293,6 +311,16 @@ def region_ids() -> dict[str, str]:
     """``report.json``'s ``region_ids``: each region id (a JSON key, so a string) -> its name
     (:data:`scintiseg.predict.regions.REGION_NAMES`), the pixel values of ``V_regions.png``."""
     return {str(index): name for index, name in enumerate(REGION_NAMES)}
+
+
+def export_gain_record(scan: Scan) -> dict:
+    """``{"export_gain": {VIEW: estimate or None}}`` for a scan with an 8-bit view or an estimate
+    (:func:`~scintiseg.prepare.export_gain.export_gains`), else ``{}``: a 16-bit count scan carries no such key."""
+    gains = export_gains(scan)
+    if not any(estimate is not None for estimate in gains.values()) and not any(
+            scan.view(name).dtype.name == "uint8" for name in scan.view_names):
+        return {}
+    return {"export_gain": {name: None if estimate is None else estimate.to_dict() for name, estimate in gains.items()}}
 
 
 #: What the report's ``study`` block carries of the scan's metadata (a DICOM source's; session 62: the page named the
