@@ -122,6 +122,41 @@ def test_the_networks_own_outlines_come_from_the_prediction_not_from_the_readers
     assert (again_found == found).all() and (again_left_out == left_out).all()
 
 
+def test_a_lesion_kept_on_one_view_whose_other_views_call_the_reader_deleted_counts_in_the_bsi(nm1_scan, make_blobs):
+    """Session 73: the lumbar lesion kept on ANT, its POST call (POST reads the spine) deleted: the BSI was 0 while the
+    lesion's row showed its contribution. Now the bone is read from the view the reader kept."""
+    from dataclasses import replace
+
+    from scintiseg.scan import Scan
+
+    ant = np.asarray(nm1_scan.view("ANT"))
+    scan = Scan({"ANT": ant, "POST": np.ascontiguousarray(ant[:, ::-1])}, nm1_scan.pixel_spacing)
+    row, col, radius = BLOBS[1]
+    probability = {"ANT": make_blobs(scan.shape, [BLOBS[1]]),
+                   "POST": make_blobs(scan.shape, [(row, scan.shape[1] - 1 - col, radius)])}
+    settings = PredictSettings(0.5, 4)
+    network = predict_from_probabilities(scan, probability, settings=settings)
+    assert [len(v.lesions) for v in network.views.values()] == [1, 1] and network.bsi_percent > 0
+    own = {name: (view.mask, np.zeros_like(view.mask)) for name, view in network.views.items()}
+
+    def review_of(ant_mask, post_mask):
+        review = predict_from_probabilities(scan, probability, settings=settings,
+                                            reader_masks={"ANT": ant_mask, "POST": post_mask})
+        record = review_record(review, own, Path("pred"))
+        return replace(review, review=record), record
+
+    nothing = np.zeros_like(own["ANT"][0])
+    kept, record = review_of(own["ANT"][0], nothing)
+    lesion = kept.views["ANT"].lesions[0]
+    assert lesion.region == "lumbar_spine" and record["kept_alone"] == [str(lesion.id)]
+    assert kept.bsi_percent == pytest.approx(kept.views["ANT"].bsi["bones"]["lumbar_spine"]["contribution_percent"])
+    assert kept.bsi_percent > 0 and "lumbar_spine" in kept.reader_bones
+    both, record = review_of(own["ANT"][0], own["POST"][0])  # nothing deleted: the network's reading, no kept_alone
+    assert "kept_alone" not in record and both.bsi_percent == pytest.approx(network.bsi_percent)
+    neither, record = review_of(nothing, nothing)
+    assert "kept_alone" not in record and neither.bsi_percent == 0.0
+
+
 def test_a_review_of_a_review_tells_origins_against_the_network(nm1_scan, make_blobs):
     """Session 62: a lesion only a reader drew became ``network`` once its review was reviewed again (the earlier
     review's outlines were taken for the network's)."""

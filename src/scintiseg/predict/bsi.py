@@ -115,12 +115,16 @@ def view_weights(bone: str, bone_tables: dict[str, dict[str, dict]], confirmed: 
     return {view: 1.0 / len(bone_tables) for view in bone_tables}
 
 
-def reader_bones(lesions, origins: dict) -> frozenset[str]:
+def reader_bones(lesions, origins: dict, kept_alone=()) -> frozenset[str]:
     """The bone groups named by the lesions (records with ``id`` and ``region``) whose origin in ``origins`` (a review's
     ``origin``: lesion id as text -> ``network``, ``reader``, ``restored``, ``edited``) is a reader's own: drawn,
-    restored or edited (:func:`view_weights`' ``confirmed``)."""
+    restored or edited (:func:`view_weights`' ``confirmed``); and by the network's lesions a reader kept on one view
+    while deleting the network's calls in their bone on the other (``kept_alone``: lesion ids, a review's
+    ``kept_alone``, :func:`scintiseg.predict.review.review_record`; session 73: a lumbar lesion kept on ANT whose POST
+    call the reader deleted counted nothing, POST being the spine's nearer view)."""
+    kept = {str(key) for key in kept_alone}
     return frozenset(REGION_TO_BONE.get(str(lesion.region), str(lesion.region)) for lesion in lesions
-                     if origins.get(str(lesion.id)) in ("reader", "restored", "edited"))
+                     if origins.get(str(lesion.id)) in ("reader", "restored", "edited") or str(lesion.id) in kept)
 
 
 

@@ -223,6 +223,7 @@ class Prediction:
 
     @property
     def reader_bones(self) -> frozenset[str]:
-        """The bone groups holding an outline a reader drew, restored or edited (:func:`~.bsi.reader_bones`); empty
-        for the network's own reading."""
-        return reader_bones(self.lesions, (self.review or {}).get("origin") or {})
+        """The bone groups holding an outline a reader drew, restored or edited, or kept alone (:func:`~.bsi.reader_bones`);
+        empty for the network's own reading."""
+        review = self.review or {}
+        return reader_bones(self.lesions, review.get("origin") or {}, review.get("kept_alone") or ())

@@ -69,6 +69,7 @@ from scintiseg.io.not_scans import prediction_report
 from scintiseg.io.predicted_labels import PREDICTED_MASK, outline_mask, unedited_prediction
 from scintiseg.io.reader_labels import LEFT_OUT_LABEL, label_kind, normalised_label, not_counted
 from scintiseg.io.view_pairs import join_views
+from scintiseg.predict.bsi import REGION_TO_BONE
 from scintiseg.predict.pipeline import PredictSettings, predict_view
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.qc import RULE_FLAGS
@@ -333,12 +334,17 @@ def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, n
     outlines, so a lesion only a reader drew was counted ``network`` once reviewed again."""
     views: dict[str, dict] = {}
     origin: dict[int, str] = {}
+    deleted_bones: dict[str, set[str]] = {}  # view -> bones of the network's lesions there the reader deleted
     for name, result in prediction.views.items():
         found, left_out = network[name]
         components, count = ndi.label(found, structure=_EIGHT)
         calls, _ = ndi.label(left_out, structure=_EIGHT)
         drawn = result.labels > 0
         touched = set(np.unique(components[drawn & found]).tolist()) - {0}
+        if len(prediction.views) > 1:  # (a kept lesion alone in its bone needs another view)
+            deleted_bones[name] = {REGION_TO_BONE.get(region, region) for region in
+                                   (result.regions.region_of(components == index)
+                                    for index in range(1, count + 1) if index not in touched)}
         tally = dict.fromkeys(ORIGINS, 0)
         for index, lesion in enumerate(result.lesions, start=1):
             pixels = result.labels == index
@@ -350,9 +356,32 @@ def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, n
                        "edited": tally["edited"], "drawn": tally["reader"], "deleted": int(count - len(touched))}
     record = {"reviewed": True, "source_folder": str(folder), "compared_with": "the network", "views": views,
               "origin": {str(key): value for key, value in origin.items()}}
+    alone = _kept_alone(prediction, origin, deleted_bones)
+    if alone:
+        record["kept_alone"] = alone
     if earlier is not None:
         record["earlier_review"] = {"source_folder": earlier.get("source_folder"), "reader": earlier.get("reader")}
     return record
+
+
+def _kept_alone(prediction: Prediction, origin: dict[int, str], deleted_bones: dict[str, set[str]]) -> list[str]:
+    """The ids (text) of the network's lesions a reader kept as they were on one view while deleting every network
+    lesion of their bone on the other views (none of the reviewed outlines there lies in that bone): the reader
+    decided on that bone, one view's outline kept, the other's not, so the bone is read from the kept view
+    (:func:`~scintiseg.predict.bsi.reader_bones`) rather than from a nearer view left empty by the deletion."""
+    if len(prediction.views) < 2:
+        return []
+    bones_outlined = {name: {REGION_TO_BONE.get(str(lesion.region), str(lesion.region)) for lesion in result.lesions}
+                      for name, result in prediction.views.items()}
+    alone = []
+    for name, result in prediction.views.items():
+        others = [other for other in prediction.views if other != name]
+        for lesion in result.lesions:
+            bone = REGION_TO_BONE.get(str(lesion.region), str(lesion.region))
+            if origin.get(lesion.id) == "network" and others and all(
+                    bone in deleted_bones[other] and bone not in bones_outlined[other] for other in others):
+                alone.append(str(lesion.id))
+    return alone
 
 
 def _is_component(components: np.ndarray, pixels: np.ndarray) -> bool:

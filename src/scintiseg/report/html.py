@@ -406,9 +406,10 @@ def _region_weights(report: dict, region: str) -> dict[str, float]:
     if stored is not None and bone in stored:
         return {view: float(weight) for view, weight in stored[bone].items()}
     tables = {view: report.get("views", {}).get(view, {}).get("bsi", {}).get("bones", {}) for view in views}
+    review = report.get("review") if isinstance(report.get("review"), dict) else {}
     confirmed = stored is None and bone in reader_bones(
         [_LesionRecord(lesion) for lesion in report["lesions"]],
-        {str(lesion.get("id")): lesion.get("origin") for lesion in report["lesions"]})
+        {str(lesion.get("id")): lesion.get("origin") for lesion in report["lesions"]}, review.get("kept_alone") or ())
     return view_weights(bone, tables, confirmed)
 
 

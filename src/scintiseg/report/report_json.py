@@ -79,8 +79,10 @@ own pixel spacing [row, col] mm where ``predict --pixel-spacing-over-header`` re
 values, id -> name of :data:`scintiseg.predict.regions.REGION_NAMES`, and ``input.export_gain``, for a scan with an
 8-bit view or a view whose histogram shows the comb of counts times a gain, each such view's
 ``{"grey_levels_per_count", "counts_total", "lower_bound", "clipped_share"}`` read from that comb, or null where it
-shows none, :mod:`scintiseg.prepare.export_gain`, and the QC flag ``low_counts_estimated_<VIEW>`` it raises) keep the
-version, and a reader ignores keys it does not know.
+shows none, :mod:`scintiseg.prepare.export_gain`, and the QC flag ``low_counts_estimated_<VIEW>`` it raises, and
+``review.kept_alone``, the ids of the network's lesions a reader kept on one view while deleting its bone's calls on
+the other, read from the kept view, :func:`scintiseg.predict.bsi.reader_bones`) keep the version, and a reader
+ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
 """
