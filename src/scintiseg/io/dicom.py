@@ -534,16 +534,14 @@ def _assumed_spacing_note(ds: Dataset) -> str | None:
 
 
 def _pixel_spacing(ds: Dataset, path) -> tuple[float, float] | None:
-    """Pixel Spacing, Imager Pixel Spacing or the detector's; None (with a warning) when the file has none."""
+    """Pixel Spacing, Imager Pixel Spacing or the detector's; None when the file has none (the scan is then marked
+    ``pixel_spacing_assumed``, as a picture without one is, and whoever reads it for a result says so once: prediction,
+    ``dataset import``; session 73: a reader's warning here made prediction say it twice)."""
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
     if spacing is None:
         info = list(ds.get("DetectorInformationSequence", []) or [])
         spacing = info[0].get("PixelSpacing") if info else None
     if spacing is None or len(spacing) != 2:
-        rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-        (nominal, _), why = assumed_pixel_spacing(rows, cols)
-        warnings.warn(f"{path}: no Pixel Spacing; assuming {nominal:g} mm ({why}) unless --pixel-spacing is given",
-                      ReaderWarning, stacklevel=3)
         return None
     try:
         row, col = float(spacing[0]), float(spacing[1])
