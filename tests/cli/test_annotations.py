@@ -53,7 +53,7 @@ def test_readers_naming_lesions_their_own_way_agree_and_a_label_saying_neither_i
     unsure = _reader(tmp_path / "D.json", 25, "lesion?")
     assert main(["annotations", "consensus", readers[0], unsure]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"scintiseg annotations: error: {unsure}: shape 0 is labelled 'lesion?', neither a lesion")
+    assert err.startswith(f"scintiseg annotations: error: {unsure}: shape 1 is labelled 'lesion?', neither a lesion")
 
 
 def test_consensus_malformed_json_is_one_line(tmp_path, capsys):

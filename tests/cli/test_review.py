@@ -378,7 +378,7 @@ def _scan_moved(folder: Path) -> None:
 @pytest.mark.parametrize("spoil, extra, message", [
     (lambda folder: (folder / "report.json").unlink(), [], "no scintiseg report.json"),
     (_bad_size, [], "drawn on a 2048 x 512 image"),
-    (_unknown_label, [], "ANT.labelme.json: shape 0 is labelled 'lesion?', neither a lesion"),
+    (_unknown_label, [], "ANT.labelme.json: shape 1 is labelled 'lesion?', neither a lesion"),
     (lambda folder: (folder / "POST.labelme.json").unlink(), [], "no LabelMe file for the predicted view POST"),
     (_scan_moved, [], "is not there (give it with --scan)"),
     (lambda folder: None, ["--model", "none-such.pt"], "none-such.pt"),

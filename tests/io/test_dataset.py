@@ -198,7 +198,7 @@ def test_load_case_reads_the_manifests_own_names(tiny_dataset):
 def test_an_unknown_label_is_refused_naming_the_shape(tiny_dataset):
     case = load_manifest(tiny_dataset).cases[1]
     _relabel(tiny_dataset, case, "ANT", ["lesion", "L1"])
-    with pytest.raises(ScintisegError, match=r"P001_0_ANT\.json: shape 1 is labelled 'L1'"):
+    with pytest.raises(ScintisegError, match=r"P001_0_ANT\.json: shape 2 is labelled 'L1'"):
         load_case(tiny_dataset, case)
     report = check_dataset(tiny_dataset)
     assert not report.valid

@@ -402,7 +402,7 @@ def test_a_reader_relabelling_a_call_is_a_correction_imported_as_its_lesions(tmp
     _, masks = load_case(out, p7)
     np.testing.assert_array_equal(masks["ANT"], _square(20))  # the 'Metastasis' square; the 'Bladder' one dropped
     reasons = {Path(p).parent.name + "/" + Path(p).name: why for p, why in report.unmatched_labels}
-    assert reasons["P7/POST.labelme.json"].startswith("shape 0 is labelled 'lesion?', neither a lesion")
+    assert reasons["P7/POST.labelme.json"].startswith("shape 1 is labelled 'lesion?', neither a lesion")
     assert check_dataset(out).valid
 
 
@@ -425,7 +425,7 @@ def test_any_labelme_files_lesions_are_written_lesion_and_a_manifests_own_names_
     np.testing.assert_array_equal(masks["ANT"], _square(2))
     assert load_manifest(out).case("B2").labels == {}
     ((path, why),) = report.unmatched_labels
-    assert path.endswith("B2_ANT.json") and why.startswith("shape 0 is labelled 'hot spot', neither a lesion")
+    assert path.endswith("B2_ANT.json") and why.startswith("shape 1 is labelled 'hot spot', neither a lesion")
     assert check_dataset(out).valid
 
     # A data set of its own vocabulary: the manifest's names are read as it says and kept.

@@ -215,7 +215,7 @@ TRIANGLE = [[1, 1], [5, 1], [5, 5]]
 def test_coordinates_must_be_finite_numbers(tmp_path, bad, match):
     path = _write(tmp_path / "c.json", [_shape([[bad, 1], [5, 1], [5, 5]])])
     problem = _refused(path, match).problem
-    assert problem.startswith("shape 0 ('lesion')") and len(problem) < 200
+    assert problem.startswith("shape 1 ('lesion')") and len(problem) < 200
 
 
 @pytest.mark.parametrize(
@@ -224,20 +224,20 @@ def test_coordinates_must_be_finite_numbers(tmp_path, bad, match):
 )
 def test_points_must_be_a_list_of_pairs(tmp_path, points):
     path = _write(tmp_path / "p.json", [_shape(points)])
-    _refused(path, r"shape 0 \('lesion'\): invalid points \(not a list of \[x, y\] pairs")
+    _refused(path, r"shape 1 \('lesion'\): invalid points \(not a list of \[x, y\] pairs")
 
 
 def test_the_bad_shape_is_named_among_many(tmp_path):
     shapes = [_shape(TRIANGLE) for _ in range(10)]
     shapes[7] = _shape([[1, 1], [5, float("nan")], [5, 5]], label="l7")
-    _refused(_write(tmp_path / "nan.json", shapes), r": shape 7 \('l7'\): invalid points")
+    _refused(_write(tmp_path / "nan.json", shapes), r": shape 8 \('l7'\): invalid points")
     shapes[7] = _shape([[1, 1], [5, 1], [5, 55]], label="l7")
-    _refused(_write(tmp_path / "out.json", shapes), r": shape 7 \('l7'\) has points outside")
+    _refused(_write(tmp_path / "out.json", shapes), r": shape 8 \('l7'\) has points outside")
 
 
 @pytest.mark.parametrize("shapes", [["x"], [None], [[1, 2]]])
 def test_shapes_must_be_objects(tmp_path, shapes):
-    _refused(_write(tmp_path / "s.json", shapes), "shape 0 is not an object")
+    _refused(_write(tmp_path / "s.json", shapes), "shape 1 is not an object")
 
 
 @pytest.mark.parametrize("shapes", [{"a": 1}, None, "polygon", 3])
@@ -351,7 +351,7 @@ def test_shape_types(tmp_path):
 @pytest.mark.parametrize("group_id", ["1", 1.5, True, float("inf"), [1]])
 def test_group_id_must_be_a_whole_number_or_null(tmp_path, group_id):
     shape = {**_shape(TRIANGLE), "group_id": group_id}
-    _refused(_write(tmp_path / "g.json", [shape]), r"shape 0 \('lesion'\): group_id")
+    _refused(_write(tmp_path / "g.json", [shape]), r"shape 1 \('lesion'\): group_id")
 
 
 def test_group_id_is_kept(tmp_path):

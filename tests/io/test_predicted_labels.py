@@ -33,7 +33,7 @@ def test_a_call_relabelled_as_no_lesion_is_an_edit_and_a_capitalised_label_is_no
     # Before: every shape but a left-out call counted, so relabelling a false call left the mask unchanged.
     relabelled = Annotation([_square(2, "lesion"), _square(12, "bladder"), _square(22, "left_out")], SHAPE, view="ANT")
     assert unedited_prediction(path, relabelled) == ""
-    with pytest.raises(ScintisegError, match="shape 0 is labelled 'L1'"):
+    with pytest.raises(ScintisegError, match="shape 1 is labelled 'L1'"):
         unedited_prediction(path, Annotation([_square(2, "L1")], SHAPE, view="ANT"))
 
 

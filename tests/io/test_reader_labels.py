@@ -51,7 +51,7 @@ def test_a_label_that_says_neither_is_refused_naming_the_shape_and_file():
     with pytest.raises(ScintisegError) as info:
         outline_mask(annotation, "pred/ANT.labelme.json")
     assert info.value.path == "pred/ANT.labelme.json"
-    assert info.value.problem.startswith("shape 1 is labelled 'lesion?', neither a lesion (lesion, metastasis")
+    assert info.value.problem.startswith("shape 2 is labelled 'lesion?', neither a lesion (lesion, metastasis")
     assert info.value.problem.endswith("relabel it or delete it")
 
 

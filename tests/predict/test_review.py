@@ -284,3 +284,16 @@ def test_an_outline_shrunk_inside_a_network_lesion_is_edited_not_the_networks():
     assert record["origin"] == {"7": "edited", "8": "network"}
     assert record["views"]["ANT"] == {"network_lesions": 2, "kept": 1, "restored": 0, "edited": 1, "drawn": 0,
                                         "deleted": 0}
+
+
+def test_a_scan_read_at_another_pixel_size_than_its_report_is_refused(nm1_path, tmp_path):
+    """Session 73's review: a header read otherwise than predict read it (a spacing given over it, a stood view's
+    swapped) would move every outline's mm and the BSI without a word; the report's own size reads it back."""
+    from scintiseg.predict.review import scan_as_predicted
+
+    facts = {"source": str(nm1_path), "views": ["ANT"], "shape": [1024, 256]}
+    assert scan_as_predicted({"input": facts | {"pixel_spacing_mm": [2.26, 2.26]}}, tmp_path).pixel_spacing == (2.26, 2.26)
+    with pytest.raises(ScintisegError, match=r"is read at 2\.26 x 2\.26 mm where .* has 3 x 3 mm"):
+        scan_as_predicted({"input": facts | {"pixel_spacing_mm": [3.0, 3.0]}}, tmp_path)
+    over = facts | {"pixel_spacing_mm": [3.0, 3.0], "pixel_spacing_over_header": [2.26, 2.26]}
+    assert scan_as_predicted({"input": over}, tmp_path).pixel_spacing == (3.0, 3.0)  # read as predict read it

@@ -109,3 +109,24 @@ def test_a_comb_missing_a_tooth_or_placing_the_gain_loosely_is_refused(sources):
     noise = np.random.default_rng(0).poisson(4, size=(256, 256))
     for gain in (2.0, 3.0):
         assert estimate_export_gain(export_8bit(noise, gain=gain)) is None
+
+
+def test_a_processed_16_bit_view_is_refused_before_the_pairwise_fit(sources, monkeypatch):
+    """Session 73's review: a smoothed 16-bit view (every level a "tooth") took seconds and gigabytes in the pairwise
+    fit before its gain under 1.1 refused it. Levels above MAX_TOP, and more teeth than a gain of 1.1 leaves room
+    for, are refused first."""
+    from scipy import ndimage
+
+    from scintiseg.prepare import export_gain
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the pairwise fit ran")
+
+    monkeypatch.setattr(export_gain, "_gains_placing", no_fit)
+    smooth = ndimage.gaussian_filter(np.asarray(sources["phantom"], dtype=np.float64), 1.0)
+    for top in (10_000, 800):  # levels far above MAX_TOP; levels under it, nearly every one filled
+        image = np.rint(smooth / smooth.max() * top).astype(np.uint16)
+        assert estimate_export_gain(image) is None
+    # a true comb far above MAX_TOP (high counts stored x 2 in 16 bits): thousands of teeth, not judged
+    counts = np.random.default_rng(0).poisson(smooth / smooth.max() * 3000.0)
+    assert (2 * counts).max() > export_gain.MAX_TOP and estimate_export_gain((2 * counts).astype(np.uint16)) is None

@@ -26,7 +26,6 @@ from scintiseg.report.batch import (
     expand_inputs,
     output_name,
     run_batch,
-    same_scan,
 )
 
 #: A second ``run_batch`` process: its model's first call says "running" and waits for a line on stdin, so
@@ -272,19 +271,35 @@ def test_a_rerun_keeps_another_scans_folder_of_the_same_name_and_a_readers_corre
     edited = labelme.read_text()
     results = run_batch([inputs / "good_npy.npy"], out, model, progress=False, dicom=False)
     assert [r.status for r in results] == ["failed"] and "a reader's corrections" in results[0].error
-    assert "scintiseg review" in results[0].error and labelme.read_text() == edited
+    assert "move that folder away" in results[0].error and labelme.read_text() == edited
+    assert results[0].error.count(str(out / "good_npy")) == 1  # named once
 
 
-def test_two_reports_without_study_uids_are_one_scan_only_when_read_from_one_file():
-    """An image export has no Study Instance UID: its source file tells the scan, so a review --out holding another
-    export's report is refused rather than replaced."""
-    a, b = {"input": {"source": "/scans/a.png"}}, {"input": {"source": "/scans/b.png"}}
-    assert same_scan(a, dict(a)) and not same_scan(a, b)
-    assert not same_scan({**a, "study_uid": "1.2"}, {**a, "study_uid": "1.3"})
-    assert same_scan({**a, "study_uid": "1.2"}, {**b, "study_uid": "1.2"})
-    assert same_scan({**a, "study_uid": "1.2"}, a) and not same_scan({**a, "study_uid": "1.2"}, b)  # one UID: the file
-    assert same_scan(a, {"input": {"source": "/scans/x/../a.png"}})  # one file under two spellings
-    assert not same_scan({"input": {"source": None}}, {"input": {"source": None}})  # no source: nothing says one scan
+def test_a_rerun_finds_each_inputs_own_folder_whatever_came_before_it_and_a_study_uid_is_not_a_scan(nm1_path, tmp_path):
+    """Session 73's review: (C3) an input passed over a name another input's earlier result holds, which then took a
+    third folder; (C1) two files of one study (a whole body and another series) are two scans, not one replaced by the
+    other; (C5) an input named like a batch file gets another folder, and the run its summary."""
+    import pydicom
+
+    for folder in ("a", "z"):
+        (tmp_path / folder).mkdir()
+    shutil.copy(nm1_path, tmp_path / "z" / "IM000001")
+    other = pydicom.dcmread(nm1_path)  # the same study, another series: another scan of one patient
+    other.SeriesInstanceUID, other.SOPInstanceUID = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    other.PixelData = np.ascontiguousarray(other.pixel_array[..., ::-1]).tobytes()
+    other.save_as(tmp_path / "a" / "IM000001")
+    out, model = tmp_path / "out", LoadedModel(NoLesions())
+    run_batch([tmp_path / "z" / "IM000001"], out, model, progress=False, dicom=False)
+    z_report = (out / "IM000001" / "report.json").read_text()
+    results = run_batch([tmp_path / "a" / "IM000001", tmp_path / "z" / "IM000001"], out, model, progress=False,
+                        dicom=False)
+    assert [(r.input.parent.name, r.output) for r in results] == [("a", "IM000001-2"), ("z", "IM000001")]
+    assert sorted(p.name for p in out.iterdir()) == ["IM000001", "IM000001-2", "summary.csv", "worklist.html"]
+    assert json.loads(z_report)["input"]["source"] == json.loads((out / "IM000001" / "report.json").read_text())["input"]["source"]
+    page = tmp_path / "worklist.html.npy"
+    np.save(page, np.asarray(pydicom.dcmread(nm1_path).pixel_array, dtype=np.uint16))
+    named = run_batch([page], out, model, progress=False, dicom=False)
+    assert named[0].output == "worklist.html-2" and (out / "summary.csv").is_file()
 
 
 def test_an_input_named_like_the_lock_gets_another_folder(tmp_path):

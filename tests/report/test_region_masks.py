@@ -173,6 +173,34 @@ def test_a_mask_drawn_on_a_file_stored_lying_or_mirrored_is_placed_as_the_reader
     assert "does not give the file's rows and columns" in result["refused_views"][0]["why"]
 
 
+def test_a_partial_view_an_unreadable_mask_and_a_lying_page_refuse_their_view_and_the_rest_is_scored(patient, tmp_path):
+    """A partial view's map is all 0 (no bones named): scored, every class a miss; one mask that is no label image
+    must not end the run; a lying page both stood and split cannot be placed exactly."""
+    classes = _classes(tmp_path)
+    ant = patient.regions["ANT"]
+    _predicted(tmp_path / "pred" / "good", {"ANT": ant}, "/scans/good.dcm")
+    _predicted(tmp_path / "pred" / "crop", {"ANT": np.zeros_like(ant)}, "/scans/crop.dcm")
+    report = json.loads((tmp_path / "pred" / "crop" / "report.json").read_text())
+    (tmp_path / "pred" / "crop" / "report.json").write_text(json.dumps(report | {"summary": {"qc_flags": ["partial_view_ANT"]}}))
+    _predicted(tmp_path / "pred" / "rgb", {"ANT": ant}, "/scans/rgb.dcm")
+    _predicted(tmp_path / "pred" / "page", {"ANT": ant[:, : ant.shape[1] // 2]}, "/scans/page.png",
+               {"stood": "quarter_clockwise", "split_column": 10, "stored_shape": [ant.shape[1], ant.shape[0]]})
+    (tmp_path / "masks").mkdir()
+    for name in ("good", "crop", "page"):
+        write_label_png(_as_mask(ant, classes), tmp_path / "masks" / f"{name}.png")
+    from PIL import Image
+
+    colours = np.zeros((*ant.shape, 3), np.uint8)
+    colours[..., 1] = 200  # a picture of the mask in colour, not its values
+    colours[: ant.shape[0] // 2, :, 0] = 90
+    Image.fromarray(colours).save(tmp_path / "masks" / "rgb.png")
+    result = score_region_masks(tmp_path / "pred", tmp_path / "masks", classes)
+    assert [image["folder"] for image in result["per_image"]] == ["good"] and result["macro_dice"] == 1.0
+    why = {refused["folder"]: refused["why"] for refused in result["refused_views"]}
+    assert set(why) == {"crop", "rgb", "page"}
+    assert why["crop"].startswith("a partial view") and "stood and split" in why["page"]
+
+
 def test_masks_of_one_name_in_two_view_folders_are_told_apart_by_their_folder(patient, tmp_path):
     """BS-80K's layout: wholeBodyANT/0001 and wholeBodyPOST/0001; a study's two files predicted as one scan."""
     classes = _classes(tmp_path)

@@ -20,7 +20,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.predict.pipeline import predict_from_probabilities
 from scintiseg.report.batch import SUMMARY_NAME
 from scintiseg.report.outputs import write_outputs
-from scintiseg.report.review_folder import is_edited, review_batch, review_folder
+from scintiseg.report.review_folder import is_edited, review_batch, review_folder, same_scan
 
 #: A lesion a reader draws on ANT (x = column, y = row), away from the predicted ones.
 DRAWN = {"label": "lesion", "points": [[120.0, 600.0], [136.0, 598.0], [140.0, 614.0], [124.0, 620.0]],
@@ -142,3 +142,13 @@ def test_a_folder_whose_reader_deleted_a_left_out_call_is_edited(nm1_scan, make_
     assert is_edited(folder)
 
 
+def test_two_reports_without_study_uids_are_one_scan_only_when_read_from_one_file():
+    """An image export has no Study Instance UID: its source file tells the scan, so a review --out holding another
+    export's report is refused rather than replaced."""
+    a, b = {"input": {"source": "/scans/a.png"}}, {"input": {"source": "/scans/b.png"}}
+    assert same_scan(a, dict(a)) and not same_scan(a, b)
+    assert not same_scan({**a, "study_uid": "1.2"}, {**a, "study_uid": "1.3"})
+    assert same_scan({**a, "study_uid": "1.2"}, {**b, "study_uid": "1.2"})
+    assert same_scan({**a, "study_uid": "1.2"}, a) and not same_scan({**a, "study_uid": "1.2"}, b)  # one UID: the file
+    assert same_scan(a, {"input": {"source": "/scans/x/../a.png"}})  # one file under two spellings
+    assert not same_scan({"input": {"source": None}}, {"input": {"source": None}})  # no source: nothing says one scan

@@ -314,21 +314,21 @@ class _PendingShape:
     stop: int
 
     def name(self) -> str:
-        return f"shape {self.index} ({_brief(self.label)})"
+        return f"shape {self.index + 1} ({_brief(self.label)})"  # counted from 1, as a reader counts
 
 
 def _shape_fields(index: int, item: Any, path: Path) -> tuple[str, str, int | None, str] | None:
     """(shape_type, label, group_id, description) of an area shape; None for one that encloses no area."""
     if not isinstance(item, dict):
-        raise ScintisegError(f"shape {index} is not an object", path=path)
+        raise ScintisegError(f"shape {index + 1} is not an object", path=path)
     shape_type = item.get("shape_type")
     shape_type = "polygon" if shape_type is None else shape_type  # LabelMe 3 wrote no shape_type
     if shape_type in NO_AREA_SHAPE_TYPES:
         return None
     label = item.get("label")
     if not isinstance(label, str):
-        raise ScintisegError(f"shape {index} has no text label", path=path)
-    name = f"shape {index} ({_brief(label)})"
+        raise ScintisegError(f"shape {index + 1} has no text label", path=path)
+    name = f"shape {index + 1} ({_brief(label)})"
     if shape_type == "mask":
         raise ScintisegError(
             f"{name}: a LabelMe 'mask' shape (an area stored as a bitmap) is not read; redraw it as a polygon",

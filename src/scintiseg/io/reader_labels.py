@@ -76,7 +76,7 @@ def reader_lesions(annotation: Annotation, path: str | Path | None = None, *,
     lesion_names = sorted(name for name, value in declared.items() if int(value) != 0)
     target = LESION_LABEL if not lesion_names or LESION_LABEL in lesion_names else lesion_names[0]
     kept = []
-    for index, shape in enumerate(annotation.shapes):
+    for index, shape in enumerate(annotation.shapes, start=1):  # counted from 1 in a message, as a reader counts
         if shape.label in declared:
             if int(declared[shape.label]) != 0:
                 kept.append(shape)

@@ -59,7 +59,9 @@ def stored_as_read(array: np.ndarray, view: str, metadata: Mapping) -> np.ndarra
     split) placed on ``view`` as read, as ``metadata`` (the scan's, or a report's ``input``) records the reading: turned
     by the stand's quarter, then cut with a page the reader split (``view`` ANT the left part, POST the right,
     :func:`scintiseg.io.layout.split_at`), then mirrored back where the view was (a page's views never are).
-    Unchanged for a view read as stored. Exact: the inverse of :func:`points_as_stored` for every pixel."""
+    Unchanged for a view read as stored. Exact for a file stood or split (the inverse of :func:`points_as_stored` for
+    every pixel), not for a page both stood and split, whose cut lies in the stood page (callers refuse that case:
+    :func:`scintiseg.report.region_masks.placed_mask`)."""
     placed = np.asarray(array)
     k = STOOD_TURNS.get(str(metadata.get(STOOD_KEY)))
     if k is not None:

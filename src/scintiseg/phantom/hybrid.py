@@ -367,6 +367,13 @@ def prepare_source(
     return source
 
 
+#: A long bone's proximal part partly excluded takes its whole share on what is left of it, up to this many times the
+#: centres per pixel of a wholly free part (:func:`site_weights_map`) [choice: of 304 long bones of NM1 and two sets of
+#: normal phantom scans, 139 had part of it hot and 17 of those less than a quarter free (session 73); a sliver left
+#: must not draw the bone's every lesion].
+PILE_UP = 4.0
+
+
 def site_weights_map(labels: np.ndarray, allowed: np.ndarray, extra_sites: dict[str, float] | None = None,
                      possible: np.ndarray | None = None) -> np.ndarray:
     """A centre's draw weight per pixel: its region's metastatic share (:func:`~scintiseg.phantom.sites.region_shares`)
@@ -375,7 +382,8 @@ def site_weights_map(labels: np.ndarray, allowed: np.ndarray, extra_sites: dict[
     :data:`PILE_UP` times as densely per pixel as on a wholly free part, and what that leaves over all the region's
     allowed pixels: a part partly excluded as a hot spot (a hot hip, a shoulder joint) still takes the whole share
     while a quarter or more of its ``possible`` pixels (the skeleton a centre could take but for the hot spots; default
-    ``allowed``, which makes any allowed pixel of the part "wholly free") are allowed; a part with a few free pixels
+    ``allowed``, which makes any allowed pixel of the part "wholly free"; allowed pixels count as possible too) are
+    allowed; a part with a few free pixels
     left takes a smaller share rather than the whole one piled on them; a part wholly excluded leaves the share to the
     rest of the bone. (Session 73: of the 304 long bones of NM1 and two sets of normal phantom scans, 17 had less than a
     quarter of the part free, 3 less than a tenth.)"""
@@ -401,10 +409,6 @@ def site_weights_map(labels: np.ndarray, allowed: np.ndarray, extra_sites: dict[
     return weights
 
 
-#: A long bone's proximal part partly excluded takes its whole share on what is left of it, up to this many times the
-#: centres per pixel of a wholly free part (:func:`site_weights_map`) [choice: a hot hip or shoulder joint typically
-#: leaves a third to a half of the part free; a sliver left must not draw the bone's every lesion].
-PILE_UP = 4.0
 #: The regions toward which a long bone's proximal end lies (:func:`proximal_part`): the hip's, and the shoulder
 #: girdle's of both sides (at shoulder height whether the arm hangs or is raised, and a learned map may misname a side).
 _PROXIMAL_ANCHORS = {"femur": ("pelvis", "sacrum"),

@@ -17,7 +17,8 @@ what each means and how it was measured: docs/predict.md, "QC flags"):
   (fewer than :data:`LOW_COUNTS` counts in a view that can hold counts, :func:`holds_counts`); and
   ``low_counts_estimated_<VIEW>`` (an export whose counts, read from its histogram's comb by
   :func:`~scintiseg.prepare.export_gain.export_gains`, fall under :data:`LOW_COUNTS`; not judged where a display
-  window clipped :data:`CLIPPED_BODY_SHARE` or more of its non-zero pixels, whose counts it hides).
+  window clipped :data:`CLIPPED_BODY_SHARE` or more of its body or of its non-zero pixels, whose counts it hides, nor
+  on a view already ``low_counts``).
 - Per predicted view: ``clipped_export_<VIEW>`` (at least :data:`CLIPPED_BODY_SHARE` of an 8-bit view's body at its
   top grey level, :func:`clipped_share`); the region fit's own ``no_body_<VIEW>``, ``body_truncated_<VIEW>``,
   ``partial_view_<VIEW>`` (:class:`~.regions.SkeletonRegions` ``flags``); ``pixel_spacing_doubtful_<VIEW>``
@@ -154,12 +155,16 @@ def scan_qc_flags(scan: Scan, views: dict[str, ViewPrediction], *, head_down: bo
             flags.append(f"export_8bit_{name}")
         elif holds_counts(image) and float(np.asarray(image, dtype=np.float64).sum()) < LOW_COUNTS:
             flags.append(f"low_counts_{name}")
+    clipped = {name for name, result in views.items()
+               if clipped_share(scan.view(name), result.regions.body) >= CLIPPED_BODY_SHARE}
     for name, estimate in export_gains(scan).items():
-        # A clipped total is a lower bound; past CLIPPED_BODY_SHARE of the pixels clipped it hides too much to tell.
-        if estimate is not None and estimate.counts_total < LOW_COUNTS and estimate.clipped_share < CLIPPED_BODY_SHARE:
+        # A clipped total is a lower bound; past CLIPPED_BODY_SHARE of the body clipped (clipped_export, the same
+        # share of the same pixels) it hides too much to tell. A view already low_counts is not said twice.
+        if (estimate is not None and estimate.counts_total < LOW_COUNTS and name not in clipped
+                and estimate.clipped_share < CLIPPED_BODY_SHARE and f"low_counts_{name}" not in flags):
             flags.append(f"{LOW_COUNTS_ESTIMATED_FLAG}_{name}")
     for name, result in views.items():
-        if clipped_share(scan.view(name), result.regions.body) >= CLIPPED_BODY_SHARE:
+        if name in clipped:
             flags.append(f"clipped_export_{name}")
         flags += [f"{flag}_{name}" for flag in result.regions.flags]
         if doubtful_size(np.shape(scan.view(name)), result.regions, scan.pixel_spacing):

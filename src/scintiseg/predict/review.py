@@ -117,6 +117,11 @@ def scan_as_predicted(report: dict, folder: Path, scans: list[Path] | None = Non
             f"is not the scan of {folder / 'report.json'}: views {', '.join(scan.view_names)}, {scan.shape[0]} x "
             f"{scan.shape[1]}, where the report has {', '.join(map(str, views or []))}, "
             f"{' x '.join(map(str, shape or []))}", path=", ".join(map(str, paths)))
+    if isinstance(spacing, list) and len(spacing) == 2 and all(isinstance(v, (int, float)) for v in spacing) and not all(
+            math.isclose(float(a), float(b), rel_tol=1e-3) for a, b in zip(spacing, scan.pixel_spacing)):
+        raise ScintisegError(  # (a header read otherwise than predict read it: the outlines' mm and the BSI would move)
+            f"is read at {scan.pixel_spacing[0]:g} x {scan.pixel_spacing[1]:g} mm where {folder / 'report.json'} has "
+            f"{float(spacing[0]):g} x {float(spacing[1]):g} mm", path=", ".join(map(str, paths)))
     other = _another_study(report, scan)
     if other:  # same views and matrix, another patient's or day's scan (accepted before session 61)
         raise ScintisegError(f"is not the scan of {folder / 'report.json'}: {other}", path=", ".join(map(str, paths)))

@@ -83,6 +83,10 @@ from scintiseg.scan import Scan
 #: part of a low-count view, too few to tell from a count value no pixel happened to hold. NM1's 16-bit counts and
 #: their export at a gain of 1 read 1.000-1.003.
 MIN_GAIN = 1.1
+#: Grey levels above this are no export's [choice: 8- and 10-bit exports; a view reaching higher holds counts or was
+#: processed]: such a view is not judged, so the pairwise fit (quadratic in the teeth) stays a few milliseconds (session
+#: 73's review: a smoothed 16-bit view took 4.4 s and 2.2 GB at levels up to 10,000, 26 s and 14 GB at 30,000).
+MAX_TOP = 1023
 #: Fewest teeth for a line: a view with fewer count values in its dense part holds too few counts to judge.
 MIN_TEETH = 8
 #: A tooth holds at least this share of the geometric mean of the fullest level within 2 below it and within 2 above
@@ -130,7 +134,8 @@ class GainEstimate:
 
 def estimate_export_gain(grey: np.ndarray) -> GainEstimate | None:
     """The gain and counts of an export whose grey levels are ``gain x counts`` (module docstring), or None when its
-    histogram shows no comb of counts: a gain under :data:`MIN_GAIN` (counts themselves), a smooth or JPEG-filled
+    histogram shows no comb of counts: grey levels above :data:`MAX_TOP`, a gain under :data:`MIN_GAIN` (counts
+    themselves, or more teeth than such a gain leaves room for), a smooth or JPEG-filled
     histogram, teeth no one gain places (a display curve, a missing or spurious tooth), a gain known to worse than
     :data:`MAX_UNCERTAINTY`, a non-Poisson noise, a float or negative image, fewer than :data:`MIN_TEETH` teeth."""
     image = np.asarray(grey)
@@ -142,6 +147,8 @@ def estimate_export_gain(grey: np.ndarray) -> GainEstimate | None:
             return None
         flat = flat.astype(np.int64)
     top = int(flat.max())
+    if top > MAX_TOP:
+        return None
     histogram = np.bincount(flat, minlength=top + 3).astype(np.float64)  # 2 empty levels over the top: context
     nonzero = histogram[1:].sum()
     if nonzero == 0:
@@ -157,7 +164,7 @@ def estimate_export_gain(grey: np.ndarray) -> GainEstimate | None:
     teeth = np.flatnonzero((histogram[:-2] > 0) & (histogram[:-2] >= TOOTH_SHARE * reference))
     teeth = teeth[(teeth >= 1) & (teeth <= highest)]
     levels = teeth[teeth <= dense]
-    if levels.size < MIN_TEETH:
+    if levels.size < MIN_TEETH or levels.size > dense / MIN_GAIN + 1:  # too many teeth for a gain of MIN_GAIN or more
         return None
     if histogram[1:dense + 1].sum() - histogram[levels].sum() > MAX_OFF_COMB * histogram[1:dense + 1].sum():
         return None

@@ -11,7 +11,7 @@
   (characters other than letters, digits, ``.``, ``_``, ``-`` become ``_``; repeats get ``-2``, ``-3``).
   They are written into a hidden temporary folder inside ``OUT`` and renamed into place when complete, so
   a half-done scan never looks complete; a previous result of the same scan is replaced only then
-  (:func:`claim_folder`: another scan's folder of that name, or a folder that is no result, keeps its place and the
+  (:class:`OutputNames`: another scan's folder of that name, or a folder that is no result, keeps its place and the
   scan takes ``NAME-2``; a result a reader corrected is not replaced, and that input fails saying so).
 - A file that cannot be read or predicted is reported (one line on stderr, a ``failed`` row in the
   summary) and skipped; the others are processed.
@@ -63,6 +63,7 @@ from scintiseg.io import header_data_files, read_scan
 from scintiseg.io.atomic import staging_folder, write_text_atomic
 from scintiseg.io.file_keys import output_stem
 from scintiseg.io.not_scans import (
+    BATCH_FILES,
     DATASET_MANIFEST,
     OS_LITTER,
     REPORT_NAME,
@@ -78,12 +79,15 @@ from scintiseg.predict.pipeline import PredictSettings, predict_scan
 from scintiseg.predict.review import is_edited
 from scintiseg.predict.prediction import Prediction
 from scintiseg.report.outputs import write_outputs
-from scintiseg.report.worklist import write_worklist
+from scintiseg.report.worklist import WORKLIST_NAME, write_worklist
 from scintiseg.scan import Scan
 
 SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml", ".log", ".xml"}
 SUMMARY_NAME = "summary.csv"
 LOCK_NAME = ".scintiseg.lock"
+#: Names a scan's folder never takes: the files a run writes beside the folders (session 73: an input named
+#: ``worklist.html.png`` got the folder ``worklist.html``, and the run ended without its summary).
+RESERVED_NAMES = frozenset({SUMMARY_NAME, LOCK_NAME, WORKLIST_NAME, *BATCH_FILES})
 SUMMARY_COLUMNS = (
     "input", "status", "output", "views", "triage_score", "lesion_count", "soloway_grade", "bsi_percent",
     "bsi_covered_mass_percent", "qc_flags", "seconds", "error",
@@ -179,47 +183,95 @@ def unique_name(stem: str, taken: set[str]) -> str:
     """``stem`` as a safe folder name not in ``taken`` (then added to it)."""
     base = re.sub(r"[^A-Za-z0-9._-]", "_", stem) or "scan"
     name, index = base, 2
-    while name in taken or name in (SUMMARY_NAME, LOCK_NAME):
+    while name in taken or name in RESERVED_NAMES:
         name, index = f"{base}-{index}", index + 1
     taken.add(name)
     return name
 
 
-def same_scan(one: dict, other: dict) -> bool:
-    """Whether two reports (or a report and :meth:`~scintiseg.scan.Scan.summary`-like facts: ``study_uid`` and
-    ``input.source``) are of one scan: the same study UID where both have one, else the same source file, its path
-    resolved (session 61: `review --out` another study's prediction folder replaced its report and LabelMe files)."""
-    uids = [str(r.get("study_uid") or "") for r in (one, other)]
-    if all(uids):
-        return uids[0] == uids[1]
-    sources = [(r.get("input") or {}).get("source") if isinstance(r.get("input"), dict) else None for r in (one, other)]
-    if not all(isinstance(source, str) and source for source in sources):
+def _resolved(source) -> str | None:
+    """A source path resolved, as a key (None for none)."""
+    if not isinstance(source, (str, Path)) or not str(source):
+        return None
+    try:
+        return str(Path(source).resolve())
+    except (OSError, RuntimeError):
+        return str(source)
+
+
+def _same_input(report: dict, scan: Scan) -> bool:
+    """Whether ``report`` (an earlier result in the output folder) is of ``scan`` read from the same file: the same
+    source file (the caller matched it), no other study UID, and no other counts in any view (``input.counts``: the
+    same file re-exported with another patient, or replaced, is another scan). A study UID alone does not say: a study
+    holds several scans (a whole body and a spot view, a repeat), exported under one file name in each series' folder."""
+    uid = str(report.get("study_uid") or "")
+    if uid and scan.study_uid and uid != scan.study_uid:
         return False
-    return sources[0] == sources[1] or Path(sources[0]).resolve() == Path(sources[1]).resolve()
+    counts = (report.get("input") or {}).get("counts") if isinstance(report.get("input"), dict) else None
+    if isinstance(counts, dict):
+        now = scan.summary()["counts"]
+        for view, facts in counts.items():
+            if view in now and isinstance(facts, dict) and facts.get("total") != now[view]["total"]:
+                return False
+    return True
 
 
-def claim_folder(out: Path, name: str, scan: Scan, taken: set[str]) -> str:
-    """The folder name in ``out`` that ``scan``'s outputs may take: ``name`` where it is free or holds an earlier
-    result of this very scan (:func:`same_scan`), to be replaced; else the next free ``name-2``, ``name-3``, ... (in
-    ``taken`` too) where it holds another scan's report, or anything that is not a report (session 73: PACS exports
-    name every study's files ``IM000001``, and a second run replaced the first run's other patient).
+class OutputNames:
+    """The folder names of a run's scans in ``out``: each input's own earlier result where it has one (read once at the
+    start of the run), else a new name that no entry of ``out`` has.
 
-    Raises:
-        ScintisegError: the folder holds this scan's result with a reader's corrections (an edited LabelMe file:
-            :func:`~scintiseg.predict.review.is_edited`): predicting again would replace them.
+    A folder is replaced only by a result of the same scan read from the same file (:func:`_same_input`); another
+    scan's folder of the same name, or anything that is not a result, keeps its place and the scan takes ``NAME-2``,
+    ``NAME-3``, ... (session 73: PACS exports name every study's files ``IM000001``, and a second run replaced the first
+    run's other patient); a result a reader corrected is not replaced (:meth:`claim` refuses). Names looked at and
+    passed over stay free for the input whose result they hold.
     """
-    facts = {"study_uid": scan.study_uid, "input": {"source": None if scan.source is None else str(scan.source)}}
-    stem = name
-    while (out / name).exists():
-        report = prediction_report(out / name) if (out / name).is_dir() else None
-        if report is not None and same_scan(report, facts):
-            if is_edited(out / name):
-                raise ScintisegError(f"{out / name} holds a reader's corrections of this scan (an edited LabelMe "
-                                     f"file): review them first (scintiseg review {out / name} --out DIR) or move the "
-                                     "folder away, then predict again", path=scan.source)
-            return name
-        name = unique_name(stem, taken)
-    return name
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self.taken: set[str] = {entry.name for entry in self.out.iterdir()} if self.out.is_dir() else set()
+        self.given: set[str] = set()
+        self.earlier: dict[str, str] = {}
+        for name in sorted(self.taken):
+            report = prediction_report(self.out / name) if (self.out / name).is_dir() else None
+            source = _resolved((report or {}).get("input", {}).get("source") if isinstance(
+                (report or {}).get("input"), dict) else None)
+            if source is not None:
+                self.earlier.setdefault(source, name)
+
+    def earlier_folder(self, path: Path) -> Path | None:
+        """The folder of ``path``'s earlier result, if ``out`` holds one."""
+        name = self.earlier.get(_resolved(path) or "")
+        return None if name is None else self.out / name
+
+    def claim(self, stem: str, scan: Scan) -> str:
+        """The folder name for ``scan``'s outputs (class docstring); ``stem``: the name a new folder starts from.
+
+        Raises:
+            ScintisegError: the scan's earlier result holds a reader's corrections (an edited LabelMe file, or a
+                review: :func:`~scintiseg.predict.review.is_edited`): predicting again would replace them.
+        """
+        own = self.earlier.get(_resolved(scan.source) or "")
+        if own is not None and own not in self.given:
+            folder = self.out / own
+            report = prediction_report(folder)
+            if report is not None and _same_input(report, scan):
+                if is_edited(folder):
+                    what = ("a review" if isinstance(report.get("review"), dict) else
+                            "a reader's corrections (an edited LabelMe file)")
+                    raise ScintisegError(f"its earlier result {folder} holds {what}: not replaced; move that folder "
+                                         "away (or predict into another --out), then predict again", path=scan.source)
+                self.given.add(own)
+                return own
+        name = unique_name(stem, self.taken)
+        self.given.add(name)
+        return name
+
+    def release(self, name: str) -> None:
+        """Give back a name :meth:`claim` gave and nothing was written to (a pair predicted apart after all)."""
+        self.given.discard(name)
+        if not (self.out / name).exists():
+            self.taken.discard(name)
 
 
 def publish_folder(tmp: Path, final: Path) -> None:
@@ -274,14 +326,12 @@ def write_published(prediction: Prediction, final: Path, dicom: bool = True, *, 
     return report
 
 
-def predict_one(path: Path, out: Path, name: str, model: LoadedModel, settings: PredictSettings, read_kwargs: dict,
-                dicom: bool, taken: set[str] | None = None) -> ScanResult:
-    """Read, predict and write one input into ``out/name`` atomically (or the next free name, :func:`claim_folder`;
-    ``taken``: the names the run has given)."""
-    taken = {name} if taken is None else taken
+def predict_one(path: Path, out: Path, names: OutputNames, model: LoadedModel, settings: PredictSettings,
+                read_kwargs: dict, dicom: bool) -> ScanResult:
+    """Read, predict and write one input into its folder of ``out`` (:meth:`OutputNames.claim`) atomically."""
     start = time.perf_counter()
     scan = read_scan(path, **read_kwargs)
-    name = claim_folder(out, name, scan, taken)
+    name = names.claim(output_stem(path), scan)
     report = _predict_into(scan, out, name, model, settings, dicom)
     return ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start)
 
@@ -290,14 +340,14 @@ def _failed(path: Path, exc: ScintisegError, start: float, folder: Path | None =
     """A failed input's row; the line and the row say so when its output ``folder`` still holds an earlier run's
     report (kept: a reader may have edited its outlines; before session 61 nothing said it was not this run's)."""
     problem = exc.problem
-    if folder is not None and (folder / REPORT_NAME).is_file():
+    if folder is not None and (folder / REPORT_NAME).is_file() and str(folder) not in problem:
         problem += f" ({folder} holds an earlier run's report, not this run's)"
     tqdm.write(f"scintiseg predict: skipped {path}: {problem}", file=sys.stderr)
     return ScanResult(path, "failed", seconds=time.perf_counter() - start, error=problem)
 
 
-def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: LoadedModel, settings: PredictSettings,
-                 read_kwargs: dict, dicom: bool) -> list[ScanResult]:
+def predict_pair(pair: tuple[Path, Path], out: Path, names: OutputNames, model: LoadedModel,
+                 settings: PredictSettings, read_kwargs: dict, dicom: bool) -> list[ScanResult]:
     """A study's ANT and POST files (:func:`scintiseg.io.view_pairs.find_view_pairs`) predicted as one scan into
     one folder, with a summary row per file (module docstring); as two scans when they cannot be joined."""
     start = time.perf_counter()
@@ -316,7 +366,7 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
             tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {exc.problem}", file=sys.stderr)
             _note_apart(pair, scans, exc.problem)
     if joined is None:
-        return _predict_apart(pair, scans, unread, out, taken, model, settings, dicom)
+        return _predict_apart(pair, scans, unread, out, names, model, settings, dicom)
     headless: list[str] = []
 
     def views_agree(prediction: Prediction) -> bool:  # one file stored head-down? (scintiseg.predict.orientation)
@@ -324,19 +374,18 @@ def predict_pair(pair: tuple[Path, Path], out: Path, taken: set[str], model: Loa
                         if flag.startswith(NO_UPRIGHT_HEAD_FLAG + "_"))
         return not headless
 
-    name = unique_name(joined_name(*pair), taken)
     try:
-        name = claim_folder(out, name, joined, taken)
+        name = names.claim(joined_name(*pair), joined)
         report = _predict_into(joined, out, name, model, settings, dicom, accept=views_agree)
     except ScintisegError as exc:
-        return [_failed(path, exc, start, out / name) for path in pair]
+        return [_failed(path, exc, start, names.earlier_folder(pair[0])) for path in pair]
     if report is None:  # each file gets the head-down check alone
-        taken.discard(name)
+        names.release(name)
         why = (f"{headless[0]} shows no upright head where the other view does (a file stored head-down?); each view "
                "is read on its own")
         tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {why}", file=sys.stderr)
         _note_apart(pair, scans, why)
-        return _predict_apart(pair, scans, unread, out, taken, model, settings, dicom)
+        return _predict_apart(pair, scans, unread, out, names, model, settings, dicom)
     seconds = (time.perf_counter() - start) / 2
     return [
         ScanResult(path, "ok", name, report["summary"] | {"triage_score": report["views"][view]["triage_score"],
@@ -358,20 +407,19 @@ def _note_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], why: str) -> N
 
 
 def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dict[Path, ScintisegError], out: Path,
-                   taken: set[str], model: LoadedModel, settings: PredictSettings, dicom: bool) -> list[ScanResult]:
+                   names: OutputNames, model: LoadedModel, settings: PredictSettings, dicom: bool) -> list[ScanResult]:
     """A study's two files predicted as two scans, each into its own folder (an unreadable one failed)."""
     results = []
     for path in pair:
         start = time.perf_counter()
-        name = output_name(path, taken)
         try:
             if path in unread:
                 raise unread[path]
-            name = claim_folder(out, name, scans[path], taken)
+            name = names.claim(output_stem(path), scans[path])
             report = _predict_into(scans[path], out, name, model, settings, dicom)
             results.append(ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start))
         except ScintisegError as exc:
-            results.append(_failed(path, exc, start, out / name))
+            results.append(_failed(path, exc, start, names.earlier_folder(path)))
     return results
 
 
@@ -494,26 +542,25 @@ def run_batch(
     read_kwargs = dict(read_kwargs or {})
     join = join and read_kwargs.get("view") in (None, "name")
     groups = find_view_pairs(files) if join else [(path,) for path in files]
-    taken: set[str] = set()
     results: list[ScanResult] = []
     with OutputLock(out):
         # An earlier run's summary (and its worklist, triage.json, boxes.json) describes that run: gone before this one
         # writes anything, so that a summary present always says the run that left it went through.
         for name in prediction_batch_files(out):
             (out / name).unlink(missing_ok=True)
+        names = OutputNames(out)
         bar = tqdm(total=len(files), desc="predict", unit="file", disable=not progress or len(files) < 2, file=sys.stderr)
         try:
             for group in groups:
                 if len(group) == 2:
-                    results.extend(predict_pair(group, out, taken, model, settings, read_kwargs | {"view": "name"},
+                    results.extend(predict_pair(group, out, names, model, settings, read_kwargs | {"view": "name"},
                                                 dicom))
                 else:
                     path, start = group[0], time.perf_counter()
-                    name = output_name(path, taken)
                     try:
-                        results.append(predict_one(path, out, name, model, settings, read_kwargs, dicom, taken))
+                        results.append(predict_one(path, out, names, model, settings, read_kwargs, dicom))
                     except ScintisegError as exc:
-                        results.append(_failed(path, exc, start, out / name))
+                        results.append(_failed(path, exc, start, names.earlier_folder(path)))
                 bar.update(len(group))
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (scintiseg.cli): what is done stays, no summary claims all
             exc.add_note(f"{len(results)} of {len(files)} input(s) done into {out}, no {SUMMARY_NAME} written "

@@ -34,8 +34,10 @@ that the reader stood (``input.stood``, ``input.stored_shape``), a page of two v
 (``input.split_column``), a DICOM view it mirrored back (``input.mirrored``) has its mask placed on the view the same
 way (:func:`scintiseg.io.stored_points.stored_as_read`, exact), after its size is checked against the file's; a record
 that does not fit (a stand without the file's shape, a view-named mask of a split page) refuses the view with the
-reason, as does a mask of another size. A scan read head-down and turned (QC flag ``head_down``) needs nothing: its
-map is written on the rows as stored. This is what ``evaluate --predictions`` does for lesion masks (on the image as
+reason, as does a mask of another size, a mask that cannot be read as a label image, a page both stood and split
+(the cut lies in the stood page, and the prediction may have turned each view again: not placed, refused), and a
+partial view (QC ``partial_view_<VIEW>``: no bones named, its map all 0). A scan read head-down and turned (QC flag
+``head_down``) needs nothing: its map is written on the rows as stored. This is what ``evaluate --predictions`` does for lesion masks (on the image as
 stored, turned with the case) and ``predict --boxes`` for boxes (:mod:`scintiseg.report.box_labels`).
 
 **Scores**, each view one image, its pixels mapped to classes (mask values by the class map; a mask value in no class
@@ -229,6 +231,8 @@ def placed_mask(mask: np.ndarray, view: str, read: dict, by_view: bool, shape: t
         if split is not None and (by_view or not isinstance(split, int) or isinstance(split, bool)):
             return ("a page of two views the reader split: give the page's mask, named for the file"
                     if by_view else f"a page split at {split!r}, not a column")
+        if stood is not None and split is not None:  # the cut is in the stood page, each view maybe turned again
+            return "a page of two views stored lying, stood and split: its mask is not placed (give each view alone)"
         if not (isinstance(stored, list) and len(stored) == 2):
             return "read turned or split, and the report does not give the file's rows and columns"
         if tuple(mask.shape) != tuple(stored):
@@ -304,7 +308,17 @@ def score_region_masks(predictions: str | Path, masks: str | Path, classes: tupl
             if predicted.size and predicted.max() >= lookup.size:
                 refused.append(where | {"why": f"region id {int(predicted.max())} in {name}, beyond scintiseg's"})
                 continue
-            truth = placed_mask(read_label_image(mask_path), view, read, by_view, predicted.shape)
+            flags = (report.get("summary") or {}).get("qc_flags") if isinstance(report.get("summary"), dict) else None
+            if f"partial_view_{view}" in (flags or []):  # its map is all 0: scored, every class a miss
+                refused.append(where | {"why": "a partial view (a crop, a spot view, or a pixel size read too small): "
+                                                "no bones named"})
+                continue
+            try:
+                mask = read_label_image(mask_path)
+            except ScintisegError as exc:  # one unreadable mask: that view refused, the others scored
+                refused.append(where | {"why": exc.problem})
+                continue
+            truth = placed_mask(mask, view, read, by_view, predicted.shape)
             truth = truth if isinstance(truth, str) else truth_classes(truth, classes)
             if isinstance(truth, str):
                 refused.append(where | {"why": truth})

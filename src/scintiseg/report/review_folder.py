@@ -32,7 +32,7 @@ from scintiseg.io.not_scans import REPORT_NAME, prediction_report
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.review import LABELME_NAME, is_edited, review_record, reviewed
-from scintiseg.report.batch import SUMMARY_NAME, ScanResult, same_scan, summary_csv, write_published
+from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
 from scintiseg.report.predicted_again import damaged_report, predict_again, report_of
 from scintiseg.scan import Annotation, Shape
 
@@ -127,6 +127,19 @@ def _keep_not_lesions(folder: Path, prediction: Prediction, shapes: dict[str, li
                                               view=view))["shapes"]
         document["shapes"] = list(document.get("shapes") or []) + extra
         write_text_atomic(path, json.dumps(document, indent=1) + "\n")
+
+
+def same_scan(one: dict, other: dict) -> bool:
+    """Whether two reports (or a report and :meth:`~scintiseg.scan.Scan.summary`-like facts: ``study_uid`` and
+    ``input.source``) are of one scan: the same study UID where both have one, else the same source file, its path
+    resolved (session 61: `review --out` another study's prediction folder replaced its report and LabelMe files)."""
+    uids = [str(r.get("study_uid") or "") for r in (one, other)]
+    if all(uids):
+        return uids[0] == uids[1]
+    sources = [(r.get("input") or {}).get("source") if isinstance(r.get("input"), dict) else None for r in (one, other)]
+    if not all(isinstance(source, str) and source for source in sources):
+        return False
+    return sources[0] == sources[1] or Path(sources[0]).resolve() == Path(sources[1]).resolve()
 
 
 def _alone(folder: Path, out: Path) -> str:

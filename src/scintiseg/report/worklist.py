@@ -10,8 +10,8 @@ a lesion seen in both views counted once), the Soloway grade, the BSI with the s
 flags, and a link to the scan's ``report.html``.
 
 Choices [all choice]:
-- **Order.** Inputs that could not be read or predicted come first ("read without the model": the model has said
-  nothing about them, and a worklist must not let them sink to the bottom); then the scans by triage score, highest
+- **Order.** Inputs that could not be read or predicted come first, one row per input file ("read without the
+  model": the model has said nothing about them, and a worklist must not let them sink to the bottom); then the scans by triage score, highest
   first (equal scores, as where the model is sure and the score reaches 1, by the larger BSI, then more lesions;
   full ties keep the order of the inputs). A scan with a QC flag keeps its place by score: the flag is shown on its
   row, not used to move it (a flag says why the score may be wrong, not which way).
