@@ -200,6 +200,30 @@ def test_the_operating_points_specificity_is_the_share_of_normal_scans_without_a
     assert result["operating_point"]["sensitivity"] == 0.5 and result["operating_point"]["specificity"] == pytest.approx(2 / 3)
 
 
+def test_the_cutoff_for_a_sensitivity_is_the_highest_score_keeping_that_share_of_abnormal_scans_above_it(tmp_path):
+    """Scores by hand: abnormal 0.9, 0.8, 0.7, 0.4; normal 0.75, 0.6, 0.3, 0.1. Sensitivity 0.9 needs all four
+    abnormal scans (0.9 x 4 = 3.6 -> 4) at or above the cut-off: 0.4, which leaves normal 0.3 and 0.1 below
+    (specificity 0.5) and 2 of 8 scans below; the same for 0.95 and 0.99. With 20 abnormal scans, 0.9 needs 18."""
+    from scintiseg.report.image_labels import sensitivity_cutoffs
+
+    scores = np.array([0.9, 0.8, 0.7, 0.4, 0.75, 0.6, 0.3, 0.1])
+    abnormal = np.array([True] * 4 + [False] * 4)
+    rows = sensitivity_cutoffs(scores, abnormal)
+    assert [row["target_sensitivity"] for row in rows] == [0.9, 0.95, 0.99]
+    assert rows[0] == {"target_sensitivity": 0.9, "cutoff": 0.4, "sensitivity": 1.0, "specificity": 0.5,
+                       "share_below": 0.25}
+    many = np.linspace(1.0, 0.05, 20)  # abnormal scans 1.0 ... 0.05; normal ones all at 0.02
+    rows = sensitivity_cutoffs(np.r_[many, np.full(10, 0.02)], np.r_[np.ones(20, bool), np.zeros(10, bool)], (0.9,))
+    assert rows[0]["cutoff"] == pytest.approx(many[17]) and rows[0]["sensitivity"] == 0.9
+    assert rows[0]["specificity"] == 1.0 and rows[0]["share_below"] == pytest.approx(12 / 30, abs=1e-4)
+    assert sensitivity_cutoffs(scores, np.zeros(8, bool)) == []  # no abnormal scan: no cut-off
+    out = tmp_path / "out"
+    _batch(out, [(name, "ok", score, 1, 5.0) for name, score in zip("abcdefgh", scores)])
+    result = evaluate_triage(out, {name: bool(label) for name, label in zip("abcdefgh", abnormal)})
+    assert result["cutoffs"][1]["cutoff"] == 0.4 and "for sensitivity 0.95: triage >= 0.4, specificity 0.500" in \
+        triage_line(result)
+
+
 def test_no_auc_without_an_abnormal_scan():
     assert roc_auc([1, 2, 3], [False, False, False]) is None
 

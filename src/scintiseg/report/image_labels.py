@@ -7,7 +7,10 @@ measures what a worklist gets from the model: the ROC AUC of the triage score (t
 within each class, 2,000 times, seed 0), beside two baselines any tool must beat: **the brightest pixel** (the
 scan's largest count or grey level; a model whose score ranks abnormal scans worse than this has learned
 nothing a threshold on counts would not) and the predicted BSI; and, at the model's own operating point (a lesion
-found or not), the sensitivity and specificity. Written to ``OUT/triage.json``; one line on stderr.
+found or not), the sensitivity and specificity; and, for a worklist's cut-off, the **score needed for a chosen
+sensitivity** (:data:`TARGET_SENSITIVITIES`, session 73; :func:`sensitivity_cutoffs`): the highest triage score that
+still puts that share of the abnormal scans at or above it, the specificity there and the share of all scans below it
+(what a department could read last). Written to ``OUT/triage.json``; one line on stderr.
 
 The labels file is a CSV with a header: a file column (the first of ``input``, ``file``, ``image``, ``filename``,
 ``name``, ``path``) and a label column (the first of ``label``, ``abnormal``, ``lesion``, ``class``, ``target``)
@@ -52,6 +55,9 @@ LABEL_VALUES = {
 TRIAGE_NAME = "triage.json"
 #: Bootstrap resamples of the AUC's interval.
 RESAMPLES = 2000
+#: The sensitivities a worklist cut-off is given for (:func:`sensitivity_cutoffs`) [choice: the range a triage tool
+#: is set to, where missing an abnormal scan costs more than reading a normal one first].
+TARGET_SENSITIVITIES = (0.90, 0.95, 0.99)
 
 
 def read_image_labels(path: str | Path) -> dict[str, bool]:
@@ -239,6 +245,28 @@ def _scan_row(out: Path, row: dict, label: bool) -> tuple:
     return label, triage, _brightest(report), bsi, lesions > 0
 
 
+def sensitivity_cutoffs(scores: np.ndarray, abnormal: np.ndarray,
+                        targets: tuple[float, ...] = TARGET_SENSITIVITIES) -> list[dict]:
+    """For each target sensitivity, the highest score ``cutoff`` with at least that share of the abnormal scans at or
+    above it (a scan at or above the cut-off is "read first"), the sensitivity and specificity it gives (a normal scan
+    below it counts as cleared) and the share of all scans below it; an empty list without a scan of either class.
+    Ties: scans of one score fall on one side together, so the sensitivity reached may exceed the target."""
+    scores, abnormal = np.asarray(scores, dtype=np.float64), np.asarray(abnormal, dtype=bool)
+    if not abnormal.any() or abnormal.all():
+        return []
+    positives = np.sort(scores[abnormal])[::-1]
+    rows = []
+    for target in targets:
+        needed = max(1, int(np.ceil(target * positives.size - 1e-9)))  # abnormal scans that must be at or above it
+        cutoff = float(positives[needed - 1])
+        above = scores >= cutoff
+        rows.append({"target_sensitivity": target, "cutoff": cutoff,
+                     "sensitivity": round(float(above[abnormal].mean()), 4),
+                     "specificity": round(float((~above[~abnormal]).mean()), 4),
+                     "share_below": round(float((~above).mean()), 4)})
+    return rows
+
+
 def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
     """The triage score, the brightest pixel and the BSI against image-level ``labels``, over the scans of a
     batch's ``OUT/summary.csv`` (module docstring)."""
@@ -282,6 +310,7 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
     bsi = [k[3] for k in kept]
     result["bsi_auc"] = roc_auc(np.array(bsi), abnormal) if None not in bsi else None
     found = np.array([k[4] for k in kept], dtype=bool)
+    result["cutoffs"] = sensitivity_cutoffs(triage, abnormal)
     result["operating_point"] = {
         "rule": "a lesion found (lesion_count > 0)",
         "sensitivity": float(found[abnormal].mean()) if abnormal.any() else None,
@@ -311,4 +340,7 @@ def triage_line(result: dict) -> str:
     return (f"triage against the labels ({result['scans']} scans, {result['abnormal']} abnormal): ROC AUC "
             f"{fmt(result['triage_auc'])}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
             + f"; the brightest pixel {fmt(result['brightest_pixel_auc'])}; BSI {fmt(result['bsi_auc'])}; a lesion found: "
-            f"sensitivity {fmt(op['sensitivity'])}, specificity {fmt(op['specificity'])}")
+            f"sensitivity {fmt(op['sensitivity'])}, specificity {fmt(op['specificity'])}"
+            + "".join(f"; for sensitivity {row['target_sensitivity']:.2f}: triage >= {row['cutoff']:.4g}, specificity "
+                      f"{row['specificity']:.3f}, {100 * row['share_below']:.0f} % of scans below"
+                      for row in result.get("cutoffs") or [] if row["target_sensitivity"] == 0.95))

@@ -18,9 +18,9 @@ Choices [all choice]:
 - **Values** come from each scan's ``report.json`` as written by the run (scan-level summary; the summary row's values
   where the report cannot be read). A later ``scintiseg review`` of a scan changes its report, not this page: the
   page says so.
-- **No cut-off** is drawn: the score ranks, it does not decide (its ROC on labelled scans: ``scintiseg evaluate
-  --image-labels``, :mod:`.image_labels`, which also gives the score needed for a chosen sensitivity). Every scan
-  is still to be read.
+- **No cut-off** is drawn: the score ranks, it does not decide (its ROC on a department's labelled scans, and the
+  score needed for a chosen sensitivity: ``scintiseg predict --labels``, :mod:`.image_labels`). Every scan is still
+  to be read.
 - Self-contained HTML (no script, no external resource; inline CSS, a print style in landscape), every text from a
   file escaped, links relative (``<output>/report.html``), so the folder can be moved or archived whole.
 """
