@@ -591,6 +591,17 @@ def _qc_flags(flags: list[str], read: dict | None = None) -> str:
     return '<div class="flags" id="qc-flags">QC flags:<ul>' + "".join(items) + "</ul></div>"
 
 
+def _draft_findings(draft) -> str:
+    """The draft findings and impression in words (``summary.findings_text``, :mod:`.findings_text`), escaped; nothing
+    for a report written before session 73."""
+    if not isinstance(draft, dict) or not isinstance(draft.get("impression"), str):
+        return ""
+    items = "".join(f"<li>{_e(text)}</li>" for text in draft.get("findings") or [] if isinstance(text, str))
+    return ('<section id="draft-findings"><h2>Draft findings (machine-written: edit before use)</h2>'
+            f'<p class="note">{_e(draft.get("note"))}</p>' + (f"<ul>{items}</ul>" if items else "")
+            + f'<p><b>Impression.</b> {_e(draft["impression"])}</p></section>')
+
+
 def _review_row(report: dict) -> list[str]:
     """The summary's row saying the outlines are a reader's (a report of ``scintiseg review``), else none."""
     review = report.get("review")
@@ -862,6 +873,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         "</tbody></table>",
         f'<p id="bsi-scope"><b>BSI scope.</b> {_e(summary["bsi_scope"])}</p>',
         _qc_flags(summary.get("qc_flags") or [], report.get("input")),
+        _draft_findings(summary.get("findings_text")),
         "</div>",
         _body_diagram(report),
         "</div>",

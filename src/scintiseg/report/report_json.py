@@ -17,7 +17,7 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "settings": {"threshold", "min_area_px", "window"},
      "summary": {"lesion_count", "lesion_count_by_view", "distinct_lesion_count", "soloway_grade", "bsi_percent",
                  "bsi_covered_mass_percent", "bsi_scope", "triage_score", "pair_count", "pairing_shift_px",
-                 "qc_flags"},
+                 "qc_flags", "findings_text": {"note", "findings", "impression"}},
      "views": {VIEW: {"lesion_count", "max_probability", "triage_score", "spine_pattern_calls", "symmetric_calls",
                       "bladder_calls",
                       "distal_arm_calls", "off_skeleton_calls", "reference_counts", "axial_to_distal", "bsi": {...},
@@ -81,7 +81,8 @@ values, id -> name of :data:`scintiseg.predict.regions.REGION_NAMES`, and ``inpu
 ``{"grey_levels_per_count", "counts_total", "lower_bound", "clipped_share"}`` read from that comb, or null where it
 shows none, :mod:`scintiseg.prepare.export_gain`, and the QC flag ``low_counts_estimated_<VIEW>`` it raises, and
 ``review.kept_alone``, the ids of the network's lesions a reader kept on one view while deleting its bone's calls on
-the other, read from the kept view, :func:`scintiseg.predict.bsi.reader_bones`) keep the version, and a reader
+the other, read from the kept view, :func:`scintiseg.predict.bsi.reader_bones`, and ``summary.findings_text``, a
+draft of the findings and impression in words, :mod:`scintiseg.report.findings_text`) keep the version, and a reader
 ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.
@@ -110,6 +111,7 @@ from scintiseg.predict.qc import LOW_COUNTS
 from scintiseg.predict.triage import BASIN_PROBABILITY
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT
 from scintiseg.prepare.export_gain import export_gains
+from scintiseg.report.findings_text import findings_text
 from scintiseg.scan import Scan
 
 #: The reader's records of a file read turned, split (:mod:`scintiseg.io.layout`) or mirrored back, the patient
@@ -121,6 +123,11 @@ READ_AS: tuple[str, ...] = (STOOD_KEY, SPLIT_COLUMN, STORED_SHAPE_KEY, MIRRORED_
                             "pixel_spacing_assumed", OVER_HEADER_KEY)
 
 DEFINITIONS = {
+    "findings_text": ("summary.findings_text: a machine-written draft of the findings (one sentence per involved "
+                      "region: each distinct lesion's shape, intensity by its lesion-to-normal-bone ratio: mild < 1.5, "
+                      "moderate 1.5-2.5, intense > 2.5, size, the views that show it) and an impression (count, "
+                      "regions, BSI, Soloway grade, cautions from the QC flags), for the reader to edit; not a "
+                      "diagnosis (scintiseg.report.findings_text)."),
     "coordinates": ("pixel (row, col) of the view as read (POST as acquired, not mirrored to ANT; a file stood, split "
                     "or mirrored back as input.stood, input.split_column and input.mirrored say); contour points are "
                     "(x=col, y=row)."),
@@ -306,6 +313,7 @@ def report_dict(prediction: Prediction, files: dict[str, dict[str, str]] | None 
     }
     if prediction.review is not None:
         report["review"] = {key: value for key, value in prediction.review.items() if key != "origin"}
+    report["summary"]["findings_text"] = findings_text(report)  # from the record itself: a review's outlines too
     return report
 
 
