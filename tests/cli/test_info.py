@@ -184,3 +184,32 @@ def test_info_tells_the_counts_behind_an_8bit_export(real_nm1, tmp_path, capsys)
     assert "counts         ANT: not told by the grey levels" in capsys.readouterr().out
     assert main(["info", str(real_nm1)]) == 0
     assert "counts         " not in capsys.readouterr().out
+
+
+def test_info_on_a_folder_lists_each_scan_file_predict_would_read_and_why_one_cannot_be_read(real_nm1, tmp_path,
+                                                                                            capsys):
+    """Session 73: `info FOLDER` was "not a file"; a physicist's first look at an export folder."""
+    import shutil
+
+    folder = tmp_path / "export"
+    (folder / "SE1").mkdir(parents=True)
+    shutil.copy(real_nm1, folder / "SE1" / "IM000001")
+    (folder / "SE1" / "IM000002").write_bytes(b"")
+    (folder / "notes.txt").write_text("not a scan")
+    (folder / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    assert main(["info", str(folder)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("SE1/IM000001  ANT  1024 x 256  2.26 x 2.26 mm  counts ANT 3,596,452  patient 8NM1  "
+                      "study 2004-08-26")
+    assert out[1] == "SE1/IM000002  cannot be read: empty file (0 bytes)"
+    assert out[2] == "2 file(s), 1 read, 1 cannot be read" and len(out) == 3
+    assert main(["info", str(folder), "--json"]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert [row.get("error") for row in rows] == [None, "empty file (0 bytes)"]
+    assert rows[0]["counts"]["ANT"]["total"] == 3596452 and rows[0]["file"].endswith("IM000001")
+    (folder / "SE1" / "IM000002").unlink()
+    assert main(["info", str(folder)]) == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["info", str(empty)]) == 2
+    assert "no scan file in this folder" in capsys.readouterr().err

@@ -1,12 +1,20 @@
 """``scintiseg info PATH [--json]``: what a scan file holds (views, shape, dtype, spacing, counts, patient; for an export,
-the counts behind its grey levels where its histogram tells them, :mod:`scintiseg.prepare.export_gain`)."""
+the counts behind its grey levels where its histogram tells them, :mod:`scintiseg.prepare.export_gain`). For a folder
+(session 73: a department's export folder is the first thing a physicist looks into), one line per file predict
+would read (:func:`scintiseg.io.scan_files.expand_inputs`): its views, matrix, pixel size, counts or grey levels,
+patient and study date, or why it cannot be read; ``--json`` a list of the same facts; exit 1 when some file cannot be
+read, as ``predict``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import warnings
+from pathlib import Path
 
+from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
+from scintiseg.io.scan_files import expand_inputs
 from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.prepare.export_gain import GainEstimate, export_gains
 from scintiseg.scan import Scan
@@ -21,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "counts per view, patient id. Reads DICOM (any transfer syntax pydicom decodes), Interfile, MetaImage, "
         "NIfTI, .npy, .npz, 16-bit PNG, TIFF, 8-bit exports, and raw matrices (with --shape and --dtype).",
     )
-    parser.add_argument("path", help="scan file")
+    parser.add_argument("path", help="scan file, or a folder: one line per scan file in it")
     parser.add_argument("--json", action="store_true", help="print the facts as one JSON object")
     parser.add_argument("--shape", help="ROWSxCOLS of a raw headerless matrix, e.g. 1024x256")
     parser.add_argument("--dtype", default=None, help="element type of a raw matrix (default uint16)")
@@ -119,20 +127,70 @@ def format_table(scan: Scan) -> str:
     return "\n".join(lines)
 
 
+def _read(path, args: argparse.Namespace) -> Scan:
+    """``path`` read as `scintiseg predict` reads it: views split and named alike."""
+    return read_scan(path, shape=args.shape, dtype=args.dtype, byteorder="<" if args.byteorder == "little" else ">",
+                     split_views=True, view="name", pixel_spacing=args.pixel_spacing)
+
+
+def json_facts(scan: Scan) -> dict:
+    """The facts ``--json`` prints of one scan."""
+    facts = scan.summary()
+    facts.update({key: scan.metadata[key] for key in READING_NOTES if key in scan.metadata})
+    gains = export_gains(scan)
+    if facts["dtype"] == "uint8" or any(estimate is not None for estimate in gains.values()):
+        facts["export_gain"] = {name: None if estimate is None else estimate.to_dict() for name, estimate in gains.items()}
+    facts["field_mm"] = [round(n * mm, 1) for n, mm in zip(scan.shape, scan.pixel_spacing)]
+    return facts
+
+
+def folder_line(path: Path, root: Path, scan: Scan | None, problem: str = "") -> str:
+    """One file of a folder: its path under ``root``, then its views, matrix, pixel size (``assumed`` where the file
+    gives none), counts (grey levels of an 8-bit export), patient and study date; or why it cannot be read."""
+    name = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    if scan is None:
+        return f"{name}  cannot be read: {problem}"
+    facts = scan.summary()
+    spacing = " x ".join(f"{v:g}" for v in facts["pixel_spacing"]) + " mm"
+    spacing += " (assumed)" if scan.metadata.get("pixel_spacing_assumed") else ""
+    unit = "grey levels" if facts["dtype"] == "uint8" else "counts"
+    totals = ", ".join(f"{view} {counts['total']:,}" for view, counts in facts["counts"].items())
+    study = str(scan.metadata.get("study_date") or "")
+    study = f"{study[:4]}-{study[4:6]}-{study[6:]}" if len(study) == 8 and study.isdigit() else study
+    return (f"{name}  {'+'.join(facts['views'])}  {facts['shape'][0]} x {facts['shape'][1]}  {spacing}  {unit} "
+            f"{totals}  patient {facts['patient_id'] or '-'}" + (f"  study {study}" if study else ""))
+
+
+def run_folder(args: argparse.Namespace) -> int:
+    """``info FOLDER``: a line (or a JSON object) per scan file in it."""
+    root = Path(args.path)
+    files = sorted(expand_inputs([root]))
+    if not files:
+        raise ScintisegError("no scan file in this folder", path=root)
+    rows, lines = [], []
+    for path in files:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # (a file's reading notes: its own `info` says them)
+                scan = _read(path, args)
+        except ScintisegError as exc:
+            rows.append({"file": str(path), "error": exc.problem})
+            lines.append(folder_line(path, root.resolve(), None, exc.problem))
+            continue
+        rows.append({"file": str(path)} | json_facts(scan))
+        lines.append(folder_line(path, root.resolve(), scan))
+    unread = sum("error" in row for row in rows)
+    print(json.dumps(rows, indent=1) if args.json else "\n".join(
+        lines + [f"{len(files)} file(s), {len(files) - unread} read, {unread} cannot be read"]))
+    return 1 if unread else 0  # as predict: 1 when some input cannot be read
+
+
 def run(args: argparse.Namespace) -> int:
-    scan = read_scan(  # views split and named as `scintiseg predict` splits and names them
-        args.path, shape=args.shape, dtype=args.dtype, byteorder="<" if args.byteorder == "little" else ">",
-        split_views=True, view="name", pixel_spacing=args.pixel_spacing,
-    )
+    if Path(args.path).is_dir():
+        return run_folder(args)
+    scan = _read(args.path, args)
     if args.json:
-        facts = scan.summary()
-        facts.update({key: scan.metadata[key] for key in READING_NOTES if key in scan.metadata})
-        gains = export_gains(scan)
-        if facts["dtype"] == "uint8" or any(estimate is not None for estimate in gains.values()):
-            facts["export_gain"] = {name: None if estimate is None else estimate.to_dict()
-                                    for name, estimate in gains.items()}
-        facts["field_mm"] = [round(n * mm, 1) for n, mm in zip(scan.shape, scan.pixel_spacing)]
-        print(json.dumps(facts, indent=1))
+        print(json.dumps(json_facts(scan), indent=1))
     else:
         print(format_table(scan))
     return 0

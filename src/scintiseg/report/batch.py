@@ -5,7 +5,7 @@
   ``.xml``: annotations such as Pascal VOC boxes beside their images), not an operating system's litter (``Thumbs.db``,
   ``desktop.ini``: :data:`scintiseg.io.not_scans.OS_LITTER`), not a DICOM object without an image (a CD
   export's DICOMDIR, an SR, a presentation state) and not in an earlier prediction's output folder
-  (:mod:`scintiseg.io.not_scans`);
+  (:mod:`scintiseg.io.not_scans`; the walk: :func:`scintiseg.io.scan_files.expand_inputs`, shared with ``info``);
   each file is read by content (:func:`scintiseg.io.read_scan`).
 - Each scan's outputs go to ``OUT/<name>/`` where ``<name>`` is the input file name without suffix
   (characters other than letters, digits, ``.``, ``_``, ``-`` become ``_``; repeats get ``-2``, ``-3``).
@@ -59,19 +59,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io import header_data_files, read_scan
+from scintiseg.io import read_scan
 from scintiseg.io.atomic import staging_folder, write_text_atomic
 from scintiseg.io.file_keys import output_stem
-from scintiseg.io.not_scans import (
-    BATCH_FILES,
-    DATASET_MANIFEST,
-    OS_LITTER,
-    REPORT_NAME,
-    dataset_files,
-    dicom_not_a_scan,
-    prediction_batch_files,
-    prediction_report,
-)
+from scintiseg.io.not_scans import BATCH_FILES, REPORT_NAME, prediction_batch_files, prediction_report
+from scintiseg.io.scan_files import expand_inputs
 from scintiseg.io.view_pairs import READ_APART_KEY, find_view_pairs, join_views, joined_name, study_patient
 from scintiseg.predict.loader import LoadedModel
 from scintiseg.predict.orientation import NO_UPRIGHT_HEAD_FLAG
@@ -82,7 +74,6 @@ from scintiseg.report.outputs import write_outputs
 from scintiseg.report.worklist import WORKLIST_NAME, write_worklist
 from scintiseg.scan import Scan
 
-SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml", ".log", ".xml"}
 SUMMARY_NAME = "summary.csv"
 LOCK_NAME = ".scintiseg.lock"
 #: Names a scan's folder never takes: the files a run writes beside the folders (session 73: an input named
@@ -122,55 +113,6 @@ class ScanResult:
             "seconds": f"{self.seconds:.3f}",
             "error": self.error,
         }
-
-
-def expand_inputs(inputs: list[str | Path]) -> list[Path]:
-    """Files given, and the candidate files inside folders given (sorted), each once.
-
-    Raises:
-        ScintisegError: an input that does not exist.
-    """
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            for found in _walk_folder(path):
-                files.append(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            raise ScintisegError("no such file or folder", path=path)
-    unique: dict[Path, None] = {}
-    for f in files:
-        unique.setdefault(f.resolve(), None)
-    data = header_data_files(list(unique))  # an Interfile or MetaImage header's data file is read with its header
-    return [f for f in unique if f not in data]
-
-
-def _walk_folder(root: Path) -> list[Path]:
-    """The candidate scan files under ``root`` (sorted): not hidden, not of :data:`SKIP_SUFFIXES`, not in an earlier
-    prediction's folder (a ``report.json`` scintiseg wrote), not a DICOM object without an image (a DICOMDIR, an SR, a
-    presentation state) or with one that is no planar scan (a CT slice, SPECT: :mod:`scintiseg.io.not_scans`); of a
-    data set's folder (its ``dataset.json``), its case images only, not its masks and maps."""
-    found: list[Path] = []
-    for folder, dirs, names in os.walk(root):
-        here = Path(folder)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        if REPORT_NAME in names and prediction_report(here) is not None:
-            dirs[:] = []  # an earlier prediction's outputs are not scans
-            continue
-        in_dataset = dataset_files(here) if DATASET_MANIFEST in names else None
-        if in_dataset is not None:
-            dirs[:] = []  # a data set's masks, region and instance maps are not scans
-            found += in_dataset[0]
-            continue
-        for name in sorted(names):
-            path = here / name
-            if name.startswith(".") or name.lower() in OS_LITTER or path.suffix.lower() in SKIP_SUFFIXES or not path.is_file():
-                continue
-            if dicom_not_a_scan(path) is None:
-                found.append(path)
-    return sorted(found)
 
 
 def output_name(path: Path, taken: set[str]) -> str:
