@@ -182,3 +182,20 @@ def test_an_export_of_few_counts_is_flagged_by_the_counts_its_grey_levels_hold(n
     counted = write_outputs(predict_from_probabilities(nm1_scan, {"ANT": prob}, settings=blob_settings(0.5, 4)),
                             tmp_path / "counts")
     assert "export_gain" not in counted["input"]
+
+
+def test_low_counts_estimated_is_not_said_beside_clipped_export_or_low_counts(nm1_scan, make_blobs):
+    """Session 73's second review: a window that clipped 1 % or more of the body (clipped_export) but less of the
+    non-zero pixels (a noisy background) hid counts the estimate cannot tell; and a 16-bit view of counts stored x 2
+    under 0.8 M is low_counts already, not low_counts_estimated as well."""
+    counts = np.asarray(nm1_scan.view("ANT"), dtype=np.int64)
+    noisy = binomial_thin(counts, 0.15, np.random.default_rng(0)) + np.random.default_rng(1).poisson(0.4, counts.shape)
+    clipped = Scan({"ANT": export_8bit(noisy, gain=14.0)}, pixel_spacing=nm1_scan.pixel_spacing)
+    prob = make_blobs(nm1_scan.shape, [(300, 100, 5)])
+    flags = predict_from_probabilities(clipped, {"ANT": prob}, settings=blob_settings(0.5, 4)).qc_flags
+    assert "clipped_export_ANT" in flags and "low_counts_estimated_ANT" not in flags
+    assert "low_counts_estimated_ANT" in scan_qc_flags(clipped, {})  # without the body's share, the estimate alone
+    doubled = Scan({"ANT": (2 * binomial_thin(counts, 0.08, np.random.default_rng(2))).astype(np.uint16)},
+                   pixel_spacing=nm1_scan.pixel_spacing)
+    flags = scan_qc_flags(doubled, {})
+    assert "low_counts_ANT" in flags and "low_counts_estimated_ANT" not in flags

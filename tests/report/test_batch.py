@@ -302,6 +302,53 @@ def test_a_rerun_finds_each_inputs_own_folder_whatever_came_before_it_and_a_stud
     assert named[0].output == "worklist.html-2" and (out / "summary.csv").is_file()
 
 
+def test_a_rerun_tells_apart_a_joined_study_its_files_alone_a_replaced_file_and_a_review(inputs, tmp_path):
+    """Session 73's second review: (D2) a study's two files joined and the same files predicted apart name one source
+    (the ANT file) but are other scans; (D3) a file replaced at its path went to a new folder on every rerun; (D4) a
+    review of the scan written into out refused the rerun, or not, by how its name sorted."""
+    ant = np.load(inputs / "good_npy.npy")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    np.save(folder / "p_ANT.npy", ant)
+    np.save(folder / "p_POST.npy", ant[:, ::-1])
+    out, model = tmp_path / "out", LoadedModel(NoLesions())
+    kwargs = {"progress": False, "dicom": False, "read_kwargs": {"pixel_spacing": (2.26, 2.26), "view": "name"}}
+    assert [r.output for r in run_batch([folder], out, model, join=False, **kwargs)] == ["p_ANT", "p_POST"]
+    assert [r.output for r in run_batch([folder], out, model, **kwargs)] == ["p", "p"]
+    assert json.loads((out / "p_ANT" / "report.json").read_text())["input"]["views"] == ["ANT"]  # not taken over
+    assert [r.output for r in run_batch([folder], out, model, join=False, **kwargs)] == ["p_ANT", "p_POST"]
+    assert json.loads((out / "p" / "report.json").read_text())["input"]["views"] == ["ANT", "POST"]
+    np.save(folder / "p_ANT.npy", ant + 1)  # the file replaced at its path: another scan
+    for _ in range(2):
+        assert [r.output for r in run_batch([folder / "p_ANT.npy"], out, model, **kwargs)] == ["p_ANT-2"]
+    reviewed = out / "A_reviewed"  # a review of p_ANT-2's scan, written into out (sorts first)
+    shutil.copytree(out / "p_ANT-2", reviewed)
+    record = json.loads((reviewed / "report.json").read_text())
+    (reviewed / "report.json").write_text(json.dumps(record | {"review": {"reviewed": True}}))
+    results = run_batch([folder / "p_ANT.npy"], out, model, **kwargs)
+    assert [(r.status, r.output) for r in results] == [("ok", "p_ANT-2")]  # its own unedited result replaced
+    assert "review" in json.loads((reviewed / "report.json").read_text())  # the review left as it was
+
+
+@pytest.mark.filterwarnings("ignore")  # (a warning naming the file cannot cross to an xdist controller)
+def test_a_file_name_that_is_not_utf8_is_predicted_and_written_not_a_traceback(inputs, tmp_path):
+    """Session 73's second review: a Latin-1 name from a Windows share (read as surrogate escapes) stopped the whole
+    batch when its report was written."""
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = folder / os.fsdecode(b"IM\xff.npy")
+    shutil.copy(inputs / "good_npy.npy", odd)
+    shutil.copy(inputs / "good_npy.npy", folder / "IM2.npy")
+    out = tmp_path / "out"
+    results = run_batch([folder], out, LoadedModel(NoLesions()), progress=False, dicom=False,
+                        read_kwargs={"pixel_spacing": (2.26, 2.26)})
+    assert [r.status for r in results] == ["ok", "ok"]
+    assert os.fsencode(str(odd)) in (out / "summary.csv").read_bytes()  # the name's own bytes
+    assert json.loads((out / "IM_" / "report.json").read_text())["input"]["source"] == str(odd)
+
+
 def test_an_input_named_like_the_lock_gets_another_folder(tmp_path):
     assert output_name(tmp_path / LOCK_NAME, set()) != LOCK_NAME
 

@@ -53,6 +53,17 @@ def test_one_view_scans_name_no_view_and_a_partial_bsi_and_the_flags_are_said():
     assert "estimated from the export" in impression and "a low-count acquisition: faint" not in impression
 
 
+def test_a_partial_views_lesions_name_no_region_a_pair_listed_twice_is_told_once_and_a_review_says_whose():
+    report = _report([_lesion(1, "ANT", "unnamed", 2.0), _lesion(2, "POST", "unnamed", 2.0)], views=("ANT", "POST"),
+                     pairs=[{"ant_id": 1, "post_id": 2}, {"ant_id": 1, "post_id": 2}], bsi_percent=None)
+    draft = findings_text(report)
+    assert [one["id"] for one in distinct_lesions(report)] == [1]
+    assert draft["findings"][0].startswith("Region not named (less than a whole body in the view): 1 lesion (#1:")
+    assert draft["impression"].startswith("1 distinct lesion in no named region; Soloway grade 1.")
+    assert findings_text(report | {"review": {"reviewed": True}})["note"].startswith(
+        "Machine-written draft from the reviewed outlines")
+
+
 def test_no_lesion_says_so_and_counts_the_calls_set_aside():
     report = _report([], left_out_calls=None)
     report["left_out_calls"] = [{"id": 9}, {"id": 10}]

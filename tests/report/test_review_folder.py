@@ -148,7 +148,8 @@ def test_two_reports_without_study_uids_are_one_scan_only_when_read_from_one_fil
     a, b = {"input": {"source": "/scans/a.png"}}, {"input": {"source": "/scans/b.png"}}
     assert same_scan(a, dict(a)) and not same_scan(a, b)
     assert not same_scan({**a, "study_uid": "1.2"}, {**a, "study_uid": "1.3"})
-    assert same_scan({**a, "study_uid": "1.2"}, {**b, "study_uid": "1.2"})
+    assert not same_scan({**a, "study_uid": "1.2"}, {**b, "study_uid": "1.2"})  # one study, two scans (session 73)
+    assert same_scan({**a, "study_uid": "1.2"}, {**a, "study_uid": "1.2"})
     assert same_scan({**a, "study_uid": "1.2"}, a) and not same_scan({**a, "study_uid": "1.2"}, b)  # one UID: the file
     assert same_scan(a, {"input": {"source": "/scans/x/../a.png"}})  # one file under two spellings
     assert not same_scan({"input": {"source": None}}, {"input": {"source": None}})  # no source: nothing says one scan

@@ -101,5 +101,8 @@ def staging_folder(parent: str | os.PathLike[str], name: str) -> Path:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    with atomic_open(path, "w", encoding="utf-8") as handle:
+    """``text`` written to ``path`` atomically, UTF-8; a file name that is not UTF-8 (a Windows share's or a CD's
+    Latin-1 name, which Python reads as surrogate escapes) is written back as its own bytes (session 73: the report of
+    ``IM\xff`` stopped a whole batch with a traceback)."""
+    with atomic_open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
         handle.write(text)

@@ -84,8 +84,9 @@ from scintiseg.scan import Scan
 #: their export at a gain of 1 read 1.000-1.003.
 MIN_GAIN = 1.1
 #: Grey levels above this are no export's [choice: 8- and 10-bit exports; a view reaching higher holds counts or was
-#: processed]: such a view is not judged, so the pairwise fit (quadratic in the teeth) stays a few milliseconds (session
-#: 73's review: a smoothed 16-bit view took 4.4 s and 2.2 GB at levels up to 10,000, 26 s and 14 GB at 30,000).
+#: processed]: such a view is not judged, so the pairwise fit (quadratic in the teeth) stays under 30 ms on a 1024 x 256
+#: view (session 73's reviews: 23-28 ms at this bound with a gain of 1.1, 6 ms at 2; without it a smoothed 16-bit view
+#: took 4.4 s and 2.2 GB at levels up to 10,000, 26 s and 14 GB at 30,000).
 MAX_TOP = 1023
 #: Fewest teeth for a line: a view with fewer count values in its dense part holds too few counts to judge.
 MIN_TEETH = 8

@@ -143,13 +143,23 @@ def _resolved(source) -> str | None:
 
 def _same_input(report: dict, scan: Scan) -> bool:
     """Whether ``report`` (an earlier result in the output folder) is of ``scan`` read from the same file: the same
-    source file (the caller matched it), no other study UID, and no other counts in any view (``input.counts``: the
-    same file re-exported with another patient, or replaced, is another scan). A study UID alone does not say: a study
-    holds several scans (a whole body and a spot view, a repeat), exported under one file name in each series' folder."""
+    source file (the caller matched it), the same views from the same files (a study's two files joined is not its
+    ANT file predicted alone: both name the ANT file as their source), no other study UID, and no other counts in any
+    view (``input.counts``: the same file re-exported with another patient, or replaced, is another scan). A study UID
+    alone does not say: a study holds several scans (a whole body and a spot view, a repeat), exported under one file
+    name in each series' folder."""
     uid = str(report.get("study_uid") or "")
     if uid and scan.study_uid and uid != scan.study_uid:
         return False
-    counts = (report.get("input") or {}).get("counts") if isinstance(report.get("input"), dict) else None
+    facts = report.get("input") if isinstance(report.get("input"), dict) else {}
+    if facts.get("views") is not None and list(facts.get("views") or []) != list(scan.view_names):
+        return False
+    def files(sources) -> dict | None:
+        return None if not isinstance(sources, dict) else {view: _resolved(path) for view, path in sources.items()}
+
+    if files(facts.get("view_sources")) != files(scan.metadata.get("view_sources")):
+        return False
+    counts = facts.get("counts")
     if isinstance(counts, dict):
         now = scan.summary()["counts"]
         for view, facts in counts.items():
@@ -165,47 +175,52 @@ class OutputNames:
     A folder is replaced only by a result of the same scan read from the same file (:func:`_same_input`); another
     scan's folder of the same name, or anything that is not a result, keeps its place and the scan takes ``NAME-2``,
     ``NAME-3``, ... (session 73: PACS exports name every study's files ``IM000001``, and a second run replaced the first
-    run's other patient); a result a reader corrected is not replaced (:meth:`claim` refuses). Names looked at and
-    passed over stay free for the input whose result they hold.
+    run's other patient); a result a reader corrected is not replaced (:meth:`claim` refuses), and a review of the scan
+    written into ``out`` is left as it is (the scan's own unedited result is replaced, else it takes a new name). Names
+    looked at and passed over stay free for the input whose result they hold.
     """
 
     def __init__(self, out: Path) -> None:
         self.out = Path(out)
         self.taken: set[str] = {entry.name for entry in self.out.iterdir()} if self.out.is_dir() else set()
         self.given: set[str] = set()
-        self.earlier: dict[str, str] = {}
+        self.earlier: dict[str, list[str]] = {}  # source file -> the folders whose reports name it, in name order
         for name in sorted(self.taken):
             report = prediction_report(self.out / name) if (self.out / name).is_dir() else None
             source = _resolved((report or {}).get("input", {}).get("source") if isinstance(
                 (report or {}).get("input"), dict) else None)
             if source is not None:
-                self.earlier.setdefault(source, name)
+                self.earlier.setdefault(source, []).append(name)
 
     def earlier_folder(self, path: Path) -> Path | None:
-        """The folder of ``path``'s earlier result, if ``out`` holds one."""
-        name = self.earlier.get(_resolved(path) or "")
-        return None if name is None else self.out / name
+        """The first folder of ``out`` whose report names ``path`` as its source, if any."""
+        names = self.earlier.get(_resolved(path) or "")
+        return None if not names else self.out / names[0]
 
     def claim(self, stem: str, scan: Scan) -> str:
         """The folder name for ``scan``'s outputs (class docstring); ``stem``: the name a new folder starts from.
 
         Raises:
-            ScintisegError: the scan's earlier result holds a reader's corrections (an edited LabelMe file, or a
-                review: :func:`~scintiseg.predict.review.is_edited`): predicting again would replace them.
+            ScintisegError: the scan's earlier result holds a reader's corrections (an edited LabelMe file:
+                :func:`~scintiseg.predict.review.is_edited`), and no unedited result of it is there to replace:
+                predicting again would replace them.
         """
-        own = self.earlier.get(_resolved(scan.source) or "")
-        if own is not None and own not in self.given:
-            folder = self.out / own
-            report = prediction_report(folder)
-            if report is not None and _same_input(report, scan):
-                if is_edited(folder):
-                    what = ("a review" if isinstance(report.get("review"), dict) else
-                            "a reader's corrections (an edited LabelMe file)")
-                    raise ScintisegError(f"its earlier result {folder} holds {what}: not replaced; move that folder "
-                                         "away (or predict into another --out), then predict again", path=scan.source)
-                self.given.add(own)
-                return own
-        name = unique_name(stem, self.taken)
+        kept = []  # this input's earlier results a reader corrected or reviewed: never replaced
+        for own in self.earlier.get(_resolved(scan.source) or "", []):
+            report = prediction_report(self.out / own) if own not in self.given else None
+            if report is None or not _same_input(report, scan):
+                continue
+            if is_edited(self.out / own):
+                kept.append((own, "a review" if isinstance(report.get("review"), dict) else "edited"))
+                continue
+            self.given.add(own)  # the input's own unedited result: replaced (a review of it elsewhere in out stays)
+            return own
+        edited = [own for own, what in kept if what != "a review"]
+        if edited:
+            raise ScintisegError(f"its earlier result {self.out / edited[0]} holds a reader's corrections (an edited "
+                                 "LabelMe file): not replaced; move that folder away (or predict into another --out), "
+                                 "then predict again", path=scan.source)
+        name = unique_name(stem, self.taken)  # (beside a review of this scan, which stays as it is)
         self.given.add(name)
         return name
 

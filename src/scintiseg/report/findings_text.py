@@ -30,8 +30,13 @@ import math
 
 from scintiseg.report.html import group_by_region, region_title
 
-#: The note every draft carries.
+#: The note every draft carries (a reviewed report's: :data:`REVIEWED_NOTE`).
 DRAFT_NOTE = "Machine-written draft from the model's outlines, for the reader to edit; not a diagnosis."
+#: The note of a reviewed report's draft, whose outlines are the reader's.
+REVIEWED_NOTE = "Machine-written draft from the reviewed outlines, for the reader to edit; not a diagnosis."
+#: Regions that name no bone: said as such and left out of the count of regions.
+UNNAMED_REGIONS = {"unnamed": "Region not named (less than a whole body in the view)",
+                   "other": "Outside the named bones"}
 #: Intensity words by the lesion-to-normal-bone ratio (upper bounds, exclusive).
 INTENSITY_WORDS: tuple[tuple[float, str], ...] = ((1.5, "mild"), (2.5, "moderate"), (math.inf, "intense"))
 #: From this eccentricity an outline is called elongated.
@@ -73,7 +78,7 @@ def distinct_lesions(report: dict) -> list[dict]:
     distinct = []
     for pair in report.get("pairs") or []:
         members = [lesions.get(str(pair.get(key))) for key in ("ant_id", "post_id")]
-        if not all(members):
+        if not all(members) or any(str(one.get("id")) in used for one in members):  # (a lesion told once)
             continue
         shown = max(members, key=lambda one: _number(one.get("lesion_to_normal_bone")) or 0.0)
         distinct.append(shown | {"seen_on": [str(one.get("view")) for one in members]})
@@ -122,16 +127,18 @@ def findings_text(report: dict) -> dict:
     for region, group in group_by_region(lesions):
         count = len(group)
         clauses = "; ".join(_clause(lesion, views) for lesion in group)
-        findings.append(f"{region_title(region)}: {count} lesion{'s' if count != 1 else ''} ({clauses}).")
+        title = UNNAMED_REGIONS.get(region) or region_title(region)
+        findings.append(f"{title}: {count} lesion{'s' if count != 1 else ''} ({clauses}).")
     left_out = len(report.get("left_out_calls") or [])
     aside = (f" {left_out} call{'s' if left_out != 1 else ''} set aside by the reading rules "
              f"{'is' if left_out == 1 else 'are'} listed in the report, not counted." if left_out else "")
     if not lesions:
         impression = "No focal area of increased uptake outlined by the model." + aside
     else:
-        regions = [region_title(region) for region, _ in group_by_region(lesions)]
-        impression = (f"{len(lesions)} distinct lesion{'s' if len(lesions) != 1 else ''} in {len(regions)} "
-                      f"region{'s' if len(regions) != 1 else ''} ({', '.join(regions)})")
+        regions = [region_title(region) for region, _ in group_by_region(lesions) if region not in UNNAMED_REGIONS]
+        impression = f"{len(lesions)} distinct lesion{'s' if len(lesions) != 1 else ''}" + (
+            f" in {len(regions)} region{'s' if len(regions) != 1 else ''} ({', '.join(regions)})" if regions else
+            " in no named region")
         bsi, covered = _number(summary.get("bsi_percent")), _number(summary.get("bsi_covered_mass_percent"))
         if bsi is not None:
             impression += f"; Bone Scan Index {bsi:.2f} %"
@@ -143,8 +150,9 @@ def findings_text(report: dict) -> dict:
     cautions = _cautions([str(flag) for flag in summary.get("qc_flags") or []])
     if cautions:
         impression += " Caution: " + "; ".join(cautions) + "."
-    return {"note": DRAFT_NOTE, "findings": findings, "impression": impression}
+    note = REVIEWED_NOTE if isinstance(report.get("review"), dict) else DRAFT_NOTE
+    return {"note": note, "findings": findings, "impression": impression}
 
 
-__all__ = ["CAUTIONS", "DRAFT_NOTE", "ELONGATED_ECCENTRICITY", "INTENSITY_WORDS", "distinct_lesions", "findings_text",
-           "intensity_word"]
+__all__ = ["CAUTIONS", "DRAFT_NOTE", "ELONGATED_ECCENTRICITY", "INTENSITY_WORDS", "REVIEWED_NOTE", "UNNAMED_REGIONS",
+           "distinct_lesions", "findings_text", "intensity_word"]

@@ -130,12 +130,12 @@ def _keep_not_lesions(folder: Path, prediction: Prediction, shapes: dict[str, li
 
 
 def same_scan(one: dict, other: dict) -> bool:
-    """Whether two reports (or a report and :meth:`~scintiseg.scan.Scan.summary`-like facts: ``study_uid`` and
-    ``input.source``) are of one scan: the same study UID where both have one, else the same source file, its path
-    resolved (session 61: `review --out` another study's prediction folder replaced its report and LabelMe files)."""
+    """Whether two reports are of one scan: the same source file, its path resolved (session 61: `review --out`
+    another study's prediction folder replaced its report and LabelMe files), and not two study UIDs that differ. A
+    study UID alone does not make one scan (session 73: a study holds several, a whole body and a spot view)."""
     uids = [str(r.get("study_uid") or "") for r in (one, other)]
-    if all(uids):
-        return uids[0] == uids[1]
+    if all(uids) and uids[0] != uids[1]:
+        return False
     sources = [(r.get("input") or {}).get("source") if isinstance(r.get("input"), dict) else None for r in (one, other)]
     if not all(isinstance(source, str) and source for source in sources):
         return False
