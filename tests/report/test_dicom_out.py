@@ -276,7 +276,11 @@ def test_sr_summary_counts_each_pair_once_and_gives_the_grade_flags_and_comments
                     and i.ConceptNameCodeSequence[0].CodeValue == "C0034375")
     texts = [i.TextValue for i in comments.ContentSequence]
     assert prediction.model_info["disclaimer"] == SYNTHETIC_DISCLAIMER
-    assert texts == [SYNTHETIC_DISCLAIMER, f"BSI scope: {bsi_scope(prediction)}"]
+    assert texts[:2] == [SYNTHETIC_DISCLAIMER, f"BSI scope: {bsi_scope(prediction)}"]
+    draft = report["summary"]["findings_text"]  # session 73: the draft in words, as the page gives it
+    said = f"{draft['note']} Findings: {' '.join(draft['findings'])} Impression: {draft['impression']}"
+    assert texts[2] == said.replace("²", "2") and texts[2].isascii()  # (the SR's repertoire: ASCII)
+    assert len(texts) == 3 and "5 distinct lesions" in texts[2]
 
 
 def test_a_reviewed_sr_says_who_drew_each_outline_and_which_sr_it_replaces(two_views, tmp_path):

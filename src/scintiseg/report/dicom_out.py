@@ -18,8 +18,8 @@ SR content (PS3.16 TID 1500):
   three for a partial or blank view), and each QC flag as a qualitative evaluation "Quality control flag" (so a scan
   without lesions still gives a valid report);
 - a Qualitative Evaluations container (TID 1500, UMLS C0034375) of TEXT comments (DCM 121106): the model's disclaimer
-  (what it was trained on, not a clinical device) and the BSI's scope (:func:`~.report_json.bsi_scope`), as the page
-  gives them (session 62);
+  (what it was trained on, not a clinical device), the BSI's scope (:func:`~.report_json.bsi_scope`), as the page
+  gives them (session 62), and the draft findings and impression in words (session 73, :mod:`.findings_text`);
 - a reviewed prediction (``scintiseg review``): each lesion's qualitative evaluation "Outline drawn by"
   (:data:`OUTLINE_ORIGINS`: kept, drawn, restored or edited by the reader), the series description ending
   "reviewed", and the Predecessor Documents Sequence naming the SR of the folder the outlines came from;
@@ -80,7 +80,8 @@ from scintiseg.io.atomic import atomic_path
 from scintiseg.io.stored_points import points_as_stored
 from scintiseg.predict.bsi import soloway_grade
 from scintiseg.predict.prediction import Prediction
-from scintiseg.report.report_json import bsi_scope
+from scintiseg.report.findings_text import findings_text
+from scintiseg.report.report_json import bsi_scope, report_dict
 
 #: Private coding scheme for the quantities that have no standard code: the lesion-to-normal-bone ratio,
 #: the BSI and its covered skeletal mass (module docstring).
@@ -430,11 +431,16 @@ def _predecessor(prediction: Prediction, source) -> list:
 def _comments(prediction: Prediction):
     """TID 1500's Qualitative Evaluations container (UMLS C0034375) of TEXT comments (DCM 121106) a reader of the
     SR alone needs (session 62; before, only the page said them): what the model was trained on and that it is no
-    clinical device, what the BSI covers and how to read it (a superscan's understated BSI, a partial view's none)."""
+    clinical device, what the BSI covers and how to read it (a superscan's understated BSI, a partial view's none), and
+    (session 73) the draft findings and impression in words (:mod:`.findings_text`), headed as a machine draft."""
     import highdicom as hd  # lazy: start-up time
     from pydicom.sr.codedict import codes  # lazy: start-up time
 
-    texts = [prediction.model_info.get("disclaimer"), f"BSI scope: {bsi_scope(prediction)}"]
+    draft = findings_text(report_dict(prediction))  # (3 ms on a two-view scan of 7 lesions)
+    words = f"{draft['note']} Findings: {' '.join(draft['findings']) or 'none.'} Impression: {draft['impression']}"
+    # the SR's default character repertoire is ASCII (dciodvfy: "Value invalid for this VR" on mm²)
+    words = words.replace("²", "2").encode("ascii", "replace").decode("ascii")
+    texts = [prediction.model_info.get("disclaimer"), f"BSI scope: {bsi_scope(prediction)}", words]
     items = [hd.sr.TextContentItem(name=codes.DCM.Comment, value=str(text),
                                    relationship_type=hd.sr.RelationshipTypeValues.CONTAINS) for text in texts if text]
     container = hd.sr.ContainerContentItem(name=hd.sr.CodedConcept("C0034375", "UMLS", "Qualitative Evaluations"),
