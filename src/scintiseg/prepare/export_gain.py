@@ -137,7 +137,7 @@ def estimate_export_gain(grey: np.ndarray) -> GainEstimate | None:
     """The gain and counts of an export whose grey levels are ``gain x counts`` (module docstring), or None when its
     histogram shows no comb of counts: grey levels above :data:`MAX_TOP`, a gain under :data:`MIN_GAIN` (counts
     themselves, or more teeth than such a gain leaves room for), a smooth or JPEG-filled
-    histogram, teeth no one gain places (a display curve, a missing or spurious tooth), a gain known to worse than
+    histogram, teeth no one gain places (a display curve, a missing or spurious tooth), a gain pinned no closer than
     :data:`MAX_UNCERTAINTY`, a non-Poisson noise, a float or negative image, fewer than :data:`MIN_TEETH` teeth."""
     image = np.asarray(grey)
     if image.ndim != 2 or image.dtype.kind not in "ui" or image.size == 0:
