@@ -51,6 +51,17 @@ def test_lesion_count_is_the_distinct_lesions_with_each_view_not_the_busiest_vie
         "4 lesion(s) predicted (ANT, the scan's only view)")
 
 
+def test_a_predictions_draft_findings_are_quoted_as_its_report_gives_them(tmp_path):
+    """Session 73: the real scan's draft in words (report.json ``summary.findings_text``) shown under its picture."""
+    draft = {"note": "Machine-written draft.", "findings": ["Lumbar spine: 1 lesion (#1: focal)."],
+             "impression": "1 distinct lesion in 1 region (Lumbar spine)."}
+    text = report_markdown(DemoSettings(out=str(tmp_path)), _state({"real": _shipped(draft=draft)}), tmp_path, {})
+    assert ("Draft findings (report.json `summary.findings_text`; Machine-written draft.):\n\n"
+            "> Lumbar spine: 1 lesion (#1: focal).\n>\n> **Impression.** 1 distinct lesion in 1 region (Lumbar spine).") in text
+    assert "Draft findings" not in report_markdown(DemoSettings(out=str(tmp_path)), _state({"real": _shipped()}),
+                                                   tmp_path, {})
+
+
 @pytest.mark.parametrize("settings", [
     DemoSettings(out="runs/d", patients=2, epochs=2, pool_patients=2, refresh=0.5, windows_per_view=1, val_patients=1,
                  train_profile="small", width=4, size=128, batch_size=2, generator_workers=0, threads=1),

@@ -246,6 +246,11 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
             lines += [f"![{name} overlay]({relative_link(Path(overlay), out)})", ""]
         if info.get("caption_overlay"):
             lines += [f"*{info['caption_overlay']}*", ""]
+        draft = info.get("draft")
+        if isinstance(draft, dict) and draft.get("impression"):  # the report's draft in words, as its page gives it
+            lines += ["Draft findings (report.json `summary.findings_text`; " + str(draft.get("note", "")) + "):", "",
+                      *(f"> {text}" for text in draft.get("findings") or []),
+                      *([">"] if draft.get("findings") else []), f"> **Impression.** {draft['impression']}", ""]
     lines += ["## Run", ""]
     total = sum(state.timings.values())
     lines.append("| step | seconds |")

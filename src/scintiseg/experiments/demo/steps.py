@@ -485,6 +485,7 @@ def _predict_with(settings: DemoSettings, out: Path, phantom: Path, splits: dict
         "bsi": prediction.bsi_percent, "covered": prediction.covered_mass_percent,
         "qc_flags": prediction.qc_flags, "overlays": [str(p) for p in overlays],
         "caption_overlay": real_scan_caption(settings, scan, prediction, shipped),
+        "draft": report["summary"].get("findings_text"),  # (session 73: the report's draft in words)
     }
     say(f"      real scan {real.name}{suffix}: {prediction.distinct_lesion_count} distinct lesion(s) predicted "
         f"({view_counts(report['summary']['lesion_count_by_view'])}) -> {folder}")
