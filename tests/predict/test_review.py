@@ -173,6 +173,10 @@ def test_a_review_of_a_review_tells_origins_against_the_network(nm1_scan, make_b
     assert sorted(again["origin"].values()) == sorted(first["origin"].values()) == ["network", "reader"]
     assert again["views"] == first["views"] and again["compared_with"] == "the network"
     assert again["earlier_review"] == {"source_folder": "pred", "reader": {"name": "Doe^Jane"}}
+    # a hand-edited earlier report's reader of NaN (bench_fuzz review:11, seed 731) is not carried into report.json
+    odd = review_record(review, own, Path("pred.rev"), earlier={**first, "reader": {"name": float("nan")},
+                                                                 "source_folder": [1]})
+    assert odd["earlier_review"] == {"source_folder": None, "reader": None}
 
 
 def test_an_image_path_outside_the_folder_is_passed_over_when_the_file_needs_none(nm1_scan, tmp_path):

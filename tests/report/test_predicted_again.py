@@ -149,3 +149,15 @@ def test_a_report_of_another_epoch_or_weights_file_is_another_model():
     assert not same_model(model, {**model, "epoch": 41})
     assert not same_model(model, {**model, "source": "/runs/a/last.pt"})
     assert not same_model(model, {**model, "model_config": "{'depth': 5}"})
+
+
+@pytest.mark.parametrize("views", [5e-324, ["ANT"], "ANT"])
+def test_a_report_whose_views_are_no_object_is_one_line(nm1_path, tmp_path, views):
+    """bench_fuzz review:56 (seed 7312): ``views`` of 5e-324 ended a review with a TypeError traceback."""
+    from scintiseg.report.predicted_again import predict_again
+
+    report = _report(RECORDED) | {"views": views, "input": {"source": str(nm1_path), "views": ["ANT"],
+                                                            "shape": [1024, 256], "pixel_spacing_mm": [2.26, 2.26]}}
+    folder = _write(tmp_path / "odd", report)
+    with pytest.raises(ScintisegError, match="its views are not an object of view names"):
+        predict_again(folder)

@@ -364,8 +364,13 @@ def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, n
     alone = _kept_alone(prediction, origin, deleted_bones)
     if alone:
         record["kept_alone"] = alone
-    if earlier is not None:
-        record["earlier_review"] = {"source_folder": earlier.get("source_folder"), "reader": earlier.get("reader")}
+    if earlier is not None:  # only its text fields: a damaged or hand-edited report's NaN or objects are not carried
+        reader = earlier.get("reader")
+        reader = {key: value for key, value in reader.items() if isinstance(value, str)} if isinstance(reader, dict) \
+            else None
+        folder_was = earlier.get("source_folder")
+        record["earlier_review"] = {"source_folder": folder_was if isinstance(folder_was, str) else None,
+                                    "reader": reader or None}
     return record
 
 

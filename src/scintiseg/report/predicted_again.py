@@ -227,6 +227,8 @@ def predict_again(folder: str | Path, *, model: str | Path | LoadedModel | None 
     report = report_of(folder)
     settings = recorded_settings(report, folder / REPORT_NAME)
     scan = scan_as_predicted(report, folder, [Path(p) for p in scans] if scans else None, scan_flag)
+    if not isinstance(report.get("views") or {}, dict):  # (a hand-edited or damaged report: bench_fuzz review:56)
+        raise ScintisegError("its views are not an object of view names", path=folder / REPORT_NAME)
     views = list(report.get("views") or {})
     outlines = {view: view_outlines(folder, view, scan.shape) for view in views}
     masks = {view: read.lesions for view, read in outlines.items()}
