@@ -154,18 +154,20 @@ def _same_input(report: dict, scan: Scan) -> bool:
     facts = report.get("input") if isinstance(report.get("input"), dict) else {}
     if facts.get("views") is not None and list(facts.get("views") or []) != list(scan.view_names):
         return False
-    def files(sources) -> dict | None:
-        return None if not isinstance(sources, dict) else {view: _resolved(path) for view, path in sources.items()}
-
-    if files(facts.get("view_sources")) != files(scan.metadata.get("view_sources")):
+    if _view_files(facts.get("view_sources")) != _view_files(scan.metadata.get("view_sources")):
         return False
     counts = facts.get("counts")
     if isinstance(counts, dict):
         now = scan.summary()["counts"]
-        for view, facts in counts.items():
-            if view in now and isinstance(facts, dict) and facts.get("total") != now[view]["total"]:
+        for view, recorded in counts.items():
+            if view in now and isinstance(recorded, dict) and recorded.get("total") != now[view]["total"]:
                 return False
     return True
+
+
+def _view_files(sources) -> dict | None:
+    """A study's view -> file record (``view_sources``) with each file resolved; None for a scan of one file."""
+    return None if not isinstance(sources, dict) else {view: _resolved(path) for view, path in sources.items()}
 
 
 class OutputNames:
