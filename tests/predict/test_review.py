@@ -177,6 +177,8 @@ def test_a_review_of_a_review_tells_origins_against_the_network(nm1_scan, make_b
     odd = review_record(review, own, Path("pred.rev"), earlier={**first, "reader": {"name": float("nan")},
                                                                  "source_folder": [1]})
     assert odd["earlier_review"] == {"source_folder": None, "reader": None}
+    unsigned = review_record(review, own, Path("pred.rev"), earlier={**first, "reader": {"name": "A", "organization": None}})
+    assert unsigned["earlier_review"]["reader"] == {"name": "A", "organization": None}  # (an empty field kept)
 
 
 def test_an_image_path_outside_the_folder_is_passed_over_when_the_file_needs_none(nm1_scan, tmp_path):

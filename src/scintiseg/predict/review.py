@@ -366,8 +366,8 @@ def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, n
         record["kept_alone"] = alone
     if earlier is not None:  # only its text fields: a damaged or hand-edited report's NaN or objects are not carried
         reader = earlier.get("reader")
-        reader = {key: value for key, value in reader.items() if isinstance(value, str)} if isinstance(reader, dict) \
-            else None
+        reader = ({key: value for key, value in reader.items() if value is None or isinstance(value, str)}
+                  if isinstance(reader, dict) else None)
         folder_was = earlier.get("source_folder")
         record["earlier_review"] = {"source_folder": folder_was if isinstance(folder_was, str) else None,
                                     "reader": reader or None}
