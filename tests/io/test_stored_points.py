@@ -16,24 +16,30 @@ from scintiseg.scan import Scan
 from support import EIGHT, stored_way as _stored, upright_letters as _letters
 
 
-@pytest.mark.parametrize("k, flip", EIGHT)
-def test_every_read_pixel_goes_back_to_the_stored_pixel_it_came_from(k, flip):
+def _stored_and_read(k: int, flip: bool) -> tuple[np.ndarray, Scan]:
+    """A 600 x 150 view whose pixels code their row and column (row x 1000 + column), stored turned ``k`` quarters
+    (mirrored with ``flip``) with orientation letters saying so, and the scan as the reader and the prediction read it:
+    stood, mirrored back, and half a turn more where the head came out below (pipeline.stood_the_other_way), recorded."""
     rows, cols = np.mgrid[0:600, 0:150]
-    code = rows * 1000 + cols
-    stored = {name: _stored(a, k, flip) for name, a in (("code", code), ("rows", rows), ("cols", cols))}
+    stored = {name: _stored(a, k, flip) for name, a in (("code", rows * 1000 + cols), ("rows", rows), ("cols", cols))}
     scan = Scan({"ANT": stored["code"]}, pixel_spacing=(2.6, 2.6),
                 metadata={ORIENTATION_KEY: {"ANT": _letters(stored["rows"], stored["cols"], "L")}})
     read = mirrored_back(stood_scan(scan) or scan)
     if read.metadata.get("turned_upright") and read.view("ANT")[0, 0] // 1000 > read.view("ANT")[-1, 0] // 1000:
-        # the prediction's other quarter (pipeline.stood_the_other_way): half a turn more, recorded
         read = read.with_views({"ANT": np.rot90(read.view("ANT"), 2)})
         read.metadata[STOOD_KEY] = QUARTER_COUNTERCLOCKWISE
+    return stored["code"], read
+
+
+@pytest.mark.parametrize("k, flip", EIGHT)
+def test_every_read_pixel_goes_back_to_the_stored_pixel_it_came_from(k, flip):
+    stored, read = _stored_and_read(k, flip)
     image = read.view("ANT")
     picked = np.array([(0, 0), (5, 17), (149, 599), (77, 300), (3, 420)] if image.shape == (600, 150)
                       else [(0, 0), (17, 5), (599, 149), (300, 77), (420, 3)], dtype=float)  # (column, row)
     back = points_as_stored(picked, "ANT", read.metadata, image.shape).astype(int)
     for (x, y), (xs, ys) in zip(picked.astype(int), back):
-        assert stored["code"][ys, xs] == image[y, x]
+        assert stored[ys, xs] == image[y, x]
 
 
 def test_a_view_read_as_stored_keeps_its_points():
@@ -60,15 +66,8 @@ def test_points_of_a_split_page_go_back_to_their_side_of_the_page(cut):
 def test_an_array_of_the_stored_file_lands_on_the_view_as_the_reader_read_the_counts(k, flip):
     """stored_as_read is the reading itself: a label image drawn on the file, placed with the reading's record, is the
     view as read pixel for pixel (stand, the prediction's other quarter, mirror back)."""
-    rows, cols = np.mgrid[0:600, 0:150]
-    stored = {name: _stored(a, k, flip) for name, a in (("code", rows * 1000 + cols), ("rows", rows), ("cols", cols))}
-    scan = Scan({"ANT": stored["code"]}, pixel_spacing=(2.6, 2.6),
-                metadata={ORIENTATION_KEY: {"ANT": _letters(stored["rows"], stored["cols"], "L")}})
-    read = mirrored_back(stood_scan(scan) or scan)
-    if read.metadata.get("turned_upright") and read.view("ANT")[0, 0] // 1000 > read.view("ANT")[-1, 0] // 1000:
-        read = read.with_views({"ANT": np.rot90(read.view("ANT"), 2)})
-        read.metadata[STOOD_KEY] = QUARTER_COUNTERCLOCKWISE
-    np.testing.assert_array_equal(stored_as_read(stored["code"], "ANT", read.metadata), read.view("ANT"))
+    stored, read = _stored_and_read(k, flip)
+    np.testing.assert_array_equal(stored_as_read(stored, "ANT", read.metadata), read.view("ANT"))
 
 
 def test_an_array_of_a_split_page_is_cut_as_the_page_was():
