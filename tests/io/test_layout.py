@@ -8,6 +8,7 @@ import pytest
 from scintiseg.io import read_scan
 from scintiseg.io.images import write_png16
 from scintiseg.errors import ScintisegError
+from scintiseg.phantom import generate_patient
 from scintiseg.io.layout import bodies_side_by_side, is_side_by_side, split_side_by_side, stand_lying_body
 
 
@@ -43,6 +44,26 @@ def test_bodies_that_touch_are_cut_near_the_middle():
     image = _body(1024, 512, 20, 262) + _body(1024, 512, 250, 490) - 1.0  # they overlap at 250-262
     _, cut = split_side_by_side(image)
     assert abs(cut - 256) <= 0.125 * 512
+
+
+@pytest.mark.parametrize("seed", [3, 5, 6, 11, 28])
+def test_two_phantom_views_written_side_by_side_are_cut_at_their_seam(seed):
+    """Two 256-column views of one patient written side by side without a gap (an export of the pair as one page):
+    cut at column 256 whole. Before session 74 the least-lit column was taken, empty or not: these patients, whose soft
+    tissue reaches the views' edges or whose empty run straddles the seam, were cut at 255, 282, 293, 258 and 302,
+    each view padded and shifted."""
+    scan = generate_patient(seed).scan
+    page = np.concatenate([scan.view("ANT"), scan.view("POST")], axis=1).astype(np.float64)
+    stacked, cut = split_side_by_side(page)
+    assert cut == 256 and stacked.shape == (2, 1024, 256)
+    np.testing.assert_array_equal(stacked[0], scan.view("ANT"))
+    np.testing.assert_array_equal(stacked[1], scan.view("POST"))
+
+
+def test_an_empty_gap_holding_the_middle_is_cut_at_the_middle():
+    image = _body(1024, 512, 40, 250) + _body(1024, 512, 290, 480) - 1.0  # gap 250-290 holds column 256
+    stacked, cut = split_side_by_side(image)
+    assert cut == 256 and stacked.shape == (2, 1024, 256)  # two halves of one width: neither padded
 
 
 def test_a_single_view_is_not_split():

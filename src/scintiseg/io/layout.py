@@ -70,6 +70,12 @@ LYING_ASPECT = 3.0
 MIN_LYING_LENGTH_MM = 1500.0
 #: Share of the width, around the middle, in which the cut is looked for.
 CUT_BAND = 0.25
+#: Largest share of a column's rows in a body for the column to be a gap between two bodies (:func:`cut_column`).
+GAP_SHARE = 0.02
+#: Largest share of the most-counted column's counts in the page's middle column for two views to be taken to abut
+#: there (:func:`cut_column`; session 74, measured: 0.05-0.19 for 31 phantom patients whose views abut without a gap,
+#: 0.58-0.99 for NM1's one body drawn 0-28 columns off the centre of a frame twice its width).
+EDGE_COUNTS = 0.35
 #: Widest field (mm) one planar view can have: detectors are about 0.55 m wide. An image whose pixel size is
 #: known and whose width is below this is one view, whatever its shape (non-square pixels).
 MAX_FIELD_WIDTH_MM = 700.0
@@ -121,17 +127,34 @@ def _body_columns(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def cut_column(image: np.ndarray) -> int:
-    """The column between the two bodies: least body within the middle :data:`CUT_BAND` of the width."""
-    _, body = _body_columns(image)
+    """The column between the two bodies, looked for within the middle :data:`CUT_BAND` of the width: the middle of the
+    run of empty columns (:data:`GAP_SHARE`) nearest the page's middle, or the page's middle column where it lies in
+    that run (two halves of one width, neither padded). Where no column is empty: the page's middle column when its
+    counts are those of two views' edges (under :data:`EDGE_COUNTS` of the most-counted column's: a workstation lays
+    two matrices of one camera side by side, their soft tissue meeting), else the least-lit column (one body in a wide
+    frame is then cut off its trunk and kept whole by :func:`two_bodies`).
+
+    Session 74: before, the least-lit column was taken, empty or not. Two phantom views of 256 columns written side by
+    side without a gap, their soft tissue reaching both edges, were cut at column 255, 282, 293 or 302 instead of 256 (the
+    least-lit column of soft tissue lies anywhere), and one whose empty run straddled the seam at 258, each view then
+    padded and shifted (the researcher audit's finding 1)."""
+    smooth, body = _body_columns(image)
     cols = image.shape[1]
     lo, hi = int(round(cols * (0.5 - CUT_BAND / 2))), int(round(cols * (0.5 + CUT_BAND / 2)))
     if body is None:
         return cols // 2
     share = body[lo:hi]
-    least = np.flatnonzero(share <= share.min() + 1e-9)
-    # The middle of the emptiest run nearest the image's middle.
+    empty = share.min() <= GAP_SHARE
+    if not empty:
+        counts = smooth.sum(axis=0)
+        if counts[cols // 2] < EDGE_COUNTS * counts.max():
+            return cols // 2
+    least = np.flatnonzero(share <= (GAP_SHARE if empty else share.min() + 1e-9))
+    # The middle of the empty (else least-lit) run nearest the image's middle.
     runs = np.split(least, np.flatnonzero(np.diff(least) > 1) + 1)
     best = min(runs, key=lambda run: abs((run[0] + run[-1]) / 2 + lo - cols / 2))
+    if best[0] <= cols // 2 - lo <= best[-1]:  # the page's middle is as empty: two halves of one width, none padded
+        return cols // 2
     return lo + int(round((best[0] + best[-1]) / 2))
 
 
