@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from scintiseg.io import stood_scan
-from scintiseg.io.layout import QUARTER_COUNTERCLOCKWISE, STOOD_KEY
+from scintiseg.io.layout import LYING_ASPECT, QUARTER_COUNTERCLOCKWISE, SIDE_BY_SIDE_ASPECT, STOOD_KEY
+from scintiseg.io.layout import is_side_by_side, stand_lying_body
 from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back
 from scintiseg.io.layout import split_at
 from scintiseg.io.stored_points import points_as_stored, stored_as_read
@@ -76,3 +77,14 @@ def test_an_array_of_a_split_page_is_cut_as_the_page_was():
     for index, view in enumerate(("ANT", "POST")):
         np.testing.assert_array_equal(stored_as_read(page, view, {"split_column": 13}), views[index])
     np.testing.assert_array_equal(stored_as_read(page, "ANT", {}), page)  # read as stored: unchanged
+
+
+@pytest.mark.parametrize("cols", [1536, 2048, 3072])
+def test_no_file_is_both_stood_and_split(cols):
+    """The module docstring's claim that no reading both stands and splits a file: a file just wide enough to be stood
+    (LYING_ASPECT times as wide as tall) stands too tall to be a page of two views, at any length."""
+    assert LYING_ASPECT > SIDE_BY_SIDE_ASPECT[1]
+    lying = np.zeros((int(cols // LYING_ASPECT), cols))
+    lying[20:-20, 40:-40] = 50.0  # a body lying across the file
+    standing = stand_lying_body(lying)
+    assert standing is not None and not is_side_by_side(standing.shape)

@@ -175,7 +175,7 @@ def test_a_mask_drawn_on_a_file_stored_lying_or_mirrored_is_placed_as_the_reader
 
 def test_a_partial_view_an_unreadable_mask_and_a_lying_page_refuse_their_view_and_the_rest_is_scored(patient, tmp_path):
     """A partial view's map is all 0 (no bones named): scored, every class a miss; one mask that is no label image
-    must not end the run; a lying page both stood and split cannot be placed exactly."""
+    must not end the run; a record both stood and split (no reading of scintiseg's) is refused."""
     classes = _classes(tmp_path)
     ant = patient.regions["ANT"]
     _predicted(tmp_path / "pred" / "good", {"ANT": ant}, "/scans/good.dcm")
@@ -198,7 +198,7 @@ def test_a_partial_view_an_unreadable_mask_and_a_lying_page_refuse_their_view_an
     assert [image["folder"] for image in result["per_image"]] == ["good"] and result["macro_dice"] == 1.0
     why = {refused["folder"]: refused["why"] for refused in result["refused_views"]}
     assert set(why) == {"crop", "rgb", "page"}
-    assert why["crop"].startswith("a partial view") and "stood and split" in why["page"]
+    assert why["crop"].startswith("a partial view") and "both stood and split" in why["page"]
 
 
 def test_masks_of_one_name_in_two_view_folders_are_told_apart_by_their_folder(patient, tmp_path):

@@ -9,6 +9,10 @@ the view as read; the DICOM SR and GSPS reference the source file's frame, so th
 that the read pixel came from). A page of two views side by side that the reader split (a screen capture of a
 whole-body page, ``metadata["split_column"]``; :func:`scintiseg.io.layout.split_at`) has each view's points moved
 back to its side of the page: ANT's left by the zeros padded on its outer (left) side, POST's right by the cut.
+No file is both stood and split (session 74, tests/io/test_stored_points.py): the plain-image reader stands only a
+file at least :data:`~scintiseg.io.layout.LYING_ASPECT` times as wide as tall, which stood is too tall for a page of
+two views (at most ``SIDE_BY_SIDE_ASPECT[1]`` times as tall as wide), and a DICOM file or an import is stood or split,
+never both (:func:`scintiseg.io.layout.stood_scan`, :func:`~scintiseg.io.layout.split_page`).
 
 Whatever the reading, the view as read is ``numpy.rot90(stored, k)``, its columns then reversed where it was mirrored
 back, with ``k`` the recorded turn's (:data:`~scintiseg.io.layout.STOOD_TURNS`): the prediction's half turn comes after
@@ -60,8 +64,8 @@ def stored_as_read(array: np.ndarray, view: str, metadata: Mapping) -> np.ndarra
     by the stand's quarter, then cut with a page the reader split (``view`` ANT the left part, POST the right,
     :func:`scintiseg.io.layout.split_at`), then mirrored back where the view was (a page's views never are).
     Unchanged for a view read as stored. Exact for a file stood or split (the inverse of :func:`points_as_stored` for
-    every pixel), not for a page both stood and split, whose cut lies in the stood page (callers refuse that case:
-    :func:`scintiseg.report.region_masks.placed_mask`)."""
+    every pixel). No reading both stands and splits a file (module docstring), so a record saying both is no reader's:
+    callers refuse it (:func:`scintiseg.report.region_masks.placed_mask`)."""
     placed = np.asarray(array)
     k = STOOD_TURNS.get(str(metadata.get(STOOD_KEY)))
     if k is not None:

@@ -34,8 +34,8 @@ that the reader stood (``input.stood``, ``input.stored_shape``), a page of two v
 (``input.split_column``), a DICOM view it mirrored back (``input.mirrored``) has its mask placed on the view the same
 way (:func:`scintiseg.io.stored_points.stored_as_read`, exact), after its size is checked against the file's; a record
 that does not fit (a stand without the file's shape, a view-named mask of a split page) refuses the view with the
-reason, as does a mask of another size, a mask that cannot be read as a label image, a page both stood and split
-(the cut lies in the stood page, and the prediction may have turned each view again: not placed, refused), and a
+reason, as does a mask of another size, a mask that cannot be read as a label image, a record of a page both stood and split
+(no reading of scintiseg's does both: :mod:`scintiseg.io.stored_points`; refused), and a
 partial view (QC ``partial_view_<VIEW>``: no bones named, its map all 0). A scan read head-down and turned (QC flag
 ``head_down``) needs nothing: its map is written on the rows as stored. This is what ``evaluate --predictions`` does for lesion masks (on the image as
 stored, turned with the case) and ``predict --boxes`` for boxes (:mod:`scintiseg.report.box_labels`).
@@ -231,8 +231,8 @@ def placed_mask(mask: np.ndarray, view: str, read: dict, by_view: bool, shape: t
         if split is not None and (by_view or not isinstance(split, int) or isinstance(split, bool)):
             return ("a page of two views the reader split: give the page's mask, named for the file"
                     if by_view else f"a page split at {split!r}, not a column")
-        if stood is not None and split is not None:  # the cut is in the stood page, each view maybe turned again
-            return "a page of two views stored lying, stood and split: its mask is not placed (give each view alone)"
+        if stood is not None and split is not None:  # no reading does both (scintiseg.io.stored_points)
+            return "read both stood and split, as no reading of scintiseg's is: its mask is not placed"
         if not (isinstance(stored, list) and len(stored) == 2):
             return "read turned or split, and the report does not give the file's rows and columns"
         if tuple(mask.shape) != tuple(stored):
