@@ -886,11 +886,13 @@ def test_without_a_judgement_a_body_stored_lying_is_imported_as_stored(tmp_path)
 
 
 def _page(seed: int) -> np.ndarray:
-    """Two bodies side by side (512 x 256): each view a lit trunk of 512 x 60 in a 512 x 128 half."""
+    """Two bodies side by side (512 x 256): each view a lit trunk of 512 x 60 in a 512 x 128 half, under a head."""
     rng = np.random.default_rng(seed)
     page = rng.poisson(1.0, (512, 256)).astype(np.float64)
-    page[20:500, 34:94] += 40.0
-    page[20:500, 162:222] += 40.0
+    page[20:60, 54:74] += 40.0
+    page[20:60, 182:202] += 40.0
+    page[60:500, 34:94] += 40.0
+    page[60:500, 162:222] += 40.0
     return page.astype(np.uint16)
 
 

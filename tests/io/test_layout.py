@@ -23,9 +23,13 @@ def test_only_images_about_twice_as_tall_as_wide_and_whole_body_long_are_pairs(s
 
 
 def _body(rows: int, cols: int, left: int, right: int, level: float = 40.0) -> np.ndarray:
-    """A bright column band (a 'body') between ``left`` and ``right`` on a faint background."""
+    """A bright column band (a 'body') between ``left`` and ``right`` on a faint background, its top tenth (a 'head')
+    the middle third of its width: each side of a page's cut must start with a head (layout._head_on_top)."""
     image = np.full((rows, cols), 1.0)
-    image[50:rows - 50, left:right] = level
+    head = (rows - 100) // 10
+    third = (right - left) // 3
+    image[50:50 + head, left + third:right - third] = level
+    image[50 + head:rows - 50, left:right] = level
     return image
 
 
@@ -58,6 +62,17 @@ def test_two_phantom_views_written_side_by_side_are_cut_at_their_seam(seed):
     assert cut == 256 and stacked.shape == (2, 1024, 256)
     np.testing.assert_array_equal(stacked[0], scan.view("ANT"))
     np.testing.assert_array_equal(stacked[1], scan.view("POST"))
+
+
+@pytest.mark.parametrize("seed", [0, 2, 5])
+@pytest.mark.parametrize("rows", [slice(0, 512), slice(256, 768), slice(512, 1024)])
+def test_half_of_one_view_is_not_taken_for_a_page_of_two(seed, rows):
+    """A 512 x 256 field of one body (head to pelvis, chest to knees, pelvis to feet) has the shape of a page of two
+    512 x 128 views. Before session 74 every lower and middle half of 40 phantom views and 25 of the 40 upper halves
+    were split into two "views": two legs, or a trunk cut at the band's edge, pass the counts and widths; neither
+    starts with a head (layout._head_on_top), nor has the trunk's cut a valley."""
+    for view in ("ANT", "POST"):
+        assert split_side_by_side(generate_patient(seed).scan.view(view)[rows].astype(np.float64)) is None
 
 
 def test_an_empty_gap_holding_the_middle_is_cut_at_the_middle():
@@ -155,6 +170,7 @@ def test_an_inverted_page_capture_is_split_then_read_back(tmp_path):
 
     expected = np.full((1024, 256), 0.5)
     expected[60:980, 60:200], expected[150:700, 120:136] = 8.0, 40.0  # body, spine
+    expected[60:140, 60:100] = expected[60:140, 160:200] = 0.5  # beside the head
     view = np.clip(np.random.default_rng(4).poisson(expected), 0, 255).astype(np.uint8)
     page = 255 - np.concatenate([view, view[:, ::-1]], axis=1)  # hot = black on white, two bodies side by side
     ds = scan_to_dataset(Scan({"VIEW": page.astype(np.uint16)}, pixel_spacing=(2.26, 2.26)))

@@ -386,6 +386,7 @@ def test_a_split_dicom_page_gets_its_sr_and_gsps_on_the_pages_frame(make_blobs, 
     vertex on its lesion's pixels of the page, and dciodvfy finds no error."""
     page = np.ones((1024, 512), np.uint16)
     page[50:-50, 30:200] = page[50:-50, 222:480] = 40  # two bodies side by side, the left one narrower, cut off-centre
+    page[50:140, 30:80] = page[50:140, 150:200] = page[50:140, 222:300] = page[50:140, 400:480] = 1  # under heads
     write_dicom(Scan({"VIEW": page}, pixel_spacing=(2.26, 2.26)), tmp_path / "capture.dcm")
     scan = read_scan(tmp_path / "capture.dcm", split_views=True)
     assert scan.view_names == ["ANT", "POST"]

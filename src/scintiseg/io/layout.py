@@ -83,6 +83,10 @@ MAX_FIELD_WIDTH_MM = 700.0
 #: to the wider one's, for the two sides to be two bodies (:func:`two_bodies`).
 MIN_SIDE_COUNTS = 0.25
 MIN_WIDTH_RATIO = 0.5
+#: Share of a body's lit rows, from its top, in which its head is looked for, and the widest the body may be there as a
+#: share of its widest row, for each side of a cut to hold a whole body, head first (:func:`_head_on_top`; session 74,
+#: measured: 0.25-0.36 for 40 phantom views and NM1, 0.78-1.0 for the halves of a view cut below the shoulders).
+HEAD_ROWS, MAX_HEAD_WIDTH = 0.06, 0.6
 #: Share of a column's rows that must be lit for the column to count in a body's width.
 LIT_COLUMN = 0.05
 #: Least width of a run of lit columns, as a share of the image's rows, and least share of the counts, for the run to
@@ -126,13 +130,15 @@ def _body_columns(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return smooth, (smooth > 0.25 * float(np.median(lit))).mean(axis=0)
 
 
-def cut_column(image: np.ndarray) -> int:
+def cut_column(image: np.ndarray) -> int | None:
     """The column between the two bodies, looked for within the middle :data:`CUT_BAND` of the width: the middle of the
     run of empty columns (:data:`GAP_SHARE`) nearest the page's middle, or the page's middle column where it lies in
     that run (two halves of one width, neither padded). Where no column is empty: the page's middle column when its
     counts are those of two views' edges (under :data:`EDGE_COUNTS` of the most-counted column's: a workstation lays
     two matrices of one camera side by side, their soft tissue meeting), else the least-lit column (one body in a wide
-    frame is then cut off its trunk and kept whole by :func:`two_bodies`).
+    frame is then cut off its trunk and kept whole by :func:`two_bodies`); None where the least-lit columns lie at the
+band's edge and the middle is lit more (no valley between two bodies: the upper half of one body, 512 x 256, was cut
+at its band's edge into two "views" and passed :func:`two_bodies`, session 74).
 
     Session 74: before, the least-lit column was taken, empty or not. Two phantom views of 256 columns written side by
     side without a gap, their soft tissue reaching both edges, were cut at column 255, 282, 293 or 302 instead of 256 (the
@@ -155,6 +161,9 @@ def cut_column(image: np.ndarray) -> int:
     best = min(runs, key=lambda run: abs((run[0] + run[-1]) / 2 + lo - cols / 2))
     if best[0] <= cols // 2 - lo <= best[-1]:  # the page's middle is as empty: two halves of one width, none padded
         return cols // 2
+    at_edge = best[0] == 0 or best[-1] == len(share) - 1
+    if not empty and at_edge and share[cols // 2 - lo] > share.min() + GAP_SHARE:  # lit less toward an edge: no valley
+        return None
     return lo + int(round((best[0] + best[-1]) / 2))
 
 
@@ -167,7 +176,7 @@ def split_side_by_side(image: np.ndarray, col_mm: float | None = None) -> tuple[
     if col_mm is not None and image.shape[1] * col_mm <= MAX_FIELD_WIDTH_MM:
         return None
     cut = cut_column(image)
-    if not two_bodies(image, cut):
+    if cut is None or not two_bodies(image, cut):
         return None
     return split_at(image, cut), cut
 
@@ -222,7 +231,8 @@ def two_bodies(image: np.ndarray, cut: int) -> bool:
 
     One body centred in a 1024 x 512 frame (a phantom drawn on a wide grid, a capture with a wide margin) was cut at
     the edge of its trunk: 7 % of its counts became "ANT", an arm (session 21). A single body cut between arm and
-    trunk fails the width ratio (an arm is a fifth of a body's width), one shifted aside fails the counts.
+    trunk fails the width ratio (an arm is a fifth of a body's width), one shifted aside fails the counts. Each side
+    must also start with a head (:func:`_head_on_top`): a view cut below the shoulders passes the rest.
     """
     smooth, body = _body_columns(image)
     if body is None:
@@ -232,7 +242,30 @@ def two_bodies(image: np.ndarray, cut: int) -> bool:
     if total <= 0 or min(float(counts[:cut].sum()), float(counts[cut:].sum())) < MIN_SIDE_COUNTS * total:
         return False
     widths = sorted([int((body[:cut] >= LIT_COLUMN).sum()), int((body[cut:] >= LIT_COLUMN).sum())])
-    return widths[1] > 0 and widths[0] >= MIN_WIDTH_RATIO * widths[1]
+    if not (widths[1] > 0 and widths[0] >= MIN_WIDTH_RATIO * widths[1]):
+        return False
+    lit = smooth > 0.25 * float(np.median(smooth[smooth > 0.05 * smooth.max()]))  # as _body_columns lights a body
+    return _head_on_top(lit[:, :cut]) and _head_on_top(lit[:, cut:])
+
+
+def _head_on_top(lit: np.ndarray) -> bool:
+    """Whether the body lit in ``lit`` (a side of a cut) starts with a head: its widest row within the top
+    :data:`HEAD_ROWS` of its lit rows is at most :data:`MAX_HEAD_WIDTH` of its widest row. Two legs of a view cut
+    below the shoulders (a 512 x 256 pelvis-to-feet or chest-to-knees field: the shape of a page of two 512 x 128
+    bodies) start as wide as they get, and were split into two "views" (session 74). True, unjudged, where the lit is
+    the background (nearly all of the side's border lit: a capture shown inverted, hot as dark, whose display the
+    reader undoes after the split, :func:`scintiseg.io.read.read_scan`; a view cut across its body lights only part
+    of its top and bottom rows)."""
+    border = np.concatenate([lit[0], lit[-1], lit[:, 0], lit[:, -1]])
+    if border.mean() > 0.9:
+        return True
+    width = lit.sum(axis=1)
+    rows = np.flatnonzero(width > 0.1 * width.max()) if width.max() > 0 else width[:0]
+    if rows.size == 0:
+        return False
+    top, bottom = int(rows[0]), int(rows[-1])
+    head = width[top:top + max(1, int(HEAD_ROWS * (bottom - top + 1)))]
+    return float(head.max()) <= MAX_HEAD_WIDTH * float(width[top:bottom + 1].max())
 
 
 def turned_note(shape: tuple[int, int]) -> str:
