@@ -213,3 +213,29 @@ def test_info_on_a_folder_lists_each_scan_file_predict_would_read_and_why_one_ca
     empty.mkdir()
     assert main(["info", str(empty)]) == 2
     assert "no scan file in this folder" in capsys.readouterr().err
+
+
+def test_info_on_a_folder_says_which_two_files_predict_joins_into_one_scan_and_which_it_reads_apart(real_nm1, tmp_path,
+                                                                                                    capsys):
+    """Session 74 (the researcher audit's finding 10): each of a study's two files named its own patient (``p3_ANT``)
+    where predict reads the study as one scan of patient ``p3``; two files paired by name but not one scan say why."""
+    from scintiseg.io.images import write_png16
+
+    view = read_scan(real_nm1).view("ANT")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    write_png16(view, folder / "p3_ANT.png")
+    write_png16(view[:, ::-1], folder / "p3_POST.png")
+    write_png16(view, folder / "p4_ANT.png")
+    write_png16(view[:512], folder / "p4_POST.png")  # another matrix: not one scan with its ANT
+    assert main(["info", str(folder)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("patient p3_ANT  joined with p3_POST.png as one scan (patient p3)")
+    assert out[1].endswith("patient p3_POST  joined with p3_ANT.png as one scan (patient p3)")
+    assert "read apart from p4_POST.png: the two views differ in matrix" in out[2]
+    assert "read apart from p4_ANT.png: the two views differ in matrix" in out[3]
+    assert out[4] == "4 file(s), 4 read, 0 cannot be read; 1 study's two files joined into one scan"
+    assert main(["info", str(folder), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["joined_with"].endswith("p3_POST.png") and rows[0]["scan_patient"] == "p3"
+    assert rows[3]["read_apart"]["from"].endswith("p4_ANT.png") and "joined_with" not in rows[3]

@@ -3,7 +3,10 @@ the counts behind its grey levels where its histogram tells them, :mod:`scintise
 (session 73: a department's export folder is the first thing a physicist looks into), one line per file predict
 would read (:func:`scintiseg.io.scan_files.expand_inputs`): its views, matrix, pixel size, counts or grey levels,
 patient and study date, or why it cannot be read; ``--json`` a list of the same facts; exit 1 when some file cannot be
-read, as ``predict``."""
+read, as ``predict``. A study's two files that ``predict`` joins into one scan (:func:`scintiseg.io.view_pairs.
+find_view_pairs`, :func:`~scintiseg.io.view_pairs.join_views`) say so, with the scan's patient (session 74: each
+file's own line named its own patient, ``0003_ANT``, where predict reads the study as one scan of patient ``0003``),
+and two it finds but cannot join say why they are read apart; the last line counts the pairs joined."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from pathlib import Path
 from scintiseg.errors import ScintisegError
 from scintiseg.io import read_scan
 from scintiseg.io.scan_files import expand_inputs
+from scintiseg.io.view_pairs import find_view_pairs, join_views
 from scintiseg.io.patient_sides import MIRRORED_KEY, ORIENTATION_KEY
 from scintiseg.prepare.export_gain import GainEstimate, export_gains
 from scintiseg.scan import Scan
@@ -162,27 +166,51 @@ def folder_line(path: Path, root: Path, scan: Scan | None, problem: str = "") ->
 
 
 def run_folder(args: argparse.Namespace) -> int:
-    """``info FOLDER``: a line (or a JSON object) per scan file in it."""
+    """``info FOLDER``: a line (or a JSON object) per scan file in it, a study's two files noting how predict reads them
+    (module docstring)."""
     root = Path(args.path)
     files = sorted(expand_inputs([root]))
     if not files:
         raise ScintisegError("no scan file in this folder", path=root)
-    rows, lines = [], []
+    scans: dict[Path, Scan] = {}
+    rows: dict[Path, dict] = {}
+    lines: dict[Path, str] = {}
     for path in files:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # (a file's reading notes: its own `info` says them)
-                scan = _read(path, args)
+                scans[path] = _read(path, args)
         except ScintisegError as exc:
-            rows.append({"file": str(path), "error": exc.problem})
-            lines.append(folder_line(path, root.resolve(), None, exc.problem))
+            rows[path] = {"file": str(path), "error": exc.problem}
+            lines[path] = folder_line(path, root.resolve(), None, exc.problem)
             continue
-        rows.append({"file": str(path)} | json_facts(scan))
-        lines.append(folder_line(path, root.resolve(), scan))
-    unread = sum("error" in row for row in rows)
-    print(json.dumps(rows, indent=1) if args.json else "\n".join(
-        lines + [f"{len(files)} file(s), {len(files) - unread} read, {unread} cannot be read"]))
+        rows[path] = {"file": str(path)} | json_facts(scans[path])
+        lines[path] = folder_line(path, root.resolve(), scans[path])
+    joined = sum(_note_pair(group, scans, rows, lines) for group in find_view_pairs(files)
+                 if len(group) == 2 and all(path in scans for path in group))
+    unread = sum("error" in row for row in rows.values())
+    print(json.dumps([rows[path] for path in files], indent=1) if args.json else "\n".join(
+        [lines[path] for path in files]
+        + [f"{len(files)} file(s), {len(files) - unread} read, {unread} cannot be read"
+           + (f"; {joined} study's two files joined into one scan" if joined == 1 else "")
+           + (f"; {joined} studies' two files joined into one scan each" if joined > 1 else "")]))
     return 1 if unread else 0  # as predict: 1 when some input cannot be read
+
+
+def _note_pair(pair: tuple[Path, ...], scans: dict[Path, Scan], rows: dict[Path, dict], lines: dict[Path, str]) -> bool:
+    """Each of a study's two files noted as predict reads them: joined into one scan (``joined_with``, the scan's
+    ``scan_patient``; True) or read apart (``read_apart``: why; False)."""
+    try:
+        joined = join_views(scans[pair[0]], scans[pair[1]])
+    except ScintisegError as exc:
+        for path, other in zip(pair, pair[::-1]):
+            rows[path]["read_apart"] = {"from": str(other), "why": exc.problem}
+            lines[path] += f"  read apart from {other.name}: {exc.problem}"
+        return False
+    for path, other in zip(pair, pair[::-1]):
+        rows[path] |= {"joined_with": str(other), "scan_patient": joined.patient_id}
+        lines[path] += f"  joined with {other.name} as one scan (patient {joined.patient_id or '-'})"
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
