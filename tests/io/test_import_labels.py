@@ -9,6 +9,7 @@ tests/io/test_importer.py.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,49 @@ def test_a_file_imported_before_is_passed_over_quietly(tmp_path):
     p1.imported_labels = {"ANT": {file_sha256(ant)}}
     report = _match([ant], [p1], tmp_path)
     assert report.unmatched_labels == [] and p1.annotations == {}
+
+
+def _stale(path: Path, image_path: str, shape=SHAPE, top: int = 2) -> Path:
+    """A LabelMe file saved without its image data (imageData null), its size declared, naming an image that is not
+    there: a folder of outlines moved with its scans."""
+    mask = np.zeros(shape, bool)
+    mask[top:top + 4, 3:7] = True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_labelme(Annotation.from_mask(mask, view="VIEW"), path, image_path=image_path)
+    return path
+
+
+def test_a_file_whose_image_path_is_stale_goes_to_the_scan_its_name_says(tmp_path):
+    """The researcher audit's finding 4: the outline is read by its declared size against the scan its stem (or its
+    imagePath's stem) names; before, every such file was listed "unreadable: imagePath ... does not exist"."""
+    p1, p2, small = _source(tmp_path, "P1"), _source(tmp_path, "P2"), _source(tmp_path, "SMALL", shape=(16, 16))
+    by_stem = _stale(tmp_path / "moved" / "P1_ANT.json", "../images/PH0001.dcm", top=10)
+    by_image_path = _stale(tmp_path / "moved" / "drawn.json", "../old/P2_POST.png")
+    report = _match([by_stem, by_image_path], [p1, p2, small], tmp_path)
+    assert report.unmatched_labels == [] and report.warnings == []
+    assert list(p1.annotations) == ["ANT"] and list(p2.annotations) == ["POST"]
+    drawn = np.zeros(SHAPE, bool)
+    drawn[10:14, 3:7] = True
+    assert np.array_equal(p1.annotations["ANT"][1].to_mask(), drawn)
+    assert p1.label_sha256 == {"ANT": file_sha256(by_stem)}
+
+
+def test_a_stale_image_path_matching_no_scan_or_another_size_says_so(tmp_path):
+    p1, small = _source(tmp_path, "P1"), _source(tmp_path, "SMALL", shape=(16, 16))
+    files = [_stale(tmp_path / "moved" / "P9_ANT.json", "../images/PH0009.dcm"),
+             _stale(tmp_path / "moved" / "SMALL_ANT.json", "../images/SMALL.dcm")]
+    undeclared = _stale(tmp_path / "moved" / "P1_POST.json", "../images/PH0001.dcm")
+    doc = json.loads(undeclared.read_text())
+    del doc["imageHeight"]
+    undeclared.write_text(json.dumps(doc))
+    report = _match([*files, undeclared], [p1, small], tmp_path)
+    why = {Path(path).name: reason for path, reason in report.unmatched_labels}
+    missing = tmp_path / "images" / "PH0009.dcm"
+    assert why["P9_ANT.json"].startswith(f"stale imagePath: '../images/PH0009.dcm' does not exist ({missing}), and no "
+                                         "scan has this file's stem or the imagePath's")
+    assert why["SMALL_ANT.json"] == ("size mismatch: labels are for a 32x16 image, SMALL.dcm is 16x16 (the size the "
+                                     "file declares: its imagePath is stale)")
+    # Nothing says which pixels its points are on: unreadable, and why.
+    assert why["P1_POST.json"].startswith("unreadable: imagePath '../images/PH0001.dcm' does not exist")
+    assert why["P1_POST.json"].endswith("declares no image size (imageHeight, imageWidth) to read its outlines by")
+    assert len(why) == 3 and p1.annotations == {} and small.annotations == {}

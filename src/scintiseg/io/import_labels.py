@@ -84,12 +84,18 @@ def match_labels(
     Every file is attached as its lesions (:func:`~.reader_labels.reader_lesions` with the data set's manifest
     ``labels``: ``Metastasis`` or ``mets`` labelled ``lesion``, the data set's lesion label; a call left out or a finding
     labelled ``bladder`` dropped); one with a label that says neither is listed with the shape and label.
+    A file whose ``imagePath`` names an image that is not there (a folder of outlines moved or renamed with its scans;
+    no ``imageData`` embedded) is read by its declared ``imageHeight`` x ``imageWidth`` and matched like any other, by
+    its stem or its ``imagePath``'s, the scan it matches being its image: a size that is not that scan's view size is
+    a size mismatch, and a file no scan matches is listed as a stale imagePath (before, every such file was listed
+    "unreadable", though its name said its scan: the researcher audit's finding 4). Without a declared size it stays
+    unreadable (nothing says which pixels its points are on).
     """
     by_stem: dict[str, list[ScanSource]] = {}
     for source in scans:
         for stem in source.stems:
             by_stem.setdefault(stem, []).append(source)
-    confident: list[tuple[Path, Path, Annotation, str]] = []
+    confident: list[tuple[Path, Path, Annotation, str, str]] = []
     for json_path, json_root in jsons:
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -97,7 +103,18 @@ def match_labels(
                 # A prediction's file saved by LabelMe without its image data names an image that is not there: the
                 # scan is the image (the counts always come from it), so its declared size is enough.
                 predicted = predicted_view(json_path) is not None and prediction_report(json_path.parent) is not None
-                annotation = read_labelme(json_path, root=read_root, image_optional=predicted)
+                stale = ""
+                try:
+                    annotation = read_labelme(json_path, root=read_root, image_optional=predicted)
+                except ScintisegError as exc:
+                    if predicted:
+                        raise
+                    # Read again by its declared size: only a missing image makes the second read succeed where the
+                    # first failed, and then the imagePath is stale (a folder moved or renamed with its scans) and
+                    # the scan the file's name matches is the image (_attach checks the size against it).
+                    stale = exc.problem
+                    caught.clear()  # (said again by the second read)
+                    annotation = read_labelme(json_path, root=read_root, image_optional=True)
             digest = file_sha256(json_path)
         except ScintisegError as exc:
             report.unmatched_labels.append((str(json_path), f"unreadable: {exc.problem}"))
@@ -118,25 +135,31 @@ def match_labels(
                 report.unmatched_labels.append((str(json_path), f"{doubt} (an unedited prediction: left unlabelled, "
                                                 "no pseudo-label)"))
             else:
-                confident.append((json_path, json_root, lesions, digest))
+                confident.append((json_path, json_root, lesions, digest, stale))
             continue
         if unedited:
             report.unmatched_labels.append((str(json_path), f"an unedited prediction (its outline equals {unedited} "
                                             "beside it): correct it in LabelMe first; a model's own output is not imported "
                                             "as labels"))
             continue
-        _attach(json_path, json_root, lesions, by_stem, report, pseudo=False, digest=digest)
-    for json_path, json_root, annotation, digest in confident:
-        _attach(json_path, json_root, annotation, by_stem, report, pseudo=True, digest=digest)
+        _attach(json_path, json_root, lesions, by_stem, report, pseudo=False, digest=digest, stale=stale)
+    for json_path, json_root, annotation, digest, stale in confident:
+        _attach(json_path, json_root, annotation, by_stem, report, pseudo=True, digest=digest, stale=stale)
 
 
 def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: dict[str, list[ScanSource]],
-            report: ImportReport, *, pseudo: bool, digest: str = "") -> None:
+            report: ImportReport, *, pseudo: bool, digest: str = "", stale: str = "") -> None:
     """Attach one LabelMe file to its scan's view, or list it with the reason (see :func:`match_labels`). A file whose
     bytes (``digest``, SHA-256) were already imported into that view (``ScanSource.imported_labels``) is passed over
-    quietly, before it can take the view from a newer file of the same run (session 63)."""
+    quietly, before it can take the view from a newer file of the same run (session 63). ``stale``: why the image its
+    ``imagePath`` names was not found (the file was read by its declared size): it goes to the scan its name matches
+    as any file does, its size checked against that scan's; with no scan matching, it is listed as stale, not as
+    unreadable (the researcher audit's finding 4)."""
     predicted = predicted_view(json_path) is not None
     reason = "no scan with this file stem or imagePath"
+    if stale:
+        reason = (f"stale imagePath: {stale.removeprefix('imagePath ')}, and no scan has this file's stem or the "
+                  "imagePath's: give the scan among the sources, or name the file after it (<scan>_ANT.json)")
     if predicted:
         reason = ("no scan matches this prediction: import the scan it was predicted from (give it as SRC); the "
                   "image embedded in the file is a display rendering, not counts")
@@ -172,7 +195,8 @@ def _attach(json_path: Path, json_root: Path, annotation: Annotation, by_stem: d
             reason = (f"size mismatch: labels are for a {annotation.image_shape[0]}x{annotation.image_shape[1]} "
                       f"image, {source.path.name} is {source.scan.shape[0]}x{source.scan.shape[1]}"
                       + (f" as read ({source.stored_shape[0]}x{source.stored_shape[1]} as stored)"
-                         if source.stored_shape is not None else ""))
+                         if source.stored_shape is not None else "")
+                      + (" (the size the file declares: its imagePath is stale)" if stale else ""))
             break
         if view in source.annotations:
             reason = f"{source.path.name} view {view} already has labels from {source.annotations[view][0]}"

@@ -281,6 +281,9 @@ def _image_shape(data: dict, path: Path, root: Path, image_optional: bool = Fals
             source = f"imagePath image {resolved.name}"
         elif image_optional and None not in declared:  # the size is declared, the image is known elsewhere
             actual, source = None, ""
+        elif image_optional:  # the caller knows the image, but the file gives no size to check it against
+            raise ScintisegError(f"imagePath {_brief(image_path)} does not exist ({resolved}), and the file declares "
+                                 "no image size (imageHeight, imageWidth) to read its outlines by", path=path)
         else:
             raise ScintisegError(f"imagePath {_brief(image_path)} does not exist ({resolved})", path=path)
     elif None in declared:
@@ -453,7 +456,10 @@ def read_labelme(
         labels: keep only shapes with these labels (default: all).
         image_optional: an ``imagePath`` that does not exist is no error when ``imageHeight`` and ``imageWidth``
             are declared (a file ``scintiseg predict`` wrote, saved by LabelMe without its image data, "Save With
-            Image Data" off: the image is the scan, known to the caller).
+            Image Data" off: the image is the scan, known to the caller; a department's outline whose ``imagePath``
+            went stale when its folder was moved, matched to its scan by file name,
+            :func:`scintiseg.io.import_labels.match_labels`). The caller then checks the declared size against the
+            image it knows.
         outside_image_path: what an ``imagePath`` that leaves ``root`` (or cannot be resolved) does: ``"refuse"``
             (an error), or ``"pass_over"``: the file is read as if it named no image (the path not returned), its
             size from ``imageData`` or the declared sides, and refused only where it has neither (a predicted
