@@ -258,3 +258,23 @@ def test_import_link_hard_links_and_read_normal_outlines_every_view(tmp_path, ca
     case = load_manifest(out).cases[0]
     assert os.path.samefile(out / case.image, src / "s1.dcm")
     assert set(case.labels) == {"ANT", "POST"}
+
+
+def test_import_and_check_say_how_many_cases_hold_each_view(tmp_path, capsys):
+    """The researcher audit's finding 5: both said ``views ANT`` of ANT+POST cases and one ANT scan."""
+    import numpy as np
+
+    from scintiseg.io.dicom import write_dicom
+    from scintiseg.scan import Scan
+
+    src, out = tmp_path / "scans", tmp_path / "ds"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    views = rng.poisson(9, (3, 32, 16)).astype(np.uint16)
+    write_dicom(Scan({"ANT": views[0], "POST": views[1]}, patient_id="P1"), src / "s1.dcm")
+    write_dicom(Scan({"ANT": views[2]}, patient_id="P2"), src / "s2.dcm")
+    assert main(["dataset", "import", str(src), "--out", str(out), "--as-stored"]) == 0
+    assert "views: ANT 2, POST 1 of 2 cases" in capsys.readouterr().out.splitlines()
+    assert main(["dataset", "check", str(out)]) == 0
+    assert ["views", "ANT", "2,", "POST", "1", "of", "2", "cases"] in [line.split() for line in
+                                                                     capsys.readouterr().out.splitlines()]

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from scintiseg.errors import ScintisegError
+from scintiseg.io import read_scan
 from scintiseg.io.dataset import (
     DEFAULT_LABELS,
     FORMAT_VERSION,
@@ -40,6 +41,7 @@ from scintiseg.io.dataset import (
     save_splits,
     turned_array,
     turned_scan,
+    views_text,
 )
 from scintiseg.io.images import write_mask_png
 from scintiseg.prepare.splits import split_dataset
@@ -58,6 +60,23 @@ def test_save_manifest_round_trips_every_case_field(tmp_path):
     assert path == tmp_path / "dataset.json"
     assert load_manifest(tmp_path) == manifest
     assert json.loads(path.read_text())["pixel_spacing"] == [2.0, 3.0]  # a JSON list, not a tuple's repr
+
+
+def test_the_count_of_cases_per_view_is_written_beside_the_views_and_only_when_counted(tmp_path):
+    """The views every case holds stay ``views`` (what the readers take for granted); ``view_cases`` says how many
+    cases hold each (the researcher audit's finding 5: 7 ANT+POST cases and one ANT scan read ``views: ["ANT"]``)."""
+    manifest = DatasetManifest(name="n", views=["ANT"], pixel_spacing=(2.0, 3.0), view_cases={"ANT": 8, "POST": 7})
+    written = json.loads(save_manifest(manifest, tmp_path).read_text())
+    assert list(written)[list(written).index("views") + 1] == "view_cases"
+    assert written["view_cases"] == {"ANT": 8, "POST": 7} and load_manifest(tmp_path) == manifest
+    assert "view_cases" not in replace(manifest, view_cases={}).to_json()  # not counted: not written
+    assert manifest.derived("crop", "crops", []).view_cases == {}  # it counted the other cases
+
+
+def test_views_text_counts_each_view_in_canonical_order():
+    assert views_text({"POST": 7, "ANT": 8}, 8) == "ANT 8, POST 7 of 8 cases"
+    assert views_text({"VIEW": 1}, 1) == "VIEW 1 of 1 case"
+    assert views_text({"ANT": 6, "POST": 6}, 6, read=7) == "ANT 6, POST 6 of 6 cases read"
 
 
 def test_manifest_groups_cases_by_patient_and_finds_a_case_by_id(dataset_factory):
@@ -278,6 +297,25 @@ def test_check_counts_unannotated_cases_and_what_the_test_split_can_score(tiny_d
     assert not broken.valid and any("splits.json" in str(p) and "P999_0" in str(p) for p in broken.errors)
 
 
+def test_check_counts_the_cases_holding_each_view_not_only_those_every_case_holds(tiny_dataset):
+    """Three ANT+POST cases and one ANT scan: the manifest's views are ``["ANT"]`` (every case's), the summary says
+    ``ANT 4, POST 3`` (the researcher audit's finding 5: it said ``ANT``, as if POST had been dropped)."""
+    from scintiseg.io.dicom import write_dicom
+
+    manifest = load_manifest(tiny_dataset)
+    lone = manifest.cases[3]
+    ant = read_scan(tiny_dataset / lone.image).view("ANT")
+    write_dicom(Scan({"ANT": ant}, pixel_spacing=(2.26, 2.26), patient_id=lone.patient_id), tiny_dataset / lone.image)
+    lone.labels.pop("POST")
+    save_manifest(replace(manifest, views=["ANT"]), tiny_dataset)
+    report = check_dataset(tiny_dataset)
+    assert report.valid, report.problems
+    assert report.summary["views"] == "ANT 4, POST 3 of 4 cases"
+    manifest.cases[0].image = "images/none.dcm"  # (an error of its own) the count is of the images read
+    save_manifest(replace(manifest, views=["ANT"]), tiny_dataset)
+    assert check_dataset(tiny_dataset).summary["views"] == "ANT 3, POST 2 of 3 cases read"
+
+
 def test_check_reports_a_broken_manifest(tmp_path):
     (tmp_path / "dataset.json").write_text("{oops")
     report = check_dataset(tmp_path)
@@ -422,6 +460,9 @@ MANIFEST_CORRUPTIONS = {
                                "region_names key 'skull' is not an integer region id"),
     "region-name-a-number": (_set("region_names", value={"1": 2}), "region_names['1'] must be a string, not an integer"),
     "description-a-number": (_set("description", value=1e308), "description must be a string, not a number"),
+    "view-cases-a-list": (_set("view_cases", value=["ANT"]), "view_cases must be an object, not a list"),
+    "view-count-a-string": (_set("view_cases", value={"ANT": "8"}), "view_cases['ANT'] must be an integer, not a string"),
+    "view-count-negative": (_set("view_cases", value={"POST": -1}), "view_cases['POST'] is -1, not a count of cases"),
     "version-newer": (_set("format_version", value=FORMAT_VERSION + 1),
                       f"format_version {FORMAT_VERSION + 1} is newer than this scintiseg reads ({FORMAT_VERSION})"),
     "version-a-string": (_set("format_version", value="1"), "format_version must be an integer, not a string"),

@@ -180,6 +180,43 @@ def test_rerun_is_byte_identical_and_adds_only_the_new_file(tmp_path):
     assert check_dataset(out).valid
 
 
+def test_the_manifest_counts_the_cases_holding_each_view_beside_the_views_every_case_holds(tmp_path):
+    """The researcher audit's finding 5: three ANT+POST scans and one ANT scan gave ``"views": ["ANT"]`` and nothing
+    else, as if POST had been dropped (training, evaluation and export use each case's own views)."""
+    scans, out = tmp_path / "scans", tmp_path / "ds"
+    scans.mkdir()
+    for n in range(3):
+        _write_dicom(scans / f"p{n}.dcm", f"P{n}", n)
+    write_dicom(Scan({"ANT": _counts(9)}, patient_id="P9"), scans / "p9.dcm")
+    report = import_dataset([scans], out)
+    manifest = load_manifest(out)
+    assert manifest.views == ["ANT"]  # the views every case holds: what check and training take for granted
+    assert manifest.view_cases == report.view_cases == {"ANT": 4, "POST": 3}
+    assert check_dataset(out).summary["views"] == "ANT 4, POST 3 of 4 cases"
+    # A later import adds its new cases to the count (the earlier cases' images never change).
+    write_dicom(Scan({"POST": _counts(10)}, patient_id="P10"), scans / "p10.dcm")
+    assert import_dataset([scans], out).view_cases == {"ANT": 4, "POST": 4}
+    assert load_manifest(out).views == ["VIEW"]  # (no view in every case)
+    # A data set counted by nobody (made before the count, or by hand) is counted from its images, once.
+    data = json.loads((out / "dataset.json").read_text())
+    del data["view_cases"]
+    (out / "dataset.json").write_text(json.dumps(data))
+    (tmp_path / "later").mkdir()  # (the scans given again would be read from their own files)
+    write_dicom(Scan({"ANT": _counts(11), "POST": _counts(12)}, patient_id="P11"), tmp_path / "later" / "p11.dcm")
+    assert import_dataset([tmp_path / "later"], out).view_cases == {"ANT": 5, "POST": 5}
+    assert load_manifest(out).view_cases == {"ANT": 5, "POST": 5}
+    # ...and where an earlier image cannot be read, no count is written rather than a short one.
+    data = json.loads((out / "dataset.json").read_text())
+    del data["view_cases"]
+    (out / "dataset.json").write_text(json.dumps(data))
+    (out / data["cases"][0]["image"]).write_bytes(b"not a scan")
+    (tmp_path / "more").mkdir()
+    write_dicom(Scan({"ANT": _counts(13)}, patient_id="P13"), tmp_path / "more" / "p13.dcm")
+    last = import_dataset([tmp_path / "more"], out)
+    assert [case.case_id for case in last.added] == ["p13"] and last.view_cases == {}
+    assert "view_cases" not in json.loads((out / "dataset.json").read_text())
+
+
 def test_same_stem_in_two_folders_gets_distinct_ids_and_duplicates_are_skipped(tmp_path):
     src = tmp_path / "src"
     for folder, seed in (("p1", 1), ("p2", 2)):

@@ -12,7 +12,7 @@ from pathlib import Path
 from scintiseg.cli import dataset_prepare
 from scintiseg.cli.arguments import seed
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import SPLITS_NAME, check_dataset
+from scintiseg.io.dataset import SPLITS_NAME, check_dataset, views_text
 from scintiseg.io.images import parse_pixel_spacing
 from scintiseg.prepare.splits import patient_folds, split_dataset
 
@@ -231,6 +231,8 @@ def run_import(args: argparse.Namespace) -> int:
     patients = len({case.patient_id for case in report.added})
     joined = sum(1 for case in report.added if VIEW_SOURCES in case.meta)
     pairs = f", {joined} joined from a study's ANT and POST files" if joined else ""
+    if report.view_cases:  # each view's cases, not only the views every case holds (the manifest's "views")
+        print(f"views: {views_text(report.view_cases, report.kept + len(report.added))}")
     print(f"added {len(report.added)} cases ({labelled} labelled, {patients} patients{pairs}), kept {report.kept}, "
           f"skipped {len(report.skipped)} files, {len(report.unmatched_labels)} LabelMe files unmatched "
           f"-> {report.manifest}")

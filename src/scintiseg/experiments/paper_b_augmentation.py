@@ -72,7 +72,7 @@ def _copy_with_split(data: Path, out: Path, test: float, folds: int, seed: int) 
     real = [c for c in manifest.cases if c.origin not in ds.TRAINING_DERIVED_ORIGINS]
     for case in real:
         copy_case(data, out, case)
-    ds.save_manifest(replace(manifest, cases=real), out)
+    ds.save_manifest(replace(manifest, cases=real, view_cases={}), out)  # (the count per view was of all the cases)
     existing = data / ds.SPLITS_NAME
     if existing.is_file() and len(real) == len(manifest.cases):
         splits = ds.load_splits(data)

@@ -139,6 +139,7 @@ def build_d3(d1: str | Path, generated: str | Path, out: str | Path, gan_run: st
         name=f"{real.name}-d3",
         cases=list(real.cases) + list(fake.cases),
         description=f"D3 (paper B §3.2.2): {real.name} plus {len(gan_ids)} DCGAN samples from {fake.name}.",
+        view_cases={},  # (D1's count per view counted D1's cases only)
     )
     write_text_atomic(out / ds.SPLITS_NAME, json.dumps(d3_splits, indent=1) + "\n")
     ds.save_manifest(manifest, out)

@@ -17,12 +17,22 @@ a malformed file is one :class:`~scintiseg.errors.ScintisegError` line naming th
 case, never a traceback from deeper down. ``dataset.json``::
 
     {"format_version": 1, "name": "...", "description": "...", "views": ["ANT", "POST"],
+     "view_cases": {"ANT": 8, "POST": 7},
      "pixel_spacing": [2.26, 2.26], "labels": {"background": 0, "lesion": 1},
      "region_names": {"1": "skull", ...},
      "cases": [{"case_id": "P0001", "patient_id": "P0001", "image": "images/P0001.dcm",
                 "labels": {"ANT": "labels/P0001_ANT.json", "POST": "labels/P0001_POST.json"},
                 "masks": {...}, "regions": {...}, "synthetic": true, "origin": "phantom",
                 "meta": {"lesions": [...]}}]}
+
+``views`` are the views *every* case holds (canonical order; ``["VIEW"]`` when the cases share none): what the readers
+may take for granted (``dataset check`` refuses an image lacking one, training's default view of ``--input-mode ant``,
+the GAN's views, the nnU-Net export's count of views left out). ``view_cases`` (optional; written by ``dataset
+import``) counts the cases holding each view, so a set of 7 ANT+POST cases and one ANT-only scan reads
+``"views": ["ANT"], "view_cases": {"ANT": 8, "POST": 7}``, not as if POST had been dropped (the researcher audit's
+finding 5: training, evaluation and export use each case's own views). A manifest made from another
+(:meth:`DatasetManifest.derived`: crops, augmentations) holds other cases and drops the count; ``dataset check``
+counts the views of the images themselves.
 """
 
 from __future__ import annotations
@@ -45,7 +55,7 @@ from scintiseg.io.labelme import read_labelme
 from scintiseg.io.layout import STOOD_KEY, STOOD_TURNS, STORED_SHAPE_KEY
 from scintiseg.io.patient_sides import MIRRORED_KEY
 from scintiseg.io.reader_labels import label_kind, reader_lesions
-from scintiseg.scan import PARTIAL_VIEW_MM, Scan, spans_whole_body
+from scintiseg.scan import PARTIAL_VIEW_MM, VIEW_NAMES, Scan, spans_whole_body
 
 MANIFEST_NAME = "dataset.json"
 SPLITS_NAME = "splits.json"
@@ -124,6 +134,8 @@ class DatasetManifest:
     region_names: dict[str, str] = field(default_factory=dict)
     description: str = ""
     format_version: int = FORMAT_VERSION
+    #: view -> how many cases hold it (module docstring); empty when not counted (then not written).
+    view_cases: dict[str, int] = field(default_factory=dict)
 
     def case(self, case_id: str) -> Case:
         for case in self.cases:
@@ -141,15 +153,24 @@ class DatasetManifest:
     def derived(self, suffix: str, note: str, cases: list[Case]) -> "DatasetManifest":
         """A new manifest made from this one: ``name-suffix``, ``note`` appended to the description, other cases.
 
-        Views, spacing, label and region names carry over (crop, augment and GAN sets keep them).
+        Views, spacing, label and region names carry over (crop, augment and GAN sets keep them); the count of cases
+        per view (``view_cases``) does not: it counted the other cases.
         """
         description = f"{self.description} {note}" if self.description else note
-        return replace(self, name=f"{self.name}-{suffix}", description=description, cases=list(cases))
+        return replace(self, name=f"{self.name}-{suffix}", description=description, cases=list(cases), view_cases={})
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["pixel_spacing"] = list(self.pixel_spacing)
-        return data
+        counts = data.pop("view_cases")
+        if not counts:  # not counted: nothing written (a manifest reads as it did before the count)
+            return data
+        ordered = {}
+        for key, value in data.items():
+            ordered[key] = value
+            if key == "views":  # the count written beside the views it qualifies
+                ordered["view_cases"] = counts
+        return ordered
 
     @classmethod
     def from_json(cls, data: Any, path: str | Path | None = None) -> "DatasetManifest":
@@ -176,6 +197,10 @@ class DatasetManifest:
             schema.fail(f"pixel_spacing must be two positive finite numbers [row_mm, col_mm], got {_short(spacing)}")
         labels = schema.expect(data.get("labels", {"background": 0, "lesion": 1}), dict, "labels")
         region_names = schema.expect(data.get("region_names", {}), dict, "region_names")
+        view_cases = schema.expect(data.get("view_cases", {}), dict, "view_cases")
+        for view, count in view_cases.items():
+            if schema.expect(count, int, f"view_cases[{view!r}]") < 0:
+                schema.fail(f"view_cases[{view!r}] is {count}, not a count of cases")
         for key in region_names:
             try:
                 int(key)
@@ -191,6 +216,7 @@ class DatasetManifest:
             region_names={key: schema.expect(name, str, f"region_names[{key!r}]") for key, name in region_names.items()},
             description=schema.expect(data.get("description", ""), str, "description"),
             format_version=version,
+            view_cases=dict(view_cases),
         )
 
 
@@ -574,6 +600,8 @@ def _check_case(root: Path, manifest: DatasetManifest, case: Case, report: Datas
     shape = None if scan is None else scan.shape
     if scan is not None:  # what `train` makes of the data set (train.data, "Whole-body data sets")
         tally["whole_body" if spans_whole_body(scan.shape[0], scan.pixel_spacing[0]) else "partial"] += 1
+        for view in scan.view_names:  # the views it holds, not only those the manifest says every case does
+            tally["view_cases"][view] = tally["view_cases"].get(view, 0) + 1
     for view, relative in sorted(case.labels.items()):
         path = locate(relative)
         if path is None:
@@ -636,6 +664,8 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     Warnings: masks stored as 0/255 (read as 0/1). A view outlined with no lesion (a reader's "no lesion") and a case
     with no annotation (lesions unknown: adaptation's unlabelled scans) are counted in the summary, not warned about
     (session 50: a site's data set holds hundreds of each), as is what the test split holds a person's outline of.
+    The summary's ``views`` counts the images read holding each view (:func:`views_text`), not only the manifest's
+    ``views``, the ones every case holds (module docstring).
 
     Args:
         root: the data set folder.
@@ -654,7 +684,7 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
     for case_id, count in _duplicate_ids(manifest).items():
         report.problems.append(Problem("error", str(root / MANIFEST_NAME), f"duplicate case id {case_id!r} ({count} cases)"))
     tally = {"labelled_views": 0, "lesion_views": 0, "unannotated_cases": 0, "by_name": {}, "not_lesion": {},
-             "whole_body": 0, "partial": 0}
+             "whole_body": 0, "partial": 0, "view_cases": {}}
     cases = manifest.cases
     if progress:
         cases = tqdm(cases, desc="checking", unit="case", leave=False)
@@ -671,7 +701,8 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "name": manifest.name,
         "cases": len(manifest.cases),
         "patients": len(manifest.patients()),
-        "views": ",".join(manifest.views),
+        "views": (views_text(tally["view_cases"], tally["whole_body"] + tally["partial"],
+                             read=len(manifest.cases)) if tally["view_cases"] else ",".join(manifest.views)),
         "labelled views": tally["labelled_views"],
         "views with lesions": tally["lesion_views"],
         **({"cases without outlines": tally["unannotated_cases"]} if tally["unannotated_cases"] else {}),
@@ -688,6 +719,15 @@ def check_dataset(root: str | Path, progress: bool = False) -> DatasetReport:
         "warnings": len(report.warnings),
     }
     return report
+
+
+def views_text(view_cases: dict[str, int], cases: int, read: int | None = None) -> str:
+    """How many of ``cases`` hold each view, canonical order first: ``"ANT 8, POST 7 of 8 cases"``, as ``dataset
+    check`` and ``dataset import`` say it (module docstring: a manifest's ``views`` are only the views every case
+    holds). ``read``: the cases there are, when only ``cases`` of them could be read (``"of 7 cases read"``)."""
+    order = sorted(view_cases, key=lambda view: (VIEW_NAMES.index(view) if view in VIEW_NAMES else len(VIEW_NAMES), view))
+    counted = ", ".join(f"{view} {view_cases[view]}" for view in order)
+    return f"{counted} of {cases} case{'s' if cases != 1 else ''}{' read' if read not in (None, cases) else ''}"
 
 
 def _field_summary(whole: int, partial: int) -> dict[str, str]:

@@ -55,6 +55,9 @@ class ImportReport:
         mirrored: (path, views) of every file with views its DICOM header says are stored mirrored, imported
             mirrored back (:mod:`scintiseg.io.importer`, "Views stored mirrored").
         read_normal: views given an empty outline as read and found free of lesions (``read_normal``, session 50).
+        view_cases: how many cases of the data set, after the import, hold each view (the manifest's ``view_cases``:
+            :mod:`scintiseg.io.dataset`); empty where not counted (an earlier case's image unreadable) or nothing
+            was written.
         manifest: path of the ``dataset.json`` written; None when nothing was written: no data set in ``out`` yet and
             no scan found to make one of (an empty or mistyped source folder is not an empty data set).
     """
@@ -71,6 +74,7 @@ class ImportReport:
     split: list[tuple[str, int]] = field(default_factory=list)
     mirrored: list[tuple[str, list[str]]] = field(default_factory=list)
     read_normal: int = 0
+    view_cases: dict[str, int] = field(default_factory=dict)
     manifest: Path | None = None
 
 

@@ -139,6 +139,9 @@ back over a newer correction (before, an outline was compared only with the curr
 mask equals an earlier revision of the view in ``labels/`` (not the current one) is listed, not imported: a data set
 imported before session 63 records no hashes. Two new files for one view in one run: ``labels_dir`` first, then the
 sources last given first (the loop's folders given oldest first); the first matched wins, the other is listed.
+**Views**: the manifest's ``views`` are the views every case holds, and ``view_cases`` counts the cases holding each
+(:mod:`scintiseg.io.dataset`; :func:`_view_cases`), reported as ``report.view_cases`` (``views: ANT 8, POST 7 of 8
+cases``).
 **A pixel size assumed** (a picture file records none, no ``pixel_spacing`` given): one warning per file in
 prediction's words, recorded as ``meta["pixel_spacing_assumed"]``. A DICOM file written carries the case's patient id.
 A ``scintiseg predict`` batch's own files (``summary.csv``, ``triage.json``, ``boxes.json``:
@@ -456,13 +459,41 @@ def _place_image(source: Path, target: Path, link: bool) -> bool:
 
 
 def _manifest_views(cases: list[Case], views_of: dict[str, list[str]], previous: list[str]) -> list[str]:
-    """The views every image has (canonical order), ``["VIEW"]`` when they share none."""
+    """The views every image has (canonical order), ``["VIEW"]`` when they share none (what the data set's readers
+    take for granted: :mod:`scintiseg.io.dataset`; :func:`_view_cases` counts each)."""
     if not cases:
         return previous or ["VIEW"]
     common = set(VIEW_NAMES)
     for case in cases:
         common &= set(views_of.get(case.case_id, previous))
     return [v for v in VIEW_NAMES if v in common] or ["VIEW"]
+
+
+def _view_cases(out: Path, previous: DatasetManifest | None, added: list[Case],
+                views_of: dict[str, list[str]]) -> dict[str, int]:
+    """How many cases of the data set hold each view (the manifest's ``view_cases``, :mod:`scintiseg.io.dataset`;
+    canonical order): the earlier manifest's count plus the new cases' views (a case's image never changes once
+    imported); where the earlier manifest holds cases but no count (made before the count, by ``phantom``, by
+    hand), its cases' images are read once, and where one cannot be read the count is left out (``{}``) rather
+    than given short (``dataset check`` reports the image)."""
+    counts: Counter[str] = Counter()
+    if previous is not None and previous.cases and previous.view_cases:
+        counts.update(previous.view_cases)
+    elif previous is not None:
+        for case in previous.cases:
+            views = views_of.get(case.case_id)
+            if views is None:
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # (the image's own warnings: dataset check's to give)
+                        views = read_scan(resolve(out, case.image)).view_names
+                except (ScintisegError, OSError):
+                    return {}
+            counts.update(views)
+    for case in added:
+        counts.update(views_of[case.case_id])
+    last = len(VIEW_NAMES)  # (a view name no reader gives, from a manifest edited by hand: after the known ones)
+    return {view: counts[view] for view in sorted(counts, key=lambda v: VIEW_NAMES.index(v) if v in VIEW_NAMES else last)}
 
 
 def import_dataset(
@@ -539,6 +570,7 @@ def import_dataset(
     if label_root is not None and not label_root.is_dir():
         raise ScintisegError("labels folder not found", path=label_root)
     manifest = load_manifest(out) if (out / MANIFEST_NAME).is_file() else None
+    previous = manifest
     report = ImportReport(kept=0 if manifest is None else len(manifest.cases))
 
     scan_files, json_files, missing = _walk(source_paths, out.resolve())
@@ -679,7 +711,9 @@ def import_dataset(
             updates[case_id] = updated
             report.updated.append(updated)
     cases = [updates.get(case.case_id, case) for case in manifest.cases] + report.added
-    manifest = replace(manifest, cases=cases, views=_manifest_views(cases, views_of, manifest.views))
+    report.view_cases = _view_cases(out, previous, report.added, views_of)
+    manifest = replace(manifest, cases=cases, views=_manifest_views(cases, views_of, manifest.views),
+                       view_cases=report.view_cases)
     out.mkdir(parents=True, exist_ok=True)
     report.manifest = save_manifest(manifest, out)
     return report
