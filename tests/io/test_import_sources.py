@@ -8,7 +8,8 @@ import pytest
 
 from scintiseg.errors import ScintisegError
 from scintiseg.io.images import write_png16
-from scintiseg.io.import_sources import check_patient_rule, patient_from_name
+from scintiseg.io.import_sources import ImportReport, check_patient_rule, patient_facts, patient_from_name
+from scintiseg.io.import_sources import shared_patient_ids
 from scintiseg.io.importer import import_dataset
 
 
@@ -46,3 +47,28 @@ def test_a_resource_warning_raised_while_a_file_is_read_is_not_listed_for_it(tmp
     write_png16(np.random.default_rng(1).poisson(20, (64, 32)).astype(np.uint16), scans / "7.png")
     report = import_dataset([scans], tmp_path / "ds")
     assert [w for w in report.warnings if "has no measured pixel spacing" not in w[1]] == [(str(scans / "7.png"), "an odd header")]
+
+
+def test_patient_facts_compare_sex_by_letter_and_birth_date_by_its_digits():
+    assert patient_facts({"patient_sex": " m ", "patient_birth_date": "1950-01-01"}) == {
+        "patient_sex": "M", "patient_birth_date": "19500101"}
+    assert patient_facts({"patient_sex": "", "patient_birth_date": None, "modality": "NM"}) == {}
+
+
+def test_one_warning_per_patient_id_whose_files_disagree_on_sex_or_birth_date():
+    """The researcher audit's finding 7: two cohorts numbered alike were one patient each without a word."""
+    a, b, c, d, e, f, g, h = (Path(f"/scans/{name}.dcm") for name in "abcdefgh")
+    report = ImportReport()
+    shared_patient_ids([("P0", g, {"patient_sex": "M"}), ("P0", h, {"patient_sex": "F"})], [  # (warned of before)
+        ("P1", a, {"patient_sex": "M", "patient_birth_date": "19500101"}),
+        ("P1", b, {"patient_sex": "m", "patient_birth_date": "1950-01-01"}),  # the same person, written otherwise
+        ("P1", c, {"patient_sex": "F", "patient_birth_date": "19620304"}),
+        ("P1", d, {"patient_sex": "F"}),  # (a second pair: still one warning for P1)
+        ("P2", e, {"patient_sex": "M"}), ("P2", f, {"patient_birth_date": "19700101"}),  # nothing both say
+        ("P3", g, {}), ("P3", h, {"patient_sex": "F"}),
+        ("P4", a, {"patient_sex": "M"}), ("P5", c, {"patient_sex": "F"}),  # other IDs: other patients
+    ], report)
+    assert report.warnings == [(str(c), (
+        f"Patient ID 'P1' is also that of {a}, but the two disagree on Patient's Sex (F here, M there) and Birth Date "
+        "(19620304 here, 19500101 there): two people? They are one patient of the data set, kept in one subset by "
+        "every split; give one of them another Patient ID if they are two people"))]

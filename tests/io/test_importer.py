@@ -217,6 +217,42 @@ def test_the_manifest_counts_the_cases_holding_each_view_beside_the_views_every_
     assert "view_cases" not in json.loads((out / "dataset.json").read_text())
 
 
+def _person(path: Path, patient_id: str, seed: int, sex: str, birth_date: str) -> Path:
+    """A two-view DICOM whose header gives the patient's sex and birth date (write_dicom leaves them blank)."""
+    import pydicom  # lazy: only this test writes a header by hand
+
+    _write_dicom(path, patient_id, seed)
+    header = pydicom.dcmread(path)
+    header.PatientSex, header.PatientBirthDate = sex, birth_date
+    header.save_as(path)
+    return path
+
+
+def test_one_patient_id_of_two_people_is_warned_about_and_still_one_patient(tmp_path):
+    """The researcher audit's finding 7: two cohorts numbered alike (PH0001 twice) were merged into one patient, and
+    the patient-level split with them, without a word."""
+    first, second, out = tmp_path / "cohort_a", tmp_path / "cohort_b", tmp_path / "ds"
+    first.mkdir(), second.mkdir()
+    a = _person(first / "a.dcm", "PH0001", 1, "M", "19500101")
+    _person(first / "a_2024.dcm", "PH0001", 2, "M", "19500101")  # the same man a year later: no warning
+    b = _person(second / "b.dcm", "PH0001", 3, "F", "19620304")
+    report = import_dataset([first, second], out)
+    assert _warnings(report) == [(str(b), (
+        f"Patient ID 'PH0001' is also that of {a}, but the two disagree on Patient's Sex (F here, M there) and Birth "
+        "Date (19620304 here, 19500101 there): two people? They are one patient of the data set, kept in one subset by "
+        "every split; give one of them another Patient ID if they are two people"))]
+    assert list(load_manifest(out).patients()) == ["PH0001"]  # grouped by the Patient ID, as before
+    # A new cohort imported later is compared with the data set's cases of its Patient IDs.
+    third = tmp_path / "cohort_c"
+    third.mkdir()
+    c = _person(third / "c.dcm", "PH0001", 4, "M", "19811111")
+    later = import_dataset([third], out)
+    assert len(_warnings(later)) == 1 and _warnings(later)[0][0] == str(c)
+    kept = out / "images" / "a.dcm"  # (named by its image in the data set)
+    assert _warnings(later)[0][1].startswith(f"Patient ID 'PH0001' is also that of {kept}, but the two disagree on "
+                                             "Birth Date (19811111 here, 19500101 there)")
+
+
 def test_same_stem_in_two_folders_gets_distinct_ids_and_duplicates_are_skipped(tmp_path):
     src = tmp_path / "src"
     for folder, seed in (("p1", 1), ("p2", 2)):

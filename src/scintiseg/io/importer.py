@@ -87,7 +87,11 @@ check`` passes:
 * **Patients**: a DICOM file's Patient ID groups its cases; a file without one (not DICOM, or an empty
   PatientID) gets its patient id from ``patient_from``: ``"stem"`` (the file name without suffix, the
   default), ``"parent"`` (the name of the folder holding the file) or ``"regex:PATTERN"`` (the first group
-  of ``re.search(PATTERN, file name)``; a file it does not match is skipped and listed).
+  of ``re.search(PATTERN, file name)``; a file it does not match is skipped and listed). Scans of one Patient ID whose
+  headers disagree on the Patient's Sex or Birth Date (where both give it), new ones or a new one and one of the data
+  set's, are still one patient, with one warning per Patient ID naming two such files and what differs
+  (:func:`~scintiseg.io.import_sources.shared_patient_ids`: two cohorts numbered alike are otherwise merged without a
+  word, and the patient-level split with them).
 * **Case ids**: the file stem reduced to ``[A-Za-z0-9._-]``; when taken, ``<folder>_<stem>``, then
   ``-2``, ``-3``, ... in walk order.
 
@@ -192,7 +196,7 @@ from scintiseg.io.file_keys import scan_stem
 from scintiseg.io.import_labels import match_labels
 from scintiseg.io.images import parse_pixel_spacing
 from scintiseg.io.import_sources import LABEL_SHA256, ImportReport, ScanSource, check_patient_rule, imported_labels
-from scintiseg.io.import_sources import joined_sources, judge, read_source, recorded
+from scintiseg.io.import_sources import joined_sources, judge, read_source, recorded, shared_patient_ids
 from scintiseg.io.labelme import read_labelme, write_labelme
 from scintiseg.io.not_scans import BATCH_SUMMARY, DATASET_MANIFEST, REPORT_NAME, dataset_files, dicom_not_a_scan
 from scintiseg.io.not_scans import OS_LITTER, prediction_batch_files, prediction_report
@@ -313,6 +317,31 @@ def _dataset_sources(out: Path, manifest: DatasetManifest, skip: set[str]) -> di
                                       case_id=case.case_id, aliases=tuple(a for a in (case.case_id, original) if a),
                                       view_files=view_files, stood=stood, split_column=column,
                                       stored_shape=tuple(stored) if stood or column is not None else None)
+    return found
+
+
+def _earlier_patients(out: Path, manifest: DatasetManifest | None, fresh: list[ScanSource],
+                      read: dict[str, ScanSource]) -> list[tuple[str, Path, dict]]:
+    """The data set's cases of the Patient IDs the new cases bring, as (patient id, image, ``Scan.metadata``) for
+    :func:`~scintiseg.io.import_sources.shared_patient_ids`: a case whose source was read again this run (``read``)
+    as read, another by its image in the data set (only these cases: a few per new patient); one that cannot be read
+    says nothing (``dataset check`` reports it)."""
+    if manifest is None:
+        return []
+    new_ids = {source.patient_id for source in fresh}
+    found = []
+    for case in manifest.cases:
+        if case.patient_id not in new_ids:
+            continue
+        if case.case_id in read:
+            found.append((case.patient_id, out / case.image, read[case.case_id].scan.metadata))
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # (the image's own warnings: dataset check's to give)
+                found.append((case.patient_id, out / case.image, read_scan(resolve(out, case.image)).metadata))
+        except (ScintisegError, OSError):
+            continue
     return found
 
 
@@ -622,6 +651,8 @@ def import_dataset(
             taken.add(source.case_id)
             fresh.append(source)
 
+    shared_patient_ids(_earlier_patients(out, manifest, fresh, existing_sources),
+                       [(source.patient_id, source.path, source.scan.metadata) for source in fresh], report)
     for source in fresh:  # before the labels: an outline drawn on a lying file follows the image's final turn
         judge(source, orient, report, check_views)
     every_folder = [p.resolve() if p.is_dir() else p.resolve().parent for p in source_paths if p.exists()]
