@@ -1,6 +1,6 @@
 """What several test folders share: another folder's conftest, and a benchmark script, loaded by path; the path to
 the real NM1 scan and the skip reason that names it; a data set's outlines written as another tool's masks; an
-evaluation's ``per_case.csv`` written from pixel counts.
+evaluation's ``per_case.csv`` written from pixel counts; the texts of a PDF scintiseg wrote (:func:`pdf_texts`).
 
 Test folders are not packages (pytest runs with ``--import-mode=importlib``), so a fixture builder that
 lives in ``tests/train/conftest.py`` cannot be imported by name from ``tests/cli``. ``pyproject.toml``
@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import re
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
@@ -182,3 +185,67 @@ def dicom_breaking_the_standard(scan, path: Path, **attributes) -> Path:
     finally:
         config.settings.writing_validation_mode = mode
     return path
+
+
+@dataclass(frozen=True)
+class PdfText:
+    """One text object (``BT`` ... ``ET``) of a PDF page: its page (0-based), where it starts (points from the page's
+    bottom left corner), its font size (points) and its characters."""
+
+    page: int
+    x: float
+    y: float
+    size: float
+    text: str
+
+
+_PDF_TOKENS = re.compile(rb"\((?:\\.|[^\\)])*\)|\bBT\b|\bET\b|(-?[\d.]+) (-?[\d.]+) cm\b|(-?[\d.]+) Tf\b")
+_PDF_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def _pdf_string(raw: bytes) -> str:
+    """A PDF literal string's characters (its escapes undone): one byte a character, as matplotlib's Type 3 fonts write
+    them, or two (UTF-16, big-endian) for its TrueType ones."""
+    out = re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m.group(1), 8)]) if m.group(1)[:1].isdigit()
+                 else _PDF_ESCAPES.get(m.group(1), m.group(1)), raw, flags=re.S)
+    wide = len(out) % 2 == 0 and out and not any(out[0::2])
+    return out.decode("utf-16-be") if wide else out.decode("latin-1")
+
+
+def pdf_texts(pdf: bytes) -> list[PdfText]:
+    """Every text object of a PDF matplotlib wrote, page by page in drawing order: the string operands of its ``Tj`` /
+    ``TJ`` operators joined (kerning splits a word into one string per glyph), where the ``cm`` before it puts it, its
+    ``Tf`` size. Enough to read back a PDF scintiseg writes (``report.pdf``) without a PDF library: its page content
+    streams (Flate) are told from its images by their text operators; characters drawn as shapes (above code 255 in
+    a Type 3 font: ``•``, ``–``) are not text and are missing."""
+    found: list[PdfText] = []
+    page = -1
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:  # (a decompressor object: the end-of-line before "endstream", or a byte of the data, left over is no error)
+            content = zlib.decompressobj().decompress(stream)
+        except zlib.error:
+            continue
+        if not re.search(rb"\bBT\n/F\d+ [\d.]+ Tf", content):
+            continue  # an image, a glyph procedure
+        page += 1
+        x = y = size = 0.0
+        parts: list[str] | None = None
+        for match in _PDF_TOKENS.finditer(content):
+            token = match.group(0)
+            if token == b"BT":
+                parts = []
+            elif token == b"ET" and parts is not None:
+                found.append(PdfText(page, x, y, size, "".join(parts)))
+                parts = None
+            elif match.group(1) is not None:
+                x, y = float(match.group(1)), float(match.group(2))
+            elif match.group(3) is not None:
+                size = float(match.group(3))
+            elif token.startswith(b"(") and parts is not None:
+                parts.append(_pdf_string(token[1:-1]))
+    return found
+
+
+def pdf_page_count(pdf: bytes) -> int:
+    """The number of page objects (``/Type /Page``) of a PDF."""
+    return len(re.findall(rb"/Type\s*/Page\b", pdf))

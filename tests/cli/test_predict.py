@@ -578,3 +578,47 @@ def test_no_dicom_writes_no_sr_or_gsps_for_a_dicom_scan_and_says_so(run_dir, sca
                  "--no-dicom"]) == 0
     assert not list((out / "nm1").glob("*.dcm"))
     assert json.loads((out / "nm1" / "report.json").read_text())["dicom"] == {"note": "disabled"}
+
+
+def test_pdf_writes_report_pdf_and_for_dicom_input_the_same_bytes_as_an_encapsulated_pdf(run_dir, scans, tmp_path):
+    import pydicom
+
+    from support import pdf_texts
+
+    out = tmp_path / "out"
+    assert main(["predict", str(scans / "nm1.dcm"), "--out", str(out), "--model", str(run_dir), "--quiet",
+                 "--pdf"]) == 0
+    folder = out / "nm1"
+    pdf = (folder / "report.pdf").read_bytes()
+    report = json.loads((folder / "report.json").read_text())
+    assert report["pdf"] == "report.pdf" and report["dicom"]["pdf"] == "report_pdf.dcm"
+    words = " ".join(text.text for text in pdf_texts(pdf))
+    assert f"id {report['patient']['id']}" in words and "MACHINE DRAFT, NOT A DIAGNOSIS" in words
+    document = pydicom.dcmread(folder / "report_pdf.dcm")
+    assert bytes(document.EncapsulatedDocument)[: document.EncapsulatedDocumentLength] == pdf
+    assert document.StudyInstanceUID == report["study_uid"] and document.PatientID == report["patient"]["id"]
+    assert main(["predict", str(scans / "nm1.dcm"), "--out", str(tmp_path / "plain"), "--model", str(run_dir),
+                 "--quiet"]) == 0  # opt-in: not on the default path
+    assert not list((tmp_path / "plain" / "nm1").glob("report*.pdf")) and not (tmp_path / "plain" / "nm1" /
+                                                                              "report_pdf.dcm").exists()
+
+
+def test_pdf_of_a_png_input_or_with_no_dicom_is_a_pdf_without_dicom(run_dir, scans, npy_scan, tmp_path):
+    from PIL import Image
+
+    png = tmp_path / "scans" / "nm1.png"
+    png.parent.mkdir()
+    Image.fromarray(np.load(npy_scan).astype(np.uint16)).save(png)
+    out = tmp_path / "out"
+    assert main(["predict", str(png), "--out", str(out), "--model", str(run_dir), "--quiet", "--pdf"]) == 0
+    assert (out / "nm1" / "report.pdf").read_bytes().startswith(b"%PDF-")
+    assert not list((out / "nm1").glob("*.dcm"))
+    assert json.loads((out / "nm1" / "report.json").read_text())["dicom"] == {
+        "note": "no DICOM output: the input is not DICOM"}
+    # the folder predicted again: the report.pdf beside the scan is no scan (one input, no failed row)
+    shutil.copy(out / "nm1" / "report.pdf", png.parent / "referral.pdf")
+    assert main(["predict", str(png.parent), "--out", str(tmp_path / "again"), "--model", str(run_dir), "--quiet"]) == 0
+    assert (tmp_path / "again" / "summary.csv").read_text().count("\n") == 2
+    assert main(["predict", str(scans / "nm1.dcm"), "--out", str(tmp_path / "off"), "--model", str(run_dir), "--quiet",
+                 "--pdf", "--no-dicom"]) == 0
+    assert (tmp_path / "off" / "nm1" / "report.pdf").is_file() and not list((tmp_path / "off" / "nm1").glob("*.dcm"))

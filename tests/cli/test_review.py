@@ -115,12 +115,20 @@ def test_a_deleted_and_a_drawn_outline_change_the_lesions_mask_and_bsi(predicted
     assert "those a reader drew where the network outlined nothing" in page
 
 
-def test_a_named_reader_verifies_the_sr(predicted, tmp_path, capsys):
+def test_a_named_reader_verifies_the_sr_and_the_pdf(predicted, tmp_path, capsys):
     import pydicom  # lazy: this test only
+
+    from support import pdf_texts
 
     out = tmp_path / "reviewed"
     assert main(["review", str(predicted), "--out", str(out), "--reader", "Doe^Jane",
-                 "--organization", "Nuclear Medicine, Example Hospital"]) == 0
+                 "--organization", "Nuclear Medicine, Example Hospital", "--pdf"]) == 0
+    pdf = (out / "report.pdf").read_bytes()
+    words = " ".join(" ".join(text.text for text in pdf_texts(pdf)).split())
+    assert "reviewed by Jane Doe (Nuclear Medicine, Example Hospital)" in words
+    document = pydicom.dcmread(out / "report_pdf.dcm")
+    assert document.VerificationFlag == "VERIFIED"
+    assert bytes(document.EncapsulatedDocument)[: document.EncapsulatedDocumentLength] == pdf
     sr = pydicom.dcmread(out / "sr.dcm")
     assert (sr.VerificationFlag, sr.CompletionFlag) == ("VERIFIED", "COMPLETE")
     (verifier,) = sr.VerifyingObserverSequence
@@ -135,6 +143,7 @@ def test_a_named_reader_verifies_the_sr(predicted, tmp_path, capsys):
     unnamed = tmp_path / "unnamed"
     assert main(["review", str(predicted), "--out", str(unnamed)]) == 0
     assert pydicom.dcmread(unnamed / "sr.dcm").VerificationFlag == "UNVERIFIED"
+    assert not (unnamed / "report.pdf").exists() and not (unnamed / "report_pdf.dcm").exists()  # opt-in
     capsys.readouterr()
     assert main(["review", str(predicted), "--out", str(tmp_path / "empty"), "--reader", " "]) == 2
     assert "--reader is empty" in capsys.readouterr().err and not (tmp_path / "empty").exists()

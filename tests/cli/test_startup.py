@@ -147,3 +147,23 @@ def test_table_help_is_the_help_the_module_registers(name):
 def _subcommand_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return dict(action.choices)
+
+
+def test_predict_pdf_leaves_home_alone_and_reuses_its_matplotlib_folder(real_nm1, tmp_path):
+    """``--pdf`` draws with matplotlib, which would write ``~/.config/matplotlib`` and ``~/.cache/matplotlib``: its
+    folder is this user's own in the temporary folder instead (scintiseg.report.matplotlib_home), kept for the next run."""
+    home, temporary = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    temporary.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")}
+    env.update(HOME=str(home), TMPDIR=str(temporary))
+    for run in ("first", "second"):
+        result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(
+            ["predict", str(real_nm1), "--out", str(tmp_path / run), "--quiet", "--pdf"])], env=env,
+            capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / run / real_nm1.stem / "report.pdf").is_file()
+        assert list(home.iterdir()) == [], run
+        (folder,) = temporary.iterdir()
+        assert folder.name == f"scintiseg-matplotlib-{os.getuid()}" and (folder.stat().st_mode & 0o777) == 0o700
+        assert [p.name for p in folder.glob("fontlist-*.json")], run  # the font list built once, then reused

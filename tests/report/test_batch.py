@@ -416,7 +416,7 @@ def test_a_studys_two_files_give_one_folder_unless_they_cannot_be_one_scan(nm1_s
 
 
 def test_a_folder_walk_passes_over_a_dicomdir_and_an_earlier_predictions_outputs(tmp_path, real_nm1):
-    """A CD export (DICOMDIR + image + a CT slice) with an earlier prediction folder inside: only the planar image is a
+    """A CD export (DICOMDIR + image + a CT slice, a printed PDF) with an earlier prediction folder inside: only the planar image is a
     scan; a DICOMDIR named on the command line is still read (and fails, saying why)."""
     import json
 
@@ -435,6 +435,7 @@ def test_a_folder_walk_passes_over_a_dicomdir_and_an_earlier_predictions_outputs
     ct.save_as(tmp_path / "cd" / "CT000001")
     for litter in ("Thumbs.db", "desktop.ini"):  # what a Windows share leaves: passed over, not failed rows
         (tmp_path / "cd" / litter).write_bytes(b"\xd0\xcf\x11\xe0 not a scan")
+    (tmp_path / "cd" / "referral.pdf").write_bytes(b"%PDF-1.4\n")  # a printed report beside the images
     found = expand_inputs([tmp_path / "cd"])
     assert [p.name for p in found] == ["IM000000"]
     assert expand_inputs([tmp_path / "cd" / "DICOMDIR"]) == [(tmp_path / "cd" / "DICOMDIR").resolve()]

@@ -137,7 +137,7 @@ def test_pairs_and_triage_are_shown(paired_report):
     triage = re.search(r'<tr id="triage">.*?<td>(.*?)</td>', page, re.S).group(1)
     assert triage == "0.96 (ANT 0.9, POST 0.96)"
     # A score short of 1 is never shown as a certainty.
-    assert html_module._triage({"triage_score": 0.99997}, {"ANT": {"triage_score": 0.99997}, "POST": {
+    assert html_module.triage_text({"triage_score": 0.99997}, {"ANT": {"triage_score": 0.99997}, "POST": {
         "max_probability": 1.0}}) == "0.999 (ANT 0.999, POST 1)"
 
 
@@ -568,3 +568,11 @@ def test_the_printed_lesion_table_repeats_its_header_on_every_page(multi_region)
     block = style[style.index("@media print{"):]
     assert re.search(r"#lesions thead\{display:table-header-group\}", block)
     assert re.search(r"#lesions tr\{break-inside:avoid\}", block)
+
+
+def test_lesions_of_a_region_are_listed_by_view_then_id_as_numbers():
+    from scintiseg.report.html import group_by_region
+
+    lesions = [{"id": n, "view": view, "region": "ribs_left"} for n, view in ((10, "ANT"), (2, "ANT"), (1, "POST"))]
+    ((region, grouped),) = group_by_region(lesions)
+    assert region == "ribs_left" and [(l["view"], l["id"]) for l in grouped] == [("ANT", 2), ("ANT", 10), ("POST", 1)]

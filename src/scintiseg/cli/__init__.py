@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "evaluate a trained run, or another tool's masks (DSC, Recall, CPA, IoU, lesion detection, overlays)"),
     "experiment": ("experiment", "run one of the papers' experiments (table + CSV + plot beside the paper's numbers)"),
     "gan": ("gan", "DCGAN augmentation of thoracic crops (paper B §3.2.2, data set D3)"),
-    "predict": ("predict", "find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS)"),
+    "predict": ("predict", "find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS, PDF)"),
     "review": ("review", "write a prediction's report again from the outlines a reader corrected in its LabelMe files"),
     "compare": ("compare", "compare a patient's follow-up scan with the baseline: new lesions, lesions not seen, BSI change"),
     "export": ("export", "export a trained model to ONNX"),

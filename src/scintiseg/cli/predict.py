@@ -15,12 +15,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``predict``."""
     parser = subparsers.add_parser(
         "predict",
-        help="find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS)",
+        help="find lesions on whole-body scans and write reports (JSON, HTML, LabelMe, PNG, DICOM SR/GSPS, PDF)",
         description=(
             "Predict bone-metastasis lesions on whole-body planar bone scans (DICOM single/multi-frame, 16-bit "
             "PNG/TIFF, 8-bit exports, .npy, .npz, NIfTI, Interfile, MetaImage, raw) or folders of them. Per scan, "
             "OUT/<name>/ receives report.json, report.html, LabelMe JSON, mask and overlay PNGs per view and, for "
-            "DICOM input, a TID 1500 SR and a GSPS; OUT/summary.csv lists every input. Exit code 0: all scans done; 1: some failed; 2: bad arguments."
+            "DICOM input, a TID 1500 SR and a GSPS (with --pdf also report.pdf and, for DICOM input, report_pdf.dcm); "
+            "OUT/summary.csv lists every input. Exit code 0: all scans done; 1: some failed; 2: bad arguments."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="scan files or folders of scans")
@@ -74,7 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
              "what the file name says, a word ant/anterior or post/posterior, else its folder's beside a folder "
              "named for the other view (wholeBodyANT/, wholeBodyPOST/), else anterior; docs/io.md)",
     )
-    parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS")
+    parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS (nor report_pdf.dcm)")
+    parser.add_argument(
+        "--pdf", action="store_true",
+        help="also write each scan's report as report.pdf (A4: images with numbered outlines, BSI and its scope, triage, "
+             "QC flags, lesion table, draft findings) and, for DICOM input, report_pdf.dcm, the same PDF as a DICOM "
+             "Encapsulated PDF in the scan's study for PACS; opt-in, about 0.17 s more per scan (docs/predict.md)",
+    )
     parser.add_argument("--shape", default=None, help="ROWSxCOLS of raw inputs")
     parser.add_argument("--dtype", default=None, help="element type of raw inputs (default uint16)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -115,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     read_kwargs["view"] = "name" if args.view == "auto" else args.view
     settings.region_network(args.engine)  # a region model that cannot load stops here, in one line, before any scan
     results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom,
-                        progress=not args.quiet, join=not args.no_join_views)
+                        progress=not args.quiet, join=not args.no_join_views, pdf=args.pdf)
     failed = [r for r in results if r.status != "ok"]
     done = len(results) - len(failed)
     scans = len({r.output for r in results if r.status == "ok"})

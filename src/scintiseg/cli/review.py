@@ -45,7 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "marked VERIFIED by them")
     parser.add_argument("--organization", default=None, help="the reader's organization (the SR's verifying "
                                                                 "organization)")
-    parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS")
+    parser.add_argument("--no-dicom", action="store_true", help="do not write DICOM SR/GSPS (nor report_pdf.dcm)")
+    parser.add_argument("--pdf", action="store_true",
+                        help="also write the reviewed report as report.pdf and, for DICOM input, report_pdf.dcm (a DICOM "
+                             "Encapsulated PDF), as scintiseg predict --pdf does")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -61,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
             raise ScintisegError("--scan names one scan's file: review one prediction folder at a time",
                                  path=args.folder)
         results = review_batch(args.folder, args.out, model=args.model, engine=args.engine, dicom=not args.no_dicom,
-                               reader=args.reader, organization=args.organization, progress=not args.quiet)
+                               reader=args.reader, organization=args.organization, progress=not args.quiet,
+                               pdf=args.pdf)
         counts = {status: sum(r.status == status for r in results) for status in ("reviewed", "not edited", "failed")}
         for result in results:
             if result.status == "failed":
@@ -71,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         return 1 if counts["failed"] else 0
     written, record, before = review_folder(args.folder, args.out, model=args.model, engine=args.engine,
                                             scans=args.scan, dicom=not args.no_dicom, reader=args.reader,
-                                            organization=args.organization)
+                                            organization=args.organization, pdf=args.pdf)
     bsi = written["summary"].get("bsi_percent")
     was = _recorded_bsi(before)
     whose = "earlier review" if "review" in before else "network"  # the BSI of the report gone over (session 62)

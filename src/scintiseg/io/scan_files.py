@@ -24,7 +24,9 @@ from scintiseg.io.not_scans import (
     prediction_report,
 )
 
-SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".py", ".yaml", ".yml", ".log", ".xml"}
+#: Suffixes of files that are never scans; ``.pdf``: a printed report (``scintiseg predict --pdf`` writes them, and a
+#: department files them beside the scans), which no reader reads as a scan.
+SKIP_SUFFIXES = {".json", ".csv", ".txt", ".md", ".html", ".pdf", ".py", ".yaml", ".yml", ".log", ".xml"}
 
 
 def expand_inputs(inputs: list[str | Path]) -> list[Path]:

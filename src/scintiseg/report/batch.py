@@ -245,7 +245,7 @@ def publish_folder(tmp: Path, final: Path) -> None:
 
 
 def _predict_into(scan: Scan, out: Path, name: str, model: LoadedModel, settings: PredictSettings, dicom: bool,
-                  accept: Callable[[Prediction], bool] | None = None) -> dict | None:
+                  accept: Callable[[Prediction], bool] | None = None, pdf: bool = False) -> dict | None:
     """Predict ``scan`` and write its outputs into ``out/name`` atomically; returns its report, or None when
     ``accept`` refuses the prediction (nothing is then left in ``out``). The hidden folder is there from the start,
     so a scan in progress shows."""
@@ -259,7 +259,7 @@ def _predict_into(scan: Scan, out: Path, name: str, model: LoadedModel, settings
     if refused:
         shutil.rmtree(tmp, ignore_errors=True)
         return None
-    return write_published(prediction, out / name, dicom, tmp=tmp)
+    return write_published(prediction, out / name, dicom, tmp=tmp, pdf=pdf)
 
 
 def _partial_folder(final: Path) -> Path:
@@ -268,14 +268,15 @@ def _partial_folder(final: Path) -> Path:
 
 
 def write_published(prediction: Prediction, final: Path, dicom: bool = True, *, tmp: Path | None = None,
-                    finish: Callable[[Path], None] | None = None) -> dict:
+                    finish: Callable[[Path], None] | None = None, pdf: bool = False) -> dict:
     """Write every output of ``prediction`` into a hidden temporary folder beside ``final`` (``tmp``, or a new one)
     and rename it into place when complete (an older ``final`` replaced only then); returns the report. On any
     failure nothing is left. ``finish``: called with the temporary folder once the outputs are in it, before it is
-    published (a review adds its reader's outlines of no lesion to the LabelMe files)."""
+    published (a review adds its reader's outlines of no lesion to the LabelMe files). ``pdf``: also the report as
+    PDF (:func:`~scintiseg.report.outputs.write_outputs`)."""
     tmp = tmp or _partial_folder(final)
     try:
-        report = write_outputs(prediction, tmp, dicom=dicom)
+        report = write_outputs(prediction, tmp, dicom=dicom, pdf=pdf)
         if finish is not None:
             finish(tmp)
         publish_folder(tmp, final)
@@ -286,12 +287,12 @@ def write_published(prediction: Prediction, final: Path, dicom: bool = True, *, 
 
 
 def predict_one(path: Path, out: Path, names: OutputNames, model: LoadedModel, settings: PredictSettings,
-                read_kwargs: dict, dicom: bool) -> ScanResult:
+                read_kwargs: dict, dicom: bool, pdf: bool = False) -> ScanResult:
     """Read, predict and write one input into its folder of ``out`` (:meth:`OutputNames.claim`) atomically."""
     start = time.perf_counter()
     scan = read_scan(path, **read_kwargs)
     name = names.claim(output_stem(path), scan)
-    report = _predict_into(scan, out, name, model, settings, dicom)
+    report = _predict_into(scan, out, name, model, settings, dicom, pdf=pdf)
     return ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start)
 
 
@@ -306,7 +307,7 @@ def _failed(path: Path, exc: ScintisegError, start: float, folder: Path | None =
 
 
 def predict_pair(pair: tuple[Path, Path], out: Path, names: OutputNames, model: LoadedModel,
-                 settings: PredictSettings, read_kwargs: dict, dicom: bool) -> list[ScanResult]:
+                 settings: PredictSettings, read_kwargs: dict, dicom: bool, pdf: bool = False) -> list[ScanResult]:
     """A study's ANT and POST files (:func:`scintiseg.io.view_pairs.find_view_pairs`) predicted as one scan into
     one folder, with a summary row per file (module docstring); as two scans when they cannot be joined."""
     start = time.perf_counter()
@@ -325,7 +326,7 @@ def predict_pair(pair: tuple[Path, Path], out: Path, names: OutputNames, model: 
             tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {exc.problem}", file=sys.stderr)
             _note_apart(pair, scans, exc.problem)
     if joined is None:
-        return _predict_apart(pair, scans, unread, out, names, model, settings, dicom)
+        return _predict_apart(pair, scans, unread, out, names, model, settings, dicom, pdf)
     headless: list[str] = []
 
     def views_agree(prediction: Prediction) -> bool:  # one file stored head-down? (scintiseg.predict.orientation)
@@ -335,7 +336,7 @@ def predict_pair(pair: tuple[Path, Path], out: Path, names: OutputNames, model: 
 
     try:
         name = names.claim(joined_name(*pair), joined)
-        report = _predict_into(joined, out, name, model, settings, dicom, accept=views_agree)
+        report = _predict_into(joined, out, name, model, settings, dicom, accept=views_agree, pdf=pdf)
     except ScintisegError as exc:
         return [_failed(path, exc, start, names.earlier_folder(pair[0])) for path in pair]
     if report is None:  # each file gets the head-down check alone
@@ -344,7 +345,7 @@ def predict_pair(pair: tuple[Path, Path], out: Path, names: OutputNames, model: 
                "is read on its own")
         tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {why}", file=sys.stderr)
         _note_apart(pair, scans, why)
-        return _predict_apart(pair, scans, unread, out, names, model, settings, dicom)
+        return _predict_apart(pair, scans, unread, out, names, model, settings, dicom, pdf)
     seconds = (time.perf_counter() - start) / 2
     return [
         ScanResult(path, "ok", name, report["summary"] | {"triage_score": report["views"][view]["triage_score"],
@@ -366,7 +367,8 @@ def _note_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], why: str) -> N
 
 
 def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dict[Path, ScintisegError], out: Path,
-                   names: OutputNames, model: LoadedModel, settings: PredictSettings, dicom: bool) -> list[ScanResult]:
+                   names: OutputNames, model: LoadedModel, settings: PredictSettings, dicom: bool,
+                   pdf: bool = False) -> list[ScanResult]:
     """A study's two files predicted as two scans, each into its own folder (an unreadable one failed)."""
     results = []
     for path in pair:
@@ -375,7 +377,7 @@ def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dic
             if path in unread:
                 raise unread[path]
             name = names.claim(output_stem(path), scans[path])
-            report = _predict_into(scans[path], out, name, model, settings, dicom)
+            report = _predict_into(scans[path], out, name, model, settings, dicom, pdf=pdf)
             results.append(ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start))
         except ScintisegError as exc:
             results.append(_failed(path, exc, start, names.earlier_folder(path)))
@@ -476,11 +478,14 @@ def run_batch(
     dicom: bool = True,
     progress: bool = True,
     join: bool = True,
+    pdf: bool = False,
 ) -> list[ScanResult]:
     """Predict every input into ``out`` (see the module docstring); returns one result per input.
 
     ``join``: a study's ANT and POST stored as two files are predicted as one scan
     (:mod:`scintiseg.io.view_pairs`), unless ``read_kwargs`` names the view of every input (``view="ANT"``).
+    ``pdf``: each scan's report also as ``report.pdf`` (and ``report_pdf.dcm`` for DICOM input with ``dicom``;
+    :func:`~scintiseg.report.outputs.write_outputs`).
 
     Raises:
         ScintisegError: no input files, an input that does not exist, or ``out`` in use by another run.
@@ -513,11 +518,11 @@ def run_batch(
             for group in groups:
                 if len(group) == 2:
                     results.extend(predict_pair(group, out, names, model, settings, read_kwargs | {"view": "name"},
-                                                dicom))
+                                                dicom, pdf))
                 else:
                     path, start = group[0], time.perf_counter()
                     try:
-                        results.append(predict_one(path, out, names, model, settings, read_kwargs, dicom))
+                        results.append(predict_one(path, out, names, model, settings, read_kwargs, dicom, pdf))
                     except ScintisegError as exc:
                         results.append(_failed(path, exc, start, names.earlier_folder(path)))
                 bar.update(len(group))

@@ -113,6 +113,11 @@ FINDING_SITES: dict[str, str] = {
     "foot": "Foot",  # 56459004
 }
 
+#: The General Equipment (PS3.3 C.7.5.1) every scintiseg DICOM object states: the software that made it, not the
+#: camera (the source's equipment stays in the source; the SR, the GSPS and the encapsulated PDF, :mod:`.dicom_pdf`).
+EQUIPMENT: dict[str, str] = {"Manufacturer": "scintiseg", "ManufacturerModelName": "scintiseg",
+                             "SoftwareVersions": __version__, "DeviceSerialNumber": "0"}
+
 #: Body Part Examined of the GSPS (PS3.16 Annex L): scintiseg reads whole-body scans only.
 BODY_PART = "WHOLEBODY"
 
@@ -177,7 +182,7 @@ def _frame_numbers(sources: dict) -> dict[str, int | None]:
     return numbers
 
 
-def _distinct(sources: dict) -> list:
+def distinct_sources(sources: dict) -> list:
     """The source datasets, each once (a two-view file once, a study's two files both)."""
     return list({id(ds): ds for ds in sources.values()}.values())
 
@@ -388,16 +393,16 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
     # study alone, and every region references a source, which is the evidence. Written file unchanged (UIDs aside).
     header = MeasurementReport(observation_context=context, procedure_reported=procedure, imaging_measurements=groups[:1])
     sr = hd.sr.Comprehensive3DSR(
-        evidence=_distinct(sources),
+        evidence=distinct_sources(sources),
         content=header,
         series_instance_uid=hd.UID(),
         series_number=900,
         sop_instance_uid=hd.UID(),
         instance_number=1,
-        manufacturer="scintiseg",
+        manufacturer=EQUIPMENT["Manufacturer"],
         series_description=description or ("scintiseg lesion measurements, reviewed" if prediction.review
                                             else "scintiseg lesion measurements"),
-        previous_versions=_predecessor(prediction, _distinct(sources)[0]) or None,
+        previous_versions=_predecessor(prediction, distinct_sources(sources)[0]) or None,
         is_complete=bool(person),
         is_final=False,
         is_verified=bool(person),  # VERIFIED by the reader who reviewed the outlines, with their organization
@@ -524,15 +529,15 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
                                           referenced_frame_number=frames.get(view))
                         for name, (objects, texts) in drawn.items()]
     gsps = hd.pr.GrayscaleSoftcopyPresentationState(
-        referenced_images=_distinct(sources),
+        referenced_images=distinct_sources(sources),
         series_instance_uid=hd.UID(),
         series_number=901,
         sop_instance_uid=hd.UID(),
         instance_number=1,
-        manufacturer="scintiseg",
-        manufacturer_model_name="scintiseg",
-        software_versions=__version__,
-        device_serial_number="0",
+        manufacturer=EQUIPMENT["Manufacturer"],
+        manufacturer_model_name=EQUIPMENT["ManufacturerModelName"],
+        software_versions=EQUIPMENT["SoftwareVersions"],
+        device_serial_number=EQUIPMENT["DeviceSerialNumber"],
         content_label=label,
         content_description=description,
         content_creator_name=person_name(signer) if signer else None,

@@ -327,20 +327,21 @@ def _cell(key: str, value) -> str:
     return f"<td{css}>{_e(text)}</td>"
 
 
-def _score(value: float) -> str:
+def score_text(value: float) -> str:
     """A probability to 3 significant digits, never rounded up to a certainty it is not (0.9997 -> ``0.999``)."""
     text = f"{value:.3g}"
     return "0.999" if text == "1" and value < 1.0 else text
 
 
-def _triage(summary: dict, views: dict) -> str:
-    """The triage score of the scan, and of each view in brackets (escaped)."""
+def triage_text(summary: dict, views: dict) -> str:
+    """The triage score of the scan, and of each view in brackets (plain text: the page escapes it, the PDF,
+    :mod:`.report_pdf`, prints it)."""
     score = summary.get("triage_score")
     if score is None:
         return "–"
-    per_view = ", ".join(f"{name} {_score(float(v.get('triage_score', v.get('max_probability'))))}"
+    per_view = ", ".join(f"{name} {score_text(float(v.get('triage_score', v.get('max_probability'))))}"
                          for name, v in views.items() if "triage_score" in v or "max_probability" in v)
-    return _e(_score(float(score)) + (f" ({per_view})" if per_view else ""))
+    return score_text(float(score)) + (f" ({per_view})" if per_view else "")
 
 
 def region_title(region: str) -> str:
@@ -364,15 +365,22 @@ def _region_order(region: str) -> tuple[int, int, str]:
 
 
 def group_by_region(lesions: list[dict]) -> list[tuple[str, list[dict]]]:
-    """The lesions grouped by their ``region``, groups in anatomical order, lesions by view then id."""
+    """The lesions grouped by their ``region``, groups in anatomical order, lesions by view then id, as numbers
+    (:func:`id_order`: 2 before 10; they were sorted as text, 10 before 2, until the PDF report listed them)."""
     groups: dict[str, list[dict]] = {}
     for lesion in lesions:
         groups.setdefault(str(lesion.get("region")), []).append(lesion)
-    return [(region, sorted(groups[region], key=lambda l: (str(l.get("view")), str(l.get("id")))))
+    return [(region, sorted(groups[region], key=lambda l: (str(l.get("view")), id_order(l.get("id")))))
             for region in sorted(groups, key=_region_order)]
 
 
-def _view_region_bsi(report: dict, view: str, region: str) -> float:
+def id_order(value) -> tuple[int, int, str]:
+    """A sort key of a lesion's or a left-out call's id: whole numbers in their order, anything else after them."""
+    text = str(value)
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def view_region_bsi(report: dict, view: str, region: str) -> float:
     """The BSI contribution (%) of ``region`` on ``view``, as ``report.json`` holds it: its bone group's
     (``views.V.bsi.bones``), else the sum over its lesions (``bsi_contribution_percent``)."""
     bones = report.get("views", {}).get(view, {}).get("bsi", {}).get("bones", {})
@@ -388,7 +396,7 @@ def region_findings(report: dict) -> dict[str, dict[str, RegionFinding]]:
     for lesion in report["lesions"]:
         view, region = str(lesion.get("view")), str(lesion.get("region"))
         count = found.setdefault(view, {}).get(region, RegionFinding(0, 0.0)).lesions + 1
-        found[view][region] = RegionFinding(count, _view_region_bsi(report, view, region))
+        found[view][region] = RegionFinding(count, view_region_bsi(report, view, region))
     return found
 
 
@@ -422,13 +430,13 @@ class _LesionRecord:
 
 
 def region_bsi_percent(report: dict, region: str) -> float:
-    """A region's BSI contribution (%): the views' contributions (:func:`_view_region_bsi`) weighed as the prediction
+    """A region's BSI contribution (%): the views' contributions (:func:`view_region_bsi`) weighed as the prediction
     weighed them (:func:`_region_weights`). Report work, the one place the HTML report adds up a region: a grouping
     of figures ``report.json`` holds, no rule of the BSI applied again."""
-    return sum(weight * _view_region_bsi(report, view, region) for view, weight in _region_weights(report, region).items())
+    return sum(weight * view_region_bsi(report, view, region) for view, weight in _region_weights(report, region).items())
 
 
-def _views_read(report: dict, region: str) -> str:
+def views_read(report: dict, region: str) -> str:
     """How ``region``'s contribution combines the views, in words: "from POST, the nearer view", "mean of views",
     or "one view"."""
     weights = _region_weights(report, region)
@@ -441,14 +449,23 @@ def _views_read(report: dict, region: str) -> str:
     return f"from {alone[0]}, the nearer view" if alone[0] == nearer else f"from {alone[0]}, the one view it was outlined on"
 
 
-def _not_on_nearer_view(report: dict, lesion: dict) -> str | None:
-    """The "Paired with" cell of a lesion with no partner on a bone the other, predicted view sees better (module
-    docstring), else None (the plain cell)."""
+def nearer_view_missing(report: dict, lesion: dict) -> str | None:
+    """The other, predicted view that sees ``lesion``'s bone better when the lesion has no partner there (module
+    docstring: "not seen on POST, the nearer view"), else None."""
     if lesion.get("paired_with") is not None:
         return None
     region = str(lesion.get("region"))
     nearer = NEARER_VIEW.get(REGION_TO_BONE.get(region, region))
     if nearer is None or nearer == lesion.get("view") or nearer not in report.get("views", {}):
+        return None
+    return str(nearer)
+
+
+def _not_on_nearer_view(report: dict, lesion: dict) -> str | None:
+    """The "Paired with" cell of a lesion with no partner on a bone the other, predicted view sees better
+    (:func:`nearer_view_missing`), else None (the plain cell)."""
+    nearer = nearer_view_missing(report, lesion)
+    if nearer is None:
         return None
     return f'<td class="t far">{_e(f"– (not seen on {nearer}, the nearer view)")}</td>'
 
@@ -472,13 +489,13 @@ def _lesion_table(report: dict) -> list[str]:
     for region, lesions in group_by_region(report["lesions"]):
         per_view = {v: sum(1 for l in lesions if l.get("view") == v) for v in views or sorted({l.get("view") for l in lesions})}
         counts = ", ".join(f"{v} {n}" for v, n in per_view.items())
-        view_bsi = ", ".join(f"{v} {_view_region_bsi(report, v, region):.3g}" for v in per_view)
+        view_bsi = ", ".join(f"{v} {view_region_bsi(report, v, region):.3g}" for v in per_view)
         bsi = region_bsi_percent(report, region)
         parts.append(
             f'<tbody class="region-group" data-region="{_e(region)}">'
             f'<tr class="region-header"><th colspan="{len(columns)}"><b>{_e(region_title(region))}</b> '
             f"({_e(region)}): {len(lesions)} lesion{'s' if len(lesions) != 1 else ''} ({_e(counts)}); "
-            f'BSI contribution <span class="region-bsi">{bsi:.3g}</span> % ({_views_read(report, region)}: {_e(view_bsi)})</th></tr>'
+            f'BSI contribution <span class="region-bsi">{bsi:.3g}</span> % ({views_read(report, region)}: {_e(view_bsi)})</th></tr>'
         )
         for lesion in lesions:
             cells = [_not_on_nearer_view(report, lesion) if key == "paired_with" else
@@ -490,7 +507,7 @@ def _lesion_table(report: dict) -> list[str]:
     if not report["lesions"]:
         parts.append(f'<tbody><tr class="empty"><td class="t" colspan="{len(columns)}">No lesion found above the '
                      "threshold.</td></tr></tbody>")
-    spilled = _spilled_regions(report)
+    spilled = spilled_regions(report)
     if spilled:
         said = "; ".join(f"{region_title(region)} {bsi:.3g} %" for region, bsi in spilled.items())
         parts.append(f'<tbody><tr class="spilled" id="bsi-spilled"><td class="t" colspan="{len(columns)}">Also in the '
@@ -499,7 +516,7 @@ def _lesion_table(report: dict) -> list[str]:
     return parts
 
 
-def _spilled_regions(report: dict) -> dict[str, float]:
+def spilled_regions(report: dict) -> dict[str, float]:
     """Region -> BSI contribution (%) of the bones that hold lesion pixels but no lesion named there (an outline named
     by the bone under most of it, reaching into a neighbour: a rib lesion into the scapula), so that the table's
     region contributions add up to the BSI (session 62: the headers summed to 0.903 of a BSI of 0.915)."""
@@ -579,16 +596,23 @@ def _qc_flags(flags: list[str], read: dict | None = None) -> str:
     if not flags:
         return '<div class="flags" id="qc-flags">QC flags: none</div>'
     items = []
-    way = {"quarter_clockwise": "clockwise", "quarter_counterclockwise": "counter-clockwise"}.get(str((read or {}).get("stood")))
     for flag in flags:
-        meaning = next((text for key, text in QC_FLAG_MEANINGS.items() if flag == key or flag.startswith(key + "_")), None)
-        if flag == "turned_upright" and meaning and way:
-            meaning = meaning.replace("turned a quarter", f"turned a quarter {way}")
-        mirrored = [str(view) for view in ((read or {}).get("mirrored") or [])]
-        if flag == "read_mirrored" and meaning and mirrored:
-            meaning = meaning.replace("a view is", f"{' and '.join(mirrored)} {'is' if len(mirrored) == 1 else 'are'}")
+        meaning = qc_flag_meaning(flag, read)
         items.append(f"<li><span>{_e(flag)}</span>" + (f" {_e(meaning)}" if meaning else "") + "</li>")
     return '<div class="flags" id="qc-flags">QC flags:<ul>' + "".join(items) + "</ul></div>"
+
+
+def qc_flag_meaning(flag: str, read: dict | None = None) -> str | None:
+    """What ``flag`` means (:data:`QC_FLAG_MEANINGS`, a ``_VIEW`` suffix allowed), None for a flag it does not know;
+    ``read`` (report.json's ``input``) says which way a lying body was turned and which views were read mirrored back."""
+    meaning = next((text for key, text in QC_FLAG_MEANINGS.items() if flag == key or flag.startswith(key + "_")), None)
+    way = {"quarter_clockwise": "clockwise", "quarter_counterclockwise": "counter-clockwise"}.get(str((read or {}).get("stood")))
+    if flag == "turned_upright" and meaning and way:
+        meaning = meaning.replace("turned a quarter", f"turned a quarter {way}")
+    mirrored = [str(view) for view in ((read or {}).get("mirrored") or [])]
+    if flag == "read_mirrored" and meaning and mirrored:
+        meaning = meaning.replace("a view is", f"{' and '.join(mirrored)} {'is' if len(mirrored) == 1 else 'are'}")
+    return meaning
 
 
 def _draft_findings(draft) -> str:
@@ -604,9 +628,19 @@ def _draft_findings(draft) -> str:
 
 def _review_row(report: dict) -> list[str]:
     """The summary's row saying the outlines are a reader's (a report of ``scintiseg review``), else none."""
+    said = review_text(report)
+    if said is None:
+        return []
+    return [f'<tr id="review"><th>Outlines</th><td class="t">{_e(said)}; the '
+            "lesions, BSI and grade below are the reader's outlines measured</td></tr>"]
+
+
+def review_text(report: dict) -> str | None:
+    """Who reviewed the outlines and what they changed, per view (plain text), for a report of ``scintiseg review``;
+    None for a prediction's."""
     review = report.get("review")
     if not isinstance(review, dict):
-        return []
+        return None
     whose = "the earlier review's" if review.get("compared_with") == "an earlier review" else "the network's"
     told = []
     for view, tally in (review.get("views") or {}).items():
@@ -619,19 +653,18 @@ def _review_row(report: dict) -> list[str]:
                     + (f", {tally['left_out_dismissed']} left-out call{'s' if tally['left_out_dismissed'] != 1 else ''} "
                        "deleted" if tally.get("left_out_dismissed") else ""))
     who = reader_name(review.get("reader")) or "a reader"
-    return [f'<tr id="review"><th>Outlines</th><td class="t">reviewed by {_e(who)} ({_e("; ".join(told))}); the '
-            "lesions, BSI and grade below are the reader's outlines measured</td></tr>"]
+    return f"reviewed by {who} ({'; '.join(told)})"
 
 
-def _soloway(summary: dict) -> str:
+def soloway_text(summary: dict) -> str:
     """The Soloway grade as the page shows it: grade 4 says why (the superscan pattern)."""
     grade = summary.get("soloway_grade")
     if grade is None:
-        return f"not given: {_no_bsi_reason(summary)}"
+        return f"not given: {no_bsi_reason(summary)}"
     return f"{grade} (superscan pattern)" if SUPERSCAN_FLAG in (summary.get("qc_flags") or []) else str(grade)
 
 
-def _no_bsi_reason(summary: dict) -> str:
+def no_bsi_reason(summary: dict) -> str:
     """Why a report has no BSI and no grade: a view without a skeleton (flags ``no_body_V`` / ``no_bone_found_V``),
     else a partial view."""
     flags = [str(flag) for flag in summary.get("qc_flags") or []]
@@ -643,8 +676,8 @@ def _no_bsi_reason(summary: dict) -> str:
 def _bsi_rows(report: dict) -> list[str]:
     summary = report["summary"]
     if summary.get("bsi_percent") is None:
-        detail = " (bones not named)" if _no_bsi_reason(summary) == "a partial view" else ""
-        return [f'<tr id="bsi"><th>Bone Scan Index</th><td>not given: {_no_bsi_reason(summary)}{detail}</td></tr>']
+        detail = " (bones not named)" if no_bsi_reason(summary) == "a partial view" else ""
+        return [f'<tr id="bsi"><th>Bone Scan Index</th><td>not given: {no_bsi_reason(summary)}{detail}</td></tr>']
     rows = [
         '<tr id="bsi"><th>Bone Scan Index (% of skeletal mass; each bone from the nearer view or the mean of views)</th>'
         f'<td>{float(summary["bsi_percent"]):.3f}</td></tr>',
@@ -674,7 +707,7 @@ def shown_head_up(report: dict) -> bool:
     return "head_down" in (report.get("summary", {}).get("qc_flags") or [])
 
 
-def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict, rows_shown: tuple[int, int]) -> str:
+def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict, shown_rows: tuple[int, int]) -> str:
     """One view as inline SVG (millimetre units): the scan, the region map layer, outlines, ids, R/L marks; a view
     stored head-down is drawn turned head-up (:func:`shown_head_up`: the pictures mirrored top to bottom, the
     outlines' rows reversed, the ids and R/L marks upright)."""
@@ -682,7 +715,7 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
     dr, dc = (float(s) for s in report["input"].get("pixel_spacing_mm", (1.0, 1.0)))
     width, height = cols * dc, rows * dr
     head_up = shown_head_up(report)
-    first, last = (rows - 1 - rows_shown[1], rows - 1 - rows_shown[0]) if head_up else rows_shown
+    first, last = (rows - 1 - shown_rows[1], rows - 1 - shown_rows[0]) if head_up else shown_rows
     y0, y1 = first * dr, (last + 1) * dr
     font = (y1 - y0) / 70.0
     flip = f' transform="matrix(1 0 0 -1 0 {height:.2f})"' if head_up else ""
@@ -741,7 +774,7 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
     return "".join(parts)
 
 
-def _rows_shown(report: dict) -> tuple[int, int]:
+def rows_shown(report: dict) -> tuple[int, int]:
     """The rows of the body on any view and of every lesion, with a margin (all rows without a region estimate)."""
     rows = int(report["input"]["shape"][-2])
     estimates = [v.get("region_estimate") or {} for v in report.get("views", {}).values()]
@@ -798,18 +831,20 @@ def _source_text(summary: dict) -> str:
 
 def _dicom_row(dicom) -> list[str]:
     """The header row saying which DICOM objects were written beside the page, and why one was not (report.json
-    ``dicom``: ``sr`` / ``gsps`` the file names, ``error``, ``sr_error`` / ``gsps_error``, ``note``); none for a report
-    without the block (before session 62 a failed SR showed nowhere but report.json and a line on stderr)."""
+    ``dicom``: ``sr`` / ``gsps`` / ``pdf`` the file names, ``error``, ``sr_error`` / ``gsps_error`` / ``pdf_error``,
+    ``note``); none for a report without the block (before session 62 a failed SR showed nowhere but report.json and
+    a line on stderr)."""
     if not isinstance(dicom, dict) or not dicom:
         return []
-    said = [f"{_e(dicom[key])} ({label})" for key, label in (("sr", "structured report"), ("gsps", "presentation state"))
+    said = [f"{_e(dicom[key])} ({label})" for key, label in (("sr", "structured report"), ("gsps", "presentation state"),
+                                                             ("pdf", "report.pdf as an encapsulated PDF"))
             if dicom.get(key)]
-    said += [f"no {label}: {_e(dicom[key])}" for key, label in (("sr_error", "SR"), ("gsps_error", "GSPS"))
-             if dicom.get(key)]
+    said += [f"no {label}: {_e(dicom[key])}" for key, label in (("sr_error", "SR"), ("gsps_error", "GSPS"),
+                                                                ("pdf_error", "encapsulated PDF")) if dicom.get(key)]
     said += [f"none: {_e(dicom[key])}" for key in ("error", "note") if dicom.get(key)]
     if not said:
         return []
-    warn = " warn-cell" if any(dicom.get(key) for key in ("error", "sr_error", "gsps_error")) else ""
+    warn = " warn-cell" if any(dicom.get(key) for key in ("error", "sr_error", "gsps_error", "pdf_error")) else ""
     return [f'<tr id="dicom-outputs"><th>DICOM outputs</th><td class="t{warn}">{"; ".join(said)}</td></tr>']
 
 
@@ -865,8 +900,8 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
            f"<td>{_e(summary['distinct_lesion_count'])}</td></tr>"] if "distinct_lesion_count" in summary else []),
         '<tr id="triage"><th>Triage score (largest lesion probability, calls left out by a reading rule set aside; '
         'a ranking, not calibrated)</th>'
-        f"<td>{_triage(summary, report.get('views', {}))}</td></tr>",
-        f"<tr id=\"soloway\"><th>Soloway grade</th><td>{_e(_soloway(summary))}</td></tr>",
+        f"<td>{_e(triage_text(summary, report.get('views', {})))}</td></tr>",
+        f"<tr id=\"soloway\"><th>Soloway grade</th><td>{_e(soloway_text(summary))}</td></tr>",
         *_bsi_rows(report),
         f'<tr id="regions-involved"><th>Regions with lesions</th><td class="t">'
         f"{_e(', '.join(region_title(r) for r in involved) or 'none')}</td></tr>",
@@ -888,7 +923,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         parts += ['<input type="checkbox" id="show-regions" class="toggle">',
                   '<label for="show-regions" class="toggle-label">Show the skeleton-region map</label>']
     parts.append('<div class="views">')
-    shown = _rows_shown(report)
+    shown = rows_shown(report)
     for view, png in images.items():
         parts.append(_scan_figure(view, png, region_maps.get(view), report, shown))
     parts.append("</div>")

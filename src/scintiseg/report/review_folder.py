@@ -39,7 +39,7 @@ from scintiseg.scan import Annotation, Shape
 def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | LoadedModel | None = None,
                   engine: str | None = None, scans: list[str | Path] | None = None,
                   dicom: bool = True, reader: str | None = None, organization: str | None = None,
-                  check_model: bool | None = None, scan_flag: str = "--scan") -> tuple[dict, dict, dict]:
+                  check_model: bool | None = None, scan_flag: str = "--scan", pdf: bool = False) -> tuple[dict, dict, dict]:
     """Write ``folder``'s prediction again into ``out`` from the reader's outlines in its LabelMe files.
 
     Args:
@@ -57,6 +57,7 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         organization: the reader's organization (the SR's verifying organization; "unknown" when not given).
         check_model: whether the model must be the report's (default: when ``model`` is None, the shipped one).
         scan_flag: how the scan is given when it is not where the report says (named in that refusal).
+        pdf: also write the reviewed report as ``report.pdf`` (and ``report_pdf.dcm`` for DICOM input with ``dicom``).
 
     Returns:
         The reviewed report as written, the review record (:func:`~scintiseg.predict.review.review_record`) and the
@@ -100,7 +101,7 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
         record["reader"] = {"name": reader.strip(), "organization": organization}
     prediction = reviewed(prediction, record)
     out.parent.mkdir(parents=True, exist_ok=True)
-    written = write_published(prediction, out, dicom,  # the reader's outlines of no lesion put back before publishing
+    written = write_published(prediction, out, dicom, pdf=pdf,  # the reader's outlines of no lesion put back first
                               finish=lambda tmp: _keep_not_lesions(tmp, prediction, again.not_lesion_shapes))
     return written, record, report
 
@@ -150,9 +151,10 @@ def _alone(folder: Path, out: Path) -> str:
 
 def review_batch(root: str | Path, out: str | Path, *, model: str | Path | None = None, engine: str | None = None,
                  dicom: bool = True, reader: str | None = None, organization: str | None = None,
-                 progress: bool = True) -> list[ScanResult]:
+                 progress: bool = True, pdf: bool = False) -> list[ScanResult]:
     """Review every edited scan folder of a batch's output folder ``root`` into ``out/<name>`` (module docstring);
-    one :class:`~scintiseg.report.batch.ScanResult` per scan folder, ``out/summary.csv`` written.
+    one :class:`~scintiseg.report.batch.ScanResult` per scan folder, ``out/summary.csv`` written. ``dicom``, ``reader``,
+    ``organization`` and ``pdf`` as :func:`review_folder` takes them.
 
     Raises:
         ScintisegError: ``root`` holds no prediction folder (or is one whose ``report.json`` is damaged), or ``out``
@@ -190,7 +192,7 @@ def review_batch(root: str | Path, out: str | Path, *, model: str | Path | None 
         try:
             written, _, _ = review_folder(folder, out / folder.name, model=loaded, check_model=model is None,
                                           dicom=dicom, reader=reader, organization=organization,
-                                          scan_flag=_alone(folder, out / folder.name))
+                                          scan_flag=_alone(folder, out / folder.name), pdf=pdf)
         except ScintisegError as exc:
             results.append(ScanResult(folder, "failed", error=str(exc), seconds=time.perf_counter() - start))
             continue
