@@ -301,8 +301,10 @@ def test_boxes_drawn_on_a_page_of_two_views_label_each_view_in_a_folder_and_in_a
 
     rng = np.random.default_rng(5)
     page = rng.poisson(1.0, (512, 256)).astype(np.float64)
-    page[20:500, 34:94] += 40.0
-    page[20:500, 162:222] += 40.0
+    page[20:60, 54:74] += 40.0  # two heads (each side of a page's cut starts with one: scintiseg.io.layout)
+    page[20:60, 182:202] += 40.0
+    page[60:500, 34:94] += 40.0
+    page[60:500, 162:222] += 40.0
     folder = tmp_path / "scans"
     folder.mkdir()
     write_png16(page.astype(np.uint16), folder / "page.png")
