@@ -8,6 +8,7 @@ from scintiseg.cli import experiment as cli_experiment
 from scintiseg.cli import main
 from scintiseg.errors import ScintisegError
 from scintiseg.experiments import test_set
+from support import conftest_of
 
 
 def _parse(*argv):
@@ -68,3 +69,17 @@ def test_run_passes_its_options_on(tmp_path, monkeypatch):
                  "--set", "batch_size=8", "--no-progress", "--test-patients", "0", "--workers", "2"]) == 0
     assert given["runs"] == 2 and given["progress"] is False and given["workers"] == 2 and given["test_set"] is None
     assert given["settings"] == {"batch_size": 8, "epochs": 3, "model_args": {"width": 8}}
+
+
+@pytest.mark.parametrize("name", ["paper-a-table2", "paper-b-augmentation"])
+def test_a_whole_body_data_set_is_refused_in_one_line_naming_it_and_the_crop_command(name, tmp_path, capsys):
+    """Researcher audit 74: the papers' crop tables ran on whole-body views without a word and wrote a normal-looking
+    table beside the paper's numbers."""
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "wb", size=64, pixel_mm=16.0)  # 1.02 m views
+    before = sorted(path.relative_to(data) for path in data.rglob("*"))
+    out = tmp_path / "exp"
+    assert main(["experiment", name, "--data", str(data), "--out", str(out), "--test-patients", "0", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"{data}: a data set of whole-body views" in err
+    assert f"{name} trains and tests on thoracic crops" in err and f"`scintiseg dataset crop {data} --out CROPS`" in err
+    assert not out.exists() and sorted(path.relative_to(data) for path in data.rglob("*")) == before

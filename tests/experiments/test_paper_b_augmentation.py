@@ -156,6 +156,7 @@ def test_the_table_gets_each_rows_runs_from_their_own_run_folders(monkeypatch, t
 
     paths = {key: tmp_path / key.lower() for key in ("D1", "D2", "D3", "gan")}
     written = {}
+    monkeypatch.setattr(module, "check_field_of_view", lambda spec, data: "crop")
     monkeypatch.setattr(module, "prepare_datasets", lambda *a, **k: paths)
     monkeypatch.setattr(module, "prepare_test_set", lambda *a, **k: None)
     monkeypatch.setattr(module, "run_experiment", lambda spec, **k: written.setdefault("data", []).append(k["data"]))

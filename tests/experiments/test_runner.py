@@ -49,6 +49,8 @@ def test_specs_hold_the_papers_numbers_and_variants():
     assert all(r.overrides["model_args"]["recurrent_untied"] for r in EXPERIMENTS["paper-b-recurrence"].rows)
     assert PAPER_B_BASE["area_weight"] == 0.004 and PAPER_B_BASE["length_weight"] == 0.0
     assert PAPER_B_AUGMENTATION.base["augment"] is False  # D2's stored copies are its augmentation
+    # every table is on thoracic crops (paper B §2.1), so a whole-body data set is refused (researcher audit 74)
+    assert {spec.field_of_view for spec in [*EXPERIMENTS.values(), PAPER_B_AUGMENTATION]} == {"crop"}
 
 
 def test_cell_config_merges_base_row_and_user_settings(tmp_path):
@@ -169,6 +171,27 @@ def test_a_network_too_deep_for_the_crops_fails_before_anything_trains(tmp_path)
     with pytest.raises(ScintisegError, match="DPUNet: the bottleneck would be 4 px but needs at least 5 px"):
         run_experiment(spec, data, out, settings={"epochs": 1}, progress=False)
     assert not (out / "max").exists()
+
+
+def _files(root):
+    return {path.relative_to(root): path.stat().st_mtime_ns for path in root.rglob("*")}
+
+
+def test_a_data_set_of_another_field_of_view_is_refused_before_anything_is_made(tmp_path):
+    """Researcher audit 74: paper-a-table2 on whole-body views trained whole-body models and wrote a normal-looking
+    table beside the paper's numbers, which are of thoracic crops."""
+    whole = conftest_of("train").write_tiny_dataset(tmp_path / "wb", size=64, pixel_mm=16.0)  # 1.02 m: whole body
+    crops = _tiny_dataset(tmp_path / "crops")  # 32 px of 2.26 mm
+    before = {root: _files(root) for root in (whole, crops)}
+    spec, out = _two_row_spec(), tmp_path / "exp"
+    with pytest.raises(ScintisegError, match=rf"^{whole}: a data set of whole-body views \(at least 1 m\), but tiny2 "
+                       rf"trains and tests on thoracic crops.*`scintiseg dataset crop {whole} --out CROPS`"):
+        run_experiment(spec, whole, out, runs=1, settings={"epochs": 1}, progress=False)
+    whole_body_spec = dataclasses.replace(spec, field_of_view="whole-body")
+    with pytest.raises(ScintisegError, match=rf"^{crops}: a data set of partial views .* tiny2 trains and tests on "
+                       "whole-body views"):
+        run_experiment(whole_body_spec, crops, out, runs=1, settings={"epochs": 1}, progress=False)
+    assert not out.exists() and {root: _files(root) for root in (whole, crops)} == before
 
 
 def test_a_cells_result_is_its_pooled_scores_and_its_lesion_detection(tmp_path):

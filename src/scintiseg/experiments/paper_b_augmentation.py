@@ -47,7 +47,14 @@ from pathlib import Path
 from typing import Any
 
 from scintiseg.errors import ScintisegError
-from scintiseg.experiments.runner import cell_config, cell_result, prepare_test_set, run_experiment, slug
+from scintiseg.experiments.runner import (
+    cell_config,
+    cell_result,
+    check_field_of_view,
+    prepare_test_set,
+    run_experiment,
+    slug,
+)
 from scintiseg.experiments.specs import PAPER_B_AUGMENTATION, ExperimentSpec
 from scintiseg.experiments.tables import write_outputs
 from scintiseg.gan.config import GanConfig
@@ -226,6 +233,7 @@ def run_paper_b_augmentation(
     if float((settings or {}).get("labelled", 1.0)) < 1.0:
         raise ScintisegError(f"{NAME} runs with 100 % labelled patients: the GAN learns masks from every "
                              "training patient, so fewer labels would leak through D3 (docs/gan.md)")
+    check_field_of_view(PAPER_B_AUGMENTATION, data)  # thoracic crops, before D1, D2, D3 or the GAN are made
     out = Path(out or Path("runs") / "experiments" / NAME)
     paths = prepare_datasets(data, out, factor=factor, gan_settings=gan_settings, seed=seed, progress=progress,
                              gan_run=gan_run, gan_minutes=gan_minutes)

@@ -18,6 +18,9 @@ training data set's own patients: its train patients, less the 20 % held out for
 tested with the spec's checkpoint (``last``: the network after its epochs, as the papers test; ``best`` on
 validation before session 63), which its ``metrics.json`` records: a finished cell tested with another is refused.
 
+**Field of view.** A data set whose images are not the spec's field of view (every paper table's: thoracic crops) is
+refused before anything is made (:func:`check_field_of_view`; ``scintiseg dataset crop`` makes the crops).
+
 A cell is finished when its evaluation folder holds ``metrics.json``; an interrupted cell resumes its
 training from ``last.pt``. Run ``k`` trains with ``seed = k``.
 
@@ -48,11 +51,15 @@ from scintiseg.experiments.test_set import (
     check_disjoint,
     crop_size_of,
 )
+from scintiseg.io.dataset import load_manifest
+from scintiseg.scan import PARTIAL_VIEW_MM
 from scintiseg.train.config import TrainConfig
+from scintiseg.train.data import spans_whole_body_case
 from scintiseg.train.evaluate import evaluate_run
 from scintiseg.train.loop import build_model, train
 
-__all__ = ["cell_config", "cell_result", "prepare_test_set", "report_experiment", "run_experiment", "slug"]
+__all__ = ["cell_config", "cell_result", "check_field_of_view", "prepare_test_set", "report_experiment",
+           "run_experiment", "slug"]
 
 #: Every spec ``report`` can find by name.
 _SPECS: dict[str, ExperimentSpec] = {**EXPERIMENTS, PAPER_B_AUGMENTATION.name: PAPER_B_AUGMENTATION}
@@ -178,6 +185,34 @@ def _check_same_data(run_dir: Path, data: str | Path, config: TrainConfig | None
                                      path=run_dir)
 
 
+def field_of_view(data: str | Path) -> str:
+    """``"whole-body"`` or ``"crop"``: the field of view of data set ``data``, judged by its first case as training
+    judges it (a view of at least :data:`~scintiseg.scan.PARTIAL_VIEW_MM` spans a whole body,
+    :func:`~scintiseg.train.data.spans_whole_body_case`); training refuses a data set that mixes the two
+    (:func:`~scintiseg.train.loop.prepare_data`), so one case tells the kind of a set that can train."""
+    manifest = load_manifest(data)
+    if not manifest.cases:
+        raise ScintisegError("the data set has no cases", path=data)
+    return "whole-body" if spans_whole_body_case(data, manifest.cases[0], manifest.labels) else "crop"
+
+
+def check_field_of_view(spec: ExperimentSpec, data: str | Path) -> str:
+    """Refuse a data set whose images are not the field of view ``spec`` trains and tests on
+    (:attr:`ExperimentSpec.field_of_view`; every paper table is on thoracic crops, :mod:`scintiseg.experiments.specs`).
+    Researcher audit 74: ``paper-a-table2`` on whole-body views trained whole-body models on windows and wrote a
+    normal-looking table beside the paper's numbers. Returns the data set's field of view."""
+    found = field_of_view(data)
+    if found == spec.field_of_view:
+        return found
+    metre = f"{PARTIAL_VIEW_MM / 1000:g} m"
+    if found == "whole-body":
+        raise ScintisegError(f"a data set of whole-body views (at least {metre}), but {spec.name} trains and tests on "
+                             f"thoracic crops, as the paper's table does: make them with `scintiseg dataset crop {data} "
+                             "--out CROPS` and give --data CROPS", path=data)
+    raise ScintisegError(f"a data set of partial views (crops, under {metre}), but {spec.name} trains and tests on "
+                         "whole-body views: give the whole-body data set the crops were cut from", path=data)
+
+
 def _check_network_fits(config: TrainConfig, data: str | Path) -> None:
     """Refuse, before anything trains, a cell whose network cannot read ``data``'s images (session 63: a DPU-Net too
     deep for 64 x 64 crops failed after three rows had trained)."""
@@ -237,6 +272,7 @@ def run_experiment(
         name = read_record(record, "the experiment's own record; rerun the experiment into a new --out").get("name")
         if name != spec.name:
             raise ScintisegError(f"holds the experiment {name!r}, not {spec.name!r}: use another --out", path=out)
+    check_field_of_view(spec, data)  # before the test set is made or anything trains
     for row, k in cells:  # a bad setting fails before the test set is made or anything trains
         config = cell_config(spec, row, data, out, k, settings)
         if k == 0:  # a network that cannot read the data's images (too deep for the crop size) fails here too

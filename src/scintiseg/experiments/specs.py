@@ -27,6 +27,12 @@ of docs/results.md measured before it say so):
 - **the network after its epochs is the one tested** (``checkpoint="last"``): neither paper selects a checkpoint
   on validation (paper A Table 1: 200 epochs; paper B none). Selecting on a validation DSC would also hand
   the label-share rows, the unsupervised 0 % among them, the validation patients' labels;
+- **thoracic crops are the images** (``ExperimentSpec.field_of_view = "crop"``): paper B §2.1 cuts a 256 x 256
+  thoracic region from each 1,024 x 256 whole-body scan before anything trains, as paper A does (docs/prepare.md,
+  "Thoracic crop"); ``scintiseg dataset crop`` makes them. A data set of
+  whole-body views would train a whole-body model on windows (:mod:`scintiseg.train.data`, "Whole-body data sets") and
+  print a table beside the paper's numbers that measures something else, so the runner refuses one
+  (:func:`scintiseg.experiments.runner.check_field_of_view`; before the researcher audit 74 it ran without a word);
 - **Table 4's parameters grow with t** ("Despite the significant increases of parameters"): per-step recurrent
   weights (``recurrent_untied``) in paper B Fig. 8 / Table 4, where Eq. 5's one W_R per layer (tied, the other
   paper B experiments) would keep the count flat.
@@ -83,6 +89,7 @@ class ExperimentSpec:
     notes: str = ""
     reference: str | None = None  # the row every other row is compared with (default: the first)
     checkpoint: str = "last"  # the checkpoint each cell is tested with (module docstring; "best": on validation)
+    field_of_view: str = "crop"  # the images its cells train and test on: "crop" or "whole-body" (module docstring)
 
     def to_json(self) -> dict[str, Any]:
         """The spec as JSON-able data (``experiment.json``), so a report needs no registry."""
