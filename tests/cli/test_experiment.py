@@ -83,3 +83,24 @@ def test_a_whole_body_data_set_is_refused_in_one_line_naming_it_and_the_crop_com
     assert err.count("\n") == 0 and f"{data}: a data set of whole-body views" in err
     assert f"{name} trains and tests on thoracic crops" in err and f"`scintiseg dataset crop {data} --out CROPS`" in err
     assert not out.exists() and sorted(path.relative_to(data) for path in data.rglob("*")) == before
+
+
+def test_a_split_leaving_too_few_outlined_patients_is_one_line_and_leaves_the_data_set_as_it_was(tmp_path, capsys):
+    """Researcher audit 74: "made a patient-level split ... saved it as data/bx/splits.json", then "error: need at
+    least two training patients with outlines": the data folder changed by a run that did nothing."""
+    from scintiseg.io.dataset import SPLITS_NAME, load_manifest, save_manifest
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "bx")
+    (data / SPLITS_NAME).unlink()
+    manifest = load_manifest(data)
+    for case in manifest.cases[2:]:
+        case.masks.clear()
+    save_manifest(manifest, data)
+    before = sorted(path.relative_to(data) for path in data.rglob("*"))
+    out = tmp_path / "exp"
+    args = ["experiment", "paper-b-labels", "--data", str(data), "--out", str(out), "--test-patients", "0", "--runs", "1"]
+    assert main([*args, "--epochs", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "made a patient-level split" not in err
+    assert "the split left 1 in training and 1 in test" in err and "`scintiseg dataset split DIR --test SHARE`" in err
+    assert not out.exists() and sorted(path.relative_to(data) for path in data.rglob("*")) == before

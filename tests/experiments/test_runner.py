@@ -194,6 +194,27 @@ def test_a_data_set_of_another_field_of_view_is_refused_before_anything_is_made(
     assert not out.exists() and {root: _files(root) for root in (whole, crops)} == before
 
 
+def test_a_split_leaving_too_few_outlined_patients_fails_before_the_test_set_is_made_and_saves_none(tmp_path):
+    """Researcher audit 74: ``experiment`` saved the split it made into the user's data set, then failed with "need at
+    least two training patients with outlines" (and, with the default phantom test set, only after making it)."""
+    from scintiseg.experiments.test_set import PhantomTestSet
+    from scintiseg.io.dataset import SPLITS_NAME, load_manifest, save_manifest
+
+    data = _tiny_dataset(tmp_path / "data")
+    (data / SPLITS_NAME).unlink()
+    manifest = load_manifest(data)
+    for case in manifest.cases[2:]:  # two patients outlined: the split made tests one and trains one
+        case.masks.clear()
+    save_manifest(manifest, data)
+    before = _files(data)
+    out, test_sets = tmp_path / "exp", tmp_path / "test-sets"
+    with pytest.raises(ScintisegError, match=rf"^{data}: need at least two training patients with outlines .* the split "
+                       "left 1 in training and 1 in test: outline more patients.*no splits.json was written"):
+        run_experiment(_two_row_spec(), data, out, runs=1, settings={"epochs": 1}, progress=False,
+                       test_set=PhantomTestSet(patients=2), test_sets=test_sets)
+    assert _files(data) == before and not out.exists() and not test_sets.exists()
+
+
 def test_a_cells_result_is_its_pooled_scores_and_its_lesion_detection(tmp_path):
     from scintiseg.experiments.runner import cell_result
 

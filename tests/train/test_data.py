@@ -99,6 +99,32 @@ def _unannotate(data, cases: dict[str, str]) -> None:
     save_manifest(manifest, data)
 
 
+def test_a_split_too_few_outlined_patients_train_in_is_not_saved_and_says_what_it_left(tmp_path, tiny_config):
+    """Researcher audit 74: the split made for a data set without one was saved into the user's data set, then the
+    run failed with "need at least two training patients with outlines", which said neither how many the split
+    left nor what helps."""
+    from scintiseg.io.dataset import load_manifest, save_manifest
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=8)
+    (data / SPLITS_NAME).unlink()
+    manifest = load_manifest(data)
+    for case in manifest.cases[2:]:  # two patients outlined: the split made tests one and trains one
+        case.masks.clear()
+    save_manifest(manifest, data)
+    before = {path: path.read_bytes() for path in data.rglob("*") if path.is_file()}
+    run = tmp_path / "run"
+    with pytest.raises(ScintisegError, match=rf"^{data}: need at least two training patients with outlines to hold one "
+                       r"out for validation; the split left 1 in training and 1 in test: outline more patients, or "
+                       r"hold fewer out for test \(`scintiseg dataset split DIR --test SHARE`, 0 for none\); "
+                       rf"no {SPLITS_NAME} was written"):
+        train(tiny_config(data=str(data), out=str(run), epochs=1, normalisation="percentile"))
+    assert {path: path.read_bytes() for path in data.rglob("*") if path.is_file()} == before and not run.exists()
+    split_dataset(data, test=0.0, seed=0)  # the remedy it names: both outlined patients train (one validates)
+    with pytest.warns(UserWarning, match="left out"):  # the six unannotated patients
+        assert train(tiny_config(data=str(data), out=str(run), epochs=1, normalisation="percentile")).epochs_run == 1
+    assert json.loads((run / "split.json").read_text())["val"] in (["P000"], ["P001"])
+
+
 def test_case_truth_names_unannotated_and_pseudo_labelled_views():
     from scintiseg.io.dataset import Case
     from scintiseg.prepare.model_input import input_views

@@ -56,7 +56,7 @@ from scintiseg.scan import PARTIAL_VIEW_MM
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.data import spans_whole_body_case
 from scintiseg.train.evaluate import evaluate_run
-from scintiseg.train.loop import build_model, train
+from scintiseg.train.loop import build_model, plan_split, train
 
 __all__ = ["cell_config", "cell_result", "check_field_of_view", "prepare_test_set", "report_experiment",
            "run_experiment", "slug"]
@@ -277,6 +277,8 @@ def run_experiment(
         config = cell_config(spec, row, data, out, k, settings)
         if k == 0:  # a network that cannot read the data's images (too deep for the crop size) fails here too
             _check_network_fits(config, data)
+            if not config.synthetic:  # and a split that leaves too few patients to train on, saving no split
+                plan_split(config)
     evaluator = prepare_test_set(test_set, data, out, test_sets=test_sets, workers=workers, progress=progress)
     evaluation = evaluator.folder_name if evaluator else "eval-test"
     results: list[dict] = []

@@ -65,7 +65,7 @@ from scipy import ndimage
 from torch.utils.data import Dataset
 
 from scintiseg.errors import ScintisegError
-from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views
+from scintiseg.io.dataset import SPLITS_NAME, Case, load_case, load_manifest, load_splits, person_views, save_splits
 from scintiseg.prepare.model_input import model_input, model_inputs
 from scintiseg.prepare.resample import resample_map, resample_scan
 from scintiseg.prepare.splits import split_dataset
@@ -232,17 +232,37 @@ def training_splits(root: str | Path, seed: int) -> dict:
     rules of ``scintiseg dataset split``: patients never straddle, generated cases never test), seeded with
     the run's seed, writes it beside ``dataset.json`` so evaluation and later runs see the same test
     patients, and warns once (the CLI prints it as one ``warning:`` line). The same seed gives the same split.
+    Training itself makes it with :func:`made_split` and saves it with :func:`save_made_split` only once the split
+    has left it something to train and validate on.
     """
-    root = Path(root)
-    if not (root / SPLITS_NAME).is_file():
-        split_dataset(root, test=AUTO_TEST_SHARE, seed=seed)
-        warnings.warn(
-            f"{root}: no {SPLITS_NAME}: made a patient-level split ({AUTO_TEST_SHARE:.0%} of patients held out "
-            f"for test, of those with an outline where some have one; seed {seed}) and saved it as {root / SPLITS_NAME}",
-            SplitMadeWarning,
-            stacklevel=2,
-        )
+    made = made_split(root, seed)
+    if made is not None:
+        save_made_split(root, made)
     return load_splits(root)
+
+
+def made_split(root: str | Path, seed: int) -> dict | None:
+    """The split :func:`training_splits` would make for the data set at ``root``, not saved; None when it has a
+    ``splits.json``. Training checks it before it is saved (:func:`save_made_split`), so that a run the split leaves
+    nothing to train on does not change the user's data set (researcher audit 74: ``experiment`` saved one, then
+    failed with "need at least two training patients with outlines")."""
+    root = Path(root)
+    if (root / SPLITS_NAME).is_file():
+        return None
+    return split_dataset(root, test=AUTO_TEST_SHARE, seed=seed, write=False)
+
+
+def save_made_split(root: str | Path, splits: dict) -> None:
+    """Save a split :func:`made_split` made as ``root/splits.json`` and say so (one :class:`SplitMadeWarning`)."""
+    root = Path(root)
+    save_splits(splits, root)
+    warnings.warn(
+        f"{root}: no {SPLITS_NAME}: made a patient-level split ({AUTO_TEST_SHARE:.0%} of patients held out "
+        f"for test, of those with an outline where some have one; seed {splits['seed']}) and saved it as "
+        f"{root / SPLITS_NAME}",
+        SplitMadeWarning,
+        stacklevel=3,
+    )
 
 
 def _seeded_share(items: list[str], share: float, seed: int) -> list[str]:
@@ -309,9 +329,12 @@ def split_cases(
     if fold is None:
         pool = list(splits.get("train", []))
         patients = sorted({patients_of[c] for c in pool if c not in generated and (outlined is None or c in outlined)})
-        if len(patients) < 2:
-            raise ScintisegError("need at least two training patients" + ("" if outlined is None else " with outlines")
-                                 + " to hold one out for validation")
+        if len(patients) < 2:  # say what the split left and what helps (researcher audit 74)
+            kind = "" if outlined is None else " with outlines"
+            tested = {patients_of[c] for c in test if outlined is None or c in outlined}
+            raise ScintisegError(f"need at least two training patients{kind} to hold one out for validation; the split "
+                                 f"left {len(patients)} in training and {len(tested)} in test: outline more patients, "
+                                 "or hold fewer out for test (`scintiseg dataset split DIR --test SHARE`, 0 for none)")
         n_val = min(max(1, int(math.floor(val_fraction * len(patients) + 0.5))), len(patients) - 1)
         val_patients = set(_seeded_share(patients, n_val / len(patients), seed))
         train = [c for c in pool if patients_of[c] not in val_patients]

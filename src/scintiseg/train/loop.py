@@ -45,7 +45,7 @@ from tqdm import tqdm
 from scintiseg.errors import ScintisegError
 from scintiseg.formats import InputContract, provenance
 from scintiseg.io.atomic import remove_stale_partials, write_text_atomic
-from scintiseg.io.dataset import load_manifest
+from scintiseg.io.dataset import SPLITS_NAME, load_manifest, load_splits
 from scintiseg.losses import RegionLoss, SegmentationLoss, build_loss
 from scintiseg.metrics import class_dice, class_overlap, confusion_counts, summarise
 from scintiseg.models import create_model
@@ -80,8 +80,9 @@ from scintiseg.train.data import (
     generated_cases,
     load_samples,
     spans_whole_body_case,
+    made_split,
+    save_made_split,
     split_cases,
-    training_splits,
 )
 from scintiseg.train.degraded_data import DegradedDataPool, dataset_views
 from scintiseg.train.distributed import DistributedContext
@@ -177,19 +178,30 @@ def prepare_synthetic_data(config: TrainConfig, start_epoch: int = 0) -> TrainDa
     return TrainData(first, val, None, pool, first_epoch=start_epoch)
 
 
-def prepare_data(config: TrainConfig) -> TrainData:
-    """Split the data set by patient and preload the train and validation images.
+@dataclass
+class PlannedSplit:
+    """What :func:`plan_split` settles before any image is read: the run's cases by subset and what each case's truth
+    is, and the split made for a data set without ``splits.json`` (None when it has one), not yet saved."""
 
-    Only cases with a truth train and validate (:mod:`scintiseg.train.data`, "What a sample's target is"): a
-    supervised loss trains on cases whose views read are annotated, pseudo-labels included; the Chan-Vese loss takes
-    the others as unlabelled; validation is on cases a person outlined. Where every view is its own input (input
-    mode ``ant`` on whole-body scans, judged by the data set's first case: a data set mixing kinds is refused below)
-    that is view by view: a case trains when one of its views is annotated, and :func:`load_samples` leaves out its
-    views without an annotation (session 63: before, the manifest's shared views decided for the whole case). What
-    training leaves out is warned about: cases, or views where views are left out.
+    split: SplitCases
+    truth: dict[str, str]
+    every_view: bool
+    named: str  # the views whose outlines count, for messages ("any view", "ANT and POST")
+    made: dict | None
+
+
+def plan_split(config: TrainConfig) -> PlannedSplit:
+    """The patient-level split of ``config.data`` the run would train on (:func:`prepare_data`), reading no image but the
+    first case's (whether it spans a whole body). The split of a data set without ``splits.json`` is made here and
+    not saved (:func:`~scintiseg.train.data.made_split`): :func:`prepare_data` saves it once the images are read, so
+    that a run the split leaves nothing to train on changes nothing in the data set (researcher audit 74:
+    ``experiment`` saved it, then failed), and :func:`scintiseg.experiments.runner.run_experiment` asks this of each
+    row before its test set is made.
+
+    Raises:
+        ScintisegError: the split leaves too few patients to train and validate on (naming the data set; and when the
+            split was made here, that it was not saved), or ``splits.json`` is unusable.
     """
-    if config.synthetic:
-        return prepare_synthetic_data(config)
     if not config.data:
         raise ScintisegError("no data set given (--data DIR)")
     patients_of = case_patients(config.data)
@@ -200,18 +212,45 @@ def prepare_data(config: TrainConfig) -> TrainData:
     every_view = (config.input_mode == "ant" and bool(manifest.cases)
                   and (config.views == "each" or spans_whole_body_case(config.data, manifest.cases[0], manifest.labels)))
     truth = {case.case_id: any_view_truth(case) if every_view else case_truth(case, read) for case in manifest.cases}
-    named = "any view" if every_view else " and ".join(read)
-    split = split_cases(
-        patients_of,
-        training_splits(config.data, config.seed),
-        fold=config.fold,
-        val_fraction=config.val_fraction,
-        labelled=config.labelled,
-        seed=config.seed,
-        generated=generated_cases(config.data),
-        outlined={case_id for case_id, said in truth.items() if said == PERSON},
-        annotated={case_id for case_id, said in truth.items() if said != UNKNOWN},
-    )
+    made = made_split(config.data, config.seed)
+    try:
+        split = split_cases(
+            patients_of,
+            made if made is not None else load_splits(config.data),
+            fold=config.fold,
+            val_fraction=config.val_fraction,
+            labelled=config.labelled,
+            seed=config.seed,
+            generated=generated_cases(config.data),
+            outlined={case_id for case_id, said in truth.items() if said == PERSON},
+            annotated={case_id for case_id, said in truth.items() if said != UNKNOWN},
+        )
+    except ScintisegError as exc:
+        if exc.path is not None:
+            raise
+        unsaved = f"; no {SPLITS_NAME} was written (the split made for this run is not saved)" if made is not None else ""
+        raise ScintisegError(exc.problem + unsaved, path=config.data) from None
+    return PlannedSplit(split, truth, every_view, "any view" if every_view else " and ".join(read), made)
+
+
+def prepare_data(config: TrainConfig) -> TrainData:
+    """Split the data set by patient (:func:`plan_split`) and preload the train and validation images.
+
+    Only cases with a truth train and validate (:mod:`scintiseg.train.data`, "What a sample's target is"): a
+    supervised loss trains on cases whose views read are annotated, pseudo-labels included; the Chan-Vese loss takes
+    the others as unlabelled; validation is on cases a person outlined. Where every view is its own input (input
+    mode ``ant`` on whole-body scans, judged by the data set's first case: a data set mixing kinds is refused below)
+    that is view by view: a case trains when one of its views is annotated, and :func:`load_samples` leaves out its
+    views without an annotation (session 63: before, the manifest's shared views decided for the whole case). What
+    training leaves out is warned about: cases, or views where views are left out. A split made for a data set
+    without ``splits.json`` is saved (and said) only once the images read leave something to train and validate on.
+    """
+    if config.synthetic:
+        return prepare_synthetic_data(config)
+    planned = plan_split(config)
+    split, truth, every_view, named, made = (planned.split, planned.truth, planned.every_view, planned.named,
+                                             planned.made)
+    manifest = load_manifest(config.data)
     train_ids = split.train
     supervised = config.loss != "chan_vese"
     unknown: list[str] = []
@@ -264,6 +303,8 @@ def prepare_data(config: TrainConfig) -> TrainData:
                              f"shorter than {PARTIAL_VIEW_MM / 1000:g} m) cannot train one model: train on one kind "
                              "(`scintiseg dataset crop` makes thoracic crops of whole-body scans)", path=config.data)
     pixel_mm = float(config.pixel_mm) if whole is not None else None
+    if made is not None:  # the split holds: saved and said
+        save_made_split(config.data, made)
     trained = set(train_ids)
     real = any(not case.synthetic for case in manifest.cases if case.case_id in trained)
     if pool is not None:
