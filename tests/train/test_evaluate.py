@@ -418,3 +418,42 @@ def test_a_damaged_split_json_is_one_line_naming_it(tmp_path, content):
     assert str(error.value).startswith(f"{tmp_path / 'split.json'}: ") and "\n" not in str(error.value)
     (tmp_path / "split.json").write_text('{"train": ["A"], "val": ["B", "C"]}')
     assert cases_of_split(tmp_path, tmp_path / "data", "val") == ["B", "C"]
+
+
+def test_a_runs_rows_and_another_tools_rows_name_a_view_alike_by_the_data_sets_case_id(tmp_path):
+    """Researcher audit 74: ``evaluate --predictions`` named its rows by the masks' nnU-Net identifier
+    (``1_2_826_..._ANT``) while ``evaluate --run`` kept the data set's case id (``1.2.826..._ANT``), so the per-case
+    tables of the shipped, adapted and trained models could not be joined."""
+    import shutil
+
+    from scintiseg.io.dataset import load_manifest, save_manifest
+    from scintiseg.io.nnunet import nnunet_identifier
+    from scintiseg.prepare.splits import split_dataset
+    from scintiseg.train.evaluate import evaluate_predictions
+    from support import conftest_of
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=6)
+    manifest = load_manifest(data)
+    for case in manifest.cases:  # a PACS archive's case ids: SOP instance UIDs
+        case.case_id = f"1.2.826.0.1.{case.case_id[1:]}"
+    save_manifest(manifest, data)
+    test = split_dataset(data, test=0.34, seed=0)["test"]
+    config = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="unet", model_args={"width": 4, "depth": 2},
+                         epochs=1, batch_size=4, normalisation="zscore", progress=False, views="each")
+    train(config)
+    evaluate_run(tmp_path / "run", split="test", overlays=0)
+    predicted = tmp_path / "masks"  # another tool's masks, named as nnU-Net names them: the data set's own
+    predicted.mkdir()
+    for case in manifest.cases:
+        for view, mask in case.masks.items():
+            shutil.copy(data / mask, predicted / f"{nnunet_identifier(case.case_id, view)}.png")
+    assert (predicted / "1_2_826_0_1_000_ANT.png").is_file()
+    evaluate_predictions(predicted, data, overlays=1)
+
+    def names(folder):
+        return sorted(row["case_id"] for row in csv.DictReader((folder / "per_case.csv").open()))
+
+    expected = sorted(f"{case_id}_{view}" for case_id in test for view in ("ANT", "POST"))
+    assert names(tmp_path / "run" / "eval-test") == expected == names(predicted / "eval-test")
+    assert {path.name.split("_", 2)[2] for path in (predicted / "eval-test" / "overlays").glob("*.png")} <= {
+        f"{name}.png" for name in expected}

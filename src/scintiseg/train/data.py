@@ -349,6 +349,15 @@ def split_cases(
     return SplitCases(train=train, val=val, test=test, labelled={c for c in train if patients_of[c] in keep})
 
 
+def image_id(case_id: str, view: str | None = None) -> str:
+    """The name of one image of a case, as ``per_case.csv`` and a sample give it: ``<case>_<VIEW>`` for a view read on
+    its own, the case id where one image stands for the case (a crop's ANT, a fused study), the data set's case id
+    as it is. Both evaluations name their rows with it (:mod:`scintiseg.train.evaluate`), so the tables of a run, of
+    another tool's masks and of a predict folder join on it (researcher audit 74: the masks' rows were named by
+    nnU-Net's identifier, ``1_2_826_..._ANT`` for case ``1.2.826...``)."""
+    return case_id if view is None else f"{case_id}_{view}"
+
+
 def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normalisation: str, *,
                  keep: tuple[str, ...] = TRUTHS, pixel_mm: float | None = None,
                  windows: WholeBodyWindows | None = None, every_view: bool = False,
@@ -389,7 +398,7 @@ def load_samples(root: str | Path, case_ids: list[str], input_mode: str, normali
                     left_out.append(f"{case.case_id} {' and '.join(built.sources)}")
                 continue
             if not tiled:
-                name = f"{case.case_id}_{built.predicted_views[0]}" if len(inputs) > 1 else case.case_id
+                name = image_id(case.case_id, built.predicted_views[0] if len(inputs) > 1 else None)
                 samples.append(Sample(name, case.patient_id, built.image, built.target(masks), truth,
                                       source_case=case.case_id))
                 continue

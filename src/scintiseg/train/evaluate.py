@@ -34,7 +34,10 @@ Another tool's masks (:func:`evaluate_predictions`, session 49): nnU-Net's predi
 names (the data set's image, or the file ``dataset import`` made the case from, by its SHA-256) and its
 ``<VIEW>_mask.png`` read (on the image as stored, so a case the data set reads turned,
 ``read_turned``, has its mask turned with it); scored with the same metrics against the same split, each view at its own
-matrix (the data set's annotation, not a model's input grid). A study's mask named ``<case>`` (no view), of a model
+matrix (the data set's annotation, not a model's input grid). Its rows are named as a run's are, ``<case>_<VIEW>`` with
+the data set's case id as it is (:func:`~scintiseg.train.data.image_id`), not by the mask file's nnU-Net identifier,
+so the tables of the shipped, adapted and trained models join on ``case_id`` (researcher audit 74: ``1_2_826_..._ANT``
+beside a run's ``1.2.826..._ANT``). A study's mask named ``<case>`` (no view), of a model
 reading the two views fused (``export-nnunet --fuse``, session 50), is scored where the case has no mask of its own
 views: on ANT's grid against the union of both views' outlines, the target the export wrote
 (:func:`scintiseg.prepare.model_input.fused_counts`). :func:`score_predictions` scores such a folder without writing
@@ -75,7 +78,7 @@ from scintiseg.models.checkpoint import checkpoint_path, load_model_from_checkpo
 from scintiseg.models.device import select_device
 from scintiseg.prepare.model_input import fused_counts
 from scintiseg.train.config import TrainConfig
-from scintiseg.train.data import PERSON, TRUTHS, Sample, load_samples
+from scintiseg.train.data import PERSON, TRUTHS, Sample, image_id, load_samples
 from scintiseg.train.loop import predict_probabilities
 
 
@@ -156,7 +159,8 @@ def image_row(case_id: str, patient_id: str, counts: np.ndarray, detection: dict
     writers' rows (:func:`evaluate_samples`, :func:`score_predictions`).
 
     Args:
-        case_id, patient_id: the image's names (``<case>_<VIEW>`` for a view scored on its own).
+        case_id, patient_id: the image's names (``<case>_<VIEW>`` for a view scored on its own, the data set's case
+            id as it is: :func:`~scintiseg.train.data.image_id`).
         counts: the image's TP, FP, FN, TN (a row of :func:`scintiseg.metrics.confusion_counts`); the lesion and
             predicted pixels are TP + FN and TP + FP.
         detection: :func:`scintiseg.metrics.lesion_detection` of the image.
@@ -522,7 +526,7 @@ def score_predictions(predictions: str | Path, data: str | Path, *, split: str =
         detection = lesion_detection(mask, truth)
         counts.append(count)
         detections.append(detection)
-        rows.append(image_row(nnunet_identifier(case_id, view), manifest.case(case_id).patient_id, count[0], detection))
+        rows.append(image_row(image_id(case_id, view), manifest.case(case_id).patient_id, count[0], detection))
     summary = summarise(np.concatenate(counts))
     lesions = sum(d["lesions"] for d in detections)
     detected = sum(d["detected"] for d in detections)
