@@ -149,6 +149,8 @@ def test_every_row_is_scored_on_the_shared_test_set_and_the_report_regenerates(t
     assert any(line.startswith("versus_reference,avg,max,dsc,") for line in paired)
     record = json.loads((out / "experiment.json").read_text())
     assert record["evaluation"] == "eval-held-out" and record["runs"] == 2
+    assert record["field_of_view"] == "crop"  # so that `report` sets apart the fields crops do not read (audit 74)
+    assert "`pixel_mm`, `window_size`, `degrade_data`: whole-body scans only" in text and "\npixel_mm:" not in text
     before = {name: (out / name).read_text() for name in ("table.md", "paired.csv", "results.csv")}
     for name in ("table.md", "paired.csv", "results.csv", "tiny2.png"):
         (out / name).unlink()

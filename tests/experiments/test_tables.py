@@ -118,3 +118,44 @@ def test_the_paired_table_puts_each_metric_in_its_column_and_bolds_only_real_dif
     assert dsc.startswith("**+") and fp.startswith("**-1.000")  # b: a higher DSC and one false positive fewer
     c_row = next(line for line in paired.splitlines() if line.startswith("| c |"))
     assert "**" not in c_row  # c is a again: no real difference
+
+
+def _settings_block(text):
+    """The YAML settings of a table: field -> its line; and the 'Not read by the first row's cells' sentence ('' without)."""
+    block = text.split("```yaml\n")[1].split("```")[0]
+    lines = {line.split(":")[0]: line for line in block.splitlines()}
+    not_read = next((line for line in text.splitlines() if line.startswith("Not read by the first row's cells: ")), "")
+    return lines, not_read
+
+
+def test_the_settings_block_sets_apart_the_fields_the_cells_did_not_read():
+    """Researcher audit 74: a crop experiment's table listed pixel_mm, window_size, degrade, synthetic and
+    pool_patients, which only whole-body or synthetic training reads, and `input_mode: ant` beside `views: each`."""
+    from pathlib import Path
+
+    from scintiseg.experiments.runner import cell_config
+    from scintiseg.experiments.specs import PAPER_A_TABLE2, PAPER_B_LABELS
+
+    spec = ExperimentSpec(name="x", title="x", source="s", rows=(Row("single", {}),))
+    results = [_result("single", 0, 12, 0.6)]
+    settings = cell_config(PAPER_A_TABLE2, PAPER_A_TABLE2.rows[0], "d", Path("o"), 0, {}).to_dict()
+    read, not_read = _settings_block(markdown_table(spec, results, settings, 1, "d", field_of_view="crop"))
+    unread = {"pixel_mm", "window_size", "degrade_data", "synthetic", "synthetic_config", "pool_patients", "refresh",
+              "windows_per_view", "val_patients", "degrade", "generator_workers", "supervised_loss", "alpha",
+              "alpha_rampup", "area_weight", "length_weight"}
+    assert not unread & set(read) and {"model", "loss", "views", "input_mode", "val_fraction", "epochs"} <= set(read)
+    assert set(read) | unread == set(settings) - {"out", "data", "seed"}  # every other field is named, none dropped
+    assert all(f"`{key}`" in not_read for key in unread)
+    assert "`pixel_mm`, `window_size`, `degrade_data`: whole-body scans only (a data set of crops)" in not_read
+    assert read["input_mode"].startswith("input_mode: ant  # one view per image") and read["views"] == "views: each"
+    # a whole-body data set's cells read pixel_mm and window_size, and every view whatever `views` says
+    read, not_read = _settings_block(markdown_table(spec, results, settings, 1, "d", field_of_view="whole-body"))
+    assert {"pixel_mm", "window_size"} <= set(read) and "views" not in read and "`views`: crops only" in not_read
+    assert read["input_mode"] == "input_mode: ant"
+    # a folder whose record does not say the field of view: nothing that depends on it is set apart
+    read, _ = _settings_block(markdown_table(spec, results, settings, 1, "d"))
+    assert {"pixel_mm", "window_size", "views"} <= set(read) and "degrade" not in read
+    # paper B's Chan-Vese cells read its weights
+    chan_vese = cell_config(PAPER_B_LABELS, PAPER_B_LABELS.rows[0], "d", Path("o"), 0, {}).to_dict()
+    read, not_read = _settings_block(markdown_table(spec, results, chan_vese, 1, "d", field_of_view="crop"))
+    assert {"alpha", "area_weight", "length_weight", "supervised_loss"} <= set(read) and "`alpha`" not in not_read

@@ -150,3 +150,18 @@ def test_a_supervised_loss_needs_labels_and_two_channel_input_has_two_channels()
         TrainConfig(loss="dice_bce", labelled=0.0)
     assert TrainConfig(loss="chan_vese", labelled=0.0).labelled == 0.0  # paper B's unsupervised row
     assert TrainConfig(input_mode="two_channel").in_channels == 2 and TrainConfig().in_channels == 1
+
+
+def test_unread_fields_name_what_a_run_does_not_read_and_why():
+    """Researcher audit 74: an experiment's settings listed whole-body and synthetic fields for crop cells."""
+    from scintiseg.train.config import unread_fields
+
+    crops = TrainConfig(data="d", loss="dice_bce").to_dict()
+    unread = unread_fields(crops, whole_body=False)
+    assert unread["pixel_mm"] == unread["window_size"] == "whole-body scans only (a data set of crops)"
+    assert unread["pool_patients"] == "synthetic training only (no synthetic profile)" and "views" not in unread
+    assert unread["alpha"] == "the chan_vese loss only (loss dice_bce)" and "val_fraction" not in unread
+    assert "pixel_mm" not in unread_fields(crops, whole_body=None) and "pixel_mm" not in unread_fields(crops, True)
+    assert unread_fields(crops, whole_body=True)["views"].startswith("crops only")
+    synthetic = TrainConfig(synthetic="randomised", loss="chan_vese", fold=1).to_dict()
+    assert unread_fields(synthetic, whole_body=False) == {"val_fraction": "no fold only (fold 1)"}

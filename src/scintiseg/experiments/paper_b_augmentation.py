@@ -233,7 +233,7 @@ def run_paper_b_augmentation(
     if float((settings or {}).get("labelled", 1.0)) < 1.0:
         raise ScintisegError(f"{NAME} runs with 100 % labelled patients: the GAN learns masks from every "
                              "training patient, so fewer labels would leak through D3 (docs/gan.md)")
-    check_field_of_view(PAPER_B_AUGMENTATION, data)  # thoracic crops, before D1, D2, D3 or the GAN are made
+    seen = check_field_of_view(PAPER_B_AUGMENTATION, data)  # thoracic crops, before D1, D2, D3 or the GAN are made
     out = Path(out or Path("runs") / "experiments" / NAME)
     paths = prepare_datasets(data, out, factor=factor, gan_settings=gan_settings, seed=seed, progress=progress,
                              gan_run=gan_run, gan_minutes=gan_minutes)
@@ -255,4 +255,4 @@ def run_paper_b_augmentation(
                 results.append({"row": row.name, "run": k, **result})
     used = cell_config(spec, spec.rows[0], paths["D1"], out, 0, dict(settings or {})).to_dict()
     return write_outputs(spec, results, out, settings=used, runs=runs, data=str(paths["D1"]), evaluation=evaluation,
-                         test_set=str(evaluator.root) if evaluator else None)
+                         test_set=str(evaluator.root) if evaluator else None, field_of_view=seen)

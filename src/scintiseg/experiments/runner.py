@@ -53,7 +53,7 @@ from scintiseg.experiments.test_set import (
 )
 from scintiseg.io.dataset import load_manifest
 from scintiseg.scan import PARTIAL_VIEW_MM
-from scintiseg.train.config import TrainConfig
+from scintiseg.train.config import CHAN_VESE_ONLY, TrainConfig
 from scintiseg.train.data import spans_whole_body_case
 from scintiseg.train.evaluate import evaluate_run
 from scintiseg.train.loop import build_model, plan_split, train
@@ -159,9 +159,6 @@ def prepare_test_set(
 
 #: A cell's configuration keys that say how it ran, not what it learned (a re-run may change them).
 HOW_IT_RAN = frozenset({"out", "data", "progress", "threads", "device", "generator_workers", "tensorboard"})
-#: Keys only the Chan-Vese loss reads: a cell trained with another loss did not learn from them (session 63: the
-#: renamed Chan-Vese weights made every earlier cell look trained otherwise, paper A's included).
-CHAN_VESE_ONLY = frozenset({"supervised_loss", "alpha", "alpha_rampup", "area_weight", "length_weight"})
 
 
 def _check_same_data(run_dir: Path, data: str | Path, config: TrainConfig | None = None) -> None:
@@ -176,7 +173,10 @@ def _check_same_data(run_dir: Path, data: str | Path, config: TrainConfig | None
             raise ScintisegError(f"this cell was trained on {trained_on}, not {data}: use another --out", path=run_dir)
         if config is not None:
             old, new = before.to_dict(), config.to_dict()
-            unread = HOW_IT_RAN | (CHAN_VESE_ONLY if "chan_vese" not in (old.get("loss"), new["loss"]) else frozenset())
+            # a cell trained with another loss did not learn from the Chan-Vese keys (session 63: the renamed Chan-Vese
+            # weights made every earlier cell look trained otherwise, paper A's included)
+            chan_vese = "chan_vese" in (old.get("loss"), new["loss"])
+            unread = HOW_IT_RAN | (frozenset() if chan_vese else frozenset(CHAN_VESE_ONLY))
             changed = [key for key in new if key not in unread and old.get(key) != new[key]]
             if changed:
                 key = changed[0]
@@ -272,7 +272,7 @@ def run_experiment(
         name = read_record(record, "the experiment's own record; rerun the experiment into a new --out").get("name")
         if name != spec.name:
             raise ScintisegError(f"holds the experiment {name!r}, not {spec.name!r}: use another --out", path=out)
-    check_field_of_view(spec, data)  # before the test set is made or anything trains
+    seen = check_field_of_view(spec, data)  # before the test set is made or anything trains
     for row, k in cells:  # a bad setting fails before the test set is made or anything trains
         config = cell_config(spec, row, data, out, k, settings)
         if k == 0:  # a network that cannot read the data's images (too deep for the crop size) fails here too
@@ -299,7 +299,7 @@ def run_experiment(
         results.append({"row": row.name, "run": k, **result})
     used = cell_config(spec, spec.rows[0], data, out, 0, settings).to_dict()
     return write_outputs(spec, results, out, settings=used, runs=runs, data=str(data), evaluation=evaluation,
-                         test_set=str(evaluator.root) if evaluator else None)
+                         test_set=str(evaluator.root) if evaluator else None, field_of_view=seen)
 
 
 def _guess_spec(out: Path) -> ExperimentSpec:
@@ -371,4 +371,4 @@ def report_experiment(out: str | Path) -> Path:
         settings = TrainConfig.from_yaml(first).to_dict() if first.is_file() else {}
     return write_outputs(spec, results, out, settings=settings, runs=max(record.get("runs", 0), largest),
                          data=record.get("data") or str(settings.get("data", "?")), evaluation=evaluation,
-                         test_set=record.get("test_set"))
+                         test_set=record.get("test_set"), field_of_view=record.get("field_of_view"))

@@ -37,6 +37,7 @@ from scintiseg.experiments.specs import TABLE_METRICS, ExperimentSpec, slug
 from scintiseg.experiments.test_set import read_image_scores
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.metrics import mean_std
+from scintiseg.train.config import unread_fields
 
 #: Metrics of the paired-difference table, in its column order, with their headers.
 PAIRED_METRICS: dict[str, str] = {
@@ -158,11 +159,39 @@ def _images_per_run(results: list[dict]) -> str:
     return "images: " + ", ".join(f"{row} {n}" for row, n in counts.items())
 
 
+def settings_block(settings: dict, field_of_view: str | None = None) -> list[str]:
+    """The lines of the table's settings: the fields the cells read as YAML, then the fields they did not read, named
+    by reason (:func:`scintiseg.train.config.unread_fields`; researcher audit 74: ``pixel_mm``, ``window_size``,
+    ``degrade`` and ``pool_patients`` were listed for crop cells as if they had applied). ``input_mode: ant`` beside
+    ``views: each`` on crops says that each view is its own single-view image. ``field_of_view`` is the data set's
+    (``crop``, ``whole-body``; None for a folder written before the record kept it: the fields that depend on it are
+    listed as read).
+    """
+    whole_body = None if field_of_view is None else field_of_view == "whole-body"
+    unread = unread_fields(settings, whole_body)
+    read = {key: value for key, value in settings.items() if key not in unread and key not in ("out", "data", "seed")}
+    lines = ["```yaml"]
+    for key, value in read.items():
+        note = ""
+        if key == "input_mode" and value == "ant" and read.get("views") == "each" and not whole_body:
+            note = "  # one view per image: ANT, and POST mirrored into ANT's orientation (views: each)"
+        lines.append(f"{key}: {value}{note}")
+    lines.append("```")
+    reasons: dict[str, list[str]] = {}
+    for key, why in unread.items():
+        reasons.setdefault(why, []).append(key)
+    if reasons:
+        said = [", ".join(f"`{key}`" for key in keys) + f": {why}" for why, keys in reasons.items()]
+        lines += ["", f"Not read by the first row's cells: {'; '.join(said)}."]
+    return lines
+
+
 def markdown_table(
     spec: ExperimentSpec, results: list[dict], settings: dict, runs: int, data: str,
-    paired: PairedStatistics | None = None, test_set: str | None = None,
+    paired: PairedStatistics | None = None, test_set: str | None = None, field_of_view: str | None = None,
 ) -> str:
-    """The experiment's Markdown report: ours (mean +- std) beside the paper's value, then paired differences."""
+    """The experiment's Markdown report: ours (mean +- std) beside the paper's value, then paired differences, then
+    the settings (:func:`settings_block`)."""
     stats = row_statistics(spec, results)
     header = ["Row", "runs"]
     for metric in TABLE_METRICS:
@@ -201,12 +230,10 @@ def markdown_table(
         lines += _paired_markdown(paired, runs)
     lines += [
         "",
-        f"Data: `{data}`. Settings shared by every cell (first row shown; rows change model / loss / "
-        "labelled share as named):",
+        f"Data: `{data}`{f' ({field_of_view})' if field_of_view else ''}. Settings shared by every cell (first row "
+        "shown; rows change model / loss / labelled share as named):",
         "",
-        "```yaml",
-        *(f"{k}: {v}" for k, v in settings.items() if k not in ("out", "data", "seed")),
-        "```",
+        *settings_block(settings, field_of_view),
     ]
     if spec.notes:
         lines += ["", spec.notes]
@@ -255,6 +282,7 @@ def write_outputs(
     data: str,
     evaluation: str = "eval-test",
     test_set: str | None = None,
+    field_of_view: str | None = None,
 ) -> Path:
     """Write the files of the module docstring in ``out``; returns the table's path.
 
@@ -272,17 +300,19 @@ def write_outputs(
         evaluation: the cells' evaluation folder (``eval-test``: the data set's test split;
             ``eval-<test set>``: the shared test set).
         test_set: the shared test set's folder, when there is one.
+        field_of_view: the training data set's (``crop``, ``whole-body``: what the settings block leaves out); None
+            where it is not known (a folder written before ``experiment.json`` kept it).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     record = {"name": spec.name, "spec": spec.to_json(), "runs": runs, "data": data, "evaluation": evaluation, "test_set": test_set,
-              "settings": settings}
+              "settings": settings, "field_of_view": field_of_view}
     paired = paired_statistics(spec, image_scores(spec, results, out, evaluation))  # read before anything is written
     write_text_atomic(out / EXPERIMENT_FILE, json.dumps(record, indent=1, default=str) + "\n")
     write_text_atomic(out / "results.csv", results_csv(results))
     if paired:
         write_text_atomic(out / "paired.csv", paired_csv(paired))
     table = out / "table.md"
-    write_text_atomic(table, markdown_table(spec, results, settings, runs, data, paired, test_set))
+    write_text_atomic(table, markdown_table(spec, results, settings, runs, data, paired, test_set, field_of_view))
     plots.plot_experiment(spec, row_statistics(spec, results), paired, out / f"{spec.name}.png")
     return table

@@ -280,3 +280,44 @@ class TrainConfig(Config):
     def in_channels(self) -> int:
         """Channels of the model input for ``input_mode``."""
         return 2 if self.input_mode == "two_channel" else 1
+
+
+#: Fields only synthetic training reads (:func:`scintiseg.train.loop.prepare_synthetic_data`).
+SYNTHETIC_ONLY: tuple[str, ...] = ("synthetic", "synthetic_config", "pool_patients", "refresh", "windows_per_view",
+                                   "val_patients", "degrade", "generator_workers")
+#: Fields a data set's run reads only of whole-body scans (:mod:`scintiseg.train.data`, "Whole-body data sets").
+WHOLE_BODY_ONLY: tuple[str, ...] = ("pixel_mm", "window_size", "degrade_data")
+#: Fields only the Chan-Vese loss reads (:class:`scintiseg.losses.SegmentationLoss`).
+CHAN_VESE_ONLY: tuple[str, ...] = ("supervised_loss", "alpha", "alpha_rampup", "area_weight", "length_weight")
+
+
+def unread_fields(settings: dict[str, Any], whole_body: bool | None = None) -> dict[str, str]:
+    """The fields of a resolved configuration (``TrainConfig.to_dict()``, or a run's recorded one) that its run does
+    not read, each with the setting that leaves it unread, so that a settings listing can set them apart (researcher
+    audit 74: an experiment's table listed ``pixel_mm``, ``window_size``, ``degrade`` and ``pool_patients`` for cells
+    trained on crops, and a reader could not tell what applied).
+
+    Args:
+        settings: field -> value; a field it lacks is not named.
+        whole_body: whether the data set is of whole-body scans (``scintiseg dataset check``'s field of view); None
+            (not known, e.g. an experiment folder written before its record kept it) names none of the fields that
+            depend on it.
+
+    Returns:
+        field -> why it is not read, grouped by the reason: the synthetic-only fields
+        without ``synthetic``; the whole-body-only ones (``pixel_mm``, ``window_size``, ``degrade_data``) of a run on a
+        data set of crops; ``views`` of one on whole-body scans (every view is read either way); the Chan-Vese
+        weights under another loss; ``val_fraction`` beside a ``fold``.
+    """
+    unread: dict[str, str] = {}
+    if not settings.get("synthetic"):
+        unread.update(dict.fromkeys(SYNTHETIC_ONLY, "synthetic training only (no synthetic profile)"))
+        if whole_body is False:
+            unread.update(dict.fromkeys(WHOLE_BODY_ONLY, "whole-body scans only (a data set of crops)"))
+        elif whole_body:
+            unread["views"] = "crops only (every view of a whole-body scan is read)"
+    if settings.get("loss") != "chan_vese":
+        unread.update(dict.fromkeys(CHAN_VESE_ONLY, f"the chan_vese loss only (loss {settings.get('loss')})"))
+    if settings.get("fold") is not None:
+        unread["val_fraction"] = f"no fold only (fold {settings.get('fold')})"
+    return {key: why for key, why in unread.items() if key in settings}
