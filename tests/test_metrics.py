@@ -8,6 +8,7 @@ import torch
 from monai.metrics import DiceMetric
 
 from scintiseg.metrics import (
+    MIN_COMPONENT_PRECISION,
     confusion_counts,
     cpa,
     dsc,
@@ -132,6 +133,97 @@ def test_predicted_components_are_8_connected_so_a_diagonal_call_is_one_false_po
     pred[1, 1] = pred[2, 2] = True  # one diagonal call, away from the lesion
     result = lesion_detection(pred, target)
     assert result["predicted"] == 1 and result["false_positives"] == 1
+
+
+def _two_blobs() -> np.ndarray:
+    target = np.zeros((64, 64), bool)
+    target[10:14, 10:14] = True  # 16 px
+    target[40:45, 30:35] = True  # 25 px
+    return target
+
+
+def test_a_flood_detects_nothing_and_is_one_false_positive():
+    """Session 74's audit: every pixel called (a flooded, untrained network) scored sensitivity 1 with no false
+    positive. The flood is one component, 41 of 4,096 pixels lesion (1 %), under the 10 % share."""
+    target = _two_blobs()
+    result = lesion_detection(np.ones_like(target), target)
+    assert result["sensitivity"] == 0.0 and result["detected"] == 0
+    assert result["predicted"] == 1 and result["false_positives"] == 1 and result["fp_per_image"] == 1.0
+    # the old rule (touching is enough) is min_precision=0: there the flood found both
+    old = lesion_detection(np.ones_like(target), target, min_precision=0.0)
+    assert old["sensitivity"] == 1.0 and old["false_positives"] == 0
+
+
+def test_an_outline_three_times_its_lesion_still_detects_it():
+    target = np.zeros((32, 32), bool)
+    target[10:14, 10:14] = True  # 16 px
+    pred = np.zeros_like(target)
+    pred[8:14, 8:16] = True  # 48 px around it: a third lesion
+    assert pred.sum() == 3 * target.sum() and (pred >= target).all()
+    result = lesion_detection(pred, target)
+    assert result["detected"] == 1 and result["false_positives"] == 0
+
+
+def test_the_share_is_at_least_ten_percent_of_the_components_pixels():
+    """MIN_COMPONENT_PRECISION, ``>=``: a one-pixel lesion under a line of 10 pixels counts, under 11 not."""
+    assert MIN_COMPONENT_PRECISION == 0.1
+    target = np.zeros((5, 20), bool)
+    target[2, 0] = True
+    pred = np.zeros_like(target)
+    pred[2, 0:10] = True  # 1 of 10 px lesion
+    assert (lesion_detection(pred, target)["detected"], lesion_detection(pred, target)["false_positives"]) == (1, 0)
+    pred[2, 10] = True  # 1 of 11
+    assert (lesion_detection(pred, target)["detected"], lesion_detection(pred, target)["false_positives"]) == (0, 1)
+    assert lesion_detection(pred, target, min_precision=1 / 11)["detected"] == 1
+    with pytest.raises(ValueError, match="min_precision"):
+        lesion_detection(pred, target, min_precision=1.5)
+
+
+def test_a_blob_mostly_over_the_bladder_touching_a_lesion_is_a_false_positive_and_detects_nothing():
+    target = np.zeros((40, 40), bool)
+    target[5:8, 5:8] = True  # 9 px lesion
+    pred = np.zeros_like(target)
+    pred[7:20, 7:20] = True  # 169 px, 1 of them on the lesion's corner
+    result = lesion_detection(pred, target)
+    assert result["detected"] == 0 and result["false_positives"] == 1
+
+
+def test_a_merged_component_over_two_lesions_detects_both_when_it_counts():
+    """Merged: the share is the component's pixels in either lesion; counting, it detects each lesion it covers."""
+    target = np.zeros((20, 30), bool)
+    target[5:9, 5:9] = True  # 16 px
+    target[5:9, 15:19] = True  # 16 px, not touching the first
+    pred = np.zeros_like(target)
+    pred[4:10, 4:20] = True  # 96 px over both: 32 / 96 lesion
+    result = lesion_detection(pred, target)
+    assert result["lesions"] == 2 and result["predicted"] == 1
+    assert result["detected"] == 2 and result["false_positives"] == 0
+    # the same bridge widened to 480 px (32 / 480 < 10 %): one false positive, neither lesion detected
+    wide = pred.copy()
+    wide[0:20, 4:28] = True
+    result = lesion_detection(wide, target)
+    assert result["detected"] == 0 and result["false_positives"] == 1
+
+
+def test_a_split_lesion_is_detected_once_and_only_its_imprecise_piece_is_a_false_positive():
+    """Split: each component's share is its own; the lesion is detected once, by the counting pieces together."""
+    target = np.zeros((40, 40), bool)
+    target[10:20, 10:20] = True  # 100 px
+    pred = np.zeros_like(target)
+    pred[10:20, 10:13] = True  # 30 px, all lesion
+    pred[10:20, 16:19] = True  # 30 px, all lesion: a second component
+    result = lesion_detection(pred, target)
+    assert result["predicted"] == 2 and result["detected"] == 1 and result["false_positives"] == 0
+    # neither piece covers more than half the lesion, together they do (60 of 100 px)
+    assert lesion_detection(pred, target, min_overlap=0.5)["detected"] == 1
+    # beside a counting piece, one touching the lesion by one column (10 px) and spreading outside (210 px, 5 %
+    # lesion): a false positive, whose pixels in the lesion do not count towards min_overlap
+    split = np.zeros_like(target)
+    split[10:20, 10:13] = True  # 30 px, all lesion
+    split[10:20, 19:40] = True  # 210 px, 10 of them lesion
+    result = lesion_detection(split, target, min_overlap=0.35)  # 30 px < 35 of 100; with the other's 10 px, 40
+    assert result["predicted"] == 2 and result["false_positives"] == 1 and result["detected"] == 0
+    assert lesion_detection(split, target)["detected"] == 1  # still found by the counting piece
 
 
 def test_class_confusion_rows_are_the_truth_columns_the_prediction_and_overlap_is_read_from_it():

@@ -16,8 +16,8 @@ The cases (:func:`check_cases`):
   seeds from the run's seed on a stream no training or validation draw uses), whose visible lesions are the truth.
 
 What is compared (adapted minus the start, :data:`CHECKED_METRICS`): **lesion-views found** over the hybrid copies'
-views (a lesion visible in a view is found there when a called pixel lies in its extent,
-:func:`scintiseg.metrics.lesion_detection`; a lesion seen on ANT and POST counts in each, as the benchmarks count),
+views (a lesion visible in a view is found there when a called component lies on it of which at least 10 % is
+lesion, :func:`scintiseg.metrics.lesion_detection`; a lesion seen on ANT and POST counts in each, as the benchmarks count),
 **false calls per normal view** over the scans as acquired, and the **pooled DSC** of the hybrid copies' views.
 The method is ``scintiseg evaluate --predictions A --against B``'s (:mod:`.prediction_comparison`): a paired
 percentile bootstrap over patients, 2,000 resamples, seed 0, 95 %, one run per model; verdicts "adapted higher" /

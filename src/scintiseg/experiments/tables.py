@@ -224,7 +224,8 @@ def markdown_table(
         "in the seed text; '(k of n runs)': the metric is undefined for the other runs (CPA of a run that "
         "predicts no pixel) and the mean and the paired intervals leave them out. Per-image DSC counts an "
         "image with no lesion and no prediction as 1; lesion "
-        "sensitivity and false positives per image count 8-connected components (`scintiseg.metrics`).",
+        "sensitivity and false positives per image count 8-connected components, a predicted one counting (no false "
+        "positive, detecting the lesions it touches) when at least 10 % of its pixels are lesion (`scintiseg.metrics`).",
     ]
     if paired:
         lines += _paired_markdown(paired, runs)

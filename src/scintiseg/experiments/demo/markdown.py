@@ -165,7 +165,8 @@ def report_markdown(settings: DemoSettings, state: DemoState, out: Path, figures
         *what_was_done(settings, data, state.runs.get("device")),
         "- **Metrics** on the test patients (threshold 0.5): DSC, Recall, CPA (precision) and IoU pooled over all "
         "test pixels (as paper A reports them), DSC averaged per image, and lesion detection (a true lesion is "
-        "found when a predicted pixel touches it; a predicted component touching none is a false positive).",
+        "found when a predicted component touches it of which at least 10 % is lesion; any other predicted "
+        "component is a false positive, `scintiseg.metrics.MIN_COMPONENT_PRECISION`).",
         "",
         "## Test metrics",
         "",
