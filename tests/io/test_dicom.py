@@ -62,6 +62,13 @@ def test_real_file_round_trips_through_writer(real_nm1, tmp_path):
     np.testing.assert_array_equal(back.view("ANT"), scan.view("ANT"))
     assert back.view("ANT").dtype == np.int16
     assert (back.study_uid, back.series_uid, back.patient_id) == (scan.study_uid, scan.series_uid, scan.patient_id)
+    # The patient's sex and birth date carried through (session 74: written empty, so two people sharing a Patient ID
+    # could not be told apart on import); a value that is no DICOM sex or date is left empty.
+    assert back.metadata["patient_sex"] == scan.metadata["patient_sex"] == "M"
+    scan.metadata |= {"patient_sex": "female", "patient_birth_date": "19500101"}
+    write_dicom(scan, tmp_path / "other.dcm")
+    written = pydicom.dcmread(tmp_path / "other.dcm")
+    assert (written.PatientSex, written.PatientBirthDate) == ("", "19500101")
 
 
 # ------------------------------------------------------------------------------------------ writer

@@ -43,6 +43,7 @@ def test_dicom_reads_back_identically(cohort):
         assert np.array_equal(scan.view(view), fresh.scan.view(view))
         assert np.array_equal(read_mask_png(out / case.masks[view]), fresh.masks[view])
         assert np.array_equal(read_label_png(out / case.regions[view]), fresh.regions[view])
+    assert scan.metadata["patient_sex"] == {"female": "F", "male": "M"}[fresh.meta["sex"]]  # in the header (s74)
     loaded = load_manifest(out).cases[0].meta  # the 3-D mass BSI travels with the case (session 63)
     assert (loaded["bsi_mass_percent"], loaded["bsi_mass_percent_all"]) == (
         fresh.meta["bsi_mass_percent"], fresh.meta["bsi_mass_percent_all"])

@@ -75,6 +75,7 @@ file that records no spacing. Before, the written file gave the assumed size as 
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -652,8 +653,13 @@ def scan_to_dataset(scan: Scan) -> Dataset:
     ds.Manufacturer = str(meta_in.get("manufacturer", "scintiseg"))
     ds.PatientName = scan.patient_name
     ds.PatientID = scan.patient_id
-    ds.PatientBirthDate = ""
-    ds.PatientSex = ""
+    # The patient's sex and birth date where the scan knows them (a DICOM source's, read back; the phantom's sex), so
+    # that two people sharing a Patient ID can be told apart on import (scintiseg.io.import_sources.shared_patient_ids;
+    # session 74: both were written empty, and two phantom cohorts' PH0001, a woman and a man, could not be).
+    sex = str(meta_in.get("patient_sex") or "").strip().upper()
+    birth = str(meta_in.get("patient_birth_date") or "").strip()
+    ds.PatientBirthDate = birth if re.fullmatch(r"\d{8}", birth) else ""
+    ds.PatientSex = sex if sex in ("M", "F", "O") else ""
     ds.StudyInstanceUID = study_uid
     ds.SeriesInstanceUID = series_uid
     ds.FrameOfReferenceUID = _deterministic_uid("frame-of-reference", study_uid, content)

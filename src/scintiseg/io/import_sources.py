@@ -244,8 +244,8 @@ def shared_patient_ids(earlier: list[tuple[str, Path, dict]], new: list[tuple[st
     departments' ``P001``) would be one patient each, the patient-level split wrong without a word (the researcher
     audit's finding 7). [Choice: warn, and group by the Patient ID as before: two scans of one person whose header
     was mistyped once are one patient, and which of the two it is only a person can say. The fix is the user's:
-    other Patient IDs for one cohort's files. ``phantom`` writes no sex or birth date, so its cohorts are not told
-    apart here.]
+    other Patient IDs for one cohort's files. ``phantom`` writes its patients' sex (no birth date: it draws an age),
+    so two of its cohorts are told apart where a Patient ID's two patients differ in sex.]
     """
     by_id: dict[str, list[tuple[Path, dict[str, str], bool]]] = {}
     for files, is_new in ((earlier, False), (new, True)):

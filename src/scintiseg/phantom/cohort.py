@@ -56,7 +56,9 @@ def lesion_annotation(patient: PhantomPatient, view: str) -> Annotation:
 def write_patient(patient: PhantomPatient, out: Path, case_id: str) -> Case:
     """Write one patient's files under ``out`` and return its manifest entry."""
     image = f"images/{case_id}.dcm"
-    write_dicom(patient.scan, out / image)
+    scan = replace(patient.scan)
+    scan.metadata = {**patient.scan.metadata, "patient_sex": {"female": "F", "male": "M"}.get(patient.meta.get("sex"), "")}
+    write_dicom(scan, out / image)  # with the patient's sex in its header, as a camera's file has it
     labels, masks, regions, instances = {}, {}, {}, {}
     for view in patient.scan.view_names:
         labels[view] = f"labels/{case_id}_{view}.json"
