@@ -34,6 +34,7 @@ def _mean_x(group: str) -> float:
 def test_every_atlas_region_but_other_is_drawable():
     assert [r for r in REGION_NAMES if not drawable(r)] == ["other"]
     assert not drawable("ribs") and not drawable("<b>")
+    assert drawable("pelvis_right") and drawable("pelvis_left") and not drawable("sternum_right")
 
 
 def test_front_has_the_sternum_and_back_the_scapulae():
@@ -41,7 +42,7 @@ def test_front_has_the_sternum_and_back_the_scapulae():
     front, back = _groups(_figure(svg, "front")), _groups(_figure(svg, "back"))
     assert "sternum" in front and "sternum" not in back
     assert {"scapula_left", "scapula_right"} <= set(back) and not {"scapula_left", "scapula_right"} & set(front)
-    assert set(front) | set(back) == set(REGION_NAMES[1:])
+    assert set(front) | set(back) == set(REGION_NAMES[1:]) | {"pelvis_right", "pelvis_left"}  # (hemipelves apart)
 
 
 @pytest.mark.parametrize("figure", ["front", "back"])
@@ -101,3 +102,18 @@ def test_the_r_mark_stands_on_the_patients_right(figure, right_x):
     part = _figure(body_diagram_svg({}, {}), figure)
     marks = dict((text, float(x)) for x, text in re.findall(r'<text x="([\d.]+)" y="30"[^>]*>([RL])</text>', part))
     assert marks == {"R": right_x, "L": WIDTH - right_x}
+
+
+@pytest.mark.parametrize("figure", ["front", "back"])
+def test_a_pelvic_lesion_with_a_side_shades_its_own_hemipelvis_only(figure):
+    """Audit 74, finding 11: one right-sided pelvic lesion shaded both hemipelves. Now only the right one, on the
+    patient's right of each figure (image left on the front, image right on the back), with its count."""
+    finding = {"pelvis_right": RegionFinding(1, 0.03)}
+    svg = body_diagram_svg(finding if figure == "front" else {}, finding if figure == "back" else {})
+    part = _figure(svg, figure)
+    assert _involved(part) == {"pelvis_right"}
+    groups = _groups(part)
+    assert (_mean_x(groups["pelvis_right"]) < WIDTH / 2) == (figure == "front")
+    assert (_mean_x(groups["pelvis_left"]) > WIDTH / 2) == (figure == "front")
+    assert re.findall(r'<text class="count"[^>]*>(\d+)</text>', part) == ["1"] and 'class="undrawn"' not in svg
+    assert _involved(_figure(body_diagram_svg({"pelvis": RegionFinding(1, 0.03)}, None), "front")) == {"pelvis"}

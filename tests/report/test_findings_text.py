@@ -90,3 +90,16 @@ def test_the_report_carries_the_draft_and_the_page_shows_it_escaped(nm1_scan, ma
     page = report_html(report, {})
     assert 'id="draft-findings"' in page and "&lt;b&gt;x&lt;/b&gt;" in page
     assert html.escape(draft["findings"][0], quote=True) in page
+
+
+def test_the_pelvis_is_told_per_side_as_a_paired_bone_is():
+    """Audit 74, finding 11: "Pelvis: 1 lesion" where the table said right; femur and ribs had their side."""
+    report = _report([_lesion(3, "POST", "pelvis", 2.0) | {"laterality": "right"},
+                      _lesion(4, "POST", "femur_right", 2.0) | {"laterality": "right"},
+                      _lesion(5, "POST", "pelvis", 2.0) | {"laterality": "midline"},
+                      _lesion(6, "POST", "pelvis", 2.0) | {"laterality": "left"}], views=("POST",))
+    draft = findings_text(report)
+    assert [line.split(":")[0] for line in draft["findings"]] == ["Pelvis (right)", "Pelvis (left)", "Pelvis",
+                                                                  "Femur (right)"]
+    assert draft["findings"][0].startswith("Pelvis (right): 1 lesion (#3: ")
+    assert "in 4 regions (Pelvis (right), Pelvis (left), Pelvis, Femur (right))" in draft["impression"]

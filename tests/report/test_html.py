@@ -576,3 +576,25 @@ def test_lesions_of_a_region_are_listed_by_view_then_id_as_numbers():
     lesions = [{"id": n, "view": view, "region": "ribs_left"} for n, view in ((10, "ANT"), (2, "ANT"), (1, "POST"))]
     ((region, grouped),) = group_by_region(lesions)
     assert region == "ribs_left" and [(l["view"], l["id"]) for l in grouped] == [("ANT", 2), ("ANT", 10), ("POST", 1)]
+
+
+def test_a_pelvic_lesion_is_told_and_drawn_on_its_side_with_the_bones_whole_contribution():
+    """Audit 74, finding 11: the pelvis (one atlas region, two bones) keeps its lesions' side in the body diagram's
+    keys and the "Regions with lesions" words; one side's lesions alone get the bone's whole contribution (the table's
+    number), two sides share it by their lesions' own contributions."""
+    from scintiseg.report.body_diagram import RegionFinding
+    from scintiseg.report.html import place_groups, place_title, region_findings
+
+    bones = {"pelvis": {"contribution_percent": 0.04}, "femur_right": {"contribution_percent": 0.07}}
+    lesions = [{"id": 3, "view": "POST", "region": "pelvis", "laterality": "right", "bsi_contribution_percent": 0.02},
+               {"id": 4, "view": "POST", "region": "femur_right", "laterality": "right",
+                "bsi_contribution_percent": 0.07}]
+    report = {"views": {"POST": {"bsi": {"bones": bones}}}, "lesions": lesions}
+    assert region_findings(report) == {"POST": {"pelvis_right": RegionFinding(1, 0.04),
+                                                "femur_right": RegionFinding(1, 0.07)}}
+    both = report | {"lesions": [*lesions, {"id": 5, "view": "POST", "region": "pelvis", "laterality": "left",
+                                            "bsi_contribution_percent": 0.06}]}
+    found = region_findings(both)["POST"]
+    assert found["pelvis_right"].bsi_percent == pytest.approx(0.01) and found["pelvis_left"].bsi_percent == pytest.approx(0.03)
+    assert [place_title(region, side) for region, side, _ in place_groups(both["lesions"])] == [
+        "Pelvis (right)", "Pelvis (left)", "Femur (right)"]

@@ -69,6 +69,13 @@ REGION_NAMES: tuple[str, ...] = (
     "foot_right",
 )
 REGION_IDS: dict[str, int] = {name: index for index, name in enumerate(REGION_NAMES)}
+#: Regions named once (no side suffix) that hold a pair of bones: the pelvis, both hemipelves (the phantom's region
+#: map and the atlas draw it as one box across the midline). A lesion's ``laterality`` there says which bone of the
+#: pair it lies on, so the words (:mod:`scintiseg.report.findings_text`) and the body diagram
+#: (:mod:`scintiseg.report.body_diagram`) give it, as a paired bone's suffix gives its side (audit 74, finding 11:
+#: "Pelvis: 1 lesion" where the table said right). The spine, sacrum, skull, mandible and sternum are single bones:
+#: a side there is a position within the bone, left to the table and the SR.
+HALVED_REGIONS: tuple[str, ...] = ("pelvis",)
 
 #: Atlas boxes ``(region, u_min, u_max, |v|_min, |v|_max, views)`` in priority order (first match wins).
 #: ``region`` without a side suffix is midline; ``*`` is replaced by ``right``/``left``.

@@ -19,6 +19,12 @@ Choices (no source prescribes a diagram):
   drawn as front, as :mod:`scintiseg.predict.regions` treats it as anterior). The sternum exists only on
   the front and the scapulae only on the back, as in the atlas. A view that was not predicted is drawn
   greyed with "not acquired".
+- **The pelvis in halves.** The atlas names the pelvis once (:data:`~scintiseg.predict.regions.HALVED_REGIONS`), yet
+  it is two bones; the figure draws it as three pieces: ``pelvis_right`` and ``pelvis_left`` (the hemipelves, one
+  shape drawn for the right and mirrored) and ``pelvis`` (the middle piece, symphysis and pubic rami). A finding keyed
+  ``pelvis_right`` / ``pelvis_left`` (a pelvic lesion with that ``laterality``: :func:`diagram_region`) shades its
+  hemipelvis only; one keyed ``pelvis`` (a lesion on the midline, or a caller that gives no side) shades the middle
+  piece. Audit 74, finding 11: one right-sided lesion shaded both hemipelves.
 - **Shade = BSI contribution** (% of skeletal mass, the same number as the lesion table's region rows),
   on one sequential scale shared by both figures, from a light tint at 0 to dark red at the largest
   contribution; every involved region gets at least the light tint and a dark outline, so a lesion with a
@@ -33,7 +39,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scintiseg.predict.regions import REGION_NAMES
+from scintiseg.predict.regions import HALVED_REGIONS, REGION_NAMES
 
 #: Width and height of one figure (SVG user units); the midline is at x = WIDTH / 2.
 WIDTH: float = 200.0
@@ -60,11 +66,8 @@ _SHAPES: dict[str, tuple[str, ...]] = {
     "humerus": ("M53,104 C53,96 65,96 65,104 L61,196 L53,196 Z",),
     "forearm": ("M49,198 H55 L54,258 H48 Z", "M56,198 H62 L60,258 H55 Z"),
     "hand": ("M44,260 H60 L62,284 L57,306 H47 L42,284 Z",),
-    "pelvis": (
-        "M92,214 C72,204 60,214 62,234 C64,250 80,258 92,254 Z",
-        "M108,214 C128,204 140,214 138,234 C136,250 120,258 108,254 Z",
-        "M89,256 H111 L108,268 H92 Z",
-    ),
+    "pelvis": ("M89,256 H111 L108,268 H92 Z",),  # the middle piece; each hemipelvis is ``pelvis_<side>``
+    "pelvis_half": ("M92,214 C72,204 60,214 62,234 C64,250 80,258 92,254 Z",),
     "femur": ("M82,250 C82,242 94,242 93,252 L91,350 H80 Z",),
     "tibia_fibula": ("M81,353 H90 L89,456 H83 Z", "M75,356 H79 L80,452 H77 Z"),
     "foot": ("M77,460 H90 L92,476 L73,487 L69,481 Z",),
@@ -74,7 +77,7 @@ _ANCHORS: dict[str, tuple[float, float]] = {
     "skull": (100, 40), "mandible": (100, 76), "cervical_spine": (100, 95), "thoracic_spine": (100, 145),
     "lumbar_spine": (100, 206), "sacrum": (100, 242), "sternum": (100, 138), "ribs": (76, 150),
     "clavicle": (78, 100), "scapula": (77, 132), "humerus": (58, 150), "forearm": (55, 228), "hand": (52, 284),
-    "pelvis": (72, 234), "femur": (86, 300), "tibia_fibula": (84, 405), "foot": (80, 474),
+    "pelvis": (100, 264), "pelvis_half": (74, 234), "femur": (86, 300), "tibia_fibula": (84, 405), "foot": (80, 474),
 }
 #: Regions drawn on one figure only (as in the atlas: the sternum faces the ANT detector, the scapulae POST).
 _ONLY_ON: dict[str, str] = {"sternum": "front", "scapula": "back"}
@@ -102,10 +105,35 @@ def _split(region: str) -> tuple[str, str | None]:
     return region, None
 
 
-def drawable(region: str) -> bool:
-    """Whether ``region`` has a shape on the diagram (every atlas region but ``other`` does)."""
+def _drawn_regions() -> list[str]:
+    """The region names the figures draw, in atlas order: every atlas region but ``other``, each halved region
+    followed by its two halves (module docstring)."""
+    names = []
+    for region in REGION_NAMES[1:]:
+        names.append(region)
+        if region in HALVED_REGIONS:
+            names += [f"{region}_{side}" for side in _SIDES]
+    return names
+
+
+def _shape_of(region: str) -> str:
+    """The :data:`_SHAPES` key of a drawn region: its base name, or ``<base>_half`` for a halved region's side."""
     base, side = _split(region)
-    return region in REGION_NAMES and base in _SHAPES and (side is None) == (f"{base}_right" not in REGION_NAMES)
+    return f"{base}_half" if side is not None and base in HALVED_REGIONS else base
+
+
+def drawable(region: str) -> bool:
+    """Whether ``region`` has a shape on the diagram: every atlas region but ``other``, and each side of a halved one
+    (``pelvis_right``; module docstring)."""
+    return region in _drawn_regions() and _shape_of(region) in _SHAPES
+
+
+def diagram_region(region: str, laterality: str | None) -> str:
+    """The diagram's name of a lesion's place: its region, with the lesion's side for a halved region (``pelvis``,
+    ``right`` -> ``pelvis_right``; module docstring); a midline or unknown side keeps the region's name."""
+    if region in HALVED_REGIONS and laterality in _SIDES:
+        return f"{region}_{laterality}"
+    return region
 
 
 def _shade(fraction: float) -> str:
@@ -127,9 +155,7 @@ def _figure(figure: str, findings: Mapping[str, RegionFinding] | None, scale_max
     parts = [f'<g class="figure" data-figure="{figure}"' + ("" if acquired else ' opacity="0.45"') + ">",
              f'<text x="{_MID}" y="9" text-anchor="middle" font-size="11" font-weight="bold">{title}</text>']
     idle, marked, labels = [], [], []
-    for region in REGION_NAMES:
-        if not drawable(region):
-            continue
+    for region in _drawn_regions():
         base, side = _split(region)
         if _ONLY_ON.get(base, figure) != figure:
             continue
@@ -147,9 +173,9 @@ def _figure(figure: str, findings: Mapping[str, RegionFinding] | None, scale_max
         mirror = ' transform="matrix(-1 0 0 1 200 0)"' if _mirrored(side, figure) else ""
         (marked if involved else idle).append(f'<g {style} data-region="{html.escape(region, quote=True)}"{data}{mirror}>'
                      f"<title>{html.escape(tip)}</title>"
-                     + "".join(f'<path d="{d}"/>' for d in _SHAPES[base]) + "</g>")
+                     + "".join(f'<path d="{d}"/>' for d in _SHAPES[_shape_of(region)]) + "</g>")
         if involved:
-            x, y = _ANCHORS[base]
+            x, y = _ANCHORS[_shape_of(region)]
             if _mirrored(side, figure):
                 x = WIDTH - x
             labels.append(f'<text class="count" x="{x:g}" y="{y + 4:g}" text-anchor="middle" font-size="11" '

@@ -16,7 +16,10 @@ Choices [all choice, stated so a reader knows what a word means]:
 - **Shape** from the outline's eccentricity: ``elongated`` from 0.9 (a rib segment, a vertebral endplate), else
   ``focal``; **size** as the equivalent diameter (mm) and the area (mm²) of the outline.
 - **Location**: the region as the report names it (its side for a paired bone), in anatomical order; a lesion beside
-  the bladder or at a forearm or hand says so.
+  the bladder or at a forearm or hand says so. A region named once that holds a pair of bones (the pelvis:
+  :data:`~scintiseg.predict.regions.HALVED_REGIONS`) is told per side, from the lesion's ``laterality``: "Pelvis
+  (right)", as "Ribs (right)" (audit 74, finding 11: "Pelvis: 1 lesion" where the table said right); a pelvic lesion on
+  the midline is "Pelvis".
 - **Impression**: the number of distinct lesions and the regions, the BSI with the share of the skeleton it covers
   and the Soloway grade; then a caution for each QC flag that changes how the findings read (a superscan pattern, a
   clipped export, a low-count acquisition, a partial view, views perhaps named the other way round, a call beside
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from scintiseg.report.html import group_by_region, region_title
+from scintiseg.report.html import place_groups, place_title
 
 #: The note every draft carries (a reviewed report's: :data:`REVIEWED_NOTE`).
 DRAFT_NOTE = "Machine-written draft from the model's outlines, for the reader to edit; not a diagnosis."
@@ -87,6 +90,12 @@ def distinct_lesions(report: dict) -> list[dict]:
     return distinct
 
 
+def _places(lesions: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The lesions grouped by place (:func:`~.html.place_groups`: a halved region per side), titled."""
+    return [(UNNAMED_REGIONS.get(region) or place_title(region, side), group)
+            for region, side, group in place_groups(lesions)]
+
+
 def _clause(lesion: dict, views: list[str]) -> str:
     """``#3: focal, moderate uptake (2.0 x normal bone), about 27 mm (587 mm²), ANT and POST``."""
     eccentricity = _number(lesion.get("eccentricity"))
@@ -124,10 +133,9 @@ def findings_text(report: dict) -> dict:
     views = [str(view) for view in report.get("views") or {}]
     lesions = distinct_lesions(report)
     findings = []
-    for region, group in group_by_region(lesions):
+    for title, group in _places(lesions):
         count = len(group)
         clauses = "; ".join(_clause(lesion, views) for lesion in group)
-        title = UNNAMED_REGIONS.get(region) or region_title(region)
         findings.append(f"{title}: {count} lesion{'s' if count != 1 else ''} ({clauses}).")
     left_out = len(report.get("left_out_calls") or [])
     aside = (f" {left_out} call{'s' if left_out != 1 else ''} set aside by the reading rules "
@@ -135,7 +143,7 @@ def findings_text(report: dict) -> dict:
     if not lesions:
         impression = "No focal area of increased uptake outlined by the model." + aside
     else:
-        regions = [region_title(region) for region, _ in group_by_region(lesions) if region not in UNNAMED_REGIONS]
+        regions = [title for title, _ in _places(lesions) if title not in UNNAMED_REGIONS.values()]
         impression = f"{len(lesions)} distinct lesion{'s' if len(lesions) != 1 else ''}" + (
             f" in {len(regions)} region{'s' if len(regions) != 1 else ''} ({', '.join(regions)})" if regions else
             " in no named region")

@@ -49,12 +49,12 @@ import html
 from pathlib import Path
 
 from scintiseg.predict.bsi import NEARER_VIEW, REGION_TO_BONE, reader_bones, view_weights
-from scintiseg.predict.regions import REGION_NAMES
+from scintiseg.predict.regions import HALVED_REGIONS, REGION_NAMES
 from scintiseg.predict.rule_calls import RULE_TEXT
 from scintiseg.predict.spine_pattern import BROAD_CALL_RATIO, PATTERN_RATIO
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT, SUPERSCAN_FLAG
 from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG
-from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg
+from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg, diagram_region
 from scintiseg.report.overlay import REGION_COLOURS
 
 _STYLE = """
@@ -374,6 +374,30 @@ def group_by_region(lesions: list[dict]) -> list[tuple[str, list[dict]]]:
             for region in sorted(groups, key=_region_order)]
 
 
+def place_groups(lesions: list[dict]) -> list[tuple[str, str | None, list[dict]]]:
+    """``(region, side, lesions)`` groups in anatomical order (:func:`group_by_region`): a region named once that holds
+    a pair of bones (the pelvis, :data:`~scintiseg.predict.regions.HALVED_REGIONS`) split by its lesions'
+    ``laterality``, right, left, then the midline (side None); any other region whole, side None (a paired bone's
+    side is in its name). Audit 74, finding 11: the pelvis lost its side in words the table gave."""
+    places: list[tuple[str, str | None, list[dict]]] = []
+    for region, group in group_by_region(lesions):
+        if region not in HALVED_REGIONS:
+            places.append((region, None, group))
+            continue
+        for side in ("right", "left", None):
+            members = [one for one in group
+                       if (one.get("laterality") if one.get("laterality") in ("right", "left") else None) == side]
+            if members:
+                places.append((region, side, members))
+    return places
+
+
+def place_title(region: str, side: str | None = None) -> str:
+    """A place for people: :func:`region_title`, with ``side`` where given (``pelvis``, ``right`` -> ``Pelvis
+    (right)``)."""
+    return f"{region_title(region)} ({side})" if side else region_title(region)
+
+
 def id_order(value) -> tuple[int, int, str]:
     """A sort key of a lesion's or a left-out call's id: whole numbers in their order, anything else after them."""
     text = str(value)
@@ -391,12 +415,27 @@ def view_region_bsi(report: dict, view: str, region: str) -> float:
 
 
 def region_findings(report: dict) -> dict[str, dict[str, RegionFinding]]:
-    """View -> region -> :class:`~.body_diagram.RegionFinding` (lesion count, BSI contribution) of that view."""
-    found: dict[str, dict[str, RegionFinding]] = {}
+    """View -> region -> :class:`~.body_diagram.RegionFinding` (lesion count, BSI contribution) of that view.
+
+    A pelvic lesion with a side is keyed by its hemipelvis (``pelvis_right``: :func:`~.body_diagram.diagram_region`).
+    A halved region's BSI contribution (:func:`view_region_bsi`, the bone's, as the table's region row gives it) goes
+    to its keys in proportion to their lesions' own contributions (``bsi_contribution_percent``; by lesion count where
+    those add up to nothing): one side's lesions alone get the whole, the number the table shows."""
+    grouped: dict[tuple[str, str], dict[str, list[dict]]] = {}
     for lesion in report["lesions"]:
         view, region = str(lesion.get("view")), str(lesion.get("region"))
-        count = found.setdefault(view, {}).get(region, RegionFinding(0, 0.0)).lesions + 1
-        found[view][region] = RegionFinding(count, view_region_bsi(report, view, region))
+        key = diagram_region(region, lesion.get("laterality"))
+        grouped.setdefault((view, region), {}).setdefault(key, []).append(lesion)
+    found: dict[str, dict[str, RegionFinding]] = {}
+    for (view, region), keys in grouped.items():
+        bsi = view_region_bsi(report, view, region)
+        weights = {key: sum(float(l.get("bsi_contribution_percent") or 0.0) for l in lesions)
+                   for key, lesions in keys.items()}
+        if sum(weights.values()) <= 0.0:
+            weights = {key: float(len(lesions)) for key, lesions in keys.items()}
+        total = sum(weights.values())
+        for key, lesions in keys.items():
+            found.setdefault(view, {})[key] = RegionFinding(len(lesions), bsi * weights[key] / total)
     return found
 
 
@@ -889,7 +928,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
     if VIEWS_SWAPPED_FLAG in (summary.get("qc_flags") or []):  # every side on the page may be the wrong one: said first
         parts.append(f'<p class="warn" id="views-swapped"><strong>Check the view names.</strong> '
                      f'{_e(QC_FLAG_MEANINGS[VIEWS_SWAPPED_FLAG])}.</p>')
-    involved = [r for r, _ in group_by_region(report["lesions"])]
+    involved = [place_title(region, side) for region, side, _ in place_groups(report["lesions"])]
     parts += [
         '<div class="top"><div class="summary"><h2>Summary</h2>',
         '<table id="summary"><tbody>',
@@ -904,7 +943,7 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         f"<tr id=\"soloway\"><th>Soloway grade</th><td>{_e(soloway_text(summary))}</td></tr>",
         *_bsi_rows(report),
         f'<tr id="regions-involved"><th>Regions with lesions</th><td class="t">'
-        f"{_e(', '.join(region_title(r) for r in involved) or 'none')}</td></tr>",
+        f"{_e(', '.join(involved) or 'none')}</td></tr>",
         "</tbody></table>",
         f'<p id="bsi-scope"><b>BSI scope.</b> {_e(summary["bsi_scope"])}</p>',
         _qc_flags(summary.get("qc_flags") or [], report.get("input")),

@@ -70,6 +70,8 @@ from scintiseg.report.html import (
     group_by_region,
     id_order,
     nearer_view_missing,
+    place_groups,
+    place_title,
     no_bsi_reason,
     qc_flag_meaning,
     region_bsi_percent,
@@ -528,7 +530,7 @@ def _summary(flow: _Flow, report: dict) -> None:
     flow.paragraph(f"{triage_text(summary, views)} (largest lesion probability, calls left out by a reading rule set "
                    "aside; a ranking, not calibrated)", lead="Triage score:")
     flow.paragraph(soloway_text(summary), lead="Soloway grade:")
-    involved = [region_title(region) for region, _ in group_by_region(report.get("lesions") or [])]
+    involved = [place_title(region, side) for region, side, _ in place_groups(report.get("lesions") or [])]
     flow.paragraph(", ".join(involved) or "none", lead="Regions:")
     flags = [str(flag) for flag in summary.get("qc_flags") or []]
     flow.heading("QC flags")
