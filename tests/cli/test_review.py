@@ -352,6 +352,21 @@ def test_a_call_relabelled_as_no_lesion_is_deleted_and_said(predicted, tmp_path,
                                                       "not_lesions": {"Bladder": 1}}
     assert "1 deleted; labelled no lesion: 1 'Bladder')" in err  # the reader's decision in the record and the line
     assert "labelled no lesion: 1 Bladder" in (out / "report.html").read_text()
+    # Named with its place in the words of the report and the SR (audit 74, finding 3: only a count in report.json).
+    called = next(lesion for lesion in _report(predicted)["lesions"] if lesion["id"] == lesions[0]["group_id"])
+    (found,) = _report(out)["review"]["not_lesion_findings"]
+    assert (found["view"], found["label"], found["region"]) == ("ANT", "Bladder", called["region"])
+    from scintiseg.report.html import place_title  # lazy: this test only
+
+    side = called["laterality"] if called["region"] == "pelvis" and called["laterality"] in ("right", "left") else None
+    place = place_title(called["region"], side)
+    line = f"Read as no lesion by the reader: bladder ({place[:1].lower()}{place[1:]}, ANT)."
+    assert _report(out)["summary"]["findings_text"]["findings"][-1] == line
+    assert html.escape(line, quote=True) in (out / "report.html").read_text()
+    import pydicom  # lazy: this test only
+
+    texts = [item.TextValue for item in pydicom.dcmread(out / "sr.dcm").ContentSequence[-1].ContentSequence]
+    assert any(line in text and "1 finding read as bladder by the reader" in text for text in texts)
     # Kept in the reviewed LabelMe file as drawn (session 62: dropped, only the count in report.json kept it).
     (kept,) = [shape for shape in json.loads((out / "ANT.labelme.json").read_text())["shapes"]
                if shape["label"] == "Bladder"]

@@ -103,3 +103,41 @@ def test_the_pelvis_is_told_per_side_as_a_paired_bone_is():
                                                                   "Femur (right)"]
     assert draft["findings"][0].startswith("Pelvis (right): 1 lesion (#3: ")
     assert "in 4 regions (Pelvis (right), Pelvis (left), Pelvis, Femur (right))" in draft["impression"]
+
+
+def _reviewed(report, findings=None, **not_lesions):
+    views = {view: {"network_lesions": 1, "kept": 0, "deleted": 1, "not_lesions": counts}
+             for view, counts in not_lesions.items()}
+    return report | {"review": {"reviewed": True, "views": views}
+                     | ({"not_lesion_findings": findings} if findings is not None else {})}
+
+
+def test_a_review_without_lesions_says_so_in_the_readers_words_and_names_what_the_reader_decided():
+    """Audit 74, finding 3: NM1's only call relabelled ``degenerative`` read "No focal area of increased uptake outlined
+    by the model", and the reader's finding was in no text."""
+    report = _reviewed(_report([]), [{"view": "ANT", "label": "degenerative", "region": "lumbar_spine",
+                                      "laterality": "left"}], ANT={"degenerative": 1})
+    draft = findings_text(report)
+    assert draft["findings"] == ["Read as no lesion by the reader: degenerative (lumbar spine, ANT)."]
+    assert draft["impression"] == "No lesion after review; 1 finding read as degenerative by the reader (lumbar spine, ANT)."
+    assert findings_text(_reviewed(_report([])))["impression"] == "No lesion after review."  # every call deleted
+    assert findings_text(_report([]))["impression"] == "No focal area of increased uptake outlined by the model."
+
+
+def test_a_reviews_findings_read_as_no_lesion_are_named_beside_its_lesions_each_with_its_place():
+    found = [{"view": "POST", "label": "Bladder", "region": "pelvis", "laterality": "right"},
+             {"view": "ANT", "label": "injection_site", "region": "other", "laterality": "left"},
+             {"view": "ANT", "label": "Fracture", "region": "ribs_left", "laterality": "left"}]
+    report = _reviewed(_report([_lesion(1, "ANT", "skull", 2.0)]), found)
+    draft = findings_text(report)
+    assert draft["findings"][-1] == ("Read as no lesion by the reader: bladder (pelvis (right), POST); injection site "
+                                     "(outside the named bones, ANT); fracture (ribs (left), ANT).")
+    assert draft["impression"].startswith("1 distinct lesion in 1 region (Skull); Bone Scan Index 0.50 %; Soloway grade "
+                                          "1. 3 findings read as no lesion by the reader: bladder (pelvis (right), "
+                                          "POST); injection site (outside the named bones, ANT); fracture (ribs (left), "
+                                          "ANT), not counted.")
+
+
+def test_a_review_written_before_the_places_were_kept_names_the_view_from_its_counts():
+    report = _reviewed(_report([]), None, ANT={"Bladder": 2}, POST={})
+    assert findings_text(report)["impression"] == "No lesion after review; 2 findings read as bladder by the reader (ANT; ANT)."

@@ -598,3 +598,17 @@ def test_a_pelvic_lesion_is_told_and_drawn_on_its_side_with_the_bones_whole_cont
     assert found["pelvis_right"].bsi_percent == pytest.approx(0.01) and found["pelvis_left"].bsi_percent == pytest.approx(0.03)
     assert [place_title(region, side) for region, side, _ in place_groups(both["lesions"])] == [
         "Pelvis (right)", "Pelvis (left)", "Femur (right)"]
+
+
+def test_a_lesion_table_without_lesions_says_whose_reading_it_is():
+    """Audit 74, finding 3: a review uses no threshold; the empty table of a reviewed report says "after review" and
+    what the reader read as no lesion, a prediction's keeps its threshold."""
+    from scintiseg.report.html import no_lesion_text
+
+    review = {"reviewed": True, "views": {"ANT": {"not_lesions": {"degenerative": 1}}},
+              "not_lesion_findings": [{"view": "ANT", "label": "degenerative", "region": "lumbar_spine",
+                                       "laterality": "midline"}]}
+    assert no_lesion_text({}) == "No lesion found above the threshold."
+    assert no_lesion_text({"review": review}) == ("No lesion after review; 1 finding read as degenerative by the "
+                                                  "reader (lumbar spine, ANT).")
+    assert no_lesion_text({"review": {"reviewed": True, "views": {"ANT": {"deleted": 1}}}}) == "No lesion after review."

@@ -4,6 +4,8 @@ table carried onto more pages with its header again, and a name's ``$`` printed 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -124,6 +126,21 @@ def test_a_report_without_lesions_says_so(nm1_scan, make_blobs):
     report = report_dict(prediction)
     words = _words(pdf_texts(report_pdf(report, _images(prediction))))
     assert "No lesion found above the threshold." in words and "Paired with" not in words
+
+
+def test_a_review_without_lesions_says_what_the_reader_decided_not_a_threshold(nm1_scan, make_blobs):
+    """Audit 74, finding 3: a reviewed report whose only call the reader relabelled ``degenerative`` said "No lesion
+    found above the threshold" (a review applies none) and named the reader's finding nowhere."""
+    prediction = _predicted(nm1_scan, make_blobs, [])
+    review = {"reviewed": True, "views": {"ANT": {"network_lesions": 1, "kept": 0, "deleted": 1,
+                                                  "not_lesions": {"degenerative": 1}}},
+              "not_lesion_findings": [{"view": "ANT", "label": "degenerative", "region": "lumbar_spine",
+                                       "laterality": "left"}]}
+    report = report_dict(dataclasses.replace(prediction, review=review))
+    words = _words(pdf_texts(report_pdf(report, _images(prediction))))
+    assert "threshold" not in words and "outlined by the model" not in words
+    assert "No lesion after review; 1 finding read as degenerative by the reader (lumbar spine, ANT)." in words
+    assert "Read as no lesion by the reader: degenerative (lumbar spine, ANT)." in words
 
 
 def test_a_dollar_in_a_name_is_printed_as_a_dollar_not_as_tex(nm1_report):

@@ -31,7 +31,9 @@ How (choices the papers leave open, all stated here):
   or a left-out call, but not equal to one) or ``reader`` (drawn where the network outlined nothing; counted
   ``drawn``); a network lesion no reviewed outline touches is counted ``deleted``, and the outlines a reader labelled
   as no lesion are listed by label (``not_lesions``: ``{"bladder": 1}``, a call relabelled rather than deleted;
-  :mod:`scintiseg.report.review_folder`), and kept in the reviewed LabelMe file as the reader labelled them.
+  :mod:`scintiseg.report.review_folder`), and kept in the reviewed LabelMe file as the reader labelled them; each is
+  also listed with its view, region and side (``not_lesion_findings``, :func:`not_lesion_findings`), which the words
+  of the reviewed report name.
 - **The network's own outlines** are what each origin is told against, never the reader's file
   (:func:`recorded_network`, :func:`network_run_again`; ``review.network_outlines`` names the source per view): in a
   prediction's folder its lesions are ``V_mask.png`` (else the contours ``report.json`` lists, a folder returned
@@ -70,6 +72,7 @@ from scintiseg.io.predicted_labels import PREDICTED_MASK, outline_mask, unedited
 from scintiseg.io.reader_labels import LEFT_OUT_LABEL, label_kind, normalised_label, not_counted
 from scintiseg.io.view_pairs import join_views
 from scintiseg.predict.bsi import REGION_TO_BONE
+from scintiseg.predict.measurements import region_side
 from scintiseg.predict.pipeline import PredictSettings, predict_view
 from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.qc import RULE_FLAGS
@@ -372,6 +375,27 @@ def review_record(prediction: Prediction, network: dict[str, tuple[np.ndarray, n
         record["earlier_review"] = {"source_folder": folder_was if isinstance(folder_was, str) else None,
                                     "reader": reader or None}
     return record
+
+
+def not_lesion_findings(prediction: Prediction, shapes: dict[str, list[Shape]]) -> list[dict]:
+    """What a reader decided is no lesion, one record per outline labelled so (``bladder``, ``degenerative``, ...; the
+    shapes :class:`ReaderOutlines` keeps), in view order then as drawn: ``{"view", "label", "region", "laterality"}``,
+    the label as the reader typed it (stripped; the key of ``not_lesions``), the region and side found as a lesion's
+    are (the region holding most of its pixels, :meth:`~scintiseg.predict.regions.SkeletonRegions.region_of`; a paired
+    bone's side, else the side of its centroid). Kept in ``review.not_lesion_findings`` so that the words of a reviewed
+    report can say what the reader read each call as and where (audit 74, finding 3: the only call of NM1 relabelled
+    ``degenerative`` was told nowhere but as a count in ``report.json``)."""
+    found = []
+    for name, result in prediction.views.items():
+        for shape in shapes.get(name) or []:
+            pixels = shape.to_mask(result.labels.shape)
+            if not pixels.any():
+                continue
+            region = result.regions.region_of(pixels)
+            column = float(np.nonzero(pixels)[1].mean())
+            found.append({"view": name, "label": shape.label.strip(), "region": region,
+                          "laterality": region_side(region) or result.regions.laterality(column)})
+    return found
 
 
 def _kept_alone(prediction: Prediction, origin: dict[int, str], deleted_bones: dict[str, set[str]]) -> list[str]:

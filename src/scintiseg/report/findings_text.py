@@ -24,6 +24,11 @@ Choices [all choice, stated so a reader knows what a word means]:
   and the Soloway grade; then a caution for each QC flag that changes how the findings read (a superscan pattern, a
   clipped export, a low-count acquisition, a partial view, views perhaps named the other way round, a call beside
   the bladder, an assumed pixel size); the calls the reading rules left out are counted, not described.
+- **A reviewed report** (``scintiseg review``) speaks of the reader's outlines, to which no threshold applies: no
+  lesion left is "No lesion after review", never "outlined by the model" (audit 74, finding 3); the outlines the reader
+  labelled no lesion (``bladder``, ``degenerative``, ``injection site``, ...) are named with their place, one finding
+  line "Read as no lesion by the reader: degenerative (lumbar spine, ANT)" and a clause of the impression
+  (:func:`~.html.not_lesions_said`), so that the page, the PDF and the SR's text say what the reader decided.
 - Always headed as a machine draft: it repeats the model's findings in words, it does not interpret them.
 """
 
@@ -31,7 +36,7 @@ from __future__ import annotations
 
 import math
 
-from scintiseg.report.html import place_groups, place_title
+from scintiseg.report.html import not_lesions_said, place_groups, place_title, reader_not_lesions
 
 #: The note every draft carries (a reviewed report's: :data:`REVIEWED_NOTE`).
 DRAFT_NOTE = "Machine-written draft from the model's outlines, for the reader to edit; not a diagnosis."
@@ -137,10 +142,18 @@ def findings_text(report: dict) -> dict:
         count = len(group)
         clauses = "; ".join(_clause(lesion, views) for lesion in group)
         findings.append(f"{title}: {count} lesion{'s' if count != 1 else ''} ({clauses}).")
+    reviewed = isinstance(report.get("review"), dict)
+    benign = reader_not_lesions(report)
+    if benign:
+        findings.append("Read as no lesion by the reader: "
+                        + "; ".join(f"{label} ({where})" for label, where in benign) + ".")
+    said = not_lesions_said(report)
     left_out = len(report.get("left_out_calls") or [])
     aside = (f" {left_out} call{'s' if left_out != 1 else ''} set aside by the reading rules "
              f"{'is' if left_out == 1 else 'are'} listed in the report, not counted." if left_out else "")
-    if not lesions:
+    if not lesions and reviewed:
+        impression = "No lesion after review" + (f"; {said}." if said else ".") + aside
+    elif not lesions:
         impression = "No focal area of increased uptake outlined by the model." + aside
     else:
         regions = [title for title, _ in _places(lesions) if title not in UNNAMED_REGIONS.values()]
@@ -154,7 +167,7 @@ def findings_text(report: dict) -> dict:
                 impression += f" over the {covered:.0f} % of the skeleton seen (a lower bound)"
         if summary.get("soloway_grade") is not None:
             impression += f"; Soloway grade {summary['soloway_grade']}"
-        impression += "." + aside
+        impression += "." + (f" {said[:1].upper()}{said[1:]}, not counted." if said else "") + aside
     cautions = _cautions([str(flag) for flag in summary.get("qc_flags") or []])
     if cautions:
         impression += " Caution: " + "; ".join(cautions) + "."

@@ -544,8 +544,8 @@ def _lesion_table(report: dict) -> list[str]:
                          + "</tr>")
         parts.append("</tbody>")
     if not report["lesions"]:
-        parts.append(f'<tbody><tr class="empty"><td class="t" colspan="{len(columns)}">No lesion found above the '
-                     "threshold.</td></tr></tbody>")
+        parts.append(f'<tbody><tr class="empty"><td class="t" colspan="{len(columns)}">{_e(no_lesion_text(report))}'
+                     "</td></tr></tbody>")
     spilled = spilled_regions(report)
     if spilled:
         said = "; ".join(f"{region_title(region)} {bsi:.3g} %" for region, bsi in spilled.items())
@@ -693,6 +693,66 @@ def review_text(report: dict) -> str | None:
                        "deleted" if tally.get("left_out_dismissed") else ""))
     who = reader_name(review.get("reader")) or "a reader"
     return f"reviewed by {who} ({'; '.join(told)})"
+
+
+#: A place no bone names, as a not-lesion finding's place is said mid-sentence.
+_UNNAMED_PLACES = {"unnamed": "region not named", "other": "outside the named bones"}
+
+
+def reader_not_lesions(report: dict) -> list[tuple[str, str]]:
+    """``(label, where)`` per outline the reader of a reviewed report labelled no lesion, in the words a sentence
+    takes: the label lower-case, ``_`` as spaces (``injection site``), and where it lies, ``lumbar spine, ANT`` or a
+    hemipelvis's ``pelvis (right), POST`` (``review.not_lesion_findings``, :func:`place_title`); a review written
+    before session 74, which counted them per view only (``review.views.V.not_lesions``), gives the view alone. Empty
+    for a prediction's report (audit 74, finding 3: the reader's ``degenerative`` was in no text)."""
+    review = report.get("review")
+    if not isinstance(review, dict):
+        return []
+
+    def words(label) -> str:
+        return " ".join(str(label).replace("_", " ").split()).lower()
+
+    listed = review.get("not_lesion_findings")
+    if isinstance(listed, list):
+        said = []
+        for item in listed:
+            if not isinstance(item, dict) or not str(item.get("label") or "").strip():
+                continue
+            region, side = str(item.get("region") or "other"), item.get("laterality")
+            place = _UNNAMED_PLACES.get(region) or place_title(
+                region, side if region in HALVED_REGIONS and side in ("right", "left") else None)
+            said.append((words(item["label"]), f"{place[:1].lower()}{place[1:]}, {item.get('view')}"))
+        return said
+    counted = []
+    for view, tally in (review.get("views") or {}).items():
+        benign = tally.get("not_lesions") if isinstance(tally, dict) else None
+        for label, count in (benign.items() if isinstance(benign, dict) else ()):
+            counted += [(words(label), str(view))] * (int(count) if isinstance(count, int) and count > 0 else 0)
+    return counted
+
+
+def not_lesions_said(report: dict) -> str | None:
+    """One clause of :func:`reader_not_lesions`: ``1 finding read as degenerative by the reader (lumbar spine, ANT)``,
+    or for several labels ``3 findings read as no lesion by the reader: bladder (pelvis (right), POST); ...``; None
+    when there is none."""
+    found = reader_not_lesions(report)
+    if not found:
+        return None
+    count = f"{len(found)} finding{'s' if len(found) != 1 else ''}"
+    labels = list(dict.fromkeys(label for label, _ in found))
+    if len(labels) == 1:
+        return f"{count} read as {labels[0]} by the reader ({'; '.join(where for _, where in found)})"
+    return f"{count} read as no lesion by the reader: " + "; ".join(f"{label} ({where})" for label, where in found)
+
+
+def no_lesion_text(report: dict) -> str:
+    """What the lesion table says when it lists none: a prediction's "No lesion found above the threshold."; a reviewed
+    report's, whose lesions are the reader's outlines with no threshold applied, "No lesion after review." and what the
+    reader read as no lesion (:func:`not_lesions_said`; audit 74, finding 3)."""
+    if not isinstance(report.get("review"), dict):
+        return "No lesion found above the threshold."
+    said = not_lesions_said(report)
+    return "No lesion after review" + (f"; {said}." if said else ".")
 
 
 def soloway_text(summary: dict) -> str:

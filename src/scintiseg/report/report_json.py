@@ -35,8 +35,9 @@ Layout (``format: scintiseg-report``, ``version: 1``)::
      "review": {"reviewed", "source_folder", "compared_with", "reader": {"name", "organization"},
                 "earlier_review": {...}, "network_outlines": {VIEW: source},  # (session 62)
                 "views": {VIEW: {"network_lesions", "kept", "restored", "edited", "drawn", "deleted",
-                                 "not_lesions": {LABEL: n}, "left_out_dismissed"}}}}  # (the last two when any;
-                                                                                # left_out_dismissed: session 65)
+                                 "not_lesions": {LABEL: n}, "left_out_dismissed"}},  # (the last two when any;
+                                                                               # left_out_dismissed: session 65)
+                "not_lesion_findings": [{"view", "label", "region", "laterality"}]}}  # (when any; session 74)
                 # (only a reviewed report, scintiseg review; each lesion then has "origin")
 
 **Version**: ``version`` counts changes a reader of an older report would misread: a key removed or
@@ -82,7 +83,9 @@ values, id -> name of :data:`scintiseg.predict.regions.REGION_NAMES`, and ``inpu
 shows none, :mod:`scintiseg.prepare.export_gain`, and the QC flag ``low_counts_estimated_<VIEW>`` it raises, and
 ``review.kept_alone``, the ids of the network's lesions a reader kept on one view while deleting its bone's calls on
 the other, read from the kept view, :func:`scintiseg.predict.bsi.reader_bones`, and ``summary.findings_text``, a
-draft of the findings and impression in words, :mod:`scintiseg.report.findings_text`) keep the version, and a reader
+draft of the findings and impression in words, :mod:`scintiseg.report.findings_text`, and session 74
+``review.not_lesion_findings``, each outline a reader labelled no lesion with its view, region and side,
+:func:`scintiseg.predict.review.not_lesion_findings`) keep the version, and a reader
 ignores keys it does not know.
 
 Every number a reader needs to interpret the others is defined in ``definitions`` in plain words.

@@ -70,6 +70,7 @@ from scintiseg.report.html import (
     group_by_region,
     id_order,
     nearer_view_missing,
+    no_lesion_text,
     place_groups,
     place_title,
     no_bsi_reason,
@@ -679,7 +680,7 @@ def _layout(report: dict, images: Mapping[str, np.ndarray], tallest: float) -> _
     if report.get("lesions"):
         _table(flow, _LESION_COLUMNS, _lesion_rows(report))
     else:
-        flow.paragraph("No lesion found above the threshold.")
+        flow.paragraph(no_lesion_text(report))
     calls = _left_out_rows(report)
     if calls:
         flow.heading("Calls left out by a reading rule (not lesions; counted in nothing)")

@@ -31,7 +31,7 @@ from scintiseg.io.labelme import annotation_to_json
 from scintiseg.io.not_scans import REPORT_NAME, prediction_report
 from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
-from scintiseg.predict.review import LABELME_NAME, is_edited, review_record, reviewed
+from scintiseg.predict.review import LABELME_NAME, is_edited, not_lesion_findings, review_record, reviewed
 from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
 from scintiseg.report.predicted_again import damaged_report, predict_again, report_of
 from scintiseg.scan import Annotation, Shape
@@ -94,6 +94,10 @@ def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | Lo
     for view, benign in again.not_lesions.items():
         if benign and view in record["views"]:  # the reader's relabelled calls: part of what the reader decided
             record["views"][view]["not_lesions"] = dict(benign)
+    benign_found = not_lesion_findings(prediction, {view: shapes for view, shapes in again.not_lesion_shapes.items()
+                                                    if view in record["views"]})
+    if benign_found:  # each with its place, for the words of the report (audit 74, finding 3)
+        record["not_lesion_findings"] = benign_found
     for view, dismissed in again.left_out_dismissed.items():
         if dismissed and view in record["views"]:  # left-out calls the reader deleted: no longer listed (session 65)
             record["views"][view]["left_out_dismissed"] = dismissed
