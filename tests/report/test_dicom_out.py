@@ -602,3 +602,34 @@ def test_sr_measurements_are_each_lesions_area_in_mm2_and_its_mean_and_maximum_c
         assert numbers[(activity, "Mean")][0] == pytest.approx(lesion.counts_mean, rel=1e-4)
         assert numbers[(activity, "Maximum")][0] == pytest.approx(lesion.counts_max, rel=1e-4)
         assert lesion.counts_max > lesion.counts_mean
+
+
+def test_each_reading_has_its_own_series_numbers_and_every_gsps_a_series_description(two_views, tmp_path):
+    """Audit 74, finding 4: the predict, review and compare SRs of one study were all series 900, every GSPS 901 and
+    no GSPS had a Series Description, so a PACS series browser showed three "900" and nameless "901" series."""
+    import dataclasses
+
+    from scintiseg.report.dicom_out import SERIES_NUMBERS
+
+    prediction, source, folder = two_views
+    sr, gsps = pydicom.dcmread(folder / "sr.dcm"), pydicom.dcmread(folder / "gsps.dcm")
+    assert (sr.SeriesNumber, gsps.SeriesNumber) == (900, 901)
+    assert gsps.SeriesDescription == gsps.ContentDescription == "scintiseg lesion contours"
+    reviewed = dataclasses.replace(prediction, review={"reviewed": True, "origin": {}})
+    write_sr(reviewed, source, tmp_path / "sr.dcm")
+    write_gsps(reviewed, source, tmp_path / "gsps.dcm")
+    sr, gsps = pydicom.dcmread(tmp_path / "sr.dcm"), pydicom.dcmread(tmp_path / "gsps.dcm")
+    assert (sr.SeriesNumber, gsps.SeriesNumber) == (910, 911)
+    assert gsps.SeriesDescription == "scintiseg lesion contours, reviewed"
+    compared = SERIES_NUMBERS["compared"]
+    write_sr(reviewed, source, tmp_path / "cmp_sr.dcm", series_number=compared["sr"])
+    write_gsps(reviewed, source, tmp_path / "cmp_gsps.dcm", series_number=compared["gsps"], label="FOLLOW_UP",
+               description="scintiseg follow-up against 2024-01-15")
+    gsps = pydicom.dcmread(tmp_path / "cmp_gsps.dcm")
+    assert (pydicom.dcmread(tmp_path / "cmp_sr.dcm").SeriesNumber, gsps.SeriesNumber) == (920, 921)
+    assert gsps.SeriesDescription == "scintiseg follow-up against 2024-01-15"
+    numbers = [number for kinds in SERIES_NUMBERS.values() for number in kinds.values()]
+    assert len(numbers) == len(set(numbers))  # no two kinds of object share a number
+    if shutil.which("dciodvfy"):
+        for name in ("sr.dcm", "gsps.dcm", "cmp_sr.dcm", "cmp_gsps.dcm"):
+            assert [line for line in _dciodvfy(tmp_path / name) if line.startswith("Error")] == [], name

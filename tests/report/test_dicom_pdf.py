@@ -76,6 +76,9 @@ def test_a_review_a_reader_signed_is_verified(prediction, nm1_path):
     unsigned = encapsulated_pdf(replace(prediction, review={"views": {}}), source, b"%PDF-")
     assert signed.VerificationFlag == "VERIFIED" and unsigned.VerificationFlag == "UNVERIFIED"
     assert unsigned.SeriesDescription.endswith("reviewed")
+    # A series number of the review's own, after its SR (910) and GSPS (911); audit 74, finding 4: every PDF was 902.
+    assert signed.SeriesNumber == unsigned.SeriesNumber == 912
+    assert encapsulated_pdf(prediction, source, b"%PDF-").SeriesNumber == 902
 
 
 def test_dciodvfy_finds_no_error(written):

@@ -51,6 +51,10 @@ states Body Part Examined ``WHOLEBODY`` (PS3.16 Annex L, an unpaired body part) 
 Laterality: General Series Laterality is Type 2C, required only for a paired body part (PS3.3
 C.7.3.1), and without a body part a validator cannot decide the condition (dciodvfy reported it missing).
 
+Each object is a series of its own, numbered by the reading it holds and its kind (:data:`SERIES_NUMBERS`: a
+prediction's 900-902, a review's 910-912, a comparison's 920-921), and described: the SR's Series Description says
+what it measures ("..., reviewed" for a review), the GSPS's is its Content Description (audit 74, finding 4).
+
 Both drop a Patient's Size or Weight of zero copied from the source (Type 3, PS3.3 C.7.2.2): cameras write
 0 for "not entered", and a zero size is no measurement (dciodvfy warns on it).
 
@@ -131,7 +135,27 @@ OUTLINE_ORIGINS: dict[str, str] = {
     "edited": "the network, edited by the reader",
 }
 
+#: Series Number of each DICOM object scintiseg writes into a study, by the reading it holds, then by its kind: a
+#: prediction's SR, GSPS and encapsulated PDF 900-902, a review's 910-912, a comparison's SR and GSPS 920-921. Each
+#: object is a series of its own (its own Series Instance UID); the number is what a PACS series browser lists and
+#: sorts by (PS3.3 C.7.3.1, General Series: "A number that identifies this Series", no uniqueness required), so three
+#: readings of one study were three "900" series and three "901" (audit 74, finding 4). A tens digit per reading keeps
+#: the kinds in one order and leaves room for more; a reading done again (a review of a review) takes its reading's
+#: numbers again, its own series told apart by its UID and its date.
+SERIES_NUMBERS: dict[str, dict[str, int]] = {
+    "predicted": {"sr": 900, "gsps": 901, "pdf": 902},
+    "reviewed": {"sr": 910, "gsps": 911, "pdf": 912},
+    "compared": {"sr": 920, "gsps": 921},
+}
+
 _SIDES = {"left": "Left", "right": "Right"}
+
+
+def series_number_of(prediction: Prediction, kind: str) -> int:
+    """The Series Number (:data:`SERIES_NUMBERS`) of a prediction's ``kind`` of object (``sr``, ``gsps``, ``pdf``): a
+    reviewed prediction's (``prediction.review`` set) or the network's own. A comparison's objects pass theirs
+    (``SERIES_NUMBERS["compared"]``) to :func:`write_sr` and :func:`write_gsps`."""
+    return SERIES_NUMBERS["reviewed" if prediction.review else "predicted"][kind]
 
 
 def finding_site(region: str, laterality: str):
@@ -286,14 +310,17 @@ def person_name(text: str) -> str:
 
 
 def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
-             tracking: dict[int, tuple[str, str]] | None = None, description: str | None = None) -> None:
+             tracking: dict[int, tuple[str, str]] | None = None, description: str | None = None,
+             series_number: int | None = None) -> None:
     """Write the TID 1500 measurement report of ``prediction`` (every lesion of every view, pairs sharing
     their tracking identifiers) referencing ``source_ds`` to ``path``: one dataset holding every view, or a
     mapping view -> dataset (:func:`per_view_sources`).
 
     ``tracking``: lesion id -> (Tracking Identifier, Tracking UID) given instead of :func:`tracking_identifiers`'
     (a follow-up's lesions carrying the UIDs of the baseline lesions they continue: ``scintiseg compare``);
-    ``description``: the series description (default: ``scintiseg lesion measurements``)."""
+    ``description``: the series description (default: ``scintiseg lesion measurements``); ``series_number``: the
+    Series Number (default: the prediction's or the review's, :func:`series_number_of`; ``scintiseg compare`` passes
+    ``SERIES_NUMBERS["compared"]["sr"]``)."""
     import highdicom as hd  # lazy: start-up time
     from highdicom.sr import (  # lazy: start-up time
         AlgorithmIdentification,
@@ -396,7 +423,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
         evidence=distinct_sources(sources),
         content=header,
         series_instance_uid=hd.UID(),
-        series_number=900,
+        series_number=series_number_of(prediction, "sr") if series_number is None else series_number,
         sop_instance_uid=hd.UID(),
         instance_number=1,
         manufacturer=EQUIPMENT["Manufacturer"],
@@ -466,14 +493,17 @@ def _cielab(colour: str):
 
 def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
                layer_of: Callable[[str, int], str] | None = None, layer_colours: Mapping[str, str] | None = None,
-               label: str = "LESIONS", description: str = "scintiseg lesion contours") -> None:
+               label: str = "LESIONS", description: str = "scintiseg lesion contours",
+               series_number: int | None = None) -> None:
     """Write a GSPS drawing every lesion outline of every view (and its id) on that view's frame of the source
     (``source_ds``: one dataset holding every view, or a mapping view -> dataset, :func:`per_view_sources`).
 
     By default one graphic layer, ``LESIONS``. With ``layer_of`` (view, lesion id -> a name, e.g. a follow-up lesion's
     status) each outline goes to the layer of its name, upper case, coloured by ``layer_colours`` (name ->
     ``#rrggbb``), and its text names it too; ``label`` and ``description`` are the presentation state's Content
-    Label and Content Description.
+    Label and Content Description, the description its Series Description too (audit 74, finding 4: a GSPS series had
+    none, nameless in a PACS series browser); ``series_number``: the Series Number (default: the prediction's or the
+    review's, :func:`series_number_of`; ``scintiseg compare`` passes ``SERIES_NUMBERS["compared"]["gsps"]``).
 
     A reviewed prediction (``scintiseg review``; session 62: its GSPS could not be told from the network's) draws
     the outlines only its reader drew on a layer of their own, ``READER`` (orange, as on the page), the others on
@@ -531,7 +561,8 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
     gsps = hd.pr.GrayscaleSoftcopyPresentationState(
         referenced_images=distinct_sources(sources),
         series_instance_uid=hd.UID(),
-        series_number=901,
+        series_number=series_number_of(prediction, "gsps") if series_number is None else series_number,
+        series_description=description,
         sop_instance_uid=hd.UID(),
         instance_number=1,
         manufacturer=EQUIPMENT["Manufacturer"],

@@ -10,7 +10,8 @@ Modules and their values (PS3.3 A.45.1-1):
   Issuer of Patient ID, the Study Description and its Specific Character Set (so a name in the source's letters is
   written as it was read).
 - **Encapsulated Document Series**: Modality ``DOC`` (PS3.3 C.24.1: the one modality of an encapsulated document), a
-  series of its own (number :data:`SERIES_NUMBER`, after the SR's 900 and the GSPS's 901), described as the SR's is.
+  series of its own, numbered after the SR and the GSPS of its reading (902 for a prediction, 912 for a review:
+  :data:`~.dicom_out.SERIES_NUMBERS`), described as the SR's is.
 - **General Equipment**: scintiseg (:data:`~.dicom_out.EQUIPMENT`), as on the SR and GSPS. **SC Equipment**: Conversion
   Type ``WSD`` (workstation: a document a program made, as DCMTK's ``pdf2dcm`` says it; ``SYN`` names a synthetic
   image, and the PDF is a report, not an image).
@@ -41,14 +42,12 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from scintiseg.io.atomic import atomic_path
 from scintiseg.predict.prediction import Prediction
-from scintiseg.report.dicom_out import EQUIPMENT, TYPE2_COPIED, distinct_sources, per_view_sources
+from scintiseg.report.dicom_out import EQUIPMENT, TYPE2_COPIED, distinct_sources, per_view_sources, series_number_of
 
 #: Encapsulated PDF Storage (PS3.4 B.5).
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
 #: The document's title, as PACS lists it.
 DOCUMENT_TITLE = "scintiseg bone scan lesion report (machine draft)"
-#: Series Number of the encapsulated PDF (the SR is 900, the GSPS 901).
-SERIES_NUMBER = 902
 #: Attributes copied from the source beside :data:`~.dicom_out.TYPE2_COPIED` when it has them (Type 3 or 1C).
 COPIED_WHERE_PRESENT = ("SpecificCharacterSet", "IssuerOfPatientID", "StudyDescription")
 
@@ -82,7 +81,7 @@ def encapsulated_pdf(prediction: Prediction, source_ds, pdf: bytes) -> Dataset:
     ds.InstanceCreationTime = now.strftime("%H%M%S")
     ds.Modality = "DOC"
     ds.SeriesInstanceUID = hd.UID()
-    ds.SeriesNumber = SERIES_NUMBER
+    ds.SeriesNumber = series_number_of(prediction, "pdf")
     ds.SeriesDescription = "scintiseg report (PDF), reviewed" if review else "scintiseg report (PDF)"
     for keyword, value in EQUIPMENT.items():
         setattr(ds, keyword, value)
