@@ -130,7 +130,11 @@ def test_a_named_reader_verifies_the_sr_and_the_pdf(predicted, tmp_path, capsys)
     assert document.VerificationFlag == "VERIFIED"
     assert bytes(document.EncapsulatedDocument)[: document.EncapsulatedDocumentLength] == pdf
     sr = pydicom.dcmread(out / "sr.dcm")
-    assert (sr.VerificationFlag, sr.CompletionFlag) == ("VERIFIED", "COMPLETE")
+    assert (sr.VerificationFlag, sr.CompletionFlag, sr.PreliminaryFlag) == ("VERIFIED", "COMPLETE", "FINAL")
+    # One stance throughout (audit 74, finding 5): no "machine draft" on a signed review, never a diagnosis.
+    assert document.DocumentTitle == "scintiseg bone scan lesion report (reviewed by Jane Doe)"
+    assert "REVIEWED OUTLINES, NOT A DIAGNOSIS" in words and "MACHINE DRAFT" not in words
+    assert (document.SeriesNumber, sr.SeriesNumber, pydicom.dcmread(out / "gsps.dcm").SeriesNumber) == (912, 910, 911)
     (verifier,) = sr.VerifyingObserverSequence
     assert str(verifier.VerifyingObserverName) == "Doe^Jane"
     assert verifier.VerifyingOrganization == "Nuclear Medicine, Example Hospital"
@@ -142,7 +146,8 @@ def test_a_named_reader_verifies_the_sr_and_the_pdf(predicted, tmp_path, capsys)
         assert [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")] == []
     unnamed = tmp_path / "unnamed"
     assert main(["review", str(predicted), "--out", str(unnamed)]) == 0
-    assert pydicom.dcmread(unnamed / "sr.dcm").VerificationFlag == "UNVERIFIED"
+    unsigned = pydicom.dcmread(unnamed / "sr.dcm")
+    assert (unsigned.VerificationFlag, unsigned.PreliminaryFlag) == ("UNVERIFIED", "PRELIMINARY")
     assert not (unnamed / "report.pdf").exists() and not (unnamed / "report_pdf.dcm").exists()  # opt-in
     capsys.readouterr()
     assert main(["review", str(predicted), "--out", str(tmp_path / "empty"), "--reader", " "]) == 2

@@ -633,3 +633,22 @@ def test_each_reading_has_its_own_series_numbers_and_every_gsps_a_series_descrip
     if shutil.which("dciodvfy"):
         for name in ("sr.dcm", "gsps.dcm", "cmp_sr.dcm", "cmp_gsps.dcm"):
             assert [line for line in _dciodvfy(tmp_path / name) if line.startswith("Error")] == [], name
+
+
+def test_a_signed_review_is_a_final_sr_and_anything_else_preliminary(two_views, tmp_path):
+    """Audit 74, finding 5: a signed review's SR was COMPLETE and VERIFIED yet PRELIMINARY. Preliminary Flag (PS3.3
+    C.17.2) FINAL only where a reader signed; the prediction's and an unsigned review's stay PRELIMINARY."""
+    import dataclasses
+
+    prediction, source, folder = two_views
+    flags = ("CompletionFlag", "VerificationFlag", "PreliminaryFlag")
+    sr = pydicom.dcmread(folder / "sr.dcm")
+    assert tuple(sr.get(key) for key in flags) == ("PARTIAL", "UNVERIFIED", "PRELIMINARY")
+    for review, expected in (({"reviewed": True, "origin": {}}, ("PARTIAL", "UNVERIFIED", "PRELIMINARY")),
+                             ({"reviewed": True, "origin": {}, "reader": {"name": "Doe^Jane"}},
+                              ("COMPLETE", "VERIFIED", "FINAL"))):
+        write_sr(dataclasses.replace(prediction, review=review), source, tmp_path / "sr.dcm")
+        sr = pydicom.dcmread(tmp_path / "sr.dcm")
+        assert tuple(sr.get(key) for key in flags) == expected
+        if shutil.which("dciodvfy"):
+            assert [line for line in _dciodvfy(tmp_path / "sr.dcm") if line.startswith("Error")] == []

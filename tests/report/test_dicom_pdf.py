@@ -78,6 +78,11 @@ def test_a_review_a_reader_signed_is_verified(prediction, nm1_path):
     assert unsigned.SeriesDescription.endswith("reviewed")
     # A series number of the review's own, after its SR (910) and GSPS (911); audit 74, finding 4: every PDF was 902.
     assert signed.SeriesNumber == unsigned.SeriesNumber == 912
+    # Titled by its stance (audit 74, finding 5: a VERIFIED document titled "machine draft").
+    assert signed.DocumentTitle == "scintiseg bone scan lesion report (reviewed by Jane Doe)"
+    assert unsigned.DocumentTitle == "scintiseg bone scan lesion report (reviewed outlines, not signed)"
+    assert "machine draft" not in signed.DocumentTitle + unsigned.DocumentTitle
+    assert encapsulated_pdf(prediction, source, b"%PDF-").DocumentTitle == DOCUMENT_TITLE
     assert encapsulated_pdf(prediction, source, b"%PDF-").SeriesNumber == 902
 
 

@@ -141,6 +141,9 @@ def test_a_review_without_lesions_says_what_the_reader_decided_not_a_threshold(n
     assert "threshold" not in words and "outlined by the model" not in words
     assert "No lesion after review; 1 finding read as degenerative by the reader (lumbar spine, ANT)." in words
     assert "Read as no lesion by the reader: degenerative (lumbar spine, ANT)." in words
+    # Audit 74, finding 5: a reviewed report's banner and footer said "machine draft"; still never a diagnosis.
+    assert "REVIEWED OUTLINES, NOT A DIAGNOSIS" in words and "reviewed outlines, not a diagnosis · scintiseg" in words
+    assert "machine draft, not" not in words.lower()
 
 
 def test_a_dollar_in_a_name_is_printed_as_a_dollar_not_as_tex(nm1_report):

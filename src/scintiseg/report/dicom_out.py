@@ -20,6 +20,14 @@ SR content (PS3.16 TID 1500):
 - a Qualitative Evaluations container (TID 1500, UMLS C0034375) of TEXT comments (DCM 121106): the model's disclaimer
   (what it was trained on, not a clinical device), the BSI's scope (:func:`~.report_json.bsi_scope`), as the page
   gives them (session 62), and the draft findings and impression in words (session 73, :mod:`.findings_text`);
+- the SR Document General flags (PS3.3 C.17.2): a prediction's, or a review nobody signed, is Completion Flag
+  ``PARTIAL``, Verification Flag ``UNVERIFIED`` and Preliminary Flag ``PRELIMINARY``; a review a reader signed
+  (``scintiseg review --reader``) is ``COMPLETE``, ``VERIFIED`` (the reader the Verifying Observer) and ``FINAL``.
+  Verification Flag VERIFIED means "attested to (signed) by a Verifying Observer ... who is accountable for its
+  content", Preliminary Flag PRELIMINARY "the content is preliminary" and FINAL "the content is final" (Type 3): a
+  document its accountable reader signed is no longer preliminary, and before, VERIFIED beside PRELIMINARY said both
+  (audit 74, finding 5). FINAL states the document's status, not a diagnosis: the content is measurements of the
+  reader's outlines, and the SR's own comments still carry the model's disclaimer (not a clinical device);
 - a reviewed prediction (``scintiseg review``): each lesion's qualitative evaluation "Outline drawn by"
   (:data:`OUTLINE_ORIGINS`: kept, drawn, restored or edited by the reader), the series description ending
   "reviewed", and the Predecessor Documents Sequence naming the SR of the folder the outlines came from;
@@ -431,7 +439,7 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
                                             else "scintiseg lesion measurements"),
         previous_versions=_predecessor(prediction, distinct_sources(sources)[0]) or None,
         is_complete=bool(person),
-        is_final=False,
+        is_final=bool(person),  # FINAL only once the reader signed: see the module docstring (SR flags)
         is_verified=bool(person),  # VERIFIED by the reader who reviewed the outlines, with their organization
         verifying_observer_name=person_name(reader["name"]) if person else None,
         verifying_organization=(reader.get("organization") or "unknown") if person else None,

@@ -15,7 +15,8 @@ Modules and their values (PS3.3 A.45.1-1):
 - **General Equipment**: scintiseg (:data:`~.dicom_out.EQUIPMENT`), as on the SR and GSPS. **SC Equipment**: Conversion
   Type ``WSD`` (workstation: a document a program made, as DCMTK's ``pdf2dcm`` says it; ``SYN`` names a synthetic
   image, and the PDF is a report, not an image).
-- **Encapsulated Document**: Document Title :data:`DOCUMENT_TITLE`; Concept Name LOINC 18748-4 "Diagnostic Imaging
+- **Encapsulated Document**: Document Title :data:`DOCUMENT_TITLE` (a review's names its reader:
+  :func:`document_title`); Concept Name LOINC 18748-4 "Diagnostic Imaging
   Report" (CID 7000, Diagnostic Imaging Report Document Titles; chosen over 49118-3, which DICOM's tables give two
   meanings, "Nuclear Medicine Report" in CID 7000 and "NM unspecified body region" in CID 100); MIME Type
   ``application/pdf``; Burned In Annotation ``YES`` (the page prints the patient's name and id); the Source Instance
@@ -43,11 +44,25 @@ from pydicom.uid import ExplicitVRLittleEndian
 from scintiseg.io.atomic import atomic_path
 from scintiseg.predict.prediction import Prediction
 from scintiseg.report.dicom_out import EQUIPMENT, TYPE2_COPIED, distinct_sources, per_view_sources, series_number_of
+from scintiseg.report.html import display_name
 
 #: Encapsulated PDF Storage (PS3.4 B.5).
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
-#: The document's title, as PACS lists it.
+#: The document's title, as PACS lists it (a prediction's; a reviewed report's: :func:`document_title`).
 DOCUMENT_TITLE = "scintiseg bone scan lesion report (machine draft)"
+
+
+def document_title(prediction: Prediction) -> str:
+    """The Document Title of ``prediction``'s report: :data:`DOCUMENT_TITLE` for the network's own reading; for a
+    review, whose outlines are a reader's, "... (reviewed by Jane Doe)" when a reader signed it, "... (reviewed
+    outlines, not signed)" otherwise (audit 74, finding 5: a VERIFIED document was titled "machine draft"). The page
+    inside still says "not a diagnosis" either way (:func:`~.report_pdf.caution`)."""
+    review = prediction.review
+    if not review:
+        return DOCUMENT_TITLE
+    signer = (review.get("reader") or {}).get("name")
+    said = f"reviewed by {display_name(signer)}" if signer else "reviewed outlines, not signed"
+    return f"scintiseg bone scan lesion report ({said})"
 #: Attributes copied from the source beside :data:`~.dicom_out.TYPE2_COPIED` when it has them (Type 3 or 1C).
 COPIED_WHERE_PRESENT = ("SpecificCharacterSet", "IssuerOfPatientID", "StudyDescription")
 
@@ -98,7 +113,7 @@ def encapsulated_pdf(prediction: Prediction, source_ds, pdf: bytes) -> Dataset:
         item.ReferencedSOPInstanceUID = source.SOPInstanceUID
         references.append(item)
     ds.SourceInstanceSequence = references
-    ds.DocumentTitle = DOCUMENT_TITLE
+    ds.DocumentTitle = document_title(prediction)
     concept = Dataset()
     concept.CodeValue, concept.CodingSchemeDesignator, concept.CodeMeaning = "18748-4", "LN", "Diagnostic Imaging Report"
     ds.ConceptNameCodeSequence = [concept]

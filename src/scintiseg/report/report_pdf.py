@@ -6,7 +6,8 @@ outlines), in the words and numbers ``report.html`` uses (its helpers, :mod:`.ht
 
 - **Header**: the patient (name as a person reads it, id, birth date, sex), the study (date, accession, description),
   the views, the source file, the model and when the report was made; a yellow box with the caution the page carries:
-  a machine draft, not a diagnosis, and the model's own disclaimer (not a clinical device).
+  a machine draft (a reviewed report: reviewed outlines), not a diagnosis, and the model's own disclaimer (not a
+  clinical device).
 - **Images**: every view side by side, cropped to the rows of the body as on the page (:func:`.html.rows_shown`),
   drawn in millimetres (non-square pixels keep their shape) and head-up (:func:`.html.shown_head_up`); each lesion's
   outline red with its id (the table's), the calls a reading rule left out dashed blue with ``x1``, ``x2``, ...
@@ -20,7 +21,8 @@ outlines), in the words and numbers ``report.html`` uses (its helpers, :mod:`.ht
 - **Lesions by region**: the lesion table grouped by region (anatomical order, each group headed by its lesion count
   and BSI contribution, as on the page), then the calls left out by a reading rule; its header row is repeated on every
   page it runs onto.
-- A footer on every page: the patient, the study date, "machine draft, not a diagnosis", page *i* of *n*.
+- A footer on every page: the patient, the study date, "machine draft, not a diagnosis" ("reviewed outlines, not a
+  diagnosis" for a reviewed report: :func:`caution`), page *i* of *n*.
 
 Choices [all choice]:
 
@@ -102,8 +104,18 @@ IMAGES_WIDTH_MM: float = 118.0
 ONE_PAGE_LESIONS: int = 16
 #: A paragraph of at most this many lines is never split between two regions (a QC flag's meaning, a finding).
 KEEP_LINES: int = 8
-#: The caution every page carries in its footer; the header's box says it in full.
+#: The caution every page of a prediction's report carries in its banner and footer; the header's box says it in full.
 CAUTION = "Machine draft, not a diagnosis"
+#: The caution of a reviewed report's pages (``scintiseg review``): its outlines are a reader's, no longer the machine's
+#: draft, and still no diagnosis (audit 74, finding 5: a VERIFIED report's banner said "machine draft").
+REVIEWED_CAUTION = "Reviewed outlines, not a diagnosis"
+
+
+def caution(report: dict) -> str:
+    """The caution of ``report``'s pages: :data:`REVIEWED_CAUTION` for a reviewed report (signed or not: its outlines
+    are a reader's either way; the signature is said in the Outlines line and the DICOM Verification Flag), else
+    :data:`CAUTION`."""
+    return REVIEWED_CAUTION if isinstance(report.get("review"), dict) else CAUTION
 
 #: Every text's font features: no ligatures (module docstring), where matplotlib shapes text (3.11 on).
 _FEATURES: dict = {"fontfeatures": ("-liga",)} if hasattr(Text, "set_fontfeatures") else {}
@@ -388,7 +400,7 @@ class _Document:
         for number, page in enumerate(self.pages, start=1):
             page.box(MARGIN_MM, y - 3.6, _WIDTH, 0.2, fill="#999999")
             page.text(MARGIN_MM, y, _fit(self.patient_line(), 95.0, 7.0), 7.0, colour=_GREY)
-            page.text(PAGE_MM[0] - MARGIN_MM, y, f"{CAUTION.lower()} · scintiseg "
+            page.text(PAGE_MM[0] - MARGIN_MM, y, f"{caution(self.report).lower()} · scintiseg "
                       f"{self.report.get('scintiseg_version', '')} · page {number} of {len(self.pages)}", 7.0,
                       colour=_GREY, align="right")
 
@@ -399,7 +411,7 @@ def _header(document: _Document, page: _Page) -> float:
     study, source, model = report.get("study") or {}, report.get("input") or {}, report.get("model") or {}
     y = MARGIN_MM + 5.0
     page.text(MARGIN_MM, y, "Bone scan lesion report", 15.0, bold=True)
-    page.text(PAGE_MM[0] - MARGIN_MM, y, CAUTION.upper(), 9.0, bold=True, colour=_RED, align="right")
+    page.text(PAGE_MM[0] - MARGIN_MM, y, caution(report).upper(), 9.0, bold=True, colour=_RED, align="right")
     flow = _Flow(document, [_Region(page, MARGIN_MM, _WIDTH, y + 2.5, _BOTTOM)])
     flow.paragraph(document.patient_line().split(" · study ")[0], 9.0, lead="Patient")
     told = [display_date(study.get("study_date")), f"accession {study['accession_number']}"
@@ -417,12 +429,12 @@ def _header(document: _Document, page: _Page) -> float:
                    lead="Source", lead_bold=False)
     draft = (report.get("summary") or {}).get("findings_text")
     note = draft.get("note") if isinstance(draft, dict) and isinstance(draft.get("note"), str) else ""
-    caution = note.strip()
+    said = note.strip()
     if model.get("disclaimer"):
-        caution += f" Not a clinical device: {model['disclaimer']}"
+        said += f" Not a clinical device: {model['disclaimer']}"
     top = flow.y + 1.5
     box = _Flow(document, [_Region(page, MARGIN_MM + 2.0, _WIDTH - 4.0, top + 1.2, _BOTTOM)])
-    box.paragraph(caution, 7.5, lead=f"{CAUTION}.")
+    box.paragraph(said, 7.5, lead=f"{caution(report)}.")
     height = box.y - top + 1.2
     page.box(MARGIN_MM, top, _WIDTH, height, fill="#fff3cd", edge="#d9a400")
     return top + height + 4.0
@@ -656,8 +668,11 @@ def report_pdf(report: dict, images: Mapping[str, np.ndarray]) -> bytes:
         study = report.get("study") or {}
         metadata = {"Title": f"Bone scan lesion report, patient {patient.get('id') or 'unknown'}"
                              + (f", study {display_date(study['study_date'])}" if study.get("study_date") else ""),
-                    "Subject": f"{CAUTION}: scintiseg lesion outlines, Bone Scan Index, QC flags and draft findings",
-                    "Creator": f"scintiseg {report.get('scintiseg_version', '')}", "Author": "scintiseg (machine draft)"}
+                    "Subject": f"{caution(report)}: scintiseg lesion outlines, Bone Scan Index, QC flags and draft "
+                               "findings",
+                    "Creator": f"scintiseg {report.get('scintiseg_version', '')}",
+                    "Author": "scintiseg (reviewed outlines)" if isinstance(report.get("review"), dict)
+                    else "scintiseg (machine draft)"}
         with PdfPages(buffer, metadata=metadata) as pdf:
             for sheet in document.pages:
                 pdf.savefig(sheet.figure)
