@@ -18,6 +18,8 @@ Choices [all choice]:
 - **Values** come from each scan's ``report.json`` as written by the run (scan-level summary; the summary row's values
   where the report cannot be read). A later ``scintiseg review`` of a scan changes its report, not this page: the
   page says so.
+- **Scores** are printed with 3 decimals in every row (:func:`_score`; audit 74: ``1`` beside ``0.999``), never
+  rounded up to 1.000 from below, and ``<0.001`` below that.
 - **No cut-off** is drawn: the score ranks, it does not decide (its ROC on a department's labelled scans, and the
   score needed for a chosen sensitivity: ``scintiseg predict --labels``, :mod:`.image_labels`). Every scan is still
   to be read.
@@ -144,11 +146,16 @@ def _blank(value, fmt: str = "{}") -> str:
 
 
 def _score(value: float | None) -> str:
-    """A probability to 3 significant digits, never shown as the certainty it is not (0.9997 -> ``0.999``)."""
+    """A probability to 3 decimals in every row, so that a column of scores reads alike (audit 74: ``1`` stood next
+    to ``0.999``; 3 significant digits gave 1 digit to a score that reaches 1 and 3 to one that does not): never
+    rounded up to the certainty it is not (0.9997 -> ``0.999``; ``1.000`` only for a recorded 1, a score the report
+    rounded to 1), and ``<0.001`` for a score below that (not ``0.000``, which reads as none)."""
     if value is None:
         return "–"
-    text = f"{value:.3g}"
-    return "0.999" if text == "1" and value < 1.0 else text
+    if 0.0 < value < 0.0005:
+        return "&lt;0.001"
+    text = f"{value:.3f}"
+    return "0.999" if text == "1.000" and value < 1.0 else text
 
 
 def _bsi(entry: WorklistEntry) -> str:
