@@ -109,6 +109,27 @@ def test_a_failed_input_whose_folder_holds_an_earlier_report_says_so(run_dir, sc
     assert (out / "nm1" / "report.json").is_file()
 
 
+def test_a_rerun_keeps_a_folder_a_reader_corrected_and_exits_0_unless_another_input_failed(run_dir, scans, tmp_path,
+                                                                                               capsys):
+    """Audit 74 (finding 2): re-running predict into the same --out counted a scan whose folder a reader corrected as
+    failed (exit 1, status failed). It is kept: exit 0, its own count in the line; a broken input beside it still 1."""
+    out = tmp_path / "out"
+    args = ["predict", str(scans / "nm1.dcm"), "--out", str(out), "--model", str(run_dir), "--quiet"]
+    assert main(args) == 0
+    labelme = out / "nm1" / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    drawn = {"label": "lesion", "points": [[120.0, 600.0], [136.0, 598.0], [140.0, 614.0]], "group_id": None,
+             "description": "", "shape_type": "polygon", "flags": {}}
+    labelme.write_text(json.dumps(document | {"shapes": document["shapes"] + [drawn]}))
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "0 scan(s) predicted, 1 kept as a reader corrected them (not predicted again), 0 failed" in capsys.readouterr().err
+    assert [row["status"] for row in csv.DictReader(open(out / "summary.csv"))] == ["kept"]
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    assert main([*args[:2], str(broken), *args[2:]]) == 1
+
+
 @pytest.mark.parametrize(
     "extra",
     [["--threshold", "1.5"], ["--model", "/nonexistent/model.pt"], ["--min-area", "0"],

@@ -245,7 +245,8 @@ DRAWN = {"label": "lesion", "points": [[120.0, 600.0], [136.0, 598.0], [140.0, 6
 def test_a_rerun_keeps_another_scans_folder_of_the_same_name_and_a_readers_corrections(inputs, tmp_path):
     """PACS exports name every study's files alike: a second run's other scan of the same file name gets ``-2``, not
     the first's folder; a folder in the way that is no report is left alone too; the same scan's folder is replaced,
-    unless a reader edited it: then that input fails in one line and the folder stays as the reader left it."""
+    unless a reader edited it: then that input is kept (not predicted again) in one line and the folder stays as the
+    reader left it."""
     other = tmp_path / "other"
     other.mkdir()
     shutil.copy(inputs / "good_npy.npy", other / "good_npy.npy")
@@ -270,9 +271,49 @@ def test_a_rerun_keeps_another_scans_folder_of_the_same_name_and_a_readers_corre
     labelme.write_text(json.dumps(document))
     edited = labelme.read_text()
     results = run_batch([inputs / "good_npy.npy"], out, model, progress=False, dicom=False)
-    assert [r.status for r in results] == ["failed"] and "a reader's corrections" in results[0].error
-    assert "move that folder away" in results[0].error and labelme.read_text() == edited
+    assert [(r.status, r.output) for r in results] == [("kept", "good_npy")]
+    assert "a reader's corrections" in results[0].error and "not predicted again" in results[0].error
+    assert "move the folder away" in results[0].error and labelme.read_text() == edited
     assert results[0].error.count(str(out / "good_npy")) == 1  # named once
+
+
+def test_a_rerun_lists_a_folder_a_reader_corrected_as_kept_with_its_values_patient_and_links(inputs, tmp_path, capsys):
+    """Audit 74 (finding 2): a scan whose folder a reader corrected was a ``failed`` row and topped the worklist as "Not
+    read by the model", with no patient, date or link. It is ``kept``: its summary row holds the folder's report's
+    values, the worklist lists it among the scans by its score with its patient, date and report, and a review of it
+    written into the same folder beside it."""
+    out, model = tmp_path / "out", LoadedModel(ConstantLogit())
+    run_batch([inputs / "good.dcm", inputs / "good_npy.npy"], out, model, progress=False, dicom=False)
+    report = json.loads((out / "good" / "report.json").read_text())
+    labelme = out / "good" / "ANT.labelme.json"
+    document = json.loads(labelme.read_text())
+    labelme.write_text(json.dumps(document | {"shapes": document["shapes"] + [DRAWN]}))
+    edited = labelme.read_text()
+    shutil.copytree(out / "good", out / "good-reviewed")  # its review, written into out
+    review = {"reviewed": True, "source_folder": str(out / "good"), "reader": {"name": "Doe^Jane"}}
+    (out / "good-reviewed" / "report.json").write_text(json.dumps(report | {"review": review}))
+    capsys.readouterr()
+    results = run_batch([inputs / "good.dcm", inputs / "good_npy.npy"], out, model, progress=False, dicom=False)
+    assert [(r.input.name, r.status, r.output) for r in results] == [("good.dcm", "kept", "good"),
+                                                                     ("good_npy.npy", "ok", "good_npy")]
+    assert labelme.read_text() == edited and json.loads((out / "good" / "report.json").read_text()) == report
+    assert f"kept {out / 'good'}: a reader corrected it" in capsys.readouterr().err
+    rows = {Path(row["input"]).name: row for row in csv.DictReader(open(out / "summary.csv"))}
+    kept = rows["good.dcm"]
+    assert (kept["status"], kept["output"], kept["views"]) == ("kept", "good", "ANT")
+    assert float(kept["triage_score"]) == report["summary"]["triage_score"]
+    assert float(kept["bsi_percent"]) == report["summary"]["bsi_percent"] and "not predicted again" in kept["error"]
+    page = (out / "worklist.html").read_text()
+    assert "Not read by the model" not in page and "1 kept as a reader corrected them" in page
+    assert re.findall(r'href="([^"]+)"', page)[:2] == ["good/report.html", "good-reviewed/report.html"]
+    row = page[page.index('href="good/report.html"'):].split("</tr>")[0]
+    study_date = report["study"]["study_date"]  # (YYYYMMDD, shown YYYY-MM-DD)
+    assert "kept: a reader's corrections" in row and "NM1 CompressedSamples" in row
+    assert f"{study_date[:4]}-{study_date[4:6]}-{study_date[6:]}" in row
+    from scintiseg.report.image_labels import evaluate_triage  # (its values may be another model's: set aside, counted)
+
+    triage = evaluate_triage(out, {"good": True, "good_npy": False})
+    assert (triage["scans"], triage["failed"], triage["not_this_run"]) == (1, 0, 1)
 
 
 def test_a_rerun_finds_each_inputs_own_folder_whatever_came_before_it_and_a_study_uid_is_not_a_scan(nm1_path, tmp_path):

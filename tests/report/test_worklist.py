@@ -111,5 +111,5 @@ def test_every_triage_score_has_three_decimals_never_rounded_up_to_one_nor_down_
     for name, triage in scores.items():
         _report(tmp_path, name, triage)
     page = write_worklist(tmp_path, [_row(f"{name}.dcm", name, triage=str(t)) for name, t in scores.items()]).read_text()
-    cells = re.findall(r'<td class="t">ANT, POST</td><td>([^<]*(?:&lt;[^<]*)?)</td>', page)
+    cells = re.findall(r'<td class="t nw">ANT, POST</td><td>([^<]*(?:&lt;[^<]*)?)</td>', page)
     assert cells == ["1.000", "0.999", "0.999", "0.158", "&lt;0.001"]

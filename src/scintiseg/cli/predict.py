@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "PNG/TIFF, 8-bit exports, .npy, .npz, NIfTI, Interfile, MetaImage, raw) or folders of them. Per scan, "
             "OUT/<name>/ receives report.json, report.html, LabelMe JSON, mask and overlay PNGs per view and, for "
             "DICOM input, a TID 1500 SR and a GSPS (with --pdf also report.pdf and, for DICOM input, report_pdf.dcm); "
-            "OUT/summary.csv lists every input. Exit code 0: all scans done; 1: some failed; 2: bad arguments."
+            "OUT/summary.csv lists every input. A scan whose earlier folder in OUT holds a reader's corrections (an "
+            "edited LabelMe file) is not predicted again: its folder is kept, listed 'kept'. Exit code 0: all scans "
+            "done (kept ones included); 1: some failed; 2: bad arguments."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="scan files or folders of scans")
@@ -123,10 +125,13 @@ def run(args: argparse.Namespace) -> int:
     settings.region_network(args.engine)  # a region model that cannot load stops here, in one line, before any scan
     results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom,
                         progress=not args.quiet, join=not args.no_join_views, pdf=args.pdf)
-    failed = [r for r in results if r.status != "ok"]
-    done = len(results) - len(failed)
+    failed = [r for r in results if r.status == "failed"]
+    kept = len({r.output for r in results if r.status == "kept"})
+    done = sum(r.status == "ok" for r in results)
     scans = len({r.output for r in results if r.status == "ok"})
     what = f"{done} scan(s) predicted" if scans == done else f"{done} files predicted as {scans} scan(s) (a study's ANT and POST files joined)"
+    if kept:  # a reader's corrections kept: done, not failed (audit 74: they were failures, exit 1)
+        what += f", {kept} kept as a reader corrected them (not predicted again)"
     for result in results:  # a scan whose every side may be the wrong one is said here, not only in its report
         flags = [str(flag) for flag in result.summary.get("qc_flags") or []] if result.status == "ok" else []
         if VIEWS_SWAPPED_FLAG in flags:

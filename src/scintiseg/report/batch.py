@@ -12,9 +12,14 @@
   They are written into a hidden temporary folder inside ``OUT`` and renamed into place when complete, so
   a half-done scan never looks complete; a previous result of the same scan is replaced only then
   (:class:`OutputNames`: another scan's folder of that name, or a folder that is no result, keeps its place and the
-  scan takes ``NAME-2``; a result a reader corrected is not replaced, and that input fails saying so).
+  scan takes ``NAME-2``; a result a reader corrected is not replaced, and that input is ``kept``, below).
+- An input whose earlier result in ``OUT`` holds a reader's corrections (an edited LabelMe file) is not predicted again
+  and its folder is left as the reader left it: its summary rows have the status ``kept``, the folder as ``output``
+  and the values of that folder's ``report.json`` (the model's from the run that wrote it: the corrections count once
+  the folder is reviewed), and one line on stderr says so. Such an input is done, not failed (audit 74: it was a
+  ``failed`` row, exit 1, and "Not read by the model" at the top of the worklist, with no patient, date or link).
 - A file that cannot be read or predicted is reported (one line on stderr, a ``failed`` row in the
-  summary) and skipped; the others are processed.
+  summary) and skipped; the others are processed. Statuses: ``ok`` (predicted by this run), ``kept``, ``failed``.
 - A study's two views stored as two files (``0123_ANT.jpg`` + ``0123_POST.jpg``, or two one-view DICOM files of one
   study; the rules: :mod:`scintiseg.io.view_pairs`) are predicted as **one scan** into one folder, named by what the
   two names share (``OUT/0123/``): one report with both views, ANT-POST pairs and the two views' BSI. Two files that
@@ -26,12 +31,13 @@
 - ``OUT/summary.csv`` (written atomically, last) has one row per input *file*. Nothing is written outside ``OUT``.
   The two rows of a joined study name the same ``output``; each gives the view its file held (``views``), that
   view's triage score and lesion count, and the scan's Soloway grade, BSI and QC flags; ``seconds`` is half the
-  scan's time each.
+  scan's time each. ``error`` says why for a ``failed`` row and what was kept for a ``kept`` one.
   Its ``triage_score`` column (report.json ``summary.triage_score``: the largest lesion probability the
   model gave inside what it saw, the calls a reading rule left out set aside, over the scan's views) lets a
   worklist be sorted (highest first: the scans the model is surest hold a lesion); empty for a failed input.
 - ``OUT/worklist.html`` (written just before the summary; :mod:`scintiseg.report.worklist`): the scans in the order to
-  read them, inputs the model could not read first, then by triage score, each linked to its report.
+  read them, inputs the model could not read first, then by triage score (a ``kept`` scan among them, marked), each
+  linked to its report.
 - A run stopped (Ctrl-C, SIGTERM: :mod:`scintiseg.cli`) keeps the scan folders it finished, removes the one in
   progress and writes no ``summary.csv``, whose presence says the run went through; the line it prints says how
   many inputs were done. An earlier run's ``summary.csv`` (and the files predict wrote beside it) is removed when a
@@ -170,6 +176,24 @@ def _view_files(sources) -> dict | None:
     return None if not isinstance(sources, dict) else {view: _resolved(path) for view, path in sources.items()}
 
 
+class KeptByReader(ScintisegError):
+    """:meth:`OutputNames.claim`'s answer for an input whose earlier result holds a reader's corrections: the folder is
+    kept and the input is not predicted (module docstring). Not a failure: each caller turns it into ``kept`` rows
+    (:func:`kept_rows`) before it handles a :class:`~scintiseg.errors.ScintisegError`; it is one nevertheless, so that a
+    caller that does not know it still reports one line, not a traceback.
+
+    Args:
+        folder: the kept folder.
+        source: the input file.
+    """
+
+    def __init__(self, folder: Path, source) -> None:
+        self.folder = Path(folder)
+        super().__init__(f"its earlier result {self.folder} holds a reader's corrections (an edited LabelMe file): "
+                         "kept as the reader left it, not predicted again (its values are that report's; move the "
+                         "folder away, or predict into another --out, to predict the scan again)", path=source)
+
+
 class OutputNames:
     """The folder names of a run's scans in ``out``: each input's own earlier result where it has one (read once at the
     start of the run), else a new name that no entry of ``out`` has.
@@ -177,9 +201,9 @@ class OutputNames:
     A folder is replaced only by a result of the same scan read from the same file (:func:`_same_input`); another
     scan's folder of the same name, or anything that is not a result, keeps its place and the scan takes ``NAME-2``,
     ``NAME-3``, ... (session 73: PACS exports name every study's files ``IM000001``, and a second run replaced the first
-    run's other patient); a result a reader corrected is not replaced (:meth:`claim` refuses), and a review of the scan
-    written into ``out`` is left as it is (the scan's own unedited result is replaced, else it takes a new name). Names
-    looked at and passed over stay free for the input whose result they hold.
+    run's other patient); a result a reader corrected is not replaced (:meth:`claim` says so: :class:`KeptByReader`),
+    and a review of the scan written into ``out`` is left as it is (the scan's own unedited result is replaced, else
+    it takes a new name). Names looked at and passed over stay free for the input whose result they hold.
     """
 
     def __init__(self, out: Path) -> None:
@@ -203,9 +227,9 @@ class OutputNames:
         """The folder name for ``scan``'s outputs (class docstring); ``stem``: the name a new folder starts from.
 
         Raises:
-            ScintisegError: the scan's earlier result holds a reader's corrections (an edited LabelMe file:
+            KeptByReader: the scan's earlier result holds a reader's corrections (an edited LabelMe file:
                 :func:`~scintiseg.predict.review.is_edited`), and no unedited result of it is there to replace:
-                predicting again would replace them.
+                predicting again would replace them, so the scan is not predicted and the folder is kept.
         """
         kept = []  # this input's earlier results a reader corrected or reviewed: never replaced
         for own in self.earlier.get(_resolved(scan.source) or "", []):
@@ -219,9 +243,7 @@ class OutputNames:
             return own
         edited = [own for own, what in kept if what != "a review"]
         if edited:
-            raise ScintisegError(f"its earlier result {self.out / edited[0]} holds a reader's corrections (an edited "
-                                 "LabelMe file): not replaced; move that folder away (or predict into another --out), "
-                                 "then predict again", path=scan.source)
+            raise KeptByReader(self.out / edited[0], scan.source)
         name = unique_name(stem, self.taken)  # (beside a review of this scan, which stays as it is)
         self.given.add(name)
         return name
@@ -291,9 +313,47 @@ def predict_one(path: Path, out: Path, names: OutputNames, model: LoadedModel, s
     """Read, predict and write one input into its folder of ``out`` (:meth:`OutputNames.claim`) atomically."""
     start = time.perf_counter()
     scan = read_scan(path, **read_kwargs)
-    name = names.claim(output_stem(path), scan)
+    try:
+        name = names.claim(output_stem(path), scan)
+    except KeptByReader as kept:
+        return kept_rows(kept, [(path, None)], start)[0]
     report = _predict_into(scan, out, name, model, settings, dicom, pdf=pdf)
     return ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start)
+
+
+def report_rows(report: dict, status: str, name: str, files: list[tuple[Path, str | None]], seconds: float,
+                note: str = "") -> list[ScanResult]:
+    """The summary rows of one scan folder's ``report`` (its ``report.json``, as written or read back): one per input
+    file; a file given with its view (a study's two files joined into one scan) gets that view's triage score and
+    lesion count beside the scan's grade, BSI and flags (module docstring), a file given with None the scan's.
+    ``seconds`` is shared out over the files. Values of a report read back are taken only where they have the types a
+    written one has (a hand-edited ``report.json`` may hold anything)."""
+    summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
+    summary = {key: value for key, value in summary.items() if key != "qc_flags" or isinstance(value, list)}
+    if "qc_flags" in summary:
+        summary["qc_flags"] = [str(flag) for flag in summary["qc_flags"]]
+    views = report.get("views") if isinstance(report.get("views"), dict) else {}
+    by_view = summary.get("lesion_count_by_view") if isinstance(summary.get("lesion_count_by_view"), dict) else {}
+    rows = []
+    for path, view in files:
+        if view is None:
+            rows.append(ScanResult(path, status, name, summary, ",".join(map(str, views)), seconds / len(files), note))
+            continue
+        own = views.get(view) if isinstance(views.get(view), dict) else {}
+        rows.append(ScanResult(path, status, name, summary | {"triage_score": own.get("triage_score", ""),
+                                                             "lesion_count": by_view.get(view, "")},
+                               view, seconds / len(files), note))
+    return rows
+
+
+def kept_rows(kept: KeptByReader, files: list[tuple[Path, str | None]], start: float) -> list[ScanResult]:
+    """The ``kept`` rows of the input file(s) whose earlier result ``kept`` names (module docstring), with that
+    folder's values (:func:`report_rows`), and the line on stderr."""
+    tqdm.write(f"scintiseg predict: kept {kept.folder}: a reader corrected it (an edited LabelMe file), so "
+               f"{', '.join(str(path) for path, _ in files)} is not predicted again (move the folder away to predict it "
+               "again)", file=sys.stderr)
+    report = prediction_report(kept.folder) or {}
+    return report_rows(report, "kept", kept.folder.name, files, time.perf_counter() - start, kept.problem)
 
 
 def _failed(path: Path, exc: ScintisegError, start: float, folder: Path | None = None) -> ScanResult:
@@ -337,6 +397,8 @@ def predict_pair(pair: tuple[Path, Path], out: Path, names: OutputNames, model: 
     try:
         name = names.claim(joined_name(*pair), joined)
         report = _predict_into(joined, out, name, model, settings, dicom, accept=views_agree, pdf=pdf)
+    except KeptByReader as kept:
+        return kept_rows(kept, list(zip(pair, ("ANT", "POST"))), start)
     except ScintisegError as exc:
         return [_failed(path, exc, start, names.earlier_folder(pair[0])) for path in pair]
     if report is None:  # each file gets the head-down check alone
@@ -346,13 +408,7 @@ def predict_pair(pair: tuple[Path, Path], out: Path, names: OutputNames, model: 
         tqdm.write(f"scintiseg predict: {pair[0]} and {pair[1]} predicted as separate scans: {why}", file=sys.stderr)
         _note_apart(pair, scans, why)
         return _predict_apart(pair, scans, unread, out, names, model, settings, dicom, pdf)
-    seconds = (time.perf_counter() - start) / 2
-    return [
-        ScanResult(path, "ok", name, report["summary"] | {"triage_score": report["views"][view]["triage_score"],
-                                                          "lesion_count": report["summary"]["lesion_count_by_view"][view]},
-                   view, seconds)
-        for path, view in zip(pair, ("ANT", "POST"))
-    ]
+    return report_rows(report, "ok", name, list(zip(pair, ("ANT", "POST"))), time.perf_counter() - start)
 
 
 def _note_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], why: str) -> None:
@@ -379,6 +435,8 @@ def _predict_apart(pair: tuple[Path, Path], scans: dict[Path, Scan], unread: dic
             name = names.claim(output_stem(path), scans[path])
             report = _predict_into(scans[path], out, name, model, settings, dicom, pdf=pdf)
             results.append(ScanResult(path, "ok", name, report["summary"], ",".join(report["views"]), time.perf_counter() - start))
+        except KeptByReader as kept:
+            results.append(kept_rows(kept, [(path, None)], start)[0])
         except ScintisegError as exc:
             results.append(_failed(path, exc, start, names.earlier_folder(path)))
     return results
@@ -493,7 +551,7 @@ def run_batch(
     Example::
 
         results = run_batch(["scans/"], "out", load_model())
-        failed = [r for r in results if r.status != "ok"]
+        failed = [r for r in results if r.status == "failed"]
     """
     settings = settings or PredictSettings()
     out = Path(out)

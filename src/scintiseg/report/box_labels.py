@@ -26,7 +26,9 @@ counts as neither right nor wrong (the unknown labels are listed in the result);
 images and on pages of two views (a BS-80K file holds one view or one crop; a study's ANT and POST files predicted as
 one scan, :mod:`scintiseg.io.view_pairs`, are each scored on their own view), and another file of two views (a DICOM
 file that names them: a box names no view), a scan whose size is
-not the declared one, or one without an annotation is left out and counted; a failed scan is left out and counted.
+not the declared one, or one without an annotation is left out and counted; a failed scan is left out and counted,
+and so is a summary row whose values are not this run's prediction (``not_this_run``: ``kept``, a folder a reader
+corrected, not predicted again, :mod:`scintiseg.report.batch`: its masks may be another model's).
 Boxes drawn on a file holding a body lying, which the reader stood (report.json's ``input.stood``), are turned
 with it (:func:`scintiseg.io.voc.quarter_turned_boxes`, exact), their declared size checked against the file's; boxes
 drawn on a page of two views side by side, which the reader split (``input.split_column``), are cut with it onto
@@ -170,7 +172,7 @@ def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> di
         rows = list(csv.DictReader((out / "summary.csv").read_text().splitlines()))
     except OSError as exc:
         raise ScintisegError(f"no batch summary to evaluate ({exc.strerror})", path=out / "summary.csv") from None
-    images, skipped, failed, unannotated, used = [], [], 0, 0, set()
+    images, skipped, failed, unannotated, not_this_run, used = [], [], 0, 0, 0, set()
     image_labels: dict[str, bool] = {}  # abnormal: a lesion box; normal: no box of a lesion's label at all
     for row in rows:
         annotation = annotation_of(annotations, row["input"])
@@ -178,6 +180,9 @@ def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> di
             unannotated += 1
             continue
         used.add(annotation.path)
+        if row["status"] not in ("ok", "failed"):  # kept: an earlier prediction (module docstring)
+            not_this_run += 1
+            continue
         if row["status"] != "ok":
             failed += 1
             continue
@@ -208,7 +213,7 @@ def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> di
     labels_seen = Counter(box.label for a in {a.path: a for a in annotations.values()}.values() for box in a.boxes)
     n = len(images)
     result = {
-        "images": n, "failed": failed, "skipped": len(skipped), "unannotated_scans": unannotated,
+        "images": n, "failed": failed, "not_this_run": not_this_run, "skipped": len(skipped), "unannotated_scans": unannotated,
         "annotations_without_scan": len({a.path for a in annotations.values()} - used),
         **total,
         "sensitivity": round(total["lesion_boxes_found"] / total["lesion_boxes"], 4) if total["lesion_boxes"] else None,

@@ -26,7 +26,9 @@ triage score, lesions and brightest pixel), so labels given per view stay per vi
 instead (its output name, what the two file names share: ``0123`` for ``0123_ANT.png`` and ``0123_POST.png``, as a
 set labelled per patient gives it) scores the scan once, by its own triage score, lesions and brightest pixel.
 
-Choices the task left open, stated: a scan that failed to predict is left out (counted); ties in the AUC count
+Choices the task left open, stated: a scan that failed to predict is left out (counted); a summary row whose values
+are not this run's prediction (``kept``: a folder a reader corrected, not predicted again, :mod:`scintiseg.report.batch`)
+is left out and counted (``not_this_run``): it may hold another model's output; ties in the AUC count
 one half (Mann-Whitney); without a scan of either class the AUC is not computed (null).
 """
 
@@ -275,7 +277,7 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
         rows = list(csv.DictReader((out / "summary.csv").read_text().splitlines()))
     except OSError as exc:
         raise ScintisegError(f"no batch summary to evaluate ({exc.strerror})", path=out / "summary.csv") from None
-    kept, unlabelled, failed, used = [], [], 0, set()
+    kept, unlabelled, failed, not_this_run, used = [], [], 0, 0, set()
     joined = Counter(row["output"] for row in rows if row["status"] == "ok" and row["output"])
     scored_scans: set[str] = set()
     for row in rows:
@@ -294,6 +296,9 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
             kept.append(_scan_row(out, row, scan_label))
             continue
         used.update(k for k in file_keys(row["input"]) if k in labels)
+        if row["status"] not in ("ok", "failed"):  # kept: an earlier prediction (module docstring)
+            not_this_run += 1
+            continue
         if row["status"] != "ok":
             failed += 1
             continue
@@ -301,7 +306,7 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
         kept.append((label, float(row["triage_score"]), _brightest(_report(out, row["output"]), row.get("views") or ""), bsi, int(row["lesion_count"]) > 0))
     abnormal = np.array([k[0] for k in kept], dtype=bool)
     result: dict = {"scans": len(kept), "abnormal": int(abnormal.sum()), "normal": int((~abnormal).sum()),
-                    "failed": failed, "unlabelled_scans": len(unlabelled), "labels_without_scan": len(set(labels) - used)}
+                    "failed": failed, "not_this_run": not_this_run, "unlabelled_scans": len(unlabelled), "labels_without_scan": len(set(labels) - used)}
     triage = np.array([k[1] for k in kept])
     result["triage_auc"] = roc_auc(triage, abnormal)
     result["triage_auc_ci95"] = auc_interval(triage, abnormal)

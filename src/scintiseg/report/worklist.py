@@ -15,6 +15,13 @@ Choices [all choice]:
   first (equal scores, as where the model is sure and the score reaches 1, by the larger BSI, then more lesions;
   full ties keep the order of the inputs). A scan with a QC flag keeps its place by score: the flag is shown on its
   row, not used to move it (a flag says why the score may be wrong, not which way).
+- **A scan kept as a reader corrected it** (summary status ``kept``: its folder's LabelMe files edited, so a re-run did
+  not predict it again, :mod:`.batch`) is a scan row like the others, by its score, with the patient, date and values
+  of its folder's ``report.json`` (the model's, from the run that wrote it: the corrections count once it is
+  reviewed) and a link to that report, marked "kept: a reader's corrections"; a review of it written into the same
+  folder (a ``report.json`` whose ``review.source_folder`` is the kept folder) is linked beside it. A review written
+  elsewhere (``review OUT --out REV``) is not known here: ``REV/worklist.html`` lists it. Audit 74: such a scan topped
+  the list as "Not read by the model: read it without", with no patient, date or link.
 - **Values** come from each scan's ``report.json`` as written by the run (scan-level summary; the summary row's values
   where the report cannot be read). A later ``scintiseg review`` of a scan changes its report, not this page: the
   page says so.
@@ -35,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scintiseg.io.atomic import write_text_atomic
+from scintiseg.io.not_scans import prediction_report
 from scintiseg.report.html import display_date, display_name
 
 WORKLIST_NAME = "worklist.html"
@@ -44,8 +52,9 @@ body{font-family:sans-serif;margin:1.5em;color:#111;background:#fff}
 h1{font-size:1.4em;margin:0 0 .3em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
 th,td{border:1px solid #999;padding:3px 7px;text-align:right;vertical-align:top} th{background:#e8eef7}
-td.t,th.t{text-align:left} td.link{overflow-wrap:anywhere;min-width:10em}
-tr.failed td{background:#fde2e1} td.flags{font-size:.85em;text-align:left;max-width:22em;overflow-wrap:anywhere}
+td.t,th.t{text-align:left} td.nw{white-space:nowrap} td.link{overflow-wrap:anywhere;min-width:10em}
+tr.failed td{background:#fde2e1} tr.kept td{background:#e6f0fa} .tag{font-size:.85em;font-weight:bold}
+td.flags{font-size:.85em;text-align:left;max-width:22em;overflow-wrap:anywhere}
 .warn{background:#fff3cd;border:1px solid #d9a400;padding:.5em .8em;margin:.8em 0}
 .note{font-size:.85em;color:#333}
 @page{size:A4 landscape;margin:12mm}
@@ -72,6 +81,7 @@ class WorklistEntry:
     qc_flags: list[str] = field(default_factory=list)
     error: str = ""
     disclaimer: str = ""
+    review: str = ""  # the link to a review of this scan's folder written into the batch's folder, if any
 
 
 def _number(value, kind=float):
@@ -92,14 +102,41 @@ def _read_report(path: Path) -> dict | None:
     return report if isinstance(report, dict) else None
 
 
+#: Summary statuses of a row that names a scan folder with a report (:mod:`.batch`): a scan row; any other status is an
+#: input without one, listed first.
+SCAN_STATUSES = ("ok", "kept")
+
+
+def _resolved(path: Path | str) -> str:
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):
+        return str(path)
+
+
+def _reviews_in(out: Path) -> dict[str, str]:
+    """The reviews written into ``out`` (a folder whose ``report.json`` records ``review.source_folder``): the reviewed
+    folder, resolved -> the review's ``report.html``, relative to ``out`` (the first by name where there are several)."""
+    found: dict[str, str] = {}
+    for folder in sorted(out.iterdir()) if out.is_dir() else []:
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        review = (prediction_report(folder) or {}).get("review")
+        source = review.get("source_folder") if isinstance(review, dict) else None
+        if isinstance(source, str) and source:
+            found.setdefault(_resolved(source), f"{folder.name}/report.html")
+    return found
+
+
 def worklist_entries(out: str | Path, rows: list[dict]) -> list[WorklistEntry]:
     """The worklist's rows, in reading order (module docstring), from a batch's summary rows (``ScanResult.row()``
     dicts, or the rows of ``summary.csv``) and each scan's ``OUT/<output>/report.json``."""
     out = Path(out)
     failed: list[WorklistEntry] = []
     scans: dict[str, WorklistEntry] = {}
+    reviews = _reviews_in(out)
     for row in rows:
-        if row.get("status") != "ok" or not row.get("output"):
+        if row.get("status") not in SCAN_STATUSES or not row.get("output"):
             failed.append(WorklistEntry([str(row.get("input", ""))], str(row.get("status") or "failed"),
                                         error=str(row.get("error") or "")))
             continue
@@ -115,7 +152,7 @@ def worklist_entries(out: str | Path, rows: list[dict]) -> list[WorklistEntry]:
         if isinstance(flags, str):
             flags = [flag for flag in flags.split(";") if flag]
         scans[name] = WorklistEntry(
-            [str(row.get("input", ""))], "ok", name,
+            [str(row.get("input", ""))], str(row["status"]), name,
             views=list((report or {}).get("views") or [v for v in str(row.get("views") or "").split(",") if v]),
             patient=dict((report or {}).get("patient") or {}), study=dict((report or {}).get("study") or {}),
             triage_score=_number(source.get("triage_score")),
@@ -123,8 +160,9 @@ def worklist_entries(out: str | Path, rows: list[dict]) -> list[WorklistEntry]:
             soloway_grade=_number(source.get("soloway_grade"), int),
             bsi_percent=_number(source.get("bsi_percent")),
             bsi_covered_mass_percent=_number(source.get("bsi_covered_mass_percent")),
-            qc_flags=[str(flag) for flag in flags],
-            disclaimer=str(((report or {}).get("model") or {}).get("disclaimer") or ""))
+            qc_flags=[str(flag) for flag in flags], error=str(row.get("error") or ""),
+            disclaimer=str(((report or {}).get("model") or {}).get("disclaimer") or ""),
+            review=reviews.get(_resolved(out / name), ""))
     return failed + sorted(scans.values(), key=_reading_order)  # sorted() is stable: full ties keep the inputs' order
 
 
@@ -168,22 +206,36 @@ def _bsi(entry: WorklistEntry) -> str:
 
 def _row(rank: int, entry: WorklistEntry) -> str:
     inputs = "<br>".join(_e(Path(text).name) for text in entry.inputs)
-    if entry.status != "ok":
+    if entry.status not in SCAN_STATUSES:
         return (f'<tr class="failed"><td>{rank}</td><td class="t link">{inputs}</td>'
                 f'<td class="t" colspan="8"><b>Not read by the model: read it without.</b> {_e(entry.error)}</td></tr>')
     name, patient_id = display_name(entry.patient.get("name")), entry.patient.get("id")
     patient = (_e(name) + (f'<br><span class="note">{_e(patient_id)}</span>' if patient_id else "")) if name else _e(patient_id)
-    link = f'<a href="{_e(entry.output)}/report.html">{_e(entry.output)}</a>'
-    return (f"<tr><td>{rank}</td><td class=\"t link\">{link}<br><span class=\"note\">{inputs}</span></td>"
-            f"<td class=\"t\">{patient or '–'}</td><td class=\"t\">{_e(display_date(entry.study.get('study_date'))) or '–'}</td>"
-            f"<td class=\"t\">{_e(', '.join(entry.views))}</td><td>{_score(entry.triage_score)}</td>"
+    link = f'<a href="{_e(entry.output)}/report.html">{_e(entry.output)}</a>' + _tag(entry)
+    css = ' class="kept"' if entry.status == "kept" else ""
+    return (f"<tr{css}><td>{rank}</td><td class=\"t link\">{link}<br><span class=\"note\">{inputs}</span></td>"
+            f"<td class=\"t\">{patient or '–'}</td><td class=\"t nw\">{_e(display_date(entry.study.get('study_date'))) or '–'}</td>"
+            f"<td class=\"t nw\">{_e(', '.join(entry.views))}</td><td>{_score(entry.triage_score)}</td>"
             f"<td>{_blank(entry.lesion_count)}</td><td>{_blank(entry.soloway_grade)}</td><td>{_bsi(entry)}</td>"
             f"<td class=\"flags\">{_e(', '.join(entry.qc_flags)) or 'none'}</td></tr>")
 
 
+def _tag(entry: WorklistEntry) -> str:
+    """What the scan cell says beside its link where the row is not this run's prediction (module docstring), and the
+    link to a review of the folder."""
+    tag = ""
+    if entry.status == "kept":
+        tag = ('<br><span class="tag">kept: a reader\'s corrections</span> <span class="note">(not predicted again; '
+               "its report's values, the model's until it is reviewed)</span>")
+    if entry.review:
+        tag += f'<br><span class="note">review: <a href="{_e(entry.review)}">{_e(entry.review.split("/")[0])}</a></span>'
+    return tag
+
+
 def worklist_html(entries: list[WorklistEntry], title: str = "") -> str:
     """The page of :func:`worklist_entries`' rows (a complete HTML document)."""
-    failed = sum(entry.status != "ok" for entry in entries)
+    failed = sum(entry.status not in SCAN_STATUSES for entry in entries)
+    kept = sum(entry.status == "kept" for entry in entries)
     disclaimer = next((entry.disclaimer for entry in entries if entry.disclaimer), "")
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -191,6 +243,7 @@ def worklist_html(entries: list[WorklistEntry], title: str = "") -> str:
         f"<title>scintiseg worklist{(' – ' + _e(title)) if title else ''}</title><style>{_STYLE}</style></head><body>",
         "<h1>Worklist: scans in the order to read them</h1>",
         f'<p class="note">{len(entries) - failed} scan(s) by the model\'s triage score, highest first'
+        + (f" ({kept} kept as a reader corrected them, marked)" if kept else "")
         + (f"; {failed} input(s) the model could not read, first" if failed else "")
         + ". The score is the largest lesion probability the model gave inside what it saw: it orders the reading, "
           "it does not clear a scan. Every scan is to be read. Values as the model wrote them; a later review "
@@ -220,4 +273,4 @@ def write_worklist(out: str | Path, rows: list[dict]) -> Path:
     return path
 
 
-__all__ = ["WORKLIST_NAME", "WorklistEntry", "worklist_entries", "worklist_html", "write_worklist"]
+__all__ = ["SCAN_STATUSES", "WORKLIST_NAME", "WorklistEntry", "worklist_entries", "worklist_html", "write_worklist"]
