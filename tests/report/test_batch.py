@@ -316,6 +316,54 @@ def test_a_rerun_lists_a_folder_a_reader_corrected_as_kept_with_its_values_patie
     assert (triage["scans"], triage["failed"], triage["not_this_run"]) == (1, 0, 1)
 
 
+def test_a_one_file_run_into_a_batch_folder_lists_its_earlier_scans_and_failures_marked(inputs, tmp_path):
+    """Audit 74 (finding 6): a one-file predict into the morning's --out left summary.csv and the worklist with its one
+    row while the other folders stayed. The earlier scans are listed after this run's rows (``earlier``, values from
+    each folder's report), an input the earlier run could not read stays listed (``failed earlier``), a review written
+    into out is linked beside its folder, not a row; this run's result is the run's own input only."""
+    out, model = tmp_path / "out", LoadedModel(ConstantLogit())
+    run_batch([inputs], out, model, progress=False, dicom=False)  # broken.dcm failed, good and good_npy predicted
+    report = json.loads((out / "good" / "report.json").read_text())
+    shutil.copytree(out / "good", out / "good-reviewed")
+    review = {"reviewed": True, "source_folder": str(out / "good")}
+    (out / "good-reviewed" / "report.json").write_text(json.dumps(report | {"review": review}))
+    results = run_batch([inputs / "good_npy.npy"], out, model, progress=False, dicom=False)
+    assert [(r.input.name, r.status) for r in results] == [("good_npy.npy", "ok")]
+    rows = list(csv.DictReader(open(out / "summary.csv")))
+    assert [(Path(r["input"]).name, r["status"], r["output"]) for r in rows] == [
+        ("good_npy.npy", "ok", "good_npy"), ("good.dcm", "earlier", "good"), ("broken.dcm", "failed earlier", "")]
+    assert float(rows[1]["triage_score"]) == report["summary"]["triage_score"] and rows[1]["views"] == "ANT"
+    assert "earlier run" in rows[1]["error"] and rows[2]["error"]  # the reason the earlier run gave, kept
+    page = (out / "worklist.html").read_text()
+    assert page.index("Not read by the model (an earlier run)") < page.index('href="good/report.html"')
+    assert sorted(re.findall(r'href="([^"]+)"', page)) == ["good-reviewed/report.html", "good/report.html",
+                                                           "good_npy/report.html"]
+    assert page.count('<span class="tag">earlier run</span>') == 1 and "2 row(s) from earlier runs" in page
+    again = run_batch([inputs / "good.dcm", inputs / "broken.dcm"], out, model, progress=False, dicom=False)
+    assert [r.status for r in again] == ["ok", "failed"]  # inputs of this run: their own rows, not earlier ones
+    rows = list(csv.DictReader(open(out / "summary.csv")))
+    assert [(Path(r["input"]).name, r["status"]) for r in rows] == [("good.dcm", "ok"), ("broken.dcm", "failed"),
+                                                                    ("good_npy.npy", "earlier")]
+
+
+def test_an_earlier_joined_study_is_listed_a_row_per_file_with_its_views_values(inputs, tmp_path):
+    ant = np.load(inputs / "good_npy.npy")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    np.save(folder / "p_ANT.npy", ant)
+    np.save(folder / "p_POST.npy", ant[:, ::-1] // 2)
+    out, model = tmp_path / "out", LoadedModel(ConstantLogit())
+    kwargs = {"progress": False, "dicom": False, "read_kwargs": {"pixel_spacing": (2.26, 2.26), "view": "name"}}
+    first = {Path(row["input"]).name: row for row in (r.row() for r in run_batch([folder], out, model, **kwargs))}
+    run_batch([inputs / "good_npy.npy"], out, model, **kwargs)
+    rows = {Path(row["input"]).name: row for row in csv.DictReader(open(out / "summary.csv"))}
+    for name in ("p_ANT.npy", "p_POST.npy"):
+        assert rows[name]["status"] == "earlier"
+        assert {key: rows[name][key] for key in ("output", "views", "triage_score", "lesion_count", "bsi_percent")} == \
+            {key: str(first[name][key]) for key in ("output", "views", "triage_score", "lesion_count", "bsi_percent")}
+    assert (out / "worklist.html").read_text().count('href="p/report.html"') == 1  # one scan, one row
+
+
 def test_a_rerun_finds_each_inputs_own_folder_whatever_came_before_it_and_a_study_uid_is_not_a_scan(nm1_path, tmp_path):
     """Session 73's review: (C3) an input passed over a name another input's earlier result holds, which then took a
     third folder; (C1) two files of one study (a whole body and another series) are two scans, not one replaced by the

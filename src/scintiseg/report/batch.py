@@ -19,7 +19,21 @@
   the folder is reviewed), and one line on stderr says so. Such an input is done, not failed (audit 74: it was a
   ``failed`` row, exit 1, and "Not read by the model" at the top of the worklist, with no patient, date or link).
 - A file that cannot be read or predicted is reported (one line on stderr, a ``failed`` row in the
-  summary) and skipped; the others are processed. Statuses: ``ok`` (predicted by this run), ``kept``, ``failed``.
+  summary) and skipped; the others are processed. Statuses of this run's inputs: ``ok`` (predicted by this run),
+  ``kept``, ``failed``; of an earlier run's: ``earlier``, ``failed earlier`` (below).
+- **An earlier run's scans stay in the list** [choice]. A run into an ``OUT`` that holds other scans' folders (a
+  one-file predict after the morning's batch) lists them too, after its own rows, so that ``summary.csv`` and the
+  worklist describe the folder as it stands, not the last run alone (audit 74: the list held the one new scan while
+  five folders stayed; merging is what a department reading from one folder expects, and each folder's
+  ``report.json`` holds what its row needs): every scan folder of ``OUT`` (a ``report.json`` of predict's, not a
+  hidden one) that no input of this run wrote, kept or named as its source is an ``earlier`` row per input file
+  (:func:`earlier_rows`: the files its report names, a joined study's two with their views' values, as this run writes
+  them; ``seconds`` 0: not timed by this run; ``error`` saying where it came from). A review written into ``OUT``
+  (``review.source_folder`` naming a scan folder there) is no row of its own: the worklist links it beside the folder
+  it reviewed. An input the earlier run listed ``failed`` (its ``summary.csv``, read before it is removed) that is
+  not an input of this run and has no folder is a ``failed earlier`` row, its reason kept: the model has still said
+  nothing about it. An earlier run stopped before its summary leaves no such rows (its folders are listed). Only this
+  run's inputs count in the exit code, the console line and the ``--labels`` / ``--boxes`` measures.
 - A study's two views stored as two files (``0123_ANT.jpg`` + ``0123_POST.jpg``, or two one-view DICOM files of one
   study; the rules: :mod:`scintiseg.io.view_pairs`) are predicted as **one scan** into one folder, named by what the
   two names share (``OUT/0123/``): one report with both views, ANT-POST pairs and the two views' BSI. Two files that
@@ -36,12 +50,13 @@
   model gave inside what it saw, the calls a reading rule left out set aside, over the scan's views) lets a
   worklist be sorted (highest first: the scans the model is surest hold a lesion); empty for a failed input.
 - ``OUT/worklist.html`` (written just before the summary; :mod:`scintiseg.report.worklist`): the scans in the order to
-  read them, inputs the model could not read first, then by triage score (a ``kept`` scan among them, marked), each
-  linked to its report.
+  read them, inputs the model could not read first, then by triage score (``kept`` and ``earlier`` scans among them,
+  marked), each linked to its report.
 - A run stopped (Ctrl-C, SIGTERM: :mod:`scintiseg.cli`) keeps the scan folders it finished, removes the one in
   progress and writes no ``summary.csv``, whose presence says the run went through; the line it prints says how
   many inputs were done. An earlier run's ``summary.csv`` (and the files predict wrote beside it) is removed when a
-  run starts (session 73: an interrupted re-run left the earlier run's summary, as if it had gone through).
+  run starts, its ``failed`` rows read first (above) (session 73: an interrupted re-run left the earlier run's
+  summary, as if it had gone through).
 - One run at a time per ``OUT``: a run holds :class:`OutputLock` (``OUT/.scintiseg.lock``) from its first
   output to its summary, and a second run on the same folder is refused at once, in one line naming the
   holder's pid. Two runs would otherwise replace each other's scan folders and summary.
@@ -516,6 +531,69 @@ def _same_file(fd: int, path: Path) -> bool:
     return (opened.st_dev, opened.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
+#: The ``error`` of an ``earlier`` row (module docstring).
+EARLIER_NOTE = "an earlier run's result in this folder (its input was not in this run)"
+
+
+def earlier_failures(out: Path) -> list[dict]:
+    """The rows ``failed`` (or ``failed earlier``) of the ``summary.csv`` an earlier run left in ``out``, read before a
+    run removes it (module docstring); none where ``out`` holds no summary of predict's."""
+    if SUMMARY_NAME not in prediction_batch_files(out):
+        return []
+    try:
+        text = (out / SUMMARY_NAME).read_text(encoding="utf-8", errors="surrogateescape")
+        rows = list(csv.DictReader(io.StringIO(text)))
+    except (OSError, csv.Error):
+        return []
+    return [row for row in rows if row.get("status") in ("failed", "failed earlier") and row.get("input")]
+
+
+def _report_files(report: dict) -> list[tuple[Path, str | None]]:
+    """The input file(s) a scan folder's ``report`` names, for :func:`report_rows`: a study's two files joined with
+    their views (``input.view_sources``), else the one source file; none where it names no file."""
+    facts = report.get("input") if isinstance(report.get("input"), dict) else {}
+    sources = facts.get("view_sources")
+    if isinstance(sources, dict) and len(sources) > 1 and all(isinstance(f, str) and f for f in sources.values()):
+        return [(Path(file), str(view)) for view, file in sources.items()]
+    source = facts.get("source")
+    return [(Path(source), None)] if isinstance(source, str) and source else []
+
+
+def earlier_rows(out: Path, files: list[Path], results: list[ScanResult],
+                 failures: list[dict] | None = None) -> list[ScanResult]:
+    """The rows of ``out``'s scans that this run's ``results`` (of its input ``files``) do not list: an ``earlier`` row
+    per file of each scan folder no input of this run wrote, kept or named as its source, a review of a folder there
+    left out (the worklist links it), and a ``failed earlier`` row per earlier ``failures`` row whose input is neither
+    an input of this run nor the source of a folder (module docstring)."""
+    out = Path(out)
+    inputs = {_resolved(path) for path in files}
+    written = {result.output for result in results if result.output}
+    folders: dict[str, dict] = {}
+    for entry in sorted(out.iterdir()) if out.is_dir() else []:
+        report = prediction_report(entry) if entry.is_dir() and not entry.name.startswith(".") else None
+        if report is not None:
+            folders[entry.name] = report
+    rows: list[ScanResult] = []
+    sources: set[str | None] = set()
+    for name, report in folders.items():
+        named = _report_files(report)
+        sources.update(_resolved(path) for path, _ in named)
+        if name in written or not named or any(_resolved(path) in inputs for path, _ in named):
+            continue
+        review = report.get("review") if isinstance(report.get("review"), dict) else {}
+        reviewed = review.get("source_folder")
+        if isinstance(reviewed, str) and reviewed and Path(reviewed).name in folders \
+                and _resolved(Path(reviewed).parent) == _resolved(out):
+            continue  # a review of a folder listed here: linked beside it
+        rows.extend(report_rows(report, "earlier", name, named, 0.0, EARLIER_NOTE))
+    known = inputs | sources
+    for row in failures or []:
+        if _resolved(row["input"]) in known:
+            continue
+        rows.append(ScanResult(Path(row["input"]), "failed earlier", error=str(row.get("error") or "")))
+    return rows
+
+
 def summary_csv(results: list, columns: tuple[str, ...] = SUMMARY_COLUMNS) -> str:
     """The CSV of ``results`` (each with a ``row()`` dict of ``columns``: :class:`ScanResult`'s by default)."""
     buffer = io.StringIO()
@@ -538,7 +616,8 @@ def run_batch(
     join: bool = True,
     pdf: bool = False,
 ) -> list[ScanResult]:
-    """Predict every input into ``out`` (see the module docstring); returns one result per input.
+    """Predict every input into ``out`` (see the module docstring); returns one result per input (the ``earlier``
+    rows the summary and worklist add are not among them).
 
     ``join``: a study's ANT and POST stored as two files are predicted as one scan
     (:mod:`scintiseg.io.view_pairs`), unless ``read_kwargs`` names the view of every input (``view="ANT"``).
@@ -566,6 +645,7 @@ def run_batch(
     groups = find_view_pairs(files) if join else [(path,) for path in files]
     results: list[ScanResult] = []
     with OutputLock(out):
+        failures = earlier_failures(out)  # (its inputs not read by the model: listed again, module docstring)
         # An earlier run's summary (and its worklist, triage.json, boxes.json) describes that run: gone before this one
         # writes anything, so that a summary present always says the run that left it went through.
         for name in prediction_batch_files(out):
@@ -590,6 +670,7 @@ def run_batch(
             raise
         finally:
             bar.close()
-        write_worklist(out, [result.row() for result in results])  # before the summary, whose presence says all is done
-        write_text_atomic(out / SUMMARY_NAME, summary_csv(results))
+        listed = results + earlier_rows(out, files, results, failures)
+        write_worklist(out, [result.row() for result in listed])  # before the summary, whose presence says all is done
+        write_text_atomic(out / SUMMARY_NAME, summary_csv(listed))
     return results

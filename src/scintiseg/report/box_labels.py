@@ -28,7 +28,8 @@ one scan, :mod:`scintiseg.io.view_pairs`, are each scored on their own view), an
 file that names them: a box names no view), a scan whose size is
 not the declared one, or one without an annotation is left out and counted; a failed scan is left out and counted,
 and so is a summary row whose values are not this run's prediction (``not_this_run``: ``kept``, a folder a reader
-corrected, not predicted again, :mod:`scintiseg.report.batch`: its masks may be another model's).
+corrected, not predicted again, and ``earlier`` / ``failed earlier``, an earlier run's, :mod:`scintiseg.report.batch`:
+its masks may be another model's).
 Boxes drawn on a file holding a body lying, which the reader stood (report.json's ``input.stood``), are turned
 with it (:func:`scintiseg.io.voc.quarter_turned_boxes`, exact), their declared size checked against the file's; boxes
 drawn on a page of two views side by side, which the reader split (``input.split_column``), are cut with it onto
@@ -180,7 +181,7 @@ def evaluate_boxes(out: str | Path, annotations: dict[str, VocAnnotation]) -> di
             unannotated += 1
             continue
         used.add(annotation.path)
-        if row["status"] not in ("ok", "failed"):  # kept: an earlier prediction (module docstring)
+        if row["status"] not in ("ok", "failed"):  # kept, earlier: not this run's prediction (module docstring)
             not_this_run += 1
             continue
         if row["status"] != "ok":

@@ -27,8 +27,9 @@ instead (its output name, what the two file names share: ``0123`` for ``0123_ANT
 set labelled per patient gives it) scores the scan once, by its own triage score, lesions and brightest pixel.
 
 Choices the task left open, stated: a scan that failed to predict is left out (counted); a summary row whose values
-are not this run's prediction (``kept``: a folder a reader corrected, not predicted again, :mod:`scintiseg.report.batch`)
-is left out and counted (``not_this_run``): it may hold another model's output; ties in the AUC count
+are not this run's prediction (``kept``: a folder a reader corrected, not predicted again; ``earlier``, ``failed
+earlier``: an earlier run's, whose input was not in this run; :mod:`scintiseg.report.batch`) is left out and counted
+(``not_this_run``): it may hold another model's output; ties in the AUC count
 one half (Mann-Whitney); without a scan of either class the AUC is not computed (null).
 """
 
@@ -296,7 +297,7 @@ def evaluate_triage(out: str | Path, labels: dict[str, bool]) -> dict:
             kept.append(_scan_row(out, row, scan_label))
             continue
         used.update(k for k in file_keys(row["input"]) if k in labels)
-        if row["status"] not in ("ok", "failed"):  # kept: an earlier prediction (module docstring)
+        if row["status"] not in ("ok", "failed"):  # kept, earlier: not this run's prediction (module docstring)
             not_this_run += 1
             continue
         if row["status"] != "ok":

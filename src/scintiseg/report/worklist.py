@@ -22,6 +22,11 @@ Choices [all choice]:
   folder (a ``report.json`` whose ``review.source_folder`` is the kept folder) is linked beside it. A review written
   elsewhere (``review OUT --out REV``) is not known here: ``REV/worklist.html`` lists it. Audit 74: such a scan topped
   the list as "Not read by the model: read it without", with no patient, date or link.
+- **An earlier run's scans** (status ``earlier``: scan folders of ``OUT`` whose inputs were not in this run, which
+  :mod:`.batch` lists so that the page describes the folder, not the last run alone) are scan rows by their score,
+  marked "earlier run" (and "a reader's corrections" where its LabelMe files were edited:
+  :func:`~scintiseg.predict.review.is_edited`); an input an earlier run could not read (``failed earlier``) is among
+  the inputs first, marked so. The page says how many rows came from earlier runs.
 - **Values** come from each scan's ``report.json`` as written by the run (scan-level summary; the summary row's values
   where the report cannot be read). A later ``scintiseg review`` of a scan changes its report, not this page: the
   page says so.
@@ -43,6 +48,7 @@ from pathlib import Path
 
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.not_scans import prediction_report
+from scintiseg.predict.review import is_edited
 from scintiseg.report.html import display_date, display_name
 
 WORKLIST_NAME = "worklist.html"
@@ -53,7 +59,7 @@ h1{font-size:1.4em;margin:0 0 .3em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
 th,td{border:1px solid #999;padding:3px 7px;text-align:right;vertical-align:top} th{background:#e8eef7}
 td.t,th.t{text-align:left} td.nw{white-space:nowrap} td.link{overflow-wrap:anywhere;min-width:10em}
-tr.failed td{background:#fde2e1} tr.kept td{background:#e6f0fa} .tag{font-size:.85em;font-weight:bold}
+tr.failed td{background:#fde2e1} tr.kept td{background:#e6f0fa} tr.earlier td{background:#f1f1f1} .tag{font-size:.85em;font-weight:bold}
 td.flags{font-size:.85em;text-align:left;max-width:22em;overflow-wrap:anywhere}
 .warn{background:#fff3cd;border:1px solid #d9a400;padding:.5em .8em;margin:.8em 0}
 .note{font-size:.85em;color:#333}
@@ -82,6 +88,7 @@ class WorklistEntry:
     error: str = ""
     disclaimer: str = ""
     review: str = ""  # the link to a review of this scan's folder written into the batch's folder, if any
+    edited: bool = False  # its LabelMe files edited by a reader (shown for a folder of an earlier run)
 
 
 def _number(value, kind=float):
@@ -104,7 +111,7 @@ def _read_report(path: Path) -> dict | None:
 
 #: Summary statuses of a row that names a scan folder with a report (:mod:`.batch`): a scan row; any other status is an
 #: input without one, listed first.
-SCAN_STATUSES = ("ok", "kept")
+SCAN_STATUSES = ("ok", "kept", "earlier")
 
 
 def _resolved(path: Path | str) -> str:
@@ -162,7 +169,8 @@ def worklist_entries(out: str | Path, rows: list[dict]) -> list[WorklistEntry]:
             bsi_covered_mass_percent=_number(source.get("bsi_covered_mass_percent")),
             qc_flags=[str(flag) for flag in flags], error=str(row.get("error") or ""),
             disclaimer=str(((report or {}).get("model") or {}).get("disclaimer") or ""),
-            review=reviews.get(_resolved(out / name), ""))
+            review=reviews.get(_resolved(out / name), ""),
+            edited=row["status"] == "earlier" and (out / name).is_dir() and is_edited(out / name))
     return failed + sorted(scans.values(), key=_reading_order)  # sorted() is stable: full ties keep the inputs' order
 
 
@@ -207,12 +215,14 @@ def _bsi(entry: WorklistEntry) -> str:
 def _row(rank: int, entry: WorklistEntry) -> str:
     inputs = "<br>".join(_e(Path(text).name) for text in entry.inputs)
     if entry.status not in SCAN_STATUSES:
+        when = " (an earlier run)" if entry.status == "failed earlier" else ""
         return (f'<tr class="failed"><td>{rank}</td><td class="t link">{inputs}</td>'
-                f'<td class="t" colspan="8"><b>Not read by the model: read it without.</b> {_e(entry.error)}</td></tr>')
+                f'<td class="t" colspan="8"><b>Not read by the model{when}: read it without.</b> {_e(entry.error)}'
+                "</td></tr>")
     name, patient_id = display_name(entry.patient.get("name")), entry.patient.get("id")
     patient = (_e(name) + (f'<br><span class="note">{_e(patient_id)}</span>' if patient_id else "")) if name else _e(patient_id)
     link = f'<a href="{_e(entry.output)}/report.html">{_e(entry.output)}</a>' + _tag(entry)
-    css = ' class="kept"' if entry.status == "kept" else ""
+    css = f' class="{entry.status}"' if entry.status in ("kept", "earlier") else ""
     return (f"<tr{css}><td>{rank}</td><td class=\"t link\">{link}<br><span class=\"note\">{inputs}</span></td>"
             f"<td class=\"t\">{patient or '–'}</td><td class=\"t nw\">{_e(display_date(entry.study.get('study_date'))) or '–'}</td>"
             f"<td class=\"t nw\">{_e(', '.join(entry.views))}</td><td>{_score(entry.triage_score)}</td>"
@@ -227,6 +237,9 @@ def _tag(entry: WorklistEntry) -> str:
     if entry.status == "kept":
         tag = ('<br><span class="tag">kept: a reader\'s corrections</span> <span class="note">(not predicted again; '
                "its report's values, the model's until it is reviewed)</span>")
+    if entry.status == "earlier":
+        tag = ('<br><span class="tag">earlier run</span> <span class="note">(its input was not in this run'
+               + ("; a reader's corrections in its LabelMe files" if entry.edited else "") + ")</span>")
     if entry.review:
         tag += f'<br><span class="note">review: <a href="{_e(entry.review)}">{_e(entry.review.split("/")[0])}</a></span>'
     return tag
@@ -236,6 +249,7 @@ def worklist_html(entries: list[WorklistEntry], title: str = "") -> str:
     """The page of :func:`worklist_entries`' rows (a complete HTML document)."""
     failed = sum(entry.status not in SCAN_STATUSES for entry in entries)
     kept = sum(entry.status == "kept" for entry in entries)
+    earlier = sum(entry.status in ("earlier", "failed earlier") for entry in entries)
     disclaimer = next((entry.disclaimer for entry in entries if entry.disclaimer), "")
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -245,6 +259,8 @@ def worklist_html(entries: list[WorklistEntry], title: str = "") -> str:
         f'<p class="note">{len(entries) - failed} scan(s) by the model\'s triage score, highest first'
         + (f" ({kept} kept as a reader corrected them, marked)" if kept else "")
         + (f"; {failed} input(s) the model could not read, first" if failed else "")
+        + (f"; {earlier} row(s) from earlier runs into this folder, whose inputs were not in this run, marked"
+           if earlier else "")
         + ". The score is the largest lesion probability the model gave inside what it saw: it orders the reading, "
           "it does not clear a scan. Every scan is to be read. Values as the model wrote them; a later review "
           "changes the scan's report, not this list.</p>",
