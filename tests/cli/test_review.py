@@ -592,6 +592,13 @@ def test_a_batch_folder_reviews_the_edited_scans_and_lists_the_others(predicted,
     assert rows == {"A": "reviewed", "B": "not edited", "C": "failed"}
     assert _report(out / "A")["review"]["views"]["ANT"]["drawn"] == 1
     assert not (out / "B").exists() and not (out / "C").exists()
+    # the reviewed batch's list (audit 74, finding 14: none): C first (not reviewed), A reviewed, B left out last,
+    # linked in the prediction's folder
+    assert f"list: {out}/worklist.html" in err
+    page = (out / "worklist.html").read_text()
+    assert re.findall(r'href="([^"]+)"', page) == ["A/report.html", "../predictions/B/report.html"]
+    assert page.index("Not reviewed:") < page.index("A/report.html") and "gone.dcm" in page
+    assert (out / "../predictions/B/report.html").is_file()
     capsys.readouterr()
     (tmp_path / "nothing").mkdir()
     assert main(["review", str(tmp_path / "nothing"), "--out", str(out)]) == 2  # no prediction folder there

@@ -112,7 +112,7 @@ def test_a_batch_lists_unedited_and_damaged_folders_without_reviewing_them(predi
     with open(out / SUMMARY_NAME, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["status"] for row in rows] == ["not edited", "failed"]
-    assert sorted(p.name for p in out.iterdir()) == [SUMMARY_NAME]  # no folder written for either
+    assert sorted(p.name for p in out.iterdir()) == [SUMMARY_NAME, "worklist.html"]  # no folder written for either
 
 
 def test_a_batch_refuses_a_root_without_predictions_and_an_out_that_is_the_root(predicted, tmp_path):

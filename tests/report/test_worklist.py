@@ -113,3 +113,31 @@ def test_every_triage_score_has_three_decimals_never_rounded_up_to_one_nor_down_
     page = write_worklist(tmp_path, [_row(f"{name}.dcm", name, triage=str(t)) for name, t in scores.items()]).read_text()
     cells = re.findall(r'<td class="t nw">ANT, POST</td><td>([^<]*(?:&lt;[^<]*)?)</td>', page)
     assert cells == ["1.000", "0.999", "0.999", "0.158", "&lt;0.001"]
+
+
+def test_a_reviewed_batchs_list_orders_by_the_readers_result_links_the_folders_left_out_and_names_the_reader(tmp_path):
+    """Audit 74 (finding 14): a review wrote no list. REV/worklist.html: the folders that could not be reviewed first,
+    the reviewed scans by reviewed BSI then lesions (a scan the reader cleared is not first for its model's score of
+    0.999), each with its reader; the folders nobody edited last, linked in the prediction's folder."""
+    rev, pred = tmp_path / "REV", tmp_path / "OUT"
+    _report(rev, "cleared", 0.99922, bsi_percent=0.0, distinct_lesion_count=0)
+    _report(rev, "involved", 0.6, bsi_percent=0.8)
+    record = json.loads((rev / "involved" / "report.json").read_text())
+    record["review"] = {"reviewed": True, "source_folder": str(pred / "involved"), "reader": {"name": "Doe^Jane"}}
+    (rev / "involved" / "report.json").write_text(json.dumps(record))
+    _report(pred, "untouched", 0.97)
+    rows = [_row("cleared", "cleared", status="reviewed") | {"input": str(pred / "cleared")},
+            {"input": str(pred / "untouched"), "status": "not edited", "output": "", "error": "no LabelMe file edited"},
+            _row("involved", "involved", status="reviewed") | {"input": str(pred / "involved")},
+            {"input": str(pred / "moved"), "status": "failed", "output": "", "error": "its scan is gone"}]
+    entries = worklist_entries(rev, rows, kind="review")
+    assert [(e.status, e.output) for e in entries] == [("failed", ""), ("reviewed", "involved"),
+                                                       ("reviewed", "cleared"), ("not edited", "untouched")]
+    assert entries[-1].patient["id"] == "P-untouched" and entries[-1].triage_score == 0.97  # the prediction's values
+    page = write_worklist(rev, rows, kind="review").read_text()
+    assert re.findall(r'href="([^"]+)"', page) == ["involved/report.html", "cleared/report.html",
+                                                   "../OUT/untouched/report.html"]
+    assert (rev / "../OUT/untouched/report.json").is_file()
+    assert "Not reviewed:</b> its scan is gone" in page and "Not read by the model" not in page
+    assert "reviewed by Jane Doe" in page and "reviewed, not signed" in page and "Reviewed batch" in page
+    assert "REV/worklist.html" in worklist_html([])  # the predict list names the reviewed batch's list

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("folder", metavar="PRED_DIR",
                         help="one scan's output folder of scintiseg predict, or the folder it wrote them into (every "
-                             "scan folder a reader edited is reviewed into OUT/<name>, with OUT/summary.csv)")
+                             "scan folder a reader edited is reviewed into OUT/<name>, with OUT/summary.csv and "
+                             "OUT/worklist.html, the list of the reviewed reports)")
     parser.add_argument("--out", required=True,
                         help="output folder for the reviewed report (not PRED_DIR; one holding a review a reader "
                              "signed only with the same --reader)")
@@ -71,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
             if result.status == "failed":
                 print(f"scintiseg review: {result.error}", file=sys.stderr)
         print(f"{counts['reviewed']} scan(s) reviewed, {counts['not edited']} not edited (left out), "
-              f"{counts['failed']} failed; summary: {args.out}/summary.csv", file=sys.stderr)
+              f"{counts['failed']} failed; summary: {args.out}/summary.csv, list: {args.out}/worklist.html",
+              file=sys.stderr)
         return 1 if counts["failed"] else 0
     written, record, before = review_folder(args.folder, args.out, model=args.model, engine=args.engine,
                                             scans=args.scan, dicom=not args.no_dicom, reader=args.reader,

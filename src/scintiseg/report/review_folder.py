@@ -6,6 +6,9 @@ scan folder a reader edited is reviewed into ``OUT2/<name>``, the model loaded o
 ``not edited`` and left out (reviewing it would sign outlines nobody looked at: name its folder to confirm it as it
 stands), a folder that cannot be reviewed (its ``report.json`` damaged or its settings unusable among them) is
 listed ``failed`` with its one-line reason, and ``OUT2/summary.csv`` has a row per folder (``predict``'s columns).
+``OUT2/worklist.html`` lists them for a reader (:mod:`scintiseg.report.worklist`, ``kind="review"``): the reviewed scans
+with their reviewed values and reader, the failed folders first, the folders not edited last, linked in ``OUT``
+(audit 74: a reviewed batch had no list of its signed reports).
 A folder whose scan moved is listed ``failed`` saying to review that folder alone with ``--scan`` (session 62: it said
 "give it with --scan", an option a batch refuses).
 
@@ -34,6 +37,7 @@ from scintiseg.predict.prediction import Prediction
 from scintiseg.predict.review import LABELME_NAME, is_edited, not_lesion_findings, review_record, reviewed
 from scintiseg.report.batch import SUMMARY_NAME, ScanResult, summary_csv, write_published
 from scintiseg.report.predicted_again import damaged_report, predict_again, report_of
+from scintiseg.report.worklist import write_worklist
 from scintiseg.scan import Annotation, Shape
 
 def review_folder(folder: str | Path, out: str | Path, *, model: str | Path | LoadedModel | None = None,
@@ -157,7 +161,8 @@ def review_batch(root: str | Path, out: str | Path, *, model: str | Path | None 
                  dicom: bool = True, reader: str | None = None, organization: str | None = None,
                  progress: bool = True, pdf: bool = False) -> list[ScanResult]:
     """Review every edited scan folder of a batch's output folder ``root`` into ``out/<name>`` (module docstring);
-    one :class:`~scintiseg.report.batch.ScanResult` per scan folder, ``out/summary.csv`` written. ``dicom``, ``reader``,
+    one :class:`~scintiseg.report.batch.ScanResult` per scan folder, ``out/worklist.html`` and ``out/summary.csv``
+    written. ``dicom``, ``reader``,
     ``organization`` and ``pdf`` as :func:`review_folder` takes them.
 
     Raises:
@@ -202,5 +207,6 @@ def review_batch(root: str | Path, out: str | Path, *, model: str | Path | None 
             continue
         results.append(ScanResult(folder, "reviewed", folder.name, written["summary"], ",".join(written["views"]),
                                   time.perf_counter() - start))
+    write_worklist(out, [result.row() for result in results], kind="review")  # before the summary, as predict's
     write_text_atomic(out / SUMMARY_NAME, summary_csv(results))
     return results

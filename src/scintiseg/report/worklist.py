@@ -1,4 +1,5 @@
-"""``OUT/worklist.html``: a batch's scans in the order to read them, each linked to its report.
+"""``OUT/worklist.html``: a batch's scans in the order to read them, each linked to its report; and
+``REV/worklist.html``, the list of a reviewed batch (``scintiseg review OUT --out REV``).
 
 Why. A department runs ``scintiseg predict`` over a day's folder of scans; ``summary.csv`` lists them in the order
 they were read, for a program. Triage tools of the field (EXINI aBSI's and BONENAVI's "probability of abnormality",
@@ -29,27 +30,40 @@ Choices [all choice]:
   the inputs first, marked so. The page says how many rows came from earlier runs.
 - **Values** come from each scan's ``report.json`` as written by the run (scan-level summary; the summary row's values
   where the report cannot be read). A later ``scintiseg review`` of a scan changes its report, not this page: the
-  page says so.
+  page says so, and names the reviewed batch's own list (below).
 - **Scores** are printed with 3 decimals in every row (:func:`_score`; audit 74: ``1`` beside ``0.999``), never
   rounded up to 1.000 from below, and ``<0.001`` below that.
 - **No cut-off** is drawn: the score ranks, it does not decide (its ROC on a department's labelled scans, and the
   score needed for a chosen sensitivity: ``scintiseg predict --labels``, :mod:`.image_labels`). Every scan is still
   to be read.
+- **A reviewed batch's list** (``kind="review"``, written by :func:`scintiseg.report.review_folder.review_batch` beside
+  ``REV/summary.csv``; audit 74: a review wrote no list, and the predict list's "a later review changes the scan's
+  report, not this list" left none of the signed reports). One row per scan folder of ``OUT``: a scan reviewed
+  (``reviewed``) with the values of its reviewed ``REV/<name>/report.json`` and a link to it, marked with the reader
+  who signed it (or "not signed"); the folders that could not be reviewed first ("Not reviewed", with the reason);
+  the folders nobody edited (``not edited``: left out of the review, the model's report stands) last, with the
+  values of their prediction's report and a link to it in ``OUT`` (relative: it holds while ``OUT`` and ``REV`` keep
+  their places to each other). Reviewed scans are ordered by what the reader's outlines give, the reviewed BSI
+  (larger first), then more lesions, the model's triage score breaking ties: the reading is done, and a triage score
+  the review keeps (the network's, predicted again) would put a scan the reader cleared first (audit 74, finding 10:
+  NM1 reviewed to no lesion kept 0.999); the folders not edited by triage score, as the predict list orders them.
 - Self-contained HTML (no script, no external resource; inline CSS, a print style in landscape), every text from a
-  file escaped, links relative (``<output>/report.html``), so the folder can be moved or archived whole.
+  file escaped, links relative (``<output>/report.html``), so the folder can be moved or archived whole (a reviewed
+  batch's links into ``OUT`` excepted, above).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scintiseg.io.atomic import write_text_atomic
 from scintiseg.io.not_scans import prediction_report
 from scintiseg.predict.review import is_edited
-from scintiseg.report.html import display_date, display_name
+from scintiseg.report.html import display_date, display_name, reader_name
 
 WORKLIST_NAME = "worklist.html"
 
@@ -59,7 +73,8 @@ h1{font-size:1.4em;margin:0 0 .3em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
 th,td{border:1px solid #999;padding:3px 7px;text-align:right;vertical-align:top} th{background:#e8eef7}
 td.t,th.t{text-align:left} td.nw{white-space:nowrap} td.link{overflow-wrap:anywhere;min-width:10em}
-tr.failed td{background:#fde2e1} tr.kept td{background:#e6f0fa} tr.earlier td{background:#f1f1f1} .tag{font-size:.85em;font-weight:bold}
+tr.failed td{background:#fde2e1} tr.kept td{background:#e6f0fa} tr.earlier td,tr.not_edited td{background:#f1f1f1}
+.tag{font-size:.85em;font-weight:bold}
 td.flags{font-size:.85em;text-align:left;max-width:22em;overflow-wrap:anywhere}
 .warn{background:#fff3cd;border:1px solid #d9a400;padding:.5em .8em;margin:.8em 0}
 .note{font-size:.85em;color:#333}
@@ -89,6 +104,12 @@ class WorklistEntry:
     disclaimer: str = ""
     review: str = ""  # the link to a review of this scan's folder written into the batch's folder, if any
     edited: bool = False  # its LabelMe files edited by a reader (shown for a folder of an earlier run)
+    link: str = ""  # the report's link, relative to the list's folder; default ``<output>/report.html``
+    reader: str = ""  # a reviewed scan's reader (the report's review.reader), as the pages name them
+
+    @property
+    def href(self) -> str:
+        return self.link or f"{self.output}/report.html"
 
 
 def _number(value, kind=float):
@@ -109,9 +130,12 @@ def _read_report(path: Path) -> dict | None:
     return report if isinstance(report, dict) else None
 
 
-#: Summary statuses of a row that names a scan folder with a report (:mod:`.batch`): a scan row; any other status is an
-#: input without one, listed first.
-SCAN_STATUSES = ("ok", "kept", "earlier")
+#: Summary statuses of a row that names a scan folder with a report (:mod:`.batch`; a review's,
+#: :mod:`.review_folder`: ``reviewed`` names its folder in ``REV``, ``not edited`` the prediction's folder as its
+#: input): a scan row; any other status is an input without one, listed first.
+SCAN_STATUSES = ("ok", "kept", "earlier", "reviewed", "not edited")
+#: What the list is of: a prediction batch's scans, or a reviewed batch's (module docstring).
+KINDS = ("predict", "review")
 
 
 def _resolved(path: Path | str) -> str:
@@ -122,8 +146,9 @@ def _resolved(path: Path | str) -> str:
 
 
 def _reviews_in(out: Path) -> dict[str, str]:
-    """The reviews written into ``out`` (a folder whose ``report.json`` records ``review.source_folder``): the reviewed
-    folder, resolved -> the review's ``report.html``, relative to ``out`` (the first by name where there are several)."""
+    """The reviews written into ``out`` (a folder whose ``report.json`` records ``review.source_folder``): the
+    reviewed folder, resolved -> the review's ``report.html``, relative to ``out`` (the first by name where there are
+    several)."""
     found: dict[str, str] = {}
     for folder in sorted(out.iterdir()) if out.is_dir() else []:
         if folder.name.startswith(".") or not folder.is_dir():
@@ -135,31 +160,47 @@ def _reviews_in(out: Path) -> dict[str, str]:
     return found
 
 
-def worklist_entries(out: str | Path, rows: list[dict]) -> list[WorklistEntry]:
+def _link(report_page: Path, out: Path) -> str:
+    """``report_page`` (outside ``out``) as a link from ``out``'s page: relative where a relative path reaches it."""
+    try:
+        return os.path.relpath(report_page.resolve(), out.resolve()).replace(os.sep, "/")
+    except ValueError:  # another drive (Windows)
+        return report_page.resolve().as_uri()
+
+
+def worklist_entries(out: str | Path, rows: list[dict], kind: str = "predict") -> list[WorklistEntry]:
     """The worklist's rows, in reading order (module docstring), from a batch's summary rows (``ScanResult.row()``
-    dicts, or the rows of ``summary.csv``) and each scan's ``OUT/<output>/report.json``."""
+    dicts, or the rows of ``summary.csv``) and each scan's ``OUT/<output>/report.json`` (a ``not edited`` row of a
+    review: its input folder's). ``kind``: ``"predict"`` or ``"review"`` (:data:`KINDS`), which orders the scans."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     out = Path(out)
     failed: list[WorklistEntry] = []
     scans: dict[str, WorklistEntry] = {}
     reviews = _reviews_in(out)
     for row in rows:
-        if row.get("status") not in SCAN_STATUSES or not row.get("output"):
-            failed.append(WorklistEntry([str(row.get("input", ""))], str(row.get("status") or "failed"),
-                                        error=str(row.get("error") or "")))
+        status = str(row.get("status") or "failed")
+        folder = out / str(row["output"]) if row.get("output") else None
+        left_out = Path(str(row.get("input", "")))  # a review left it out: the prediction's report stands
+        if status == "not edited" and folder is None and (left_out / "report.json").is_file():
+            folder = left_out
+        if status not in SCAN_STATUSES or folder is None:
+            failed.append(WorklistEntry([str(row.get("input", ""))], status, error=str(row.get("error") or "")))
             continue
-        name = str(row["output"])
-        entry = scans.get(name)
+        name = str(row["output"]) if row.get("output") else folder.name
+        entry = scans.get(str(folder))
         if entry is not None:  # a study's second file: the same scan, the same report
             entry.inputs.append(str(row.get("input", "")))
             continue
-        report = _read_report(out / name / "report.json")
+        report = _read_report(folder / "report.json")
         summary = (report or {}).get("summary") if isinstance((report or {}).get("summary"), dict) else None
         source = summary if summary is not None else row
         flags = source.get("qc_flags") or []
         if isinstance(flags, str):
             flags = [flag for flag in flags.split(";") if flag]
-        scans[name] = WorklistEntry(
-            [str(row.get("input", ""))], str(row["status"]), name,
+        review = (report or {}).get("review") if isinstance((report or {}).get("review"), dict) else {}
+        scans[str(folder)] = WorklistEntry(
+            [str(row.get("input", ""))], status, name,
             views=list((report or {}).get("views") or [v for v in str(row.get("views") or "").split(",") if v]),
             patient=dict((report or {}).get("patient") or {}), study=dict((report or {}).get("study") or {}),
             triage_score=_number(source.get("triage_score")),
@@ -169,9 +210,12 @@ def worklist_entries(out: str | Path, rows: list[dict]) -> list[WorklistEntry]:
             bsi_covered_mass_percent=_number(source.get("bsi_covered_mass_percent")),
             qc_flags=[str(flag) for flag in flags], error=str(row.get("error") or ""),
             disclaimer=str(((report or {}).get("model") or {}).get("disclaimer") or ""),
-            review=reviews.get(_resolved(out / name), ""),
-            edited=row["status"] == "earlier" and (out / name).is_dir() and is_edited(out / name))
-    return failed + sorted(scans.values(), key=_reading_order)  # sorted() is stable: full ties keep the inputs' order
+            review=reviews.get(_resolved(folder), ""),
+            edited=status == "earlier" and folder.is_dir() and is_edited(folder),
+            link="" if row.get("output") else _link(folder / "report.html", out),
+            reader=reader_name(review.get("reader")) or "" if status == "reviewed" else "")
+    order = _reading_order if kind == "predict" else _reviewed_order
+    return failed + sorted(scans.values(), key=order)  # sorted() is stable: full ties keep the inputs' order
 
 
 def _reading_order(entry: WorklistEntry) -> tuple[float, float, float]:
@@ -181,6 +225,17 @@ def _reading_order(entry: WorklistEntry) -> tuple[float, float, float]:
         return -float(value) if value is not None else float("inf")
 
     return high_first(entry.triage_score), high_first(entry.bsi_percent), high_first(entry.lesion_count)
+
+
+def _reviewed_order(entry: WorklistEntry) -> tuple:
+    """A reviewed batch's order (module docstring): the reviewed scans first, the larger reviewed BSI, then more
+    lesions, then the higher triage score; then the folders left out of the review by :func:`_reading_order`."""
+    def high_first(value) -> float:
+        return -float(value) if value is not None else float("inf")
+
+    if entry.status == "reviewed":
+        return 0, high_first(entry.bsi_percent), high_first(entry.lesion_count), high_first(entry.triage_score)
+    return 1, *_reading_order(entry)
 
 
 def _e(value) -> str:
@@ -212,17 +267,17 @@ def _bsi(entry: WorklistEntry) -> str:
     return _e(f"{entry.bsi_percent:.2f}") + (f" <span class=\"note\">({_e(f'{covered:.0f}')} % seen)</span>" if partial else "")
 
 
-def _row(rank: int, entry: WorklistEntry) -> str:
+def _row(rank: int, entry: WorklistEntry, kind: str = "predict") -> str:
     inputs = "<br>".join(_e(Path(text).name) for text in entry.inputs)
     if entry.status not in SCAN_STATUSES:
         when = " (an earlier run)" if entry.status == "failed earlier" else ""
+        say = f"Not read by the model{when}: read it without." if kind == "predict" else "Not reviewed:"
         return (f'<tr class="failed"><td>{rank}</td><td class="t link">{inputs}</td>'
-                f'<td class="t" colspan="8"><b>Not read by the model{when}: read it without.</b> {_e(entry.error)}'
-                "</td></tr>")
+                f'<td class="t" colspan="8"><b>{say}</b> {_e(entry.error)}</td></tr>')
     name, patient_id = display_name(entry.patient.get("name")), entry.patient.get("id")
     patient = (_e(name) + (f'<br><span class="note">{_e(patient_id)}</span>' if patient_id else "")) if name else _e(patient_id)
-    link = f'<a href="{_e(entry.output)}/report.html">{_e(entry.output)}</a>' + _tag(entry)
-    css = f' class="{entry.status}"' if entry.status in ("kept", "earlier") else ""
+    link = f'<a href="{_e(entry.href)}">{_e(entry.output)}</a>' + _tag(entry)
+    css = f' class="{entry.status.replace(" ", "_")}"' if entry.status in ("kept", "earlier", "not edited") else ""
     return (f"<tr{css}><td>{rank}</td><td class=\"t link\">{link}<br><span class=\"note\">{inputs}</span></td>"
             f"<td class=\"t\">{patient or '–'}</td><td class=\"t nw\">{_e(display_date(entry.study.get('study_date'))) or '–'}</td>"
             f"<td class=\"t nw\">{_e(', '.join(entry.views))}</td><td>{_score(entry.triage_score)}</td>"
@@ -236,34 +291,57 @@ def _tag(entry: WorklistEntry) -> str:
     tag = ""
     if entry.status == "kept":
         tag = ('<br><span class="tag">kept: a reader\'s corrections</span> <span class="note">(not predicted again; '
-               "its report's values, the model's until it is reviewed)</span>")
+               "the values are the model's, from its report: a review of the corrections has its own)</span>")
     if entry.status == "earlier":
         tag = ('<br><span class="tag">earlier run</span> <span class="note">(its input was not in this run'
                + ("; a reader's corrections in its LabelMe files" if entry.edited else "") + ")</span>")
+    if entry.status == "reviewed":
+        tag = f'<br><span class="note">reviewed by {_e(entry.reader)}</span>' if entry.reader else \
+            '<br><span class="note">reviewed, not signed</span>'
+    if entry.status == "not edited":
+        tag = ('<br><span class="tag">not edited</span> <span class="note">(not reviewed: the model\'s report, in the '
+               "prediction's folder)</span>")
     if entry.review:
-        tag += f'<br><span class="note">review: <a href="{_e(entry.review)}">{_e(entry.review.split("/")[0])}</a></span>'
+        name = entry.review.split("/")[0]
+        tag += f'<br><span class="note">review: <a href="{_e(entry.review)}">{_e(name)}</a></span>'
     return tag
 
 
-def worklist_html(entries: list[WorklistEntry], title: str = "") -> str:
-    """The page of :func:`worklist_entries`' rows (a complete HTML document)."""
+def _heading(entries: list[WorklistEntry], kind: str) -> list[str]:
+    """The page's title line and the paragraph that says what the list holds and in what order."""
     failed = sum(entry.status not in SCAN_STATUSES for entry in entries)
+    if kind == "review":
+        reviewed = sum(entry.status == "reviewed" for entry in entries)
+        left = sum(entry.status == "not edited" for entry in entries)
+        return ["<h1>Reviewed batch: the reports after review</h1>",
+                f'<p class="note">{reviewed} scan(s) reviewed, the most involved first: the reviewed BSI, then '
+                "lesions, as the reader's outlines give them (the model's triage score, kept by the review, breaks "
+                "ties)" + (f"; {failed} folder(s) that could not be reviewed, first" if failed else "")
+                + (f"; {left} folder(s) nobody edited, left out of the review (the model's report stands, not "
+                   "reviewed: name such a folder to scintiseg review to confirm it as it stands), last, by the "
+                   "model's triage score, linked in the prediction's folder" if left else "") + ".</p>"]
     kept = sum(entry.status == "kept" for entry in entries)
     earlier = sum(entry.status in ("earlier", "failed earlier") for entry in entries)
+    return ["<h1>Worklist: scans in the order to read them</h1>",
+            f'<p class="note">{len(entries) - failed} scan(s) by the model\'s triage score, highest first'
+            + (f" ({kept} kept as a reader corrected them, marked)" if kept else "")
+            + (f"; {failed} input(s) the model could not read, first" if failed else "")
+            + (f"; {earlier} row(s) from earlier runs into this folder, whose inputs were not in this run, marked"
+               if earlier else "")
+            + ". The score is the largest lesion probability the model gave inside what it saw: it orders the "
+              "reading, it does not clear a scan. Every scan is to be read. Values as the model wrote them: a later "
+              "review (<code>scintiseg review OUT --out REV</code>) does not change this list; it writes the reviewed "
+              "reports' own list, <code>REV/worklist.html</code>.</p>"]
+
+
+def worklist_html(entries: list[WorklistEntry], title: str = "", kind: str = "predict") -> str:
+    """The page of :func:`worklist_entries`' rows (a complete HTML document); ``kind`` as they were made for."""
     disclaimer = next((entry.disclaimer for entry in entries if entry.disclaimer), "")
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">',
         f"<title>scintiseg worklist{(' – ' + _e(title)) if title else ''}</title><style>{_STYLE}</style></head><body>",
-        "<h1>Worklist: scans in the order to read them</h1>",
-        f'<p class="note">{len(entries) - failed} scan(s) by the model\'s triage score, highest first'
-        + (f" ({kept} kept as a reader corrected them, marked)" if kept else "")
-        + (f"; {failed} input(s) the model could not read, first" if failed else "")
-        + (f"; {earlier} row(s) from earlier runs into this folder, whose inputs were not in this run, marked"
-           if earlier else "")
-        + ". The score is the largest lesion probability the model gave inside what it saw: it orders the reading, "
-          "it does not clear a scan. Every scan is to be read. Values as the model wrote them; a later review "
-          "changes the scan's report, not this list.</p>",
+        *_heading(entries, kind),
     ]
     if disclaimer:
         parts.append(f'<p class="warn"><strong>Not a clinical device.</strong> {_e(disclaimer)}</p>')
@@ -271,7 +349,7 @@ def worklist_html(entries: list[WorklistEntry], title: str = "") -> str:
         '<table id="worklist"><thead><tr><th>#</th><th class="t">Scan (report)</th><th class="t">Patient</th>'
         '<th class="t">Study date</th><th class="t">Views</th><th>Triage score</th><th>Lesions</th>'
         '<th>Soloway</th><th>BSI %</th><th class="t">QC flags</th></tr></thead><tbody>',
-        *(_row(rank, entry) for rank, entry in enumerate(entries, start=1)),
+        *(_row(rank, entry, kind) for rank, entry in enumerate(entries, start=1)),
         "</tbody></table>",
         '<p class="note">Lesions: distinct lesions (one seen on both views counted once). BSI: Bone Scan Index, % of '
         "the skeleton's mass involved; \"% seen\" where the views cover part of the skeleton only. QC flags: "
@@ -281,12 +359,14 @@ def worklist_html(entries: list[WorklistEntry], title: str = "") -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_worklist(out: str | Path, rows: list[dict]) -> Path:
-    """``OUT/worklist.html`` of a batch's summary rows (atomic); returns its path."""
+def write_worklist(out: str | Path, rows: list[dict], kind: str = "predict") -> Path:
+    """``OUT/worklist.html`` of a batch's summary rows (atomic); returns its path. ``kind``: ``"review"`` for a reviewed
+    batch's (module docstring)."""
     out = Path(out)
     path = out / WORKLIST_NAME
-    write_text_atomic(path, worklist_html(worklist_entries(out, rows), title=out.name))
+    write_text_atomic(path, worklist_html(worklist_entries(out, rows, kind), title=out.name, kind=kind))
     return path
 
 
-__all__ = ["SCAN_STATUSES", "WORKLIST_NAME", "WorklistEntry", "worklist_entries", "worklist_html", "write_worklist"]
+__all__ = ["KINDS", "SCAN_STATUSES", "WORKLIST_NAME", "WorklistEntry", "worklist_entries", "worklist_html",
+           "write_worklist"]
