@@ -136,6 +136,7 @@ def test_pairs_and_triage_are_shown(paired_report):
                                    str(lone): "–"}
     triage = re.search(r'<tr id="triage">.*?<td>(.*?)</td>', page, re.S).group(1)
     assert triage == "0.96 (ANT 0.9, POST 0.96)"
+    assert "<th>Lesions seen in both views (pairs)</th><td>1</td>" in page
     # A score short of 1 is never shown as a certainty.
     assert html_module.triage_text({"triage_score": 0.99997}, {"ANT": {"triage_score": 0.99997}, "POST": {
         "max_probability": 1.0}}) == "0.999 (ANT 0.999, POST 1)"
@@ -415,6 +416,8 @@ def test_views_that_look_named_the_other_way_round_are_said_before_the_summary(m
 def test_a_one_view_scan_says_its_region_bsi_is_that_views(hostile_report):
     folder, _ = hostile_report
     page = (folder / "report.html").read_text(encoding="utf-8")
+    # No pair can be on one view: the count is no finding (session 74: it said 0).
+    assert "<th>Lesions seen in both views (pairs)</th><td>n/a (one view)</td>" in page
     headers = re.findall(r'<tr class="region-header">(.*?)</tr>', page, re.S)
     assert headers and all("(one view: ANT " in header for header in headers)
 

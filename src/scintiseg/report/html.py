@@ -994,7 +994,9 @@ def report_html(report: dict, images: dict[str, bytes], region_maps: dict[str, b
         '<table id="summary"><tbody>',
         *_review_row(report),
         f"<tr><th>Lesions (view with most)</th><td>{_e(summary['lesion_count'])}</td></tr>",
-        f"<tr><th>Lesions seen in both views (pairs)</th><td>{_e(summary.get('pair_count', 0))}</td></tr>",
+        # (one view: no pair can be, so the count is no finding: n/a, as the PDF leaves it out; session 74)
+        f"<tr><th>Lesions seen in both views (pairs)</th><td>"
+        f"{_e(summary.get('pair_count', 0)) if len(report.get('views') or {}) > 1 else 'n/a (one view)'}</td></tr>",
         *([f'<tr id="distinct-lesions"><th>Distinct lesions (each pair counted once)</th>'
            f"<td>{_e(summary['distinct_lesion_count'])}</td></tr>"] if "distinct_lesion_count" in summary else []),
         '<tr id="triage"><th>Triage score (largest lesion probability, calls left out by a reading rule set aside; '
