@@ -16,6 +16,7 @@ from scipy import ndimage as ndi
 from scintiseg.cli import main
 from scintiseg.io.dicom import write_dicom
 from scintiseg.phantom import generate_patient, profile
+from scintiseg.predict.bsi import view_weights
 
 #: The follow-up's patient lies this many (rows, columns) away from where the baseline's lay.
 MOVE = (8, -3)
@@ -145,6 +146,15 @@ def test_a_reviewed_follow_up_against_the_networks_baseline_and_a_scan_against_i
     assert (record["baseline"]["outlines"], record["follow_up"]["outlines"]) == ("network", "review")
     page = html.unescape((out / "comparison.html").read_text())
     assert "reviewed by Jane Doe" in page and "Doe^Jane" not in page and "the network's own, not reviewed" in page
+    # audit 74, finding 1: the follow-up's BSI is its signed report's, each bone read as the report reads it (a bone
+    # the reader outlined on ANT alone from ANT, not halved or taken from the nearer POST)
+    signed = json.loads((tmp_path / "reviewed" / "report.json").read_text())
+    weights = signed["summary"]["bsi_view_weights"]
+    tables = {view: record["bsi"]["bones"] for view, record in signed["views"].items()}
+    assert any(weights[bone] != view_weights(bone, tables) for bone in weights), "no bone read from the reader's view"
+    assert record["follow_up"]["bsi_percent"] == pytest.approx(signed["summary"]["bsi_percent"], abs=1e-4)
+    assert {bone: values["follow_up"] for bone, values in record["bones"].items() if values["follow_up"]} == \
+        pytest.approx(_bone_shares(signed), abs=1e-4)
     assert "mixes two readers' criteria" in page
 
     own = Path(shutil.copytree(pair["baseline"], tmp_path / "baseline"))
@@ -160,6 +170,17 @@ def test_a_reviewed_follow_up_against_the_networks_baseline_and_a_scan_against_i
     page = html.unescape((tmp_path / "own" / "comparison.html").read_text())
     assert "Two or more new lesions" not in page and "One study compared with itself: no PCWG3 reading" in page
     assert "reviewed, unsigned: no reader named" in page
+
+
+def _bone_shares(report: dict) -> dict[str, float]:
+    """Bone group -> its share of the report's BSI (points), each view's contribution weighted as the report's
+    ``bsi_view_weights`` says (the bones involved only)."""
+    weights = report["summary"]["bsi_view_weights"]
+    shares: dict[str, float] = {}
+    for view, record in report["views"].items():
+        for bone, table in record["bsi"]["bones"].items():
+            shares[bone] = shares.get(bone, 0.0) + weights[bone][view] * float(table.get("contribution_percent") or 0)
+    return {bone: share for bone, share in shares.items() if share}
 
 
 def _check_gsps(path: Path, new: int, persisting: int) -> None:

@@ -161,3 +161,55 @@ def test_a_report_whose_views_are_no_object_is_one_line(nm1_path, tmp_path, view
     folder = _write(tmp_path / "odd", report)
     with pytest.raises(ScintisegError, match="its views are not an object of view names"):
         predict_again(folder)
+
+
+def _reader_drawn(scan, network_lesion: bool):
+    """``scan`` (NM1, one view) predicted with one reader's outline on ANT; the network's own mask holds that outline
+    (``network_lesion``) or nothing."""
+    import numpy as np
+
+    from scintiseg.predict.pipeline import predict_from_probabilities
+
+    mask = np.zeros(scan.shape, bool)
+    mask[360:368, 146:154] = True
+    prediction = predict_from_probabilities(scan, {"ANT": np.zeros(scan.shape, np.float32)},
+                                            settings=PredictSettings(0.5, 4), reader_masks={"ANT": mask})
+    found = mask.copy() if network_lesion else np.zeros(scan.shape, bool)
+    return prediction, {"ANT": (found, np.zeros(scan.shape, bool))}
+
+
+def _listed(prediction, origin: str | None = None) -> list[dict]:
+    return [{"id": lesion.id, "view": lesion.view, "centroid_row": lesion.centroid_row,
+             "centroid_col": lesion.centroid_col, **({"origin": origin} if origin else {})}
+            for lesion in prediction.lesions]
+
+
+def test_a_reviewed_folder_is_read_back_with_the_reading_its_report_states(nm1_scan, tmp_path):
+    """Audit 74, finding 1: a folder read back carried no origins, so a reviewed follow-up's BSI in compare read each
+    bone by the nearer-view rule where its signed report read a reader's outline from its own view. The report's
+    origins and kept_alone are carried as listed, not told again: here the network's own mask holds the outline (told
+    again it would be ``network``), and the report's ``reader`` is kept."""
+    from scintiseg.report.predicted_again import reader_reading
+
+    prediction, network = _reader_drawn(nm1_scan, network_lesion=True)
+    (lesion,) = prediction.lesions
+    report = {"lesions": _listed(prediction, "reader"), "review": {"reviewed": True, "kept_alone": [7]}}
+    reading = reader_reading(report, prediction, network, tmp_path)
+    assert reading == {"origin": {str(lesion.id): "reader"}, "kept_alone": ["7"]}
+    assert "reader" not in reading  # the signer stays the report's: a comparison's SR is not the signed review
+
+
+def test_an_edited_folder_is_told_against_the_network_and_an_unedited_prediction_is_the_networks(nm1_scan, tmp_path):
+    """A folder whose LabelMe files no longer give the listed lesions gets the origins its review would state; a
+    prediction as written (and a report listing no lesions) is the network's own reading, no review."""
+    from scintiseg.report.predicted_again import reader_reading
+
+    prediction, network = _reader_drawn(nm1_scan, network_lesion=False)
+    (lesion,) = prediction.lesions
+    edited = {"lesions": [], "review": {"reviewed": True}}  # reviewed with no lesion, then one drawn in place
+    assert reader_reading(edited, prediction, network, tmp_path)["origin"] == {str(lesion.id): "reader"}
+    assert reader_reading({"lesions": []}, prediction, network, tmp_path)["origin"] == {str(lesion.id): "reader"}
+    drawn_over, kept = _reader_drawn(nm1_scan, network_lesion=True)
+    assert reader_reading({"lesions": []}, drawn_over, kept, tmp_path)["origin"] == {str(lesion.id): "network"}
+    assert reader_reading({"lesions": _listed(prediction)}, prediction, network, tmp_path) is None
+    assert reader_reading({}, prediction, network, tmp_path) is None

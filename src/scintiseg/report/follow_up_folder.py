@@ -48,7 +48,7 @@ from scintiseg.report.dicom_out import (
 from scintiseg.report.follow_up_html import STATUS_COLOURS, comparison_html, outlines_words
 from scintiseg.report.html import reader_name
 from scintiseg.report.outputs import is_dicom_source, source_files
-from scintiseg.report.predicted_again import PredictedAgain, predict_again, report_of
+from scintiseg.report.predicted_again import PredictedAgain, lists_same_lesions, predict_again, report_of
 
 COMPARISON_JSON = "comparison.json"
 COMPARISON_HTML = "comparison.html"
@@ -78,7 +78,7 @@ def _outlines(again: PredictedAgain, review: dict | None) -> str:
     LabelMe files no longer give the lesions the report lists) or ``network``. A report that lists no lesions (a
     record made in memory) tells no edit."""
     report = again.report
-    if isinstance(report.get("lesions"), list) and not _same_lesions(report, again.prediction):
+    if isinstance(report.get("lesions"), list) and not lists_same_lesions(report, again.prediction):
         return "edited"
     return "review" if review is not None else "network"
 
@@ -275,21 +275,6 @@ def compare_folders(baseline: str | Path, follow_up: str | Path, out: str | Path
     return write_comparison((folders[0], early), (folders[1], late), out)[0]
 
 
-def _same_lesions(report: dict, prediction: Prediction) -> bool:
-    """Whether ``report`` (a folder's report.json, the one its SR was written with) lists the lesions ``prediction``
-    read back from the folder's outlines: same ids, views and centroids (a reader who edited the LabelMe files without
-    a review changed them, and the SR's lesion ids then name other lesions)."""
-    try:
-        written = {int(item["id"]): (str(item["view"]), float(item["centroid_row"]), float(item["centroid_col"]))
-                   for item in report.get("lesions") or []}
-    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: an id of Infinity (session 66)
-        return False
-    now = {lesion.id: (lesion.view, lesion.centroid_row, lesion.centroid_col) for lesion in prediction.lesions}
-    return written.keys() == now.keys() and all(  # report.json rounds centroids to 0.01 pixel
-        written[i][0] == now[i][0] and abs(written[i][1] - now[i][1]) <= 0.01 and abs(written[i][2] - now[i][2]) <= 0.01
-        for i in now)
-
-
 def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], headers: dict, against: str,
                 path: Path) -> dict:
     """The follow-up's DICOM SR (TID 1500) whose persisting lesions carry the Tracking UIDs of the baseline lesions
@@ -298,7 +283,7 @@ def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], headers
     baseline UID cannot be read) gets its own. Written when the baseline folder holds its SR as written with its
     outlines; otherwise ``dicom`` says why not. A pair keeps one UID. ``headers``: the follow-up's source datasets."""
     folder, early = baseline
-    if not (folder / TRACKED_SR).is_file() or not _same_lesions(early.report, early.prediction):
+    if not (folder / TRACKED_SR).is_file() or not lists_same_lesions(early.report, early.prediction):
         why = ("the baseline folder has no SR" if not (folder / TRACKED_SR).is_file()
                else "the baseline's outlines were edited after its SR was written: review it first")
         return {"note": f"no tracked DICOM SR: {why}"}
