@@ -281,3 +281,85 @@ def test_coverage_that_differs_either_way_is_flagged(nm1_pair):
     assert "coverage_differs" in follow_up.compare(baseline, narrow).flags
     assert "coverage_differs" in follow_up.compare(narrow, baseline).flags
     assert "coverage_differs" not in follow_up.compare(baseline, baseline).flags
+
+
+def _square(row: float, col: float, label: str, half: float = 4.0):
+    from scintiseg.scan import Shape
+
+    return Shape(label, [[col - half, row - half], [col + half, row - half], [col + half, row + half],
+                         [col - half, row + half]])
+
+
+def test_a_baseline_lesion_whose_place_the_follow_ups_reader_relabelled_is_named_and_still_not_seen(nm1_pair):
+    """Audit 74, finding 8: a baseline call the follow-up's reader relabelled ``bladder`` was listed "not seen", read as
+    resolved. It stays not seen (nothing is outlined there) and carries the label, matched as a lesion is, on the
+    follow-up's own matrix (moved and turned); an outline so labelled over a persisting lesion, or far from every
+    baseline lesion, names none."""
+    baseline, late = nm1_pair
+    rows, cols = np.mgrid[: late.scan.shape[0], : late.scan.shape[1]].astype(float)
+    on_baseline = _follow_up_to_baseline(rows, cols)
+
+    def follow_up_place(row, col):
+        at = np.unravel_index(np.argmin(np.hypot(on_baseline[0] - row, on_baseline[1] - col)), rows.shape)
+        return float(at[0]), float(at[1])
+
+    shapes = [_square(*follow_up_place(*GONE[:2]), "Bladder"), _square(*follow_up_place(*KEPT[0][:2]), "degenerative"),
+              _square(60.0, 40.0, "artefact")]
+    result = follow_up.compare(baseline, late, {"ANT": shapes})
+    gone = next(lesion.id for lesion in baseline.views["ANT"].lesions
+                if (round(lesion.centroid_row), round(lesion.centroid_col)) == GONE[:2])
+    assert result.relabelled == {"ANT": {gone: ["bladder"]}}
+    assert (result.lesions_not_seen, result.not_seen_relabelled) == (1, 1)
+    unlabelled = follow_up.compare(baseline, late)
+    assert unlabelled.relabelled == {} and unlabelled.not_seen_relabelled == 0
+
+
+def _two_view_pair(ant: list[tuple[int, int, int]], post: list[tuple[int, int, int]], pairs: dict[int, int]):
+    """A stand-in prediction with ANT and POST lesions (row, col, id) on a 120 x 60 image, ``pairs`` ANT id -> POST id."""
+    from types import SimpleNamespace
+
+    def view(name, places):
+        labels = np.zeros((120, 60), np.int32)
+        lesions = []
+        for k, (row, col, lesion_id) in enumerate(places, start=1):
+            labels[_disc(labels.shape, row, col, 2)] = k
+            lesions.append(SimpleNamespace(id=lesion_id, centroid_row=row, centroid_col=col, region="pelvis"))
+        return SimpleNamespace(view=name, labels=labels, lesions=lesions, coverage=np.ones(labels.shape, bool),
+                               regions=SimpleNamespace(region_of=lambda mask: "pelvis"))
+
+    return SimpleNamespace(views={"ANT": view("ANT", ant), "POST": view("POST", post)},
+                           paired_with={**pairs, **{b: a for a, b in pairs.items()}})
+
+
+def test_a_relabelled_place_names_both_outlines_of_a_baseline_pair_and_counts_the_lesion_once():
+    """The follow-up's reader relabelled the POST outline's place of a baseline ANT-POST pair: both outlines name the
+    label (one lesion), the count of not-seen lesions relabelled is one; the unpaired lesion elsewhere names none."""
+    from skimage.transform import SimilarityTransform
+
+    spacing = (2.26, 2.26)
+    registration = follow_up.ViewRegistration(SimilarityTransform(), {}, "regions", [], [], 0.0, spacing, spacing)
+    early = _two_view_pair([(30, 30, 1), (90, 30, 3)], [(30, 30, 2)], {1: 2})
+    late = _two_view_pair([], [], {})
+    views = {name: follow_up.compare_view(early.views[name], late.views[name], registration) for name in early.views}
+    result = follow_up.FollowUp(early, late, views)
+    result.relabelled = follow_up.relabelled_baseline(result, {"POST": [_square(31.0, 29.0, "bladder")]})
+    assert result.relabelled == {"POST": {2: ["bladder"]}, "ANT": {1: ["bladder"]}}
+    assert (result.lesions_not_seen, result.not_seen_relabelled) == (2, 1)
+
+
+def test_a_follow_up_lesion_persisting_through_its_pairs_other_outline_names_it():
+    """Audit 74, finding 8: follow-up ANT lesion 1 matches nothing on ANT but persists because its POST outline 2
+    matches baseline POST lesion 12; the comparison names that outline and lesion (before, "–")."""
+    from types import SimpleNamespace
+
+    def prediction(ids: dict[str, list[int]], pairs: dict[int, int]):
+        views = {name: SimpleNamespace(lesions=[SimpleNamespace(id=i) for i in found]) for name, found in ids.items()}
+        return SimpleNamespace(views=views, paired_with={**pairs, **{b: a for a, b in pairs.items()}})
+
+    views = {"ANT": follow_up.ViewChange("ANT", None, {1: [], 5: []}, {11: []}),
+             "POST": follow_up.ViewChange("POST", None, {2: [12]}, {12: [2]})}
+    result = follow_up.FollowUp(prediction({"ANT": [11], "POST": [12]}, {11: 12}),
+                                prediction({"ANT": [1, 5], "POST": [2]}, {1: 2}), views)
+    assert result.persists_through("ANT", 1) == ("POST", 2, [12])
+    assert result.persists_through("POST", 2) is None  # matched on its own view
+    assert result.persists_through("ANT", 5) is None and result.status_of("ANT", 5) == "new"

@@ -138,3 +138,21 @@ def test_a_comparison_failing_while_written_leaves_no_folder_and_no_partial_one(
     with pytest.raises(RuntimeError, match="page failed"):
         write_comparison((Path("a"), _read(nm1_scan)), (Path("b"), _read(nm1_scan, study_uid="2.25.9")), tmp_path / "c")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_follow_up_folders_outlines_labelled_no_lesion_reach_the_comparison(nm1_scan, tmp_path):
+    """Audit 74, finding 8: the follow-up folder's outlines a reader labelled as no lesion (read back with it) name the
+    baseline lesion at their place, in comparison.json and on the page."""
+    from scintiseg.scan import Shape
+
+    early = _read(nm1_scan, study_uid="2.25.1", source=None, metadata={"study_date": "20240105"})
+    late = _read(nm1_scan, study_uid="2.25.2", source=None, metadata={"study_date": "20240405"},
+                 views={name: view + 1 for name, view in nm1_scan.views.items()})
+    late = replace(late, prediction=replace(late.prediction, views={
+        "ANT": replace(late.prediction.views["ANT"], lesions=[], contours=[],
+                       labels=np.zeros_like(late.prediction.views["ANT"].labels))}),
+                   not_lesion_shapes={"ANT": [Shape("Bladder", [[146, 360], [154, 360], [154, 368], [146, 368]])]})
+    record, _ = write_comparison((Path("a"), early), (Path("b"), late), tmp_path / "relabelled")
+    (row,) = record["views"]["ANT"]["baseline_lesions"]
+    assert row["status"] == "not seen" and row["relabelled_on_follow_up"] == ["bladder"]
+    assert "relabelled by the reader as bladder" in (tmp_path / "relabelled" / COMPARISON_HTML).read_text()

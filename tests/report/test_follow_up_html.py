@@ -167,3 +167,42 @@ def test_lesions_outside_the_other_scans_field_are_counted_from_both_scans(nm1_s
     record["summary"]["outside_field"] = {"follow_up": 1, "baseline": 2}
     counts = re.search(r'<p id="counts">(.*?)</p>', comparison_html(record, result)).group(1)
     assert "3 outside the other scan's field" in html.unescape(counts)
+
+
+def test_a_relabelled_baseline_call_and_a_lesion_persisting_through_its_pair_say_so():
+    """Audit 74, finding 8: a baseline lesion not seen whose place the follow-up's reader labelled ``bladder`` read as
+    resolved, and a follow-up lesion persisting through its POST outline showed "Baseline lesion(s) –"."""
+    from scintiseg.report.follow_up_html import _gone_table, _late_table
+
+    late = {"id": 2, "view": "ANT", "region": "lumbar_spine", "laterality": "midline", "status": "persisting",
+            "matches_baseline": [], "persists_through": {"view": "POST", "id": 4, "matches_baseline": [1]},
+            "area_mm2_baseline": None, "area_mm2": 439.2, "lesion_to_normal_bone_baseline": None,
+            "lesion_to_normal_bone": 4.0}
+    row = dict(zip(*(re.findall(rf"<{cell}[^>]*>(.*?)</{cell}>", "".join(_late_table(
+        {"views": {"ANT": {"follow_up_lesions": [late]}}}))) for cell in ("th", "td"))))
+    assert row["Baseline lesion(s)"] == "POST 1, through its POST outline 4"
+    gone = [{"id": 2, "view": "POST", "region": "pelvis", "laterality": "right", "status": "not seen", "area_mm2": 132.8,
+             "lesion_to_normal_bone": 16.7, "relabelled_on_follow_up": ["bladder"]},
+            {"id": 5, "view": "POST", "region": "femur_left", "laterality": "left", "status": "not seen",
+             "area_mm2": 20.0, "lesion_to_normal_bone": 2.0, "relabelled_on_follow_up": []}]
+    table = "".join(_gone_table({"views": {"POST": {"baseline_lesions": gone}}}))
+    places = re.findall(r'<td class="t">([^<]*)</td></tr>', table)
+    assert places == ["relabelled by the reader as bladder (a finding that is no lesion)", "not outlined"]
+    assert re.search(r'<p class="note" id="relabelled">1 of these outline\(s\)', table)
+
+
+def test_the_counts_say_how_many_lesions_not_seen_the_follow_ups_reader_relabelled(nm1_scan):
+    from scintiseg.scan import Shape
+
+    early = _read(replace(nm1_scan, metadata={**nm1_scan.metadata, "study_date": "20240105"}), [(364, 150), (800, 60)])
+    late = _read(_another_study(nm1_scan, "20240301"), [(364, 150)])
+    bladder = Shape("bladder", [[56, 796], [64, 796], [64, 804], [56, 804]])
+    result = compare(early, late, {"ANT": [bladder]})
+    record = comparison_record(result, (Path("a"), PredictedAgain(early, {}, {})),
+                               (Path("b"), PredictedAgain(late, {}, {})))
+    assert record["summary"]["not_seen_relabelled"] == 1
+    assert [row["relabelled_on_follow_up"] for row in record["views"]["ANT"]["baseline_lesions"]] == [[], ["bladder"]]
+    counts = html.unescape(re.search(r'<p id="counts">(.*?)</p>', comparison_html(record, result)).group(1))
+    assert "1 not seen</span> (1 of them relabelled by the follow-up's reader as no lesion)" in counts
+    assert summary_line(record).startswith("0 new, 1 persisting, 1 not seen (1 of them relabelled by the follow-up's "
+                                           "reader as no lesion); BSI ")

@@ -35,6 +35,14 @@ this module says what changed, view by view. All choices below are ours.
   seen** on the follow-up (resolved, or below what the network or the reader outlines). An unmatched lesion whose
   centre lies outside what the other scan's model saw (its image, or its window: a crop, a spot view, a scan that
   stops at the knees) is **outside field**, neither new nor gone: nothing is known of that place on the other scan.
+- **Relabelled by the reader** (session 74, a reading physician's audit, finding 8): a baseline lesion not seen on the
+  follow-up whose place a reader of the follow-up outlined and labelled as a finding that is no lesion (``bladder``,
+  ``degenerative``, ...: ``compare``'s ``follow_up_not_lesions``, the outlines ``scintiseg review`` keeps as the
+  reader labelled them) is still counted *not seen* (the follow-up outlines no lesion there), but
+  :attr:`FollowUp.relabelled` names the labels, matched as a follow-up lesion is (touching, or within
+  :data:`MATCH_RADIUS_MM`, once moved onto the baseline) and given to both outlines of a pair: "not seen" alone reads
+  as resolution, where the reader said what the hot spot is. A follow-up lesion that persists only through its pair's
+  other outline names that outline and the baseline lesions it matches (:meth:`FollowUp.persists_through`).
 - **One lesion, two views.** ANT and POST outlines of one lesion (``Prediction.pairs``) are one lesion: it is new only
   when it is new in every view that outlines it, not seen only when neither view sees it. :attr:`FollowUp.new_lesions`
   counts such lesions, so a new lesion seen on both views counts once (the PCWG3 count is of lesions, not outlines).
@@ -61,10 +69,12 @@ from skimage.registration import phase_cross_correlation
 from skimage.transform import SimilarityTransform
 
 from scintiseg.io.atomic import same_file
+from scintiseg.io.reader_labels import normalised_label
 from scintiseg.predict.bsi import BONE_GROUPS, scan_bone_index
 from scintiseg.predict.prediction import Prediction, ViewPrediction
 from scintiseg.predict.regions import REGION_NAMES
 from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG
+from scintiseg.scan import Shape
 
 #: Bone a region needs in both views (mm^2) to anchor the registration.
 MIN_REGION_MM2 = 400.0
@@ -269,29 +279,37 @@ def _inside(coverage: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndar
     return inside
 
 
-def compare_view(baseline: ViewPrediction, follow: ViewPrediction, registration: ViewRegistration) -> ViewChange:
-    """Match one view's follow-up lesions with its baseline lesions (module docstring)."""
+def _baseline_matched(baseline: ViewPrediction, registration: ViewRegistration, pixels: np.ndarray,
+                      centroid: tuple[float, float], region: str) -> tuple[set[int], np.ndarray, np.ndarray]:
+    """The ids of the baseline lesions a follow-up outline (its ``pixels``, ``centroid`` (row, column) and ``region``)
+    matches once moved onto the baseline (module docstring, "Matching"), and its centre moved there (rows, columns)."""
     shape = baseline.labels.shape
     base_ids = [lesion.id for lesion in baseline.lesions]
+    rows, cols = np.nonzero(pixels)
+    moved_rows, moved_cols = registration.to_baseline(rows, cols, region)
+    r, c = np.rint(moved_rows).astype(int), np.rint(moved_cols).astype(int)
+    inside = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
+    touched = set(np.unique(baseline.labels[r[inside], c[inside]]).tolist()) - {0}
+    found = {base_ids[k - 1] for k in touched}
+    centre_r, centre_c = registration.to_baseline(np.array([centroid[0]]), np.array([centroid[1]]), region)
+    centre = np.array([centre_r[0] * registration.baseline_spacing[0], centre_c[0] * registration.baseline_spacing[1]])
     base_centres = np.array([[lesion.centroid_row * registration.baseline_spacing[0],
                               lesion.centroid_col * registration.baseline_spacing[1]] for lesion in baseline.lesions]
                             ).reshape(-1, 2)
+    if base_centres.size:
+        near = np.linalg.norm(base_centres - centre, axis=1) <= MATCH_RADIUS_MM
+        found |= {base_ids[k] for k in np.flatnonzero(near)}
+    return found, centre_r, centre_c
+
+
+def compare_view(baseline: ViewPrediction, follow: ViewPrediction, registration: ViewRegistration) -> ViewChange:
+    """Match one view's follow-up lesions with its baseline lesions (module docstring)."""
+    base_ids = [lesion.id for lesion in baseline.lesions]
     matches: dict[int, list[int]] = {}
     outside_baseline: set[int] = set()
     for index, lesion in enumerate(follow.lesions, start=1):
-        rows, cols = np.nonzero(follow.labels == index)
-        moved_rows, moved_cols = registration.to_baseline(rows, cols, lesion.region)
-        r, c = np.rint(moved_rows).astype(int), np.rint(moved_cols).astype(int)
-        inside = (r >= 0) & (r < shape[0]) & (c >= 0) & (c < shape[1])
-        touched = set(np.unique(baseline.labels[r[inside], c[inside]]).tolist()) - {0}
-        found = {base_ids[k - 1] for k in touched}
-        centre_r, centre_c = registration.to_baseline(np.array([lesion.centroid_row]), np.array([lesion.centroid_col]),
-                                                      lesion.region)
-        centre = np.array([centre_r[0] * registration.baseline_spacing[0],
-                           centre_c[0] * registration.baseline_spacing[1]])
-        if base_centres.size:
-            near = np.linalg.norm(base_centres - centre, axis=1) <= MATCH_RADIUS_MM
-            found |= {base_ids[k] for k in np.flatnonzero(near)}
+        found, centre_r, centre_c = _baseline_matched(baseline, registration, follow.labels == index,
+                                                      (lesion.centroid_row, lesion.centroid_col), lesion.region)
         matches[lesion.id] = sorted(found)
         if not found and not _inside(baseline.coverage, centre_r, centre_c)[0]:
             outside_baseline.add(lesion.id)
@@ -337,6 +355,9 @@ class FollowUp:
             :mod:`.view_labels`; its ANT may be the other scan's POST, so lesions read new and not seen),
             :data:`SAME_STUDY_FLAG` (the two are one study: :func:`same_study`; session 62).
         same_study: why the two are one study, in words (:func:`same_study`), or None for two studies (session 62).
+        relabelled: view -> baseline lesion id -> the labels a reader of the follow-up gave the outlines at its place,
+            for the baseline lesions not seen (module docstring, "Relabelled by the reader"; :func:`relabelled_baseline`);
+            empty when the follow-up's reader labelled no outline as no lesion.
     """
 
     baseline: Prediction
@@ -344,6 +365,7 @@ class FollowUp:
     views: dict[str, ViewChange]
     flags: list[str] = field(default_factory=list)
     same_study: str | None = None
+    relabelled: dict[str, dict[int, list[str]]] = field(default_factory=dict)
 
     @cached_property
     def _statuses(self) -> tuple[list, list, list, list]:
@@ -373,6 +395,24 @@ class FollowUp:
     def lesions_not_seen(self) -> int:
         """Baseline lesions that no follow-up lesion matches in any view (a pair once)."""
         return len(self._statuses[1])
+
+    @property
+    def not_seen_relabelled(self) -> int:
+        """Of the baseline lesions not seen (a pair once), those whose place a reader of the follow-up labelled as a
+        finding that is no lesion (:attr:`relabelled`)."""
+        return sum(any(self.relabelled.get(view, {}).get(i) for view, i in group) for group in self._statuses[1])
+
+    def persists_through(self, view: str, lesion_id: int) -> tuple[str, int, list[int]] | None:
+        """For a follow-up lesion that matches no baseline lesion on its own view but persists as a lesion (the other
+        outline of its ANT-POST pair matches one): that outline's (view, id, the baseline lesion ids it matches);
+        None otherwise (module docstring, "One lesion, two views")."""
+        if self.views[view].matches.get(lesion_id) or self.status_of(view, lesion_id) != "persisting":
+            return None
+        partner = self.follow_up.paired_with.get(lesion_id)
+        for other, change in self.views.items():
+            if other != view and change.matches.get(partner):
+                return other, partner, list(change.matches[partner])
+        return None
 
     @property
     def persisting_lesions(self) -> int:
@@ -424,6 +464,36 @@ class FollowUp:
         return {bone: (early[bone], late[bone]) for bone in BONE_GROUPS if early[bone] > 0 or late[bone] > 0}
 
 
+def relabelled_baseline(result: FollowUp, not_lesions: dict[str, list[Shape]]) -> dict[str, dict[int, list[str]]]:
+    """View -> baseline lesion id -> the labels (normalised: ``bladder``, ``degenerative``) of the follow-up's outlines
+    a reader labelled as no lesion (``not_lesions``: view -> those shapes, on the follow-up's view as stored) that
+    match it as a follow-up lesion would (:func:`compare_view`), for the baseline lesions not seen; a pair's other
+    outline is given its partner's labels (one lesion). Baseline lesions that no such outline matches are left out."""
+    found: dict[str, dict[int, set[str]]] = {}
+    for name, change in result.views.items():
+        base, late = result.baseline.views[name], result.follow_up.views[name]
+        unseen = {lesion.id for lesion in base.lesions if result.status_of(name, lesion.id, follow_up=False) == "not seen"}
+        for shape in not_lesions.get(name) or []:
+            pixels = shape.to_mask(late.labels.shape)
+            if not pixels.any():
+                continue
+            rows, cols = np.nonzero(pixels)
+            matched, _, _ = _baseline_matched(base, change.registration, pixels, (float(rows.mean()), float(cols.mean())),
+                                              late.regions.region_of(pixels))
+            for lesion_id in matched & unseen:
+                found.setdefault(name, {}).setdefault(lesion_id, set()).add(normalised_label(shape.label))
+    partners = result.baseline.paired_with
+    for name, labelled in list(found.items()):
+        for lesion_id, labels in list(labelled.items()):
+            partner = partners.get(lesion_id)
+            for other in result.views:
+                if other != name and any(lesion.id == partner for lesion in result.baseline.views[other].lesions) \
+                        and result.status_of(other, partner, follow_up=False) == "not seen":
+                    found.setdefault(other, {}).setdefault(partner, set()).update(labels)
+    return {name: {lesion_id: sorted(labels) for lesion_id, labels in sorted(labelled.items())}
+            for name, labelled in found.items()}
+
+
 def same_study(baseline: Prediction, follow_up: Prediction) -> str | None:
     """Why two predictions are of one study, in words (the same Study Instance UID, the same scan file, the same SOP
     Instance UID, the same counts in every view), or None (module docstring, "One study"; session 62)."""
@@ -442,8 +512,11 @@ def same_study(baseline: Prediction, follow_up: Prediction) -> str | None:
     return None
 
 
-def compare(baseline: Prediction, follow_up: Prediction) -> FollowUp:
-    """Compare two predictions of one patient's scans, view by view (module docstring)."""
+def compare(baseline: Prediction, follow_up: Prediction,
+            follow_up_not_lesions: dict[str, list[Shape]] | None = None) -> FollowUp:
+    """Compare two predictions of one patient's scans, view by view (module docstring). ``follow_up_not_lesions``:
+    view -> the follow-up's outlines a reader labelled as no lesion (``PredictedAgain.not_lesion_shapes``), which
+    :attr:`FollowUp.relabelled` reads."""
     names = [name for name in baseline.views if name in follow_up.views]
     flags = []
     one_study = same_study(baseline, follow_up)
@@ -468,4 +541,7 @@ def compare(baseline: Prediction, follow_up: Prediction) -> FollowUp:
         flags.append("bsi_not_given")
     elif abs(baseline.covered_mass_percent - follow_up.covered_mass_percent) > COVERAGE_TOLERANCE:
         flags.append("coverage_differs")
-    return FollowUp(baseline, follow_up, views, flags, one_study)
+    result = FollowUp(baseline, follow_up, views, flags, one_study)
+    if follow_up_not_lesions:
+        result.relabelled = relabelled_baseline(result, follow_up_not_lesions)
+    return result

@@ -22,6 +22,13 @@ reader outlined on the follow-up then counts as new (an audit's unreviewed basel
 6 new where 3 were). One study compared with itself (:func:`~scintiseg.predict.follow_up.same_study`) is flagged
 ``same_study`` and given no PCWG3 sentence. Each such finding is a sentence in ``summary.warnings``, on the page and
 on stderr (:func:`~scintiseg.cli.compare.run`); before session 62 none was said.
+
+What a reader relabelled (session 74, a reading physician's audit, finding 8). A baseline lesion not seen whose place
+the follow-up's reader labelled as no lesion (``bladder``, ``degenerative``: the follow-up folder's outlines so
+labelled) carries those labels (``relabelled_on_follow_up``; ``summary.not_seen_relabelled`` counts such lesions), and a
+follow-up lesion persisting only through its pair's other outline names that outline (``persists_through``): before,
+the first read as resolved and the second as persisting with no baseline lesion
+(:mod:`scintiseg.predict.follow_up`).
 """
 
 from __future__ import annotations
@@ -122,6 +129,7 @@ def _lesion_rows(result: FollowUp, name: str) -> tuple[list[dict], list[dict]]:
         late_rows.append({
             "id": lesion.id, "view": name, "region": lesion.region, "laterality": lesion.laterality,
             "status": result.status_of(name, lesion.id), "matches_baseline": change.matches[lesion.id],
+            "persists_through": _through(result.persists_through(name, lesion.id)),
             "area_mm2": round(lesion.area_mm2, 1), "area_mm2_baseline": round(before_area, 1) if matched else None,
             "lesion_to_normal_bone": lesion.lesion_to_normal_bone,
             "lesion_to_normal_bone_baseline": round(max(ratios), 3) if ratios else None,
@@ -130,10 +138,19 @@ def _lesion_rows(result: FollowUp, name: str) -> tuple[list[dict], list[dict]]:
     early_rows = [{
         "id": lesion.id, "view": name, "region": lesion.region, "laterality": lesion.laterality,
         "status": result.status_of(name, lesion.id, follow_up=False), "seen_as": change.seen_again[lesion.id],
+        "relabelled_on_follow_up": result.relabelled.get(name, {}).get(lesion.id, []),
         "area_mm2": round(lesion.area_mm2, 1), "lesion_to_normal_bone": lesion.lesion_to_normal_bone,
         "centroid_row": round(lesion.centroid_row, 2), "centroid_col": round(lesion.centroid_col, 2),
     } for lesion in result.baseline.views[name].lesions]
     return late_rows, early_rows
+
+
+def _through(found: tuple[str, int, list[int]] | None) -> dict | None:
+    """:meth:`~scintiseg.predict.follow_up.FollowUp.persists_through` as ``comparison.json`` writes it."""
+    if found is None:
+        return None
+    view, lesion_id, matched = found
+    return {"view": view, "id": lesion_id, "matches_baseline": matched}
 
 
 def _cautions(result: FollowUp, scans: dict[str, dict]) -> tuple[list[str], list[str]]:
@@ -182,7 +199,8 @@ def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
         "interval_days": (late - early).days if early and late else None,
         "summary": {
             "new_lesions": result.new_lesions, "persisting_lesions": result.persisting_lesions,
-            "lesions_not_seen": result.lesions_not_seen, "two_or_more_new": result.two_or_more_new,
+            "lesions_not_seen": result.lesions_not_seen, "not_seen_relabelled": result.not_seen_relabelled,
+            "two_or_more_new": result.two_or_more_new,
             "outside_field": {"follow_up": result.outside_field[0], "baseline": result.outside_field[1]},
             "bsi_change_points": None if change is None else round(change, 4),
             "bsi_change_relative": (None if change is None or not result.baseline.bsi_percent
@@ -198,7 +216,12 @@ def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
                    "once)",
             "persisting": "a follow-up lesion that touches, or lies within 20 mm of, a baseline lesion of the same view "
                           "once moved onto the baseline (grown, merged or split lesions persist)",
-            "not seen": "a baseline lesion that no follow-up lesion matches (resolved, or no longer outlined)",
+            "not seen": "a baseline lesion that no follow-up lesion matches (resolved, or no longer outlined; "
+                        "relabelled_on_follow_up names what a reader of the follow-up labelled its place instead, "
+                        "a finding that is no lesion such as bladder)",
+            "persists_through": "a follow-up lesion matching no baseline lesion on its own view that persists through "
+                                "the other outline of its ANT-POST pair: that outline and the baseline lesions it "
+                                "matches",
             "outside field": "an unmatched lesion whose place the other scan's model did not see (its image or window): "
                              "neither new nor gone",
             "bsi_change_points": "follow-up BSI minus baseline BSI, % of the skeletal mass",
@@ -209,7 +232,9 @@ def comparison_record(result: FollowUp, baseline: tuple[Path, PredictedAgain],
 def summary_line(record: dict) -> str:
     """One line: the counts, the BSI change, the interval and the flags."""
     s = record["summary"]
-    parts = [f"{s['new_lesions']} new, {s['persisting_lesions']} persisting, {s['lesions_not_seen']} not seen"]
+    relabelled = s.get("not_seen_relabelled") or 0
+    parts = [f"{s['new_lesions']} new, {s['persisting_lesions']} persisting, {s['lesions_not_seen']} not seen"
+             + (f" ({relabelled} of them relabelled by the follow-up's reader as no lesion)" if relabelled else "")]
     outside = s["outside_field"]["follow_up"] + s["outside_field"]["baseline"]
     if outside:
         parts.append(f"{outside} outside the other scan's field")
@@ -345,7 +370,7 @@ def write_comparison(baseline: tuple[Path, PredictedAgain], follow_up: tuple[Pat
     comparison (a batch reads a patient's comparisons together: :mod:`scintiseg.predict.series`)."""
     early, late = baseline[1], follow_up[1]
     check_pair(early, late, (baseline[0], follow_up[0]))
-    result = compare(early.prediction, late.prediction)
+    result = compare(early.prediction, late.prediction, late.not_lesion_shapes)
     record = comparison_record(result, baseline, follow_up)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = staging_folder(out.parent, out.name)

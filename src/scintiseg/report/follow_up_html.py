@@ -14,6 +14,11 @@ place; before, an unsigned review, an edited folder and the network's output all
 signed one named the reader as the DICOM name ("Doe^Jane", where the report says "Jane Doe"). The comparison's
 warnings (one side a reader's outlines and the other the network's; one study compared with itself) stand above the
 counts, and a comparison of one study with itself gives no PCWG3 sentence.
+
+Session 74 (a reading physician's audit, finding 8): a baseline lesion not seen says what is at its place on the
+follow-up ("relabelled by the reader as bladder", or "not outlined"), so that a call the follow-up's reader relabelled
+does not read as resolved; a follow-up lesion persisting through its pair's other outline names that outline and its
+baseline lesions instead of "–".
 """
 
 from __future__ import annotations
@@ -113,6 +118,28 @@ def _status_cell(status: str) -> str:
     return f'<td class="t status-{_e(status.replace(" ", "-"))}">{_e(status)}</td>'
 
 
+def _baseline_lesions(lesion: dict) -> str:
+    """The "Baseline lesion(s)" cell of a follow-up lesion: the ids it matches; for one persisting only through its
+    pair's other outline, that outline's matches and the outline (``POST 1, through its POST outline 4``; audit 74,
+    finding 8: before, "–" beside "persisting")."""
+    matched = ", ".join(map(str, lesion["matches_baseline"]))
+    through = lesion.get("persists_through")
+    if matched or not through:
+        return matched or "–"
+    return (f"{through['view']} {', '.join(map(str, through['matches_baseline']))}, through its {through['view']} "
+            f"outline {through['id']}")
+
+
+def _follow_up_place(lesion: dict) -> str:
+    """The "On the follow-up" cell of a baseline lesion not seen: what a reader of the follow-up labelled its place,
+    or that nothing is outlined there (audit 74, finding 8: a relabelled call read as resolved)."""
+    labels = lesion.get("relabelled_on_follow_up") or []
+    if labels:
+        return "relabelled by the reader as " + " and ".join(label.replace("_", " ") for label in labels) + \
+            " (a finding that is no lesion)"
+    return "not outlined"
+
+
 def _late_table(record: dict) -> list[str]:
     rows = ['<table id="follow-up-lesions"><thead><tr><th>Lesion</th><th class="t">View</th><th class="t">Region</th>'
             '<th class="t">Side</th><th class="t">Status</th><th class="t">Baseline lesion(s)</th>'
@@ -123,7 +150,7 @@ def _late_table(record: dict) -> list[str]:
             rows.append(f"<tr><td>{lesion['id']}</td><td class=\"t\">{_e(lesion['view'])}</td>"
                         f"<td class=\"t\">{_e(region_title(lesion['region']))}</td>"
                         f"<td class=\"t\">{_e(lesion['laterality'])}</td>{_status_cell(lesion['status'])}"
-                        f"<td class=\"t\">{_e(', '.join(map(str, lesion['matches_baseline'])) or '–')}</td>"
+                        f"<td class=\"t\">{_e(_baseline_lesions(lesion))}</td>"
                         f"<td>{_number(lesion['area_mm2_baseline'], 4)}</td><td>{_number(lesion['area_mm2'], 4)}</td>"
                         f"<td>{_number(lesion['lesion_to_normal_bone_baseline'])}</td>"
                         f"<td>{_number(lesion['lesion_to_normal_bone'])}</td></tr>")
@@ -135,11 +162,19 @@ def _gone_table(record: dict) -> list[str]:
             if lesion["status"] == "not seen"]
     if not gone:
         return ["<p>Every baseline lesion is matched on the follow-up.</p>"]
-    rows = ['<table id="baseline-not-seen"><thead><tr><th>Baseline lesion</th><th class="t">View</th>'
-            '<th class="t">Region</th><th class="t">Side</th><th>Area mm²</th><th>x normal bone</th></tr></thead><tbody>']
+    relabelled = [lesion for lesion in gone if lesion.get("relabelled_on_follow_up")]
+    rows = []
+    if relabelled:
+        rows.append(f'<p class="note" id="relabelled">{len(relabelled)} of these outline(s): the follow-up\'s reader '
+                    "labelled their place as a finding that is no lesion (not a resolution: the baseline's call may "
+                    "have been that finding too).</p>")
+    rows += ['<table id="baseline-not-seen"><thead><tr><th>Baseline lesion</th><th class="t">View</th>'
+             '<th class="t">Region</th><th class="t">Side</th><th>Area mm²</th><th>x normal bone</th>'
+             '<th class="t">On the follow-up</th></tr></thead><tbody>']
     rows += [f"<tr><td>{lesion['id']}</td><td class=\"t\">{_e(lesion['view'])}</td>"
              f"<td class=\"t\">{_e(region_title(lesion['region']))}</td><td class=\"t\">{_e(lesion['laterality'])}</td>"
-             f"<td>{_number(lesion['area_mm2'], 4)}</td><td>{_number(lesion['lesion_to_normal_bone'])}</td></tr>"
+             f"<td>{_number(lesion['area_mm2'], 4)}</td><td>{_number(lesion['lesion_to_normal_bone'])}</td>"
+             f"<td class=\"t\">{_e(_follow_up_place(lesion))}</td></tr>"
              for lesion in gone]
     return rows + ["</tbody></table>"]
 
@@ -203,6 +238,8 @@ def comparison_html(record: dict, result: FollowUp) -> str:
     parts.append(f"<h2>What changed{_e(interval)}</h2><p id=\"counts\"><span class=\"status-new\">{s['new_lesions']} "
                  f"new</span>, <span class=\"status-persisting\">{s['persisting_lesions']} persisting</span>, "
                  f"<span class=\"status-not-seen\">{s['lesions_not_seen']} not seen</span>"
+                 + (f" ({s['not_seen_relabelled']} of them relabelled by the follow-up's reader as no lesion)"
+                    if s.get("not_seen_relabelled") else "")
                  + (f", <span class=\"status-outside-field\">{outside} outside the other scan's field</span> (neither "
                     "new nor gone: dashed grey)" if outside else "") + " (a lesion outlined on both views counted once)"
                  + ("" if change is None else f"; BSI change <b>{change:+.2f} points</b>") + ".</p>")
