@@ -206,3 +206,35 @@ def test_the_counts_say_how_many_lesions_not_seen_the_follow_ups_reader_relabell
     assert "1 not seen</span> (1 of them relabelled by the follow-up's reader as no lesion)" in counts
     assert summary_line(record).startswith("0 new, 1 persisting, 1 not seen (1 of them relabelled by the follow-up's "
                                            "reader as no lesion); BSI ")
+
+
+def test_the_images_are_a_grid_of_view_by_date_each_marked_on_the_patients_sides(nm1_scan):
+    """Audit 74, finding 7: the four pictures had no R/L marks (the report's page has them) and wrapped three and one.
+    Now a row per view under a column per date, each picture marked as the report marks it: ANT R at the image left,
+    POST as acquired L at the image left."""
+    ant = nm1_scan.view("ANT")
+    scan = replace(nm1_scan, views={"ANT": ant, "POST": ant[:, ::-1].copy()})
+
+    def read(scan_of):
+        mask = _disc(scan_of.shape, 364, 150, 4)
+        return predict_from_probabilities(scan_of, {v: np.zeros(scan_of.shape, np.float32) for v in ("ANT", "POST")},
+                                          settings=PredictSettings(0.5, 4), reader_masks={"ANT": mask, "POST": mask})
+
+    early = read(replace(scan, metadata={**scan.metadata, "study_date": "20240105"}))
+    late = read(_another_study(scan, "20240301"))
+    result = compare(early, late)
+    record = comparison_record(result, (Path("a"), PredictedAgain(early, {}, {})),
+                               (Path("b"), PredictedAgain(late, {}, {})))
+    images = comparison_html(record, result).split('<div class="views" id="images">')[1].split("</div><h2>")[0]
+    assert re.findall(r'<div class="date">([^<]*)</div>', images) == ["Baseline (2024-01-05)", "Follow-up (2024-03-01)"]
+    figures = re.findall(r'<figure><svg class="scan" [^>]*aria-label="(\w+) (baseline|follow-up)[^"]*"(.*?)</figure>',
+                         images)
+    assert [(view, date) for view, date, _ in figures] == [("ANT", "baseline"), ("ANT", "follow-up"),
+                                                           ("POST", "baseline"), ("POST", "follow-up")]
+    for view, _, figure in figures:
+        marks = re.findall(r'<text class="side" data-side="(\w)" x="([\d.]+)"', figure)
+        assert [side for side, _ in marks] == (["R", "L"] if view == "ANT" else ["L", "R"])
+        assert float(marks[0][1]) < float(marks[1][1])  # the first at the image left
+        assert ("the patient's right on the image left" if view == "ANT" else "the patient's right on the image right") \
+            in html.unescape(figure)
+    assert ".views{display:grid;grid-template-columns:repeat(2," in comparison_html(record, result)

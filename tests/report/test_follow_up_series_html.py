@@ -83,3 +83,24 @@ def test_the_bone_table_lists_only_involved_bones_largest_on_the_last_scan_first
                                "femur_left": {"baseline": 0.0, "follow_up": 0.0}}
     bones = series_html({"id": "P1"}, [item]).split('<table id="bones">')[1].split("</table>")[0]
     assert re.findall(r'<tr><td class="t">([^<]+)</td>', bones) == ["pelvis", "skull"]
+
+
+#: The longest run of text a 1200 px window's scans table can hold on one line in a cell (audit 74, finding 7).
+LONGEST_RUN = 24
+
+
+def test_the_scans_table_fits_a_1200_px_window_its_flags_and_links_breaking_after_underscores():
+    """Audit 74, finding 7: the flag ``reader_outlines_follow_up_only`` and the comparison's folder name, each one word
+    in a cell kept on one line, pushed the "Comparison" column out of a 1200 px window. A cell kept on one line holds a
+    short value; a cell that wraps holds no run longer than LONGEST_RUN between two places a line may break."""
+    early, late = _scan("/p/a", "2024-01-15", 0.0459), _scan("/p/b", "2024-06-10", 0.1827)
+    comparison = _comparison(early, late, 2, "PH0002_PH0002_met_to_PH0002_met_fu")
+    comparison["record"]["summary"]["flags"] = ["reader_outlines_follow_up_only", "registration_uncertain_POST"]
+    table = series_html({"id": "PH0002"}, [comparison]).split('<table id="series">')[1].split("</table>")[0]
+    cells = re.findall(r'<td(?: class="([^"]*)")?>(.*?)</td>', table.split("</thead>")[1])
+    assert cells
+    for classes, content in cells:
+        text = re.sub(r"<(?!wbr>)[^>]+>", "", content)  # the text shown, its <wbr> kept
+        runs = re.split(r"<wbr>|\s+", html.unescape(text)) if "wrap" in classes.split() else [html.unescape(text)]
+        assert max(len(run) for run in runs) <= LONGEST_RUN, (classes, content)
+    assert "reader_<wbr>outlines_<wbr>follow_<wbr>up_<wbr>only" in table

@@ -1,8 +1,10 @@
 """``comparison.html``: a follow-up scan read against its baseline (:mod:`scintiseg.predict.follow_up`), one
 self-contained page (images inline).
 
-Per view the baseline and the follow-up side by side, head up (a view stored head-down turned, as the report's page
-turns it), each outline coloured by what became of it: on the
+Per view the baseline and the follow-up side by side, a row per view under a column per date (a 2 x 2 grid for ANT and
+POST), head up (a view stored head-down turned, as the report's page turns it), marked R and L on the patient's sides
+as the report's page marks them (:mod:`.image_sides`: POST shown as acquired, the patient's right on the image right),
+each outline coloured by what became of it: on the
 follow-up new lesions red and lesions that persist amber; on the baseline persisting lesions amber and those the
 follow-up no longer shows dashed blue. Then the counts, the BSI of both and its change, the PCWG3 rule the count is
 read against, the lesion tables, the change per bone and how each view was registered. Every text from a file (patient
@@ -30,6 +32,7 @@ from scintiseg.display import render_display
 from scintiseg.predict.follow_up import FollowUp
 from scintiseg.predict.prediction import ViewPrediction
 from scintiseg.report.html import region_title
+from scintiseg.report.image_sides import side_marks_svg, side_note
 from scintiseg.report.overlay import jpeg_bytes, overlay_image
 
 #: Outline colour of each status.
@@ -42,18 +45,20 @@ h1{font-size:1.4em;margin:0 0 .3em} h2{font-size:1.15em;margin:1em 0 .4em}
 .flags span{display:inline-block;background:#fde2e1;border:1px solid #d33;margin:2px;padding:1px 6px}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
 th,td{border:1px solid #999;padding:3px 7px;text-align:right} th{background:#e8eef7} td.t,th.t{text-align:left}
-.views{display:flex;gap:1.2em;flex-wrap:wrap;align-items:flex-start}
+.views{display:grid;grid-template-columns:repeat(2,max-content);gap:.6em 1.2em;align-items:start}
+.views .date{font-weight:bold;text-align:center}
 figure{margin:0} figcaption{font-size:.85em;text-align:center;max-width:22em;margin:.3em auto 0}
 svg.scan{height:900px;width:auto;max-width:100%;border:1px solid #ccc;background:#fff}
 svg.scan polygon{fill:none;stroke-width:1.8}
 svg.scan polygon[data-status="not seen"],svg.scan polygon[data-status="outside field"]{stroke-dasharray:4 3}
 svg.scan text{font-weight:bold;font-family:sans-serif;stroke:#fff;paint-order:stroke}
+svg.scan text.side{fill:#222;stroke:none}
 .status-new{color:#b00000;font-weight:bold} .status-persisting{color:#8a5500} .status-not-seen{color:#1d4fb0}
 .status-outside-field{color:#555}
 .note{font-size:.85em;color:#333}
 @page{size:A4 portrait;margin:12mm}
 @media print{body{margin:0;font-size:9pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
- .views{flex-wrap:nowrap;gap:3mm} svg.scan{height:200mm;max-width:45mm;border:none} figcaption{max-width:45mm}
+ .views{gap:2mm 6mm;break-inside:avoid} svg.scan{height:112mm;border:none} figcaption{max-width:60mm}
  table{font-size:7.5pt} tr{break-inside:avoid}}
 """
 
@@ -83,7 +88,8 @@ def _number(value, digits: int = 3) -> str:
 
 def _figure(title: str, counts, view: ViewPrediction, spacing, statuses: dict[int, str], head_down: bool) -> str:
     """One view as inline SVG in mm: the scan (as the report draws it), each lesion's outline and id in its status's
-    colour; a view stored head-down (QC flag ``head_down``) drawn turned head-up, as the report's page draws it."""
+    colour, and the R/L marks of the patient's sides (:mod:`.image_sides`, as the report's page marks them); a view
+    stored head-down (QC flag ``head_down``) drawn turned head-up, as the report's page draws it."""
     rows, cols = view.labels.shape
     dr, dc = float(spacing[0]), float(spacing[1])
     width, height = cols * dc, rows * dr
@@ -110,6 +116,7 @@ def _figure(title: str, counts, view: ViewPrediction, spacing, statuses: dict[in
         right, top = max(p[0] for p in points), min(p[1] for p in points)
         parts.append(f'<text x="{right + 0.3 * font:.1f}" y="{max(top + 0.7 * font, y0 + font):.1f}" fill="{colour}" '
                      f'font-size="{font:.1f}" stroke-width="{font * 0.22:.1f}">{lesion.id}</text>')
+    parts.append(side_marks_svg(view.view, width, y0, font))
     parts.append(f"</svg><figcaption>{_e(title)}</figcaption></figure>")
     return "".join(parts)
 
@@ -266,15 +273,17 @@ def comparison_html(record: dict, result: FollowUp) -> str:
         parts.append(f'<p class="note" id="gsps">DICOM GSPS <code>{_e(dicom["gsps"])}</code>: the follow-up\'s '
                      "outlines on its own images, one layer per status (new, persisting, outside field), for a "
                      "PACS viewer.</p>")
-    parts.append('<h2>Images</h2><div class="views">')
-    for name in result.views:
+    early_date, late_date = early["study_date"] or "date unknown", late["study_date"] or "date unknown"
+    parts.append('<h2>Images</h2><div class="views" id="images">'
+                 f'<div class="date">Baseline ({_e(early_date)})</div><div class="date">Follow-up ({_e(late_date)})</div>')
+    for name in result.views:  # a row per view, the baseline left of the follow-up (audit 74, finding 7)
         early_view, late_view = result.baseline.views[name], result.follow_up.views[name]
         early_status = {lesion.id: result.status_of(name, lesion.id, follow_up=False) for lesion in early_view.lesions}
         late_status = {lesion.id: result.status_of(name, lesion.id) for lesion in late_view.lesions}
-        parts.append(_figure(f"{name} baseline ({early['study_date'] or 'date unknown'}): persisting amber, not seen "
-                             "dashed blue", result.baseline.scan.view(name), early_view,
+        parts.append(_figure(f"{name} baseline ({early_date}; {side_note(name)}): persisting amber, not seen dashed "
+                             "blue", result.baseline.scan.view(name), early_view,
                              result.baseline.scan.pixel_spacing, early_status, "head_down" in result.baseline.qc_flags))
-        parts.append(_figure(f"{name} follow-up ({late['study_date'] or 'date unknown'}): new red, persisting amber",
+        parts.append(_figure(f"{name} follow-up ({late_date}; {side_note(name)}): new red, persisting amber",
                              result.follow_up.scan.view(name), late_view, result.follow_up.scan.pixel_spacing,
                              late_status, "head_down" in result.follow_up.qc_flags))
     parts.append("</div><h2>Follow-up lesions</h2>")

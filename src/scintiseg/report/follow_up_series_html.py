@@ -10,6 +10,10 @@ scan: date, interval, BSI and the share of the skeleton it covers, lesions per v
 against the scan before, what the next scan adds, flags, and a link to the comparison's page; and each involved bone's
 share of the BSI, a column per scan (where the disease grows). A BSI that a scan does
 not give (a partial view) leaves its point out. Every text from a file is escaped.
+
+The table fits a 1200 px window (session 74, a reading physician's audit, finding 7: its flags and links, each one long
+word kept on one line, pushed the "Comparison" column out of view): the numbers stay on one line, the flags and the
+link wrap, breaking after an underscore.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ body{font-family:sans-serif;margin:1.5em;color:#111;background:#fff}
 h1{font-size:1.4em;margin:0 0 .3em} h2{font-size:1.15em;margin:1em 0 .4em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}
 th,td{border:1px solid #999;padding:3px 7px;text-align:right} th{background:#e8eef7} td.t,th.t{text-align:left}
-td{white-space:nowrap} td.link{white-space:normal;overflow-wrap:anywhere;min-width:12em} tr.pattern td{background:#fde2e1}
+td{white-space:nowrap} td.wrap{white-space:normal;min-width:8em} td.link{overflow-wrap:anywhere}
+tr.pattern td{background:#fde2e1}
 .warn{background:#fff3cd;border:1px solid #d9a400;padding:.5em .8em;margin:.8em 0}
 svg.chart{width:100%;max-width:720px;height:auto;border:1px solid #ccc}
 svg.chart text{font-family:sans-serif;font-size:11px}
@@ -42,6 +47,12 @@ _WIDTH, _HEIGHT, _LEFT, _RIGHT, _TOP, _BOTTOM, _INSET = 720.0, 260.0, 60.0, 24.0
 
 def _e(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def _breakable(text: str) -> str:
+    """``text`` escaped, a line allowed to break after each ``_`` (``<wbr>``): a flag (``reader_outlines_follow_up_only``)
+    or a comparison's folder name is one word, which held the table wider than a 1200 px window (audit 74, finding 7)."""
+    return _e(text).replace("_", "_<wbr>")
 
 
 def _blank(value) -> str:
@@ -134,7 +145,7 @@ def _row(index: int, scan: dict) -> str:
            else f"{record['bsi_percent']:.3g} ({record['bsi_covered_mass_percent']:.0f} % seen)")
     change = s.get("bsi_change_points")
     lesions = ", ".join(f"{view} {count}" for view, count in record["lesion_count_by_view"].items())
-    link = f'<a href="{_e(before["output"])}/comparison.html">{_e(before["output"])}</a>' if before else ""
+    link = f'<a href="{_e(before["output"])}/comparison.html">{_breakable(before["output"])}</a>' if before else ""
     pattern = after.get("two_plus_two")
     cells = [
         f'<td class="t">{index + 1}</td>', f'<td class="t">{_blank(record["study_date"])}</td>',
@@ -144,7 +155,7 @@ def _row(index: int, scan: dict) -> str:
         f"<td>{_blank(s.get('lesions_not_seen'))}</td>", f"<td>{_blank(after.get('next_new_lesions'))}</td>",
         f"<td>{_blank(after.get('seen_again_next'))}</td>",
         f"<td>{'–' if pattern is None else ('yes' if pattern else 'no')}</td>",
-        f'<td class="t">{_e(", ".join(s.get("flags", [])))}</td>', f'<td class="t link">{link}</td>',
+        f'<td class="t wrap">{_breakable(", ".join(s.get("flags", [])))}</td>', f'<td class="t wrap link">{link}</td>',
     ]
     marked = ' class="pattern"' if pattern else ""
     return f"<tr{marked}>" + "".join(cells) + "</tr>"
