@@ -61,6 +61,19 @@ def test_a_row_gives_the_comparisons_numbers_and_the_series_columns():
     assert (last["pcwg3_2plus2"], last["days_to_next_scan"]) == ("", "")  # no next scan: unknown, not "no"
 
 
+def test_a_comparisons_warnings_have_their_own_column_and_its_error_stays_empty():
+    """Audit 74, finding 13: a comparison's warnings (whose outlines, one study twice) were in no column of the
+    summary; they have their own, and ``error`` says only why a row was not compared."""
+    warnings = ["The follow-up's outlines are a reader's (reviewed by Jane Doe), the baseline's the network's own: ...",
+                "The baseline and the follow-up are one study (the same Study Instance UID): ..."]
+    record = {"summary": {"new_lesions": 2, "flags": ["same_study"], "warnings": warnings}}
+    row = PairResult("P1", Path("b"), "compared", Path("a"), "P1_a_to_b", record).row()
+    assert row["warnings"].split(" | ") == warnings and row["error"] == ""
+    assert SUMMARY_COLUMNS.index("warnings") < SUMMARY_COLUMNS.index("error")
+    left_out = PairResult("", Path("x"), "left out", error="no patient ID").row()
+    assert (left_out["warnings"], left_out["error"]) == ("", "no patient ID")
+
+
 def test_a_left_out_folder_has_a_row_with_blanks_and_its_reason():
     row = PairResult("", Path("x"), "left out", error="no patient ID").row()
     assert (row["baseline"], row["new_lesions"], row["outside_field"], row["interval_days"]) == ("", "", "", "")

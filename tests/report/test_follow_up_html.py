@@ -60,7 +60,7 @@ def test_the_page_draws_each_status_and_escapes_the_patients_name(nm1_scan):
     assert record["interval_days"] == 56 and record["summary"]["new_lesions"] == 1
     assert record["summary"]["lesions_not_seen"] == 1 and not record["summary"]["two_or_more_new"]
     page = comparison_html(record, result)
-    assert "<script>" not in page and html.escape(NAME) in page
+    assert "<script>" not in page and html.escape("Doe <script>alert(1)</script>") in page  # Family^Given read out
     statuses = {"new": 1, "persisting": 2, "not seen": 1}  # one persisting outline on each image
     for status, count in statuses.items():
         assert page.count(f'data-status="{status}" stroke="{STATUS_COLOURS[status]}"') == count
@@ -238,3 +238,14 @@ def test_the_images_are_a_grid_of_view_by_date_each_marked_on_the_patients_sides
         assert ("the patient's right on the image left" if view == "ANT" else "the patient's right on the image right") \
             in html.unescape(figure)
     assert ".views{display:grid;grid-template-columns:repeat(2," in comparison_html(record, result)
+
+
+def test_the_heading_names_the_patient_as_the_reports_do(nm1_scan):
+    """Audit 74, finding 13: the heading read the DICOM name "Phantom^PH0002" where the reports say "PH0002 Phantom"."""
+    scan = replace(nm1_scan, patient_name="Phantom^PH0002", metadata={**nm1_scan.metadata, "study_date": "20240105"})
+    early, late = _read(scan, [(364, 150)]), _read(_another_study(scan, "20240301"), [(364, 150)])
+    result = compare(early, late)
+    record = comparison_record(result, (Path("a"), PredictedAgain(early, {}, {})),
+                               (Path("b"), PredictedAgain(late, {}, {})))
+    assert record["patient"]["name"] == "Phantom^PH0002"  # the JSON keeps the header's value
+    assert re.search(r"<h1>(.*?)</h1>", comparison_html(record, result)).group(1) == "Follow-up comparison: PH0002 Phantom"

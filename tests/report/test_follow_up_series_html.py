@@ -104,3 +104,12 @@ def test_the_scans_table_fits_a_1200_px_window_its_flags_and_links_breaking_afte
         runs = re.split(r"<wbr>|\s+", html.unescape(text)) if "wrap" in classes.split() else [html.unescape(text)]
         assert max(len(run) for run in runs) <= LONGEST_RUN, (classes, content)
     assert "reader_<wbr>outlines_<wbr>follow_<wbr>up_<wbr>only" in table
+
+
+def test_the_heading_names_the_patient_as_the_reports_do():
+    """Audit 74, finding 13: "Phantom^PH0002" in the heading, where the reports say "PH0002 Phantom"."""
+    early, late = _scan("/p/a", "2024-01-15", 0.05), _scan("/p/b", "2024-06-10", 0.18)
+    page = series_html({"id": "PH0002", "name": "Phantom^PH0002"}, [_comparison(early, late, 2, "a_to_b")])
+    assert re.search(r"<h1>(.*?)</h1>", page).group(1) == "Bone scans over time: PH0002 Phantom"
+    assert series_html({"id": "PH0002", "name": ""}, [_comparison(early, late, 2, "a_to_b")]).count(
+        "<h1>Bone scans over time: PH0002</h1>") == 1  # no name: the ID

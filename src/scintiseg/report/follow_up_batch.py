@@ -13,6 +13,12 @@ each row gives what the next comparison adds, the new lesions of the next scan a
 scan's new lesions the next scan sees again or no longer sees, and whether the two show PCWG3's 2+2 pattern (two or
 more new lesions, then two or more further ones at least six weeks later), which a reader applies when the row's
 follow-up is the first scan after treatment starts. A failed comparison breaks the series there: the row before it has no next scan.
+Two columns say what went wrong (session 74, a reading physician's audit, finding 13): ``warnings``, on a ``compared``
+row, the comparison's warnings (``summary.warnings``: one side a reader's outlines and the other the network's, one
+study compared with itself), joined by :data:`WARNINGS_JOIN`; before, the summary had none of them. ``error``, on a
+``left out`` or ``failed`` row only, why it was not compared. What reading a folder back warns of (outlines a reader
+labelled as no lesion, the network run again for a folder without its masks) is about the folder, not a comparison:
+a line on stderr, as ``review`` says it.
 Each patient with a comparison also gets ``DIR/<patient>_series.html`` (:mod:`.follow_up_series_html`: the BSI
 against the study date and a row per scan, linking each comparison's page), named in the rows' ``series_page``.
 """
@@ -44,8 +50,10 @@ SUMMARY_COLUMNS = (
     "patient_id", "baseline", "follow_up", "status", "output", "baseline_date", "follow_up_date", "interval_days",
     "new_lesions", "persisting_lesions", "lesions_not_seen", "outside_field", "two_or_more_new", "bsi_baseline",
     "bsi_follow_up", "bsi_change_points", "flags", "next_scan_new_lesions", "days_to_next_scan",
-    "new_seen_on_next_scan", "new_not_seen_on_next_scan", "pcwg3_2plus2", "series_page", "error",
+    "new_seen_on_next_scan", "new_not_seen_on_next_scan", "pcwg3_2plus2", "series_page", "warnings", "error",
 )
+#: What joins a comparison's warnings in the summary's ``warnings`` cell (each a sentence holding commas).
+WARNINGS_JOIN = " | "
 
 
 def _blank(value) -> object:
@@ -83,7 +91,7 @@ class PairResult:
             "bsi_follow_up": "" if late.get("bsi_percent") is None else late["bsi_percent"],
             "bsi_change_points": "" if s.get("bsi_change_points") is None else s["bsi_change_points"],
             "flags": ";".join(s.get("flags", [])), **self._series_columns(), "series_page": self.series_page,
-            "error": self.error,
+            "warnings": WARNINGS_JOIN.join(s.get("warnings") or []), "error": self.error,
         }
 
     def _series_columns(self) -> dict:

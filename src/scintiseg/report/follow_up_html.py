@@ -13,7 +13,9 @@ name, paths, regions) is escaped.
 Session 62: the "Outlines" row says for each scan whose outlines were compared (:func:`outlines_words`): the
 network's own, a review (signed by whom, as the report's page names the reader, or unsigned) or a folder edited in
 place; before, an unsigned review, an edited folder and the network's output all read "as in the folder", and a
-signed one named the reader as the DICOM name ("Doe^Jane", where the report says "Jane Doe"). The comparison's
+signed one named the reader as the DICOM name ("Doe^Jane", where the report says "Jane Doe"); session 74 names the
+patient in the heading as the report does too (:func:`~scintiseg.report.html.display_name`: "PH0002 Phantom", not
+"Phantom^PH0002"). The comparison's
 warnings (one side a reader's outlines and the other the network's; one study compared with itself) stand above the
 counts, and a comparison of one study with itself gives no PCWG3 sentence.
 
@@ -31,7 +33,7 @@ import html
 from scintiseg.display import render_display
 from scintiseg.predict.follow_up import FollowUp
 from scintiseg.predict.prediction import ViewPrediction
-from scintiseg.report.html import region_title
+from scintiseg.report.html import display_name, region_title
 from scintiseg.report.image_sides import side_marks_svg, side_note
 from scintiseg.report.overlay import jpeg_bytes, overlay_image
 
@@ -217,7 +219,7 @@ def comparison_html(record: dict, result: FollowUp) -> str:
     patient = record["patient"]
     parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>scintiseg follow-up comparison"
              f"</title><style>{_STYLE}</style></head><body>",
-             f"<h1>Follow-up comparison: {_e(patient.get('name') or patient.get('id') or 'patient')}</h1>"]
+             f"<h1>Follow-up comparison: {_e(display_name(patient.get('name')) or patient.get('id') or 'patient')}</h1>"]
     disclaimer = result.follow_up.model_info.get("disclaimer")
     if disclaimer:
         parts.append(f'<p class="warn"><strong>Not a clinical device.</strong> {_e(disclaimer)}</p>')

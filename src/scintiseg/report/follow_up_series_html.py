@@ -7,7 +7,8 @@ comparison's own page shows two scans; this page shows them all: the BSI against
 point labelled, a point red when its scan showed two or more new lesions against the one before, "2+2" above a scan
 whose new lesions the next scan, six weeks or more later, followed with two or more further ones), a row per
 scan: date, interval, BSI and the share of the skeleton it covers, lesions per view, new / persisting / not seen
-against the scan before, what the next scan adds, flags, and a link to the comparison's page; and each involved bone's
+against the scan before, what the next scan adds, flags, and a link to the comparison's page (the patient named as
+the reports name them, :func:`~scintiseg.report.html.display_name`: "PH0002 Phantom", not the DICOM "Phantom^PH0002"); and each involved bone's
 share of the BSI, a column per scan (where the disease grows). A BSI that a scan does
 not give (a partial view) leaves its point out. Every text from a file is escaped.
 
@@ -25,6 +26,7 @@ import math
 from scintiseg.predict.follow_up import PCWG3_RULE
 from scintiseg.predict.series import CONFIRMATION_DAYS
 from scintiseg.report.follow_up_html import STATUS_COLOURS
+from scintiseg.report.html import display_name
 
 _STYLE = """
 body{font-family:sans-serif;margin:1.5em;color:#111;background:#fff}
@@ -191,7 +193,7 @@ def series_html(patient: dict, comparisons: list[dict], disclaimer: str | None =
         disclaimer: the model's "not a clinical device" text (its ``model_info``), shown first as the reports show it.
     """
     scans = scans_of(comparisons)
-    who = patient.get("name") or patient.get("id") or "patient"
+    who = display_name(patient.get("name")) or patient.get("id") or "patient"  # as the reports name the patient
     first, last = scans[0]["scan"]["study_date"], scans[-1]["scan"]["study_date"]
     span = f", {first} to {last}" if first and last else ""
     patterns = [(i, scan) for i, scan in enumerate(scans) if (scan["after"] or {}).get("two_plus_two")]
