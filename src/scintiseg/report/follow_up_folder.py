@@ -46,6 +46,7 @@ from scintiseg.predict.loader import LoadedModel, load_model
 from scintiseg.predict.prediction import Prediction
 from scintiseg.report.batch import publish_folder
 from scintiseg.report.dicom_out import (
+    SERIES_NUMBERS,
     read_source_dataset,
     tracking_identifiers,
     tracking_uids,
@@ -327,7 +328,7 @@ def _tracked_sr(result: FollowUp, baseline: tuple[Path, PredictedAgain], headers
             pair.post_id, pair.ant_id)
         tracking[second] = (tracking[second][0], tracking[first][1])
     try:
-        write_sr(result.follow_up, headers, path, tracking=tracking,
+        write_sr(result.follow_up, headers, path, tracking=tracking, series_number=SERIES_NUMBERS["compared"]["sr"],
                  description=f"scintiseg lesions tracked from {against}")
     except (ScintisegError, ValueError, TypeError, AttributeError, KeyError) as exc:
         return {"note": f"no tracked DICOM SR ({type(exc).__name__}: {exc})"}
@@ -340,7 +341,8 @@ def _comparison_gsps(result: FollowUp, headers: dict, against: str, path: Path) 
     status: what a PACS shows of the comparison without reading the SR's tracking."""
     try:
         write_gsps(result.follow_up, headers, path, layer_of=result.status_of, layer_colours=STATUS_COLOURS,
-                   label="FOLLOW_UP", description=f"scintiseg follow-up against {against}")
+                   label="FOLLOW_UP", description=f"scintiseg follow-up against {against}",
+                   series_number=SERIES_NUMBERS["compared"]["gsps"])
     except (ScintisegError, ValueError, TypeError, AttributeError, KeyError) as exc:
         return {"gsps_note": f"no DICOM GSPS ({type(exc).__name__}: {exc})"}
     return {"gsps": COMPARISON_GSPS}

@@ -55,6 +55,7 @@ from scintiseg.predict.spine_pattern import BROAD_CALL_RATIO, PATTERN_RATIO
 from scintiseg.predict.superscan import AXIAL_TO_DISTAL_CUT, SUPERSCAN_FLAG
 from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG
 from scintiseg.report.body_diagram import RegionFinding, body_diagram_svg, diagram_region
+from scintiseg.report.image_sides import side_marks_svg, side_note
 from scintiseg.report.overlay import REGION_COLOURS
 
 _STYLE = """
@@ -858,15 +859,12 @@ def _scan_figure(view: str, image: bytes, region_png: bytes | None, report: dict
                    f'text-anchor="{anchor}" font-size="{font:.1f}" stroke-width="{font * 0.22:.1f}">{_e(label)}</text>'
                    + ("</g>" if group else ""))
     parts += ids
-    right_left = ("R", "L") if view != "POST" else ("L", "R")
-    parts += [f'<text class="side" x="{font * 0.4:.1f}" y="{y0 + 1.1 * font:.1f}" font-size="{font * 1.2:.1f}">{right_left[0]}</text>',
-              f'<text class="side" x="{width - font * 0.4:.1f}" y="{y0 + 1.1 * font:.1f}" font-size="{font * 1.2:.1f}" '
-              f'text-anchor="end">{right_left[1]}</text>']
-    side_note = ("the patient's right on the image right" if view == "POST" else "the patient's right on the image left")
+    parts.append(side_marks_svg(view, width, y0, font))
+    sides = side_note(view)
     turned = "; stored head-down, shown turned head-up" if head_up else ""
     shown_left_out = any(call.get("view") == view for call in report.get("left_out_calls") or [])
     drawn = any(lesion.get("view") == view and lesion.get("origin") == "reader" for lesion in report["lesions"])
-    parts.append(f"</svg><figcaption><b>{_e(view)}</b> ({side_note}{turned}): lesion outlines and ids (red) as in the "
+    parts.append(f"</svg><figcaption><b>{_e(view)}</b> ({sides}{turned}): lesion outlines and ids (red) as in the "
                  "table" + ("; those a reader drew where the network outlined nothing orange" if drawn else "")
                  + ("; calls left out by a reading rule dashed blue (x), when shown" if shown_left_out else "")
                  + "</figcaption></figure>")

@@ -88,6 +88,7 @@ from scintiseg.report.html import (
     view_region_bsi,
     views_read,
 )
+from scintiseg.report.image_sides import side_letters
 
 #: A4 portrait (mm).
 PAGE_MM: tuple[float, float] = (210.0, 297.0)
@@ -492,7 +493,7 @@ def _views(page: _Page, report: dict, images: Mapping[str, np.ndarray], top: flo
                       label, fontsize=size, fontweight="bold", fontstyle="italic" if left_out else "normal",
                       color=_BLUE if left_out else _RED, ha="left" if room else "right", va="baseline",
                       bbox=halo, parse_math=False, fontfamily=FONT, **_FEATURES)
-        sides = ("L", "R") if view == "POST" else ("R", "L")
+        sides = side_letters(view)
         for x, side, align in ((0.4 * font, sides[0], "left"), (width_mm - 0.4 * font, sides[1], "right")):
             axes.text(x, first * dr + 1.5 * font, side, fontsize=7.5, fontweight="bold", ha=align, va="baseline",
                       parse_math=False, fontfamily=FONT, color=_INK, **_FEATURES)
