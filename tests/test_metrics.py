@@ -7,6 +7,8 @@ import pytest
 import torch
 from monai.metrics import DiceMetric
 
+import scintiseg.metrics
+from scintiseg.errors import ScintisegError
 from scintiseg.metrics import (
     MIN_COMPONENT_PRECISION,
     confusion_counts,
@@ -175,7 +177,7 @@ def test_the_share_is_at_least_ten_percent_of_the_components_pixels():
     pred[2, 10] = True  # 1 of 11
     assert (lesion_detection(pred, target)["detected"], lesion_detection(pred, target)["false_positives"]) == (0, 1)
     assert lesion_detection(pred, target, min_precision=1 / 11)["detected"] == 1
-    with pytest.raises(ValueError, match="min_precision"):
+    with pytest.raises(ScintisegError, match="min_precision"):
         lesion_detection(pred, target, min_precision=1.5)
 
 
@@ -235,3 +237,76 @@ def test_class_confusion_rows_are_the_truth_columns_the_prediction_and_overlap_i
     np.testing.assert_array_equal(joint, [[0, 1, 0], [0, 1, 1], [0, 0, 1]])  # truth 0 called 1; truth 1 once called 2
     np.testing.assert_array_equal(confusion_overlap(joint), class_overlap(predicted, truth, 3))
     np.testing.assert_array_equal(confusion_overlap(joint), [[0, 0, 1], [1, 1, 1], [1, 1, 0]])
+
+
+def _probability_pair():
+    """The API audit's example (session 74): a 10 x 10 lesion, a call shifted by 2 px, as probabilities 0.01 / 0.9."""
+    truth = np.zeros((64, 64), bool)
+    truth[10:20, 10:20] = True
+    probability = np.full((64, 64), 0.01, np.float32)
+    probability[12:22, 12:22] = 0.9
+    return probability, truth
+
+
+@pytest.mark.parametrize("metric", [dsc, recall, cpa, iou, confusion_counts, lesion_detection])
+def test_a_probability_map_is_refused_not_scored_as_lesion_wherever_it_is_not_zero(metric):
+    """Before: every pixel of p > 0 was lesion, so this map scored DSC 0.05 (its 0.5 mask: 0.64) and 1 false positive."""
+    probability, truth = _probability_pair()
+    with pytest.raises(ScintisegError, match=r"prediction holds 0\.01 \(float32\), not a binary mask.*threshold"):
+        metric(probability, truth)
+    with pytest.raises(ScintisegError, match="target holds"):
+        metric(truth, torch.from_numpy(probability) - 0.5)  # logits: never exactly 0
+    assert dsc(probability > 0.5, truth) == pytest.approx(0.64)
+
+
+@pytest.mark.parametrize("odd", [np.nan, -1.0, 2.0, 0.5])
+def test_any_value_other_than_0_and_1_is_refused(odd):
+    pred, target = _pair()
+    values = pred.astype(np.float64)
+    values[0, 0] = odd
+    with pytest.raises(ScintisegError, match="not a binary mask"):
+        dsc(values, target)
+
+
+def test_bool_0_1_of_any_dtype_and_0_255_integers_are_the_same_mask():
+    """0/255 integers are an 8-bit mask image, read as io.images.read_mask_png reads it (255 = lesion); a float 255
+    is more likely an intensity and is refused, and so is a mask mixing 1 and 255."""
+    pred, target = _pair()
+    expected = confusion_counts(pred, target).tolist()
+    for same in (pred.astype(np.uint8), pred.astype(np.float32), pred.astype(np.uint8) * 255,
+                 pred.astype(np.int32) * 255, torch.from_numpy(pred).float(), torch.from_numpy(pred).bfloat16()):
+        assert confusion_counts(same, target).tolist() == expected
+    with pytest.raises(ScintisegError, match="holds 255"):
+        dsc(pred.astype(np.float32) * 255, target)
+    mixed = pred.astype(np.uint8) * 255
+    mixed[0, 0] = 1
+    with pytest.raises(ScintisegError, match="mixes 1 and 255"):
+        dsc(mixed, target)
+    with pytest.raises(ScintisegError, match="dtype <U1"):
+        dsc(np.full(target.shape, "x"), target)
+
+
+def test_a_channel_axis_of_more_than_one_is_refused_not_cut_to_its_first_channel():
+    """Before: (N, 3, H, W) was scored on channel 0 only; (N, 1, H, W) is still one mask per image."""
+    stack = np.zeros((2, 3, 8, 8), bool)
+    stack[:, 1:, 2:4, 2:4] = True  # lesions only in channels 1 and 2
+    with pytest.raises(ScintisegError, match=r"got \(2, 3, 8, 8\): 3 channels"):
+        dsc(stack, stack)
+    one = stack[:, 1:2]
+    assert confusion_counts(one, one)[:, 0].tolist() == [4, 4]
+
+
+def test_masks_of_different_shapes_are_one_scintiseg_error():
+    pred, target = _pair()
+    with pytest.raises(ScintisegError, match="differ in shape"):
+        dsc(pred, target[:5])
+    with pytest.raises(ScintisegError, match="differ in shape"):
+        lesion_detection(pred, target[:5])
+
+
+def test_all_lists_the_public_names_and_no_helper():
+    public = {name for name in vars(scintiseg.metrics) if not name.startswith("_")
+              and callable(getattr(scintiseg.metrics, name)) and getattr(scintiseg.metrics, name).__module__ == "scintiseg.metrics"}
+    assert public <= set(scintiseg.metrics.__all__)
+    assert "_as_bool_stack" not in scintiseg.metrics.__all__
+    assert all(hasattr(scintiseg.metrics, name) for name in scintiseg.metrics.__all__)

@@ -41,6 +41,18 @@ This is what ``scintiseg evaluate`` counts, against the *visible* lesions of the
 no false positive, so its false positives per view are not this function's (session 62: the docs quoted the two as one
 measure).
 
+**Input.** Every pixel and detection metric takes *binary* masks, a prediction and its target alike: a NumPy array
+or a torch tensor of shape (H, W), (N, H, W) or (N, 1, H, W), holding bool, 0/1 (any numeric dtype), or 0/255 (an
+integer dtype: an 8-bit mask image as read from a PNG, 255 = lesion, the reading of
+:func:`scintiseg.io.images.read_mask_png`; a float 255 is refused, it is more likely an intensity than a mask). Anything
+else is refused with a :class:`~scintiseg.errors.ScintisegError` naming the argument and a value it holds: a
+probability map or logits used to count every pixel that is not exactly 0 as lesion (a map of probabilities 0.01
+and 0.9 scored DSC 0.05 where its 0.5-threshold mask scores 0.64), and an (N, C, H, W) stack with C > 1 used to be
+scored on its first channel only (API audit, session 74). The metrics take no ``threshold=`` argument [choice]: the
+threshold is a setting of the model (``TrainConfig.threshold``, ``PredictSettings.threshold``) that every caller in
+the package already applies, probabilities and logits need different ones (0.5 and 0), and one more threshold here
+could score other masks than the ones a run reports. Threshold first: ``dsc(probability > 0.5, truth)``.
+
 Example::
 
     counts = confusion_counts(predictions, targets)          # (N, 4) TP FP FN TN
@@ -54,7 +66,17 @@ import math
 from typing import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 from skimage.measure import label as label_components
+
+from scintiseg.errors import ScintisegError
+
+__all__ = [
+    "METRIC_NAMES", "MIN_COMPONENT_PRECISION",
+    "confusion_counts", "scores_from_counts", "per_image_scores", "pooled_scores", "summarise",
+    "dsc", "recall", "cpa", "iou", "lesion_detection", "mean_std",
+    "class_confusion", "confusion_overlap", "class_overlap", "class_dice",
+]
 
 #: The four pixel metrics, in the order tables print them.
 METRIC_NAMES: tuple[str, ...] = ("dsc", "recall", "cpa", "iou")
@@ -67,26 +89,52 @@ METRIC_NAMES: tuple[str, ...] = ("dsc", "recall", "cpa", "iou")
 MIN_COMPONENT_PRECISION: float = 0.1
 
 
-def _as_bool_stack(masks) -> np.ndarray:
-    """``(N, H, W)`` bool from an array/tensor of shape (H, W), (N, H, W) or (N, 1, H, W)."""
-    if hasattr(masks, "detach"):
-        masks = masks.detach().cpu().numpy()
+def _as_bool_stack(masks: ArrayLike, name: str = "masks") -> np.ndarray:
+    """``(N, H, W)`` bool from binary masks of shape (H, W), (N, H, W) or (N, 1, H, W) (module docstring, "Input").
+
+    Raises:
+        ScintisegError: another shape (a channel axis of more than one channel among them), or a value that is no
+            mask value (a probability, a logit, a label id other than 1); ``name`` says which argument.
+    """
+    if hasattr(masks, "detach"):  # a torch tensor: bfloat16 has no NumPy dtype, so floats go through float32
+        masks = masks.detach().cpu()
+        masks = (masks.float() if masks.is_floating_point() else masks).numpy()
     array = np.asarray(masks)
     if array.ndim == 2:
         array = array[None]
-    if array.ndim == 4:
+    if array.ndim == 4 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 3:
-        raise ValueError(f"expected masks of shape (H, W), (N, H, W) or (N, 1, H, W), got {array.shape}")
-    return array.astype(bool)
+        channels = (f": {array.shape[1]} channels, where the metrics score one lesion mask per image (pass that "
+                    "channel, or class map == lesion id)") if array.ndim == 4 else ""
+        raise ScintisegError(f"{name} must have shape (H, W), (N, H, W) or (N, 1, H, W), got {array.shape}{channels}")
+    if array.dtype == bool:
+        return array
+    if array.dtype.kind not in "uif":
+        raise ScintisegError(f"{name} must be a binary mask (bool, 0/1 or 0/255), got dtype {array.dtype}")
+    background = array == 0
+    lesion = array == 1
+    if (background | lesion).all():
+        return lesion
+    if array.dtype.kind in "ui":
+        full = array == 255  # an 8-bit mask image: 255 = lesion
+        if (background | full).all():
+            return full
+        if (background | lesion | full).all():
+            raise ScintisegError(f"{name} mixes 1 and 255: a mask is 0/1 or 0/255, not both")
+    odd = array[~(background | lesion)].flat[0].item()
+    raise ScintisegError(
+        f"{name} holds {f'{odd:.4g}' if isinstance(odd, float) else odd} ({array.dtype}), not a binary mask (bool, 0/1, or 0/255 integers): threshold "
+        "probabilities (p > 0.5) or logits (> 0) first"
+    )
 
 
-def confusion_counts(prediction, target) -> np.ndarray:
-    """Per-image pixel counts ``(N, 4)`` int64: columns TP, FP, FN, TN."""
-    pred = _as_bool_stack(prediction)
-    truth = _as_bool_stack(target)
+def confusion_counts(prediction: ArrayLike, target: ArrayLike) -> np.ndarray:
+    """Per-image pixel counts ``(N, 4)`` int64: columns TP, FP, FN, TN, of binary masks (module docstring, "Input")."""
+    pred = _as_bool_stack(prediction, "prediction")
+    truth = _as_bool_stack(target, "target")
     if pred.shape != truth.shape:
-        raise ValueError(f"prediction {pred.shape} and target {truth.shape} differ in shape")
+        raise ScintisegError(f"prediction {pred.shape} and target {truth.shape} differ in shape")
     tp = (pred & truth).sum(axis=(1, 2))
     fp = (pred & ~truth).sum(axis=(1, 2))
     fn = (~pred & truth).sum(axis=(1, 2))
@@ -136,38 +184,41 @@ def summarise(counts: np.ndarray, empty_score: float = 1.0) -> dict[str, dict[st
     return {"pooled": pooled_scores(counts), "per_image": means}
 
 
-def dsc(prediction, target) -> float:
+def dsc(prediction: ArrayLike, target: ArrayLike) -> float:
     """Pooled Dice similarity coefficient of binary masks (all images together)."""
     return pooled_scores(confusion_counts(prediction, target))["dsc"]
 
 
-def recall(prediction, target) -> float:
+def recall(prediction: ArrayLike, target: ArrayLike) -> float:
     """Pooled Recall = TP / (TP + FN)."""
     return pooled_scores(confusion_counts(prediction, target))["recall"]
 
 
-def cpa(prediction, target) -> float:
+def cpa(prediction: ArrayLike, target: ArrayLike) -> float:
     """Pooled class pixel accuracy (precision) = TP / (TP + FP), paper A Eq. (3). Paper B's own definition (its
     Eq. 11) is lost from its text, whose symbol list also names TN; we take paper A's, which needs none."""
     return pooled_scores(confusion_counts(prediction, target))["cpa"]
 
 
-def iou(prediction, target) -> float:
+def iou(prediction: ArrayLike, target: ArrayLike) -> float:
     """Pooled intersection over union = TP / (TP + FP + FN)."""
     return pooled_scores(confusion_counts(prediction, target))["iou"]
 
 
-def lesion_detection(prediction, target, min_overlap: float = 0.0,
+def lesion_detection(prediction: ArrayLike, target: ArrayLike, min_overlap: float = 0.0,
                      min_precision: float = MIN_COMPONENT_PRECISION) -> dict[str, float]:
     """Lesion-level detection from connected components (8-connectivity), the rule of the module docstring.
 
     Args:
-        prediction: binary masks, (H, W), (N, H, W) or (N, 1, H, W).
+        prediction: binary masks, (H, W), (N, H, W) or (N, 1, H, W) (module docstring, "Input").
         target: binary masks of the same shape.
         min_overlap: a true lesion counts as detected when the pixels of counting components inside it exceed
             this fraction of its area (0: any such pixel).
         min_precision: a predicted component counts when at least this share of its pixels lies in true lesions
             (default :data:`MIN_COMPONENT_PRECISION`; 0: when it touches one, the rule before session 74).
+
+    Raises:
+        ScintisegError: masks that are not binary or differ in shape, ``min_precision`` outside 0 to 1.
 
     Returns:
         ``lesions`` (true lesions), ``detected``, ``sensitivity`` (detected / lesions, NaN if none),
@@ -180,11 +231,11 @@ def lesion_detection(prediction, target, min_overlap: float = 0.0,
         lesion_detection(np.ones_like(truth), truth)["false_positives"]   # 1: a flood is 0.4 % lesion
     """
     if not 0.0 <= min_precision <= 1.0:
-        raise ValueError(f"min_precision is a share of a component's pixels, 0 to 1, got {min_precision}")
-    preds = _as_bool_stack(prediction)
-    truths = _as_bool_stack(target)
+        raise ScintisegError(f"min_precision is a share of a component's pixels, 0 to 1, got {min_precision}")
+    preds = _as_bool_stack(prediction, "prediction")
+    truths = _as_bool_stack(target, "target")
     if preds.shape != truths.shape:
-        raise ValueError(f"prediction {preds.shape} and target {truths.shape} differ in shape")
+        raise ScintisegError(f"prediction {preds.shape} and target {truths.shape} differ in shape")
     lesions = detected = predicted = false_positives = 0
     for pred, truth in zip(preds, truths):
         truth_labels, n_truth = label_components(truth, connectivity=2, return_num=True)
@@ -229,7 +280,7 @@ def class_confusion(prediction, target, classes: int) -> np.ndarray:
     prediction = np.asarray(prediction).ravel().astype(np.int64)
     target = np.asarray(target).ravel().astype(np.int64)
     if prediction.shape != target.shape:
-        raise ValueError(f"prediction and target differ in size: {prediction.size} vs {target.size}")
+        raise ScintisegError(f"prediction and target differ in size: {prediction.size} vs {target.size}")
     return np.bincount(target * classes + prediction, minlength=classes * classes).reshape(classes, classes)
 
 
