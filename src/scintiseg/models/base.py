@@ -1,7 +1,7 @@
 """What every scintiseg network shares: input checks, ``in_channels`` and a rebuildable ``config``.
 
-A network takes counts-normalised images ``(B, in_channels, H, W)`` and returns lesion logits
-``(B, 1, H, W)``. ``H`` and ``W`` must be multiples of ``2**depth`` (every encoder step halves the grid
+A network takes counts-normalised images ``(B, in_channels, H, W)``, a tensor of its weights' dtype, and returns
+lesion logits ``(B, 1, H, W)``. ``H`` and ``W`` must be multiples of ``2**depth`` (every encoder step halves the grid
 and the decoder must land back on the input grid exactly); anything else raises
 :class:`~scintiseg.errors.ScintisegError` rather than silently cropping or padding.
 """
@@ -50,9 +50,34 @@ class SegmentationNetwork(nn.Module):
         return 2**self.depth
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise :class:`ScintisegError` when ``x`` is not ``(B, in_channels, H, W)`` with a valid size."""
+        """Raise :class:`ScintisegError` when ``x`` is not a ``(B, in_channels, H, W)`` tensor of the network's dtype
+        with a valid size.
+
+        The dtype expected is the parameters' (float32 unless the network was cast with ``.double()``, ``.half()``,
+        ...); under ``torch.autocast`` the autocast dtype (bfloat16 on CUDA, :func:`~.device.autocast_dtype`) is
+        accepted too, since autocast casts the weights to it. Counts arrive as uint16 / int16 and a NumPy array is the
+        natural thing to pass: both used to fail deep inside the first convolution with torch's own message (API
+        audit 74, finding 5). Nothing is checked while tracing (ONNX export) or compiling, where every input is a
+        tensor the exporter made.
+        """
         if torch.jit.is_tracing() or torch.compiler.is_compiling():
             return
+        name = type(self).__name__
+        parameter = next(self.parameters(), None)
+        expected = parameter.dtype if parameter is not None else torch.float32
+        if not isinstance(x, torch.Tensor):
+            raise ScintisegError(
+                f"{name} expects a {expected} tensor (B, {self.in_channels}, H, W), got {type(x).__name__}: normalise "
+                f"the counts first (scintiseg.prepare.model_input), then torch.from_numpy(image).to({expected})"
+            )
+        accepted = {expected}
+        if torch.amp.is_autocast_available(x.device.type) and torch.is_autocast_enabled(x.device.type):  # not "meta"
+            accepted.add(torch.get_autocast_dtype(x.device.type))
+        if x.dtype not in accepted:
+            raise ScintisegError(
+                f"{name} expects a {expected} tensor (B, {self.in_channels}, H, W), got {x.dtype}: normalise the counts "
+                f"first (scintiseg.prepare.model_input), then x.to({expected})"
+            )
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ScintisegError(
                 f"{type(self).__name__} expects input (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
