@@ -265,3 +265,12 @@ def test_the_dtype_check_follows_the_weights_and_lets_autocast_through():
             with pytest.raises(ScintisegError, match="got torch.float16"):
                 model(x.half())
     model.check_input(torch.empty(1, 1, 32, 32, device="meta"))
+
+
+@pytest.mark.parametrize("view_fusion", ["feature_sum", "concat"])
+def test_rdinet_refuses_more_than_two_views(view_fusion):
+    """API audit 74, finding 11: in_channels=3 built, and feature_sum added a third "view" through the shared stem;
+    paper B's Eq. 4 combines ANT and mirrored POST, two views."""
+    with pytest.raises(ScintisegError, match="rdinet takes 1 .* or 2 .* input channels, got in_channels=3"):
+        create_model("rdinet", in_channels=3, width=4, depth=2, view_fusion=view_fusion)
+    assert create_model("rdinet", in_channels=2, width=4, depth=2, view_fusion=view_fusion).in_channels == 2

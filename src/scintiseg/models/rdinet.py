@@ -57,7 +57,8 @@ class RDINet(SegmentationNetwork):
     """Recurrent dilated-residual / inception encoder-decoder (paper B).
 
     Args:
-        in_channels: 1 (aggregated image or one view) or 2 (ANT, aligned mirrored POST).
+        in_channels: 1 (aggregated image or one view) or 2 (ANT, aligned mirrored POST); paper B combines two views
+            (Eq. 4), so more is refused.
         width: channels of the first level (doubled per level).
         depth: number of down-samplings.
         t: recurrent steps of the recurrent block (paper B: 3; 0 disables the recurrence).
@@ -96,6 +97,9 @@ class RDINet(SegmentationNetwork):
         upsample: str = "transpose",
     ) -> None:
         super().__init__(in_channels, depth)
+        if in_channels > 2:  # Eq. 4 sums two views; a third channel was silently summed in as one more "view"
+            raise ScintisegError(f"rdinet takes 1 (one view, or ANT + mirrored POST aggregated) or 2 (ANT, aligned "
+                                 f"mirrored POST) input channels, got in_channels={in_channels}")
         if 2 * width < 5 and down == "inception":
             raise ScintisegError(f"rdinet with inception down-sampling needs width >= 3, got {width}")
         if down not in ("inception", "maxpool"):
