@@ -6,6 +6,7 @@ by plain ``torch.load``; each loader must refuse it in one line and leave no mar
 """
 
 import ast
+import re
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from scintiseg.models.checkpoint import (
     load_checkpoint,
     load_model_from_checkpoint,
     save_checkpoint,
+    save_network,
     state_dict_mismatch,
 )
 
@@ -308,8 +310,56 @@ def test_missing_and_unexpected_weights_are_counted(tmp_path):
 
 
 def test_a_model_entry_that_is_not_a_state_dict_is_refused(tmp_path):
-    path = save_checkpoint(_tiny_state(model={"layer": [1, 2, 3]}), tmp_path / "x.pt")
+    path = tmp_path / "x.pt"  # written by hand: save_checkpoint refuses to write it (the next test)
+    torch.save(_tiny_state(model={"layer": [1, 2, 3]}, format=FORMAT, version=VERSION), path)
     assert "its 'model' entry is not a state dict of tensors" in _one_line_error(path)
+
+
+@pytest.mark.parametrize("state, message", [
+    (lambda net: net.state_dict(), "a bare state dict, not a checkpoint: save_network"),
+    (lambda net: {"epoch": 1}, "no 'model' entry: save_network"),
+    (lambda net: {"model": {"layer": [1, 2, 3]}, "model_config": dict(net.config)}, "not a state dict of tensors"),
+    (lambda net: {"model": net.state_dict(), "config": dict(net.config)}, "its 'config' is a network's ('dpunet')"),
+    (lambda net: [net.state_dict()], "a checkpoint is a dict"),
+])
+def test_save_checkpoint_refuses_what_no_loader_reads_and_writes_nothing(tmp_path, state, message):
+    """API audit 74, finding 13: these were written, then load_model said "checkpoint lacks model, model_config"."""
+    network = create_model("dpunet", width=4, depth=4)
+    with pytest.raises(ScintisegError, match=re.escape(message)):
+        save_checkpoint(state(network), tmp_path / "x.pt")
+    assert not list(tmp_path.iterdir())
+
+
+def test_save_network_writes_what_load_model_reads_with_its_input_contract(tmp_path):
+    from scintiseg.predict import load_model
+
+    torch.manual_seed(0)
+    network = create_model("rdinet", in_channels=2, width=4, depth=2, t=1).eval()
+    path = save_network(network, tmp_path / "net.pt", data={"input_mode": "two_channel", "pixel_mm": 2.26}, epoch=7)
+    rebuilt, state = load_model_from_checkpoint(path)
+    assert state["model_config"] == network.config and state["epoch"] == 7 and state["data"]["pixel_mm"] == 2.26
+    x = torch.rand(1, 2, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), network(x))
+    loaded = load_model(path)
+    assert (loaded.input_mode, loaded.in_channels, loaded.pixel_mm) == ("two_channel", 2, 2.26)
+    one_view = save_network(create_model("unet", width=4, depth=2), tmp_path / "unet.pt")
+    assert "data" not in load_checkpoint(one_view) and load_model(one_view).input_mode == "ant"  # the defaults
+
+
+def test_save_network_refuses_a_network_it_cannot_rebuild_or_feed(tmp_path):
+    two = create_model("rdinet", in_channels=2, width=4, depth=2)
+    with pytest.raises(ScintisegError, match="input mode 'ant' feeds 1 channel.*rdinet network takes 2"):
+        save_network(two, tmp_path / "a.pt")
+    with pytest.raises(ScintisegError, match="input mode 'two_channel' feeds 2 channel.*unet network takes 1"):
+        save_network(create_model("unet", width=4, depth=2), tmp_path / "b.pt", data={"input_mode": "two_channel"})
+    with pytest.raises(ScintisegError, match="a Conv2d has no config naming one"):
+        save_network(torch.nn.Conv2d(1, 1, 1), tmp_path / "c.pt")
+    with pytest.raises(ScintisegError, match="window size -1 is not a positive integer"):
+        save_network(two, tmp_path / "d.pt", data={"input_mode": "two_channel", "window_size": -1})
+    with pytest.raises(ScintisegError, match="writes model_config from the network"):
+        save_network(two, tmp_path / "e.pt", data={"input_mode": "two_channel"}, model_config={"name": "unet"})
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_checkpoint_written_before_the_version_tag_still_loads(tmp_path):

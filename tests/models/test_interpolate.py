@@ -5,7 +5,7 @@ import torch
 
 from scintiseg.errors import ScintisegError
 from scintiseg.models import create_model
-from scintiseg.models.checkpoint import load_checkpoint, load_model_from_checkpoint, save_checkpoint
+from scintiseg.models.checkpoint import FORMAT, VERSION, load_checkpoint, load_model_from_checkpoint, save_checkpoint
 from scintiseg.models.interpolate import (
     average_checkpoints,
     average_weights,
@@ -139,7 +139,9 @@ def test_alpha_outside_the_segment_is_refused(pair, tmp_path, alpha):
 
 def test_a_model_entry_that_is_not_a_state_dict_is_refused(pair, tmp_path):
     base, _, base_path, _ = pair
-    broken = save_checkpoint({"model": [1, 2], "model_config": dict(base.config), "data": DATA}, tmp_path / "broken.pt")
+    broken = tmp_path / "broken.pt"  # by hand: save_checkpoint refuses to write it
+    torch.save({"model": [1, 2], "model_config": dict(base.config), "data": DATA, "format": FORMAT, "version": VERSION},
+               broken)
     with pytest.raises(ScintisegError, match="not a state dict"):
         interpolate_checkpoints(broken, base_path, 0.5, tmp_path / "out.pt")
 

@@ -57,7 +57,7 @@ import torch
 
 from scintiseg import __version__
 from scintiseg.errors import ScintisegError
-from scintiseg.formats import check_format_version, made_by
+from scintiseg.formats import InputContract, check_format_version, made_by
 from scintiseg.io.atomic import atomic_path
 from scintiseg.models.registry import create_model, list_models
 
@@ -75,13 +75,91 @@ RESUME_KEYS: tuple[str, ...] = (*MODEL_KEYS, "epoch", "optimizer", "history", "b
 _LISTED = 2
 
 
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
-    """Write ``state`` plus the format tags (format, version, writing scintiseg) to ``path`` atomically."""
+def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> Path:
+    """Write ``state`` plus the format tags (format, version, writing scintiseg) to ``path`` atomically.
+
+    What the readers need (module docstring): ``model``, the network's state dict, in every checkpoint (refused
+    here without it: a file of no weights is no checkpoint, and a bare ``net.state_dict()`` passed as ``state``
+    was written, then refused by every loader, API audit 74); ``model_config``, the ``config`` that rebuilds the
+    network, for every loader that builds one (``load_model_from_checkpoint``, ``scintiseg.predict.load_model``,
+    evaluation: :data:`MODEL_KEYS`; ``train --init`` reads ``model`` alone, so a file without it is still written);
+    ``data``, the input contract, where the network does not read the defaults
+    (:class:`scintiseg.formats.InputContract`); training's resume needs :data:`RESUME_KEYS`.
+    :func:`save_network` writes the first three from a network.
+
+    Raises:
+        ScintisegError: ``state`` that is not a mapping, or has no ``model`` state dict of tensors; a network's
+            config under ``config`` (training's key) where ``model_config`` is missing.
+    """
     path = Path(path)
+    if not isinstance(state, Mapping):
+        raise ScintisegError(f"a checkpoint is a dict with 'model' and 'model_config', got {type(state).__name__}",
+                             path=path)
+    if "model" not in state:
+        bare = bool(state) and all(isinstance(value, torch.Tensor) for value in state.values())
+        raise ScintisegError(("a bare state dict, not a checkpoint" if bare else "no 'model' entry") + ": "
+                             "save_network(network, path) writes one the loaders read ({'model': state_dict, "
+                             "'model_config': network.config, 'data': ...})", path=path)
+    if not isinstance(state["model"], Mapping) or not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
+        raise ScintisegError("its 'model' entry is not a state dict of tensors (network.state_dict())", path=path)
+    config = state.get("config")
+    if "model_config" not in state and isinstance(config, Mapping) and config.get("name") in list_models():
+        # "config" is training's (TrainConfig.to_dict()); a network's config there was written, then never found
+        raise ScintisegError(f"its 'config' is a network's ({config['name']!r}): a checkpoint keeps that under "
+                             "'model_config' (save_network(network, path) writes it so)", path=path)
     payload = {**state, "format": FORMAT, "version": VERSION, "scintiseg_version": __version__}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return path
+
+
+def save_network(network: torch.nn.Module, path: str | Path, *, data: Mapping[str, Any] | None = None,
+                 **extra: Any) -> Path:
+    """Write ``network`` as a checkpoint every loader reads: its weights, the config that rebuilds it, its input.
+
+    Args:
+        network: a network made by :func:`~scintiseg.models.registry.create_model` (its ``config`` names it and
+            every argument).
+        path: the ``.pt`` file to write (atomically).
+        data: its input contract (:class:`scintiseg.formats.InputContract`: ``input_mode``, ``normalisation``,
+            ``window_size``, ``pixel_mm``, ``window``, ...); what it leaves out reads as the task's default, for a
+            lesion network one view (``ant``), percentile-normalised, in paper B's 256-px thoracic window.
+        extra: further entries (``epoch``, ``history``, a training ``config``), written as they are.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ScintisegError: a network without a ``config`` naming it (not made by ``create_model``); a ``data`` record
+            the readers refuse; a lesion network whose ``in_channels`` is not what its input mode feeds
+            (``two_channel`` 2, every other mode 1: the rule of :mod:`scintiseg.prepare.model_input`), which
+            ``load_model`` would accept and prediction then fail on; ``extra`` naming ``model`` or ``model_config``.
+
+    Example::
+
+        net = create_model("rdinet", in_channels=2, width=8)
+        save_network(net, "rdinet.pt", data={"input_mode": "two_channel", "pixel_mm": 2.26, "window": "whole"})
+        model = scintiseg.predict.load_model("rdinet.pt")
+    """
+    path = Path(path)
+    config = getattr(network, "config", None)
+    if not isinstance(config, Mapping) or not isinstance(config.get("name"), str):
+        raise ScintisegError(f"save_network takes a network made by create_model (its config rebuilds it); a "
+                             f"{type(network).__name__} has no config naming one", path=path)
+    clash = sorted({"model", "model_config"} & set(extra))
+    if clash:
+        raise ScintisegError(f"save_network writes {', '.join(clash)} from the network; do not pass it", path=path)
+    record = dict(data or {})
+    contract = InputContract.from_state({"data": record, "config": extra.get("config") or {}}, path)
+    channels = int(getattr(network, "in_channels", 1))
+    fed = 2 if contract.input_mode == "two_channel" else 1
+    if contract.task == "lesions" and channels != fed:
+        raise ScintisegError(f"input mode {contract.input_mode!r} feeds {fed} channel(s), but the {config['name']} "
+                             f"network takes {channels} (give data={{'input_mode': ...}} to match)", path=path)
+    state = {**extra, "model": network.state_dict(), "model_config": dict(config)}
+    if record:
+        state["data"] = record
+    return save_checkpoint(state, path)
 
 
 def load_checkpoint(
