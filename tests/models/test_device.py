@@ -24,3 +24,12 @@ def test_cuda_asked_for_without_one_runs_on_the_cpu_and_says_so(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # automatic and CPU choices are silent
         assert select_device().type == "cpu" and select_device("cpu").type == "cpu"
+
+
+def test_autocast_dtype_is_bfloat16_on_a_gpu_that_has_it_and_none_elsewhere(monkeypatch):
+    """None means no autocast (docs/models.md; API audit 74 finding 8: the doc said float32 on the CPU)."""
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert autocast_dtype(torch.device("cuda")) is torch.bfloat16
+    assert autocast_dtype(torch.device("cpu")) is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    assert autocast_dtype(torch.device("cuda")) is None

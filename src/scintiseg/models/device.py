@@ -32,9 +32,18 @@ def select_device(prefer: str | None = None) -> torch.device:
 
 
 def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """The mixed-precision dtype worth using on ``device``: bfloat16 on CUDA, ``None`` (float32) on the CPU.
+    """The mixed-precision dtype worth using on ``device``: bfloat16 on a CUDA GPU that supports it, else ``None``.
 
-    On 2-core CPUs bfloat16 convolutions are slower than float32, so CPU runs stay in float32.
+    ``None`` means *no autocast*: the network runs in its own dtype (float32), and the callers skip
+    ``torch.autocast`` altogether (``scintiseg.train.loop._autocast``; :mod:`scintiseg.models.profiling` with
+    ``enabled=dtype is not None``); ``torch.autocast("cpu", dtype=None)`` would instead autocast to the CPU's
+    default, bfloat16. On 2-core CPUs bfloat16 convolutions are slower than float32, so CPU runs stay in float32.
+
+    Example::
+
+        dtype = autocast_dtype(device)
+        with torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext():
+            logits = model(images)
     """
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
