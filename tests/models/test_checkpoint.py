@@ -6,6 +6,7 @@ by plain ``torch.load``; each loader must refuse it in one line and leave no mar
 """
 
 import ast
+import inspect
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 import scintiseg
+import scintiseg.models.checkpoint as checkpoint_module
 from scintiseg.errors import ScintisegError
 from scintiseg.models import create_model
 from scintiseg.models.checkpoint import (
@@ -392,3 +394,12 @@ def test_the_shipped_checkpoints_record_their_whole_input_contract(name, expecte
             contract.window, len(contract.classes)) == expected
     needed = {"input_mode", "normalisation", "window_size", "pixel_mm", "window"}
     assert needed <= contract.recorded and (contract.task == "lesions") != ({"task", "classes"} <= contract.recorded)
+
+
+def test_all_lists_every_public_function_and_class_and_no_helper():
+    """API audit 74, finding 16: without ``__all__``, ``from scintiseg.models.checkpoint import *`` also gave the names the module imports
+    (``torch``, ``Path``, ...)."""
+    defined = {name for name, value in vars(checkpoint_module).items() if not name.startswith("_")
+               and (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == checkpoint_module.__name__}
+    assert defined <= set(checkpoint_module.__all__)
+    assert all(hasattr(checkpoint_module, name) and not name.startswith("_") for name in checkpoint_module.__all__)

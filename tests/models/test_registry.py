@@ -1,5 +1,7 @@
 """The model registry: names, presets, argument checks, paper A Table 2 rows."""
 
+import inspect
+
 import pytest
 import torch
 
@@ -9,6 +11,7 @@ from scintiseg.models.blocks.dac import DenseAtrousConvolution
 from scintiseg.models.blocks.dual_pooling import DualPoolingFusion
 from scintiseg.models.blocks.rmp import ResidualMultiKernelPooling
 from scintiseg.models.dpunet import PAPER_A_TABLE2
+import scintiseg.models.registry as registry_module
 from scintiseg.models.registry import COMMON_PRESETS
 
 
@@ -135,3 +138,12 @@ def test_a_networks_own_preset_changes_only_what_it_names(monkeypatch):
     presets = list_presets("deeper_unet")
     assert presets["paper"] == {**COMMON_PRESETS["paper"], "depth": 5}
     assert presets["small"] == COMMON_PRESETS["small"] and presets["tiny"] == {"width": 2}
+
+
+def test_all_lists_every_public_function_and_class_and_no_helper():
+    """API audit 74, finding 16: without ``__all__``, ``from scintiseg.models.registry import *`` also gave the names the module imports
+    (``torch``, ``Path``, ...)."""
+    defined = {name for name, value in vars(registry_module).items() if not name.startswith("_")
+               and (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == registry_module.__name__}
+    assert defined <= set(registry_module.__all__)
+    assert all(hasattr(registry_module, name) and not name.startswith("_") for name in registry_module.__all__)

@@ -61,6 +61,12 @@ from scintiseg.formats import InputContract, check_format_version, made_by
 from scintiseg.io.atomic import atomic_path
 from scintiseg.models.registry import create_model, list_models
 
+__all__ = [
+    "FORMAT", "VERSION", "CHECKPOINT_DIR", "LAST", "BEST", "MODEL_KEYS", "RESUME_KEYS",
+    "save_checkpoint", "save_network", "load_checkpoint", "load_weights_only", "checkpoint_path", "epoch_checkpoint_path",
+    "load_model_from_checkpoint", "network_from_checkpoint", "state_dict_mismatch",
+]
+
 FORMAT = "scintiseg-checkpoint"
 #: Format version written, and the newest one this code reads.
 VERSION = 1

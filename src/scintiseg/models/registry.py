@@ -36,6 +36,8 @@ from scintiseg.models.dpunet import DPUNet
 from scintiseg.models.rdinet import RDINet
 from scintiseg.models.unet import UNet
 
+__all__ = ["COMMON_PRESETS", "ModelEntry", "create_model", "get_entry", "list_models", "list_presets", "register_model"]
+
 #: Presets shared by every network; a network's own entry may override them.
 COMMON_PRESETS: dict[str, dict[str, Any]] = {
     "default": {"width": 16, "depth": 4},
