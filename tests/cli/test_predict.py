@@ -643,3 +643,46 @@ def test_pdf_of_a_png_input_or_with_no_dicom_is_a_pdf_without_dicom(run_dir, sca
     assert main(["predict", str(scans / "nm1.dcm"), "--out", str(tmp_path / "off"), "--model", str(run_dir), "--quiet",
                  "--pdf", "--no-dicom"]) == 0
     assert (tmp_path / "off" / "nm1" / "report.pdf").is_file() and not list((tmp_path / "off" / "nm1").glob("*.dcm"))
+
+
+def test_predict_and_read_for_prediction_read_a_page_a_post_file_and_a_study_alike(run_dir, tmp_path, monkeypatch):
+    """The API reads a file as the command does (audit 74, finding 2: the README's read_scan gave a side-by-side page
+    one view and ``_POST.png`` an anterior view, so other lesions and BSI): the scans ``scintiseg predict`` predicts,
+    recorded as its batch reads and joins them, equal read_for_prediction's, views, pixels and metadata."""
+    import scintiseg.report.batch as batch
+    from scintiseg.io.images import write_png16
+    from scintiseg.io.read import read_for_prediction
+    from scintiseg.phantom import generate_patient
+
+    scan = generate_patient(3).scan
+    for folder in ("page", "solo", "study"):
+        (tmp_path / folder).mkdir()
+    page, post = tmp_path / "page" / "q3_page.png", tmp_path / "solo" / "q3_POST.png"
+    write_png16(np.hstack([scan.view("ANT"), scan.view("POST")]), page)
+    write_png16(scan.view("POST"), post)
+    study = (tmp_path / "study" / "p3_ANT.png", tmp_path / "study" / "p3_POST.png")
+    write_png16(scan.view("ANT"), study[0])
+    write_png16(scan.view("POST"), study[1])
+    read_by_cli: dict = {}
+    read_scan, join_views = batch.read_scan, batch.join_views
+
+    def recording_read(path, **kwargs):
+        read_by_cli[Path(path).name] = read_scan(path, **kwargs)
+        return read_by_cli[Path(path).name]
+
+    def recording_join(ant, post):
+        read_by_cli["study"] = join_views(ant, post)
+        return read_by_cli["study"]
+
+    monkeypatch.setattr(batch, "read_scan", recording_read)
+    monkeypatch.setattr(batch, "join_views", recording_join)
+    assert main(["predict", str(page), str(post), str(tmp_path / "study"), "--out", str(tmp_path / "out"),
+                 "--model", str(run_dir), "--no-dicom", "--quiet"]) == 0
+    for name, api in (("q3_page.png", read_for_prediction(page)), ("q3_POST.png", read_for_prediction(post)),
+                      ("study", read_for_prediction(*study))):
+        cli = read_by_cli[name]
+        assert cli.view_names == api.view_names and cli.pixel_spacing == api.pixel_spacing, name
+        assert cli.metadata == api.metadata and cli.patient_id == api.patient_id, name
+        for view in cli.view_names:
+            np.testing.assert_array_equal(cli.view(view), api.view(view))
+    assert read_by_cli["q3_page.png"].view_names == ["ANT", "POST"] and read_by_cli["q3_POST.png"].view_names == ["POST"]

@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from scintiseg.predict.loader import load_models  # lazy: start-up time
     from scintiseg.predict.view_labels import VIEWS_SWAPPED_FLAG  # lazy: start-up time (the pipeline imports it)
     from scintiseg.io.images import RAW_DTYPES, parse_pixel_spacing, parse_shape  # lazy: start-up time
+    from scintiseg.io.read import prediction_read_kwargs  # lazy: start-up time
     from scintiseg.report.batch import run_batch  # lazy: start-up time
 
     settings = from_args(PredictSettings, args, name_flags=True)  # before any scan: "--threshold must lie in (0, 1]"
@@ -117,11 +118,11 @@ def run(args: argparse.Namespace) -> int:
 
         boxes = read_voc_folders(args.boxes)
     model = load_models(args.model or (), engine=args.engine)
-    read_kwargs = {k: v for k, v in {"shape": args.shape, "dtype": args.dtype, "pixel_spacing": spacing}.items() if v is not None}
-    if args.pixel_spacing_over_header:
-        read_kwargs["pixel_spacing_over_header"] = True
-    read_kwargs["split_views"] = not args.no_split_views
-    read_kwargs["view"] = "name" if args.view == "auto" else args.view
+    # the reading read_for_prediction gives the Python API (one function builds both: they cannot drift apart)
+    read_kwargs = prediction_read_kwargs(shape=args.shape, dtype=args.dtype, pixel_spacing=spacing,
+                                         pixel_spacing_over_header=args.pixel_spacing_over_header,
+                                         split_views=not args.no_split_views,
+                                         view="name" if args.view == "auto" else args.view)
     settings.region_network(args.engine)  # a region model that cannot load stops here, in one line, before any scan
     results = run_batch(args.inputs, args.out, model, settings, read_kwargs=read_kwargs, dicom=not args.no_dicom,
                         progress=not args.quiet, join=not args.no_join_views, pdf=args.pdf)

@@ -67,6 +67,7 @@ from scintiseg.io.panels import blank_capture_panels, blank_viewer_furniture, in
 from scintiseg.io.library_messages import ReaderWarning
 from scintiseg.io.patient_sides import ORIENTATION_KEY, mirrored_back
 from scintiseg.io.view_names import view_from_path
+from scintiseg.io.view_pairs import find_view_pairs, join_views
 from scintiseg.scan import Scan
 
 #: What ``read_scan(view=...)`` accepts: a view to name a one-view image by, or ``"name"`` (from the file name).
@@ -75,7 +76,15 @@ VIEW_CHOICES = ("ANT", "POST", "name")
 #: (``read_scan(pixel_spacing_over_header=True)``, ``predict --pixel-spacing-over-header``): [row, col] mm.
 OVER_HEADER_KEY = "pixel_spacing_over_header"
 
-__all__ = ["OVER_HEADER_KEY", "VIEW_CHOICES", "header_data_files", "read_scan"]
+#: How ``scintiseg predict`` reads every file unless told otherwise (``--no-split-views``, ``--view``), and so
+#: :func:`read_for_prediction`: a page of two views split, a body stored lying stood, a DICOM view stored mirrored
+#: read back with its sides as named (``split_views``), a one-view image named by its file or folder name (``view``).
+PREDICTION_READING: dict = {"split_views": True, "view": "name"}
+
+__all__ = [
+    "OVER_HEADER_KEY", "PREDICTION_READING", "VIEW_CHOICES", "header_data_files", "prediction_read_kwargs",
+    "read_for_prediction", "read_scan",
+]
 
 
 def _over_header(scan: Scan, given: tuple[float, float] | None, over: bool, path: Path) -> Scan | None:
@@ -264,6 +273,91 @@ def read_scan(
         scan.metadata["colour_table"] = str(notes["colour_table"])
         scan.metadata["colour_table_off"] = int(notes.get("colour_table_off", 0))
     return scan
+
+
+def prediction_read_kwargs(
+    *,
+    pixel_spacing: tuple[float, float] | str | float | None = None,
+    pixel_spacing_over_header: bool = False,
+    shape=None,
+    dtype: str | None = None,
+    split_views: bool = PREDICTION_READING["split_views"],
+    view: str | None = PREDICTION_READING["view"],
+) -> dict:
+    """The :func:`read_scan` keywords that read a file as ``scintiseg predict`` does: :data:`PREDICTION_READING`
+    and the options given (the ``predict`` flags of the same names). ``scintiseg predict`` builds its reading
+    with this function and :func:`read_for_prediction` reads with it, so the two cannot drift apart.
+
+    Example::
+
+        prediction_read_kwargs(pixel_spacing=2.26)
+        # {'split_views': True, 'view': 'name', 'pixel_spacing': 2.26}
+    """
+    options = {"split_views": split_views, "view": view, "pixel_spacing": pixel_spacing, "shape": shape, "dtype": dtype}
+    kwargs = {key: value for key, value in options.items() if value is not None or key == "view"}
+    if pixel_spacing_over_header:
+        kwargs["pixel_spacing_over_header"] = True
+    return kwargs
+
+
+def read_for_prediction(
+    *paths: str | Path,
+    pixel_spacing: tuple[float, float] | str | float | None = None,
+    pixel_spacing_over_header: bool = False,
+    shape=None,
+    dtype: str | None = None,
+    split_views: bool = PREDICTION_READING["split_views"],
+    view: str | None = PREDICTION_READING["view"],
+) -> Scan:
+    """Read a file, or a study's anterior and posterior files, exactly as ``scintiseg predict`` reads them.
+
+    :func:`read_scan`'s defaults are a data set's (the image as stored: outlines were drawn on it); prediction
+    reads otherwise (:data:`PREDICTION_READING`): a side-by-side page (ANT left, POST right) is split into its two
+    views, a body stored lying is stood, a DICOM view stored mirrored is read back, and a one-view image is named by
+    its file name or folder (``0123_POST.png`` holds the posterior view; none said: anterior). Two files are joined
+    into one two-view scan as ``scintiseg predict`` joins a study's files
+    (:func:`~scintiseg.io.view_pairs.find_view_pairs`, then :func:`~scintiseg.io.view_pairs.join_views`), anterior
+    first whatever the order given. (``predict`` then reads the two files apart when one view shows no upright
+    head; here that prediction says ``no_upright_head_<VIEW>`` in its ``qc_flags``.)
+
+    Args:
+        paths: one scan file, or a study's two one-view files (ANT and POST, either order).
+        pixel_spacing: (row, col) mm, one number or ``"ROWxCOL"`` for files without their own (``--pixel-spacing``;
+            :func:`read_scan`).
+        pixel_spacing_over_header: ``pixel_spacing`` replaces a file's own too (``--pixel-spacing-over-header``).
+        shape: ``"ROWSxCOLS"`` of a raw matrix (``--shape``).
+        dtype: element type of a raw matrix (``--dtype``; default uint16).
+        split_views: False reads a page, a lying body and a mirrored DICOM view as stored (``--no-split-views``).
+        view: ``"ANT"`` or ``"POST"`` names a one-view image's view (``--view``); ``"name"`` (default): its file
+            name's.
+
+    Returns:
+        The scan ``scintiseg predict`` would predict.
+
+    Raises:
+        ScintisegError: what :func:`read_scan` refuses; no file or more than two; two files that are not one
+            study's ANT and POST, or that cannot be one scan (each can be read alone).
+
+    Example::
+
+        scan = read_for_prediction("0123_ANT.png", "0123_POST.png", pixel_spacing=2.26)
+        prediction = predict_scan(scan, load_model())
+    """
+    kwargs = prediction_read_kwargs(pixel_spacing=pixel_spacing, pixel_spacing_over_header=pixel_spacing_over_header,
+                                    shape=shape, dtype=dtype, split_views=split_views, view=view)
+    if len(paths) == 1:
+        return read_scan(paths[0], **kwargs)
+    if len(paths) != 2:
+        raise ScintisegError(f"read_for_prediction reads one file, or a study's ANT and POST files: got {len(paths)} paths")
+    if view not in (None, "name"):
+        raise ScintisegError(f"two files are joined by the views their names say: view={view!r} names one view; read "
+                             "each file alone")
+    pairs = find_view_pairs(paths)
+    if len(pairs) != 1:
+        raise ScintisegError(f"{Path(paths[0]).name} and {Path(paths[1]).name} are not one study's ANT and POST files "
+                             "(docs/io.md: the same names besides the view word, or one DICOM study); read each alone")
+    ant, post = (read_scan(path, **(kwargs | {"view": "name"})) for path in pairs[0])
+    return join_views(ant, post)
 
 
 def _given_over_no_cameras(path: Path, shape: tuple[int, int], own: tuple[float, float],
