@@ -139,10 +139,29 @@ def test_a_model_argument_of_the_wrong_kind_is_refused_not_taken_as_truthy():
     with pytest.raises(ScintisegError, match=r"a list of whole numbers, got \[2, 'x'\]"):
         create_model("dpunet", rmp_pool_sizes=[2, "x"])
     assert create_model("dpunet", width=4, depth=2, rmp_pool_sizes=[2, 3]).config["rmp_pool_sizes"] == [2, 3]
-    config = TrainConfig(model="unet", model_args={"width": 4, "depth": 2, "in_channels": 3})
     with pytest.raises(ScintisegError, match="in_channels 3: the data give the network 1 input channel"):
-        build_model(config, 1)
-    assert build_model(TrainConfig(model="unet", model_args={"width": 4, "depth": 2, "in_channels": 1}), 1)
+        TrainConfig(model="unet", model_args={"width": 4, "depth": 2, "in_channels": 3})  # when made (audit 74, 3)
+    config = TrainConfig(model="unet", model_args={"width": 4, "depth": 2, "in_channels": 1})
+    assert build_model(config, 1)
+    with pytest.raises(ScintisegError, match="in_channels 1: the data give the network 2 input channel"):
+        build_model(config, 2)  # the data decide, still checked where the network is built
+
+
+def test_an_unknown_model_or_arguments_it_cannot_take_are_refused_when_the_config_is_made():
+    """API audit 74, finding 3: ``TrainConfig(model="foo")`` and ``model_args={"dac": "dac9"}`` were accepted, and
+    training failed on them only after it had saved ``splits.json`` into the data folder."""
+    for changes, said in (({"model": "foo"}, "unknown model 'foo'; choose one of unet, dpunet, rdinet"),
+                          ({"model_args": {"dac": "dac9"}}, "unknown DAC variant 'dac9'; choose one of raw, dac1, dac2"),
+                          ({"model_args": {"widht": 8}}, "model 'dpunet' does not take widht"),
+                          ({"model": "unet", "model_args": {"depth": "4"}}, "model 'unet': depth must be a whole number")):
+        with pytest.raises(ScintisegError, match=re.escape(said)):
+            TrainConfig(**changes)
+    config = TrainConfig(model="rdinet", model_args={"width": 8}, input_mode="two_channel")
+    assert config.network_arguments() == {"width": 8, "in_channels": 2}
+    regions = TrainConfig(task="regions", synthetic="default", model="unet", model_args={"width": 4})
+    assert regions.network_arguments(1)["classes"] == 27  # "other" and the 26 bones
+    with pytest.raises(ScintisegError, match="unknown model 'foo'"):
+        dataclasses.replace(config, model="foo")
 
 
 def test_a_supervised_loss_needs_labels_and_two_channel_input_has_two_channels():

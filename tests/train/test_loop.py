@@ -10,6 +10,7 @@ from scintiseg.errors import ScintisegError
 from scintiseg.models.checkpoint import checkpoint_path, load_checkpoint, load_model_from_checkpoint, save_checkpoint
 from scintiseg.train.config import TrainConfig
 from scintiseg.train.loop import train
+from support import conftest_of
 
 
 class Interrupted(KeyboardInterrupt):
@@ -440,3 +441,22 @@ def test_each_epoch_shuffles_its_windows_in_another_order():
     orders = [torch.randperm(50, generator=_epoch_generator(0, epoch)).tolist() for epoch in range(3)]
     assert len({tuple(o) for o in orders}) == 3  # three epochs, three orders
     assert orders[1] == torch.randperm(50, generator=_epoch_generator(0, 1)).tolist()
+
+
+def test_a_model_it_cannot_build_stops_training_before_anything_is_written_into_the_data_folder(tmp_path, tiny_config):
+    """API audit 74, finding 3: ``train`` saved the split it made into the data folder (``splits.json``), then failed
+    on the unknown model. The name is checked first, also when it was set after the configuration was made."""
+    from scintiseg.io.dataset import SPLITS_NAME
+
+    data = conftest_of("train").write_tiny_dataset(tmp_path / "data", patients=8)
+    (data / SPLITS_NAME).unlink()
+    before = {path: path.read_bytes() for path in data.rglob("*") if path.is_file()}
+    config = tiny_config(data=str(data), out=str(tmp_path / "run"), epochs=1)
+    config.model = "foo"  # past the check on construction (TrainConfig(model="foo") is refused there)
+    with pytest.raises(ScintisegError, match="unknown model 'foo'"):
+        train(config)
+    config.model, config.model_args = "unet", {"width": 4, "depth": 2, "pooling": "median"}
+    with pytest.raises(ScintisegError, match="UNet: unknown pooling 'median'"):
+        train(config)
+    assert {path: path.read_bytes() for path in data.rglob("*") if path.is_file()} == before
+    assert not (data / SPLITS_NAME).exists() and not (tmp_path / "run").exists()

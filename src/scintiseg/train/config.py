@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from scintiseg.config import Config, option
 from scintiseg.errors import ScintisegError
 from scintiseg.phantom.config import PhantomConfig, profile, profile_with
+from scintiseg.phantom.regions import REGION_CLASSES
 from scintiseg.prepare.intensity import METHODS
 from scintiseg.prepare.model_input import INPUT_MODES
 
@@ -40,7 +41,8 @@ class TrainConfig(Config):
         data: data-set folder (the layout of :mod:`scintiseg.io.dataset`, usually thoracic crops) with
             a ``splits.json`` from ``scintiseg dataset split``.
         out: run folder (config, checkpoints, CSV log).
-        model: registry name for :func:`scintiseg.models.create_model`.
+        model: registry name for :func:`scintiseg.models.create_model`; an unknown name, or ``model_args`` the
+            network cannot be built with, is refused when the configuration is made (:meth:`check_network`).
         model_args: keyword arguments of the model (``--model-arg pooling=fusion``); ``in_channels`` is
             set from ``input_mode``.
         input_mode: ``ant``; ``post`` (mirrored and aligned to ANT); ``aggregate`` (I_Ant + Mirr(I_Post),
@@ -270,6 +272,44 @@ class TrainConfig(Config):
             raise ScintisegError("--task regions is supervised: the Chan-Vese loss is for lesions")
         if self.loss != "chan_vese" and self.labelled == 0.0:
             raise ScintisegError("labelled = 0 leaves nothing to learn with a supervised loss; use --loss chan_vese")
+        self.check_network()
+
+    def network_arguments(self, in_channels: int | None = None) -> dict[str, Any]:
+        """The keyword arguments the run's network is built with (``create_model(self.model, **them)``):
+        ``model_args``, the input channels (``in_channels``, what the data give; default :attr:`in_channels`, the
+        input mode's) and, for ``task="regions"``, one output channel per region class.
+
+        Raises:
+            ScintisegError: ``model_args`` gives other input channels (session 61: they were replaced without a word).
+        """
+        in_channels = self.in_channels if in_channels is None else in_channels
+        arguments = dict(self.model_args)
+        if arguments.get("in_channels", in_channels) != in_channels:
+            raise ScintisegError(f"model_args in_channels {arguments['in_channels']!r}: the data give the network "
+                                 f"{in_channels} input channel(s) (--input-mode {self.input_mode}); leave it out")
+        arguments["in_channels"] = in_channels
+        if self.task == "regions":
+            arguments["classes"] = len(REGION_CLASSES)
+        return arguments
+
+    def check_network(self) -> None:
+        """Refuse an unknown ``model``, or ``model_args`` it cannot be built with, in the registry's one line
+        (:func:`scintiseg.models.create_model`), by building the network on PyTorch's meta device: shapes only, no
+        weights allocated (under 0.07 s for the paper presets; MONAI's DynUNet takes about 2 s the first time in a
+        process). It runs with :meth:`validate`, on construction, so :func:`scintiseg.train.train` stops before it
+        writes anything (API audit 74: a bad name was found only once ``splits.json`` was saved into the data
+        folder). A network some operation of which has no meta version is left to the real build.
+        """
+        import torch  # lazy: start-up time (`scintiseg train --help` reads this module's fields; torch takes ~1 s)
+
+        from scintiseg.models import create_model  # lazy: start-up time (imports torch)
+
+        arguments = self.network_arguments()
+        try:
+            with torch.device("meta"):
+                create_model(self.model, **arguments)
+        except NotImplementedError:  # an operation without a meta version: the real build judges the arguments
+            pass
 
     def phantom_settings(self) -> PhantomConfig:
         """The phantom a ``synthetic`` run generates: its profile with ``synthetic_config`` laid over it, the file

@@ -367,14 +367,7 @@ def build_model(config: TrainConfig, in_channels: int, pixel_mm: float | None = 
     """The network of ``config`` with ``in_channels`` input channels (the data decide); ``pixel_mm``: the pixel size
     a data set's whole-body scans were resampled to (:attr:`TrainData.pixel_mm`), to check ``init`` against;
     ``start``: ``config.init`` as :func:`load_init` read it (read here when not given)."""
-    kwargs = dict(config.model_args)
-    if kwargs.get("in_channels", in_channels) != in_channels:  # it was replaced without a word (session 61)
-        raise ScintisegError(f"model_args in_channels {kwargs['in_channels']!r}: the data give the network "
-                             f"{in_channels} input channel(s) (--input-mode {config.input_mode}); leave it out")
-    kwargs["in_channels"] = in_channels
-    if config.task == "regions":
-        kwargs["classes"] = len(REGION_CLASSES)
-    model = create_model(config.model, **kwargs)
+    model = create_model(config.model, **config.network_arguments(in_channels))
     if config.init:
         state = start if start is not None else load_init(config)
         try:
@@ -636,6 +629,7 @@ def train(
     """
     if not config.out:
         raise ScintisegError("no run folder given (--out RUN)")
+    config.check_network()  # again: a field set after the config was made; before anything is read or written
     run_dir = Path(config.out)
     last_path, best_path = run_dir / CHECKPOINT_DIR / LAST, run_dir / CHECKPOINT_DIR / BEST
     refuse_overwriting(run_dir, resume)
