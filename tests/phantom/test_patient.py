@@ -290,3 +290,17 @@ def test_post_counts_are_stored_mirrored_like_the_post_truth(default_patient):
     same = np.corrcoef(counts.ravel(), expected.ravel())[0, 1]
     flipped = np.corrcoef(counts.ravel(), mirror(expected).ravel())[0, 1]
     assert same > 0.9 and same > flipped + 0.02
+
+
+def test_a_profile_name_is_read_as_its_profile_and_anything_else_refused_in_one_line(small_config):
+    """API audit 74, finding 4: ``generate_patient(1, "randomised")`` failed with "'str' object has no attribute
+    'camera'" while write_cohort takes a profile name."""
+    from scintiseg.errors import ScintisegError
+
+    named, given = generate_patient(5, "small"), generate_patient(5, small_config)
+    for view in ("ANT", "POST"):
+        assert np.array_equal(named.scan.view(view), given.scan.view(view))
+    with pytest.raises(ScintisegError, match="unknown phantom profile 'nope'"):
+        generate_patient(1, "nope")
+    with pytest.raises(ScintisegError, match=r"must be a PhantomConfig or a profile name \(default, .*\), got dict"):
+        generate_patient(1, {"camera": {}})

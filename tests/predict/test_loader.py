@@ -6,6 +6,7 @@ must refuse it in one line naming the file, and the marker must not appear.
 """
 
 import hashlib
+import re
 import shutil
 
 import numpy as np
@@ -340,6 +341,8 @@ def test_the_torch_engine_runs_on_the_device_asked_for(tmp_path, make_tiny_netwo
     network = make_tiny_network()
     path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config)}, tmp_path / "m.pt")
     monkeypatch.setattr(loader, "TorchEngine", lambda network, device="cpu": ("engine on", device))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # two GPUs, as far as the device check sees
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert load_model(path, device="cuda:1").engine == ("engine on", "cuda:1")
     assert load_model(tmp_path / "m.pt").engine == ("engine on", "cpu")
 
@@ -361,3 +364,26 @@ def test_the_region_network_given_as_the_lesion_model_is_refused_naming_it(tmp_p
     with pytest.raises(ScintisegError) as error:
         load_model(SHIPPED_REGION_WEIGHTS)
     assert str(error.value) == f"{SHIPPED_REGION_WEIGHTS}: a region network, not a lesion model (give it as --region-model)"
+
+
+def test_a_device_the_engine_cannot_run_on_is_one_line_before_anything_loads(monkeypatch):
+    """API audit 74, finding 4: ``device="cuda"`` without CUDA failed in torch's AssertionError, ``"gpu"`` in its
+    list of every device type. Nothing is loaded first: the shipped weights are not read."""
+    monkeypatch.setattr(loader, "load_checkpoint_model", lambda *a, **k: pytest.fail("loaded before the check"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device, engine, said in (
+        ("gpu", "torch", "unknown device 'gpu': give 'cpu', 'cuda' or 'cuda:N'"),
+        ("cuda:x", "torch", "unknown device 'cuda:x'"),
+        (0, "torch", "device must be text such as 'cpu' or 'cuda', got 0"),
+        ("cuda", "torch", "device 'cuda': PyTorch sees no such device on this machine"),
+        ("cuda:1", "torch", "device 'cuda:1': PyTorch sees no such device"),
+        ("cuda", "onnx", "engine 'onnx' runs on the CPU (ONNX Runtime's CPU provider): for device='cuda' load with "
+                         "engine='torch'"),
+    ):
+        with pytest.raises(ScintisegError, match="^" + re.escape(said)):
+            load_model(None, engine=engine, device=device)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ScintisegError, match="'cuda:1': PyTorch sees no such device"):
+        load_model(None, engine="torch", device="cuda:1")
+    loader.check_device("cuda:0", "torch")  # one GPU: its index 0 passes

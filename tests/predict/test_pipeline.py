@@ -2,6 +2,7 @@
 consistent (LabelMe polygons rasterise to the PNG mask, report.json agrees, DICOM reads back)."""
 
 import json
+import re
 
 import numpy as np
 import pydicom
@@ -375,3 +376,31 @@ def test_the_region_labeller_translates_a_networks_own_class_order(monkeypatch):
     labels = labeller(scan)["ANT"]
     assert (labels[:16] == REGION_IDS["sternum"]).all() and (labels[16:32] == 0).all()
     assert (labels[32:48] == REGION_IDS["pelvis"]).all() and (labels[48:] == 0).all()
+
+
+def test_what_predict_scan_cannot_take_is_one_line_saying_what_to_pass(make_tiny_network, tmp_path):
+    """API audit 74, finding 4: an array, a path, a bare network and a dict of settings each failed deep inside with
+    an AttributeError ('numpy.ndarray' object has no attribute 'metadata', 'RDINet' object has no attribute 'window')."""
+    from scintiseg.errors import ScintisegError
+    from scintiseg.predict.loader import model_from_network
+
+    counts = np.ones((64, 32), np.uint16)
+    scan = Scan({"ANT": counts}, pixel_spacing=(2.26, 2.26))
+    network = make_tiny_network()
+    model = model_from_network(network)
+    name = type(network).__name__
+    for call, said in (
+        (lambda: predict_scan(counts, model), "predict_scan takes a Scan, got numpy.ndarray: read a file with "
+                                              "read_for_prediction(path), or make one with Scan("),
+        (lambda: predict_scan(str(tmp_path / "scan.dcm"), model),
+         f"predict_scan takes a Scan, not a path: read it with read_for_prediction('{tmp_path / 'scan.dcm'}')"),
+        (lambda: predict_scan(tmp_path / "scan.dcm", model), "predict_scan takes a Scan, not a path"),
+        (lambda: predict_scan(scan, network),
+         f"predict_scan's model must be a LoadedModel, got {name}: wrap the network with model_from_network("),
+        (lambda: predict_scan(scan, None),
+         "predict_scan's model must be a LoadedModel, got NoneType: load one with load_model()"),
+        (lambda: predict_scan(scan, model, {"threshold": 0.3}),
+         "predict_scan's settings must be PredictSettings or None, got dict: PredictSettings.from_dict(settings)"),
+    ):
+        with pytest.raises(ScintisegError, match="^" + re.escape(said)):
+            call()

@@ -51,7 +51,8 @@ from scipy import ndimage
 from scintiseg.io.patient_sides import CONVENTION, ORIENTATION_KEY
 from scintiseg.phantom.anatomy import LUNG_PREFIX, Anatomy, build_anatomy, sample_body
 from scintiseg.phantom.camera import VIEWS, Projector, count_scale, poisson_counts, scatter_image, with_collimator
-from scintiseg.phantom.config import PhantomConfig
+from scintiseg.errors import ScintisegError
+from scintiseg.phantom.config import PhantomConfig, profile, profile_names
 from scintiseg.phantom.lesions import Lesion, apply_superscan, log_uniform, place_lesions, sample_disease
 from scintiseg.phantom.lookalikes import Lookalike, sample_lookalikes
 from scintiseg.phantom.primitives import Grid, depth_fractions
@@ -220,12 +221,27 @@ def mass_bsi(anatomy: Anatomy, lesions: list[Lesion]) -> float:
                      for region, inside in involved.items() if volume[region] > 0))
 
 
-def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id: str | None = None) -> PhantomPatient:
+def _phantom_config(config: PhantomConfig | str | None) -> PhantomConfig:
+    """``config`` as a :class:`PhantomConfig`: a profile name read (:func:`~scintiseg.phantom.config.profile`, as
+    :func:`~scintiseg.phantom.cohort.write_cohort` takes one), None the ``default`` profile; anything else refused."""
+    if config is None:
+        return PhantomConfig()
+    if isinstance(config, str):
+        return profile(config)  # an unknown name: one line naming the profiles
+    if not isinstance(config, PhantomConfig):
+        raise ScintisegError(f"generate_patient's config must be a PhantomConfig or a profile name "
+                             f"({', '.join(profile_names())}), got {type(config).__name__}")
+    return config
+
+
+def generate_patient(seed: int, config: PhantomConfig | str | None = None,
+                     patient_id: str | None = None) -> PhantomPatient:
     """Generate one phantom patient, deterministically from ``seed``.
 
     Args:
         seed: any non-negative integer; the same seed and config give the same arrays.
-        config: the phantom configuration (the ``default`` profile when None).
+        config: the phantom configuration, or a profile name (``"randomised"``: :func:`~scintiseg.phantom.profile`);
+            the ``default`` profile when None.
         patient_id: id stored in the scan (``PH<seed>`` when None).
 
     Returns:
@@ -233,10 +249,10 @@ def generate_patient(seed: int, config: PhantomConfig | None = None, patient_id:
 
     Example::
 
-        patient = generate_patient(7, profile("small"))
+        patient = generate_patient(7, "small")  # or profile("small") changed with dataclasses.replace
         patient.scan.view("POST").sum(), patient.masks["ANT"].any()
     """
-    config = config if config is not None else PhantomConfig()
+    config = _phantom_config(config)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5C1]))
     # Phantom-v2 randomisers draw from their own streams: switching one on changes nothing else.
     camera_rng, lesion_rng, lookalike_rng, tilt_rng = (

@@ -289,6 +289,41 @@ def load_onnx_model(path: Path, engine: str = "onnx") -> LoadedModel:
     return _loaded(runner, data, in_channels, _info(meta, path), None)
 
 
+#: The torch device types :func:`load_model` runs a network on (``"cuda:1"``: a device of a type).
+DEVICE_TYPES: tuple[str, ...] = ("cpu", "cuda", "mps")
+
+
+def check_device(device: str, engine: str) -> None:
+    """Refuse a ``device`` the ``engine`` cannot run on, in one line saying what to pass (API audit 74:
+    ``device="cuda"`` on a machine without CUDA failed in PyTorch's ``AssertionError``, ``"gpu"`` in its list of
+    every device type). The ONNX engines run with ONNX Runtime's CPU provider only (:class:`.engines.OnnxEngine`),
+    so they take ``"cpu"`` alone rather than ignore a GPU asked for.
+
+    Raises:
+        ScintisegError: not a device of :data:`DEVICE_TYPES`, one not present on this machine, or a GPU asked of an
+            ONNX engine.
+    """
+    if not isinstance(device, str):
+        raise ScintisegError(f"device must be text such as 'cpu' or 'cuda', got {device!r}")
+    kind, _, index = device.partition(":")
+    if kind not in DEVICE_TYPES or (index and not index.isdigit()):
+        raise ScintisegError(f"unknown device {device!r}: give 'cpu', 'cuda' or 'cuda:N' (engine torch), or 'mps'")
+    if kind == "cpu":
+        return
+    if engine in ONNX_ENGINES:
+        raise ScintisegError(f"engine {engine!r} runs on the CPU (ONNX Runtime's CPU provider): for device={device!r} "
+                             "load with engine='torch'")
+    import torch  # lazy: start-up time (the ONNX engines run without PyTorch)
+
+    if kind == "mps":
+        present = torch.backends.mps.is_available()
+    else:
+        present = torch.cuda.is_available() and int(index or 0) < torch.cuda.device_count()
+    if not present:
+        raise ScintisegError(f"device {device!r}: PyTorch sees no such device on this machine (no GPU, or a CPU build "
+                             "of torch); use device='cpu'")
+
+
 def load_model(spec: str | Path | None = None, engine: str = "torch", device: str = "cpu") -> LoadedModel:
     """Resolve ``--model`` (see the module docstring) and load it with ``engine``.
 
@@ -297,6 +332,7 @@ def load_model(spec: str | Path | None = None, engine: str = "torch", device: st
     """
     if engine not in ENGINES:
         raise ScintisegError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    check_device(device, engine)
     if spec is not None and str(spec) == SHIPPED_NAME and not Path(spec).exists():
         spec = None
     if spec is None:

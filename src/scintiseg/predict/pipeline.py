@@ -47,11 +47,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
+from os import PathLike
 
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.special import expit
 
+from scintiseg.errors import ScintisegError
 from scintiseg.io.dataset import STOOD_OTHER_WAY
 from scintiseg.predict.bladder import BESIDE_BLADDER, bladder_calls, bladder_mask, surroundings
 from scintiseg.predict.bsi import view_bsi
@@ -547,6 +549,7 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
         model = load_model()                 # the shipped phantom-trained DPU-Net
         prediction = predict_scan(read_scan("scan.dcm"), model)
     """
+    check_arguments(scan, model, settings)
     settings = settings or PredictSettings()
     settings = replace(settings, window=window_mode(settings, model))
     if scan.metadata.get("pixel_spacing_assumed"):
@@ -591,6 +594,37 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
     prediction = predict_from_probabilities(scan, probabilities, coverage, settings, info, flags, analysis, reader_masks)
     prediction.timings["model_s"] = model_s
     return prediction
+
+
+def check_arguments(scan: object, model: object, settings: object) -> None:
+    """Refuse what :func:`predict_scan` cannot take, in one line saying what to pass instead (API audit 74: an array,
+    a path, a bare network or a dict of settings failed deep inside with an ``AttributeError``).
+
+    Raises:
+        ScintisegError: ``scan`` not a :class:`~scintiseg.scan.Scan`, ``model`` not a
+            :class:`~.loader.LoadedModel`, ``settings`` neither None nor :class:`~.settings.PredictSettings`.
+    """
+    if isinstance(scan, (str, PathLike)):
+        raise ScintisegError(f"predict_scan takes a Scan, not a path: read it with read_for_prediction({str(scan)!r})")
+    if not isinstance(scan, Scan):
+        raise ScintisegError(f"predict_scan takes a Scan, got {_kind(scan)}: read a file with "
+                             "read_for_prediction(path), or make one with Scan({'ANT': counts}, pixel_spacing=(row_mm, "
+                             "col_mm))")
+    if not isinstance(model, LoadedModel):
+        how = ("wrap the network with model_from_network(network, pixel_mm=..., window=...)"
+               if hasattr(model, "forward") else "load one with load_model() (the shipped model) or load_model(RUN)")
+        raise ScintisegError(f"predict_scan's model must be a LoadedModel, got {_kind(model)}: {how}")
+    if settings is not None and not isinstance(settings, PredictSettings):
+        how = "PredictSettings.from_dict(settings)" if isinstance(settings, dict) else "PredictSettings(threshold=...)"
+        raise ScintisegError(f"predict_scan's settings must be PredictSettings or None, got {_kind(settings)}: {how}")
+
+
+def _kind(value: object) -> str:
+    """``numpy.ndarray``, ``RDINet``, ``dict``: what a wrong argument is, for the messages of :func:`check_arguments`."""
+    kind = type(value)
+    if kind.__module__ == "builtins" or kind.__module__.startswith("scintiseg"):
+        return kind.__qualname__
+    return f"{kind.__module__.split('.')[0]}.{kind.__qualname__}"
 
 
 #: QC flag of a view whose burned-in text or graphics were painted over (:mod:`scintiseg.prepare.burned_in`).
