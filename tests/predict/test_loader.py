@@ -310,7 +310,7 @@ def test_models_that_read_scans_otherwise_are_not_averaged(tmp_path, make_tiny_n
                               "data": {"input_mode": "ant", "normalisation": norm, "window_size": 64}},
                              tmp_path / f"{norm}.pt") for norm in ("robust", "log")]
     with pytest.raises(ScintisegError) as error:
-        load_models(paths)
+        load_models(paths, engine="torch")  # (the ONNX export of a network too deep for 64-pixel windows fails)
     assert str(error.value) == (f"{paths[1]}: cannot average it with {paths[0]}: it reads scans with normalisation "
                                 "'log', that one with 'robust'")
 
@@ -323,7 +323,7 @@ def test_models_at_other_pixel_sizes_are_not_averaged(tmp_path, make_tiny_networ
                               "data": {"input_mode": "ant", "window_size": 64, "pixel_mm": mm}},
                              tmp_path / f"{mm}.pt") for mm in (2.26, 4.52)]
     with pytest.raises(ScintisegError, match="it reads scans with pixel_mm 4.52, that one with 2.26"):
-        load_models(paths)
+        load_models(paths, engine="torch")
 
 
 def test_a_run_folder_loads_best_before_last(tmp_path, make_tiny_network):
@@ -343,8 +343,8 @@ def test_the_torch_engine_runs_on_the_device_asked_for(tmp_path, make_tiny_netwo
     monkeypatch.setattr(loader, "TorchEngine", lambda network, device="cpu": ("engine on", device))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # two GPUs, as far as the device check sees
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
-    assert load_model(path, device="cuda:1").engine == ("engine on", "cuda:1")
-    assert load_model(tmp_path / "m.pt").engine == ("engine on", "cpu")
+    assert load_model(path, engine="torch", device="cuda:1").engine == ("engine on", "cuda:1")
+    assert load_model(tmp_path / "m.pt", engine="torch").engine == ("engine on", "cpu")
 
 
 def test_the_shipped_model_by_name(tmp_path, monkeypatch):
@@ -387,3 +387,18 @@ def test_a_device_the_engine_cannot_run_on_is_one_line_before_anything_loads(mon
     with pytest.raises(ScintisegError, match="'cuda:1': PyTorch sees no such device"):
         load_model(None, engine="torch", device="cuda:1")
     loader.check_device("cuda:0", "torch")  # one GPU: its index 0 passes
+
+
+def test_load_model_runs_what_scintiseg_predict_runs_by_default(tmp_path, make_tiny_network):
+    """API audit 74, finding 7: load_model defaulted to PyTorch while ``scintiseg predict`` defaults to ONNX Runtime
+    (a dependency), so a script's report named another engine than the command's for the same file."""
+    import inspect
+
+    from scintiseg.cli import build_parser
+
+    predict_flags = build_parser("predict").parse_args(["predict", "scan.dcm", "--out", "o"])
+    for function in (load_model, loader.load_models):
+        assert inspect.signature(function).parameters["engine"].default == predict_flags.engine == "onnx"
+    network = make_tiny_network()
+    path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config)}, tmp_path / "m.pt")
+    assert load_model(path).engine.name == "onnx" and load_model(path, engine="torch").engine.name == "torch"

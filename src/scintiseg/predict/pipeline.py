@@ -544,10 +544,25 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
     spacing read without one) is predicted with one warning saying so: sizes in mm and the resampling to
     the model's pixel size rest on it.
 
+    Args:
+        scan: the scan, read as ``scintiseg predict`` reads a file by
+            :func:`~scintiseg.io.read.read_for_prediction` (``read_scan`` alone keeps a side-by-side page one view).
+        model: a :class:`~.loader.LoadedModel`: :func:`~.loader.load_model`, or
+            :func:`~.loader.model_from_network` around a network of your own.
+        settings: threshold, minimum area, window, regions, ... (:class:`~.settings.PredictSettings`; default: the
+            command's defaults).
+
+    Returns:
+        The :class:`~.prediction.Prediction`: per view the probability, lesion labels, contours and region map; the
+        lesions with their measurements, the BSI, triage score and QC flags.
+
+    Raises:
+        ScintisegError: an argument of the wrong kind (:func:`check_arguments`), or a scan the model cannot read.
+
     Example::
 
-        model = load_model()                 # the shipped phantom-trained DPU-Net
-        prediction = predict_scan(read_scan("scan.dcm"), model)
+        model = load_model()                 # the shipped phantom-trained RDI-Net (paper B), ONNX Runtime
+        prediction = predict_scan(read_for_prediction("scan.dcm"), model)
     """
     check_arguments(scan, model, settings)
     settings = settings or PredictSettings()
