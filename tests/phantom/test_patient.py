@@ -304,3 +304,26 @@ def test_a_profile_name_is_read_as_its_profile_and_anything_else_refused_in_one_
         generate_patient(1, "nope")
     with pytest.raises(ScintisegError, match=r"must be a PhantomConfig or a profile name \(default, .*\), got dict"):
         generate_patient(1, {"camera": {}})
+
+
+def test_the_seed_is_a_whole_number_the_cli_takes_and_anything_else_is_one_line(small_config):
+    """API audit 74, finding 9: ``generate_patient(1.5)`` and ``generate_patient(2**40)`` were taken without a word and
+    -1 failed inside NumPy; the docstring said "any non-negative integer" and ``scintiseg phantom --seed`` takes 0 to
+    2**32 - 1. A NumPy integer (a seed drawn with ``generate_state``) is the whole number it holds."""
+    from scintiseg.errors import ScintisegError
+
+    for seed in (1.5, 2.0, -1, 2**32, 2**40, True, "3", None, np.int64(-1)):
+        with pytest.raises(ScintisegError, match=r"^seed must be a whole number from 0 to 4294967295, got "):
+            generate_patient(seed, small_config)
+    drawn, plain = generate_patient(np.uint32(5), small_config), generate_patient(5, small_config)
+    assert drawn.scan.patient_id == plain.scan.patient_id == "PH5"
+    assert np.array_equal(drawn.scan.view("ANT"), plain.scan.view("ANT"))
+
+
+def test_the_package_docstring_names_write_cohort_s_parameters():
+    import inspect
+
+    import scintiseg.phantom as phantom
+
+    assert list(inspect.signature(phantom.write_cohort).parameters)[:4] == ["n", "out", "seed", "config"]
+    assert "write_cohort(n, out, seed, config)" in phantom.__doc__

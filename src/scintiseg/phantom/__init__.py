@@ -1,7 +1,8 @@
 """The physics-based phantom: procedural 3-D patients seen by a simulated gamma camera.
 
 ``generate_patient(seed, config)`` makes one patient in memory (scan + lesion masks + instance and region
-maps + metadata); ``write_cohort(n, out, seed, profile)`` writes a data set. See ``docs/phantom.md``.
+maps + metadata); ``write_cohort(n, out, seed, config)`` writes a data set
+(``config``: a :class:`PhantomConfig` or a profile name, for both). See ``docs/phantom.md``.
 """
 
 from typing import TYPE_CHECKING

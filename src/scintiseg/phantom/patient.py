@@ -58,6 +58,7 @@ from scintiseg.phantom.lookalikes import Lookalike, sample_lookalikes
 from scintiseg.phantom.primitives import Grid, depth_fractions
 from scintiseg.phantom.regions import REGION_IDS, SPIERS_WEIGHTS
 from scintiseg.scan import Scan, mirror
+from scintiseg.seeds import check_seed
 
 #: Rose criterion threshold for "visible".
 ROSE_K = 5.0
@@ -239,7 +240,8 @@ def generate_patient(seed: int, config: PhantomConfig | str | None = None,
     """Generate one phantom patient, deterministically from ``seed``.
 
     Args:
-        seed: any non-negative integer; the same seed and config give the same arrays.
+        seed: a whole number from 0 to 2**32 - 1 (:data:`~scintiseg.seeds.MAX_SEED`, what ``scintiseg phantom --seed``
+            takes; a NumPy integer too); the same seed and config give the same arrays.
         config: the phantom configuration, or a profile name (``"randomised"``: :func:`~scintiseg.phantom.profile`);
             the ``default`` profile when None.
         patient_id: id stored in the scan (``PH<seed>`` when None).
@@ -247,11 +249,19 @@ def generate_patient(seed: int, config: PhantomConfig | str | None = None,
     Returns:
         A :class:`PhantomPatient`.
 
+    Raises:
+        ScintisegError: a seed that is not such a number (a float, a bool, -1, 2**32: the CLI's
+            :func:`~scintiseg.seeds.check_seed`; before API audit 74 1.5 and 2**40 were taken and -1 failed inside
+            NumPy), an unknown profile name, or a config of another kind.
+
     Example::
 
         patient = generate_patient(7, "small")  # or profile("small") changed with dataclasses.replace
         patient.scan.view("POST").sum(), patient.masks["ANT"].any()
     """
+    if isinstance(seed, np.integer):  # a seed drawn by NumPy (np.uint32) is the whole number it holds
+        seed = int(seed)
+    check_seed(seed)
     config = _phantom_config(config)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5C1]))
     # Phantom-v2 randomisers draw from their own streams: switching one on changes nothing else.
