@@ -36,7 +36,46 @@ REFERENCE_MARGIN_PX: int = 2
 
 @dataclass
 class LesionMeasurement:
-    """The record of one lesion; ``to_dict`` gives the JSON form used in report.json."""
+    """The record of one lesion on one view (what ``Prediction.lesions`` holds); ``to_dict`` gives the JSON form used
+    in report.json (``bbox`` a list there).
+
+    Frame: every pixel position (``centroid_*``, ``bbox``) is a (row, column) of ``prediction.scan.view(view)``, the
+    view as read (:func:`scintiseg.io.read.read_for_prediction`: a page of two views is cut, so a POST column counts
+    from the POST view's own left edge, not the page's; a body stored lying is stood), at the scan's own pixel size
+    (not the model's: the maps are carried back onto the scan's grid). A scan stored head-down is read turned and its
+    maps turned back, so positions stay on the image as read; ``prediction.scan`` differs from the scan given only
+    for a body stored lying that the reader stood the wrong way (it is then the other quarter). Row 0 is the top row,
+    column 0 the image's left edge as displayed (on ANT the patient's right side, on POST the patient's left).
+
+    Attributes:
+        id: unique over the scan, numbered on from 1 view after view; the LabelMe shape's ``group_id``.
+        view: ``ANT`` or ``POST`` (``VIEW``: an unnamed one-view image, read as anterior).
+        region: the bone that holds most of the lesion's pixels, a name of
+            :data:`scintiseg.phantom.regions.REGION_NAMES` (``skull``, ``thoracic_spine``, ``ribs_left``, ``pelvis``,
+            ...), ``other`` when it lies on no atlas region, ``unnamed`` on a partial view (a crop: no bone named).
+        laterality: the patient's side: ``left``, ``right``, ``midline`` (centroid within 1 % of body height of the
+            midline; a sided bone, ``ribs_right``, gives its own side), ``unknown`` on a partial view.
+        area_px: pixels of the lesion.
+        area_mm2: area in mm^2 (pixels x row spacing x column spacing), rounded to 0.01.
+        counts_total, counts_max, counts_mean: sum, maximum and mean of the view's pixel values under the lesion, in
+            the file's units (counts for DICOM and 16-bit files, grey levels for 8-bit pictures): the scan as read,
+            not the model's normalised input.
+        lesion_to_normal_bone: ``counts_mean`` over the median counts of the view's normal bone (module docstring),
+            unitless; None where no bone was found.
+        probability_mean, probability_max: the model's lesion probability over the lesion (0-1; outside what the
+            model saw taken as 0).
+        centroid_row, centroid_col: the lesion's centre of area in pixels (fractional, 0.01).
+        bbox: ``(min_row, min_col, max_row, max_col)`` in pixels, the maxima exclusive (``labels[r0:r1, c0:c1]``
+            holds the lesion).
+        equivalent_diameter_mm: the diameter of a disc of the same area, mm.
+        eccentricity: of the ellipse of the same second moments, 0 (a disc) to 1 (a line).
+        bsi_contribution_percent: what the lesion adds to its view's BSI, in BSI percentage points (module docstring);
+            a view's lesions sum to the view's BSI where no bone is wholly involved.
+        beside: None, or what the lesion lies beside, for a reader to weigh: ``bladder``
+            (:data:`~.bladder.BESIDE_BLADDER`: a pixel within :data:`~.bladder.BESIDE_MM` of the bladder's hot spot)
+            or ``forearm_or_hand`` (:data:`~.distal_arm.BESIDE_DISTAL_ARM`: a lesion on another bone near a forearm
+            or hand, where an injection site lies; :mod:`.distal_arm`).
+    """
 
     id: int
     view: str

@@ -211,9 +211,14 @@ class Prediction:
 
     @property
     def bsi_percent(self) -> float:
-        """The scan's BSI: each bone from the view nearer to it, else the mean of the views
-        (:func:`~scintiseg.predict.bsi.scan_bone_index`); in a reviewed reading a bone holding an outline the reader
-        drew, restored or edited, involved on one view only, from that view."""
+        """The scan's Bone Scan Index in percent of the whole skeleton's mass (Spiers shares summing to 100.1): every
+        bone's involved fraction x its share, summed over the views' bones, each bone from the view nearer to it
+        (spine, sacrum, scapulae from POST; sternum, clavicles from ANT), every other bone the mean of the views
+        (:func:`~scintiseg.predict.bsi.scan_bone_index`); one view predicted: that view's. Only the bone the model
+        saw counts (:attr:`covered_mass_percent`; the whole skeleton with a whole-view model, a lower bound with a
+        thoracic-crop one). 0 where no BSI is given (:attr:`bsi_given` False: a partial view, no skeleton found). In a
+        reviewed reading a bone holding an outline the reader drew, restored or edited, involved on one view only, is
+        read from that view."""
         return scan_bone_index({name: v.bsi["bones"] for name, v in self.views.items()}, self.reader_bones)[0]
 
     @property
