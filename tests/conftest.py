@@ -62,7 +62,7 @@ def build_tiny_dataset(root: Path, patients: int = 4, cases_per_patient: int = 1
             case_id = f"P{p:03d}_{k}"
             scan = Scan(
                 {"ANT": rng.poisson(10, shape).astype(np.uint16), "POST": rng.poisson(8, shape).astype(np.uint16)},
-                patient_id=f"P{p:03d}",
+                pixel_spacing=(2.26, 2.26), patient_id=f"P{p:03d}",  # the manifest's: measured, not assumed
             )
             write_dicom(scan, root / "images" / f"{case_id}.dcm")
             labels = {}

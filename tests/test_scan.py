@@ -151,8 +151,36 @@ def test_mirror_flips_columns_of_a_view_or_a_stack_and_is_its_own_inverse():
 
 
 def test_a_scan_with_other_views_has_its_own_metadata():
-    scan = Scan({"ANT": np.ones((4, 4), dtype=np.uint16)}, metadata={"a": 1})
+    scan = Scan({"ANT": np.ones((4, 4), dtype=np.uint16)}, (2.26, 2.26), metadata={"a": 1})
     copy = scan.with_views({"ANT": np.zeros((4, 4), dtype=np.uint16)})
     copy.metadata["read_turned"] = "head_down"
     assert scan.metadata == {"a": 1} and copy.metadata == {"a": 1, "read_turned": "head_down"}
     assert scan.rows_reversed().metadata is not scan.metadata
+
+
+def test_a_scan_made_without_a_pixel_size_says_it_was_assumed():
+    """API audit 74, finding 15: ``Scan(views)`` took 2.26 mm without a mark, while read_scan marks a file without one
+    (and prediction warns); a spacing given, and a copy, are left as they are; the caller's metadata dict is not
+    changed."""
+    from scintiseg.scan import DEFAULT_PIXEL_SPACING, SPACING_ASSUMED_KEY
+
+    image = np.ones((4, 4), np.uint16)
+    given_metadata = {"a": 1}
+    made = Scan({"ANT": image}, metadata=given_metadata)
+    assert made.pixel_spacing == DEFAULT_PIXEL_SPACING == (2.26, 2.26)
+    assert made.metadata == {"a": 1, SPACING_ASSUMED_KEY: "no pixel_spacing given to Scan(); 2.26 mm, a 1024-row "
+                                                          "whole-body view's"}
+    assert given_metadata == {"a": 1}
+    assert SPACING_ASSUMED_KEY not in Scan({"ANT": image}, (2.26, 2.26)).metadata  # given: measured
+    assert made.with_views({"ANT": image * 2}).metadata[SPACING_ASSUMED_KEY] == made.metadata[SPACING_ASSUMED_KEY]
+    read_why = {SPACING_ASSUMED_KEY: "a whole-body view's 2.3 m over its 1024 rows"}  # a reader's reason is kept
+    assert Scan({"ANT": image}, metadata=read_why).metadata == read_why
+
+
+@pytest.mark.parametrize("spacing", ["2.26", b"2.26", 2.26, (1.0, 2.0, 3.0), ("a", "b"), (None, 1.0), [1.0]])
+def test_a_pixel_spacing_that_is_not_two_numbers_is_one_line(spacing):
+    """``Scan(..., pixel_spacing="2.26")`` raised a bare ValueError ("could not convert string to float: '.'")."""
+    with pytest.raises(ScintisegError, match=r"^pixel_spacing must be two numbers, \(row_mm, col_mm\) such as "
+                                             r"\(2\.26, 2\.26\); got "):
+        Scan({"ANT": np.ones((2, 2))}, pixel_spacing=spacing)
+    assert Scan({"ANT": np.ones((2, 2))}, pixel_spacing=np.array([2.0, 3.0])).pixel_spacing == (2.0, 3.0)

@@ -52,6 +52,29 @@ def mirror(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image)[..., ::-1])
 
 
+#: The pixel size (row, column mm) of a :class:`Scan` made without one: a 1024-row whole-body view's (2.3 m over 1024
+#: rows), the size ``read_scan`` assumes for a 1024-row image without one.
+DEFAULT_PIXEL_SPACING: tuple[float, float] = (2.26, 2.26)
+#: ``Scan.metadata`` key of a pixel size assumed, not measured (the reason, a string): set by the readers for a file
+#: that gives none and by :class:`Scan` for a scan made without one.
+SPACING_ASSUMED_KEY = "pixel_spacing_assumed"
+#: The reason :class:`Scan` records when it is made without a pixel size.
+SPACING_NOT_GIVEN = "no pixel_spacing given to Scan(); 2.26 mm, a 1024-row whole-body view's"
+
+
+def _spacing_pair(value: object, where: Path | None) -> tuple[float, float]:
+    """``value`` as (row, col) floats; one line when it is not two numbers (``"2.26"`` was read character by character
+    and failed on ``'.'`` with a bare ``ValueError``)."""
+    try:
+        if isinstance(value, (str, bytes)):  # a string is a sequence of characters, not of numbers
+            raise TypeError
+        row, col = (float(v) for v in value)  # a header's decimal strings (DS) and NumPy numbers alike
+    except (TypeError, ValueError):
+        raise ScintisegError(f"pixel_spacing must be two numbers, (row_mm, col_mm) such as (2.26, 2.26); got {value!r}",
+                             path=where) from None
+    return row, col
+
+
 @dataclass
 class Scan:
     """One patient's planar bone scan: its views as 2-D count arrays and the facts needed to use them.
@@ -60,7 +83,11 @@ class Scan:
         views: view name (``"ANT"``, ``"POST"`` or ``"VIEW"``) -> 2-D array of counts. All views have
             the same shape. Counts are finite and non-negative; integer dtypes are kept as read
             (uint16 / int16 / int32), derived images may be float32.
-        pixel_spacing: (row, column) pixel size in mm.
+        pixel_spacing: (row, column) pixel size in mm. Not given: :data:`DEFAULT_PIXEL_SPACING` (2.26 mm, a 1024-row
+            whole-body view's), marked ``metadata["pixel_spacing_assumed"]`` as ``read_scan`` marks a file that gives
+            none, so that prediction warns and flags it (QC ``pixel_spacing_assumed``) and a DICOM file written says
+            so (API audit 74: a scan built in code took 2.26 mm without a word). Anything but two positive numbers
+            is refused in one line.
         patient_id: DICOM PatientID (or the data set's case id).
         patient_name: DICOM PatientName as text; may be empty. Never trusted: escape before display.
         study_uid: StudyInstanceUID, empty when unknown.
@@ -76,7 +103,7 @@ class Scan:
     """
 
     views: dict[str, np.ndarray]
-    pixel_spacing: tuple[float, float] = (2.26, 2.26)
+    pixel_spacing: tuple[float, float] | None = None
     patient_id: str = ""
     patient_name: str = ""
     study_uid: str = ""
@@ -105,7 +132,11 @@ class Scan:
             raise ScintisegError(f"views differ in shape: {sorted(shapes)}", path=where)
         if "VIEW" in self.views and len(self.views) > 1:
             raise ScintisegError("an unnamed view cannot be mixed with ANT/POST", path=where)
-        row, col = (float(s) for s in self.pixel_spacing)
+        if self.pixel_spacing is None:
+            self.pixel_spacing = DEFAULT_PIXEL_SPACING
+            if SPACING_ASSUMED_KEY not in self.metadata:  # a copy: the caller's dict is left as it was
+                self.metadata = {**self.metadata, SPACING_ASSUMED_KEY: SPACING_NOT_GIVEN}
+        row, col = _spacing_pair(self.pixel_spacing, where)
         if not (row > 0 and col > 0 and math.isfinite(row) and math.isfinite(col)):
             raise ScintisegError(f"pixel spacing must be positive, got {self.pixel_spacing}", path=where)
         self.pixel_spacing = (row, col)

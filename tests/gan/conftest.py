@@ -53,7 +53,7 @@ def write_real_crops(root, n_patients=4, size=64, seed=0):
             expected = np.where(body, 40.0, 0.3) * np.where(mask, 3.0, 1.0)
             views[view] = rng.poisson(expected).astype(np.uint16)
         case_id = f"P{p:03d}"
-        write_dicom(Scan(views, patient_id=case_id), root / "images" / f"{case_id}.dcm")
+        write_dicom(Scan(views, (2.26, 2.26), patient_id=case_id), root / "images" / f"{case_id}.dcm")  # the manifest's
         for view in views:
             write_mask_png(mask, root / "masks" / f"{case_id}_{view}.png")
             masks[view] = f"masks/{case_id}_{view}.png"

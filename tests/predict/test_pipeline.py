@@ -404,3 +404,24 @@ def test_what_predict_scan_cannot_take_is_one_line_saying_what_to_pass(make_tiny
     ):
         with pytest.raises(ScintisegError, match="^" + re.escape(said)):
             call()
+
+
+def test_a_scan_made_in_code_without_a_pixel_size_is_predicted_with_one_warning_and_its_flag(nm1_scan, make_tiny_network):
+    """API audit 74, finding 15: a Scan built without ``pixel_spacing`` (the notebook path) took 2.26 mm with no
+    warning and no QC flag, while a file without one warned; the warning says how to give it in code."""
+    import warnings
+
+    from scintiseg.predict.loader import model_from_network
+
+    model = model_from_network(make_tiny_network(), pixel_mm=2.26, window="whole")
+    with pytest.warns(UserWarning) as caught:
+        assumed = predict_scan(Scan({"ANT": nm1_scan.view("ANT")}), model, PredictSettings())
+    said = [str(w.message) for w in caught if "pixel spacing" in str(w.message)]
+    assert said == ["the scan has no measured pixel spacing; assuming 2.26 x 2.26 mm, no pixel_spacing given to Scan(); "
+                    "2.26 mm, a 1024-row whole-body view's (give the right one: Scan(views, pixel_spacing=(row_mm, "
+                    "col_mm)), or read_for_prediction(path, pixel_spacing=MM))"]
+    assert "pixel_spacing_assumed" in assumed.qc_flags
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        given = predict_scan(Scan({"ANT": nm1_scan.view("ANT")}, nm1_scan.pixel_spacing), model, PredictSettings())
+    assert "pixel_spacing_assumed" not in given.qc_flags

@@ -540,9 +540,9 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
 
     ``reader_masks``: view -> a reader's outlines on the scan as read, that view's lesions (:mod:`.review`).
 
-    A scan whose pixel size was assumed (``scan.metadata["pixel_spacing_assumed"]``, a file with no
-    spacing read without one) is predicted with one warning saying so: sizes in mm and the resampling to
-    the model's pixel size rest on it.
+    A scan whose pixel size was assumed (``scan.metadata["pixel_spacing_assumed"]``: a file with no
+    spacing read without one, or a :class:`~scintiseg.scan.Scan` made without one) is predicted with one warning
+    saying so: sizes in mm and the resampling to the model's pixel size rest on it.
 
     Args:
         scan: the scan, read as ``scintiseg predict`` reads a file by
@@ -568,16 +568,16 @@ def predict_scan(scan: Scan, model: LoadedModel, settings: PredictSettings | Non
     settings = settings or PredictSettings()
     settings = replace(settings, window=window_mode(settings, model))
     if scan.metadata.get("pixel_spacing_assumed"):
-        where = f"{scan.source}: " if scan.source else ""
         row, col = scan.pixel_spacing
         why = scan.metadata["pixel_spacing_assumed"]
         why = f", {why}" if isinstance(why, str) else ""
-        warnings.warn(
-            f"{where}the file has no measured pixel spacing; assuming {row:g} x {col:g} mm{why} (give the right one with "
-            "--pixel-spacing)",
-            UserWarning,
-            stacklevel=2,
-        )
+        if scan.source:  # read from a file that gives none
+            said = f"{scan.source}: the file has no measured pixel spacing; assuming {row:g} x {col:g} mm{why} (give " \
+                   "the right one with --pixel-spacing)"
+        else:  # a Scan made in code without one (scintiseg.scan.Scan)
+            said = (f"the scan has no measured pixel spacing; assuming {row:g} x {col:g} mm{why} (give the right one: "
+                    "Scan(views, pixel_spacing=(row_mm, col_mm)), or read_for_prediction(path, pixel_spacing=MM))")
+        warnings.warn(said, UserWarning, stacklevel=2)
     scan, drawn = without_drawings(scan)
     engine = getattr(model.engine, "name", "?")
     network = settings.region_network(engine)
