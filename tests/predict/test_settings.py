@@ -135,3 +135,17 @@ def test_the_settings_module_imports_no_numpy():
     result = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+def test_an_unknown_keyword_is_one_line_naming_the_nearest_field_and_the_signature_stays():
+    """API audit 74, finding 16: ``PredictSettings(thresh=0.5)`` raised the dataclass's bare TypeError (``from_dict``
+    already named the key); so did ``dataclasses.replace`` with one."""
+    import inspect
+
+    with pytest.raises(ScintisegError, match=r"^unknown prediction settings keys: thresh \(did you mean threshold\?\); "
+                                             r"PredictSettings takes threshold, min_area_px, window, "):
+        PredictSettings(thresh=0.5)
+    with pytest.raises(ScintisegError, match=r"keys: min_area, nope \(did you mean min_area_px\?\)"):
+        dataclasses.replace(PredictSettings(), min_area=3, nope=1)
+    assert list(inspect.signature(PredictSettings).parameters)[:2] == ["threshold", "min_area_px"]
+    assert PredictSettings(threshold=0.3, min_area_px=2) == PredictSettings.from_dict({"threshold": 0.3, "min_area_px": 2})

@@ -14,6 +14,9 @@ A report's settings are read back (``review``, ``compare``) by
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
 import math
 import numbers
 from collections.abc import Callable
@@ -51,6 +54,28 @@ def min_area_problem(value: object, shown: Callable[[object], str] = repr) -> st
     return None if value >= 1 else f"must be at least 1, got {shown(value)}"
 
 
+def _unknown_keywords_refused(cls: type) -> type:
+    """``cls`` whose constructor refuses a keyword that is no field in one line, naming the nearest field and every
+    one (API audit 74: ``PredictSettings(thresh=0.5)`` raised the dataclass's bare ``TypeError``; ``from_dict`` already
+    said "unknown prediction settings keys"). The constructor's signature stays the dataclass's (``help()``)."""
+    made = cls.__init__
+
+    @functools.wraps(made)
+    def __init__(self, *args, **kwargs) -> None:
+        names = [item.name for item in dataclasses.fields(cls) if item.init]
+        unknown = sorted(set(kwargs) - set(names))
+        if unknown:
+            near = [match for key in unknown for match in difflib.get_close_matches(key, names, n=1)]
+            hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+            raise ScintisegError(f"unknown {cls.kind} keys: {', '.join(unknown)}{hint}; {cls.__name__} takes "
+                                 f"{', '.join(names)}")
+        made(self, *args, **kwargs)
+
+    cls.__init__ = __init__
+    return cls
+
+
+@_unknown_keywords_refused
 @dataclass
 class PredictSettings(Config):
     """Post-processing settings (defaults and their reasons in :mod:`.postprocess`).
