@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch  # lazy: start-up time: only a run needs torch, not --help or the tests' import
 
     torch.set_num_threads(args.threads)
-    model = load_model()
+    model = load_model(engine="torch")
     settings = PredictSettings(regions="learned")
     settings = replace(settings, window=window_mode(settings, model))
     network = settings.region_network()

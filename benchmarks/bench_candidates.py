@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nm1-level", type=float, default=0.5)
     parser.add_argument("--json-out", default=None)
     args = parser.parse_args(argv)
-    model, settings = load_model(args.model), PredictSettings()
+    model, settings = load_model(args.model, engine="torch"), PredictSettings()
     sources = {"phantom": phantom_records(model, settings, args.patients, args.seed, args.profile)}
     if NM1.is_file():
         sources["nm1"] = nm1_records(model, settings, args.nm1_cases, args.nm1_negatives, args.nm1_seed,

@@ -238,7 +238,7 @@ def main() -> int:
     within, placement = thorax_placement(scan)
     source = prepare_source(scan, within=within)
     total_counts = float(np.asarray(scan.view(VIEW), dtype=np.float64).sum())
-    model = load_model(args.model)
+    model = load_model(args.model, engine="torch")
     baseline = predict_scan(scan, model)
     findings = nm1_findings(baseline)
     nm1_predicted = baseline.views[VIEW].labels > 0

@@ -244,7 +244,7 @@ def run(args) -> dict:
     if args.via_dicom and not hasattr(generator, "write_dicom"):
         raise SystemExit(f"--via-dicom: {args.generator}.py writes no DICOM (no write_dicom)")
     wholebody = _module("bench_wholebody")
-    model = load_models(args.model.split(",") if args.model else [None])  # comma-joined: their mean
+    model = load_models(args.model.split(",") if args.model else [None], engine="torch")  # comma-joined: their mean
     settings = PredictSettings(spine_pattern=not args.no_spine_pattern, spine_pattern_ratio=args.spine_pattern_ratio,
                                symmetry=not args.no_symmetry, bladder=not args.no_bladder_rule,
                                distal_arm=not args.no_distal_arm_rule,

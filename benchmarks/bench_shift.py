@@ -432,7 +432,7 @@ class ShiftModel:
 
     def __init__(self, name: str, spec: str, loaded=None):
         self.name, self.spec = name, spec
-        self.model = loaded if loaded is not None else load_model(None if spec == "shipped" else spec)
+        self.model = loaded if loaded is not None else load_model(None if spec == "shipped" else spec, engine="torch")
         self.settings = PredictSettings(window=None)
 
     def predict(self, scan: Scan):

@@ -136,7 +136,7 @@ def run(args) -> list[dict]:
     scan = read_scan(args.scan)
     if "ANT" not in scan.view_names:
         raise ScintisegError("no anterior view", path=args.scan)
-    model = load_models(args.model.split(",") if args.model else [None])  # comma-joined: their mean
+    model = load_models(args.model.split(",") if args.model else [None], engine="torch")  # comma-joined: their mean
     settings = PredictSettings(spine_pattern=not args.no_spine_pattern)
     counts = np.asarray(scan.view("ANT"), dtype=np.float64)
     labels = np.asarray(predict_scan(scan, model, settings).views["ANT"].regions.labels)

@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model, settings = load_model(args.model), PredictSettings()
+    model, settings = load_model(args.model, engine="torch"), PredictSettings()
     patches, truth = training_candidates(model, settings, args.train_profile, args.train_seed, args.train_patients)
     print(f"training candidates: {int((truth == 1).sum())} lesions, {int((truth == 0).sum())} false positives, "
           f"{int((truth < 0).sum())} on unlabelled lesions (left out)")

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     rows, labels = [], []
-    for scores, positive in cases(args, load_model(args.model), PredictSettings()):
+    for scores, positive in cases(args, load_model(args.model, engine="torch"), PredictSettings()):
         rows.append(scores)
         labels.append(positive)
         print(f"  {len(rows)}: {'lesion' if positive else 'none'} {scores}", file=sys.stderr)

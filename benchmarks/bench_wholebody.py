@@ -719,7 +719,7 @@ def run(args: argparse.Namespace) -> int:
     import torch  # lazy: start-up time: only a run needs torch, not --help or the tests' import
 
     torch.set_num_threads(args.threads)
-    model = load_models(args.model.split(",") if args.model else [None])  # comma-joined: their mean
+    model = load_models(args.model.split(",") if args.model else [None], engine="torch")  # comma-joined: their mean
     if args.flip_tta:
         model = replace(model, engine=FlipEngine(model.engine))
     if args.coarse_pass is not None:  # predict_scan looks the function up in its module at each call

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crops", nargs="+", default=list(CROPS), help="SET:STEM:TITLE, SET nm1 or phantom")
     parser.add_argument("--out", type=Path, default=Path("docs/img/crop_level.png"))
     args = parser.parse_args(argv)
-    model = load_model(None)
+    model = load_model(None, engine="torch")
     folders = {"nm1": args.nm1, "phantom": args.phantom}
     fig, axes = plt.subplots(1, 3 * len(args.crops), figsize=(3.75 * len(args.crops), 4.6), squeeze=False)
     for k, item in enumerate(args.crops):

@@ -197,5 +197,5 @@ def test_every_case_s_triage_score_is_written_with_its_seed_and_twin(bench, tmp_
     assert auc == record["triage_auc"] or (np.isnan(auc) and np.isnan(record["triage_auc"]))
     # written unrounded: the last case (seed 6's twin) predicted again gives exactly the score written
     twin = bench._module("independent_phantom").make_case(6, lesions=False, rows=512, cols=128)
-    again = bench.predict_scan(bench.case_scan(twin, "IP6"), bench.load_models([None]), bench.PredictSettings())
+    again = bench.predict_scan(bench.case_scan(twin, "IP6"), bench.load_models([None], engine="torch"), bench.PredictSettings())
     assert scores[-1]["score"] == again.triage_score and 0.0 < again.triage_score < 1.0

@@ -42,7 +42,7 @@ def test_main_reports_each_score_and_its_difference_to_the_triage_score(bench, m
     stand_ins = [({"triage": t, "bsi": 1 - t, "summed_probability": s}, t > 0.5)
                  for t, s in ((0.9, 1.0), (0.8, 0.0), (0.7, 1.0), (0.3, 0.0), (0.2, 1.0), (0.1, 0.0))]
     monkeypatch.setattr(bench, "cases", lambda args, model, settings: iter(stand_ins))
-    monkeypatch.setattr(bench, "load_model", lambda spec: None)
+    monkeypatch.setattr(bench, "load_model", lambda spec, **_: None)
     assert bench.main(["--resamples", "200"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["positives"], out["negatives"]) == (3, 3)

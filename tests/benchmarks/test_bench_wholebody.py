@@ -300,7 +300,7 @@ def test_coarse_pass_option_wraps_the_pipeline_for_its_run_only(bench, monkeypat
         raise Stop
 
     monkeypatch.setattr(bench, "generate_patient", generate)
-    monkeypatch.setattr(bench, "load_models", lambda specs: SimpleNamespace(engine=None))
+    monkeypatch.setattr(bench, "load_models", lambda specs, **_: SimpleNamespace(engine=None))
     with pytest.raises(Stop):
         bench.main(["--patients", "1", "--coarse-pass", "1.5"])
     assert seen[0] is not original and seen[0].__qualname__.startswith("with_coarse_pass")
@@ -319,7 +319,7 @@ def _first_config(bench, monkeypatch, *options: str):
         raise Stop
 
     monkeypatch.setattr(bench, "generate_patient", generate)
-    monkeypatch.setattr(bench, "load_models", lambda specs: SimpleNamespace(engine=None))
+    monkeypatch.setattr(bench, "load_models", lambda specs, **_: SimpleNamespace(engine=None))
     with pytest.raises(Stop):
         bench.main(["--patients", "1", "--profile", "default", *options])
     return seen[0]
@@ -347,7 +347,7 @@ def test_model_option_loads_one_model_or_the_mean_of_comma_joined_ones(bench, mo
     class Stop(Exception):
         pass
 
-    def load(specs):
+    def load(specs, **_):
         asked.append(list(specs))
         raise Stop
 
@@ -369,7 +369,7 @@ def test_no_spine_pattern_option_keeps_every_call(bench, monkeypatch):
         raise Stop
 
     monkeypatch.setattr(bench, "predict_scan", predict)
-    monkeypatch.setattr(bench, "load_models", lambda specs: SimpleNamespace(engine=None))
+    monkeypatch.setattr(bench, "load_models", lambda specs, **_: SimpleNamespace(engine=None))
     for options, expected, ratio in (([], True, 1.3), (["--no-spine-pattern"], False, 1.3),
                                      (["--spine-pattern-ratio", "1.1"], True, 1.1)):
         with pytest.raises(Stop):
