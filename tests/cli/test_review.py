@@ -149,6 +149,18 @@ def test_a_named_reader_verifies_the_sr_and_the_pdf(predicted, tmp_path, capsys)
     unsigned = pydicom.dcmread(unnamed / "sr.dcm")
     assert (unsigned.VerificationFlag, unsigned.PreliminaryFlag) == ("UNVERIFIED", "PRELIMINARY")
     assert not (unnamed / "report.pdf").exists() and not (unnamed / "report_pdf.dcm").exists()  # opt-in
+    # A reader named beyond ASCII, of a source declaring no character set (NM1): the three objects declare UTF-8
+    # (session 74's review, R1: dciodvfy found the name invalid in the default repertoire of all three).
+    accented = tmp_path / "accented"
+    assert main(["review", str(predicted), "--out", str(accented), "--reader", "Müller^Jürgen", "--pdf"]) == 0
+    for name in ("sr.dcm", "gsps.dcm", "report_pdf.dcm"):
+        written = pydicom.dcmread(accented / name)
+        assert written.SpecificCharacterSet == "ISO_IR 192", name
+        if shutil.which("dciodvfy"):
+            result = subprocess.run(["dciodvfy", str(accented / name)], capture_output=True, text=True, timeout=60)
+            assert [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")] == [], name
+    assert pydicom.dcmread(accented / "report_pdf.dcm").DocumentTitle.endswith("(reviewed by Jürgen Müller)")
+    assert pydicom.dcmread(out / "sr.dcm").get("SpecificCharacterSet") is None  # ASCII: nothing declared, as before
     capsys.readouterr()
     assert main(["review", str(predicted), "--out", str(tmp_path / "empty"), "--reader", " "]) == 2
     assert "--reader is empty" in capsys.readouterr().err and not (tmp_path / "empty").exists()

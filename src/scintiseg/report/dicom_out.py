@@ -84,6 +84,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pydicom
+from pydicom.multival import MultiValue
 
 from scintiseg import __version__
 from scintiseg.display import display_window
@@ -448,8 +449,41 @@ def write_sr(prediction: Prediction, source_ds, path: str | Path, *,
                           _comments(prediction)]
     sr.CodingSchemeIdentificationSequence = [_coding_scheme()]
     _without_zero_patient_measures(sr)
+    declare_character_set(sr)
     with atomic_path(path) as tmp:
         sr.save_as(tmp)
+
+
+#: Value representations of text a reader's or patient's name may bring letters beyond ASCII into.
+TEXT_VRS = frozenset({"PN", "LO", "SH", "ST", "LT", "UT", "UC"})
+
+
+def declare_character_set(ds) -> None:
+    """Give ``ds`` Specific Character Set ``ISO_IR 192`` (UTF-8) when one of its text values (nested ones too) holds a
+    letter beyond ASCII and it declares no character set (or only the default repertoire, ``ISO_IR 6``).
+
+    Session 74 (the session's review, R1): a review signed by "Müller^Jürgen" of a source that declares none (NM1,
+    as many camera exports) wrote the name into the SR's Verifying Observer Name, the GSPS's Content Creator's Name
+    and the Encapsulated PDF's Document Title in the default repertoire, which cannot hold it (dciodvfy: "Character
+    invalid for character repertoire"). A set the source declares is kept (its letters are the name's, as read)."""
+    declared = ds.get("SpecificCharacterSet")
+    declared = [declared] if isinstance(declared, str) else list(declared or [])
+    if any(str(value).strip() not in ("", "ISO_IR 6") for value in declared):
+        return
+
+    def beyond_ascii(dataset) -> bool:
+        for element in dataset:
+            if element.VR == "SQ":
+                if any(beyond_ascii(item) for item in element.value):
+                    return True
+            elif element.VR in TEXT_VRS and element.value is not None:
+                values = element.value if isinstance(element.value, (list, tuple, MultiValue)) else [element.value]
+                if any(not str(value).isascii() for value in values):
+                    return True
+        return False
+
+    if beyond_ascii(ds):
+        ds.SpecificCharacterSet = "ISO_IR 192"
 
 
 def _predecessor(prediction: Prediction, source) -> list:
@@ -592,6 +626,7 @@ def write_gsps(prediction: Prediction, source_ds, path: str | Path, *,
     # A whole body is unpaired, so General Series Laterality (Type 2C) must be absent (module docstring).
     gsps.BodyPartExamined = BODY_PART
     _without_zero_patient_measures(gsps)
+    declare_character_set(gsps)
     with atomic_path(path) as tmp:
         gsps.save_as(tmp)
 

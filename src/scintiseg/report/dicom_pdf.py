@@ -43,7 +43,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from scintiseg.io.atomic import atomic_path
 from scintiseg.predict.prediction import Prediction
-from scintiseg.report.dicom_out import EQUIPMENT, TYPE2_COPIED, distinct_sources, per_view_sources, series_number_of
+from scintiseg.report.dicom_out import EQUIPMENT, TYPE2_COPIED, declare_character_set, distinct_sources, per_view_sources, series_number_of
 from scintiseg.report.html import display_name
 
 #: Encapsulated PDF Storage (PS3.4 B.5).
@@ -134,5 +134,6 @@ def write_encapsulated_pdf(prediction: Prediction, source_ds, path: str | Path, 
     """Write :func:`encapsulated_pdf` of ``pdf`` to ``path`` atomically (Explicit VR Little Endian, with a file meta
     header); the arguments before ``pdf`` are :func:`~.dicom_out.write_sr`'s."""
     ds = encapsulated_pdf(prediction, source_ds, pdf)
+    declare_character_set(ds)  # a reader's name beyond ASCII in the Document Title
     with atomic_path(path) as tmp:
         ds.save_as(tmp, enforce_file_format=True)
