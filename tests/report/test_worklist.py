@@ -107,12 +107,12 @@ def test_the_worklist_is_known_as_predicts_own_page_beside_its_summary(tmp_path)
 def test_every_triage_score_has_three_decimals_never_rounded_up_to_one_nor_down_to_none(tmp_path):
     """Audit 74 (finding 10): a score the report rounded to 1 read ``1`` beside ``0.999`` (3 significant digits give a
     score of 1 one digit); every cell now has 3 decimals, a score under 1 never reads 1.000, one under 0.001 not 0."""
-    scores = {"sure": 1.0, "nm1": 0.99922, "almost": 0.99996, "low": 0.157748, "tiny": 0.00012}
+    scores = {"sure": 1.0, "nm1": 0.99922, "almost": 0.99996, "low": 0.157748, "tiny": 0.00012, "under": 0.0007}
     for name, triage in scores.items():
         _report(tmp_path, name, triage)
     page = write_worklist(tmp_path, [_row(f"{name}.dcm", name, triage=str(t)) for name, t in scores.items()]).read_text()
     cells = re.findall(r'<td class="t nw">ANT, POST</td><td>([^<]*(?:&lt;[^<]*)?)</td>', page)
-    assert cells == ["1.000", "0.999", "0.999", "0.158", "&lt;0.001"]
+    assert cells == ["1.000", "0.999", "0.999", "0.158", "&lt;0.001", "&lt;0.001"]  # (0.0007: not up to 0.001)
 
 
 def test_a_reviewed_batchs_list_orders_by_the_readers_result_links_the_folders_left_out_and_names_the_reader(tmp_path):

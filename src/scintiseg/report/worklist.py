@@ -253,7 +253,7 @@ def _score(value: float | None) -> str:
     rounded to 1), and ``<0.001`` for a score below that (not ``0.000``, which reads as none)."""
     if value is None:
         return "–"
-    if 0.0 < value < 0.0005:
+    if 0.0 < value < 0.001:  # (0.0005-0.001 rounded up to 0.001 before the session's review, R3)
         return "&lt;0.001"
     text = f"{value:.3f}"
     return "0.999" if text == "1.000" and value < 1.0 else text

@@ -352,9 +352,12 @@ def split_cases(
 def image_id(case_id: str, view: str | None = None) -> str:
     """The name of one image of a case, as ``per_case.csv`` and a sample give it: ``<case>_<VIEW>`` for a view read on
     its own, the case id where one image stands for the case (a crop's ANT, a fused study), the data set's case id
-    as it is. Both evaluations name their rows with it (:mod:`scintiseg.train.evaluate`), so the tables of a run, of
-    another tool's masks and of a predict folder join on it (researcher audit 74: the masks' rows were named by
-    nnU-Net's identifier, ``1_2_826_..._ANT`` for case ``1.2.826...``)."""
+    as it is. Both evaluations name their rows with it (:mod:`scintiseg.train.evaluate`), so the tables of a run that
+    reads each view on its own (whole-body, ``--views each``), of another tool's masks and of a predict folder join
+    on it (researcher audit 74: the masks' rows were named by nnU-Net's identifier, ``1_2_826_..._ANT`` for case
+    ``1.2.826...``). A run reading one image per case (a crop's ANT) names the row by the case id, where
+    ``evaluate --predictions`` scores each view (``<case>_ANT``, ``<case>_POST``): join its ``<case>`` on
+    ``<case>_ANT`` (session 74's review, R2)."""
     return case_id if view is None else f"{case_id}_{view}"
 
 

@@ -37,7 +37,8 @@ names (the data set's image, or the file ``dataset import`` made the case from, 
 matrix (the data set's annotation, not a model's input grid). Its rows are named as a run's are, ``<case>_<VIEW>`` with
 the data set's case id as it is (:func:`~scintiseg.train.data.image_id`), not by the mask file's nnU-Net identifier,
 so the tables of the shipped, adapted and trained models join on ``case_id`` (researcher audit 74: ``1_2_826_..._ANT``
-beside a run's ``1.2.826..._ANT``). A study's mask named ``<case>`` (no view), of a model
+beside a run's ``1.2.826..._ANT``); a run reading one image per case (a crop's ANT) names its row ``<case>``, to be
+joined on this table's ``<case>_ANT`` (:func:`~scintiseg.train.data.image_id`). A study's mask named ``<case>`` (no view), of a model
 reading the two views fused (``export-nnunet --fuse``, session 50), is scored where the case has no mask of its own
 views: on ANT's grid against the union of both views' outlines, the target the export wrote
 (:func:`scintiseg.prepare.model_input.fused_counts`). :func:`score_predictions` scores such a folder without writing
