@@ -402,3 +402,15 @@ def test_load_model_runs_what_scintiseg_predict_runs_by_default(tmp_path, make_t
     network = make_tiny_network()
     path = save_checkpoint({"model": network.state_dict(), "model_config": dict(network.config)}, tmp_path / "m.pt")
     assert load_model(path).engine.name == "onnx" and load_model(path, engine="torch").engine.name == "torch"
+
+
+def test_a_network_wrapped_with_another_input_mode_or_an_unfit_window_is_refused_at_once():
+    """The API audit's finding 14 (session 74): both were accepted and failed at the first prediction in words that
+    never named the argument."""
+    two = create_model("rdinet", in_channels=2, width=4)
+    with pytest.raises(ScintisegError, match="input_mode 'ant' feeds 1 channel"):
+        loader.model_from_network(two, input_mode="ant", pixel_mm=2.26, window="whole")
+    assert loader.model_from_network(two, input_mode="two_channel", pixel_mm=2.26, window="whole").in_channels == 2
+    one = create_model("unet", width=4)
+    with pytest.raises(ScintisegError, match="window_size 100 is no multiple of 16"):
+        loader.model_from_network(one, window_size=100, pixel_mm=2.26, window="whole")
