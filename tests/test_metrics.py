@@ -20,6 +20,7 @@ from scintiseg.metrics import (
     recall,
     summarise,
 )
+from support import assert_all_lists_public_names
 
 
 def _pair():
@@ -305,8 +306,5 @@ def test_masks_of_different_shapes_are_one_scintiseg_error():
 
 
 def test_all_lists_the_public_names_and_no_helper():
-    public = {name for name in vars(scintiseg.metrics) if not name.startswith("_")
-              and callable(getattr(scintiseg.metrics, name)) and getattr(scintiseg.metrics, name).__module__ == "scintiseg.metrics"}
-    assert public <= set(scintiseg.metrics.__all__)
+    assert_all_lists_public_names(scintiseg.metrics)
     assert "_as_bool_stack" not in scintiseg.metrics.__all__
-    assert all(hasattr(scintiseg.metrics, name) for name in scintiseg.metrics.__all__)

@@ -6,7 +6,6 @@ by plain ``torch.load``; each loader must refuse it in one line and leave no mar
 """
 
 import ast
-import inspect
 import re
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from scintiseg.models.checkpoint import (
     save_network,
     state_dict_mismatch,
 )
+from support import assert_all_lists_public_names
 
 SOURCE = Path(scintiseg.__file__).resolve().parent
 
@@ -399,7 +399,4 @@ def test_the_shipped_checkpoints_record_their_whole_input_contract(name, expecte
 def test_all_lists_every_public_function_and_class_and_no_helper():
     """API audit 74, finding 16: without ``__all__``, ``from scintiseg.models.checkpoint import *`` also gave the names the module imports
     (``torch``, ``Path``, ...)."""
-    defined = {name for name, value in vars(checkpoint_module).items() if not name.startswith("_")
-               and (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == checkpoint_module.__name__}
-    assert defined <= set(checkpoint_module.__all__)
-    assert all(hasattr(checkpoint_module, name) and not name.startswith("_") for name in checkpoint_module.__all__)
+    assert_all_lists_public_names(checkpoint_module)

@@ -1,6 +1,5 @@
 """The model registry: names, presets, argument checks, paper A Table 2 rows."""
 
-import inspect
 
 import pytest
 import torch
@@ -13,6 +12,7 @@ from scintiseg.models.blocks.rmp import ResidualMultiKernelPooling
 from scintiseg.models.dpunet import PAPER_A_TABLE2
 import scintiseg.models.registry as registry_module
 from scintiseg.models.registry import COMMON_PRESETS
+from support import assert_all_lists_public_names
 
 
 def test_every_issue_model_is_registered_with_both_presets():
@@ -143,7 +143,4 @@ def test_a_networks_own_preset_changes_only_what_it_names(monkeypatch):
 def test_all_lists_every_public_function_and_class_and_no_helper():
     """API audit 74, finding 16: without ``__all__``, ``from scintiseg.models.registry import *`` also gave the names the module imports
     (``torch``, ``Path``, ...)."""
-    defined = {name for name, value in vars(registry_module).items() if not name.startswith("_")
-               and (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == registry_module.__name__}
-    assert defined <= set(registry_module.__all__)
-    assert all(hasattr(registry_module, name) and not name.startswith("_") for name in registry_module.__all__)
+    assert_all_lists_public_names(registry_module)
